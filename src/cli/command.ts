@@ -1,0 +1,61 @@
+import type { Writable } from "node:stream";
+
+export type OptionType = "string" | "boolean" | "number";
+
+export interface OptionSpec {
+  /** Long name without dashes, e.g. `role-arn`. */
+  readonly name: string;
+  readonly type: OptionType;
+  readonly description: string;
+  readonly default?: string | boolean | number;
+  readonly choices?: readonly string[];
+  /** May be given several times (collected into an array of strings). */
+  readonly repeatable?: boolean;
+  /** Accepted for compatibility but not shown in --help. */
+  readonly hidden?: boolean;
+}
+
+/** The values of one invocation: option name → value, and which names the user set explicitly. */
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | number | string[] | undefined>>;
+  readonly explicit: ReadonlySet<string>;
+  readonly positionals: readonly string[];
+}
+
+export interface CliIo {
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface CommandSpec {
+  readonly name: string;
+  readonly describe: string;
+  readonly options: readonly OptionSpec[];
+  /** Pairs that may not both be set (the Go helper's flag groups). */
+  readonly conflicts?: readonly (readonly [string, string])[];
+  /** Positional arguments, shown in usage (e.g. `<file>`). */
+  readonly positionals?: string;
+  /** Runs the command; resolves to the exit code. Heavy modules are imported inside, lazily. */
+  run(args: ParsedArgs, io: CliIo): Promise<number>;
+}
+
+export function stringArg(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+export function boolArg(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+export function numberArg(args: ParsedArgs, name: string): number | undefined {
+  const v = args.values[name];
+  return typeof v === "number" ? v : undefined;
+}
+
+export function listArg(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  if (Array.isArray(v)) return v;
+  return typeof v === "string" && v !== "" ? [v] : [];
+}

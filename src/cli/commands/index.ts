@@ -1,0 +1,12 @@
+import type { CommandSpec } from "../command.js";
+
+/**
+ * Every command, loaded on demand so that running one command never evaluates the others' modules.
+ * Add a command by writing `src/cli/commands/<name>.ts` (default export: a CommandSpec) and one line here.
+ */
+export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
+  "credential-process": async () => (await import("./credential-process.js")).default,
+  "sign-string": async () => (await import("./sign-string.js")).default,
+  "read-certificate-data": async () => (await import("./read-certificate-data.js")).default,
+  version: async () => (await import("./version.js")).default,
+};

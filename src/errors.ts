@@ -1,0 +1,128 @@
+/**
+ * Every failure the agent reports is an {@link AgentError}: a stable machine-readable `code`, a one-line
+ * user-facing message (never containing a secret) and an optional hint that says what to do.
+ * The CLI maps the code's category to an exit code in one table (src/cli/exit-codes.ts).
+ */
+
+/** Broad classes of failure; each has one documented exit code. */
+export type ErrorCategory =
+  | "usage" // bad command line or option combination
+  | "input" // a file, certificate, key, ARN or config that cannot be used
+  | "auth" // wrong PIN / password / TPM authorisation (never retried)
+  | "device" // PKCS#11 module, token or TPM unavailable or failing
+  | "service" // the CreateSession endpoint rejected the request (4xx)
+  | "network" // endpoint unreachable, timed out, or kept failing (5xx/429) after retries
+  | "internal"; // a bug: please report
+
+export const ERROR_CODES = {
+  // usage
+  USAGE: "usage",
+  UNSUPPORTED_ON_PLATFORM: "usage",
+  // input
+  FILE_NOT_FOUND: "input",
+  FILE_UNREADABLE: "input",
+  PEM_INVALID: "input",
+  CERTIFICATE_INVALID: "input",
+  CERTIFICATE_MISSING: "input",
+  PRIVATE_KEY_INVALID: "input",
+  PRIVATE_KEY_UNSUPPORTED: "input",
+  KEY_CERTIFICATE_MISMATCH: "input",
+  CHAIN_INVALID: "input",
+  PKCS12_INVALID: "input",
+  PASSWORD_REQUIRED: "input",
+  ARN_INVALID: "input",
+  REGION_MISMATCH: "input",
+  REGION_MISSING: "input",
+  ENDPOINT_INVALID: "input",
+  CONFIG_INVALID: "input",
+  PKCS11_URI_INVALID: "input",
+  PKCS11_OBJECT_NOT_FOUND: "input",
+  PKCS11_AMBIGUOUS: "input",
+  TPM_KEY_INVALID: "input",
+  // auth
+  PASSWORD_INCORRECT: "auth",
+  PIN_INCORRECT: "auth",
+  PIN_LOCKED: "auth",
+  TPM_AUTH_FAILED: "auth",
+  TPM_LOCKOUT: "auth",
+  TPM_POLICY_FAILED: "auth",
+  // device
+  PKCS11_MODULE_NOT_FOUND: "device",
+  PKCS11_TOKEN_NOT_FOUND: "device",
+  PKCS11_ERROR: "device",
+  PKCS11_KEY_CANNOT_SIGN: "device",
+  TPM_UNAVAILABLE: "device",
+  TPM_ERROR: "device",
+  // service
+  ACCESS_DENIED: "service",
+  VALIDATION_FAILED: "service",
+  RESOURCE_NOT_FOUND: "service",
+  SERVICE_ERROR: "service",
+  // network
+  NETWORK_ERROR: "network",
+  TIMEOUT: "network",
+  SERVICE_UNAVAILABLE: "network",
+  THROTTLED: "network",
+  RESPONSE_INVALID: "network",
+  // internal
+  INTERNAL: "internal",
+} as const satisfies Record<string, ErrorCategory>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface AgentErrorOptions {
+  /** What to do about it, shown after the message. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class AgentError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AgentErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  get category(): ErrorCategory {
+    return ERROR_CODES[this.code];
+  }
+
+  /** The single line printed to stderr: message, then the hint when there is one. */
+  toOneLine(): string {
+    const text = this.hint ? `${this.message} (${this.hint})` : this.message;
+    return text.replace(/\s*\n\s*/g, " ");
+  }
+}
+
+export class UsageError extends AgentError {}
+export class InputError extends AgentError {}
+export class AuthError extends AgentError {}
+export class DeviceError extends AgentError {}
+export class NetworkError extends AgentError {}
+
+/** An error answered by the CreateSession endpoint (or our local endpoint). */
+export class ServiceError extends AgentError {
+  readonly status: number;
+  readonly serviceCode: string;
+  readonly requestId: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: { status: number; serviceCode: string; requestId?: string | undefined },
+    options: AgentErrorOptions = {},
+  ) {
+    super(code, message, options);
+    this.status = details.status;
+    this.serviceCode = details.serviceCode;
+    this.requestId = details.requestId;
+  }
+}
+
+export function isAgentError(e: unknown): e is AgentError {
+  return e instanceof AgentError;
+}

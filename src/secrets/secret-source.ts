@@ -1,0 +1,74 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../errors.js";
+import { Secret } from "./secret.js";
+import { promptOnTerminal } from "./terminal-prompt.js";
+
+/**
+ * Where a PIN or password comes from. Argv values are accepted for drop-in compatibility with the Go
+ * helper, but the file, environment and fd forms keep the secret out of `ps` output.
+ */
+export type SecretSource =
+  | { kind: "value"; value: string }
+  | { kind: "file"; path: string }
+  | { kind: "env"; name: string }
+  | { kind: "prompt"; prompt: string };
+
+/**
+ * Parses the compact textual forms users write in config files and flags:
+ * `file:/path`, `file:///path`, `env:NAME`, `prompt`, or anything else as a literal value.
+ */
+export function parseSecretSource(text: string, promptText: string): SecretSource {
+  if (text === "prompt") return { kind: "prompt", prompt: promptText };
+  if (text.startsWith("env:")) return { kind: "env", name: text.slice(4) };
+  if (text.startsWith("file://")) return { kind: "file", path: fileURLToPath(text) };
+  if (text.startsWith("file:")) return { kind: "file", path: text.slice(5) };
+  return { kind: "value", value: text };
+}
+
+/** Describes the source without revealing the secret (for messages and --debug). */
+export function describeSecretSource(source: SecretSource): string {
+  switch (source.kind) {
+    case "value":
+      return "a value given on the command line";
+    case "file":
+      return `file ${source.path}`;
+    case "env":
+      return `environment variable ${source.name}`;
+    case "prompt":
+      return "a prompt on the terminal";
+  }
+}
+
+/** Reads the secret. A file's single trailing newline (as `echo` writes) is dropped. */
+export async function readSecret(source: SecretSource, what: string): Promise<Secret> {
+  switch (source.kind) {
+    case "value":
+      return Secret.fromUtf8(source.value);
+    case "env": {
+      const value = process.env[source.name];
+      if (value === undefined) {
+        throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
+      }
+      return Secret.fromUtf8(value);
+    }
+    case "file": {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(source.path);
+      } catch (cause) {
+        throw new InputError("FILE_UNREADABLE", `${what}: cannot read ${source.path}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, {
+          cause,
+        });
+      }
+      let end = bytes.length;
+      if (bytes[end - 1] === 0x0a) end--;
+      if (bytes[end - 1] === 0x0d) end--;
+      const secret = Secret.fromBytes(Buffer.from(bytes.subarray(0, end)));
+      bytes.fill(0);
+      return secret;
+    }
+    case "prompt":
+      return promptOnTerminal(source.prompt, what);
+  }
+}

@@ -1,0 +1,64 @@
+import { inspect } from "node:util";
+
+/**
+ * A PIN or password held in a Buffer that can be wiped. It never prints itself: `String()`,
+ * `JSON.stringify` and `util.inspect` all render `[redacted]`, so a secret cannot leak into a log by accident.
+ */
+export class Secret {
+  #bytes: Buffer;
+  #wiped = false;
+
+  private constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+  }
+
+  static fromUtf8(text: string): Secret {
+    return new Secret(Buffer.from(text, "utf8"));
+  }
+
+  /** Takes ownership of `bytes` (they will be zeroed by `wipe()`). */
+  static fromBytes(bytes: Buffer): Secret {
+    return new Secret(bytes);
+  }
+
+  get length(): number {
+    return this.#bytes.length;
+  }
+
+  get isEmpty(): boolean {
+    return this.#bytes.length === 0;
+  }
+
+  /** Lends the raw bytes to `fn`; do not keep a reference to them. */
+  use<T>(fn: (bytes: Buffer) => T): T {
+    if (this.#wiped) throw new Error("secret used after it was wiped");
+    return fn(this.#bytes);
+  }
+
+  /** The secret as a JS string, for APIs that only take strings (the string itself cannot be wiped). */
+  reveal(): string {
+    return this.use((b) => b.toString("utf8"));
+  }
+
+  /** A copy that can be wiped independently. */
+  clone(): Secret {
+    return this.use((b) => new Secret(Buffer.from(b)));
+  }
+
+  wipe(): void {
+    this.#bytes.fill(0);
+    this.#wiped = true;
+  }
+
+  toString(): string {
+    return "[redacted]";
+  }
+
+  toJSON(): string {
+    return "[redacted]";
+  }
+
+  [inspect.custom](): string {
+    return "Secret([redacted])";
+  }
+}

@@ -1,0 +1,69 @@
+import type { SecretSource } from "../secrets/secret-source.js";
+import type { Certificate } from "../x509/certificate.js";
+
+/** Receives diagnostic lines for --debug; never passed a secret. */
+export type DebugLog = (line: string) => void;
+
+/**
+ * What the user asked for, in the Go helper's terms (`--certificate`, `--private-key`, …). The factory
+ * (`createSigner`) decides which back-end that means, following aws_signing_helper's GetSigner rules.
+ */
+export interface SignerOptions {
+  /** `--certificate`: PEM/DER file (optionally with chain and even the key), PKCS#12 file, or `pkcs11:` URI. */
+  certificate?: string;
+  /** `--private-key`: key file, `pkcs11:` URI, TSS2 key file or `handle:0x81…`. */
+  privateKey?: string;
+  /** `--intermediates`: PEM bundle of intermediate CAs. */
+  intermediates?: string;
+  /** Password of an encrypted PKCS#8 key or a PKCS#12 file. */
+  keyPassword?: SecretSource;
+  pkcs11?: Pkcs11Settings;
+  tpm?: TpmSettings;
+  debug?: DebugLog;
+  /** Environment to read PKCS11/TPM defaults from (defaults to process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Pkcs11Settings {
+  /** `--pkcs11-lib`. */
+  library?: string;
+  /** PIN when the URI carries none (`pin-value`/`pin-source` in the URI win). */
+  pin?: SecretSource;
+  /** `--reuse-pin`: use the user PIN for CKA_ALWAYS_AUTHENTICATE keys. */
+  reusePin?: boolean;
+  /** Context-specific PIN for CKA_ALWAYS_AUTHENTICATE keys (beyond the Go helper: non-interactive). */
+  contextPin?: SecretSource;
+}
+
+export interface TpmSettings {
+  /** `--tpm-device` / `TPM_DEVICE`: `/dev/tpmrm0`, a path, `unix:/path`, `tcp:host:port`. */
+  device?: string;
+  keyPassword?: SecretSource;
+  /** `--no-tpm-key-password`. */
+  noKeyPassword?: boolean;
+  /** Parent key or hierarchy password (beyond the Go helper). */
+  parentPassword?: SecretSource;
+}
+
+/** Input of the PKCS#11 back-end, after the factory has resolved files. */
+export interface Pkcs11SignerOptions extends Pkcs11Settings {
+  /** URI that locates the private key (may equal certificateUri). */
+  keyUri: string;
+  /** URI of the certificate on the token, when the certificate is not from a file. */
+  certificateUri?: string;
+  /** Certificate read from a file (hybrid mode). */
+  certificate?: Certificate;
+  /** Intermediates from `--intermediates` (else CA certificates found on the token are used). */
+  intermediates?: Certificate[];
+  debug?: DebugLog;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Input of the TPM back-end, after the factory has resolved files. */
+export interface TpmSignerOptions extends TpmSettings {
+  key: { kind: "tss2-pem"; path: string; pem: string } | { kind: "handle"; handle: number };
+  certificate?: Certificate;
+  intermediates?: Certificate[];
+  debug?: DebugLog;
+  env?: NodeJS.ProcessEnv;
+}

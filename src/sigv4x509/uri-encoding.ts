@@ -1,0 +1,35 @@
+/**
+ * Percent-encoding as SigV4 defines it: everything but the RFC 3986 unreserved characters
+ * (A–Z a–z 0–9 - _ . ~) is encoded as UTF-8 bytes with upper-case hex.
+ */
+export function uriEncode(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The canonical URI: dot segments resolved, empty segments dropped, each byte encoded, `/` kept. */
+export function canonicalUri(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  const leading = path.startsWith("/") ? "/" : "";
+  const trailing = segments.length > 0 && path.endsWith("/") ? "/" : "";
+  return uriEncode(`${leading}${segments.join("/")}${trailing}`).replace(/%2F/g, "/");
+}
+
+/** The canonical query string: keys and values encoded, sorted by key then value, `&`-joined. */
+export function canonicalQuery(query: ReadonlyArray<readonly [string, string]>): string {
+  const byKey = new Map<string, string[]>();
+  for (const [key, value] of query) {
+    const k = uriEncode(key);
+    const list = byKey.get(k) ?? [];
+    list.push(`${k}=${uriEncode(value)}`);
+    byKey.set(k, list);
+  }
+  return [...byKey.keys()]
+    .sort()
+    .map((k) => byKey.get(k)!.sort().join("&"))
+    .join("&");
+}

@@ -1,0 +1,106 @@
+import { X509Certificate, createHash, type KeyObject } from "node:crypto";
+import { InputError } from "../errors.js";
+
+/** Public-key families the service knows. */
+export type KeyType = "RSA" | "EC" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
+
+export const ML_DSA_OIDS: Readonly<Record<string, KeyType>> = {
+  "2.16.840.1.101.3.4.3.17": "ML-DSA-44",
+  "2.16.840.1.101.3.4.3.18": "ML-DSA-65",
+  "2.16.840.1.101.3.4.3.19": "ML-DSA-87",
+};
+
+/**
+ * An X.509 certificate as the agent uses it: DER bytes plus the few facts signing needs.
+ * Parsing is done by OpenSSL (node:crypto), which is fast enough for the credential_process hot path;
+ * structures that node:crypto does not expose are read with @peculiar/asn1-x509 where needed.
+ */
+export class Certificate {
+  readonly der: Buffer;
+  readonly x509: X509Certificate;
+
+  constructor(der: Uint8Array) {
+    this.der = Buffer.from(der);
+    try {
+      this.x509 = new X509Certificate(this.der);
+    } catch (cause) {
+      throw new InputError("CERTIFICATE_INVALID", "could not parse certificate: not a valid X.509 DER structure", {
+        cause,
+      });
+    }
+  }
+
+  /** Serial number as an unsigned decimal string (the `Credential=` value). */
+  get serialDecimal(): string {
+    return BigInt(`0x${this.x509.serialNumber}`).toString(10);
+  }
+
+  /** Serial number as upper-case hex without leading zeros (read-certificate-data listing format). */
+  get serialHex(): string {
+    return BigInt(`0x${this.x509.serialNumber}`).toString(16).toUpperCase();
+  }
+
+  get base64(): string {
+    return this.der.toString("base64");
+  }
+
+  get subject(): string {
+    return this.x509.subject;
+  }
+
+  get issuer(): string {
+    return this.x509.issuer;
+  }
+
+  get notBefore(): Date {
+    return new Date(this.x509.validFrom);
+  }
+
+  get notAfter(): Date {
+    return new Date(this.x509.validTo);
+  }
+
+  sha1Fingerprint(): string {
+    return createHash("sha1").update(this.der).digest("hex");
+  }
+
+  sha256Fingerprint(): string {
+    return createHash("sha256").update(this.der).digest("hex");
+  }
+
+  /** The certificate's public key, or undefined when OpenSSL cannot represent it (ML-DSA on Node 20). */
+  get publicKey(): KeyObject | undefined {
+    try {
+      return this.x509.publicKey;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The key family, or undefined for key types the service does not accept (Ed25519, DSA…).
+   * RSA and EC come from OpenSSL; anything OpenSSL 3.0 cannot represent is identified by its SPKI OID,
+   * read with @peculiar/asn1-x509, loaded only then so that the common path stays fast.
+   */
+  async keyType(): Promise<KeyType | undefined> {
+    const type = this.publicKey?.asymmetricKeyType;
+    if (type === "rsa") return "RSA";
+    if (type === "ec") return "EC";
+    if (type !== undefined && !type.startsWith("ml-dsa")) return undefined;
+    return ML_DSA_OIDS[await this.spkiAlgorithmOid()];
+  }
+
+  /** The SubjectPublicKeyInfo algorithm OID. */
+  async spkiAlgorithmOid(): Promise<string> {
+    const [{ AsnConvert }, { Certificate: AsnCertificate }] = await Promise.all([
+      import("@peculiar/asn1-schema"),
+      import("@peculiar/asn1-x509"),
+    ]);
+    try {
+      return AsnConvert.parse(this.der, AsnCertificate).tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm;
+    } catch (cause) {
+      throw new InputError("CERTIFICATE_INVALID", "could not parse certificate: malformed SubjectPublicKeyInfo", { cause });
+    }
+  }
+}
+

@@ -1,0 +1,26 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "native",
+          include: ["native-test/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // SoftHSM token directories and swtpm instances are per file, but swtpm and the AWS CLI are heavy:
+          // keep native files from running all at once on a 2-core machine.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
