@@ -1,0 +1,59 @@
+import { UsageError } from "../../errors.js";
+import { stringArg, type CommandSpec } from "../command.js";
+import { debugLogger, rejectOsStoreFlags, secretFromArgs } from "../signer-args.js";
+
+const command: CommandSpec = {
+  name: "read-certificate-data",
+  describe: "Print a certificate's key type, serial and DER (file), or list matching certificates (pkcs11: URI)",
+  options: [
+    { name: "certificate", type: "string", description: "Certificate file or pkcs11: URI" },
+    { name: "pkcs11-lib", type: "string", description: "PKCS#11 module path (default: module-path from the URI, else p11-kit-proxy.so)" },
+    { name: "pkcs11-pin-file", type: "string", description: "Read the token PIN from this file" },
+    { name: "pkcs11-pin-env", type: "string", description: "Read the token PIN from this environment variable" },
+    { name: "cert-selector", type: "string", description: "OS certificate store selector (not available on Linux)" },
+    { name: "system-store-name", type: "string", description: "Windows certificate store name (not available on Linux)" },
+    { name: "debug", type: "boolean", description: "Debug output on stderr" },
+  ],
+  conflicts: [
+    ["certificate", "cert-selector"],
+    ["certificate", "system-store-name"],
+  ],
+  async run(args, io) {
+    rejectOsStoreFlags(args);
+    const certificate = stringArg(args, "certificate");
+    if (!certificate) {
+      throw new UsageError("USAGE", "--certificate is required on Linux (a file or a pkcs11: URI)");
+    }
+    if (certificate.startsWith("pkcs11:")) {
+      const { listPkcs11Certificates } = await import("../../signers/pkcs11/index.js");
+      const pin = secretFromArgs(args, "pkcs11-pin");
+      const library = stringArg(args, "pkcs11-lib");
+      const debug = debugLogger(args, io);
+      const entries = await listPkcs11Certificates({
+        uri: certificate,
+        ...(library ? { library } : {}),
+        ...(pin ? { pin } : {}),
+        ...(debug ? { debug } : {}),
+        env: io.env,
+      });
+      if (entries.length === 0) {
+        io.stdout.write("No matching identities\n");
+        return 0;
+      }
+      let out = "Matching identities\n";
+      entries.forEach((e, i) => {
+        out += `${i + 1}) Hex Fingerprint: ${e.sha1Fingerprint}\nSubject: ${e.subject}\nIssuer: ${e.issuer}\nSerial Number: ${e.serialHex}\nURI: ${e.uri}\n\n`;
+      });
+      io.stdout.write(out);
+      return 0;
+    }
+    const [{ readCertificateFile }, { certificateData }] = await Promise.all([
+      import("../../x509/read-certificates.js"),
+      import("../../x509/certificate-data.js"),
+    ]);
+    const [leaf] = await readCertificateFile(certificate);
+    io.stdout.write(JSON.stringify(await certificateData(leaf!)));
+    return 0;
+  },
+};
+export default command;

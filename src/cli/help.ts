@@ -1,0 +1,52 @@
+import yargs from "yargs";
+import type { CliIo, CommandSpec, OptionSpec } from "./command.js";
+import { COMMANDS } from "./commands/index.js";
+import { EXIT_CODES } from "./exit-codes.js";
+import { PROGRAM } from "./main.js";
+
+/** `--help`, `help`, no arguments and `completion`, rendered by yargs from the same command specs. */
+export async function renderHelp(argv: readonly string[], io: CliIo): Promise<number> {
+  const specs = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  let output = "";
+  const parser = yargs([...argv])
+    .scriptName(PROGRAM)
+    .usage(`${PROGRAM} <command> [options]\n\nSigning agent for AWS IAM Roles Anywhere: X.509 keys in files, PKCS#11 tokens or a TPM 2.0.`)
+    .completion("completion", "Print a bash/zsh completion script")
+    .help("help")
+    .alias("help", "h")
+    .version(false)
+    .strict(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .epilogue(
+      `Exit codes: ${Object.entries(EXIT_CODES)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")}.`,
+    )
+    .exitProcess(false);
+  for (const spec of specs) {
+    parser.command(
+      spec.positionals ? `${spec.name} ${spec.positionals}` : spec.name,
+      spec.describe,
+      (y) => addOptions(y, spec.options),
+    );
+  }
+  await parser.parseAsync([...argv], {}, (_err, _argv, out) => {
+    output = out;
+  });
+  if (!output) output = await parser.getHelp();
+  io.stdout.write(output.endsWith("\n") ? output : `${output}\n`);
+  return 0;
+}
+
+function addOptions<T>(y: import("yargs").Argv<T>, options: readonly OptionSpec[]): import("yargs").Argv<T> {
+  for (const o of options) {
+    y.option(o.name, {
+      type: o.type === "number" ? "number" : o.type === "boolean" ? "boolean" : "string",
+      describe: o.description,
+      ...(o.default !== undefined ? { default: o.default } : {}),
+      ...(o.choices ? { choices: [...o.choices] } : {}),
+      ...(o.hidden ? { hidden: true } : {}),
+    });
+  }
+  return y;
+}

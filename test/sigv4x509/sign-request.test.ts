@@ -1,0 +1,65 @@
+import { createPrivateKey, sign as nodeSign, X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseAuthorizationHeader } from "../../src/sigv4x509/authorization.js";
+import { parseAmzDate } from "../../src/sigv4x509/scope.js";
+import { signX509Request } from "../../src/sigv4x509/sign-request.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir();
+afterAll(cleanup);
+const ca = createCa(dir, { name: "Sign Test CA" });
+const inter = createCa(dir, { name: "Sign Test Intermediate", parent: ca });
+
+describe.each([
+  ["rsa2048", "AWS4-X509-RSA-SHA256"],
+  ["p256", "AWS4-X509-ECDSA-SHA256"],
+  ["p384", "AWS4-X509-ECDSA-SHA256"],
+] as const)("signX509Request with %s", (keyType, algorithm) => {
+  const leaf = issueLeaf(inter, join(dir, keyType), { name: `leaf-${keyType}`, keyType });
+  const key = createPrivateKey(readFileSync(leaf.keyPath));
+  const cert = new X509Certificate(leaf.certPem);
+  const date = new Date("2026-11-23T10:20:30Z");
+
+  it("produces the documented headers and a signature that openssl verifies", async () => {
+    const signed = await signX509Request(
+      {
+        method: "POST",
+        path: "/sessions",
+        query: [["trustAnchorArn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/t"]],
+        headers: { Host: "rolesanywhere.us-east-1.amazonaws.com", "Content-Type": "application/json" },
+        body: '{"durationSeconds":3600}',
+      },
+      {
+        algorithm,
+        leaf: { der: cert.raw, serialDecimal: leaf.serialDecimal },
+        chain: [new X509Certificate(inter.certPem).raw],
+        region: "us-east-1",
+        date,
+        sign: async (data) => nodeSign("sha256", data, key),
+      },
+    );
+    expect(signed.headers["X-Amz-Date"]).toBe("20261123T102030Z");
+    expect(parseAmzDate(signed.headers["X-Amz-Date"]!)?.toISOString()).toBe(date.toISOString());
+    expect(signed.headers["X-Amz-X509"]).toBe(cert.raw.toString("base64"));
+    expect(signed.headers["X-Amz-X509-Chain"]).toBe(new X509Certificate(inter.certPem).raw.toString("base64"));
+    expect(signed.signedHeaders).toBe("content-type;host;x-amz-date;x-amz-x509;x-amz-x509-chain");
+    expect(signed.stringToSign.split("\n").slice(0, 3)).toEqual([algorithm, "20261123T102030Z", "20261123/us-east-1/rolesanywhere/aws4_request"]);
+
+    const auth = parseAuthorizationHeader(signed.headers["Authorization"]!);
+    expect(auth).toMatchObject({ algorithm, serialNumber: leaf.serialDecimal, date: "20261123", region: "us-east-1", service: "rolesanywhere" });
+    expect(signed.headers["Authorization"]).toMatch(/^AWS4-X509-\S+ Credential=\d+\/20261123\/us-east-1\/rolesanywhere\/aws4_request, SignedHeaders=\S+, Signature=[0-9a-f]+$/);
+
+    // Independent verifier: openssl over the string to sign.
+    const base = join(dir, keyType);
+    writeFileSync(`${base}.sts`, signed.stringToSign);
+    writeFileSync(`${base}.sig`, Buffer.from(auth!.signature, "hex"));
+    writeFileSync(`${base}.pub`, cert.publicKey.export({ type: "spki", format: "pem" }));
+    expect(openssl(["dgst", "-sha256", "-verify", `${base}.pub`, "-signature", `${base}.sig`, `${base}.sts`])).toContain("Verified OK");
+
+    // A changed body no longer matches the signed canonical request.
+    writeFileSync(`${base}.sts2`, signed.stringToSign.replace(/.$/, (c) => (c === "0" ? "1" : "0")));
+    expect(() => openssl(["dgst", "-sha256", "-verify", `${base}.pub`, "-signature", `${base}.sig`, `${base}.sts2`])).toThrow();
+  });
+});
