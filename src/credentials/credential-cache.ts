@@ -1,0 +1,270 @@
+import { AgentError, NetworkError, isAgentError } from "../errors.js";
+import type { Credentials } from "./credentials.js";
+import { DEFAULT_REFRESH_POLICY, isUsable, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
+
+/** setTimeout/clearTimeout, injectable so tests can drive time. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export type RefreshEvent =
+  | { readonly type: "refreshed"; readonly expiration: Date; readonly refreshAt: Date }
+  | {
+      readonly type: "refresh-failed";
+      readonly error: AgentError;
+      readonly consecutiveFailures: number;
+      /** When the next attempt may happen; undefined when the error is final (wrong PIN, TPM auth failure). */
+      readonly nextAttemptAt: Date | undefined;
+      /** Until when the previous credentials are still handed out, if any are still usable. */
+      readonly servingPreviousUntil: Date | undefined;
+    };
+
+export type CacheState =
+  | "empty" // nothing fetched yet
+  | "fresh" // valid, refresh not due
+  | "stale" // valid, refresh due or in progress
+  | "expired" // nothing usable: callers get the last error
+  | "failed"; // final error (auth): no retry until the source is rebuilt
+
+export interface CacheStatus {
+  readonly state: CacheState;
+  readonly expiration: Date | undefined;
+  readonly refreshAt: Date | undefined;
+  readonly consecutiveFailures: number;
+  readonly lastError: { readonly code: string; readonly message: string } | undefined;
+  readonly nextAttemptAt: Date | undefined;
+}
+
+export interface CredentialCacheOptions {
+  /** Obtains new credentials (one CreateSession). Called by at most one caller at a time. */
+  readonly fetch: () => Promise<Credentials>;
+  readonly policy?: Partial<RefreshPolicy>;
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+  /** A number in [0, 1), for retry jitter. */
+  readonly random?: () => number;
+  readonly timers?: Timers;
+  /** Told about every refresh outcome (for logs and the credentials-file writer). Must not throw. */
+  readonly onEvent?: (event: RefreshEvent, credentials: Credentials | undefined) => void;
+}
+
+interface CachedCredentials {
+  readonly credentials: Credentials;
+  readonly expiresAt: number;
+  readonly refreshAt: number;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const realTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/**
+ * The last good credentials of one role, refreshed ahead of expiry.
+ *
+ * - Concurrent callers share one fetch (single flight): 1,000 requests at once cause one CreateSession.
+ * - Credentials are handed out until they really expire (minus a small margin), even while refreshes fail.
+ * - Failed refreshes are retried with capped exponential backoff and jitter; between attempts callers with
+ *   nothing usable get the last error at once instead of triggering another CreateSession.
+ * - Authentication failures (wrong PIN, TPM authorisation) are never retried.
+ * - Empty or expired credentials are never returned: an error is thrown instead.
+ *
+ * `get()` alone refreshes lazily (a stale hit triggers a background refresh and returns at once);
+ * `start()` adds a timer that refreshes proactively, for daemons.
+ */
+export class CredentialCache {
+  readonly #fetch: () => Promise<Credentials>;
+  readonly #policy: RefreshPolicy;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #timers: Timers;
+  readonly #onEvent: CredentialCacheOptions["onEvent"];
+
+  #current: CachedCredentials | undefined;
+  #inflight: Promise<Credentials> | undefined;
+  #consecutiveFailures = 0;
+  #lastError: AgentError | undefined;
+  #finalError: AgentError | undefined;
+  /** Earliest time the next fetch may start (backoff after failures, minimum interval after successes). */
+  #nextAttemptAt = 0;
+  #running = false;
+  #timer: unknown;
+
+  constructor(options: CredentialCacheOptions) {
+    this.#fetch = options.fetch;
+    this.#policy = { ...DEFAULT_REFRESH_POLICY, ...options.policy };
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#timers = options.timers ?? realTimers;
+    this.#onEvent = options.onEvent;
+  }
+
+  /** Usable credentials, from the cache when possible; otherwise the error that explains why there are none. */
+  async get(): Promise<Credentials> {
+    const now = this.#now();
+    const current = this.#current;
+    if (current && isUsable(current.expiresAt, now, this.#policy)) {
+      if (now >= current.refreshAt) this.#refreshInBackground();
+      return current.credentials;
+    }
+    if (this.#finalError) throw this.#finalError;
+    if (this.#inflight) return this.#inflight;
+    if (this.#lastError && now < this.#nextAttemptAt) throw this.#lastError;
+    return this.#startFetch();
+  }
+
+  /** Starts proactive refreshing: fetches now if the cache is empty, then before each expiry. */
+  start(): void {
+    this.#running = true;
+    this.#schedule();
+  }
+
+  /** Stops the proactive timer (cached credentials stay available until they expire). */
+  stop(): void {
+    this.#running = false;
+    this.#clearTimer();
+  }
+
+  status(): CacheStatus {
+    const now = this.#now();
+    const current = this.#current;
+    const usable = current !== undefined && isUsable(current.expiresAt, now, this.#policy);
+    let state: CacheState;
+    if (usable) state = now >= current.refreshAt || this.#inflight ? "stale" : "fresh";
+    else if (this.#finalError) state = "failed";
+    else if (current || this.#lastError) state = "expired";
+    else state = "empty";
+    return {
+      state,
+      expiration: current ? new Date(current.expiresAt) : undefined,
+      refreshAt: current ? new Date(current.refreshAt) : undefined,
+      consecutiveFailures: this.#consecutiveFailures,
+      lastError: this.#lastError ? { code: this.#lastError.code, message: this.#lastError.message } : undefined,
+      nextAttemptAt: this.#lastError && !this.#finalError ? new Date(this.#nextAttemptAt) : undefined,
+    };
+  }
+
+  #refreshInBackground(): void {
+    if (this.#inflight || this.#finalError || this.#now() < this.#nextAttemptAt) return;
+    this.#startFetch().catch(() => {
+      /* reported through onEvent; callers keep getting the cached credentials */
+    });
+  }
+
+  #startFetch(): Promise<Credentials> {
+    if (this.#inflight) return this.#inflight;
+    this.#clearTimer();
+    const attempt = this.#attempt();
+    this.#inflight = attempt;
+    const settle = () => {
+      if (this.#inflight === attempt) this.#inflight = undefined;
+      this.#schedule();
+    };
+    attempt.then(settle, settle);
+    return attempt;
+  }
+
+  async #attempt(): Promise<Credentials> {
+    let credentials: Credentials;
+    try {
+      credentials = checkCredentials(await this.#fetch(), this.#now(), this.#policy);
+    } catch (cause) {
+      const error = asAgentError(cause);
+      const now = this.#now();
+      this.#consecutiveFailures++;
+      this.#lastError = error;
+      if (error.category === "auth") this.#finalError = error;
+      this.#nextAttemptAt = now + retryDelay(this.#consecutiveFailures, this.#random, this.#policy);
+      const current = this.#current;
+      this.#emit(
+        {
+          type: "refresh-failed",
+          error,
+          consecutiveFailures: this.#consecutiveFailures,
+          nextAttemptAt: this.#finalError ? undefined : new Date(this.#nextAttemptAt),
+          servingPreviousUntil:
+            current && isUsable(current.expiresAt, now, this.#policy)
+              ? new Date(current.expiresAt - this.#policy.expiryMarginMs)
+              : undefined,
+        },
+        undefined,
+      );
+      throw error;
+    }
+    const obtainedAt = this.#now();
+    const expiresAt = credentials.expiration.getTime();
+    const refreshAt = refreshTimeFor(obtainedAt, expiresAt, this.#policy);
+    this.#current = { credentials, expiresAt, refreshAt };
+    this.#consecutiveFailures = 0;
+    this.#lastError = undefined;
+    this.#nextAttemptAt = obtainedAt + this.#policy.minRetryIntervalMs;
+    this.#emit({ type: "refreshed", expiration: new Date(expiresAt), refreshAt: new Date(refreshAt) }, credentials);
+    return credentials;
+  }
+
+  #schedule(): void {
+    this.#clearTimer();
+    if (!this.#running || this.#inflight || this.#finalError) return;
+    const now = this.#now();
+    let at: number;
+    if (this.#lastError) at = this.#nextAttemptAt;
+    else if (this.#current) at = Math.max(this.#current.refreshAt, this.#nextAttemptAt);
+    else at = now;
+    const delay = Math.min(Math.max(at - now, 0), MAX_TIMER_MS);
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#running) return;
+      // A long timer may fire early (clamped); re-plan instead of fetching too soon.
+      if (this.#now() < at && delay === MAX_TIMER_MS) this.#schedule();
+      else this.#startFetch().catch(() => {});
+    }, delay);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      this.#timers.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #emit(event: RefreshEvent, credentials: Credentials | undefined): void {
+    try {
+      this.#onEvent?.(event, credentials);
+    } catch {
+      /* a faulty listener must not break refreshing */
+    }
+  }
+}
+
+function asAgentError(cause: unknown): AgentError {
+  if (isAgentError(cause)) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new AgentError("INTERNAL", `refreshing credentials failed unexpectedly: ${message}`, { cause });
+}
+
+/** Refuses credentials that are empty or already (nearly) expired, so they can never reach a caller. */
+function checkCredentials(c: Credentials, now: number, policy: RefreshPolicy): Credentials {
+  const complete =
+    typeof c?.accessKeyId === "string" &&
+    c.accessKeyId !== "" &&
+    typeof c.secretAccessKey === "string" &&
+    c.secretAccessKey !== "" &&
+    typeof c.sessionToken === "string" &&
+    c.sessionToken !== "" &&
+    c.expiration instanceof Date &&
+    Number.isFinite(c.expiration.getTime());
+  if (!complete) {
+    throw new NetworkError("RESPONSE_INVALID", "CreateSession returned incomplete credentials; they were not used");
+  }
+  if (!isUsable(c.expiration.getTime(), now, policy)) {
+    throw new NetworkError(
+      "RESPONSE_INVALID",
+      `CreateSession returned credentials that expire at ${c.expiration.toISOString()}, which is already past`,
+      { hint: "check the system clock (date -u) and the session duration" },
+    );
+  }
+  return c;
+}

@@ -1,0 +1,254 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import fc from "fast-check";
+import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
+import type { Credentials } from "../../src/credentials/credentials.js";
+import { AuthError, NetworkError, ServiceError } from "../../src/errors.js";
+
+const MIN = 60_000;
+const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+
+let serial = 0;
+function creds(expiresInMs: number, now = Date.now()): Credentials {
+  serial++;
+  return {
+    accessKeyId: `ASIA${serial}`,
+    secretAccessKey: `secret${serial}`,
+    sessionToken: `token${serial}`,
+    expiration: new Date(now + expiresInMs),
+  };
+}
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(T0);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("CredentialCache", () => {
+  it("collapses 1,000 concurrent requests on an empty cache into one fetch", async () => {
+    const pending = deferred<Credentials>();
+    const fetch = vi.fn(() => pending.promise);
+    const cache = new CredentialCache({ fetch });
+    const results = Array.from({ length: 1000 }, () => cache.get());
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const issued = creds(60 * MIN);
+    pending.resolve(issued);
+    const all = await Promise.all(results);
+    expect(new Set(all)).toEqual(new Set([issued]));
+    expect(fetch).toHaveBeenCalledTimes(1);
+  });
+
+  it("serves from the cache and refreshes once, in the background, when 1,000 stale hits arrive together", async () => {
+    const first = creds(60 * MIN);
+    const second = deferred<Credentials>();
+    const fetch = vi.fn<() => Promise<Credentials>>().mockResolvedValueOnce(first).mockImplementationOnce(() => second.promise);
+    const cache = new CredentialCache({ fetch });
+    await cache.get();
+    vi.setSystemTime(T0 + 56 * MIN); // past the refresh point (55 min), still valid
+    const hits = await Promise.all(Array.from({ length: 1000 }, () => cache.get()));
+    expect(hits.every((c) => c === first)).toBe(true);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    const renewed = creds(60 * MIN);
+    second.resolve(renewed);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await cache.get()).toBe(renewed);
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it("refreshes proactively 5 minutes before expiry", async () => {
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(55 * MIN - 1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    cache.stop();
+  });
+
+  it("refreshes at half the lifetime when the lifetime is shorter than 10 minutes", async () => {
+    const fetch = vi.fn(async () => creds(8 * MIN));
+    const cache = new CredentialCache({ fetch });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(4 * MIN - 1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(cache.status().refreshAt?.getTime()).toBe(Date.now() + 4 * MIN);
+    cache.stop();
+  });
+
+  it("keeps serving the last credentials through a failing endpoint, then errors once they expire, then recovers", async () => {
+    let endpointUp = true;
+    const outcomes = [
+      () => new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503"),
+      () => new NetworkError("TIMEOUT", "CreateSession timed out"),
+      () => new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED 127.0.0.1:1"),
+    ];
+    let failures = 0;
+    const fetch = vi.fn(async () => {
+      if (!endpointUp) throw outcomes[failures++ % outcomes.length]!();
+      return creds(15 * MIN);
+    });
+    const events: RefreshEvent[] = [];
+    const cache = new CredentialCache({ fetch, onEvent: (e) => events.push(e), random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = await cache.get();
+    endpointUp = false;
+
+    // Until 10 s before expiry the old credentials are served, although every refresh since minute 10 failed.
+    for (let t = 0; t < 15 * MIN - 10_000; t += 7_000) {
+      vi.setSystemTime(T0 + t);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(await cache.get()).toBe(first);
+    }
+    const attemptsWhileValid = fetch.mock.calls.length - 1;
+    expect(attemptsWhileValid).toBeGreaterThan(3); // it did retry…
+    expect(attemptsWhileValid).toBeLessThan(40); // …with backoff, not in a loop
+
+    // After that: an error, never the expired credentials, and never empty ones.
+    vi.setSystemTime(T0 + 15 * MIN - 10_000);
+    for (let i = 0; i < 20; i++) {
+      await expect(cache.get()).rejects.toBeInstanceOf(NetworkError);
+      await vi.advanceTimersByTimeAsync(20_000);
+    }
+    expect(cache.status().state).toBe("expired");
+    expect(events.some((e) => e.type === "refresh-failed" && e.servingPreviousUntil !== undefined)).toBe(true);
+
+    endpointUp = true;
+    await vi.advanceTimersByTimeAsync(61_000); // at most one retry interval later the timer has fetched again
+    const recovered = await cache.get();
+    expect(recovered).not.toBe(first);
+    expect(recovered.expiration.getTime()).toBeGreaterThan(Date.now());
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
+  });
+
+  it("answers callers with the last error during backoff instead of calling CreateSession again", async () => {
+    const fetch = vi.fn(async (): Promise<Credentials> => {
+      throw new ServiceError("SERVICE_ERROR", "CreateSession failed: 500", { status: 500, serviceCode: "InternalFailure" });
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0 });
+    await expect(cache.get()).rejects.toThrow("CreateSession failed: 500");
+    for (let i = 0; i < 100; i++) await expect(cache.get()).rejects.toThrow("CreateSession failed: 500");
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1_000); // minimum retry interval
+    await expect(cache.get()).rejects.toThrow();
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it("never retries an authentication failure (wrong PIN)", async () => {
+    const fetch = vi.fn(async (): Promise<Credentials> => {
+      throw new AuthError("PIN_INCORRECT", "the token rejected the PIN");
+    });
+    const cache = new CredentialCache({ fetch });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(60 * MIN);
+    for (let i = 0; i < 10; i++) await expect(cache.get()).rejects.toThrow("the token rejected the PIN");
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(cache.status().state).toBe("failed");
+    cache.stop();
+  });
+
+  it("refuses empty or already expired credentials from the fetch", async () => {
+    const bad: Credentials[] = [
+      { accessKeyId: "", secretAccessKey: "", sessionToken: "", expiration: new Date(T0 + 60 * MIN) },
+      { accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(Number.NaN) },
+      { accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(T0 - 1) },
+      { accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(T0 + 5_000) },
+    ];
+    for (const c of bad) {
+      const cache = new CredentialCache({ fetch: async () => c });
+      await expect(cache.get()).rejects.toMatchObject({ code: "RESPONSE_INVALID" });
+    }
+  });
+
+  it("wraps unexpected (non-agent) errors so callers always get a coded error", async () => {
+    const cache = new CredentialCache({
+      fetch: async () => {
+        throw new TypeError("boom");
+      },
+    });
+    await expect(cache.get()).rejects.toMatchObject({ code: "INTERNAL" });
+  });
+
+  it("reports its state without secrets", async () => {
+    const cache = new CredentialCache({ fetch: async () => creds(60 * MIN) });
+    expect(cache.status().state).toBe("empty");
+    await cache.get();
+    const status = cache.status();
+    expect(status.state).toBe("fresh");
+    expect(JSON.stringify(status)).not.toMatch(/secret|token\d/);
+  });
+
+  it("property: whatever the endpoint does and whenever callers ask, get() never yields unusable credentials", async () => {
+    type Step = { advanceMs: number; outcome: "ok" | "fail" | "auth" | "expired" | "empty"; lifetimeMin: number; callers: number };
+    const step = fc.record({
+      advanceMs: fc.integer({ min: 0, max: 10 * MIN }),
+      outcome: fc.constantFrom<Step["outcome"]>("ok", "ok", "fail", "fail", "expired", "empty", "auth"),
+      lifetimeMin: fc.integer({ min: 1, max: 60 }),
+      callers: fc.integer({ min: 1, max: 5 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
+        vi.setSystemTime(T0);
+        let next: Step = steps[0]!;
+        let inFlight = 0;
+        let maxInFlight = 0;
+        const fetch = async (): Promise<Credentials> => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await Promise.resolve();
+          inFlight--;
+          switch (next.outcome) {
+            case "ok":
+              return creds(next.lifetimeMin * MIN);
+            case "fail":
+              throw new NetworkError("SERVICE_UNAVAILABLE", "503");
+            case "auth":
+              throw new AuthError("PIN_INCORRECT", "bad PIN");
+            case "expired":
+              return creds(-1000);
+            case "empty":
+              return { accessKeyId: "", secretAccessKey: "", sessionToken: "", expiration: new Date(Date.now() + MIN) };
+          }
+        };
+        const cache = new CredentialCache({ fetch });
+        cache.start();
+        for (const s of steps) {
+          next = s;
+          await vi.advanceTimersByTimeAsync(s.advanceMs);
+          const results = await Promise.allSettled(Array.from({ length: s.callers }, () => cache.get()));
+          for (const r of results) {
+            if (r.status === "fulfilled") {
+              expect(r.value.accessKeyId).not.toBe("");
+              expect(r.value.expiration.getTime() - 10_000).toBeGreaterThan(Date.now());
+            } else {
+              expect(r.reason).toHaveProperty("code");
+            }
+          }
+        }
+        cache.stop();
+        expect(maxInFlight).toBe(1);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
