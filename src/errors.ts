@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   // usage
   USAGE: "usage",
   UNSUPPORTED_ON_PLATFORM: "usage",
+  LISTEN_FAILED: "usage",
   // input
   FILE_NOT_FOUND: "input",
   FILE_UNREADABLE: "input",
@@ -39,6 +40,11 @@ export const ERROR_CODES = {
   PKCS11_OBJECT_NOT_FOUND: "input",
   PKCS11_AMBIGUOUS: "input",
   TPM_KEY_INVALID: "input",
+  CONFIG_NOT_FOUND: "input",
+  CONFIG_PROFILE_NOT_FOUND: "input",
+  SOCKET_UNSAFE: "input",
+  FILE_LOCKED: "input",
+  FILE_WRITE_FAILED: "input",
   // auth
   PASSWORD_INCORRECT: "auth",
   PIN_INCORRECT: "auth",
@@ -64,6 +70,7 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: "network",
   THROTTLED: "network",
   RESPONSE_INVALID: "network",
+  AGENT_UNAVAILABLE: "network",
   // internal
   INTERNAL: "internal",
 } as const satisfies Record<string, ErrorCategory>;
