@@ -1,0 +1,217 @@
+import { homedir } from "node:os";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../arn.js";
+import { InputError, isAgentError } from "../errors.js";
+import { PROFILE_FIELD_KINDS, PROFILE_NAME_PATTERN, type FieldKind, type ProfileField, type ProfileSettings } from "./profile-fields.js";
+
+/** The agent section: where the agent listens and which profiles it serves (default: all). */
+export interface AgentSection {
+  readonly socket?: string;
+  readonly profiles?: readonly string[];
+}
+
+/** A validated configuration file. */
+export interface AgentConfig {
+  /** Absolute path of the file it came from (for messages). */
+  readonly path: string;
+  readonly profiles: ReadonlyMap<string, ProfileSettings>;
+  readonly agent: AgentSection;
+}
+
+const TOP_LEVEL_KEYS = ["$schema", "version", "profiles", "agent"] as const;
+const AGENT_KEYS = ["socket", "profiles"] as const;
+
+/**
+ * Parses and validates the JSON text of a config file. Every error is a CONFIG_INVALID that names the
+ * file, the profile and the field, and says what is expected. Relative paths are resolved against the
+ * file's directory; `~/` means the home directory.
+ */
+export function parseConfig(text: string, path: string, home: string = homedir()): AgentConfig {
+  const fail = (what: string, hint?: string): never => {
+    throw new InputError("CONFIG_INVALID", `config ${path}: ${what}`, hint ? { hint } : {});
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    fail(`not valid JSON (${describeJsonError(cause, text)})`, "the file must be one JSON object; comments are not allowed");
+  }
+  if (!isPlainObject(raw)) return fail("the top level must be a JSON object with a \"profiles\" object");
+  checkKeys(raw, TOP_LEVEL_KEYS, "top level", fail);
+  if (raw["version"] !== undefined && raw["version"] !== 1) fail(`"version" must be 1 (got ${JSON.stringify(raw["version"])})`);
+
+  const baseDir = dirname(path);
+  const profilesRaw = raw["profiles"] ?? {};
+  if (!isPlainObject(profilesRaw)) return fail('"profiles" must be an object mapping profile names to settings');
+  const profiles = new Map<string, ProfileSettings>();
+  for (const [name, body] of Object.entries(profilesRaw)) {
+    if (!PROFILE_NAME_PATTERN.test(name)) {
+      fail(`profile name ${JSON.stringify(name)} is not allowed`, "use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)");
+    }
+    profiles.set(name, parseProfile(name, body, baseDir, home, fail));
+  }
+
+  const agentRaw = raw["agent"] ?? {};
+  if (!isPlainObject(agentRaw)) return fail('"agent" must be an object');
+  checkKeys(agentRaw, AGENT_KEYS, '"agent"', fail);
+  const agent: { socket?: string; profiles?: string[] } = {};
+  if (agentRaw["socket"] !== undefined) {
+    if (typeof agentRaw["socket"] !== "string" || agentRaw["socket"] === "") fail('"agent": field "socket" must be a path');
+    agent.socket = resolvePath(agentRaw["socket"] as string, baseDir, home);
+  }
+  if (agentRaw["profiles"] !== undefined) {
+    const list = agentRaw["profiles"];
+    if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
+      return fail('"agent": field "profiles" must be an array of profile names');
+    }
+    for (const p of list) if (!profiles.has(p)) fail(`"agent": profile ${JSON.stringify(p)} is listed but not defined under "profiles"`);
+    agent.profiles = list;
+  }
+  return { path, profiles, agent };
+}
+
+type Fail = (what: string, hint?: string) => never;
+
+function parseProfile(name: string, body: unknown, baseDir: string, home: string, fail: Fail): ProfileSettings {
+  const where = `profile "${name}"`;
+  if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
+  const settings: Record<string, string | number | boolean> = {};
+  for (const [field, value] of Object.entries(body)) {
+    const kind = (PROFILE_FIELD_KINDS as Record<string, FieldKind>)[field];
+    if (!kind) {
+      const guess = closest(field, Object.keys(PROFILE_FIELD_KINDS));
+      fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");
+    }
+    settings[field] = parseField(value, kind!, baseDir, home, (expected, hint, echo = true) =>
+      fail(`${where}: field "${field}" ${expected}${echo ? ` (got ${JSON.stringify(value)})` : ""}`, hint),
+    );
+  }
+  return settings as ProfileSettings;
+}
+
+function parseField(
+  value: unknown,
+  kind: FieldKind,
+  baseDir: string,
+  home: string,
+  bad: (expected: string, hint?: string, echo?: boolean) => never,
+): string | number | boolean {
+  switch (kind) {
+    case "boolean":
+      if (typeof value !== "boolean") bad("must be true or false");
+      return value as boolean;
+    case "duration":
+      if (!Number.isInteger(value) || (value as number) < 900 || (value as number) > 43200) {
+        bad("must be a whole number of seconds between 900 and 43200");
+      }
+      return value as number;
+    case "seconds":
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 3600) bad("must be a whole number of seconds between 1 and 3600");
+      return value as number;
+    case "count":
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 10) bad("must be a whole number between 1 and 10");
+      return value as number;
+    default:
+      break;
+  }
+  if (typeof value !== "string" || value === "") return bad("must be a non-empty string");
+  const text = value as string;
+  switch (kind) {
+    case "text":
+      return text;
+    case "path":
+      return resolvePath(text, baseDir, home);
+    case "key-source":
+      return /^(pkcs11:|handle:)/i.test(text) ? text : resolvePath(text, baseDir, home);
+    case "library":
+      return text.includes("/") ? resolvePath(text, baseDir, home) : text;
+    case "url":
+      if (!/^https?:\/\/[^/]/i.test(text)) bad("must be an http:// or https:// URL");
+      return text;
+    case "secret":
+      if (text === "prompt") return text;
+      if (text.startsWith("env:") && /^env:[A-Za-z_][A-Za-z0-9_]*$/.test(text)) return text;
+      if (text.startsWith("file:") && text.length > 5) {
+        const p = text.startsWith("file://") ? new URL(text).pathname : text.slice(5);
+        return `file:${resolvePath(p, baseDir, home)}`;
+      }
+      // Never echo what might be a literal PIN back into a message.
+      return bad(
+        "must be file:/path, env:NAME or prompt",
+        "literal PINs and passwords are refused in config files: put the secret in a file only you can read",
+        false,
+      );
+    case "trust-anchor-arn":
+      return checkArn(() => parseTrustAnchorArn(text), bad);
+    case "profile-arn":
+      return checkArn(() => parseProfileArn(text), bad);
+    case "role-arn":
+      return checkArn(() => parseRoleArn(text), bad);
+  }
+}
+
+function checkArn(parse: () => string, bad: (expected: string) => never): string {
+  try {
+    return parse();
+  } catch (e) {
+    return bad(isAgentError(e) ? `is not valid: ${e.message}` : "is not a valid ARN");
+  }
+}
+
+export function resolvePath(p: string, baseDir: string, home: string): string {
+  if (p === "~") return home;
+  if (p.startsWith("~/")) return resolve(home, p.slice(2));
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string, fail: Fail): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      const guess = closest(key, allowed);
+      fail(`${where}: unknown key "${key}"`, guess ? `did you mean "${guess}"?` : `allowed: ${allowed.join(", ")}`);
+    }
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describeJsonError(cause: unknown, text: string): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const m = /position (\d+)/.exec(message);
+  if (!m) return message;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split("\n").length;
+  const column = pos - before.lastIndexOf("\n");
+  return `${message.replace(/ in JSON at position \d+.*$/, "")} at line ${line}, column ${column}`;
+}
+
+/** The allowed name closest to a misspelt one (edit distance ≤ 3), for "did you mean" hints. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

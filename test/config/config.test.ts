@@ -1,0 +1,186 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../../src/config/parse-config.js";
+import { defaultConfigPath, loadConfig } from "../../src/config/load-config.js";
+import { applyConfigProfile, findProfile, mergeProfileIntoArgs } from "../../src/config/resolve-profile.js";
+import { credentialSettingsFromArgs } from "../../src/config/credential-settings.js";
+import type { ParsedArgs } from "../../src/cli/command.js";
+import type { AgentError } from "../../src/errors.js";
+import { parseCommandArgs } from "../../src/cli/parse-args.js";
+import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../../src/cli/shared-options.js";
+
+const TA = "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/ta-1";
+const PA = "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/pr-1";
+const RA = "arn:aws:iam::123456789012:role/Gateway";
+
+const gateway = {
+  certificate: "certs/gw.pem",
+  "private-key": "pkcs11:token=gw;object=key?module-path=/usr/lib/softhsm/libsofthsm2.so",
+  "trust-anchor-arn": TA,
+  "profile-arn": PA,
+  "role-arn": RA,
+  "session-duration": 900,
+  "pkcs11-pin": "file:pin.txt",
+  "role-session-name": "gw-1",
+};
+
+/** The line the CLI prints for the error `fn` throws (message and hint). */
+function oneLine(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as AgentError).toOneLine();
+  }
+  return "(no error)";
+}
+
+function configText(profiles: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ version: 1, profiles, ...extra });
+}
+
+const spec = {
+  name: "credential-process",
+  describe: "",
+  options: [...SIGNER_OPTIONS, ...SESSION_OPTIONS, { name: "profile", type: "string" as const, description: "" }],
+  conflicts: CREDENTIAL_CONFLICTS,
+  run: async () => 0,
+};
+const argv = (...a: string[]): ParsedArgs => parseCommandArgs(spec, a);
+
+describe("parseConfig", () => {
+  it("accepts named profiles and resolves relative paths against the file's directory", () => {
+    const config = parseConfig(configText({ gateway }, { agent: { socket: "~/agent.sock", profiles: ["gateway"] } }), "/etc/raa/config.json", "/home/u");
+    const gw = findProfile(config, "gateway");
+    expect(gw.certificate).toBe("/etc/raa/certs/gw.pem");
+    expect(gw["private-key"]).toBe(gateway["private-key"]);
+    expect(gw["pkcs11-pin"]).toBe("file:/etc/raa/pin.txt");
+    expect(gw["session-duration"]).toBe(900);
+    expect(config.agent).toEqual({ socket: "/home/u/agent.sock", profiles: ["gateway"] });
+  });
+
+  it.each([
+    [{ gateway: { ...gateway, "sesion-duration": 900 } }, /profile "gateway": unknown field "sesion-duration".*did you mean "session-duration"/],
+    [{ gateway: { ...gateway, "session-duration": "1h" } }, /profile "gateway": field "session-duration" must be a whole number of seconds between 900 and 43200 \(got "1h"\)/],
+    [{ gateway: { ...gateway, "session-duration": 60 } }, /field "session-duration"/],
+    [{ gateway: { ...gateway, "role-arn": "arn:aws:iam::1:user/x" } }, /profile "gateway": field "role-arn" is not valid/],
+    [{ gateway: { ...gateway, "trust-anchor-arn": PA } }, /field "trust-anchor-arn" is not valid/],
+    [{ gateway: { ...gateway, "reuse-pin": "yes" } }, /field "reuse-pin" must be true or false/],
+    [{ gateway: { ...gateway, endpoint: "localhost:8080" } }, /field "endpoint" must be an http/],
+    [{ gateway: { ...gateway, certificate: "" } }, /field "certificate" must be a non-empty string/],
+    [{ "bad name": gateway }, /profile name "bad name" is not allowed/],
+    [{ gateway: "x" }, /profile "gateway" must be an object/],
+  ])("names the profile and field of an invalid entry (%#)", (profiles, message) => {
+    expect(oneLine(() => parseConfig(configText(profiles), "/c.json"))).toMatch(message);
+    try {
+      parseConfig(configText(profiles), "/c.json");
+    } catch (e) {
+      expect(e).toMatchObject({ code: "CONFIG_INVALID" });
+    }
+  });
+
+  it("refuses a literal PIN without ever repeating it", () => {
+    let error: unknown;
+    try {
+      parseConfig(configText({ gateway: { ...gateway, "pkcs11-pin": "123456" } }), "/c.json");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: "CONFIG_INVALID" });
+    const text = `${(error as Error).message} ${(error as { hint?: string }).hint}`;
+    expect(text).toContain('profile "gateway": field "pkcs11-pin" must be file:/path, env:NAME or prompt');
+    expect(text).not.toContain("123456");
+  });
+
+  it("reports JSON syntax errors with a line and column, and unknown top-level keys", () => {
+    expect(() => parseConfig('{\n  "profiles": {,}\n}', "/c.json")).toThrow(/config \/c\.json: not valid JSON .*line 2/);
+    expect(oneLine(() => parseConfig('{"profile": {}}', "/c.json"))).toMatch(/unknown key "profile".*did you mean "profiles"/);
+    expect(() => parseConfig('{"version": 2}', "/c.json")).toThrow(/"version" must be 1/);
+    expect(() => parseConfig(configText({ gateway }, { agent: { profiles: ["nope"] } }), "/c.json")).toThrow(/"agent": profile "nope" is listed but not defined/);
+  });
+
+  it("lists the defined profiles when the requested one is missing", () => {
+    const config = parseConfig(configText({ gateway, other: gateway }), "/c.json");
+    expect(() => findProfile(config, "gw")).toThrow(/profile "gw" is not defined in \/c\.json/);
+    try {
+      findProfile(config, "gw");
+    } catch (e) {
+      expect(e).toMatchObject({ code: "CONFIG_PROFILE_NOT_FOUND", hint: "defined profiles: gateway, other" });
+    }
+  });
+});
+
+describe("mergeProfileIntoArgs (flags win)", () => {
+  const profile = findProfile(parseConfig(configText({ gateway }), "/etc/raa/config.json"), "gateway");
+
+  it("fills flags the user did not give", () => {
+    const merged = mergeProfileIntoArgs(profile, argv("--profile", "gateway"));
+    expect(merged.values["role-arn"]).toBe(RA);
+    expect(merged.values["session-duration"]).toBe(900);
+    expect(merged.values["pkcs11-pin-file"]).toBe("/etc/raa/pin.txt");
+    expect(merged.values["certificate"]).toBe("/etc/raa/certs/gw.pem");
+  });
+
+  it("keeps every flag the user gave, including another source for the same secret", () => {
+    const merged = mergeProfileIntoArgs(profile, argv("--session-duration", "1800", "--pkcs11-pin-env", "PIN", "--role-arn", "arn:aws:iam::1:role/Other"));
+    expect(merged.values["session-duration"]).toBe(1800);
+    expect(merged.values["role-arn"]).toBe("arn:aws:iam::1:role/Other");
+    expect(merged.values["pkcs11-pin-env"]).toBe("PIN");
+    expect(merged.values["pkcs11-pin-file"]).toBeUndefined();
+    expect(merged.explicit).toEqual(new Set(["session-duration", "pkcs11-pin-env", "role-arn"]));
+  });
+
+  it("maps env: sources and the parent password's own file:/env: form", () => {
+    const p = findProfile(
+      parseConfig(configText({ t: { ...gateway, "pkcs11-pin": undefined, "tpm-key-password": "env:TPM_PW", "tpm-parent-password": "file:/run/parent" } }), "/c.json"),
+      "t",
+    );
+    const merged = mergeProfileIntoArgs(p, argv());
+    expect(merged.values["tpm-key-password-env"]).toBe("TPM_PW");
+    expect(merged.values["tpm-parent-password"]).toBe("file:/run/parent");
+    const overridden = mergeProfileIntoArgs(p, argv("--no-tpm-key-password"));
+    expect(overridden.values["tpm-key-password-env"]).toBeUndefined();
+  });
+
+  it("turns merged arguments into signer, session and endpoint settings", () => {
+    const settings = credentialSettingsFromArgs(mergeProfileIntoArgs(profile, argv("--endpoint", "http://127.0.0.1:1")), 'profile "gateway"');
+    expect(settings.session).toEqual({ trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 900, roleSessionName: "gw-1" });
+    expect(settings.signer.certificate).toBe("/etc/raa/certs/gw.pem");
+    expect(settings.signer.pkcs11?.pin).toEqual({ kind: "file", path: "/etc/raa/pin.txt" });
+    expect(settings.endpoint).toMatchObject({ endpoint: "http://127.0.0.1:1", verifyTls: true, timeoutMs: 30_000 });
+  });
+
+  it("says which field a profile lacks, and which flag is missing without a profile", () => {
+    const p = findProfile(parseConfig(configText({ g: { ...gateway, "role-arn": undefined } }), "/c.json"), "g");
+    expect(() => credentialSettingsFromArgs(mergeProfileIntoArgs(p, argv()), 'profile "g"')).toThrow('profile "g" has no "role-arn"');
+    expect(() => credentialSettingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA))).toThrow("--role-arn is required");
+  });
+});
+
+describe("loadConfig", () => {
+  const dir = mkdtempSync(join(tmpdir(), "raa-config-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("finds the file under XDG_CONFIG_HOME and applies a profile", async () => {
+    const xdg = join(dir, "xdg");
+    mkdirSync(join(xdg, "roles-anywhere-agent"), { recursive: true });
+    const path = defaultConfigPath({ XDG_CONFIG_HOME: xdg });
+    expect(path).toBe(join(xdg, "roles-anywhere-agent", "config.json"));
+    writeFileSync(path, configText({ gateway }), { mode: 0o600 });
+    const merged = await applyConfigProfile(argv(), "gateway", { env: { XDG_CONFIG_HOME: xdg } });
+    expect(merged.values["profile-arn"]).toBe(PA);
+    expect(defaultConfigPath({}, "/home/u")).toBe("/home/u/.config/roles-anywhere-agent/config.json");
+  });
+
+  it("refuses a config file that other users can modify", async () => {
+    const path = join(dir, "open.json");
+    writeFileSync(path, configText({ gateway }));
+    chmodSync(path, 0o666);
+    await expect(loadConfig(path)).rejects.toMatchObject({ code: "CONFIG_INVALID", hint: `run: chmod go-w ${path}` });
+  });
+
+  it("says when the file does not exist", async () => {
+    await expect(loadConfig(join(dir, "missing.json"))).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND" });
+  });
+});
