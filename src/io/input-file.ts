@@ -1,0 +1,53 @@
+import { readFile, stat } from "node:fs/promises";
+import { InputError } from "../errors.js";
+
+/** Identifies one version of a file, to notice when it has been replaced or rewritten. */
+export interface FileStamp {
+  readonly mtimeMs: number;
+  readonly size: number;
+  readonly ino: number;
+}
+
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino;
+}
+
+/**
+ * Reads a file the user named, turning OS errors into one-line input errors.
+ * `what` says what the file is for, e.g. "certificate file" or "private key file".
+ */
+export async function readInputFile(path: string, what: string): Promise<{ bytes: Buffer; stamp: FileStamp }> {
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) throw new InputError("FILE_UNREADABLE", `${what} ${path} is a directory, not a file`);
+    const bytes = await readFile(path);
+    return { bytes, stamp: { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino } };
+  } catch (cause) {
+    throw fileError(cause, path, what);
+  }
+}
+
+/** The current stamp of a file (same errors as {@link readInputFile}). */
+export async function stampOf(path: string, what: string): Promise<FileStamp> {
+  try {
+    const info = await stat(path);
+    return { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino };
+  } catch (cause) {
+    throw fileError(cause, path, what);
+  }
+}
+
+function fileError(cause: unknown, path: string, what: string): InputError {
+  if (cause instanceof InputError) return cause;
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR") {
+    return new InputError("FILE_NOT_FOUND", `${what} ${path} does not exist`, { hint: "check the path", cause });
+  }
+  if (code === "EACCES" || code === "EPERM") {
+    return new InputError("FILE_UNREADABLE", `${what} ${path} cannot be read: permission denied`, {
+      hint: "check the file's owner and mode",
+      cause,
+    });
+  }
+  return new InputError("FILE_UNREADABLE", `${what} ${path} cannot be read: ${code ?? String(cause)}`, { cause });
+}

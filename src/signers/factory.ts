@@ -1,0 +1,178 @@
+import { InputError, UsageError } from "../errors.js";
+import { readInputFile } from "../io/input-file.js";
+import type { Certificate } from "../x509/certificate.js";
+import { classifyDer } from "../x509/der-kind.js";
+import { decodePemBlocks, looksLikePem } from "../x509/pem.js";
+import {
+  noCertificateError,
+  parseCertificateBytes,
+  readCertificateBundle,
+  type CertificateFile,
+} from "../x509/read-certificates.js";
+import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
+import type { KeyParser } from "./file/key-parsers.js";
+import type { SignerOptions } from "./options.js";
+import type { Signer } from "./signer.js";
+
+const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
+
+/** Test seam: key formats for file keys (default: the registry in key-parsers.ts). */
+export interface SignerFactoryExtras {
+  keyParsers?: readonly KeyParser[];
+}
+
+/**
+ * Chooses and builds the back-end for `--certificate` / `--private-key`, following aws_signing_helper's
+ * GetSigner rules with its gaps closed:
+ * - `--private-key` absent: the certificate reference also locates the key (combined PEM, PKCS#12, one
+ *   pkcs11: URI for both);
+ * - `--certificate` absent: certificates in the key file (combined PEM, TSS2 key + certificate) are used;
+ * - `pkcs11:` keys go to the PKCS#11 back-end, `handle:` and TSS2 key files to the TPM back-end, both with
+ *   any certificate read from a file (hybrid);
+ * - `--intermediates` replaces whatever chain the certificate file (or PKCS#12 file) carried.
+ * File keys use node:crypto only; the PKCS#11 and TPM modules are imported only when chosen.
+ */
+export async function createSigner(options: SignerOptions, extras: SignerFactoryExtras = {}): Promise<Signer> {
+  const certRef = options.certificate;
+  const keyRef = options.privateKey ?? certRef;
+  if (keyRef === undefined) {
+    throw new UsageError("USAGE", "no private key given", {
+      hint: "pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with a combined PEM or PKCS#12 file",
+    });
+  }
+  const debug = options.debug;
+  const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
+
+  // The certificate, when it comes from a file.
+  let certificateFile: CertificateFile | undefined;
+  if (certRef !== undefined && !isPkcs11Uri(certRef)) {
+    const { bytes, stamp } = await readInputFile(certRef, "certificate file");
+    const certificates = parseCertificateBytes(bytes, certRef);
+    const [leaf, ...chain] = certificates;
+    if (leaf !== undefined) {
+      certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
+    } else if (options.privateKey === undefined && isPkcs12(bytes)) {
+      debug?.(`${certRef}: PKCS#12 file`);
+      return createPkcs12Signer({
+        path: certRef,
+        bytes,
+        ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),
+        ...(intermediates ? { intermediates } : {}),
+        ...(debug ? { debug } : {}),
+        ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+      });
+    } else {
+      throw noCertificateError(certRef, bytes);
+    }
+  }
+
+  if (isPkcs11Uri(keyRef)) {
+    const { createPkcs11Signer } = await import("./pkcs11/index.js");
+    return createPkcs11Signer({
+      ...options.pkcs11,
+      keyUri: keyRef,
+      ...(certRef !== undefined && isPkcs11Uri(certRef) ? { certificateUri: certRef } : {}),
+      ...(certificateFile ? { certificate: certificateFile.certificates[0] } : {}),
+      ...chainOption(intermediates, certificateFile),
+      ...(debug ? { debug } : {}),
+      ...(options.env ? { env: options.env } : {}),
+    });
+  }
+
+  if (keyRef.startsWith("handle:")) {
+    const { createTpmSigner } = await import("./tpm/index.js");
+    return createTpmSigner({
+      ...options.tpm,
+      key: { kind: "handle", handle: parseTpmHandle(keyRef) },
+      ...(certificateFile ? { certificate: certificateFile.certificates[0] } : {}),
+      ...chainOption(intermediates, certificateFile),
+      ...(debug ? { debug } : {}),
+      ...(options.env ? { env: options.env } : {}),
+    });
+  }
+
+  // A key file. With no --certificate, certificates stored next to the key (combined PEM) are used.
+  const keyFile = await readInputFile(keyRef, "private key file");
+  if (certificateFile === undefined && certRef === undefined) {
+    const [leaf, ...chain] = looksLikePem(keyFile.bytes) ? parseCertificateBytes(keyFile.bytes, keyRef) : [];
+    if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
+  }
+
+  if (keyFile.bytes.includes(TSS2_MARKER, 0, "latin1")) {
+    const { createTpmSigner } = await import("./tpm/index.js");
+    return createTpmSigner({
+      ...options.tpm,
+      key: { kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") },
+      ...(certificateFile ? { certificate: certificateFile.certificates[0] } : {}),
+      ...chainOption(intermediates, certificateFile),
+      ...(debug ? { debug } : {}),
+      ...(options.env ? { env: options.env } : {}),
+    });
+  }
+
+  if (options.privateKey === undefined && !holdsPrivateKey(keyFile.bytes, keyRef)) {
+    throw new UsageError("USAGE", `no private key given: ${keyRef} holds no private key`, {
+      hint: "pass --private-key (a key file, pkcs11: URI or handle:0x…)",
+    });
+  }
+
+  if (options.privateKey !== undefined && isPkcs12(keyFile.bytes)) {
+    if (certRef !== undefined) {
+      throw new UsageError("USAGE", `${keyRef} is a PKCS#12 file, which brings its own certificate`, {
+        hint: "pass the PKCS#12 file alone, as --certificate or --private-key",
+      });
+    }
+    return createPkcs12Signer({
+      path: keyRef,
+      bytes: keyFile.bytes,
+      ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),
+      ...(intermediates ? { intermediates } : {}),
+      ...(debug ? { debug } : {}),
+      ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+    });
+  }
+
+  return createFileSigner({
+    keyPath: keyRef,
+    ...(certificateFile ? { certificate: certificateFile } : {}),
+    ...(intermediates ? { intermediates } : {}),
+    ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),
+    ...(debug ? { debug } : {}),
+    ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+  });
+}
+
+function isPkcs11Uri(ref: string): boolean {
+  return ref.startsWith("pkcs11:");
+}
+
+function holdsPrivateKey(bytes: Buffer, path: string): boolean {
+  if (looksLikePem(bytes)) return decodePemBlocks(bytes.toString("latin1"), path).some((b) => b.label.endsWith("PRIVATE KEY"));
+  return classifyDer(bytes)?.endsWith("PRIVATE KEY") ?? false;
+}
+
+function isPkcs12(bytes: Buffer): boolean {
+  return !looksLikePem(bytes) && classifyDer(bytes) === "PKCS12";
+}
+
+/** `--intermediates` wins; else the certificates after the leaf in the certificate file, if any. */
+function chainOption(
+  intermediates: CertificateFile | undefined,
+  certificateFile: CertificateFile | undefined,
+): { intermediates?: Certificate[] } {
+  if (intermediates) return { intermediates: intermediates.certificates.slice() };
+  const rest = certificateFile?.certificates.slice(1) ?? [];
+  return rest.length > 0 ? { intermediates: rest } : {};
+}
+
+/** `handle:0x81000001` (hex) or `handle:2164260865` (decimal): a TPM persistent or transient handle. */
+export function parseTpmHandle(ref: string): number {
+  const text = ref.slice("handle:".length).trim();
+  const value = /^0x[0-9a-f]{1,8}$/i.test(text) ? Number.parseInt(text.slice(2), 16) : /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new InputError("TPM_KEY_INVALID", `invalid TPM handle in ${ref}`, {
+      hint: "write it as handle:0x81000001 (a persistent handle, in hex)",
+    });
+  }
+  return value;
+}

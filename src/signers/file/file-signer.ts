@@ -1,0 +1,240 @@
+import type { KeyObject } from "node:crypto";
+import { AgentError, InputError } from "../../errors.js";
+import { sameStamp, stampOf } from "../../io/input-file.js";
+import type { SecretSource } from "../../secrets/secret-source.js";
+import type { Certificate, KeyType } from "../../x509/certificate.js";
+import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
+import type { DebugLog } from "../options.js";
+import type { DigestAlgorithm, Signer } from "../signer.js";
+import type { KeyParser } from "./key-parsers.js";
+import { loadKeyFile, type LoadedKeyFile } from "./load-key-file.js";
+import { readPkcs12 } from "./pkcs12.js";
+import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
+
+export interface FileSignerOptions {
+  /** Private-key file (PEM or DER; may also hold the certificate). */
+  keyPath: string;
+  /** The certificate file, already read by the caller, or its path; absent for sign-string without one. */
+  certificate?: CertificateFile | string;
+  /** `--intermediates`: replaces the chain that follows the leaf in the certificate file. */
+  intermediates?: CertificateFile | string;
+  /** Password of an encrypted PKCS#8 key. */
+  keyPassword?: SecretSource;
+  debug?: DebugLog;
+  /** Key formats to try, in order (default: KEY_PARSERS). */
+  keyParsers?: readonly KeyParser[];
+}
+
+export interface Pkcs12SignerOptions {
+  path: string;
+  bytes: Buffer;
+  keyPassword?: SecretSource;
+  /** Replaces the CA certificates found in the PKCS#12 file. */
+  intermediates?: CertificateFile | string;
+  debug?: DebugLog;
+  keyParsers?: readonly KeyParser[];
+}
+
+/**
+ * A signer whose key lives in a file. The key is read and decrypted once; the certificate, chain and key
+ * files are checked (stat only) whenever the certificate is asked for, and re-read when they changed, so a
+ * renewed certificate is used without a restart. The key and certificate must match, at construction and
+ * after every reload, before any request is signed.
+ */
+export async function createFileSigner(options: FileSignerOptions): Promise<Signer> {
+  const key = await loadKeyFile(options.keyPath, options);
+  const certificate = await resolve(options.certificate, readCertificateFile);
+  const intermediates = await resolve(options.intermediates, readCertificateBundle);
+  const state: SignerState = { key, certificate, intermediates };
+  await assertMatch(state, options.keyPath);
+  logState(state, options.keyPath, options.debug);
+  return new FileSigner(state, options);
+}
+
+/**
+ * A signer for a PKCS#12 file: the key and the certificate it belongs to, with the file's other
+ * certificates as the chain (the leaf is not repeated). The file is read once.
+ */
+export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
+  const identity = await readPkcs12(options.bytes, options.path, options);
+  const intermediates = await resolve(options.intermediates, readCertificateBundle);
+  return new StaticSigner(identity.key, identity.certificate, intermediates?.certificates.slice() ?? identity.chain);
+}
+
+interface SignerState {
+  key: LoadedKeyFile;
+  certificate: CertificateFile | undefined;
+  intermediates: CertificateFile | undefined;
+}
+
+async function resolve(
+  given: CertificateFile | string | undefined,
+  read: (path: string) => Promise<CertificateFile>,
+): Promise<CertificateFile | undefined> {
+  return typeof given === "string" ? read(given) : given;
+}
+
+class FileSigner implements Signer {
+  readonly backend = "file" as const;
+  #state: SignerState;
+  #closed = false;
+  #refreshing: Promise<SignerState> | undefined;
+  readonly #options: FileSignerOptions;
+
+  constructor(state: SignerState, options: FileSignerOptions) {
+    this.#state = state;
+    this.#options = options;
+  }
+
+  get keyType(): KeyType {
+    return this.#state.key.key.keyType;
+  }
+
+  async certificate(): Promise<Certificate | undefined> {
+    return (await this.#refresh()).certificate?.certificates[0];
+  }
+
+  async certificateChain(): Promise<Certificate[]> {
+    const state = await this.#refresh();
+    if (state.intermediates) return state.intermediates.certificates.slice();
+    return state.certificate?.certificates.slice(1) ?? [];
+  }
+
+  async publicKey(): Promise<KeyObject | undefined> {
+    return this.#open().key.key.publicKey;
+  }
+
+  async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
+    return this.#open().key.key.sign(message, digest);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #open(): SignerState {
+    if (this.#closed) throw new AgentError("INTERNAL", "the file signer was used after close()");
+    return this.#state;
+  }
+
+  /** One refresh at a time; concurrent callers share it. */
+  #refresh(): Promise<SignerState> {
+    this.#open();
+    this.#refreshing ??= this.#reloadChangedFiles().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #reloadChangedFiles(): Promise<SignerState> {
+    const { keyPath, debug } = this.#options;
+    const current = this.#state;
+    let key = current.key;
+    if (!sameStamp(key.stamp, await stampOf(keyPath, "private key file"))) {
+      if (key.encrypted && (this.#options.keyPassword === undefined || this.#options.keyPassword.kind === "prompt")) {
+        debug?.(`${keyPath} changed, but re-reading an encrypted key would need a prompt: keeping the key in memory`);
+      } else {
+        debug?.(`${keyPath} changed: reloading the key`);
+        key = await loadKeyFile(keyPath, this.#options);
+      }
+    }
+    const certificate = await reloadIfChanged(current.certificate, readCertificateFile);
+    const intermediates = await reloadIfChanged(current.intermediates, readCertificateBundle);
+    if (key === current.key && certificate === current.certificate && intermediates === current.intermediates) {
+      return current;
+    }
+    const next: SignerState = { key, certificate, intermediates };
+    // A half-finished rotation (new certificate, old key) fails here and is retried on the next call.
+    await assertMatch(next, keyPath);
+    logState(next, keyPath, debug);
+    this.#state = next;
+    return next;
+  }
+}
+
+async function reloadIfChanged(
+  file: CertificateFile | undefined,
+  read: (path: string) => Promise<CertificateFile>,
+): Promise<CertificateFile | undefined> {
+  if (file === undefined) return undefined;
+  const stamp = await stampOf(file.path, "certificate file");
+  return sameStamp(stamp, file.stamp) ? file : read(file.path);
+}
+
+async function assertMatch(state: SignerState, keyPath: string): Promise<void> {
+  const file = state.certificate;
+  if (file === undefined) return;
+  const [leaf] = file.certificates;
+  const key = state.key.key;
+  if (await keyMatchesCertificate(key, leaf)) return;
+  throw await mismatchError(key, keyPath, file);
+}
+
+async function mismatchError(key: SigningKey, keyPath: string, file: CertificateFile): Promise<InputError> {
+  const [leaf, ...rest] = file.certificates;
+  let hint = "use the certificate that was issued for this key, or the key it was issued for";
+  for (const [i, other] of rest.entries()) {
+    if (await keyMatchesCertificate(key, other)) {
+      hint = `certificate #${i + 2} in ${file.path} matches the key: put the leaf certificate first`;
+      break;
+    }
+  }
+  const keyFp = spkiFingerprint(key.spki);
+  const certFp = spkiFingerprint(await certificateSpki(leaf));
+  return new InputError(
+    "KEY_CERTIFICATE_MISMATCH",
+    `private key ${keyPath} (${key.description}, public key sha256:${keyFp}) does not match certificate ${file.path} ` +
+      `(serial ${leaf.serialDecimal}, public key sha256:${certFp})`,
+    { hint },
+  );
+}
+
+function logState(state: SignerState, keyPath: string, debug: DebugLog | undefined): void {
+  if (debug === undefined) return;
+  const cert = state.certificate;
+  if (cert === undefined) {
+    debug(`file signer: ${state.key.key.description} key ${keyPath}, no certificate`);
+    return;
+  }
+  const chain = state.intermediates ?? { path: cert.path, certificates: cert.certificates.slice(1) };
+  debug(
+    `file signer: ${state.key.key.description} key ${keyPath}, certificate serial ${cert.certificates[0].serialDecimal} ` +
+      `from ${cert.path}, ${chain.certificates.length} chain certificate(s)${state.intermediates ? ` from ${chain.path}` : ""}`,
+  );
+}
+
+/** A key and certificate fixed at construction (PKCS#12). */
+class StaticSigner implements Signer {
+  readonly backend = "file" as const;
+  readonly keyType: KeyType;
+  #closed = false;
+
+  constructor(
+    private readonly key: SigningKey,
+    private readonly leaf: Certificate,
+    private readonly chain: Certificate[],
+  ) {
+    this.keyType = key.keyType;
+  }
+
+  async certificate(): Promise<Certificate | undefined> {
+    return this.leaf;
+  }
+
+  async certificateChain(): Promise<Certificate[]> {
+    return this.chain.slice();
+  }
+
+  async publicKey(): Promise<KeyObject | undefined> {
+    return this.key.publicKey;
+  }
+
+  async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
+    if (this.#closed) throw new AgentError("INTERNAL", "the PKCS#12 signer was used after close()");
+    return this.key.sign(message, digest);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,117 @@
+import { InputError } from "../../errors.js";
+import type { Secret } from "../../secrets/secret.js";
+import { classifyDer } from "../../x509/der-kind.js";
+import { DerError, TAG, children, decodeOid, expectTag, readSingle } from "../../x509/der.js";
+import { decodePemBlocks, looksLikePem, type PemBlock } from "../../x509/pem.js";
+import type { DebugLog } from "../options.js";
+import { decryptPrivateKeyInfo } from "./pbe.js";
+import { bmpPassword } from "./pkcs12-kdf.js";
+
+/** A PKCS#8 PrivateKeyInfo (OneAsymmetricKey), plaintext. */
+export interface PrivateKeyInfo {
+  readonly der: Buffer;
+  /** The privateKeyAlgorithm OID, e.g. 1.2.840.10045.2.1 for EC. */
+  readonly algorithmOid: string;
+}
+
+/**
+ * The contents of one private-key file, as the key parsers see it. PEM files give their blocks; a DER file
+ * is presented as a single block labelled after its structure, so parsers need not care which it was.
+ */
+export interface KeyMaterial {
+  /** Where the key came from, for messages. */
+  readonly source: string;
+  readonly blocks: readonly PemBlock[];
+  /** True when the PKCS#8 key is an ENCRYPTED PRIVATE KEY (asking for it needs a password). */
+  readonly encrypted: boolean;
+  /**
+   * The first `PRIVATE KEY` or `ENCRYPTED PRIVATE KEY` block as a plaintext PrivateKeyInfo, decrypted on the
+   * first call only (the result is kept, so every parser can look at it without a second decryption).
+   */
+  privateKeyInfo(): Promise<PrivateKeyInfo | undefined>;
+}
+
+export const PKCS8_LABELS = new Set(["PRIVATE KEY", "ENCRYPTED PRIVATE KEY"]);
+
+/**
+ * Splits a key file into {@link KeyMaterial}. `password` is called at most once, only when the key is
+ * encrypted and a parser asks for it.
+ */
+export function keyMaterialFromFile(
+  bytes: Buffer,
+  source: string,
+  password: () => Promise<Secret>,
+  debug?: DebugLog,
+): KeyMaterial {
+  const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), source) : derAsBlocks(bytes);
+  const pkcs8 = blocks.find((b) => PKCS8_LABELS.has(b.label));
+  const encrypted = pkcs8?.label === "ENCRYPTED PRIVATE KEY";
+  let info: Promise<PrivateKeyInfo | undefined> | undefined;
+  return {
+    source,
+    blocks,
+    encrypted,
+    privateKeyInfo() {
+      info ??= (async () => {
+        if (pkcs8 === undefined) return undefined;
+        if (!encrypted) return toPrivateKeyInfo(pkcs8.der, source);
+        const secret = await password();
+        try {
+          const { plaintext, scheme } = await secret.use((utf8) => {
+            const bmp = bmpPassword(utf8);
+            return decryptPrivateKeyInfo(pkcs8.der, { utf8, bmp }, { what: "PKCS#8 private key", source }).finally(() =>
+              bmp.fill(0),
+            );
+          });
+          debug?.(`${source}: decrypted the PKCS#8 key (${scheme})`);
+          return toPrivateKeyInfo(plaintext, source);
+        } finally {
+          secret.wipe();
+        }
+      })();
+      return info;
+    },
+  };
+}
+
+/** Key material holding one plaintext PrivateKeyInfo (e.g. taken out of a PKCS#12 file). */
+export function keyMaterialFromPrivateKeyInfo(der: Buffer, source: string): KeyMaterial {
+  const info = toPrivateKeyInfo(der, source);
+  return {
+    source,
+    blocks: [{ label: "PRIVATE KEY", der, headers: {} }],
+    encrypted: false,
+    privateKeyInfo: async () => info,
+  };
+}
+
+function derAsBlocks(bytes: Buffer): PemBlock[] {
+  const kind = classifyDer(bytes);
+  if (kind === undefined || kind === "PKCS12") return [];
+  return [{ label: kind, der: bytes, headers: {} }];
+}
+
+function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {
+  try {
+    const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
+    expectTag(version, TAG.INTEGER);
+    expectTag(key, TAG.OCTET_STRING);
+    const algorithmOid = decodeOid(expectTag(children(expectTag(alg, TAG.SEQUENCE))[0], TAG.OID));
+    return { der, algorithmOid };
+  } catch (cause) {
+    if (!(cause instanceof DerError)) throw cause;
+    throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed PKCS#8 key`, {
+      hint: "the file may be truncated or damaged; export the key again",
+      cause,
+    });
+  }
+}
+
+/** Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`) is refused, as by the Go helper. */
+export function assertNotLegacyEncrypted(block: PemBlock, source: string): void {
+  if ((block.headers["Proc-Type"] ?? "").includes("ENCRYPTED")) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} uses legacy OpenSSL PEM encryption, which is not supported`, {
+      hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
+    });
+  }
+}

@@ -1,0 +1,235 @@
+import { createDecipheriv, pbkdf2, scrypt } from "node:crypto";
+import { promisify } from "node:util";
+import { AuthError, InputError } from "../../errors.js";
+import {
+  DerError,
+  TAG,
+  children,
+  decodeAlgorithmIdentifier,
+  decodeSmallInteger,
+  expectTag,
+  readSingle,
+  type AlgorithmIdentifier,
+  type DerElement,
+} from "../../x509/der.js";
+import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
+
+/**
+ * Password-based decryption of PKCS#8 EncryptedPrivateKeyInfo and PKCS#12 bags, built on node:crypto's
+ * KDFs and ciphers: PBES2 (PBKDF2 with HMAC-SHA1/224/256/384/512, or scrypt; AES-128/192/256-CBC or
+ * DES-EDE3-CBC) and PKCS#12's pbeWithSHAAnd3-KeyTripleDES-CBC. Decrypting ourselves (rather than handing the
+ * blob to OpenSSL) yields the plaintext PKCS#8, so key types OpenSSL 3.0 cannot parse still get decrypted.
+ */
+
+const pbkdf2Async = promisify(pbkdf2);
+const scryptAsync = promisify(scrypt) as (
+  password: Buffer,
+  salt: Buffer,
+  keylen: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>;
+
+/** The password in the two encodings the schemes use. */
+export interface PbePassword {
+  /** PBES2: the password's UTF-8 bytes. */
+  readonly utf8: Buffer;
+  /** PKCS#12 PBE: BMPString with NUL terminator (or zero bytes for the "no password" variant). */
+  readonly bmp: Buffer;
+}
+
+/** What is being decrypted, for messages: e.g. `{ what: "PKCS#8 private key", source: "/path/key.pem" }`. */
+export interface PbeContext {
+  readonly what: string;
+  readonly source: string;
+}
+
+const OID = {
+  PBES2: "1.2.840.113549.1.5.13",
+  PBKDF2: "1.2.840.113549.1.5.12",
+  SCRYPT: "1.3.6.1.4.1.11591.4.11",
+  PKCS12_3DES: "1.2.840.113549.1.12.1.3",
+} as const;
+
+const PRFS: Readonly<Record<string, string>> = {
+  "1.2.840.113549.2.7": "sha1",
+  "1.2.840.113549.2.8": "sha224",
+  "1.2.840.113549.2.9": "sha256",
+  "1.2.840.113549.2.10": "sha384",
+  "1.2.840.113549.2.11": "sha512",
+};
+
+const CIPHERS: Readonly<Record<string, { name: string; keyLength: number; ivLength: number }>> = {
+  "2.16.840.1.101.3.4.1.2": { name: "aes-128-cbc", keyLength: 16, ivLength: 16 },
+  "2.16.840.1.101.3.4.1.22": { name: "aes-192-cbc", keyLength: 24, ivLength: 16 },
+  "2.16.840.1.101.3.4.1.42": { name: "aes-256-cbc", keyLength: 32, ivLength: 16 },
+  "1.2.840.113549.3.7": { name: "des-ede3-cbc", keyLength: 24, ivLength: 8 },
+};
+
+/** Schemes that exist but that OpenSSL 3's default provider (and so this agent) cannot run. */
+const LEGACY_SCHEMES: Readonly<Record<string, string>> = {
+  "1.2.840.113549.1.12.1.1": "pbeWithSHAAnd128BitRC4",
+  "1.2.840.113549.1.12.1.2": "pbeWithSHAAnd40BitRC4",
+  "1.2.840.113549.1.12.1.4": "pbeWithSHAAnd2-KeyTripleDES-CBC",
+  "1.2.840.113549.1.12.1.5": "pbeWithSHAAnd128BitRC2-CBC",
+  "1.2.840.113549.1.12.1.6": "pbeWithSHAAnd40BitRC2-CBC (RC2-40)",
+  "1.2.840.113549.1.5.3": "PBES1 pbeWithMD5AndDES-CBC",
+  "1.2.840.113549.1.5.6": "PBES1 pbeWithMD5AndRC2-CBC",
+  "1.2.840.113549.1.5.10": "PBES1 pbeWithSHA1AndDES-CBC",
+  "1.2.840.113549.1.5.11": "PBES1 pbeWithSHA1AndRC2-CBC",
+};
+
+/** A short description of the scheme, for --debug (e.g. `PBES2/scrypt/aes-256-cbc`). */
+export function describeScheme(alg: AlgorithmIdentifier): string {
+  try {
+    if (alg.oid === OID.PKCS12_3DES) return "pbeWithSHAAnd3-KeyTripleDES-CBC";
+    if (alg.oid !== OID.PBES2) return LEGACY_SCHEMES[alg.oid] ?? alg.oid;
+    const [kdf, enc] = children(expectTag(alg.parameters, TAG.SEQUENCE)).map((e) => decodeAlgorithmIdentifier(e));
+    const cipher = CIPHERS[enc?.oid ?? ""]?.name ?? enc?.oid;
+    if (kdf?.oid === OID.SCRYPT) return `PBES2/scrypt/${cipher}`;
+    const prf = children(expectTag(kdf?.parameters, TAG.SEQUENCE)).find((e) => e.tag === TAG.SEQUENCE);
+    return `PBES2/PBKDF2-${prf ? (PRFS[decodeAlgorithmIdentifier(prf).oid] ?? "?") : "sha1"}/${cipher}`;
+  } catch {
+    return alg.oid;
+  }
+}
+
+/**
+ * Decrypts `ciphertext` that was encrypted under `alg`. A padding failure means the password is wrong
+ * (PASSWORD_INCORRECT); a scheme this agent cannot run gives PRIVATE_KEY_UNSUPPORTED.
+ */
+export async function pbeDecrypt(
+  alg: AlgorithmIdentifier,
+  ciphertext: Buffer,
+  password: PbePassword,
+  context: PbeContext,
+): Promise<Buffer> {
+  let cipher: string;
+  let key: Buffer;
+  let iv: Buffer;
+  try {
+    if (alg.oid === OID.PBES2) {
+      ({ cipher, key, iv } = await pbes2Key(alg.parameters, password.utf8, context));
+    } else if (alg.oid === OID.PKCS12_3DES) {
+      const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE));
+      const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;
+      const count = decodeSmallInteger(expectTag(iterations, TAG.INTEGER));
+      cipher = "des-ede3-cbc";
+      key = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
+      iv = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
+    } else {
+      throw unsupportedScheme(LEGACY_SCHEMES[alg.oid] ?? `OID ${alg.oid}`, context);
+    }
+  } catch (e) {
+    if (e instanceof DerError) throw malformed(context, e);
+    throw e;
+  }
+  try {
+    const decipher = createDecipheriv(cipher, key, iv);
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch (cause) {
+    throw incorrectPassword(context, cause);
+  } finally {
+    key.fill(0);
+  }
+}
+
+async function pbes2Key(
+  parameters: DerElement | undefined,
+  password: Buffer,
+  context: PbeContext,
+): Promise<{ cipher: string; key: Buffer; iv: Buffer }> {
+  const [kdfEl, encEl] = children(expectTag(parameters, TAG.SEQUENCE));
+  const kdf = decodeAlgorithmIdentifier(kdfEl);
+  const enc = decodeAlgorithmIdentifier(encEl);
+  const cipher = CIPHERS[enc.oid];
+  if (cipher === undefined) throw unsupportedScheme(`PBES2 cipher OID ${enc.oid}`, context);
+  const iv = expectTag(enc.parameters, TAG.OCTET_STRING).content;
+  if (iv.length !== cipher.ivLength) throw new DerError(`IV of ${iv.length} bytes for ${cipher.name}`);
+  const fields = children(expectTag(kdf.parameters, TAG.SEQUENCE));
+  const salt = fields[0];
+  if (salt?.tag !== TAG.OCTET_STRING) throw unsupportedScheme("a KDF salt that is not an OCTET STRING", context);
+  if (kdf.oid === OID.PBKDF2) {
+    const iterations = decodeSmallInteger(expectTag(fields[1], TAG.INTEGER));
+    let rest = fields.slice(2);
+    if (rest[0]?.tag === TAG.INTEGER) {
+      checkKeyLength(decodeSmallInteger(rest[0]), cipher.keyLength);
+      rest = rest.slice(1);
+    }
+    const prfOid = rest[0] === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(rest[0]).oid; // default: HMAC-SHA1
+    const digest = PRFS[prfOid];
+    if (digest === undefined) throw unsupportedScheme(`PBKDF2 PRF OID ${prfOid}`, context);
+    const key = await pbkdf2Async(password, salt.content, iterations, cipher.keyLength, digest);
+    return { cipher: cipher.name, key, iv };
+  }
+  if (kdf.oid === OID.SCRYPT) {
+    const [n, r, p, keyLength] = fields.slice(1).map((f) => decodeSmallInteger(f));
+    if (n === undefined || r === undefined || p === undefined) throw new DerError("incomplete scrypt parameters");
+    if (keyLength !== undefined) checkKeyLength(keyLength, cipher.keyLength);
+    const maxmem = 128 * n * r + 128 * r * p + (64 << 20);
+    const key = await scryptAsync(password, salt.content, cipher.keyLength, { N: n, r, p, maxmem });
+    return { cipher: cipher.name, key, iv };
+  }
+  throw unsupportedScheme(`PBES2 key derivation OID ${kdf.oid}`, context);
+}
+
+function checkKeyLength(declared: number, expected: number): void {
+  if (declared !== expected) throw new DerError(`KDF key length ${declared} does not fit the cipher (${expected})`);
+}
+
+/**
+ * Decrypts a DER EncryptedPrivateKeyInfo into its PrivateKeyInfo DER. Returns the scheme description too,
+ * for --debug.
+ */
+export async function decryptPrivateKeyInfo(
+  der: Buffer,
+  password: PbePassword,
+  context: PbeContext,
+): Promise<{ plaintext: Buffer; scheme: string }> {
+  let alg: AlgorithmIdentifier;
+  let data: Buffer;
+  try {
+    const [algEl, dataEl] = children(readSingle(der, TAG.SEQUENCE));
+    alg = decodeAlgorithmIdentifier(algEl);
+    data = expectTag(dataEl, TAG.OCTET_STRING).content;
+  } catch (e) {
+    if (e instanceof DerError) throw malformed(context, e);
+    throw e;
+  }
+  const plaintext = await pbeDecrypt(alg, data, password, context);
+  return { plaintext: stripToSingleElement(plaintext, context), scheme: describeScheme(alg) };
+}
+
+/**
+ * The decrypted bytes must be one DER SEQUENCE. Padding happens to be valid for about 1 wrong password in
+ * 256, so garbage here almost always means a wrong password too.
+ */
+function stripToSingleElement(plaintext: Buffer, context: PbeContext): Buffer {
+  try {
+    const el = readSingle(plaintext, TAG.SEQUENCE);
+    children(el);
+    return el.raw;
+  } catch (cause) {
+    throw incorrectPassword(context, cause);
+  }
+}
+
+export function incorrectPassword(context: PbeContext, cause?: unknown): AuthError {
+  return new AuthError("PASSWORD_INCORRECT", `incorrect ${context.what} password for ${context.source}`, {
+    hint: "check the password (it is not retried); if it is right, the file is damaged",
+    cause,
+  });
+}
+
+function unsupportedScheme(scheme: string, context: PbeContext): InputError {
+  return new InputError("PRIVATE_KEY_UNSUPPORTED", `${context.source} is encrypted with ${scheme}, which is not supported`, {
+    hint: "re-encrypt it with PBES2 and AES, e.g. `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
+  });
+}
+
+function malformed(context: PbeContext, cause: unknown): InputError {
+  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: the encryption parameters of ${context.source} are malformed`, {
+    hint: "the file may be truncated or damaged; export the key again",
+    cause,
+  });
+}
+

@@ -1,0 +1,66 @@
+import { createHash } from "node:crypto";
+
+/** Hashes the PKCS#12 KDF and MAC may use, with their output (u) and block (v) sizes in bytes. */
+export const PKCS12_HASHES = {
+  sha1: { u: 20, v: 64 },
+  sha224: { u: 28, v: 64 },
+  sha256: { u: 32, v: 64 },
+  sha384: { u: 48, v: 128 },
+  sha512: { u: 64, v: 128 },
+} as const;
+
+export type Pkcs12Hash = keyof typeof PKCS12_HASHES;
+
+/** The KDF's diversifier: what the derived bytes are for (RFC 7292 B.3). */
+export const PKCS12_KEY_ID = { key: 1, iv: 2, mac: 3 } as const;
+
+/**
+ * The PKCS#12 key derivation function of RFC 7292 appendix B.2. `password` is already encoded as the RFC
+ * wants it: a BMPString (UTF-16BE) with a two-byte NUL terminator, or zero bytes for "no password".
+ */
+export function pkcs12DeriveBytes(
+  hash: Pkcs12Hash,
+  password: Buffer,
+  salt: Buffer,
+  iterations: number,
+  id: number,
+  length: number,
+): Buffer {
+  const { u, v } = PKCS12_HASHES[hash];
+  const diversifier = Buffer.alloc(v, id);
+  const fill = (data: Buffer) => {
+    const out = Buffer.alloc(v * Math.ceil(data.length / v));
+    for (let i = 0; i < out.length; i++) out[i] = data[i % data.length]!;
+    return out;
+  };
+  const input = Buffer.concat([fill(salt), fill(password)]);
+  const blocks = Math.ceil(length / u);
+  const output = Buffer.alloc(blocks * u);
+  for (let i = 0; i < blocks; i++) {
+    let a = createHash(hash).update(diversifier).update(input).digest();
+    for (let r = 1; r < iterations; r++) a = createHash(hash).update(a).digest();
+    a.copy(output, i * u);
+    if (i === blocks - 1) break;
+    // I_j = (I_j + B + 1) mod 2^(8v) for every v-byte block of I, where B is A repeated to v bytes.
+    const b = fill(a);
+    for (let j = 0; j < input.length; j += v) {
+      let carry = 1;
+      for (let k = v - 1; k >= 0; k--) {
+        const sum = input[j + k]! + b[k]! + carry;
+        input[j + k] = sum & 0xff;
+        carry = sum >> 8;
+      }
+    }
+  }
+  input.fill(0);
+  return output.subarray(0, length);
+}
+
+/** RFC 7292's password encoding: UTF-16BE plus a two-byte NUL terminator. */
+export function bmpPassword(utf8: Buffer): Buffer {
+  const units = Buffer.from(utf8.toString("utf8"), "utf16le");
+  units.swap16();
+  const out = Buffer.concat([units, Buffer.alloc(2)]);
+  units.fill(0);
+  return out;
+}

@@ -1,0 +1,232 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { AgentError, InputError } from "../../errors.js";
+import { readSecret, type SecretSource } from "../../secrets/secret-source.js";
+import { Secret } from "../../secrets/secret.js";
+import { Certificate } from "../../x509/certificate.js";
+import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../x509/der.js";
+import type { DebugLog } from "../options.js";
+import { obtainKeyPassword } from "./key-password.js";
+import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
+import { loadSigningKey, type KeyParser } from "./key-parsers.js";
+import { decryptPrivateKeyInfo, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
+import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
+import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
+
+/** What a PKCS#12 file yields: the key, the end-entity certificate it belongs to and the other certificates. */
+export interface Pkcs12Identity {
+  readonly key: SigningKey;
+  readonly certificate: Certificate;
+  /** Every other certificate in the file, in file order; the leaf is not repeated (unlike the Go helper). */
+  readonly chain: Certificate[];
+}
+
+export interface Pkcs12Options {
+  /** The file's password; when absent the empty password is tried, then the terminal prompt. */
+  keyPassword?: SecretSource;
+  debug?: DebugLog;
+  keyParsers?: readonly KeyParser[];
+}
+
+const OID = {
+  DATA: "1.2.840.113549.1.7.1",
+  SIGNED_DATA: "1.2.840.113549.1.7.2",
+  ENVELOPED_DATA: "1.2.840.113549.1.7.3",
+  ENCRYPTED_DATA: "1.2.840.113549.1.7.6",
+  PBMAC1: "1.2.840.113549.1.5.14",
+} as const;
+
+const MAC_DIGESTS: Readonly<Record<string, Pkcs12Hash>> = {
+  "1.3.14.3.2.26": "sha1",
+  "2.16.840.1.101.3.4.2.4": "sha224",
+  "2.16.840.1.101.3.4.2.1": "sha256",
+  "2.16.840.1.101.3.4.2.2": "sha384",
+  "2.16.840.1.101.3.4.2.3": "sha512",
+};
+
+/**
+ * Reads a PKCS#12 (.p12/.pfx) file: OpenSSL 3's default (PBES2 AES-256-CBC with PBKDF2, SHA-256 MAC) and
+ * the legacy form (pbeWithSHAAnd3-KeyTripleDES-CBC, SHA-1 MAC). The MAC is verified first, so a wrong
+ * password is reported as such. @peculiar/asn1-* is loaded only here.
+ */
+export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Options): Promise<Pkcs12Identity> {
+  const [{ AsnConvert, OctetString }, pfxModule] = await Promise.all([
+    import("@peculiar/asn1-schema"),
+    import("@peculiar/asn1-pfx"),
+  ]);
+  const { PFX, AuthenticatedSafe, SafeContents, CertBag } = pfxModule;
+  const invalid = (what: string, cause?: unknown) =>
+    new InputError("PKCS12_INVALID", `could not parse PKCS#12 file ${path}: ${what}`, {
+      hint: "export it again, e.g. `openssl pkcs12 -export -inkey KEY -in CERT -out FILE.p12`",
+      cause,
+    });
+  const guard = <T>(what: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (cause) {
+      if (cause instanceof AgentError) throw cause;
+      throw invalid(what, cause);
+    }
+  };
+
+  const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
+  if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
+  if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
+  if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
+  const authSafeBytes = guard("malformed authSafe", () =>
+    Buffer.from(AsnConvert.parse(pfx.authSafe.content, OctetString).buffer),
+  );
+
+  const macCheck = pfx.macData
+    ? guard("malformed MAC data", () => {
+        const { mac, macSalt, iterations } = pfx.macData;
+        const oid = mac.digestAlgorithm.algorithm;
+        if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
+        const hash = MAC_DIGESTS[oid];
+        if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
+        return { hash, salt: Buffer.from(macSalt.buffer), iterations: iterations ?? 1, digest: Buffer.from(mac.digest.buffer) };
+      })
+    : undefined;
+  const macMatches = (bmp: Buffer): boolean => {
+    if (macCheck === undefined) return true;
+    const { hash, salt, iterations, digest } = macCheck;
+    const key = pkcs12DeriveBytes(hash, bmp, salt, iterations, PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
+    const actual = createHmac(hash, key).update(authSafeBytes).digest();
+    key.fill(0);
+    return actual.length === digest.length && timingSafeEqual(actual, digest);
+  };
+  if (macCheck === undefined) options.debug?.(`${path}: no MAC, the file's integrity is not checked`);
+
+  const password = await unlock(path, options, macMatches);
+  const context: PbeContext = { what: "PKCS#12", source: path };
+  try {
+    const keyInfos: Buffer[] = [];
+    const certificates: Certificate[] = [];
+    const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
+      const bags = guard("malformed SafeContents", () => AsnConvert.parse(safeContentsDer, SafeContents));
+      for (const bag of bags) {
+        const value = Buffer.from(bag.bagValue);
+        switch (bag.bagId) {
+          case pfxModule.id_keyBag:
+            keyInfos.push(value);
+            break;
+          case pfxModule.id_pkcs8ShroudedKeyBag:
+            keyInfos.push((await decryptPrivateKeyInfo(value, password, context)).plaintext);
+            break;
+          case pfxModule.id_certBag: {
+            const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
+            if (certBag.certId !== pfxModule.id_x509Certificate) {
+              options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
+              break;
+            }
+            const der = guard("malformed certificate bag", () => Buffer.from(AsnConvert.parse(certBag.certValue, OctetString).buffer));
+            certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der)));
+            break;
+          }
+          case pfxModule.id_SafeContents:
+            if (depth < 4) await visitBags(value, depth + 1);
+            break;
+          default:
+            options.debug?.(`${path}: skipping a bag of type ${bag.bagId}`);
+        }
+      }
+    };
+    const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeBytes, AuthenticatedSafe));
+    for (const info of contents) {
+      if (info.contentType === OID.DATA) {
+        await visitBags(guard("malformed data content", () => Buffer.from(AsnConvert.parse(info.content, OctetString).buffer)), 0);
+      } else if (info.contentType === OID.ENCRYPTED_DATA) {
+        const { algorithm, ciphertext } = guard("malformed encrypted content", () => readEncryptedData(Buffer.from(info.content)));
+        await visitBags(await pbeDecrypt(algorithm, ciphertext, password, context), 0);
+      } else if (info.contentType === OID.ENVELOPED_DATA) {
+        throw invalid("public-key encrypted content (envelopedData) is not supported");
+      } else {
+        options.debug?.(`${path}: skipping content of type ${info.contentType}`);
+      }
+    }
+    return await chooseIdentity(path, keyInfos, certificates, options);
+  } finally {
+    password.utf8.fill(0);
+    password.bmp.fill(0);
+  }
+}
+
+/**
+ * Finds the password that opens the file: the configured one, else the empty password (in both of its
+ * encodings, as OpenSSL and Go do), else one typed on the terminal. A wrong password is never retried.
+ */
+async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Buffer) => boolean): Promise<PbePassword> {
+  const attempt = (secret: Secret): PbePassword | undefined =>
+    secret.use((utf8) => {
+      const forms = [bmpPassword(utf8)];
+      if (utf8.length === 0) forms.push(Buffer.alloc(0));
+      const bmp = forms.find(macMatches);
+      for (const f of forms) if (f !== bmp) f.fill(0);
+      return bmp === undefined ? undefined : { utf8: Buffer.from(utf8), bmp };
+    });
+  const tryWith = async (secret: Secret): Promise<PbePassword | undefined> => {
+    try {
+      return attempt(secret);
+    } finally {
+      secret.wipe();
+    }
+  };
+  const context = { what: "PKCS#12", source: path };
+  if (options.keyPassword !== undefined) {
+    const opened = await tryWith(await readSecret(options.keyPassword, `the PKCS#12 password for ${path}`));
+    if (opened === undefined) throw incorrectPassword(context);
+    return opened;
+  }
+  const opened = await tryWith(Secret.fromUtf8(""));
+  if (opened !== undefined) return opened;
+  options.debug?.(`${path}: the empty password does not open the file`);
+  const typed = await tryWith(await obtainKeyPassword(undefined, "PKCS#12", path));
+  if (typed === undefined) throw incorrectPassword(context);
+  return typed;
+}
+
+/** EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT encryptedContent } } */
+function readEncryptedData(der: Buffer) {
+  const [version, eci] = children(readSingle(der, TAG.SEQUENCE));
+  expectTag(version, TAG.INTEGER);
+  const [contentType, algEl, content] = children(expectTag(eci, TAG.SEQUENCE));
+  if (decodeOid(expectTag(contentType, TAG.OID)) !== OID.DATA) throw new DerError("encrypted content is not data");
+  if (content === undefined) throw new DerError("no encrypted content");
+  const ciphertext =
+    content.tag === TAG.CONTEXT_0_PRIMITIVE
+      ? content.content
+      : Buffer.concat(children(expectTag(content, TAG.CONTEXT_0)).map((c) => expectTag(c, TAG.OCTET_STRING).content));
+  return { algorithm: decodeAlgorithmIdentifier(algEl), ciphertext };
+}
+
+async function chooseIdentity(
+  path: string,
+  keyInfos: Buffer[],
+  certificates: Certificate[],
+  options: Pkcs12Options,
+): Promise<Pkcs12Identity> {
+  if (keyInfos.length === 0) {
+    throw new InputError("PKCS12_INVALID", `PKCS#12 file ${path} holds no private key`, {
+      hint: "export it with the key (`openssl pkcs12 -export -inkey KEY …`), or pass --private-key",
+    });
+  }
+  if (certificates.length === 0) {
+    throw new InputError("CERTIFICATE_MISSING", `PKCS#12 file ${path} holds no certificate`, {
+      hint: "export it with the certificate (`openssl pkcs12 -export -in CERT …`)",
+    });
+  }
+  let firstKey: SigningKey | undefined;
+  for (const der of keyInfos) {
+    const key = await loadSigningKey(keyMaterialFromPrivateKeyInfo(der, path), { debug: options.debug }, options.keyParsers);
+    firstKey ??= key;
+    for (const certificate of certificates) {
+      if (await keyMatchesCertificate(key, certificate)) {
+        const chain = certificates.filter((c) => c !== certificate && !c.der.equals(certificate.der));
+        options.debug?.(`${path}: PKCS#12 ${key.description} key, certificate serial ${certificate.serialDecimal}, ${chain.length} chain certificate(s)`);
+        return { key, certificate, chain };
+      }
+    }
+  }
+  throw new InputError("KEY_CERTIFICATE_MISMATCH", `no certificate in PKCS#12 file ${path} matches its ${firstKey?.description ?? ""} private key`, {
+    hint: "export the file again with the key's own certificate",
+  });
+}

@@ -1,0 +1,46 @@
+import { DerError, TAG, children, decodeSmallInteger, readSingle, type DerElement } from "./der.js";
+
+/** What a DER file holds, named after the PEM label the same structure would carry. */
+export type DerKind =
+  | "CERTIFICATE"
+  | "PRIVATE KEY"
+  | "ENCRYPTED PRIVATE KEY"
+  | "EC PRIVATE KEY"
+  | "RSA PRIVATE KEY"
+  | "PKCS12";
+
+/** Recognises a DER structure by its outline, without fully parsing it; undefined when unknown. */
+export function classifyDer(bytes: Buffer): DerKind | undefined {
+  let items: DerElement[];
+  try {
+    items = children(readSingle(bytes, TAG.SEQUENCE));
+  } catch (e) {
+    if (e instanceof DerError) return undefined;
+    throw e;
+  }
+  const [a, b, c] = items;
+  if (!a || !b) return undefined;
+  const tags = items.map((i) => i.tag);
+  try {
+    // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm SEQUENCE, signature BIT STRING }
+    if (items.length === 3 && a.tag === TAG.SEQUENCE && b.tag === TAG.SEQUENCE && c?.tag === TAG.BIT_STRING) {
+      return "CERTIFICATE";
+    }
+    // EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm SEQUENCE, encryptedData OCTET STRING }
+    if (items.length === 2 && a.tag === TAG.SEQUENCE && b.tag === TAG.OCTET_STRING) return "ENCRYPTED PRIVATE KEY";
+    if (a.tag !== TAG.INTEGER) return undefined;
+    const version = decodeSmallInteger(a);
+    // PFX ::= SEQUENCE { version 3, authSafe ContentInfo, macData MacData OPTIONAL }
+    if (version === 3 && b.tag === TAG.SEQUENCE && items.length <= 3) return "PKCS12";
+    // PrivateKeyInfo / OneAsymmetricKey ::= SEQUENCE { version 0|1, algorithm SEQUENCE, privateKey OCTET STRING, … }
+    if (version <= 1 && b.tag === TAG.SEQUENCE && c?.tag === TAG.OCTET_STRING) return "PRIVATE KEY";
+    // ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters, [1] publicKey }
+    if (version === 1 && b.tag === TAG.OCTET_STRING) return "EC PRIVATE KEY";
+    // RSAPrivateKey ::= SEQUENCE { version, n, e, d, p, q, dp, dq, qinv, … } — all INTEGERs
+    if (version <= 1 && items.length >= 9 && tags.slice(0, 9).every((t) => t === TAG.INTEGER)) return "RSA PRIVATE KEY";
+  } catch (e) {
+    if (e instanceof DerError) return undefined;
+    throw e;
+  }
+  return undefined;
+}

@@ -1,0 +1,126 @@
+/**
+ * A minimal, allocation-free DER reader: just enough to recognise key and certificate structures and to
+ * read PBES2 parameters on the credential_process hot path without loading a full ASN.1 library.
+ * Every function throws {@link DerError} on malformed input; callers turn that into a user-facing error.
+ */
+
+export class DerError extends Error {}
+
+export const TAG = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+  /** `[0]` constructed (EXPLICIT tagging). */
+  CONTEXT_0: 0xa0,
+  CONTEXT_1: 0xa1,
+  /** `[0]` primitive (IMPLICIT OCTET STRING, as in CMS encryptedContent). */
+  CONTEXT_0_PRIMITIVE: 0x80,
+} as const;
+
+/** One tag-length-value element; `content` is a view into the original buffer. */
+export interface DerElement {
+  readonly tag: number;
+  readonly content: Buffer;
+  /** The whole element (header and content). */
+  readonly raw: Buffer;
+}
+
+/** Reads the element starting at `offset`. */
+export function readElement(buf: Buffer, offset = 0): DerElement {
+  if (offset + 2 > buf.length) throw new DerError("truncated DER header");
+  const tag = buf[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw new DerError("multi-byte DER tags are not supported");
+  let length = buf[offset + 1]!;
+  let header = 2;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    if (n === 0 || n > 4) throw new DerError("unsupported DER length");
+    if (offset + 2 + n > buf.length) throw new DerError("truncated DER length");
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + buf[offset + 2 + i]!;
+    header += n;
+  }
+  const end = offset + header + length;
+  if (end > buf.length) throw new DerError("DER element longer than its container");
+  return { tag, content: buf.subarray(offset + header, end), raw: buf.subarray(offset, end) };
+}
+
+/** Reads a whole buffer as exactly one element (trailing bytes are an error). */
+export function readSingle(buf: Buffer, expectedTag?: number): DerElement {
+  const el = readElement(buf, 0);
+  if (el.raw.length !== buf.length) throw new DerError("trailing data after DER element");
+  if (expectedTag !== undefined) expectTag(el, expectedTag);
+  return el;
+}
+
+/** The elements inside a constructed element (SEQUENCE, SET, [n] EXPLICIT). */
+export function children(el: DerElement): DerElement[] {
+  if ((el.tag & 0x20) === 0) throw new DerError(`DER tag 0x${el.tag.toString(16)} is not constructed`);
+  const out: DerElement[] = [];
+  let offset = 0;
+  while (offset < el.content.length) {
+    const child = readElement(el.content, offset);
+    out.push(child);
+    offset += child.raw.length;
+  }
+  return out;
+}
+
+export function expectTag(el: DerElement | undefined, tag: number): DerElement {
+  if (el === undefined) throw new DerError(`missing DER element (tag 0x${tag.toString(16)})`);
+  if (el.tag !== tag) throw new DerError(`expected DER tag 0x${tag.toString(16)}, found 0x${el.tag.toString(16)}`);
+  return el;
+}
+
+/** Dotted-decimal form of an OBJECT IDENTIFIER. */
+export function decodeOid(el: DerElement): string {
+  expectTag(el, TAG.OID);
+  const bytes = el.content;
+  if (bytes.length === 0) throw new DerError("empty OID");
+  const arcs: number[] = [];
+  let value = 0;
+  for (const byte of bytes) {
+    value = value * 128 + (byte & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER / 128) throw new DerError("OID arc too large");
+    if ((byte & 0x80) === 0) {
+      if (arcs.length === 0) {
+        const first = value < 80 ? Math.floor(value / 40) : 2;
+        arcs.push(first, value - first * 40);
+      } else {
+        arcs.push(value);
+      }
+      value = 0;
+    }
+  }
+  if ((bytes[bytes.length - 1]! & 0x80) !== 0) throw new DerError("truncated OID");
+  return arcs.join(".");
+}
+
+/** A non-negative INTEGER that fits in a JS number (iteration counts, versions, scrypt parameters). */
+export function decodeSmallInteger(el: DerElement): number {
+  expectTag(el, TAG.INTEGER);
+  const bytes = el.content;
+  if (bytes.length === 0 || (bytes[0]! & 0x80) !== 0) throw new DerError("negative or empty INTEGER");
+  let value = 0;
+  for (const byte of bytes) {
+    value = value * 256 + byte;
+    if (value > Number.MAX_SAFE_INTEGER) throw new DerError("INTEGER too large");
+  }
+  return value;
+}
+
+/** An AlgorithmIdentifier: `SEQUENCE { algorithm OID, parameters ANY OPTIONAL }`. */
+export interface AlgorithmIdentifier {
+  readonly oid: string;
+  readonly parameters: DerElement | undefined;
+}
+
+export function decodeAlgorithmIdentifier(el: DerElement | undefined): AlgorithmIdentifier {
+  const [oid, parameters] = children(expectTag(el, TAG.SEQUENCE));
+  return { oid: decodeOid(expectTag(oid, TAG.OID)), parameters };
+}

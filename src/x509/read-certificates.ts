@@ -1,0 +1,96 @@
+import { InputError } from "../errors.js";
+import { readInputFile, type FileStamp } from "../io/input-file.js";
+import { Certificate } from "./certificate.js";
+import { decodePemBlocks, looksLikePem } from "./pem.js";
+
+/** Certificates read from one file, with the stamp of the version that was read. */
+export interface CertificateFile {
+  readonly path: string;
+  readonly stamp: FileStamp;
+  /** In file order; never empty. */
+  readonly certificates: readonly [Certificate, ...Certificate[]];
+}
+
+/**
+ * Reads `--certificate`: every CERTIFICATE block of a PEM file (other blocks, such as a private key in a
+ * combined file, are skipped), or a single DER certificate. The first is the leaf; the rest, if any, are
+ * its chain.
+ */
+export async function readCertificateFile(path: string): Promise<CertificateFile> {
+  const { bytes, stamp } = await readInputFile(path, "certificate file");
+  const certificates = parseCertificateBytes(bytes, path);
+  if (!isNonEmpty(certificates)) throw noCertificateError(path, bytes);
+  return { path, stamp, certificates };
+}
+
+/** The error for a --certificate file without a certificate: PEM without CERTIFICATE block, or not X.509 DER. */
+export function noCertificateError(path: string, bytes: Buffer): InputError {
+  const hint = "--certificate must be a PEM or DER X.509 certificate, a PKCS#12 file or a pkcs11: URI";
+  return looksLikePem(bytes)
+    ? new InputError("PEM_INVALID", `could not parse PEM data: ${path} holds no CERTIFICATE block`, { hint })
+    : new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${path} is neither PEM nor a DER X.509 certificate`, {
+        hint,
+      });
+}
+
+/**
+ * Reads `--intermediates`: a PEM bundle whose every block must be a CERTIFICATE (as in the Go helper),
+ * or a single DER certificate. Order is kept; nothing checks that it really forms a chain.
+ */
+export async function readCertificateBundle(path: string): Promise<CertificateFile> {
+  const { bytes, stamp } = await readInputFile(path, "intermediates file");
+  if (looksLikePem(bytes)) {
+    const blocks = decodePemBlocks(bytes.toString("latin1"), path);
+    const stray = blocks.find((b) => b.label !== "CERTIFICATE");
+    if (stray) {
+      throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} contains a ${stray.label} block`, {
+        hint: "--intermediates must hold only CERTIFICATE blocks",
+      });
+    }
+  }
+  let certificates: Certificate[];
+  try {
+    certificates = parseCertificateBytes(bytes, path);
+  } catch (cause) {
+    throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${(cause as Error).message}`, { cause });
+  }
+  if (!isNonEmpty(certificates)) {
+    throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} holds no certificate`, {
+      hint: "--intermediates must be a PEM bundle of CA certificates",
+    });
+  }
+  return { path, stamp, certificates };
+}
+
+/**
+ * The certificates in a file's bytes: all CERTIFICATE blocks of PEM text, or one DER certificate.
+ * Returns an empty list for PEM without certificates and for DER that is not a certificate (the caller
+ * decides whether that is an error, e.g. a PKCS#12 file); throws when a CERTIFICATE block is corrupt.
+ */
+export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[] {
+  if (looksLikePem(bytes)) {
+    return decodePemBlocks(bytes.toString("latin1"), path)
+      .filter((b) => b.label === "CERTIFICATE")
+      .map((b, i) => parseOne(b.der, `${path} (certificate #${i + 1})`));
+  }
+  try {
+    return [new Certificate(bytes)];
+  } catch {
+    return [];
+  }
+}
+
+function parseOne(der: Buffer, where: string): Certificate {
+  try {
+    return new Certificate(der);
+  } catch (cause) {
+    throw new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${where} is not a valid X.509 certificate`, {
+      hint: "the file may be truncated or damaged; export the certificate again",
+      cause,
+    });
+  }
+}
+
+function isNonEmpty<T>(list: T[]): list is [T, ...T[]] {
+  return list.length > 0;
+}
