@@ -1,5 +1,6 @@
 import type { ParsedArgs } from "../cli/command.js";
 import { InputError } from "../errors.js";
+import { credentialSettingsFromArgs, type CredentialSettings } from "./credential-settings.js";
 import { loadConfig } from "./load-config.js";
 import type { AgentConfig } from "./parse-config.js";
 import { SECRET_FIELD_FLAGS, type ProfileField, type ProfileSettings } from "./profile-fields.js";
@@ -60,4 +61,12 @@ export async function applyConfigProfile(
 ): Promise<ParsedArgs> {
   const config = await loadConfig(options.configPath, options.env ?? process.env);
   return mergeProfileIntoArgs(findProfile(config, profileName), args);
+}
+
+const NO_ARGS: ParsedArgs = { values: {}, explicit: new Set(), positionals: [] };
+
+/** The credential settings of profile `name` alone (no flags): what the agent and `serve` use per profile. */
+export function profileCredentialSettings(config: AgentConfig, name: string): CredentialSettings {
+  const args = mergeProfileIntoArgs(findProfile(config, name), NO_ARGS);
+  return credentialSettingsFromArgs(args, `profile "${name}" in ${config.path}`);
 }

@@ -1,0 +1,78 @@
+import type { CredentialSettings } from "../config/credential-settings.js";
+import type { CredentialSource } from "./credential-source.js";
+
+/** What one source should be: its name and settings. */
+export interface SourceSpec {
+  readonly name: string;
+  readonly settings: CredentialSettings;
+}
+
+export interface ApplyResult {
+  readonly added: readonly string[];
+  readonly replaced: readonly string[];
+  readonly removed: readonly string[];
+  readonly kept: readonly string[];
+  /** Sources whose signer could not be opened; they stay registered and answer requests with this error. */
+  readonly failed: readonly { readonly name: string; readonly error: unknown }[];
+}
+
+/**
+ * The named credential sources of a daemon. `apply` moves from one set of specs to the next (start-up and
+ * SIGHUP reload): unchanged sources keep their cache and open signer; changed, failed and removed ones are
+ * closed and rebuilt, so that a corrected PIN file is tried again after a reload.
+ */
+export class SourceRegistry {
+  readonly #create: (spec: SourceSpec) => CredentialSource;
+  readonly #sources = new Map<string, { source: CredentialSource; fingerprint: string }>();
+
+  constructor(create: (spec: SourceSpec) => CredentialSource) {
+    this.#create = create;
+  }
+
+  get(name: string): CredentialSource | undefined {
+    return this.#sources.get(name)?.source;
+  }
+
+  names(): string[] {
+    return [...this.#sources.keys()];
+  }
+
+  all(): CredentialSource[] {
+    return [...this.#sources.values()].map((e) => e.source);
+  }
+
+  /** Replaces the set of sources; new sources are opened (prompting if needed) and started. */
+  async apply(specs: readonly SourceSpec[]): Promise<ApplyResult> {
+    const result = { added: [] as string[], replaced: [] as string[], removed: [] as string[], kept: [] as string[], failed: [] as { name: string; error: unknown }[] };
+    const wanted = new Map(specs.map((s) => [s.name, s]));
+    for (const [name, entry] of [...this.#sources]) {
+      if (!wanted.has(name)) {
+        this.#sources.delete(name);
+        result.removed.push(name);
+        await entry.source.close().catch(() => {});
+      }
+    }
+    for (const spec of specs) {
+      const fingerprint = JSON.stringify(spec.settings);
+      const existing = this.#sources.get(spec.name);
+      if (existing && existing.fingerprint === fingerprint && existing.source.status().state !== "failed") {
+        result.kept.push(spec.name);
+        continue;
+      }
+      if (existing) await existing.source.close().catch(() => {});
+      const source = this.#create(spec);
+      this.#sources.set(spec.name, { source, fingerprint });
+      (existing ? result.replaced : result.added).push(spec.name);
+      // A source that cannot open (no token, wrong PIN) still starts: its requests get that error, clearly.
+      await source.open().catch((error: unknown) => result.failed.push({ name: spec.name, error }));
+      source.start();
+    }
+    return result;
+  }
+
+  async closeAll(): Promise<void> {
+    const entries = [...this.#sources.values()];
+    this.#sources.clear();
+    await Promise.all(entries.map((e) => e.source.close().catch(() => {})));
+  }
+}

@@ -1,0 +1,190 @@
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { copyFileSync, readFileSync } from "node:fs";
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { join } from "node:path";
+import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
+import { SourceRegistry } from "../../src/credentials/source-registry.js";
+import type { CredentialSettings } from "../../src/config/credential-settings.js";
+import type { Credentials } from "../../src/credentials/credentials.js";
+import type { Signer } from "../../src/signers/signer.js";
+import { AuthError, DeviceError } from "../../src/errors.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+
+const settings = (certificate?: string, privateKey = "pkcs11:token=t;object=k"): CredentialSettings => ({
+  signer: { ...(certificate ? { certificate } : {}), privateKey },
+  session: {
+    trustAnchorArn: "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t" as TrustAnchorArn,
+    profileArn: "arn:aws:rolesanywhere:eu-west-1:1:profile/p" as ProfileArn,
+    roleArn: "arn:aws:iam::1:role/R" as RoleArn,
+    durationSeconds: 3600,
+  },
+  endpoint: { verifyTls: true, connectTimeoutMs: 1000, timeoutMs: 1000 },
+});
+
+let n = 0;
+const creds = (): Credentials => ({
+  accessKeyId: `AK${++n}`,
+  secretAccessKey: "s",
+  sessionToken: "t",
+  expiration: new Date(Date.now() + 3600_000),
+});
+
+function fakeSigner(backend: Signer["backend"], publicKeyPem?: string): Signer & { closed: number } {
+  const s = {
+    closed: 0,
+    keyType: "EC" as const,
+    backend,
+    certificate: async () => undefined,
+    certificateChain: async () => [],
+    publicKey: async () => (publicKeyPem ? createPublicKey(publicKeyPem) : undefined),
+    sign: async () => Buffer.alloc(0),
+    close: async () => {
+      s.closed++;
+    },
+  };
+  return s;
+}
+
+describe("credential source", () => {
+  const { dir, cleanup } = makeTempDir("raa-source-");
+  afterAll(cleanup);
+
+  /** A clock the test moves; background refreshes are awaited with a few macrotask turns. */
+  const clock = { t: Date.now() };
+  const now = () => clock.t;
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+  const hourCreds = () => ({ ...creds(), expiration: new Date(clock.t + 3600_000) });
+
+  it("builds a new file signer for every refresh (renewed key and certificate are read again)", async () => {
+    const signers: ReturnType<typeof fakeSigner>[] = [];
+    const createSigner = vi.fn(async () => {
+      const s = fakeSigner("file");
+      signers.push(s);
+      return s;
+    });
+    const source = createCredentialSource({ name: "f", settings: settings(), createSigner, createSession: async () => hourCreds(), now });
+    await source.open();
+    await source.get();
+    expect(createSigner).toHaveBeenCalledTimes(1);
+    expect(signers[0]!.closed).toBe(1);
+    clock.t += 56 * 60_000; // refresh due
+    await source.get();
+    await settle();
+    expect(createSigner).toHaveBeenCalledTimes(2);
+    expect(signers[1]!.closed).toBe(1);
+    await source.close();
+  });
+
+  it("keeps a hardware signer open across refreshes and re-opens it after a device error", async () => {
+    const signers: ReturnType<typeof fakeSigner>[] = [];
+    const createSigner = vi.fn(async () => {
+      const s = fakeSigner("pkcs11");
+      signers.push(s);
+      return s;
+    });
+    let call = 0;
+    const createSession: SessionCreator = async () => {
+      call++;
+      if (call === 3) throw new DeviceError("PKCS11_TOKEN_NOT_FOUND", "token removed");
+      return hourCreds();
+    };
+    const source = createCredentialSource({ name: "h", settings: settings(), createSigner, createSession, now });
+    await source.get();
+    clock.t += 56 * 60_000;
+    await source.get();
+    await settle();
+    expect(call).toBe(2);
+    expect(createSigner).toHaveBeenCalledTimes(1); // same session for both refreshes
+    expect(signers[0]!.closed).toBe(0);
+    clock.t += 56 * 60_000;
+    await source.get(); // stale hit → background refresh → device error
+    await settle();
+    expect(source.status().lastError?.code).toBe("PKCS11_TOKEN_NOT_FOUND");
+    expect(signers[0]!.closed).toBe(1);
+    clock.t += 2_000; // past the retry delay
+    await source.get(); // still served from cache; the background refresh re-opens the signer
+    await settle();
+    expect(createSigner).toHaveBeenCalledTimes(2);
+    expect(source.status().consecutiveFailures).toBe(0);
+    await source.close();
+    expect(signers[1]!.closed).toBe(1);
+  });
+
+  it("tries a wrong PIN exactly once, at open, and never again", async () => {
+    const createSigner = vi.fn(async (): Promise<Signer> => {
+      throw new AuthError("PIN_INCORRECT", "the token rejected the PIN");
+    });
+    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, createSigner, createSession: async () => creds() }));
+    const result = await registry.apply([{ name: "gw", settings: settings() }]);
+    expect(result.failed.map((f) => f.name)).toEqual(["gw"]);
+    const source = registry.get("gw")!;
+    for (let i = 0; i < 5; i++) await expect(source.get()).rejects.toThrow("the token rejected the PIN");
+    expect(createSigner).toHaveBeenCalledTimes(1);
+    expect(source.status().state).toBe("failed");
+    // A reload rebuilds failed sources (e.g. after the PIN file was fixed).
+    await registry.apply([{ name: "gw", settings: settings() }]);
+    expect(createSigner).toHaveBeenCalledTimes(2);
+    await registry.closeAll();
+  });
+
+  it("re-reads a certificate file for a hardware key at every refresh and checks it matches the key", async () => {
+    const ca = createCa(join(dir, "ca"), { name: "CA" });
+    const first = issueLeaf(ca, join(dir, "l1"), { name: "dev" });
+    const renewed = issueLeaf(ca, join(dir, "l2"), { name: "dev", keyPath: first.keyPath });
+    const other = issueLeaf(ca, join(dir, "l3"), { name: "other" });
+    const certPath = join(dir, "current.pem");
+    copyFileSync(first.certPath, certPath);
+    const publicKeyPem = createPublicKey(createPrivateKey(readFileSync(first.keyPath))).export({ type: "spki", format: "pem" }).toString();
+    const seen: string[] = [];
+    const createSession: SessionCreator = async (signer) => {
+      seen.push((await signer.certificate())!.serialDecimal);
+      return hourCreds();
+    };
+    const source = createCredentialSource({
+      name: "c",
+      settings: settings(certPath),
+      createSigner: async () => fakeSigner("tpm", publicKeyPem),
+      createSession,
+      now,
+      policy: { minRetryIntervalMs: 0 },
+    });
+    await source.get();
+    copyFileSync(renewed.certPath, certPath);
+    clock.t += 56 * 60_000;
+    await source.get();
+    await settle();
+    expect(seen).toEqual([first.serialDecimal, renewed.serialDecimal]);
+    copyFileSync(other.certPath, certPath);
+    clock.t += 56 * 60_000;
+    await source.get();
+    await settle();
+    expect(source.status().lastError?.code).toBe("KEY_CERTIFICATE_MISMATCH");
+    expect(seen).toHaveLength(2);
+    await source.close();
+  });
+
+  it("keeps unchanged sources (and their cache) across a reload, replaces changed ones, closes removed ones", async () => {
+    const created: string[] = [];
+    const registry = new SourceRegistry((spec) => {
+      created.push(spec.name);
+      return createCredentialSource({ ...spec, createSigner: async () => fakeSigner("pkcs11"), createSession: async () => creds() });
+    });
+    await registry.apply([
+      { name: "a", settings: settings() },
+      { name: "b", settings: settings() },
+    ]);
+    const a = registry.get("a");
+    const result = await registry.apply([
+      { name: "a", settings: settings() },
+      { name: "c", settings: settings() },
+      { name: "b", settings: { ...settings(), session: { ...settings().session, durationSeconds: 900 } } },
+    ]);
+    expect(result).toMatchObject({ kept: ["a"], added: ["c"], replaced: ["b"], removed: [] });
+    expect(registry.get("a")).toBe(a);
+    const removed = await registry.apply([{ name: "a", settings: settings() }]);
+    expect(removed.removed.sort()).toEqual(["b", "c"]);
+    expect(registry.names()).toEqual(["a"]);
+    await registry.closeAll();
+  });
+});
