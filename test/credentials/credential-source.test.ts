@@ -183,7 +183,7 @@ describe("credential source", () => {
     expect(result).toMatchObject({ kept: ["a"], added: ["c"], replaced: ["b"], removed: [] });
     expect(registry.get("a")).toBe(a);
     const removed = await registry.apply([{ name: "a", settings: settings() }]);
-    expect(removed.removed.sort()).toEqual(["b", "c"]);
+    expect([...removed.removed].sort()).toEqual(["b", "c"]);
     expect(registry.names()).toEqual(["a"]);
     await registry.closeAll();
   });
