@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+
+/**
+ * Several real processes rewrite the same credentials file at once, each its own profile, many times.
+ * Without the lock, read-modify-write races lose profiles; with it, every profile ends up with its last
+ * value and the hand-written part of the file is untouched.
+ */
+describe("update: concurrent writers in separate processes", () => {
+  let dir: string;
+  let worker: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-update-procs-"));
+    worker = join(dir, "worker.mjs");
+    const entry = join(dir, "worker-entry.ts");
+    writeFileSync(
+      entry,
+      `import { writeProfileCredentials } from ${JSON.stringify(resolve("src/update/write-credentials.ts"))};
+const [path, profile, rounds] = process.argv.slice(2);
+for (let i = 0; i < Number(rounds); i++) {
+  await writeProfileCredentials(path, profile, {
+    accessKeyId: profile + "-" + i, secretAccessKey: "s" + i, sessionToken: "t" + i,
+    expiration: new Date(Date.now() + 3600_000),
+  }, { pollMs: 1 });
+}
+`,
+    );
+    await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", target: "node20", outfile: worker, logLevel: "silent" });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("never loses a profile or corrupts the file", async () => {
+    const path = join(dir, "credentials");
+    const handWritten = "# hand-written, keep me\n[default]\naws_access_key_id = AKIAKEEP\naws_secret_access_key = keep\nregion = eu-west-1\n";
+    writeFileSync(path, handWritten, { mode: 0o600 });
+    const writers = ["gw-a", "gw-b", "gw-c", "gw-d"];
+    const rounds = 40;
+    const exits = await Promise.all(
+      writers.map(
+        (profile) =>
+          new Promise<{ code: number | null; stderr: string }>((done) => {
+            const child = spawn(process.execPath, [worker, path, profile, String(rounds)], { stdio: ["ignore", "ignore", "pipe"] });
+            let stderr = "";
+            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            child.on("close", (code) => done({ code, stderr }));
+          }),
+      ),
+    );
+    for (const e of exits) expect(e).toEqual({ code: 0, stderr: "" });
+
+    const text = readFileSync(path, "utf8");
+    expect(text.startsWith(handWritten)).toBe(true);
+    for (const profile of writers) {
+      const section = new RegExp(`\\n\\[${profile}\\]\\naws_access_key_id = ${profile}-${rounds - 1}\\naws_secret_access_key = s${rounds - 1}\\naws_session_token = t${rounds - 1}\\n`);
+      expect(text).toMatch(section);
+      expect(text.split(`[${profile}]`)).toHaveLength(2);
+    }
+    expect(readdirSync(dir).filter((f) => f.startsWith("credentials") || f.startsWith(".credentials")).sort()).toEqual(["credentials"]);
+  });
+});

@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, realpath, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { InputError } from "../errors.js";
+
+/**
+ * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: a temporary
+ * file in the same directory (created exclusively, mode 0600), fsync, rename over the target, fsync of the
+ * directory. A symlinked target is written through (the link stays). The parent directory is created with
+ * mode 0700 when missing.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const target = await realpath(path).catch(() => path);
+  const dir = dirname(target);
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
+    throw writeError(`cannot create directory ${dir}`, cause);
+  });
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const file = await open(tmp, "wx", mode);
+    try {
+      await file.chmod(mode); // the umask may have removed bits; never add any beyond `mode`
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, target);
+  } catch (cause) {
+    await unlink(tmp).catch(() => {});
+    throw writeError(`cannot write ${target}`, cause as NodeJS.ErrnoException);
+  }
+  // Make the rename itself durable; not every file system supports fsync on a directory.
+  const handle = await open(dir, "r").catch(() => undefined);
+  await handle?.sync().catch(() => {});
+  await handle?.close();
+}
+
+function writeError(what: string, cause: NodeJS.ErrnoException): InputError {
+  return new InputError("FILE_WRITE_FAILED", `${what}: ${cause.code ?? cause.message}`, {
+    cause,
+    hint: cause.code === "EACCES" || cause.code === "EPERM" ? "check the owner and permissions of the file and its directory" : undefined,
+  });
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from "node:crypto";
+import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
+import { InputError } from "../errors.js";
+
+export interface FileLockOptions {
+  /** Give up after this long (default 10 s). */
+  readonly timeoutMs?: number;
+  /** A lock file older than this is stale whatever its owner (default 60 s; holders keep it for milliseconds). */
+  readonly staleMs?: number;
+  /** Poll interval while waiting (default 25 ms). */
+  readonly pollMs?: number;
+}
+
+/**
+ * Runs `fn` while holding an advisory lock on `lockPath`. Node has no flock(2), so the lock is a file created
+ * with O_CREAT|O_EXCL holding `pid host time`. A lock left by a crashed process is broken when its pid no
+ * longer exists on this host, or when it is older than `staleMs` (other hosts, e.g. on NFS). Breaking goes
+ * through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two waiters
+ * cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
+ */
+export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
+  const token = await acquire(lockPath, options);
+  try {
+    return await fn();
+  } finally {
+    await release(lockPath, token);
+  }
+}
+
+async function acquire(lockPath: string, options: FileLockOptions): Promise<string> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const staleMs = options.staleMs ?? 60_000;
+  const pollMs = options.pollMs ?? 25;
+  const token = `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const file = await open(lockPath, "wx", 0o600);
+      try {
+        await file.writeFile(token);
+      } finally {
+        await file.close();
+      }
+      return token;
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw new InputError("FILE_WRITE_FAILED", `cannot create lock file ${lockPath}: ${(cause as NodeJS.ErrnoException).code}`, {
+          cause,
+        });
+      }
+    }
+    const holder = await readFile(lockPath, "utf8").catch(() => undefined);
+    if (holder !== undefined && (await isStale(lockPath, holder, staleMs))) {
+      await breakLock(lockPath, holder);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const pid = holder?.split(" ")[0] ?? "?";
+      throw new InputError("FILE_LOCKED", `${lockPath} is held by process ${pid}; gave up after ${Math.round(timeoutMs / 1000)} s`, {
+        hint: "another update is writing the same file; if no such process exists, delete the lock file",
+      });
+    }
+    await new Promise((r) => setTimeout(r, pollMs + Math.random() * pollMs));
+  }
+}
+
+async function isStale(lockPath: string, holder: string, staleMs: number): Promise<boolean> {
+  const [pidText, host] = holder.split(" ");
+  const pid = Number(pidText);
+  if (host === hostname() && Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
+  const info = await stat(lockPath).catch(() => undefined);
+  // An empty file is a lock being written right now, unless it has been empty for a long time.
+  return info !== undefined && Date.now() - info.mtimeMs > staleMs;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function breakLock(lockPath: string, staleHolder: string): Promise<void> {
+  const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return; // someone else broke or released it: just retry
+  }
+  const moved = await readFile(aside, "utf8").catch(() => undefined);
+  if (moved !== staleHolder) {
+    // We moved a lock that a live writer took in the meantime: put it back (fails only if a third took one).
+    await link(aside, lockPath).catch(() => {});
+  }
+  await unlink(aside).catch(() => {});
+}
+
+async function release(lockPath: string, token: string): Promise<void> {
+  const current = await readFile(lockPath, "utf8").catch(() => undefined);
+  if (current === token) await unlink(lockPath).catch(() => {});
+}

@@ -1,0 +1,46 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Credentials } from "../credentials/credentials.js";
+import { InputError } from "../errors.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import { upsertProfileCredentials } from "./credentials-file.js";
+import { withFileLock, type FileLockOptions } from "./file-lock.js";
+
+/** `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs look). */
+export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  const fromEnv = env["AWS_SHARED_CREDENTIALS_FILE"];
+  if (fromEnv) return fromEnv.startsWith("~/") ? join(home, fromEnv.slice(2)) : fromEnv;
+  return join(home, ".aws", "credentials");
+}
+
+/**
+ * Writes `credentials` into section `[profile]` of the shared credentials file: under the advisory lock
+ * `<file>.lock`, read, rewrite that section only, replace atomically (0600). Concurrent writers
+ * (other `update` processes) are serialised; none of their profiles is lost.
+ */
+export async function writeProfileCredentials(
+  path: string,
+  profile: string,
+  credentials: Credentials,
+  lock: FileLockOptions = {},
+): Promise<void> {
+  // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700.
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
+    throw new InputError("FILE_WRITE_FAILED", `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`, { cause });
+  });
+  await withFileLock(
+    `${path}.lock`,
+    async () => {
+      let text = "";
+      try {
+        text = await readFile(path, "utf8");
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT") throw new InputError("FILE_UNREADABLE", `cannot read ${path}: ${code ?? "error"}`, { cause });
+      }
+      await writeFileAtomic(path, upsertProfileCredentials(text, profile, credentials));
+    },
+    lock,
+  );
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { upsertProfileCredentials } from "../../src/update/credentials-file.js";
+import type { Credentials } from "../../src/credentials/credentials.js";
+
+const c: Credentials = {
+  accessKeyId: "ASIANEW",
+  secretAccessKey: "newsecret/+=",
+  sessionToken: "newtoken==",
+  expiration: new Date("2030-01-01T00:00:00Z"),
+};
+const NEW = "aws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\naws_session_token = newtoken==\n";
+
+describe("upsertProfileCredentials", () => {
+  it("replaces the three keys in place and keeps everything else byte for byte", () => {
+    const before = [
+      "# managed by hand",
+      "[default]",
+      "aws_access_key_id = AKIAOTHER",
+      "aws_secret_access_key = other",
+      "",
+      "[gw]   ; the gateway",
+      "region = eu-west-1",
+      "aws_access_key_id=OLD",
+      "  # keep me",
+      "aws_secret_access_key : OLD",
+      "aws_session_token = OLD",
+      "output = json",
+      "",
+      "[later]",
+      "x = y",
+      "",
+    ].join("\n");
+    const after = upsertProfileCredentials(before, "gw", c);
+    expect(after).toBe(
+      [
+        "# managed by hand",
+        "[default]",
+        "aws_access_key_id = AKIAOTHER",
+        "aws_secret_access_key = other",
+        "",
+        "[gw]   ; the gateway",
+        "region = eu-west-1",
+        "aws_access_key_id = ASIANEW",
+        "  # keep me",
+        "aws_secret_access_key = newsecret/+=",
+        "aws_session_token = newtoken==",
+        "output = json",
+        "",
+        "[later]",
+        "x = y",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("adds missing keys after the section's last setting, before trailing blank lines and comments", () => {
+    const before = "[gw]\nregion = eu-west-1\n\n# next one\n[other]\nk = v\n";
+    expect(upsertProfileCredentials(before, "gw", c)).toBe(`[gw]\nregion = eu-west-1\n${NEW}\n# next one\n[other]\nk = v\n`);
+  });
+
+  it("keeps the last line of a section that ends the file (aws_signing_helper drops it)", () => {
+    expect(upsertProfileCredentials("[gw]\nregion = eu-west-1", "gw", c)).toBe(`[gw]\nregion = eu-west-1\n${NEW}`);
+    expect(upsertProfileCredentials("[gw]", "gw", c)).toBe(`[gw]\n${NEW}`);
+  });
+
+  it("appends a new section, separated by a blank line, and creates a file from nothing", () => {
+    expect(upsertProfileCredentials("", "gw", c)).toBe(`[gw]\n${NEW}`);
+    expect(upsertProfileCredentials("[a]\nk = v", "gw", c)).toBe(`[a]\nk = v\n\n[gw]\n${NEW}`);
+    expect(upsertProfileCredentials("[a]\nk = v\n\n", "gw", c)).toBe(`[a]\nk = v\n\n[gw]\n${NEW}`);
+  });
+
+  it("keeps CRLF line endings", () => {
+    const after = upsertProfileCredentials("[a]\r\nk = v\r\n[gw]\r\naws_access_key_id = OLD\r\n", "gw", c);
+    expect(after).toBe(`[a]\r\nk = v\r\n[gw]\r\naws_access_key_id = ASIANEW\r\n${NEW.split("\n").slice(1).join("\r\n")}`);
+  });
+
+  it("touches only exact key names, at the start of a line, in the first matching section", () => {
+    const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n[gw]\naws_access_key_id = second\n";
+    const after = upsertProfileCredentials(before, "gw", c);
+    expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n${NEW}[gw]\naws_access_key_id = second\n`);
+  });
+
+  it("drops duplicate credential lines within the section", () => {
+    expect(upsertProfileCredentials("[gw]\naws_session_token = a\naws_session_token = b\n", "gw", c)).toBe(
+      "[gw]\naws_session_token = newtoken==\naws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\n",
+    );
+  });
+
+  it("refuses values with line breaks and odd profile names", () => {
+    expect(() => upsertProfileCredentials("", "gw", { ...c, sessionToken: "a\n[default]" })).toThrow(/line break/);
+    expect(() => upsertProfileCredentials("", "g]w", c)).toThrow(/invalid profile name/);
+  });
+
+  it("property: other sections survive unchanged and the target ends up holding the new values once", () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
+    const line = fc.oneof(
+      fc.constant(""),
+      fc.stringMatching(/^[#;][ -~]{0,20}$/),
+      fc.tuple(fc.stringMatching(/^[a-z_]{1,12}$/), fc.stringMatching(/^[ -~]{0,20}$/)).map(([k, v]) => `${k} = ${v}`),
+      fc.constantFrom("aws_access_key_id = OLD", "aws_secret_access_key=OLD", "aws_session_token : OLD"),
+    );
+    const section = fc.tuple(name, fc.array(line, { maxLength: 6 }));
+    fc.assert(
+      fc.property(fc.array(section, { maxLength: 5 }), name, fc.boolean(), (sections, target, finalNewline) => {
+        const text = sections.map(([n, ls]) => [`[${n}]`, ...ls].join("\n")).join("\n") + (finalNewline && sections.length ? "\n" : "");
+        const after = upsertProfileCredentials(text, target, c);
+        const parse = (t: string) => {
+          const out: { name: string; body: string[] }[] = [];
+          for (const l of t.split("\n")) {
+            const m = /^\[(.*)\]$/.exec(l);
+            if (m) out.push({ name: m[1]!, body: [] });
+            else out.at(-1)?.body.push(l);
+          }
+          return out;
+        };
+        const b = parse(text);
+        const a = parse(after);
+        const firstTarget = b.findIndex((s) => s.name === target);
+        b.forEach((s, i) => {
+          if (i !== firstTarget) expect(a[i]!.body.join("\n").replace(/\n+$/, "")).toBe(s.body.join("\n").replace(/\n+$/, ""));
+        });
+        const t = a[firstTarget >= 0 ? firstTarget : a.length - 1]!;
+        expect(t.name).toBe(target);
+        expect(t.body.filter((l) => l.startsWith("aws_access_key_id ") || l.startsWith("aws_access_key_id=") || l.startsWith("aws_access_key_id:"))).toEqual([
+          "aws_access_key_id = ASIANEW",
+        ]);
+        expect(t.body).toContain("aws_session_token = newtoken==");
+        expect(upsertProfileCredentials(after, target, c)).toBe(after); // idempotent
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

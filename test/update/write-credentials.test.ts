@@ -1,0 +1,141 @@
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { writeFileAtomic } from "../../src/update/atomic-write.js";
+import { withFileLock } from "../../src/update/file-lock.js";
+import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
+import { CredentialsFileUpdater } from "../../src/update/file-updater.js";
+import type { Credentials } from "../../src/credentials/credentials.js";
+import { InputError } from "../../src/errors.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+const creds = (id: string): Credentials => ({
+  accessKeyId: id,
+  secretAccessKey: `secret-${id}`,
+  sessionToken: `token-${id}`,
+  expiration: new Date(Date.now() + 3600_000),
+});
+
+describe("credentials file writing", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-");
+  afterAll(cleanup);
+
+  it("writes atomically with mode 0600 and creates a missing directory with mode 0700", async () => {
+    const path = join(dir, "new-aws", ".aws", "credentials");
+    await writeProfileCredentials(path, "default", creds("A1"));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, "new-aws", ".aws")).mode & 0o777).toBe(0o700);
+    expect(readFileSync(path, "utf8")).toContain("aws_access_key_id = A1\n");
+    expect(readdirSync(join(dir, "new-aws", ".aws"))).toEqual(["credentials"]); // no temp or lock file left
+  });
+
+  it("writes through a symlink and keeps the link", async () => {
+    const real = join(dir, "real-credentials");
+    writeFileSync(real, "[keep]\nx = 1\n");
+    const linkPath = join(dir, "linked-credentials");
+    symlinkSync(real, linkPath);
+    await writeProfileCredentials(linkPath, "gw", creds("L1"));
+    expect(readFileSync(real, "utf8")).toBe("[keep]\nx = 1\n\n[gw]\naws_access_key_id = L1\naws_secret_access_key = secret-L1\naws_session_token = token-L1\n");
+    expect(statSync(linkPath).isFile()).toBe(true);
+  });
+
+  it("leaves the target and no temporary file behind when the final rename fails", async () => {
+    const parent = join(dir, "rename-fails");
+    const target = join(parent, "credentials");
+    mkdirSync(join(target, "occupied"), { recursive: true }); // a non-empty directory cannot be renamed over
+    await expect(writeFileAtomic(target, "new")).rejects.toMatchObject({ code: "FILE_WRITE_FAILED" });
+    expect(readdirSync(parent)).toEqual(["credentials"]);
+    expect(readdirSync(target)).toEqual(["occupied"]);
+  });
+
+  it("uses AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials", () => {
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "/home/u")).toBe("/x/c");
+    expect(sharedCredentialsPath({}, "/home/u")).toBe("/home/u/.aws/credentials");
+  });
+});
+
+describe("withFileLock", () => {
+  const { dir, cleanup } = makeTempDir("raa-lock-");
+  afterAll(cleanup);
+
+  it("serialises holders in one process", async () => {
+    const lock = join(dir, "serial.lock");
+    let inside = 0;
+    let maxInside = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        withFileLock(lock, async () => {
+          inside++;
+          maxInside = Math.max(maxInside, inside);
+          await new Promise((r) => setTimeout(r, 2));
+          inside--;
+        }, { pollMs: 1 }),
+      ),
+    );
+    expect(maxInside).toBe(1);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it("breaks a lock left by a process that no longer exists", async () => {
+    const lock = join(dir, "dead.lock");
+    writeFileSync(lock, `999999999 ${hostname()} 0 dead\n`);
+    await expect(withFileLock(lock, async () => "ran")).resolves.toBe("ran");
+  });
+
+  it("breaks an old lock from another host, but waits for a fresh one and then gives up clearly", async () => {
+    const old = join(dir, "old.lock");
+    writeFileSync(old, `1 other-host 0 x\n`);
+    utimesSync(old, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    await expect(withFileLock(old, async () => "ran")).resolves.toBe("ran");
+
+    const live = join(dir, "live.lock");
+    writeFileSync(live, `${process.pid} ${hostname()} ${Date.now()} mine\n`);
+    const error = await withFileLock(live, async () => "ran", { timeoutMs: 100, pollMs: 10 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).toMatchObject({ code: "FILE_LOCKED" });
+    expect((error as Error).message).toContain(`held by process ${process.pid}`);
+    expect(existsSync(live)).toBe(true); // a live holder's lock is never removed
+  });
+});
+
+describe("CredentialsFileUpdater", () => {
+  it("writes only the newest credentials and retries a failed write", async () => {
+    vi.useFakeTimers();
+    try {
+      const written: string[] = [];
+      let fail = true;
+      const lines: string[] = [];
+      const updater = new CredentialsFileUpdater({
+        path: "/p",
+        profile: "gw",
+        log: (l) => lines.push(l),
+        retryMs: 1000,
+        write: async (_p, _n, c) => {
+          await Promise.resolve();
+          if (fail) {
+            fail = false;
+            throw new InputError("FILE_LOCKED", "locked");
+          }
+          written.push(c.accessKeyId);
+        },
+      });
+      updater.offer(creds("A"));
+      await updater.idle();
+      expect(written).toEqual([]);
+      expect(lines[0]).toContain("could not write /p: locked; trying again in 1 s");
+      await vi.advanceTimersByTimeAsync(1000);
+      await updater.idle();
+      expect(written).toEqual(["A"]);
+      updater.offer(creds("B"));
+      updater.offer(creds("C"));
+      updater.offer(creds("D"));
+      await updater.idle();
+      expect(written).toEqual(["A", "B", "D"]);
+      expect(lines.join("\n")).not.toContain("secret-");
+      await updater.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
