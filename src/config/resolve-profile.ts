@@ -1,4 +1,4 @@
-import type { ParsedArgs } from "../cli/command.js";
+import type { CliIo, ParsedArgs } from "../cli/command.js";
 import { InputError } from "../errors.js";
 import { credentialSettingsFromArgs, type CredentialSettings } from "./credential-settings.js";
 import { loadConfig } from "./load-config.js";
@@ -66,7 +66,7 @@ export async function applyConfigProfile(
 const NO_ARGS: ParsedArgs = { values: {}, explicit: new Set(), positionals: [] };
 
 /** The credential settings of profile `name` alone (no flags): what the agent and `serve` use per profile. */
-export function profileCredentialSettings(config: AgentConfig, name: string): CredentialSettings {
+export function profileCredentialSettings(config: AgentConfig, name: string, io: CliIo): CredentialSettings {
   const args = mergeProfileIntoArgs(findProfile(config, name), NO_ARGS);
-  return credentialSettingsFromArgs(args, `profile "${name}" in ${config.path}`);
+  return credentialSettingsFromArgs(args, io, `profile "${name}" in ${config.path}`);
 }

@@ -28,8 +28,6 @@ export interface CredentialSourceOptions {
   readonly settings: CredentialSettings;
   readonly onEvent?: (name: string, event: RefreshEvent, credentials: Credentials | undefined) => void;
   readonly policy?: Partial<RefreshPolicy>;
-  readonly env?: NodeJS.ProcessEnv;
-  readonly debug?: (line: string) => void;
   /** Seams; default to the real signer factory and CreateSession client (imported lazily). */
   readonly createSigner?: SignerFactory;
   readonly createSession?: SessionCreator;
@@ -39,11 +37,8 @@ export interface CredentialSourceOptions {
 
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
   const { name, settings } = options;
-  const holder = new SignerHolder(
-    { ...settings.signer, ...(options.env ? { env: options.env } : {}), ...(options.debug ? { debug: options.debug } : {}) },
-    options.createSigner ?? defaultSignerFactory,
-  );
-  const createSession = options.createSession ?? defaultSessionCreator(options.env, options.debug);
+  const holder = new SignerHolder(settings.signer, options.createSigner ?? defaultSignerFactory);
+  const createSession = options.createSession ?? defaultSessionCreator;
   let busy: Promise<unknown> = Promise.resolve();
   let closed = false;
 
@@ -92,14 +87,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
 
 const defaultSignerFactory: SignerFactory = async (signerOptions) => (await import("../signers/factory.js")).createSigner(signerOptions);
 
-function defaultSessionCreator(env: NodeJS.ProcessEnv | undefined, debug: ((line: string) => void) | undefined): SessionCreator {
-  return async (signer, { session, endpoint }) => {
-    const { createSession } = await import("../rolesanywhere/create-session.js");
-    const result = await createSession(signer, session, {
-      ...endpoint,
-      ...(env ? { env } : {}),
-      ...(debug ? { debug } : {}),
-    });
-    return result.credentials;
-  };
-}
+const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint }) => {
+  const { createSession } = await import("../rolesanywhere/create-session.js");
+  return (await createSession(signer, session, endpoint)).credentials;
+};

@@ -1,4 +1,4 @@
-import type { CredentialSettings } from "../config/credential-settings.js";
+import { settingsFingerprint, type CredentialSettings } from "../config/credential-settings.js";
 import type { CredentialSource } from "./credential-source.js";
 
 /** What one source should be: its name and settings. */
@@ -53,7 +53,7 @@ export class SourceRegistry {
       }
     }
     for (const spec of specs) {
-      const fingerprint = JSON.stringify(spec.settings);
+      const fingerprint = settingsFingerprint(spec.settings);
       const existing = this.#sources.get(spec.name);
       if (existing && existing.fingerprint === fingerprint && existing.source.status().state !== "failed") {
         result.kept.push(spec.name);

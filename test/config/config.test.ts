@@ -48,6 +48,7 @@ const spec = {
   run: async () => 0,
 };
 const argv = (...a: string[]): ParsedArgs => parseCommandArgs(spec, a);
+const io = { stdout: process.stdout, stderr: process.stderr, env: {} };
 
 describe("parseConfig", () => {
   it("accepts named profiles and resolves relative paths against the file's directory", () => {
@@ -144,17 +145,17 @@ describe("mergeProfileIntoArgs (flags win)", () => {
   });
 
   it("turns merged arguments into signer, session and endpoint settings", () => {
-    const settings = credentialSettingsFromArgs(mergeProfileIntoArgs(profile, argv("--endpoint", "http://127.0.0.1:1")), 'profile "gateway"');
+    const settings = credentialSettingsFromArgs(mergeProfileIntoArgs(profile, argv("--endpoint", "http://127.0.0.1:1")), io, 'profile "gateway"');
     expect(settings.session).toEqual({ trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 900, roleSessionName: "gw-1" });
     expect(settings.signer.certificate).toBe("/etc/raa/certs/gw.pem");
     expect(settings.signer.pkcs11?.pin).toEqual({ kind: "file", path: "/etc/raa/pin.txt" });
-    expect(settings.endpoint).toMatchObject({ endpoint: "http://127.0.0.1:1", verifyTls: true, timeoutMs: 30_000 });
+    expect(settings.endpoint).toMatchObject({ endpoint: "http://127.0.0.1:1", timeoutMs: 30_000 });
   });
 
   it("says which field a profile lacks, and which flag is missing without a profile", () => {
     const p = findProfile(parseConfig(configText({ g: { ...gateway, "role-arn": undefined } }), "/c.json"), "g");
-    expect(() => credentialSettingsFromArgs(mergeProfileIntoArgs(p, argv()), 'profile "g"')).toThrow('profile "g" has no "role-arn"');
-    expect(() => credentialSettingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA))).toThrow("--role-arn is required");
+    expect(() => credentialSettingsFromArgs(mergeProfileIntoArgs(p, argv()), io, 'profile "g"')).toThrow('profile "g" has no "role-arn"');
+    expect(() => credentialSettingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA), io)).toThrow("--role-arn is required");
   });
 });
 
