@@ -1,0 +1,171 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Credentials } from "../credentials/credentials.js";
+import { AgentError, UsageError, isAgentError } from "../errors.js";
+import type { EcsConsumers } from "./ecs-consumers.js";
+import { ImdsTokenStore } from "./imds-tokens.js";
+import { isLoopbackAddress } from "./loopback.js";
+import { ecsCredentialsBody, ecsErrorBody, imdsCredentialsBody } from "./responses.js";
+
+/** Where a role's credentials come from (a CredentialSource, in practice). */
+export type RoleLookup = (role: string) => { get(): Promise<Credentials> } | undefined;
+
+export interface CredentialServerOptions {
+  readonly roles: RoleLookup;
+  /** IMDSv2 emulation (aws_signing_helper's `serve`); `defaultRole` is the name listed to SDKs. */
+  readonly imds?: { readonly defaultRole: () => string | undefined; readonly tokens?: ImdsTokenStore };
+  /** ECS container-credentials endpoint; each consumer's token selects its role. */
+  readonly ecs?: { readonly consumers: EcsConsumers };
+  readonly host: string;
+  readonly port: number;
+  readonly now?: () => Date;
+}
+
+export interface RunningCredentialServer {
+  readonly host: string;
+  readonly port: number;
+  /** Base URL, e.g. `http://127.0.0.1:9911`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export const ECS_PATH = "/v1/credentials";
+const TOKEN_PATH = "/latest/api/token";
+const ROLES_PATH = "/latest/meta-data/iam/security-credentials";
+const TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds";
+
+/**
+ * Serves credentials over HTTP: IMDSv2 paths for SDKs pointed at it with AWS_EC2_METADATA_SERVICE_ENDPOINT,
+ * and/or the ECS container-credentials path for AWS_CONTAINER_CREDENTIALS_FULL_URI + a per-consumer token.
+ * It never answers with empty or expired credentials: when a role has none, IMDS gets 503 and ECS gets
+ * 500 with a JSON error, each carrying the one-line reason.
+ * IMDS is only served on loopback (its tokens go to anyone who asks); other addresses require ECS alone.
+ */
+export async function startCredentialServer(options: CredentialServerOptions): Promise<RunningCredentialServer> {
+  if (!options.imds && !options.ecs) throw new UsageError("USAGE", "nothing to serve: enable the IMDS endpoint, the ECS endpoint, or both");
+  if (options.imds && !isLoopbackAddress(options.host)) {
+    throw new UsageError("USAGE", `the IMDS endpoint can only listen on loopback, not ${options.host}`, {
+      hint: "IMDS tokens are handed to anyone who asks: serve only the ECS endpoint (per-consumer tokens) on other addresses",
+    });
+  }
+  const tokens = options.imds?.tokens ?? new ImdsTokenStore();
+  const now = options.now ?? (() => new Date());
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, "internal error\n");
+      else res.destroy(error as Error);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (options.ecs && (path === ECS_PATH || path === `${ECS_PATH}/`)) return ecs(req, res, options.ecs.consumers);
+    if (options.imds && (path === TOKEN_PATH || path.startsWith(`${TOKEN_PATH}/`))) return imdsToken(req, res);
+    if (options.imds && (path === ROLES_PATH || path.startsWith(`${ROLES_PATH}/`))) return imdsCredentials(req, res, path);
+    send(res, 404, "404 page not found\n");
+  }
+
+  function imdsToken(req: IncomingMessage, res: ServerResponse): void {
+    if (!isLoopbackAddress(req.socket.remoteAddress)) return send(res, 403, "forbidden\n");
+    if (req.method !== "PUT") return send(res, 405, "");
+    if (req.headers["x-forwarded-for"] !== undefined) return send(res, 400, "unable to process requests with X-Forwarded-For header");
+    const header = req.headers[TTL_HEADER];
+    const ttlText = Array.isArray(header) ? header[0] : header;
+    const ttl = ImdsTokenStore.parseTtl(ttlText);
+    if (ttl === undefined) return send(res, 400, "invalid token TTL");
+    send(res, 200, tokens.issue(ttl), { [TTL_HEADER]: ttlText ?? String(ttl) });
+  }
+
+  async function imdsCredentials(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (!isLoopbackAddress(req.socket.remoteAddress)) return send(res, 403, "forbidden\n");
+    if (req.method !== "GET") return send(res, 405, "");
+    const header = req.headers["x-aws-ec2-metadata-token"];
+    const check = tokens.check(Array.isArray(header) ? header[0] : header);
+    if (!check.ok) return send(res, 401, check.reason === "missing" ? "no token provided" : "invalid token provided");
+    const role = decodeURIComponent(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, ""));
+    if (role === "") {
+      const name = options.imds!.defaultRole();
+      if (!name) return send(res, 404, "no role is configured\n");
+      return send(res, 200, name, { [TTL_HEADER]: String(check.remainingSeconds) });
+    }
+    const source = role.includes("/") ? undefined : options.roles(role);
+    if (!source) return send(res, 404, `role ${JSON.stringify(role)} is not served here\n`);
+    let credentials: Credentials;
+    try {
+      credentials = await source.get();
+    } catch (error) {
+      return send(res, 503, `credentials for ${role} are unavailable: ${oneLine(error)}\n`);
+    }
+    send(res, 200, imdsCredentialsBody(credentials, now()), { "content-type": "application/json" });
+  }
+
+  async function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumers): Promise<void> {
+    const json = { "content-type": "application/json" };
+    if (req.method !== "GET") return send(res, 405, ecsErrorBody("MethodNotAllowed", "use GET"), json);
+    if ((req.url ?? "").includes("?")) {
+      // Tokens in URLs end up in logs and are what SSRF exploits; only the Authorization header is accepted.
+      return send(res, 400, ecsErrorBody("InvalidRequest", "query strings are not accepted; send the token in the Authorization header"), json);
+    }
+    const header = req.headers.authorization;
+    if (!header) return send(res, 401, ecsErrorBody("NoToken", "the Authorization header with the consumer token is missing"), json);
+    const consumer = consumers.find(header);
+    if (!consumer) return send(res, 403, ecsErrorBody("InvalidToken", "the Authorization token is not valid"), json);
+    const source = options.roles(consumer.role);
+    if (!source) return send(res, 500, ecsErrorBody("RoleNotConfigured", `role ${consumer.role} is no longer configured`), json);
+    let credentials: Credentials;
+    try {
+      credentials = await source.get();
+    } catch (error) {
+      const code = isAgentError(error) ? error.code : "INTERNAL";
+      return send(res, 500, ecsErrorBody(code, `credentials for ${consumer.role} are unavailable: ${oneLine(error)}`), json);
+    }
+    send(res, 200, ecsCredentialsBody(credentials), json);
+  }
+
+  await listen(server, options.host, options.port);
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    host: address.address,
+    port: address.port,
+    url: `http://${urlHost}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "cache-control": "no-store",
+    ...headers,
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function oneLine(error: unknown): string {
+  if (error instanceof AgentError) return error.toOneLine();
+  return "internal error";
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        new UsageError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
+          hint: error.code === "EADDRINUSE" ? "another process uses that port: pick another with --port (0 = any free port)" : undefined,
+          cause: error,
+        }),
+      );
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,43 @@
+import { createHash, randomBytes } from "node:crypto";
+
+/** One program (or container) allowed to fetch one role's credentials, with its own secret token. */
+export interface EcsConsumer {
+  readonly name: string;
+  readonly role: string;
+  /** The token to give the consumer (AWS_CONTAINER_AUTHORIZATION_TOKEN). Never logged. */
+  readonly token: string;
+}
+
+/**
+ * The consumers of the ECS endpoint. Tokens are random (32 bytes, base64url) and looked up by their SHA-256,
+ * so the lookup's timing tells nothing about the token; one token per consumer means one consumer can be
+ * cut off (or its leak traced) without touching the others.
+ */
+export class EcsConsumers {
+  readonly #byDigest = new Map<string, EcsConsumer>();
+  readonly #list: EcsConsumer[] = [];
+
+  static withRandomTokens(bindings: readonly { name: string; role: string }[], random: (n: number) => Buffer = randomBytes): EcsConsumers {
+    const consumers = new EcsConsumers();
+    for (const b of bindings) consumers.add({ ...b, token: random(32).toString("base64url") });
+    return consumers;
+  }
+
+  add(consumer: EcsConsumer): void {
+    this.#byDigest.set(digest(consumer.token), consumer);
+    this.#list.push(consumer);
+  }
+
+  /** The consumer the Authorization header value belongs to. */
+  find(token: string | undefined): EcsConsumer | undefined {
+    return token ? this.#byDigest.get(digest(token)) : undefined;
+  }
+
+  all(): readonly EcsConsumer[] {
+    return this.#list;
+  }
+}
+
+function digest(token: string): string {
+  return createHash("sha256").update(token).digest("base64");
+}

@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+
+export const IMDS_MAX_TOKENS = 256;
+export const IMDS_MAX_TTL_SECONDS = 21600;
+const TOKEN_LENGTH = 100;
+
+export type TokenCheck = { readonly ok: true; readonly remainingSeconds: number } | { readonly ok: false; readonly reason: "missing" | "invalid" };
+
+/**
+ * IMDSv2 session tokens, as aws_signing_helper issues them: 100 characters of base64 from 128 random bytes,
+ * a TTL of 1–21600 s, at most 256 alive (the one expiring first is dropped to make room). Expired tokens
+ * are pruned whenever a token is issued, so no janitor timer is needed.
+ */
+export class ImdsTokenStore {
+  readonly #tokens = new Map<string, number>();
+  readonly #now: () => number;
+  readonly #random: (size: number) => Buffer;
+
+  constructor(options: { now?: () => number; random?: (size: number) => Buffer } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? randomBytes;
+  }
+
+  get size(): number {
+    return this.#tokens.size;
+  }
+
+  /** Parses the TTL header: absent means 21600; otherwise a decimal integer in 1..21600. */
+  static parseTtl(header: string | undefined): number | undefined {
+    if (header === undefined) return IMDS_MAX_TTL_SECONDS;
+    if (!/^[+-]?\d+$/.test(header.trim())) return undefined;
+    const ttl = Number(header.trim());
+    return ttl >= 1 && ttl <= IMDS_MAX_TTL_SECONDS ? ttl : undefined;
+  }
+
+  issue(ttlSeconds: number): string {
+    const now = this.#now();
+    for (const [token, expiresAt] of this.#tokens) if (expiresAt <= now) this.#tokens.delete(token);
+    while (this.#tokens.size >= IMDS_MAX_TOKENS) {
+      let earliest: string | undefined;
+      let earliestAt = Infinity;
+      for (const [token, expiresAt] of this.#tokens) {
+        if (expiresAt < earliestAt) {
+          earliest = token;
+          earliestAt = expiresAt;
+        }
+      }
+      this.#tokens.delete(earliest!);
+    }
+    const token = this.#random(128).toString("base64").slice(0, TOKEN_LENGTH);
+    this.#tokens.set(token, now + ttlSeconds * 1000);
+    return token;
+  }
+
+  check(token: string | undefined): TokenCheck {
+    if (token === undefined || token === "") return { ok: false, reason: "missing" };
+    const expiresAt = this.#tokens.get(token);
+    const now = this.#now();
+    if (expiresAt === undefined) return { ok: false, reason: "invalid" };
+    if (expiresAt <= now) {
+      this.#tokens.delete(token);
+      return { ok: false, reason: "invalid" };
+    }
+    return { ok: true, remainingSeconds: Math.floor((expiresAt - now) / 1000) };
+  }
+}

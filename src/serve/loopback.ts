@@ -1,0 +1,11 @@
+import { isIP } from "node:net";
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped forms, plus the name `localhost`. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  if (address === "localhost") return true;
+  const plain = address.replace(/^\[|\]$/g, "").replace(/^::ffff:/i, "");
+  if (isIP(plain) === 4) return plain.startsWith("127.");
+  if (isIP(plain) === 6) return /^(0{0,4}:){7}0{0,3}1$|^::1$/.test(plain);
+  return false;
+}

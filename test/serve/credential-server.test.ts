@@ -1,0 +1,229 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync, statSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { fromContainerMetadata, fromHttp, fromInstanceMetadata } from "@aws-sdk/credential-providers";
+import { startCredentialServer, ECS_PATH, type RunningCredentialServer } from "../../src/serve/credential-server.js";
+import { EcsConsumers, type EcsConsumer } from "../../src/serve/ecs-consumers.js";
+import { writeEcsEnvFiles } from "../../src/serve/ecs-env.js";
+import { ImdsTokenStore } from "../../src/serve/imds-tokens.js";
+import { isLoopbackAddress } from "../../src/serve/loopback.js";
+import type { Credentials } from "../../src/credentials/credentials.js";
+import { NetworkError } from "../../src/errors.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+const expiration = new Date(Date.now() + 3600_000);
+expiration.setMilliseconds(0);
+const roleCreds = (role: string): Credentials => ({
+  accessKeyId: `ASIA${role.toUpperCase()}`,
+  secretAccessKey: `secret-${role}`,
+  sessionToken: `token-${role}`,
+  expiration,
+});
+
+const failing = new Set<string>();
+const roles = (role: string) =>
+  ["gateway", "reader"].includes(role)
+    ? {
+        get: async () => {
+          if (failing.has(role)) throw new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503 three times");
+          return roleCreds(role);
+        },
+      }
+    : undefined;
+
+function http(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method ?? "GET", headers: init.headers ?? {} }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k];
+  else process.env[k] = v;
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+afterEach(() => failing.clear());
+
+describe("IMDSv2 endpoint", () => {
+  let server: RunningCredentialServer;
+  beforeAll(async () => {
+    server = await startCredentialServer({ roles, imds: { defaultRole: () => "gateway" }, host: "127.0.0.1", port: 0 });
+  });
+  afterAll(() => server.close());
+
+  const token = async (ttl = "60") =>
+    (await http(`${server.url}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": ttl } })).body;
+
+  it("works with the AWS SDK v3 fromInstanceMetadata", async () => {
+    const provider = fromInstanceMetadata({ maxRetries: 0, timeout: 2000 });
+    const c = await withEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `${server.url}/`, AWS_EC2_METADATA_DISABLED: undefined }, () => provider());
+    expect(c).toMatchObject({ accessKeyId: "ASIAGATEWAY", secretAccessKey: "secret-gateway", sessionToken: "token-gateway" });
+    expect(c.expiration?.getTime()).toBe(expiration.getTime());
+  });
+
+  it("issues 100-character tokens, echoes the TTL header and accepts 1..21600", async () => {
+    for (const ttl of ["1", "21600"]) {
+      const r = await http(`${server.url}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": ttl } });
+      expect(r.status).toBe(200);
+      expect(r.body).toMatch(/^[A-Za-z0-9+/]{100}$/);
+      expect(r.headers["x-aws-ec2-metadata-token-ttl-seconds"]).toBe(ttl);
+    }
+    const noHeader = await http(`${server.url}/latest/api/token/`, { method: "PUT" });
+    expect(noHeader.headers["x-aws-ec2-metadata-token-ttl-seconds"]).toBe("21600");
+    for (const ttl of ["0", "21601", "abc", "-5"]) {
+      const r = await http(`${server.url}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": ttl } });
+      expect([r.status, r.body]).toEqual([400, "invalid token TTL"]);
+    }
+  });
+
+  it("rejects X-Forwarded-For, wrong methods, and requests without a valid token", async () => {
+    const xff = await http(`${server.url}/latest/api/token`, { method: "PUT", headers: { "x-forwarded-for": "10.0.0.1" } });
+    expect([xff.status, xff.body]).toEqual([400, "unable to process requests with X-Forwarded-For header"]);
+    expect((await http(`${server.url}/latest/api/token`)).status).toBe(405);
+    const base = `${server.url}/latest/meta-data/iam/security-credentials`;
+    for (const path of [base, `${base}/`, `${base}/gateway`, `${base}/gateway/`]) {
+      expect(await http(path)).toMatchObject({ status: 401, body: "no token provided" });
+      expect(await http(path, { headers: { "x-aws-ec2-metadata-token": "A".repeat(100) } })).toMatchObject({ status: 401, body: "invalid token provided" });
+    }
+    const t = await token();
+    expect((await http(`${base}/gateway`, { method: "POST", headers: { "x-aws-ec2-metadata-token": t } })).status).toBe(405);
+  });
+
+  it("serves the role list and the credentials on paths with and without a slash", async () => {
+    const t = await token();
+    const base = `${server.url}/latest/meta-data/iam/security-credentials`;
+    for (const path of [base, `${base}/`]) {
+      const r = await http(path, { headers: { "x-aws-ec2-metadata-token": t } });
+      expect([r.status, r.body]).toEqual([200, "gateway"]);
+      expect(Number(r.headers["x-aws-ec2-metadata-token-ttl-seconds"])).toBeGreaterThan(50);
+    }
+    for (const path of [`${base}/gateway`, `${base}/gateway/`, `${base}/reader`]) {
+      const r = await http(path, { headers: { "x-aws-ec2-metadata-token": t } });
+      expect(r.status).toBe(200);
+      const doc = JSON.parse(r.body);
+      expect(Object.keys(doc)).toEqual(["AccessKeyId", "SecretAccessKey", "Token", "Code", "Type", "Expiration", "LastUpdated"]);
+      expect(doc).toMatchObject({ Code: "Success", Type: "AWS-HMAC", Expiration: expiration.toISOString().replace(".000Z", "Z") });
+      expect(r.body.endsWith("}\n")).toBe(true);
+    }
+    expect((await http(`${base}/nosuchrole`, { headers: { "x-aws-ec2-metadata-token": t } })).status).toBe(404);
+    expect((await http(`${server.url}/latest/meta-data/`, { headers: { "x-aws-ec2-metadata-token": t } })).status).toBe(404);
+  });
+
+  it("answers 503 with the reason, never empty credentials, when a role has none", async () => {
+    failing.add("gateway");
+    const t = await token();
+    const r = await http(`${server.url}/latest/meta-data/iam/security-credentials/gateway`, { headers: { "x-aws-ec2-metadata-token": t } });
+    expect(r.status).toBe(503);
+    expect(r.body).toBe("credentials for gateway are unavailable: CreateSession answered 503 three times\n");
+    const provider = fromInstanceMetadata({ maxRetries: 0, timeout: 2000 });
+    await expect(withEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `${server.url}/` }, () => provider())).rejects.toThrow();
+  });
+});
+
+describe("IMDS token store", () => {
+  it("keeps at most 256 tokens, dropping the one that expires first, and expires tokens", () => {
+    let now = 0;
+    const store = new ImdsTokenStore({ now: () => now });
+    const first = store.issue(10);
+    const others = Array.from({ length: 255 }, () => store.issue(100));
+    expect(store.size).toBe(256);
+    expect(store.check(first).ok).toBe(true);
+    store.issue(100);
+    expect(store.size).toBe(256);
+    expect(store.check(first)).toEqual({ ok: false, reason: "invalid" });
+    expect(store.check(others[0])).toEqual({ ok: true, remainingSeconds: 100 });
+    now = 100_000;
+    expect(store.check(others[0])).toEqual({ ok: false, reason: "invalid" });
+    expect(store.check(undefined)).toEqual({ ok: false, reason: "missing" });
+    expect(ImdsTokenStore.parseTtl(undefined)).toBe(21600);
+  });
+});
+
+describe("ECS container-credentials endpoint", () => {
+  let server: RunningCredentialServer;
+  const consumers = EcsConsumers.withRandomTokens([
+    { name: "app", role: "gateway" },
+    { name: "backup", role: "reader" },
+  ]);
+  const [app, backup] = consumers.all() as [EcsConsumer, EcsConsumer];
+  const { dir, cleanup } = makeTempDir("raa-ecs-");
+  beforeAll(async () => {
+    server = await startCredentialServer({ roles, ecs: { consumers }, host: "127.0.0.1", port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+    cleanup();
+  });
+
+  it("works with fromContainerMetadata (FULL_URI + AUTHORIZATION_TOKEN), each consumer getting its own role", async () => {
+    const full = `${server.url}${ECS_PATH}`;
+    const a = await withEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: full, AWS_CONTAINER_AUTHORIZATION_TOKEN: app.token }, () => fromContainerMetadata({ timeout: 2000 })());
+    expect(a).toMatchObject({ accessKeyId: "ASIAGATEWAY", sessionToken: "token-gateway" });
+    const b = await withEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: full, AWS_CONTAINER_AUTHORIZATION_TOKEN: backup.token }, () => fromContainerMetadata({ timeout: 2000 })());
+    expect(b).toMatchObject({ accessKeyId: "ASIAREADER" });
+  });
+
+  it("works with fromHttp and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE from the env-file directory", async () => {
+    const full = `${server.url}${ECS_PATH}`;
+    const [envPath] = await writeEcsEnvFiles(join(dir, "env"), consumers.all(), full);
+    expect(readFileSync(envPath!, "utf8")).toBe(`AWS_CONTAINER_CREDENTIALS_FULL_URI=${full}\nAWS_CONTAINER_AUTHORIZATION_TOKEN=${app.token}\n`);
+    expect(statSync(envPath!).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, "env")).mode & 0o777).toBe(0o700);
+    const c = await fromHttp({ awsContainerCredentialsFullUri: full, awsContainerAuthorizationTokenFile: join(dir, "env", "backup.token"), maxRetries: 0 })();
+    expect(c).toMatchObject({ accessKeyId: "ASIAREADER", secretAccessKey: "secret-reader" });
+  });
+
+  it("rejects requests without a token, with a wrong token, or with the token in the query string", async () => {
+    const url = `${server.url}${ECS_PATH}`;
+    expect(await http(url)).toMatchObject({ status: 401 });
+    expect(JSON.parse((await http(url)).body)).toMatchObject({ code: "NoToken" });
+    expect(await http(url, { headers: { authorization: "not-a-token" } })).toMatchObject({ status: 403 });
+    expect(await http(`${url}?token=${app.token}`, { headers: { authorization: app.token } })).toMatchObject({ status: 400 });
+    expect(await http(url, { method: "POST", headers: { authorization: app.token } })).toMatchObject({ status: 405 });
+    await expect(
+      withEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: url, AWS_CONTAINER_AUTHORIZATION_TOKEN: undefined }, () => fromContainerMetadata({ timeout: 2000 })()),
+    ).rejects.toThrow();
+    // IMDS is not enabled on this server.
+    expect((await http(`${server.url}/latest/api/token`, { method: "PUT" })).status).toBe(404);
+  });
+
+  it("answers 500 with a JSON error, never empty credentials, when the role has none", async () => {
+    failing.add("gateway");
+    const r = await http(`${server.url}${ECS_PATH}`, { headers: { authorization: app.token } });
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.body)).toEqual({ code: "SERVICE_UNAVAILABLE", message: "credentials for gateway are unavailable: CreateSession answered 503 three times" });
+  });
+});
+
+describe("binding", () => {
+  it("refuses IMDS on a non-loopback address, and knows what loopback is", async () => {
+    await expect(startCredentialServer({ roles, imds: { defaultRole: () => "gateway" }, host: "0.0.0.0", port: 0 })).rejects.toMatchObject({ code: "USAGE" });
+    for (const a of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "localhost", "[::1]"]) expect(isLoopbackAddress(a)).toBe(true);
+    for (const a of ["0.0.0.0", "::", "10.0.0.1", "169.254.170.2", "fe80::1", undefined]) expect(isLoopbackAddress(a)).toBe(false);
+  });
+
+  it("reports a port in use clearly", async () => {
+    const first = await startCredentialServer({ roles, ecs: { consumers: new EcsConsumers() }, host: "127.0.0.1", port: 0 });
+    try {
+      await expect(startCredentialServer({ roles, ecs: { consumers: new EcsConsumers() }, host: "127.0.0.1", port: first.port })).rejects.toMatchObject({
+        code: "LISTEN_FAILED",
+      });
+    } finally {
+      await first.close();
+    }
+  });
+});
