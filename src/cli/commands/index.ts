@@ -8,6 +8,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
   "credential-process": async () => (await import("./credential-process.js")).default,
   "sign-string": async () => (await import("./sign-string.js")).default,
   "read-certificate-data": async () => (await import("./read-certificate-data.js")).default,
+  serve: async () => (await import("./serve.js")).default,
   update: async () => (await import("./update.js")).default,
   version: async () => (await import("./version.js")).default,
 };
