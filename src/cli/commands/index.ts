@@ -5,6 +5,7 @@ import type { CommandSpec } from "../command.js";
  * Add a command by writing `src/cli/commands/<name>.ts` (default export: a CommandSpec) and one line here.
  */
 export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
+  agent: async () => (await import("./agent.js")).default,
   "credential-process": async () => (await import("./credential-process.js")).default,
   "sign-string": async () => (await import("./sign-string.js")).default,
   "read-certificate-data": async () => (await import("./read-certificate-data.js")).default,

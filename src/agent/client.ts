@@ -1,0 +1,116 @@
+import { createConnection } from "node:net";
+import type { Credentials } from "../credentials/credentials.js";
+import { AgentError, ERROR_CODES, type ErrorCode } from "../errors.js";
+
+/** A profile name, or the ARNs (and role session name) a profile of the agent must have. */
+export type AgentSelector =
+  | string
+  | { readonly trustAnchorArn: string; readonly profileArn: string; readonly roleArn: string; readonly roleSessionName?: string | undefined };
+
+export interface AgentClientOptions {
+  /** How long to wait for the answer, which may include one CreateSession (default 35 s). */
+  readonly timeoutMs?: number;
+  readonly now?: () => number;
+}
+
+/** Errors meaning "no agent here": fall back to signing directly. */
+const NO_AGENT = new Set(["ENOENT", "ECONNREFUSED", "ENOTSOCK", "EACCES", "ENOTDIR"]);
+
+/**
+ * Asks the agent listening on `socketPath` for credentials. Resolves to undefined when no agent listens
+ * there or it has no matching profile (the caller then signs by itself); rejects with the agent's own
+ * error (same code, hence same exit code) when the agent has the profile but no usable credentials.
+ * Deliberately tiny: node:net and a hand-written HTTP/1.1 request, so `credential-process --agent`
+ * starts as fast as Node can.
+ */
+export async function fetchFromAgent(socketPath: string, selector: AgentSelector, options: AgentClientOptions = {}): Promise<Credentials | undefined> {
+  const response = await request(socketPath, pathFor(selector), options.timeoutMs ?? 35_000);
+  if (!response) return undefined;
+  const { status, body } = response;
+  if (status === 404) return undefined;
+  if (status !== 200) {
+    let code: ErrorCode = "AGENT_UNAVAILABLE";
+    let message = `the agent answered HTTP ${status}`;
+    try {
+      const doc = JSON.parse(body) as { Code?: string; Message?: string };
+      if (doc.Code && doc.Code in ERROR_CODES) code = doc.Code as ErrorCode;
+      if (doc.Message) message = doc.Message;
+    } catch {
+      /* keep the generic message */
+    }
+    throw new AgentError(code, `agent: ${message}`);
+  }
+  return parseCredentials(body, (options.now ?? Date.now)());
+}
+
+function pathFor(selector: AgentSelector): string {
+  if (typeof selector === "string") return `/v1/credentials/${encodeURIComponent(selector)}`;
+  const q = new URLSearchParams({ "trust-anchor-arn": selector.trustAnchorArn, "profile-arn": selector.profileArn, "role-arn": selector.roleArn });
+  if (selector.roleSessionName) q.set("role-session-name", selector.roleSessionName);
+  return `/v1/credentials?${q.toString()}`;
+}
+
+function parseCredentials(body: string, now: number): Credentials {
+  let doc: { Version?: unknown; AccessKeyId?: unknown; SecretAccessKey?: unknown; SessionToken?: unknown; Expiration?: unknown };
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer is not JSON");
+  }
+  const expiration = new Date(typeof doc.Expiration === "string" ? doc.Expiration : NaN);
+  if (
+    doc.Version !== 1 ||
+    typeof doc.AccessKeyId !== "string" ||
+    !doc.AccessKeyId ||
+    typeof doc.SecretAccessKey !== "string" ||
+    !doc.SecretAccessKey ||
+    typeof doc.SessionToken !== "string" ||
+    !doc.SessionToken ||
+    !(expiration.getTime() > now)
+  ) {
+    throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer holds incomplete or expired credentials; they were not used");
+  }
+  return { accessKeyId: doc.AccessKeyId, secretAccessKey: doc.SecretAccessKey, sessionToken: doc.SessionToken, expiration };
+}
+
+function request(socketPath: string, path: string, timeoutMs: number): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let connected = false;
+    let settled = false;
+    const socket = createConnection({ path: socketPath });
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      fn();
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${Math.round(timeoutMs / 1000)} s`))),
+      timeoutMs,
+    );
+    socket.on("connect", () => {
+      connected = true;
+      // Not end(): a half-closed socket may be dropped before the (possibly slow) answer is written.
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n`);
+    });
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (!connected && NO_AGENT.has(error.code ?? "")) finish(() => resolve(undefined));
+      else finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`)));
+    });
+    socket.on("end", () =>
+      finish(() => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const headerEnd = text.indexOf("\r\n\r\n");
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
+        if (headerEnd < 0 || !Number.isInteger(status)) {
+          reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} sent an incomplete answer`));
+          return;
+        }
+        resolve({ status, body: text.slice(headerEnd + 4) });
+      }),
+    );
+  });
+}

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { execFile } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
+import { fetchFromAgent } from "../../src/agent/client.js";
+import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
+import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
+import { watchSignals } from "../../src/agent/signals.js";
+import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
+import { SourceRegistry } from "../../src/credentials/source-registry.js";
+import type { CredentialSettings } from "../../src/config/credential-settings.js";
+import type { Signer } from "../../src/signers/signer.js";
+import { AuthError, NetworkError } from "../../src/errors.js";
+import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+import { makeTempDir } from "../helpers/pki.js";
+import { EventEmitter } from "node:events";
+
+const run = promisify(execFile);
+const TA = "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t";
+const PA = "arn:aws:rolesanywhere:eu-west-1:1:profile/p";
+const settings = (role: string, roleSessionName?: string): CredentialSettings => ({
+  signer: { privateKey: "pkcs11:token=t" },
+  session: {
+    trustAnchorArn: TA as TrustAnchorArn,
+    profileArn: PA as ProfileArn,
+    roleArn: `arn:aws:iam::1:role/${role}` as RoleArn,
+    durationSeconds: 3600,
+    ...(roleSessionName ? { roleSessionName } : {}),
+  },
+  endpoint: {},
+});
+const signer: Signer = {
+  keyType: "EC",
+  backend: "pkcs11",
+  certificate: async () => undefined,
+  certificateChain: async () => [],
+  publicKey: async () => undefined,
+  sign: async () => Buffer.alloc(0),
+  close: async () => {},
+};
+
+describe("agent over its UNIX socket", () => {
+  const { dir, cleanup } = makeTempDir("raa-agent-");
+  const socketDir = join(dir, "run");
+  const socketPath = join(socketDir, "agent.sock");
+  const sessions = vi.fn<SessionCreator>();
+  let registry: SourceRegistry;
+  let server: RunningAgentServer;
+  // CreateSession calls wait at this gate until the test opens it.
+  let release: () => void = () => {};
+  let gate = Promise.resolve();
+  const closeGate = () => (gate = new Promise<void>((r) => (release = r)));
+
+  beforeAll(async () => {
+    sessions.mockImplementation(async (_s, st) => {
+      await gate;
+      if (st.session.roleArn.endsWith("/Broken")) throw new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503 three times");
+      if (st.session.roleArn.endsWith("/Locked")) throw new AuthError("PIN_INCORRECT", "the token rejected the PIN");
+      return { accessKeyId: "ASIAGW", secretAccessKey: "s3cret", sessionToken: "tok", expiration: new Date(Date.now() + 3600_000) };
+    });
+    registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, createSigner: async () => signer, createSession: sessions }));
+    await registry.apply([
+      { name: "gateway", settings: settings("Gateway", "gw-1") },
+      { name: "broken", settings: settings("Broken") },
+    ]);
+    await prepareSocketPath(socketPath);
+    server = await startAgentServer(registry, { path: socketPath });
+  });
+  afterAll(async () => {
+    await server.close();
+    await registry.closeAll();
+    cleanup();
+  });
+
+  it("answers 1,000 concurrent clients with one CreateSession", async () => {
+    const before = sessions.mock.calls.filter(([, s]) => s.session.roleArn.endsWith("/Gateway")).length;
+    await registry.closeAll();
+    closeGate();
+    await registry.apply([
+      { name: "gateway", settings: settings("Gateway", "gw-1") },
+      { name: "broken", settings: settings("Broken") },
+    ]);
+    const all = Array.from({ length: 1000 }, () => fetchFromAgent(socketPath, "gateway"));
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    const results = await Promise.all(all);
+    expect(results.every((c) => c?.accessKeyId === "ASIAGW")).toBe(true);
+    const after = sessions.mock.calls.filter(([, s]) => s.session.roleArn.endsWith("/Gateway")).length;
+    expect(after - before).toBe(1);
+  });
+
+  it("creates the socket with mode 0600", () => {
+    expect(statSync(socketPath).mode & 0o777).toBe(0o600);
+  });
+
+  it("finds a profile by its ARNs and session name, and says undefined when nothing matches", async () => {
+    const c = await fetchFromAgent(socketPath, { trustAnchorArn: TA, profileArn: PA, roleArn: "arn:aws:iam::1:role/Gateway", roleSessionName: "gw-1" });
+    expect(c?.sessionToken).toBe("tok");
+    expect(await fetchFromAgent(socketPath, { trustAnchorArn: TA, profileArn: PA, roleArn: "arn:aws:iam::1:role/Gateway" })).toBeUndefined();
+    expect(await fetchFromAgent(socketPath, "nosuchprofile")).toBeUndefined();
+    expect(await fetchFromAgent(join(dir, "nothing-here.sock"), "gateway")).toBeUndefined();
+  });
+
+  it("passes on the agent's error (same code) when the profile has no credentials", async () => {
+    release();
+    await expect(fetchFromAgent(socketPath, "broken")).rejects.toMatchObject({
+      code: "SERVICE_UNAVAILABLE",
+      message: "agent: broken: CreateSession answered 503 three times",
+    });
+  });
+
+  it("serves the credential_process JSON to curl --unix-socket, and fails curl -f on errors", async () => {
+    const { stdout } = await run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/credentials/gateway"]);
+    const doc = JSON.parse(stdout);
+    expect(Object.keys(doc)).toEqual(["Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"]);
+    expect(doc).toMatchObject({ Version: 1, AccessKeyId: "ASIAGW" });
+    await expect(run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/credentials/broken"])).rejects.toMatchObject({ code: 22 });
+  });
+
+  it("reports status without secrets", async () => {
+    const { stdout } = await run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/status"]);
+    expect(JSON.parse(stdout).profiles.map((p: { name: string; state: string }) => [p.name, p.state])).toEqual([
+      ["gateway", "fresh"],
+      ["broken", "expired"],
+    ]);
+    expect(stdout).not.toMatch(/s3cret|tok"/);
+  });
+});
+
+describe("socket safety", () => {
+  const { dir, cleanup } = makeTempDir("raa-sock-");
+  afterAll(cleanup);
+
+  it("refuses a directory other users can enter, or one owned by someone else", async () => {
+    const open = join(dir, "open");
+    mkdirSync(open, { mode: 0o755 });
+    chmodSync(open, 0o755);
+    await expect(prepareSocketPath(join(open, "a.sock"))).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
+    const foreign = join(dir, "foreign");
+    mkdirSync(foreign, { mode: 0o700 });
+    await expect(prepareSocketPath(join(foreign, "a.sock"), 12345)).rejects.toMatchObject({ code: "SOCKET_UNSAFE", message: expect.stringContaining("not to this user (12345)") });
+    if (process.getuid?.() === 0) {
+      chownSync(foreign, 12345, 12345);
+      await expect(prepareSocketPath(join(foreign, "a.sock"))).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
+    }
+  });
+
+  it("creates a missing directory 0700, clears a stale socket, and refuses to replace a live agent or a file", async () => {
+    const path = join(dir, "new", "a.sock");
+    await prepareSocketPath(path);
+    expect(statSync(join(dir, "new")).mode & 0o777).toBe(0o700);
+    const live = createServer();
+    await new Promise<void>((r) => live.listen(path, r));
+    await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "LISTEN_FAILED" });
+    await new Promise<void>((r) => live.close(() => r()));
+    // Closing a net.Server removes its socket file; recreate a stale one by killing a listener's handle.
+    const stale = createServer();
+    await new Promise<void>((r) => stale.listen(path, r));
+    (stale as unknown as { _handle: { close(): void } })._handle.close();
+    await prepareSocketPath(path);
+    writeFileSync(path, "not a socket");
+    await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
+  });
+
+  it("picks the socket path from the environment", () => {
+    expect(defaultAgentSocketPath({ XDG_RUNTIME_DIR: "/run/user/1000" }, 1000)).toBe("/run/user/1000/roles-anywhere-agent.sock");
+    expect(defaultAgentSocketPath({ ROLES_ANYWHERE_AGENT_SOCKET: "/x/a.sock", XDG_RUNTIME_DIR: "/run/user/1000" }, 1000)).toBe("/x/a.sock");
+    expect(defaultAgentSocketPath({}, 1000)).toMatch(/\/roles-anywhere-agent-1000\/agent\.sock$/);
+  });
+
+  it("recognises systemd socket activation only for this process", () => {
+    expect(systemdListenFd({ LISTEN_PID: "42", LISTEN_FDS: "1" }, 42)).toBe(3);
+    expect(systemdListenFd({ LISTEN_PID: "41", LISTEN_FDS: "1" }, 42)).toBeUndefined();
+    expect(systemdListenFd({ LISTEN_PID: "42", LISTEN_FDS: "0" }, 42)).toBeUndefined();
+  });
+
+  it("turns SIGHUP into a reload and SIGTERM into a stop", async () => {
+    const emitter = new EventEmitter();
+    const reload = vi.fn();
+    const watch = watchSignals(reload, emitter);
+    emitter.emit("SIGHUP");
+    expect(reload).toHaveBeenCalledTimes(1);
+    emitter.emit("SIGTERM");
+    await expect(watch.stopped).resolves.toBe("SIGTERM");
+    watch.dispose();
+    expect(emitter.listenerCount("SIGHUP")).toBe(0);
+  });
+});
