@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
@@ -183,5 +183,14 @@ describe("loadConfig", () => {
 
   it("says when the file does not exist", async () => {
     await expect(loadConfig(join(dir, "missing.json"))).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND" });
+  });
+});
+
+describe("examples/config.json", () => {
+  it("is a valid config file", () => {
+    const path = join(__dirname, "..", "..", "examples", "config.json");
+    const config = parseConfig(readFileSync(path, "utf8"), path, "/home/u");
+    expect([...config.profiles.keys()]).toEqual(["gateway", "tpm-device", "laptop"]);
+    expect(findProfile(config, "tpm-device")["private-key"]).toBe("/home/u/.config/roles-anywhere-agent/device.tss2.pem");
   });
 });

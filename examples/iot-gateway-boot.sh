@@ -1,0 +1,57 @@
+#!/bin/sh
+# IoT gateway boot script: wait (bounded) for the network and a sane clock, write credentials once, then
+# start the application. Suitable for /etc/rc.local, an init.d script, or ExecStartPre= of the app's unit.
+#
+#   ROLES_ANYWHERE_PROFILE   config-file profile to use               (default: gateway)
+#   NETWORK_WAIT_SECONDS     how long to wait for the endpoint, total (default: 120)
+#   APP                      command to exec afterwards               (optional)
+set -eu
+
+PROFILE="${ROLES_ANYWHERE_PROFILE:-gateway}"
+CONFIG="${ROLES_ANYWHERE_CONFIG:-/etc/roles-anywhere-agent/config.json}"
+WAIT="${NETWORK_WAIT_SECONDS:-120}"
+export AWS_SHARED_CREDENTIALS_FILE="${AWS_SHARED_CREDENTIALS_FILE:-/var/lib/roles-anywhere-agent/credentials}"
+
+log() { echo "gateway-boot: $*" >&2; }
+
+# 1. A device without a battery-backed clock boots in 1970; certificates are then "not yet valid" and
+#    SigV4 signatures are rejected. Wait (bounded) for NTP before anything is signed.
+deadline=$(( $(date +%s) + WAIT ))
+while [ "$(date +%Y)" -lt 2024 ]; do
+  [ "$(date +%s)" -ge "$deadline" ] && { log "clock still not set after ${WAIT}s; giving up"; exit 1; }
+  sleep 2
+done
+
+# 2. Write the credentials, retrying with capped exponential backoff until the deadline. `update --once`
+#    exits 7 on network errors (worth retrying), other codes mean a problem a retry will not fix
+#    (3 = bad input/config, 4 = wrong PIN — never retried, the token would lock, 5 = token/TPM missing).
+delay=2
+attempt=1
+while :; do
+  if roles-anywhere-agent update --once --config "$CONFIG" --config-profile "$PROFILE"; then
+    break
+  else
+    rc=$?
+  fi
+  case "$rc" in
+    7|5) ;;                                     # network or device not ready yet: retry
+    *) log "update failed with exit code $rc; not retrying"; exit "$rc" ;;
+  esac
+  now=$(date +%s)
+  if [ "$now" -ge "$deadline" ]; then
+    log "no credentials after ${WAIT}s (attempt $attempt); giving up"
+    exit "$rc"
+  fi
+  log "attempt $attempt failed (exit $rc); retrying in ${delay}s"
+  sleep "$delay"
+  attempt=$(( attempt + 1 ))
+  delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
+done
+
+# 3. Keep them fresh from now on (refreshed ~5 minutes before expiry, survives outages), then start the app.
+roles-anywhere-agent update --config "$CONFIG" --config-profile "$PROFILE" &
+log "credentials ready in $AWS_SHARED_CREDENTIALS_FILE (profile $PROFILE); refresher running as pid $!"
+
+if [ -n "${APP:-}" ]; then
+  exec sh -c "$APP"
+fi
