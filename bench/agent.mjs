@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+/**
+ * The agent, measured against its references in one run (all over dist/, built by `npm run build`):
+ * - `curl --unix-socket` on the agent (target: median ≤ 15 ms);
+ * - a Node client (`dist/lib/agent/client.js` in a fresh `node`) and, when the CLI supports it,
+ *   `credential-process --agent` (target: ≤ 1.2× `node -e 0`);
+ * - a cold `credential-process` (signs and calls CreateSession itself) and `node -e 0`, for scale;
+ * - the agent's RSS after 10,000 requests (target ≤ 80 MB) and its growth over the second 5,000 (≈ 0).
+ * Run it alone with `node bench/agent.mjs` (after `npm run build`; unset NODE_EXTRA_CA_CERTS).
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+
+const ROOT = resolve(new URL("..", import.meta.url).pathname);
+const CLI = join(ROOT, "dist", "cli.js");
+const ARNS = {
+  "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/bench",
+  "profile-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:profile/bench",
+  "role-arn": "arn:aws:iam::000000000000:role/bench",
+};
+
+/** A CA and a P-256 leaf made with openssl in a fresh temp dir. */
+export function makeFixture(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const sh = (args) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
+  const ca = { cert: join(dir, "ca.pem"), key: join(dir, "ca.key") };
+  const leaf = { cert: join(dir, "leaf.pem"), key: join(dir, "leaf.key") };
+  sh(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca.key, "-out", ca.cert, "-days", "2", "-subj", "/CN=Bench CA",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  sh(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", leaf.key, "-out", join(dir, "leaf.csr"), "-subj", "/CN=bench-device"]);
+  writeFileSync(join(dir, "leaf.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
+  sh(["x509", "-req", "-in", join(dir, "leaf.csr"), "-CA", ca.cert, "-CAkey", ca.key, "-set_serial", "0x1234", "-days", "2", "-sha256", "-extfile", join(dir, "leaf.ext"), "-out", leaf.cert]);
+  return { dir, ca, leaf, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `roles-anywhere-agent local-endpoint` on a free port; resolves to its URL and a stop function. */
+export async function startLocalEndpoint(caCert) {
+  const child = spawn(process.execPath, [CLI, "local-endpoint", "--trust-anchors", caCert, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const [url] = await once(createInterface({ input: child.stdout }), "line");
+  return { url: url.trim(), stop: () => child.kill("SIGTERM") };
+}
+
+/** The credential flags for the fixture's leaf against `endpoint`. */
+export function credentialFlags(fixture, endpoint) {
+  return ["--certificate", fixture.leaf.cert, "--private-key", fixture.leaf.key, ...Object.entries(ARNS).flatMap(([k, v]) => [`--${k}`, v]), "--endpoint", endpoint];
+}
+
+/** Waits until `child` writes a stderr line matching `pattern`; returns the match. */
+export async function waitForLine(child, pattern, what) {
+  const lines = createInterface({ input: child.stderr });
+  const timer = setTimeout(() => child.kill("SIGTERM"), 30_000);
+  try {
+    for await (const line of lines) {
+      const m = pattern.exec(line);
+      if (m) return m;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`${what} exited before it was ready`);
+}
+
+export function timeRun(command, args) {
+  return new Promise((done, fail) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      code === 0 ? done(ms) : fail(new Error(`${command} ${args.join(" ")} exited ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function rssMb(pid) {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+  return kb / 1024;
+}
+
+function line(what, value, reference, referenceValue, target, runs, unit = "ms") {
+  const ratio = value / referenceValue;
+  console.log(`${what}: median ${value.toFixed(1)} ${unit} | ${reference}: ${referenceValue.toFixed(1)} ${unit} | ratio ${ratio.toFixed(2)}× ${target} | n=${runs}`);
+}
+
+export async function run() {
+  const runs = Number(process.env.BENCH_RUNS ?? 30);
+  const fixture = makeFixture("raa-bench-agent-");
+  const endpoint = await startLocalEndpoint(fixture.ca.cert);
+  let agent;
+  try {
+    const runDir = join(fixture.dir, "run");
+    mkdirSync(runDir, { mode: 0o700 });
+    const socket = join(runDir, "agent.sock");
+    const config = join(fixture.dir, "config.json");
+    writeFileSync(
+      config,
+      JSON.stringify({ profiles: { bench: { certificate: fixture.leaf.cert, "private-key": fixture.leaf.key, ...ARNS, endpoint: endpoint.url } } }),
+      { mode: 0o600 },
+    );
+    agent = spawn(process.execPath, [CLI, "agent", "--config", config, "--socket", socket], { stdio: ["ignore", "ignore", "pipe"] });
+    await waitForLine(agent, /agent listening on/, "the agent");
+    agent.stderr.resume();
+
+    const client = join(fixture.dir, "client.mjs");
+    writeFileSync(
+      client,
+      `import { fetchFromAgent } from ${JSON.stringify(pathToFileURL(join(ROOT, "dist", "lib", "agent", "client.js")).href)};
+const c = await fetchFromAgent(${JSON.stringify(socket)}, "bench");
+if (!c) process.exit(1);
+process.stdout.write(JSON.stringify({ Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration.toISOString() }));
+`,
+    );
+    const curlArgs = ["-sf", "--unix-socket", socket, "-o", "/dev/null", "http://agent/v1/credentials/bench"];
+    const viaCli = [CLI, "credential-process", "--agent", "--profile", "bench", "--config", config];
+    const cliAgent = spawnSync(process.execPath, viaCli, { encoding: "utf8" }).status === 0;
+    const cold = [CLI, "credential-process", ...credentialFlags(fixture, endpoint.url)];
+    await timeRun("curl", curlArgs); // first request: waits for the first CreateSession
+
+    const t = { node: [], curl: [], client: [], cli: [], cold: [] };
+    for (let i = 0; i < runs; i++) {
+      t.node.push(await timeRun(process.execPath, ["-e", "0"]));
+      t.curl.push(await timeRun("curl", curlArgs));
+      t.client.push(await timeRun(process.execPath, [client]));
+      if (cliAgent) t.cli.push(await timeRun(process.execPath, viaCli));
+      t.cold.push(await timeRun(process.execPath, cold));
+    }
+    const node = median(t.node);
+    const curl = median(t.curl);
+    console.log(`curl --unix-socket on the agent: median ${curl.toFixed(1)} ms | target ≤ 15 ms: ${curl <= 15 ? "meets" : "MISSES"} | node -e 0: ${node.toFixed(1)} ms | n=${runs}`);
+    line("Node client (dist/lib/agent/client.js)", median(t.client), "node -e 0", node, `(target ≤ 1.2×: ${median(t.client) / node <= 1.2 ? "meets" : "MISSES"})`, runs);
+    if (cliAgent) line("credential-process --agent", median(t.cli), "node -e 0", node, `(target ≤ 1.2×: ${median(t.cli) / node <= 1.2 ? "meets" : "MISSES"})`, runs);
+    else console.log("credential-process --agent: not available in this build (skipped)");
+    line("cold credential-process (no agent)", median(t.cold), "curl via agent", curl, "(for scale)", runs);
+
+    // RSS after 10,000 requests, 50 at a time, and its growth over the second half.
+    const { fetchFromAgent } = await import(pathToFileURL(join(ROOT, "dist", "lib", "agent", "client.js")).href);
+    const burst = async (n) => {
+      for (let done = 0; done < n; done += 50) await Promise.all(Array.from({ length: 50 }, () => fetchFromAgent(socket, "bench")));
+    };
+    const before = rssMb(agent.pid);
+    await burst(5000);
+    const half = rssMb(agent.pid);
+    await burst(5000);
+    const after = rssMb(agent.pid);
+    console.log(
+      `agent RSS after 10,000 requests: ${after.toFixed(1)} MB (target ≤ 80 MB: ${after <= 80 ? "meets" : "MISSES"}) | at start ${before.toFixed(1)} MB, after 5,000 ${half.toFixed(1)} MB | growth over the last 5,000: ${(after - half).toFixed(1)} MB`,
+    );
+  } finally {
+    agent?.kill("SIGTERM");
+    endpoint.stop();
+    if (agent) await once(agent, "exit").catch(() => {});
+    fixture.cleanup();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await run();
