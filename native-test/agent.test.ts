@@ -1,0 +1,248 @@
+/**
+ * The refresh engine and the agent against the verifying local CreateSession endpoint, with real signers:
+ * a file key and a SoftHSM (PKCS#11) key. A fault proxy between them counts CreateSession calls, breaks the
+ * endpoint on demand (5xx, no answer, connection refused) and shortens credential lifetimes so that
+ * refreshes happen within the test.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { startLocalEndpoint } from "../src/local-endpoint/server.js";
+import { createCredentialSource, type CredentialSource } from "../src/credentials/credential-source.js";
+import { SourceRegistry } from "../src/credentials/source-registry.js";
+import { startAgentServer } from "../src/agent/agent-server.js";
+import { fetchFromAgent } from "../src/agent/client.js";
+import { prepareSocketPath } from "../src/agent/socket-safety.js";
+import type { CredentialSettings } from "../src/config/credential-settings.js";
+import type { Credentials } from "../src/credentials/credentials.js";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
+import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle } from "../test/helpers/pki.js";
+import { bundleCli, createSoftHsmToken, startFaultProxy, type FaultProxy, type SoftHsmToken } from "./agent-support.js";
+
+const run = promisify(execFile);
+const ARNS = {
+  trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/agent-test"),
+  profileArn: parseProfileArn("arn:aws:rolesanywhere:us-east-1:000000000000:profile/agent-test"),
+  roleArn: parseRoleArn("arn:aws:iam::000000000000:role/agent-test"),
+};
+/** Fast retries so that outages and recoveries happen within seconds. */
+const FAST = { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 400, minRetryIntervalMs: 100 };
+
+const { dir, cleanup } = makeTempDir("raa-native-agent-");
+let ca: CaHandle;
+let endpoint: { url: string; close(): Promise<void> | void };
+let proxy: FaultProxy;
+let token: SoftHsmToken;
+const sources: CredentialSource[] = [];
+
+function settings(signer: CredentialSettings["signer"], endpointUrl = proxy.url): CredentialSettings {
+  return {
+    signer,
+    session: { ...ARNS, durationSeconds: 900 },
+    endpoint: { endpoint: endpointUrl, connectTimeoutMs: 500, timeoutMs: 1_500, maxAttempts: 1 },
+  };
+}
+
+function source(name: string, s: CredentialSettings, policy = FAST): CredentialSource {
+  const src = createCredentialSource({ name, settings: s, policy });
+  sources.push(src);
+  return src;
+}
+
+const hybrid = () => settings({ certificate: join(dir, "hsm-cert.pem"), privateKey: token.keyUri, pkcs11: { pin: { kind: "file", path: token.pinFile } } });
+
+beforeAll(async () => {
+  ca = createCa(join(dir, "ca"), { name: "Agent Test CA" });
+  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
+  proxy = await startFaultProxy(endpoint.url);
+  const hsmLeaf = issueLeaf(ca, join(dir, "hsm"), { name: "hsm-device", keyType: "p256" });
+  copyFileSync(hsmLeaf.certPath, join(dir, "hsm-cert.pem"));
+  token = createSoftHsmToken(join(dir, "softhsm"), hsmLeaf.keyPath);
+  process.env["SOFTHSM2_CONF"] = token.conf;
+});
+
+afterAll(async () => {
+  await Promise.all(sources.map((s) => s.close()));
+  await proxy?.close();
+  await endpoint?.close();
+  cleanup();
+});
+
+function assertUsable(c: Credentials): void {
+  expect(c.accessKeyId).not.toBe("");
+  expect(c.secretAccessKey).not.toBe("");
+  expect(c.sessionToken).not.toBe("");
+  expect(c.expiration.getTime()).toBeGreaterThan(Date.now());
+}
+
+describe.each([
+  ["file key", () => { const leaf = issueLeaf(ca, join(dir, "file"), { name: "file-device" }); return settings({ certificate: leaf.certPath, privateKey: leaf.keyPath }); }],
+  ["SoftHSM key", hybrid],
+])("credential source with a %s", (_kind, makeSettings) => {
+  it("serves 1,000 concurrent requests with exactly one CreateSession", async () => {
+    proxy.lifetimeMs = undefined;
+    await proxy.setMode("ok");
+    const src = source("concurrent", makeSettings());
+    const before = proxy.forwarded;
+    const all = await Promise.all(Array.from({ length: 1000 }, () => src.get()));
+    expect(proxy.forwarded - before).toBe(1);
+    expect(new Set(all.map((c) => c.accessKeyId)).size).toBe(1);
+    assertUsable(all[0]!);
+  });
+
+  it("never hands out empty or expired credentials while the endpoint fails (5xx, timeouts, refused), and recovers", async () => {
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = 4_000; // refresh due after 2 s, unusable after 3 s
+    const src = source("outage", makeSettings());
+    src.start();
+    const first = await src.get();
+    const outcomes = { served: 0, errors: new Set<string>() };
+    for (const mode of ["5xx", "hang", "refuse", "5xx"] as const) {
+      await proxy.setMode(mode);
+      const until = Date.now() + 1_500;
+      while (Date.now() < until) {
+        try {
+          const c = await src.get();
+          assertUsable(c);
+          expect(c.expiration.getTime() - Date.now()).toBeGreaterThan(0);
+          outcomes.served++;
+        } catch (error) {
+          outcomes.errors.add((error as { code: string }).code);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    expect(outcomes.served).toBeGreaterThan(0); // the old credentials were served while valid…
+    expect(outcomes.errors.size).toBeGreaterThan(0); // …then errors, not expired credentials
+    for (const code of outcomes.errors) expect(["SERVICE_UNAVAILABLE", "SERVICE_ERROR", "TIMEOUT", "NETWORK_ERROR", "THROTTLED"]).toContain(code);
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = 60_000;
+    let recovered: Credentials | undefined;
+    for (let i = 0; i < 100 && !recovered; i++) {
+      recovered = await src.get().catch(() => undefined);
+      if (!recovered) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(recovered).toBeDefined();
+    assertUsable(recovered!);
+    expect(recovered!.accessKeyId).not.toBe(first.accessKeyId);
+    expect(src.status().state).toBe("fresh");
+  });
+});
+
+describe("certificate renewal", () => {
+  it("uses a renewed certificate (same token key) at the next refresh, without a restart", async () => {
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = 3_000; // refresh after 1.5 s
+    const src = source("renewal", hybrid());
+    src.start();
+    await src.get();
+    const oldSerial = proxy.serials.at(-1)!;
+    const publicKey = join(dir, "hsm-pub.pem");
+    writeFileSync(publicKey, openssl(["pkey", "-in", token.keyPath, "-pubout"]));
+    const renewed = issueLeaf(ca, join(dir, "renewed"), { name: "hsm-device", publicKeyPath: publicKey });
+    copyFileSync(renewed.certPath, join(dir, "hsm-cert.pem"));
+    for (let i = 0; i < 100 && proxy.serials.at(-1) === oldSerial; i++) {
+      await src.get();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(proxy.serials.at(-1)).toBe(renewed.serialDecimal);
+    expect(renewed.serialDecimal).not.toBe(oldSerial);
+  });
+});
+
+describe("agent over its socket (in-process)", () => {
+  it("answers 1,000 concurrent socket clients from one CreateSession through the SoftHSM key", async () => {
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = undefined;
+    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec }));
+    const before = proxy.forwarded;
+    await registry.apply([{ name: "hsm", settings: hybrid() }]);
+    const socketPath = join(dir, "run", "agent.sock");
+    await prepareSocketPath(socketPath);
+    const server = await startAgentServer(registry, { path: socketPath });
+    try {
+      const all = await Promise.all(Array.from({ length: 1000 }, () => fetchFromAgent(socketPath, "hsm")));
+      expect(all.every((c) => c && c.accessKeyId === all[0]!.accessKeyId)).toBe(true);
+      expect(proxy.forwarded - before).toBe(1);
+    } finally {
+      await server.close();
+      await registry.closeAll();
+    }
+  });
+});
+
+describe("agent as a process", () => {
+  let cli: { cli: string; cleanup: () => void };
+  let agent: ChildProcess | undefined;
+  beforeAll(async () => {
+    cli = await bundleCli();
+  });
+  afterAll(() => {
+    agent?.kill("SIGKILL");
+    cli?.cleanup();
+  });
+
+  it("serves curl and credential_process from the config file, reloads on SIGHUP, exits cleanly on SIGTERM", async () => {
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = undefined;
+    const runDir = join(dir, "proc-run");
+    mkdirSync(runDir, { mode: 0o700 });
+    const socket = join(runDir, "agent.sock");
+    const config = join(dir, "agent-config.json");
+    const profile = {
+      certificate: join(dir, "hsm-cert.pem"),
+      "private-key": token.keyUri,
+      "pkcs11-pin": `file:${token.pinFile}`,
+      "trust-anchor-arn": ARNS.trustAnchorArn,
+      "profile-arn": ARNS.profileArn,
+      "role-arn": ARNS.roleArn,
+      endpoint: proxy.url,
+    };
+    writeFileSync(config, JSON.stringify({ profiles: { hsm: profile } }), { mode: 0o600 });
+    agent = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], {
+      env: { ...process.env, SOFTHSM2_CONF: token.conf },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const lines = createInterface({ input: agent.stderr! });
+    const log: string[] = [];
+    const seen = (pattern: RegExp) =>
+      new Promise<void>((resolveSeen, reject) => {
+        if (log.some((l) => pattern.test(l))) return resolveSeen();
+        const onLine = (l: string) => pattern.test(l) && (lines.off("line", onLine), resolveSeen());
+        lines.on("line", onLine);
+        agent!.once("exit", () => reject(new Error(`agent exited; log:\n${log.join("\n")}`)));
+      });
+    lines.on("line", (l) => log.push(l));
+    await seen(/agent listening on/);
+
+    const { stdout } = await run("curl", ["-sf", "--unix-socket", socket, "http://agent/v1/credentials/hsm"]);
+    expect(JSON.parse(stdout)).toMatchObject({ Version: 1 });
+    expect(stdout).not.toMatch(/\n$/);
+    const viaClient = await fetchFromAgent(socket, "hsm");
+    expect(viaClient?.accessKeyId).toBe(JSON.parse(stdout).AccessKeyId);
+
+    // SIGHUP: a second profile appears; the first keeps its cached credentials.
+    writeFileSync(config, JSON.stringify({ profiles: { hsm: profile, again: { ...profile, "session-duration": 1800 } } }), { mode: 0o600 });
+    agent.kill("SIGHUP");
+    await seen(/configuration reloaded: kept 1, added 1/);
+    expect((await fetchFromAgent(socket, "hsm"))?.accessKeyId).toBe(viaClient?.accessKeyId);
+    expect(await fetchFromAgent(socket, "again")).toBeDefined();
+
+    // A broken config on reload is refused and the running one kept.
+    writeFileSync(config, "{ not json", { mode: 0o600 });
+    agent.kill("SIGHUP");
+    await seen(/reload failed, keeping the previous configuration/);
+    expect(await fetchFromAgent(socket, "again")).toBeDefined();
+
+    agent.kill("SIGTERM");
+    const [code] = (await once(agent, "exit")) as [number | null];
+    expect(code).toBe(0);
+    expect(log.join("\n")).not.toMatch(new RegExp(viaClient!.secretAccessKey.replace(/[^A-Za-z0-9]/g, ".")));
+    expect(() => readFileSync(socket)).toThrow(); // socket removed
+    agent = undefined;
+  });
+});
