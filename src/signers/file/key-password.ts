@@ -27,7 +27,7 @@ export async function obtainKeyPassword(
     if (cause instanceof AgentError && cause.code === "PASSWORD_REQUIRED") {
       const noun = kind === "PKCS#8" ? "holds an encrypted private key" : "is password-protected";
       throw new InputError("PASSWORD_REQUIRED", `${path} ${noun} and no password was given`, {
-        hint: "pass --pkcs8-password-file FILE or --pkcs8-password-env NAME (there is no terminal to prompt on)",
+        hint: "there is no terminal to prompt on: pass --pkcs8-password-file FILE or --pkcs8-password-env NAME",
         cause,
       });
     }

@@ -215,7 +215,7 @@ function stripToSingleElement(plaintext: Buffer, context: PbeContext): Buffer {
 
 export function incorrectPassword(context: PbeContext, cause?: unknown): AuthError {
   return new AuthError("PASSWORD_INCORRECT", `incorrect ${context.what} password for ${context.source}`, {
-    hint: "check the password (it is not retried); if it is right, the file is damaged",
+    hint: "check the password, it is not retried; if it is right, the file is damaged",
     cause,
   });
 }

@@ -29,7 +29,7 @@ const CURVES: Readonly<Record<string, string>> = {
 
 const DIGESTS: Readonly<Record<DigestAlgorithm, string>> = { SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" };
 
-export const SUPPORTED_KEYS_HINT = "IAM Roles Anywhere accepts RSA (2048–4096 bits) and ECDSA P-256, P-384 or P-521 keys";
+export const SUPPORTED_KEYS_HINT = "IAM Roles Anywhere accepts RSA 2048–4096 bits and ECDSA P-256, P-384 or P-521 keys";
 
 /**
  * Wraps an RSA or EC private KeyObject, refusing key types and sizes the service does not accept.
@@ -91,7 +91,15 @@ function keyTypeName(type: string | undefined): string {
 /** True when `key` is the private half of the certificate's public key. */
 export async function keyMatchesCertificate(key: SigningKey, cert: Certificate): Promise<boolean> {
   const certKey = cert.publicKey;
-  if (key.publicKey !== undefined && certKey !== undefined) return key.publicKey.equals(certKey);
+  if (key.publicKey !== undefined && certKey !== undefined) {
+    // KeyObject.equals throws (rather than answering false) for keys of different types.
+    if (key.publicKey.asymmetricKeyType !== certKey.asymmetricKeyType) return false;
+    try {
+      return key.publicKey.equals(certKey);
+    } catch {
+      return false;
+    }
+  }
   return key.spki.equals(await certificateSpki(cert));
 }
 

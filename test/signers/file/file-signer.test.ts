@@ -1,0 +1,170 @@
+import { verify, X509Certificate } from "node:crypto";
+import { copyFileSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createFileSigner } from "../../../src/signers/file/file-signer.js";
+import { KEY_PARSERS, type KeyParser } from "../../../src/signers/file/key-parsers.js";
+import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../../helpers/pki.js";
+import { expectAgentError, makeCa, makeKeyFixture, opensslVerifies, PASSWORD, run, type KeyFixture } from "./fixtures.js";
+
+let bump = 0;
+/** Replaces `dest` atomically and gives it a distinct mtime, as a renewal tool would. */
+function replaceFile(dest: string, content: Buffer | string): void {
+  const tmp = `${dest}.new`;
+  writeFileSync(tmp, content);
+  const when = new Date(Date.now() + ++bump * 2000);
+  utimesSync(tmp, when, when);
+  renameSync(tmp, dest);
+}
+
+function serialOf(path: string): string {
+  return BigInt(`0x${new X509Certificate(readFileSync(path)).serialNumber}`).toString(10);
+}
+
+describe("file signer", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let ca: CaHandle;
+  let rsa: KeyFixture;
+  let ec: KeyFixture;
+  const path = (name: string) => join(tmp.dir, name);
+
+  beforeAll(() => {
+    tmp = makeTempDir("raa-filesigner-");
+    ca = makeCa(tmp.dir);
+    rsa = makeKeyFixture(ca, tmp.dir, "rsa2048");
+    ec = makeKeyFixture(ca, tmp.dir, "p384");
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+
+  it("signs with the key and returns the certificate it belongs to", async () => {
+    const signer = await createFileSigner({ keyPath: rsa.keyPath, certificate: rsa.certPath });
+    expect(signer.backend).toBe("file");
+    expect(signer.keyType).toBe("RSA");
+    expect((await signer.certificate())?.serialDecimal).toBe(rsa.serialDecimal);
+    expect(await signer.certificateChain()).toEqual([]);
+    const message = Buffer.from("GET\n/\n\nhost:example\n");
+    const signature = await signer.sign(message);
+    expect(opensslVerifies(rsa.publicKeyPath, message, signature, "sha256", tmp.dir)).toBe(true);
+    const ecSigner = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath });
+    const ecSig = await ecSigner.sign(message, "SHA384");
+    expect(ecSig[0]).toBe(0x30); // DER SEQUENCE { r, s }
+    expect(opensslVerifies(ec.publicKeyPath, message, ecSig, "sha384", tmp.dir)).toBe(true);
+  });
+
+  it("works without a certificate (sign-string), certificate() is undefined", async () => {
+    const signer = await createFileSigner({ keyPath: ec.keyPath });
+    expect(await signer.certificate()).toBeUndefined();
+    const message = Buffer.from("x");
+    expect(verify("sha256", message, (await signer.publicKey())!, await signer.sign(message))).toBe(true);
+  });
+
+  it("refuses a key that does not match the certificate, naming both", async () => {
+    const e = await expectAgentError(createFileSigner({ keyPath: rsa.keyPath, certificate: ec.certPath }), "KEY_CERTIFICATE_MISMATCH");
+    expect(e.message).toContain(rsa.keyPath);
+    expect(e.message).toContain(ec.certPath);
+    expect(e.message).toContain(`serial ${ec.serialDecimal}`);
+    expect(e.message.match(/sha256:[0-9a-f]{16}/g)).toHaveLength(2);
+  });
+
+  it("refuses a key of the same type that is not the certificate's, then still loads keys normally", async () => {
+    const other = makeKeyFixture(ca, tmp.dir, "p384", "other-p384");
+    await expectAgentError(createFileSigner({ keyPath: other.keyPath, certificate: ec.certPath }), "KEY_CERTIFICATE_MISMATCH");
+    const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath });
+    expect((await signer.certificate())?.serialDecimal).toBe(ec.serialDecimal);
+  });
+
+  it("says so when a later certificate in the file is the key's (leaf not first)", async () => {
+    writeFileSync(path("wrong-order.pem"), readFileSync(ec.certPath, "utf8") + readFileSync(rsa.certPath, "utf8"));
+    const e = await expectAgentError(createFileSigner({ keyPath: rsa.keyPath, certificate: path("wrong-order.pem") }), "KEY_CERTIFICATE_MISMATCH");
+    expect(e.hint).toContain("certificate #2");
+  });
+
+  it("takes the chain from the certificate file, and --intermediates overrides it", async () => {
+    const inter = createCa(join(tmp.dir, "inter"), { name: "Issuing CA", parent: ca });
+    const leaf = issueLeaf(inter, tmp.dir, { name: "chained", keyType: "p256" });
+    writeFileSync(path("full-chain.pem"), `${leaf.certPem}comment between blocks\n${inter.certPem}`);
+    const signer = await createFileSigner({ keyPath: leaf.keyPath, certificate: path("full-chain.pem") });
+    expect((await signer.certificate())?.serialDecimal).toBe(leaf.serialDecimal);
+    expect((await signer.certificateChain()).map((c) => c.subject)).toEqual(["CN=Issuing CA"]);
+    const overridden = await createFileSigner({ keyPath: leaf.keyPath, certificate: path("full-chain.pem"), intermediates: ca.certPath });
+    expect((await overridden.certificateChain()).map((c) => c.subject)).toEqual(["CN=Test Root"]);
+  });
+
+  it("picks up a renewed certificate without a restart", async () => {
+    const key = path("renew.key");
+    const cert = path("renew.pem");
+    const first = issueLeaf(ca, join(tmp.dir, "renew1"), { name: "renew", keyType: "p256" });
+    copyFileSync(first.keyPath, key);
+    copyFileSync(first.certPath, cert);
+    const signer = await createFileSigner({ keyPath: key, certificate: cert });
+    expect((await signer.certificate())?.serialDecimal).toBe(first.serialDecimal);
+
+    const renewed = issueLeaf(ca, join(tmp.dir, "renew2"), { name: "renew", keyPath: key });
+    replaceFile(cert, readFileSync(renewed.certPath));
+    expect((await signer.certificate())?.serialDecimal).toBe(renewed.serialDecimal);
+    expect(renewed.serialDecimal).not.toBe(first.serialDecimal);
+  });
+
+  it("follows a rotation of key and certificate; a half-done rotation fails, then recovers", async () => {
+    const key = path("rotate.key");
+    const cert = path("rotate.pem");
+    const first = issueLeaf(ca, join(tmp.dir, "rot1"), { name: "rotate", keyType: "p256" });
+    copyFileSync(first.keyPath, key);
+    copyFileSync(first.certPath, cert);
+    const signer = await createFileSigner({ keyPath: key, certificate: cert });
+    expect(signer.keyType).toBe("EC");
+
+    const next = issueLeaf(ca, join(tmp.dir, "rot2"), { name: "rotate", keyType: "rsa2048" });
+    replaceFile(cert, readFileSync(next.certPath)); // certificate first: the key has not arrived yet
+    await expectAgentError(signer.certificate(), "KEY_CERTIFICATE_MISMATCH");
+    replaceFile(key, readFileSync(next.keyPath));
+    expect((await signer.certificate())?.serialDecimal).toBe(next.serialDecimal);
+    expect(signer.keyType).toBe("RSA");
+    const message = Buffer.from("after rotation");
+    const pub = join(tmp.dir, "rot2.pub");
+    run(["pkey", "-in", next.keyPath, "-pubout", "-out", pub]);
+    expect(opensslVerifies(pub, message, await signer.sign(message), "sha256", tmp.dir)).toBe(true);
+    expect(serialOf(cert)).toBe(next.serialDecimal);
+  });
+
+  it("decrypts an encrypted key once, however often it is used", async () => {
+    const encrypted = path("once.key");
+    run(["pkcs8", "-topk8", "-in", ec.keyPath, "-out", encrypted, "-scrypt", "-passout", `pass:${PASSWORD}`]);
+    const parse = vi.fn(KEY_PARSERS[0]!.parse);
+    const spied: KeyParser[] = [{ name: "spied-pkcs8", parse }, ...KEY_PARSERS.slice(1)];
+    const passwordFile = path("once.pw");
+    writeFileSync(passwordFile, PASSWORD);
+    const signer = await createFileSigner({
+      keyPath: encrypted,
+      certificate: ec.certPath,
+      keyPassword: { kind: "file", path: passwordFile },
+      keyParsers: spied,
+    });
+    for (let i = 0; i < 5; i++) {
+      await signer.certificate();
+      await signer.certificateChain();
+      await signer.publicKey();
+      await signer.sign(Buffer.from(`message ${i}`), "SHA256");
+    }
+    expect(parse).toHaveBeenCalledTimes(1);
+    // The key is decrypted again only when its file is replaced.
+    replaceFile(encrypted, readFileSync(encrypted));
+    await signer.certificate();
+    expect(parse).toHaveBeenCalledTimes(2);
+  });
+
+  it("refuses to sign after close()", async () => {
+    const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath });
+    await signer.close();
+    await expectAgentError(signer.sign(Buffer.from("x")), "INTERNAL");
+  });
+
+  it("a certificate file removed after start-up is reported, not fatal to the process", async () => {
+    const cert = path("vanishing.pem");
+    copyFileSync(ec.certPath, cert);
+    const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: cert });
+    replaceFile(path("elsewhere.pem"), "x");
+    renameSync(cert, path("vanished.pem"));
+    await expectAgentError(signer.certificate(), "FILE_NOT_FOUND");
+  });
+});

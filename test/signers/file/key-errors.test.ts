@@ -1,0 +1,131 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { loadKeyFile } from "../../../src/signers/file/load-key-file.js";
+import { makeTempDir } from "../../helpers/pki.js";
+import { expectAgentError, makeCa, makeKeyFixture, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";
+
+describe("private key errors", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let ec: KeyFixture;
+  const path = (name: string) => join(tmp.dir, name);
+
+  beforeAll(() => {
+    tmp = makeTempDir("raa-keyerr-");
+    ec = makeKeyFixture(makeCa(tmp.dir), tmp.dir, "p256");
+    const encrypt = (out: string, extra: string[]) =>
+      run(["pkcs8", "-topk8", "-in", ec.keyPath, "-out", path(out), "-passout", `pass:${PASSWORD}`, ...extra]);
+    encrypt("aes.pem", ["-v2", "aes-256-cbc"]);
+    encrypt("scrypt.pem", ["-scrypt"]);
+    encrypt("camellia.pem", ["-v2", "camellia-256-cbc"]);
+    run(["pkcs8", "-topk8", "-in", ec.keyPath, "-outform", "DER", "-out", path("aes.der"), "-passout", `pass:${PASSWORD}`, "-v2", "aes-256-cbc"]);
+    const gen = (out: string, args: string[]) => run(["genpkey", ...args, "-out", path(out)]);
+    gen("ed25519.pem", ["-algorithm", "ed25519"]);
+    gen("ed448.pem", ["-algorithm", "ed448"]);
+    gen("x25519.pem", ["-algorithm", "x25519"]);
+    gen("secp256k1.pem", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp256k1"]);
+    gen("p224.pem", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-224"]);
+    gen("rsa-pss.pem", ["-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048"]);
+    gen("rsa512.pem", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:512"]);
+    gen("rsa1024.pem", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"]);
+    run(["genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:1024", "-out", path("dsa.params")]);
+    run(["genpkey", "-paramfile", path("dsa.params"), "-out", path("dsa.pem")]);
+    run(["rsa", "-in", path("rsa1024.pem"), "-aes256", "-traditional", "-passout", `pass:${PASSWORD}`, "-out", path("legacy-encrypted.pem")]);
+    const pem = readFileSync(ec.keyPath, "utf8");
+    const lines = pem.split("\n");
+    writeFileSync(path("garbled-base64.pem"), [lines[0], "!!!! not base64 ####", ...lines.slice(2)].join("\n"));
+    writeFileSync(path("truncated.pem"), lines.slice(0, 3).join("\n") + "\n");
+    writeFileSync(path("corrupt-body.pem"), `note text\n-----BEGIN PRIVATE KEY-----\n${Buffer.from("this is not DER at all").toString("base64")}\n-----END PRIVATE KEY-----\n`);
+    writeFileSync(path("random.bin"), Buffer.from("just some text, neither PEM nor DER"));
+    writeFileSync(path("cert-only.pem"), readFileSync(ec.certPath));
+    writeFileSync(path("openssh.pem"), "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+  afterEach(() => vi.unstubAllEnvs());
+
+  it.each(["aes.pem", "scrypt.pem", "aes.der"])("%s with a wrong password: PASSWORD_INCORRECT, password not echoed", async (name) => {
+    const wrong = "Tr0ub4dor&3-wrong";
+    const e = await expectAgentError(loadKeyFile(path(name), { keyPassword: { kind: "value", value: wrong } }), "PASSWORD_INCORRECT", wrong);
+    expect(e.message).toContain("incorrect PKCS#8 private key password");
+    expect(e.toOneLine()).not.toContain(PASSWORD);
+  });
+
+  it("an encrypted key without a password and without a terminal: PASSWORD_REQUIRED naming the options", async () => {
+    vi.stubEnv("CI", "true");
+    const e = await expectAgentError(loadKeyFile(path("aes.pem"), {}), "PASSWORD_REQUIRED");
+    expect(e.message).toContain(path("aes.pem"));
+    expect(e.hint).toContain("--pkcs8-password-file");
+    expect(e.hint).toContain("--pkcs8-password-env");
+  });
+
+  it("reads the password from a file and from the environment", async () => {
+    writeFileSync(path("password.txt"), `${PASSWORD}\n`);
+    await expect(loadKeyFile(path("aes.pem"), { keyPassword: { kind: "file", path: path("password.txt") } })).resolves.toBeDefined();
+    vi.stubEnv("RAA_TEST_KEY_PASSWORD", PASSWORD);
+    await expect(loadKeyFile(path("aes.pem"), { keyPassword: { kind: "env", name: "RAA_TEST_KEY_PASSWORD" } })).resolves.toBeDefined();
+  });
+
+  it("accepts a password for an unencrypted key, saying so under --debug", async () => {
+    const lines: string[] = [];
+    await loadKeyFile(ec.keyPath, { keyPassword: { kind: "value", value: "unused-secret" }, debug: (l) => lines.push(l) });
+    expect(lines.join("\n")).toContain("not encrypted");
+    expect(lines.join("\n")).not.toContain("unused-secret");
+  });
+
+  it.each([
+    ["ed25519.pem", "Ed25519"],
+    ["ed448.pem", "Ed448"],
+    ["x25519.pem", "X25519"],
+    ["dsa.pem", "DSA"],
+    ["rsa-pss.pem", "RSA-PSS"],
+    ["secp256k1.pem", "secp256k1"],
+    ["p224.pem", "secp224r1"],
+    ["rsa512.pem", "RSA 512-bit"],
+    ["openssh.pem", "OPENSSH PRIVATE KEY"],
+  ])("%s: PRIVATE_KEY_UNSUPPORTED naming %s", async (name, type) => {
+    const e = await expectAgentError(loadKeyFile(path(name), {}), "PRIVATE_KEY_UNSUPPORTED");
+    expect(e.message).toContain(type);
+    expect(e.hint).toMatch(/RSA|ECDSA/);
+  });
+
+  it("legacy OpenSSL PEM encryption is refused with a conversion hint", async () => {
+    const e = await expectAgentError(loadKeyFile(path("legacy-encrypted.pem"), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_UNSUPPORTED");
+    expect(e.hint).toContain("openssl pkcs8 -topk8");
+  });
+
+  it("an unsupported PBES2 cipher (Camellia) is named", async () => {
+    const e = await expectAgentError(loadKeyFile(path("camellia.pem"), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_UNSUPPORTED");
+    expect(e.message).toContain("PBES2 cipher");
+  });
+
+  it("RSA 1024 is accepted (as the Go helper does) with a --debug note", async () => {
+    const lines: string[] = [];
+    const { key } = await loadKeyFile(path("rsa1024.pem"), { debug: (l) => lines.push(l) });
+    expect(key.description).toBe("RSA 1024");
+    expect(lines.some((l) => l.includes("1024-bit key accepted"))).toBe(true);
+  });
+
+  it.each([
+    ["garbled-base64.pem", "PEM_INVALID"],
+    ["truncated.pem", "PEM_INVALID"],
+    ["corrupt-body.pem", "PRIVATE_KEY_INVALID"],
+    ["random.bin", "PRIVATE_KEY_INVALID"],
+    ["cert-only.pem", "PRIVATE_KEY_INVALID"],
+  ] as const)("%s: %s", async (name, code) => {
+    const e = await expectAgentError(loadKeyFile(path(name), {}), code);
+    expect(e.message).toContain(path(name));
+  });
+
+  it("a missing file: FILE_NOT_FOUND naming the path", async () => {
+    const e = await expectAgentError(loadKeyFile(path("nope.pem"), {}), "FILE_NOT_FOUND");
+    expect(e.message).toContain(path("nope.pem"));
+  });
+
+  it("a directory: FILE_UNREADABLE", async () => {
+    await expectAgentError(loadKeyFile(tmp.dir, {}), "FILE_UNREADABLE");
+  });
+
+  it("openssl itself agrees the garbled files are unusable (fixtures are really broken)", () => {
+    expect(() => openssl(["pkey", "-in", path("corrupt-body.pem"), "-noout"])).toThrow();
+  });
+});
