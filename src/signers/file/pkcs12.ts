@@ -76,7 +76,9 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     Buffer.from(AsnConvert.parse(pfx.authSafe.content, OctetString).buffer),
   );
 
-  const macCheck = pfx.macData
+  // @peculiar fills in an empty MacData when the optional field is absent.
+  const hasMac = Boolean(pfx.macData?.mac?.digestAlgorithm?.algorithm);
+  const macCheck = hasMac
     ? guard("malformed MAC data", () => {
         const { mac, macSalt, iterations } = pfx.macData;
         const oid = mac.digestAlgorithm.algorithm;
@@ -136,7 +138,10 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         await visitBags(guard("malformed data content", () => Buffer.from(AsnConvert.parse(info.content, OctetString).buffer)), 0);
       } else if (info.contentType === OID.ENCRYPTED_DATA) {
         const { algorithm, ciphertext } = guard("malformed encrypted content", () => readEncryptedData(Buffer.from(info.content)));
-        await visitBags(await pbeDecrypt(algorithm, ciphertext, password, context), 0);
+        const plaintext = await pbeDecrypt(algorithm, ciphertext, password, context);
+        // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
+        if (!isSingleSequence(plaintext)) throw incorrectPassword(context);
+        await visitBags(plaintext, 0);
       } else if (info.contentType === OID.ENVELOPED_DATA) {
         throw invalid("public-key encrypted content (envelopedData) is not supported");
       } else {
@@ -182,6 +187,15 @@ async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Bu
   const typed = await tryWith(await obtainKeyPassword(undefined, "PKCS#12", path));
   if (typed === undefined) throw incorrectPassword(context);
   return typed;
+}
+
+function isSingleSequence(der: Buffer): boolean {
+  try {
+    children(readSingle(der, TAG.SEQUENCE));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT encryptedContent } } */

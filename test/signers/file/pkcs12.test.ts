@@ -1,0 +1,97 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
+import { createCa, issueLeaf, makeTempDir, type CaHandle, type IssuedCertificate } from "../../helpers/pki.js";
+import { expectAgentError, opensslVerifies, run } from "./fixtures.js";
+
+describe("PKCS#12", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let root: CaHandle;
+  let inter: CaHandle;
+  let ecLeaf: IssuedCertificate;
+  let rsaLeaf: IssuedCertificate;
+  const path = (name: string) => join(tmp.dir, name);
+  const p12 = (name: string) => readFileSync(path(name));
+  const value = (v: string) => ({ keyPassword: { kind: "value" as const, value: v } });
+
+  beforeAll(() => {
+    tmp = makeTempDir("raa-p12-");
+    root = createCa(join(tmp.dir, "ca"), { name: "P12 Root" });
+    inter = createCa(join(tmp.dir, "ca"), { name: "P12 Issuing", parent: root });
+    ecLeaf = issueLeaf(inter, tmp.dir, { name: "p12-ec", keyType: "p256" });
+    rsaLeaf = issueLeaf(inter, tmp.dir, { name: "p12-rsa", keyType: "rsa2048" });
+    writeFileSync(path("cas.pem"), inter.certPem + root.certPem);
+    const exp = (out: string, leaf: IssuedCertificate, pass: string, extra: string[]) =>
+      run(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", `pass:${pass}`, "-out", path(out), ...extra]);
+    exp("default.p12", ecLeaf, "s3cret", ["-certfile", path("cas.pem")]);
+    exp("legacy-empty.p12", rsaLeaf, "", ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"]);
+    exp("legacy-pass.p12", ecLeaf, "test", ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-certfile", path("cas.pem")]);
+    exp("sha512-aes128.p12", rsaLeaf, "s3cret", ["-macalg", "sha512", "-keypbe", "AES-128-CBC", "-certpbe", "AES-128-CBC"]);
+    exp("nomac.p12", ecLeaf, "s3cret", ["-nomac"]);
+    exp("rc2.p12", ecLeaf, "s3cret", ["-legacy"]);
+    exp("nocerts.p12", ecLeaf, "s3cret", ["-nocerts"]);
+    run(["pkcs12", "-export", "-nokeys", "-in", ecLeaf.certPath, "-passout", "pass:s3cret", "-out", path("nokeys.p12")]);
+    writeFileSync(path("truncated.p12"), p12("default.p12").subarray(0, 200));
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+  afterEach(() => vi.unstubAllEnvs());
+
+  it("reads OpenSSL 3's default (PBES2 AES-256-CBC, PBKDF2, SHA-256 MAC): leaf by key, chain without the leaf", async () => {
+    const id = await readPkcs12(p12("default.p12"), path("default.p12"), value("s3cret"));
+    expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
+    expect(id.chain.map((c) => c.subject)).toEqual(["CN=P12 Issuing", "CN=P12 Root"]);
+    const message = Buffer.from("p12 message");
+    const pub = path("ec.pub");
+    run(["pkey", "-in", ecLeaf.keyPath, "-pubout", "-out", pub]);
+    expect(opensslVerifies(pub, message, id.key.sign(message, "SHA256"), "sha256", tmp.dir)).toBe(true);
+  });
+
+  it("reads the legacy form (3DES, SHA-1 MAC) with the empty password and no password option", async () => {
+    const id = await readPkcs12(p12("legacy-empty.p12"), path("legacy-empty.p12"), {});
+    expect(id.certificate.serialDecimal).toBe(rsaLeaf.serialDecimal);
+    expect(id.chain).toEqual([]);
+    expect(id.key.keyType).toBe("RSA");
+  });
+
+  it("reads the legacy form with a password, and a SHA-512 MAC with AES-128", async () => {
+    const legacy = await readPkcs12(p12("legacy-pass.p12"), path("legacy-pass.p12"), value("test"));
+    expect(legacy.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
+    expect(legacy.chain).toHaveLength(2);
+    const modern = await readPkcs12(p12("sha512-aes128.p12"), path("sha512-aes128.p12"), value("s3cret"));
+    expect(modern.certificate.serialDecimal).toBe(rsaLeaf.serialDecimal);
+  });
+
+  it("reads a file without a MAC, saying so under --debug", async () => {
+    const lines: string[] = [];
+    const id = await readPkcs12(p12("nomac.p12"), path("nomac.p12"), { ...value("s3cret"), debug: (l) => lines.push(l) });
+    expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
+    expect(lines.some((l) => l.includes("no MAC"))).toBe(true);
+  });
+
+  it("a wrong password: PASSWORD_INCORRECT (MAC checked), without the password in the message", async () => {
+    await expectAgentError(readPkcs12(p12("default.p12"), path("default.p12"), value("wr0ng-guess")), "PASSWORD_INCORRECT", "wr0ng-guess");
+    await expectAgentError(readPkcs12(p12("legacy-pass.p12"), path("legacy-pass.p12"), value("wr0ng-guess")), "PASSWORD_INCORRECT", "wr0ng-guess");
+    await expectAgentError(readPkcs12(p12("nomac.p12"), path("nomac.p12"), value("wr0ng-guess")), "PASSWORD_INCORRECT", "wr0ng-guess");
+  });
+
+  it("a protected file with no password and no terminal: PASSWORD_REQUIRED", async () => {
+    vi.stubEnv("CI", "true");
+    const e = await expectAgentError(readPkcs12(p12("default.p12"), path("default.p12"), {}), "PASSWORD_REQUIRED");
+    expect(e.hint).toContain("--pkcs8-password-file");
+  });
+
+  it("RC2-40 (openssl -legacy) is refused with a clear message", async () => {
+    const e = await expectAgentError(readPkcs12(p12("rc2.p12"), path("rc2.p12"), value("s3cret")), "PRIVATE_KEY_UNSUPPORTED");
+    expect(e.message).toContain("RC2-40");
+  });
+
+  it("a file without certificates or without a key is refused", async () => {
+    await expectAgentError(readPkcs12(p12("nocerts.p12"), path("nocerts.p12"), value("s3cret")), "CERTIFICATE_MISSING");
+    await expectAgentError(readPkcs12(p12("nokeys.p12"), path("nokeys.p12"), value("s3cret")), "PKCS12_INVALID");
+  });
+
+  it("a truncated file: PKCS12_INVALID", async () => {
+    await expectAgentError(readPkcs12(p12("truncated.p12"), path("truncated.p12"), value("s3cret")), "PKCS12_INVALID");
+  });
+});
