@@ -1,0 +1,138 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSigner, parseTpmHandle } from "../../src/signers/factory.js";
+import { createCa, issueLeaf, makeTempDir, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";
+import { expectAgentError, opensslVerifies, PASSWORD, run } from "./file/fixtures.js";
+
+describe("createSigner (file keys)", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let root: CaHandle;
+  let inter: CaHandle;
+  let leaf: IssuedCertificate;
+  let other: IssuedCertificate;
+  const path = (name: string) => join(tmp.dir, name);
+
+  beforeAll(() => {
+    tmp = makeTempDir("raa-factory-");
+    root = createCa(join(tmp.dir, "ca"), { name: "Factory Root" });
+    inter = createCa(join(tmp.dir, "ca"), { name: "Factory Issuing", parent: root });
+    leaf = issueLeaf(inter, tmp.dir, { name: "leaf", keyType: "p256" });
+    other = issueLeaf(inter, tmp.dir, { name: "other", keyType: "rsa2048" });
+    const key = readFileSync(leaf.keyPath, "utf8");
+    writeFileSync(path("key-then-cert.pem"), key + leaf.certPem + inter.certPem);
+    writeFileSync(path("cert-then-key.pem"), leaf.certPem + inter.certPem + key);
+    run(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", path("enc.key"), "-passout", `pass:${PASSWORD}`]);
+    writeFileSync(path("combined-encrypted.pem"), readFileSync(path("enc.key"), "utf8") + leaf.certPem);
+    writeFileSync(path("chain.pem"), inter.certPem + root.certPem);
+    run(["x509", "-in", leaf.certPath, "-outform", "DER", "-out", path("leaf.der")]);
+    run(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-certfile", path("chain.pem"), "-passout", "pass:p12pass", "-out", path("id.p12")]);
+    writeFileSync(path("garbage.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    writeFileSync(path("key-and-params.pem"), "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n");
+    run(["pkey", "-in", leaf.keyPath, "-pubout", "-out", path("leaf.pub")]);
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+
+  async function expectWorking(signer: Awaited<ReturnType<typeof createSigner>>, chainSubjects: string[]) {
+    expect((await signer.certificate())?.serialDecimal).toBe(leaf.serialDecimal);
+    expect((await signer.certificateChain()).map((c) => c.subject)).toEqual(chainSubjects);
+    const message = Buffer.from("factory");
+    expect(opensslVerifies(path("leaf.pub"), message, await signer.sign(message), "sha256", tmp.dir)).toBe(true);
+  }
+
+  it("separate key and certificate files", async () => {
+    await expectWorking(await createSigner({ certificate: leaf.certPath, privateKey: leaf.keyPath }), []);
+  });
+
+  it("a DER certificate", async () => {
+    await expectWorking(await createSigner({ certificate: path("leaf.der"), privateKey: leaf.keyPath }), []);
+  });
+
+  it.each(["key-then-cert.pem", "cert-then-key.pem"])("combined PEM %s with only --certificate", async (name) => {
+    await expectWorking(await createSigner({ certificate: path(name) }), ["CN=Factory Issuing"]);
+  });
+
+  it.each(["key-then-cert.pem", "cert-then-key.pem"])("combined PEM %s with only --private-key (Go fails here)", async (name) => {
+    await expectWorking(await createSigner({ privateKey: path(name) }), ["CN=Factory Issuing"]);
+  });
+
+  it("combined PEM with an encrypted key", async () => {
+    const signer = await createSigner({ certificate: path("combined-encrypted.pem"), keyPassword: { kind: "value", value: PASSWORD } });
+    await expectWorking(signer, []);
+  });
+
+  it("--intermediates replaces the chain found in the certificate file", async () => {
+    const signer = await createSigner({ certificate: path("cert-then-key.pem"), intermediates: path("chain.pem") });
+    await expectWorking(signer, ["CN=Factory Issuing", "CN=Factory Root"]);
+  });
+
+  it("a PKCS#12 file as --certificate: chain without the leaf; --intermediates overrides it", async () => {
+    const password = { kind: "value" as const, value: "p12pass" };
+    await expectWorking(await createSigner({ certificate: path("id.p12"), keyPassword: password }), ["CN=Factory Issuing", "CN=Factory Root"]);
+    await expectWorking(
+      await createSigner({ certificate: path("id.p12"), keyPassword: password, intermediates: inter.certPath }),
+      ["CN=Factory Issuing"],
+    );
+  });
+
+  it("a PKCS#12 file as --private-key alone", async () => {
+    await expectWorking(await createSigner({ privateKey: path("id.p12"), keyPassword: { kind: "value", value: "p12pass" } }), [
+      "CN=Factory Issuing",
+      "CN=Factory Root",
+    ]);
+  });
+
+  it("a key without a certificate (sign-string)", async () => {
+    const signer = await createSigner({ privateKey: leaf.keyPath });
+    expect(await signer.certificate()).toBeUndefined();
+  });
+
+  it("no key at all: USAGE", async () => {
+    const e = await expectAgentError(createSigner({}), "USAGE");
+    expect(e.hint).toContain("--private-key");
+  });
+
+  it("a certificate-only file as --certificate without --private-key: USAGE", async () => {
+    const e = await expectAgentError(createSigner({ certificate: leaf.certPath }), "USAGE");
+    expect(e.message).toContain(leaf.certPath);
+  });
+
+  it("a key that does not match: KEY_CERTIFICATE_MISMATCH before any network call", async () => {
+    await expectAgentError(createSigner({ certificate: other.certPath, privateKey: leaf.keyPath }), "KEY_CERTIFICATE_MISMATCH");
+  });
+
+  it("missing and broken certificate files", async () => {
+    const missing = await expectAgentError(createSigner({ certificate: path("absent.pem"), privateKey: leaf.keyPath }), "FILE_NOT_FOUND");
+    expect(missing.message).toContain(path("absent.pem"));
+    await expectAgentError(createSigner({ certificate: path("garbage.pem"), privateKey: leaf.keyPath }), "CERTIFICATE_INVALID");
+    await expectAgentError(createSigner({ certificate: path("key-and-params.pem"), privateKey: leaf.keyPath }), "PEM_INVALID");
+    await expectAgentError(createSigner({ certificate: leaf.keyPath, privateKey: leaf.keyPath }), "PEM_INVALID");
+    await expectAgentError(createSigner({ certificate: path("leaf.pub"), privateKey: leaf.keyPath }), "PEM_INVALID");
+  });
+
+  it("a non-certificate in --intermediates: CHAIN_INVALID", async () => {
+    const e = await expectAgentError(
+      createSigner({ certificate: leaf.certPath, privateKey: leaf.keyPath, intermediates: path("key-then-cert.pem") }),
+      "CHAIN_INVALID",
+    );
+    expect(e.message).toContain("invalid certificate chain");
+  });
+
+  it("a missing key file: FILE_NOT_FOUND naming it", async () => {
+    const e = await expectAgentError(createSigner({ certificate: leaf.certPath, privateKey: path("absent.key") }), "FILE_NOT_FOUND");
+    expect(e.message).toContain(path("absent.key"));
+  });
+});
+
+describe("parseTpmHandle", () => {
+  it.each([
+    ["handle:0x81000001", 0x81000001],
+    ["handle:0X81000101", 0x81000101],
+    ["handle:2164260865", 2164260865],
+  ])("%s", (ref, value) => {
+    expect(parseTpmHandle(ref)).toBe(value);
+  });
+  it.each(["handle:", "handle:0x", "handle:0x1000000000", "handle:abc", "handle:-1"])("%s is TPM_KEY_INVALID", async (ref) => {
+    await expectAgentError(Promise.resolve().then(() => parseTpmHandle(ref)), "TPM_KEY_INVALID");
+  });
+});

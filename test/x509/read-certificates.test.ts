@@ -1,0 +1,91 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodePemBlocks } from "../../src/x509/pem.js";
+import { readCertificateBundle, readCertificateFile } from "../../src/x509/read-certificates.js";
+import { classifyDer } from "../../src/x509/der-kind.js";
+import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";
+import { expectAgentError } from "../signers/file/fixtures.js";
+
+describe("reading certificate files", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let root: CaHandle;
+  let leaf: IssuedCertificate;
+  const path = (name: string) => join(tmp.dir, name);
+
+  beforeAll(() => {
+    tmp = makeTempDir("raa-certs-");
+    root = createCa(join(tmp.dir, "ca"), { name: "Read Root" });
+    leaf = issueLeaf(root, tmp.dir, { name: "read-leaf", keyType: "p256" });
+    const key = readFileSync(leaf.keyPath, "utf8");
+    // `openssl x509 -text` output before the block, comments between blocks, a key block in the middle.
+    writeFileSync(path("annotated.pem"), `${openssl(["x509", "-in", leaf.certPath, "-text", "-noout"])}${leaf.certPem}# comment\n${key}Trailing note\n${root.certPem}`);
+    writeFileSync(path("crlf.pem"), leaf.certPem.replace(/\n/g, "\r\n"));
+    openssl(["x509", "-in", leaf.certPath, "-outform", "DER", "-out", path("leaf.der")]);
+    writeFileSync(path("empty.pem"), "");
+    writeFileSync(path("no-cert.pem"), key);
+    writeFileSync(path("unterminated.pem"), leaf.certPem.split("-----END")[0]!);
+    writeFileSync(path("bad-der.pem"), "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n");
+    writeFileSync(path("bundle-with-comments.pem"), `first CA\n${root.certPem}second copy\n${root.certPem}end\n`);
+    writeFileSync(path("bundle-with-key.pem"), root.certPem + key);
+    writeFileSync(path("random.bin"), Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]));
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+
+  it("reads every CERTIFICATE block, leaf first, skipping text and other blocks", async () => {
+    const file = await readCertificateFile(path("annotated.pem"));
+    expect(file.certificates.map((c) => c.subject)).toEqual(["CN=read-leaf", "CN=Read Root"]);
+    expect(file.certificates[0].serialDecimal).toBe(leaf.serialDecimal);
+    expect(file.stamp.size).toBeGreaterThan(0);
+  });
+
+  it("reads CRLF PEM and DER", async () => {
+    expect((await readCertificateFile(path("crlf.pem"))).certificates[0].serialDecimal).toBe(leaf.serialDecimal);
+    expect((await readCertificateFile(path("leaf.der"))).certificates[0].serialDecimal).toBe(leaf.serialDecimal);
+  });
+
+  it.each([
+    ["empty.pem", "CERTIFICATE_INVALID"],
+    ["no-cert.pem", "PEM_INVALID"],
+    ["unterminated.pem", "PEM_INVALID"],
+    ["bad-der.pem", "CERTIFICATE_INVALID"],
+    ["random.bin", "CERTIFICATE_INVALID"],
+    ["absent.pem", "FILE_NOT_FOUND"],
+  ] as const)("--certificate %s: %s naming the file", async (name, code) => {
+    const e = await expectAgentError(readCertificateFile(path(name)), code);
+    expect(e.message).toContain(path(name));
+    if (code !== "FILE_NOT_FOUND") expect(e.message).toMatch(/could not parse (PEM data|certificate)/);
+  });
+
+  it("reads a bundle with comments, keeping order", async () => {
+    const bundle = await readCertificateBundle(path("bundle-with-comments.pem"));
+    expect(bundle.certificates.map((c) => c.subject)).toEqual(["CN=Read Root", "CN=Read Root"]);
+  });
+
+  it("a bundle with a non-certificate block: CHAIN_INVALID naming the block", async () => {
+    const e = await expectAgentError(readCertificateBundle(path("bundle-with-key.pem")), "CHAIN_INVALID");
+    expect(e.message).toContain("invalid certificate chain");
+    expect(e.message).toContain("PRIVATE KEY");
+  });
+
+  it("an empty or broken bundle: CHAIN_INVALID", async () => {
+    await expectAgentError(readCertificateBundle(path("empty.pem")), "CHAIN_INVALID");
+    await expectAgentError(readCertificateBundle(path("bad-der.pem")), "CHAIN_INVALID");
+    await expectAgentError(readCertificateBundle(path("absent.pem")), "FILE_NOT_FOUND");
+  });
+});
+
+describe("PEM and DER outlines", () => {
+  it("decodes headers and rejects bad base64", () => {
+    const [block] = decodePemBlocks("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n", "x");
+    expect(block?.headers["Proc-Type"]).toBe("4,ENCRYPTED");
+    expect(block?.der).toEqual(Buffer.from([0, 0, 0]));
+    expect(() => decodePemBlocks("-----BEGIN X-----\nA*A=\n-----END X-----", "x")).toThrow(/not valid base64/);
+  });
+
+  it("classifies DER structures by outline", () => {
+    expect(classifyDer(Buffer.from("300602010102010a", "hex"))).toBeUndefined();
+    expect(classifyDer(Buffer.from("3003020103", "hex"))).toBeUndefined();
+    expect(classifyDer(Buffer.from("hello"))).toBeUndefined();
+  });
+});
