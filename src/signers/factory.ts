@@ -134,6 +134,7 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
 
   return createFileSigner({
     keyPath: keyRef,
+    keyFile,
     ...(certificateFile ? { certificate: certificateFile } : {}),
     ...(intermediates ? { intermediates } : {}),
     ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),

@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { AgentError, InputError } from "../../errors.js";
-import { sameStamp, stampOf } from "../../io/input-file.js";
+import { sameStamp, stampOf, type FileStamp } from "../../io/input-file.js";
 import type { SecretSource } from "../../secrets/secret-source.js";
 import type { Certificate, KeyType } from "../../x509/certificate.js";
 import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
@@ -14,6 +14,8 @@ import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKe
 export interface FileSignerOptions {
   /** Private-key file (PEM or DER; may also hold the certificate). */
   keyPath: string;
+  /** The key file's contents when the caller has already read them (saves a read on the hot path). */
+  keyFile?: { bytes: Buffer; stamp: FileStamp };
   /** The certificate file, already read by the caller, or its path; absent for sign-string without one. */
   certificate?: CertificateFile | string;
   /** `--intermediates`: replaces the chain that follows the leaf in the certificate file. */
@@ -42,7 +44,7 @@ export interface Pkcs12SignerOptions {
  * after every reload, before any request is signed.
  */
 export async function createFileSigner(options: FileSignerOptions): Promise<Signer> {
-  const key = await loadKeyFile(options.keyPath, options);
+  const key = await loadKeyFile(options.keyPath, options, options.keyFile);
   const certificate = await resolve(options.certificate, readCertificateFile);
   const intermediates = await resolve(options.intermediates, readCertificateBundle);
   const state: SignerState = { key, certificate, intermediates };

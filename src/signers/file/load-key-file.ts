@@ -22,8 +22,12 @@ export interface LoadedKeyFile {
 }
 
 /** Reads, decrypts (asking for the password only if the key is encrypted) and parses a private-key file. */
-export async function loadKeyFile(path: string, options: KeyFileOptions): Promise<LoadedKeyFile> {
-  const { bytes, stamp } = await readInputFile(path, "private key file");
+export async function loadKeyFile(
+  path: string,
+  options: KeyFileOptions,
+  alreadyRead?: { bytes: Buffer; stamp: FileStamp },
+): Promise<LoadedKeyFile> {
+  const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
   const material = keyMaterialFromFile(bytes, path, () => obtainKeyPassword(options.keyPassword, "PKCS#8", path), options.debug);
   const key = await loadSigningKey(material, { debug: options.debug }, options.keyParsers);
   if (!material.encrypted && options.keyPassword !== undefined) {
