@@ -52,7 +52,15 @@ const command: CommandSpec = {
     const reportApply = (result: Awaited<ReturnType<typeof registry.apply>>) => {
       for (const f of result.failed) log(`${f.name}: ${(f.error as { toOneLine?: () => string }).toOneLine?.() ?? String(f.error)}`);
     };
-    reportApply(await registry.apply(specs));
+    const initial = await registry.apply(specs);
+    // Like aws_signing_helper, a key or certificate that cannot be used ends `serve` at start-up; a missing
+    // token or an unreachable endpoint does not (the sources keep retrying).
+    const fatal = initial.failed.find((f) => !["device", "network"].includes((f.error as { category?: string }).category ?? ""));
+    if (fatal) {
+      await registry.closeAll();
+      throw fatal.error;
+    }
+    reportApply(initial);
 
     const bindings = consumerBindings(listArg(args, "ecs-consumer"), specs.map((s) => s.name));
     const consumers = ecs ? EcsConsumers.withRandomTokens(bindings) : undefined;
