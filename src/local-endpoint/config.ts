@@ -1,0 +1,105 @@
+import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js";
+import { InputError, isAgentError } from "../errors.js";
+import { readInputFile } from "../io/input-file.js";
+
+/** What a profile allows: the roles it may hand out and how long sessions may last. */
+export interface ProfilePolicy {
+  readonly roles: ReadonlySet<RoleArn>;
+  /** Upper bound (and default) of the session duration; the service's default is 3600. */
+  readonly maxDurationSeconds: number | undefined;
+  /** Whether a `roleSessionName` may be set (the profile's acceptRoleSessionName). */
+  readonly acceptRoleSessionName: boolean;
+}
+
+/** Profiles keyed by full ARN or by ID (the part after `profile/`). No config: every profile and role is allowed. */
+export interface LocalEndpointConfig {
+  readonly profiles: ReadonlyMap<string, ProfilePolicy>;
+}
+
+/** The JSON form, as written in a config file or passed to startLocalEndpoint. */
+export interface LocalEndpointConfigInput {
+  profiles: Record<string, { roles: string[]; maxDurationSeconds?: number; acceptRoleSessionName?: boolean }>;
+}
+
+export async function loadLocalEndpointConfig(path: string): Promise<LocalEndpointConfig> {
+  const { bytes } = await readInputFile(path, "local endpoint config file");
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString("utf8"));
+  } catch (cause) {
+    throw invalid(path, `not valid JSON (${(cause as Error).message})`);
+  }
+  return parseLocalEndpointConfig(json, path);
+}
+
+export function parseLocalEndpointConfig(json: unknown, source = "config"): LocalEndpointConfig {
+  if (!isObject(json)) throw invalid(source, "the top level must be an object with a \"profiles\" object");
+  const unknownKeys = Object.keys(json).filter((k) => k !== "profiles");
+  if (unknownKeys.length > 0) throw invalid(source, `unknown key "${unknownKeys[0]}" (only "profiles" is allowed)`);
+  if (!isObject(json["profiles"])) throw invalid(source, "\"profiles\" must be an object: {\"<profile ARN or ID>\": {\"roles\": [...]}}");
+  const profiles = new Map<string, ProfilePolicy>();
+  for (const [key, value] of Object.entries(json["profiles"])) {
+    const where = `profile "${key}"`;
+    checkProfileKey(key, source, where);
+    profiles.set(key, parseProfile(value, source, where));
+  }
+  return { profiles };
+}
+
+/** The policy for a profile ARN: looked up by the full ARN first, then by its ID. */
+export function findProfilePolicy(config: LocalEndpointConfig, profileArn: string): ProfilePolicy | undefined {
+  const exact = config.profiles.get(profileArn);
+  if (exact) return exact;
+  const id = parseArn(profileArn).resource.slice("profile/".length);
+  return config.profiles.get(id);
+}
+
+function parseProfile(value: unknown, source: string, where: string): ProfilePolicy {
+  if (!isObject(value)) throw invalid(source, `${where} must be an object with a "roles" array`);
+  const allowed = new Set(["roles", "maxDurationSeconds", "acceptRoleSessionName"]);
+  const stray = Object.keys(value).find((k) => !allowed.has(k));
+  if (stray) throw invalid(source, `${where} has an unknown key "${stray}" (allowed: ${[...allowed].join(", ")})`);
+  const roles = value["roles"];
+  if (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => typeof r === "string")) {
+    throw invalid(source, `${where}: "roles" must be a non-empty array of role ARNs`);
+  }
+  const max = value["maxDurationSeconds"];
+  if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 900 || max > 43200)) {
+    throw invalid(source, `${where}: "maxDurationSeconds" must be an integer from 900 to 43200`);
+  }
+  const accept = value["acceptRoleSessionName"];
+  if (accept !== undefined && typeof accept !== "boolean") {
+    throw invalid(source, `${where}: "acceptRoleSessionName" must be true or false`);
+  }
+  return {
+    roles: new Set(roles.map((r: string) => withinConfig(() => parseRoleArn(r), source, where))),
+    maxDurationSeconds: max as number | undefined,
+    acceptRoleSessionName: accept ?? true,
+  };
+}
+
+function checkProfileKey(key: string, source: string, where: string): void {
+  if (key.startsWith("arn:")) withinConfig(() => parseProfileArn(key), source, where);
+  else if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) {
+    throw invalid(source, `${where}: a key must be a profile ARN or a profile ID (letters, digits, '.', '_', '-')`);
+  }
+}
+
+function withinConfig<T>(parse: () => T, source: string, where: string): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (isAgentError(error)) throw invalid(source, `${where}: ${error.message}`);
+    throw error;
+  }
+}
+
+function invalid(source: string, what: string): InputError {
+  return new InputError("CONFIG_INVALID", `invalid local endpoint config ${source}: ${what}`, {
+    hint: 'expected {"profiles": {"<profile ARN or ID>": {"roles": ["arn:aws:iam::<account>:role/<name>"], "maxDurationSeconds": 3600}}}',
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

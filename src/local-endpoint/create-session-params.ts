@@ -1,0 +1,108 @@
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf, type ProfileArn, type RoleArn, type TrustAnchorArn } from "../arn.js";
+import { isAgentError } from "../errors.js";
+import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
+import { accessDenied, resourceNotFound, validationFailed } from "./rejections.js";
+import { queryPairs, type WireRequest } from "./wire-request.js";
+
+export const MIN_DURATION_SECONDS = 900;
+export const MAX_DURATION_SECONDS = 43200;
+export const DEFAULT_DURATION_SECONDS = 3600;
+
+/** The CreateSession parameters after validation against the endpoint's region and config. */
+export interface CreateSessionParams {
+  readonly profileArn: ProfileArn;
+  readonly roleArn: RoleArn;
+  readonly trustAnchorArn: TrustAnchorArn;
+  /** The session length granted: requested (or default), capped by the profile. */
+  readonly durationSeconds: number;
+  readonly roleSessionName: string | undefined;
+}
+
+const ARN_PARAMETERS = ["profileArn", "roleArn", "trustAnchorArn"] as const;
+
+/**
+ * Reads the parameters the way the service does: the three ARNs from the query string (what
+ * aws_signing_helper sends) or else from the JSON body (what most other clients send); durationSeconds and
+ * roleSessionName from the body. Throws 400 ValidationException for bad input, 404 for an unknown profile
+ * and 403 for a role or session name the profile does not allow.
+ */
+export function readCreateSessionParams(
+  request: WireRequest,
+  region: string,
+  config: LocalEndpointConfig | undefined,
+): CreateSessionParams {
+  const body = parseBody(request.body);
+  const query = new Map(queryPairs(request.rawQuery));
+  const text = (name: string): string | undefined => {
+    const value = query.get(name) ?? body[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "string") throw validationFailed(`${name} must be a string`);
+    return value;
+  };
+  const [profile, role, anchor] = ARN_PARAMETERS.map((name) => {
+    const value = text(name);
+    if (value === undefined || value === "") {
+      throw validationFailed(`1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`);
+    }
+    return value;
+  }) as [string, string, string];
+  const profileArn = asValidation(() => parseProfileArn(profile));
+  const roleArn = asValidation(() => parseRoleArn(role));
+  const trustAnchorArn = asValidation(() => parseTrustAnchorArn(anchor));
+  for (const [what, arn] of [["Trust anchor", trustAnchorArn], ["Profile", profileArn]] as const) {
+    if (regionOf(arn) !== region) {
+      throw validationFailed(`${what} ARN region '${regionOf(arn)}' does not match the endpoint region '${region}'`);
+    }
+  }
+
+  const requested = body["durationSeconds"];
+  if (requested !== undefined && requested !== null) {
+    if (typeof requested !== "number" || !Number.isInteger(requested) || requested < MIN_DURATION_SECONDS || requested > MAX_DURATION_SECONDS) {
+      throw validationFailed(`durationSeconds must be an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}, got ${JSON.stringify(requested)}`);
+    }
+  }
+  const roleSessionName = body["roleSessionName"];
+  if (roleSessionName !== undefined && roleSessionName !== null) {
+    if (typeof roleSessionName !== "string" || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) {
+      throw validationFailed("roleSessionName must be 2 to 64 characters from letters, digits and _+=,.@-");
+    }
+  }
+
+  const policy = config ? findProfilePolicy(config, profileArn) : undefined;
+  if (config && !policy) throw resourceNotFound(`Profile ${profileArn} is not configured on this endpoint`);
+  if (policy && !policy.roles.has(roleArn)) throw accessDenied(`Profile ${profileArn} does not allow role ${roleArn}`);
+  if (policy && typeof roleSessionName === "string" && !policy.acceptRoleSessionName) {
+    throw accessDenied("Not authorized to set roleSessionName.");
+  }
+  const max = policy?.maxDurationSeconds ?? MAX_DURATION_SECONDS;
+  const wanted = typeof requested === "number" ? requested : (policy?.maxDurationSeconds ?? DEFAULT_DURATION_SECONDS);
+  return {
+    profileArn,
+    roleArn,
+    trustAnchorArn,
+    durationSeconds: Math.min(wanted, max),
+    roleSessionName: typeof roleSessionName === "string" ? roleSessionName : undefined,
+  };
+}
+
+function parseBody(body: Buffer): Record<string, unknown> {
+  const text = body.toString("utf8").trim();
+  if (text === "") return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw validationFailed("The request body is not valid JSON");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw validationFailed("The request body must be a JSON object");
+  return json as Record<string, unknown>;
+}
+
+function asValidation<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (isAgentError(error)) throw validationFailed(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,44 @@
+import { createHash } from "node:crypto";
+import { parseArn } from "../arn.js";
+import { formatExpiration } from "../credentials/credentials.js";
+import type { Certificate } from "../x509/certificate.js";
+import type { IssuedSession } from "./issued-credentials.js";
+
+/** The 201 CreateSession body, shaped as the service answers it. */
+export function createSessionResponseBody(session: IssuedSession, leaf: Certificate, region: string): string {
+  const profile = parseArn(session.profileArn);
+  return JSON.stringify({
+    credentialSet: [
+      {
+        assumedRoleUser: { arn: session.assumedRoleArn, assumedRoleId: session.assumedRoleId },
+        credentials: {
+          accessKeyId: session.credentials.accessKeyId,
+          expiration: formatExpiration(session.credentials.expiration),
+          secretAccessKey: session.credentials.secretAccessKey,
+          sessionToken: session.credentials.sessionToken,
+        },
+        packedPolicySize: 0,
+        roleArn: session.roleArn,
+        sourceIdentity: sourceIdentity(leaf),
+      },
+    ],
+    subjectArn: `arn:${profile.partition}:rolesanywhere:${region}:${profile.accountId}:subject/${subjectId(leaf)}`,
+  });
+}
+
+/** `CN=<common name>` of the leaf, as the service sets the source identity; "" without a CN. */
+export function sourceIdentity(leaf: Certificate): string {
+  const cn = leaf.subject.split("\n").find((part) => part.startsWith("CN="));
+  return cn ?? "";
+}
+
+/** The service's session name when none is requested: the certificate serial in hex. */
+export function defaultSessionName(leaf: Certificate): string {
+  return leaf.serialHex.toLowerCase();
+}
+
+/** A stable UUID-shaped subject ID per certificate identity (subject and issuer). */
+function subjectId(leaf: Certificate): string {
+  const h = createHash("sha256").update(`${leaf.subject}\0${leaf.issuer}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,41 @@
+/** Error types the service uses for the statuses a test may inject. */
+const ERROR_TYPES: Readonly<Record<number, string>> = {
+  429: "ThrottlingException",
+  500: "InternalServerException",
+  502: "BadGatewayException",
+  503: "ServiceUnavailableException",
+  504: "GatewayTimeoutException",
+};
+
+export interface InjectedFailure {
+  readonly status: number;
+  readonly errorType: string;
+}
+
+/**
+ * A test knob: the next N CreateSession requests are answered with an error status before any verification,
+ * so that clients' retry and backoff paths can be exercised against a real endpoint.
+ */
+export class InjectedFailures {
+  #remaining = 0;
+  #status = 503;
+
+  /** Fails the next `count` CreateSession requests with `status` (default 503); `count` 0 cancels. */
+  failNext(count: number, status = 503): void {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`failNext count must be a non-negative integer, got ${count}`);
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError(`failNext status must be 400–599, got ${status}`);
+    this.#remaining = count;
+    this.#status = status;
+  }
+
+  get remaining(): number {
+    return this.#remaining;
+  }
+
+  /** Consumes one injected failure, if any is left. */
+  take(): InjectedFailure | undefined {
+    if (this.#remaining === 0) return undefined;
+    this.#remaining--;
+    return { status: this.#status, errorType: ERROR_TYPES[this.#status] ?? (this.#status < 500 ? "ValidationException" : "InternalServerException") };
+  }
+}

@@ -1,0 +1,87 @@
+import { createHash, randomBytes } from "node:crypto";
+import { parseArn, type ProfileArn, type RoleArn } from "../arn.js";
+import type { Credentials } from "../credentials/credentials.js";
+
+/** One set of credentials the endpoint handed out, remembered so that STS calls can be checked against it. */
+export interface IssuedSession {
+  readonly credentials: Credentials;
+  readonly roleArn: RoleArn;
+  readonly profileArn: ProfileArn;
+  readonly roleSessionName: string;
+  /** `AROA…:<session name>`, as STS reports it. */
+  readonly assumedRoleId: string;
+  /** `arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>`. */
+  readonly assumedRoleArn: string;
+  readonly accountId: string;
+  readonly issuedAt: Date;
+  /** Decimal serial of the certificate that asked for the session. */
+  readonly certificateSerial: string;
+}
+
+export interface SessionRequest {
+  readonly roleArn: RoleArn;
+  readonly profileArn: ProfileArn;
+  readonly roleSessionName: string;
+  readonly durationSeconds: number;
+  /** The session never outlives the certificate. */
+  readonly notAfter: Date;
+  readonly certificateSerial: string;
+}
+
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** Random credentials, remembered in memory by access key ID; expired sessions are dropped as new ones are issued. */
+export class IssuedCredentialStore {
+  readonly #byAccessKey = new Map<string, IssuedSession>();
+
+  issue(request: SessionRequest, now: Date): IssuedSession {
+    this.#dropExpired(now);
+    const expiresAt = Math.min(now.getTime() + request.durationSeconds * 1000, request.notAfter.getTime());
+    const expiration = new Date(Math.floor(expiresAt / 1000) * 1000);
+    const role = parseArn(request.roleArn);
+    const roleName = role.resource.split("/").pop()!;
+    const roleId = `AROA${base32(createHash("sha256").update(request.roleArn).digest(), 17)}`;
+    let accessKeyId: string;
+    do accessKeyId = `ASIA${base32(randomBytes(16), 16)}`;
+    while (this.#byAccessKey.has(accessKeyId));
+    const session: IssuedSession = {
+      credentials: {
+        accessKeyId,
+        secretAccessKey: randomBytes(30).toString("base64"),
+        sessionToken: randomBytes(96).toString("base64"),
+        expiration,
+      },
+      roleArn: request.roleArn,
+      profileArn: request.profileArn,
+      roleSessionName: request.roleSessionName,
+      assumedRoleId: `${roleId}:${request.roleSessionName}`,
+      assumedRoleArn: `arn:${role.partition}:sts::${role.accountId}:assumed-role/${roleName}/${request.roleSessionName}`,
+      accountId: role.accountId,
+      issuedAt: now,
+      certificateSerial: request.certificateSerial,
+    };
+    this.#byAccessKey.set(accessKeyId, session);
+    return session;
+  }
+
+  find(accessKeyId: string): IssuedSession | undefined {
+    return this.#byAccessKey.get(accessKeyId);
+  }
+
+  /** Every session still remembered, oldest first. */
+  all(): IssuedSession[] {
+    return [...this.#byAccessKey.values()];
+  }
+
+  #dropExpired(now: Date): void {
+    // Kept for an hour after expiry so that a late STS call still gets ExpiredToken rather than an unknown key.
+    const horizon = now.getTime() - 3600_000;
+    for (const [key, s] of this.#byAccessKey) if (s.credentials.expiration.getTime() < horizon) this.#byAccessKey.delete(key);
+  }
+}
+
+function base32(bytes: Uint8Array, length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) out += BASE32[bytes[i % bytes.length]! % 32];
+  return out;
+}

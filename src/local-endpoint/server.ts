@@ -1,0 +1,248 @@
+import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { isAgentError, ServiceError, UsageError } from "../errors.js";
+import type { KeyType } from "../x509/certificate.js";
+import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
+import { createSessionResponseBody, defaultSessionName } from "./create-session-response.js";
+import { InjectedFailures } from "./injected-failures.js";
+import { IssuedCredentialStore, type IssuedSession } from "./issued-credentials.js";
+import { getCallerIdentityXml, stsErrorXml } from "./sts-responses.js";
+import { stsError, verifyStsRequest } from "./sts-verify.js";
+import { loadTrustAnchors, type TrustAnchorSource } from "./trust-anchors.js";
+import { verifyCreateSessionRequest, type CreateSessionPolicy } from "./verify-request.js";
+import type { SignatureVerifier } from "./verify-signature.js";
+import { wireRequest, type WireRequest } from "./wire-request.js";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_LOG_ENTRIES = 1000;
+
+export interface LocalEndpointOptions {
+  /** CA certificates that anchor client chains: certificates, PEM bundle / DER paths, or PEM text. */
+  trustAnchors: TrustAnchorSource | readonly TrustAnchorSource[];
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** The region requests must be scoped to; default us-east-1. */
+  region?: string;
+  /** Serve HTTPS with this PEM certificate (chain) and key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Allowed profiles and roles: the JSON object, a parsed config, or a path to a JSON file. */
+  config?: LocalEndpointConfigInput | LocalEndpointConfig | string;
+  /** The endpoint's clock (tests move it). */
+  clock?: () => Date;
+  /** Called once per request, after the answer is sent. Entries never hold credentials. */
+  onRequest?: (entry: RequestLogEntry) => void;
+  /** Signature verifiers per key type, replacing the defaults (RSA, EC). */
+  verifiers?: Readonly<Partial<Record<KeyType, SignatureVerifier>>>;
+}
+
+export type Operation = "CreateSession" | "STS" | "Unknown";
+
+/** One handled request, for logs and test assertions. */
+export interface RequestLogEntry {
+  readonly time: Date;
+  readonly method: string;
+  /** The path without the query. */
+  readonly path: string;
+  readonly operation: Operation;
+  readonly status: number;
+  /** The service error type (`AccessDeniedException`, `SignatureDoesNotMatch`, …) when the request failed. */
+  readonly errorType: string | undefined;
+  /** Why it failed, or what was granted. */
+  readonly reason: string;
+}
+
+export interface LocalEndpoint {
+  /** `http://127.0.0.1:<port>` (https with TLS); IPv6 hosts in brackets. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly region: string;
+  /** Credentials issued so far (oldest first), with their role, session name and expiry. */
+  readonly issued: readonly IssuedSession[];
+  /** The last 1000 requests, oldest first. */
+  readonly requests: readonly RequestLogEntry[];
+  /** Answers the next `count` CreateSession requests with `status` (default 503) before any check. */
+  failNext(count: number, status?: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a CreateSession endpoint that verifies requests as IAM Roles Anywhere does and issues random,
+ * remembered credentials, plus an STS GetCallerIdentity endpoint that accepts them.
+ */
+export async function startLocalEndpoint(options: LocalEndpointOptions): Promise<LocalEndpoint> {
+  const region = options.region ?? "us-east-1";
+  const clock = options.clock ?? (() => new Date());
+  const policy: CreateSessionPolicy = {
+    region,
+    trustAnchors: await loadTrustAnchors(options.trustAnchors),
+    config: await resolveConfig(options.config),
+    ...(options.verifiers ? { verifiers: options.verifiers } : {}),
+  };
+  const store = new IssuedCredentialStore();
+  const failures = new InjectedFailures();
+  const log: RequestLogEntry[] = [];
+
+  const record = (entry: RequestLogEntry) => {
+    log.push(entry);
+    if (log.length > MAX_LOG_ENTRIES) log.shift();
+    options.onRequest?.(entry);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    const target = req.url ?? "/";
+    const path = target.split("?", 1)[0]!;
+    const method = req.method ?? "GET";
+    const operation: Operation = path === "/sessions" ? "CreateSession" : path === "/" ? "STS" : "Unknown";
+    const answer = (status: number, body: string, type: string, reason: string, errorType?: string) => {
+      res.writeHead(status, {
+        "content-type": type,
+        "content-length": Buffer.byteLength(body),
+        "x-amzn-requestid": requestId,
+        ...(errorType ? { "x-amzn-errortype": errorType } : {}),
+      });
+      res.end(body);
+      record({ time: clock(), method, path, operation, status, errorType, reason });
+    };
+    const jsonError = (status: number, errorType: string, message: string) =>
+      answer(status, JSON.stringify({ message }), "application/json", message, errorType);
+
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return jsonError(413, "ValidationException", "Request body exceeds 1 MiB");
+      throw error;
+    }
+    const wire = wireRequest(method, target, req.rawHeaders, body);
+
+    if (operation === "CreateSession" && method === "POST") {
+      const injected = failures.take();
+      if (injected) return jsonError(injected.status, injected.errorType, `injected failure (${failures.remaining} left)`);
+      try {
+        const now = clock();
+        const verified = await verifyCreateSessionRequest(wire, policy, now);
+        const session = store.issue(
+          {
+            roleArn: verified.roleArn,
+            profileArn: verified.profileArn,
+            roleSessionName: verified.roleSessionName ?? defaultSessionName(verified.leaf),
+            durationSeconds: verified.durationSeconds,
+            notAfter: verified.leaf.notAfter,
+            certificateSerial: verified.leaf.serialDecimal,
+          },
+          now,
+        );
+        const reason = `issued ${verified.durationSeconds}s session for ${verified.roleArn} to certificate serial ${verified.leaf.serialDecimal}`;
+        return answer(201, createSessionResponseBody(session, verified.leaf, region), "application/json", reason);
+      } catch (error) {
+        if (error instanceof ServiceError) return jsonError(error.status, error.serviceCode, error.message);
+        throw error;
+      }
+    }
+    if (operation === "STS" && (method === "POST" || method === "GET")) {
+      const xmlError = (e: ServiceError) =>
+        answer(e.status, stsErrorXml(e.serviceCode, e.message, requestId, e.status), "text/xml", e.message, e.serviceCode);
+      try {
+        const call = verifyStsRequest(wire, store, clock());
+        if (call.action !== "GetCallerIdentity") {
+          return xmlError(stsError(400, "InvalidAction", `Could not find operation ${call.action} for version ${call.version ?? "NO_VERSION_SPECIFIED"}`));
+        }
+        return answer(200, getCallerIdentityXml(call.session, requestId), "text/xml", `GetCallerIdentity ${call.session.assumedRoleArn}`);
+      } catch (error) {
+        if (error instanceof ServiceError) return xmlError(error);
+        throw error;
+      }
+    }
+    return jsonError(404, "UnknownOperationException", `No operation for ${method} ${path}: use POST /sessions (CreateSession) or POST / (STS)`);
+  }
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      const message = `internal error: ${isAgentError(error) ? error.toOneLine() : error instanceof Error ? error.message : String(error)}`;
+      if (!res.headersSent) {
+        const body = JSON.stringify({ message });
+        res.writeHead(500, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-amzn-errortype": "InternalServerException" });
+        res.end(body);
+      } else {
+        res.destroy();
+      }
+      record({ time: clock(), method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
+    });
+  };
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createHttpServer(listener);
+  const host = options.host ?? "127.0.0.1";
+  await listen(server, host, options.port ?? 0);
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `${options.tls ? "https" : "http"}://${urlHost}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    region,
+    get issued() {
+      return store.all();
+    },
+    get requests() {
+      return [...log];
+    },
+    failNext: (count, status) => failures.failNext(count, status),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function resolveConfig(config: LocalEndpointOptions["config"]): Promise<LocalEndpointConfig | undefined> {
+  if (config === undefined) return undefined;
+  if (typeof config === "string") return loadLocalEndpointConfig(config);
+  if (config.profiles instanceof Map) return config as LocalEndpointConfig;
+  return parseLocalEndpointConfig(config, "(options.config)");
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) =>
+      reject(
+        new UsageError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
+          hint: error.code === "EADDRINUSE" ? "another process uses that port: pick another with --port (0 = any free port)" : undefined,
+          cause: error,
+        }),
+      );
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+export type { WireRequest };

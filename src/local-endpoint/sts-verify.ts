@@ -1,0 +1,131 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { ServiceError } from "../errors.js";
+import { canonicalRequest } from "../sigv4x509/canonical-request.js";
+import { amzDate, parseAmzDate, shortDate } from "../sigv4x509/scope.js";
+import type { IssuedCredentialStore, IssuedSession } from "./issued-credentials.js";
+import { MAX_CLOCK_SKEW_MS } from "./verify-request.js";
+import { headerValue, queryPairs, toRequestToSign, type WireRequest } from "./wire-request.js";
+
+const ALGORITHM = "AWS4-HMAC-SHA256";
+const STS_SERVICE = "sts";
+
+/** A verified STS call: who made it and what it asks for. */
+export interface VerifiedStsCall {
+  readonly session: IssuedSession;
+  readonly action: string;
+  readonly version: string | undefined;
+}
+
+interface HmacAuthorization {
+  accessKeyId: string;
+  date: string;
+  region: string;
+  service: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+/**
+ * Verifies an STS Query-protocol request (POST form body, or GET query) signed with SigV4 HMAC by
+ * credentials this endpoint issued: the access key and session token must belong to one issued session that
+ * has not expired, and the signature must match the one recomputed from the request as received. Rejects
+ * with the STS error codes (InvalidClientTokenId, ExpiredToken, SignatureDoesNotMatch, …).
+ */
+export function verifyStsRequest(request: WireRequest, store: IssuedCredentialStore, now: Date): VerifiedStsCall {
+  const header = headerValue(request, "authorization");
+  if (header === undefined) throw stsError(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+  const auth = parseHmacAuthorization(header);
+  if (!auth) {
+    throw stsError(400, "IncompleteSignature", `Authorization header requires '${ALGORITHM} Credential=…, SignedHeaders=…, Signature=…'`);
+  }
+  if (auth.service !== STS_SERVICE) throw signatureMismatch(`Credential should be scoped to correct service: '${STS_SERVICE}'.`);
+  const signed = new Set(auth.signedHeaders);
+  for (const name of ["host", "x-amz-date"]) {
+    if (!signed.has(name)) throw signatureMismatch(`'${name}' must be a signed header.`);
+  }
+  for (const name of signed) {
+    if (!request.headers.has(name)) throw signatureMismatch(`Signed header '${name}' is missing from the request.`);
+  }
+  const dateText = headerValue(request, "x-amz-date")!;
+  const date = parseAmzDate(dateText);
+  if (!date) throw signatureMismatch(`X-Amz-Date '${dateText}' is not in ISO 8601 basic format (YYYYMMDD'T'HHMMSS'Z').`);
+  if (shortDate(date) !== auth.date) {
+    throw signatureMismatch(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${shortDate(date)}', from '${dateText}'.`);
+  }
+  if (Math.abs(now.getTime() - date.getTime()) > MAX_CLOCK_SKEW_MS) {
+    throw signatureMismatch(`Signature expired: ${dateText} is more than 5 minutes from the server time ${amzDate(now)}.`);
+  }
+
+  const session = store.find(auth.accessKeyId);
+  const query = new Map(queryPairs(request.rawQuery));
+  const token = headerValue(request, "x-amz-security-token") ?? query.get("X-Amz-Security-Token");
+  if (!session || token === undefined || !equalSecrets(token, session.credentials.sessionToken)) {
+    throw stsError(403, "InvalidClientTokenId", "The security token included in the request is invalid.");
+  }
+  if (now.getTime() >= session.credentials.expiration.getTime()) {
+    throw stsError(403, "ExpiredToken", "The security token included in the request is expired");
+  }
+
+  const canonical = canonicalRequest(toRequestToSign(request), signed);
+  const toSign = [
+    ALGORITHM,
+    dateText,
+    `${auth.date}/${auth.region}/${auth.service}/aws4_request`,
+    createHash("sha256").update(canonical).digest("hex"),
+  ].join("\n");
+  const key = signingKey(session.credentials.secretAccessKey, auth.date, auth.region, auth.service);
+  const expected = createHmac("sha256", key).update(toSign).digest("hex");
+  if (!equalSecrets(expected, auth.signature)) {
+    throw signatureMismatch(
+      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+    );
+  }
+
+  const params = new Map([...query, ...formParams(request)]);
+  const action = params.get("Action");
+  if (!action) throw stsError(400, "MissingAction", "Missing Action");
+  return { session, action, version: params.get("Version") };
+}
+
+function parseHmacAuthorization(value: string): HmacAuthorization | undefined {
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request, ?SignedHeaders=([^,\s]+), ?Signature=([0-9a-f]{64})$/.exec(
+    value.trim(),
+  );
+  if (!m) return undefined;
+  return {
+    accessKeyId: m[1]!,
+    date: m[2]!,
+    region: m[3]!,
+    service: m[4]!,
+    signedHeaders: m[5]!.split(";"),
+    signature: m[6]!,
+  };
+}
+
+/** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */
+function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  let key: Buffer = Buffer.from(`AWS4${secret}`, "utf8");
+  for (const part of [date, region, service, "aws4_request"]) key = createHmac("sha256", key).update(part).digest();
+  return key;
+}
+
+function formParams(request: WireRequest): [string, string][] {
+  const type = headerValue(request, "content-type") ?? "";
+  if (request.method !== "POST" || !type.toLowerCase().startsWith("application/x-www-form-urlencoded")) return [];
+  return queryPairs(request.body.toString("utf8"));
+}
+
+function equalSecrets(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function signatureMismatch(message: string): ServiceError {
+  return stsError(403, "SignatureDoesNotMatch", message);
+}
+
+export function stsError(status: number, serviceCode: string, message: string): ServiceError {
+  const code = status === 403 ? "ACCESS_DENIED" : status === 400 ? "VALIDATION_FAILED" : "SERVICE_ERROR";
+  return new ServiceError(code, message, { status, serviceCode });
+}

@@ -1,0 +1,95 @@
+import type { Certificate } from "../x509/certificate.js";
+import { certificateFacts, WEAK_SIGNATURE_ALGORITHMS, type CertificateFacts } from "./certificate-facts.js";
+import { accessDenied } from "./rejections.js";
+
+/** Longest chain followed from the leaf to an anchor (intermediates only; the service's limit is lower). */
+const MAX_INTERMEDIATES = 8;
+
+export interface PathInput {
+  readonly leaf: Certificate;
+  /** The certificates of X-Amz-X509-Chain, in any order. */
+  readonly intermediates: readonly Certificate[];
+  readonly anchors: readonly Certificate[];
+  readonly now: Date;
+}
+
+/**
+ * Builds the path leaf → intermediates → trust anchor (names and signatures), then checks what RFC 5280 and
+ * Roles Anywhere require of it: every certificate valid at `now`; issuers are CAs allowed to sign
+ * certificates, within their path length; the leaf is an end entity usable for signatures; no MD5/SHA-1.
+ * Resolves to the path (leaf first, anchor last); rejects with an AccessDeniedException naming the problem.
+ */
+export async function verifyCertificatePath(input: PathInput): Promise<Certificate[]> {
+  const path = findPath(input, input.leaf, new Set([input.leaf]));
+  if (!path) {
+    throw accessDenied(
+      `Untrusted signing certificate: no trust anchor or X-Amz-X509-Chain certificate issued ${describe(input.leaf)}`,
+    );
+  }
+  const facts = await Promise.all(path.map(certificateFacts));
+  checkLeaf(input.leaf, facts[0]!, input.now);
+  for (let i = 1; i < path.length; i++) {
+    checkIssuer(path[i]!, facts[i]!, { below: i - 1, isAnchor: i === path.length - 1, now: input.now });
+  }
+  return path;
+}
+
+function findPath(input: PathInput, cert: Certificate, used: ReadonlySet<Certificate>): Certificate[] | undefined {
+  const anchor = input.anchors.find((a) => issued(a, cert));
+  if (anchor) return [cert, anchor];
+  if (used.size > MAX_INTERMEDIATES) return undefined;
+  for (const candidate of input.intermediates) {
+    if (used.has(candidate) || !issued(candidate, cert)) continue;
+    const rest = findPath(input, candidate, new Set([...used, candidate]));
+    if (rest) return [cert, ...rest];
+  }
+  return undefined;
+}
+
+/** True when `issuer`'s subject is `child`'s issuer and its key verifies `child`'s signature. */
+function issued(issuer: Certificate, child: Certificate): boolean {
+  if (issuer.subject !== child.issuer) return false;
+  const key = issuer.publicKey;
+  if (!key) return false;
+  try {
+    return child.x509.verify(key);
+  } catch {
+    return false;
+  }
+}
+
+function checkLeaf(leaf: Certificate, facts: CertificateFacts, now: Date): void {
+  if (now < leaf.notBefore) throw accessDenied(`Signing certificate is not yet valid (valid from ${leaf.notBefore.toISOString()})`);
+  if (now > leaf.notAfter) throw accessDenied(`Signing certificate expired (${leaf.notAfter.toISOString()})`);
+  if (facts.isCa === true) throw accessDenied("Signing certificate must be an end-entity certificate, not a CA (basicConstraints CA:TRUE)");
+  if (facts.keyUsage && !facts.keyUsage.has("digitalSignature")) {
+    throw accessDenied("Signing certificate keyUsage does not include digitalSignature");
+  }
+  rejectWeakAlgorithm(leaf, facts, "Signing certificate");
+}
+
+function checkIssuer(cert: Certificate, facts: CertificateFacts, at: { below: number; isAnchor: boolean; now: Date }): void {
+  const what = at.isAnchor ? "Trust anchor certificate" : "Certificate in chain";
+  const name = describe(cert);
+  if (at.now < cert.notBefore) throw accessDenied(`${what} is not yet valid: ${name}`);
+  if (at.now > cert.notAfter) throw accessDenied(`${what} expired: ${name}`);
+  if (facts.isCa !== true) throw accessDenied(`${what} is not a CA (basicConstraints CA:TRUE missing): ${name}`);
+  if (facts.keyUsage && !facts.keyUsage.has("keyCertSign")) {
+    throw accessDenied(`${what} keyUsage does not include keyCertSign: ${name}`);
+  }
+  if (facts.pathLenConstraint !== undefined && at.below > facts.pathLenConstraint) {
+    throw accessDenied(`Certificate chain exceeds the path length constraint (${facts.pathLenConstraint}) of ${name}`);
+  }
+  // An anchor's own signature is not part of the trust decision.
+  if (!at.isAnchor) rejectWeakAlgorithm(cert, facts, `${what} ${name}`);
+}
+
+function rejectWeakAlgorithm(cert: Certificate, facts: CertificateFacts, what: string): void {
+  const weak = WEAK_SIGNATURE_ALGORITHMS[facts.signatureAlgorithmOid];
+  if (weak) throw accessDenied(`${what} is signed with ${weak}: SHA-256 or stronger is required`);
+}
+
+/** A certificate's subject on one line, e.g. `CN=device-1, O=Example`. */
+export function describe(cert: Certificate): string {
+  return `"${cert.subject.split("\n").join(", ")}"`;
+}

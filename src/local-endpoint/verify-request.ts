@@ -1,0 +1,142 @@
+import { signingAlgorithmFor } from "../signers/signer.js";
+import { parseAuthorizationHeader, type AuthorizationFields } from "../sigv4x509/authorization.js";
+import { canonicalRequest } from "../sigv4x509/canonical-request.js";
+import { amzDate, parseAmzDate, SERVICE_NAME, shortDate } from "../sigv4x509/scope.js";
+import { stringToSign } from "../sigv4x509/string-to-sign.js";
+import { Certificate, type KeyType } from "../x509/certificate.js";
+import type { LocalEndpointConfig } from "./config.js";
+import { readCreateSessionParams, type CreateSessionParams } from "./create-session-params.js";
+import { accessDenied } from "./rejections.js";
+import { verifyCertificatePath } from "./verify-chain.js";
+import { DEFAULT_SIGNATURE_VERIFIERS, UnsupportedKeyTypeError, verifySignature, type SignatureVerifier } from "./verify-signature.js";
+import { headerValue, toRequestToSign, type WireRequest } from "./wire-request.js";
+
+/** How far X-Amz-Date may be from the endpoint's clock, as in SigV4. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Headers a SigV4-X509 request must sign (plus X-Amz-X509-Chain when it is sent). */
+const REQUIRED_SIGNED_HEADERS = ["host", "x-amz-date", "x-amz-x509"] as const;
+
+export interface CreateSessionPolicy {
+  /** The endpoint's region: the credential scope and the ARNs must name it. */
+  readonly region: string;
+  readonly trustAnchors: readonly Certificate[];
+  /** Allowed profiles and roles; undefined allows every syntactically valid one. */
+  readonly config: LocalEndpointConfig | undefined;
+  /** Signature verifiers per key type (defaults: RSA and EC). */
+  readonly verifiers?: Readonly<Partial<Record<KeyType, SignatureVerifier>>>;
+}
+
+/** A CreateSession request that passed every check. */
+export interface VerifiedCreateSession extends CreateSessionParams {
+  readonly leaf: Certificate;
+  readonly keyType: KeyType;
+  /** Leaf first, trust anchor last. */
+  readonly path: readonly Certificate[];
+}
+
+/**
+ * Verifies a CreateSession request as IAM Roles Anywhere does, from the request as received: the
+ * SigV4-X509 Authorization header (scope, serial, algorithm, signed headers, date within 5 minutes of
+ * `now`), the signature over the canonical request rebuilt from the wire, the certificate path to a trust
+ * anchor, then the parameters. Rejects with a ServiceError carrying the service's status and error type.
+ */
+export async function verifyCreateSessionRequest(
+  request: WireRequest,
+  policy: CreateSessionPolicy,
+  now: Date,
+): Promise<VerifiedCreateSession> {
+  const auth = readAuthorization(request);
+  const date = checkScopeAndDate(request, auth, policy.region, now);
+  const leaf = decodeCertificate(headerValue(request, "x-amz-x509")!, "X-Amz-X509");
+  if (auth.serialNumber !== leaf.serialDecimal) {
+    throw accessDenied(`Credential serial number ${auth.serialNumber} does not match the signing certificate's serial number ${leaf.serialDecimal}`);
+  }
+  const keyType = await leaf.keyType();
+  if (!keyType) throw accessDenied("Signing certificate key type is not supported: use an RSA, EC or ML-DSA key");
+  const expected = signingAlgorithmFor(keyType);
+  if (auth.algorithm !== expected) {
+    throw accessDenied(`Algorithm ${auth.algorithm} does not match the signing certificate's ${keyType} key (expected ${expected})`);
+  }
+  await checkSignature(request, auth, date, keyType, leaf, policy);
+
+  const chainHeader = headerValue(request, "x-amz-x509-chain");
+  const intermediates = chainHeader === undefined ? [] : decodeChain(chainHeader);
+  const path = await verifyCertificatePath({ leaf, intermediates, anchors: policy.trustAnchors, now });
+  const params = readCreateSessionParams(request, policy.region, policy.config);
+  return { ...params, leaf, keyType, path };
+}
+
+function readAuthorization(request: WireRequest): AuthorizationFields {
+  const header = headerValue(request, "authorization");
+  if (header === undefined) throw accessDenied("Missing Authorization header: CreateSession requests must be signed with SigV4-X509");
+  const auth = parseAuthorizationHeader(header);
+  if (!auth) {
+    const algorithm = header.trim().split(/\s/, 1)[0];
+    throw accessDenied(
+      algorithm?.startsWith("AWS4-X509-")
+        ? "Malformed Authorization header: expected '<algorithm> Credential=<serial>/<date>/<region>/rolesanywhere/aws4_request, SignedHeaders=<list>, Signature=<hex>'"
+        : `Unsupported Authorization algorithm '${algorithm}': use AWS4-X509-RSA-SHA256, AWS4-X509-ECDSA-SHA256 or AWS4-X509-MLDSA`,
+    );
+  }
+  const signed = new Set(auth.signedHeaders);
+  const required = [...REQUIRED_SIGNED_HEADERS, ...(request.headers.has("x-amz-x509-chain") ? ["x-amz-x509-chain"] : [])];
+  for (const name of required) {
+    if (!signed.has(name)) throw accessDenied(`SignedHeaders must include ${name}`);
+  }
+  for (const name of signed) {
+    if (!request.headers.has(name)) throw accessDenied(`Signed header ${name} is missing from the request`);
+  }
+  return auth;
+}
+
+function checkScopeAndDate(request: WireRequest, auth: AuthorizationFields, region: string, now: Date): Date {
+  const text = headerValue(request, "x-amz-date")!;
+  const date = parseAmzDate(text);
+  if (!date) throw accessDenied(`X-Amz-Date '${text}' is malformed: expected YYYYMMDD'T'HHMMSS'Z'`);
+  if (auth.date !== shortDate(date)) throw accessDenied(`Credential scope date ${auth.date} does not match X-Amz-Date ${text}`);
+  if (auth.region !== region) {
+    throw accessDenied(`Credential should be scoped to a valid region: '${auth.region}' is not this endpoint's region '${region}'`);
+  }
+  if (auth.service !== SERVICE_NAME) throw accessDenied(`Credential should be scoped to the '${SERVICE_NAME}' service, not '${auth.service}'`);
+  if (Math.abs(now.getTime() - date.getTime()) > MAX_CLOCK_SKEW_MS) {
+    throw accessDenied(`Signature expired: X-Amz-Date ${text} is more than 5 minutes from the server time ${amzDate(now)}`);
+  }
+  return date;
+}
+
+async function checkSignature(
+  request: WireRequest,
+  auth: AuthorizationFields,
+  date: Date,
+  keyType: KeyType,
+  leaf: Certificate,
+  policy: CreateSessionPolicy,
+): Promise<void> {
+  const canonical = canonicalRequest(toRequestToSign(request), new Set(auth.signedHeaders));
+  const toSign = Buffer.from(stringToSign(auth.algorithm, date, auth.region, canonical), "utf8");
+  let valid: boolean;
+  try {
+    valid = await verifySignature(keyType, leaf, toSign, Buffer.from(auth.signature, "hex"), policy.verifiers ?? DEFAULT_SIGNATURE_VERIFIERS);
+  } catch (error) {
+    if (error instanceof UnsupportedKeyTypeError) throw accessDenied(`This endpoint cannot verify ${keyType} signatures yet`);
+    throw error;
+  }
+  if (!valid) throw accessDenied("Signature validation failed");
+}
+
+function decodeCertificate(base64: string, header: string): Certificate {
+  const text = base64.trim();
+  if (text === "" || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) {
+    throw accessDenied(`${header} must be a base64 DER X.509 certificate`);
+  }
+  try {
+    return new Certificate(Buffer.from(text, "base64"));
+  } catch {
+    throw accessDenied(`${header} is not a valid X.509 certificate`);
+  }
+}
+
+function decodeChain(header: string): Certificate[] {
+  return header.split(",").map((part, i) => decodeCertificate(part, `X-Amz-X509-Chain certificate #${i + 1}`));
+}

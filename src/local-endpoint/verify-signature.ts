@@ -1,0 +1,57 @@
+import { constants, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import type { KeyType } from "../x509/certificate.js";
+
+/** The public half of a signing key, as a certificate carries it. */
+export interface PublicKeyHolder {
+  /** undefined when OpenSSL cannot represent the key (ML-DSA on Node 20). */
+  readonly publicKey: KeyObject | undefined;
+  /** DER of the certificate that holds the key (verifiers that need the raw SPKI read it from here). */
+  readonly der: Uint8Array;
+}
+
+/** Checks one signature over `data`; resolves false when it does not verify, never throws for a bad signature. */
+export type SignatureVerifier = (key: PublicKeyHolder, data: Uint8Array, signature: Uint8Array) => Promise<boolean>;
+
+/**
+ * How each key family's SigV4-X509 signature is checked: RSA PKCS#1 v1.5 and ECDSA (DER) over SHA-256 of
+ * the string to sign. ML-DSA (pure, over the string to sign itself) has no verifier yet: add the entries
+ * here (or pass a table to `verifyCreateSessionRequest`) when one exists.
+ */
+export const DEFAULT_SIGNATURE_VERIFIERS: Readonly<Partial<Record<KeyType, SignatureVerifier>>> = {
+  RSA: async (key, data, signature) =>
+    key.publicKey !== undefined &&
+    cryptoVerify("sha256", data, { key: key.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature),
+  EC: async (key, data, signature) =>
+    key.publicKey !== undefined && safely(() => cryptoVerify("sha256", data, { key: key.publicKey!, dsaEncoding: "der" }, signature)),
+};
+
+export class UnsupportedKeyTypeError extends Error {
+  constructor(readonly keyType: KeyType) {
+    super(`no signature verifier for ${keyType} keys`);
+  }
+}
+
+/**
+ * Verifies a SigV4-X509 signature made with the key of `key`. Throws {@link UnsupportedKeyTypeError} when
+ * no verifier is registered for the key type (the caller answers that as a refusal, not as a bug).
+ */
+export async function verifySignature(
+  keyType: KeyType,
+  key: PublicKeyHolder,
+  data: Uint8Array,
+  signature: Uint8Array,
+  verifiers: Readonly<Partial<Record<KeyType, SignatureVerifier>>> = DEFAULT_SIGNATURE_VERIFIERS,
+): Promise<boolean> {
+  const verifier = verifiers[keyType];
+  if (!verifier) throw new UnsupportedKeyTypeError(keyType);
+  return verifier(key, data, signature);
+}
+
+/** OpenSSL throws on some malformed ECDSA encodings instead of returning false. */
+function safely(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
+}

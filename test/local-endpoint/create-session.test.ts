@@ -1,0 +1,294 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { ARNS, identity, send, signedCreateSession, type Identity } from "./support.js";
+
+const { dir, cleanup } = makeTempDir("raa-local-endpoint-");
+const root = createCa(join(dir, "root"), { name: "Endpoint Root CA" });
+const intermediate = createCa(join(dir, "inter"), { name: "Endpoint Issuing CA", parent: root });
+const rogue = createCa(join(dir, "rogue"), { name: "Rogue CA" });
+
+const rsaDirect = identity(issueLeaf(root, join(dir, "leaves"), { name: "rsa-direct", keyType: "rsa2048" }));
+const ecDirect = identity(issueLeaf(root, join(dir, "leaves"), { name: "ec-direct", keyType: "p256" }));
+const rsaLeafOfIntermediate = issueLeaf(intermediate, join(dir, "leaves"), { name: "rsa-via-inter", keyType: "rsa2048" });
+const ecLeafOfIntermediate = issueLeaf(intermediate, join(dir, "leaves"), { name: "ec-via-inter", keyType: "p384" });
+const rsaViaIntermediate = identity(rsaLeafOfIntermediate, [intermediate.certPem]);
+const ecViaIntermediate = identity(ecLeafOfIntermediate, [intermediate.certPem]);
+
+let endpoint: LocalEndpoint;
+beforeAll(async () => {
+  endpoint = await startLocalEndpoint({ trustAnchors: [root.certPath], port: 0, region: "us-east-1" });
+});
+afterAll(async () => {
+  await endpoint?.close();
+  cleanup();
+});
+
+async function createSession(id: Identity, options: Parameters<typeof signedCreateSession>[2] = {}, url = endpoint.url) {
+  return send(url, await signedCreateSession(url, id, options));
+}
+
+describe("local endpoint: accepted CreateSession requests", () => {
+  it.each([
+    ["RSA, issued by the anchor", rsaDirect],
+    ["EC P-256, issued by the anchor", ecDirect],
+    ["RSA, through an intermediate", rsaViaIntermediate],
+    ["EC P-384, through an intermediate", ecViaIntermediate],
+  ])("%s: 201 with the service's response shape", async (_name, id) => {
+    const before = Date.now();
+    const res = await createSession(id);
+    expect(res.status, res.body).toBe(201);
+    expect(res.headers["x-amzn-requestid"]).toMatch(/^[0-9a-f-]{36}$/);
+    const body = res.json();
+    expect(Object.keys(body)).toEqual(["credentialSet", "subjectArn"]);
+    const [set] = body.credentialSet;
+    expect(set.roleArn).toBe(ARNS.roleArn);
+    expect(set.packedPolicySize).toBe(0);
+    expect(set.sourceIdentity).toBe(`CN=${id.cert.subject.replace(/^CN=/, "")}`);
+    expect(set.credentials.accessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
+    expect(set.credentials.secretAccessKey.length).toBeGreaterThanOrEqual(40);
+    expect(set.credentials.sessionToken.length).toBeGreaterThan(100);
+    expect(set.credentials.expiration).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const lifetime = Date.parse(set.credentials.expiration) - before;
+    expect(lifetime).toBeGreaterThan(3590_000);
+    expect(lifetime).toBeLessThanOrEqual(3600_000);
+    const sessionName = BigInt(`0x${id.cert.serialNumber}`).toString(16);
+    expect(set.assumedRoleUser.arn).toBe(`arn:aws:sts::111122223333:assumed-role/TestRole/${sessionName}`);
+    expect(set.assumedRoleUser.assumedRoleId).toMatch(new RegExp(`^AROA[A-Z2-7]{17}:${sessionName}$`));
+    expect(body.subjectArn).toMatch(/^arn:aws:rolesanywhere:us-east-1:111122223333:subject\/[0-9a-f-]{36}$/);
+
+    const issued = endpoint.issued.find((s) => s.credentials.accessKeyId === set.credentials.accessKeyId);
+    expect(issued?.roleArn).toBe(ARNS.roleArn);
+    expect(issued?.certificateSerial).toBe(id.serialDecimal);
+    expect(endpoint.requests.at(-1)).toMatchObject({ method: "POST", path: "/sessions", operation: "CreateSession", status: 201 });
+  });
+
+  it("issues different credentials on every call", async () => {
+    const a = (await createSession(ecDirect)).json().credentialSet[0].credentials;
+    const b = (await createSession(ecDirect)).json().credentialSet[0].credentials;
+    expect(a.accessKeyId).not.toBe(b.accessKeyId);
+    expect(a.secretAccessKey).not.toBe(b.secretAccessKey);
+    expect(a.sessionToken).not.toBe(b.sessionToken);
+  });
+
+  it("reads the ARNs from the JSON body when the query has none, and honours durationSeconds and roleSessionName", async () => {
+    const res = await createSession(ecDirect, { arnsInBody: true, body: { durationSeconds: 900, roleSessionName: "build-42" } });
+    expect(res.status, res.body).toBe(201);
+    const set = res.json().credentialSet[0];
+    expect(set.assumedRoleUser.arn).toBe("arn:aws:sts::111122223333:assumed-role/TestRole/build-42");
+    expect(Date.parse(set.credentials.expiration) - Date.now()).toBeLessThanOrEqual(900_000);
+  });
+
+  it("accepts the intermediate alongside extra certificates in X-Amz-X509-Chain", async () => {
+    const id = identity(rsaLeafOfIntermediate, [rogue.certPem, intermediate.certPem, root.certPem]);
+    expect((await createSession(id)).status).toBe(201);
+  });
+});
+
+describe("local endpoint: rejected CreateSession requests", () => {
+  const denied = async (res: Awaited<ReturnType<typeof createSession>>, message: RegExp) => {
+    expect(res.status, res.body).toBe(403);
+    expect(res.headers["x-amzn-errortype"]).toBe("AccessDeniedException");
+    expect(res.headers["content-type"]).toBe("application/json");
+    expect(res.json().message).toMatch(message);
+  };
+  const invalid = async (res: Awaited<ReturnType<typeof createSession>>, message: RegExp) => {
+    expect(res.status, res.body).toBe(400);
+    expect(res.headers["x-amzn-errortype"]).toBe("ValidationException");
+    expect(res.json().message).toMatch(message);
+  };
+
+  it("body changed after signing", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.body = req.body.replace("3600", "3601");
+    await denied(await send(endpoint.url, req), /^Signature validation failed$/);
+  });
+
+  it("signature changed", async () => {
+    const req = await signedCreateSession(endpoint.url, rsaDirect);
+    req.headers["Authorization"] = req.headers["Authorization"]!.replace(/Signature=(.)/, (_m, c: string) => `Signature=${c === "0" ? "1" : "0"}`);
+    await denied(await send(endpoint.url, req), /^Signature validation failed$/);
+  });
+
+  it("query changed after signing", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.target = req.target.replace("TestRole", "OtherRole");
+    await denied(await send(endpoint.url, req), /^Signature validation failed$/);
+  });
+
+  it.each([6, -6])("X-Amz-Date %i minutes off the server clock", async (minutes) => {
+    await denied(await createSession(ecDirect, { date: new Date(Date.now() + minutes * 60_000) }), /^Signature expired: X-Amz-Date \d{8}T\d{6}Z is more than 5 minutes/);
+  });
+
+  it("serial number in Credential differs from the certificate's", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.headers["Authorization"] = req.headers["Authorization"]!.replace(/Credential=\d+/, "Credential=12345");
+    await denied(await send(endpoint.url, req), /^Credential serial number 12345 does not match the signing certificate's serial number \d+$/);
+  });
+
+  it("intermediate needed but X-Amz-X509-Chain missing", async () => {
+    await denied(await createSession(identity(ecLeafOfIntermediate)), /^Untrusted signing certificate: no trust anchor or X-Amz-X509-Chain certificate issued "CN=ec-via-inter"$/);
+  });
+
+  it("certificate from a CA that is not a trust anchor", async () => {
+    const leaf = identity(issueLeaf(rogue, join(dir, "leaves"), { name: "rogue-leaf", keyType: "p256" }));
+    await denied(await createSession(leaf), /^Untrusted signing certificate/);
+  });
+
+  it("rogue certificate copying the trusted CA's name", async () => {
+    const impostor = createCa(join(dir, "impostor"), { name: "Endpoint Root CA" });
+    const leaf = identity(issueLeaf(impostor, join(dir, "impostor-leaves"), { name: "impostor-leaf", keyType: "p256" }));
+    await denied(await createSession(leaf), /^Untrusted signing certificate/);
+  });
+
+  it("expired leaf", async () => {
+    const leaf = identity(issueLeaf(root, join(dir, "leaves"), { name: "expired-leaf", keyType: "p256", expired: true }));
+    await denied(await createSession(leaf), /^Signing certificate expired/);
+  });
+
+  it("leaf not yet valid", async () => {
+    const leaf = identity(issueLeaf(root, join(dir, "leaves"), { name: "future-leaf", keyType: "p256", notYetValid: true }));
+    await denied(await createSession(leaf), /^Signing certificate is not yet valid/);
+  });
+
+  it("expired intermediate", async () => {
+    const old = createCa(join(dir, "old-inter"), { name: "Expired Issuing CA", parent: root, expired: true });
+    const leaf = identity(issueLeaf(old, join(dir, "old-leaves"), { name: "leaf-of-expired", keyType: "p256" }), [old.certPem]);
+    await denied(await createSession(leaf), /^Certificate in chain expired: "CN=Expired Issuing CA"$/);
+  });
+
+  it("chain longer than the anchor's path length constraint", async () => {
+    const strictRoot = createCa(join(dir, "strict"), { name: "PathLen0 Root", pathLen: 0 });
+    const inter = createCa(join(dir, "strict"), { name: "PathLen0 Issuing", parent: strictRoot });
+    const leaf = identity(issueLeaf(inter, join(dir, "strict"), { name: "too-deep", keyType: "p256" }), [inter.certPem]);
+    const strict = await startLocalEndpoint({ trustAnchors: strictRoot.certPem, port: 0 });
+    try {
+      await denied(await createSession(leaf, {}, strict.url), /^Certificate chain exceeds the path length constraint \(0\) of "CN=PathLen0 Root"$/);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("intermediate that is not a CA, and leaf without digitalSignature", async () => {
+    const notCa = issueLeaf(root, join(dir, "notca"), { name: "Not A CA", keyType: "p256" });
+    const notCaHandle = { name: "Not A CA", dir: join(dir, "notca"), certPath: notCa.certPath, keyPath: notCa.keyPath, certPem: notCa.certPem };
+    const below = identity(issueLeaf(notCaHandle, join(dir, "notca"), { name: "below-non-ca", keyType: "p256" }), [notCa.certPem]);
+    await denied(await createSession(below), /^Certificate in chain is not a CA \(basicConstraints CA:TRUE missing\): "CN=Not A CA"$/);
+
+    const noSig = identity(
+      issueLeaf(root, join(dir, "leaves"), { name: "enc-only", keyType: "p256", extensions: ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,keyAgreement"] }),
+    );
+    await denied(await createSession(noSig), /^Signing certificate keyUsage does not include digitalSignature$/);
+  });
+
+  it("credential scoped to another region", async () => {
+    await denied(await createSession(ecDirect, { region: "eu-west-1" }), /^Credential should be scoped to a valid region: 'eu-west-1'/);
+  });
+
+  it("trust anchor ARN in another region", async () => {
+    const arns = { trustAnchorArn: "arn:aws:rolesanywhere:eu-west-1:111122223333:trust-anchor/ta-test" };
+    await invalid(await createSession(ecDirect, { arns }), /^Trust anchor ARN region 'eu-west-1' does not match the endpoint region 'us-east-1'$/);
+  });
+
+  it.each([899, 43201, 3600.5, "3600"])("durationSeconds %j", async (durationSeconds) => {
+    await invalid(await createSession(ecDirect, { body: { durationSeconds } }), /^durationSeconds must be an integer from 900 to 43200/);
+  });
+
+  it("malformed ARN and missing ARN", async () => {
+    await invalid(await createSession(ecDirect, { arns: { roleArn: "arn:aws:iam::111122223333:user/bob" } }), /invalid role ARN/);
+    await invalid(await createSession(ecDirect, { arns: { profileArn: "" } }), /Value null at 'profileArn'/);
+  });
+
+  it("unsigned X-Amz-X509 (and unsigned Host)", async () => {
+    await denied(await send(endpoint.url, await signedCreateSession(endpoint.url, ecDirect, { unsigned: ["x-amz-x509"] })), /^SignedHeaders must include x-amz-x509$/);
+    await denied(await send(endpoint.url, await signedCreateSession(endpoint.url, ecDirect, { unsigned: ["host"] })), /^SignedHeaders must include host$/);
+    const chained = await signedCreateSession(endpoint.url, ecViaIntermediate, { unsigned: ["x-amz-x509-chain"] });
+    await denied(await send(endpoint.url, chained), /^SignedHeaders must include x-amz-x509-chain$/);
+  });
+
+  it("algorithm that does not match the key", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.headers["Authorization"] = req.headers["Authorization"]!.replace("AWS4-X509-ECDSA-SHA256", "AWS4-X509-RSA-SHA256");
+    await denied(await send(endpoint.url, req), /^Algorithm AWS4-X509-RSA-SHA256 does not match the signing certificate's EC key/);
+  });
+
+  it("no Authorization, or an HMAC one", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    delete req.headers["Authorization"];
+    await denied(await send(endpoint.url, req), /^Missing Authorization header/);
+    req.headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=AKIA/20240101/us-east-1/rolesanywhere/aws4_request, SignedHeaders=host, Signature=00";
+    await denied(await send(endpoint.url, req), /^Unsupported Authorization algorithm 'AWS4-HMAC-SHA256'/);
+  });
+
+  it("garbage in X-Amz-X509", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.headers["X-Amz-X509"] = "bm90IGEgY2VydA==";
+    await denied(await send(endpoint.url, req), /^X-Amz-X509 is not a valid X\.509 certificate$/);
+  });
+
+  it("logs every refusal with its reason", () => {
+    const refusals = endpoint.requests.filter((r) => r.status === 403);
+    expect(refusals.length).toBeGreaterThan(5);
+    expect(refusals.every((r) => r.errorType === "AccessDeniedException" && r.reason.length > 0)).toBe(true);
+  });
+});
+
+describe("local endpoint: config, unknown routes and injected failures", () => {
+  let configured: LocalEndpoint;
+  beforeAll(async () => {
+    configured = await startLocalEndpoint({
+      trustAnchors: [root.certPath],
+      port: 0,
+      config: {
+        profiles: {
+          "p-test": { roles: [ARNS.roleArn], maxDurationSeconds: 1800, acceptRoleSessionName: false },
+          "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p-other": { roles: ["arn:aws:iam::111122223333:role/Other"] },
+        },
+      },
+    });
+  });
+  afterAll(() => configured?.close());
+  beforeEach(() => configured.failNext(0));
+
+  it("grants an allowed role, capped at the profile's maxDurationSeconds", async () => {
+    const res = await createSession(ecDirect, { body: { durationSeconds: 7200 } }, configured.url);
+    expect(res.status, res.body).toBe(201);
+    expect(Date.parse(res.json().credentialSet[0].credentials.expiration) - Date.now()).toBeLessThanOrEqual(1800_000);
+  });
+
+  it("refuses a role the profile does not allow", async () => {
+    const res = await createSession(ecDirect, { arns: { roleArn: "arn:aws:iam::111122223333:role/Admin" } }, configured.url);
+    expect(res.status).toBe(403);
+    expect(res.json().message).toBe(`Profile ${ARNS.profileArn} does not allow role arn:aws:iam::111122223333:role/Admin`);
+  });
+
+  it("refuses a roleSessionName when the profile does not accept one", async () => {
+    const res = await createSession(ecDirect, { body: { roleSessionName: "mine" } }, configured.url);
+    expect(res.status).toBe(403);
+    expect(res.json().message).toBe("Not authorized to set roleSessionName.");
+  });
+
+  it("answers 404 ResourceNotFoundException for a profile that is not configured", async () => {
+    const res = await createSession(ecDirect, { arns: { profileArn: "arn:aws:rolesanywhere:us-east-1:111122223333:profile/nope" } }, configured.url);
+    expect(res.status).toBe(404);
+    expect(res.headers["x-amzn-errortype"]).toBe("ResourceNotFoundException");
+  });
+
+  it("fails the next N CreateSession requests with the injected status, then recovers", async () => {
+    configured.failNext(2, 503);
+    const first = await createSession(ecDirect, {}, configured.url);
+    expect(first.status).toBe(503);
+    expect(first.headers["x-amzn-errortype"]).toBe("ServiceUnavailableException");
+    expect((await createSession(ecDirect, {}, configured.url)).status).toBe(503);
+    expect((await createSession(ecDirect, {}, configured.url)).status).toBe(201);
+    configured.failNext(1, 429);
+    expect((await createSession(ecDirect, {}, configured.url)).headers["x-amzn-errortype"]).toBe("ThrottlingException");
+  });
+
+  it("answers 404 UnknownOperationException elsewhere", async () => {
+    const res = await send(configured.url, { method: "GET", target: "/nothing", headers: {}, body: "" });
+    expect(res.status).toBe(404);
+    expect(res.headers["x-amzn-errortype"]).toBe("UnknownOperationException");
+  });
+});
