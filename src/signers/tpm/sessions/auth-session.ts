@@ -1,0 +1,164 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { TPMA_SESSION } from "../wire/constants.js";
+import type { TpmsAuthCommand, TpmsAuthResponse } from "../wire/structures.js";
+import { kdfa } from "./kdf.js";
+import type { CommandShape, Session } from "./session.js";
+
+/** What a policy session currently asks of the authorization field, after PolicyAuthValue/PolicyPassword. */
+export type PolicyAuthMode = "none" | "authValue" | "password";
+
+export class SessionIntegrityError extends Error {
+  override readonly name = "SessionIntegrityError";
+}
+
+export interface AuthSessionState {
+  readonly handle: number;
+  readonly kind: "hmac" | "policy";
+  /** node:crypto name of the session's authHash (sha256). */
+  readonly hashName: string;
+  /** Empty for an unsalted, unbound session. */
+  readonly sessionKey: Buffer;
+  readonly nonceTPM: Buffer;
+  readonly nonceCaller: Buffer;
+  /** AES-128-CFB parameter encryption (decrypt/encrypt attributes) on every command that allows it. */
+  readonly parameterEncryption: boolean;
+  /** Test seam: the caller nonce generator. */
+  readonly random?: (size: number) => Buffer;
+}
+
+/**
+ * An HMAC or policy session (Part 1 §19): rolling nonces, command and response HMACs, and AES-CFB
+ * encryption of the first parameter. Without a salt the sessionKey is empty and only the password protects
+ * the HMAC, so sessions that carry passwords are always salted by their creator.
+ */
+export class AuthSession implements Session {
+  readonly handle: number;
+  readonly kind: "hmac" | "policy";
+  readonly hashName: string;
+  readonly #sessionKey: Buffer;
+  readonly #parameterEncryption: boolean;
+  readonly #random: (size: number) => Buffer;
+  readonly #nonceSize: number;
+  #nonceTPM: Buffer;
+  #nonceCaller: Buffer;
+  #attributes = TPMA_SESSION.continueSession as number;
+  #closed = false;
+  encryptsCommand = false;
+  encryptsResponse = false;
+  /** Set by the policy runner; the TPM resets it after every successful use of the session. */
+  policyMode: PolicyAuthMode = "none";
+
+  constructor(state: AuthSessionState) {
+    this.handle = state.handle;
+    this.kind = state.kind;
+    this.hashName = state.hashName;
+    this.#sessionKey = Buffer.from(state.sessionKey);
+    this.#nonceTPM = Buffer.from(state.nonceTPM);
+    this.#nonceCaller = Buffer.from(state.nonceCaller);
+    this.#nonceSize = state.nonceCaller.length;
+    this.#parameterEncryption = state.parameterEncryption;
+    this.#random = state.random ?? randomBytes;
+  }
+
+  get salted(): boolean {
+    return this.#sessionKey.length > 0;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get parameterEncryption(): boolean {
+    return this.#parameterEncryption;
+  }
+
+  begin(command: CommandShape): void {
+    if (this.#closed) throw new Error(`session 0x${this.handle.toString(16)} is closed`);
+    this.#nonceCaller = this.#random(this.#nonceSize);
+    this.encryptsCommand = this.#parameterEncryption && command.firstParamIsSized;
+    this.encryptsResponse = this.#parameterEncryption && command.firstResponseParamIsSized;
+    this.#attributes =
+      TPMA_SESSION.continueSession |
+      (this.encryptsCommand ? TPMA_SESSION.decrypt : 0) |
+      (this.encryptsResponse ? TPMA_SESSION.encrypt : 0);
+  }
+
+  #hmacKey(authValue: Buffer): Buffer {
+    if (this.kind === "policy" && this.policyMode === "none") return this.#sessionKey;
+    return Buffer.concat([this.#sessionKey, authValue]);
+  }
+
+  #hmac(key: Buffer, ...parts: Buffer[]): Buffer {
+    const h = createHmac(this.hashName, key);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  }
+
+  commandAuth(cpHash: Buffer | undefined, authValue: Buffer): TpmsAuthCommand {
+    const attrs = Buffer.from([this.#attributes]);
+    let hmac: Buffer;
+    if (this.kind === "policy" && this.policyMode === "password") {
+      // PolicyPassword: the TPM compares the field with the authValue, like TPM_RS_PW.
+      hmac = Buffer.from(authValue);
+    } else {
+      const key = this.#hmacKey(authValue);
+      // With no key at all the TPM accepts an empty HMAC (unsalted policy session without PolicyAuthValue).
+      hmac = key.length === 0 ? Buffer.alloc(0) : this.#hmac(key, cpHash!, this.#nonceCaller, this.#nonceTPM, attrs);
+      key.fill(0);
+    }
+    return { sessionHandle: this.handle, nonce: Buffer.from(this.#nonceCaller), sessionAttributes: this.#attributes, hmac };
+  }
+
+  acceptResponse(rpHash: Buffer | undefined, auth: TpmsAuthResponse, authValue: Buffer): void {
+    const nonceTPM = auth.nonce;
+    if (!(this.kind === "policy" && this.policyMode === "password")) {
+      const key = this.#hmacKey(authValue);
+      const acceptEmpty = key.length === 0 && auth.hmac.length === 0;
+      if (!acceptEmpty) {
+        const expected = this.#hmac(key, rpHash!, nonceTPM, this.#nonceCaller, Buffer.from([auth.sessionAttributes]));
+        if (expected.length !== auth.hmac.length || !timingSafeEqual(expected, auth.hmac)) {
+          key.fill(0);
+          throw new SessionIntegrityError("the TPM's response HMAC does not match: the response was altered on its way");
+        }
+      }
+      key.fill(0);
+    }
+    this.#nonceTPM = Buffer.from(nonceTPM);
+    if (this.kind === "policy") this.policyMode = "none";
+    if (!(auth.sessionAttributes & TPMA_SESSION.continueSession)) this.#closed = true;
+  }
+
+  #cfb(encryptionAuth: Buffer, first: Buffer, second: Buffer): { key: Buffer; iv: Buffer } {
+    const material = Buffer.concat([this.#sessionKey, encryptionAuth]);
+    const keyIv = kdfa(this.hashName, material, "CFB", first, second, 256);
+    material.fill(0);
+    const out = { key: Buffer.from(keyIv.subarray(0, 16)), iv: Buffer.from(keyIv.subarray(16, 32)) };
+    keyIv.fill(0);
+    return out;
+  }
+
+  encryptParameter(data: Buffer, encryptionAuth: Buffer): void {
+    const { key, iv } = this.#cfb(encryptionAuth, this.#nonceCaller, this.#nonceTPM);
+    const c = createCipheriv("aes-128-cfb", key, iv);
+    const out = Buffer.concat([c.update(data), c.final()]);
+    out.copy(data);
+    out.fill(0);
+    key.fill(0);
+  }
+
+  decryptParameter(data: Buffer, encryptionAuth: Buffer): void {
+    // Called after acceptResponse: #nonceTPM is already the TPM's new nonce.
+    const { key, iv } = this.#cfb(encryptionAuth, this.#nonceTPM, this.#nonceCaller);
+    const d = createDecipheriv("aes-128-cfb", key, iv);
+    const out = Buffer.concat([d.update(data), d.final()]);
+    out.copy(data);
+    out.fill(0);
+    key.fill(0);
+  }
+
+  /** Forgets the session (after FlushContext, or when the TPM closed it). */
+  dispose(): void {
+    this.#closed = true;
+    this.#sessionKey.fill(0);
+  }
+}

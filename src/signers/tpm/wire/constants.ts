@@ -1,0 +1,175 @@
+/** TPM 2.0 constants used by this client, with the spec's names (TCG TPM 2.0 Library, Part 2). */
+
+export const TPM_ST = {
+  RSP_COMMAND: 0x00c4,
+  NO_SESSIONS: 0x8001,
+  SESSIONS: 0x8002,
+  CREATION: 0x8021,
+  HASHCHECK: 0x8024,
+} as const;
+
+export const TPM_CC = {
+  EvictControl: 0x120,
+  DictionaryAttackLockReset: 0x139,
+  CreatePrimary: 0x131,
+  Startup: 0x144,
+  PolicySecret: 0x151,
+  Create: 0x153,
+  Load: 0x157,
+  RSA_Decrypt: 0x159,
+  Sign: 0x15d,
+  FlushContext: 0x165,
+  PolicyAuthorize: 0x16a,
+  PolicyAuthValue: 0x16b,
+  PolicyCommandCode: 0x16c,
+  PolicyCounterTimer: 0x16d,
+  PolicyLocality: 0x16f,
+  PolicyOR: 0x171,
+  ReadPublic: 0x173,
+  StartAuthSession: 0x176,
+  GetCapability: 0x17a,
+  GetRandom: 0x17b,
+  PCR_Read: 0x17e,
+  PolicyPCR: 0x17f,
+  PolicyRestart: 0x180,
+  PolicyGetDigest: 0x189,
+  PolicyPassword: 0x18c,
+} as const;
+
+export const TPM_ALG = {
+  RSA: 0x0001,
+  SHA1: 0x0004,
+  HMAC: 0x0005,
+  AES: 0x0006,
+  MGF1: 0x0007,
+  KEYEDHASH: 0x0008,
+  XOR: 0x000a,
+  SHA256: 0x000b,
+  SHA384: 0x000c,
+  SHA512: 0x000d,
+  NULL: 0x0010,
+  SM3_256: 0x0012,
+  RSASSA: 0x0014,
+  RSAES: 0x0015,
+  RSAPSS: 0x0016,
+  OAEP: 0x0017,
+  ECDSA: 0x0018,
+  ECDH: 0x0019,
+  ECDAA: 0x001a,
+  SM2: 0x001b,
+  ECSCHNORR: 0x001c,
+  KDF1_SP800_56A: 0x0020,
+  KDF2: 0x0021,
+  KDF1_SP800_108: 0x0022,
+  ECC: 0x0023,
+  SYMCIPHER: 0x0025,
+  CFB: 0x0043,
+} as const;
+
+export const TPM_ECC = {
+  NIST_P192: 0x0001,
+  NIST_P224: 0x0002,
+  NIST_P256: 0x0003,
+  NIST_P384: 0x0004,
+  NIST_P521: 0x0005,
+} as const;
+
+export const TPM_RH = {
+  OWNER: 0x40000001,
+  NULL: 0x40000007,
+  PW: 0x40000009,
+  LOCKOUT: 0x4000000a,
+  ENDORSEMENT: 0x4000000b,
+  PLATFORM: 0x4000000c,
+} as const;
+
+/** Handle type = most significant octet. */
+export const TPM_HT = {
+  PCR: 0x00,
+  NV_INDEX: 0x01,
+  HMAC_SESSION: 0x02,
+  POLICY_SESSION: 0x03,
+  PERMANENT: 0x40,
+  TRANSIENT: 0x80,
+  PERSISTENT: 0x81,
+} as const;
+
+export function handleType(handle: number): number {
+  return handle >>> 24;
+}
+
+export const TPMA_OBJECT = {
+  fixedTPM: 0x00000002,
+  stClear: 0x00000004,
+  fixedParent: 0x00000010,
+  sensitiveDataOrigin: 0x00000020,
+  userWithAuth: 0x00000040,
+  adminWithPolicy: 0x00000080,
+  noDA: 0x00000400,
+  encryptedDuplication: 0x00000800,
+  restricted: 0x00010000,
+  decrypt: 0x00020000,
+  sign: 0x00040000,
+} as const;
+
+export const TPMA_SESSION = {
+  continueSession: 0x01,
+  auditExclusive: 0x02,
+  auditReset: 0x04,
+  decrypt: 0x20,
+  encrypt: 0x40,
+  audit: 0x80,
+} as const;
+
+export const TPM_SE = { HMAC: 0x00, POLICY: 0x01, TRIAL: 0x03 } as const;
+export const TPM_SU = { CLEAR: 0x0000, STATE: 0x0001 } as const;
+
+export const TPM_CAP = { ALGS: 0, HANDLES: 1, COMMANDS: 2, PCRS: 5, TPM_PROPERTIES: 6, ECC_CURVES: 8 } as const;
+
+export const TPM_PT = {
+  MANUFACTURER: 0x105,
+  MAX_COMMAND_SIZE: 0x11e,
+  MAX_RESPONSE_SIZE: 0x11f,
+  PERMANENT: 0x200,
+  LOCKOUT_COUNTER: 0x20e,
+  MAX_AUTH_FAIL: 0x20f,
+  LOCKOUT_INTERVAL: 0x210,
+  LOCKOUT_RECOVERY: 0x211,
+} as const;
+
+/** TPMA_PERMANENT bits (TPM_PT_PERMANENT). */
+export const TPMA_PERMANENT = { ownerAuthSet: 0x1, endorsementAuthSet: 0x2, lockoutAuthSet: 0x4, inLockout: 0x200 } as const;
+
+/** Hash algorithms we use, with their node:crypto name and digest size. */
+export const HASHES = {
+  [TPM_ALG.SHA1]: { name: "sha1", size: 20 },
+  [TPM_ALG.SHA256]: { name: "sha256", size: 32 },
+  [TPM_ALG.SHA384]: { name: "sha384", size: 48 },
+  [TPM_ALG.SHA512]: { name: "sha512", size: 64 },
+} as const satisfies Record<number, { name: string; size: number }>;
+
+export type TpmHashAlg = keyof typeof HASHES;
+
+export function isTpmHashAlg(alg: number): alg is TpmHashAlg {
+  return alg in HASHES;
+}
+
+export function hashInfo(alg: number): { name: string; size: number } {
+  if (!isTpmHashAlg(alg)) throw new RangeError(`unsupported hash algorithm 0x${alg.toString(16).padStart(4, "0")}`);
+  return HASHES[alg];
+}
+
+/** ECC curves we use, with their node:crypto / JWK names and coordinate size in bytes. */
+export const CURVES = {
+  [TPM_ECC.NIST_P256]: { nodeName: "prime256v1", jwk: "P-256", size: 32 },
+  [TPM_ECC.NIST_P384]: { nodeName: "secp384r1", jwk: "P-384", size: 48 },
+  [TPM_ECC.NIST_P521]: { nodeName: "secp521r1", jwk: "P-521", size: 66 },
+} as const satisfies Record<number, { nodeName: string; jwk: string; size: number }>;
+
+export function curveInfo(curve: number): { nodeName: string; jwk: string; size: number } | undefined {
+  return (CURVES as Record<number, { nodeName: string; jwk: string; size: number }>)[curve];
+}
+
+export function hex32(n: number): string {
+  return `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
+}
