@@ -1,6 +1,7 @@
 import { InputError } from "../../errors.js";
 import type { KeyMaterial } from "./key-material.js";
 import type { KeyParseContext, KeyParser } from "./key-parser.js";
+import { mlDsaKeyParser } from "./mldsa/parser.js";
 import { pkcs1KeyParser } from "./parsers/pkcs1.js";
 import { pkcs8KeyParser } from "./parsers/pkcs8.js";
 import { sec1KeyParser } from "./parsers/sec1.js";
@@ -16,6 +17,7 @@ export type { KeyParseContext, KeyParser } from "./key-parser.js";
  */
 export const KEY_PARSERS: readonly KeyParser[] = [
   pkcs8KeyParser,
+  mlDsaKeyParser,
   sec1KeyParser,
   pkcs1KeyParser,
 ];

@@ -1,0 +1,90 @@
+import { InputError } from "../../../errors.js";
+import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../../x509/der.js";
+import { ML_DSA_SEED_LENGTH, mlDsaParameterSetForOid, type MlDsaParameterSet } from "./params.js";
+
+/** Which CHOICE of ML-DSA-PrivateKey (RFC 9881) the file used. */
+export type MlDsaPrivateKeyForm = "seed" | "expanded" | "both";
+
+/** The contents of an ML-DSA PKCS#8 key, not yet checked for consistency. */
+export interface MlDsaPrivateKeyInfo {
+  readonly parameterSet: MlDsaParameterSet;
+  readonly form: MlDsaPrivateKeyForm;
+  /** ξ, 32 bytes (forms `seed` and `both`). */
+  readonly seed: Buffer | undefined;
+  /** The FIPS 204 encoded private key (forms `expanded` and `both`). */
+  readonly expandedKey: Buffer | undefined;
+  /** OneAsymmetricKey's optional `publicKey [1]` (OpenSSL does not write it). */
+  readonly publicKey: Buffer | undefined;
+}
+
+/** `[1] IMPLICIT BIT STRING`, primitive. */
+const PUBLIC_KEY_TAG = 0x81;
+
+/**
+ * Reads an ML-DSA OneAsymmetricKey (PKCS#8). The private key is the RFC 9881 CHOICE, told apart by its tag:
+ * `seed [0] IMPLICIT OCTET STRING (32)`, `expandedKey OCTET STRING`, or `both SEQUENCE { seed, expandedKey }`
+ * (OpenSSL 3.5's default). Returns undefined when the algorithm is not ML-DSA. `source` names the file.
+ */
+export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPrivateKeyInfo | undefined {
+  let algorithmOid: string;
+  let fields;
+  try {
+    fields = children(readSingle(der, TAG.SEQUENCE));
+    algorithmOid = decodeAlgorithmIdentifier(fields[1]).oid;
+  } catch (cause) {
+    if (!(cause instanceof DerError)) throw cause;
+    throw malformed(source, "ML-DSA", "a malformed PKCS#8 structure", cause);
+  }
+  const parameterSet = mlDsaParameterSetForOid(algorithmOid);
+  if (parameterSet === undefined) return undefined;
+  const name = parameterSet.name;
+  try {
+    const [version, , privateKey, ...optional] = fields;
+    if (decodeSmallInteger(expectTag(version, TAG.INTEGER)) > 1) throw new DerError("unknown OneAsymmetricKey version");
+    const choice = readSingle(expectTag(privateKey, TAG.OCTET_STRING).content);
+    let seed: Buffer | undefined;
+    let expandedKey: Buffer | undefined;
+    let form: MlDsaPrivateKeyForm;
+    if (choice.tag === TAG.CONTEXT_0_PRIMITIVE) {
+      form = "seed";
+      seed = choice.content;
+    } else if (choice.tag === TAG.OCTET_STRING) {
+      form = "expanded";
+      expandedKey = choice.content;
+    } else if (choice.tag === TAG.SEQUENCE) {
+      form = "both";
+      const parts = children(choice);
+      if (parts.length !== 2) throw new DerError("the seed-and-expanded-key SEQUENCE must have two elements");
+      seed = expectTag(parts[0], TAG.OCTET_STRING).content;
+      expandedKey = expectTag(parts[1], TAG.OCTET_STRING).content;
+    } else {
+      throw malformed(source, name, `an unknown private key encoding (tag 0x${choice.tag.toString(16)})`);
+    }
+    if (seed !== undefined && seed.length !== ML_DSA_SEED_LENGTH) {
+      throw malformed(source, name, `a ${seed.length}-byte seed (expected ${ML_DSA_SEED_LENGTH})`);
+    }
+    if (expandedKey !== undefined && expandedKey.length !== parameterSet.secretKeyLength) {
+      throw malformed(source, name, `a ${expandedKey.length}-byte expanded key (expected ${parameterSet.secretKeyLength})`);
+    }
+    const publicKeyField = optional.find((e) => e.tag === PUBLIC_KEY_TAG);
+    let publicKey: Buffer | undefined;
+    if (publicKeyField !== undefined) {
+      if (publicKeyField.content[0] !== 0) throw new DerError("publicKey BIT STRING with unused bits");
+      publicKey = publicKeyField.content.subarray(1);
+      if (publicKey.length !== parameterSet.publicKeyLength) {
+        throw malformed(source, name, `a ${publicKey.length}-byte public key (expected ${parameterSet.publicKeyLength})`);
+      }
+    }
+    return { parameterSet, form, seed, expandedKey, publicKey };
+  } catch (cause) {
+    if (!(cause instanceof DerError)) throw cause;
+    throw malformed(source, name, "a malformed private key structure", cause);
+  }
+}
+
+export function malformed(source: string, name: string, what: string, cause?: unknown): InputError {
+  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds an ${name} key with ${what}`, {
+    hint: "the file may be truncated or damaged; export the key again (e.g. `openssl pkey -in KEY -out NEW`, OpenSSL 3.5 or later)",
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
