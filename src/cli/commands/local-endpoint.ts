@@ -1,0 +1,68 @@
+import type { CommandSpec } from "../command.js";
+import { numberArg, stringArg } from "../command.js";
+import { UsageError } from "../../errors.js";
+
+const command: CommandSpec = {
+  name: "local-endpoint",
+  describe: "Run a local CreateSession (and STS GetCallerIdentity) endpoint that verifies requests like IAM Roles Anywhere: for tests, demos and CI",
+  options: [
+    { name: "trust-anchors", type: "string", description: "PEM bundle of the CA certificates that client certificates must chain to (required)" },
+    { name: "port", type: "number", default: 0, description: "Port to listen on (0 = any free port; the URL is printed on stdout)" },
+    { name: "host", type: "string", default: "127.0.0.1", description: "Address to listen on" },
+    { name: "region", type: "string", default: "us-east-1", description: "Region requests and trust anchor ARNs must name" },
+    { name: "tls-cert", type: "string", description: "Serve HTTPS with this PEM certificate (chain); needs --tls-key" },
+    { name: "tls-key", type: "string", description: "PEM private key for --tls-cert" },
+    { name: "config", type: "string", description: 'JSON file of allowed profiles and roles: {"profiles": {"<profile ARN or ID>": {"roles": [...]}}}' },
+    { name: "fail-next", type: "number", default: 0, description: "Testing: answer the first N CreateSession requests with --fail-status" },
+    { name: "fail-status", type: "number", default: 503, description: "Testing: the status for --fail-next (429 or 500–599 exercise client retries)" },
+  ],
+  async run(args, io) {
+    const trustAnchors = stringArg(args, "trust-anchors");
+    if (!trustAnchors) throw new UsageError("USAGE", "--trust-anchors is required", { hint: "pass the PEM file of the CA that issued your device certificates" });
+    const tlsCert = stringArg(args, "tls-cert");
+    const tlsKey = stringArg(args, "tls-key");
+    if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("USAGE", "--tls-cert and --tls-key go together");
+    const port = numberArg(args, "port") ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("USAGE", `--port ${port} is out of range: use 0 to 65535`);
+    const failNext = numberArg(args, "fail-next") ?? 0;
+    const failStatus = numberArg(args, "fail-status") ?? 503;
+    if (!Number.isInteger(failNext) || failNext < 0) throw new UsageError("USAGE", `--fail-next ${failNext} must be a non-negative integer`);
+    if (!Number.isInteger(failStatus) || failStatus < 400 || failStatus > 599) throw new UsageError("USAGE", `--fail-status ${failStatus} must be an HTTP error status (400–599)`);
+
+    const [{ startLocalEndpoint }, { readInputFile }, { watchSignals }, { isLoopbackAddress }] = await Promise.all([
+      import("../../local-endpoint/server.js"),
+      import("../../io/input-file.js"),
+      import("../../agent/signals.js"),
+      import("../../serve/loopback.js"),
+    ]);
+    const tls =
+      tlsCert && tlsKey
+        ? { cert: (await readInputFile(tlsCert, "TLS certificate file")).bytes, key: (await readInputFile(tlsKey, "TLS key file")).bytes }
+        : undefined;
+    const log = (line: string) => io.stderr.write(`${line}\n`);
+    const endpoint = await startLocalEndpoint({
+      trustAnchors,
+      port,
+      host: stringArg(args, "host") ?? "127.0.0.1",
+      region: stringArg(args, "region") ?? "us-east-1",
+      ...(tls ? { tls } : {}),
+      ...(stringArg(args, "config") ? { config: stringArg(args, "config")! } : {}),
+      onRequest: (e) => log(`${e.time.toISOString()} ${e.method} ${e.path} ${e.status}${e.errorType ? ` ${e.errorType}` : ""}: ${e.reason}`),
+    });
+    if (failNext > 0) endpoint.failNext(failNext, failStatus);
+    io.stdout.write(`${endpoint.url}\n`);
+    log(`local endpoint listening on ${endpoint.url} (region ${endpoint.region}): CreateSession at POST /sessions, STS at POST /`);
+    if (!isLoopbackAddress(endpoint.host)) log(`warning: listening on ${endpoint.host}, which is reachable from other hosts: the endpoint issues test credentials to anyone with a trusted certificate`);
+
+    const signals = watchSignals();
+    try {
+      log(`${await signals.stopped}: stopping`);
+    } finally {
+      signals.dispose();
+      await endpoint.close();
+    }
+    return 0;
+  },
+};
+
+export default command;
