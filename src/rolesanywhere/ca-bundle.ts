@@ -1,0 +1,31 @@
+import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
+import { InputError } from "../errors.js";
+import { readInputFile } from "../io/input-file.js";
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** Lowest TLS version offered, as the Go helper. */
+export const MIN_TLS_VERSION = "TLSv1.2";
+
+/**
+ * A TLS context trusting Node's default CAs plus every certificate in a PEM bundle (`--ca-bundle` or
+ * `AWS_CA_BUNDLE`). Built once per CreateSession call and shared by its attempts.
+ */
+export async function trustWithCaBundle(path: string, source: string): Promise<SecureContext> {
+  const what = `CA bundle ${source === "--ca-bundle" ? "" : `(${source}) `}`.trim();
+  const { bytes } = await readInputFile(path, what);
+  const pems = bytes.toString("latin1").match(PEM_CERTIFICATE) ?? [];
+  if (pems.length === 0) {
+    throw new InputError("PEM_INVALID", `${what} ${path} contains no PEM certificate`, {
+      hint: "the bundle must hold -----BEGIN CERTIFICATE----- blocks (convert DER with: openssl x509 -inform DER -in ca.der -out ca.pem)",
+    });
+  }
+  try {
+    return createSecureContext({ ca: [...rootCertificates, ...pems], minVersion: MIN_TLS_VERSION });
+  } catch (cause) {
+    throw new InputError("PEM_INVALID", `${what} ${path} holds a certificate that cannot be parsed`, {
+      hint: "check the PEM blocks in the bundle (openssl storeutl -certs FILE lists them)",
+      cause,
+    });
+  }
+}

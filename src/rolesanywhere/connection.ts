@@ -1,0 +1,159 @@
+import { connect as netConnect, isIP, type LookupFunction, type Socket } from "node:net";
+import { connect as tlsConnect, type SecureContext } from "node:tls";
+import { MIN_TLS_VERSION } from "./ca-bundle.js";
+import type { Endpoint } from "./endpoint.js";
+import { transportError, TransportError, type Peer } from "./network-errors.js";
+import type { ProxySettings } from "./proxy.js";
+
+export interface TlsSettings {
+  /** Trust store with the CA bundle; Node's default CAs when absent. */
+  readonly secureContext?: SecureContext;
+  readonly rejectUnauthorized: boolean;
+}
+
+export interface ConnectRequest {
+  readonly endpoint: Pick<Endpoint, "protocol" | "hostname" | "port" | "host">;
+  readonly proxy?: ProxySettings;
+  readonly tls: TlsSettings;
+  /** Covers the TCP connect, the proxy tunnel and the TLS handshake. */
+  readonly connectTimeoutMs: number;
+  readonly signal: AbortSignal;
+  /** Host name resolution (tests map names to loopback); the system resolver by default. */
+  readonly lookup?: LookupFunction;
+}
+
+export function endpointPeer(endpoint: ConnectRequest["endpoint"]): Peer {
+  return { description: `endpoint ${endpoint.protocol}//${endpoint.host}`, hostname: endpoint.hostname, isProxy: false };
+}
+
+export function proxyPeer(proxy: ProxySettings): Peer {
+  return { description: `proxy ${proxy.display} (${proxy.source})`, hostname: proxy.hostname, isProxy: true };
+}
+
+/**
+ * Opens the connection a request is written to: TCP to the endpoint or the proxy, an HTTP CONNECT
+ * tunnel through the proxy for https, then TLS. Resolves once the connection is ready for HTTP.
+ */
+export function openConnection(request: ConnectRequest): Promise<Socket> {
+  const { endpoint, proxy, signal } = request;
+  const firstHop = proxy ? proxyPeer(proxy) : endpointPeer(endpoint);
+  return new Promise<Socket>((resolve, reject) => {
+    let peer = firstHop;
+    let settled = false;
+    const onError = (e: Error) => finish(transportError(e, peer));
+    const onAbort = () => finish(signal.reason);
+    const timer = setTimeout(() => {
+      finish(
+        new TransportError("TIMEOUT", `could not connect to ${peer.description} within ${request.connectTimeoutMs / 1000} s`, true, {
+          hint: peer.isProxy ? "check the proxy settings (HTTPS_PROXY, NO_PROXY)" : "check the network and --endpoint; raise --connect-timeout on slow links",
+        }),
+      );
+    }, request.connectTimeoutMs);
+
+    const tcp = netConnect({
+      host: firstHop.hostname,
+      port: proxy ? proxy.port : endpoint.port,
+      ...(request.lookup ? { lookup: request.lookup } : {}),
+    });
+    let secure: Socket | undefined;
+    tcp.on("error", onError);
+
+    function finish(error: unknown, ready?: Socket): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      tcp.off("error", onError);
+      secure?.off("error", onError);
+      if (!ready) {
+        secure?.destroy();
+        tcp.destroy();
+        // Late errors from the destroyed sockets have nowhere to go.
+        tcp.on("error", () => {});
+        secure?.on("error", () => {});
+        reject(error);
+        return;
+      }
+      // Under TLS, failures of the raw socket surface on the TLS socket that the HTTP request listens to.
+      if (ready !== tcp) tcp.on("error", () => {});
+      resolve(ready);
+    }
+
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    tcp.once("connect", () => {
+      const startTls = () => {
+        peer = endpointPeer(endpoint);
+        if (endpoint.protocol !== "https:") return finish(undefined, tcp);
+        secure = tlsConnect({
+          socket: tcp,
+          host: endpoint.hostname,
+          ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname }),
+          rejectUnauthorized: request.tls.rejectUnauthorized,
+          ALPNProtocols: ["http/1.1"],
+          ...(request.tls.secureContext ? { secureContext: request.tls.secureContext } : { minVersion: MIN_TLS_VERSION }),
+        });
+        secure.on("error", onError);
+        secure.once("secureConnect", () => finish(undefined, secure));
+      };
+      if (proxy && endpoint.protocol === "https:") openTunnel(tcp, endpoint, proxy, (error) => (error ? finish(error) : startTls()));
+      else startTls();
+    });
+  });
+}
+
+/** Sends `CONNECT host:port` and waits for a 2xx answer; the socket then carries the TLS connection. */
+function openTunnel(
+  socket: Socket,
+  endpoint: ConnectRequest["endpoint"],
+  proxy: ProxySettings,
+  done: (error?: TransportError) => void,
+): void {
+  const authority = `${isIP(endpoint.hostname) === 6 ? `[${endpoint.hostname}]` : endpoint.hostname}:${endpoint.port}`;
+  const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
+  if (proxy.authorization) lines.push(`Proxy-Authorization: ${proxy.authorization}`);
+  socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+
+  let received = Buffer.alloc(0);
+  const peer = proxyPeer(proxy);
+  const onData = (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    const end = received.indexOf("\r\n\r\n");
+    if (end < 0) {
+      if (received.length > 16_384) finishWith(new TransportError("NETWORK_ERROR", `${peer.description} sent an oversized answer to CONNECT`, false, { hint: "check HTTPS_PROXY" }));
+      return;
+    }
+    const statusLine = received.subarray(0, end).toString("latin1").split("\r\n")[0] ?? "";
+    const rest = received.subarray(end + 4);
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? NaN);
+    if (status >= 200 && status < 300) {
+      if (rest.length > 0) socket.unshift(rest);
+      return finishWith();
+    }
+    finishWith(tunnelRefused(peer, status, statusLine, proxy));
+  };
+  const onEnd = () => finishWith(transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), peer));
+  const finishWith = (error?: TransportError) => {
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    socket.pause();
+    done(error);
+  };
+  socket.on("data", onData);
+  socket.once("end", onEnd);
+}
+
+function tunnelRefused(peer: Peer, status: number, statusLine: string, proxy: ProxySettings): TransportError {
+  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : statusLine.replace(/^HTTP\/1\.[01] /, "").slice(0, 100);
+  if (status === 407) {
+    return new TransportError("NETWORK_ERROR", `${peer.description} refused the tunnel: ${answer}`, false, {
+      hint: proxy.authorization
+        ? `the proxy rejected the user name or password in ${proxy.source}`
+        : `the proxy wants a login: put http://user:password@host:port in ${proxy.source}`,
+    });
+  }
+  return new TransportError("NETWORK_ERROR", `${peer.description} refused the tunnel: ${answer}`, status >= 500, {
+    hint: "the proxy may block the Roles Anywhere host: ask for rolesanywhere.<region>.amazonaws.com:443 to be allowed, or set NO_PROXY",
+  });
+}

@@ -1,0 +1,125 @@
+import { isAgentError, NetworkError, UsageError } from "../errors.js";
+import type { Signer } from "../signers/signer.js";
+import { createTransport, sendRequest, type Transport } from "./http-client.js";
+import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, describeDuration, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
+import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, sleepWithSignal } from "./retry.js";
+import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor, type CreateSessionTarget, type SigningMaterial } from "./signed-request.js";
+import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
+
+export type { CreateSessionOptions, CreateSessionParams, CreateSessionResult, Sleep } from "./types.js";
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Exchanges the signer's certificate for temporary credentials (Roles Anywhere CreateSession).
+ * 5xx, 429 and transient network failures are retried with exponential back-off and full jitter, each
+ * attempt signed afresh; the whole call, retries included, is bounded by `timeoutMs`.
+ */
+export async function createSession(
+  signer: Signer,
+  params: CreateSessionParams,
+  options: CreateSessionOptions = {},
+): Promise<CreateSessionResult> {
+  const env = options.env ?? process.env;
+  const debug = options.debug;
+  const now = options.now ?? (() => new Date());
+  const timeoutMs = positive(options.timeoutMs, "timeoutMs") ?? DEFAULT_TIMEOUT_MS;
+  const connectTimeoutMs = positive(options.connectTimeoutMs, "connectTimeoutMs");
+  const target = prepareCreateSession(params, {
+    endpoint: options.endpoint,
+    useFipsEndpoint: options.useFipsEndpoint,
+    useDualStackEndpoint: options.useDualStackEndpoint,
+    env,
+  });
+  const maxAttempts = maxAttemptsFrom(options.maxAttempts, env);
+  const material = await signingMaterialFor(signer);
+  const transport = await createTransport(target.endpoint, {
+    ...(options.caBundle !== undefined ? { caBundle: options.caBundle } : {}),
+    ...(options.verifyTls !== undefined ? { verifyTls: options.verifyTls } : {}),
+    ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
+    env,
+  });
+  debug?.(
+    `CreateSession endpoint ${target.endpoint.baseUrl} (from ${target.endpoint.source}), signing region ${target.region}` +
+      `${transport.proxy ? `, through proxy ${transport.proxy.display} (${transport.proxy.source})` : ""}` +
+      `${transport.tls.rejectUnauthorized ? "" : ", TLS verification OFF"}`,
+  );
+
+  const controller = new AbortController();
+  let attempt = 0;
+  const started = performance.now();
+  const timer = setTimeout(() => {
+    controller.abort(
+      new NetworkError("TIMEOUT", `CreateSession at ${target.endpoint.baseUrl} did not complete within ${timeoutMs / 1000} s (${attempt} attempt${attempt === 1 ? "" : "s"})`, {
+        hint: "the endpoint or a proxy did not answer in time: check the network, or raise --timeout",
+      }),
+    );
+  }, Math.min(timeoutMs, MAX_TIMER_MS));
+  const sleep = options.sleep ?? sleepWithSignal;
+  const random = options.random ?? Math.random;
+
+  try {
+    for (attempt = 1; ; attempt++) {
+      try {
+        return await attemptOnce({ target, material, transport, attempt, maxAttempts, now, signal: controller.signal, debug });
+      } catch (error) {
+        if (error === controller.signal.reason || !isAgentError(error)) throw error;
+        if (!isRetryable(error) || attempt >= maxAttempts) throw afterAttempts(error, attempt);
+        const delay = backoffDelayMs(attempt, random);
+        if (delay >= timeoutMs - (performance.now() - started)) throw afterAttempts(error, attempt);
+        debug?.(`attempt ${attempt} failed (${error.code}: ${error.message}); retrying in ${delay} ms`);
+        await sleep(delay, controller.signal);
+        if (controller.signal.aborted) throw controller.signal.reason;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Attempt {
+  target: CreateSessionTarget;
+  material: SigningMaterial;
+  transport: Transport;
+  attempt: number;
+  maxAttempts: number;
+  now: () => Date;
+  signal: AbortSignal;
+  debug: ((line: string) => void) | undefined;
+}
+
+async function attemptOnce({ target, material, transport, attempt, maxAttempts, now, signal, debug }: Attempt): Promise<CreateSessionResult> {
+  const signed = await signCreateSessionRequest(target, material, now());
+  if (debug) {
+    debug(`attempt ${attempt}/${maxAttempts}: POST ${signed.url}`);
+    debug("canonical request:");
+    for (const line of signed.canonicalRequest.split("\n")) debug(`  | ${line}`);
+    debug("string to sign:");
+    for (const line of signed.stringToSign.split("\n")) debug(`  | ${line}`);
+  }
+  const { request } = target;
+  const response = await sendRequest(
+    transport,
+    { method: request.method, path: `${request.path}?${request.queryString}`, headers: signed.headers, body: signed.body },
+    signal,
+  );
+  const receivedAt = now();
+  const requestId = requestIdOf(response);
+  if (debug) {
+    debug(`HTTP ${response.status}${requestId ? `, request id ${requestId}` : ""}, ${response.body.length} bytes`);
+    const skew = clockSkewMs(response, receivedAt);
+    if (skew !== undefined && Math.abs(skew) > CLOCK_SKEW_LIMIT_MS) {
+      debug(`clock skew: the endpoint's clock is ${describeDuration(skew)} ${skew > 0 ? "ahead of" : "behind"} ours`);
+    }
+  }
+  const context = { receivedAt, endpoint: target.endpoint.baseUrl, region: target.region };
+  if (response.status >= 200 && response.status < 300) return parseCreateSessionResponse(response, context);
+  throw errorFromResponse(response, context);
+}
+
+function positive(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(Number.isFinite(value) && value > 0)) throw new UsageError("USAGE", `${name} must be a positive number of milliseconds, not ${value}`);
+  return value;
+}

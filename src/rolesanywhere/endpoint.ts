@@ -1,0 +1,148 @@
+import { InputError } from "../errors.js";
+import { PARTITIONS, partitionOf, type Partition } from "./partitions.js";
+
+/** Where the endpoint came from, for --debug and error messages. */
+export type EndpointSource = "option" | "AWS_ENDPOINT_URL_ROLESANYWHERE" | "AWS_ENDPOINT_URL" | "partition";
+
+/** A validated CreateSession base URL. */
+export interface Endpoint {
+  readonly protocol: "http:" | "https:";
+  /** Host name or IP literal, without IPv6 brackets. */
+  readonly hostname: string;
+  readonly port: number;
+  /** The `Host` header value: host name, with `:port` only when it is not the scheme's default. */
+  readonly host: string;
+  /** Path prefix before `/sessions`, as sent on the wire (empty, or `/a/b` without a trailing slash). */
+  readonly pathPrefix: string;
+  /** `protocol//host` + prefix, for messages. */
+  readonly baseUrl: string;
+  readonly source: EndpointSource;
+}
+
+export interface EndpointSettings {
+  /** `--endpoint`. */
+  endpoint?: string | undefined;
+  /** `--use-fips-endpoint` (else `AWS_USE_FIPS_ENDPOINT`). */
+  useFipsEndpoint?: boolean | undefined;
+  /** Dual-stack (IPv4+IPv6) host names (else `AWS_USE_DUALSTACK_ENDPOINT`). */
+  useDualStackEndpoint?: boolean | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+export interface EndpointRegion {
+  region: string;
+  /** The region was a FIPS pseudo-region name (`fips-…`, `…-fips`). */
+  fipsFromName?: boolean;
+}
+
+const CUSTOM_ENDPOINT_RULE_ERROR = "failed to resolve service endpoint, endpoint rule error, Invalid Configuration:";
+
+/**
+ * Resolves the CreateSession base URL: `--endpoint`, else `AWS_ENDPOINT_URL_ROLESANYWHERE`, else
+ * `AWS_ENDPOINT_URL` (both ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the regional
+ * host of the region's partition. Unlike the Go helper, an explicit `--endpoint` always wins.
+ */
+export function resolveEndpoint(where: EndpointRegion, settings: EndpointSettings = {}, partitions: readonly Partition[] = PARTITIONS): Endpoint {
+  const env = settings.env ?? process.env;
+  const fips = settings.useFipsEndpoint ?? envFlag(env, "AWS_USE_FIPS_ENDPOINT") ?? false;
+  const dualStack = settings.useDualStackEndpoint ?? envFlag(env, "AWS_USE_DUALSTACK_ENDPOINT") ?? false;
+  const wantsFips = fips || where.fipsFromName === true;
+
+  const custom = configuredEndpoint(settings.endpoint, env);
+  if (custom) {
+    if (wantsFips) {
+      throw new InputError("ENDPOINT_INVALID", `${CUSTOM_ENDPOINT_RULE_ERROR} FIPS and custom endpoint are not supported`, {
+        hint: `the endpoint comes from ${describeSource(custom.source)}: drop it, or turn FIPS off (--use-fips-endpoint, AWS_USE_FIPS_ENDPOINT, a fips region name)`,
+      });
+    }
+    if (dualStack) {
+      throw new InputError("ENDPOINT_INVALID", `${CUSTOM_ENDPOINT_RULE_ERROR} Dualstack and custom endpoint are not supported`, {
+        hint: `the endpoint comes from ${describeSource(custom.source)}: drop it, or unset AWS_USE_DUALSTACK_ENDPOINT`,
+      });
+    }
+    return parseEndpointUrl(custom.url, custom.source);
+  }
+  return parseEndpointUrl(regionalEndpointUrl(partitionOf(where.region, partitions), where.region, { fips: wantsFips, dualStack }), "partition");
+}
+
+/** `https://rolesanywhere[-fips].<region>.<dnsSuffix or dualStackDnsSuffix>`. */
+export function regionalEndpointUrl(partition: Partition, region: string, flags: { fips: boolean; dualStack: boolean }): string {
+  if (flags.fips && flags.dualStack && !(partition.supportsFips && partition.supportsDualStack)) {
+    throw new InputError("ENDPOINT_INVALID", "FIPS and DualStack are enabled, but this partition does not support one or both", {
+      hint: `region ${region} is in partition ${partition.name}`,
+    });
+  }
+  if (flags.fips && !partition.supportsFips) {
+    throw new InputError("ENDPOINT_INVALID", "FIPS is enabled but this partition does not support FIPS", {
+      hint: `region ${region} is in partition ${partition.name}: turn FIPS off`,
+    });
+  }
+  if (flags.dualStack && !partition.supportsDualStack) {
+    throw new InputError("ENDPOINT_INVALID", "DualStack is enabled but this partition does not support DualStack", {
+      hint: `region ${region} is in partition ${partition.name}: unset AWS_USE_DUALSTACK_ENDPOINT`,
+    });
+  }
+  const service = flags.fips ? "rolesanywhere-fips" : "rolesanywhere";
+  const suffix = flags.dualStack ? partition.dualStackDnsSuffix : partition.dnsSuffix;
+  return `https://${service}.${region}.${suffix}`;
+}
+
+function configuredEndpoint(option: string | undefined, env: NodeJS.ProcessEnv): { url: string; source: EndpointSource } | undefined {
+  if (option?.trim()) return { url: option.trim(), source: "option" };
+  if (envFlag(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") === true) return undefined;
+  for (const name of ["AWS_ENDPOINT_URL_ROLESANYWHERE", "AWS_ENDPOINT_URL"] as const) {
+    const value = env[name]?.trim();
+    if (value) return { url: value, source: name };
+  }
+  return undefined;
+}
+
+function describeSource(source: EndpointSource): string {
+  return source === "option" ? "--endpoint" : source === "partition" ? "the region" : source;
+}
+
+/** `true`/`false` (any case) → boolean; unset or empty → undefined; anything else is a configuration error. */
+function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = env[name]?.trim().toLowerCase();
+  if (!value) return undefined;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new InputError("ENDPOINT_INVALID", `${name} must be true or false, not '${env[name]}'`, { hint: `set ${name}=true, ${name}=false, or unset it` });
+}
+
+/** Hides `user:password@` before a URL goes into a message. */
+export function redactUserInfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, "$1***@");
+}
+
+/** Validates a base URL: http or https, a host, no credentials, query or fragment. */
+export function parseEndpointUrl(text: string, source: EndpointSource = "option"): Endpoint {
+  const shown = redactUserInfo(text);
+  const fail = (why: string, hint = "give a base URL such as https://rolesanywhere.us-east-1.amazonaws.com or http://127.0.0.1:8080"): never => {
+    throw new InputError("ENDPOINT_INVALID", `invalid endpoint '${shown}' (from ${describeSource(source)}): ${why}`, { hint });
+  };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? "not a valid URL" : "the scheme is missing (https:// or http://)");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") fail(`scheme '${url.protocol.slice(0, -1)}' is not supported: use https:// or http://`);
+  if (!url.hostname) fail("the host is missing");
+  if (url.username || url.password) fail("it must not contain a user name or password");
+  if (url.search || text.includes("?")) fail("it must not have a query string");
+  if (url.hash || text.includes("#")) fail("it must not have a fragment (#…)");
+
+  const protocol = url.protocol as "http:" | "https:";
+  const port = url.port ? Number(url.port) : protocol === "https:" ? 443 : 80;
+  const pathPrefix = url.pathname.replace(/\/+$/, "");
+  return {
+    protocol,
+    hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port,
+    host: url.host,
+    pathPrefix,
+    baseUrl: `${protocol}//${url.host}${pathPrefix}`,
+    source,
+  };
+}

@@ -1,0 +1,161 @@
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import type { LookupFunction } from "node:net";
+import { NetworkError } from "../errors.js";
+import { VERSION } from "../version.js";
+import { trustWithCaBundle } from "./ca-bundle.js";
+import { endpointPeer, openConnection, proxyPeer, type TlsSettings } from "./connection.js";
+import type { Endpoint } from "./endpoint.js";
+import { transportError, TransportError } from "./network-errors.js";
+import { proxyFor, type ProxySettings } from "./proxy.js";
+
+export const USER_AGENT = `roles-anywhere-agent/${VERSION} (node ${process.versions.node}; ${process.platform}; ${process.arch})`;
+
+/** Responses larger than this are refused (a CreateSession answer is a few KiB). */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export interface HttpResponse {
+  readonly status: number;
+  /** Lower-case names, as node:http gives them. */
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+export interface OutgoingRequest {
+  readonly method: string;
+  /** Path and query in origin form (`/prefix/sessions?…`). */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** How one CreateSession call reaches its endpoint; shared by all its attempts. */
+export interface Transport {
+  readonly endpoint: Endpoint;
+  readonly proxy?: ProxySettings;
+  readonly tls: TlsSettings;
+  readonly connectTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly lookup?: LookupFunction;
+}
+
+export interface TransportSettings {
+  /** PEM file of extra trusted CAs; falls back to `AWS_CA_BUNDLE`. Read only for https endpoints. */
+  readonly caBundle?: string;
+  readonly verifyTls?: boolean;
+  readonly connectTimeoutMs?: number;
+  readonly maxResponseBytes?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly lookup?: LookupFunction;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Resolves the proxy and, for https, the trust store. */
+export async function createTransport(endpoint: Endpoint, settings: TransportSettings = {}): Promise<Transport> {
+  const env = settings.env ?? process.env;
+  const verifyTls = settings.verifyTls ?? true;
+  let tls: TlsSettings = { rejectUnauthorized: verifyTls };
+  if (endpoint.protocol === "https:" && verifyTls) {
+    const bundle = settings.caBundle?.trim()
+      ? { path: settings.caBundle.trim(), source: "--ca-bundle" }
+      : env["AWS_CA_BUNDLE"]?.trim()
+        ? { path: env["AWS_CA_BUNDLE"].trim(), source: "AWS_CA_BUNDLE" }
+        : undefined;
+    if (bundle) tls = { rejectUnauthorized: true, secureContext: await trustWithCaBundle(bundle.path, bundle.source) };
+  }
+  const proxy = proxyFor(endpoint, env);
+  return {
+    endpoint,
+    ...(proxy ? { proxy } : {}),
+    tls,
+    connectTimeoutMs: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    maxResponseBytes: settings.maxResponseBytes ?? MAX_RESPONSE_BYTES,
+    ...(settings.lookup ? { lookup: settings.lookup } : {}),
+  };
+}
+
+/**
+ * Sends one request on a fresh connection and reads the whole response (up to the size cap).
+ * Aborting `signal` destroys the connection and rejects with the signal's reason.
+ */
+export async function sendRequest(transport: Transport, request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse> {
+  const { endpoint, proxy } = transport;
+  const socket = await openConnection({
+    endpoint,
+    ...(proxy ? { proxy } : {}),
+    tls: transport.tls,
+    connectTimeoutMs: transport.connectTimeoutMs,
+    signal,
+    ...(transport.lookup ? { lookup: transport.lookup } : {}),
+  });
+  // Plain http through a proxy: the request line carries the absolute URI.
+  const viaHttpProxy = proxy !== undefined && endpoint.protocol === "http:";
+  const peer = viaHttpProxy ? proxyPeer(proxy) : endpointPeer(endpoint);
+  const headers: Record<string, string> = {
+    ...request.headers,
+    "User-Agent": USER_AGENT,
+    "Content-Length": String(Buffer.byteLength(request.body)),
+    ...(viaHttpProxy && proxy.authorization ? { "Proxy-Authorization": proxy.authorization } : {}),
+  };
+
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let settled = false;
+    const finish = (error: unknown, response?: HttpResponse) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      if (response) return resolve(response);
+      req.destroy();
+      socket.destroy();
+      reject(error);
+    };
+    const onAbort = () => finish(signal.reason);
+
+    const req = httpRequest({
+      method: request.method,
+      path: viaHttpProxy ? `http://${endpoint.host}${request.path}` : request.path,
+      headers,
+      setHost: false,
+      agent: false,
+      createConnection: () => socket,
+    });
+    req.on("error", (e) => finish(transportError(e, peer)));
+    req.on("response", (res) => {
+      const declared = Number(res.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > transport.maxResponseBytes) {
+        return finish(tooLarge(endpoint, res.statusCode ?? 0, transport.maxResponseBytes));
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > transport.maxResponseBytes) return finish(tooLarge(endpoint, res.statusCode ?? 0, transport.maxResponseBytes));
+        chunks.push(chunk);
+      });
+      res.on("error", (e) => finish(transportError(e, peer)));
+      res.on("aborted", () => finish(truncated(peer.description)));
+      res.on("close", () => {
+        if (!res.complete) finish(truncated(peer.description));
+      });
+      res.on("end", () => {
+        if (!res.complete) return finish(truncated(peer.description));
+        finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+    });
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    req.end(request.body);
+  });
+}
+
+function tooLarge(endpoint: Endpoint, status: number, limit: number): NetworkError {
+  return new TransportError("RESPONSE_INVALID", `the answer of ${endpoint.baseUrl} (HTTP ${status}) is larger than ${limit} bytes`, false, {
+    hint: "a CreateSession answer is a few KiB: check --endpoint; a proxy or captive portal may be answering",
+  });
+}
+
+function truncated(description: string): TransportError {
+  return new TransportError("NETWORK_ERROR", `the connection to ${description} was closed before the response was complete`, true, {
+    hint: "retry later; a firewall or proxy may be cutting the connection",
+  });
+}

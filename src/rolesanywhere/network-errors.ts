@@ -1,0 +1,95 @@
+import { NetworkError, type AgentErrorOptions, type ErrorCode } from "../errors.js";
+
+/** A failure to talk to the endpoint (or proxy); `transient` ones are worth another attempt. */
+export class TransportError extends NetworkError {
+  readonly transient: boolean;
+
+  constructor(code: ErrorCode, message: string, transient: boolean, options: AgentErrorOptions = {}) {
+    super(code, message, options);
+    this.transient = transient;
+  }
+}
+
+/** What was being talked to, for messages: `endpoint https://host:443` or `proxy http://proxy:3128`. */
+export interface Peer {
+  readonly description: string;
+  readonly hostname: string;
+  readonly isProxy: boolean;
+}
+
+const UNTRUSTED_CERTIFICATE = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_CHAIN_TOO_LONG",
+  "INVALID_CA",
+]);
+
+const CLOCK_DEPENDENT = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CRL_HAS_EXPIRED", "CRL_NOT_YET_VALID"]);
+
+const TRANSIENT = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EHOSTDOWN", "EAI_AGAIN", "ERR_STREAM_PREMATURE_CLOSE"]);
+
+const CHECK_PROXY = "check HTTPS_PROXY / HTTP_PROXY and NO_PROXY";
+
+/** Turns a socket, DNS or TLS error into a one-line {@link TransportError} with a hint. */
+export function transportError(cause: unknown, peer: Peer): TransportError {
+  if (cause instanceof TransportError) return cause;
+  const error = cause as NodeJS.ErrnoException;
+  const code = error?.code ?? "";
+  const reason = error instanceof Error ? error.message : String(cause);
+  const what = peer.description;
+  const where = peer.isProxy ? CHECK_PROXY : "check --endpoint (or AWS_ENDPOINT_URL_ROLESANYWHERE) and the network";
+
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    return new TransportError("NETWORK_ERROR", `the TLS certificate of ${what} is not trusted: ${reason} (${code})`, false, {
+      hint: "if the endpoint or a TLS-inspecting proxy uses a private CA, pass that CA's PEM with --ca-bundle (or AWS_CA_BUNDLE); --no-verify-ssl is for testing only",
+      cause,
+    });
+  }
+  if (CLOCK_DEPENDENT.has(code)) {
+    return new TransportError("NETWORK_ERROR", `the TLS certificate of ${what} is not valid now: ${reason} (${code})`, false, {
+      hint: "check the system clock (date -u); a device without a real-time clock needs NTP before it can use TLS",
+      cause,
+    });
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return new TransportError("NETWORK_ERROR", `the TLS certificate of ${what} does not name ${peer.hostname}`, false, {
+      hint: "check the host name in --endpoint; a VPC endpoint needs its own DNS name, not the regional one",
+      cause,
+    });
+  }
+  if (code === "ENOTFOUND") {
+    return new TransportError("NETWORK_ERROR", `cannot resolve the host name of ${what}`, false, {
+      hint: peer.isProxy ? CHECK_PROXY : "check the host name (--endpoint, --region) and DNS; behind a proxy set HTTPS_PROXY",
+      cause,
+    });
+  }
+  if (code === "EAI_AGAIN") {
+    return new TransportError("NETWORK_ERROR", `temporary DNS failure resolving the host name of ${what}`, true, { hint: "check DNS and the network", cause });
+  }
+  if (code === "ECONNREFUSED") {
+    return new TransportError("NETWORK_ERROR", `cannot connect to ${what}: connection refused`, true, { hint: where, cause });
+  }
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED" || /socket hang up/i.test(reason)) {
+    return new TransportError("NETWORK_ERROR", `the connection to ${what} was closed before the response was complete`, true, {
+      hint: peer.isProxy ? CHECK_PROXY : "retry later; a firewall or proxy may be cutting the connection",
+      cause,
+    });
+  }
+  if (code.startsWith("ERR_SSL") || code === "EPROTO" || /SSL|TLS/.test(reason)) {
+    return new TransportError("NETWORK_ERROR", `TLS handshake with ${what} failed: ${firstLine(reason)}`, false, {
+      hint: "check that the endpoint speaks https on that port (http://127.0.0.1:… endpoints need http://)",
+      cause,
+    });
+  }
+  const detail = code || firstLine(reason);
+  return new TransportError("NETWORK_ERROR", `cannot talk to ${what}: ${detail}`, TRANSIENT.has(code), { hint: where, cause });
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0]!.slice(0, 200);
+}

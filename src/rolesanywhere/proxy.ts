@@ -1,0 +1,136 @@
+import { BlockList, isIP } from "node:net";
+import { InputError } from "../errors.js";
+
+/** An HTTP proxy to reach the endpoint through. */
+export interface ProxySettings {
+  readonly hostname: string;
+  readonly port: number;
+  /** `Proxy-Authorization` value when the proxy URL carries `user:password@`. Secret: never print it. */
+  readonly authorization?: string;
+  /** `http://host:port` without credentials, for messages. */
+  readonly display: string;
+  /** The variable it came from. */
+  readonly source: string;
+}
+
+function envAny(env: NodeJS.ProcessEnv, ...names: string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = env[name]?.trim();
+    if (value) return { name, value };
+  }
+  return undefined;
+}
+
+/**
+ * The proxy for a target, from `HTTPS_PROXY` (https targets) or `HTTP_PROXY` (http targets), upper case
+ * first, then lower case, as Go's ProxyFromEnvironment. `NO_PROXY` excludes hosts; `localhost` and
+ * loopback addresses are never proxied.
+ */
+export function proxyFor(
+  target: { protocol: "http:" | "https:"; hostname: string; port: number },
+  env: NodeJS.ProcessEnv,
+): ProxySettings | undefined {
+  const variable = target.protocol === "https:" ? envAny(env, "HTTPS_PROXY", "https_proxy") : envAny(env, "HTTP_PROXY", "http_proxy");
+  if (!variable) return undefined;
+  if (isLoopback(target.hostname)) return undefined;
+  const noProxy = envAny(env, "NO_PROXY", "no_proxy")?.value ?? "";
+  if (matchesNoProxy(target.hostname, target.port, noProxy)) return undefined;
+  return parseProxyUrl(variable.value, variable.name);
+}
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  if (isIP(host) === 6) return host === "::1" || /^::ffff:127\./.test(host);
+  return false;
+}
+
+/**
+ * NO_PROXY: comma- or space-separated entries; `*` matches everything; an IP or CIDR matches addresses;
+ * `example.com` matches it and its subdomains, `.example.com` only subdomains; `host:port` only that port.
+ */
+export function matchesNoProxy(hostname: string, port: number, noProxy: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  for (const raw of noProxy.split(/[\s,]+/)) {
+    let entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry === "*") return true;
+    if (entry.includes("/")) {
+      if (cidrContains(entry, host)) return true;
+      continue;
+    }
+    let entryPort: number | undefined;
+    const portMatch = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry);
+    if (portMatch) {
+      entry = portMatch[1]!;
+      entryPort = Number(portMatch[2]);
+    }
+    entry = entry.replace(/^\[(.*)\]$/, "$1");
+    if (entryPort !== undefined && entryPort !== port) continue;
+    if (isIP(entry)) {
+      if (entry === host) return true;
+      continue;
+    }
+    if (entry.startsWith("*.")) entry = entry.slice(1);
+    if (entry.startsWith(".")) {
+      if (host.endsWith(entry)) return true;
+    } else if (host === entry || host.endsWith(`.${entry}`)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function cidrContains(cidr: string, host: string): boolean {
+  const [base, bits] = cidr.split("/") as [string, string];
+  const family = isIP(base);
+  const hostFamily = isIP(host);
+  if (!family || family !== hostFamily || !/^\d+$/.test(bits)) return false;
+  const list = new BlockList();
+  try {
+    list.addSubnet(base, Number(bits), family === 4 ? "ipv4" : "ipv6");
+  } catch {
+    return false;
+  }
+  return list.check(host, family === 4 ? "ipv4" : "ipv6");
+}
+
+/** `http://[user:pass@]host[:port]`; a bare `host:port` means http. */
+export function parseProxyUrl(value: string, source: string): ProxySettings {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  const fail = (why: string): never => {
+    throw new InputError("ENDPOINT_INVALID", `invalid proxy in ${source}: ${why}`, {
+      hint: `set ${source} to http://[user:password@]host:port, or unset it`,
+    });
+  };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail("not a valid URL");
+  }
+  if (url.protocol !== "http:") fail(`scheme '${url.protocol.slice(0, -1)}' is not supported (only http:// proxies)`);
+  if (!url.hostname) fail("the host is missing");
+  const port = url.port ? Number(url.port) : 80;
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const authorization =
+    url.username || url.password
+      ? `Basic ${Buffer.from(`${decodeUserInfo(url.username)}:${decodeUserInfo(url.password)}`).toString("base64")}`
+      : undefined;
+  return {
+    hostname,
+    port,
+    ...(authorization ? { authorization } : {}),
+    display: `http://${url.host}`,
+    source,
+  };
+}
+
+function decodeUserInfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,44 @@
+import { parseArn, parseProfileArn, parseTrustAnchorArn } from "../arn.js";
+import { InputError } from "../errors.js";
+
+/** The region CreateSession is signed for and sent to, and whether the region name asked for FIPS. */
+export interface SessionRegion {
+  /** A real region name (a `fips-` / `-fips` pseudo-region is reduced to the region it names). */
+  readonly region: string;
+  /** True when the region was given as a FIPS pseudo-region such as `us-gov-west-1-fips`. */
+  readonly fipsFromName: boolean;
+}
+
+const REGION_NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * `fips-us-east-1`, `us-east-1-fips` and `aws-fips-global`-style names select the FIPS endpoint of the
+ * region they name. Unlike the Go helper, the *signing* region is the real region too, not the pseudo name.
+ */
+export function splitFipsPseudoRegion(name: string): SessionRegion {
+  if (!/(^fips-|-fips-|-fips$)/.test(name)) return { region: name, fipsFromName: false };
+  const region = name.replace(/-fips-/g, "-").replace(/^fips-/, "").replace(/-fips$/, "");
+  return { region, fipsFromName: true };
+}
+
+/**
+ * The region: `region` when given, else the trust anchor ARN's. The trust anchor and the profile must
+ * live in the same region (the service only knows them together there).
+ */
+export function resolveSessionRegion(params: { trustAnchorArn: string; profileArn: string; region?: string | undefined }): SessionRegion {
+  const trustAnchorRegion = parseArn(parseTrustAnchorArn(params.trustAnchorArn)).region;
+  const profileRegion = parseArn(parseProfileArn(params.profileArn)).region;
+  if (trustAnchorRegion !== profileRegion) {
+    throw new InputError("REGION_MISMATCH", "trust anchor and profile regions don't match", {
+      hint: `the trust anchor is in ${trustAnchorRegion} but the profile is in ${profileRegion}: use a trust anchor and profile from the same region`,
+    });
+  }
+  const given = params.region?.trim() || trustAnchorRegion;
+  const resolved = splitFipsPseudoRegion(given);
+  if (!REGION_NAME.test(resolved.region)) {
+    throw new InputError("ENDPOINT_INVALID", `'${given}' is not a region name`, {
+      hint: "a region looks like us-east-1: lower-case letters, digits and dashes",
+    });
+  }
+  return resolved;
+}

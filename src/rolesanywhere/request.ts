@@ -1,0 +1,60 @@
+import { goJsonStringify } from "../credentials/credentials.js";
+import { UsageError } from "../errors.js";
+import { uriEncode } from "../sigv4x509/uri-encoding.js";
+import type { Endpoint } from "./endpoint.js";
+
+/** What CreateSession is asked for (the ARNs are validated by the caller, see create-session.ts). */
+export interface CreateSessionRequestParams {
+  readonly trustAnchorArn: string;
+  readonly profileArn: string;
+  readonly roleArn: string;
+  readonly durationSeconds: number;
+  readonly roleSessionName?: string | undefined;
+}
+
+/** An unsigned CreateSession request, byte for byte what goes on the wire apart from the signing headers. */
+export interface CreateSessionHttpRequest {
+  readonly method: "POST";
+  /** The path as sent: the endpoint's prefix followed by `/sessions`. */
+  readonly path: string;
+  /** Decoded query parameters, sorted by name. */
+  readonly query: ReadonlyArray<readonly [string, string]>;
+  /** The encoded query string (Go `url.Values.Encode`, but spaces as `%20`). */
+  readonly queryString: string;
+  /** `Content-Type` and `Host`. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Compact JSON: `{"durationSeconds":N}` or `{"durationSeconds":N,"roleSessionName":"…"}`. */
+  readonly body: string;
+  /** The full URL (base URL, path and query). */
+  readonly url: string;
+}
+
+export const MIN_DURATION_SECONDS = 900;
+export const MAX_DURATION_SECONDS = 43_200;
+
+export function buildCreateSessionRequest(endpoint: Endpoint, params: CreateSessionRequestParams): CreateSessionHttpRequest {
+  const { durationSeconds } = params;
+  if (!Number.isInteger(durationSeconds) || durationSeconds < MIN_DURATION_SECONDS || durationSeconds > MAX_DURATION_SECONDS) {
+    throw new UsageError("USAGE", `session duration ${durationSeconds} is out of range: Roles Anywhere accepts ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS} whole seconds`);
+  }
+  // Already in Go's url.Values.Encode order (keys sorted).
+  const query: ReadonlyArray<readonly [string, string]> = [
+    ["profileArn", params.profileArn],
+    ["roleArn", params.roleArn],
+    ["trustAnchorArn", params.trustAnchorArn],
+  ];
+  const queryString = query.map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`).join("&");
+  const path = `${endpoint.pathPrefix}/sessions`;
+  const body = goJsonStringify(
+    params.roleSessionName ? { durationSeconds, roleSessionName: params.roleSessionName } : { durationSeconds },
+  );
+  return {
+    method: "POST",
+    path,
+    query,
+    queryString,
+    headers: { "Content-Type": "application/json", Host: endpoint.host },
+    body,
+    url: `${endpoint.protocol}//${endpoint.host}${path}?${queryString}`,
+  };
+}

@@ -1,0 +1,201 @@
+import type { Credentials } from "../credentials/credentials.js";
+import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
+import type { HttpResponse } from "./http-client.js";
+import type { CreateSessionResult } from "./types.js";
+
+/** What the interpretation of an answer needs to know besides the answer. */
+export interface ResponseContext {
+  /** When the answer arrived, by the (injectable) clock that dates the signatures. */
+  readonly receivedAt: Date;
+  /** Base URL, for messages. */
+  readonly endpoint: string;
+  readonly region: string;
+}
+
+/** Beyond this, the service rejects signatures: worth telling the user. */
+export const CLOCK_SKEW_LIMIT_MS = 5 * 60_000;
+
+const NOT_ROLES_ANYWHERE = "is --endpoint a Roles Anywhere endpoint? a proxy or captive portal may be answering";
+
+export function requestIdOf(response: HttpResponse): string | undefined {
+  const value = response.headers["x-amzn-requestid"] ?? response.headers["x-amz-request-id"];
+  const id = Array.isArray(value) ? value[0] : value;
+  return id ? sanitize(id, 100) : undefined;
+}
+
+/** Milliseconds the endpoint's clock (`Date` header) is ahead of ours; undefined without a usable header. */
+export function clockSkewMs(response: HttpResponse, receivedAt: Date): number | undefined {
+  const date = response.headers["date"];
+  if (!date) return undefined;
+  const serverTime = Date.parse(date);
+  return Number.isNaN(serverTime) ? undefined : serverTime - receivedAt.getTime();
+}
+
+/** "7 min 30 s" style. */
+export function describeDuration(ms: number): string {
+  const total = Math.round(Math.abs(ms) / 1000);
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  return [h ? `${h} h` : "", m ? `${m} min` : "", s || total === 0 ? `${s} s` : ""].filter(Boolean).join(" ");
+}
+
+function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undefined {
+  const skew = clockSkewMs(response, receivedAt);
+  if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
+  const direction = skew > 0 ? "behind" : "ahead of";
+  return `the system clock is ${describeDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
+}
+
+function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(body.toString("utf8")) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Parses a 2xx CreateSession body; any missing piece is a RESPONSE_INVALID error naming the field, never a crash. */
+export function parseCreateSessionResponse(response: HttpResponse, context: ResponseContext): CreateSessionResult {
+  const requestId = requestIdOf(response);
+  const invalid = (what: string) =>
+    new NetworkError("RESPONSE_INVALID", `CreateSession answered HTTP ${response.status} from ${context.endpoint} but ${what}${requestId ? ` [request id ${requestId}]` : ""}`, {
+      hint: NOT_ROLES_ANYWHERE,
+    });
+  const parsed = parseJson(response.body);
+  if (!parsed.ok) throw invalid(response.body.length === 0 ? "the body is empty" : "the body is not JSON");
+  if (!isObject(parsed.value)) throw invalid("the body is not a JSON object");
+  const set = parsed.value["credentialSet"];
+  if (!Array.isArray(set) || set.length === 0) {
+    throw new NetworkError("RESPONSE_INVALID", "unable to obtain temporary security credentials from CreateSession: the answer has no credentialSet", {
+      hint: NOT_ROLES_ANYWHERE,
+    });
+  }
+  const first: unknown = set[0];
+  if (!isObject(first) || !isObject(first["credentials"])) throw invalid("credentialSet[0].credentials is missing");
+  const c = first["credentials"];
+  const field = (name: string): string => {
+    const value = nonEmptyString(c[name]);
+    if (value === undefined) throw invalid(`credentialSet[0].credentials.${name} is missing or empty`);
+    return value;
+  };
+  const accessKeyId = field("accessKeyId");
+  const secretAccessKey = field("secretAccessKey");
+  const sessionToken = field("sessionToken");
+  const expirationText = field("expiration");
+  const expiration = new Date(expirationText);
+  if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
+    throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
+  }
+  const credentials: Credentials = { accessKeyId, secretAccessKey, sessionToken, expiration };
+  const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
+  const optional = {
+    subjectArn: nonEmptyString(parsed.value["subjectArn"]),
+    assumedRoleArn: nonEmptyString(user["arn"]),
+    assumedRoleId: nonEmptyString(user["assumedRoleId"]),
+    roleArn: nonEmptyString(first["roleArn"]),
+    sourceIdentity: nonEmptyString(first["sourceIdentity"]),
+    requestId,
+  };
+  return {
+    credentials,
+    ...(Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<CreateSessionResult>),
+  };
+}
+
+/** `AccessDeniedException:http://…` → `AccessDeniedException`; `com.amazon…#ValidationException` → `ValidationException`. */
+export function sanitizeErrorCode(raw: string): string {
+  let code = raw.split(":")[0]!;
+  if (code.includes("#")) code = code.slice(code.lastIndexOf("#") + 1);
+  return code.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 100);
+}
+
+/** Printable, single-line, bounded. */
+function sanitize(text: string, max: number): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+const CODE_BY_SERVICE_CODE: Readonly<Record<string, ErrorCode>> = {
+  AccessDeniedException: "ACCESS_DENIED",
+  ValidationException: "VALIDATION_FAILED",
+  ResourceNotFoundException: "RESOURCE_NOT_FOUND",
+};
+
+const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = { 400: "VALIDATION_FAILED", 403: "ACCESS_DENIED", 404: "RESOURCE_NOT_FOUND" };
+
+/**
+ * The error for a non-2xx answer: the service code from `X-Amzn-ErrorType` or the JSON `__type`/`code`,
+ * the message from `message`/`Message`, and a hint for the common causes.
+ */
+export function errorFromResponse(response: HttpResponse, context: ResponseContext): AgentError {
+  const { status } = response;
+  const requestId = requestIdOf(response);
+  const where = `${requestId ? ` [request id ${requestId}]` : ""}`;
+  const headerType = response.headers["x-amzn-errortype"];
+  const headerCode = sanitizeErrorCode(Array.isArray(headerType) ? (headerType[0] ?? "") : (headerType ?? ""));
+
+  if (status >= 300 && status < 400) {
+    const location = response.headers["location"];
+    return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} (a redirect${location ? ` to ${sanitize(location, 200)}` : ""})${where}`, {
+      hint: "CreateSession is never redirected: check --endpoint (https:// vs http://, the path prefix)",
+    });
+  }
+
+  const parsed = response.body.length === 0 ? { ok: true as const, value: {} } : parseJson(response.body);
+  const retryable = status === 429 || status >= 500;
+  if (!parsed.ok && !headerCode && !retryable) {
+    return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`, { hint: NOT_ROLES_ANYWHERE });
+  }
+  const json = parsed.ok && isObject(parsed.value) ? parsed.value : {};
+  const bodyCode = sanitizeErrorCode(String(json["__type"] ?? json["code"] ?? json["Code"] ?? ""));
+  const serviceCode = headerCode || bodyCode || "UnknownError";
+  const rawMessage = json["message"] ?? json["Message"];
+  const message = typeof rawMessage === "string" ? sanitize(rawMessage, 300) : "";
+  const what = `${serviceCode}${message ? `: ${message}` : ""}`;
+  const details = { status, serviceCode, requestId };
+
+  if (status === 429) {
+    return new ServiceError("THROTTLED", `CreateSession was throttled by ${context.endpoint} (HTTP 429 ${what})${where}`, details, {
+      hint: "Roles Anywhere limits CreateSession calls per account and region: let the agent (roles-anywhere-agent agent), serve or update cache credentials instead of calling CreateSession for every command",
+    });
+  }
+  if (status >= 500) {
+    return new ServiceError("SERVICE_UNAVAILABLE", `${context.endpoint} failed to answer CreateSession (HTTP ${status} ${what})${where}`, details, {
+      hint: "a problem on the service side: try again later",
+    });
+  }
+  const code = CODE_BY_SERVICE_CODE[serviceCode] ?? CODE_BY_STATUS[status] ?? "SERVICE_ERROR";
+  const hint = clockSkewHint(response, context.receivedAt) ?? hintFor(code, message, context);
+  return new ServiceError(code, `CreateSession refused (HTTP ${status} ${what})${where}`, details, hint ? { hint } : {});
+}
+
+function hintFor(code: ErrorCode, message: string, context: ResponseContext): string | undefined {
+  if (/untrusted|not trusted|trust anchor|chain|issuer/i.test(message)) {
+    return "check that --trust-anchor-arn names the trust anchor whose CA issued the certificate, and that intermediate CAs are sent (--intermediates, or a certificate file holding the full chain)";
+  }
+  if (/signature/i.test(message)) {
+    return "check that the private key belongs to the certificate, and that the system clock is right";
+  }
+  if (/expired|not yet valid|validity/i.test(message)) {
+    return "check the certificate's validity dates (openssl x509 -noout -dates -in CERT) and the system clock";
+  }
+  switch (code) {
+    case "ACCESS_DENIED":
+      return "check that the trust anchor and profile are enabled, the role is listed in the profile, and the role's trust policy allows rolesanywhere.amazonaws.com";
+    case "RESOURCE_NOT_FOUND":
+      return `check the profile and trust anchor ARNs and that they exist in ${context.region}`;
+    case "VALIDATION_FAILED":
+      return "check --session-duration (900–43200 s, and within the profile's limit) and --role-session-name";
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,62 @@
+import { NetworkError, ServiceError, UsageError, type AgentError } from "../errors.js";
+import { TransportError } from "./network-errors.js";
+import type { Sleep } from "./types.js";
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const BACKOFF_BASE_MS = 250;
+export const BACKOFF_CAP_MS = 20_000;
+
+/** `maxAttempts`, else `AWS_MAX_ATTEMPTS`, else 3. */
+export function maxAttemptsFrom(option: number | undefined, env: NodeJS.ProcessEnv): number {
+  if (option !== undefined) {
+    if (!Number.isInteger(option) || option < 1) throw new UsageError("USAGE", `maxAttempts must be a whole number of at least 1, not ${option}`);
+    return option;
+  }
+  const text = env["AWS_MAX_ATTEMPTS"]?.trim();
+  if (!text) return DEFAULT_MAX_ATTEMPTS;
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new UsageError("USAGE", `AWS_MAX_ATTEMPTS must be a whole number of at least 1, not '${text}'`, { hint: "fix or unset AWS_MAX_ATTEMPTS" });
+  }
+  return Number(text);
+}
+
+/** 5xx, 429 and transient network failures are worth another attempt; 4xx and TLS trust failures never are. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof TransportError) return error.transient;
+  if (error instanceof ServiceError) return error.status === 429 || error.status >= 500;
+  return false;
+}
+
+/** Exponential back-off with full jitter: uniform in [0, min(cap, base·2^(attempt−1))). */
+export function backoffDelayMs(attempt: number, random: () => number): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  const r = random();
+  return Math.floor((Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0) * ceiling);
+}
+
+/** The default {@link Sleep}: a timer that rejects with the signal's reason on abort. */
+export const sleepWithSignal: Sleep = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+/** The same error, its message saying how many attempts were made. */
+export function afterAttempts(error: AgentError, attempts: number): AgentError {
+  if (attempts <= 1) return error;
+  const message = `${error.message} (after ${attempts} attempts)`;
+  const options = { ...(error.hint ? { hint: error.hint } : {}), cause: error.cause ?? error };
+  if (error instanceof ServiceError) {
+    return new ServiceError(error.code, message, { status: error.status, serviceCode: error.serviceCode, requestId: error.requestId }, options);
+  }
+  if (error instanceof NetworkError) return new NetworkError(error.code, message, options);
+  return error;
+}

@@ -1,0 +1,57 @@
+import type { ProfileArn, RoleArn, TrustAnchorArn } from "../arn.js";
+import type { Credentials } from "../credentials/credentials.js";
+
+/** What to ask CreateSession for. */
+export interface CreateSessionParams {
+  readonly trustAnchorArn: TrustAnchorArn;
+  readonly profileArn: ProfileArn;
+  readonly roleArn: RoleArn;
+  /** 900 to 43200 (the profile may allow less). */
+  readonly durationSeconds: number;
+  /** Sent only when non-empty. */
+  readonly roleSessionName?: string;
+  /** Signing and endpoint region; defaults to the trust anchor ARN's region. */
+  readonly region?: string;
+}
+
+/** Sleeps `ms` milliseconds; rejects (or resolves early) when `signal` aborts. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** How to reach the endpoint. Every field is optional; the defaults are the Go helper's, minus its quirks. */
+export interface CreateSessionOptions {
+  /** Base URL (`--endpoint`); beats `AWS_ENDPOINT_URL_ROLESANYWHERE` and `AWS_ENDPOINT_URL`. */
+  readonly endpoint?: string;
+  /** FIPS host name (also `AWS_USE_FIPS_ENDPOINT=true` or a `fips-` region name). */
+  readonly useFipsEndpoint?: boolean;
+  /** Dual-stack host name (also `AWS_USE_DUALSTACK_ENDPOINT=true`). */
+  readonly useDualStackEndpoint?: boolean;
+  /** PEM file of extra CAs to trust for https (else `AWS_CA_BUNDLE`); added to Node's default CAs. */
+  readonly caBundle?: string;
+  /** false = do not verify the endpoint's TLS certificate (testing only). Default true. */
+  readonly verifyTls?: boolean;
+  /** Per attempt: TCP connect, proxy tunnel and TLS handshake. Default 10 s. */
+  readonly connectTimeoutMs?: number;
+  /** The whole call, every attempt and back-off included. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Attempts on 5xx, 429 and network errors (else `AWS_MAX_ATTEMPTS`, else 3). */
+  readonly maxAttempts?: number;
+  /** Environment for AWS_* and proxy variables (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Clock for X-Amz-Date and clock-skew detection (default: system clock). */
+  readonly now?: () => Date;
+  readonly sleep?: Sleep;
+  /** Uniform in [0, 1), for back-off jitter (default Math.random). */
+  readonly random?: () => number;
+  /** Receives diagnostic lines (canonical request, string to sign, status, request id); never a secret. */
+  readonly debug?: (line: string) => void;
+}
+
+export interface CreateSessionResult {
+  readonly credentials: Credentials;
+  readonly subjectArn?: string;
+  readonly assumedRoleArn?: string;
+  readonly assumedRoleId?: string;
+  readonly roleArn?: string;
+  readonly sourceIdentity?: string;
+  readonly requestId?: string;
+}
