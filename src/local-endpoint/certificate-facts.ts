@@ -1,3 +1,4 @@
+import { InputError } from "../errors.js";
 import type { Certificate } from "../x509/certificate.js";
 
 /** The X.509 extensions and algorithms that path validation looks at, read once per certificate. */
@@ -22,8 +23,21 @@ export const WEAK_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = {
   "1.2.840.10040.4.3": "dsa-with-sha1",
 };
 
+/** Reads the facts; throws CERTIFICATE_INVALID when an extension is malformed. */
 export async function certificateFacts(cert: Certificate): Promise<CertificateFacts> {
   const [{ AsnConvert }, x509] = await Promise.all([import("@peculiar/asn1-schema"), import("@peculiar/asn1-x509")]);
+  try {
+    return readFacts(cert, AsnConvert, x509);
+  } catch (cause) {
+    throw new InputError("CERTIFICATE_INVALID", `could not read the extensions of certificate "${cert.subject.split("\n").join(", ")}"`, { cause });
+  }
+}
+
+function readFacts(
+  cert: Certificate,
+  AsnConvert: typeof import("@peculiar/asn1-schema").AsnConvert,
+  x509: typeof import("@peculiar/asn1-x509"),
+): CertificateFacts {
   const parsed = AsnConvert.parse(cert.der, x509.Certificate);
   const extensions = parsed.tbsCertificate.extensions ?? [];
   const find = (oid: string) => extensions.find((e) => e.extnID === oid);

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
-import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createCa, generateKey, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { ARNS, identity, send, signedCreateSession, type Identity } from "./support.js";
 
 const { dir, cleanup } = makeTempDir("raa-local-endpoint-");
@@ -180,6 +181,16 @@ describe("local endpoint: rejected CreateSession requests", () => {
       issueLeaf(root, join(dir, "leaves"), { name: "enc-only", keyType: "p256", extensions: ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,keyAgreement"] }),
     );
     await denied(await createSession(noSig), /^Signing certificate keyUsage does not include digitalSignature$/);
+  });
+
+  it("leaf signed with SHA-1", async () => {
+    const base = join(dir, "leaves", "sha1-leaf");
+    generateKey(`${base}.key`, "p256");
+    openssl(["req", "-new", "-key", `${base}.key`, "-subj", "/CN=sha1-leaf", "-out", `${base}.csr`]);
+    writeFileSync(`${base}.ext`, "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n");
+    openssl(["x509", "-req", "-in", `${base}.csr`, "-CA", root.certPath, "-CAkey", root.keyPath, "-set_serial", "0x51a1", "-days", "2", "-sha1", "-extfile", `${base}.ext`, "-out", `${base}.pem`]);
+    const sha1 = identity({ certPath: `${base}.pem`, keyPath: `${base}.key`, certPem: readFileSync(`${base}.pem`, "utf8"), serialDecimal: String(0x51a1) });
+    await denied(await createSession(sha1), /^Signing certificate is signed with ecdsa-with-SHA1: SHA-256 or stronger is required$/);
   });
 
   it("credential scoped to another region", async () => {

@@ -1,0 +1,153 @@
+import { X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { loadLocalEndpointConfig, parseLocalEndpointConfig } from "../../src/local-endpoint/config.js";
+import { startLocalEndpoint } from "../../src/local-endpoint/server.js";
+import { loadTrustAnchors } from "../../src/local-endpoint/trust-anchors.js";
+import { verifyCreateSessionRequest } from "../../src/local-endpoint/verify-request.js";
+import { wireRequest } from "../../src/local-endpoint/wire-request.js";
+import { Certificate } from "../../src/x509/certificate.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { identity, send, signedCreateSession } from "./support.js";
+
+const { dir, cleanup } = makeTempDir("raa-local-startup-");
+afterAll(cleanup);
+const ca = createCa(dir, { name: "Startup CA" });
+const leaf = issueLeaf(ca, dir, { name: "startup-device", keyType: "p256" });
+
+describe("local endpoint config", () => {
+  it("accepts profile ARNs and IDs with their roles", () => {
+    const config = parseLocalEndpointConfig({
+      profiles: {
+        "arn:aws:rolesanywhere:us-east-1:111122223333:profile/abc": { roles: ["arn:aws:iam::111122223333:role/A"] },
+        "d1e2": { roles: ["arn:aws:iam::111122223333:role/B"], maxDurationSeconds: 900, acceptRoleSessionName: false },
+      },
+    });
+    expect([...config.profiles.keys()]).toEqual(["arn:aws:rolesanywhere:us-east-1:111122223333:profile/abc", "d1e2"]);
+    expect(config.profiles.get("d1e2")).toMatchObject({ maxDurationSeconds: 900, acceptRoleSessionName: false });
+  });
+
+  it.each([
+    [[], /the top level must be an object/],
+    [{ profile: {} }, /unknown key "profile"/],
+    [{ profiles: [] }, /"profiles" must be an object/],
+    [{ profiles: { p: { roles: [] } } }, /profile "p": "roles" must be a non-empty array of role ARNs/],
+    [{ profiles: { p: { roles: ["Admin"] } } }, /profile "p": invalid role ARN 'Admin'/],
+    [{ profiles: { p: { roles: ["arn:aws:iam::1:role/A"], maxDurationSeconds: 60 } } }, /"maxDurationSeconds" must be an integer from 900 to 43200/],
+    [{ profiles: { p: { roles: ["arn:aws:iam::1:role/A"], acceptRoleSessionName: "yes" } } }, /"acceptRoleSessionName" must be true or false/],
+    [{ profiles: { p: { roles: ["arn:aws:iam::1:role/A"], duration: 1 } } }, /unknown key "duration"/],
+    [{ profiles: { "arn:aws:rolesanywhere:us-east-1:1:trust-anchor/x": { roles: ["arn:aws:iam::1:role/A"] } } }, /resource must be 'profile\/<id>'/],
+    [{ profiles: { "a b": { roles: ["arn:aws:iam::1:role/A"] } } }, /a key must be a profile ARN or a profile ID/],
+  ])("rejects %j with CONFIG_INVALID", (json, message) => {
+    expect(() => parseLocalEndpointConfig(json, "test.json")).toThrow(expect.objectContaining({ code: "CONFIG_INVALID", message: expect.stringMatching(message) }));
+  });
+
+  it("names the file when it is not JSON", async () => {
+    const path = join(dir, "broken.json");
+    writeFileSync(path, "{ profiles: ");
+    await expect(loadLocalEndpointConfig(path)).rejects.toMatchObject({ code: "CONFIG_INVALID", message: expect.stringContaining(`${path}: not valid JSON`) });
+  });
+});
+
+describe("local endpoint trust anchors", () => {
+  it("loads a PEM bundle, PEM text and Certificate objects", async () => {
+    const bundle = join(dir, "bundle.pem");
+    const other = createCa(join(dir, "other"), { name: "Other CA" });
+    writeFileSync(bundle, `${ca.certPem}\nsome comment\n${other.certPem}`);
+    const anchors = await loadTrustAnchors([bundle, other.certPem, new Certificate(new X509Certificate(ca.certPem).raw)]);
+    expect(anchors.map((a) => a.subject)).toEqual(["CN=Startup CA", "CN=Other CA", "CN=Other CA", "CN=Startup CA"]);
+  });
+
+  it("refuses an end-entity certificate, an empty file and a missing file", async () => {
+    await expect(loadTrustAnchors(leaf.certPath)).rejects.toMatchObject({ code: "CERTIFICATE_INVALID", message: expect.stringContaining('"CN=startup-device"') });
+    const empty = join(dir, "empty.pem");
+    writeFileSync(empty, "no certificates here\n");
+    await expect(loadTrustAnchors(empty)).rejects.toMatchObject({ code: "CERTIFICATE_MISSING" });
+    await expect(loadTrustAnchors(join(dir, "missing.pem"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+  });
+});
+
+describe("verifyCreateSessionRequest with an injected clock and verifier table", () => {
+  const device = identity(leaf);
+  const anchors = [new Certificate(new X509Certificate(ca.certPem).raw)];
+  const wire = async (date: Date) => {
+    const req = await signedCreateSession("http://127.0.0.1:1", device, { date });
+    const raw = Object.entries(req.headers).flat();
+    return wireRequest(req.method, req.target, raw, Buffer.from(req.body));
+  };
+
+  it("checks certificate validity against the injected clock, not the wall clock", async () => {
+    const later = new Date(Date.now() + 400 * 86_400_000);
+    await expect(verifyCreateSessionRequest(await wire(later), { region: "us-east-1", trustAnchors: anchors, config: undefined }, later)).rejects.toMatchObject({
+      status: 403,
+      serviceCode: "AccessDeniedException",
+      message: expect.stringMatching(/^Signing certificate expired/),
+    });
+    const now = new Date();
+    const ok = await verifyCreateSessionRequest(await wire(now), { region: "us-east-1", trustAnchors: anchors, config: undefined }, now);
+    expect(ok).toMatchObject({ keyType: "EC", durationSeconds: 3600, roleSessionName: undefined });
+    expect(ok.path.map((c) => c.subject)).toEqual(["CN=startup-device", "CN=Startup CA"]);
+  });
+
+  it("refuses a key type that has no verifier in the table", async () => {
+    const now = new Date();
+    await expect(
+      verifyCreateSessionRequest(await wire(now), { region: "us-east-1", trustAnchors: anchors, config: undefined, verifiers: {} }, now),
+    ).rejects.toMatchObject({ status: 403, message: "This endpoint cannot verify EC signatures yet" });
+  });
+});
+
+describe("local endpoint over HTTPS", () => {
+  it("serves CreateSession with the given certificate", async () => {
+    const serverCert = issueLeaf(ca, join(dir, "tls"), {
+      name: "127.0.0.1",
+      keyType: "p256",
+      extensions: ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1"],
+    });
+    const endpoint = await startLocalEndpoint({
+      trustAnchors: ca.certPath,
+      tls: { cert: serverCert.certPem, key: readFileSync(serverCert.keyPath) },
+    });
+    try {
+      expect(endpoint.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const res = await send(endpoint.url, await signedCreateSession(endpoint.url, identity(leaf)), ca.certPem);
+      expect(res.status, res.body).toBe(201);
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
+
+describe("local-endpoint command line", () => {
+  async function run(argv: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = "";
+    let err = "";
+    stdout.on("data", (d: Buffer) => (out += d.toString()));
+    stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await main(argv, { stdout, stderr, env: {} });
+    return { code, stdout: out, stderr: err };
+  }
+
+  it.each([
+    [[], /--trust-anchors is required/],
+    [["--trust-anchors", "x.pem", "--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
+    [["--trust-anchors", "x.pem", "--port", "70000"], /--port 70000 is out of range/],
+    [["--trust-anchors", "x.pem", "--fail-next", "1", "--fail-status", "200"], /--fail-status 200 must be an HTTP error status/],
+  ])("%j is a usage error (exit 2)", async (args, message) => {
+    const r = await run(["local-endpoint", ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe("");
+  });
+
+  it("reports a missing trust anchor file as an input error (exit 3)", async () => {
+    const r = await run(["local-endpoint", "--trust-anchors", join(dir, "nope.pem")]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/trust anchor file .*nope\.pem does not exist/);
+  });
+});
