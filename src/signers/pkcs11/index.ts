@@ -1,9 +1,9 @@
-import type { Pkcs11SignerOptions } from "../options.js";
-import type { Signer } from "../signer.js";
-import { DeviceError } from "../../errors.js";
-
-/** Opens the token named by `opts.keyUri`, finds the key (and certificate) and returns a Signer. */
-export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Signer> {
-  void opts;
-  throw new DeviceError("PKCS11_ERROR", "the PKCS#11 back-end is not built yet");
-}
+/**
+ * The PKCS#11 back-end: keys on SoftHSM, YubiKey (ykcs11 / OpenSC PIV), TPM-backed tokens and any vendor
+ * module, addressed by RFC 7512 URIs. Everything here is imported lazily by the signer factory and the
+ * read-certificate-data command, so that file keys never load graphene-pk11 or pkcs11js.
+ */
+export { createPkcs11Signer } from "./open-signer.js";
+export { listPkcs11Certificates, type ListPkcs11Options, type Pkcs11CertificateEntry } from "./list-certificates.js";
+export { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "./uri.js";
+export { Pkcs11AmbiguousError } from "./pkcs11-errors.js";

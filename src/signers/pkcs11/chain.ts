@@ -1,0 +1,35 @@
+import type { Certificate } from "../../x509/certificate.js";
+
+/**
+ * The intermediates to send with `leaf`, picked from `pool` (the CA certificates found on a token): walk
+ * from the leaf to each issuer whose subject matches and whose key verified the child's signature, and
+ * stop at a self-signed root (the trust anchor, which the service already has) or when no issuer is found.
+ * Unlike the Go helper, an unrelated certificate never gets in and the leaf is never repeated.
+ */
+export function chainFromPool(leaf: Certificate, pool: readonly Certificate[], maxDepth = 8): Certificate[] {
+  const chain: Certificate[] = [];
+  const used = new Set<string>([leaf.sha256Fingerprint()]);
+  let current = leaf;
+  while (chain.length < maxDepth) {
+    const issuer = pool.find((candidate) => !used.has(candidate.sha256Fingerprint()) && issues(candidate, current));
+    if (issuer === undefined || isSelfSigned(issuer)) break;
+    chain.push(issuer);
+    used.add(issuer.sha256Fingerprint());
+    current = issuer;
+  }
+  return chain;
+}
+
+function issues(issuer: Certificate, child: Certificate): boolean {
+  if (!child.x509.checkIssued(issuer.x509)) return false;
+  const key = issuer.publicKey;
+  try {
+    return key !== undefined && child.x509.verify(key);
+  } catch {
+    return false;
+  }
+}
+
+function isSelfSigned(certificate: Certificate): boolean {
+  return issues(certificate, certificate);
+}

@@ -1,0 +1,91 @@
+/**
+ * Distinguished names rendered the way Go's `pkix.Name.String()` does, because the Go helper's
+ * `read-certificate-data` listing shows subjects and issuers that way and scripts compare them.
+ * Go first folds the known attributes into fixed fields (C, ST, L, STREET, POSTALCODE, O, OU, CN,
+ * SERIALNUMBER: several values of one type become one multi-valued RDN, only the last CN survives), puts
+ * the other attributes in front, and prints the sequence last-to-first with RFC 4514-style escaping.
+ */
+import type { AttributeTypeAndValue } from "@peculiar/asn1-x509";
+
+const FIELD_ORDER: readonly [oid: string, name: string][] = [
+  ["2.5.4.6", "C"],
+  ["2.5.4.8", "ST"],
+  ["2.5.4.7", "L"],
+  ["2.5.4.9", "STREET"],
+  ["2.5.4.17", "POSTALCODE"],
+  ["2.5.4.10", "O"],
+  ["2.5.4.11", "OU"],
+  ["2.5.4.3", "CN"],
+  ["2.5.4.5", "SERIALNUMBER"],
+];
+const FIELD_NAMES = new Map(FIELD_ORDER);
+
+type Rdn = { oid: string; value: string; nonString?: Buffer }[];
+
+/** Subject and issuer of a DER certificate, Go style. */
+export async function goSubjectAndIssuer(der: Uint8Array): Promise<{ subject: string; issuer: string }> {
+  const [{ AsnConvert }, { Certificate }] = await Promise.all([import("@peculiar/asn1-schema"), import("@peculiar/asn1-x509")]);
+  const tbs = AsnConvert.parse(der, Certificate).tbsCertificate;
+  return { subject: goNameString(tbs.subject.map((rdn) => [...rdn])), issuer: goNameString(tbs.issuer.map((rdn) => [...rdn])) };
+}
+
+export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]): string {
+  const values = new Map<string, string[]>();
+  const others: Rdn[] = [];
+  for (const rdn of rdns) {
+    for (const atv of rdn) {
+      const text = stringValue(atv);
+      if (FIELD_NAMES.has(atv.type)) {
+        if (text !== undefined) values.set(atv.type, atv.type === "2.5.4.3" ? [text] : [...(values.get(atv.type) ?? []), text]);
+      } else {
+        others.push([{ oid: atv.type, value: text ?? "", ...(text === undefined ? { nonString: Buffer.from(atv.value.anyValue ?? new ArrayBuffer(0)) } : {}) }]);
+      }
+    }
+  }
+  const sequence: Rdn[] = [...others];
+  for (const [oid] of FIELD_ORDER) {
+    const list = values.get(oid);
+    if (list && list.length > 0) sequence.push(list.map((value) => ({ oid, value })));
+  }
+  return sequence
+    .reverse()
+    .map((rdn) => rdn.map(formatAttribute).join("+"))
+    .join(",");
+}
+
+function stringValue(atv: AttributeTypeAndValue): string | undefined {
+  const v = atv.value;
+  for (const s of [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString]) {
+    if (s !== undefined) return s;
+  }
+  return undefined;
+}
+
+function formatAttribute(attr: Rdn[number]): string {
+  const name = FIELD_NAMES.get(attr.oid);
+  if (name === undefined) {
+    // Go re-marshals unknown attributes and prints them as #hex of their DER.
+    const der = attr.nonString ?? marshalGoString(attr.value);
+    return `${attr.oid}=#${der.toString("hex")}`;
+  }
+  return `${name}=${escapeValue(attr.value)}`;
+}
+
+function escapeValue(value: string): string {
+  const chars = [...value];
+  return chars
+    .map((c, k) => {
+      const escape =
+        ',+"\\<>;'.includes(c) || (c === " " && (k === 0 || k === chars.length - 1)) || (c === "#" && k === 0);
+      return escape ? `\\${c}` : c;
+    })
+    .join("");
+}
+
+/** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */
+function marshalGoString(value: string): Buffer {
+  const printable = /^[A-Za-z0-9 '()+,\-./:=?*]*$/.test(value);
+  const body = Buffer.from(value, "utf8");
+  const length = body.length < 0x80 ? Buffer.from([body.length]) : body.length < 0x100 ? Buffer.from([0x81, body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
+  return Buffer.concat([Buffer.from([printable ? 0x13 : 0x0c]), length, body]);
+}

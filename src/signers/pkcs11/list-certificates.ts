@@ -1,0 +1,76 @@
+/**
+ * `read-certificate-data --certificate pkcs11:…`: every certificate the URI matches, on every matching
+ * token, each with its own full URI (the Go helper printed the first token's for all of them).
+ */
+import type { SecretSource } from "../../secrets/secret-source.js";
+import type { Certificate } from "../../x509/certificate.js";
+import type { DebugLog } from "../options.js";
+import { goSubjectAndIssuer } from "./go-name.js";
+import { acquireModule } from "./module-loader.js";
+import { chooseModule } from "./module-path.js";
+import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "./objects.js";
+import { loginUser, pinFromSource, pinFromUri } from "./pin.js";
+import { CKF_PROTECTED_AUTHENTICATION_PATH, listTokenSlots, slotMatches } from "./slots.js";
+import { formatPkcs11Uri, parsePkcs11Uri } from "./uri.js";
+
+export interface ListPkcs11Options {
+  uri: string;
+  /** `--pkcs11-lib`. */
+  library?: string;
+  /** Used (with a single matching token) when no certificate is visible before login. */
+  pin?: SecretSource;
+  debug?: DebugLog;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Pkcs11CertificateEntry {
+  certificate: Certificate;
+  /** Lower-case hex SHA-1 of the DER. */
+  sha1Fingerprint: string;
+  /** Go `pkix.Name.String()` form, as the Go helper prints it. */
+  subject: string;
+  issuer: string;
+  /** Upper-case hex without leading zeros. */
+  serialHex: string;
+  /** Full URI with attributes sorted by name (no PIN). */
+  uri: string;
+}
+
+export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<Pkcs11CertificateEntry[]> {
+  const uri = parsePkcs11Uri(opts.uri);
+  const lease = await acquireModule(chooseModule(opts.library, [uri]), opts.debug);
+  const sessions: TokenContext[] = [];
+  try {
+    const slots = listTokenSlots(lease.module, opts.debug).filter((s) => slotMatches(uri, s, lease.module.info));
+    const filter = { id: uri.id, label: uri.object };
+    let found: CertificateObject[] = [];
+    for (const slot of slots) {
+      const context = openSession(lease.module, slot, opts.debug);
+      sessions.push(context);
+      found.push(...findCertificates(context, filter));
+    }
+    const pin = uri.pin ? pinFromUri(uri.pin) : opts.pin ? pinFromSource(opts.pin, "the token's user PIN", opts.env ?? process.env) : undefined;
+    if (found.length === 0 && sessions.length === 1 && pin !== undefined) {
+      const [context] = sessions as [TokenContext];
+      await loginUser(context, pin, (context.slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0);
+      found = findCertificates(context, filter);
+    }
+    const entries = await Promise.all(
+      found.map(async (c) => {
+        const names = await goSubjectAndIssuer(c.certificate.der);
+        return {
+          certificate: c.certificate,
+          sha1Fingerprint: c.certificate.sha1Fingerprint(),
+          subject: names.subject,
+          issuer: names.issuer,
+          serialHex: c.certificate.serialHex,
+          uri: formatPkcs11Uri(c.uri),
+        };
+      }),
+    );
+    return entries.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+  } finally {
+    for (const context of sessions) closeSession(context);
+    lease.release();
+  }
+}

@@ -1,0 +1,190 @@
+/** Finding certificates and keys on a token and reading the attributes the signer needs. */
+import type * as Graphene from "graphene-pk11";
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { Certificate } from "../../x509/certificate.js";
+import type { DebugLog } from "../options.js";
+import type { Pkcs11Module } from "./module-loader.js";
+import { describeCkr } from "./pkcs11-errors.js";
+import { curveFromEcParams } from "./signature-encoding.js";
+import { tokenUri, type TokenSlot } from "./slots.js";
+import { withAttributes, type Pkcs11Uri } from "./uri.js";
+
+const CKF_SERIAL_SESSION = 0x4;
+const CKO_CERTIFICATE = 1;
+const CKO_PUBLIC_KEY = 2;
+const CKO_PRIVATE_KEY = 3;
+const CKK_RSA = 0;
+const CKK_EC = 3;
+const CKA_PUBLIC_KEY_INFO = 0x129;
+
+/** An open session on one token, with what is needed to talk about it. */
+export interface TokenContext {
+  readonly module: Pkcs11Module;
+  readonly slot: TokenSlot;
+  readonly session: Graphene.Session;
+  /** The module generation the session was opened in (see Pkcs11Module.reinitialize). */
+  readonly generation: number;
+  readonly debug?: DebugLog | undefined;
+}
+
+export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: DebugLog): TokenContext {
+  const grapheneSlot = new module.graphene.Slot(slot.handle, module.module, module.lib);
+  const session = grapheneSlot.open(CKF_SERIAL_SESSION);
+  return { module, slot, session, generation: module.generation, debug };
+}
+
+export function closeSession(context: TokenContext): void {
+  try {
+    context.session.close();
+  } catch {
+    /* the token may be gone; the session is dead either way */
+  }
+}
+
+export interface ObjectFilter {
+  readonly id?: Buffer | undefined;
+  readonly label?: string | undefined;
+}
+
+export interface CertificateObject {
+  readonly id: Buffer;
+  readonly label: string;
+  readonly certificate: Certificate;
+  /** Full URI of the object: token identity, id, object, type=cert. */
+  readonly uri: Pkcs11Uri;
+  readonly slot: TokenSlot;
+}
+
+export type TokenKeyType = "RSA" | "EC";
+
+export interface PrivateKeyObject {
+  readonly object: Graphene.SessionObject;
+  readonly id: Buffer;
+  readonly label: string;
+  /** undefined for key types Roles Anywhere cannot use (DSA, EdDSA, …). */
+  readonly keyType: TokenKeyType | undefined;
+  readonly canSign: boolean;
+  readonly alwaysAuthenticate: boolean;
+  readonly uri: Pkcs11Uri;
+  /** RSA: modulus and public exponent, readable on most tokens even for sensitive keys. */
+  readonly modulus?: Buffer | undefined;
+  readonly publicExponent?: Buffer | undefined;
+  /** EC: DER OID of the curve. */
+  readonly ecParams?: Buffer | undefined;
+  /** CKA_PUBLIC_KEY_INFO (PKCS#11 2.40): the SPKI, when the token fills it in. */
+  readonly publicKeyInfo?: Buffer | undefined;
+}
+
+export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
+  const found: CertificateObject[] = [];
+  for (const object of find(context, CKO_CERTIFICATE, filter)) {
+    const id = optional(() => object.getAttribute("id") as Buffer) ?? Buffer.alloc(0);
+    const label = optional(() => object.getAttribute("label") as string) ?? "";
+    const value = optional(() => object.getAttribute("value") as Buffer);
+    if (value === undefined) continue;
+    let certificate: Certificate;
+    try {
+      certificate = new Certificate(value);
+    } catch {
+      context.debug?.(`pkcs11: skipping certificate object "${label}": not an X.509 certificate`);
+      continue;
+    }
+    found.push({ id, label, certificate, uri: objectUri(context.slot, id, label, "cert"), slot: context.slot });
+  }
+  return found;
+}
+
+export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
+  return find(context, CKO_PRIVATE_KEY, filter).map((object) => readPrivateKey(context, object));
+}
+
+export function readPrivateKey(context: TokenContext, object: Graphene.SessionObject): PrivateKeyObject {
+  const id = optional(() => object.getAttribute("id") as Buffer) ?? Buffer.alloc(0);
+  const label = optional(() => object.getAttribute("label") as string) ?? "";
+  const ckk = optional(() => object.getAttribute("keyType") as number);
+  const keyType: TokenKeyType | undefined = ckk === CKK_RSA ? "RSA" : ckk === CKK_EC ? "EC" : undefined;
+  const publicKeyInfo = optional(() => object.getAttribute(CKA_PUBLIC_KEY_INFO));
+  return {
+    object,
+    id,
+    label,
+    keyType,
+    // An unreadable CKA_SIGN is treated as "allowed": the token will say so at C_SignInit if not.
+    canSign: optional(() => object.getAttribute("sign") as boolean) ?? true,
+    alwaysAuthenticate: optional(() => object.getAttribute("alwaysAuth") as boolean) ?? false,
+    uri: objectUri(context.slot, id, label, "private"),
+    modulus: keyType === "RSA" ? optional(() => object.getAttribute("modulus") as Buffer) : undefined,
+    publicExponent: keyType === "RSA" ? optional(() => object.getAttribute("publicExponent") as Buffer) : undefined,
+    ecParams: keyType === "EC" ? optional(() => object.getAttribute("paramsEC") as Buffer) : undefined,
+    publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined,
+  };
+}
+
+/**
+ * The key's public half as node:crypto sees it, without a certificate: from CKA_PUBLIC_KEY_INFO, the RSA
+ * modulus, or the EC public-key object that shares the key's CKA_ID.
+ */
+export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
+  try {
+    if (key.publicKeyInfo) return createPublicKey({ key: key.publicKeyInfo, format: "der", type: "spki" });
+    if (key.keyType === "RSA" && key.modulus && key.publicExponent) {
+      return createPublicKey({ key: { kty: "RSA", n: base64url(key.modulus), e: base64url(key.publicExponent) }, format: "jwk" });
+    }
+    if (key.keyType === "EC" && key.id.length > 0) {
+      const curve = curveFromEcParams(key.ecParams);
+      if (!curve) return undefined;
+      for (const object of find(context, CKO_PUBLIC_KEY, { id: key.id })) {
+        const point = optional(() => object.getAttribute("pointEC") as Buffer);
+        const raw = point && uncompressedPoint(point, curve.fieldBytes);
+        if (!raw) continue;
+        const x = raw.subarray(1, 1 + curve.fieldBytes);
+        const y = raw.subarray(1 + curve.fieldBytes);
+        return createPublicKey({ key: { kty: "EC", crv: curve.name, x: base64url(x), y: base64url(y) }, format: "jwk" });
+      }
+    }
+  } catch (error) {
+    context.debug?.(`pkcs11: cannot read the public key of ${key.label}: ${describeCkr(error)}`);
+  }
+  return undefined;
+}
+
+/** CKA_EC_POINT is a DER OCTET STRING around the point (spec) or, on some tokens, the bare point. */
+function uncompressedPoint(value: Buffer, fieldBytes: number): Buffer | undefined {
+  const size = 1 + 2 * fieldBytes;
+  if (value.length === size && value[0] === 0x04) return value;
+  if (value[0] === 0x04 && value[1] === size && value.length === size + 2) return value.subarray(2);
+  if (value[0] === 0x04 && value[1] === 0x81 && value[2] === size && value.length === size + 3) return value.subarray(3);
+  return undefined;
+}
+
+export function objectUri(slot: TokenSlot, id: Buffer, label: string, type: "cert" | "private"): Pkcs11Uri {
+  return withAttributes(tokenUri(slot), {
+    ...(id.length > 0 ? { id } : {}),
+    ...(label !== "" ? { object: label } : {}),
+    type,
+  });
+}
+
+function find(context: TokenContext, objectClass: number, filter: ObjectFilter): Graphene.SessionObject[] {
+  const template: Record<string, unknown> = { class: objectClass };
+  if (filter.id !== undefined) template["id"] = filter.id;
+  if (filter.label !== undefined) template["label"] = filter.label;
+  const collection = context.session.find(template as Graphene.ITemplate);
+  const objects: Graphene.SessionObject[] = [];
+  for (let i = 0; i < collection.length; i++) objects.push(collection.items(i));
+  return objects;
+}
+
+function optional<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+function base64url(bytes: Buffer): string {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  return bytes.subarray(start).toString("base64url");
+}

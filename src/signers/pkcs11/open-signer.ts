@@ -1,0 +1,362 @@
+/**
+ * Building a PKCS#11 signer: load the module, find the certificate (token or file), choose the key's
+ * token, log in, find the key and prove it belongs to the certificate (once), plan the mechanism and
+ * collect the chain. Follows the Go helper's search (draft-woodhouse-cert-best-practice) with its bugs
+ * fixed: no panic on a wrong PIN, no junk chain, no accidental PIV attestation match, one session reused.
+ */
+import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
+import type { Certificate } from "../../x509/certificate.js";
+import type { Pkcs11SignerOptions } from "../options.js";
+import type { Signer } from "../signer.js";
+import { chainFromPool } from "./chain.js";
+import { compareWithoutSigning, testMessage, verifiesAgainst } from "./key-proof.js";
+import { acquireModule, type ModuleLease } from "./module-loader.js";
+import { chooseModule } from "./module-path.js";
+import {
+  closeSession,
+  findCertificates,
+  findPrivateKeys,
+  openSession,
+  publicKeyOf,
+  type CertificateObject,
+  type ObjectFilter,
+  type PrivateKeyObject,
+  type TokenContext,
+} from "./objects.js";
+import { Pkcs11AmbiguousError, describeCkr } from "./pkcs11-errors.js";
+import { Pkcs11Signer } from "./pkcs11-signer.js";
+import { RememberedPin, loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "./pin.js";
+import { CKF_LOGIN_REQUIRED, CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "./slots.js";
+import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "./token-signing.js";
+import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
+
+type UsableKey = PrivateKeyObject & { keyType: "RSA" | "EC" };
+
+export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Signer> {
+  const keyUri = parsePkcs11Uri(opts.keyUri);
+  const certUri = opts.certificate === undefined && opts.certificateUri !== undefined ? parsePkcs11Uri(opts.certificateUri) : undefined;
+  for (const uri of [keyUri, certUri]) {
+    if (uri?.type === "secret-key" || uri?.type === "data") {
+      throw new InputError("PKCS11_URI_INVALID", `${formatPkcs11Uri(uri)} names a ${uri.type} object, not a certificate or a key pair`);
+    }
+  }
+  const lease = await acquireModule(chooseModule(opts.library, certUri ? [keyUri, certUri] : [keyUri]), opts.debug);
+  const build = new SignerBuild(opts, lease, keyUri, certUri);
+  try {
+    return await build.run();
+  } catch (error) {
+    build.abandon();
+    throw error;
+  }
+}
+
+class SignerBuild {
+  private readonly sessions = new Map<string, TokenContext>();
+  private readonly loggedIn = new Set<string>();
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly userPinSource: PinSupply | undefined;
+  private readonly rememberedUserPin: RememberedPin | undefined;
+  private contextPin: RememberedPin | undefined;
+  /** Mechanism plans made while proving keys, reused for the signer. */
+  private readonly plans = new Map<PrivateKeyObject, MechanismPlan>();
+
+  constructor(
+    private readonly opts: Pkcs11SignerOptions,
+    private readonly lease: ModuleLease,
+    private readonly keyUri: Pkcs11Uri,
+    private readonly certUri: Pkcs11Uri | undefined,
+  ) {
+    this.env = opts.env ?? process.env;
+    const uriPin = keyUri.pin ?? certUri?.pin;
+    this.userPinSource = uriPin ? pinFromUri(uriPin) : opts.pin ? pinFromSource(opts.pin, "the token's user PIN", this.env) : undefined;
+    // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
+    if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
+  }
+
+  private get debug() {
+    return this.opts.debug;
+  }
+
+  private get module() {
+    return this.lease.module;
+  }
+
+  async run(): Promise<Signer> {
+    const slots = listTokenSlots(this.module, this.debug);
+    this.debug?.(`pkcs11: tokens: ${slots.map((s) => describeToken(s.token)).join(", ") || "none"}`);
+
+    const certObject = this.certUri ? await this.findCertificate(this.certUri, slots) : undefined;
+    const certificate = this.opts.certificate ?? certObject?.certificate;
+    const keyFollowsCert = certObject !== undefined && this.opts.certificateUri === this.opts.keyUri;
+    const keySlot = keyFollowsCert ? certObject.slot : this.chooseKeySlot(slots, certObject);
+    const context = this.session(keySlot);
+    if (this.needsLogin(keySlot)) await this.login(keySlot);
+
+    const key = await this.findKey(context, certificate, certObject, keyFollowsCert);
+    const plan = this.plans.get(key) ?? planMechanisms(context, key);
+    if (key.alwaysAuthenticate) await this.readContextPin(key, keySlot);
+    this.debug?.(`pkcs11: using ${formatPkcs11Uri(key.uri)}${key.alwaysAuthenticate ? " (CKA_ALWAYS_AUTHENTICATE)" : ""}`);
+
+    let chain = this.opts.intermediates ?? [];
+    if (this.opts.intermediates === undefined && certificate !== undefined) {
+      const pool = findCertificates(certObject ? this.session(certObject.slot) : context, {}).map((c) => c.certificate);
+      chain = chainFromPool(certificate, pool);
+      this.debug?.(`pkcs11: chain from the token: ${chain.length === 0 ? "none needed" : chain.map((c) => c.subject.replace(/\n/g, ", ")).join(" / ")}`);
+    }
+
+    for (const [id, other] of this.sessions) if (other !== context) closeSession(other), this.sessions.delete(id);
+    if (!key.alwaysAuthenticate || this.contextPin !== this.rememberedUserPin) this.rememberedUserPin?.wipe();
+    const loginRequired = this.needsLogin(keySlot);
+    return new Pkcs11Signer({
+      lease: this.lease,
+      context,
+      key,
+      plan,
+      certificate,
+      chain,
+      publicKey: certificate ? undefined : publicKeyOf(context, key),
+      relogin: loginRequired ? { pin: this.reloginPin(keySlot), pinPad: this.pinPad(keySlot) } : undefined,
+      contextPin: this.contextPin,
+      debug: this.debug,
+    });
+  }
+
+  /** Called when building failed: nothing of it may stay open or in memory. */
+  abandon(): void {
+    for (const context of this.sessions.values()) closeSession(context);
+    this.sessions.clear();
+    this.rememberedUserPin?.wipe();
+    this.contextPin?.wipe();
+    this.lease.release();
+  }
+
+  // --- certificate -------------------------------------------------------------------------------------
+
+  private async findCertificate(uri: Pkcs11Uri, slots: TokenSlot[]): Promise<CertificateObject> {
+    const certSlots = slots.filter((s) => slotMatches(uri, s, this.module.info));
+    if (certSlots.length === 0) throw tokenNotFound(uri, slots);
+    const filter: ObjectFilter = { id: uri.id, label: uri.object };
+    const search = (slot: TokenSlot) => withoutAttestation(findCertificates(this.session(slot), filter), uri);
+    let found = certSlots.flatMap(search);
+    if (found.length === 0 && certSlots.length === 1) {
+      // Some tokens show certificates only after login (CKA_PRIVATE certificates).
+      const [slot] = certSlots as [TokenSlot];
+      if (!this.loggedIn.has(key(slot))) {
+        await this.login(slot);
+        found = search(slot);
+      }
+    }
+    if (found.length === 0) {
+      const onTokens = certSlots.flatMap((s) => findCertificates(this.session(s), {})).map((c) => formatPkcs11Uri(c.uri));
+      throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${formatPkcs11Uri(withoutQuery(uri))} on ${certSlots.map((s) => describeToken(s.token)).join(", ")}`, {
+        hint: onTokens.length > 0 ? `certificates there: ${onTokens.slice(0, 10).join(" ")}` : "the token shows no certificates; give the certificate as a file with --certificate",
+      });
+    }
+    if (found.length > 1) {
+      throw new Pkcs11AmbiguousError(
+        `${formatPkcs11Uri(withoutQuery(uri))} matches ${found.length} certificates`,
+        found.map((c) => formatPkcs11Uri(c.uri)),
+        "add the id=, object=, token= or serial= of the one to use (they are in the URIs above)",
+      );
+    }
+    const [only] = found as [CertificateObject];
+    this.debug?.(`pkcs11: certificate ${formatPkcs11Uri(only.uri)}`);
+    return only;
+  }
+
+  // --- key ----------------------------------------------------------------------------------------------
+
+  private chooseKeySlot(slots: TokenSlot[], certObject: CertificateObject | undefined): TokenSlot {
+    const keySlots = slots.filter((s) => slotMatches(this.keyUri, s, this.module.info));
+    if (keySlots.length === 1) return keySlots[0]!;
+    if (certObject && keySlots.some((s) => key(s) === key(certObject.slot))) return certObject.slot;
+    if (keySlots.length === 0) throw tokenNotFound(this.keyUri, slots);
+    throw new Pkcs11AmbiguousError(
+      `${formatPkcs11Uri(withoutQuery(this.keyUri))} matches ${keySlots.length} tokens`,
+      keySlots.map((s) => formatPkcs11Uri(tokenUri(s))),
+      "add token= or serial= to say which token holds the key",
+    );
+  }
+
+  private async findKey(
+    context: TokenContext,
+    certificate: Certificate | undefined,
+    certObject: CertificateObject | undefined,
+    keyFollowsCert: boolean,
+  ): Promise<UsableKey> {
+    const uriFilter: ObjectFilter = { id: this.keyUri.id, label: this.keyUri.object };
+    // One URI for both: the key is the one with the certificate's CKA_ID, else any key that matches it.
+    const attempts: ObjectFilter[] = keyFollowsCert
+      ? [...(certObject!.id.length > 0 ? [{ id: certObject!.id }] : []), uriFilter, {}]
+      : [uriFilter];
+    const certType = certificate ? await certificate.keyType() : undefined;
+    if (certificate && certType !== "RSA" && certType !== "EC") {
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `the certificate's key type (${certType ?? "unknown"}) cannot be used on a PKCS#11 token`, {
+        hint: "tokens sign with RSA or EC keys",
+      });
+    }
+    const tried = new Set<string>();
+    const mismatched: UsableKey[] = [];
+    for (const filter of attempts) {
+      const signature = `${filter.id?.toString("hex") ?? "*"}/${filter.label ?? "*"}`;
+      if (tried.has(signature)) continue;
+      tried.add(signature);
+      const candidates = withoutAttestation(findPrivateKeys(context, filter), this.keyUri).filter(
+        (k): k is UsableKey => k.keyType !== undefined && (certType === undefined || k.keyType === certType),
+      );
+      if (candidates.length === 0) continue;
+      const signable = candidates.filter((k) => k.canSign);
+      if (signable.length === 0) {
+        throw new DeviceError("PKCS11_KEY_CANNOT_SIGN", `the private key ${formatPkcs11Uri(candidates[0]!.uri)} has CKA_SIGN=false: the token does not let it sign`, {
+          hint: "use a key created for signing (e.g. pkcs11-tool --usage-sign, p11tool --mark-sign)",
+        });
+      }
+      if (certificate === undefined) {
+        if (signable.length > 1) {
+          throw new Pkcs11AmbiguousError(
+            `${formatPkcs11Uri(withoutQuery(this.keyUri))} matches ${signable.length} private keys and there is no certificate to tell them apart`,
+            signable.map((k) => formatPkcs11Uri(k.uri)),
+            "add the id= or object= of the key to use, or give its certificate with --certificate",
+          );
+        }
+        return signable[0]!;
+      }
+      const proven = await this.proveAgainst(context, signable, certificate, mismatched);
+      if (proven) return proven;
+    }
+    const token = describeToken(context.slot.token);
+    if (mismatched.length > 0) {
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", `no private key on ${token} matches the certificate (${certificate!.subject.replace(/\n/g, ", ")}); keys checked:\n  ${mismatched.map((k) => formatPkcs11Uri(k.uri)).join("\n  ")}`, {
+        hint: "point --private-key at the key the certificate was issued for",
+      });
+    }
+    const keys = findPrivateKeys(context, {}).map((k) => formatPkcs11Uri(k.uri));
+    throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no ${certType ? `${certType} ` : ""}private key matches ${formatPkcs11Uri(withoutQuery(this.keyUri))} on ${token}`, {
+      hint:
+        keys.length > 0
+          ? `private keys there: ${keys.slice(0, 10).join(" ")}`
+          : this.loggedIn.has(key(context.slot))
+            ? "the token shows no private keys"
+            : "the token shows no private keys without a login: give the PIN (pin-source=, --pkcs11-pin-file or --pkcs11-pin-env)",
+    });
+  }
+
+  /** Keys proven by their public key first, then by one test signature (always-authenticate keys last). */
+  private async proveAgainst(context: TokenContext, keys: UsableKey[], certificate: Certificate, mismatched: UsableKey[]): Promise<UsableKey | undefined> {
+    const needSignature: UsableKey[] = [];
+    for (const k of keys) {
+      const proof = compareWithoutSigning(k, certificate);
+      if (proof === "match") {
+        this.debug?.(`pkcs11: ${formatPkcs11Uri(k.uri)} matches the certificate (public key)`);
+        return k;
+      }
+      if (proof === "mismatch") mismatched.push(k);
+      else needSignature.push(k);
+    }
+    needSignature.sort((a, b) => Number(a.alwaysAuthenticate) - Number(b.alwaysAuthenticate));
+    for (const k of needSignature) {
+      const plan = planMechanisms(context, k);
+      this.plans.set(k, plan);
+      const contextPin = k.alwaysAuthenticate ? await this.readContextPin(k, context.slot) : undefined;
+      const message = testMessage();
+      let signature: Buffer;
+      try {
+        signature = signOnToken(context, k, plan, message, "SHA256", contextPin);
+      } catch (error) {
+        if (isAgentError(error) && error.category === "auth") throw error;
+        throw signingFailure(k, error);
+      }
+      if (verifiesAgainst(certificate, message, signature)) {
+        this.debug?.(`pkcs11: ${formatPkcs11Uri(k.uri)} matches the certificate (test signature)`);
+        return k;
+      }
+      mismatched.push(k);
+    }
+    return undefined;
+  }
+
+  // --- PINs and sessions --------------------------------------------------------------------------------
+
+  private session(slot: TokenSlot): TokenContext {
+    let context = this.sessions.get(key(slot));
+    if (context === undefined) {
+      try {
+        context = openSession(this.module, slot, this.debug);
+      } catch (error) {
+        throw new DeviceError("PKCS11_ERROR", `cannot open a session on ${describeToken(slot.token)}: ${describeCkr(error)}`, { cause: error });
+      }
+      this.sessions.set(key(slot), context);
+    }
+    return context;
+  }
+
+  private needsLogin(slot: TokenSlot): boolean {
+    return (slot.flags & CKF_LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
+  }
+
+  private pinPad(slot: TokenSlot): boolean {
+    return (slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0;
+  }
+
+  /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
+  private userPin(slot: TokenSlot): PinSupply | undefined {
+    if (this.rememberedUserPin) return this.rememberedUserPin;
+    if (this.userPinSource) return this.userPinSource;
+    if (this.pinPad(slot)) return undefined;
+    return pinFromPrompt(
+      `User PIN for ${describeToken(slot.token)}: `,
+      `the user PIN of ${describeToken(slot.token)} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`,
+    );
+  }
+
+  /** What a re-login after re-insertion uses: the remembered PIN only if it is kept anyway (--reuse-pin). */
+  private reloginPin(slot: TokenSlot): PinSupply | undefined {
+    if (this.rememberedUserPin && this.contextPin === this.rememberedUserPin) return this.rememberedUserPin;
+    if (this.userPinSource) return this.userPinSource;
+    return this.pinPad(slot) ? undefined : this.userPin(slot);
+  }
+
+  private async login(slot: TokenSlot): Promise<void> {
+    if (this.loggedIn.has(key(slot))) return;
+    await loginUser(this.session(slot), this.userPin(slot), this.pinPad(slot));
+    this.loggedIn.add(key(slot));
+  }
+
+  /** Reads (once) the PIN an always-authenticate key needs before each signature. */
+  private async readContextPin(k: UsableKey, slot: TokenSlot): Promise<ContextPin> {
+    if (this.contextPin === undefined) {
+      if (this.opts.contextPin) {
+        this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, "the context-specific PIN", this.env));
+      } else if (this.opts.reusePin) {
+        const user = this.userPin(slot);
+        if (user === undefined) throw new UsageError("USAGE", "--reuse-pin was given but the token has a PIN pad and no PIN was supplied");
+        this.contextPin = user instanceof RememberedPin ? user : new RememberedPin(user);
+      } else {
+        this.contextPin = new RememberedPin(
+          pinFromPrompt(
+            `Context-specific PIN for ${formatPkcs11Uri(k.uri)}: `,
+            `the context-specific PIN of ${formatPkcs11Uri(k.uri)} (the key has CKA_ALWAYS_AUTHENTICATE: pass --reuse-pin, or --pkcs11-context-pin-file / -env)`,
+          ),
+        );
+      }
+    }
+    (await this.contextPin.read()).wipe();
+    return { pin: this.contextPin.peek()!, description: this.contextPin.description };
+  }
+}
+
+function key(slot: TokenSlot): string {
+  return slot.handle.toString("hex");
+}
+
+/** PIV attestation certificates share the slot certificate's CKA_ID; they only match when named. */
+function withoutAttestation<T extends { label: string }>(objects: T[], uri: Pkcs11Uri): T[] {
+  return objects.filter((o) => o.label === uri.object || !/PIV Attestation/i.test(o.label));
+}
+
+function tokenNotFound(uri: Pkcs11Uri, slots: TokenSlot[]): DeviceError {
+  const present = slots.map((s) => formatPkcs11Uri(tokenUri(s)));
+  return new DeviceError("PKCS11_TOKEN_NOT_FOUND", `no token matches ${formatPkcs11Uri(withoutQuery(uri))}`, {
+    hint: present.length > 0 ? `tokens present: ${present.join(" ")}` : "no token is present: insert it, or check the module (--pkcs11-lib) and its configuration",
+  });
+}

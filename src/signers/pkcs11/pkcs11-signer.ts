@@ -1,0 +1,187 @@
+/**
+ * A Signer over a key on a PKCS#11 token. One session per signer, opened (and logged in) once and reused
+ * for every signature. When the token goes away and comes back, the session is re-opened and the key
+ * found again by its id and label, with the PIN read again from its non-interactive source.
+ */
+import type { KeyObject } from "node:crypto";
+import { DeviceError, InputError, isAgentError, type AgentError } from "../../errors.js";
+import type { Certificate } from "../../x509/certificate.js";
+import type { DebugLog } from "../options.js";
+import type { DigestAlgorithm, Signer } from "../signer.js";
+import type { ModuleLease } from "./module-loader.js";
+import { closeSession, findPrivateKeys, openSession, type PrivateKeyObject, type TokenContext } from "./objects.js";
+import { describeCkr, isSessionLost } from "./pkcs11-errors.js";
+import { loginUser, type PinSupply, type RememberedPin } from "./pin.js";
+import { describeToken, listTokenSlots, sameToken, type TokenSlot } from "./slots.js";
+import { signOnToken, signingFailure, type MechanismPlan } from "./token-signing.js";
+import { formatPkcs11Uri } from "./uri.js";
+
+export interface Pkcs11SignerParts {
+  lease: ModuleLease;
+  context: TokenContext;
+  key: PrivateKeyObject & { keyType: "RSA" | "EC" };
+  plan: MechanismPlan;
+  certificate: Certificate | undefined;
+  chain: Certificate[];
+  publicKey: KeyObject | undefined;
+  /** How to log in again after the token was re-inserted; undefined when the token needs no login. */
+  relogin: { pin: PinSupply | undefined; pinPad: boolean } | undefined;
+  /** For CKA_ALWAYS_AUTHENTICATE keys: the PIN presented before every signature, already read. */
+  contextPin: RememberedPin | undefined;
+  debug: DebugLog | undefined;
+}
+
+export class Pkcs11Signer implements Signer {
+  readonly backend = "pkcs11" as const;
+  readonly keyType: "RSA" | "EC";
+
+  #parts: Pkcs11SignerParts;
+  #context: TokenContext | undefined;
+  #key: PrivateKeyObject;
+  /** A PIN failure: reported once, then every later call fails the same way without touching the token. */
+  #fatal: AgentError | undefined;
+  #closed = false;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(parts: Pkcs11SignerParts) {
+    this.#parts = parts;
+    this.#context = parts.context;
+    this.#key = parts.key;
+    this.keyType = parts.key.keyType;
+  }
+
+  /** The token's URI for the key in use (no PIN). */
+  get keyUri(): string {
+    return formatPkcs11Uri(this.#key.uri);
+  }
+
+  async certificate(): Promise<Certificate | undefined> {
+    return this.#parts.certificate;
+  }
+
+  async certificateChain(): Promise<Certificate[]> {
+    return [...this.#parts.chain];
+  }
+
+  async publicKey(): Promise<KeyObject | undefined> {
+    return this.#parts.certificate?.publicKey ?? this.#parts.publicKey;
+  }
+
+  sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
+    return this.#exclusive(() => this.#sign(message, digest));
+  }
+
+  close(): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      if (this.#context) closeSession(this.#context);
+      this.#context = undefined;
+      this.#parts.contextPin?.wipe();
+      this.#parts.lease.release();
+    });
+  }
+
+  /** Signatures and re-opening take turns: a PKCS#11 session runs one operation at a time. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #sign(message: Uint8Array, digest: DigestAlgorithm): Promise<Buffer> {
+    if (this.#fatal) throw this.#fatal;
+    if (this.#closed) throw new DeviceError("PKCS11_ERROR", "the PKCS#11 signer was closed");
+    const module = this.#parts.lease.module;
+    if (this.#context === undefined || this.#context.generation !== module.generation) {
+      await this.#reopen("the module was re-initialised");
+    }
+    try {
+      return this.#signOnce(message, digest);
+    } catch (error) {
+      if (!isSessionLost(error)) throw this.#remember(error);
+      await this.#reopen(describeCkr(error));
+      try {
+        return this.#signOnce(message, digest);
+      } catch (again) {
+        throw this.#remember(again);
+      }
+    }
+  }
+
+  #signOnce(message: Uint8Array, digest: DigestAlgorithm): Buffer {
+    const context = this.#context!;
+    const pin = this.#parts.contextPin;
+    const contextPin = pin ? { pin: pin.peek()!, description: pin.description } : undefined;
+    try {
+      return signOnToken(context, this.#key, this.#parts.plan, message, digest, contextPin);
+    } catch (error) {
+      if (isAgentError(error) || isSessionLost(error)) throw error;
+      throw signingFailure(this.#key, error);
+    }
+  }
+
+  #remember(error: unknown): unknown {
+    if (isAgentError(error) && error.category === "auth") this.#fatal = error;
+    return isSessionLost(error) ? signingFailure(this.#key, error) : error;
+  }
+
+  /** Finds the token again (re-initialising the module if it does not show up), logs in, finds the key. */
+  async #reopen(reason: string): Promise<void> {
+    const { lease, debug } = this.#parts;
+    const module = lease.module;
+    const identity = this.#parts.context.slot.token;
+    debug?.(`pkcs11: session on ${describeToken(identity)} lost (${reason}); opening a new one`);
+    if (this.#context) closeSession(this.#context);
+    this.#context = undefined;
+
+    const findSlot = (): TokenSlot | undefined => listTokenSlots(module, debug).find((s) => sameToken(s.token, identity));
+    let slot = findSlot();
+    if (slot === undefined) {
+      module.reinitialize();
+      slot = findSlot();
+    }
+    if (slot === undefined) {
+      throw new DeviceError("PKCS11_TOKEN_NOT_FOUND", `${describeToken(identity)} is not present any more`, {
+        hint: "re-insert the token; the next signature re-opens it",
+      });
+    }
+    let context: TokenContext;
+    try {
+      context = openSession(module, slot, debug);
+    } catch (error) {
+      throw new DeviceError("PKCS11_ERROR", `cannot open a session on ${describeToken(identity)}: ${describeCkr(error)}`, { cause: error });
+    }
+    try {
+      if (this.#parts.relogin) {
+        try {
+          await loginUser(context, this.#parts.relogin.pin, this.#parts.relogin.pinPad);
+        } catch (error) {
+          throw this.#remember(error);
+        }
+      }
+      this.#key = this.#findKeyAgain(context);
+    } catch (error) {
+      closeSession(context);
+      throw error;
+    }
+    this.#context = context;
+    debug?.(`pkcs11: re-opened ${describeToken(identity)}`);
+  }
+
+  #findKeyAgain(context: TokenContext): PrivateKeyObject {
+    const before = this.#parts.key;
+    const same = findPrivateKeys(context, {
+      ...(before.id.length > 0 ? { id: before.id } : {}),
+      ...(before.label !== "" ? { label: before.label } : {}),
+    }).filter((k) => k.keyType === before.keyType && sameBytes(k.modulus, before.modulus) && sameBytes(k.ecParams, before.ecParams));
+    if (same.length !== 1) {
+      throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the key ${formatPkcs11Uri(before.uri)} is no longer on ${describeToken(context.slot.token)} after it was re-inserted`);
+    }
+    return same[0]!;
+  }
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
+}
