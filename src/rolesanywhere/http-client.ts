@@ -116,7 +116,7 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
       path: viaHttpProxy ? `http://${endpoint.host}${request.path}` : request.path,
       headers,
       setHost: false,
-      agent: false,
+      // With createConnection and no agent, node:http writes to our socket and pools nothing.
       createConnection: () => socket,
     });
     req.on("error", (e) => finish(transportError(e, peer)));
