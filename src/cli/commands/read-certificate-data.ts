@@ -51,8 +51,8 @@ const command: CommandSpec = {
       import("../../x509/read-certificates.js"),
       import("../../x509/certificate-data.js"),
     ]);
-    const [leaf] = await readCertificateFile(certificate);
-    io.stdout.write(JSON.stringify(await certificateData(leaf!)));
+    const { certificates: [leaf] } = await readCertificateFile(certificate);
+    io.stdout.write(JSON.stringify(await certificateData(leaf)));
     return 0;
   },
 };
