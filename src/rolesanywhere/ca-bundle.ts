@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
@@ -20,12 +21,16 @@ export async function trustWithCaBundle(path: string, source: string): Promise<S
       hint: "the bundle must hold -----BEGIN CERTIFICATE----- blocks (convert DER with: openssl x509 -inform DER -in ca.der -out ca.pem)",
     });
   }
-  try {
-    return createSecureContext({ ca: [...rootCertificates, ...pems], minVersion: MIN_TLS_VERSION });
-  } catch (cause) {
-    throw new InputError("PEM_INVALID", `${what} ${path} holds a certificate that cannot be parsed`, {
-      hint: "check the PEM blocks in the bundle (openssl storeutl -certs FILE lists them)",
-      cause,
-    });
-  }
+  // OpenSSL skips unparsable blocks silently; a broken bundle should say so instead of failing TLS later.
+  pems.forEach((pem, index) => {
+    try {
+      new X509Certificate(pem);
+    } catch (cause) {
+      throw new InputError("PEM_INVALID", `${what} ${path}: certificate ${index + 1} of ${pems.length} cannot be parsed`, {
+        hint: "check the PEM blocks in the bundle (openssl storeutl -certs FILE lists them)",
+        cause,
+      });
+    }
+  });
+  return createSecureContext({ ca: [...rootCertificates, ...pems], minVersion: MIN_TLS_VERSION });
 }

@@ -66,7 +66,7 @@ export function matchesNoProxy(hostname: string, port: number, noProxy: string):
       entry = portMatch[1]!;
       entryPort = Number(portMatch[2]);
     }
-    entry = entry.replace(/^\[(.*)\]$/, "$1");
+    entry = entry.replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
     if (entryPort !== undefined && entryPort !== port) continue;
     if (isIP(entry)) {
       if (entry === host) return true;

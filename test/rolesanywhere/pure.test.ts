@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import { AgentError, NetworkError, ServiceError } from "../../src/errors.js";
+import { transportError, TransportError } from "../../src/rolesanywhere/network-errors.js";
+import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere/proxy.js";
+import { describeDuration, errorFromResponse, sanitizeErrorCode } from "../../src/rolesanywhere/response.js";
+import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, sleepWithSignal } from "../../src/rolesanywhere/retry.js";
+import type { HttpResponse } from "../../src/rolesanywhere/http-client.js";
+
+describe("NO_PROXY", () => {
+  it.each([
+    ["rolesanywhere.us-east-1.amazonaws.com", 443, "amazonaws.com", true],
+    ["amazonaws.com", 443, "amazonaws.com", true],
+    ["amazonaws.com", 443, ".amazonaws.com", false],
+    ["x.amazonaws.com", 443, ".amazonaws.com", true],
+    ["x.amazonaws.com", 443, "*.amazonaws.com", true],
+    ["notamazonaws.com", 443, "amazonaws.com", false],
+    ["Gw.Example.", 443, "gw.example.", true],
+    ["gw.example", 443, "GW.EXAMPLE", true],
+    ["gw.example", 8443, "gw.example:8443", true],
+    ["gw.example", 443, "gw.example:8443", false],
+    ["10.1.2.3", 443, "10.0.0.0/8", true],
+    ["11.1.2.3", 443, "10.0.0.0/8", false],
+    ["10.1.2.3", 443, "10.1.2.3", true],
+    ["fd00::1", 443, "fd00::/8", true],
+    ["fd00::1", 443, "[fd00::1]:443", true],
+    ["anything", 443, "*", true],
+    ["gw.example", 443, " a.test ,, gw.example ", true],
+    ["gw.example", 443, "a.test b.test", false],
+    ["gw.example", 443, "", false],
+  ])("%s:%i with NO_PROXY=%j → %s", (host, port, noProxy, expected) => {
+    expect(matchesNoProxy(host, port, noProxy)).toBe(expected);
+  });
+
+  it("picks HTTPS_PROXY for https and HTTP_PROXY for http, upper case first", () => {
+    const env = { HTTPS_PROXY: "http://upper:3128", https_proxy: "http://lower:3128", http_proxy: "http://plain:8080" };
+    expect(proxyFor({ protocol: "https:", hostname: "gw.example", port: 443 }, env)?.display).toBe("http://upper:3128");
+    expect(proxyFor({ protocol: "http:", hostname: "gw.example", port: 80 }, env)).toMatchObject({ display: "http://plain:8080", source: "http_proxy" });
+    expect(proxyFor({ protocol: "https:", hostname: "gw.example", port: 443 }, { https_proxy: "lower:3128" })).toMatchObject({ hostname: "lower", port: 3128 });
+    expect(proxyFor({ protocol: "https:", hostname: "gw.example", port: 443 }, { HTTP_PROXY: "http://plain:8080" })).toBeUndefined();
+    for (const hostname of ["localhost", "api.localhost", "127.0.0.1", "127.8.9.10", "::1"]) {
+      expect(proxyFor({ protocol: "https:", hostname, port: 443 }, env)).toBeUndefined();
+    }
+  });
+
+  it("parses proxy URLs and keeps the password out of what it shows", () => {
+    const p = parseProxyUrl("http://us%40er:p%40ss@proxy.corp:3128", "HTTPS_PROXY");
+    expect(p).toEqual({
+      hostname: "proxy.corp",
+      port: 3128,
+      authorization: `Basic ${Buffer.from("us@er:p@ss").toString("base64")}`,
+      display: "http://proxy.corp:3128",
+      source: "HTTPS_PROXY",
+    });
+    expect(parseProxyUrl("proxy.corp", "x")).toMatchObject({ port: 80, display: "http://proxy.corp" });
+    expect(parseProxyUrl("http://[fd00::1]:3128", "x")).toMatchObject({ hostname: "fd00::1", port: 3128 });
+    const e = (() => {
+      try {
+        parseProxyUrl("socks5://u:secret@proxy:1080", "ALL_PROXY");
+      } catch (error) {
+        return error as AgentError;
+      }
+    })()!;
+    expect(e.code).toBe("ENDPOINT_INVALID");
+    expect(e.message).toBe("invalid proxy in ALL_PROXY: scheme 'socks5' is not supported (only http:// proxies)");
+    expect(e.toOneLine()).not.toContain("secret");
+  });
+});
+
+describe("transport errors", () => {
+  const peer = { description: "endpoint https://gw.example", hostname: "gw.example", isProxy: false };
+  const err = (code: string, message = code) => Object.assign(new Error(message), { code });
+
+  it.each([
+    ["ENOTFOUND", false, "cannot resolve the host name of endpoint https://gw.example"],
+    ["EAI_AGAIN", true, "temporary DNS failure resolving the host name of endpoint https://gw.example"],
+    ["ECONNREFUSED", true, "cannot connect to endpoint https://gw.example: connection refused"],
+    ["ECONNRESET", true, "the connection to endpoint https://gw.example was closed before the response was complete"],
+    ["EHOSTUNREACH", true, "cannot talk to endpoint https://gw.example: EHOSTUNREACH"],
+    ["EACCES", false, "cannot talk to endpoint https://gw.example: EACCES"],
+  ])("%s → transient %s", (code, transient, message) => {
+    const e = transportError(err(code), peer);
+    expect(e).toBeInstanceOf(NetworkError);
+    expect(e).toMatchObject({ code: "NETWORK_ERROR", transient, message });
+  });
+
+  it("expired endpoint certificates point at the clock", () => {
+    const e = transportError(err("CERT_HAS_EXPIRED", "certificate has expired"), peer);
+    expect(e.message).toBe("the TLS certificate of endpoint https://gw.example is not valid now: certificate has expired (CERT_HAS_EXPIRED)");
+    expect(e.hint).toContain("clock");
+    expect(e.transient).toBe(false);
+  });
+
+  it("DNS failures of a proxy point at the proxy variables", () => {
+    const e = transportError(err("ENOTFOUND"), { description: "proxy http://p:3128 (HTTPS_PROXY)", hostname: "p", isProxy: true });
+    expect(e.hint).toContain("HTTPS_PROXY");
+  });
+});
+
+describe("retry policy", () => {
+  it("full jitter under an exponential ceiling, capped", () => {
+    expect([1, 2, 3, 4].map((a) => backoffDelayMs(a, () => 0.5))).toEqual([125, 250, 500, 1000]);
+    expect(backoffDelayMs(1, () => 0)).toBe(0);
+    expect(backoffDelayMs(30, () => 0.999999)).toBe(19_999);
+    expect(backoffDelayMs(2, () => Number.NaN)).toBe(0);
+  });
+
+  it("what is retried", () => {
+    const service = (status: number) => new ServiceError("SERVICE_ERROR", "x", { status, serviceCode: "X" });
+    expect([429, 500, 502, 503, 504].every((s) => isRetryable(service(s)))).toBe(true);
+    expect([400, 401, 403, 404, 409].some((s) => isRetryable(service(s)))).toBe(false);
+    expect(isRetryable(new TransportError("NETWORK_ERROR", "x", true))).toBe(true);
+    expect(isRetryable(new TransportError("NETWORK_ERROR", "x", false))).toBe(false);
+    expect(isRetryable(new NetworkError("TIMEOUT", "total"))).toBe(false);
+    expect(isRetryable(new Error("bug"))).toBe(false);
+  });
+
+  it("maxAttempts: option, then AWS_MAX_ATTEMPTS, then 3", () => {
+    expect(maxAttemptsFrom(undefined, {})).toBe(3);
+    expect(maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: "7" })).toBe(7);
+    expect(maxAttemptsFrom(2, { AWS_MAX_ATTEMPTS: "7" })).toBe(2);
+    expect(() => maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: "0" })).toThrow(/AWS_MAX_ATTEMPTS/);
+    expect(() => maxAttemptsFrom(0, {})).toThrow(/maxAttempts/);
+  });
+
+  it("afterAttempts keeps class, code, status and hint", () => {
+    const e = afterAttempts(new ServiceError("THROTTLED", "slow down", { status: 429, serviceCode: "T", requestId: "r" }, { hint: "h" }), 3);
+    expect(e).toBeInstanceOf(ServiceError);
+    expect(e).toMatchObject({ code: "THROTTLED", message: "slow down (after 3 attempts)", hint: "h", status: 429, requestId: "r" });
+  });
+
+  it("the default sleep stops when the signal aborts", async () => {
+    const controller = new AbortController();
+    const reason = new Error("deadline");
+    const sleeping = sleepWithSignal(60_000, controller.signal);
+    controller.abort(reason);
+    await expect(sleeping).rejects.toBe(reason);
+  });
+});
+
+describe("error answers", () => {
+  const response = (status: number, body: string, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: Buffer.from(body) });
+  const context = { receivedAt: new Date("2026-11-23T10:20:30Z"), endpoint: "https://gw.example", region: "us-east-1" };
+
+  it("sanitises error codes like the SDK", () => {
+    expect(sanitizeErrorCode("AccessDeniedException:http://internal.amazon.com/coral/com.amazonaws.rolesanywhere/")).toBe("AccessDeniedException");
+    expect(sanitizeErrorCode("com.amazonaws.rolesanywhere#ValidationException")).toBe("ValidationException");
+    expect(sanitizeErrorCode("Bad Code<script>")).toBe("BadCodescript");
+  });
+
+  it("a clock ahead of the endpoint is named too", () => {
+    const e = errorFromResponse(response(403, '{"message":"Signature expired"}', { date: "Mon, 23 Nov 2026 09:10:00 GMT" }), context);
+    expect(e.hint).toMatch(/^the system clock is 1 h 10 min 30 s ahead of the endpoint's/);
+    expect(errorFromResponse(response(403, "{}", { date: "Mon, 23 Nov 2026 10:24:00 GMT" }), context).hint).not.toContain("system clock is");
+  });
+
+  it("control characters and long messages are cut", () => {
+    const e = errorFromResponse(response(400, JSON.stringify({ message: `line1\nline2\u001b[31m${"x".repeat(500)}` })), context);
+    expect(e.message).not.toMatch(/[\n\u001b]/);
+    expect(e.message.length).toBeLessThan(400);
+  });
+
+  it("hints per code", () => {
+    expect(errorFromResponse(response(404, '{"message":"nope"}'), context).hint).toContain("exist in us-east-1");
+    expect(errorFromResponse(response(403, '{"message":"nope"}'), context).hint).toContain("trust policy");
+    expect(errorFromResponse(response(400, '{"message":"nope"}'), context).hint).toContain("--session-duration");
+    expect(errorFromResponse(response(403, '{"message":"Certificate has expired"}'), context).hint).toContain("validity dates");
+  });
+
+  it("describes durations", () => {
+    expect(describeDuration(0)).toBe("0 s");
+    expect(describeDuration(-90_000)).toBe("1 min 30 s");
+    expect(describeDuration(3_600_000)).toBe("1 h");
+  });
+});
