@@ -15,6 +15,12 @@ const CKO_PUBLIC_KEY = 2;
 const CKO_PRIVATE_KEY = 3;
 const CKK_RSA = 0;
 const CKK_EC = 3;
+// Buffer attributes are read by number: graphene maps some numbers to two names (CKA_EC_PARAMS is also
+// CKA_ECDSA_PARAMS) and returns them under the other one.
+const CKA_MODULUS = 0x120;
+const CKA_PUBLIC_EXPONENT = 0x122;
+const CKA_EC_PARAMS = 0x180;
+const CKA_EC_POINT = 0x181;
 const CKA_PUBLIC_KEY_INFO = 0x129;
 
 /** An open session on one token, with what is needed to talk about it. */
@@ -113,9 +119,9 @@ export function readPrivateKey(context: TokenContext, object: Graphene.SessionOb
     canSign: optional(() => object.getAttribute("sign") as boolean) ?? true,
     alwaysAuthenticate: optional(() => object.getAttribute("alwaysAuth") as boolean) ?? false,
     uri: objectUri(context.slot, id, label, "private"),
-    modulus: keyType === "RSA" ? optional(() => object.getAttribute("modulus") as Buffer) : undefined,
-    publicExponent: keyType === "RSA" ? optional(() => object.getAttribute("publicExponent") as Buffer) : undefined,
-    ecParams: keyType === "EC" ? optional(() => object.getAttribute("paramsEC") as Buffer) : undefined,
+    modulus: keyType === "RSA" ? optional(() => object.getAttribute(CKA_MODULUS)) : undefined,
+    publicExponent: keyType === "RSA" ? optional(() => object.getAttribute(CKA_PUBLIC_EXPONENT)) : undefined,
+    ecParams: keyType === "EC" ? optional(() => object.getAttribute(CKA_EC_PARAMS)) : undefined,
     publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined,
   };
 }
@@ -134,7 +140,7 @@ export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyOb
       const curve = curveFromEcParams(key.ecParams);
       if (!curve) return undefined;
       for (const object of find(context, CKO_PUBLIC_KEY, { id: key.id })) {
-        const point = optional(() => object.getAttribute("pointEC") as Buffer);
+        const point = optional(() => object.getAttribute(CKA_EC_POINT));
         const raw = point && uncompressedPoint(point, curve.fieldBytes);
         if (!raw) continue;
         const x = raw.subarray(1, 1 + curve.fieldBytes);

@@ -24,9 +24,10 @@ export interface TokenSlot {
 }
 
 export const CKF_LOGIN_REQUIRED = 0x4;
+const CKF_TOKEN_INITIALIZED = 0x400;
 export const CKF_PROTECTED_AUTHENTICATION_PATH = 0x100;
 
-/** Every slot with a token; slots whose info cannot be read (a token half gone) are skipped. */
+/** Every slot with an initialised token; slots whose info cannot be read (a token half gone) are skipped. */
 export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
   let handles: Buffer[];
   try {
@@ -40,6 +41,10 @@ export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlo
     try {
       const slotInfo = module.lib.C_GetSlotInfo(handle);
       const tokenInfo = module.lib.C_GetTokenInfo(handle);
+      if ((tokenInfo.flags & CKF_TOKEN_INITIALIZED) === 0) {
+        debug?.(`pkcs11: skipping slot ${slotIdOf(handle)}: its token is not initialised`);
+        continue;
+      }
       slots.push({
         handle,
         slotId: slotIdOf(handle),

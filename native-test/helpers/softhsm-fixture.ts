@@ -1,0 +1,78 @@
+/**
+ * The throwaway SoftHSM tokens of softhsm/create-test-token.sh in a temp directory, for one test file.
+ * SoftHSM reads SOFTHSM2_CONF when the module is initialised, so the file sets it before its first signer.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Certificate } from "../../src/x509/certificate.js";
+
+export const SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so";
+export const PKCS11_SPY_MODULE = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so";
+const SCRIPT = resolve(import.meta.dirname, "../../softhsm/create-test-token.sh");
+
+export interface SoftHsmFixture {
+  readonly dir: string;
+  readonly conf: string;
+  readonly module: string;
+  readonly pin: string;
+  readonly token: "rolesanywhere";
+  readonly token2: "second-token";
+  readonly serial: string;
+  readonly serial2: string;
+  /** The script's stdout (comments and export lines). */
+  readonly output: string;
+  /** A file written by the script: `file("ec-key.pem")`. */
+  file(name: string): string;
+  certificate(name: string): Certificate;
+  /** A PIN file holding `pin` (default: the right PIN), newline-terminated as `echo` writes it. */
+  pinFile(pin?: string): string;
+  /** The token directory SoftHSM keeps the given token in. */
+  tokenDirectory(label: string): string;
+  cleanup(): void;
+}
+
+export function createSoftHsmFixture(prefix = "raa-softhsm-"): SoftHsmFixture {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const output = execFileSync("bash", [SCRIPT, dir], { encoding: "utf8" });
+  const conf = join(dir, "softhsm2.conf");
+  const env = { ...process.env, SOFTHSM2_CONF: conf };
+  const listing = execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "-L"], { env, encoding: "utf8" });
+  const serials = new Map<string, string>();
+  let label = "";
+  for (const line of listing.split("\n")) {
+    const l = /token label\s*:\s*(.*)$/.exec(line);
+    if (l) label = l[1]!.trim();
+    const s = /serial num\s*:\s*(.*)$/.exec(line);
+    if (s && label) serials.set(label, s[1]!.trim());
+  }
+  let pinFiles = 0;
+  return {
+    dir,
+    conf,
+    module: SOFTHSM_MODULE,
+    pin: "1234",
+    token: "rolesanywhere",
+    token2: "second-token",
+    serial: serials.get("rolesanywhere")!,
+    serial2: serials.get("second-token")!,
+    output,
+    file: (name) => join(dir, name),
+    certificate: (name) => new Certificate(execFileSync("openssl", ["x509", "-in", join(dir, name), "-outform", "DER"])),
+    pinFile(pin = "1234") {
+      const path = join(dir, `pin-${++pinFiles}.txt`);
+      writeFileSync(path, `${pin}\n`, { mode: 0o600 });
+      return path;
+    },
+    tokenDirectory(wanted) {
+      const tokens = join(dir, "tokens");
+      for (const entry of readdirSync(tokens)) {
+        const data = readFileSync(join(tokens, entry, "token.object"));
+        if (data.includes(Buffer.from(wanted.padEnd(32, " ")))) return join(tokens, entry);
+      }
+      throw new Error(`no token directory for ${wanted}`);
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
