@@ -14,8 +14,8 @@ export type SignatureVerifier = (key: PublicKeyHolder, data: Uint8Array, signatu
 
 /**
  * How each key family's SigV4-X509 signature is checked: RSA PKCS#1 v1.5 and ECDSA (DER) over SHA-256 of
- * the string to sign. ML-DSA (pure, over the string to sign itself) has no verifier yet: add the entries
- * here (or pass a table to `verifyCreateSessionRequest`) when one exists.
+ * the string to sign; ML-DSA-44/65/87 pure ML-DSA (empty context) over the string to sign itself, with the
+ * key read from the certificate's SPKI (the ML-DSA module is loaded only when such a request arrives).
  */
 export const DEFAULT_SIGNATURE_VERIFIERS: Readonly<Partial<Record<KeyType, SignatureVerifier>>> = {
   RSA: async (key, data, signature) =>
@@ -23,7 +23,15 @@ export const DEFAULT_SIGNATURE_VERIFIERS: Readonly<Partial<Record<KeyType, Signa
     cryptoVerify("sha256", data, { key: key.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature),
   EC: async (key, data, signature) =>
     key.publicKey !== undefined && safely(() => cryptoVerify("sha256", data, { key: key.publicKey!, dsaEncoding: "der" }, signature)),
+  "ML-DSA-44": verifyMlDsa,
+  "ML-DSA-65": verifyMlDsa,
+  "ML-DSA-87": verifyMlDsa,
 };
+
+async function verifyMlDsa(key: PublicKeyHolder, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  const { verifyMlDsaWithCertificate } = await import("../signers/file/mldsa/verify.js");
+  return verifyMlDsaWithCertificate(key.der, data, signature);
+}
 
 export class UnsupportedKeyTypeError extends Error {
   constructor(readonly keyType: KeyType) {
