@@ -81,7 +81,9 @@ export function transportError(cause: unknown, peer: Peer): TransportError {
     });
   }
   if (code.startsWith("ERR_SSL") || code === "EPROTO" || /SSL|TLS/.test(reason)) {
-    return new TransportError("NETWORK_ERROR", `TLS handshake with ${what} failed: ${firstLine(reason)}`, false, {
+    // OpenSSL errors carry a short `reason` ("wrong version number") besides the long error-queue text.
+    const short = typeof (error as { reason?: unknown }).reason === "string" ? (error as { reason: string }).reason : firstLine(reason);
+    return new TransportError("NETWORK_ERROR", `TLS handshake with ${what} failed: ${short}`, false, {
       hint: "check that the endpoint speaks https on that port (http://127.0.0.1:… endpoints need http://)",
       cause,
     });

@@ -185,6 +185,9 @@ function hintFor(code: ErrorCode, message: string, context: ResponseContext): st
   if (/signature/i.test(message)) {
     return "check that the private key belongs to the certificate, and that the system clock is right";
   }
+  if (/region/i.test(message)) {
+    return `check --region (${context.region} was used): requests must be signed for the region of the trust anchor and profile`;
+  }
   if (/expired|not yet valid|validity/i.test(message)) {
     return "check the certificate's validity dates (openssl x509 -noout -dates -in CERT) and the system clock";
   }

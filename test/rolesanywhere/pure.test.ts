@@ -164,6 +164,7 @@ describe("error answers", () => {
     expect(errorFromResponse(response(403, '{"message":"nope"}'), context).hint).toContain("trust policy");
     expect(errorFromResponse(response(400, '{"message":"nope"}'), context).hint).toContain("--session-duration");
     expect(errorFromResponse(response(403, '{"message":"Certificate has expired"}'), context).hint).toContain("validity dates");
+    expect(errorFromResponse(response(403, '{"message":"Credential should be scoped to a valid region"}'), context).hint).toContain("--region (us-east-1 was used)");
   });
 
   it("describes durations", () => {

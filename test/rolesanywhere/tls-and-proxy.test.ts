@@ -128,7 +128,7 @@ describe("https", () => {
     const server = await http();
     const e = await failure(createSession(signer, sessionParams(), options({ endpoint: server.url.replace("http:", "https:") })));
     expect(e.code).toBe("NETWORK_ERROR");
-    expect(e.message).toMatch(/^TLS handshake with endpoint https:\/\/127\.0\.0\.1:\d+ failed: /);
+    expect(e.message).toMatch(/^TLS handshake with endpoint https:\/\/127\.0\.0\.1:\d+ failed: wrong version number$/);
     expect(e.hint).toContain("http://");
   });
 
