@@ -84,7 +84,7 @@ function escapeValue(value: string): string {
 
 /** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */
 function marshalGoString(value: string): Buffer {
-  const printable = /^[A-Za-z0-9 '()+,\-./:=?*]*$/.test(value);
+  const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value);
   const body = Buffer.from(value, "utf8");
   const length = body.length < 0x80 ? Buffer.from([body.length]) : body.length < 0x100 ? Buffer.from([0x81, body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
   return Buffer.concat([Buffer.from([printable ? 0x13 : 0x0c]), length, body]);
