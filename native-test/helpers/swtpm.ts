@@ -41,7 +41,7 @@ export interface Swtpm {
   /** Environment for tpm2-tools / openssl -provider tpm2 pointed at this TPM. */
   readonly toolEnv: NodeJS.ProcessEnv;
   /** Runs a tool against this TPM (tpm2_*, openssl) and returns stdout; rejects with stderr on failure. */
-  run(cmd: string, args: string[], opts?: { cwd?: string; input?: string }): Promise<string>;
+  run(cmd: string, args: string[], opts?: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv }): Promise<string>;
   /** Flushes transient objects and sessions that tools (which have no resource manager here) leave behind. */
   flushAll(): Promise<void>;
   stop(): Promise<void>;
@@ -124,17 +124,18 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const toolEnv: NodeJS.ProcessEnv = { ...process.env, TPM2TOOLS_TCTI: tcti, TPM2OPENSSL_TCTI: tcti };
-  const run = async (cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): Promise<string> => {
+  const run = async (cmd: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> => {
+    const env = { ...toolEnv, ...opts.env };
     try {
       if (opts.input !== undefined) {
         return await new Promise<string>((resolve, reject) => {
-          const p = execFile(cmd, args, { env: toolEnv, cwd: opts.cwd ?? dir, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+          const p = execFile(cmd, args, { env, cwd: opts.cwd ?? dir, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
             err ? reject(Object.assign(err, { stderr })) : resolve(stdout),
           );
           p.stdin!.end(opts.input);
         });
       }
-      const { stdout } = await execFileAsync(cmd, args, { env: toolEnv, cwd: opts.cwd ?? dir, maxBuffer: 16 << 20 });
+      const { stdout } = await execFileAsync(cmd, args, { env, cwd: opts.cwd ?? dir, maxBuffer: 16 << 20 });
       return stdout;
     } catch (e) {
       const err = e as Error & { stderr?: string };

@@ -132,6 +132,7 @@ export const RC = {
   INTEGRITY: 0x09f,
   TICKET: 0x0a0,
   BAD_AUTH: 0x0a2,
+  BINDING: 0x0a5,
   // warnings
   OBJECT_MEMORY: 0x902,
   SESSION_MEMORY: 0x903,
