@@ -20,7 +20,7 @@ export interface PathInput {
  * Resolves to the path (leaf first, anchor last); rejects with an AccessDeniedException naming the problem.
  */
 export async function verifyCertificatePath(input: PathInput): Promise<Certificate[]> {
-  const path = findPath(input, input.leaf, new Set([input.leaf]));
+  const path = await findPath(input, input.leaf, new Set([input.leaf]));
   if (!path) {
     throw accessDenied(
       `Untrusted signing certificate: no trust anchor or X-Amz-X509-Chain certificate issued ${describe(input.leaf)}`,
@@ -40,23 +40,26 @@ export async function verifyCertificatePath(input: PathInput): Promise<Certifica
   return path;
 }
 
-function findPath(input: PathInput, cert: Certificate, used: ReadonlySet<Certificate>): Certificate[] | undefined {
-  const anchor = input.anchors.find((a) => issued(a, cert));
-  if (anchor) return [cert, anchor];
+async function findPath(input: PathInput, cert: Certificate, used: ReadonlySet<Certificate>): Promise<Certificate[] | undefined> {
+  for (const anchor of input.anchors) if (await issued(anchor, cert)) return [cert, anchor];
   if (used.size > MAX_INTERMEDIATES) return undefined;
   for (const candidate of input.intermediates) {
-    if (used.has(candidate) || !issued(candidate, cert)) continue;
-    const rest = findPath(input, candidate, new Set([...used, candidate]));
+    if (used.has(candidate) || !(await issued(candidate, cert))) continue;
+    const rest = await findPath(input, candidate, new Set([...used, candidate]));
     if (rest) return [cert, ...rest];
   }
   return undefined;
 }
 
 /** True when `issuer`'s subject is `child`'s issuer and its key verifies `child`'s signature. */
-function issued(issuer: Certificate, child: Certificate): boolean {
+async function issued(issuer: Certificate, child: Certificate): Promise<boolean> {
   if (issuer.subject !== child.issuer) return false;
   const key = issuer.publicKey;
-  if (!key) return false;
+  if (!key) {
+    // OpenSSL 3.0 cannot hold an ML-DSA key: such issuers are checked by the ML-DSA verifier.
+    const { verifyMlDsaCertificateSignature } = await import("../signers/file/mldsa/verify.js");
+    return verifyMlDsaCertificateSignature(child, issuer);
+  }
   try {
     return child.x509.verify(key);
   } catch {

@@ -331,14 +331,18 @@ export interface MlDsaCa {
   readonly issuer: CertificateIssuer;
 }
 
-/** A self-signed ML-DSA root CA, signed with its own ML-DSA key. */
-export function createMlDsaCa(dir: string, options: { name: string; keyType: MlDsaKeyTypeName }): MlDsaCa {
+/** An ML-DSA CA: self-signed with its own key (a root), or issued by `options.issuer` (an intermediate). */
+export function createMlDsaCa(
+  dir: string,
+  options: { name: string; keyType: MlDsaKeyTypeName; issuer?: CertificateIssuer },
+): MlDsaCa {
   mkdirSync(dir, { recursive: true });
   const pair = generateMlDsaKeyPair(options.keyType);
   const name = commonName(options.name);
   const issuer = mlDsaIssuer(pair, name);
-  const certDer = buildCertificate({ issuer: { ...issuer, keyIdentifier: undefined }, subject: name, spki: mlDsaSpkiDer(pair), ca: true, days: 3650 });
-  const certPath = join(dir, `${options.name.replace(/[^A-Za-z0-9._-]/g, "_")}.pem`);
+  const signer = options.issuer ?? { ...issuer, keyIdentifier: undefined };
+  const certDer = buildCertificate({ issuer: signer, subject: name, spki: mlDsaSpkiDer(pair), ca: true, days: 3650 });
+  const certPath = join(dir, `${options.name.replace(/[^A-Za-z0-9._-]/g, "_")}-${randomBytes(4).toString("hex")}.pem`);
   writeFileSync(certPath, toPem("CERTIFICATE", certDer));
   return { pair, certPath, certDer, issuer };
 }

@@ -3,7 +3,8 @@
  * createSigner → createSession, and the `credential-process` command, against the local CreateSession
  * endpoint, which verifies the AWS4-X509-MLDSA signature and the chain. Loopback only.
  */
-import { writeFileSync } from "node:fs";
+import { createPublicKey } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,9 +14,9 @@ import { startLocalEndpoint, type LocalEndpoint } from "../../../../src/local-en
 import { createSession } from "../../../../src/rolesanywhere/create-session.js";
 import { createSigner } from "../../../../src/signers/factory.js";
 import type { Signer } from "../../../../src/signers/signer.js";
-import { issueMlDsaLeaf, ML_DSA_KEY_TYPES, mlDsaPkcs8Der, toPem, type MlDsaKeyTypeName, type MlDsaLeaf } from "../../../helpers/mldsa-pki.js";
+import { buildCertificate, commonName, createMlDsaCa, issueMlDsaLeaf, ML_DSA_KEY_TYPES, type CertificateIssuer, mlDsaPkcs8Der, toPem, type MlDsaKeyTypeName, type MlDsaLeaf } from "../../../helpers/mldsa-pki.js";
 import { encryptPkcs8 } from "../../../helpers/pbes2-encrypt.js";
-import { createCa, makeTempDir, type CaHandle } from "../../../helpers/pki.js";
+import { createCa, generateKey, makeTempDir, type CaHandle } from "../../../helpers/pki.js";
 
 const ARNS = {
   trustAnchorArn: "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta-mldsa" as TrustAnchorArn,
@@ -90,7 +91,7 @@ describe.each(ML_DSA_KEY_TYPES)("%s end to end", (keyType) => {
     try {
       const tampered = signingWith(signer, async (m, d) => {
         const signature = Buffer.from(await signer.sign(m, d));
-        signature[signature.length >> 1] ^= 0x04;
+        signature[signature.length >> 1] = signature[signature.length >> 1]! ^ 0x04;
         return signature;
       });
       await expect(createSession(tampered, params, { endpoint: endpoint.url, env: {}, maxAttempts: 1 })).rejects.toMatchObject({
@@ -134,6 +135,60 @@ describe.each(ML_DSA_KEY_TYPES)("%s end to end", (keyType) => {
     expect(endpoint.issued.some((s) => s.credentials.accessKeyId === output.AccessKeyId)).toBe(true);
   });
 });
+
+describe("chains signed with ML-DSA (OpenSSL 3.0 cannot check them; the endpoint uses the ML-DSA verifier)", () => {
+  async function expectAccepted(anchorPath: string, certificate: string, privateKey: string, chainLength: number) {
+    const pq = await startLocalEndpoint({ trustAnchors: [anchorPath], region: "us-east-1" });
+    const signer = await createSigner({ certificate, privateKey });
+    try {
+      expect((await signer.certificateChain()).length).toBe(chainLength);
+      const result = await createSession(signer, params, { endpoint: pq.url, env: {} });
+      expect(pq.issued.at(-1)?.credentials.accessKeyId).toBe(result.credentials.accessKeyId);
+    } finally {
+      await signer.close();
+      await pq.close();
+    }
+  }
+
+  it("ML-DSA-44 root → ML-DSA-44 leaf: accepted; a root with the same name and another key: refused", async () => {
+    const dir = join(tmp.dir, "pq-direct");
+    const root = createMlDsaCa(dir, { name: "PQ Root", keyType: "ML-DSA-44" });
+    const leaf = issueMlDsaLeaf(root.issuer, dir, { name: "pq-device", keyType: "ML-DSA-44" });
+    await expectAccepted(root.certPath, leaf.certPath, leaf.keyPath, 0);
+    const impostorRoot = createMlDsaCa(dir, { name: "PQ Root", keyType: "ML-DSA-44" });
+    const other = await startLocalEndpoint({ trustAnchors: [impostorRoot.certPath] });
+    const signer = await createSigner({ certificate: leaf.certPath, privateKey: leaf.keyPath });
+    try {
+      await expect(createSession(signer, params, { endpoint: other.url, env: {}, maxAttempts: 1 })).rejects.toMatchObject({ code: "ACCESS_DENIED" });
+      expect(other.requests.at(-1)?.reason).toMatch(/Untrusted signing certificate/);
+    } finally {
+      await signer.close();
+      await other.close();
+    }
+  });
+
+  it("ML-DSA-65 root → EC intermediate (sent as X-Amz-X509-Chain) → ML-DSA-44 leaf: accepted", async () => {
+    const dir = join(tmp.dir, "pq-mixed");
+    const root = createMlDsaCa(dir, { name: "PQ Mixed Root", keyType: "ML-DSA-65" });
+    const intermediate = ecCaIssuedBy(root.issuer, dir, "EC Issuing under PQ Root");
+    const leaf = issueMlDsaLeaf(intermediate, dir, { name: "mixed-device", keyType: "ML-DSA-44" });
+    const bundle = join(dir, "leaf-and-chain.pem");
+    writeFileSync(bundle, toPem("CERTIFICATE", leaf.certDer) + intermediate.certPem);
+    await expectAccepted(root.certPath, bundle, leaf.keyPath, 1);
+  });
+});
+
+/** An EC P-256 CA whose certificate an ML-DSA CA signed, usable as an issuer by the test PKI helpers. */
+function ecCaIssuedBy(issuer: CertificateIssuer, dir: string, name: string): CaHandle {
+  const keyPath = join(dir, "ec-intermediate.key");
+  generateKey(keyPath, "p256");
+  const spki = createPublicKey(readFileSync(keyPath)).export({ type: "spki", format: "der" });
+  const der = buildCertificate({ issuer, subject: commonName(name), spki, ca: true, days: 3650 });
+  const certPath = join(dir, "ec-intermediate.pem");
+  const certPem = toPem("CERTIFICATE", der);
+  writeFileSync(certPath, certPem);
+  return { name, dir, certPath, keyPath, certPem };
+}
 
 const others = new Map<MlDsaKeyTypeName, string>();
 function otherKey(keyType: MlDsaKeyTypeName): string {

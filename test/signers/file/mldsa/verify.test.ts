@@ -31,10 +31,10 @@ describe("RFC 9881 example certificates (signed by another ML-DSA implementation
     expect(await cert.keyType()).toBe(keyType);
     expect(await verifyMlDsaCertificateSignature(cert, cert)).toBe(true);
     const tampered = Buffer.from(cert.der);
-    tampered[200] ^= 0x01; // inside the TBSCertificate (subject public key)
+    tampered[200] = tampered[200]! ^ 0x01; // inside the TBSCertificate (subject public key)
     expect(await verifyMlDsaCertificateSignature({ der: tampered }, cert)).toBe(false);
     const badSignature = Buffer.from(cert.der);
-    badSignature[badSignature.length - 100] ^= 0x80;
+    badSignature[badSignature.length - 100] = badSignature[badSignature.length - 100]! ^ 0x80;
     expect(await verifyMlDsaCertificateSignature({ der: badSignature }, cert)).toBe(false);
   });
 
@@ -65,7 +65,7 @@ describe("verifyMlDsa", () => {
     expect(await verifyMlDsa(spki, message, signature)).toBe(true);
     expect(await verifyMlDsa(spki, Buffer.concat([message, Buffer.from(" ")]), signature)).toBe(false);
     const flipped = Buffer.from(signature);
-    flipped[10] ^= 1;
+    flipped[10] = flipped[10]! ^ 1;
     expect(await verifyMlDsa(spki, message, flipped)).toBe(false);
     expect(await verifyMlDsa(mlDsaSpkiDer(generateMlDsaKeyPair("ML-DSA-65")), message, signature)).toBe(false);
     const withContext = mlDsaImplementation("ML-DSA-65").sign(message, pair.secretKey, { context: Buffer.from("x"), extraEntropy: false });
