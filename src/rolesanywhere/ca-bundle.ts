@@ -15,22 +15,30 @@ export const MIN_TLS_VERSION = "TLSv1.2";
 export async function trustWithCaBundle(path: string, source: string): Promise<SecureContext> {
   const what = `CA bundle ${source === "--ca-bundle" ? "" : `(${source}) `}`.trim();
   const { bytes } = await readInputFile(path, what);
-  const pems = bytes.toString("latin1").match(PEM_CERTIFICATE) ?? [];
+  const pems: string[] = bytes.toString("latin1").match(PEM_CERTIFICATE) ?? [];
   if (pems.length === 0) {
     throw new InputError("PEM_INVALID", `${what} ${path} contains no PEM certificate`, {
       hint: "the bundle must hold -----BEGIN CERTIFICATE----- blocks (convert DER with: openssl x509 -inform DER -in ca.der -out ca.pem)",
     });
   }
-  // OpenSSL skips unparsable blocks silently; a broken bundle should say so instead of failing TLS later.
-  pems.forEach((pem, index) => {
+  // Certificates Node already trusts are skipped: a bundle is often the distribution's whole CA list, and
+  // parsing it a second time would cost tens of milliseconds on every credential_process call.
+  const known = new Set(rootCertificates.map(pemBody));
+  const extra = pems.filter((pem) => !known.has(pemBody(pem)));
+  // OpenSSL stops silently at an unparsable block; say so instead of failing TLS later.
+  extra.forEach((pem) => {
     try {
       new X509Certificate(pem);
     } catch (cause) {
-      throw new InputError("PEM_INVALID", `${what} ${path}: certificate ${index + 1} of ${pems.length} cannot be parsed`, {
+      throw new InputError("PEM_INVALID", `${what} ${path}: certificate ${pems.indexOf(pem) + 1} of ${pems.length} cannot be parsed`, {
         hint: "check the PEM blocks in the bundle (openssl storeutl -certs FILE lists them)",
         cause,
       });
     }
   });
-  return createSecureContext({ ca: [...rootCertificates, ...pems], minVersion: MIN_TLS_VERSION });
+  return createSecureContext({ ca: [...rootCertificates, ...extra], minVersion: MIN_TLS_VERSION });
+}
+
+function pemBody(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, "");
 }

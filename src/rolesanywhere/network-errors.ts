@@ -82,7 +82,8 @@ export function transportError(cause: unknown, peer: Peer): TransportError {
   }
   if (code.startsWith("ERR_SSL") || code === "EPROTO" || /SSL|TLS/.test(reason)) {
     // OpenSSL errors carry a short `reason` ("wrong version number") besides the long error-queue text.
-    const short = typeof (error as { reason?: unknown }).reason === "string" ? (error as { reason: string }).reason : firstLine(reason);
+    const opensslReason = (cause as { reason?: unknown } | null)?.reason;
+    const short = typeof opensslReason === "string" ? opensslReason : firstLine(reason);
     return new TransportError("NETWORK_ERROR", `TLS handshake with ${what} failed: ${short}`, false, {
       hint: "check that the endpoint speaks https on that port (http://127.0.0.1:… endpoints need http://)",
       cause,

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { rootCertificates } from "node:tls";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { AgentError } from "../../src/errors.js";
 import { createSession } from "../../src/rolesanywhere/create-session.js";
@@ -81,6 +82,14 @@ describe("https", () => {
     const result = await createSession(signer, sessionParams(), options({ endpoint: server.url, caBundle: serverCa.certPath }));
     expect(result.credentials.accessKeyId).toBe("ASIAEXAMPLEEXAMPLE01");
     expect(verifyReceivedSignature(server.requests[0]!, leaf.certPem).ok).toBe(true);
+  });
+
+  it("a bundle mixing well-known roots with the private CA works (known roots are not parsed twice)", async () => {
+    const server = await https();
+    const mixed = join(dir, "mixed-bundle.pem");
+    writeFileSync(mixed, [...rootCertificates.slice(0, 5), readFileSync(serverCa.certPath, "utf8"), ...rootCertificates.slice(5, 10)].join("\n"));
+    const result = await createSession(signer, sessionParams(), options({ endpoint: server.url, caBundle: mixed }));
+    expect(result.credentials.accessKeyId).toBe("ASIAEXAMPLEEXAMPLE01");
   });
 
   it("reads AWS_CA_BUNDLE when no caBundle is given", async () => {
