@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { chainFromPool } from "../../../src/signers/pkcs11/chain.js";
+import { Certificate } from "../../../src/x509/certificate.js";
+import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir("raa-pkcs11-chain-");
+const load = (path: string) => new Certificate(new X509Certificate(readFileSync(path)).raw);
+let root: Certificate, inter1: Certificate, inter2: Certificate, leaf: Certificate, rootLeaf: Certificate, otherRoot: Certificate, impostor: Certificate;
+
+beforeAll(() => {
+  const rootCa = createCa(join(dir, "root"), { name: "Root CA" });
+  const i1 = createCa(join(dir, "i1"), { name: "Intermediate One", parent: rootCa });
+  const i2 = createCa(join(dir, "i2"), { name: "Intermediate Two", parent: i1 });
+  const other = createCa(join(dir, "other"), { name: "Other Root" });
+  // same subject as Intermediate Two but a different key: must not be taken for the issuer
+  const fake = createCa(join(dir, "fake"), { name: "Intermediate Two", parent: other });
+  root = load(rootCa.certPath);
+  inter1 = load(i1.certPath);
+  inter2 = load(i2.certPath);
+  otherRoot = load(other.certPath);
+  impostor = load(fake.certPath);
+  leaf = load(issueLeaf(i2, join(dir, "leaf"), { name: "leaf" }).certPath);
+  rootLeaf = load(issueLeaf(rootCa, join(dir, "leaf2"), { name: "root leaf" }).certPath);
+});
+afterAll(cleanup);
+
+const names = (chain: Certificate[]) => chain.map((c) => c.subject);
+
+describe("chainFromPool", () => {
+  it("walks leaf → intermediates, stops before the self-signed root, whatever the pool order", () => {
+    for (const pool of [[root, inter1, inter2, otherRoot, leaf], [leaf, otherRoot, inter2, root, inter1]]) {
+      expect(names(chainFromPool(leaf, pool))).toEqual(["CN=Intermediate Two", "CN=Intermediate One"]);
+    }
+  });
+
+  it("ignores a certificate with the issuer's name but another key", () => {
+    expect(names(chainFromPool(leaf, [impostor, inter1, root]))).toEqual([]);
+    expect(names(chainFromPool(leaf, [impostor, inter2, inter1]))).toEqual(["CN=Intermediate Two", "CN=Intermediate One"]);
+  });
+
+  it("returns nothing for a leaf issued by a root, and never the leaf itself", () => {
+    expect(chainFromPool(rootLeaf, [rootLeaf, root, inter1, leaf])).toEqual([]);
+  });
+
+  it("stops where the pool has a gap", () => {
+    expect(names(chainFromPool(leaf, [inter2, root]))).toEqual(["CN=Intermediate Two"]);
+  });
+
+  it("respects the depth limit", () => {
+    expect(names(chainFromPool(leaf, [inter2, inter1, root], 1))).toEqual(["CN=Intermediate Two"]);
+  });
+});
