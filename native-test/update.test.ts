@@ -105,6 +105,7 @@ describe("update (process)", () => {
         const onLine = () => check() && (lines.off("line", onLine), resolve());
         lines.on("line", onLine);
         child.once("exit", () => reject(new Error(log.join("\n"))));
+        setTimeout(() => reject(new Error(`timeout waiting for ${pattern}:\n${log.join("\n")}`)), 40_000).unref();
       });
     lines.on("line", (l) => log.push(l));
     try {

@@ -32,12 +32,15 @@ export const DEFAULT_REFRESH_POLICY: RefreshPolicy = {
 
 /**
  * The moment a proactive refresh should start for credentials obtained at `obtainedAt` and expiring at
- * `expiresAt`: 5 minutes before expiry, or halfway through a lifetime shorter than 10 minutes.
+ * `expiresAt`: 5 minutes before they stop being handed out (`expiresAt` minus the expiry margin), or halfway
+ * through that usable window when it is shorter than 10 minutes. Either way the refresh (and its retries)
+ * starts while the current credentials can still be served.
  */
 export function refreshTimeFor(obtainedAt: number, expiresAt: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): number {
-  const lifetime = Math.max(0, expiresAt - obtainedAt);
-  const lead = Math.min(policy.refreshBeforeMs, lifetime * (1 - policy.refreshAtLifetimeFraction));
-  return expiresAt - lead;
+  const usableUntil = expiresAt - policy.expiryMarginMs;
+  const window = Math.max(0, usableUntil - obtainedAt);
+  const lead = Math.min(policy.refreshBeforeMs, window * (1 - policy.refreshAtLifetimeFraction));
+  return usableUntil - lead;
 }
 
 /** Whether credentials expiring at `expiresAt` may still be handed out at `now`. */

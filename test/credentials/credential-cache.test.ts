@@ -67,21 +67,21 @@ describe("CredentialCache", () => {
     expect(fetch).toHaveBeenCalledTimes(2);
   });
 
-  it("refreshes proactively 5 minutes before expiry", async () => {
+  it("refreshes proactively 5 minutes before the credentials stop being served", async () => {
     const fetch = vi.fn(async () => creds(60 * MIN));
     const cache = new CredentialCache({ fetch });
     cache.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(fetch).toHaveBeenCalledTimes(1);
-    await vi.advanceTimersByTimeAsync(55 * MIN - 1);
+    await vi.advanceTimersByTimeAsync(55 * MIN - 10_000 - 1);
     expect(fetch).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(fetch).toHaveBeenCalledTimes(2);
     cache.stop();
   });
 
-  it("refreshes at half the lifetime when the lifetime is shorter than 10 minutes", async () => {
-    const fetch = vi.fn(async () => creds(8 * MIN));
+  it("refreshes at half the usable lifetime when it is shorter than 10 minutes", async () => {
+    const fetch = vi.fn(async () => creds(8 * MIN + 10_000));
     const cache = new CredentialCache({ fetch });
     cache.start();
     await vi.advanceTimersByTimeAsync(0);
@@ -137,6 +137,24 @@ describe("CredentialCache", () => {
     expect(recovered).not.toBe(first);
     expect(recovered.expiration.getTime()).toBeGreaterThan(Date.now());
     expect(cache.status().state).toBe("fresh");
+    cache.stop();
+  });
+
+  it("starts refreshing short-lived credentials early enough to retry while they are still served", async () => {
+    let up = true;
+    const fetch = vi.fn(async () => {
+      if (!up) throw new NetworkError("SERVICE_UNAVAILABLE", "503");
+      return creds(20_000);
+    });
+    const events: RefreshEvent[] = [];
+    const cache = new CredentialCache({ fetch, onEvent: (e) => events.push(e) });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    up = false;
+    await vi.advanceTimersByTimeAsync(5_000); // half of the 10 s usable window
+    const failure = events.find((e) => e.type === "refresh-failed");
+    expect(failure).toMatchObject({ servingPreviousUntil: new Date(T0 + 10_000) });
+    expect(failure!.type === "refresh-failed" && failure!.nextAttemptAt!.getTime()).toBeLessThan(T0 + 10_000);
     cache.stop();
   });
 

@@ -5,23 +5,27 @@ import { DEFAULT_REFRESH_POLICY as P, isUsable, refreshTimeFor, retryDelay } fro
 const MIN = 60_000;
 
 describe("refresh policy", () => {
-  it("refreshes 5 minutes before expiry for an hour-long session", () => {
-    expect(refreshTimeFor(0, 60 * MIN)).toBe(55 * MIN);
-    expect(refreshTimeFor(0, 15 * MIN)).toBe(10 * MIN);
+  const MARGIN = P.expiryMarginMs;
+
+  it("refreshes 5 minutes before the credentials stop being served (10 s before expiry) for an hour-long session", () => {
+    expect(refreshTimeFor(0, 60 * MIN)).toBe(55 * MIN - MARGIN);
+    expect(refreshTimeFor(0, 15 * MIN)).toBe(10 * MIN - MARGIN);
   });
 
-  it("refreshes halfway through a lifetime under 10 minutes", () => {
-    expect(refreshTimeFor(0, 8 * MIN)).toBe(4 * MIN);
-    expect(refreshTimeFor(1000, 1000 + 2 * MIN)).toBe(1000 + MIN);
+  it("refreshes halfway through a usable window under 10 minutes", () => {
+    expect(refreshTimeFor(0, 8 * MIN + MARGIN)).toBe(4 * MIN);
+    expect(refreshTimeFor(1000, 1000 + 20_000)).toBe(1000 + 5_000);
   });
 
-  it("never schedules a refresh before half the lifetime or after expiry", () => {
+  it("always refreshes while the current credentials are still served, never before half their usable window", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 0, max: 12 * 60 * MIN }), (start, lifetime) => {
+      fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: MARGIN, max: 12 * 60 * MIN }), (start, lifetime) => {
         const at = refreshTimeFor(start, start + lifetime);
-        expect(at).toBeGreaterThanOrEqual(start + lifetime / 2);
-        expect(at).toBeLessThanOrEqual(start + lifetime);
-        expect(start + lifetime - at).toBeLessThanOrEqual(5 * MIN);
+        const usableUntil = start + lifetime - MARGIN;
+        expect(at).toBeGreaterThanOrEqual(start + (usableUntil - start) / 2);
+        expect(at).toBeLessThanOrEqual(usableUntil);
+        expect(usableUntil - at).toBeLessThanOrEqual(5 * MIN);
+        if (usableUntil > start) expect(at).toBeLessThan(usableUntil);
       }),
     );
   });
