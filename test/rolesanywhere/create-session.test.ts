@@ -202,22 +202,23 @@ describe("retries", () => {
 
   it("stops retrying when the back-off would not fit in the total timeout", async () => {
     const server = await endpoint({ status: 502, body: "" });
-    const { opts, sleeps } = options(server.url, { random: () => 0.999, timeoutMs: 200 });
+    const { opts, sleeps } = options(server.url, { random: () => 0.999, timeoutMs: 3000, maxAttempts: 10 });
     const e = await failure(createSession(signer, sessionParams(), opts));
     expect(e.code).toBe("SERVICE_UNAVAILABLE");
-    // 0.999 × 250 ms fits in 200 ms? No: the first back-off (249 ms) is already too long.
-    expect(server.requests).toHaveLength(1);
-    expect(sleeps).toEqual([]);
+    // Ceilings 250, 500, 1000, 2000, 4000 ms: the fifth back-off (3996 ms) cannot fit in 3 s.
+    expect(sleeps).toEqual([249, 499, 999, 1998]);
+    expect(server.requests).toHaveLength(5);
+    expect(e.message).toContain("(after 5 attempts)");
   });
 });
 
 describe("timeouts and broken connections", () => {
   it("a server that accepts and never answers is a TIMEOUT bounded by timeoutMs", async () => {
     const server = await endpoint(() => {});
-    const { opts } = options(server.url, { timeoutMs: 300 });
+    const { opts } = options(server.url, { timeoutMs: 1000 });
     const e = await failure(createSession(signer, sessionParams(), opts));
     expect(e.code).toBe("TIMEOUT");
-    expect(e.message).toBe(`CreateSession at ${server.url} did not complete within 0.3 s (1 attempt)`);
+    expect(e.message).toBe(`CreateSession at ${server.url} did not complete within 1 s (1 attempt)`);
     expect(e.hint).toContain("--timeout");
     expect(server.requests).toHaveLength(1);
   });
