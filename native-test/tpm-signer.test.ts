@@ -23,6 +23,7 @@ import {
   persistentKey,
   persistSrk,
   readPcr,
+  sessionHandles,
   tpm2Create,
   transientHandles,
   trialPolicy,
@@ -217,6 +218,7 @@ describe("keys made by tpm2-openssl (parent 0x40000001: the SRK is re-created fr
     await s.close();
     await s.close();
     expect(await transientHandles(tpm)).toEqual([]);
+    expect(await sessionHandles(tpm)).toEqual([]);
   });
 });
 

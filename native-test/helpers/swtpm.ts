@@ -27,6 +27,8 @@ export const TEST_DA_PARAMETERS: DaParameters = { maxTries: 1000, recoveryTime: 
 export interface StartSwtpmOptions {
   transport?: "unix" | "tcp";
   da?: DaParameters;
+  /** false: start with `--flags not-need-init` only, so the TPM still waits for TPM2_Startup (no DA setup then). */
+  startupClear?: boolean;
 }
 
 export interface Swtpm {
@@ -119,7 +121,7 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
   }
   const child = spawn(
     "swtpm",
-    ["socket", "--tpm2", ...serverArgs, ...ctrlArgs, "--flags", "not-need-init,startup-clear", "--tpmstate", `dir=${state}`, "--log", `file=${join(dir, "swtpm.log")},level=1`],
+    ["socket", "--tpm2", ...serverArgs, ...ctrlArgs, "--flags", options.startupClear === false ? "not-need-init" : "not-need-init,startup-clear", "--tpmstate", `dir=${state}`, "--log", `file=${join(dir, "swtpm.log")},level=1`],
     { stdio: "ignore" },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -152,7 +154,7 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
       child,
     );
     const da = options.da ?? TEST_DA_PARAMETERS;
-    await run("tpm2_dictionarylockout", [
+    if (options.startupClear !== false) await run("tpm2_dictionarylockout", [
       "--setup-parameters",
       `--max-tries=${da.maxTries}`,
       `--recovery-time=${da.recoveryTime}`,

@@ -43,8 +43,18 @@ export async function genpkey(tpm: Swtpm, name: string, o: GenpkeyOptions): Prom
     ...(o.parentAuth ? ["-pkeyopt", `parent-auth:${o.parentAuth}`] : []),
   ];
   await tpm.run("openssl", ["genpkey", ...OSSL, "-algorithm", o.algorithm, ...opts, "-out", keyPath]);
-  const env = o.parentAuth ? { TPM2OPENSSL_PARENT_AUTH: o.parentAuth } : {};
-  await tpm.run("openssl", ["pkey", ...OSSL, "-in", keyPath, ...(o.userAuth ? ["-passin", `pass:${o.userAuth}`] : []), "-pubout", "-out", publicKeyPath], { env });
+  if (o.parentAuth) {
+    // tpm2-openssl 1.1.1 cannot re-open a key whose parent has a password, so print the file's pubkey field
+    // (TPM2B_PUBLIC) with openssl asn1parse + tpm2_print instead.
+    const dump = await tpm.run("openssl", ["asn1parse", "-in", keyPath]);
+    const hex = /d=1 .*prim: OCTET STRING\s+\[HEX DUMP\]:([0-9A-F]+)/.exec(dump)?.[1];
+    if (!hex) throw new Error(`no pubkey in ${keyPath}:\n${dump}`);
+    const blob = join(tpm.dir, `${name}.tpub`);
+    writeFileSync(blob, Buffer.from(hex, "hex"));
+    writeFileSync(publicKeyPath, await tpm.run("tpm2_print", ["-t", "TPM2B_PUBLIC", "-f", "pem", blob]));
+  } else {
+    await tpm.run("openssl", ["pkey", ...OSSL, "-in", keyPath, ...(o.userAuth ? ["-passin", `pass:${o.userAuth}`] : []), "-pubout", "-out", publicKeyPath]);
+  }
   return { keyPath, publicKeyPath, pem: readFileSync(keyPath, "utf8") };
 }
 
@@ -163,7 +173,16 @@ export async function lockoutCounter(tpm: Swtpm): Promise<number> {
 
 /** Transient objects left on the TPM (tpm2_getcap handles-transient). */
 export async function transientHandles(tpm: Swtpm): Promise<string[]> {
-  const out = await tpm.run("tpm2_getcap", ["handles-transient"]);
+  return listHandles(tpm, "handles-transient");
+}
+
+/** Sessions left on the TPM, loaded or context-saved (tpm2_getcap handles-loaded-session / -saved-session). */
+export async function sessionHandles(tpm: Swtpm): Promise<string[]> {
+  return [...(await listHandles(tpm, "handles-loaded-session")), ...(await listHandles(tpm, "handles-saved-session"))];
+}
+
+async function listHandles(tpm: Swtpm, what: string): Promise<string[]> {
+  const out = await tpm.run("tpm2_getcap", [what]);
   return out.split("\n").map((l) => l.replace(/^-\s*/, "").trim()).filter((l) => /^0x/i.test(l));
 }
 
