@@ -13,7 +13,7 @@ import { stsError, verifyStsRequest } from "./sts-verify.js";
 import { loadTrustAnchors, type TrustAnchorSource } from "./trust-anchors.js";
 import { verifyCreateSessionRequest, type CreateSessionPolicy } from "./verify-request.js";
 import type { SignatureVerifier } from "./verify-signature.js";
-import { wireRequest, type WireRequest } from "./wire-request.js";
+import { wireRequest } from "./wire-request.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_LOG_ENTRIES = 1000;
@@ -245,4 +245,3 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
-export type { WireRequest };
