@@ -24,6 +24,8 @@ await build({
   platform: "node",
   target: "node20",
   minify: true,
+  // Prefer packages' ESM builds: CJS modules reached through import() lose their named exports in a split bundle.
+  mainFields: ["module", "main"],
   keepNames: true,
   legalComments: "none",
   // Native addons stay in node_modules; everything else is bundled.
