@@ -29,7 +29,8 @@ const CURVES: Readonly<Record<string, string>> = {
 
 const DIGESTS: Readonly<Record<DigestAlgorithm, string>> = { SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" };
 
-export const SUPPORTED_KEYS_HINT = "IAM Roles Anywhere accepts RSA 2048–4096 bits and ECDSA P-256, P-384 or P-521 keys";
+export const SUPPORTED_KEYS_HINT =
+  "IAM Roles Anywhere accepts RSA 2048–4096 bits, ECDSA P-256, P-384 or P-521, and ML-DSA-44/65/87 keys";
 
 /**
  * Wraps an RSA or EC private KeyObject, refusing key types and sizes the service does not accept.
