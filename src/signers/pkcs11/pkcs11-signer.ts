@@ -41,7 +41,8 @@ export class Pkcs11Signer implements Signer {
   /** A PIN failure: reported once, then every later call fails the same way without touching the token. */
   #fatal: AgentError | undefined;
   #closed = false;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Set while the session is being re-opened. */
+  #busy: Promise<void> | undefined;
 
   constructor(parts: Pkcs11SignerParts) {
     this.#parts = parts;
@@ -67,45 +68,58 @@ export class Pkcs11Signer implements Signer {
     return this.#parts.certificate?.publicKey ?? this.#parts.publicKey;
   }
 
-  sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
-    return this.#exclusive(() => this.#sign(message, digest));
-  }
-
-  close(): Promise<void> {
-    return this.#exclusive(async () => {
-      if (this.#closed) return;
-      this.#closed = true;
-      if (this.#context) closeSession(this.#context);
-      this.#context = undefined;
-      this.#parts.contextPin?.wipe();
-      this.#parts.lease.release();
-    });
-  }
-
-  /** Signatures and re-opening take turns: a PKCS#11 session runs one operation at a time. */
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async #sign(message: Uint8Array, digest: DigestAlgorithm): Promise<Buffer> {
+  /**
+   * Signing itself is synchronous (one C_SignInit + C_Sign), so concurrent calls cannot interleave on the
+   * session; only re-opening and closing are asynchronous, and calls wait for them.
+   */
+  async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
+    while (this.#busy) await this.#busy;
     if (this.#fatal) throw this.#fatal;
     if (this.#closed) throw new DeviceError("PKCS11_ERROR", "the PKCS#11 signer was closed");
-    const module = this.#parts.lease.module;
-    if (this.#context === undefined || this.#context.generation !== module.generation) {
-      await this.#reopen("the module was re-initialised");
+    const context = this.#context;
+    if (context === undefined || context.generation !== this.#parts.lease.module.generation) {
+      await this.#recover(context, "the module was re-initialised");
+      return this.sign(message, digest);
     }
     try {
       return this.#signOnce(message, digest);
     } catch (error) {
       if (!isSessionLost(error)) throw this.#remember(error);
-      await this.#reopen(describeCkr(error));
+      await this.#recover(context, describeCkr(error));
       try {
         return this.#signOnce(message, digest);
       } catch (again) {
         throw this.#remember(again);
       }
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.#busy) await this.#busy;
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#context) closeSession(this.#context);
+    this.#context = undefined;
+    this.#parts.contextPin?.wipe();
+    this.#parts.lease.release();
+  }
+
+  /** Re-opens the session unless a concurrent call already replaced `failed` with a working one. */
+  async #recover(failed: TokenContext | undefined, reason: string): Promise<void> {
+    while (this.#busy) await this.#busy;
+    if (this.#fatal) throw this.#fatal;
+    if (this.#closed) throw new DeviceError("PKCS11_ERROR", "the PKCS#11 signer was closed");
+    const current = this.#context;
+    if (current !== undefined && current !== failed && current.generation === this.#parts.lease.module.generation) return;
+    const reopening = this.#reopen(reason);
+    this.#busy = reopening.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await reopening;
+    } finally {
+      this.#busy = undefined;
     }
   }
 

@@ -23,23 +23,46 @@ export function ecdsaRawToDer(raw: Uint8Array): Buffer {
     throw new RangeError(`an ECDSA signature in r||s form has an even, non-zero length, not ${raw.length}`);
   }
   const half = raw.length / 2;
-  const body = Buffer.concat([derInteger(raw.subarray(0, half)), derInteger(raw.subarray(half))]);
-  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+  const r = integerBounds(raw, 0, half);
+  const s = integerBounds(raw, half, raw.length);
+  const body = 2 + r.length + 2 + s.length + (r.length > 0x7f ? 1 : 0) + (s.length > 0x7f ? 1 : 0);
+  const out = Buffer.allocUnsafe(1 + lengthSize(body) + body);
+  let at = 0;
+  out[at++] = 0x30;
+  at = writeLength(out, at, body);
+  for (const part of [r, s]) {
+    out[at++] = 0x02;
+    at = writeLength(out, at, part.length);
+    if (part.pad) out[at++] = 0;
+    out.set(raw.subarray(part.start, part.end), at);
+    at += part.end - part.start;
+  }
+  return out;
 }
 
-function derInteger(unsigned: Uint8Array): Buffer {
-  let start = 0;
-  while (start < unsigned.length - 1 && unsigned[start] === 0) start++;
-  const trimmed = unsigned.subarray(start);
-  const needsPad = (trimmed[0]! & 0x80) !== 0;
-  const content = needsPad ? Buffer.concat([Buffer.from([0]), trimmed]) : Buffer.from(trimmed);
-  return Buffer.concat([Buffer.from([0x02]), derLength(content.length), content]);
+/** An unsigned big-endian integer without its leading zeros, plus a 0x00 when its top bit is set. */
+function integerBounds(raw: Uint8Array, start: number, end: number): { start: number; end: number; pad: boolean; length: number } {
+  while (start < end - 1 && raw[start] === 0) start++;
+  const pad = (raw[start]! & 0x80) !== 0;
+  return { start, end, pad, length: end - start + (pad ? 1 : 0) };
 }
 
-function derLength(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  if (length < 0x100) return Buffer.from([0x81, length]);
-  return Buffer.from([0x82, length >> 8, length & 0xff]);
+function lengthSize(length: number): number {
+  return length < 0x80 ? 1 : length < 0x100 ? 2 : 3;
+}
+
+function writeLength(out: Buffer, at: number, length: number): number {
+  if (length < 0x80) {
+    out[at++] = length;
+  } else if (length < 0x100) {
+    out[at++] = 0x81;
+    out[at++] = length;
+  } else {
+    out[at++] = 0x82;
+    out[at++] = length >> 8;
+    out[at++] = length & 0xff;
+  }
+  return at;
 }
 
 /** Named curves by the DER of their OID, as CKA_EC_PARAMS holds them. */
