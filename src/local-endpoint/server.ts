@@ -18,6 +18,9 @@ import { wireRequest } from "./wire-request.js";
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_LOG_ENTRIES = 1000;
 
+/** X-Amz-X509-Chain with ML-DSA certificates outgrows Node's default 16 KiB header limit. */
+const MAX_HEADER_BYTES = 128 * 1024;
+
 export interface LocalEndpointOptions {
   /** CA certificates that anchor client chains: certificates, PEM bundle / DER paths, or PEM text. */
   trustAnchors: TrustAnchorSource | readonly TrustAnchorSource[];
@@ -175,7 +178,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       record({ time: clock(), method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
     });
   };
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createHttpServer(listener);
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
   const host = options.host ?? "127.0.0.1";
   await listen(server, host, options.port ?? 0);
   const address = server.address() as AddressInfo;
