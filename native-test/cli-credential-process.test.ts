@@ -22,7 +22,7 @@ const ARNS = [
   "--role-arn", `arn:aws:iam::${ACCOUNT}:role/device`,
 ];
 const PASSWORD = "s3cret-Pässword";
-const env = { ...process.env, CI: "true", NODE_EXTRA_CA_CERTS: "", AWS_CA_BUNDLE: "", XDG_RUNTIME_DIR: "/nonexistent" };
+const env: NodeJS.ProcessEnv = { ...process.env, CI: "true", NODE_EXTRA_CA_CERTS: "", AWS_CA_BUNDLE: "", XDG_RUNTIME_DIR: "/nonexistent" };
 
 interface CliResult { code: number; stdout: string; stderr: string }
 async function cli(args: string[]): Promise<CliResult> {
