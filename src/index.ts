@@ -1,0 +1,31 @@
+/**
+ * roles-anywhere-agent as a library: the signer factory and back-ends, the pure SigV4-X509 core, the
+ * CreateSession client, the refresh engine, the verifying local endpoint, and the types they share.
+ */
+export * from "./errors.js";
+export * from "./arn.js";
+export { VERSION } from "./version.js";
+
+// Certificates and keys
+export { Certificate, type KeyType } from "./x509/certificate.js";
+export { readCertificateFile, readCertificateBundle, type CertificateFile } from "./x509/read-certificates.js";
+export { certificateData, type CertificateData } from "./x509/certificate-data.js";
+export * from "./signers/index.js";
+export { Secret } from "./secrets/secret.js";
+export { parseSecretSource, readSecret, type SecretSource } from "./secrets/secret-source.js";
+
+// SigV4-X509 (pure) and CreateSession
+export * from "./sigv4x509/index.js";
+export * from "./rolesanywhere/index.js";
+
+// Credentials, cache and refresh
+export {
+  formatExpiration,
+  toCredentialProcessOutput,
+  type Credentials,
+  type CredentialProcessOutput,
+} from "./credentials/credentials.js";
+export { createCredentialSource, type CredentialSource, type CredentialSourceOptions } from "./credentials/credential-source.js";
+
+// The verifying CreateSession + STS endpoint (tests, demos, CI)
+export { startLocalEndpoint, type LocalEndpoint, type LocalEndpointOptions, type RequestLogEntry } from "./local-endpoint/server.js";
