@@ -156,6 +156,13 @@ describe("finding the key", () => {
     expect(error.hint).toContain("object=ec-key");
   });
 
+  it("an unknown certificate label without any PIN is 'not found', not 'PIN needed'", async () => {
+    const uri = tokenUri("no-such-cert");
+    const error = await failure(createPkcs11Signer({ keyUri: uri, certificateUri: uri, library: hsm.module }));
+    expect(error.code).toBe("PKCS11_OBJECT_NOT_FOUND");
+    expect(error.hint).toMatch(/give the PIN/);
+  });
+
   it("an unknown token is reported with the tokens present", async () => {
     const error = await failure(signer({ keyUri: "pkcs11:token=nope;object=ec-key" }));
     expect(error.code).toBe("PKCS11_TOKEN_NOT_FOUND");
