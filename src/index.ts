@@ -29,3 +29,16 @@ export { createCredentialSource, type CredentialSource, type CredentialSourceOpt
 
 // The verifying CreateSession + STS endpoint (tests, demos, CI)
 export { startLocalEndpoint, type LocalEndpoint, type LocalEndpointOptions, type RequestLogEntry } from "./local-endpoint/server.js";
+
+// PKCS#11 (graphene-pk11/pkcs11js are loaded only when a token is used)
+export {
+  createPkcs11Signer,
+  listPkcs11Certificates,
+  parsePkcs11Uri,
+  formatPkcs11Uri,
+  isPkcs11Uri,
+  Pkcs11AmbiguousError,
+  type ListPkcs11Options,
+  type Pkcs11CertificateEntry,
+  type Pkcs11Uri,
+} from "./signers/pkcs11/index.js";
