@@ -220,6 +220,8 @@ export class SocketTransport implements TpmTransport {
     if (!socket) return;
     await new Promise<void>((resolve) => {
       socket.once("close", () => resolve());
+      // Keep the event loop alive until the close completes (an idle socket is unref'd).
+      socket.ref();
       socket.end();
       setTimeout(() => {
         socket.destroy();
