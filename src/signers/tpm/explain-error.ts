@@ -109,7 +109,7 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
           return new AuthError("TPM_AUTH_FAILED", `wrong TPM key password${countedText} ${raw}`, {
             cause: e,
             hint: op.keyHasEmptyAuthFlag
-              ? "the key file says the key has no password; if it does have one the file's emptyAuth flag is wrong (tpm2_encodeobject before tpm2-tools 5.7 inverted it)"
+              ? "the key file says the key has no password; if it has one, give it with --tpm-key-password (tpm2_encodeobject before tpm2-tools 5.7 wrote that flag inverted)"
               : "wrong passwords are never retried; check --tpm-key-password / its file or variable",
           });
         }

@@ -25,7 +25,3 @@ export class TpmResponseError extends DeviceError {
     return this.decoded.base === base;
   }
 }
-
-export function isTpmResponseError(e: unknown, base?: number): e is TpmResponseError {
-  return e instanceof TpmResponseError && (base === undefined || e.is(base));
-}

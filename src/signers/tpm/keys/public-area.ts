@@ -85,7 +85,3 @@ export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
   }
   throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: a ${describeKey(pub)} cannot sign; only RSA and ECC keys can`);
 }
-
-export function isSigningCapable(pub: TpmtPublic): boolean {
-  return !hasAttribute(pub, TPMA_OBJECT.restricted) && (hasAttribute(pub, TPMA_OBJECT.sign) || (pub.type === TPM_ALG.RSA && hasAttribute(pub, TPMA_OBJECT.decrypt)));
-}

@@ -191,18 +191,6 @@ export function list<T>(element: Codec<T>, maxCount = 1024): Codec<T[]> {
   };
 }
 
-/** Fixed-length byte array (e.g. the PCR select bitmap after its own count, or a digest of known size). */
-export function fixedBytes(n: number): Codec<Buffer> {
-  return {
-    kind: "fixed",
-    write(w, v) {
-      if (v.length !== n) throw new TpmWireError(`expected ${n} bytes, got ${v.length}`);
-      w.bytes(v);
-    },
-    read: (r) => r.bytes(n),
-  };
-}
-
 export type Fields = Record<string, Codec<any>>;
 export type StructValue<F extends Fields> = { [K in keyof F]: ValueOf<F[K]> };
 

@@ -210,19 +210,3 @@ export const PCR_Read = defineCommand({
   params: { pcrSelectionIn: TPML_PCR_SELECTION },
   response: { pcrUpdateCounter: u32, pcrSelectionOut: TPML_PCR_SELECTION, pcrValues: TPML_DIGEST },
 });
-
-export const DictionaryAttackLockReset = defineCommand({
-  name: "TPM2_DictionaryAttackLockReset",
-  code: TPM_CC.DictionaryAttackLockReset,
-  handles: { lockHandle: "auth" },
-  params: none,
-  response: none,
-});
-
-export const EvictControl = defineCommand({
-  name: "TPM2_EvictControl",
-  code: TPM_CC.EvictControl,
-  handles: { auth: "auth", objectHandle: "noauth" },
-  params: { persistentHandle: u32 },
-  response: none,
-});

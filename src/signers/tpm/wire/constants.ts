@@ -137,9 +137,6 @@ export const TPM_PT = {
   LOCKOUT_RECOVERY: 0x211,
 } as const;
 
-/** TPMA_PERMANENT bits (TPM_PT_PERMANENT). */
-export const TPMA_PERMANENT = { ownerAuthSet: 0x1, endorsementAuthSet: 0x2, lockoutAuthSet: 0x4, inLockout: 0x200 } as const;
-
 /** Hash algorithms we use, with their node:crypto name and digest size. */
 export const HASHES = {
   [TPM_ALG.SHA1]: { name: "sha1", size: 20 },
