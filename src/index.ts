@@ -42,3 +42,6 @@ export {
   type Pkcs11CertificateEntry,
   type Pkcs11Uri,
 } from "./signers/pkcs11/index.js";
+
+// TPM 2.0 (our own TypeScript client; loaded only when a TPM key is used)
+export { createTpmSigner } from "./signers/tpm/index.js";
