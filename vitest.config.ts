@@ -7,6 +7,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/**/*.test.ts"],
+          sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },
       },
@@ -14,6 +15,8 @@ export default defineConfig({
         test: {
           name: "native",
           include: ["native-test/**/*.test.ts"],
+          // Native tests run after the unit tests, never beside them.
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // SoftHSM token directories and swtpm instances are per file, but swtpm and the AWS CLI are heavy:
