@@ -77,8 +77,8 @@ export async function run() {
     }
   } finally {
     serve?.kill("SIGTERM");
-    endpoint.stop();
     if (serve) await once(serve, "exit").catch(() => {});
+    await endpoint.stop();
     fixture.cleanup();
   }
 }
