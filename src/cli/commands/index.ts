@@ -9,6 +9,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
   "credential-process": async () => (await import("./credential-process.js")).default,
   "local-endpoint": async () => (await import("./local-endpoint.js")).default,
   "sign-string": async () => (await import("./sign-string.js")).default,
+  "principal-tags": async () => (await import("./principal-tags.js")).default,
   "read-certificate-data": async () => (await import("./read-certificate-data.js")).default,
   serve: async () => (await import("./serve.js")).default,
   update: async () => (await import("./update.js")).default,

@@ -1,0 +1,70 @@
+import { InputError, UsageError } from "../../errors.js";
+import { listArg, stringArg, type CommandSpec } from "../command.js";
+import { debugLogger, secretFromArgs } from "../signer-args.js";
+import type { CliIo, ParsedArgs } from "../command.js";
+import type { Certificate } from "../../x509/certificate.js";
+
+const command: CommandSpec = {
+  name: "principal-tags",
+  describe: "Print the session tags (aws:PrincipalTag/x509…) and source identity Roles Anywhere derives from a certificate, with an example trust policy",
+  options: [
+    { name: "certificate", type: "string", description: "Certificate: PEM/DER file (the first certificate is used) or pkcs11: URI" },
+    { name: "trust-anchor-arn", type: "string", description: "Trust anchor ARN for aws:SourceArn in the example policy" },
+    { name: "condition", type: "string", repeatable: true, description: "Tag to require in the example policy, e.g. x509Subject/OU (repeatable; default: x509Subject/CN and x509Issuer/CN)" },
+    { name: "format", type: "string", default: "text", choices: ["text", "json"], description: "Output format" },
+    { name: "pkcs11-lib", type: "string", description: "PKCS#11 module path (pkcs11: URIs)" },
+    { name: "pkcs11-pin-file", type: "string", description: "Read the token PIN from this file" },
+    { name: "pkcs11-pin-env", type: "string", description: "Read the token PIN from this environment variable" },
+    { name: "debug", type: "boolean", description: "Debug output on stderr" },
+  ],
+  async run(args, io) {
+    const certificate = await loadCertificate(args, io);
+    const [{ readCertificateNames }, tags] = await Promise.all([
+      import("../../provisioning/names/certificate-names.js"),
+      import("../../provisioning/principal-tags/index.js"),
+    ]);
+    const report = tags.derivePrincipalTags(readCertificateNames(certificate.der));
+    const wanted = listArg(args, "condition").map((k) => k.replace(/^aws:PrincipalTag\//, ""));
+    const conditionTags = wanted.length === 0 ? tags.defaultConditionTags(report.tags) : wanted.map((key) => {
+      const tag = report.tags.find((t) => t.key === key);
+      if (tag) return tag;
+      const dropped = report.dropped.find((d) => d.key === key);
+      throw new UsageError("USAGE", `--condition ${key}: ${dropped ? `not usable (${dropped.reason})` : "this certificate yields no such tag"}`, {
+        hint: `available: ${report.tags.map((t) => t.key).join(", ") || "none"}`,
+      });
+    });
+    const trustPolicy = tags.exampleTrustPolicy({ conditionTags, trustAnchorArn: stringArg(args, "trust-anchor-arn") });
+    if (stringArg(args, "format") === "json") io.stdout.write(`${JSON.stringify({ ...report, trustPolicy }, null, 2)}\n`);
+    else io.stdout.write(tags.renderPrincipalTags(report, trustPolicy));
+    return 0;
+  },
+};
+export default command;
+
+async function loadCertificate(args: ParsedArgs, io: CliIo): Promise<Certificate> {
+  const ref = stringArg(args, "certificate");
+  if (!ref) throw new UsageError("USAGE", "--certificate is required (a certificate file or a pkcs11: URI)");
+  if (!ref.startsWith("pkcs11:")) {
+    const { readCertificateFile } = await import("../../x509/read-certificates.js");
+    return (await readCertificateFile(ref)).certificates[0];
+  }
+  const { listPkcs11Certificates } = await import("../../signers/pkcs11/index.js");
+  const pin = secretFromArgs(args, "pkcs11-pin");
+  const library = stringArg(args, "pkcs11-lib");
+  const debug = debugLogger(args, io);
+  const entries = await listPkcs11Certificates({
+    uri: ref,
+    ...(library ? { library } : {}),
+    ...(pin ? { pin } : {}),
+    ...(debug ? { debug } : {}),
+    env: io.env,
+  });
+  const [first, second] = entries;
+  if (!first) throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${ref}`);
+  if (second) {
+    throw new InputError("PKCS11_AMBIGUOUS", `${entries.length} certificates match ${ref}`, {
+      hint: `make the URI more specific, e.g. ${first.uri}`,
+    });
+  }
+  return first.certificate;
+}

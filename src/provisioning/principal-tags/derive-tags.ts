@@ -1,0 +1,118 @@
+import type { CertificateNames, GeneralName } from "../names/certificate-names.js";
+import type { NameAttribute } from "../names/decode-name.js";
+import { MAX_SESSION_TAGS, sessionTagValueProblem } from "./session-tag-rules.js";
+import { sourceIdentity, type SourceIdentity } from "./source-identity.js";
+
+/** A session tag: use it in policies as `aws:PrincipalTag/<key>`. */
+export interface PrincipalTag {
+  /** `x509Subject/CN`, `x509SAN/DNS`, `x509SAN/Name/OU`, … */
+  readonly key: string;
+  readonly value: string;
+  /** False for attribute names AWS does not document (the service may not map them). */
+  readonly documented: boolean;
+}
+
+/** A value Roles Anywhere would leave out, with the reason. */
+export interface DroppedTag {
+  readonly key: string;
+  readonly value: string | undefined;
+  readonly reason: string;
+}
+
+export interface PrincipalTagReport {
+  readonly tags: readonly PrincipalTag[];
+  readonly dropped: readonly DroppedTag[];
+  /** Parts of the certificate no tag comes from (unknown attribute types, further or other SAN entries). */
+  readonly ignored: readonly string[];
+  readonly sourceIdentity: SourceIdentity;
+  /** Warnings about the whole set (too many tags). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * The session tags Roles Anywhere derives from an end-entity certificate under a profile's default
+ * attribute mapping (IAM Roles Anywhere User Guide, "Trust policy" and "Default mapping behavior"):
+ * - `x509Subject/<attr>` and `x509Issuer/<attr>`: every supported RDN attribute of the subject and issuer;
+ * - `x509SAN/DNS`, `x509SAN/URI`: the first SAN entry of each of these types;
+ * - `x509SAN/Name/<attr>`: the RDN attributes of the first directoryName SAN entry, "parsed as with
+ *   Subject and Issuer"; other SAN types (email, IP, otherName…) are not mapped;
+ * - an attribute that occurs several times is one tag whose values are "separated with forward slashes (/)
+ *   in the order they appear in the certificate" (this includes the members of a multi-valued RDN, which
+ *   are taken in encoding order).
+ */
+export function derivePrincipalTags(names: CertificateNames): PrincipalTagReport {
+  const collector = new TagCollector();
+  collector.addName("x509Subject", names.subject, "subject");
+  collector.addName("x509Issuer", names.issuer, "issuer");
+  collector.addSubjectAltNames(names.subjectAltNames);
+  const { tags, dropped } = collector.finish();
+  const warnings =
+    tags.length > MAX_SESSION_TAGS
+      ? [`${tags.length} tags: more than the ${MAX_SESSION_TAGS} session tags STS accepts; the session may be refused`]
+      : [];
+  const commonNames = names.subject.filter((a) => a.name === "CN" && a.value !== undefined).map((a) => a.value!);
+  return { tags, dropped, ignored: collector.ignored, sourceIdentity: sourceIdentity(commonNames, names.serialHex), warnings };
+}
+
+class TagCollector {
+  private readonly values = new Map<string, { values: (string | undefined)[]; documented: boolean }>();
+  readonly ignored: string[] = [];
+
+  addName(prefix: string, attributes: readonly NameAttribute[], where: string): void {
+    for (const attr of attributes) {
+      if (attr.name === undefined) {
+        this.ignored.push(`${where} attribute ${attr.oid}: not a recognised attribute type`);
+        continue;
+      }
+      const key = `${prefix}/${attr.name}`;
+      const entry = this.values.get(key) ?? { values: [], documented: attr.documented };
+      entry.values.push(attr.value);
+      this.values.set(key, entry);
+    }
+  }
+
+  addSubjectAltNames(sans: readonly GeneralName[]): void {
+    const seen = new Set<string>();
+    for (const san of sans) {
+      const label = sanLabel(san);
+      if (san.type !== "DNS" && san.type !== "URI" && san.type !== "DirName") {
+        this.ignored.push(`SAN ${label}: Roles Anywhere maps only DNS, URI and directoryName entries`);
+        continue;
+      }
+      if (seen.has(san.type)) {
+        this.ignored.push(`SAN ${label}: only the first ${san.type} entry is mapped`);
+        continue;
+      }
+      seen.add(san.type);
+      if (san.type === "DirName") this.addName("x509SAN/Name", san.attributes, "SAN directoryName");
+      else this.values.set(`x509SAN/${san.type}`, { values: [san.value], documented: true });
+    }
+  }
+
+  finish(): { tags: PrincipalTag[]; dropped: DroppedTag[] } {
+    const tags: PrincipalTag[] = [];
+    const dropped: DroppedTag[] = [];
+    for (const [key, { values, documented }] of this.values) {
+      if (values.some((v) => v === undefined)) {
+        dropped.push({ key, value: undefined, reason: "a value is not a character string" });
+        continue;
+      }
+      const value = values.join("/");
+      const problem = sessionTagValueProblem(value);
+      if (problem) dropped.push({ key, value, reason: problem });
+      else tags.push({ key, value, documented });
+    }
+    return { tags, dropped };
+  }
+}
+
+function sanLabel(san: GeneralName): string {
+  switch (san.type) {
+    case "DirName":
+      return `DirName:${san.attributes.map((a) => `${a.name ?? a.oid}=${a.value ?? "?"}`).join(",")}`;
+    case "other":
+      return `[${san.tag & 0x1f}] entry`;
+    default:
+      return `${san.type}:${san.value}`;
+  }
+}

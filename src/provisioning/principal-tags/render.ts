@@ -1,0 +1,32 @@
+import type { PrincipalTagReport } from "./derive-tags.js";
+
+/** The human-readable listing `principal-tags` prints (the JSON form is the report itself). */
+export function renderPrincipalTags(report: PrincipalTagReport, trustPolicy: object): string {
+  const lines: string[] = ["Session tags (default attribute mapping of a Roles Anywhere profile):"];
+  const width = Math.max(0, ...report.tags.map((t) => t.key.length)) + "aws:PrincipalTag/".length;
+  for (const tag of report.tags) {
+    const note = tag.documented ? "" : "   (attribute name not in AWS's documentation: check before relying on it)";
+    lines.push(`  ${`aws:PrincipalTag/${tag.key}`.padEnd(width)}  ${JSON.stringify(tag.value)}${note}`);
+  }
+  if (report.tags.length === 0) lines.push("  (none)");
+  lines.push("", `Source identity (sts:SourceIdentity): ${report.sourceIdentity.value === undefined ? "unknown" : JSON.stringify(report.sourceIdentity.value)}`);
+  lines.push(`  rule: ${report.sourceIdentity.rule}`);
+  if (report.dropped.length > 0) {
+    lines.push("", "Not available as tags (Roles Anywhere ignores these values):");
+    for (const d of report.dropped) lines.push(`  ${d.key}${d.value === undefined ? "" : ` = ${JSON.stringify(d.value)}`}: ${d.reason}`);
+  }
+  if (report.ignored.length > 0) {
+    lines.push("", "Not mapped:");
+    for (const i of report.ignored) lines.push(`  ${i}`);
+  }
+  for (const w of report.warnings) lines.push("", `Warning: ${w}`);
+  lines.push(
+    "",
+    "A profile with custom attribute mappings (aws rolesanywhere put-attribute-mapping) maps only what its rules select.",
+    "",
+    "Example role trust policy:",
+    JSON.stringify(trustPolicy, null, 2),
+    "",
+  );
+  return lines.join("\n");
+}

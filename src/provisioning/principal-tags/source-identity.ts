@@ -1,0 +1,26 @@
+/**
+ * The source identity Roles Anywhere sets on the session (IAM Roles Anywhere User Guide, "Trust policy",
+ * "Source identity rules"):
+ * - `CN=` + the subject CN when it is set and at most 61 characters;
+ * - the CN alone when it has 62 to 64 characters;
+ * - `ID=` + the hex serial number, left-padded with a zero to an even length, when the subject has no CN.
+ */
+export interface SourceIdentity {
+  /** The `sts:SourceIdentity` value, or undefined when the documented rules do not say. */
+  readonly value: string | undefined;
+  readonly rule: string;
+}
+
+export function sourceIdentity(commonNames: readonly string[], serialHex: string): SourceIdentity {
+  if (commonNames.length === 0) {
+    const hex = serialHex.length % 2 === 0 ? serialHex : `0${serialHex}`;
+    return { value: `ID=${hex}`, rule: "no subject CN: ID= and the hex serial number (letter case not documented)" };
+  }
+  // Several CNs: joined like their principal tag. The documentation does not cover this case.
+  const cn = commonNames.join("/");
+  const length = [...cn].length;
+  const note = commonNames.length > 1 ? " (several CNs, joined with /: not documented)" : "";
+  if (length <= 61) return { value: `CN=${cn}`, rule: `subject CN of at most 61 characters: CN= and the CN${note}` };
+  if (length <= 64) return { value: cn, rule: `subject CN of 62 to 64 characters: the CN alone${note}` };
+  return { value: undefined, rule: `subject CN longer than 64 characters (${length}): not covered by the documented rules` };
+}
