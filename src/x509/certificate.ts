@@ -32,12 +32,21 @@ export class Certificate {
 
   /** Serial number as an unsigned decimal string (the `Credential=` value). */
   get serialDecimal(): string {
-    return BigInt(`0x${this.x509.serialNumber}`).toString(10);
+    return this.#serial().toString(10);
   }
 
   /** Serial number as upper-case hex without leading zeros (read-certificate-data listing format). */
   get serialHex(): string {
-    return BigInt(`0x${this.x509.serialNumber}`).toString(16).toUpperCase();
+    return this.#serial().toString(16).toUpperCase();
+  }
+
+  /**
+   * The serial as a signed integer. RFC 5280 forbids negative serials but some CAs issued them; Node prints
+   * them as `-HEX`, and Go's big.Int (the reference helper) keeps the sign, so we do too.
+   */
+  #serial(): bigint {
+    const hex = this.x509.serialNumber;
+    return hex.startsWith("-") ? -BigInt(`0x${hex.slice(1)}`) : BigInt(`0x${hex}`);
   }
 
   get base64(): string {

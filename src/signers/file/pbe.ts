@@ -29,6 +29,20 @@ const scryptAsync = promisify(scrypt) as (
   options: { N: number; r: number; p: number; maxmem: number },
 ) => Promise<Buffer>;
 
+/**
+ * Upper bounds on the work a key file may ask for, so that a hostile or damaged file cannot make the agent
+ * spin for hours or allocate gigabytes: real files use 2048 (OpenSSL's default) to a few 100 000 PBKDF2
+ * iterations and scrypt N ≤ 2^20 with r = 8 (1 GiB of scrypt memory is 64 times OpenSSL's own 32 MiB limit).
+ */
+export const MAX_KDF_ITERATIONS = 10_000_000;
+export const MAX_SCRYPT_MEMORY = 1 << 30;
+
+/** Throws a DerError (reported as malformed parameters) unless `n` is a usable iteration count. */
+export function checkIterations(n: number): number {
+  if (n < 1 || n > MAX_KDF_ITERATIONS) throw new DerError(`iteration count ${n} is outside 1…${MAX_KDF_ITERATIONS}`);
+  return n;
+}
+
 /** The password in the two encodings the schemes use. */
 export interface PbePassword {
   /** PBES2: the password's UTF-8 bytes. */
@@ -112,7 +126,7 @@ export async function pbeDecrypt(
     } else if (alg.oid === OID.PKCS12_3DES) {
       const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE));
       const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;
-      const count = decodeSmallInteger(expectTag(iterations, TAG.INTEGER));
+      const count = checkIterations(decodeSmallInteger(expectTag(iterations, TAG.INTEGER)));
       cipher = "des-ede3-cbc";
       key = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
       iv = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
@@ -149,7 +163,7 @@ async function pbes2Key(
   const salt = fields[0];
   if (salt?.tag !== TAG.OCTET_STRING) throw unsupportedScheme("a KDF salt that is not an OCTET STRING", context);
   if (kdf.oid === OID.PBKDF2) {
-    const iterations = decodeSmallInteger(expectTag(fields[1], TAG.INTEGER));
+    const iterations = checkIterations(decodeSmallInteger(expectTag(fields[1], TAG.INTEGER)));
     let rest = fields.slice(2);
     if (rest[0]?.tag === TAG.INTEGER) {
       checkKeyLength(decodeSmallInteger(rest[0]), cipher.keyLength);
@@ -165,7 +179,13 @@ async function pbes2Key(
     const [n, r, p, keyLength] = fields.slice(1).map((f) => decodeSmallInteger(f));
     if (n === undefined || r === undefined || p === undefined) throw new DerError("incomplete scrypt parameters");
     if (keyLength !== undefined) checkKeyLength(keyLength, cipher.keyLength);
-    const maxmem = 128 * n * r + 128 * r * p + (64 << 20);
+    // Node requires N a power of two > 1 and r, p ≥ 1; it would throw a plain Error otherwise.
+    if (n < 2 || (n & (n - 1)) !== 0 || n > 2 ** 30 || r < 1 || p < 1 || r * p >= 2 ** 30) {
+      throw new DerError(`unusable scrypt parameters N=${n} r=${r} p=${p}`);
+    }
+    const memory = 128 * n * r + 128 * r * p;
+    if (memory > MAX_SCRYPT_MEMORY) throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} need ${Math.ceil(memory / 2 ** 20)} MiB, more than ${MAX_SCRYPT_MEMORY / 2 ** 20} MiB`);
+    const maxmem = memory + (64 << 20);
     const key = await scryptAsync(password, salt.content, cipher.keyLength, { N: n, r, p, maxmem });
     return { cipher: cipher.name, key, iv };
   }

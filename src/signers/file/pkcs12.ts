@@ -8,7 +8,7 @@ import type { DebugLog } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
 import { loadSigningKey, type KeyParser } from "./key-parsers.js";
-import { decryptPrivateKeyInfo, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
+import { MAX_KDF_ITERATIONS, decryptPrivateKeyInfo, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
 
@@ -68,6 +68,11 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     }
   };
 
+  const checkMacIterations = (n: number): number => {
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_KDF_ITERATIONS) throw invalid(`MAC iteration count ${n} is outside 1…${MAX_KDF_ITERATIONS}`);
+    return n;
+  };
+
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
@@ -85,7 +90,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
         const hash = MAC_DIGESTS[oid];
         if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
-        return { hash, salt: Buffer.from(macSalt.buffer), iterations: iterations ?? 1, digest: Buffer.from(mac.digest.buffer) };
+        return { hash, salt: Buffer.from(macSalt.buffer), iterations: checkMacIterations(iterations ?? 1), digest: Buffer.from(mac.digest.buffer) };
       })
     : undefined;
   const macMatches = (bmp: Buffer): boolean => {

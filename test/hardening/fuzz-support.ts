@@ -1,0 +1,94 @@
+/**
+ * Shared pieces of the hardening property tests: mutation arbitraries over valid inputs and the one
+ * property every outside-data parser must have — it returns, or it throws an AgentError. Anything else
+ * (TypeError, RangeError, a DerError/TpmWireError that escaped its wrapper, an asn1 library exception) fails
+ * the property, and fast-check shrinks it to a small reproducer.
+ */
+import fc from "fast-check";
+import { AgentError } from "../../src/errors.js";
+
+/** Cases per property; FUZZ_RUNS scales them (e.g. FUZZ_RUNS=5 for a longer local run). */
+export const SCALE = Math.max(0.1, Number(process.env["FUZZ_RUNS"] ?? "1") || 1);
+export const runs = (n: number): number => Math.max(10, Math.round(n * SCALE));
+
+export interface Tally {
+  cases: number;
+  parsed: number;
+  rejected: number;
+}
+
+const tallies = new Map<string, Tally>();
+
+/** Counts per parser, printed by {@link printTallies} (the figures SECURITY.md quotes). */
+export function tally(name: string): Tally {
+  let t = tallies.get(name);
+  if (!t) tallies.set(name, (t = { cases: 0, parsed: 0, rejected: 0 }));
+  return t;
+}
+
+export function printTallies(file: string): void {
+  for (const [name, t] of tallies) {
+    console.log(`FUZZ ${file} ${name}: ${t.cases} cases, ${t.parsed} parsed, ${t.rejected} rejected with AgentError, 0 other exceptions`);
+  }
+}
+
+/** Runs `fn`; parse → true, AgentError → false, anything else is rethrown (the property fails). */
+export async function parsesOrAgentError(name: string, fn: () => unknown): Promise<boolean> {
+  const t = tally(name);
+  t.cases++;
+  try {
+    await fn();
+    t.parsed++;
+    return true;
+  } catch (e) {
+    if (e instanceof AgentError) {
+      // The message is printed on one line by the CLI; it must be a string.
+      if (typeof e.toOneLine() !== "string" || typeof e.code !== "string") throw new Error("malformed AgentError", { cause: e });
+      t.rejected++;
+      return false;
+    }
+    throw e;
+  }
+}
+
+/** Bytes with a few bit flips, byte overwrites, truncations, insertions or DER-length-like corruptions. */
+export function mutationOf(valid: Buffer): fc.Arbitrary<Buffer> {
+  const n = valid.length;
+  const pos = fc.nat({ max: Math.max(0, n - 1) });
+  const one: fc.Arbitrary<(b: Buffer) => Buffer> = fc.oneof(
+    fc.tuple(pos, fc.integer({ min: 0, max: 7 })).map(([p, bit]) => (b: Buffer) => {
+      const c = Buffer.from(b);
+      if (p < c.length) c[p]! ^= 1 << bit;
+      return c;
+    }),
+    fc.tuple(pos, fc.integer({ min: 0, max: 255 })).map(([p, v]) => (b: Buffer) => {
+      const c = Buffer.from(b);
+      if (p < c.length) c[p] = v;
+      return c;
+    }),
+    pos.map((p) => (b: Buffer) => b.subarray(0, p)),
+    fc.tuple(pos, fc.uint8Array({ minLength: 1, maxLength: 8 })).map(([p, ins]) => (b: Buffer) =>
+      Buffer.concat([b.subarray(0, p), Buffer.from(ins), b.subarray(p)]),
+    ),
+    fc.tuple(pos, fc.integer({ min: 1, max: 16 })).map(([p, len]) => (b: Buffer) => Buffer.concat([b.subarray(0, p), b.subarray(p + len)])),
+    // Length-field corruption: overwrite with long-form lengths, 0x80 (indefinite), 0xff…, or small values.
+    fc.tuple(pos, fc.constantFrom([0x80], [0x84, 0xff, 0xff, 0xff, 0xff], [0x83, 0x7f, 0xff, 0xff], [0x81, 0x00], [0x00], [0xff, 0xff], [0x7f], [0x88, 1, 0, 0, 0, 0, 0, 0, 0]))
+      .map(([p, bytes]) => (b: Buffer) => {
+        const c = Buffer.from(b);
+        for (let i = 0; i < bytes.length && p + i < c.length; i++) c[p + i] = bytes[i]!;
+        return c;
+      }),
+  );
+  return fc.array(one, { minLength: 1, maxLength: 4 }).map((ops) => ops.reduce((b, op) => op(b), valid));
+}
+
+/** PEM text mutated at the text level (base64 characters, header lines, line breaks). */
+export function pemMutationOf(pem: string): fc.Arbitrary<Buffer> {
+  return fc.oneof(
+    mutationOf(Buffer.from(pem, "latin1")),
+    fc.tuple(fc.nat({ max: pem.length }), fc.constantFrom("-----END X-----", "-----BEGIN ", "\n", "=", "====", "\r\n", "A", "*", "\u00ff"))
+      .map(([p, s]) => Buffer.from(pem.slice(0, p) + s + pem.slice(p), "latin1")),
+  );
+}
+
+export const randomBytes = (maxLength = 512): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
