@@ -4,7 +4,7 @@
  * endpoint on demand (5xx, no answer, connection refused) and shortens credential lifetimes so that
  * refreshes happen within the test.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
@@ -65,8 +65,13 @@ beforeAll(async () => {
   process.env["SOFTHSM2_CONF"] = token.conf;
 });
 
+// Background refreshes of one test's sources must not count as another test's CreateSession calls.
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((s) => s.close()));
+  proxy.lifetimeMs = undefined;
+});
+
 afterAll(async () => {
-  await Promise.all(sources.map((s) => s.close()));
   await proxy?.close();
   await endpoint?.close();
   cleanup();
