@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   SOCKET_UNSAFE: "input",
   FILE_LOCKED: "input",
   FILE_WRITE_FAILED: "input",
+  PUBLIC_KEY_MISMATCH: "input",
+  OBJECT_EXISTS: "input",
   // auth
   PASSWORD_INCORRECT: "auth",
   PIN_INCORRECT: "auth",

@@ -1,10 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { opensslCertificate } from "./helpers/openssl-certificate.js";
+import { runCli } from "./helpers/run-cli.js";
 
 const tmp = makeTempDir("raa-ptags-cli-");
 afterAll(() => tmp.cleanup());
@@ -19,16 +18,7 @@ writeFileSync(
   }),
 );
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d: Buffer) => (out += d.toString()));
-  stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await main(argv, { stdout, stderr, env: {} });
-  return { code, out, err };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 describe("principal-tags command", () => {
   it("prints tags, dropped values and an example policy", async () => {

@@ -6,6 +6,7 @@ import type { CommandSpec } from "../command.js";
  */
 export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
   agent: async () => (await import("./agent.js")).default,
+  csr: async () => (await import("./csr.js")).default,
   "credential-process": async () => (await import("./credential-process.js")).default,
   "local-endpoint": async () => (await import("./local-endpoint.js")).default,
   "sign-string": async () => (await import("./sign-string.js")).default,

@@ -1,0 +1,108 @@
+import type { OctetString as OctetStringType } from "@peculiar/asn1-schema";
+import { verify, type KeyObject } from "node:crypto";
+import { InputError } from "../../errors.js";
+import type { DigestAlgorithm, Signer } from "../../signers/signer.js";
+import { derBitString, derSequence } from "../der-writer.js";
+import { encodeName, type Asn1Modules } from "../names/encode-name.js";
+import type { SubjectRdns } from "../names/parse-subject.js";
+import { signatureAlgorithmFor } from "./signature-algorithm.js";
+import type { SanRequest } from "./subject-alt-names.js";
+
+export interface CsrRequest {
+  readonly subject: SubjectRdns;
+  readonly subjectAltNames?: readonly SanRequest[];
+  /** Digest for the signature; default SHA-256 for RSA, the curve's own size for EC. */
+  readonly digest?: DigestAlgorithm | undefined;
+}
+
+export interface BuiltCsr {
+  readonly der: Buffer;
+  readonly pem: string;
+}
+
+const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
+
+/**
+ * A PKCS#10 request (RFC 2986) for a Roles Anywhere client certificate, signed by `signer` wherever its key
+ * lives. It asks for the extensions the service checks on end-entity certificates (User Guide, "Signature
+ * validation": key usage MUST include digitalSignature) plus clientAuth and the SANs. The signature is
+ * checked against the public key before the request is returned, so a token whose public-key object does
+ * not belong to its private key is caught here rather than at the CA.
+ */
+export async function buildCsr(signer: Signer, request: CsrRequest): Promise<BuiltCsr> {
+  const [x509, { AsnConvert, OctetString }, csr] = await Promise.all([
+    import("@peculiar/asn1-x509"),
+    import("@peculiar/asn1-schema"),
+    import("@peculiar/asn1-csr"),
+  ]);
+  const modules: Asn1Modules = { x509, AsnConvert };
+  const publicKey = await signer.publicKey();
+  if (publicKey === undefined) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `cannot read the public key of this ${signer.backend} key`, {
+      hint: signer.backend === "pkcs11" ? "the token needs a public-key object with the key's CKA_ID (keygen creates one)" : undefined,
+    });
+  }
+  const algorithm = signatureAlgorithmFor(publicKey, request.digest);
+  const spki = AsnConvert.parse(publicKey.export({ type: "spki", format: "der" }), x509.SubjectPublicKeyInfo);
+
+  const info = new csr.CertificationRequestInfo({
+    version: 0,
+    subject: encodeName(request.subject, modules),
+    subjectPKInfo: spki,
+    attributes: new csr.Attributes([
+      new x509.Attribute({ type: EXTENSION_REQUEST, values: [AsnConvert.serialize(requestedExtensions(request.subjectAltNames ?? [], modules, OctetString))] }),
+    ]),
+  });
+  const tbs = Buffer.from(AsnConvert.serialize(info));
+  const signature = await signer.sign(tbs, algorithm.digest);
+  checkSignature(tbs, signature, publicKey, algorithm.nodeDigest, signer.backend);
+
+  const algorithmId = AsnConvert.serialize(new x509.AlgorithmIdentifier({ algorithm: algorithm.oid, parameters: algorithm.nullParameters ? null : undefined }));
+  // Assembled by hand so that the signed bytes are exactly the ones in the request.
+  const der = derSequence(tbs, Buffer.from(algorithmId), derBitString(signature));
+  return { der, pem: toPem(der) };
+}
+
+function requestedExtensions(sans: readonly SanRequest[], { x509, AsnConvert }: Asn1Modules, OctetString: typeof OctetStringType) {
+  const ext = (extnID: string, critical: boolean, value: object) =>
+    new x509.Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+  const extensions = [
+    ext(x509.id_ce_keyUsage, true, new x509.KeyUsage(x509.KeyUsageFlags.digitalSignature)),
+    ext(x509.id_ce_extKeyUsage, false, new x509.ExtendedKeyUsage([x509.id_kp_clientAuth])),
+  ];
+  if (sans.length > 0) {
+    const names = sans.map((san) => {
+      switch (san.type) {
+        case "DNS":
+          return new x509.GeneralName({ dNSName: san.value });
+        case "URI":
+          return new x509.GeneralName({ uniformResourceIdentifier: san.value });
+        case "email":
+          return new x509.GeneralName({ rfc822Name: san.value });
+        case "IP":
+          return new x509.GeneralName({ iPAddress: san.value });
+      }
+    });
+    extensions.push(ext(x509.id_ce_subjectAltName, false, new x509.SubjectAlternativeName(names)));
+  }
+  return new x509.Extensions(extensions);
+}
+
+function checkSignature(tbs: Buffer, signature: Buffer, publicKey: KeyObject, digest: string, backend: string): void {
+  let ok = false;
+  try {
+    ok = verify(digest, tbs, publicKey, signature);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new InputError("PUBLIC_KEY_MISMATCH", `the ${backend} key's signature does not verify with its public key`, {
+      hint: "the public key found for this key belongs to another key; check the key's id and label",
+    });
+  }
+}
+
+function toPem(der: Buffer): string {
+  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${lines.join("\n")}\n-----END CERTIFICATE REQUEST-----\n`;
+}

@@ -1,0 +1,49 @@
+import type { KeyObject } from "node:crypto";
+import { InputError, UsageError } from "../../errors.js";
+import type { DigestAlgorithm } from "../../signers/signer.js";
+
+/** How a CSR (or certificate) is signed: the AlgorithmIdentifier and the digest the signer applies. */
+export interface SignatureAlgorithm {
+  readonly oid: string;
+  /** RSA PKCS#1 v1.5 identifiers carry an explicit NULL parameter (RFC 4055 §5); ECDSA ones none (RFC 5758 §3.2). */
+  readonly nullParameters: boolean;
+  readonly digest: DigestAlgorithm;
+  /** node:crypto's name for verification. */
+  readonly nodeDigest: "sha256" | "sha384" | "sha512";
+}
+
+const RSA: Record<DigestAlgorithm, string> = {
+  SHA256: "1.2.840.113549.1.1.11",
+  SHA384: "1.2.840.113549.1.1.12",
+  SHA512: "1.2.840.113549.1.1.13",
+};
+const ECDSA: Record<DigestAlgorithm, string> = {
+  SHA256: "1.2.840.10045.4.3.2",
+  SHA384: "1.2.840.10045.4.3.3",
+  SHA512: "1.2.840.10045.4.3.4",
+};
+/** The hash matching each curve's strength (SEC 1 / NIST SP 800-57 pairing), used unless --digest says otherwise. */
+const CURVE_DIGEST: Readonly<Record<string, DigestAlgorithm>> = {
+  prime256v1: "SHA256",
+  secp384r1: "SHA384",
+  secp521r1: "SHA512",
+};
+
+export function signatureAlgorithmFor(publicKey: KeyObject, digest?: DigestAlgorithm): SignatureAlgorithm {
+  const type = publicKey.asymmetricKeyType;
+  if (type === "rsa") {
+    const d = digest ?? "SHA256";
+    return { oid: RSA[d], nullParameters: true, digest: d, nodeDigest: nodeName(d) };
+  }
+  if (type === "ec") {
+    const curve = publicKey.asymmetricKeyDetails?.namedCurve ?? "";
+    const d = digest ?? CURVE_DIGEST[curve];
+    if (d === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `EC curve ${curve || "(unknown)"} is not supported for certificate requests`, { hint: "use P-256, P-384 or P-521" });
+    return { oid: ECDSA[d], nullParameters: false, digest: d, nodeDigest: nodeName(d) };
+  }
+  throw new UsageError("USAGE", `certificate requests for ${type ?? "this"} keys are not supported`, { hint: "use an RSA or EC key" });
+}
+
+function nodeName(d: DigestAlgorithm): "sha256" | "sha384" | "sha512" {
+  return d.toLowerCase() as "sha256" | "sha384" | "sha512";
+}

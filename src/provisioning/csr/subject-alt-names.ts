@@ -1,0 +1,30 @@
+import { isIP } from "node:net";
+import { UsageError } from "../../errors.js";
+
+/** A SAN the user asked for (`--san DNS:host`, `URI:…`, `email:…`, `IP:…`). */
+export type SanRequest =
+  | { readonly type: "DNS" | "URI" | "email"; readonly value: string }
+  | { readonly type: "IP"; readonly value: string };
+
+const TYPES: Readonly<Record<string, SanRequest["type"]>> = { dns: "DNS", uri: "URI", email: "email", ip: "IP" };
+
+/** Parses `TYPE:value` (type case-insensitive, as in OpenSSL's subjectAltName syntax). */
+export function parseSan(text: string): SanRequest {
+  const colon = text.indexOf(":");
+  const type = colon > 0 ? TYPES[text.slice(0, colon).toLowerCase()] : undefined;
+  const value = text.slice(colon + 1).trim();
+  if (type === undefined || value === "") {
+    throw new UsageError("USAGE", `invalid --san "${text}"`, { hint: "write DNS:host.example.com, URI:spiffe://…, email:a@example.com or IP:192.0.2.1" });
+  }
+  if (type === "IP") {
+    if (isIP(value) === 0) throw new UsageError("USAGE", `invalid --san "${text}": not an IPv4 or IPv6 address`);
+    return { type, value };
+  }
+  // dNSName, uniformResourceIdentifier and rfc822Name are IA5String (RFC 5280 §4.2.1.6).
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    throw new UsageError("USAGE", `invalid --san "${text}": ${type} names must be printable ASCII without spaces`, {
+      hint: type === "DNS" ? "write internationalised domain names in their xn-- (A-label) form" : undefined,
+    });
+  }
+  return { type, value };
+}

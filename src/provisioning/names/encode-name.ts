@@ -1,0 +1,57 @@
+import type * as X509 from "@peculiar/asn1-x509";
+import type { AsnConvert as AsnConvertType } from "@peculiar/asn1-schema";
+import { UsageError } from "../../errors.js";
+import { attributeName } from "./attribute-names.js";
+import type { SubjectAttribute, SubjectRdns } from "./parse-subject.js";
+
+/** The modules the encoder needs, imported by the caller (they are heavy). */
+export interface Asn1Modules {
+  readonly x509: typeof X509;
+  readonly AsnConvert: typeof AsnConvertType;
+}
+
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+// RFC 5280 Appendix A: these are PrintableString; emailAddress and domainComponent are IA5String.
+const PRINTABLE_TYPES = new Set(["2.5.4.6", "2.5.4.5", "2.5.4.46"]);
+const IA5_TYPES = new Set(["1.2.840.113549.1.9.1", "0.9.2342.19200300.100.1.25"]);
+
+/**
+ * Encodes a subject as an X.509 Name: UTF8String for directory strings (RFC 5280 §4.1.2.6: "MUST use
+ * UTF8String" for new names), PrintableString or IA5String where the attribute's syntax requires it, and
+ * the members of a multi-valued RDN in DER SET OF order.
+ */
+export function encodeName(rdns: SubjectRdns, { x509, AsnConvert }: Asn1Modules): X509.Name {
+  const encoded = rdns.map((rdn) => {
+    const atvs = rdn.map((attr) => new x509.AttributeTypeAndValue({ type: attr.oid, value: attributeValue(attr, x509) }));
+    const withBytes = atvs.map((atv) => ({ atv, der: Buffer.from(AsnConvert.serialize(atv)) }));
+    withBytes.sort((a, b) => compareDer(a.der, b.der));
+    return new x509.RelativeDistinguishedName(withBytes.map((w) => w.atv));
+  });
+  return new x509.Name(encoded);
+}
+
+function attributeValue(attr: SubjectAttribute, x509: typeof X509): X509.AttributeValue {
+  const label = attributeName(attr.oid)?.name ?? attr.oid;
+  if (attr.oid === "2.5.4.6" && !/^[A-Z]{2}$/.test(attr.value)) {
+    throw new UsageError("USAGE", `invalid --subject: C must be a two-letter upper-case country code, not "${attr.value}"`);
+  }
+  if (PRINTABLE_TYPES.has(attr.oid)) {
+    if (!PRINTABLE.test(attr.value)) throw new UsageError("USAGE", `invalid --subject: ${label} may only hold PrintableString characters (A-Z a-z 0-9 '()+,-./:=? and space)`);
+    return new x509.AttributeValue({ printableString: attr.value });
+  }
+  if (IA5_TYPES.has(attr.oid)) {
+    if (!/^[\x00-\x7f]*$/.test(attr.value)) throw new UsageError("USAGE", `invalid --subject: ${label} must be ASCII`);
+    return new x509.AttributeValue({ ia5String: attr.value });
+  }
+  return new x509.AttributeValue({ utf8String: attr.value });
+}
+
+/** X.690 §11.6 order: as octet strings, a shorter one padded with zero octets. */
+function compareDer(a: Buffer, b: Buffer): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

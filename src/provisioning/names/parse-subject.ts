@@ -1,0 +1,111 @@
+import { UsageError } from "../../errors.js";
+import { attributeOid } from "./attribute-names.js";
+
+/** One attribute of a subject the user typed: its type OID and text value. */
+export interface SubjectAttribute {
+  readonly oid: string;
+  readonly value: string;
+}
+
+/** RDNs in encoding order (first = most significant, as in the certificate); each holds ≥ 1 attribute. */
+export type SubjectRdns = readonly (readonly SubjectAttribute[])[];
+
+/**
+ * Parses a subject in OpenSSL's form (`/C=US/O=Acme/CN=dev-1`, `+` joining the members of a multi-valued
+ * RDN, `\` escaping) or in RFC 4514 form (`CN=dev-1,O=Acme,C=US`, written least significant first, so
+ * reversed here; `\,`-style and `\c3\bc` hex escapes).
+ */
+export function parseSubject(text: string): SubjectRdns {
+  const trimmed = trimUnescaped(text);
+  if (trimmed === "") throw subjectError(text, "the subject is empty", "Roles Anywhere does not accept certificates with an empty subject");
+  const openssl = trimmed.startsWith("/");
+  const rdnTexts = splitUnescaped(openssl ? trimmed.slice(1) : trimmed, openssl ? "/" : ",");
+  const rdns = rdnTexts.map((rdnText) =>
+    splitUnescaped(rdnText, "+").map((atvText) => parseAttribute(atvText, text, openssl)),
+  );
+  return openssl ? rdns : rdns.reverse();
+}
+
+function parseAttribute(atv: string, whole: string, openssl: boolean): SubjectAttribute {
+  const eq = indexOfUnescaped(atv, "=");
+  if (eq < 0) throw subjectError(whole, `"${atv.trim()}" has no "="`);
+  const type = atv.slice(0, eq).trim();
+  const oid = attributeOid(type);
+  if (oid === undefined) throw subjectError(whole, `unknown attribute type "${type}"`, "use CN, O, OU, C, ST, L, DC, emailAddress, serialNumber, … or a dotted OID");
+  const raw = atv.slice(eq + 1);
+  if (!openssl && raw.trimStart().startsWith("#")) throw subjectError(whole, `the hex (#…) value form of ${type} is not supported`);
+  const value = unescape(trimUnescaped(raw), whole);
+  if (value === "") throw subjectError(whole, `${type} has an empty value`);
+  return { oid, value };
+}
+
+/** Splits on `sep` not preceded by a backslash (escapes are kept for `unescape`). */
+function splitUnescaped(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === sep) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+function indexOfUnescaped(text: string, ch: string): number {
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === ch) return i;
+  }
+  return -1;
+}
+
+/** Trims spaces, except an escaped trailing one (`a\ `). */
+function trimUnescaped(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === " " && !(end >= 2 && text[end - 2] === "\\")) end--;
+  return text.slice(0, end).trimStart();
+}
+
+/** `\X` → X; `\hh` hex pairs → bytes, decoded together as UTF-8 (RFC 4514 §2.4). */
+function unescape(text: string, whole: string): string {
+  let out = "";
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length === 0) return;
+    try {
+      out += new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes));
+    } catch {
+      throw subjectError(whole, "hex escapes do not form valid UTF-8");
+    }
+    bytes = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c !== "\\") {
+      flush();
+      out += c;
+      continue;
+    }
+    const pair = text.slice(i + 1, i + 3);
+    if (/^[0-9a-fA-F]{2}$/.test(pair)) {
+      bytes.push(Number.parseInt(pair, 16));
+      i += 2;
+    } else if (i + 1 < text.length) {
+      flush();
+      out += text[++i];
+    } else {
+      throw subjectError(whole, "it ends with a lone backslash");
+    }
+  }
+  flush();
+  return out;
+}
+
+function subjectError(subject: string, problem: string, hint?: string): UsageError {
+  return new UsageError("USAGE", `invalid --subject "${subject}": ${problem}`, {
+    hint: hint ?? 'write it as /CN=device-1/O=Example (OpenSSL form) or CN=device-1,O=Example (RFC 4514)',
+  });
+}

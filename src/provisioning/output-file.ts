@@ -1,0 +1,23 @@
+import { writeFile } from "node:fs/promises";
+import { InputError } from "../errors.js";
+
+export interface OutputFileOptions {
+  /** Says what the file is, for messages ("certificate request"). */
+  readonly what: string;
+  /** Replace an existing file. */
+  readonly overwrite?: boolean;
+  readonly mode?: number;
+}
+
+/** Writes a file the user named; never replaces one unless told to. */
+export async function writeOutputFile(path: string, data: string | Uint8Array, options: OutputFileOptions): Promise<void> {
+  try {
+    await writeFile(path, data, { flag: options.overwrite ? "w" : "wx", mode: options.mode ?? 0o644 });
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      throw new InputError("OBJECT_EXISTS", `${options.what} ${path} already exists`, { hint: "choose another path, or pass --force to replace it", cause });
+    }
+    throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${code ?? String(cause)}`, { cause });
+  }
+}
