@@ -173,7 +173,8 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
       hint: "a problem on the service side: try again later",
     });
   }
-  const code = CODE_BY_SERVICE_CODE[serviceCode] ?? CODE_BY_STATUS[status] ?? "SERVICE_ERROR";
+  // Own properties only: a service code such as "toString" or "constructor" must not pick up Object.prototype members.
+  const code = (Object.hasOwn(CODE_BY_SERVICE_CODE, serviceCode) ? CODE_BY_SERVICE_CODE[serviceCode] : undefined) ?? (Object.hasOwn(CODE_BY_STATUS, status) ? CODE_BY_STATUS[status] : undefined) ?? "SERVICE_ERROR";
   const hint = clockSkewHint(response, context.receivedAt) ?? hintFor(code, message, context);
   return new ServiceError(code, `CreateSession refused (HTTP ${status} ${what})${where}`, details, hint ? { hint } : {});
 }

@@ -174,6 +174,20 @@ describe("CreateSession responses", () => {
   });
 });
 
+describe("CreateSession error codes named after Object.prototype members (found by the property above)", () => {
+  const context = { receivedAt: new Date("2026-01-01T00:00:00Z"), endpoint: "https://rolesanywhere.eu-west-1.amazonaws.com", region: "eu-west-1" };
+  it.each(["toString", "constructor", "hasOwnProperty", "__proto__", "valueOf"])("__type %s gives SERVICE_ERROR, not a function as the error code", (type) => {
+    for (const [status, headers, body] of [
+      [400, {}, JSON.stringify({ __type: type, message: "m" })],
+      [401, { "x-amzn-errortype": `${type}:http://internal` }, ""],
+    ] as const) {
+      const e = errorFromResponse({ status, headers, body: Buffer.from(body) }, context);
+      expect(e.code).toBe(status === 400 ? "VALIDATION_FAILED" : "SERVICE_ERROR");
+      expect(e.category).toBe("service");
+    }
+  });
+});
+
 describe("local endpoint: incoming CreateSession requests", () => {
   const policy = { region: "eu-west-1", trustAnchors: [], config: undefined };
   const now = new Date("2026-01-01T00:00:00Z");
