@@ -114,7 +114,7 @@ function registryKey(path: string): string {
 }
 
 async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModule> {
-  const imported = await import("graphene-pk11");
+  const imported = await importGraphene();
   // graphene-pk11 is CommonJS: under native ESM its API may sit on the default export.
   const graphene = ((imported as unknown as { default?: GrapheneApi }).default ?? imported) as GrapheneApi;
   let module: Graphene.Module;
@@ -148,6 +148,22 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModul
   };
   debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
   return new SharedModule(choice.path, graphene, module, info);
+}
+
+/**
+ * graphene-pk11 and pkcs11js are optional dependencies: npm skips them when the native addon cannot be
+ * built (no C++ toolchain), so that file and TPM keys still work.
+ */
+async function importGraphene(): Promise<typeof Graphene> {
+  try {
+    return await import("graphene-pk11");
+  } catch (cause) {
+    const reason = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!.replace(/ imported from .*/, "");
+    throw new DeviceError("PKCS11_ERROR", "PKCS#11 support is not installed: the pkcs11js native addon failed to build; install g++/make/python3 and reinstall", {
+      cause,
+      hint: `npm install -g roles-anywhere-agent, or npm rebuild pkcs11js in a project; ${reason}`,
+    });
+  }
 }
 
 function initialize(module: Graphene.Module, path: string): void {

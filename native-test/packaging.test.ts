@@ -1,0 +1,216 @@
+/**
+ * The npm package as users get it: a copy of the working tree (what a clean checkout holds) is packed with
+ * `npm pack` (its prepack builds), the tarball is installed with `npm install -g --prefix` into temp
+ * prefixes — dependencies come from the npm registry — and the installed bin and library are used:
+ * - with a C++ toolchain: `--help`, `version`, credential-process with a file key and a SoftHSM key,
+ *   examples/sdk-sts.mjs importing the installed package, and a TypeScript consumer type-checked against
+ *   the shipped declarations;
+ * - without one (PATH holding only node and sh): the install still succeeds, file keys work and a PKCS#11
+ *   key fails with the documented message and exit code.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXIT_CODES } from "../src/cli/exit-codes.js";
+import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
+import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
+import { ARNS } from "../test/local-endpoint/support.js";
+import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+
+const run = promisify(execFile);
+const REPO = resolve(import.meta.dirname, "..");
+const VERSION = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version;
+const NPM_CLI = join(dirname(dirname(realpathSync(execFileSync("bash", ["-c", "command -v npm"], { encoding: "utf8" }).trim()))), "bin", "npm-cli.js");
+const IDENTITY_PREFIX = "arn:aws:sts::111122223333:assumed-role/TestRole/";
+const NPM_TIMEOUT = 300_000;
+
+const { dir, cleanup } = makeTempDir("raa-native-packaging-");
+const withToolchain = join(dir, "prefix");
+const withoutToolchain = join(dir, "prefix-no-toolchain");
+let tarball: string;
+let packedFiles: string[];
+let hsm: SoftHsmFixture;
+let endpoint: LocalEndpoint;
+let fileKeyFlags: string[];
+
+/** npm with the user's npm config and cache (fast, offline when possible), never the repo's node_modules. */
+function npm(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  const env = opts.env ?? { ...process.env, npm_config_nodedir: "/usr" };
+  return run(process.execPath, [NPM_CLI, ...args, "--no-audit", "--no-fund", "--prefer-offline"], { cwd: opts.cwd, env, timeout: NPM_TIMEOUT, maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** The files a clean checkout would have: tracked and untracked-but-not-ignored files of the working tree. */
+function copyWorkingTree(to: string): void {
+  const listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO, encoding: "utf8" });
+  for (const path of listed.split("\0").filter((p) => p && p !== "node_modules" && p !== "dist")) {
+    let mode: number;
+    try {
+      const stat = lstatSync(join(REPO, path));
+      if (!stat.isFile()) continue;
+      mode = stat.mode;
+    } catch {
+      continue; // deleted in the working tree
+    }
+    mkdirSync(dirname(join(to, path)), { recursive: true });
+    copyFileSync(join(REPO, path), join(to, path));
+    chmodSync(join(to, path), mode & 0o777);
+  }
+  symlinkSync(join(REPO, "node_modules"), join(to, "node_modules"));
+}
+
+function installed(prefix: string): { bin: string; packageDir: string } {
+  return { bin: join(prefix, "bin", "roles-anywhere-agent"), packageDir: join(prefix, "lib", "node_modules", "roles-anywhere-agent") };
+}
+
+interface Result { code: number; stdout: string; stderr: string }
+async function agent(prefix: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(installed(prefix).bin, args, { env: { PATH: process.env["PATH"], HOME: dir, XDG_RUNTIME_DIR: join(dir, "run"), ...env }, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const sessionFlags = () => ["--trust-anchor-arn", ARNS.trustAnchorArn, "--profile-arn", ARNS.profileArn, "--role-arn", ARNS.roleArn, "--endpoint", endpoint.url, "--no-agent"];
+const pkcs11Flags = () => ["--certificate", `pkcs11:token=${hsm.token};object=ec-key`, "--pkcs11-lib", hsm.module, "--pkcs11-pin-file", hsm.pinFile()];
+
+beforeAll(async () => {
+  const checkout = join(dir, "checkout");
+  copyWorkingTree(checkout);
+  const { stdout } = await npm(["pack", "--json", "--pack-destination", dir], { cwd: checkout });
+  const [packed] = JSON.parse(stdout.slice(stdout.indexOf("["))) as [{ filename: string; files: { path: string }[] }];
+  tarball = join(dir, packed.filename);
+  packedFiles = packed.files.map((f) => f.path);
+
+  await npm(["install", "-g", "--prefix", withToolchain, tarball], { cwd: dir });
+  // No python3, make or g++: node-gyp cannot build pkcs11js.
+  const bare = join(dir, "bare-bin");
+  mkdirSync(bare);
+  symlinkSync(process.execPath, join(bare, "node"));
+  symlinkSync("/bin/sh", join(bare, "sh"));
+  await npm(["install", "-g", "--prefix", withoutToolchain, tarball], { cwd: dir, env: { HOME: process.env["HOME"], PATH: bare } });
+
+  const ca = createCa(join(dir, "ca"), { name: "Packaging CA" });
+  const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "packaging-device" });
+  fileKeyFlags = ["--certificate", leaf.certPath, "--private-key", leaf.keyPath];
+  hsm = createSoftHsmFixture("raa-native-packaging-hsm-");
+  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath, hsm.file("ca.pem")], port: 0, region: "us-east-1" });
+}, 900_000);
+
+afterAll(async () => {
+  await endpoint?.close();
+  hsm?.cleanup();
+  cleanup();
+});
+
+describe("npm pack", () => {
+  it("ships the CLI bundle, the library with declarations, docs and licence; no sources or tests", () => {
+    for (const path of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli.js", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/sdk/index.d.ts", "examples/sdk-sts.mjs"]) {
+      expect(packedFiles, path).toContain(path);
+    }
+    expect(packedFiles.filter((p) => /\.ts$/.test(p) && !p.endsWith(".d.ts"))).toEqual([]);
+    expect(packedFiles.filter((p) => /^(src|test|native-test|bench|scripts|node_modules)\//.test(p))).toEqual([]);
+    const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }));
+    expect(manifest.bin).toEqual({ "roles-anywhere-agent": "dist/cli.js" });
+    expect(manifest.engines.node).toMatch(/^>=20/);
+    expect(Object.keys(manifest.optionalDependencies).sort()).toEqual(["graphene-pk11", "pkcs11js"]);
+    expect(manifest.dependencies["pkcs11js"]).toBeUndefined();
+  });
+});
+
+describe("npm install -g of the tarball, with a C++ toolchain", () => {
+  it("--help and version work from <prefix>/bin", async () => {
+    const help = await agent(withToolchain, ["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/credential-process/);
+    const version = await agent(withToolchain, ["version"]);
+    expect(version).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
+  });
+
+  it("credential-process works with a file key and with a SoftHSM key (the native addon was built)", async () => {
+    for (const flags of [fileKeyFlags, pkcs11Flags()]) {
+      const r = await agent(withToolchain, ["credential-process", ...flags, ...sessionFlags()], { SOFTHSM2_CONF: hsm.conf });
+      expect(r.stderr).toBe("");
+      expect(JSON.parse(r.stdout)).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
+    }
+  });
+
+  it("examples/sdk-sts.mjs prints the caller identity with the installed package and a SoftHSM key", async () => {
+    const app = join(dir, "example-app");
+    mkdirSync(join(app, "node_modules", "@aws-sdk"), { recursive: true });
+    symlinkSync(installed(withToolchain).packageDir, join(app, "node_modules", "roles-anywhere-agent"));
+    symlinkSync(join(REPO, "node_modules", "@aws-sdk", "client-sts"), join(app, "node_modules", "@aws-sdk", "client-sts"));
+    copyFileSync(join(installed(withToolchain).packageDir, "examples", "sdk-sts.mjs"), join(app, "sdk-sts.mjs"));
+    const { stdout } = await run(process.execPath, ["sdk-sts.mjs"], {
+      cwd: app,
+      env: {
+        PATH: process.env["PATH"],
+        HOME: dir,
+        AWS_CONFIG_FILE: join(dir, "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
+        AWS_EC2_METADATA_DISABLED: "true",
+        SOFTHSM2_CONF: hsm.conf,
+        PKCS11_MODULE: hsm.module,
+        PKCS11_PIN: hsm.pin,
+        PKCS11_EC_KEY_URI: `pkcs11:token=${hsm.token};object=ec-key`,
+        TRUST_ANCHOR_ARN: ARNS.trustAnchorArn,
+        PROFILE_ARN: ARNS.profileArn,
+        ROLE_ARN: ARNS.roleArn,
+        AWS_REGION: "us-east-1",
+        AWS_ENDPOINT_URL_ROLESANYWHERE: endpoint.url,
+        AWS_ENDPOINT_URL_STS: endpoint.url,
+      },
+      timeout: 60_000,
+    });
+    expect(stdout.trim()).toBe(`${IDENTITY_PREFIX}${hsm.certificate("ec-key.pem").serialHex.toLowerCase()}`);
+  });
+
+  it("the shipped declarations type-check a consumer (skipLibCheck off) and fit the SDK's provider type", async () => {
+    const consumer = join(dir, "ts-consumer");
+    mkdirSync(join(consumer, "node_modules", "@types"), { recursive: true });
+    symlinkSync(installed(withToolchain).packageDir, join(consumer, "node_modules", "roles-anywhere-agent"));
+    symlinkSync(join(REPO, "node_modules", "@types", "node"), join(consumer, "node_modules", "@types", "node"));
+    symlinkSync(join(REPO, "node_modules", "@smithy"), join(consumer, "node_modules", "@smithy"));
+    writeFileSync(
+      join(consumer, "app.ts"),
+      [
+        'import type { AwsCredentialIdentityProvider } from "@smithy/types";',
+        'import { createSignedCreateSessionRequest, fromRolesAnywhere, type RolesAnywhereCredentialProvider } from "roles-anywhere-agent";',
+        'const provider: RolesAnywhereCredentialProvider = fromRolesAnywhere({ certificate: "c.pem", privateKey: "k.pem", trustAnchorArn: "a", profileArn: "p", roleArn: "r" });',
+        "export const credentials: AwsCredentialIdentityProvider = provider;",
+        "export const close: () => Promise<void> = provider.close;",
+        "export { createSignedCreateSessionRequest };",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(consumer, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] }, files: ["app.ts"] }),
+    );
+    const tsc = await run(process.execPath, [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", consumer], { timeout: 120_000 }).catch((e: { stdout: string }) => e);
+    expect(tsc.stdout).toBe("");
+  });
+});
+
+describe("npm install -g of the tarball, without a C++ toolchain", () => {
+  it("installs without the PKCS#11 packages; file keys work", async () => {
+    const { packageDir } = installed(withoutToolchain);
+    expect(() => statSync(join(packageDir, "node_modules", "pkcs11js", "build", "Release", "pkcs11.node"))).toThrow();
+    expect((await agent(withoutToolchain, ["version"])).stdout).toBe(`${VERSION}\n`);
+    const r = await agent(withoutToolchain, ["credential-process", ...fileKeyFlags, ...sessionFlags()]);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
+  });
+
+  it("a PKCS#11 key fails with one line saying how to get PKCS#11 support, as a device error", async () => {
+    const r = await agent(withoutToolchain, ["credential-process", ...pkcs11Flags(), ...sessionFlags()], { SOFTHSM2_CONF: hsm.conf });
+    expect(r.code).toBe(EXIT_CODES.device);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("PKCS#11 support is not installed: the pkcs11js native addon failed to build; install g++/make/python3 and reinstall");
+  });
+});

@@ -1,0 +1,169 @@
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../arn.js";
+import type { CredentialSettings } from "../config/credential-settings.js";
+import { UsageError } from "../errors.js";
+import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
+import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
+import type { SecretSource } from "../secrets/secret-source.js";
+import type { SignerOptions } from "../signers/options.js";
+
+/**
+ * A PIN or password: a string is the secret itself; a {@link SecretSource} reads it when the key is opened
+ * (`{ kind: "file", path }`, or `{ kind: "env", name }` from `process.env`), which keeps it out of your code
+ * and config.
+ */
+export type SecretInput = string | SecretSource;
+
+/**
+ * Options of {@link fromRolesAnywhere}. They mirror the `credential-process` flags of the CLI (and of
+ * aws_signing_helper): `certificate` is `--certificate`, `privateKey` is `--private-key`, and so on.
+ */
+export interface RolesAnywhereProviderOptions {
+  /** PEM/DER certificate file (may hold the chain, or the key too), PKCS#12 file, or `pkcs11:` URI. */
+  readonly certificate?: string;
+  /** Key file (PKCS#8, encrypted PKCS#8, SEC1, PKCS#1), `pkcs11:` URI, TSS2 TPM key file, or `handle:0x81…`. */
+  readonly privateKey?: string;
+  /** PEM bundle of intermediate CA certificates, sent as `X-Amz-X509-Chain`. */
+  readonly intermediates?: string;
+  /** Password of an encrypted PKCS#8 key or of a PKCS#12 file. */
+  readonly keyPassword?: SecretInput;
+
+  readonly trustAnchorArn: string;
+  readonly profileArn: string;
+  readonly roleArn: string;
+  /** 900 to 43200 seconds (the profile may allow less). Default 3600. */
+  readonly durationSeconds?: number;
+  readonly roleSessionName?: string;
+  /** Signing and endpoint region. Default: the trust anchor ARN's region. */
+  readonly region?: string;
+
+  /** CreateSession base URL. Default: `AWS_ENDPOINT_URL_ROLESANYWHERE`, else the regional endpoint. */
+  readonly endpoint?: string;
+  readonly useFipsEndpoint?: boolean;
+  readonly useDualStackEndpoint?: boolean;
+  /** PEM file of extra CAs for the endpoint's TLS (else `AWS_CA_BUNDLE`). */
+  readonly caBundle?: string;
+  /** `false` skips TLS verification of the endpoint (testing only). */
+  readonly verifyTls?: boolean;
+  /** Per attempt: connect, proxy tunnel, TLS handshake. Default 10 000. */
+  readonly connectTimeoutMs?: number;
+  /** One CreateSession call, retries included. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** Attempts on 5xx, 429 and network errors. Default `AWS_MAX_ATTEMPTS`, else 3. */
+  readonly maxAttempts?: number;
+
+  readonly pkcs11?: {
+    /** PKCS#11 module. Default: the URI's `module-path`, else the p11-kit proxy. */
+    readonly library?: string;
+    /** Token PIN, when the URI has no `pin-value`/`pin-source`. */
+    readonly pin?: SecretInput;
+    /** Use the user PIN for `CKA_ALWAYS_AUTHENTICATE` keys too. */
+    readonly reusePin?: boolean;
+    /** A different context-specific PIN for `CKA_ALWAYS_AUTHENTICATE` keys. */
+    readonly contextPin?: SecretInput;
+  };
+  readonly tpm?: {
+    /** `/dev/tpmrm0` (default, or `TPM_DEVICE`), a device path, `unix:/path` or `tcp:host:port`. */
+    readonly device?: string;
+    readonly keyPassword?: SecretInput;
+    /** The `handle:` key has no password. */
+    readonly noKeyPassword?: boolean;
+    /** Password of the parent key or hierarchy. */
+    readonly parentPassword?: SecretInput;
+  };
+
+  /** Environment for `AWS_*`, proxy, `TPM_DEVICE` and PKCS#11 defaults. Default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Receives diagnostic lines (endpoint, canonical request, string to sign, status); never a secret. */
+  readonly debug?: (line: string) => void;
+}
+
+const MIN_DURATION = 900;
+const MAX_DURATION = 43200;
+
+/**
+ * Checks the options and turns them into the settings the refresh engine runs on. Throws for what can be
+ * known without touching the key or the network: bad ARNs, mismatched regions, a bad endpoint URL, a
+ * duration out of range, no key at all.
+ */
+export function credentialSettingsFromOptions(options: RolesAnywhereProviderOptions): CredentialSettings {
+  const session = sessionParams(options);
+  const endpoint = endpointOptions(options);
+  prepareCreateSession(session, endpoint);
+  return { session, endpoint, signer: signerOptions(options) };
+}
+
+function sessionParams(o: RolesAnywhereProviderOptions): CreateSessionParams {
+  const duration = o.durationSeconds ?? 3600;
+  if (!Number.isInteger(duration) || duration < MIN_DURATION || duration > MAX_DURATION) {
+    throw new UsageError("USAGE", `durationSeconds ${duration} is out of range: Roles Anywhere accepts 900 to 43200 seconds`);
+  }
+  return {
+    trustAnchorArn: parseTrustAnchorArn(o.trustAnchorArn),
+    profileArn: parseProfileArn(o.profileArn),
+    roleArn: parseRoleArn(o.roleArn),
+    durationSeconds: duration,
+    ...(o.roleSessionName ? { roleSessionName: o.roleSessionName } : {}),
+    ...(o.region ? { region: o.region } : {}),
+  };
+}
+
+function endpointOptions(o: RolesAnywhereProviderOptions): CreateSessionOptions {
+  for (const [name, value] of [["connectTimeoutMs", o.connectTimeoutMs], ["timeoutMs", o.timeoutMs]] as const) {
+    if (value !== undefined && !(value > 0)) throw new UsageError("USAGE", `${name} must be a positive number of milliseconds`);
+  }
+  if (o.maxAttempts !== undefined && !(Number.isInteger(o.maxAttempts) && o.maxAttempts >= 1 && o.maxAttempts <= 10)) {
+    throw new UsageError("USAGE", "maxAttempts must be an integer between 1 and 10");
+  }
+  return {
+    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+    ...(o.useFipsEndpoint !== undefined ? { useFipsEndpoint: o.useFipsEndpoint } : {}),
+    ...(o.useDualStackEndpoint !== undefined ? { useDualStackEndpoint: o.useDualStackEndpoint } : {}),
+    ...(o.caBundle ? { caBundle: o.caBundle } : {}),
+    ...(o.verifyTls !== undefined ? { verifyTls: o.verifyTls } : {}),
+    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.debug ? { debug: o.debug } : {}),
+  };
+}
+
+function signerOptions(o: RolesAnywhereProviderOptions): SignerOptions {
+  if (!o.certificate && !o.privateKey) {
+    throw new UsageError("USAGE", "no key given", {
+      hint: "set privateKey (a key file, pkcs11: URI, TSS2 key file or handle:0x…) and certificate, or certificate alone with a combined PEM, PKCS#12 file or pkcs11: URI",
+    });
+  }
+  const keyPassword = secretSource(o.keyPassword);
+  const pin = secretSource(o.pkcs11?.pin);
+  const contextPin = secretSource(o.pkcs11?.contextPin);
+  const tpmKeyPassword = secretSource(o.tpm?.keyPassword);
+  const parentPassword = secretSource(o.tpm?.parentPassword);
+  return {
+    ...(o.certificate ? { certificate: o.certificate } : {}),
+    ...(o.privateKey ? { privateKey: o.privateKey } : {}),
+    ...(o.intermediates ? { intermediates: o.intermediates } : {}),
+    ...(keyPassword ? { keyPassword } : {}),
+    pkcs11: {
+      ...(o.pkcs11?.library ? { library: o.pkcs11.library } : {}),
+      ...(pin ? { pin } : {}),
+      ...(contextPin ? { contextPin } : {}),
+      reusePin: o.pkcs11?.reusePin === true,
+    },
+    tpm: {
+      ...(o.tpm?.device ? { device: o.tpm.device } : {}),
+      ...(tpmKeyPassword ? { keyPassword: tpmKeyPassword } : {}),
+      ...(parentPassword ? { parentPassword } : {}),
+      noKeyPassword: o.tpm?.noKeyPassword === true,
+    },
+    ...(o.debug ? { debug: o.debug } : {}),
+    ...(o.env ? { env: o.env } : {}),
+  };
+}
+
+/** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */
+function secretSource(input: SecretInput | undefined): SecretSource | undefined {
+  if (input === undefined) return undefined;
+  if (typeof input === "string") return input === "" ? undefined : { kind: "value", value: input };
+  return input;
+}

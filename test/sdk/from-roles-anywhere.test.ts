@@ -1,0 +1,181 @@
+/**
+ * fromRolesAnywhere with file keys against the verifying local endpoint: option checks, the credentials'
+ * shape, sharing one CreateSession, refresh events, a wrong key password and close().
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AwsCredentialIdentityProvider as SmithyCredentialProvider } from "@smithy/types";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentError, ServiceError } from "../../src/errors.js";
+import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
+import type { RefreshEvent } from "../../src/credentials/credential-cache.js";
+import { credentialSettingsFromOptions, fromRolesAnywhere, type RolesAnywhereProviderOptions } from "../../src/sdk/index.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
+import { ARNS } from "../local-endpoint/support.js";
+
+const { dir, cleanup } = makeTempDir("raa-sdk-provider-");
+const ca = createCa(join(dir, "ca"), { name: "SDK Provider CA" });
+const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "sdk-device", keyType: "p256" });
+const stranger = issueLeaf(createCa(join(dir, "other"), { name: "Other CA" }), join(dir, "other"), { name: "stranger" });
+const KEY_PASSWORD = "k3y-Pa55word";
+const encryptedKey = join(dir, "encrypted.key");
+openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", encryptedKey, "-v2", "aes-256-cbc", "-passout", `pass:${KEY_PASSWORD}`]);
+const passwordFile = join(dir, "password.txt");
+writeFileSync(passwordFile, `${KEY_PASSWORD}\n`, { mode: 0o600 });
+
+let endpoint: LocalEndpoint;
+beforeAll(async () => {
+  endpoint = await startLocalEndpoint({ trustAnchors: ca.certPem, port: 0 });
+});
+afterAll(async () => {
+  await endpoint?.close();
+  cleanup();
+});
+
+const base = (): RolesAnywhereProviderOptions => ({
+  certificate: leaf.certPath,
+  privateKey: leaf.keyPath,
+  ...ARNS,
+  endpoint: endpoint.url,
+  env: {},
+});
+const createSessions = () => endpoint.requests.filter((r) => r.operation === "CreateSession").length;
+const thrown = (fn: () => unknown): AgentError => {
+  try {
+    fn();
+  } catch (e) {
+    return e as AgentError;
+  }
+  throw new Error("expected a throw");
+};
+
+describe("fromRolesAnywhere: options", () => {
+  it("rejects what can be known without the key or the network, when the provider is made", () => {
+    const cases: [Partial<RolesAnywhereProviderOptions>, string, RegExp][] = [
+      [{ trustAnchorArn: "arn:aws:rolesanywhere:us-east-1" }, "ARN_INVALID", /trust anchor ARN/],
+      [{ roleArn: "arn:aws:iam::111122223333:user/bob" }, "ARN_INVALID", /role ARN/],
+      [{ profileArn: "arn:aws:rolesanywhere:eu-west-1:111122223333:profile/p" }, "REGION_MISMATCH", /regions don't match/],
+      [{ durationSeconds: 899 }, "USAGE", /900 to 43200/],
+      [{ durationSeconds: 43201 }, "USAGE", /900 to 43200/],
+      [{ endpoint: "127.0.0.1:1" }, "ENDPOINT_INVALID", /endpoint/],
+      [{ maxAttempts: 0 }, "USAGE", /maxAttempts/],
+      [{ timeoutMs: -1 }, "USAGE", /timeoutMs/],
+      [{ certificate: undefined, privateKey: undefined }, "USAGE", /no key given/],
+    ];
+    for (const [change, code, message] of cases) {
+      const error = thrown(() => fromRolesAnywhere({ ...base(), ...change }));
+      expect(error, JSON.stringify(change)).toBeInstanceOf(AgentError);
+      expect(error.code, JSON.stringify(change)).toBe(code);
+      expect(error.message, JSON.stringify(change)).toMatch(message);
+    }
+  });
+
+  it("maps CLI-like options to the signer and endpoint settings; a string secret is taken literally", () => {
+    const settings = credentialSettingsFromOptions({
+      ...base(),
+      certificate: "pkcs11:token=t;object=k",
+      privateKey: undefined,
+      intermediates: "/chain.pem",
+      pkcs11: { library: "/lib/p11.so", pin: "env:1234", reusePin: true, contextPin: { kind: "file", path: "/ctx-pin" } },
+      tpm: { device: "tcp:127.0.0.1:2321", keyPassword: { kind: "env", name: "TPM_PW" }, noKeyPassword: false, parentPassword: "parent" },
+      keyPassword: "",
+      durationSeconds: 900,
+      roleSessionName: "sdk-session",
+      region: "us-east-1",
+      connectTimeoutMs: 500,
+      maxAttempts: 2,
+    });
+    expect(settings.signer).toEqual({
+      certificate: "pkcs11:token=t;object=k",
+      intermediates: "/chain.pem",
+      pkcs11: { library: "/lib/p11.so", pin: { kind: "value", value: "env:1234" }, contextPin: { kind: "file", path: "/ctx-pin" }, reusePin: true },
+      tpm: { device: "tcp:127.0.0.1:2321", keyPassword: { kind: "env", name: "TPM_PW" }, parentPassword: { kind: "value", value: "parent" }, noKeyPassword: false },
+      env: {},
+    });
+    expect(settings.session).toEqual({ ...ARNS, durationSeconds: 900, roleSessionName: "sdk-session", region: "us-east-1" });
+    expect(settings.endpoint).toEqual({ endpoint: endpoint.url, connectTimeoutMs: 500, maxAttempts: 2, env: {} });
+  });
+
+  it("is assignable to the SDK's AwsCredentialIdentityProvider type", () => {
+    const provider: SmithyCredentialProvider = fromRolesAnywhere(base());
+    expect(typeof provider).toBe("function");
+  });
+});
+
+describe("fromRolesAnywhere: credentials from the local endpoint", () => {
+  it("returns the issued credentials with their expiration and the role's account, from one shared CreateSession", async () => {
+    const events: RefreshEvent[] = [];
+    const provider = fromRolesAnywhere({ ...base(), roleSessionName: "sdk-unit", durationSeconds: 1800, onRefresh: (e) => events.push(e) });
+    try {
+      const before = createSessions();
+      const all = await Promise.all(Array.from({ length: 8 }, () => provider()));
+      expect(createSessions() - before).toBe(1);
+      expect(new Set(all.map((c) => c.accessKeyId)).size).toBe(1);
+
+      const c = all[0]!;
+      const issued = endpoint.issued.find((s) => s.credentials.accessKeyId === c.accessKeyId)!;
+      expect(issued.roleSessionName).toBe("sdk-unit");
+      expect(c.secretAccessKey).toBe(issued.credentials.secretAccessKey);
+      expect(c.sessionToken).toBe(issued.credentials.sessionToken);
+      expect(c.expiration).toEqual(issued.credentials.expiration);
+      expect(c.expiration!.getTime() - issued.issuedAt.getTime()).toBeLessThanOrEqual(1800_000);
+      expect(c.expiration!.getTime() - issued.issuedAt.getTime()).toBeGreaterThan(1790_000);
+      expect(c.accountId).toBe("111122223333");
+
+      expect((await provider()).accessKeyId).toBe(c.accessKeyId);
+      expect(createSessions() - before).toBe(1);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ type: "refreshed", expiration: c.expiration });
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it("a key password from a file works; a wrong one fails as auth, once, with no CreateSession and no secret in the message", async () => {
+    const good = fromRolesAnywhere({ ...base(), privateKey: encryptedKey, keyPassword: { kind: "file", path: passwordFile } });
+    try {
+      expect((await good()).accessKeyId).toMatch(/^ASIA/);
+    } finally {
+      await good.close();
+    }
+
+    const bad = fromRolesAnywhere({ ...base(), privateKey: encryptedKey, keyPassword: "not-the-password" });
+    try {
+      const before = createSessions();
+      const first = (await bad().catch((e: unknown) => e)) as AgentError;
+      expect(first).toBeInstanceOf(AgentError);
+      expect(first.category).toBe("auth");
+      expect(first.code).toBe("PASSWORD_INCORRECT");
+      expect(first.toOneLine()).not.toContain("not-the-password");
+      expect(await bad().catch((e: unknown) => e)).toBe(first);
+      expect(createSessions()).toBe(before);
+    } finally {
+      await bad.close();
+    }
+  });
+
+  it("passes the service's refusal through as a ServiceError", async () => {
+    const provider = fromRolesAnywhere({ ...base(), certificate: stranger.certPath, privateKey: stranger.keyPath });
+    try {
+      const error = (await provider().catch((e: unknown) => e)) as ServiceError;
+      expect(error).toBeInstanceOf(ServiceError);
+      expect(error.code).toBe("ACCESS_DENIED");
+      expect(error.status).toBe(403);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it("close() is idempotent and later calls are refused", async () => {
+    const provider = fromRolesAnywhere(base());
+    await provider();
+    const closing = provider.close();
+    expect(provider.close()).toBe(closing);
+    await closing;
+    const before = createSessions();
+    const error = (await provider().catch((e: unknown) => e)) as AgentError;
+    expect(error.code).toBe("USAGE");
+    expect(error.message).toMatch(/closed/);
+    expect(createSessions()).toBe(before);
+  });
+});
