@@ -8,6 +8,8 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
   agent: async () => (await import("./agent.js")).default,
   csr: async () => (await import("./csr.js")).default,
   "credential-process": async () => (await import("./credential-process.js")).default,
+  "install-certificate": async () => (await import("./install-certificate.js")).default,
+  keygen: async () => (await import("./keygen.js")).default,
   "local-endpoint": async () => (await import("./local-endpoint.js")).default,
   "sign-string": async () => (await import("./sign-string.js")).default,
   "principal-tags": async () => (await import("./principal-tags.js")).default,

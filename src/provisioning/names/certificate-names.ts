@@ -1,6 +1,7 @@
 import { InputError } from "../../errors.js";
 import { children, DerError, decodeOid, expectTag, readSingle, TAG, type DerElement } from "../../x509/der.js";
 import { decodeName, type NameAttribute } from "./decode-name.js";
+import { readTbsFields } from "./tbs-fields.js";
 
 /** A SubjectAlternativeName entry; `directoryName` entries carry their attributes. */
 export type GeneralName =
@@ -20,21 +21,17 @@ export interface CertificateNames {
 }
 
 const SUBJECT_ALT_NAME = "2.5.29.17";
-const CONTEXT = { VERSION: 0xa0, EXTENSIONS: 0xa3 } as const;
 
 /** Reads subject, issuer, SANs and serial from a DER certificate. */
 export function readCertificateNames(der: Uint8Array): CertificateNames {
   try {
-    const [tbs] = children(readSingle(Buffer.from(der), TAG.SEQUENCE));
-    const fields = children(expectTag(tbs, TAG.SEQUENCE));
-    let i = fields[0]?.tag === CONTEXT.VERSION ? 1 : 0;
-    const serial = expectTag(fields[i++], TAG.INTEGER);
-    i++; // signature AlgorithmIdentifier
-    const issuer = decodeName(expectTag(fields[i++], TAG.SEQUENCE));
-    i++; // validity
-    const subject = decodeName(expectTag(fields[i++], TAG.SEQUENCE));
-    const extensions = fields.slice(i).find((f) => f.tag === CONTEXT.EXTENSIONS);
-    return { subject, issuer, subjectAltNames: readSubjectAltNames(extensions), serialHex: serialHex(serial) };
+    const tbs = readTbsFields(der);
+    return {
+      subject: decodeName(tbs.subject),
+      issuer: decodeName(tbs.issuer),
+      subjectAltNames: readSubjectAltNames(tbs.extensions),
+      serialHex: serialHex(tbs.serial),
+    };
   } catch (cause) {
     if (!(cause instanceof DerError || cause instanceof TypeError)) throw cause;
     throw new InputError("CERTIFICATE_INVALID", `could not read the names of the certificate: ${cause.message}`, { cause });

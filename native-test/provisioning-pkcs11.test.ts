@@ -1,0 +1,202 @@
+/**
+ * From an empty SoftHSM token to credentials, as the provisioning guide does it: keygen on the token →
+ * csr (checked by openssl req -verify) → openssl CA signs → install-certificate → credential-process with
+ * one pkcs11: URI against the verifying local endpoint. The generated keys are then shown to be
+ * non-extractable with raw pkcs11js calls (no code of ours involved in that check).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pkcs11js from "pkcs11js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
+import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../test/helpers/pki.js";
+import { bundleCli } from "./agent-support.js";
+import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { expectCredentialJson, opensslSignCsr, opensslVerifyCsr, runCli, SESSION_ARGS, type CliRun } from "./helpers/provisioning-support.js";
+
+const TOKEN = "provisioning";
+const PIN = "24680";
+const tmp = makeTempDir("raa-prov-p11-");
+const conf = join(tmp.dir, "softhsm2.conf");
+let root: CaHandle;
+let intermediate: CaHandle;
+let endpoint: LocalEndpoint;
+let cli: { cli: string; cleanup: () => void };
+let pinFile: string;
+
+beforeAll(async () => {
+  mkdirSync(join(tmp.dir, "tokens"));
+  writeFileSync(conf, `directories.tokendir = ${join(tmp.dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  execFileSync("softhsm2-util", ["--init-token", "--free", "--label", TOKEN, "--so-pin", "12345678", "--pin", PIN], {
+    env: { ...process.env, SOFTHSM2_CONF: conf },
+    stdio: "ignore",
+  });
+  pinFile = join(tmp.dir, "pin");
+  writeFileSync(pinFile, `${PIN}\n`, { mode: 0o600 });
+  root = createCa(join(tmp.dir, "ca"), { name: "Provisioning Root CA" });
+  intermediate = createCa(join(tmp.dir, "ca"), { name: "Provisioning Device CA", parent: root });
+  endpoint = await startLocalEndpoint({ trustAnchors: [root.certPath], port: 0, region: "us-east-1" });
+  cli = await bundleCli();
+});
+
+afterAll(async () => {
+  await endpoint?.close();
+  cli?.cleanup();
+  tmp.cleanup();
+});
+
+const lib = ["--pkcs11-lib", SOFTHSM_MODULE];
+const pin = () => ["--pkcs11-pin-file", pinFile];
+const agent = (args: string[]): Promise<CliRun> => runCli(cli.cli, args, { ...process.env, SOFTHSM2_CONF: conf, NODE_EXTRA_CA_CERTS: "" });
+
+interface Provisioned {
+  uri: string;
+  csrSubject: string;
+}
+
+/** The whole guide for one key type; the certificate comes from `ca` (with `ca`'s chain installed too). */
+async function provision(keyType: string, label: string, id: string, ca: CaHandle): Promise<Provisioned> {
+  const keygen = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=${label}`, "--id", id, "--key-type", keyType, ...lib, ...pin()]);
+  expect(keygen.stderr).toBe("");
+  expect(keygen.code).toBe(0);
+  const uri = keygen.stdout.trim();
+  expect(uri).toMatch(new RegExp(`^pkcs11:id=%${id};object=${label};serial=[0-9a-f]+;token=${TOKEN}$`, "i"));
+
+  const csrPath = join(tmp.dir, `${label}.csr`);
+  const csr = await agent(["csr", "--private-key", uri, "--subject", `/O=Example Corp/OU=Devices/CN=${label}`, "--san", `DNS:${label}.devices.example.com`, "--out", csrPath, ...lib, ...pin()]);
+  expect(csr.stderr).toBe("");
+  expect(csr.code).toBe(0);
+  const csrSubject = opensslVerifyCsr(csrPath);
+
+  const certPath = join(tmp.dir, `${label}.pem`);
+  opensslSignCsr(ca, csrPath, certPath);
+  const install = await agent([
+    "install-certificate", "--private-key", uri, "--certificate", certPath,
+    ...(ca === root ? [] : ["--intermediates", ca.certPath]), ...lib, ...pin(),
+  ]);
+  expect(install.stderr).toBe("");
+  expect(install.code).toBe(0);
+  expect(install.stdout.trim()).toBe(uri);
+  return { uri, csrSubject };
+}
+
+async function expectCredentials(uri: string): Promise<void> {
+  const before = endpoint.issued.length;
+  // One URI names the certificate and the key; the chain (if any) comes from the token.
+  const r = await agent(["credential-process", "--certificate", uri, ...lib, ...pin(), ...SESSION_ARGS, "--endpoint", endpoint.url]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expectCredentialJson(r.stdout);
+  expect(endpoint.issued.length).toBe(before + 1);
+}
+
+describe("SoftHSM: keygen → csr → CA → install-certificate → credential-process", () => {
+  it("RSA-2048, certificate from the root CA", async () => {
+    const p = await provision("rsa2048", "device-rsa", "a1", root);
+    expect(p.csrSubject).toBe("CN=device-rsa,OU=Devices,O=Example Corp");
+    await expectCredentials(p.uri);
+  });
+
+  it("EC P-256, certificate from an intermediate CA installed on the token as its chain", async () => {
+    const p = await provision("p256", "device-ec", "b2", intermediate);
+    await expectCredentials(p.uri);
+  });
+
+  it("RSA-3072 and P-384 keys are generated as asked", async () => {
+    for (const [keyType, label] of [["rsa3072", "device-rsa3072"], ["p384", "device-p384"]] as const) {
+      const r = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=${label}`, "--key-type", keyType, "--format", "json", ...lib, ...pin()]);
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout) as { privateKey: string; publicKey: string };
+      const text = execFileSync("openssl", ["pkey", "-pubin", "-noout", "-text"], { input: out.publicKey, encoding: "utf8" });
+      expect(text).toContain(keyType === "rsa3072" ? "Public-Key: (3072 bit)" : "NIST CURVE: P-384");
+      const csrPath = join(tmp.dir, `${label}.csr`);
+      expect((await agent(["csr", "--private-key", out.privateKey, "--subject", `CN=${label}`, "--out", csrPath, ...lib, ...pin()])).code).toBe(0);
+      opensslVerifyCsr(csrPath);
+    }
+  });
+});
+
+describe("refusals", () => {
+  it("keygen will not reuse a label or an id", async () => {
+    const label = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=device-rsa`, "--id", "ff", ...lib, ...pin()]);
+    expect(label.code).toBe(3);
+    expect(label.stderr).toContain('already has objects with label "device-rsa"');
+    const id = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=fresh;id=%a1`, ...lib, ...pin()]);
+    expect(id.code).toBe(3);
+    expect(id.stderr).toContain("id a1");
+  });
+
+  it("install-certificate refuses a certificate for another key, and a second certificate without --replace", async () => {
+    const other = issueLeaf(root, join(tmp.dir, "other"), { name: "other-device" });
+    const wrong = await agent(["install-certificate", "--private-key", `pkcs11:token=${TOKEN};object=device-ec`, "--certificate", other.certPath, ...lib, ...pin()]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain("is not for the key");
+
+    const csrPath = join(tmp.dir, "renew.csr");
+    expect((await agent(["csr", "--private-key", `pkcs11:token=${TOKEN};object=device-ec`, "--subject", "/CN=device-ec", "--out", csrPath, ...lib, ...pin()])).code).toBe(0);
+    const renewed = join(tmp.dir, "renewed.pem");
+    opensslSignCsr(intermediate, csrPath, renewed);
+    const args = ["install-certificate", "--private-key", `pkcs11:token=${TOKEN};object=device-ec`, "--certificate", renewed, ...lib, ...pin()];
+    const refused = await agent(args);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain("--replace");
+    const replaced = await agent([...args, "--replace"]);
+    expect(replaced.code).toBe(0);
+    await expectCredentials(replaced.stdout.trim());
+    const again = await agent([...args, "--replace"]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("already on the token");
+  });
+
+  it("a wrong PIN is presented once and reported (exit 4)", async () => {
+    const bad = join(tmp.dir, "bad-pin");
+    writeFileSync(bad, "0000\n");
+    const r = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=never`, ...lib, "--pkcs11-pin-file", bad]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("CKR_PIN_INCORRECT");
+    expect(r.stderr).not.toContain("0000");
+  });
+});
+
+describe("the generated private keys cannot leave the token", () => {
+  const CKA_CLASS = 0x0, CKA_LABEL = 0x3, CKA_VALUE = 0x11, CKA_PRIVATE_EXPONENT = 0x123;
+  const CKA_SENSITIVE = 0x103, CKA_EXTRACTABLE = 0x162, CKA_ALWAYS_SENSITIVE = 0x165, CKA_NEVER_EXTRACTABLE = 0x164;
+  const CKO_PRIVATE_KEY = 3;
+
+  it.each([
+    ["device-rsa", CKA_PRIVATE_EXPONENT],
+    ["device-ec", CKA_VALUE],
+    ["device-p384", CKA_VALUE],
+    ["device-rsa3072", CKA_PRIVATE_EXPONENT],
+  ])("%s: secret attribute refused with CKR_ATTRIBUTE_SENSITIVE", (label, secretAttribute) => {
+    process.env["SOFTHSM2_CONF"] = conf;
+    const p11 = new pkcs11js.PKCS11();
+    p11.load(SOFTHSM_MODULE);
+    p11.C_Initialize();
+    try {
+      const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === TOKEN)!;
+      const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+      p11.C_Login(session, pkcs11js.CKU_USER, PIN);
+      p11.C_FindObjectsInit(session, [{ type: CKA_CLASS, value: CKO_PRIVATE_KEY }, { type: CKA_LABEL, value: label }]);
+      const [key] = p11.C_FindObjects(session, 2);
+      p11.C_FindObjectsFinal(session);
+      expect(key).toBeDefined();
+      const flags = p11.C_GetAttributeValue(session, key!, [
+        { type: CKA_SENSITIVE }, { type: CKA_EXTRACTABLE }, { type: CKA_ALWAYS_SENSITIVE }, { type: CKA_NEVER_EXTRACTABLE },
+      ]).map((a) => (a.value as Buffer)[0]);
+      expect(flags).toEqual([1, 0, 1, 1]);
+      let refused: unknown;
+      try {
+        p11.C_GetAttributeValue(session, key!, [{ type: secretAttribute }]);
+      } catch (error) {
+        refused = error;
+      }
+      expect(String(refused)).toMatch(/CKR_ATTRIBUTE_SENSITIVE/);
+      p11.C_Logout(session);
+      p11.C_CloseSession(session);
+    } finally {
+      p11.C_Finalize();
+    }
+  });
+});

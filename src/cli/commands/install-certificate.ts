@@ -1,0 +1,90 @@
+import { UsageError } from "../../errors.js";
+import type { Certificate } from "../../x509/certificate.js";
+import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { SIGNER_OPTIONS } from "../shared-options.js";
+import { debugLogger, secretFromArgs, signerOptionsFromArgs } from "../signer-args.js";
+
+const command: CommandSpec = {
+  name: "install-certificate",
+  describe: "Store the issued certificate (and chain) next to its key: on the token with the key's CKA_ID and label, or beside a key file",
+  options: [
+    { name: "private-key", type: "string", description: "The key: pkcs11: URI, TSS2 key file, key file or handle:0x81…" },
+    { name: "certificate", type: "string", description: "The issued certificate (PEM or DER); PEM may carry the chain after it" },
+    { name: "intermediates", type: "string", description: "PEM bundle of CA certificates to store with it" },
+    { name: "out", type: "string", description: "Key files and handles: where to write the certificate (default: <key>.cert.pem beside the key)" },
+    { name: "replace", type: "boolean", description: "Replace a certificate already stored for the key" },
+    ...SIGNER_OPTIONS.filter((o) => !["certificate", "private-key", "intermediates"].includes(o.name)),
+  ],
+  async run(args, io) {
+    const keyRef = stringArg(args, "private-key");
+    const certPath = stringArg(args, "certificate");
+    if (!keyRef || !certPath) throw new UsageError("USAGE", "--private-key and --certificate are required");
+    if (certPath.startsWith("pkcs11:")) throw new UsageError("USAGE", "--certificate must be the issued certificate's file");
+    const { certificate, chain } = await readIssued(certPath, stringArg(args, "intermediates"));
+    if (keyRef.startsWith("pkcs11:")) {
+      const { installOnToken } = await import("../../provisioning/pkcs11/install-on-token.js");
+      const library = stringArg(args, "pkcs11-lib");
+      const pin = secretFromArgs(args, "pkcs11-pin");
+      const debug = debugLogger(args, io);
+      const result = await installOnToken({
+        keyUri: keyRef,
+        certificate,
+        chain,
+        replace: boolArg(args, "replace"),
+        ...(library ? { library } : {}),
+        ...(pin ? { pin } : {}),
+        ...(debug ? { debug } : {}),
+        env: io.env,
+      });
+      if (!result.written) io.stderr.write("the certificate was already on the token\n");
+      io.stdout.write(`${result.uri}\n`);
+      return 0;
+    }
+    const { certificatePathBeside, writeCertificateFile } = await import("../../provisioning/file-certificate.js");
+    const out = stringArg(args, "out") ?? (keyRef.startsWith("handle:") ? undefined : certificatePathBeside(keyRef));
+    if (out === undefined) throw new UsageError("USAGE", "--out is required for handle: keys");
+    await writeCertificateFile({
+      path: out,
+      keyName: keyRef,
+      publicKey: await keyPublicKey(keyRef, args, io),
+      certificate,
+      chain,
+      replace: boolArg(args, "replace"),
+    });
+    io.stdout.write(`${out}\n`);
+    return 0;
+  },
+};
+export default command;
+
+async function readIssued(path: string, intermediates: string | undefined): Promise<{ certificate: Certificate; chain: Certificate[] }> {
+  const { readCertificateFile, readCertificateBundle } = await import("../../x509/read-certificates.js");
+  const [certificate, ...inFile] = (await readCertificateFile(path)).certificates;
+  const chain = intermediates ? [...(await readCertificateBundle(intermediates)).certificates] : inFile;
+  return { certificate, chain };
+}
+
+/** A TSS2 key file's public key is in the file: no TPM, no password. Other keys are opened. */
+async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
+  if (!keyRef.startsWith("handle:")) {
+    const { readInputFile } = await import("../../io/input-file.js");
+    const { bytes } = await readInputFile(keyRef, "private key file");
+    const [{ containsTss2Key, parseTss2KeyFile }, { publicKeyOf }] = await Promise.all([
+      import("../../signers/tpm/keys/tss2-key-file.js"),
+      import("../../signers/tpm/keys/public-area.js"),
+    ]);
+    if (containsTss2Key(bytes.toString("latin1"))) {
+      const file = await parseTss2KeyFile(bytes, keyRef);
+      return publicKeyOf(file.public.public, keyRef);
+    }
+  }
+  const { createSigner } = await import("../../signers/factory.js");
+  const options = signerOptionsFromArgs(args, io);
+  // The key alone: a certificate already beside it must not be checked against the key (it may be the old one).
+  const signer = await createSigner({ ...options, certificate: undefined, privateKey: keyRef });
+  try {
+    return await signer.publicKey();
+  } finally {
+    await signer.close();
+  }
+}

@@ -1,0 +1,77 @@
+import { UsageError } from "../../errors.js";
+import { stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { debugLogger, secretFromArgs } from "../signer-args.js";
+
+const command: CommandSpec = {
+  name: "keygen",
+  describe: "Generate a non-exportable key on a PKCS#11 token or the TPM and print the --private-key reference to use",
+  options: [
+    { name: "private-key", type: "string", description: "Where: pkcs11:token=…;object=<label>[;id=%xx] (token), a path (TSS2 key file, TPM) or handle:0x81… (TPM persistent)" },
+    { name: "key-type", type: "string", default: "p256", description: "rsa2048, rsa3072, p256 or p384 (TPM: rsa2048, rsa3072, p256, p384)" },
+    { name: "id", type: "string", description: "PKCS#11: CKA_ID in hex (default: id= of the URI, else random)" },
+    { name: "label", type: "string", description: "PKCS#11: CKA_LABEL (default: object= of the URI)" },
+    { name: "format", type: "string", default: "text", choices: ["text", "json"], description: "text: the reference alone; json: reference, key type and public key" },
+    { name: "pkcs11-lib", type: "string", description: "PKCS#11 module path (default: module-path from the URI, else p11-kit-proxy.so)" },
+    { name: "pkcs11-pin-file", type: "string", description: "Read the token PIN from this file" },
+    { name: "pkcs11-pin-env", type: "string", description: "Read the token PIN from this environment variable" },
+    { name: "tpm-device", type: "string", description: "TPM: /dev/tpmrm0 (default), a device path, unix:/path or tcp:host:port (also TPM_DEVICE)" },
+    { name: "tpm-key-password-file", type: "string", description: "TPM: give the new key this password (read from a file)" },
+    { name: "tpm-key-password-env", type: "string", description: "TPM: give the new key the password in this environment variable" },
+    { name: "tpm-parent-password", type: "string", description: "TPM: owner hierarchy or parent password (or file:/path, env:NAME)" },
+    { name: "tpm-pcr", type: "string", description: "TPM: bind the key to the current values of these PCRs, e.g. sha256:0,7" },
+    { name: "tpm-parent", type: "string", description: "TPM: parent handle (default 0x40000001: the owner hierarchy's standard ECC SRK)" },
+    { name: "force", type: "boolean", description: "TPM key file: replace an existing file" },
+    { name: "debug", type: "boolean", description: "Debug output on stderr" },
+  ],
+  async run(args, io) {
+    const target = stringArg(args, "private-key");
+    if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
+    const { parseKeySpec } = await import("../../provisioning/pkcs11/key-spec.js");
+    const spec = parseKeySpec(stringArg(args, "key-type") ?? "p256");
+    const result = target.startsWith("pkcs11:") ? await onToken(target, spec, args, io) : await onTpm(target, spec, args, io);
+    if (stringArg(args, "format") === "json") {
+      const publicKey = result.publicKey?.export({ type: "spki", format: "pem" }).toString();
+      io.stdout.write(`${JSON.stringify({ privateKey: result.reference, keyType: spec.name, ...(publicKey ? { publicKey } : {}) }, null, 2)}\n`);
+    } else {
+      io.stdout.write(`${result.reference}\n`);
+    }
+    return 0;
+  },
+};
+export default command;
+
+interface Generated {
+  readonly reference: string;
+  readonly publicKey: import("node:crypto").KeyObject | undefined;
+}
+
+type KeySpec = import("../../provisioning/pkcs11/key-spec.js").KeySpec;
+
+async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo): Promise<Generated> {
+  for (const flag of ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-pcr", "tpm-parent"]) {
+    if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for TPM keys, not pkcs11: URIs`);
+  }
+  const idText = stringArg(args, "id");
+  if (idText !== undefined && !/^([0-9a-fA-F]{2})+$/.test(idText.replace(/^0x/, ""))) {
+    throw new UsageError("USAGE", `--id must be hex bytes, e.g. 01 or a1b2c3`);
+  }
+  const { generateKeyOnToken } = await import("../../provisioning/pkcs11/token-keygen.js");
+  const library = stringArg(args, "pkcs11-lib");
+  const pin = secretFromArgs(args, "pkcs11-pin");
+  const label = stringArg(args, "label");
+  const result = await generateKeyOnToken({
+    uri,
+    spec,
+    ...(idText ? { id: Buffer.from(idText.replace(/^0x/, ""), "hex") } : {}),
+    ...(label ? { label } : {}),
+    ...(library ? { library } : {}),
+    ...(pin ? { pin } : {}),
+    debug: debugLogger(args, io),
+    env: io.env,
+  });
+  return { reference: result.uri, publicKey: result.publicKey };
+}
+
+async function onTpm(_target: string, _spec: KeySpec, _args: ParsedArgs, _io: CliIo): Promise<Generated> {
+  throw new UsageError("USAGE", "TPM keygen is not available yet");
+}

@@ -1,0 +1,38 @@
+import { basename, dirname, extname, join } from "node:path";
+import type { KeyObject } from "node:crypto";
+import type { Certificate } from "../x509/certificate.js";
+import { requireSameKey } from "./pkcs11/token-certificate.js";
+import { writeOutputFile } from "./output-file.js";
+
+const KEY_EXTENSIONS = new Set([".pem", ".tss2", ".tpm", ".key", ".der", ".priv"]);
+
+/** `device.tss2` → `device.cert.pem`, in the key's directory. */
+export function certificatePathBeside(keyPath: string): string {
+  const ext = extname(keyPath);
+  const stem = KEY_EXTENSIONS.has(ext.toLowerCase()) ? basename(keyPath, ext) : basename(keyPath);
+  return join(dirname(keyPath), `${stem}.cert.pem`);
+}
+
+export interface FileInstallRequest {
+  readonly path: string;
+  readonly keyName: string;
+  readonly publicKey: KeyObject | undefined;
+  readonly certificate: Certificate;
+  readonly chain: readonly Certificate[];
+  readonly replace: boolean;
+}
+
+/**
+ * Writes the certificate, then its chain, as one PEM file: the layout `--certificate` reads (leaf first,
+ * the rest sent as X-Amz-X509-Chain). Checks first that the certificate is for the key.
+ */
+export async function writeCertificateFile(request: FileInstallRequest): Promise<void> {
+  requireSameKey(request.publicKey, request.certificate, request.keyName);
+  const pem = [request.certificate, ...request.chain].map((c) => toPem(c.der)).join("");
+  await writeOutputFile(request.path, pem, { what: "certificate file", overwrite: request.replace, mode: 0o644 });
+}
+
+function toPem(der: Buffer): string {
+  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
+}

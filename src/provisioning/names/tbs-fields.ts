@@ -1,0 +1,28 @@
+import { children, expectTag, readSingle, TAG, type DerElement } from "../../x509/der.js";
+
+/** The raw DER elements of a certificate's TBSCertificate that provisioning reads or copies. */
+export interface TbsFields {
+  readonly serial: DerElement;
+  readonly issuer: DerElement;
+  readonly subject: DerElement;
+  readonly subjectPublicKeyInfo: DerElement;
+  /** `[3] EXPLICIT Extensions`, when present. */
+  readonly extensions: DerElement | undefined;
+}
+
+const CONTEXT = { VERSION: 0xa0, EXTENSIONS: 0xa3 } as const;
+
+/** Walks `Certificate ::= SEQUENCE { tbsCertificate, … }` (RFC 5280 §4.1); throws DerError when malformed. */
+export function readTbsFields(der: Uint8Array): TbsFields {
+  const [tbs] = children(readSingle(Buffer.from(der), TAG.SEQUENCE));
+  const fields = children(expectTag(tbs, TAG.SEQUENCE));
+  let i = fields[0]?.tag === CONTEXT.VERSION ? 1 : 0;
+  const serial = expectTag(fields[i++], TAG.INTEGER);
+  i++; // signature AlgorithmIdentifier
+  const issuer = expectTag(fields[i++], TAG.SEQUENCE);
+  i++; // validity
+  const subject = expectTag(fields[i++], TAG.SEQUENCE);
+  const subjectPublicKeyInfo = expectTag(fields[i++], TAG.SEQUENCE);
+  const extensions = fields.slice(i).find((f) => f.tag === CONTEXT.EXTENSIONS);
+  return { serial, issuer, subject, subjectPublicKeyInfo, extensions };
+}

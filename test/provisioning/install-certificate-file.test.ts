@@ -1,0 +1,79 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { certificatePathBeside } from "../../src/provisioning/file-certificate.js";
+import { parseKeySpec } from "../../src/provisioning/pkcs11/key-spec.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { runCli } from "./helpers/run-cli.js";
+
+const tmp = makeTempDir("raa-install-file-");
+afterAll(() => tmp.cleanup());
+
+describe("certificatePathBeside", () => {
+  it.each([
+    ["/keys/device.tss2", "/keys/device.cert.pem"],
+    ["/keys/device.pem", "/keys/device.cert.pem"],
+    ["/keys/device.key", "/keys/device.cert.pem"],
+    ["device", "device.cert.pem"],
+    ["/k/a.b.TPM", "/k/a.b.cert.pem"],
+    ["/k/key.bin", "/k/key.bin.cert.pem"],
+  ])("%s → %s", (key, cert) => {
+    expect(certificatePathBeside(key)).toBe(cert);
+  });
+});
+
+describe("parseKeySpec", () => {
+  it.each([
+    ["p256", "EC P-256"],
+    ["P-256", "EC P-256"],
+    ["ec:P-384", "EC P-384"],
+    ["secp384r1", "EC P-384"],
+    ["rsa2048", "RSA-2048"],
+    ["RSA-3072", "RSA-3072"],
+  ])("%s", (text, name) => {
+    expect(parseKeySpec(text).name).toBe(name);
+  });
+
+  it("refuses P-521 and unknown names", () => {
+    expect(() => parseKeySpec("p521")).toThrow(/unknown --key-type/);
+    expect(() => parseKeySpec("ed25519")).toThrow(/unknown --key-type/);
+  });
+});
+
+describe("install-certificate with a key file", () => {
+  const ca = createCa(join(tmp.dir, "ca"), { name: "File CA" });
+  const inter = createCa(join(tmp.dir, "ca"), { name: "File Intermediate", parent: ca });
+  const leaf = issueLeaf(inter, tmp.dir, { name: "device" });
+  const other = issueLeaf(ca, tmp.dir, { name: "other" });
+
+  it("writes the certificate and chain beside the key, once", async () => {
+    const r = await runCli(["install-certificate", "--private-key", leaf.keyPath, "--certificate", leaf.certPath, "--intermediates", inter.certPath]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const out = certificatePathBeside(leaf.keyPath);
+    expect(r.out).toBe(`${out}\n`);
+    const pem = readFileSync(out, "utf8");
+    expect(pem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(pem.startsWith(leaf.certPem.trim().split("\n")[0]!)).toBe(true);
+    expect(pem).toContain(inter.certPem.trim().split("\n")[1]!);
+
+    const again = await runCli(["install-certificate", "--private-key", leaf.keyPath, "--certificate", leaf.certPath]);
+    expect(again.code).toBe(3);
+    expect(again.err).toContain("already exists");
+    expect((await runCli(["install-certificate", "--private-key", leaf.keyPath, "--certificate", leaf.certPath, "--replace"])).code).toBe(0);
+    expect(readFileSync(out, "utf8").match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+  });
+
+  it("refuses a certificate issued for another key", async () => {
+    const out = join(tmp.dir, "wrong.pem");
+    const r = await runCli(["install-certificate", "--private-key", leaf.keyPath, "--certificate", other.certPath, "--out", out]);
+    expect(r.code).toBe(3);
+    expect(r.err).toContain("is not for the key");
+    expect(() => readFileSync(out)).toThrow();
+  });
+
+  it("needs --out for handle: keys", async () => {
+    const r = await runCli(["install-certificate", "--private-key", "handle:0x81000001", "--certificate", leaf.certPath]);
+    expect(r.code).toBe(2);
+  });
+});
