@@ -27,11 +27,12 @@ export interface RolesAnywhereCredentialProvider extends AwsCredentialIdentityPr
  * Temporary AWS credentials from IAM Roles Anywhere, for the `credentials` option of any AWS SDK for
  * JavaScript v3 client. The key may be a file, a PKCS#11 token object or a TPM 2.0 key, as with the CLI.
  *
- * Credentials are cached and shared: concurrent calls wait for one CreateSession, a call in the last
- * five minutes of their validity returns them at once and refreshes in the background, and a failed refresh
- * is retried with backoff while the previous credentials stay valid. A wrong PIN or TPM password is never
- * retried (the token would lock): every later call gets the same error. Errors are `AgentError`s with a
- * stable `code`; their messages never contain a secret.
+ * Credentials are cached and shared: concurrent calls wait for one CreateSession; once a refresh is due
+ * (about five minutes before expiry) a call returns the current credentials at once and refreshes in the
+ * background; a failed refresh is tried again by a later call, no sooner than the backoff allows, while the
+ * current credentials stay in use until they expire. No timer runs between calls. A wrong PIN or TPM
+ * password is never retried (the token would lock): every later call gets the same error. Errors are
+ * `AgentError`s with a stable `code`; their messages never contain a secret.
  *
  * Option errors (ARNs, regions, endpoint URL, duration, no key) are thrown here; key and network errors
  * come from the calls. A hardware key is opened on the first call and stays open until {@link
