@@ -16,7 +16,7 @@ import { decodePemBlocks } from "../../src/x509/pem.js";
 import { parseCertificateBytes } from "../../src/x509/read-certificates.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { encryptPkcs8 } from "../helpers/pbes2-encrypt.js";
-import { toPem } from "../helpers/mldsa-pki.js";
+import { generateMlDsaKeyPair, mlDsaPkcs8Der, toPem, type MlDsaKeyForm } from "../helpers/mldsa-pki.js";
 import { mutationOf, parsesOrAgentError, pemMutationOf, printTallies, randomBytes, runs } from "./fuzz-support.js";
 
 const PASSWORD = "fuzz-password";
@@ -140,6 +140,26 @@ describe("private keys", () => {
       const valid = files[name]!;
       const arb = name.endsWith(".pem") ? pemMutationOf(valid.toString("latin1")) : mutationOf(valid);
       await fc.assert(fc.asyncProperty(arb, async (b) => void (await parsesOrAgentError(`private key: mutated ${name}`, () => parseKey(b)))), { numRuns: runs(name.startsWith("enc-") ? 300 : 250) });
+    });
+  }
+});
+
+describe("ML-DSA private keys (PKCS#8, the three private-key encodings of RFC 9881)", () => {
+  const pair = generateMlDsaKeyPair("ML-DSA-44");
+  const forms: MlDsaKeyForm[] = ["seed", "expanded", "both"];
+  it("valid keys parse", async () => {
+    for (const form of forms) expect(await parsesOrAgentError("ML-DSA key: fixtures", () => parseKey(mlDsaPkcs8Der(pair, form))), form).toBe(true);
+  });
+  it("an expanded key with an s1 coefficient outside ±η is PRIVATE_KEY_INVALID, not @noble's plain Error (found by the property below)", async () => {
+    const der = mlDsaPkcs8Der(pair, "expanded");
+    const at = der.indexOf(pair.secretKey);
+    expect(at).toBeGreaterThan(0);
+    der[at + 128] = 0xff; // first s1 byte (after ρ, K, tr): 3-bit fields of 7 decode to η − 7 = −5
+    await expect(parseKey(der)).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringContaining("not a valid FIPS 204 private key") });
+  });
+  for (const form of forms) {
+    it(`mutated ML-DSA-44 key, ${form} encoding`, async () => {
+      await fc.assert(fc.asyncProperty(mutationOf(mlDsaPkcs8Der(pair, form)), async (b) => void (await parsesOrAgentError(`ML-DSA key: mutated ${form}`, () => parseKey(b)))), { numRuns: runs(200) });
     });
   }
 });

@@ -32,7 +32,13 @@ export async function mlDsaSigningKey(info: MlDsaPrivateKeyInfo, source: string,
     }
   } else if (info.expandedKey !== undefined) {
     secretKey = Uint8Array.from(info.expandedKey);
-    publicKey = mlDsa.getPublicKey(secretKey);
+    try {
+      publicKey = mlDsa.getPublicKey(secretKey);
+    } catch (cause) {
+      // @noble/post-quantum throws a plain Error for coefficients out of range (e.g. s1/s2 outside ±η).
+      secretKey.fill(0);
+      throw malformed(source, name, "an expanded key that is not a valid FIPS 204 private key", cause);
+    }
     const tr = createHash("shake256", { outputLength: TR_LENGTH }).update(publicKey).digest();
     if (!tr.equals(secretKey.subarray(TR_OFFSET, TR_OFFSET + TR_LENGTH))) {
       secretKey.fill(0);
