@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentError, ServiceError } from "../../src/errors.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
 import type { RefreshEvent } from "../../src/credentials/credential-cache.js";
-import { credentialSettingsFromOptions, fromRolesAnywhere, type RolesAnywhereProviderOptions } from "../../src/sdk/index.js";
+import { fromRolesAnywhere, type RolesAnywhereProviderOptions } from "../../src/sdk/index.js";
+import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { ARNS } from "../local-endpoint/support.js";
 
