@@ -45,3 +45,6 @@ export {
 
 // TPM 2.0 (our own TypeScript client; loaded only when a TPM key is used)
 export { createTpmSigner } from "./signers/tpm/index.js";
+
+// AWS SDK for JavaScript v3 credential provider
+export * from "./sdk/index.js";
