@@ -11,6 +11,8 @@ import { Secret } from "../../src/secrets/secret.js";
 import { keyMaterialFromFile } from "../../src/signers/file/key-material.js";
 import { loadSigningKey } from "../../src/signers/file/key-parsers.js";
 import { readPkcs12 } from "../../src/signers/file/pkcs12.js";
+import { certificateSpki } from "../../src/signers/file/signing-key.js";
+import type { Certificate } from "../../src/x509/certificate.js";
 import { certificateData } from "../../src/x509/certificate-data.js";
 import { decodePemBlocks } from "../../src/x509/pem.js";
 import { parseCertificateBytes } from "../../src/x509/read-certificates.js";
@@ -123,6 +125,14 @@ describe("certificate with a negative serial (found by the DER property above)",
     expect(cert!.serialDecimal).toBe("-4660");
     expect(cert!.serialHex).toBe("-1234");
     expect((await certificateData(cert!)).serialNumber).toBe("-4660");
+  });
+});
+
+describe("certificate whose key OpenSSL cannot read and the strict ASN.1 parser rejects (found by the PKCS#12 property, seed 720208959)", () => {
+  it("certificateSpki gives CERTIFICATE_INVALID instead of @peculiar's plain Error", async () => {
+    // What such a certificate looks like to certificateSpki: no Node KeyObject, DER that asn1-x509 refuses.
+    const odd = { publicKey: undefined, der: Buffer.from("3003020100", "hex") } as unknown as Certificate;
+    await expect(certificateSpki(odd)).rejects.toMatchObject({ code: "CERTIFICATE_INVALID" });
   });
 });
 

@@ -117,6 +117,14 @@ export async function certificateSpki(cert: Certificate): Promise<Buffer> {
     import("@peculiar/asn1-schema"),
     import("@peculiar/asn1-x509"),
   ]);
-  const spki = AsnConvert.parse(cert.der, AsnCertificate).tbsCertificate.subjectPublicKeyInfo;
-  return Buffer.from(AsnConvert.serialize(spki));
+  try {
+    const spki = AsnConvert.parse(cert.der, AsnCertificate).tbsCertificate.subjectPublicKeyInfo;
+    return Buffer.from(AsnConvert.serialize(spki));
+  } catch (cause) {
+    // OpenSSL accepted the certificate but could not read its key, and the strict ASN.1 parser rejects it.
+    throw new InputError("CERTIFICATE_INVALID", "could not parse certificate: its public key cannot be read", {
+      hint: "the file may be truncated or damaged; export the certificate again",
+      cause,
+    });
+  }
 }
