@@ -1,5 +1,5 @@
 import { UsageError } from "../../errors.js";
-import { stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { debugLogger, secretFromArgs } from "../signer-args.js";
 
 const command: CommandSpec = {
@@ -72,6 +72,30 @@ async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo):
   return { reference: result.uri, publicKey: result.publicKey };
 }
 
-async function onTpm(_target: string, _spec: KeySpec, _args: ParsedArgs, _io: CliIo): Promise<Generated> {
-  throw new UsageError("USAGE", "TPM keygen is not available yet");
+async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo): Promise<Generated> {
+  for (const flag of ["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"]) {
+    if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for pkcs11: URIs, not TPM keys`);
+  }
+  const [{ generateTpmKey }, { parsePcrRequest }, { parseTpmHandle }, { parseSecretSource }] = await Promise.all([
+    import("../../provisioning/tpm/tpm-keygen.js"),
+    import("../../provisioning/tpm/pcr-policy.js"),
+    import("../../signers/factory.js"),
+    import("../../secrets/secret-source.js"),
+  ]);
+  const pcrText = stringArg(args, "tpm-pcr");
+  const parentText = stringArg(args, "tpm-parent");
+  const parentPassword = stringArg(args, "tpm-parent-password");
+  const keyPassword = secretFromArgs(args, "tpm-key-password");
+  const result = await generateTpmKey({
+    target: target.startsWith("handle:") ? { kind: "handle", handle: parseTpmHandle(target) } : { kind: "file", path: target, overwrite: boolArg(args, "force") },
+    spec,
+    device: stringArg(args, "tpm-device"),
+    env: io.env,
+    keyPassword,
+    parentPassword: parentPassword ? parseSecretSource(parentPassword, "TPM parent password: ") : undefined,
+    parent: parentText ? parseTpmHandle(`handle:${parentText}`) : undefined,
+    pcr: pcrText ? parsePcrRequest(pcrText) : undefined,
+    debug: debugLogger(args, io),
+  });
+  return { reference: result.reference, publicKey: result.publicKey };
 }

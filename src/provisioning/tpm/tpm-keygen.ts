@@ -1,0 +1,220 @@
+/**
+ * `keygen` on a TPM 2.0: creates a signing key under the owner hierarchy's standard ECC SRK (re-created
+ * from its template, as every TSS2 key-file producer does for parent 0x40000001) or under a persistent
+ * parent, and saves it as a TSS2 PRIVATE KEY file or makes it persistent (TPM2_EvictControl). The private
+ * part only ever leaves the TPM wrapped by the parent (TPM2B_PRIVATE).
+ */
+import { access } from "node:fs/promises";
+import type { KeyObject } from "node:crypto";
+import { AuthError, DeviceError, InputError, UsageError } from "../../errors.js";
+import { readSecret, type SecretSource } from "../../secrets/secret-source.js";
+import { Secret } from "../../secrets/secret.js";
+import type { DebugLog } from "../../signers/options.js";
+import { permanentEntity, Tpm, type Authorization, type Entity } from "../../signers/tpm/client/tpm.js";
+import { TpmResponseError } from "../../signers/tpm/client/tpm-error.js";
+import { computePolicyDigest, type PolicyStatement } from "../../signers/tpm/keys/policy.js";
+import { decodePublicArea, objectName, publicKeyOf } from "../../signers/tpm/keys/public-area.js";
+import { SRK_TEMPLATE_ECC } from "../../signers/tpm/keys/srk-templates.js";
+import { withExplanation } from "../../signers/tpm/run-explained.js";
+import { PasswordSession } from "../../signers/tpm/sessions/password-session.js";
+import { startAuthSession } from "../../signers/tpm/sessions/start-session.js";
+import { openTpmTransport } from "../../signers/tpm/transport/open-transport.js";
+import { CreatePrimary, Load, ReadPublic } from "../../signers/tpm/wire/commands.js";
+import { handleType, hex32, TPMA_OBJECT, TPM_HT, TPM_RH } from "../../signers/tpm/wire/constants.js";
+import { Create, EvictControl } from "../../signers/tpm/wire/provisioning-commands.js";
+import { RC } from "../../signers/tpm/wire/response-code.js";
+import type { TpmtPublic } from "../../signers/tpm/wire/structures.js";
+import { writeOutputFile } from "../output-file.js";
+import type { KeySpec } from "../pkcs11/key-spec.js";
+import { signingKeyTemplate } from "./key-template.js";
+import { currentPcrPolicy, type PcrRequest } from "./pcr-policy.js";
+import { encodeTss2KeyFile } from "./tss2-writer.js";
+
+export type TpmKeyTarget = { readonly kind: "file"; readonly path: string; readonly overwrite: boolean } | { readonly kind: "handle"; readonly handle: number };
+
+export interface TpmKeygenOptions {
+  readonly target: TpmKeyTarget;
+  readonly spec: KeySpec;
+  /** `--tpm-device` (else TPM_DEVICE, else /dev/tpmrm0). */
+  readonly device?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  /** The new key's password (none: the key needs no password). */
+  readonly keyPassword?: SecretSource | undefined;
+  /** The owner hierarchy's password, or the persistent parent's. */
+  readonly parentPassword?: SecretSource | undefined;
+  /** 0x40000001 (default) or a persistent storage key 0x81…. */
+  readonly parent?: number | undefined;
+  /** Bind the key to these PCRs' current values. */
+  readonly pcr?: PcrRequest | undefined;
+  readonly debug?: DebugLog | undefined;
+}
+
+export interface TpmKeygenResult {
+  /** What to pass as --private-key: the file path or `handle:0x81…`. */
+  readonly reference: string;
+  readonly publicKey: KeyObject;
+  readonly policy: readonly PolicyStatement[];
+}
+
+interface Parent {
+  readonly entity: Entity;
+  readonly public: TpmtPublic;
+  readonly auth: Authorization;
+  readonly transient: boolean;
+}
+
+export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {
+  const parentHandle = opts.parent ?? TPM_RH.OWNER;
+  if (parentHandle !== TPM_RH.OWNER && handleType(parentHandle) !== TPM_HT.PERSISTENT) {
+    throw new UsageError("USAGE", `--tpm-parent ${hex32(parentHandle)}: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`);
+  }
+  if (opts.target.kind === "handle") {
+    if (handleType(opts.target.handle) !== TPM_HT.PERSISTENT || opts.target.handle >= 0x81800000) {
+      throw new UsageError("USAGE", `handle:${hex32(opts.target.handle)} is not an owner persistent handle (0x81000000-0x817fffff)`);
+    }
+    if (opts.pcr) {
+      throw new UsageError("USAGE", "a PCR-bound key needs its policy at every use: save it as a TSS2 key file, not as a persistent handle");
+    }
+  } else if (!opts.target.overwrite && (await exists(opts.target.path))) {
+    throw new InputError("OBJECT_EXISTS", `TPM key file ${opts.target.path} already exists`, { hint: "choose another path, or pass --force to replace it" });
+  }
+
+  const keyPassword = opts.keyPassword ? await readSecret(opts.keyPassword, "new TPM key password") : Secret.fromUtf8("");
+  const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
+  const transport = await openTpmTransport(opts.device, opts.env ?? process.env);
+  const debug = opts.debug;
+  const tpm = new Tpm(transport, debug ? { trace: (l) => debug(`TPM: ${l}`) } : {});
+  const toFlush: number[] = [];
+  try {
+    debug?.(`TPM: using ${transport.description}`);
+    if (opts.target.kind === "handle") await requireFreeHandle(tpm, opts.target.handle);
+    const parent = await openParent(tpm, parentHandle, parentPassword);
+    if (parent.transient) toFlush.push(parent.entity.handle);
+
+    const policy: PolicyStatement[] = [];
+    if (opts.pcr) policy.push(await currentPcrPolicy(tpm, opts.pcr));
+    if (opts.pcr && !keyPassword.isEmpty) policy.push({ command: "PolicyAuthValue" });
+    const template = signingKeyTemplate(opts.spec, policy.length > 0 ? computePolicyDigest(policy, "sha256") : undefined);
+
+    // The new key's password travels in TPM2B_SENSITIVE_CREATE: encrypt it, with a session salted to the parent.
+    let createAuth = parent.auth;
+    if (!keyPassword.isEmpty) {
+      const session = await startAuthSession(tpm, { kind: "hmac", saltKey: { entity: parent.entity, public: parent.public }, parameterEncryption: true });
+      toFlush.push(session.handle);
+      createAuth = { ...parent.auth, session };
+    }
+    const userAuth = keyPassword.use((b) => Buffer.from(b));
+    const created = await run("creating the key", () =>
+      tpm.execute(
+        Create,
+        { parentHandle: parent.entity },
+        { inSensitive: { userAuth, data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] },
+        [createAuth],
+      ),
+    ).finally(() => userAuth.fill(0));
+    const area = decodePublicArea(created.response.outPublic, "generated TPM key");
+    const publicKey = publicKeyOf(area.public, "generated TPM key");
+    debug?.(`TPM: created ${opts.spec.name} key under ${hex32(parentHandle)}`);
+
+    if (opts.target.kind === "file") {
+      const pem = await encodeTss2KeyFile({
+        parent: parentHandle,
+        publicArea: created.response.outPublic,
+        privateBlob: created.response.outPrivate,
+        emptyAuth: keyPassword.isEmpty,
+        policy,
+      });
+      await writeOutputFile(opts.target.path, pem, { what: "TPM key file", overwrite: opts.target.overwrite, mode: 0o600 });
+      return { reference: opts.target.path, publicKey, policy };
+    }
+
+    const loaded = await withExplanation(tpm, { kind: "load", parent: parentHandle }, "generated TPM key", () =>
+      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: created.response.outPrivate, inPublic: created.response.outPublic }, [parent.auth]),
+    );
+    toFlush.push(loaded.handle);
+    const ownerPassword = parentHandle === TPM_RH.OWNER ? parentPassword : Secret.fromUtf8("");
+    await run(`making the key persistent at ${hex32(opts.target.handle)}`, () =>
+      tpm.execute(
+        EvictControl,
+        { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
+        { persistentHandle: opts.target.kind === "handle" ? opts.target.handle : 0 },
+        [{ session: new PasswordSession(), authValue: ownerPassword }],
+      ),
+    );
+    return { reference: `handle:${hex32(opts.target.handle)}`, publicKey, policy };
+  } finally {
+    for (const handle of toFlush.reverse()) await tpm.flush(handle).catch(() => undefined);
+    keyPassword.wipe();
+    parentPassword.wipe();
+    await transport.close().catch(() => undefined);
+  }
+}
+
+async function openParent(tpm: Tpm, handle: number, password: Secret): Promise<Parent> {
+  const auth: Authorization = { session: new PasswordSession(), authValue: password };
+  if (handleType(handle) === TPM_HT.PERSISTENT) {
+    const { response } = await withExplanation(tpm, { kind: "read-public", handle, role: "parent" }, "keygen", () =>
+      tpm.execute(ReadPublic, { objectHandle: permanentEntity(handle) }, {}),
+    );
+    const pub = decodePublicArea(response.outPublic, `parent ${hex32(handle)}`).public;
+    if ((pub.objectAttributes & (TPMA_OBJECT.restricted | TPMA_OBJECT.decrypt)) !== (TPMA_OBJECT.restricted | TPMA_OBJECT.decrypt)) {
+      throw new InputError("TPM_KEY_INVALID", `${hex32(handle)} is not a storage key (restricted decrypt), so it cannot be a parent`);
+    }
+    return { entity: { handle, name: response.name }, public: pub, auth, transient: false };
+  }
+  const { handle: srk, response } = await withExplanation(tpm, { kind: "create-primary", hierarchy: handle }, "keygen", () =>
+    tpm.execute(
+      CreatePrimary,
+      { primaryHandle: permanentEntity(handle) },
+      { inSensitive: { userAuth: Buffer.alloc(0), data: Buffer.alloc(0) }, inPublic: SRK_TEMPLATE_ECC, outsideInfo: Buffer.alloc(0), creationPCR: [] },
+      [auth],
+    ),
+  );
+  // The SRK itself has an empty password; the hierarchy's was only needed to create it.
+  return {
+    entity: { handle: srk, name: response.name },
+    public: decodePublicArea(response.outPublic, "SRK").public,
+    auth: { session: new PasswordSession() },
+    transient: true,
+  };
+}
+
+async function requireFreeHandle(tpm: Tpm, handle: number): Promise<void> {
+  try {
+    await tpm.execute(ReadPublic, { objectHandle: permanentEntity(handle) }, {});
+  } catch (e) {
+    if (e instanceof TpmResponseError && (e.is(RC.HANDLE) || e.is(RC.VALUE))) return;
+    throw e;
+  }
+  throw new InputError("OBJECT_EXISTS", `the TPM already has a persistent object at ${hex32(handle)}`, {
+    hint: "choose a free handle (tpm2_getcap handles-persistent lists the used ones); keygen never replaces a key",
+  });
+}
+
+/** Runs one step; authorization and capacity failures become errors a user can act on. */
+async function run<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof TpmResponseError)) throw e;
+    if (e.is(RC.AUTH_FAIL) || e.is(RC.BAD_AUTH)) {
+      throw new AuthError("TPM_AUTH_FAILED", `${step}: the TPM refused the parent or owner password (${e.decoded.name})`, {
+        cause: e,
+        hint: "give it with --tpm-parent-password; it is not retried",
+      });
+    }
+    if (e.decoded.name === "TPM_RC_NV_SPACE") {
+      throw new DeviceError("TPM_ERROR", `${step}: the TPM has no room for another persistent object`, { cause: e, hint: "use a TSS2 key file instead" });
+    }
+    throw new DeviceError("TPM_ERROR", `${step} failed: ${e.message}`, { cause: e });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

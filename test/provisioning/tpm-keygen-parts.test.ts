@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { parsePcrRequest, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
+import { signingKeyTemplate } from "../../src/provisioning/tpm/key-template.js";
+import { encodeTss2KeyFile } from "../../src/provisioning/tpm/tss2-writer.js";
+import { parseKeySpec } from "../../src/provisioning/pkcs11/key-spec.js";
+import { computePolicyDigest, type PolicyStatement } from "../../src/signers/tpm/keys/policy.js";
+import { encodePublicArea } from "../../src/signers/tpm/keys/public-area.js";
+import { parseTss2KeyFile } from "../../src/signers/tpm/keys/tss2-key-file.js";
+import { TPMA_OBJECT, TPM_ALG } from "../../src/signers/tpm/wire/constants.js";
+import { execFileSync } from "node:child_process";
+
+describe("parsePcrRequest", () => {
+  it.each([
+    ["sha256:0,7", { bank: "sha256", pcrs: [0, 7] }],
+    ["7,0,7", { bank: "sha256", pcrs: [0, 7] }],
+    ["SHA384:16", { bank: "sha384", pcrs: [16] }],
+  ])("%s", (text, expected) => {
+    expect(parsePcrRequest(text)).toEqual(expected);
+  });
+
+  it.each(["md5:1", "sha256:24", "sha256:", "sha256:a", "0,1,2,3,4,5,6,7,8"])("refuses %j", (text) => {
+    expect(() => parsePcrRequest(text)).toThrow(/--tpm-pcr/);
+  });
+
+  it("selects PCRs as a 3-byte bitmap", () => {
+    expect(pcrSelection({ bank: "sha256", pcrs: [0, 7, 16, 23] })).toEqual({ hash: TPM_ALG.SHA256, pcrSelect: Buffer.from([0x81, 0x00, 0x81]) });
+  });
+});
+
+describe("signingKeyTemplate", () => {
+  const base = TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.sign;
+  it("is a non-duplicable, sign-only, unrestricted key usable with its password", () => {
+    const t = signingKeyTemplate(parseKeySpec("p256"), undefined);
+    expect(t.objectAttributes).toBe(base | TPMA_OBJECT.userWithAuth);
+    expect(t.objectAttributes & (TPMA_OBJECT.decrypt | TPMA_OBJECT.restricted)).toBe(0);
+    expect(t.nameAlg).toBe(TPM_ALG.SHA256);
+  });
+
+  it("clears userWithAuth when a policy governs the key", () => {
+    const t = signingKeyTemplate(parseKeySpec("rsa3072"), Buffer.alloc(32, 1));
+    expect(t.objectAttributes).toBe(base);
+    expect(t.type === TPM_ALG.RSA && t.parameters.keyBits).toBe(3072);
+  });
+});
+
+describe("encodeTss2KeyFile", () => {
+  const policy: PolicyStatement[] = [
+    { command: "PolicyPCR", pcrs: [pcrSelection({ bank: "sha256", pcrs: [0, 7] })], pcrDigest: Buffer.alloc(32, 0xaa) },
+    { command: "PolicyAuthValue" },
+  ];
+  const template = signingKeyTemplate(parseKeySpec("p256"), computePolicyDigest(policy, "sha256"));
+  const publicArea = encodePublicArea({ ...template, unique: { x: Buffer.alloc(32, 1), y: Buffer.alloc(32, 2) } } as typeof template).bytes;
+  const privateBlob = Buffer.alloc(126, 7);
+
+  it.each([
+    [0x40000001, true, [] as PolicyStatement[]],
+    [0x81000001, false, policy],
+  ])("parent %s, emptyAuth %s: read back by the signer's parser", async (parent, emptyAuth, statements) => {
+    const pem = await encodeTss2KeyFile({ parent, publicArea, privateBlob, emptyAuth, policy: statements });
+    const file = await parseTss2KeyFile(pem, "test");
+    expect(file.parent).toBe(parent);
+    expect(file.emptyAuth).toBe(emptyAuth);
+    expect(file.public.bytes.equals(publicArea)).toBe(true);
+    expect(file.privateBlob.equals(privateBlob)).toBe(true);
+    expect(file.policy).toEqual(statements);
+  });
+
+  it("writes emptyAuth FALSE explicitly and the parent as a positive INTEGER (openssl asn1parse)", async () => {
+    const pem = await encodeTss2KeyFile({ parent: 0x81000001, publicArea, privateBlob, emptyAuth: false, policy: [] });
+    const dump = execFileSync("openssl", ["asn1parse"], { input: pem, encoding: "utf8" });
+    expect(dump).toMatch(/OBJECT\s+:2\.23\.133\.10\.1\.3/);
+    expect(dump).toMatch(/cont \[ 0 \]\s*\n.*BOOLEAN\s+:0/);
+    expect(dump).toMatch(/INTEGER\s+:81000001/);
+  });
+});
