@@ -7,7 +7,7 @@ const command: CommandSpec = {
   describe: "Generate a non-exportable key on a PKCS#11 token or the TPM and print the --private-key reference to use",
   options: [
     { name: "private-key", type: "string", description: "Where: pkcs11:token=…;object=<label>[;id=%xx] (token), a path (TSS2 key file, TPM) or handle:0x81… (TPM persistent)" },
-    { name: "key-type", type: "string", default: "p256", description: "rsa2048, rsa3072, p256 or p384 (TPM: rsa2048, rsa3072, p256, p384)" },
+    { name: "key-type", type: "string", default: "p256", description: "rsa2048, rsa3072, p256 or p384 (rsa4096 where the token or TPM supports it)" },
     { name: "id", type: "string", description: "PKCS#11: CKA_ID in hex (default: id= of the URI, else random)" },
     { name: "label", type: "string", description: "PKCS#11: CKA_LABEL (default: object= of the URI)" },
     { name: "format", type: "string", default: "text", choices: ["text", "json"], description: "text: the reference alone; json: reference, key type and public key" },
