@@ -48,3 +48,10 @@ export { createTpmSigner } from "./signers/tpm/index.js";
 
 // AWS SDK for JavaScript v3 credential provider
 export * from "./sdk/index.js";
+
+// Provisioning: session tags a certificate yields, CSRs signed by any Signer, keys generated in hardware
+export * from "./provisioning/principal-tags/index.js";
+export { buildCsr } from "./provisioning/csr/build-csr.js";
+export { generateKeyOnToken } from "./provisioning/pkcs11/token-keygen.js";
+export { installOnToken } from "./provisioning/pkcs11/install-on-token.js";
+export { generateTpmKey } from "./provisioning/tpm/tpm-keygen.js";
