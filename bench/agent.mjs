@@ -190,7 +190,7 @@ fetchFromAgent(${JSON.stringify(socket)}, "bench").then((c) => {
       logLevel: "silent",
     });
     const curlArgs = ["-sf", "--unix-socket", socket, "-o", "/dev/null", "http://agent/v1/credentials/bench"];
-    const viaCli = [CLI, "credential-process", "--agent", "--profile", "bench", "--config", config];
+    const viaCli = [CLI, "credential-process", "--agent", "--agent-socket", socket, "--profile", "bench", "--config", config];
     const cliAgent = spawnSync(process.execPath, viaCli, { encoding: "utf8" }).status === 0;
     const cold = [CLI, "credential-process", ...credentialFlags(fixture, endpoint.url)];
     await timeRun("curl", curlArgs); // first request: waits for the first CreateSession
