@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { listenTcp } from "../io/listen-tcp.js";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { isAgentError, ServiceError, UsageError } from "../errors.js";
+import { isAgentError, ServiceError } from "../errors.js";
 import type { KeyType } from "../x509/certificate.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
 import { createSessionResponseBody, defaultSessionName } from "./create-session-response.js";
@@ -180,7 +181,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   };
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
   const host = options.host ?? "127.0.0.1";
-  await listen(server, host, options.port ?? 0);
+  await listenTcp(server, host, options.port ?? 0);
   const address = server.address() as AddressInfo;
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
@@ -231,20 +232,4 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) =>
-      reject(
-        new UsageError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
-          hint: error.code === "EADDRINUSE" ? "another process uses that port: pick another with --port (0 = any free port)" : undefined,
-          cause: error,
-        }),
-      );
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
 

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { listenTcp } from "../io/listen-tcp.js";
 import type { AddressInfo } from "node:net";
 import type { Credentials } from "../credentials/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
@@ -122,7 +123,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     send(res, 200, ecsCredentialsBody(credentials), json);
   }
 
-  await listen(server, options.host, options.port);
+  await listenTcp(server, options.host, options.port);
   const address = server.address() as AddressInfo;
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
@@ -152,20 +153,3 @@ function oneLine(error: unknown): string {
   return "internal error";
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(
-        new UsageError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
-          hint: error.code === "EADDRINUSE" ? "another process uses that port: pick another with --port (0 = any free port)" : undefined,
-          cause: error,
-        }),
-      );
-    };
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
