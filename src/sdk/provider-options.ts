@@ -17,7 +17,13 @@ export type SecretInput = string | SecretSource;
  * Options of {@link fromRolesAnywhere}. They mirror the `credential-process` flags of the CLI (and of
  * aws_signing_helper): `certificate` is `--certificate`, `privateKey` is `--private-key`, and so on.
  */
-export interface RolesAnywhereProviderOptions {
+/** How to reach CreateSession: the same settings, defaults and documentation as the client's own options. */
+type EndpointSettings = Pick<
+  CreateSessionOptions,
+  "endpoint" | "useFipsEndpoint" | "useDualStackEndpoint" | "caBundle" | "verifyTls" | "connectTimeoutMs" | "timeoutMs" | "maxAttempts"
+>;
+
+export interface RolesAnywhereProviderOptions extends EndpointSettings {
   /** PEM/DER certificate file (may hold the chain, or the key too), PKCS#12 file, or `pkcs11:` URI. */
   readonly certificate?: string;
   /** Key file (PKCS#8, encrypted PKCS#8, SEC1, PKCS#1), `pkcs11:` URI, TSS2 TPM key file, or `handle:0x81…`. */
@@ -35,21 +41,6 @@ export interface RolesAnywhereProviderOptions {
   readonly roleSessionName?: string;
   /** Signing and endpoint region. Default: the trust anchor ARN's region. */
   readonly region?: string;
-
-  /** CreateSession base URL. Default: `AWS_ENDPOINT_URL_ROLESANYWHERE`, else the regional endpoint. */
-  readonly endpoint?: string;
-  readonly useFipsEndpoint?: boolean;
-  readonly useDualStackEndpoint?: boolean;
-  /** PEM file of extra CAs for the endpoint's TLS (else `AWS_CA_BUNDLE`). */
-  readonly caBundle?: string;
-  /** `false` skips TLS verification of the endpoint (testing only). */
-  readonly verifyTls?: boolean;
-  /** Per attempt: connect, proxy tunnel, TLS handshake. Default 10 000. */
-  readonly connectTimeoutMs?: number;
-  /** One CreateSession call, retries included. Default 30 000. */
-  readonly timeoutMs?: number;
-  /** Attempts on 5xx, 429 and network errors. Default `AWS_MAX_ATTEMPTS`, else 3. */
-  readonly maxAttempts?: number;
 
   readonly pkcs11?: {
     /** PKCS#11 module. Default: the URI's `module-path`, else the p11-kit proxy. */
