@@ -118,17 +118,20 @@ export class ServiceError extends AgentError {
   readonly status: number;
   readonly serviceCode: string;
   readonly requestId: string | undefined;
+  /** How long the endpoint asked us to wait before trying again (`Retry-After` on 429/5xx). */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    details: { status: number; serviceCode: string; requestId?: string | undefined },
+    details: { status: number; serviceCode: string; requestId?: string | undefined; retryAfterMs?: number | undefined },
     options: AgentErrorOptions = {},
   ) {
     super(code, message, options);
     this.status = details.status;
     this.serviceCode = details.serviceCode;
     this.requestId = details.requestId;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 

@@ -2,7 +2,7 @@ import { isAgentError, NetworkError, UsageError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
 import { createTransport, sendRequest, type Transport } from "./http-client.js";
 import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, describeDuration, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
-import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, sleepWithSignal } from "./retry.js";
+import { afterAttempts, isRetryable, maxAttemptsFrom, retryDelayMs, sleepWithSignal } from "./retry.js";
 import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor, type CreateSessionTarget, type SigningMaterial } from "./signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
 
@@ -13,8 +13,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Exchanges the signer's certificate for temporary credentials (Roles Anywhere CreateSession).
- * 5xx, 429 and transient network failures are retried with exponential back-off and full jitter, each
- * attempt signed afresh; the whole call, retries included, is bounded by `timeoutMs`.
+ * 5xx, 429 and transient network failures are retried with exponential back-off and full jitter (or
+ * after the endpoint's `Retry-After`, when longer), each attempt signed afresh; the whole call, retries included, is bounded by `timeoutMs`.
  */
 export async function createSession(
   signer: Signer,
@@ -48,7 +48,8 @@ export async function createSession(
 
   const controller = new AbortController();
   let attempt = 0;
-  const started = performance.now();
+  // process.hrtime rather than `performance`: the global's first use loads perf_hooks (milliseconds at start-up).
+  const started = monotonicMs();
   const timer = setTimeout(() => {
     controller.abort(
       new NetworkError("TIMEOUT", `CreateSession at ${target.endpoint.baseUrl} did not complete within ${timeoutMs / 1000} s (${attempt} attempt${attempt === 1 ? "" : "s"})`, {
@@ -66,8 +67,8 @@ export async function createSession(
       } catch (error) {
         if (error === controller.signal.reason || !isAgentError(error)) throw error;
         if (!isRetryable(error) || attempt >= maxAttempts) throw afterAttempts(error, attempt);
-        const delay = backoffDelayMs(attempt, random);
-        if (delay >= timeoutMs - (performance.now() - started)) throw afterAttempts(error, attempt);
+        const delay = retryDelayMs(error, attempt, random);
+        if (delay >= timeoutMs - (monotonicMs() - started)) throw afterAttempts(error, attempt);
         debug?.(`attempt ${attempt} failed (${error.code}: ${error.message}); retrying in ${delay} ms`);
         await sleep(delay, controller.signal);
         if (controller.signal.aborted) throw controller.signal.reason;
@@ -122,4 +123,8 @@ function positive(value: number | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!(Number.isFinite(value) && value > 0)) throw new UsageError("USAGE", `${name} must be a positive number of milliseconds, not ${value}`);
   return value;
+}
+
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }

@@ -38,6 +38,19 @@ export function describeDuration(ms: number): string {
   return [h ? `${h} h` : "", m ? `${m} min` : "", s || total === 0 ? `${s} s` : ""].filter(Boolean).join(" ");
 }
 
+/**
+ * `Retry-After` as milliseconds from `receivedAt`: delta-seconds or an HTTP date (RFC 9110 §10.2.3);
+ * undefined when absent or unreadable. A date in the past means 0.
+ */
+export function retryAfterMs(response: HttpResponse, receivedAt: Date): number | undefined {
+  const raw = response.headers["retry-after"];
+  const text = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!text) return undefined;
+  if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - receivedAt.getTime());
+}
+
 function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undefined {
   const skew = clockSkewMs(response, receivedAt);
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
@@ -161,7 +174,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   const rawMessage = json["message"] ?? json["Message"];
   const message = typeof rawMessage === "string" ? sanitize(rawMessage, 300) : "";
   const what = `${serviceCode}${message ? `: ${message}` : ""}`;
-  const details = { status, serviceCode, requestId };
+  const details = { status, serviceCode, requestId, ...(retryable ? { retryAfterMs: retryAfterMs(response, context.receivedAt) } : {}) };
 
   if (status === 429) {
     return new ServiceError("THROTTLED", `CreateSession was throttled by ${context.endpoint} (HTTP 429 ${what})${where}`, details, {

@@ -34,6 +34,16 @@ export function backoffDelayMs(attempt: number, random: () => number): number {
   return Math.floor((Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0) * ceiling);
 }
 
+/** Never wait longer than this for one `Retry-After`, whatever the endpoint asks. */
+export const RETRY_AFTER_CAP_MS = 5 * 60_000;
+
+/** The back-off delay, or longer when the endpoint asked for it with `Retry-After`. */
+export function retryDelayMs(error: AgentError, attempt: number, random: () => number): number {
+  const backoff = backoffDelayMs(attempt, random);
+  const asked = error instanceof ServiceError ? error.retryAfterMs : undefined;
+  return asked === undefined ? backoff : Math.max(backoff, Math.min(asked, RETRY_AFTER_CAP_MS));
+}
+
 /** The default {@link Sleep}: a timer that rejects with the signal's reason on abort. */
 export const sleepWithSignal: Sleep = (ms, signal) =>
   new Promise<void>((resolve, reject) => {
@@ -55,7 +65,7 @@ export function afterAttempts(error: AgentError, attempts: number): AgentError {
   const message = `${error.message} (after ${attempts} attempts)`;
   const options = { ...(error.hint ? { hint: error.hint } : {}), cause: error.cause ?? error };
   if (error instanceof ServiceError) {
-    return new ServiceError(error.code, message, { status: error.status, serviceCode: error.serviceCode, requestId: error.requestId }, options);
+    return new ServiceError(error.code, message, { status: error.status, serviceCode: error.serviceCode, requestId: error.requestId, retryAfterMs: error.retryAfterMs }, options);
   }
   if (error instanceof NetworkError) return new NetworkError(error.code, message, options);
   return error;

@@ -1,0 +1,270 @@
+/**
+ * Fault injection at the CreateSession endpoint (issue 7, item 2): a hostile loopback endpoint closes the
+ * connection, stalls, sends truncated, oversized or garbage bodies, throttles, or answers with a wrong Date.
+ * Each fault is driven through the shipped CLI (dist/cli.js credential-process: exit code, one stderr line,
+ * attempt count, no secret) and through the long-running credential source the agent, serve and update use
+ * (the last valid credentials are served until they expire, never empty or expired ones, and it recovers).
+ */
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
+import type { CredentialSettings } from "../src/config/credential-settings.js";
+import { createCredentialSource, type CredentialSource } from "../src/credentials/credential-source.js";
+import type { Credentials } from "../src/credentials/credentials.js";
+import { isAgentError } from "../src/errors.js";
+import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
+import { createCa, issueLeaf, makeTempDir, openssl, type IssuedCertificate } from "../test/helpers/pki.js";
+import { LEAKED_SECRET, OVERSIZED_BYTES, startHostileEndpoint, type Fault, type HostileEndpoint } from "./helpers/hostile-endpoint.js";
+
+const CLI = join(process.cwd(), "dist", "cli.js");
+const ARN = {
+  trustAnchorArn: "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/faults",
+  profileArn: "arn:aws:rolesanywhere:us-east-1:000000000000:profile/faults",
+  roleArn: "arn:aws:iam::000000000000:role/faults",
+};
+const PASSWORD = "Fault-Inject-Pässword-7731";
+
+const { dir, cleanup } = makeTempDir("raa-faults-endpoint-");
+let local: LocalEndpoint;
+let leaf: IssuedCertificate;
+let encryptedKey: string;
+const passwordFile = join(dir, "password");
+const hostiles: HostileEndpoint[] = [];
+
+beforeAll(async () => {
+  const ca = createCa(join(dir, "ca"), { name: "Faults CA" });
+  leaf = issueLeaf(ca, join(dir, "leaf"), { name: "faults-device", keyType: "p256" });
+  writeFileSync(passwordFile, `${PASSWORD}\n`);
+  encryptedKey = join(dir, "leaf", "key.enc.pem");
+  openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-v2", "aes-256-cbc", "-passout", `file:${passwordFile}`, "-out", encryptedKey]);
+  local = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
+});
+afterAll(async () => {
+  await Promise.all(hostiles.map((h) => h.close()));
+  await local?.close();
+  cleanup();
+});
+
+async function hostile(): Promise<HostileEndpoint> {
+  const h = await startHostileEndpoint(local.url);
+  hostiles.push(h);
+  return h;
+}
+
+interface CliResult { code: number; stdout: string; stderr: string; ms: number }
+function credentialProcess(endpoint: string, extra: string[]): Promise<CliResult> {
+  const args = [
+    CLI, "credential-process", "--no-agent", "--certificate", leaf.certPath, "--private-key", encryptedKey,
+    "--pkcs8-password-file", passwordFile, "--trust-anchor-arn", ARN.trustAnchorArn, "--profile-arn", ARN.profileArn,
+    "--role-arn", ARN.roleArn, "--endpoint", endpoint, ...extra,
+  ];
+  const started = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: "", XDG_RUNTIME_DIR: "/nonexistent", AWS_MAX_ATTEMPTS: "" }, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr, ms: performance.now() - started }),
+    );
+  });
+}
+
+/** Every secret the run could leak: the key's password, every secret key and session token ever issued, the leaky body's key. */
+function secrets(): string[] {
+  return [PASSWORD, LEAKED_SECRET, ...local.issued.flatMap((s) => [s.credentials.secretAccessKey, s.credentials.sessionToken])];
+}
+
+function expectOneLine(r: CliResult, exitCode: number, pattern: RegExp): void {
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code: exitCode, stdout: "" });
+  const lines = r.stderr.split("\n");
+  expect(lines.at(-1)).toBe("");
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/^roles-anywhere-agent: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at |Error:/);
+  for (const s of secrets()) expect(r.stderr).not.toContain(s);
+}
+
+interface CliCase {
+  fault: Fault;
+  extra: string[];
+  exitCode: number;
+  attempts: number;
+  message: RegExp;
+}
+
+const CLOSED = /the connection to endpoint http:\/\/127\.0\.0\.1:\d+ was closed before the response was complete/;
+const CLI_CASES: CliCase[] = [
+  { fault: "close-before-headers", extra: ["--max-attempts", "3"], exitCode: 7, attempts: 3, message: new RegExp(`${CLOSED.source} \\(after 3 attempts\\)`) },
+  { fault: "close-after-headers", extra: ["--max-attempts", "3"], exitCode: 7, attempts: 3, message: new RegExp(`${CLOSED.source} \\(after 3 attempts\\)`) },
+  { fault: "truncated", extra: ["--max-attempts", "2"], exitCode: 7, attempts: 2, message: new RegExp(`${CLOSED.source} \\(after 2 attempts\\)`) },
+  { fault: "stall", extra: ["--timeout", "2"], exitCode: 7, attempts: 1, message: /CreateSession at http:\/\/127\.0\.0\.1:\d+ did not complete within 2 s \(1 attempt\) \(.*raise --timeout\)$/ },
+  { fault: "stall-after-headers", extra: ["--timeout", "2"], exitCode: 7, attempts: 1, message: /did not complete within 2 s \(1 attempt\)/ },
+  { fault: "oversized", extra: [], exitCode: 7, attempts: 1, message: /the answer of http:\/\/127\.0\.0\.1:\d+ \(HTTP 201\) is larger than 1048576 bytes \(a CreateSession answer is a few KiB/ },
+  { fault: "oversized-declared", extra: [], exitCode: 7, attempts: 1, message: /\(HTTP 201\) is larger than 1048576 bytes/ },
+  { fault: "garbage", extra: [], exitCode: 7, attempts: 1, message: /CreateSession answered HTTP 201 from http:\/\/127\.0\.0\.1:\d+ but the body is not JSON/ },
+  { fault: "leaky-garbage", extra: [], exitCode: 7, attempts: 1, message: /but credentialSet\[0\]\.credentials\.sessionToken is missing or empty/ },
+  { fault: "throttle", extra: ["--max-attempts", "4"], exitCode: 7, attempts: 4, message: /CreateSession was throttled by http:\/\/127\.0\.0\.1:\d+ \(HTTP 429 ThrottlingException: Rate exceeded\) \(after 4 attempts\) \(.*cache credentials/ },
+  { fault: "wrong-date", extra: [], exitCode: 6, attempts: 1, message: /CreateSession refused \(HTTP 403 AccessDeniedException: Signature expired\) \(the system clock is 2 h( 1 s)? ahead of the endpoint's \(Date: .*\): fix the clock \(NTP\)/ },
+];
+
+describe("credential-process (dist/cli.js) against a hostile endpoint", () => {
+  it("gets credentials through the same endpoint when it behaves (baseline)", async () => {
+    const h = await hostile();
+    const r = await credentialProcess(h.url, []);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
+    expect(h.attempts).toBe(1);
+  });
+
+  it.each(CLI_CASES)("$fault: exit $exitCode after $attempts attempt(s), one line, no secret", async ({ fault, extra, exitCode, attempts, message }) => {
+    const h = await hostile();
+    h.fault = fault;
+    const r = await credentialProcess(h.url, extra);
+    expectOneLine(r, exitCode, message);
+    expect(h.attempts).toBe(attempts);
+    if (fault === "oversized") {
+      // Bounded: the client stopped reading after about 1 MiB; what was written beyond that sat in socket buffers.
+      expect(h.oversizedBytesWritten).toBeGreaterThan(0);
+      expect(h.oversizedBytesWritten).toBeLessThan(OVERSIZED_BYTES / 4);
+    }
+    if (fault === "stall" || fault === "stall-after-headers") expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it("429 storm: honours Retry-After between attempts, and gives up when the next wait would pass --timeout", async () => {
+    const h = await hostile();
+    h.fault = "throttle";
+    h.retryAfterSeconds = 1;
+    const r = await credentialProcess(h.url, ["--max-attempts", "3", "--timeout", "10"]);
+    expectOneLine(r, 7, /HTTP 429 ThrottlingException.*\(after 3 attempts\)/);
+    expect(h.attempts).toBe(3);
+    const gaps = h.arrivals.slice(1).map((t, i) => t - h.arrivals[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(950);
+
+    // Retry-After longer than what is left of --timeout: no pointless wait, the error comes at once.
+    const h2 = await hostile();
+    h2.fault = "throttle";
+    h2.retryAfterSeconds = 30;
+    const r2 = await credentialProcess(h2.url, ["--max-attempts", "5", "--timeout", "5"]);
+    expectOneLine(r2, 7, /HTTP 429 ThrottlingException/);
+    expect(h2.attempts).toBe(1);
+    expect(r2.ms).toBeLessThan(4_000);
+  });
+});
+
+const ARNS = { trustAnchorArn: parseTrustAnchorArn(ARN.trustAnchorArn), profileArn: parseProfileArn(ARN.profileArn), roleArn: parseRoleArn(ARN.roleArn) };
+/** Quick refreshes: credentials of 3 s are refreshed after 1 s and served until 1 s before they expire. */
+const POLICY = { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 300, minRetryIntervalMs: 100 };
+const LIFETIME_MS = 3_000;
+
+/** Each case: the codes a caller may see once the cached credentials have run out. */
+const SOURCE_CASES: [Fault, string[]][] = [
+  ["close-before-headers", ["NETWORK_ERROR"]],
+  ["close-after-headers", ["NETWORK_ERROR"]],
+  ["truncated", ["NETWORK_ERROR"]],
+  ["stall", ["TIMEOUT"]],
+  ["stall-after-headers", ["TIMEOUT"]],
+  ["oversized", ["RESPONSE_INVALID"]],
+  ["oversized-declared", ["RESPONSE_INVALID"]],
+  ["garbage", ["RESPONSE_INVALID"]],
+  ["leaky-garbage", ["RESPONSE_INVALID"]],
+  ["throttle", ["THROTTLED"]],
+  ["wrong-date", ["ACCESS_DENIED"]],
+];
+
+function assertUsable(c: Credentials): void {
+  expect(c.accessKeyId).toMatch(/^ASIA/);
+  expect(c.secretAccessKey).not.toBe("");
+  expect(c.sessionToken).not.toBe("");
+  expect(c.expiration.getTime()).toBeGreaterThan(Date.now());
+}
+
+describe.concurrent("long-running credential source (agent, serve, update) against a hostile endpoint", () => {
+  it.each(SOURCE_CASES)("%s: serves the last valid credentials until they expire, then an error, never empty ones; recovers", async (fault, codes) => {
+    const h = await hostile();
+    h.lifetimeMs = LIFETIME_MS;
+    const settings: CredentialSettings = {
+      signer: { certificate: leaf.certPath, privateKey: encryptedKey, keyPassword: { kind: "file", path: passwordFile } },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: h.url, connectTimeoutMs: 500, timeoutMs: 800, maxAttempts: 2 },
+    };
+    const source: CredentialSource = createCredentialSource({ name: fault, settings, policy: POLICY });
+    try {
+      source.start();
+      const first = await source.get();
+      assertUsable(first);
+      h.fault = fault;
+      h.reset();
+      const servedUntil = first.expiration.getTime() - POLICY.expiryMarginMs;
+      const seen = { cached: 0, errors: new Map<string, number>() };
+      const faultStarted = Date.now();
+      const until = first.expiration.getTime() + 1_000;
+      while (Date.now() < until) {
+        const asked = Date.now();
+        try {
+          const c = await source.get();
+          assertUsable(c);
+          expect(c.accessKeyId).toBe(first.accessKeyId); // nothing new can have come from the broken endpoint
+          expect(asked).toBeLessThan(servedUntil);
+          seen.cached++;
+        } catch (error) {
+          expect(isAgentError(error)).toBe(true);
+          const code = (error as { code: string }).code;
+          seen.errors.set(code, (seen.errors.get(code) ?? 0) + 1);
+          for (const s of secrets()) expect((error as Error).message).not.toContain(s);
+        }
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      expect(seen.cached).toBeGreaterThan(0);
+      expect([...seen.errors.keys()]).toEqual(codes);
+      expect(h.attempts).toBeGreaterThan(0); // the refresh really hit the fault
+      // Bounded: at most one refresh (of maxAttempts 2) per minimum retry interval, however often callers ask.
+      expect(h.attempts).toBeLessThanOrEqual(2 * (Math.ceil((Date.now() - faultStarted) / POLICY.minRetryIntervalMs) + 1));
+      expect(source.status().state).toBe("expired");
+
+      h.fault = "ok";
+      h.lifetimeMs = 60_000;
+      let recovered: Credentials | undefined;
+      for (let i = 0; i < 60 && !recovered; i++) {
+        recovered = await source.get().catch(() => undefined);
+        if (!recovered) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(recovered).toBeDefined();
+      assertUsable(recovered!);
+      expect(recovered!.accessKeyId).not.toBe(first.accessKeyId);
+      expect(source.status().state).toBe("fresh");
+    } finally {
+      await source.close();
+    }
+  });
+
+  it("429 storm: refresh attempts stay bounded by the backoff while callers keep asking", async () => {
+    const h = await hostile();
+    h.lifetimeMs = LIFETIME_MS;
+    const settings: CredentialSettings = {
+      signer: { certificate: leaf.certPath, privateKey: leaf.keyPath },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: h.url, timeoutMs: 2_000, maxAttempts: 3 },
+    };
+    // Default-like backoff (1 s doubling) so that the bound is the policy's, not the test's.
+    const source = createCredentialSource({ name: "storm", settings, policy: { expiryMarginMs: 1_000, retryBaseMs: 1_000, retryMaxMs: 4_000, minRetryIntervalMs: 1_000 } });
+    try {
+      source.start();
+      await source.get();
+      h.fault = "throttle";
+      h.reset();
+      const started = Date.now();
+      // 100 callers every 50 ms for 5 s: 10,000 requests.
+      while (Date.now() - started < 5_000) {
+        await Promise.all(Array.from({ length: 100 }, () => source.get().catch(() => undefined)));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Refresh due at ~1 s; then at most one refresh per second (3 attempts each, within its 2 s timeout).
+      const refreshes = Math.ceil(5_000 / 1_000);
+      expect(h.attempts).toBeGreaterThanOrEqual(3);
+      expect(h.attempts).toBeLessThanOrEqual(3 * refreshes);
+    } finally {
+      await source.close();
+    }
+  });
+});
