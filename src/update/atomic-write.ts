@@ -1,19 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, realpath, rename, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
+import { writeFailureHint } from "./write-hint.js";
 
 /**
  * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: a temporary
  * file in the same directory (created exclusively, mode 0600), fsync, rename over the target, fsync of the
  * directory. A symlinked target is written through (the link stays). The parent directory is created with
- * mode 0700 when missing.
+ * mode 0700 when missing. A target the user cannot write (read-only mode, immutable flag) is refused rather
+ * than replaced: the rename would succeed in a writable directory and silently undo the user's choice.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const target = await realpath(path).catch(() => path);
   const dir = dirname(target);
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
     throw writeError(`cannot create directory ${dir}`, cause);
+  });
+  await access(target, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
+    if (cause.code !== "ENOENT") throw writeError(`${target} is not writable`, cause);
   });
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
@@ -39,6 +45,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 function writeError(what: string, cause: NodeJS.ErrnoException): InputError {
   return new InputError("FILE_WRITE_FAILED", `${what}: ${cause.code ?? cause.message}`, {
     cause,
-    hint: cause.code === "EACCES" || cause.code === "EPERM" ? "check the owner and permissions of the file and its directory" : undefined,
+    hint: writeFailureHint(cause.code),
   });
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { InputError } from "../errors.js";
+import { writeFailureHint } from "./write-hint.js";
 
 export interface FileLockOptions {
   /** Give up after this long (default 10 s). */
@@ -35,8 +36,10 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<stri
   const token = `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    let created = false;
     try {
       const file = await open(lockPath, "wx", 0o600);
+      created = true;
       try {
         await file.writeFile(token);
       } finally {
@@ -44,10 +47,11 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<stri
       }
       return token;
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw new InputError("FILE_WRITE_FAILED", `cannot create lock file ${lockPath}: ${(cause as NodeJS.ErrnoException).code}`, {
-          cause,
-        });
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (created || code !== "EEXIST") {
+        // Created but not written (disk full): an empty lock would hold off every writer until it is stale.
+        if (created) await unlink(lockPath).catch(() => {});
+        throw new InputError("FILE_WRITE_FAILED", `cannot create lock file ${lockPath}: ${code ?? "error"}`, { cause, hint: writeFailureHint(code) });
       }
     }
     const holder = await readFile(lockPath, "utf8").catch(() => undefined);
