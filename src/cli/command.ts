@@ -1,5 +1,3 @@
-import type { Writable } from "node:stream";
-
 export type OptionType = "string" | "boolean" | "number";
 
 export interface OptionSpec {
@@ -22,9 +20,14 @@ export interface ParsedArgs {
   readonly positionals: readonly string[];
 }
 
+/** Where a command writes text: process.stdout/stderr, the CLI's fd writers, or a test's collector. */
+export interface TextOutput {
+  write(text: string | Uint8Array): unknown;
+}
+
 export interface CliIo {
-  readonly stdout: Writable;
-  readonly stderr: Writable;
+  readonly stdout: TextOutput;
+  readonly stderr: TextOutput;
   readonly env: NodeJS.ProcessEnv;
 }
 

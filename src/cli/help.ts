@@ -2,7 +2,7 @@ import yargs from "yargs";
 import type { CliIo, CommandSpec, OptionSpec } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT_CODES } from "./exit-codes.js";
-import { PROGRAM } from "./main.js";
+import { PROGRAM } from "./report-error.js";
 
 /** `--help`, `help`, no arguments and `completion`, rendered by yargs from the same command specs. */
 export async function renderHelp(argv: readonly string[], io: CliIo): Promise<number> {

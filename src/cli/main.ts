@@ -1,10 +1,10 @@
-import { AgentError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import type { CliIo, CommandSpec } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
-import { EXIT_CODES } from "./exit-codes.js";
 import { parseCommandArgs } from "./parse-args.js";
+import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
 
-export const PROGRAM = "roles-anywhere-agent";
+export { PROGRAM } from "./report-error.js";
 
 const HELP_FLAGS: ReadonlySet<string> = new Set(["-h", "--help"]);
 
@@ -14,7 +14,7 @@ const HELP_FLAGS: ReadonlySet<string> = new Set(["-h", "--help"]);
  * yargs costs 60–140 ms at start-up); yargs renders --help and shell completion only.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const debug = argv.includes("--debug") || argv.includes("--debug=true");
+  const debug = wantsDebug(argv);
   try {
     const [name, ...rest] = argv;
     if (name === undefined || HELP_FLAGS.has(name) || name === "help" || name === "completion") {
@@ -32,18 +32,6 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (error) {
     return reportError(error, io, debug);
   }
-}
-
-function reportError(error: unknown, io: CliIo, debug: boolean): number {
-  if (error instanceof AgentError) {
-    io.stderr.write(`${PROGRAM}: ${error.toOneLine()}\n`);
-    if (debug && error.cause instanceof Error && error.cause.stack) io.stderr.write(`${error.cause.stack}\n`);
-    return EXIT_CODES[error.category];
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`${PROGRAM}: internal error: ${message.split("\n")[0]} (rerun with --debug for details and report it)\n`);
-  if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
-  return EXIT_CODES.internal;
 }
 
 async function showHelp(argv: readonly string[], io: CliIo): Promise<number> {

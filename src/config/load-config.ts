@@ -1,7 +1,7 @@
-import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { InputError } from "../errors.js";
+import { readFileAsync, statAsync as stat } from "../io/fs-callbacks.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
 
 /** `$XDG_CONFIG_HOME/roles-anywhere-agent/config.json`, else `~/.config/roles-anywhere-agent/config.json`. */
@@ -25,7 +25,7 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
         hint: `run: chmod go-w ${path}`,
       });
     }
-    text = await readFile(path, "utf8");
+    text = (await readFileAsync(path)).toString("utf8");
   } catch (cause) {
     if (cause instanceof InputError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;

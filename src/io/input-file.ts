@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFileAsync as readFile, statAsync as stat } from "./fs-callbacks.js";
 import { InputError } from "../errors.js";
 
 /** Identifies one version of a file, to notice when it has been replaced or rewritten. */

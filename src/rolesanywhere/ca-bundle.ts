@@ -2,11 +2,9 @@ import { X509Certificate } from "node:crypto";
 import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
+import { MIN_TLS_VERSION } from "./connection.js";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/** Lowest TLS version offered, as the Go helper. */
-export const MIN_TLS_VERSION = "TLSv1.2";
 
 /**
  * A TLS context trusting Node's default CAs plus every certificate in a PEM bundle (`--ca-bundle` or

@@ -1,9 +1,11 @@
 import { connect as netConnect, isIP, type LookupFunction, type Socket } from "node:net";
-import { connect as tlsConnect, type SecureContext } from "node:tls";
-import { MIN_TLS_VERSION } from "./ca-bundle.js";
+import type { SecureContext } from "node:tls";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
+
+/** Lowest TLS version offered, as the Go helper. */
+export const MIN_TLS_VERSION = "TLSv1.2";
 
 export interface TlsSettings {
   /** Trust store with the CA bundle; Node's default CAs when absent. */
@@ -34,8 +36,10 @@ export function proxyPeer(proxy: ProxySettings): Peer {
  * Opens the connection a request is written to: TCP to the endpoint or the proxy, an HTTP CONNECT
  * tunnel through the proxy for https, then TLS. Resolves once the connection is ready for HTTP.
  */
-export function openConnection(request: ConnectRequest): Promise<Socket> {
+export async function openConnection(request: ConnectRequest): Promise<Socket> {
   const { endpoint, proxy, signal } = request;
+  // node:tls costs milliseconds to load: plain-http endpoints (local tests, the agent's peers) never pay it.
+  const { connect: tlsConnect } = endpoint.protocol === "https:" ? await import("node:tls") : { connect: undefined };
   const firstHop = proxy ? proxyPeer(proxy) : endpointPeer(endpoint);
   return new Promise<Socket>((resolve, reject) => {
     let peer = firstHop;
@@ -85,7 +89,7 @@ export function openConnection(request: ConnectRequest): Promise<Socket> {
     tcp.once("connect", () => {
       const startTls = () => {
         peer = endpointPeer(endpoint);
-        if (endpoint.protocol !== "https:") return finish(undefined, tcp);
+        if (!tlsConnect) return finish(undefined, tcp);
         secure = tlsConnect({
           socket: tcp,
           host: endpoint.hostname,

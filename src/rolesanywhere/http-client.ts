@@ -2,7 +2,6 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { LookupFunction } from "node:net";
 import { NetworkError } from "../errors.js";
 import { VERSION } from "../version.js";
-import { trustWithCaBundle } from "./ca-bundle.js";
 import { endpointPeer, openConnection, proxyPeer, type TlsSettings } from "./connection.js";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError } from "./network-errors.js";
@@ -61,7 +60,10 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
       : env["AWS_CA_BUNDLE"]?.trim()
         ? { path: env["AWS_CA_BUNDLE"].trim(), source: "AWS_CA_BUNDLE" }
         : undefined;
-    if (bundle) tls = { rejectUnauthorized: true, secureContext: await trustWithCaBundle(bundle.path, bundle.source) };
+    if (bundle) {
+      const { trustWithCaBundle } = await import("./ca-bundle.js");
+      tls = { rejectUnauthorized: true, secureContext: await trustWithCaBundle(bundle.path, bundle.source) };
+    }
   }
   const proxy = proxyFor(endpoint, env);
   return {

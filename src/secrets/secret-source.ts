@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../errors.js";
+import { readFileAsync } from "../io/fs-callbacks.js";
 import { Secret } from "./secret.js";
-import { promptOnTerminal } from "./terminal-prompt.js";
 
 /**
  * Where a PIN or password comes from. Argv values are accepted for drop-in compatibility with the Go
@@ -55,7 +54,7 @@ export async function readSecret(source: SecretSource, what: string): Promise<Se
     case "file": {
       let bytes: Buffer;
       try {
-        bytes = await readFile(source.path);
+        bytes = await readFileAsync(source.path);
       } catch (cause) {
         throw new InputError("FILE_UNREADABLE", `${what}: cannot read ${source.path}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, {
           cause,
@@ -69,6 +68,7 @@ export async function readSecret(source: SecretSource, what: string): Promise<Se
       return secret;
     }
     case "prompt":
-      return promptOnTerminal(source.prompt, what);
+      // Loaded only when prompting: it needs node:tty.
+      return (await import("./terminal-prompt.js")).promptOnTerminal(source.prompt, what);
   }
 }

@@ -1,4 +1,5 @@
-import { inspect } from "node:util";
+// The well-known symbol behind util.inspect.custom, without loading node:util at start-up.
+const INSPECT_CUSTOM = Symbol.for("nodejs.util.inspect.custom");
 
 /**
  * A PIN or password held in a Buffer that can be wiped. It never prints itself: `String()`,
@@ -58,7 +59,7 @@ export class Secret {
     return "[redacted]";
   }
 
-  [inspect.custom](): string {
+  [INSPECT_CUSTOM](): string {
     return "Secret([redacted])";
   }
 }

@@ -1,0 +1,45 @@
+import { existsSync } from "node:fs";
+import { fetchFromAgent, type AgentSelector } from "../agent/client.js";
+import { defaultAgentSocketPath } from "../agent/socket-path.js";
+import { applyConfigProfile } from "../config/resolve-profile.js";
+import type { Credentials } from "../credentials/credentials.js";
+import { InputError } from "../errors.js";
+import type { CreateSessionParams } from "../rolesanywhere/types.js";
+import { boolArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
+
+/** Flags that, next to --profile, change the role asked for: the agent is then asked by ARNs, not by name. */
+const ROLE_FLAGS = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name"] as const;
+
+/** Whether the user asks for config profile `profile` exactly as it is (no role flag overrides it). */
+export function asksForProfileAsIs(args: ParsedArgs, profile: string | undefined): profile is string {
+  return profile !== undefined && !ROLE_FLAGS.some((flag) => args.explicit.has(flag));
+}
+
+/** The arguments with the settings of config profile `profile` filled in (flags win). */
+export function withProfile(args: ParsedArgs, profile: string, io: CliIo): Promise<ParsedArgs> {
+  return applyConfigProfile(args, profile, { configPath: stringArg(args, "config"), env: io.env });
+}
+
+/** What to ask the agent for: the profile by name when it is used as it is, else the role's ARNs. */
+export function agentSelector(args: ParsedArgs, params: CreateSessionParams, profile: string | undefined): AgentSelector {
+  if (asksForProfileAsIs(args, profile)) return profile;
+  return { trustAnchorArn: params.trustAnchorArn, profileArn: params.profileArn, roleArn: params.roleArn, roleSessionName: params.roleSessionName };
+}
+
+/**
+ * The running agent's cached credentials for `selector`, or undefined to sign directly: with --no-agent,
+ * when no agent socket exists (unless --agent requires one), or when the agent has no matching profile.
+ */
+export async function credentialsFromAgent(args: ParsedArgs, selector: AgentSelector, io: CliIo): Promise<Credentials | undefined> {
+  if (boolArg(args, "no-agent")) return undefined;
+  const required = boolArg(args, "agent");
+  const socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env);
+  if (!required && !existsSync(socket)) return undefined;
+  const credentials = await fetchFromAgent(socket, selector);
+  if (!credentials && required) {
+    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${socket} serves this role`, {
+      hint: "start it with 'roles-anywhere-agent agent', or drop --agent to sign directly",
+    });
+  }
+  return credentials;
+}

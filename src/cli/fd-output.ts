@@ -1,0 +1,35 @@
+import { writeSync } from "node:fs";
+import type { TextOutput } from "./command.js";
+
+/**
+ * Writes straight to file descriptor 1 or 2, without creating process.stdout/stderr: building those
+ * streams costs a few milliseconds of start-up, and on Linux their writes to files, pipes and terminals are
+ * synchronous anyway. Should the descriptor be non-blocking (EAGAIN), the rest goes through the stream.
+ */
+export class FdOutput implements TextOutput {
+  readonly #fd: 1 | 2;
+  #stream: NodeJS.WriteStream | undefined;
+
+  constructor(fd: 1 | 2) {
+    this.#fd = fd;
+  }
+
+  write(text: string | Uint8Array): boolean {
+    if (this.#stream) return this.#stream.write(text);
+    let pending = typeof text === "string" ? Buffer.from(text, "utf8") : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    try {
+      while (pending.length > 0) pending = pending.subarray(writeSync(this.#fd, pending));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+      this.#stream = this.#fd === 1 ? process.stdout : process.stderr;
+      return this.#stream.write(pending);
+    }
+    return true;
+  }
+
+  /** Resolves once everything written has left the process. */
+  flush(): Promise<void> {
+    const stream = this.#stream;
+    return stream ? new Promise((resolve) => stream.write("", () => resolve())) : Promise.resolve();
+  }
+}

@@ -1,0 +1,22 @@
+import { AgentError } from "../errors.js";
+import type { CliIo } from "./command.js";
+import { EXIT_CODES } from "./exit-codes.js";
+
+export const PROGRAM = "roles-anywhere-agent";
+
+/** One line on stderr (a stack only with --debug) and the exit code of the error's category. */
+export function reportError(error: unknown, io: CliIo, debug: boolean): number {
+  if (error instanceof AgentError) {
+    io.stderr.write(`${PROGRAM}: ${error.toOneLine()}\n`);
+    if (debug && error.cause instanceof Error && error.cause.stack) io.stderr.write(`${error.cause.stack}\n`);
+    return EXIT_CODES[error.category];
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr.write(`${PROGRAM}: internal error: ${message.split("\n")[0]} (rerun with --debug for details and report it)\n`);
+  if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  return EXIT_CODES.internal;
+}
+
+export function wantsDebug(argv: readonly string[]): boolean {
+  return argv.includes("--debug") || argv.includes("--debug=true");
+}
