@@ -1,6 +1,7 @@
 import { createConnection } from "node:net";
 import type { Credentials } from "../credentials/credentials.js";
 import { AgentError, ERROR_CODES, type ErrorCode } from "../errors.js";
+import { checkAgentSocket } from "./socket-trust.js";
 
 /** A profile name, or the ARNs (and role session name) a profile of the agent must have. */
 export type AgentSelector =
@@ -19,11 +20,13 @@ const NO_AGENT = new Set(["ENOENT", "ECONNREFUSED", "ENOTSOCK", "EACCES", "ENOTD
 /**
  * Asks the agent listening on `socketPath` for credentials. Resolves to undefined when no agent listens
  * there or it has no matching profile (the caller then signs by itself); rejects with the agent's own
- * error (same code, hence same exit code) when the agent has the profile but no usable credentials.
+ * error (same code, hence same exit code) when the agent has the profile but no usable credentials, and
+ * with SOCKET_UNSAFE when the socket or its directory is not this user's alone (nothing is sent then).
  * Deliberately tiny: node:net and a hand-written HTTP/1.1 request, so `credential-process --agent`
  * starts as fast as Node can.
  */
 export async function fetchFromAgent(socketPath: string, selector: AgentSelector, options: AgentClientOptions = {}): Promise<Credentials | undefined> {
+  checkAgentSocket(socketPath);
   const response = await request(socketPath, pathFor(selector), options.timeoutMs ?? 35_000);
   if (!response) return undefined;
   const { status, body } = response;
