@@ -2,6 +2,7 @@ import { UsageError } from "../errors.js";
 import type { CliIo, CommandSpec } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { parseCommandArgs } from "./parse-args.js";
+import { hideSecretsInProcessTitle } from "./process-title.js";
 import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
 
 export { PROGRAM } from "./report-error.js";
@@ -14,6 +15,7 @@ const HELP_FLAGS: ReadonlySet<string> = new Set(["-h", "--help"]);
  * yargs costs 60–140 ms at start-up); yargs renders --help and shell completion only.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  hideSecretsInProcessTitle(); // process.argv, not `argv`: only a real command line is shown by ps
   const debug = wantsDebug(argv);
   try {
     const [name, ...rest] = argv;

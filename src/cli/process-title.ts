@@ -1,0 +1,43 @@
+/** Flags whose value is a secret when given on the command line (accepted for aws_signing_helper compatibility). */
+const SECRET_FLAGS: ReadonlySet<string> = new Set(["pkcs8-password", "tpm-key-password", "tpm-parent-password"]);
+const REDACTED = "***";
+
+/**
+ * The arguments with every secret replaced by `***`: the value of a secret flag (`--flag value`,
+ * `--flag=value`, Go's single-dash forms) and the `pin-value` of a PKCS#11 URI. Undefined when there is
+ * nothing to hide. Values after `--` are positionals and left alone.
+ */
+export function redactSecretArgs(args: readonly string[]): string[] | undefined {
+  const out = [...args];
+  let changed = false;
+  for (let i = 0; i < out.length; i++) {
+    const arg = out[i]!;
+    if (arg === "--") break;
+    const flag = /^--?([a-z0-9-]+)(=.*)?$/s.exec(arg);
+    if (flag && SECRET_FLAGS.has(flag[1]!)) {
+      if (flag[2] !== undefined) out[i] = `${arg.slice(0, arg.indexOf("="))}=${REDACTED}`;
+      else if (i + 1 < out.length) out[++i] = REDACTED;
+      else continue;
+      changed = true;
+      continue;
+    }
+    const scrubbed = arg.replace(/(pin-value=)[^;?&]*/gi, `$1${REDACTED}`);
+    if (scrubbed !== arg) {
+      out[i] = scrubbed;
+      changed = true;
+    }
+  }
+  return changed ? out : undefined;
+}
+
+/**
+ * Anyone on the host can read a process's command line (`ps`, /proc/PID/cmdline). When it holds a secret,
+ * replace it: on Linux, setting process.title overwrites the argv area that /proc/PID/cmdline shows (and
+ * the first 15 bytes become /proc/PID/comm). The secret is visible from exec until this runs, which is why
+ * the file and environment forms exist.
+ */
+export function hideSecretsInProcessTitle(argv: readonly string[] = process.argv): void {
+  const redacted = redactSecretArgs(argv.slice(2));
+  if (!redacted) return;
+  process.title = [process.argv0, ...argv.slice(1, 2), ...redacted].join(" ");
+}

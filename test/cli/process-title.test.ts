@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { redactSecretArgs } from "../../src/cli/process-title.js";
+
+describe("redactSecretArgs", () => {
+  it("hides the values of secret flags in every spelling, and URI PINs", () => {
+    expect(
+      redactSecretArgs([
+        "serve", "--pkcs8-password", "hunter2", "--tpm-key-password=s3cret", "-tpm-parent-password", "p@ss",
+        "--certificate", "pkcs11:token=t;object=k;pin-value=1234?module-path=/x.so", "--private-key", "pkcs11:object=k?PIN-VALUE=9999&module-name=m",
+      ]),
+    ).toEqual([
+      "serve", "--pkcs8-password", "***", "--tpm-key-password=***", "-tpm-parent-password", "***",
+      "--certificate", "pkcs11:token=t;object=k;pin-value=***?module-path=/x.so", "--private-key", "pkcs11:object=k?PIN-VALUE=***&module-name=m",
+    ]);
+  });
+
+  it("leaves argument lists without secrets alone (undefined), including file/env forms and values after --", () => {
+    expect(redactSecretArgs(["credential-process", "--pkcs8-password-file", "/p", "--pkcs11-pin-env", "PIN", "--certificate", "pkcs11:object=k"])).toBeUndefined();
+    expect(redactSecretArgs(["x", "--", "--pkcs8-password", "v"])).toBeUndefined();
+    expect(redactSecretArgs(["x", "--pkcs8-password"])).toBeUndefined();
+  });
+});
