@@ -97,7 +97,8 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
         }
         return undefined;
       case "policy":
-        if (e.is(RC.VALUE) || e.rc === RC.PCR_CHANGED || e.is(RC.POLICY_FAIL)) {
+        // TPM_RC_VALUE on a parameter is a PCR mismatch; on the session handle it means the session is gone.
+        if ((e.is(RC.VALUE) && e.decoded.handle === undefined) || e.rc === RC.PCR_CHANGED || e.is(RC.POLICY_FAIL)) {
           return new AuthError("TPM_POLICY_FAILED", `${what}: the TPM refused the key's policy: ${op.statement} does not hold any more ${raw}`, {
             cause: e,
             hint: "the key is bound to PCR values that have changed (e.g. after a firmware or boot-chain update); re-create the key for the new state",

@@ -7,11 +7,12 @@ import type { TpmSignerOptions } from "../options.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import { Tpm, type Authorization } from "./client/tpm.js";
 import { TpmResponseError } from "./client/tpm-error.js";
-import { loadTpmKey, type LoadedKey } from "./keys/load-key.js";
+import { loadTpmKey, type KeySource, type LoadedKey } from "./keys/load-key.js";
 import type { PolicyStatement } from "./keys/policy.js";
 import { computePolicyDigest } from "./keys/policy.js";
-import { describeKey, hasAttribute, publicKeyOf } from "./keys/public-area.js";
+import { describeKey, hasAttribute, objectName, publicKeyOf, type PublicArea } from "./keys/public-area.js";
 import { parseTss2KeyFile, type Tss2KeyFile } from "./keys/tss2-key-file.js";
+import { reloadReason } from "./reload-rule.js";
 import { withExplanation } from "./run-explained.js";
 import { PasswordSession } from "./sessions/password-session.js";
 import { runPolicy } from "./sessions/policy-runner.js";
@@ -19,7 +20,7 @@ import { ecdsaSignatureToDer } from "./signing/ecdsa-der.js";
 import { emsaPkcs1v15 } from "./signing/pkcs1.js";
 import { openTpmTransport } from "./transport/open-transport.js";
 import type { TpmTransport } from "./transport/transport.js";
-import { RSA_Decrypt, Sign } from "./wire/commands.js";
+import { ReadClock, RSA_Decrypt, Sign } from "./wire/commands.js";
 import { curveInfo, hashInfo, hex32, TPMA_OBJECT, TPM_ALG, TPM_RH, TPM_ST } from "./wire/constants.js";
 import { RC } from "./wire/response-code.js";
 import type { TpmtPublicEcc, TpmtPublicRsa } from "./wire/structures.js";
@@ -68,49 +69,79 @@ function fitDigest(digest: Buffer, size: number): Buffer {
   return Buffer.concat([Buffer.alloc(size - digest.length), digest]);
 }
 
+/** Which TPM power cycle objects were created in: (resetCount, restartCount) of TPM2_ReadClock. */
+type BootId = string;
+
+/** The key as currently loaded, with what is needed to know whether its handles are still ours. */
+interface LoadedState {
+  readonly tpm: Tpm;
+  readonly key: LoadedKey;
+  /** The transport's epoch at load time: a different one means the connection was lost since. */
+  readonly epoch: number;
+  readonly bootId: BootId | undefined;
+}
+
 /**
  * A key held by a TPM 2.0: loaded once, authorized through a salted HMAC session (or a policy session
  * replaying the key file's policy), flushed by close() and, failing that, when the process exits.
+ * When the TPM loses the key (connection lost, simulator restarted, objects flushed) the key is loaded
+ * again once and the signature retried, following `reloadReason`: never after an authorization failure.
  */
 export class TpmSigner implements Signer {
   readonly backend = "tpm" as const;
   readonly keyType: "RSA" | "EC";
-  readonly #tpm: Tpm;
-  readonly #key: LoadedKey;
+  readonly #transport: TpmTransport;
+  readonly #source: KeySource;
   readonly #keyPassword: Secret;
+  readonly #parentPassword: Secret;
+  readonly #parameterEncryption: boolean;
   readonly #policy: readonly PolicyStatement[];
   readonly #emptyAuthFlag: boolean;
   readonly #certificate: Certificate | undefined;
   readonly #chain: Certificate[];
   readonly #publicKey: KeyObject;
+  readonly #publicArea: PublicArea;
   readonly #what: string;
+  readonly #debug: ((line: string) => void) | undefined;
   readonly #passwordSession = new PasswordSession();
+  #loaded: LoadedState | undefined;
+  /** A signature succeeded: the key's authorization is right, so resending after a lost connection is safe. */
+  #authorizationProven = false;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   readonly #onExit = () => this.#flushSync();
   readonly #onBeforeExit = () => void this.close();
 
   private constructor(init: {
-    tpm: Tpm;
-    key: LoadedKey;
+    transport: TpmTransport;
+    source: KeySource;
+    loaded: LoadedState;
     keyPassword: Secret;
+    parentPassword: Secret;
+    parameterEncryption: boolean;
     policy: readonly PolicyStatement[];
     emptyAuthFlag: boolean;
     certificate: Certificate | undefined;
     chain: Certificate[];
     publicKey: KeyObject;
     what: string;
+    debug: ((line: string) => void) | undefined;
   }) {
-    this.#tpm = init.tpm;
-    this.#key = init.key;
+    this.#transport = init.transport;
+    this.#source = init.source;
+    this.#loaded = init.loaded;
+    this.#publicArea = init.loaded.key.public;
     this.#keyPassword = init.keyPassword;
+    this.#parentPassword = init.parentPassword;
+    this.#parameterEncryption = init.parameterEncryption;
     this.#policy = init.policy;
     this.#emptyAuthFlag = init.emptyAuthFlag;
     this.#certificate = init.certificate;
     this.#chain = init.chain;
     this.#publicKey = init.publicKey;
     this.#what = init.what;
-    this.keyType = init.key.public.public.type === TPM_ALG.RSA ? "RSA" : "EC";
+    this.#debug = init.debug;
+    this.keyType = init.loaded.key.public.public.type === TPM_ALG.RSA ? "RSA" : "EC";
     process.on("exit", this.#onExit);
     process.on("beforeExit", this.#onBeforeExit);
   }
@@ -126,19 +157,11 @@ export class TpmSigner implements Signer {
     try {
       transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env ?? process.env));
       debug?.(`TPM: using ${transport.description}`);
-      const tpm = new Tpm(transport, debug ? { trace: (l) => debug(`TPM: ${l}`) } : {});
       const policy = file?.policy ?? [];
-      const key = await loadTpmKey({
-        tpm,
-        source: file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle },
-        keyPassword,
-        parentPassword,
-        parameterEncryption: seams.parameterEncryption ?? true,
-        usesPolicy: policy.length > 0,
-        policyUsesPassword: usesPassword(policy),
-        what,
-        debug,
-      });
+      const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
+      const parameterEncryption = seams.parameterEncryption ?? true;
+      const loaded = await loadState(transport, { source, keyPassword, parentPassword, parameterEncryption, policy, what, debug });
+      const { tpm, key } = loaded;
       const pub = key.public.public;
       let publicKey: KeyObject;
       try {
@@ -159,17 +182,20 @@ export class TpmSigner implements Signer {
         await releaseKey(tpm, key);
         throw e;
       }
-      parentPassword.wipe();
       return new TpmSigner({
-        tpm,
-        key,
+        transport,
+        source,
+        loaded,
         keyPassword,
+        parentPassword,
+        parameterEncryption,
         policy,
         emptyAuthFlag: file?.emptyAuth ?? false,
         certificate: opts.certificate,
         chain: opts.intermediates ?? [],
         publicKey,
         what,
+        debug,
       });
     } catch (e) {
       keyPassword.wipe();
@@ -191,27 +217,93 @@ export class TpmSigner implements Signer {
     return this.#publicKey;
   }
 
-  /** The TPM object handle of the loaded key (diagnostics). */
+  /** The TPM object handle of the loaded key (diagnostics); 0 while it is not loaded. */
   get handle(): number {
-    return this.#key.entity.handle;
+    return this.#loaded?.key.entity.handle ?? 0;
   }
 
   sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
     const run = this.#queue.then(async () => {
       if (this.#closed) throw new DeviceError("TPM_UNAVAILABLE", `${this.#what}: the signer was already closed`);
       const hash = createHash(NODE_HASH[digest]).update(message).digest();
-      const pub = this.#key.public.public;
-      return pub.type === TPM_ALG.ECC ? this.#signEcdsa(pub, hash) : this.#signRsa(pub as TpmtPublicRsa, hash, digest);
+      return this.#signWithReload(hash, digest);
     });
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #authorization(): Promise<Authorization> {
-    const { policySession, hmacSession } = this.#key;
+  async #signWithReload(hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
+    // Handles from a lost connection may name nothing, or another client's objects: never send them.
+    if (this.#loaded && this.#loaded.epoch !== (this.#transport.epoch ?? 0)) await this.#drop("the connection to the TPM was lost since the key was loaded");
+    const justLoaded = !this.#loaded;
+    const loaded = this.#loaded ?? (await this.#reload());
+    try {
+      return await this.#signOnce(loaded, hash, digest);
+    } catch (e) {
+      const reason = justLoaded ? undefined : reloadReason(e, this.#authorizationProven);
+      if (!reason) throw e;
+      this.#debug?.(`TPM: ${reason}; loading the key again and retrying once`);
+      await this.#drop(reason);
+      return this.#signOnce(await this.#reload(), hash, digest);
+    }
+  }
+
+  async #signOnce(loaded: LoadedState, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
+    const pub = loaded.key.public.public;
+    const signature =
+      pub.type === TPM_ALG.ECC ? await this.#signEcdsa(loaded, pub, hash) : await this.#signRsa(loaded, pub as TpmtPublicRsa, hash, digest);
+    this.#authorizationProven = true;
+    return signature;
+  }
+
+  /** Loads the key again on the same transport (which reconnects) and checks it is still the same key. */
+  async #reload(): Promise<LoadedState> {
+    const loaded = await loadState(this.#transport, {
+      source: this.#source,
+      keyPassword: this.#keyPassword,
+      parentPassword: this.#parentPassword,
+      parameterEncryption: this.#parameterEncryption,
+      policy: this.#policy,
+      what: this.#what,
+      debug: this.#debug,
+    });
+    if (!loaded.key.entity.name.equals(objectName(this.#publicArea))) {
+      await releaseKey(loaded.tpm, loaded.key);
+      throw new InputError("TPM_KEY_INVALID", `${this.#what}: the TPM now holds a different key there than when the signer was opened`, {
+        hint: "the persistent key was replaced; restart or reload to use the new one",
+      });
+    }
+    this.#loaded = loaded;
+    this.#debug?.(`TPM: key loaded again as ${hex32(loaded.key.entity.handle)}`);
+    return loaded;
+  }
+
+  /** Forgets the loaded key, flushing its objects if they still exist on the same TPM power cycle. */
+  async #drop(reason: string): Promise<void> {
+    const old = this.#loaded;
+    this.#loaded = undefined;
+    if (!old) return;
+    if (await this.#stillOurs(old)) await releaseKey(old.tpm, old.key);
+    else forgetSessions(old.key);
+    this.#debug?.(`TPM: dropped the loaded key (${reason})`);
+  }
+
+  /** Whether `old`'s handles still name our objects: same connection, or a new one to a TPM that did not restart. */
+  async #stillOurs(old: LoadedState): Promise<boolean> {
+    if (old.epoch === (this.#transport.epoch ?? 0)) return true;
+    if (old.bootId === undefined) return false;
+    try {
+      return (await readBootId(new Tpm(this.#transport))) === old.bootId;
+    } catch {
+      return false; // unreachable TPM: nothing to flush now
+    }
+  }
+
+  async #authorization(loaded: LoadedState): Promise<Authorization> {
+    const { policySession, hmacSession } = loaded.key;
     if (policySession) {
-      await runPolicy(this.#tpm, policySession, this.#policy, this.#what);
-      const pub = this.#key.public.public;
+      await runPolicy(loaded.tpm, policySession, this.#policy, this.#what);
+      const pub = loaded.key.public.public;
       return {
         session: policySession,
         authValue: usesPassword(this.#policy) ? this.#keyPassword : undefined,
@@ -221,11 +313,11 @@ export class TpmSigner implements Signer {
     return { session: hmacSession ?? this.#passwordSession, authValue: this.#keyPassword };
   }
 
-  #signStep<T>(fn: (auth: Authorization) => Promise<T>): Promise<T> {
-    return withExplanation(this.#tpm, { kind: "sign", keyHasEmptyAuthFlag: this.#emptyAuthFlag }, this.#what, async () => fn(await this.#authorization()));
+  #signStep<T>(loaded: LoadedState, fn: (auth: Authorization) => Promise<T>): Promise<T> {
+    return withExplanation(loaded.tpm, { kind: "sign", keyHasEmptyAuthFlag: this.#emptyAuthFlag }, this.#what, async () => fn(await this.#authorization(loaded)));
   }
 
-  async #signEcdsa(pub: TpmtPublicEcc, hash: Buffer): Promise<Buffer> {
+  async #signEcdsa(loaded: LoadedState, pub: TpmtPublicEcc, hash: Buffer): Promise<Buffer> {
     const curve = curveInfo(pub.parameters.curveID);
     if (!curve) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${this.#what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
     const keyScheme = pub.parameters.scheme;
@@ -237,15 +329,15 @@ export class TpmSigner implements Signer {
     if (hash.length > size && size < curve.size) {
       throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${this.#what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
     }
-    const { response } = await this.#signStep((auth) =>
-      this.#tpm.execute(Sign, { keyHandle: this.#key.entity }, { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET }, [auth]),
+    const { response } = await this.#signStep(loaded, (auth) =>
+      loaded.tpm.execute(Sign, { keyHandle: loaded.key.entity }, { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET }, [auth]),
     );
     const sig = response.signature;
     if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${this.#what}: the TPM returned a non-ECDSA signature`);
     return ecdsaSignatureToDer(sig.signatureR, sig.signatureS);
   }
 
-  async #signRsa(pub: TpmtPublicRsa, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
+  async #signRsa(loaded: LoadedState, pub: TpmtPublicRsa, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
     const hashAlg = { SHA256: TPM_ALG.SHA256, SHA384: TPM_ALG.SHA384, SHA512: TPM_ALG.SHA512 }[digest];
     const scheme = pub.parameters.scheme;
     const modulusBytes = pub.parameters.keyBits / 8;
@@ -255,15 +347,17 @@ export class TpmSigner implements Signer {
     const canDecrypt = hasAttribute(pub, TPMA_OBJECT.decrypt) && scheme.scheme === TPM_ALG.NULL;
     if (canSign) {
       try {
-        const { response } = await this.#signStep((auth) =>
-          this.#tpm.execute(Sign, { keyHandle: this.#key.entity }, { digest: hash, inScheme: { scheme: TPM_ALG.RSASSA, hashAlg }, validation: NULL_TICKET }, [auth]),
+        const { response } = await this.#signStep(loaded, (auth) =>
+          loaded.tpm.execute(Sign, { keyHandle: loaded.key.entity }, { digest: hash, inScheme: { scheme: TPM_ALG.RSASSA, hashAlg }, validation: NULL_TICKET }, [auth]),
         );
         const sig = response.signature;
         if (sig.sigAlg !== TPM_ALG.RSASSA) throw new InputError("TPM_KEY_INVALID", `${this.#what}: the TPM returned a non-RSASSA signature`);
         return fitDigest(sig.sig, modulusBytes);
       } catch (e) {
-        // A TPM without this hash for RSASSA (SHA-512 is often missing) can still do the raw decryption.
-        const hashUnsupported = e instanceof TpmResponseError && (e.is(RC.HASH) || e.is(RC.SCHEME) || e.is(RC.VALUE));
+        // A TPM without this hash for RSASSA (SHA-512 is often missing) can still do the raw decryption;
+        // only a parameter error says so (a handle error means the key is gone).
+        const hashUnsupported =
+          e instanceof TpmResponseError && e.decoded.handle === undefined && (e.is(RC.HASH) || e.is(RC.SCHEME) || e.is(RC.VALUE));
         if (!(canDecrypt && hashUnsupported)) throw e;
       }
     }
@@ -271,8 +365,8 @@ export class TpmSigner implements Signer {
       throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${this.#what}: this RSA key cannot make an RSASSA-${digest} signature (its scheme is fixed to 0x${scheme.scheme.toString(16)})`);
     }
     const block = emsaPkcs1v15(hash, digest, modulusBytes);
-    const { response } = await this.#signStep((auth) =>
-      this.#tpm.execute(RSA_Decrypt, { keyHandle: this.#key.entity }, { cipherText: block, inScheme: { scheme: TPM_ALG.NULL }, label: Buffer.alloc(0) }, [auth]),
+    const { response } = await this.#signStep(loaded, (auth) =>
+      loaded.tpm.execute(RSA_Decrypt, { keyHandle: loaded.key.entity }, { cipherText: block, inScheme: { scheme: TPM_ALG.NULL }, label: Buffer.alloc(0) }, [auth]),
     );
     return fitDigest(response.message, modulusBytes);
   }
@@ -280,8 +374,11 @@ export class TpmSigner implements Signer {
   #flushSync(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const h of handlesToFlush(this.#key)) this.#tpm.flushSync(h);
+    const loaded = this.#loaded;
+    // After a lost connection the handles may not be ours; the TPM either restarted or keeps them until flushed by close().
+    if (loaded && loaded.epoch === (this.#transport.epoch ?? 0)) for (const h of handlesToFlush(loaded.key)) loaded.tpm.flushSync(h);
     this.#keyPassword.wipe();
+    this.#parentPassword.wipe();
   }
 
   async close(): Promise<void> {
@@ -291,12 +388,65 @@ export class TpmSigner implements Signer {
     process.off("beforeExit", this.#onBeforeExit);
     await this.#queue;
     try {
-      await releaseKey(this.#tpm, this.#key);
+      await this.#drop("the signer was closed");
     } finally {
       this.#keyPassword.wipe();
-      await this.#tpm.transport.close().catch(() => undefined);
+      this.#parentPassword.wipe();
+      await this.#transport.close().catch(() => undefined);
     }
   }
+}
+
+interface LoadInput {
+  readonly source: KeySource;
+  readonly keyPassword: Secret;
+  readonly parentPassword: Secret;
+  readonly parameterEncryption: boolean;
+  readonly policy: readonly PolicyStatement[];
+  readonly what: string;
+  readonly debug: ((line: string) => void) | undefined;
+}
+
+/** Loads the key (with its sessions) on a fresh client over `transport` and notes the TPM's power cycle. */
+async function loadState(transport: TpmTransport, input: LoadInput): Promise<LoadedState> {
+  const debug = input.debug;
+  const tpm = new Tpm(transport, debug ? { trace: (l) => debug(`TPM: ${l}`) } : {});
+  const key = await loadTpmKey({
+    tpm,
+    source: input.source,
+    keyPassword: input.keyPassword,
+    parentPassword: input.parentPassword,
+    parameterEncryption: input.parameterEncryption,
+    usesPolicy: input.policy.length > 0,
+    policyUsesPassword: usesPassword(input.policy),
+    what: input.what,
+    debug,
+  });
+  let bootId: BootId | undefined;
+  try {
+    bootId = await readBootId(tpm);
+  } catch (e) {
+    await releaseKey(tpm, key);
+    throw e;
+  }
+  return { tpm, key, epoch: transport.epoch ?? 0, bootId };
+}
+
+/** The TPM's power cycle, or undefined when ReadClock is refused (its objects are then never flushed after a lost connection). */
+async function readBootId(tpm: Tpm): Promise<BootId | undefined> {
+  try {
+    const { response } = await tpm.execute(ReadClock, {}, {});
+    return `${response.resetCount}/${response.restartCount}`;
+  } catch (e) {
+    if (e instanceof TpmResponseError) return undefined;
+    throw e;
+  }
+}
+
+/** Local cleanup only: the sessions' keys are wiped; the TPM side is gone or not ours to flush. */
+function forgetSessions(key: LoadedKey): void {
+  key.policySession?.dispose();
+  key.hmacSession?.dispose();
 }
 
 function handlesToFlush(key: LoadedKey): number[] {

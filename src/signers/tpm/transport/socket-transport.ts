@@ -1,7 +1,7 @@
 import { createConnection, type Socket } from "node:net";
 import { readSync, writeSync } from "node:fs";
 import { DeviceError } from "../../../errors.js";
-import { declaredResponseSize, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
+import { declaredResponseSize, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
 
 /**
  * `raw`: bare TPM command/response bytes, what swtpm speaks natively (tpm2-tss "swtpm" TCTI).
@@ -47,6 +47,7 @@ export class SocketTransport implements TpmTransport {
   #pending: PendingExchange | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #epoch = 0;
 
   constructor(address: SocketAddress, options: SocketTransportOptions = {}) {
     this.#address = address;
@@ -54,6 +55,10 @@ export class SocketTransport implements TpmTransport {
     this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.description = describeAddress(address, this.#framing);
+  }
+
+  get epoch(): number {
+    return this.#epoch;
   }
 
   transmit(command: Buffer): Promise<Buffer> {
@@ -85,10 +90,10 @@ export class SocketTransport implements TpmTransport {
         socket.removeAllListeners("error");
         socket.setNoDelay(true);
         socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-        socket.on("error", (cause) => this.#fail(new DeviceError("TPM_ERROR", `connection to ${this.description} failed: ${cause.message}`, { cause })));
+        socket.on("error", (cause) => this.#fail(new TpmConnectionLost("TPM_ERROR", `connection to ${this.description} failed: ${cause.message}`, { cause })));
         socket.on("close", () => {
-          if (this.#socket === socket) this.#socket = undefined;
-          this.#fail(new DeviceError("TPM_ERROR", `the TPM at ${this.description} closed the connection`));
+          // A socket already dropped by #fail must not fail the exchange of its successor.
+          if (this.#socket === socket) this.#fail(new TpmConnectionLost("TPM_ERROR", `the TPM at ${this.description} closed the connection`));
         });
         socket.unref();
         this.#socket = socket;
@@ -145,6 +150,7 @@ export class SocketTransport implements TpmTransport {
     this.#received = Buffer.alloc(0);
     const socket = this.#socket;
     this.#socket = undefined;
+    if (socket) this.#epoch++;
     socket?.destroy();
     pending?.reject(error);
   }
@@ -158,7 +164,7 @@ export class SocketTransport implements TpmTransport {
       return await new Promise<Buffer>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.#fail(
-            new DeviceError("TPM_UNAVAILABLE", `no answer from the TPM at ${this.description} within ${Math.round(this.#responseTimeoutMs / 1000)} s`, {
+            new TpmConnectionLost("TPM_UNAVAILABLE", `no answer from the TPM at ${this.description} within ${Math.round(this.#responseTimeoutMs / 1000)} s`, {
               hint: "swtpm serves one client at a time: is another program connected to it?",
             }),
           );

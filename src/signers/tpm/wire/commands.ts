@@ -86,6 +86,15 @@ export const GetRandom = defineCommand({
   response: { randomBytes: tpm2b },
 });
 
+/** TPM2_ReadClock: resetCount and restartCount change whenever the TPM was reset or restarted. */
+export const ReadClock = defineCommand({
+  name: "TPM2_ReadClock",
+  code: TPM_CC.ReadClock,
+  handles: none,
+  params: {},
+  response: { timeHigh: u32, timeLow: u32, clockHigh: u32, clockLow: u32, resetCount: u32, restartCount: u32, safe: u8 },
+});
+
 export const CreatePrimary = defineCommand({
   name: "TPM2_CreatePrimary",
   code: TPM_CC.CreatePrimary,

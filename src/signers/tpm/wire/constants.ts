@@ -30,6 +30,7 @@ export const TPM_CC = {
   GetCapability: 0x17a,
   GetRandom: 0x17b,
   PCR_Read: 0x17e,
+  ReadClock: 0x181,
   PolicyPCR: 0x17f,
   PolicyRestart: 0x180,
   PolicyGetDigest: 0x189,
