@@ -245,10 +245,27 @@ function makeNetns(): { ns: string; host: string; peer: string; remove: () => vo
   const hostIf = `raah${process.pid}`.slice(0, 15);
   const peerIf = `raan${process.pid}`.slice(0, 15);
   const [host, peer] = [`10.231.${id}.1`, `10.231.${id}.2`];
+  // Idempotent and tolerant: each part may already be gone (deleting one end of a veth deletes both).
   const remove = () => {
-    execFileSync("ip", ["link", "del", hostIf], { stdio: "ignore" });
-    execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+    for (const args of [["link", "del", hostIf], ["netns", "del", ns]]) {
+      try {
+        execFileSync("ip", args, { stdio: "ignore" });
+      } catch {
+        /* already gone */
+      }
+    }
   };
+  // Namespaces left by a run that was killed before its afterAll.
+  for (const line of execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n")) {
+    const old = /^raa-sock-(\d+)\b/.exec(line);
+    if (old && !existsSync(`/proc/${old[1]}`)) {
+      try {
+        execFileSync("ip", ["netns", "del", `raa-sock-${old[1]}`], { stdio: "ignore" });
+      } catch {
+        /* raced with its owner */
+      }
+    }
+  }
   try {
     execFileSync("ip", ["netns", "add", ns]);
     execFileSync("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", peerIf]);
@@ -260,11 +277,7 @@ function makeNetns(): { ns: string; host: string; peer: string; remove: () => vo
     execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
     return { ns, host, peer, remove };
   } catch (e) {
-    try {
-      remove();
-    } catch {
-      /* partly made */
-    }
+    remove();
     return `ip netns/veth not available: ${(e as Error).message.split("\n")[0]}`;
   }
 }
@@ -272,6 +285,12 @@ function makeNetns(): { ns: string; host: string; peer: string; remove: () => vo
 const netns = makeNetns();
 if (typeof netns === "string") console.log(`faults-agent-socket: serve tests skipped: ${netns}`);
 const hasNetns = typeof netns !== "string";
+afterAll(() => {
+  if (typeof netns !== "string") netns.remove();
+});
+process.once("exit", () => {
+  if (typeof netns !== "string") netns.remove();
+});
 
 describe.skipIf(!hasNetns)("serve: non-loopback peers", () => {
   const n = netns as Exclude<typeof netns, string>;

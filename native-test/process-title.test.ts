@@ -83,7 +83,9 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Everything another user could read about the process, besides its environment. */
-function visible(pid: number): Record<string, string> {
+interface Visible { cmdline: string; comm: string; psArgs: string; psComm: string }
+
+function visible(pid: number): Visible {
   return {
     cmdline: readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "),
     comm: readFileSync(`/proc/${pid}/comm`, "utf8"),
@@ -92,7 +94,7 @@ function visible(pid: number): Record<string, string> {
   };
 }
 
-function expectHidden(pid: number, log: string[], secrets: string[]): Record<string, string> {
+function expectHidden(pid: number, log: string[], secrets: string[]): Visible {
   const seen = visible(pid);
   for (const [where, text] of Object.entries(seen)) {
     for (const s of secrets) expect(text, `${s} in ${where}`).not.toContain(s);
