@@ -47,6 +47,10 @@ export interface Swtpm {
   /** Flushes transient objects and sessions that tools (which have no resource manager here) leave behind. */
   flushAll(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL: a power loss. Transient objects and sessions are lost; the state directory stays. */
+  kill(): Promise<void>;
+  /** Starts swtpm again on the same state directory and address (persistent objects and seeds survive). */
+  restart(): Promise<void>;
 }
 
 async function freePortPair(): Promise<number> {
@@ -119,12 +123,21 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
     tcti = `swtpm:host=127.0.0.1,port=${port}`;
     ctrlSpec = ["--tcp", `127.0.0.1:${port + 1}`];
   }
-  const child = spawn(
-    "swtpm",
-    ["socket", "--tpm2", ...serverArgs, ...ctrlArgs, "--flags", options.startupClear === false ? "not-need-init" : "not-need-init,startup-clear", "--tpmstate", `dir=${state}`, "--log", `file=${join(dir, "swtpm.log")},level=1`],
-    { stdio: "ignore" },
-  );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const launch = () => {
+    const c = spawn(
+      "swtpm",
+      ["socket", "--tpm2", ...serverArgs, ...ctrlArgs, "--flags", options.startupClear === false ? "not-need-init" : "not-need-init,startup-clear", "--tpmstate", `dir=${state}`, "--log", `file=${join(dir, "swtpm.log")},level=1`],
+      { stdio: "ignore" },
+    );
+    return { c, gone: new Promise<void>((resolve) => c.once("exit", () => resolve())) };
+  };
+  let { c: child, gone: exited } = launch();
+  const listening = () =>
+    waitUntil(
+      () => (socketPath ? existsSync(socketPath) && canConnect({ path: socketPath }) : canConnect({ host: "127.0.0.1", port: port! })),
+      "the swtpm socket",
+      child,
+    );
   const toolEnv: NodeJS.ProcessEnv = { ...process.env, TPM2TOOLS_TCTI: tcti, TPM2OPENSSL_TCTI: tcti };
   const run = async (cmd: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> => {
     const env = { ...toolEnv, ...opts.env };
@@ -148,11 +161,7 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
     for (const kind of ["-t", "-l", "-s"]) await run("tpm2_flushcontext", [kind]).catch(() => undefined);
   };
   try {
-    await waitUntil(
-      () => (socketPath ? existsSync(socketPath) && canConnect({ path: socketPath }) : canConnect({ host: "127.0.0.1", port: port! })),
-      "the swtpm socket",
-      child,
-    );
+    await listening();
     const da = options.da ?? TEST_DA_PARAMETERS;
     if (options.startupClear !== false) await run("tpm2_dictionarylockout", [
       "--setup-parameters",
@@ -179,5 +188,14 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
     clearTimeout(timer);
     rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, transport, device, tcti, socketPath, port, toolEnv, run, flushAll, stop };
+  const kill = async () => {
+    child.kill("SIGKILL");
+    await exited;
+  };
+  const restart = async () => {
+    if (child.exitCode === null && child.signalCode === null) throw new Error("swtpm is still running");
+    ({ c: child, gone: exited } = launch());
+    await listening();
+  };
+  return { dir, transport, device, tcti, socketPath, port, toolEnv, run, flushAll, stop, kill, restart };
 }

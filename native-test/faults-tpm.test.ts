@@ -1,0 +1,380 @@
+/**
+ * TPM faults with a real swtpm (issue #7, fault injection): the simulator killed (SIGKILL, a power loss) and
+ * restarted on the same state directory, and the connection cut at a chosen command by a relay that only
+ * withholds or truncates bytes (native-test/helpers/tpm-proxy.ts). For one-shot CLI runs: one clear line,
+ * exit 5, no credentials. For a long-running credential source holding a loaded key: the cached credentials
+ * keep being served (never empty or expired ones) and the next refresh recovers, the signer loading the key
+ * again by itself. After every scenario, and after ordinary runs, TPM2_GetCapability(TPM_CAP_HANDLES) must
+ * show no transient object, no loaded session and no saved session (there is no resource manager here).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { EXIT_CODES } from "../src/cli/exit-codes.js";
+import type { CredentialSettings } from "../src/config/credential-settings.js";
+import { createCredentialSource, type CredentialSource } from "../src/credentials/credential-source.js";
+import type { RefreshEvent } from "../src/credentials/credential-cache.js";
+import type { Credentials } from "../src/credentials/credentials.js";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
+import { startLocalEndpoint } from "../src/local-endpoint/server.js";
+import { TPM_CC } from "../src/signers/tpm/wire/constants.js";
+import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
+import { bundleCli } from "./agent-support.js";
+import { runCli, type CliRun } from "./helpers/provisioning-support.js";
+import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
+import { genpkey, persistentKey, persistSrk, sessionHandles, transientHandles } from "./helpers/tpm-keys.js";
+import { startTpmProxy, type TpmProxy } from "./helpers/tpm-proxy.js";
+
+const SRK = 0x81000001;
+const PERSISTENT = 0x81000101;
+const PASSWORD = "fault-Key-pw";
+const ARNS = {
+  trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/faults"),
+  profileArn: parseProfileArn("arn:aws:rolesanywhere:us-east-1:000000000000:profile/faults"),
+  roleArn: parseRoleArn("arn:aws:iam::000000000000:role/faults"),
+};
+
+let tpm: Swtpm;
+let proxy: TpmProxy;
+let cli: { cli: string; cleanup: () => void };
+let endpoint: { url: string; close(): Promise<void> | void };
+let ca: CaHandle;
+const keys: Record<"file" | "handle", { keyArg: string; certPath: string; passwordArgs: string[] }> = {} as never;
+const leakChecks: string[] = [];
+
+beforeAll(async () => {
+  tpm = await startSwtpm();
+  cli = await bundleCli();
+  ca = createCa(join(tpm.dir, "ca"), { name: "TPM Faults CA" });
+  await persistSrk(tpm, SRK);
+  const file = await genpkey(tpm, "fault-file", { algorithm: "EC", curve: "P-256", userAuth: PASSWORD });
+  keys.file = {
+    keyArg: file.keyPath,
+    certPath: issueLeaf(ca, join(tpm.dir, "certs"), { name: "fault-file", publicKeyPath: file.publicKeyPath }).certPath,
+    passwordArgs: ["--tpm-key-password-env", "TPM_KEY_PW"],
+  };
+  const handle = await persistentKey(tpm, "fault-handle", PERSISTENT, {
+    alg: "ecc256",
+    attributes: "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign",
+    parent: SRK,
+    password: PASSWORD,
+  });
+  keys.handle = {
+    keyArg: `handle:0x${PERSISTENT.toString(16)}`,
+    certPath: issueLeaf(ca, join(tpm.dir, "certs"), { name: "fault-handle", publicKeyPath: handle.publicKeyPath }).certPath,
+    passwordArgs: ["--tpm-key-password-env", "TPM_KEY_PW"],
+  };
+  proxy = await startTpmProxy(tpm.dir, tpm.socketPath!);
+  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
+}, 120_000);
+
+afterAll(async () => {
+  await endpoint?.close();
+  await proxy?.close();
+  cli?.cleanup();
+  await tpm?.stop();
+  // The count of GetCapability checks, for the record (SECURITY.md's fault table).
+  console.log(`faults-tpm: ${leakChecks.length} leak checks passed: ${leakChecks.join("; ")}`);
+});
+
+/** TPM2_GetCapability(TPM_CAP_HANDLES) for 0x80…, 0x02… and 0x03…: nothing may be left. */
+async function expectNothingLoaded(scenario: string): Promise<void> {
+  expect(await transientHandles(tpm), `${scenario}: transient objects`).toEqual([]);
+  expect(await sessionHandles(tpm), `${scenario}: sessions`).toEqual([]);
+  leakChecks.push(scenario);
+}
+
+const sessionArgs = () => [
+  "--trust-anchor-arn", ARNS.trustAnchorArn,
+  "--profile-arn", ARNS.profileArn,
+  "--role-arn", ARNS.roleArn,
+  "--endpoint", endpoint.url,
+];
+
+function runAgent(args: string[]): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, TPM_KEY_PW: PASSWORD };
+  delete env["TPM_DEVICE"];
+  return runCli(cli.cli, args, env);
+}
+
+function credentialProcess(kind: "file" | "handle", device: string, passwordArgs = keys[kind].passwordArgs): Promise<CliRun> {
+  const k = keys[kind];
+  return runAgent(["credential-process", "--certificate", k.certPath, "--private-key", k.keyArg, "--tpm-device", device, ...passwordArgs, ...sessionArgs()]);
+}
+
+/** One line on stderr, no stack, no secret, nothing on stdout, the device exit code. */
+function expectDeviceFailure(r: CliRun): void {
+  expect(r.code, r.stderr).toBe(EXIT_CODES.device);
+  expect(r.stdout).toBe("");
+  const lines = r.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stderr).not.toContain(PASSWORD);
+  expect(r.stderr).toMatch(/TPM/);
+}
+
+describe("one-shot credential-process whose TPM connection breaks or whose swtpm dies", () => {
+  const cases = [
+    { kind: "file", command: TPM_CC.Load, action: "drop", what: "connection lost before TPM2_Load (between connecting and signing)" },
+    { kind: "handle", command: TPM_CC.StartAuthSession, action: "drop", what: "connection lost before TPM2_StartAuthSession (between connecting and signing)" },
+    { kind: "file", command: TPM_CC.Sign, action: "drop", what: "connection lost before TPM2_Sign reached the TPM" },
+    { kind: "handle", command: TPM_CC.Sign, action: "drop", what: "connection lost before TPM2_Sign reached the TPM" },
+    { kind: "file", command: TPM_CC.Sign, action: "cut-response", what: "TPM2_Sign executed, its answer cut in half" },
+    { kind: "handle", command: TPM_CC.Sign, action: "cut-response", what: "TPM2_Sign executed, its answer cut in half" },
+    { kind: "file", command: TPM_CC.Sign, action: "kill", what: "swtpm killed (SIGKILL) at TPM2_Sign" },
+    { kind: "handle", command: TPM_CC.Sign, action: "kill", what: "swtpm killed (SIGKILL) at TPM2_Sign" },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.kind === "file" ? "TSS2 key file" : "persistent handle"}: ${c.what}: exit 5, one line, nothing left loaded`, async () => {
+      const fired = proxy.arm({ command: c.command, action: c.action, onKill: () => tpm.kill() });
+      const r = await credentialProcess(c.kind, proxy.device);
+      await fired;
+      expectDeviceFailure(r);
+      if (c.action === "kill") {
+        expect(r.stderr).toMatch(/closed the connection|cannot connect/);
+        await tpm.restart();
+      }
+      await expectNothingLoaded(`credential-process, ${c.kind} key, ${c.what}`);
+    });
+  }
+
+  it("after the kills, the persistent SRK and key survived and work again", async () => {
+    const persistent = await tpm.run("tpm2_getcap", ["handles-persistent"]);
+    expect(persistent).toContain("0x81000001");
+    expect(persistent).toContain("0x81000101");
+    for (const kind of ["file", "handle"] as const) {
+      const r = await credentialProcess(kind, tpm.device);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
+      await expectNothingLoaded(`credential-process, ${kind} key, after swtpm restarts`);
+    }
+  });
+});
+
+describe("a long-running credential source holding a loaded TPM key", () => {
+  const sources: CredentialSource[] = [];
+  /** Minutes pass on this clock only: refreshes fall due when the test says so. */
+  let offsetMs = 0;
+  const now = () => Date.now() + offsetMs;
+  const REFRESH_DUE = 600_000; // 900 s credentials: refreshed 5 min (+1 s margin) before expiry
+  const EXPIRED = 900_000;
+
+  afterEach(async () => {
+    await Promise.all(sources.splice(0).map((s) => s.close()));
+    offsetMs = 0;
+    if (!(await tpmRunning())) await tpm.restart();
+  });
+
+  async function tpmRunning(): Promise<boolean> {
+    return tpm.run("tpm2_getcap", ["handles-persistent"]).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  function source(kind: "file" | "handle", password = PASSWORD) {
+    const events: RefreshEvent[] = [];
+    const k = keys[kind];
+    const settings: CredentialSettings = {
+      signer: { certificate: k.certPath, privateKey: k.keyArg, tpm: { device: proxy.device, keyPassword: { kind: "value", value: password } } },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: endpoint.url, connectTimeoutMs: 1_000, timeoutMs: 5_000, maxAttempts: 1 },
+    };
+    const src = createCredentialSource({
+      name: `tpm-${kind}`,
+      settings,
+      now,
+      policy: { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 200, minRetryIntervalMs: 100 },
+      onEvent: (_name, event) => events.push(event),
+    });
+    sources.push(src);
+    return { src, events };
+  }
+
+  async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+    for (let i = 0; i < 200; i++) {
+      const v = probe();
+      if (v !== undefined) return v;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  function usable(c: Credentials): Credentials {
+    expect(c.accessKeyId).toMatch(/^ASIA/);
+    expect(c.secretAccessKey).not.toBe("");
+    expect(c.sessionToken).not.toBe("");
+    expect(c.expiration.getTime()).toBeGreaterThan(now());
+    return c;
+  }
+
+  /** Makes the cached credentials due for refresh, asks, and returns what the caller got at once. */
+  async function refreshDue(src: CredentialSource): Promise<Credentials> {
+    offsetMs = REFRESH_DUE;
+    return usable(await src.get());
+  }
+
+  const count = (code: number, from = 0) => proxy.commands.slice(from).filter((c) => c === code).length;
+  /** Signatures the TPM judged (answers other than "retry", which swtpm gives the first ECDSA sign after start-up). */
+  const judgedSigns = (from: number) => proxy.answered.slice(from).filter((a) => a.command === TPM_CC.Sign && a.rc !== 0x922).length;
+
+  for (const kind of ["file", "handle"] as const) {
+    it(`${kind} key: swtpm killed and restarted between refreshes: the next refresh reloads the key by itself, no failure seen`, async () => {
+      const { src, events } = source(kind);
+      const first = usable(await src.get());
+      await tpm.kill();
+      await tpm.restart();
+      const mark = proxy.commands.length;
+      const answeredMark = proxy.answered.length;
+      expect((await refreshDue(src)).accessKeyId).toBe(first.accessKeyId);
+      await until("the refresh", () => events.find((e) => e.type === "refreshed" && events.indexOf(e) > 0));
+      expect(events.filter((e) => e.type === "refresh-failed")).toEqual([]);
+      expect(usable(await src.get()).accessKeyId).not.toBe(first.accessKeyId);
+      // The same signer loaded the key again on the restarted TPM before signing (no stale handle was sent).
+      expect(count(kind === "file" ? TPM_CC.Load : TPM_CC.ReadPublic, mark)).toBe(1);
+      expect(judgedSigns(answeredMark)).toBe(1);
+      await src.close();
+      await expectNothingLoaded(`long-running ${kind} key, swtpm restarted between refreshes`);
+    });
+  }
+
+  it("file key: TPM2_Sign executed but its answer cut mid-refresh: loaded again and signed again once, the refresh succeeds", async () => {
+    const { src, events } = source("file");
+    const first = usable(await src.get());
+    const mark = proxy.commands.length;
+    const fired = proxy.arm({ command: TPM_CC.Sign, action: "cut-response" });
+    expect((await refreshDue(src)).accessKeyId).toBe(first.accessKeyId);
+    await fired;
+    await until("the refresh", () => events.find((e, i) => i > 0 && e.type === "refreshed"));
+    expect(events.filter((e) => e.type === "refresh-failed")).toEqual([]);
+    expect(usable(await src.get()).accessKeyId).not.toBe(first.accessKeyId);
+    expect(count(TPM_CC.Sign, mark)).toBe(2);
+    expect(count(TPM_CC.Load, mark)).toBe(1);
+    await src.close();
+    // The objects of the cut connection were flushed: the TPM had not restarted (same ReadClock reset count).
+    await expectNothingLoaded("long-running file key, TPM2_Sign answer cut");
+  });
+
+  for (const kind of ["file", "handle"] as const) {
+    it(`${kind} key: swtpm killed mid-signature: cached credentials served until expiry, then an error (never empty ones); recovery after restart`, async () => {
+      const { src, events } = source(kind);
+      const first = usable(await src.get());
+      const fired = proxy.arm({ command: TPM_CC.Sign, action: "kill", onKill: () => tpm.kill() });
+      expect((await refreshDue(src)).accessKeyId).toBe(first.accessKeyId);
+      await fired;
+      const failed = await until("the failed refresh", () => events.find((e) => e.type === "refresh-failed"));
+      if (failed.type !== "refresh-failed") throw new Error("unreachable");
+      expect(failed.error.category).toBe("device");
+      expect(failed.error.toOneLine()).not.toContain("\n");
+      expect(failed.error.toOneLine()).not.toContain(PASSWORD);
+      expect(failed.servingPreviousUntil).toBeDefined();
+      // Still down: the old credentials keep coming while they are valid.
+      for (let i = 0; i < 5; i++) expect(usable(await src.get()).accessKeyId).toBe(first.accessKeyId);
+
+      // Back: the next attempt (after the backoff) recovers.
+      await tpm.restart();
+      offsetMs = REFRESH_DUE + 1_000;
+      let latest: Credentials | undefined;
+      const recovered = await until("recovered credentials", () => {
+        void src.get().then(
+          (c) => void (c.accessKeyId !== first.accessKeyId && (latest = c)),
+          () => undefined,
+        );
+        return latest;
+      });
+      usable(recovered);
+
+      // Down again until the credentials expire: an error, never expired credentials.
+      await tpm.kill();
+      offsetMs = EXPIRED;
+      const error = await src.get().then(
+        () => undefined,
+        (e: unknown) => e as { category: string; code: string },
+      );
+      expect(error?.category).toBe("device");
+      expect(["TPM_ERROR", "TPM_UNAVAILABLE"]).toContain(error?.code);
+      await tpm.restart();
+      await src.close();
+      await expectNothingLoaded(`long-running ${kind} key, swtpm killed mid-signature then restarted`);
+    });
+  }
+  it("a wrong key password is tried once and never again, even while callers keep asking; nothing is left loaded", async () => {
+    const { src } = source("file", "wrong-password");
+    const mark = proxy.answered.length;
+    const errors = [];
+    for (let i = 0; i < 5; i++) errors.push(await src.get().catch((e: unknown) => e as { code: string; category: string }));
+    expect(errors.every((e) => e && (e as { code: string }).code === "TPM_AUTH_FAILED")).toBe(true);
+    expect(src.status().state).toBe("failed");
+    expect(judgedSigns(mark)).toBe(1);
+    await src.close();
+    await expectNothingLoaded("long-running file key, wrong password");
+  });
+});
+
+describe("ordinary runs leave nothing loaded on the TPM", () => {
+  it("credential-process (TSS2 file and persistent handle), sign-string, keygen, csr, and a wrong password", async () => {
+    for (const kind of ["file", "handle"] as const) {
+      const r = await credentialProcess(kind, tpm.device);
+      expect(r.code, r.stderr).toBe(0);
+      await expectNothingLoaded(`credential-process, ${kind} key`);
+    }
+    const sign = await runAgent(["sign-string", "--private-key", keys.file.keyArg, "--tpm-device", tpm.device, ...keys.file.passwordArgs, "--format", "text"]);
+    expect(sign.code, sign.stderr).toBe(0);
+    await expectNothingLoaded("sign-string");
+
+    const keyPath = join(tpm.dir, "keygen.tss2");
+    const keygen = await runAgent(["keygen", "--private-key", keyPath, "--key-type", "p256", "--tpm-device", tpm.device, ...keys.file.passwordArgs]);
+    expect(keygen.code, keygen.stderr).toBe(0);
+    await expectNothingLoaded("keygen");
+    const csr = await runAgent(["csr", "--private-key", keyPath, "--subject", "CN=faults", "--out", join(tpm.dir, "faults.csr"), "--tpm-device", tpm.device, ...keys.file.passwordArgs]);
+    expect(csr.code, csr.stderr).toBe(0);
+    await expectNothingLoaded("csr");
+
+    const wrong = await credentialProcess("file", tpm.device, ["--tpm-key-password", "wrong-password"]);
+    expect(wrong.stderr).toMatch(/wrong TPM key password/);
+    expect(wrong.code).toBe(EXIT_CODES.auth);
+    await expectNothingLoaded("credential-process, wrong password");
+  });
+
+  it("an agent holding a TPM key, stopped with SIGTERM, flushes its key and sessions", async () => {
+    const runDir = join(tpm.dir, "agent-run");
+    mkdirSync(runDir, { mode: 0o700 });
+    const socket = join(runDir, "agent.sock");
+    const config = join(tpm.dir, "agent-config.json");
+    const pwFile = join(tpm.dir, "tpm-pw");
+    writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o600 });
+    const profile = {
+      certificate: keys.file.certPath,
+      "private-key": keys.file.keyArg,
+      "tpm-device": tpm.device,
+      "tpm-key-password": `file:${pwFile}`,
+      "trust-anchor-arn": ARNS.trustAnchorArn,
+      "profile-arn": ARNS.profileArn,
+      "role-arn": ARNS.roleArn,
+      endpoint: endpoint.url,
+    };
+    writeFileSync(config, JSON.stringify({ profiles: { tpm: profile } }), { mode: 0o600 });
+    const agent = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], { stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      const log: string[] = [];
+      const lines = createInterface({ input: agent.stderr! });
+      lines.on("line", (l) => log.push(l));
+      const deadline = Date.now() + 20_000;
+      while (!log.some((l) => /agent listening on/.test(l))) {
+        if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not start:\n${log.join("\n")}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const { fetchFromAgent } = await import("../src/agent/client.js");
+      expect((await fetchFromAgent(socket, "tpm"))?.accessKeyId).toMatch(/^ASIA/);
+      agent.kill("SIGTERM");
+      const [code] = (await once(agent, "exit")) as [number | null];
+      expect(code, log.join("\n")).toBe(0);
+    } finally {
+      if (agent.exitCode === null) agent.kill("SIGKILL");
+    }
+    await expectNothingLoaded("agent stopped with SIGTERM");
+  });
+});
