@@ -1,0 +1,269 @@
+/**
+ * PKCS#11 faults with real SoftHSM behind OpenSC's pkcs11-spy (issue #7, fault injection): a long-running
+ * credential source whose token directory is moved away and back (the signer-level recovery is covered in
+ * pkcs11-calls.test.ts), and the spy's log of every C_OpenSession / C_CloseSession / C_Login / C_Finalize
+ * of a one-shot credential-process, a wrong-PIN run, an agent stopped with SIGTERM and a library user
+ * calling close(): every session opened is closed, and the module is finalised.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
+import { EXIT_CODES } from "../src/cli/exit-codes.js";
+import type { CredentialSettings } from "../src/config/credential-settings.js";
+import type { RefreshEvent } from "../src/credentials/credential-cache.js";
+import { createCredentialSource } from "../src/credentials/credential-source.js";
+import type { Credentials } from "../src/credentials/credentials.js";
+import { startLocalEndpoint } from "../src/local-endpoint/server.js";
+import { fromRolesAnywhere } from "../src/sdk/index.js";
+import { bundleCli } from "./agent-support.js";
+import { spyRecorder, type SessionAccount } from "./helpers/pkcs11-spy-log.js";
+import { runCli, type CliRun } from "./helpers/provisioning-support.js";
+import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+
+const ARNS = {
+  trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/faults"),
+  profileArn: parseProfileArn("arn:aws:rolesanywhere:us-east-1:000000000000:profile/faults"),
+  roleArn: parseRoleArn("arn:aws:iam::000000000000:role/faults"),
+};
+const KEY_URI = "pkcs11:token=rolesanywhere;object=ec-key";
+
+let hsm: SoftHsmFixture;
+let cli: { cli: string; cleanup: () => void };
+let endpoint: { url: string; close(): Promise<void> | void };
+let pinFile: string;
+/** The spy log of this (vitest worker) process; child processes get their own. */
+let inProcessLog: string;
+let logs = 0;
+
+beforeAll(async () => {
+  hsm = createSoftHsmFixture("raa-faults-softhsm-");
+  pinFile = hsm.pinFile();
+  inProcessLog = join(hsm.dir, "spy-in-process.log");
+  process.env["SOFTHSM2_CONF"] = hsm.conf;
+  process.env["PKCS11SPY"] = hsm.module;
+  process.env["PKCS11SPY_OUTPUT"] = inProcessLog;
+  cli = await bundleCli();
+  endpoint = await startLocalEndpoint({ trustAnchors: [hsm.file("ca.pem")], port: 0, region: "us-east-1" });
+}, 60_000);
+
+afterAll(async () => {
+  console.log(`faults-softhsm session accounting:\n  ${summary.join("\n  ")}`);
+  await endpoint?.close();
+  cli?.cleanup();
+  hsm?.cleanup();
+});
+
+function childEnv(spyLog: string): NodeJS.ProcessEnv {
+  return { ...process.env, SOFTHSM2_CONF: hsm.conf, PKCS11SPY: hsm.module, PKCS11SPY_OUTPUT: spyLog };
+}
+
+const sessionArgs = () => [
+  "--trust-anchor-arn", ARNS.trustAnchorArn,
+  "--profile-arn", ARNS.profileArn,
+  "--role-arn", ARNS.roleArn,
+  "--endpoint", endpoint.url,
+];
+
+async function credentialProcess(pin: string): Promise<{ run: CliRun; account: SessionAccount }> {
+  const log = join(hsm.dir, `spy-child-${++logs}.log`);
+  const account = spyRecorder(log);
+  const run = await runCli(
+    cli.cli,
+    ["credential-process", "--certificate", KEY_URI, "--pkcs11-lib", PKCS11_SPY_MODULE, "--pkcs11-pin-file", pin, ...sessionArgs()],
+    childEnv(log),
+  );
+  return { run, account: account() };
+}
+
+const summary: string[] = [];
+function note(scenario: string, a: SessionAccount): void {
+  summary.push(
+    `${scenario}: C_OpenSession ${a.opened}, closed by C_CloseSession/C_CloseAllSessions ${a.closedExplicitly}, ended by C_Finalize ${a.endedByFinalize}, left open ${a.leftOpen}, C_Login ${a.logins}, C_Logout ${a.logouts}, C_Finalize ${a.finalized}`,
+  );
+}
+
+/** Every session opened was closed by us (not just by C_Finalize or the process exit), and the module finalised. */
+function expectAllSessionsClosed(a: SessionAccount): void {
+  expect(a.opened).toBeGreaterThan(0);
+  expect(a.closedExplicitly).toBe(a.opened);
+  expect(a.endedByFinalize).toBe(0);
+  expect(a.leftOpen).toBe(0);
+  expect(a.finalized).toBe(1);
+  expect(a.calls.at(-1)?.name).toBe("C_Finalize");
+}
+
+describe("token sessions are closed and the module finalised (pkcs11-spy)", () => {
+  it("one-shot credential-process", async () => {
+    const { run, account } = await credentialProcess(pinFile);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).AccessKeyId).toMatch(/^ASIA/);
+    expectAllSessionsClosed(account);
+    expect(account.logins).toBe(1);
+    note("one-shot credential-process", account);
+  });
+
+  it("a wrong PIN: exit 4, the PIN presented once, the session closed all the same", async () => {
+    const { run, account } = await credentialProcess(hsm.pinFile("9999"));
+    expect(run.code).toBe(EXIT_CODES.auth);
+    expect(run.stdout).toBe("");
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).not.toContain("9999");
+    expect(account.count("C_Login")).toBe(1);
+    expect(account.count("C_Login", "CKR_PIN_INCORRECT")).toBe(1);
+    expectAllSessionsClosed(account);
+    note("credential-process with a wrong PIN", account);
+  });
+
+  it("an agent stopped with SIGTERM", async () => {
+    const log = join(hsm.dir, `spy-child-${++logs}.log`);
+    const account = spyRecorder(log);
+    const runDir = join(hsm.dir, "agent-run");
+    mkdirSync(runDir, { mode: 0o700 });
+    const socket = join(runDir, "agent.sock");
+    const config = join(hsm.dir, "agent-config.json");
+    const profile = {
+      certificate: KEY_URI,
+      "pkcs11-lib": PKCS11_SPY_MODULE,
+      "pkcs11-pin": `file:${pinFile}`,
+      "trust-anchor-arn": ARNS.trustAnchorArn,
+      "profile-arn": ARNS.profileArn,
+      "role-arn": ARNS.roleArn,
+      endpoint: endpoint.url,
+    };
+    writeFileSync(config, JSON.stringify({ profiles: { hsm: profile } }), { mode: 0o600 });
+    const agent = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], { env: childEnv(log), stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      const lines: string[] = [];
+      createInterface({ input: agent.stderr! }).on("line", (l) => lines.push(l));
+      const deadline = Date.now() + 20_000;
+      while (!lines.some((l) => /agent listening on/.test(l))) {
+        if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not start:\n${lines.join("\n")}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const { fetchFromAgent } = await import("../src/agent/client.js");
+      expect((await fetchFromAgent(socket, "hsm"))?.accessKeyId).toMatch(/^ASIA/);
+      agent.kill("SIGTERM");
+      const [code] = (await once(agent, "exit")) as [number | null];
+      expect(code, lines.join("\n")).toBe(0);
+    } finally {
+      if (agent.exitCode === null) agent.kill("SIGKILL");
+    }
+    const a = account();
+    expectAllSessionsClosed(a);
+    expect(a.logins).toBe(1);
+    note("agent stopped with SIGTERM", a);
+  });
+
+  it("a library user calling close() on fromRolesAnywhere", async () => {
+    const account = spyRecorder(inProcessLog);
+    const credentials = fromRolesAnywhere({
+      certificate: KEY_URI,
+      pkcs11: { library: PKCS11_SPY_MODULE, pin: { kind: "file", path: pinFile } },
+      ...ARNS,
+      endpoint: endpoint.url,
+    });
+    expect((await credentials()).accessKeyId).toMatch(/^ASIA/);
+    expect(account().count("C_CloseSession")).toBe(0); // the session stays open between calls…
+    await credentials.close();
+    const a = account(); // …and close() ends it and finalises the module
+    expectAllSessionsClosed(a);
+    expect(a.logins).toBe(1);
+    note("fromRolesAnywhere close()", a);
+  });
+});
+
+describe("a long-running credential source whose token directory is moved away and restored", () => {
+  it("serves the cached credentials while the token is gone, reports a clear error once they expire (never empty ones), recovers when it is back", async () => {
+    let offsetMs = 0;
+    const now = () => Date.now() + offsetMs;
+    const events: RefreshEvent[] = [];
+    const settings: CredentialSettings = {
+      signer: { certificate: KEY_URI, pkcs11: { library: PKCS11_SPY_MODULE, pin: { kind: "file", path: pinFile } } },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: endpoint.url, connectTimeoutMs: 1_000, timeoutMs: 5_000, maxAttempts: 1 },
+    };
+    const account = spyRecorder(inProcessLog);
+    const src = createCredentialSource({
+      name: "hsm",
+      settings,
+      now,
+      policy: { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 200, minRetryIntervalMs: 100 },
+      onEvent: (_name, event) => events.push(event),
+    });
+    const usable = (c: Credentials) => {
+      expect(c.accessKeyId).toMatch(/^ASIA/);
+      expect(c.secretAccessKey).not.toBe("");
+      expect(c.sessionToken).not.toBe("");
+      expect(c.expiration.getTime()).toBeGreaterThan(now());
+      return c;
+    };
+    const until = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
+      for (let i = 0; i < 200; i++) {
+        const v = probe();
+        if (v !== undefined) return v;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`timed out waiting for ${what}`);
+    };
+    const tokenDir = hsm.tokenDirectory("rolesanywhere");
+    const away = join(hsm.dir, "token-away");
+    try {
+      const first = usable(await src.get());
+
+      renameSync(tokenDir, away);
+      offsetMs = 600_000; // the refresh is due
+      expect(usable(await src.get()).accessKeyId).toBe(first.accessKeyId);
+      const failed = await until("the failed refresh", () => events.find((e) => e.type === "refresh-failed"));
+      if (failed.type !== "refresh-failed") throw new Error("unreachable");
+      expect(failed.error.code).toBe("PKCS11_TOKEN_NOT_FOUND");
+      expect(failed.error.category).toBe("device");
+      expect(failed.error.toOneLine()).toMatch(/token "rolesanywhere"|no token matches/);
+      expect(failed.error.toOneLine()).not.toContain(hsm.pin);
+      for (let i = 0; i < 5; i++) expect(usable(await src.get()).accessKeyId).toBe(first.accessKeyId);
+
+      renameSync(away, tokenDir);
+      offsetMs = 601_000; // past the backoff
+      let latest: Credentials | undefined;
+      const recovered = await until("recovered credentials", () => {
+        void src.get().then(
+          (c) => void (c.accessKeyId !== first.accessKeyId && (latest = c)),
+          () => undefined,
+        );
+        return latest;
+      });
+      usable(recovered);
+
+      // Gone again until the credentials have expired: an error, never expired credentials.
+      renameSync(tokenDir, away);
+      offsetMs = 900_000;
+      const error = await src.get().then(
+        () => undefined,
+        (e: unknown) => e as { code: string; category: string },
+      );
+      expect(error?.category).toBe("device");
+      expect(["PKCS11_TOKEN_NOT_FOUND", "PKCS11_ERROR"]).toContain(error?.code);
+      renameSync(away, tokenDir);
+    } finally {
+      try {
+        renameSync(away, tokenDir);
+      } catch {
+        /* already back */
+      }
+      await src.close();
+    }
+    const a = account();
+    note("long-running source, token moved away twice and restored", a);
+    // One session before the first outage, one after the recovery; each closed by C_CloseSession (also the
+    // one on the vanished token), the module re-initialised while the token was away and finalised last.
+    expect(a.opened).toBe(2);
+    expect(a.closedExplicitly).toBe(a.opened);
+    expect(a.endedByFinalize).toBe(0);
+    expect(a.leftOpen).toBe(0);
+    expect(a.logins).toBe(2);
+    expect(a.calls.at(-1)?.name).toBe("C_Finalize");
+  });
+});
