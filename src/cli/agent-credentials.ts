@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
-import { fetchFromAgent, type AgentSelector } from "../agent/client.js";
+import type { AgentSelector } from "../agent/client.js";
 import { defaultAgentSocketPath } from "../agent/socket-path.js";
-import { applyConfigProfile } from "../config/resolve-profile.js";
 import type { Credentials } from "../credentials/credentials.js";
 import { InputError } from "../errors.js";
 import type { CreateSessionParams } from "../rolesanywhere/types.js";
@@ -16,13 +15,13 @@ export function asksForProfileAsIs(args: ParsedArgs, profile: string | undefined
 }
 
 /** The arguments with the settings of config profile `profile` filled in (flags win). */
-export function withProfile(args: ParsedArgs, profile: string, io: CliIo): Promise<ParsedArgs> {
+export async function withProfile(args: ParsedArgs, profile: string, io: CliIo): Promise<ParsedArgs> {
+  const { applyConfigProfile } = await import("../config/resolve-profile.js");
   return applyConfigProfile(args, profile, { configPath: stringArg(args, "config"), env: io.env });
 }
 
-/** What to ask the agent for: the profile by name when it is used as it is, else the role's ARNs. */
-export function agentSelector(args: ParsedArgs, params: CreateSessionParams, profile: string | undefined): AgentSelector {
-  if (asksForProfileAsIs(args, profile)) return profile;
+/** The role of a CreateSession call, as the agent matches it against its profiles. */
+export function roleSelector(params: CreateSessionParams): AgentSelector {
   return { trustAnchorArn: params.trustAnchorArn, profileArn: params.profileArn, roleArn: params.roleArn, roleSessionName: params.roleSessionName };
 }
 
@@ -35,6 +34,7 @@ export async function credentialsFromAgent(args: ParsedArgs, selector: AgentSele
   const required = boolArg(args, "agent");
   const socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env);
   if (!required && !existsSync(socket)) return undefined;
+  const { fetchFromAgent } = await import("../agent/client.js");
   const credentials = await fetchFromAgent(socket, selector);
   if (!credentials && required) {
     throw new InputError("AGENT_UNAVAILABLE", `no agent at ${socket} serves this role`, {

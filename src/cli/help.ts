@@ -1,4 +1,3 @@
-import yargs from "yargs";
 import type { CliIo, CommandSpec, OptionSpec } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT_CODES } from "./exit-codes.js";
@@ -6,7 +5,8 @@ import { PROGRAM } from "./report-error.js";
 
 /** `--help`, `help`, no arguments and `completion`, rendered by yargs from the same command specs. */
 export async function renderHelp(argv: readonly string[], io: CliIo): Promise<number> {
-  const specs = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  // yargs is an ES module outside the CLI bundle: import() loads it on every Node 20 release.
+  const [{ default: yargs }, specs] = await Promise.all([import("yargs"), Promise.all(Object.values(COMMANDS).map((load) => load()))]);
   let output = "";
   const parser = yargs([...argv])
     .scriptName(PROGRAM)

@@ -1,5 +1,4 @@
 import { createDecipheriv, pbkdf2, scrypt } from "node:crypto";
-import { promisify } from "node:util";
 import { AuthError, InputError } from "../../errors.js";
 import {
   DerError,
@@ -21,13 +20,14 @@ import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
  * blob to OpenSSL) yields the plaintext PKCS#8, so key types OpenSSL 3.0 cannot parse still get decrypted.
  */
 
-const pbkdf2Async = promisify(pbkdf2);
-const scryptAsync = promisify(scrypt) as (
-  password: Buffer,
-  salt: Buffer,
-  keylen: number,
-  options: { N: number; r: number; p: number; maxmem: number },
-) => Promise<Buffer>;
+// Promises written out rather than util.promisify: importing node:util costs start-up time.
+function pbkdf2Async(password: Buffer, salt: Buffer, iterations: number, keylen: number, digest: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => pbkdf2(password, salt, iterations, keylen, digest, (error, key) => (error ? reject(error) : resolve(key))));
+}
+
+function scryptAsync(password: Buffer, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) => scrypt(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key))));
+}
 
 /**
  * Upper bounds on the work a key file may ask for, so that a hostile or damaged file cannot make the agent
