@@ -135,8 +135,8 @@ export function createSoftHsmToken(dir: string, keyPath: string, label = "agent-
 }
 
 /**
- * Bundles the CLI (src/cli/bin.ts) the way scripts/build.mjs does, into a directory under node_modules so
- * that its bare imports (pkcs11js) resolve. Independent of `npm run build` and of dist/.
+ * Bundles the CLI program (src/cli/bin.ts, what dist/cli-bundle.cjs holds) as one ES module, into a directory
+ * under node_modules so that its bare imports (pkcs11js) resolve. Independent of `npm run build` and of dist/.
  */
 export async function bundleCli(): Promise<{ cli: string; cleanup: () => void }> {
   const cacheDir = resolve("node_modules", ".cache");

@@ -1,0 +1,95 @@
+/**
+ * The shipped start-up path (dist/, built by `npm run build`): the V8 code cache is one V8 accepts, the
+ * launcher answers an agent-served `credential-process --profile` without the CLI bundle, and everything
+ * else goes through the bundle with the same answers and exit codes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { Script } from "node:vm";
+import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
+import { CLI_BUNDLE_FILE, CLI_CODE_CACHE_FILE, wrapCommonJs } from "../src/cli/code-cache.js";
+import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
+
+const run = promisify(execFile);
+const DIST = join(process.cwd(), "dist");
+const ARNS = {
+  "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/startup",
+  "profile-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:profile/startup",
+  "role-arn": "arn:aws:iam::000000000000:role/startup",
+};
+
+const { dir, cleanup } = makeTempDir("raa-native-startup-");
+let endpoint: LocalEndpoint;
+let agent: ChildProcess | undefined;
+let socket: string;
+let config: string;
+
+beforeAll(async () => {
+  const ca = createCa(dir, { name: "Startup CA" });
+  const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "startup-device", keyType: "p256" });
+  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0 });
+  const runDir = join(dir, "run");
+  mkdirSync(runDir, { mode: 0o700 });
+  socket = join(runDir, "agent.sock");
+  config = join(dir, "config.json");
+  writeFileSync(config, JSON.stringify({ profiles: { gw: { certificate: leaf.certPath, "private-key": leaf.keyPath, ...ARNS, endpoint: endpoint.url } } }), { mode: 0o600 });
+  agent = spawn(process.execPath, [join(DIST, "cli.js"), "agent", "--config", config, "--socket", socket], { stdio: ["ignore", "ignore", "pipe"] });
+  for await (const line of createInterface({ input: agent.stderr! })) if (/agent listening on/.test(line)) break;
+  agent.stderr!.resume();
+});
+
+afterAll(async () => {
+  if (agent) {
+    agent.kill("SIGTERM");
+    await once(agent, "exit");
+  }
+  await endpoint?.close();
+  cleanup();
+});
+
+describe("dist/ start-up", () => {
+  it("ships a V8 code cache that this Node accepts for the bundle", () => {
+    const bundle = join(DIST, CLI_BUNDLE_FILE);
+    const script = new Script(wrapCommonJs(readFileSync(bundle, "utf8")), { filename: bundle, cachedData: readFileSync(join(DIST, CLI_CODE_CACHE_FILE)) });
+    expect(script.cachedDataRejected).toBe(false);
+  });
+
+  it("answers an agent-served credential-process from the launcher alone, and needs the bundle for anything else", async () => {
+    // dist/cli.js without the bundle next to it: only the launcher's own code can answer.
+    const alone = join(dir, "launcher-only");
+    mkdirSync(alone);
+    copyFileSync(join(DIST, "cli.js"), join(alone, "cli.js"));
+    copyFileSync(join(DIST, "package.json"), join(alone, "package.json"));
+    const viaAgent = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket]);
+    const fromAgent = JSON.parse(viaAgent.stdout);
+    expect(fromAgent).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
+    expect(viaAgent.stderr).toBe("");
+
+    const notServed = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "other", "--agent-socket", socket]).catch((e) => e);
+    expect(notServed.code).not.toBe(0);
+    expect(notServed.stderr).toMatch(/cli-bundle\.cjs/);
+
+    // The full CLI (--region is not a flag the launcher takes) gives the same cached credentials.
+    const full = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket, "--agent", "--region", "us-east-1"]);
+    expect(JSON.parse(full.stdout).AccessKeyId).toBe(fromAgent.AccessKeyId);
+  });
+
+  it("reports agent errors from the launcher as the CLI does: one line, the documented exit code", async () => {
+    const missing = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", join(dir, "run", "none.sock")]).catch((e) => e);
+    expect(missing.code).toBe(7);
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^roles-anywhere-agent: no agent at .*none\.sock serves this role/);
+  });
+
+  it("runs help (yargs, loaded from node_modules) and the version through the bundle", async () => {
+    const help = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--help"]);
+    expect(help.stdout).toMatch(/--trust-anchor-arn/);
+    const version = await run(process.execPath, [join(DIST, "cli.js"), "version"]);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
+  });
+});

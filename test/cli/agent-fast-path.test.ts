@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { agentRequestOf } from "../../src/cli/agent-fast-path.js";
+
+const env = { XDG_RUNTIME_DIR: "/run/user/1000" };
+
+describe("agentRequestOf: which command lines the launcher may answer from the agent", () => {
+  it("takes credential-process with a profile and only the agent's own flags", () => {
+    expect(agentRequestOf(["credential-process", "--profile", "gw"], env)).toEqual({
+      profile: "gw",
+      socket: "/run/user/1000/roles-anywhere-agent.sock",
+      required: false,
+    });
+    expect(agentRequestOf(["credential-process", "--profile=gw", "--agent", "--agent-socket=/tmp/a.sock", "--config", "/etc/c.json", "--debug"], env)).toEqual({
+      profile: "gw",
+      socket: "/tmp/a.sock",
+      required: true,
+    });
+    expect(agentRequestOf(["credential-process", "-profile", "gw", "-agent=true"], env)).toMatchObject({ profile: "gw", required: true });
+  });
+
+  it("leaves everything else to the full CLI", () => {
+    const declined = [
+      ["credential-process"],
+      ["credential-process", "--agent"],
+      ["sign-string", "--profile", "gw"],
+      ["credential-process", "--profile", "gw", "--role-arn", "arn:aws:iam::1:role/x"],
+      ["credential-process", "--profile", "gw", "--no-agent"],
+      ["credential-process", "--profile", "gw", "--agent=false"],
+      ["credential-process", "--profile"],
+      ["credential-process", "--profile", ""],
+      ["credential-process", "--profile", "a", "--profile", "b"],
+      ["credential-process", "--profile", "gw", "extra"],
+      ["credential-process", "--profile", "gw", "--help"],
+      ["credential-process", "--profile", "gw", "--pkcs8-password", "x"],
+    ];
+    for (const argv of declined) expect(agentRequestOf(argv, env), argv.join(" ")).toBeUndefined();
+  });
+});
