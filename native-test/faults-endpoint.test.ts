@@ -5,9 +5,10 @@
  * attempt count, no secret) and through the long-running credential source the agent, serve and update use
  * (the last valid credentials are served until they expire, never empty or expired ones, and it recovers).
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import type { CredentialSettings } from "../src/config/credential-settings.js";
@@ -265,6 +266,75 @@ describe.concurrent("long-running credential source (agent, serve, update) again
       expect(h.attempts).toBeLessThanOrEqual(3 * refreshes);
     } finally {
       await source.close();
+    }
+  });
+});
+
+describe("serve (process) against a hostile endpoint", () => {
+  it("IMDS keeps answering with the last valid credentials while the endpoint sends garbage, then 503 (never empty ones), and recovers", async () => {
+    const h = await hostile();
+    // 14 s credentials: served until 10 s before they expire (the default margin), refreshed after 2 s.
+    h.lifetimeMs = 14_000;
+    const child = spawn(process.execPath, [CLI, "serve", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, "--trust-anchor-arn", ARN.trustAnchorArn, "--profile-arn", ARN.profileArn, "--role-arn", ARN.roleArn, "--endpoint", h.url, "--port", "0", "--timeout", "2", "--max-attempts", "1"], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: "" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const log: string[] = [];
+    try {
+      let port = 0;
+      for await (const line of createInterface({ input: child.stderr! })) {
+        log.push(line);
+        const m = /Local server started on port: (\d+)/.exec(line);
+        if (m) port = Number(m[1]);
+        if (port) break;
+      }
+      createInterface({ input: child.stderr! }).on("line", (l) => log.push(l));
+      const base = `http://127.0.0.1:${port}`;
+      const token = await (await fetch(`${base}/latest/api/token`, { method: "PUT", headers: { "X-aws-ec2-metadata-token-ttl-seconds": "60" } })).text();
+      const ask = async () => {
+        const res = await fetch(`${base}/latest/meta-data/iam/security-credentials/faults`, { headers: { "X-aws-ec2-metadata-token": token } });
+        return { status: res.status, body: await res.text() };
+      };
+      const first = await ask();
+      expect(first.status).toBe(200);
+      const firstDoc = JSON.parse(first.body) as { AccessKeyId: string; Expiration: string };
+      h.fault = "garbage";
+      h.reset();
+      const statuses = new Set<number>();
+      const until = Date.parse(firstDoc.Expiration) - 10_000 + 1_500; // past the end of serving, by 1.5 s
+      while (Date.now() < until) {
+        const asked = Date.now();
+        const r = await ask();
+        statuses.add(r.status);
+        if (r.status === 200) {
+          const doc = JSON.parse(r.body) as { AccessKeyId: string; SecretAccessKey: string; Token: string; Expiration: string };
+          expect(doc.AccessKeyId).toBe(firstDoc.AccessKeyId);
+          expect(doc.SecretAccessKey).not.toBe("");
+          expect(doc.Token).not.toBe("");
+          expect(asked).toBeLessThan(Date.parse(doc.Expiration) - 10_000);
+        } else {
+          expect(r.status).toBe(503);
+          expect(r.body).toMatch(/^credentials for faults are unavailable: CreateSession answered HTTP 201 from .* but the body is not JSON/);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect([...statuses].sort()).toEqual([200, 503]);
+      expect(h.attempts).toBeGreaterThan(0);
+      expect(log.some((l) => /faults: refresh failed \(RESPONSE_INVALID\)/.test(l))).toBe(true);
+
+      h.fault = "ok";
+      let recovered: { AccessKeyId: string } | undefined;
+      // The next refresh comes when the backoff (1 s doubling) allows: within about 8 s.
+      for (let i = 0; i < 75 && !recovered; i++) {
+        const r = await ask();
+        if (r.status === 200) recovered = JSON.parse(r.body);
+        else await new Promise((res) => setTimeout(res, 200));
+      }
+      expect(recovered?.AccessKeyId).toMatch(/^ASIA/);
+      expect(recovered?.AccessKeyId).not.toBe(firstDoc.AccessKeyId);
+      for (const s of secrets()) expect(log.join("\n")).not.toContain(s);
+    } finally {
+      child.kill("SIGTERM");
     }
   });
 });
