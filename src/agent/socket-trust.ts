@@ -17,7 +17,14 @@ export function checkAgentSocket(socketPath: string, uid: number = process.getui
   } catch {
     return;
   }
-  const real = link.isSymbolicLink() ? realpathSync(socketPath) : socketPath;
+  let real = socketPath;
+  if (link.isSymbolicLink()) {
+    try {
+      real = realpathSync(socketPath);
+    } catch {
+      return; // a dangling link: nothing to connect to
+    }
+  }
   for (const dir of new Set([dirname(socketPath), dirname(real)])) {
     const info = statSync(dir);
     if (info.uid !== uid && info.uid !== 0) unsafe(socketPath, `its directory ${dir} belongs to uid ${info.uid}, not to this user (${uid})`);

@@ -57,6 +57,8 @@ describe("checkAgentSocket", () => {
     mkdirSync(join(dir, "links"), { mode: 0o700 });
     symlinkSync(target, join(dir, "links", "agent.sock"));
     expect(() => checkAgentSocket(join(dir, "links", "agent.sock"), uid)).not.toThrow();
+    symlinkSync(join(dir, "target", "gone.sock"), join(dir, "links", "dangling.sock"));
+    expect(() => checkAgentSocket(join(dir, "links", "dangling.sock"), uid)).not.toThrow();
     chmodSync(join(dir, "target"), 0o777);
     expect(() => checkAgentSocket(join(dir, "links", "agent.sock"), uid)).toThrow(/directory .*target can be written/);
   });
