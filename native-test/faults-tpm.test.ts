@@ -105,6 +105,19 @@ function credentialProcess(kind: "file" | "handle", device: string, passwordArgs
   return runAgent(["credential-process", "--certificate", k.certPath, "--private-key", k.keyArg, "--tpm-device", device, ...passwordArgs, ...sessionArgs()]);
 }
 
+/** Waits for an armed fault, failing clearly (instead of hanging) when the command never came. */
+async function firing(fired: Promise<void>, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the fault at ${what} never fired`)), 10_000);
+  });
+  try {
+    await Promise.race([fired, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One line on stderr, no stack, no secret, nothing on stdout, the device exit code. */
 function expectDeviceFailure(r: CliRun): void {
   expect(r.code, r.stderr).toBe(EXIT_CODES.device);
@@ -120,6 +133,11 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
   const cases = [
     { kind: "file", command: TPM_CC.Load, action: "drop", what: "connection lost before TPM2_Load (between connecting and signing)" },
     { kind: "handle", command: TPM_CC.StartAuthSession, action: "drop", what: "connection lost before TPM2_StartAuthSession (between connecting and signing)" },
+    { kind: "file", command: TPM_CC.CreatePrimary, action: "cut-response", what: "TPM2_CreatePrimary (SRK) executed, its answer with the handle cut" },
+    { kind: "file", command: TPM_CC.StartAuthSession, action: "cut-response", what: "TPM2_StartAuthSession executed, its answer with the handle cut" },
+    { kind: "file", command: TPM_CC.Load, action: "cut-response", what: "TPM2_Load executed, its answer with the handle cut" },
+    { kind: "handle", command: TPM_CC.CreatePrimary, action: "cut-response", what: "TPM2_CreatePrimary (salt key) executed, its answer with the handle cut" },
+    { kind: "handle", command: TPM_CC.StartAuthSession, action: "cut-response", what: "TPM2_StartAuthSession executed, its answer with the handle cut" },
     { kind: "file", command: TPM_CC.Sign, action: "drop", what: "connection lost before TPM2_Sign reached the TPM" },
     { kind: "handle", command: TPM_CC.Sign, action: "drop", what: "connection lost before TPM2_Sign reached the TPM" },
     { kind: "file", command: TPM_CC.Sign, action: "cut-response", what: "TPM2_Sign executed, its answer cut in half" },
@@ -131,7 +149,7 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
     it(`${c.kind === "file" ? "TSS2 key file" : "persistent handle"}: ${c.what}: exit 5, one line, nothing left loaded`, async () => {
       const fired = proxy.arm({ command: c.command, action: c.action, onKill: () => tpm.kill() });
       const r = await credentialProcess(c.kind, proxy.device);
-      await fired;
+      await firing(fired, c.what);
       expectDeviceFailure(r);
       if (c.action === "kill") {
         expect(r.stderr).toMatch(/closed the connection|cannot connect/);
@@ -247,7 +265,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
     const mark = proxy.commands.length;
     const fired = proxy.arm({ command: TPM_CC.Sign, action: "cut-response" });
     expect((await refreshDue(src)).accessKeyId).toBe(first.accessKeyId);
-    await fired;
+    await firing(fired, "TPM2_Sign");
     await until("the refresh", () => events.find((e, i) => i > 0 && e.type === "refreshed"));
     expect(events.filter((e) => e.type === "refresh-failed")).toEqual([]);
     expect(usable(await src.get()).accessKeyId).not.toBe(first.accessKeyId);
@@ -264,7 +282,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
       const first = usable(await src.get());
       const fired = proxy.arm({ command: TPM_CC.Sign, action: "kill", onKill: () => tpm.kill() });
       expect((await refreshDue(src)).accessKeyId).toBe(first.accessKeyId);
-      await fired;
+      await firing(fired, "TPM2_Sign");
       const failed = await until("the failed refresh", () => events.find((e) => e.type === "refresh-failed"));
       if (failed.type !== "refresh-failed") throw new Error("unreachable");
       expect(failed.error.category).toBe("device");

@@ -26,12 +26,13 @@ export function checkAgentSocket(socketPath: string, uid: number = process.getui
     }
   }
   for (const dir of new Set([dirname(socketPath), dirname(real)])) {
-    const info = statSync(dir);
+    const info = statSync(dir, { throwIfNoEntry: false });
+    if (!info) return; // removed meanwhile: connect will say there is no agent
     if (info.uid !== uid && info.uid !== 0) unsafe(socketPath, `its directory ${dir} belongs to uid ${info.uid}, not to this user (${uid})`);
     if ((info.mode & 0o022) !== 0) unsafe(socketPath, `its directory ${dir} can be written by other users (mode ${(info.mode & 0o7777).toString(8)})`);
   }
-  const socket = statSync(real);
-  if (!socket.isSocket()) return; // nothing can answer there: connect fails and the caller signs directly
+  const socket = statSync(real, { throwIfNoEntry: false });
+  if (!socket?.isSocket()) return; // nothing can answer there: connect fails and the caller signs directly
   if (socket.uid !== uid) unsafe(socketPath, `it belongs to uid ${socket.uid}, not to this user (${uid})`);
   if ((socket.mode & 0o077) !== 0) unsafe(socketPath, `other users can connect to it (mode ${(socket.mode & 0o777).toString(8)})`);
 }

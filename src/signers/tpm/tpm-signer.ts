@@ -8,6 +8,7 @@ import type { DigestAlgorithm, Signer } from "../signer.js";
 import { Tpm, type Authorization } from "./client/tpm.js";
 import { TpmResponseError } from "./client/tpm-error.js";
 import { loadTpmKey, type KeySource, type LoadedKey } from "./keys/load-key.js";
+import { flushOrphans, loadedHandles } from "./keys/orphans.js";
 import type { PolicyStatement } from "./keys/policy.js";
 import { computePolicyDigest } from "./keys/policy.js";
 import { describeKey, hasAttribute, objectName, publicKeyOf, type PublicArea } from "./keys/public-area.js";
@@ -19,7 +20,7 @@ import { runPolicy } from "./sessions/policy-runner.js";
 import { ecdsaSignatureToDer } from "./signing/ecdsa-der.js";
 import { emsaPkcs1v15 } from "./signing/pkcs1.js";
 import { openTpmTransport } from "./transport/open-transport.js";
-import type { TpmTransport } from "./transport/transport.js";
+import { TpmConnectionLost, type TpmTransport } from "./transport/transport.js";
 import { ReadClock, RSA_Decrypt, Sign } from "./wire/commands.js";
 import { curveInfo, hashInfo, hex32, TPMA_OBJECT, TPM_ALG, TPM_RH, TPM_ST } from "./wire/constants.js";
 import { RC } from "./wire/response-code.js";
@@ -407,29 +408,46 @@ interface LoadInput {
   readonly debug: ((line: string) => void) | undefined;
 }
 
-/** Loads the key (with its sessions) on a fresh client over `transport` and notes the TPM's power cycle. */
+/**
+ * Loads the key (with its sessions) on a fresh client over `transport` and notes the TPM's power cycle.
+ * Over a connection that can break (a simulator socket), what is loaded beforehand is noted too, so that
+ * an object whose creation answer was lost can be found and flushed.
+ */
 async function loadState(transport: TpmTransport, input: LoadInput): Promise<LoadedState> {
   const debug = input.debug;
   const tpm = new Tpm(transport, debug ? { trace: (l) => debug(`TPM: ${l}`) } : {});
-  const key = await loadTpmKey({
-    tpm,
-    source: input.source,
-    keyPassword: input.keyPassword,
-    parentPassword: input.parentPassword,
-    parameterEncryption: input.parameterEncryption,
-    usesPolicy: input.policy.length > 0,
-    policyUsesPassword: usesPassword(input.policy),
-    what: input.what,
-    debug,
-  });
-  let bootId: BootId | undefined;
+  const bootId = await readBootId(tpm);
+  const before = transport.epoch !== undefined && bootId !== undefined ? await loadedHandles(tpm) : undefined;
+  let key: LoadedKey;
   try {
-    bootId = await readBootId(tpm);
+    key = await loadTpmKey({
+      tpm,
+      source: input.source,
+      keyPassword: input.keyPassword,
+      parentPassword: input.parentPassword,
+      parameterEncryption: input.parameterEncryption,
+      usesPolicy: input.policy.length > 0,
+      policyUsesPassword: usesPassword(input.policy),
+      what: input.what,
+      debug,
+    });
   } catch (e) {
-    await releaseKey(tpm, key);
+    if (e instanceof TpmConnectionLost && before) await flushLeftovers(transport, bootId!, before, debug);
     throw e;
   }
   return { tpm, key, epoch: transport.epoch ?? 0, bootId };
+}
+
+/** After a connection broke while loading: flushes what appeared since `before`, if the TPM did not restart. */
+async function flushLeftovers(transport: TpmTransport, bootId: BootId, before: ReadonlySet<number>, debug: ((line: string) => void) | undefined): Promise<void> {
+  try {
+    const tpm = new Tpm(transport);
+    if ((await readBootId(tpm)) !== bootId) return;
+    const flushed = await flushOrphans(tpm, before);
+    if (flushed > 0) debug?.(`TPM: flushed ${flushed} object(s) or session(s) whose creation answer was lost with the connection`);
+  } catch {
+    /* the TPM is unreachable: nothing can be flushed now */
+  }
 }
 
 /** The TPM's power cycle, or undefined when ReadClock is refused (its objects are then never flushed after a lost connection). */
