@@ -45,9 +45,10 @@ await build({
   // import() becomes require() (of ES modules too, as Node ≥ 20.19 allows): functions restored from a V8 code
   // cache have no dynamic-import callback.
   supported: { "dynamic-import": false },
-  // Native addons stay in node_modules, and so do libraries only some runs need (yargs renders --help,
-  // @noble/post-quantum signs with ML-DSA keys): loaded with import() then, they cost the others nothing.
-  external: ["pkcs11js", "graphene-pk11", "yargs", "@noble/post-quantum", "@noble/post-quantum/*"],
+  // The native addon stays in node_modules (graphene-pk11 is bundled: required from node_modules, its many
+  // small files cost ~70 ms), and so do libraries only some runs need (yargs renders --help,
+  // @noble/post-quantum signs with ML-DSA keys): required then, they cost the others nothing.
+  external: ["pkcs11js", "yargs", "@noble/post-quantum", "@noble/post-quantum/*"],
 });
 const bundleSource = readFileSync(`dist/${CLI_BUNDLE_FILE}`, "utf8");
 // Compiling is enough: the cache then holds the parsed bundle; functions compile lazily as they run.
