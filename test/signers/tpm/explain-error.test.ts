@@ -36,6 +36,9 @@ describe("TPM errors users can act on", () => {
       message: "k: there is no persistent TPM object at 0x81000009",
     });
     expect(explainTpmError(rc(0x1c4, "TPM2_PolicyPCR"), { kind: "policy", statement: "the PCR policy on PCR 7 (sha256)" }, "k")).toMatchObject({ code: "TPM_POLICY_FAILED" });
+    // TPM_RC_VALUE on the session handle (0x184: not loaded, as a resource manager says) is not a PCR mismatch:
+    // it stays a device error, so that the signer loads the key again instead of failing for good.
+    expect(explainTpmError(rc(0x184, "TPM2_PolicyPCR"), { kind: "policy", statement: "the PCR policy on PCR 7 (sha256)" }, "k")).toMatchObject({ code: "TPM_ERROR" });
     expect(explainTpmError(rc(0x12f), { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toMatchObject({ code: "TPM_KEY_INVALID" });
     expect(explainTpmError(rc(0x3e0), { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
   });

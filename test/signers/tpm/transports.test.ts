@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server, type Socket } from "node:net";
 import { DeviceTransport, type DeviceFile } from "../../../src/signers/tpm/transport/device-transport.js";
 import { SocketTransport } from "../../../src/signers/tpm/transport/socket-transport.js";
+import { TpmConnectionLost } from "../../../src/signers/tpm/transport/transport.js";
 
 const COMMAND = Buffer.from("80010000000c0000017b0004", "hex");
 const RESPONSE = Buffer.from("800100000010000000000004a1b2c3d4", "hex");
@@ -20,6 +21,51 @@ async function listen(onData: (socket: Socket, data: Buffer) => void): Promise<n
 }
 
 describe("SocketTransport", () => {
+  it("a connection lost mid-command is a TpmConnectionLost, changes the epoch, and the next command reconnects", async () => {
+    let connections = 0;
+    server = createServer((socket) => {
+      const n = ++connections;
+      socket.on("data", () => (n === 1 ? socket.destroy() : socket.write(RESPONSE)));
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    try {
+      const before = t.epoch;
+      await expect(t.transmit(COMMAND)).rejects.toBeInstanceOf(TpmConnectionLost);
+      const lost = t.epoch;
+      expect(lost).not.toBe(before);
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect(connections).toBe(2);
+      // The first socket's late close event must neither fail the new connection nor change the epoch again.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(t.epoch).toBe(lost);
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a connection closed while idle changes the epoch before the next command is sent", async () => {
+    const sockets: Socket[] = [];
+    server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on("data", () => socket.write(RESPONSE));
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    try {
+      await t.transmit(COMMAND);
+      const epoch = t.epoch;
+      sockets[0]!.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(t.epoch).not.toBe(epoch);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("raw framing: one write per command, the response reassembled from pieces by its size field", async () => {
     const writes: Buffer[] = [];
     const port = await listen((socket, data) => {
