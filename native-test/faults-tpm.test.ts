@@ -25,7 +25,8 @@ import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
 import { runCli, type CliRun } from "./helpers/provisioning-support.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
-import { genpkey, persistentKey, persistSrk, sessionHandles, transientHandles } from "./helpers/tpm-keys.js";
+import { createHash } from "node:crypto";
+import { genpkey, persistentKey, persistSrk, readPcr, sessionHandles, tpm2Create, transientHandles, trialPolicy, writeTss2File } from "./helpers/tpm-keys.js";
 import { startTpmProxy, type TpmProxy } from "./helpers/tpm-proxy.js";
 
 const SRK = 0x81000001;
@@ -42,7 +43,8 @@ let proxy: TpmProxy;
 let cli: { cli: string; cleanup: () => void };
 let endpoint: { url: string; close(): Promise<void> | void };
 let ca: CaHandle;
-const keys: Record<"file" | "handle", { keyArg: string; certPath: string; passwordArgs: string[] }> = {} as never;
+type KeyKind = "file" | "handle" | "policy";
+const keys: Record<KeyKind, { keyArg: string; certPath: string; passwordArgs: string[] }> = {} as never;
 const leakChecks: string[] = [];
 
 beforeAll(async () => {
@@ -65,6 +67,26 @@ beforeAll(async () => {
   keys.handle = {
     keyArg: `handle:0x${PERSISTENT.toString(16)}`,
     certPath: issueLeaf(ca, join(tpm.dir, "certs"), { name: "fault-handle", publicKeyPath: handle.publicKeyPath }).certPath,
+    passwordArgs: ["--tpm-key-password-env", "TPM_KEY_PW"],
+  };
+  // A key bound to PCR 16 and its password (PolicyPCR + PolicyAuthValue), under the persistent SRK.
+  const policy = await trialPolicy(tpm, "fault-policy", { pcr: 16, then: "authvalue" });
+  const blobs = await tpm2Create(tpm, "fault-policy", { alg: "ecc256", attributes: "fixedtpm|fixedparent|sensitivedataorigin|sign", parent: SRK, policyDigestPath: policy, password: PASSWORD });
+  const pcrDigest = createHash("sha256").update(await readPcr(tpm, 16)).digest("hex");
+  await writeTss2File(tpm, "fault-policy", {
+    blobs,
+    parent: SRK,
+    emptyAuth: false,
+    policy: [
+      { commandCode: 0x17f, bodyHex: "00000001000b03000001" + pcrDigest },
+      { commandCode: 0x16b, bodyHex: "" },
+    ],
+  });
+  const policyPub = join(tpm.dir, "fault-policy.pub.pem");
+  writeFileSync(policyPub, await tpm.run("tpm2_print", ["-t", "TPM2B_PUBLIC", "-f", "pem", blobs.pub]));
+  keys.policy = {
+    keyArg: join(tpm.dir, "fault-policy.pem"),
+    certPath: issueLeaf(ca, join(tpm.dir, "certs"), { name: "fault-policy", publicKeyPath: policyPub }).certPath,
     passwordArgs: ["--tpm-key-password-env", "TPM_KEY_PW"],
   };
   proxy = await startTpmProxy(tpm.dir, tpm.socketPath!);
@@ -100,7 +122,7 @@ function runAgent(args: string[]): Promise<CliRun> {
   return runCli(cli.cli, args, env);
 }
 
-function credentialProcess(kind: "file" | "handle", device: string, passwordArgs = keys[kind].passwordArgs): Promise<CliRun> {
+function credentialProcess(kind: KeyKind, device: string, passwordArgs = keys[kind].passwordArgs): Promise<CliRun> {
   const k = keys[kind];
   return runAgent(["credential-process", "--certificate", k.certPath, "--private-key", k.keyArg, "--tpm-device", device, ...passwordArgs, ...sessionArgs()]);
 }
@@ -193,7 +215,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
     );
   }
 
-  function source(kind: "file" | "handle", password = PASSWORD) {
+  function source(kind: KeyKind, password = PASSWORD) {
     const events: RefreshEvent[] = [];
     const k = keys[kind];
     const settings: CredentialSettings = {
@@ -239,7 +261,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
   /** Signatures the TPM judged (answers other than "retry", which swtpm gives the first ECDSA sign after start-up). */
   const judgedSigns = (from: number) => proxy.answered.slice(from).filter((a) => a.command === TPM_CC.Sign && a.rc !== 0x922).length;
 
-  for (const kind of ["file", "handle"] as const) {
+  for (const kind of ["file", "handle", "policy"] as const) {
     it(`${kind} key: swtpm killed and restarted between refreshes: the next refresh reloads the key by itself, no failure seen`, async () => {
       const { src, events } = source(kind);
       const first = usable(await src.get());
@@ -252,7 +274,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
       expect(events.filter((e) => e.type === "refresh-failed")).toEqual([]);
       expect(usable(await src.get()).accessKeyId).not.toBe(first.accessKeyId);
       // The same signer loaded the key again on the restarted TPM before signing (no stale handle was sent).
-      expect(count(kind === "file" ? TPM_CC.Load : TPM_CC.ReadPublic, mark)).toBe(1);
+      expect(count(kind === "handle" ? TPM_CC.ReadPublic : TPM_CC.Load, mark)).toBe(1);
       expect(judgedSigns(answeredMark)).toBe(1);
       await src.close();
       await expectNothingLoaded(`long-running ${kind} key, swtpm restarted between refreshes`);
