@@ -26,7 +26,7 @@ import { bundleCli } from "./agent-support.js";
 import { runCli, type CliRun } from "./helpers/provisioning-support.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { createHash } from "node:crypto";
-import { genpkey, persistentKey, persistSrk, readPcr, sessionHandles, tpm2Create, transientHandles, trialPolicy, writeTss2File } from "./helpers/tpm-keys.js";
+import { genpkey, lockoutCounter, persistentKey, persistSrk, readPcr, sessionHandles, tpm2Create, transientHandles, trialPolicy, writeTss2File } from "./helpers/tpm-keys.js";
 import { startTpmProxy, type TpmProxy } from "./helpers/tpm-proxy.js";
 
 const SRK = 0x81000001;
@@ -180,6 +180,22 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
       await expectNothingLoaded(`credential-process, ${c.kind} key, ${c.what}`);
     });
   }
+
+  it("a wrong password whose TPM2_Sign answer is lost is not sent again: the TPM counted exactly one failure", async () => {
+    // swtpm answers its first ECDSA signature after a start with "retry" (not judged): get that out of the way.
+    expect((await credentialProcess("file", tpm.device)).code).toBe(0);
+    const counted = await lockoutCounter(tpm);
+    const mark = proxy.answered.length;
+    const fired = proxy.arm({ command: TPM_CC.Sign, action: "cut-response" });
+    const r = await credentialProcess("file", proxy.device, ["--tpm-key-password", "wrong-password"]);
+    await firing(fired, "TPM2_Sign");
+    expectDeviceFailure(r);
+    expect(r.stderr).not.toContain("wrong-password");
+    expect(proxy.commands.slice(proxy.commands.lastIndexOf(TPM_CC.Sign) + 1)).not.toContain(TPM_CC.Sign);
+    expect(proxy.answered.slice(mark).filter((a) => a.command === TPM_CC.Sign)).toHaveLength(0); // its answer never got through
+    expect(await lockoutCounter(tpm)).toBe(counted + 1);
+    await expectNothingLoaded("credential-process, wrong password, TPM2_Sign answer cut");
+  });
 
   it("after the kills, the persistent SRK and key survived and work again", async () => {
     const persistent = await tpm.run("tpm2_getcap", ["handles-persistent"]);
