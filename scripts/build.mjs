@@ -3,12 +3,16 @@
 // - dist/cli-bundle.cjs: every command in one CommonJS bundle (src/cli/bin.ts). CommonJS starts without the
 //   ESM loader and one file costs one compile; modules a command does not use are wrapped and never run.
 // - dist/cli-bundle.cjs.cache: V8's code cache for that bundle, so that it is not even parsed at start-up.
+// - dist/daemon/*.mjs: the same program as ES modules split per command, for the long-running commands
+//   (agent, serve, update, local-endpoint): loading only what they use keeps their memory ~8 MB lower than the
+//   one-file bundle does, and their start-up time does not matter.
 // - dist/cli.js: the bin (src/cli/launcher.ts): answers agent-served credential-process calls by itself,
-//   else runs the bundle from the cache.
+//   else runs the long-running commands from dist/daemon/ and all others from the cached bundle.
 // Start-up time is a feature: every `aws` command runs credential-process (bench/cold-start.ts, bench/agent.mjs).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Script } from "node:vm";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
@@ -54,6 +58,29 @@ const bundleSource = readFileSync(`dist/${CLI_BUNDLE_FILE}`, "utf8");
 // Compiling is enough: the cache then holds the parsed bundle; functions compile lazily as they run.
 writeFileSync(`dist/${CLI_CODE_CACHE_FILE}`, new Script(wrapCommonJs(bundleSource), { filename: CLI_BUNDLE_FILE }).createCachedData());
 if (/\bimport\(/.test(bundleSource)) throw new Error(`dist/${CLI_BUNDLE_FILE} still calls import(): it would fail when restored from the code cache`);
+
+// Bundled CommonJS dependencies call require(); ESM chunks get one from node:module. Only chunks that use it
+// keep that import: importing node:module costs start-up time.
+const REQUIRE_SHIM = 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);';
+await build({
+  ...common,
+  entryPoints: { cli: "src/cli/bin.ts" },
+  outdir: "dist/daemon",
+  outExtension: { ".js": ".mjs" },
+  chunkNames: "[name]-[hash]",
+  splitting: true,
+  format: "esm",
+  // Prefer packages' ESM builds: CJS modules reached through import() lose their named exports in a split bundle.
+  mainFields: ["module", "main"],
+  define: { __AGENT_VERSION__: version },
+  external: ["pkcs11js"],
+  banner: { js: REQUIRE_SHIM },
+});
+for (const name of readdirSync("dist/daemon")) {
+  const file = join("dist/daemon", name);
+  const code = readFileSync(file, "utf8");
+  if (code.startsWith(REQUIRE_SHIM) && !/\brequire\b/.test(code.slice(REQUIRE_SHIM.length))) writeFileSync(file, code.slice(REQUIRE_SHIM.length));
+}
 
 await build({ ...common, entryPoints: ["src/cli/launcher.ts"], outfile: "dist/cli.js" });
 chmodSync("dist/cli.js", 0o755);
