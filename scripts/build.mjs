@@ -73,7 +73,9 @@ await build({
   // Prefer packages' ESM builds: CJS modules reached through import() lose their named exports in a split bundle.
   mainFields: ["module", "main"],
   define: { __AGENT_VERSION__: version },
-  external: ["pkcs11js"],
+  // graphene-pk11 stays in node_modules here: its ES build bundled into split ES modules aborts in free() as
+  // soon as a token is opened (seen with SoftHSM; the CommonJS bundle above is unaffected and tested).
+  external: ["pkcs11js", "graphene-pk11"],
   banner: { js: REQUIRE_SHIM },
 });
 for (const name of readdirSync("dist/daemon")) {
