@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { CLI_BUNDLE_FILE, CLI_CODE_CACHE_FILE, wrapCommonJs } from "../src/cli/code-cache.js";
+import { CLI_BUNDLE_FILE, CLI_CODE_CACHE_FILE, wrapCommonJs } from "../src/cli/launcher/code-cache.js";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@
 // - dist/daemon/*.mjs: the same program as ES modules split per command, for the long-running commands
 //   (agent, serve, update, local-endpoint): loading only what they use keeps their memory ~8 MB lower than the
 //   one-file bundle does, and their start-up time does not matter.
-// - dist/cli.js: the bin (src/cli/launcher.ts): answers agent-served credential-process calls by itself,
+// - dist/cli.js: the bin (src/cli/launcher/main.ts): answers agent-served credential-process calls by itself,
 //   else runs the long-running commands from dist/daemon/ and all others from the cached bundle.
 // Start-up time is a feature: every `aws` command runs credential-process (bench/cold-start.ts, bench/agent.mjs).
 import { build } from "esbuild";
@@ -27,7 +27,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { CLI_BUNDLE_FILE, CLI_CODE_CACHE_FILE, wrapCommonJs } = await import("../dist/lib/cli/code-cache.js");
+const { CLI_BUNDLE_FILE, CLI_CODE_CACHE_FILE, wrapCommonJs } = await import("../dist/lib/cli/launcher/code-cache.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -84,5 +84,5 @@ for (const name of readdirSync("dist/daemon")) {
   if (code.startsWith(REQUIRE_SHIM) && !/\brequire\b/.test(code.slice(REQUIRE_SHIM.length))) writeFileSync(file, code.slice(REQUIRE_SHIM.length));
 }
 
-await build({ ...common, entryPoints: ["src/cli/launcher.ts"], outfile: "dist/cli.js" });
+await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js" });
 chmodSync("dist/cli.js", 0o755);

@@ -1,4 +1,4 @@
-// The CLI program, bundled into dist/cli-bundle.cjs and started by dist/cli.js (src/cli/launcher.ts).
+// The CLI program, bundled into dist/cli-bundle.cjs and started by dist/cli.js (src/cli/launcher/main.ts).
 import { FdOutput } from "./fd-output.js";
 import { main } from "./main.js";
 

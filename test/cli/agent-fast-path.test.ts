@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { agentRequestOf } from "../../src/cli/agent-fast-path.js";
+import { agentRequestOf } from "../../src/cli/launcher/agent-fast-path.js";
 
 const env = { XDG_RUNTIME_DIR: "/run/user/1000" };
 

@@ -22,8 +22,8 @@ function tlv(tag: number, content: Buffer): Buffer {
   return Buffer.concat([Buffer.from([tag, ...length]), content]);
 }
 
-function nested(tag: number, depth = DEPTH, inner = Buffer.from([0x05, 0x00])): Buffer {
-  let value = inner;
+function nested(tag: number, depth = DEPTH, inner: Buffer = Buffer.from([0x05, 0x00])): Buffer {
+  let value: Buffer = inner;
   for (let i = 0; i < depth; i++) value = tlv(tag, value);
   return value;
 }

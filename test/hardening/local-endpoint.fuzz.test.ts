@@ -77,7 +77,7 @@ describe("local endpoint: CreateSession requests derived from a correctly signed
 
 describe("local endpoint: deeply nested DER in the certificate headers", () => {
   it("X-Amz-X509 and X-Amz-X509-Chain holding SEQUENCEs nested 10 000 deep are refused with a ServiceError", async () => {
-    let deep = Buffer.from([0x05, 0x00]);
+    let deep: Buffer = Buffer.from([0x05, 0x00]);
     for (let i = 0; i < 10_000; i++) {
       const n = deep.length;
       deep = Buffer.concat([Buffer.from(n < 0x80 ? [0x30, n] : n < 0x100 ? [0x30, 0x81, n] : [0x30, 0x82, n >> 8, n & 0xff]), deep]);

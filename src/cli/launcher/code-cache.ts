@@ -1,4 +1,4 @@
-// Shared by the launcher (src/cli/launcher.ts, run as dist/cli.js) and the build (scripts/build.mjs, which
+// Shared by the launcher (src/cli/launcher/main.ts, run as dist/cli.js) and the build (scripts/build.mjs, which
 // imports the compiled copy from dist/lib): the cache V8 writes is only accepted for the exact same source
 // text, so both must wrap the bundle identically.
 

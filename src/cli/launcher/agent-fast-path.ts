@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
-import { defaultAgentSocketPath } from "../agent/socket-path.js";
-import { goJsonStringify, toCredentialProcessOutput } from "../credentials/credentials.js";
-import type { CliIo } from "./command.js";
-import { reportError, wantsDebug } from "./report-error.js";
+import { defaultAgentSocketPath } from "../../agent/socket-path.js";
+import { goJsonStringify, toCredentialProcessOutput } from "../../credentials/credentials.js";
+import type { CliIo } from "../command.js";
+import { reportError, wantsDebug } from "../report-error.js";
 
 /** The only flags the fast path understands; any other flag sends the command line to the full CLI. */
 const VALUE_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket"]);
@@ -25,7 +25,7 @@ export async function answerFromAgent(argv: readonly string[], io: CliIo): Promi
   const request = agentRequestOf(argv, io.env);
   if (!request || (!request.required && !existsSync(request.socket))) return undefined;
   try {
-    const { fetchFromAgent } = await import("../agent/client.js");
+    const { fetchFromAgent } = await import("../../agent/client.js");
     const credentials = await fetchFromAgent(request.socket, request.profile);
     if (!credentials) return undefined;
     io.stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));

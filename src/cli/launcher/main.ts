@@ -8,7 +8,7 @@
 // V8 flags in NODE_OPTIONS) V8 rejects it and compiles as usual. The bundle has no import() (the build turns
 // it into require()): V8 does not keep the dynamic-import callback for functions restored from a cache.
 import { answerFromAgent } from "./agent-fast-path.js";
-import { FdOutput } from "./fd-output.js";
+import { FdOutput } from "../fd-output.js";
 
 /** Commands that keep running: memory matters more than start-up time. */
 const LONG_RUNNING: ReadonlySet<string> = new Set(["agent", "serve", "update", "local-endpoint"]);
