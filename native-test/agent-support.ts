@@ -2,12 +2,14 @@
  * Support for the long-running-mode native tests: a fault-injecting proxy in front of the local CreateSession
  * endpoint, a SoftHSM token with an imported EC key, and a bundle of the CLI to run as real processes.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { build } from "esbuild";
 
 export type ProxyMode = "ok" | "5xx" | "hang" | "refuse";
@@ -156,4 +158,35 @@ export async function bundleCli(): Promise<{ cli: string; cleanup: () => void }>
     logLevel: "silent",
   });
   return { cli: join(dir, "cli.mjs"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Runs `cli agent` with one profile from `config` until it listens, fetches that profile's credentials once
+ * over `socket`, stops it with SIGTERM and resolves to its exit code, the credentials' access key id and the
+ * agent's log. The agent is killed if anything fails on the way.
+ */
+export async function serveOnceAndStop(
+  cli: string,
+  config: string,
+  socket: string,
+  profile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; accessKeyId: string | undefined; log: string[] }> {
+  const agent = spawn(process.execPath, [cli, "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const log: string[] = [];
+  createInterface({ input: agent.stderr! }).on("line", (l) => log.push(l));
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!log.some((l) => /agent listening on/.test(l))) {
+      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not start:\n${log.join("\n")}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const { fetchFromAgent } = await import("../src/agent/client.js");
+    const accessKeyId = (await fetchFromAgent(socket, profile))?.accessKeyId;
+    agent.kill("SIGTERM");
+    const [code] = (await once(agent, "exit")) as [number | null];
+    return { code, accessKeyId, log };
+  } finally {
+    if (agent.exitCode === null && agent.signalCode === null) agent.kill("SIGKILL");
+  }
 }

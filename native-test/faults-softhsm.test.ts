@@ -6,11 +6,9 @@
  * calling close(): every session opened is closed, and the module is finalised.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import { EXIT_CODES } from "../src/cli/exit-codes.js";
 import type { CredentialSettings } from "../src/config/credential-settings.js";
@@ -19,7 +17,7 @@ import { createCredentialSource } from "../src/credentials/credential-source.js"
 import type { Credentials } from "../src/credentials/credentials.js";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
 import { fromRolesAnywhere } from "../src/sdk/index.js";
-import { bundleCli } from "./agent-support.js";
+import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { spyRecorder, type SessionAccount } from "./helpers/pkcs11-spy-log.js";
 import { runCli, type CliRun } from "./helpers/provisioning-support.js";
 import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
@@ -135,23 +133,9 @@ describe("token sessions are closed and the module finalised (pkcs11-spy)", () =
       endpoint: endpoint.url,
     };
     writeFileSync(config, JSON.stringify({ profiles: { hsm: profile } }), { mode: 0o600 });
-    const agent = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], { env: childEnv(log), stdio: ["ignore", "ignore", "pipe"] });
-    try {
-      const lines: string[] = [];
-      createInterface({ input: agent.stderr! }).on("line", (l) => lines.push(l));
-      const deadline = Date.now() + 20_000;
-      while (!lines.some((l) => /agent listening on/.test(l))) {
-        if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not start:\n${lines.join("\n")}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      const { fetchFromAgent } = await import("../src/agent/client.js");
-      expect((await fetchFromAgent(socket, "hsm"))?.accessKeyId).toMatch(/^ASIA/);
-      agent.kill("SIGTERM");
-      const [code] = (await once(agent, "exit")) as [number | null];
-      expect(code, lines.join("\n")).toBe(0);
-    } finally {
-      if (agent.exitCode === null) agent.kill("SIGKILL");
-    }
+    const stopped = await serveOnceAndStop(cli.cli, config, socket, "hsm", childEnv(log));
+    expect(stopped.accessKeyId).toMatch(/^ASIA/);
+    expect(stopped.code, stopped.log.join("\n")).toBe(0);
     const a = account();
     expectAllSessionsClosed(a);
     expect(a.logins).toBe(1);

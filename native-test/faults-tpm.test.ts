@@ -8,11 +8,9 @@
  * show no transient object, no loaded session and no saved session (there is no resource manager here).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { EXIT_CODES } from "../src/cli/exit-codes.js";
 import type { CredentialSettings } from "../src/config/credential-settings.js";
 import { createCredentialSource, type CredentialSource } from "../src/credentials/credential-source.js";
@@ -22,7 +20,7 @@ import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.j
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
 import { TPM_CC } from "../src/signers/tpm/wire/constants.js";
 import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
-import { bundleCli } from "./agent-support.js";
+import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { runCli, type CliRun } from "./helpers/provisioning-support.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { createHash } from "node:crypto";
@@ -413,24 +411,9 @@ describe("ordinary runs leave nothing loaded on the TPM", () => {
       endpoint: endpoint.url,
     };
     writeFileSync(config, JSON.stringify({ profiles: { tpm: profile } }), { mode: 0o600 });
-    const agent = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], { stdio: ["ignore", "ignore", "pipe"] });
-    try {
-      const log: string[] = [];
-      const lines = createInterface({ input: agent.stderr! });
-      lines.on("line", (l) => log.push(l));
-      const deadline = Date.now() + 20_000;
-      while (!log.some((l) => /agent listening on/.test(l))) {
-        if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not start:\n${log.join("\n")}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      const { fetchFromAgent } = await import("../src/agent/client.js");
-      expect((await fetchFromAgent(socket, "tpm"))?.accessKeyId).toMatch(/^ASIA/);
-      agent.kill("SIGTERM");
-      const [code] = (await once(agent, "exit")) as [number | null];
-      expect(code, log.join("\n")).toBe(0);
-    } finally {
-      if (agent.exitCode === null) agent.kill("SIGKILL");
-    }
+    const stopped = await serveOnceAndStop(cli.cli, config, socket, "tpm");
+    expect(stopped.accessKeyId).toMatch(/^ASIA/);
+    expect(stopped.code, stopped.log.join("\n")).toBe(0);
     await expectNothingLoaded("agent stopped with SIGTERM");
   });
 });
