@@ -86,6 +86,17 @@ describe("dist/ start-up", () => {
     expect(missing.stderr).toMatch(/^roles-anywhere-agent: no agent at .*none\.sock serves this role/);
   });
 
+  it("drops its output quietly when nobody reads it (EPIPE): no internal error, the command's own exit code", async () => {
+    for (const args of [["version"], ["credential-process", "--profile", "gw", "--agent-socket", socket]]) {
+      const child = spawn(process.execPath, [join(DIST, "cli.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout!.destroy(); // the reader goes away before the answer is written
+      let stderr = "";
+      child.stderr!.on("data", (d) => (stderr += d));
+      const [code] = (await once(child, "exit")) as [number | null];
+      expect({ args: args[0], code, stderr }).toEqual({ args: args[0], code: 0, stderr: "" });
+    }
+  });
+
   it("runs help (yargs, loaded from node_modules) and the version through the bundle", async () => {
     const help = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--help"]);
     expect(help.stdout).toMatch(/--trust-anchor-arn/);

@@ -4,7 +4,9 @@ import type { TextOutput } from "./command.js";
 /**
  * Writes straight to file descriptor 1 or 2, without creating process.stdout/stderr: building those
  * streams costs a few milliseconds of start-up, and on Linux their writes to files, pipes and terminals are
- * synchronous anyway. Should the descriptor be non-blocking (EAGAIN), the rest goes through the stream.
+ * synchronous anyway. Should the descriptor be non-blocking (EAGAIN), the rest goes through the stream. When
+ * nobody reads any more (EPIPE: the caller of credential_process gave up, a daemon's log pipe closed) the text
+ * is dropped: there is no one left to tell, and a daemon must keep serving.
  */
 export class FdOutput implements TextOutput {
   readonly #fd: 1 | 2;
@@ -20,7 +22,9 @@ export class FdOutput implements TextOutput {
     try {
       while (pending.length > 0) pending = pending.subarray(writeSync(this.#fd, pending));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EPIPE") return false;
+      if (code !== "EAGAIN") throw error;
       this.#stream = this.#fd === 1 ? process.stdout : process.stderr;
       return this.#stream.write(pending);
     }
