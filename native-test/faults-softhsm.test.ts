@@ -18,6 +18,7 @@ import type { Credentials } from "../src/credentials/credentials.js";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
 import { fromRolesAnywhere } from "../src/sdk/index.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
+import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
 import { spyRecorder, type SessionAccount } from "./helpers/pkcs11-spy-log.js";
 import { runCli, type CliRun } from "./helpers/provisioning-support.js";
 import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
@@ -178,21 +179,7 @@ describe("a long-running credential source whose token directory is moved away a
       policy: { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 200, minRetryIntervalMs: 100 },
       onEvent: (_name, event) => events.push(event),
     });
-    const usable = (c: Credentials) => {
-      expect(c.accessKeyId).toMatch(/^ASIA/);
-      expect(c.secretAccessKey).not.toBe("");
-      expect(c.sessionToken).not.toBe("");
-      expect(c.expiration.getTime()).toBeGreaterThan(now());
-      return c;
-    };
-    const until = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
-      for (let i = 0; i < 200; i++) {
-        const v = probe();
-        if (v !== undefined) return v;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`timed out waiting for ${what}`);
-    };
+    const usable = (c: Credentials) => expectUsable(c, now());
     const tokenDir = hsm.tokenDirectory("rolesanywhere");
     const away = join(hsm.dir, "token-away");
     try {
@@ -211,14 +198,7 @@ describe("a long-running credential source whose token directory is moved away a
 
       renameSync(away, tokenDir);
       offsetMs = 601_000; // past the backoff
-      let latest: Credentials | undefined;
-      const recovered = await until("recovered credentials", () => {
-        void src.get().then(
-          (c) => void (c.accessKeyId !== first.accessKeyId && (latest = c)),
-          () => undefined,
-        );
-        return latest;
-      });
+      const recovered = await untilNewCredentials(src, first);
       usable(recovered);
 
       // Gone again until the credentials have expired: an error, never expired credentials.

@@ -21,6 +21,7 @@ import { startLocalEndpoint } from "../src/local-endpoint/server.js";
 import { TPM_CC } from "../src/signers/tpm/wire/constants.js";
 import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
+import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
 import { runCli, type CliRun } from "./helpers/provisioning-support.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { createHash } from "node:crypto";
@@ -248,22 +249,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
     return { src, events };
   }
 
-  async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
-    for (let i = 0; i < 200; i++) {
-      const v = probe();
-      if (v !== undefined) return v;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
-
-  function usable(c: Credentials): Credentials {
-    expect(c.accessKeyId).toMatch(/^ASIA/);
-    expect(c.secretAccessKey).not.toBe("");
-    expect(c.sessionToken).not.toBe("");
-    expect(c.expiration.getTime()).toBeGreaterThan(now());
-    return c;
-  }
+  const usable = (c: Credentials) => expectUsable(c, now());
 
   /** Makes the cached credentials due for refresh, asks, and returns what the caller got at once. */
   async function refreshDue(src: CredentialSource): Promise<Credentials> {
@@ -331,14 +317,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
       // Back: the next attempt (after the backoff) recovers.
       await tpm.restart();
       offsetMs = REFRESH_DUE + 1_000;
-      let latest: Credentials | undefined;
-      const recovered = await until("recovered credentials", () => {
-        void src.get().then(
-          (c) => void (c.accessKeyId !== first.accessKeyId && (latest = c)),
-          () => undefined,
-        );
-        return latest;
-      });
+      const recovered = await untilNewCredentials(src, first);
       usable(recovered);
 
       // Down again until the credentials expire: an error, never expired credentials.
