@@ -17,6 +17,7 @@ import { EXIT_CODES } from "../src/cli/exit-codes.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { ARNS } from "../test/local-endpoint/support.js";
+import { runSdkStsExample } from "./helpers/sdk-example.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
 const run = promisify(execFile);
@@ -140,33 +141,21 @@ describe("npm install -g of the tarball, with a C++ toolchain", () => {
   });
 
   it("examples/sdk-sts.mjs prints the caller identity with the installed package and a SoftHSM key", async () => {
-    const app = join(dir, "example-app");
-    mkdirSync(join(app, "node_modules", "@aws-sdk"), { recursive: true });
-    symlinkSync(installed(withToolchain).packageDir, join(app, "node_modules", "roles-anywhere-agent"));
-    symlinkSync(join(REPO, "node_modules", "@aws-sdk", "client-sts"), join(app, "node_modules", "@aws-sdk", "client-sts"));
-    copyFileSync(join(installed(withToolchain).packageDir, "examples", "sdk-sts.mjs"), join(app, "sdk-sts.mjs"));
-    const { stdout } = await run(process.execPath, ["sdk-sts.mjs"], {
-      cwd: app,
-      env: {
+    const stdout = await runSdkStsExample({
+      packageDir: installed(withToolchain).packageDir,
+      appDir: join(dir, "example-app"),
+      hsm,
+      endpointUrl: endpoint.url,
+      arns: ARNS,
+      baseEnv: {
         PATH: process.env["PATH"],
         HOME: dir,
         AWS_CONFIG_FILE: join(dir, "no-aws-config"),
         AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
         AWS_EC2_METADATA_DISABLED: "true",
-        SOFTHSM2_CONF: hsm.conf,
-        PKCS11_MODULE: hsm.module,
-        PKCS11_PIN: hsm.pin,
-        PKCS11_EC_KEY_URI: `pkcs11:token=${hsm.token};object=ec-key`,
-        TRUST_ANCHOR_ARN: ARNS.trustAnchorArn,
-        PROFILE_ARN: ARNS.profileArn,
-        ROLE_ARN: ARNS.roleArn,
-        AWS_REGION: "us-east-1",
-        AWS_ENDPOINT_URL_ROLESANYWHERE: endpoint.url,
-        AWS_ENDPOINT_URL_STS: endpoint.url,
       },
-      timeout: 60_000,
     });
-    expect(stdout.trim()).toBe(`${IDENTITY_PREFIX}${hsm.certificate("ec-key.pem").serialHex.toLowerCase()}`);
+    expect(stdout).toBe(`${IDENTITY_PREFIX}${hsm.certificate("ec-key.pem").serialHex.toLowerCase()}`);
   });
 
   it("the shipped declarations type-check a consumer (skipLibCheck off) and fit the SDK's provider type", async () => {

@@ -8,7 +8,7 @@
  * `serve` with fromInstanceMetadata/fromContainerMetadata is covered by native-test/serve.test.ts.
  */
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from "@aws-sdk/client-sts";
@@ -18,6 +18,7 @@ import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/se
 import { fromRolesAnywhere, type RolesAnywhereProviderOptions } from "../src/sdk/index.js";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { ARNS } from "../test/local-endpoint/support.js";
+import { runSdkStsExample } from "./helpers/sdk-example.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey, sessionHandles, transientHandles } from "./helpers/tpm-keys.js";
@@ -193,29 +194,8 @@ describe("@aws-sdk/client-sts", () => {
 
 describe("examples/sdk-sts.mjs", () => {
   it("prints the caller identity, importing roles-anywhere-agent by name", async () => {
-    const app = join(dir, "example-app");
-    mkdirSync(join(app, "node_modules", "@aws-sdk"), { recursive: true });
-    symlinkSync(REPO, join(app, "node_modules", "roles-anywhere-agent"));
-    symlinkSync(join(REPO, "node_modules", "@aws-sdk", "client-sts"), join(app, "node_modules", "@aws-sdk", "client-sts"));
-    copyFileSync(join(REPO, "examples", "sdk-sts.mjs"), join(app, "sdk-sts.mjs"));
-    const { stdout } = await run(process.execPath, [join(app, "sdk-sts.mjs")], {
-      cwd: app,
-      env: {
-        ...awsEnv(),
-        SOFTHSM2_CONF: hsm.conf,
-        PKCS11_MODULE: hsm.module,
-        PKCS11_PIN: hsm.pin,
-        PKCS11_EC_KEY_URI: `pkcs11:token=${hsm.token};object=ec-key`,
-        TRUST_ANCHOR_ARN: ARNS.trustAnchorArn,
-        PROFILE_ARN: ARNS.profileArn,
-        ROLE_ARN: ARNS.roleArn,
-        AWS_REGION: "us-east-1",
-        AWS_ENDPOINT_URL_ROLESANYWHERE: endpoint.url,
-        AWS_ENDPOINT_URL_STS: endpoint.url,
-      },
-      timeout: 60_000,
-    });
+    const stdout = await runSdkStsExample({ packageDir: REPO, appDir: join(dir, "example-app"), hsm, endpointUrl: endpoint.url, arns: ARNS, baseEnv: awsEnv() });
     // No role session name given: the endpoint names the session after the certificate's serial, as the service does.
-    expect(stdout.trim()).toBe(`${IDENTITY_PREFIX}${hsm.certificate("ec-key.pem").serialHex.toLowerCase()}`);
+    expect(stdout).toBe(`${IDENTITY_PREFIX}${hsm.certificate("ec-key.pem").serialHex.toLowerCase()}`);
   });
 });
