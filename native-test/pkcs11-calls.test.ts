@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verify } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentError } from "../src/errors.js";
 import type { Pkcs11SignerOptions } from "../src/signers/options.js";
 import type { Signer } from "../src/signers/signer.js";
 import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
 import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { failure } from "../test/helpers/agent-error.js";
 
 let hsm: SoftHsmFixture;
 let spyLog: string;
@@ -37,16 +37,6 @@ async function signer(options: Partial<Pkcs11SignerOptions> & { keyUri: string }
   const s = await createPkcs11Signer({ library: PKCS11_SPY_MODULE, ...options });
   open.push(s);
   return s;
-}
-
-async function failure(promise: Promise<unknown>): Promise<AgentError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentError);
-    return error as AgentError;
-  }
-  throw new Error("expected a failure");
 }
 
 /** The spy's log from now on: the calls made, with their user type for C_Login. */

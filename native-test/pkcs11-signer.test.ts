@@ -8,11 +8,11 @@ import { execFileSync } from "node:child_process";
 import { verify, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentError } from "../src/errors.js";
 import type { Pkcs11SignerOptions } from "../src/signers/options.js";
 import type { DigestAlgorithm, Signer } from "../src/signers/signer.js";
 import { createPkcs11Signer, listPkcs11Certificates, Pkcs11AmbiguousError, parsePkcs11Uri } from "../src/signers/pkcs11/index.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { failure } from "../test/helpers/agent-error.js";
 
 let hsm: SoftHsmFixture;
 const open: Signer[] = [];
@@ -32,16 +32,6 @@ async function signer(options: Partial<Pkcs11SignerOptions> & { keyUri: string }
   const s = await createPkcs11Signer({ library: hsm.module, pin: { kind: "file", path: hsm.pinFile() }, ...options });
   open.push(s);
   return s;
-}
-
-async function failure(promise: Promise<unknown>): Promise<AgentError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentError);
-    return error as AgentError;
-  }
-  throw new Error("expected a failure");
 }
 
 const MESSAGE = Buffer.from("AWS4-X509-ECDSA-SHA256\n20261123T000000Z\n20261123/us-east-1/rolesanywhere/aws4_request\nabc");

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { AgentError, ServiceError } from "../../src/errors.js";
+import { ServiceError } from "../../src/errors.js";
 import { createSession } from "../../src/rolesanywhere/create-session.js";
 import type { CreateSessionOptions } from "../../src/rolesanywhere/types.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
@@ -17,6 +17,7 @@ import {
   type Reply,
   type ScriptedEndpoint,
 } from "./support.js";
+import { failure } from "../helpers/agent-error.js";
 
 const { dir, cleanup } = makeTempDir("raa-create-session-");
 afterAll(cleanup);
@@ -53,15 +54,6 @@ function options(url: string, extra: Partial<CreateSessionOptions> = {}) {
     ...extra,
   };
   return { opts, sleeps };
-}
-
-async function failure(promise: Promise<unknown>): Promise<AgentError> {
-  const e = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(e instanceof AgentError)) throw new Error(`expected an AgentError, got ${String(e)}`);
-  return e;
 }
 
 const ok: Reply = { status: 201, body: successBody(), headers: { "x-amzn-RequestId": "req-ok-1" } };

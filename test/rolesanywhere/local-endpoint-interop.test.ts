@@ -4,12 +4,12 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentError } from "../../src/errors.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
 import { createSession } from "../../src/rolesanywhere/create-session.js";
 import type { CreateSessionOptions } from "../../src/rolesanywhere/types.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { KeyFileSigner, sessionParams } from "./support.js";
+import { failure } from "../helpers/agent-error.js";
 
 const { dir, cleanup } = makeTempDir("raa-interop-");
 const root = createCa(dir, { name: "Interop Root CA" });
@@ -34,15 +34,6 @@ const options = (extra: Partial<CreateSessionOptions> = {}): CreateSessionOption
   sleep: async () => {},
   ...extra,
 });
-
-async function failure(promise: Promise<unknown>): Promise<AgentError> {
-  const e = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(e instanceof AgentError)) throw new Error(`expected an AgentError, got ${String(e)}`);
-  return e;
-}
 
 describe("createSession against the local endpoint", () => {
   it("an EC key under an intermediate (sent as X-Amz-X509-Chain) gets the credentials the endpoint issued", async () => {

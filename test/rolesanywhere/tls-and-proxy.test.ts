@@ -2,7 +2,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { AgentError } from "../../src/errors.js";
 import { createSession } from "../../src/rolesanywhere/create-session.js";
 import { parseEndpointUrl } from "../../src/rolesanywhere/endpoint.js";
 import { createTransport, sendRequest } from "../../src/rolesanywhere/http-client.js";
@@ -20,6 +19,7 @@ import {
   type ScriptedEndpoint,
   type TestProxy,
 } from "./support.js";
+import { failure } from "../helpers/agent-error.js";
 
 const { dir, cleanup } = makeTempDir("raa-tls-proxy-");
 afterAll(cleanup);
@@ -65,15 +65,6 @@ async function proxy(options?: Parameters<typeof startProxy>[0]): Promise<TestPr
 
 function options(extra: Partial<CreateSessionOptions>): CreateSessionOptions {
   return { env: {}, sleep: async () => {}, random: () => 0, ...extra };
-}
-
-async function failure(promise: Promise<unknown>): Promise<AgentError> {
-  const e = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(e instanceof AgentError)) throw new Error(`expected an AgentError, got ${String(e)}`);
-  return e;
 }
 
 describe("https", () => {
