@@ -19,7 +19,7 @@ const command: CommandSpec = {
       { startAgentServer },
       { prepareSocketPath, systemdListenFd },
       { defaultAgentSocketPath },
-      { watchSignals },
+      { logFailures, serveUntilStopped },
       { loadConfig },
     ] = await Promise.all([
       import("../../credentials/credential-source.js"),
@@ -28,17 +28,16 @@ const command: CommandSpec = {
       import("../../agent/agent-server.js"),
       import("../../agent/socket-safety.js"),
       import("../../agent/socket-path.js"),
-      import("../../agent/signals.js"),
+      import("../registry-daemon.js"),
       import("../../config/load-config.js"),
     ]);
     const log = (line: string) => io.stderr.write(`${line}\n`);
-    const oneLine = (e: unknown) => (e as { toOneLine?: () => string }).toOneLine?.() ?? String(e);
 
     const config = await loadConfig(stringArg(args, "config"), io.env);
     const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)) }));
     // Signers are opened here, before listening: a `prompt` PIN is asked once, now, on the terminal.
     const initial = await registry.apply(await profileSpecs(args, io, config));
-    for (const f of initial.failed) log(`${f.name}: ${oneLine(f.error)}`);
+    logFailures(initial, log);
 
     const fd = systemdListenFd(io.env);
     const socketPath = stringArg(args, "socket") ?? config.agent.socket ?? defaultAgentSocketPath(io.env);
@@ -52,22 +51,9 @@ const command: CommandSpec = {
     }
     log(`agent listening on ${server.address} for profiles: ${registry.names().join(", ")}`);
 
-    const signals = watchSignals(() => {
-      loadConfig(stringArg(args, "config"), io.env)
-        .then(async (next) => registry.apply(await profileSpecs(args, io, next)))
-        .then((r) => {
-          for (const f of r.failed) log(`${f.name}: ${oneLine(f.error)}`);
-          log(`configuration reloaded: kept ${r.kept.length}, added ${r.added.length}, replaced ${r.replaced.length}, removed ${r.removed.length}`);
-        })
-        .catch((error: unknown) => log(`reload failed, keeping the previous configuration: ${oneLine(error)}`));
-    });
     try {
-      log(`${await signals.stopped}: stopping`);
+      await serveUntilStopped(registry, server, async () => profileSpecs(args, io, await loadConfig(stringArg(args, "config"), io.env)), log);
     } finally {
-      signals.dispose();
-      await server.close();
-      // Closing the sources closes their signers: token sessions are logged out, TPM objects flushed.
-      await registry.closeAll();
       if (fd === undefined) await import("node:fs/promises").then((fs) => fs.unlink(socketPath)).catch(() => {});
     }
     return 0;

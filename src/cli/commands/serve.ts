@@ -29,7 +29,7 @@ const command: CommandSpec = {
       { startCredentialServer, ECS_PATH },
       { EcsConsumers },
       { writeEcsEnvFiles, ecsEnvFile },
-      { watchSignals },
+      { logFailures, serveUntilStopped },
     ] = await Promise.all([
       import("../../credentials/credential-source.js"),
       import("../../credentials/source-registry.js"),
@@ -37,7 +37,7 @@ const command: CommandSpec = {
       import("../../serve/credential-server.js"),
       import("../../serve/ecs-consumers.js"),
       import("../../serve/ecs-env.js"),
-      import("../../agent/signals.js"),
+      import("../registry-daemon.js"),
     ]);
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const hopLimit = numberArg(args, "hop-limit") ?? 64;
@@ -49,9 +49,6 @@ const command: CommandSpec = {
     const registry = new SourceRegistry((spec) =>
       createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)) }),
     );
-    const reportApply = (result: Awaited<ReturnType<typeof registry.apply>>) => {
-      for (const f of result.failed) log(`${f.name}: ${(f.error as { toOneLine?: () => string }).toOneLine?.() ?? String(f.error)}`);
-    };
     const initial = await registry.apply(specs);
     // Like aws_signing_helper, a key or certificate that cannot be used ends `serve` at start-up; a missing
     // token or an unreachable endpoint does not (the sources keep retrying).
@@ -60,7 +57,7 @@ const command: CommandSpec = {
       await registry.closeAll();
       throw fatal.error;
     }
-    reportApply(initial);
+    logFailures(initial, log);
 
     const bindings = consumerBindings(listArg(args, "ecs-consumer"), specs.map((s) => s.name));
     const consumers = ecs ? EcsConsumers.withRandomTokens(bindings) : undefined;
@@ -96,22 +93,7 @@ const command: CommandSpec = {
       }
     }
 
-    const signals = watchSignals(() => {
-      roleSpecs(args, io)
-        .then((next) => registry.apply(next))
-        .then((result) => {
-          reportApply(result);
-          log(`configuration reloaded: kept ${result.kept.length}, added ${result.added.length}, replaced ${result.replaced.length}, removed ${result.removed.length}`);
-        })
-        .catch((error: unknown) => log(`reload failed, keeping the previous configuration: ${(error as { toOneLine?: () => string }).toOneLine?.() ?? String(error)}`));
-    });
-    try {
-      log(`${await signals.stopped}: stopping`);
-    } finally {
-      signals.dispose();
-      await server.close();
-      await registry.closeAll();
-    }
+    await serveUntilStopped(registry, server, () => roleSpecs(args, io), log);
     return 0;
   },
 };
