@@ -4,7 +4,6 @@
  * kept, in a wipeable Secret, until the signer closes. A rejected PIN is reported once, with what the
  * token says about remaining tries, and never presented again.
  */
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { AuthError, InputError } from "../../errors.js";
 import { describeSecretSource, readSecret, type SecretSource } from "../../secrets/secret-source.js";
@@ -37,7 +36,7 @@ export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
   return {
     description: `pin-source file ${path}`,
     interactive: false,
-    read: () => readPinFile(path),
+    read: () => readSecret({ kind: "file", path }, "the URI's pin-source"),
   };
 }
 
@@ -51,21 +50,6 @@ function pinSourcePath(source: string): string {
     });
   }
   return source;
-}
-
-async function readPinFile(path: string): Promise<Secret> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new InputError("FILE_UNREADABLE", `cannot read the PIN file ${path}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
-  }
-  let end = bytes.length;
-  if (bytes[end - 1] === 0x0a) end--;
-  if (bytes[end - 1] === 0x0d) end--;
-  const secret = Secret.fromBytes(Buffer.from(bytes.subarray(0, end)));
-  bytes.fill(0);
-  return secret;
 }
 
 /** A SecretSource from the command line or config (`--pkcs11-pin-file`, `-env`, …). */
