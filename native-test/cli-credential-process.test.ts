@@ -3,18 +3,15 @@
  * `credential-process` against the verifying local endpoint over HTTP and HTTPS, with and without intermediates,
  * and every bad input giving one clear line, its documented exit code, no stack trace and no secret.
  */
-import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type TestKeyType } from "../test/helpers/pki.js";
+import { DIST_CLI, runCli, type CliRun } from "./helpers/run-cli.js";
 
-const run = promisify(execFile);
-const CLI = join(process.cwd(), "dist", "cli.js");
 const ACCOUNT = "111122223333";
 const ARNS = [
   "--trust-anchor-arn", `arn:aws:rolesanywhere:us-east-1:${ACCOUNT}:trust-anchor/ta`,
@@ -24,16 +21,8 @@ const ARNS = [
 const PASSWORD = "s3cret-Pässword";
 const env: NodeJS.ProcessEnv = { ...process.env, CI: "true", NODE_EXTRA_CA_CERTS: "", AWS_CA_BUNDLE: "", XDG_RUNTIME_DIR: "/nonexistent" };
 
-interface CliResult { code: number; stdout: string; stderr: string }
-async function cli(args: string[]): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+type CliResult = CliRun;
+const cli = (args: string[]): Promise<CliResult> => runCli(DIST_CLI, args, env, 60_000);
 
 function expectCredentials(r: CliResult): void {
   expect(r.stderr).toBe("");

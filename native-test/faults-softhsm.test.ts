@@ -20,7 +20,7 @@ import { fromRolesAnywhere } from "../src/sdk/index.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
 import { spyRecorder, type SessionAccount } from "./helpers/pkcs11-spy-log.js";
-import { runCli, type CliRun } from "./helpers/provisioning-support.js";
+import { runCli, type CliRun } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
 const ARNS = {

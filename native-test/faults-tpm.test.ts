@@ -22,7 +22,7 @@ import { TPM_CC } from "../src/signers/tpm/wire/constants.js";
 import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
-import { runCli, type CliRun } from "./helpers/provisioning-support.js";
+import { runCli, type CliRun } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { createHash } from "node:crypto";
 import { genpkey, lockoutCounter, persistentKey, persistSrk, readPcr, sessionHandles, tpm2Create, transientHandles, trialPolicy, writeTss2File } from "./helpers/tpm-keys.js";

@@ -5,17 +5,15 @@
  * token the local endpoint issued — must not appear on stderr, nor on stdout except in credential-process's
  * (and nothing else's) own JSON. `update --once` writes its file 0600.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
+import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, SOFTHSM_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
-const execFileAsync = promisify(execFile);
-const CLI = join(process.cwd(), "dist", "cli.js");
 const ACCOUNT = "111122223333";
 const ARNS = [
   "--trust-anchor-arn", `arn:aws:rolesanywhere:us-east-1:${ACCOUNT}:trust-anchor/ta`,
@@ -42,14 +40,8 @@ const baseEnv = (): NodeJS.ProcessEnv => ({
 });
 
 async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-  let r: Run;
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { env: { ...baseEnv(), ...extraEnv }, timeout: 60_000 });
-    r = { args, code: 0, stdout, stderr, ownCredentials: args[0] === "credential-process" };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    r = { args, code: err.code, stdout: err.stdout, stderr: err.stderr, ownCredentials: false };
-  }
+  const { code, stdout, stderr } = await runCli(DIST_CLI, args, { ...baseEnv(), ...extraEnv }, 60_000);
+  const r: Run = { args, code, stdout, stderr, ownCredentials: code === 0 && args[0] === "credential-process" };
   runs.push(r);
   return r;
 }

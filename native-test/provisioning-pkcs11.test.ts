@@ -13,7 +13,8 @@ import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/se
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
 import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
-import { expectCredentialJson, opensslSignCsr, opensslVerifyCsr, runCli, SESSION_ARGS, type CliRun } from "./helpers/provisioning-support.js";
+import { expectCredentialJson, opensslSignCsr, opensslVerifyCsr, SESSION_ARGS } from "./helpers/provisioning-support.js";
+import { runCli, type CliRun } from "./helpers/run-cli.js";
 
 const TOKEN = "provisioning";
 const PIN = "24680";

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, makeTempDir, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
-import { expectCredentialJson, opensslSignCsr, opensslVerifyCsr, runCli, SESSION_ARGS, type CliRun } from "./helpers/provisioning-support.js";
+import { expectCredentialJson, opensslSignCsr, opensslVerifyCsr, SESSION_ARGS } from "./helpers/provisioning-support.js";
+import { runCli, type CliRun } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { transientHandles } from "./helpers/tpm-keys.js";
 

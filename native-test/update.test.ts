@@ -3,7 +3,7 @@
  * writers, the long-running loop through an outage, and the exit codes a boot script relies on.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
 import { bundleCli, startFaultProxy, type FaultProxy } from "./agent-support.js";
+import { runCli, type CliRun } from "./helpers/run-cli.js";
 
 const { dir, cleanup } = makeTempDir("raa-native-update-");
 let cli: { cli: string; cleanup: () => void };
@@ -26,13 +27,7 @@ const flags = () => [
   "--endpoint", proxy.url, "--timeout", "2", "--max-attempts", "1",
 ];
 
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli.cli, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const updateCli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => runCli(cli.cli, args, { ...process.env, ...env });
 
 beforeAll(async () => {
   cli = await bundleCli();
@@ -52,13 +47,13 @@ describe("update (process)", () => {
   it("--once writes the profile, keeps the rest of the file, and creates ~/.aws 0700 / credentials 0600", async () => {
     await proxy.setMode("ok");
     const home = join(dir, "home");
-    const r1 = await runCli(["update", "--once", ...flags()], { HOME: home, AWS_SHARED_CREDENTIALS_FILE: "" });
+    const r1 = await updateCli(["update", "--once", ...flags()], { HOME: home, AWS_SHARED_CREDENTIALS_FILE: "" });
     expect(r1).toMatchObject({ code: 0, stdout: "" });
     const path = join(home, ".aws", "credentials");
     expect(statSync(join(home, ".aws")).mode & 0o777).toBe(0o700);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     writeFileSync(path, `# mine\n[other]\naws_access_key_id = AKIAOTHER\nregion = eu-west-1\n${readFileSync(path, "utf8")}`);
-    const r2 = await runCli(["update", "--once", "--profile", "default", ...flags()], { HOME: home, AWS_SHARED_CREDENTIALS_FILE: "" });
+    const r2 = await updateCli(["update", "--once", "--profile", "default", ...flags()], { HOME: home, AWS_SHARED_CREDENTIALS_FILE: "" });
     expect(r2.code).toBe(0);
     const text = readFileSync(path, "utf8");
     expect(text.startsWith("# mine\n[other]\naws_access_key_id = AKIAOTHER\nregion = eu-west-1\n[default]\naws_access_key_id = ")).toBe(true);
@@ -69,7 +64,7 @@ describe("update (process)", () => {
     const path = join(dir, "shared-credentials");
     writeFileSync(path, "[keep]\nx = 1\n", { mode: 0o600 });
     const results = await Promise.all(
-      ["a", "b", "c"].map((p) => runCli(["update", "--once", "--profile", p, ...flags()], { AWS_SHARED_CREDENTIALS_FILE: path })),
+      ["a", "b", "c"].map((p) => updateCli(["update", "--once", "--profile", p, ...flags()], { AWS_SHARED_CREDENTIALS_FILE: path })),
     );
     for (const r of results) expect(r.code).toBe(0);
     const text = readFileSync(path, "utf8");
@@ -80,7 +75,7 @@ describe("update (process)", () => {
   it("--once exits 7 with one line on stderr when the endpoint refuses connections", async () => {
     await proxy.setMode("refuse");
     try {
-      const r = await runCli(["update", "--once", ...flags()], { AWS_SHARED_CREDENTIALS_FILE: join(dir, "never-written") });
+      const r = await updateCli(["update", "--once", ...flags()], { AWS_SHARED_CREDENTIALS_FILE: join(dir, "never-written") });
       expect(r.code).toBe(7);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(() => statSync(join(dir, "never-written"))).toThrow();

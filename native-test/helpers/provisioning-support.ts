@@ -1,27 +1,8 @@
-/** Shared steps of the provisioning native tests: the CLI as a process, openssl as the CA. */
-import { execFile, execFileSync } from "node:child_process";
+/** Shared steps of the provisioning native tests: openssl as the CA, the credentials JSON checked. */
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { CaHandle } from "../../test/helpers/pki.js";
-
-const execFileAsync = promisify(execFile);
-
-export interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export async function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { env, encoding: "utf8", timeout: 90_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
 
 /** `openssl req -verify` on the PEM request; returns the subject openssl reads (RFC 2253). */
 export function opensslVerifyCsr(csrPath: string): string {

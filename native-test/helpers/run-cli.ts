@@ -1,0 +1,26 @@
+/** The CLI as a process: exit code, stdout and stderr, whatever the exit code. */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+
+/** The shipped CLI, built by `npm run build`. */
+export const DIST_CLI = join(process.cwd(), "dist", "cli.js");
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `node cli …args` with exactly `env`; a run that does not end within `timeoutMs` counts as code -1. */
+export async function runCli(cli: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { env, encoding: "utf8", timeout: timeoutMs });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
