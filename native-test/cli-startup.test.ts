@@ -71,8 +71,9 @@ describe("dist/ start-up", () => {
     expect(viaAgent.stderr).toBe("");
 
     const notServed = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "other", "--agent-socket", socket]).catch((e) => e);
-    expect(notServed.code).not.toBe(0);
-    expect(notServed.stderr).toMatch(/cli-bundle\.cjs/);
+    // Without the bundle, that is a broken installation, reported in one line.
+    expect(notServed.code).toBe(1);
+    expect(notServed.stderr).toMatch(/^roles-anywhere-agent: the installation is incomplete: cannot read .*cli-bundle\.cjs \(ENOENT\); reinstall roles-anywhere-agent\n$/);
 
     // The full CLI (--region is not a flag the launcher takes) gives the same cached credentials.
     const full = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket, "--agent", "--region", "us-east-1"]);
