@@ -9,6 +9,7 @@
 // it into require()): V8 does not keep the dynamic-import callback for functions restored from a cache.
 import { answerFromAgent } from "./agent-fast-path.js";
 import { FdOutput } from "../fd-output.js";
+import { reportError, wantsDebug } from "../report-error.js";
 
 /** Commands that keep running: memory matters more than start-up time. */
 const LONG_RUNNING: ReadonlySet<string> = new Set(["agent", "serve", "update", "local-endpoint"]);
@@ -26,4 +27,8 @@ void answerFromAgent(process.argv.slice(2), { stdout, stderr, env: process.env }
   }
   await Promise.all([stdout.flush(), stderr.flush()]);
   process.exit(code);
+}).catch((error: unknown) => {
+  // Only the launcher's own steps can fail here (e.g. dist/daemon/ missing from a broken installation):
+  // the commands report their errors themselves.
+  process.exit(reportError(error, { stdout, stderr, env: process.env }, wantsDebug(process.argv)));
 });
