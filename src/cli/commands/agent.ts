@@ -34,16 +34,18 @@ const command: CommandSpec = {
     const log = (line: string) => io.stderr.write(`${line}\n`);
 
     const config = await loadConfig(stringArg(args, "config"), io.env);
+    const fd = systemdListenFd(io.env);
+    const socketPath = stringArg(args, "socket") ?? config.agent.socket ?? defaultAgentSocketPath(io.env);
+    // The socket path is checked before any token or TPM is touched: an unsafe directory must not cost a PIN.
+    if (fd === undefined) await prepareSocketPath(socketPath);
+
     const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)) }));
     // Signers are opened here, before listening: a `prompt` PIN is asked once, now, on the terminal.
     const initial = await registry.apply(await profileSpecs(args, io, config));
     logFailures(initial, log);
 
-    const fd = systemdListenFd(io.env);
-    const socketPath = stringArg(args, "socket") ?? config.agent.socket ?? defaultAgentSocketPath(io.env);
     let server;
     try {
-      if (fd === undefined) await prepareSocketPath(socketPath);
       server = await startAgentServer(registry, fd === undefined ? { path: socketPath } : { fd });
     } catch (error) {
       await registry.closeAll();
