@@ -18,7 +18,7 @@ import type { RefreshEvent } from "../src/credentials/credential-cache.js";
 import type { Credentials } from "../src/credentials/credentials.js";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
-import { TPM_CC } from "../src/signers/tpm/wire/constants.js";
+import { TPM_CC } from "../src/tpm/wire/constants.js";
 import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";

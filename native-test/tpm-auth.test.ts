@@ -96,9 +96,9 @@ describe("a TPM that was never started", () => {
     // from the template, which only needs the TPM to be started.
     const before = await tpm.run("tpm2_getrandom", ["4"]).catch((e: Error) => e.message);
     expect(before).toMatch(/0x100|initialize/i);
-    const { Tpm } = await import("../src/signers/tpm/client/tpm.js");
-    const { openTpmTransport } = await import("../src/signers/tpm/transport/open-transport.js");
-    const { GetRandom } = await import("../src/signers/tpm/wire/commands.js");
+    const { Tpm } = await import("../src/tpm/client/tpm.js");
+    const { openTpmTransport } = await import("../src/tpm/transport/open-transport.js");
+    const { GetRandom } = await import("../src/tpm/wire/commands.js");
     const transport = await openTpmTransport(tpm.device, {});
     try {
       const { response } = await new Tpm(transport).execute(GetRandom, {}, { bytesRequested: 8 });

@@ -4,19 +4,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Secret } from "../src/secrets/secret.js";
-import { Tpm, permanentEntity } from "../src/signers/tpm/client/tpm.js";
-import { TpmResponseError } from "../src/signers/tpm/client/tpm-error.js";
-import { decodePublicArea, objectName } from "../src/signers/tpm/keys/public-area.js";
-import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "../src/signers/tpm/keys/srk-templates.js";
-import { PasswordSession } from "../src/signers/tpm/sessions/password-session.js";
-import { startAuthSession } from "../src/signers/tpm/sessions/start-session.js";
-import { SocketTransport } from "../src/signers/tpm/transport/socket-transport.js";
-import { openTpmTransport } from "../src/signers/tpm/transport/open-transport.js";
-import type { TpmTransport } from "../src/signers/tpm/transport/transport.js";
-import { CreatePrimary, GetCapability, GetRandom, PolicyAuthValue, PolicyGetDigest, PolicyPassword, ReadPublic } from "../src/signers/tpm/wire/commands.js";
-import { TPM_ALG, TPM_CAP, TPM_PT, TPM_RH } from "../src/signers/tpm/wire/constants.js";
-import { RC } from "../src/signers/tpm/wire/response-code.js";
-import type { TpmtPublic } from "../src/signers/tpm/wire/structures.js";
+import { Tpm, permanentEntity } from "../src/tpm/client/tpm.js";
+import { TpmResponseError } from "../src/tpm/client/tpm-error.js";
+import { decodePublicArea, objectName } from "../src/tpm/keys/public-area.js";
+import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "../src/tpm/keys/srk-templates.js";
+import { PasswordSession } from "../src/tpm/sessions/password-session.js";
+import { startAuthSession } from "../src/tpm/sessions/start-session.js";
+import { SocketTransport } from "../src/tpm/transport/socket-transport.js";
+import { openTpmTransport } from "../src/tpm/transport/open-transport.js";
+import type { TpmTransport } from "../src/tpm/transport/transport.js";
+import { CreatePrimary, GetCapability, GetRandom, PolicyAuthValue, PolicyGetDigest, PolicyPassword, ReadPublic } from "../src/tpm/wire/commands.js";
+import { TPM_ALG, TPM_CAP, TPM_PT, TPM_RH } from "../src/tpm/wire/constants.js";
+import { RC } from "../src/tpm/wire/response-code.js";
+import type { TpmtPublic } from "../src/tpm/wire/structures.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 
 let unixTpm: Swtpm;

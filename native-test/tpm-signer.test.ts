@@ -11,8 +11,8 @@ import { Certificate } from "../src/x509/certificate.js";
 import type { TpmSignerOptions } from "../src/signers/options.js";
 import { createTpmSigner } from "../src/signers/tpm/index.js";
 import { TpmSigner } from "../src/signers/tpm/tpm-signer.js";
-import { openTpmTransport } from "../src/signers/tpm/transport/open-transport.js";
-import type { TpmTransport } from "../src/signers/tpm/transport/transport.js";
+import { openTpmTransport } from "../src/tpm/transport/open-transport.js";
+import type { TpmTransport } from "../src/tpm/transport/transport.js";
 import { createCa, issueLeaf } from "../test/helpers/pki.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import {

@@ -9,7 +9,7 @@ import { Secret } from "../../src/secrets/secret.js";
 import { keyMaterialFromFile } from "../../src/signers/file/key-material.js";
 import { loadSigningKey } from "../../src/signers/file/key-parsers.js";
 import { readPkcs12 } from "../../src/signers/file/pkcs12.js";
-import { parseTss2KeyFile } from "../../src/signers/tpm/keys/tss2-key-file.js";
+import { parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { parseCertificateBytes } from "../../src/x509/read-certificates.js";
 import { parsesOrAgentError, printTallies } from "./fuzz-support.js";
 

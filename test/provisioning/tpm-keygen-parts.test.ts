@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parsePcrRequest, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
-import { signingKeyTemplate } from "../../src/provisioning/tpm/key-template.js";
-import { encodeTss2KeyFile } from "../../src/provisioning/tpm/tss2-writer.js";
+import { signingKeyTemplate } from "../../src/tpm/keys/signing-key-template.js";
+import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-writer.js";
 import { parseKeySpec } from "../../src/provisioning/pkcs11/key-spec.js";
-import { computePolicyDigest, type PolicyStatement } from "../../src/signers/tpm/keys/policy.js";
-import { encodePublicArea } from "../../src/signers/tpm/keys/public-area.js";
-import { parseTss2KeyFile } from "../../src/signers/tpm/keys/tss2-key-file.js";
-import { TPMA_OBJECT, TPM_ALG } from "../../src/signers/tpm/wire/constants.js";
+import { computePolicyDigest, type PolicyStatement } from "../../src/tpm/keys/policy.js";
+import { encodePublicArea } from "../../src/tpm/keys/public-area.js";
+import { parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
+import { TPMA_OBJECT, TPM_ALG } from "../../src/tpm/wire/constants.js";
 import { execFileSync } from "node:child_process";
 
 describe("parsePcrRequest", () => {

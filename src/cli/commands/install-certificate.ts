@@ -70,8 +70,8 @@ async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
     const { readInputFile } = await import("../../io/input-file.js");
     const { bytes } = await readInputFile(keyRef, "private key file");
     const [{ containsTss2Key, parseTss2KeyFile }, { publicKeyOf }] = await Promise.all([
-      import("../../signers/tpm/keys/tss2-key-file.js"),
-      import("../../signers/tpm/keys/public-area.js"),
+      import("../../tpm/keys/tss2-key-file.js"),
+      import("../../tpm/keys/public-area.js"),
     ]);
     if (containsTss2Key(bytes.toString("latin1"))) {
       const file = await parseTss2KeyFile(bytes, keyRef);

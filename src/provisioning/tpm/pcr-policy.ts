@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { DeviceError, UsageError } from "../../errors.js";
-import type { Tpm } from "../../signers/tpm/client/tpm.js";
-import type { PolicyStatement } from "../../signers/tpm/keys/policy.js";
-import { PCR_Read } from "../../signers/tpm/wire/commands.js";
-import { TPM_ALG } from "../../signers/tpm/wire/constants.js";
-import type { TpmsPcrSelection } from "../../signers/tpm/wire/structures.js";
+import type { Tpm } from "../../tpm/client/tpm.js";
+import type { PolicyStatement } from "../../tpm/keys/policy.js";
+import { PCR_Read } from "../../tpm/wire/commands.js";
+import { TPM_ALG } from "../../tpm/wire/constants.js";
+import type { TpmsPcrSelection } from "../../tpm/wire/structures.js";
 
 /** A PCR selection the user typed: one bank and its PCR indexes (`sha256:0,7`). */
 export interface PcrRequest {

@@ -3,9 +3,9 @@
  * sessions): only when the TPM lost our objects, never when it judged an authorization. The TPM checks the
  * handle and session areas before any authorization, so "not loaded" answers cost no dictionary-attack try.
  */
-import { TpmResponseError } from "./client/tpm-error.js";
-import { TpmConnectionLost } from "./transport/transport.js";
-import { RC } from "./wire/response-code.js";
+import { TpmResponseError } from "../../tpm/client/tpm-error.js";
+import { TpmConnectionLost } from "../../tpm/transport/transport.js";
+import { RC } from "../../tpm/wire/response-code.js";
 
 /**
  * Why the key should be loaded again before one more attempt, or undefined when the error must be

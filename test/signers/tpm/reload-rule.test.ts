@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DeviceError } from "../../../src/errors.js";
-import { TpmResponseError } from "../../../src/signers/tpm/client/tpm-error.js";
+import { TpmResponseError } from "../../../src/tpm/client/tpm-error.js";
 import { reloadReason } from "../../../src/signers/tpm/reload-rule.js";
-import { TpmConnectionLost } from "../../../src/signers/tpm/transport/transport.js";
+import { TpmConnectionLost } from "../../../src/tpm/transport/transport.js";
 
 const sign = (rc: number) => new TpmResponseError("TPM2_Sign", 0x15d, rc);
 

@@ -1,0 +1,149 @@
+/**
+ * Turns TPM response codes into the errors a user can act on: which password is wrong and whether the
+ * attempt counted towards lockout, lockout itself, policy failures, keys that belong to another TPM or
+ * parent, missing persistent handles, full object memory.
+ */
+import { AuthError, DeviceError, InputError, type AgentError } from "../../errors.js";
+import { TpmResponseError } from "./tpm-error.js";
+import { hex32 } from "../wire/constants.js";
+import { RC } from "../wire/response-code.js";
+
+/** Dictionary-attack state read with GetCapability(TPM_PROPERTIES) after an authorization failure. */
+export interface LockoutState {
+  readonly failedTries: number;
+  readonly maxTries: number;
+  /** Seconds after which one failure is forgotten (0: never). */
+  readonly recoveryTime: number;
+}
+
+/** What we were doing when the TPM said no. */
+export type TpmOperation =
+  | { readonly kind: "create-primary"; readonly hierarchy: number }
+  | { readonly kind: "read-public"; readonly handle: number; readonly role: "key" | "parent" }
+  | { readonly kind: "load"; readonly parent: number }
+  | { readonly kind: "policy"; readonly statement: string }
+  | { readonly kind: "sign"; readonly keyHasEmptyAuthFlag: boolean };
+
+const HIERARCHY_NAMES: Readonly<Record<number, string>> = {
+  0x40000001: "owner",
+  0x40000007: "null",
+  0x4000000b: "endorsement",
+  0x4000000c: "platform",
+};
+
+function lockoutSentence(state: LockoutState | undefined): string {
+  if (!state) return "";
+  const left = Math.max(0, state.maxTries - state.failedTries);
+  return `; ${state.failedTries} failed attempt(s) counted, ${left} left before the TPM locks out DA-protected keys`;
+}
+
+export function lockoutError(state: LockoutState | undefined, cause?: unknown): AuthError {
+  let when = "until its owner clears it";
+  if (state && state.recoveryTime > 0) {
+    const seconds = Math.max(1, state.failedTries - state.maxTries + 1) * state.recoveryTime;
+    when = `for about ${seconds} s (one failure is forgiven every ${state.recoveryTime} s) or until its owner clears it`;
+  }
+  return new AuthError("TPM_LOCKOUT", `the TPM is in dictionary-attack lockout and refuses password-protected keys ${when}`, {
+    cause,
+    hint: "do not retry with guessed passwords; the owner can reset it with `tpm2_dictionarylockout --clear-lockout`",
+  });
+}
+
+/**
+ * The error to report for `e` raised during `op`. Errors that are not TPM response codes pass through.
+ * `lockout` is the DA state when it could be read (only needed for AUTH_FAIL and LOCKOUT).
+ */
+export function explainTpmError(e: unknown, op: TpmOperation, what: string, lockout?: LockoutState): unknown {
+  if (!(e instanceof TpmResponseError)) return e;
+  const raw = `(${e.decoded.name}, rc 0x${e.rc.toString(16)})`;
+  if (e.rc === RC.LOCKOUT) return lockoutError(lockout, e);
+
+  const authFailed = e.is(RC.AUTH_FAIL) || e.is(RC.BAD_AUTH);
+  const counted = e.is(RC.AUTH_FAIL);
+  const countedText = counted ? lockoutSentence(lockout) : " (the object is exempt from lockout, the attempt was not counted)";
+  const result = ((): AgentError | undefined => {
+    switch (op.kind) {
+      case "create-primary":
+        if (authFailed) {
+          const name = HIERARCHY_NAMES[op.hierarchy] ?? hex32(op.hierarchy);
+          return new AuthError("TPM_AUTH_FAILED", `wrong password for the TPM ${name} hierarchy ${raw}`, {
+            cause: e,
+            hint: "give the hierarchy password with --tpm-parent-password; it is not retried",
+          });
+        }
+        return undefined;
+      case "read-public":
+        if (e.is(RC.HANDLE) || e.is(RC.VALUE)) {
+          return new InputError("TPM_KEY_INVALID", `${what}: there is no persistent TPM object at ${hex32(op.handle)}${op.role === "parent" ? " (the key's parent)" : ""}`, {
+            cause: e,
+            hint: "list persistent handles with `tpm2_getcap handles-persistent`",
+          });
+        }
+        return undefined;
+      case "load":
+        if (authFailed) {
+          return new AuthError("TPM_AUTH_FAILED", `wrong password for the TPM parent key ${hex32(op.parent)}${countedText} ${raw}`, {
+            cause: e,
+            hint: "give it with --tpm-parent-password; it is not retried",
+          });
+        }
+        if (e.is(RC.INTEGRITY) || e.is(RC.BINDING)) {
+          return new InputError("TPM_KEY_INVALID", `${what}: the TPM cannot load this key: it was made on another TPM, under another parent, or the file is damaged ${raw}`, {
+            cause: e,
+          });
+        }
+        if (e.is(RC.HANDLE) || e.is(RC.VALUE)) {
+          return new InputError("TPM_KEY_INVALID", `${what}: the key's parent ${hex32(op.parent)} does not exist on this TPM ${raw}`, { cause: e });
+        }
+        return undefined;
+      case "policy":
+        // TPM_RC_VALUE on a parameter is a PCR mismatch; on the session handle it means the session is gone.
+        if ((e.is(RC.VALUE) && e.decoded.handle === undefined) || e.rc === RC.PCR_CHANGED || e.is(RC.POLICY_FAIL)) {
+          return new AuthError("TPM_POLICY_FAILED", `${what}: the TPM refused the key's policy: ${op.statement} does not hold any more ${raw}`, {
+            cause: e,
+            hint: "the key is bound to PCR values that have changed (e.g. after a firmware or boot-chain update); re-create the key for the new state",
+          });
+        }
+        return undefined;
+      case "sign":
+        if (authFailed) {
+          return new AuthError("TPM_AUTH_FAILED", `wrong TPM key password${countedText} ${raw}`, {
+            cause: e,
+            hint: op.keyHasEmptyAuthFlag
+              ? "the key file says the key has no password; if it has one, give it with --tpm-key-password (tpm2_encodeobject before tpm2-tools 5.7 wrote that flag inverted)"
+              : "wrong passwords are never retried; check --tpm-key-password / its file or variable",
+          });
+        }
+        if (e.rc === RC.AUTH_UNAVAILABLE) {
+          return new InputError("TPM_KEY_INVALID", `${what}: the key can only be used with a policy session, but no policy for it is known ${raw}`, {
+            cause: e,
+            hint: "use the key's TSS2 file with its policy instead of the handle",
+          });
+        }
+        if (e.is(RC.POLICY_FAIL)) {
+          return new AuthError("TPM_POLICY_FAILED", `${what}: the key's policy in the file does not match the key's authPolicy ${raw}`, { cause: e });
+        }
+        if (e.is(RC.KEY) || e.is(RC.ATTRIBUTES)) {
+          return new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this TPM key cannot sign (restricted or not a signing key) ${raw}`, { cause: e });
+        }
+        if (e.is(RC.TICKET)) {
+          return new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: restricted TPM signing keys (attestation keys) are not supported ${raw}`, { cause: e });
+        }
+        return undefined;
+    }
+  })();
+  if (result) return result;
+  if (e.rc === RC.OBJECT_MEMORY || e.rc === RC.SESSION_MEMORY) {
+    return new DeviceError("TPM_ERROR", `the TPM has no room for more loaded objects or sessions ${raw}`, {
+      cause: e,
+      hint: "use /dev/tpmrm0, or flush objects left by other tools (tpm2_flushcontext -t / -s)",
+    });
+  }
+  if (e.rc === RC.FAILURE) {
+    return new DeviceError("TPM_ERROR", `the TPM is in failure mode ${raw}`, {
+      cause: e,
+      hint: "a TPM simulator started without --flags not-need-init must first receive CMD_INIT (swtpm_ioctl -i)",
+    });
+  }
+  return e;
+}

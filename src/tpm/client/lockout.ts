@@ -1,0 +1,25 @@
+import type { LockoutState } from "./explain-error.js";
+import { GetCapability } from "../wire/commands.js";
+import { TPM_CAP, TPM_PT } from "../wire/constants.js";
+import type { Tpm } from "./tpm.js";
+
+/** TPM_PT_LOCKOUT_COUNTER, _MAX_AUTH_FAIL and _LOCKOUT_INTERVAL (no authorization needed). */
+export async function readLockoutState(tpm: Tpm): Promise<LockoutState> {
+  const { response } = await tpm.execute(GetCapability, {}, { capability: TPM_CAP.TPM_PROPERTIES, property: TPM_PT.LOCKOUT_COUNTER, propertyCount: 3 });
+  const data = response.capabilityData;
+  const props = new Map(data.capability === TPM_CAP.TPM_PROPERTIES ? data.tpmProperties.map((p) => [p.property, p.value]) : []);
+  return {
+    failedTries: props.get(TPM_PT.LOCKOUT_COUNTER) ?? 0,
+    maxTries: props.get(TPM_PT.MAX_AUTH_FAIL) ?? 0,
+    recoveryTime: props.get(TPM_PT.LOCKOUT_INTERVAL) ?? 0,
+  };
+}
+
+/** The lockout state, or undefined when it cannot be read (the explanation then goes without numbers). */
+export async function tryReadLockoutState(tpm: Tpm): Promise<LockoutState | undefined> {
+  try {
+    return await readLockoutState(tpm);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,241 @@
+import { createHash } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import { DeviceError } from "../../errors.js";
+import type { Secret } from "../../secrets/secret.js";
+import type { Session } from "../sessions/session.js";
+import { SessionIntegrityError } from "../sessions/auth-session.js";
+import type { TpmTransport } from "../transport/transport.js";
+import { encode, Reader, TpmWireError, Writer } from "../wire/codec.js";
+import { FlushContext, Startup, type AnyCommand, type HandleNamesOf, type ParamsOf, type ResponseOf } from "../wire/commands.js";
+import { TPM_ST, TPM_SU } from "../wire/constants.js";
+import { RC, RETRYABLE_RESPONSE_CODES } from "../wire/response-code.js";
+import { TPMS_AUTH_COMMAND, TPMS_AUTH_RESPONSE, type TpmsAuthResponse } from "../wire/structures.js";
+import { TpmResponseError } from "./tpm-error.js";
+
+/** A handle together with its Name (what cpHash covers): the object Name, or the handle itself for permanent handles. */
+export interface Entity {
+  readonly handle: number;
+  readonly name: Buffer;
+}
+
+export function permanentEntity(handle: number): Entity {
+  const name = Buffer.alloc(4);
+  name.writeUInt32BE(handle >>> 0);
+  return { handle, name };
+}
+
+/** One entry of the authorization area: which session authorizes the handle, and the handle's password. */
+export interface Authorization {
+  readonly session: Session;
+  /** The authorized entity's authValue (password); absent means empty. */
+  readonly authValue?: Secret | undefined;
+  /**
+   * Whether the TPM mixes the authValue into the parameter-encryption key: true unless the object has
+   * userWithAuth clear and adminWithPolicy set (Part 1 §21.3; libtpms IsAuthValueAvailable).
+   */
+  readonly authValueInEncryptionKey?: boolean;
+}
+
+export interface TpmOptions {
+  /** How many times a command answered with RETRY/YIELDED/TESTING is sent again (default 5, as tpm2-tss). */
+  readonly maxRetries?: number;
+  /** Receives one line per command for --debug (command name, response code, duration); never secrets. */
+  readonly trace?: (line: string) => void;
+}
+
+export interface ExecuteResult<C> {
+  /** The response handle (CreatePrimary, Load, StartAuthSession); 0 for commands without one. */
+  readonly handle: number;
+  readonly response: ResponseOf<C>;
+}
+
+function stripTrailingZeros(bytes: Buffer): Buffer {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return Buffer.from(bytes.subarray(0, end));
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}
+
+/**
+ * A TPM 2.0 client over a transport. `execute` marshals any declared command: handle area, authorization
+ * area (password, HMAC or policy sessions, with cpHash/rpHash and parameter encryption), parameters; then
+ * checks and unmarshals the response. Warnings that mean "try again" are retried; nothing else is, and in
+ * particular never an authorization failure.
+ */
+export class Tpm {
+  readonly transport: TpmTransport;
+  readonly #maxRetries: number;
+  readonly #trace: ((line: string) => void) | undefined;
+  #startupTried = false;
+
+  constructor(transport: TpmTransport, options: TpmOptions = {}) {
+    this.transport = transport;
+    this.#maxRetries = options.maxRetries ?? 5;
+    this.#trace = options.trace;
+  }
+
+  async execute<C extends AnyCommand>(
+    command: C,
+    handles: Record<HandleNamesOf<C>, Entity>,
+    params: ParamsOf<C>,
+    authorizations: readonly Authorization[] = [],
+  ): Promise<ExecuteResult<C>> {
+    if (authorizations.length < command.authHandleCount || authorizations.length > 3) {
+      throw new Error(`${command.name} needs ${command.authHandleCount} authorization(s), got ${authorizations.length}`);
+    }
+    if (authorizations.slice(1).some((a) => a.session.encryptsCommand || a.session.encryptsResponse)) {
+      throw new Error("only the first session may encrypt parameters");
+    }
+    const entities = Object.keys(command.handles).map((k) => (handles as Record<string, Entity>)[k]!);
+    const authValues = authorizations.map((a) => (a.authValue ? a.authValue.use(stripTrailingZeros) : Buffer.alloc(0)));
+    const encryptionAuth = (i: number) => (authorizations[i]!.authValueInEncryptionKey === false ? Buffer.alloc(0) : authValues[i]!);
+    try {
+      for (const a of authorizations) a.session.begin(command);
+      const parameters = encode(command.params, params);
+      const first = authorizations[0]?.session;
+      if (first?.encryptsCommand) first.encryptParameter(sizedData(parameters), encryptionAuth(0));
+
+      const cpHashes = new Map<string, Buffer>();
+      const cpHash = (hashName: string | undefined) => {
+        if (!hashName) return undefined;
+        let h = cpHashes.get(hashName);
+        if (!h) {
+          const hash = createHash(hashName).update(u32(command.code));
+          for (const e of entities) hash.update(e.name);
+          h = hash.update(parameters).digest();
+          cpHashes.set(hashName, h);
+        }
+        return h;
+      };
+
+      const w = new Writer();
+      const tag = authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS;
+      w.u16(tag).u32(0).u32(command.code);
+      for (const e of entities) w.u32(e.handle);
+      if (authorizations.length) {
+        const area = new Writer();
+        authorizations.forEach((a, i) => TPMS_AUTH_COMMAND.write(area, a.session.commandAuth(cpHash(a.session.hashName), authValues[i]!)));
+        const areaBytes = area.finish();
+        w.u32(areaBytes.length).bytes(areaBytes);
+        areaBytes.fill(0);
+      }
+      w.bytes(parameters);
+      const bytes = w.finish();
+      bytes.writeUInt32BE(bytes.length, 2);
+      parameters.fill(0);
+
+      const raw = await this.#transmit(command.name, command.code, bytes);
+      bytes.fill(0);
+      return this.#parseResponse(command, raw, authorizations, authValues, encryptionAuth);
+    } finally {
+      for (const v of authValues) v.fill(0);
+    }
+  }
+
+  async #transmit(name: string, code: number, bytes: Buffer): Promise<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      const started = process.hrtime.bigint();
+      const response = await this.transport.transmit(bytes);
+      if (response.length < 10) throw new DeviceError("TPM_ERROR", `${this.transport.description} sent a ${response.length}-byte response to ${name}`);
+      const rc = response.readUInt32BE(6);
+      this.#trace?.(`${name} → rc 0x${rc.toString(16)} in ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`);
+      if (RETRYABLE_RESPONSE_CODES.has(rc) && attempt < this.#maxRetries) {
+        await delay(Math.min(5 * 2 ** attempt, 200));
+        continue;
+      }
+      if (rc === RC.INITIALIZE && code !== Startup.code && !this.#startupTried) {
+        // A simulator started without startup-clear: send TPM2_Startup(CLEAR) once, then the command again.
+        this.#startupTried = true;
+        await this.startup();
+        continue;
+      }
+      return response;
+    }
+  }
+
+  #parseResponse<C extends AnyCommand>(
+    command: C,
+    raw: Buffer,
+    authorizations: readonly Authorization[],
+    authValues: readonly Buffer[],
+    encryptionAuth: (i: number) => Buffer,
+  ): ExecuteResult<C> {
+    const r = new Reader(raw);
+    const tag = r.u16();
+    const size = r.u32();
+    const rc = r.u32();
+    if (tag === TPM_ST.RSP_COMMAND) {
+      throw new DeviceError("TPM_UNAVAILABLE", `${this.transport.description} is not a TPM 2.0 (it answered with a TPM 1.2 response)`);
+    }
+    if (size !== raw.length) throw new DeviceError("TPM_ERROR", `malformed response to ${command.name}: size field ${size}, received ${raw.length} bytes`);
+    if (rc !== 0) throw new TpmResponseError(command.name, command.code, rc);
+    try {
+      const handle = command.responseHandle ? r.u32() : 0;
+      let paramBytes: Buffer;
+      const authResponses: TpmsAuthResponse[] = [];
+      if (tag === TPM_ST.SESSIONS) {
+        paramBytes = r.bytes(r.u32(), "parameter area");
+        for (let i = 0; i < authorizations.length; i++) authResponses.push(TPMS_AUTH_RESPONSE.read(r));
+        r.end("authorization area");
+      } else {
+        if (authorizations.length) throw new TpmWireError("response has no authorization area although sessions were used");
+        paramBytes = r.bytes(r.remaining);
+      }
+      const rpHashes = new Map<string, Buffer>();
+      authorizations.forEach((a, i) => {
+        const hashName = a.session.hashName;
+        let rpHash: Buffer | undefined;
+        if (hashName) {
+          rpHash = rpHashes.get(hashName) ?? createHash(hashName).update(u32(0)).update(u32(command.code)).update(paramBytes).digest();
+          rpHashes.set(hashName, rpHash);
+        }
+        a.session.acceptResponse(rpHash, authResponses[i]!, authValues[i]!);
+      });
+      const first = authorizations[0]?.session;
+      if (first?.encryptsResponse) first.decryptParameter(sizedData(paramBytes), encryptionAuth(0));
+      const pr = new Reader(paramBytes);
+      const response = command.response.read(pr) as ResponseOf<C>;
+      pr.end(`${command.name} response`);
+      return { handle, response };
+    } catch (cause) {
+      if (cause instanceof TpmWireError || cause instanceof SessionIntegrityError) {
+        throw new DeviceError("TPM_ERROR", `malformed response to ${command.name}: ${cause.message}`, { cause });
+      }
+      throw cause;
+    }
+  }
+
+  /** TPM2_Startup(CLEAR); "already started" counts as success. */
+  async startup(): Promise<void> {
+    try {
+      await this.execute(Startup, {}, { startupType: TPM_SU.CLEAR });
+    } catch (e) {
+      if (!(e instanceof TpmResponseError && e.rc === RC.INITIALIZE)) throw e;
+    }
+  }
+
+  async flush(handle: number): Promise<void> {
+    await this.execute(FlushContext, {}, { flushHandle: handle });
+  }
+
+  /** Best-effort synchronous FlushContext for process-exit handlers; true when the TPM confirmed it. */
+  flushSync(handle: number): boolean {
+    const w = new Writer();
+    w.u16(TPM_ST.NO_SESSIONS).u32(14).u32(FlushContext.code).u32(handle);
+    const response = this.transport.transmitSync(w.finish());
+    return response !== undefined && response.length >= 10 && response.readUInt32BE(6) === 0;
+  }
+}
+
+/** The data bytes of the sized buffer at the start of a parameter area (a view: changes write through). */
+function sizedData(parameters: Buffer): Buffer {
+  if (parameters.length < 2) throw new TpmWireError("parameter area too short for a sized first parameter");
+  const n = parameters.readUInt16BE(0);
+  if (2 + n > parameters.length) throw new TpmWireError("first parameter overruns the parameter area");
+  return parameters.subarray(2, 2 + n);
+}

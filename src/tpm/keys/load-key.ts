@@ -1,0 +1,200 @@
+/**
+ * Makes a key usable on the TPM: re-creates the hierarchy's SRK (or uses the persistent parent), loads the
+ * key file's blobs under it, or finds a persistent key; and starts the sessions that will authorize the key
+ * for the signer's lifetime. Everything created on the way is flushed if a later step fails.
+ */
+import type { Secret } from "../../secrets/secret.js";
+import { permanentEntity, type Authorization, type Entity, type Tpm } from "../client/tpm.js";
+import { withExplanation } from "../client/run-explained.js";
+import type { AuthSession } from "../sessions/auth-session.js";
+import { PasswordSession } from "../sessions/password-session.js";
+import { startAuthSession, type SaltKey } from "../sessions/start-session.js";
+import { CreatePrimary, GetCapability, Load, ReadPublic } from "../wire/commands.js";
+import { handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from "../wire/constants.js";
+import type { TpmtPublic } from "../wire/structures.js";
+import { decodePublicArea, describeKey, hasAttribute, objectName, type PublicArea } from "./public-area.js";
+import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "./srk-templates.js";
+import type { Tss2KeyFile } from "./tss2-key-file.js";
+
+export type KeySource = { readonly kind: "file"; readonly file: Tss2KeyFile } | { readonly kind: "handle"; readonly handle: number };
+
+export interface LoadKeyInput {
+  readonly tpm: Tpm;
+  readonly source: KeySource;
+  /** The key's password (empty when it has none). Only read, never kept. */
+  readonly keyPassword: Secret;
+  /** The parent key's or hierarchy's password (empty when it has none). */
+  readonly parentPassword: Secret;
+  /** Salted sessions with AES-CFB parameter encryption whenever a password is involved (default on). */
+  readonly parameterEncryption: boolean;
+  /** Whether the key is authorized through a policy session (the file carries policy statements). */
+  readonly usesPolicy: boolean;
+  /** Whether that policy uses the key's password (PolicyAuthValue / PolicyPassword). */
+  readonly policyUsesPassword: boolean;
+  readonly what: string;
+  readonly debug?: ((line: string) => void) | undefined;
+}
+
+export interface LoadedKey {
+  readonly entity: Entity;
+  readonly public: PublicArea;
+  /** True when we loaded it (flush on close); false for persistent keys. */
+  readonly transient: boolean;
+  /** Salted HMAC session for a password-protected key (absent: TPM_RS_PW with an empty password). */
+  readonly hmacSession: AuthSession | undefined;
+  /** Policy session for keys with a policy; reused, restarted before each use. */
+  readonly policySession: AuthSession | undefined;
+}
+
+/** Flushes handles in reverse order of creation unless the setup succeeded and kept them. */
+class Cleanup {
+  readonly #handles: number[] = [];
+  constructor(private readonly tpm: Tpm) {}
+  add(handle: number): void {
+    this.#handles.push(handle);
+  }
+  async release(handle: number): Promise<void> {
+    const i = this.#handles.lastIndexOf(handle);
+    if (i >= 0) this.#handles.splice(i, 1);
+    await this.tpm.flush(handle);
+  }
+  async flushAll(): Promise<void> {
+    for (const h of this.#handles.reverse()) await this.tpm.flush(h).catch(() => undefined);
+    this.#handles.length = 0;
+  }
+}
+
+async function tpmSupportsEcc(tpm: Tpm): Promise<boolean> {
+  const { response } = await tpm.execute(GetCapability, {}, { capability: TPM_CAP.ALGS, property: TPM_ALG.ECC, propertyCount: 1 });
+  const data = response.capabilityData;
+  return data.capability === TPM_CAP.ALGS && data.algorithms[0]?.alg === TPM_ALG.ECC;
+}
+
+async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string): Promise<SaltKey> {
+  return withExplanation(tpm, { kind: "create-primary", hierarchy }, what, async () => {
+    const { handle, response } = await tpm.execute(
+      CreatePrimary,
+      { primaryHandle: permanentEntity(hierarchy) },
+      { inSensitive: { userAuth: Buffer.alloc(0), data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] },
+      [auth],
+    );
+    return { entity: { handle, name: response.name }, public: decodePublicArea(response.outPublic, "primary key").public };
+  });
+}
+
+async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent", what: string): Promise<{ entity: Entity; public: PublicArea }> {
+  return withExplanation(tpm, { kind: "read-public", handle, role }, what, async () => {
+    const { response } = await tpm.execute(ReadPublic, { objectHandle: permanentEntity(handle) }, {});
+    const area = decodePublicArea(response.outPublic, `${what} (${hex32(handle)})`);
+    return { entity: { handle, name: response.name }, public: area };
+  });
+}
+
+function canSalt(pub: TpmtPublic): boolean {
+  return (pub.type === TPM_ALG.ECC || pub.type === TPM_ALG.RSA) && hasAttribute(pub, TPMA_OBJECT.decrypt);
+}
+
+export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
+  const { tpm, source, what, debug } = input;
+  const cleanup = new Cleanup(tpm);
+  const passwordSession = new PasswordSession();
+  const keyHasPassword = !input.keyPassword.isEmpty;
+  const parentHasPassword = source.kind === "file" && !input.parentPassword.isEmpty;
+  const keySessionSalted = input.parameterEncryption && keyHasPassword && (!input.usesPolicy || input.policyUsesPassword);
+  let eccKnown: boolean | undefined;
+  const ecc = async () => (eccKnown ??= await tpmSupportsEcc(tpm));
+
+  /** A temporary ECC (or RSA) primary in the NULL hierarchy, whose auth is always empty: a salt key for anyone. */
+  const nullPrimary = async (): Promise<SaltKey> => {
+    const key = await createPrimary(tpm, TPM_RH.NULL, (await ecc()) ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: passwordSession }, what);
+    cleanup.add(key.entity.handle);
+    debug?.(`TPM: created a NULL-hierarchy primary (${describeKey(key.public)}) to salt sessions`);
+    return key;
+  };
+
+  let hmacSession: AuthSession | undefined;
+  let policySession: AuthSession | undefined;
+  /** Starts the sessions the key needs while `saltKey` is loaded (sessions outlive their salt key). */
+  const startKeySessions = async (saltKey: SaltKey | undefined) => {
+    if (input.usesPolicy && !policySession) {
+      policySession = await startAuthSession(tpm, {
+        kind: "policy",
+        saltKey: keySessionSalted ? saltKey : undefined,
+        parameterEncryption: keySessionSalted,
+      });
+      cleanup.add(policySession.handle);
+    }
+    if (!input.usesPolicy && keySessionSalted && !hmacSession) {
+      hmacSession = await startAuthSession(tpm, { kind: "hmac", saltKey, parameterEncryption: true });
+      cleanup.add(hmacSession.handle);
+    }
+    if (saltKey && (policySession?.salted || hmacSession?.salted)) debug?.(`TPM: sessions salted with ${hex32(saltKey.entity.handle)}, AES-128-CFB parameter encryption on`);
+  };
+
+  try {
+    if (source.kind === "handle") {
+      const key = await readPublic(tpm, source.handle, "key", what);
+      debug?.(`TPM: persistent key ${hex32(source.handle)}: ${describeKey(key.public.public)}`);
+      if (keySessionSalted || input.usesPolicy) {
+        const salt = keySessionSalted ? await nullPrimary() : undefined;
+        await startKeySessions(salt);
+        if (salt) await cleanup.release(salt.entity.handle);
+      }
+      return { entity: key.entity, public: key.public, transient: false, hmacSession, policySession };
+    }
+
+    const file = source.file;
+    const needParentSession = parentHasPassword && input.parameterEncryption;
+    let parent: SaltKey;
+    /** The session that authorizes the parent (hierarchy or persistent key). */
+    let parentSession: AuthSession | PasswordSession = passwordSession;
+    if (handleType(file.parent) === TPM_HT.PERSISTENT) {
+      const p = await readPublic(tpm, file.parent, "parent", what);
+      parent = { entity: p.entity, public: p.public.public };
+      // A storage key can salt sessions without its password; otherwise a temporary NULL primary does.
+      const parentCanSalt = canSalt(parent.public);
+      const tempSalt = !parentCanSalt && (needParentSession || keySessionSalted) ? await nullPrimary() : undefined;
+      const salt = parentCanSalt ? parent : tempSalt;
+      if (needParentSession) {
+        parentSession = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
+        cleanup.add(parentSession.handle);
+      }
+      await startKeySessions(salt);
+      if (tempSalt) await cleanup.release(tempSalt.entity.handle);
+    } else {
+      if (needParentSession) {
+        // The hierarchy password authorizes CreatePrimary itself: salt that session with a NULL-hierarchy primary.
+        const tempSalt = await nullPrimary();
+        parentSession = await startAuthSession(tpm, { kind: "hmac", saltKey: tempSalt, parameterEncryption: true });
+        cleanup.add(parentSession.handle);
+        await cleanup.release(tempSalt.entity.handle);
+      }
+      const useRsa = file.rsaParent || !(await ecc());
+      parent = await createPrimary(tpm, file.parent, useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC, { session: parentSession, authValue: input.parentPassword }, what);
+      cleanup.add(parent.entity.handle);
+      debug?.(`TPM: re-created the ${useRsa ? "RSA-2048" : "ECC P-256"} SRK under ${hex32(file.parent)}`);
+      await startKeySessions(parent);
+    }
+
+    // The SRK we re-created has an empty authValue; a persistent parent may have a password.
+    const loadAuth: Authorization =
+      handleType(file.parent) === TPM_HT.PERSISTENT ? { session: parentSession, authValue: input.parentPassword } : { session: parentSession };
+    const loaded = await withExplanation(tpm, { kind: "load", parent: file.parent }, what, () =>
+      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: file.privateBlob, inPublic: file.public.bytes }, [loadAuth]),
+    );
+    cleanup.add(loaded.handle);
+    const expectedName = objectName(file.public);
+    if (!loaded.response.name.equals(expectedName)) throw new Error("TPM2_Load returned a Name that does not match the key file's public area");
+    debug?.(`TPM: loaded ${describeKey(file.public.public)} key under ${hex32(file.parent)} as ${hex32(loaded.handle)}`);
+
+    // Only the loaded key and the key's sessions stay; parents, temporary primaries and parent sessions go.
+    if (parentSession !== passwordSession) await cleanup.release((parentSession as AuthSession).handle);
+    if (handleType(parent.entity.handle) === TPM_HT.TRANSIENT) await cleanup.release(parent.entity.handle);
+    return { entity: { handle: loaded.handle, name: loaded.response.name }, public: file.public, transient: true, hmacSession, policySession };
+  } catch (e) {
+    await cleanup.flushAll();
+    hmacSession?.dispose();
+    policySession?.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Policy statements stored in a TSS2 key file (`policy [1]`): decoding the commandPolicy bodies the way
+ * openssl_tpm2_engine writes them, and computing the resulting policy digest (Part 1 "PolicyUpdate") to
+ * check a file's statements against the key's authPolicy before touching the TPM.
+ */
+import { createHash } from "node:crypto";
+import { InputError } from "../../errors.js";
+import { encode, Reader, TpmWireError } from "../wire/codec.js";
+import { hex32, TPM_CC } from "../wire/constants.js";
+import { TPML_PCR_SELECTION, type TpmsPcrSelection } from "../wire/structures.js";
+
+export type PolicyStatement =
+  | { readonly command: "PolicyPCR"; readonly pcrs: TpmsPcrSelection[]; readonly pcrDigest: Buffer }
+  | { readonly command: "PolicyAuthValue" }
+  | { readonly command: "PolicyPassword" }
+  | { readonly command: "PolicyCommandCode"; readonly code: number }
+  | { readonly command: "PolicyLocality"; readonly locality: number };
+
+const UNSUPPORTED: Readonly<Record<number, string>> = {
+  [TPM_CC.PolicySecret]: "TPM2_PolicySecret",
+  [TPM_CC.PolicyAuthorize]: "TPM2_PolicyAuthorize",
+  [TPM_CC.PolicyOR]: "TPM2_PolicyOR",
+  [TPM_CC.PolicyCounterTimer]: "TPM2_PolicyCounterTimer",
+};
+
+export const SUPPORTED_POLICY_COMMANDS = "PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality";
+
+/**
+ * Decodes one `TPMPolicy` entry. PolicyPCR is stored as TPML_PCR_SELECTION ‖ raw pcrDigest (the order of
+ * the policy hash, as openssl_tpm2_engine writes it); the command order (TPM2B digest ‖ selection) is
+ * accepted too.
+ */
+export function decodePolicyStatement(commandCode: number, body: Buffer, digestSize: number, what: string): PolicyStatement {
+  const fail = (detail: string) => new InputError("TPM_KEY_INVALID", `${what}: invalid ${detail} in the key's policy`);
+  switch (commandCode) {
+    case TPM_CC.PolicyAuthValue:
+      return { command: "PolicyAuthValue" };
+    case TPM_CC.PolicyPassword:
+      return { command: "PolicyPassword" };
+    case TPM_CC.PolicyCommandCode:
+      if (body.length !== 4) throw fail("PolicyCommandCode statement");
+      return { command: "PolicyCommandCode", code: body.readUInt32BE(0) };
+    case TPM_CC.PolicyLocality:
+      if (body.length !== 1) throw fail("PolicyLocality statement");
+      return { command: "PolicyLocality", locality: body[0]! };
+    case TPM_CC.PolicyPCR: {
+      try {
+        const r = new Reader(body);
+        const pcrs = TPML_PCR_SELECTION.read(r);
+        if (r.remaining === digestSize) return { command: "PolicyPCR", pcrs, pcrDigest: r.bytes(digestSize) };
+      } catch (e) {
+        if (!(e instanceof TpmWireError)) throw e;
+      }
+      try {
+        const r = new Reader(body);
+        const pcrDigest = r.bytes(r.u16());
+        const pcrs = TPML_PCR_SELECTION.read(r);
+        r.end("PolicyPCR");
+        if (pcrDigest.length === digestSize) return { command: "PolicyPCR", pcrs, pcrDigest };
+      } catch (e) {
+        if (!(e instanceof TpmWireError)) throw e;
+      }
+      throw fail("PolicyPCR statement");
+    }
+    default: {
+      const name = UNSUPPORTED[commandCode] ?? `command ${hex32(commandCode)}`;
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key's policy uses ${name}, which this agent cannot satisfy`, {
+        hint: `supported policy statements: ${SUPPORTED_POLICY_COMMANDS}`,
+      });
+    }
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}
+
+/** The policy digest the statements produce, starting from zeros (what the key's authPolicy must equal). */
+export function computePolicyDigest(statements: readonly PolicyStatement[], hashName: string): Buffer {
+  const size = createHash(hashName).digest().length;
+  let digest = Buffer.alloc(size);
+  const extend = (...parts: Buffer[]) => {
+    const h = createHash(hashName).update(digest);
+    for (const p of parts) h.update(p);
+    digest = h.digest();
+  };
+  for (const s of statements) {
+    switch (s.command) {
+      case "PolicyAuthValue":
+      case "PolicyPassword":
+        // PolicyPassword deliberately extends with the PolicyAuthValue code (Part 3, TPM2_PolicyPassword).
+        extend(u32(TPM_CC.PolicyAuthValue));
+        break;
+      case "PolicyPCR":
+        extend(u32(TPM_CC.PolicyPCR), encode(TPML_PCR_SELECTION, s.pcrs), s.pcrDigest);
+        break;
+      case "PolicyCommandCode":
+        extend(u32(TPM_CC.PolicyCommandCode), u32(s.code));
+        break;
+      case "PolicyLocality":
+        extend(u32(TPM_CC.PolicyLocality), Buffer.from([s.locality]));
+        break;
+    }
+  }
+  return digest;
+}
+
+/** "PCR 16 (sha256)" style description of a PCR selection, for messages. */
+export function describePcrSelection(pcrs: readonly TpmsPcrSelection[]): string {
+  const names: Record<number, string> = { 0x4: "sha1", 0xb: "sha256", 0xc: "sha384", 0xd: "sha512" };
+  return pcrs
+    .map((sel) => {
+      const indexes: number[] = [];
+      sel.pcrSelect.forEach((byte, i) => {
+        for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) indexes.push(i * 8 + bit);
+      });
+      return `PCR ${indexes.join(",")} (${names[sel.hash] ?? `alg 0x${sel.hash.toString(16)}`})`;
+    })
+    .join(" + ");
+}

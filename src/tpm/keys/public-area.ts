@@ -1,0 +1,87 @@
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { InputError } from "../../errors.js";
+import { decode, encode, TpmWireError } from "../wire/codec.js";
+import { curveInfo, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG } from "../wire/constants.js";
+import { TPMT_PUBLIC, type TpmtPublic } from "../wire/structures.js";
+
+/** A TPM object's public area: the decoded structure and the exact bytes it came from (its Name hashes them). */
+export interface PublicArea {
+  readonly bytes: Buffer;
+  readonly public: TpmtPublic;
+}
+
+/** Decodes TPMT_PUBLIC bytes (without the TPM2B size). */
+export function decodePublicArea(bytes: Buffer, what: string): PublicArea {
+  try {
+    return { bytes: Buffer.from(bytes), public: decode(TPMT_PUBLIC, bytes, what) };
+  } catch (cause) {
+    if (cause instanceof TpmWireError) throw new InputError("TPM_KEY_INVALID", `${what}: invalid TPM public area (${cause.message})`, { cause });
+    throw cause;
+  }
+}
+
+export function encodePublicArea(pub: TpmtPublic): PublicArea {
+  return { bytes: encode(TPMT_PUBLIC, pub), public: pub };
+}
+
+/** Name = nameAlg ‖ H_nameAlg(TPMT_PUBLIC). */
+export function objectName(area: PublicArea): Buffer {
+  const { nameAlg } = area.public;
+  if (!isTpmHashAlg(nameAlg)) throw new InputError("TPM_KEY_INVALID", `unsupported TPM object name algorithm 0x${nameAlg.toString(16)}`);
+  const alg = Buffer.alloc(2);
+  alg.writeUInt16BE(nameAlg);
+  return Buffer.concat([alg, createHash(hashInfo(nameAlg).name).update(area.bytes).digest()]);
+}
+
+export function hasAttribute(pub: TpmtPublic, attribute: number): boolean {
+  return (pub.objectAttributes & attribute) !== 0;
+}
+
+/** e.g. "ECC NIST P-256", "RSA-2048", "keyed-hash (sealed data)". */
+export function describeKey(pub: TpmtPublic): string {
+  switch (pub.type) {
+    case TPM_ALG.RSA:
+      return `RSA-${pub.parameters.keyBits}`;
+    case TPM_ALG.ECC:
+      return `ECC ${curveInfo(pub.parameters.curveID)?.jwk.replace("P-", "NIST P-") ?? `curve 0x${pub.parameters.curveID.toString(16)}`}`;
+    case TPM_ALG.KEYEDHASH:
+      return "keyed-hash (sealed data or HMAC key)";
+    case TPM_ALG.SYMCIPHER:
+      return "symmetric cipher key";
+  }
+}
+
+function b64url(bytes: Buffer): string {
+  return bytes.toString("base64url");
+}
+
+function leftPad(bytes: Buffer, size: number): Buffer {
+  if (bytes.length >= size) return bytes;
+  return Buffer.concat([Buffer.alloc(size - bytes.length), bytes]);
+}
+
+/** The public key of an RSA or ECC object, for verification and for comparison with the certificate. */
+export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
+  try {
+    if (pub.type === TPM_ALG.RSA) {
+      const e = pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent;
+      const eBytes = Buffer.alloc(4);
+      eBytes.writeUInt32BE(e);
+      let i = 0;
+      while (i < 3 && eBytes[i] === 0) i++;
+      return createPublicKey({ key: { kty: "RSA", n: b64url(pub.unique), e: b64url(eBytes.subarray(i)) }, format: "jwk" });
+    }
+    if (pub.type === TPM_ALG.ECC) {
+      const curve = curveInfo(pub.parameters.curveID);
+      if (!curve) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
+      return createPublicKey({
+        key: { kty: "EC", crv: curve.jwk, x: b64url(leftPad(pub.unique.x, curve.size)), y: b64url(leftPad(pub.unique.y, curve.size)) },
+        format: "jwk",
+      });
+    }
+  } catch (cause) {
+    if (cause instanceof InputError) throw cause;
+    throw new InputError("TPM_KEY_INVALID", `${what}: the TPM public key is not a valid ${describeKey(pub)} key`, { cause });
+  }
+  throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: a ${describeKey(pub)} cannot sign; only RSA and ECC keys can`);
+}

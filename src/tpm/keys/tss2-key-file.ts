@@ -1,0 +1,176 @@
+/**
+ * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys) as real producers write them: PEM or DER; emptyAuth as
+ * any non-zero BOOLEAN octet; persistent parents written as negative INTEGERs by old 32-bit producers;
+ * draft fields description [4] and rsaParent [5]; later unknown context tags ignored.
+ */
+import { InputError } from "../../errors.js";
+import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
+import { decodePolicyStatement, type PolicyStatement } from "./policy.js";
+import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
+
+export const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
+
+const OID_LOADABLE = "2.23.133.10.1.3";
+const OID_IMPORTABLE = "2.23.133.10.1.4";
+const OID_SEALED = "2.23.133.10.1.5";
+
+export interface Tss2KeyFile {
+  /** TRUE when the file says the key has no password (absent means a password is needed). */
+  readonly emptyAuth: boolean;
+  /** Policy statements to replay in a policy session, in order (empty when the key uses plain auth). */
+  readonly policy: readonly PolicyStatement[];
+  readonly description: string | undefined;
+  /** The hierarchy primary is the RSA-2048 SRK instead of ECC P-256. */
+  readonly rsaParent: boolean;
+  /** 0x40xxxxxx hierarchy (primary re-created) or 0x81xxxxxx persistent parent. */
+  readonly parent: number;
+  readonly public: PublicArea;
+  /** TPM2B_PRIVATE contents (without the size), passed to TPM2_Load untouched. */
+  readonly privateBlob: Buffer;
+}
+
+/** True when the text holds a TSS2 PEM block (the factory's test for "this is a TPM key"). */
+export function containsTss2Key(text: string): boolean {
+  return text.includes(`-----BEGIN ${TSS2_PEM_LABEL}-----`);
+}
+
+/** The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. */
+export function tss2Der(data: string | Buffer, what: string): Buffer {
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  if (bytes[0] === 0x30) return bytes;
+  const text = bytes.toString("utf8");
+  const m = new RegExp(`-----BEGIN ${TSS2_PEM_LABEL}-----([\\s\\S]*?)-----END ${TSS2_PEM_LABEL}-----`).exec(text);
+  if (!m) {
+    if (text.includes("-----BEGIN TSS2 KEY BLOB-----")) {
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "TSS2 KEY BLOB" format is not supported`, {
+        hint: "convert it to a TSS2 PRIVATE KEY file with openssl_tpm2_engine's tools, or load it yourself and use handle:0x81…",
+      });
+    }
+    throw new InputError("PEM_INVALID", `${what}: no "-----BEGIN ${TSS2_PEM_LABEL}-----" block found`);
+  }
+  return Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
+}
+
+interface Tlv {
+  readonly tag: number;
+  readonly start: number;
+  readonly valueStart: number;
+  readonly end: number;
+}
+
+function readTlv(der: Buffer, offset: number, limit: number): Tlv {
+  if (offset + 2 > limit) throw new RangeError("truncated");
+  const tag = der[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw new RangeError("high tag numbers are not used in TSS2 keys");
+  let len = der[offset + 1]!;
+  let p = offset + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || p + n > limit) throw new RangeError("bad length");
+    len = der.readUIntBE(p, n);
+    p += n;
+  }
+  if (p + len > limit) throw new RangeError("truncated");
+  return { tag, start: offset, valueStart: p, end: p + len };
+}
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/** Drops context-specific elements the draft does not define yet ([6] parentName proposals and beyond). */
+function withoutUnknownFields(der: Buffer): Buffer {
+  const outer = readTlv(der, 0, der.length);
+  if (outer.tag !== 0x30) throw new RangeError("not a SEQUENCE");
+  const kept: Buffer[] = [];
+  let dropped = false;
+  for (let p = outer.valueStart; p < outer.end; ) {
+    const el = readTlv(der, p, outer.end);
+    const isUnknownContextTag = (el.tag & 0xc0) === 0x80 && (el.tag & 0x1f) > 5;
+    if (isUnknownContextTag) dropped = true;
+    else kept.push(der.subarray(el.start, el.end));
+    p = el.end;
+  }
+  if (!dropped) return der.subarray(0, outer.end);
+  const body = Buffer.concat(kept);
+  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+}
+
+/** Two's-complement INTEGER bytes → handle (mod 2^32), as tpm2-openssl reads it. */
+function parentHandle(bytes: Uint8Array, what: string): number {
+  if (bytes.length === 0 || bytes.length > 5) throw new InputError("TPM_KEY_INVALID", `${what}: the parent handle is not a 32-bit value`);
+  let v = BigInt.asIntN(bytes.length * 8, BigInt(`0x${Buffer.from(bytes).toString("hex")}`));
+  if (v < -(2n ** 31n) || v >= 2n ** 32n) throw new InputError("TPM_KEY_INVALID", `${what}: the parent handle is not a 32-bit value`);
+  v = BigInt.asUintN(32, v);
+  const handle = Number(v);
+  // tpm2-openssl and tpm2-tss-engine map a zero parent to the owner hierarchy.
+  return handle === 0 ? TPM_RH.OWNER : handle;
+}
+
+const HIERARCHY_PARENTS: ReadonlySet<number> = new Set([TPM_RH.OWNER, TPM_RH.NULL, TPM_RH.ENDORSEMENT, TPM_RH.PLATFORM]);
+
+/** Splits a TPM2B (UINT16 size ‖ data) and checks the size against what follows. */
+function sizedContents(bytes: Buffer, what: string, field: "PUBLIC" | "PRIVATE"): Buffer {
+  if (bytes.length < 2 || bytes.readUInt16BE(0) !== bytes.length - 2) {
+    throw new InputError("TPM_KEY_INVALID", `${what}: invalid length for TPMv2 ${field} blob`);
+  }
+  return Buffer.from(bytes.subarray(2));
+}
+
+export async function parseTss2KeyFile(data: string | Buffer, what: string): Promise<Tss2KeyFile> {
+  const der = tss2Der(data, what);
+  const [{ AsnConvert }, { TpmKeyAsn }] = await Promise.all([import("@peculiar/asn1-schema"), import("./tss2-key-schema.js")]);
+  let asn: InstanceType<typeof TpmKeyAsn>;
+  try {
+    asn = AsnConvert.parse(withoutUnknownFields(der), TpmKeyAsn);
+  } catch (cause) {
+    throw new InputError("TPM_KEY_INVALID", `${what}: not a valid TSS2 PRIVATE KEY structure`, { cause });
+  }
+
+  if (asn.type !== OID_LOADABLE) {
+    if (asn.type === OID_IMPORTABLE) {
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: importable TPM keys (${OID_IMPORTABLE}) are not supported`, {
+        hint: "import it once with tpm2_import + tpm2_load + tpm2_evictcontrol and use handle:0x81…",
+      });
+    }
+    if (asn.type === OID_SEALED) {
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this is sealed TPM data (${OID_SEALED}), not a signing key`);
+    }
+    throw new InputError("TPM_KEY_INVALID", `${what}: invalid OID for TPMv2 key:${asn.type}`);
+  }
+  if (asn.authPolicy && asn.authPolicy.length > 0) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: signed policies (authPolicy with TPM2_PolicyAuthorize) are not supported`);
+  }
+  if (asn.secret) throw new InputError("TPM_KEY_INVALID", `${what}: TPMv2 key has 'secret' field which should not be set`);
+
+  const parent = parentHandle(new Uint8Array(asn.parent), what);
+  if (!HIERARCHY_PARENTS.has(parent) && handleType(parent) !== TPM_HT.PERSISTENT) {
+    throw new InputError("TPM_KEY_INVALID", `${what}: invalid parent ${hex32(parent)} for TPMv2 key`, {
+      hint: "the parent must be a hierarchy (0x40000001 owner…) or a persistent key (0x81…)",
+    });
+  }
+
+  const publicBytes = sizedContents(Buffer.from(asn.pubkey.buffer), what, "PUBLIC");
+  const privateBlob = sizedContents(Buffer.from(asn.privkey.buffer), what, "PRIVATE");
+  const area = decodePublicArea(publicBytes, what);
+  const pub = area.public;
+  if (pub.type !== TPM_ALG.RSA && pub.type !== TPM_ALG.ECC) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported TPMv2 key type (${describeKey(pub)})`);
+  }
+  if (!isTpmHashAlg(pub.nameAlg)) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported name algorithm 0x${pub.nameAlg.toString(16)}`);
+  const digestSize = hashInfo(pub.nameAlg).size;
+  const policy = (asn.policy ?? []).map((p) => decodePolicyStatement(Number(p.commandCode), Buffer.from(p.commandPolicy.buffer), digestSize, what));
+
+  return {
+    emptyAuth: asn.emptyAuth ?? false,
+    policy,
+    description: asn.description,
+    rsaParent: asn.rsaParent ?? false,
+    parent,
+    public: area,
+    privateBlob,
+  };
+}

@@ -1,0 +1,53 @@
+import { permanentEntity, type Tpm } from "../client/tpm.js";
+import { explainTpmError } from "../client/explain-error.js";
+import { describePcrSelection, type PolicyStatement } from "../keys/policy.js";
+import { PolicyAuthValue, PolicyCommandCode, PolicyLocality, PolicyPassword, PolicyPCR, PolicyRestart } from "../wire/commands.js";
+import { hex32 } from "../wire/constants.js";
+import type { AuthSession } from "./auth-session.js";
+
+/**
+ * Replays a key file's policy statements in a policy session, from a fresh start, fail-fast. PolicyPassword
+ * is replaced by PolicyAuthValue in a salted session: both give the same policy digest, and PolicyAuthValue
+ * proves knowledge of the password with an HMAC instead of sending it.
+ */
+export async function runPolicy(tpm: Tpm, session: AuthSession, statements: readonly PolicyStatement[], what: string): Promise<void> {
+  const policySession = permanentEntity(session.handle);
+  await tpm.execute(PolicyRestart, { sessionHandle: policySession }, {});
+  session.policyMode = "none";
+  for (const s of statements) {
+    try {
+      switch (s.command) {
+        case "PolicyPCR":
+          await tpm.execute(PolicyPCR, { policySession }, { pcrDigest: s.pcrDigest, pcrs: s.pcrs });
+          break;
+        case "PolicyAuthValue":
+          await tpm.execute(PolicyAuthValue, { policySession }, {});
+          session.policyMode = "authValue";
+          break;
+        case "PolicyPassword":
+          if (session.salted) {
+            await tpm.execute(PolicyAuthValue, { policySession }, {});
+            session.policyMode = "authValue";
+          } else {
+            await tpm.execute(PolicyPassword, { policySession }, {});
+            session.policyMode = "password";
+          }
+          break;
+        case "PolicyCommandCode":
+          await tpm.execute(PolicyCommandCode, { policySession }, { code: s.code });
+          break;
+        case "PolicyLocality":
+          await tpm.execute(PolicyLocality, { policySession }, { locality: s.locality });
+          break;
+      }
+    } catch (e) {
+      const statement =
+        s.command === "PolicyPCR"
+          ? `the PCR policy on ${describePcrSelection(s.pcrs)}`
+          : s.command === "PolicyCommandCode"
+            ? `PolicyCommandCode(${hex32(s.code)})`
+            : s.command;
+      throw explainTpmError(e, { kind: "policy", statement }, what);
+    }
+  }
+}

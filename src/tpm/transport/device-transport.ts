@@ -1,0 +1,130 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { readSync, writeSync } from "node:fs";
+import { DeviceError } from "../../errors.js";
+import { declaredResponseSize, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
+
+/** The subset of a FileHandle the transport uses (a seam for unit tests). */
+export interface DeviceFile {
+  readonly fd: number;
+  write(buffer: Buffer, offset: number, length: number, position: null): Promise<{ bytesWritten: number }>;
+  read(buffer: Buffer, offset: number, length: number, position: null): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A TPM character device: /dev/tpmrm0 (the kernel resource manager, which also flushes our objects when the
+ * file is closed) or /dev/tpm0. A blocking write() returns once the TPM has answered; read() then returns
+ * the response.
+ */
+export class DeviceTransport implements TpmTransport {
+  readonly description: string;
+  #file: DeviceFile | undefined;
+  #busy: Promise<unknown> = Promise.resolve();
+  #inFlight = false;
+
+  private constructor(path: string, file: DeviceFile) {
+    this.description = path;
+    this.#file = file;
+  }
+
+  static async open(path: string): Promise<DeviceTransport> {
+    let file: FileHandle;
+    try {
+      file = await open(path, "r+");
+    } catch (cause) {
+      throw deviceOpenError(path, cause);
+    }
+    return new DeviceTransport(path, file as unknown as DeviceFile);
+  }
+
+  /** For tests: a transport over any DeviceFile. */
+  static over(path: string, file: DeviceFile): DeviceTransport {
+    return new DeviceTransport(path, file);
+  }
+
+  transmit(command: Buffer): Promise<Buffer> {
+    const run = this.#busy.then(() => this.#exchange(command));
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
+  async #exchange(command: Buffer): Promise<Buffer> {
+    const file = this.#file;
+    if (!file) throw new DeviceError("TPM_UNAVAILABLE", `the TPM at ${this.description} was already closed`);
+    this.#inFlight = true;
+    try {
+      const { bytesWritten } = await file.write(command, 0, command.length, null);
+      if (bytesWritten !== command.length) {
+        throw new DeviceError("TPM_ERROR", `short write to ${this.description}: ${bytesWritten} of ${command.length} bytes`);
+      }
+      const buf = Buffer.alloc(MAX_RESPONSE_SIZE);
+      let have = 0;
+      for (;;) {
+        const { bytesRead } = await file.read(buf, have, buf.length - have, null);
+        if (bytesRead === 0) throw new DeviceError("TPM_ERROR", `${this.description} returned an incomplete response`);
+        have += bytesRead;
+        const size = declaredResponseSize(buf.subarray(0, have));
+        if (size !== undefined && (size < 10 || size > MAX_RESPONSE_SIZE)) {
+          throw new DeviceError("TPM_ERROR", `${this.description} returned a response with an invalid size (${size})`);
+        }
+        if (size !== undefined && have >= size) return Buffer.from(buf.subarray(0, size));
+      }
+    } catch (cause) {
+      if (cause instanceof DeviceError) throw cause;
+      throw new DeviceError("TPM_ERROR", `I/O error on ${this.description}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+    } finally {
+      this.#inFlight = false;
+    }
+  }
+
+  transmitSync(command: Buffer): Buffer | undefined {
+    const file = this.#file;
+    if (!file || this.#inFlight) return undefined;
+    try {
+      writeSync(file.fd, command, 0, command.length, null);
+      const buf = Buffer.alloc(MAX_RESPONSE_SIZE);
+      let have = 0;
+      for (;;) {
+        const n = readSync(file.fd, buf, have, buf.length - have, null);
+        if (n === 0) return undefined;
+        have += n;
+        const size = declaredResponseSize(buf.subarray(0, have));
+        if (size !== undefined && have >= size) return Buffer.from(buf.subarray(0, size));
+      }
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    const file = this.#file;
+    this.#file = undefined;
+    if (!file) return;
+    await this.#busy;
+    await file.close().catch(() => undefined);
+  }
+}
+
+function deviceOpenError(path: string, cause: unknown): DeviceError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT":
+      return new DeviceError("TPM_UNAVAILABLE", `no TPM at ${path}`, {
+        cause,
+        hint: "check that the machine has a TPM 2.0 enabled, or select one with --tpm-device / TPM_DEVICE",
+      });
+    case "EACCES":
+    case "EPERM":
+      return new DeviceError("TPM_UNAVAILABLE", `permission denied opening ${path}`, {
+        cause,
+        hint: "add your user to the group that owns the device (usually 'tss') and log in again",
+      });
+    case "EBUSY":
+      return new DeviceError("TPM_UNAVAILABLE", `${path} is in use by another process`, {
+        cause,
+        hint: "use the kernel resource manager /dev/tpmrm0, which many processes can share",
+      });
+    default:
+      return new DeviceError("TPM_UNAVAILABLE", `cannot open ${path}: ${code ?? String(cause)}`, { cause });
+  }
+}

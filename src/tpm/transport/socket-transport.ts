@@ -1,0 +1,238 @@
+import { createConnection, type Socket } from "node:net";
+import { readSync, writeSync } from "node:fs";
+import { DeviceError } from "../../errors.js";
+import { declaredResponseSize, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
+
+/**
+ * `raw`: bare TPM command/response bytes, what swtpm speaks natively (tpm2-tss "swtpm" TCTI).
+ * `mssim`: the Microsoft/TCG simulator command port framing: TPM_SEND_COMMAND (8) | locality | length |
+ * command, answered by length | response | 0 (tpm2-tss "mssim" TCTI; swtpm accepts it too).
+ */
+export type SocketFraming = "raw" | "mssim";
+
+export type SocketAddress = { kind: "unix"; path: string } | { kind: "tcp"; host: string; port: number };
+
+export interface SocketTransportOptions {
+  framing?: SocketFraming;
+  /** How long one command may take before we give up (a busy swtpm never answers a second client). */
+  responseTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+const MSSIM_TPM_SEND_COMMAND = 8;
+
+export function describeAddress(address: SocketAddress, framing: SocketFraming): string {
+  if (address.kind === "unix") return `${framing === "mssim" ? "mssim+" : ""}unix:${address.path}`;
+  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+  return `${framing === "mssim" ? "mssim" : "tcp"}:${host}:${address.port}`;
+}
+
+interface PendingExchange {
+  resolve(response: Buffer): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A TPM simulator (swtpm, ibmswtpm2/mssim) on a UNIX or TCP socket: one persistent connection, one command
+ * at a time. The socket does not keep the process alive while idle.
+ */
+export class SocketTransport implements TpmTransport {
+  readonly description: string;
+  readonly #address: SocketAddress;
+  readonly #framing: SocketFraming;
+  readonly #responseTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  #socket: Socket | undefined;
+  #received: Buffer = Buffer.alloc(0);
+  #pending: PendingExchange | undefined;
+  #busy: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #epoch = 0;
+
+  constructor(address: SocketAddress, options: SocketTransportOptions = {}) {
+    this.#address = address;
+    this.#framing = options.framing ?? "raw";
+    this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.description = describeAddress(address, this.#framing);
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  transmit(command: Buffer): Promise<Buffer> {
+    const run = this.#busy.then(() => this.#exchange(command));
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
+  #connect(): Promise<Socket> {
+    if (this.#socket) return Promise.resolve(this.#socket);
+    return new Promise((resolve, reject) => {
+      const opts = this.#address.kind === "unix" ? { path: this.#address.path } : { host: this.#address.host, port: this.#address.port };
+      const socket = createConnection(opts);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`));
+      }, this.#connectTimeoutMs);
+      socket.once("error", (cause: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(
+          new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
+            cause,
+            hint: "is the TPM simulator running? Check --tpm-device / TPM_DEVICE",
+          }),
+        );
+      });
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket.removeAllListeners("error");
+        socket.setNoDelay(true);
+        socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+        socket.on("error", (cause) => this.#fail(new TpmConnectionLost("TPM_ERROR", `connection to ${this.description} failed: ${cause.message}`, { cause })));
+        socket.on("close", () => {
+          // A socket already dropped by #fail must not fail the exchange of its successor.
+          if (this.#socket === socket) this.#fail(new TpmConnectionLost("TPM_ERROR", `the TPM at ${this.description} closed the connection`));
+        });
+        socket.unref();
+        this.#socket = socket;
+        resolve(socket);
+      });
+    });
+  }
+
+  #frame(command: Buffer): Buffer {
+    if (this.#framing === "raw") return command;
+    const header = Buffer.alloc(9);
+    header.writeUInt32BE(MSSIM_TPM_SEND_COMMAND, 0);
+    header.writeUInt8(0, 4);
+    header.writeUInt32BE(command.length, 5);
+    return Buffer.concat([header, command]);
+  }
+
+  /** A complete response at the start of `buf`, and how many bytes it used; undefined if more is needed. */
+  #unframe(buf: Buffer): { response: Buffer; used: number } | undefined {
+    if (this.#framing === "raw") {
+      const size = declaredResponseSize(buf);
+      if (size === undefined) return undefined;
+      if (size < 10 || size > MAX_RESPONSE_SIZE) throw new DeviceError("TPM_ERROR", `${this.description} sent a response with an invalid size (${size})`);
+      return buf.length >= size ? { response: Buffer.from(buf.subarray(0, size)), used: size } : undefined;
+    }
+    if (buf.length < 4) return undefined;
+    const size = buf.readUInt32BE(0);
+    if (size < 10 || size > MAX_RESPONSE_SIZE) throw new DeviceError("TPM_ERROR", `${this.description} sent an mssim frame with an invalid size (${size})`);
+    if (buf.length < 4 + size + 4) return undefined;
+    const trailer = buf.readUInt32BE(4 + size);
+    if (trailer !== 0) throw new DeviceError("TPM_ERROR", `${this.description} sent an mssim frame with trailer ${trailer} (expected 0)`);
+    return { response: Buffer.from(buf.subarray(4, 4 + size)), used: size + 8 };
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#received = Buffer.concat([this.#received, chunk]);
+    const pending = this.#pending;
+    if (!pending) return;
+    try {
+      const done = this.#unframe(this.#received);
+      if (!done) return;
+      this.#received = this.#received.subarray(done.used);
+      this.#pending = undefined;
+      pending.resolve(done.response);
+    } catch (e) {
+      this.#fail(e as Error);
+    }
+  }
+
+  /** Fails the pending exchange and drops the connection (the stream is out of step). */
+  #fail(error: Error): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    this.#received = Buffer.alloc(0);
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket) this.#epoch++;
+    socket?.destroy();
+    pending?.reject(error);
+  }
+
+  async #exchange(command: Buffer): Promise<Buffer> {
+    if (this.#closed) throw new DeviceError("TPM_UNAVAILABLE", `the TPM connection to ${this.description} was already closed`);
+    const socket = await this.#connect();
+    this.#received = Buffer.alloc(0);
+    socket.ref();
+    try {
+      return await new Promise<Buffer>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#fail(
+            new TpmConnectionLost("TPM_UNAVAILABLE", `no answer from the TPM at ${this.description} within ${Math.round(this.#responseTimeoutMs / 1000)} s`, {
+              hint: "swtpm serves one client at a time: is another program connected to it?",
+            }),
+          );
+        }, this.#responseTimeoutMs);
+        this.#pending = {
+          resolve: (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        };
+        socket.write(this.#frame(command));
+      });
+    } finally {
+      this.#socket?.unref();
+    }
+  }
+
+  transmitSync(command: Buffer): Buffer | undefined {
+    // Only from an exit handler, when no asynchronous exchange is in progress: libuv will not read the
+    // socket any more, so the response can be read from the descriptor directly.
+    const fd = (this.#socket as unknown as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
+    if (fd === undefined || fd < 0 || this.#pending) return undefined;
+    try {
+      writeSync(fd, this.#frame(command));
+      const buf = Buffer.alloc(MAX_RESPONSE_SIZE + 8);
+      let have = 0;
+      const deadline = Date.now() + 2000;
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      while (Date.now() < deadline) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, have, buf.length - have, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return undefined;
+          Atomics.wait(nap, 0, 0, 1);
+          continue;
+        }
+        if (n === 0) return undefined;
+        have += n;
+        const done = this.#unframe(buf.subarray(0, have));
+        if (done) return done.response;
+      }
+      return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#busy;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (!socket) return;
+    await new Promise<void>((resolve) => {
+      socket.once("close", () => resolve());
+      // Keep the event loop alive until the close completes (an idle socket is unref'd).
+      socket.ref();
+      socket.end();
+      setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, 1000).unref();
+    });
+  }
+}

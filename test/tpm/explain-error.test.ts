@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { TpmResponseError } from "../../src/tpm/client/tpm-error.js";
+import { explainTpmError, lockoutError } from "../../src/tpm/client/explain-error.js";
+
+const rc = (code: number, cmd = "TPM2_Sign") => new TpmResponseError(cmd, 0x15d, code);
+const lockout = { failedTries: 2, maxTries: 32, recoveryTime: 7200 };
+
+describe("TPM errors users can act on", () => {
+  it("wrong key password, DA-protected: counted, with what is left", () => {
+    const e = explainTpmError(rc(0x98e), { kind: "sign", keyHasEmptyAuthFlag: false }, "k", lockout) as Error & { code: string };
+    expect(e.code).toBe("TPM_AUTH_FAILED");
+    expect(e.message).toBe("wrong TPM key password; 2 failed attempt(s) counted, 30 left before the TPM locks out DA-protected keys (TPM_RC_AUTH_FAIL, rc 0x98e)");
+  });
+
+  it("wrong key password on a noDA key: not counted; an emptyAuth file gets the tpm2_encodeobject hint", () => {
+    const e = explainTpmError(rc(0x9a2), { kind: "sign", keyHasEmptyAuthFlag: true }, "k") as Error & { hint: string };
+    expect(e.message).toMatch(/exempt from lockout, the attempt was not counted/);
+    expect(e.hint).toMatch(/tpm2_encodeobject/);
+  });
+
+  it("lockout: when it ends and how to clear it", () => {
+    const e = explainTpmError(rc(0x921), { kind: "sign", keyHasEmptyAuthFlag: false }, "k", { failedTries: 33, maxTries: 32, recoveryTime: 10 }) as Error & { code: string; hint: string };
+    expect(e.code).toBe("TPM_LOCKOUT");
+    expect(e.message).toMatch(/for about 20 s \(one failure is forgiven every 10 s\)/);
+    expect(lockoutError(undefined).message).toMatch(/until its owner clears it/);
+  });
+
+  it("hierarchy and parent passwords are named as such", () => {
+    expect((explainTpmError(rc(0x9a2, "TPM2_CreatePrimary"), { kind: "create-primary", hierarchy: 0x4000000b }, "k") as Error).message).toMatch(/^wrong password for the TPM endorsement hierarchy/);
+    expect((explainTpmError(rc(0x98e, "TPM2_Load"), { kind: "load", parent: 0x81000002 }, "k") as Error).message).toMatch(/^wrong password for the TPM parent key 0x81000002/);
+  });
+
+  it("a key from another TPM or parent, a missing handle, policy failures, a key that cannot sign", () => {
+    expect(explainTpmError(rc(0x1df, "TPM2_Load"), { kind: "load", parent: 0x40000001 }, "key.pem")).toMatchObject({ code: "TPM_KEY_INVALID", message: expect.stringMatching(/made on another TPM/) });
+    expect(explainTpmError(rc(0x18b, "TPM2_ReadPublic"), { kind: "read-public", handle: 0x81000009, role: "key" }, "k")).toMatchObject({
+      message: "k: there is no persistent TPM object at 0x81000009",
+    });
+    expect(explainTpmError(rc(0x1c4, "TPM2_PolicyPCR"), { kind: "policy", statement: "the PCR policy on PCR 7 (sha256)" }, "k")).toMatchObject({ code: "TPM_POLICY_FAILED" });
+    // TPM_RC_VALUE on the session handle (0x184: not loaded, as a resource manager says) is not a PCR mismatch:
+    // it stays a device error, so that the signer loads the key again instead of failing for good.
+    expect(explainTpmError(rc(0x184, "TPM2_PolicyPCR"), { kind: "policy", statement: "the PCR policy on PCR 7 (sha256)" }, "k")).toMatchObject({ code: "TPM_ERROR" });
+    expect(explainTpmError(rc(0x12f), { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toMatchObject({ code: "TPM_KEY_INVALID" });
+    expect(explainTpmError(rc(0x3e0), { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
+  });
+
+  it("resource exhaustion and failure mode get a hint; other codes and non-TPM errors pass through", () => {
+    expect(explainTpmError(rc(0x902, "TPM2_Load"), { kind: "load", parent: 0x40000001 }, "k")).toMatchObject({ hint: expect.stringMatching(/tpm2_flushcontext/) });
+    expect(explainTpmError(rc(0x101), { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toMatchObject({ hint: expect.stringMatching(/CMD_INIT/) });
+    const other = rc(0x2c3);
+    expect(explainTpmError(other, { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toBe(other);
+    const plain = new Error("x");
+    expect(explainTpmError(plain, { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toBe(plain);
+  });
+});

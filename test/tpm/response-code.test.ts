@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { decodeResponseCode, formatResponseCode } from "../../src/tpm/wire/response-code.js";
+
+describe("TPM_RC decoding", () => {
+  it.each([
+    [0x98e, "TPM_RC_AUTH_FAIL", { session: 1 }],
+    [0x9a2, "TPM_RC_BAD_AUTH", { session: 1 }],
+    [0x99d, "TPM_RC_POLICY_FAIL", { session: 1 }],
+    [0x1c4, "TPM_RC_VALUE", { parameter: 1 }],
+    [0x2d2, "TPM_RC_SCHEME", { parameter: 2 }],
+    [0x3e0, "TPM_RC_TICKET", { parameter: 3 }],
+    [0x18b, "TPM_RC_HANDLE", { handle: 1 }],
+    [0x1cb, "TPM_RC_HANDLE", { parameter: 1 }],
+    [0x1df, "TPM_RC_INTEGRITY", { parameter: 1 }],
+    [0x19c, "TPM_RC_KEY", { handle: 1 }],
+  ] as const)("format 1: 0x%s is %s", (rc, name, where) => {
+    const d = decodeResponseCode(rc);
+    expect(d.kind).toBe("error");
+    expect(d.name).toBe(name);
+    expect(d).toMatchObject(where);
+  });
+
+  it.each([
+    [0x100, "TPM_RC_INITIALIZE", "error"],
+    [0x101, "TPM_RC_FAILURE", "error"],
+    [0x12f, "TPM_RC_AUTH_UNAVAILABLE", "error"],
+    [0x125, "TPM_RC_AUTH_MISSING", "error"],
+    [0x142, "TPM_RC_COMMAND_SIZE", "error"],
+    [0x921, "TPM_RC_LOCKOUT", "warning"],
+    [0x922, "TPM_RC_RETRY", "warning"],
+    [0x902, "TPM_RC_OBJECT_MEMORY", "warning"],
+  ] as const)("format 0: 0x%s is %s (%s)", (rc, name, kind) => {
+    const d = decodeResponseCode(rc);
+    expect(d.name).toBe(name);
+    expect(d.kind).toBe(kind);
+    expect(d.base).toBe(rc);
+  });
+
+  it("codes from a software layer (the kernel resource manager) and TPM 1.2 codes are told apart", () => {
+    expect(decodeResponseCode(0x000b0143)).toMatchObject({ kind: "software", name: "resource manager:TPM_RC_COMMAND_CODE" });
+    expect(decodeResponseCode(0x1e).kind).toBe("tpm12");
+  });
+
+  it("formats one readable line", () => {
+    expect(formatResponseCode(0x98e)).toBe("TPM_RC_AUTH_FAIL (session 1, rc 0x98e): the authorization HMAC check failed and the DA counter was incremented");
+  });
+});

@@ -1,0 +1,182 @@
+/** Transport framing over loopback sockets and a scripted device file (no TPM needed). */
+import { afterEach, describe, expect, it } from "vitest";
+import { createServer, type Server, type Socket } from "node:net";
+import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
+import { SocketTransport } from "../../src/tpm/transport/socket-transport.js";
+import { TpmConnectionLost } from "../../src/tpm/transport/transport.js";
+
+const COMMAND = Buffer.from("80010000000c0000017b0004", "hex");
+const RESPONSE = Buffer.from("800100000010000000000004a1b2c3d4", "hex");
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server = undefined;
+});
+
+async function listen(onData: (socket: Socket, data: Buffer) => void): Promise<number> {
+  server = createServer((socket) => socket.on("data", (d) => onData(socket, d)));
+  await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+  return (server.address() as { port: number }).port;
+}
+
+describe("SocketTransport", () => {
+  it("a connection lost mid-command is a TpmConnectionLost, changes the epoch, and the next command reconnects", async () => {
+    let connections = 0;
+    server = createServer((socket) => {
+      const n = ++connections;
+      socket.on("data", () => (n === 1 ? socket.destroy() : socket.write(RESPONSE)));
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    try {
+      const before = t.epoch;
+      await expect(t.transmit(COMMAND)).rejects.toBeInstanceOf(TpmConnectionLost);
+      const lost = t.epoch;
+      expect(lost).not.toBe(before);
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect(connections).toBe(2);
+      // The first socket's late close event must neither fail the new connection nor change the epoch again.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(t.epoch).toBe(lost);
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a connection closed while idle changes the epoch before the next command is sent", async () => {
+    const sockets: Socket[] = [];
+    server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on("data", () => socket.write(RESPONSE));
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    try {
+      await t.transmit(COMMAND);
+      const epoch = t.epoch;
+      sockets[0]!.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(t.epoch).not.toBe(epoch);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("raw framing: one write per command, the response reassembled from pieces by its size field", async () => {
+    const writes: Buffer[] = [];
+    const port = await listen((socket, data) => {
+      writes.push(data);
+      socket.write(RESPONSE.subarray(0, 3));
+      setTimeout(() => socket.write(RESPONSE.subarray(3, 11)), 5);
+      setTimeout(() => socket.write(RESPONSE.subarray(11)), 10);
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    try {
+      for (let i = 0; i < 3; i++) expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect(writes.map((w) => w.toString("hex"))).toEqual(Array(3).fill(COMMAND.toString("hex")));
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("mssim framing: TPM_SEND_COMMAND | locality | length | command, answered by length | response | 0", async () => {
+    let seen: Buffer | undefined;
+    const port = await listen((socket, data) => {
+      seen = data;
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(RESPONSE.length);
+      socket.write(Buffer.concat([len, RESPONSE, Buffer.alloc(4)]));
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { framing: "mssim" });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect(seen!.toString("hex")).toBe("00000008" + "00" + "0000000c" + COMMAND.toString("hex"));
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("concurrent callers are served one command at a time, in order", async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const port = await listen((socket) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        socket.write(RESPONSE);
+      }, 2);
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    try {
+      await Promise.all(Array.from({ length: 8 }, () => t.transmit(COMMAND)));
+      expect(maxInFlight).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a server that never answers (a busy swtpm) ends in a clear error, and a bad frame drops the connection", async () => {
+    const port = await listen(() => undefined);
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 100 });
+    await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", hint: expect.stringMatching(/one client at a time/) });
+    await t.close();
+    await new Promise<void>((r) => server!.close(() => r()));
+    const port2 = await listen((socket) => socket.write(Buffer.from("8001ffffffff00000000", "hex")));
+    const t2 = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: port2 });
+    await expect(t2.transmit(COMMAND)).rejects.toThrow(/invalid size/);
+    await t2.close();
+  });
+
+  it("connection refused is a device-unavailable error", async () => {
+    const port = await listen(() => undefined);
+    await new Promise<void>((r) => server!.close(() => r()));
+    server = undefined;
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: expect.stringMatching(/ECONNREFUSED/) });
+    await t.close();
+  });
+});
+
+describe("DeviceTransport", () => {
+  function fakeDevice(chunks: Buffer[]): DeviceFile & { written: Buffer[] } {
+    const written: Buffer[] = [];
+    return {
+      fd: -1,
+      written,
+      async write(buffer, offset, length) {
+        written.push(Buffer.from(buffer.subarray(offset, offset + length)));
+        return { bytesWritten: length };
+      },
+      async read(buffer, offset) {
+        const next = chunks.shift();
+        if (!next) return { bytesRead: 0 };
+        next.copy(buffer, offset);
+        return { bytesRead: next.length };
+      },
+      async close() {},
+    };
+  }
+
+  it("writes the whole command once and reads until the declared size (partial reads allowed)", async () => {
+    const dev = fakeDevice([RESPONSE.subarray(0, 4), RESPONSE.subarray(4)]);
+    const t = DeviceTransport.over("/dev/fake", dev);
+    expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+    expect(dev.written).toEqual([COMMAND]);
+    await t.close();
+    await expect(t.transmit(COMMAND)).rejects.toThrow(/already closed/);
+  });
+
+  it("a device that stops mid-response is an error", async () => {
+    const t = DeviceTransport.over("/dev/fake", fakeDevice([RESPONSE.subarray(0, 8)]));
+    await expect(t.transmit(COMMAND)).rejects.toThrow(/incomplete response/);
+  });
+
+  it("opening a device that does not exist says so", async () => {
+    await expect(DeviceTransport.open("/dev/raa-no-such-tpm")).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: "no TPM at /dev/raa-no-such-tpm" });
+  });
+});

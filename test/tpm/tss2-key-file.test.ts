@@ -1,0 +1,169 @@
+/**
+ * TSS2 PRIVATE KEY parsing. The files are written by `openssl asn1parse -genconf` (an independent DER
+ * encoder) in every variant real producers emit; the public area is a real P-256 key's.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encode } from "../../src/tpm/wire/codec.js";
+import { TPMA_OBJECT, TPM_ALG, TPM_ECC, TPM_RH } from "../../src/tpm/wire/constants.js";
+import { TPMT_PUBLIC, type TpmtPublic } from "../../src/tpm/wire/structures.js";
+import { objectName, publicKeyOf } from "../../src/tpm/keys/public-area.js";
+import { parseTss2KeyFile, containsTss2Key } from "../../src/tpm/keys/tss2-key-file.js";
+import { computePolicyDigest } from "../../src/tpm/keys/policy.js";
+import { makeTempDir, openssl } from "../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir("raa-tss2-");
+afterAll(cleanup);
+
+const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const jwk = publicKey.export({ format: "jwk" });
+const ecPublic: TpmtPublic = {
+  type: TPM_ALG.ECC,
+  nameAlg: TPM_ALG.SHA256,
+  objectAttributes: TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.userWithAuth | TPMA_OBJECT.sign | TPMA_OBJECT.decrypt,
+  authPolicy: Buffer.alloc(0),
+  parameters: { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, curveID: TPM_ECC.NIST_P256, kdf: { scheme: TPM_ALG.NULL } },
+  unique: { x: Buffer.from(jwk.x!, "base64url"), y: Buffer.from(jwk.y!, "base64url") },
+};
+const publicBytes = encode(TPMT_PUBLIC, ecPublic);
+const pubkeyHex = () => Buffer.concat([Buffer.from([publicBytes.length >> 8, publicBytes.length & 0xff]), publicBytes]).toString("hex");
+const PRIVKEY_HEX = "0004deadbeef";
+
+let n = 0;
+function der(fields: string[], sections: string[] = []): Buffer {
+  const conf = join(dir, `k${++n}.cnf`);
+  const out = join(dir, `k${n}.der`);
+  writeFileSync(conf, ["asn1=SEQUENCE:key", "[key]", ...fields, ...sections].join("\n") + "\n");
+  openssl(["asn1parse", "-genconf", conf, "-out", out, "-noout"]);
+  return readFileSync(out);
+}
+
+function pem(bytes: Buffer, label = "TSS2 PRIVATE KEY"): string {
+  return `-----BEGIN ${label}-----\n${bytes.toString("base64").replace(/(.{64})/g, "$1\n")}\n-----END ${label}-----\n`;
+}
+
+const standard = (over: Partial<Record<"type" | "emptyAuth" | "parent", string>> = {}, extra: string[] = []) => [
+  `type=${over.type ?? "OID:2.23.133.10.1.3"}`,
+  ...(over.emptyAuth === "" ? [] : [`emptyAuth=EXPLICIT:0,BOOLEAN:${over.emptyAuth ?? "true"}`]),
+  ...extra,
+  `parent=INTEGER:${over.parent ?? "0x40000001"}`,
+  `pubkey=FORMAT:HEX,OCTETSTRING:${pubkeyHex()}`,
+  `privkey=FORMAT:HEX,OCTETSTRING:${PRIVKEY_HEX}`,
+];
+
+describe("TSS2 PRIVATE KEY files", () => {
+  it("reads the fields tpm2-openssl writes, from PEM and from DER", async () => {
+    const bytes = der(standard());
+    for (const input of [pem(bytes), bytes, `some text\n${pem(bytes)}-----BEGIN CERTIFICATE-----\n`]) {
+      const k = await parseTss2KeyFile(input, "k");
+      expect(k.emptyAuth).toBe(true);
+      expect(k.parent).toBe(TPM_RH.OWNER);
+      expect(k.public.bytes.equals(publicBytes)).toBe(true);
+      expect(k.privateBlob.toString("hex")).toBe("deadbeef");
+      expect(k.policy).toEqual([]);
+      expect(k.rsaParent).toBe(false);
+    }
+    expect(containsTss2Key(pem(bytes))).toBe(true);
+  });
+
+  it("the public key and Name come from the public area", async () => {
+    const k = await parseTss2KeyFile(pem(der(standard())), "k");
+    expect(publicKeyOf(k.public.public, "k").export({ format: "jwk" })).toEqual(jwk);
+    expect(objectName(k.public).toString("hex")).toBe("000b" + createHash("sha256").update(publicBytes).digest("hex"));
+  });
+
+  it("emptyAuth: BOOLEAN 0x01 (tpm2-openssl ≤ 1.3, old tpm2-tss-engine) is TRUE; absent and FALSE mean a password is needed", async () => {
+    const ff = der(standard());
+    const i = ff.indexOf(Buffer.from("a0030101ff", "hex"));
+    expect(i).toBeGreaterThan(0);
+    const one = Buffer.from(ff);
+    one[i + 4] = 0x01;
+    expect((await parseTss2KeyFile(one, "k")).emptyAuth).toBe(true);
+    expect((await parseTss2KeyFile(der(standard({ emptyAuth: "false" })), "k")).emptyAuth).toBe(false);
+    expect((await parseTss2KeyFile(der(standard({ emptyAuth: "" })), "k")).emptyAuth).toBe(false);
+  });
+
+  it("parents: persistent as a positive 5-byte or a negative 4-byte INTEGER (old 32-bit producers), 0 means owner", async () => {
+    expect((await parseTss2KeyFile(der(standard({ parent: "0x81000001" })), "k")).parent).toBe(0x81000001);
+    expect((await parseTss2KeyFile(der(standard({ parent: "-0x7EFFFFFF" })), "k")).parent).toBe(0x81000001);
+    expect((await parseTss2KeyFile(der(standard({ parent: "0" })), "k")).parent).toBe(TPM_RH.OWNER);
+    await expect(parseTss2KeyFile(der(standard({ parent: "0x80000000" })), "k")).rejects.toThrow(/invalid parent 0x80000000 for TPMv2 key/);
+    await expect(parseTss2KeyFile(der(standard({ parent: "0x1122334455" })), "k")).rejects.toThrow(/not a 32-bit value/);
+  });
+
+  it("description [4] and rsaParent [5] are read; unknown later tags ([6] parentName proposals) are skipped", async () => {
+    const k = await parseTss2KeyFile(
+      der(standard({}, ["description=EXPLICIT:4,UTF8String:my key", "rsaParent=EXPLICIT:5,BOOLEAN:true", "parentName=EXPLICIT:6,OCTETSTRING:whatever"])),
+      "k",
+    );
+    expect(k.description).toBe("my key");
+    expect(k.rsaParent).toBe(true);
+  });
+
+  it("policies: PolicyPCR (selection ‖ raw digest) and PolicyAuthValue; the digest matches the one computed from them", async () => {
+    const pcrDigest = createHash("sha256").update(Buffer.alloc(32)).digest("hex");
+    const k = await parseTss2KeyFile(
+      der(standard({}, ["policy=EXPLICIT:1,SEQUENCE:pols"]), [
+        "[pols]",
+        "a=SEQUENCE:pcr",
+        "b=SEQUENCE:auth",
+        "[pcr]",
+        "cc=EXPLICIT:0,INTEGER:0x17F",
+        `body=EXPLICIT:1,FORMAT:HEX,OCTETSTRING:00000001000b03000001${pcrDigest}`,
+        "[auth]",
+        "cc=EXPLICIT:0,INTEGER:0x16B",
+        "body=EXPLICIT:1,OCTETSTRING:",
+      ]),
+      "k",
+    );
+    expect(k.policy).toEqual([
+      { command: "PolicyPCR", pcrs: [{ hash: TPM_ALG.SHA256, pcrSelect: Buffer.from([0, 0, 1]) }], pcrDigest: Buffer.from(pcrDigest, "hex") },
+      { command: "PolicyAuthValue" },
+    ]);
+    expect(computePolicyDigest([{ command: "PolicyAuthValue" }], "sha256").toString("hex")).toBe("8fcd2169ab92694e0c633f1ab772842b8241bbc20288981fc7ac1eddc1fddb0e");
+    expect(computePolicyDigest([{ command: "PolicyPassword" }], "sha256").toString("hex")).toBe("8fcd2169ab92694e0c633f1ab772842b8241bbc20288981fc7ac1eddc1fddb0e");
+  });
+
+  it("policy commands we cannot satisfy are named in the error", async () => {
+    const file = der(standard({}, ["policy=EXPLICIT:1,SEQUENCE:pols"]), [
+      "[pols]",
+      "a=SEQUENCE:sec",
+      "[sec]",
+      "cc=EXPLICIT:0,INTEGER:0x151",
+      "body=EXPLICIT:1,FORMAT:HEX,OCTETSTRING:4000000100000000",
+    ]);
+    await expect(parseTss2KeyFile(file, "k")).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", message: expect.stringMatching(/TPM2_PolicySecret/) });
+  });
+
+  it("refuses importable and sealed objects, 'secret', signed policies, bad blobs, other formats — each with its own message", async () => {
+    await expect(parseTss2KeyFile(der(standard({ type: "OID:2.23.133.10.1.4" })), "k")).rejects.toThrow(/importable TPM keys/);
+    await expect(parseTss2KeyFile(der(standard({ type: "OID:2.23.133.10.1.5" })), "k")).rejects.toThrow(/sealed TPM data/);
+    await expect(parseTss2KeyFile(der(standard({ type: "OID:1.2.3.4" })), "k")).rejects.toThrow(/invalid OID for TPMv2 key:1\.2\.3\.4/);
+    await expect(parseTss2KeyFile(der(standard({}, ["secret=EXPLICIT:2,OCTETSTRING:x"])), "k")).rejects.toThrow(/'secret' field/);
+    await expect(
+      parseTss2KeyFile(der(standard({}, ["authPolicy=EXPLICIT:3,SEQUENCE:aps"]), ["[aps]", "a=SEQUENCE:ap", "[ap]", "policy=EXPLICIT:1,SEQUENCE:empty", "[empty]"]), "k"),
+    ).rejects.toThrow(/signed policies/);
+    const badPub = standard().map((l) => (l.startsWith("pubkey=") ? `pubkey=FORMAT:HEX,OCTETSTRING:00ff${publicBytes.toString("hex")}` : l));
+    await expect(parseTss2KeyFile(der(badPub), "k")).rejects.toThrow(/invalid length for TPMv2 PUBLIC blob/);
+    const badPriv = standard().map((l) => (l.startsWith("privkey=") ? "privkey=FORMAT:HEX,OCTETSTRING:0009ab" : l));
+    await expect(parseTss2KeyFile(der(badPriv), "k")).rejects.toThrow(/invalid length for TPMv2 PRIVATE blob/);
+    await expect(parseTss2KeyFile(pem(der(standard()), "TSS2 KEY BLOB"), "k")).rejects.toThrow(/legacy "TSS2 KEY BLOB"/);
+    await expect(parseTss2KeyFile("-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n", "k")).rejects.toMatchObject({ code: "PEM_INVALID" });
+    await expect(parseTss2KeyFile(pem(Buffer.from("3003020101", "hex")), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID" });
+  });
+
+  it("a sealed-data (keyed-hash) public area is not a signing key", async () => {
+    const sealed = encode(TPMT_PUBLIC, {
+      type: TPM_ALG.KEYEDHASH,
+      nameAlg: TPM_ALG.SHA256,
+      objectAttributes: TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.userWithAuth,
+      authPolicy: Buffer.alloc(0),
+      parameters: { scheme: { scheme: TPM_ALG.NULL } },
+      unique: Buffer.alloc(32, 1),
+    });
+    const fields = standard().map((l) => (l.startsWith("pubkey=") ? `pubkey=FORMAT:HEX,OCTETSTRING:${sealed.length.toString(16).padStart(4, "0")}${sealed.toString("hex")}` : l));
+    await expect(parseTss2KeyFile(der(fields), "k")).rejects.toThrow(/unsupported TPMv2 key type \(keyed-hash/);
+  });
+});
