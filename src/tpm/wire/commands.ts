@@ -105,6 +105,16 @@ export const CreatePrimary = defineCommand({
   response: { outPublic: tpm2b, creationData: tpm2b, creationHash: tpm2b, creationTicket: TPMT_TK_CREATION, name: tpm2b },
 });
 
+/** TPM2_Create: a new key under a loaded parent (keygen). */
+export const Create = defineCommand({
+  name: "TPM2_Create",
+  code: TPM_CC.Create,
+  handles: { parentHandle: "auth" },
+  params: { inSensitive: TPM2B_SENSITIVE_CREATE, inPublic: TPM2B_PUBLIC, outsideInfo: tpm2b, creationPCR: TPML_PCR_SELECTION },
+  // outPrivate and outPublic are kept as bytes: they go into the key file exactly as the TPM returned them.
+  response: { outPrivate: tpm2b, outPublic: tpm2b, creationData: tpm2b, creationHash: tpm2b, creationTicket: TPMT_TK_CREATION },
+});
+
 export const Load = defineCommand({
   name: "TPM2_Load",
   code: TPM_CC.Load,
@@ -144,6 +154,15 @@ export const FlushContext = defineCommand({
   code: TPM_CC.FlushContext,
   handles: none,
   params: { flushHandle: u32 },
+  response: none,
+});
+
+/** TPM2_EvictControl: makes a loaded key persistent at an owner handle (keygen). */
+export const EvictControl = defineCommand({
+  name: "TPM2_EvictControl",
+  code: TPM_CC.EvictControl,
+  handles: { auth: "auth", objectHandle: "noauth" },
+  params: { persistentHandle: u32 },
   response: none,
 });
 
