@@ -12,6 +12,7 @@ import { startAuthSession, type SaltKey } from "../sessions/start-session.js";
 import { CreatePrimary, GetCapability, Load, ReadPublic } from "../wire/commands.js";
 import { handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from "../wire/constants.js";
 import type { TpmtPublic } from "../wire/structures.js";
+import { policyUsesPassword } from "./policy.js";
 import { decodePublicArea, describeKey, hasAttribute, objectName, type PublicArea } from "./public-area.js";
 import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "./srk-templates.js";
 import type { Tss2KeyFile } from "./tss2-key-file.js";
@@ -27,10 +28,6 @@ export interface LoadKeyInput {
   readonly parentPassword: Secret;
   /** Salted sessions with AES-CFB parameter encryption whenever a password is involved (default on). */
   readonly parameterEncryption: boolean;
-  /** Whether the key is authorized through a policy session (the file carries policy statements). */
-  readonly usesPolicy: boolean;
-  /** Whether that policy uses the key's password (PolicyAuthValue / PolicyPassword). */
-  readonly policyUsesPassword: boolean;
   readonly what: string;
   readonly debug?: ((line: string) => void) | undefined;
 }
@@ -100,7 +97,10 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   const passwordSession = new PasswordSession();
   const keyHasPassword = !input.keyPassword.isEmpty;
   const parentHasPassword = source.kind === "file" && !input.parentPassword.isEmpty;
-  const keySessionSalted = input.parameterEncryption && keyHasPassword && (!input.usesPolicy || input.policyUsesPassword);
+  // A key file with policy statements is authorized through a policy session.
+  const policy = source.kind === "file" ? source.file.policy : [];
+  const usesPolicy = policy.length > 0;
+  const keySessionSalted = input.parameterEncryption && keyHasPassword && (!usesPolicy || policyUsesPassword(policy));
   let eccKnown: boolean | undefined;
   const ecc = async () => (eccKnown ??= await tpmSupportsEcc(tpm));
 
@@ -116,7 +116,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   let policySession: AuthSession | undefined;
   /** Starts the sessions the key needs while `saltKey` is loaded (sessions outlive their salt key). */
   const startKeySessions = async (saltKey: SaltKey | undefined) => {
-    if (input.usesPolicy && !policySession) {
+    if (usesPolicy && !policySession) {
       policySession = await startAuthSession(tpm, {
         kind: "policy",
         saltKey: keySessionSalted ? saltKey : undefined,
@@ -124,7 +124,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
       });
       cleanup.add(policySession.handle);
     }
-    if (!input.usesPolicy && keySessionSalted && !hmacSession) {
+    if (!usesPolicy && keySessionSalted && !hmacSession) {
       hmacSession = await startAuthSession(tpm, { kind: "hmac", saltKey, parameterEncryption: true });
       cleanup.add(hmacSession.handle);
     }
@@ -135,7 +135,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     if (source.kind === "handle") {
       const key = await readPublic(tpm, source.handle, "key", what);
       debug?.(`TPM: persistent key ${hex32(source.handle)}: ${describeKey(key.public.public)}`);
-      if (keySessionSalted || input.usesPolicy) {
+      if (keySessionSalted || usesPolicy) {
         const salt = keySessionSalted ? await nullPrimary() : undefined;
         await startKeySessions(salt);
         if (salt) await cleanup.release(salt.entity.handle);

@@ -71,6 +71,11 @@ export function decodePolicyStatement(commandCode: number, body: Buffer, digestS
   }
 }
 
+/** Whether the statements authorize with the key's password (PolicyAuthValue or PolicyPassword). */
+export function policyUsesPassword(statements: readonly PolicyStatement[]): boolean {
+  return statements.some((s) => s.command === "PolicyAuthValue" || s.command === "PolicyPassword");
+}
+
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n >>> 0);

@@ -1,0 +1,49 @@
+/** What makes a TPM key unfit for this signer, checked before its first use, each with a clear message. */
+import type { KeyObject } from "node:crypto";
+import { InputError } from "../../errors.js";
+import type { LoadedKey } from "../../tpm/keys/load-key.js";
+import { computePolicyDigest } from "../../tpm/keys/policy.js";
+import { describeKey, hasAttribute, publicKeyOf } from "../../tpm/keys/public-area.js";
+import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
+import { hashInfo, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
+import type { Certificate } from "../../x509/certificate.js";
+
+/** The file's policy must produce the key's authPolicy; checked up front for a clear message. */
+export function checkFilePolicy(file: Tss2KeyFile, what: string): void {
+  if (file.policy.length === 0) return;
+  const pub = file.public.public;
+  const digest = computePolicyDigest(file.policy, hashInfo(pub.nameAlg).name);
+  if (!digest.equals(pub.authPolicy)) {
+    throw new InputError("TPM_KEY_INVALID", `${what}: the policy statements in the file do not produce the key's authPolicy`, {
+      hint: "the file's policy section is damaged or belongs to another key",
+    });
+  }
+}
+
+/** The loaded key's public key, once its attributes allow signing arbitrary data with the authorization we have. */
+export function checkSigningKey(key: LoadedKey, fromHandle: boolean, what: string): KeyObject {
+  const pub = key.public.public;
+  const publicKey = publicKeyOf(pub, what);
+  if (!hasAttribute(pub, TPMA_OBJECT.sign) && !(pub.type === TPM_ALG.RSA && hasAttribute(pub, TPMA_OBJECT.decrypt))) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this ${describeKey(pub)} TPM key has neither the sign nor the decrypt attribute`);
+  }
+  if (hasAttribute(pub, TPMA_OBJECT.restricted)) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: restricted TPM keys (attestation or storage keys) cannot sign arbitrary data`);
+  }
+  if (!key.policySession && !hasAttribute(pub, TPMA_OBJECT.userWithAuth)) {
+    throw new InputError("TPM_KEY_INVALID", `${what}: the key can only be used with a policy session, but no policy for it is known`, {
+      hint: fromHandle ? "use the key's TSS2 file, which carries its policy" : "the key file has no policy statements",
+    });
+  }
+  return publicKey;
+}
+
+export function checkCertificateMatches(certificate: Certificate, tpmKey: KeyObject, what: string): void {
+  const certKey = certificate.publicKey;
+  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+  if (!certKey || !spki(certKey).equals(spki(tpmKey))) {
+    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate (${certificate.subject}) does not belong to ${what}`, {
+      hint: "check that --certificate and --private-key name the same key pair",
+    });
+  }
+}

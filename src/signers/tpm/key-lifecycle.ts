@@ -1,0 +1,204 @@
+import { InputError } from "../../errors.js";
+import { flushOrphans, loadedHandles } from "../../tpm/client/orphans.js";
+import { Tpm } from "../../tpm/client/tpm.js";
+import { TpmResponseError } from "../../tpm/client/tpm-error.js";
+import { loadTpmKey, type LoadedKey, type LoadKeyInput } from "../../tpm/keys/load-key.js";
+import { objectName, type PublicArea } from "../../tpm/keys/public-area.js";
+import { TpmConnectionLost, type TpmTransport } from "../../tpm/transport/transport.js";
+import { ReadClock } from "../../tpm/wire/commands.js";
+import { hex32 } from "../../tpm/wire/constants.js";
+import { reloadReason } from "./reload-rule.js";
+
+/** Which TPM power cycle objects were created in: (resetCount, restartCount) of TPM2_ReadClock. */
+type BootId = string;
+
+/** The key as currently loaded, with what is needed to know whether its handles are still ours. */
+export interface LoadedState {
+  readonly tpm: Tpm;
+  readonly key: LoadedKey;
+  /** The transport's epoch at load time: a different one means the connection was lost since. */
+  readonly epoch: number;
+  readonly bootId: BootId | undefined;
+}
+
+export type LoadInput = Omit<LoadKeyInput, "tpm">;
+
+/**
+ * A signer's key on the TPM: loaded once and kept loaded with its sessions. When the TPM loses it (connection
+ * lost, simulator restarted, objects flushed) the key is loaded again once and the step retried, following
+ * `reloadReason`: never after an authorization failure. Owns the transport and the passwords (wiped at close).
+ */
+export class KeyLifecycle {
+  readonly #transport: TpmTransport;
+  readonly #input: LoadInput;
+  /** The key as first loaded: a reload must find the same one. */
+  readonly #publicArea: PublicArea;
+  #loaded: LoadedState | undefined;
+  /** A step succeeded: the key's authorization is right, so resending after a lost connection is safe. */
+  #authorizationProven = false;
+
+  private constructor(transport: TpmTransport, input: LoadInput, loaded: LoadedState) {
+    this.#transport = transport;
+    this.#input = input;
+    this.#loaded = loaded;
+    this.#publicArea = loaded.key.public;
+  }
+
+  static async load(transport: TpmTransport, input: LoadInput): Promise<KeyLifecycle> {
+    return new KeyLifecycle(transport, input, await loadState(transport, input));
+  }
+
+  /** The key as currently loaded, if it is. */
+  get loaded(): LoadedState | undefined {
+    return this.#loaded;
+  }
+
+  /** Runs `step` with the loaded key, loading it first when it is not; reloads and retries once when the TPM lost it. */
+  async use<T>(step: (loaded: LoadedState) => Promise<T>): Promise<T> {
+    // Handles from a lost connection may name nothing, or another client's objects: never send them.
+    if (this.#loaded && this.#loaded.epoch !== (this.#transport.epoch ?? 0)) await this.#drop("the connection to the TPM was lost since the key was loaded");
+    const justLoaded = !this.#loaded;
+    const loaded = this.#loaded ?? (await this.#reload());
+    try {
+      return await this.#run(step, loaded);
+    } catch (e) {
+      const reason = justLoaded ? undefined : reloadReason(e, this.#authorizationProven);
+      if (!reason) throw e;
+      this.#input.debug?.(`TPM: ${reason}; loading the key again and retrying once`);
+      await this.#drop(reason);
+      return this.#run(step, await this.#reload());
+    }
+  }
+
+  async #run<T>(step: (loaded: LoadedState) => Promise<T>, loaded: LoadedState): Promise<T> {
+    const result = await step(loaded);
+    this.#authorizationProven = true;
+    return result;
+  }
+
+  /** Loads the key again on the same transport (which reconnects) and checks it is still the same key. */
+  async #reload(): Promise<LoadedState> {
+    const loaded = await loadState(this.#transport, this.#input);
+    if (!loaded.key.entity.name.equals(objectName(this.#publicArea))) {
+      await releaseKey(loaded.tpm, loaded.key);
+      throw new InputError("TPM_KEY_INVALID", `${this.#input.what}: the TPM now holds a different key there than when the signer was opened`, {
+        hint: "the persistent key was replaced; restart or reload to use the new one",
+      });
+    }
+    this.#loaded = loaded;
+    this.#input.debug?.(`TPM: key loaded again as ${hex32(loaded.key.entity.handle)}`);
+    return loaded;
+  }
+
+  /** Forgets the loaded key, flushing its objects if they still exist on the same TPM power cycle. */
+  async #drop(reason: string): Promise<void> {
+    const old = this.#loaded;
+    this.#loaded = undefined;
+    if (!old) return;
+    if (await this.#stillOurs(old)) await releaseKey(old.tpm, old.key);
+    else forgetSessions(old.key);
+    this.#input.debug?.(`TPM: dropped the loaded key (${reason})`);
+  }
+
+  /** Whether `old`'s handles still name our objects: same connection, or a new one to a TPM that did not restart. */
+  async #stillOurs(old: LoadedState): Promise<boolean> {
+    if (old.epoch === (this.#transport.epoch ?? 0)) return true;
+    if (old.bootId === undefined) return false;
+    try {
+      return (await readBootId(new Tpm(this.#transport))) === old.bootId;
+    } catch {
+      return false; // unreachable TPM: nothing to flush now
+    }
+  }
+
+  /** Flushes the key the signer refused right after loading it (the caller closes the transport). */
+  async release(): Promise<void> {
+    const loaded = this.#loaded;
+    this.#loaded = undefined;
+    if (loaded) await releaseKey(loaded.tpm, loaded.key);
+  }
+
+  /** At process exit: flushes synchronously what is ours on this connection, wipes the passwords. */
+  flushSync(): void {
+    const loaded = this.#loaded;
+    // After a lost connection the handles may not be ours; the TPM either restarted or keeps them until flushed by close().
+    if (loaded && loaded.epoch === (this.#transport.epoch ?? 0)) for (const h of handlesToFlush(loaded.key)) loaded.tpm.flushSync(h);
+    this.#wipe();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#drop("the signer was closed");
+    } finally {
+      this.#wipe();
+      await this.#transport.close().catch(() => undefined);
+    }
+  }
+
+  #wipe(): void {
+    this.#input.keyPassword.wipe();
+    this.#input.parentPassword.wipe();
+  }
+}
+
+/**
+ * Loads the key (with its sessions) on a fresh client over `transport` and notes the TPM's power cycle.
+ * Over a connection that can break (a simulator socket), what is loaded beforehand is noted too, so that
+ * an object whose creation answer was lost can be found and flushed.
+ */
+async function loadState(transport: TpmTransport, input: LoadInput): Promise<LoadedState> {
+  const debug = input.debug;
+  const tpm = new Tpm(transport, debug ? { trace: (l) => debug(`TPM: ${l}`) } : {});
+  const bootId = await readBootId(tpm);
+  const before = transport.epoch !== undefined && bootId !== undefined ? await loadedHandles(tpm) : undefined;
+  let key: LoadedKey;
+  try {
+    key = await loadTpmKey({ ...input, tpm });
+  } catch (e) {
+    if (e instanceof TpmConnectionLost && before) await flushLeftovers(transport, bootId!, before, debug);
+    throw e;
+  }
+  return { tpm, key, epoch: transport.epoch ?? 0, bootId };
+}
+
+/** After a connection broke while loading: flushes what appeared since `before`, if the TPM did not restart. */
+async function flushLeftovers(transport: TpmTransport, bootId: BootId, before: ReadonlySet<number>, debug: ((line: string) => void) | undefined): Promise<void> {
+  try {
+    const tpm = new Tpm(transport);
+    if ((await readBootId(tpm)) !== bootId) return;
+    const flushed = await flushOrphans(tpm, before);
+    if (flushed > 0) debug?.(`TPM: flushed ${flushed} object(s) or session(s) whose creation answer was lost with the connection`);
+  } catch {
+    /* the TPM is unreachable: nothing can be flushed now */
+  }
+}
+
+/** The TPM's power cycle, or undefined when ReadClock is refused (its objects are then never flushed after a lost connection). */
+async function readBootId(tpm: Tpm): Promise<BootId | undefined> {
+  try {
+    const { response } = await tpm.execute(ReadClock, {}, {});
+    return `${response.resetCount}/${response.restartCount}`;
+  } catch (e) {
+    if (e instanceof TpmResponseError) return undefined;
+    throw e;
+  }
+}
+
+/** Local cleanup only: the sessions' keys are wiped; the TPM side is gone or not ours to flush. */
+function forgetSessions(key: LoadedKey): void {
+  key.policySession?.dispose();
+  key.hmacSession?.dispose();
+}
+
+function handlesToFlush(key: LoadedKey): number[] {
+  const handles: number[] = [];
+  if (key.policySession && !key.policySession.closed) handles.push(key.policySession.handle);
+  if (key.hmacSession && !key.hmacSession.closed) handles.push(key.hmacSession.handle);
+  if (key.transient) handles.push(key.entity.handle);
+  return handles;
+}
+
+async function releaseKey(tpm: Tpm, key: LoadedKey): Promise<void> {
+  for (const h of handlesToFlush(key)) await tpm.flush(h).catch(() => undefined);
+  forgetSessions(key);
+}

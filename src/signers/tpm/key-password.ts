@@ -1,0 +1,25 @@
+import { UsageError } from "../../errors.js";
+import { readSecret } from "../../secrets/secret-source.js";
+import { Secret } from "../../secrets/secret.js";
+import { policyUsesPassword } from "../../tpm/keys/policy.js";
+import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
+import type { TpmSignerOptions } from "../options.js";
+
+/** Go helper's prompt text, kept for drop-in familiarity. */
+export const TPM_KEY_PASSWORD_PROMPT = "Please enter your TPM key password:";
+
+/** The key's password: none when its policy or file says so, else the one given, else a prompt. */
+export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFile | undefined, what: string): Promise<Secret> {
+  if (file) {
+    if (file.policy.length > 0 && !policyUsesPassword(file.policy)) {
+      if (opts.keyPassword) throw new UsageError("USAGE", `${what}: a TPM key password was given but the key's policy does not use one`);
+      return Secret.fromUtf8("");
+    }
+    // An explicit password wins over emptyAuth TRUE: tpm2_encodeobject before tpm2-tools 5.7 (Debian 12 ships
+    // 5.4) writes the flag inverted, so files of password-protected keys claim to need none.
+    if (file.emptyAuth && !opts.keyPassword) return Secret.fromUtf8("");
+  }
+  if (opts.keyPassword) return readSecret(opts.keyPassword, "TPM key password");
+  if (opts.noKeyPassword) return Secret.fromUtf8("");
+  return readSecret({ kind: "prompt", prompt: TPM_KEY_PASSWORD_PROMPT }, "TPM key password");
+}
