@@ -82,32 +82,33 @@ function u32(n: number): Buffer {
   return b;
 }
 
+/**
+ * One statement as a key file stores it: command code and commandPolicy body (PolicyPCR as
+ * TPML_PCR_SELECTION ‖ pcrDigest, openssl_tpm2_engine's layout). The policy digest extends with the same bytes.
+ */
+export function encodePolicyStatement(s: PolicyStatement): { readonly code: number; readonly body: Buffer } {
+  switch (s.command) {
+    case "PolicyPCR":
+      return { code: TPM_CC.PolicyPCR, body: Buffer.concat([encode(TPML_PCR_SELECTION, s.pcrs), s.pcrDigest]) };
+    case "PolicyAuthValue":
+      return { code: TPM_CC.PolicyAuthValue, body: Buffer.alloc(0) };
+    case "PolicyPassword":
+      return { code: TPM_CC.PolicyPassword, body: Buffer.alloc(0) };
+    case "PolicyCommandCode":
+      return { code: TPM_CC.PolicyCommandCode, body: u32(s.code) };
+    case "PolicyLocality":
+      return { code: TPM_CC.PolicyLocality, body: Buffer.from([s.locality]) };
+  }
+}
+
 /** The policy digest the statements produce, starting from zeros (what the key's authPolicy must equal). */
 export function computePolicyDigest(statements: readonly PolicyStatement[], hashName: string): Buffer {
-  const size = createHash(hashName).digest().length;
-  let digest = Buffer.alloc(size);
-  const extend = (...parts: Buffer[]) => {
-    const h = createHash(hashName).update(digest);
-    for (const p of parts) h.update(p);
-    digest = h.digest();
-  };
+  let digest = Buffer.alloc(createHash(hashName).digest().length);
   for (const s of statements) {
-    switch (s.command) {
-      case "PolicyAuthValue":
-      case "PolicyPassword":
-        // PolicyPassword deliberately extends with the PolicyAuthValue code (Part 3, TPM2_PolicyPassword).
-        extend(u32(TPM_CC.PolicyAuthValue));
-        break;
-      case "PolicyPCR":
-        extend(u32(TPM_CC.PolicyPCR), encode(TPML_PCR_SELECTION, s.pcrs), s.pcrDigest);
-        break;
-      case "PolicyCommandCode":
-        extend(u32(TPM_CC.PolicyCommandCode), u32(s.code));
-        break;
-      case "PolicyLocality":
-        extend(u32(TPM_CC.PolicyLocality), Buffer.from([s.locality]));
-        break;
-    }
+    const { code, body } = encodePolicyStatement(s);
+    // PolicyPassword deliberately extends with the PolicyAuthValue code (Part 3, TPM2_PolicyPassword).
+    const extendCode = s.command === "PolicyPassword" ? TPM_CC.PolicyAuthValue : code;
+    digest = createHash(hashName).update(digest).update(u32(extendCode)).update(body).digest();
   }
   return digest;
 }

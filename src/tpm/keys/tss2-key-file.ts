@@ -10,7 +10,7 @@ import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js
 
 export const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
 
-const OID_LOADABLE = "2.23.133.10.1.3";
+export const OID_LOADABLE_KEY = "2.23.133.10.1.3";
 const OID_IMPORTABLE = "2.23.133.10.1.4";
 const OID_SEALED = "2.23.133.10.1.5";
 
@@ -130,7 +130,7 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
     throw new InputError("TPM_KEY_INVALID", `${what}: not a valid TSS2 PRIVATE KEY structure`, { cause });
   }
 
-  if (asn.type !== OID_LOADABLE) {
+  if (asn.type !== OID_LOADABLE_KEY) {
     if (asn.type === OID_IMPORTABLE) {
       throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: importable TPM keys (${OID_IMPORTABLE}) are not supported`, {
         hint: "import it once with tpm2_import + tpm2_load + tpm2_evictcontrol and use handle:0x81…",

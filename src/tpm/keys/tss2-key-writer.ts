@@ -1,7 +1,5 @@
-import { TPM_CC } from "../wire/constants.js";
-import { encode } from "../wire/codec.js";
-import { TPML_PCR_SELECTION } from "../wire/structures.js";
-import type { PolicyStatement } from "./policy.js";
+import { encodePolicyStatement, type PolicyStatement } from "./policy.js";
+import { OID_LOADABLE_KEY, TSS2_PEM_LABEL } from "./tss2-key-file.js";
 
 export interface Tss2KeyContents {
   /** Parent: 0x40000001 (owner hierarchy: the standard SRK is re-created) or a 0x81… persistent key. */
@@ -14,14 +12,11 @@ export interface Tss2KeyContents {
   readonly policy: readonly PolicyStatement[];
 }
 
-const OID_LOADABLE_KEY = "2.23.133.10.1.3";
-
 /**
  * A TSS2 PRIVATE KEY file (draft-bottomley-tpm2-keys "TPMKey"): loadable-key OID, emptyAuth always written,
  * FALSE for a key with a password (tpm2-openssl 1.1.1 asks for no password when the field is absent, so
- * omitting it, as the draft allows, makes such keys unusable there), the policy statements with
- * PolicyPCR as TPML_PCR_SELECTION ‖ pcrDigest (openssl_tpm2_engine's layout), the parent, and the TPM2B
- * blobs with their size fields.
+ * omitting it, as the draft allows, makes such keys unusable there), the policy statements, the parent, and
+ * the TPM2B blobs with their size fields.
  */
 export async function encodeTss2KeyFile(contents: Tss2KeyContents): Promise<string> {
   const [{ AsnConvert, OctetString }, schema] = await Promise.all([
@@ -35,7 +30,7 @@ export async function encodeTss2KeyFile(contents: Tss2KeyContents): Promise<stri
     key.policy = new schema.TpmPolicySequenceAsn(
       contents.policy.map((statement) => {
         const entry = new schema.TpmPolicyAsn();
-        const [code, body] = policyEntry(statement);
+        const { code, body } = encodePolicyStatement(statement);
         entry.commandCode = code;
         entry.commandPolicy = new OctetString(body);
         return entry;
@@ -47,25 +42,7 @@ export async function encodeTss2KeyFile(contents: Tss2KeyContents): Promise<stri
   key.privkey = new OctetString(withSize(contents.privateBlob));
   const der = Buffer.from(AsnConvert.serialize(key));
   const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
-  return `-----BEGIN TSS2 PRIVATE KEY-----\n${lines.join("\n")}\n-----END TSS2 PRIVATE KEY-----\n`;
-}
-
-function policyEntry(s: PolicyStatement): [number, Buffer] {
-  switch (s.command) {
-    case "PolicyPCR":
-      return [TPM_CC.PolicyPCR, Buffer.concat([encode(TPML_PCR_SELECTION, s.pcrs), s.pcrDigest])];
-    case "PolicyAuthValue":
-      return [TPM_CC.PolicyAuthValue, Buffer.alloc(0)];
-    case "PolicyPassword":
-      return [TPM_CC.PolicyPassword, Buffer.alloc(0)];
-    case "PolicyCommandCode": {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(s.code);
-      return [TPM_CC.PolicyCommandCode, b];
-    }
-    case "PolicyLocality":
-      return [TPM_CC.PolicyLocality, Buffer.from([s.locality])];
-  }
+  return `-----BEGIN ${TSS2_PEM_LABEL}-----\n${lines.join("\n")}\n-----END ${TSS2_PEM_LABEL}-----\n`;
 }
 
 function withSize(bytes: Buffer): Buffer {

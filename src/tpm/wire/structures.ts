@@ -137,7 +137,6 @@ export const TPMT_SIG_SCHEME = variant(
   },
   "signature scheme",
 );
-export type TpmtSigScheme = ValueOf<typeof TPMT_SIG_SCHEME>;
 
 const rsaSignature = struct({ hash: u16, sig: tpm2b });
 const eccSignature = struct({ hash: u16, signatureR: tpm2b, signatureS: tpm2b });
@@ -155,7 +154,6 @@ export const TPMT_SIGNATURE = variant(
   },
   "signature algorithm",
 );
-export type TpmtSignature = ValueOf<typeof TPMT_SIGNATURE>;
 
 export const TPMT_RSA_DECRYPT = variant(
   "scheme",
