@@ -15,7 +15,7 @@ import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
 import { decodePublicArea, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
 import { SRK_TEMPLATE_ECC } from "../../tpm/keys/srk-templates.js";
-import { withExplanation } from "../../tpm/client/run-explained.js";
+import { withExplanation } from "../../tpm/client/explain-error.js";
 import { PasswordSession } from "../../tpm/sessions/password-session.js";
 import { startAuthSession } from "../../tpm/sessions/start-session.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
@@ -74,7 +74,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     if (opts.pcr) {
       throw new UsageError("USAGE", "a PCR-bound key needs its policy at every use: save it as a TSS2 key file, not as a persistent handle");
     }
-  } else if (!opts.target.overwrite && (await exists(opts.target.path))) {
+  } else if (!opts.target.overwrite && (await access(opts.target.path).then(() => true, () => false))) {
     throw new InputError("OBJECT_EXISTS", `TPM key file ${opts.target.path} already exists`, { hint: "choose another path, or pass --force to replace it" });
   }
 
@@ -206,14 +206,5 @@ async function run<T>(step: string, fn: () => Promise<T>): Promise<T> {
       throw new DeviceError("TPM_ERROR", `${step}: the TPM has no room for another persistent object`, { cause: e, hint: "use a TSS2 key file instead" });
     }
     throw new DeviceError("TPM_ERROR", `${step} failed: ${e.message}`, { cause: e });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

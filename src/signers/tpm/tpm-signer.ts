@@ -2,7 +2,7 @@ import { createHash, type KeyObject } from "node:crypto";
 import { DeviceError } from "../../errors.js";
 import { readSecret } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
-import { withExplanation } from "../../tpm/client/run-explained.js";
+import { withExplanation } from "../../tpm/client/explain-error.js";
 import type { Authorization } from "../../tpm/client/tpm.js";
 import type { KeySource } from "../../tpm/keys/load-key.js";
 import { policyUsesPassword, type PolicyStatement } from "../../tpm/keys/policy.js";

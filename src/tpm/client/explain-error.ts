@@ -4,17 +4,12 @@
  * parent, missing persistent handles, full object memory.
  */
 import { AuthError, DeviceError, InputError, type AgentError } from "../../errors.js";
+import { tryReadLockoutState, type LockoutState } from "./lockout.js";
+import type { Tpm } from "./tpm.js";
 import { TpmResponseError } from "./tpm-error.js";
 import { hex32 } from "../wire/constants.js";
 import { RC } from "../wire/response-code.js";
 
-/** Dictionary-attack state read with GetCapability(TPM_PROPERTIES) after an authorization failure. */
-export interface LockoutState {
-  readonly failedTries: number;
-  readonly maxTries: number;
-  /** Seconds after which one failure is forgotten (0: never). */
-  readonly recoveryTime: number;
-}
 
 /** What we were doing when the TPM said no. */
 export type TpmOperation =
@@ -146,4 +141,14 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
     });
   }
   return e;
+}
+
+/** Runs one TPM step; a failure is explained, with the DA counters when a password was refused. */
+export async function withExplanation<T>(tpm: Tpm, op: TpmOperation, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const needsLockout = e instanceof TpmResponseError && (e.is(RC.AUTH_FAIL) || e.rc === RC.LOCKOUT);
+    throw explainTpmError(e, op, what, needsLockout ? await tryReadLockoutState(tpm) : undefined);
+  }
 }

@@ -1,7 +1,14 @@
-import type { LockoutState } from "./explain-error.js";
 import { GetCapability } from "../wire/commands.js";
 import { TPM_CAP, TPM_PT } from "../wire/constants.js";
 import type { Tpm } from "./tpm.js";
+
+/** Dictionary-attack state read with GetCapability(TPM_PROPERTIES) after an authorization failure. */
+export interface LockoutState {
+  readonly failedTries: number;
+  readonly maxTries: number;
+  /** Seconds after which one failure is forgotten (0: never). */
+  readonly recoveryTime: number;
+}
 
 /** TPM_PT_LOCKOUT_COUNTER, _MAX_AUTH_FAIL and _LOCKOUT_INTERVAL (no authorization needed). */
 export async function readLockoutState(tpm: Tpm): Promise<LockoutState> {

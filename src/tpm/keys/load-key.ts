@@ -5,7 +5,7 @@
  */
 import type { Secret } from "../../secrets/secret.js";
 import { permanentEntity, type Authorization, type Entity, type Tpm } from "../client/tpm.js";
-import { withExplanation } from "../client/run-explained.js";
+import { withExplanation } from "../client/explain-error.js";
 import type { AuthSession } from "../sessions/auth-session.js";
 import { PasswordSession } from "../sessions/password-session.js";
 import { startAuthSession, type SaltKey } from "../sessions/start-session.js";

@@ -18,21 +18,12 @@ export async function openTpmTransport(device: string | undefined, env: NodeJS.P
       return openPath(spec.path, options);
     case "default": {
       for (const path of DEFAULT_DEVICES) {
-        if (await exists(path)) return DeviceTransport.open(path);
+        if (await stat(path).then(() => true, () => false)) return DeviceTransport.open(path);
       }
       throw new DeviceError("TPM_UNAVAILABLE", `no TPM found (${DEFAULT_DEVICES.join(", ")} do not exist)`, {
         hint: "enable the TPM 2.0 in the firmware, or point --tpm-device / TPM_DEVICE at one (e.g. unix:/path/to/swtpm.sock)",
       });
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
