@@ -5,7 +5,7 @@ import type { Secret } from "../../secrets/secret.js";
 import type { Session } from "../sessions/session.js";
 import { SessionIntegrityError } from "../sessions/auth-session.js";
 import type { TpmTransport } from "../transport/transport.js";
-import { encode, Reader, TpmWireError, Writer } from "../wire/codec.js";
+import { encode, Reader, TpmWireError, u32, Writer } from "../wire/codec.js";
 import { FlushContext, Startup, type AnyCommand, type HandleNamesOf, type ParamsOf, type ResponseOf } from "../wire/commands.js";
 import { TPM_ST, TPM_SU } from "../wire/constants.js";
 import { RC, RETRYABLE_RESPONSE_CODES } from "../wire/response-code.js";
@@ -55,12 +55,6 @@ function stripTrailingZeros(bytes: Buffer): Buffer {
   return Buffer.from(bytes.subarray(0, end));
 }
 
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-
 /**
  * A TPM 2.0 client over a transport. `execute` marshals any declared command: handle area, authorization
  * area (password, HMAC or policy sessions, with cpHash/rpHash and parameter encryption), parameters; then
@@ -105,7 +99,7 @@ export class Tpm {
         if (!hashName) return undefined;
         let h = cpHashes.get(hashName);
         if (!h) {
-          const hash = createHash(hashName).update(u32(command.code));
+          const hash = createHash(hashName).update(encode(u32, command.code));
           for (const e of entities) hash.update(e.name);
           h = hash.update(parameters).digest();
           cpHashes.set(hashName, h);
@@ -191,7 +185,7 @@ export class Tpm {
         const hashName = a.session.hashName;
         let rpHash: Buffer | undefined;
         if (hashName) {
-          rpHash = rpHashes.get(hashName) ?? createHash(hashName).update(u32(0)).update(u32(command.code)).update(paramBytes).digest();
+          rpHash = rpHashes.get(hashName) ?? createHash(hashName).update(encode(u32, 0)).update(encode(u32, command.code)).update(paramBytes).digest();
           rpHashes.set(hashName, rpHash);
         }
         a.session.acceptResponse(rpHash, authResponses[i]!, authValues[i]!);

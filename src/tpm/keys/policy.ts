@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { encode, Reader, TpmWireError } from "../wire/codec.js";
+import { encode, Reader, TpmWireError, u32 } from "../wire/codec.js";
 import { hex32, TPM_CC } from "../wire/constants.js";
 import { TPML_PCR_SELECTION, type TpmsPcrSelection } from "../wire/structures.js";
 
@@ -76,12 +76,6 @@ export function policyUsesPassword(statements: readonly PolicyStatement[]): bool
   return statements.some((s) => s.command === "PolicyAuthValue" || s.command === "PolicyPassword");
 }
 
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-
 /**
  * One statement as a key file stores it: command code and commandPolicy body (PolicyPCR as
  * TPML_PCR_SELECTION ‖ pcrDigest, openssl_tpm2_engine's layout). The policy digest extends with the same bytes.
@@ -95,7 +89,7 @@ export function encodePolicyStatement(s: PolicyStatement): { readonly code: numb
     case "PolicyPassword":
       return { code: TPM_CC.PolicyPassword, body: Buffer.alloc(0) };
     case "PolicyCommandCode":
-      return { code: TPM_CC.PolicyCommandCode, body: u32(s.code) };
+      return { code: TPM_CC.PolicyCommandCode, body: encode(u32, s.code) };
     case "PolicyLocality":
       return { code: TPM_CC.PolicyLocality, body: Buffer.from([s.locality]) };
   }
@@ -108,7 +102,7 @@ export function computePolicyDigest(statements: readonly PolicyStatement[], hash
     const { code, body } = encodePolicyStatement(s);
     // PolicyPassword deliberately extends with the PolicyAuthValue code (Part 3, TPM2_PolicyPassword).
     const extendCode = s.command === "PolicyPassword" ? TPM_CC.PolicyAuthValue : code;
-    digest = createHash(hashName).update(digest).update(u32(extendCode)).update(body).digest();
+    digest = createHash(hashName).update(digest).update(encode(u32, extendCode)).update(body).digest();
   }
   return digest;
 }

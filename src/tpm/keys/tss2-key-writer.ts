@@ -1,3 +1,4 @@
+import { encode, tpm2b } from "../wire/codec.js";
 import { encodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { OID_LOADABLE_KEY, TSS2_PEM_LABEL } from "./tss2-key-file.js";
 
@@ -38,17 +39,11 @@ export async function encodeTss2KeyFile(contents: Tss2KeyContents): Promise<stri
     );
   }
   key.parent = integerBytes(contents.parent);
-  key.pubkey = new OctetString(withSize(contents.publicArea));
-  key.privkey = new OctetString(withSize(contents.privateBlob));
+  key.pubkey = new OctetString(encode(tpm2b, contents.publicArea));
+  key.privkey = new OctetString(encode(tpm2b, contents.privateBlob));
   const der = Buffer.from(AsnConvert.serialize(key));
   const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${TSS2_PEM_LABEL}-----\n${lines.join("\n")}\n-----END ${TSS2_PEM_LABEL}-----\n`;
-}
-
-function withSize(bytes: Buffer): Buffer {
-  const size = Buffer.alloc(2);
-  size.writeUInt16BE(bytes.length);
-  return Buffer.concat([size, bytes]);
 }
 
 /** A positive INTEGER's content octets (a leading zero when the top bit is set, as 0x81… handles need). */
