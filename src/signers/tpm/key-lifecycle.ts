@@ -59,21 +59,20 @@ export class KeyLifecycle {
     if (this.#loaded && this.#loaded.epoch !== (this.#transport.epoch ?? 0)) await this.#drop("the connection to the TPM was lost since the key was loaded");
     const justLoaded = !this.#loaded;
     const loaded = this.#loaded ?? (await this.#reload());
+    const attempt = async (l: LoadedState) => {
+      const result = await step(l);
+      this.#authorizationProven = true;
+      return result;
+    };
     try {
-      return await this.#run(step, loaded);
+      return await attempt(loaded);
     } catch (e) {
       const reason = justLoaded ? undefined : reloadReason(e, this.#authorizationProven);
       if (!reason) throw e;
       this.#input.debug?.(`TPM: ${reason}; loading the key again and retrying once`);
       await this.#drop(reason);
-      return this.#run(step, await this.#reload());
+      return attempt(await this.#reload());
     }
-  }
-
-  async #run<T>(step: (loaded: LoadedState) => Promise<T>, loaded: LoadedState): Promise<T> {
-    const result = await step(loaded);
-    this.#authorizationProven = true;
-    return result;
   }
 
   /** Loads the key again on the same transport (which reconnects) and checks it is still the same key. */
