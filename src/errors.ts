@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: "network",
   THROTTLED: "network",
   RESPONSE_INVALID: "network",
+  CREDENTIALS_EXPIRED: "network",
   AGENT_UNAVAILABLE: "network",
   // internal
   INTERNAL: "internal",

@@ -1,4 +1,4 @@
-import type { Credentials } from "../credentials/credentials.js";
+import { usableCredentials, type Credentials } from "../credentials/credentials.js";
 import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
@@ -108,7 +108,13 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
     throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
   }
-  const credentials: Credentials = { accessKeyId, secretAccessKey, sessionToken, expiration };
+  // Already expired by our clock (or within the margin): refused here, so that every caller of createSession
+  // (credential-process included, which has no cache) applies the same rule as the refresh engine.
+  const credentials: Credentials = usableCredentials(
+    { accessKeyId, secretAccessKey, sessionToken, expiration },
+    context.receivedAt.getTime(),
+    `CreateSession at ${context.endpoint}${requestId ? ` [request id ${requestId}]` : ""}`,
+  );
   const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
   const optional = {
     subjectArn: nonEmptyString(parsed.value["subjectArn"]),
