@@ -6,6 +6,7 @@ import { AgentError, UsageError, isAgentError } from "../errors.js";
 import type { EcsConsumers } from "./ecs-consumers.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
+import { requestRefusal, type ListeningAddress } from "./request-guard.js";
 import { ecsCredentialsBody, ecsErrorBody, imdsCredentialsBody } from "./responses.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
@@ -41,6 +42,8 @@ const TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds";
  * It never answers with empty or expired credentials: when a role has none, IMDS gets 503 and ECS gets
  * 500 with a JSON error, each carrying the one-line reason.
  * IMDS is only served on loopback (its tokens go to anyone who asks); other addresses require ECS alone.
+ * Requests that could come from a web page are refused before anything else (src/serve/request-guard.ts):
+ * a `Host` that does not name this endpoint (DNS rebinding), or an `Origin` / `Sec-Fetch-*` header.
  */
 export async function startCredentialServer(options: CredentialServerOptions): Promise<RunningCredentialServer> {
   if (!options.imds && !options.ecs) throw new UsageError("USAGE", "nothing to serve: enable the IMDS endpoint, the ECS endpoint, or both");
@@ -58,8 +61,14 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     });
   });
 
+  let listening: ListeningAddress | undefined;
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
+    const refusal = requestRefusal(req.headers, listening!);
+    if (refusal) {
+      if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), { "content-type": "application/json" });
+      return send(res, 403, `${refusal}\n`);
+    }
     if (options.ecs && (path === ECS_PATH || path === `${ECS_PATH}/`)) return ecs(req, res, options.ecs.consumers);
     if (options.imds && (path === TOKEN_PATH || path.startsWith(`${TOKEN_PATH}/`))) return imdsToken(req, res);
     if (options.imds && (path === ROLES_PATH || path.startsWith(`${ROLES_PATH}/`))) return imdsCredentials(req, res, path);
@@ -125,6 +134,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
 
   await listenTcp(server, options.host, options.port);
   const address = server.address() as AddressInfo;
+  listening = { host: options.host, port: address.port };
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     host: address.address,
