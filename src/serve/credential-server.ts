@@ -14,8 +14,12 @@ export type RoleLookup = (role: string) => { get(): Promise<Credentials> } | und
 
 export interface CredentialServerOptions {
   readonly roles: RoleLookup;
-  /** IMDSv2 emulation (aws_signing_helper's `serve`); `defaultRole` is the name listed to SDKs. */
-  readonly imds?: { readonly defaultRole: () => string | undefined; readonly tokens?: ImdsTokenStore };
+  /**
+   * IMDSv2 emulation (aws_signing_helper's `serve`); `defaultRole` is the name listed to SDKs. IMDS has no
+   * consumer identity: every local user and process gets every role. Next to `ecs` it therefore voids the
+   * consumer tokens, and is refused unless `allowWithEcs` says the operator means it.
+   */
+  readonly imds?: { readonly defaultRole: () => string | undefined; readonly tokens?: ImdsTokenStore; readonly allowWithEcs?: boolean };
   /** ECS container-credentials endpoint; each consumer's token selects its role. */
   readonly ecs?: { readonly consumers: EcsConsumers };
   readonly host: string;
@@ -50,6 +54,11 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   if (options.imds && !isLoopbackAddress(options.host)) {
     throw new UsageError("USAGE", `the IMDS endpoint can only listen on loopback, not ${options.host}`, {
       hint: "IMDS tokens are handed to anyone who asks: serve only the ECS endpoint (per-consumer tokens) on other addresses",
+    });
+  }
+  if (options.imds && options.ecs && !options.imds.allowWithEcs) {
+    throw new UsageError("USAGE", "--imds with --ecs would give every local user every role through IMDS, which voids the ECS consumer tokens", {
+      hint: "serve --ecs alone for token-holding consumers only, or add --allow-open-imds to serve both anyway",
     });
   }
   const tokens = options.imds?.tokens ?? new ImdsTokenStore();
