@@ -3,7 +3,8 @@
  * loopback address reaches the IMDS endpoint as a same-origin request — the browser sends `Host:
  * rebind.attacker.test:PORT`, `Origin` and `Sec-Fetch-*` headers — and used to PUT a token and read the role's
  * credentials. serve must answer only requests whose Host is a loopback IP literal, `localhost` or its bind
- * address, with its port, and refuse every request that carries browser-only headers (Origin, Sec-Fetch-*).
+ * address, with its port, and refuse every request that carries browser-only headers (Origin, Sec-Fetch-Site,
+ * -Dest, -User; Sec-Fetch-Mode alone is what Node's fetch() sends).
  *
  * Played for real: a real `serve` process; hostile requests through node:http; and Debian's Chromium (headless)
  * loading the attacker's page. The rebinding itself is done by the "attacker's server": it listens on
@@ -84,7 +85,7 @@ describe("serve and hostile Host / Origin headers (node:http, real serve process
 
   it("refuses requests carrying Origin or Sec-Fetch-* even with a good Host", async () => {
     const host = `127.0.0.1:${serve.port}`;
-    const extras: Record<string, string>[] = [{ origin: "http://rebind.attacker.test" }, { origin: "null" }, { "sec-fetch-site": "same-origin" }, { "sec-fetch-mode": "cors" }, { "sec-fetch-dest": "empty" }];
+    const extras: Record<string, string>[] = [{ origin: "http://rebind.attacker.test" }, { origin: "null" }, { "sec-fetch-site": "same-origin" }, { "sec-fetch-dest": "empty" }, { "sec-fetch-user": "?1" }];
     for (const extra of extras) {
       const r = await token({ host, ...extra });
       expect({ extra, status: r.status }).toEqual({ extra, status: 403 });
@@ -105,6 +106,9 @@ describe("serve and hostile Host / Origin headers (node:http, real serve process
       expect(c.status).toBe(200);
       expect(JSON.parse(c.body).Code).toBe("Success");
     }
+    // Node's own fetch() (undici) sends `Sec-Fetch-Mode: cors` and nothing else a browser would: served.
+    const viaFetch = await fetch(`http://127.0.0.1:${serve.port}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" } });
+    expect(viaFetch.status).toBe(200);
     process.env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = `http://127.0.0.1:${serve.port}/`;
     try {
       expect((await fromInstanceMetadata({ timeout: 5000 })()).accessKeyId).toMatch(/^ASIA/);

@@ -91,12 +91,16 @@ describe("serve and another local user", () => {
     const r = await imdsAsOther(s.port);
     expect(r).toMatchObject({ tokenStatus: 200, credentialsStatus: 200 });
     expect(JSON.parse(r.body).AccessKeyId).toMatch(/^ASIA/);
+    // The start-up lines come one after the other: wait (bounded) for the note after the port line.
+    for (let i = 0; i < 50 && !/IMDS endpoint answers every local user/.test(s.log.join("\n")); i++) await new Promise((r) => setTimeout(r, 100));
     expect(s.log.join("\n")).toMatch(/IMDS endpoint answers every local user/);
   });
 
   it("refuses --imds with --ecs (the consumer tokens would protect nothing) unless --allow-open-imds", async () => {
+    const issuedBefore = endpoint.issued.length;
     const r = await runCli(DIST_CLI, ["serve", ...flags(), "--port", "0", "--imds", "--ecs", "--ecs-env-dir", join(dir, "refused-env")], ENV, 30_000);
     expect(r.code).toBe(2);
+    expect(endpoint.issued.length).toBe(issuedBefore); // refused before any signer was opened or CreateSession made
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/--imds with --ecs .*every local user.*--allow-open-imds/);
 

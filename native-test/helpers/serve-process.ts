@@ -21,18 +21,19 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
   const child = spawn(process.execPath, [DIST_CLI, "serve", "--port", "0", ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
   const log: string[] = [];
   const ecsOnly = args.includes("--ecs") && !args.includes("--imds");
-  let port = 0;
+  // Listen with on("line") rather than `for await`, which would close the interface on return and lose later lines.
   const lines = createInterface({ input: child.stderr! });
-  for await (const line of lines) {
-    log.push(line);
-    const m = /Local server started on port: (\d+)/.exec(line);
-    if (m) port = Number(m[1]);
-    const wrote = /^wrote (.*\.env)$/.exec(line);
-    if (wrote) port = Number(/AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/[^/]+:(\d+)\//.exec(readFileSync(wrote[1]!, "utf8"))![1]);
-    if (port && (!ecsOnly || wrote)) {
-      lines.on("line", (l) => log.push(l));
-      return { child, port, log, stop: () => void child.kill("SIGKILL") };
-    }
-  }
-  throw new Error(`serve exited before listening:\n${log.join("\n")}`);
+  const port = await new Promise<number>((resolve, reject) => {
+    let found = 0;
+    lines.on("line", (line) => {
+      log.push(line);
+      const m = /Local server started on port: (\d+)/.exec(line);
+      if (m) found = Number(m[1]);
+      const wrote = /^wrote (.*\.env)$/.exec(line);
+      if (wrote) found = Number(/AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/[^/]+:(\d+)\//.exec(readFileSync(wrote[1]!, "utf8"))![1]);
+      if (found && (!ecsOnly || wrote)) resolve(found);
+    });
+    child.once("exit", () => reject(new Error(`serve exited before listening:\n${log.join("\n")}`)));
+  });
+  return { child, port, log, stop: () => void child.kill("SIGKILL") };
 }

@@ -55,10 +55,11 @@ export function isUsable(expiresAt: number, now: number, marginMs: number = EXPI
 }
 
 /**
- * The one rule every consumer applies to credentials before handing them on (credential-process, the agent
- * client, the refresh engine behind agent/serve/update/fromRolesAnywhere, and createSession itself): complete,
- * with an `Expiration` that is a real time and more than `marginMs` ahead of `now`. The AWS SDKs' process
- * provider refuses expired credentials too. `from` names the source in the message ("CreateSession at URL").
+ * The one rule every consumer applies to credentials before handing them on (createSession itself, hence
+ * credential-process; the agent client; the refresh engine behind agent/serve/update/fromRolesAnywhere):
+ * complete, with an `Expiration` that is a real time and more than `marginMs` ahead of `now`. createSession uses
+ * no margin (already expired, as the AWS SDKs' process provider judges it); the refresh engine and the agent
+ * client use their margin. `from` names the source in the message ("CreateSession at URL").
  * Returns the credentials; otherwise throws `RESPONSE_INVALID` (incomplete) or `CREDENTIALS_EXPIRED`.
  */
 export function usableCredentials(c: Credentials, now: number, from: string, marginMs: number = EXPIRY_MARGIN_MS): Credentials {

@@ -108,12 +108,14 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
     throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
   }
-  // Already expired by our clock (or within the margin): refused here, so that every caller of createSession
-  // (credential-process included, which has no cache) applies the same rule as the refresh engine.
+  // Already expired when the answer arrived (by our clock): refused here, so that every caller of createSession
+  // (credential-process included, which has no cache) applies the rule the refresh engine applies. No margin
+  // here, as in the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
   const credentials: Credentials = usableCredentials(
     { accessKeyId, secretAccessKey, sessionToken, expiration },
     context.receivedAt.getTime(),
     `CreateSession at ${context.endpoint}${requestId ? ` [request id ${requestId}]` : ""}`,
+    0,
   );
   const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
   const optional = {

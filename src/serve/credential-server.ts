@@ -47,20 +47,10 @@ const TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds";
  * 500 with a JSON error, each carrying the one-line reason.
  * IMDS is only served on loopback (its tokens go to anyone who asks); other addresses require ECS alone.
  * Requests that could come from a web page are refused before anything else (src/serve/request-guard.ts):
- * a `Host` that does not name this endpoint (DNS rebinding), or an `Origin` / `Sec-Fetch-*` header.
+ * a `Host` that does not name this endpoint (DNS rebinding), or an `Origin` / `Sec-Fetch-Site` / `-Dest` / `-User` header.
  */
 export async function startCredentialServer(options: CredentialServerOptions): Promise<RunningCredentialServer> {
-  if (!options.imds && !options.ecs) throw new UsageError("USAGE", "nothing to serve: enable the IMDS endpoint, the ECS endpoint, or both");
-  if (options.imds && !isLoopbackAddress(options.host)) {
-    throw new UsageError("USAGE", `the IMDS endpoint can only listen on loopback, not ${options.host}`, {
-      hint: "IMDS tokens are handed to anyone who asks: serve only the ECS endpoint (per-consumer tokens) on other addresses",
-    });
-  }
-  if (options.imds && options.ecs && !options.imds.allowWithEcs) {
-    throw new UsageError("USAGE", "--imds with --ecs would give every local user every role through IMDS, which voids the ECS consumer tokens", {
-      hint: "serve --ecs alone for token-holding consumers only, or add --allow-open-imds to serve both anyway",
-    });
-  }
+  checkEndpointChoice({ imds: options.imds !== undefined, ecs: options.ecs !== undefined, allowImdsWithEcs: options.imds?.allowWithEcs ?? false, host: options.host });
   const tokens = options.imds?.tokens ?? new ImdsTokenStore();
   const now = options.now ?? (() => new Date());
   const server = createServer((req, res) => {
@@ -155,6 +145,24 @@ export async function startCredentialServer(options: CredentialServerOptions): P
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The endpoint choices `startCredentialServer` refuses, checkable before any signer is opened (a refused
+ * command line must not cost a PIN): nothing to serve; IMDS off loopback; IMDS next to ECS without consent.
+ */
+export function checkEndpointChoice(choice: { imds: boolean; ecs: boolean; allowImdsWithEcs: boolean; host: string }): void {
+  if (!choice.imds && !choice.ecs) throw new UsageError("USAGE", "nothing to serve: enable the IMDS endpoint, the ECS endpoint, or both");
+  if (choice.imds && !isLoopbackAddress(choice.host)) {
+    throw new UsageError("USAGE", `the IMDS endpoint can only listen on loopback, not ${choice.host}`, {
+      hint: "IMDS tokens are handed to anyone who asks: serve only the ECS endpoint (per-consumer tokens) on other addresses",
+    });
+  }
+  if (choice.imds && choice.ecs && !choice.allowImdsWithEcs) {
+    throw new UsageError("USAGE", "--imds with --ecs would give every local user every role through IMDS, which voids the ECS consumer tokens", {
+      hint: "serve --ecs alone for token-holding consumers only, or add --allow-open-imds to serve both anyway",
+    });
+  }
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
 import { isLoopbackAddress } from "./loopback.js";
 
+const BROWSER_ONLY_HEADERS = ["origin", "sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"] as const;
+
 /** Where the server listens: the address it was told to bind and the port it got. */
 export interface ListeningAddress {
   readonly host: string;
@@ -16,14 +18,13 @@ export interface ListeningAddress {
  * 1. `Host` must name this endpoint: `localhost` or a loopback IP literal, or the bind address (any IP literal
  *    when bound to a wildcard address), with the port we listen on (no port means 80). A rebound name never
  *    passes; an IP literal cannot be rebound.
- * 2. No browser-only header: `Origin` or any `Sec-Fetch-*` (browsers send them, pages cannot remove them, SDKs
- *    never send them).
+ * 2. No browser-only header: `Origin`, `Sec-Fetch-Site`, `Sec-Fetch-Dest` or `Sec-Fetch-User` (browsers send
+ *    them, pages cannot remove them, SDKs never send them). `Sec-Fetch-Mode` alone is let through: Node's own
+ *    fetch() (undici) sends it.
  */
 export function requestRefusal(headers: IncomingHttpHeaders, listening: ListeningAddress): string | undefined {
-  for (const name of Object.keys(headers)) {
-    if (name === "origin" || name.startsWith("sec-fetch-")) {
-      return `requests from web browsers are not served (${name === "origin" ? "Origin" : name} header)`;
-    }
+  for (const name of BROWSER_ONLY_HEADERS) {
+    if (headers[name] !== undefined) return `requests from web browsers are not served (${name} header)`;
   }
   const host = headers.host;
   const parsed = host === undefined ? undefined : parseHostHeader(host);

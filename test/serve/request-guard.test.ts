@@ -29,9 +29,12 @@ describe("serve's request guard (DNS rebinding, browser requests)", () => {
     expect(requestRefusal({ host: "gateway.lan:9911" }, on("0.0.0.0"))).toMatch(/does not name/);
   });
 
-  it("refuses Origin and Sec-Fetch-* whatever the Host", () => {
-    expect(requestRefusal({ host: "127.0.0.1:9911", origin: "null" }, on("127.0.0.1"))).toMatch(/web browsers .*Origin/);
-    expect(requestRefusal({ host: "127.0.0.1:9911", "sec-fetch-site": "none" }, on("127.0.0.1"))).toMatch(/sec-fetch-site/);
+  it("refuses Origin, Sec-Fetch-Site/Dest/User whatever the Host, but not Node fetch()'s lone Sec-Fetch-Mode", () => {
+    expect(requestRefusal({ host: "127.0.0.1:9911", origin: "null" }, on("127.0.0.1"))).toMatch(/web browsers .*origin/);
+    for (const name of ["sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"]) {
+      expect(requestRefusal({ host: "127.0.0.1:9911", [name]: "x" }, on("127.0.0.1"))).toMatch(new RegExp(name));
+    }
+    expect(requestRefusal({ host: "127.0.0.1:9911", "sec-fetch-mode": "cors" }, on("127.0.0.1"))).toBeUndefined();
   });
 
   it("never echoes control characters or a long Host", () => {

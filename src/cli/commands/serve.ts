@@ -27,7 +27,7 @@ const command: CommandSpec = {
       { createCredentialSource },
       { SourceRegistry },
       { describeRefreshEvent },
-      { startCredentialServer, ECS_PATH },
+      { startCredentialServer, checkEndpointChoice, ECS_PATH },
       { EcsConsumers },
       { writeEcsEnvFiles, ecsEnvFile },
       { logFailures, serveUntilStopped },
@@ -45,6 +45,8 @@ const command: CommandSpec = {
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new UsageError("USAGE", `--hop-limit ${hopLimit} is out of range: use 1 to 255`);
     const ecs = boolArg(args, "ecs");
     const imds = boolArg(args, "imds") || !ecs;
+    // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
+    checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), host: stringArg(args, "bind") ?? "127.0.0.1" });
 
     const specs = await roleSpecs(args, io);
     const registry = new SourceRegistry((spec) =>
