@@ -50,7 +50,7 @@ export async function run() {
   const endpoint = await startLocalEndpoint(fixture.ca.cert);
   let serve;
   try {
-    serve = spawn(process.execPath, [CLI, "serve", ...credentialFlags(fixture, endpoint.url), "--port", "0", "--imds", "--ecs"], {
+    serve = spawn(process.execPath, [CLI, "serve", ...credentialFlags(fixture, endpoint.url), "--port", "0", "--imds", "--ecs", "--allow-open-imds"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -59,7 +59,7 @@ beforeAll(async () => {
       "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/serve",
       "--role-arn", "arn:aws:iam::000000000000:role/path/ServeRole",
       "--endpoint", proxy.url, "--timeout", "2", "--max-attempts", "1",
-      "--port", "0", "--imds", "--ecs", "--ecs-env-dir", join(dir, "env"),
+      "--port", "0", "--imds", "--ecs", "--allow-open-imds", "--ecs-env-dir", join(dir, "env"),
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );

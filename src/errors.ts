@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   // input
   FILE_NOT_FOUND: "input",
   FILE_UNREADABLE: "input",
+  FILE_NOT_REGULAR: "input",
   PEM_INVALID: "input",
   CERTIFICATE_INVALID: "input",
   CERTIFICATE_MISSING: "input",
@@ -72,6 +73,7 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: "network",
   THROTTLED: "network",
   RESPONSE_INVALID: "network",
+  CREDENTIALS_EXPIRED: "network",
   AGENT_UNAVAILABLE: "network",
   // internal
   INTERNAL: "internal",

@@ -1,5 +1,5 @@
 import { createConnection } from "node:net";
-import type { Credentials } from "../credentials/credentials.js";
+import { usableCredentials, type Credentials } from "../credentials/credentials.js";
 import { AgentError, ERROR_CODES, type ErrorCode } from "../errors.js";
 import { checkAgentSocket } from "./socket-trust.js";
 
@@ -68,12 +68,11 @@ function parseCredentials(body: string, now: number): Credentials {
     typeof doc.SecretAccessKey !== "string" ||
     !doc.SecretAccessKey ||
     typeof doc.SessionToken !== "string" ||
-    !doc.SessionToken ||
-    !(expiration.getTime() > now)
+    !doc.SessionToken
   ) {
-    throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer holds incomplete or expired credentials; they were not used");
+    throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer holds incomplete credentials; they were not used");
   }
-  return { accessKeyId: doc.AccessKeyId, secretAccessKey: doc.SecretAccessKey, sessionToken: doc.SessionToken, expiration };
+  return usableCredentials({ accessKeyId: doc.AccessKeyId, secretAccessKey: doc.SecretAccessKey, sessionToken: doc.SessionToken, expiration }, now, "the agent");
 }
 
 function request(socketPath: string, path: string, timeoutMs: number): Promise<{ status: number; body: string } | undefined> {

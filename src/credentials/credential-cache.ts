@@ -1,5 +1,5 @@
-import { AgentError, NetworkError, isAgentError } from "../errors.js";
-import type { Credentials } from "./credentials.js";
+import { AgentError, isAgentError } from "../errors.js";
+import { usableCredentials, type Credentials } from "./credentials.js";
 import { DEFAULT_REFRESH_POLICY, isUsable, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
 
 /** setTimeout/clearTimeout, injectable so tests can drive time. */
@@ -170,7 +170,7 @@ export class CredentialCache {
   async #attempt(): Promise<Credentials> {
     let credentials: Credentials;
     try {
-      credentials = checkCredentials(await this.#fetch(), this.#now(), this.#policy);
+      credentials = usableCredentials(await this.#fetch(), this.#now(), "CreateSession", this.#policy.expiryMarginMs);
     } catch (cause) {
       const error = asAgentError(cause);
       const now = this.#now();
@@ -243,28 +243,4 @@ function asAgentError(cause: unknown): AgentError {
   if (isAgentError(cause)) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
   return new AgentError("INTERNAL", `refreshing credentials failed unexpectedly: ${message}`, { cause });
-}
-
-/** Refuses credentials that are empty or already (nearly) expired, so they can never reach a caller. */
-function checkCredentials(c: Credentials, now: number, policy: RefreshPolicy): Credentials {
-  const complete =
-    typeof c?.accessKeyId === "string" &&
-    c.accessKeyId !== "" &&
-    typeof c.secretAccessKey === "string" &&
-    c.secretAccessKey !== "" &&
-    typeof c.sessionToken === "string" &&
-    c.sessionToken !== "" &&
-    c.expiration instanceof Date &&
-    Number.isFinite(c.expiration.getTime());
-  if (!complete) {
-    throw new NetworkError("RESPONSE_INVALID", "CreateSession returned incomplete credentials; they were not used");
-  }
-  if (!isUsable(c.expiration.getTime(), now, policy)) {
-    throw new NetworkError(
-      "RESPONSE_INVALID",
-      `CreateSession returned credentials that expire at ${c.expiration.toISOString()}, which is already past`,
-      { hint: "check the system clock (date -u) and the session duration" },
-    );
-  }
-  return c;
 }

@@ -1,3 +1,5 @@
+import { NetworkError } from "../errors.js";
+
 /** Temporary AWS credentials, as issued by CreateSession. */
 export interface Credentials {
   readonly accessKeyId: string;
@@ -38,4 +40,48 @@ export function goJsonStringify(value: unknown): string {
     .replace(/&/g, "\\u0026")
     .replace(/\u2028/g, "\\u2028")
     .replace(/\u2029/g, "\\u2029");
+}
+
+/**
+ * Credentials are handed out only while they have more than this left before their `Expiration`, so that a
+ * caller never receives credentials that expire while its request is in flight or because its clock is a little
+ * ahead of ours.
+ */
+export const EXPIRY_MARGIN_MS = 10_000;
+
+/** Whether credentials expiring at `expiresAt` may still be handed out at `now` (epoch milliseconds). */
+export function isUsable(expiresAt: number, now: number, marginMs: number = EXPIRY_MARGIN_MS): boolean {
+  return Number.isFinite(expiresAt) && expiresAt - marginMs > now;
+}
+
+/**
+ * The one rule every consumer applies to credentials before handing them on (createSession itself, hence
+ * credential-process; the agent client; the refresh engine behind agent/serve/update/fromRolesAnywhere):
+ * complete, with an `Expiration` that is a real time and more than `marginMs` ahead of `now`. createSession uses
+ * no margin (already expired, as the AWS SDKs' process provider judges it); the refresh engine and the agent
+ * client use their margin. `from` names the source in the message ("CreateSession at URL").
+ * Returns the credentials; otherwise throws `RESPONSE_INVALID` (incomplete) or `CREDENTIALS_EXPIRED`.
+ */
+export function usableCredentials(c: Credentials, now: number, from: string, marginMs: number = EXPIRY_MARGIN_MS): Credentials {
+  const complete =
+    typeof c?.accessKeyId === "string" &&
+    c.accessKeyId !== "" &&
+    typeof c.secretAccessKey === "string" &&
+    c.secretAccessKey !== "" &&
+    typeof c.sessionToken === "string" &&
+    c.sessionToken !== "" &&
+    c.expiration instanceof Date;
+  if (!complete) throw new NetworkError("RESPONSE_INVALID", `${from} returned incomplete credentials; they were not used`);
+  const expiresAt = c.expiration.getTime();
+  if (!Number.isFinite(expiresAt)) {
+    throw new NetworkError("CREDENTIALS_EXPIRED", `${from} returned credentials without a valid expiration time; they were not used`);
+  }
+  if (!isUsable(expiresAt, now, marginMs)) {
+    const ago = Math.round((now - expiresAt) / 1000);
+    const when = ago >= 0 ? `${ago} s ago` : `in ${-ago} s, within the ${Math.round(marginMs / 1000)} s safety margin`;
+    throw new NetworkError("CREDENTIALS_EXPIRED", `${from} returned credentials that expire at ${formatExpiration(c.expiration)} (${when} by this host's clock); they were not used`, {
+      hint: "check the system clock (date -u; NTP) and --session-duration; an endpoint that keeps answering this way is broken",
+    });
+  }
+  return c;
 }

@@ -1,3 +1,5 @@
+import { EXPIRY_MARGIN_MS, isUsable as usableAt } from "./credentials.js";
+
 /**
  * When to refresh temporary credentials and how long to wait after a failure. Pure functions of their
  * inputs (times are epoch milliseconds), so the schedule can be tested without a clock.
@@ -24,7 +26,7 @@ export interface RefreshPolicy {
 export const DEFAULT_REFRESH_POLICY: RefreshPolicy = {
   refreshBeforeMs: 5 * 60_000,
   refreshAtLifetimeFraction: 0.5,
-  expiryMarginMs: 10_000,
+  expiryMarginMs: EXPIRY_MARGIN_MS,
   retryBaseMs: 1_000,
   retryMaxMs: 60_000,
   minRetryIntervalMs: 1_000,
@@ -45,7 +47,7 @@ export function refreshTimeFor(obtainedAt: number, expiresAt: number, policy: Re
 
 /** Whether credentials expiring at `expiresAt` may still be handed out at `now`. */
 export function isUsable(expiresAt: number, now: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): boolean {
-  return expiresAt - policy.expiryMarginMs > now;
+  return usableAt(expiresAt, now, policy.expiryMarginMs);
 }
 
 /**

@@ -4,8 +4,8 @@ import { formatExpiration } from "../credentials/credentials.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { IssuedSession } from "./issued-credentials.js";
 
-/** The 201 CreateSession body, shaped as the service answers it. */
-export function createSessionResponseBody(session: IssuedSession, leaf: Certificate, region: string): string {
+/** The 201 CreateSession body, shaped as the service answers it; `expirationText` replaces the expiration (tests). */
+export function createSessionResponseBody(session: IssuedSession, leaf: Certificate, region: string, expirationText?: string): string {
   const profile = parseArn(session.profileArn);
   return JSON.stringify({
     credentialSet: [
@@ -13,7 +13,7 @@ export function createSessionResponseBody(session: IssuedSession, leaf: Certific
         assumedRoleUser: { arn: session.assumedRoleArn, assumedRoleId: session.assumedRoleId },
         credentials: {
           accessKeyId: session.credentials.accessKeyId,
-          expiration: formatExpiration(session.credentials.expiration),
+          expiration: expirationText ?? formatExpiration(session.credentials.expiration),
           secretAccessKey: session.credentials.secretAccessKey,
           sessionToken: session.credentials.sessionToken,
         },

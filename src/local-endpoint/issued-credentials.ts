@@ -26,6 +26,8 @@ export interface SessionRequest {
   /** The session never outlives the certificate. */
   readonly notAfter: Date;
   readonly certificateSerial: string;
+  /** Testing: issue the session as expired this long ago instead (see InjectedFailures.expireNext). */
+  readonly expiredMsAgo?: number;
 }
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -36,7 +38,10 @@ export class IssuedCredentialStore {
 
   issue(request: SessionRequest, now: Date): IssuedSession {
     this.#dropExpired(now);
-    const expiresAt = Math.min(now.getTime() + request.durationSeconds * 1000, request.notAfter.getTime());
+    const expiresAt =
+      request.expiredMsAgo !== undefined
+        ? now.getTime() - request.expiredMsAgo
+        : Math.min(now.getTime() + request.durationSeconds * 1000, request.notAfter.getTime());
     const expiration = new Date(Math.floor(expiresAt / 1000) * 1000);
     const role = parseArn(request.roleArn);
     const roleName = role.resource.split("/").pop()!;

@@ -7,7 +7,7 @@ import { isAgentError, ServiceError } from "../errors.js";
 import type { KeyType } from "../x509/certificate.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
 import { createSessionResponseBody, defaultSessionName } from "./create-session-response.js";
-import { InjectedFailures } from "./injected-failures.js";
+import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";
 import { IssuedCredentialStore, type IssuedSession } from "./issued-credentials.js";
 import { getCallerIdentityXml, stsErrorXml } from "./sts-responses.js";
 import { stsError, verifyStsRequest } from "./sts-verify.js";
@@ -71,6 +71,8 @@ export interface LocalEndpoint {
   readonly requests: readonly RequestLogEntry[];
   /** Answers the next `count` CreateSession requests with `status` (default 503) before any check. */
   failNext(count: number, status?: number): void;
+  /** Issues the next `count` sessions already expired an hour ago (`past`, default) or with an expiration that is not a time. */
+  expireNext(count: number, form?: ExpirationFault): void;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       try {
         const now = clock();
         const verified = await verifyCreateSessionRequest(wire, policy, now);
+        const badExpiration = failures.takeExpiration();
         const session = store.issue(
           {
             roleArn: verified.roleArn,
@@ -139,11 +142,13 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
             durationSeconds: verified.durationSeconds,
             notAfter: verified.leaf.notAfter,
             certificateSerial: verified.leaf.serialDecimal,
+            ...(badExpiration === "past" ? { expiredMsAgo: 3600_000 } : {}),
           },
           now,
         );
-        const reason = `issued ${verified.durationSeconds}s session for ${verified.roleArn} to certificate serial ${verified.leaf.serialDecimal}`;
-        return answer(201, createSessionResponseBody(session, verified.leaf, region), "application/json", reason);
+        const reason = `issued ${badExpiration ? `(injected: ${badExpiration} expiration) ` : ""}${verified.durationSeconds}s session for ${verified.roleArn} to certificate serial ${verified.leaf.serialDecimal}`;
+        const body = createSessionResponseBody(session, verified.leaf, region, badExpiration === "unparsable" ? "tomorrow, probably" : undefined);
+        return answer(201, body, "application/json", reason);
       } catch (error) {
         if (error instanceof ServiceError) return jsonError(error.status, error.serviceCode, error.message);
         throw error;
@@ -196,6 +201,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       return [...log];
     },
     failNext: (count, status) => failures.failNext(count, status),
+    expireNext: (count, form) => failures.expireNext(count, form),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

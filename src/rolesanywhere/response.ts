@@ -1,4 +1,4 @@
-import type { Credentials } from "../credentials/credentials.js";
+import { usableCredentials, type Credentials } from "../credentials/credentials.js";
 import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
@@ -108,7 +108,15 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
     throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
   }
-  const credentials: Credentials = { accessKeyId, secretAccessKey, sessionToken, expiration };
+  // Already expired when the answer arrived (by our clock): refused here, so that every caller of createSession
+  // (credential-process included, which has no cache) applies the rule the refresh engine applies. No margin
+  // here, as in the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
+  const credentials: Credentials = usableCredentials(
+    { accessKeyId, secretAccessKey, sessionToken, expiration },
+    context.receivedAt.getTime(),
+    `CreateSession at ${context.endpoint}${requestId ? ` [request id ${requestId}]` : ""}`,
+    0,
+  );
   const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
   const optional = {
     subjectArn: nonEmptyString(parsed.value["subjectArn"]),

@@ -6,6 +6,7 @@ import { AgentError, UsageError, isAgentError } from "../errors.js";
 import type { EcsConsumers } from "./ecs-consumers.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
+import { requestRefusal, type ListeningAddress } from "./request-guard.js";
 import { ecsCredentialsBody, ecsErrorBody, imdsCredentialsBody } from "./responses.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
@@ -13,8 +14,12 @@ export type RoleLookup = (role: string) => { get(): Promise<Credentials> } | und
 
 export interface CredentialServerOptions {
   readonly roles: RoleLookup;
-  /** IMDSv2 emulation (aws_signing_helper's `serve`); `defaultRole` is the name listed to SDKs. */
-  readonly imds?: { readonly defaultRole: () => string | undefined; readonly tokens?: ImdsTokenStore };
+  /**
+   * IMDSv2 emulation (aws_signing_helper's `serve`); `defaultRole` is the name listed to SDKs. IMDS has no
+   * consumer identity: every local user and process gets every role. Next to `ecs` it therefore voids the
+   * consumer tokens, and is refused unless `allowWithEcs` says the operator means it.
+   */
+  readonly imds?: { readonly defaultRole: () => string | undefined; readonly tokens?: ImdsTokenStore; readonly allowWithEcs?: boolean };
   /** ECS container-credentials endpoint; each consumer's token selects its role. */
   readonly ecs?: { readonly consumers: EcsConsumers };
   readonly host: string;
@@ -41,14 +46,11 @@ const TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds";
  * It never answers with empty or expired credentials: when a role has none, IMDS gets 503 and ECS gets
  * 500 with a JSON error, each carrying the one-line reason.
  * IMDS is only served on loopback (its tokens go to anyone who asks); other addresses require ECS alone.
+ * Requests that could come from a web page are refused before anything else (src/serve/request-guard.ts):
+ * a `Host` that does not name this endpoint (DNS rebinding), or an `Origin` / `Sec-Fetch-Site` / `-Dest` / `-User` header.
  */
 export async function startCredentialServer(options: CredentialServerOptions): Promise<RunningCredentialServer> {
-  if (!options.imds && !options.ecs) throw new UsageError("USAGE", "nothing to serve: enable the IMDS endpoint, the ECS endpoint, or both");
-  if (options.imds && !isLoopbackAddress(options.host)) {
-    throw new UsageError("USAGE", `the IMDS endpoint can only listen on loopback, not ${options.host}`, {
-      hint: "IMDS tokens are handed to anyone who asks: serve only the ECS endpoint (per-consumer tokens) on other addresses",
-    });
-  }
+  checkEndpointChoice({ imds: options.imds !== undefined, ecs: options.ecs !== undefined, allowImdsWithEcs: options.imds?.allowWithEcs ?? false, host: options.host });
   const tokens = options.imds?.tokens ?? new ImdsTokenStore();
   const now = options.now ?? (() => new Date());
   const server = createServer((req, res) => {
@@ -58,8 +60,14 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     });
   });
 
+  let listening: ListeningAddress | undefined;
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
+    const refusal = requestRefusal(req.headers, listening!);
+    if (refusal) {
+      if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), { "content-type": "application/json" });
+      return send(res, 403, `${refusal}\n`);
+    }
     if (options.ecs && (path === ECS_PATH || path === `${ECS_PATH}/`)) return ecs(req, res, options.ecs.consumers);
     if (options.imds && (path === TOKEN_PATH || path.startsWith(`${TOKEN_PATH}/`))) return imdsToken(req, res);
     if (options.imds && (path === ROLES_PATH || path.startsWith(`${ROLES_PATH}/`))) return imdsCredentials(req, res, path);
@@ -125,6 +133,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
 
   await listenTcp(server, options.host, options.port);
   const address = server.address() as AddressInfo;
+  listening = { host: options.host, port: address.port };
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     host: address.address,
@@ -136,6 +145,24 @@ export async function startCredentialServer(options: CredentialServerOptions): P
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The endpoint choices `startCredentialServer` refuses, checkable before any signer is opened (a refused
+ * command line must not cost a PIN): nothing to serve; IMDS off loopback; IMDS next to ECS without consent.
+ */
+export function checkEndpointChoice(choice: { imds: boolean; ecs: boolean; allowImdsWithEcs: boolean; host: string }): void {
+  if (!choice.imds && !choice.ecs) throw new UsageError("USAGE", "nothing to serve: enable the IMDS endpoint, the ECS endpoint, or both");
+  if (choice.imds && !isLoopbackAddress(choice.host)) {
+    throw new UsageError("USAGE", `the IMDS endpoint can only listen on loopback, not ${choice.host}`, {
+      hint: "IMDS tokens are handed to anyone who asks: serve only the ECS endpoint (per-consumer tokens) on other addresses",
+    });
+  }
+  if (choice.imds && choice.ecs && !choice.allowImdsWithEcs) {
+    throw new UsageError("USAGE", "--imds with --ecs would give every local user every role through IMDS, which voids the ECS consumer tokens", {
+      hint: "serve --ecs alone for token-holding consumers only, or add --allow-open-imds to serve both anyway",
+    });
+  }
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
+import { access, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
+import { isSameTarget, type TargetIdentity } from "./credentials-target.js";
 import { writeFailureHint } from "./write-hint.js";
 
 /**
@@ -11,8 +12,10 @@ import { writeFailureHint } from "./write-hint.js";
  * directory. A symlinked target is written through (the link stays). The parent directory is created with
  * mode 0700 when missing. A target the user cannot write (read-only mode, immutable flag) is refused rather
  * than replaced: the rename would succeed in a writable directory and silently undo the user's choice.
+ * With `replaces`, the rename happens only if the target is still the file that was read (or still absent):
+ * a FIFO, socket or device node put in its place meanwhile is never replaced by a regular file.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: { replaces?: TargetIdentity } = {}): Promise<void> {
   const target = await realpath(path).catch(() => path);
   const dir = dirname(target);
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
@@ -31,9 +34,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     } finally {
       await file.close();
     }
+    if (options.replaces !== undefined) {
+      const now = await lstat(target).catch(() => undefined);
+      if (!isSameTarget(options.replaces, now)) {
+        throw new InputError("FILE_WRITE_FAILED", `${target} changed while it was being updated; it was left as it is`, {
+          hint: "another program replaced the file; try again",
+        });
+      }
+    }
     await rename(tmp, target);
   } catch (cause) {
     await unlink(tmp).catch(() => {});
+    if (cause instanceof InputError) throw cause;
     throw writeError(`cannot write ${target}`, cause as NodeJS.ErrnoException);
   }
   // Make the rename itself durable; not every file system supports fsync on a directory.

@@ -4,22 +4,31 @@ import type { Credentials } from "../credentials/credentials.js";
 const KEYS = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"] as const;
 type Key = (typeof KEYS)[number];
 
-const HEADER = /^\s*\[([^\]]*)\]\s*(?:[#;].*)?$/;
-const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)\s*[=:]/;
-const BLANK_OR_COMMENT = /^\s*(?:[#;].*)?$/;
+// The file is handled as a "byte string" (latin1: one character per byte), so that bytes in any encoding
+// (UTF-8, Latin-1, invalid sequences) pass through untouched; only ASCII matters to these patterns.
+const HEADER = /^[ \t]*\[([^\]]*)\][ \t]*(?:[#;].*)?$/;
+// botocore (configparser) lower-cases option names: AWS_Access_Key_Id is aws_access_key_id.
+const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)[ \t]*[=:]/i;
+const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
+
+/** A string's UTF-8 bytes as a byte string. */
+const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
+const trimAscii = (text: string): string => text.replace(/^[ \t]+|[ \t]+$/g, "");
 
 /**
- * Puts `credentials` into section `[profile]` of a shared credentials file's text and returns the new text.
+ * Puts `credentials` into section `[profile]` of a shared credentials file's bytes and returns the new bytes.
  * Every byte outside the three credential lines of that section is kept: other profiles, comments, blank
- * lines, unknown keys, line endings (CRLF stays CRLF), and a missing final newline. Missing keys are added
- * after the section's last setting; a missing section is appended. Only the first `[profile]` section is
- * touched (later duplicates are left alone, as aws_signing_helper does).
+ * lines, unknown keys, bytes that are not UTF-8, line endings (CRLF stays CRLF), and a missing final newline.
+ * Keys match case-insensitively, as botocore reads them; a credential line is rewritten as `key = value`, and a
+ * second line for the same key in the section is dropped (botocore refuses a file with duplicate keys).
+ * Missing keys are added after the section's last setting; a missing section is appended. Only the first
+ * `[profile]` section is touched (later duplicates are left alone, as aws_signing_helper does).
  */
-export function upsertProfileCredentials(text: string, profile: string, credentials: Credentials): string {
+export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials): Buffer {
   const values: Record<Key, string> = {
-    aws_access_key_id: credentials.accessKeyId,
-    aws_secret_access_key: credentials.secretAccessKey,
-    aws_session_token: credentials.sessionToken,
+    aws_access_key_id: byteString(credentials.accessKeyId),
+    aws_secret_access_key: byteString(credentials.secretAccessKey),
+    aws_session_token: byteString(credentials.sessionToken),
   };
   for (const value of Object.values(values)) {
     if (/[\r\n]/.test(value) || value === "") {
@@ -30,17 +39,22 @@ export function upsertProfileCredentials(text: string, profile: string, credenti
     throw new InputError("FILE_WRITE_FAILED", `invalid profile name ${JSON.stringify(profile)} for the credentials file`);
   }
 
+  const text = Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString("latin1");
+  const section = byteString(profile);
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
   const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
   const content = (line: string) => line.replace(/\r?\n$/, "");
   const lineFor = (key: Key) => `${key} = ${values[key]}${eol}`;
 
-  const start = lines.findIndex((l) => HEADER.exec(content(l))?.[1]?.trim() === profile);
+  const start = lines.findIndex((l) => {
+    const name = HEADER.exec(content(l))?.[1];
+    return name !== undefined && trimAscii(name) === section;
+  });
   if (start < 0) {
     let prefix = text;
     if (prefix !== "" && !prefix.endsWith("\n")) prefix += eol;
     if (prefix !== "" && !/(^|\n)\r?\n$/.test(prefix)) prefix += eol;
-    return `${prefix}[${profile}]${eol}${KEYS.map(lineFor).join("")}`;
+    return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
   }
   let end = lines.length;
   for (let i = start + 1; i < lines.length; i++) {
@@ -55,7 +69,7 @@ export function upsertProfileCredentials(text: string, profile: string, credenti
   let lastSetting = start; // index in `out` after which missing keys go
   for (let i = start + 1; i < end; i++) {
     const line = lines[i]!;
-    const key = KEY_LINE.exec(content(line))?.[1] as Key | undefined;
+    const key = KEY_LINE.exec(content(line))?.[1]?.toLowerCase() as Key | undefined;
     if (key) {
       if (written.has(key)) continue; // a duplicate would shadow or confuse: drop it
       written.add(key);
@@ -72,5 +86,5 @@ export function upsertProfileCredentials(text: string, profile: string, credenti
     if (!out[lastSetting]!.endsWith("\n")) out[lastSetting] += eol;
     out.splice(at, 0, ...missing.map(lineFor));
   }
-  return out.join("") + lines.slice(end).join("");
+  return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");
 }

@@ -1,10 +1,11 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Credentials } from "../credentials/credentials.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
+import { readCredentialsTarget } from "./credentials-target.js";
 import { withFileLock, type FileLockOptions } from "./file-lock.js";
 
 /** `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs look). */
@@ -16,8 +17,9 @@ export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home
 
 /**
  * Writes `credentials` into section `[profile]` of the shared credentials file: under the advisory lock
- * `<file>.lock`, read, rewrite that section only, replace atomically (0600). Concurrent writers
- * (other `update` processes) are serialised; none of their profiles is lost.
+ * `<file>.lock`, read (a regular file only, by descriptor), rewrite that section only, replace atomically (0600)
+ * provided the file is still the one read. Concurrent writers (other `update` processes) are serialised; none
+ * of their profiles is lost.
  */
 export async function writeProfileCredentials(
   path: string,
@@ -32,14 +34,8 @@ export async function writeProfileCredentials(
   await withFileLock(
     `${path}.lock`,
     async () => {
-      let text = "";
-      try {
-        text = await readFile(path, "utf8");
-      } catch (cause) {
-        const code = (cause as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT") throw new InputError("FILE_UNREADABLE", `cannot read ${path}: ${code ?? "error"}`, { cause });
-      }
-      await writeFileAtomic(path, upsertProfileCredentials(text, profile, credentials));
+      const target = await readCredentialsTarget(path);
+      await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
     },
     lock,
   );

@@ -186,15 +186,15 @@ describe("CredentialCache", () => {
   });
 
   it("refuses empty or already expired credentials from the fetch", async () => {
-    const bad: Credentials[] = [
-      { accessKeyId: "", secretAccessKey: "", sessionToken: "", expiration: new Date(T0 + 60 * MIN) },
-      { accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(Number.NaN) },
-      { accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(T0 - 1) },
-      { accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(T0 + 5_000) },
+    const bad: [Credentials, string][] = [
+      [{ accessKeyId: "", secretAccessKey: "", sessionToken: "", expiration: new Date(T0 + 60 * MIN) }, "RESPONSE_INVALID"],
+      [{ accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(Number.NaN) }, "CREDENTIALS_EXPIRED"],
+      [{ accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(T0 - 1) }, "CREDENTIALS_EXPIRED"],
+      [{ accessKeyId: "A", secretAccessKey: "S", sessionToken: "T", expiration: new Date(T0 + 5_000) }, "CREDENTIALS_EXPIRED"],
     ];
-    for (const c of bad) {
+    for (const [c, code] of bad) {
       const cache = new CredentialCache({ fetch: async () => c });
-      await expect(cache.get()).rejects.toMatchObject({ code: "RESPONSE_INVALID" });
+      await expect(cache.get()).rejects.toMatchObject({ code });
     }
   });
 

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { upsertProfileCredentials } from "../../src/update/credentials-file.js";
+
+/** The function on UTF-8 text, for readable cases (bytes that are not UTF-8: native-test/update-targets.test.ts). */
+const upsert = (text: string, profile: string, credentials: Credentials): string =>
+  upsertProfileCredentials(Buffer.from(text, "utf8"), profile, credentials).toString("utf8");
 import type { Credentials } from "../../src/credentials/credentials.js";
 
 const c: Credentials = {
@@ -31,7 +35,7 @@ describe("upsertProfileCredentials", () => {
       "x = y",
       "",
     ].join("\n");
-    const after = upsertProfileCredentials(before, "gw", c);
+    const after = upsert(before, "gw", c);
     expect(after).toBe(
       [
         "# managed by hand",
@@ -56,40 +60,54 @@ describe("upsertProfileCredentials", () => {
 
   it("adds missing keys after the section's last setting, before trailing blank lines and comments", () => {
     const before = "[gw]\nregion = eu-west-1\n\n# next one\n[other]\nk = v\n";
-    expect(upsertProfileCredentials(before, "gw", c)).toBe(`[gw]\nregion = eu-west-1\n${NEW}\n# next one\n[other]\nk = v\n`);
+    expect(upsert(before, "gw", c)).toBe(`[gw]\nregion = eu-west-1\n${NEW}\n# next one\n[other]\nk = v\n`);
   });
 
   it("keeps the last line of a section that ends the file (aws_signing_helper drops it)", () => {
-    expect(upsertProfileCredentials("[gw]\nregion = eu-west-1", "gw", c)).toBe(`[gw]\nregion = eu-west-1\n${NEW}`);
-    expect(upsertProfileCredentials("[gw]", "gw", c)).toBe(`[gw]\n${NEW}`);
+    expect(upsert("[gw]\nregion = eu-west-1", "gw", c)).toBe(`[gw]\nregion = eu-west-1\n${NEW}`);
+    expect(upsert("[gw]", "gw", c)).toBe(`[gw]\n${NEW}`);
   });
 
   it("appends a new section, separated by a blank line, and creates a file from nothing", () => {
-    expect(upsertProfileCredentials("", "gw", c)).toBe(`[gw]\n${NEW}`);
-    expect(upsertProfileCredentials("[a]\nk = v", "gw", c)).toBe(`[a]\nk = v\n\n[gw]\n${NEW}`);
-    expect(upsertProfileCredentials("[a]\nk = v\n\n", "gw", c)).toBe(`[a]\nk = v\n\n[gw]\n${NEW}`);
+    expect(upsert("", "gw", c)).toBe(`[gw]\n${NEW}`);
+    expect(upsert("[a]\nk = v", "gw", c)).toBe(`[a]\nk = v\n\n[gw]\n${NEW}`);
+    expect(upsert("[a]\nk = v\n\n", "gw", c)).toBe(`[a]\nk = v\n\n[gw]\n${NEW}`);
   });
 
   it("keeps CRLF line endings", () => {
-    const after = upsertProfileCredentials("[a]\r\nk = v\r\n[gw]\r\naws_access_key_id = OLD\r\n", "gw", c);
+    const after = upsert("[a]\r\nk = v\r\n[gw]\r\naws_access_key_id = OLD\r\n", "gw", c);
     expect(after).toBe(`[a]\r\nk = v\r\n[gw]\r\naws_access_key_id = ASIANEW\r\n${NEW.split("\n").slice(1).join("\r\n")}`);
   });
 
   it("touches only exact key names, at the start of a line, in the first matching section", () => {
     const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n[gw]\naws_access_key_id = second\n";
-    const after = upsertProfileCredentials(before, "gw", c);
+    const after = upsert(before, "gw", c);
     expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n${NEW}[gw]\naws_access_key_id = second\n`);
   });
 
   it("drops duplicate credential lines within the section", () => {
-    expect(upsertProfileCredentials("[gw]\naws_session_token = a\naws_session_token = b\n", "gw", c)).toBe(
+    expect(upsert("[gw]\naws_session_token = a\naws_session_token = b\n", "gw", c)).toBe(
       "[gw]\naws_session_token = newtoken==\naws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\n",
     );
   });
 
+  it("matches keys case-insensitively, as botocore does: AWS_Access_Key_Id is replaced, not duplicated", () => {
+    expect(upsert("[gw]\nAWS_Access_Key_Id = OLD\nAws_Secret_Access_Key=OLD\naws_access_key_id = SHADOW\n", "gw", c)).toBe(
+      "[gw]\naws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\naws_session_token = newtoken==\n",
+    );
+  });
+
+  it("keeps bytes that are not UTF-8 and handles a UTF-8 profile name", () => {
+    const before = Buffer.from("[caf\xe9]\nk = \xff\n", "latin1");
+    const after = upsertProfileCredentials(before, "gw-é", c);
+    expect(after.subarray(0, before.length).equals(before)).toBe(true);
+    expect(after.subarray(before.length).toString("utf8")).toBe(`\n[gw-é]\n${NEW}`);
+    expect(upsertProfileCredentials(after, "gw-é", c).equals(after)).toBe(true);
+  });
+
   it("refuses values with line breaks and odd profile names", () => {
-    expect(() => upsertProfileCredentials("", "gw", { ...c, sessionToken: "a\n[default]" })).toThrow(/line break/);
-    expect(() => upsertProfileCredentials("", "g]w", c)).toThrow(/invalid profile name/);
+    expect(() => upsert("", "gw", { ...c, sessionToken: "a\n[default]" })).toThrow(/line break/);
+    expect(() => upsert("", "g]w", c)).toThrow(/invalid profile name/);
   });
 
   it("property: other sections survive unchanged and the target ends up holding the new values once", () => {
@@ -104,7 +122,7 @@ describe("upsertProfileCredentials", () => {
     fc.assert(
       fc.property(fc.array(section, { maxLength: 5 }), name, fc.boolean(), (sections, target, finalNewline) => {
         const text = sections.map(([n, ls]) => [`[${n}]`, ...ls].join("\n")).join("\n") + (finalNewline && sections.length ? "\n" : "");
-        const after = upsertProfileCredentials(text, target, c);
+        const after = upsert(text, target, c);
         const parse = (t: string) => {
           const out: { name: string; body: string[] }[] = [];
           for (const l of t.split("\n")) {
@@ -126,7 +144,7 @@ describe("upsertProfileCredentials", () => {
           "aws_access_key_id = ASIANEW",
         ]);
         expect(t.body).toContain("aws_session_token = newtoken==");
-        expect(upsertProfileCredentials(after, target, c)).toBe(after); // idempotent
+        expect(upsert(after, target, c)).toBe(after); // idempotent
       }),
       { numRuns: 300 },
     );

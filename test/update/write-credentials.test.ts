@@ -1,8 +1,10 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/update/atomic-write.js";
+import { readCredentialsTarget } from "../../src/update/credentials-target.js";
 import { withFileLock } from "../../src/update/file-lock.js";
 import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
 import { CredentialsFileUpdater } from "../../src/update/file-updater.js";
@@ -47,6 +49,23 @@ describe("credentials file writing", () => {
     await expect(writeFileAtomic(target, "new")).rejects.toMatchObject({ code: "FILE_WRITE_FAILED" });
     expect(readdirSync(parent)).toEqual(["credentials"]);
     expect(readdirSync(target)).toEqual(["occupied"]);
+  });
+
+  it("replaces the target only if it is still the file that was read (a FIFO swapped in is left alone)", async () => {
+    const target = join(dir, "swapped");
+    writeFileSync(target, "[a]\nk = v\n");
+    const read = await readCredentialsTarget(target);
+    rmSync(target);
+    execFileSync("mkfifo", [target]);
+    await expect(writeFileAtomic(target, "new", 0o600, { replaces: read.identity })).rejects.toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/changed while it was being updated/) });
+    expect(lstatSync(target).isFIFO()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes("swapped"))).toEqual(["swapped"]);
+    // and a file that appeared where there was none is not overwritten either
+    const fresh = join(dir, "appeared");
+    const none = await readCredentialsTarget(fresh);
+    writeFileSync(fresh, "theirs");
+    await expect(writeFileAtomic(fresh, "ours", 0o600, { replaces: none.identity })).rejects.toMatchObject({ code: "FILE_WRITE_FAILED" });
+    expect(readFileSync(fresh, "utf8")).toBe("theirs");
   });
 
   it("uses AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials", () => {

@@ -13,8 +13,9 @@ const command: CommandSpec = {
     { name: "port", type: "number", default: 9911, description: "Port to listen on (0 = any free port)" },
     { name: "hop-limit", type: "number", default: 64, description: "Accepted for compatibility (1–255); see docs: Node.js cannot set the IP TTL, IMDS answers loopback clients only" },
     { name: "bind", type: "string", default: "127.0.0.1", description: "Address to listen on; anything but loopback requires --ecs without --imds" },
-    { name: "imds", type: "boolean", description: "Serve the IMDSv2 endpoint (default when --ecs is not given)" },
-    { name: "ecs", type: "boolean", description: "Serve the ECS container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI + token)" },
+    { name: "imds", type: "boolean", description: "Serve the IMDSv2 endpoint (default when --ecs is not given). Open to every local user and process: IMDS has no consumer identity" },
+    { name: "ecs", type: "boolean", description: "Serve the ECS container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI + token); alone, it serves token-holding consumers only" },
+    { name: "allow-open-imds", type: "boolean", description: "Allow --imds with --ecs, although any local user can then read every role through IMDS (the ECS tokens no longer protect anything)" },
     { name: "ecs-consumer", type: "string", repeatable: true, description: "NAME=ROLE: one ECS consumer with its own token (default: one per role, named after it)" },
     { name: "ecs-env-dir", type: "string", description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them" },
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
@@ -26,7 +27,7 @@ const command: CommandSpec = {
       { createCredentialSource },
       { SourceRegistry },
       { describeRefreshEvent },
-      { startCredentialServer, ECS_PATH },
+      { startCredentialServer, checkEndpointChoice, ECS_PATH },
       { EcsConsumers },
       { writeEcsEnvFiles, ecsEnvFile },
       { logFailures, serveUntilStopped },
@@ -44,6 +45,8 @@ const command: CommandSpec = {
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new UsageError("USAGE", `--hop-limit ${hopLimit} is out of range: use 1 to 255`);
     const ecs = boolArg(args, "ecs");
     const imds = boolArg(args, "imds") || !ecs;
+    // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
+    checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), host: stringArg(args, "bind") ?? "127.0.0.1" });
 
     const specs = await roleSpecs(args, io);
     const registry = new SourceRegistry((spec) =>
@@ -65,7 +68,7 @@ const command: CommandSpec = {
     try {
       server = await startCredentialServer({
         roles: (role) => registry.get(role),
-        ...(imds ? { imds: { defaultRole: () => registry.names()[0] } } : {}),
+        ...(imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: boolArg(args, "allow-open-imds") } } : {}),
         ...(consumers ? { ecs: { consumers } } : {}),
         host: stringArg(args, "bind") ?? "127.0.0.1",
         port: numberArg(args, "port") ?? 9911,
@@ -79,6 +82,7 @@ const command: CommandSpec = {
       log(`Local server started on port: ${server.port}`);
       log("Make it available to the sdk by running:");
       log(`export AWS_EC2_METADATA_SERVICE_ENDPOINT=${server.url}/`);
+      log("note: the IMDS endpoint answers every local user and process (IMDS has no consumer identity); serve --ecs alone for per-consumer tokens");
       if (args.explicit.has("hop-limit")) {
         log("note: --hop-limit has no effect (Node.js cannot set the IP TTL); the IMDS endpoint answers loopback clients only");
       }

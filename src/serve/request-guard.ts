@@ -1,0 +1,64 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { isIP } from "node:net";
+import { isLoopbackAddress } from "./loopback.js";
+
+const BROWSER_ONLY_HEADERS = ["origin", "sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"] as const;
+
+/** Where the server listens: the address it was told to bind and the port it got. */
+export interface ListeningAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Why a request must not be answered, or undefined when it may be. serve's endpoints are for programs on this
+ * host (SDKs, containers), never for web pages, so two rules guard them against DNS rebinding (a page whose name
+ * is rebound to 127.0.0.1 makes same-origin requests to us) and other browser-borne requests:
+ *
+ * 1. `Host` must name this endpoint: `localhost` or a loopback IP literal, or the bind address (any IP literal
+ *    when bound to a wildcard address), with the port we listen on (no port means 80). A rebound name never
+ *    passes; an IP literal cannot be rebound.
+ * 2. No browser-only header: `Origin`, `Sec-Fetch-Site`, `Sec-Fetch-Dest` or `Sec-Fetch-User` (browsers send
+ *    them, pages cannot remove them, SDKs never send them). `Sec-Fetch-Mode` alone is let through: Node's own
+ *    fetch() (undici) sends it.
+ */
+export function requestRefusal(headers: IncomingHttpHeaders, listening: ListeningAddress): string | undefined {
+  for (const name of BROWSER_ONLY_HEADERS) {
+    if (headers[name] !== undefined) return `requests from web browsers are not served (${name} header)`;
+  }
+  const host = headers.host;
+  const parsed = host === undefined ? undefined : parseHostHeader(host);
+  if (!parsed || parsed.port !== listening.port || !namesThisEndpoint(parsed.name, listening.host)) {
+    return `Host ${JSON.stringify(printable(host ?? ""))} does not name this endpoint: use 127.0.0.1:${listening.port} or localhost:${listening.port} (requests through other names are refused against DNS rebinding)`;
+  }
+  return undefined;
+}
+
+/** `name[:port]` or `[v6][:port]` → lower-case name (IPv6 without brackets) and port (80 when absent). */
+export function parseHostHeader(value: string): { name: string; port: number } | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(value.trim());
+  if (!m) return undefined;
+  const port = m[2] === undefined ? 80 : Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  const name = m[1]!.toLowerCase().replace(/^\[|\]$/g, "");
+  if (m[1]!.startsWith("[") && isIP(name) !== 6) return undefined;
+  return { name, port };
+}
+
+function namesThisEndpoint(name: string, bindHost: string): boolean {
+  if (name === "localhost") return true;
+  if (isIP(name) === 0) return false;
+  if (isLoopbackAddress(name)) return true;
+  const bind = bindHost.replace(/^\[|\]$/g, "").toLowerCase();
+  if (bind === "0.0.0.0" || bind === "::") return true;
+  return canonicalIp(name) === canonicalIp(bind);
+}
+
+function canonicalIp(address: string): string {
+  return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+}
+
+function printable(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
+}

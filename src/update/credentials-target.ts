@@ -1,0 +1,64 @@
+import { constants, type Stats } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { InputError } from "../errors.js";
+
+/** Which file was read: the rename that replaces it must replace this one and nothing else. */
+export type TargetIdentity = { readonly dev: number; readonly ino: number } | "absent";
+
+export interface TargetSnapshot {
+  readonly bytes: Buffer;
+  readonly identity: TargetIdentity;
+}
+
+/**
+ * Reads the credentials file that `update` is about to rewrite, refusing anything but a regular file (through
+ * symlinks). A FIFO would block the read forever, a socket or a device node would be replaced by a regular file
+ * when the new contents are renamed over it. The type is checked before opening (a device is never opened), and
+ * again on the open descriptor (O_NONBLOCK, so a FIFO swapped in meanwhile cannot block; O_NOCTTY, so a
+ * terminal cannot become ours): what is read is what was checked. A missing file reads as empty.
+ */
+export async function readCredentialsTarget(path: string): Promise<TargetSnapshot> {
+  const before = await stat(path).catch((cause: NodeJS.ErrnoException) => {
+    if (cause.code === "ENOENT") return undefined;
+    throw new InputError("FILE_UNREADABLE", `cannot read ${path}: ${cause.code ?? "error"}`, { cause });
+  });
+  if (!before) return { bytes: Buffer.alloc(0), identity: "absent" };
+  if (!before.isFile()) throw notRegular(path, before);
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { bytes: Buffer.alloc(0), identity: "absent" };
+    if (code === "ENXIO") throw notRegular(path, undefined);
+    throw new InputError("FILE_UNREADABLE", `cannot read ${path}: ${code ?? "error"}`, { cause });
+  }
+  try {
+    const opened = await handle.stat();
+    if (!opened.isFile()) throw notRegular(path, opened);
+    return { bytes: await handle.readFile(), identity: { dev: opened.dev, ino: opened.ino } };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether `info` (an lstat of the final path, or undefined when nothing is there) is still what was read. */
+export function isSameTarget(identity: TargetIdentity, info: Stats | undefined): boolean {
+  if (identity === "absent") return info === undefined;
+  return info !== undefined && info.isFile() && info.dev === identity.dev && info.ino === identity.ino;
+}
+
+function notRegular(path: string, info: Stats | undefined): InputError {
+  return new InputError("FILE_NOT_REGULAR", `${path} is not a regular file (it is ${info ? kindOf(info) : "a socket or device"}); it was left as it is`, {
+    hint: "point --credentials-file (or AWS_SHARED_CREDENTIALS_FILE) at a regular file, or at a path that does not exist yet",
+  });
+}
+
+function kindOf(info: Stats): string {
+  if (info.isFIFO()) return "a FIFO";
+  if (info.isSocket()) return "a socket";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  if (info.isDirectory()) return "a directory";
+  return "not a file";
+}

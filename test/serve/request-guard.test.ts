@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { parseHostHeader, requestRefusal } from "../../src/serve/request-guard.js";
+
+const on = (host: string, port = 9911) => ({ host, port });
+
+describe("serve's request guard (DNS rebinding, browser requests)", () => {
+  it("parses Host headers, with 80 as the default port", () => {
+    expect(parseHostHeader("127.0.0.1:9911")).toEqual({ name: "127.0.0.1", port: 9911 });
+    expect(parseHostHeader("LocalHost")).toEqual({ name: "localhost", port: 80 });
+    expect(parseHostHeader("[::1]:9911")).toEqual({ name: "::1", port: 9911 });
+    for (const bad of ["", "[::1", "::1", "a:b:c", "[nothost]:1", "h:0", "h:70000", "h:"]) expect(parseHostHeader(bad)).toBeUndefined();
+  });
+
+  it("accepts loopback literals and localhost with the listening port, on a loopback bind", () => {
+    for (const host of ["127.0.0.1:9911", "127.8.9.10:9911", "localhost:9911", "[::1]:9911", "[0:0:0:0:0:0:0:1]:9911", "[::ffff:127.0.0.1]:9911"]) {
+      expect(requestRefusal({ host }, on("127.0.0.1"))).toBeUndefined();
+    }
+    for (const host of ["127.0.0.1", "127.0.0.1:9912", "rebind.example:9911", "localhost.:9911", "10.0.0.5:9911", undefined]) {
+      expect(requestRefusal(host === undefined ? {} : { host }, on("127.0.0.1"))).toMatch(/does not name this endpoint/);
+    }
+  });
+
+  it("accepts the bind address, and any IP literal (never a name) on a wildcard bind", () => {
+    expect(requestRefusal({ host: "10.0.0.5:9911" }, on("10.0.0.5"))).toBeUndefined();
+    expect(requestRefusal({ host: "10.0.0.6:9911" }, on("10.0.0.5"))).toMatch(/does not name/);
+    expect(requestRefusal({ host: "[fd00::0:1]:9911" }, on("fd00::1"))).toBeUndefined();
+    expect(requestRefusal({ host: "172.17.0.1:9911" }, on("0.0.0.0"))).toBeUndefined();
+    expect(requestRefusal({ host: "[fd00::2]:9911" }, on("::"))).toBeUndefined();
+    expect(requestRefusal({ host: "gateway.lan:9911" }, on("0.0.0.0"))).toMatch(/does not name/);
+  });
+
+  it("refuses Origin, Sec-Fetch-Site/Dest/User whatever the Host, but not Node fetch()'s lone Sec-Fetch-Mode", () => {
+    expect(requestRefusal({ host: "127.0.0.1:9911", origin: "null" }, on("127.0.0.1"))).toMatch(/web browsers .*origin/);
+    for (const name of ["sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"]) {
+      expect(requestRefusal({ host: "127.0.0.1:9911", [name]: "x" }, on("127.0.0.1"))).toMatch(new RegExp(name));
+    }
+    expect(requestRefusal({ host: "127.0.0.1:9911", "sec-fetch-mode": "cors" }, on("127.0.0.1"))).toBeUndefined();
+  });
+
+  it("never echoes control characters or a long Host", () => {
+    const message = requestRefusal({ host: `evil\u001b[2J${"x".repeat(500)}` }, on("127.0.0.1"))!;
+    expect(message).not.toMatch(/[\u0000-\u001f]/);
+    expect(message.length).toBeLessThan(300);
+  });
+});
