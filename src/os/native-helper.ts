@@ -40,16 +40,14 @@ export function loadNativeHelper(): NativeHelperLoad {
   return loaded;
 }
 
-/** dist/native/… seen from this module wherever the build put it: dist/cli.js, dist/cli-bundle.cjs, dist/daemon/, dist/lib/os/, src/os/. */
+/**
+ * dist/native/… seen from where the build put this module: dist/cli.js and dist/cli-bundle.cjs, dist/daemon/*.mjs,
+ * dist/lib/os/native-helper.js, and src/os/native-helper.ts when the sources run directly (tests).
+ */
 function findNativeHelper(): string | undefined {
-  let dir = dirname(thisModuleFile());
-  for (let i = 0; i < 4; i++) {
-    for (const candidate of [join(dir, NATIVE_HELPER_FILE), join(dir, "dist", NATIVE_HELPER_FILE)]) {
-      if (existsSync(candidate)) return candidate;
-    }
-    dir = dirname(dir);
-  }
-  return undefined;
+  const here = dirname(thisModuleFile());
+  const candidates = [here, join(here, ".."), join(here, "..", "..")].flatMap((d) => [join(d, NATIVE_HELPER_FILE), join(d, "dist", NATIVE_HELPER_FILE)]);
+  return candidates.find((path) => existsSync(path));
 }
 
 function thisModuleFile(): string {
