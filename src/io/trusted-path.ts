@@ -1,5 +1,5 @@
 import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from "node:fs";
-import { join, resolve } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
 
 /**
@@ -71,7 +71,8 @@ export function walksByDescriptor(): boolean {
  */
 export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
   const byFd = walksByDescriptor();
-  const pending = components(resolve(path));
+  // Not path.resolve(): '..' after a symbolic link means the parent of where the link leads, as for the kernel.
+  const pending = components(isAbsolute(path) ? path : `${process.cwd()}/${path}`);
   const stack: Directory[] = [Directory.root(byFd)];
   let links = 0;
   try {
