@@ -190,14 +190,14 @@ describe.runIf(canCreateUsers())("serve --ecs-env-dir (real second account)", ()
     });
     const lines: string[] = [];
     const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? -1)));
-    const wrote = (async () => {
+    const wrote = (async (): Promise<number | "serving"> => {
       for await (const line of createInterface({ input: child.stderr! })) {
         lines.push(line);
-        if (/^wrote .*app\.env$/.test(line)) return "serving" as const;
+        if (/^wrote .*app\.env$/.test(line)) return "serving";
       }
-      return undefined;
+      return exited;
     })();
-    const outcome = await Promise.race([exited, wrote.then((w) => w ?? exited)]);
+    const outcome = await Promise.race([exited, wrote]);
     child.kill("SIGTERM");
     await exited;
     return { outcome, stderr: lines.join("\n") };
