@@ -13,6 +13,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
+import { untilLogLine } from "./helpers/log-lines.js";
 
 const CLI = join(process.cwd(), "dist", "cli.js");
 const NOBODY = 65534;
@@ -81,12 +82,8 @@ async function expectAgentRefusal(args: string[], code: number, pattern: RegExp)
 async function startAgent(socket: string): Promise<ChildProcess> {
   const agent = spawn(process.execPath, [CLI, "agent", "--config", config, "--socket", socket], { env: ENV, stdio: ["ignore", "ignore", "pipe"] });
   children.push(agent);
-  const log: string[] = [];
-  for await (const line of createInterface({ input: agent.stderr! })) {
-    log.push(line);
-    if (/agent listening on/.test(line)) return agent;
-  }
-  throw new Error(`agent exited: ${log.join("\n")}`);
+  await untilLogLine(agent, /agent listening on/);
+  return agent;
 }
 
 function stop(child: ChildProcess): Promise<void> {

@@ -10,12 +10,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
 import { distWithoutNativeHelper } from "./helpers/local-trust.js";
+import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 
 const ARNS = {
@@ -67,16 +67,7 @@ interface Daemon {
 async function startAsUser(cli: string, args: string[], ready: RegExp): Promise<Daemon> {
   const child = user.spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env["PATH"], HOME: home, NODE_EXTRA_CA_CERTS: "" } });
   daemons.push(child);
-  const log: string[] = [];
-  const lines = createInterface({ input: child.stderr! });
-  for await (const line of lines) {
-    log.push(line);
-    if (ready.test(line)) {
-      lines.on("line", (l) => log.push(l));
-      return { child, log };
-    }
-  }
-  throw new Error(`${args[0]} exited: ${log.join("\n")}`);
+  return { child, log: await untilLogLine(child, ready) };
 }
 
 async function stop(d: Daemon): Promise<void> {

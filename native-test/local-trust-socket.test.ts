@@ -15,11 +15,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { untilLogLine } from "./helpers/log-lines.js";
 import { distWithoutNativeHelper, FAKE_ACCESS_KEY_ID, startFakeAgent, type FakeAgent } from "./helpers/local-trust.js";
 import { DIST_CLI, runCli, type CliRun } from "./helpers/run-cli.js";
 
@@ -86,12 +86,8 @@ function expectGenuineCredentials(r: CliRun): string {
 async function startVictimAgent(socket: string): Promise<ChildProcess> {
   const agent = spawn(process.execPath, [DIST_CLI, "agent", "--config", config, "--socket", socket], { env: victimEnv(), stdio: ["ignore", "ignore", "pipe"] });
   children.push(agent);
-  const log: string[] = [];
-  for await (const line of createInterface({ input: agent.stderr! })) {
-    log.push(line);
-    if (/agent listening on/.test(line)) return agent;
-  }
-  throw new Error(`agent exited: ${log.join("\n")}`);
+  await untilLogLine(agent, /agent listening on/);
+  return agent;
 }
 
 describe.runIf(canCreateUsers())("agent socket: another user cannot feed credential-process (real second account)", () => {
