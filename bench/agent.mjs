@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -196,7 +196,15 @@ fetchFromAgent(${JSON.stringify(socket)}, "bench").then((c) => {
     await timeRun("curl", curlArgs); // first request: waits for the first CreateSession
 
     const minimal = [join(ROOT, "bench", "reference", "minimal-agent-client.cjs"), socket, "bench"];
-    const t = { node: [], curlAlone: [], curl: [], client: [], clientCjs: [], minimal: [], cli: [], cold: [] };
+    // The same launcher from an installation without the native helper: the client then walks the socket's path
+    // by file descriptor instead of reading the peer's uid. The difference is what the helper costs (or saves).
+    const nativeHelper = join(ROOT, "dist", "native", `${process.platform}-${process.arch}`, "raa_native.node");
+    const withoutNative = join(fixture.dir, "without-native");
+    cpSync(join(ROOT, "dist"), join(withoutNative, "dist"), { recursive: true, filter: (src) => !src.startsWith(join(ROOT, "dist", "native")) });
+    symlinkSync(join(ROOT, "node_modules"), join(withoutNative, "node_modules"));
+    const viaCliWalk = [join(withoutNative, "dist", "cli.js"), ...viaCli.slice(1)];
+    const dlopenProbe = `const t = process.hrtime.bigint(); process.dlopen({ exports: {} }, ${JSON.stringify(nativeHelper)}); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));`;
+    const t = { node: [], curlAlone: [], curl: [], client: [], clientCjs: [], minimal: [], cli: [], cliWalk: [], dlopen: [], cold: [] };
     for (let i = 0; i < runs; i++) {
       t.node.push(await timeRun(process.execPath, ["-e", "0"]));
       t.curlAlone.push(await timeRun("curl", ["--version"]));
@@ -205,6 +213,8 @@ fetchFromAgent(${JSON.stringify(socket)}, "bench").then((c) => {
       t.clientCjs.push(await timeRun(process.execPath, [clientCjs]));
       t.minimal.push(await timeRun(process.execPath, minimal));
       if (cliAgent) t.cli.push(await timeRun(process.execPath, viaCli));
+      if (cliAgent) t.cliWalk.push(await timeRun(process.execPath, viaCliWalk));
+      if (existsSync(nativeHelper)) t.dlopen.push(Number(execFileSync(process.execPath, ["-e", dlopenProbe], { encoding: "utf8" })));
       t.cold.push(await timeRun(process.execPath, cold));
     }
     const node = median(t.node);
@@ -219,6 +229,8 @@ fetchFromAgent(${JSON.stringify(socket)}, "bench").then((c) => {
     line("  for scale: bench/reference/minimal-agent-client.cjs (the least a Node client costs)", median(t.minimal), "node -e 0", node, "", runs);
     if (cliAgent) line("credential-process --agent --profile (dist/cli.js, answered by the launcher)", median(t.cli), "node -e 0", node, `(target ≤ 1.2×: ${median(t.cli) / node <= 1.2 ? "meets" : "MISSES"})`, runs);
     else console.log("credential-process --agent: not available in this build (skipped)");
+    if (cliAgent) line("  the same without the native helper (directory walk instead of SO_PEERCRED)", median(t.cliWalk), "with the helper", median(t.cli), "", runs);
+    if (t.dlopen.length) console.log(`  loading the native helper (dlopen of dist/native/…/raa_native.node, in-process): median ${median(t.dlopen).toFixed(2)} ms | n=${runs}`);
     line("cold credential-process (no agent)", median(t.cold), "curl via agent", curl, "(for scale)", runs);
     await agent.stop();
     agent = undefined;

@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { join, resolve } from "node:path";
@@ -157,6 +157,8 @@ export async function bundleCli(): Promise<{ cli: string; cleanup: () => void }>
     banner: { js: 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);' },
     logLevel: "silent",
   });
+  // The native helper next to the bundle, where the shipped dist/ has it (the long-running commands load it).
+  if (existsSync(resolve("dist", "native"))) cpSync(resolve("dist", "native"), join(dir, "native"), { recursive: true });
   return { cli: join(dir, "cli.mjs"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -57,7 +57,7 @@ const passwordFile = join(dir, "password");
 beforeAll(async () => {
   root = createCa(dir, { name: "CLI Root CA" });
   inter = createCa(dir, { name: "CLI Intermediate CA", parent: root });
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
+  writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   const tlsCa = createCa(join(dir, "tls"), { name: "TLS CA" });
   const tls = issueLeaf(tlsCa, join(dir, "tls"), {
     name: "127.0.0.1",
@@ -110,7 +110,7 @@ describe("credential-process end to end (dist/cli.js)", () => {
     const chainFile = join(dir, "chain", "leaf-and-chain.pem");
     writeFileSync(chainFile, leaf.certPem + inter.certPem);
     const combined = join(dir, "chain", "combined.pem");
-    writeFileSync(combined, readFileSync(leaf.keyPath, "utf8") + leaf.certPem + inter.certPem);
+    writeFileSync(combined, readFileSync(leaf.keyPath, "utf8") + leaf.certPem + inter.certPem, { mode: 0o600 });
     expectCredentials(await cli(["credential-process", "--certificate", chainFile, "--private-key", leaf.keyPath, ...ARNS, "--endpoint", http.url]));
     expectCredentials(await cli(["credential-process", "--certificate", combined, ...ARNS, "--endpoint", http.url]));
     // Without the intermediate the service cannot build the path.

@@ -13,6 +13,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
+import { untilLogLine } from "./helpers/log-lines.js";
 
 const CLI = join(process.cwd(), "dist", "cli.js");
 const NOBODY = 65534;
@@ -81,12 +82,8 @@ async function expectAgentRefusal(args: string[], code: number, pattern: RegExp)
 async function startAgent(socket: string): Promise<ChildProcess> {
   const agent = spawn(process.execPath, [CLI, "agent", "--config", config, "--socket", socket], { env: ENV, stdio: ["ignore", "ignore", "pipe"] });
   children.push(agent);
-  const log: string[] = [];
-  for await (const line of createInterface({ input: agent.stderr! })) {
-    log.push(line);
-    if (/agent listening on/.test(line)) return agent;
-  }
-  throw new Error(`agent exited: ${log.join("\n")}`);
+  await untilLogLine(agent, /agent listening on/);
+  return agent;
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -188,7 +185,7 @@ describe("client (credential-process): never trusts a socket another user could 
     }
   });
 
-  it("refuses a fake agent run by uid 65534 in its own directory, and sends it nothing", async () => {
+  it("refuses a fake agent run by uid 65534 in its own directory by its peer credentials, sends it nothing, and signs directly unless --agent", async () => {
     const d = join(dir, "fake");
     mkdirSync(d, { mode: 0o700 });
     chownSync(d, NOBODY, NOBODY);
@@ -204,31 +201,37 @@ describe("client (credential-process): never trusts a socket another user could 
       // Root can connect to anything, which makes this the case where only the client's own check helps.
       expect((await run("curl", ["-sf", "--unix-socket", socket, "http://agent/probe"])).stdout).toContain("ASIAFAKE");
       requests.length = 0;
-      const pattern = /refusing to use the agent socket .*fake\/agent\.sock: its directory .*fake belongs to uid 65534, not to this user \(0\) \(another user may be impersonating the agent/;
+      const pattern = /refusing to use the agent socket .*fake\/agent\.sock: it is served by uid 65534 \(pid \d+\), not by this user \(0\)/;
       expectOneLine(await viaAgent(socket, ["--agent"]), 3, pattern);
-      expectOneLine(await viaAgent(socket), 3, pattern); // found at the path without --agent: refused the same way
+      const direct = await viaAgent(socket); // found at the path without --agent: one warning, then signed directly
+      expect(direct.code).toBe(0);
+      expect(direct.stderr).toMatch(new RegExp(`^roles-anywhere-agent: warning: ${pattern.source}; signing directly instead\n$`));
+      expect(JSON.parse(direct.stdout).AccessKeyId).toMatch(/^ASIA/);
+      expect(direct.stdout).not.toContain("FAKE");
       await new Promise((r) => setTimeout(r, 100));
       expect(requests).toEqual([]);
-      const direct = await viaAgent(socket, ["--no-agent"]);
-      expect(direct.code).toBe(0);
-      expect(JSON.parse(direct.stdout).AccessKeyId).not.toContain("FAKE");
+      const noAgent = await viaAgent(socket, ["--no-agent"]);
+      expect(noAgent.code).toBe(0);
+      expect(JSON.parse(noAgent.stdout).AccessKeyId).not.toContain("FAKE");
     } finally {
       fake.kill("SIGKILL");
     }
   });
 
-  it("refuses this user's agent socket once other users can reach it (socket 0666, or directory 0777)", async () => {
+  it("trusts this user's own agent by its peer credentials even where the socket's modes are loose; the agent itself turns other users away", async () => {
     const d = privateDir("client-loose");
     const socket = join(d, "agent.sock");
     const agent = await startAgent(socket);
     try {
       chmodSync(socket, 0o666);
-      expectOneLine(await viaAgent(socket, ["--agent"]), 3, /refusing to use the agent socket .*: other users can connect to it \(mode 666\)/);
-      chmodSync(socket, 0o600);
-      chmodSync(d, 0o777);
-      expectOneLine(await viaAgent(socket, ["--agent"]), 3, /refusing to use the agent socket .*: its directory .*client-loose can be written by other users \(mode 777\)/);
-      chmodSync(d, 0o700);
-      expect((await viaAgent(socket, ["--agent"])).code).toBe(0);
+      chmodSync(d, 0o755);
+      const own = await viaAgent(socket, ["--agent"]);
+      expect(own.stderr).toBe("");
+      expect(JSON.parse(own.stdout).AccessKeyId).toMatch(/^ASIA/);
+      // The kernel no longer stops uid 65534 at connect(2); the agent's own peer check does.
+      const other = await asNobody("curl", ["-sS", "--unix-socket", socket, "http://agent/v1/credentials/sock"]);
+      expect(other.stdout).toBe("");
+      expect(other.code).not.toBe(0);
     } finally {
       await stop(agent);
     }

@@ -37,7 +37,7 @@ const hostiles: HostileEndpoint[] = [];
 beforeAll(async () => {
   const ca = createCa(join(dir, "ca"), { name: "Faults CA" });
   leaf = issueLeaf(ca, join(dir, "leaf"), { name: "faults-device", keyType: "p256" });
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
+  writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   encryptedKey = join(dir, "leaf", "key.enc.pem");
   openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-v2", "aes-256-cbc", "-passout", `file:${passwordFile}`, "-out", encryptedKey]);
   local = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });

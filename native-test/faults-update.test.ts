@@ -36,7 +36,7 @@ beforeAll(async () => {
   const ca = createCa(join(dir, "ca"), { name: "Update Faults CA" });
   leaf = issueLeaf(ca, join(dir, "leaf"), { name: "update-faults-device" });
   chmodSync(join(dir, "leaf"), 0o755);
-  chmodSync(leaf.keyPath, 0o644);
+  chownSync(leaf.keyPath, 65534, 65534); // 0600: readable by uid 65534 and root, without a loose-key warning
   local = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
   proxy = await startHostileEndpoint(local.url);
 });

@@ -26,6 +26,8 @@ const VERSION = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as
 const NPM_CLI = join(dirname(dirname(realpathSync(execFileSync("bash", ["-c", "command -v npm"], { encoding: "utf8" }).trim()))), "bin", "npm-cli.js");
 const IDENTITY_PREFIX = "arn:aws:sts::111122223333:assumed-role/TestRole/";
 const NPM_TIMEOUT = 300_000;
+/** The project's own N-API helper (native/raa_native.c), shipped prebuilt for the platform that packed it. */
+const NATIVE_HELPER = `dist/native/${process.platform}-${process.arch}/raa_native.node`;
 
 const { dir, cleanup } = makeTempDir("raa-native-packaging-");
 const withToolchain = join(dir, "prefix");
@@ -110,11 +112,12 @@ afterAll(async () => {
 
 describe("npm pack", () => {
   it("ships the CLI bundle, the library with declarations, docs and licence; no sources or tests", () => {
-    for (const path of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli.js", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/sdk/index.d.ts", "examples/sdk-sts.mjs"]) {
+    for (const path of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/cli.js", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/sdk/index.d.ts", "examples/sdk-sts.mjs", NATIVE_HELPER]) {
       expect(packedFiles, path).toContain(path);
     }
     expect(packedFiles.filter((p) => /\.ts$/.test(p) && !p.endsWith(".d.ts"))).toEqual([]);
-    expect(packedFiles.filter((p) => /^(src|test|native-test|bench|scripts|node_modules)\//.test(p))).toEqual([]);
+    expect(packedFiles.filter((p) => /^(src|test|native-test|bench|scripts|node_modules|native)\//.test(p))).toEqual([]);
+    expect(packedFiles).not.toContain("binding.gyp"); // npm would try to compile on every install
     const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }));
     expect(manifest.bin).toEqual({ "roles-anywhere-agent": "dist/cli.js" });
     expect(manifest.engines.node).toMatch(/^>=20/);
@@ -193,6 +196,15 @@ describe("npm install -g of the tarball, without a C++ toolchain", () => {
     const r = await agent(withoutToolchain, ["credential-process", ...fileKeyFlags, ...sessionFlags()]);
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
+  });
+
+  it("still has the prebuilt native helper: a long-running command becomes non-dumpable without a word", async () => {
+    expect(statSync(join(installed(withoutToolchain).packageDir, NATIVE_HELPER)).isFile()).toBe(true);
+    const credentials = join(dir, "no-toolchain-credentials");
+    const flags = sessionFlags().filter((f) => f !== "--no-agent");
+    const r = await agent(withoutToolchain, ["update", "--once", "--credentials-file", credentials, ...fileKeyFlags, ...flags]);
+    expect(r.stderr).toMatch(/^wrote profile \[default\] to .*no-toolchain-credentials; valid until \S+\n$/);
+    expect(r.code).toBe(0);
   });
 
   it("a PKCS#11 key fails with one line saying how to get PKCS#11 support, as a device error", async () => {

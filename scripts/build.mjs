@@ -8,11 +8,13 @@
 //   one-file bundle does, and their start-up time does not matter.
 // - dist/cli.js: the bin (src/cli/launcher/main.ts): answers agent-served credential-process calls by itself,
 //   else runs the long-running commands from dist/daemon/ and all others from the cached bundle.
+// - dist/native/<platform>-<arch>/raa_native.node: the project's own N-API addon (native/raa_native.c; PR_SET_DUMPABLE,
+//   SO_PEERCRED), built with node-gyp and shipped prebuilt, so that an install without a compiler has it.
 // Start-up time is a feature: every `aws` command runs credential-process (bench/cold-start.ts, bench/agent.mjs).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Script } from "node:vm";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
@@ -37,6 +39,8 @@ const common = {
   keepNames: true,
   legalComments: "none",
   logLevel: "warning",
+  // src/os/native-helper.ts reads __filename in CommonJS and import.meta.url only in ES modules.
+  logOverride: { "empty-import-meta": "silent" },
 };
 
 await build({
@@ -86,3 +90,41 @@ for (const name of readdirSync("dist/daemon")) {
 
 await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js" });
 chmodSync("dist/cli.js", 0o755);
+
+buildNativeHelper();
+
+/**
+ * native/ → dist/native/<platform>-<arch>/raa_native.node, rebuilt only when its sources changed (native/build/
+ * is kept between builds). A machine without a C compiler still builds the rest: the helper is optional at run
+ * time (SECURITY.md says what is then not protected), so this warns instead of failing.
+ */
+function buildNativeHelper() {
+  const output = "native/build/Release/raa_native.node";
+  const sources = ["native/raa_native.c", "native/binding.gyp"];
+  const stale = !existsSync(output) || sources.some((f) => statSync(f).mtimeMs > statSync(output).mtimeMs);
+  if (stale) {
+    try {
+      execFileSync(process.execPath, [nodeGyp(), "rebuild", "--loglevel=warn", "--directory", "native", `--nodedir=${nodeDir()}`], { stdio: ["ignore", "ignore", "inherit"] });
+    } catch (error) {
+      console.warn(`warning: the native helper was not built (${error.message.split("\n")[0]}): dist/ ships without it`);
+      return;
+    }
+  }
+  const target = join("dist", "native", `${process.platform}-${process.arch}`);
+  mkdirSync(target, { recursive: true });
+  copyFileSync(output, join(target, "raa_native.node"));
+}
+
+/** npm's own node-gyp: npm names it when it runs this script, else it is found next to the npm on PATH. */
+function nodeGyp() {
+  if (process.env.npm_config_node_gyp) return process.env.npm_config_node_gyp;
+  const npm = realpathSync(execFileSync("bash", ["-c", "command -v npm"], { encoding: "utf8" }).trim());
+  return join(dirname(dirname(npm)), "node_modules", "node-gyp", "bin", "node-gyp.js");
+}
+
+/** Headers of the running Node (nodedir=/usr for Debian's nodejs): node-gyp must not try to download them. */
+function nodeDir() {
+  if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
+  const prefix = dirname(dirname(process.execPath));
+  return existsSync(join(prefix, "include", "node", "node_api.h")) ? prefix : "/usr";
+}

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # chromium: the DNS-rebinding test drives a real browser (native-test/serve-dns-rebinding.test.ts).
-packages=(softhsm2 opensc gnutls-bin p11-kit swtpm swtpm-tools tpm2-tools tpm2-openssl libtss2-dev awscli wrk hyperfine curl openssl chromium)
+packages=(softhsm2 opensc gnutls-bin p11-kit swtpm swtpm-tools tpm2-tools tpm2-openssl libtss2-dev awscli wrk hyperfine curl openssl chromium build-essential python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   CONFIG_NOT_FOUND: "input",
   CONFIG_PROFILE_NOT_FOUND: "input",
   SOCKET_UNSAFE: "input",
+  FILE_UNSAFE: "input",
   FILE_LOCKED: "input",
   FILE_WRITE_FAILED: "input",
   PUBLIC_KEY_MISMATCH: "input",

@@ -1,8 +1,11 @@
 import { chmod } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { CredentialSource } from "../credentials/credential-source.js";
 import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../credentials/credentials.js";
 import { AgentError, UsageError } from "../errors.js";
+import { loadNativeHelper } from "../os/native-helper.js";
+import { isTrustedPeerUid, peerOf } from "./socket-trust.js";
 
 /** The agent's view of its sources (a SourceRegistry). */
 export interface AgentSources {
@@ -35,14 +38,30 @@ export const CREDENTIALS_PATH = "/v1/credentials";
  * - `GET /v1/credentials?trust-anchor-arn=…&profile-arn=…&role-arn=…[&role-session-name=…]`: the same, for
  *   the profile whose ARNs (and session name) match exactly;
  * - `GET /v1/status`: per profile, the cache state and expiry (never a credential).
+ *
+ * A client whose peer credentials (SO_PEERCRED, through the native helper) show another user than the agent's
+ * own, or root, is disconnected before its request is read, as ssh-agent does: the socket's 0700 directory
+ * already keeps others out, this holds even if someone opens it up. Without the native helper the directory
+ * is the only guard (SECURITY.md).
  */
-export async function startAgentServer(sources: AgentSources, listen: AgentListen): Promise<RunningAgentServer> {
+export async function startAgentServer(sources: AgentSources, listen: AgentListen, uid: number = process.getuid?.() ?? 0): Promise<RunningAgentServer> {
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     handle(sources, req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { Code: "INTERNAL", Message: "internal error" });
       else res.destroy();
     });
   });
+  const { helper } = loadNativeHelper();
+  if (helper) {
+    server.on("connection", (socket: Socket) => {
+      try {
+        const peer = peerOf(socket, helper);
+        if (peer && !isTrustedPeerUid(peer.uid, uid)) socket.destroy();
+      } catch {
+        socket.destroy();
+      }
+    });
+  }
   await listenOn(server, listen);
   if ("path" in listen) await chmod(listen.path, 0o600);
   return {

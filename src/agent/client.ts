@@ -1,7 +1,7 @@
-import { createConnection } from "node:net";
+import type { Socket } from "node:net";
 import { usableCredentials, type Credentials } from "../credentials/credentials.js";
 import { AgentError, ERROR_CODES, type ErrorCode } from "../errors.js";
-import { checkAgentSocket } from "./socket-trust.js";
+import { connectToAgent } from "./socket-trust.js";
 
 /** A profile name, or the ARNs (and role session name) a profile of the agent must have. */
 export type AgentSelector =
@@ -14,21 +14,18 @@ export interface AgentClientOptions {
   readonly now?: () => number;
 }
 
-/** Errors meaning "no agent here": fall back to signing directly. */
-const NO_AGENT = new Set(["ENOENT", "ECONNREFUSED", "ENOTSOCK", "EACCES", "ENOTDIR"]);
-
 /**
  * Asks the agent listening on `socketPath` for credentials. Resolves to undefined when no agent listens
  * there or it has no matching profile (the caller then signs by itself); rejects with the agent's own
  * error (same code, hence same exit code) when the agent has the profile but no usable credentials, and
- * with SOCKET_UNSAFE when the socket or its directory is not this user's alone (nothing is sent then).
+ * with SOCKET_UNSAFE when the server is not proved to be this user's (socket-trust.ts; nothing is sent then).
  * Deliberately tiny: node:net and a hand-written HTTP/1.1 request, so `credential-process --agent`
  * starts as fast as Node can.
  */
 export async function fetchFromAgent(socketPath: string, selector: AgentSelector, options: AgentClientOptions = {}): Promise<Credentials | undefined> {
-  checkAgentSocket(socketPath);
-  const response = await request(socketPath, pathFor(selector), options.timeoutMs ?? 35_000);
-  if (!response) return undefined;
+  const socket = await connectToAgent(socketPath);
+  if (!socket) return undefined;
+  const response = await request(socket, socketPath, pathFor(selector), options.timeoutMs ?? 35_000);
   const { status, body } = response;
   if (status === 404) return undefined;
   if (status !== 200) {
@@ -75,12 +72,10 @@ function parseCredentials(body: string, now: number): Credentials {
   return usableCredentials({ accessKeyId: doc.AccessKeyId, secretAccessKey: doc.SecretAccessKey, sessionToken: doc.SessionToken, expiration }, now, "the agent");
 }
 
-function request(socketPath: string, path: string, timeoutMs: number): Promise<{ status: number; body: string } | undefined> {
+function request(socket: Socket, socketPath: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let connected = false;
     let settled = false;
-    const socket = createConnection({ path: socketPath });
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
@@ -92,16 +87,10 @@ function request(socketPath: string, path: string, timeoutMs: number): Promise<{
       () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${Math.round(timeoutMs / 1000)} s`))),
       timeoutMs,
     );
-    socket.on("connect", () => {
-      connected = true;
-      // Not end(): a half-closed socket may be dropped before the (possibly slow) answer is written.
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n`);
-    });
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      if (!connected && NO_AGENT.has(error.code ?? "")) finish(() => resolve(undefined));
-      else finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`)));
-    });
+    socket.on("error", (error: NodeJS.ErrnoException) =>
+      finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`))),
+    );
     socket.on("end", () =>
       finish(() => {
         const text = Buffer.concat(chunks).toString("utf8");
@@ -114,5 +103,7 @@ function request(socketPath: string, path: string, timeoutMs: number): Promise<{
         resolve({ status, body: text.slice(headerEnd + 4) });
       }),
     );
+    // Not end(): a half-closed socket may be dropped before the (possibly slow) answer is written.
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n`);
   });
 }

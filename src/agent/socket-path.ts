@@ -1,18 +1,38 @@
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
+import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 
 export const SOCKET_ENV = "ROLES_ANYWHERE_AGENT_SOCKET";
+export const SOCKET_NAME = "roles-anywhere-agent.sock";
+/** Under the home directory when there is no per-user runtime directory, as gpg-agent uses ~/.gnupg. */
+export const HOME_SOCKET_DIR = ".roles-anywhere-agent";
 
 /**
- * Where the agent listens and its clients look:
+ * Where the agent listens and its clients look — never a predictable path in a directory other users can
+ * write (a `/tmp` name can be created first by anyone):
  * 1. `$ROLES_ANYWHERE_AGENT_SOCKET`;
  * 2. `$XDG_RUNTIME_DIR/roles-anywhere-agent.sock` (systemd's per-user 0700 directory, /run/user/UID);
- * 3. `<tmpdir>/roles-anywhere-agent-UID/agent.sock`, in a directory the agent creates with mode 0700.
+ * 3. `/run/user/UID/roles-anywhere-agent.sock` when that directory exists and is this user's alone (cron, `su`
+ *    and services often run without XDG_RUNTIME_DIR while the user's runtime directory exists);
+ * 4. `~/.roles-anywhere-agent/agent.sock`, in a directory the agent creates with mode 0700.
+ * The same rules on both sides, so an agent and its clients meet whichever applies.
  */
-export function defaultAgentSocketPath(env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string {
+export function defaultAgentSocketPath(
+  env: NodeJS.ProcessEnv = process.env,
+  uid: number = process.getuid?.() ?? 0,
+  home: () => string = homedir,
+  isPrivateRuntimeDir: (dir: string, uid: number) => boolean = privateToUser,
+): string {
   const explicit = env[SOCKET_ENV];
   if (explicit && isAbsolute(explicit)) return explicit;
   const runtime = env["XDG_RUNTIME_DIR"];
-  if (runtime && isAbsolute(runtime)) return join(runtime, "roles-anywhere-agent.sock");
-  return join(tmpdir(), `roles-anywhere-agent-${uid}`, "agent.sock");
+  if (runtime && isAbsolute(runtime)) return join(runtime, SOCKET_NAME);
+  const runUser = `/run/user/${uid}`;
+  if (isPrivateRuntimeDir(runUser, uid)) return join(runUser, SOCKET_NAME);
+  return join(home(), HOME_SOCKET_DIR, "agent.sock");
+}
+
+function privateToUser(dir: string, uid: number): boolean {
+  const info = statSync(dir, { throwIfNoEntry: false });
+  return info !== undefined && info.isDirectory() && info.uid === uid && (info.mode & 0o077) === 0;
 }

@@ -1,28 +1,41 @@
-import { lstat, mkdir, stat, unlink } from "node:fs/promises";
+import { lstat, unlink } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
 import { InputError, UsageError } from "../errors.js";
+import { modeText, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
 
 /**
- * Node.js cannot read a UNIX-socket peer's uid (no SO_PEERCRED / getpeereid), so the agent relies on the
- * kernel's file-permission check at connect(2) instead: the socket lives in a directory that only its
- * owner can enter (mode 0700, owned by the agent's user), and the socket itself is 0600. Anyone else — root
- * excepted — gets EACCES before a single byte reaches the agent. This function refuses to go on when that
- * cannot be guaranteed, and clears a stale socket left by a previous agent.
+ * Where the agent may listen. Its clients prove who serves a socket by its peer credentials (socket-trust.ts),
+ * and the agent checks its own clients the same way when the native helper is there; the path is the guard
+ * that always holds, even without it: the kernel's permission check at connect(2). So the socket lives in a
+ * directory that only its owner can enter (mode 0700, owned by the agent's user), every directory above it
+ * belongs to the user or root and nobody else can write it (checked by file descriptor, as clients do), and
+ * the socket itself is 0600. Anyone else — root excepted — gets EACCES before a single byte reaches the agent.
+ * This function refuses to go on when that cannot be guaranteed, creates a missing directory (0700), and
+ * clears a stale socket left by a previous agent.
  */
 export async function prepareSocketPath(socketPath: string, uid: number = process.getuid?.() ?? 0): Promise<void> {
   const dir = dirname(socketPath);
-  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
-    throw new InputError("SOCKET_UNSAFE", `cannot create the socket directory ${dir}: ${cause.code ?? "error"}`, { cause });
-  });
-  const info = await stat(dir);
+  let checked;
+  try {
+    checked = openCheckedDirectory(dir, { uid, createMode: 0o700 });
+  } catch (cause) {
+    if (cause instanceof UntrustedPathError) {
+      throw new InputError("SOCKET_UNSAFE", `socket directory ${dir} is not safe: ${cause.reason}`, {
+        hint: "another user could replace the socket there: choose a path in a directory of yours with --socket",
+      });
+    }
+    throw new InputError("SOCKET_UNSAFE", `cannot create the socket directory ${dir}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, { cause });
+  }
+  const info = checked.stats;
+  checked.close();
   if (info.uid !== uid) {
     throw new InputError("SOCKET_UNSAFE", `socket directory ${dir} belongs to uid ${info.uid}, not to this user (${uid})`, {
       hint: "another user may have created it to intercept requests: choose another path with --socket",
     });
   }
   if ((info.mode & 0o077) !== 0) {
-    throw new InputError("SOCKET_UNSAFE", `socket directory ${dir} is accessible to other users (mode ${(info.mode & 0o777).toString(8)})`, {
+    throw new InputError("SOCKET_UNSAFE", `socket directory ${dir} is accessible to other users (mode ${modeText(info)})`, {
       hint: `run: chmod 700 ${dir}   (or choose a private directory with --socket)`,
     });
   }

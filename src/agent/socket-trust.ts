@@ -1,44 +1,117 @@
-import { lstatSync, realpathSync, statSync, type Stats } from "node:fs";
-import { dirname } from "node:path";
-import { InputError } from "../errors.js";
+import { createConnection, type Socket } from "node:net";
+import { AgentError, InputError } from "../errors.js";
+import { checkNotWritable, checkOwner, UntrustedPathError, walkToEntry } from "../io/trusted-path.js";
+import { loadNativeHelper, type NativeHelper, type NativeHelperLoad } from "../os/native-helper.js";
 
 /**
- * Whether a client may trust the agent socket at `socketPath` before sending it anything: the socket and
- * the directory holding it must be what an agent of this user creates (see socket-safety.ts), so that no
- * other user can have put a socket there or swap it. Otherwise anyone who can write the directory (e.g. a
- * `/tmp` fallback path created by someone else) could hand us credentials of their choosing, or collect
- * the role names we ask for. A missing path or a file that is no socket is left to the caller ("no agent").
- * Checks the path as given and, if it is a symbolic link, where it leads.
+ * Whom an agent client trusts. Before it sends a byte (the profile it asks for is information too), a client
+ * makes sure the socket it is connected to is served by its own user, so that nobody else can hand it
+ * credentials of their choosing:
+ * - with the native helper: it connects, then reads the peer's uid from the connected socket (SO_PEERCRED),
+ *   which must be this user's or root's; where the socket is and who owns its file does not matter then;
+ * - without it: it walks the path by file descriptor (src/io/trusted-path.ts): every directory on the way
+ *   belongs to the user or root and nobody else can write it (the socket's own directory not even with the
+ *   sticky bit), the socket belongs to the user (or root), and it connects through the directory it checked
+ *   (/proc/self/fd/N/name), so the socket cannot be swapped between check and connect.
+ * The agent applies the same peer rule to its clients (agent-server.ts).
  */
-export function checkAgentSocket(socketPath: string, uid: number = process.getuid?.() ?? 0): void {
-  let link: Stats;
-  try {
-    link = lstatSync(socketPath);
-  } catch {
-    return;
-  }
-  let real = socketPath;
-  if (link.isSymbolicLink()) {
-    try {
-      real = realpathSync(socketPath);
-    } catch {
-      return; // a dangling link: nothing to connect to
-    }
-  }
-  for (const dir of new Set([dirname(socketPath), dirname(real)])) {
-    const info = statSync(dir, { throwIfNoEntry: false });
-    if (!info) return; // removed meanwhile: connect will say there is no agent
-    if (info.uid !== uid && info.uid !== 0) unsafe(socketPath, `its directory ${dir} belongs to uid ${info.uid}, not to this user (${uid})`);
-    if ((info.mode & 0o022) !== 0) unsafe(socketPath, `its directory ${dir} can be written by other users (mode ${(info.mode & 0o7777).toString(8)})`);
-  }
-  const socket = statSync(real, { throwIfNoEntry: false });
-  if (!socket?.isSocket()) return; // nothing can answer there: connect fails and the caller signs directly
-  if (socket.uid !== uid) unsafe(socketPath, `it belongs to uid ${socket.uid}, not to this user (${uid})`);
-  if ((socket.mode & 0o077) !== 0) unsafe(socketPath, `other users can connect to it (mode ${(socket.mode & 0o777).toString(8)})`);
+
+/** Connection errors that mean "no agent here" (the caller then signs directly). */
+const NO_AGENT: ReadonlySet<string> = new Set(["ENOENT", "ECONNREFUSED", "ENOTSOCK", "EACCES", "ENOTDIR", "ELOOP"]);
+
+export interface ConnectOptions {
+  readonly uid?: number;
+  /** Which way to verify the peer; default: the native helper when it loads, else the directory walk. */
+  readonly native?: NativeHelperLoad;
 }
 
-function unsafe(socketPath: string, why: string): never {
-  throw new InputError("SOCKET_UNSAFE", `refusing to use the agent socket ${socketPath}: ${why}`, {
+/**
+ * A connection to the agent at `socketPath` whose server is proved to run as this user (or root). Undefined
+ * when no agent listens there. Rejects with SOCKET_UNSAFE when the listener or the path cannot be trusted
+ * (nothing has been sent then), and with AGENT_UNAVAILABLE on other connection errors.
+ */
+export async function connectToAgent(socketPath: string, options: ConnectOptions = {}): Promise<Socket | undefined> {
+  const uid = options.uid ?? process.getuid?.() ?? 0;
+  const native = options.native ?? loadNativeHelper();
+  if (native.helper) return connectCheckingPeer(socketPath, uid, native.helper);
+  return connectThroughCheckedPath(socketPath, uid);
+}
+
+/** Whether a peer of this uid may talk to an agent of `uid` (either way): the same user, or root. */
+export function isTrustedPeerUid(peerUid: number, uid: number): boolean {
+  return peerUid === uid || peerUid === 0;
+}
+
+/** The uid and pid at the other end of a connected UNIX socket; undefined when Node gives no descriptor. */
+export function peerOf(socket: Socket, helper: NativeHelper): { uid: number; pid: number } | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== "number" || fd < 0) return undefined;
+  const { uid, pid } = helper.peerCredentials(fd);
+  return { uid, pid };
+}
+
+async function connectCheckingPeer(socketPath: string, uid: number, helper: NativeHelper): Promise<Socket | undefined> {
+  const socket = await connect(socketPath, socketPath);
+  if (!socket) return undefined;
+  let peer: { uid: number; pid: number } | undefined;
+  try {
+    peer = peerOf(socket, helper);
+  } catch (error) {
+    socket.destroy();
+    throw unsafe(socketPath, `its peer credentials cannot be read (${(error as Error).message})`);
+  }
+  if (!peer) {
+    socket.destroy();
+    return connectThroughCheckedPath(socketPath, uid);
+  }
+  if (!isTrustedPeerUid(peer.uid, uid)) {
+    socket.destroy();
+    throw unsafe(socketPath, `it is served by uid ${peer.uid} (pid ${peer.pid}), not by this user (${uid})`);
+  }
+  return socket;
+}
+
+async function connectThroughCheckedPath(socketPath: string, uid: number): Promise<Socket | undefined> {
+  let entry;
+  try {
+    entry = walkToEntry(socketPath, { uid });
+  } catch (error) {
+    if (error instanceof UntrustedPathError) throw unsafe(socketPath, error.reason);
+    if (NO_AGENT.has((error as NodeJS.ErrnoException).code ?? "")) return undefined;
+    throw new AgentError("AGENT_UNAVAILABLE", `cannot reach the agent socket ${socketPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    if (!entry.stats?.isSocket()) return undefined; // nothing can answer there
+    try {
+      checkNotWritable(entry.directory.stats, `its directory ${entry.directory.path}`);
+      checkOwner(entry.stats, "the socket", uid);
+    } catch (error) {
+      throw error instanceof UntrustedPathError ? unsafe(socketPath, error.reason) : error;
+    }
+    // Through the directory just checked, not by name: what is connected to is what was checked.
+    return await connect(entry.directory.entry(entry.name), socketPath);
+  } finally {
+    entry.directory.close();
+  }
+}
+
+function connect(path: string, socketPath: string): Promise<Socket | undefined> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ path });
+    socket.once("connect", () => {
+      socket.removeAllListeners("error");
+      resolve(socket);
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      if (NO_AGENT.has(error.code ?? "")) resolve(undefined);
+      else reject(new AgentError("AGENT_UNAVAILABLE", `cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`));
+    });
+  });
+}
+
+function unsafe(socketPath: string, why: string): InputError {
+  return new InputError("SOCKET_UNSAFE", `refusing to use the agent socket ${socketPath}: ${why}`, {
     hint: "another user may be impersonating the agent: remove the socket and restart the agent (its directory must be yours and private), or sign directly with --no-agent",
   });
 }

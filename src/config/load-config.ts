@@ -1,7 +1,9 @@
+import { closeSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { InputError } from "../errors.js";
-import { readFileAsync, statAsync as stat } from "../io/fs-callbacks.js";
+import { checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
+import { parsePkcs11Uri } from "../signers/pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
 
 /** `$XDG_CONFIG_HOME/roles-anywhere-agent/config.json`, else `~/.config/roles-anywhere-agent/config.json`. */
@@ -10,26 +12,34 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, home: st
   return join(base, "roles-anywhere-agent", "config.json");
 }
 
+const UNSAFE_HINT = "whoever can change it can make this program load their code (pkcs11-lib) or send your signed requests to their endpoint";
+
 /**
- * Reads and validates the config file (`explicitPath`, else the default location). A file that other
- * users may write is refused: whoever can edit it can point the agent at their own endpoint and
- * collect signed requests.
+ * Reads and validates the config file (`explicitPath`, else the default location). It steers the process (which
+ * PKCS#11 module is loaded, where signed requests go), so OpenSSH's rule for ~/.ssh/config applies, checked on
+ * what is opened (src/io/trusted-path.ts): the file and every directory above it must belong to this user or
+ * root and be writable by nobody else (directories above its own may be sticky, as /tmp is). Otherwise it is
+ * refused with FILE_UNSAFE before a byte of it is used. A PKCS#11 module the file names by path must meet the
+ * same rule.
  */
-export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env): Promise<AgentConfig> {
+export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<AgentConfig> {
   const path = resolve(explicitPath ?? defaultConfigPath(env));
   let text: string;
   try {
-    const info = await stat(path);
-    if ((info.mode & 0o022) !== 0) {
-      throw new InputError("CONFIG_INVALID", `config ${path} is writable by other users; it was not used`, {
-        hint: `run: chmod go-w ${path}`,
+    const file = openCheckedFile(path, "config", uid);
+    try {
+      text = readFileSync(file.fd, "utf8");
+    } finally {
+      closeSync(file.fd);
+    }
+  } catch (cause) {
+    if (cause instanceof UntrustedPathError) {
+      throw new InputError("FILE_UNSAFE", `config ${path} was not used: ${cause.reason}`, {
+        hint: `${UNSAFE_HINT}; make it and its directories yours (or root's) and writable only by the owner`,
       });
     }
-    text = (await readFileAsync(path)).toString("utf8");
-  } catch (cause) {
-    if (cause instanceof InputError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
+    if (code === "ENOENT" || code === "ENOTDIR") {
       throw new InputError("CONFIG_NOT_FOUND", `config file ${path} does not exist`, {
         hint: explicitPath ? "check the --config path" : "create it (see docs/long-running.md) or pass --config",
         cause,
@@ -37,5 +47,37 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
     }
     throw new InputError("FILE_UNREADABLE", `cannot read config file ${path}: ${code ?? "error"}`, { cause });
   }
-  return parseConfig(text, path);
+  const config = parseConfig(text, path);
+  checkModulePaths(config, uid);
+  return config;
+}
+
+/**
+ * A PKCS#11 module named by path in the config (`pkcs11-lib`, or `module-path` in a URI) is dlopen()ed into
+ * this process: it must meet the config's own rule. A module that does not exist is left to the signer's
+ * error (PKCS11_MODULE_NOT_FOUND). A bare library name is resolved by the dynamic loader in system directories.
+ */
+function checkModulePaths(config: AgentConfig, uid: number): void {
+  for (const [name, profile] of config.profiles) {
+    const modules: [string, string][] = [];
+    if (profile["pkcs11-lib"]?.includes("/")) modules.push(["pkcs11-lib", profile["pkcs11-lib"]]);
+    for (const field of ["certificate", "private-key"] as const) {
+      const value = profile[field];
+      if (value === undefined || !/^pkcs11:/i.test(value) || !/module-path=/i.test(value)) continue;
+      const modulePath = parsePkcs11Uri(value).modulePath;
+      if (modulePath !== undefined) modules.push([`${field} (module-path)`, modulePath]);
+    }
+    for (const [field, modulePath] of modules) {
+      try {
+        checkTrustedFile(modulePath, "the PKCS#11 module", uid);
+      } catch (cause) {
+        if (cause instanceof UntrustedPathError) {
+          throw new InputError("FILE_UNSAFE", `config ${config.path}: profile "${name}": field "${field}": ${cause.reason}; it was not loaded`, {
+            hint: "a module another user can change would run their code in this process: install it where only you or root can write",
+          });
+        }
+        // Missing or unreadable: the signer reports it when the profile is used.
+      }
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { readFileAsync as readFile, statAsync as stat } from "./fs-callbacks.js";
+import { readOpenedFile, statAsync as stat } from "./fs-callbacks.js";
 import { InputError } from "../errors.js";
 
 /** Identifies one version of a file, to notice when it has been replaced or rewritten. */
@@ -16,13 +16,12 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
  * Reads a file the user named, turning OS errors into one-line input errors.
  * `what` says what the file is for, e.g. "certificate file" or "private key file".
  */
-export async function readInputFile(path: string, what: string): Promise<{ bytes: Buffer; stamp: FileStamp }> {
+export async function readInputFile(path: string, what: string): Promise<{ bytes: Buffer; stamp: FileStamp; mode: number }> {
   try {
-    const info = await stat(path);
-    if (info.isDirectory()) throw new InputError("FILE_UNREADABLE", `${what} ${path} is a directory, not a file`);
-    const bytes = await readFile(path);
-    return { bytes, stamp: { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino } };
+    const { bytes, stats } = await readOpenedFile(path);
+    return { bytes, stamp: { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino }, mode: stats.mode };
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "EISDIR") throw new InputError("FILE_UNREADABLE", `${what} ${path} is a directory, not a file`);
     throw fileError(cause, path, what);
   }
 }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { InputError } from "../errors.js";
-import { readFileAsync } from "../io/fs-callbacks.js";
+import { warnIfExposed } from "../io/exposed-file.js";
+import { readOpenedFile } from "../io/fs-callbacks.js";
 import { Secret } from "./secret.js";
 
 /**
@@ -39,7 +40,10 @@ export function describeSecretSource(source: SecretSource): string {
   }
 }
 
-/** Reads the secret. A file's single trailing newline (as `echo` writes) is dropped. */
+/**
+ * Reads the secret. A file's single trailing newline (as `echo` writes) is dropped; a file other users can
+ * read or change is used, with one warning line (src/io/exposed-file.ts).
+ */
 export async function readSecret(source: SecretSource, what: string): Promise<Secret> {
   switch (source.kind) {
     case "value":
@@ -54,7 +58,9 @@ export async function readSecret(source: SecretSource, what: string): Promise<Se
     case "file": {
       let bytes: Buffer;
       try {
-        bytes = await readFileAsync(source.path);
+        const opened = await readOpenedFile(source.path);
+        bytes = opened.bytes;
+        warnIfExposed(opened.stats.mode, source.path, `${what}: file`);
       } catch (cause) {
         throw new InputError("FILE_UNREADABLE", `${what}: cannot read ${source.path}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, {
           cause,

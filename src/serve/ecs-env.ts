@@ -1,6 +1,8 @@
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { writeFileAtomic } from "../update/atomic-write.js";
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { InputError } from "../errors.js";
+import { checkDirectoryRule, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
+import { writeFailureHint } from "../update/write-hint.js";
 import type { EcsConsumer } from "./ecs-consumers.js";
 
 /** The environment a consumer needs: systemd `EnvironmentFile=` / `docker --env-file` / `set -a; . file` syntax. */
@@ -10,16 +12,79 @@ export function ecsEnvFile(consumer: EcsConsumer, fullUri: string): string {
 
 /**
  * Writes `<dir>/<consumer>.env` (FULL_URI + token) and `<dir>/<consumer>.token` (the token alone, for
- * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), both 0600, in a directory created 0700. Returns the env paths.
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), both 0600, in a directory created 0700 when missing. Whoever can
+ * change these files decides where consumers send their requests and learns the tokens, so the directory
+ * must be the user's or root's, reached through directories of the user or root (src/io/trusted-path.ts),
+ * and writable by nobody else unless it has the sticky bit (as /tmp does: then nobody else can replace what
+ * is written there). Files are written through the checked directory, each to a new temporary file
+ * (O_EXCL|O_NOFOLLOW) renamed over the target: a symbolic link planted there is replaced, never followed.
+ * Returns the env paths.
  */
-export async function writeEcsEnvFiles(dir: string, consumers: readonly EcsConsumer[], fullUri: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const written: string[] = [];
-  for (const consumer of consumers) {
-    const envPath = join(dir, `${consumer.name}.env`);
-    await writeFileAtomic(join(dir, `${consumer.name}.token`), consumer.token);
-    await writeFileAtomic(envPath, ecsEnvFile(consumer, fullUri));
-    written.push(envPath);
+export async function writeEcsEnvFiles(dir: string, consumers: readonly EcsConsumer[], fullUri: string, uid: number = process.getuid?.() ?? 0): Promise<string[]> {
+  const checked = openEcsEnvDir(dir, uid);
+  try {
+    const written: string[] = [];
+    for (const consumer of consumers) {
+      writeInto(checked, `${consumer.name}.token`, consumer.token, uid);
+      writeInto(checked, `${consumer.name}.env`, ecsEnvFile(consumer, fullUri), uid);
+      written.push(`${checked.path}/${consumer.name}.env`);
+    }
+    return written;
+  } finally {
+    checked.close();
   }
-  return written;
+}
+
+function openEcsEnvDir(dir: string, uid: number): CheckedDirectory {
+  let checked: CheckedDirectory;
+  try {
+    checked = openCheckedDirectory(dir, { uid, createMode: 0o700 });
+  } catch (cause) {
+    if (cause instanceof UntrustedPathError) throw unsafe(dir, cause.reason);
+    throw new InputError("FILE_WRITE_FAILED", `--ecs-env-dir ${dir}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+  }
+  try {
+    checkDirectoryRule(checked, uid);
+  } catch (cause) {
+    checked.close();
+    throw cause instanceof UntrustedPathError ? unsafe(dir, cause.reason) : cause;
+  }
+  return checked;
+}
+
+function writeInto(dir: CheckedDirectory, name: string, data: string, uid: number): void {
+  const target = dir.entry(name);
+  const existing = lstatSync(target, { throwIfNoEntry: false });
+  if (existing && existing.uid !== uid) {
+    throw unsafe(dir.path, `${dir.path}/${name} exists and belongs to uid ${existing.uid}; it was left alone`);
+  }
+  const tmpName = `.${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const tmp = dir.entry(tmpName);
+  try {
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (cause) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* not created, or already renamed */
+    }
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new InputError("FILE_WRITE_FAILED", `cannot write ${dir.path}/${name}: ${code ?? (cause as Error).message}`, {
+      cause,
+      hint: writeFailureHint(code),
+    });
+  }
+}
+
+function unsafe(dir: string, reason: string): InputError {
+  return new InputError("FILE_UNSAFE", `--ecs-env-dir ${dir} was not used: ${reason}`, {
+    hint: "another user could read the tokens or redirect the consumers: use a directory of yours that only you can write",
+  });
 }

@@ -1,4 +1,5 @@
 import { InputError, UsageError } from "../errors.js";
+import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile } from "../io/input-file.js";
 import type { Certificate } from "../x509/certificate.js";
 import { classifyDer } from "../x509/der-kind.js";
@@ -132,6 +133,8 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
     });
   }
 
+  // Unlike a TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted), a key file is the key itself.
+  warnIfExposed(keyFile.mode, keyRef, "private key file");
   return createFileSigner({
     keyPath: keyRef,
     keyFile,

@@ -165,10 +165,16 @@ describe("socket safety", () => {
     await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
   });
 
-  it("picks the socket path from the environment", () => {
-    expect(defaultAgentSocketPath({ XDG_RUNTIME_DIR: "/run/user/1000" }, 1000)).toBe("/run/user/1000/roles-anywhere-agent.sock");
-    expect(defaultAgentSocketPath({ ROLES_ANYWHERE_AGENT_SOCKET: "/x/a.sock", XDG_RUNTIME_DIR: "/run/user/1000" }, 1000)).toBe("/x/a.sock");
-    expect(defaultAgentSocketPath({}, 1000)).toMatch(/\/roles-anywhere-agent-1000\/agent\.sock$/);
+  it("picks the socket path from the environment, then /run/user/UID when it is the user's, then the home directory; never /tmp", () => {
+    const home = () => "/home/u";
+    const privateRunUser = (d: string, uid: number) => d === `/run/user/${uid}`;
+    const none = () => false;
+    expect(defaultAgentSocketPath({ XDG_RUNTIME_DIR: "/run/user/1000" }, 1000, home, none)).toBe("/run/user/1000/roles-anywhere-agent.sock");
+    expect(defaultAgentSocketPath({ ROLES_ANYWHERE_AGENT_SOCKET: "/x/a.sock", XDG_RUNTIME_DIR: "/run/user/1000" }, 1000, home, none)).toBe("/x/a.sock");
+    expect(defaultAgentSocketPath({ ROLES_ANYWHERE_AGENT_SOCKET: "relative.sock" }, 1000, home, none)).toBe("/home/u/.roles-anywhere-agent/agent.sock");
+    expect(defaultAgentSocketPath({}, 1000, home, privateRunUser)).toBe("/run/user/1000/roles-anywhere-agent.sock");
+    expect(defaultAgentSocketPath({}, 1000, home, none)).toBe("/home/u/.roles-anywhere-agent/agent.sock");
+    expect(defaultAgentSocketPath({ TMPDIR: "/tmp" }, 1000)).not.toMatch(/^\/tmp\//);
   });
 
   it("recognises systemd socket activation only for this process", () => {

@@ -1,21 +1,32 @@
-import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { chmodSync, chownSync, lchownSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkAgentSocket } from "../../src/agent/socket-trust.js";
+import { connectToAgent, isTrustedPeerUid } from "../../src/agent/socket-trust.js";
+import { loadNativeHelper } from "../../src/os/native-helper.js";
 import { makeTempDir } from "../helpers/pki.js";
 
+// Cross-user cases (another uid's listener, peer credentials) run as real users in
+// native-test/local-trust-socket.test.ts; here: the directory walk used without the native helper.
 const { dir, cleanup } = makeTempDir("raa-socket-trust-");
 const servers: Server[] = [];
 const uid = process.getuid!();
+const WALK = { native: { reason: "test: directory walk" } } as const;
 
 async function socketAt(path: string): Promise<string> {
   mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
-  const server = createServer();
+  const server = createServer((c) => c.end("hello"));
   servers.push(server);
   await new Promise<void>((r) => server.listen(path, r));
   chmodSync(path, 0o600);
   return path;
+}
+
+async function greeting(socket: Socket | undefined): Promise<string | undefined> {
+  if (!socket) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of socket) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
 }
 
 beforeAll(() => chmodSync(dir, 0o700));
@@ -24,42 +35,67 @@ afterAll(async () => {
   cleanup();
 });
 
-describe("checkAgentSocket", () => {
-  it("accepts this user's 0600 socket in a private directory, and leaves missing paths and non-sockets to connect()", async () => {
+describe("connectToAgent without the native helper (directory walk)", () => {
+  it("connects to this user's socket in a private directory; a missing path or a non-socket means no agent", async () => {
     const path = await socketAt(join(dir, "ok", "agent.sock"));
-    expect(() => checkAgentSocket(path, uid)).not.toThrow();
-    expect(() => checkAgentSocket(join(dir, "ok", "missing.sock"), uid)).not.toThrow();
+    expect(await greeting(await connectToAgent(path, WALK))).toBe("hello");
+    expect(await connectToAgent(join(dir, "ok", "missing.sock"), WALK)).toBeUndefined();
+    expect(await connectToAgent(join(dir, "nowhere", "agent.sock"), WALK)).toBeUndefined();
     writeFileSync(join(dir, "ok", "file"), "");
-    expect(() => checkAgentSocket(join(dir, "ok", "file"), uid)).not.toThrow();
+    expect(await connectToAgent(join(dir, "ok", "file"), WALK)).toBeUndefined();
   });
 
-  it("refuses a socket other users can connect to, or that belongs to another user", async () => {
-    const open = await socketAt(join(dir, "open", "agent.sock"));
-    chmodSync(open, 0o666);
-    expect(() => checkAgentSocket(open, uid)).toThrow(/refusing to use the agent socket .*: other users can connect to it \(mode 666\)/);
-    const foreign = await socketAt(join(dir, "foreign", "agent.sock"));
-    expect(() => checkAgentSocket(foreign, uid + 1)).toThrow(/it belongs to uid \d+, not to this user/);
-  });
-
-  it("refuses a directory others can write, or that belongs to another user (root's is fine)", async () => {
+  it("refuses a socket directory others can write, even with the sticky bit; sticky directories above it are fine", async () => {
     const path = await socketAt(join(dir, "shared", "agent.sock"));
     chmodSync(join(dir, "shared"), 0o1777);
-    expect(() => checkAgentSocket(path, uid)).toThrow(/its directory .*shared can be written by other users \(mode 1777\)/);
-    chmodSync(join(dir, "shared"), 0o700);
-    if (uid === 0) {
-      chownSync(join(dir, "shared"), 65534, 65534);
-      expect(() => checkAgentSocket(path, uid)).toThrow(/its directory .*shared belongs to uid 65534/);
-    }
+    await expect(connectToAgent(path, WALK)).rejects.toMatchObject({
+      code: "SOCKET_UNSAFE",
+      message: expect.stringMatching(/refusing to use the agent socket .*: its directory .*shared can be written by other users \(mode 1777\)$/),
+    });
+    chmodSync(join(dir, "shared"), 0o777);
+    await expect(connectToAgent(path, WALK)).rejects.toMatchObject({ message: expect.stringMatching(/directory .*shared can be written by other users \(mode 777\)$/) });
+    const below = await socketAt(join(dir, "shared", "private", "agent.sock"));
+    chmodSync(join(dir, "shared"), 0o1777);
+    expect(await greeting(await connectToAgent(below, WALK))).toBe("hello");
   });
 
-  it("checks both the link's directory and the socket a symbolic link leads to", async () => {
+  it("follows a symbolic link of this user to the socket, and checks where it leads", async () => {
     const target = await socketAt(join(dir, "target", "agent.sock"));
     mkdirSync(join(dir, "links"), { mode: 0o700 });
     symlinkSync(target, join(dir, "links", "agent.sock"));
-    expect(() => checkAgentSocket(join(dir, "links", "agent.sock"), uid)).not.toThrow();
+    expect(await greeting(await connectToAgent(join(dir, "links", "agent.sock"), WALK))).toBe("hello");
     symlinkSync(join(dir, "target", "gone.sock"), join(dir, "links", "dangling.sock"));
-    expect(() => checkAgentSocket(join(dir, "links", "dangling.sock"), uid)).not.toThrow();
+    expect(await connectToAgent(join(dir, "links", "dangling.sock"), WALK)).toBeUndefined();
     chmodSync(join(dir, "target"), 0o777);
-    expect(() => checkAgentSocket(join(dir, "links", "agent.sock"), uid)).toThrow(/directory .*target can be written/);
+    await expect(connectToAgent(join(dir, "links", "agent.sock"), WALK)).rejects.toMatchObject({ message: expect.stringMatching(/target can be written by other users/) });
+  });
+
+  it.runIf(uid === 0)("refuses a directory, a link or a socket of another user (root's are fine)", async () => {
+    const path = await socketAt(join(dir, "foreign", "agent.sock"));
+    chownSync(join(dir, "foreign"), 65534, 65534);
+    await expect(connectToAgent(path, WALK)).rejects.toMatchObject({ message: expect.stringMatching(/directory .*foreign belongs to uid 65534, not to this user \(0\) or root$/) });
+    chownSync(join(dir, "foreign"), 0, 0);
+    chownSync(path, 65534, 65534);
+    await expect(connectToAgent(path, WALK)).rejects.toMatchObject({ message: expect.stringMatching(/the socket belongs to uid 65534/) });
+    chownSync(path, 0, 0);
+    mkdirSync(join(dir, "sticky"));
+    chmodSync(join(dir, "sticky"), 0o1777);
+    symlinkSync(path, join(dir, "sticky", "agent.sock"));
+    lchownSync(join(dir, "sticky", "agent.sock"), 65534, 65534);
+    await expect(connectToAgent(join(dir, "sticky", "agent.sock"), WALK)).rejects.toMatchObject({ message: expect.stringMatching(/symbolic link .*sticky\/agent\.sock belongs to uid 65534/) });
+  });
+});
+
+describe("connectToAgent with the native helper (peer credentials)", () => {
+  const native = loadNativeHelper();
+  it.runIf(native.helper !== undefined)("connects to a listener of this user wherever it is; the directory is not what decides", async () => {
+    const path = await socketAt(join(dir, "peer", "agent.sock"));
+    chmodSync(join(dir, "peer"), 0o777);
+    expect(await greeting(await connectToAgent(path, { native }))).toBe("hello");
+    expect(await connectToAgent(join(dir, "peer", "missing.sock"), { native })).toBeUndefined();
+  });
+
+  it("trusts peers of the same uid, and root", () => {
+    expect([isTrustedPeerUid(1000, 1000), isTrustedPeerUid(0, 1000), isTrustedPeerUid(1001, 1000), isTrustedPeerUid(1000, 0)]).toEqual([true, true, false, false]);
   });
 });

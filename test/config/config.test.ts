@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
@@ -174,11 +174,63 @@ describe("loadConfig", () => {
     expect(defaultConfigPath({}, "/home/u")).toBe("/home/u/.config/roles-anywhere-agent/config.json");
   });
 
-  it("refuses a config file that other users can modify", async () => {
+  it("refuses a config file that other users can modify, or whose directory they can write (OpenSSH's rule)", async () => {
     const path = join(dir, "open.json");
     writeFileSync(path, configText({ gateway }));
     chmodSync(path, 0o666);
-    await expect(loadConfig(path)).rejects.toMatchObject({ code: "CONFIG_INVALID", hint: `run: chmod go-w ${path}` });
+    await expect(loadConfig(path)).rejects.toMatchObject({ code: "FILE_UNSAFE", message: `config ${path} was not used: config ${path} can be written by other users (mode 666)` });
+    chmodSync(path, 0o644);
+    await expect(loadConfig(path)).resolves.toMatchObject({ path });
+    const shared = join(dir, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777); // sticky or not, the file's own directory must be closed to others
+    writeFileSync(join(shared, "config.json"), configText({ gateway }), { mode: 0o600 });
+    await expect(loadConfig(join(shared, "config.json"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: expect.stringMatching(/was not used: the directory of config .* can be written by other users \(mode 1777\)$/),
+    });
+  });
+
+  it.runIf(process.getuid?.() === 0)("refuses a config file, a directory or a symbolic link on the way that belongs to another user", async () => {
+    const foreign = join(dir, "foreign.json");
+    writeFileSync(foreign, configText({ gateway }), { mode: 0o644 });
+    chownSync(foreign, 65534, 65534);
+    await expect(loadConfig(foreign)).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/belongs to uid 65534, not to this user \(0\) or root$/) });
+    const theirs = join(dir, "theirs");
+    mkdirSync(theirs, { mode: 0o755 });
+    writeFileSync(join(theirs, "config.json"), configText({ gateway }), { mode: 0o600 });
+    chownSync(theirs, 65534, 65534);
+    await expect(loadConfig(join(theirs, "config.json"))).rejects.toMatchObject({ message: expect.stringMatching(/directory .*theirs belongs to uid 65534/) });
+    const mine = join(dir, "mine.json");
+    writeFileSync(mine, configText({ gateway }), { mode: 0o600 });
+    const link = join(dir, "link.json");
+    symlinkSync(mine, link);
+    await expect(loadConfig(link)).resolves.toMatchObject({ path: link });
+    const sticky = join(dir, "sticky");
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    symlinkSync(mine, join(sticky, "planted.json"));
+    lchownSync(join(sticky, "planted.json"), 65534, 65534); // the link, not its target
+    await expect(loadConfig(join(sticky, "planted.json"))).rejects.toMatchObject({ message: expect.stringMatching(/symbolic link .*planted\.json belongs to uid 65534/) });
+  });
+
+  it("refuses a PKCS#11 module the config names by path when other users can change it; a missing one is left to the signer", async () => {
+    const module = join(dir, "module.so");
+    writeFileSync(module, "not really a module");
+    chmodSync(module, 0o666);
+    const path = join(dir, "module.json");
+    writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": module } }), { mode: 0o600 });
+    await expect(loadConfig(path)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `config ${path}: profile "gateway": field "pkcs11-lib": the PKCS#11 module ${module} can be written by other users (mode 666); it was not loaded`,
+    });
+    const viaUri = join(dir, "module-uri.json");
+    writeFileSync(viaUri, configText({ gateway: { ...gateway, certificate: `pkcs11:token=t;object=k?module-path=${module}` } }), { mode: 0o600 });
+    await expect(loadConfig(viaUri)).rejects.toMatchObject({ message: expect.stringContaining('field "certificate (module-path)"') });
+    chmodSync(module, 0o644);
+    await expect(loadConfig(path)).resolves.toMatchObject({ path });
+    writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": join(dir, "missing.so") } }), { mode: 0o600 });
+    await expect(loadConfig(path)).resolves.toMatchObject({ path });
   });
 
   it("says when the file does not exist", async () => {

@@ -18,8 +18,9 @@ interface AgentRequest {
  * `credential-process --profile NAME [--agent] [--agent-socket PATH] [--config FILE]` answered by a running
  * agent, from the launcher, before the CLI bundle is even loaded: the line a `credential_process` setting
  * runs for every `aws` command, which must cost little more than starting Node. Resolves to undefined for
- * anything else (another command or flag, no agent socket, a profile the agent does not serve); the full CLI
- * then handles the command line from the start.
+ * anything else (another command or flag, no agent socket, a profile the agent does not serve, a socket not
+ * proved to be this user's without --agent); the full CLI then handles the command line from the start (and
+ * says once why it does not use that socket).
  */
 export async function answerFromAgent(argv: readonly string[], io: CliIo): Promise<number | undefined> {
   const request = agentRequestOf(argv, io.env);
@@ -31,6 +32,7 @@ export async function answerFromAgent(argv: readonly string[], io: CliIo): Promi
     io.stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
     return 0;
   } catch (error) {
+    if (!request.required && (error as { code?: unknown }).code === "SOCKET_UNSAFE") return undefined;
     return reportError(error, io, wantsDebug(argv));
   }
 }

@@ -9,10 +9,9 @@
 // it into require()): V8 does not keep the dynamic-import callback for functions restored from a cache.
 import { answerFromAgent } from "./agent-fast-path.js";
 import { FdOutput } from "../fd-output.js";
+import { LONG_RUNNING_COMMANDS } from "../long-running.js";
 import { reportError, wantsDebug } from "../report-error.js";
 
-/** Commands that keep running: memory matters more than start-up time. */
-const LONG_RUNNING: ReadonlySet<string> = new Set(["agent", "serve", "update", "local-endpoint"]);
 /** Built separately (scripts/build.mjs); a variable, so that the launcher's own build leaves it alone. */
 const DAEMON_ENTRY = "./daemon/cli.mjs";
 
@@ -21,7 +20,7 @@ const stderr = new FdOutput(2);
 void answerFromAgent(process.argv.slice(2), { stdout, stderr, env: process.env }).then(async (code) => {
   if (code === undefined) {
     // Loaded only now: the agent's answer needs none of it.
-    if (LONG_RUNNING.has(process.argv[2] ?? "")) return void (await import(DAEMON_ENTRY));
+    if (LONG_RUNNING_COMMANDS.has(process.argv[2] ?? "")) return void (await import(DAEMON_ENTRY));
     const { runCliBundle } = await import("./run-bundle.js");
     return runCliBundle(__dirname, { exports, require, module });
   }

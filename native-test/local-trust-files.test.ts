@@ -1,0 +1,292 @@
+/**
+ * Issue 13, item 2: files that steer the process, attacked by a real second account (`raa13a-…`, created with
+ * useradd and removed afterwards). The victim is root.
+ *
+ * - A config file the attacker owns, or one in a directory the attacker can write: its `pkcs11-lib` would be
+ *   dlopen()ed into the victim's process and its `endpoint` would receive the victim's signed request. The
+ *   "module" here is a real shared library whose constructor leaves a marker file: the marker proves dlopen().
+ * - A PKCS#11 module the attacker can change, named by the victim's own (safe) config.
+ * - `serve --ecs-env-dir` in a directory of the attacker's, in a world-writable one, and in a sticky one where
+ *   the attacker planted a symbolic link under the name serve writes.
+ * - PIN, password and key files other users can read: a warning line, never their content.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXIT_CODES } from "../src/cli/exit-codes.js";
+import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
+import { createCa, issueLeaf, makeTempDir, openssl, type IssuedCertificate } from "../test/helpers/pki.js";
+import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { DIST_CLI, runCli, type CliRun } from "./helpers/run-cli.js";
+import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+
+const ARNS = {
+  "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/files",
+  "profile-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:profile/files",
+  "role-arn": "arn:aws:iam::000000000000:role/files",
+};
+const ARN_FLAGS = Object.entries(ARNS).flatMap(([k, v]) => [`--${k}`, v]);
+
+const { dir, cleanup } = makeTempDir("raa-local-trust-files-");
+let attacker: LocalUser;
+let local: LocalEndpoint;
+let leaf: IssuedCertificate;
+let hsm: SoftHsmFixture;
+/** The attacker's CreateSession "endpoint": it only counts what reaches it. */
+let trap: Server;
+let trapUrl: string;
+const trapRequests: string[] = [];
+/** Root's private directory (the victim's files) and the attacker's own. */
+let victimDir: string;
+let attackerDir: string;
+let markers = 0;
+
+beforeAll(async () => {
+  chmodSync(dir, 0o755);
+  attacker = createLocalUser("raa13a", dir);
+  victimDir = join(dir, "victim");
+  mkdirSync(victimDir, { mode: 0o700 });
+  attackerDir = attacker.mkdir(join(dir, "attacker"), 0o755);
+  const ca = createCa(join(victimDir, "ca"), { name: "Files Trust CA" });
+  leaf = issueLeaf(ca, join(victimDir, "leaf"), { name: "files-device" });
+  hsm = createSoftHsmFixture("raa-local-trust-files-hsm-");
+  local = await startLocalEndpoint({ trustAnchors: [ca.certPath, hsm.file("ca.pem")], port: 0, region: "us-east-1" });
+  trap = createServer((req, res) => {
+    trapRequests.push(`${req.method} ${req.url}`);
+    res.writeHead(500).end();
+  });
+  await new Promise<void>((r) => trap.listen(0, "127.0.0.1", r));
+  trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+}, 120_000);
+
+afterAll(async () => {
+  attacker?.remove();
+  await local?.close();
+  await new Promise((r) => trap?.close(r));
+  hsm?.cleanup();
+  cleanup();
+});
+
+const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ PATH: process.env["PATH"], HOME: victimDir, NODE_EXTRA_CA_CERTS: "", CI: "true", ...extra });
+
+/**
+ * A shared library that leaves `marker` when it is loaded (its constructor runs inside dlopen()), built
+ * where `owner` decides. Returns the module's path and the marker's path.
+ */
+function markerModule(where: string, owner?: LocalUser): { module: string; marker: string } {
+  const n = ++markers;
+  const marker = join(dir, `dlopened-${n}`);
+  const source = join(where, `marker-${n}.c`);
+  const module = join(where, `marker-${n}.so`);
+  writeFileSync(
+    source,
+    `#include <fcntl.h>\n#include <unistd.h>\n__attribute__((constructor)) static void planted(void) { int fd = open("${marker}", O_WRONLY | O_CREAT, 0644); if (fd >= 0) { write(fd, "dlopen\\n", 7); close(fd); } }\n`,
+  );
+  execFileSync("cc", ["-shared", "-fPIC", "-o", module, source]);
+  if (owner) {
+    chownSync(module, owner.uid, owner.gid);
+    chownSync(source, owner.uid, owner.gid);
+  }
+  return { module, marker };
+}
+
+/** A config whose profile `evil` loads `module` and profile `leak` sends its request to the attacker's endpoint. */
+function hostileConfig(module: string): string {
+  return JSON.stringify({
+    profiles: {
+      evil: { certificate: `pkcs11:token=${hsm.token};object=ec-key`, "pkcs11-lib": module, "pkcs11-pin": `file:${hsm.pinFile()}`, ...ARNS, endpoint: local.url },
+      leak: { certificate: leaf.certPath, "private-key": leaf.keyPath, ...ARNS, endpoint: trapUrl },
+    },
+  });
+}
+
+function expectRefusal(r: CliRun, pattern: RegExp): void {
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code: EXIT_CODES.input, stdout: "" });
+  expect(r.stderr.split("\n")).toHaveLength(2);
+  expect(r.stderr).toMatch(/^roles-anywhere-agent: /);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** Runs both profiles of `config`; neither may load the module nor reach the attacker's endpoint. */
+async function expectConfigRefused(config: string, marker: string, pattern: RegExp): Promise<void> {
+  const before = trapRequests.length;
+  for (const profile of ["evil", "leak"]) {
+    const r = await runCli(DIST_CLI, ["credential-process", "--profile", profile, "--config", config], env({ SOFTHSM2_CONF: hsm.conf }));
+    expect(existsSync(marker), `${profile}: the module was dlopen()ed`).toBe(false);
+    expectRefusal(r, pattern);
+  }
+  expect(trapRequests.length - before, "requests that reached the attacker's endpoint").toBe(0);
+}
+
+describe.runIf(canCreateUsers())("config files and the modules they name (real second account)", () => {
+  it("a config file owned by another user (0644) is refused before its module is loaded or its endpoint reached", async () => {
+    const { module, marker } = markerModule(attackerDir, attacker);
+    const shared = join(dir, "etc-shared");
+    mkdirSync(shared, { mode: 0o755 });
+    const config = join(shared, "config.json");
+    writeFileSync(config, "{}", { mode: 0o644 });
+    chownSync(config, attacker.uid, attacker.gid); // handed over to an account that is now hostile
+    writeFileSync(join(attackerDir, "config.json"), hostileConfig(module));
+    chownSync(join(attackerDir, "config.json"), attacker.uid, attacker.gid);
+    expect((await attacker.run("/bin/cp", [join(attackerDir, "config.json"), config])).code).toBe(0);
+    expect(lstatSync(config).uid).toBe(attacker.uid);
+    await expectConfigRefused(config, marker, new RegExp(`config ${config} was not used: config ${config} belongs to uid ${attacker.uid}, not to this user \\(0\\) or root \\(whoever can change it`));
+  });
+
+  it.each([
+    ["group-writable (0775, the attacker's group)", 0o775],
+    ["world-writable (0777)", 0o777],
+  ])("a config file in a %s directory is refused", async (_, mode) => {
+    const { module, marker } = markerModule(victimDir);
+    const open = join(dir, `open-${mode.toString(8)}`);
+    mkdirSync(open);
+    chownSync(open, 0, attacker.gid);
+    chmodSync(open, mode);
+    const config = join(open, "config.json");
+    writeFileSync(config, hostileConfig(module), { mode: 0o644 });
+    // The attacker can put anything there (here: a file next to it; it could as well replace the config).
+    expect((await attacker.run("/usr/bin/touch", [join(open, "attacker-was-here")])).code).toBe(0);
+    await expectConfigRefused(config, marker, new RegExp(`config ${config} was not used: directory ${open} can be written by other users \\(mode ${mode.toString(8)}\\)`));
+  });
+
+  it("a PKCS#11 module named by the victim's own config is not loaded when the attacker owns it or can write its directory", async () => {
+    const theirs = markerModule(attackerDir, attacker);
+    const openDir = join(dir, "open-lib");
+    mkdirSync(openDir);
+    chmodSync(openDir, 0o777);
+    const inOpenDir = markerModule(openDir);
+    for (const [{ module, marker }, why] of [
+      [theirs, `belongs to uid ${attacker.uid}, not to this user \\(0\\) or root`],
+      [inOpenDir, `can be written by other users \\(mode 777\\)`],
+    ] as const) {
+      const config = join(victimDir, `module-${marker.split("-").pop()}.json`);
+      writeFileSync(config, hostileConfig(module), { mode: 0o600 });
+      const r = await runCli(DIST_CLI, ["credential-process", "--profile", "evil", "--config", config], env({ SOFTHSM2_CONF: hsm.conf }));
+      expect(existsSync(marker), "the module was dlopen()ed").toBe(false);
+      expectRefusal(r, new RegExp(`config ${config}: profile "evil": field "pkcs11-lib": .*${why}; it was not loaded`));
+    }
+  });
+
+  it("a safe config and module are used as before (control: the SoftHSM key signs)", async () => {
+    const config = join(victimDir, "good.json");
+    writeFileSync(config, hostileConfig(hsm.module), { mode: 0o600 });
+    const r = await runCli(DIST_CLI, ["credential-process", "--profile", "evil", "--config", config], env({ SOFTHSM2_CONF: hsm.conf }));
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
+  });
+});
+
+describe.runIf(canCreateUsers())("serve --ecs-env-dir (real second account)", () => {
+  /** `serve --ecs` writing into `envDir`: resolves with its exit code, or "serving" once it has written (then stopped). */
+  async function serveInto(envDir: string): Promise<{ outcome: number | "serving"; stderr: string }> {
+    const child = spawn(process.execPath, [DIST_CLI, "serve", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARN_FLAGS, "--endpoint", local.url, "--port", "0", "--ecs", "--ecs-consumer", "app=files", "--ecs-env-dir", envDir], {
+      env: env(),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const lines: string[] = [];
+    const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? -1)));
+    const wrote = (async (): Promise<number | "serving"> => {
+      for await (const line of createInterface({ input: child.stderr! })) {
+        lines.push(line);
+        if (/^wrote .*app\.env$/.test(line)) return "serving";
+      }
+      return exited;
+    })();
+    const outcome = await Promise.race([exited, wrote]);
+    child.kill("SIGTERM");
+    await exited;
+    return { outcome, stderr: lines.join("\n") };
+  }
+
+  it("refuses a directory owned by another user, and one that others can write without the sticky bit; writes nothing there", async () => {
+    const theirs = attacker.mkdir(join(dir, "ecs-theirs"), 0o755);
+    const open = join(dir, "ecs-open");
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    for (const [envDir, why] of [
+      [theirs, `directory ${theirs} belongs to uid ${attacker.uid}, not to this user \\(0\\) or root`],
+      [open, `directory ${open} can be written by other users \\(mode 777\\)`],
+    ] as const) {
+      const { outcome, stderr } = await serveInto(envDir);
+      expect(outcome).toBe(EXIT_CODES.input);
+      expect(stderr).toMatch(new RegExp(`^roles-anywhere-agent: --ecs-env-dir ${envDir} was not used: ${why} \\(another user could read the tokens`, "m"));
+      expect(readdirSync(envDir)).toEqual([]);
+    }
+  });
+
+  it("never follows a symbolic link the attacker planted in a sticky directory (/tmp-like): the link's target stays intact", async () => {
+    const sticky = join(dir, "ecs-sticky");
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const precious = join(victimDir, "precious");
+    writeFileSync(precious, "the victim's own file\n", { mode: 0o600 });
+    expect((await attacker.run("/bin/ln", ["-s", precious, join(sticky, "app.env")])).code).toBe(0);
+    const { outcome, stderr } = await serveInto(sticky);
+    expect(outcome).toBe(EXIT_CODES.input);
+    expect(stderr).toMatch(new RegExp(`--ecs-env-dir ${sticky} was not used: ${sticky}/app\\.env exists and belongs to uid ${attacker.uid}; it was left alone`));
+    expect(readFileSync(precious, "utf8")).toBe("the victim's own file\n");
+    expect(lstatSync(join(sticky, "app.env")).isSymbolicLink()).toBe(true);
+  });
+
+  it("writes 0600 files into a private directory, and into a sticky one where nothing was planted (control)", async () => {
+    for (const envDir of [join(victimDir, "ecs-private"), join(dir, "ecs-sticky-clean")]) {
+      if (envDir.includes("clean")) {
+        mkdirSync(envDir);
+        chmodSync(envDir, 0o1777);
+      }
+      const { outcome, stderr } = await serveInto(envDir);
+      expect(outcome, stderr).toBe("serving");
+      for (const name of ["app.env", "app.token"]) {
+        const info = lstatSync(join(envDir, name));
+        expect({ file: info.isFile(), mode: info.mode & 0o777, uid: info.uid }).toEqual({ file: true, mode: 0o600, uid: 0 });
+      }
+      expect(readFileSync(join(envDir, "app.env"), "utf8")).toMatch(/^AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:\d+\/.*\nAWS_CONTAINER_AUTHORIZATION_TOKEN=\S+\n$/);
+    }
+  });
+});
+
+describe("secret files other users can read: one warning line each, never the content", () => {
+  it("a PKCS#8 key file and its password file (0644): signs, and names both files and their mode", async () => {
+    const keyDir = join(dir, "loose-keys");
+    mkdirSync(keyDir, { mode: 0o755 });
+    const password = "loose-password-4711";
+    const key = join(keyDir, "key.p8");
+    openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", `pass:${password}`]);
+    chmodSync(key, 0o644);
+    const passwordFile = join(keyDir, "password");
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o644 });
+    chmodSync(passwordFile, 0o644);
+    const r = await runCli(DIST_CLI, ["credential-process", "--certificate", leaf.certPath, "--private-key", key, "--pkcs8-password-file", passwordFile, ...ARN_FLAGS, "--endpoint", local.url, "--no-agent"], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `roles-anywhere-agent: warning: private key file ${key} can be read or changed by other users (mode 644): run chmod 600 ${key}`,
+        `roles-anywhere-agent: warning: the PKCS#8 private key password for ${key}: file ${passwordFile} can be read or changed by other users (mode 644): run chmod 600 ${passwordFile}`,
+      ]),
+    );
+    expect(r.stderr).not.toContain(password);
+    expect(r.stderr).not.toContain("PRIVATE KEY");
+  });
+
+  it("a PKCS#11 PIN file readable by the group (0640): the token signs, one warning", async () => {
+    const pinFile = join(dir, "loose-pin");
+    writeFileSync(pinFile, `${hsm.pin}\n`);
+    chmodSync(pinFile, 0o640);
+    const r = await runCli(
+      DIST_CLI,
+      ["credential-process", "--certificate", `pkcs11:token=${hsm.token};object=ec-key`, "--pkcs11-lib", hsm.module, "--pkcs11-pin-file", pinFile, ...ARN_FLAGS, "--endpoint", local.url, "--no-agent"],
+      env({ SOFTHSM2_CONF: hsm.conf }),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^roles-anywhere-agent: warning: .*file ${pinFile} can be read or changed by other users \\(mode 640\\): run chmod 600 ${pinFile}\\n$`));
+    expect(r.stderr).not.toContain(`${hsm.pin}\n`);
+  });
+});

@@ -1,0 +1,113 @@
+/*
+ * raa_native: the two things roles-anywhere-agent needs from the OS that Node.js has no API for.
+ *
+ *   disableCoreDumps()   prctl(PR_SET_DUMPABLE, 0) and RLIMIT_CORE 0, as ssh-agent does: no core file, and no
+ *                        other process of the same user can read /proc/PID/mem, environ or attach a debugger.
+ *                        Returns whether the process is now non-dumpable (false where the OS has no such flag).
+ *   isDumpable()         prctl(PR_GET_DUMPABLE): 1 dumpable, 0 not; -1 where the OS has no such flag.
+ *   peerCredentials(fd)  the uid, gid (and pid on Linux) of the process at the other end of a connected UNIX
+ *                        socket: SO_PEERCRED on Linux, getpeereid() on the BSDs and macOS.
+ *
+ * A failed system call throws an Error whose message names the call and strerror(errno).
+ * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+#include <node_api.h>
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "raa_native: Node-API call failed"); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+static napi_value disable_core_dumps(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct rlimit none = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &none) != 0) return throw_errno(env, "setrlimit(RLIMIT_CORE, 0)", errno);
+  bool non_dumpable = false;
+#ifdef __linux__
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return throw_errno(env, "prctl(PR_SET_DUMPABLE, 0)", errno);
+  non_dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+#endif
+  napi_value result;
+  CHECK(napi_get_boolean(env, non_dumpable, &result));
+  return result;
+}
+
+static napi_value is_dumpable(napi_env env, napi_callback_info info) {
+  (void)info;
+  int state = -1;
+#ifdef __linux__
+  state = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  if (state < 0) return throw_errno(env, "prctl(PR_GET_DUMPABLE)", errno);
+#endif
+  napi_value result;
+  CHECK(napi_create_int32(env, state, &result));
+  return result;
+}
+
+static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "peerCredentials(fd): fd must be a non-negative integer");
+    return NULL;
+  }
+  long long uid, gid, pid = -1;
+#ifdef SO_PEERCRED
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return throw_errno(env, "getsockopt(SO_PEERCRED)", errno);
+  if (len != sizeof cred) return throw_errno(env, "getsockopt(SO_PEERCRED)", EINVAL);
+  uid = cred.uid;
+  gid = cred.gid;
+  pid = cred.pid;
+#else
+  uid_t euid;
+  gid_t egid;
+  if (getpeereid(fd, &euid, &egid) != 0) return throw_errno(env, "getpeereid", errno);
+  uid = euid;
+  gid = egid;
+#endif
+  napi_value result, value;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_int64(env, uid, &value));
+  CHECK(napi_set_named_property(env, result, "uid", value));
+  CHECK(napi_create_int64(env, gid, &value));
+  CHECK(napi_set_named_property(env, result, "gid", value));
+  CHECK(napi_create_int64(env, pid, &value));
+  CHECK(napi_set_named_property(env, result, "pid", value));
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor properties[] = {
+      {"disableCoreDumps", NULL, disable_core_dumps, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"isDumpable", NULL, is_dumpable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,23 @@
+import { disableCoreDumps } from "../os/core-dumps.js";
+import type { TextOutput } from "./command.js";
+import { PROGRAM } from "./report-error.js";
+
+/**
+ * Commands that keep running. The launcher runs them from dist/daemon/ (memory matters more than start-up
+ * time there), and the CLI makes their process non-dumpable before anything else: they hold PINs, key
+ * passwords and credentials in memory for days.
+ */
+export const LONG_RUNNING_COMMANDS: ReadonlySet<string> = new Set(["agent", "serve", "update", "local-endpoint"]);
+
+/**
+ * For a long-running command: no core file, and no /proc/PID/mem, environ or ptrace for other processes of the
+ * same user (prctl PR_SET_DUMPABLE 0, as ssh-agent does). Where that is not possible, one warning line says so.
+ */
+export function protectLongRunningProcess(command: string | undefined, stderr: TextOutput): void {
+  if (command === undefined || !LONG_RUNNING_COMMANDS.has(command)) return;
+  const result = disableCoreDumps();
+  if (result.protected) return;
+  stderr.write(
+    `${PROGRAM}: warning: the process stays dumpable: ${result.reason}; a core dump, or another process of this user, could read PINs, passwords and credentials from its memory (see SECURITY.md)\n`,
+  );
+}

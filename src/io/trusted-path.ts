@@ -1,0 +1,279 @@
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { InputError } from "../errors.js";
+
+/**
+ * Paths that steer the process (the config file, a PKCS#11 module it names, the agent socket, the ECS env
+ * directory) are trusted only when no other user can have put them there or swap them: OpenSSH's rule for
+ * ~/.ssh/config, applied to every directory from `/` down. The path is walked one component at a time, each
+ * directory held open and the next one reached through it (`/proc/self/fd/N/name`), so that what is checked
+ * is what is used, not whatever a name leads to a moment later. Symbolic links are followed only when they
+ * belong to the user or root.
+ *
+ * The rule for a directory on the way: owned by the user or root, and not writable by group or others unless
+ * it has the sticky bit (as /tmp does: then nobody else can rename or remove an entry that is not theirs).
+ * The caller adds its own rule for the last directory and for the entry itself.
+ *
+ * Where /proc/self/fd is missing (not Linux), components are reached by name with the same checks: an
+ * attacker who can race the walk could then swap a directory between check and use (SECURITY.md).
+ */
+
+/** Linux's O_PATH (not in fs.constants): a descriptor that names an entry without opening it (sockets too). */
+const O_PATH = 0o10000000;
+const MAX_LINKS = 40;
+const S_ISVTX = 0o1000;
+
+/** A directory reached by a checked walk. `entry(name)` is a path that reaches `name` inside it. */
+export interface CheckedDirectory {
+  /** The directory's path (symbolic links resolved), for messages. */
+  readonly path: string;
+  readonly stats: Stats;
+  entry(name: string): string;
+  close(): void;
+}
+
+/** The last component of a checked walk: the directory holding it (open) and what is there, if anything. */
+export interface CheckedEntry {
+  readonly directory: CheckedDirectory;
+  readonly name: string;
+  /** The entry's path (symbolic links resolved), for messages. */
+  readonly path: string;
+  /** lstat of the entry; undefined when nothing is there. */
+  readonly stats: Stats | undefined;
+}
+
+export interface WalkOptions {
+  /** The user whose path this is: every directory and link on the way belongs to this uid or to root. */
+  readonly uid: number;
+  /** Create missing directories on the way with this mode (the agent's socket directory, the ECS env dir). */
+  readonly createMode?: number;
+}
+
+/** A path that fails the rule: `reason` says which component and why, for the caller's one-line message. */
+export class UntrustedPathError extends InputError {
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super("FILE_UNSAFE", reason);
+    this.reason = reason;
+  }
+}
+
+/** Whether directories are reached through open descriptors (Linux with /proc) or by name. */
+export function walksByDescriptor(): boolean {
+  return process.platform === "linux" && existsSync("/proc/self/fd");
+}
+
+/**
+ * Walks to the last component of `path`, checking every directory and symbolic link on the way (the last
+ * component too, when it is a link). Throws UntrustedPathError, or the OS error (ENOENT, ENOTDIR, EACCES,
+ * ELOOP) when a directory on the way cannot be reached. The caller closes `entry.directory`.
+ */
+export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
+  const byFd = walksByDescriptor();
+  // Not path.resolve(): '..' after a symbolic link means the parent of where the link leads, as for the kernel.
+  const pending = components(isAbsolute(path) ? path : `${process.cwd()}/${path}`);
+  const stack: Directory[] = [Directory.root(byFd)];
+  let links = 0;
+  try {
+    checkDirectoryRule(stack[0]!, options.uid);
+    for (;;) {
+      const name = pending.shift();
+      const current = stack[stack.length - 1]!;
+      if (name === undefined || (name === ".." && pending.length === 0)) throw osError("EISDIR", `${path} does not end in a file name`);
+      if (name === "..") {
+        if (stack.length > 1) stack.pop()!.close();
+        continue;
+      }
+      const last = pending.length === 0;
+      let found = current.look(name);
+      if (!found && !last && options.createMode !== undefined) found = current.make(name, options.createMode);
+      if (found?.stats.isSymbolicLink()) {
+        found.close();
+        if (++links > MAX_LINKS) throw osError("ELOOP", `too many symbolic links in ${path}`);
+        checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid);
+        const target = readlinkSync(current.entry(name));
+        if (target.startsWith("/")) {
+          while (stack.length > 1) stack.pop()!.close();
+        }
+        pending.unshift(...components(target));
+        continue;
+      }
+      if (last) {
+        found?.close();
+        stack.splice(stack.indexOf(current), 1);
+        for (const d of stack) d.close();
+        return { directory: current, name, path: join(current.path, name), stats: found?.stats };
+      }
+      if (!found) throw osError("ENOENT", `${join(current.path, name)} does not exist`);
+      if (!found.stats.isDirectory()) {
+        found.close();
+        throw osError("ENOTDIR", `${join(current.path, name)} is not a directory`);
+      }
+      const next = found.asDirectory(join(current.path, name));
+      stack.push(next);
+      checkDirectoryRule(next, options.uid);
+    }
+  } catch (error) {
+    for (const d of stack) d.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens the directory `path` itself through a checked walk (creating it with `createMode` when missing).
+ * Every directory above it is checked; the caller applies its own rule to this one (e.g.
+ * {@link checkDirectoryRule}) and closes it.
+ */
+export function openCheckedDirectory(path: string, options: WalkOptions): CheckedDirectory {
+  const entry = walkToEntry(path, options); // stops at the parent, with the directory as its entry
+  try {
+    const parent = entry.directory as Directory;
+    let found = parent.look(entry.name);
+    if (!found && options.createMode !== undefined) found = parent.make(entry.name, options.createMode);
+    if (!found) throw osError("ENOENT", `${entry.path} does not exist`);
+    if (!found.stats.isDirectory()) {
+      found.close();
+      throw osError("ENOTDIR", `${entry.path} is not a directory`);
+    }
+    return found.asDirectory(entry.path);
+  } finally {
+    entry.directory.close();
+  }
+}
+
+/**
+ * Opens the regular file `path` for reading after a checked walk: the file and its directory must belong to
+ * the user or root and be writable by nobody else (OpenSSH's rule for ~/.ssh/config). Returns the open
+ * descriptor and its fstat; the caller closes it. `what` names the file in messages ("config", …).
+ */
+export function openCheckedFile(path: string, what: string, uid: number): { fd: number; stats: Stats; path: string } {
+  const entry = walkToEntry(path, { uid });
+  try {
+    if (!entry.stats) throw osError("ENOENT", `${entry.path} does not exist`);
+    checkOwner(entry.directory.stats, `the directory of ${what} ${entry.path}, ${entry.directory.path},`, uid);
+    checkNotWritable(entry.directory.stats, `the directory of ${what} ${entry.path}, ${entry.directory.path},`);
+    const fd = openSync(entry.directory.entry(entry.name), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const stats = fstatSync(fd);
+      if (stats.ino !== entry.stats.ino || stats.dev !== entry.stats.dev) {
+        throw new UntrustedPathError(`${what} ${entry.path} was replaced while it was being checked`);
+      }
+      if (!stats.isFile()) throw new UntrustedPathError(`${what} ${entry.path} is not a regular file`);
+      checkOwner(stats, `${what} ${entry.path}`, uid);
+      checkNotWritable(stats, `${what} ${entry.path}`);
+      return { fd, stats, path: entry.path };
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  } finally {
+    entry.directory.close();
+  }
+}
+
+/** Checks a file without keeping it open (e.g. a PKCS#11 module named by the config file, loaded later by name). */
+export function checkTrustedFile(path: string, what: string, uid: number): void {
+  closeSync(openCheckedFile(path, what, uid).fd);
+}
+
+/**
+ * The rule for a directory on the way: owned by the user or root, not writable by group or others unless it
+ * has the sticky bit.
+ */
+export function checkDirectoryRule(dir: CheckedDirectory, uid: number): void {
+  checkOwner(dir.stats, `directory ${dir.path}`, uid);
+  if ((dir.stats.mode & 0o022) !== 0 && (dir.stats.mode & S_ISVTX) === 0) {
+    throw new UntrustedPathError(`directory ${dir.path} can be written by other users (mode ${modeText(dir.stats)})`);
+  }
+}
+
+/** Owned by `uid` or root. `what` reads as the subject of "belongs to uid N". */
+export function checkOwner(stats: Stats, what: string, uid: number): void {
+  if (stats.uid !== uid && stats.uid !== 0) throw new UntrustedPathError(`${what} belongs to uid ${stats.uid}, not to this user (${uid}) or root`);
+}
+
+/** Not writable by group or others, sticky bit or not. */
+export function checkNotWritable(stats: Stats, what: string): void {
+  if ((stats.mode & 0o022) !== 0) throw new UntrustedPathError(`${what} can be written by other users (mode ${modeText(stats)})`);
+}
+
+function components(path: string): string[] {
+  return path.split("/").filter((c) => c !== "" && c !== ".");
+}
+
+/** An error shaped like the OS's own (`code`), for conditions the walk detects itself. */
+function osError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+export function modeText(stats: Stats): string {
+  return (stats.mode & 0o7777).toString(8);
+}
+
+/** An entry looked at inside a directory: its own stats (never a link's target) and, on Linux, an O_PATH descriptor. */
+interface Found {
+  readonly stats: Stats;
+  asDirectory(path: string): Directory;
+  close(): void;
+}
+
+class Directory implements CheckedDirectory {
+  #fd: number | undefined;
+
+  private constructor(
+    readonly path: string,
+    readonly stats: Stats,
+    fd: number | undefined,
+  ) {
+    this.#fd = fd;
+  }
+
+  static root(byFd: boolean): Directory {
+    if (!byFd) return new Directory("/", lstatSync("/"), undefined);
+    const fd = openSync("/", O_PATH | constants.O_DIRECTORY);
+    return new Directory("/", fstatSync(fd), fd);
+  }
+
+  entry(name: string): string {
+    return this.#fd === undefined ? join(this.path, name) : `/proc/self/fd/${this.#fd}/${name}`;
+  }
+
+  /** What `name` is, without following it; undefined when nothing is there. */
+  look(name: string): Found | undefined {
+    const entry = this.entry(name);
+    if (this.#fd === undefined) {
+      const stats = lstatSync(entry, { throwIfNoEntry: false });
+      if (!stats) return undefined;
+      return { stats, asDirectory: (path) => new Directory(path, stats, undefined), close: () => {} };
+    }
+    let fd: number;
+    try {
+      fd = openSync(entry, O_PATH | constants.O_NOFOLLOW);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+    const stats = fstatSync(fd);
+    return {
+      stats,
+      asDirectory: (path) => new Directory(path, stats, fd),
+      close: () => closeSync(fd),
+    };
+  }
+
+  /** Creates directory `name` (someone else creating it first is fine: it is then checked like any other). */
+  make(name: string, mode: number): Found | undefined {
+    try {
+      mkdirSync(this.entry(name), { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    return this.look(name);
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}

@@ -1,0 +1,56 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The project's own small N-API addon (native/raa_native.c), for what Node.js has no API for: making the
+ * process non-dumpable and reading a UNIX socket peer's uid. It is built by scripts/build.mjs and shipped
+ * prebuilt as dist/native/<platform>-<arch>/raa_native.node, so an install without a compiler has it on the
+ * platforms it was built for. It is optional: callers fall back (and say what is then not protected) when it
+ * cannot be loaded, and it is loaded only by the code that needs it, never on the cold credential_process path.
+ */
+export interface NativeHelper {
+  /** prctl(PR_SET_DUMPABLE, 0) and RLIMIT_CORE 0; true when the process is now non-dumpable. */
+  disableCoreDumps(): boolean;
+  /** prctl(PR_GET_DUMPABLE): 1 dumpable, 0 not, -1 where the OS has no such flag. */
+  isDumpable(): number;
+  /** The uid, gid and pid (-1 where unknown) of the process at the other end of a connected UNIX socket. */
+  peerCredentials(fd: number): { uid: number; gid: number; pid: number };
+}
+
+export type NativeHelperLoad = { readonly helper: NativeHelper } | { readonly helper?: undefined; readonly reason: string };
+
+export const NATIVE_HELPER_FILE = join("native", `${process.platform}-${process.arch}`, "raa_native.node");
+
+// A memo of a process-wide fact: dlopen() happens at most once per process.
+let loaded: NativeHelperLoad | undefined;
+
+/** The native helper, or why it is not available. Costs one dlopen (~0.3 ms) the first time. */
+export function loadNativeHelper(): NativeHelperLoad {
+  if (loaded) return loaded;
+  const path = findNativeHelper();
+  if (!path) return (loaded = { reason: `${NATIVE_HELPER_FILE} is not part of this installation` });
+  try {
+    const module = { exports: {} as NativeHelper };
+    process.dlopen(module, path);
+    loaded = { helper: module.exports };
+  } catch (error) {
+    loaded = { reason: `${path} cannot be loaded: ${(error as Error).message.split("\n")[0]}` };
+  }
+  return loaded;
+}
+
+/**
+ * dist/native/… seen from where the build put this module: dist/cli.js and dist/cli-bundle.cjs, dist/daemon/*.mjs,
+ * dist/lib/os/native-helper.js, and src/os/native-helper.ts when the sources run directly (tests).
+ */
+function findNativeHelper(): string | undefined {
+  const here = dirname(thisModuleFile());
+  const candidates = [here, join(here, ".."), join(here, "..", "..")].flatMap((d) => [join(d, NATIVE_HELPER_FILE), join(d, "dist", NATIVE_HELPER_FILE)]);
+  return candidates.find((path) => existsSync(path));
+}
+
+function thisModuleFile(): string {
+  // CommonJS builds (the CLI bundle, the launcher) have __filename; ES modules have import.meta.url.
+  return typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url);
+}
