@@ -8,6 +8,7 @@ import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.
 import type { Certificate } from "../../x509/certificate.js";
 import type { Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
+import { withoutAttestation } from "./attestation.js";
 import { chainFromPool } from "./chain.js";
 import { compareWithoutSigning, testMessage, verifiesAgainst } from "./key-proof.js";
 import { acquireModule, type ModuleLease } from "./module-loader.js";
@@ -355,11 +356,6 @@ class SignerBuild {
 
 function key(slot: TokenSlot): string {
   return slot.handle.toString("hex");
-}
-
-/** PIV attestation certificates share the slot certificate's CKA_ID; they only match when named. */
-function withoutAttestation<T extends { label: string }>(objects: T[], uri: Pkcs11Uri): T[] {
-  return objects.filter((o) => o.label === uri.object || !/PIV Attestation/i.test(o.label));
 }
 
 function tokenNotFound(uri: Pkcs11Uri, slots: TokenSlot[]): DeviceError {
