@@ -9,9 +9,9 @@ import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/se
 import { createCa, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
 import { createNssSoftokn, type NssSoftokn } from "./helpers/nss-softokn.js";
-import { expectCredentialJson, SESSION_ARGS } from "./helpers/provisioning-support.js";
+import { SESSION_ARGS } from "./helpers/provisioning-support.js";
 import { runCli } from "./helpers/run-cli.js";
-import { describedByPkcs11Tool, provisionOnToken, type TokenCli } from "./helpers/token-provisioning.js";
+import { describedByPkcs11Tool, expectCredentials, provisionOnToken, type TokenCli } from "./helpers/token-provisioning.js";
 
 let nss: NssSoftokn;
 let ca: CaHandle;
@@ -50,12 +50,7 @@ describe("NSS softokn via p11-kit: keygen → csr → CA → install-certificate
     expect(described.usage).toBe("sign");
     expect(described.access).toMatch(/^sensitive, always sensitive, never extractable/);
 
-    const before = endpoint.issued.length;
-    const r = await tokenCli.run(["credential-process", "--certificate", uri, ...SESSION_ARGS, "--endpoint", endpoint.url]);
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
-    expectCredentialJson(r.stdout);
-    expect(endpoint.issued.length).toBe(before + 1);
+    await expectCredentials(tokenCli, uri, endpoint);
   });
 });
 

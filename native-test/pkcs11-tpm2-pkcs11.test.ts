@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
-import { expectCredentialJson, SESSION_ARGS } from "./helpers/provisioning-support.js";
+import { SESSION_ARGS } from "./helpers/provisioning-support.js";
 import { runCli } from "./helpers/run-cli.js";
-import { describedByPkcs11Tool, provisionOnToken, withoutModuleLog, type TokenCli } from "./helpers/token-provisioning.js";
+import { describedByPkcs11Tool, expectCredentials, provisionOnToken, withoutModuleLog, type TokenCli } from "./helpers/token-provisioning.js";
 import { startTpm2Pkcs11Token, type Tpm2Pkcs11Token } from "./helpers/tpm2-pkcs11-token.js";
 
 let token: Tpm2Pkcs11Token;
@@ -52,12 +52,7 @@ describe("tpm2-pkcs11: keygen → csr → CA → install-certificate → credent
     expect(described.usage).toBe("sign");
     expect(described.access).toMatch(/^sensitive, always sensitive, never extractable/);
 
-    const before = endpoint.issued.length;
-    const r = await tokenCli.run(["credential-process", "--certificate", uri, ...SESSION_ARGS, "--endpoint", endpoint.url]);
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
-    expectCredentialJson(r.stdout);
-    expect(endpoint.issued.length).toBe(before + 1);
+    await expectCredentials(tokenCli, uri, endpoint);
   });
 });
 

@@ -6,8 +6,9 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { expect } from "vitest";
+import type { LocalEndpoint } from "../../src/local-endpoint/server.js";
 import type { CaHandle } from "../../test/helpers/pki.js";
-import { opensslSignCsr, opensslVerifyCsr } from "./provisioning-support.js";
+import { expectCredentialJson, opensslSignCsr, opensslVerifyCsr, SESSION_ARGS } from "./provisioning-support.js";
 import type { CliRun } from "./run-cli.js";
 
 export interface TokenCli {
@@ -65,6 +66,16 @@ export async function provisionOnToken(cli: TokenCli, request: ProvisionRequest)
   expect(install.code).toBe(0);
   expect(install.stdout.trim()).toBe(uri);
   return { uri, certPath };
+}
+
+/** credential-process with the one URI for key and certificate: credentials, and one session issued for them. */
+export async function expectCredentials(cli: TokenCli, uri: string, endpoint: LocalEndpoint): Promise<void> {
+  const before = endpoint.issued.length;
+  const r = await cli.run(["credential-process", "--certificate", uri, ...SESSION_ARGS, "--endpoint", endpoint.url]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expectCredentialJson(r.stdout);
+  expect(endpoint.issued.length).toBe(before + 1);
 }
 
 /** The private key's "Access:" and "Usage:" lines as pkcs11-tool prints them (an independent reader). */
