@@ -166,7 +166,7 @@ function serve(socket: Socket, card: VirtualCard, ready: () => void): void {
 async function connectInside(pcscd: ChildProcess, log: () => string): Promise<Socket> {
   const helper =
     // Paused before its first read: whatever vpcd sends must reach the card, not this helper.
-    `const s=require("node:net").connect(${VPCD_PORT},"127.0.0.1",()=>{s.pause();process.send("vpcd",s,{keepOpen:true},()=>setTimeout(()=>process.exit(0),2000))});` +
+    `const s=require("node:net").connect(${VPCD_PORT},"127.0.0.1",()=>{s.pause();process.send("vpcd",s,()=>process.exit(0))});` +
     `s.on("error",()=>process.exit(3));`;
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
