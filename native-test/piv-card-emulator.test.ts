@@ -10,10 +10,12 @@ import { findTlv, parseTlvs, tlv } from "./helpers/piv/ber-tlv.js";
 import { certificateObject, PIV_AID, PIV_OBJECT, PivCard, type PivKey } from "./helpers/piv/piv-card.js";
 
 const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const ec384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
 const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const keys = new Map<number, PivKey>([
   [0x9a, { algorithm: "P-256", ...ec, pinPolicy: "once", touchPolicy: "always", origin: "generated" }],
   [0x9c, { algorithm: "RSA-2048", ...rsa, pinPolicy: "always", touchPolicy: "never", origin: "generated" }],
+  [0x9e, { algorithm: "P-384", ...ec384, pinPolicy: "never", touchPolicy: "never", origin: "imported" }],
 ]);
 const bigObject = Buffer.alloc(700, 0x42);
 
@@ -115,6 +117,13 @@ describe("signatures", () => {
     expect(generalAuthenticate(0x07, 0x9c, block).sw).toBe(0x6982);
     verifyPin("123456");
     expect(generalAuthenticate(0x07, 0x9c, block).sw).toBe(0x9000);
+  });
+
+  it("ECDSA P-384 without a PIN (PIN policy never) over a SHA-256 digest padded to the field size", () => {
+    const digest = createHash("sha256").update(message).digest();
+    const { signature } = generalAuthenticate(0x14, 0x9e, Buffer.concat([Buffer.alloc(16), digest]));
+    expect(verify("sha256", message, ec384.publicKey, signature!)).toBe(true);
+    expect(card.pinPresentations()).toEqual({ ok: 0, failed: 0 });
   });
 
   it("the algorithm must be the key's, and the challenge the key's size", () => {

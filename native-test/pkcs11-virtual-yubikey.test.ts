@@ -91,12 +91,15 @@ describe.each(MODULES)("virtual YubiKey through $name", ({ module, afterOneWrong
     }
   });
 
-  it("sign-string with the slot 9a key verifies against the slot's certificate", async () => {
-    const r = await agent(["sign-string", "--certificate", slotUri.get("9a")!, "--pkcs11-pin-file", pinFile, "--format", "text"]);
+  it.each([
+    ["9a", 0x9a, "SHA256"],
+    ["9d (P-384)", 0x9d, "SHA384"],
+  ] as const)("sign-string with the slot %s key verifies against the slot's certificate", async (_name, slot, digest) => {
+    const r = await agent(["sign-string", "--certificate", slotUri.get(slot.toString(16))!, "--pkcs11-pin-file", pinFile, "--format", "text", "--digest", digest]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const key = createPublicKey(readFileSync(yubikey.certificates.get(0x9a)!));
-    expect(verify("sha256", fixedTestString(key), key, Buffer.from(r.stdout.trim(), "hex"))).toBe(true);
+    const key = createPublicKey(readFileSync(yubikey.certificates.get(slot)!));
+    expect(verify(digest.toLowerCase(), fixedTestString(key), key, Buffer.from(r.stdout.trim(), "hex"))).toBe(true);
   });
 
   it("a wrong PIN is presented once and reported with the tries the card has left; the card's counter is the judge", async () => {

@@ -63,8 +63,6 @@ export interface VirtualYubiKey {
   readonly env: NodeJS.ProcessEnv;
   /** A 0600 file holding `pin` (default: the right PIN). */
   pinFile(pin?: string): string;
-  /** A new card in the reader: same keys and certificates, fresh retry counter and event log. */
-  reinsert(): Promise<PivCard>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +98,10 @@ export async function startVirtualYubiKey(options: VirtualYubiKeyOptions = {}): 
     const deviceIssuer = opensslCaIssuer(ca);
     const attestationIssuer = opensslCaIssuer(attestationCa);
     mkdirSync(join(tmp.dir, "certs"));
+    // What a YubiKey puts in its attestations (Yubico's PIV attestation documentation): firmware version,
+    // serial number (an INTEGER), PIN and touch policy, form factor.
+    const yubico = (arc: number, value: Buffer) => new Extension({ extnID: `${YUBICO_OID}.${arc}`, critical: false, extnValue: new OctetString(value) });
+    const serialInteger = Buffer.from(`0204${serial.toString(16).padStart(8, "0")}`, "hex");
     keys.set(0xf9, { algorithm: "P-256", privateKey: attestationKey, publicKey: createPublicKey(attestationKey), pinPolicy: "never", touchPolicy: "never", origin: "imported" });
     for (const [ref, spec] of slots) {
       const { privateKey, publicKey } = newKey(spec.algorithm);
@@ -111,10 +113,6 @@ export async function startVirtualYubiKey(options: VirtualYubiKeyOptions = {}): 
       writeFileSync(certPath, toPem("CERTIFICATE", certDer));
       certificates.set(ref, certPath);
       objects.set(CERTIFICATE_OBJECT[ref]!, certificateObject(certDer));
-      // What a YubiKey puts in its attestations (Yubico's PIV attestation documentation): firmware version,
-      // serial number, PIN and touch policy, form factor.
-      const serialInteger = Buffer.from(`0204${serial.toString(16).padStart(8, "0")}`, "hex");
-      const yubico = (arc: number, value: Buffer) => new Extension({ extnID: `${YUBICO_OID}.${arc}`, critical: false, extnValue: new OctetString(value) });
       const attestation = buildCertificate({
         issuer: attestationIssuer,
         subject: commonName(`YubiKey PIV Attestation ${slot}`),
@@ -128,8 +126,7 @@ export async function startVirtualYubiKey(options: VirtualYubiKeyOptions = {}): 
       });
       attestations.set(ref, attestation);
     }
-    const newCard = () => new PivCard({ atr: YUBIKEY5_ATR, serial, version, pin, puk, keys, objects, attestations });
-    let card = newCard();
+    const card = new PivCard({ atr: YUBIKEY5_ATR, serial, version, pin, puk, keys, objects, attestations });
     const pcscd = await startPrivatePcscd({ readerName: "Yubico YubiKey OTP+FIDO+CCID", apduLog: options.apduLog ?? false });
     try {
       await pcscd.insert(card);
@@ -139,9 +136,7 @@ export async function startVirtualYubiKey(options: VirtualYubiKeyOptions = {}): 
     }
     let pinFiles = 0;
     const fixture: VirtualYubiKey = {
-      get card() {
-        return card;
-      },
+      card,
       pcscd,
       dir: tmp.dir,
       ca,
@@ -154,12 +149,6 @@ export async function startVirtualYubiKey(options: VirtualYubiKeyOptions = {}): 
         const path = join(tmp.dir, `pin-${++pinFiles}`);
         writeFileSync(path, `${value}\n`, { mode: 0o600 });
         return path;
-      },
-      async reinsert() {
-        await pcscd.remove();
-        card = newCard();
-        await pcscd.insert(card);
-        return card;
       },
       async stop() {
         await pcscd.stop();
