@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, only when something is missing.
-# Safe to run repeatedly; needs root (or sudo) on Debian/Ubuntu.
+# Safe to run repeatedly, also by several test runs at once (apt is serialised on /tmp/apt.lock);
+# needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
-# chromium: the DNS-rebinding test drives a real browser (native-test/serve-dns-rebinding.test.ts).
-packages=(softhsm2 opensc gnutls-bin p11-kit swtpm swtpm-tools tpm2-tools tpm2-openssl libtss2-dev awscli wrk hyperfine curl openssl chromium build-essential python3)
+packages=(
+  softhsm2 opensc gnutls-bin p11-kit swtpm swtpm-tools tpm2-tools tpm2-openssl libtss2-dev awscli wrk hyperfine curl openssl
+  # the native helper (native/) is built with node-gyp
+  build-essential python3
+  # the DNS-rebinding test drives a real browser (native-test/serve-dns-rebinding.test.ts)
+  chromium
+  # other vendors' PKCS#11 modules: tpm2-pkcs11 (through tpm2-abrmd on a private D-Bus), NSS softokn (certutil)
+  libtpm2-pkcs11-1 libtpm2-pkcs11-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus libnss3 libnss3-tools
+  # the virtual YubiKey: vsmartcard's vpcd reader behind a private pcscd, Yubico's ykcs11 and yubico-piv-tool
+  pcscd vsmartcard-vpcd ykcs11 yubico-piv-tool iproute2 util-linux
+)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,6 +24,5 @@ done
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "installing system packages: ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >&2
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+$SUDO env DEBIAN_FRONTEND=noninteractive flock /tmp/apt.lock apt-get update -qq >&2
+$SUDO env DEBIAN_FRONTEND=noninteractive flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

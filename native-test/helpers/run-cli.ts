@@ -14,10 +14,14 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs `node cli …args` with exactly `env`; a run that does not end within `timeoutMs` counts as code -1. */
-export async function runCli(cli: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<CliRun> {
+/**
+ * Runs `node cli …args` with exactly `env`; a run that does not end within `timeoutMs` counts as code -1.
+ * `launcher` goes in front of the command line (e.g. `unshare … sh -c '…' …` for a private mount namespace).
+ */
+export async function runCli(cli: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 90_000, launcher: readonly string[] = []): Promise<CliRun> {
+  const [command, ...commandArgs] = [...launcher, process.execPath, cli, ...args];
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { env, encoding: "utf8", timeout: timeoutMs });
+    const { stdout, stderr } = await execFileAsync(command!, commandArgs, { env, encoding: "utf8", timeout: timeoutMs });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };

@@ -1,11 +1,12 @@
 import type { Template } from "pkcs11js";
 import { DeviceError, InputError } from "../../errors.js";
 import type { TokenContext } from "../../signers/pkcs11/objects.js";
-import { describeCkr, pkcs11Failure } from "../../signers/pkcs11/pkcs11-errors.js";
+import { ckrName, describeCkr, pkcs11Failure } from "../../signers/pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../signers/pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "./attributes.js";
 import { objectsUsing } from "./find-objects.js";
 import { CURVE_OID_DER, type KeySpec } from "./key-spec.js";
+import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 
 export interface TokenKeyRequest {
   readonly spec: KeySpec;
@@ -21,12 +22,56 @@ export interface GeneratedTokenKey {
 }
 
 /**
- * Generates a key pair that never leaves the token: the private key is a token object with
- * CKA_SENSITIVE=true, CKA_EXTRACTABLE=false and CKA_SIGN=true (nothing else: no decrypt, unwrap or
- * derive), the public key a token object with the same CKA_ID and CKA_LABEL so that one URI finds both.
- * Refuses when any object already uses the id or label, and checks afterwards that the token really made
- * the private key sensitive and non-extractable (PKCS#11 lets a token ignore template attributes it does
- * not support, in which case the key is destroyed again).
+ * The usage attributes keygen asks for, strictest first. Modules disagree on which of them a template may
+ * name: tpm2-pkcs11 maps CKA_VERIFY to the TPM's decrypt bit and CKA_ENCRYPT to its sign bit, so a public
+ * template that says VERIFY=true, ENCRYPT=false is refused (CKR_GENERAL_ERROR, "attr mismatch"). A module
+ * that refuses one set gets the next; whatever it made is then read back and judged (keyWeaknesses).
+ */
+interface UsageTemplate {
+  readonly name: string;
+  readonly publicUsage: Template;
+  readonly privateUsage: Template;
+}
+
+function usageTemplates(spec: KeySpec): UsageTemplate[] {
+  const signOnly: Template = [
+    { type: CKA.SIGN, value: true },
+    { type: CKA.SIGN_RECOVER, value: false },
+    { type: CKA.DECRYPT, value: false },
+    { type: CKA.UNWRAP, value: false },
+    ...(spec.kind === "EC" ? [{ type: CKA.DERIVE, value: false }] : []),
+  ];
+  return [
+    {
+      name: "sign-only private key, verify-only public key",
+      publicUsage: [
+        { type: CKA.VERIFY, value: true },
+        { type: CKA.ENCRYPT, value: false },
+        { type: CKA.WRAP, value: false },
+      ],
+      privateUsage: signOnly,
+    },
+    { name: "sign-only private key, public key usage left to the module", publicUsage: [], privateUsage: signOnly },
+    { name: "CKA_SIGN only, the rest left to the module", publicUsage: [], privateUsage: [{ type: CKA.SIGN, value: true }] },
+  ];
+}
+
+/** Return codes with which modules refuse a template they do not like (tpm2-pkcs11: CKR_GENERAL_ERROR). */
+const TEMPLATE_REFUSED = new Set([
+  "CKR_ATTRIBUTE_TYPE_INVALID",
+  "CKR_ATTRIBUTE_VALUE_INVALID",
+  "CKR_ATTRIBUTE_READ_ONLY",
+  "CKR_TEMPLATE_INCONSISTENT",
+  "CKR_TEMPLATE_INCOMPLETE",
+  "CKR_GENERAL_ERROR",
+]);
+
+/**
+ * Generates a key pair that never leaves the token: the private key a sensitive, non-extractable token
+ * object that can sign and do nothing else (no decrypt, unwrap, derive or sign-recover), the public key a
+ * token object with the same CKA_ID and CKA_LABEL so that one URI finds both. Refuses when any object already
+ * uses the id or label. PKCS#11 lets a module ignore template attributes, so the private key's attributes are
+ * read back afterwards: a key weaker than asked for is destroyed again and reported.
  */
 export function generateTokenKeyPair(context: TokenContext, request: TokenKeyRequest): GeneratedTokenKey {
   const token = describeToken(context.slot.token);
@@ -37,63 +82,75 @@ export function generateTokenKeyPair(context: TokenContext, request: TokenKeyReq
       hint: "choose another id and label; keygen never replaces or shares an existing key's identity",
     });
   }
+  const pair = generateWithAcceptedTemplate(context, request);
+  const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
+  if (weaknesses.length > 0) {
+    destroyPair(context, pair);
+    throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
+      hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
+    });
+  }
+  return pair;
+}
+
+function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRequest): GeneratedTokenKey {
+  const { spec } = request;
+  const token = describeToken(context.slot.token);
   const common: Template = [
     { type: CKA.TOKEN, value: true },
     { type: CKA.ID, value: request.id },
     { type: CKA.LABEL, value: request.label },
   ];
-  const spec = request.spec;
-  const publicTemplate: Template = [
+  const publicBase: Template = [
     { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
     ...common,
     { type: CKA.PRIVATE, value: false },
-    { type: CKA.VERIFY, value: true },
-    { type: CKA.ENCRYPT, value: false },
-    { type: CKA.WRAP, value: false },
     ...(spec.kind === "RSA"
       ? [{ type: CKA.MODULUS_BITS, value: spec.bits }, { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }]
       : [{ type: CKA.EC_PARAMS, value: CURVE_OID_DER[spec.curve] }]),
   ];
-  const privateTemplate: Template = [
+  const privateBase: Template = [
     { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
     { type: CKA.KEY_TYPE, value: spec.kind === "RSA" ? CKK.RSA : CKK.EC },
     ...common,
     { type: CKA.PRIVATE, value: true },
     { type: CKA.SENSITIVE, value: true },
     { type: CKA.EXTRACTABLE, value: false },
-    { type: CKA.SIGN, value: true },
-    { type: CKA.DECRYPT, value: false },
-    { type: CKA.UNWRAP, value: false },
-    ...(spec.kind === "EC" ? [{ type: CKA.DERIVE, value: false }] : []),
   ];
   const mechanism = { mechanism: spec.kind === "RSA" ? CKM.RSA_PKCS_KEY_PAIR_GEN : CKM.EC_KEY_PAIR_GEN };
   const { lib } = context.module;
-  const session = context.session.handle;
-  let pair: GeneratedTokenKey;
-  try {
-    pair = lib.C_GenerateKeyPair(session, mechanism, publicTemplate, privateTemplate);
-  } catch (error) {
-    throw pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, error, generationHint(error, spec));
-  }
-  const check = lib.C_GetAttributeValue(session, pair.privateKey, [
-    { type: CKA.SENSITIVE },
-    { type: CKA.EXTRACTABLE },
-    { type: CKA.TOKEN },
-  ]);
-  const flags = check.map((a) => a.value instanceof Buffer && a.value.length > 0 && a.value[0] !== 0);
-  if (!(flags[0] === true && flags[1] === false && flags[2] === true)) {
-    for (const handle of [pair.privateKey, pair.publicKey]) {
-      try {
-        lib.C_DestroyObject(session, handle);
-      } catch {
-        /* reported below either way */
+  let refusal: unknown;
+  for (const usage of usageTemplates(spec)) {
+    try {
+      const pair = lib.C_GenerateKeyPair(context.session.handle, mechanism, [...publicBase, ...usage.publicUsage], [...privateBase, ...usage.privateUsage]);
+      context.debug?.(`pkcs11: generated the ${spec.name} key pair with the template "${usage.name}"`);
+      return pair;
+    } catch (error) {
+      const name = ckrName(error);
+      if (name === undefined || !TEMPLATE_REFUSED.has(name)) {
+        throw pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, error, generationHint(error, spec));
+      }
+      context.debug?.(`pkcs11: ${token} refused the template "${usage.name}": ${describeCkr(error)}`);
+      refusal ??= error;
+      const left = objectsUsing(context, request.id, request.label);
+      if (left.byId > 0 || left.byLabel > 0) {
+        throw new DeviceError("PKCS11_ERROR", `${token} refused the key template (${describeCkr(error)}) but left objects with id ${request.id.toString("hex")} behind`, {
+          hint: "delete them with the token's tools (e.g. pkcs11-tool --delete-object) before trying again",
+        });
       }
     }
-    throw new DeviceError("PKCS11_ERROR", `${token} did not create a sensitive, non-extractable token key; the generated key was destroyed`, {
-      hint: "this token cannot hold keys that way; use another token or a TPM",
-    });
   }
-  return pair;
+  throw pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, refusal, generationHint(refusal, spec));
+}
+
+function destroyPair(context: TokenContext, pair: GeneratedTokenKey): void {
+  for (const handle of [pair.privateKey, pair.publicKey]) {
+    try {
+      context.module.lib.C_DestroyObject(context.session.handle, handle);
+    } catch {
+      /* reported by the caller either way */
+    }
+  }
 }
 
 function generationHint(error: unknown, spec: KeySpec): string | undefined {

@@ -1,10 +1,12 @@
 /**
  * `read-certificate-data --certificate pkcs11:…`: every certificate the URI matches, on every matching
- * token, each with its own full URI (the Go helper printed the first token's for all of them).
+ * token, each with its own full URI (the Go helper printed the first token's for all of them). PIV
+ * attestation certificates are not identities and are left out unless the URI names one (attestation.ts).
  */
 import type { SecretSource } from "../../secrets/secret-source.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
+import { withoutAttestation } from "./attestation.js";
 import { goSubjectAndIssuer } from "./go-name.js";
 import { acquireModule } from "./module-loader.js";
 import { chooseModule } from "./module-path.js";
@@ -43,17 +45,18 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
   try {
     const slots = listTokenSlots(lease.module, opts.debug).filter((s) => slotMatches(uri, s, lease.module.info));
     const filter = { id: uri.id, label: uri.object };
+    const search = (context: TokenContext) => withoutAttestation(findCertificates(context, filter), uri);
     let found: CertificateObject[] = [];
     for (const slot of slots) {
       const context = openSession(lease.module, slot, opts.debug);
       sessions.push(context);
-      found.push(...findCertificates(context, filter));
+      found.push(...search(context));
     }
     const pin = uri.pin ? pinFromUri(uri.pin) : opts.pin ? pinFromSource(opts.pin, "the token's user PIN", opts.env ?? process.env) : undefined;
     if (found.length === 0 && sessions.length === 1 && pin !== undefined) {
       const [context] = sessions as [TokenContext];
       await loginUser(context, pin, (context.slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0);
-      found = findCertificates(context, filter);
+      found = search(context);
     }
     const entries = await Promise.all(
       found.map(async (c) => {

@@ -77,6 +77,8 @@ export interface PrivateKeyObject {
   readonly publicExponent?: Buffer | undefined;
   /** EC: DER OID of the curve. */
   readonly ecParams?: Buffer | undefined;
+  /** EC: CKA_EC_POINT, which a few modules also put on the private key. */
+  readonly ecPoint?: Buffer | undefined;
   /** CKA_PUBLIC_KEY_INFO (PKCS#11 2.40): the SPKI, when the token fills it in. */
   readonly publicKeyInfo?: Buffer | undefined;
 }
@@ -122,36 +124,83 @@ export function readPrivateKey(context: TokenContext, object: Graphene.SessionOb
     modulus: keyType === "RSA" ? optional(() => object.getAttribute(CKA_MODULUS)) : undefined,
     publicExponent: keyType === "RSA" ? optional(() => object.getAttribute(CKA_PUBLIC_EXPONENT)) : undefined,
     ecParams: keyType === "EC" ? optional(() => object.getAttribute(CKA_EC_PARAMS)) : undefined,
+    ecPoint: keyType === "EC" ? optional(() => object.getAttribute(CKA_EC_POINT)) : undefined,
     publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined,
   };
 }
 
 /**
- * The key's public half as node:crypto sees it, without a certificate: from CKA_PUBLIC_KEY_INFO, the RSA
- * modulus, or the EC public-key object that shares the key's CKA_ID.
+ * The key's public half as node:crypto sees it, without a certificate: from the private key's own
+ * attributes, else from the public-key object that shares its CKA_ID.
  */
 export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
+  return ownPublicKey(context, key) ?? publicKeyObjects(context, key)[0];
+}
+
+/**
+ * The public half the private key object itself carries: CKA_PUBLIC_KEY_INFO, the RSA modulus and exponent,
+ * or an EC point. What the token says about the key object itself, so a difference from the certificate is
+ * a real mismatch.
+ */
+export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
   try {
     if (key.publicKeyInfo) return createPublicKey({ key: key.publicKeyInfo, format: "der", type: "spki" });
-    if (key.keyType === "RSA" && key.modulus && key.publicExponent) {
-      return createPublicKey({ key: { kty: "RSA", n: base64url(key.modulus), e: base64url(key.publicExponent) }, format: "jwk" });
-    }
-    if (key.keyType === "EC" && key.id.length > 0) {
-      const curve = curveFromEcParams(key.ecParams);
-      if (!curve) return undefined;
-      for (const object of find(context, CKO_PUBLIC_KEY, { id: key.id })) {
-        const point = optional(() => object.getAttribute(CKA_EC_POINT));
-        const raw = point && uncompressedPoint(point, curve.fieldBytes);
-        if (!raw) continue;
-        const x = raw.subarray(1, 1 + curve.fieldBytes);
-        const y = raw.subarray(1 + curve.fieldBytes);
-        return createPublicKey({ key: { kty: "EC", crv: curve.name, x: base64url(x), y: base64url(y) }, format: "jwk" });
-      }
-    }
+    if (key.keyType === "RSA" && key.modulus && key.publicExponent) return rsaPublicKey(key.modulus, key.publicExponent);
+    if (key.keyType === "EC" && key.ecPoint) return ecPublicKey(key.ecPoint, key.ecParams);
   } catch (error) {
     context.debug?.(`pkcs11: cannot read the public key of ${key.label}: ${describeCkr(error)}`);
   }
   return undefined;
+}
+
+/**
+ * The public halves of the public-key objects that share the private key's CKA_ID (and key type): how
+ * SoftHSM, OpenSC's PIV driver and ykcs11 (from the card's metadata or attestation) expose an EC key's point.
+ */
+export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): KeyObject[] {
+  if (key.id.length === 0 || key.keyType === undefined) return [];
+  const found: KeyObject[] = [];
+  let objects: Graphene.SessionObject[];
+  try {
+    objects = find(context, CKO_PUBLIC_KEY, { id: key.id });
+  } catch (error) {
+    context.debug?.(`pkcs11: cannot search the public keys for ${key.label}: ${describeCkr(error)}`);
+    return [];
+  }
+  for (const object of objects) {
+    const info = optional(() => object.getAttribute(CKA_PUBLIC_KEY_INFO));
+    const ckk = optional(() => object.getAttribute("keyType") as number);
+    try {
+      if (info !== undefined && info.length > 0) {
+        found.push(createPublicKey({ key: info, format: "der", type: "spki" }));
+      } else if (key.keyType === "RSA" && (ckk === undefined || ckk === CKK_RSA)) {
+        const modulus = optional(() => object.getAttribute(CKA_MODULUS));
+        const exponent = optional(() => object.getAttribute(CKA_PUBLIC_EXPONENT));
+        if (modulus && exponent) found.push(rsaPublicKey(modulus, exponent));
+      } else if (key.keyType === "EC" && (ckk === undefined || ckk === CKK_EC)) {
+        const point = optional(() => object.getAttribute(CKA_EC_POINT));
+        const params = key.ecParams ?? optional(() => object.getAttribute(CKA_EC_PARAMS));
+        const publicKey = point && ecPublicKey(point, params);
+        if (publicKey) found.push(publicKey);
+      }
+    } catch {
+      context.debug?.(`pkcs11: skipping a malformed public-key object with the id of ${key.label}`);
+    }
+  }
+  return found;
+}
+
+function rsaPublicKey(modulus: Buffer, exponent: Buffer): KeyObject {
+  return createPublicKey({ key: { kty: "RSA", n: base64url(modulus), e: base64url(exponent) }, format: "jwk" });
+}
+
+function ecPublicKey(point: Buffer, ecParams: Buffer | undefined): KeyObject | undefined {
+  const curve = curveFromEcParams(ecParams);
+  const raw = curve && uncompressedPoint(point, curve.fieldBytes);
+  if (!curve || !raw) return undefined;
+  const x = raw.subarray(1, 1 + curve.fieldBytes);
+  const y = raw.subarray(1 + curve.fieldBytes);
+  return createPublicKey({ key: { kty: "EC", crv: curve.name, x: base64url(x), y: base64url(y) }, format: "jwk" });
 }
 
 /** CKA_EC_POINT is a DER OCTET STRING around the point (spec) or, on some tokens, the bare point. */

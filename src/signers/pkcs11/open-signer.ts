@@ -8,8 +8,9 @@ import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.
 import type { Certificate } from "../../x509/certificate.js";
 import type { Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
+import { withoutAttestation } from "./attestation.js";
 import { chainFromPool } from "./chain.js";
-import { compareWithoutSigning, testMessage, verifiesAgainst } from "./key-proof.js";
+import { proveWithoutSigning, signatureMatches, testMessage } from "./key-proof.js";
 import { acquireModule, type ModuleLease } from "./module-loader.js";
 import { chooseModule } from "./module-path.js";
 import {
@@ -31,6 +32,12 @@ import { planMechanisms, signOnToken, signingFailure, type ContextPin, type Mech
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 
 type UsableKey = PrivateKeyObject & { keyType: "RSA" | "EC" };
+
+/** A key chosen for the certificate: proven already, or to be proven by its first real signature. */
+interface ChosenKey {
+  readonly key: UsableKey;
+  readonly proven: boolean;
+}
 
 export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Signer> {
   const keyUri = parsePkcs11Uri(opts.keyUri);
@@ -92,7 +99,7 @@ class SignerBuild {
     const context = this.session(keySlot);
     if (this.needsLogin(keySlot)) await this.login(keySlot);
 
-    const key = await this.findKey(context, certificate, certObject, keyFollowsCert);
+    const { key, proven } = await this.findKey(context, certificate, certObject, keyFollowsCert);
     const plan = this.plans.get(key) ?? planMechanisms(context, key);
     if (key.alwaysAuthenticate) await this.readContextPin(key, keySlot);
     this.debug?.(`pkcs11: using ${formatPkcs11Uri(key.uri)}${key.alwaysAuthenticate ? " (CKA_ALWAYS_AUTHENTICATE)" : ""}`);
@@ -115,6 +122,7 @@ class SignerBuild {
       certificate,
       chain,
       publicKey: certificate ? undefined : publicKeyOf(context, key),
+      unproven: proven ? undefined : certificate,
       relogin: loginRequired ? { pin: this.reloginPin(keySlot), pinPad: this.pinPad(keySlot) } : undefined,
       contextPin: this.contextPin,
       debug: this.debug,
@@ -191,7 +199,7 @@ class SignerBuild {
     certificate: Certificate | undefined,
     certObject: CertificateObject | undefined,
     keyFollowsCert: boolean,
-  ): Promise<UsableKey> {
+  ): Promise<ChosenKey> {
     const uriFilter: ObjectFilter = { id: this.keyUri.id, label: this.keyUri.object };
     // One URI for both: the key is the one with the certificate's CKA_ID, else any key that matches it.
     const attempts: ObjectFilter[] = keyFollowsCert
@@ -227,10 +235,10 @@ class SignerBuild {
             "add the id= or object= of the key to use, or give its certificate with --certificate",
           );
         }
-        return signable[0]!;
+        return { key: signable[0]!, proven: true };
       }
-      const proven = await this.proveAgainst(context, signable, certificate, mismatched);
-      if (proven) return proven;
+      const chosen = await this.proveAgainst(context, signable, certificate, mismatched);
+      if (chosen) return chosen;
     }
     const token = describeToken(context.slot.token);
     if (mismatched.length > 0) {
@@ -249,20 +257,29 @@ class SignerBuild {
     });
   }
 
-  /** Keys proven by their public key first, then by one test signature (always-authenticate keys last). */
-  private async proveAgainst(context: TokenContext, keys: UsableKey[], certificate: Certificate, mismatched: UsableKey[]): Promise<UsableKey | undefined> {
-    const needSignature: UsableKey[] = [];
+  /**
+   * Keys proven by what the token says about them (key-proof.ts). One key that nothing proves or disproves is
+   * chosen and its first real signature checked instead; only several such keys cost test signatures, one
+   * per key at most, always-authenticate keys last.
+   */
+  private async proveAgainst(context: TokenContext, keys: UsableKey[], certificate: Certificate, mismatched: UsableKey[]): Promise<ChosenKey | undefined> {
+    const unknown: UsableKey[] = [];
     for (const k of keys) {
-      const proof = compareWithoutSigning(k, certificate);
-      if (proof === "match") {
-        this.debug?.(`pkcs11: ${formatPkcs11Uri(k.uri)} matches the certificate (public key)`);
-        return k;
+      const proof = proveWithoutSigning(context, k, certificate);
+      if (proof.result === "match") {
+        this.debug?.(`pkcs11: ${formatPkcs11Uri(k.uri)} matches the certificate (${proof.by})`);
+        return { key: k, proven: true };
       }
-      if (proof === "mismatch") mismatched.push(k);
-      else needSignature.push(k);
+      if (proof.result === "mismatch") mismatched.push(k);
+      else unknown.push(k);
     }
-    needSignature.sort((a, b) => Number(a.alwaysAuthenticate) - Number(b.alwaysAuthenticate));
-    for (const k of needSignature) {
+    if (unknown.length === 1) {
+      const [only] = unknown as [UsableKey];
+      this.debug?.(`pkcs11: ${formatPkcs11Uri(only.uri)} shows no public key; its first signature is checked against the certificate`);
+      return { key: only, proven: false };
+    }
+    unknown.sort((a, b) => Number(a.alwaysAuthenticate) - Number(b.alwaysAuthenticate));
+    for (const k of unknown) {
       const plan = planMechanisms(context, k);
       this.plans.set(k, plan);
       const contextPin = k.alwaysAuthenticate ? await this.readContextPin(k, context.slot) : undefined;
@@ -274,9 +291,9 @@ class SignerBuild {
         if (isAgentError(error) && error.category === "auth") throw error;
         throw signingFailure(k, error);
       }
-      if (verifiesAgainst(certificate, message, signature)) {
+      if (signatureMatches(certificate, message, "SHA256", signature)) {
         this.debug?.(`pkcs11: ${formatPkcs11Uri(k.uri)} matches the certificate (test signature)`);
-        return k;
+        return { key: k, proven: true };
       }
       mismatched.push(k);
     }
@@ -355,11 +372,6 @@ class SignerBuild {
 
 function key(slot: TokenSlot): string {
   return slot.handle.toString("hex");
-}
-
-/** PIV attestation certificates share the slot certificate's CKA_ID; they only match when named. */
-function withoutAttestation<T extends { label: string }>(objects: T[], uri: Pkcs11Uri): T[] {
-  return objects.filter((o) => o.label === uri.object || !/PIV Attestation/i.test(o.label));
 }
 
 function tokenNotFound(uri: Pkcs11Uri, slots: TokenSlot[]): DeviceError {

@@ -11,6 +11,7 @@ import { Secret } from "../../secrets/secret.js";
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
 import { currentTokenFlags, describeToken } from "./slots.js";
+import { tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
 
 export interface PinSupply {
@@ -139,13 +140,18 @@ export function loginContextSpecific(context: TokenContext, pin: Secret, descrip
   }
 }
 
+/** A PIN the token already reports as blocked is not presented: that could only fail, or worse. */
 function refuseLockedPin(context: TokenContext): void {
   const flags = currentTokenFlags(context.module, context.slot) ?? context.slot.flags;
   if (flags & CKF_USER_PIN_LOCKED) {
-    throw new AuthError("PIN_LOCKED", `the user PIN of ${describeToken(context.slot.token)} is locked`, {
-      hint: "unblock it with the SO PIN (e.g. pkcs11-tool --unlock-pin, or the vendor's tool) before trying again",
+    throw new AuthError("PIN_LOCKED", `the user PIN of ${describeToken(context.slot.token)} is blocked (CKF_USER_PIN_LOCKED); it was not presented`, {
+      hint: unblockHintFor(context),
     });
   }
+}
+
+function unblockHintFor(context: TokenContext): string {
+  return unblockHint(tokenFamily(context.slot, context.module.info), { label: context.slot.token.label, modulePath: context.module.path });
 }
 
 function loginFailure(context: TokenContext, error: unknown, source: string, kind = ""): Error {
@@ -153,15 +159,18 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
   const token = describeToken(context.slot.token);
   if (name === "CKR_PIN_INCORRECT" || name === "CKR_PIN_INVALID" || name === "CKR_PIN_LEN_RANGE") {
     const flags = currentTokenFlags(context.module, context.slot);
+    const nowLocked = flags !== undefined && (flags & CKF_USER_PIN_LOCKED) !== 0;
     return new AuthError("PIN_INCORRECT", `${token} rejected the ${kind}PIN from ${source} (${name}); ${describePinFlags(flags)}`, {
       cause: error,
-      hint: "it was tried once and will not be tried again, so that the token does not lock; fix the PIN and run again",
+      hint: nowLocked
+        ? `that was the last try: ${unblockHintFor(context)}`
+        : "it was tried once and will not be tried again, so that the token does not lock; fix the PIN and run again",
     });
   }
   if (name === "CKR_PIN_LOCKED") {
-    return new AuthError("PIN_LOCKED", `the ${kind}PIN of ${token} is locked (CKR_PIN_LOCKED)`, {
+    return new AuthError("PIN_LOCKED", `the ${kind}PIN of ${token} is blocked (CKR_PIN_LOCKED)`, {
       cause: error,
-      hint: "unblock it with the SO PIN (e.g. pkcs11-tool --unlock-pin) before trying again",
+      hint: unblockHintFor(context),
     });
   }
   if (name === "CKR_PIN_EXPIRED") {
@@ -178,7 +187,7 @@ export function describePinFlags(flags: number | undefined): string {
   if (flags === undefined) return "the token's retry counter could not be read";
   if (flags & CKF_USER_PIN_LOCKED) return "the token now reports the PIN as locked (CKF_USER_PIN_LOCKED)";
   if (flags & CKF_USER_PIN_FINAL_TRY) return "the token reports one try left before the PIN locks (CKF_USER_PIN_FINAL_TRY)";
-  if (flags & CKF_USER_PIN_COUNT_LOW) return "the token reports failed attempts on its counter (CKF_USER_PIN_COUNT_LOW)";
+  if (flags & CKF_USER_PIN_COUNT_LOW) return "the token reports failed tries on its counter, more than one try left (CKF_USER_PIN_COUNT_LOW)";
   return "the token reports no retry-counter warning";
 }
 

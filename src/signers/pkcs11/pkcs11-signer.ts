@@ -10,6 +10,7 @@ import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import type { ModuleLease } from "./module-loader.js";
 import { closeSession, findPrivateKeys, openSession, type PrivateKeyObject, type TokenContext } from "./objects.js";
+import { signatureMatches } from "./key-proof.js";
 import { describeCkr, isSessionLost } from "./pkcs11-errors.js";
 import { loginUser, type PinSupply, type RememberedPin } from "./pin.js";
 import { describeToken, listTokenSlots, sameToken, type TokenSlot } from "./slots.js";
@@ -24,6 +25,11 @@ export interface Pkcs11SignerParts {
   certificate: Certificate | undefined;
   chain: Certificate[];
   publicKey: KeyObject | undefined;
+  /**
+   * The certificate the key could not be proven against when the signer was built (the token shows no public
+   * key for it): the first signature is checked against it before it is handed out.
+   */
+  unproven: Certificate | undefined;
   /** How to log in again after the token was re-inserted; undefined when the token needs no login. */
   relogin: { pin: PinSupply | undefined; pinPad: boolean } | undefined;
   /** For CKA_ALWAYS_AUTHENTICATE keys: the PIN presented before every signature, already read. */
@@ -43,12 +49,15 @@ export class Pkcs11Signer implements Signer {
   #closed = false;
   /** Set while the session is being re-opened. */
   #busy: Promise<void> | undefined;
+  /** The certificate the key is still to be proven against by its first signature. */
+  #unproven: Certificate | undefined;
 
   constructor(parts: Pkcs11SignerParts) {
     this.#parts = parts;
     this.#context = parts.context;
     this.#key = parts.key;
     this.keyType = parts.key.keyType;
+    this.#unproven = parts.unproven;
   }
 
   /** The token's URI for the key in use (no PIN). */
@@ -127,16 +136,32 @@ export class Pkcs11Signer implements Signer {
     const context = this.#context!;
     const pin = this.#parts.contextPin;
     const contextPin = pin ? { pin: pin.peek()!, description: pin.description } : undefined;
+    let signature: Buffer;
     try {
-      return signOnToken(context, this.#key, this.#parts.plan, message, digest, contextPin);
+      signature = signOnToken(context, this.#key, this.#parts.plan, message, digest, contextPin);
     } catch (error) {
       if (isAgentError(error) || isSessionLost(error)) throw error;
       throw signingFailure(this.#key, error);
     }
+    this.#proveBy(signature, message, digest);
+    return signature;
+  }
+
+  /** The key's proof, when the token offered none: its first signature must verify with the certificate. */
+  #proveBy(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
+    const certificate = this.#unproven;
+    if (certificate === undefined) return;
+    if (!signatureMatches(certificate, message, digest, signature)) {
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match the certificate (${certificate.subject.replace(/\n/g, ", ")}): its signature does not verify with the certificate's public key`, {
+        hint: "point --private-key at the key the certificate was issued for",
+      });
+    }
+    this.#unproven = undefined;
+    this.#parts.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);
   }
 
   #remember(error: unknown): unknown {
-    if (isAgentError(error) && error.category === "auth") this.#fatal = error;
+    if (isAgentError(error) && (error.category === "auth" || error.code === "KEY_CERTIFICATE_MISMATCH")) this.#fatal = error;
     return isSessionLost(error) ? signingFailure(this.#key, error) : error;
   }
 

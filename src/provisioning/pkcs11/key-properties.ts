@@ -1,0 +1,75 @@
+/**
+ * What a generated private key may do, read back from the token one attribute at a time (a module that
+ * does not know an attribute fails the whole C_GetAttributeValue call otherwise), and judged against what
+ * keygen promises: a token object that cannot leave the token and can only sign.
+ */
+import type { TokenContext } from "../../signers/pkcs11/objects.js";
+import { CKA } from "./attributes.js";
+
+/** Each flag as the token reports it; undefined when the token does not know the attribute. */
+export interface KeyProperties {
+  readonly token: boolean | undefined;
+  readonly private: boolean | undefined;
+  readonly sensitive: boolean | undefined;
+  readonly extractable: boolean | undefined;
+  readonly alwaysSensitive: boolean | undefined;
+  readonly neverExtractable: boolean | undefined;
+  readonly sign: boolean | undefined;
+  readonly decrypt: boolean | undefined;
+  readonly unwrap: boolean | undefined;
+  readonly derive: boolean | undefined;
+  readonly signRecover: boolean | undefined;
+}
+
+const ATTRIBUTES: Readonly<Record<keyof KeyProperties, number>> = {
+  token: CKA.TOKEN,
+  private: CKA.PRIVATE,
+  sensitive: CKA.SENSITIVE,
+  extractable: CKA.EXTRACTABLE,
+  alwaysSensitive: CKA.ALWAYS_SENSITIVE,
+  neverExtractable: CKA.NEVER_EXTRACTABLE,
+  sign: CKA.SIGN,
+  decrypt: CKA.DECRYPT,
+  unwrap: CKA.UNWRAP,
+  derive: CKA.DERIVE,
+  signRecover: CKA.SIGN_RECOVER,
+};
+
+export function readKeyProperties(context: TokenContext, handle: Buffer): KeyProperties {
+  const read = (type: number): boolean | undefined => {
+    try {
+      const [attribute] = context.module.lib.C_GetAttributeValue(context.session.handle, handle, [{ type }]);
+      const value = attribute?.value;
+      return value instanceof Buffer && value.length > 0 ? value[0] !== 0 : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const entries = Object.entries(ATTRIBUTES).map(([name, type]) => [name, read(type)]);
+  return Object.fromEntries(entries) as unknown as KeyProperties;
+}
+
+/**
+ * Everything about the key that falls short of "sensitive, non-extractable, sign-only token object", in
+ * words with the attribute that shows it. Protection flags must be readable; a usage flag the token does not
+ * know (CKA_DERIVE on an RSA key, CKA_SIGN_RECOVER on some tokens) means the token offers no such use.
+ */
+export function keyWeaknesses(p: KeyProperties): string[] {
+  const found: string[] = [];
+  const must = (value: boolean | undefined, wanted: boolean, attribute: string, what: string) => {
+    if (value === undefined) found.push(`${attribute} cannot be read back`);
+    else if (value !== wanted) found.push(`${what} (${attribute}=${String(value)})`);
+  };
+  must(p.token, true, "CKA_TOKEN", "not stored on the token");
+  must(p.private, true, "CKA_PRIVATE", "usable without logging in");
+  must(p.sensitive, true, "CKA_SENSITIVE", "not sensitive");
+  must(p.extractable, false, "CKA_EXTRACTABLE", "extractable");
+  if (p.alwaysSensitive === false) found.push("not always sensitive (CKA_ALWAYS_SENSITIVE=false)");
+  if (p.neverExtractable === false) found.push("was extractable (CKA_NEVER_EXTRACTABLE=false)");
+  must(p.sign, true, "CKA_SIGN", "cannot sign");
+  must(p.decrypt, false, "CKA_DECRYPT", "can decrypt");
+  must(p.unwrap, false, "CKA_UNWRAP", "can unwrap keys");
+  if (p.derive === true) found.push("can derive keys (CKA_DERIVE=true)");
+  if (p.signRecover === true) found.push("can sign with recovery, a raw private-key operation (CKA_SIGN_RECOVER=true)");
+  return found;
+}

@@ -1,0 +1,31 @@
+/**
+ * PIV attestation objects. A YubiKey's attestation key (slot f9) and its certificate, and the per-slot
+ * attestation certificates ykcs11 makes on the card ("X.509 Certificate for PIV Attestation 9a"), say how a
+ * key was made; they are never an identity to sign CreateSession with (the service answers 403), and they
+ * share the slot certificate's CKA_ID. They are left out unless a URI names one by its label.
+ */
+import { DerError } from "../../x509/der.js";
+import { extensionOids } from "../../x509/extension-oids.js";
+import type { Certificate } from "../../x509/certificate.js";
+import type { Pkcs11Uri } from "./uri.js";
+
+const ATTESTATION_LABEL = /PIV Attestation/i;
+/** Yubico's PIV attestation extensions (firmware version, serial, policies, form factor): 1.3.6.1.4.1.41482.3.x */
+const YUBICO_ATTESTATION_ARC = "1.3.6.1.4.1.41482.3.";
+
+/** A key or certificate object that is part of the card's attestation, by its label or (certificates) its extensions. */
+export function isAttestation(object: { readonly label: string; readonly certificate?: Certificate }): boolean {
+  if (ATTESTATION_LABEL.test(object.label)) return true;
+  if (object.certificate === undefined) return false;
+  try {
+    return extensionOids(object.certificate.der).some((oid) => oid.startsWith(YUBICO_ATTESTATION_ARC));
+  } catch (error) {
+    if (error instanceof DerError) return false;
+    throw error;
+  }
+}
+
+/** The objects that are not attestation objects, plus any the URI names by its exact label. */
+export function withoutAttestation<T extends { readonly label: string; readonly certificate?: Certificate }>(objects: T[], uri: Pkcs11Uri): T[] {
+  return objects.filter((o) => (uri.object !== undefined && o.label === uri.object) || !isAttestation(o));
+}

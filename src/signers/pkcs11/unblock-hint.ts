@@ -1,0 +1,35 @@
+/**
+ * What to tell someone whose user PIN is blocked, for the token in front of them. Each family unblocks its
+ * own way: a YubiKey (or any PIV card) with its PUK, SoftHSM and tpm2-pkcs11 by setting a new user PIN as
+ * the security officer; `pkcs11-tool --unlock-pin` only works for cards OpenSC itself manages as PKCS#15.
+ */
+import type { LibraryInfo } from "./module-loader.js";
+import type { TokenSlot } from "./slots.js";
+
+export type TokenFamily = "yubikey" | "piv" | "softhsm" | "tpm2-pkcs11" | "other";
+
+/** Recognised from what the module reports: ykcs11 and OpenSC's PIV driver, and the reader a card sits in. */
+export function tokenFamily(slot: Pick<TokenSlot, "token" | "slotDescription">, library: Pick<LibraryInfo, "manufacturer" | "description">): TokenFamily {
+  const { manufacturer, model } = slot.token;
+  if (/^Yubico/i.test(manufacturer) || /YubiKey/i.test(model) || /^Yubico/i.test(slot.slotDescription)) return "yubikey";
+  if (/^piv_II$/i.test(manufacturer) || /\bPIV\b/.test(model)) return "piv";
+  if (/SoftHSM/i.test(manufacturer) || /SoftHSM/i.test(library.manufacturer)) return "softhsm";
+  if (/tpm2-software/i.test(library.manufacturer) || /TPM2\.0 Cryptoki/i.test(library.description)) return "tpm2-pkcs11";
+  return "other";
+}
+
+/** `token`: the token's label and the module's path, for commands that can be pasted. */
+export function unblockHint(family: TokenFamily, token: { readonly label: string; readonly modulePath: string }): string {
+  switch (family) {
+    case "yubikey":
+      return "unblock it with the PUK: `ykman piv access unblock-pin` (or `yubico-piv-tool -a unblock-pin`); if the PUK is blocked too, only `ykman piv reset` helps, and it erases the PIV keys";
+    case "piv":
+      return "unblock it with the card's PUK (a PIV RESET RETRY COUNTER, e.g. `yubico-piv-tool -r '' -a unblock-pin`) or with the card issuer's tool";
+    case "softhsm":
+      return `set a new user PIN as the security officer: \`pkcs11-tool --module ${token.modulePath} --token-label '${token.label}' --login --login-type so --init-pin\``;
+    case "tpm2-pkcs11":
+      return `set a new user PIN with the SO PIN: \`tpm2_ptool initpin --label='${token.label}' --sopin=… --userpin=…\`; if the TPM itself is in lockout, wait for its recovery time or clear it with tpm2_dictionarylockout`;
+    case "other":
+      return "unblock it with the SO PIN or PUK using the token vendor's tool (on tokens that allow it: `pkcs11-tool --login --login-type so --init-pin`)";
+  }
+}
