@@ -1,6 +1,6 @@
-import { AgentError, isAgentError } from "../errors.js";
+import { AgentError, isAgentError, ServiceError } from "../errors.js";
 import { usableCredentials, type Credentials } from "./credentials.js";
-import { DEFAULT_REFRESH_POLICY, isUsable, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
+import { checkRefreshPolicy, DEFAULT_REFRESH_POLICY, isUsable, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
 
 /** setTimeout/clearTimeout, injectable so tests can drive time. */
 export interface Timers {
@@ -42,7 +42,7 @@ export interface CredentialCacheOptions {
   readonly policy?: Partial<RefreshPolicy>;
   /** Epoch milliseconds. */
   readonly now?: () => number;
-  /** A number in [0, 1), for retry jitter. */
+  /** A number in [0, 1), for the refresh time within its window and for retry jitter. */
   readonly random?: () => number;
   readonly timers?: Timers;
   /** Told about every refresh outcome (for logs and the credentials-file writer). Must not throw. */
@@ -66,9 +66,12 @@ const realTimers: Timers = {
  * The last good credentials of one role, refreshed ahead of expiry.
  *
  * - Concurrent callers share one fetch (single flight): 1,000 requests at once cause one CreateSession.
+ * - Each refresh is planned at a random point of a window inside the lifetime (refresh-policy.ts), so that a
+ *   fleet that booted together does not refresh together.
  * - Credentials are handed out until they really expire (minus a small margin), even while refreshes fail.
- * - Failed refreshes are retried with capped exponential backoff and jitter; between attempts callers with
- *   nothing usable get the last error at once instead of triggering another CreateSession.
+ * - Failed refreshes are retried with capped exponential backoff and full jitter, never before the endpoint's
+ *   `Retry-After`, and always within the first half of the time the current credentials have left; between
+ *   attempts callers with nothing usable get the last error at once instead of triggering another CreateSession.
  * - Authentication failures (wrong PIN, TPM authorisation) are never retried.
  * - Empty or expired credentials are never returned: an error is thrown instead.
  *
@@ -95,7 +98,7 @@ export class CredentialCache {
 
   constructor(options: CredentialCacheOptions) {
     this.#fetch = options.fetch;
-    this.#policy = { ...DEFAULT_REFRESH_POLICY, ...options.policy };
+    this.#policy = checkRefreshPolicy({ ...DEFAULT_REFRESH_POLICY, ...options.policy });
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#timers = options.timers ?? realTimers;
@@ -177,18 +180,21 @@ export class CredentialCache {
       this.#consecutiveFailures++;
       this.#lastError = error;
       if (error.category === "auth") this.#finalError = error;
-      this.#nextAttemptAt = now + retryDelay(this.#consecutiveFailures, this.#random, this.#policy);
       const current = this.#current;
+      const servedUntil = current && isUsable(current.expiresAt, now, this.#policy) ? current.expiresAt - this.#policy.expiryMarginMs : undefined;
+      this.#nextAttemptAt =
+        now +
+        retryDelay(this.#consecutiveFailures, this.#random, this.#policy, {
+          retryAfterMs: error instanceof ServiceError ? error.retryAfterMs : undefined,
+          servedForMs: servedUntil === undefined ? undefined : servedUntil - now,
+        });
       this.#emit(
         {
           type: "refresh-failed",
           error,
           consecutiveFailures: this.#consecutiveFailures,
           nextAttemptAt: this.#finalError ? undefined : new Date(this.#nextAttemptAt),
-          servingPreviousUntil:
-            current && isUsable(current.expiresAt, now, this.#policy)
-              ? new Date(current.expiresAt - this.#policy.expiryMarginMs)
-              : undefined,
+          servingPreviousUntil: servedUntil === undefined ? undefined : new Date(servedUntil),
         },
         undefined,
       );
@@ -196,7 +202,7 @@ export class CredentialCache {
     }
     const obtainedAt = this.#now();
     const expiresAt = credentials.expiration.getTime();
-    const refreshAt = refreshTimeFor(obtainedAt, expiresAt, this.#policy);
+    const refreshAt = refreshTimeFor(obtainedAt, expiresAt, this.#random, this.#policy);
     this.#current = { credentials, expiresAt, refreshAt };
     this.#consecutiveFailures = 0;
     this.#lastError = undefined;

@@ -32,6 +32,8 @@ export interface CredentialSourceOptions {
   readonly createSigner?: SignerFactory;
   readonly createSession?: SessionCreator;
   readonly now?: () => number;
+  /** A number in [0, 1): where in its window each refresh lands, and retry jitter (default Math.random). */
+  readonly random?: () => number;
   readonly timers?: Timers;
 }
 
@@ -63,6 +65,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     fetch,
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.random ? { random: options.random } : {}),
     ...(options.timers ? { timers: options.timers } : {}),
     onEvent: (event, credentials) => options.onEvent?.(name, event, credentials),
   });

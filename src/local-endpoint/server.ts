@@ -8,6 +8,7 @@ import type { KeyType } from "../x509/certificate.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
 import { createSessionResponseBody, defaultSessionName } from "./create-session-response.js";
 import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";
+import { RateLimit, retryAfterSeconds, THROTTLED } from "./rate-limit.js";
 import { IssuedCredentialStore, type IssuedSession } from "./issued-credentials.js";
 import { getCallerIdentityXml, stsErrorXml } from "./sts-responses.js";
 import { stsError, verifyStsRequest } from "./sts-verify.js";
@@ -41,6 +42,12 @@ export interface LocalEndpointOptions {
   onRequest?: (entry: RequestLogEntry) => void;
   /** Signature verifiers per key type, replacing the defaults (RSA, EC). */
   verifiers?: Readonly<Partial<Record<KeyType, SignatureVerifier>>>;
+  /**
+   * At most this many CreateSession requests per second, across all callers (a sliding one-second window);
+   * above it the answer is the service's HTTP 429 `ThrottlingException` ("Rate exceeded") with a `Retry-After`.
+   * Measured on a monotonic real-time clock, not `clock`. Default: no limit.
+   */
+  rateLimit?: number;
 }
 
 export type Operation = "CreateSession" | "STS" | "Unknown";
@@ -91,6 +98,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   };
   const store = new IssuedCredentialStore();
   const failures = new InjectedFailures();
+  const rateLimit = options.rateLimit === undefined ? undefined : new RateLimit(options.rateLimit, monotonicMs);
   const log: RequestLogEntry[] = [];
 
   const record = (entry: RequestLogEntry) => {
@@ -105,12 +113,13 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     const path = target.split("?", 1)[0]!;
     const method = req.method ?? "GET";
     const operation: Operation = path === "/sessions" ? "CreateSession" : path === "/" ? "STS" : "Unknown";
-    const answer = (status: number, body: string, type: string, reason: string, errorType?: string) => {
+    const answer = (status: number, body: string, type: string, reason: string, errorType?: string, extraHeaders: Record<string, string> = {}) => {
       res.writeHead(status, {
         "content-type": type,
         "content-length": Buffer.byteLength(body),
         "x-amzn-requestid": requestId,
         ...(errorType ? { "x-amzn-errortype": errorType } : {}),
+        ...extraHeaders,
       });
       res.end(body);
       record({ time: clock(), method, path, operation, status, errorType, reason });
@@ -128,6 +137,12 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     const wire = wireRequest(method, target, req.rawHeaders, body);
 
     if (operation === "CreateSession" && method === "POST") {
+      const decision = rateLimit?.take();
+      if (decision && !decision.admitted) {
+        const seconds = retryAfterSeconds(decision.retryAfterMs);
+        const reason = `${THROTTLED.message} (more than ${rateLimit!.perSecond} CreateSession requests in one second; Retry-After: ${seconds})`;
+        return answer(THROTTLED.status, JSON.stringify({ message: THROTTLED.message }), "application/json", reason, THROTTLED.errorType, { "retry-after": String(seconds) });
+      }
       const injected = failures.take();
       if (injected) return jsonError(injected.status, injected.errorType, `injected failure (${failures.remaining} left)`);
       try {
@@ -215,6 +230,10 @@ async function resolveConfig(config: LocalEndpointOptions["config"]): Promise<Lo
   if (typeof config === "string") return loadLocalEndpointConfig(config);
   if (config.profiles instanceof Map) return config as LocalEndpointConfig;
   return parseLocalEndpointConfig(config, "(options.config)");
+}
+
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 class BodyTooLarge extends Error {}

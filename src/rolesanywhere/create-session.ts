@@ -1,8 +1,8 @@
-import { isAgentError, NetworkError, UsageError } from "../errors.js";
+import { NetworkError, UsageError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
 import { createTransport, sendRequest, type Transport } from "./http-client.js";
 import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, describeDuration, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
-import { afterAttempts, isRetryable, maxAttemptsFrom, retryDelayMs, sleepWithSignal } from "./retry.js";
+import { maxAttemptsFrom, sleepWithSignal, withRetries } from "./retry.js";
 import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor, type CreateSessionTarget, type SigningMaterial } from "./signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
 
@@ -13,8 +13,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Exchanges the signer's certificate for temporary credentials (Roles Anywhere CreateSession).
- * 5xx, 429 and transient network failures are retried with exponential back-off and full jitter (or
- * after the endpoint's `Retry-After`, when longer), each attempt signed afresh; the whole call, retries included, is bounded by `timeoutMs`.
+ * 5xx, 429 and transient network failures are retried with exponential back-off and full jitter (counted
+ * from the end of the endpoint's `Retry-After`, if any), each attempt signed afresh; the whole call, retries included, is bounded by `timeoutMs`.
  */
 export async function createSession(
   signer: Signer,
@@ -61,19 +61,20 @@ export async function createSession(
   const random = options.random ?? Math.random;
 
   try {
-    for (attempt = 1; ; attempt++) {
-      try {
-        return await attemptOnce({ target, material, transport, attempt, maxAttempts, now, signal: controller.signal, debug });
-      } catch (error) {
-        if (error === controller.signal.reason || !isAgentError(error)) throw error;
-        if (!isRetryable(error) || attempt >= maxAttempts) throw afterAttempts(error, attempt);
-        const delay = retryDelayMs(error, attempt, random);
-        if (delay >= timeoutMs - (monotonicMs() - started)) throw afterAttempts(error, attempt);
-        debug?.(`attempt ${attempt} failed (${error.code}: ${error.message}); retrying in ${delay} ms`);
-        await sleep(delay, controller.signal);
-        if (controller.signal.aborted) throw controller.signal.reason;
-      }
-    }
+    return await withRetries(
+      (n) => {
+        attempt = n;
+        return attemptOnce({ target, material, transport, attempt, maxAttempts, now, signal: controller.signal, debug });
+      },
+      {
+        maxAttempts,
+        random,
+        sleep,
+        signal: controller.signal,
+        remainingMs: () => timeoutMs - (monotonicMs() - started),
+        ...(debug ? { onRetry: (error, n, delay) => debug(`attempt ${n} failed (${error.code}: ${error.message}); retrying in ${delay} ms`) } : {}),
+      },
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -1,4 +1,4 @@
-import { NetworkError, ServiceError, UsageError, type AgentError } from "../errors.js";
+import { isAgentError, NetworkError, ServiceError, UsageError, type AgentError } from "../errors.js";
 import { TransportError } from "./network-errors.js";
 import type { Sleep } from "./types.js";
 
@@ -37,11 +37,47 @@ export function backoffDelayMs(attempt: number, random: () => number): number {
 /** Never wait longer than this for one `Retry-After`, whatever the endpoint asks. */
 export const RETRY_AFTER_CAP_MS = 5 * 60_000;
 
-/** The back-off delay, or longer when the endpoint asked for it with `Retry-After`. */
+/**
+ * The back-off delay, counted from the end of what the endpoint asked for with `Retry-After` (capped): never
+ * sooner than asked, and clients that were all told the same `Retry-After` do not come back in the same instant.
+ */
 export function retryDelayMs(error: AgentError, attempt: number, random: () => number): number {
-  const backoff = backoffDelayMs(attempt, random);
   const asked = error instanceof ServiceError ? error.retryAfterMs : undefined;
-  return asked === undefined ? backoff : Math.max(backoff, Math.min(asked, RETRY_AFTER_CAP_MS));
+  return Math.min(asked ?? 0, RETRY_AFTER_CAP_MS) + backoffDelayMs(attempt, random);
+}
+
+/** How {@link withRetries} paces one call's attempts. */
+export interface RetryLoop {
+  readonly maxAttempts: number;
+  readonly random: () => number;
+  readonly sleep: Sleep;
+  /** Aborts the wait between attempts; its reason is thrown as is. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds left for the whole call: a retry whose wait would not fit is not made. */
+  readonly remainingMs: () => number;
+  /** Told before each wait (for --debug). */
+  readonly onRetry?: (error: AgentError, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * Runs `attempt(1)`, `attempt(2)`… until one succeeds, fails with an error not worth retrying
+ * ({@link isRetryable}), the attempts run out or the next wait would not fit in the time left; the error
+ * then says how many attempts were made.
+ */
+export async function withRetries<T>(attempt: (n: number) => Promise<T>, loop: RetryLoop): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if ((loop.signal && error === loop.signal.reason) || !isAgentError(error)) throw error;
+      if (!isRetryable(error) || n >= loop.maxAttempts) throw afterAttempts(error, n);
+      const delay = retryDelayMs(error, n, loop.random);
+      if (delay >= loop.remainingMs()) throw afterAttempts(error, n);
+      loop.onRetry?.(error, n, delay);
+      await loop.sleep(delay, loop.signal);
+      if (loop.signal?.aborted) throw loop.signal.reason;
+    }
+  }
 }
 
 /** The default {@link Sleep}: a timer that rejects with the signal's reason on abort. */

@@ -1,6 +1,7 @@
 import type { CommandSpec } from "../command.js";
 import { numberArg, stringArg } from "../command.js";
 import { UsageError } from "../../errors.js";
+import { MAX_RATE_LIMIT } from "../../local-endpoint/rate-limit.js";
 
 const command: CommandSpec = {
   name: "local-endpoint",
@@ -13,6 +14,7 @@ const command: CommandSpec = {
     { name: "tls-cert", type: "string", description: "Serve HTTPS with this PEM certificate (chain); needs --tls-key" },
     { name: "tls-key", type: "string", description: "PEM private key for --tls-cert" },
     { name: "config", type: "string", description: 'JSON file of allowed profiles and roles: {"profiles": {"<profile ARN or ID>": {"roles": [...]}}}' },
+    { name: "rate-limit", type: "number", description: "Answer CreateSession requests above N per second, across all callers, with HTTP 429 ThrottlingException and a Retry-After (rehearse a fleet against the service's quota)" },
     { name: "fail-next", type: "number", default: 0, description: "Testing: answer the first N CreateSession requests with --fail-status" },
     { name: "fail-status", type: "number", default: 503, description: "Testing: the status for --fail-next (429 or 500–599 exercise client retries)" },
   ],
@@ -28,6 +30,10 @@ const command: CommandSpec = {
     const failStatus = numberArg(args, "fail-status") ?? 503;
     if (!Number.isInteger(failNext) || failNext < 0) throw new UsageError("USAGE", `--fail-next ${failNext} must be a non-negative integer`);
     if (!Number.isInteger(failStatus) || failStatus < 400 || failStatus > 599) throw new UsageError("USAGE", `--fail-status ${failStatus} must be an HTTP error status (400–599)`);
+    const rateLimit = numberArg(args, "rate-limit");
+    if (rateLimit !== undefined && (!Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > MAX_RATE_LIMIT)) {
+      throw new UsageError("USAGE", `--rate-limit ${rateLimit} must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`);
+    }
 
     const [{ startLocalEndpoint }, { readInputFile }, { watchSignals }, { isLoopbackAddress }] = await Promise.all([
       import("../../local-endpoint/server.js"),
@@ -47,11 +53,12 @@ const command: CommandSpec = {
       region: stringArg(args, "region") ?? "us-east-1",
       ...(tls ? { tls } : {}),
       ...(stringArg(args, "config") ? { config: stringArg(args, "config")! } : {}),
+      ...(rateLimit !== undefined ? { rateLimit } : {}),
       onRequest: (e) => log(`${e.time.toISOString()} ${e.method} ${e.path} ${e.status}${e.errorType ? ` ${e.errorType}` : ""}: ${e.reason}`),
     });
     if (failNext > 0) endpoint.failNext(failNext, failStatus);
     io.stdout.write(`${endpoint.url}\n`);
-    log(`local endpoint listening on ${endpoint.url} (region ${endpoint.region}): CreateSession at POST /sessions, STS at POST /`);
+    log(`local endpoint listening on ${endpoint.url} (region ${endpoint.region}): CreateSession at POST /sessions, STS at POST /${rateLimit !== undefined ? `; at most ${rateLimit} CreateSession requests per second` : ""}`);
     if (!isLoopbackAddress(endpoint.host)) log(`warning: listening on ${endpoint.host}, which is reachable from other hosts: the endpoint issues test credentials to anyone with a trusted certificate`);
 
     const signals = watchSignals();
