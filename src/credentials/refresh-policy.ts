@@ -12,7 +12,8 @@ export interface RefreshPolicy {
   /**
    * The refresh window, as fractions of the usable lifetime (from when credentials arrive to `expiryMarginMs`
    * before their `Expiration`): each refresh is planned at a uniformly random point between these two.
-   * Defaults 0.3 and 0.8: for a one-hour session, between 18 and 48 minutes after it was obtained.
+   * Defaults 0.3 and 0.85: for a one-hour session, between 18 and 51 minutes after it was obtained, which
+   * leaves 9 minutes for retries.
    */
   readonly refreshWindowStart: number;
   readonly refreshWindowEnd: number;
@@ -31,7 +32,7 @@ export interface RefreshPolicy {
 
 export const DEFAULT_REFRESH_POLICY: RefreshPolicy = {
   refreshWindowStart: 0.3,
-  refreshWindowEnd: 0.8,
+  refreshWindowEnd: 0.85,
   expiryMarginMs: EXPIRY_MARGIN_MS,
   retryBaseMs: 1_000,
   retryMaxMs: 60_000,
@@ -50,7 +51,7 @@ export function checkRefreshPolicy(policy: RefreshPolicy): RefreshPolicy {
   return policy;
 }
 
-/** The planned refresh window of credentials obtained at `obtainedAt` and expiring at `expiresAt`. */
+/** The window in which the refresh of credentials obtained at `obtainedAt` and expiring at `expiresAt` is planned. */
 export function refreshWindow(obtainedAt: number, expiresAt: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): { readonly from: number; readonly to: number } {
   const lifetime = Math.max(0, expiresAt - policy.expiryMarginMs - obtainedAt);
   return { from: obtainedAt + lifetime * policy.refreshWindowStart, to: obtainedAt + lifetime * policy.refreshWindowEnd };
@@ -58,9 +59,15 @@ export function refreshWindow(obtainedAt: number, expiresAt: number, policy: Ref
 
 /**
  * The moment a proactive refresh should start: a uniformly random point of the refresh window, so that
- * devices that obtained credentials together refresh at different times (and drift further apart with every
- * round). The window ends well before the credentials stop being served (20 % of the lifetime by default), which
- * leaves room for retries. `random` returns a number in [0, 1).
+ * devices that obtained credentials together refresh at different times, and drift further apart with every
+ * round. `random` returns a number in [0, 1).
+ *
+ * Why this window (docs/architecture.md, "The refresh engine", has the maths): its width (0.55 of the
+ * lifetime) is what spreads the first rounds after a fleet booted together (the busiest minute stays within
+ * ~1.3× the average rate; a fixed offset puts the whole fleet into one minute every hour); its start (0.3)
+ * keeps the first refreshes out of the way of devices still waiting for their first credentials after a
+ * synchronised boot; its end (0.85) leaves 15 % of the lifetime for retries before the credentials stop
+ * being served.
  */
 export function refreshTimeFor(obtainedAt: number, expiresAt: number, random: () => number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): number {
   const { from, to } = refreshWindow(obtainedAt, expiresAt, policy);
