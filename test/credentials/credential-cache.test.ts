@@ -67,30 +67,37 @@ describe("CredentialCache", () => {
     expect(fetch).toHaveBeenCalledTimes(2);
   });
 
-  it("refreshes proactively 5 minutes before the credentials stop being served", async () => {
+  it("refreshes proactively at the random point of its window that it planned", async () => {
     const fetch = vi.fn(async () => creds(60 * MIN));
-    const cache = new CredentialCache({ fetch });
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
     cache.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(fetch).toHaveBeenCalledTimes(1);
-    await vi.advanceTimersByTimeAsync(55 * MIN - 10_000 - 1);
+    const planned = Math.round(0.575 * (60 * MIN - 10_000)); // halfway through [0.3, 0.85] of the usable hour
+    expect(cache.status().refreshAt?.getTime()).toBe(T0 + planned);
+    await vi.advanceTimersByTimeAsync(planned - 1);
     expect(fetch).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(fetch).toHaveBeenCalledTimes(2);
     cache.stop();
   });
 
-  it("refreshes at half the usable lifetime when it is shorter than 10 minutes", async () => {
-    const fetch = vi.fn(async () => creds(8 * MIN + 10_000));
-    const cache = new CredentialCache({ fetch });
-    cache.start();
+  it("plans each refresh with a new draw, so that two caches started together drift apart", async () => {
+    const draws = [0.1, 0.9, 0.6, 0.2];
+    const plan = (offset: number) => {
+      let i = offset;
+      return new CredentialCache({ fetch: async () => creds(60 * MIN), random: () => draws[i++ % draws.length]! });
+    };
+    const a = plan(0);
+    const b = plan(1);
+    a.start();
+    b.start();
     await vi.advanceTimersByTimeAsync(0);
-    await vi.advanceTimersByTimeAsync(4 * MIN - 1);
-    expect(fetch).toHaveBeenCalledTimes(1);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(fetch).toHaveBeenCalledTimes(2);
-    expect(cache.status().refreshAt?.getTime()).toBe(Date.now() + 4 * MIN);
-    cache.stop();
+    const firstA = a.status().refreshAt!.getTime();
+    const firstB = b.status().refreshAt!.getTime();
+    expect(Math.abs(firstA - firstB)).toBeGreaterThan(20 * MIN);
+    a.stop();
+    b.stop();
   });
 
   it("keeps serving the last credentials through a failing endpoint, then errors once they expire, then recovers", async () => {
@@ -147,14 +154,74 @@ describe("CredentialCache", () => {
       return creds(20_000);
     });
     const events: RefreshEvent[] = [];
-    const cache = new CredentialCache({ fetch, onEvent: (e) => events.push(e) });
+    const cache = new CredentialCache({ fetch, onEvent: (e) => events.push(e), random: () => 0.999 });
     cache.start();
     await vi.advanceTimersByTimeAsync(0);
     up = false;
-    await vi.advanceTimersByTimeAsync(5_000); // half of the 10 s usable window
+    await vi.advanceTimersByTimeAsync(8_500); // the end of the window: 85 % of the 10 s usable lifetime
     const failure = events.find((e) => e.type === "refresh-failed");
     expect(failure).toMatchObject({ servingPreviousUntil: new Date(T0 + 10_000) });
     expect(failure!.type === "refresh-failed" && failure!.nextAttemptAt!.getTime()).toBeLessThan(T0 + 10_000);
+    cache.stop();
+  });
+
+  it("never lets credentials lapse while the endpoint only throttles, even when Retry-After asks for more time than they have left", async () => {
+    const throttled = () =>
+      new ServiceError("THROTTLED", "CreateSession was throttled (HTTP 429 ThrottlingException: Rate exceeded)", {
+        status: 429,
+        serviceCode: "ThrottlingException",
+        retryAfterMs: 10 * MIN,
+      });
+    // After the first credentials, every request is throttled until 20 s before they stop being served.
+    let admitFrom = Number.NEGATIVE_INFINITY;
+    const fetch = vi.fn(async () => {
+      if (Date.now() < admitFrom) throw throttled();
+      return creds(60 * MIN);
+    });
+    const events: RefreshEvent[] = [];
+    const cache = new CredentialCache({ fetch, random: () => 0.5, onEvent: (e) => events.push(e) });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = await cache.get();
+    admitFrom = first.expiration.getTime() - 10_000 - 20_000;
+
+    for (let t = 0; t < 62 * MIN; t += 5_000) {
+      await vi.advanceTimersByTimeAsync(5_000);
+      const served = await cache.get(); // never throws: something usable is always there
+      expect(served.expiration.getTime() - 10_000).toBeGreaterThan(Date.now());
+    }
+    const renewed = events.filter((e) => e.type === "refreshed");
+    expect(renewed).toHaveLength(2);
+    const failures = events.filter((e) => e.type === "refresh-failed");
+    expect(failures.length).toBeGreaterThan(3);
+    expect(failures.length).toBeLessThan(40); // backed off, not hammering
+    for (const f of failures) {
+      // Every retry was planned while the old credentials were still served.
+      if (f.type === "refresh-failed") expect(f.nextAttemptAt!.getTime()).toBeLessThan(f.servingPreviousUntil!.getTime());
+    }
+    cache.stop();
+  });
+
+  it("honours Retry-After when it has nothing to serve: no CreateSession before it, however many callers ask", async () => {
+    let throttle = true;
+    const fetch = vi.fn(async () => {
+      if (throttle) throw new ServiceError("THROTTLED", "throttled", { status: 429, serviceCode: "ThrottlingException", retryAfterMs: 30_000 });
+      return creds(60 * MIN);
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 29; i++) {
+      await vi.advanceTimersByTimeAsync(1_000);
+      await expect(cache.get()).rejects.toMatchObject({ code: "THROTTLED" });
+    }
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(cache.status().nextAttemptAt?.getTime()).toBe(T0 + 30_000);
+    throttle = false;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(cache.status().state).toBe("fresh");
     cache.stop();
   });
 

@@ -1,53 +1,141 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DEFAULT_REFRESH_POLICY as P, isUsable, refreshTimeFor, retryDelay } from "../../src/credentials/refresh-policy.js";
+import {
+  checkRefreshPolicy,
+  DEFAULT_REFRESH_POLICY as P,
+  isUsable,
+  refreshTimeFor,
+  refreshWindow,
+  retryDelay,
+} from "../../src/credentials/refresh-policy.js";
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
+const MARGIN = P.expiryMarginMs;
+const fixed = (r: number) => () => r;
+const unitDouble = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 
-describe("refresh policy", () => {
-  const MARGIN = P.expiryMarginMs;
-
-  it("refreshes 5 minutes before the credentials stop being served (10 s before expiry) for an hour-long session", () => {
-    expect(refreshTimeFor(0, 60 * MIN)).toBe(55 * MIN - MARGIN);
-    expect(refreshTimeFor(0, 15 * MIN)).toBe(10 * MIN - MARGIN);
+describe("refresh window", () => {
+  it("lies between 30 % and 85 % of the usable lifetime: 18 and 51 minutes into an hour-long session", () => {
+    const usable = HOUR - MARGIN;
+    expect(refreshWindow(0, HOUR)).toEqual({ from: 0.3 * usable, to: 0.85 * usable });
+    expect(refreshTimeFor(0, HOUR, fixed(0))).toBe(Math.round(0.3 * usable));
+    expect(refreshTimeFor(0, HOUR, fixed(0.5))).toBe(Math.round(0.575 * usable));
+    expect(refreshTimeFor(0, HOUR, fixed(1 - 1e-12))).toBe(Math.round(0.85 * usable));
+    expect(refreshTimeFor(1000, 1000 + 20_000, fixed(0))).toBe(1000 + 3_000); // short lifetimes: the same fractions
   });
 
-  it("refreshes halfway through a usable window under 10 minutes", () => {
-    expect(refreshTimeFor(0, 8 * MIN + MARGIN)).toBe(4 * MIN);
-    expect(refreshTimeFor(1000, 1000 + 20_000)).toBe(1000 + 5_000);
+  it("is a uniform draw: devices that obtained credentials together plan their refreshes apart", () => {
+    const draws = [0.1, 0.3, 0.5, 0.7, 0.9].map((r) => refreshTimeFor(0, HOUR, fixed(r)));
+    expect(new Set(draws).size).toBe(5);
+    const steps = draws.slice(1).map((t, i) => t - draws[i]!);
+    for (const step of steps) expect(step).toBeCloseTo(0.2 * 0.55 * (HOUR - MARGIN), -1);
   });
 
-  it("always refreshes while the current credentials are still served, never before half their usable window", () => {
+  it("always plans inside the window, never before it, and leaves 15 % of the lifetime for retries", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: MARGIN, max: 12 * 60 * MIN }), (start, lifetime) => {
-        const at = refreshTimeFor(start, start + lifetime);
+      fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: MARGIN, max: 12 * HOUR }), unitDouble, (start, lifetime, r) => {
+        const at = refreshTimeFor(start, start + lifetime, fixed(r));
         const usableUntil = start + lifetime - MARGIN;
-        expect(at).toBeGreaterThanOrEqual(start + (usableUntil - start) / 2);
-        expect(at).toBeLessThanOrEqual(usableUntil);
-        expect(usableUntil - at).toBeLessThanOrEqual(5 * MIN);
-        if (usableUntil > start) expect(at).toBeLessThan(usableUntil);
+        const { from, to } = refreshWindow(start, start + lifetime);
+        expect(at).toBeGreaterThanOrEqual(Math.floor(from));
+        expect(at).toBeLessThanOrEqual(Math.ceil(to));
+        expect(usableUntil - at).toBeGreaterThanOrEqual(Math.floor(0.15 * (usableUntil - start)));
+        if (usableUntil - start > 10) expect(at).toBeLessThan(usableUntil);
       }),
     );
+  });
+
+  it("keeps a faulty random source inside the window", () => {
+    for (const r of [-1, 1, 7, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const at = refreshTimeFor(0, HOUR, fixed(r));
+      expect(at).toBeGreaterThanOrEqual(refreshWindow(0, HOUR).from);
+      expect(at).toBeLessThanOrEqual(refreshWindow(0, HOUR).to);
+    }
+  });
+
+  it("refuses a window outside the lifetime", () => {
+    expect(() => checkRefreshPolicy({ ...P, refreshWindowStart: 0.9, refreshWindowEnd: 0.5 })).toThrow(RangeError);
+    expect(() => checkRefreshPolicy({ ...P, refreshWindowEnd: 1 })).toThrow(/0 ≤ start ≤ end < 1/);
+    expect(() => checkRefreshPolicy({ ...P, retryMaxMs: Number.NaN })).toThrow(/retryMaxMs/);
+    expect(checkRefreshPolicy(P)).toBe(P);
   });
 
   it("treats credentials as unusable 10 seconds before they expire", () => {
     expect(isUsable(100_000, 89_999)).toBe(true);
     expect(isUsable(100_000, 90_000)).toBe(false);
   });
+});
 
-  it("backs off exponentially with jitter, between the minimum interval and the cap", () => {
-    expect(retryDelay(1, () => 0)).toBe(1000);
-    expect(retryDelay(2, () => 0)).toBe(1000);
-    expect(retryDelay(3, () => 0)).toBe(2000);
-    expect(retryDelay(3, () => 0.999999)).toBe(4000);
-    expect(retryDelay(50, () => 0.999999)).toBe(60_000);
+describe("retry delay", () => {
+  it("full jitter: uniform below a ceiling that doubles from 1 s to 60 s, never under the 1 s minimum interval", () => {
+    expect(retryDelay(1, fixed(0))).toBe(1000);
+    expect(retryDelay(3, fixed(0))).toBe(1000);
+    expect(retryDelay(3, fixed(0.5))).toBe(2000);
+    expect(retryDelay(5, fixed(0.25))).toBe(4000);
+    expect(retryDelay(50, fixed(0.5))).toBe(30_000);
+    expect(retryDelay(50, fixed(0.999999))).toBe(60_000);
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 100 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (n, r) => {
-        const d = retryDelay(n, () => r);
+      fc.property(fc.integer({ min: 1, max: 100 }), unitDouble, (n, r) => {
+        const d = retryDelay(n, fixed(r));
         const ceiling = Math.min(P.retryMaxMs, P.retryBaseMs * 2 ** Math.min(n - 1, 30));
-        expect(d).toBeGreaterThanOrEqual(Math.max(P.minRetryIntervalMs, Math.floor(ceiling / 2)));
+        expect(d).toBeGreaterThanOrEqual(P.minRetryIntervalMs);
         expect(d).toBeLessThanOrEqual(Math.max(P.minRetryIntervalMs, ceiling));
+        expect(d).toBe(Math.max(P.minRetryIntervalMs, Math.round(r * ceiling)));
       }),
+    );
+  });
+
+  it("honours Retry-After: never sooner, with the jitter on top so that devices told the same do not return together", () => {
+    expect(retryDelay(1, fixed(0), P, { retryAfterMs: 30_000 })).toBe(30_000);
+    expect(retryDelay(4, fixed(0.5), P, { retryAfterMs: 30_000 })).toBe(34_000);
+    expect(retryDelay(1, fixed(0), P, { retryAfterMs: 500 })).toBe(1000); // the minimum interval still holds
+    expect(retryDelay(1, fixed(0), P, { retryAfterMs: 10 * HOUR })).toBe(5 * MIN); // at most 5 minutes of it
+    const spread = [0.1, 0.4, 0.8].map((r) => retryDelay(6, fixed(r), P, { retryAfterMs: 1000 }));
+    expect(new Set(spread).size).toBe(3);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), unitDouble, fc.integer({ min: 0, max: 5 * MIN }), (n, r, asked) => {
+        const d = retryDelay(n, fixed(r), P, { retryAfterMs: asked });
+        expect(d).toBeGreaterThanOrEqual(asked);
+        expect(d).toBeLessThanOrEqual(Math.max(P.minRetryIntervalMs, asked + P.retryMaxMs));
+      }),
+    );
+  });
+
+  it("while credentials are served, the next attempt lands within the first half of the time they have left, whatever Retry-After says", () => {
+    // 40 s left, a 10-minute Retry-After and a long streak of failures: the retry comes after 10–20 s, not after 10 minutes.
+    expect(retryDelay(20, fixed(0), P, { retryAfterMs: 10 * MIN, servedForMs: 40_000 })).toBe(10_000);
+    expect(retryDelay(20, fixed(0.999999), P, { retryAfterMs: 10 * MIN, servedForMs: 40_000 })).toBe(20_000);
+    // Plenty of time left: the back-off rules alone.
+    expect(retryDelay(2, fixed(0.5), P, { servedForMs: HOUR })).toBe(1000);
+  });
+
+  it("property: a device that is only throttled keeps getting attempts before its credentials lapse", () => {
+    // Replays a whole throttled stretch: from any point with credentials left, each retry lands within half of
+    // what is left, so attempts keep coming until less than two minimum intervals remain; none is planned after expiry
+    // while at least one is possible before it.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 5_000, max: 2 * HOUR }),
+        fc.array(unitDouble, { minLength: 2, maxLength: 200 }),
+        fc.option(fc.integer({ min: 0, max: HOUR }), { nil: undefined }),
+        (servedFor, draws, retryAfterMs) => {
+          let i = 0;
+          const random = () => draws[i++ % draws.length]!;
+          let left = servedFor;
+          let failures = 0;
+          let attempts = 0;
+          while (left >= 2 * P.minRetryIntervalMs) {
+            failures++;
+            const delay = retryDelay(failures, random, P, { retryAfterMs, servedForMs: left });
+            expect(delay).toBeLessThanOrEqual(left / 2);
+            left -= delay;
+            attempts++;
+          }
+          expect(left).toBeGreaterThan(0); // the last attempt still happened while credentials were served
+          expect(attempts).toBeGreaterThanOrEqual(1);
+        },
+      ),
     );
   });
 });

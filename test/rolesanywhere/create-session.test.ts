@@ -164,18 +164,18 @@ describe("retries", () => {
     expect(sleeps).toEqual([125, 250]);
   });
 
-  it("waits at least what Retry-After asks (seconds or an HTTP date), and gives up at once when that passes the timeout", async () => {
+  it("waits what Retry-After asks (seconds or an HTTP date) plus the jittered back-off, and gives up at once when that passes the timeout", async () => {
     const throttled = (retryAfter: string): Reply => ({ status: 429, body: "{}", headers: { "x-amzn-ErrorType": "ThrottlingException", "retry-after": retryAfter } });
     const seconds = await endpoint(throttled("2"), throttled("0"), ok);
     const a = options(seconds.url);
     await createSession(signer, sessionParams(), a.opts);
-    expect(a.sleeps).toEqual([2000, 250]); // the back-off wins when it is longer
+    expect(a.sleeps).toEqual([2125, 250]); // Retry-After, then the back-off's full jitter on top
 
     const clock = steppingClock();
     const dated = await endpoint(throttled(new Date(Date.parse("2026-11-23T10:20:30Z") + 6_000).toUTCString()), throttled("garbage"), ok);
     const b = options(dated.url, { now: clock });
     await createSession(signer, sessionParams(), b.opts);
-    expect(b.sleeps).toEqual([5000, 250]); // the answer came 1 s after the first clock reading
+    expect(b.sleeps).toEqual([5125, 250]); // the answer came 1 s after the first clock reading
 
     const tooLong = await endpoint(throttled("3600"), ok);
     const c = options(tooLong.url, { timeoutMs: 5_000 });

@@ -3,7 +3,7 @@ import { AgentError, NetworkError, ServiceError } from "../../src/errors.js";
 import { transportError, TransportError } from "../../src/rolesanywhere/network-errors.js";
 import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere/proxy.js";
 import { describeDuration, errorFromResponse, sanitizeErrorCode } from "../../src/rolesanywhere/response.js";
-import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, sleepWithSignal } from "../../src/rolesanywhere/retry.js";
+import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, retryDelayMs, sleepWithSignal } from "../../src/rolesanywhere/retry.js";
 import type { HttpResponse } from "../../src/rolesanywhere/http-client.js";
 
 describe("NO_PROXY", () => {
@@ -102,6 +102,18 @@ describe("retry policy", () => {
     expect(backoffDelayMs(1, () => 0)).toBe(0);
     expect(backoffDelayMs(30, () => 0.999999)).toBe(19_999);
     expect(backoffDelayMs(2, () => Number.NaN)).toBe(0);
+  });
+
+  it("Retry-After is a floor: the full-jitter back-off comes on top, and at most 5 minutes of it are honoured", () => {
+    const throttled = (retryAfterMs?: number) => new ServiceError("THROTTLED", "x", { status: 429, serviceCode: "ThrottlingException", retryAfterMs });
+    expect(retryDelayMs(throttled(), 1, () => 0.5)).toBe(125);
+    expect(retryDelayMs(throttled(1000), 1, () => 0)).toBe(1000);
+    expect(retryDelayMs(throttled(1000), 2, () => 0.5)).toBe(1250);
+    expect(retryDelayMs(throttled(3600_000), 1, () => 0)).toBe(RETRY_AFTER_CAP_MS);
+    // Ten clients told the same Retry-After come back at ten different moments, none before it.
+    const delays = Array.from({ length: 10 }, (_, i) => retryDelayMs(throttled(1000), 3, () => i / 10));
+    expect(new Set(delays).size).toBe(10);
+    expect(Math.min(...delays)).toBe(1000);
   });
 
   it("what is retried", () => {
