@@ -101,7 +101,7 @@ describe.each([
 
   it("never hands out empty or expired credentials while the endpoint fails (5xx, timeouts, refused), and recovers", async () => {
     await proxy.setMode("ok");
-    proxy.lifetimeMs = 4_000; // refresh due after 2 s, unusable after 3 s
+    proxy.lifetimeMs = 4_000; // refresh due 0.9–2.6 s in (30–85 % of the 3 s usable lifetime), unusable after 3 s
     const src = source("outage", makeSettings());
     src.start();
     const first = await src.get();
@@ -141,7 +141,7 @@ describe.each([
 describe("certificate renewal", () => {
   it("uses a renewed certificate (same token key) at the next refresh, without a restart", async () => {
     await proxy.setMode("ok");
-    proxy.lifetimeMs = 3_000; // refresh after 1.5 s
+    proxy.lifetimeMs = 3_000; // refresh due 0.6–1.7 s in
     const src = source("renewal", hybrid());
     src.start();
     await src.get();

@@ -154,7 +154,7 @@ describe("credential-process (dist/cli.js) against a hostile endpoint", () => {
 });
 
 const ARNS = { trustAnchorArn: parseTrustAnchorArn(ARN.trustAnchorArn), profileArn: parseProfileArn(ARN.profileArn), roleArn: parseRoleArn(ARN.roleArn) };
-/** Quick refreshes: credentials of 3 s are refreshed after 1 s and served until 1 s before they expire. */
+/** Quick refreshes: credentials of 3 s are refreshed 0.6–1.7 s in and served until 1 s before they expire. */
 const POLICY = { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 300, minRetryIntervalMs: 100 };
 const LIFETIME_MS = 3_000;
 
@@ -260,7 +260,7 @@ describe.concurrent("long-running credential source (agent, serve, update) again
         await Promise.all(Array.from({ length: 100 }, () => source.get().catch(() => undefined)));
         await new Promise((r) => setTimeout(r, 50));
       }
-      // Refresh due at ~1 s; then at most one refresh per second (3 attempts each, within its 2 s timeout).
+      // Refresh due 0.6–1.7 s in; then at most one refresh per second (3 attempts each, within its 2 s timeout).
       const refreshes = Math.ceil(5_000 / 1_000);
       expect(h.attempts).toBeGreaterThanOrEqual(3);
       expect(h.attempts).toBeLessThanOrEqual(3 * refreshes);
@@ -273,7 +273,7 @@ describe.concurrent("long-running credential source (agent, serve, update) again
 describe("serve (process) against a hostile endpoint", () => {
   it("IMDS keeps answering with the last valid credentials while the endpoint sends garbage, then 503 (never empty ones), and recovers", async () => {
     const h = await hostile();
-    // 14 s credentials: served until 10 s before they expire (the default margin), refreshed after 2 s.
+    // 14 s credentials: served until 10 s before they expire (the default margin), refreshed 1.2–3.4 s in.
     h.lifetimeMs = 14_000;
     const child = spawn(process.execPath, [CLI, "serve", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, "--trust-anchor-arn", ARN.trustAnchorArn, "--profile-arn", ARN.profileArn, "--role-arn", ARN.roleArn, "--endpoint", h.url, "--port", "0", "--timeout", "2", "--max-attempts", "1"], {
       env: { ...process.env, NODE_EXTRA_CA_CERTS: "" },

@@ -186,7 +186,7 @@ describe("a long-running credential source whose token directory is moved away a
       const first = usable(await src.get());
 
       renameSync(tokenDir, away);
-      offsetMs = 600_000; // the refresh is due
+      offsetMs = 800_000; // the refresh is due (its window ends 85 % into the 899 s usable lifetime, at 764 s)
       expect(usable(await src.get()).accessKeyId).toBe(first.accessKeyId);
       const failed = await until("the failed refresh", () => events.find((e) => e.type === "refresh-failed"));
       if (failed.type !== "refresh-failed") throw new Error("unreachable");
@@ -197,7 +197,7 @@ describe("a long-running credential source whose token directory is moved away a
       for (let i = 0; i < 5; i++) expect(usable(await src.get()).accessKeyId).toBe(first.accessKeyId);
 
       renameSync(away, tokenDir);
-      offsetMs = 601_000; // past the backoff
+      offsetMs = 801_000; // past the backoff
       const recovered = await untilNewCredentials(src, first);
       usable(recovered);
 

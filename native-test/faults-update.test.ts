@@ -202,7 +202,7 @@ describe("update (long-running) survives the fault and writes once it is gone", 
     return { log, seen, stop };
   }
 
-  // 16 s credentials are refreshed about every 3 s (half of what is left before the 10 s margin), and each
+  // 16 s credentials are refreshed every 1.8–5.1 s (30–85 % of what is left before the 10 s margin), and each
   // new set is written: the write is retried without waiting for the 30 s write-retry timer.
   beforeAll(() => {
     proxy.lifetimeMs = 16_000;
