@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: builds, then runs every benchmark in bench/ (`*.mjs` as is, `*.ts` bundled with esbuild)
 // in its own Node process without NODE_EXTRA_CA_CERTS (which alone costs ~100 ms per Node start here).
-// Each benchmark prints its figures next to its reference and the ratio. `npm run bench -- NAME…` runs a subset.
+// Each benchmark prints its figures next to its reference and the ratio. `npm run bench -- NAME…` runs a subset
+// (`npm run bench -- fleet`: the fleet simulation alone, 10,000 refresh engines on a virtual clock).
 import { build } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";

@@ -98,7 +98,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   };
   const store = new IssuedCredentialStore();
   const failures = new InjectedFailures();
-  const rateLimit = options.rateLimit === undefined ? undefined : new RateLimit(options.rateLimit, monotonicMs);
+  const rateLimit = options.rateLimit === undefined ? undefined : new RateLimit(options.rateLimit, () => performance.now());
   const log: RequestLogEntry[] = [];
 
   const record = (entry: RequestLogEntry) => {
@@ -230,10 +230,6 @@ async function resolveConfig(config: LocalEndpointOptions["config"]): Promise<Lo
   if (typeof config === "string") return loadLocalEndpointConfig(config);
   if (config.profiles instanceof Map) return config as LocalEndpointConfig;
   return parseLocalEndpointConfig(config, "(options.config)");
-}
-
-function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 class BodyTooLarge extends Error {}
