@@ -62,7 +62,7 @@ export function refreshWindow(obtainedAt: number, expiresAt: number, policy: Ref
  * devices that obtained credentials together refresh at different times, and drift further apart with every
  * round. `random` returns a number in [0, 1).
  *
- * Why this window (docs/architecture.md, "The refresh engine", has the maths): its width (0.55 of the
+ * Why this window (docs/architecture.md, "The refresh schedule", has the maths): its width (0.55 of the
  * lifetime) is what spreads the first rounds after a fleet booted together (the busiest minute stays within
  * ~1.3× the average rate; a fixed offset puts the whole fleet into one minute every hour); its start (0.3)
  * keeps the first refreshes out of the way of devices still waiting for their first credentials after a
