@@ -11,7 +11,7 @@
  */
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../../src/arn.js";
 import { createCredentialSource, type CredentialSourceOptions } from "../../src/credentials/credential-source.js";
-import type { Credentials } from "../../src/credentials/credentials.js";
+import type { Credentials } from "../../src/index.js";
 import { DEFAULT_REFRESH_POLICY, type RefreshPolicy } from "../../src/credentials/refresh-policy.js";
 import { RateLimit, retryAfterSeconds, THROTTLED } from "../../src/local-endpoint/rate-limit.js";
 import { errorFromResponse } from "../../src/rolesanywhere/response.js";
