@@ -162,7 +162,8 @@ describe("serve and a DNS-rebinding web page in Chromium (scripts/install-system
       socket.on("close", () => sockets.delete(socket));
       if (relaying) {
         const upstream = connect(serve.port, "127.0.0.1");
-        socket.once("data", (d: Buffer) => relayed.push(d.toString("latin1")));
+        // Every byte, not just the first chunk: the browser may send /favicon.ico first on the same connection.
+        socket.on("data", (d: Buffer) => relayed.push(d.toString("latin1")));
         socket.pipe(upstream).pipe(socket);
         upstream.on("error", () => socket.destroy());
         socket.on("error", () => upstream.destroy());
