@@ -18,10 +18,15 @@ const command: CommandSpec = {
     { name: "allow-open-imds", type: "boolean", description: "Allow --imds with --ecs, although any local user can then read every role through IMDS (the ECS tokens no longer protect anything)" },
     { name: "ecs-consumer", type: "string", repeatable: true, description: "NAME=ROLE: one ECS consumer with its own token (default: one per role, named after it)" },
     { name: "ecs-env-dir", type: "string", description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them" },
+    { name: "ecs-token-dir", type: "string", description: "Take each consumer's token from the file DIR/NAME (a mounted Secret), re-read when it changes, instead of random ones" },
+    { name: "advertise-host", type: "string", description: "Host to put in the consumers' URL (default: the --bind address; with a wildcard bind, $POD_IP)" },
+    { name: "tls-certificate", type: "string", description: "Serve the ECS endpoint over HTTPS with this certificate (PEM), re-read when it changes" },
+    { name: "tls-key", type: "string", description: "Private key of --tls-certificate (PEM)" },
+    { name: "allow-plain-http", type: "boolean", description: "Allow the ECS endpoint without TLS on a non-loopback --bind (tokens and credentials cross the network in clear)" },
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "profile", type: "string", repeatable: true, description: "Serve this config-file profile (repeatable); the role is named after it" },
   ],
-  conflicts: CREDENTIAL_CONFLICTS,
+  conflicts: [...CREDENTIAL_CONFLICTS, ["ecs-token-dir", "ecs-env-dir"]],
   async run(args, io) {
     const [
       { createCredentialSource },
@@ -29,16 +34,20 @@ const command: CommandSpec = {
       { describeRefreshEvent },
       { startCredentialServer, checkEndpointChoice, ECS_PATH },
       { EcsConsumers },
+      { EcsTokenFiles },
       { writeEcsEnvFiles, ecsEnvFile },
       { logFailures, serveUntilStopped },
+      { endpointAddressing },
     ] = await Promise.all([
       import("../../credentials/credential-source.js"),
       import("../../credentials/source-registry.js"),
       import("../../credentials/describe-event.js"),
       import("../../serve/credential-server.js"),
       import("../../serve/ecs-consumers.js"),
+      import("../../serve/ecs-token-files.js"),
       import("../../serve/ecs-env.js"),
       import("../registry-daemon.js"),
+      import("../serve-endpoint-args.js"),
     ]);
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const hopLimit = numberArg(args, "hop-limit") ?? 64;
@@ -46,7 +55,8 @@ const command: CommandSpec = {
     const ecs = boolArg(args, "ecs");
     const imds = boolArg(args, "imds") || !ecs;
     // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
-    checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), host: stringArg(args, "bind") ?? "127.0.0.1" });
+    const addressing = endpointAddressing(args, io.env);
+    checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), ...addressing, tls: addressing.tls !== undefined });
 
     const specs = await roleSpecs(args, io);
     const registry = new SourceRegistry((spec) =>
@@ -63,17 +73,21 @@ const command: CommandSpec = {
     logFailures(initial, log);
 
     const bindings = consumerBindings(listArg(args, "ecs-consumer"), specs.map((s) => s.name));
-    const consumers = ecs ? EcsConsumers.withRandomTokens(bindings) : undefined;
+    const tokenDir = stringArg(args, "ecs-token-dir");
     let server;
+    let consumers;
     try {
+      consumers = !ecs ? undefined : tokenDir ? await EcsTokenFiles.open(tokenDir, bindings, log) : EcsConsumers.withRandomTokens(bindings);
       server = await startCredentialServer({
+        ...addressing,
+        log,
         roles: (role) => registry.get(role),
         ...(imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: boolArg(args, "allow-open-imds") } } : {}),
         ...(consumers ? { ecs: { consumers } } : {}),
-        host: stringArg(args, "bind") ?? "127.0.0.1",
         port: numberArg(args, "port") ?? 9911,
       });
     } catch (error) {
+      if (consumers instanceof EcsTokenFiles) consumers.stop();
       await registry.closeAll();
       throw error;
     }
@@ -90,7 +104,9 @@ const command: CommandSpec = {
     if (consumers) {
       const fullUri = `${server.url}${ECS_PATH}`;
       const envDir = stringArg(args, "ecs-env-dir");
-      if (envDir) {
+      if (tokenDir) {
+        for (const c of consumers.all()) log(`ECS consumer ${c.name} (role ${c.role}): AWS_CONTAINER_CREDENTIALS_FULL_URI=${fullUri}, token from ${tokenDir}/${c.name}`);
+      } else if (envDir) {
         for (const path of await writeEcsEnvFiles(envDir, consumers.all(), fullUri)) log(`wrote ${path}`);
       } else {
         for (const c of consumers.all()) io.stdout.write(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
