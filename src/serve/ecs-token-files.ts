@@ -30,7 +30,7 @@ export class EcsTokenFiles implements EcsConsumerLookup {
     this.#timer.unref();
   }
 
-  static async open(dir: string, bindings: readonly { name: string; role: string }[], log: (line: string) => void, intervalMs = 10_000): Promise<EcsTokenFiles> {
+  static async open(dir: string, bindings: readonly { name: string; role: string }[], log: (line: string) => void, intervalMs = 5_000): Promise<EcsTokenFiles> {
     return new EcsTokenFiles(dir, bindings, await readTokens(dir, bindings), log, intervalMs);
   }
 
@@ -84,10 +84,12 @@ async function readToken(path: string, name: string): Promise<string> {
   if (!stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== 0 && stats.uid !== uid)) {
     throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is uid ${stats.uid}, mode ${(stats.mode & 0o777).toString(8)})`);
   }
-  const token = bytes.toString("utf8").replace(/\r?\n$/, "");
+  // The SDKs send the file's content as the header, byte for byte: a final newline makes them fail
+  // ("Invalid character in header content"), so it is refused here, where the message can say why.
+  const token = bytes.toString("utf8");
   if (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
-    throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} does not hold a token: use at least ${MIN_TOKEN_LENGTH} printable characters without spaces`, {
-      hint: "e.g. openssl rand -base64 32",
+    throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} does not hold a token: use at least ${MIN_TOKEN_LENGTH} printable characters, without spaces or a final newline`, {
+      hint: 'SDKs send the file as it is: kubectl create secret generic … --from-literal=NAME="$(openssl rand -base64 32)"',
     });
   }
   return token;

@@ -61,7 +61,7 @@ export interface TlsServer {
  * once (a `..data` symbolic link swapped to a new directory), so the swap is seen as a new inode. A pair that
  * fails the checks is logged once and the previous certificate kept until the files change again.
  */
-export async function startTlsServer(paths: TlsFilePaths, handler: RequestListener, log: (line: string) => void, intervalMs = 10_000): Promise<TlsServer> {
+export async function startTlsServer(paths: TlsFilePaths, handler: RequestListener, log: (line: string) => void, intervalMs = 5_000): Promise<TlsServer> {
   let current = await loadTlsFiles(paths);
   let failedStamps: readonly FileStamp[] | undefined;
   const server = createServer({ cert: current.cert, key: current.key, minVersion: "TLSv1.2" }, handler);
