@@ -27,7 +27,7 @@ export function readManifests(dir = MANIFEST_DIR): Manifest[] {
 export function parseManifests(text: string, file: string): Manifest[] {
   return parseAllDocuments(text).map((doc, i) => {
     if (doc.errors.length) throw new Error(`${file} document ${i + 1}: ${doc.errors[0]!.message}`);
-    return { ...(doc.toJS() as Omit<Manifest, "file">), file };
+    return { ...(doc.toJS() as Omit<Manifest, "file">), file } as Manifest;
   });
 }
 

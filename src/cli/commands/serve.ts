@@ -32,7 +32,7 @@ const command: CommandSpec = {
       { createCredentialSource },
       { SourceRegistry },
       { describeRefreshEvent },
-      { startCredentialServer, checkEndpointChoice, ECS_PATH },
+      { startCredentialServer, ECS_PATH },
       { EcsConsumers },
       { EcsTokenFiles },
       { writeEcsEnvFiles, ecsEnvFile },
@@ -55,8 +55,7 @@ const command: CommandSpec = {
     const ecs = boolArg(args, "ecs");
     const imds = boolArg(args, "imds") || !ecs;
     // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
-    const addressing = endpointAddressing(args, io.env);
-    checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), ...addressing, tls: addressing.tls !== undefined });
+    const addressing = endpointAddressing(args, io.env, { imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds") });
 
     const specs = await roleSpecs(args, io);
     const registry = new SourceRegistry((spec) =>
