@@ -19,6 +19,11 @@ const command: CommandSpec = {
     { name: "ecs-consumer", type: "string", repeatable: true, description: "NAME=ROLE: one ECS consumer with its own token (default: one per role, named after it)" },
     { name: "ecs-env-dir", type: "string", description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them" },
     { name: "ecs-token-dir", type: "string", description: "Take each consumer's token from the file DIR/NAME (a mounted Secret), re-read when it changes, instead of random ones" },
+    { name: "ecs-service-account", type: "string", repeatable: true, description: "NAMESPACE/SERVICEACCOUNT=ROLE: pods of this ServiceAccount get ROLE with their projected ServiceAccount token (needs --ecs-jwks, --ecs-issuer)" },
+    { name: "ecs-jwks", type: "string", description: "The cluster's ServiceAccount public keys (kubectl get --raw /openid/v1/jwks), re-read when the file changes" },
+    { name: "ecs-issuer", type: "string", description: "The ServiceAccount tokens' issuer (iss)" },
+    { name: "ecs-audience", type: "string", description: "The audience pods request for their token (default: roles-anywhere-agent)" },
+    { name: "ecs-node-name", type: "string", description: "Only accept tokens of pods on this node (Kubernetes 1.30+ tokens name it)" },
     { name: "advertise-host", type: "string", description: "Host to put in the consumers' URL (default: the --bind address; with a wildcard bind, $POD_IP)" },
     { name: "tls-certificate", type: "string", description: "Serve the ECS endpoint over HTTPS with this certificate (PEM), re-read when it changes" },
     { name: "tls-key", type: "string", description: "Private key of --tls-certificate (PEM)" },
@@ -26,28 +31,32 @@ const command: CommandSpec = {
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "profile", type: "string", repeatable: true, description: "Serve this config-file profile (repeatable); the role is named after it" },
   ],
-  conflicts: [...CREDENTIAL_CONFLICTS, ["ecs-token-dir", "ecs-env-dir"]],
+  conflicts: [
+    ...CREDENTIAL_CONFLICTS,
+    ["ecs-token-dir", "ecs-env-dir"],
+    ["ecs-service-account", "ecs-env-dir"],
+    ["ecs-service-account", "ecs-token-dir"],
+    ["ecs-service-account", "ecs-consumer"],
+  ],
   async run(args, io) {
     const [
       { createCredentialSource },
       { SourceRegistry },
       { describeRefreshEvent },
       { startCredentialServer, ECS_PATH },
-      { EcsConsumers },
-      { EcsTokenFiles },
       { writeEcsEnvFiles, ecsEnvFile },
       { logFailures, serveUntilStopped },
       { endpointAddressing },
+      { openServeConsumers },
     ] = await Promise.all([
       import("../../credentials/credential-source.js"),
       import("../../credentials/source-registry.js"),
       import("../../credentials/describe-event.js"),
       import("../../serve/credential-server.js"),
-      import("../../serve/ecs-consumers.js"),
-      import("../../serve/ecs-token-files.js"),
       import("../../serve/ecs-env.js"),
       import("../registry-daemon.js"),
       import("../serve-endpoint-args.js"),
+      import("../serve-consumers.js"),
     ]);
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const hopLimit = numberArg(args, "hop-limit") ?? 64;
@@ -72,21 +81,20 @@ const command: CommandSpec = {
     logFailures(initial, log);
 
     const bindings = consumerBindings(listArg(args, "ecs-consumer"), specs.map((s) => s.name));
-    const tokenDir = stringArg(args, "ecs-token-dir");
     let server;
     let consumers;
     try {
-      consumers = !ecs ? undefined : tokenDir ? await EcsTokenFiles.open(tokenDir, bindings, log) : EcsConsumers.withRandomTokens(bindings);
+      consumers = ecs ? await openServeConsumers(args, bindings, specs.map((s) => s.name), log) : undefined;
       server = await startCredentialServer({
         ...addressing,
         log,
         roles: (role) => registry.get(role),
         ...(imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: boolArg(args, "allow-open-imds") } } : {}),
-        ...(consumers ? { ecs: { consumers } } : {}),
+        ...(consumers ? { ecs: { consumers: consumers.lookup } } : {}),
         port: numberArg(args, "port") ?? 9911,
       });
     } catch (error) {
-      if (consumers instanceof EcsTokenFiles) consumers.stop();
+      consumers?.stop();
       await registry.closeAll();
       throw error;
     }
@@ -103,12 +111,13 @@ const command: CommandSpec = {
     if (consumers) {
       const fullUri = `${server.url}${ECS_PATH}`;
       const envDir = stringArg(args, "ecs-env-dir");
-      if (tokenDir) {
-        for (const c of consumers.all()) log(`ECS consumer ${c.name} (role ${c.role}): AWS_CONTAINER_CREDENTIALS_FULL_URI=${fullUri}, token from ${tokenDir}/${c.name}`);
+      const announced = consumers.announce(fullUri);
+      if (announced) {
+        for (const line of announced) log(line);
       } else if (envDir) {
-        for (const path of await writeEcsEnvFiles(envDir, consumers.all(), fullUri)) log(`wrote ${path}`);
+        for (const path of await writeEcsEnvFiles(envDir, consumers.lookup.all(), fullUri)) log(`wrote ${path}`);
       } else {
-        for (const c of consumers.all()) io.stdout.write(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
+        for (const c of consumers.lookup.all()) io.stdout.write(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
       }
     }
 
