@@ -1,12 +1,15 @@
 /**
  * The node agent of deploy/kubernetes/node-daemonset.yaml, run with its exact command line: signing with a TPM
- * (swtpm standing in for the node's /dev/tpmrm0), serving the ECS endpoint over TLS under the Service's name, one
- * token per consumer from a Secret volume. What differs from the node, and nothing else: each volume is a
- * directory here (Secret volumes laid out the way the kubelet lays them out), the `tpm` volume (/dev/tpmrm0) is
- * the swtpm socket, `$(POD_IP)` is expanded as the kubelet does from the container's env — to 127.0.0.1, this
- * test's own address (binding a pod's address needs a network namespace; the rules that differ off loopback are
- * tested in faults-agent-socket.test.ts) — `--port=9912` becomes `--port=0`, and `--endpoint` points at the local
- * endpoint. Consumers connect by the Service name (resolved to 127.0.0.1), checking the certificate against it.
+ * (swtpm standing in for the node's /dev/tpmrm0), serving the ECS endpoint over TLS under the Service's name,
+ * each pod identified by its projected ServiceAccount token. What differs from the node, and nothing else: each
+ * volume is a directory here (laid out the way the kubelet lays out Secret and ConfigMap volumes), the `tpm`
+ * volume (/dev/tpmrm0) is the swtpm socket, `$(POD_IP)` and `$(NODE_NAME)` are expanded as the kubelet does from
+ * the container's env — the pod IP to 127.0.0.1, this test's own address (binding a pod's address needs a network
+ * namespace; the rules that differ off loopback are tested in faults-agent-socket.test.ts) — `--port=9912`
+ * becomes `--port=0`, and `--endpoint` points at the local endpoint. The API server's part is played by a key
+ * pair here: its public half is the JWKS ConfigMap, its private half signs the pods' tokens the way the API
+ * server does for projected volumes. Consumers connect by the Service name (resolved to 127.0.0.1), checking the
+ * certificate against it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -15,7 +18,7 @@ import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync, copyFi
 import { request } from "node:https";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import type { LookupFunction } from "node:net";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../test/helpers/pki.js";
@@ -29,8 +32,25 @@ const manifests = readManifests();
 const agent = agentContainer(manifests, "node-daemonset.yaml") as ReturnType<typeof agentContainer> & { env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] };
 const SERVICE_HOST = flagValue(agent.args!, "advertise-host")!;
 const POD_IP = "127.0.0.1";
-const consumers = agent.args!.filter((a) => a.startsWith("--ecs-consumer=")).map((a) => a.slice("--ecs-consumer=".length).split("=")[0]!);
-const tokens = Object.fromEntries(consumers.map((c) => [c, randomBytes(32).toString("base64")]));
+const NODE = "node-1";
+const fieldValues: Record<string, string> = { "status.podIP": POD_IP, "spec.nodeName": NODE };
+const ISSUER = flagValue(agent.args!, "ecs-issuer")!;
+const AUDIENCE = flagValue(agent.args!, "ecs-audience")!;
+const serviceAccounts = agent.args!.filter((a) => a.startsWith("--ecs-service-account=")).map((a) => a.slice("--ecs-service-account=".length).split("=")[0]!);
+
+/** The API server's ServiceAccount signing key, and a projected token as it issues one for a pod. */
+const saKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+function podToken(serviceAccount: string, o: { node?: string; audience?: string } = {}): string {
+  const [namespace, name] = serviceAccount.split("/") as [string, string];
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const data = `${b64({ alg: "RS256", kid: "sa-1" })}.${b64({
+    aud: [o.audience ?? AUDIENCE], exp: now + 3600, iat: now, nbf: now, iss: ISSUER, sub: `system:serviceaccount:${namespace}:${name}`,
+    "kubernetes.io": { namespace, serviceaccount: { name, uid: randomBytes(8).toString("hex") }, pod: { name: `${name}-${randomBytes(3).toString("hex")}`, uid: "p" }, node: { name: o.node ?? NODE, uid: "n" } },
+  })}`;
+  return `${data}.${sign("sha256", Buffer.from(data), saKey.privateKey).toString("base64url")}`;
+}
+const tokens = Object.fromEntries(serviceAccounts.map((c) => [c, podToken(c)]));
 
 let tpm: Swtpm;
 let cli: { cli: string; cleanup: () => void };
@@ -69,11 +89,13 @@ beforeAll(async () => {
   copyFileSync(nodeCert.certPath, join(nodeIdentity, "certificate.pem"));
   copyFileSync(key.keyPath, join(nodeIdentity, "key.tss2.pem"));
   secretVolume((volumeDirs["endpoint-tls"] = join(dir, "secrets/node-credential-endpoint-tls")), { "tls.crt": readFileSync(tlsCert.certPath, "utf8"), "tls.key": readFileSync(tlsCert.keyPath, "utf8") });
-  secretVolume((volumeDirs["ecs-tokens"] = join(dir, "secrets/ecs-tokens")), tokens);
+  secretVolume((volumeDirs["service-account-jwks"] = join(dir, "configmaps/service-account-jwks")), {
+    "jwks.json": JSON.stringify({ keys: [{ ...saKey.publicKey.export({ format: "jwk" }), kid: "sa-1", use: "sig", alg: "RS256" }] }),
+  });
 
   // The kubelet's $(VAR) expansion from the container's env (POD_IP from the downward API).
   const podEnv: Record<string, string> = {};
-  for (const e of agent.env) if (e.valueFrom?.fieldRef?.fieldPath === "status.podIP") podEnv[e.name] = POD_IP;
+  for (const e of agent.env) if (e.valueFrom?.fieldRef) podEnv[e.name] = fieldValues[e.valueFrom.fieldRef.fieldPath]!;
   const args = agent.args!.map((a) => {
     let arg = a.replace(/\$\(([A-Z_]+)\)/g, (_m, name: string) => podEnv[name] ?? `$(${name})`);
     if (arg === "--port=9912") return "--port=0";
@@ -84,18 +106,18 @@ beforeAll(async () => {
     arg = `--${m[1]}=${mount.name === "tpm" ? tpm.device : join(volumeDirs[mount.name]!, m[2]!.slice(mount.mountPath.length))}`;
     return arg;
   });
-  expect(args.filter((a, i) => a !== agent.args![i])).toHaveLength(8); // $(POD_IP), the port, 6 paths (TPM included)
+  expect(args.filter((a, i) => a !== agent.args![i])).toHaveLength(9); // $(POD_IP), $(NODE_NAME), the port, 6 paths (TPM included)
   cli = await bundleCli();
   serve = spawn(process.execPath, [cli.cli, ...args, `--endpoint=${endpoint.url}`], { stdio: ["ignore", "ignore", "pipe"] });
   const lines = createInterface({ input: serve.stderr! });
   let announced = 0;
   for await (const line of lines) {
     log.push(line);
-    const m = /AWS_CONTAINER_CREDENTIALS_FULL_URI=https:\/\/([^:/]+):(\d+)\/v1\/credentials, token from/.exec(line);
+    const m = /AWS_CONTAINER_CREDENTIALS_FULL_URI=https:\/\/([^:/]+):(\d+)\/v1\/credentials, token: the pod's projected ServiceAccount token/.exec(line);
     if (m) {
       expect(m[1]).toBe(SERVICE_HOST);
       port = Number(m[2]);
-      if (++announced === consumers.length) break;
+      if (++announced === serviceAccounts.length) break;
     }
   }
   lines.on("line", (l) => log.push(l));
@@ -129,9 +151,9 @@ function get(host: string, headers: Record<string, string>): Promise<{ status: n
 }
 
 describe("Kubernetes node DaemonSet (deploy/kubernetes/node-daemonset.yaml) with a TPM key", () => {
-  it("serves each consumer with its own token, signing with the TPM, under the Service name over TLS", async () => {
-    expect(consumers.length).toBeGreaterThan(1);
-    for (const c of consumers) {
+  it("serves each pod with its own ServiceAccount token, signing with the TPM, under the Service name over TLS", async () => {
+    expect(serviceAccounts.length).toBeGreaterThan(1);
+    for (const c of serviceAccounts) {
       const r = await get(SERVICE_HOST, { authorization: tokens[c]! });
       expect(r.status, r.body).toBe(200);
       expect(JSON.parse(r.body).AccessKeyId).toMatch(/^ASIA/);
@@ -140,10 +162,13 @@ describe("Kubernetes node DaemonSet (deploy/kubernetes/node-daemonset.yaml) with
     expect(endpoint.issued).toHaveLength(1);
   });
 
-  it("refuses an unknown token, no token, and a Host other than the advertised name or the bind address", async () => {
+  it("refuses a pod of another node, another audience, an unbound ServiceAccount, no token, and a foreign Host", async () => {
+    expect((await get(SERVICE_HOST, { authorization: podToken(serviceAccounts[0]!, { node: "node-2" }) })).status).toBe(403);
+    expect((await get(SERVICE_HOST, { authorization: podToken(serviceAccounts[0]!, { audience: "https://kubernetes.default.svc" }) })).status).toBe(403);
+    expect((await get(SERVICE_HOST, { authorization: podToken("billing/other") })).status).toBe(403);
     expect((await get(SERVICE_HOST, { authorization: randomBytes(32).toString("base64") })).status).toBe(403);
     expect((await get(SERVICE_HOST, {})).status).toBe(401);
-    const token = tokens[consumers[0]!]!;
+    const token = tokens[serviceAccounts[0]!]!;
     expect((await get(SERVICE_HOST, { authorization: token, host: `${SERVICE_HOST}.cluster.local:${port}` })).status).toBe(403);
     expect((await get(SERVICE_HOST, { authorization: token, host: `${POD_IP}:${port}` })).status).toBe(200);
   });

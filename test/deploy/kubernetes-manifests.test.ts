@@ -71,7 +71,20 @@ describe("deploy/kubernetes manifests", () => {
     expect(agent.env).toContainEqual({ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } });
     expect(flagValue(agent.args!, "tpm-device")).toBe("/dev/tpmrm0");
     expect(agent.volumeMounts).toContainEqual({ name: "tpm", mountPath: "/dev/tpmrm0" });
-    const consumers = agent.args!.filter((a) => a.startsWith("--ecs-consumer="));
-    expect(consumers.length).toBeGreaterThan(1); // one token per workload
+    // Per-pod identity: projected ServiceAccount tokens for the agent's audience, pods of this node only.
+    expect(agent.args!.filter((a) => a.startsWith("--ecs-service-account=")).length).toBeGreaterThan(1);
+    expect(flagValue(agent.args!, "ecs-node-name")).toBe("$(NODE_NAME)");
+    expect(agent.env).toContainEqual({ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
+    const consumer = manifests.find((m) => m.file === "node-daemonset.yaml" && m.kind === "Deployment")! as Manifest & {
+      metadata: { namespace: string };
+      spec: { template: { spec: { serviceAccountName: string; volumes: { projected?: { sources: { serviceAccountToken?: { audience: string; path: string } }[] } }[] } } };
+    };
+    const pod = consumer.spec.template.spec;
+    expect(agent.args).toContain(`--ecs-service-account=${consumer.metadata.namespace}/${pod.serviceAccountName}=app-reader`);
+    const projected = pod.volumes.flatMap((v) => v.projected?.sources ?? []).find((s) => s.serviceAccountToken)!.serviceAccountToken!;
+    expect(projected.audience).toBe(flagValue(agent.args!, "ecs-audience"));
+    const env = Object.fromEntries((containersOf(consumer)[0]!.env ?? []).map((e) => [e.name, e.value]));
+    expect(env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).toMatch(new RegExp(`/${projected.path}$`));
+    expect(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]).toBe(`https://${host}:${flagValue(agent.args!, "port")}/v1/credentials`);
   });
 });
