@@ -43,11 +43,12 @@ const command: CommandSpec = {
       { createCredentialSource },
       { SourceRegistry },
       { describeRefreshEvent },
-      { startCredentialServer, ECS_PATH },
+      { startCredentialServer, checkEndpointChoice, ECS_PATH },
       { writeEcsEnvFiles, ecsEnvFile },
       { logFailures, serveUntilStopped },
-      { endpointAddressing },
-      { openServeConsumers },
+      { endpointFlags, ecsIdentityFlags },
+      { openEcsConsumers },
+      { advertisedHost },
     ] = await Promise.all([
       import("../../credentials/credential-source.js"),
       import("../../credentials/source-registry.js"),
@@ -56,7 +57,8 @@ const command: CommandSpec = {
       import("../../serve/ecs-env.js"),
       import("../registry-daemon.js"),
       import("../serve-endpoint-args.js"),
-      import("../serve-consumers.js"),
+      import("../../serve/ecs-identity.js"),
+      import("../../serve/advertise-host.js"),
     ]);
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const hopLimit = numberArg(args, "hop-limit") ?? 64;
@@ -64,7 +66,10 @@ const command: CommandSpec = {
     const ecs = boolArg(args, "ecs");
     const imds = boolArg(args, "imds") || !ecs;
     // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
-    const addressing = endpointAddressing(args, io.env, { imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds") });
+    const endpoint = endpointFlags(args);
+    const identity = ecsIdentityFlags(args);
+    checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), ...endpoint, tls: endpoint.tls !== undefined });
+    const advertiseHost = advertisedHost({ bind: endpoint.host, advertise: endpoint.advertise, env: io.env });
 
     const specs = await roleSpecs(args, io);
     const registry = new SourceRegistry((spec) =>
@@ -84,9 +89,12 @@ const command: CommandSpec = {
     let server;
     let consumers;
     try {
-      consumers = ecs ? await openServeConsumers(args, bindings, specs.map((s) => s.name), log) : undefined;
+      consumers = ecs ? await openEcsConsumers(identity, bindings, specs.map((s) => s.name), log) : undefined;
       server = await startCredentialServer({
-        ...addressing,
+        host: endpoint.host,
+        advertiseHost,
+        ...(endpoint.tls ? { tls: endpoint.tls } : {}),
+        allowPlainHttp: endpoint.allowPlainHttp,
         log,
         roles: (role) => registry.get(role),
         ...(imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: boolArg(args, "allow-open-imds") } } : {}),
