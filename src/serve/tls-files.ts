@@ -76,7 +76,10 @@ export async function startTlsServer(paths: TlsFilePaths, handler: RequestListen
       failedStamps = [];
       return;
     }
-    if (stamps.every((s, i) => sameStamp(s, current.stamps[i]!))) return;
+    if (stamps.every((s, i) => sameStamp(s, current.stamps[i]!))) {
+      failedStamps = undefined; // back to the files in use: a later failure is news again
+      return;
+    }
     if (failedStamps?.length && stamps.every((s, i) => sameStamp(s, failedStamps![i]!))) return;
     try {
       const next = await loadTlsFiles(paths);
