@@ -2,7 +2,7 @@ import { UsageError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { SIGNER_OPTIONS } from "../shared-options.js";
-import { debugLogger, secretFromArgs, signerOptionsFromArgs } from "../signer-args.js";
+import { debugLogger, secretFromArgs, signerOptionsFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "install-certificate",

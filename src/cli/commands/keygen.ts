@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
-import { debugLogger, secretFromArgs } from "../signer-args.js";
+import { debugLogger, secretFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "keygen",

@@ -38,7 +38,7 @@ const command: CommandSpec = {
     const [{ startLocalEndpoint }, { readInputFile }, { watchSignals }, { isLoopbackAddress }] = await Promise.all([
       import("../../local-endpoint/server.js"),
       import("../../io/input-file.js"),
-      import("../../agent/signals.js"),
+      import("../../daemon/signals.js"),
       import("../../serve/loopback.js"),
     ]);
     const tls =

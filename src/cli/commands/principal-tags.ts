@@ -1,6 +1,6 @@
 import { InputError, UsageError } from "../../errors.js";
 import { listArg, stringArg, type CommandSpec } from "../command.js";
-import { debugLogger, secretFromArgs } from "../signer-args.js";
+import { debugLogger, secretFromArgs } from "../settings-args.js";
 import type { CliIo, ParsedArgs } from "../command.js";
 import type { Certificate } from "../../x509/certificate.js";
 

@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { stringArg, type CommandSpec } from "../command.js";
-import { debugLogger, rejectOsStoreFlags, secretFromArgs } from "../signer-args.js";
+import { debugLogger, rejectOsStoreFlags, secretFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "read-certificate-data",

@@ -1,0 +1,69 @@
+import { UsageError } from "../errors.js";
+import type { SecretSource } from "../secrets/secret-source.js";
+import { parseSecretSource } from "../secrets/secret-source.js";
+import type { AgentConfig } from "../config/parse-config.js";
+import { profileCredentialSettings } from "../config/resolve-profile.js";
+import { credentialSettings, FLAG_ORIGIN, FLAG_OF_FIELD, signerOptions, type CredentialSettings, type SettingsContext } from "../settings/credential-settings.js";
+import { inputFromFlags, type FlagRecord } from "../settings/flag-record.js";
+import type { SignerOptions } from "../signers/options.js";
+import { boolArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
+
+/** OS certificate-store flags exist for drop-in compatibility but mean nothing on Linux. */
+export function rejectOsStoreFlags(args: ParsedArgs): void {
+  for (const flag of ["cert-selector", "system-store-name", "use-latest-expiring-certificate"]) {
+    if (args.explicit.has(flag)) {
+      throw new UsageError("UNSUPPORTED_ON_PLATFORM", `--${flag} selects from the macOS/Windows certificate store, which is not available on Linux`, {
+        hint: "use --certificate with a file or a pkcs11: URI instead",
+      });
+    }
+  }
+}
+
+/** One secret from a `--x`, `--x-file`, `--x-env` trio; at most one may be given. */
+export function secretFromArgs(args: ParsedArgs, flag: string, promptText?: string): SecretSource | undefined {
+  const value = args.explicit.has(flag) ? stringArg(args, flag) ?? "" : undefined;
+  const file = stringArg(args, `${flag}-file`);
+  const env = stringArg(args, `${flag}-env`);
+  const given = [value !== undefined, file !== undefined, env !== undefined].filter(Boolean).length;
+  if (given > 1) throw new UsageError("USAGE", `give only one of --${flag}, --${flag}-file and --${flag}-env`);
+  if (file !== undefined) return { kind: "file", path: file };
+  if (env !== undefined) return { kind: "env", name: env };
+  if (value !== undefined && value !== "") return promptText ? parseSecretSource(value, promptText) : { kind: "value", value };
+  return undefined;
+}
+
+export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => void) | undefined {
+  return boolArg(args, "debug") ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined;
+}
+
+const SECRET_FLAGS = ["pkcs8-password", "pkcs11-pin", "pkcs11-context-pin", "tpm-key-password"] as const;
+
+/** The settings flags the user gave (defaults are the settings' own), each secret from its flag trio. */
+export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
+  rejectOsStoreFlags(args);
+  const record: Record<string, FlagRecord[string]> = {};
+  for (const flag of Object.values(FLAG_OF_FIELD)) {
+    const value = args.values[flag];
+    if (args.explicit.has(flag) && value !== "" && !Array.isArray(value)) record[flag] = value;
+  }
+  for (const flag of SECRET_FLAGS) record[flag] = secretFromArgs(args, flag);
+  const parent = stringArg(args, "tpm-parent-password");
+  record["tpm-parent-password"] = parent ? parseSecretSource(parent, "TPM parent password: ") : undefined;
+  return record;
+}
+
+function contextOf(args: ParsedArgs, io: CliIo): SettingsContext {
+  return { env: io.env, debug: debugLogger(args, io) };
+}
+
+/** Validated settings from the flags, over config profile `profile.name` when one is given (flags win). */
+export function credentialSettingsFromArgs(args: ParsedArgs, io: CliIo, profile?: { config: AgentConfig; name: string }): CredentialSettings {
+  const flags = flagRecordFromArgs(args);
+  if (profile) return profileCredentialSettings(profile.config, profile.name, contextOf(args, io), flags);
+  return credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, contextOf(args, io));
+}
+
+/** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */
+export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOptions {
+  return signerOptions(inputFromFlags(flagRecordFromArgs(args)), contextOf(args, io));
+}
