@@ -1,10 +1,9 @@
 import { UsageError } from "../errors.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { parseSecretSource } from "../secrets/secret-source.js";
-import type { AgentConfig } from "../config/parse-config.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
-import { credentialSettings, FLAG_ORIGIN, FLAG_OF_FIELD, signerOptions, type CredentialSettings, type SettingsContext } from "../settings/credential-settings.js";
-import { inputFromFlags, type FlagRecord } from "../settings/flag-record.js";
+import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
+
 import type { SignerOptions } from "../signers/options.js";
 import { boolArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
 
@@ -41,26 +40,25 @@ const SECRET_FLAGS = ["pkcs8-password", "pkcs11-pin", "pkcs11-context-pin", "tpm
 /** The settings flags the user gave (defaults are the settings' own), each secret from its flag trio. */
 export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
   rejectOsStoreFlags(args);
-  const record: Record<string, FlagRecord[string]> = {};
-  for (const flag of Object.values(FLAG_OF_FIELD)) {
-    const value = args.values[flag];
-    if (args.explicit.has(flag) && value !== "" && !Array.isArray(value)) record[flag] = value;
-  }
-  for (const flag of SECRET_FLAGS) record[flag] = secretFromArgs(args, flag);
+  const given = Object.values(SETTINGS_FIELDS).map(([flag]) => [flag, args.values[flag]] as const);
   const parent = stringArg(args, "tpm-parent-password");
-  record["tpm-parent-password"] = parent ? parseSecretSource(parent, "TPM parent password: ") : undefined;
-  return record;
+  return {
+    ...Object.fromEntries(given.filter(([flag, value]) => args.explicit.has(flag) && value !== "" && !Array.isArray(value))),
+    ...Object.fromEntries(SECRET_FLAGS.map((flag) => [flag, secretFromArgs(args, flag)])),
+    "tpm-parent-password": parent ? parseSecretSource(parent, "TPM parent password: ") : undefined,
+  };
 }
 
 function contextOf(args: ParsedArgs, io: CliIo): SettingsContext {
   return { env: io.env, debug: debugLogger(args, io) };
 }
 
-/** Validated settings from the flags, over config profile `profile.name` when one is given (flags win). */
-export function credentialSettingsFromArgs(args: ParsedArgs, io: CliIo, profile?: { config: AgentConfig; name: string }): CredentialSettings {
+/** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
+export async function settingsFromArgs(args: ParsedArgs, io: CliIo, profiles: readonly string[] = []): Promise<CredentialSettings[]> {
   const flags = flagRecordFromArgs(args);
-  if (profile) return profileCredentialSettings(profile.config, profile.name, contextOf(args, io), flags);
-  return credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, contextOf(args, io));
+  if (profiles.length === 0) return [credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, contextOf(args, io))];
+  const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
+  return profiles.map((name) => profileCredentialSettings(config, name, contextOf(args, io), flags));
 }
 
 /** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */

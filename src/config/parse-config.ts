@@ -2,9 +2,8 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import type { SecretSource } from "../secrets/secret-source.js";
-import { checkSettingsFields, profileOrigin } from "../settings/credential-settings.js";
-import { inputFromFlags } from "../settings/flag-record.js";
-import { PROFILE_FIELD_KINDS, PROFILE_NAME_PATTERN, type FieldKind, type ProfileField, type ProfileSettings } from "./profile-fields.js";
+import { checkSettingsFields, inputFromFlags, profileOrigin } from "../settings/credential-settings.js";
+import { PROFILE_FIELD_KINDS, PROFILE_NAME_PATTERN, type FieldKind, type ProfileSettings } from "./profile-fields.js";
 
 /** The agent section: where the agent listens and which profiles it serves (default: all). */
 export interface AgentSection {
@@ -81,7 +80,7 @@ function parseProfile(name: string, body: unknown, baseDir: string, home: string
   if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
   const settings: Record<string, string | number | boolean | SecretSource> = {};
   for (const [field, value] of Object.entries(body)) {
-    const kind = (PROFILE_FIELD_KINDS as Record<string, FieldKind>)[field];
+    const kind = Object.hasOwn(PROFILE_FIELD_KINDS, field) ? PROFILE_FIELD_KINDS[field] : undefined;
     if (!kind) {
       const guess = closest(field, Object.keys(PROFILE_FIELD_KINDS));
       fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");

@@ -1,48 +1,22 @@
-import type { SecretSource } from "../secrets/secret-source.js";
+import { SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
 /**
- * The fields a named profile may set. Names are exactly the command-line flag names, so a profile reads
- * like the flags it replaces and merging a profile with flags is a per-name affair.
+ * The fields a named profile may set: the settings (src/settings/), named exactly as their command-line flags,
+ * so a profile reads like the flags it replaces and merging a profile with flags is a per-name affair.
  */
+export type FieldKind = "text" | "key-source" | "path" | "library" | "secret" | "boolean" | "integer";
 
-export const PROFILE_FIELD_KINDS = {
-  description: "text",
-  certificate: "key-source",
-  "private-key": "key-source",
-  intermediates: "path",
-  "trust-anchor-arn": "text",
-  "profile-arn": "text",
-  "role-arn": "text",
-  "session-duration": "integer",
-  "role-session-name": "text",
-  region: "text",
-  endpoint: "text",
-  "use-fips-endpoint": "boolean",
-  "ca-bundle": "path",
-  "no-verify-ssl": "boolean",
-  "connect-timeout": "integer",
-  timeout: "integer",
-  "max-attempts": "integer",
-  "pkcs11-lib": "library",
-  "reuse-pin": "boolean",
-  "pkcs11-pin": "secret",
-  "pkcs11-context-pin": "secret",
-  "pkcs8-password": "secret",
-  "tpm-device": "text",
-  "tpm-key-password": "secret",
-  "no-tpm-key-password": "boolean",
-  "tpm-parent-password": "secret",
-} as const;
+/** How a field's JSON value is read; paths are resolved against the file's directory. */
+const PATH_KINDS: Readonly<Record<string, FieldKind>> = { certificate: "key-source", "private-key": "key-source", intermediates: "path", "ca-bundle": "path", "pkcs11-lib": "library" };
 
-export type ProfileField = keyof typeof PROFILE_FIELD_KINDS;
-export type FieldKind = (typeof PROFILE_FIELD_KINDS)[ProfileField];
+export const PROFILE_FIELD_KINDS: Readonly<Record<string, FieldKind>> = Object.fromEntries([
+  ["description", "text"],
+  ...Object.values(SETTINGS_FIELDS)
+    .filter(([flag]) => flag !== "use-dual-stack-endpoint") // no such flag either
+    .map(([flag, type]) => [flag, PATH_KINDS[flag] ?? (type === "string" ? "text" : type)]),
+]);
 
-type ValueOfKind<K extends FieldKind> = K extends "boolean" ? boolean : K extends "integer" ? number : K extends "secret" ? SecretSource : string;
-
-/**
- * A profile whose values have the types their fields require (paths absolute, secrets as sources); what the
- * values may be is checked by src/settings/ when the file is read.
- */
-export type ProfileSettings = { readonly [F in ProfileField]?: ValueOfKind<(typeof PROFILE_FIELD_KINDS)[F]> };
+/** A profile whose values have the types their fields require (paths absolute, secrets as sources). */
+export type ProfileSettings = FlagRecord & { readonly description?: string };
 
 export const PROFILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -1,6 +1,5 @@
 import { InputError } from "../errors.js";
-import { credentialSettings, profileOrigin, type CredentialSettings, type SettingsContext } from "../settings/credential-settings.js";
-import { inputFromFlags, mergeFlagRecords, type FlagRecord } from "../settings/flag-record.js";
+import { credentialSettings, inputFromFlags, mergeFlagRecords, profileOrigin, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
 import type { AgentConfig } from "./parse-config.js";
 import type { ProfileSettings } from "./profile-fields.js";
 

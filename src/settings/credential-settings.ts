@@ -16,39 +16,47 @@ export interface CredentialSettings {
 }
 
 /**
- * The one plain record every source of settings is turned into: command-line flags, a config profile (whose
- * fields are the flags' names) and the SDK provider's options. Times are milliseconds.
+ * Every setting: its command-line flag, which is also its name in a config profile, and its type there.
+ * `connectTimeoutMs` and `timeoutMs` are seconds as flags; `verifyTls` is the flag `no-verify-ssl`, inverted.
  */
-export interface SettingsInput {
-  readonly certificate?: string | undefined;
-  readonly privateKey?: string | undefined;
-  readonly intermediates?: string | undefined;
-  readonly keyPassword?: SecretSource | undefined;
-  readonly pkcs11Library?: string | undefined;
-  readonly pkcs11Pin?: SecretSource | undefined;
-  readonly pkcs11ContextPin?: SecretSource | undefined;
-  readonly reusePin?: boolean | undefined;
-  readonly tpmDevice?: string | undefined;
-  readonly tpmKeyPassword?: SecretSource | undefined;
-  readonly noTpmKeyPassword?: boolean | undefined;
-  readonly tpmParentPassword?: SecretSource | undefined;
-  readonly trustAnchorArn?: string | undefined;
-  readonly profileArn?: string | undefined;
-  readonly roleArn?: string | undefined;
-  readonly durationSeconds?: number | undefined;
-  readonly roleSessionName?: string | undefined;
-  readonly region?: string | undefined;
-  readonly endpoint?: string | undefined;
-  readonly useFipsEndpoint?: boolean | undefined;
-  readonly useDualStackEndpoint?: boolean | undefined;
-  readonly caBundle?: string | undefined;
-  readonly verifyTls?: boolean | undefined;
-  readonly connectTimeoutMs?: number | undefined;
-  readonly timeoutMs?: number | undefined;
-  readonly maxAttempts?: number | undefined;
-}
+export const SETTINGS_FIELDS = {
+  certificate: ["certificate", "string"],
+  privateKey: ["private-key", "string"],
+  intermediates: ["intermediates", "string"],
+  keyPassword: ["pkcs8-password", "secret"],
+  pkcs11Library: ["pkcs11-lib", "string"],
+  pkcs11Pin: ["pkcs11-pin", "secret"],
+  pkcs11ContextPin: ["pkcs11-context-pin", "secret"],
+  reusePin: ["reuse-pin", "boolean"],
+  tpmDevice: ["tpm-device", "string"],
+  tpmKeyPassword: ["tpm-key-password", "secret"],
+  noTpmKeyPassword: ["no-tpm-key-password", "boolean"],
+  tpmParentPassword: ["tpm-parent-password", "secret"],
+  trustAnchorArn: ["trust-anchor-arn", "string"],
+  profileArn: ["profile-arn", "string"],
+  roleArn: ["role-arn", "string"],
+  durationSeconds: ["session-duration", "integer"],
+  roleSessionName: ["role-session-name", "string"],
+  region: ["region", "string"],
+  endpoint: ["endpoint", "string"],
+  useFipsEndpoint: ["use-fips-endpoint", "boolean"],
+  useDualStackEndpoint: ["use-dual-stack-endpoint", "boolean"],
+  caBundle: ["ca-bundle", "string"],
+  verifyTls: ["no-verify-ssl", "boolean"],
+  connectTimeoutMs: ["connect-timeout", "integer"],
+  timeoutMs: ["timeout", "integer"],
+  maxAttempts: ["max-attempts", "integer"],
+} as const;
 
-export type SettingsField = keyof SettingsInput;
+type Fields = typeof SETTINGS_FIELDS;
+export type SettingsField = keyof Fields;
+type ValueOf<T> = T extends "string" ? string : T extends "secret" ? SecretSource : T extends "boolean" ? boolean : number;
+
+/** The one plain record every source of settings (flags, a config profile, SDK options) is turned into. */
+export type SettingsInput = { readonly [F in SettingsField]?: ValueOf<Fields[F][1]> | undefined };
+
+/** The same settings named as flags (and config profile fields) are: times in seconds, secrets under their own name. */
+export type FlagRecord = { readonly [F in SettingsField as Fields[F][0]]?: ValueOf<Fields[F][1]> | undefined };
 
 /** What the settings run with that is not a setting: the environment (AWS_*, proxies, TPM_DEVICE) and --debug. */
 export interface SettingsContext {
@@ -60,15 +68,11 @@ export interface SettingsContext {
 export interface SettingsOrigin {
   /** `--session-duration`, `durationSeconds`, `field "session-duration"`. */
   name(field: SettingsField): string;
-  /** A wrong value; `cause` is the ARN parser's own error. */
+  /** A wrong value; `cause` is the parser's own error (ARN, URL, region). */
   invalid(message: string, cause?: AgentError): AgentError;
-  /** A required field (or, for `certificate`, any key at all) is missing. */
+  /** A required ARN is missing, or (`certificate`) no key at all is given. */
   missing(field: "trustAnchorArn" | "profileArn" | "roleArn" | "certificate"): AgentError;
 }
-
-const FIRST_SESSION_FIELDS = ["trustAnchorArn", "profileArn", "roleArn"] as const;
-const ONE_HOUR_MS = 3_600_000;
-const MAX_ATTEMPTS_LIMIT = 10;
 
 /**
  * Validates a record of settings and turns it into the settings the refresh engine runs on. Everything that
@@ -77,7 +81,7 @@ const MAX_ATTEMPTS_LIMIT = 10;
  * FIPS/dual-stack combination, duration, timeouts and attempts, and that some key is given.
  */
 export function credentialSettings(input: SettingsInput, origin: SettingsOrigin, context: SettingsContext = {}): CredentialSettings {
-  for (const field of FIRST_SESSION_FIELDS) if (!input[field]) throw origin.missing(field);
+  for (const field of ["trustAnchorArn", "profileArn", "roleArn"] as const) if (!input[field]) throw origin.missing(field);
   if (!input.certificate && !input.privateKey) throw origin.missing("certificate");
   checkSettingsFields(input, origin);
   const session: CreateSessionParams = {
@@ -85,86 +89,59 @@ export function credentialSettings(input: SettingsInput, origin: SettingsOrigin,
     profileArn: parseProfileArn(input.profileArn!),
     roleArn: parseRoleArn(input.roleArn!),
     durationSeconds: input.durationSeconds ?? 3600,
-    ...(input.roleSessionName ? { roleSessionName: input.roleSessionName } : {}),
-    ...(input.region ? { region: input.region } : {}),
+    ...defined({ roleSessionName: input.roleSessionName || undefined, region: input.region || undefined }),
   };
-  const endpoint: CreateSessionOptions = {
-    ...defined({
-      endpoint: input.endpoint || undefined,
-      useFipsEndpoint: input.useFipsEndpoint,
-      useDualStackEndpoint: input.useDualStackEndpoint,
-      caBundle: input.caBundle || undefined,
-      verifyTls: input.verifyTls,
-      connectTimeoutMs: input.connectTimeoutMs,
-      timeoutMs: input.timeoutMs,
-      maxAttempts: input.maxAttempts,
-    }),
-    ...defined(context),
-  };
-  prepareCreateSession(session, endpoint);
-  return { session, endpoint, signer: signerOptions(input, context) };
+  const { endpoint, useFipsEndpoint, useDualStackEndpoint, caBundle, verifyTls, connectTimeoutMs, timeoutMs, maxAttempts } = input;
+  const options = { ...defined({ endpoint: endpoint || undefined, useFipsEndpoint, useDualStackEndpoint, caBundle: caBundle || undefined, verifyTls }), ...defined({ connectTimeoutMs, timeoutMs, maxAttempts }), ...defined(context) };
+  prepareCreateSession(session, options);
+  return { session, endpoint: options, signer: signerOptions(input, context) };
 }
 
-/** The checks of single fields, for whatever the record holds (a config profile is checked so when the file is read). */
+/** The checks of single fields, for whatever the record holds (a config profile's are run when the file is read). */
 export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin): void {
-  const arns = [
-    ["trustAnchorArn", parseTrustAnchorArn],
-    ["profileArn", parseProfileArn],
-    ["roleArn", parseRoleArn],
-  ] as const;
-  for (const [field, parse] of arns) {
-    const text = input[field];
-    if (text === undefined) continue;
+  const parsers = [["trustAnchorArn", parseTrustAnchorArn], ["profileArn", parseProfileArn], ["roleArn", parseRoleArn], ["endpoint", parseEndpointUrl], ["region", checkRegionName]] as const;
+  for (const [field, parse] of parsers) {
     try {
-      parse(text);
+      if (input[field]) parse(input[field]);
     } catch (e) {
       if (!isAgentError(e)) throw e;
       throw origin.invalid(`${origin.name(field)} is not valid: ${e.message}`, e);
     }
   }
-  const problem = (field: SettingsField, text: string | undefined): void => {
-    if (text !== undefined) throw origin.invalid(`${origin.name(field)} ${text}`);
+  const problem = (field: SettingsField, text: string | false | undefined): void => {
+    if (text) throw origin.invalid(`${origin.name(field)} ${text}`);
   };
   if (input.durationSeconds !== undefined) problem("durationSeconds", durationProblem(input.durationSeconds));
   for (const field of ["connectTimeoutMs", "timeoutMs"] as const) {
     const ms = input[field];
-    if (ms !== undefined && !(ms > 0 && ms <= ONE_HOUR_MS)) problem(field, "must be more than 0 and at most one hour");
+    problem(field, ms !== undefined && !(ms > 0 && ms <= 3_600_000) && "must be more than 0 and at most one hour");
   }
   const attempts = input.maxAttempts;
-  if (attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1 && attempts <= MAX_ATTEMPTS_LIMIT)) {
-    problem("maxAttempts", `must be a whole number between 1 and ${MAX_ATTEMPTS_LIMIT}`);
-  }
-  for (const [field, check] of [["endpoint", parseEndpointUrl], ["region", checkRegionName]] as const) {
-    const text = input[field];
-    if (!text) continue;
-    try {
-      check(text);
-    } catch (e) {
-      if (!isAgentError(e)) throw e;
-      throw origin.invalid(`${origin.name(field)} is not valid: ${e.message}`, e);
-    }
-  }
+  problem("maxAttempts", attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1 && attempts <= 10) && "must be a whole number between 1 and 10");
 }
 
 /** The signer's part of the settings (also what the key-only commands, sign-string and csr, use). */
-export function signerOptions(input: SettingsInput, context: SettingsContext = {}): SignerOptions {
+export function signerOptions(i: SettingsInput, context: SettingsContext = {}): SignerOptions {
   return {
-    ...defined({
-      certificate: input.certificate || undefined,
-      privateKey: input.privateKey || undefined,
-      intermediates: input.intermediates || undefined,
-      keyPassword: input.keyPassword,
-    }),
-    pkcs11: {
-      ...defined({ library: input.pkcs11Library || undefined, pin: input.pkcs11Pin, contextPin: input.pkcs11ContextPin }),
-      reusePin: input.reusePin === true,
-    },
-    tpm: {
-      ...defined({ device: input.tpmDevice || undefined, keyPassword: input.tpmKeyPassword, parentPassword: input.tpmParentPassword }),
-      noKeyPassword: input.noTpmKeyPassword === true,
-    },
+    ...defined({ certificate: i.certificate || undefined, privateKey: i.privateKey || undefined, intermediates: i.intermediates || undefined, keyPassword: i.keyPassword }),
+    pkcs11: { ...defined({ library: i.pkcs11Library || undefined, pin: i.pkcs11Pin, contextPin: i.pkcs11ContextPin }), reusePin: i.reusePin === true },
+    tpm: { ...defined({ device: i.tpmDevice || undefined, keyPassword: i.tpmKeyPassword, parentPassword: i.tpmParentPassword }), noKeyPassword: i.noTpmKeyPassword === true },
     ...defined(context),
   };
+}
+
+/** A profile's record with command-line flags over it: a flag the user gave wins (either TPM key password flag replaces both). */
+export function mergeFlagRecords(profile: FlagRecord, flags: FlagRecord): FlagRecord {
+  const tpm = flags["tpm-key-password"] !== undefined || flags["no-tpm-key-password"] !== undefined;
+  const base = tpm ? { ...profile, "tpm-key-password": undefined, "no-tpm-key-password": undefined } : profile;
+  return { ...base, ...defined(flags) };
+}
+
+/** A flag-named record as {@link SettingsInput}: seconds become milliseconds, `no-verify-ssl` becomes `verifyTls: false`. */
+export function inputFromFlags(record: FlagRecord): SettingsInput {
+  const input = Object.fromEntries(Object.entries(SETTINGS_FIELDS).map(([field, [flag]]) => [field, (record as Record<string, unknown>)[flag]]));
+  const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
+  return { ...input, verifyTls: record["no-verify-ssl"] ? false : undefined, connectTimeoutMs: ms(record["connect-timeout"]), timeoutMs: ms(record.timeout) };
 }
 
 /** A stable text of the settings for change detection on reload (functions and the environment left out). */
@@ -177,78 +154,42 @@ function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undef
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
-/** Settings from command-line flags (messages name the flag). */
+const flagOf = (field: SettingsField) => SETTINGS_FIELDS[field][0];
+const NO_KEY_HINT = "pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with a combined PEM or PKCS#12 file";
+
+/** Settings from command-line flags: messages name the flag. */
 export const FLAG_ORIGIN: SettingsOrigin = {
-  name: (field) => `--${FLAG_OF_FIELD[field]}`,
+  name: (field) => `--${flagOf(field)}`,
   invalid: (message, cause) => cause ?? new UsageError("USAGE", message),
   missing: (field) =>
     field === "certificate"
-      ? new UsageError("USAGE", "no private key given", {
-          hint: "pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with a combined PEM or PKCS#12 file",
-        })
-      : new UsageError("USAGE", `--${FLAG_OF_FIELD[field]} is required`, {
-          hint: "give --trust-anchor-arn, --profile-arn and --role-arn (or --profile NAME with a config file)",
-        }),
+      ? new UsageError("USAGE", "no private key given", { hint: NO_KEY_HINT })
+      : new UsageError("USAGE", `--${flagOf(field)} is required`, { hint: "give --trust-anchor-arn, --profile-arn and --role-arn (or --profile NAME with a config file)" }),
 };
 
-/** Settings from the SDK provider's options (messages name the option). */
+/** Settings from the SDK provider's options: messages name the option. */
 export const OPTIONS_ORIGIN: SettingsOrigin = {
   name: (field) => field,
-  invalid: (message, cause) => cause ?? new UsageError("USAGE", message),
+  invalid: FLAG_ORIGIN.invalid,
   missing: (field) =>
     field === "certificate"
-      ? new UsageError("USAGE", "no key given", {
-          hint: "set privateKey (a key file, pkcs11: URI, TSS2 key file or handle:0x…) and certificate, or certificate alone with a combined PEM, PKCS#12 file or pkcs11: URI",
-        })
+      ? new UsageError("USAGE", "no key given", { hint: "set privateKey (a key file, pkcs11: URI, TSS2 key file or handle:0x…) and certificate, or certificate alone with a combined PEM, PKCS#12 file or pkcs11: URI" })
       : new UsageError("USAGE", `${field} is required`),
 };
 
 /**
- * Settings from a config profile, `where` naming it (`config /path: profile "gateway"`); every mistake is a
- * CONFIG_INVALID that names the profile and field. With `flags`, command-line flags were merged over the
- * profile: a wrong value then names the flag (the profile's own values were checked when the file was read).
+ * Settings from a config profile, `where` naming it (`config /path: profile "gateway"`): every mistake is a
+ * CONFIG_INVALID that names the profile and field. With `flags` merged over the profile, a wrong value names the
+ * flag (the profile's own values were checked when the file was read).
  */
 export function profileOrigin(where: string, flags = false): SettingsOrigin {
+  const fail = (what: string, hint?: string) => new InputError("CONFIG_INVALID", `${where}${what}`, hint ? { hint } : {});
   return {
-    name: flags ? FLAG_ORIGIN.name : (field) => `field "${FLAG_OF_FIELD[field]}"`,
-    invalid: flags ? FLAG_ORIGIN.invalid : (message) => new InputError("CONFIG_INVALID", `${where}: ${message}`),
+    name: flags ? FLAG_ORIGIN.name : (field) => `field "${flagOf(field)}"`,
+    invalid: flags ? FLAG_ORIGIN.invalid : (message) => fail(`: ${message}`),
     missing: (field) =>
       field === "certificate"
-        ? new InputError("CONFIG_INVALID", `${where} has neither "certificate" nor "private-key"`, {
-            hint: 'add "certificate" (and "private-key" when the key is elsewhere) to the profile',
-          })
-        : new InputError("CONFIG_INVALID", `${where} has no "${FLAG_OF_FIELD[field]}"`, {
-            hint: `add "${FLAG_OF_FIELD[field]}" to the profile or pass --${FLAG_OF_FIELD[field]}`,
-          }),
+        ? fail(' has neither "certificate" nor "private-key"', 'add "certificate" (and "private-key" when the key is elsewhere) to the profile')
+        : fail(` has no "${flagOf(field)}"`, `add "${flagOf(field)}" to the profile or pass --${flagOf(field)}`),
   };
 }
-
-/** Each field's command-line flag, which is also its name in a config profile. */
-export const FLAG_OF_FIELD = {
-  certificate: "certificate",
-  privateKey: "private-key",
-  intermediates: "intermediates",
-  keyPassword: "pkcs8-password",
-  pkcs11Library: "pkcs11-lib",
-  pkcs11Pin: "pkcs11-pin",
-  pkcs11ContextPin: "pkcs11-context-pin",
-  reusePin: "reuse-pin",
-  tpmDevice: "tpm-device",
-  tpmKeyPassword: "tpm-key-password",
-  noTpmKeyPassword: "no-tpm-key-password",
-  tpmParentPassword: "tpm-parent-password",
-  trustAnchorArn: "trust-anchor-arn",
-  profileArn: "profile-arn",
-  roleArn: "role-arn",
-  durationSeconds: "session-duration",
-  roleSessionName: "role-session-name",
-  region: "region",
-  endpoint: "endpoint",
-  useFipsEndpoint: "use-fips-endpoint",
-  useDualStackEndpoint: "use-dual-stack-endpoint",
-  caBundle: "ca-bundle",
-  verifyTls: "no-verify-ssl",
-  connectTimeoutMs: "connect-timeout",
-  timeoutMs: "timeout",
-  maxAttempts: "max-attempts",
-} as const satisfies Record<SettingsField, string>;

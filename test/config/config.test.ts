@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
 import { defaultConfigPath, loadConfig } from "../../src/config/load-config.js";
 import { findProfile, profileCredentialSettings } from "../../src/config/resolve-profile.js";
-import { credentialSettingsFromArgs, flagRecordFromArgs } from "../../src/cli/settings-args.js";
-import { inputFromFlags, mergeFlagRecords } from "../../src/settings/flag-record.js";
+import { flagRecordFromArgs, settingsFromArgs } from "../../src/cli/settings-args.js";
+import { inputFromFlags, mergeFlagRecords } from "../../src/settings/credential-settings.js";
 import type { ParsedArgs } from "../../src/cli/command.js";
 import type { AgentError } from "../../src/errors.js";
 import { parseCommandArgs } from "../../src/cli/parse-args.js";
@@ -150,22 +150,22 @@ describe("a profile with flags over it (flags win)", () => {
   });
 
   it("turns profile and flags into signer, session and endpoint settings", () => {
-    const settings = credentialSettingsFromArgs(argv("--endpoint", "http://127.0.0.1:1", "--timeout", "20"), io, { config, name: "gateway" });
+    const settings = profileCredentialSettings(config, "gateway", {}, flagRecordFromArgs(argv("--endpoint", "http://127.0.0.1:1", "--timeout", "20")));
     expect(settings.session).toEqual({ trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 900, roleSessionName: "gw-1" });
     expect(settings.signer.certificate).toBe("/etc/raa/certs/gw.pem");
     expect(settings.signer.pkcs11?.pin).toEqual({ kind: "file", path: "/etc/raa/pin.txt" });
     expect(settings.endpoint).toMatchObject({ endpoint: "http://127.0.0.1:1", timeoutMs: 20_000 });
   });
 
-  it("says which field a profile lacks, and which flag is missing without a profile", () => {
+  it("says which field a profile lacks, and which flag is missing without a profile", async () => {
     const c = parseConfig(configText({ g: { ...gateway, "role-arn": undefined } }), "/c.json");
     expect(() => profileCredentialSettings(c, "g", {})).toThrow('config /c.json: profile "g" has no "role-arn"');
-    expect(() => credentialSettingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA), io)).toThrow("--role-arn is required");
+    await expect(settingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA), io)).rejects.toThrow("--role-arn is required");
   });
 
   it("checks the regions of trust anchor and profile when the profile is used, flags included", () => {
     const west = PA.replace("eu-west-1", "us-west-2");
-    expect(() => credentialSettingsFromArgs(argv("--profile-arn", west), io, { config, name: "gateway" })).toThrow(expect.objectContaining({ code: "REGION_MISMATCH" }));
+    expect(() => profileCredentialSettings(config, "gateway", {}, flagRecordFromArgs(argv("--profile-arn", west)))).toThrow(expect.objectContaining({ code: "REGION_MISMATCH" }));
   });
 });
 

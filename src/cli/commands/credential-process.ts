@@ -2,7 +2,7 @@ import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "..
 import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { stringArg, type CommandSpec } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
-import { credentialSettingsFromArgs } from "../settings-args.js";
+import { settingsFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "credential-process",
@@ -25,11 +25,10 @@ const command: CommandSpec = {
     const byName = asksForProfileAsIs(args, profile) ? profile : undefined;
     let credentials = byName ? await credentialsFromAgent(args, byName, io) : undefined;
     if (!credentials) {
-      const config = profile ? await (await import("../../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env) : undefined;
       // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
-      const settings = credentialSettingsFromArgs(args, io, config && { config, name: profile! });
-      if (!byName) credentials = await credentialsFromAgent(args, roleSelector(settings.session), io);
-      credentials ??= await createNewSession(settings);
+      const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
+      if (!byName) credentials = await credentialsFromAgent(args, roleSelector(settings!.session), io);
+      credentials ??= await createNewSession(settings!);
     }
     // No trailing newline, exactly like aws_signing_helper.
     io.stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));

@@ -46,19 +46,10 @@ const command: CommandSpec = {
 
 /** Config profiles given with --profile (flags merged in, flags win), else the one role the flags describe. */
 async function roleSpecs(args: ParsedArgs, io: CliIo): Promise<SourceSpec[]> {
-  const [{ loadConfig }, { credentialSettingsFromArgs }] = await Promise.all([import("../../config/load-config.js"), import("../settings-args.js")]);
   const profiles = listArg(args, "profile");
-  if (profiles.length === 0) {
-    const settings = credentialSettingsFromArgs(args, io);
-    // aws_signing_helper names the role after the last segment of the role ARN's resource.
-    const name = settings.session.roleArn.split("/").pop()!;
-    return [{ name, settings }];
-  }
-  const config = await loadConfig(stringArg(args, "config"), io.env);
-  return profiles.map((name) => ({
-    name,
-    settings: credentialSettingsFromArgs(args, io, { config, name }),
-  }));
+  const settings = await (await import("../settings-args.js")).settingsFromArgs(args, io, profiles);
+  // aws_signing_helper names the role after the last segment of the role ARN's resource.
+  return settings.map((s, i) => ({ name: profiles[i] ?? s.session.roleArn.split("/").pop()!, settings: s }));
 }
 
 export default command;

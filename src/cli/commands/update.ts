@@ -31,9 +31,8 @@ const command: CommandSpec = {
 };
 
 async function settingsFor(args: ParsedArgs, io: CliIo): Promise<CredentialSettings> {
-  const [{ loadConfig }, { credentialSettingsFromArgs }] = await Promise.all([import("../../config/load-config.js"), import("../settings-args.js")]);
   const name = stringArg(args, "config-profile");
-  return credentialSettingsFromArgs(args, io, name ? { config: await loadConfig(stringArg(args, "config"), io.env), name } : undefined);
+  return (await (await import("../settings-args.js")).settingsFromArgs(args, io, name ? [name] : []))[0]!;
 }
 
 export default command;
