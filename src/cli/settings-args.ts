@@ -35,6 +35,14 @@ export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => voi
   return boolArg(args, "debug") ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined;
 }
 
+/** `--pkcs11-lib`, the token PIN and `--debug`, for the commands that reach a token directly (keygen, install-certificate, …). */
+export function tokenAccessFromArgs(args: ParsedArgs, io: CliIo): { library?: string; pin?: SecretSource; debug?: (line: string) => void; env: NodeJS.ProcessEnv } {
+  const library = stringArg(args, "pkcs11-lib");
+  const pin = secretFromArgs(args, "pkcs11-pin");
+  const debug = debugLogger(args, io);
+  return { ...(library ? { library } : {}), ...(pin ? { pin } : {}), ...(debug ? { debug } : {}), env: io.env };
+}
+
 const SECRET_FLAGS = ["pkcs8-password", "pkcs11-pin", "pkcs11-context-pin", "tpm-key-password"] as const;
 
 /** The settings flags the user gave (defaults are the settings' own), each secret from its flag trio. */
