@@ -92,7 +92,10 @@ export function credentialSettings(input: SettingsInput, origin: SettingsOrigin,
     ...defined({ roleSessionName: input.roleSessionName || undefined, region: input.region || undefined }),
   };
   const { endpoint, useFipsEndpoint, useDualStackEndpoint, caBundle, verifyTls, connectTimeoutMs, timeoutMs, maxAttempts } = input;
-  const options = { ...defined({ endpoint: endpoint || undefined, useFipsEndpoint, useDualStackEndpoint, caBundle: caBundle || undefined, verifyTls }), ...defined({ connectTimeoutMs, timeoutMs, maxAttempts }), ...defined(context) };
+  const options: CreateSessionOptions = {
+    ...defined({ endpoint: endpoint || undefined, useFipsEndpoint, useDualStackEndpoint, caBundle: caBundle || undefined, verifyTls, connectTimeoutMs, timeoutMs, maxAttempts }),
+    ...defined(context),
+  };
   prepareCreateSession(session, options);
   return { session, endpoint: options, signer: signerOptions(input, context) };
 }
