@@ -1,15 +1,7 @@
 import { createCredentialSource } from "../credentials/credential-source.js";
 import { describeRefreshEvent } from "../credentials/describe-event.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
-import { watchSignals } from "./signals.js";
-
-/** Where a daemon writes its log lines (stderr, or the journal under systemd). */
-export type Log = (line: string) => void;
-
-/** An error as one log line: an AgentError's own one-line form, else its text. */
-export function oneLine(error: unknown): string {
-  return (error as { toOneLine?: () => string }).toOneLine?.() ?? String(error);
-}
+import { oneLine, runUntilStopped, type Log } from "./signals.js";
 
 /** One log line per source the registry could not (re)build; such sources answer with their error. */
 export function logFailures(result: ApplyResult, log: Log): void {
@@ -54,24 +46,6 @@ export async function listenOrClose<T>(registry: SourceRegistry, listen: () => P
 }
 
 /**
- * Waits for SIGTERM or SIGINT. Each SIGHUP runs `reload` after any reload still running; it resolves to the line
- * to log, and a reload that fails is logged and the running configuration kept. Resolves once the last reload
- * has finished.
- */
-export async function runUntilStopped(reload: () => Promise<string>, log: Log): Promise<void> {
-  let reloading = Promise.resolve();
-  const signals = watchSignals(() => {
-    reloading = reloading.then(reload).then(log, (error: unknown) => log(`reload failed, keeping the previous configuration: ${oneLine(error)}`));
-  });
-  try {
-    log(`${await signals.stopped}: stopping`);
-  } finally {
-    signals.dispose();
-    await reloading;
-  }
-}
-
-/**
  * The life of a daemon that serves a registry's credentials (`agent`, `serve`), once its server listens:
  * SIGHUP re-reads the configuration with `nextSpecs` and applies it (unchanged sources keep their cache);
  * SIGTERM or SIGINT closes the server, then every source (token sessions closed, TPM objects flushed).
@@ -83,11 +57,11 @@ export async function serveUntilStopped(
   log: Log,
 ): Promise<void> {
   try {
-    await runUntilStopped(async () => {
+    await runUntilStopped(log, async () => {
       const r = await registry.apply(await nextSpecs());
       logFailures(r, log);
       return `configuration reloaded: kept ${r.kept.length}, added ${r.added.length}, replaced ${r.replaced.length}, removed ${r.removed.length}`;
-    }, log);
+    });
   } finally {
     await server.close();
     await registry.closeAll();

@@ -1,5 +1,6 @@
 import type { SourceSpec } from "../credentials/source-registry.js";
-import { listenOrClose, serveUntilStopped, startRegistry, type Log } from "../daemon/run-daemon.js";
+import { listenOrClose, serveUntilStopped, startRegistry } from "../daemon/run-daemon.js";
+import type { Log } from "../daemon/signals.js";
 import { UsageError } from "../errors.js";
 import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
 import { EcsConsumers } from "./ecs-consumers.js";

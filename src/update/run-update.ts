@@ -1,6 +1,7 @@
 import { createCredentialSource } from "../credentials/credential-source.js";
 import { describeRefreshEvent } from "../credentials/describe-event.js";
-import { isTransient, runUntilStopped, type Log } from "../daemon/run-daemon.js";
+import { isTransient } from "../daemon/run-daemon.js";
+import { runUntilStopped, type Log } from "../daemon/signals.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { CredentialsFileUpdater } from "./file-updater.js";
@@ -56,14 +57,14 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
   source.start();
   log(`updating profile [${section}] in ${path}`);
   try {
-    await runUntilStopped(async () => {
+    await runUntilStopped(log, async () => {
       settings = await run.settings();
       const old = source;
       source = newSource(settings);
       await old.close();
       source.start();
       return "configuration reloaded";
-    }, log);
+    });
   } finally {
     await updater.stop();
     await source.close();
