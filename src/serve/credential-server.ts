@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Server as HttpsServer } from "node:https";
 import { listenTcp } from "../io/listen-tcp.js";
 import type { AddressInfo } from "node:net";
-import type { Credentials } from "../credentials/credentials.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
 import type { EcsConsumerLookup } from "./ecs-consumers.js";
 import { urlHost } from "./advertise-host.js";
