@@ -88,7 +88,9 @@ export async function startTlsServer(paths: TlsFilePaths, handler: RequestListen
       failedStamps = undefined;
       log(`TLS certificate reloaded from ${paths.certificate} (valid until ${next.validTo})`);
     } catch (error) {
-      failedStamps = stamps;
+      // Stamped again after the read: the files may have been swapped between the two stats above, and the
+      // pair that failed is the one on disk now (remembering the torn stamps would log the failure twice).
+      failedStamps = await Promise.all([stampOf(paths.certificate, "TLS certificate file"), stampOf(paths.key, "TLS private key file")]).catch(() => stamps);
       log(`TLS certificate not reloaded, the previous one is kept: ${oneLine(error)}`);
     }
   }
