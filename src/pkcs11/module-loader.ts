@@ -5,8 +5,8 @@
 import type * as Graphene from "graphene-pk11";
 import type { PKCS11 } from "pkcs11js";
 import { realpathSync } from "node:fs";
-import { DeviceError } from "../../errors.js";
-import type { DebugLog } from "../options.js";
+import { DeviceError } from "../errors.js";
+import type { DebugLog } from "../signers/options.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { describeCkr } from "./pkcs11-errors.js";
 

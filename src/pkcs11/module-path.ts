@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
-import { InputError, UsageError } from "../../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import type { Pkcs11Uri } from "./uri.js";
 
 export const P11_KIT_PROXY = "p11-kit-proxy.so";

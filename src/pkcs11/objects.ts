@@ -1,11 +1,11 @@
 /** Finding certificates and keys on a token and reading the attributes the signer needs. */
 import type * as Graphene from "graphene-pk11";
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { Certificate } from "../../x509/certificate.js";
-import type { DebugLog } from "../options.js";
+import { Certificate } from "../x509/certificate.js";
+import type { DebugLog } from "../signers/options.js";
 import type { Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
-import { curveFromEcParams } from "./signature-encoding.js";
+import { curveFromEcParams } from "../signers/pkcs11/signature-encoding.js";
 import { tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
 

@@ -5,9 +5,9 @@
  * token says about remaining tries, and never presented again.
  */
 import { fileURLToPath } from "node:url";
-import { AuthError, InputError } from "../../errors.js";
-import { describeSecretSource, readSecret, type SecretSource } from "../../secrets/secret-source.js";
-import { Secret } from "../../secrets/secret.js";
+import { AuthError, InputError } from "../errors.js";
+import { describeSecretSource, readSecret, type SecretSource } from "../secrets/secret-source.js";
+import { Secret } from "../secrets/secret.js";
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
 import { currentTokenFlags, describeToken } from "./slots.js";

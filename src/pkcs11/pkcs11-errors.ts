@@ -1,5 +1,5 @@
 /** Recognising PKCS#11 return codes in the errors pkcs11js throws, and turning them into AgentErrors. */
-import { DeviceError, InputError, isAgentError, type AgentError } from "../../errors.js";
+import { DeviceError, InputError, isAgentError, type AgentError } from "../errors.js";
 
 /** The `CKR_*` name of a pkcs11js error, or undefined for anything else. */
 export function ckrName(error: unknown): string | undefined {

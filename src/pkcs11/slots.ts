@@ -1,5 +1,5 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
-import type { DebugLog } from "../options.js";
+import type { DebugLog } from "../signers/options.js";
 import type { LibraryInfo, Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import type { Pkcs11Uri } from "./uri.js";

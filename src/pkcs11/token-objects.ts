@@ -1,7 +1,7 @@
 import type { Template } from "pkcs11js";
-import type { TokenContext } from "../../signers/pkcs11/objects.js";
-import { pkcs11Failure } from "../../signers/pkcs11/pkcs11-errors.js";
-import { CKA } from "./attributes.js";
+import type { TokenContext } from "./objects.js";
+import { pkcs11Failure } from "./pkcs11-errors.js";
+import { CKA } from "./constants.js";
 
 /** Handles of the objects matching a template (all of them, in batches). */
 export function findObjects(context: TokenContext, template: Template): Buffer[] {

@@ -2,16 +2,16 @@
  * A read-write, logged-in session on the one token a `pkcs11:` URI names: what creating objects needs
  * (the signer's sessions are read-only). Module loading, token matching and PIN handling are the signer's.
  */
-import { DeviceError } from "../../errors.js";
-import type { SecretSource } from "../../secrets/secret-source.js";
-import type { DebugLog } from "../../signers/options.js";
-import { acquireModule, type ModuleLease } from "../../signers/pkcs11/module-loader.js";
-import { chooseModule } from "../../signers/pkcs11/module-path.js";
-import { closeSession, type TokenContext } from "../../signers/pkcs11/objects.js";
-import { Pkcs11AmbiguousError, pkcs11Failure } from "../../signers/pkcs11/pkcs11-errors.js";
-import { loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "../../signers/pkcs11/pin.js";
-import { CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "../../signers/pkcs11/slots.js";
-import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../signers/pkcs11/uri.js";
+import { DeviceError } from "../errors.js";
+import type { SecretSource } from "../secrets/secret-source.js";
+import type { DebugLog } from "../signers/options.js";
+import { acquireModule, type ModuleLease } from "./module-loader.js";
+import { chooseModule } from "./module-path.js";
+import { closeSession, type TokenContext } from "./objects.js";
+import { Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
+import { loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "./pin.js";
+import { CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "./slots.js";
+import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 
 const CKF_RW_SESSION = 0x2;
 const CKF_SERIAL_SESSION = 0x4;

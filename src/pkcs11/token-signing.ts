@@ -3,13 +3,13 @@
  * C_Sign sequence, called straight on pkcs11js so that the per-signature cost stays that of the token.
  */
 import { createHash } from "node:crypto";
-import { DeviceError } from "../../errors.js";
-import type { Secret } from "../../secrets/secret.js";
-import type { DigestAlgorithm } from "../signer.js";
+import { DeviceError } from "../errors.js";
+import type { Secret } from "../secrets/secret.js";
+import type { DigestAlgorithm } from "../signers/signer.js";
 import type { PrivateKeyObject, TokenContext, TokenKeyType } from "./objects.js";
 import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { loginContextSpecific } from "./pin.js";
-import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer } from "./signature-encoding.js";
+import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer } from "../signers/pkcs11/signature-encoding.js";
 
 const CKM_RSA_PKCS = 0x1;
 const CKM_SHA256_RSA_PKCS = 0x40;

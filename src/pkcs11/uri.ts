@@ -2,8 +2,8 @@
  * RFC 7512 `pkcs11:` URIs: parsing (percent-decoding, validation of every standard attribute) and stable
  * printing (attributes sorted by name, `id` always fully percent-encoded, `pin-value` only on request).
  */
-import { InputError } from "../../errors.js";
-import { Secret } from "../../secrets/secret.js";
+import { InputError } from "../errors.js";
+import { Secret } from "../secrets/secret.js";
 
 export type Pkcs11ObjectType = "public" | "private" | "cert" | "secret-key" | "data";
 

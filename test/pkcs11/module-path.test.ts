@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { P11_KIT_PROXY, chooseModule } from "../../../src/signers/pkcs11/module-path.js";
-import { parsePkcs11Uri } from "../../../src/signers/pkcs11/uri.js";
+import { P11_KIT_PROXY, chooseModule } from "../../src/pkcs11/module-path.js";
+import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 
 const uri = parsePkcs11Uri;
 

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentError } from "../../../src/errors.js";
-import { RememberedPin, describePinFlags, pinFromSource, pinFromUri, type PinSupply } from "../../../src/signers/pkcs11/pin.js";
-import { parsePkcs11Uri } from "../../../src/signers/pkcs11/uri.js";
-import { makeTempDir } from "../../helpers/pki.js";
+import { AgentError } from "../../src/errors.js";
+import { RememberedPin, describePinFlags, pinFromSource, pinFromUri, type PinSupply } from "../../src/pkcs11/pin.js";
+import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
+import { makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-pkcs11-pin-");
 afterAll(cleanup);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { tokenFamily, unblockHint, type TokenFamily } from "../../../src/signers/pkcs11/unblock-hint.js";
+import { tokenFamily, unblockHint, type TokenFamily } from "../../src/pkcs11/unblock-hint.js";
 
 const token = (manufacturer: string, model: string, label = "t") => ({ label, manufacturer, model, serial: "1" });
 const YUBIKEY_READER = "Yubico YubiKey OTP+FIDO+CCID 00 00";

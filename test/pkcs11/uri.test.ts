@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { formatPkcs11Uri, parsePkcs11Uri, withAttributes, withoutQuery, type Pkcs11Uri } from "../../../src/signers/pkcs11/uri.js";
-import { AgentError } from "../../../src/errors.js";
+import { formatPkcs11Uri, parsePkcs11Uri, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
+import { AgentError } from "../../src/errors.js";
 
 /** A parsed URI as plain data (Buffers as hex, the PIN revealed) so that tables can compare it. */
 function plain(uri: Pkcs11Uri): Record<string, unknown> {

@@ -1,10 +1,10 @@
 import type { Template } from "pkcs11js";
 import { DeviceError, InputError } from "../../errors.js";
-import type { TokenContext } from "../../signers/pkcs11/objects.js";
-import { ckrName, describeCkr, pkcs11Failure } from "../../signers/pkcs11/pkcs11-errors.js";
-import { describeToken } from "../../signers/pkcs11/slots.js";
-import { CKA, CKK, CKM, CKO } from "./attributes.js";
-import { objectsUsing } from "./find-objects.js";
+import type { TokenContext } from "../../pkcs11/objects.js";
+import { ckrName, describeCkr, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { describeToken } from "../../pkcs11/slots.js";
+import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
+import { objectsUsing } from "../../pkcs11/token-objects.js";
 import { CURVE_OID_DER, type KeySpec } from "./key-spec.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 

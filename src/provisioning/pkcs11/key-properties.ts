@@ -3,8 +3,8 @@
  * does not know an attribute fails the whole C_GetAttributeValue call otherwise), and judged against what
  * keygen promises: a token object that cannot leave the token and can only sign.
  */
-import type { TokenContext } from "../../signers/pkcs11/objects.js";
-import { CKA } from "./attributes.js";
+import type { TokenContext } from "../../pkcs11/objects.js";
+import { CKA } from "../../pkcs11/constants.js";
 
 /** Each flag as the token reports it; undefined when the token does not know the attribute. */
 export interface KeyProperties {

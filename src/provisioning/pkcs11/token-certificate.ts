@@ -1,16 +1,16 @@
 import { createHash, type KeyObject } from "node:crypto";
 import type { Template } from "pkcs11js";
 import { InputError } from "../../errors.js";
-import { findPrivateKeys, publicKeyOf, type TokenContext } from "../../signers/pkcs11/objects.js";
-import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../signers/pkcs11/pkcs11-errors.js";
-import { describeToken } from "../../signers/pkcs11/slots.js";
-import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../signers/pkcs11/uri.js";
+import { findPrivateKeys, publicKeyOf, type TokenContext } from "../../pkcs11/objects.js";
+import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { describeToken } from "../../pkcs11/slots.js";
+import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import type { Certificate } from "../../x509/certificate.js";
 import { DerError } from "../../x509/der.js";
 import { readCertificateNames } from "../names/certificate-names.js";
 import { readTbsFields } from "../names/tbs-fields.js";
-import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "./attributes.js";
-import { findObjects } from "./find-objects.js";
+import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
+import { findObjects } from "../../pkcs11/token-objects.js";
 import { keyUri } from "./token-keygen.js";
 
 export interface InstallOnTokenRequest {

@@ -7,7 +7,7 @@
 import { DerError } from "../../x509/der.js";
 import { extensionOids } from "../../x509/extension-oids.js";
 import type { Certificate } from "../../x509/certificate.js";
-import type { Pkcs11Uri } from "./uri.js";
+import type { Pkcs11Uri } from "../../pkcs11/uri.js";
 
 const ATTESTATION_LABEL = /PIV Attestation/i;
 /** Yubico's PIV attestation extensions (firmware version, serial, policies, form factor): 1.3.6.1.4.1.41482.3.x */

@@ -12,7 +12,7 @@
 import { randomBytes, verify, type KeyObject } from "node:crypto";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm } from "../signer.js";
-import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "./objects.js";
+import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
 import { NODE_HASH_NAME } from "./signature-encoding.js";
 
 export type Proof =

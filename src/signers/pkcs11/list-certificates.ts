@@ -8,12 +8,12 @@ import type { Certificate } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import { withoutAttestation } from "./attestation.js";
 import { goSubjectAndIssuer } from "./go-name.js";
-import { acquireModule } from "./module-loader.js";
-import { chooseModule } from "./module-path.js";
-import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "./objects.js";
-import { loginUser, pinFromSource, pinFromUri } from "./pin.js";
-import { CKF_PROTECTED_AUTHENTICATION_PATH, listTokenSlots, slotMatches } from "./slots.js";
-import { formatPkcs11Uri, parsePkcs11Uri } from "./uri.js";
+import { acquireModule } from "../../pkcs11/module-loader.js";
+import { chooseModule } from "../../pkcs11/module-path.js";
+import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
+import { loginUser, pinFromSource, pinFromUri } from "../../pkcs11/pin.js";
+import { CKF_PROTECTED_AUTHENTICATION_PATH, listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
+import { formatPkcs11Uri, parsePkcs11Uri } from "../../pkcs11/uri.js";
 
 export interface ListPkcs11Options {
   uri: string;

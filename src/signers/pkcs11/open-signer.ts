@@ -11,8 +11,8 @@ import type { Signer } from "../signer.js";
 import { withoutAttestation } from "./attestation.js";
 import { chainFromPool } from "./chain.js";
 import { proveWithoutSigning, signatureMatches, testMessage } from "./key-proof.js";
-import { acquireModule, type ModuleLease } from "./module-loader.js";
-import { chooseModule } from "./module-path.js";
+import { acquireModule, type ModuleLease } from "../../pkcs11/module-loader.js";
+import { chooseModule } from "../../pkcs11/module-path.js";
 import {
   closeSession,
   findCertificates,
@@ -23,13 +23,13 @@ import {
   type ObjectFilter,
   type PrivateKeyObject,
   type TokenContext,
-} from "./objects.js";
-import { Pkcs11AmbiguousError, describeCkr } from "./pkcs11-errors.js";
+} from "../../pkcs11/objects.js";
+import { Pkcs11AmbiguousError, describeCkr } from "../../pkcs11/pkcs11-errors.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
-import { RememberedPin, loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "./pin.js";
-import { CKF_LOGIN_REQUIRED, CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "./slots.js";
-import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "./token-signing.js";
-import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
+import { RememberedPin, loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "../../pkcs11/pin.js";
+import { CKF_LOGIN_REQUIRED, CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "../../pkcs11/slots.js";
+import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "../../pkcs11/token-signing.js";
+import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 
 type UsableKey = PrivateKeyObject & { keyType: "RSA" | "EC" };
 

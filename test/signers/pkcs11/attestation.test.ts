@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAttestation, withoutAttestation } from "../../../src/signers/pkcs11/attestation.js";
-import { parsePkcs11Uri } from "../../../src/signers/pkcs11/uri.js";
+import { parsePkcs11Uri } from "../../../src/pkcs11/uri.js";
 import { Certificate } from "../../../src/x509/certificate.js";
 import { extensionOids } from "../../../src/x509/extension-oids.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
