@@ -2,7 +2,7 @@
  * Byte formats around a token signature: the DigestInfo a raw CKM_RSA_PKCS signature needs, and the
  * conversion of CKM_ECDSA's raw r‖s output to the DER SEQUENCE { r, s } that SigV4-X509 expects.
  */
-import type { DigestAlgorithm } from "../signer.js";
+import type { DigestAlgorithm } from "../signers/signer.js";
 
 /** DER DigestInfo { AlgorithmIdentifier { hashOid, NULL }, OCTET STRING <digest> } without the digest. */
 export const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = {

@@ -5,7 +5,7 @@ import { Certificate } from "../x509/certificate.js";
 import type { DebugLog } from "../signers/options.js";
 import type { Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
-import { curveFromEcParams } from "../signers/pkcs11/signature-encoding.js";
+import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
 

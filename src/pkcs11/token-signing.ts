@@ -9,7 +9,7 @@ import type { DigestAlgorithm } from "../signers/signer.js";
 import type { PrivateKeyObject, TokenContext, TokenKeyType } from "./objects.js";
 import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { loginContextSpecific } from "./pin.js";
-import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer } from "../signers/pkcs11/signature-encoding.js";
+import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer } from "../encoding/signature-encoding.js";
 
 const CKM_RSA_PKCS = 0x1;
 const CKM_SHA256_RSA_PKCS = 0x40;

@@ -1,4 +1,4 @@
-import { children, decodeOid, expectTag, readSingle, TAG } from "./der.js";
+import { children, decodeOid, expectTag, readSingle, TAG } from "../encoding/der.js";
 
 const EXTENSIONS_TAG = 0xa3;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createHash, generateKeyPairSync, privateEncrypt, sign, verify, constants } from "node:crypto";
-import { DIGEST_INFO_PREFIX, curveFromEcParams, ecdsaRawToDer } from "../../../src/signers/pkcs11/signature-encoding.js";
+import { DIGEST_INFO_PREFIX, curveFromEcParams, ecdsaRawToDer } from "../../src/encoding/signature-encoding.js";
 
 describe("ecdsaRawToDer", () => {
   it.each([

@@ -2,9 +2,9 @@ import type { OctetString as OctetStringType } from "@peculiar/asn1-schema";
 import { verify, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
 import type { DigestAlgorithm, Signer } from "../../signers/signer.js";
-import { derBitString, derSequence } from "../der-writer.js";
-import { encodeName, type Asn1Modules } from "../names/encode-name.js";
-import type { SubjectRdns } from "../names/parse-subject.js";
+import { derBitString, derSequence } from "../../encoding/der-writer.js";
+import { encodeName, type Asn1Modules } from "../../x509/names/encode-name.js";
+import type { SubjectRdns } from "../../x509/names/parse-subject.js";
 import { signatureAlgorithmFor } from "./signature-algorithm.js";
 import type { SanRequest } from "./subject-alt-names.js";
 

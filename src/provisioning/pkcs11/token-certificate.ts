@@ -6,9 +6,9 @@ import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs1
 import { describeToken } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import type { Certificate } from "../../x509/certificate.js";
-import { DerError } from "../../x509/der.js";
-import { readCertificateNames } from "../names/certificate-names.js";
-import { readTbsFields } from "../names/tbs-fields.js";
+import { DerError } from "../../encoding/der.js";
+import { readCertificateNames } from "../../x509/names/certificate-names.js";
+import { readTbsFields } from "../../x509/names/tbs-fields.js";
 import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
 import { findObjects } from "../../pkcs11/token-objects.js";
 import { keyUri } from "./token-keygen.js";

@@ -4,7 +4,7 @@
  * key was made; they are never an identity to sign CreateSession with (the service answers 403), and they
  * share the slot certificate's CKA_ID. They are left out unless a URI names one by its label.
  */
-import { DerError } from "../../x509/der.js";
+import { DerError } from "../../encoding/der.js";
 import { extensionOids } from "../../x509/extension-oids.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { Pkcs11Uri } from "../../pkcs11/uri.js";

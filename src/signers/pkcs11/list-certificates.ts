@@ -7,7 +7,7 @@ import type { SecretSource } from "../../secrets/secret-source.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import { withoutAttestation } from "./attestation.js";
-import { goSubjectAndIssuer } from "./go-name.js";
+import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
 import { acquireModule } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";

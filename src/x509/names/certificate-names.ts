@@ -1,5 +1,5 @@
 import { InputError } from "../../errors.js";
-import { children, DerError, decodeOid, expectTag, readSingle, TAG, type DerElement } from "../../x509/der.js";
+import { children, DerError, decodeOid, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { decodeName, type NameAttribute } from "./decode-name.js";
 import { readTbsFields } from "./tbs-fields.js";
 

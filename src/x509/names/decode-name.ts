@@ -1,4 +1,4 @@
-import { children, decodeOid, expectTag, TAG, type DerElement } from "../../x509/der.js";
+import { children, decodeOid, expectTag, TAG, type DerElement } from "../../encoding/der.js";
 import { attributeName } from "./attribute-names.js";
 import { decodeDirectoryString } from "./directory-string.js";
 

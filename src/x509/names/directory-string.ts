@@ -1,4 +1,4 @@
-import { DerError, type DerElement } from "../../x509/der.js";
+import { DerError, type DerElement } from "../../encoding/der.js";
 
 /** ASN.1 universal tags of the string types found in names and GeneralNames. */
 export const STRING_TAG = {

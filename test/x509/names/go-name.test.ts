@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { goSubjectAndIssuer } from "../../../src/signers/pkcs11/go-name.js";
+import { goSubjectAndIssuer } from "../../../src/x509/names/go-name.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-pkcs11-goname-");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseSubject } from "../../src/provisioning/names/parse-subject.js";
-import { parseSan } from "../../src/provisioning/csr/subject-alt-names.js";
+import { parseSubject } from "../../../src/x509/names/parse-subject.js";
+import { parseSan } from "../../../src/provisioning/csr/subject-alt-names.js";
 
 const CN = "2.5.4.3";
 const O = "2.5.4.10";
