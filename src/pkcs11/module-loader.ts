@@ -9,6 +9,7 @@ import { DeviceError } from "../errors.js";
 import type { DebugLog } from "../signers/options.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { describeCkr } from "./pkcs11-errors.js";
+import { CKF } from "./constants.js";
 
 export type GrapheneApi = typeof Graphene;
 
@@ -37,8 +38,6 @@ export interface ModuleLease {
   /** Drops this user's reference; the last one finalises and unloads the module. Idempotent. */
   release(): void;
 }
-
-const CKF_OS_LOCKING_OK = 0x2;
 
 class SharedModule implements Pkcs11Module {
   generation = 0;
@@ -168,7 +167,7 @@ async function importGraphene(): Promise<typeof Graphene> {
 
 function initialize(module: Graphene.Module, path: string): void {
   try {
-    module.initialize({ flags: CKF_OS_LOCKING_OK });
+    module.initialize({ flags: CKF.OS_LOCKING_OK });
   } catch (cause) {
     throw new DeviceError("PKCS11_ERROR", `C_Initialize of the PKCS#11 module ${path} failed: ${describeCkr(cause)}`, {
       cause,

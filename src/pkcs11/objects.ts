@@ -8,20 +8,10 @@ import { describeCkr } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
+import { CKA, CKF, CKK, CKO } from "./constants.js";
 
-const CKF_SERIAL_SESSION = 0x4;
-const CKO_CERTIFICATE = 1;
-const CKO_PUBLIC_KEY = 2;
-const CKO_PRIVATE_KEY = 3;
-const CKK_RSA = 0;
-const CKK_EC = 3;
-// Buffer attributes are read by number: graphene maps some numbers to two names (CKA_EC_PARAMS is also
+// Buffer attributes are read by number (CKA): graphene maps some numbers to two names (CKA_EC_PARAMS is also
 // CKA_ECDSA_PARAMS) and returns them under the other one.
-const CKA_MODULUS = 0x120;
-const CKA_PUBLIC_EXPONENT = 0x122;
-const CKA_EC_PARAMS = 0x180;
-const CKA_EC_POINT = 0x181;
-const CKA_PUBLIC_KEY_INFO = 0x129;
 
 /** An open session on one token, with what is needed to talk about it. */
 export interface TokenContext {
@@ -35,7 +25,7 @@ export interface TokenContext {
 
 export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: DebugLog): TokenContext {
   const grapheneSlot = new module.graphene.Slot(slot.handle, module.module, module.lib);
-  const session = grapheneSlot.open(CKF_SERIAL_SESSION);
+  const session = grapheneSlot.open(CKF.SERIAL_SESSION);
   return { module, slot, session, generation: module.generation, debug };
 }
 
@@ -85,7 +75,7 @@ export interface PrivateKeyObject {
 
 export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
   const found: CertificateObject[] = [];
-  for (const object of find(context, CKO_CERTIFICATE, filter)) {
+  for (const object of find(context, CKO.CERTIFICATE, filter)) {
     const id = optional(() => object.getAttribute("id") as Buffer) ?? Buffer.alloc(0);
     const label = optional(() => object.getAttribute("label") as string) ?? "";
     const value = optional(() => object.getAttribute("value") as Buffer);
@@ -103,15 +93,15 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
 }
 
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
-  return find(context, CKO_PRIVATE_KEY, filter).map((object) => readPrivateKey(context, object));
+  return find(context, CKO.PRIVATE_KEY, filter).map((object) => readPrivateKey(context, object));
 }
 
 export function readPrivateKey(context: TokenContext, object: Graphene.SessionObject): PrivateKeyObject {
   const id = optional(() => object.getAttribute("id") as Buffer) ?? Buffer.alloc(0);
   const label = optional(() => object.getAttribute("label") as string) ?? "";
   const ckk = optional(() => object.getAttribute("keyType") as number);
-  const keyType: TokenKeyType | undefined = ckk === CKK_RSA ? "RSA" : ckk === CKK_EC ? "EC" : undefined;
-  const publicKeyInfo = optional(() => object.getAttribute(CKA_PUBLIC_KEY_INFO));
+  const keyType: TokenKeyType | undefined = ckk === CKK.RSA ? "RSA" : ckk === CKK.EC ? "EC" : undefined;
+  const publicKeyInfo = optional(() => object.getAttribute(CKA.PUBLIC_KEY_INFO));
   return {
     object,
     id,
@@ -121,10 +111,10 @@ export function readPrivateKey(context: TokenContext, object: Graphene.SessionOb
     canSign: optional(() => object.getAttribute("sign") as boolean) ?? true,
     alwaysAuthenticate: optional(() => object.getAttribute("alwaysAuth") as boolean) ?? false,
     uri: objectUri(context.slot, id, label, "private"),
-    modulus: keyType === "RSA" ? optional(() => object.getAttribute(CKA_MODULUS)) : undefined,
-    publicExponent: keyType === "RSA" ? optional(() => object.getAttribute(CKA_PUBLIC_EXPONENT)) : undefined,
-    ecParams: keyType === "EC" ? optional(() => object.getAttribute(CKA_EC_PARAMS)) : undefined,
-    ecPoint: keyType === "EC" ? optional(() => object.getAttribute(CKA_EC_POINT)) : undefined,
+    modulus: keyType === "RSA" ? optional(() => object.getAttribute(CKA.MODULUS)) : undefined,
+    publicExponent: keyType === "RSA" ? optional(() => object.getAttribute(CKA.PUBLIC_EXPONENT)) : undefined,
+    ecParams: keyType === "EC" ? optional(() => object.getAttribute(CKA.EC_PARAMS)) : undefined,
+    ecPoint: keyType === "EC" ? optional(() => object.getAttribute(CKA.EC_POINT)) : undefined,
     publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined,
   };
 }
@@ -162,24 +152,24 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   const found: KeyObject[] = [];
   let objects: Graphene.SessionObject[];
   try {
-    objects = find(context, CKO_PUBLIC_KEY, { id: key.id });
+    objects = find(context, CKO.PUBLIC_KEY, { id: key.id });
   } catch (error) {
     context.debug?.(`pkcs11: cannot search the public keys for ${key.label}: ${describeCkr(error)}`);
     return [];
   }
   for (const object of objects) {
-    const info = optional(() => object.getAttribute(CKA_PUBLIC_KEY_INFO));
+    const info = optional(() => object.getAttribute(CKA.PUBLIC_KEY_INFO));
     const ckk = optional(() => object.getAttribute("keyType") as number);
     try {
       if (info !== undefined && info.length > 0) {
         found.push(createPublicKey({ key: info, format: "der", type: "spki" }));
-      } else if (key.keyType === "RSA" && (ckk === undefined || ckk === CKK_RSA)) {
-        const modulus = optional(() => object.getAttribute(CKA_MODULUS));
-        const exponent = optional(() => object.getAttribute(CKA_PUBLIC_EXPONENT));
+      } else if (key.keyType === "RSA" && (ckk === undefined || ckk === CKK.RSA)) {
+        const modulus = optional(() => object.getAttribute(CKA.MODULUS));
+        const exponent = optional(() => object.getAttribute(CKA.PUBLIC_EXPONENT));
         if (modulus && exponent) found.push(rsaPublicKey(modulus, exponent));
-      } else if (key.keyType === "EC" && (ckk === undefined || ckk === CKK_EC)) {
-        const point = optional(() => object.getAttribute(CKA_EC_POINT));
-        const params = key.ecParams ?? optional(() => object.getAttribute(CKA_EC_PARAMS));
+      } else if (key.keyType === "EC" && (ckk === undefined || ckk === CKK.EC)) {
+        const point = optional(() => object.getAttribute(CKA.EC_POINT));
+        const params = key.ecParams ?? optional(() => object.getAttribute(CKA.EC_PARAMS));
         const publicKey = point && ecPublicKey(point, params);
         if (publicKey) found.push(publicKey);
       }

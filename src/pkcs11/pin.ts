@@ -13,6 +13,7 @@ import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
 import { currentTokenFlags, describeToken } from "./slots.js";
 import { tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
+import { CKF, CKU } from "./constants.js";
 
 export interface PinSupply {
   /** Where the PIN comes from, for messages (never the PIN). */
@@ -22,12 +23,6 @@ export interface PinSupply {
   /** A fresh copy the caller owns and must wipe. */
   read(): Promise<Secret>;
 }
-
-const CKU_USER = 1;
-const CKU_CONTEXT_SPECIFIC = 2;
-const CKF_USER_PIN_COUNT_LOW = 0x10000;
-const CKF_USER_PIN_FINAL_TRY = 0x20000;
-const CKF_USER_PIN_LOCKED = 0x40000;
 
 export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
   if (pin.kind === "value") {
@@ -112,7 +107,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   const lib = context.module.lib;
   if (supply === undefined && pinPad) {
     try {
-      lib.C_Login(context.session.handle, CKU_USER);
+      lib.C_Login(context.session.handle, CKU.USER);
     } catch (error) {
       throw loginFailure(context, error, "the PIN entered on the PIN pad");
     }
@@ -121,7 +116,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   if (supply === undefined) throw new Error("loginUser needs a PIN supply");
   const pin = await supply.read();
   try {
-    pin.use((bytes) => lib.C_Login(context.session.handle, CKU_USER, bytes.toString("utf8")));
+    pin.use((bytes) => lib.C_Login(context.session.handle, CKU.USER, bytes.toString("utf8")));
   } catch (error) {
     if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
     throw loginFailure(context, error, supply.description);
@@ -134,7 +129,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
 /** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */
 export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
   try {
-    pin.use((bytes) => context.module.lib.C_Login(context.session.handle, CKU_CONTEXT_SPECIFIC, bytes.toString("utf8")));
+    pin.use((bytes) => context.module.lib.C_Login(context.session.handle, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
     throw loginFailure(context, error, description, "context-specific ");
   }
@@ -143,7 +138,7 @@ export function loginContextSpecific(context: TokenContext, pin: Secret, descrip
 /** A PIN the token already reports as blocked is not presented: that could only fail, or worse. */
 function refuseLockedPin(context: TokenContext): void {
   const flags = currentTokenFlags(context.module, context.slot) ?? context.slot.flags;
-  if (flags & CKF_USER_PIN_LOCKED) {
+  if (flags & CKF.USER_PIN_LOCKED) {
     throw new AuthError("PIN_LOCKED", `the user PIN of ${describeToken(context.slot.token)} is blocked (CKF_USER_PIN_LOCKED); it was not presented`, {
       hint: unblockHintFor(context),
     });
@@ -159,7 +154,7 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
   const token = describeToken(context.slot.token);
   if (name === "CKR_PIN_INCORRECT" || name === "CKR_PIN_INVALID" || name === "CKR_PIN_LEN_RANGE") {
     const flags = currentTokenFlags(context.module, context.slot);
-    const nowLocked = flags !== undefined && (flags & CKF_USER_PIN_LOCKED) !== 0;
+    const nowLocked = flags !== undefined && (flags & CKF.USER_PIN_LOCKED) !== 0;
     return new AuthError("PIN_INCORRECT", `${token} rejected the ${kind}PIN from ${source} (${name}); ${describePinFlags(flags)}`, {
       cause: error,
       hint: nowLocked
@@ -185,9 +180,9 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
 /** What CK_TOKEN_INFO.flags say about the PIN retry counter, in words. */
 export function describePinFlags(flags: number | undefined): string {
   if (flags === undefined) return "the token's retry counter could not be read";
-  if (flags & CKF_USER_PIN_LOCKED) return "the token now reports the PIN as locked (CKF_USER_PIN_LOCKED)";
-  if (flags & CKF_USER_PIN_FINAL_TRY) return "the token reports one try left before the PIN locks (CKF_USER_PIN_FINAL_TRY)";
-  if (flags & CKF_USER_PIN_COUNT_LOW) return "the token reports failed tries on its counter, more than one try left (CKF_USER_PIN_COUNT_LOW)";
+  if (flags & CKF.USER_PIN_LOCKED) return "the token now reports the PIN as locked (CKF_USER_PIN_LOCKED)";
+  if (flags & CKF.USER_PIN_FINAL_TRY) return "the token reports one try left before the PIN locks (CKF_USER_PIN_FINAL_TRY)";
+  if (flags & CKF.USER_PIN_COUNT_LOW) return "the token reports failed tries on its counter, more than one try left (CKF_USER_PIN_COUNT_LOW)";
   return "the token reports no retry-counter warning";
 }
 

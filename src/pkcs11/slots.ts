@@ -3,6 +3,7 @@ import type { DebugLog } from "../signers/options.js";
 import type { LibraryInfo, Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import type { Pkcs11Uri } from "./uri.js";
+import { CKF } from "./constants.js";
 
 /** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
 export interface TokenIdentity {
@@ -23,10 +24,6 @@ export interface TokenSlot {
   readonly flags: number;
 }
 
-export const CKF_LOGIN_REQUIRED = 0x4;
-const CKF_TOKEN_INITIALIZED = 0x400;
-export const CKF_PROTECTED_AUTHENTICATION_PATH = 0x100;
-
 /** Every slot with an initialised token; slots whose info cannot be read (a token half gone) are skipped. */
 export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
   let handles: Buffer[];
@@ -41,7 +38,7 @@ export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlo
     try {
       const slotInfo = module.lib.C_GetSlotInfo(handle);
       const tokenInfo = module.lib.C_GetTokenInfo(handle);
-      if ((tokenInfo.flags & CKF_TOKEN_INITIALIZED) === 0) {
+      if ((tokenInfo.flags & CKF.TOKEN_INITIALIZED) === 0) {
         debug?.(`pkcs11: skipping slot ${slotIdOf(handle)}: its token is not initialised`);
         continue;
       }

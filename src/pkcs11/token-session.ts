@@ -10,12 +10,9 @@ import { chooseModule } from "./module-path.js";
 import { closeSession, type TokenContext } from "./objects.js";
 import { Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
 import { loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "./pin.js";
-import { CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "./slots.js";
+import { describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "./slots.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
-
-const CKF_RW_SESSION = 0x2;
-const CKF_SERIAL_SESSION = 0x4;
-const CKF_WRITE_PROTECTED = 0x2;
+import { CKF } from "./constants.js";
 
 export interface TokenSessionOptions {
   readonly uri: Pkcs11Uri;
@@ -37,17 +34,17 @@ export async function openTokenSession(opts: TokenSessionOptions): Promise<Token
   let context: TokenContext | undefined;
   try {
     const slot = chooseSlot(lease, opts.uri);
-    if (slot.flags & CKF_WRITE_PROTECTED) {
+    if (slot.flags & CKF.WRITE_PROTECTED) {
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }
     const module = lease.module;
     try {
-      const session = new module.graphene.Slot(slot.handle, module.module, module.lib).open(CKF_SERIAL_SESSION | CKF_RW_SESSION);
+      const session = new module.graphene.Slot(slot.handle, module.module, module.lib).open(CKF.SERIAL_SESSION | CKF.RW_SESSION);
       context = { module, slot, session, generation: module.generation, debug: opts.debug };
     } catch (error) {
       throw pkcs11Failure(`opening a read-write session on ${describeToken(slot.token)}`, error);
     }
-    await loginUser(context, pinSupply(opts, slot), (slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0);
+    await loginUser(context, pinSupply(opts, slot), (slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) !== 0);
     const open = context;
     return {
       context: open,
@@ -82,7 +79,7 @@ function chooseSlot(lease: ModuleLease, uri: Pkcs11Uri): TokenSlot {
 function pinSupply(opts: TokenSessionOptions, slot: TokenSlot): PinSupply | undefined {
   if (opts.uri.pin) return pinFromUri(opts.uri.pin);
   if (opts.pin) return pinFromSource(opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
-  if (slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) return undefined;
+  if (slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) return undefined;
   return pinFromPrompt(
     `User PIN for ${describeToken(slot.token)}: `,
     `the user PIN of ${describeToken(slot.token)} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`,

@@ -10,13 +10,9 @@ import type { PrivateKeyObject, TokenContext, TokenKeyType } from "./objects.js"
 import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { loginContextSpecific } from "./pin.js";
 import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer } from "../encoding/signature-encoding.js";
+import { CKM } from "./constants.js";
 
-const CKM_RSA_PKCS = 0x1;
-const CKM_SHA256_RSA_PKCS = 0x40;
-const CKM_SHA384_RSA_PKCS = 0x41;
-const CKM_SHA512_RSA_PKCS = 0x42;
-const CKM_ECDSA = 0x1041;
-const COMBINED: Readonly<Record<DigestAlgorithm, number>> = { SHA256: CKM_SHA256_RSA_PKCS, SHA384: CKM_SHA384_RSA_PKCS, SHA512: CKM_SHA512_RSA_PKCS };
+const COMBINED: Readonly<Record<DigestAlgorithm, number>> = { SHA256: CKM.SHA256_RSA_PKCS, SHA384: CKM.SHA384_RSA_PKCS, SHA512: CKM.SHA512_RSA_PKCS };
 
 /** How a key signs, decided once from the token's mechanism list. */
 export type MechanismPlan =
@@ -39,12 +35,12 @@ export function planMechanisms(context: TokenContext, key: PrivateKeyObject & { 
   }
   const has = (m: number) => mechanisms === undefined || mechanisms.has(m);
   if (key.keyType === "EC") {
-    if (!has(CKM_ECDSA)) throw cannotSign(key, "the token does not offer CKM_ECDSA");
+    if (!has(CKM.ECDSA)) throw cannotSign(key, "the token does not offer CKM_ECDSA");
     const curve = curveFromEcParams(key.ecParams);
     return { keyType: "EC", outputBytes: curve ? 2 * curve.fieldBytes : 2 * 66 };
   }
   const combined = new Set((Object.keys(COMBINED) as DigestAlgorithm[]).filter((d) => has(COMBINED[d])));
-  const raw = mechanisms === undefined ? false : mechanisms.has(CKM_RSA_PKCS);
+  const raw = mechanisms === undefined ? false : mechanisms.has(CKM.RSA_PKCS);
   if (combined.size === 0 && !raw) throw cannotSign(key, "the token offers neither CKM_SHA256_RSA_PKCS nor CKM_RSA_PKCS");
   const modulusBytes = key.modulus ? stripZeros(key.modulus).length : 512;
   return { keyType: "RSA", combined, raw, outputBytes: Math.max(modulusBytes, 256) };
@@ -72,13 +68,13 @@ export function signOnToken(
   let mechanism: number;
   let data: Buffer;
   if (plan.keyType === "EC") {
-    mechanism = CKM_ECDSA;
+    mechanism = CKM.ECDSA;
     data = createHash(NODE_HASH_NAME[digest]).update(message).digest();
   } else if (plan.combined.has(digest)) {
     mechanism = COMBINED[digest];
     data = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
   } else if (plan.raw) {
-    mechanism = CKM_RSA_PKCS;
+    mechanism = CKM.RSA_PKCS;
     data = Buffer.concat([DIGEST_INFO_PREFIX[digest], createHash(NODE_HASH_NAME[digest]).update(message).digest()]);
   } else {
     throw cannotSign(key, `the token cannot make RSA ${digest} signatures (no CKM_${digest}_RSA_PKCS, no CKM_RSA_PKCS)`);

@@ -12,7 +12,8 @@ import { acquireModule } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
 import { loginUser, pinFromSource, pinFromUri } from "../../pkcs11/pin.js";
-import { CKF_PROTECTED_AUTHENTICATION_PATH, listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
+import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
+import { CKF } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri } from "../../pkcs11/uri.js";
 
 export interface ListPkcs11Options {
@@ -55,7 +56,7 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
     const pin = uri.pin ? pinFromUri(uri.pin) : opts.pin ? pinFromSource(opts.pin, "the token's user PIN", opts.env ?? process.env) : undefined;
     if (found.length === 0 && sessions.length === 1 && pin !== undefined) {
       const [context] = sessions as [TokenContext];
-      await loginUser(context, pin, (context.slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0);
+      await loginUser(context, pin, (context.slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) !== 0);
       found = search(context);
     }
     const entries = await Promise.all(

@@ -27,7 +27,8 @@ import {
 import { Pkcs11AmbiguousError, describeCkr } from "../../pkcs11/pkcs11-errors.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "../../pkcs11/pin.js";
-import { CKF_LOGIN_REQUIRED, CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "../../pkcs11/slots.js";
+import { describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "../../pkcs11/slots.js";
+import { CKF } from "../../pkcs11/constants.js";
 import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "../../pkcs11/token-signing.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 
@@ -316,11 +317,11 @@ class SignerBuild {
   }
 
   private needsLogin(slot: TokenSlot): boolean {
-    return (slot.flags & CKF_LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
+    return (slot.flags & CKF.LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
   }
 
   private pinPad(slot: TokenSlot): boolean {
-    return (slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0;
+    return (slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) !== 0;
   }
 
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
