@@ -1,10 +1,9 @@
-import type { Template } from "pkcs11js";
 import { DeviceError, InputError } from "../../errors.js";
 import type { TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, describeCkr, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
-import { objectsUsing } from "../../pkcs11/token-objects.js";
+import { destroyObject, generateKeyPair, objectsUsing, type Template } from "../../pkcs11/token-objects.js";
 import { CURVE_OID_DER, type KeySpec } from "./key-spec.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 
@@ -117,12 +116,11 @@ function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRe
     { type: CKA.SENSITIVE, value: true },
     { type: CKA.EXTRACTABLE, value: false },
   ];
-  const mechanism = { mechanism: spec.kind === "RSA" ? CKM.RSA_PKCS_KEY_PAIR_GEN : CKM.EC_KEY_PAIR_GEN };
-  const { lib } = context.module;
+  const mechanism = spec.kind === "RSA" ? CKM.RSA_PKCS_KEY_PAIR_GEN : CKM.EC_KEY_PAIR_GEN;
   let refusal: unknown;
   for (const usage of usageTemplates(spec)) {
     try {
-      const pair = lib.C_GenerateKeyPair(context.session.handle, mechanism, [...publicBase, ...usage.publicUsage], [...privateBase, ...usage.privateUsage]);
+      const pair = generateKeyPair(context, mechanism, [...publicBase, ...usage.publicUsage], [...privateBase, ...usage.privateUsage]);
       context.debug?.(`pkcs11: generated the ${spec.name} key pair with the template "${usage.name}"`);
       return pair;
     } catch (error) {
@@ -146,7 +144,7 @@ function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRe
 function destroyPair(context: TokenContext, pair: GeneratedTokenKey): void {
   for (const handle of [pair.privateKey, pair.publicKey]) {
     try {
-      context.module.lib.C_DestroyObject(context.session.handle, handle);
+      destroyObject(context, handle);
     } catch {
       /* reported by the caller either way */
     }
