@@ -1,77 +1,64 @@
 /**
- * Byte formats around a token signature: the DigestInfo a raw CKM_RSA_PKCS signature needs, and the
- * conversion of CKM_ECDSA's raw r‖s output to the DER SEQUENCE { r, s } that SigV4-X509 expects.
+ * Byte formats around a signature, shared by every signer back-end: digest names, the DigestInfo of
+ * PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
  */
-import type { DigestAlgorithm } from "../signers/signer.js";
+import { derTlv, derUnsignedInteger } from "./der-writer.js";
+import { TAG } from "./der.js";
 
-/** DER DigestInfo { AlgorithmIdentifier { hashOid, NULL }, OCTET STRING <digest> } without the digest. */
+export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
+
+export const NODE_HASH_NAME: Readonly<Record<DigestAlgorithm, "sha256" | "sha384" | "sha512">> = {
+  SHA256: "sha256",
+  SHA384: "sha384",
+  SHA512: "sha512",
+};
+
+/** DER DigestInfo { AlgorithmIdentifier { hashOid, NULL }, OCTET STRING <digest> } without the digest (RFC 8017 §9.2 note 1). */
 export const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = {
   SHA256: Buffer.from("3031300d060960864801650304020105000420", "hex"),
   SHA384: Buffer.from("3041300d060960864801650304020205000430", "hex"),
   SHA512: Buffer.from("3051300d060960864801650304020305000440", "hex"),
 };
 
-export const NODE_HASH_NAME: Readonly<Record<DigestAlgorithm, string>> = {
-  SHA256: "sha256",
-  SHA384: "sha384",
-  SHA512: "sha512",
-};
+/**
+ * EMSA-PKCS1-v1_5 (RFC 8017 §9.2): 00 01 FF…FF 00 ‖ DigestInfo ‖ H, modulus-sized. Raw RSA decryption of
+ * this block with the private key is exactly an RSASSA-PKCS1-v1_5 signature — how decrypt-only TPM RSA
+ * keys (openssl_tpm2_engine's default) sign.
+ */
+export function emsaPkcs1v15(digest: Buffer, algorithm: DigestAlgorithm, modulusBytes: number): Buffer {
+  const t = Buffer.concat([DIGEST_INFO_PREFIX[algorithm], digest]);
+  const padding = modulusBytes - t.length - 3;
+  if (padding < 8) throw new RangeError(`a ${modulusBytes * 8}-bit RSA key is too small for ${algorithm}`);
+  return Buffer.concat([Buffer.from([0x00, 0x01]), Buffer.alloc(padding, 0xff), Buffer.from([0x00]), t]);
+}
 
-/** Converts an ECDSA signature from PKCS#11's r‖s (two equal halves) to DER. */
+/** ECDSA (r, s) as big-endian magnitudes (possibly shorter than the curve size) → DER SEQUENCE { INTEGER r, INTEGER s }. */
+export function ecdsaSignatureToDer(r: Uint8Array, s: Uint8Array): Buffer {
+  return derTlv(TAG.SEQUENCE, Buffer.concat([derUnsignedInteger(r), derUnsignedInteger(s)]));
+}
+
+/** Converts an ECDSA signature from r‖s (two equal halves: PKCS#11, IEEE P1363) to DER. */
 export function ecdsaRawToDer(raw: Uint8Array): Buffer {
   if (raw.length === 0 || raw.length % 2 !== 0) {
     throw new RangeError(`an ECDSA signature in r||s form has an even, non-zero length, not ${raw.length}`);
   }
   const half = raw.length / 2;
-  const r = integerBounds(raw, 0, half);
-  const s = integerBounds(raw, half, raw.length);
-  const body = 2 + r.length + 2 + s.length + (r.length > 0x7f ? 1 : 0) + (s.length > 0x7f ? 1 : 0);
-  const out = Buffer.allocUnsafe(1 + lengthSize(body) + body);
-  let at = 0;
-  out[at++] = 0x30;
-  at = writeLength(out, at, body);
-  for (const part of [r, s]) {
-    out[at++] = 0x02;
-    at = writeLength(out, at, part.length);
-    if (part.pad) out[at++] = 0;
-    out.set(raw.subarray(part.start, part.end), at);
-    at += part.end - part.start;
-  }
-  return out;
+  return ecdsaSignatureToDer(raw.subarray(0, half), raw.subarray(half));
 }
 
-/** An unsigned big-endian integer without its leading zeros, plus a 0x00 when its top bit is set. */
-function integerBounds(raw: Uint8Array, start: number, end: number): { start: number; end: number; pad: boolean; length: number } {
-  while (start < end - 1 && raw[start] === 0) start++;
-  const pad = (raw[start]! & 0x80) !== 0;
-  return { start, end, pad, length: end - start + (pad ? 1 : 0) };
-}
+export type CurveName = "P-256" | "P-384" | "P-521";
 
-function lengthSize(length: number): number {
-  return length < 0x80 ? 1 : length < 0x100 ? 2 : 3;
-}
-
-function writeLength(out: Buffer, at: number, length: number): number {
-  if (length < 0x80) {
-    out[at++] = length;
-  } else if (length < 0x100) {
-    out[at++] = 0x81;
-    out[at++] = length;
-  } else {
-    out[at++] = 0x82;
-    out[at++] = length >> 8;
-    out[at++] = length & 0xff;
-  }
-  return at;
-}
-
-/** Named curves by the DER of their OID, as CKA_EC_PARAMS holds them. */
-const CURVES: Readonly<Record<string, { name: string; fieldBytes: number }>> = {
-  "06082a8648ce3d030107": { name: "P-256", fieldBytes: 32 },
-  "06052b81040022": { name: "P-384", fieldBytes: 48 },
-  "06052b81040023": { name: "P-521", fieldBytes: 66 },
+/** Named curves: the DER of their OID (CKA_EC_PARAMS, ECParameters namedCurve) and field size. */
+export const NAMED_CURVES: Readonly<Record<CurveName, { readonly oidDer: Buffer; readonly fieldBytes: number }>> = {
+  "P-256": { oidDer: Buffer.from("06082a8648ce3d030107", "hex"), fieldBytes: 32 },
+  "P-384": { oidDer: Buffer.from("06052b81040022", "hex"), fieldBytes: 48 },
+  "P-521": { oidDer: Buffer.from("06052b81040023", "hex"), fieldBytes: 66 },
 };
 
-export function curveFromEcParams(ecParams: Uint8Array | undefined): { name: string; fieldBytes: number } | undefined {
-  return ecParams === undefined ? undefined : CURVES[Buffer.from(ecParams).toString("hex")];
+export function curveFromEcParams(ecParams: Uint8Array | undefined): { name: CurveName; fieldBytes: number } | undefined {
+  if (ecParams === undefined) return undefined;
+  for (const [name, curve] of Object.entries(NAMED_CURVES) as [CurveName, (typeof NAMED_CURVES)[CurveName]][]) {
+    if (curve.oidDer.equals(ecParams)) return { name, fieldBytes: curve.fieldBytes };
+  }
+  return undefined;
 }

@@ -5,11 +5,10 @@
 import { createHash } from "node:crypto";
 import { DeviceError } from "../errors.js";
 import type { Secret } from "../secrets/secret.js";
-import type { DigestAlgorithm } from "../signers/signer.js";
 import type { PrivateKeyObject, TokenContext, TokenKeyType } from "./objects.js";
 import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { loginContextSpecific } from "./pin.js";
-import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer } from "../encoding/signature-encoding.js";
+import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer, type DigestAlgorithm } from "../encoding/signature-encoding.js";
 import { CKM } from "./constants.js";
 
 const COMBINED: Readonly<Record<DigestAlgorithm, number>> = { SHA256: CKM.SHA256_RSA_PKCS, SHA384: CKM.SHA384_RSA_PKCS, SHA512: CKM.SHA512_RSA_PKCS };

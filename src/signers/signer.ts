@@ -1,11 +1,12 @@
 import type { KeyObject } from "node:crypto";
 import type { Certificate, KeyType } from "../x509/certificate.js";
+import type { DigestAlgorithm } from "../encoding/signature-encoding.js";
 
 /** The SigV4-X509 algorithm names the service accepts. */
 export type SigningAlgorithm = "AWS4-X509-RSA-SHA256" | "AWS4-X509-ECDSA-SHA256" | "AWS4-X509-MLDSA";
 
 /** Hash used before an RSA/ECDSA signature (ignored by ML-DSA, which signs the message itself). */
-export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
+export type { DigestAlgorithm };
 
 export function signingAlgorithmFor(keyType: KeyType): SigningAlgorithm {
   switch (keyType) {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { constants, createHash, generateKeyPairSync, privateEncrypt, sign, verify } from "node:crypto";
-import { ecdsaSignatureToDer } from "../../../src/signers/tpm/signing/ecdsa-der.js";
-import { emsaPkcs1v15 } from "../../../src/signers/tpm/signing/pkcs1.js";
+import { ecdsaSignatureToDer, emsaPkcs1v15 } from "../../src/encoding/signature-encoding.js";
 
 describe("ECDSA (r, s) → DER", () => {
   it("round-trips signatures node:crypto makes, for P-256 and P-384 (many, so short and high-bit values occur)", () => {
