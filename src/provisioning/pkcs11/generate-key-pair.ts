@@ -4,8 +4,9 @@ import { ckrName, describeCkr, pkcs11Failure } from "../../pkcs11/pkcs11-errors.
 import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { destroyObject, generateKeyPair, objectsUsing, type Template } from "../../pkcs11/token-objects.js";
-import { CURVE_OID_DER, type KeySpec } from "./key-spec.js";
+import type { KeySpec } from "./key-spec.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
+import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 
 export interface TokenKeyRequest {
   readonly spec: KeySpec;
@@ -106,7 +107,7 @@ function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRe
     { type: CKA.PRIVATE, value: false },
     ...(spec.kind === "RSA"
       ? [{ type: CKA.MODULUS_BITS, value: spec.bits }, { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }]
-      : [{ type: CKA.EC_PARAMS, value: CURVE_OID_DER[spec.curve] }]),
+      : [{ type: CKA.EC_PARAMS, value: NAMED_CURVES[spec.curve].oidDer }]),
   ];
   const privateBase: Template = [
     { type: CKA.CLASS, value: CKO.PRIVATE_KEY },

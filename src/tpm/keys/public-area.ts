@@ -3,6 +3,7 @@ import { InputError } from "../../errors.js";
 import { decode, encode, TpmWireError } from "../wire/codec.js";
 import { curveInfo, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG } from "../wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../wire/structures.js";
+import { u16be, u32be } from "../../encoding/bytes.js";
 
 /** A TPM object's public area: the decoded structure and the exact bytes it came from (its Name hashes them). */
 export interface PublicArea {
@@ -28,9 +29,7 @@ export function encodePublicArea(pub: TpmtPublic): PublicArea {
 export function objectName(area: PublicArea): Buffer {
   const { nameAlg } = area.public;
   if (!isTpmHashAlg(nameAlg)) throw new InputError("TPM_KEY_INVALID", `unsupported TPM object name algorithm 0x${nameAlg.toString(16)}`);
-  const alg = Buffer.alloc(2);
-  alg.writeUInt16BE(nameAlg);
-  return Buffer.concat([alg, createHash(hashInfo(nameAlg).name).update(area.bytes).digest()]);
+  return Buffer.concat([u16be(nameAlg), createHash(hashInfo(nameAlg).name).update(area.bytes).digest()]);
 }
 
 export function hasAttribute(pub: TpmtPublic, attribute: number): boolean {
@@ -65,8 +64,7 @@ export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
   try {
     if (pub.type === TPM_ALG.RSA) {
       const e = pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent;
-      const eBytes = Buffer.alloc(4);
-      eBytes.writeUInt32BE(e);
+      const eBytes = u32be(e);
       let i = 0;
       while (i < 3 && eBytes[i] === 0) i++;
       return createPublicKey({ key: { kty: "RSA", n: b64url(pub.unique), e: b64url(eBytes.subarray(i)) }, format: "jwk" });

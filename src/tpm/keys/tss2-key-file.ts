@@ -7,6 +7,7 @@ import { InputError } from "../../errors.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
 import { decodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
+import { derSequence } from "../../encoding/der-writer.js";
 
 export const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
 
@@ -74,13 +75,6 @@ function readTlv(der: Buffer, offset: number, limit: number): Tlv {
   return { tag, start: offset, valueStart: p, end: p + len };
 }
 
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
 /** Drops context-specific elements the draft does not define yet ([6] parentName proposals and beyond). */
 function withoutUnknownFields(der: Buffer): Buffer {
   const outer = readTlv(der, 0, der.length);
@@ -96,7 +90,7 @@ function withoutUnknownFields(der: Buffer): Buffer {
   }
   if (!dropped) return der.subarray(0, outer.end);
   const body = Buffer.concat(kept);
-  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+  return derSequence(body);
 }
 
 /** Two's-complement INTEGER bytes → handle (mod 2^32), as tpm2-openssl reads it. */

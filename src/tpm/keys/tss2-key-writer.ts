@@ -1,6 +1,8 @@
 import { encode, tpm2b } from "../wire/codec.js";
 import { encodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { OID_LOADABLE_KEY, TSS2_PEM_LABEL } from "./tss2-key-file.js";
+import { u32be } from "../../encoding/bytes.js";
+import { unsignedIntegerContent } from "../../encoding/der-writer.js";
 
 export interface Tss2KeyContents {
   /** Parent: 0x40000001 (owner hierarchy: the standard SRK is re-created) or a 0x81… persistent key. */
@@ -48,8 +50,6 @@ export async function encodeTss2KeyFile(contents: Tss2KeyContents): Promise<stri
 
 /** A positive INTEGER's content octets (a leading zero when the top bit is set, as 0x81… handles need). */
 function integerBytes(value: number): ArrayBuffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(value >>> 0);
-  const bytes = b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b;
+  const bytes = unsignedIntegerContent(u32be(value));
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
 }

@@ -6,6 +6,8 @@
  * the other attributes in front, and prints the sequence last-to-first with RFC 4514-style escaping.
  */
 import type { AttributeTypeAndValue } from "@peculiar/asn1-x509";
+import { derTlv } from "../../encoding/der-writer.js";
+import { STRING_TAG } from "./directory-string.js";
 
 const FIELD_ORDER: readonly [oid: string, name: string][] = [
   ["2.5.4.6", "C"],
@@ -85,7 +87,5 @@ function escapeValue(value: string): string {
 /** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */
 function marshalGoString(value: string): Buffer {
   const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value);
-  const body = Buffer.from(value, "utf8");
-  const length = body.length < 0x80 ? Buffer.from([body.length]) : body.length < 0x100 ? Buffer.from([0x81, body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
-  return Buffer.concat([Buffer.from([printable ? 0x13 : 0x0c]), length, body]);
+  return derTlv(printable ? STRING_TAG.PRINTABLE : STRING_TAG.UTF8, Buffer.from(value, "utf8"));
 }
