@@ -6,12 +6,14 @@ import type * as Graphene from "graphene-pk11";
 import type { PKCS11 } from "pkcs11js";
 import { realpathSync } from "node:fs";
 import { DeviceError } from "../errors.js";
-import type { DebugLog } from "../signers/options.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
 
 export type GrapheneApi = typeof Graphene;
+
+/** Receives diagnostic lines for --debug (the signers' DebugLog); never passed a secret. */
+export type DebugLog = (line: string) => void;
 
 export interface LibraryInfo {
   readonly manufacturer: string;

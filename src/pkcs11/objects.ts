@@ -2,7 +2,7 @@
 import type * as Graphene from "graphene-pk11";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { Certificate } from "../x509/certificate.js";
-import type { DebugLog } from "../signers/options.js";
+import type { DebugLog } from "./module-loader.js";
 import type { Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
@@ -23,9 +23,10 @@ export interface TokenContext {
   readonly debug?: DebugLog | undefined;
 }
 
-export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: DebugLog): TokenContext {
+/** A read-only session (the signer's), or a read-write one (creating objects). */
+export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: DebugLog, readWrite = false): TokenContext {
   const grapheneSlot = new module.graphene.Slot(slot.handle, module.module, module.lib);
-  const session = grapheneSlot.open(CKF.SERIAL_SESSION);
+  const session = grapheneSlot.open(readWrite ? CKF.SERIAL_SESSION | CKF.RW_SESSION : CKF.SERIAL_SESSION);
   return { module, slot, session, generation: module.generation, debug };
 }
 

@@ -1,9 +1,10 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
-import type { DebugLog } from "../signers/options.js";
+import type { DebugLog } from "./module-loader.js";
 import type { LibraryInfo, Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
-import type { Pkcs11Uri } from "./uri.js";
+import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 import { CKF } from "./constants.js";
+import { DeviceError } from "../errors.js";
 
 /** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
 export interface TokenIdentity {
@@ -111,6 +112,18 @@ export function tokenUri(slot: TokenSlot): Pkcs11Uri {
     manufacturer: slot.token.manufacturer,
     model: slot.token.model,
     serial: slot.token.serial,
+  });
+}
+
+/** CKF_PROTECTED_AUTHENTICATION_PATH: the PIN is entered on the reader's PIN pad, not given by us. */
+export function hasPinPad(slot: TokenSlot): boolean {
+  return (slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) !== 0;
+}
+
+export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[]): DeviceError {
+  const present = slots.map((s) => formatPkcs11Uri(tokenUri(s)));
+  return new DeviceError("PKCS11_TOKEN_NOT_FOUND", `no token matches ${formatPkcs11Uri(withoutQuery(uri))}`, {
+    hint: present.length > 0 ? `tokens present: ${present.join(" ")}` : "no token is present: insert it, or check the module (--pkcs11-lib) and its configuration",
   });
 }
 

@@ -1,18 +1,17 @@
 /**
  * A read-write, logged-in session on the one token a `pkcs11:` URI names: what creating objects needs
- * (the signer's sessions are read-only). Module loading, token matching and PIN handling are the signer's.
+ * (the signer's sessions are read-only).
  */
 import { DeviceError } from "../errors.js";
 import type { SecretSource } from "../secrets/secret-source.js";
-import type { DebugLog } from "../signers/options.js";
-import { acquireModule, type ModuleLease } from "./module-loader.js";
-import { chooseModule } from "./module-path.js";
-import { closeSession, type TokenContext } from "./objects.js";
-import { Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
-import { loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "./pin.js";
-import { describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "./slots.js";
-import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 import { CKF } from "./constants.js";
+import { acquireModule, type DebugLog, type ModuleLease } from "./module-loader.js";
+import { chooseModule } from "./module-path.js";
+import { closeSession, openSession, type TokenContext } from "./objects.js";
+import { Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
+import { givenUserPin, loginUser, userPinPrompt, type PinSupply } from "./pin.js";
+import { describeToken, hasPinPad, listTokenSlots, slotMatches, tokenNotFound, tokenUri, type TokenSlot } from "./slots.js";
+import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 
 export interface TokenSessionOptions {
   readonly uri: Pkcs11Uri;
@@ -37,14 +36,12 @@ export async function openTokenSession(opts: TokenSessionOptions): Promise<Token
     if (slot.flags & CKF.WRITE_PROTECTED) {
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }
-    const module = lease.module;
     try {
-      const session = new module.graphene.Slot(slot.handle, module.module, module.lib).open(CKF.SERIAL_SESSION | CKF.RW_SESSION);
-      context = { module, slot, session, generation: module.generation, debug: opts.debug };
+      context = openSession(lease.module, slot, opts.debug, true);
     } catch (error) {
       throw pkcs11Failure(`opening a read-write session on ${describeToken(slot.token)}`, error);
     }
-    await loginUser(context, pinSupply(opts, slot), (slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) !== 0);
+    await loginUser(context, pinSupply(opts, slot), hasPinPad(slot));
     const open = context;
     return {
       context: open,
@@ -64,11 +61,7 @@ function chooseSlot(lease: ModuleLease, uri: Pkcs11Uri): TokenSlot {
   const slots = listTokenSlots(lease.module);
   const matching = slots.filter((s) => slotMatches(uri, s, lease.module.info));
   if (matching.length === 1) return matching[0]!;
-  if (matching.length === 0) {
-    throw new DeviceError("PKCS11_TOKEN_NOT_FOUND", `no token matches ${formatPkcs11Uri(withoutQuery(uri))}`, {
-      hint: slots.length > 0 ? `tokens: ${slots.map((s) => formatPkcs11Uri(tokenUri(s))).join(" ")}` : "the module shows no initialised token",
-    });
-  }
+  if (matching.length === 0) throw tokenNotFound(uri, slots);
   throw new Pkcs11AmbiguousError(
     `${formatPkcs11Uri(withoutQuery(uri))} matches ${matching.length} tokens`,
     matching.map((s) => formatPkcs11Uri(tokenUri(s))),
@@ -77,11 +70,7 @@ function chooseSlot(lease: ModuleLease, uri: Pkcs11Uri): TokenSlot {
 }
 
 function pinSupply(opts: TokenSessionOptions, slot: TokenSlot): PinSupply | undefined {
-  if (opts.uri.pin) return pinFromUri(opts.uri.pin);
-  if (opts.pin) return pinFromSource(opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
-  if (slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) return undefined;
-  return pinFromPrompt(
-    `User PIN for ${describeToken(slot.token)}: `,
-    `the user PIN of ${describeToken(slot.token)} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`,
-  );
+  const given = givenUserPin(opts.uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
+  if (given || hasPinPad(slot)) return given;
+  return userPinPrompt(slot.token);
 }
