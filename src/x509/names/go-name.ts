@@ -7,20 +7,12 @@
  */
 import type { AttributeTypeAndValue } from "@peculiar/asn1-x509";
 import { derTlv } from "../../encoding/der-writer.js";
+import { attributeName } from "./attribute-names.js";
 import { STRING_TAG } from "./directory-string.js";
 
-const FIELD_ORDER: readonly [oid: string, name: string][] = [
-  ["2.5.4.6", "C"],
-  ["2.5.4.8", "ST"],
-  ["2.5.4.7", "L"],
-  ["2.5.4.9", "STREET"],
-  ["2.5.4.17", "POSTALCODE"],
-  ["2.5.4.10", "O"],
-  ["2.5.4.11", "OU"],
-  ["2.5.4.3", "CN"],
-  ["2.5.4.5", "SERIALNUMBER"],
-];
-const FIELD_NAMES = new Map(FIELD_ORDER);
+// Go's fixed fields in its order (C, ST, L, STREET, POSTALCODE, O, OU, CN, SERIALNUMBER): our short names, upper-cased.
+const FIELD_ORDER = ["2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.9", "2.5.4.17", "2.5.4.10", "2.5.4.11", "2.5.4.3", "2.5.4.5"];
+const FIELD_NAMES = new Map(FIELD_ORDER.map((oid) => [oid, attributeName(oid)!.name.toUpperCase()]));
 
 type Rdn = { oid: string; value: string; nonString?: Buffer }[];
 
@@ -45,7 +37,7 @@ export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]
     }
   }
   const sequence: Rdn[] = [...others];
-  for (const [oid] of FIELD_ORDER) {
+  for (const oid of FIELD_ORDER) {
     const list = values.get(oid);
     if (list && list.length > 0) sequence.push(list.map((value) => ({ oid, value })));
   }
