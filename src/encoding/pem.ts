@@ -10,6 +10,12 @@ export interface PemBlock {
 
 const BEGIN = "-----BEGIN ";
 
+/** One PEM block, base64 in 64-character lines (RFC 7468). */
+export function encodePem(label: string, der: Uint8Array): string {
+  const lines = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
 /** True when the bytes look like PEM text (as opposed to DER). */
 export function looksLikePem(bytes: Buffer): boolean {
   return bytes.includes(BEGIN, 0, "latin1");
