@@ -2,13 +2,13 @@
 import type * as Graphene from "graphene-pk11";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { Certificate } from "../x509/certificate.js";
-import type { DebugLog } from "./module-loader.js";
-import type { Pkcs11Module } from "./module-loader.js";
+import type { DebugLog, Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
 import { CKA, CKF, CKK, CKO } from "./constants.js";
+import { ecPublicKey, rsaPublicKey } from "../encoding/public-key.js";
 
 // Buffer attributes are read by number (CKA): graphene maps some numbers to two names (CKA_EC_PARAMS is also
 // CKA_ECDSA_PARAMS) and returns them under the other one.
@@ -137,7 +137,7 @@ export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyO
   try {
     if (key.publicKeyInfo) return createPublicKey({ key: key.publicKeyInfo, format: "der", type: "spki" });
     if (key.keyType === "RSA" && key.modulus && key.publicExponent) return rsaPublicKey(key.modulus, key.publicExponent);
-    if (key.keyType === "EC" && key.ecPoint) return ecPublicKey(key.ecPoint, key.ecParams);
+    if (key.keyType === "EC" && key.ecPoint) return ecPointPublicKey(key.ecPoint, key.ecParams);
   } catch (error) {
     context.debug?.(`pkcs11: cannot read the public key of ${key.label}: ${describeCkr(error)}`);
   }
@@ -171,7 +171,7 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
       } else if (key.keyType === "EC" && (ckk === undefined || ckk === CKK.EC)) {
         const point = optional(() => object.getAttribute(CKA.EC_POINT));
         const params = key.ecParams ?? optional(() => object.getAttribute(CKA.EC_PARAMS));
-        const publicKey = point && ecPublicKey(point, params);
+        const publicKey = point && ecPointPublicKey(point, params);
         if (publicKey) found.push(publicKey);
       }
     } catch {
@@ -181,17 +181,11 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   return found;
 }
 
-function rsaPublicKey(modulus: Buffer, exponent: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: "RSA", n: base64url(modulus), e: base64url(exponent) }, format: "jwk" });
-}
-
-function ecPublicKey(point: Buffer, ecParams: Buffer | undefined): KeyObject | undefined {
+function ecPointPublicKey(point: Buffer, ecParams: Buffer | undefined): KeyObject | undefined {
   const curve = curveFromEcParams(ecParams);
   const raw = curve && uncompressedPoint(point, curve.fieldBytes);
   if (!curve || !raw) return undefined;
-  const x = raw.subarray(1, 1 + curve.fieldBytes);
-  const y = raw.subarray(1 + curve.fieldBytes);
-  return createPublicKey({ key: { kty: "EC", crv: curve.name, x: base64url(x), y: base64url(y) }, format: "jwk" });
+  return ecPublicKey(curve.name, raw.subarray(1, 1 + curve.fieldBytes), raw.subarray(1 + curve.fieldBytes));
 }
 
 /** CKA_EC_POINT is a DER OCTET STRING around the point (spec) or, on some tokens, the bare point. */
@@ -227,10 +221,4 @@ function optional<T>(read: () => T): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-function base64url(bytes: Buffer): string {
-  let start = 0;
-  while (start < bytes.length - 1 && bytes[start] === 0) start++;
-  return bytes.subarray(start).toString("base64url");
 }

@@ -1,10 +1,9 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
-import type { DebugLog } from "./module-loader.js";
-import type { LibraryInfo, Pkcs11Module } from "./module-loader.js";
+import { DeviceError } from "../errors.js";
+import { CKF } from "./constants.js";
+import type { DebugLog, LibraryInfo, Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
-import { CKF } from "./constants.js";
-import { DeviceError } from "../errors.js";
 
 /** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
 export interface TokenIdentity {
