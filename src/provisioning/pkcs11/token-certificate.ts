@@ -7,7 +7,7 @@ import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.
 import type { Certificate } from "../../x509/certificate.js";
 import { DerError } from "../../encoding/der.js";
 import { readCertificateNames } from "../../x509/names/certificate-names.js";
-import { readTbsFields } from "../../x509/names/tbs-fields.js";
+import { readTbsFields } from "../../x509/tbs-fields.js";
 import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
 import { createObject, destroyObject, findObjects, readAttribute, type Template } from "../../pkcs11/token-objects.js";
 import { keyUri } from "./token-keygen.js";

@@ -1,7 +1,7 @@
 import { InputError } from "../../errors.js";
 import { children, DerError, decodeOid, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { decodeName, type NameAttribute } from "./decode-name.js";
-import { readTbsFields } from "./tbs-fields.js";
+import { readTbsFields } from "../tbs-fields.js";
 
 /** A SubjectAlternativeName entry; `directoryName` entries carry their attributes. */
 export type GeneralName =

@@ -1,4 +1,4 @@
-import { children, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
+import { children, expectTag, readSingle, TAG, type DerElement } from "../encoding/der.js";
 
 /** The raw DER elements of a certificate's TBSCertificate that provisioning reads or copies. */
 export interface TbsFields {
