@@ -1,4 +1,5 @@
 import { DerError, TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle } from "../../../encoding/der.js";
+import { readTbsFields } from "../../../x509/tbs-fields.js";
 import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "./params.js";
 import { derBitString, derOid, derSequence } from "../../../encoding/der-writer.js";
 
@@ -29,10 +30,7 @@ export function decodeMlDsaSpki(spki: Buffer): { parameterSet: MlDsaParameterSet
  * TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serial, signature, issuer, validity, subject, spki, … }.
  */
 export function certificateSpkiDer(certificateDer: Uint8Array): Buffer {
-  const [tbs] = children(readSingle(Buffer.from(certificateDer), TAG.SEQUENCE));
-  const fields = children(expectTag(tbs, TAG.SEQUENCE));
-  const start = fields[0]?.tag === TAG.CONTEXT_0 ? 1 : 0;
-  return expectTag(fields[start + 5], TAG.SEQUENCE).raw;
+  return readTbsFields(certificateDer).subjectPublicKeyInfo.raw;
 }
 
 
