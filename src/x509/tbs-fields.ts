@@ -1,4 +1,4 @@
-import { children, expectTag, readSingle, TAG, type DerElement } from "../encoding/der.js";
+import { children, decodeOid, expectTag, readSingle, TAG, type DerElement } from "../encoding/der.js";
 
 /** The raw DER elements of a certificate's TBSCertificate that provisioning reads or copies. */
 export interface TbsFields {
@@ -25,4 +25,14 @@ export function readTbsFields(der: Uint8Array): TbsFields {
   const subjectPublicKeyInfo = expectTag(fields[i++], TAG.SEQUENCE);
   const extensions = fields.slice(i).find((f) => f.tag === CONTEXT.EXTENSIONS);
   return { serial, issuer, subject, subjectPublicKeyInfo, extensions };
+}
+
+/** `Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue }`: the id, and the last element as the value. */
+export function readExtensions(extensions: DerElement | undefined): { readonly oid: string; readonly value: DerElement | undefined }[] {
+  if (!extensions) return [];
+  const [list] = children(extensions);
+  return children(expectTag(list, TAG.SEQUENCE)).map((extension) => {
+    const parts = children(expectTag(extension, TAG.SEQUENCE));
+    return { oid: decodeOid(expectTag(parts[0], TAG.OID)), value: parts[parts.length - 1] };
+  });
 }

@@ -5,8 +5,8 @@
  * share the slot certificate's CKA_ID. They are left out unless a URI names one by its label.
  */
 import { DerError } from "../../encoding/der.js";
-import { extensionOids } from "../../x509/extension-oids.js";
 import type { Certificate } from "../../x509/certificate.js";
+import { readExtensions, readTbsFields } from "../../x509/tbs-fields.js";
 import type { Pkcs11Uri } from "../../pkcs11/uri.js";
 
 const ATTESTATION_LABEL = /PIV Attestation/i;
@@ -18,7 +18,7 @@ export function isAttestation(object: { readonly label: string; readonly certifi
   if (ATTESTATION_LABEL.test(object.label)) return true;
   if (object.certificate === undefined) return false;
   try {
-    return extensionOids(object.certificate.der).some((oid) => oid.startsWith(YUBICO_ATTESTATION_ARC));
+    return readExtensions(readTbsFields(object.certificate.der).extensions).some((e) => e.oid.startsWith(YUBICO_ATTESTATION_ARC));
   } catch (error) {
     if (error instanceof DerError) return false;
     throw error;

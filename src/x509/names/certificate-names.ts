@@ -1,7 +1,7 @@
 import { InputError } from "../../errors.js";
-import { children, DerError, decodeOid, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
+import { children, DerError, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { decodeName, type NameAttribute } from "./decode-name.js";
-import { readTbsFields } from "../tbs-fields.js";
+import { readExtensions, readTbsFields } from "../tbs-fields.js";
 
 /** A SubjectAlternativeName entry; `directoryName` entries carry their attributes. */
 export type GeneralName =
@@ -45,15 +45,8 @@ function serialHex(el: DerElement): string {
 }
 
 function readSubjectAltNames(extensions: DerElement | undefined): GeneralName[] {
-  if (!extensions) return [];
-  const [list] = children(extensions);
-  for (const ext of children(expectTag(list, TAG.SEQUENCE))) {
-    const parts = children(expectTag(ext, TAG.SEQUENCE));
-    if (decodeOid(expectTag(parts[0], TAG.OID)) !== SUBJECT_ALT_NAME) continue;
-    const value = expectTag(parts[parts.length - 1], TAG.OCTET_STRING);
-    return children(readSingle(value.content, TAG.SEQUENCE)).map(decodeGeneralName);
-  }
-  return [];
+  const san = readExtensions(extensions).find((extension) => extension.oid === SUBJECT_ALT_NAME);
+  return san ? children(readSingle(expectTag(san.value, TAG.OCTET_STRING).content, TAG.SEQUENCE)).map(decodeGeneralName) : [];
 }
 
 /** GeneralName CHOICE tags (RFC 5280 §4.2.1.6), IMPLICIT except directoryName (a CHOICE, so EXPLICIT). */
