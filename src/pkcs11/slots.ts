@@ -2,7 +2,7 @@
 import { DeviceError } from "../errors.js";
 import { CKF } from "./constants.js";
 import type { DebugLog, LibraryInfo, Pkcs11Module } from "./module-loader.js";
-import { describeCkr } from "./pkcs11-errors.js";
+import { describeCkr, Pkcs11AmbiguousError } from "./pkcs11-errors.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 
 /** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
@@ -117,6 +117,15 @@ export function tokenUri(slot: TokenSlot): Pkcs11Uri {
 /** CKF_PROTECTED_AUTHENTICATION_PATH: the PIN is entered on the reader's PIN pad, not given by us. */
 export function hasPinPad(slot: TokenSlot): boolean {
   return (slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) !== 0;
+}
+
+/** The one slot the URI selects among `slots`, else "no token matches" or the list of the matching tokens. */
+export function onlyMatchingSlot(uri: Pkcs11Uri, slots: readonly TokenSlot[], library: LibraryInfo, hint: string, preferred?: TokenSlot): TokenSlot {
+  const matching = slots.filter((s) => slotMatches(uri, s, library));
+  if (matching.length === 1) return matching[0]!;
+  if (preferred && matching.some((s) => s.handle.equals(preferred.handle))) return preferred;
+  if (matching.length === 0) throw tokenNotFound(uri, slots);
+  throw new Pkcs11AmbiguousError(`${formatPkcs11Uri(withoutQuery(uri))} matches ${matching.length} tokens`, matching.map((s) => formatPkcs11Uri(tokenUri(s))), hint);
 }
 
 export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[]): DeviceError {

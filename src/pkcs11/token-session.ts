@@ -5,13 +5,13 @@
 import { DeviceError } from "../errors.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { CKF } from "./constants.js";
-import { acquireModule, type DebugLog, type ModuleLease } from "./module-loader.js";
+import { acquireModule, type DebugLog } from "./module-loader.js";
 import { chooseModule } from "./module-path.js";
 import { closeSession, openSession, type TokenContext } from "./objects.js";
-import { Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
+import { pkcs11Failure } from "./pkcs11-errors.js";
 import { givenUserPin, loginUser, userPinPrompt, type PinSupply } from "./pin.js";
-import { describeToken, hasPinPad, listTokenSlots, slotMatches, tokenNotFound, tokenUri, type TokenSlot } from "./slots.js";
-import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
+import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, type TokenSlot } from "./slots.js";
+import type { Pkcs11Uri } from "./uri.js";
 
 export interface TokenSessionOptions {
   readonly uri: Pkcs11Uri;
@@ -32,7 +32,7 @@ export async function openTokenSession(opts: TokenSessionOptions): Promise<Token
   const lease = await acquireModule(chooseModule(opts.library, [opts.uri]), opts.debug);
   let context: TokenContext | undefined;
   try {
-    const slot = chooseSlot(lease, opts.uri);
+    const slot = onlyMatchingSlot(opts.uri, listTokenSlots(lease.module), lease.module.info, "add token= or serial= to say which token to use");
     if (slot.flags & CKF.WRITE_PROTECTED) {
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }
@@ -55,18 +55,6 @@ export async function openTokenSession(opts: TokenSessionOptions): Promise<Token
     lease.release();
     throw error;
   }
-}
-
-function chooseSlot(lease: ModuleLease, uri: Pkcs11Uri): TokenSlot {
-  const slots = listTokenSlots(lease.module);
-  const matching = slots.filter((s) => slotMatches(uri, s, lease.module.info));
-  if (matching.length === 1) return matching[0]!;
-  if (matching.length === 0) throw tokenNotFound(uri, slots);
-  throw new Pkcs11AmbiguousError(
-    `${formatPkcs11Uri(withoutQuery(uri))} matches ${matching.length} tokens`,
-    matching.map((s) => formatPkcs11Uri(tokenUri(s))),
-    "add token= or serial= to say which token to use",
-  );
 }
 
 function pinSupply(opts: TokenSessionOptions, slot: TokenSlot): PinSupply | undefined {

@@ -27,7 +27,7 @@ import {
 import { Pkcs11AmbiguousError, describeCkr } from "../../pkcs11/pkcs11-errors.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, givenUserPin, loginUser, pinFromPrompt, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
-import { describeToken, hasPinPad, listTokenSlots, slotMatches, tokenNotFound, tokenUri, type TokenSlot } from "../../pkcs11/slots.js";
+import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
 import { CKF } from "../../pkcs11/constants.js";
 import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "../../pkcs11/token-signing.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
@@ -183,15 +183,7 @@ class SignerBuild {
   // --- key ----------------------------------------------------------------------------------------------
 
   private chooseKeySlot(slots: TokenSlot[], certObject: CertificateObject | undefined): TokenSlot {
-    const keySlots = slots.filter((s) => slotMatches(this.keyUri, s, this.module.info));
-    if (keySlots.length === 1) return keySlots[0]!;
-    if (certObject && keySlots.some((s) => key(s) === key(certObject.slot))) return certObject.slot;
-    if (keySlots.length === 0) throw tokenNotFound(this.keyUri, slots);
-    throw new Pkcs11AmbiguousError(
-      `${formatPkcs11Uri(withoutQuery(this.keyUri))} matches ${keySlots.length} tokens`,
-      keySlots.map((s) => formatPkcs11Uri(tokenUri(s))),
-      "add token= or serial= to say which token holds the key",
-    );
+    return onlyMatchingSlot(this.keyUri, slots, this.module.info, "add token= or serial= to say which token holds the key", certObject?.slot);
   }
 
   private async findKey(
