@@ -1,5 +1,6 @@
 /** DER writing: tag-length-value with a definite, minimal length, and the few primitives built on it. */
 import { TAG } from "./der.js";
+import { withoutLeadingZeros } from "./bytes.js";
 
 /** The length octets: short form below 128, else 0x80|n followed by n big-endian bytes. */
 export function derLength(n: number): Buffer {
@@ -39,9 +40,7 @@ export function derOid(oid: string): Buffer {
  * allowed): leading zeros dropped, one 0x00 put back when the top bit is set.
  */
 export function unsignedIntegerContent(magnitude: Uint8Array): Buffer {
-  let i = 0;
-  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
-  const body = magnitude.length === 0 ? Buffer.from([0]) : Buffer.from(magnitude.subarray(i));
+  const body = magnitude.length === 0 ? Buffer.from([0]) : withoutLeadingZeros(magnitude);
   return body[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
 }
 

@@ -1,22 +1,17 @@
 /** node:crypto public keys from raw components: an RSA modulus and exponent, EC affine coordinates. */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { NAMED_CURVES, type CurveName } from "./signature-encoding.js";
+import { withoutLeadingZeros } from "./bytes.js";
 
 /** From big-endian magnitudes (leading zeros allowed). */
 export function rsaPublicKey(modulus: Uint8Array, exponent: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: "RSA", n: withoutLeadingZeros(modulus), e: withoutLeadingZeros(exponent) }, format: "jwk" });
+  return createPublicKey({ key: { kty: "RSA", n: withoutLeadingZeros(modulus).toString("base64url"), e: withoutLeadingZeros(exponent).toString("base64url") }, format: "jwk" });
 }
 
 /** From the coordinates, which may be shorter than the field (leading zeros dropped). */
 export function ecPublicKey(curve: CurveName, x: Uint8Array, y: Uint8Array): KeyObject {
   const size = NAMED_CURVES[curve].fieldBytes;
   return createPublicKey({ key: { kty: "EC", crv: curve, x: padded(x, size), y: padded(y, size) }, format: "jwk" });
-}
-
-function withoutLeadingZeros(bytes: Uint8Array): string {
-  let start = 0;
-  while (start < bytes.length - 1 && bytes[start] === 0) start++;
-  return Buffer.from(bytes.subarray(start)).toString("base64url");
 }
 
 function padded(bytes: Uint8Array, size: number): string {

@@ -10,6 +10,7 @@ import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { loginContextSpecific } from "./pin.js";
 import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer, type DigestAlgorithm } from "../encoding/signature-encoding.js";
 import { CKM } from "./constants.js";
+import { withoutLeadingZeros } from "../encoding/bytes.js";
 
 const COMBINED: Readonly<Record<DigestAlgorithm, number>> = { SHA256: CKM.SHA256_RSA_PKCS, SHA384: CKM.SHA384_RSA_PKCS, SHA512: CKM.SHA512_RSA_PKCS };
 
@@ -41,7 +42,7 @@ export function planMechanisms(context: TokenContext, key: PrivateKeyObject & { 
   const combined = new Set((Object.keys(COMBINED) as DigestAlgorithm[]).filter((d) => has(COMBINED[d])));
   const raw = mechanisms === undefined ? false : mechanisms.has(CKM.RSA_PKCS);
   if (combined.size === 0 && !raw) throw cannotSign(key, "the token offers neither CKM_SHA256_RSA_PKCS nor CKM_RSA_PKCS");
-  const modulusBytes = key.modulus ? stripZeros(key.modulus).length : 512;
+  const modulusBytes = key.modulus ? withoutLeadingZeros(key.modulus).length : 512;
   return { keyType: "RSA", combined, raw, outputBytes: Math.max(modulusBytes, 256) };
 }
 
@@ -104,10 +105,4 @@ export function cannotSign(key: PrivateKeyObject, reason: string): DeviceError {
 
 function keyName(key: PrivateKeyObject): string {
   return key.label !== "" ? `"${key.label}"` : key.id.length > 0 ? `with id ${key.id.toString("hex")}` : "(no label, no id)";
-}
-
-function stripZeros(bytes: Buffer): Buffer {
-  let start = 0;
-  while (start < bytes.length - 1 && bytes[start] === 0) start++;
-  return bytes.subarray(start);
 }

@@ -2,6 +2,7 @@ import { InputError } from "../../errors.js";
 import { children, DerError, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { decodeName, type NameAttribute } from "./decode-name.js";
 import { readExtensions, readTbsFields } from "../tbs-fields.js";
+import { withoutLeadingZeros } from "../../encoding/bytes.js";
 
 /** A SubjectAlternativeName entry; `directoryName` entries carry their attributes. */
 export type GeneralName =
@@ -39,9 +40,7 @@ export function readCertificateNames(der: Uint8Array): CertificateNames {
 }
 
 function serialHex(el: DerElement): string {
-  let bytes = el.content;
-  while (bytes.length > 1 && bytes[0] === 0) bytes = bytes.subarray(1);
-  return bytes.toString("hex");
+  return withoutLeadingZeros(el.content).toString("hex");
 }
 
 function readSubjectAltNames(extensions: DerElement | undefined): GeneralName[] {
