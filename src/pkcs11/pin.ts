@@ -53,14 +53,7 @@ export function pinFromSource(source: SecretSource, what: string, env: NodeJS.Pr
   return {
     description: describeSecretSource(source),
     interactive: source.kind === "prompt",
-    read: async () => {
-      if (source.kind !== "env") return readSecret(source, what);
-      const value = env[source.name];
-      if (value === undefined) {
-        throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
-      }
-      return Secret.fromUtf8(value);
-    },
+    read: () => readSecret(source, what, env),
   };
 }
 
