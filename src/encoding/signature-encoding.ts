@@ -2,7 +2,6 @@
  * Byte formats around a signature, shared by every signer back-end: digest names, the DigestInfo of
  * PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
  */
-import { derTlv, derUnsignedInteger } from "./der-writer.js";
 import { TAG } from "./der.js";
 
 export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
@@ -32,9 +31,46 @@ export function emsaPkcs1v15(digest: Buffer, algorithm: DigestAlgorithm, modulus
   return Buffer.concat([Buffer.from([0x00, 0x01]), Buffer.alloc(padding, 0xff), Buffer.from([0x00]), t]);
 }
 
-/** ECDSA (r, s) as big-endian magnitudes (possibly shorter than the curve size) → DER SEQUENCE { INTEGER r, INTEGER s }. */
+/**
+ * ECDSA (r, s) as big-endian magnitudes (possibly shorter than the curve size) → DER SEQUENCE { INTEGER r,
+ * INTEGER s }, written into one buffer: it runs once per signature, next to a token's C_Sign.
+ */
 export function ecdsaSignatureToDer(r: Uint8Array, s: Uint8Array): Buffer {
-  return derTlv(TAG.SEQUENCE, Buffer.concat([derUnsignedInteger(r), derUnsignedInteger(s)]));
+  const rLength = integerLength(r);
+  const sLength = integerLength(s);
+  const body = 2 + lengthSize(rLength) + rLength + lengthSize(sLength) + sLength;
+  const out = Buffer.allocUnsafe(1 + lengthSize(body) + body);
+  const at = writeInteger(out, writeHeader(out, writeHeader(out, 0, TAG.SEQUENCE, body), TAG.INTEGER, rLength), r, rLength);
+  writeInteger(out, writeHeader(out, at, TAG.INTEGER, sLength), s, sLength);
+  return out;
+}
+
+/** An INTEGER's content length for a magnitude: no leading zeros, one 0x00 before a set top bit. */
+function integerLength(v: Uint8Array): number {
+  let i = 0;
+  while (i < v.length && v[i] === 0) i++;
+  return i === v.length ? 1 : v.length - i + (v[i]! & 0x80 ? 1 : 0);
+}
+
+/** The magnitude's last `length` bytes, zero-filled on the left where it is shorter. */
+function writeInteger(out: Buffer, at: number, v: Uint8Array, length: number): number {
+  const from = Math.max(0, v.length - length);
+  const zeros = length - (v.length - from);
+  out.fill(0, at, at + zeros);
+  out.set(v.subarray(from), at + zeros);
+  return at + length;
+}
+
+function lengthSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x100 ? 2 : 3;
+}
+
+function writeHeader(out: Buffer, at: number, tag: number, n: number): number {
+  out[at++] = tag;
+  if (n >= 0x80) out[at++] = n >= 0x100 ? 0x82 : 0x81;
+  if (n >= 0x100) out[at++] = n >> 8;
+  out[at++] = n & 0xff;
+  return at;
 }
 
 /** Converts an ECDSA signature from r‖s (two equal halves: PKCS#11, IEEE P1363) to DER. */
