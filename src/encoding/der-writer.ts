@@ -2,16 +2,27 @@
 import { TAG } from "./der.js";
 import { withoutLeadingZeros } from "./bytes.js";
 
-/** The length octets: short form below 128, else 0x80|n followed by n big-endian bytes. */
-export function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
+/** Tag and length octets: short form below 128, else 0x80|k followed by k big-endian bytes. */
+export function derHeaderSize(length: number): number {
+  let size = 2;
+  if (length >= 0x80) for (let v = length; v > 0; v = Math.floor(v / 256)) size++;
+  return size;
+}
+
+/** Writes the tag and length octets at `at`; returns where the content goes. */
+export function writeDerHeader(out: Uint8Array, at: number, tag: number, length: number): number {
+  const lengthBytes = derHeaderSize(length) - 2;
+  out[at++] = tag;
+  if (lengthBytes > 0) out[at++] = 0x80 | lengthBytes;
+  for (let k = lengthBytes - 1; k >= 0; k--) out[at++] = Math.floor(length / 256 ** k) & 0xff;
+  if (lengthBytes === 0) out[at++] = length;
+  return at;
 }
 
 export function derTlv(tag: number, content: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from([tag]), derLength(content.length), content]);
+  const out = Buffer.allocUnsafe(derHeaderSize(content.length) + content.length);
+  out.set(content, writeDerHeader(out, 0, tag, content.length));
+  return out;
 }
 
 export function derSequence(...parts: Uint8Array[]): Buffer {

@@ -3,6 +3,7 @@
  * PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
  */
 import { TAG } from "./der.js";
+import { derHeaderSize, writeDerHeader } from "./der-writer.js";
 
 export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
 
@@ -38,10 +39,10 @@ export function emsaPkcs1v15(digest: Buffer, algorithm: DigestAlgorithm, modulus
 export function ecdsaSignatureToDer(r: Uint8Array, s: Uint8Array): Buffer {
   const rLength = integerLength(r);
   const sLength = integerLength(s);
-  const body = 2 + lengthSize(rLength) + rLength + lengthSize(sLength) + sLength;
-  const out = Buffer.allocUnsafe(1 + lengthSize(body) + body);
-  const at = writeInteger(out, writeHeader(out, writeHeader(out, 0, TAG.SEQUENCE, body), TAG.INTEGER, rLength), r, rLength);
-  writeInteger(out, writeHeader(out, at, TAG.INTEGER, sLength), s, sLength);
+  const body = derHeaderSize(rLength) + rLength + derHeaderSize(sLength) + sLength;
+  const out = Buffer.allocUnsafe(derHeaderSize(body) + body);
+  const at = writeInteger(out, writeDerHeader(out, writeDerHeader(out, 0, TAG.SEQUENCE, body), TAG.INTEGER, rLength), r, rLength);
+  writeInteger(out, writeDerHeader(out, at, TAG.INTEGER, sLength), s, sLength);
   return out;
 }
 
@@ -59,18 +60,6 @@ function writeInteger(out: Buffer, at: number, v: Uint8Array, length: number): n
   out.fill(0, at, at + zeros);
   out.set(v.subarray(from), at + zeros);
   return at + length;
-}
-
-function lengthSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x100 ? 2 : 3;
-}
-
-function writeHeader(out: Buffer, at: number, tag: number, n: number): number {
-  out[at++] = tag;
-  if (n >= 0x80) out[at++] = n >= 0x100 ? 0x82 : 0x81;
-  if (n >= 0x100) out[at++] = n >> 8;
-  out[at++] = n & 0xff;
-  return at;
 }
 
 /** Converts an ECDSA signature from r‖s (two equal halves: PKCS#11, IEEE P1363) to DER. */

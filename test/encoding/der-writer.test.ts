@@ -1,16 +1,18 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decodeOid, readSingle, TAG } from "../../src/encoding/der.js";
-import { derLength, derOid, derTlv, derUnsignedInteger, unsignedIntegerContent } from "../../src/encoding/der-writer.js";
+import { derOid, derTlv, derUnsignedInteger, unsignedIntegerContent } from "../../src/encoding/der-writer.js";
 import { u16be, u32be, withoutLeadingZeros } from "../../src/encoding/bytes.js";
 
 describe("DER writer", () => {
   it("writes minimal definite lengths", () => {
-    expect(derLength(0x7f).toString("hex")).toBe("7f");
-    expect(derLength(0x80).toString("hex")).toBe("8180");
-    expect(derLength(0xff).toString("hex")).toBe("81ff");
-    expect(derLength(0x100).toString("hex")).toBe("820100");
-    expect(derLength(0x10000).toString("hex")).toBe("83010000");
+    const header = (n: number) => derTlv(0x04, Buffer.alloc(n)).subarray(0, -n || undefined).toString("hex");
+    expect(header(0)).toBe("0400");
+    expect(header(0x7f)).toBe("047f");
+    expect(header(0x80)).toBe("048180");
+    expect(header(0xff)).toBe("0481ff");
+    expect(header(0x100)).toBe("04820100");
+    expect(header(0x10000)).toBe("0483010000");
   });
 
   it("writes elements the reader reads back, whatever their size", () => {
