@@ -48,6 +48,21 @@ const common = {
   logOverride: { "empty-import-meta": "silent" },
 };
 
+/**
+ * graphene-pk11's ES modules import pkcs11js (CommonJS, ~660 constants) with `import * as`, in ten modules; in a
+ * CommonJS bundle each such import copies every export into a namespace object of its own (~10 ms of a SoftHSM
+ * credential-process). They get pkcs11js's exports object itself, as its CommonJS build would.
+ */
+const pkcs11jsRequiredOnce = {
+  name: "pkcs11js-required-once",
+  setup(b) {
+    b.onLoad({ filter: /graphene-pk11[\\/]build[\\/]es2015[\\/].*\.js$/ }, ({ path }) => ({
+      contents: readFileSync(path, "utf8").replace(/^import \* as (\w+) from "pkcs11js";/m, 'const $1 = require("pkcs11js");'),
+      loader: "js",
+    }));
+  },
+};
+
 await build({
   ...common,
   entryPoints: ["src/cli/bin.ts"],
@@ -62,6 +77,7 @@ await build({
   // small files cost ~70 ms), and so do libraries only some runs need (yargs renders --help,
   // @noble/post-quantum signs with ML-DSA keys): required then, they cost the others nothing.
   external: ["pkcs11js", "yargs", "@noble/post-quantum", "@noble/post-quantum/*"],
+  plugins: [pkcs11jsRequiredOnce],
 });
 const bundleSource = readFileSync(`dist/${CLI_BUNDLE_FILE}`, "utf8");
 if (/\bimport\(/.test(bundleSource)) throw new Error(`dist/${CLI_BUNDLE_FILE} still calls import(): it would fail when restored from the code cache`);
