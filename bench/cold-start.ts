@@ -5,7 +5,8 @@
  *   program doing this work costs: CommonJS, node:crypto, node:http), peak RSS ≤ 1.1× it;
  * - the same over HTTPS with --ca-bundle: ≤ 1.15× the same reference over node:https trusting Node's roots plus
  *   the bundle;
- * - a SoftHSM P-256 key: ≤ 1.3× the file-key figure;
+ * - a SoftHSM P-256 key: ≤ 1.3× the file-key figure, next to the same ratio for two minimal programs
+ *   (bench/reference/minimal-pkcs11-create-session.cjs over the file-key one): what SoftHSM and pkcs11js cost;
  * - for scale: `node -e 0` (Node's own start), the same dist/ without any code cache, and with a V8 flag in
  *   NODE_OPTIONS (the per-Node, per-flags user cache, src/cli/launcher/code-cache.ts, made by the first run).
  * The split "Node's start / the work any Node program pays / ours" is the profile of what remains.
@@ -123,6 +124,8 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
   if (hsm) {
     const hsmArgs = [cli, "credential-process", "--certificate", hsm.uri, "--private-key", hsm.uri, "--pkcs11-lib", hsm.module, "--pkcs11-pin-env", "RAA_BENCH_PIN", ...ARN_FLAGS, "--endpoint", urls.http];
     cases.push({ label: "softhsm", args: hsmArgs, env: { ...env, ...hsm.env, HOME: home, XDG_CACHE_HOME: join(home, ".cache") } });
+    const minimalHsm = [join(ROOT, "bench", "reference", "minimal-pkcs11-create-session.cjs"), hsm.module, "rolesanywhere", "ec-key", urls.http, ARNS.trustAnchor, ARNS.profile, ARNS.role];
+    cases.push({ label: "refHsm", args: minimalHsm, env: { ...hsm.env, PKCS11_PIN: "1234" } });
   }
   // Each case once to check it works (and to make the user caches, as a first run would).
   for (const c of cases) {
@@ -141,7 +144,14 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
   ratioLine("cold credential-process, file P-256 key, HTTP", m("ours"), "minimal CommonJS reference", m("ref"), 1.15);
   ratioLine("  peak RSS", median(rss.ours), "the reference's", median(rss.ref), 1.1, "MB");
   ratioLine("cold credential-process over HTTPS with --ca-bundle", m("oursTls"), "minimal HTTPS reference (Node's roots + the bundle)", m("refTls"), 1.15);
-  if (hsm) ratioLine("cold credential-process, SoftHSM P-256 key", m("softhsm"), "the file-key figure", m("ours"), 1.3);
+  if (hsm) {
+    ratioLine("cold credential-process, SoftHSM P-256 key", m("softhsm"), "the file-key figure", m("ours"), 1.3);
+    console.log(
+      `  for scale: bench/reference/minimal-pkcs11-create-session.cjs (pkcs11js, one login and C_Sign) ${m("refHsm").toFixed(1)} ms, ` +
+        `${(m("refHsm") / m("ref")).toFixed(2)}× the minimal file-key reference (the floor of this ratio: SoftHSM's own start); ` +
+        `ours is ${(m("softhsm") / m("refHsm")).toFixed(2)}× it`,
+    );
+  }
   console.log(
     `  where the time goes (HTTP): Node's start (node -e 0) ${m("node").toFixed(1)} ms | the work any Node program pays (reference − node -e 0) ` +
       `${(m("ref") - m("node")).toFixed(1)} ms | ours on top (credential-process − reference) ${(m("ours") - m("ref")).toFixed(1)} ms`,
