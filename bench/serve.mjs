@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { request } from "node:http";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { credentialFlags, makeFixture, startLocalEndpoint, waitForLine } from "./agent.mjs";
+import { credentialFlags, makeFixture, startLocalEndpoint } from "./agent.mjs";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const CLI = join(ROOT, "dist", "cli.js");
