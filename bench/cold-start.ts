@@ -108,7 +108,8 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
   const home = join(dir, `home-${version}`);
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const env = { ...baseEnv, HOME: home, XDG_CACHE_HOME: join(home, ".cache") };
-  const noCacheEnv = { ...env, XDG_CACHE_HOME: join(dir, "unwritable", "cache") };
+  // A cache directory below a regular file: it can be neither read nor made, so no user cache is used or written.
+  const noCacheEnv = { ...env, XDG_CACHE_HOME: join(leaf.certPath, "cache") };
   const cli = join(ROOT, "dist", "cli.js");
   const ours = (url: string, extra: string[] = []) => [cli, "credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARN_FLAGS, "--endpoint", url, ...extra];
   const reference = (url: string, extra: string[] = []) => [join(ROOT, "bench", "reference", "minimal-create-session.cjs"), leaf.certPath, leaf.keyPath, url, ARNS.trustAnchor, ARNS.profile, ARNS.role, ...extra];
