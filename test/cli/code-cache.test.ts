@@ -55,6 +55,15 @@ describe("the user's V8 code cache (launcher)", () => {
     }
   });
 
+  it("makes no home directory: with HOME or XDG_CACHE_HOME's parent missing, nothing is written", () => {
+    const homeless = userCodeCache(bundle, "build-1", { HOME: join(dir, "no-such-home") })!;
+    writeUserCodeCache(homeless, data);
+    expect(existsSync(join(dir, "no-such-home"))).toBe(false);
+    const xdg = userCodeCache(bundle, "build-1", { XDG_CACHE_HOME: join(dir, "missing", "cache") })!;
+    writeUserCodeCache(xdg, data);
+    expect(existsSync(join(dir, "missing"))).toBe(false);
+  });
+
   it("writes nothing into a directory others can write, and replaces a planted symbolic link instead of following it", () => {
     mkdirSync(join(dir, "cache", "roles-anywhere-agent", "code-cache"), { recursive: true, mode: 0o700 });
     const victim = join(dir, "victim");

@@ -11,7 +11,7 @@
 //   this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 
 /** The CLI bundle and its V8 code cache, next to dist/cli.js. */
@@ -85,13 +85,15 @@ export function readUserCodeCache(cache: UserCodeCache): Buffer | undefined {
 
 /**
  * Writes the user's cache (best effort: a cache that cannot be written only costs start-up time). The
- * directories are created 0700 and checked like the ones read; the file is written 0600 under a temporary name
+ * directories below the home (or $XDG_CACHE_HOME's parent), which must exist, are created 0700 and checked like the ones read; the file is written 0600 under a temporary name
  * and renamed, so that a concurrent run never reads half a file.
  */
 export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
   const uid = process.geteuid!();
   let dir;
   try {
+    // The cache directory may be made, not the home above it (HOME=/nonexistent for service users).
+    if (!statSync(dirname(dirname(dirname(cache.directory)))).isDirectory()) return;
     dir = openCheckedDirectory(cache.directory, { uid, createMode: 0o700 });
   } catch {
     return;
