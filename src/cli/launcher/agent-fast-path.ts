@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { defaultAgentSocketPath } from "../../agent/socket-path.js";
-import { goJsonStringify, toCredentialProcessOutput } from "../../credentials/credentials.js";
+import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
 import { boolArg, stringArg, type CliIo, type ParsedArgs } from "../command.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
 import { parseCommandArgs } from "../parse-args.js";
