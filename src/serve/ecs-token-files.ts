@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { InputError, isAgentError } from "../errors.js";
-import { readOpenedFile } from "../io/fs-callbacks.js";
+import { readOpenedFile } from "../io/read-opened-file.js";
 import { EcsConsumers, type EcsConsumerLookup } from "./ecs-consumers.js";
 
 /** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
