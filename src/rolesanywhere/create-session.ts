@@ -33,7 +33,7 @@ export async function createSession(
     env,
   });
   const maxAttempts = maxAttemptsFrom(options.maxAttempts, env);
-  const material = await signingMaterialFor(signer);
+  const material = await signingMaterialFor(signer, now());
   const transport = await createTransport(target.endpoint, {
     ...(options.caBundle !== undefined ? { caBundle: options.caBundle } : {}),
     ...(options.verifyTls !== undefined ? { verifyTls: options.verifyTls } : {}),

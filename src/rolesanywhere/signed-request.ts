@@ -1,6 +1,7 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError } from "../errors.js";
 import { signingAlgorithmFor, type Signer } from "../signers/signer.js";
+import { checkCertificateValidity } from "../x509/validity.js";
 import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
 import { resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
 import { resolveSessionRegion } from "./region.js";
@@ -38,13 +39,15 @@ export function prepareCreateSession(params: CreateSessionParams, settings: Endp
   return { endpoint, region: where.region, request: buildCreateSessionRequest(endpoint, params) };
 }
 
-export async function signingMaterialFor(signer: Signer): Promise<SigningMaterial> {
+/** The signer's certificate and chain, refused locally when the certificate is not valid at `now`. */
+export async function signingMaterialFor(signer: Signer, now: Date): Promise<SigningMaterial> {
   const certificate = await signer.certificate();
   if (!certificate) {
     throw new InputError("CERTIFICATE_MISSING", "unable to find certificate", {
       hint: "CreateSession needs the X.509 certificate of the key: give --certificate (a PEM/DER file or a pkcs11: URI)",
     });
   }
+  checkCertificateValidity(certificate, now);
   const chain = await signer.certificateChain();
   return {
     algorithm: signingAlgorithmFor(signer.keyType),
@@ -84,5 +87,6 @@ export async function createSignedCreateSessionRequest(
   options: EndpointSettings & { date?: Date } = {},
 ): Promise<SignedCreateSessionRequest> {
   const target = prepareCreateSession(params, options);
-  return signCreateSessionRequest(target, await signingMaterialFor(signer), options.date ?? new Date());
+  const date = options.date ?? new Date();
+  return signCreateSessionRequest(target, await signingMaterialFor(signer, date), date);
 }

@@ -2,6 +2,7 @@ import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
 import { listArg, stringArg } from "../command.js";
 import { InputError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
+import { CERTIFICATE_WARNING_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {
   name: "agent",
@@ -10,6 +11,7 @@ const command: CommandSpec = {
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "profile", type: "string", repeatable: true, description: "Serve only this profile (repeatable; default: the config's agent.profiles, else all)" },
     { name: "socket", type: "string", description: "Socket path (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock); ignored under systemd socket activation" },
+    CERTIFICATE_WARNING_OPTION,
   ],
   async run(args, io) {
     const [
@@ -39,7 +41,10 @@ const command: CommandSpec = {
     // The socket path is checked before any token or TPM is touched: an unsafe directory must not cost a PIN.
     if (fd === undefined) await prepareSocketPath(socketPath);
 
-    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)) }));
+    const certificateWarning = certificateWarningFromArgs(args, log);
+    const registry = new SourceRegistry((spec) =>
+      createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)), ...(certificateWarning ? { certificateWarning } : {}) }),
+    );
     // Signers are opened here, before listening: a `prompt` PIN is asked once, now, on the terminal.
     const initial = await registry.apply(await profileSpecs(args, io, config));
     logFailures(initial, log);

@@ -3,6 +3,7 @@ import { boolArg, listArg, numberArg, stringArg } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
+import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {
   name: "serve",
@@ -20,6 +21,8 @@ const command: CommandSpec = {
     { name: "ecs-env-dir", type: "string", description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them" },
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "profile", type: "string", repeatable: true, description: "Serve this config-file profile (repeatable); the role is named after it" },
+    CERTIFICATE_WARNING_OPTION,
+    FAIL_FAST_OPTION,
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
@@ -49,16 +52,27 @@ const command: CommandSpec = {
     checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), host: stringArg(args, "bind") ?? "127.0.0.1" });
 
     const specs = await roleSpecs(args, io);
+    const certificateWarning = certificateWarningFromArgs(args, log);
     const registry = new SourceRegistry((spec) =>
-      createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)) }),
+      createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)), ...(certificateWarning ? { certificateWarning } : {}) }),
     );
     const initial = await registry.apply(specs);
     // Like aws_signing_helper, a key or certificate that cannot be used ends `serve` at start-up; a missing
-    // token or an unreachable endpoint does not (the sources keep retrying).
-    const fatal = initial.failed.find((f) => !["device", "network"].includes((f.error as { category?: string }).category ?? ""));
+    // token or an unreachable endpoint does not (the sources keep retrying) — unless --fail-fast asks for
+    // every role's first credentials now.
+    const failFast = boolArg(args, "fail-fast");
+    const fatal = initial.failed.find((f) => failFast || !["device", "network"].includes((f.error as { category?: string }).category ?? ""));
     if (fatal) {
       await registry.closeAll();
       throw fatal.error;
+    }
+    if (failFast) {
+      try {
+        await Promise.all(registry.all().map((source) => source.get()));
+      } catch (error) {
+        await registry.closeAll();
+        throw error;
+      }
     }
     logFailures(initial, log);
 

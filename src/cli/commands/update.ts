@@ -2,6 +2,7 @@ import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
 import { boolArg, stringArg } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { formatExpiration } from "../../credentials/credentials.js";
+import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 import type { CredentialSettings } from "../../config/credential-settings.js";
 
 const command: CommandSpec = {
@@ -15,6 +16,8 @@ const command: CommandSpec = {
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "config-profile", type: "string", description: "Take the settings from this config-file profile (flags still win)" },
     { name: "credentials-file", type: "string", description: "File to write (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)" },
+    CERTIFICATE_WARNING_OPTION,
+    FAIL_FAST_OPTION,
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
@@ -31,9 +34,10 @@ const command: CommandSpec = {
     const section = args.explicit.has("profile") ? (stringArg(args, "profile") ?? "default") : (configProfile ?? "default");
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const settings = await settingsFor(args, io);
+    const certificateWarning = certificateWarningFromArgs(args, log);
 
     if (boolArg(args, "once")) {
-      const source = createCredentialSource({ name: section, settings });
+      const source = createCredentialSource({ name: section, settings, ...(certificateWarning ? { certificateWarning } : {}) });
       try {
         const credentials = await source.get();
         await writeProfileCredentials(path, section, credentials);
@@ -45,10 +49,12 @@ const command: CommandSpec = {
     }
 
     const updater = new CredentialsFileUpdater({ path, profile: section, log });
+    const failFast = boolArg(args, "fail-fast");
     const newSource = (s: CredentialSettings) =>
       createCredentialSource({
         name: section,
         settings: s,
+        ...(certificateWarning ? { certificateWarning } : {}),
         onEvent: (name, event, credentials) => {
           log(describeRefreshEvent(name, event));
           if (credentials) updater.offer(credentials);
@@ -57,11 +63,18 @@ const command: CommandSpec = {
     let source = newSource(settings);
     // Problems the user must fix (bad key file, wrong PIN) end the command at once; a missing token or an
     // unreachable endpoint does not: the loop retries with backoff until it works.
-    await source.open().catch((error: unknown) => {
-      const category = (error as { category?: string }).category;
-      if (category !== "device" && category !== "network") throw error;
-      log(`${section}: ${(error as Error).message}; will keep trying`);
-    });
+    // --fail-fast: the first credentials must come now, or the command ends with that error's exit code.
+    try {
+      await source.open().catch((error: unknown) => {
+        const category = (error as { category?: string }).category;
+        if (failFast || (category !== "device" && category !== "network")) throw error;
+        log(`${section}: ${(error as Error).message}; will keep trying`);
+      });
+      if (failFast) await source.get();
+    } catch (error) {
+      await source.close();
+      throw error;
+    }
     source.start();
     log(`updating profile [${section}] in ${path}`);
 
