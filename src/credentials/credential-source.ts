@@ -62,9 +62,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
       let failure: unknown;
       try {
         const signer = await holder.acquire();
-        const certificate = await signer.certificate();
-        if (certificate) watch.observe(certificate);
-        return await createSession(signer, settings);
+        return await createSession(watched(signer, watch), settings);
       } catch (e) {
         failure = e;
         throw e;
@@ -102,6 +100,23 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
       await busy;
       await holder.close();
     },
+  };
+}
+
+/** The signer, with every certificate it hands out shown to the watch (no extra read of the certificate). */
+function watched(signer: Signer, watch: CertificateWatch): Signer {
+  return {
+    keyType: signer.keyType,
+    backend: signer.backend,
+    certificate: async () => {
+      const certificate = await signer.certificate();
+      if (certificate) watch.observe(certificate);
+      return certificate;
+    },
+    certificateChain: () => signer.certificateChain(),
+    publicKey: () => signer.publicKey(),
+    sign: (message, digest) => signer.sign(message, digest),
+    close: () => signer.close(),
   };
 }
 
