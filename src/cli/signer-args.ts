@@ -57,6 +57,7 @@ export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOption
       ...(tpmKeyPassword ? { keyPassword: tpmKeyPassword } : {}),
       ...(parentPassword ? { parentPassword: parseSecretSource(parentPassword, "TPM parent password: ") } : {}),
       noKeyPassword: boolArg(args, "no-tpm-key-password"),
+      ...(boolArg(args, "tpm-ignore-empty-auth") ? { ignoreEmptyAuth: true } : {}),
     },
     ...(debug ? { debug } : {}),
     env: io.env,

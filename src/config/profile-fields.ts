@@ -29,6 +29,7 @@ export const PROFILE_FIELD_KINDS = {
   "tpm-device": "text",
   "tpm-key-password": "secret",
   "no-tpm-key-password": "boolean",
+  "tpm-ignore-empty-auth": "boolean",
   "tpm-parent-password": "secret",
 } as const;
 

@@ -58,6 +58,8 @@ export interface RolesAnywhereProviderOptions extends EndpointSettings {
     readonly keyPassword?: SecretInput;
     /** The `handle:` key has no password. */
     readonly noKeyPassword?: boolean;
+    /** Use `keyPassword` although the key file says emptyAuth TRUE (files from tpm2_encodeobject before tpm2-tools 5.7). */
+    readonly ignoreEmptyAuth?: boolean;
     /** Password of the parent key or hierarchy. */
     readonly parentPassword?: SecretInput;
   };
@@ -146,6 +148,7 @@ function signerOptions(o: RolesAnywhereProviderOptions): SignerOptions {
       ...(tpmKeyPassword ? { keyPassword: tpmKeyPassword } : {}),
       ...(parentPassword ? { parentPassword } : {}),
       noKeyPassword: o.tpm?.noKeyPassword === true,
+      ...(o.tpm?.ignoreEmptyAuth === true ? { ignoreEmptyAuth: true } : {}),
     },
     ...(o.debug ? { debug: o.debug } : {}),
     ...(o.env ? { env: o.env } : {}),

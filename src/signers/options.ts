@@ -41,6 +41,8 @@ export interface TpmSettings {
   keyPassword?: SecretSource;
   /** `--no-tpm-key-password`. */
   noKeyPassword?: boolean;
+  /** `--tpm-ignore-empty-auth`: use the given key password although the key file says emptyAuth TRUE. */
+  ignoreEmptyAuth?: boolean;
   /** Parent key or hierarchy password (beyond the Go helper). */
   parentPassword?: SecretSource;
 }
