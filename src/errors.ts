@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   LISTEN_FAILED: "usage",
   // input
   FILE_NOT_FOUND: "input",
+  PEM_TEXT_NOT_PATH: "input",
   FILE_UNREADABLE: "input",
   FILE_NOT_REGULAR: "input",
   PEM_INVALID: "input",
@@ -37,6 +38,7 @@ export const ERROR_CODES = {
   ARN_INVALID: "input",
   REGION_MISMATCH: "input",
   REGION_MISSING: "input",
+  REGION_UNKNOWN: "input",
   ENDPOINT_INVALID: "input",
   CONFIG_INVALID: "input",
   PKCS11_URI_INVALID: "input",

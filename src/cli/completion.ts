@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import type { CommandSpec } from "./command.js";
-import { nearestNames } from "./suggest.js";
+import { nearestNames } from "../nearest-names.js";
 
 export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
 export type CompletionShell = (typeof COMPLETION_SHELLS)[number];

@@ -2,7 +2,7 @@ import { UsageError } from "../errors.js";
 import type { CliIo, CommandSpec } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { parseCommandArgs } from "./parse-args.js";
-import { nearestNames } from "./suggest.js";
+import { nearestNames } from "../nearest-names.js";
 import { hideSecretsInProcessTitle } from "./process-title.js";
 import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
 

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { unknownFlagHint } from "./suggest.js";
+import { unknownFlagHint } from "./flag-suggestions.js";
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 
 /**

@@ -3,6 +3,7 @@ import { clientOptionsFromArgs, sessionParamsFromArgs } from "../cli/session-arg
 import { signerOptionsFromArgs } from "../cli/signer-args.js";
 import { InputError } from "../errors.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/create-session.js";
+import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { SignerOptions } from "../signers/options.js";
 
 /** Everything needed to turn a key into credentials for one role. */
@@ -33,11 +34,11 @@ export function credentialSettingsFromArgs(args: ParsedArgs, io: CliIo, origin?:
       });
     }
   }
-  return {
-    session: sessionParamsFromArgs(args),
-    endpoint: clientOptionsFromArgs(args, io),
-    signer: signerOptionsFromArgs(args, io),
-  };
+  const session = sessionParamsFromArgs(args);
+  const endpoint = clientOptionsFromArgs(args, io);
+  // Region and endpoint mistakes are answered now, before any key, token or network is touched.
+  prepareCreateSession(session, { ...endpoint, env: io.env });
+  return { session, endpoint, signer: signerOptionsFromArgs(args, io) };
 }
 
 /** A stable text of the settings for change detection on reload (functions and the environment left out). */

@@ -4,7 +4,7 @@ import { signingAlgorithmFor, type Signer } from "../signers/signer.js";
 import { checkCertificateValidity } from "../x509/validity.js";
 import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
 import { resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
-import { resolveSessionRegion } from "./region.js";
+import { checkKnownRegion, resolveSessionRegion } from "./region.js";
 import { buildCreateSessionRequest, type CreateSessionHttpRequest } from "./request.js";
 import type { CreateSessionParams } from "./types.js";
 
@@ -36,6 +36,7 @@ export function prepareCreateSession(params: CreateSessionParams, settings: Endp
   const where = resolveSessionRegion(params);
   parseRoleArn(params.roleArn);
   const endpoint = resolveEndpoint(where, settings);
+  if (endpoint.source === "partition") checkKnownRegion(where.region, params.region?.trim() || where.region);
   return { endpoint, region: where.region, request: buildCreateSessionRequest(endpoint, params) };
 }
 

@@ -41,10 +41,13 @@ export default command;
 async function createNewSession(args: ParsedArgs, params: CreateSessionParams, io: CliIo): Promise<Credentials> {
   const clientOptions = clientOptionsFromArgs(args, io);
   const signerOptions = signerOptionsFromArgs(args, io);
-  const [{ createSigner }, { createSession }] = await Promise.all([
+  const [{ createSigner }, { createSession }, { prepareCreateSession }] = await Promise.all([
     import("../../signers/factory.js"),
     import("../../rolesanywhere/create-session.js"),
+    import("../../rolesanywhere/signed-request.js"),
   ]);
+  // Region and endpoint mistakes are answered before a PIN or TPM password is asked for.
+  prepareCreateSession(params, { ...clientOptions, env: io.env });
   const signer = await createSigner(signerOptions);
   try {
     return (await createSession(signer, params, clientOptions)).credentials;

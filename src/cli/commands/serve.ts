@@ -50,6 +50,7 @@ const command: CommandSpec = {
     const imds = boolArg(args, "imds") || !ecs;
     // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
     checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), host: stringArg(args, "bind") ?? "127.0.0.1" });
+    (await import("../../io/listen-tcp.js")).checkPortPrivilege(numberArg(args, "port") ?? 9911);
 
     const specs = await roleSpecs(args, io);
     const certificateWarning = certificateWarningFromArgs(args, log);
