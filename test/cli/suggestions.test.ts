@@ -5,6 +5,7 @@ import { SESSION_OPTIONS, SIGNER_OPTIONS } from "../../src/cli/shared-options.js
 import { checkKnownRegion } from "../../src/rolesanywhere/region.js";
 import { prepareCreateSession } from "../../src/rolesanywhere/signed-request.js";
 import { refusePemText, readInputFile } from "../../src/io/input-file.js";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../../src/arn.js";
 import { COMMANDS } from "../../src/cli/commands/index.js";
 
 const flags = [...SIGNER_OPTIONS, ...SESSION_OPTIONS].map((o) => o.name);
@@ -41,9 +42,9 @@ describe("did you mean", () => {
 
 describe("regions", () => {
   const params = (region?: string) => ({
-    trustAnchorArn: "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/t",
-    profileArn: "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
-    roleArn: "arn:aws:iam::111122223333:role/r",
+    trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/t"),
+    profileArn: parseProfileArn("arn:aws:rolesanywhere:us-east-1:111122223333:profile/p"),
+    roleArn: parseRoleArn("arn:aws:iam::111122223333:role/r"),
     durationSeconds: 3600,
     ...(region ? { region } : {}),
   });
@@ -77,7 +78,7 @@ describe("PEM text where a path belongs", () => {
 
   it("is recognised and explained without echoing the text", async () => {
     expect(() => refusePemText(pem, "private key file")).toThrow(/^the private key file was given as PEM text \(a "PRIVATE KEY" block\), not as the path of a file$/);
-    const e = await readInputFile(pem, "certificate file").catch((x: unknown) => x as { code: string; toOneLine(): string });
+    const e = (await readInputFile(pem, "certificate file").catch((x: unknown) => x)) as { code: string; toOneLine(): string };
     expect(e.code).toBe("PEM_TEXT_NOT_PATH");
     expect(e.toOneLine()).not.toContain("MIGHAgEA");
     expect(() => refusePemText("/etc/ssl/cert.pem", "certificate file")).not.toThrow();
