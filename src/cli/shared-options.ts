@@ -24,6 +24,7 @@ export const SIGNER_OPTIONS: readonly OptionSpec[] = [
   { name: "cert-selector", type: "string", description: "OS certificate store selector (macOS/Windows only; not available on Linux)" },
   { name: "system-store-name", type: "string", description: "Windows certificate store name (not available on Linux)" },
   { name: "use-latest-expiring-certificate", type: "boolean", description: "OS certificate stores only (not available on Linux)" },
+  { name: "wait-for-device", type: "number", description: "Wait up to SECONDS for a token that is not plugged in yet or a TPM that is not up (never retries a PIN or password)" },
   { name: "debug", type: "boolean", description: "Log the canonical request and string to sign to stderr (secrets redacted)" },
 ];
 

@@ -60,6 +60,17 @@ export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOption
       ...(boolArg(args, "tpm-ignore-empty-auth") ? { ignoreEmptyAuth: true } : {}),
     },
     ...(debug ? { debug } : {}),
+    ...waitForDeviceFromArgs(args, io),
     env: io.env,
   };
+}
+
+/** `--wait-for-device SECONDS`, checked, as the signer options that carry it. */
+export function waitForDeviceFromArgs(args: ParsedArgs, io: CliIo): Pick<SignerOptions, "waitForDeviceMs" | "onDeviceWait"> {
+  const seconds = args.values["wait-for-device"];
+  if (typeof seconds !== "number") return {};
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) {
+    throw new UsageError("USAGE", `--wait-for-device ${seconds} is out of range: give whole seconds from 0 to 86400`);
+  }
+  return seconds === 0 ? {} : { waitForDeviceMs: seconds * 1000, onDeviceWait: (line) => io.stderr.write(`${line}\n`) };
 }
