@@ -15,20 +15,17 @@ export function utc(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-/** `3 d 4 h`, `20 min`, `45 s`: the two largest units of a duration. */
+/** `3 d 4 h`, `30 d`, `20 min`, `45 s`: the largest unit of a duration, and the next one when it is not zero. */
 export function roughDuration(ms: number): string {
   const s = Math.max(0, Math.round(Math.abs(ms) / 1000));
   const units: [number, string][] = [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"]];
-  const parts: string[] = [];
-  let rest = s;
-  for (const [size, name] of units) {
-    if (rest >= size || (parts.length === 0 && size === 1)) {
-      parts.push(`${Math.floor(rest / size)} ${name}`);
-      rest %= size;
-    }
-    if (parts.length === 2) break;
-  }
-  return parts.join(" ");
+  const found = units.findIndex(([size]) => s >= size);
+  const i = found < 0 ? units.length - 1 : found;
+  const [size, name] = units[i]!;
+  const text = `${Math.floor(s / size)} ${name}`;
+  const next = units[i + 1];
+  const rest = next ? Math.floor((s % size) / next[0]) : 0;
+  return rest > 0 ? `${text} ${rest} ${next![1]}` : text;
 }
 
 /**

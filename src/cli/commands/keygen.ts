@@ -35,7 +35,8 @@ const command: CommandSpec = {
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
       : stringArg(args, "tpm-parent-password") === "prompt";
     const { withProgress } = await import("../progress.js");
-    const what = `generating ${/^[aeiou]|^rsa/.test(spec.name) ? "an" : "a"} ${spec.name} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && spec.name.startsWith("rsa") ? " (RSA can take a minute)" : ""}`;
+    const keyType = stringArg(args, "key-type") ?? "p256";
+    const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
     const generate = () => (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
     const wait = waitForDeviceFromArgs(args, io);
     const { waitForDevice } = await import("../../signers/wait-for-device.js");
