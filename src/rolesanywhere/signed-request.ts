@@ -1,5 +1,5 @@
 import { parseRoleArn } from "../arn.js";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { signingAlgorithmFor, type Signer } from "../signers/signer.js";
 import { checkCertificateValidity } from "../x509/validity.js";
 import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
@@ -33,6 +33,7 @@ export interface SignedCreateSessionRequest {
 
 /** Validates the ARNs and region, resolves the endpoint and builds the unsigned request. No I/O. */
 export function prepareCreateSession(params: CreateSessionParams, settings: EndpointSettings = {}): CreateSessionTarget {
+  refuseMisplacedOptions(params);
   const where = resolveSessionRegion(params);
   parseRoleArn(params.roleArn);
   const endpoint = resolveEndpoint(where, settings);
@@ -90,4 +91,15 @@ export async function createSignedCreateSessionRequest(
   const target = prepareCreateSession(params, options);
   const date = options.date ?? new Date();
   return signCreateSessionRequest(target, await signingMaterialFor(signer, date), date);
+}
+
+/** Options that belong in the last argument; in the parameters they would be ignored and the request sent to AWS. */
+const ENDPOINT_OPTIONS = ["endpoint", "useFipsEndpoint", "useDualStackEndpoint", "caBundle", "verifyTls", "date", "env"] as const;
+
+function refuseMisplacedOptions(params: CreateSessionParams): void {
+  const misplaced = ENDPOINT_OPTIONS.filter((k) => Object.prototype.hasOwnProperty.call(params, k));
+  if (misplaced.length === 0) return;
+  throw new UsageError("USAGE", `${misplaced.join(", ")} was given with the session parameters (ARNs, duration), where it would be ignored`, {
+    hint: `pass it in the options, the last argument: createSignedCreateSessionRequest(signer, { trustAnchorArn, profileArn, roleArn }, { ${misplaced[0]}: … })`,
+  });
 }

@@ -73,6 +73,19 @@ describe("regions", () => {
   });
 });
 
+describe("options in the wrong argument", () => {
+  it("endpoint among the session parameters is refused, not silently ignored (the request would go to AWS)", () => {
+    const params = {
+      trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/t"),
+      profileArn: parseProfileArn("arn:aws:rolesanywhere:us-east-1:111122223333:profile/p"),
+      roleArn: parseRoleArn("arn:aws:iam::111122223333:role/r"),
+      durationSeconds: 3600,
+      endpoint: "http://127.0.0.1:8080",
+    };
+    expect(() => prepareCreateSession(params, { env: {} })).toThrow(/^endpoint was given with the session parameters \(ARNs, duration\), where it would be ignored$/);
+  });
+});
+
 describe("PEM text where a path belongs", () => {
   const pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
 
