@@ -3,6 +3,7 @@ import { lookup } from "node:dns/promises";
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { AgentError, isAgentError } from "../errors.js";
+import { isExposed } from "../io/exposed-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import type { Signer } from "../signers/signer.js";
 import type { SignerOptions } from "../signers/options.js";
@@ -128,7 +129,7 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   if (isFile(keyRef)) {
     const info = await stat(keyRef).catch(() => undefined);
     if (!info) rows.push(failText("private key file", `${keyRef} does not exist`, "check the path", "FILE_NOT_FOUND"));
-    else if ((info.mode & 0o077) !== 0) {
+    else if (isExposed(info.mode)) {
       rows.push(failText("private key file", `${keyRef} is readable by other users (mode ${(info.mode & 0o777).toString(8).padStart(4, "0")})`, `run: chmod 600 ${keyRef}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText("private key file", `${keyRef} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
