@@ -261,6 +261,21 @@ describe("TPM on swtpm", () => {
     expect(await lockoutCounter(tpm)).toBe(before);
   });
 
+  it("doctor with a TPM key: TPM reachable, key loads, a test signature matches the certificate; an unreachable TPM is a ✘ and exit 5", async () => {
+    const key = await genpkey(tpm, "doctor-key", { algorithm: "EC" });
+    await tpm.flushAll();
+    const cert = issueLeaf(root, join(dir, "tpm-leaves"), { name: "tpm-device", publicKeyPath: key.publicKeyPath });
+    const r = await cli(["doctor", ...ARNS, "--certificate", cert.certPath, "--private-key", key.keyPath, "--tpm-device", tpm.device, "--endpoint", endpoint.url, "--trust-anchors", root.certPath]);
+    expect(r.stdout).toMatch(/^✔ TPM reachable +unix:/m);
+    expect(r.stdout).toMatch(/^✔ TPM key loads /m);
+    expect(r.stdout).toMatch(/^✔ key matches certificate +a test signature verifies/m);
+    expect(r.code, r.stdout).toBe(0);
+    const down = await cli(["doctor", ...ARNS, "--certificate", cert.certPath, "--private-key", key.keyPath, "--tpm-device", `unix:${join(dir, "no-tpm.sock")}`, "--endpoint", endpoint.url]);
+    expect(down.stdout).toMatch(/^✘ TPM reachable /m);
+    expect(down.stdout).toMatch(/^✔ certificate validity /m); // the certificate file is still checked on its own
+    expect(down.code, down.stdout).toBe(5);
+  });
+
   it("keygen: a spinner with elapsed time on a terminal (script(1)), one line otherwise", async () => {
     const plain = await cli(["keygen", "--private-key", join(tpm.dir, "kg-plain.tss2"), "--tpm-device", tpm.device]);
     expect(plain.code, plain.stderr).toBe(0);
