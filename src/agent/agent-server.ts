@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import { certificateStatusJson } from "../credentials/certificate-watch.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
-import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../credentials/credentials.js";
+import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { isTrustedPeerUid, peerOf } from "./socket-trust.js";

@@ -1,7 +1,7 @@
-import type { CredentialSettings } from "../config/credential-settings.js";
+import type { CredentialSettings } from "../settings/credential-settings.js";
 import type { Signer } from "../signers/signer.js";
 import { CredentialCache, type CacheStatus, type RefreshEvent, type Timers } from "./credential-cache.js";
-import type { Credentials } from "./credentials.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 import type { RefreshPolicy } from "./refresh-policy.js";
 import { CertificateWatch, type CertificateStatus } from "./certificate-watch.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
@@ -40,7 +40,13 @@ export interface CredentialSourceOptions {
   readonly random?: () => number;
   readonly timers?: Timers;
   /** Warn (through `log`) when the certificate expires within `windowMs`; at first use, then daily. */
-  readonly certificateWarning?: { readonly windowMs: number; readonly log: (line: string) => void };
+  readonly certificateWarning?: CertificateWarning;
+}
+
+/** `--certificate-warning-days`: warn through `log` when the certificate expires within `windowMs`. */
+export interface CertificateWarning {
+  readonly windowMs: number;
+  readonly log: (line: string) => void;
 }
 
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {

@@ -23,8 +23,8 @@ export interface CheckRow {
 }
 
 export interface DoctorInput {
-  /** Where the settings came from, when a config file was read (its permissions were checked on reading). */
-  readonly configPath?: string | undefined;
+  /** The config file the settings came from (its owner and mode are checked on reading), or why it could not be used. */
+  readonly configPath?: string | AgentError | undefined;
   /** The settings, or the error that stopped them being built. */
   readonly signer: SignerOptions | AgentError;
   readonly session: CreateSessionParams | AgentError;
@@ -65,7 +65,8 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   };
   const now = input.now ?? (() => new Date());
 
-  add(input.configPath ? pass("config file", `${input.configPath} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
+  const config = input.configPath;
+  add(config instanceof AgentError ? fail("config file", config) : config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
 
   // --- files -------------------------------------------------------------------------------------------
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
 import { prepareSocketPath } from "../../src/agent/socket-safety.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
-import type { CredentialSettings } from "../../src/config/credential-settings.js";
+import type { CredentialSettings } from "../../src/settings/credential-settings.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import { signingMaterialFor } from "../../src/rolesanywhere/signed-request.js";

@@ -1,5 +1,7 @@
-import { AgentError, isAgentError } from "../../errors.js";
+import { isAgentError, type AgentError } from "../../errors.js";
 import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
+import type { CreateSessionOptions, CreateSessionParams } from "../../rolesanywhere/types.js";
+import type { SignerOptions } from "../../signers/options.js";
 import { CERTIFICATE_WARNING_OPTION } from "../daemon-options.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
@@ -21,17 +23,16 @@ const command: CommandSpec = {
     CERTIFICATE_WARNING_OPTION,
   ],
   conflicts: CREDENTIAL_CONFLICTS,
-  async run(rawArgs, io) {
+  async run(args, io) {
     const [{ runChecks }, { defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
-    const { args, configPath, configError } = await settingsArgs(rawArgs, io);
-    const [signer, session, endpoint] = await buildSettings(args, io);
+    const { configPath, signer, session, endpoint } = await settingsOf(args, io);
     const width = 28;
     const rows = await runChecks(
       {
         configPath,
-        signer: configError ?? signer,
-        session: configError ?? session,
-        endpoint: endpoint instanceof AgentError ? {} : endpoint,
+        signer,
+        session,
+        endpoint,
         trustAnchors: stringArg(args, "trust-anchors"),
         agentSocket: stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env),
         createSession: boolArg(args, "create-session"),
@@ -52,26 +53,27 @@ const command: CommandSpec = {
 };
 export default command;
 
-async function settingsArgs(args: ParsedArgs, io: CliIo): Promise<{ args: ParsedArgs; configPath?: string | undefined; configError?: AgentError | undefined }> {
+/**
+ * The validated settings (flags, or a config profile with the flags over it); when they cannot be built, the
+ * error takes the settings' row and the key is still checked from the flags alone.
+ */
+async function settingsOf(args: ParsedArgs, io: CliIo): Promise<{ configPath?: string | AgentError | undefined; signer: SignerOptions | AgentError; session: CreateSessionParams | AgentError; endpoint: CreateSessionOptions }> {
+  const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath }] = await Promise.all([import("../settings-args.js"), import("../../config/load-config.js")]);
   const profile = stringArg(args, "profile");
-  if (!profile) return { args };
+  const configPath = profile ? (stringArg(args, "config") ?? defaultConfigPath(io.env)) : undefined;
   try {
-    const [{ withProfile }, { defaultConfigPath }] = await Promise.all([import("../agent-credentials.js"), import("../../config/load-config.js")]);
-    return { args: await withProfile(args, profile, io), configPath: stringArg(args, "config") ?? defaultConfigPath(io.env) };
+    const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
+    return { configPath, signer: settings!.signer, session: settings!.session, endpoint: settings!.endpoint };
   } catch (error) {
-    return { args, configError: isAgentError(error) ? error : new AgentError("CONFIG_INVALID", String(error)) };
-  }
-}
-
-async function buildSettings(args: ParsedArgs, io: CliIo) {
-  const [{ sessionParamsFromArgs, clientOptionsFromArgs }, { signerOptionsFromArgs }] = await Promise.all([import("../session-args.js"), import("../signer-args.js")]);
-  const attempt = <T>(f: () => T): T | AgentError => {
+    if (!isAgentError(error)) throw error;
+    let signer: SignerOptions | AgentError;
     try {
-      return f();
-    } catch (error) {
-      if (isAgentError(error)) return error;
-      throw error;
+      signer = signerOptionsFromArgs(args, io);
+    } catch (e) {
+      if (!isAgentError(e)) throw e;
+      signer = e;
     }
-  };
-  return [attempt(() => signerOptionsFromArgs(args, io)), attempt(() => sessionParamsFromArgs(args)), attempt(() => clientOptionsFromArgs(args, io))] as const;
+    const configFailed = profile !== undefined && error.code.startsWith("CONFIG");
+    return { configPath: configFailed ? error : configPath, signer, session: error, endpoint: {} };
+  }
 }
