@@ -183,6 +183,21 @@ describe("doctor", () => {
     expect(withSession.stdout).not.toContain(endpoint.issued.at(-1)!.credentials.secretAccessKey);
   });
 
+  it("a config profile: the file's owner and mode are checked (a file others can write is a ✘ config row)", async () => {
+    const [, certPath, , keyPath] = leaf("doctor-config");
+    const configPath = join(dir, "doctor-config.json");
+    const profile = { certificate: certPath, "private-key": keyPath, "trust-anchor-arn": ARNS[1], "profile-arn": ARNS[3], "role-arn": ARNS[5], endpoint: endpoint.url };
+    writeFileSync(configPath, JSON.stringify({ profiles: { gateway: profile } }), { mode: 0o600 });
+    chmodSync(configPath, 0o600);
+    const ok = await cli(["doctor", "--config", configPath, "--profile", "gateway"]);
+    expect(ok.stdout).toMatch(new RegExp(`^✔ config file +${configPath} \\(owner and mode checked\\)`, "m"));
+    expect(ok.code, ok.stdout).toBe(0);
+    chmodSync(configPath, 0o666);
+    const loose = await cli(["doctor", "--config", configPath, "--profile", "gateway"]);
+    expect(loose.stdout).toMatch(/^✘ config file +/m);
+    expect(loose.code, loose.stdout).toBe(3);
+  });
+
   it("every problem is a ✘ row with its fix; the exit code is the first failure's", async () => {
     const [, certPath, , keyPath] = leaf("doctor-bad", { notAfter: new Date(Date.now() + 3 * 86_400_000) });
     chmodSync(keyPath!, 0o644);

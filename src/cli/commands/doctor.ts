@@ -1,4 +1,4 @@
-import { isAgentError, type AgentError } from "../../errors.js";
+import { AgentError, isAgentError } from "../../errors.js";
 import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../../rolesanywhere/types.js";
 import type { SignerOptions } from "../../signers/options.js";
@@ -58,9 +58,18 @@ export default command;
  * error takes the settings' row and the key is still checked from the flags alone.
  */
 async function settingsOf(args: ParsedArgs, io: CliIo): Promise<{ configPath?: string | AgentError | undefined; signer: SignerOptions | AgentError; session: CreateSessionParams | AgentError; endpoint: CreateSessionOptions }> {
-  const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath }] = await Promise.all([import("../settings-args.js"), import("../../config/load-config.js")]);
+  const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath, loadConfig }] = await Promise.all([import("../settings-args.js"), import("../../config/load-config.js")]);
   const profile = stringArg(args, "profile");
-  const configPath = profile ? (stringArg(args, "config") ?? defaultConfigPath(io.env)) : undefined;
+  let configPath: string | AgentError | undefined = profile ? (stringArg(args, "config") ?? defaultConfigPath(io.env)) : undefined;
+  if (profile) {
+    // The file on its own first (owner, mode, syntax), so that its own row says what is wrong with it.
+    try {
+      await loadConfig(stringArg(args, "config"), io.env);
+    } catch (error) {
+      if (!isAgentError(error)) throw error;
+      configPath = error;
+    }
+  }
   try {
     const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
     return { configPath, signer: settings!.signer, session: settings!.session, endpoint: settings!.endpoint };
@@ -73,7 +82,6 @@ async function settingsOf(args: ParsedArgs, io: CliIo): Promise<{ configPath?: s
       if (!isAgentError(e)) throw e;
       signer = e;
     }
-    const configFailed = profile !== undefined && error.code.startsWith("CONFIG");
-    return { configPath: configFailed ? error : configPath, signer, session: error, endpoint: {} };
+    return { configPath, signer, session: configPath instanceof AgentError ? new AgentError("CONFIG_INVALID", "not checked: the config file cannot be used", { hint: "fix the config file first" }) : error, endpoint: {} };
   }
 }
