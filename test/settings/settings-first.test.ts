@@ -40,9 +40,9 @@ writeFileSync(
   { mode: 0o600 },
 );
 
-async function run(...argv: string[]): Promise<{ code: number; stderr: string }> {
+async function run(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
   let stderr = "";
-  const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { XDG_RUNTIME_DIR: "/nonexistent", CI: "true" } };
+  const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { XDG_RUNTIME_DIR: "/nonexistent", CI: "true", ...env } };
   const code = await main(argv, io);
   return { code, stderr };
 }
@@ -66,8 +66,9 @@ describe("invalid settings never touch a signer", () => {
     ["serve", ["serve", ...KEY, ...MISMATCH, "--port", "0"], 3, /regions don't match/],
     ["serve --profile", ["serve", "--config", config, "--profile", "west", "--port", "0"], 3, /regions don't match/],
     ["agent", ["agent", "--config", config, "--profile", "west", "--socket", join(dir, "agent.sock")], 3, /regions don't match/],
-  ] as const)("%s", async (_name, argv, code, pattern) => {
-    const r = await run(...argv);
+    ["a partition without dual-stack endpoints", ["credential-process", ...KEY, ...ARNS, "--region", "us-iso-east-1"], 3, /DualStack is enabled but this partition does not support DualStack/, { AWS_USE_DUALSTACK_ENDPOINT: "true" }],
+  ] as const)("%s", async (_name, argv, code, pattern, env?: NodeJS.ProcessEnv) => {
+    const r = await run(argv, env);
     expect(r.stderr).toMatch(pattern);
     expect(r.code).toBe(code);
     expect(createSigner).not.toHaveBeenCalled();
@@ -80,7 +81,7 @@ describe("invalid settings never touch a signer", () => {
   });
 
   it("while valid settings do reach the signer (which then finds no key file)", async () => {
-    const r = await run("credential-process", ...KEY, ...ARNS);
+    const r = await run(["credential-process", ...KEY, ...ARNS]);
     expect(r.stderr).toMatch(/does not exist/);
     expect(createSigner).toHaveBeenCalledTimes(1);
   });
