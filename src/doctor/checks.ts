@@ -205,10 +205,10 @@ async function readHead(path: string): Promise<string> {
 /** Module and token only: no session login, so no PIN is needed or spent. */
 async function pkcs11PresenceRows(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
   const [{ parsePkcs11Uri }, { chooseModule }, { acquireModule }, { listTokenSlots, slotMatches, describeToken }] = await Promise.all([
-    import("../signers/pkcs11/uri.js"),
-    import("../signers/pkcs11/module-path.js"),
-    import("../signers/pkcs11/module-loader.js"),
-    import("../signers/pkcs11/slots.js"),
+    import("../pkcs11/uri.js"),
+    import("../pkcs11/module-path.js"),
+    import("../pkcs11/module-loader.js"),
+    import("../pkcs11/slots.js"),
   ]);
   void env;
   const uri = parsePkcs11Uri((o.privateKey?.startsWith("pkcs11:") ? o.privateKey : o.certificate)!);

@@ -12,7 +12,7 @@ import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import { signingMaterialFor } from "../../src/rolesanywhere/signed-request.js";
 import type { Signer } from "../../src/signers/signer.js";
 import { Certificate } from "../../src/x509/certificate.js";
-import { decodePemBlocks } from "../../src/x509/pem.js";
+import { decodePemBlocks } from "../../src/encoding/pem.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
 const run = promisify(execFile);
