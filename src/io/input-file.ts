@@ -18,6 +18,7 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
  * `what` says what the file is for, e.g. "certificate file" or "private key file".
  */
 export async function readInputFile(path: string, what: string): Promise<{ bytes: Buffer; stamp: FileStamp; mode: number }> {
+  refusePemText(path, what);
   try {
     const { bytes, stats } = await readOpenedFile(path);
     return { bytes, stamp: { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino }, mode: stats.mode };
@@ -29,12 +30,25 @@ export async function readInputFile(path: string, what: string): Promise<{ bytes
 
 /** The current stamp of a file (same errors as {@link readInputFile}). */
 export async function stampOf(path: string, what: string): Promise<FileStamp> {
+  refusePemText(path, what);
   try {
     const info = statSync(path);
     return { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino };
   } catch (cause) {
     throw fileError(cause, path, what);
   }
+}
+
+/**
+ * `--certificate "$(cat cert.pem)"` passes the file's text where its path belongs. Say so, and never echo
+ * the text: it may be a private key.
+ */
+export function refusePemText(path: string, what: string): void {
+  const m = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(path);
+  if (!m) return;
+  throw new InputError("PEM_TEXT_NOT_PATH", `the ${what} was given as PEM text (a "${m[1]}" block), not as the path of a file`, {
+    hint: 'pass the file name (--certificate cert.pem, not --certificate "$(cat cert.pem)"); the text was not used or shown',
+  });
 }
 
 function fileError(cause: unknown, path: string, what: string): InputError {

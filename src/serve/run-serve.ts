@@ -1,5 +1,6 @@
 import type { SourceSpec } from "../credentials/source-registry.js";
-import { listenOrClose, serveUntilStopped, startRegistry } from "../daemon/run-daemon.js";
+import { listenOrClose, serveUntilStopped, startRegistry, type DaemonStartOptions } from "../daemon/run-daemon.js";
+import { checkPortPrivilege } from "../io/listen-tcp.js";
 import type { Log } from "../daemon/signals.js";
 import { UsageError } from "../errors.js";
 import { advertisedHost } from "./advertise-host.js";
@@ -34,6 +35,8 @@ export interface ServeRun {
   readonly log: Log;
   /** Standard output, for the consumers' environment. */
   readonly print: (text: string) => void;
+  /** `--certificate-warning-days` and `--fail-fast`. */
+  readonly start?: DaemonStartOptions;
 }
 
 /** Serves credentials over HTTP until SIGTERM or SIGINT; SIGHUP re-reads the settings. */
@@ -41,11 +44,12 @@ export async function runServe(run: ServeRun): Promise<void> {
   const { log } = run;
   // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
   checkEndpointChoice({ imds: run.imds, ecs: run.ecs, allowImdsWithEcs: run.allowOpenImds, host: run.host, tls: run.tls !== undefined, allowPlainHttp: run.allowPlainHttp });
+  checkPortPrivilege(run.port);
   const advertiseHost = advertisedHost({ bind: run.host, advertise: run.advertise, env: run.env });
   const specs = await run.specs();
   const roles = specs.map((s) => s.name);
   const consumers = run.ecs ? await openEcsConsumers(run.ecsIdentity, consumerBindings(run.ecsConsumers, roles), roles, log) : undefined;
-  const registry = await startRegistry(specs, log, true);
+  const registry = await startRegistry(specs, log, true, run.start);
   const server = await listenOrClose(registry, async () => {
     try {
       return await startCredentialServer({

@@ -34,6 +34,15 @@ export interface SignerFactoryExtras {
  * File keys use node:crypto only; the PKCS#11 and TPM modules are imported only when chosen.
  */
 export async function createSigner(options: SignerOptions, extras: SignerFactoryExtras = {}): Promise<Signer> {
+  if (!options.waitForDeviceMs) return openSigner(options, extras);
+  const { waitForDevice } = await import("./wait-for-device.js");
+  return waitForDevice(() => openSigner(options, extras), {
+    timeoutMs: options.waitForDeviceMs,
+    ...(options.onDeviceWait ? { onWait: options.onDeviceWait } : {}),
+  });
+}
+
+async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): Promise<Signer> {
   const certRef = options.certificate;
   const keyRef = options.privateKey ?? certRef;
   if (keyRef === undefined) {

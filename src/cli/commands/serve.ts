@@ -3,6 +3,7 @@ import { boolArg, listArg, numberArg, stringArg } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
+import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {
   name: "serve",
@@ -30,6 +31,8 @@ const command: CommandSpec = {
     { name: "allow-plain-http", type: "boolean", description: "Allow the ECS endpoint without TLS on a non-loopback --bind (tokens and credentials cross the network in clear)" },
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "profile", type: "string", repeatable: true, description: "Serve this config-file profile (repeatable); the role is named after it" },
+    CERTIFICATE_WARNING_OPTION,
+    FAIL_FAST_OPTION,
   ],
   conflicts: [
     ...CREDENTIAL_CONFLICTS,
@@ -57,6 +60,7 @@ const command: CommandSpec = {
       hopLimitGiven: args.explicit.has("hop-limit"),
       log: (line) => io.stderr.write(`${line}\n`),
       print: (text) => io.stdout.write(text),
+      start: { certificateWarning: certificateWarningFromArgs(args, (line) => io.stderr.write(`${line}\n`)), requireFirstCredentials: boolArg(args, "fail-fast") },
     });
     return 0;
   },
