@@ -1,7 +1,7 @@
 /** Finding certificates and keys on a token and reading the attributes the signer needs. */
 import type * as Graphene from "graphene-pk11";
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { Certificate } from "../../x509/certificate.js";
+import { Certificate, assertRsaModulusSize } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
@@ -144,7 +144,7 @@ export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyOb
  */
 export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
   try {
-    if (key.publicKeyInfo) return createPublicKey({ key: key.publicKeyInfo, format: "der", type: "spki" });
+    if (key.publicKeyInfo) return rsaSizeChecked(createPublicKey({ key: key.publicKeyInfo, format: "der", type: "spki" }));
     if (key.keyType === "RSA" && key.modulus && key.publicExponent) return rsaPublicKey(key.modulus, key.publicExponent);
     if (key.keyType === "EC" && key.ecPoint) return ecPublicKey(key.ecPoint, key.ecParams);
   } catch (error) {
@@ -172,7 +172,7 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
     const ckk = optional(() => object.getAttribute("keyType") as number);
     try {
       if (info !== undefined && info.length > 0) {
-        found.push(createPublicKey({ key: info, format: "der", type: "spki" }));
+        found.push(rsaSizeChecked(createPublicKey({ key: info, format: "der", type: "spki" })));
       } else if (key.keyType === "RSA" && (ckk === undefined || ckk === CKK_RSA)) {
         const modulus = optional(() => object.getAttribute(CKA_MODULUS));
         const exponent = optional(() => object.getAttribute(CKA_PUBLIC_EXPONENT));
@@ -191,8 +191,11 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
 }
 
 function rsaPublicKey(modulus: Buffer, exponent: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: "RSA", n: base64url(modulus), e: base64url(exponent) }, format: "jwk" });
+  return rsaSizeChecked(createPublicKey({ key: { kty: "RSA", n: base64url(modulus), e: base64url(exponent) }, format: "jwk" }));
 }
+
+/** A token's public key above 16384-bit RSA is treated as unreadable (the callers skip it). */
+const rsaSizeChecked = (key: KeyObject): KeyObject => assertRsaModulusSize(key, "the token's public key", "PKCS11_ERROR");
 
 function ecPublicKey(point: Buffer, ecParams: Buffer | undefined): KeyObject | undefined {
   const curve = curveFromEcParams(ecParams);

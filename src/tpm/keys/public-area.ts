@@ -69,6 +69,8 @@ export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
       eBytes.writeUInt32BE(e);
       let i = 0;
       while (i < 3 && eBytes[i] === 0) i++;
+      // The limit of key files and certificates (x509 MAX_RSA_MODULUS_BITS); no TPM makes keys above 4096 bits.
+      if (pub.unique.length > 16_384 / 8) throw new InputError("TPM_KEY_INVALID", `${what}: an RSA key above 16384 bits is not accepted`);
       return createPublicKey({ key: { kty: "RSA", n: b64url(pub.unique), e: b64url(eBytes.subarray(i)) }, format: "jwk" });
     }
     if (pub.type === TPM_ALG.ECC) {
