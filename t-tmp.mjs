@@ -1,12 +1,15 @@
-import { createPrivateKey, sign, checkPrimeSync } from "node:crypto";
-import { readFileSync } from "node:fs";
-for (const f of ["rsa2k", "rsa4k", "rsa16k"]) {
-  const k = createPrivateKey(readFileSync(`/tmp/h20x/${f}.pem`));
-  const jwk = k.export({ format: "jwk" });
-  const p = Buffer.from(jwk.p, "base64url");
-  let t = performance.now(); sign("sha256", Buffer.from("x"), k); const t1 = performance.now() - t;
-  t = performance.now(); for (let i=0;i<3;i++) sign("sha256", Buffer.from("x"), k); const t3 = (performance.now() - t)/3;
-  t = performance.now(); checkPrimeSync(p, { checks: 1 }); const tp = performance.now() - t;
-  t = performance.now(); checkPrimeSync(p, { checks: 2 }); const tp2 = performance.now() - t;
-  console.log(f, t1.toFixed(1), t3.toFixed(1), "prime1", tp.toFixed(2), "prime2", tp2.toFixed(2));
+import { parseConfig } from "./dist/lib/config/parse-config.js";
+import { parsePkcs11Uri } from "./dist/lib/signers/pkcs11/uri.js";
+import { parseSubject } from "./dist/lib/provisioning/names/parse-subject.js";
+const names = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
+const tryit = (label, f) => { try { const r = f(); console.log("OK ", label, JSON.stringify(r, (k, v) => typeof v === "bigint" ? String(v) : v)?.slice(0, 150)); } catch (e) { console.log(e.code ? "ERR" : "BUG", label, e.code, e.message.slice(0, 120)); } };
+for (const n of names) {
+  tryit(`uri path ${n}`, () => parsePkcs11Uri(`pkcs11:${n}=x`));
+  tryit(`uri query ${n}`, () => parsePkcs11Uri(`pkcs11:token=a?${n}=x`));
+  tryit(`config field ${n}`, () => parseConfig(JSON.stringify({ profiles: { p: { [n]: "x" } } }), "/tmp/c.json", "/root"));
+  tryit(`config profile ${n}`, () => parseConfig(`{"profiles": {"${n}": {"region": "us-east-1"}}}`, "/tmp/c.json", "/root"));
+  tryit(`config top ${n}`, () => parseConfig(`{"${n}": 1}`, "/tmp/c.json", "/root"));
+  tryit(`config agent ${n}`, () => parseConfig(`{"agent": {"${n}": 1}}`, "/tmp/c.json", "/root"));
+  tryit(`subject ${n}`, () => parseSubject(`/${n}=x`));
+  tryit(`subject2 ${n}`, () => parseSubject(`${n}=x`));
 }

@@ -4,6 +4,7 @@ import { COMMANDS } from "./commands/index.js";
 import { parseCommandArgs } from "./parse-args.js";
 import { hideSecretsInProcessTitle } from "./process-title.js";
 import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
+import { ownValue } from "../own-value.js";
 
 export { PROGRAM } from "./report-error.js";
 
@@ -23,7 +24,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return await showHelp(argv, io);
     }
     if (name === "--version") return await main(["version"], io);
-    const load = COMMANDS[name];
+    const load = ownValue(COMMANDS, name);
     if (!load) {
       throw new UsageError("USAGE", `unknown command "${name}"`, { hint: `run '${PROGRAM} --help' for the list` });
     }

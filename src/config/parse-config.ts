@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../arn.js";
 import { InputError, isAgentError } from "../errors.js";
 import { PROFILE_FIELD_KINDS, PROFILE_NAME_PATTERN, type FieldKind, type ProfileField, type ProfileSettings } from "./profile-fields.js";
+import { ownValue } from "../own-value.js";
 
 /** The agent section: where the agent listens and which profiles it serves (default: all). */
 export interface AgentSection {
@@ -77,7 +78,7 @@ function parseProfile(name: string, body: unknown, baseDir: string, home: string
   if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
   const settings: Record<string, string | number | boolean> = {};
   for (const [field, value] of Object.entries(body)) {
-    const kind = (PROFILE_FIELD_KINDS as Record<string, FieldKind>)[field];
+    const kind = ownValue<FieldKind>(PROFILE_FIELD_KINDS, field);
     if (!kind) {
       const guess = closest(field, Object.keys(PROFILE_FIELD_KINDS));
       fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");

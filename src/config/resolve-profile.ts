@@ -4,6 +4,7 @@ import { credentialSettingsFromArgs, type CredentialSettings } from "./credentia
 import { loadConfig } from "./load-config.js";
 import type { AgentConfig } from "./parse-config.js";
 import { SECRET_FIELD_FLAGS, type ProfileField, type ProfileSettings } from "./profile-fields.js";
+import { ownValue } from "../own-value.js";
 
 /** The settings of profile `name`, or CONFIG_PROFILE_NOT_FOUND listing the ones that exist. */
 export function findProfile(config: AgentConfig, name: string): ProfileSettings {
@@ -34,7 +35,7 @@ export function mergeProfileIntoArgs(settings: ProfileSettings, args: ParsedArgs
     args.explicit.has(flag) || (SECRET_GROUP_OF_FLAG.get(flag) ?? []).some((f) => args.explicit.has(f));
   for (const [field, value] of Object.entries(settings) as [ProfileField, string | number | boolean][]) {
     if (field === "description") continue;
-    const secret = (SECRET_FIELD_FLAGS as Record<string, { file: string; env: string }>)[field];
+    const secret = ownValue<{ file: string; env: string }>(SECRET_FIELD_FLAGS, field);
     if (secret) {
       const text = value as string;
       if (text === "prompt") continue;

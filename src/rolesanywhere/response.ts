@@ -2,6 +2,7 @@ import { usableCredentials, type Credentials } from "../credentials/credentials.
 import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
+import { ownValue } from "../own-value.js";
 
 /** What the interpretation of an answer needs to know besides the answer. */
 export interface ResponseContext {
@@ -195,7 +196,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
     });
   }
   // Own properties only: a service code such as "toString" or "constructor" must not pick up Object.prototype members.
-  const code = (Object.hasOwn(CODE_BY_SERVICE_CODE, serviceCode) ? CODE_BY_SERVICE_CODE[serviceCode] : undefined) ?? (Object.hasOwn(CODE_BY_STATUS, status) ? CODE_BY_STATUS[status] : undefined) ?? "SERVICE_ERROR";
+  const code = ownValue(CODE_BY_SERVICE_CODE, serviceCode) ?? ownValue(CODE_BY_STATUS, status) ?? "SERVICE_ERROR";
   const hint = clockSkewHint(response, context.receivedAt) ?? hintFor(code, message, context);
   return new ServiceError(code, `CreateSession refused (HTTP ${status} ${what})${where}`, details, hint ? { hint } : {});
 }

@@ -12,6 +12,7 @@ import {
   type DerElement,
 } from "../../x509/der.js";
 import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
+import { ownValue } from "../../own-value.js";
 
 /**
  * Password-based decryption of PKCS#8 EncryptedPrivateKeyInfo and PKCS#12 bags, built on node:crypto's
@@ -96,7 +97,7 @@ const LEGACY_SCHEMES: Readonly<Record<string, string>> = {
 export function describeScheme(alg: AlgorithmIdentifier): string {
   try {
     if (alg.oid === OID.PKCS12_3DES) return "pbeWithSHAAnd3-KeyTripleDES-CBC";
-    if (alg.oid !== OID.PBES2) return LEGACY_SCHEMES[alg.oid] ?? alg.oid;
+    if (alg.oid !== OID.PBES2) return ownValue(LEGACY_SCHEMES, alg.oid) ?? alg.oid;
     const [kdf, enc] = children(expectTag(alg.parameters, TAG.SEQUENCE)).map((e) => decodeAlgorithmIdentifier(e));
     const cipher = CIPHERS[enc?.oid ?? ""]?.name ?? enc?.oid;
     if (kdf?.oid === OID.SCRYPT) return `PBES2/scrypt/${cipher}`;
@@ -131,7 +132,7 @@ export async function pbeDecrypt(
       key = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
       iv = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
     } else {
-      throw unsupportedScheme(LEGACY_SCHEMES[alg.oid] ?? `OID ${alg.oid}`, context);
+      throw unsupportedScheme(ownValue(LEGACY_SCHEMES, alg.oid) ?? `OID ${alg.oid}`, context);
     }
   } catch (e) {
     if (e instanceof DerError) throw malformed(context, e);
@@ -155,7 +156,7 @@ async function pbes2Key(
   const [kdfEl, encEl] = children(expectTag(parameters, TAG.SEQUENCE));
   const kdf = decodeAlgorithmIdentifier(kdfEl);
   const enc = decodeAlgorithmIdentifier(encEl);
-  const cipher = CIPHERS[enc.oid];
+  const cipher = ownValue(CIPHERS, enc.oid);
   if (cipher === undefined) throw unsupportedScheme(`PBES2 cipher OID ${enc.oid}`, context);
   const iv = expectTag(enc.parameters, TAG.OCTET_STRING).content;
   if (iv.length !== cipher.ivLength) throw new DerError(`IV of ${iv.length} bytes for ${cipher.name}`);
@@ -170,7 +171,7 @@ async function pbes2Key(
       rest = rest.slice(1);
     }
     const prfOid = rest[0] === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(rest[0]).oid; // default: HMAC-SHA1
-    const digest = PRFS[prfOid];
+    const digest = ownValue(PRFS, prfOid);
     if (digest === undefined) throw unsupportedScheme(`PBKDF2 PRF OID ${prfOid}`, context);
     const key = await pbkdf2Async(password, salt.content, iterations, cipher.keyLength, digest);
     return { cipher: cipher.name, key, iv };

@@ -11,6 +11,7 @@ import { loadSigningKey, type KeyParser } from "./key-parsers.js";
 import { MAX_KDF_ITERATIONS, decryptPrivateKeyInfo, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
+import { ownValue } from "../../own-value.js";
 
 /** What a PKCS#12 file yields: the key, the end-entity certificate it belongs to and the other certificates. */
 export interface Pkcs12Identity {
@@ -88,7 +89,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         const { mac, macSalt, iterations } = pfx.macData;
         const oid = mac.digestAlgorithm.algorithm;
         if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
-        const hash = MAC_DIGESTS[oid];
+        const hash = ownValue(MAC_DIGESTS, oid);
         if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
         return { hash, salt: Buffer.from(macSalt.buffer), iterations: checkMacIterations(iterations ?? 1), digest: Buffer.from(mac.digest.buffer) };
       })

@@ -13,6 +13,7 @@ import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
 import { currentTokenFlags, describeToken } from "./slots.js";
 import { tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
+import { ownValue } from "../../own-value.js";
 
 export interface PinSupply {
   /** Where the PIN comes from, for messages (never the PIN). */
@@ -60,7 +61,7 @@ export function pinFromSource(source: SecretSource, what: string, env: NodeJS.Pr
     interactive: source.kind === "prompt",
     read: async () => {
       if (source.kind !== "env") return readSecret(source, what);
-      const value = env[source.name];
+      const value = ownValue(env, source.name);
       if (value === undefined) {
         throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
       }
