@@ -38,9 +38,18 @@ function scryptAsync(password: Buffer, salt: Buffer, keylen: number, options: { 
 export const MAX_KDF_ITERATIONS = 10_000_000;
 export const MAX_SCRYPT_MEMORY = 1 << 30;
 
+/** Why an iteration count read from a file is refused (undefined: accepted, 1 to 10,000,000 inclusive). */
+export function iterationCountProblem(n: bigint | number | undefined): string | undefined {
+  if (n === undefined) return "iteration count is not a whole number";
+  if (n < 1) return `iteration count ${n} is less than 1`;
+  if (n > MAX_KDF_ITERATIONS) return `iteration count ${n} is more than the ${MAX_KDF_ITERATIONS} this agent accepts`;
+  return undefined;
+}
+
 /** Throws a DerError (reported as malformed parameters) unless `n` is a usable iteration count. */
 export function checkIterations(n: number): number {
-  if (n < 1 || n > MAX_KDF_ITERATIONS) throw new DerError(`iteration count ${n} is outside 1…${MAX_KDF_ITERATIONS}`);
+  const problem = iterationCountProblem(n);
+  if (problem !== undefined) throw new DerError(problem);
   return n;
 }
 
@@ -129,8 +138,8 @@ export async function pbeDecrypt(
       const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;
       const count = checkIterations(decodeSmallInteger(expectTag(iterations, TAG.INTEGER)));
       cipher = "des-ede3-cbc";
-      key = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
-      iv = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
+      key = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
+      iv = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
     } else {
       throw unsupportedScheme(ownValue(LEGACY_SCHEMES, alg.oid) ?? `OID ${alg.oid}`, context);
     }

@@ -8,7 +8,7 @@ import type { DebugLog } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
 import { loadSigningKey, type KeyParser } from "./key-parsers.js";
-import { MAX_KDF_ITERATIONS, decryptPrivateKeyInfo, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
+import { decryptPrivateKeyInfo, iterationCountProblem, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
@@ -69,9 +69,11 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     }
   };
 
-  const checkMacIterations = (n: number): number => {
-    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_KDF_ITERATIONS) throw invalid(`MAC iteration count ${n} is outside 1…${MAX_KDF_ITERATIONS}`);
-    return n;
+  // @peculiar gives an INTEGER of 4 bytes or more (≥ 8,388,608) as a decimal string, smaller ones as numbers.
+  const checkMacIterations = (raw: number | string): number => {
+    const problem = iterationCountProblem(/^-?[0-9]+$/.test(String(raw)) ? BigInt(raw) : undefined);
+    if (problem !== undefined) throw invalid(`MAC ${problem}`);
+    return Number(raw);
   };
 
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
@@ -91,13 +93,13 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
         const hash = ownValue(MAC_DIGESTS, oid);
         if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
-        return { hash, salt: Buffer.from(macSalt.buffer), iterations: checkMacIterations(iterations ?? 1), digest: Buffer.from(mac.digest.buffer) };
+        return { hash, salt: Buffer.from(macSalt.buffer), iterations: checkMacIterations((iterations as number | string | undefined) ?? 1), digest: Buffer.from(mac.digest.buffer) };
       })
     : undefined;
-  const macMatches = (bmp: Buffer): boolean => {
+  const macMatches = async (bmp: Buffer): Promise<boolean> => {
     if (macCheck === undefined) return true;
     const { hash, salt, iterations, digest } = macCheck;
-    const key = pkcs12DeriveBytes(hash, bmp, salt, iterations, PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
+    const key = await pkcs12DeriveBytes(hash, bmp, salt, iterations, PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
     const actual = createHmac(hash, key).update(authSafeBytes).digest();
     key.fill(0);
     return actual.length === digest.length && timingSafeEqual(actual, digest);
@@ -165,18 +167,24 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
  * Finds the password that opens the file: the configured one, else the empty password (in both of its
  * encodings, as OpenSSL and Go do), else one typed on the terminal. A wrong password is never retried.
  */
-async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Buffer) => boolean): Promise<PbePassword> {
-  const attempt = (secret: Secret): PbePassword | undefined =>
-    secret.use((utf8) => {
+async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Buffer) => Promise<boolean>): Promise<PbePassword> {
+  const attempt = (secret: Secret): Promise<PbePassword | undefined> =>
+    secret.use(async (utf8) => {
       const forms = [bmpPassword(utf8)];
       if (utf8.length === 0) forms.push(Buffer.alloc(0));
-      const bmp = forms.find(macMatches);
+      let bmp: Buffer | undefined;
+      for (const form of forms) {
+        if (await macMatches(form)) {
+          bmp = form;
+          break;
+        }
+      }
       for (const f of forms) if (f !== bmp) f.fill(0);
       return bmp === undefined ? undefined : { utf8: Buffer.from(utf8), bmp };
     });
   const tryWith = async (secret: Secret): Promise<PbePassword | undefined> => {
     try {
-      return attempt(secret);
+      return await attempt(secret);
     } finally {
       secret.wipe();
     }
