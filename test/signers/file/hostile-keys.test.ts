@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/load-key-file.js";
+import { KEY_PARSERS, type KeyParser } from "../../../src/signers/file/key-parsers.js";
 import { Certificate } from "../../../src/x509/certificate.js";
 import { makeTempDir, openssl } from "../../helpers/pki.js";
 import { cloneDer, decodeDer, der, encodeDer, integerBytes, integerValue, type DerNode } from "../../fuzz/der-tree.js";
@@ -234,5 +235,21 @@ describe("the CLI on keys that aborted Node 20 (SIGABRT, exit 134): exit 3, one 
     const r = spawnSync(process.execPath, [cli, "sign-string", "--private-key", file], { encoding: "utf8", timeout: 30_000 });
     expect(r.status).toBe(3);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("every error of a signer's sign() is an AgentError", () => {
+  it("a key whose sign() throws a plain Error: PRIVATE_KEY_INVALID, not an internal error", async () => {
+    const { createSigner } = await import("../../../src/signers/factory.js");
+    const file = write("ok.pem", "PRIVATE KEY", pkcs8(p256));
+    const failing: KeyParser = {
+      name: "failing",
+      async parse(material) {
+        const real = await KEY_PARSERS[0]!.parse(material, {});
+        return real && { ...real, sign: () => { throw new Error("bignum routines::no inverse"); } };
+      },
+    };
+    const signer = await createSigner({ privateKey: file }, { keyParsers: [failing] });
+    await expect(signer.sign(Buffer.from("x"))).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringContaining("no inverse") });
   });
 });
