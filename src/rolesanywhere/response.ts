@@ -178,7 +178,8 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
     return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`, { hint: NOT_ROLES_ANYWHERE });
   }
   const json = parsed.ok && isObject(parsed.value) ? parsed.value : {};
-  const bodyCode = sanitizeErrorCode(String(json["__type"] ?? json["code"] ?? json["Code"] ?? ""));
+  // Strings only: String() of an object whose toString is not a function throws (found by the fuzzer).
+  const bodyCode = sanitizeErrorCode([json["__type"], json["code"], json["Code"]].find((v): v is string => typeof v === "string") ?? "");
   const serviceCode = headerCode || bodyCode || "UnknownError";
   const rawMessage = json["message"] ?? json["Message"];
   const message = typeof rawMessage === "string" ? sanitize(rawMessage, 300) : "";

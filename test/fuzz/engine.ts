@@ -240,7 +240,7 @@ export function mutateJson(rng: Rng, seed: Json, seeds: readonly Json[], keys: r
     };
     walk(root, 0);
     if (containers.length === 0 || rng.chance(0.03)) {
-      root = rng.pick([...JSON_VALUES, rng.pick(seeds)]);
+      root = structuredClone(rng.pick([...JSON_VALUES, rng.pick(seeds)]));
       continue;
     }
     const { holder, key } = rng.pick(containers);
@@ -248,14 +248,14 @@ export function mutateJson(rng: Rng, seed: Json, seeds: readonly Json[], keys: r
     switch (rng.int(6)) {
       case 0:
       case 1:
-        h[key] = rng.chance(0.2) ? structuredClone(rng.pick(containers).holder) : rng.pick(JSON_VALUES);
+        h[key] = structuredClone(rng.chance(0.2) ? rng.pick(containers).holder : rng.pick(JSON_VALUES));
         break;
       case 2:
         if (Array.isArray(holder)) holder.splice(key as number, 1);
         else delete h[key];
         break;
       case 3:
-        if (!Array.isArray(holder)) Object.defineProperty(holder, rng.pick([...keys, ...PROTO_NAMES]), { value: rng.pick(JSON_VALUES), enumerable: true, configurable: true, writable: true });
+        if (!Array.isArray(holder)) Object.defineProperty(holder, rng.pick([...keys, ...PROTO_NAMES]), { value: structuredClone(rng.pick(JSON_VALUES)), enumerable: true, configurable: true, writable: true });
         break;
       case 4:
         if (!Array.isArray(holder)) {
