@@ -75,3 +75,13 @@ describe.each(INHERITED)("the name %s", (name) => {
     expect(error.code).toBe("SERVICE_ERROR");
   });
 });
+
+describe("CreateSession error body whose __type is an object with toString: false (found by the fuzzer)", () => {
+  it("is an AgentError, not a TypeError from String()", () => {
+    const error = errorFromResponse(
+      { status: 403, headers: {}, body: Buffer.from(JSON.stringify({ __type: { __type: true, toString: false }, toString: { a: 1 } })) },
+      { receivedAt: new Date(), endpoint: "https://rolesanywhere.example", region: "us-east-1" },
+    );
+    expect(error.code).toBe("ACCESS_DENIED");
+  });
+});
