@@ -193,8 +193,9 @@ function checkRsa(der: Buffer): CheckedKey {
   if (e < 3n || e % 2n === 0n || e >= n) throw new KeyCheckError("its RSA public exponent is not an odd number between 3 and n");
   const p1 = p - 1n;
   const q1 = q - 1n;
-  const lambda = (p1 / gcd(p1, q1)) * q1;
-  if (d >= n || (e * d) % lambda !== 1n) throw new KeyCheckError("its RSA private exponent d is not the inverse of e modulo λ(n)");
+  // e·d ≡ 1 mod λ(n) = lcm(p−1, q−1) is e·d ≡ 1 modulo both p−1 and q−1 (no gcd needed).
+  const ed = e * d;
+  if (d >= n || ed % p1 !== 1n || ed % q1 !== 1n) throw new KeyCheckError("its RSA private exponent d is not the inverse of e modulo λ(n)");
   if (dP !== d % p1 || dQ !== d % q1) throw new KeyCheckError("its RSA CRT exponents dP, dQ do not match d");
   if (qInv >= p || (qInv * q) % p !== 1n) throw new KeyCheckError("its RSA CRT coefficient qInv is not the inverse of q modulo p");
   return { kind: "RSA", bits };
@@ -208,9 +209,4 @@ function positiveInteger(el: DerElement | undefined): bigint {
   const value = BigInt(`0x${bytes.toString("hex")}`);
   if (value === 0n) throw new KeyCheckError("one of its RSA components is zero");
   return value;
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
 }
