@@ -87,6 +87,7 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
         ...(intermediates ? { intermediates } : {}),
         ...(debug ? { debug } : {}),
         ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+        ...(options.signOffThread ? { signOffThread: true } : {}),
       });
     } else {
       throw noCertificateError(certRef, bytes);
@@ -156,6 +157,7 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
       ...(intermediates ? { intermediates } : {}),
       ...(debug ? { debug } : {}),
       ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+      ...(options.signOffThread ? { signOffThread: true } : {}),
     });
   }
 
@@ -169,6 +171,7 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
     ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),
     ...(debug ? { debug } : {}),
     ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+    ...(options.signOffThread ? { signOffThread: true } : {}),
   });
 }
 

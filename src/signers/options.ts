@@ -22,6 +22,11 @@ export interface SignerOptions {
   debug?: DebugLog;
   /** Environment to read PKCS11/TPM defaults from (defaults to process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Sign with file keys on libuv's thread pool (long-running programs: agent, serve, update, the SDK provider),
+   * so that a large RSA key never stops the event loop. One-shot commands sign synchronously (no thread start-up).
+   */
+  signOffThread?: boolean;
 }
 
 export interface Pkcs11Settings {

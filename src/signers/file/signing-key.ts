@@ -20,6 +20,11 @@ export interface SigningKey {
   readonly spki: Buffer;
   /** RSA PKCS#1 v1.5 or ECDSA (DER) over digest(message); ML-DSA signs the message itself. */
   sign(message: Uint8Array, digest: DigestAlgorithm): Buffer;
+  /**
+   * The same signature computed on libuv's thread pool, for long-running programs: a 16384-bit RSA signature
+   * takes ~0.5 s here (seconds on a small ARM board), which must not stop an agent's event loop.
+   */
+  signOffThread?(message: Uint8Array, digest: DigestAlgorithm): Promise<Buffer>;
 }
 
 const DIGESTS = new Map<DigestAlgorithm, string>([
@@ -83,22 +88,38 @@ export function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, 
       hint: "the key is damaged or inconsistent; generate a new key and certificate",
       cause,
     });
+  const algorithmOf = (digest: DigestAlgorithm): string => {
+    const algorithm = DIGESTS.get(digest);
+    if (algorithm === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `digest ${String(digest)} is not supported`);
+    return algorithm;
+  };
+  const inconsistent = () => signFailed("its own public key does not verify the signature (the key's components are inconsistent)");
   return {
     keyType,
     description,
     publicKey,
     spki: publicKey.export({ type: "spki", format: "der" }),
     sign: (message, digest) => {
-      const algorithm = DIGESTS.get(digest);
-      if (algorithm === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `digest ${String(digest)} is not supported`);
+      const algorithm = algorithmOf(digest);
       let signature: Buffer;
       try {
         signature = sign(algorithm, message, privateKey);
       } catch (cause) {
         throw signFailed(cause instanceof Error ? cause.message : String(cause), cause);
       }
-      if (keyType === "RSA" && !verify(algorithm, message, publicKey, signature)) {
-        throw signFailed("its own public key does not verify the signature (the key's components are inconsistent)");
+      if (keyType === "RSA" && !verify(algorithm, message, publicKey, signature)) throw inconsistent();
+      return signature;
+    },
+    signOffThread: async (message, digest) => {
+      const algorithm = algorithmOf(digest);
+      const signature = await new Promise<Buffer>((resolve, reject) =>
+        sign(algorithm, message, privateKey, (error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))),
+      );
+      if (keyType === "RSA") {
+        const valid = await new Promise<boolean>((resolve, reject) =>
+          verify(algorithm, message, publicKey, signature, (error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))),
+        );
+        if (!valid) throw inconsistent();
       }
       return signature;
     },

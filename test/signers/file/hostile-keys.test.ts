@@ -5,7 +5,7 @@
  * naming the file. The abort reproducers run in a child process (they would take the test runner down).
  */
 import { spawnSync } from "node:child_process";
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, verify, type KeyObject } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -251,5 +251,29 @@ describe("every error of a signer's sign() is an AgentError", () => {
     };
     const signer = await createSigner({ privateKey: file }, { keyParsers: [failing] });
     await expect(signer.sign(Buffer.from("x"))).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringContaining("no inverse") });
+  });
+});
+
+describe("long-running programs sign with file keys on the thread pool", () => {
+  it("the event loop turns while a 4096-bit RSA signature is computed, and the signature verifies", async () => {
+    const { createFileSigner } = await import("../../../src/signers/file/file-signer.js");
+    const big = generateKeyPairSync("rsa", { modulusLength: 4096 });
+    const file = write("rsa4096.pem", "PRIVATE KEY", pkcs8(big.privateKey));
+    const signer = await createFileSigner({ keyPath: file, signOffThread: true });
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    try {
+      const signatures = await Promise.all(Array.from({ length: 4 }, () => signer.sign(Buffer.from("m"))));
+      expect(signatures.every((s) => verify("sha256", Buffer.from("m"), big.publicKey, s))).toBe(true);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(turns).toBeGreaterThan(0);
+  });
+
+  it("credential sources (agent, serve, update, SDK) ask for it; one-shot commands do not", () => {
+    const source = readFileSync("src/credentials/credential-source.ts", "utf8");
+    expect(source).toMatch(/createSigner\(\{ \.\.\.signerOptions, signOffThread: true \}\)/);
+    expect(readFileSync("src/cli/commands/credential-process.ts", "utf8")).not.toContain("signOffThread");
   });
 });
