@@ -65,7 +65,7 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
  * and an RSA signature is verified before it is returned (a key with a composite "prime" passes the
  * structural checks but signs wrongly; verifying costs ~1/30 of signing).
  */
-export function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, source: string, debug?: DebugLog): SigningKey {
+function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, source: string, debug?: DebugLog): SigningKey {
   let keyType: KeyType;
   let description: string;
   if (checked.kind === "RSA") {
