@@ -142,6 +142,13 @@ const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 const bad = results.reduce((n, r) => n + r.counts.aborts + r.counts.internal + r.counts.oracle + r.counts.hangs, 0);
 console.log(`\nFUZZ SUMMARY (seed ${SEED}, ${JOBS} jobs, ${minutes} min)`);
 for (const r of results) console.log(`  ${line(r)}`);
+for (const r of results) {
+  for (const f of r.counts.failures) {
+    const file = f.input.startsWith("/") ? f.input : join(out, `${safe(r.name)}-${f.kind}-${f.index}.b64`);
+    if (!f.input.startsWith("/")) writeFileSync(file, `${f.input}\n`);
+    console.log(`  ${r.name} case ${f.index}: ${f.kind}: ${f.detail} (input: ${file})`);
+  }
+}
 console.log(bad === 0 ? "no aborts, internal errors, oracle failures or hangs" : `${bad} problems: see fuzz-out/summary.json`);
 writeFileSync(join(out, "summary.json"), `${JSON.stringify({ seed: SEED, jobs: JOBS, minutes: Number(minutes), date: new Date().toISOString(), results }, null, 1)}\n`);
 process.exitCode = bad === 0 ? 0 : 1;
