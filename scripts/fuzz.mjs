@@ -60,6 +60,7 @@ async function runJob(name, total, sample) {
   const dir = mkdtempSync(join(tmpdir(), "raa-fuzz-long-"));
   const current = join(dir, "current");
   let next = 0;
+  let cpuMs = 0;
   const started = Date.now();
   try {
     while (next < total) {
@@ -68,6 +69,7 @@ async function runJob(name, total, sample) {
       if (sample) argv.push("--cli-sample", cli);
       const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_EXTRA_CA_CERTS: "" } });
       let last = empty();
+      let lastCpu = 0;
       let buffer = "";
       let stderr = "";
       let timer;
@@ -84,6 +86,7 @@ async function runJob(name, total, sample) {
           buffer = buffer.slice(i + 1);
           const msg = JSON.parse(line);
           last = msg.counts;
+          lastCpu = msg.cpuMs;
           next = msg.next;
           arm();
         }
@@ -92,6 +95,7 @@ async function runJob(name, total, sample) {
       const [code, signal] = await new Promise((r) => child.on("exit", (c, s) => r([c, s])));
       clearTimeout(timer);
       merge(totals, last);
+      cpuMs += lastCpu;
       if (code === 0 && next >= total) break;
       // Died or went silent: the case in `current` is the culprit.
       const [index, input] = existsSync(current) ? readFileSync(current, "utf8").split("\n") : ["?", ""];
@@ -109,7 +113,7 @@ async function runJob(name, total, sample) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { name: sample ? `CLI (child processes: sign-string on mutated key files)` : name, counts: totals, seconds: Math.round((Date.now() - started) / 1000) };
+  return { name: sample ? `CLI (child processes: sign-string on mutated key files)` : name, counts: totals, seconds: Math.round((Date.now() - started) / 1000), cpuSeconds: Math.round(cpuMs / 1000) };
 }
 
 const jobs = TARGETS.map((name) => () => runJob(name, name.startsWith("CLI") ? CLI_IN_PROCESS : CASES, false));
@@ -125,7 +129,7 @@ await Promise.all(
       const job = jobs[i++];
       const r = await job();
       results.push(r);
-      console.log(`${line(r)} [${r.seconds} s]`);
+      console.log(`${line(r)} [${r.seconds} s wall, ${r.cpuSeconds} s CPU]`);
     }
   }),
 );
@@ -141,7 +145,7 @@ results.sort((a, b) => order(a) - order(b));
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 const bad = results.reduce((n, r) => n + r.counts.aborts + r.counts.internal + r.counts.oracle + r.counts.hangs, 0);
 console.log(`\nFUZZ SUMMARY (seed ${SEED}, ${JOBS} jobs, ${minutes} min)`);
-for (const r of results) console.log(`  ${line(r)}`);
+for (const r of results) console.log(`  ${line(r)} [${r.seconds} s wall, ${r.cpuSeconds} s CPU]`);
 for (const r of results) {
   for (const f of r.counts.failures) {
     const file = f.input.startsWith("/") ? f.input : join(out, `${safe(r.name)}-${f.kind}-${f.index}.b64`);

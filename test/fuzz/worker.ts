@@ -27,7 +27,12 @@ const { targets } = await setupTargets(dir);
 const target = targets.find((t) => t.name === arg("target"));
 if (target === undefined) throw new Error(`no target ${arg("target")}`);
 
-const report = (kind: "progress" | "done", counts: Counts, next: number) => process.stdout.write(`${JSON.stringify({ kind, next, counts })}\n`);
+const cpuAtStart = process.cpuUsage();
+/** Counts so far, the next case number and the CPU time spent on cases (set-up excluded), as one JSON line. */
+const report = (kind: "progress" | "done", counts: Counts, next: number) => {
+  const cpu = process.cpuUsage(cpuAtStart);
+  process.stdout.write(`${JSON.stringify({ kind, next, counts, cpuMs: Math.round((cpu.user + cpu.system) / 1000) })}\n`);
+};
 const recordCurrent = (index: number, input: Buffer) => {
   ftruncateSync(currentFd, 0);
   writeSync(currentFd, `${index}\n${input.toString("base64")}\n`, 0);
