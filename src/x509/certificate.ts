@@ -74,12 +74,13 @@ export class Certificate {
     return this.der.toString("base64");
   }
 
+  /** `CN=…\nO=…`; "" for an empty name (node:crypto answers undefined then, whatever its type says). */
   get subject(): string {
-    return this.x509.subject;
+    return this.x509.subject ?? "";
   }
 
   get issuer(): string {
-    return this.x509.issuer;
+    return this.x509.issuer ?? "";
   }
 
   get notBefore(): Date {
