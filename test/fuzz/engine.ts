@@ -327,22 +327,64 @@ export interface Counts {
 
 export const emptyCounts = (): Counts => ({ cases: 0, accepted: 0, refused: {}, aborts: 0, internal: 0, oracle: 0, hangs: 0, slowestMs: 0, failures: [] });
 
-/** A case slower than this blocked the event loop too long: counted as a hang. */
-export const HANG_MS = 2_000;
+/**
+ * A hang: a case that kept the event loop from turning for more than BLOCKED_MS while this process spent
+ * that much CPU time (a wall-clock gap alone is only the machine being busy), or that took more than
+ * HANG_MS in all (work on the thread pool, such as scrypt, leaves the event loop free and is not a block).
+ */
+export const BLOCKED_MS = 1_000;
+export const HANG_MS = 30_000;
+
+/** Measures the longest event-loop gap during a case, with a 50 ms ticker. */
+class LoopWatch {
+  #last = performance.now();
+  #maxGap = 0;
+  readonly #timer = setInterval(() => this.#tick(), 50);
+  #tick(): void {
+    const now = performance.now();
+    this.#maxGap = Math.max(this.#maxGap, now - this.#last);
+    this.#last = now;
+  }
+  reset(): void {
+    this.#last = performance.now();
+    this.#maxGap = 0;
+  }
+  maxGap(): number {
+    this.#tick();
+    return this.#maxGap;
+  }
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
 
 /** Runs cases [start, end) of `target` with `seed`; `before` is called with each input (crash reproduction). */
 export async function runTarget(target: Target, seed: number, start: number, end: number, counts: Counts, before?: (index: number, input: Buffer) => void): Promise<Counts> {
-  for (let i = start; i < end; i++) {
+  const watch = new LoopWatch();
+  try {
+    for (let i = start; i < end; i++) await runOne(i);
+  } finally {
+    watch.stop();
+  }
+  return counts;
+
+  async function runOne(i: number): Promise<void> {
     const input = target.generate(new Rng(seed, i));
     before?.(i, input);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    watch.reset();
     const outcome = await runCase(target, input);
     const ms = performance.now() - t0;
+    const gap = watch.maxGap();
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     counts.cases++;
     if (ms > counts.slowestMs) counts.slowestMs = Math.round(ms);
-    if (ms > HANG_MS) {
+    if ((gap > BLOCKED_MS && cpuMs > BLOCKED_MS) || ms > HANG_MS) {
       counts.hangs++;
-      if (counts.failures.length < 10) counts.failures.push({ index: i, kind: "hang", detail: `${Math.round(ms)} ms`, input: input.toString("base64") });
+      const detail = `${Math.round(ms)} ms in all, event loop blocked ${Math.round(gap)} ms, ${Math.round(cpuMs)} ms CPU`;
+      if (counts.failures.length < 10) counts.failures.push({ index: i, kind: "hang", detail, input: input.toString("base64") });
     }
     if (outcome.kind === "accepted") counts.accepted++;
     else if (outcome.kind === "refused") counts.refused[outcome.code] = (counts.refused[outcome.code] ?? 0) + 1;
@@ -352,7 +394,6 @@ export async function runTarget(target: Target, seed: number, start: number, end
       if (counts.failures.length < 10) counts.failures.push({ index: i, kind: outcome.kind, detail: outcome.detail, input: input.toString("base64") });
     }
   }
-  return counts;
 }
 
 export function formatCounts(name: string, c: Counts): string {

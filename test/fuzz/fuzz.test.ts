@@ -2,7 +2,7 @@
  * The structure-aware fuzzer's fast mode (fixed seed, a few hundred cases per parser, a few seconds each):
  * part of `npm test`. `npm run fuzz` runs the same targets with ≥ 100,000 cases each (scripts/fuzz.mjs).
  * Every case is accepted (and passes its parser's oracle) or refused with an AgentError; anything else —
- * another exception, an oracle failure, a case slower than HANG_MS — fails the test with its reproducer.
+ * another exception, an oracle failure, a hang (engine.ts: the event loop blocked > 1 s) — fails the test with its reproducer.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../helpers/pki.js";
