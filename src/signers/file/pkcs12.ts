@@ -8,7 +8,7 @@ import type { DebugLog } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
 import { loadSigningKey, type KeyParser } from "./key-parsers.js";
-import { decryptPrivateKeyInfo, iterationCountProblem, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
+import { MAX_PKCS12_KDF_ITERATIONS, decryptPrivateKeyInfo, iterationCountProblem, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
@@ -35,6 +35,9 @@ const OID = {
   ENCRYPTED_DATA: "1.2.840.113549.1.7.6",
   PBMAC1: "1.2.840.113549.1.5.14",
 } as const;
+
+/** Encrypted bags and contents one file may hold (real files have one or two). */
+const MAX_PKCS12_DECRYPTIONS = 8;
 
 const MAC_DIGESTS: Readonly<Record<string, Pkcs12Hash>> = {
   "1.3.14.3.2.26": "sha1",
@@ -71,7 +74,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
 
   // @peculiar gives an INTEGER of 4 bytes or more (≥ 8,388,608) as a decimal string, smaller ones as numbers.
   const checkMacIterations = (raw: number | string): number => {
-    const problem = iterationCountProblem(/^-?[0-9]+$/.test(String(raw)) ? BigInt(raw) : undefined);
+    const problem = iterationCountProblem(/^-?[0-9]+$/.test(String(raw)) ? BigInt(raw) : undefined, MAX_PKCS12_KDF_ITERATIONS);
     if (problem !== undefined) throw invalid(`MAC ${problem}`);
     return Number(raw);
   };
@@ -108,6 +111,11 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
 
   const password = await unlock(path, options, macMatches);
   const context: PbeContext = { what: "PKCS#12", source: path };
+  // Each decryption may cost up to MAX_KDF_ITERATIONS of PBKDF2: a file may ask for a few, not thousands.
+  let decryptions = 0;
+  const countDecryption = () => {
+    if (++decryptions > MAX_PKCS12_DECRYPTIONS) throw invalid(`it holds more than ${MAX_PKCS12_DECRYPTIONS} encrypted items`);
+  };
   try {
     const keyInfos: Buffer[] = [];
     const certificates: Certificate[] = [];
@@ -120,6 +128,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
             keyInfos.push(value);
             break;
           case pfxModule.id_pkcs8ShroudedKeyBag:
+            countDecryption();
             keyInfos.push((await decryptPrivateKeyInfo(value, password, context)).plaintext);
             break;
           case pfxModule.id_certBag: {
@@ -146,6 +155,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         await visitBags(guard("malformed data content", () => Buffer.from(AsnConvert.parse(info.content, OctetString).buffer)), 0);
       } else if (info.contentType === OID.ENCRYPTED_DATA) {
         const { algorithm, ciphertext } = guard("malformed encrypted content", () => readEncryptedData(Buffer.from(info.content)));
+        countDecryption();
         const plaintext = await pbeDecrypt(algorithm, ciphertext, password, context);
         // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
         if (!isSingleSequence(plaintext)) throw incorrectPassword(context);
