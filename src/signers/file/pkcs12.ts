@@ -122,7 +122,8 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
       const bags = guard("malformed SafeContents", () => AsnConvert.parse(safeContentsDer, SafeContents));
       for (const bag of bags) {
-        const value = Buffer.from(bag.bagValue);
+        // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
+        const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
         switch (bag.bagId) {
           case pfxModule.id_keyBag:
             keyInfos.push(value);
