@@ -1,5 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { InputError, type ErrorCode } from "../errors.js";
+import { ownValue } from "../own-value.js";
 
 /** Public-key families the service knows. */
 export type KeyType = "RSA" | "EC" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
@@ -118,7 +119,7 @@ export class Certificate {
     if (type === "rsa") return "RSA";
     if (type === "ec") return "EC";
     if (type !== undefined && !type.startsWith("ml-dsa")) return undefined;
-    return ML_DSA_OIDS[await this.spkiAlgorithmOid()];
+    return ownValue(ML_DSA_OIDS, await this.spkiAlgorithmOid());
   }
 
   /** The SubjectPublicKeyInfo algorithm OID. */

@@ -111,10 +111,10 @@ export function describeScheme(alg: AlgorithmIdentifier): string {
     if (alg.oid === OID.PKCS12_3DES) return "pbeWithSHAAnd3-KeyTripleDES-CBC";
     if (alg.oid !== OID.PBES2) return ownValue(LEGACY_SCHEMES, alg.oid) ?? alg.oid;
     const [kdf, enc] = children(expectTag(alg.parameters, TAG.SEQUENCE)).map((e) => decodeAlgorithmIdentifier(e));
-    const cipher = CIPHERS[enc?.oid ?? ""]?.name ?? enc?.oid;
+    const cipher = ownValue(CIPHERS, enc?.oid ?? "")?.name ?? enc?.oid;
     if (kdf?.oid === OID.SCRYPT) return `PBES2/scrypt/${cipher}`;
     const prf = children(expectTag(kdf?.parameters, TAG.SEQUENCE)).find((e) => e.tag === TAG.SEQUENCE);
-    return `PBES2/PBKDF2-${prf ? (PRFS[decodeAlgorithmIdentifier(prf).oid] ?? "?") : "sha1"}/${cipher}`;
+    return `PBES2/PBKDF2-${prf ? (ownValue(PRFS, decodeAlgorithmIdentifier(prf).oid) ?? "?") : "sha1"}/${cipher}`;
   } catch {
     return alg.oid;
   }
