@@ -9,12 +9,12 @@ import { describe, expect, it } from "vitest";
 import { PassThrough } from "node:stream";
 import { main } from "../../src/cli/main.js";
 import { parseConfig } from "../../src/config/parse-config.js";
-import { attributeName } from "../../src/provisioning/names/attribute-names.js";
-import { parseSubject } from "../../src/provisioning/names/parse-subject.js";
+import { attributeName } from "../../src/x509/names/attribute-names.js";
+import { parseSubject } from "../../src/x509/names/parse-subject.js";
 import { errorFromResponse } from "../../src/rolesanywhere/response.js";
 import { readSecret } from "../../src/secrets/secret-source.js";
-import { pinFromSource } from "../../src/signers/pkcs11/pin.js";
-import { parsePkcs11Uri } from "../../src/signers/pkcs11/uri.js";
+import { pinFromSource } from "../../src/pkcs11/pin.js";
+import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 
 const INHERITED = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"];
 

@@ -1,7 +1,7 @@
-import { parsePkcs11Uri } from "../../signers/pkcs11/uri.js";
+import { parsePkcs11Uri } from "../../pkcs11/uri.js";
 import type { Certificate } from "../../x509/certificate.js";
 import { installCertificateOnToken, type InstallOnTokenResult } from "./token-certificate.js";
-import { openTokenSession, type TokenSessionOptions } from "./token-session.js";
+import { openTokenSession, type TokenSessionOptions } from "../../pkcs11/token-session.js";
 
 export interface InstallOnTokenOptions extends Omit<TokenSessionOptions, "uri"> {
   readonly keyUri: string;

@@ -1,10 +1,10 @@
 import { randomBytes, type KeyObject } from "node:crypto";
 import { InputError, UsageError } from "../../errors.js";
-import { findPrivateKeys, publicKeyOf } from "../../signers/pkcs11/objects.js";
-import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../signers/pkcs11/uri.js";
+import { findPrivateKeys, publicKeyOf } from "../../pkcs11/objects.js";
+import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { generateTokenKeyPair } from "./generate-key-pair.js";
 import type { KeySpec } from "./key-spec.js";
-import { openTokenSession, type TokenSessionOptions } from "./token-session.js";
+import { openTokenSession, type TokenSessionOptions } from "../../pkcs11/token-session.js";
 
 export interface TokenKeygenOptions extends Omit<TokenSessionOptions, "uri"> {
   /** Token (and optionally `id=` / `object=`) to create the key on. */

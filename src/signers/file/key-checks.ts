@@ -1,6 +1,6 @@
 import { createECDH } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, readSingle, type DerElement } from "../../x509/der.js";
+import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, readSingle, type DerElement } from "../../encoding/der.js";
 import { MAX_RSA_MODULUS_BITS } from "../../x509/certificate.js";
 import { unsupportedKeyError } from "./signing-key.js";
 

@@ -4,6 +4,7 @@ import type { Certificate, KeyType } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm } from "../signer.js";
 import { checkPkcs1Key, checkPkcs8Key, checkSec1Key, type CheckedKey } from "./key-checks.js";
+import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /**
  * A private key held in memory, already decrypted, that can sign. The file signer and PKCS#12 reader only
@@ -27,11 +28,6 @@ export interface SigningKey {
   signOffThread?(message: Uint8Array, digest: DigestAlgorithm): Promise<Buffer>;
 }
 
-const DIGESTS = new Map<DigestAlgorithm, string>([
-  ["SHA256", "sha256"],
-  ["SHA384", "sha384"],
-  ["SHA512", "sha512"],
-]);
 
 export const SUPPORTED_KEYS_HINT =
   "IAM Roles Anywhere accepts RSA 2048–4096 bits, ECDSA P-256, P-384 or P-521, and ML-DSA-44/65/87 keys";
@@ -89,7 +85,7 @@ function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, source:
       cause,
     });
   const algorithmOf = (digest: DigestAlgorithm): string => {
-    const algorithm = DIGESTS.get(digest);
+    const algorithm = Object.hasOwn(NODE_HASH_NAME, digest) ? NODE_HASH_NAME[digest] : undefined;
     if (algorithm === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `digest ${String(digest)} is not supported`);
     return algorithm;
   };
