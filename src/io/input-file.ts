@@ -1,4 +1,5 @@
-import { readOpenedFile, statAsync as stat } from "./fs-callbacks.js";
+import { statSync } from "node:fs";
+import { readOpenedFile } from "./read-opened-file.js";
 import { InputError } from "../errors.js";
 
 /** Identifies one version of a file, to notice when it has been replaced or rewritten. */
@@ -29,7 +30,7 @@ export async function readInputFile(path: string, what: string): Promise<{ bytes
 /** The current stamp of a file (same errors as {@link readInputFile}). */
 export async function stampOf(path: string, what: string): Promise<FileStamp> {
   try {
-    const info = await stat(path);
+    const info = statSync(path);
     return { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino };
   } catch (cause) {
     throw fileError(cause, path, what);
