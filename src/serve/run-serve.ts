@@ -2,9 +2,10 @@ import type { SourceSpec } from "../credentials/source-registry.js";
 import { listenOrClose, serveUntilStopped, startRegistry } from "../daemon/run-daemon.js";
 import type { Log } from "../daemon/signals.js";
 import { UsageError } from "../errors.js";
+import { advertisedHost } from "./advertise-host.js";
 import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
-import { EcsConsumers } from "./ecs-consumers.js";
 import { ecsEnvFile, writeEcsEnvFiles } from "./ecs-env.js";
+import { openEcsConsumers, type EcsIdentity } from "./ecs-identity.js";
 
 export interface ServeRun {
   /** The roles to serve; called again on SIGHUP. */
@@ -14,6 +15,16 @@ export interface ServeRun {
   readonly allowOpenImds: boolean;
   readonly host: string;
   readonly port: number;
+  /** The host to put in the consumers' URL (src/serve/advertise-host.ts; default: the bind address, or $POD_IP). */
+  readonly advertise?: string | undefined;
+  /** The environment, for $POD_IP. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Serve the ECS endpoint over HTTPS with these files (re-read when they change). */
+  readonly tls?: { readonly certificate: string; readonly key: string } | undefined;
+  /** Allow plain HTTP on a non-loopback address. */
+  readonly allowPlainHttp: boolean;
+  /** How ECS consumers are identified (random tokens, token files, ServiceAccount tokens). */
+  readonly ecsIdentity: EcsIdentity;
   /** `NAME=ROLE` (default: one consumer per role, named after it). */
   readonly ecsConsumers: readonly string[];
   /** Write each consumer's NAME.env and NAME.token here instead of printing them. */
@@ -29,19 +40,30 @@ export interface ServeRun {
 export async function runServe(run: ServeRun): Promise<void> {
   const { log } = run;
   // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
-  checkEndpointChoice({ imds: run.imds, ecs: run.ecs, allowImdsWithEcs: run.allowOpenImds, host: run.host });
+  checkEndpointChoice({ imds: run.imds, ecs: run.ecs, allowImdsWithEcs: run.allowOpenImds, host: run.host, tls: run.tls !== undefined, allowPlainHttp: run.allowPlainHttp });
+  const advertiseHost = advertisedHost({ bind: run.host, advertise: run.advertise, env: run.env });
   const specs = await run.specs();
-  const consumers = run.ecs ? EcsConsumers.withRandomTokens(consumerBindings(run.ecsConsumers, specs.map((s) => s.name))) : undefined;
+  const roles = specs.map((s) => s.name);
+  const consumers = run.ecs ? await openEcsConsumers(run.ecsIdentity, consumerBindings(run.ecsConsumers, roles), roles, log) : undefined;
   const registry = await startRegistry(specs, log, true);
-  const server = await listenOrClose(registry, () =>
-    startCredentialServer({
-      roles: (role) => registry.get(role),
-      ...(run.imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: run.allowOpenImds } } : {}),
-      ...(consumers ? { ecs: { consumers } } : {}),
-      host: run.host,
-      port: run.port,
-    }),
-  );
+  const server = await listenOrClose(registry, async () => {
+    try {
+      return await startCredentialServer({
+        roles: (role) => registry.get(role),
+        ...(run.imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: run.allowOpenImds } } : {}),
+        ...(consumers ? { ecs: { consumers: consumers.lookup } } : {}),
+        host: run.host,
+        port: run.port,
+        advertiseHost,
+        ...(run.tls ? { tls: run.tls } : {}),
+        allowPlainHttp: run.allowPlainHttp,
+        log,
+      });
+    } catch (error) {
+      consumers?.stop();
+      throw error;
+    }
+  });
   if (run.imds) {
     log(`Local server started on port: ${server.port}`);
     log("Make it available to the sdk by running:");
@@ -51,10 +73,13 @@ export async function runServe(run: ServeRun): Promise<void> {
   }
   if (consumers) {
     const fullUri = `${server.url}${ECS_PATH}`;
-    if (run.ecsEnvDir) {
-      for (const path of await writeEcsEnvFiles(run.ecsEnvDir, consumers.all(), fullUri)) log(`wrote ${path}`);
+    const announced = consumers.announce(fullUri);
+    if (announced) {
+      for (const line of announced) log(line);
+    } else if (run.ecsEnvDir) {
+      for (const path of await writeEcsEnvFiles(run.ecsEnvDir, consumers.lookup.all(), fullUri)) log(`wrote ${path}`);
     } else {
-      for (const c of consumers.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
+      for (const c of consumers.lookup.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
     }
   }
   await serveUntilStopped(registry, server, run.specs, log);
