@@ -5,6 +5,7 @@ import { parseCommandArgs } from "./parse-args.js";
 import { nearestNames } from "../nearest-names.js";
 import { hideSecretsInProcessTitle } from "./process-title.js";
 import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
+import { ownValue } from "../own-value.js";
 
 export { PROGRAM } from "./report-error.js";
 
@@ -29,7 +30,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return await showHelp(argv, io);
     }
     if (name === "--version") return await main(["version"], io);
-    const load = COMMANDS[name];
+    const load = ownValue(COMMANDS, name);
     if (!load) {
       const near = nearestNames(name.replace(/^-+/, ""), [...Object.keys(COMMANDS), "help", "completion"]);
       const list = `run '${PROGRAM} --help' for the list`;

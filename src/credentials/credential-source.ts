@@ -126,7 +126,9 @@ function watched(signer: Signer, watch: CertificateWatch): Signer {
   };
 }
 
-const defaultSignerFactory: SignerFactory = async (signerOptions) => (await import("../signers/factory.js")).createSigner(signerOptions);
+// A source lives in a long-running program: file-key signatures go to the thread pool (SignerOptions.signOffThread).
+const defaultSignerFactory: SignerFactory = async (signerOptions) =>
+  (await import("../signers/factory.js")).createSigner({ ...signerOptions, signOffThread: true });
 
 const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint }) => {
   const { createSession } = await import("../rolesanywhere/create-session.js");

@@ -26,6 +26,11 @@ export interface SignerOptions {
   waitForDeviceMs?: number;
   /** Told once when waiting for the device starts. */
   onDeviceWait?: (line: string) => void;
+  /**
+   * Sign with file keys on libuv's thread pool (long-running programs: agent, serve, update, the SDK provider),
+   * so that a large RSA key never stops the event loop. One-shot commands sign synchronously (no thread start-up).
+   */
+  signOffThread?: boolean;
 }
 
 export interface Pkcs11Settings {
