@@ -1,4 +1,5 @@
 import { nearestNames } from "../nearest-names.js";
+import { ownValue } from "../own-value.js";
 
 /**
  * Unknown flags answered with the flag that does the job here: the spellings users bring from the Go
@@ -40,7 +41,7 @@ export const FOREIGN_FLAGS: Readonly<Record<string, readonly string[]>> = {
  * then (when the flag exists elsewhere) the commands that have it.
  */
 export function unknownFlagHint(flag: string, known: readonly string[], elsewhere: ReadonlyMap<string, readonly string[]> = new Map()): string | undefined {
-  const foreign = FOREIGN_FLAGS[flag];
+  const foreign = ownValue(FOREIGN_FLAGS, flag);
   if (foreign) {
     const here = foreign.filter((f) => known.includes(f.split(" ")[0]!));
     if (here.length > 0) return `did you mean ${here.map((f) => `--${f}`).join(" or ")}?`;
