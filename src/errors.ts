@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   FILE_NOT_FOUND: "input",
   FILE_UNREADABLE: "input",
   FILE_NOT_REGULAR: "input",
+  INPUT_MISSING: "input",
+  INPUT_INVALID: "input",
   PEM_INVALID: "input",
   CERTIFICATE_INVALID: "input",
   CERTIFICATE_MISSING: "input",

@@ -1,6 +1,6 @@
 import { InputError, UsageError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
-import { readInputFile } from "../io/input-file.js";
+import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import type { Certificate } from "../x509/certificate.js";
 import { classifyDer } from "../x509/der-kind.js";
 import { decodePemBlocks, looksLikePem } from "../x509/pem.js";
@@ -41,13 +41,21 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
       hint: "pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with a combined PEM or PKCS#12 file",
     });
   }
+  const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);
+  if (fromStdin.length > 1) {
+    throw new UsageError("USAGE", "only one of --certificate, --private-key and --intermediates can be - (standard input)", {
+      hint: "pass the others as files or env:NAME",
+    });
+  }
   const debug = options.debug;
   const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
 
   // The certificate, when it comes from a file.
   let certificateFile: CertificateFile | undefined;
+  let certificateInput: InputBytes | undefined;
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {
-    const { bytes, stamp } = await readInputFile(certRef, "certificate file");
+    certificateInput = await readInputFile(certRef, "certificate file");
+    const { bytes, stamp } = certificateInput;
     const certificates = parseCertificateBytes(bytes, certRef);
     const [leaf, ...chain] = certificates;
     if (leaf !== undefined) {
@@ -93,7 +101,8 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
   }
 
   // A key file. With no --certificate, certificates stored next to the key (combined PEM) are used.
-  const keyFile = await readInputFile(keyRef, "private key file");
+  // With no --private-key the certificate's input is read once for both (standard input cannot be read twice).
+  const keyFile = keyRef === certRef && certificateInput ? certificateInput : await readInputFile(keyRef, "private key file");
   if (certificateFile === undefined && certRef === undefined) {
     const [leaf, ...chain] = looksLikePem(keyFile.bytes) ? parseCertificateBytes(keyFile.bytes, keyRef) : [];
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
@@ -134,7 +143,7 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
   }
 
   // Unlike a TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted), a key file is the key itself.
-  warnIfExposed(keyFile.mode, keyRef, "private key file");
+  if (keyFile.mode !== undefined) warnIfExposed(keyFile.mode, keyRef, "private key file");
   return createFileSigner({
     keyPath: keyRef,
     keyFile,
