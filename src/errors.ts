@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   PKCS11_MODULE_NOT_FOUND: "device",
   PKCS11_TOKEN_NOT_FOUND: "device",
   PKCS11_ERROR: "device",
+  PKCS11_NOT_INSTALLED: "device",
   PKCS11_KEY_CANNOT_SIGN: "device",
   TPM_UNAVAILABLE: "device",
   TPM_ERROR: "device",

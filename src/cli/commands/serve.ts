@@ -31,6 +31,7 @@ const command: CommandSpec = {
       { EcsConsumers },
       { writeEcsEnvFiles, ecsEnvFile },
       { logFailures, serveUntilStopped },
+      { ReadinessGate, reportReady },
     ] = await Promise.all([
       import("../../credentials/credential-source.js"),
       import("../../credentials/source-registry.js"),
@@ -39,6 +40,7 @@ const command: CommandSpec = {
       import("../../serve/ecs-consumers.js"),
       import("../../serve/ecs-env.js"),
       import("../registry-daemon.js"),
+      import("../../os/service-manager.js"),
     ]);
     const log = (line: string) => io.stderr.write(`${line}\n`);
     const hopLimit = numberArg(args, "hop-limit") ?? 64;
@@ -49,8 +51,17 @@ const command: CommandSpec = {
     checkEndpointChoice({ imds, ecs, allowImdsWithEcs: boolArg(args, "allow-open-imds"), host: stringArg(args, "bind") ?? "127.0.0.1" });
 
     const specs = await roleSpecs(args, io);
+    // systemd (Type=notify): ready once the endpoint listens and every role holds credentials.
+    const LISTENING = "\0listening";
+    const ready = new ReadinessGate([LISTENING, ...specs.map((s) => s.name)], () => reportReady(`serving ${specs.length} role(s)`, log));
     const registry = new SourceRegistry((spec) =>
-      createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)) }),
+      createCredentialSource({
+        ...spec,
+        onEvent: (name, event) => {
+          log(describeRefreshEvent(name, event));
+          if (event.type === "refreshed") ready.arrived(name);
+        },
+      }),
     );
     const initial = await registry.apply(specs);
     // Like aws_signing_helper, a key or certificate that cannot be used ends `serve` at start-up; a missing
@@ -97,6 +108,7 @@ const command: CommandSpec = {
       }
     }
 
+    ready.arrived(LISTENING);
     await serveUntilStopped(registry, server, () => roleSpecs(args, io), log);
     return 0;
   },

@@ -18,13 +18,14 @@ const command: CommandSpec = {
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
-    const [{ createCredentialSource }, { describeRefreshEvent }, { sharedCredentialsPath, writeProfileCredentials }, { CredentialsFileUpdater }, { watchSignals }] =
+    const [{ createCredentialSource }, { describeRefreshEvent }, { sharedCredentialsPath, writeProfileCredentials }, { CredentialsFileUpdater }, { watchSignals }, { ReadinessGate, reportReady }] =
       await Promise.all([
         import("../../credentials/credential-source.js"),
         import("../../credentials/describe-event.js"),
         import("../../update/write-credentials.js"),
         import("../../update/file-updater.js"),
         import("../../agent/signals.js"),
+        import("../../os/service-manager.js"),
       ]);
     const configProfile = stringArg(args, "config-profile");
     const path = stringArg(args, "credentials-file") ?? sharedCredentialsPath(io.env);
@@ -44,7 +45,9 @@ const command: CommandSpec = {
       }
     }
 
-    const updater = new CredentialsFileUpdater({ path, profile: section, log });
+    // systemd (Type=notify): ready once the file holds credentials, so that units After= this one find them.
+    const ready = new ReadinessGate(["written"], () => reportReady(`profile [${section}] written to ${path}`, log));
+    const updater = new CredentialsFileUpdater({ path, profile: section, log, onWritten: () => ready.arrived("written") });
     const newSource = (s: CredentialSettings) =>
       createCredentialSource({
         name: section,
