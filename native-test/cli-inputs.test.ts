@@ -58,6 +58,11 @@ afterAll(async () => {
 const session = () => [...ARNS, "--endpoint", endpoint.url, "--no-agent"];
 
 describe("certificate, key and intermediates as values", () => {
+  // scripts/test.sh runs this file again under Node 22 and 24: the CLI processes run on the Node that runs vitest.
+  it.runIf(process.env["RAA_TEST_NODE_MAJOR"])("runs under the Node.js version the test command asked for", () => {
+    expect(process.versions.node.split(".")[0]).toBe(process.env["RAA_TEST_NODE_MAJOR"]);
+  });
+
   it("takes each of them from an environment variable", async () => {
     const env = { RAA_CERT: leaf.certPem, RAA_KEY: keyPem, RAA_CHAIN: inter.certPem };
     expectCredentials(await cli(["credential-process", "--certificate", "env:RAA_CERT", "--private-key", "env:RAA_KEY", "--intermediates", "env:RAA_CHAIN", ...session()], env));
