@@ -258,11 +258,20 @@ describe("npm install of the tarball as an app's dependency", () => {
     RAA_ENDPOINT: endpoint.url,
   });
 
-  it("a plain .cjs app require()s the library and gets credentials", async () => {
+  it("a plain .cjs app require()s the library and gets credentials, under Node 20, 22 and 24", async () => {
     writeFileSync(join(appOmitted, "app.cjs"), `const lib = require("roles-anywhere-agent");\n${providerCall("lib")}\n`);
-    const { stdout, stderr } = await run(process.execPath, ["app.cjs"], { cwd: appOmitted, env: providerEnv(), timeout: 60_000 });
-    expect(stderr).toBe("");
-    expect(stdout).toMatch(/^ASIA\w+\n$/);
+    // The official Node 22 and 24 binaries from npm (scripts/node-release.sh: cached outside the repo).
+    const nodes = [process.execPath, ...["22", "24"].map((major) => execFileSync("bash", [join(REPO, "scripts", "node-release.sh"), major], { encoding: "utf8" }).trim())];
+    const majors = new Set<string>();
+    for (const node of nodes) {
+      const { stdout, stderr } = await run(node, ["-p", "process.versions.node.split('.')[0]"]);
+      majors.add(stdout.trim());
+      expect(stderr).toBe("");
+      const app = await run(node, ["app.cjs"], { cwd: appOmitted, env: providerEnv(), timeout: 60_000 });
+      expect(app.stderr, node).toBe("");
+      expect(app.stdout).toMatch(/^ASIA\w+\n$/);
+    }
+    expect([...majors].sort()).toEqual(["20", "22", "24"]);
   });
 
   it.each(["commonjs", "nodenext"])("a TypeScript CommonJS app (module %s) type-checks, compiles to require() and gets credentials", async (module) => {

@@ -105,7 +105,7 @@ describe("readiness notification (sd_notify)", () => {
 
   it("outside systemd (no NOTIFY_SOCKET) nothing is said about readiness", async () => {
     const credentials = join(dir, "credentials-plain");
-    const env = { ...process.env, NODE_EXTRA_CA_CERTS: "", XDG_RUNTIME_DIR: join(dir, "run"), HOME: dir };
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_EXTRA_CA_CERTS: "", XDG_RUNTIME_DIR: join(dir, "run"), HOME: dir };
     delete env["NOTIFY_SOCKET"];
     const child = spawn(process.execPath, [DIST_CLI, "update", "--credentials-file", credentials, ...keyFlags, ...ARNS, "--endpoint", endpoint.url], { env, stdio: ["ignore", "ignore", "pipe"] });
     children.push(child);
