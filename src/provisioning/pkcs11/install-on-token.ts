@@ -1,7 +1,8 @@
 import { parsePkcs11Uri } from "../../signers/pkcs11/uri.js";
 import type { Certificate } from "../../x509/certificate.js";
-import { installCertificateOnToken, type InstallOnTokenResult } from "./token-certificate.js";
-import { openTokenSession, type TokenSessionOptions } from "./token-session.js";
+import { installCertificateOnToken } from "./token-certificate.js";
+import { openTokenSession } from "./token-session.js";
+import type { InstallOnTokenResult, TokenSessionOptions } from "./token-types.js";
 
 export interface InstallOnTokenOptions extends Omit<TokenSessionOptions, "uri"> {
   readonly keyUri: string;

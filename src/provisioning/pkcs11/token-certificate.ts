@@ -12,6 +12,7 @@ import { readTbsFields } from "../names/tbs-fields.js";
 import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "./attributes.js";
 import { findObjects } from "./find-objects.js";
 import { keyUri } from "./token-keygen.js";
+import type { InstallOnTokenResult } from "./token-types.js";
 
 export interface InstallOnTokenRequest {
   /** Locates the private key (`id=` and/or `object=`). */
@@ -23,12 +24,7 @@ export interface InstallOnTokenRequest {
   readonly replace: boolean;
 }
 
-export interface InstallOnTokenResult {
-  readonly uri: string;
-  /** False when the very same certificate was already there. */
-  readonly written: boolean;
-  readonly chainWritten: number;
-}
+export type { InstallOnTokenResult };
 
 /**
  * Stores the issued certificate with its key's CKA_ID and CKA_LABEL (so that the key's URI finds both, and

@@ -4,7 +4,8 @@ import { findPrivateKeys, publicKeyOf } from "../../signers/pkcs11/objects.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../signers/pkcs11/uri.js";
 import { generateTokenKeyPair } from "./generate-key-pair.js";
 import type { KeySpec } from "./key-spec.js";
-import { openTokenSession, type TokenSessionOptions } from "./token-session.js";
+import { openTokenSession } from "./token-session.js";
+import type { TokenSessionOptions } from "./token-types.js";
 
 export interface TokenKeygenOptions extends Omit<TokenSessionOptions, "uri"> {
   /** Token (and optionally `id=` / `object=`) to create the key on. */

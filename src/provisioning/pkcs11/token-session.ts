@@ -12,20 +12,13 @@ import { Pkcs11AmbiguousError, pkcs11Failure } from "../../signers/pkcs11/pkcs11
 import { loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "../../signers/pkcs11/pin.js";
 import { CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "../../signers/pkcs11/slots.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../signers/pkcs11/uri.js";
+import type { TokenSessionOptions } from "./token-types.js";
 
 const CKF_RW_SESSION = 0x2;
 const CKF_SERIAL_SESSION = 0x4;
 const CKF_WRITE_PROTECTED = 0x2;
 
-export interface TokenSessionOptions {
-  readonly uri: Pkcs11Uri;
-  /** `--pkcs11-lib`. */
-  readonly library?: string | undefined;
-  /** PIN when the URI has none. */
-  readonly pin?: SecretSource | undefined;
-  readonly debug?: DebugLog | undefined;
-  readonly env?: NodeJS.ProcessEnv | undefined;
-}
+export type { TokenSessionOptions };
 
 export interface TokenSession {
   readonly context: TokenContext;
