@@ -87,7 +87,8 @@ function fromEnvironment(name: string, what: string): Buffer {
 }
 
 async function fromStdin(what: string): Promise<Buffer> {
-  if (process.stdin.isTTY) {
+  // node:tty only on this path (not process.stdin, which would set up a stream): the cold path never loads it.
+  if ((await import("node:tty")).isatty(0)) {
     throw new InputError("INPUT_MISSING", `${what}: - means standard input, which is a terminal`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
   }
   let bytes: Buffer;
