@@ -157,6 +157,8 @@ describe("credential-process bad input: one line, documented exit code, no stack
     ["key/certificate mismatch", () => ["--certificate", leaf.certPath, "--private-key", other.keyPath, ...ARNS], 3, /match/i],
     ["malformed ARN", () => [...cert(), ...ARNS.slice(0, 1), "arn:aws:rolesanywhere:us-east-1", ...ARNS.slice(2)], 3, /trust anchor ARN/],
     ["region mismatch", () => [...cert(), ...ARNS.slice(0, 2), "--profile-arn", `arn:aws:rolesanywhere:eu-west-1:${ACCOUNT}:profile/p`, ...ARNS.slice(4)], 3, /regions don't match/],
+    // The regions are checked before the key is opened: the real mistake is reported, not the missing password.
+    ["region mismatch with an encrypted key and no password", () => ["--certificate", leaf.certPath, "--private-key", encrypted, ...ARNS.slice(0, 2), "--profile-arn", `arn:aws:rolesanywhere:eu-west-1:${ACCOUNT}:profile/p`, ...ARNS.slice(4)], 3, /regions don't match/],
     ["missing ARN", () => [...cert(), ...ARNS.slice(2)], 2, /--trust-anchor-arn is required/],
     ["unknown flag", () => [...cert(), ...ARNS, "--frobnicate"], 2, /unknown flag --frobnicate/],
     ["OS store flag", () => ["--cert-selector", "Key=x509Subject,Value=CN=x", ...ARNS], 2, /not available on Linux/],

@@ -2,7 +2,7 @@
  * A CreateSession endpoint (broken, hostile, or simply answering a host whose clock is far ahead) that hands out
  * credentials which are already expired, or whose expiration is not a time. The AWS SDKs' process provider
  * refuses expired credentials from a credential_process; so must we, everywhere, by one rule
- * (`usableCredentials` in src/credentials/credentials.ts): credential-process exits 7 with one line and prints
+ * (`usableCredentials` in src/rolesanywhere/credentials.ts): credential-process exits 7 with one line and prints
  * nothing on stdout, `update --once` writes nothing, `serve` answers 503 (IMDS) / 500 `CREDENTIALS_EXPIRED` (ECS),
  * and the SDK provider rejects with the same code. The verifying local endpoint issues such answers on demand
  * (`expireNext`), after checking the request as the service would.

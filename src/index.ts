@@ -24,7 +24,7 @@ export {
   toCredentialProcessOutput,
   type Credentials,
   type CredentialProcessOutput,
-} from "./credentials/credentials.js";
+} from "./rolesanywhere/credentials.js";
 export { createCredentialSource, type CredentialSource, type CredentialSourceOptions } from "./credentials/credential-source.js";
 
 // The verifying CreateSession + STS endpoint (tests, demos, CI)

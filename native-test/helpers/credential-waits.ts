@@ -1,7 +1,7 @@
 /** Waiting for and checking what a long-running credential source hands out, for the fault tests. */
 import { expect } from "vitest";
 import type { CredentialSource } from "../../src/credentials/credential-source.js";
-import type { Credentials } from "../../src/credentials/credentials.js";
+import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 
 /** Polls `probe` every 25 ms until it returns a value (at most 5 s). */
 export async function until<T>(what: string, probe: () => T | undefined): Promise<T> {

@@ -2,7 +2,7 @@ import { chmod } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { CredentialSource } from "../credentials/credential-source.js";
-import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../credentials/credentials.js";
+import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { isTrustedPeerUid, peerOf } from "./socket-trust.js";

@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { usableCredentials, type Credentials } from "../credentials/credentials.js";
+import { usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, ERROR_CODES, type ErrorCode } from "../errors.js";
 import { connectToAgent } from "./socket-trust.js";
 

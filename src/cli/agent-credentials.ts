@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { AgentSelector } from "../agent/client.js";
 import { defaultAgentSocketPath } from "../agent/socket-path.js";
-import type { Credentials } from "../credentials/credentials.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 import { InputError, isAgentError } from "../errors.js";
 import type { CreateSessionParams } from "../rolesanywhere/types.js";
 import { boolArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
@@ -13,12 +13,6 @@ const ROLE_FLAGS = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session
 /** Whether the user asks for config profile `profile` exactly as it is (no role flag overrides it). */
 export function asksForProfileAsIs(args: ParsedArgs, profile: string | undefined): profile is string {
   return profile !== undefined && !ROLE_FLAGS.some((flag) => args.explicit.has(flag));
-}
-
-/** The arguments with the settings of config profile `profile` filled in (flags win). */
-export async function withProfile(args: ParsedArgs, profile: string, io: CliIo): Promise<ParsedArgs> {
-  const { applyConfigProfile } = await import("../config/resolve-profile.js");
-  return applyConfigProfile(args, profile, { configPath: stringArg(args, "config"), env: io.env });
 }
 
 /** The role of a CreateSession call, as the agent matches it against its profiles. */

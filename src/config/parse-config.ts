@@ -1,8 +1,9 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../arn.js";
-import { InputError, isAgentError } from "../errors.js";
-import { PROFILE_FIELD_KINDS, PROFILE_NAME_PATTERN, type FieldKind, type ProfileField, type ProfileSettings } from "./profile-fields.js";
+import { InputError } from "../errors.js";
+import type { SecretSource } from "../secrets/secret-source.js";
+import { checkSettingsFields, inputFromFlags, profileOrigin } from "../settings/credential-settings.js";
+import { PROFILE_FIELD_KINDS, PROFILE_NAME_PATTERN, type FieldKind, type ProfileSettings } from "./profile-fields.js";
 
 /** The agent section: where the agent listens and which profiles it serves (default: all). */
 export interface AgentSection {
@@ -48,7 +49,9 @@ export function parseConfig(text: string, path: string, home: string = homedir()
     if (!PROFILE_NAME_PATTERN.test(name)) {
       fail(`profile name ${JSON.stringify(name)} is not allowed`, "use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)");
     }
-    profiles.set(name, parseProfile(name, body, baseDir, home, fail));
+    const profile = parseProfile(name, body, baseDir, home, fail);
+    checkSettingsFields(inputFromFlags(profile), profileOrigin(`config ${path}: profile "${name}"`));
+    profiles.set(name, profile);
   }
 
   const agentRaw = raw["agent"] ?? {};
@@ -75,16 +78,18 @@ type Fail = (what: string, hint?: string) => never;
 function parseProfile(name: string, body: unknown, baseDir: string, home: string, fail: Fail): ProfileSettings {
   const where = `profile "${name}"`;
   if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
-  const settings: Record<string, string | number | boolean> = {};
+  const settings: Record<string, string | number | boolean | SecretSource> = {};
   for (const [field, value] of Object.entries(body)) {
-    const kind = (PROFILE_FIELD_KINDS as Record<string, FieldKind>)[field];
+    const kind = Object.hasOwn(PROFILE_FIELD_KINDS, field) ? PROFILE_FIELD_KINDS[field] : undefined;
     if (!kind) {
       const guess = closest(field, Object.keys(PROFILE_FIELD_KINDS));
       fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");
     }
-    settings[field] = parseField(value, kind!, baseDir, home, (expected, hint, echo = true) =>
+    const parsed = parseField(value, kind!, baseDir, home, (expected, hint, echo = true) =>
       fail(`${where}: field "${field}" ${expected}${echo ? ` (got ${JSON.stringify(value)})` : ""}`, hint),
     );
+    // `prompt` is what happens without the field: the back-end asks on the terminal.
+    if (parsed !== undefined) settings[field] = parsed;
   }
   return settings as ProfileSettings;
 }
@@ -95,21 +100,13 @@ function parseField(
   baseDir: string,
   home: string,
   bad: (expected: string, hint?: string, echo?: boolean) => never,
-): string | number | boolean {
+): string | number | boolean | SecretSource | undefined {
   switch (kind) {
     case "boolean":
       if (typeof value !== "boolean") bad("must be true or false");
       return value as boolean;
-    case "duration":
-      if (!Number.isInteger(value) || (value as number) < 900 || (value as number) > 43200) {
-        bad("must be a whole number of seconds between 900 and 43200");
-      }
-      return value as number;
-    case "seconds":
-      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 3600) bad("must be a whole number of seconds between 1 and 3600");
-      return value as number;
-    case "count":
-      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 10) bad("must be a whole number between 1 and 10");
+    case "integer":
+      if (!Number.isInteger(value)) bad("must be a whole number");
       return value as number;
     default:
       break;
@@ -125,15 +122,12 @@ function parseField(
       return /^(pkcs11:|handle:)/i.test(text) ? text : resolvePath(text, baseDir, home);
     case "library":
       return text.includes("/") ? resolvePath(text, baseDir, home) : text;
-    case "url":
-      if (!/^https?:\/\/[^/]/i.test(text)) bad("must be an http:// or https:// URL");
-      return text;
     case "secret":
-      if (text === "prompt") return text;
-      if (text.startsWith("env:") && /^env:[A-Za-z_][A-Za-z0-9_]*$/.test(text)) return text;
+      if (text === "prompt") return undefined;
+      if (/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(text)) return { kind: "env", name: text.slice(4) };
       if (text.startsWith("file:") && text.length > 5) {
         const p = text.startsWith("file://") ? new URL(text).pathname : text.slice(5);
-        return `file:${resolvePath(p, baseDir, home)}`;
+        return { kind: "file", path: resolvePath(p, baseDir, home) };
       }
       // Never echo what might be a literal PIN back into a message.
       return bad(
@@ -141,20 +135,6 @@ function parseField(
         "literal PINs and passwords are refused in config files: put the secret in a file only you can read",
         false,
       );
-    case "trust-anchor-arn":
-      return checkArn(() => parseTrustAnchorArn(text), bad);
-    case "profile-arn":
-      return checkArn(() => parseProfileArn(text), bad);
-    case "role-arn":
-      return checkArn(() => parseRoleArn(text), bad);
-  }
-}
-
-function checkArn(parse: () => string, bad: (expected: string) => never): string {
-  try {
-    return parse();
-  } catch (e) {
-    return bad(isAgentError(e) ? `is not valid: ${e.message}` : "is not a valid ARN");
   }
 }
 

@@ -1,68 +1,22 @@
-/**
- * The fields a named profile may set. Names are exactly the command-line flag names, so a profile reads
- * like the flags it replaces and merging a profile with flags is a per-name affair.
- */
-
-export const PROFILE_FIELD_KINDS = {
-  description: "text",
-  certificate: "key-source",
-  "private-key": "key-source",
-  intermediates: "path",
-  "trust-anchor-arn": "trust-anchor-arn",
-  "profile-arn": "profile-arn",
-  "role-arn": "role-arn",
-  "session-duration": "duration",
-  "role-session-name": "text",
-  region: "text",
-  endpoint: "url",
-  "use-fips-endpoint": "boolean",
-  "ca-bundle": "path",
-  "no-verify-ssl": "boolean",
-  "connect-timeout": "seconds",
-  timeout: "seconds",
-  "max-attempts": "count",
-  "pkcs11-lib": "library",
-  "reuse-pin": "boolean",
-  "pkcs11-pin": "secret",
-  "pkcs11-context-pin": "secret",
-  "pkcs8-password": "secret",
-  "tpm-device": "text",
-  "tpm-key-password": "secret",
-  "no-tpm-key-password": "boolean",
-  "tpm-parent-password": "secret",
-} as const;
-
-export type ProfileField = keyof typeof PROFILE_FIELD_KINDS;
-export type FieldKind = (typeof PROFILE_FIELD_KINDS)[ProfileField];
-
-type ValueOfKind<K extends FieldKind> = K extends "boolean" ? boolean : K extends "duration" | "seconds" | "count" ? number : string;
-
-/** A validated profile: every value has the type its field requires; paths are absolute. */
-export type ProfileSettings = { readonly [F in ProfileField]?: ValueOfKind<(typeof PROFILE_FIELD_KINDS)[F]> };
+import { SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
 /**
- * Secret fields (written `file:/path`, `env:NAME` or `prompt` in the config file) and the flags each maps to.
- * A `prompt` source maps to no flag: the back-end then asks on the terminal, as without any option.
+ * The fields a named profile may set: the settings (src/settings/), named exactly as their command-line flags,
+ * so a profile reads like the flags it replaces and merging a profile with flags is a per-name affair.
  */
-export const SECRET_FIELD_FLAGS = {
-  "pkcs11-pin": { file: "pkcs11-pin-file", env: "pkcs11-pin-env", group: ["pkcs11-pin-file", "pkcs11-pin-env"] },
-  "pkcs11-context-pin": {
-    file: "pkcs11-context-pin-file",
-    env: "pkcs11-context-pin-env",
-    group: ["pkcs11-context-pin-file", "pkcs11-context-pin-env"],
-  },
-  "pkcs8-password": {
-    file: "pkcs8-password-file",
-    env: "pkcs8-password-env",
-    group: ["pkcs8-password", "pkcs8-password-file", "pkcs8-password-env"],
-  },
-  "tpm-key-password": {
-    file: "tpm-key-password-file",
-    env: "tpm-key-password-env",
-    group: ["tpm-key-password", "tpm-key-password-file", "tpm-key-password-env", "no-tpm-key-password"],
-  },
-  // This flag takes the `file:`/`env:` form itself.
-  "tpm-parent-password": { file: "tpm-parent-password", env: "tpm-parent-password", group: ["tpm-parent-password"] },
-} as const satisfies Partial<Record<ProfileField, { file: string; env: string; group: readonly string[] }>>;
+export type FieldKind = "text" | "key-source" | "path" | "library" | "secret" | "boolean" | "integer";
+
+/** How a field's JSON value is read; paths are resolved against the file's directory. */
+const PATH_KINDS: Readonly<Record<string, FieldKind>> = { certificate: "key-source", "private-key": "key-source", intermediates: "path", "ca-bundle": "path", "pkcs11-lib": "library" };
+
+export const PROFILE_FIELD_KINDS: Readonly<Record<string, FieldKind>> = Object.fromEntries([
+  ["description", "text"],
+  ...Object.values(SETTINGS_FIELDS)
+    .filter(([flag]) => flag !== "use-dual-stack-endpoint") // no such flag either
+    .map(([flag, type]) => [flag, PATH_KINDS[flag] ?? (type === "string" ? "text" : type)]),
+]);
+
+/** A profile whose values have the types their fields require (paths absolute, secrets as sources). */
+export type ProfileSettings = FlagRecord & { readonly description?: string };
 
 export const PROFILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

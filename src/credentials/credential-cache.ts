@@ -1,5 +1,5 @@
 import { AgentError, isAgentError, ServiceError } from "../errors.js";
-import { usableCredentials, type Credentials } from "./credentials.js";
+import { usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
 import { checkRefreshPolicy, DEFAULT_REFRESH_POLICY, isUsable, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
 
 /** setTimeout/clearTimeout, injectable so tests can drive time. */

@@ -1,7 +1,7 @@
-import type { CredentialSettings } from "../config/credential-settings.js";
+import type { CredentialSettings } from "../settings/credential-settings.js";
 import type { Signer } from "../signers/signer.js";
 import { CredentialCache, type CacheStatus, type RefreshEvent, type Timers } from "./credential-cache.js";
-import type { Credentials } from "./credentials.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 import type { RefreshPolicy } from "./refresh-policy.js";
 import { SignerHolder, type SignerFactory } from "./signer-holder.js";
 

@@ -1,5 +1,5 @@
 import type { RefreshEvent } from "./credential-cache.js";
-import { formatExpiration } from "./credentials.js";
+import { formatExpiration } from "../rolesanywhere/credentials.js";
 
 /** One log line for a refresh outcome. Never includes credentials: only times and the error's message. */
 export function describeRefreshEvent(name: string, event: RefreshEvent): string {

@@ -1,5 +1,5 @@
 import { RETRY_AFTER_CAP_MS } from "../rolesanywhere/retry.js";
-import { EXPIRY_MARGIN_MS, isUsable as usableAt } from "./credentials.js";
+import { EXPIRY_MARGIN_MS, isUsable as usableAt } from "../rolesanywhere/credentials.js";
 
 /**
  * When to refresh temporary credentials and how long to wait after a failure. Pure functions of their

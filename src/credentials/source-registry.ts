@@ -1,4 +1,4 @@
-import { settingsFingerprint, type CredentialSettings } from "../config/credential-settings.js";
+import { settingsFingerprint, type CredentialSettings } from "../settings/credential-settings.js";
 import type { CredentialSource } from "./credential-source.js";
 
 /** What one source should be: its name and settings. */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { parseArn } from "../arn.js";
-import { formatExpiration } from "../credentials/credentials.js";
+import { formatExpiration } from "../rolesanywhere/credentials.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { IssuedSession } from "./issued-credentials.js";
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { parseArn, type ProfileArn, type RoleArn } from "../arn.js";
-import type { Credentials } from "../credentials/credentials.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 
 /** One set of credentials the endpoint handed out, remembered so that STS calls can be checked against it. */
 export interface IssuedSession {

@@ -1,4 +1,4 @@
-import { signingAlgorithmFor } from "../signers/signer.js";
+import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { parseAuthorizationHeader, type AuthorizationFields } from "../sigv4x509/authorization.js";
 import { canonicalRequest } from "../sigv4x509/canonical-request.js";
 import { amzDate, parseAmzDate, SERVICE_NAME, shortDate } from "../sigv4x509/scope.js";

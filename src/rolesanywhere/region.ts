@@ -33,7 +33,11 @@ export function resolveSessionRegion(params: { trustAnchorArn: string; profileAr
       hint: `the trust anchor is in ${trustAnchorRegion} but the profile is in ${profileRegion}: use a trust anchor and profile from the same region`,
     });
   }
-  const given = params.region?.trim() || trustAnchorRegion;
+  return checkRegionName(params.region?.trim() || trustAnchorRegion);
+}
+
+/** A region name (or FIPS pseudo-region) as {@link SessionRegion}, or ENDPOINT_INVALID. */
+export function checkRegionName(given: string): SessionRegion {
   const resolved = splitFipsPseudoRegion(given);
   if (!REGION_NAME.test(resolved.region)) {
     throw new InputError("ENDPOINT_INVALID", `'${given}' is not a region name`, {

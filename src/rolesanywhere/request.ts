@@ -1,4 +1,4 @@
-import { goJsonStringify } from "../credentials/credentials.js";
+import { goJsonStringify } from "./credentials.js";
 import { UsageError } from "../errors.js";
 import { uriEncode } from "../sigv4x509/uri-encoding.js";
 import type { Endpoint } from "./endpoint.js";
@@ -32,11 +32,16 @@ export interface CreateSessionHttpRequest {
 export const MIN_DURATION_SECONDS = 900;
 export const MAX_DURATION_SECONDS = 43_200;
 
+/** What is wrong with a session duration, if anything: the one rule for every source of settings. */
+export function durationProblem(seconds: number): string | undefined {
+  if (Number.isInteger(seconds) && seconds >= MIN_DURATION_SECONDS && seconds <= MAX_DURATION_SECONDS) return undefined;
+  return `${seconds} is out of range: Roles Anywhere accepts ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS} whole seconds`;
+}
+
 export function buildCreateSessionRequest(endpoint: Endpoint, params: CreateSessionRequestParams): CreateSessionHttpRequest {
   const { durationSeconds } = params;
-  if (!Number.isInteger(durationSeconds) || durationSeconds < MIN_DURATION_SECONDS || durationSeconds > MAX_DURATION_SECONDS) {
-    throw new UsageError("USAGE", `session duration ${durationSeconds} is out of range: Roles Anywhere accepts ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS} whole seconds`);
-  }
+  const problem = durationProblem(durationSeconds);
+  if (problem) throw new UsageError("USAGE", `session duration ${problem}`);
   // Already in Go's url.Values.Encode order (keys sorted).
   const query: ReadonlyArray<readonly [string, string]> = [
     ["profileArn", params.profileArn],

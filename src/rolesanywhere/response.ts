@@ -1,4 +1,4 @@
-import { usableCredentials, type Credentials } from "../credentials/credentials.js";
+import { usableCredentials, type Credentials } from "./credentials.js";
 import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";

@@ -1,6 +1,7 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError } from "../errors.js";
-import { signingAlgorithmFor, type Signer } from "../signers/signer.js";
+import type { Signer } from "../signers/signer.js";
+import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
 import { resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
 import { resolveSessionRegion } from "./region.js";

@@ -1,5 +1,5 @@
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../arn.js";
-import type { Credentials } from "../credentials/credentials.js";
+import type { Credentials } from "./credentials.js";
 
 /** What to ask CreateSession for. */
 export interface CreateSessionParams {

@@ -1,10 +1,6 @@
-import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../arn.js";
-import type { CredentialSettings } from "../config/credential-settings.js";
-import { UsageError } from "../errors.js";
-import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
-import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
+import type { CreateSessionOptions } from "../rolesanywhere/types.js";
 import type { SecretSource } from "../secrets/secret-source.js";
-import type { SignerOptions } from "../signers/options.js";
+import { credentialSettings, OPTIONS_ORIGIN, type CredentialSettings, type SettingsInput } from "../settings/credential-settings.js";
 
 /**
  * A PIN or password: a string is the secret itself; a {@link SecretSource} reads it when the key is opened
@@ -68,88 +64,25 @@ export interface RolesAnywhereProviderOptions extends EndpointSettings {
   readonly debug?: (line: string) => void;
 }
 
-const MIN_DURATION = 900;
-const MAX_DURATION = 43200;
-
 /**
  * Checks the options and turns them into the settings the refresh engine runs on. Throws for what can be
  * known without touching the key or the network: bad ARNs, mismatched regions, a bad endpoint URL, a
  * duration out of range, no key at all.
  */
-export function credentialSettingsFromOptions(options: RolesAnywhereProviderOptions): CredentialSettings {
-  const session = sessionParams(options);
-  const endpoint = endpointOptions(options);
-  prepareCreateSession(session, endpoint);
-  return { session, endpoint, signer: signerOptions(options) };
-}
-
-function sessionParams(o: RolesAnywhereProviderOptions): CreateSessionParams {
-  const duration = o.durationSeconds ?? 3600;
-  if (!Number.isInteger(duration) || duration < MIN_DURATION || duration > MAX_DURATION) {
-    throw new UsageError("USAGE", `durationSeconds ${duration} is out of range: Roles Anywhere accepts 900 to 43200 seconds`);
-  }
-  return {
-    trustAnchorArn: parseTrustAnchorArn(o.trustAnchorArn),
-    profileArn: parseProfileArn(o.profileArn),
-    roleArn: parseRoleArn(o.roleArn),
-    durationSeconds: duration,
-    ...(o.roleSessionName ? { roleSessionName: o.roleSessionName } : {}),
-    ...(o.region ? { region: o.region } : {}),
+export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
+  const input: SettingsInput = {
+    ...o,
+    keyPassword: secretSource(o.keyPassword),
+    pkcs11Library: o.pkcs11?.library,
+    pkcs11Pin: secretSource(o.pkcs11?.pin),
+    pkcs11ContextPin: secretSource(o.pkcs11?.contextPin),
+    reusePin: o.pkcs11?.reusePin,
+    tpmDevice: o.tpm?.device,
+    tpmKeyPassword: secretSource(o.tpm?.keyPassword),
+    noTpmKeyPassword: o.tpm?.noKeyPassword,
+    tpmParentPassword: secretSource(o.tpm?.parentPassword),
   };
-}
-
-function endpointOptions(o: RolesAnywhereProviderOptions): CreateSessionOptions {
-  for (const [name, value] of [["connectTimeoutMs", o.connectTimeoutMs], ["timeoutMs", o.timeoutMs]] as const) {
-    if (value !== undefined && !(value > 0)) throw new UsageError("USAGE", `${name} must be a positive number of milliseconds`);
-  }
-  if (o.maxAttempts !== undefined && !(Number.isInteger(o.maxAttempts) && o.maxAttempts >= 1 && o.maxAttempts <= 10)) {
-    throw new UsageError("USAGE", "maxAttempts must be an integer between 1 and 10");
-  }
-  return {
-    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-    ...(o.useFipsEndpoint !== undefined ? { useFipsEndpoint: o.useFipsEndpoint } : {}),
-    ...(o.useDualStackEndpoint !== undefined ? { useDualStackEndpoint: o.useDualStackEndpoint } : {}),
-    ...(o.caBundle ? { caBundle: o.caBundle } : {}),
-    ...(o.verifyTls !== undefined ? { verifyTls: o.verifyTls } : {}),
-    ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-    ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
-    ...(o.env ? { env: o.env } : {}),
-    ...(o.debug ? { debug: o.debug } : {}),
-  };
-}
-
-function signerOptions(o: RolesAnywhereProviderOptions): SignerOptions {
-  if (!o.certificate && !o.privateKey) {
-    throw new UsageError("USAGE", "no key given", {
-      hint: "set privateKey (a key file, pkcs11: URI, TSS2 key file or handle:0x…) and certificate, or certificate alone with a combined PEM, PKCS#12 file or pkcs11: URI",
-    });
-  }
-  const keyPassword = secretSource(o.keyPassword);
-  const pin = secretSource(o.pkcs11?.pin);
-  const contextPin = secretSource(o.pkcs11?.contextPin);
-  const tpmKeyPassword = secretSource(o.tpm?.keyPassword);
-  const parentPassword = secretSource(o.tpm?.parentPassword);
-  return {
-    ...(o.certificate ? { certificate: o.certificate } : {}),
-    ...(o.privateKey ? { privateKey: o.privateKey } : {}),
-    ...(o.intermediates ? { intermediates: o.intermediates } : {}),
-    ...(keyPassword ? { keyPassword } : {}),
-    pkcs11: {
-      ...(o.pkcs11?.library ? { library: o.pkcs11.library } : {}),
-      ...(pin ? { pin } : {}),
-      ...(contextPin ? { contextPin } : {}),
-      reusePin: o.pkcs11?.reusePin === true,
-    },
-    tpm: {
-      ...(o.tpm?.device ? { device: o.tpm.device } : {}),
-      ...(tpmKeyPassword ? { keyPassword: tpmKeyPassword } : {}),
-      ...(parentPassword ? { parentPassword } : {}),
-      noKeyPassword: o.tpm?.noKeyPassword === true,
-    },
-    ...(o.debug ? { debug: o.debug } : {}),
-    ...(o.env ? { env: o.env } : {}),
-  };
+  return credentialSettings(input, OPTIONS_ORIGIN, { env: o.env, debug: o.debug });
 }
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */

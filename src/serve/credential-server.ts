@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { listenTcp } from "../io/listen-tcp.js";
 import type { AddressInfo } from "node:net";
-import type { Credentials } from "../credentials/credentials.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
 import type { EcsConsumers } from "./ecs-consumers.js";
 import { ImdsTokenStore } from "./imds-tokens.js";

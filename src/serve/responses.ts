@@ -1,4 +1,4 @@
-import { formatExpiration, goJsonStringify, type Credentials } from "../credentials/credentials.js";
+import { formatExpiration, goJsonStringify, type Credentials } from "../rolesanywhere/credentials.js";
 
 /** The IMDS credentials document, keys in aws_signing_helper's order, with json.Encoder's trailing newline. */
 export function imdsCredentialsBody(c: Credentials, now: Date): string {

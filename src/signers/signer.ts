@@ -1,22 +1,8 @@
 import type { KeyObject } from "node:crypto";
 import type { Certificate, KeyType } from "../x509/certificate.js";
 
-/** The SigV4-X509 algorithm names the service accepts. */
-export type SigningAlgorithm = "AWS4-X509-RSA-SHA256" | "AWS4-X509-ECDSA-SHA256" | "AWS4-X509-MLDSA";
-
 /** Hash used before an RSA/ECDSA signature (ignored by ML-DSA, which signs the message itself). */
 export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
-
-export function signingAlgorithmFor(keyType: KeyType): SigningAlgorithm {
-  switch (keyType) {
-    case "RSA":
-      return "AWS4-X509-RSA-SHA256";
-    case "EC":
-      return "AWS4-X509-ECDSA-SHA256";
-    default:
-      return "AWS4-X509-MLDSA";
-  }
-}
 
 /**
  * A private key that never leaves its home (a file, a PKCS#11 token, a TPM), with the certificate that

@@ -1,4 +1,4 @@
-import type { SigningAlgorithm } from "../signers/signer.js";
+import type { SigningAlgorithm } from "./types.js";
 import { credentialScope } from "./scope.js";
 
 export interface AuthorizationFields {

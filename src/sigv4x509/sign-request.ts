@@ -1,4 +1,4 @@
-import type { SigningAlgorithm } from "../signers/signer.js";
+import type { SigningAlgorithm } from "./types.js";
 import { authorizationHeader } from "./authorization.js";
 import { canonicalRequest, canonicalHeaders, signedHeadersList } from "./canonical-request.js";
 import { amzDate } from "./scope.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { SigningAlgorithm } from "../signers/signer.js";
+import type { SigningAlgorithm } from "./types.js";
 import { amzDate, credentialScope } from "./scope.js";
 
 export function stringToSign(algorithm: SigningAlgorithm, date: Date, region: string, canonicalRequest: string): string {

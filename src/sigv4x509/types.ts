@@ -1,3 +1,5 @@
+import type { KeyType } from "../x509/certificate.js";
+
 /** An HTTP request as the SigV4-X509 core sees it: no I/O, just the parts that are signed. */
 export interface HttpRequestToSign {
   readonly method: string;
@@ -12,3 +14,17 @@ export interface HttpRequestToSign {
 
 /** A function that signs bytes with the X.509 key (RSA/ECDSA over SHA-256, ML-DSA over the bytes). */
 export type SignFunction = (stringToSign: Uint8Array) => Promise<Uint8Array>;
+
+/** The SigV4-X509 algorithm names the service accepts. */
+export type SigningAlgorithm = "AWS4-X509-RSA-SHA256" | "AWS4-X509-ECDSA-SHA256" | "AWS4-X509-MLDSA";
+
+export function signingAlgorithmFor(keyType: KeyType): SigningAlgorithm {
+  switch (keyType) {
+    case "RSA":
+      return "AWS4-X509-RSA-SHA256";
+    case "EC":
+      return "AWS4-X509-ECDSA-SHA256";
+    default:
+      return "AWS4-X509-MLDSA";
+  }
+}

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { InputError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
-import { writeFileAtomic } from "../update/atomic-write.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
 import { SYSUSERS_FILE, TMPFILES_FILE, type GeneratedFile, type UnitContext } from "./unit-files.js";
 
 export interface Installation {

@@ -1,5 +1,5 @@
 import { InputError } from "../errors.js";
-import type { Credentials } from "../credentials/credentials.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 
 const KEYS = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"] as const;
 type Key = (typeof KEYS)[number];

@@ -1,9 +1,7 @@
 import { constants, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
-
-/** Which file was read: the rename that replaces it must replace this one and nothing else. */
-export type TargetIdentity = { readonly dev: number; readonly ino: number } | "absent";
+import type { TargetIdentity } from "../io/atomic-write.js";
 
 export interface TargetSnapshot {
   readonly bytes: Buffer;
@@ -40,12 +38,6 @@ export async function readCredentialsTarget(path: string): Promise<TargetSnapsho
   } finally {
     await handle.close();
   }
-}
-
-/** Whether `info` (an lstat of the final path, or undefined when nothing is there) is still what was read. */
-export function isSameTarget(identity: TargetIdentity, info: Stats | undefined): boolean {
-  if (identity === "absent") return info === undefined;
-  return info !== undefined && info.isFile() && info.dev === identity.dev && info.ino === identity.ino;
 }
 
 function notRegular(path: string, info: Stats | undefined): InputError {

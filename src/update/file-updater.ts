@@ -1,4 +1,4 @@
-import type { Credentials } from "../credentials/credentials.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 import { isAgentError } from "../errors.js";
 import type { Timers } from "../credentials/credential-cache.js";
 import { writeProfileCredentials } from "./write-credentials.js";

@@ -8,10 +8,10 @@ import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent
 import { fetchFromAgent } from "../../src/agent/client.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
-import { watchSignals } from "../../src/agent/signals.js";
+import { watchSignals } from "../../src/daemon/signals.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
-import type { CredentialSettings } from "../../src/config/credential-settings.js";
+import type { CredentialSettings } from "../../src/settings/credential-settings.js";
 import type { Signer } from "../../src/signers/signer.js";
 import { AuthError, NetworkError } from "../../src/errors.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";

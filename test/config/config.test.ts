@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
 import { defaultConfigPath, loadConfig } from "../../src/config/load-config.js";
-import { applyConfigProfile, findProfile, mergeProfileIntoArgs } from "../../src/config/resolve-profile.js";
-import { credentialSettingsFromArgs } from "../../src/config/credential-settings.js";
+import { findProfile, profileCredentialSettings } from "../../src/config/resolve-profile.js";
+import { flagRecordFromArgs, settingsFromArgs } from "../../src/cli/settings-args.js";
+import { inputFromFlags, mergeFlagRecords } from "../../src/settings/credential-settings.js";
 import type { ParsedArgs } from "../../src/cli/command.js";
 import type { AgentError } from "../../src/errors.js";
 import { parseCommandArgs } from "../../src/cli/parse-args.js";
@@ -56,19 +57,22 @@ describe("parseConfig", () => {
     const gw = findProfile(config, "gateway");
     expect(gw.certificate).toBe("/etc/raa/certs/gw.pem");
     expect(gw["private-key"]).toBe(gateway["private-key"]);
-    expect(gw["pkcs11-pin"]).toBe("file:/etc/raa/pin.txt");
+    expect(gw["pkcs11-pin"]).toEqual({ kind: "file", path: "/etc/raa/pin.txt" });
     expect(gw["session-duration"]).toBe(900);
     expect(config.agent).toEqual({ socket: "/home/u/agent.sock", profiles: ["gateway"] });
   });
 
   it.each([
     [{ gateway: { ...gateway, "sesion-duration": 900 } }, /profile "gateway": unknown field "sesion-duration".*did you mean "session-duration"/],
-    [{ gateway: { ...gateway, "session-duration": "1h" } }, /profile "gateway": field "session-duration" must be a whole number of seconds between 900 and 43200 \(got "1h"\)/],
-    [{ gateway: { ...gateway, "session-duration": 60 } }, /field "session-duration"/],
+    [{ gateway: { ...gateway, "session-duration": "1h" } }, /profile "gateway": field "session-duration" must be a whole number \(got "1h"\)/],
+    [{ gateway: { ...gateway, "session-duration": 60 } }, /profile "gateway": field "session-duration" 60 is out of range: Roles Anywhere accepts 900 to 43200/],
+    [{ gateway: { ...gateway, "max-attempts": 11 } }, /field "max-attempts" must be a whole number between 1 and 10/],
+    [{ gateway: { ...gateway, timeout: 0 } }, /field "timeout" must be more than 0 and at most one hour/],
+    [{ gateway: { ...gateway, region: "Not A Region" } }, /field "region" is not valid: 'Not A Region' is not a region name/],
     [{ gateway: { ...gateway, "role-arn": "arn:aws:iam::1:user/x" } }, /profile "gateway": field "role-arn" is not valid/],
     [{ gateway: { ...gateway, "trust-anchor-arn": PA } }, /field "trust-anchor-arn" is not valid/],
     [{ gateway: { ...gateway, "reuse-pin": "yes" } }, /field "reuse-pin" must be true or false/],
-    [{ gateway: { ...gateway, endpoint: "localhost:8080" } }, /field "endpoint" must be an http/],
+    [{ gateway: { ...gateway, endpoint: "localhost:8080" } }, /field "endpoint" is not valid: invalid endpoint 'localhost:8080'/],
     [{ gateway: { ...gateway, certificate: "" } }, /field "certificate" must be a non-empty string/],
     [{ "bad name": gateway }, /profile name "bad name" is not allowed/],
     [{ gateway: "x" }, /profile "gateway" must be an object/],
@@ -112,50 +116,56 @@ describe("parseConfig", () => {
   });
 });
 
-describe("mergeProfileIntoArgs (flags win)", () => {
-  const profile = findProfile(parseConfig(configText({ gateway }), "/etc/raa/config.json"), "gateway");
+describe("a profile with flags over it (flags win)", () => {
+  const config = parseConfig(configText({ gateway }), "/etc/raa/config.json");
+  const profile = findProfile(config, "gateway");
+  const merged = (...a: string[]) => inputFromFlags(mergeFlagRecords(profile, flagRecordFromArgs(argv(...a))));
 
-  it("fills flags the user did not give", () => {
-    const merged = mergeProfileIntoArgs(profile, argv("--profile", "gateway"));
-    expect(merged.values["role-arn"]).toBe(RA);
-    expect(merged.values["session-duration"]).toBe(900);
-    expect(merged.values["pkcs11-pin-file"]).toBe("/etc/raa/pin.txt");
-    expect(merged.values["certificate"]).toBe("/etc/raa/certs/gw.pem");
+  it("fills settings the user did not give", () => {
+    const input = merged("--profile", "gateway");
+    expect(input.roleArn).toBe(RA);
+    expect(input.durationSeconds).toBe(900);
+    expect(input.pkcs11Pin).toEqual({ kind: "file", path: "/etc/raa/pin.txt" });
+    expect(input.certificate).toBe("/etc/raa/certs/gw.pem");
   });
 
   it("keeps every flag the user gave, including another source for the same secret", () => {
-    const merged = mergeProfileIntoArgs(profile, argv("--session-duration", "1800", "--pkcs11-pin-env", "PIN", "--role-arn", "arn:aws:iam::1:role/Other"));
-    expect(merged.values["session-duration"]).toBe(1800);
-    expect(merged.values["role-arn"]).toBe("arn:aws:iam::1:role/Other");
-    expect(merged.values["pkcs11-pin-env"]).toBe("PIN");
-    expect(merged.values["pkcs11-pin-file"]).toBeUndefined();
-    expect(merged.explicit).toEqual(new Set(["session-duration", "pkcs11-pin-env", "role-arn"]));
+    const input = merged("--session-duration", "1800", "--pkcs11-pin-env", "PIN", "--role-arn", "arn:aws:iam::1:role/Other");
+    expect(input.durationSeconds).toBe(1800);
+    expect(input.roleArn).toBe("arn:aws:iam::1:role/Other");
+    expect(input.pkcs11Pin).toEqual({ kind: "env", name: "PIN" });
   });
 
-  it("maps env: sources and the parent password's own file:/env: form", () => {
+  it("maps env: sources and the parent password; --no-tpm-key-password drops the profile's key password", () => {
     const p = findProfile(
       parseConfig(configText({ t: { ...gateway, "pkcs11-pin": undefined, "tpm-key-password": "env:TPM_PW", "tpm-parent-password": "file:/run/parent" } }), "/c.json"),
       "t",
     );
-    const merged = mergeProfileIntoArgs(p, argv());
-    expect(merged.values["tpm-key-password-env"]).toBe("TPM_PW");
-    expect(merged.values["tpm-parent-password"]).toBe("file:/run/parent");
-    const overridden = mergeProfileIntoArgs(p, argv("--no-tpm-key-password"));
-    expect(overridden.values["tpm-key-password-env"]).toBeUndefined();
+    const input = inputFromFlags(mergeFlagRecords(p, flagRecordFromArgs(argv())));
+    expect(input.tpmKeyPassword).toEqual({ kind: "env", name: "TPM_PW" });
+    expect(input.tpmParentPassword).toEqual({ kind: "file", path: "/run/parent" });
+    const overridden = inputFromFlags(mergeFlagRecords(p, flagRecordFromArgs(argv("--no-tpm-key-password"))));
+    expect(overridden.tpmKeyPassword).toBeUndefined();
+    expect(overridden.noTpmKeyPassword).toBe(true);
   });
 
-  it("turns merged arguments into signer, session and endpoint settings", () => {
-    const settings = credentialSettingsFromArgs(mergeProfileIntoArgs(profile, argv("--endpoint", "http://127.0.0.1:1")), io, 'profile "gateway"');
+  it("turns profile and flags into signer, session and endpoint settings", () => {
+    const settings = profileCredentialSettings(config, "gateway", {}, flagRecordFromArgs(argv("--endpoint", "http://127.0.0.1:1", "--timeout", "20")));
     expect(settings.session).toEqual({ trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: 900, roleSessionName: "gw-1" });
     expect(settings.signer.certificate).toBe("/etc/raa/certs/gw.pem");
     expect(settings.signer.pkcs11?.pin).toEqual({ kind: "file", path: "/etc/raa/pin.txt" });
-    expect(settings.endpoint).toMatchObject({ endpoint: "http://127.0.0.1:1", timeoutMs: 30_000 });
+    expect(settings.endpoint).toMatchObject({ endpoint: "http://127.0.0.1:1", timeoutMs: 20_000 });
   });
 
-  it("says which field a profile lacks, and which flag is missing without a profile", () => {
-    const p = findProfile(parseConfig(configText({ g: { ...gateway, "role-arn": undefined } }), "/c.json"), "g");
-    expect(() => credentialSettingsFromArgs(mergeProfileIntoArgs(p, argv()), io, 'profile "g"')).toThrow('profile "g" has no "role-arn"');
-    expect(() => credentialSettingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA), io)).toThrow("--role-arn is required");
+  it("says which field a profile lacks, and which flag is missing without a profile", async () => {
+    const c = parseConfig(configText({ g: { ...gateway, "role-arn": undefined } }), "/c.json");
+    expect(() => profileCredentialSettings(c, "g", {})).toThrow('config /c.json: profile "g" has no "role-arn"');
+    await expect(settingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA), io)).rejects.toThrow("--role-arn is required");
+  });
+
+  it("checks the regions of trust anchor and profile when the profile is used, flags included", () => {
+    const west = PA.replace("eu-west-1", "us-west-2");
+    expect(() => profileCredentialSettings(config, "gateway", {}, flagRecordFromArgs(argv("--profile-arn", west)))).toThrow(expect.objectContaining({ code: "REGION_MISMATCH" }));
   });
 });
 
@@ -169,8 +179,8 @@ describe("loadConfig", () => {
     const path = defaultConfigPath({ XDG_CONFIG_HOME: xdg });
     expect(path).toBe(join(xdg, "roles-anywhere-agent", "config.json"));
     writeFileSync(path, configText({ gateway }), { mode: 0o600 });
-    const merged = await applyConfigProfile(argv(), "gateway", { env: { XDG_CONFIG_HOME: xdg } });
-    expect(merged.values["profile-arn"]).toBe(PA);
+    const config = await loadConfig(undefined, { XDG_CONFIG_HOME: xdg });
+    expect(profileCredentialSettings(config, "gateway", {}).session.profileArn).toBe(PA);
     expect(defaultConfigPath({}, "/home/u")).toBe("/home/u/.config/roles-anywhere-agent/config.json");
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
-import type { Credentials } from "../../src/credentials/credentials.js";
+import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { AuthError, NetworkError, ServiceError } from "../../src/errors.js";
 
 const MIN = 60_000;

@@ -11,7 +11,7 @@ import { canonicalRequest, canonicalHeaders, signedHeadersList } from "../../src
 import { amzDate } from "../../src/sigv4x509/scope.js";
 import { signX509Request } from "../../src/sigv4x509/sign-request.js";
 import { stringToSign } from "../../src/sigv4x509/string-to-sign.js";
-import type { SigningAlgorithm } from "../../src/signers/signer.js";
+import type { SigningAlgorithm } from "../../src/sigv4x509/types.js";
 import type { IssuedCertificate } from "../helpers/pki.js";
 
 export const ARNS = {

@@ -8,7 +8,7 @@ import { EcsConsumers, type EcsConsumer } from "../../src/serve/ecs-consumers.js
 import { writeEcsEnvFiles } from "../../src/serve/ecs-env.js";
 import { ImdsTokenStore } from "../../src/serve/imds-tokens.js";
 import { isLoopbackAddress } from "../../src/serve/loopback.js";
-import type { Credentials } from "../../src/credentials/credentials.js";
+import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { NetworkError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
 

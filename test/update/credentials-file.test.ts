@@ -5,7 +5,7 @@ import { upsertProfileCredentials } from "../../src/update/credentials-file.js";
 /** The function on UTF-8 text, for readable cases (bytes that are not UTF-8: native-test/update-targets.test.ts). */
 const upsert = (text: string, profile: string, credentials: Credentials): string =>
   upsertProfileCredentials(Buffer.from(text, "utf8"), profile, credentials).toString("utf8");
-import type { Credentials } from "../../src/credentials/credentials.js";
+import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 
 const c: Credentials = {
   accessKeyId: "ASIANEW",

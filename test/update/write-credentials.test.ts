@@ -3,12 +3,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../src/update/atomic-write.js";
+import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { readCredentialsTarget } from "../../src/update/credentials-target.js";
 import { withFileLock } from "../../src/update/file-lock.js";
 import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
 import { CredentialsFileUpdater } from "../../src/update/file-updater.js";
-import type { Credentials } from "../../src/credentials/credentials.js";
+import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { InputError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
 

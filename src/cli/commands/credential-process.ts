@@ -1,9 +1,8 @@
-import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../credentials/credentials.js";
-import type { CreateSessionParams } from "../../rolesanywhere/types.js";
-import { stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../rolesanywhere/credentials.js";
+import type { CredentialSettings } from "../../settings/credential-settings.js";
+import { stringArg, type CommandSpec } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
-import { clientOptionsFromArgs, sessionParamsFromArgs } from "../session-args.js";
-import { signerOptionsFromArgs } from "../signer-args.js";
+import { settingsFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "credential-process",
@@ -18,18 +17,18 @@ const command: CommandSpec = {
     { name: "agent-socket", type: "string", description: "Agent socket (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
   ],
   conflicts: [...CREDENTIAL_CONFLICTS, ["agent", "no-agent"]],
-  async run(rawArgs, io) {
-    const { asksForProfileAsIs, credentialsFromAgent, roleSelector, withProfile } = await import("../agent-credentials.js");
-    const profile = stringArg(rawArgs, "profile");
+  async run(args, io) {
+    const { asksForProfileAsIs, credentialsFromAgent, roleSelector } = await import("../agent-credentials.js");
+    const profile = stringArg(args, "profile");
     // A profile used as it is goes to the agent by name before the config file is even read: this is the
     // call every `aws` command makes, so it must cost little more than starting Node.
-    const byName = asksForProfileAsIs(rawArgs, profile) ? profile : undefined;
-    let credentials = byName ? await credentialsFromAgent(rawArgs, byName, io) : undefined;
+    const byName = asksForProfileAsIs(args, profile) ? profile : undefined;
+    let credentials = byName ? await credentialsFromAgent(args, byName, io) : undefined;
     if (!credentials) {
-      const args = profile ? await withProfile(rawArgs, profile, io) : rawArgs;
-      const params = sessionParamsFromArgs(args);
-      if (!byName) credentials = await credentialsFromAgent(args, roleSelector(params), io);
-      credentials ??= await createNewSession(args, params, io);
+      // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
+      const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
+      if (!byName) credentials = await credentialsFromAgent(args, roleSelector(settings!.session), io);
+      credentials ??= await createNewSession(settings!);
     }
     // No trailing newline, exactly like aws_signing_helper.
     io.stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
@@ -38,16 +37,14 @@ const command: CommandSpec = {
 };
 export default command;
 
-async function createNewSession(args: ParsedArgs, params: CreateSessionParams, io: CliIo): Promise<Credentials> {
-  const clientOptions = clientOptionsFromArgs(args, io);
-  const signerOptions = signerOptionsFromArgs(args, io);
+async function createNewSession(settings: CredentialSettings): Promise<Credentials> {
   const [{ createSigner }, { createSession }] = await Promise.all([
     import("../../signers/factory.js"),
     import("../../rolesanywhere/create-session.js"),
   ]);
-  const signer = await createSigner(signerOptions);
+  const signer = await createSigner(settings.signer);
   try {
-    return (await createSession(signer, params, clientOptions)).credentials;
+    return (await createSession(signer, settings.session, settings.endpoint)).credentials;
   } finally {
     await signer.close();
   }

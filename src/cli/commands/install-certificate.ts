@@ -2,7 +2,7 @@ import { UsageError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { SIGNER_OPTIONS } from "../shared-options.js";
-import { debugLogger, secretFromArgs, signerOptionsFromArgs } from "../signer-args.js";
+import { signerOptionsFromArgs, tokenAccessFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "install-certificate",
@@ -23,19 +23,7 @@ const command: CommandSpec = {
     const { certificate, chain } = await readIssued(certPath, stringArg(args, "intermediates"));
     if (keyRef.startsWith("pkcs11:")) {
       const { installOnToken } = await import("../../provisioning/pkcs11/install-on-token.js");
-      const library = stringArg(args, "pkcs11-lib");
-      const pin = secretFromArgs(args, "pkcs11-pin");
-      const debug = debugLogger(args, io);
-      const result = await installOnToken({
-        keyUri: keyRef,
-        certificate,
-        chain,
-        replace: boolArg(args, "replace"),
-        ...(library ? { library } : {}),
-        ...(pin ? { pin } : {}),
-        ...(debug ? { debug } : {}),
-        env: io.env,
-      });
+      const result = await installOnToken({ keyUri: keyRef, certificate, chain, replace: boolArg(args, "replace"), ...tokenAccessFromArgs(args, io) });
       if (!result.written) io.stderr.write("the certificate was already on the token\n");
       io.stdout.write(`${result.uri}\n`);
       return 0;

@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
-import { debugLogger, secretFromArgs } from "../signer-args.js";
+import { debugLogger, secretFromArgs, tokenAccessFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "keygen",
@@ -56,18 +56,13 @@ async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo):
     throw new UsageError("USAGE", `--id must be hex bytes, e.g. 01 or a1b2c3`);
   }
   const { generateKeyOnToken } = await import("../../provisioning/pkcs11/token-keygen.js");
-  const library = stringArg(args, "pkcs11-lib");
-  const pin = secretFromArgs(args, "pkcs11-pin");
   const label = stringArg(args, "label");
   const result = await generateKeyOnToken({
     uri,
     spec,
     ...(idText ? { id: Buffer.from(idText.replace(/^0x/, ""), "hex") } : {}),
     ...(label ? { label } : {}),
-    ...(library ? { library } : {}),
-    ...(pin ? { pin } : {}),
-    debug: debugLogger(args, io),
-    env: io.env,
+    ...tokenAccessFromArgs(args, io),
   });
   return { reference: result.uri, publicKey: result.publicKey };
 }

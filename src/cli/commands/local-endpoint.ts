@@ -35,10 +35,10 @@ const command: CommandSpec = {
       throw new UsageError("USAGE", `--rate-limit ${rateLimit} must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`);
     }
 
-    const [{ startLocalEndpoint }, { readInputFile }, { watchSignals }, { isLoopbackAddress }] = await Promise.all([
+    const [{ startLocalEndpoint }, { readInputFile }, { runUntilStopped }, { isLoopbackAddress }] = await Promise.all([
       import("../../local-endpoint/server.js"),
       import("../../io/input-file.js"),
-      import("../../agent/signals.js"),
+      import("../../daemon/signals.js"),
       import("../../serve/loopback.js"),
     ]);
     const tls =
@@ -61,11 +61,9 @@ const command: CommandSpec = {
     log(`local endpoint listening on ${endpoint.url} (region ${endpoint.region}): CreateSession at POST /sessions, STS at POST /${rateLimit !== undefined ? `; at most ${rateLimit} CreateSession requests per second` : ""}`);
     if (!isLoopbackAddress(endpoint.host)) log(`warning: listening on ${endpoint.host}, which is reachable from other hosts: the endpoint issues test credentials to anyone with a trusted certificate`);
 
-    const signals = watchSignals();
     try {
-      log(`${await signals.stopped}: stopping`);
+      await runUntilStopped(log);
     } finally {
-      signals.dispose();
       await endpoint.close();
     }
     return 0;

@@ -1,6 +1,6 @@
 import { InputError, UsageError } from "../../errors.js";
 import { listArg, stringArg, type CommandSpec } from "../command.js";
-import { debugLogger, secretFromArgs } from "../signer-args.js";
+import { tokenAccessFromArgs } from "../settings-args.js";
 import type { CliIo, ParsedArgs } from "../command.js";
 import type { Certificate } from "../../x509/certificate.js";
 
@@ -49,16 +49,7 @@ async function loadCertificate(args: ParsedArgs, io: CliIo): Promise<Certificate
     return (await readCertificateFile(ref)).certificates[0];
   }
   const { listPkcs11Certificates } = await import("../../signers/pkcs11/index.js");
-  const pin = secretFromArgs(args, "pkcs11-pin");
-  const library = stringArg(args, "pkcs11-lib");
-  const debug = debugLogger(args, io);
-  const entries = await listPkcs11Certificates({
-    uri: ref,
-    ...(library ? { library } : {}),
-    ...(pin ? { pin } : {}),
-    ...(debug ? { debug } : {}),
-    env: io.env,
-  });
+  const entries = await listPkcs11Certificates({ uri: ref, ...tokenAccessFromArgs(args, io) });
   const [first, second] = entries;
   if (!first) throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${ref}`);
   if (second) {

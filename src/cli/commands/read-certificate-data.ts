@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { stringArg, type CommandSpec } from "../command.js";
-import { debugLogger, rejectOsStoreFlags, secretFromArgs } from "../signer-args.js";
+import { rejectOsStoreFlags, tokenAccessFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "read-certificate-data",
@@ -26,16 +26,7 @@ const command: CommandSpec = {
     }
     if (certificate.startsWith("pkcs11:")) {
       const { listPkcs11Certificates } = await import("../../signers/pkcs11/index.js");
-      const pin = secretFromArgs(args, "pkcs11-pin");
-      const library = stringArg(args, "pkcs11-lib");
-      const debug = debugLogger(args, io);
-      const entries = await listPkcs11Certificates({
-        uri: certificate,
-        ...(library ? { library } : {}),
-        ...(pin ? { pin } : {}),
-        ...(debug ? { debug } : {}),
-        env: io.env,
-      });
+      const entries = await listPkcs11Certificates({ uri: certificate, ...tokenAccessFromArgs(args, io) });
       if (entries.length === 0) {
         io.stdout.write("No matching identities\n");
         return 0;

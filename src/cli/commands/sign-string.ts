@@ -1,7 +1,7 @@
 import type { DigestAlgorithm } from "../../signers/signer.js";
 import { stringArg, type CommandSpec } from "../command.js";
 import { SIGNER_OPTIONS } from "../shared-options.js";
-import { signerOptionsFromArgs } from "../signer-args.js";
+import { signerOptionsFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "sign-string",

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { defaultAgentSocketPath } from "../../agent/socket-path.js";
-import { goJsonStringify, toCredentialProcessOutput } from "../../credentials/credentials.js";
+import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
 import type { CliIo } from "../command.js";
 import { reportError, wantsDebug } from "../report-error.js";
 

@@ -11,7 +11,6 @@
  * omitted); a global install has no lockfile, and npm installs optional dependencies there regardless of --omit.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DeviceError } from "../../errors.js";
@@ -28,29 +27,32 @@ export type AddonProblem =
   | { readonly kind: "graphene-missing" };
 
 /** The error for `cause` (the failed import of graphene-pk11), with what the user should do. */
-export function addonMissingError(cause: unknown, from: string = thisModuleFile()): DeviceError {
+export function addonMissingError(cause: unknown, from: string = thisModuleFile(), stopAt?: string): DeviceError {
   const reason = firstLine(cause);
-  const problem = diagnoseAddon(from, reason);
+  const problem = diagnoseAddon(from, reason, stopAt);
   const message = `PKCS#11 support is not installed: ${describe(problem)}`;
   return new DeviceError("PKCS11_NOT_INSTALLED", message, { cause, hint: hintFor(problem) });
 }
 
-export function diagnoseAddon(from: string, reason: string): AddonProblem {
-  const require = createRequire(from);
-  let pkcs11jsManifest: string;
-  try {
-    pkcs11jsManifest = require.resolve("pkcs11js/package.json");
-  } catch {
-    return whyAbsent(from);
-  }
-  const packageDir = dirname(pkcs11jsManifest);
-  if (!existsSync(join(packageDir, "build", "Release", "pkcs11.node"))) return { kind: "not-built", packageDir };
-  try {
-    require.resolve("graphene-pk11");
-  } catch {
-    return { kind: "graphene-missing" };
-  }
+/**
+ * `from`: the file whose require() would load graphene-pk11 (this module, or the CLI bundle). The packages are
+ * looked up the way Node.js does — `node_modules/<name>` in each directory from there up — to `stopAt` (the
+ * filesystem root unless a test bounds the walk).
+ */
+export function diagnoseAddon(from: string, reason: string, stopAt?: string): AddonProblem {
+  const pkcs11js = findPackage("pkcs11js", dirname(from), stopAt);
+  if (pkcs11js === undefined) return whyAbsent(from);
+  if (!existsSync(join(pkcs11js, "build", "Release", "pkcs11.node"))) return { kind: "not-built", packageDir: pkcs11js };
+  if (findPackage("graphene-pk11", dirname(from), stopAt) === undefined) return { kind: "graphene-missing" };
   return { kind: "unloadable", reason };
+}
+
+function findPackage(name: string, start: string, stopAt: string | undefined): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, "node_modules", name);
+    if (existsSync(join(candidate, "package.json"))) return candidate;
+    if (dir === stopAt || dir === dirname(dir)) return undefined;
+  }
 }
 
 function describe(problem: AddonProblem): string {

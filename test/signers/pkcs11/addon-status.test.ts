@@ -6,12 +6,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { addonMissingError, diagnoseAddon } from "../../../src/signers/pkcs11/addon-status.js";
+
+const diagnose = (from: string, reason: string) => diagnoseAddon(from, reason, caseDir(from));
 import { makeTempDir } from "../../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-addon-status-");
 afterAll(cleanup);
 
 let n = 0;
+/** Each case's directory: the lookup stops there, so that a node_modules above the temporary directory (a stray /tmp/node_modules) cannot answer. */
+const caseDir = (from: string) => from.slice(0, from.indexOf("/", from.indexOf("/case-") + 1));
 /** <dir>/<case>/<installer>/node_modules/roles-anywhere-agent/dist/cli-bundle.cjs, with the given extras. */
 function tree(opts: { installer?: string; lock?: object; pkcs11js?: "absent" | "unbuilt" | "built"; graphene?: boolean; projectManifest?: boolean }): string {
   const installer = join(dir, `case-${n++}`, opts.installer ?? "project");
@@ -42,29 +46,29 @@ const lockWith = (entry: object) => ({ lockfileVersion: 3, packages: { "": {}, "
 
 describe("PKCS#11 support missing: the reason", () => {
   it("--omit=optional in a project: the lockfile lists pkcs11js, which npm never fetched", () => {
-    expect(diagnoseAddon(tree({ lock: lockWith({}) }), "Cannot find module 'pkcs11js'")).toEqual({ kind: "omitted" });
+    expect(diagnose(tree({ lock: lockWith({}) }), "Cannot find module 'pkcs11js'")).toEqual({ kind: "omitted" });
   });
 
   it("a failed build in a project: npm fetched pkcs11js (hasInstallScript) and left it out", () => {
-    expect(diagnoseAddon(tree({ lock: lockWith({ hasInstallScript: true }) }), "x")).toEqual({ kind: "build-failed" });
+    expect(diagnose(tree({ lock: lockWith({ hasInstallScript: true }) }), "x")).toEqual({ kind: "build-failed" });
   });
 
   it("a global install (<prefix>/lib/node_modules, no lockfile): the build failed", () => {
-    expect(diagnoseAddon(tree({ installer: "lib", projectManifest: false }), "x")).toEqual({ kind: "build-failed" });
+    expect(diagnose(tree({ installer: "lib", projectManifest: false }), "x")).toEqual({ kind: "build-failed" });
   });
 
   it("no lockfile to tell: both reasons are named", () => {
-    const problem = diagnoseAddon(tree({}), "x");
+    const problem = diagnose(tree({}), "x");
     expect(problem).toEqual({ kind: "missing" });
   });
 
   it("installed but its install script did not run (allowScripts, --ignore-scripts)", () => {
-    const problem = diagnoseAddon(tree({ pkcs11js: "unbuilt", graphene: true }), "x");
+    const problem = diagnose(tree({ pkcs11js: "unbuilt", graphene: true }), "x");
     expect(problem.kind).toBe("not-built");
   });
 
   it("built but not loadable: the loader's reason is kept", () => {
-    expect(diagnoseAddon(tree({ pkcs11js: "built", graphene: true }), "wrong ELF class")).toEqual({ kind: "unloadable", reason: "wrong ELF class" });
+    expect(diagnose(tree({ pkcs11js: "built", graphene: true }), "wrong ELF class")).toEqual({ kind: "unloadable", reason: "wrong ELF class" });
   });
 
   it("messages: one plain sentence each, the documented code, and what to do", () => {
@@ -74,7 +78,7 @@ describe("PKCS#11 support missing: the reason", () => {
       [tree({ pkcs11js: "unbuilt", graphene: true }), /install script did not run/, /npm install-scripts approve pkcs11js && npm rebuild pkcs11js/],
     ];
     for (const [from, message, hint] of cases) {
-      const error = addonMissingError(new Error("Cannot find module 'pkcs11js'\nRequire stack: …"), from);
+      const error = addonMissingError(new Error("Cannot find module 'pkcs11js'\nRequire stack: …"), from, caseDir(from));
       expect(error.code).toBe("PKCS11_NOT_INSTALLED");
       expect(error.category).toBe("device");
       expect(error.message).toMatch(/^PKCS#11 support is not installed: /);
@@ -83,6 +87,7 @@ describe("PKCS#11 support missing: the reason", () => {
       expect(error.message).not.toContain("\n");
     }
     // --omit=optional is not called a failed build.
-    expect(addonMissingError(new Error("x"), tree({ lock: lockWith({}) })).message).not.toMatch(/fail/);
+    const omitted = tree({ lock: lockWith({}) });
+    expect(addonMissingError(new Error("x"), omitted, caseDir(omitted)).message).not.toMatch(/fail/);
   });
 });

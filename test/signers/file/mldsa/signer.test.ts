@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../../../src/cli/main.js";
 import { createSigner } from "../../../../src/signers/factory.js";
 import { verifyMlDsaWithCertificate } from "../../../../src/signers/file/mldsa/verify.js";
-import { signingAlgorithmFor } from "../../../../src/signers/signer.js";
+import { signingAlgorithmFor } from "../../../../src/sigv4x509/types.js";
 import { signX509Request } from "../../../../src/sigv4x509/sign-request.js";
 import {
   issueMlDsaLeaf,

@@ -1,10 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { access, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
-import { isSameTarget, type TargetIdentity } from "./credentials-target.js";
 import { writeFailureHint } from "./write-hint.js";
+
+/** Which file was read: the rename that replaces it must replace this one and nothing else. */
+export type TargetIdentity = { readonly dev: number; readonly ino: number } | "absent";
+
+/** Whether `info` (an lstat of the final path, or undefined when nothing is there) is still what was read. */
+export function isSameTarget(identity: TargetIdentity, info: Stats | undefined): boolean {
+  if (identity === "absent") return info === undefined;
+  return info !== undefined && info.isFile() && info.dev === identity.dev && info.ino === identity.ino;
+}
 
 /**
  * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: a temporary

@@ -1,0 +1,47 @@
+import { unlink } from "node:fs/promises";
+import { loadConfig } from "../config/load-config.js";
+import type { AgentConfig } from "../config/parse-config.js";
+import { profileCredentialSettings } from "../config/resolve-profile.js";
+import type { SourceSpec } from "../credentials/source-registry.js";
+import { listenOrClose, serveUntilStopped, startRegistry } from "../daemon/run-daemon.js";
+import type { Log } from "../daemon/signals.js";
+import { InputError } from "../errors.js";
+import { startAgentServer } from "./agent-server.js";
+import { defaultAgentSocketPath } from "./socket-path.js";
+import { prepareSocketPath, systemdListenFd } from "./socket-safety.js";
+
+export interface AgentRun {
+  /** `--config` (default: the XDG location). */
+  readonly configPath?: string | undefined;
+  /** `--profile`: the profiles to serve (default: the config's agent.profiles, else all). */
+  readonly profiles: readonly string[];
+  /** `--socket` (default: the config's agent.socket, else $XDG_RUNTIME_DIR/…); ignored under socket activation. */
+  readonly socket?: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Log;
+}
+
+/** Runs the agent until SIGTERM or SIGINT; SIGHUP re-reads the config file. */
+export async function runAgent(run: AgentRun): Promise<void> {
+  const config = await loadConfig(run.configPath, run.env);
+  const fd = systemdListenFd(run.env);
+  const socketPath = run.socket ?? config.agent.socket ?? defaultAgentSocketPath(run.env);
+  // The socket path is checked before any token or TPM is touched: an unsafe directory must not cost a PIN.
+  if (fd === undefined) await prepareSocketPath(socketPath);
+  const registry = await startRegistry(agentSpecs(config, run), run.log, false);
+  const server = await listenOrClose(registry, () => startAgentServer(registry, fd === undefined ? { path: socketPath } : { fd }));
+  run.log(`agent listening on ${server.address} for profiles: ${registry.names().join(", ")}`);
+  try {
+    await serveUntilStopped(registry, server, async () => agentSpecs(await loadConfig(run.configPath, run.env), run), run.log);
+  } finally {
+    if (fd === undefined) await unlink(socketPath).catch(() => {});
+  }
+}
+
+function agentSpecs(config: AgentConfig, run: AgentRun): SourceSpec[] {
+  const names = run.profiles.length > 0 ? run.profiles : (config.agent.profiles ?? [...config.profiles.keys()]);
+  if (names.length === 0) {
+    throw new InputError("CONFIG_INVALID", `config ${config.path} defines no profiles for the agent to serve`, { hint: 'add one under "profiles"' });
+  }
+  return names.map((name) => ({ name, settings: profileCredentialSettings(config, name, { env: run.env }) }));
+}

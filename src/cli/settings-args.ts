@@ -1,0 +1,75 @@
+import { UsageError } from "../errors.js";
+import type { SecretSource } from "../secrets/secret-source.js";
+import { parseSecretSource } from "../secrets/secret-source.js";
+import { profileCredentialSettings } from "../config/resolve-profile.js";
+import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
+
+import type { SignerOptions } from "../signers/options.js";
+import { boolArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
+
+/** OS certificate-store flags exist for drop-in compatibility but mean nothing on Linux. */
+export function rejectOsStoreFlags(args: ParsedArgs): void {
+  for (const flag of ["cert-selector", "system-store-name", "use-latest-expiring-certificate"]) {
+    if (args.explicit.has(flag)) {
+      throw new UsageError("UNSUPPORTED_ON_PLATFORM", `--${flag} selects from the macOS/Windows certificate store, which is not available on Linux`, {
+        hint: "use --certificate with a file or a pkcs11: URI instead",
+      });
+    }
+  }
+}
+
+/** One secret from a `--x`, `--x-file`, `--x-env` trio; at most one may be given. */
+export function secretFromArgs(args: ParsedArgs, flag: string, promptText?: string): SecretSource | undefined {
+  const value = args.explicit.has(flag) ? stringArg(args, flag) ?? "" : undefined;
+  const file = stringArg(args, `${flag}-file`);
+  const env = stringArg(args, `${flag}-env`);
+  const given = [value !== undefined, file !== undefined, env !== undefined].filter(Boolean).length;
+  if (given > 1) throw new UsageError("USAGE", `give only one of --${flag}, --${flag}-file and --${flag}-env`);
+  if (file !== undefined) return { kind: "file", path: file };
+  if (env !== undefined) return { kind: "env", name: env };
+  if (value !== undefined && value !== "") return promptText ? parseSecretSource(value, promptText) : { kind: "value", value };
+  return undefined;
+}
+
+export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => void) | undefined {
+  return boolArg(args, "debug") ? (line: string) => io.stderr.write(`debug: ${line}\n`) : undefined;
+}
+
+/** `--pkcs11-lib`, the token PIN and `--debug`, for the commands that reach a token directly (keygen, install-certificate, …). */
+export function tokenAccessFromArgs(args: ParsedArgs, io: CliIo): { library?: string; pin?: SecretSource; debug?: (line: string) => void; env: NodeJS.ProcessEnv } {
+  const library = stringArg(args, "pkcs11-lib");
+  const pin = secretFromArgs(args, "pkcs11-pin");
+  const debug = debugLogger(args, io);
+  return { ...(library ? { library } : {}), ...(pin ? { pin } : {}), ...(debug ? { debug } : {}), env: io.env };
+}
+
+const SECRET_FLAGS = ["pkcs8-password", "pkcs11-pin", "pkcs11-context-pin", "tpm-key-password"] as const;
+
+/** The settings flags the user gave (defaults are the settings' own), each secret from its flag trio. */
+export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
+  rejectOsStoreFlags(args);
+  const given = Object.values(SETTINGS_FIELDS).map(([flag]) => [flag, args.values[flag]] as const);
+  const parent = stringArg(args, "tpm-parent-password");
+  return {
+    ...Object.fromEntries(given.filter(([flag, value]) => args.explicit.has(flag) && value !== "" && !Array.isArray(value))),
+    ...Object.fromEntries(SECRET_FLAGS.map((flag) => [flag, secretFromArgs(args, flag)])),
+    "tpm-parent-password": parent ? parseSecretSource(parent, "TPM parent password: ") : undefined,
+  };
+}
+
+function contextOf(args: ParsedArgs, io: CliIo): SettingsContext {
+  return { env: io.env, debug: debugLogger(args, io) };
+}
+
+/** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
+export async function settingsFromArgs(args: ParsedArgs, io: CliIo, profiles: readonly string[] = []): Promise<CredentialSettings[]> {
+  const flags = flagRecordFromArgs(args);
+  if (profiles.length === 0) return [credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, contextOf(args, io))];
+  const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
+  return profiles.map((name) => profileCredentialSettings(config, name, contextOf(args, io), flags));
+}
+
+/** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */
+export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOptions {
+  return signerOptions(inputFromFlags(flagRecordFromArgs(args)), contextOf(args, io));
+}

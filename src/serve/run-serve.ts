@@ -1,0 +1,79 @@
+import type { SourceSpec } from "../credentials/source-registry.js";
+import { listenOrClose, serveUntilStopped, startRegistry } from "../daemon/run-daemon.js";
+import type { Log } from "../daemon/signals.js";
+import { UsageError } from "../errors.js";
+import { ReadinessGate, reportReady } from "../os/service-manager.js";
+import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
+import { EcsConsumers } from "./ecs-consumers.js";
+import { ecsEnvFile, writeEcsEnvFiles } from "./ecs-env.js";
+
+export interface ServeRun {
+  /** The roles to serve; called again on SIGHUP. */
+  readonly specs: () => Promise<readonly SourceSpec[]>;
+  readonly imds: boolean;
+  readonly ecs: boolean;
+  readonly allowOpenImds: boolean;
+  readonly host: string;
+  readonly port: number;
+  /** `NAME=ROLE` (default: one consumer per role, named after it). */
+  readonly ecsConsumers: readonly string[];
+  /** Write each consumer's NAME.env and NAME.token here instead of printing them. */
+  readonly ecsEnvDir?: string | undefined;
+  /** `--hop-limit` was given: say that it has no effect. */
+  readonly hopLimitGiven: boolean;
+  readonly log: Log;
+  /** Standard output, for the consumers' environment. */
+  readonly print: (text: string) => void;
+}
+
+/** Serves credentials over HTTP until SIGTERM or SIGINT; SIGHUP re-reads the settings. */
+export async function runServe(run: ServeRun): Promise<void> {
+  const { log } = run;
+  // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
+  checkEndpointChoice({ imds: run.imds, ecs: run.ecs, allowImdsWithEcs: run.allowOpenImds, host: run.host });
+  const specs = await run.specs();
+  const consumers = run.ecs ? EcsConsumers.withRandomTokens(consumerBindings(run.ecsConsumers, specs.map((s) => s.name))) : undefined;
+  // systemd (Type=notify): ready once the endpoint listens and every role holds credentials.
+  const LISTENING = "\0listening";
+  const ready = new ReadinessGate([LISTENING, ...specs.map((s) => s.name)], () => reportReady(`serving ${specs.length} role(s)`, log));
+  const registry = await startRegistry(specs, log, true, (name) => ready.arrived(name));
+  const server = await listenOrClose(registry, () =>
+    startCredentialServer({
+      roles: (role) => registry.get(role),
+      ...(run.imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: run.allowOpenImds } } : {}),
+      ...(consumers ? { ecs: { consumers } } : {}),
+      host: run.host,
+      port: run.port,
+    }),
+  );
+  if (run.imds) {
+    log(`Local server started on port: ${server.port}`);
+    log("Make it available to the sdk by running:");
+    log(`export AWS_EC2_METADATA_SERVICE_ENDPOINT=${server.url}/`);
+    log("note: the IMDS endpoint answers every local user and process (IMDS has no consumer identity); serve --ecs alone for per-consumer tokens");
+    if (run.hopLimitGiven) log("note: --hop-limit has no effect (Node.js cannot set the IP TTL); the IMDS endpoint answers loopback clients only");
+  }
+  if (consumers) {
+    const fullUri = `${server.url}${ECS_PATH}`;
+    if (run.ecsEnvDir) {
+      for (const path of await writeEcsEnvFiles(run.ecsEnvDir, consumers.all(), fullUri)) log(`wrote ${path}`);
+    } else {
+      for (const c of consumers.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
+    }
+  }
+  ready.arrived(LISTENING);
+  await serveUntilStopped(registry, server, run.specs, log);
+}
+
+function consumerBindings(flags: readonly string[], roles: readonly string[]): { name: string; role: string }[] {
+  if (flags.length === 0) return roles.map((role) => ({ name: role, role }));
+  const seen = new Set<string>();
+  return flags.map((text) => {
+    const [name, role = name] = text.split("=", 2) as [string, string | undefined];
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new UsageError("USAGE", `--ecs-consumer ${text}: the name may use letters, digits, '.', '_' and '-'`);
+    if (!roles.includes(role)) throw new UsageError("USAGE", `--ecs-consumer ${text}: no role named ${role} is served`, { hint: `served roles: ${roles.join(", ")}` });
+    if (seen.has(name)) throw new UsageError("USAGE", `--ecs-consumer ${name} is given twice`);
+    seen.add(name);
+    return { name, role };
+  });
+}

@@ -1,0 +1,198 @@
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../arn.js";
+import { InputError, isAgentError, UsageError, type AgentError } from "../errors.js";
+import { parseEndpointUrl } from "../rolesanywhere/endpoint.js";
+import { checkRegionName } from "../rolesanywhere/region.js";
+import { durationProblem } from "../rolesanywhere/request.js";
+import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
+import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
+import type { SecretSource } from "../secrets/secret-source.js";
+import type { DebugLog, SignerOptions } from "../signers/options.js";
+
+/** Everything needed to turn a key into credentials for one role. */
+export interface CredentialSettings {
+  readonly signer: SignerOptions;
+  readonly session: CreateSessionParams;
+  readonly endpoint: CreateSessionOptions;
+}
+
+/**
+ * Every setting: its command-line flag, which is also its name in a config profile, and its type there.
+ * `connectTimeoutMs` and `timeoutMs` are seconds as flags; `verifyTls` is the flag `no-verify-ssl`, inverted.
+ */
+export const SETTINGS_FIELDS = {
+  certificate: ["certificate", "string"],
+  privateKey: ["private-key", "string"],
+  intermediates: ["intermediates", "string"],
+  keyPassword: ["pkcs8-password", "secret"],
+  pkcs11Library: ["pkcs11-lib", "string"],
+  pkcs11Pin: ["pkcs11-pin", "secret"],
+  pkcs11ContextPin: ["pkcs11-context-pin", "secret"],
+  reusePin: ["reuse-pin", "boolean"],
+  tpmDevice: ["tpm-device", "string"],
+  tpmKeyPassword: ["tpm-key-password", "secret"],
+  noTpmKeyPassword: ["no-tpm-key-password", "boolean"],
+  tpmParentPassword: ["tpm-parent-password", "secret"],
+  trustAnchorArn: ["trust-anchor-arn", "string"],
+  profileArn: ["profile-arn", "string"],
+  roleArn: ["role-arn", "string"],
+  durationSeconds: ["session-duration", "integer"],
+  roleSessionName: ["role-session-name", "string"],
+  region: ["region", "string"],
+  endpoint: ["endpoint", "string"],
+  useFipsEndpoint: ["use-fips-endpoint", "boolean"],
+  useDualStackEndpoint: ["use-dual-stack-endpoint", "boolean"],
+  caBundle: ["ca-bundle", "string"],
+  verifyTls: ["no-verify-ssl", "boolean"],
+  connectTimeoutMs: ["connect-timeout", "integer"],
+  timeoutMs: ["timeout", "integer"],
+  maxAttempts: ["max-attempts", "integer"],
+} as const;
+
+type Fields = typeof SETTINGS_FIELDS;
+export type SettingsField = keyof Fields;
+type ValueOf<T> = T extends "string" ? string : T extends "secret" ? SecretSource : T extends "boolean" ? boolean : number;
+
+/** The one plain record every source of settings (flags, a config profile, SDK options) is turned into. */
+export type SettingsInput = { readonly [F in SettingsField]?: ValueOf<Fields[F][1]> | undefined };
+
+/** The same settings named as flags (and config profile fields) are: times in seconds, secrets under their own name. */
+export type FlagRecord = { readonly [F in SettingsField as Fields[F][0]]?: ValueOf<Fields[F][1]> | undefined };
+
+/** What the settings run with that is not a setting: the environment (AWS_*, proxies, TPM_DEVICE) and --debug. */
+export interface SettingsContext {
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  readonly debug?: DebugLog | undefined;
+}
+
+/** Where the settings came from: how a field is named in messages, and which error a mistake becomes. */
+export interface SettingsOrigin {
+  /** `--session-duration`, `durationSeconds`, `field "session-duration"`. */
+  name(field: SettingsField): string;
+  /** A wrong value; `cause` is the parser's own error (ARN, URL, region). */
+  invalid(message: string, cause?: AgentError): AgentError;
+  /** A required ARN is missing, or (`certificate`) no key at all is given. */
+  missing(field: "trustAnchorArn" | "profileArn" | "roleArn" | "certificate"): AgentError;
+}
+
+/**
+ * Validates a record of settings and turns it into the settings the refresh engine runs on. Everything that
+ * can be known without a key, token, TPM or network is checked here, before any signer exists: required and
+ * well-formed ARNs, trust anchor and profile in the same region, region name, endpoint URL and its
+ * FIPS/dual-stack combination, duration, timeouts and attempts, and that some key is given.
+ */
+export function credentialSettings(input: SettingsInput, origin: SettingsOrigin, context: SettingsContext = {}): CredentialSettings {
+  for (const field of ["trustAnchorArn", "profileArn", "roleArn"] as const) if (!input[field]) throw origin.missing(field);
+  if (!input.certificate && !input.privateKey) throw origin.missing("certificate");
+  checkSettingsFields(input, origin);
+  const session: CreateSessionParams = {
+    trustAnchorArn: parseTrustAnchorArn(input.trustAnchorArn!),
+    profileArn: parseProfileArn(input.profileArn!),
+    roleArn: parseRoleArn(input.roleArn!),
+    durationSeconds: input.durationSeconds ?? 3600,
+    ...defined({ roleSessionName: input.roleSessionName || undefined, region: input.region || undefined }),
+  };
+  const { endpoint, useFipsEndpoint, useDualStackEndpoint, caBundle, verifyTls, connectTimeoutMs, timeoutMs, maxAttempts } = input;
+  const options: CreateSessionOptions = {
+    ...defined({ endpoint: endpoint || undefined, useFipsEndpoint, useDualStackEndpoint, caBundle: caBundle || undefined, verifyTls, connectTimeoutMs, timeoutMs, maxAttempts }),
+    ...defined(context),
+  };
+  prepareCreateSession(session, options);
+  return { session, endpoint: options, signer: signerOptions(input, context) };
+}
+
+/** The checks of single fields, for whatever the record holds (a config profile's are run when the file is read). */
+export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin): void {
+  const parsers = [["trustAnchorArn", parseTrustAnchorArn], ["profileArn", parseProfileArn], ["roleArn", parseRoleArn], ["endpoint", parseEndpointUrl], ["region", checkRegionName]] as const;
+  for (const [field, parse] of parsers) {
+    try {
+      if (input[field]) parse(input[field]);
+    } catch (e) {
+      if (!isAgentError(e)) throw e;
+      throw origin.invalid(`${origin.name(field)} is not valid: ${e.message}`, e);
+    }
+  }
+  const problem = (field: SettingsField, text: string | false | undefined): void => {
+    if (text) throw origin.invalid(`${origin.name(field)} ${text}`);
+  };
+  if (input.durationSeconds !== undefined) problem("durationSeconds", durationProblem(input.durationSeconds));
+  for (const field of ["connectTimeoutMs", "timeoutMs"] as const) {
+    const ms = input[field];
+    problem(field, ms !== undefined && !(ms > 0 && ms <= 3_600_000) && "must be more than 0 and at most one hour");
+  }
+  const attempts = input.maxAttempts;
+  problem("maxAttempts", attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1 && attempts <= 10) && "must be a whole number between 1 and 10");
+}
+
+/** The signer's part of the settings (also what the key-only commands, sign-string and csr, use). */
+export function signerOptions(i: SettingsInput, context: SettingsContext = {}): SignerOptions {
+  return {
+    ...defined({ certificate: i.certificate || undefined, privateKey: i.privateKey || undefined, intermediates: i.intermediates || undefined, keyPassword: i.keyPassword }),
+    pkcs11: { ...defined({ library: i.pkcs11Library || undefined, pin: i.pkcs11Pin, contextPin: i.pkcs11ContextPin }), reusePin: i.reusePin === true },
+    tpm: { ...defined({ device: i.tpmDevice || undefined, keyPassword: i.tpmKeyPassword, parentPassword: i.tpmParentPassword }), noKeyPassword: i.noTpmKeyPassword === true },
+    ...defined(context),
+  };
+}
+
+/** A profile's record with command-line flags over it: a flag the user gave wins (either TPM key password flag replaces both). */
+export function mergeFlagRecords(profile: FlagRecord, flags: FlagRecord): FlagRecord {
+  const tpm = flags["tpm-key-password"] !== undefined || flags["no-tpm-key-password"] !== undefined;
+  const base = tpm ? { ...profile, "tpm-key-password": undefined, "no-tpm-key-password": undefined } : profile;
+  return { ...base, ...defined(flags) };
+}
+
+/** A flag-named record as {@link SettingsInput}: seconds become milliseconds, `no-verify-ssl` becomes `verifyTls: false`. */
+export function inputFromFlags(record: FlagRecord): SettingsInput {
+  const input = Object.fromEntries(Object.entries(SETTINGS_FIELDS).map(([field, [flag]]) => [field, (record as Record<string, unknown>)[flag]]));
+  const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
+  return { ...input, verifyTls: record["no-verify-ssl"] ? false : undefined, connectTimeoutMs: ms(record["connect-timeout"]), timeoutMs: ms(record.timeout) };
+}
+
+/** A stable text of the settings for change detection on reload (functions and the environment left out). */
+export function settingsFingerprint(settings: CredentialSettings): string {
+  return JSON.stringify(settings, (key, value: unknown) => (key === "env" || typeof value === "function" ? undefined : value));
+}
+
+/** The object without its undefined properties (the settings carry only what was given). */
+function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+const flagOf = (field: SettingsField) => SETTINGS_FIELDS[field][0];
+const NO_KEY_HINT = "pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with a combined PEM or PKCS#12 file";
+
+/** Settings from command-line flags: messages name the flag. */
+export const FLAG_ORIGIN: SettingsOrigin = {
+  name: (field) => `--${flagOf(field)}`,
+  invalid: (message, cause) => cause ?? new UsageError("USAGE", message),
+  missing: (field) =>
+    field === "certificate"
+      ? new UsageError("USAGE", "no private key given", { hint: NO_KEY_HINT })
+      : new UsageError("USAGE", `--${flagOf(field)} is required`, { hint: "give --trust-anchor-arn, --profile-arn and --role-arn (or --profile NAME with a config file)" }),
+};
+
+/** Settings from the SDK provider's options: messages name the option. */
+export const OPTIONS_ORIGIN: SettingsOrigin = {
+  name: (field) => field,
+  invalid: FLAG_ORIGIN.invalid,
+  missing: (field) =>
+    field === "certificate"
+      ? new UsageError("USAGE", "no key given", { hint: "set privateKey (a key file, pkcs11: URI, TSS2 key file or handle:0x…) and certificate, or certificate alone with a combined PEM, PKCS#12 file or pkcs11: URI" })
+      : new UsageError("USAGE", `${field} is required`),
+};
+
+/**
+ * Settings from a config profile, `where` naming it (`config /path: profile "gateway"`): every mistake is a
+ * CONFIG_INVALID that names the profile and field. With `flags` merged over the profile, a wrong value names the
+ * flag (the profile's own values were checked when the file was read).
+ */
+export function profileOrigin(where: string, flags = false): SettingsOrigin {
+  const fail = (what: string, hint?: string) => new InputError("CONFIG_INVALID", `${where}${what}`, hint ? { hint } : {});
+  return {
+    name: flags ? FLAG_ORIGIN.name : (field) => `field "${flagOf(field)}"`,
+    invalid: flags ? FLAG_ORIGIN.invalid : (message) => fail(`: ${message}`),
+    missing: (field) =>
+      field === "certificate"
+        ? fail(' has neither "certificate" nor "private-key"', 'add "certificate" (and "private-key" when the key is elsewhere) to the profile')
+        : fail(` has no "${flagOf(field)}"`, `add "${flagOf(field)}" to the profile or pass --${flagOf(field)}`),
+  };
+}

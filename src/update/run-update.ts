@@ -1,0 +1,75 @@
+import { createCredentialSource } from "../credentials/credential-source.js";
+import { describeRefreshEvent } from "../credentials/describe-event.js";
+import { isTransient } from "../daemon/run-daemon.js";
+import { runUntilStopped, type Log } from "../daemon/signals.js";
+import { ReadinessGate, reportReady } from "../os/service-manager.js";
+import { formatExpiration } from "../rolesanywhere/credentials.js";
+import type { CredentialSettings } from "../settings/credential-settings.js";
+import { CredentialsFileUpdater } from "./file-updater.js";
+import { writeProfileCredentials } from "./write-credentials.js";
+
+export interface UpdateRun {
+  /** The settings; called again on SIGHUP. */
+  readonly settings: () => Promise<CredentialSettings>;
+  /** The credentials file and the section (profile) of it to keep filled. */
+  readonly path: string;
+  readonly section: string;
+  /** Write once and return (boot scripts); throws when no credentials could be obtained. */
+  readonly once: boolean;
+  readonly log: Log;
+}
+
+/** Keeps one section of a credentials file filled with fresh credentials until SIGTERM or SIGINT. */
+export async function runUpdate(run: UpdateRun): Promise<void> {
+  const { path, section, log } = run;
+  let settings = await run.settings();
+  if (run.once) {
+    const source = createCredentialSource({ name: section, settings });
+    try {
+      const credentials = await source.get();
+      await writeProfileCredentials(path, section, credentials);
+      log(`wrote profile [${section}] to ${path}; valid until ${formatExpiration(credentials.expiration)}`);
+      return;
+    } finally {
+      await source.close();
+    }
+  }
+
+  // systemd (Type=notify): ready once the file holds credentials, so that units After= this one find them.
+  const ready = new ReadinessGate(["written"], () => reportReady(`profile [${section}] written to ${path}`, log));
+  const updater = new CredentialsFileUpdater({ path, profile: section, log, onWritten: () => ready.arrived("written") });
+  const newSource = (s: CredentialSettings) =>
+    createCredentialSource({
+      name: section,
+      settings: s,
+      onEvent: (name, event, credentials) => {
+        log(describeRefreshEvent(name, event));
+        if (credentials) updater.offer(credentials);
+      },
+    });
+  let source = newSource(settings);
+  // Problems the user must fix (bad key file, wrong PIN) end the command at once; a missing token or an
+  // unreachable endpoint does not: the loop retries with backoff until it works.
+  await source.open().catch(async (error: unknown) => {
+    if (!isTransient(error)) {
+      await Promise.all([updater.stop(), source.close()]);
+      throw error;
+    }
+    log(`${section}: ${(error as Error).message}; will keep trying`);
+  });
+  source.start();
+  log(`updating profile [${section}] in ${path}`);
+  try {
+    await runUntilStopped(log, async () => {
+      settings = await run.settings();
+      const old = source;
+      source = newSource(settings);
+      await old.close();
+      source.start();
+      return "configuration reloaded";
+    });
+  } finally {
+    await updater.stop();
+    await source.close();
+  }
+}

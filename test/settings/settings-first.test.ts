@@ -1,0 +1,88 @@
+/**
+ * Settings are checked before any signer exists, on every path (CLI flags, config profiles, the SDK provider):
+ * a wrong setting never costs a PIN, a key password or a TPM authorisation. The signer factory is spied on; the
+ * key and certificate paths do not exist, so a signer that was opened would fail with FILE_NOT_FOUND instead.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+
+vi.mock("../../src/signers/factory.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/signers/factory.js")>();
+  return { ...real, createSigner: vi.fn(real.createSigner) };
+});
+
+const { createSigner } = await import("../../src/signers/factory.js");
+const { main } = await import("../../src/cli/main.js");
+const { fromRolesAnywhere } = await import("../../src/sdk/index.js");
+
+const dir = mkdtempSync(join(tmpdir(), "raa-settings-first-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const TA = "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta";
+const PA = "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p";
+const PA_WEST = "arn:aws:rolesanywhere:eu-west-1:111122223333:profile/p";
+const RA = "arn:aws:iam::111122223333:role/device";
+const KEY = ["--certificate", join(dir, "missing", "cert.pem"), "--private-key", join(dir, "missing", "key.pem")];
+const ARNS = ["--trust-anchor-arn", TA, "--profile-arn", PA, "--role-arn", RA];
+const MISMATCH = ["--trust-anchor-arn", TA, "--profile-arn", PA_WEST, "--role-arn", RA];
+
+const config = join(dir, "config.json");
+writeFileSync(
+  config,
+  JSON.stringify({
+    profiles: {
+      west: { certificate: join(dir, "missing", "cert.pem"), "private-key": join(dir, "missing", "key.pem"), "trust-anchor-arn": TA, "profile-arn": PA_WEST, "role-arn": RA },
+      ok: { certificate: join(dir, "missing", "cert.pem"), "private-key": join(dir, "missing", "key.pem"), "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": RA },
+    },
+  }),
+  { mode: 0o600 },
+);
+
+async function run(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
+  let stderr = "";
+  const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { XDG_RUNTIME_DIR: "/nonexistent", CI: "true", ...env } };
+  const code = await main(argv, io);
+  return { code, stderr };
+}
+
+beforeEach(() => {
+  vi.mocked(createSigner).mockClear();
+});
+
+describe("invalid settings never touch a signer", () => {
+  it.each([
+    ["credential-process: regions of trust anchor and profile differ", ["credential-process", ...KEY, ...MISMATCH], 3, /regions don't match/],
+    ["credential-process: duration out of range", ["credential-process", ...KEY, ...ARNS, "--session-duration", "100"], 2, /--session-duration 100 is out of range/],
+    ["credential-process: endpoint is not a URL", ["credential-process", ...KEY, ...ARNS, "--endpoint", "ftp://x"], 3, /invalid endpoint 'ftp:\/\/x'/],
+    ["credential-process: too many attempts", ["credential-process", ...KEY, ...ARNS, "--max-attempts", "11"], 2, /--max-attempts must be a whole number between 1 and 10/],
+    ["credential-process: FIPS with a custom endpoint", ["credential-process", ...KEY, ...ARNS, "--use-fips-endpoint", "--endpoint", "http://127.0.0.1:1"], 3, /FIPS and custom endpoint/],
+    ["credential-process: no key at all", ["credential-process", ...ARNS], 2, /no private key given/],
+    ["credential-process --profile: a flag makes the regions differ", ["credential-process", "--config", config, "--profile", "ok", "--profile-arn", PA_WEST, "--no-agent"], 3, /regions don't match/],
+    ["credential-process --profile: the profile's regions differ", ["credential-process", "--config", config, "--profile", "west", "--no-agent"], 3, /regions don't match/],
+    ["update --once", ["update", "--once", ...KEY, ...MISMATCH, "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
+    ["update --config-profile", ["update", "--once", "--config", config, "--config-profile", "west", "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
+    ["serve", ["serve", ...KEY, ...MISMATCH, "--port", "0"], 3, /regions don't match/],
+    ["serve --profile", ["serve", "--config", config, "--profile", "west", "--port", "0"], 3, /regions don't match/],
+    ["agent", ["agent", "--config", config, "--profile", "west", "--socket", join(dir, "agent.sock")], 3, /regions don't match/],
+    ["a partition without dual-stack endpoints", ["credential-process", ...KEY, ...ARNS, "--region", "us-iso-east-1"], 3, /DualStack is enabled but this partition does not support DualStack/, { AWS_USE_DUALSTACK_ENDPOINT: "true" }],
+  ] as const)("%s", async (_name, argv, code, pattern, env?: NodeJS.ProcessEnv) => {
+    const r = await run(argv, env);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.code).toBe(code);
+    expect(createSigner).not.toHaveBeenCalled();
+  });
+
+  it("the SDK provider throws at once", () => {
+    const options = { certificate: join(dir, "missing", "cert.pem"), trustAnchorArn: TA, profileArn: PA_WEST, roleArn: RA };
+    expect(() => fromRolesAnywhere(options)).toThrow(expect.objectContaining({ code: "REGION_MISMATCH" }));
+    expect(createSigner).not.toHaveBeenCalled();
+  });
+
+  it("while valid settings do reach the signer (which then finds no key file)", async () => {
+    const r = await run(["credential-process", ...KEY, ...ARNS]);
+    expect(r.stderr).toMatch(/does not exist/);
+    expect(createSigner).toHaveBeenCalledTimes(1);
+  });
+});
