@@ -5,7 +5,7 @@
  */
 import { createHash, generateKeyPairSync, verify } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DIGEST_INFO_PREFIX } from "../src/signers/pkcs11/signature-encoding.js";
+import { DIGEST_INFO_PREFIX } from "../src/encoding/signature-encoding.js";
 import { findTlv, parseTlvs, tlv } from "./helpers/piv/ber-tlv.js";
 import { certificateObject, PIV_AID, PIV_OBJECT, PivCard, type PivKey } from "./helpers/piv/piv-card.js";
 

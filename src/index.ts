@@ -30,7 +30,7 @@ export { createCredentialSource, type CredentialSource, type CredentialSourceOpt
 // The verifying CreateSession + STS endpoint (tests, demos, CI)
 export { startLocalEndpoint, type LocalEndpoint, type LocalEndpointOptions, type RequestLogEntry } from "./local-endpoint/server.js";
 
-// PKCS#11 (graphene-pk11/pkcs11js are loaded only when a token is used)
+// PKCS#11 (the native binding is loaded only when a token is used)
 export {
   createPkcs11Signer,
   listPkcs11Certificates,

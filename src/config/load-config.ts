@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
-import { parsePkcs11Uri } from "../signers/pkcs11/uri.js";
+import { parsePkcs11Uri } from "../pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
 
 /** `$XDG_CONFIG_HOME/roles-anywhere-agent/config.json`, else `~/.config/roles-anywhere-agent/config.json`. */

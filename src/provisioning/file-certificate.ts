@@ -3,6 +3,7 @@ import type { KeyObject } from "node:crypto";
 import type { Certificate } from "../x509/certificate.js";
 import { requireSameKey } from "./pkcs11/token-certificate.js";
 import { writeOutputFile } from "./output-file.js";
+import { encodePem } from "../encoding/pem.js";
 
 const KEY_EXTENSIONS = new Set([".pem", ".tss2", ".tpm", ".key", ".der", ".priv"]);
 
@@ -28,11 +29,6 @@ export interface FileInstallRequest {
  */
 export async function writeCertificateFile(request: FileInstallRequest): Promise<void> {
   requireSameKey(request.publicKey, request.certificate, request.keyName);
-  const pem = [request.certificate, ...request.chain].map((c) => toPem(c.der)).join("");
+  const pem = [request.certificate, ...request.chain].map((c) => encodePem("CERTIFICATE", c.der)).join("");
   await writeOutputFile(request.path, pem, { what: "certificate file", overwrite: request.replace, mode: 0o644 });
-}
-
-function toPem(der: Buffer): string {
-  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
 }

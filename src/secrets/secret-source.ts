@@ -44,12 +44,12 @@ export function describeSecretSource(source: SecretSource): string {
  * Reads the secret. A file's single trailing newline (as `echo` writes) is dropped; a file other users can
  * read or change is used, with one warning line (src/io/exposed-file.ts).
  */
-export async function readSecret(source: SecretSource, what: string): Promise<Secret> {
+export async function readSecret(source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env): Promise<Secret> {
   switch (source.kind) {
     case "value":
       return Secret.fromUtf8(source.value);
     case "env": {
-      const value = process.env[source.name];
+      const value = env[source.name];
       if (value === undefined) {
         throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
       }

@@ -3,7 +3,7 @@ import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import type { Certificate } from "../x509/certificate.js";
 import { classifyDer } from "../x509/der-kind.js";
-import { decodePemBlocks, looksLikePem } from "../x509/pem.js";
+import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
 import {
   noCertificateError,
   parseCertificateBytes,

@@ -1,8 +1,9 @@
 import type { KeyObject } from "node:crypto";
 import type { Certificate, KeyType } from "../x509/certificate.js";
+import type { DigestAlgorithm } from "../encoding/signature-encoding.js";
 
 /** Hash used before an RSA/ECDSA signature (ignored by ML-DSA, which signs the message itself). */
-export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
+export type { DigestAlgorithm };
 
 /**
  * A private key that never leaves its home (a file, a PKCS#11 token, a TPM), with the certificate that

@@ -1,4 +1,4 @@
-import { DerError, TAG, children, decodeSmallInteger, readSingle, type DerElement } from "./der.js";
+import { DerError, TAG, children, decodeSmallInteger, readSingle, type DerElement } from "../encoding/der.js";
 
 /** What a DER file holds, named after the PEM label the same structure would carry. */
 export type DerKind =

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { readInputFile, type FileStamp } from "../io/input-file.js";
 import { Certificate } from "./certificate.js";
-import { decodePemBlocks, looksLikePem } from "./pem.js";
+import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
 
 /** Certificates read from one file, with the stamp of the version that was read. */
 export interface CertificateFile {

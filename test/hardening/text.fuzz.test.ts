@@ -11,7 +11,7 @@ import { parseLocalEndpointConfig } from "../../src/local-endpoint/config.js";
 import { verifyCreateSessionRequest } from "../../src/local-endpoint/verify-request.js";
 import { wireRequest } from "../../src/local-endpoint/wire-request.js";
 import { errorFromResponse, parseCreateSessionResponse } from "../../src/rolesanywhere/response.js";
-import { formatPkcs11Uri, parsePkcs11Uri } from "../../src/signers/pkcs11/uri.js";
+import { formatPkcs11Uri, parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { mutationOf, parsesOrAgentError, printTallies, randomBytes, runs } from "./fuzz-support.js";
 
 afterAll(() => printTallies("text"));

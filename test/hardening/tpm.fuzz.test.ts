@@ -14,7 +14,7 @@ import { permanentEntity, Tpm, type Authorization } from "../../src/tpm/client/t
 import { decodePublicArea, publicKeyOf } from "../../src/tpm/keys/public-area.js";
 import { parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { PasswordSession } from "../../src/tpm/sessions/password-session.js";
-import { ecdsaSignatureToDer } from "../../src/signers/tpm/signing/ecdsa-der.js";
+import { ecdsaSignatureToDer } from "../../src/encoding/signature-encoding.js";
 import type { TpmTransport } from "../../src/tpm/transport/transport.js";
 import { encode, Writer } from "../../src/tpm/wire/codec.js";
 import { CreatePrimary, GetCapability, GetRandom, Load, ReadPublic, Sign, StartAuthSession, type AnyCommand } from "../../src/tpm/wire/commands.js";

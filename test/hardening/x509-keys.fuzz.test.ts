@@ -14,7 +14,7 @@ import { readPkcs12 } from "../../src/signers/file/pkcs12.js";
 import { certificateSpki } from "../../src/signers/file/signing-key.js";
 import type { Certificate } from "../../src/x509/certificate.js";
 import { certificateData } from "../../src/x509/certificate-data.js";
-import { decodePemBlocks } from "../../src/x509/pem.js";
+import { decodePemBlocks } from "../../src/encoding/pem.js";
 import { parseCertificateBytes } from "../../src/x509/read-certificates.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { encryptPkcs8 } from "../helpers/pbes2-encrypt.js";

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { readCertificateNames } from "../../src/provisioning/names/certificate-names.js";
+import { readCertificateNames } from "../../src/x509/names/certificate-names.js";
 import { derivePrincipalTags, type PrincipalTagReport } from "../../src/provisioning/principal-tags/index.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { opensslCertificate, type NamedCertificateSpec } from "./helpers/openssl-certificate.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeName } from "../../src/provisioning/names/decode-name.js";
+import { decodeName } from "../../src/x509/names/decode-name.js";
 import {
   defaultConditionTags,
   exampleTrustPolicy,
@@ -7,7 +7,7 @@ import {
   sourceIdentity,
   type PrincipalTag,
 } from "../../src/provisioning/principal-tags/index.js";
-import { readSingle } from "../../src/x509/der.js";
+import { readSingle } from "../../src/encoding/der.js";
 
 function tlv(tag: number, content: Buffer): Buffer {
   const len = content.length < 0x80 ? Buffer.from([content.length]) : Buffer.from([0x81, content.length]);

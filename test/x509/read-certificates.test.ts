@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodePemBlocks } from "../../src/x509/pem.js";
+import { decodePemBlocks } from "../../src/encoding/pem.js";
 import { readCertificateBundle, readCertificateFile } from "../../src/x509/read-certificates.js";
 import { classifyDer } from "../../src/x509/der-kind.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";

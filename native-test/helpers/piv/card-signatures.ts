@@ -4,7 +4,7 @@
  * neither as such, so ECDSA is done here from its definition, with k·G computed by node's ECDH.
  */
 import { constants, createECDH, privateEncrypt, randomBytes, type KeyObject } from "node:crypto";
-import { ecdsaRawToDer } from "../../../src/signers/pkcs11/signature-encoding.js";
+import { ecdsaRawToDer } from "../../../src/encoding/signature-encoding.js";
 
 export type PivAlgorithm = "RSA-2048" | "P-256" | "P-384";
 

@@ -20,7 +20,7 @@ const command: CommandSpec = {
     const subjectText = stringArg(args, "subject");
     if (!subjectText) throw new UsageError("USAGE", "--subject is required", { hint: "e.g. --subject /CN=device-1/O=Example" });
     const [{ parseSubject }, { parseSan }, { buildCsr }, { createSigner }] = await Promise.all([
-      import("../../provisioning/names/parse-subject.js"),
+      import("../../x509/names/parse-subject.js"),
       import("../../provisioning/csr/subject-alt-names.js"),
       import("../../provisioning/csr/build-csr.js"),
       import("../../signers/factory.js"),

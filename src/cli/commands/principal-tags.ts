@@ -20,7 +20,7 @@ const command: CommandSpec = {
   async run(args, io) {
     const certificate = await loadCertificate(args, io);
     const [{ readCertificateNames }, tags] = await Promise.all([
-      import("../../provisioning/names/certificate-names.js"),
+      import("../../x509/names/certificate-names.js"),
       import("../../provisioning/principal-tags/index.js"),
     ]);
     const report = tags.derivePrincipalTags(readCertificateNames(certificate.der));

@@ -2,11 +2,12 @@ import type { OctetString as OctetStringType } from "@peculiar/asn1-schema";
 import { verify, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
 import type { DigestAlgorithm, Signer } from "../../signers/signer.js";
-import { derBitString, derSequence } from "../der-writer.js";
-import { encodeName, type Asn1Modules } from "../names/encode-name.js";
-import type { SubjectRdns } from "../names/parse-subject.js";
+import { derBitString, derSequence } from "../../encoding/der-writer.js";
+import { encodeName, type Asn1Modules } from "../../x509/names/encode-name.js";
+import type { SubjectRdns } from "../../x509/names/parse-subject.js";
 import { signatureAlgorithmFor } from "./signature-algorithm.js";
 import type { SanRequest } from "./subject-alt-names.js";
+import { encodePem } from "../../encoding/pem.js";
 
 export interface CsrRequest {
   readonly subject: SubjectRdns;
@@ -60,7 +61,7 @@ export async function buildCsr(signer: Signer, request: CsrRequest): Promise<Bui
   const algorithmId = AsnConvert.serialize(new x509.AlgorithmIdentifier({ algorithm: algorithm.oid, parameters: algorithm.nullParameters ? null : undefined }));
   // Assembled by hand so that the signed bytes are exactly the ones in the request.
   const der = derSequence(tbs, Buffer.from(algorithmId), derBitString(signature));
-  return { der, pem: toPem(der) };
+  return { der, pem: encodePem("CERTIFICATE REQUEST", der) };
 }
 
 function requestedExtensions(sans: readonly SanRequest[], { x509, AsnConvert }: Asn1Modules, OctetString: typeof OctetStringType) {
@@ -100,9 +101,4 @@ function checkSignature(tbs: Buffer, signature: Buffer, publicKey: KeyObject, di
       hint: "the public key found for this key belongs to another key; check the key's id and label",
     });
   }
-}
-
-function toPem(der: Buffer): string {
-  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${lines.join("\n")}\n-----END CERTIFICATE REQUEST-----\n`;
 }

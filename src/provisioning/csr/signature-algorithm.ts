@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { InputError, UsageError } from "../../errors.js";
 import type { DigestAlgorithm } from "../../signers/signer.js";
+import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /** How a CSR (or certificate) is signed: the AlgorithmIdentifier and the digest the signer applies. */
 export interface SignatureAlgorithm {
@@ -33,17 +34,13 @@ export function signatureAlgorithmFor(publicKey: KeyObject, digest?: DigestAlgor
   const type = publicKey.asymmetricKeyType;
   if (type === "rsa") {
     const d = digest ?? "SHA256";
-    return { oid: RSA[d], nullParameters: true, digest: d, nodeDigest: nodeName(d) };
+    return { oid: RSA[d], nullParameters: true, digest: d, nodeDigest: NODE_HASH_NAME[d] };
   }
   if (type === "ec") {
     const curve = publicKey.asymmetricKeyDetails?.namedCurve ?? "";
     const d = digest ?? CURVE_DIGEST[curve];
     if (d === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `EC curve ${curve || "(unknown)"} is not supported for certificate requests`, { hint: "use P-256, P-384 or P-521" });
-    return { oid: ECDSA[d], nullParameters: false, digest: d, nodeDigest: nodeName(d) };
+    return { oid: ECDSA[d], nullParameters: false, digest: d, nodeDigest: NODE_HASH_NAME[d] };
   }
   throw new UsageError("USAGE", `certificate requests for ${type ?? "this"} keys are not supported`, { hint: "use an RSA or EC key" });
-}
-
-function nodeName(d: DigestAlgorithm): "sha256" | "sha384" | "sha512" {
-  return d.toLowerCase() as "sha256" | "sha384" | "sha512";
 }

@@ -1,12 +1,12 @@
-import type { Template } from "pkcs11js";
 import { DeviceError, InputError } from "../../errors.js";
-import type { TokenContext } from "../../signers/pkcs11/objects.js";
-import { ckrName, describeCkr, pkcs11Failure } from "../../signers/pkcs11/pkcs11-errors.js";
-import { describeToken } from "../../signers/pkcs11/slots.js";
-import { CKA, CKK, CKM, CKO } from "./attributes.js";
-import { objectsUsing } from "./find-objects.js";
-import { CURVE_OID_DER, type KeySpec } from "./key-spec.js";
+import type { TokenContext } from "../../pkcs11/objects.js";
+import { ckrName, describeCkr, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { describeToken } from "../../pkcs11/slots.js";
+import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
+import { destroyObject, generateKeyPair, objectsUsing, type Template } from "../../pkcs11/token-objects.js";
+import type { KeySpec } from "./key-spec.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
+import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 
 export interface TokenKeyRequest {
   readonly spec: KeySpec;
@@ -107,7 +107,7 @@ function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRe
     { type: CKA.PRIVATE, value: false },
     ...(spec.kind === "RSA"
       ? [{ type: CKA.MODULUS_BITS, value: spec.bits }, { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }]
-      : [{ type: CKA.EC_PARAMS, value: CURVE_OID_DER[spec.curve] }]),
+      : [{ type: CKA.EC_PARAMS, value: NAMED_CURVES[spec.curve].oidDer }]),
   ];
   const privateBase: Template = [
     { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
@@ -117,12 +117,11 @@ function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRe
     { type: CKA.SENSITIVE, value: true },
     { type: CKA.EXTRACTABLE, value: false },
   ];
-  const mechanism = { mechanism: spec.kind === "RSA" ? CKM.RSA_PKCS_KEY_PAIR_GEN : CKM.EC_KEY_PAIR_GEN };
-  const { lib } = context.module;
+  const mechanism = spec.kind === "RSA" ? CKM.RSA_PKCS_KEY_PAIR_GEN : CKM.EC_KEY_PAIR_GEN;
   let refusal: unknown;
   for (const usage of usageTemplates(spec)) {
     try {
-      const pair = lib.C_GenerateKeyPair(context.session.handle, mechanism, [...publicBase, ...usage.publicUsage], [...privateBase, ...usage.privateUsage]);
+      const pair = generateKeyPair(context, mechanism, [...publicBase, ...usage.publicUsage], [...privateBase, ...usage.privateUsage]);
       context.debug?.(`pkcs11: generated the ${spec.name} key pair with the template "${usage.name}"`);
       return pair;
     } catch (error) {
@@ -146,7 +145,7 @@ function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRe
 function destroyPair(context: TokenContext, pair: GeneratedTokenKey): void {
   for (const handle of [pair.privateKey, pair.publicKey]) {
     try {
-      context.module.lib.C_DestroyObject(context.session.handle, handle);
+      destroyObject(context, handle);
     } catch {
       /* reported by the caller either way */
     }

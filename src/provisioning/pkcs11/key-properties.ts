@@ -3,8 +3,9 @@
  * does not know an attribute fails the whole C_GetAttributeValue call otherwise), and judged against what
  * keygen promises: a token object that cannot leave the token and can only sign.
  */
-import type { TokenContext } from "../../signers/pkcs11/objects.js";
-import { CKA } from "./attributes.js";
+import type { TokenContext } from "../../pkcs11/objects.js";
+import { CKA } from "../../pkcs11/constants.js";
+import { readAttribute } from "../../pkcs11/token-objects.js";
 
 /** Each flag as the token reports it; undefined when the token does not know the attribute. */
 export interface KeyProperties {
@@ -37,13 +38,8 @@ const ATTRIBUTES: Readonly<Record<keyof KeyProperties, number>> = {
 
 export function readKeyProperties(context: TokenContext, handle: Buffer): KeyProperties {
   const read = (type: number): boolean | undefined => {
-    try {
-      const [attribute] = context.module.lib.C_GetAttributeValue(context.session.handle, handle, [{ type }]);
-      const value = attribute?.value;
-      return value instanceof Buffer && value.length > 0 ? value[0] !== 0 : undefined;
-    } catch {
-      return undefined;
-    }
+    const value = readAttribute(context, handle, type);
+    return value !== undefined && value.length > 0 ? value[0] !== 0 : undefined;
   };
   const entries = Object.entries(ATTRIBUTES).map(([name, type]) => [name, read(type)]);
   return Object.fromEntries(entries) as unknown as KeyProperties;

@@ -23,9 +23,3 @@ export function parseKeySpec(text: string): KeySpec {
   if (!spec) throw new UsageError("USAGE", `unknown --key-type "${text}"`, { hint: `use one of ${KEY_TYPE_CHOICES.join(", ")}` });
   return spec;
 }
-
-/** DER OBJECT IDENTIFIER of a named curve (CKA_EC_PARAMS holds the namedCurve choice of ECParameters). */
-export const CURVE_OID_DER: Readonly<Record<"P-256" | "P-384", Buffer>> = {
-  "P-256": Buffer.from("06082a8648ce3d030107", "hex"),
-  "P-384": Buffer.from("06052b81040022", "hex"),
-};

@@ -1,18 +1,17 @@
 import { createHash, type KeyObject } from "node:crypto";
-import type { Template } from "pkcs11js";
 import { InputError } from "../../errors.js";
-import { findPrivateKeys, publicKeyOf, type TokenContext } from "../../signers/pkcs11/objects.js";
-import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../signers/pkcs11/pkcs11-errors.js";
-import { describeToken } from "../../signers/pkcs11/slots.js";
-import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../signers/pkcs11/uri.js";
+import { findPrivateKeys, publicKeyOf, type TokenContext } from "../../pkcs11/objects.js";
+import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { describeToken } from "../../pkcs11/slots.js";
+import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import type { Certificate } from "../../x509/certificate.js";
-import { DerError } from "../../x509/der.js";
-import { readCertificateNames } from "../names/certificate-names.js";
-import { readTbsFields } from "../names/tbs-fields.js";
-import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "./attributes.js";
-import { findObjects } from "./find-objects.js";
+import { DerError } from "../../encoding/der.js";
+import { readCertificateNames } from "../../x509/names/certificate-names.js";
+import { readTbsFields } from "../../x509/tbs-fields.js";
+import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
+import { createObject, destroyObject, findObjects, readAttribute, type Template } from "../../pkcs11/token-objects.js";
+import type { InstallOnTokenResult } from "./install-on-token.js";
 import { keyUri } from "./token-keygen.js";
-import type { InstallOnTokenResult } from "./token-types.js";
 
 export interface InstallOnTokenRequest {
   /** Locates the private key (`id=` and/or `object=`). */
@@ -24,7 +23,6 @@ export interface InstallOnTokenRequest {
   readonly replace: boolean;
 }
 
-export type { InstallOnTokenResult };
 
 /**
  * Stores the issued certificate with its key's CKA_ID and CKA_LABEL (so that the key's URI finds both, and
@@ -44,7 +42,7 @@ export function installCertificateOnToken(context: TokenContext, request: Instal
   requireSameKey(publicKeyOf(context, key), request.certificate, formatPkcs11Uri(key.uri));
 
   const existing = findObjects(context, [{ type: CKA.CLASS, value: CKO.CERTIFICATE }, { type: CKA.ID, value: key.id }]);
-  const same = existing.filter((h) => valueOf(context, h)?.equals(request.certificate.der));
+  const same = existing.filter((h) => readAttribute(context, h, CKA.VALUE)?.equals(request.certificate.der));
   let written = false;
   if (same.length === 0) {
     if (existing.length > 0 && !request.replace) {
@@ -102,32 +100,22 @@ function createCertificate(context: TokenContext, certificate: Certificate, id: 
     { type: CKA.SERIAL_NUMBER, value: Buffer.from(tbs.serial.raw) },
     { type: CKA.VALUE, value: certificate.der },
   ];
-  const { lib } = context.module;
   try {
-    lib.C_CreateObject(context.session.handle, [...template, { type: CKA.CERTIFICATE_CATEGORY, value: category }]);
+    createObject(context, [...template, { type: CKA.CERTIFICATE_CATEGORY, value: category }]);
   } catch (error) {
     // CKA_CERTIFICATE_CATEGORY is PKCS#11 v2.20+; some tokens refuse it. It is a hint for applications only.
     if (ckrName(error) !== "CKR_ATTRIBUTE_TYPE_INVALID") throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, error);
     try {
-      lib.C_CreateObject(context.session.handle, template);
+      createObject(context, template);
     } catch (retryError) {
       throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, retryError);
     }
   }
 }
 
-function valueOf(context: TokenContext, handle: Buffer): Buffer | undefined {
-  try {
-    const [attr] = context.module.lib.C_GetAttributeValue(context.session.handle, handle, [{ type: CKA.VALUE }]);
-    return attr?.value instanceof Buffer ? attr.value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function destroy(context: TokenContext, handle: Buffer): void {
   try {
-    context.module.lib.C_DestroyObject(context.session.handle, handle);
+    destroyObject(context, handle);
   } catch (error) {
     throw pkcs11Failure(`removing the replaced certificate from ${describeToken(context.slot.token)}`, error);
   }

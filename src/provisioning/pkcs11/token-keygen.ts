@@ -1,11 +1,11 @@
 import { randomBytes, type KeyObject } from "node:crypto";
 import { InputError, UsageError } from "../../errors.js";
-import { findPrivateKeys, publicKeyOf } from "../../signers/pkcs11/objects.js";
-import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../signers/pkcs11/uri.js";
+import { findPrivateKeys, publicKeyOf } from "../../pkcs11/objects.js";
+import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { generateTokenKeyPair } from "./generate-key-pair.js";
 import type { KeySpec } from "./key-spec.js";
-import { openTokenSession } from "./token-session.js";
-import type { TokenSessionOptions } from "./token-types.js";
+import { openTokenSession } from "../../pkcs11/token-session.js";
+import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 
 export interface TokenKeygenOptions extends Omit<TokenSessionOptions, "uri"> {
   /** Token (and optionally `id=` / `object=`) to create the key on. */

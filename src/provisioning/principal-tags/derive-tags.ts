@@ -1,5 +1,5 @@
-import type { CertificateNames, GeneralName } from "../names/certificate-names.js";
-import type { NameAttribute } from "../names/decode-name.js";
+import type { CertificateNames, GeneralName } from "../../x509/names/certificate-names.js";
+import type { NameAttribute } from "../../x509/names/decode-name.js";
 import { MAX_SESSION_TAGS, sessionTagValueProblem } from "./session-tag-rules.js";
 import { sourceIdentity, type SourceIdentity } from "./source-identity.js";
 

@@ -1,8 +1,8 @@
 import { InputError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
 import { classifyDer } from "../../x509/der-kind.js";
-import { DerError, TAG, children, decodeOid, expectTag, readSingle } from "../../x509/der.js";
-import { decodePemBlocks, looksLikePem, type PemBlock } from "../../x509/pem.js";
+import { DerError, TAG, children, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
+import { decodePemBlocks, looksLikePem, type PemBlock } from "../../encoding/pem.js";
 import type { DebugLog } from "../options.js";
 import { decryptPrivateKeyInfo } from "./pbe.js";
 import { bmpPassword } from "./pkcs12-kdf.js";

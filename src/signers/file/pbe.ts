@@ -10,7 +10,7 @@ import {
   readSingle,
   type AlgorithmIdentifier,
   type DerElement,
-} from "../../x509/der.js";
+} from "../../encoding/der.js";
 import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
 
 /**

@@ -3,6 +3,7 @@ import { InputError } from "../../errors.js";
 import type { Certificate, KeyType } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm } from "../signer.js";
+import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /**
  * A private key held in memory, already decrypted, that can sign. The file signer and PKCS#12 reader only
@@ -27,7 +28,6 @@ const CURVES: Readonly<Record<string, string>> = {
   secp521r1: "P-521",
 };
 
-const DIGESTS: Readonly<Record<DigestAlgorithm, string>> = { SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" };
 
 export const SUPPORTED_KEYS_HINT =
   "IAM Roles Anywhere accepts RSA 2048–4096 bits, ECDSA P-256, P-384 or P-521, and ML-DSA-44/65/87 keys";
@@ -60,7 +60,7 @@ export function keyObjectSigningKey(privateKey: KeyObject, source: string, debug
     throw unsupportedKeyError(keyTypeName(type), source);
   }
   const publicKey = createPublicKey(privateKey);
-  const digestFor = (digest: DigestAlgorithm) => DIGESTS[digest];
+  const digestFor = (digest: DigestAlgorithm) => NODE_HASH_NAME[digest];
   return {
     keyType,
     description,

@@ -4,10 +4,10 @@
  * key was made; they are never an identity to sign CreateSession with (the service answers 403), and they
  * share the slot certificate's CKA_ID. They are left out unless a URI names one by its label.
  */
-import { DerError } from "../../x509/der.js";
-import { extensionOids } from "../../x509/extension-oids.js";
+import { DerError } from "../../encoding/der.js";
 import type { Certificate } from "../../x509/certificate.js";
-import type { Pkcs11Uri } from "./uri.js";
+import { readExtensions, readTbsFields } from "../../x509/tbs-fields.js";
+import type { Pkcs11Uri } from "../../pkcs11/uri.js";
 
 const ATTESTATION_LABEL = /PIV Attestation/i;
 /** Yubico's PIV attestation extensions (firmware version, serial, policies, form factor): 1.3.6.1.4.1.41482.3.x */
@@ -18,7 +18,7 @@ export function isAttestation(object: { readonly label: string; readonly certifi
   if (ATTESTATION_LABEL.test(object.label)) return true;
   if (object.certificate === undefined) return false;
   try {
-    return extensionOids(object.certificate.der).some((oid) => oid.startsWith(YUBICO_ATTESTATION_ARC));
+    return readExtensions(readTbsFields(object.certificate.der).extensions).some((e) => e.oid.startsWith(YUBICO_ATTESTATION_ARC));
   } catch (error) {
     if (error instanceof DerError) return false;
     throw error;

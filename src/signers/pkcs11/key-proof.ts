@@ -12,8 +12,8 @@
 import { randomBytes, verify, type KeyObject } from "node:crypto";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm } from "../signer.js";
-import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "./objects.js";
-import { NODE_HASH_NAME } from "./signature-encoding.js";
+import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
+import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 export type Proof =
   | { readonly result: "match"; readonly by: "the key's own public key" | "the public-key object with its CKA_ID" }

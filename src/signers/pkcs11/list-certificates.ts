@@ -7,13 +7,13 @@ import type { SecretSource } from "../../secrets/secret-source.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import { withoutAttestation } from "./attestation.js";
-import { goSubjectAndIssuer } from "./go-name.js";
-import { acquireModule } from "./module-loader.js";
-import { chooseModule } from "./module-path.js";
-import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "./objects.js";
-import { loginUser, pinFromSource, pinFromUri } from "./pin.js";
-import { CKF_PROTECTED_AUTHENTICATION_PATH, listTokenSlots, slotMatches } from "./slots.js";
-import { formatPkcs11Uri, parsePkcs11Uri } from "./uri.js";
+import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
+import { acquireModule } from "../../pkcs11/module-loader.js";
+import { chooseModule } from "../../pkcs11/module-path.js";
+import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
+import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
+import { hasPinPad, listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
+import { formatPkcs11Uri, parsePkcs11Uri } from "../../pkcs11/uri.js";
 
 export interface ListPkcs11Options {
   uri: string;
@@ -52,10 +52,10 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
       sessions.push(context);
       found.push(...search(context));
     }
-    const pin = uri.pin ? pinFromUri(uri.pin) : opts.pin ? pinFromSource(opts.pin, "the token's user PIN", opts.env ?? process.env) : undefined;
+    const pin = givenUserPin(uri.pin, opts.pin, "the token's user PIN", opts.env ?? process.env);
     if (found.length === 0 && sessions.length === 1 && pin !== undefined) {
       const [context] = sessions as [TokenContext];
-      await loginUser(context, pin, (context.slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0);
+      await loginUser(context, pin, hasPinPad(context.slot));
       found = search(context);
     }
     const entries = await Promise.all(

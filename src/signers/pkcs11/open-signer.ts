@@ -11,8 +11,8 @@ import type { Signer } from "../signer.js";
 import { withoutAttestation } from "./attestation.js";
 import { chainFromPool } from "./chain.js";
 import { proveWithoutSigning, signatureMatches, testMessage } from "./key-proof.js";
-import { acquireModule, type ModuleLease } from "./module-loader.js";
-import { chooseModule } from "./module-path.js";
+import { acquireModule, type ModuleLease } from "../../pkcs11/module-loader.js";
+import { chooseModule } from "../../pkcs11/module-path.js";
 import {
   closeSession,
   findCertificates,
@@ -23,13 +23,14 @@ import {
   type ObjectFilter,
   type PrivateKeyObject,
   type TokenContext,
-} from "./objects.js";
-import { Pkcs11AmbiguousError, describeCkr } from "./pkcs11-errors.js";
+} from "../../pkcs11/objects.js";
+import { Pkcs11AmbiguousError, describeCkr } from "../../pkcs11/pkcs11-errors.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
-import { RememberedPin, loginUser, pinFromPrompt, pinFromSource, pinFromUri, type PinSupply } from "./pin.js";
-import { CKF_LOGIN_REQUIRED, CKF_PROTECTED_AUTHENTICATION_PATH, describeToken, listTokenSlots, slotMatches, tokenUri, type TokenSlot } from "./slots.js";
-import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "./token-signing.js";
-import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
+import { RememberedPin, givenUserPin, loginUser, pinFromPrompt, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
+import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
+import { CKF } from "../../pkcs11/constants.js";
+import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "../../pkcs11/token-signing.js";
+import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 
 type UsableKey = PrivateKeyObject & { keyType: "RSA" | "EC" };
 
@@ -74,8 +75,7 @@ class SignerBuild {
     private readonly certUri: Pkcs11Uri | undefined,
   ) {
     this.env = opts.env ?? process.env;
-    const uriPin = keyUri.pin ?? certUri?.pin;
-    this.userPinSource = uriPin ? pinFromUri(uriPin) : opts.pin ? pinFromSource(opts.pin, "the token's user PIN", this.env) : undefined;
+    this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", this.env);
     // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
     if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
   }
@@ -183,15 +183,7 @@ class SignerBuild {
   // --- key ----------------------------------------------------------------------------------------------
 
   private chooseKeySlot(slots: TokenSlot[], certObject: CertificateObject | undefined): TokenSlot {
-    const keySlots = slots.filter((s) => slotMatches(this.keyUri, s, this.module.info));
-    if (keySlots.length === 1) return keySlots[0]!;
-    if (certObject && keySlots.some((s) => key(s) === key(certObject.slot))) return certObject.slot;
-    if (keySlots.length === 0) throw tokenNotFound(this.keyUri, slots);
-    throw new Pkcs11AmbiguousError(
-      `${formatPkcs11Uri(withoutQuery(this.keyUri))} matches ${keySlots.length} tokens`,
-      keySlots.map((s) => formatPkcs11Uri(tokenUri(s))),
-      "add token= or serial= to say which token holds the key",
-    );
+    return onlyMatchingSlot(this.keyUri, slots, this.module.info, "add token= or serial= to say which token holds the key", certObject?.slot);
   }
 
   private async findKey(
@@ -316,22 +308,18 @@ class SignerBuild {
   }
 
   private needsLogin(slot: TokenSlot): boolean {
-    return (slot.flags & CKF_LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
+    return (slot.flags & CKF.LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
   }
 
   private pinPad(slot: TokenSlot): boolean {
-    return (slot.flags & CKF_PROTECTED_AUTHENTICATION_PATH) !== 0;
+    return hasPinPad(slot);
   }
 
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
   private userPin(slot: TokenSlot): PinSupply | undefined {
     if (this.rememberedUserPin) return this.rememberedUserPin;
     if (this.userPinSource) return this.userPinSource;
-    if (this.pinPad(slot)) return undefined;
-    return pinFromPrompt(
-      `User PIN for ${describeToken(slot.token)}: `,
-      `the user PIN of ${describeToken(slot.token)} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`,
-    );
+    return this.pinPad(slot) ? undefined : userPinPrompt(slot.token);
   }
 
   /** What a re-login after re-insertion uses: the remembered PIN only if it is kept anyway (--reuse-pin). */
@@ -372,11 +360,4 @@ class SignerBuild {
 
 function key(slot: TokenSlot): string {
   return slot.handle.toString("hex");
-}
-
-function tokenNotFound(uri: Pkcs11Uri, slots: TokenSlot[]): DeviceError {
-  const present = slots.map((s) => formatPkcs11Uri(tokenUri(s)));
-  return new DeviceError("PKCS11_TOKEN_NOT_FOUND", `no token matches ${formatPkcs11Uri(withoutQuery(uri))}`, {
-    hint: present.length > 0 ? `tokens present: ${present.join(" ")}` : "no token is present: insert it, or check the module (--pkcs11-lib) and its configuration",
-  });
 }

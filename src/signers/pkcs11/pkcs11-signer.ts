@@ -8,14 +8,14 @@ import { DeviceError, InputError, isAgentError, type AgentError } from "../../er
 import type { Certificate } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
-import type { ModuleLease } from "./module-loader.js";
-import { closeSession, findPrivateKeys, openSession, type PrivateKeyObject, type TokenContext } from "./objects.js";
+import type { ModuleLease } from "../../pkcs11/module-loader.js";
+import { closeSession, findPrivateKeys, openSession, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
 import { signatureMatches } from "./key-proof.js";
-import { describeCkr, isSessionLost } from "./pkcs11-errors.js";
-import { loginUser, type PinSupply, type RememberedPin } from "./pin.js";
-import { describeToken, listTokenSlots, sameToken, type TokenSlot } from "./slots.js";
-import { signOnToken, signingFailure, type MechanismPlan } from "./token-signing.js";
-import { formatPkcs11Uri } from "./uri.js";
+import { describeCkr, isSessionLost } from "../../pkcs11/pkcs11-errors.js";
+import { loginUser, type PinSupply, type RememberedPin } from "../../pkcs11/pin.js";
+import { describeToken, listTokenSlots, sameToken, type TokenSlot } from "../../pkcs11/slots.js";
+import { signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/token-signing.js";
+import { formatPkcs11Uri } from "../../pkcs11/uri.js";
 
 export interface Pkcs11SignerParts {
   lease: ModuleLease;

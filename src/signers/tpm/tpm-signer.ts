@@ -21,6 +21,7 @@ import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
 import { resolveKeyPassword } from "./key-password.js";
 import { signHash } from "./signing/choose-scheme.js";
 import type { TpmSigningKey } from "./signing/signing-key.js";
+import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /** Injection points for tests and benchmarks. */
 export interface TpmSignerSeams {
@@ -30,7 +31,6 @@ export interface TpmSignerSeams {
   readonly parameterEncryption?: boolean;
 }
 
-const NODE_HASH: Readonly<Record<DigestAlgorithm, string>> = { SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" };
 
 interface TpmSignerInit {
   readonly keys: KeyLifecycle;
@@ -127,7 +127,7 @@ export class TpmSigner implements Signer {
   sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
     const run = this.#queue.then(async () => {
       if (this.#closed) throw new DeviceError("TPM_UNAVAILABLE", `${this.#init.what}: the signer was already closed`);
-      const hash = createHash(NODE_HASH[digest]).update(message).digest();
+      const hash = createHash(NODE_HASH_NAME[digest]).update(message).digest();
       return this.#init.keys.use((loaded) => signHash(this.#signingKey(loaded), loaded.key.public.public, hash, digest));
     });
     this.#queue = run.catch(() => undefined);

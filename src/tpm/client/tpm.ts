@@ -11,6 +11,7 @@ import { TPM_ST, TPM_SU } from "../wire/constants.js";
 import { RC, RETRYABLE_RESPONSE_CODES } from "../wire/response-code.js";
 import { TPMS_AUTH_COMMAND, TPMS_AUTH_RESPONSE, type TpmsAuthResponse } from "../wire/structures.js";
 import { TpmResponseError } from "./tpm-error.js";
+import { u32be } from "../../encoding/bytes.js";
 
 /** A handle together with its Name (what cpHash covers): the object Name, or the handle itself for permanent handles. */
 export interface Entity {
@@ -19,9 +20,7 @@ export interface Entity {
 }
 
 export function permanentEntity(handle: number): Entity {
-  const name = Buffer.alloc(4);
-  name.writeUInt32BE(handle >>> 0);
-  return { handle, name };
+  return { handle, name: u32be(handle) };
 }
 
 /** One entry of the authorization area: which session authorizes the handle, and the handle's password. */

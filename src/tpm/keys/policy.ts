@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { encode, Reader, TpmWireError, u32 } from "../wire/codec.js";
-import { hex32, TPM_CC } from "../wire/constants.js";
+import { HASHES, hex32, isTpmHashAlg, TPM_CC } from "../wire/constants.js";
 import { TPML_PCR_SELECTION, type TpmsPcrSelection } from "../wire/structures.js";
 
 export type PolicyStatement =
@@ -109,14 +109,13 @@ export function computePolicyDigest(statements: readonly PolicyStatement[], hash
 
 /** "PCR 16 (sha256)" style description of a PCR selection, for messages. */
 export function describePcrSelection(pcrs: readonly TpmsPcrSelection[]): string {
-  const names: Record<number, string> = { 0x4: "sha1", 0xb: "sha256", 0xc: "sha384", 0xd: "sha512" };
   return pcrs
     .map((sel) => {
       const indexes: number[] = [];
       sel.pcrSelect.forEach((byte, i) => {
         for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) indexes.push(i * 8 + bit);
       });
-      return `PCR ${indexes.join(",")} (${names[sel.hash] ?? `alg 0x${sel.hash.toString(16)}`})`;
+      return `PCR ${indexes.join(",")} (${isTpmHashAlg(sel.hash) ? HASHES[sel.hash].name : `alg 0x${sel.hash.toString(16)}`})`;
     })
     .join(" + ");
 }

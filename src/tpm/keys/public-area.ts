@@ -3,6 +3,8 @@ import { InputError } from "../../errors.js";
 import { decode, encode, TpmWireError } from "../wire/codec.js";
 import { curveInfo, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG } from "../wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../wire/structures.js";
+import { u16be, u32be } from "../../encoding/bytes.js";
+import { ecPublicKey, rsaPublicKey } from "../../encoding/public-key.js";
 
 /** A TPM object's public area: the decoded structure and the exact bytes it came from (its Name hashes them). */
 export interface PublicArea {
@@ -28,9 +30,7 @@ export function encodePublicArea(pub: TpmtPublic): PublicArea {
 export function objectName(area: PublicArea): Buffer {
   const { nameAlg } = area.public;
   if (!isTpmHashAlg(nameAlg)) throw new InputError("TPM_KEY_INVALID", `unsupported TPM object name algorithm 0x${nameAlg.toString(16)}`);
-  const alg = Buffer.alloc(2);
-  alg.writeUInt16BE(nameAlg);
-  return Buffer.concat([alg, createHash(hashInfo(nameAlg).name).update(area.bytes).digest()]);
+  return Buffer.concat([u16be(nameAlg), createHash(hashInfo(nameAlg).name).update(area.bytes).digest()]);
 }
 
 export function hasAttribute(pub: TpmtPublic, attribute: number): boolean {
@@ -51,33 +51,16 @@ export function describeKey(pub: TpmtPublic): string {
   }
 }
 
-function b64url(bytes: Buffer): string {
-  return bytes.toString("base64url");
-}
-
-function leftPad(bytes: Buffer, size: number): Buffer {
-  if (bytes.length >= size) return bytes;
-  return Buffer.concat([Buffer.alloc(size - bytes.length), bytes]);
-}
-
 /** The public key of an RSA or ECC object, for verification and for comparison with the certificate. */
 export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
   try {
     if (pub.type === TPM_ALG.RSA) {
-      const e = pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent;
-      const eBytes = Buffer.alloc(4);
-      eBytes.writeUInt32BE(e);
-      let i = 0;
-      while (i < 3 && eBytes[i] === 0) i++;
-      return createPublicKey({ key: { kty: "RSA", n: b64url(pub.unique), e: b64url(eBytes.subarray(i)) }, format: "jwk" });
+      return rsaPublicKey(pub.unique, u32be(pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent));
     }
     if (pub.type === TPM_ALG.ECC) {
       const curve = curveInfo(pub.parameters.curveID);
       if (!curve) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
-      return createPublicKey({
-        key: { kty: "EC", crv: curve.jwk, x: b64url(leftPad(pub.unique.x, curve.size)), y: b64url(leftPad(pub.unique.y, curve.size)) },
-        format: "jwk",
-      });
+      return ecPublicKey(curve.jwk, pub.unique.x, pub.unique.y);
     }
   } catch (cause) {
     if (cause instanceof InputError) throw cause;

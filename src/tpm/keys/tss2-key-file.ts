@@ -7,6 +7,8 @@ import { InputError } from "../../errors.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
 import { decodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
+import { children, DerError, readElement, TAG } from "../../encoding/der.js";
+import { derSequence } from "../../encoding/der-writer.js";
 
 export const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
 
@@ -51,52 +53,13 @@ export function tss2Der(data: string | Buffer, what: string): Buffer {
   return Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
 }
 
-interface Tlv {
-  readonly tag: number;
-  readonly start: number;
-  readonly valueStart: number;
-  readonly end: number;
-}
-
-function readTlv(der: Buffer, offset: number, limit: number): Tlv {
-  if (offset + 2 > limit) throw new RangeError("truncated");
-  const tag = der[offset]!;
-  if ((tag & 0x1f) === 0x1f) throw new RangeError("high tag numbers are not used in TSS2 keys");
-  let len = der[offset + 1]!;
-  let p = offset + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > limit) throw new RangeError("bad length");
-    len = der.readUIntBE(p, n);
-    p += n;
-  }
-  if (p + len > limit) throw new RangeError("truncated");
-  return { tag, start: offset, valueStart: p, end: p + len };
-}
-
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
 /** Drops context-specific elements the draft does not define yet ([6] parentName proposals and beyond). */
 function withoutUnknownFields(der: Buffer): Buffer {
-  const outer = readTlv(der, 0, der.length);
-  if (outer.tag !== 0x30) throw new RangeError("not a SEQUENCE");
-  const kept: Buffer[] = [];
-  let dropped = false;
-  for (let p = outer.valueStart; p < outer.end; ) {
-    const el = readTlv(der, p, outer.end);
-    const isUnknownContextTag = (el.tag & 0xc0) === 0x80 && (el.tag & 0x1f) > 5;
-    if (isUnknownContextTag) dropped = true;
-    else kept.push(der.subarray(el.start, el.end));
-    p = el.end;
-  }
-  if (!dropped) return der.subarray(0, outer.end);
-  const body = Buffer.concat(kept);
-  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+  const outer = readElement(der);
+  if (outer.tag !== TAG.SEQUENCE) throw new DerError("not a SEQUENCE");
+  const fields = children(outer);
+  const kept = fields.filter((el) => !((el.tag & 0xc0) === 0x80 && (el.tag & 0x1f) > 5));
+  return kept.length === fields.length ? outer.raw : derSequence(...kept.map((el) => el.raw));
 }
 
 /** Two's-complement INTEGER bytes → handle (mod 2^32), as tpm2-openssl reads it. */

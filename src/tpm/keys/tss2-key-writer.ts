@@ -1,6 +1,9 @@
 import { encode, tpm2b } from "../wire/codec.js";
 import { encodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { OID_LOADABLE_KEY, TSS2_PEM_LABEL } from "./tss2-key-file.js";
+import { u32be } from "../../encoding/bytes.js";
+import { unsignedIntegerContent } from "../../encoding/der-writer.js";
+import { encodePem } from "../../encoding/pem.js";
 
 export interface Tss2KeyContents {
   /** Parent: 0x40000001 (owner hierarchy: the standard SRK is re-created) or a 0x81… persistent key. */
@@ -42,14 +45,11 @@ export async function encodeTss2KeyFile(contents: Tss2KeyContents): Promise<stri
   key.pubkey = new OctetString(encode(tpm2b, contents.publicArea));
   key.privkey = new OctetString(encode(tpm2b, contents.privateBlob));
   const der = Buffer.from(AsnConvert.serialize(key));
-  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${TSS2_PEM_LABEL}-----\n${lines.join("\n")}\n-----END ${TSS2_PEM_LABEL}-----\n`;
+  return encodePem(TSS2_PEM_LABEL, der);
 }
 
 /** A positive INTEGER's content octets (a leading zero when the top bit is set, as 0x81… handles need). */
 function integerBytes(value: number): ArrayBuffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(value >>> 0);
-  const bytes = b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b;
+  const bytes = unsignedIntegerContent(u32be(value));
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
 }

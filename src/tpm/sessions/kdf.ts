@@ -3,12 +3,7 @@
  * keys and parameter-encryption keys, KDFe (SP 800-56A single-step) for ECC salts.
  */
 import { createHash, createHmac } from "node:crypto";
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
+import { u32be as u32 } from "../../encoding/bytes.js";
 
 /** The label as a C string: its bytes and a terminating zero octet. */
 function labelBytes(label: string): Buffer {

@@ -1,4 +1,5 @@
 /** TPM 2.0 constants used by this client, with the spec's names (TCG TPM 2.0 Library, Part 2). */
+import type { CurveName } from "../../encoding/signature-encoding.js";
 
 export const TPM_ST = {
   RSP_COMMAND: 0x00c4,
@@ -162,10 +163,10 @@ export const CURVES = {
   [TPM_ECC.NIST_P256]: { nodeName: "prime256v1", jwk: "P-256", size: 32 },
   [TPM_ECC.NIST_P384]: { nodeName: "secp384r1", jwk: "P-384", size: 48 },
   [TPM_ECC.NIST_P521]: { nodeName: "secp521r1", jwk: "P-521", size: 66 },
-} as const satisfies Record<number, { nodeName: string; jwk: string; size: number }>;
+} as const satisfies Record<number, { nodeName: string; jwk: CurveName; size: number }>;
 
-export function curveInfo(curve: number): { nodeName: string; jwk: string; size: number } | undefined {
-  return (CURVES as Record<number, { nodeName: string; jwk: string; size: number }>)[curve];
+export function curveInfo(curve: number): { nodeName: string; jwk: CurveName; size: number } | undefined {
+  return (CURVES as Record<number, { nodeName: string; jwk: CurveName; size: number }>)[curve];
 }
 
 export function hex32(n: number): string {

@@ -1,5 +1,5 @@
 import { InputError } from "../../../errors.js";
-import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../../x509/der.js";
+import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../../encoding/der.js";
 import { ML_DSA_SEED_LENGTH, mlDsaParameterSetForOid, type MlDsaParameterSet } from "./params.js";
 
 /** Which CHOICE of ML-DSA-PrivateKey (RFC 9881) the file used. */

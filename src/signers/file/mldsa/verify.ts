@@ -1,4 +1,4 @@
-import { DerError, TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle } from "../../../x509/der.js";
+import { DerError, TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle } from "../../../encoding/der.js";
 import { loadMlDsa } from "./params.js";
 import { certificateSpkiDer, decodeMlDsaSpki } from "./spki.js";
 

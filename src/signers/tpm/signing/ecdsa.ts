@@ -2,7 +2,7 @@ import { InputError } from "../../../errors.js";
 import { Sign } from "../../../tpm/wire/commands.js";
 import { curveInfo, hashInfo, TPM_ALG } from "../../../tpm/wire/constants.js";
 import type { TpmtPublicEcc } from "../../../tpm/wire/structures.js";
-import { ecdsaSignatureToDer } from "./ecdsa-der.js";
+import { ecdsaSignatureToDer } from "../../../encoding/signature-encoding.js";
 import { fitDigest, NULL_TICKET, type TpmSigningKey } from "./signing-key.js";
 
 /** Hash whose size matches an ECC curve (capped at SHA-512), as the Go helper declares it to the TPM. */

@@ -1,7 +1,7 @@
 import type { DigestAlgorithm } from "../../signer.js";
 import { RSA_Decrypt } from "../../../tpm/wire/commands.js";
 import { TPM_ALG } from "../../../tpm/wire/constants.js";
-import { emsaPkcs1v15 } from "./pkcs1.js";
+import { emsaPkcs1v15 } from "../../../encoding/signature-encoding.js";
 import { fitDigest, type TpmSigningKey } from "./signing-key.js";
 
 /**

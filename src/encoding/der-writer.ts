@@ -1,0 +1,60 @@
+/** DER writing: tag-length-value with a definite, minimal length, and the few primitives built on it. */
+import { TAG } from "./der.js";
+import { withoutLeadingZeros } from "./bytes.js";
+
+/** Tag and length octets: short form below 128, else 0x80|k followed by k big-endian bytes. */
+export function derHeaderSize(length: number): number {
+  let size = 2;
+  if (length >= 0x80) for (let v = length; v > 0; v = Math.floor(v / 256)) size++;
+  return size;
+}
+
+/** Writes the tag and length octets at `at`; returns where the content goes. */
+export function writeDerHeader(out: Uint8Array, at: number, tag: number, length: number): number {
+  const lengthBytes = derHeaderSize(length) - 2;
+  out[at++] = tag;
+  if (lengthBytes > 0) out[at++] = 0x80 | lengthBytes;
+  for (let k = lengthBytes - 1; k >= 0; k--) out[at++] = Math.floor(length / 256 ** k) & 0xff;
+  if (lengthBytes === 0) out[at++] = length;
+  return at;
+}
+
+export function derTlv(tag: number, content: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(derHeaderSize(content.length) + content.length);
+  out.set(content, writeDerHeader(out, 0, tag, content.length));
+  return out;
+}
+
+export function derSequence(...parts: Uint8Array[]): Buffer {
+  return derTlv(TAG.SEQUENCE, Buffer.concat(parts));
+}
+
+/** BIT STRING with no unused bits (signatures, public keys). */
+export function derBitString(bytes: Uint8Array): Buffer {
+  return derTlv(TAG.BIT_STRING, Buffer.concat([Buffer.from([0]), bytes]));
+}
+
+/** OBJECT IDENTIFIER from its dotted-decimal form. */
+export function derOid(oid: string): Buffer {
+  const [first = 0, second = 0, ...rest] = oid.split(".").map(Number);
+  const bytes: number[] = [];
+  for (const arc of [first * 40 + second, ...rest]) {
+    const chunk = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
+    bytes.push(...chunk);
+  }
+  return derTlv(TAG.OID, Buffer.from(bytes));
+}
+
+/**
+ * The content octets of a non-negative INTEGER from big-endian magnitude bytes (of any length, leading zeros
+ * allowed): leading zeros dropped, one 0x00 put back when the top bit is set.
+ */
+export function unsignedIntegerContent(magnitude: Uint8Array): Buffer {
+  const body = magnitude.length === 0 ? Buffer.from([0]) : withoutLeadingZeros(magnitude);
+  return body[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
+}
+
+export function derUnsignedInteger(magnitude: Uint8Array): Buffer {
+  return derTlv(TAG.INTEGER, unsignedIntegerContent(magnitude));
+}

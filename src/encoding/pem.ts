@@ -1,0 +1,73 @@
+import { InputError } from "../errors.js";
+
+/** One `-----BEGIN <label>-----` … `-----END <label>-----` block. */
+export interface PemBlock {
+  readonly label: string;
+  readonly der: Buffer;
+  /** RFC 1421 headers such as `Proc-Type` (legacy OpenSSL encryption); usually empty. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+const BEGIN = "-----BEGIN ";
+
+/** One PEM block, base64 in 64-character lines (RFC 7468). */
+export function encodePem(label: string, der: Uint8Array): string {
+  const lines = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+/** True when the bytes look like PEM text (as opposed to DER). */
+export function looksLikePem(bytes: Buffer): boolean {
+  return bytes.includes(BEGIN, 0, "latin1");
+}
+
+/**
+ * Every PEM block in `text`, in order. Text between blocks (comments, `openssl x509 -text` dumps) is ignored,
+ * as Go's pem.Decode loop does. A block that is not terminated or whose body is not base64 is an error
+ * naming `source`, rather than being silently skipped.
+ */
+export function decodePemBlocks(text: string, source: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  let cursor = 0;
+  for (;;) {
+    const begin = text.indexOf(BEGIN, cursor);
+    if (begin < 0) return blocks;
+    const labelEnd = text.indexOf("-----", begin + BEGIN.length);
+    const label = labelEnd < 0 ? "" : text.slice(begin + BEGIN.length, labelEnd);
+    if (label === "" || /[\r\n]/.test(label)) {
+      throw pemError(source, "a BEGIN line is malformed");
+    }
+    const endMarker = `-----END ${label}-----`;
+    const end = text.indexOf(endMarker, labelEnd + 5);
+    if (end < 0) throw pemError(source, `the ${label} block has no END line`);
+    blocks.push(decodeBody(text.slice(labelEnd + 5, end), label, source));
+    cursor = end + endMarker.length;
+  }
+}
+
+function decodeBody(body: string, label: string, source: string): PemBlock {
+  const lines = body.split(/\r?\n/);
+  const headers: Record<string, string> = {};
+  let i = 0;
+  while (i < lines.length && lines[i]!.trim() === "") i++;
+  // RFC 1421 headers ("Name: value") come first and end at a blank line.
+  if (i < lines.length && /^[A-Za-z-]+:/.test(lines[i]!)) {
+    while (i < lines.length && lines[i]!.trim() !== "") {
+      const line = lines[i]!;
+      const colon = line.indexOf(":");
+      if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+      i++;
+    }
+  }
+  const base64 = lines.slice(i).join("").replace(/\s+/g, "");
+  if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) {
+    throw pemError(source, `the ${label} block is not valid base64`);
+  }
+  return { label, der: Buffer.from(base64, "base64"), headers };
+}
+
+function pemError(source: string, what: string): InputError {
+  return new InputError("PEM_INVALID", `could not parse PEM data in ${source}: ${what}`, {
+    hint: "the file may be truncated or edited; export it again",
+  });
+}

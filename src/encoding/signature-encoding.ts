@@ -1,0 +1,89 @@
+/**
+ * Byte formats around a signature, shared by every signer back-end: digest names, the DigestInfo of
+ * PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
+ */
+import { TAG } from "./der.js";
+import { derHeaderSize, writeDerHeader } from "./der-writer.js";
+
+export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
+
+export const NODE_HASH_NAME: Readonly<Record<DigestAlgorithm, "sha256" | "sha384" | "sha512">> = {
+  SHA256: "sha256",
+  SHA384: "sha384",
+  SHA512: "sha512",
+};
+
+/** DER DigestInfo { AlgorithmIdentifier { hashOid, NULL }, OCTET STRING <digest> } without the digest (RFC 8017 §9.2 note 1). */
+export const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = {
+  SHA256: Buffer.from("3031300d060960864801650304020105000420", "hex"),
+  SHA384: Buffer.from("3041300d060960864801650304020205000430", "hex"),
+  SHA512: Buffer.from("3051300d060960864801650304020305000440", "hex"),
+};
+
+/**
+ * EMSA-PKCS1-v1_5 (RFC 8017 §9.2): 00 01 FF…FF 00 ‖ DigestInfo ‖ H, modulus-sized. Raw RSA decryption of
+ * this block with the private key is exactly an RSASSA-PKCS1-v1_5 signature — how decrypt-only TPM RSA
+ * keys (openssl_tpm2_engine's default) sign.
+ */
+export function emsaPkcs1v15(digest: Buffer, algorithm: DigestAlgorithm, modulusBytes: number): Buffer {
+  const t = Buffer.concat([DIGEST_INFO_PREFIX[algorithm], digest]);
+  const padding = modulusBytes - t.length - 3;
+  if (padding < 8) throw new RangeError(`a ${modulusBytes * 8}-bit RSA key is too small for ${algorithm}`);
+  return Buffer.concat([Buffer.from([0x00, 0x01]), Buffer.alloc(padding, 0xff), Buffer.from([0x00]), t]);
+}
+
+/**
+ * ECDSA (r, s) as big-endian magnitudes (possibly shorter than the curve size) → DER SEQUENCE { INTEGER r,
+ * INTEGER s }, written into one buffer: it runs once per signature, next to a token's C_Sign.
+ */
+export function ecdsaSignatureToDer(r: Uint8Array, s: Uint8Array): Buffer {
+  const rLength = integerLength(r);
+  const sLength = integerLength(s);
+  const body = derHeaderSize(rLength) + rLength + derHeaderSize(sLength) + sLength;
+  const out = Buffer.allocUnsafe(derHeaderSize(body) + body);
+  const at = writeInteger(out, writeDerHeader(out, writeDerHeader(out, 0, TAG.SEQUENCE, body), TAG.INTEGER, rLength), r, rLength);
+  writeInteger(out, writeDerHeader(out, at, TAG.INTEGER, sLength), s, sLength);
+  return out;
+}
+
+/** An INTEGER's content length for a magnitude: no leading zeros, one 0x00 before a set top bit. */
+function integerLength(v: Uint8Array): number {
+  let i = 0;
+  while (i < v.length && v[i] === 0) i++;
+  return i === v.length ? 1 : v.length - i + (v[i]! & 0x80 ? 1 : 0);
+}
+
+/** The magnitude's last `length` bytes, zero-filled on the left where it is shorter. */
+function writeInteger(out: Buffer, at: number, v: Uint8Array, length: number): number {
+  const from = Math.max(0, v.length - length);
+  const zeros = length - (v.length - from);
+  out.fill(0, at, at + zeros);
+  out.set(v.subarray(from), at + zeros);
+  return at + length;
+}
+
+/** Converts an ECDSA signature from r‖s (two equal halves: PKCS#11, IEEE P1363) to DER. */
+export function ecdsaRawToDer(raw: Uint8Array): Buffer {
+  if (raw.length === 0 || raw.length % 2 !== 0) {
+    throw new RangeError(`an ECDSA signature in r||s form has an even, non-zero length, not ${raw.length}`);
+  }
+  const half = raw.length / 2;
+  return ecdsaSignatureToDer(raw.subarray(0, half), raw.subarray(half));
+}
+
+export type CurveName = "P-256" | "P-384" | "P-521";
+
+/** Named curves: the DER of their OID (CKA_EC_PARAMS, ECParameters namedCurve) and field size. */
+export const NAMED_CURVES: Readonly<Record<CurveName, { readonly oidDer: Buffer; readonly fieldBytes: number }>> = {
+  "P-256": { oidDer: Buffer.from("06082a8648ce3d030107", "hex"), fieldBytes: 32 },
+  "P-384": { oidDer: Buffer.from("06052b81040022", "hex"), fieldBytes: 48 },
+  "P-521": { oidDer: Buffer.from("06052b81040023", "hex"), fieldBytes: 66 },
+};
+
+export function curveFromEcParams(ecParams: Uint8Array | undefined): { name: CurveName; fieldBytes: number } | undefined {
+  if (ecParams === undefined) return undefined;
+  for (const [name, curve] of Object.entries(NAMED_CURVES) as [CurveName, (typeof NAMED_CURVES)[CurveName]][]) {
+    if (curve.oidDer.equals(ecParams)) return { name, fieldBytes: curve.fieldBytes };
+  }
+  return undefined;
+}

@@ -1,0 +1,65 @@
+/** The PKCS#11 numbers this project uses (PKCS#11 v2.40 §2), by their names in the standard, in one table. */
+export const CKA = {
+  CLASS: 0x0,
+  TOKEN: 0x1,
+  PRIVATE: 0x2,
+  LABEL: 0x3,
+  VALUE: 0x11,
+  CERTIFICATE_TYPE: 0x80,
+  ISSUER: 0x81,
+  SERIAL_NUMBER: 0x82,
+  TRUSTED: 0x86,
+  CERTIFICATE_CATEGORY: 0x87,
+  KEY_TYPE: 0x100,
+  SUBJECT: 0x101,
+  ID: 0x102,
+  SENSITIVE: 0x103,
+  ENCRYPT: 0x104,
+  DECRYPT: 0x105,
+  WRAP: 0x106,
+  UNWRAP: 0x107,
+  SIGN: 0x108,
+  SIGN_RECOVER: 0x109,
+  VERIFY: 0x10a,
+  DERIVE: 0x10c,
+  MODULUS: 0x120,
+  MODULUS_BITS: 0x121,
+  PUBLIC_EXPONENT: 0x122,
+  PRIVATE_EXPONENT: 0x123,
+  PUBLIC_KEY_INFO: 0x129,
+  EXTRACTABLE: 0x162,
+  NEVER_EXTRACTABLE: 0x164,
+  ALWAYS_SENSITIVE: 0x165,
+  MODIFIABLE: 0x170,
+  EC_PARAMS: 0x180,
+  EC_POINT: 0x181,
+} as const;
+
+export const CKO = { CERTIFICATE: 1, PUBLIC_KEY: 2, PRIVATE_KEY: 3 } as const;
+export const CKK = { RSA: 0, EC: 3 } as const;
+export const CKM = {
+  RSA_PKCS_KEY_PAIR_GEN: 0x0,
+  RSA_PKCS: 0x1,
+  SHA256_RSA_PKCS: 0x40,
+  SHA384_RSA_PKCS: 0x41,
+  SHA512_RSA_PKCS: 0x42,
+  EC_KEY_PAIR_GEN: 0x1040,
+  ECDSA: 0x1041,
+} as const;
+export const CKU = { USER: 1, CONTEXT_SPECIFIC: 2 } as const;
+/** Flags of C_Initialize (OS_LOCKING_OK), C_OpenSession (*_SESSION) and CK_TOKEN_INFO (the rest). */
+export const CKF = {
+  OS_LOCKING_OK: 0x2,
+  RW_SESSION: 0x2,
+  SERIAL_SESSION: 0x4,
+  WRITE_PROTECTED: 0x2,
+  LOGIN_REQUIRED: 0x4,
+  PROTECTED_AUTHENTICATION_PATH: 0x100,
+  TOKEN_INITIALIZED: 0x400,
+  USER_PIN_COUNT_LOW: 0x10000,
+  USER_PIN_FINAL_TRY: 0x20000,
+  USER_PIN_LOCKED: 0x40000,
+} as const;
+export const CKC_X_509 = 0;
+/** CKA_CERTIFICATE_CATEGORY values. */
+export const CERTIFICATE_CATEGORY = { TOKEN_USER: 1, AUTHORITY: 2 } as const;

@@ -1,0 +1,130 @@
+/**
+ * Which PKCS#11 module to load: `--pkcs11-lib`, else the URI's `module-path`, else its `module-name`
+ * (looked up among p11-kit's registered modules and the usual library directories), else the p11-kit
+ * proxy, which forwards to every module registered with p11-kit. Also lists the modules installed on
+ * this system, for the error shown when nothing could be loaded.
+ */
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, isAbsolute, join } from "node:path";
+import { InputError, UsageError } from "../errors.js";
+import type { Pkcs11Uri } from "./uri.js";
+
+export const P11_KIT_PROXY = "p11-kit-proxy.so";
+
+export interface ModuleChoice {
+  /** What to dlopen: an absolute path, or a bare name the dynamic loader resolves. */
+  path: string;
+  /** Where the choice came from, for messages. */
+  origin: string;
+}
+
+export function chooseModule(library: string | undefined, uris: readonly Pkcs11Uri[]): ModuleChoice {
+  if (library !== undefined && library !== "") return { path: library, origin: "--pkcs11-lib" };
+  const paths = unique(uris.map((u) => u.modulePath));
+  if (paths.length > 1) {
+    throw new UsageError("USAGE", `the certificate and key URIs name different modules (${paths.join(", ")})`, {
+      hint: "one signer uses one PKCS#11 module: give module-path once, or use --pkcs11-lib",
+    });
+  }
+  if (paths[0] !== undefined) return { path: paths[0], origin: "module-path in the URI" };
+  const names = unique(uris.map((u) => u.moduleName));
+  if (names.length > 1) {
+    throw new UsageError("USAGE", `the certificate and key URIs name different modules (${names.join(", ")})`);
+  }
+  if (names[0] !== undefined) {
+    const path = resolveModuleName(names[0]);
+    if (path === undefined) {
+      const found = findInstalledModules();
+      throw new InputError("PKCS11_URI_INVALID", `module-name=${names[0]} does not name a PKCS#11 module installed here`, {
+        hint: found.length > 0 ? `installed modules: ${found.join(", ")}` : "no PKCS#11 module was found; install one (softhsm2, opensc, ykcs11) or give module-path",
+      });
+    }
+    return { path, origin: `module-name=${names[0]}` };
+  }
+  return { path: P11_KIT_PROXY, origin: "default (p11-kit proxy)" };
+}
+
+function unique(values: (string | undefined)[]): string[] {
+  return [...new Set(values.filter((v): v is string => v !== undefined))];
+}
+
+/** A module-name as p11-kit knows it (`softhsm2` for softhsm2.module), or a library file name without `lib`/`.so`. */
+export function resolveModuleName(name: string): string | undefined {
+  const registered = p11KitModules().get(name);
+  if (registered !== undefined) return registered;
+  const wanted = new Set([name, `lib${name}`]);
+  return findInstalledModules().find((path) => wanted.has(basename(path).replace(/\.so(\.[0-9.]+)?$/, "")));
+}
+
+/** The modules found on this system: p11-kit registrations first, then the usual library directories. */
+export function findInstalledModules(): string[] {
+  const found = new Map<string, string>(); // real path -> path as shown
+  const add = (path: string) => {
+    try {
+      const real = realpathSync(path);
+      if (!found.has(real)) found.set(real, path);
+    } catch {
+      /* dangling link or unreadable: not a candidate */
+    }
+  };
+  for (const path of p11KitModules().values()) add(path);
+  for (const dir of libraryDirectories()) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    const anyLibrary = /(^|\/)(pkcs11|softhsm)$/.test(dir);
+    for (const entry of entries.sort()) {
+      if (!/\.so$/.test(entry)) continue;
+      if (anyLibrary || /pkcs11|softhsm2|ykcs11|p11-kit-proxy|tpm2_pkcs11|libcryptoki/.test(entry)) add(join(dir, entry));
+    }
+  }
+  return [...found.values()];
+}
+
+function libraryDirectories(): string[] {
+  const roots = ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64", "/opt/homebrew/lib"];
+  const dirs: string[] = [];
+  for (const root of roots) {
+    if (!existsSync(root)) continue;
+    const multiarch = safeReaddir(root)
+      .filter((e) => /-linux-(gnu|musl)/.test(e))
+      .map((e) => join(root, e));
+    for (const base of [root, ...multiarch]) dirs.push(base, join(base, "pkcs11"), join(base, "softhsm"));
+  }
+  return dirs;
+}
+
+/** p11-kit module registrations: name -> module path (relative paths are under p11-kit's module directory). */
+function p11KitModules(): Map<string, string> {
+  const modules = new Map<string, string>();
+  const configDirs = ["/usr/share/p11-kit/modules", "/etc/pkcs11/modules", join(homedir(), ".config/pkcs11/modules")];
+  const moduleDir = libraryDirectories().find((d) => d.endsWith("/pkcs11") && /-linux-/.test(d) && existsSync(d)) ?? "/usr/lib/pkcs11";
+  for (const dir of configDirs) {
+    for (const entry of safeReaddir(dir)) {
+      if (!entry.endsWith(".module")) continue;
+      let text: string;
+      try {
+        text = readFileSync(join(dir, entry), "utf8");
+      } catch {
+        continue;
+      }
+      const line = /^\s*module\s*:\s*(\S.*?)\s*$/m.exec(text);
+      if (!line?.[1]) continue;
+      const path = isAbsolute(line[1]) ? line[1] : join(moduleDir, line[1]);
+      modules.set(entry.slice(0, -".module".length), path);
+    }
+  }
+  return modules;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Where the token PIN comes from and how it is presented to the token. A PIN is read when needed and
+ * wiped right after C_Login; only a PIN needed again for every signature (CKA_ALWAYS_AUTHENTICATE) is
+ * kept, in a wipeable Secret, until the signer closes. A rejected PIN is reported once, with what the
+ * token says about remaining tries, and never presented again.
+ */
+import { fileURLToPath } from "node:url";
+import { AuthError, InputError } from "../errors.js";
+import { describeSecretSource, readSecret, type SecretSource } from "../secrets/secret-source.js";
+import { Secret } from "../secrets/secret.js";
+import type { TokenContext } from "./objects.js";
+import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
+import { currentTokenFlags, describeToken, type TokenIdentity } from "./slots.js";
+import { tokenFamily, unblockHint } from "./unblock-hint.js";
+import type { Pkcs11UriPin } from "./uri.js";
+import { CKF, CKU } from "./constants.js";
+
+export interface PinSupply {
+  /** Where the PIN comes from, for messages (never the PIN). */
+  readonly description: string;
+  /** True when reading it means asking someone at a terminal. */
+  readonly interactive: boolean;
+  /** A fresh copy the caller owns and must wipe. */
+  read(): Promise<Secret>;
+}
+
+export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
+  if (pin.kind === "value") {
+    return { description: "pin-value in the URI", interactive: false, read: async () => pin.value.clone() };
+  }
+  const path = pinSourcePath(pin.source);
+  return {
+    description: `pin-source file ${path}`,
+    interactive: false,
+    read: () => readSecret({ kind: "file", path }, "the URI's pin-source"),
+  };
+}
+
+/** RFC 7512 leaves pin-source's form to the application: a file path or a file: URI here. */
+function pinSourcePath(source: string): string {
+  if (source.startsWith("file://")) return fileURLToPath(source);
+  if (source.startsWith("file:")) return source.slice(5);
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(source)) {
+    throw new InputError("PKCS11_URI_INVALID", `pin-source=${source.split(":")[0]}:… is not supported`, {
+      hint: "give a file path or a file: URI, e.g. pin-source=file:/run/secrets/token-pin",
+    });
+  }
+  return source;
+}
+
+/** A SecretSource from the command line or config (`--pkcs11-pin-file`, `-env`, …). */
+export function pinFromSource(source: SecretSource, what: string, env: NodeJS.ProcessEnv): PinSupply {
+  return {
+    description: describeSecretSource(source),
+    interactive: source.kind === "prompt",
+    read: () => readSecret(source, what, env),
+  };
+}
+
+export function pinFromPrompt(prompt: string, what: string): PinSupply {
+  return { description: "a prompt on the terminal", interactive: true, read: () => readSecret({ kind: "prompt", prompt }, what) };
+}
+
+/** The URI's pin-value or pin-source first, then the PIN option (`--pkcs11-pin-file`, `--pkcs11-pin-env`…); undefined when neither is given. */
+export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSource | undefined, what: string, env: NodeJS.ProcessEnv): PinSupply | undefined {
+  if (uriPin) return pinFromUri(uriPin);
+  return source ? pinFromSource(source, what, env) : undefined;
+}
+
+/** Asking for the user PIN at the terminal. */
+export function userPinPrompt(token: TokenIdentity): PinSupply {
+  return pinFromPrompt(
+    `User PIN for ${describeToken(token)}: `,
+    `the user PIN of ${describeToken(token)} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`,
+  );
+}
+
+/** Reads its source once and hands out copies until wiped: for PINs needed on every signature. */
+export class RememberedPin implements PinSupply {
+  #secret: Secret | undefined;
+
+  constructor(private readonly source: PinSupply) {}
+
+  get description(): string {
+    return this.source.description;
+  }
+
+  get interactive(): boolean {
+    return this.source.interactive && this.#secret === undefined;
+  }
+
+  async read(): Promise<Secret> {
+    this.#secret ??= await this.source.read();
+    return this.#secret.clone();
+  }
+
+  /** The remembered PIN, for the synchronous signing path; undefined until read() has run once. */
+  peek(): Secret | undefined {
+    return this.#secret;
+  }
+
+  wipe(): void {
+    this.#secret?.wipe();
+    this.#secret = undefined;
+  }
+}
+
+/**
+ * C_Login(CKU_USER). With no PIN supply and a PIN pad (CKF_PROTECTED_AUTHENTICATION_PATH), the token asks
+ * for the PIN itself. "Already logged in" (another session of this process did it) counts as success.
+ */
+export async function loginUser(context: TokenContext, supply: PinSupply | undefined, pinPad: boolean): Promise<void> {
+  refuseLockedPin(context);
+  const lib = context.module.lib;
+  if (supply === undefined && pinPad) {
+    try {
+      lib.C_Login(context.session.handle, CKU.USER);
+    } catch (error) {
+      throw loginFailure(context, error, "the PIN entered on the PIN pad");
+    }
+    return;
+  }
+  if (supply === undefined) throw new Error("loginUser needs a PIN supply");
+  const pin = await supply.read();
+  try {
+    pin.use((bytes) => lib.C_Login(context.session.handle, CKU.USER, bytes.toString("utf8")));
+  } catch (error) {
+    if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
+    throw loginFailure(context, error, supply.description);
+  } finally {
+    pin.wipe();
+  }
+  context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
+}
+
+/** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */
+export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
+  try {
+    pin.use((bytes) => context.module.lib.C_Login(context.session.handle, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
+  } catch (error) {
+    throw loginFailure(context, error, description, "context-specific ");
+  }
+}
+
+/** A PIN the token already reports as blocked is not presented: that could only fail, or worse. */
+function refuseLockedPin(context: TokenContext): void {
+  const flags = currentTokenFlags(context.module, context.slot) ?? context.slot.flags;
+  if (flags & CKF.USER_PIN_LOCKED) {
+    throw new AuthError("PIN_LOCKED", `the user PIN of ${describeToken(context.slot.token)} is blocked (CKF_USER_PIN_LOCKED); it was not presented`, {
+      hint: unblockHintFor(context),
+    });
+  }
+}
+
+function unblockHintFor(context: TokenContext): string {
+  return unblockHint(tokenFamily(context.slot, context.module.info), { label: context.slot.token.label, modulePath: context.module.path });
+}
+
+function loginFailure(context: TokenContext, error: unknown, source: string, kind = ""): Error {
+  const name = ckrName(error);
+  const token = describeToken(context.slot.token);
+  if (name === "CKR_PIN_INCORRECT" || name === "CKR_PIN_INVALID" || name === "CKR_PIN_LEN_RANGE") {
+    const flags = currentTokenFlags(context.module, context.slot);
+    const nowLocked = flags !== undefined && (flags & CKF.USER_PIN_LOCKED) !== 0;
+    return new AuthError("PIN_INCORRECT", `${token} rejected the ${kind}PIN from ${source} (${name}); ${describePinFlags(flags)}`, {
+      cause: error,
+      hint: nowLocked
+        ? `that was the last try: ${unblockHintFor(context)}`
+        : "it was tried once and will not be tried again, so that the token does not lock; fix the PIN and run again",
+    });
+  }
+  if (name === "CKR_PIN_LOCKED") {
+    return new AuthError("PIN_LOCKED", `the ${kind}PIN of ${token} is blocked (CKR_PIN_LOCKED)`, {
+      cause: error,
+      hint: unblockHintFor(context),
+    });
+  }
+  if (name === "CKR_PIN_EXPIRED") {
+    return new AuthError("PIN_INCORRECT", `the ${kind}PIN of ${token} has expired (CKR_PIN_EXPIRED)`, {
+      cause: error,
+      hint: "change it with the token's tools (e.g. pkcs11-tool --change-pin)",
+    });
+  }
+  return pkcs11Failure(`${kind === "" ? "C_Login" : "C_Login (context-specific)"} on ${token}`, error);
+}
+
+/** What CK_TOKEN_INFO.flags say about the PIN retry counter, in words. */
+export function describePinFlags(flags: number | undefined): string {
+  if (flags === undefined) return "the token's retry counter could not be read";
+  if (flags & CKF.USER_PIN_LOCKED) return "the token now reports the PIN as locked (CKF_USER_PIN_LOCKED)";
+  if (flags & CKF.USER_PIN_FINAL_TRY) return "the token reports one try left before the PIN locks (CKF_USER_PIN_FINAL_TRY)";
+  if (flags & CKF.USER_PIN_COUNT_LOW) return "the token reports failed tries on its counter, more than one try left (CKF_USER_PIN_COUNT_LOW)";
+  return "the token reports no retry-counter warning";
+}
+

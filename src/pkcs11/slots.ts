@@ -1,0 +1,140 @@
+/** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
+import { DeviceError } from "../errors.js";
+import { CKF } from "./constants.js";
+import type { DebugLog, LibraryInfo, Pkcs11Module } from "./module-loader.js";
+import { describeCkr, Pkcs11AmbiguousError } from "./pkcs11-errors.js";
+import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
+
+/** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
+export interface TokenIdentity {
+  readonly label: string;
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly serial: string;
+}
+
+export interface TokenSlot {
+  /** pkcs11js's slot handle. */
+  readonly handle: Buffer;
+  readonly slotId: bigint;
+  readonly slotDescription: string;
+  readonly slotManufacturer: string;
+  readonly token: TokenIdentity;
+  /** CK_TOKEN_INFO.flags when the slot was listed. */
+  readonly flags: number;
+}
+
+/** Every slot with an initialised token; slots whose info cannot be read (a token half gone) are skipped. */
+export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
+  let handles: Buffer[];
+  try {
+    handles = module.lib.C_GetSlotList(true);
+  } catch (error) {
+    debug?.(`pkcs11: C_GetSlotList failed: ${describeCkr(error)}`);
+    return [];
+  }
+  const slots: TokenSlot[] = [];
+  for (const handle of handles) {
+    try {
+      const slotInfo = module.lib.C_GetSlotInfo(handle);
+      const tokenInfo = module.lib.C_GetTokenInfo(handle);
+      if ((tokenInfo.flags & CKF.TOKEN_INITIALIZED) === 0) {
+        debug?.(`pkcs11: skipping slot ${slotIdOf(handle)}: its token is not initialised`);
+        continue;
+      }
+      slots.push({
+        handle,
+        slotId: slotIdOf(handle),
+        slotDescription: unpad(slotInfo.slotDescription),
+        slotManufacturer: unpad(slotInfo.manufacturerID),
+        token: {
+          label: unpad(tokenInfo.label),
+          manufacturer: unpad(tokenInfo.manufacturerID),
+          model: unpad(tokenInfo.model),
+          serial: unpad(tokenInfo.serialNumber),
+        },
+        flags: tokenInfo.flags,
+      });
+    } catch (error) {
+      debug?.(`pkcs11: skipping slot ${slotIdOf(handle)}: ${describeCkr(error)}`);
+    }
+  }
+  return slots;
+}
+
+/** Current CK_TOKEN_INFO.flags of a slot's token, or undefined when it cannot be read. */
+export function currentTokenFlags(module: Pkcs11Module, slot: TokenSlot): number | undefined {
+  try {
+    return module.lib.C_GetTokenInfo(slot.handle).flags;
+  } catch {
+    return undefined;
+  }
+}
+
+/** PKCS#11 pads these fixed-size fields with blanks (RFC 7512 §2.3: compare without the padding). */
+function unpad(text: string): string {
+  return text.replace(/[\0 ]+$/, "");
+}
+
+function slotIdOf(handle: Buffer): bigint {
+  if (handle.length >= 8) return handle.readBigUInt64LE(0);
+  if (handle.length >= 4) return BigInt(handle.readUInt32LE(0));
+  return BigInt(handle[0] ?? 0);
+}
+
+/** Whether the URI's token, slot and library attributes all agree with this slot (absent ones match). */
+export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInfo): boolean {
+  const checks: [string | bigint | undefined, string | bigint][] = [
+    [uri.token, slot.token.label],
+    [uri.manufacturer, slot.token.manufacturer],
+    [uri.model, slot.token.model],
+    [uri.serial, slot.token.serial],
+    [uri.slotId, slot.slotId],
+    [uri.slotDescription, slot.slotDescription],
+    [uri.slotManufacturer, slot.slotManufacturer],
+    [uri.libraryManufacturer, library.manufacturer],
+    [uri.libraryDescription, library.description],
+  ];
+  if (checks.some(([wanted, actual]) => wanted !== undefined && wanted !== actual)) return false;
+  const v = uri.libraryVersion;
+  return v === undefined || (v.major === library.version.major && v.minor === library.version.minor);
+}
+
+export function sameToken(a: TokenIdentity, b: TokenIdentity): boolean {
+  return a.label === b.label && a.serial === b.serial && a.manufacturer === b.manufacturer && a.model === b.model;
+}
+
+/** The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). */
+export function tokenUri(slot: TokenSlot): Pkcs11Uri {
+  return Object.freeze({
+    token: slot.token.label,
+    manufacturer: slot.token.manufacturer,
+    model: slot.token.model,
+    serial: slot.token.serial,
+  });
+}
+
+/** CKF_PROTECTED_AUTHENTICATION_PATH: the PIN is entered on the reader's PIN pad, not given by us. */
+export function hasPinPad(slot: TokenSlot): boolean {
+  return (slot.flags & CKF.PROTECTED_AUTHENTICATION_PATH) !== 0;
+}
+
+/** The one slot the URI selects among `slots`, else "no token matches" or the list of the matching tokens. */
+export function onlyMatchingSlot(uri: Pkcs11Uri, slots: readonly TokenSlot[], library: LibraryInfo, hint: string, preferred?: TokenSlot): TokenSlot {
+  const matching = slots.filter((s) => slotMatches(uri, s, library));
+  if (matching.length === 1) return matching[0]!;
+  if (preferred && matching.some((s) => s.handle.equals(preferred.handle))) return preferred;
+  if (matching.length === 0) throw tokenNotFound(uri, slots);
+  throw new Pkcs11AmbiguousError(`${formatPkcs11Uri(withoutQuery(uri))} matches ${matching.length} tokens`, matching.map((s) => formatPkcs11Uri(tokenUri(s))), hint);
+}
+
+export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[]): DeviceError {
+  const present = slots.map((s) => formatPkcs11Uri(tokenUri(s)));
+  return new DeviceError("PKCS11_TOKEN_NOT_FOUND", `no token matches ${formatPkcs11Uri(withoutQuery(uri))}`, {
+    hint: present.length > 0 ? `tokens present: ${present.join(" ")}` : "no token is present: insert it, or check the module (--pkcs11-lib) and its configuration",
+  });
+}
+
+export function describeToken(token: TokenIdentity): string {
+  return `token "${token.label}" (serial ${token.serial || "none"})`;
+}

@@ -1,0 +1,108 @@
+/**
+ * One signature on the token: mechanism choice (made once per key) and the C_SignInit / [context login] /
+ * C_Sign sequence, called straight on pkcs11js so that the per-signature cost stays that of the token.
+ */
+import { createHash } from "node:crypto";
+import { DeviceError } from "../errors.js";
+import type { Secret } from "../secrets/secret.js";
+import type { PrivateKeyObject, TokenContext, TokenKeyType } from "./objects.js";
+import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
+import { loginContextSpecific } from "./pin.js";
+import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer, type DigestAlgorithm } from "../encoding/signature-encoding.js";
+import { CKM } from "./constants.js";
+import { withoutLeadingZeros } from "../encoding/bytes.js";
+
+const COMBINED: Readonly<Record<DigestAlgorithm, number>> = { SHA256: CKM.SHA256_RSA_PKCS, SHA384: CKM.SHA384_RSA_PKCS, SHA512: CKM.SHA512_RSA_PKCS };
+
+/** How a key signs, decided once from the token's mechanism list. */
+export type MechanismPlan =
+  | { readonly keyType: "EC"; readonly outputBytes: number }
+  | {
+      readonly keyType: "RSA";
+      /** Digests for which the token hashes and pads itself (CKM_SHA*_RSA_PKCS). */
+      readonly combined: ReadonlySet<DigestAlgorithm>;
+      /** Whether CKM_RSA_PKCS over a local DigestInfo is available as the fallback. */
+      readonly raw: boolean;
+      readonly outputBytes: number;
+    };
+
+export function planMechanisms(context: TokenContext, key: PrivateKeyObject & { keyType: TokenKeyType }): MechanismPlan {
+  let mechanisms: Set<number> | undefined;
+  try {
+    mechanisms = new Set(context.module.lib.C_GetMechanismList(context.slot.handle));
+  } catch (error) {
+    context.debug?.(`pkcs11: C_GetMechanismList failed (${describeCkr(error)}); assuming the usual mechanisms`);
+  }
+  const has = (m: number) => mechanisms === undefined || mechanisms.has(m);
+  if (key.keyType === "EC") {
+    if (!has(CKM.ECDSA)) throw cannotSign(key, "the token does not offer CKM_ECDSA");
+    const curve = curveFromEcParams(key.ecParams);
+    return { keyType: "EC", outputBytes: curve ? 2 * curve.fieldBytes : 2 * 66 };
+  }
+  const combined = new Set((Object.keys(COMBINED) as DigestAlgorithm[]).filter((d) => has(COMBINED[d])));
+  const raw = mechanisms === undefined ? false : mechanisms.has(CKM.RSA_PKCS);
+  if (combined.size === 0 && !raw) throw cannotSign(key, "the token offers neither CKM_SHA256_RSA_PKCS nor CKM_RSA_PKCS");
+  const modulusBytes = key.modulus ? withoutLeadingZeros(key.modulus).length : 512;
+  return { keyType: "RSA", combined, raw, outputBytes: Math.max(modulusBytes, 256) };
+}
+
+export interface ContextPin {
+  readonly pin: Secret;
+  readonly description: string;
+}
+
+/**
+ * Signs `message` (hashed locally for ECDSA and the raw RSA fallback, by the token for the combined RSA
+ * mechanisms). ECDSA results come back DER-encoded. Synchronous: nothing else can use the session meanwhile.
+ */
+export function signOnToken(
+  context: TokenContext,
+  key: PrivateKeyObject,
+  plan: MechanismPlan,
+  message: Uint8Array,
+  digest: DigestAlgorithm,
+  contextPin: ContextPin | undefined,
+): Buffer {
+  const lib = context.module.lib;
+  const session = context.session.handle;
+  let mechanism: number;
+  let data: Buffer;
+  if (plan.keyType === "EC") {
+    mechanism = CKM.ECDSA;
+    data = createHash(NODE_HASH_NAME[digest]).update(message).digest();
+  } else if (plan.combined.has(digest)) {
+    mechanism = COMBINED[digest];
+    data = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  } else if (plan.raw) {
+    mechanism = CKM.RSA_PKCS;
+    data = Buffer.concat([DIGEST_INFO_PREFIX[digest], createHash(NODE_HASH_NAME[digest]).update(message).digest()]);
+  } else {
+    throw cannotSign(key, `the token cannot make RSA ${digest} signatures (no CKM_${digest}_RSA_PKCS, no CKM_RSA_PKCS)`);
+  }
+  lib.C_SignInit(session, { mechanism }, key.object.handle);
+  if (key.alwaysAuthenticate) {
+    if (contextPin === undefined) throw new Error("CKA_ALWAYS_AUTHENTICATE key signed without a context PIN");
+    loginContextSpecific(context, contextPin.pin, contextPin.description);
+  }
+  const signature = lib.C_Sign(session, data, Buffer.allocUnsafe(plan.outputBytes));
+  return plan.keyType === "EC" ? ecdsaRawToDer(signature) : Buffer.from(signature);
+}
+
+/** Turns token refusals that say "this key cannot do that" into a clear error; others pass through. */
+export function signingFailure(key: PrivateKeyObject, error: unknown): Error {
+  const name = ckrName(error);
+  if (name === "CKR_KEY_FUNCTION_NOT_PERMITTED" || name === "CKR_KEY_TYPE_INCONSISTENT" || name === "CKR_MECHANISM_INVALID") {
+    return cannotSign(key, `the token refused: ${describeCkr(error)}`);
+  }
+  return pkcs11Failure(`signing with ${key.label || "the key"}`, error);
+}
+
+export function cannotSign(key: PrivateKeyObject, reason: string): DeviceError {
+  return new DeviceError("PKCS11_KEY_CANNOT_SIGN", `the private key ${keyName(key)} cannot sign: ${reason}`, {
+    hint: "use a key whose CKA_SIGN is true and whose type the token can sign with (RSA PKCS#1 v1.5 or ECDSA)",
+  });
+}
+
+function keyName(key: PrivateKeyObject): string {
+  return key.label !== "" ? `"${key.label}"` : key.id.length > 0 ? `with id ${key.id.toString("hex")}` : "(no label, no id)";
+}

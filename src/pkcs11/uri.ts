@@ -1,0 +1,279 @@
+/**
+ * RFC 7512 `pkcs11:` URIs: parsing (percent-decoding, validation of every standard attribute) and stable
+ * printing (attributes sorted by name, `id` always fully percent-encoded, `pin-value` only on request).
+ */
+import { InputError } from "../errors.js";
+import { Secret } from "../secrets/secret.js";
+
+export type Pkcs11ObjectType = "public" | "private" | "cert" | "secret-key" | "data";
+
+/** Where the URI says the PIN is: mutually exclusive by construction (RFC 7512 §2.3). */
+export type Pkcs11UriPin = { readonly kind: "value"; readonly value: Secret } | { readonly kind: "source"; readonly source: string };
+
+export interface LibraryVersion {
+  readonly major: number;
+  readonly minor: number;
+}
+
+/** A parsed URI. Absent attributes match anything; `id` holds raw bytes, the others text. */
+export interface Pkcs11Uri {
+  // token
+  readonly token?: string;
+  readonly manufacturer?: string;
+  readonly serial?: string;
+  readonly model?: string;
+  // library
+  readonly libraryManufacturer?: string;
+  readonly libraryDescription?: string;
+  readonly libraryVersion?: LibraryVersion;
+  // slot
+  readonly slotId?: bigint;
+  readonly slotDescription?: string;
+  readonly slotManufacturer?: string;
+  // object
+  readonly id?: Buffer;
+  readonly object?: string;
+  readonly type?: Pkcs11ObjectType;
+  // query
+  readonly pin?: Pkcs11UriPin;
+  readonly moduleName?: string;
+  readonly modulePath?: string;
+}
+
+type TextField = "token" | "manufacturer" | "serial" | "model" | "libraryManufacturer" | "libraryDescription" | "slotDescription" | "slotManufacturer" | "object";
+
+/** The standard path attributes, by URI name. */
+const PATH_TEXT_ATTRIBUTES: Readonly<Record<string, TextField>> = {
+  token: "token",
+  manufacturer: "manufacturer",
+  serial: "serial",
+  model: "model",
+  "library-manufacturer": "libraryManufacturer",
+  "library-description": "libraryDescription",
+  "slot-description": "slotDescription",
+  "slot-manufacturer": "slotManufacturer",
+  object: "object",
+};
+const PATH_ATTRIBUTES = [...Object.keys(PATH_TEXT_ATTRIBUTES), "library-version", "slot-id", "id", "type"].sort();
+const QUERY_ATTRIBUTES = ["module-name", "module-path", "pin-source", "pin-value"];
+const OBJECT_TYPES: readonly Pkcs11ObjectType[] = ["public", "private", "cert", "secret-key", "data"];
+
+/** Names people write by habit (other tools' option names), with the attribute they mean. */
+const LIKELY_MEANT: Readonly<Record<string, string>> = {
+  label: "object",
+  "token-label": "token",
+  "object-label": "object",
+  "serial-number": "serial",
+  slot: "slot-id",
+  "slot-index": "slot-id",
+  pin: "pin-value",
+  "pin-file": "pin-source",
+  module: "module-path",
+  "module-file": "module-path",
+  "key-id": "id",
+};
+
+export function isPkcs11Uri(text: string): boolean {
+  return text.slice(0, 7).toLowerCase() === "pkcs11:";
+}
+
+export function parsePkcs11Uri(text: string): Pkcs11Uri {
+  if (!isPkcs11Uri(text)) {
+    throw invalid("it does not start with pkcs11:", "write it as pkcs11:token=…;object=…");
+  }
+  const rest = text.slice(7);
+  const question = rest.indexOf("?");
+  const pathPart = question === -1 ? rest : rest.slice(0, question);
+  const queryPart = question === -1 ? "" : rest.slice(question + 1);
+  const fields: Record<string, unknown> = {};
+  const seen = new Set<string>();
+
+  for (const [name, raw] of attributes(pathPart, ";", "path")) {
+    if (seen.has(name)) throw invalid(`the path attribute ${name} appears twice`, "give each attribute once");
+    seen.add(name);
+    const textField = PATH_TEXT_ATTRIBUTES[name];
+    if (textField !== undefined) {
+      fields[textField] = decodeText(raw, name);
+    } else if (name === "id") {
+      fields["id"] = percentDecode(raw, name);
+    } else if (name === "slot-id") {
+      const value = decodeText(raw, name);
+      if (!/^[0-9]+$/.test(value)) throw invalid(`slot-id must be a decimal number, not "${value}"`);
+      fields["slotId"] = BigInt(value);
+    } else if (name === "library-version") {
+      const value = decodeText(raw, name);
+      const match = /^([0-9]+)(?:\.([0-9]+))?$/.exec(value);
+      if (!match) throw invalid(`library-version must look like 2 or 2.6, not "${value}"`);
+      fields["libraryVersion"] = Object.freeze({ major: Number(match[1]), minor: Number(match[2] ?? 0) });
+    } else if (name === "type") {
+      const value = decodeText(raw, name);
+      if (!OBJECT_TYPES.includes(value as Pkcs11ObjectType)) {
+        throw invalid(`type must be one of ${OBJECT_TYPES.join(", ")}, not "${value}"`);
+      }
+      fields["type"] = value;
+    } else {
+      throw unknownAttribute(name, QUERY_ATTRIBUTES.includes(name) ? "query" : "path");
+    }
+  }
+
+  let pinValue: Secret | undefined;
+  let pinSource: string | undefined;
+  for (const [name, raw] of attributes(queryPart, "&", "query")) {
+    if (seen.has(name)) throw invalid(`the query attribute ${name} appears twice`, "give each attribute once");
+    seen.add(name);
+    if (name === "pin-value") {
+      const bytes = percentDecode(raw, name);
+      pinValue = Secret.fromBytes(bytes);
+    } else if (name === "pin-source") {
+      pinSource = decodeText(raw, name);
+      if (pinSource === "") throw invalid("pin-source is empty", "give a file path or a file: URI");
+    } else if (name === "module-name") {
+      fields["moduleName"] = decodeText(raw, name);
+    } else if (name === "module-path") {
+      const path = decodeText(raw, name);
+      if (!path.startsWith("/")) throw invalid(`module-path must be an absolute path, not "${path}"`);
+      fields["modulePath"] = path;
+    } else {
+      throw unknownAttribute(name, PATH_ATTRIBUTES.includes(name) ? "path" : "query");
+    }
+  }
+  if (pinValue !== undefined && pinSource !== undefined) {
+    pinValue.wipe();
+    throw invalid("it has both pin-value and pin-source", "keep only one of them");
+  }
+  if (pinValue !== undefined) fields["pin"] = Object.freeze({ kind: "value", value: pinValue });
+  if (pinSource !== undefined) fields["pin"] = Object.freeze({ kind: "source", source: pinSource });
+  return Object.freeze(fields) as Pkcs11Uri;
+}
+
+export interface FormatOptions {
+  /** Print `pin-value` (off by default so that a PIN never reaches a log or an error message). */
+  revealPinValue?: boolean;
+}
+
+/** Prints the URI with path and query attributes each sorted by name, so equal URIs print identically. */
+export function formatPkcs11Uri(uri: Pkcs11Uri, options: FormatOptions = {}): string {
+  const path: [string, string][] = [];
+  for (const [name, field] of Object.entries(PATH_TEXT_ATTRIBUTES)) {
+    const value = uri[field];
+    if (value !== undefined) path.push([name, encodeText(value, PATH_SAFE)]);
+  }
+  if (uri.id !== undefined) path.push(["id", encodeBytes(uri.id, NOTHING_SAFE)]);
+  if (uri.slotId !== undefined) path.push(["slot-id", uri.slotId.toString(10)]);
+  if (uri.libraryVersion !== undefined) path.push(["library-version", `${uri.libraryVersion.major}.${uri.libraryVersion.minor}`]);
+  if (uri.type !== undefined) path.push(["type", uri.type]);
+
+  const query: [string, string][] = [];
+  if (uri.moduleName !== undefined) query.push(["module-name", encodeText(uri.moduleName, QUERY_SAFE)]);
+  if (uri.modulePath !== undefined) query.push(["module-path", encodeText(uri.modulePath, QUERY_SAFE)]);
+  if (uri.pin?.kind === "source") query.push(["pin-source", encodeText(uri.pin.source, QUERY_SAFE)]);
+  if (uri.pin?.kind === "value" && options.revealPinValue) {
+    query.push(["pin-value", uri.pin.value.use((bytes) => encodeBytes(bytes, QUERY_SAFE))]);
+  }
+
+  const join = (pairs: [string, string][], separator: string) =>
+    pairs
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, value]) => `${name}=${value}`)
+      .join(separator);
+  return `pkcs11:${join(path, ";")}${query.length > 0 ? `?${join(query, "&")}` : ""}`;
+}
+
+/** A copy with some attributes replaced; `undefined` removes an attribute. */
+export function withAttributes(uri: Pkcs11Uri, changes: { [K in keyof Pkcs11Uri]?: Pkcs11Uri[K] | undefined }): Pkcs11Uri {
+  const next: Record<string, unknown> = { ...uri };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) delete next[key];
+    else next[key] = value;
+  }
+  return Object.freeze(next) as Pkcs11Uri;
+}
+
+/** The URI without its query (module and PIN): what identifies an object, safe to print. */
+export function withoutQuery(uri: Pkcs11Uri): Pkcs11Uri {
+  return withAttributes(uri, { pin: undefined, moduleName: undefined, modulePath: undefined });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function* attributes(part: string, separator: string, where: "path" | "query"): Generator<[string, string]> {
+  if (part === "") return;
+  for (const element of part.split(separator)) {
+    const eq = element.indexOf("=");
+    if (eq <= 0) {
+      const shown = eq === 0 ? "an attribute with no name" : `"${element.length > 40 ? `${element.slice(0, 40)}…` : element}"`;
+      throw invalid(
+        where === "path" ? `the path has ${shown} where name=value was expected` : `the query has ${shown} where name=value was expected`,
+        where === "path" ? "separate path attributes with ; as in pkcs11:token=A;object=B" : "separate query attributes with & as in ?pin-source=/path&module-path=/lib.so",
+      );
+    }
+    yield [element.slice(0, eq), element.slice(eq + 1)];
+  }
+}
+
+function percentDecode(raw: string, name: string): Buffer {
+  const bytes: number[] = [];
+  const utf8 = Buffer.from(raw, "utf8");
+  for (let i = 0; i < utf8.length; i++) {
+    const byte = utf8[i]!;
+    if (byte !== 0x25) {
+      bytes.push(byte);
+      continue;
+    }
+    const hex = utf8.subarray(i + 1, i + 3).toString("latin1");
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) {
+      throw invalid(`${name} has a % that is not followed by two hex digits`, "write a literal % as %25");
+    }
+    bytes.push(parseInt(hex, 16));
+    i += 2;
+  }
+  return Buffer.from(bytes);
+}
+
+function decodeText(raw: string, name: string): string {
+  const bytes = percentDecode(raw, name);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid(`${name} is not valid UTF-8 once percent-decoded`);
+  }
+}
+
+const UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+/** Characters RFC 7512 lets a path value carry unencoded (";" and "?" are delimiters, so they are not here). */
+const PATH_SAFE = new Set(`${UNRESERVED}:[]@!$'()*+,=`);
+/** The same for query values, where "/" and "?" are allowed too (module paths, file: URIs). */
+const QUERY_SAFE = new Set(`${UNRESERVED}:[]@!$'()*+,/?|`);
+const NOTHING_SAFE = new Set<string>();
+
+function encodeText(value: string, safe: Set<string>): string {
+  return encodeBytes(Buffer.from(value, "utf8"), safe);
+}
+
+function encodeBytes(bytes: Uint8Array, safe: Set<string>): string {
+  let out = "";
+  for (const byte of bytes) {
+    const char = String.fromCharCode(byte);
+    out += byte < 0x80 && safe.has(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+function unknownAttribute(name: string, belongsIn: "path" | "query"): InputError {
+  const known = belongsIn === "query" && QUERY_ATTRIBUTES.includes(name);
+  const meant = LIKELY_MEANT[name];
+  if (PATH_ATTRIBUTES.includes(name) || known) {
+    return invalid(
+      `${name} is a ${belongsIn} attribute but appears in the ${belongsIn === "path" ? "query" : "path"}`,
+      belongsIn === "path" ? `move it before the ?` : `move it after a ? as in pkcs11:object=key?${name}=…`,
+    );
+  }
+  return invalid(
+    `unknown attribute ${name}`,
+    meant ? `did you mean ${meant}=?` : `path attributes: ${PATH_ATTRIBUTES.join(", ")}; query attributes: ${QUERY_ATTRIBUTES.join(", ")}`,
+  );
+}
+
+function invalid(reason: string, hint?: string): InputError {
+  return new InputError("PKCS11_URI_INVALID", `invalid pkcs11: URI: ${reason}`, hint === undefined ? {} : { hint });
+}

@@ -1,0 +1,81 @@
+import { InputError } from "../../errors.js";
+import { children, DerError, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
+import { decodeName, type NameAttribute } from "./decode-name.js";
+import { readExtensions, readTbsFields } from "../tbs-fields.js";
+import { withoutLeadingZeros } from "../../encoding/bytes.js";
+
+/** A SubjectAlternativeName entry; `directoryName` entries carry their attributes. */
+export type GeneralName =
+  | { readonly type: "DNS" | "URI" | "email"; readonly value: string }
+  | { readonly type: "IP"; readonly value: string }
+  | { readonly type: "DirName"; readonly attributes: readonly NameAttribute[] }
+  | { readonly type: "other"; readonly tag: number };
+
+/** What principal tags and the source identity are derived from. */
+export interface CertificateNames {
+  readonly subject: readonly NameAttribute[];
+  readonly issuer: readonly NameAttribute[];
+  /** SubjectAlternativeName entries in certificate order (empty when the extension is absent). */
+  readonly subjectAltNames: readonly GeneralName[];
+  /** Serial number, big-endian magnitude without sign padding, lower-case hex. */
+  readonly serialHex: string;
+}
+
+const SUBJECT_ALT_NAME = "2.5.29.17";
+
+/** Reads subject, issuer, SANs and serial from a DER certificate. */
+export function readCertificateNames(der: Uint8Array): CertificateNames {
+  try {
+    const tbs = readTbsFields(der);
+    return {
+      subject: decodeName(tbs.subject),
+      issuer: decodeName(tbs.issuer),
+      subjectAltNames: readSubjectAltNames(tbs.extensions),
+      serialHex: serialHex(tbs.serial),
+    };
+  } catch (cause) {
+    if (!(cause instanceof DerError || cause instanceof TypeError)) throw cause;
+    throw new InputError("CERTIFICATE_INVALID", `could not read the names of the certificate: ${cause.message}`, { cause });
+  }
+}
+
+function serialHex(el: DerElement): string {
+  return withoutLeadingZeros(el.content).toString("hex");
+}
+
+function readSubjectAltNames(extensions: DerElement | undefined): GeneralName[] {
+  const san = readExtensions(extensions).find((extension) => extension.oid === SUBJECT_ALT_NAME);
+  return san ? children(readSingle(expectTag(san.value, TAG.OCTET_STRING).content, TAG.SEQUENCE)).map(decodeGeneralName) : [];
+}
+
+/** GeneralName CHOICE tags (RFC 5280 §4.2.1.6), IMPLICIT except directoryName (a CHOICE, so EXPLICIT). */
+const GENERAL_NAME = { EMAIL: 0x81, DNS: 0x82, DIRECTORY: 0xa4, URI: 0x86, IP: 0x87 } as const;
+
+export function decodeGeneralName(el: DerElement): GeneralName {
+  switch (el.tag) {
+    case GENERAL_NAME.DNS:
+      return { type: "DNS", value: el.content.toString("latin1") };
+    case GENERAL_NAME.URI:
+      return { type: "URI", value: el.content.toString("latin1") };
+    case GENERAL_NAME.EMAIL:
+      return { type: "email", value: el.content.toString("latin1") };
+    case GENERAL_NAME.IP:
+      return { type: "IP", value: formatIp(el.content) };
+    case GENERAL_NAME.DIRECTORY: {
+      const [name] = children(el);
+      return { type: "DirName", attributes: decodeName(expectTag(name, TAG.SEQUENCE)) };
+    }
+    default:
+      return { type: "other", tag: el.tag };
+  }
+}
+
+function formatIp(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join(".");
+  if (bytes.length === 16) {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+    return groups.join(":");
+  }
+  return bytes.toString("hex");
+}

@@ -1,0 +1,83 @@
+/**
+ * Distinguished names rendered the way Go's `pkix.Name.String()` does, because the Go helper's
+ * `read-certificate-data` listing shows subjects and issuers that way and scripts compare them.
+ * Go first folds the known attributes into fixed fields (C, ST, L, STREET, POSTALCODE, O, OU, CN,
+ * SERIALNUMBER: several values of one type become one multi-valued RDN, only the last CN survives), puts
+ * the other attributes in front, and prints the sequence last-to-first with RFC 4514-style escaping.
+ */
+import type { AttributeTypeAndValue } from "@peculiar/asn1-x509";
+import { derTlv } from "../../encoding/der-writer.js";
+import { attributeName } from "./attribute-names.js";
+import { STRING_TAG } from "./directory-string.js";
+
+// Go's fixed fields in its order (C, ST, L, STREET, POSTALCODE, O, OU, CN, SERIALNUMBER): our short names, upper-cased.
+const FIELD_ORDER = ["2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.9", "2.5.4.17", "2.5.4.10", "2.5.4.11", "2.5.4.3", "2.5.4.5"];
+const FIELD_NAMES = new Map(FIELD_ORDER.map((oid) => [oid, attributeName(oid)!.name.toUpperCase()]));
+
+type Rdn = { oid: string; value: string; nonString?: Buffer }[];
+
+/** Subject and issuer of a DER certificate, Go style. */
+export async function goSubjectAndIssuer(der: Uint8Array): Promise<{ subject: string; issuer: string }> {
+  const [{ AsnConvert }, { Certificate }] = await Promise.all([import("@peculiar/asn1-schema"), import("@peculiar/asn1-x509")]);
+  const tbs = AsnConvert.parse(der, Certificate).tbsCertificate;
+  return { subject: goNameString(tbs.subject.map((rdn) => [...rdn])), issuer: goNameString(tbs.issuer.map((rdn) => [...rdn])) };
+}
+
+export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]): string {
+  const values = new Map<string, string[]>();
+  const others: Rdn[] = [];
+  for (const rdn of rdns) {
+    for (const atv of rdn) {
+      const text = stringValue(atv);
+      if (FIELD_NAMES.has(atv.type)) {
+        if (text !== undefined) values.set(atv.type, atv.type === "2.5.4.3" ? [text] : [...(values.get(atv.type) ?? []), text]);
+      } else {
+        others.push([{ oid: atv.type, value: text ?? "", ...(text === undefined ? { nonString: Buffer.from(atv.value.anyValue ?? new ArrayBuffer(0)) } : {}) }]);
+      }
+    }
+  }
+  const sequence: Rdn[] = [...others];
+  for (const oid of FIELD_ORDER) {
+    const list = values.get(oid);
+    if (list && list.length > 0) sequence.push(list.map((value) => ({ oid, value })));
+  }
+  return sequence
+    .reverse()
+    .map((rdn) => rdn.map(formatAttribute).join("+"))
+    .join(",");
+}
+
+function stringValue(atv: AttributeTypeAndValue): string | undefined {
+  const v = atv.value;
+  for (const s of [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString]) {
+    if (s !== undefined) return s;
+  }
+  return undefined;
+}
+
+function formatAttribute(attr: Rdn[number]): string {
+  const name = FIELD_NAMES.get(attr.oid);
+  if (name === undefined) {
+    // Go re-marshals unknown attributes and prints them as #hex of their DER.
+    const der = attr.nonString ?? marshalGoString(attr.value);
+    return `${attr.oid}=#${der.toString("hex")}`;
+  }
+  return `${name}=${escapeValue(attr.value)}`;
+}
+
+function escapeValue(value: string): string {
+  const chars = [...value];
+  return chars
+    .map((c, k) => {
+      const escape =
+        ',+"\\<>;'.includes(c) || (c === " " && (k === 0 || k === chars.length - 1)) || (c === "#" && k === 0);
+      return escape ? `\\${c}` : c;
+    })
+    .join("");
+}
+
+/** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */
+function marshalGoString(value: string): Buffer {
+  const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value);
+  return derTlv(printable ? STRING_TAG.PRINTABLE : STRING_TAG.UTF8, Buffer.from(value, "utf8"));
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { decodeOid, readSingle, TAG } from "../../src/encoding/der.js";
+import { derOid, derTlv, derUnsignedInteger, unsignedIntegerContent } from "../../src/encoding/der-writer.js";
+import { u16be, u32be, withoutLeadingZeros } from "../../src/encoding/bytes.js";
+
+describe("DER writer", () => {
+  it("writes minimal definite lengths", () => {
+    const header = (n: number) => derTlv(0x04, Buffer.alloc(n)).subarray(0, -n || undefined).toString("hex");
+    expect(header(0)).toBe("0400");
+    expect(header(0x7f)).toBe("047f");
+    expect(header(0x80)).toBe("048180");
+    expect(header(0xff)).toBe("0481ff");
+    expect(header(0x100)).toBe("04820100");
+    expect(header(0x10000)).toBe("0483010000");
+  });
+
+  it("writes elements the reader reads back, whatever their size", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 70_000 }), (n) => {
+        const content = Buffer.alloc(n, 0xab);
+        const el = readSingle(derTlv(TAG.OCTET_STRING, content), TAG.OCTET_STRING);
+        expect(el.content.equals(content)).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("writes OIDs the reader decodes to the same dotted form", () => {
+    for (const oid of ["1.2.840.10045.3.1.7", "2.16.840.1.101.3.4.3.17", "0.9.2342.19200300.100.1.25", "2.23.133.10.1.3"]) {
+      expect(decodeOid(readSingle(derOid(oid)))).toBe(oid);
+    }
+    expect(derOid("1.2.840.10045.3.1.7").toString("hex")).toBe("06082a8648ce3d030107");
+  });
+
+  it("writes unsigned INTEGERs with no leading zeros and a sign octet where the top bit is set", () => {
+    expect(unsignedIntegerContent(Buffer.from([0, 0, 0x7f])).toString("hex")).toBe("7f");
+    expect(unsignedIntegerContent(Buffer.from([0x81, 0, 0, 1])).toString("hex")).toBe("0081000001");
+    expect(unsignedIntegerContent(Buffer.from([0, 0])).toString("hex")).toBe("00");
+    expect(derUnsignedInteger(Buffer.alloc(0)).toString("hex")).toBe("020100");
+  });
+});
+
+describe("byte helpers", () => {
+  it("writes big-endian u16 and u32 and strips leading zeros down to one byte", () => {
+    expect(u16be(0x000b).toString("hex")).toBe("000b");
+    expect(u32be(0x81000001).toString("hex")).toBe("81000001");
+    expect(() => u16be(0x10000)).toThrow(RangeError);
+    expect(withoutLeadingZeros(Buffer.from([0, 0, 1, 0])).toString("hex")).toBe("0100");
+    expect(withoutLeadingZeros(Buffer.from([0, 0])).toString("hex")).toBe("00");
+  });
+});

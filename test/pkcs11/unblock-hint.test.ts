@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { tokenFamily, unblockHint, type TokenFamily } from "../../src/pkcs11/unblock-hint.js";
+
+const token = (manufacturer: string, model: string, label = "t") => ({ label, manufacturer, model, serial: "1" });
+const YUBIKEY_READER = "Yubico YubiKey OTP+FIDO+CCID 00 00";
+
+describe("tokenFamily: what the modules report", () => {
+  it.each<[string, Parameters<typeof tokenFamily>[0], Parameters<typeof tokenFamily>[1], TokenFamily]>([
+    ["ykcs11", { token: token("Yubico (www.yubico.com)", "YubiKey YK5"), slotDescription: YUBIKEY_READER }, { manufacturer: "Yubico (www.yubico.com)", description: "PKCS#11 PIV Library (SP-800-73)" }, "yubikey"],
+    ["OpenSC's PIV driver on a YubiKey", { token: token("piv_II", "PKCS#15 emulated"), slotDescription: YUBIKEY_READER }, { manufacturer: "OpenSC Project", description: "OpenSC smartcard framework" }, "yubikey"],
+    ["OpenSC's PIV driver on another card", { token: token("piv_II", "PKCS#15 emulated"), slotDescription: "Gemalto PC Twin Reader 00 00" }, { manufacturer: "OpenSC Project", description: "OpenSC smartcard framework" }, "piv"],
+    ["SoftHSM", { token: token("SoftHSM project", "SoftHSM v2"), slotDescription: "SoftHSM slot ID 0x1" }, { manufacturer: "SoftHSM", description: "Implementation of PKCS11" }, "softhsm"],
+    ["tpm2-pkcs11", { token: token("IBM", "SW   TPM"), slotDescription: "IBM" }, { manufacturer: "tpm2-software.github.io", description: "TPM2.0 Cryptoki" }, "tpm2-pkcs11"],
+    ["NSS softokn", { token: token("Mozilla Foundation", "NSS 3"), slotDescription: "NSS User Private Key and Certificate Services" }, { manufacturer: "Mozilla Foundation", description: "NSS Internal Crypto Services" }, "other"],
+  ])("%s", (_name, slot, library, family) => {
+    expect(tokenFamily(slot, library)).toBe(family);
+  });
+});
+
+describe("unblockHint", () => {
+  const at = { label: "device", modulePath: "/usr/lib/softhsm/libsofthsm2.so" };
+  it("a YubiKey is unblocked with its PUK, never with pkcs11-tool --unlock-pin", () => {
+    const hint = unblockHint("yubikey", at);
+    expect(hint).toContain("ykman piv access unblock-pin");
+    expect(hint).toContain("PUK");
+    expect(hint).not.toContain("--unlock-pin");
+  });
+
+  it("SoftHSM: a new user PIN set by the SO, with the module and token filled in", () => {
+    expect(unblockHint("softhsm", at)).toContain("pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label 'device' --login --login-type so --init-pin");
+  });
+
+  it("tpm2-pkcs11: tpm2_ptool initpin", () => {
+    expect(unblockHint("tpm2-pkcs11", at)).toContain("tpm2_ptool initpin --label='device'");
+  });
+
+  it.each<TokenFamily>(["yubikey", "piv", "softhsm", "tpm2-pkcs11", "other"])("%s: no hint suggests OpenSC's --unlock-pin", (family) => {
+    expect(unblockHint(family, at)).not.toContain("--unlock-pin");
+  });
+});

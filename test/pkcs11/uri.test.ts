@@ -1,0 +1,194 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { formatPkcs11Uri, parsePkcs11Uri, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
+import { AgentError } from "../../src/errors.js";
+
+/** A parsed URI as plain data (Buffers as hex, the PIN revealed) so that tables can compare it. */
+function plain(uri: Pkcs11Uri): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(uri)) {
+    if (key === "id") out[key] = (value as Buffer).toString("hex");
+    else if (key === "pin") {
+      const pin = value as NonNullable<Pkcs11Uri["pin"]>;
+      out[key] = pin.kind === "value" ? { value: pin.value.reveal() } : { source: pin.source };
+    } else out[key] = value;
+  }
+  return out;
+}
+
+// RFC 7512 section 3 examples (the RFC folds them over several lines for readability; they are one line).
+const RFC_EXAMPLES: [string, Record<string, unknown>][] = [
+  ["pkcs11:", {}],
+  ["pkcs11:object=my-pubkey;type=public", { object: "my-pubkey", type: "public" }],
+  ["pkcs11:object=my-key;type=private?pin-source=file:/etc/token", { object: "my-key", type: "private", pin: { source: "file:/etc/token" } }],
+  [
+    "pkcs11:token=The%20Software%20PKCS%2311%20Softtoken;manufacturer=Snake%20Oil,%20Inc.;model=1.0;object=my-certificate;type=cert;id=%69%95%3E%5C%F4%BD%EC%91;serial=?pin-source=file:/etc/token_pin",
+    {
+      token: "The Software PKCS#11 Softtoken",
+      manufacturer: "Snake Oil, Inc.",
+      model: "1.0",
+      object: "my-certificate",
+      type: "cert",
+      id: "69953e5cf4bdec91",
+      serial: "",
+      pin: { source: "file:/etc/token_pin" },
+    },
+  ],
+  ["pkcs11:object=my-sign-key;type=private?module-name=mypkcs11", { object: "my-sign-key", type: "private", moduleName: "mypkcs11" }],
+  ["pkcs11:object=my-sign-key;type=private?module-path=/mnt/libmypkcs11.so.1", { object: "my-sign-key", type: "private", modulePath: "/mnt/libmypkcs11.so.1" }],
+  [
+    "pkcs11:token=Software%20PKCS%2311%20softtoken;manufacturer=Snake%20Oil,%20Inc.?pin-value=the-pin",
+    { token: "Software PKCS#11 softtoken", manufacturer: "Snake Oil, Inc.", pin: { value: "the-pin" } },
+  ],
+  ["pkcs11:slot-description=Sun%20Metaslot", { slotDescription: "Sun Metaslot" }],
+  [
+    "pkcs11:library-manufacturer=Snake%20Oil,%20Inc.;library-description=Soft%20Token%20Library;library-version=1.23",
+    { libraryManufacturer: "Snake Oil, Inc.", libraryDescription: "Soft Token Library", libraryVersion: { major: 1, minor: 23 } },
+  ],
+  [
+    "pkcs11:token=My%20token%25%20created%20by%20Joe;library-version=3;id=%01%02%03%Ba%dd%Ca%fe%ba%be%de%ad%be%ef;object=my-certificate;type=cert",
+    {
+      token: "My token% created by Joe",
+      libraryVersion: { major: 3, minor: 0 },
+      id: "010203baddcafebabedeadbeef",
+      object: "my-certificate",
+      type: "cert",
+    },
+  ],
+  ["pkcs11:token=A%20name%20with%20a%20substring%20%25%3B;object=my-certificate;type=cert", { token: "A name with a substring %;", object: "my-certificate", type: "cert" }],
+  ["pkcs11:token=Name%20with%20a%20small%20A%20with%20acute:%20%C3%A1;object=my-certificate;type=cert", { token: "Name with a small A with acute: á", object: "my-certificate", type: "cert" }],
+];
+
+// What `p11tool --list-all` prints (gnutls 3.7) and what the Go helper's listing prints: accepted verbatim.
+const TOOL_OUTPUT: [string, Record<string, unknown>][] = [
+  [
+    "pkcs11:model=SoftHSM%20v2;manufacturer=SoftHSM%20project;serial=f7bf5c770c18b9f8;token=rolesanywhere;id=%01;object=rsa-key;type=private",
+    { model: "SoftHSM v2", manufacturer: "SoftHSM project", serial: "f7bf5c770c18b9f8", token: "rolesanywhere", id: "01", object: "rsa-key", type: "private" },
+  ],
+  [
+    "pkcs11:model=PKCS%2315%20emulated;manufacturer=piv_II;serial=00000000;token=PIV_II;id=%02;object=X.509%20Certificate%20for%20Digital%20Signature;type=cert",
+    { model: "PKCS#15 emulated", manufacturer: "piv_II", serial: "00000000", token: "PIV_II", id: "02", object: "X.509 Certificate for Digital Signature", type: "cert" },
+  ],
+  ["pkcs11:slot-id=202947064;slot-manufacturer=SoftHSM%20project", { slotId: 202947064n, slotManufacturer: "SoftHSM project" }],
+  ["PKCS11:token=upper-case-scheme", { token: "upper-case-scheme" }],
+];
+
+describe("parsePkcs11Uri", () => {
+  it.each([...RFC_EXAMPLES, ...TOOL_OUTPUT])("parses %s", (text, expected) => {
+    expect(plain(parsePkcs11Uri(text))).toEqual(expected);
+  });
+
+  it("keeps id as raw bytes, including bytes that are not UTF-8", () => {
+    expect(parsePkcs11Uri("pkcs11:id=%FF%00%80").id).toEqual(Buffer.from([0xff, 0x00, 0x80]));
+  });
+
+  it("reads an unencoded id character as its byte", () => {
+    expect(parsePkcs11Uri("pkcs11:id=A%42").id).toEqual(Buffer.from("AB"));
+  });
+
+  const ERRORS: [string, RegExp][] = [
+    ["file:/etc/key.pem", /does not start with pkcs11:/],
+    ["pkcs11:label=my-key", /unknown attribute label.*did you mean object=/],
+    ["pkcs11:token=a;vendor-aaa=value-a", /unknown attribute vendor-aaa/],
+    ["pkcs11:object=a;object=b", /path attribute object appears twice/],
+    ["pkcs11:object=a?pin-value=1&pin-value=2", /query attribute pin-value appears twice/],
+    ["pkcs11:object=a?pin-value=1&pin-source=/f", /both pin-value and pin-source/],
+    ["pkcs11:object", /"object" where name=value was expected/],
+    ["pkcs11:=x", /an attribute with no name/],
+    ["pkcs11:object=a?module-path", /query has "module-path" where name=value/],
+    ["pkcs11:object=a%2", /% that is not followed by two hex digits/],
+    ["pkcs11:object=a%zz", /% that is not followed by two hex digits/],
+    ["pkcs11:object=%C3%28", /not valid UTF-8/],
+    ["pkcs11:slot-id=0x12", /slot-id must be a decimal number/],
+    ["pkcs11:slot-id=-1", /slot-id must be a decimal number/],
+    ["pkcs11:library-version=1.2.3", /library-version must look like/],
+    ["pkcs11:type=certificate", /type must be one of public, private, cert, secret-key, data/],
+    ["pkcs11:object=a?module-path=lib.so", /module-path must be an absolute path/],
+    ["pkcs11:pin-value=1234", /pin-value is a query attribute but appears in the path/],
+    ["pkcs11:?token=a", /token is a path attribute but appears in the query/],
+    ["pkcs11:object=a?pin-source=", /pin-source is empty/],
+  ];
+  it.each(ERRORS)("rejects %s", (text, message) => {
+    let error: unknown;
+    try {
+      parsePkcs11Uri(text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AgentError);
+    expect((error as AgentError).code).toBe("PKCS11_URI_INVALID");
+    expect((error as AgentError).toOneLine()).toMatch(message);
+  });
+
+  it("never puts the pin-value in an error message", () => {
+    try {
+      parsePkcs11Uri("pkcs11:object=a?pin-value=s3cr3t&pin-source=/f");
+      expect.unreachable();
+    } catch (e) {
+      expect((e as AgentError).toOneLine()).not.toContain("s3cr3t");
+    }
+  });
+
+  it("does not show the PIN when the parsed URI is printed or inspected", () => {
+    const uri = parsePkcs11Uri("pkcs11:object=a?pin-value=s3cr3t");
+    expect(JSON.stringify(uri)).not.toContain("s3cr3t");
+    expect(String(uri.pin?.kind === "value" ? uri.pin.value : "")).not.toContain("s3cr3t");
+  });
+});
+
+describe("formatPkcs11Uri", () => {
+  it("sorts path and query attributes by name and encodes id fully", () => {
+    const uri = parsePkcs11Uri(
+      "pkcs11:type=cert;token=My%20Token;object=key%3B1;id=AB;serial=42;manufacturer=Snake%20Oil,%20Inc.?pin-source=file:/etc/pin&module-path=/usr/lib/x.so",
+    );
+    expect(formatPkcs11Uri(uri)).toBe(
+      "pkcs11:id=%41%42;manufacturer=Snake%20Oil,%20Inc.;object=key%3B1;serial=42;token=My%20Token;type=cert?module-path=/usr/lib/x.so&pin-source=file:/etc/pin",
+    );
+  });
+
+  it("prints the same text for URIs that differ only in attribute order or encoding", () => {
+    const a = parsePkcs11Uri("pkcs11:token=t;object=%6by");
+    const b = parsePkcs11Uri("pkcs11:object=ky;token=%74");
+    expect(formatPkcs11Uri(a)).toBe(formatPkcs11Uri(b));
+  });
+
+  it("leaves pin-value out unless asked", () => {
+    const uri = parsePkcs11Uri("pkcs11:object=a?pin-value=12%2634");
+    expect(formatPkcs11Uri(uri)).toBe("pkcs11:object=a");
+    expect(formatPkcs11Uri(uri, { revealPinValue: true })).toBe("pkcs11:object=a?pin-value=12%2634");
+  });
+
+  it("encodes characters that are delimiters and non-ASCII text", () => {
+    const uri = withAttributes(parsePkcs11Uri("pkcs11:"), { token: "a;b?c&d%e f/g", object: "á" });
+    expect(formatPkcs11Uri(uri)).toBe("pkcs11:object=%C3%A1;token=a%3Bb%3Fc%26d%25e%20f%2Fg");
+  });
+
+  it.each(RFC_EXAMPLES)("round-trips the RFC example %s", (text) => {
+    const once = parsePkcs11Uri(text);
+    const printed = formatPkcs11Uri(once, { revealPinValue: true });
+    expect(plain(parsePkcs11Uri(printed))).toEqual(plain(once));
+    expect(formatPkcs11Uri(parsePkcs11Uri(printed), { revealPinValue: true })).toBe(printed);
+  });
+
+  it("round-trips arbitrary labels and ids (property)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 30 }), fc.uint8Array({ maxLength: 20 }), fc.option(fc.string({ maxLength: 20 }), { nil: undefined }), (label, id, pin) => {
+        let uri = withAttributes(parsePkcs11Uri(pin === undefined ? "pkcs11:" : `pkcs11:?pin-value=${encodeURIComponent(pin)}`), {
+          object: label,
+          id: Buffer.from(id),
+          token: `${label}!`,
+        });
+        uri = parsePkcs11Uri(formatPkcs11Uri(uri, { revealPinValue: true }));
+        expect(uri.object).toBe(label);
+        expect(uri.token).toBe(`${label}!`);
+        expect(uri.id).toEqual(Buffer.from(id));
+        if (pin !== undefined) expect(uri.pin?.kind === "value" && uri.pin.value.reveal()).toBe(pin);
+      }),
+    );
+  });
+
+  it("withoutQuery drops module and PIN attributes", () => {
+    const uri = parsePkcs11Uri("pkcs11:token=t?pin-value=1&module-name=softhsm2");
+    expect(formatPkcs11Uri(withoutQuery(uri), { revealPinValue: true })).toBe("pkcs11:token=t");
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { parseSubject } from "../../../src/x509/names/parse-subject.js";
+import { parseSan } from "../../../src/provisioning/csr/subject-alt-names.js";
+
+const CN = "2.5.4.3";
+const O = "2.5.4.10";
+const OU = "2.5.4.11";
+const C = "2.5.4.6";
+
+describe("parseSubject", () => {
+  it.each([
+    ["/CN=dev-1", [[{ oid: CN, value: "dev-1" }]]],
+    ["/C=US/O=Acme/CN=dev-1", [[{ oid: C, value: "US" }], [{ oid: O, value: "Acme" }], [{ oid: CN, value: "dev-1" }]]],
+    ["CN=dev-1,O=Acme,C=US", [[{ oid: C, value: "US" }], [{ oid: O, value: "Acme" }], [{ oid: CN, value: "dev-1" }]]],
+    ["/CN=a+OU=b/O=c", [[{ oid: CN, value: "a" }, { oid: OU, value: "b" }], [{ oid: O, value: "c" }]]],
+    ["CN=a+OU=b,O=c", [[{ oid: O, value: "c" }], [{ oid: CN, value: "a" }, { oid: OU, value: "b" }]]],
+    ["/O=Acme\\, Inc./CN=a\\/b", [[{ oid: O, value: "Acme, Inc." }], [{ oid: CN, value: "a/b" }]]],
+    ["CN=Acme\\, Inc.\\+x", [[{ oid: CN, value: "Acme, Inc.+x" }]]],
+    ["CN=J\\c3\\bcrgen", [[{ oid: CN, value: "Jürgen" }]]],
+    ["/CN=Jürgen Müller/L=東京", [[{ oid: CN, value: "Jürgen Müller" }], [{ oid: "2.5.4.7", value: "東京" }]]],
+    [" CN = spaced , O = x ", [[{ oid: O, value: "x" }], [{ oid: CN, value: "spaced" }]]],
+    ["CN=trailing\\ ", [[{ oid: CN, value: "trailing " }]]],
+    ["/commonName=a/emailAddress=a@b.c/DC=example/2.5.4.97=VATDE-1", [
+      [{ oid: CN, value: "a" }], [{ oid: "1.2.840.113549.1.9.1", value: "a@b.c" }],
+      [{ oid: "0.9.2342.19200300.100.1.25", value: "example" }], [{ oid: "2.5.4.97", value: "VATDE-1" }],
+    ]],
+  ])("%j", (text, expected) => {
+    expect(parseSubject(text)).toEqual(expected);
+  });
+
+  it.each([
+    ["", /subject is empty/],
+    ["   ", /subject is empty/],
+    ["/CN=", /empty value/],
+    ["/CN", /has no "="/],
+    ["/XX=1", /unknown attribute type "XX"/],
+    ["CN=#0403616263", /hex \(#…\) value form/],
+    ["CN=a\\", /lone backslash/],
+    ["CN=\\ff\\fe", /valid UTF-8/],
+  ])("refuses %j", (text, message) => {
+    expect(() => parseSubject(text)).toThrow(message);
+  });
+});
+
+describe("parseSan", () => {
+  it.each([
+    ["DNS:host.example.com", { type: "DNS", value: "host.example.com" }],
+    ["dns:host", { type: "DNS", value: "host" }],
+    ["URI:spiffe://example.com/a", { type: "URI", value: "spiffe://example.com/a" }],
+    ["email:ops@example.com", { type: "email", value: "ops@example.com" }],
+    ["IP:192.0.2.1", { type: "IP", value: "192.0.2.1" }],
+    ["IP:2001:db8::1", { type: "IP", value: "2001:db8::1" }],
+  ])("%s", (text, expected) => {
+    expect(parseSan(text)).toEqual(expected);
+  });
+
+  it.each(["host", "DNS:", "X400:x", "IP:300.1.1.1", "DNS:bücher.example", "URI:a b"])("refuses %j", (text) => {
+    expect(() => parseSan(text)).toThrow(/invalid --san/);
+  });
+});
