@@ -1,64 +1,179 @@
 /**
- * Cold `credential-process` (file EC key, local endpoint over HTTP) against `node -e 0`, measured in the same
- * run: what a user pays per `aws` command when no agent is used. Target: ≤ 1.5× `node -e 0`.
- * Next to it, for scale: the same dist/ without its V8 code cache, and bench/reference/minimal-create-session.mjs,
- * the least any Node program doing this work costs (node:crypto, node:http, no options, no error handling).
+ * Cold `credential-process` (no agent): what a user pays per `aws` command. Every figure is measured in this
+ * run, interleaved with its reference (medians; the machine is shared):
+ * - file EC key, HTTP local endpoint: ≤ 1.15× bench/reference/minimal-create-session.cjs (the least a Node
+ *   program doing this work costs: CommonJS, node:crypto, node:http), peak RSS ≤ 1.1× it;
+ * - the same over HTTPS with --ca-bundle: ≤ 1.15× the same reference over node:https trusting Node's roots plus
+ *   the bundle;
+ * - a SoftHSM P-256 key: ≤ 1.3× the file-key figure, next to the same ratio for two minimal programs
+ *   (bench/reference/minimal-pkcs11-create-session.cjs over the file-key one): what SoftHSM and pkcs11js cost;
+ * - for scale: `node -e 0` (Node's own start), the same dist/ without any code cache, and with a V8 flag in
+ *   NODE_OPTIONS (the per-Node, per-flags user cache, src/cli/launcher/code-cache.ts, made by the first run).
+ * The split "Node's start / the work any Node program pays / ours" is the profile of what remains.
+ * BENCH_NODES=/path/to/node22:/path/to/node24 runs everything again under those Node binaries (the cache the
+ * build shipped is for the building Node; the others make their own on first use, as an installation would).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { cpSync, rmSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { join } from "node:path";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
-import { median, printComparison, timeCommand } from "./lib/measure.js";
+import { median, timeCommand } from "./lib/measure.js";
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 30);
+const ROOT = process.cwd();
+const SOFTHSM_MODULE = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"].find((p) => existsSync(p));
+const ARNS = {
+  trustAnchor: "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/bench",
+  profile: "arn:aws:rolesanywhere:us-east-1:000000000000:profile/bench",
+  role: "arn:aws:iam::000000000000:role/bench",
+};
+const ARN_FLAGS = ["--trust-anchor-arn", ARNS.trustAnchor, "--profile-arn", ARNS.profile, "--role-arn", ARNS.role];
+
 const { dir, cleanup } = makeTempDir("raa-bench-cold-");
 const ca = createCa(dir, { name: "Bench CA" });
 const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "bench-device", keyType: "p256" });
-// The shipped dist/ once more, without the code cache, beside node_modules so that it resolves the same packages.
-const uncached = join(process.cwd(), "node_modules", ".cache", "raa-bench-uncached-dist");
+const tlsCa = createCa(join(dir, "tls"), { name: "Bench TLS CA" });
+const tlsLeaf = issueLeaf(tlsCa, join(dir, "tls"), {
+  name: "127.0.0.1",
+  extensions: ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1"],
+});
+// The shipped dist/ once more without the code cache, beside node_modules so that it resolves the same packages.
+const uncached = join(ROOT, "node_modules", ".cache", "raa-bench-uncached-dist");
 rmSync(uncached, { recursive: true, force: true });
 cpSync("dist", uncached, { recursive: true });
 rmSync(join(uncached, "cli-bundle.cjs.cache"));
 
-const endpoint = spawn(process.execPath, ["dist/cli.js", "local-endpoint", "--trust-anchors", ca.certPath, "--port", "0"], {
-  stdio: ["ignore", "pipe", "ignore"],
-});
-try {
-  const [url] = (await once(createInterface({ input: endpoint.stdout! }), "line")) as [string];
-  const arns = {
-    trustAnchor: "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/bench",
-    profile: "arn:aws:rolesanywhere:us-east-1:000000000000:profile/bench",
-    role: "arn:aws:iam::000000000000:role/bench",
-  };
-  const flags = [
-    "credential-process",
-    "--certificate", leaf.certPath, "--private-key", leaf.keyPath,
-    "--trust-anchor-arn", arns.trustAnchor, "--profile-arn", arns.profile, "--role-arn", arns.role,
-    "--endpoint", url,
-  ];
-  const shipped = ["dist/cli.js", ...flags];
-  const withoutCache = [join(uncached, "cli.js"), ...flags];
-  const minimal = ["bench/reference/minimal-create-session.mjs", leaf.certPath, leaf.keyPath, url, arns.trustAnchor, arns.profile, arns.role];
-  for (const args of [shipped, withoutCache, minimal]) {
-    const check = spawnSync(process.execPath, args, { encoding: "utf8" });
-    if (check.status !== 0 || !check.stdout.startsWith('{"Version":1')) throw new Error(`${args[0]} failed: ${check.stderr}`);
-  }
+const baseEnv: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: join(dir, "no-agent") };
+delete baseEnv["NODE_OPTIONS"];
+delete baseEnv["NODE_EXTRA_CA_CERTS"];
+delete baseEnv["AWS_CA_BUNDLE"];
 
-  const t = { node: [] as number[], cold: [] as number[], uncached: [] as number[], minimal: [] as number[] };
-  for (let i = 0; i < RUNS; i++) {
-    t.node.push(await timeCommand(process.execPath, ["-e", "0"]));
-    t.cold.push(await timeCommand(process.execPath, shipped));
-    t.uncached.push(await timeCommand(process.execPath, withoutCache));
-    t.minimal.push(await timeCommand(process.execPath, minimal));
+interface Case {
+  readonly label: string;
+  readonly args: string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** One run with its output (asynchronous: the endpoints answer from this process). */
+async function run(node: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(node, args, { stdio: ["ignore", "pipe", "pipe"], env });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d));
+  const [code] = await once(child, "exit");
+  return { code, stdout, stderr };
+}
+
+/** Peak RSS (MB) of one run, reported by bench/lib/peak-rss.cjs preloaded into it. */
+async function peakRss(node: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const child = spawn(node, ["-r", join(ROOT, "bench", "lib", "peak-rss.cjs"), ...args], { stdio: ["ignore", "ignore", "ignore", "pipe"], env });
+  let out = "";
+  child.stdio[3]!.on("data", (d: Buffer) => (out += d));
+  const [code] = await once(child, "exit");
+  if (code !== 0) throw new Error(`${args.join(" ")} exited with ${code}`);
+  return Number(out.trim()) / 1024;
+}
+
+function ratioLine(what: string, value: number, refName: string, ref: number, target: number, unit = "ms"): void {
+  const ratio = value / ref;
+  console.log(
+    `${what}: median ${value.toFixed(1)} ${unit} | ${refName}: ${ref.toFixed(1)} ${unit} | ratio ${ratio.toFixed(2)}× (target ≤ ${target}×: ${ratio <= target ? "meets" : "MISSES"})`,
+  );
+}
+
+async function endpoints(trustAnchors: string[]): Promise<{ http: string; https: string; stop: () => Promise<void> }> {
+  const { startLocalEndpoint } = await import(join(ROOT, "dist", "lib", "local-endpoint", "server.js"));
+  const http = await startLocalEndpoint({ trustAnchors, port: 0 });
+  const https = await startLocalEndpoint({ trustAnchors, port: 0, tls: { cert: tlsLeaf.certPem, key: readFileSync(tlsLeaf.keyPath) } });
+  return { http: http.url, https: https.url, stop: async () => void (await Promise.all([http.close(), https.close()])) };
+}
+
+function softHsmToken(): { uri: string; module: string; ca: string; env: NodeJS.ProcessEnv } | undefined {
+  if (!SOFTHSM_MODULE) return undefined;
+  const tokenDir = join(dir, "softhsm");
+  execFileSync("bash", [join(ROOT, "softhsm", "create-test-token.sh"), tokenDir], { stdio: ["ignore", "ignore", "inherit"], env: baseEnv });
+  return {
+    ca: join(tokenDir, "ca.pem"),
+    uri: "pkcs11:token=rolesanywhere;object=ec-key",
+    module: SOFTHSM_MODULE,
+    env: { ...baseEnv, SOFTHSM2_CONF: join(tokenDir, "softhsm2.conf"), RAA_BENCH_PIN: "1234" },
+  };
+}
+
+async function benchNode(node: string, urls: { http: string; https: string }, hsm: ReturnType<typeof softHsmToken>): Promise<void> {
+  const version = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
+  // A home of its own per Node: its first run writes the user cache when the shipped one does not fit.
+  const home = join(dir, `home-${version}`);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const env = { ...baseEnv, HOME: home, XDG_CACHE_HOME: join(home, ".cache") };
+  // A cache directory below a regular file: it can be neither read nor made, so no user cache is used or written.
+  const noCacheEnv = { ...env, XDG_CACHE_HOME: join(leaf.certPath, "cache") };
+  const cli = join(ROOT, "dist", "cli.js");
+  const ours = (url: string, extra: string[] = []) => [cli, "credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARN_FLAGS, "--endpoint", url, ...extra];
+  const reference = (url: string, extra: string[] = []) => [join(ROOT, "bench", "reference", "minimal-create-session.cjs"), leaf.certPath, leaf.keyPath, url, ARNS.trustAnchor, ARNS.profile, ARNS.role, ...extra];
+  const cases: Case[] = [
+    { label: "node", args: ["-e", "0"] },
+    { label: "ref", args: reference(urls.http) },
+    { label: "ours", args: ours(urls.http), env },
+    { label: "refTls", args: reference(urls.https, [tlsCa.certPath]) },
+    { label: "oursTls", args: ours(urls.https, ["--ca-bundle", tlsCa.certPath]), env },
+    { label: "uncached", args: [join(uncached, "cli.js"), ...ours(urls.http).slice(1)], env: noCacheEnv },
+    { label: "flags", args: ours(urls.http), env: { ...env, NODE_OPTIONS: "--max-old-space-size=4096" } },
+  ];
+  if (hsm) {
+    const hsmArgs = [cli, "credential-process", "--certificate", hsm.uri, "--private-key", hsm.uri, "--pkcs11-lib", hsm.module, "--pkcs11-pin-env", "RAA_BENCH_PIN", ...ARN_FLAGS, "--endpoint", urls.http];
+    cases.push({ label: "softhsm", args: hsmArgs, env: { ...env, ...hsm.env, HOME: home, XDG_CACHE_HOME: join(home, ".cache") } });
+    const minimalHsm = [join(ROOT, "bench", "reference", "minimal-pkcs11-create-session.cjs"), hsm.module, "rolesanywhere", "ec-key", urls.http, ARNS.trustAnchor, ARNS.profile, ARNS.role];
+    cases.push({ label: "refHsm", args: minimalHsm, env: { ...hsm.env, PKCS11_PIN: "1234" } });
   }
-  const node = median(t.node);
-  printComparison("cold credential-process (file EC key, HTTP local endpoint)", median(t.cold), "node -e 0", node, 1.5, RUNS);
-  console.log(`  for scale: the same without the V8 code cache ${median(t.uncached).toFixed(1)} ms (${(median(t.uncached) / node).toFixed(2)}×); ` +
-    `bench/reference/minimal-create-session.mjs (the least a Node program doing this work costs) ${median(t.minimal).toFixed(1)} ms (${(median(t.minimal) / node).toFixed(2)}×)`);
+  // Each case once to check it works (and to make the user caches, as a first run would).
+  for (const c of cases) {
+    const check = await run(node, c.args, c.env ?? baseEnv);
+    if (check.code !== 0 || (c.label !== "node" && !check.stdout.startsWith('{"Version":1'))) throw new Error(`${c.label} failed: ${check.stderr}`);
+  }
+  const times = new Map<string, number[]>(cases.map((c) => [c.label, []]));
+  for (let i = 0; i < RUNS; i++) for (const c of cases) times.get(c.label)!.push(await timeCommand(node, c.args, c.env ?? baseEnv));
+  const rss = { ours: [] as number[], ref: [] as number[] };
+  for (let i = 0; i < 7; i++) {
+    rss.ref.push(await peakRss(node, reference(urls.http), baseEnv));
+    rss.ours.push(await peakRss(node, ours(urls.http), env));
+  }
+  const m = (label: string) => median(times.get(label)!);
+  console.log(`### Node ${version} (${node === process.execPath ? "the Node that built dist/" : node}), n=${RUNS}, load average ${loadAverage()}`);
+  ratioLine("cold credential-process, file P-256 key, HTTP", m("ours"), "minimal CommonJS reference", m("ref"), 1.15);
+  ratioLine("  peak RSS", median(rss.ours), "the reference's", median(rss.ref), 1.1, "MB");
+  ratioLine("cold credential-process over HTTPS with --ca-bundle", m("oursTls"), "minimal HTTPS reference (Node's roots + the bundle)", m("refTls"), 1.15);
+  if (hsm) {
+    ratioLine("cold credential-process, SoftHSM P-256 key", m("softhsm"), "the file-key figure", m("ours"), 1.3);
+    console.log(
+      `  for scale: bench/reference/minimal-pkcs11-create-session.cjs (pkcs11js, one login and C_Sign) ${m("refHsm").toFixed(1)} ms, ` +
+        `${(m("refHsm") / m("ref")).toFixed(2)}× the minimal file-key reference (the floor of this ratio: SoftHSM's own start); ` +
+        `ours is ${(m("softhsm") / m("refHsm")).toFixed(2)}× it`,
+    );
+  }
+  console.log(
+    `  where the time goes (HTTP): Node's start (node -e 0) ${m("node").toFixed(1)} ms | the work any Node program pays (reference − node -e 0) ` +
+      `${(m("ref") - m("node")).toFixed(1)} ms | ours on top (credential-process − reference) ${(m("ours") - m("ref")).toFixed(1)} ms`,
+  );
+  console.log(
+    `  for scale: without any code cache ${m("uncached").toFixed(1)} ms (${(m("uncached") / m("ref")).toFixed(2)}×); ` +
+      `NODE_OPTIONS=--max-old-space-size=4096 (user cache for that flag) ${m("flags").toFixed(1)} ms (${(m("flags") / m("ref")).toFixed(2)}×)`,
+  );
+}
+
+function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "latin1").split(" ").slice(0, 3).join(" ");
+}
+
+const nodes = [process.execPath, ...(process.env["BENCH_NODES"] ?? "").split(":").filter(Boolean).map((p) => resolve(p))];
+const hsm = softHsmToken();
+const servers = await endpoints([ca.certPath, ...(hsm ? [hsm.ca] : [])]);
+try {
+  for (const node of nodes) await benchNode(node, servers, hsm);
 } finally {
-  endpoint.kill("SIGTERM");
+  await servers.stop();
   rmSync(uncached, { recursive: true, force: true });
   cleanup();
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
- * `serve` throughput on a cache hit (target ≥ 5,000 req/s on 2 cores, zero errors), for the IMDSv2 and the
- * ECS endpoints, with wrk (C, light on the shared CPU) or autocannon when wrk is missing. Over dist/.
+ * `serve` on a cache hit, over dist/, against aws_signing_helper's `serve` and the least a Node HTTP server
+ * costs (see run()), with wrk (C, light on the shared CPU) or autocannon when wrk is missing.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
 import { once } from "node:events";
 import { request } from "node:http";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { credentialFlags, makeFixture, startLocalEndpoint, waitForLine } from "./agent.mjs";
+import { credentialFlags, makeFixture, startLocalEndpoint } from "./agent.mjs";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const CLI = join(ROOT, "dist", "cli.js");
@@ -44,40 +46,138 @@ async function load(url, headers, seconds, connections) {
   return { tool: "autocannon", rps: result.requests.average, errors: result.errors + result.non2xx + result.timeouts };
 }
 
+/** Resident memory of a process, in MB. */
+function rssMb(pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1]) / 1024;
+}
+
+/** A free TCP port on 127.0.0.1 (for the Go helper, which has no "any port"). */
+async function freePort() {
+  const server = createNetServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  server.close();
+  return port;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Starts a server process and resolves once `ready` matches a line of its output. */
+async function startProcess(command, args, ready, stream = "stderr") {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: BENCH_ENV });
+  let output = "";
+  const match = await new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${command} did not start: ${output}`)), 30_000);
+    const onData = (d) => {
+      output += d;
+      const m = ready.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        done(m);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => fail(new Error(`${command} exited with ${code}: ${output}`)));
+  });
+  child.stdout.resume();
+  child.stderr.resume();
+  child.removeAllListeners("exit");
+  return { child, match, output: () => output, stop: async () => { child.kill("SIGTERM"); await once(child, "exit").catch(() => {}); } };
+}
+
+const BENCH_ENV = { ...process.env };
+delete BENCH_ENV.NODE_OPTIONS;
+delete BENCH_ENV.NODE_EXTRA_CA_CERTS;
+
+/**
+ * serve against its references, back to back in alternating rounds (medians), 50 connections each:
+ * - requests/s of an IMDSv2 credentials GET with a token: ≥ 1.0× aws_signing_helper's `serve` on this machine
+ *   (the binary named by BENCH_AWS_SIGNING_HELPER; skipped without it) and, for scale, the minimal Node server;
+ * - resident memory after ≥ 100,000 requests: ≤ 1.2× bench/reference/minimal-imds-server.cjs after as many,
+ *   and flat from the first round to the last;
+ * - the ECS endpoint, and zero errors everywhere.
+ */
 export async function run() {
-  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const goHelper = process.env.BENCH_AWS_SIGNING_HELPER;
   const fixture = makeFixture("raa-bench-serve-");
   const endpoint = await startLocalEndpoint(fixture.ca.cert);
-  let serve;
+  const servers = [];
   try {
-    serve = spawn(process.execPath, [CLI, "serve", ...credentialFlags(fixture, endpoint.url), "--port", "0", "--imds", "--ecs", "--allow-open-imds"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    serve.stdout.on("data", (d) => (stdout += d));
-    const [, port] = await waitForLine(serve, /Local server started on port: (\d+)/, "serve");
-    serve.stderr.resume();
-    const base = `http://127.0.0.1:${port}`;
+    const ours = await startProcess(process.execPath, [CLI, "serve", ...credentialFlags(fixture, endpoint.url), "--port", "0", "--imds", "--ecs", "--allow-open-imds"], /Local server started on port: (\d+)/);
+    servers.push(ours);
+    const base = `http://127.0.0.1:${ours.match[1]}`;
     const token = (await http(`${base}/latest/api/token`, "PUT", { "x-aws-ec2-metadata-token-ttl-seconds": "21600" })).body;
-    const imdsUrl = `${base}/latest/meta-data/iam/security-credentials/bench`;
-    const imdsHeaders = { "x-aws-ec2-metadata-token": token };
-    const warm = await http(imdsUrl, "GET", imdsHeaders);
+    const targets = [{ name: "serve", url: `${base}/latest/meta-data/iam/security-credentials/bench`, headers: { "x-aws-ec2-metadata-token": token }, pid: ours.child.pid }];
+    const warm = await http(targets[0].url, "GET", targets[0].headers);
     if (warm.status !== 200) throw new Error(`serve answered ${warm.status}: ${warm.body}`);
-    const ecsToken = /AWS_CONTAINER_AUTHORIZATION_TOKEN=(\S+)/.exec(stdout)?.[1];
-    const ecsUrl = /AWS_CONTAINER_CREDENTIALS_FULL_URI=(\S+)/.exec(stdout)?.[1];
-
-    for (const [name, url, headers] of [
-      ["IMDSv2 credentials", imdsUrl, imdsHeaders],
-      ["ECS credentials", ecsUrl, { authorization: ecsToken }],
-    ]) {
-      const r = await load(url, headers, seconds, 50);
-      console.log(
-        `serve ${name} (cache hit, ${r.tool}, 50 connections, ${seconds} s): ${Math.round(r.rps)} req/s | target ≥ 5,000 req/s: ${r.rps >= 5000 ? "meets" : "MISSES"} | errors: ${r.errors} (target 0: ${r.errors === 0 ? "meets" : "MISSES"})`,
-      );
+    const minimal = await startProcess(process.execPath, [join(ROOT, "bench", "reference", "minimal-imds-server.cjs"), String(JSON.parse(warm.body).Token.length)], /^(\d+)\n/m, "stdout");
+    servers.push(minimal);
+    targets.push({ name: "minimal", url: `http://127.0.0.1:${minimal.match[1]}/latest/meta-data/iam/security-credentials/bench`, headers: {}, pid: minimal.child.pid });
+    if (goHelper) {
+      const port = await freePort();
+      const go = await startProcess(goHelper, ["serve", ...credentialFlags(fixture, endpoint.url), "--port", String(port)], /Local server started on port/);
+      servers.push(go);
+      const goBase = `http://127.0.0.1:${port}`;
+      const goToken = (await http(`${goBase}/latest/api/token`, "PUT", { "x-aws-ec2-metadata-token-ttl-seconds": "21600" })).body;
+      const goUrl = `${goBase}/latest/meta-data/iam/security-credentials/bench`;
+      const goWarm = await http(goUrl, "GET", { "x-aws-ec2-metadata-token": goToken });
+      if (goWarm.status !== 200) throw new Error(`aws_signing_helper serve answered ${goWarm.status}: ${goWarm.body}`);
+      targets.push({ name: "go", url: goUrl, headers: { "x-aws-ec2-metadata-token": goToken }, pid: go.child.pid });
     }
+    for (const t of targets) {
+      t.rps = [];
+      t.errors = 0;
+      t.requests = 0;
+      await load(t.url, t.headers, 1, 50); // warm-up
+    }
+    const rssFirst = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const t of targets) {
+        const result = await load(t.url, t.headers, seconds, 50);
+        t.rps.push(result.rps);
+        t.errors += result.errors;
+        t.requests += result.rps * seconds;
+        if (r === 0) rssFirst[t.name] = rssMb(t.pid);
+      }
+    }
+    const [serve, min, go] = [targets[0], targets[1], targets[2]];
+    const tool = hasWrk ? "wrk" : "autocannon";
+    const load1 = readFileSync("/proc/loadavg", "latin1").split(" ").slice(0, 3).join(" ");
+    console.log(`serve IMDSv2 credentials GET with a token, ${tool}, 50 connections, ${rounds} alternating rounds of ${seconds} s (load average ${load1}):`);
+    if (go) {
+      const ratio = median(serve.rps) / median(go.rps);
+      console.log(
+        `  requests/s: median ${Math.round(median(serve.rps))} (rounds ${serve.rps.map(Math.round).join(", ")}) | aws_signing_helper serve (${goHelper}): ${Math.round(median(go.rps))} (rounds ${go.rps.map(Math.round).join(", ")}) | ratio ${ratio.toFixed(2)}× (target ≥ 1.0×: ${ratio >= 1 ? "meets" : "MISSES"})`,
+      );
+    } else {
+      console.log("  aws_signing_helper: not measured (set BENCH_AWS_SIGNING_HELPER to its binary)");
+    }
+    console.log(
+      `  for scale: the minimal Node server (bench/reference/minimal-imds-server.cjs, one fixed JSON, no checks): median ${Math.round(median(min.rps))} req/s (rounds ${min.rps.map(Math.round).join(", ")}); serve is ${(median(serve.rps) / median(min.rps)).toFixed(2)}× it`,
+    );
+    const rss = rssMb(serve.pid);
+    const minRss = rssMb(min.pid);
+    console.log(
+      `  resident memory after ${Math.round(serve.requests / 1000)}k requests: ${rss.toFixed(1)} MB | minimal Node server after ${Math.round(min.requests / 1000)}k: ${minRss.toFixed(1)} MB | ratio ${(rss / minRss).toFixed(2)}× (target ≤ 1.2×: ${rss / minRss <= 1.2 ? "meets" : "MISSES"}) | ` +
+        `after the first round ${rssFirst.serve.toFixed(1)} MB (growth ${(rss - rssFirst.serve).toFixed(1)} MB)` +
+        (go ? ` | aws_signing_helper ${rssMb(go.pid).toFixed(1)} MB` : ""),
+    );
+    console.log(`  errors: ${targets.map((t) => `${t.name} ${t.errors}`).join(", ")} (target 0: ${targets.every((t) => t.errors === 0) ? "meets" : "MISSES"})`);
+
+    const ecsToken = /AWS_CONTAINER_AUTHORIZATION_TOKEN=(\S+)/.exec(ours.output())?.[1];
+    const ecsUrl = /AWS_CONTAINER_CREDENTIALS_FULL_URI=(\S+)/.exec(ours.output())?.[1];
+    const ecs = await load(ecsUrl, { authorization: ecsToken }, seconds, 50);
+    console.log(`serve ECS credentials (${ecs.tool}, 50 connections, ${seconds} s): ${Math.round(ecs.rps)} req/s | errors: ${ecs.errors} (target 0: ${ecs.errors === 0 ? "meets" : "MISSES"})`);
   } finally {
-    serve?.kill("SIGTERM");
-    if (serve) await once(serve, "exit").catch(() => {});
+    for (const s of servers) await s.stop();
     await endpoint.stop();
     fixture.cleanup();
   }

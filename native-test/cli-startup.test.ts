@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -57,6 +57,25 @@ describe("dist/ start-up", () => {
     const bundle = join(DIST, CLI_BUNDLE_FILE);
     const script = new Script(wrapCommonJs(readFileSync(bundle, "utf8")), { filename: bundle, cachedData: readFileSync(join(DIST, CLI_CODE_CACHE_FILE)) });
     expect(script.cachedDataRejected).toBe(false);
+  });
+
+  it("makes a code cache of its own for V8 flags the shipped one was not made with, after the first run, and uses it", async () => {
+    const cacheHome = join(dir, "xdg-cache");
+    const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "--max-old-space-size=1000", NODE_EXTRA_CA_CERTS: "" };
+    const cacheDir = join(cacheHome, "roles-anywhere-agent", "code-cache");
+    await run(process.execPath, [join(DIST, "cli.js"), "version"], { env });
+    const [file] = readdirSync(cacheDir);
+    expect(file).toMatch(new RegExp(`^${process.version}-${process.arch}-[0-9a-f]{8}\\.cache$`));
+    const made = statSync(join(cacheDir, file!));
+    expect(made.mode & 0o777).toBe(0o600);
+    // V8 accepts it on the next run (the launcher rewrites only a cache V8 rejected), and the answer is the same.
+    const again = await run(process.execPath, [join(DIST, "cli.js"), "version"], { env });
+    expect(again.stdout).toMatch(/\d+\.\d+\.\d+/);
+    expect(statSync(join(cacheDir, file!)).mtimeMs).toBe(made.mtimeMs);
+    expect(readdirSync(cacheDir)).toEqual([file]);
+    // Without the flag, the shipped cache fits: nothing more is written.
+    await run(process.execPath, [join(DIST, "cli.js"), "version"], { env: { ...env, NODE_OPTIONS: "" } });
+    expect(readdirSync(cacheDir)).toEqual([file]);
   });
 
   it("answers an agent-served credential-process from the launcher alone, and needs the bundle for anything else", async () => {

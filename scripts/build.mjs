@@ -2,7 +2,9 @@
 // Builds the library (tsc → dist/lib, ESM with .d.ts) and the CLI:
 // - dist/cli-bundle.cjs: every command in one CommonJS bundle (src/cli/bin.ts). CommonJS starts without the
 //   ESM loader and one file costs one compile; modules a command does not use are wrapped and never run.
-// - dist/cli-bundle.cjs.cache: V8's code cache for that bundle, so that it is not even parsed at start-up.
+// - dist/cli-bundle.cjs.cache: V8's code cache for that bundle, so that it is not even parsed at start-up, made
+//   after a real credential-process run against the local endpoint in this process, so that it holds the
+//   functions that path compiles too (src/cli/launcher/code-cache.ts: other Nodes get a cache of their own).
 // - dist/daemon/*.mjs: the same program as ES modules split per command, for the long-running commands
 //   (agent, serve, update, local-endpoint): loading only what they use keeps their memory ~8 MB lower than the
 //   one-file bundle does, and their start-up time does not matter.
@@ -12,8 +14,11 @@
 //   SO_PEERCRED), built with node-gyp and shipped prebuilt, so that an install without a compiler has it.
 // Start-up time is a feature: every `aws` command runs credential-process (bench/cold-start.ts, bench/agent.mjs).
 import { build } from "esbuild";
-import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
 
@@ -43,6 +48,21 @@ const common = {
   logOverride: { "empty-import-meta": "silent" },
 };
 
+/**
+ * graphene-pk11's ES modules import pkcs11js (CommonJS, ~660 constants) with `import * as`, in ten modules; in a
+ * CommonJS bundle each such import copies every export into a namespace object of its own (~10 ms of a SoftHSM
+ * credential-process). They get pkcs11js's exports object itself, as its CommonJS build would.
+ */
+const pkcs11jsRequiredOnce = {
+  name: "pkcs11js-required-once",
+  setup(b) {
+    b.onLoad({ filter: /graphene-pk11[\\/]build[\\/]es2015[\\/].*\.js$/ }, ({ path }) => ({
+      contents: readFileSync(path, "utf8").replace(/^import \* as (\w+) from "pkcs11js";/m, 'const $1 = require("pkcs11js");'),
+      loader: "js",
+    }));
+  },
+};
+
 await build({
   ...common,
   entryPoints: ["src/cli/bin.ts"],
@@ -57,11 +77,13 @@ await build({
   // small files cost ~70 ms), and so do libraries only some runs need (yargs renders --help,
   // @noble/post-quantum signs with ML-DSA keys): required then, they cost the others nothing.
   external: ["pkcs11js", "yargs", "@noble/post-quantum", "@noble/post-quantum/*"],
+  plugins: [pkcs11jsRequiredOnce],
 });
 const bundleSource = readFileSync(`dist/${CLI_BUNDLE_FILE}`, "utf8");
-// Compiling is enough: the cache then holds the parsed bundle; functions compile lazily as they run.
-writeFileSync(`dist/${CLI_CODE_CACHE_FILE}`, new Script(wrapCommonJs(bundleSource), { filename: CLI_BUNDLE_FILE }).createCachedData());
 if (/\bimport\(/.test(bundleSource)) throw new Error(`dist/${CLI_BUNDLE_FILE} still calls import(): it would fail when restored from the code cache`);
+// The launcher reads the bundle as latin1 (no UTF-8 decoding): esbuild escapes non-ASCII text by default.
+if (/[^\x00-\x7f]/.test(bundleSource)) throw new Error(`dist/${CLI_BUNDLE_FILE} is not ASCII`);
+const bundleId = createHash("sha256").update(bundleSource).digest("hex").slice(0, 16);
 
 // Bundled CommonJS dependencies call require(); ESM chunks get one from node:module. Only chunks that use it
 // keep that import: importing node:module costs start-up time.
@@ -88,10 +110,52 @@ for (const name of readdirSync("dist/daemon")) {
   if (code.startsWith(REQUIRE_SHIM) && !/\brequire\b/.test(code.slice(REQUIRE_SHIM.length))) writeFileSync(file, code.slice(REQUIRE_SHIM.length));
 }
 
-await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js" });
+await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", define: { __BUNDLE_ID__: JSON.stringify(bundleId) } });
 chmodSync("dist/cli.js", 0o755);
 
 buildNativeHelper();
+await writeWarmCodeCache();
+
+/**
+ * dist/cli-bundle.cjs.cache, made the way a user's first run makes theirs (src/cli/launcher/run-bundle.ts): one
+ * real `credential-process` (throwaway P-256 key from openssl, the local endpoint in this process) whose cache is
+ * written into a temporary XDG_CACHE_HOME after the run, then shipped. Without openssl, the cache of the
+ * compiled bundle alone (functions then compile lazily on each run).
+ */
+async function writeWarmCodeCache() {
+  const fallback = () => writeFileSync(`dist/${CLI_CODE_CACHE_FILE}`, new Script(wrapCommonJs(bundleSource), { filename: CLI_BUNDLE_FILE }).createCachedData());
+  const dir = mkdtempSync(join(tmpdir(), "raa-build-"));
+  let endpoint;
+  try {
+    const openssl = (args) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=build CA",
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+    openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=build"]);
+    writeFileSync(join(dir, "leaf.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n");
+    openssl(["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", "1", "-days", "1", "-extfile", "leaf.ext", "-out", "leaf.pem"]);
+    const { startLocalEndpoint } = await import("../dist/lib/local-endpoint/server.js");
+    endpoint = await startLocalEndpoint({ trustAnchors: [join(dir, "ca.pem")], port: 0 });
+    const env = { ...process.env, HOME: dir, XDG_CACHE_HOME: join(dir, "cache") };
+    delete env.NODE_OPTIONS;
+    const run = spawn(process.execPath, ["dist/cli.js", "credential-process", "--no-agent", "--certificate", join(dir, "leaf.pem"), "--private-key", join(dir, "leaf.key"),
+      "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/build", "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/build",
+      "--role-arn", "arn:aws:iam::000000000000:role/build", "--endpoint", endpoint.url], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    run.stderr.on("data", (d) => (stderr += d));
+    const [code] = await once(run, "exit");
+    if (code !== 0) throw new Error(`credential-process exited with ${code}: ${stderr.trim()}`);
+    const cacheDir = join(dir, "cache", "roles-anywhere-agent", "code-cache");
+    const [file] = readdirSync(cacheDir).filter((f) => f.endsWith(".cache"));
+    const data = readFileSync(join(cacheDir, file));
+    writeFileSync(`dist/${CLI_CODE_CACHE_FILE}`, data.subarray(data.indexOf(10) + 1));
+  } catch (error) {
+    console.warn(`warning: the code cache holds the bundle's top level only (${error.message.split("\n")[0]})`);
+    fallback();
+  } finally {
+    await endpoint?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /**
  * native/ → dist/native/<platform>-<arch>/raa_native.node, rebuilt only when its sources changed (native/build/

@@ -7,7 +7,7 @@ import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
  * the Go helper's flag syntax — `--flag value`, `--flag=value`, `--bool`, `--bool=false`, and Go's
  * integer prefixes (`0x`, `0o`, `0b`).
  */
-export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): ParsedArgs {
+export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "conflicts">, argv: readonly string[]): ParsedArgs {
   const byName = new Map<string, OptionSpec>(spec.options.map((o) => [o.name, o]));
   const values: Record<string, string | boolean | number | string[] | undefined> = {};
   const explicit = new Set<string>();
@@ -84,7 +84,7 @@ export function parseGoInteger(text: string, flag: string): number {
 }
 
 /** The Go helper's message for a mutually exclusive pair, verbatim in shape. */
-export function checkConflicts(spec: CommandSpec, args: ParsedArgs): void {
+export function checkConflicts(spec: Pick<CommandSpec, "conflicts">, args: ParsedArgs): void {
   for (const [a, b] of spec.conflicts ?? []) {
     if (args.explicit.has(a) && args.explicit.has(b)) {
       const set = [a, b].sort().join(" ");

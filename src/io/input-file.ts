@@ -1,4 +1,5 @@
-import { readFileAsync, readOpenedFile, statAsync as stat } from "./fs-callbacks.js";
+import { readFile, statSync } from "node:fs";
+import { readOpenedFile } from "./read-opened-file.js";
 import { InputError } from "../errors.js";
 
 /** Identifies one version of a file, to notice when it has been replaced or rewritten. */
@@ -66,7 +67,7 @@ export async function stampOf(ref: string, what: string): Promise<FileStamp> {
   const input = parseInputRef(ref);
   if (input.kind !== "file") return READ_ONCE;
   try {
-    const info = await stat(input.path);
+    const info = statSync(input.path);
     return { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino };
   } catch (cause) {
     throw fileError(cause, input.path, what);
@@ -93,7 +94,7 @@ async function fromStdin(what: string): Promise<Buffer> {
   }
   let bytes: Buffer;
   try {
-    bytes = await readFileAsync(0);
+    bytes = await new Promise<Buffer>((resolve, reject) => readFile(0, (error, data) => (error ? reject(error) : resolve(data))));
   } catch (cause) {
     throw new InputError("FILE_UNREADABLE", `${what}: standard input cannot be read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
   }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { InputError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
-import { readOpenedFile } from "../io/fs-callbacks.js";
+import { readOpenedFile } from "../io/read-opened-file.js";
 import { Secret } from "./secret.js";
 
 /**

@@ -6,7 +6,7 @@ import { AgentError, UsageError, isAgentError } from "../errors.js";
 import type { EcsConsumers } from "./ecs-consumers.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
-import { requestRefusal, type ListeningAddress } from "./request-guard.js";
+import { createRequestGuard } from "./request-guard.js";
 import { ecsCredentialsBody, ecsErrorBody, imdsCredentialsBody } from "./responses.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
@@ -60,10 +60,12 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     });
   });
 
-  let listening: ListeningAddress | undefined;
+  let refusalOf: ReturnType<typeof createRequestGuard> | undefined;
+  // The IMDS document of the credentials served last, for the second it was made in (LastUpdated is in seconds).
+  let lastDocument: { credentials: Credentials; second: number; body: string } | undefined;
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
-    const refusal = requestRefusal(req.headers, listening!);
+    const refusal = refusalOf!(req.headers);
     if (refusal) {
       if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), { "content-type": "application/json" });
       return send(res, 403, `${refusal}\n`);
@@ -105,7 +107,12 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     } catch (error) {
       return send(res, 503, `credentials for ${role} are unavailable: ${oneLine(error)}\n`);
     }
-    send(res, 200, imdsCredentialsBody(credentials, now()), { "content-type": "application/json" });
+    const at = now();
+    const second = Math.floor(at.getTime() / 1000);
+    if (lastDocument?.credentials !== credentials || lastDocument.second !== second) {
+      lastDocument = { credentials, second, body: imdsCredentialsBody(credentials, at) };
+    }
+    send(res, 200, lastDocument.body, JSON_CONTENT);
   }
 
   async function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumers): Promise<void> {
@@ -133,7 +140,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
 
   await listenTcp(server, options.host, options.port);
   const address = server.address() as AddressInfo;
-  listening = { host: options.host, port: address.port };
+  refusalOf = createRequestGuard({ host: options.host, port: address.port });
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     host: address.address,
@@ -164,6 +171,8 @@ export function checkEndpointChoice(choice: { imds: boolean; ecs: boolean; allow
     });
   }
 }
+
+const JSON_CONTENT = { "content-type": "application/json" };
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {

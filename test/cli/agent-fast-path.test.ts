@@ -28,11 +28,16 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
       ["credential-process", "--profile", "gw", "--agent=false"],
       ["credential-process", "--profile"],
       ["credential-process", "--profile", ""],
-      ["credential-process", "--profile", "a", "--profile", "b"],
       ["credential-process", "--profile", "gw", "extra"],
       ["credential-process", "--profile", "gw", "--help"],
       ["credential-process", "--profile", "gw", "--pkcs8-password", "x"],
     ];
     for (const argv of declined) expect(agentRequestOf(argv, env), argv.join(" ")).toBeUndefined();
+  });
+
+  it("reads flags exactly as credential-process does (its option declaration): the last --profile wins, Go's bool forms", () => {
+    expect(agentRequestOf(["credential-process", "--profile", "a", "--profile", "b"], env)).toMatchObject({ profile: "b" });
+    expect(agentRequestOf(["credential-process", "--profile", "gw", "--agent=t", "--debug=1"], env)).toMatchObject({ required: true });
+    expect(agentRequestOf(["credential-process", "--profile", "gw", "--agent=maybe"], env)).toBeUndefined();
   });
 });

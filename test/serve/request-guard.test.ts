@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseHostHeader, requestRefusal } from "../../src/serve/request-guard.js";
+import { createRequestGuard, parseHostHeader, requestRefusal } from "../../src/serve/request-guard.js";
 
 const on = (host: string, port = 9911) => ({ host, port });
 
@@ -41,5 +41,17 @@ describe("serve's request guard (DNS rebinding, browser requests)", () => {
     const message = requestRefusal({ host: `evil\u001b[2J${"x".repeat(500)}` }, on("127.0.0.1"))!;
     expect(message).not.toMatch(/[\u0000-\u001f]/);
     expect(message.length).toBeLessThan(300);
+  });
+});
+
+describe("createRequestGuard", () => {
+  it("remembers an accepted Host, but still refuses browser headers and any other Host", () => {
+    const guard = createRequestGuard({ host: "127.0.0.1", port: 9911 });
+    expect(guard({ host: "127.0.0.1:9911" })).toBeUndefined();
+    expect(guard({ host: "127.0.0.1:9911" })).toBeUndefined();
+    expect(guard({ host: "127.0.0.1:9911", "sec-fetch-site": "cross-site" })).toMatch(/web browsers/);
+    expect(guard({ host: "evil.example:9911" })).toMatch(/does not name this endpoint/);
+    expect(guard({})).toMatch(/does not name this endpoint/);
+    expect(guard({ host: "127.0.0.1:9911" })).toBeUndefined();
   });
 });

@@ -1,22 +1,12 @@
 import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { stringArg, type CommandSpec } from "../command.js";
-import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+import { CREDENTIAL_PROCESS_FLAGS } from "./credential-process-options.js";
 import { settingsFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
-  name: "credential-process",
+  ...CREDENTIAL_PROCESS_FLAGS,
   describe: "Print temporary credentials as credential_process JSON (for ~/.aws/config)",
-  options: [
-    ...SIGNER_OPTIONS,
-    ...SESSION_OPTIONS,
-    { name: "profile", type: "string", description: "Take settings from this profile of the config file (flags win)" },
-    { name: "config", type: "string", description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
-    { name: "agent", type: "boolean", description: "Require the running agent's cached credentials (without it, the agent is used when its socket exists)" },
-    { name: "no-agent", type: "boolean", description: "Never ask the agent; always sign a new CreateSession" },
-    { name: "agent-socket", type: "string", description: "Agent socket (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
-  ],
-  conflicts: [...CREDENTIAL_CONFLICTS, ["agent", "no-agent"]],
   async run(args, io) {
     const { asksForProfileAsIs, credentialsFromAgent, roleSelector } = await import("../agent-credentials.js");
     const profile = stringArg(args, "profile");

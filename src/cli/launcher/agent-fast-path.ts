@@ -1,12 +1,13 @@
 import { existsSync } from "node:fs";
 import { defaultAgentSocketPath } from "../../agent/socket-path.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
-import type { CliIo } from "../command.js";
+import { boolArg, stringArg, type CliIo, type ParsedArgs } from "../command.js";
+import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
+import { parseCommandArgs } from "../parse-args.js";
 import { reportError, wantsDebug } from "../report-error.js";
 
-/** The only flags the fast path understands; any other flag sends the command line to the full CLI. */
-const VALUE_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket"]);
-const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["agent", "debug"]);
+/** The flags the fast path takes; any other flag sends the command line to the full CLI. */
+const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket", "agent", "debug"]);
 
 interface AgentRequest {
   readonly profile: string;
@@ -37,28 +38,24 @@ export async function answerFromAgent(argv: readonly string[], io: CliIo): Promi
   }
 }
 
-/** The agent request this command line makes, or undefined when it is not one the fast path can take. */
+/**
+ * The agent request this command line makes, or undefined when it is not one the fast path can take. The flags
+ * are read from credential-process's own declaration (commands/credential-process-options.ts), so that both
+ * paths read a command line alike; a command line the parser refuses goes to the full CLI, which reports it.
+ */
 export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv): AgentRequest | undefined {
   const [command, ...rest] = argv;
-  if (command !== "credential-process") return undefined;
-  const values = new Map<string, string>();
-  let required = false;
-  for (let i = 0; i < rest.length; i++) {
-    const match = /^--?([a-z0-9-]+)(?:=(.*))?$/s.exec(rest[i]!);
-    if (!match) return undefined;
-    const [, name, inline] = match as unknown as [string, string, string | undefined];
-    if (BOOLEAN_FLAGS.has(name)) {
-      if (inline !== undefined && inline !== "true") return undefined;
-      if (name === "agent") required = true;
-    } else if (VALUE_FLAGS.has(name) && !values.has(name)) {
-      const value = inline ?? rest[++i];
-      if (value === undefined || value === "") return undefined;
-      values.set(name, value);
-    } else {
-      return undefined;
-    }
+  if (command !== CREDENTIAL_PROCESS_FLAGS.name) return undefined;
+  let args: ParsedArgs;
+  try {
+    args = parseCommandArgs(CREDENTIAL_PROCESS_FLAGS, rest);
+  } catch {
+    return undefined;
   }
-  const profile = values.get("profile");
+  if (args.positionals.length > 0 || [...args.explicit].some((name) => !FAST_PATH_FLAGS.has(name))) return undefined;
+  // --agent=false reads as "the agent if it runs", which the full CLI says more about (why a socket is not used).
+  if (args.explicit.has("agent") && !boolArg(args, "agent")) return undefined;
+  const profile = stringArg(args, "profile");
   if (!profile) return undefined;
-  return { profile, socket: values.get("agent-socket") ?? defaultAgentSocketPath(env), required };
+  return { profile, socket: stringArg(args, "agent-socket") ?? defaultAgentSocketPath(env), required: boolArg(args, "agent") };
 }

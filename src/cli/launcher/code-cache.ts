@@ -1,6 +1,18 @@
-// Shared by the launcher (src/cli/launcher/main.ts, run as dist/cli.js) and the build (scripts/build.mjs, which
-// imports the compiled copy from dist/lib): the cache V8 writes is only accepted for the exact same source
-// text, so both must wrap the bundle identically.
+// The V8 code cache of the CLI bundle. Shared by the launcher (src/cli/launcher/run-bundle.ts, run as dist/cli.js)
+// and the build (scripts/build.mjs, which imports the compiled copy from dist/lib): V8 accepts a cache only for
+// the same source length, the same V8 version and the same V8 flags, so both wrap the bundle identically.
+//
+// Two places hold a cache:
+// - dist/cli-bundle.cjs.cache, made by the build after a real credential-process run (so that the functions
+//   compiled lazily on that path are in it), for the Node that built the package and no V8 flags;
+// - the user's cache directory ($XDG_CACHE_HOME or ~/.cache, then roles-anywhere-agent/code-cache/), one file
+//   per Node binary and set of V8 flags, written after the first successful run that had no usable cache (a
+//   package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
+//   this process: it is trusted only when it and every directory above it belong to the user (or root) and
+//   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 
 /** The CLI bundle and its V8 code cache, next to dist/cli.js. */
 export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
@@ -9,4 +21,119 @@ export const CLI_CODE_CACHE_FILE = "cli-bundle.cjs.cache";
 /** The CommonJS module wrapper around the bundle's source, as the launcher compiles it. */
 export function wrapCommonJs(source: string): string {
   return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+}
+
+/** A user cache file larger than this is not a code cache of ours (the bundle's is ~0.4 MB). */
+const MAX_CACHE_BYTES = 16 * 1024 * 1024;
+const MAGIC = "raa-code-cache-1";
+
+/** Where the user's cache for this Node binary and these V8 flags lives, or undefined (no home directory). */
+export interface UserCodeCache {
+  readonly directory: string;
+  readonly file: string;
+  /** Names the bundle the data was made from: the build's id and the file's size, mtime and inode. */
+  readonly bundleKey: string;
+}
+
+/**
+ * The user cache slot for `bundlePath` under this Node: one file per Node binary, version, architecture and
+ * V8 flags (a different set of flags makes V8 reject the data, so each set keeps its own instead of taking
+ * turns overwriting one file).
+ */
+export function userCodeCache(bundlePath: string, buildId: string, env: NodeJS.ProcessEnv): UserCodeCache | undefined {
+  const base = env["XDG_CACHE_HOME"]?.startsWith("/") ? env["XDG_CACHE_HOME"] : env["HOME"]?.startsWith("/") ? join(env["HOME"], ".cache") : undefined;
+  if (base === undefined || typeof process.geteuid !== "function") return undefined;
+  let stamp: string;
+  try {
+    const s = statSync(bundlePath);
+    stamp = `${s.size}-${s.mtimeMs}-${s.ino}`;
+  } catch {
+    return undefined;
+  }
+  const runtime = `${process.execPath}\0${process.execArgv.join("\0")}\0${env["NODE_OPTIONS"] ?? ""}`;
+  const directory = join(base, "roles-anywhere-agent", "code-cache");
+  return {
+    directory,
+    file: join(directory, `${process.version}-${process.arch}-${fnv1a(runtime)}.cache`),
+    bundleKey: `${buildId}-${stamp}`,
+  };
+}
+
+/** The V8 data of the user's cache for this bundle, or undefined (none, another bundle's, or not trusted). */
+export function readUserCodeCache(cache: UserCodeCache): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    const opened = openCheckedFile(cache.file, "code cache", process.geteuid!());
+    fd = opened.fd;
+    if (opened.stats.size > MAX_CACHE_BYTES) return undefined;
+    const data = Buffer.allocUnsafe(opened.stats.size);
+    let read = 0;
+    while (read < data.length) {
+      const n = readSync(fd, data, read, data.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    const header = `${MAGIC} ${cache.bundleKey}\n`;
+    if (read !== data.length || data.toString("latin1", 0, header.length) !== header) return undefined;
+    return data.subarray(header.length);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes the user's cache (best effort: a cache that cannot be written only costs start-up time). The
+ * directories below the home (or $XDG_CACHE_HOME's parent), which must exist, are created 0700 and checked like the ones read; the file is written 0600 under a temporary name
+ * and renamed, so that a concurrent run never reads half a file.
+ */
+export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
+  const uid = process.geteuid!();
+  let dir;
+  try {
+    // The cache directory may be made, not the home above it (HOME=/nonexistent for service users).
+    if (!statSync(dirname(dirname(dirname(cache.directory)))).isDirectory()) return;
+    dir = openCheckedDirectory(cache.directory, { uid, createMode: 0o700 });
+  } catch {
+    return;
+  }
+  const name = cache.file.slice(cache.directory.length + 1);
+  const temporary = dir.entry(`.${name}.${process.pid}.tmp`);
+  try {
+    checkDirectoryRule(dir, uid);
+    if ((dir.stats.mode & 0o022) !== 0) return;
+    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      if (fstatSync(fd).uid !== uid) return;
+      const header = Buffer.from(`${MAGIC} ${cache.bundleKey}\n`, "latin1");
+      writeAll(fd, header);
+      writeAll(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, dir.entry(name));
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // nothing was written
+    }
+  } finally {
+    dir.close();
+  }
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+}
+
+/** FNV-1a, 32 bits, as 8 hex digits: names a cache file (not a security check: ownership is). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
 }

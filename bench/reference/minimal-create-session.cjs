@@ -1,13 +1,13 @@
 // The least a Node program can do for one cold CreateSession: read a PEM certificate and an EC key, sign the
-// request (SigV4-X509) with node:crypto, POST it with node:http and print the JSON. No option parsing, no
-// error handling, no retries, no proxy or TLS support: a reference for bench/cold-start.ts only, showing the
-// part of credential-process's start-up that any Node implementation pays.
-// Usage: node minimal-create-session.mjs CERT KEY ENDPOINT_URL TRUST_ANCHOR_ARN PROFILE_ARN ROLE_ARN
-import { createHash, createPrivateKey, sign, X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { request } from "node:http";
+// request (SigV4-X509) with node:crypto, POST it with node:http (node:https when the endpoint is https:, trusting
+// Node's root certificates plus the CA bundle given) and print the JSON. CommonJS (no ESM loader), no option
+// parsing, no error handling, no retries, no proxy: a reference for bench/cold-start.ts only, showing the part
+// of credential-process's cost that any Node implementation pays.
+// Usage: node minimal-create-session.cjs CERT KEY ENDPOINT_URL TRUST_ANCHOR_ARN PROFILE_ARN ROLE_ARN [CA_BUNDLE]
+const { createHash, createPrivateKey, sign, X509Certificate } = require("node:crypto");
+const { readFileSync } = require("node:fs");
 
-const [certPath, keyPath, endpoint, trustAnchorArn, profileArn, roleArn] = process.argv.slice(2);
+const [certPath, keyPath, endpoint, trustAnchorArn, profileArn, roleArn, caBundle] = process.argv.slice(2);
 const url = new URL(endpoint);
 const cert = new X509Certificate(readFileSync(certPath));
 const key = createPrivateKey(readFileSync(keyPath));
@@ -21,7 +21,9 @@ const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 const canonical = ["POST", "/sessions", query, ...names.map((n) => `${n}:${headers[n]}`), "", names.join(";"), sha256(body)].join("\n");
 const signature = sign("sha256", Buffer.from(["AWS4-X509-ECDSA-SHA256", amzDate, scope, sha256(canonical)].join("\n")), key).toString("hex");
 const authorization = `AWS4-X509-ECDSA-SHA256 Credential=${BigInt(`0x${cert.serialNumber}`)}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
-const req = request(new URL(`/sessions?${query}`, url), { method: "POST", headers: { ...headers, authorization } }, (res) => {
+const options = { method: "POST", headers: { ...headers, authorization } };
+if (caBundle) options.ca = [...require("node:tls").rootCertificates, readFileSync(caBundle, "latin1")];
+const req = require(url.protocol === "https:" ? "node:https" : "node:http").request(new URL(`/sessions?${query}`, url), options, (res) => {
   const chunks = [];
   res.on("data", (chunk) => chunks.push(chunk));
   res.on("end", () => {

@@ -1,0 +1,20 @@
+import type { CommandSpec } from "../command.js";
+import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+
+/**
+ * credential-process's flags, declared once: read by the command (credential-process.ts) and by the launcher's
+ * agent fast path (launcher/agent-fast-path.ts), which must read a command line exactly as the command does.
+ */
+export const CREDENTIAL_PROCESS_FLAGS: Pick<CommandSpec, "name" | "options" | "conflicts"> = {
+  name: "credential-process",
+  options: [
+    ...SIGNER_OPTIONS,
+    ...SESSION_OPTIONS,
+    { name: "profile", type: "string", description: "Take settings from this profile of the config file (flags win)" },
+    { name: "config", type: "string", description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
+    { name: "agent", type: "boolean", description: "Require the running agent's cached credentials (without it, the agent is used when its socket exists)" },
+    { name: "no-agent", type: "boolean", description: "Never ask the agent; always sign a new CreateSession" },
+    { name: "agent-socket", type: "string", description: "Agent socket (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
+  ],
+  conflicts: [...CREDENTIAL_CONFLICTS, ["agent", "no-agent"]],
+};

@@ -1,0 +1,80 @@
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readUserCodeCache, userCodeCache, writeUserCodeCache, type UserCodeCache } from "../../src/cli/launcher/code-cache.js";
+
+describe("the user's V8 code cache (launcher)", () => {
+  let dir: string;
+  let bundle: string;
+  let cache: UserCodeCache;
+  const data = Buffer.from("v8 code cache bytes");
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "raa-code-cache-"));
+    chmodSync(dir, 0o700);
+    bundle = join(dir, "cli-bundle.cjs");
+    writeFileSync(bundle, "module.exports = 1;\n");
+    cache = userCodeCache(bundle, "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") })!;
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("lives in $XDG_CACHE_HOME, one file per Node binary and V8 flag set", () => {
+    expect(cache.directory).toBe(join(dir, "cache", "roles-anywhere-agent", "code-cache"));
+    expect(cache.file.startsWith(join(cache.directory, `${process.version}-${process.arch}-`))).toBe(true);
+    const flagged = userCodeCache(bundle, "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache"), NODE_OPTIONS: "--max-old-space-size=4096" })!;
+    expect(flagged.file).not.toBe(cache.file);
+    expect(userCodeCache(bundle, "build-1", { HOME: dir })!.directory).toBe(join(dir, ".cache", "roles-anywhere-agent", "code-cache"));
+    expect(userCodeCache(bundle, "build-1", {})).toBeUndefined();
+    expect(userCodeCache(bundle, "build-1", { HOME: "relative" })).toBeUndefined();
+  });
+
+  it("is written 0600 in 0700 directories and read back for the same bundle only", () => {
+    writeUserCodeCache(cache, data);
+    expect(statSync(cache.file).mode & 0o777).toBe(0o600);
+    expect(statSync(cache.directory).mode & 0o777).toBe(0o700);
+    expect(readUserCodeCache(cache)).toEqual(data);
+    // Another build, or the same bundle file rewritten (new mtime/size): not used.
+    expect(readUserCodeCache({ ...cache, bundleKey: cache.bundleKey.replace("build-1", "build-2") })).toBeUndefined();
+    writeFileSync(bundle, "module.exports = 22;\n");
+    expect(readUserCodeCache(userCodeCache(bundle, "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") })!)).toBeUndefined();
+  });
+
+  it("is not used when others can write it or its directory, or when another user owns it", () => {
+    writeUserCodeCache(cache, data);
+    chmodSync(cache.file, 0o620);
+    expect(readUserCodeCache(cache)).toBeUndefined();
+    chmodSync(cache.file, 0o600);
+    chmodSync(cache.directory, 0o777);
+    expect(readUserCodeCache(cache)).toBeUndefined();
+    chmodSync(cache.directory, 0o700);
+    expect(readUserCodeCache(cache)).toEqual(data);
+    if (process.getuid?.() === 0) {
+      chownSync(cache.file, 4242, 4242);
+      expect(readUserCodeCache(cache)).toBeUndefined();
+    }
+  });
+
+  it("makes no home directory: with HOME or XDG_CACHE_HOME's parent missing, nothing is written", () => {
+    const homeless = userCodeCache(bundle, "build-1", { HOME: join(dir, "no-such-home") })!;
+    writeUserCodeCache(homeless, data);
+    expect(existsSync(join(dir, "no-such-home"))).toBe(false);
+    const xdg = userCodeCache(bundle, "build-1", { XDG_CACHE_HOME: join(dir, "missing", "cache") })!;
+    writeUserCodeCache(xdg, data);
+    expect(existsSync(join(dir, "missing"))).toBe(false);
+  });
+
+  it("writes nothing into a directory others can write, and replaces a planted symbolic link instead of following it", () => {
+    mkdirSync(join(dir, "cache", "roles-anywhere-agent", "code-cache"), { recursive: true, mode: 0o700 });
+    const victim = join(dir, "victim");
+    writeFileSync(victim, "keep me");
+    symlinkSync(victim, cache.file);
+    writeUserCodeCache(cache, data);
+    expect(readFileSync(victim, "utf8")).toBe("keep me");
+    expect(lstatSync(cache.file).isSymbolicLink()).toBe(false);
+    rmSync(cache.file);
+    chmodSync(cache.directory, 0o777);
+    writeUserCodeCache(cache, data);
+    expect(existsSync(cache.file)).toBe(false);
+  });
+});
