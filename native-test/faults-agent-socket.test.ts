@@ -331,7 +331,9 @@ describe.skipIf(!hasNetns)("serve: non-loopback peers", () => {
 
   it("the ECS endpoint on a non-loopback address answers a peer in another namespace only with the consumer's token", async () => {
     const envDir = join(dir, "ecs-env");
-    const s = await startServe(["--ecs", "--bind", n.host, "--ecs-env-dir", envDir]);
+    // Plain HTTP off loopback sends tokens and credentials in clear: refused unless asked for (TLS otherwise).
+    expectOneLine(await cli(["serve", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARNS, "--endpoint", local.url, "--port", "0", "--bind", n.host, "--ecs"]), 2, /would send tokens and credentials over the network in clear/);
+    const s = await startServe(["--ecs", "--bind", n.host, "--ecs-env-dir", envDir, "--allow-plain-http"]);
     try {
       const env = readFileSync(join(envDir, "sock.env"), "utf8");
       const token = /AWS_CONTAINER_AUTHORIZATION_TOKEN=(\S+)/.exec(env)![1]!;

@@ -21,6 +21,7 @@ import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/se
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { ARNS } from "../test/local-endpoint/support.js";
 import { runSdkStsExample } from "./helpers/sdk-example.js";
+import { copyWorkingTree } from "./helpers/working-tree.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
 const run = promisify(execFile);
@@ -49,25 +50,6 @@ let fileKeyFlags: string[];
 function npm(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }) {
   const env = opts.env ?? { ...process.env, npm_config_nodedir: "/usr" };
   return run(process.execPath, [NPM_CLI, ...args, "--no-audit", "--no-fund", "--prefer-offline"], { cwd: opts.cwd, env, timeout: NPM_TIMEOUT, maxBuffer: 64 * 1024 * 1024 });
-}
-
-/** The files a clean checkout would have: tracked and untracked-but-not-ignored files of the working tree. */
-function copyWorkingTree(to: string): void {
-  const listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO, encoding: "utf8" });
-  for (const path of listed.split("\0").filter((p) => p && p !== "node_modules" && p !== "dist")) {
-    let mode: number;
-    try {
-      const stat = lstatSync(join(REPO, path));
-      if (!stat.isFile()) continue;
-      mode = stat.mode;
-    } catch {
-      continue; // deleted in the working tree
-    }
-    mkdirSync(dirname(join(to, path)), { recursive: true });
-    copyFileSync(join(REPO, path), join(to, path));
-    chmodSync(join(to, path), mode & 0o777);
-  }
-  symlinkSync(join(REPO, "node_modules"), join(to, "node_modules"));
 }
 
 function installed(prefix: string): { bin: string; packageDir: string } {

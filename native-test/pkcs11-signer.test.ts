@@ -140,10 +140,13 @@ describe("finding the key", () => {
     expect(error.message).toContain("object=ec-key");
   });
 
-  it("an unknown object label is not found, and the hint lists the keys on the token", async () => {
-    const error = await failure(signer({ keyUri: tokenUri("no-such-key") }));
-    expect(error.code).toBe("PKCS11_OBJECT_NOT_FOUND");
-    expect(error.hint).toContain("object=ec-key");
+  it("an unknown object label is not found; the hint names the nearest keys, not every object on the token", async () => {
+    const typo = await failure(signer({ keyUri: tokenUri("ec-kye") }));
+    expect(typo.code).toBe("PKCS11_OBJECT_NOT_FOUND");
+    expect(typo.hint).toMatch(/^nearest objects on the token: object=ec-key;id=%02;type=private/);
+    const unrelated = await failure(signer({ keyUri: tokenUri("no-such-key") }));
+    expect(unrelated.code).toBe("PKCS11_OBJECT_NOT_FOUND");
+    expect(unrelated.hint).toMatch(/^the token holds \d+ private key\(s\), none close to that name; list them with/);
   });
 
   it("an unknown certificate label without any PIN is 'not found', not 'PIN needed'", async () => {

@@ -250,9 +250,19 @@ describe("passwords", () => {
     expect(await lockoutCounter(tpm)).toBe(before + 1);
   });
 
-  it("tpm2_encodeobject files: emptyAuth inverted by tpm2-tools 5.4 — an explicit password or --no-tpm-key-password wins", async () => {
-    // This file claims emptyAuth TRUE but the key has a password.
-    await withSigner(fileOptions("ec-encoded-auth"), async (s) => {
+  it("a password given for a key whose file says it has none is refused before the TPM is touched: the lockout counter does not move", async () => {
+    const before = await lockoutCounter(tpm);
+    const outcome = await withSigner(fileOptions("ec-p256", { keyPassword: { kind: "value", value: "not-its-password" } }), (s) => s.sign(message)).catch((e: unknown) => e);
+    expect(outcome).toMatchObject({ code: "USAGE" });
+    expect((outcome as Error).message).toMatch(/a TPM key password was given but the key file says the key has none \(emptyAuth TRUE\); it was not tried/);
+    expect((outcome as { hint: string }).hint).toMatch(/--tpm-ignore-empty-auth/);
+    expect(await lockoutCounter(tpm)).toBe(before);
+  });
+
+  it("tpm2_encodeobject files: emptyAuth inverted by tpm2-tools 5.4 — a password with --tpm-ignore-empty-auth, or --no-tpm-key-password, wins", async () => {
+    // This file claims emptyAuth TRUE but the key has a password: refused unless the user says the flag is wrong.
+    await expect(TpmSigner.open(fileOptions("ec-encoded-auth"))).rejects.toMatchObject({ code: "USAGE" });
+    await withSigner(fileOptions("ec-encoded-auth", { ignoreEmptyAuth: true }), async (s) => {
       expect(await opensslVerifies(tpm, keys["ec-encoded-auth"]!.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
     });
     // This one claims a password is needed but the key has none.

@@ -6,6 +6,8 @@ set -euo pipefail
 
 packages=(
   softhsm2 opensc gnutls-bin p11-kit swtpm swtpm-tools tpm2-tools tpm2-openssl libtss2-dev awscli wrk hyperfine curl openssl
+  # `completion zsh|fish` scripts are loaded by the real shells (native-test/operator-cli.test.ts)
+  zsh fish
   # the native helper (native/) is built with node-gyp
   build-essential python3
   # the DNS-rebinding test drives a real browser (native-test/serve-dns-rebinding.test.ts)

@@ -1,6 +1,7 @@
 import { chmod } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { certificateStatusJson } from "../credentials/certificate-watch.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
 import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError } from "../errors.js";
@@ -130,6 +131,7 @@ function statusOf(source: CredentialSource) {
     expiration: st.expiration ? formatExpiration(st.expiration) : null,
     refreshAt: st.refreshAt ? formatExpiration(st.refreshAt) : null,
     lastError: st.lastError ?? null,
+    certificate: certificateStatusJson(source.certificate()),
   };
 }
 

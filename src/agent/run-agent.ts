@@ -2,6 +2,7 @@ import { unlink } from "node:fs/promises";
 import { loadConfig } from "../config/load-config.js";
 import type { AgentConfig } from "../config/parse-config.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
+import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { SourceSpec } from "../credentials/source-registry.js";
 import { listenOrClose, serveUntilStopped, startRegistry } from "../daemon/run-daemon.js";
 import type { Log } from "../daemon/signals.js";
@@ -19,6 +20,8 @@ export interface AgentRun {
   readonly socket?: string | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly log: Log;
+  /** `--certificate-warning-days`. */
+  readonly certificateWarning?: CertificateWarning | undefined;
 }
 
 /** Runs the agent until SIGTERM or SIGINT; SIGHUP re-reads the config file. */
@@ -28,7 +31,7 @@ export async function runAgent(run: AgentRun): Promise<void> {
   const socketPath = run.socket ?? config.agent.socket ?? defaultAgentSocketPath(run.env);
   // The socket path is checked before any token or TPM is touched: an unsafe directory must not cost a PIN.
   if (fd === undefined) await prepareSocketPath(socketPath);
-  const registry = await startRegistry(agentSpecs(config, run), run.log, false);
+  const registry = await startRegistry(agentSpecs(config, run), run.log, false, { certificateWarning: run.certificateWarning });
   const server = await listenOrClose(registry, () => startAgentServer(registry, fd === undefined ? { path: socketPath } : { fd }));
   run.log(`agent listening on ${server.address} for profiles: ${registry.names().join(", ")}`);
   try {

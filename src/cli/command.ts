@@ -23,6 +23,8 @@ export interface ParsedArgs {
 /** Where a command writes text: process.stdout/stderr, the CLI's fd writers, or a test's collector. */
 export interface TextOutput {
   write(text: string | Uint8Array): unknown;
+  /** True on a terminal; absent or false for files, pipes and tests. */
+  readonly isTTY?: boolean;
 }
 
 export interface CliIo {

@@ -1,4 +1,5 @@
 import { writeSync } from "node:fs";
+import { isatty } from "node:tty";
 import type { TextOutput } from "./command.js";
 
 /**
@@ -14,6 +15,11 @@ export class FdOutput implements TextOutput {
 
   constructor(fd: 1 | 2) {
     this.#fd = fd;
+  }
+
+  /** Whether the descriptor is a terminal (progress spinners only draw there). */
+  get isTTY(): boolean {
+    return isatty(this.#fd);
   }
 
   write(text: string | Uint8Array): boolean {

@@ -2,8 +2,10 @@ import { UsageError } from "../errors.js";
 import type { CliIo, CommandSpec } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { parseCommandArgs } from "./parse-args.js";
+import { nearestNames } from "../nearest-names.js";
 import { hideSecretsInProcessTitle } from "./process-title.js";
 import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
+import { ownValue } from "../own-value.js";
 
 export { PROGRAM } from "./report-error.js";
 
@@ -19,13 +21,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const debug = wantsDebug(argv);
   try {
     const [name, ...rest] = argv;
-    if (name === undefined || HELP_FLAGS.has(name) || name === "help" || name === "completion") {
+    if (name === "completion") return await printCompletion(rest, io);
+    if (name === "help" && rest[0] !== undefined && !HELP_FLAGS.has(rest[0])) {
+      if (!COMMANDS[rest[0]]) return await main([rest[0]], io); // the unknown-command answer, with its suggestions
+      return await showHelp([rest[0], "--help"], io);
+    }
+    if (name === undefined || HELP_FLAGS.has(name) || name === "help") {
       return await showHelp(argv, io);
     }
     if (name === "--version") return await main(["version"], io);
-    const load = COMMANDS[name];
+    const load = ownValue(COMMANDS, name);
     if (!load) {
-      throw new UsageError("USAGE", `unknown command "${name}"`, { hint: `run '${PROGRAM} --help' for the list` });
+      const near = nearestNames(name.replace(/^-+/, ""), [...Object.keys(COMMANDS), "help", "completion"]);
+      const list = `run '${PROGRAM} --help' for the list`;
+      throw new UsageError("USAGE", `unknown command "${name}"`, { hint: near.length > 0 ? `did you mean '${near.join("' or '")}'? ${list}` : list });
     }
     const spec: CommandSpec = await load();
     if (rest.some((a) => HELP_FLAGS.has(a))) return await showHelp(argv, io);
@@ -34,6 +43,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (error) {
     return reportError(error, io, debug);
   }
+}
+
+async function printCompletion(args: readonly string[], io: CliIo): Promise<number> {
+  if (args.length > 1) throw new UsageError("USAGE", "completion takes one argument: bash, zsh or fish");
+  const [{ completionScript }, specs] = await Promise.all([import("./completion.js"), Promise.all(Object.values(COMMANDS).map((load) => load()))]);
+  io.stdout.write(completionScript(args[0], PROGRAM, specs, io.env));
+  return 0;
 }
 
 async function showHelp(argv: readonly string[], io: CliIo): Promise<number> {

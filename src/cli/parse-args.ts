@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { unknownFlagHint } from "./flag-suggestions.js";
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 
 /**
@@ -31,9 +32,9 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     let inline = eq >= 0 ? body.slice(eq + 1) : undefined;
     const option = byName.get(name);
     if (!option) {
-      throw new UsageError("USAGE", `unknown flag --${name} for '${spec.name}'`, {
-        hint: `see 'roles-anywhere-agent ${spec.name} --help'`,
-      });
+      const suggestion = unknownFlagHint(name, spec.options.map((o) => o.name));
+      const help = `see 'roles-anywhere-agent ${spec.name} --help'`;
+      throw new UsageError("USAGE", `unknown flag --${name} for '${spec.name}'`, { hint: suggestion ? `${suggestion} ${help}` : help });
     }
     if (option.type === "boolean") {
       if (inline === undefined) values[name] = true;

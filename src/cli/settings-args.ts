@@ -64,12 +64,24 @@ function contextOf(args: ParsedArgs, io: CliIo): SettingsContext {
 /** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
 export async function settingsFromArgs(args: ParsedArgs, io: CliIo, profiles: readonly string[] = []): Promise<CredentialSettings[]> {
   const flags = flagRecordFromArgs(args);
-  if (profiles.length === 0) return [credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, contextOf(args, io))];
+  const wait = waitForDeviceFromArgs(args, io);
+  const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });
+  if (profiles.length === 0) return [withWait(credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, contextOf(args, io)))];
   const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
-  return profiles.map((name) => profileCredentialSettings(config, name, contextOf(args, io), flags));
+  return profiles.map((name) => withWait(profileCredentialSettings(config, name, contextOf(args, io), flags)));
 }
 
 /** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */
 export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOptions {
-  return signerOptions(inputFromFlags(flagRecordFromArgs(args)), contextOf(args, io));
+  return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), contextOf(args, io)), ...waitForDeviceFromArgs(args, io) };
+}
+
+/** `--wait-for-device SECONDS`, checked, as the signer options that carry it (a per-invocation flag, not a profile setting). */
+export function waitForDeviceFromArgs(args: ParsedArgs, io: CliIo): Pick<SignerOptions, "waitForDeviceMs" | "onDeviceWait"> {
+  const seconds = args.values["wait-for-device"];
+  if (typeof seconds !== "number") return {};
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) {
+    throw new UsageError("USAGE", `--wait-for-device ${seconds} is out of range: give whole seconds from 0 to 86400`);
+  }
+  return seconds === 0 ? {} : { waitForDeviceMs: seconds * 1000, onDeviceWait: (line) => io.stderr.write(`${line}\n`) };
 }

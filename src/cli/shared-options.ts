@@ -18,11 +18,13 @@ export const SIGNER_OPTIONS: readonly OptionSpec[] = [
   { name: "tpm-key-password-file", type: "string", description: "Read the TPM key password from this file" },
   { name: "tpm-key-password-env", type: "string", description: "Read the TPM key password from this environment variable" },
   { name: "no-tpm-key-password", type: "boolean", description: "The TPM key (handle:) has no password: do not prompt" },
+  { name: "tpm-ignore-empty-auth", type: "boolean", description: "Use --tpm-key-password although the key file says the key has none (files from tpm2_encodeobject before tpm2-tools 5.7)" },
   { name: "tpm-parent-password", type: "string", description: "Password of the TPM parent key or hierarchy (or file:/path, env:NAME)" },
   { name: "tpm-device", type: "string", description: "TPM: /dev/tpmrm0 (default), a device path, unix:/path or tcp:host:port (also TPM_DEVICE)" },
   { name: "cert-selector", type: "string", description: "OS certificate store selector (macOS/Windows only; not available on Linux)" },
   { name: "system-store-name", type: "string", description: "Windows certificate store name (not available on Linux)" },
   { name: "use-latest-expiring-certificate", type: "boolean", description: "OS certificate stores only (not available on Linux)" },
+  { name: "wait-for-device", type: "number", description: "Wait up to SECONDS for a token that is not plugged in yet or a TPM that is not up (never retries a PIN or password)" },
   { name: "debug", type: "boolean", description: "Log the canonical request and string to sign to stderr (secrets redacted)" },
 ];
 

@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { InputError } from "../errors.js";
+import { ownValue } from "../own-value.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { checkSettingsFields, inputFromFlags, profileOrigin } from "../settings/credential-settings.js";
 import { PROFILE_FIELD_KINDS, PROFILE_NAME_PATTERN, type FieldKind, type ProfileSettings } from "./profile-fields.js";
@@ -80,7 +81,7 @@ function parseProfile(name: string, body: unknown, baseDir: string, home: string
   if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
   const settings: Record<string, string | number | boolean | SecretSource> = {};
   for (const [field, value] of Object.entries(body)) {
-    const kind = Object.hasOwn(PROFILE_FIELD_KINDS, field) ? PROFILE_FIELD_KINDS[field] : undefined;
+    const kind = ownValue<FieldKind>(PROFILE_FIELD_KINDS, field);
     if (!kind) {
       const guess = closest(field, Object.keys(PROFILE_FIELD_KINDS));
       fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");

@@ -3,6 +3,8 @@ import type { Signer } from "../signers/signer.js";
 import { CredentialCache, type CacheStatus, type RefreshEvent, type Timers } from "./credential-cache.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 import type { RefreshPolicy } from "./refresh-policy.js";
+import { CertificateWatch, type CertificateStatus } from "./certificate-watch.js";
+import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
 import { SignerHolder, type SignerFactory } from "./signer-holder.js";
 
 /** Credentials for one named role, cached and refreshed; what the agent, `serve` and `update` hand out. */
@@ -16,6 +18,8 @@ export interface CredentialSource {
   /** Starts proactive refreshing. */
   start(): void;
   status(): CacheStatus;
+  /** The certificate last signed with and whether it is valid, expiring or expired (undefined before first use). */
+  certificate(): CertificateStatus | undefined;
   /** Stops refreshing and closes the signer (token session, TPM objects). */
   close(): Promise<void>;
 }
@@ -35,6 +39,14 @@ export interface CredentialSourceOptions {
   /** A number in [0, 1): where in its window each refresh lands, and retry jitter (default Math.random). */
   readonly random?: () => number;
   readonly timers?: Timers;
+  /** Warn (through `log`) when the certificate expires within `windowMs`; at first use, then daily. */
+  readonly certificateWarning?: CertificateWarning;
+}
+
+/** `--certificate-warning-days`: warn through `log` when the certificate expires within `windowMs`. */
+export interface CertificateWarning {
+  readonly windowMs: number;
+  readonly log: (line: string) => void;
 }
 
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
@@ -43,13 +55,20 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   const createSession = options.createSession ?? defaultSessionCreator;
   let busy: Promise<unknown> = Promise.resolve();
   let closed = false;
+  const watch = new CertificateWatch({
+    windowMs: options.certificateWarning?.windowMs ?? DEFAULT_EXPIRY_WARNING_DAYS * DAY_MS,
+    warn: (line) => options.certificateWarning?.log(`${name}: ${line}`),
+    timer: options.certificateWarning !== undefined,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.timers ? { timers: options.timers } : {}),
+  });
 
   const fetch = async (): Promise<Credentials> => {
     const run = (async () => {
       let failure: unknown;
       try {
         const signer = await holder.acquire();
-        return await createSession(signer, settings);
+        return await createSession(watched(signer, watch), settings);
       } catch (e) {
         failure = e;
         throw e;
@@ -79,8 +98,10 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
       if (!closed) cache.start();
     },
     status: () => cache.status(),
+    certificate: () => watch.status(),
     close: async () => {
       closed = true;
+      watch.stop();
       cache.stop();
       await busy;
       await holder.close();
@@ -88,7 +109,26 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   };
 }
 
-const defaultSignerFactory: SignerFactory = async (signerOptions) => (await import("../signers/factory.js")).createSigner(signerOptions);
+/** The signer, with every certificate it hands out shown to the watch (no extra read of the certificate). */
+function watched(signer: Signer, watch: CertificateWatch): Signer {
+  return {
+    keyType: signer.keyType,
+    backend: signer.backend,
+    certificate: async () => {
+      const certificate = await signer.certificate();
+      if (certificate) watch.observe(certificate);
+      return certificate;
+    },
+    certificateChain: () => signer.certificateChain(),
+    publicKey: () => signer.publicKey(),
+    sign: (message, digest) => signer.sign(message, digest),
+    close: () => signer.close(),
+  };
+}
+
+// A source lives in a long-running program: file-key signatures go to the thread pool (SignerOptions.signOffThread).
+const defaultSignerFactory: SignerFactory = async (signerOptions) =>
+  (await import("../signers/factory.js")).createSigner({ ...signerOptions, signOffThread: true });
 
 const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint }) => {
   const { createSession } = await import("../rolesanywhere/create-session.js");

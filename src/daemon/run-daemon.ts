@@ -1,4 +1,4 @@
-import { createCredentialSource } from "../credentials/credential-source.js";
+import { createCredentialSource, type CertificateWarning } from "../credentials/credential-source.js";
 import { describeRefreshEvent } from "../credentials/describe-event.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
 import { oneLine, runUntilStopped, type Log } from "./signals.js";
@@ -23,7 +23,8 @@ export function isTransient(error: unknown): boolean {
  * daemon listens, so a `prompt` PIN is asked once, on the terminal. With `failFast`, a source that failed for a
  * reason that is not transient closes every source and its error is thrown.
  */
-export async function startRegistry(specs: readonly SourceSpec[], log: Log, failFast: boolean, onRefreshed?: (name: string) => void): Promise<SourceRegistry> {
+export async function startRegistry(specs: readonly SourceSpec[], log: Log, failFast: boolean, options: DaemonStartOptions = {}): Promise<SourceRegistry> {
+  const { certificateWarning, requireFirstCredentials = false, onRefreshed } = options;
   const registry = new SourceRegistry((spec) =>
     createCredentialSource({
       ...spec,
@@ -31,16 +32,38 @@ export async function startRegistry(specs: readonly SourceSpec[], log: Log, fail
         log(describeRefreshEvent(name, event));
         if (event.type === "refreshed") onRefreshed?.(name);
       },
+      ...(certificateWarning ? { certificateWarning } : {}),
     }),
   );
   const initial = await registry.apply(specs);
-  const fatal = failFast ? initial.failed.find((f) => !isTransient(f.error)) : undefined;
+  const fatal = failFast || requireFirstCredentials ? initial.failed.find((f) => requireFirstCredentials || !isTransient(f.error)) : undefined;
   if (fatal) {
     await registry.closeAll();
     throw fatal.error;
   }
   logFailures(initial, log);
+  if (requireFirstCredentials) {
+    try {
+      await Promise.all(registry.all().map((source) => source.get()));
+    } catch (error) {
+      await registry.closeAll();
+      throw error;
+    }
+  }
   return registry;
+}
+
+/** What the daemons' own flags add to the start-up of their sources. */
+export interface DaemonStartOptions {
+  /** `--certificate-warning-days`. */
+  readonly certificateWarning?: CertificateWarning | undefined;
+  /**
+   * `--fail-fast`: every source's first credentials must come now (after CreateSession's own bounded retries);
+   * any failure, transient or not, ends the daemon with that error instead of retrying in the background.
+   */
+  readonly requireFirstCredentials?: boolean | undefined;
+  /** Told each time a source has new credentials (systemd readiness). */
+  readonly onRefreshed?: ((name: string) => void) | undefined;
 }
 
 /** Starts the registry's server; a server that cannot start closes every source before its error is thrown. */

@@ -6,10 +6,15 @@
  * mode, never the content.
  */
 export function warnIfExposed(mode: number, path: string, what: string): void {
-  if ((mode & 0o077) === 0) return;
+  if (!isExposed(mode)) return;
   process.emitWarning(`${what} ${path} can be read or changed by other users (mode ${(mode & 0o777).toString(8)}): run chmod 600 ${path}`, {
     code: EXPOSED_FILE_WARNING,
   });
 }
 
 export const EXPOSED_FILE_WARNING = "RAA_EXPOSED_FILE";
+
+/** Whether users other than the owner may read or change a file of this mode. */
+export function isExposed(mode: number): boolean {
+  return (mode & 0o077) !== 0;
+}

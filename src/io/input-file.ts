@@ -53,6 +53,7 @@ export async function readInputFile(ref: string, what: string): Promise<InputByt
   if (input.kind === "env") return { bytes: fromEnvironment(input.name, what), stamp: READ_ONCE };
   if (input.kind === "stdin") return { bytes: await fromStdin(what), stamp: READ_ONCE };
   const path = input.path;
+  refusePemText(path, what);
   try {
     const { bytes, stats } = await readOpenedFile(path);
     return { bytes, stamp: { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino }, mode: stats.mode };
@@ -66,6 +67,7 @@ export async function readInputFile(ref: string, what: string): Promise<InputByt
 export async function stampOf(ref: string, what: string): Promise<FileStamp> {
   const input = parseInputRef(ref);
   if (input.kind !== "file") return READ_ONCE;
+  refusePemText(input.path, what);
   try {
     const info = statSync(input.path);
     return { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino };
@@ -100,6 +102,18 @@ async function fromStdin(what: string): Promise<Buffer> {
   }
   if (bytes.length === 0) throw new InputError("INPUT_MISSING", `${what}: standard input is empty`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
   return bytes;
+}
+
+/**
+ * `--certificate "$(cat cert.pem)"` passes the file's text where its path belongs. Say so, and never echo
+ * the text: it may be a private key.
+ */
+export function refusePemText(path: string, what: string): void {
+  const m = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(path);
+  if (!m) return;
+  throw new InputError("PEM_TEXT_NOT_PATH", `the ${what} was given as PEM text (a "${m[1]}" block), not as the path of a file`, {
+    hint: 'pass the file name (--certificate cert.pem, not --certificate "$(cat cert.pem)"); the text was not used or shown',
+  });
 }
 
 function fileError(cause: unknown, path: string, what: string): InputError {

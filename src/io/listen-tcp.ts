@@ -1,13 +1,52 @@
+import { readFileSync } from "node:fs";
 import type { Server } from "node:net";
 import { UsageError } from "../errors.js";
 
-/** Starts `server` on host:port; a bind failure becomes LISTEN_FAILED with a hint for a busy port. */
+const CAP_NET_BIND_SERVICE = 10n;
+
+function privilegedPortHint(): string {
+  return `ports below ${unprivilegedPortStart()} need privileges: use a port from ${unprivilegedPortStart()} up (the default is 9911), or grant CAP_NET_BIND_SERVICE (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE)`;
+}
+
+/** The first port any user may bind (net.ipv4.ip_unprivileged_port_start; 1024 when it cannot be read). */
+function unprivilegedPortStart(): number {
+  try {
+    return Number.parseInt(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8"), 10) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+function hasBindCapability(): boolean {
+  try {
+    const line = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    return line !== null && ((BigInt(`0x${line[1]}`) >> CAP_NET_BIND_SERVICE) & 1n) === 1n;
+  } catch {
+    return process.getuid?.() === 0;
+  }
+}
+
+/**
+ * Refuses a privileged port this process cannot bind, before any key or token is opened (so that the
+ * mistake costs no PIN). Binding remains the final word: this only answers early what bind would answer.
+ */
+export function checkPortPrivilege(port: number, flag = "--port"): void {
+  if (port <= 0 || port >= unprivilegedPortStart() || hasBindCapability()) return;
+  throw new UsageError("LISTEN_FAILED", `cannot listen on port ${port} (${flag}) as an unprivileged user`, { hint: privilegedPortHint() });
+}
+
+/** Starts `server` on host:port; a bind failure becomes LISTEN_FAILED with a hint for a busy or privileged port. */
 export function listenTcp(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) =>
       reject(
         new UsageError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
-          hint: error.code === "EADDRINUSE" ? "another process uses that port: pick another with --port (0 = any free port)" : undefined,
+          hint:
+            error.code === "EADDRINUSE"
+              ? "another process uses that port: pick another with --port (0 = any free port)"
+              : error.code === "EACCES" && port > 0 && port < 1024
+                ? privilegedPortHint()
+                : undefined,
           cause: error,
         }),
       );

@@ -1,6 +1,7 @@
 import type { Certificate } from "../x509/certificate.js";
 import { certificateFacts, WEAK_SIGNATURE_ALGORITHMS, type CertificateFacts } from "./certificate-facts.js";
 import { accessDenied } from "./rejections.js";
+import { ownValue } from "../own-value.js";
 
 /** Longest chain followed from the leaf to an anchor (intermediates only; the service's limit is lower). */
 const MAX_INTERMEDIATES = 8;
@@ -94,7 +95,7 @@ function checkIssuer(cert: Certificate, facts: CertificateFacts, at: { below: nu
 }
 
 function rejectWeakAlgorithm(cert: Certificate, facts: CertificateFacts, what: string): void {
-  const weak = WEAK_SIGNATURE_ALGORITHMS[facts.signatureAlgorithmOid];
+  const weak = ownValue(WEAK_SIGNATURE_ALGORITHMS, facts.signatureAlgorithmOid);
   if (weak) throw accessDenied(`${what} is signed with ${weak}: SHA-256 or stronger is required`);
 }
 

@@ -1,7 +1,7 @@
 /** Finding certificates and keys on a token and reading the attributes the signer needs. */
 import type * as Graphene from "graphene-pk11";
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { Certificate } from "../x509/certificate.js";
+import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
 import type { DebugLog, Pkcs11Module } from "./module-loader.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
@@ -135,8 +135,8 @@ export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyOb
  */
 export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
   try {
-    if (key.publicKeyInfo) return createPublicKey({ key: key.publicKeyInfo, format: "der", type: "spki" });
-    if (key.keyType === "RSA" && key.modulus && key.publicExponent) return rsaPublicKey(key.modulus, key.publicExponent);
+    if (key.publicKeyInfo) return rsaSizeChecked(createPublicKey({ key: key.publicKeyInfo, format: "der", type: "spki" }));
+    if (key.keyType === "RSA" && key.modulus && key.publicExponent) return rsaSizeChecked(rsaPublicKey(key.modulus, key.publicExponent));
     if (key.keyType === "EC" && key.ecPoint) return ecPointPublicKey(key.ecPoint, key.ecParams);
   } catch (error) {
     context.debug?.(`pkcs11: cannot read the public key of ${key.label}: ${describeCkr(error)}`);
@@ -163,11 +163,11 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
     const ckk = optional(() => object.getAttribute("keyType") as number);
     try {
       if (info !== undefined && info.length > 0) {
-        found.push(createPublicKey({ key: info, format: "der", type: "spki" }));
+        found.push(rsaSizeChecked(createPublicKey({ key: info, format: "der", type: "spki" })));
       } else if (key.keyType === "RSA" && (ckk === undefined || ckk === CKK.RSA)) {
         const modulus = optional(() => object.getAttribute(CKA.MODULUS));
         const exponent = optional(() => object.getAttribute(CKA.PUBLIC_EXPONENT));
-        if (modulus && exponent) found.push(rsaPublicKey(modulus, exponent));
+        if (modulus && exponent) found.push(rsaSizeChecked(rsaPublicKey(modulus, exponent)));
       } else if (key.keyType === "EC" && (ckk === undefined || ckk === CKK.EC)) {
         const point = optional(() => object.getAttribute(CKA.EC_POINT));
         const params = key.ecParams ?? optional(() => object.getAttribute(CKA.EC_PARAMS));
@@ -180,6 +180,9 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   }
   return found;
 }
+
+/** A token's public key above 16384-bit RSA is treated as unreadable (the callers skip it). */
+const rsaSizeChecked = (key: KeyObject): KeyObject => assertRsaModulusSize(key, "the token's public key", "PKCS11_ERROR");
 
 function ecPointPublicKey(point: Buffer, ecParams: Buffer | undefined): KeyObject | undefined {
   const curve = curveFromEcParams(ecParams);

@@ -4,6 +4,7 @@
  */
 import { InputError } from "../errors.js";
 import { Secret } from "../secrets/secret.js";
+import { ownValue } from "../own-value.js";
 
 export type Pkcs11ObjectType = "public" | "private" | "cert" | "secret-key" | "data";
 
@@ -91,7 +92,7 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   for (const [name, raw] of attributes(pathPart, ";", "path")) {
     if (seen.has(name)) throw invalid(`the path attribute ${name} appears twice`, "give each attribute once");
     seen.add(name);
-    const textField = PATH_TEXT_ATTRIBUTES[name];
+    const textField = ownValue(PATH_TEXT_ATTRIBUTES, name);
     if (textField !== undefined) {
       fields[textField] = decodeText(raw, name);
     } else if (name === "id") {
@@ -261,7 +262,7 @@ function encodeBytes(bytes: Uint8Array, safe: Set<string>): string {
 
 function unknownAttribute(name: string, belongsIn: "path" | "query"): InputError {
   const known = belongsIn === "query" && QUERY_ATTRIBUTES.includes(name);
-  const meant = LIKELY_MEANT[name];
+  const meant = ownValue(LIKELY_MEANT, name);
   if (PATH_ATTRIBUTES.includes(name) || known) {
     return invalid(
       `${name} is a ${belongsIn} attribute but appears in the ${belongsIn === "path" ? "query" : "path"}`,

@@ -33,7 +33,8 @@ export async function createSession(
     env,
   });
   const maxAttempts = maxAttemptsFrom(options.maxAttempts, env);
-  const material = await signingMaterialFor(signer);
+  // The certificate's dates are checked against the system clock (`now` may be a test's or a skew-corrected clock).
+  const material = await signingMaterialFor(signer, new Date());
   const transport = await createTransport(target.endpoint, {
     ...(options.caBundle !== undefined ? { caBundle: options.caBundle } : {}),
     ...(options.verifyTls !== undefined ? { verifyTls: options.verifyTls } : {}),

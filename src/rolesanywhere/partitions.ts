@@ -16,16 +16,16 @@ export interface Partition {
 export const PARTITIONS: readonly Partition[] = [
   {
     name: "aws",
-    regionPattern: /^(us|eu|ap|sa|ca|me|af|il)-\w+-\d+$/,
+    regionPattern: /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/,
     dnsSuffix: "amazonaws.com",
     dualStackDnsSuffix: "api.aws",
     supportsFips: true,
     supportsDualStack: true,
     regions: [
       "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
-      "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "aws-global", "ca-central-1",
+      "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "aws-global", "ca-central-1",
       "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
-      "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "sa-east-1", "us-east-1",
+      "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1",
       "us-east-2", "us-west-1", "us-west-2",
     ],
   },
@@ -93,4 +93,14 @@ export function partitionOf(region: string, partitions: readonly Partition[] = P
     partitions.find((p) => p.name === "aws") ??
     PARTITIONS[0]!
   );
+}
+
+/** True for a region of a partition's list, or one its pattern admits (regions opened after this release). */
+export function isKnownRegion(region: string, partitions: readonly Partition[] = PARTITIONS): boolean {
+  return partitions.some((p) => p.regions.includes(region) || p.regionPattern.test(region));
+}
+
+/** Every region name of every partition (the global pseudo-regions left out), for suggestions. */
+export function knownRegionNames(partitions: readonly Partition[] = PARTITIONS): string[] {
+  return partitions.flatMap((p) => p.regions.filter((r) => !r.endsWith("-global")));
 }

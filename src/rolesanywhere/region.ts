@@ -1,5 +1,7 @@
 import { parseArn, parseProfileArn, parseTrustAnchorArn } from "../arn.js";
 import { InputError } from "../errors.js";
+import { nearestNames } from "../nearest-names.js";
+import { isKnownRegion, knownRegionNames } from "./partitions.js";
 
 /** The region CreateSession is signed for and sent to, and whether the region name asked for FIPS. */
 export interface SessionRegion {
@@ -45,4 +47,17 @@ export function checkRegionName(given: string): SessionRegion {
     });
   }
   return resolved;
+}
+
+/**
+ * Refuses a region no partition knows (`us-east1`, `eu-west`), naming the nearest real ones, before any
+ * network call. Only for the regional endpoint: with an explicit endpoint, the signing region is the
+ * user's to choose (private endpoints, test endpoints).
+ */
+export function checkKnownRegion(region: string, given: string): void {
+  if (isKnownRegion(region)) return;
+  const near = nearestNames(region, knownRegionNames());
+  throw new InputError("REGION_UNKNOWN", `'${given}' is not an AWS region`, {
+    hint: `${near.length > 0 ? `did you mean ${near.join(" or ")}? ` : ""}regions look like us-east-1 or eu-central-1; for an endpoint of your own, give --endpoint too`,
+  });
 }

@@ -2,6 +2,7 @@ import { usableCredentials, type Credentials } from "./credentials.js";
 import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
+import { ownValue } from "../own-value.js";
 
 /** What the interpretation of an answer needs to know besides the answer. */
 export interface ResponseContext {
@@ -177,7 +178,8 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
     return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`, { hint: NOT_ROLES_ANYWHERE });
   }
   const json = parsed.ok && isObject(parsed.value) ? parsed.value : {};
-  const bodyCode = sanitizeErrorCode(String(json["__type"] ?? json["code"] ?? json["Code"] ?? ""));
+  // Strings only: String() of an object whose toString is not a function throws (found by the fuzzer).
+  const bodyCode = sanitizeErrorCode([json["__type"], json["code"], json["Code"]].find((v): v is string => typeof v === "string") ?? "");
   const serviceCode = headerCode || bodyCode || "UnknownError";
   const rawMessage = json["message"] ?? json["Message"];
   const message = typeof rawMessage === "string" ? sanitize(rawMessage, 300) : "";
@@ -195,7 +197,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
     });
   }
   // Own properties only: a service code such as "toString" or "constructor" must not pick up Object.prototype members.
-  const code = (Object.hasOwn(CODE_BY_SERVICE_CODE, serviceCode) ? CODE_BY_SERVICE_CODE[serviceCode] : undefined) ?? (Object.hasOwn(CODE_BY_STATUS, status) ? CODE_BY_STATUS[status] : undefined) ?? "SERVICE_ERROR";
+  const code = ownValue(CODE_BY_SERVICE_CODE, serviceCode) ?? ownValue(CODE_BY_STATUS, status) ?? "SERVICE_ERROR";
   const hint = clockSkewHint(response, context.receivedAt) ?? hintFor(code, message, context);
   return new ServiceError(code, `CreateSession refused (HTTP ${status} ${what})${where}`, details, hint ? { hint } : {});
 }

@@ -1,10 +1,11 @@
 import { parseRoleArn } from "../arn.js";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
+import { checkCertificateValidity } from "../x509/validity.js";
 import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
 import { resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
-import { resolveSessionRegion } from "./region.js";
+import { checkKnownRegion, resolveSessionRegion } from "./region.js";
 import { buildCreateSessionRequest, type CreateSessionHttpRequest } from "./request.js";
 import type { CreateSessionParams } from "./types.js";
 
@@ -33,19 +34,23 @@ export interface SignedCreateSessionRequest {
 
 /** Validates the ARNs and region, resolves the endpoint and builds the unsigned request. No I/O. */
 export function prepareCreateSession(params: CreateSessionParams, settings: EndpointSettings = {}): CreateSessionTarget {
+  refuseMisplacedOptions(params);
   const where = resolveSessionRegion(params);
   parseRoleArn(params.roleArn);
   const endpoint = resolveEndpoint(where, settings);
+  if (endpoint.source === "partition") checkKnownRegion(where.region, params.region?.trim() || where.region);
   return { endpoint, region: where.region, request: buildCreateSessionRequest(endpoint, params) };
 }
 
-export async function signingMaterialFor(signer: Signer): Promise<SigningMaterial> {
+/** The signer's certificate and chain, refused locally when the certificate is not valid at `now`. */
+export async function signingMaterialFor(signer: Signer, now: Date): Promise<SigningMaterial> {
   const certificate = await signer.certificate();
   if (!certificate) {
     throw new InputError("CERTIFICATE_MISSING", "unable to find certificate", {
       hint: "CreateSession needs the X.509 certificate of the key: give --certificate (a PEM/DER file or a pkcs11: URI)",
     });
   }
+  checkCertificateValidity(certificate, now);
   const chain = await signer.certificateChain();
   return {
     algorithm: signingAlgorithmFor(signer.keyType),
@@ -85,5 +90,17 @@ export async function createSignedCreateSessionRequest(
   options: EndpointSettings & { date?: Date } = {},
 ): Promise<SignedCreateSessionRequest> {
   const target = prepareCreateSession(params, options);
-  return signCreateSessionRequest(target, await signingMaterialFor(signer), options.date ?? new Date());
+  const date = options.date ?? new Date();
+  return signCreateSessionRequest(target, await signingMaterialFor(signer, date), date);
+}
+
+/** Options that belong in the last argument; in the parameters they would be ignored and the request sent to AWS. */
+const ENDPOINT_OPTIONS = ["endpoint", "useFipsEndpoint", "useDualStackEndpoint", "caBundle", "verifyTls", "date", "env"] as const;
+
+function refuseMisplacedOptions(params: CreateSessionParams): void {
+  const misplaced = ENDPOINT_OPTIONS.filter((k) => Object.prototype.hasOwnProperty.call(params, k));
+  if (misplaced.length === 0) return;
+  throw new UsageError("USAGE", `${misplaced.join(", ")} was given with the session parameters (ARNs, duration), where it would be ignored`, {
+    hint: `pass it in the options, the last argument: createSignedCreateSessionRequest(signer, { trustAnchorArn, profileArn, roleArn }, { ${misplaced[0]}: … })`,
+  });
 }

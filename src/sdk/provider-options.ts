@@ -54,6 +54,8 @@ export interface RolesAnywhereProviderOptions extends EndpointSettings {
     readonly keyPassword?: SecretInput;
     /** The `handle:` key has no password. */
     readonly noKeyPassword?: boolean;
+    /** Use `keyPassword` although the key file says emptyAuth TRUE (files from tpm2_encodeobject before tpm2-tools 5.7). */
+    readonly ignoreEmptyAuth?: boolean;
     /** Password of the parent key or hierarchy. */
     readonly parentPassword?: SecretInput;
   };
@@ -80,6 +82,7 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     tpmDevice: o.tpm?.device,
     tpmKeyPassword: secretSource(o.tpm?.keyPassword),
     noTpmKeyPassword: o.tpm?.noKeyPassword,
+    tpmIgnoreEmptyAuth: o.tpm?.ignoreEmptyAuth,
     tpmParentPassword: secretSource(o.tpm?.parentPassword),
   };
   return credentialSettings(input, OPTIONS_ORIGIN, { env: o.env, debug: o.debug });

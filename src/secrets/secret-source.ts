@@ -3,6 +3,7 @@ import { InputError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
 import { Secret } from "./secret.js";
+import { ownValue } from "../own-value.js";
 
 /**
  * Where a PIN or password comes from. Argv values are accepted for drop-in compatibility with the Go
@@ -49,7 +50,7 @@ export async function readSecret(source: SecretSource, what: string, env: NodeJS
     case "value":
       return Secret.fromUtf8(source.value);
     case "env": {
-      const value = env[source.name];
+      const value = ownValue(env, source.name);
       if (value === undefined) {
         throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
       }

@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import { listenTcp } from "../io/listen-tcp.js";
 import type { AddressInfo } from "node:net";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
-import type { EcsConsumers } from "./ecs-consumers.js";
+import type { EcsConsumerLookup } from "./ecs-consumers.js";
+import { urlHost } from "./advertise-host.js";
+import { startTlsServer, type TlsFilePaths } from "./tls-files.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
 import { createRequestGuard } from "./request-guard.js";
@@ -21,16 +24,26 @@ export interface CredentialServerOptions {
    */
   readonly imds?: { readonly defaultRole: () => string | undefined; readonly tokens?: ImdsTokenStore; readonly allowWithEcs?: boolean };
   /** ECS container-credentials endpoint; each consumer's token selects its role. */
-  readonly ecs?: { readonly consumers: EcsConsumers };
+  readonly ecs?: { readonly consumers: EcsConsumerLookup };
   readonly host: string;
   readonly port: number;
+  /** The host consumers are given in the URL (src/serve/advertise-host.ts); default: `host`. */
+  readonly advertiseHost?: string;
+  /**
+   * Serve over HTTPS with this certificate and key, re-read when the files change (ECS only: IMDS stays plain
+   * HTTP on loopback). Without it, a non-loopback address needs `allowPlainHttp`.
+   */
+  readonly tls?: TlsFilePaths & { readonly reloadIntervalMs?: number };
+  readonly allowPlainHttp?: boolean;
+  /** Lines about the server itself (TLS reloads). */
+  readonly log?: (line: string) => void;
   readonly now?: () => Date;
 }
 
 export interface RunningCredentialServer {
   readonly host: string;
   readonly port: number;
-  /** Base URL, e.g. `http://127.0.0.1:9911`. */
+  /** Base URL with the advertised host, e.g. `http://127.0.0.1:9911` or `https://10.0.3.7:9912`. */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -50,15 +63,24 @@ const TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds";
  * a `Host` that does not name this endpoint (DNS rebinding), or an `Origin` / `Sec-Fetch-Site` / `-Dest` / `-User` header.
  */
 export async function startCredentialServer(options: CredentialServerOptions): Promise<RunningCredentialServer> {
-  checkEndpointChoice({ imds: options.imds !== undefined, ecs: options.ecs !== undefined, allowImdsWithEcs: options.imds?.allowWithEcs ?? false, host: options.host });
+  checkEndpointChoice({
+    imds: options.imds !== undefined,
+    ecs: options.ecs !== undefined,
+    allowImdsWithEcs: options.imds?.allowWithEcs ?? false,
+    host: options.host,
+    tls: options.tls !== undefined,
+    allowPlainHttp: options.allowPlainHttp ?? false,
+  });
   const tokens = options.imds?.tokens ?? new ImdsTokenStore();
   const now = options.now ?? (() => new Date());
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, "internal error\n");
       else res.destroy(error as Error);
     });
-  });
+  };
+  const tls = options.tls ? await startTlsServer(options.tls, listener, options.log ?? (() => {}), options.tls.reloadIntervalMs) : undefined;
+  const server: Server | HttpsServer = tls?.server ?? createServer(listener);
 
   let refusalOf: ReturnType<typeof createRequestGuard> | undefined;
   // The IMDS document of the credentials served last, for the second it was made in (LastUpdated is in seconds).
@@ -115,7 +137,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     send(res, 200, lastDocument.body, JSON_CONTENT);
   }
 
-  async function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumers): Promise<void> {
+  async function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumerLookup): Promise<void> {
     const json = { "content-type": "application/json" };
     if (req.method !== "GET") return send(res, 405, ecsErrorBody("MethodNotAllowed", "use GET"), json);
     if ((req.url ?? "").includes("?")) {
@@ -138,16 +160,22 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     send(res, 200, ecsCredentialsBody(credentials), json);
   }
 
-  await listenTcp(server, options.host, options.port);
+  try {
+    await listenTcp(server, options.host, options.port);
+  } catch (error) {
+    tls?.stop();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
-  refusalOf = createRequestGuard({ host: options.host, port: address.port });
-  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const advertised = options.advertiseHost ?? address.address;
+  refusalOf = createRequestGuard({ host: options.host, port: address.port, advertisedHost: advertised });
   return {
     host: address.address,
     port: address.port,
-    url: `http://${urlHost}:${address.port}`,
+    url: `${tls ? "https" : "http"}://${urlHost(advertised)}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        tls?.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -156,13 +184,24 @@ export async function startCredentialServer(options: CredentialServerOptions): P
 
 /**
  * The endpoint choices `startCredentialServer` refuses, checkable before any signer is opened (a refused
- * command line must not cost a PIN): nothing to serve; IMDS off loopback; IMDS next to ECS without consent.
+ * command line must not cost a PIN): nothing to serve; IMDS off loopback or over TLS; IMDS next to ECS
+ * without consent; plain HTTP off loopback without consent (tokens and credentials in clear on a network).
  */
-export function checkEndpointChoice(choice: { imds: boolean; ecs: boolean; allowImdsWithEcs: boolean; host: string }): void {
+export function checkEndpointChoice(choice: { imds: boolean; ecs: boolean; allowImdsWithEcs: boolean; host: string; tls?: boolean; allowPlainHttp?: boolean }): void {
   if (!choice.imds && !choice.ecs) throw new UsageError("USAGE", "nothing to serve: enable the IMDS endpoint, the ECS endpoint, or both");
+  if (choice.imds && choice.tls) {
+    throw new UsageError("USAGE", "TLS (--tls-certificate) is for the ECS endpoint; the IMDS endpoint is plain HTTP on loopback", {
+      hint: "serve --ecs alone with TLS, and IMDS (if needed) from a second serve on loopback",
+    });
+  }
   if (choice.imds && !isLoopbackAddress(choice.host)) {
     throw new UsageError("USAGE", `the IMDS endpoint can only listen on loopback, not ${choice.host}`, {
       hint: "IMDS tokens are handed to anyone who asks: serve only the ECS endpoint (per-consumer tokens) on other addresses",
+    });
+  }
+  if (choice.ecs && !choice.tls && !choice.allowPlainHttp && !isLoopbackAddress(choice.host)) {
+    throw new UsageError("USAGE", `the ECS endpoint on ${choice.host} would send tokens and credentials over the network in clear`, {
+      hint: "give --tls-certificate and --tls-key (SDKs accept https:// on any host), or --allow-plain-http if the network is private to this host",
     });
   }
   if (choice.imds && choice.ecs && !choice.allowImdsWithEcs) {

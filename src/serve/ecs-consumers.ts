@@ -8,12 +8,18 @@ export interface EcsConsumer {
   readonly token: string;
 }
 
+/** What the ECS endpoint asks of its consumers: whose token this is, and who they are. */
+export interface EcsConsumerLookup {
+  find(token: string | undefined): EcsConsumer | undefined;
+  all(): readonly EcsConsumer[];
+}
+
 /**
  * The consumers of the ECS endpoint. Tokens are random (32 bytes, base64url) and looked up by their SHA-256,
  * so the lookup's timing tells nothing about the token; one token per consumer means one consumer can be
  * cut off (or its leak traced) without touching the others.
  */
-export class EcsConsumers {
+export class EcsConsumers implements EcsConsumerLookup {
   readonly #byDigest = new Map<string, EcsConsumer>();
   readonly #list: EcsConsumer[] = [];
 

@@ -4,10 +4,11 @@ import { isLoopbackAddress } from "./loopback.js";
 
 const BROWSER_ONLY_HEADERS = ["origin", "sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"] as const;
 
-/** Where the server listens: the address it was told to bind and the port it got. */
+/** Where the server listens: the address it was told to bind, the port it got, the host it tells consumers. */
 export interface ListeningAddress {
   readonly host: string;
   readonly port: number;
+  readonly advertisedHost?: string;
 }
 
 /**
@@ -16,8 +17,9 @@ export interface ListeningAddress {
  * is rebound to 127.0.0.1 makes same-origin requests to us) and other browser-borne requests:
  *
  * 1. `Host` must name this endpoint: `localhost` or a loopback IP literal, or the bind address (any IP literal
- *    when bound to a wildcard address), with the port we listen on (no port means 80). A rebound name never
- *    passes; an IP literal cannot be rebound.
+ *    when bound to a wildcard address), or the advertised host (`--advertise-host`, the name the operator put
+ *    in the consumers' URL), with the port we listen on (no port means 80). A rebound name never passes; an
+ *    IP literal cannot be rebound.
  * 2. No browser-only header: `Origin`, `Sec-Fetch-Site`, `Sec-Fetch-Dest` or `Sec-Fetch-User` (browsers send
  *    them, pages cannot remove them, SDKs never send them). `Sec-Fetch-Mode` alone is let through: Node's own
  *    fetch() (undici) sends it.
@@ -51,7 +53,7 @@ function browserRefusal(headers: IncomingHttpHeaders): string | undefined {
 
 function hostRefusal(host: string | undefined, listening: ListeningAddress): string | undefined {
   const parsed = host === undefined ? undefined : parseHostHeader(host);
-  if (!parsed || parsed.port !== listening.port || !namesThisEndpoint(parsed.name, listening.host)) {
+  if (!parsed || parsed.port !== listening.port || !(parsed.name === listening.advertisedHost?.toLowerCase() || namesThisEndpoint(parsed.name, listening.host))) {
     return `Host ${JSON.stringify(printable(host ?? ""))} does not name this endpoint: use 127.0.0.1:${listening.port} or localhost:${listening.port} (requests through other names are refused against DNS rebinding)`;
   }
   return undefined;

@@ -1,11 +1,13 @@
 import type { SourceSpec } from "../credentials/source-registry.js";
-import { listenOrClose, serveUntilStopped, startRegistry } from "../daemon/run-daemon.js";
+import { listenOrClose, serveUntilStopped, startRegistry, type DaemonStartOptions } from "../daemon/run-daemon.js";
+import { checkPortPrivilege } from "../io/listen-tcp.js";
 import type { Log } from "../daemon/signals.js";
 import { UsageError } from "../errors.js";
 import { ReadinessGate, reportReady } from "../os/service-manager.js";
+import { advertisedHost } from "./advertise-host.js";
 import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
-import { EcsConsumers } from "./ecs-consumers.js";
 import { ecsEnvFile, writeEcsEnvFiles } from "./ecs-env.js";
+import { openEcsConsumers, type EcsIdentity } from "./ecs-identity.js";
 
 export interface ServeRun {
   /** The roles to serve; called again on SIGHUP. */
@@ -15,6 +17,16 @@ export interface ServeRun {
   readonly allowOpenImds: boolean;
   readonly host: string;
   readonly port: number;
+  /** The host to put in the consumers' URL (src/serve/advertise-host.ts; default: the bind address, or $POD_IP). */
+  readonly advertise?: string | undefined;
+  /** The environment, for $POD_IP. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Serve the ECS endpoint over HTTPS with these files (re-read when they change). */
+  readonly tls?: { readonly certificate: string; readonly key: string } | undefined;
+  /** Allow plain HTTP on a non-loopback address. */
+  readonly allowPlainHttp: boolean;
+  /** How ECS consumers are identified (random tokens, token files, ServiceAccount tokens). */
+  readonly ecsIdentity: EcsIdentity;
   /** `NAME=ROLE` (default: one consumer per role, named after it). */
   readonly ecsConsumers: readonly string[];
   /** Write each consumer's NAME.env and NAME.token here instead of printing them. */
@@ -24,28 +36,42 @@ export interface ServeRun {
   readonly log: Log;
   /** Standard output, for the consumers' environment. */
   readonly print: (text: string) => void;
+  /** `--certificate-warning-days` and `--fail-fast`. */
+  readonly start?: DaemonStartOptions;
 }
 
 /** Serves credentials over HTTP until SIGTERM or SIGINT; SIGHUP re-reads the settings. */
 export async function runServe(run: ServeRun): Promise<void> {
   const { log } = run;
   // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
-  checkEndpointChoice({ imds: run.imds, ecs: run.ecs, allowImdsWithEcs: run.allowOpenImds, host: run.host });
+  checkEndpointChoice({ imds: run.imds, ecs: run.ecs, allowImdsWithEcs: run.allowOpenImds, host: run.host, tls: run.tls !== undefined, allowPlainHttp: run.allowPlainHttp });
+  checkPortPrivilege(run.port);
+  const advertiseHost = advertisedHost({ bind: run.host, advertise: run.advertise, env: run.env });
   const specs = await run.specs();
-  const consumers = run.ecs ? EcsConsumers.withRandomTokens(consumerBindings(run.ecsConsumers, specs.map((s) => s.name))) : undefined;
+  const roles = specs.map((s) => s.name);
+  const consumers = run.ecs ? await openEcsConsumers(run.ecsIdentity, consumerBindings(run.ecsConsumers, roles), roles, log) : undefined;
   // systemd (Type=notify): ready once the endpoint listens and every role holds credentials.
   const LISTENING = "\0listening";
-  const ready = new ReadinessGate([LISTENING, ...specs.map((s) => s.name)], () => reportReady(`serving ${specs.length} role(s)`, log));
-  const registry = await startRegistry(specs, log, true, (name) => ready.arrived(name));
-  const server = await listenOrClose(registry, () =>
-    startCredentialServer({
-      roles: (role) => registry.get(role),
-      ...(run.imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: run.allowOpenImds } } : {}),
-      ...(consumers ? { ecs: { consumers } } : {}),
-      host: run.host,
-      port: run.port,
-    }),
-  );
+  const ready = new ReadinessGate([LISTENING, ...roles], () => reportReady(`serving ${specs.length} role(s)`, log));
+  const registry = await startRegistry(specs, log, true, { ...run.start, onRefreshed: (name) => ready.arrived(name) });
+  const server = await listenOrClose(registry, async () => {
+    try {
+      return await startCredentialServer({
+        roles: (role) => registry.get(role),
+        ...(run.imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: run.allowOpenImds } } : {}),
+        ...(consumers ? { ecs: { consumers: consumers.lookup } } : {}),
+        host: run.host,
+        port: run.port,
+        advertiseHost,
+        ...(run.tls ? { tls: run.tls } : {}),
+        allowPlainHttp: run.allowPlainHttp,
+        log,
+      });
+    } catch (error) {
+      consumers?.stop();
+      throw error;
+    }
+  });
   if (run.imds) {
     log(`Local server started on port: ${server.port}`);
     log("Make it available to the sdk by running:");
@@ -55,10 +81,13 @@ export async function runServe(run: ServeRun): Promise<void> {
   }
   if (consumers) {
     const fullUri = `${server.url}${ECS_PATH}`;
-    if (run.ecsEnvDir) {
-      for (const path of await writeEcsEnvFiles(run.ecsEnvDir, consumers.all(), fullUri)) log(`wrote ${path}`);
+    const announced = consumers.announce(fullUri);
+    if (announced) {
+      for (const line of announced) log(line);
+    } else if (run.ecsEnvDir) {
+      for (const path of await writeEcsEnvFiles(run.ecsEnvDir, consumers.lookup.all(), fullUri)) log(`wrote ${path}`);
     } else {
-      for (const c of consumers.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
+      for (const c of consumers.lookup.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
     }
   }
   ready.arrived(LISTENING);

@@ -31,6 +31,7 @@ export const SETTINGS_FIELDS = {
   tpmDevice: ["tpm-device", "string"],
   tpmKeyPassword: ["tpm-key-password", "secret"],
   noTpmKeyPassword: ["no-tpm-key-password", "boolean"],
+  tpmIgnoreEmptyAuth: ["tpm-ignore-empty-auth", "boolean"],
   tpmParentPassword: ["tpm-parent-password", "secret"],
   trustAnchorArn: ["trust-anchor-arn", "string"],
   profileArn: ["profile-arn", "string"],
@@ -128,7 +129,7 @@ export function signerOptions(i: SettingsInput, context: SettingsContext = {}): 
   return {
     ...defined({ certificate: i.certificate || undefined, privateKey: i.privateKey || undefined, intermediates: i.intermediates || undefined, keyPassword: i.keyPassword }),
     pkcs11: { ...defined({ library: i.pkcs11Library || undefined, pin: i.pkcs11Pin, contextPin: i.pkcs11ContextPin }), reusePin: i.reusePin === true },
-    tpm: { ...defined({ device: i.tpmDevice || undefined, keyPassword: i.tpmKeyPassword, parentPassword: i.tpmParentPassword }), noKeyPassword: i.noTpmKeyPassword === true },
+    tpm: { ...defined({ device: i.tpmDevice || undefined, keyPassword: i.tpmKeyPassword, parentPassword: i.tpmParentPassword }), noKeyPassword: i.noTpmKeyPassword === true, ...(i.tpmIgnoreEmptyAuth === true ? { ignoreEmptyAuth: true } : {}) },
     ...defined(context),
   };
 }

@@ -1,4 +1,4 @@
-import { InputError, UsageError } from "../errors.js";
+import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import type { Certificate } from "../x509/certificate.js";
@@ -34,6 +34,39 @@ export interface SignerFactoryExtras {
  * File keys use node:crypto only; the PKCS#11 and TPM modules are imported only when chosen.
  */
 export async function createSigner(options: SignerOptions, extras: SignerFactoryExtras = {}): Promise<Signer> {
+  if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options, extras));
+  const { waitForDevice } = await import("./wait-for-device.js");
+  return withTypedSignErrors(
+    await waitForDevice(() => openSigner(options, extras), {
+      timeoutMs: options.waitForDeviceMs,
+      ...(options.onDeviceWait ? { onWait: options.onDeviceWait } : {}),
+    }),
+  );
+}
+
+/**
+ * Makes every error of `signer.sign()` an AgentError: back-ends map what they know, and anything that still
+ * escapes (a library's own exception, a bug) becomes a device or key error naming the back-end rather than
+ * an "internal error" exit 1.
+ */
+function withTypedSignErrors(signer: Signer): Signer {
+  const sign = signer.sign.bind(signer);
+  signer.sign = async (message, digest) => {
+    try {
+      return await sign(message, digest);
+    } catch (error) {
+      if (isAgentError(error)) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (signer.backend === "file") {
+        throw new InputError("PRIVATE_KEY_INVALID", `signing with the private key file failed: ${reason}`, { cause: error });
+      }
+      throw new DeviceError(signer.backend === "tpm" ? "TPM_ERROR" : "PKCS11_ERROR", `signing with the ${signer.backend === "tpm" ? "TPM" : "PKCS#11"} key failed: ${reason}`, { cause: error });
+    }
+  };
+  return signer;
+}
+
+async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): Promise<Signer> {
   const certRef = options.certificate;
   const keyRef = options.privateKey ?? certRef;
   if (keyRef === undefined) {
@@ -69,6 +102,7 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
         ...(intermediates ? { intermediates } : {}),
         ...(debug ? { debug } : {}),
         ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+        ...(options.signOffThread ? { signOffThread: true } : {}),
       });
     } else {
       throw noCertificateError(certRef, bytes);
@@ -139,6 +173,7 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
       ...(intermediates ? { intermediates } : {}),
       ...(debug ? { debug } : {}),
       ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+      ...(options.signOffThread ? { signOffThread: true } : {}),
     });
   }
 
@@ -152,6 +187,7 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
     ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),
     ...(debug ? { debug } : {}),
     ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
+    ...(options.signOffThread ? { signOffThread: true } : {}),
   });
 }
 

@@ -22,6 +22,15 @@ export interface SignerOptions {
   debug?: DebugLog;
   /** Environment to read PKCS11/TPM defaults from (defaults to process.env). */
   env?: NodeJS.ProcessEnv;
+  /** `--wait-for-device`: keep trying this long while the token or TPM is absent (never on other errors). */
+  waitForDeviceMs?: number;
+  /** Told once when waiting for the device starts. */
+  onDeviceWait?: (line: string) => void;
+  /**
+   * Sign with file keys on libuv's thread pool (long-running programs: agent, serve, update, the SDK provider),
+   * so that a large RSA key never stops the event loop. One-shot commands sign synchronously (no thread start-up).
+   */
+  signOffThread?: boolean;
 }
 
 export interface Pkcs11Settings {
@@ -41,6 +50,8 @@ export interface TpmSettings {
   keyPassword?: SecretSource;
   /** `--no-tpm-key-password`. */
   noKeyPassword?: boolean;
+  /** `--tpm-ignore-empty-auth`: use the given key password although the key file says emptyAuth TRUE. */
+  ignoreEmptyAuth?: boolean;
   /** Parent key or hierarchy password (beyond the Go helper). */
   parentPassword?: SecretSource;
 }

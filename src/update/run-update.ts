@@ -1,4 +1,4 @@
-import { createCredentialSource } from "../credentials/credential-source.js";
+import { createCredentialSource, type CertificateWarning } from "../credentials/credential-source.js";
 import { describeRefreshEvent } from "../credentials/describe-event.js";
 import { isTransient } from "../daemon/run-daemon.js";
 import { runUntilStopped, type Log } from "../daemon/signals.js";
@@ -17,14 +17,19 @@ export interface UpdateRun {
   /** Write once and return (boot scripts); throws when no credentials could be obtained. */
   readonly once: boolean;
   readonly log: Log;
+  /** `--certificate-warning-days`. */
+  readonly certificateWarning?: CertificateWarning | undefined;
+  /** `--fail-fast`: the first credentials must come now, or the command ends with that error. */
+  readonly failFast?: boolean;
 }
 
 /** Keeps one section of a credentials file filled with fresh credentials until SIGTERM or SIGINT. */
 export async function runUpdate(run: UpdateRun): Promise<void> {
   const { path, section, log } = run;
   let settings = await run.settings();
+  const warning = run.certificateWarning ? { certificateWarning: run.certificateWarning } : {};
   if (run.once) {
-    const source = createCredentialSource({ name: section, settings });
+    const source = createCredentialSource({ name: section, settings, ...warning });
     try {
       const credentials = await source.get();
       await writeProfileCredentials(path, section, credentials);
@@ -42,6 +47,7 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
     createCredentialSource({
       name: section,
       settings: s,
+      ...warning,
       onEvent: (name, event, credentials) => {
         log(describeRefreshEvent(name, event));
         if (credentials) updater.offer(credentials);
@@ -50,13 +56,20 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
   let source = newSource(settings);
   // Problems the user must fix (bad key file, wrong PIN) end the command at once; a missing token or an
   // unreachable endpoint does not: the loop retries with backoff until it works.
+  // --fail-fast: any failure to get the first credentials ends it too, with that error's exit code.
   await source.open().catch(async (error: unknown) => {
-    if (!isTransient(error)) {
+    if (run.failFast || !isTransient(error)) {
       await Promise.all([updater.stop(), source.close()]);
       throw error;
     }
     log(`${section}: ${(error as Error).message}; will keep trying`);
   });
+  if (run.failFast) {
+    await source.get().catch(async (error: unknown) => {
+      await Promise.all([updater.stop(), source.close()]);
+      throw error;
+    });
+  }
   source.start();
   log(`updating profile [${section}] in ${path}`);
   try {

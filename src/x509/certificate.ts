@@ -1,5 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { InputError } from "../errors.js";
+import { InputError, type ErrorCode } from "../errors.js";
+import { ownValue } from "../own-value.js";
 
 /** Public-key families the service knows. */
 export type KeyType = "RSA" | "EC" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
@@ -9,6 +10,25 @@ export const ML_DSA_OIDS: Readonly<Record<string, KeyType>> = {
   "2.16.840.1.101.3.4.3.18": "ML-DSA-65",
   "2.16.840.1.101.3.4.3.19": "ML-DSA-87",
 };
+
+/**
+ * The largest RSA modulus accepted anywhere (key files, certificates, token and TPM public keys): OpenSSL's
+ * own limit for RSA public operations. One 16384-bit signature takes ~0.5 s; 32768 bits would take ~12 s.
+ */
+export const MAX_RSA_MODULUS_BITS = 16_384;
+
+/** Returns `key` unless it is an RSA key above {@link MAX_RSA_MODULUS_BITS}; `what` names it for the message. */
+export function assertRsaModulusSize(key: KeyObject, what: string, code: ErrorCode = "CERTIFICATE_INVALID"): KeyObject {
+  // Only RSA: asymmetricKeyDetails can abort Node on some EC keys with explicit parameters.
+  if (key.asymmetricKeyType !== "rsa") return key;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits > MAX_RSA_MODULUS_BITS) {
+    throw new InputError(code, `${what} has a ${bits}-bit RSA key, larger than the ${MAX_RSA_MODULUS_BITS} bits accepted`, {
+      hint: "use an RSA 2048–4096 bit or an ECDSA key",
+    });
+  }
+  return key;
+}
 
 /**
  * An X.509 certificate as the agent uses it: DER bytes plus the few facts signing needs.
@@ -28,6 +48,8 @@ export class Certificate {
         cause,
       });
     }
+    const key = this.publicKey;
+    if (key !== undefined) assertRsaModulusSize(key, "the certificate");
   }
 
   /** Serial number as an unsigned decimal string (the `Credential=` value). */
@@ -53,12 +75,13 @@ export class Certificate {
     return this.der.toString("base64");
   }
 
+  /** `CN=…\nO=…`; "" for an empty name (node:crypto answers undefined then, whatever its type says). */
   get subject(): string {
-    return this.x509.subject;
+    return this.x509.subject ?? "";
   }
 
   get issuer(): string {
-    return this.x509.issuer;
+    return this.x509.issuer ?? "";
   }
 
   get notBefore(): Date {
@@ -96,7 +119,7 @@ export class Certificate {
     if (type === "rsa") return "RSA";
     if (type === "ec") return "EC";
     if (type !== undefined && !type.startsWith("ml-dsa")) return undefined;
-    return ML_DSA_OIDS[await this.spkiAlgorithmOid()];
+    return ownValue(ML_DSA_OIDS, await this.spkiAlgorithmOid());
   }
 
   /** The SubjectPublicKeyInfo algorithm OID. */

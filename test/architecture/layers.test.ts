@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 
 /** Lowest first. A module is a folder of src/, or a file at its top (named without `.ts`). */
 export const LAYERS: readonly (readonly string[])[] = [
-  ["errors", "version"],
+  ["errors", "version", "nearest-names", "own-value"],
   ["arn"],
   ["io", "os"],
   ["encoding"],
@@ -27,6 +27,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["agent", "serve", "update"],
   ["provisioning", "systemd"],
   ["local-endpoint", "sdk"],
+  ["doctor"],
   ["cli", "index"],
 ];
 

@@ -154,6 +154,7 @@ describe("credential source", () => {
     clock.t += 56 * 60_000;
     await source.get();
     await settle();
+    expect(source.status().lastError).toBeUndefined();
     expect(seen).toEqual([first.serialDecimal, renewed.serialDecimal]);
     copyFileSync(other.certPath, certPath);
     clock.t += 56 * 60_000;

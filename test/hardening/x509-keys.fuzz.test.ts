@@ -225,6 +225,8 @@ describe("key-derivation work is bounded (a hostile encrypted key cannot hang th
     ["scrypt with r=0", seq(oid(SCRYPT), seq(octets(Buffer.alloc(8)), int(16), int(0), int(1)))],
     ["scrypt with N=2^30, r=8 (128 GiB)", seq(oid(SCRYPT), seq(octets(Buffer.alloc(8)), int(2 ** 30), int(8), int(1)))],
     ["scrypt with p=2^40", seq(oid(SCRYPT), seq(octets(Buffer.alloc(8)), int(16), int(1), int(2n ** 40n)))],
+    // Found by the structure-aware fuzzer (issue 20): OpenSSL wants N < 2^(16·r) and threw a RangeError.
+    ["scrypt with N=2^16, r=1", seq(oid(SCRYPT), seq(octets(Buffer.alloc(8)), int(65536), int(1), int(1)))],
   ];
   it.each(cases)("%s: PRIVATE_KEY_INVALID", async (_name, kdf) => {
     const material = keyMaterialFromFile(Buffer.from(toPem("ENCRYPTED PRIVATE KEY", encryptedKey(kdf))), "hostile.pem", async () => Secret.fromUtf8(PASSWORD));

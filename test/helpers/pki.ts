@@ -88,6 +88,10 @@ export interface LeafOptions {
   expired?: boolean;
   /** Valid from 30 days in the future. */
   notYetValid?: boolean;
+  /** Exact validity end (start: a minute ago), e.g. a certificate 20 minutes from expiry. */
+  notAfter?: Date;
+  /** Exact validity start, for tests that sign with a fixed date in the past. */
+  notBefore?: Date;
   /** Sign this existing public key (PEM) instead of generating a key (TPM/PKCS#11 keys). */
   publicKeyPath?: string;
   /** Use this existing private key (PEM) instead of generating one. */
@@ -122,6 +126,8 @@ export function issueLeaf(ca: CaHandle, dir: string, opts: LeafOptions): IssuedC
     days: opts.days ?? 365,
     expired: opts.expired ?? false,
     notYetValid: opts.notYetValid ?? false,
+    notAfter: opts.notAfter,
+    notBefore: opts.notBefore,
   });
   const serialHex = openssl(["x509", "-in", certPath, "-noout", "-serial"]).trim().replace(/^serial=/, "");
   return { certPath, keyPath, certPem: readFileSync(certPath, "utf8"), serialDecimal: BigInt(`0x${serialHex}`).toString(10) };
@@ -149,6 +155,8 @@ function signWithCa(
     days: number;
     expired: boolean;
     notYetValid: boolean;
+    notAfter?: Date | undefined;
+    notBefore?: Date | undefined;
   },
 ): void {
   const work = join(dir, `.ca-${safeName(ca.name)}`);
@@ -185,7 +193,7 @@ function signWithCa(
     ? [new Date(now - 60 * day), new Date(now - 30 * day)]
     : o.notYetValid
       ? [new Date(now + 30 * day), new Date(now + 60 * day)]
-      : [new Date(now - 60_000), new Date(now + o.days * day)];
+      : [o.notBefore ?? new Date(now - 60_000), o.notAfter ?? new Date(now + o.days * day)];
   const conf = `${base}.cnf`;
   writeFileSync(
     conf,

@@ -60,7 +60,8 @@ describe.each([
 ] as const)("createSignedCreateSessionRequest with a %s key", (keyType, algorithm) => {
   const ca = createCa(join(dir, keyType), { name: `Request CA ${keyType}` });
   const inter = createCa(join(dir, keyType), { name: `Request Intermediate ${keyType}`, parent: ca });
-  const leaf = issueLeaf(inter, join(dir, keyType), { name: `leaf-${keyType}`, keyType });
+  // Valid since 2025: the tests sign with fixed dates in 2026.
+  const leaf = issueLeaf(inter, join(dir, keyType), { name: `leaf-${keyType}`, keyType, notBefore: new Date("2025-01-01T00:00:00Z") });
   const signer = new KeyFileSigner(leaf.keyPath, leaf.certPem, [inter.certPem]);
 
   it("signs host, content type, date and certificates, and node:crypto verifies the signature", async () => {

@@ -1,5 +1,6 @@
 import type { CommandSpec } from "../command.js";
 import { listArg, stringArg } from "../command.js";
+import { CERTIFICATE_WARNING_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {
   name: "agent",
@@ -8,11 +9,19 @@ const command: CommandSpec = {
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "profile", type: "string", repeatable: true, description: "Serve only this profile (repeatable; default: the config's agent.profiles, else all)" },
     { name: "socket", type: "string", description: "Socket path (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock); ignored under systemd socket activation" },
+    CERTIFICATE_WARNING_OPTION,
   ],
   async run(args, io) {
     const { runAgent } = await import("../../agent/run-agent.js");
     const log = (line: string) => io.stderr.write(`${line}\n`);
-    await runAgent({ configPath: stringArg(args, "config"), profiles: listArg(args, "profile"), socket: stringArg(args, "socket"), env: io.env, log });
+    await runAgent({
+      configPath: stringArg(args, "config"),
+      profiles: listArg(args, "profile"),
+      socket: stringArg(args, "socket"),
+      env: io.env,
+      log,
+      certificateWarning: certificateWarningFromArgs(args, log),
+    });
     return 0;
   },
 };

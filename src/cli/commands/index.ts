@@ -6,6 +6,7 @@ import type { CommandSpec } from "../command.js";
  */
 export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
   agent: async () => (await import("./agent.js")).default,
+  doctor: async () => (await import("./doctor.js")).default,
   csr: async () => (await import("./csr.js")).default,
   "credential-process": async () => (await import("./credential-process.js")).default,
   "install-certificate": async () => (await import("./install-certificate.js")).default,

@@ -69,7 +69,9 @@ async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
   const { createSigner } = await import("../../signers/factory.js");
   const options = signerOptionsFromArgs(args, io);
   // The key alone: a certificate already beside it must not be checked against the key (it may be the old one).
-  const signer = await createSigner({ ...options, certificate: undefined, privateKey: keyRef });
+  // A handle's public key is read with TPM2_ReadPublic, which needs no authorization: never ask for a password.
+  const tpm = keyRef.startsWith("handle:") ? { tpm: { ...options.tpm, noKeyPassword: true } } : {};
+  const signer = await createSigner({ ...options, ...tpm, certificate: undefined, privateKey: keyRef });
   try {
     return await signer.publicKey();
   } finally {

@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
-import { debugLogger, secretFromArgs, tokenAccessFromArgs } from "../settings-args.js";
+import { debugLogger, secretFromArgs, tokenAccessFromArgs, waitForDeviceFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "keygen",
@@ -21,6 +21,7 @@ const command: CommandSpec = {
     { name: "tpm-pcr", type: "string", description: "TPM: bind the key to the current values of these PCRs, e.g. sha256:0,7" },
     { name: "tpm-parent", type: "string", description: "TPM: parent handle (default 0x40000001: the owner hierarchy's standard ECC SRK)" },
     { name: "force", type: "boolean", description: "TPM key file: replace an existing file" },
+    { name: "wait-for-device", type: "number", description: "Wait up to SECONDS for a token that is not plugged in yet or a TPM that is not up (never retries a PIN or password)" },
     { name: "debug", type: "boolean", description: "Debug output on stderr" },
   ],
   async run(args, io) {
@@ -28,7 +29,21 @@ const command: CommandSpec = {
     if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
     const { parseKeySpec } = await import("../../provisioning/pkcs11/key-spec.js");
     const spec = parseKeySpec(stringArg(args, "key-type") ?? "p256");
-    const result = target.startsWith("pkcs11:") ? await onToken(target, spec, args, io) : await onTpm(target, spec, args, io);
+    const onToken_ = target.startsWith("pkcs11:");
+    // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
+    const mayPrompt = onToken_
+      ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
+      : stringArg(args, "tpm-parent-password") === "prompt";
+    const { withProgress } = await import("../progress.js");
+    const keyType = stringArg(args, "key-type") ?? "p256";
+    const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
+    const generate = () => (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
+    const wait = waitForDeviceFromArgs(args, io);
+    const { waitForDevice } = await import("../../signers/wait-for-device.js");
+    const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, ...(wait.onDeviceWait ? { onWait: wait.onDeviceWait } : {}) }) : generate;
+    const result = await withProgress(what, io.stderr, generateWhenPresent, {
+      spinner: io.stderr.isTTY === true && !mayPrompt,
+    });
     if (stringArg(args, "format") === "json") {
       const publicKey = result.publicKey?.export({ type: "spki", format: "pem" }).toString();
       io.stdout.write(`${JSON.stringify({ privateKey: result.reference, keyType: spec.name, ...(publicKey ? { publicKey } : {}) }, null, 2)}\n`);

@@ -3,6 +3,7 @@ import { boolArg, listArg, numberArg, stringArg } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
+import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {
   name: "serve",
@@ -18,12 +19,30 @@ const command: CommandSpec = {
     { name: "allow-open-imds", type: "boolean", description: "Allow --imds with --ecs, although any local user can then read every role through IMDS (the ECS tokens no longer protect anything)" },
     { name: "ecs-consumer", type: "string", repeatable: true, description: "NAME=ROLE: one ECS consumer with its own token (default: one per role, named after it)" },
     { name: "ecs-env-dir", type: "string", description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them" },
+    { name: "ecs-token-dir", type: "string", description: "Take each consumer's token from the file DIR/NAME (a mounted Secret), re-read when it changes, instead of random ones" },
+    { name: "ecs-service-account", type: "string", repeatable: true, description: "NAMESPACE/SERVICEACCOUNT=ROLE: pods of this ServiceAccount get ROLE with their projected ServiceAccount token (needs --ecs-jwks, --ecs-issuer)" },
+    { name: "ecs-jwks", type: "string", description: "The cluster's ServiceAccount public keys (kubectl get --raw /openid/v1/jwks), re-read when the file changes" },
+    { name: "ecs-issuer", type: "string", description: "The ServiceAccount tokens' issuer (iss)" },
+    { name: "ecs-audience", type: "string", description: "The audience pods request for their token (default: roles-anywhere-agent)" },
+    { name: "ecs-node-name", type: "string", description: "Only accept tokens of pods on this node (Kubernetes 1.30+ tokens name it)" },
+    { name: "advertise-host", type: "string", description: "Host to put in the consumers' URL (default: the --bind address; with a wildcard bind, $POD_IP)" },
+    { name: "tls-certificate", type: "string", description: "Serve the ECS endpoint over HTTPS with this certificate (PEM), re-read when it changes" },
+    { name: "tls-key", type: "string", description: "Private key of --tls-certificate (PEM)" },
+    { name: "allow-plain-http", type: "boolean", description: "Allow the ECS endpoint without TLS on a non-loopback --bind (tokens and credentials cross the network in clear)" },
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "profile", type: "string", repeatable: true, description: "Serve this config-file profile (repeatable); the role is named after it" },
+    CERTIFICATE_WARNING_OPTION,
+    FAIL_FAST_OPTION,
   ],
-  conflicts: CREDENTIAL_CONFLICTS,
+  conflicts: [
+    ...CREDENTIAL_CONFLICTS,
+    ["ecs-token-dir", "ecs-env-dir"],
+    ["ecs-service-account", "ecs-env-dir"],
+    ["ecs-service-account", "ecs-token-dir"],
+    ["ecs-service-account", "ecs-consumer"],
+  ],
   async run(args, io) {
-    const { runServe } = await import("../../serve/run-serve.js");
+    const [{ runServe }, { endpointFlags, ecsIdentityFlags }] = await Promise.all([import("../../serve/run-serve.js"), import("../serve-endpoint-args.js")]);
     const hopLimit = numberArg(args, "hop-limit") ?? 64;
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new UsageError("USAGE", `--hop-limit ${hopLimit} is out of range: use 1 to 255`);
     const ecs = boolArg(args, "ecs");
@@ -32,13 +51,16 @@ const command: CommandSpec = {
       imds: boolArg(args, "imds") || !ecs,
       ecs,
       allowOpenImds: boolArg(args, "allow-open-imds"),
-      host: stringArg(args, "bind") ?? "127.0.0.1",
+      ...endpointFlags(args),
+      env: io.env,
       port: numberArg(args, "port") ?? 9911,
       ecsConsumers: listArg(args, "ecs-consumer"),
+      ecsIdentity: ecsIdentityFlags(args),
       ecsEnvDir: stringArg(args, "ecs-env-dir"),
       hopLimitGiven: args.explicit.has("hop-limit"),
       log: (line) => io.stderr.write(`${line}\n`),
       print: (text) => io.stdout.write(text),
+      start: { certificateWarning: certificateWarningFromArgs(args, (line) => io.stderr.write(`${line}\n`)), requireFirstCredentials: boolArg(args, "fail-fast") },
     });
     return 0;
   },

@@ -2,6 +2,7 @@ import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
 import { boolArg, stringArg } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import type { CredentialSettings } from "../../settings/credential-settings.js";
+import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {
   name: "update",
@@ -14,6 +15,8 @@ const command: CommandSpec = {
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "config-profile", type: "string", description: "Take the settings from this config-file profile (flags still win)" },
     { name: "credentials-file", type: "string", description: "File to write (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)" },
+    CERTIFICATE_WARNING_OPTION,
+    FAIL_FAST_OPTION,
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
@@ -25,6 +28,8 @@ const command: CommandSpec = {
       section: args.explicit.has("profile") ? (stringArg(args, "profile") ?? "default") : (configProfile ?? "default"),
       once: boolArg(args, "once"),
       log: (line) => io.stderr.write(`${line}\n`),
+      certificateWarning: certificateWarningFromArgs(args, (line) => io.stderr.write(`${line}\n`)),
+      failFast: boolArg(args, "fail-fast"),
     });
     return 0;
   },

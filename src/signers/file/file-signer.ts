@@ -25,6 +25,8 @@ export interface FileSignerOptions {
   debug?: DebugLog;
   /** Key formats to try, in order (default: KEY_PARSERS). */
   keyParsers?: readonly KeyParser[];
+  /** Sign on libuv's thread pool (SignerOptions.signOffThread). */
+  signOffThread?: boolean;
 }
 
 export interface Pkcs12SignerOptions {
@@ -35,6 +37,12 @@ export interface Pkcs12SignerOptions {
   intermediates?: CertificateFile | string;
   debug?: DebugLog;
   keyParsers?: readonly KeyParser[];
+  signOffThread?: boolean;
+}
+
+/** Signs with `key`, on the thread pool when asked to and the key can. */
+function signWith(key: SigningKey, message: Uint8Array, digest: DigestAlgorithm, offThread: boolean | undefined): Buffer | Promise<Buffer> {
+  return offThread && key.signOffThread ? key.signOffThread(message, digest) : key.sign(message, digest);
 }
 
 /**
@@ -60,7 +68,7 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
   const identity = await readPkcs12(options.bytes, options.path, options);
   const intermediates = await resolve(options.intermediates, readCertificateBundle);
-  return new StaticSigner(identity.key, identity.certificate, intermediates?.certificates.slice() ?? identity.chain);
+  return new StaticSigner(identity.key, identity.certificate, intermediates?.certificates.slice() ?? identity.chain, options.signOffThread);
 }
 
 interface SignerState {
@@ -107,7 +115,7 @@ class FileSigner implements Signer {
   }
 
   async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
-    return this.#open().key.key.sign(message, digest);
+    return signWith(this.#open().key.key, message, digest, this.#options.signOffThread);
   }
 
   async close(): Promise<void> {
@@ -215,6 +223,7 @@ class StaticSigner implements Signer {
     private readonly key: SigningKey,
     private readonly leaf: Certificate,
     private readonly chain: Certificate[],
+    private readonly offThread: boolean | undefined,
   ) {
     this.keyType = key.keyType;
   }
@@ -233,7 +242,7 @@ class StaticSigner implements Signer {
 
   async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
     if (this.#closed) throw new AgentError("INTERNAL", "the PKCS#12 signer was used after close()");
-    return this.key.sign(message, digest);
+    return signWith(this.key, message, digest, this.offThread);
   }
 
   async close(): Promise<void> {

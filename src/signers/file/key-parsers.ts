@@ -6,6 +6,7 @@ import { pkcs1KeyParser } from "./parsers/pkcs1.js";
 import { pkcs8KeyParser } from "./parsers/pkcs8.js";
 import { sec1KeyParser } from "./parsers/sec1.js";
 import { SUPPORTED_KEYS_HINT, unsupportedKeyError, type SigningKey } from "./signing-key.js";
+import { ownValue } from "../../own-value.js";
 
 export type { KeyParseContext, KeyParser } from "./key-parser.js";
 
@@ -53,7 +54,7 @@ export async function loadSigningKey(
   }
   const info = await material.privateKeyInfo();
   if (info !== undefined) {
-    throw unsupportedKeyError(ALGORITHM_NAMES[info.algorithmOid] ?? `with algorithm OID ${info.algorithmOid}`, material.source);
+    throw unsupportedKeyError(ownValue(ALGORITHM_NAMES, info.algorithmOid) ?? `with algorithm OID ${info.algorithmOid}`, material.source);
   }
   const otherKey = material.blocks.find((b) => b.label.endsWith("PRIVATE KEY"));
   if (otherKey !== undefined) {

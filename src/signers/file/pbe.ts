@@ -12,6 +12,7 @@ import {
   type DerElement,
 } from "../../encoding/der.js";
 import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
+import { ownValue } from "../../own-value.js";
 
 /**
  * Password-based decryption of PKCS#8 EncryptedPrivateKeyInfo and PKCS#12 bags, built on node:crypto's
@@ -33,13 +34,25 @@ function scryptAsync(password: Buffer, salt: Buffer, keylen: number, options: { 
  * Upper bounds on the work a key file may ask for, so that a hostile or damaged file cannot make the agent
  * spin for hours or allocate gigabytes: real files use 2048 (OpenSSL's default) to a few 100 000 PBKDF2
  * iterations and scrypt N ≤ 2^20 with r = 8 (1 GiB of scrypt memory is 64 times OpenSSL's own 32 MiB limit).
+ * PBKDF2 runs natively on the thread pool (~0.5–1 µs an iteration); the PKCS#12 KDF (MAC, legacy 3DES) has no
+ * native form and runs here at ~1.3 µs an iteration, three times for a legacy bag, hence its lower bound.
  */
 export const MAX_KDF_ITERATIONS = 10_000_000;
+export const MAX_PKCS12_KDF_ITERATIONS = 1_000_000;
 export const MAX_SCRYPT_MEMORY = 1 << 30;
 
+/** Why an iteration count read from a file is refused (undefined: accepted, 1 to `max` inclusive). */
+export function iterationCountProblem(n: bigint | number | undefined, max = MAX_KDF_ITERATIONS): string | undefined {
+  if (n === undefined) return "iteration count is not a whole number";
+  if (n < 1) return `iteration count ${n} is less than 1`;
+  if (n > max) return `iteration count ${n} is more than the ${max} this agent accepts`;
+  return undefined;
+}
+
 /** Throws a DerError (reported as malformed parameters) unless `n` is a usable iteration count. */
-export function checkIterations(n: number): number {
-  if (n < 1 || n > MAX_KDF_ITERATIONS) throw new DerError(`iteration count ${n} is outside 1…${MAX_KDF_ITERATIONS}`);
+export function checkIterations(n: number, max = MAX_KDF_ITERATIONS): number {
+  const problem = iterationCountProblem(n, max);
+  if (problem !== undefined) throw new DerError(problem);
   return n;
 }
 
@@ -96,12 +109,12 @@ const LEGACY_SCHEMES: Readonly<Record<string, string>> = {
 export function describeScheme(alg: AlgorithmIdentifier): string {
   try {
     if (alg.oid === OID.PKCS12_3DES) return "pbeWithSHAAnd3-KeyTripleDES-CBC";
-    if (alg.oid !== OID.PBES2) return LEGACY_SCHEMES[alg.oid] ?? alg.oid;
+    if (alg.oid !== OID.PBES2) return ownValue(LEGACY_SCHEMES, alg.oid) ?? alg.oid;
     const [kdf, enc] = children(expectTag(alg.parameters, TAG.SEQUENCE)).map((e) => decodeAlgorithmIdentifier(e));
-    const cipher = CIPHERS[enc?.oid ?? ""]?.name ?? enc?.oid;
+    const cipher = ownValue(CIPHERS, enc?.oid ?? "")?.name ?? enc?.oid;
     if (kdf?.oid === OID.SCRYPT) return `PBES2/scrypt/${cipher}`;
     const prf = children(expectTag(kdf?.parameters, TAG.SEQUENCE)).find((e) => e.tag === TAG.SEQUENCE);
-    return `PBES2/PBKDF2-${prf ? (PRFS[decodeAlgorithmIdentifier(prf).oid] ?? "?") : "sha1"}/${cipher}`;
+    return `PBES2/PBKDF2-${prf ? (ownValue(PRFS, decodeAlgorithmIdentifier(prf).oid) ?? "?") : "sha1"}/${cipher}`;
   } catch {
     return alg.oid;
   }
@@ -126,12 +139,12 @@ export async function pbeDecrypt(
     } else if (alg.oid === OID.PKCS12_3DES) {
       const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE));
       const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;
-      const count = checkIterations(decodeSmallInteger(expectTag(iterations, TAG.INTEGER)));
+      const count = checkIterations(decodeSmallInteger(expectTag(iterations, TAG.INTEGER)), MAX_PKCS12_KDF_ITERATIONS);
       cipher = "des-ede3-cbc";
-      key = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
-      iv = pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
+      key = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
+      iv = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
     } else {
-      throw unsupportedScheme(LEGACY_SCHEMES[alg.oid] ?? `OID ${alg.oid}`, context);
+      throw unsupportedScheme(ownValue(LEGACY_SCHEMES, alg.oid) ?? `OID ${alg.oid}`, context);
     }
   } catch (e) {
     if (e instanceof DerError) throw malformed(context, e);
@@ -155,7 +168,7 @@ async function pbes2Key(
   const [kdfEl, encEl] = children(expectTag(parameters, TAG.SEQUENCE));
   const kdf = decodeAlgorithmIdentifier(kdfEl);
   const enc = decodeAlgorithmIdentifier(encEl);
-  const cipher = CIPHERS[enc.oid];
+  const cipher = ownValue(CIPHERS, enc.oid);
   if (cipher === undefined) throw unsupportedScheme(`PBES2 cipher OID ${enc.oid}`, context);
   const iv = expectTag(enc.parameters, TAG.OCTET_STRING).content;
   if (iv.length !== cipher.ivLength) throw new DerError(`IV of ${iv.length} bytes for ${cipher.name}`);
@@ -170,7 +183,7 @@ async function pbes2Key(
       rest = rest.slice(1);
     }
     const prfOid = rest[0] === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(rest[0]).oid; // default: HMAC-SHA1
-    const digest = PRFS[prfOid];
+    const digest = ownValue(PRFS, prfOid);
     if (digest === undefined) throw unsupportedScheme(`PBKDF2 PRF OID ${prfOid}`, context);
     const key = await pbkdf2Async(password, salt.content, iterations, cipher.keyLength, digest);
     return { cipher: cipher.name, key, iv };
@@ -186,7 +199,13 @@ async function pbes2Key(
     const memory = 128 * n * r + 128 * r * p;
     if (memory > MAX_SCRYPT_MEMORY) throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} need ${Math.ceil(memory / 2 ** 20)} MiB, more than ${MAX_SCRYPT_MEMORY / 2 ** 20} MiB`);
     const maxmem = memory + (64 << 20);
-    const key = await scryptAsync(password, salt.content, cipher.keyLength, { N: n, r, p, maxmem });
+    let key: Buffer;
+    try {
+      key = await scryptAsync(password, salt.content, cipher.keyLength, { N: n, r, p, maxmem });
+    } catch (cause) {
+      // OpenSSL has rules of its own (N < 2^(16·r), reported as "memory limit exceeded"): found by the fuzzer.
+      throw new DerError(`unusable scrypt parameters N=${n} r=${r} p=${p} (${cause instanceof Error ? cause.message : String(cause)})`);
+    }
     return { cipher: cipher.name, key, iv };
   }
   throw unsupportedScheme(`PBES2 key derivation OID ${kdf.oid}`, context);

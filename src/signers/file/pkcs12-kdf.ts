@@ -14,18 +14,26 @@ export type Pkcs12Hash = keyof typeof PKCS12_HASHES;
 /** The KDF's diversifier: what the derived bytes are for (RFC 7292 B.3). */
 export const PKCS12_KEY_ID = { key: 1, iv: 2, mac: 3 } as const;
 
+/** Iterations between two returns to the event loop (~20 ms of hashing): see pkcs12DeriveBytes. */
+const ITERATIONS_PER_SLICE = 16_384;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * The PKCS#12 key derivation function of RFC 7292 appendix B.2. `password` is already encoded as the RFC
  * wants it: a BMPString (UTF-16BE) with a two-byte NUL terminator, or zero bytes for "no password".
+ * node:crypto has no such KDF, so it runs here, one hash per iteration (~1.3 µs); a file may ask for up to
+ * 10,000,000 iterations (~13 s), so the loop gives the event loop a turn every 16,384 iterations and an agent
+ * reading such a file keeps serving its other profiles. Files with OpenSSL's 2048 never wait.
  */
-export function pkcs12DeriveBytes(
+export async function pkcs12DeriveBytes(
   hash: Pkcs12Hash,
   password: Buffer,
   salt: Buffer,
   iterations: number,
   id: number,
   length: number,
-): Buffer {
+): Promise<Buffer> {
   const { u, v } = PKCS12_HASHES[hash];
   const diversifier = Buffer.alloc(v, id);
   const fill = (data: Buffer) => {
@@ -38,7 +46,10 @@ export function pkcs12DeriveBytes(
   const output = Buffer.alloc(blocks * u);
   for (let i = 0; i < blocks; i++) {
     let a = createHash(hash).update(diversifier).update(input).digest();
-    for (let r = 1; r < iterations; r++) a = createHash(hash).update(a).digest();
+    for (let r = 1; r < iterations; r++) {
+      a = createHash(hash).update(a).digest();
+      if (r % ITERATIONS_PER_SLICE === 0) await nextTurn();
+    }
     a.copy(output, i * u);
     if (i === blocks - 1) break;
     // I_j = (I_j + B + 1) mod 2^(8v) for every v-byte block of I, where B is A repeated to v bytes.

@@ -8,9 +8,10 @@ import type { DebugLog } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
 import { loadSigningKey, type KeyParser } from "./key-parsers.js";
-import { MAX_KDF_ITERATIONS, decryptPrivateKeyInfo, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
+import { MAX_PKCS12_KDF_ITERATIONS, decryptPrivateKeyInfo, iterationCountProblem, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
+import { ownValue } from "../../own-value.js";
 
 /** What a PKCS#12 file yields: the key, the end-entity certificate it belongs to and the other certificates. */
 export interface Pkcs12Identity {
@@ -34,6 +35,9 @@ const OID = {
   ENCRYPTED_DATA: "1.2.840.113549.1.7.6",
   PBMAC1: "1.2.840.113549.1.5.14",
 } as const;
+
+/** Encrypted bags and contents one file may hold (real files have one or two). */
+const MAX_PKCS12_DECRYPTIONS = 8;
 
 const MAC_DIGESTS: Readonly<Record<string, Pkcs12Hash>> = {
   "1.3.14.3.2.26": "sha1",
@@ -68,9 +72,11 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     }
   };
 
-  const checkMacIterations = (n: number): number => {
-    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_KDF_ITERATIONS) throw invalid(`MAC iteration count ${n} is outside 1…${MAX_KDF_ITERATIONS}`);
-    return n;
+  // @peculiar gives an INTEGER of 4 bytes or more (≥ 8,388,608) as a decimal string, smaller ones as numbers.
+  const checkMacIterations = (raw: number | string): number => {
+    const problem = iterationCountProblem(/^-?[0-9]+$/.test(String(raw)) ? BigInt(raw) : undefined, MAX_PKCS12_KDF_ITERATIONS);
+    if (problem !== undefined) throw invalid(`MAC ${problem}`);
+    return Number(raw);
   };
 
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
@@ -88,15 +94,15 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         const { mac, macSalt, iterations } = pfx.macData;
         const oid = mac.digestAlgorithm.algorithm;
         if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
-        const hash = MAC_DIGESTS[oid];
+        const hash = ownValue(MAC_DIGESTS, oid);
         if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
-        return { hash, salt: Buffer.from(macSalt.buffer), iterations: checkMacIterations(iterations ?? 1), digest: Buffer.from(mac.digest.buffer) };
+        return { hash, salt: Buffer.from(macSalt.buffer), iterations: checkMacIterations((iterations as number | string | undefined) ?? 1), digest: Buffer.from(mac.digest.buffer) };
       })
     : undefined;
-  const macMatches = (bmp: Buffer): boolean => {
+  const macMatches = async (bmp: Buffer): Promise<boolean> => {
     if (macCheck === undefined) return true;
     const { hash, salt, iterations, digest } = macCheck;
-    const key = pkcs12DeriveBytes(hash, bmp, salt, iterations, PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
+    const key = await pkcs12DeriveBytes(hash, bmp, salt, iterations, PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
     const actual = createHmac(hash, key).update(authSafeBytes).digest();
     key.fill(0);
     return actual.length === digest.length && timingSafeEqual(actual, digest);
@@ -105,18 +111,25 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
 
   const password = await unlock(path, options, macMatches);
   const context: PbeContext = { what: "PKCS#12", source: path };
+  // Each decryption may cost up to MAX_KDF_ITERATIONS of PBKDF2: a file may ask for a few, not thousands.
+  let decryptions = 0;
+  const countDecryption = () => {
+    if (++decryptions > MAX_PKCS12_DECRYPTIONS) throw invalid(`it holds more than ${MAX_PKCS12_DECRYPTIONS} encrypted items`);
+  };
   try {
     const keyInfos: Buffer[] = [];
     const certificates: Certificate[] = [];
     const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
       const bags = guard("malformed SafeContents", () => AsnConvert.parse(safeContentsDer, SafeContents));
       for (const bag of bags) {
-        const value = Buffer.from(bag.bagValue);
+        // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
+        const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
         switch (bag.bagId) {
           case pfxModule.id_keyBag:
             keyInfos.push(value);
             break;
           case pfxModule.id_pkcs8ShroudedKeyBag:
+            countDecryption();
             keyInfos.push((await decryptPrivateKeyInfo(value, password, context)).plaintext);
             break;
           case pfxModule.id_certBag: {
@@ -143,6 +156,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         await visitBags(guard("malformed data content", () => Buffer.from(AsnConvert.parse(info.content, OctetString).buffer)), 0);
       } else if (info.contentType === OID.ENCRYPTED_DATA) {
         const { algorithm, ciphertext } = guard("malformed encrypted content", () => readEncryptedData(Buffer.from(info.content)));
+        countDecryption();
         const plaintext = await pbeDecrypt(algorithm, ciphertext, password, context);
         // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
         if (!isSingleSequence(plaintext)) throw incorrectPassword(context);
@@ -164,18 +178,24 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
  * Finds the password that opens the file: the configured one, else the empty password (in both of its
  * encodings, as OpenSSL and Go do), else one typed on the terminal. A wrong password is never retried.
  */
-async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Buffer) => boolean): Promise<PbePassword> {
-  const attempt = (secret: Secret): PbePassword | undefined =>
-    secret.use((utf8) => {
+async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Buffer) => Promise<boolean>): Promise<PbePassword> {
+  const attempt = (secret: Secret): Promise<PbePassword | undefined> =>
+    secret.use(async (utf8) => {
       const forms = [bmpPassword(utf8)];
       if (utf8.length === 0) forms.push(Buffer.alloc(0));
-      const bmp = forms.find(macMatches);
+      let bmp: Buffer | undefined;
+      for (const form of forms) {
+        if (await macMatches(form)) {
+          bmp = form;
+          break;
+        }
+      }
       for (const f of forms) if (f !== bmp) f.fill(0);
       return bmp === undefined ? undefined : { utf8: Buffer.from(utf8), bmp };
     });
   const tryWith = async (secret: Secret): Promise<PbePassword | undefined> => {
     try {
-      return attempt(secret);
+      return await attempt(secret);
     } finally {
       secret.wipe();
     }

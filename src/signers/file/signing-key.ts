@@ -1,8 +1,9 @@
-import { createHash, createPublicKey, sign, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
 import type { Certificate, KeyType } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm } from "../signer.js";
+import { checkPkcs1Key, checkPkcs8Key, checkSec1Key, type CheckedKey } from "./key-checks.js";
 import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /**
@@ -20,29 +21,51 @@ export interface SigningKey {
   readonly spki: Buffer;
   /** RSA PKCS#1 v1.5 or ECDSA (DER) over digest(message); ML-DSA signs the message itself. */
   sign(message: Uint8Array, digest: DigestAlgorithm): Buffer;
+  /**
+   * The same signature computed on libuv's thread pool, for long-running programs: a 16384-bit RSA signature
+   * takes ~0.5 s here (seconds on a small ARM board), which must not stop an agent's event loop.
+   */
+  signOffThread?(message: Uint8Array, digest: DigestAlgorithm): Promise<Buffer>;
 }
-
-const CURVES: Readonly<Record<string, string>> = {
-  prime256v1: "P-256",
-  secp384r1: "P-384",
-  secp521r1: "P-521",
-};
 
 
 export const SUPPORTED_KEYS_HINT =
   "IAM Roles Anywhere accepts RSA 2048–4096 bits, ECDSA P-256, P-384 or P-521, and ML-DSA-44/65/87 keys";
 
+export type RsaEcKeyFormat = "pkcs8" | "sec1" | "pkcs1";
+
+const FORMAT_NAMES: Readonly<Record<RsaEcKeyFormat, string>> = { pkcs8: "PKCS#8 key", sec1: "EC PRIVATE KEY", pkcs1: "RSA PRIVATE KEY" };
+
 /**
- * Wraps an RSA or EC private KeyObject, refusing key types and sizes the service does not accept.
- * `source` names the file for messages.
+ * An RSA or EC private key from its DER: checked from its structure first (key-checks.ts: node:crypto can
+ * abort the process on some hostile keys, and sign badly with others), then loaded by node:crypto.
+ * Refuses key types and sizes the service does not accept. `source` names the file for messages.
  */
-export function keyObjectSigningKey(privateKey: KeyObject, source: string, debug?: DebugLog): SigningKey {
-  const type = privateKey.asymmetricKeyType;
-  const details = privateKey.asymmetricKeyDetails ?? {};
+export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: string, debug?: DebugLog): SigningKey {
+  const checked = format === "pkcs8" ? checkPkcs8Key(der, source) : format === "sec1" ? checkSec1Key(der, source) : checkPkcs1Key(der, source);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: der, format: "der", type: format });
+  } catch (cause) {
+    throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed ${FORMAT_NAMES[format]}`, {
+      hint: "the file may be truncated or damaged; export the key again",
+      cause,
+    });
+  }
+  return keyObjectSigningKey(privateKey, checked, source, debug);
+}
+
+/**
+ * Wraps an RSA or EC private KeyObject whose DER passed key-checks.ts (`checked` says what it is), refusing
+ * key types and sizes the service does not accept. Every error of sign() is an InputError naming `source`,
+ * and an RSA signature is verified before it is returned (a key with a composite "prime" passes the
+ * structural checks but signs wrongly; verifying costs ~1/30 of signing).
+ */
+function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, source: string, debug?: DebugLog): SigningKey {
   let keyType: KeyType;
   let description: string;
-  if (type === "rsa") {
-    const bits = details.modulusLength ?? 0;
+  if (checked.kind === "RSA") {
+    const bits = checked.bits;
     if (bits < 1024) throw unsupportedKeyError(`RSA ${bits}-bit`, source);
     if (bits < 2048) {
       debug?.(`${source}: RSA ${bits}-bit key accepted for compatibility with aws_signing_helper; use 2048 bits or more`);
@@ -51,22 +74,51 @@ export function keyObjectSigningKey(privateKey: KeyObject, source: string, debug
     }
     keyType = "RSA";
     description = `RSA ${bits}`;
-  } else if (type === "ec") {
-    const curve = CURVES[details.namedCurve ?? ""];
-    if (curve === undefined) throw unsupportedKeyError(`ECDSA ${details.namedCurve ?? "explicit-parameters"}`, source);
-    keyType = "EC";
-    description = `EC ${curve}`;
   } else {
-    throw unsupportedKeyError(keyTypeName(type), source);
+    keyType = "EC";
+    description = `EC ${checked.curve}`;
   }
   const publicKey = createPublicKey(privateKey);
-  const digestFor = (digest: DigestAlgorithm) => NODE_HASH_NAME[digest];
+  const signFailed = (reason: string, cause?: unknown) =>
+    new InputError("PRIVATE_KEY_INVALID", `signing with the private key in ${source} failed: ${reason}`, {
+      hint: "the key is damaged or inconsistent; generate a new key and certificate",
+      cause,
+    });
+  const algorithmOf = (digest: DigestAlgorithm): string => {
+    const algorithm = Object.hasOwn(NODE_HASH_NAME, digest) ? NODE_HASH_NAME[digest] : undefined;
+    if (algorithm === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `digest ${String(digest)} is not supported`);
+    return algorithm;
+  };
+  const inconsistent = () => signFailed("its own public key does not verify the signature (the key's components are inconsistent)");
   return {
     keyType,
     description,
     publicKey,
     spki: publicKey.export({ type: "spki", format: "der" }),
-    sign: (message, digest) => sign(digestFor(digest), message, privateKey),
+    sign: (message, digest) => {
+      const algorithm = algorithmOf(digest);
+      let signature: Buffer;
+      try {
+        signature = sign(algorithm, message, privateKey);
+      } catch (cause) {
+        throw signFailed(cause instanceof Error ? cause.message : String(cause), cause);
+      }
+      if (keyType === "RSA" && !verify(algorithm, message, publicKey, signature)) throw inconsistent();
+      return signature;
+    },
+    signOffThread: async (message, digest) => {
+      const algorithm = algorithmOf(digest);
+      const signature = await new Promise<Buffer>((resolve, reject) =>
+        sign(algorithm, message, privateKey, (error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))),
+      );
+      if (keyType === "RSA") {
+        const valid = await new Promise<boolean>((resolve, reject) =>
+          verify(algorithm, message, publicKey, signature, (error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))),
+        );
+        if (!valid) throw inconsistent();
+      }
+      return signature;
+    },
   };
 }
 
@@ -74,19 +126,6 @@ export function unsupportedKeyError(typeName: string, source: string): InputErro
   return new InputError("PRIVATE_KEY_UNSUPPORTED", `private key type ${typeName} in ${source} is not supported`, {
     hint: SUPPORTED_KEYS_HINT,
   });
-}
-
-function keyTypeName(type: string | undefined): string {
-  const names: Record<string, string> = {
-    "rsa-pss": "RSA-PSS",
-    dsa: "DSA",
-    dh: "DH",
-    ed25519: "Ed25519",
-    ed448: "Ed448",
-    x25519: "X25519",
-    x448: "X448",
-  };
-  return names[type ?? ""] ?? type ?? "unknown";
 }
 
 /** True when `key` is the private half of the certificate's public key. */

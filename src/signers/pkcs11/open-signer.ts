@@ -8,6 +8,7 @@ import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.
 import type { Certificate } from "../../x509/certificate.js";
 import type { Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
+import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
 import { withoutAttestation } from "./attestation.js";
 import { chainFromPool } from "./chain.js";
 import { proveWithoutSigning, signatureMatches, testMessage } from "./key-proof.js";
@@ -163,9 +164,9 @@ class SignerBuild {
       }
     }
     if (found.length === 0) {
-      const onTokens = certSlots.flatMap((s) => findCertificates(this.session(s), {})).map((c) => formatPkcs11Uri(c.uri));
+      const records = certSlots.flatMap((s) => objectRecords(this.session(s)));
       throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${formatPkcs11Uri(withoutQuery(uri))} on ${certSlots.map((s) => describeToken(s.token)).join(", ")}`, {
-        hint: onTokens.length > 0 ? `certificates there: ${onTokens.slice(0, 10).join(" ")}` : "the token shows no certificates; give the certificate as a file with --certificate",
+        hint: objectNotFoundHint({ label: uri.object, id: uri.id }, records, "cert"),
       });
     }
     if (found.length > 1) {
@@ -238,11 +239,11 @@ class SignerBuild {
         hint: "point --private-key at the key the certificate was issued for",
       });
     }
-    const keys = findPrivateKeys(context, {}).map((k) => formatPkcs11Uri(k.uri));
+    const records = objectRecords(context);
     throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no ${certType ? `${certType} ` : ""}private key matches ${formatPkcs11Uri(withoutQuery(this.keyUri))} on ${token}`, {
       hint:
-        keys.length > 0
-          ? `private keys there: ${keys.slice(0, 10).join(" ")}`
+        records.some((r) => r.class === "private")
+          ? objectNotFoundHint({ label: this.keyUri.object, id: this.keyUri.id }, records, "private")
           : this.loggedIn.has(key(context.slot))
             ? "the token shows no private keys"
             : "the token shows no private keys without a login: give the PIN (pin-source=, --pkcs11-pin-file or --pkcs11-pin-env)",
@@ -360,4 +361,12 @@ class SignerBuild {
 
 function key(slot: TokenSlot): string {
   return slot.handle.toString("hex");
+}
+
+/** The certificates and private keys a session can see, as the records the nearest-object matcher takes. */
+function objectRecords(context: TokenContext): TokenObjectRecord[] {
+  return [
+    ...findCertificates(context, {}).map((c) => ({ label: c.label, id: c.id, class: "cert" as const })),
+    ...findPrivateKeys(context, {}).map((k) => ({ label: k.label, id: k.id, class: "private" as const })),
+  ];
 }

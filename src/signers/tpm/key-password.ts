@@ -15,9 +15,17 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
       if (opts.keyPassword) throw new UsageError("USAGE", `${what}: a TPM key password was given but the key's policy does not use one`);
       return Secret.fromUtf8("");
     }
-    // An explicit password wins over emptyAuth TRUE: tpm2_encodeobject before tpm2-tools 5.7 (Debian 12 ships
-    // 5.4) writes the flag inverted, so files of password-protected keys claim to need none.
-    if (file.emptyAuth && !opts.keyPassword) return Secret.fromUtf8("");
+    if (file.emptyAuth) {
+      if (!opts.keyPassword) return Secret.fromUtf8("");
+      // A password the key does not have would cost a dictionary-attack strike at the first signature. The Go
+      // helper refuses it too. tpm2_encodeobject before tpm2-tools 5.7 (Debian 12 ships 5.4) writes the flag
+      // inverted, so files of password-protected keys claim to need none: --tpm-ignore-empty-auth says so.
+      if (!opts.ignoreEmptyAuth) {
+        throw new UsageError("USAGE", `${what}: a TPM key password was given but the key file says the key has none (emptyAuth TRUE); it was not tried, so the TPM counted nothing`, {
+          hint: "drop --tpm-key-password; if the key does have a password (files written by tpm2_encodeobject before tpm2-tools 5.7 carry this flag inverted), add --tpm-ignore-empty-auth",
+        });
+      }
+    }
   }
   if (opts.keyPassword) return readSecret(opts.keyPassword, "TPM key password");
   if (opts.noKeyPassword) return Secret.fromUtf8("");

@@ -55,6 +55,8 @@ export function describeKey(pub: TpmtPublic): string {
 export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
   try {
     if (pub.type === TPM_ALG.RSA) {
+      // The limit of key files and certificates (x509 MAX_RSA_MODULUS_BITS); no TPM makes keys above 4096 bits.
+      if (pub.unique.length > 16_384 / 8) throw new InputError("TPM_KEY_INVALID", `${what}: an RSA key above 16384 bits is not accepted`);
       return rsaPublicKey(pub.unique, u32be(pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent));
     }
     if (pub.type === TPM_ALG.ECC) {

@@ -1,3 +1,4 @@
+import { ownValue } from "../../own-value.js";
 /**
  * Names of X.500 attribute types as they appear in principal tag keys (`x509Subject/<name>`).
  *
@@ -38,9 +39,9 @@ const UNDOCUMENTED: Readonly<Record<string, string>> = {
 };
 
 export function attributeName(oid: string): AttributeName | undefined {
-  const documented = DOCUMENTED[oid];
+  const documented = ownValue(DOCUMENTED, oid);
   if (documented !== undefined) return { name: documented, documented: true };
-  const other = UNDOCUMENTED[oid];
+  const other = ownValue(UNDOCUMENTED, oid);
   return other === undefined ? undefined : { name: other, documented: false };
 }
 

@@ -1,0 +1,368 @@
+import { verify, type KeyObject } from "node:crypto";
+import { lookup } from "node:dns/promises";
+import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { AgentError, isAgentError } from "../errors.js";
+import { isExposed } from "../io/exposed-file.js";
+import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
+import type { Signer } from "../signers/signer.js";
+import type { SignerOptions } from "../signers/options.js";
+import type { Certificate } from "../x509/certificate.js";
+import { DAY_MS, checkCertificateValidity, roughDuration, utc } from "../x509/validity.js";
+
+export type CheckOutcome = "pass" | "fail" | "skip";
+
+/** One line of the doctor's table. */
+export interface CheckRow {
+  readonly name: string;
+  readonly outcome: CheckOutcome;
+  readonly detail: string;
+  /** What to do about a failure (or how to run a skipped check). */
+  readonly hint?: string | undefined;
+  readonly error?: AgentError | undefined;
+}
+
+export interface DoctorInput {
+  /** The config file the settings came from (its owner and mode are checked on reading), or why it could not be used. */
+  readonly configPath?: string | AgentError | undefined;
+  /** The settings, or the error that stopped them being built. */
+  readonly signer: SignerOptions | AgentError;
+  readonly session: CreateSessionParams | AgentError;
+  readonly endpoint: CreateSessionOptions;
+  /** PEM bundle of trust anchors to check the chain against. */
+  readonly trustAnchors?: string | undefined;
+  readonly agentSocket: string;
+  readonly createSession: boolean;
+  readonly warningDays: number;
+  readonly env: NodeJS.ProcessEnv;
+  readonly now?: () => Date;
+}
+
+const pass = (name: string, detail: string): CheckRow => ({ name, outcome: "pass", detail });
+const skip = (name: string, detail: string, hint?: string): CheckRow => ({ name, outcome: "skip", detail, hint });
+function fail(name: string, error: unknown): CheckRow {
+  const e = isAgentError(error) ? error : new AgentError("INTERNAL", error instanceof Error ? error.message : String(error));
+  return { name, outcome: "fail", detail: e.message.replace(/\s*\n\s*/g, " "), hint: e.hint, error: e };
+}
+const failText = (name: string, detail: string, hint: string, code: AgentError["code"] = "FILE_UNSAFE"): CheckRow => ({
+  name,
+  outcome: "fail",
+  detail,
+  hint,
+  error: new AgentError(code, detail, { hint }),
+});
+
+/**
+ * Checks a setup end to end, one row per check, reported as each completes. Nothing is retried: a login is
+ * tried once and only with a PIN source given, and no session is created unless `createSession` asks.
+ */
+export async function runChecks(input: DoctorInput, report: (row: CheckRow) => void): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  const add = (row: CheckRow) => {
+    rows.push(row);
+    report(row);
+    return row;
+  };
+  const now = input.now ?? (() => new Date());
+
+  const config = input.configPath;
+  add(config instanceof AgentError ? fail("config file", config) : config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
+
+  // --- files -------------------------------------------------------------------------------------------
+  const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
+  if (!signerOptions) add(fail("signer settings", input.signer));
+  else for (const row of await fileRows(signerOptions)) add(row);
+
+  // --- key, certificate, device --------------------------------------------------------------------------
+  let signer: Signer | undefined;
+  let certificate: Certificate | undefined;
+  let chain: Certificate[] = [];
+  if (signerOptions) {
+    const opened = await openSigner(signerOptions, input.env);
+    for (const row of opened.rows) add(row);
+    signer = opened.signer;
+    certificate = opened.certificate;
+    chain = opened.chain;
+    // The key could not be used: the certificate file can still be checked on its own.
+    const certFile = signerOptions.certificate;
+    if (!certificate && certFile && !certFile.startsWith("pkcs11:")) {
+      const { readCertificateFile } = await import("../x509/read-certificates.js");
+      const file = await readCertificateFile(certFile).catch(() => undefined);
+      certificate = file?.certificates[0];
+      chain = file?.certificates.slice(1) ?? [];
+    }
+  }
+  try {
+    if (certificate) {
+      add(validityRow(certificate, now(), input.warningDays));
+      add(await chainRow(certificate, chain, input.trustAnchors, now()));
+    } else if (signerOptions) {
+      add(skip("certificate validity", "no certificate could be read"));
+    }
+    if (signer && certificate) add(await keyMatchRow(signer, certificate));
+
+    // --- agent socket --------------------------------------------------------------------------------------
+    add(await agentSocketRow(input.agentSocket));
+
+    // --- endpoint and network --------------------------------------------------------------------------------
+    if (input.session instanceof AgentError) {
+      add(fail("ARNs and region", input.session));
+    } else {
+      for (const row of await endpointRows(input.session, input.endpoint, input.env)) add(row);
+      if (input.createSession) {
+        if (!signer) add(skip("CreateSession", "no usable signer"));
+        else if (rows.some((r) => r.outcome === "fail")) add(skip("CreateSession", "not tried: fix the failures above first"));
+        else add(await createSessionRow(signer, input.session, input.endpoint, input.env));
+      } else {
+        add(skip("CreateSession", "not tried", "add --create-session to exchange the certificate for credentials (they are not printed)"));
+      }
+    }
+  } finally {
+    await signer?.close();
+  }
+  return rows;
+}
+
+async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  const isFile = (ref: string | undefined): ref is string => ref !== undefined && !ref.startsWith("pkcs11:") && !ref.startsWith("handle:");
+  const keyRef = o.privateKey ?? o.certificate;
+  if (isFile(keyRef)) {
+    const info = await stat(keyRef).catch(() => undefined);
+    if (!info) rows.push(failText("private key file", `${keyRef} does not exist`, "check the path", "FILE_NOT_FOUND"));
+    else if (isExposed(info.mode)) {
+      rows.push(failText("private key file", `${keyRef} is readable by other users (mode ${(info.mode & 0o777).toString(8).padStart(4, "0")})`, `run: chmod 600 ${keyRef}`));
+    } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
+      rows.push(failText("private key file", `${keyRef} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
+    } else rows.push(pass("private key file", `${keyRef} (mode ${(info.mode & 0o777).toString(8).padStart(4, "0")})`));
+  }
+  for (const [name, ref] of [["certificate file", o.certificate], ["intermediates file", o.intermediates]] as const) {
+    if (!isFile(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
+    const info = await stat(ref).catch(() => undefined);
+    if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
+    else if ((info.mode & 0o022) !== 0) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
+    else rows.push(pass(name, ref));
+  }
+  return rows;
+}
+
+interface OpenedSigner {
+  rows: CheckRow[];
+  signer?: Signer | undefined;
+  certificate?: Certificate | undefined;
+  chain: Certificate[];
+}
+
+function hasPinSource(o: SignerOptions): boolean {
+  const uri = [o.privateKey, o.certificate].find((r) => r?.startsWith("pkcs11:")) ?? "";
+  return o.pkcs11?.pin !== undefined || /[;?](pin-value|pin-source)=/.test(uri);
+}
+
+/** Opens the signer once (one login at most), turning each stage's outcome into rows. */
+async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<OpenedSigner> {
+  const keyRef = o.privateKey ?? o.certificate ?? "";
+  const pkcs11 = keyRef.startsWith("pkcs11:") || (o.certificate ?? "").startsWith("pkcs11:");
+  const tpm = keyRef.startsWith("handle:") || /TSS2 PRIVATE KEY/.test(await readHead(keyRef));
+  const rows: CheckRow[] = [];
+  if (pkcs11 && !hasPinSource(o)) {
+    rows.push(...(await pkcs11PresenceRows(o, env)));
+    rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
+    return { rows, chain: [] };
+  }
+  const { createSigner } = await import("../signers/factory.js");
+  let signer: Signer;
+  try {
+    signer = await createSigner({ ...o, env });
+  } catch (error) {
+    const code = isAgentError(error) ? error.code : "INTERNAL";
+    if (pkcs11) {
+      const stage = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;
+      const names = ["PKCS#11 module", "token present", "token login", "key and certificate on the token"];
+      names.forEach((name, i) => rows.push(i < stage ? pass(name, "ok") : i === stage ? fail(name, error) : skip(name, "not reached")));
+    } else if (tpm) {
+      rows.push(code === "TPM_UNAVAILABLE" ? fail("TPM reachable", error) : pass("TPM reachable", "ok"));
+      if (code !== "TPM_UNAVAILABLE") rows.push(fail("TPM key loads", error));
+    } else rows.push(fail("key and certificate", error));
+    return { rows, chain: [] };
+  }
+  const certificate = await signer.certificate().catch(() => undefined);
+  const chain = await signer.certificateChain().catch(() => []);
+  const where = signer.backend === "pkcs11" ? "token" : signer.backend === "tpm" ? "TPM" : "file";
+  if (pkcs11) {
+    rows.push(pass("PKCS#11 module", "loaded"), pass("token present", "found"), pass("token login", hasPinSource(o) ? "logged in (once)" : "not needed"));
+  }
+  if (tpm) rows.push(pass("TPM reachable", o.tpm?.device ?? env["TPM_DEVICE"] ?? "/dev/tpmrm0"), pass("TPM key loads", keyRef));
+  rows.push(pass("key opens", `${signer.keyType} key in the ${where}`));
+  return { rows, signer, certificate, chain };
+}
+
+async function readHead(path: string): Promise<string> {
+  if (!path || path.startsWith("pkcs11:") || path.startsWith("handle:") || !existsSync(path)) return "";
+  const { readFile } = await import("node:fs/promises");
+  return (await readFile(path).catch(() => Buffer.alloc(0))).subarray(0, 64 * 1024).toString("latin1");
+}
+
+/** Module and token only: no session login, so no PIN is needed or spent. */
+async function pkcs11PresenceRows(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
+  const [{ parsePkcs11Uri }, { chooseModule }, { acquireModule }, { listTokenSlots, slotMatches, describeToken }] = await Promise.all([
+    import("../pkcs11/uri.js"),
+    import("../pkcs11/module-path.js"),
+    import("../pkcs11/module-loader.js"),
+    import("../pkcs11/slots.js"),
+  ]);
+  void env;
+  const uri = parsePkcs11Uri((o.privateKey?.startsWith("pkcs11:") ? o.privateKey : o.certificate)!);
+  let lease;
+  try {
+    lease = await acquireModule(chooseModule(o.pkcs11?.library, [uri]));
+  } catch (error) {
+    return [fail("PKCS#11 module", error), skip("token present", "not reached")];
+  }
+  try {
+    const slots = listTokenSlots(lease.module);
+    const matching = slots.filter((s) => slotMatches(uri, s, lease.module.info));
+    const rows = [pass("PKCS#11 module", `${lease.module.info.manufacturer} ${lease.module.info.description}`.trim() || "loaded")];
+    if (matching.length === 0) {
+      rows.push(
+        failText(
+          "token present",
+          `no token matches the URI (tokens: ${slots.map((s) => describeToken(s.token)).join(", ") || "none"})`,
+          "plug the token in, or fix token=/serial= in the URI",
+          "PKCS11_TOKEN_NOT_FOUND",
+        ),
+      );
+    } else rows.push(pass("token present", matching.map((s) => describeToken(s.token)).join(", ")));
+    return rows;
+  } finally {
+    lease.release();
+  }
+}
+
+function validityRow(cert: Certificate, now: Date, warningDays: number): CheckRow {
+  try {
+    checkCertificateValidity(cert, now);
+  } catch (error) {
+    return fail("certificate validity", error);
+  }
+  const left = cert.notAfter.getTime() - now.getTime();
+  const detail = `${cert.subject.replace(/\n/g, ", ")}, valid until ${utc(cert.notAfter)} (${roughDuration(left)} left)`;
+  if (warningDays > 0 && left <= warningDays * DAY_MS) {
+    return failText("certificate validity", `${detail}: expires within ${warningDays} days`, "renew the certificate now", "CERTIFICATE_EXPIRED");
+  }
+  return pass("certificate validity", detail);
+}
+
+async function chainRow(leaf: Certificate, chain: Certificate[], anchorsPath: string | undefined, now: Date): Promise<CheckRow> {
+  if (!anchorsPath) return skip("certificate chain", "not checked", "give --trust-anchors with the trust anchor's CA bundle (PEM) to check the chain");
+  try {
+    const [{ readCertificateBundle }, { verifyCertificatePath, describe }] = await Promise.all([
+      import("../x509/read-certificates.js"),
+      import("../local-endpoint/verify-chain.js"),
+    ]);
+    const anchors = (await readCertificateBundle(anchorsPath)).certificates;
+    const path = await verifyCertificatePath({ leaf, intermediates: chain, anchors, now });
+    return pass("certificate chain", path.map((c) => describe(c)).join(" → "));
+  } catch (error) {
+    if (isAgentError(error)) return fail("certificate chain", error);
+    const message = (error as { message?: string }).message ?? String(error);
+    return failText("certificate chain", message, "send the intermediates with --intermediates, or check that the trust anchor is the CA that issued the certificate", "CHAIN_INVALID");
+  }
+}
+
+async function keyMatchRow(signer: Signer, cert: Certificate): Promise<CheckRow> {
+  const key: KeyObject | undefined = cert.publicKey;
+  if (!key || (signer.keyType !== "RSA" && signer.keyType !== "EC")) return skip("key matches certificate", `not checked for ${signer.keyType} keys`);
+  const message = Buffer.from(`roles-anywhere-agent doctor ${Date.now()}`);
+  try {
+    const signature = await signer.sign(message, "SHA256");
+    if (verify("sha256", message, key, signature)) return pass("key matches certificate", "a test signature verifies with the certificate's public key");
+    return failText("key matches certificate", "a test signature does not verify with the certificate's public key", "point --private-key at the key the certificate was issued for", "KEY_CERTIFICATE_MISMATCH");
+  } catch (error) {
+    return fail("key matches certificate", error);
+  }
+}
+
+async function agentSocketRow(path: string): Promise<CheckRow> {
+  if (!existsSync(path)) return skip("agent socket", `no agent socket at ${path}`);
+  try {
+    const { connectToAgent } = await import("../agent/socket-trust.js");
+    const socket = await connectToAgent(path);
+    if (!socket) return skip("agent socket", `${path} exists but no agent answers`);
+    socket.destroy();
+    return pass("agent socket", `${path}: served by this user, private directory`);
+  } catch (error) {
+    return fail("agent socket", error);
+  }
+}
+
+async function endpointRows(params: CreateSessionParams, options: CreateSessionOptions, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  const [{ prepareCreateSession }, { partitionOf }, { createTransport, sendRequest }, { clockSkewMs, CLOCK_SKEW_LIMIT_MS, describeDuration }] = await Promise.all([
+    import("../rolesanywhere/signed-request.js"),
+    import("../rolesanywhere/partitions.js"),
+    import("../rolesanywhere/http-client.js"),
+    import("../rolesanywhere/response.js"),
+  ]);
+  let target;
+  try {
+    target = prepareCreateSession(params, { ...options, env });
+  } catch (error) {
+    return [fail("ARNs and region", error)];
+  }
+  const partition = partitionOf(target.region).name;
+  rows.push(pass("ARNs and region", `${target.region} (partition ${partition})`));
+  let transport;
+  try {
+    transport = await createTransport(target.endpoint, {
+      ...(options.caBundle !== undefined ? { caBundle: options.caBundle } : {}),
+      ...(options.verifyTls !== undefined ? { verifyTls: options.verifyTls } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      env,
+    });
+  } catch (error) {
+    return [...rows, fail("endpoint", error)];
+  }
+  const fips = /fips/.test(target.endpoint.hostname) ? ", FIPS" : "";
+  const via = transport.proxy ? `, through proxy ${transport.proxy.display} (${transport.proxy.source})` : ", no proxy";
+  const tlsOff = transport.tls.rejectUnauthorized ? "" : ", TLS verification OFF";
+  rows.push(pass("endpoint", `${target.endpoint.baseUrl} (from ${target.endpoint.source === "option" ? "--endpoint" : target.endpoint.source === "partition" ? "the region" : target.endpoint.source}${fips}${via}${tlsOff})`));
+
+  const host = transport.proxy?.hostname ?? target.endpoint.hostname;
+  try {
+    const addresses = await lookup(host, { all: true });
+    rows.push(pass("DNS", `${host} → ${addresses.map((a) => a.address).slice(0, 3).join(", ")}`));
+  } catch (error) {
+    rows.push(failText("DNS", `${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? "error"})`, "check /etc/resolv.conf, the host name, or HTTPS_PROXY", "NETWORK_ERROR"));
+    rows.push(skip("reachability", "not reached"), skip("clock", "not checked"));
+    return rows;
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 15_000);
+  try {
+    const started = Date.now();
+    const response = await sendRequest(transport, { method: "GET", path: `${target.endpoint.pathPrefix}/`, headers: { Host: target.endpoint.host }, body: "" }, controller.signal);
+    const receivedAt = new Date();
+    const tls = target.endpoint.protocol === "https:" ? "TLS verified, " : "plain HTTP, ";
+    rows.push(pass("reachability", `${tls}HTTP ${response.status} in ${Date.now() - started} ms`));
+    const skew = clockSkewMs(response, receivedAt);
+    if (skew === undefined) rows.push(skip("clock", "the endpoint sent no Date header"));
+    else if (Math.abs(skew) > CLOCK_SKEW_LIMIT_MS) {
+      rows.push(failText("clock", `this machine's clock is ${describeDuration(skew)} ${skew > 0 ? "behind" : "ahead of"} the endpoint's`, "fix the clock (NTP): signatures more than 5 minutes off are refused", "NETWORK_ERROR"));
+    } else rows.push(pass("clock", `within ${describeDuration(Math.max(1000, Math.abs(skew)))} of the endpoint's Date header`));
+  } catch (error) {
+    rows.push(fail("reachability", error), skip("clock", "not checked"));
+  } finally {
+    clearTimeout(timer);
+  }
+  return rows;
+}
+
+async function createSessionRow(signer: Signer, params: CreateSessionParams, options: CreateSessionOptions, env: NodeJS.ProcessEnv): Promise<CheckRow> {
+  try {
+    const { createSession } = await import("../rolesanywhere/create-session.js");
+    const { credentials } = await createSession(signer, params, { ...options, env });
+    return pass("CreateSession", `credentials ${credentials.accessKeyId.slice(0, 4)}… valid until ${utc(credentials.expiration)} (not printed)`);
+  } catch (error) {
+    return fail("CreateSession", error);
+  }
+}

@@ -1,0 +1,72 @@
+import { editDistance } from "../nearest-names.js";
+
+/** What a token says about one object, enough to name it: CKA_LABEL, CKA_ID and CKO_* class. */
+export interface TokenObjectRecord {
+  readonly label: string;
+  readonly id: Uint8Array;
+  readonly class: "cert" | "private" | "public" | "data" | "secret-key";
+}
+
+/** What a URI asked for: `object=` and `id=`, either or both. */
+export interface ObjectQuery {
+  readonly label?: string | undefined;
+  readonly id?: Uint8Array | undefined;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/** `object=rsa-key;id=%01;type=private`: the URI attributes that name one object, percent-encoded like a URI. */
+export function describeObject(o: TokenObjectRecord): string {
+  const label = [...Buffer.from(o.label, "utf8")].map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, "0")}`)).join("");
+  const id = [...o.id].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
+  return [o.label ? `object=${label}` : "", o.id.length ? `id=${id}` : "", `type=${o.class}`].filter(Boolean).join(";");
+}
+
+function distance(query: ObjectQuery, o: TokenObjectRecord): number {
+  let d = 0;
+  if (query.label !== undefined) d += editDistance(query.label.toLowerCase(), o.label.toLowerCase()) / Math.max(1, query.label.length);
+  if (query.id !== undefined) d += editDistance(hex(query.id), hex(o.id)) / Math.max(1, hex(query.id).length);
+  return d;
+}
+
+/**
+ * The objects nearest to what a URI asked for, best first (at most `limit`, and only those reasonably
+ * close: a token with 200 objects must not turn an error into a page). Objects of `wantClass` come first.
+ */
+export function nearestObjects(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: TokenObjectRecord["class"], limit = 3): TokenObjectRecord[] {
+  const asked = (query.label !== undefined ? 1 : 0) + (query.id !== undefined ? 1 : 0);
+  if (asked === 0) return objects.filter((o) => o.class === wantClass).slice(0, limit);
+  return objects
+    .map((o) => ({ o, d: distance(query, o) + (o.class === wantClass ? 0 : 0.01) }))
+    .filter(({ d }) => d <= 0.34 * asked)
+    .sort((a, b) => a.d - b.d || a.o.label.localeCompare(b.o.label))
+    .slice(0, limit)
+    .map(({ o }) => o);
+}
+
+/** The object of another class that the query names exactly (a key asked for as a certificate, say). */
+export function exactOtherClass(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: TokenObjectRecord["class"]): TokenObjectRecord | undefined {
+  if (query.label === undefined && query.id === undefined) return undefined;
+  return objects.find(
+    (o) => o.class !== wantClass && (query.label === undefined || o.label === query.label) && (query.id === undefined || hex(o.id) === hex(query.id)),
+  );
+}
+
+/**
+ * The hint for a URI that matched nothing: the nearest objects, or — when a private key answers to the
+ * URI but there is no certificate — that the key has no certificate on the token.
+ */
+export function objectNotFoundHint(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: "cert" | "private"): string {
+  const other = exactOtherClass(query, objects, wantClass);
+  if (wantClass === "cert" && other?.class === "private") {
+    return `the key exists (${describeObject(other)}) but has no certificate on the token: install one with 'roles-anywhere-agent install-certificate', or give the certificate file with --certificate`;
+  }
+  const near = nearestObjects(query, objects, wantClass);
+  if (near.length > 0) return `nearest objects on the token: ${near.map(describeObject).join(", ")}`;
+  const count = objects.filter((o) => o.class === wantClass).length;
+  return count > 0
+    ? `the token holds ${count} ${wantClass === "cert" ? "certificate" : "private key"}(s), none close to that name; list them with 'roles-anywhere-agent read-certificate-data --certificate "pkcs11:token=…"' or p11tool --list-all`
+    : wantClass === "cert"
+      ? "the token shows no certificates; give the certificate as a file with --certificate"
+      : "the token shows no private keys";
+}

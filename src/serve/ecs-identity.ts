@@ -1,0 +1,80 @@
+import { UsageError } from "../errors.js";
+import type { EcsConsumerLookup } from "./ecs-consumers.js";
+
+/**
+ * How the ECS endpoint identifies its consumers:
+ * - `random`: a random token per consumer, handed out in env files or on stdout (src/serve/ecs-env.ts);
+ * - `token-files`: consumer NAME's token is the file DIR/NAME, a Secret volume (src/serve/ecs-token-files.ts);
+ * - `service-accounts`: each pod presents its projected ServiceAccount token, per pod and rotated by the kubelet
+ *   (src/serve/service-account-tokens.ts); `accounts` are `NAMESPACE/SERVICEACCOUNT=ROLE`.
+ */
+export type EcsIdentity =
+  | { readonly kind: "random" }
+  | { readonly kind: "token-files"; readonly dir: string }
+  | {
+      readonly kind: "service-accounts";
+      readonly accounts: readonly string[];
+      readonly jwksPath: string;
+      readonly issuer: string;
+      readonly audience: string;
+      readonly nodeName?: string | undefined;
+    };
+
+/** The audience pods request for their projected token when none is configured. */
+export const DEFAULT_AUDIENCE = "roles-anywhere-agent";
+
+/** The ECS endpoint's consumers, and how to tell the operator about them. */
+export interface ServeConsumers {
+  readonly lookup: EcsConsumerLookup;
+  /** Log lines naming each consumer and where its token comes from; undefined for random tokens (env files). */
+  announce(fullUri: string): string[] | undefined;
+  stop(): void;
+}
+
+export async function openEcsConsumers(
+  identity: EcsIdentity,
+  bindings: readonly { name: string; role: string }[],
+  roles: readonly string[],
+  log: (line: string) => void,
+): Promise<ServeConsumers> {
+  switch (identity.kind) {
+    case "service-accounts": {
+      const { ServiceAccountTokens } = await import("./service-account-tokens.js");
+      const { audience, nodeName } = identity;
+      const tokens = await ServiceAccountTokens.open({ ...identity, bindings: serviceAccountBindings(identity.accounts, roles), log });
+      return {
+        lookup: tokens,
+        announce: (uri) =>
+          tokens.all().map((c) => `ECS consumer ${c.name} (role ${c.role}): AWS_CONTAINER_CREDENTIALS_FULL_URI=${uri}, token: the pod's projected ServiceAccount token (audience ${audience}${nodeName ? `, pods on node ${nodeName}` : ""})`),
+        stop: () => tokens.stop(),
+      };
+    }
+    case "token-files": {
+      const { EcsTokenFiles } = await import("./ecs-token-files.js");
+      const files = await EcsTokenFiles.open(identity.dir, bindings, log);
+      return {
+        lookup: files,
+        announce: (uri) => files.all().map((c) => `ECS consumer ${c.name} (role ${c.role}): AWS_CONTAINER_CREDENTIALS_FULL_URI=${uri}, token from ${identity.dir}/${c.name}`),
+        stop: () => files.stop(),
+      };
+    }
+    case "random": {
+      const { EcsConsumers } = await import("./ecs-consumers.js");
+      return { lookup: EcsConsumers.withRandomTokens(bindings), announce: () => undefined, stop: () => {} };
+    }
+  }
+}
+
+function serviceAccountBindings(flags: readonly string[], roles: readonly string[]) {
+  const seen = new Set<string>();
+  return flags.map((text) => {
+    const m = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)(?:=(.+))?$/.exec(text);
+    if (!m) throw new UsageError("USAGE", `--ecs-service-account ${text}: expected NAMESPACE/SERVICEACCOUNT=ROLE`);
+    const role = m[5] ?? (roles.length === 1 ? roles[0]! : undefined);
+    if (!role || !roles.includes(role)) throw new UsageError("USAGE", `--ecs-service-account ${text}: no role named ${role ?? "(none given)"} is served`, { hint: `served roles: ${roles.join(", ")}` });
+    const key = `${m[1]}/${m[3]}`;
+    if (seen.has(key)) throw new UsageError("USAGE", `--ecs-service-account ${key} is given twice`);
+    seen.add(key);
+    return { namespace: m[1]!, serviceAccount: m[3]!, role };
+  });
+}

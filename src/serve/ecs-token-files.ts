@@ -1,0 +1,96 @@
+import { join } from "node:path";
+import { InputError, isAgentError } from "../errors.js";
+import { readOpenedFile } from "../io/read-opened-file.js";
+import { EcsConsumers, type EcsConsumerLookup } from "./ecs-consumers.js";
+
+/** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
+const MIN_TOKEN_LENGTH = 32;
+
+/**
+ * ECS consumers whose tokens are given as files, `DIR/NAME` for consumer NAME: the keys of a Kubernetes Secret
+ * mounted as a volume, which the consumer's pod mounts too (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE). The files
+ * are read again every `intervalMs`, so a token rotated in the Secret is honoured without a restart; a set
+ * that cannot be read is logged and the previous one kept. A file anyone but its owner can write is refused
+ * (another user could set a token they know); its owner must be root or this user (Secret volumes: root).
+ */
+export class EcsTokenFiles implements EcsConsumerLookup {
+  #current: EcsConsumers;
+  readonly #timer: NodeJS.Timeout;
+  #lastError: string | undefined;
+
+  private constructor(
+    readonly dir: string,
+    private readonly bindings: readonly { name: string; role: string }[],
+    initial: EcsConsumers,
+    private readonly log: (line: string) => void,
+    intervalMs: number,
+  ) {
+    this.#current = initial;
+    this.#timer = setInterval(() => void this.reload(), intervalMs);
+    this.#timer.unref();
+  }
+
+  static async open(dir: string, bindings: readonly { name: string; role: string }[], log: (line: string) => void, intervalMs = 5_000): Promise<EcsTokenFiles> {
+    return new EcsTokenFiles(dir, bindings, await readTokens(dir, bindings), log, intervalMs);
+  }
+
+  find(token: string | undefined) {
+    return this.#current.find(token);
+  }
+
+  all() {
+    return this.#current.all();
+  }
+
+  /** Reads the token files again now (also done every `intervalMs`). */
+  async reload(): Promise<void> {
+    try {
+      const next = await readTokens(this.dir, this.bindings);
+      const changed = next.all().some((c, i) => c.token !== this.#current.all()[i]!.token);
+      this.#current = next;
+      this.#lastError = undefined;
+      if (changed) this.log(`ECS consumer tokens reloaded from ${this.dir}`);
+    } catch (error) {
+      const line = isAgentError(error) ? error.toOneLine() : String(error);
+      if (line !== this.#lastError) this.log(`ECS consumer tokens not reloaded, the previous ones are kept: ${line}`);
+      this.#lastError = line;
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+async function readTokens(dir: string, bindings: readonly { name: string; role: string }[]): Promise<EcsConsumers> {
+  const consumers = new EcsConsumers();
+  for (const b of bindings) consumers.add({ ...b, token: await readToken(join(dir, b.name), b.name) });
+  return consumers;
+}
+
+async function readToken(path: string, name: string): Promise<string> {
+  let opened;
+  try {
+    opened = await readOpenedFile(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new InputError(code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE", `token file ${path} of ECS consumer ${name} cannot be read: ${code ?? String(cause)}`, {
+      hint: "--ecs-token-dir must hold one file per consumer, named after it (a Secret key per consumer)",
+      cause,
+    });
+  }
+  const { bytes, stats } = opened;
+  const uid = process.getuid?.() ?? 0;
+  if (!stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== 0 && stats.uid !== uid)) {
+    throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is uid ${stats.uid}, mode ${(stats.mode & 0o777).toString(8)})`);
+  }
+  // The SDKs send the file's content as the header, byte for byte: a final newline makes them fail
+  // ("Invalid character in header content"), so it is refused here, where the message can say why.
+  const token = bytes.toString("utf8");
+  if (token.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
+    throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} does not hold a token: use at least ${MIN_TOKEN_LENGTH} printable characters, without spaces or a final newline`, {
+      hint: 'SDKs send the file as it is: kubectl create secret generic … --from-literal=NAME="$(openssl rand -base64 32)"',
+    });
+  }
+  return token;
+}

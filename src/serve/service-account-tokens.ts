@@ -1,0 +1,172 @@
+import { createPublicKey, verify, type JsonWebKey, type KeyObject } from "node:crypto";
+import { InputError, isAgentError } from "../errors.js";
+import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
+import type { EcsConsumer, EcsConsumerLookup } from "./ecs-consumers.js";
+
+/** A Kubernetes ServiceAccount allowed one role: its pods present their projected ServiceAccount token. */
+export interface ServiceAccountBinding {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly role: string;
+}
+
+export interface ServiceAccountTokenOptions {
+  /** The cluster's ServiceAccount signing keys: the JSON of `kubectl get --raw /openid/v1/jwks`. */
+  readonly jwksPath: string;
+  /** The tokens' `iss`: `kubectl get --raw /.well-known/openid-configuration` → issuer. */
+  readonly issuer: string;
+  /** The `aud` the pods request in their projected token volume (never the API server's). */
+  readonly audience: string;
+  /** When set, only tokens of pods on this node (claim kubernetes.io.node.name, Kubernetes 1.30+). */
+  readonly nodeName?: string | undefined;
+  readonly bindings: readonly ServiceAccountBinding[];
+  readonly log: (line: string) => void;
+  readonly now?: () => number;
+  readonly intervalMs?: number;
+}
+
+const MAX_TOKEN_LENGTH = 16 * 1024;
+const CLOCK_SKEW_SECONDS = 30;
+const ALGORITHMS: Record<string, { hash: string; ec: boolean }> = {
+  RS256: { hash: "sha256", ec: false },
+  RS384: { hash: "sha384", ec: false },
+  RS512: { hash: "sha512", ec: false },
+  ES256: { hash: "sha256", ec: true },
+  ES384: { hash: "sha384", ec: true },
+};
+
+interface Jwks {
+  readonly keys: readonly { kid: string | undefined; key: KeyObject }[];
+  readonly stamp: FileStamp;
+}
+
+/**
+ * ECS consumers identified per pod: the Authorization header carries the pod's projected ServiceAccount token
+ * (a JWT the kubelet writes to a file, bound to the pod, rotated, with an audience of its own), which the
+ * SDK reads from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE. It is accepted when its signature verifies with one
+ * of the cluster's ServiceAccount keys (the JWKS file, re-read when it changes), `iss` and `aud` are the ones
+ * configured, it is within its validity (±30 s), it is bound to a pod (and to this node, with `nodeName`),
+ * and its namespace/ServiceAccount is bound to a role. A deleted pod's token stops working when it expires
+ * (TokenReview, which would notice sooner, needs the API server; not used).
+ */
+export class ServiceAccountTokens implements EcsConsumerLookup {
+  #jwks: Jwks;
+  readonly #timer: NodeJS.Timeout;
+  readonly #consumers: readonly EcsConsumer[];
+
+  private constructor(
+    private readonly options: ServiceAccountTokenOptions,
+    jwks: Jwks,
+  ) {
+    this.#jwks = jwks;
+    this.#consumers = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
+    this.#timer = setInterval(() => void this.reload(), options.intervalMs ?? 5_000);
+    this.#timer.unref();
+  }
+
+  static async open(options: ServiceAccountTokenOptions): Promise<ServiceAccountTokens> {
+    return new ServiceAccountTokens(options, await readJwks(options.jwksPath));
+  }
+
+  /** The binding whose pod presented this token, or undefined when it is not a valid token for us. */
+  find(token: string | undefined): EcsConsumer | undefined {
+    const claims = token === undefined ? undefined : this.verify(token);
+    if (!claims) return undefined;
+    const name = `${claims.namespace}/${claims.serviceAccount}`;
+    const consumer = this.#consumers.find((c) => c.name === name);
+    return consumer && { ...consumer, token: token! };
+  }
+
+  all(): readonly EcsConsumer[] {
+    return this.#consumers;
+  }
+
+  /** The pod's identity from a token that passes every check, else undefined. */
+  verify(token: string): { namespace: string; serviceAccount: string; pod: string; node: string | undefined } | undefined {
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    const parts = token.split(".");
+    if (parts.length !== 3) return undefined;
+    const header = jsonPart(parts[0]!);
+    const payload = jsonPart(parts[1]!);
+    if (!header || !payload || typeof header["alg"] !== "string") return undefined;
+    const alg = ALGORITHMS[header["alg"]];
+    if (!alg) return undefined; // "none", HS256 (a public key as an HMAC secret) and the rest
+    const kid = typeof header["kid"] === "string" ? header["kid"] : undefined;
+    const signature = Buffer.from(parts[2]!, "base64url");
+    const data = Buffer.from(`${parts[0]}.${parts[1]}`);
+    const key = this.#jwks.keys.find((k) => (kid === undefined ? this.#jwks.keys.length === 1 : k.kid === kid))?.key;
+    if (!key || (key.asymmetricKeyType === "ec") !== alg.ec) return undefined;
+    let valid = false;
+    try {
+      valid = verify(alg.hash, data, alg.ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature);
+    } catch {
+      return undefined;
+    }
+    if (!valid) return undefined;
+
+    const now = Math.floor((this.options.now?.() ?? Date.now()) / 1000);
+    if (payload["iss"] !== this.options.issuer) return undefined;
+    const aud = payload["aud"];
+    if (!(aud === this.options.audience || (Array.isArray(aud) && aud.includes(this.options.audience)))) return undefined;
+    if (typeof payload["exp"] !== "number" || payload["exp"] + CLOCK_SKEW_SECONDS < now) return undefined;
+    if (payload["nbf"] !== undefined && (typeof payload["nbf"] !== "number" || payload["nbf"] - CLOCK_SKEW_SECONDS > now)) return undefined;
+    const k8s = payload["kubernetes.io"] as { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: { name?: unknown }; node?: { name?: unknown } } | undefined;
+    const namespace = k8s?.namespace;
+    const serviceAccount = k8s?.serviceaccount?.name;
+    const pod = k8s?.pod?.name;
+    const node = typeof k8s?.node?.name === "string" ? k8s.node.name : undefined;
+    if (typeof namespace !== "string" || typeof serviceAccount !== "string" || typeof pod !== "string") return undefined;
+    if (payload["sub"] !== `system:serviceaccount:${namespace}:${serviceAccount}`) return undefined;
+    if (this.options.nodeName !== undefined && node !== this.options.nodeName) return undefined;
+    return { namespace, serviceAccount, pod, node };
+  }
+
+  /** Reads the JWKS file again when it changed (also done every `intervalMs`); a bad file keeps the previous keys. */
+  async reload(): Promise<void> {
+    try {
+      const stamp = await stampOf(this.options.jwksPath, "ServiceAccount JWKS file");
+      if (sameStamp(stamp, this.#jwks.stamp)) return;
+      this.#jwks = await readJwks(this.options.jwksPath);
+      this.options.log(`ServiceAccount keys reloaded from ${this.options.jwksPath} (${this.#jwks.keys.length})`);
+    } catch (error) {
+      this.options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${isAgentError(error) ? error.toOneLine() : String(error)}`);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+function jsonPart(part: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readJwks(path: string): Promise<Jwks> {
+  const { bytes, stamp } = await readInputFile(path, "ServiceAccount JWKS file");
+  const invalid = (why: string) =>
+    new InputError("CONFIG_INVALID", `ServiceAccount JWKS file ${path} ${why}`, { hint: "write it with: kubectl get --raw /openid/v1/jwks > jwks.json" });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw invalid("is not JSON");
+  }
+  const list = (parsed as { keys?: unknown }).keys;
+  if (!Array.isArray(list) || list.length === 0) throw invalid("has no keys");
+  const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown }) => {
+    if (jwk.use !== undefined && jwk.use !== "sig") throw invalid(`has a key not meant for signatures (use ${String(jwk.use)})`);
+    if (jwk.d !== undefined) throw invalid("holds a private key: give the public keys only");
+    try {
+      return { kid: typeof jwk.kid === "string" ? jwk.kid : undefined, key: createPublicKey({ key: jwk, format: "jwk" }) };
+    } catch {
+      throw invalid("has a key that is not an RSA or EC public key");
+    }
+  });
+  return { keys, stamp };
+}

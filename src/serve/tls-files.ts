@@ -1,0 +1,105 @@
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createServer, type Server } from "node:https";
+import type { RequestListener } from "node:http";
+import { InputError, isAgentError } from "../errors.js";
+import { warnIfExposed } from "../io/exposed-file.js";
+import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
+
+/** The serving certificate (PEM, leaf first, intermediates after it) and its private key, as files. */
+export interface TlsFilePaths {
+  readonly certificate: string;
+  readonly key: string;
+}
+
+interface LoadedTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly stamps: readonly [FileStamp, FileStamp];
+  /** The leaf's notAfter, for the log line after a reload. */
+  readonly validTo: string;
+}
+
+/**
+ * Reads and checks the pair: the certificate parses, the key parses, and the key belongs to the certificate
+ * (a half-finished rotation — new certificate, old key — fails here instead of at the first handshake).
+ */
+export async function loadTlsFiles(paths: TlsFilePaths): Promise<LoadedTls> {
+  const cert = await readInputFile(paths.certificate, "TLS certificate file");
+  const key = await readInputFile(paths.key, "TLS private key file");
+  if (key.mode !== undefined) warnIfExposed(key.mode, paths.key, "TLS private key file");
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert.bytes);
+  } catch (cause) {
+    throw new InputError("CERTIFICATE_INVALID", `TLS certificate file ${paths.certificate} holds no PEM or DER certificate`, { cause });
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key.bytes);
+  } catch (cause) {
+    throw new InputError("PRIVATE_KEY_INVALID", `TLS private key file ${paths.key} holds no unencrypted PEM or DER private key`, { cause });
+  }
+  if (!leaf.checkPrivateKey(privateKey)) {
+    throw new InputError("KEY_CERTIFICATE_MISMATCH", `TLS private key ${paths.key} does not belong to the certificate in ${paths.certificate}`, {
+      hint: "give the key and the certificate of the same pair (tls.key and tls.crt of one Secret)",
+    });
+  }
+  return { cert: cert.bytes, key: key.bytes, stamps: [cert.stamp, key.stamp], validTo: leaf.validTo };
+}
+
+export interface TlsServer {
+  readonly server: Server;
+  /** Checks the files now and swaps the serving certificate when they changed (also done every `intervalMs`). */
+  reloadIfChanged(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * An HTTPS server whose certificate follows its files: they are checked every `intervalMs` (stat only) and,
+ * when either changed, read and checked again; new connections then get the new certificate, open ones keep
+ * theirs. This is what a cert-manager Secret mounted as a volume needs: the kubelet replaces both files at
+ * once (a `..data` symbolic link swapped to a new directory), so the swap is seen as a new inode. A pair that
+ * fails the checks is logged once and the previous certificate kept until the files change again.
+ */
+export async function startTlsServer(paths: TlsFilePaths, handler: RequestListener, log: (line: string) => void, intervalMs = 5_000): Promise<TlsServer> {
+  let current = await loadTlsFiles(paths);
+  let failedStamps: readonly FileStamp[] | undefined;
+  const server = createServer({ cert: current.cert, key: current.key, minVersion: "TLSv1.2" }, handler);
+  let running: Promise<void> | undefined;
+
+  async function check(): Promise<void> {
+    let stamps: FileStamp[];
+    try {
+      stamps = [await stampOf(paths.certificate, "TLS certificate file"), await stampOf(paths.key, "TLS private key file")];
+    } catch (error) {
+      if (!failedStamps || failedStamps.length) log(`TLS certificate not reloaded, the previous one is kept: ${oneLine(error)}`);
+      failedStamps = [];
+      return;
+    }
+    if (stamps.every((s, i) => sameStamp(s, current.stamps[i]!))) {
+      failedStamps = undefined; // back to the files in use: a later failure is news again
+      return;
+    }
+    if (failedStamps?.length && stamps.every((s, i) => sameStamp(s, failedStamps![i]!))) return;
+    try {
+      const next = await loadTlsFiles(paths);
+      server.setSecureContext({ cert: next.cert, key: next.key, minVersion: "TLSv1.2" });
+      current = next;
+      failedStamps = undefined;
+      log(`TLS certificate reloaded from ${paths.certificate} (valid until ${next.validTo})`);
+    } catch (error) {
+      // Stamped again after the read: the files may have been swapped between the two stats above, and the
+      // pair that failed is the one on disk now (remembering the torn stamps would log the failure twice).
+      failedStamps = await Promise.all([stampOf(paths.certificate, "TLS certificate file"), stampOf(paths.key, "TLS private key file")]).catch(() => stamps);
+      log(`TLS certificate not reloaded, the previous one is kept: ${oneLine(error)}`);
+    }
+  }
+  const reloadIfChanged = () => (running ??= check().finally(() => (running = undefined)));
+  const timer = setInterval(() => void reloadIfChanged(), intervalMs);
+  timer.unref();
+  return { server, reloadIfChanged, stop: () => clearInterval(timer) };
+}
+
+function oneLine(error: unknown): string {
+  return isAgentError(error) ? error.toOneLine() : String(error);
+}

@@ -1,0 +1,212 @@
+import { createECDH } from "node:crypto";
+import { InputError } from "../../errors.js";
+import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, readSingle, type DerElement } from "../../encoding/der.js";
+import { MAX_RSA_MODULUS_BITS } from "../../x509/certificate.js";
+import { unsupportedKeyError } from "./signing-key.js";
+
+/**
+ * Checks a private key from its DER structure before node:crypto sees it. OpenSSL loads keys it cannot use:
+ * an EC key with explicit curve parameters or an oversized scalar makes Node abort the process (SIGABRT in
+ * `asymmetricKeyDetails`), RSA keys with inconsistent components sign with "no inverse" errors or produce
+ * signatures nothing verifies, and a huge modulus takes seconds per signature. So every RSA and EC key is
+ * checked here: named curve only, 1 ≤ d < n, public point = d·G; n = p·q, e·d ≡ 1 mod λ(n), CRT values, size.
+ */
+
+export type EcCurve = "P-256" | "P-384" | "P-521";
+
+/** What the checks learned about a key that passed them. */
+export type CheckedKey = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: EcCurve };
+
+interface CurveInfo {
+  readonly curve: EcCurve;
+  /** node:crypto's ECDH name. */
+  readonly ecdhName: string;
+  /** Field element / scalar size in bytes. */
+  readonly bytes: number;
+  readonly order: bigint;
+}
+
+const CURVES = new Map<string, CurveInfo>([
+  ["1.2.840.10045.3.1.7", { curve: "P-256", ecdhName: "prime256v1", bytes: 32, order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n }],
+  ["1.3.132.0.34", { curve: "P-384", ecdhName: "secp384r1", bytes: 48, order: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n }],
+  [
+    "1.3.132.0.35",
+    {
+      curve: "P-521",
+      ecdhName: "secp521r1",
+      bytes: 66,
+      order: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+    },
+  ],
+]);
+
+/** Named curves the service does not accept, for the message. */
+const OTHER_CURVES = new Map<string, string>([
+  ["1.3.132.0.10", "secp256k1"],
+  ["1.3.132.0.33", "secp224r1"],
+  ["1.2.840.10045.3.1.1", "prime192v1"],
+  ["1.3.36.3.3.2.8.1.1.7", "brainpoolP256r1"],
+  ["1.3.36.3.3.2.8.1.1.11", "brainpoolP384r1"],
+  ["1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1"],
+  ["1.2.156.10197.1.301", "SM2"],
+]);
+
+const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
+const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
+/** RSA keys below this size are not keys (OpenSSL refuses to generate them); 512–1023 are refused later as unsupported. */
+const MIN_RSA_MODULUS_BITS = 512;
+
+/** Thrown for a key that is well-formed DER but unusable; turned into an InputError naming the file. */
+class KeyCheckError extends Error {
+  constructor(
+    message: string,
+    readonly unsupported = false,
+  ) {
+    super(message);
+  }
+}
+
+/** PKCS#8 PrivateKeyInfo of an RSA or EC key. */
+export function checkPkcs8Key(der: Buffer, source: string): CheckedKey {
+  return reported(source, "PKCS#8 key", () => {
+    const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
+    decodeSmallInteger(expectTag(version, TAG.INTEGER));
+    const [oid, params] = children(expectTag(alg, TAG.SEQUENCE));
+    const algorithm = decodeOid(expectTag(oid, TAG.OID));
+    const inner = expectTag(key, TAG.OCTET_STRING).content;
+    if (algorithm === RSA_ENCRYPTION) {
+      if (params !== undefined && (params.tag !== TAG.NULL || params.content.length !== 0)) throw new DerError("RSA parameters are not NULL");
+      return checkRsa(inner);
+    }
+    if (algorithm === EC_PUBLIC_KEY) return checkEc(inner, curveOf(params));
+    throw new DerError(`algorithm ${algorithm} is neither RSA nor EC`);
+  });
+}
+
+/** SEC1 ECPrivateKey (`EC PRIVATE KEY`), which must name its curve. */
+export function checkSec1Key(der: Buffer, source: string): CheckedKey {
+  return reported(source, "EC PRIVATE KEY", () => checkEc(der, undefined));
+}
+
+/** PKCS#1 RSAPrivateKey (`RSA PRIVATE KEY`). */
+export function checkPkcs1Key(der: Buffer, source: string): CheckedKey {
+  return reported(source, "RSA PRIVATE KEY", () => checkRsa(der));
+}
+
+function reported(source: string, what: string, check: () => CheckedKey): CheckedKey {
+  try {
+    return check();
+  } catch (cause) {
+    if (cause instanceof KeyCheckError) {
+      if (cause.unsupported) throw unsupportedKeyError(cause.message, source);
+      throw new InputError("PRIVATE_KEY_INVALID", `unusable private key in ${source}: ${cause.message}`, {
+        hint: "the key is damaged or was not made by a key generator; generate a new key and certificate",
+      });
+    }
+    if (!(cause instanceof DerError)) throw cause;
+    throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed ${what}`, {
+      hint: "the file may be truncated or damaged; export the key again",
+      cause,
+    });
+  }
+}
+
+/** The named curve of EC parameters; explicit parameters (a SEQUENCE) are refused. */
+function curveOf(params: DerElement | undefined): CurveInfo {
+  if (params === undefined) throw new DerError("EC key without curve parameters");
+  if (params.tag === TAG.SEQUENCE) throw new KeyCheckError("ECDSA with explicit curve parameters", true);
+  const oid = decodeOid(expectTag(params, TAG.OID));
+  const curve = CURVES.get(oid);
+  if (curve === undefined) throw new KeyCheckError(`ECDSA ${OTHER_CURVES.get(oid) ?? `curve ${oid}`}`, true);
+  return curve;
+}
+
+/** ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters OPTIONAL, [1] publicKey BIT STRING OPTIONAL } */
+function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
+  const [version, scalar, ...rest] = children(readSingle(der, TAG.SEQUENCE));
+  if (decodeSmallInteger(expectTag(version, TAG.INTEGER)) !== 1) throw new DerError("ECPrivateKey version is not 1");
+  const d = expectTag(scalar, TAG.OCTET_STRING).content;
+  let params: DerElement | undefined;
+  let publicKey: DerElement | undefined;
+  for (const el of rest) {
+    if (el.tag === TAG.CONTEXT_0 && params === undefined && publicKey === undefined) params = el;
+    else if (el.tag === TAG.CONTEXT_1 && publicKey === undefined) publicKey = el;
+    else throw new DerError("unexpected element in ECPrivateKey");
+  }
+  let curve = outer;
+  if (params !== undefined) {
+    const [p, extra] = children(params);
+    if (extra !== undefined) throw new DerError("trailing data in EC parameters");
+    const inner = curveOf(p);
+    if (curve !== undefined && inner !== curve) throw new KeyCheckError("the curve in the key differs from the curve in its PKCS#8 header");
+    curve = inner;
+  }
+  if (curve === undefined) throw new DerError("EC PRIVATE KEY without curve parameters");
+  // RFC 5915 writes the scalar at the order's length; shorter (leading zeros dropped) is tolerated, as by Go.
+  if (d.length === 0 || d.length > curve.bytes) throw new KeyCheckError(`its ${curve.curve} private scalar is ${d.length} bytes long (expected ${curve.bytes})`);
+  const value = BigInt(`0x${d.toString("hex")}`);
+  if (value === 0n || value >= curve.order) throw new KeyCheckError(`its ${curve.curve} private scalar is not between 1 and the curve order`);
+  const ecdh = createECDH(curve.ecdhName);
+  ecdh.setPrivateKey(Buffer.concat([Buffer.alloc(curve.bytes - d.length), d]));
+  const derived = ecdh.getPublicKey();
+  if (publicKey !== undefined) {
+    const [bits, extra] = children(publicKey);
+    if (extra !== undefined) throw new DerError("trailing data after the EC public key");
+    const point = expectTag(bits, TAG.BIT_STRING).content;
+    if (point.length < 2 || point[0] !== 0) throw new DerError("EC public key BIT STRING has unused bits");
+    if (!samePoint(point.subarray(1), derived, curve)) {
+      throw new KeyCheckError(`the public key stored with it is not the public half of its ${curve.curve} private scalar`);
+    }
+  }
+  return { kind: "EC", curve: curve.curve };
+}
+
+/** Compares an encoded point (uncompressed, compressed or hybrid) with d·G in uncompressed form. */
+function samePoint(encoded: Buffer, uncompressed: Buffer, curve: CurveInfo): boolean {
+  const prefix = encoded[0];
+  if (prefix === 0x04 || prefix === 0x06 || prefix === 0x07) {
+    return encoded.length === uncompressed.length && encoded.subarray(1).equals(uncompressed.subarray(1));
+  }
+  if ((prefix === 0x02 || prefix === 0x03) && encoded.length === curve.bytes + 1) {
+    const odd = (uncompressed[uncompressed.length - 1]! & 1) === 1;
+    return encoded.subarray(1).equals(uncompressed.subarray(1, 1 + curve.bytes)) && odd === (prefix === 0x03);
+  }
+  return false;
+}
+
+/** RSAPrivateKey ::= SEQUENCE { version 0, n, e, d, p, q, dP, dQ, qInv } (two-prime only). */
+function checkRsa(der: Buffer): CheckedKey {
+  const items = children(readSingle(der, TAG.SEQUENCE));
+  const [version, ...fields] = items;
+  const v = decodeSmallInteger(expectTag(version, TAG.INTEGER));
+  if (v !== 0 || fields.length !== 8) {
+    if (v === 1) throw new KeyCheckError("multi-prime RSA", true);
+    throw new DerError("RSAPrivateKey is not version 0 with 8 components");
+  }
+  const [n, e, d, p, q, dP, dQ, qInv] = fields.map(positiveInteger) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+  const bits = n.toString(2).length;
+  if (bits > MAX_RSA_MODULUS_BITS) {
+    throw new KeyCheckError(`RSA ${bits}-bit (larger than ${MAX_RSA_MODULUS_BITS} bits, OpenSSL's own limit)`, true);
+  }
+  if (bits < MIN_RSA_MODULUS_BITS) throw new KeyCheckError(`RSA ${bits}-bit`, true);
+  if (p < 2n || q < 2n || p * q !== n) throw new KeyCheckError("its RSA primes p and q do not multiply to the modulus n");
+  if (e < 3n || e % 2n === 0n || e >= n) throw new KeyCheckError("its RSA public exponent is not an odd number between 3 and n");
+  const p1 = p - 1n;
+  const q1 = q - 1n;
+  // e·d ≡ 1 mod λ(n) = lcm(p−1, q−1) is e·d ≡ 1 modulo both p−1 and q−1 (no gcd needed).
+  const ed = e * d;
+  if (d >= n || ed % p1 !== 1n || ed % q1 !== 1n) throw new KeyCheckError("its RSA private exponent d is not the inverse of e modulo λ(n)");
+  if (dP !== d % p1 || dQ !== d % q1) throw new KeyCheckError("its RSA CRT exponents dP, dQ do not match d");
+  if (qInv >= p || (qInv * q) % p !== 1n) throw new KeyCheckError("its RSA CRT coefficient qInv is not the inverse of q modulo p");
+  return { kind: "RSA", bits };
+}
+
+/** A DER INTEGER that must be > 0 (a negative component is as wrong as a zero one). */
+function positiveInteger(el: DerElement | undefined): bigint {
+  const bytes = expectTag(el, TAG.INTEGER).content;
+  if (bytes.length === 0) throw new DerError("empty INTEGER");
+  if ((bytes[0]! & 0x80) !== 0) throw new KeyCheckError("one of its RSA components is negative");
+  const value = BigInt(`0x${bytes.toString("hex")}`);
+  if (value === 0n) throw new KeyCheckError("one of its RSA components is zero");
+  return value;
+}

@@ -1,0 +1,42 @@
+import { isAgentError, type ErrorCode } from "../errors.js";
+
+/**
+ * The errors that mean "the device is not there (yet)": a token not plugged in, a TPM whose device node or
+ * resource manager is not up. Nothing else is waited for — above all never an authentication error, which
+ * must not be retried.
+ */
+export const DEVICE_ABSENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["PKCS11_TOKEN_NOT_FOUND", "TPM_UNAVAILABLE"]);
+
+export interface WaitForDeviceOptions {
+  /** How long to keep trying, in milliseconds, from the first failure. */
+  readonly timeoutMs: number;
+  /** Pause between attempts (default 1 s; never past the deadline). */
+  readonly intervalMs?: number;
+  /** Told once, at the first absent-device error. */
+  readonly onWait?: (line: string) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Monotonic milliseconds. */
+  readonly now?: () => number;
+}
+
+/** `open()`, tried again while it fails only because the device is absent, until `timeoutMs` has passed. */
+export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForDeviceOptions): Promise<T> {
+  const now = options.now ?? (() => performance.now());
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const interval = options.intervalMs ?? 1000;
+  let deadline: number | undefined;
+  for (;;) {
+    try {
+      return await open();
+    } catch (error) {
+      if (!isAgentError(error) || !DEVICE_ABSENT.has(error.code)) throw error;
+      const t = now();
+      if (deadline === undefined) {
+        deadline = t + options.timeoutMs;
+        options.onWait?.(`waiting up to ${Math.round(options.timeoutMs / 1000)} s for the device: ${error.toOneLine()}`);
+      }
+      if (t >= deadline) throw error;
+      await sleep(Math.min(interval, deadline - t));
+    }
+  }
+}

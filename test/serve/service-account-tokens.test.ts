@@ -1,0 +1,144 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir("raa-sa-tokens-");
+afterAll(cleanup);
+
+const ISSUER = "https://kubernetes.default.svc.cluster.local";
+const NOW = 1_800_000_000;
+const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const other = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const jwk = (key: KeyObject, kid: string) => ({ ...key.export({ format: "jwk" }), kid, use: "sig" });
+const jwksPath = join(dir, "jwks.json");
+writeFileSync(jwksPath, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1"), jwk(ec.publicKey, "ec-1")] }));
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+function claims(over: Record<string, unknown> = {}, k8s: Record<string, unknown> = {}) {
+  return {
+    iss: ISSUER,
+    aud: ["roles-anywhere-agent"],
+    sub: "system:serviceaccount:billing:api",
+    iat: NOW - 60,
+    nbf: NOW - 60,
+    exp: NOW + 3600,
+    "kubernetes.io": { namespace: "billing", serviceaccount: { name: "api", uid: "u1" }, pod: { name: "api-7d9f", uid: "p1" }, node: { name: "node-1", uid: "n1" }, ...k8s },
+    ...over,
+  };
+}
+function jwt(payload: object, o: { alg?: string; kid?: string; key?: KeyObject } = {}): string {
+  const alg = o.alg ?? "RS256";
+  const head = b64({ alg, kid: o.kid ?? (alg.startsWith("ES") ? "ec-1" : "rsa-1") });
+  const data = `${head}.${b64(payload)}`;
+  const key = o.key ?? (alg.startsWith("ES") ? ec.privateKey : rsa.privateKey);
+  const sig = alg.startsWith("ES") ? sign("sha256", Buffer.from(data), { key, dsaEncoding: "ieee-p1363" }) : sign("sha256", Buffer.from(data), key);
+  return `${data}.${sig.toString("base64url")}`;
+}
+
+async function open(over: Partial<Parameters<typeof ServiceAccountTokens.open>[0]> = {}) {
+  return ServiceAccountTokens.open({
+    jwksPath,
+    issuer: ISSUER,
+    audience: "roles-anywhere-agent",
+    nodeName: "node-1",
+    bindings: [{ namespace: "billing", serviceAccount: "api", role: "reader" }],
+    log: () => {},
+    now: () => NOW * 1000,
+    intervalMs: 60_000,
+    ...over,
+  });
+}
+
+describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
+  it("accepts a pod's RS256 or ES256 token for a bound ServiceAccount on this node", async () => {
+    const t = await open();
+    try {
+      expect(t.find(jwt(claims()))).toMatchObject({ name: "billing/api", role: "reader" });
+      expect(t.find(jwt(claims(), { alg: "ES256" }))).toMatchObject({ name: "billing/api" });
+      expect(t.verify(jwt(claims()))).toEqual({ namespace: "billing", serviceAccount: "api", pod: "api-7d9f", node: "node-1" });
+      expect(t.find(jwt(claims({ aud: "roles-anywhere-agent" })))).toBeDefined();
+      expect(t.find(jwt(claims({ exp: NOW - 10 })))).toBeDefined(); // within the 30 s clock skew
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("refuses forged, foreign, expired, unbound and other nodes' tokens", async () => {
+    const t = await open();
+    try {
+      const good = jwt(claims());
+      const [h, p, s] = good.split(".") as [string, string, string];
+      const refused: Record<string, string> = {
+        "tampered payload": `${h}.${b64({ ...claims(), "kubernetes.io": { ...claims()["kubernetes.io"], namespace: "admin" } })}.${s}`,
+        "signed by another key": jwt(claims(), { key: other.privateKey }),
+        "unknown kid": jwt(claims(), { kid: "nope" }),
+        "alg none": `${b64({ alg: "none", kid: "rsa-1" })}.${p}.`,
+        "HS256 keyed with the public key": (() => {
+          const head = b64({ alg: "HS256", kid: "rsa-1" });
+          const mac = createHmac("sha256", rsa.publicKey.export({ format: "pem", type: "spki" })).update(`${head}.${p}`).digest("base64url");
+          return `${head}.${p}.${mac}`;
+        })(),
+        "RS256 header on the EC key": jwt(claims(), { alg: "RS256", kid: "ec-1" }),
+        "API server audience": jwt(claims({ aud: ["https://kubernetes.default.svc"] })),
+        "other issuer": jwt(claims({ iss: "https://evil.example" })),
+        expired: jwt(claims({ exp: NOW - 31 })),
+        "not yet valid": jwt(claims({ nbf: NOW + 31 })),
+        "no expiry (legacy Secret token)": jwt(claims({ exp: undefined })),
+        "not bound to a pod": jwt(claims({}, { pod: undefined })),
+        "sub of another ServiceAccount": jwt(claims({ sub: "system:serviceaccount:billing:other" })),
+        "pod on another node": jwt(claims({}, { node: { name: "node-2" } })),
+        "unbound ServiceAccount": jwt(claims({ sub: "system:serviceaccount:billing:worker" }, { serviceaccount: { name: "worker" } })),
+        "two parts": `${h}.${p}`,
+        garbage: "x".repeat(60),
+        huge: `${h}.${"A".repeat(20_000)}.${s}`,
+      };
+      for (const [why, token] of Object.entries(refused)) expect(t.find(token), why).toBeUndefined();
+      expect(t.find(undefined)).toBeUndefined();
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("without a node name, accepts pods of any node", async () => {
+    const t = await open({ nodeName: undefined });
+    expect(t.find(jwt(claims({}, { node: { name: "node-2" } })))).toBeDefined();
+    t.stop();
+  });
+
+  it("re-reads the keys when the file changes (key rotation), keeps them when the new file is bad", async () => {
+    const path = join(dir, "rotating.json");
+    writeFileSync(path, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+    const lines: string[] = [];
+    const t = await open({ jwksPath: path, log: (l) => lines.push(l) });
+    try {
+      const fromOther = jwt(claims(), { key: other.privateKey, kid: "rsa-2" });
+      expect(t.find(fromOther)).toBeUndefined();
+      writeFileSync(path, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1"), jwk(other.publicKey, "rsa-2")] }));
+      await t.reload();
+      expect(t.find(fromOther)).toBeDefined();
+      expect(lines).toContainEqual(expect.stringMatching(/ServiceAccount keys reloaded .*\(2\)/));
+      writeFileSync(path, "{not json");
+      await t.reload();
+      expect(t.find(fromOther)).toBeDefined();
+      expect(lines).toContainEqual(expect.stringMatching(/not reloaded, the previous ones are kept: .*is not JSON/));
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("refuses a JWKS file with a private key, no keys, or keys not for signing", async () => {
+    for (const [name, content] of [
+      ["private", { keys: [{ ...rsa.privateKey.export({ format: "jwk" }), kid: "x" }] }],
+      ["empty", { keys: [] }],
+      ["enc", { keys: [{ ...jwk(rsa.publicKey, "x"), use: "enc" }] }],
+    ] as const) {
+      const path = join(dir, `${name}.json`);
+      writeFileSync(path, JSON.stringify(content));
+      await expect(open({ jwksPath: path })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    }
+  });
+});

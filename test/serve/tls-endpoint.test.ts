@@ -1,0 +1,170 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request } from "node:https";
+import { connect } from "node:tls";
+import { join } from "node:path";
+import { startCredentialServer, ECS_PATH, checkEndpointChoice } from "../../src/serve/credential-server.js";
+import { EcsConsumers } from "../../src/serve/ecs-consumers.js";
+import { EcsTokenFiles } from "../../src/serve/ecs-token-files.js";
+import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir("raa-tls-endpoint-");
+afterAll(cleanup);
+const ca: CaHandle = createCa(join(dir, "ca"), { name: "Endpoint CA" });
+const serverCert = (name: string) =>
+  issueLeaf(ca, join(dir, "certs"), {
+    name,
+    extensions: ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+  });
+const creds = { accessKeyId: "ASIAGATEWAY", secretAccessKey: "s", sessionToken: "t", expiration: new Date(Date.now() + 3600_000) };
+const roles = (role: string) => (role === "gateway" ? { get: async () => creds } : undefined);
+const TOKEN = "t".repeat(43);
+
+/** A directory whose files are links into `..data`, swapped atomically like a Kubernetes Secret volume. */
+function secretVolume(path: string, files: Record<string, string>, generation: number): void {
+  mkdirSync(join(path, `..g${generation}`), { recursive: true });
+  for (const [name, data] of Object.entries(files)) writeFileSync(join(path, `..g${generation}`, name), data);
+  symlinkSync(`..g${generation}`, join(path, "..tmp"));
+  renameSync(join(path, "..tmp"), join(path, "..data"));
+  for (const name of Object.keys(files)) {
+    try {
+      symlinkSync(`..data/${name}`, join(path, name));
+    } catch {
+      /* exists */
+    }
+  }
+}
+
+function get(url: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: ca.certPem, headers: { authorization: token } }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function servedSerial(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port, ca: ca.certPem }, () => {
+      resolve(BigInt(`0x${s.getPeerCertificate().serialNumber}`).toString(10));
+      s.end();
+    });
+    s.on("error", reject);
+  });
+}
+
+const until = async (check: () => Promise<boolean>) => {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("timed out");
+};
+
+describe("the ECS endpoint over TLS", () => {
+  it("serves https with the given pair and swaps it when the files are rotated (..data swap), keeping it on a bad pair", async () => {
+    const one = serverCert("one");
+    const two = serverCert("two");
+    const vol = join(dir, "tls");
+    secretVolume(vol, { "tls.crt": readFileSync(one.certPath, "utf8"), "tls.key": readFileSync(one.keyPath, "utf8") }, 1);
+    const lines: string[] = [];
+    const server = await startCredentialServer({
+      roles,
+      ecs: { consumers: EcsConsumers.withRandomTokens([]) },
+      host: "127.0.0.1",
+      port: 0,
+      tls: { certificate: join(vol, "tls.crt"), key: join(vol, "tls.key"), reloadIntervalMs: 20 },
+      log: (l) => lines.push(l),
+    });
+    try {
+      expect(server.url).toBe(`https://127.0.0.1:${server.port}`);
+      expect(await servedSerial(server.port)).toBe(one.serialDecimal);
+      secretVolume(vol, { "tls.crt": readFileSync(two.certPath, "utf8"), "tls.key": readFileSync(two.keyPath, "utf8") }, 2);
+      await until(async () => (await servedSerial(server.port)) === two.serialDecimal);
+      expect(lines).toContainEqual(expect.stringMatching(/^TLS certificate reloaded from .*tls\.crt \(valid until /));
+      // Half a rotation: the key of another pair. Kept the previous one, said so once.
+      secretVolume(vol, { "tls.crt": readFileSync(two.certPath, "utf8"), "tls.key": readFileSync(one.keyPath, "utf8") }, 3);
+      await until(async () => lines.some((l) => /not reloaded.*does not belong/.test(l)));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(lines.filter((l) => /not reloaded/.test(l))).toHaveLength(1);
+      expect(await servedSerial(server.port)).toBe(two.serialDecimal);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("refuses to start with a key that does not belong to the certificate", async () => {
+    const one = serverCert("three");
+    const two = serverCert("four");
+    await expect(
+      startCredentialServer({ roles, ecs: { consumers: new EcsConsumers() }, host: "127.0.0.1", port: 0, tls: { certificate: one.certPath, key: two.keyPath } }),
+    ).rejects.toMatchObject({ code: "KEY_CERTIFICATE_MISMATCH" });
+  });
+
+  it("keeps IMDS off TLS, and plain HTTP off the network unless allowed", () => {
+    const base = { allowImdsWithEcs: false };
+    expect(() => checkEndpointChoice({ ...base, imds: true, ecs: false, host: "127.0.0.1", tls: true })).toThrow(/IMDS endpoint is plain HTTP on loopback/);
+    expect(() => checkEndpointChoice({ ...base, imds: false, ecs: true, host: "10.42.0.7" })).toThrow(/in clear/);
+    expect(() => checkEndpointChoice({ ...base, imds: false, ecs: true, host: "0.0.0.0" })).toThrow(/in clear/);
+    expect(() => checkEndpointChoice({ ...base, imds: false, ecs: true, host: "10.42.0.7", tls: true })).not.toThrow();
+    expect(() => checkEndpointChoice({ ...base, imds: false, ecs: true, host: "10.42.0.7", allowPlainHttp: true })).not.toThrow();
+    expect(() => checkEndpointChoice({ ...base, imds: false, ecs: true, host: "127.0.0.1" })).not.toThrow();
+  });
+});
+
+describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
+  it("reads DIR/NAME per consumer, follows a rotation, and keeps the previous tokens when a file goes bad", async () => {
+    const vol = join(dir, "tokens");
+    secretVolume(vol, { app: TOKEN }, 1);
+    const lines: string[] = [];
+    const files = await EcsTokenFiles.open(vol, [{ name: "app", role: "gateway" }], (l) => lines.push(l), 60_000);
+    try {
+      expect(files.find(TOKEN)).toMatchObject({ name: "app", role: "gateway" });
+      const server = await startCredentialServer({ roles, ecs: { consumers: files }, host: "127.0.0.1", port: 0 });
+      try {
+        expect((await new Promise<number>((r) => httpRequest(`http://127.0.0.1:${server.port}${ECS_PATH}`, { headers: { authorization: TOKEN } }, (res) => r(res.statusCode!)).end()))).toBe(200);
+      } finally {
+        await server.close();
+      }
+      const next = "n".repeat(40);
+      secretVolume(vol, { app: next }, 2);
+      await files.reload();
+      expect(files.find(TOKEN)).toBeUndefined();
+      expect(files.find(next)).toMatchObject({ name: "app" });
+      expect(lines).toContain(`ECS consumer tokens reloaded from ${vol}`);
+      secretVolume(vol, { app: `${next}x\n` }, 3);
+      await files.reload();
+      await files.reload();
+      expect(files.find(next)).toMatchObject({ name: "app" });
+      expect(lines.filter((l) => /not reloaded.*final newline/.test(l))).toHaveLength(1);
+    } finally {
+      files.stop();
+    }
+  });
+
+  it("refuses a missing, short, spaced, newline-ended or group-writable token file", async () => {
+    const open = (d: string) => EcsTokenFiles.open(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    await expect(open(join(dir, "nowhere"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+    for (const [i, content] of ["short", `${TOKEN} x`, `${TOKEN}\n`].entries()) {
+      const d = join(dir, `bad${i}`);
+      mkdirSync(d);
+      writeFileSync(join(d, "app"), content);
+      await expect(open(d)).rejects.toMatchObject({ code: "FILE_UNSAFE" });
+    }
+    const d = join(dir, "writable");
+    mkdirSync(d);
+    writeFileSync(join(d, "app"), TOKEN);
+    chmodSync(join(d, "app"), 0o664);
+    await expect(open(d)).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/no one else can write/) });
+    chmodSync(join(d, "app"), 0o644);
+    const ok = await open(d);
+    ok.stop();
+    // The token never appears in the errors.
+    await expect(open(join(dir, "bad1"))).rejects.not.toMatchObject({ message: expect.stringContaining(TOKEN) });
+  });
+});

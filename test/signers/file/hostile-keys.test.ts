@@ -1,0 +1,279 @@
+/**
+ * Issue 20, defects 1–3: private keys that made Node abort (SIGABRT in asymmetricKeyDetails), RSA keys with
+ * inconsistent components that loaded and then failed or signed wrongly, and RSA moduli so large that one
+ * signature froze the event loop for seconds. Each is refused when the key is loaded: exit 3, one line
+ * naming the file. The abort reproducers run in a child process (they would take the test runner down).
+ */
+import { spawnSync } from "node:child_process";
+import { generateKeyPairSync, verify, type KeyObject } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadKeyFile } from "../../../src/signers/file/load-key-file.js";
+import { KEY_PARSERS, type KeyParser } from "../../../src/signers/file/key-parsers.js";
+import { Certificate } from "../../../src/x509/certificate.js";
+import { makeTempDir, openssl } from "../../helpers/pki.js";
+import { cloneDer, decodeDer, der, encodeDer, integerBytes, integerValue, type DerNode } from "../../fuzz/der-tree.js";
+
+const tmp = makeTempDir("raa-hostile-keys-");
+afterAll(() => tmp.cleanup());
+const path = (name: string) => join(tmp.dir, name);
+const pem = (label: string, body: Buffer) => `-----BEGIN ${label}-----\n${body.toString("base64").replace(/(.{64})/g, "$1\n")}\n-----END ${label}-----\n`;
+
+function write(name: string, label: string, body: Buffer): string {
+  writeFileSync(path(name), pem(label, body), { mode: 0o600 });
+  return path(name);
+}
+
+const pkcs8 = (key: KeyObject) => key.export({ type: "pkcs8", format: "der" });
+const p256 = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey;
+
+/** The PKCS#8 tree with the inner key decoded (PKCS#8 → [version, algorithm, OCTET STRING { key }]). */
+function tree(key: KeyObject): DerNode {
+  return decodeDer(pkcs8(key))!;
+}
+const innerKey = (t: DerNode) => t.children![2]!.children![0]!;
+
+/** EC key variants (PKCS#8) that Node 20 aborts on or that are not the key they claim to be. */
+function ecVariant(kind: "long-scalar" | "explicit-bogus-order" | "zero-scalar" | "scalar-ge-order" | "wrong-public-point"): Buffer {
+  const t = tree(p256);
+  const ec = innerKey(t); // ECPrivateKey: [version, OCTET STRING d, [1] public key]
+  const d = ec.children![1]!;
+  switch (kind) {
+    case "long-scalar":
+      d.value = Buffer.alloc(50, 0x11);
+      ec.children = ec.children!.slice(0, 2);
+      break;
+    case "zero-scalar":
+      d.value = Buffer.alloc(32);
+      break;
+    case "scalar-ge-order":
+      d.value = Buffer.alloc(32, 0xff);
+      break;
+    case "wrong-public-point": {
+      const other = decodeDer(pkcs8(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey))!;
+      ec.children![2] = cloneDer(innerKey(other).children![2]!);
+      break;
+    }
+    case "explicit-bogus-order":
+      return explicitBogusOrder();
+  }
+  return encodeDer(t);
+}
+
+/** `openssl ecparam -param_enc explicit` key whose curve order was replaced by a small bogus one. */
+function explicitBogusOrder(): Buffer {
+  openssl(["ecparam", "-name", "prime256v1", "-param_enc", "explicit", "-genkey", "-noout", "-out", path("explicit.pem")]);
+  openssl(["pkcs8", "-topk8", "-nocrypt", "-in", path("explicit.pem"), "-outform", "DER", "-out", path("explicit.der")]);
+  const t = decodeDer(readFileSync(path("explicit.der")))!;
+  const params = t.children![1]!.children![1]!; // SEQUENCE { version, fieldID, curve, base, order, cofactor }
+  params.children![4]!.value = integerBytes(0xfffffffffn);
+  return encodeDer(t);
+}
+
+/** RSA key variants (PKCS#1 inside PKCS#8) with inconsistent or oversized components. */
+function rsaVariant(kind: "negative-prime" | "wrong-dp" | "wrong-qinv" | "wrong-d" | "p-times-q-not-n"): Buffer {
+  const t = tree(rsa);
+  const fields = innerKey(t).children!; // version, n, e, d, p, q, dP, dQ, qInv
+  const set = (i: number, v: bigint) => (fields[i]!.value = integerBytes(v));
+  const get = (i: number) => integerValue(fields[i]!);
+  switch (kind) {
+    case "negative-prime":
+      set(4, -get(4));
+      break;
+    case "wrong-dp":
+      set(6, get(6) + 2n);
+      break;
+    case "wrong-qinv":
+      set(8, get(8) + 1n);
+      break;
+    case "wrong-d":
+      set(3, get(3) + 2n);
+      break;
+    case "p-times-q-not-n":
+      set(1, get(1) + 2n);
+      break;
+  }
+  return encodeDer(t);
+}
+
+/** A structurally complete RSAPrivateKey with a modulus of `bits` bits (not a key: refused by size first). */
+function hugeRsa(bits: number): Buffer {
+  const big = (1n << BigInt(bits - 1)) | 1n;
+  const key = der.seq(der.int(0), der.int(big), der.int(65537), der.int(big - 2n), der.int(big), der.int(3), der.int(1), der.int(1), der.int(1));
+  return encodeDer(der.seq(der.int(0), der.seq(der.oid("1.2.840.113549.1.1.1"), der.nul()), der.octets(key)));
+}
+
+describe("EC keys are checked from their ASN.1 before node:crypto sees them", () => {
+  it.each([
+    ["long-scalar", "PRIVATE_KEY_INVALID", /private scalar is 50 bytes/],
+    ["zero-scalar", "PRIVATE_KEY_INVALID", /not between 1 and the curve order/],
+    ["scalar-ge-order", "PRIVATE_KEY_INVALID", /not between 1 and the curve order/],
+    ["wrong-public-point", "PRIVATE_KEY_INVALID", /not the public half/],
+    ["explicit-bogus-order", "PRIVATE_KEY_UNSUPPORTED", /explicit curve parameters/],
+  ] as const)("%s: %s naming the file", async (kind, code, message) => {
+    const file = write(`${kind}.pem`, "PRIVATE KEY", ecVariant(kind));
+    const error = await loadKeyFile(file, {}).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code, message: expect.stringMatching(message) });
+    expect((error as Error).message).toContain(file);
+  });
+
+  it("SEC1 keys are checked the same way (50-byte scalar)", async () => {
+    const file = write("sec1-long.pem", "EC PRIVATE KEY", encodeDer(innerKeyWithCurve(ecVariant("long-scalar"))));
+    await expect(loadKeyFile(file, {})).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
+  });
+
+  it("valid keys whose public point is stored compressed, or absent, still load", async () => {
+    const t = tree(p256);
+    innerKey(t).children = innerKey(t).children!.slice(0, 2);
+    await expect(loadKeyFile(write("no-point.pem", "PRIVATE KEY", encodeDer(t)), {})).resolves.toMatchObject({ key: { description: "EC P-256" } });
+    const c = tree(p256);
+    const jwk = p256.export({ format: "jwk" });
+    const y = Buffer.from(jwk.y!, "base64url");
+    const x = Buffer.from(jwk.x!, "base64url");
+    innerKey(c).children![2] = der.explicit(1, der.bits(Buffer.concat([Buffer.from([2 + (y[31]! & 1)]), x])));
+    await expect(loadKeyFile(write("compressed.pem", "PRIVATE KEY", encodeDer(c)), {})).resolves.toMatchObject({ key: { description: "EC P-256" } });
+  });
+});
+
+/** SEC1 `EC PRIVATE KEY` from a PKCS#8 one: the inner ECPrivateKey with the curve OID put in as [0]. */
+function innerKeyWithCurve(pkcs8Der: Buffer): DerNode {
+  const t = decodeDer(pkcs8Der)!;
+  const curve = t.children![1]!.children![1]!;
+  const ec = innerKey(t);
+  return { tag: 0x30, children: [ec.children![0]!, ec.children![1]!, der.explicit(0, curve)] };
+}
+
+describe("RSA keys with inconsistent components are refused when loaded", () => {
+  it.each([
+    ["negative-prime", /negative/],
+    ["wrong-dp", /dP, dQ/],
+    ["wrong-qinv", /qInv/],
+    ["wrong-d", /inverse of e/],
+    ["p-times-q-not-n", /do not multiply/],
+  ] as const)("%s: PRIVATE_KEY_INVALID naming the file, before any signature", async (kind, message) => {
+    const file = write(`${kind}.pem`, "PRIVATE KEY", rsaVariant(kind));
+    const error = await loadKeyFile(file, {}).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringMatching(message) });
+    expect((error as Error).message).toContain(file);
+  });
+
+  it("PKCS#1 keys are checked the same way", async () => {
+    const inner = innerKey(decodeDer(rsaVariant("wrong-qinv"))!);
+    await expect(loadKeyFile(write("pkcs1-qinv.pem", "RSA PRIVATE KEY", encodeDer(inner)), {})).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
+  });
+});
+
+describe("RSA above 16384 bits (OpenSSL's own limit) is refused in keys and certificates", () => {
+  it("a 16385-bit key: PRIVATE_KEY_UNSUPPORTED, before any arithmetic on it", async () => {
+    const file = write("rsa16385.pem", "PRIVATE KEY", hugeRsa(16_385));
+    const started = performance.now();
+    await expect(loadKeyFile(file, {})).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", message: expect.stringContaining("RSA 16385-bit") });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it("a 32768-bit key (12 s per signature before): refused", async () => {
+    await expect(loadKeyFile(write("rsa32768.pem", "PRIVATE KEY", hugeRsa(32_768)), {})).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
+  });
+
+  it("a certificate with a 16385-bit RSA key: CERTIFICATE_INVALID; 16384 bits is the largest accepted", () => {
+    const certFor = (bits: number) => {
+      const spki = encodeDer(der.seq(der.seq(der.oid("1.2.840.113549.1.1.1"), der.nul()), der.bits(encodeDer(der.seq(der.int((1n << BigInt(bits - 1)) | 1n), der.int(65537))))));
+      return selfSignedShell(spki);
+    };
+    expect(() => new Certificate(certFor(16_385))).toThrow(expect.objectContaining({ code: "CERTIFICATE_INVALID", message: expect.stringContaining("16385-bit RSA key") }));
+    expect(() => new Certificate(certFor(16_384))).not.toThrow();
+  });
+});
+
+/** A syntactically valid X.509 certificate around `spki` (its signature is not valid: parsing does not check it). */
+function selfSignedShell(spki: Buffer): Buffer {
+  const name = der.seq({ tag: 0x31, children: [der.seq(der.oid("2.5.4.3"), der.node(0x0c, Buffer.from("big")))] });
+  const alg = der.seq(der.oid("1.2.840.113549.1.1.11"), der.nul());
+  const validity = der.seq(der.node(0x17, Buffer.from("250101000000Z")), der.node(0x17, Buffer.from("350101000000Z")));
+  const tbs = der.seq(der.explicit(0, der.int(2)), der.int(1), alg, name, validity, name, decodeDer(spki)!);
+  return encodeDer(der.seq(tbs, alg, der.bits(Buffer.alloc(16, 1))));
+}
+
+describe("the CLI on keys that aborted Node 20 (SIGABRT, exit 134): exit 3, one line naming the file", () => {
+  let cli: string;
+  let cert: string;
+  beforeAll(async () => {
+    await build({
+      entryPoints: { cli: "src/cli/bin.ts" },
+      outdir: tmp.dir,
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      external: ["pkcs11js", "graphene-pk11"],
+      define: { __AGENT_VERSION__: '"0.0.0-test"' },
+      banner: { js: 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);' },
+      logLevel: "silent",
+    });
+    cli = join(tmp.dir, "cli.mjs");
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("c.key"), "-subj", "/CN=c", "-out", path("c.pem")]);
+    cert = path("c.pem");
+  }, 60_000);
+
+  it.each(["long-scalar", "explicit-bogus-order"] as const)("%s", (kind) => {
+    const file = write(`cli-${kind}.pem`, "PRIVATE KEY", ecVariant(kind));
+    const r = spawnSync(process.execPath, [cli, "sign-string", "--private-key", file, "--certificate", cert], { encoding: "utf8", timeout: 30_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(3);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(file);
+    expect(r.stderr).not.toMatch(/Assertion failed|stack trace|\n\s+at /);
+  });
+
+  it("an RSA key with a wrong CRT coefficient: exit 3 before signing, not exit 1 (internal error)", () => {
+    const file = write("cli-rsa.pem", "PRIVATE KEY", rsaVariant("wrong-qinv"));
+    const r = spawnSync(process.execPath, [cli, "sign-string", "--private-key", file], { encoding: "utf8", timeout: 30_000 });
+    expect(r.status).toBe(3);
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("every error of a signer's sign() is an AgentError", () => {
+  it("a key whose sign() throws a plain Error: PRIVATE_KEY_INVALID, not an internal error", async () => {
+    const { createSigner } = await import("../../../src/signers/factory.js");
+    const file = write("ok.pem", "PRIVATE KEY", pkcs8(p256));
+    const failing: KeyParser = {
+      name: "failing",
+      async parse(material) {
+        const real = await KEY_PARSERS[0]!.parse(material, {});
+        return real && { ...real, sign: () => { throw new Error("bignum routines::no inverse"); } };
+      },
+    };
+    const signer = await createSigner({ privateKey: file }, { keyParsers: [failing] });
+    await expect(signer.sign(Buffer.from("x"))).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringContaining("no inverse") });
+  });
+});
+
+describe("long-running programs sign with file keys on the thread pool", () => {
+  it("the event loop turns while a 4096-bit RSA signature is computed, and the signature verifies", async () => {
+    const { createFileSigner } = await import("../../../src/signers/file/file-signer.js");
+    const big = generateKeyPairSync("rsa", { modulusLength: 4096 });
+    const file = write("rsa4096.pem", "PRIVATE KEY", pkcs8(big.privateKey));
+    const signer = await createFileSigner({ keyPath: file, signOffThread: true });
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    try {
+      const signatures = await Promise.all(Array.from({ length: 4 }, () => signer.sign(Buffer.from("m"))));
+      expect(signatures.every((s) => verify("sha256", Buffer.from("m"), big.publicKey, s))).toBe(true);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(turns).toBeGreaterThan(0);
+  });
+
+  it("credential sources (agent, serve, update, SDK) ask for it; one-shot commands do not", () => {
+    const source = readFileSync("src/credentials/credential-source.ts", "utf8");
+    expect(source).toMatch(/createSigner\(\{ \.\.\.signerOptions, signOffThread: true \}\)/);
+    expect(readFileSync("src/cli/commands/credential-process.ts", "utf8")).not.toContain("signOffThread");
+  });
+});
