@@ -6,11 +6,14 @@
  *   examples/sdk-sts.mjs importing the installed package, and a TypeScript consumer type-checked against
  *   the shipped declarations;
  * - without one (PATH holding only node and sh): the install still succeeds, file keys work and a PKCS#11
- *   key fails with the documented message and exit code.
+ *   key fails with the documented message and exit code;
+ * - as a dependency of an app (`npm install <tarball>`): a plain .cjs app and TypeScript CommonJS apps
+ *   (module commonjs and module nodenext) require() the library and get credentials; installed with
+ *   --omit=optional or --ignore-scripts, a PKCS#11 key says which of the two it was.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_CODES } from "../src/cli/exit-codes.js";
@@ -33,6 +36,10 @@ const NATIVE_HELPER = `dist/native/${process.platform}-${process.arch}/raa_nativ
 const { dir, cleanup } = makeTempDir("raa-native-packaging-");
 const withToolchain = join(dir, "prefix");
 const withoutToolchain = join(dir, "prefix-no-toolchain");
+/** An app that depends on the package, installed with --omit=optional (no PKCS#11 packages). */
+const appOmitted = join(dir, "app-omit-optional");
+/** An app installed with --ignore-scripts (pkcs11js present, its addon never built). */
+const appNoScripts = join(dir, "app-ignore-scripts");
 let tarball: string;
 let packedFiles: string[];
 let hsm: SoftHsmFixture;
@@ -78,6 +85,11 @@ beforeAll(async () => {
   symlinkSync(process.execPath, join(bare, "node"));
   symlinkSync("/bin/sh", join(bare, "sh"));
   await npm(["install", "-g", "--prefix", withoutToolchain, tarball], { cwd: dir, env: { HOME: process.env["HOME"], PATH: bare } });
+  for (const [app, flag] of [[appOmitted, "--omit=optional"], [appNoScripts, "--ignore-scripts"]] as const) {
+    mkdirSync(app);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: basename(app), version: "1.0.0", private: true }));
+    await npm(["install", flag, tarball], { cwd: app });
+  }
 
   const ca = createCa(join(dir, "ca"), { name: "Packaging CA" });
   const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "packaging-device" });
@@ -102,7 +114,8 @@ describe("npm pack", () => {
     expect(packedFiles).not.toContain("binding.gyp"); // npm would try to compile on every install
     const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }));
     expect(manifest.bin).toEqual({ "roles-anywhere-agent": "dist/cli.js" });
-    expect(manifest.engines.node).toMatch(/^>=20/);
+    expect(manifest.engines.node).toBe("^20.19.0 || ^22.12.0 || >=24.0.0");
+    expect(manifest.exports["."].require).toBe("./dist/lib/index.js");
     expect(Object.keys(manifest.optionalDependencies).sort()).toEqual(["graphene-pk11", "pkcs11js"]);
     expect(manifest.dependencies["pkcs11js"]).toBeUndefined();
   });
@@ -194,6 +207,91 @@ describe("npm install -g of the tarball, without a C++ toolchain", () => {
     expect(r.code).toBe(EXIT_CODES.device);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain("PKCS#11 support is not installed: the pkcs11js native addon failed to build; install g++/make/python3 and reinstall");
+    expect(r.stderr).toContain("PKCS#11 support is not installed: the pkcs11js native addon failed to build when this package was installed, so npm left it out");
+    expect(r.stderr).toContain("install g++, make and python3");
+  });
+});
+
+describe("npm install of the tarball as an app's dependency", () => {
+  const appEnv = () => ({ PATH: process.env["PATH"], HOME: dir, XDG_RUNTIME_DIR: join(dir, "run"), SOFTHSM2_CONF: hsm.conf });
+  async function appBin(app: string, args: string[]): Promise<Result> {
+    try {
+      const { stdout, stderr } = await run(join(app, "node_modules", ".bin", "roles-anywhere-agent"), args, { env: appEnv(), timeout: 60_000 });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code: number; stdout: string; stderr: string };
+      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+  }
+  /** The library's provider with a file key against the local endpoint; prints the access key id. */
+  const providerCall = (lib: string, typed = false) =>
+    [
+      `const env = (name: string) => String(process.env[name]);`.replace(": string", typed ? ": string" : ""),
+      `const provider = ${lib}.fromRolesAnywhere({ certificate: env("RAA_CERT"), privateKey: env("RAA_KEY"), trustAnchorArn: env("RAA_TA"), profileArn: env("RAA_PROFILE"), roleArn: env("RAA_ROLE"), endpoint: env("RAA_ENDPOINT") });`,
+      "provider().then(async (c) => { console.log(c.accessKeyId); await provider.close(); });",
+    ].join("\n");
+  const providerEnv = () => ({
+    ...appEnv(),
+    RAA_CERT: fileKeyFlags[1],
+    RAA_KEY: fileKeyFlags[3],
+    RAA_TA: ARNS.trustAnchorArn,
+    RAA_PROFILE: ARNS.profileArn,
+    RAA_ROLE: ARNS.roleArn,
+    RAA_ENDPOINT: endpoint.url,
+  });
+
+  it("a plain .cjs app require()s the library and gets credentials, under Node 20, 22 and 24", async () => {
+    writeFileSync(join(appOmitted, "app.cjs"), `const lib = require("roles-anywhere-agent");\n${providerCall("lib")}\n`);
+    // The official Node 22 and 24 binaries from npm (scripts/node-release.sh: cached outside the repo).
+    const nodes = [process.execPath, ...["22", "24"].map((major) => execFileSync("bash", [join(REPO, "scripts", "node-release.sh"), major], { encoding: "utf8" }).trim())];
+    const majors = new Set<string>();
+    for (const node of nodes) {
+      const { stdout, stderr } = await run(node, ["-p", "process.versions.node.split('.')[0]"]);
+      majors.add(stdout.trim());
+      expect(stderr).toBe("");
+      const app = await run(node, ["app.cjs"], { cwd: appOmitted, env: providerEnv(), timeout: 60_000 });
+      expect(app.stderr, node).toBe("");
+      expect(app.stdout).toMatch(/^ASIA\w+\n$/);
+    }
+    expect([...majors].sort()).toEqual(["20", "22", "24"]);
+  });
+
+  it.each(["commonjs", "nodenext"])("a TypeScript CommonJS app (module %s) type-checks (skipLibCheck off, no PKCS#11 packages), compiles to require() and gets credentials", async (module) => {
+    // Installed with --omit=optional: the declarations must not need graphene-pk11's or pkcs11js's types.
+    const app = join(appOmitted, `ts-${module}`);
+    mkdirSync(join(app, "node_modules", "@types"), { recursive: true });
+    symlinkSync(join(appOmitted, "node_modules", "roles-anywhere-agent"), join(app, "node_modules", "roles-anywhere-agent"));
+    symlinkSync(join(REPO, "node_modules", "@types", "node"), join(app, "node_modules", "@types", "node"));
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: `ts-${module}`, private: true, type: "commonjs" }));
+    writeFileSync(
+      join(app, "app.ts"),
+      ['import * as lib from "roles-anywhere-agent";', providerCall("lib", true), ""].join("\n"),
+    );
+    const compilerOptions = { module, ...(module === "nodenext" ? { moduleResolution: "nodenext" } : {}), target: "ES2022", strict: true, skipLibCheck: false, types: ["node"], outDir: "out" };
+    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }));
+    const tsc = await run(process.execPath, [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", app], { timeout: 120_000 }).catch((e: { stdout: string }) => e);
+    expect(tsc.stdout).toBe("");
+    const emitted = readFileSync(join(app, "out", "app.js"), "utf8");
+    expect(emitted).toMatch(/require\("roles-anywhere-agent"\)/);
+    const { stdout, stderr } = await run(process.execPath, [join(app, "out", "app.js")], { cwd: app, env: providerEnv(), timeout: 60_000 });
+    expect(stderr).toBe("");
+    expect(stdout).toMatch(/^ASIA\w+\n$/);
+  });
+
+  it("installed with --omit=optional: a PKCS#11 key says the packages were left out on purpose, not that a build failed", async () => {
+    const r = await appBin(appOmitted, ["credential-process", ...pkcs11Flags(), ...sessionFlags()]);
+    expect(r.code).toBe(EXIT_CODES.device);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("PKCS#11 support is not installed: the optional packages pkcs11js and graphene-pk11 were left out (npm install --omit=optional)");
+    expect(r.stderr).not.toMatch(/fail/);
+    expect((await appBin(appOmitted, ["credential-process", ...fileKeyFlags, ...sessionFlags()])).code).toBe(0);
+  });
+
+  it("installed with --ignore-scripts: a PKCS#11 key says the install script did not run, and how to allow it", async () => {
+    const r = await appBin(appNoScripts, ["credential-process", ...pkcs11Flags(), ...sessionFlags()]);
+    expect(r.code).toBe(EXIT_CODES.device);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("pkcs11js is installed but its install script did not run");
+    expect(r.stderr).toContain("npm install-scripts approve pkcs11js && npm rebuild pkcs11js");
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The systemd units we ship (systemd/) must not turn one wrong PIN into a locked token: a unit that restarts
- * `serve` or `update` after exit 4 presents the same wrong PIN every few seconds, and a YubiKey PIV blocks its PIN
- * after 3 tries. Every unit in systemd/ is read and checked:
+ * The systemd units `install-systemd` generates for this installation must not turn one wrong PIN into a locked
+ * token: a unit that restarts `serve` or `update` after exit 4 presents the same wrong PIN every few seconds, and a
+ * YubiKey PIV blocks its PIN after 3 tries. The command writes the units under a temporary root, and each is checked:
  *
  * - services that restart list exit 3 (input) and 4 (authentication) in RestartPreventExitStatus=, and the exit
  *   codes the commands really return (the unit's own ExecStart= line run against a SoftHSM token with a wrong PIN,
@@ -9,30 +9,38 @@
  * - their start limit triggers: StartLimitBurst × (RestartSec + the longest a failing start can take) is shorter
  *   than StartLimitIntervalSec (systemd's default, 5 starts in 10 s, never triggers with RestartSec=5);
  * - every unit sets LimitCORE=0 (a core dump of `serve` holds the key password and the issued credentials);
- * - `systemd-analyze verify` accepts them with no warning (on temporary copies whose ExecStart= binary exists:
- *   the units hard-code /usr/bin/roles-anywhere-agent).
+ * - ExecStart= runs this installation's Node.js and dist/cli.js, V8 flags on node's command line, never in
+ *   NODE_OPTIONS;
+ * - `systemd-analyze verify` accepts them with no warning, and `systemd-analyze security --offline=yes` rates the
+ *   system services at an exposure of at most 4.0 ("OK");
+ * - the sysusers.d and tmpfiles.d entries, applied by systemd-sysusers and systemd-tmpfiles to a copy of this
+ *   machine's user database, create the service user (in group tss) and the config directory.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
-const UNIT_DIR = join(process.cwd(), "systemd");
-const BINARY = "/usr/bin/roles-anywhere-agent";
 const SYSTEM_CONFIG = "/etc/roles-anywhere-agent/config.json";
+const NODE = realpathSync(process.execPath);
+const CLI = realpathSync(DIST_CLI);
+/** The exposure `systemd-analyze security` may give the system services at most ("OK" is below 4.0 too). */
+const MAX_EXPOSURE = 4.0;
 
 interface Unit {
   readonly file: string;
+  readonly path: string;
   readonly text: string;
   /** section → key → every value given (in order). */
   readonly sections: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 }
 
-function parseUnit(file: string): Unit {
-  const text = readFileSync(join(UNIT_DIR, file), "utf8");
+function parseUnit(path: string): Unit {
+  const text = readFileSync(path, "utf8");
+  const file = path.split("/").pop()!;
   const sections = new Map<string, Map<string, string[]>>();
   let current: Map<string, string[]> | undefined;
   for (const raw of text.split("\n")) {
@@ -49,7 +57,7 @@ function parseUnit(file: string): Unit {
     const key = line.slice(0, eq).trim();
     current.set(key, [...(current.get(key) ?? []), line.slice(eq + 1).trim()]);
   }
-  return { file, text, sections };
+  return { file, path, text, sections };
 }
 
 const value = (unit: Unit, section: string, key: string): string | undefined => unit.sections.get(section)?.get(key)?.at(-1);
@@ -65,14 +73,26 @@ function seconds(span: string): number {
   return total;
 }
 
-const units = readdirSync(UNIT_DIR)
-  .filter((f) => /\.(service|socket|timer|path|mount)$/.test(f))
-  .sort()
-  .map(parseUnit);
-const services = units.filter((u) => u.file.endsWith(".service"));
-
 const { dir, cleanup } = makeTempDir("raa-units-");
+const root = join(dir, "root");
+let units: Unit[] = [];
+let services: Unit[] = [];
+let installOutput = "";
 let hsm: SoftHsmFixture;
+
+/** The files install-systemd writes, generated now by the built CLI (what an admin runs). */
+function installUnits(): void {
+  installOutput = execFileSync(process.execPath, [DIST_CLI, "install-systemd", "--root", root, "--profile", "gateway"], { encoding: "utf8", env: { ...process.env, NODE_EXTRA_CA_CERTS: "" } });
+  const unitDirs = [join(root, "etc/systemd/system"), join(root, "etc/systemd/user")];
+  units = unitDirs
+    .flatMap((d) => readdirSync(d).map((f) => join(d, f)))
+    .filter((f) => /\.(service|socket|timer|path|mount)$/.test(f))
+    .sort((a, b) => (a.split("/").pop()! < b.split("/").pop()! ? -1 : 1))
+    .map(parseUnit);
+  services = units.filter((u) => u.file.endsWith(".service"));
+}
+
+installUnits();
 
 beforeAll(() => {
   hsm = createSoftHsmFixture("raa-units-hsm-");
@@ -108,27 +128,98 @@ describe("systemd units", () => {
     const burst = Number(value(unit, "Unit", "StartLimitBurst") ?? 5);
     const interval = seconds(value(unit, "Unit", "StartLimitIntervalSec") ?? "10");
     const restartSec = seconds(value(unit, "Service", "RestartSec") ?? "0");
-    // A oneshot start may run until TimeoutStartSec= before it fails; a simple service that fails at start-up
-    // fails at once (its start-up is bounded by the command's own --timeout, far below these figures).
+    // A oneshot start may run until TimeoutStartSec= before it fails. A simple or notify service that fails at
+    // start-up fails at once: a bad config, key or PIN exits at once, and a missing network or token is retried by
+    // the process itself (a notify unit then stays "activating", TimeoutStartSec=infinity), never by restarts.
     const longestFailingStart = value(unit, "Service", "Type") === "oneshot" ? seconds(value(unit, "Service", "TimeoutStartSec") ?? "90") : 0;
     expect(burst * (restartSec + longestFailingStart)).toBeLessThan(interval);
   });
 
   it("systemd-analyze verify accepts every unit without a warning", () => {
-    const copies = join(dir, "verify");
-    execFileSync("mkdir", ["-p", copies]);
-    const wrapper = join(dir, "roles-anywhere-agent");
-    writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} ${DIST_CLI} "$@"\n`);
-    chmodSync(wrapper, 0o755);
-    for (const unit of units) writeFileSync(join(copies, unit.file), unit.text.replaceAll(BINARY, wrapper));
-    const r = spawnSync("systemd-analyze", ["verify", "--man=no", ...units.map((u) => join(copies, u.file))], { encoding: "utf8", cwd: copies });
+    const r = spawnSync("systemd-analyze", ["verify", "--man=no", ...units.map((u) => u.path)], { encoding: "utf8", cwd: dir });
     expect(r.error).toBeUndefined();
     expect(`${r.stdout}${r.stderr}`).toBe("");
     expect(r.status).toBe(0);
     // The check above must be able to fail: a misspelt key is reported.
-    writeFileSync(join(copies, "broken.service"), "[Service]\nExecStart=/bin/true\nLimitCOREE=0\n");
-    const broken = spawnSync("systemd-analyze", ["verify", "--man=no", join(copies, "broken.service")], { encoding: "utf8", cwd: copies });
+    writeFileSync(join(dir, "broken.service"), "[Service]\nExecStart=/bin/true\nLimitCOREE=0\n");
+    const broken = spawnSync("systemd-analyze", ["verify", "--man=no", join(dir, "broken.service")], { encoding: "utf8", cwd: dir });
     expect(broken.stderr).toMatch(/Unknown key 'LimitCOREE'/);
+  });
+
+  it.each(["roles-anywhere-serve.service", "roles-anywhere-update.service", "roles-anywhere-update-once.service"])(
+    `systemd-analyze security --offline=yes rates %s at an exposure of at most ${MAX_EXPOSURE}`,
+    (file) => {
+      const unit = units.find((u) => u.file === file)!;
+      const r = spawnSync("systemd-analyze", ["security", "--offline=yes", "--no-pager", unit.path], { encoding: "utf8", cwd: dir });
+      const m = /Overall exposure level for \S+: (\d+\.\d+) (\S+)/.exec(r.stdout);
+      expect(m, r.stdout + r.stderr).not.toBeNull();
+      console.log(`systemd-analyze security: ${file} ${m![1]} ${m![2]}`);
+      expect(Number(m![1])).toBeLessThanOrEqual(MAX_EXPOSURE);
+      expect(value(unit, "Service", "CapabilityBoundingSet")).toBe("");
+      expect(value(unit, "Service", "SystemCallFilter")).toBe("@system-service");
+      expect(value(unit, "Service", "DevicePolicy")).toBe("closed");
+      expect(value(unit, "Service", "DeviceAllow")).toBe("/dev/tpmrm0 rw");
+      expect(value(unit, "Service", "SupplementaryGroups")).toBe("tss");
+      for (const key of ["ProtectKernelTunables", "ProtectKernelModules", "ProtectControlGroups", "ProtectClock", "PrivateTmp"]) expect(value(unit, "Service", key), key).toBe("yes");
+      expect(value(unit, "Service", "ProtectHome")).toBe("yes");
+      expect(value(unit, "Service", "ProtectSystem")).toBe("strict");
+      // The rating is a real one: the same unit without its sandbox is rated far worse.
+      const bare = join(dir, `bare-${file}`);
+      writeFileSync(bare, unit.text.split("\n").filter((l) => !/^(Protect|Private|Restrict|SystemCall|Capability|DevicePolicy|NoNewPrivileges|LockPersonality)/.test(l)).join("\n"));
+      const worse = spawnSync("systemd-analyze", ["security", "--offline=yes", "--no-pager", bare], { encoding: "utf8", cwd: dir });
+      expect(Number(/Overall exposure level for \S+: (\d+\.\d+)/.exec(worse.stdout)![1])).toBeGreaterThan(MAX_EXPOSURE);
+    },
+  );
+
+  it("ExecStart= runs this installation's Node.js and dist/cli.js; no V8 flag in NODE_OPTIONS; serve and update report readiness", () => {
+    for (const unit of services) {
+      const argv = value(unit, "Service", "ExecStart")!.split(/\s+/);
+      expect(argv[0]).toBe(NODE);
+      expect(argv.filter((a) => a.startsWith("--") && argv.indexOf(a) < argv.indexOf(CLI))).toEqual(argv.slice(1, argv.indexOf(CLI)));
+      expect(argv).toContain(CLI);
+      for (const assignment of unit.sections.get("Service")?.get("Environment") ?? []) expect(assignment).not.toMatch(/^NODE_OPTIONS=/);
+    }
+    for (const file of ["roles-anywhere-serve.service", "roles-anywhere-update.service"]) {
+      const unit = units.find((u) => u.file === file)!;
+      expect(value(unit, "Service", "Type")).toBe("notify");
+      expect(value(unit, "Service", "NotifyAccess")).toBe("main");
+    }
+  });
+
+  it("the sysusers.d and tmpfiles.d entries create the user (in group tss) and the config directory", () => {
+    const image = join(dir, "image");
+    mkdirSync(join(image, "etc"), { recursive: true });
+    for (const f of ["passwd", "group", "shadow", "gshadow"]) if (existsSync(`/etc/${f}`)) copyFileSync(`/etc/${f}`, join(image, "etc", f));
+    execFileSync("systemd-sysusers", [`--root=${image}`, join(root, "etc/sysusers.d/roles-anywhere-agent.conf")], { stdio: "pipe" });
+    const passwd = readFileSync(join(image, "etc/passwd"), "utf8");
+    const user = /^roles-anywhere:x:(\d+):(\d+):[^:]*:\/var\/lib\/roles-anywhere-agent:\/usr\/sbin\/nologin$/m.exec(passwd);
+    expect(user, passwd).not.toBeNull();
+    expect(readFileSync(join(image, "etc/group"), "utf8")).toMatch(/^tss:x:\d+:(.*,)?roles-anywhere(,.*)?$/m);
+    execFileSync("systemd-tmpfiles", [`--root=${image}`, "--create", join(root, "etc/tmpfiles.d/roles-anywhere-agent.conf")], { stdio: "pipe" });
+    const configDir = statSync(join(image, "etc/roles-anywhere-agent"));
+    expect(configDir.isDirectory()).toBe(true);
+    expect(configDir.mode & 0o777).toBe(0o750);
+    expect(configDir.uid).toBe(0);
+    expect(configDir.gid).toBe(Number(user![2]));
+  });
+
+  it("--dry-run prints the same files and writes nothing", () => {
+    const out = execFileSync(process.execPath, [DIST_CLI, "install-systemd", "--dry-run", "--root", join(dir, "untouched"), "--profile", "gateway"], { encoding: "utf8" });
+    expect(existsSync(join(dir, "untouched"))).toBe(false);
+    for (const unit of units) expect(out).toContain(unit.text);
+    expect(out).toContain("# /etc/sysusers.d/roles-anywhere-agent.conf\n");
+    expect(out).toContain("# /etc/tmpfiles.d/roles-anywhere-agent.conf\n");
+    expect(installOutput).toMatch(/^next: /m);
+  });
+
+  it("--pin-file hands the PIN file over with LoadCredential= (still verified without a warning)", () => {
+    const withPin = join(dir, "root-pin");
+    execFileSync(process.execPath, [DIST_CLI, "install-systemd", "--root", withPin, "--pin-file", "/etc/roles-anywhere-agent/pkcs11-pin", "--profile", "gateway"], { encoding: "utf8" });
+    const serve = parseUnit(join(withPin, "etc/systemd/system/roles-anywhere-serve.service"));
+    expect(value(serve, "Service", "LoadCredential")).toBe("pkcs11-pin:/etc/roles-anywhere-agent/pkcs11-pin");
+    expect(value(serve, "Service", "ExecStart")).toMatch(/ --profile gateway /);
+    const r = spawnSync("systemd-analyze", ["verify", "--man=no", serve.path], { encoding: "utf8", cwd: dir });
+    expect(`${r.stdout}${r.stderr}`).toBe("");
   });
 
   /** The unit's ExecStart= as a command we can run here: our CLI, a test config, a free port. */
@@ -136,8 +227,8 @@ describe("systemd units", () => {
     const line = value(unit, "Service", "ExecStart");
     if (!line) throw new Error(`${unit.file} has no ExecStart=`);
     const argv = line.split(/\s+/);
-    expect(argv[0]).toBe(BINARY);
-    return argv.slice(1).map((a, i, all) => (a === SYSTEM_CONFIG ? config : all[i - 1] === "--port" ? "0" : a));
+    expect(argv[0]).toBe(NODE);
+    return argv.slice(argv.indexOf(CLI) + 1).map((a, i, all) => (a === SYSTEM_CONFIG ? config : all[i - 1] === "--port" ? "0" : a));
   }
 
   function envOf(unit: Unit): NodeJS.ProcessEnv {

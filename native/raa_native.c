@@ -1,5 +1,5 @@
 /*
- * raa_native: the two things roles-anywhere-agent needs from the OS that Node.js has no API for.
+ * raa_native: what roles-anywhere-agent needs from the OS that Node.js has no API for.
  *
  *   disableCoreDumps()   prctl(PR_SET_DUMPABLE, 0) and RLIMIT_CORE 0, as ssh-agent does: no core file, and no
  *                        other process of the same user can read /proc/PID/mem, environ or attach a debugger.
@@ -7,6 +7,9 @@
  *   isDumpable()         prctl(PR_GET_DUMPABLE): 1 dumpable, 0 not; -1 where the OS has no such flag.
  *   peerCredentials(fd)  the uid, gid (and pid on Linux) of the process at the other end of a connected UNIX
  *                        socket: SO_PEERCRED on Linux, getpeereid() on the BSDs and macOS.
+ *   notify(path, text)   sends `text` as one datagram to the UNIX datagram socket `path` (`@name`: the abstract
+ *                        namespace): systemd's sd_notify protocol ($NOTIFY_SOCKET, READY=1). Node.js has UDP
+ *                        datagrams only.
  *
  * A failed system call throws an Error whose message names the call and strerror(errno).
  * Plain C, Node-API version 8: one build serves Node 20, 22 and 24.
@@ -19,11 +22,20 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 #include <node_api.h>
+
+#ifndef SOCK_CLOEXEC
+#define SOCK_CLOEXEC 0
+#endif
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
 
 #define CHECK(call)                                                   \
   do {                                                                \
@@ -102,11 +114,44 @@ static napi_value peer_credentials(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static bool get_string(napi_env env, napi_value value, char *buffer, size_t size, size_t *length) {
+  return napi_get_value_string_utf8(env, value, buffer, size, length) == napi_ok && *length < size - 1;
+}
+
+static napi_value notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct sockaddr_un address;
+  memset(&address, 0, sizeof address);
+  address.sun_family = AF_UNIX;
+  char path[sizeof address.sun_path + 1];
+  char text[4096];
+  size_t path_length = 0, text_length = 0;
+  if (argc < 2 || !get_string(env, argv[0], path, sizeof path, &path_length) || path_length < 2 ||
+      (path[0] != '/' && path[0] != '@') || !get_string(env, argv[1], text, sizeof text, &text_length)) {
+    napi_throw_type_error(env, NULL, "notify(path, text): path must be an absolute path or @name shorter than sun_path, text shorter than 4 KiB");
+    return NULL;
+  }
+  memcpy(address.sun_path, path, path_length);
+  if (path[0] == '@') address.sun_path[0] = '\0';  /* abstract namespace: not NUL-terminated */
+  socklen_t address_length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_length + (path[0] == '@' ? 0 : 1));
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_UNIX, SOCK_DGRAM)", errno);
+  ssize_t sent = sendto(fd, text, text_length, MSG_NOSIGNAL, (struct sockaddr *)&address, address_length);
+  int err = errno;
+  close(fd);
+  if (sent < 0) return throw_errno(env, "sendto(NOTIFY_SOCKET)", err);
+  if ((size_t)sent != text_length) return throw_errno(env, "sendto(NOTIFY_SOCKET)", EMSGSIZE);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"disableCoreDumps", NULL, disable_core_dumps, NULL, NULL, NULL, napi_enumerable, NULL},
       {"isDumpable", NULL, is_dumpable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"notify", NULL, notify, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

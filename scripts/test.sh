@@ -14,14 +14,45 @@ fi
 npm run --silent build >&2
 npx tsc -p tsconfig.json --noEmit >&2
 
-report="$(mktemp -t raa-vitest-XXXXXX.json)"
-trap 'rm -f "$report"' EXIT
+reports="$(mktemp -d -t raa-vitest-XXXXXX)"
+trap 'rm -rf "$reports"' EXIT
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# A run that ended without its report (vitest crashed) counts as one failed test.
+ran() { [ -f "$1" ] || echo '{"numTotalTests": 1, "numPassedTests": 0, "numFailedTests": 1}' > "$1"; }
+main_report="$reports/node-$(node -p 'process.versions.node.split(".")[0]').json"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$main_report" "$@" || status=$?
+ran "$main_report"
+
+# Supported Node.js versions are 20, 22 and 24: the CLI's end-to-end native tests (file keys, SoftHSM, the agent)
+# run again under Node 22 and 24 (vitest itself and every CLI process it starts), with the official binaries
+# from the npm packages node-linux-<arch>@22/@24, cached outside the repository (scripts/node-release.sh).
+# Skipped when the test command was given a selection of tests.
+OTHER_NODE_TESTS=(native-test/cli-credential-process.test.ts native-test/cli-inputs.test.ts native-test/pkcs11-credential-process.test.ts native-test/agent.test.ts)
+if [ "$#" -eq 0 ]; then
+  for major in 22 24; do
+    if ! bin="$(bash scripts/node-release.sh "$major")"; then
+      echo "Node.js $major could not be installed from the npm registry (node-linux-$(node -p process.arch)@$major)" >&2
+      echo '{"numTotalTests": 1, "numPassedTests": 0, "numFailedTests": 1}' > "$reports/node-$major.json"
+      status=1
+      continue
+    fi
+    echo "== the CLI's end-to-end tests under Node.js $("$bin" --version)" >&2
+    PATH="$(dirname "$bin"):$PATH" RAA_TEST_NODE_MAJOR="$major" "$bin" node_modules/vitest/vitest.mjs run --project native \
+      --reporter=default --reporter=json --outputFile.json="$reports/node-$major.json" "${OTHER_NODE_TESTS[@]}" || status=$?
+    ran "$reports/node-$major.json"
+  done
+fi
 
 node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  if (r.numTotalTests === 0) { console.log("0 passed, 1 failed"); process.exit(1); }
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);
-' "$report" || status=1
+  const fs = require("fs"), path = require("path");
+  let passed = 0, failed = 0, total = 0;
+  for (const file of fs.readdirSync(process.argv[1])) {
+    const r = JSON.parse(fs.readFileSync(path.join(process.argv[1], file), "utf8"));
+    if (r.numTotalTests === 0) { failed++; console.error(`${file}: no test ran`); }
+    passed += r.numPassedTests; failed += r.numFailedTests; total += r.numTotalTests;
+    console.error(`${file.replace(".json", "")}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  }
+  if (total === 0) { console.log("0 passed, 1 failed"); process.exit(1); }
+  console.log(`${passed} passed, ${failed} failed`);
+' "$reports" || status=1
 exit "$status"

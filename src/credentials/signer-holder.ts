@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { InputError } from "../errors.js";
+import { isFileInput } from "../io/input-file.js";
 import { readSecret, type SecretSource } from "../secrets/secret-source.js";
 import type { SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
@@ -76,7 +77,7 @@ export class SignerHolder {
   /** A view of a hardware signer whose certificate files are re-read at each call. */
   #withFreshCertificates(signer: Signer): Signer {
     const certPath = fileRef(this.#options.certificate);
-    const chainPath = this.#options.intermediates;
+    const chainPath = fileRef(this.#options.intermediates);
     if (!certPath && !chainPath) return signer;
     const readLeafFile = async () => (await import("../x509/read-certificates.js")).readCertificateFile(certPath!);
     return {
@@ -100,8 +101,9 @@ export class SignerHolder {
   }
 }
 
+/** A certificate file to re-read; `-` and `env:` inputs were read once by the factory. */
 function fileRef(ref: string | undefined): string | undefined {
-  return ref !== undefined && !ref.startsWith("pkcs11:") ? ref : undefined;
+  return ref !== undefined && !ref.startsWith("pkcs11:") && isFileInput(ref) ? ref : undefined;
 }
 
 async function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: string): Promise<void> {

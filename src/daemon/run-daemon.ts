@@ -24,9 +24,16 @@ export function isTransient(error: unknown): boolean {
  * reason that is not transient closes every source and its error is thrown.
  */
 export async function startRegistry(specs: readonly SourceSpec[], log: Log, failFast: boolean, options: DaemonStartOptions = {}): Promise<SourceRegistry> {
-  const { certificateWarning, requireFirstCredentials = false } = options;
+  const { certificateWarning, requireFirstCredentials = false, onRefreshed } = options;
   const registry = new SourceRegistry((spec) =>
-    createCredentialSource({ ...spec, onEvent: (name, event) => log(describeRefreshEvent(name, event)), ...(certificateWarning ? { certificateWarning } : {}) }),
+    createCredentialSource({
+      ...spec,
+      onEvent: (name, event) => {
+        log(describeRefreshEvent(name, event));
+        if (event.type === "refreshed") onRefreshed?.(name);
+      },
+      ...(certificateWarning ? { certificateWarning } : {}),
+    }),
   );
   const initial = await registry.apply(specs);
   const fatal = failFast || requireFirstCredentials ? initial.failed.find((f) => requireFirstCredentials || !isTransient(f.error)) : undefined;
@@ -55,6 +62,8 @@ export interface DaemonStartOptions {
    * any failure, transient or not, ends the daemon with that error instead of retrying in the background.
    */
   readonly requireFirstCredentials?: boolean | undefined;
+  /** Told each time a source has new credentials (systemd readiness). */
+  readonly onRefreshed?: ((name: string) => void) | undefined;
 }
 
 /** Starts the registry's server; a server that cannot start closes every source before its error is thrown. */

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { readFile, statSync } from "node:fs";
 import { readOpenedFile } from "./read-opened-file.js";
 import { InputError } from "../errors.js";
 
@@ -14,10 +14,45 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
 }
 
 /**
- * Reads a file the user named, turning OS errors into one-line input errors.
- * `what` says what the file is for, e.g. "certificate file" or "private key file".
+ * Where an input the user named comes from: a file path, `-` (standard input) or `env:NAME` (an environment
+ * variable holding the PEM text). `-` and `env:` are read once: they have no later version to reload. A file
+ * whose name really is `-` or starts with `env:` is named `./-` or `./env:…`.
  */
-export async function readInputFile(path: string, what: string): Promise<{ bytes: Buffer; stamp: FileStamp; mode: number }> {
+export type InputRef = { readonly kind: "file"; readonly path: string } | { readonly kind: "stdin" } | { readonly kind: "env"; readonly name: string };
+
+export const STDIN_INPUT = "-";
+
+export function parseInputRef(ref: string): InputRef {
+  if (ref === STDIN_INPUT) return { kind: "stdin" };
+  if (ref.startsWith("env:")) return { kind: "env", name: ref.slice(4) };
+  return { kind: "file", path: ref };
+}
+
+/** Whether `ref` names a file (as opposed to `-` or `env:NAME`): only files are watched and re-read. */
+export function isFileInput(ref: string): boolean {
+  return parseInputRef(ref).kind === "file";
+}
+
+/** The stamp of an input that is never re-read (`-`, `env:`): {@link stampOf} returns it too, so it never "changes". */
+const READ_ONCE: FileStamp = { mtimeMs: 0, size: 0, ino: 0 };
+
+export interface InputBytes {
+  bytes: Buffer;
+  stamp: FileStamp;
+  /** The file's mode, to warn about a secret file others can read; absent for `-` and `env:`. */
+  mode?: number;
+}
+
+/**
+ * Reads an input the user named — a file, `-` (standard input) or `env:NAME` — turning OS errors into
+ * one-line input errors. `what` says what the input is for, e.g. "certificate file" or "private key file".
+ * Messages name the path, "standard input" or the variable, never the content.
+ */
+export async function readInputFile(ref: string, what: string): Promise<InputBytes> {
+  const input = parseInputRef(ref);
+  if (input.kind === "env") return { bytes: fromEnvironment(input.name, what), stamp: READ_ONCE };
+  if (input.kind === "stdin") return { bytes: await fromStdin(what), stamp: READ_ONCE };
+  const path = input.path;
   refusePemText(path, what);
   try {
     const { bytes, stats } = await readOpenedFile(path);
@@ -28,15 +63,45 @@ export async function readInputFile(path: string, what: string): Promise<{ bytes
   }
 }
 
-/** The current stamp of a file (same errors as {@link readInputFile}). */
-export async function stampOf(path: string, what: string): Promise<FileStamp> {
-  refusePemText(path, what);
+/** The current stamp of an input (same errors as {@link readInputFile}); constant for `-` and `env:`. */
+export async function stampOf(ref: string, what: string): Promise<FileStamp> {
+  const input = parseInputRef(ref);
+  if (input.kind !== "file") return READ_ONCE;
+  refusePemText(input.path, what);
   try {
-    const info = statSync(path);
+    const info = statSync(input.path);
     return { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino };
   } catch (cause) {
-    throw fileError(cause, path, what);
+    throw fileError(cause, input.path, what);
   }
+}
+
+function fromEnvironment(name: string, what: string): Buffer {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new InputError("INPUT_INVALID", `${what}: env:${name} does not name an environment variable`, { hint: "write env:NAME, e.g. env:DEVICE_CERT" });
+  }
+  const value = process.env[name];
+  if (value === undefined || value.trim() === "") {
+    throw new InputError("INPUT_MISSING", `${what}: environment variable ${name} is ${value === undefined ? "not set" : "empty"}`, {
+      hint: `set ${name} to the PEM text`,
+    });
+  }
+  return Buffer.from(value, "utf8");
+}
+
+async function fromStdin(what: string): Promise<Buffer> {
+  // node:tty only on this path (not process.stdin, which would set up a stream): the cold path never loads it.
+  if ((await import("node:tty")).isatty(0)) {
+    throw new InputError("INPUT_MISSING", `${what}: - means standard input, which is a terminal`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await new Promise<Buffer>((resolve, reject) => readFile(0, (error, data) => (error ? reject(error) : resolve(data))));
+  } catch (cause) {
+    throw new InputError("FILE_UNREADABLE", `${what}: standard input cannot be read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+  }
+  if (bytes.length === 0) throw new InputError("INPUT_MISSING", `${what}: standard input is empty`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
+  return bytes;
 }
 
 /**

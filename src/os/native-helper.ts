@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The project's own small N-API addon (native/raa_native.c), for what Node.js has no API for: making the
- * process non-dumpable and reading a UNIX socket peer's uid. It is built by scripts/build.mjs and shipped
+ * process non-dumpable, reading a UNIX socket peer's uid and sending a UNIX datagram (sd_notify). It is built by scripts/build.mjs and shipped
  * prebuilt as dist/native/<platform>-<arch>/raa_native.node, so an install without a compiler has it on the
  * platforms it was built for. It is optional: callers fall back (and say what is then not protected) when it
  * cannot be loaded, and it is loaded only by the code that needs it, never on the cold credential_process path.
@@ -16,6 +16,8 @@ export interface NativeHelper {
   isDumpable(): number;
   /** The uid, gid and pid (-1 where unknown) of the process at the other end of a connected UNIX socket. */
   peerCredentials(fd: number): { uid: number; gid: number; pid: number };
+  /** One datagram to a UNIX datagram socket (`@name`: abstract namespace): systemd's sd_notify protocol. */
+  notify(path: string, text: string): void;
 }
 
 export type NativeHelperLoad = { readonly helper: NativeHelper } | { readonly helper?: undefined; readonly reason: string };

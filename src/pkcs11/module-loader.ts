@@ -7,6 +7,7 @@ import type { PKCS11 } from "pkcs11js";
 import { realpathSync } from "node:fs";
 import { DeviceError } from "../errors.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
+import { addonMissingError } from "./addon-status.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
 
@@ -151,19 +152,12 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModul
   return new SharedModule(choice.path, graphene, module, info);
 }
 
-/**
- * graphene-pk11 and pkcs11js are optional dependencies: npm skips them when the native addon cannot be
- * built (no C++ toolchain), so that file and TPM keys still work.
- */
+/** graphene-pk11 and pkcs11js are optional dependencies (file and TPM keys work without them): see addon-status.ts. */
 async function importGraphene(): Promise<typeof Graphene> {
   try {
     return await import("graphene-pk11");
   } catch (cause) {
-    const reason = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!.replace(/ imported from .*/, "");
-    throw new DeviceError("PKCS11_ERROR", "PKCS#11 support is not installed: the pkcs11js native addon failed to build; install g++/make/python3 and reinstall", {
-      cause,
-      hint: `npm install -g roles-anywhere-agent, or npm rebuild pkcs11js in a project; ${reason}`,
-    });
+    throw addonMissingError(cause);
   }
 }
 

@@ -11,17 +11,10 @@ import { closeSession, openSession, type TokenContext } from "./objects.js";
 import { pkcs11Failure } from "./pkcs11-errors.js";
 import { givenUserPin, loginUser, userPinPrompt, type PinSupply } from "./pin.js";
 import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, type TokenSlot } from "./slots.js";
+import type { TokenSessionOptions } from "./token-session-options.js";
 import type { Pkcs11Uri } from "./uri.js";
 
-export interface TokenSessionOptions {
-  readonly uri: Pkcs11Uri;
-  /** `--pkcs11-lib`. */
-  readonly library?: string | undefined;
-  /** PIN when the URI has none. */
-  readonly pin?: SecretSource | undefined;
-  readonly debug?: DebugLog | undefined;
-  readonly env?: NodeJS.ProcessEnv | undefined;
-}
+export type { TokenSessionOptions };
 
 export interface TokenSession {
   readonly context: TokenContext;

@@ -3,6 +3,7 @@ import { listenOrClose, serveUntilStopped, startRegistry, type DaemonStartOption
 import { checkPortPrivilege } from "../io/listen-tcp.js";
 import type { Log } from "../daemon/signals.js";
 import { UsageError } from "../errors.js";
+import { ReadinessGate, reportReady } from "../os/service-manager.js";
 import { advertisedHost } from "./advertise-host.js";
 import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
 import { ecsEnvFile, writeEcsEnvFiles } from "./ecs-env.js";
@@ -49,7 +50,10 @@ export async function runServe(run: ServeRun): Promise<void> {
   const specs = await run.specs();
   const roles = specs.map((s) => s.name);
   const consumers = run.ecs ? await openEcsConsumers(run.ecsIdentity, consumerBindings(run.ecsConsumers, roles), roles, log) : undefined;
-  const registry = await startRegistry(specs, log, true, run.start);
+  // systemd (Type=notify): ready once the endpoint listens and every role holds credentials.
+  const LISTENING = "\0listening";
+  const ready = new ReadinessGate([LISTENING, ...roles], () => reportReady(`serving ${specs.length} role(s)`, log));
+  const registry = await startRegistry(specs, log, true, { ...run.start, onRefreshed: (name) => ready.arrived(name) });
   const server = await listenOrClose(registry, async () => {
     try {
       return await startCredentialServer({
@@ -86,6 +90,7 @@ export async function runServe(run: ServeRun): Promise<void> {
       for (const c of consumers.lookup.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
     }
   }
+  ready.arrived(LISTENING);
   await serveUntilStopped(registry, server, run.specs, log);
 }
 

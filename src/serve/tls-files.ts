@@ -26,7 +26,7 @@ interface LoadedTls {
 export async function loadTlsFiles(paths: TlsFilePaths): Promise<LoadedTls> {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
   const key = await readInputFile(paths.key, "TLS private key file");
-  warnIfExposed(key.mode, paths.key, "TLS private key file");
+  if (key.mode !== undefined) warnIfExposed(key.mode, paths.key, "TLS private key file");
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert.bytes);

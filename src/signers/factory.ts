@@ -1,6 +1,6 @@
 import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
-import { readInputFile } from "../io/input-file.js";
+import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import type { Certificate } from "../x509/certificate.js";
 import { classifyDer } from "../x509/der-kind.js";
 import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
@@ -74,13 +74,21 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
       hint: "pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with a combined PEM or PKCS#12 file",
     });
   }
+  const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);
+  if (fromStdin.length > 1) {
+    throw new UsageError("USAGE", "only one of --certificate, --private-key and --intermediates can be - (standard input)", {
+      hint: "pass the others as files or env:NAME",
+    });
+  }
   const debug = options.debug;
   const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
 
   // The certificate, when it comes from a file.
   let certificateFile: CertificateFile | undefined;
+  let certificateInput: InputBytes | undefined;
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {
-    const { bytes, stamp } = await readInputFile(certRef, "certificate file");
+    certificateInput = await readInputFile(certRef, "certificate file");
+    const { bytes, stamp } = certificateInput;
     const certificates = parseCertificateBytes(bytes, certRef);
     const [leaf, ...chain] = certificates;
     if (leaf !== undefined) {
@@ -127,7 +135,8 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
   }
 
   // A key file. With no --certificate, certificates stored next to the key (combined PEM) are used.
-  const keyFile = await readInputFile(keyRef, "private key file");
+  // With no --private-key the certificate's input is read once for both (standard input cannot be read twice).
+  const keyFile = keyRef === certRef && certificateInput ? certificateInput : await readInputFile(keyRef, "private key file");
   if (certificateFile === undefined && certRef === undefined) {
     const [leaf, ...chain] = looksLikePem(keyFile.bytes) ? parseCertificateBytes(keyFile.bytes, keyRef) : [];
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
@@ -169,7 +178,7 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
   }
 
   // Unlike a TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted), a key file is the key itself.
-  warnIfExposed(keyFile.mode, keyRef, "private key file");
+  if (keyFile.mode !== undefined) warnIfExposed(keyFile.mode, keyRef, "private key file");
   return createFileSigner({
     keyPath: keyRef,
     keyFile,

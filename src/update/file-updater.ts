@@ -7,6 +7,8 @@ export interface FileUpdaterOptions {
   readonly path: string;
   readonly profile: string;
   readonly log: (line: string) => void;
+  /** Called after each successful write (the first one makes a Type=notify unit ready). */
+  readonly onWritten?: () => void;
   /** Delay before writing again after a failed write (default 30 s). */
   readonly retryMs?: number;
   readonly write?: (path: string, profile: string, credentials: Credentials) => Promise<void>;
@@ -60,6 +62,7 @@ export class CredentialsFileUpdater {
         try {
           await this.#write(this.#options.path, this.#options.profile, credentials);
           this.#options.log(`wrote profile [${this.#options.profile}] to ${this.#options.path}`);
+          this.#options.onWritten?.();
         } catch (error) {
           const text = isAgentError(error) ? error.toOneLine() : String(error);
           const retryMs = this.#options.retryMs ?? 30_000;

@@ -25,7 +25,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["credentials"],
   ["daemon"],
   ["agent", "serve", "update"],
-  ["provisioning"],
+  ["provisioning", "systemd"],
   ["local-endpoint", "sdk"],
   ["doctor"],
   ["cli", "index"],

@@ -16,8 +16,9 @@ import { mutationOf, parsesOrAgentError, printTallies, runs } from "./fuzz-suppo
 
 const { dir, cleanup } = makeTempDir("raa-fuzz-le-");
 const URL_ = "http://127.0.0.1:9911";
-// Now (the certificates are issued now), fixed for the whole file.
-const date = new Date(Math.floor(Date.now() / 1000) * 1000);
+// The signing time, fixed for the whole file: taken once the certificates exist (openssl makes them valid from
+// the second it issues them, which on a loaded machine can be seconds after this module was loaded).
+let date: Date;
 let policy: CreateSessionPolicy;
 let id: Identity;
 let valid: OutgoingRequest;
@@ -27,6 +28,7 @@ beforeAll(async () => {
   const inter = createCa(dir, { name: "Fuzz Intermediate", parent: root });
   const leaf = issueLeaf(inter, dir, { name: "fuzz-leaf", keyType: "p256" });
   id = identity(leaf, [inter.certPem]);
+  date = new Date(Math.ceil(Date.now() / 1000) * 1000);
   policy = { region: "us-east-1", trustAnchors: [new Certificate(new X509Certificate(readFileSync(root.certPath)).raw)], config: undefined };
   valid = await signedCreateSession(URL_, id, { date });
 });

@@ -10,6 +10,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
   csr: async () => (await import("./csr.js")).default,
   "credential-process": async () => (await import("./credential-process.js")).default,
   "install-certificate": async () => (await import("./install-certificate.js")).default,
+  "install-systemd": async () => (await import("./install-systemd.js")).default,
   keygen: async () => (await import("./keygen.js")).default,
   "local-endpoint": async () => (await import("./local-endpoint.js")).default,
   "sign-string": async () => (await import("./sign-string.js")).default,

@@ -10,6 +10,7 @@ import { readCertificateNames } from "../../x509/names/certificate-names.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
 import { createObject, destroyObject, findObjects, readAttribute, type Template } from "../../pkcs11/token-objects.js";
+import type { InstallOnTokenResult } from "./install-on-token.js";
 import { keyUri } from "./token-keygen.js";
 
 export interface InstallOnTokenRequest {
@@ -22,12 +23,6 @@ export interface InstallOnTokenRequest {
   readonly replace: boolean;
 }
 
-export interface InstallOnTokenResult {
-  readonly uri: string;
-  /** False when the very same certificate was already there. */
-  readonly written: boolean;
-  readonly chainWritten: number;
-}
 
 /**
  * Stores the issued certificate with its key's CKA_ID and CKA_LABEL (so that the key's URI finds both, and

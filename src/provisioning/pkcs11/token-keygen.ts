@@ -4,7 +4,8 @@ import { findPrivateKeys, publicKeyOf } from "../../pkcs11/objects.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { generateTokenKeyPair } from "./generate-key-pair.js";
 import type { KeySpec } from "./key-spec.js";
-import { openTokenSession, type TokenSessionOptions } from "../../pkcs11/token-session.js";
+import { openTokenSession } from "../../pkcs11/token-session.js";
+import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 
 export interface TokenKeygenOptions extends Omit<TokenSessionOptions, "uri"> {
   /** Token (and optionally `id=` / `object=`) to create the key on. */

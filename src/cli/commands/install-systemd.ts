@@ -1,0 +1,57 @@
+import type { CommandSpec } from "../command.js";
+import { boolArg, numberArg, stringArg } from "../command.js";
+import { UsageError } from "../../errors.js";
+
+const command: CommandSpec = {
+  name: "install-systemd",
+  describe: "Install systemd units (serve, update, update-once; the per-user agent) for this installation, with their sysusers.d and tmpfiles.d entries",
+  options: [
+    { name: "dry-run", type: "boolean", description: "Print the files instead of installing them" },
+    { name: "root", type: "string", default: "/", description: "Install under this directory (an image being built); only / also runs systemd-sysusers, systemd-tmpfiles and daemon-reload" },
+    { name: "config", type: "string", default: "/etc/roles-anywhere-agent/config.json", description: "Config file the system services read" },
+    { name: "profile", type: "string", default: "default", description: "Config-file profile that serve serves and update writes" },
+    { name: "port", type: "number", default: 9911, description: "serve's port" },
+    { name: "user", type: "string", default: "roles-anywhere", description: "System user (and group) the services run as; created by the sysusers.d entry" },
+    { name: "tpm-device", type: "string", default: "/dev/tpmrm0", description: "TPM device the services may open" },
+    { name: "pin-file", type: "string", description: "PIN file systemd hands to the services (LoadCredential=pkcs11-pin:FILE)" },
+  ],
+  async run(args, io) {
+    const [{ generateFiles }, { installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
+    const user = stringArg(args, "user") ?? "roles-anywhere";
+    if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
+    const port = numberArg(args, "port") ?? 9911;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError("USAGE", `--port ${port} is out of range: use 1 to 65535`);
+    const profile = stringArg(args, "profile") ?? "default";
+    for (const [flag, path] of [["config", stringArg(args, "config")], ["tpm-device", stringArg(args, "tpm-device")], ["pin-file", stringArg(args, "pin-file")], ["root", stringArg(args, "root")]] as const) {
+      if (path !== undefined && !path.startsWith("/")) throw new UsageError("USAGE", `--${flag} must be an absolute path`);
+    }
+    const installation = thisInstallation(process.argv[1]);
+    const context = {
+      node: installation.node,
+      cli: installation.cli,
+      configPath: stringArg(args, "config") ?? "/etc/roles-anywhere-agent/config.json",
+      profile,
+      port,
+      user,
+      tpmDevice: stringArg(args, "tpm-device") ?? "/dev/tpmrm0",
+      notify: installation.canNotify,
+      protectHome: installation.underHome ? ("read-only" as const) : ("yes" as const),
+      pinFile: stringArg(args, "pin-file"),
+    };
+    const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
+    if (installation.underHome) warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
+    if (!installation.canNotify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
+    const files = generateFiles(context);
+    if (boolArg(args, "dry-run")) {
+      for (const file of files) io.stdout.write(`# ${file.path}\n${file.content}\n`);
+      return 0;
+    }
+    const report = await installFiles(files, stringArg(args, "root") ?? "/", context);
+    for (const path of report.written) io.stdout.write(`wrote ${path}\n`);
+    for (const command of report.ran) io.stdout.write(`ran ${command}\n`);
+    for (const step of report.nextSteps) io.stdout.write(`next: ${step}\n`);
+    return 0;
+  },
+};
+
+export default command;

@@ -1,0 +1,140 @@
+/**
+ * Why PKCS#11 support cannot be loaded, told plainly the first time a pkcs11: key is used. pkcs11js (the native
+ * addon) and graphene-pk11 are optional dependencies, so an install goes on without them; what the user must
+ * do depends on why they are missing:
+ * - left out on purpose (`--omit=optional`): reinstall without it;
+ * - its build failed (no C++ toolchain or Python): npm leaves a failed optional package out; install the tools;
+ * - its install script did not run (npm's `allowScripts` approval, `--ignore-scripts`): approve it and rebuild;
+ * - built, but it does not load (another Node.js ABI or machine): rebuild.
+ * The package tree says which, except for the first two: both leave no trace in node_modules. The project's
+ * package-lock.json tells them apart (npm records `hasInstallScript` for a package it fetched, not for one it
+ * omitted); a global install has no lockfile, and npm installs optional dependencies there regardless of --omit.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DeviceError } from "../errors.js";
+
+const PACKAGE = "roles-anywhere-agent";
+const BUILD_TOOLS = "install g++, make and python3 (node-gyp builds pkcs11js), then reinstall";
+
+export type AddonProblem =
+  | { readonly kind: "omitted" }
+  | { readonly kind: "build-failed" }
+  | { readonly kind: "missing" }
+  | { readonly kind: "not-built"; readonly packageDir: string }
+  | { readonly kind: "unloadable"; readonly reason: string }
+  | { readonly kind: "graphene-missing" };
+
+/** The error for `cause` (the failed import of graphene-pk11), with what the user should do. */
+export function addonMissingError(cause: unknown, from: string = thisModuleFile(), stopAt?: string): DeviceError {
+  const reason = firstLine(cause);
+  const problem = diagnoseAddon(from, reason, stopAt);
+  const message = `PKCS#11 support is not installed: ${describe(problem)}`;
+  return new DeviceError("PKCS11_NOT_INSTALLED", message, { cause, hint: hintFor(problem) });
+}
+
+/**
+ * `from`: the file whose require() would load graphene-pk11 (this module, or the CLI bundle). The packages are
+ * looked up the way Node.js does — `node_modules/<name>` in each directory from there up — to `stopAt` (the
+ * filesystem root unless a test bounds the walk).
+ */
+export function diagnoseAddon(from: string, reason: string, stopAt?: string): AddonProblem {
+  const pkcs11js = findPackage("pkcs11js", dirname(from), stopAt);
+  if (pkcs11js === undefined) return whyAbsent(from);
+  if (!existsSync(join(pkcs11js, "build", "Release", "pkcs11.node"))) return { kind: "not-built", packageDir: pkcs11js };
+  if (findPackage("graphene-pk11", dirname(from), stopAt) === undefined) return { kind: "graphene-missing" };
+  return { kind: "unloadable", reason };
+}
+
+function findPackage(name: string, start: string, stopAt: string | undefined): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, "node_modules", name);
+    if (existsSync(join(candidate, "package.json"))) return candidate;
+    if (dir === stopAt || dir === dirname(dir)) return undefined;
+  }
+}
+
+function describe(problem: AddonProblem): string {
+  switch (problem.kind) {
+    case "omitted":
+      return "the optional packages pkcs11js and graphene-pk11 were left out (npm install --omit=optional)";
+    case "build-failed":
+      return "the pkcs11js native addon failed to build when this package was installed, so npm left it out";
+    case "missing":
+      return "the optional package pkcs11js is missing (installed with --omit=optional, or its native addon failed to build)";
+    case "not-built":
+      return `pkcs11js is installed but its install script did not run, so its native addon was never built (${problem.packageDir})`;
+    case "unloadable":
+      return `the pkcs11js native addon cannot be loaded (${problem.reason})`;
+    case "graphene-missing":
+      return "the optional package graphene-pk11 is missing";
+  }
+}
+
+function hintFor(problem: AddonProblem): string {
+  switch (problem.kind) {
+    case "omitted":
+      return "reinstall without --omit=optional (file and TPM keys work without PKCS#11 support)";
+    case "build-failed":
+      return `${BUILD_TOOLS}; npm install --foreground-scripts shows the build's output`;
+    case "missing":
+      return `reinstall without --omit=optional; if pkcs11js fails to build, ${BUILD_TOOLS}`;
+    case "not-built":
+      return "allow its install script and build it: npm install-scripts approve pkcs11js && npm rebuild pkcs11js (global install: npm install -g --allow-scripts=pkcs11js roles-anywhere-agent)";
+    case "unloadable":
+      return "it was built for another Node.js version or machine: npm rebuild pkcs11js (global install: reinstall the package)";
+    case "graphene-missing":
+      return "reinstall the package without --omit=optional";
+  }
+}
+
+/** pkcs11js is not in the tree: find out from the installing project's lockfile whether npm omitted it. */
+function whyAbsent(from: string): AddonProblem {
+  const root = packageRoot(dirname(from));
+  if (root === undefined || basename(dirname(root)) !== "node_modules") return { kind: "missing" };
+  const installer = dirname(dirname(root));
+  for (const name of ["package-lock.json", "npm-shrinkwrap.json"]) {
+    const entry = lockEntry(join(installer, name));
+    if (entry === null) continue;
+    if (entry === undefined) return { kind: "missing" };
+    return entry.hasInstallScript === true ? { kind: "build-failed" } : { kind: "omitted" };
+  }
+  // <prefix>/lib/node_modules/roles-anywhere-agent with no project around it: a global install, where npm
+  // installs optional dependencies whatever --omit says; missing there means the build failed.
+  const global = basename(installer) === "lib" && !existsSync(join(installer, "package.json"));
+  return global ? { kind: "build-failed" } : { kind: "missing" };
+}
+
+/** The lockfile's entry for pkcs11js; null when there is no such lockfile, undefined when it has no entry. */
+function lockEntry(file: string): { hasInstallScript?: boolean } | null | undefined {
+  let lock: { packages?: Record<string, { hasInstallScript?: boolean }> };
+  try {
+    lock = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return null;
+  }
+  const packages = lock.packages ?? {};
+  return packages["node_modules/pkcs11js"] ?? packages[`node_modules/${PACKAGE}/node_modules/pkcs11js`];
+}
+
+/** The directory of this package's package.json, walking up from dist/… (or src/… in tests). */
+function packageRoot(start: string): string | undefined {
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === PACKAGE) return dir;
+    } catch {
+      /* no package.json here (dist/ and dist/lib only say "type") */
+    }
+  }
+  return undefined;
+}
+
+function firstLine(cause: unknown): string {
+  return (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!.replace(/ imported from .*/, "");
+}
+
+function thisModuleFile(): string {
+  // CommonJS builds (the CLI bundle) have __filename; ES modules have import.meta.url.
+  return typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url);
+}

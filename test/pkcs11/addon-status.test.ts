@@ -1,0 +1,93 @@
+/**
+ * Why PKCS#11 support is missing, read from a package tree laid out as npm leaves it in each case (the native
+ * packaging test installs the real tarball for the global, --omit=optional and --ignore-scripts cases).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { addonMissingError, diagnoseAddon } from "../../src/pkcs11/addon-status.js";
+
+const diagnose = (from: string, reason: string) => diagnoseAddon(from, reason, caseDir(from));
+import { makeTempDir } from "../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir("raa-addon-status-");
+afterAll(cleanup);
+
+let n = 0;
+/** Each case's directory: the lookup stops there, so that a node_modules above the temporary directory (a stray /tmp/node_modules) cannot answer. */
+const caseDir = (from: string) => from.slice(0, from.indexOf("/", from.indexOf("/case-") + 1));
+/** <dir>/<case>/<installer>/node_modules/roles-anywhere-agent/dist/cli-bundle.cjs, with the given extras. */
+function tree(opts: { installer?: string; lock?: object; pkcs11js?: "absent" | "unbuilt" | "built"; graphene?: boolean; projectManifest?: boolean }): string {
+  const installer = join(dir, `case-${n++}`, opts.installer ?? "project");
+  const pkg = join(installer, "node_modules", "roles-anywhere-agent");
+  mkdirSync(join(pkg, "dist"), { recursive: true });
+  writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "roles-anywhere-agent" }));
+  writeFileSync(join(pkg, "dist", "package.json"), JSON.stringify({ type: "commonjs" }));
+  const from = join(pkg, "dist", "cli-bundle.cjs");
+  writeFileSync(from, "");
+  if (opts.projectManifest ?? true) writeFileSync(join(installer, "package.json"), JSON.stringify({ name: "app" }));
+  if (opts.lock) writeFileSync(join(installer, "package-lock.json"), JSON.stringify(opts.lock));
+  if (opts.pkcs11js && opts.pkcs11js !== "absent") {
+    const p = join(installer, "node_modules", "pkcs11js");
+    mkdirSync(join(p, "build", "Release"), { recursive: true });
+    writeFileSync(join(p, "package.json"), JSON.stringify({ name: "pkcs11js", main: "index.js" }));
+    if (opts.pkcs11js === "built") writeFileSync(join(p, "build", "Release", "pkcs11.node"), "");
+  }
+  if (opts.graphene) {
+    const g = join(installer, "node_modules", "graphene-pk11");
+    mkdirSync(g, { recursive: true });
+    writeFileSync(join(g, "package.json"), JSON.stringify({ name: "graphene-pk11", main: "index.js" }));
+    writeFileSync(join(g, "index.js"), "");
+  }
+  return from;
+}
+
+const lockWith = (entry: object) => ({ lockfileVersion: 3, packages: { "": {}, "node_modules/pkcs11js": { version: "2.1.7", optional: true, ...entry } } });
+
+describe("PKCS#11 support missing: the reason", () => {
+  it("--omit=optional in a project: the lockfile lists pkcs11js, which npm never fetched", () => {
+    expect(diagnose(tree({ lock: lockWith({}) }), "Cannot find module 'pkcs11js'")).toEqual({ kind: "omitted" });
+  });
+
+  it("a failed build in a project: npm fetched pkcs11js (hasInstallScript) and left it out", () => {
+    expect(diagnose(tree({ lock: lockWith({ hasInstallScript: true }) }), "x")).toEqual({ kind: "build-failed" });
+  });
+
+  it("a global install (<prefix>/lib/node_modules, no lockfile): the build failed", () => {
+    expect(diagnose(tree({ installer: "lib", projectManifest: false }), "x")).toEqual({ kind: "build-failed" });
+  });
+
+  it("no lockfile to tell: both reasons are named", () => {
+    const problem = diagnose(tree({}), "x");
+    expect(problem).toEqual({ kind: "missing" });
+  });
+
+  it("installed but its install script did not run (allowScripts, --ignore-scripts)", () => {
+    const problem = diagnose(tree({ pkcs11js: "unbuilt", graphene: true }), "x");
+    expect(problem.kind).toBe("not-built");
+  });
+
+  it("built but not loadable: the loader's reason is kept", () => {
+    expect(diagnose(tree({ pkcs11js: "built", graphene: true }), "wrong ELF class")).toEqual({ kind: "unloadable", reason: "wrong ELF class" });
+  });
+
+  it("messages: one plain sentence each, the documented code, and what to do", () => {
+    const cases: [string, RegExp, RegExp][] = [
+      [tree({ lock: lockWith({}) }), /left out \(npm install --omit=optional\)/, /reinstall without --omit=optional/],
+      [tree({ lock: lockWith({ hasInstallScript: true }) }), /failed to build/, /install g\+\+, make and python3/],
+      [tree({ pkcs11js: "unbuilt", graphene: true }), /install script did not run/, /npm install-scripts approve pkcs11js && npm rebuild pkcs11js/],
+    ];
+    for (const [from, message, hint] of cases) {
+      const error = addonMissingError(new Error("Cannot find module 'pkcs11js'\nRequire stack: …"), from, caseDir(from));
+      expect(error.code).toBe("PKCS11_NOT_INSTALLED");
+      expect(error.category).toBe("device");
+      expect(error.message).toMatch(/^PKCS#11 support is not installed: /);
+      expect(error.message).toMatch(message);
+      expect(error.hint).toMatch(hint);
+      expect(error.message).not.toContain("\n");
+    }
+    // --omit=optional is not called a failed build.
+    const omitted = tree({ lock: lockWith({}) });
+    expect(addonMissingError(new Error("x"), omitted, caseDir(omitted)).message).not.toMatch(/fail/);
+  });
+});
