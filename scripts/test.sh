@@ -11,6 +11,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm_config_nodedir=/usr npm ci --no-audit --no-fund >&2
 fi
 
+# The cross-user tests run dist/cli.js as other local users (useradd, uid 65534): they must be able to reach the
+# checkout. A clone made with `mktemp -d` is mode 0700; grant traversal (not listing) on the checkout's own directory.
+if [ "$(id -u)" = 0 ] && [ -O . ] && [ "$(( 0$(stat -c %a .) & 1 ))" = 0 ]; then
+  echo "test.sh: chmod o+x $(pwd) so that the cross-user tests' other users can run dist/cli.js" >&2
+  chmod o+x .
+fi
+
 npm run --silent build >&2
 npx tsc -p tsconfig.json --noEmit >&2
 
