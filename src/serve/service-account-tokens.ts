@@ -1,6 +1,7 @@
 import { createPublicKey, verify, type JsonWebKey, type KeyObject } from "node:crypto";
 import { InputError, isAgentError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
+import { ownValue } from "../own-value.js";
 import type { EcsConsumer, EcsConsumerLookup } from "./ecs-consumers.js";
 
 /** A Kubernetes ServiceAccount allowed one role: its pods present their projected ServiceAccount token. */
@@ -89,7 +90,7 @@ export class ServiceAccountTokens implements EcsConsumerLookup {
     const header = jsonPart(parts[0]!);
     const payload = jsonPart(parts[1]!);
     if (!header || !payload || typeof header["alg"] !== "string") return undefined;
-    const alg = ALGORITHMS[header["alg"]];
+    const alg = ownValue(ALGORITHMS, header["alg"]);
     if (!alg) return undefined; // "none", HS256 (a public key as an HMAC secret) and the rest
     const kid = typeof header["kid"] === "string" ? header["kid"] : undefined;
     const signature = Buffer.from(parts[2]!, "base64url");
