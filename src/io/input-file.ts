@@ -1,6 +1,7 @@
 import { readFile, statSync } from "node:fs";
 import { readOpenedFile } from "./read-opened-file.js";
 import { InputError } from "../errors.js";
+import { ownValue } from "../own-value.js";
 
 /** Identifies one version of a file, to notice when it has been replaced or rewritten. */
 export interface FileStamp {
@@ -80,7 +81,7 @@ function fromEnvironment(name: string, what: string): Buffer {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
     throw new InputError("INPUT_INVALID", `${what}: env:${name} does not name an environment variable`, { hint: "write env:NAME, e.g. env:DEVICE_CERT" });
   }
-  const value = process.env[name];
+  const value = ownValue(process.env, name);
   if (value === undefined || value.trim() === "") {
     throw new InputError("INPUT_MISSING", `${what}: environment variable ${name} is ${value === undefined ? "not set" : "empty"}`, {
       hint: `set ${name} to the PEM text`,

@@ -13,6 +13,7 @@ import { attributeName } from "../../src/x509/names/attribute-names.js";
 import { parseSubject } from "../../src/x509/names/parse-subject.js";
 import { errorFromResponse } from "../../src/rolesanywhere/response.js";
 import { readSecret } from "../../src/secrets/secret-source.js";
+import { readInputFile } from "../../src/io/input-file.js";
 import { pinFromSource } from "../../src/pkcs11/pin.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 
@@ -60,6 +61,10 @@ describe.each(INHERITED)("the name %s", (name) => {
   it("environment variable name of a secret: not set (PASSWORD_REQUIRED), never an inherited function", async () => {
     await expect(readSecret({ kind: "env", name }, "the password")).rejects.toMatchObject({ code: "PASSWORD_REQUIRED" });
     await expect(pinFromSource({ kind: "env", name }, "the PIN", {}).read()).rejects.toMatchObject({ code: "PASSWORD_REQUIRED" });
+  });
+
+  it("env:NAME input (certificate, key, intermediates): not set (INPUT_MISSING), never an inherited function", async () => {
+    await expect(readInputFile(`env:${name}`, "certificate file")).rejects.toMatchObject({ code: "INPUT_MISSING" });
   });
 
   it("subject attribute type: unknown (USAGE); attribute OID table: no name", () => {
