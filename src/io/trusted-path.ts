@@ -5,17 +5,10 @@ import { InputError } from "../errors.js";
 /**
  * Paths that steer the process (the config file, a PKCS#11 module it names, the agent socket, the ECS env
  * directory) are trusted only when no other user can have put them there or swap them: OpenSSH's rule for
- * ~/.ssh/config, applied to every directory from `/` down. The path is walked one component at a time, each
- * directory held open and the next one reached through it (`/proc/self/fd/N/name`), so that what is checked
- * is what is used, not whatever a name leads to a moment later. Symbolic links are followed only when they
- * belong to the user or root.
- *
- * The rule for a directory on the way: owned by the user or root, and not writable by group or others unless
- * it has the sticky bit (as /tmp does: then nobody else can rename or remove an entry that is not theirs).
- * The caller adds its own rule for the last directory and for the entry itself.
- *
- * Where /proc/self/fd is missing (not Linux), components are reached by name with the same checks: an
- * attacker who can race the walk could then swap a directory between check and use (SECURITY.md).
+ * ~/.ssh/config, applied to every directory from `/` down. Each directory on the way is held open and the next
+ * one reached through it (`/proc/self/fd/N/name`), so that what is checked is what is used. Symbolic links are
+ * followed only when they belong to the user or root. Without /proc/self/fd (not Linux) components are reached
+ * by name with the same checks, which a racing attacker could defeat (SECURITY.md).
  */
 
 /** Linux's O_PATH (not in fs.constants): a descriptor that names an entry without opening it (sockets too). */
@@ -51,17 +44,9 @@ export interface WalkOptions {
 
 /** A path that fails the rule: `reason` says which component and why, for the caller's one-line message. */
 export class UntrustedPathError extends InputError {
-  readonly reason: string;
-
-  constructor(reason: string) {
+  constructor(readonly reason: string) {
     super("FILE_UNSAFE", reason);
-    this.reason = reason;
   }
-}
-
-/** Whether directories are reached through open descriptors (Linux with /proc) or by name. */
-export function walksByDescriptor(): boolean {
-  return process.platform === "linux" && existsSync("/proc/self/fd");
 }
 
 /**
@@ -70,7 +55,7 @@ export function walksByDescriptor(): boolean {
  * ELOOP) when a directory on the way cannot be reached. The caller closes `entry.directory`.
  */
 export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
-  const byFd = walksByDescriptor();
+  const byFd = process.platform === "linux" && existsSync("/proc/self/fd");
   // Not path.resolve(): '..' after a symbolic link means the parent of where the link leads, as for the kernel.
   const pending = components(isAbsolute(path) ? path : `${process.cwd()}/${path}`);
   const stack: Directory[] = [Directory.root(byFd)];
@@ -86,10 +71,9 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
         continue;
       }
       const last = pending.length === 0;
-      let found = current.look(name);
-      if (!found && !last && options.createMode !== undefined) found = current.make(name, options.createMode);
+      const found = current.lookOrMake(name, last ? undefined : options.createMode);
       if (found?.stats.isSymbolicLink()) {
-        found.close();
+        closeFd(found.fd);
         if (++links > MAX_LINKS) throw osError("ELOOP", `too many symbolic links in ${path}`);
         checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid);
         const target = readlinkSync(current.entry(name));
@@ -100,17 +84,12 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
         continue;
       }
       if (last) {
-        found?.close();
-        stack.splice(stack.indexOf(current), 1);
+        closeFd(found?.fd);
+        stack.pop();
         for (const d of stack) d.close();
         return { directory: current, name, path: join(current.path, name), stats: found?.stats };
       }
-      if (!found) throw osError("ENOENT", `${join(current.path, name)} does not exist`);
-      if (!found.stats.isDirectory()) {
-        found.close();
-        throw osError("ENOTDIR", `${join(current.path, name)} is not a directory`);
-      }
-      const next = found.asDirectory(join(current.path, name));
+      const next = openFound(found, join(current.path, name));
       stack.push(next);
       checkDirectoryRule(next, options.uid);
     }
@@ -128,15 +107,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
 export function openCheckedDirectory(path: string, options: WalkOptions): CheckedDirectory {
   const entry = walkToEntry(path, options); // stops at the parent, with the directory as its entry
   try {
-    const parent = entry.directory as Directory;
-    let found = parent.look(entry.name);
-    if (!found && options.createMode !== undefined) found = parent.make(entry.name, options.createMode);
-    if (!found) throw osError("ENOENT", `${entry.path} does not exist`);
-    if (!found.stats.isDirectory()) {
-      found.close();
-      throw osError("ENOTDIR", `${entry.path} is not a directory`);
-    }
-    return found.asDirectory(entry.path);
+    return openFound((entry.directory as Directory).lookOrMake(entry.name, options.createMode), entry.path);
   } finally {
     entry.directory.close();
   }
@@ -151,8 +122,9 @@ export function openCheckedFile(path: string, what: string, uid: number): { fd: 
   const entry = walkToEntry(path, { uid });
   try {
     if (!entry.stats) throw osError("ENOENT", `${entry.path} does not exist`);
-    checkOwner(entry.directory.stats, `the directory of ${what} ${entry.path}, ${entry.directory.path},`, uid);
-    checkNotWritable(entry.directory.stats, `the directory of ${what} ${entry.path}, ${entry.directory.path},`);
+    const directory = `the directory of ${what} ${entry.path}, ${entry.directory.path},`;
+    checkOwner(entry.directory.stats, directory, uid);
+    checkNotWritable(entry.directory.stats, directory);
     const fd = openSync(entry.directory.entry(entry.name), constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       const stats = fstatSync(fd);
@@ -207,6 +179,16 @@ function osError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 
+/** A directory found on the way, opened as the next step (ENOENT or ENOTDIR otherwise). */
+function openFound(found: Found | undefined, path: string): Directory {
+  if (!found) throw osError("ENOENT", `${path} does not exist`);
+  if (!found.stats.isDirectory()) {
+    closeFd(found.fd);
+    throw osError("ENOTDIR", `${path} is not a directory`);
+  }
+  return new Directory(path, found.stats, found.fd);
+}
+
 export function modeText(stats: Stats): string {
   return (stats.mode & 0o7777).toString(8);
 }
@@ -214,20 +196,19 @@ export function modeText(stats: Stats): string {
 /** An entry looked at inside a directory: its own stats (never a link's target) and, on Linux, an O_PATH descriptor. */
 interface Found {
   readonly stats: Stats;
-  asDirectory(path: string): Directory;
-  close(): void;
+  readonly fd: number | undefined;
+}
+
+function closeFd(fd: number | undefined): void {
+  if (fd !== undefined) closeSync(fd);
 }
 
 class Directory implements CheckedDirectory {
-  #fd: number | undefined;
-
-  private constructor(
+  constructor(
     readonly path: string,
     readonly stats: Stats,
-    fd: number | undefined,
-  ) {
-    this.#fd = fd;
-  }
+    private fd: number | undefined,
+  ) {}
 
   static root(byFd: boolean): Directory {
     if (!byFd) return new Directory("/", lstatSync("/"), undefined);
@@ -236,16 +217,15 @@ class Directory implements CheckedDirectory {
   }
 
   entry(name: string): string {
-    return this.#fd === undefined ? join(this.path, name) : `/proc/self/fd/${this.#fd}/${name}`;
+    return this.fd === undefined ? join(this.path, name) : `/proc/self/fd/${this.fd}/${name}`;
   }
 
   /** What `name` is, without following it; undefined when nothing is there. */
   look(name: string): Found | undefined {
     const entry = this.entry(name);
-    if (this.#fd === undefined) {
+    if (this.fd === undefined) {
       const stats = lstatSync(entry, { throwIfNoEntry: false });
-      if (!stats) return undefined;
-      return { stats, asDirectory: (path) => new Directory(path, stats, undefined), close: () => {} };
+      return stats && { stats, fd: undefined };
     }
     let fd: number;
     try {
@@ -254,18 +234,18 @@ class Directory implements CheckedDirectory {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
     }
-    const stats = fstatSync(fd);
-    return {
-      stats,
-      asDirectory: (path) => new Directory(path, stats, fd),
-      close: () => closeSync(fd),
-    };
+    return { stats: fstatSync(fd), fd };
   }
 
-  /** Creates directory `name` (someone else creating it first is fine: it is then checked like any other). */
-  make(name: string, mode: number): Found | undefined {
+  /**
+   * `look(name)`, creating a missing directory first when `createMode` is given (someone else creating it first
+   * is fine: it is then checked like any other).
+   */
+  lookOrMake(name: string, createMode: number | undefined): Found | undefined {
+    const found = this.look(name);
+    if (found || createMode === undefined) return found;
     try {
-      mkdirSync(this.entry(name), { mode });
+      mkdirSync(this.entry(name), { mode: createMode });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
@@ -273,7 +253,7 @@ class Directory implements CheckedDirectory {
   }
 
   close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+    closeFd(this.fd);
+    this.fd = undefined;
   }
 }
