@@ -11,16 +11,13 @@ export interface CertificateStatus {
   readonly state: CertificateState;
 }
 
-export interface CertificateWatchOptions {
+interface CertificateWatchOptions {
   /** Warn when the certificate expires within this many milliseconds. */
   readonly windowMs: number;
   /** Receives each warning line. Must not throw. */
   readonly warn: (line: string) => void;
-  /** Epoch milliseconds. */
-  readonly now?: () => number;
-  readonly timers?: Timers;
-  /** How often a warning is repeated while it holds (default: daily). */
-  readonly repeatMs?: number;
+  readonly now?: (() => number) | undefined;
+  readonly timers?: Timers | undefined;
   /** Re-check from a timer between observations (default true; off for one-shot sources). */
   readonly timer?: boolean;
 }
@@ -33,16 +30,14 @@ const realTimers: Timers = {
 };
 
 /**
- * Watches the certificate a long-running source signs with: a warning when it comes within the window of
- * its expiry, the first time it is seen and then once a day (also between refreshes, from a timer), so
- * an operator hears about it days before CreateSession starts failing. A renewed certificate (another
- * expiry date) starts over.
+ * Watches the certificate a long-running source signs with: a warning when it comes within the window of its
+ * expiry, when first seen and then daily (also between refreshes, from a timer), so an operator hears about it
+ * days before CreateSession fails. A renewed certificate (another expiry date) starts over.
  */
 export class CertificateWatch {
   readonly #options: CertificateWatchOptions;
   readonly #now: () => number;
   readonly #timers: Timers;
-  readonly #repeatMs: number;
   #certificate: WatchedCertificate | undefined;
   #lastWarning: { readonly notAfter: number; readonly at: number } | undefined;
   #timer: unknown;
@@ -52,13 +47,13 @@ export class CertificateWatch {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#timers = options.timers ?? realTimers;
-    this.#repeatMs = options.repeatMs ?? DAY_MS;
   }
 
   /** Called with the certificate each time the source signs with it. */
   observe(certificate: WatchedCertificate): void {
     if (this.#stopped) return;
-    this.#certificate = { subject: certificate.subject, notBefore: certificate.notBefore, notAfter: certificate.notAfter };
+    const { subject, notBefore, notAfter } = certificate;
+    this.#certificate = { subject, notBefore, notAfter };
     this.#check();
   }
 
@@ -76,7 +71,6 @@ export class CertificateWatch {
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 
   #check(): void {
@@ -85,7 +79,7 @@ export class CertificateWatch {
     const now = this.#now();
     const line = expiryWarning(c, new Date(now), this.#options.windowMs);
     const last = this.#lastWarning;
-    const due = !last || last.notAfter !== c.notAfter.getTime() || now - last.at >= this.#repeatMs;
+    const due = !last || last.notAfter !== c.notAfter.getTime() || now - last.at >= DAY_MS;
     if (line && due) {
       this.#lastWarning = { notAfter: c.notAfter.getTime(), at: now };
       this.#options.warn(line);
@@ -94,7 +88,7 @@ export class CertificateWatch {
       this.#timer = this.#timers.setTimeout(() => {
         this.#timer = undefined;
         this.#check();
-      }, this.#repeatMs);
+      }, DAY_MS);
     }
   }
 }

@@ -40,7 +40,6 @@ export interface CredentialCacheOptions {
   /** Obtains new credentials (one CreateSession). Called by at most one caller at a time. */
   readonly fetch: () => Promise<Credentials>;
   readonly policy?: Partial<RefreshPolicy>;
-  /** Epoch milliseconds. */
   readonly now?: () => number;
   /** A number in [0, 1), for the refresh time within its window and for retry jitter. */
   readonly random?: () => number;
@@ -57,26 +56,17 @@ interface CachedCredentials {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const realTimers: Timers = {
+export const realTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
 /**
- * The last good credentials of one role, refreshed ahead of expiry.
- *
- * - Concurrent callers share one fetch (single flight): 1,000 requests at once cause one CreateSession.
- * - Each refresh is planned at a random point of a window inside the lifetime (refresh-policy.ts), so that a
- *   fleet that booted together does not refresh together.
- * - Credentials are handed out until they really expire (minus a small margin), even while refreshes fail.
- * - Failed refreshes are retried with capped exponential backoff and full jitter, never before the endpoint's
- *   `Retry-After`, and always within the first half of the time the current credentials have left; between
- *   attempts callers with nothing usable get the last error at once instead of triggering another CreateSession.
- * - Authentication failures (wrong PIN, TPM authorisation) are never retried.
- * - Empty or expired credentials are never returned: an error is thrown instead.
- *
- * `get()` alone refreshes lazily (a stale hit triggers a background refresh and returns at once);
- * `start()` adds a timer that refreshes proactively, for daemons.
+ * The last good credentials of one role, refreshed ahead of expiry (when: refresh-policy.ts). Concurrent callers
+ * share one fetch; credentials are handed out until they really expire, even while refreshes fail; between
+ * failed attempts callers with nothing usable get the last error at once instead of another CreateSession;
+ * authentication failures (wrong PIN, TPM authorisation) are never retried. `get()` alone refreshes lazily (a
+ * stale hit refreshes in the background); `start()` adds a proactive timer, for daemons.
  */
 export class CredentialCache {
   readonly #fetch: () => Promise<Credentials>;

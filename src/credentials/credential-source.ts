@@ -5,7 +5,7 @@ import type { Credentials } from "../rolesanywhere/credentials.js";
 import type { RefreshPolicy } from "./refresh-policy.js";
 import { CertificateWatch, type CertificateStatus } from "./certificate-watch.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
-import { SignerHolder, type SignerFactory } from "./signer-holder.js";
+import { SignerHolder, withCertificates, type SignerFactory } from "./signer-holder.js";
 
 /** Credentials for one named role, cached and refreshed; what the agent, `serve` and `update` hand out. */
 export interface CredentialSource {
@@ -36,14 +36,12 @@ export interface CredentialSourceOptions {
   readonly createSigner?: SignerFactory;
   readonly createSession?: SessionCreator;
   readonly now?: () => number;
-  /** A number in [0, 1): where in its window each refresh lands, and retry jitter (default Math.random). */
   readonly random?: () => number;
   readonly timers?: Timers;
-  /** Warn (through `log`) when the certificate expires within `windowMs`; at first use, then daily. */
   readonly certificateWarning?: CertificateWarning;
 }
 
-/** `--certificate-warning-days`: warn through `log` when the certificate expires within `windowMs`. */
+/** `--certificate-warning-days`: warn through `log` when the certificate expires within `windowMs` (then daily). */
 export interface CertificateWarning {
   readonly windowMs: number;
   readonly log: (line: string) => void;
@@ -59,35 +57,27 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     windowMs: options.certificateWarning?.windowMs ?? DEFAULT_EXPIRY_WARNING_DAYS * DAY_MS,
     warn: (line) => options.certificateWarning?.log(`${name}: ${line}`),
     timer: options.certificateWarning !== undefined,
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.timers ? { timers: options.timers } : {}),
+    now: options.now,
+    timers: options.timers,
   });
 
   const fetch = async (): Promise<Credentials> => {
     const run = (async () => {
-      let failure: unknown;
       try {
-        const signer = await holder.acquire();
-        return await createSession(watched(signer, watch), settings);
-      } catch (e) {
-        failure = e;
-        throw e;
-      } finally {
-        await holder.release(failure);
+        const credentials = await createSession(watched(await holder.acquire(), watch), settings);
+        await holder.release();
+        return credentials;
+      } catch (error) {
+        await holder.release(error);
+        throw error;
       }
     })();
     busy = run.catch(() => {});
     return run;
   };
 
-  const cache = new CredentialCache({
-    fetch,
-    ...(options.policy ? { policy: options.policy } : {}),
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.random ? { random: options.random } : {}),
-    ...(options.timers ? { timers: options.timers } : {}),
-    onEvent: (event, credentials) => options.onEvent?.(name, event, credentials),
-  });
+  const { policy, now, random, timers } = options;
+  const cache = new CredentialCache({ fetch, policy, now, random, timers, onEvent: (event, credentials) => options.onEvent?.(name, event, credentials) });
 
   return {
     name,
@@ -111,19 +101,15 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
 
 /** The signer, with every certificate it hands out shown to the watch (no extra read of the certificate). */
 function watched(signer: Signer, watch: CertificateWatch): Signer {
-  return {
-    keyType: signer.keyType,
-    backend: signer.backend,
-    certificate: async () => {
+  return withCertificates(
+    signer,
+    async () => {
       const certificate = await signer.certificate();
       if (certificate) watch.observe(certificate);
       return certificate;
     },
-    certificateChain: () => signer.certificateChain(),
-    publicKey: () => signer.publicKey(),
-    sign: (message, digest) => signer.sign(message, digest),
-    close: () => signer.close(),
-  };
+    () => signer.certificateChain(),
+  );
 }
 
 // A source lives in a long-running program: file-key signatures go to the thread pool (SignerOptions.signOffThread).

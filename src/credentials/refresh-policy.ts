@@ -1,26 +1,15 @@
 import { RETRY_AFTER_CAP_MS } from "../rolesanywhere/retry.js";
 import { EXPIRY_MARGIN_MS, isUsable as usableAt } from "../rolesanywhere/credentials.js";
 
-/**
- * When to refresh temporary credentials and how long to wait after a failure. Pure functions of their
- * inputs (times are epoch milliseconds, randomness is a parameter), so the schedule can be tested without a
- * clock. The schedule is built for fleets: thousands of devices that booted in the same minute must not
- * refresh in the same minute an hour later, and a device that is only throttled must never run dry.
- */
+// When to refresh and how long to wait after a failure, as pure functions (epoch ms, randomness a parameter).
+// Built for fleets: devices that booted in the same minute must not refresh together, and a device that is
+// only throttled must never run dry.
 
 export interface RefreshPolicy {
-  /**
-   * The refresh window, as fractions of the usable lifetime (from when credentials arrive to `expiryMarginMs`
-   * before their `Expiration`): each refresh is planned at a uniformly random point between these two.
-   * Defaults 0.3 and 0.85: for a one-hour session, between 18 and 51 minutes after it was obtained, which
-   * leaves 9 minutes for retries.
-   */
+  /** The refresh window, as fractions of the usable lifetime (to `expiryMarginMs` before `Expiration`). */
   readonly refreshWindowStart: number;
   readonly refreshWindowEnd: number;
-  /**
-   * Credentials are treated as expired this long before their `Expiration`, so that a caller never receives
-   * credentials that expire while its request is in flight or because its clock is a little ahead.
-   */
+  /** Treated as expired this long before `Expiration`: never hand out credentials about to expire in flight. */
   readonly expiryMarginMs: number;
   /** Ceiling of the first retry delay after a failed refresh; the ceiling doubles on each consecutive failure. */
   readonly retryBaseMs: number;
@@ -58,16 +47,10 @@ export function refreshWindow(obtainedAt: number, expiresAt: number, policy: Ref
 }
 
 /**
- * The moment a proactive refresh should start: a uniformly random point of the refresh window, so that
- * devices that obtained credentials together refresh at different times, and drift further apart with every
- * round. `random` returns a number in [0, 1).
- *
- * Why this window (docs/architecture.md, "The refresh schedule", has the maths): its width (0.55 of the
- * lifetime) is what spreads the first rounds after a fleet booted together (the busiest minute stays within
- * ~1.3× the average rate; a fixed offset puts the whole fleet into one minute every hour); its start (0.3)
- * keeps the first refreshes out of the way of devices still waiting for their first credentials after a
- * synchronised boot; its end (0.85) leaves 15 % of the lifetime for retries before the credentials stop
- * being served.
+ * A uniformly random point of the refresh window, so that devices that obtained credentials together drift
+ * apart. The window's width spreads a fleet that booted together, its start keeps refreshes away from devices
+ * still waiting for their first credentials, its end leaves 15 % for retries (docs/architecture.md, "The
+ * refresh schedule", has the maths).
  */
 export function refreshTimeFor(obtainedAt: number, expiresAt: number, random: () => number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): number {
   const { from, to } = refreshWindow(obtainedAt, expiresAt, policy);
@@ -88,16 +71,10 @@ export interface RetryContext {
 }
 
 /**
- * Delay before retry number `failures` (1 = after the first failure):
- * - never earlier than `Retry-After` (at most 5 minutes of it), then "full jitter" on top: uniform in
- *   [0, ceiling) with a ceiling that doubles from `retryBaseMs` to `retryMaxMs`, so that devices throttled
- *   together (and told the same `Retry-After`) come back spread out instead of in lock-step;
- * - while credentials are still served, the retry lands within the first half of the time they have left
- *   (at a random point between a quarter and a half of it), even if that is sooner than the back-off or
- *   `Retry-After` would say: a device that is only throttled tries again, more and more often, before its
- *   credentials run out, instead of letting them lapse;
- * - never below the minimum retry interval.
- * `random` returns a number in [0, 1); it is called once, or twice when credentials are served.
+ * Delay before retry number `failures` (1 = after the first failure): `Retry-After` (at most 5 minutes of it)
+ * plus full jitter under a ceiling doubling from `retryBaseMs` to `retryMaxMs`, so devices throttled together
+ * come back spread out; while credentials are still served, at most a random quarter to half of the time they
+ * have left, so a throttled device retries before they lapse; never below `minRetryIntervalMs`.
  */
 export function retryDelay(failures: number, random: () => number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY, context: RetryContext = {}): number {
   const exponent = Math.min(Math.max(failures - 1, 0), 30);

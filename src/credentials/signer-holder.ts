@@ -9,12 +9,9 @@ import type { Certificate } from "../x509/certificate.js";
 export type SignerFactory = (options: SignerOptions) => Promise<Signer>;
 
 /**
- * Owns the signer of one long-running credential source, so that every refresh uses current identity
- * material without needless hardware round trips:
- * - file keys: a new signer per refresh, so a renewed key and certificate are both picked up;
- * - PKCS#11 / TPM keys: one signer kept open (token session, loaded TPM key), re-opened after a device
- *   error; a certificate (and intermediates) given as files are re-read on every refresh.
- * Terminal prompts happen once, in `open()`: the answer is kept so that re-opening never prompts again.
+ * Owns the signer of one long-running credential source. File keys get a new signer per refresh (a renewed key
+ * and certificate are picked up); PKCS#11 / TPM keys keep one signer open, re-opened after a device error, with
+ * certificate files re-read on every refresh. Prompted secrets are asked once: re-opening never prompts again.
  */
 export class SignerHolder {
   readonly #factory: SignerFactory;
@@ -34,7 +31,7 @@ export class SignerHolder {
     await this.#signerNow();
   }
 
-  /** The signer to use for one refresh; call `release(signer, error)` afterwards. */
+  /** The signer to use for one refresh; call `release(error)` afterwards. */
   async acquire(): Promise<Signer> {
     const signer = await this.#signerNow();
     return signer.backend === "file" ? signer : this.#withFreshCertificates(signer);
@@ -79,26 +76,36 @@ export class SignerHolder {
     const certPath = fileRef(this.#options.certificate);
     const chainPath = fileRef(this.#options.intermediates);
     if (!certPath && !chainPath) return signer;
-    const readLeafFile = async () => (await import("../x509/read-certificates.js")).readCertificateFile(certPath!);
-    return {
-      keyType: signer.keyType,
-      backend: signer.backend,
-      publicKey: () => signer.publicKey(),
-      sign: (message, digest) => signer.sign(message, digest),
-      close: () => signer.close(),
-      certificate: async () => {
+    const read = () => import("../x509/read-certificates.js");
+    const readLeafFile = async () => (await read()).readCertificateFile(certPath!);
+    return withCertificates(
+      signer,
+      async () => {
         if (!certPath) return signer.certificate();
         const leaf = (await readLeafFile()).certificates[0];
         await checkMatchesKey(leaf, await signer.publicKey(), certPath);
         return leaf;
       },
-      certificateChain: async () => {
-        if (chainPath) return (await (await import("../x509/read-certificates.js")).readCertificateBundle(chainPath)).certificates.slice();
+      async () => {
+        if (chainPath) return (await (await read()).readCertificateBundle(chainPath)).certificates.slice();
         const rest = (await readLeafFile()).certificates.slice(1);
         return rest.length > 0 ? rest : signer.certificateChain();
       },
-    };
+    );
   }
+}
+
+/** `signer` with its own certificate methods replaced. */
+export function withCertificates(signer: Signer, certificate: Signer["certificate"], certificateChain: Signer["certificateChain"]): Signer {
+  return {
+    keyType: signer.keyType,
+    backend: signer.backend,
+    publicKey: () => signer.publicKey(),
+    sign: (message, digest) => signer.sign(message, digest),
+    close: () => signer.close(),
+    certificate,
+    certificateChain,
+  };
 }
 
 /** A certificate file to re-read; `-` and `env:` inputs were read once by the factory. */
@@ -132,15 +139,8 @@ async function answerPromptsOnce(options: SignerOptions): Promise<SignerOptions>
   const copy: SignerOptions = { ...options };
   const keyPassword = await answer(options.keyPassword, "key password");
   if (keyPassword) copy.keyPassword = keyPassword;
-  if (options.pkcs11) {
-    const pin = await answer(options.pkcs11.pin, "PKCS#11 PIN");
-    const contextPin = await answer(options.pkcs11.contextPin, "context-specific PIN");
-    copy.pkcs11 = { ...options.pkcs11, ...(pin ? { pin } : {}), ...(contextPin ? { contextPin } : {}) };
-  }
-  if (options.tpm) {
-    const keyPw = await answer(options.tpm.keyPassword, "TPM key password");
-    const parentPw = await answer(options.tpm.parentPassword, "TPM parent password");
-    copy.tpm = { ...options.tpm, ...(keyPw ? { keyPassword: keyPw } : {}), ...(parentPw ? { parentPassword: parentPw } : {}) };
-  }
+  const { pkcs11, tpm } = options;
+  if (pkcs11) copy.pkcs11 = { ...pkcs11, pin: await answer(pkcs11.pin, "PKCS#11 PIN"), contextPin: await answer(pkcs11.contextPin, "context-specific PIN") };
+  if (tpm) copy.tpm = { ...tpm, keyPassword: await answer(tpm.keyPassword, "TPM key password"), parentPassword: await answer(tpm.parentPassword, "TPM parent password") };
   return copy;
 }
