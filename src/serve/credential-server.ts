@@ -15,29 +15,21 @@ import { ecsCredentialsBody, ecsErrorBody, imdsCredentialsBody } from "./respons
 /** Where a role's credentials come from (a CredentialSource, in practice). */
 export type RoleLookup = (role: string) => { get(): Promise<Credentials> } | undefined;
 
-export interface CredentialServerOptions {
+interface CredentialServerOptions {
   readonly roles: RoleLookup;
-  /**
-   * IMDSv2 emulation (aws_signing_helper's `serve`); `defaultRole` is the name listed to SDKs. IMDS has no
-   * consumer identity: every local user and process gets every role. Next to `ecs` it therefore voids the
-   * consumer tokens, and is refused unless `allowWithEcs` says the operator means it.
-   */
-  readonly imds?: { readonly defaultRole: () => string | undefined; readonly tokens?: ImdsTokenStore; readonly allowWithEcs?: boolean };
+  /** IMDSv2 emulation (aws_signing_helper's `serve`); `defaultRole` is the name listed to SDKs. */
+  readonly imds?: { readonly defaultRole: () => string | undefined; readonly allowWithEcs?: boolean };
   /** ECS container-credentials endpoint; each consumer's token selects its role. */
   readonly ecs?: { readonly consumers: EcsConsumerLookup };
   readonly host: string;
   readonly port: number;
-  /** The host consumers are given in the URL (src/serve/advertise-host.ts); default: `host`. */
+  /** The host consumers are given in the URL (advertise-host.ts); default: `host`. */
   readonly advertiseHost?: string;
-  /**
-   * Serve over HTTPS with this certificate and key, re-read when the files change (ECS only: IMDS stays plain
-   * HTTP on loopback). Without it, a non-loopback address needs `allowPlainHttp`.
-   */
+  /** HTTPS with these files, re-read when they change (ECS only). */
   readonly tls?: TlsFilePaths & { readonly reloadIntervalMs?: number };
   readonly allowPlainHttp?: boolean;
   /** Lines about the server itself (TLS reloads). */
   readonly log?: (line: string) => void;
-  readonly now?: () => Date;
 }
 
 export interface RunningCredentialServer {
@@ -54,13 +46,10 @@ const ROLES_PATH = "/latest/meta-data/iam/security-credentials";
 const TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds";
 
 /**
- * Serves credentials over HTTP: IMDSv2 paths for SDKs pointed at it with AWS_EC2_METADATA_SERVICE_ENDPOINT,
- * and/or the ECS container-credentials path for AWS_CONTAINER_CREDENTIALS_FULL_URI + a per-consumer token.
- * It never answers with empty or expired credentials: when a role has none, IMDS gets 503 and ECS gets
- * 500 with a JSON error, each carrying the one-line reason.
- * IMDS is only served on loopback (its tokens go to anyone who asks); other addresses require ECS alone.
- * Requests that could come from a web page are refused before anything else (src/serve/request-guard.ts):
- * a `Host` that does not name this endpoint (DNS rebinding), or an `Origin` / `Sec-Fetch-Site` / `-Dest` / `-User` header.
+ * Serves credentials over HTTP: IMDSv2 paths (AWS_EC2_METADATA_SERVICE_ENDPOINT) and/or the ECS path
+ * (AWS_CONTAINER_CREDENTIALS_FULL_URI + a per-consumer token). A role without credentials gets IMDS 503 or ECS
+ * 500 with the one-line reason, never empty or expired ones. Requests that could come from a web page are
+ * refused before anything else (request-guard.ts: DNS rebinding, browser-only headers).
  */
 export async function startCredentialServer(options: CredentialServerOptions): Promise<RunningCredentialServer> {
   checkEndpointChoice({
@@ -71,8 +60,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     tls: options.tls !== undefined,
     allowPlainHttp: options.allowPlainHttp ?? false,
   });
-  const tokens = options.imds?.tokens ?? new ImdsTokenStore();
-  const now = options.now ?? (() => new Date());
+  const tokens = new ImdsTokenStore();
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, "internal error\n");
@@ -89,7 +77,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     const path = (req.url ?? "/").split("?")[0]!;
     const refusal = refusalOf!(req.headers);
     if (refusal) {
-      if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), { "content-type": "application/json" });
+      if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), JSON_CONTENT);
       return send(res, 403, `${refusal}\n`);
     }
     if (options.ecs && (path === ECS_PATH || path === `${ECS_PATH}/`)) return ecs(req, res, options.ecs.consumers);
@@ -129,7 +117,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     } catch (error) {
       return send(res, 503, `credentials for ${role} are unavailable: ${oneLine(error)}\n`);
     }
-    const at = now();
+    const at = new Date();
     const second = Math.floor(at.getTime() / 1000);
     if (lastDocument?.credentials !== credentials || lastDocument.second !== second) {
       lastDocument = { credentials, second, body: imdsCredentialsBody(credentials, at) };
@@ -138,7 +126,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   }
 
   async function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumerLookup): Promise<void> {
-    const json = { "content-type": "application/json" };
+    const json = JSON_CONTENT;
     if (req.method !== "GET") return send(res, 405, ecsErrorBody("MethodNotAllowed", "use GET"), json);
     if ((req.url ?? "").includes("?")) {
       // Tokens in URLs end up in logs and are what SSRF exploits; only the Authorization header is accepted.

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { InputError, isAgentError } from "../errors.js";
+import { oneLine } from "../daemon/signals.js";
+import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
 import { EcsConsumers, type EcsConsumerLookup } from "./ecs-consumers.js";
 
@@ -7,27 +8,23 @@ import { EcsConsumers, type EcsConsumerLookup } from "./ecs-consumers.js";
 const MIN_TOKEN_LENGTH = 32;
 
 /**
- * ECS consumers whose tokens are given as files, `DIR/NAME` for consumer NAME: the keys of a Kubernetes Secret
- * mounted as a volume, which the consumer's pod mounts too (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE). The files
- * are read again every `intervalMs`, so a token rotated in the Secret is honoured without a restart; a set
- * that cannot be read is logged and the previous one kept. A file anyone but its owner can write is refused
- * (another user could set a token they know); its owner must be root or this user (Secret volumes: root).
+ * ECS consumers whose tokens are files, `DIR/NAME` for consumer NAME: the keys of a Kubernetes Secret volume
+ * that the consumer's pod mounts too (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE). Re-read every `intervalMs`, so
+ * a rotated token is honoured without a restart; a set that cannot be read is logged and the previous one kept.
+ * A file anyone but its owner (root or this user) can write is refused: another user could set a token they know.
  */
 export class EcsTokenFiles implements EcsConsumerLookup {
-  #current: EcsConsumers;
   readonly #timer: NodeJS.Timeout;
   #lastError: string | undefined;
 
   private constructor(
     readonly dir: string,
     private readonly bindings: readonly { name: string; role: string }[],
-    initial: EcsConsumers,
+    private current: EcsConsumers,
     private readonly log: (line: string) => void,
     intervalMs: number,
   ) {
-    this.#current = initial;
-    this.#timer = setInterval(() => void this.reload(), intervalMs);
-    this.#timer.unref();
+    this.#timer = setInterval(() => void this.reload(), intervalMs).unref();
   }
 
   static async open(dir: string, bindings: readonly { name: string; role: string }[], log: (line: string) => void, intervalMs = 5_000): Promise<EcsTokenFiles> {
@@ -35,23 +32,23 @@ export class EcsTokenFiles implements EcsConsumerLookup {
   }
 
   find(token: string | undefined) {
-    return this.#current.find(token);
+    return this.current.find(token);
   }
 
   all() {
-    return this.#current.all();
+    return this.current.all();
   }
 
   /** Reads the token files again now (also done every `intervalMs`). */
   async reload(): Promise<void> {
     try {
       const next = await readTokens(this.dir, this.bindings);
-      const changed = next.all().some((c, i) => c.token !== this.#current.all()[i]!.token);
-      this.#current = next;
+      const changed = next.all().some((c, i) => c.token !== this.current.all()[i]!.token);
+      this.current = next;
       this.#lastError = undefined;
       if (changed) this.log(`ECS consumer tokens reloaded from ${this.dir}`);
     } catch (error) {
-      const line = isAgentError(error) ? error.toOneLine() : String(error);
+      const line = oneLine(error);
       if (line !== this.#lastError) this.log(`ECS consumer tokens not reloaded, the previous ones are kept: ${line}`);
       this.#lastError = line;
     }

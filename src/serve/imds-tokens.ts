@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
 
-export const IMDS_MAX_TOKENS = 256;
-export const IMDS_MAX_TTL_SECONDS = 21600;
-const TOKEN_LENGTH = 100;
+const MAX_TOKENS = 256;
+const MAX_TTL_SECONDS = 21600;
 
-export type TokenCheck = { readonly ok: true; readonly remainingSeconds: number } | { readonly ok: false; readonly reason: "missing" | "invalid" };
+type TokenCheck = { readonly ok: true; readonly remainingSeconds: number } | { readonly ok: false; readonly reason: "missing" | "invalid" };
 
 /**
  * IMDSv2 session tokens, as aws_signing_helper issues them: 100 characters of base64 from 128 random bytes,
@@ -14,11 +13,9 @@ export type TokenCheck = { readonly ok: true; readonly remainingSeconds: number 
 export class ImdsTokenStore {
   readonly #tokens = new Map<string, number>();
   readonly #now: () => number;
-  readonly #random: (size: number) => Buffer;
 
-  constructor(options: { now?: () => number; random?: (size: number) => Buffer } = {}) {
+  constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
-    this.#random = options.random ?? randomBytes;
   }
 
   get size(): number {
@@ -27,27 +24,20 @@ export class ImdsTokenStore {
 
   /** Parses the TTL header: absent means 21600; otherwise a decimal integer in 1..21600. */
   static parseTtl(header: string | undefined): number | undefined {
-    if (header === undefined) return IMDS_MAX_TTL_SECONDS;
+    if (header === undefined) return MAX_TTL_SECONDS;
     if (!/^[+-]?\d+$/.test(header.trim())) return undefined;
     const ttl = Number(header.trim());
-    return ttl >= 1 && ttl <= IMDS_MAX_TTL_SECONDS ? ttl : undefined;
+    return ttl >= 1 && ttl <= MAX_TTL_SECONDS ? ttl : undefined;
   }
 
   issue(ttlSeconds: number): string {
     const now = this.#now();
     for (const [token, expiresAt] of this.#tokens) if (expiresAt <= now) this.#tokens.delete(token);
-    while (this.#tokens.size >= IMDS_MAX_TOKENS) {
-      let earliest: string | undefined;
-      let earliestAt = Infinity;
-      for (const [token, expiresAt] of this.#tokens) {
-        if (expiresAt < earliestAt) {
-          earliest = token;
-          earliestAt = expiresAt;
-        }
-      }
-      this.#tokens.delete(earliest!);
+    if (this.#tokens.size >= MAX_TOKENS) {
+      const [earliest] = [...this.#tokens].reduce((a, b) => (b[1] < a[1] ? b : a));
+      this.#tokens.delete(earliest);
     }
-    const token = this.#random(128).toString("base64").slice(0, TOKEN_LENGTH);
+    const token = randomBytes(128).toString("base64").slice(0, 100);
     this.#tokens.set(token, now + ttlSeconds * 1000);
     return token;
   }
@@ -56,8 +46,7 @@ export class ImdsTokenStore {
     if (token === undefined || token === "") return { ok: false, reason: "missing" };
     const expiresAt = this.#tokens.get(token);
     const now = this.#now();
-    if (expiresAt === undefined) return { ok: false, reason: "invalid" };
-    if (expiresAt <= now) {
+    if (expiresAt === undefined || expiresAt <= now) {
       this.#tokens.delete(token);
       return { ok: false, reason: "invalid" };
     }

@@ -8,6 +8,7 @@ import { advertisedHost } from "./advertise-host.js";
 import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
 import { ecsEnvFile, writeEcsEnvFiles } from "./ecs-env.js";
 import { openEcsConsumers, type EcsIdentity } from "./ecs-identity.js";
+import type { TlsFilePaths } from "./tls-files.js";
 
 export interface ServeRun {
   /** The roles to serve; called again on SIGHUP. */
@@ -17,17 +18,13 @@ export interface ServeRun {
   readonly allowOpenImds: boolean;
   readonly host: string;
   readonly port: number;
-  /** The host to put in the consumers' URL (src/serve/advertise-host.ts; default: the bind address, or $POD_IP). */
+  /** `--advertise-host` (advertise-host.ts; default: the bind address, or $POD_IP from `env`). */
   readonly advertise?: string | undefined;
-  /** The environment, for $POD_IP. */
   readonly env: NodeJS.ProcessEnv;
-  /** Serve the ECS endpoint over HTTPS with these files (re-read when they change). */
-  readonly tls?: { readonly certificate: string; readonly key: string } | undefined;
-  /** Allow plain HTTP on a non-loopback address. */
+  readonly tls?: TlsFilePaths | undefined;
   readonly allowPlainHttp: boolean;
-  /** How ECS consumers are identified (random tokens, token files, ServiceAccount tokens). */
   readonly ecsIdentity: EcsIdentity;
-  /** `NAME=ROLE` (default: one consumer per role, named after it). */
+  /** `--ecs-consumer NAME=ROLE` (default: one consumer per role, named after it). */
   readonly ecsConsumers: readonly string[];
   /** Write each consumer's NAME.env and NAME.token here instead of printing them. */
   readonly ecsEnvDir?: string | undefined;
@@ -63,7 +60,7 @@ export async function runServe(run: ServeRun): Promise<void> {
         host: run.host,
         port: run.port,
         advertiseHost,
-        ...(run.tls ? { tls: run.tls } : {}),
+        tls: run.tls,
         allowPlainHttp: run.allowPlainHttp,
         log,
       });

@@ -1,17 +1,11 @@
 import { createPublicKey, verify, type JsonWebKey, type KeyObject } from "node:crypto";
-import { InputError, isAgentError } from "../errors.js";
+import { oneLine } from "../daemon/signals.js";
+import { InputError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
 import { ownValue } from "../own-value.js";
 import type { EcsConsumer, EcsConsumerLookup } from "./ecs-consumers.js";
 
-/** A Kubernetes ServiceAccount allowed one role: its pods present their projected ServiceAccount token. */
-export interface ServiceAccountBinding {
-  readonly namespace: string;
-  readonly serviceAccount: string;
-  readonly role: string;
-}
-
-export interface ServiceAccountTokenOptions {
+interface ServiceAccountTokenOptions {
   /** The cluster's ServiceAccount signing keys: the JSON of `kubectl get --raw /openid/v1/jwks`. */
   readonly jwksPath: string;
   /** The tokens' `iss`: `kubectl get --raw /.well-known/openid-configuration` → issuer. */
@@ -20,7 +14,8 @@ export interface ServiceAccountTokenOptions {
   readonly audience: string;
   /** When set, only tokens of pods on this node (claim kubernetes.io.node.name, Kubernetes 1.30+). */
   readonly nodeName?: string | undefined;
-  readonly bindings: readonly ServiceAccountBinding[];
+  /** Kubernetes ServiceAccounts allowed one role each. */
+  readonly bindings: readonly { readonly namespace: string; readonly serviceAccount: string; readonly role: string }[];
   readonly log: (line: string) => void;
   readonly now?: () => number;
   readonly intervalMs?: number;
@@ -61,8 +56,7 @@ export class ServiceAccountTokens implements EcsConsumerLookup {
   ) {
     this.#jwks = jwks;
     this.#consumers = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
-    this.#timer = setInterval(() => void this.reload(), options.intervalMs ?? 5_000);
-    this.#timer.unref();
+    this.#timer = setInterval(() => void this.reload(), options.intervalMs ?? 5_000).unref();
   }
 
   static async open(options: ServiceAccountTokenOptions): Promise<ServiceAccountTokens> {
@@ -130,7 +124,7 @@ export class ServiceAccountTokens implements EcsConsumerLookup {
       this.#jwks = await readJwks(this.options.jwksPath);
       this.options.log(`ServiceAccount keys reloaded from ${this.options.jwksPath} (${this.#jwks.keys.length})`);
     } catch (error) {
-      this.options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${isAgentError(error) ? error.toOneLine() : String(error)}`);
+      this.options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${oneLine(error)}`);
     }
   }
 

@@ -1,7 +1,8 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { RequestListener } from "node:http";
-import { InputError, isAgentError } from "../errors.js";
+import { oneLine } from "../daemon/signals.js";
+import { InputError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
 
@@ -11,19 +12,11 @@ export interface TlsFilePaths {
   readonly key: string;
 }
 
-interface LoadedTls {
-  readonly cert: Buffer;
-  readonly key: Buffer;
-  readonly stamps: readonly [FileStamp, FileStamp];
-  /** The leaf's notAfter, for the log line after a reload. */
-  readonly validTo: string;
-}
-
 /**
  * Reads and checks the pair: the certificate parses, the key parses, and the key belongs to the certificate
  * (a half-finished rotation — new certificate, old key — fails here instead of at the first handshake).
  */
-export async function loadTlsFiles(paths: TlsFilePaths): Promise<LoadedTls> {
+async function loadTlsFiles(paths: TlsFilePaths) {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
   const key = await readInputFile(paths.key, "TLS private key file");
   if (key.mode !== undefined) warnIfExposed(key.mode, paths.key, "TLS private key file");
@@ -47,30 +40,23 @@ export async function loadTlsFiles(paths: TlsFilePaths): Promise<LoadedTls> {
   return { cert: cert.bytes, key: key.bytes, stamps: [cert.stamp, key.stamp], validTo: leaf.validTo };
 }
 
-export interface TlsServer {
-  readonly server: Server;
-  /** Checks the files now and swaps the serving certificate when they changed (also done every `intervalMs`). */
-  reloadIfChanged(): Promise<void>;
-  stop(): void;
-}
-
 /**
- * An HTTPS server whose certificate follows its files: they are checked every `intervalMs` (stat only) and,
- * when either changed, read and checked again; new connections then get the new certificate, open ones keep
- * theirs. This is what a cert-manager Secret mounted as a volume needs: the kubelet replaces both files at
- * once (a `..data` symbolic link swapped to a new directory), so the swap is seen as a new inode. A pair that
- * fails the checks is logged once and the previous certificate kept until the files change again.
+ * An HTTPS server whose certificate follows its files: they are stat'ed every `intervalMs` and, when either
+ * changed, read and checked again; new connections then get the new certificate. A cert-manager Secret volume
+ * swaps both files at once (a `..data` symbolic link), seen as new inodes. A pair that fails the checks is
+ * logged once and the previous certificate kept until the files change again.
  */
-export async function startTlsServer(paths: TlsFilePaths, handler: RequestListener, log: (line: string) => void, intervalMs = 5_000): Promise<TlsServer> {
+export async function startTlsServer(paths: TlsFilePaths, handler: RequestListener, log: (line: string) => void, intervalMs = 5_000) {
   let current = await loadTlsFiles(paths);
   let failedStamps: readonly FileStamp[] | undefined;
   const server = createServer({ cert: current.cert, key: current.key, minVersion: "TLSv1.2" }, handler);
   let running: Promise<void> | undefined;
+  const stampFiles = () => Promise.all([stampOf(paths.certificate, "TLS certificate file"), stampOf(paths.key, "TLS private key file")]);
 
   async function check(): Promise<void> {
     let stamps: FileStamp[];
     try {
-      stamps = [await stampOf(paths.certificate, "TLS certificate file"), await stampOf(paths.key, "TLS private key file")];
+      stamps = await stampFiles();
     } catch (error) {
       if (!failedStamps || failedStamps.length) log(`TLS certificate not reloaded, the previous one is kept: ${oneLine(error)}`);
       failedStamps = [];
@@ -90,16 +76,11 @@ export async function startTlsServer(paths: TlsFilePaths, handler: RequestListen
     } catch (error) {
       // Stamped again after the read: the files may have been swapped between the two stats above, and the
       // pair that failed is the one on disk now (remembering the torn stamps would log the failure twice).
-      failedStamps = await Promise.all([stampOf(paths.certificate, "TLS certificate file"), stampOf(paths.key, "TLS private key file")]).catch(() => stamps);
+      failedStamps = await stampFiles().catch(() => stamps);
       log(`TLS certificate not reloaded, the previous one is kept: ${oneLine(error)}`);
     }
   }
   const reloadIfChanged = () => (running ??= check().finally(() => (running = undefined)));
-  const timer = setInterval(() => void reloadIfChanged(), intervalMs);
-  timer.unref();
+  const timer = setInterval(() => void reloadIfChanged(), intervalMs).unref();
   return { server, reloadIfChanged, stop: () => clearInterval(timer) };
-}
-
-function oneLine(error: unknown): string {
-  return isAgentError(error) ? error.toOneLine() : String(error);
 }
