@@ -4,7 +4,7 @@ import type { AgentConfig } from "../config/parse-config.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
 import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { SourceSpec } from "../credentials/source-registry.js";
-import { listenOrClose, serveUntilStopped, startRegistry } from "../daemon/run-daemon.js";
+import { serveUntilStopped, startDaemon } from "../daemon/run-daemon.js";
 import type { Log } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { startAgentServer } from "./agent-server.js";
@@ -31,8 +31,9 @@ export async function runAgent(run: AgentRun): Promise<void> {
   const socketPath = run.socket ?? config.agent.socket ?? defaultAgentSocketPath(run.env);
   // The socket path is checked before any token or TPM is touched: an unsafe directory must not cost a PIN.
   if (fd === undefined) await prepareSocketPath(socketPath);
-  const registry = await startRegistry(agentSpecs(config, run), run.log, false, { certificateWarning: run.certificateWarning });
-  const server = await listenOrClose(registry, () => startAgentServer(registry, fd === undefined ? { path: socketPath } : { fd }));
+  const { registry, server } = await startDaemon(agentSpecs(config, run), run.log, false, { certificateWarning: run.certificateWarning }, (registry) =>
+    startAgentServer(registry, fd === undefined ? { path: socketPath } : { fd }),
+  );
   run.log(`agent listening on ${server.address} for profiles: ${registry.names().join(", ")}`);
   try {
     await serveUntilStopped(registry, server, async () => agentSpecs(await loadConfig(run.configPath, run.env), run), run.log);

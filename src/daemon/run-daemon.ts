@@ -4,7 +4,7 @@ import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credential
 import { oneLine, runUntilStopped, type Log } from "./signals.js";
 
 /** One log line per source the registry could not (re)build; such sources answer with their error. */
-export function logFailures(result: ApplyResult, log: Log): void {
+function logFailures(result: ApplyResult, log: Log): void {
   for (const f of result.failed) log(`${f.name}: ${oneLine(f.error)}`);
 }
 
@@ -18,12 +18,28 @@ export function isTransient(error: unknown): boolean {
   return category === "device" || category === "network";
 }
 
+/** What the daemons' own flags add to the start-up of their sources. */
+export interface DaemonStartOptions {
+  readonly certificateWarning?: CertificateWarning | undefined;
+  /** `--fail-fast`: every source's first credentials must come now; any failure, transient or not, ends the daemon. */
+  readonly requireFirstCredentials?: boolean | undefined;
+  /** Told each time a source has new credentials (systemd readiness). */
+  readonly onRefreshed?: ((name: string) => void) | undefined;
+}
+
 /**
- * A registry of sources that log their refreshes, with `specs` applied: signers are opened now, before the
- * daemon listens, so a `prompt` PIN is asked once, on the terminal. With `failFast`, a source that failed for a
- * reason that is not transient closes every source and its error is thrown.
+ * A registry of sources that log their refreshes, with `specs` applied (signers opened now, before the daemon
+ * listens, so a `prompt` PIN is asked once, on the terminal), and its server started by `listen`. With
+ * `failFast`, a source that failed for a reason that is not transient ends the start-up; whatever ends it closes
+ * every source before its error is thrown.
  */
-export async function startRegistry(specs: readonly SourceSpec[], log: Log, failFast: boolean, options: DaemonStartOptions = {}): Promise<SourceRegistry> {
+export async function startDaemon<T>(
+  specs: readonly SourceSpec[],
+  log: Log,
+  failFast: boolean,
+  options: DaemonStartOptions,
+  listen: (registry: SourceRegistry) => Promise<T>,
+): Promise<{ registry: SourceRegistry; server: T }> {
   const { certificateWarning, requireFirstCredentials = false, onRefreshed } = options;
   const registry = new SourceRegistry((spec) =>
     createCredentialSource({
@@ -35,41 +51,13 @@ export async function startRegistry(specs: readonly SourceSpec[], log: Log, fail
       ...(certificateWarning ? { certificateWarning } : {}),
     }),
   );
-  const initial = await registry.apply(specs);
-  const fatal = failFast || requireFirstCredentials ? initial.failed.find((f) => requireFirstCredentials || !isTransient(f.error)) : undefined;
-  if (fatal) {
-    await registry.closeAll();
-    throw fatal.error;
-  }
-  logFailures(initial, log);
-  if (requireFirstCredentials) {
-    try {
-      await Promise.all(registry.all().map((source) => source.get()));
-    } catch (error) {
-      await registry.closeAll();
-      throw error;
-    }
-  }
-  return registry;
-}
-
-/** What the daemons' own flags add to the start-up of their sources. */
-export interface DaemonStartOptions {
-  /** `--certificate-warning-days`. */
-  readonly certificateWarning?: CertificateWarning | undefined;
-  /**
-   * `--fail-fast`: every source's first credentials must come now (after CreateSession's own bounded retries);
-   * any failure, transient or not, ends the daemon with that error instead of retrying in the background.
-   */
-  readonly requireFirstCredentials?: boolean | undefined;
-  /** Told each time a source has new credentials (systemd readiness). */
-  readonly onRefreshed?: ((name: string) => void) | undefined;
-}
-
-/** Starts the registry's server; a server that cannot start closes every source before its error is thrown. */
-export async function listenOrClose<T>(registry: SourceRegistry, listen: () => Promise<T>): Promise<T> {
   try {
-    return await listen();
+    const initial = await registry.apply(specs);
+    const fatal = failFast || requireFirstCredentials ? initial.failed.find((f) => requireFirstCredentials || !isTransient(f.error)) : undefined;
+    if (fatal) throw fatal.error;
+    logFailures(initial, log);
+    if (requireFirstCredentials) await Promise.all(registry.all().map((source) => source.get()));
+    return { registry, server: await listen(registry) };
   } catch (error) {
     await registry.closeAll();
     throw error;

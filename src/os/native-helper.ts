@@ -3,11 +3,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * The project's own small N-API addon (native/raa_native.c), for what Node.js has no API for: making the
- * process non-dumpable, reading a UNIX socket peer's uid and sending a UNIX datagram (sd_notify). It is built by scripts/build.mjs and shipped
- * prebuilt as dist/native/<platform>-<arch>/raa_native.node, so an install without a compiler has it on the
- * platforms it was built for. It is optional: callers fall back (and say what is then not protected) when it
- * cannot be loaded, and it is loaded only by the code that needs it, never on the cold credential_process path.
+ * The project's own N-API addon (native/raa_native.c, shipped prebuilt as dist/native/<platform>-<arch>/) for
+ * what Node.js has no API for. Optional: callers fall back and say what is then not protected; loaded only by
+ * the code that needs it, never on the cold credential_process path.
  */
 export interface NativeHelper {
   /** prctl(PR_SET_DUMPABLE, 0) and RLIMIT_CORE 0; true when the process is now non-dumpable. */
@@ -20,11 +18,10 @@ export interface NativeHelper {
   notify(path: string, text: string): void;
 }
 
-export type NativeHelperLoad = { readonly helper: NativeHelper } | { readonly helper?: undefined; readonly reason: string };
+export type NativeHelperLoad = { readonly helper: NativeHelper; readonly reason?: undefined } | { readonly helper?: undefined; readonly reason: string };
 
-export const NATIVE_HELPER_FILE = join("native", `${process.platform}-${process.arch}`, "raa_native.node");
+const NATIVE_HELPER_FILE = join("native", `${process.platform}-${process.arch}`, "raa_native.node");
 
-// A memo of a process-wide fact: dlopen() happens at most once per process.
 let loaded: NativeHelperLoad | undefined;
 
 /** The native helper, or why it is not available. Costs one dlopen (~0.3 ms) the first time. */

@@ -1,9 +1,9 @@
 import type { SourceSpec } from "../credentials/source-registry.js";
-import { listenOrClose, serveUntilStopped, startRegistry, type DaemonStartOptions } from "../daemon/run-daemon.js";
+import { serveUntilStopped, startDaemon, type DaemonStartOptions } from "../daemon/run-daemon.js";
 import { checkPortPrivilege } from "../io/listen-tcp.js";
 import type { Log } from "../daemon/signals.js";
 import { UsageError } from "../errors.js";
-import { ReadinessGate, reportReady } from "../os/service-manager.js";
+import { readinessGate, reportReady } from "../os/service-manager.js";
 import { advertisedHost } from "./advertise-host.js";
 import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
 import { ecsEnvFile, writeEcsEnvFiles } from "./ecs-env.js";
@@ -49,9 +49,8 @@ export async function runServe(run: ServeRun): Promise<void> {
   const consumers = run.ecs ? await openEcsConsumers(run.ecsIdentity, consumerBindings(run.ecsConsumers, roles), roles, log) : undefined;
   // systemd (Type=notify): ready once the endpoint listens and every role holds credentials.
   const LISTENING = "\0listening";
-  const ready = new ReadinessGate([LISTENING, ...roles], () => reportReady(`serving ${specs.length} role(s)`, log));
-  const registry = await startRegistry(specs, log, true, { ...run.start, onRefreshed: (name) => ready.arrived(name) });
-  const server = await listenOrClose(registry, async () => {
+  const ready = readinessGate([LISTENING, ...roles], () => reportReady(`serving ${specs.length} role(s)`, log));
+  const { registry, server } = await startDaemon(specs, log, true, { ...run.start, onRefreshed: ready }, async (registry) => {
     try {
       return await startCredentialServer({
         roles: (role) => registry.get(role),
@@ -87,7 +86,7 @@ export async function runServe(run: ServeRun): Promise<void> {
       for (const c of consumers.lookup.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
     }
   }
-  ready.arrived(LISTENING);
+  ready(LISTENING);
   await serveUntilStopped(registry, server, run.specs, log);
 }
 

@@ -2,7 +2,7 @@ import { createCredentialSource, type CertificateWarning } from "../credentials/
 import { describeRefreshEvent } from "../credentials/describe-event.js";
 import { isTransient } from "../daemon/run-daemon.js";
 import { runUntilStopped, type Log } from "../daemon/signals.js";
-import { ReadinessGate, reportReady } from "../os/service-manager.js";
+import { readinessGate, reportReady } from "../os/service-manager.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { CredentialsFileUpdater } from "./file-updater.js";
@@ -41,8 +41,8 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
   }
 
   // systemd (Type=notify): ready once the file holds credentials, so that units After= this one find them.
-  const ready = new ReadinessGate(["written"], () => reportReady(`profile [${section}] written to ${path}`, log));
-  const updater = new CredentialsFileUpdater({ path, profile: section, log, onWritten: () => ready.arrived("written") });
+  const ready = readinessGate(["written"], () => reportReady(`profile [${section}] written to ${path}`, log));
+  const updater = new CredentialsFileUpdater({ path, profile: section, log, onWritten: () => ready("written") });
   const newSource = (s: CredentialSettings) =>
     createCredentialSource({
       name: section,
