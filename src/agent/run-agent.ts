@@ -31,9 +31,9 @@ export async function runAgent(run: AgentRun): Promise<void> {
   const socketPath = run.socket ?? config.agent.socket ?? defaultAgentSocketPath(run.env);
   // The socket path is checked before any token or TPM is touched: an unsafe directory must not cost a PIN.
   if (fd === undefined) await prepareSocketPath(socketPath);
-  const { registry, server } = await startDaemon(agentSpecs(config, run), run.log, false, { certificateWarning: run.certificateWarning }, (registry) =>
-    startAgentServer(registry, fd === undefined ? { path: socketPath } : { fd }),
-  );
+  const listen = fd === undefined ? { path: socketPath } : { fd };
+  const start = { certificateWarning: run.certificateWarning };
+  const { registry, server } = await startDaemon(agentSpecs(config, run), run.log, false, start, (r) => startAgentServer(r, listen));
   run.log(`agent listening on ${server.address} for profiles: ${registry.names().join(", ")}`);
   try {
     await serveUntilStopped(registry, server, async () => agentSpecs(await loadConfig(run.configPath, run.env), run), run.log);

@@ -77,7 +77,8 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   };
 
   const { policy, now, random, timers } = options;
-  const cache = new CredentialCache({ fetch, policy, now, random, timers, onEvent: (event, credentials) => options.onEvent?.(name, event, credentials) });
+  const onEvent = (event: RefreshEvent, credentials: Credentials | undefined) => options.onEvent?.(name, event, credentials);
+  const cache = new CredentialCache({ fetch, policy, now, random, timers, onEvent });
 
   return {
     name,

@@ -140,7 +140,13 @@ async function answerPromptsOnce(options: SignerOptions): Promise<SignerOptions>
   const keyPassword = await answer(options.keyPassword, "key password");
   if (keyPassword) copy.keyPassword = keyPassword;
   const { pkcs11, tpm } = options;
-  if (pkcs11) copy.pkcs11 = { ...pkcs11, pin: await answer(pkcs11.pin, "PKCS#11 PIN"), contextPin: await answer(pkcs11.contextPin, "context-specific PIN") };
-  if (tpm) copy.tpm = { ...tpm, keyPassword: await answer(tpm.keyPassword, "TPM key password"), parentPassword: await answer(tpm.parentPassword, "TPM parent password") };
+  if (pkcs11) {
+    const pin = await answer(pkcs11.pin, "PKCS#11 PIN");
+    copy.pkcs11 = { ...pkcs11, pin, contextPin: await answer(pkcs11.contextPin, "context-specific PIN") };
+  }
+  if (tpm) {
+    const keyPassword = await answer(tpm.keyPassword, "TPM key password");
+    copy.tpm = { ...tpm, keyPassword, parentPassword: await answer(tpm.parentPassword, "TPM parent password") };
+  }
   return copy;
 }

@@ -53,7 +53,7 @@ export async function startDaemon<T>(
   );
   try {
     const initial = await registry.apply(specs);
-    const fatal = failFast || requireFirstCredentials ? initial.failed.find((f) => requireFirstCredentials || !isTransient(f.error)) : undefined;
+    const fatal = initial.failed.find((f) => requireFirstCredentials || (failFast && !isTransient(f.error)));
     if (fatal) throw fatal.error;
     logFailures(initial, log);
     if (requireFirstCredentials) await Promise.all(registry.all().map((source) => source.get()));

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Server } from "node:net";
+import type { ListenOptions, Server } from "node:net";
 import { UsageError } from "../errors.js";
 
 const CAP_NET_BIND_SERVICE = 10n;
@@ -35,25 +35,26 @@ export function checkPortPrivilege(port: number, flag = "--port"): void {
   throw new UsageError("LISTEN_FAILED", `cannot listen on port ${port} (${flag}) as an unprivileged user`, { hint: privilegedPortHint() });
 }
 
-/** Starts `server` on host:port; a bind failure becomes LISTEN_FAILED with a hint for a busy or privileged port. */
-export function listenTcp(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) =>
-      reject(
-        new UsageError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
-          hint:
-            error.code === "EADDRINUSE"
-              ? "another process uses that port: pick another with --port (0 = any free port)"
-              : error.code === "EACCES" && port > 0 && port < 1024
-                ? privilegedPortHint()
-                : undefined,
-          cause: error,
-        }),
-      );
+/** Starts `server` listening; a failure becomes LISTEN_FAILED naming `where`, with `hint` for its errno. */
+export function listenOn(server: Server, options: ListenOptions, where: string, hint?: (e: NodeJS.ErrnoException) => string | undefined) {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (cause: NodeJS.ErrnoException) =>
+      reject(new UsageError("LISTEN_FAILED", `cannot listen on ${where}: ${cause.code ?? cause.message}`, { hint: hint?.(cause), cause }));
     server.once("error", onError);
-    server.listen(port, host, () => {
+    server.listen(options, () => {
       server.off("error", onError);
       resolve();
     });
   });
+}
+
+/** Starts `server` on host:port, with a hint for a busy or privileged port. */
+export function listenTcp(server: Server, host: string, port: number): Promise<void> {
+  return listenOn(server, { host, port }, `${host}:${port}`, (error) =>
+    error.code === "EADDRINUSE"
+      ? "another process uses that port: pick another with --port (0 = any free port)"
+      : error.code === "EACCES" && port > 0 && port < 1024
+        ? privilegedPortHint()
+        : undefined,
+  );
 }

@@ -18,7 +18,9 @@ export interface NativeHelper {
   notify(path: string, text: string): void;
 }
 
-export type NativeHelperLoad = { readonly helper: NativeHelper; readonly reason?: undefined } | { readonly helper?: undefined; readonly reason: string };
+export type NativeHelperLoad =
+  | { readonly helper: NativeHelper; readonly reason?: undefined }
+  | { readonly helper?: undefined; readonly reason: string };
 
 const NATIVE_HELPER_FILE = join("native", `${process.platform}-${process.arch}`, "raa_native.node");
 

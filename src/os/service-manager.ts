@@ -21,7 +21,7 @@ export function reportReady(status: string, warn: (line: string) => void): void 
   if (problem !== undefined) warn(`warning: cannot tell systemd that the service is ready (${problem}): a Type=notify unit will time out`);
 }
 
-/** Readiness that needs several things (the endpoint listening, credentials for every role): `whenReady` runs once, when the last has arrived. */
+/** Readiness that needs several things (the endpoint listening, credentials for every role): `whenReady` runs once. */
 export function readinessGate(pending: Iterable<string>, whenReady: () => void): (arrived: string) => void {
   const waiting = new Set(pending);
   let done = false;

@@ -66,7 +66,8 @@ function execStart(ctx: UnitContext, args: readonly string[], v8Flags = true): s
 
 /** Bounded restarts of a unit that restarts after RestartSec= (5 starts at most: systemd's default burst). */
 function startLimit(restartSec: number, intervalSec: number): string {
-  return `# Bounded restarts: more than 5 starts within ${intervalSec} s stop the unit (RestartSec=${restartSec} x 5 < ${intervalSec}, so a unit that keeps
+  const limit = `more than 5 starts within ${intervalSec} s stop the unit (RestartSec=${restartSec} x 5 < ${intervalSec}`;
+  return `# Bounded restarts: ${limit}, so a unit that keeps
 # failing at start-up does reach the limit; systemd's default of 5 in 10 s never triggers with a 5 s delay).
 StartLimitBurst=5
 StartLimitIntervalSec=${intervalSec}`;
