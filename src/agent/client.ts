@@ -8,11 +8,8 @@ export type AgentSelector =
   | string
   | { readonly trustAnchorArn: string; readonly profileArn: string; readonly roleArn: string; readonly roleSessionName?: string | undefined };
 
-export interface AgentClientOptions {
-  /** How long to wait for the answer, which may include one CreateSession (default 35 s). */
-  readonly timeoutMs?: number;
-  readonly now?: () => number;
-}
+/** How long to wait for the answer, which may include one CreateSession. */
+const TIMEOUT_MS = 35_000;
 
 /**
  * Asks the agent listening on `socketPath` for credentials. Resolves to undefined when no agent listens
@@ -22,11 +19,10 @@ export interface AgentClientOptions {
  * Deliberately tiny: node:net and a hand-written HTTP/1.1 request, so `credential-process --agent`
  * starts as fast as Node can.
  */
-export async function fetchFromAgent(socketPath: string, selector: AgentSelector, options: AgentClientOptions = {}): Promise<Credentials | undefined> {
+export async function fetchFromAgent(socketPath: string, selector: AgentSelector): Promise<Credentials | undefined> {
   const socket = await connectToAgent(socketPath);
   if (!socket) return undefined;
-  const response = await request(socket, socketPath, pathFor(selector), options.timeoutMs ?? 35_000);
-  const { status, body } = response;
+  const { status, body } = await request(socket, socketPath, pathFor(selector));
   if (status === 404) return undefined;
   if (status !== 200) {
     let code: ErrorCode = "AGENT_UNAVAILABLE";
@@ -40,7 +36,7 @@ export async function fetchFromAgent(socketPath: string, selector: AgentSelector
     }
     throw new AgentError(code, `agent: ${message}`);
   }
-  return parseCredentials(body, (options.now ?? Date.now)());
+  return parseCredentials(body);
 }
 
 function pathFor(selector: AgentSelector): string {
@@ -50,29 +46,23 @@ function pathFor(selector: AgentSelector): string {
   return `/v1/credentials?${q.toString()}`;
 }
 
-function parseCredentials(body: string, now: number): Credentials {
-  let doc: { Version?: unknown; AccessKeyId?: unknown; SecretAccessKey?: unknown; SessionToken?: unknown; Expiration?: unknown };
+function parseCredentials(body: string): Credentials {
+  let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(body);
   } catch {
     throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer is not JSON");
   }
-  const expiration = new Date(typeof doc.Expiration === "string" ? doc.Expiration : NaN);
-  if (
-    doc.Version !== 1 ||
-    typeof doc.AccessKeyId !== "string" ||
-    !doc.AccessKeyId ||
-    typeof doc.SecretAccessKey !== "string" ||
-    !doc.SecretAccessKey ||
-    typeof doc.SessionToken !== "string" ||
-    !doc.SessionToken
-  ) {
+  const { Version, AccessKeyId, SecretAccessKey, SessionToken, Expiration } = doc;
+  const text = (value: unknown): value is string => typeof value === "string" && value !== "";
+  if (Version !== 1 || !text(AccessKeyId) || !text(SecretAccessKey) || !text(SessionToken)) {
     throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer holds incomplete credentials; they were not used");
   }
-  return usableCredentials({ accessKeyId: doc.AccessKeyId, secretAccessKey: doc.SecretAccessKey, sessionToken: doc.SessionToken, expiration }, now, "the agent");
+  const expiration = new Date(typeof Expiration === "string" ? Expiration : NaN);
+  return usableCredentials({ accessKeyId: AccessKeyId, secretAccessKey: SecretAccessKey, sessionToken: SessionToken, expiration }, Date.now(), "the agent");
 }
 
-function request(socket: Socket, socketPath: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function request(socket: Socket, socketPath: string, path: string, timeoutMs = TIMEOUT_MS): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let settled = false;

@@ -2,10 +2,7 @@ import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 
-export const SOCKET_ENV = "ROLES_ANYWHERE_AGENT_SOCKET";
-export const SOCKET_NAME = "roles-anywhere-agent.sock";
-/** Under the home directory when there is no per-user runtime directory, as gpg-agent uses ~/.gnupg. */
-export const HOME_SOCKET_DIR = ".roles-anywhere-agent";
+const SOCKET_NAME = "roles-anywhere-agent.sock";
 
 /**
  * Where the agent listens and its clients look — never a predictable path in a directory other users can
@@ -23,13 +20,13 @@ export function defaultAgentSocketPath(
   home: () => string = homedir,
   isPrivateRuntimeDir: (dir: string, uid: number) => boolean = privateToUser,
 ): string {
-  const explicit = env[SOCKET_ENV];
+  const explicit = env["ROLES_ANYWHERE_AGENT_SOCKET"];
   if (explicit && isAbsolute(explicit)) return explicit;
   const runtime = env["XDG_RUNTIME_DIR"];
   if (runtime && isAbsolute(runtime)) return join(runtime, SOCKET_NAME);
   const runUser = `/run/user/${uid}`;
   if (isPrivateRuntimeDir(runUser, uid)) return join(runUser, SOCKET_NAME);
-  return join(home(), HOME_SOCKET_DIR, "agent.sock");
+  return join(home(), ".roles-anywhere-agent", "agent.sock");
 }
 
 function privateToUser(dir: string, uid: number): boolean {

@@ -5,14 +5,11 @@ import { InputError, UsageError } from "../errors.js";
 import { modeText, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
 
 /**
- * Where the agent may listen. Its clients prove who serves a socket by its peer credentials (socket-trust.ts),
- * and the agent checks its own clients the same way when the native helper is there; the path is the guard
- * that always holds, even without it: the kernel's permission check at connect(2). So the socket lives in a
- * directory that only its owner can enter (mode 0700, owned by the agent's user), every directory above it
- * belongs to the user or root and nobody else can write it (checked by file descriptor, as clients do), and
- * the socket itself is 0600. Anyone else — root excepted — gets EACCES before a single byte reaches the agent.
- * This function refuses to go on when that cannot be guaranteed, creates a missing directory (0700), and
- * clears a stale socket left by a previous agent.
+ * Where the agent may listen. Peer credentials (socket-trust.ts) need the native helper; the guard that always
+ * holds is the kernel's permission check at connect(2): the socket lives in a directory only its owner can enter
+ * (0700, the agent's user), reached through directories of the user or root that nobody else can write (checked
+ * by descriptor), so anyone else — root excepted — gets EACCES before a byte reaches the agent. Refuses to go on
+ * otherwise, creates a missing directory (0700), and clears a stale socket left by a previous agent.
  */
 export async function prepareSocketPath(socketPath: string, uid: number = process.getuid?.() ?? 0): Promise<void> {
   const dir = dirname(socketPath);
@@ -51,7 +48,7 @@ export async function prepareSocketPath(socketPath: string, uid: number = proces
 }
 
 /** Whether something accepts connections on the socket. */
-export function isListening(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+function isListening(socketPath: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ path: socketPath });
     const done = (alive: boolean) => {

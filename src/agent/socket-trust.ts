@@ -3,23 +3,20 @@ import { AgentError, InputError } from "../errors.js";
 import { checkNotWritable, checkOwner, UntrustedPathError, walkToEntry } from "../io/trusted-path.js";
 import { loadNativeHelper, type NativeHelper, type NativeHelperLoad } from "../os/native-helper.js";
 
-/**
+/*
  * Whom an agent client trusts. Before it sends a byte (the profile it asks for is information too), a client
- * makes sure the socket it is connected to is served by its own user, so that nobody else can hand it
- * credentials of their choosing:
- * - with the native helper: it connects, then reads the peer's uid from the connected socket (SO_PEERCRED),
- *   which must be this user's or root's; where the socket is and who owns its file does not matter then;
- * - without it: it walks the path by file descriptor (src/io/trusted-path.ts): every directory on the way
- *   belongs to the user or root and nobody else can write it (the socket's own directory not even with the
- *   sticky bit), the socket belongs to the user (or root), and it connects through the directory it checked
- *   (/proc/self/fd/N/name), so the socket cannot be swapped between check and connect.
+ * makes sure the socket is served by its own user, so that nobody else can hand it credentials of their choosing:
+ * - with the native helper: the connected peer's uid (SO_PEERCRED) must be this user's or root's;
+ * - without it: the path is walked by file descriptor (src/io/trusted-path.ts; the socket's own directory may not
+ *   be writable by others even with the sticky bit), the socket belongs to the user (or root), and the connection
+ *   goes through the checked directory (/proc/self/fd/N/name), so the socket cannot be swapped in between.
  * The agent applies the same peer rule to its clients (agent-server.ts).
  */
 
 /** Connection errors that mean "no agent here" (the caller then signs directly). */
 const NO_AGENT: ReadonlySet<string> = new Set(["ENOENT", "ECONNREFUSED", "ENOTSOCK", "EACCES", "ENOTDIR", "ELOOP"]);
 
-export interface ConnectOptions {
+interface ConnectOptions {
   readonly uid?: number;
   /** Which way to verify the peer; default: the native helper when it loads, else the directory walk. */
   readonly native?: NativeHelperLoad;
@@ -45,9 +42,7 @@ export function isTrustedPeerUid(peerUid: number, uid: number): boolean {
 /** The uid and pid at the other end of a connected UNIX socket; undefined when Node gives no descriptor. */
 export function peerOf(socket: Socket, helper: NativeHelper): { uid: number; pid: number } | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (typeof fd !== "number" || fd < 0) return undefined;
-  const { uid, pid } = helper.peerCredentials(fd);
-  return { uid, pid };
+  return typeof fd === "number" && fd >= 0 ? helper.peerCredentials(fd) : undefined;
 }
 
 async function connectCheckingPeer(socketPath: string, uid: number, helper: NativeHelper): Promise<Socket | undefined> {
@@ -60,15 +55,10 @@ async function connectCheckingPeer(socketPath: string, uid: number, helper: Nati
     socket.destroy();
     throw unsafe(socketPath, `its peer credentials cannot be read (${(error as Error).message})`);
   }
-  if (!peer) {
-    socket.destroy();
-    return connectThroughCheckedPath(socketPath, uid);
-  }
-  if (!isTrustedPeerUid(peer.uid, uid)) {
-    socket.destroy();
-    throw unsafe(socketPath, `it is served by uid ${peer.uid} (pid ${peer.pid}), not by this user (${uid})`);
-  }
-  return socket;
+  if (peer && isTrustedPeerUid(peer.uid, uid)) return socket;
+  socket.destroy();
+  if (!peer) return connectThroughCheckedPath(socketPath, uid);
+  throw unsafe(socketPath, `it is served by uid ${peer.uid} (pid ${peer.pid}), not by this user (${uid})`);
 }
 
 async function connectThroughCheckedPath(socketPath: string, uid: number): Promise<Socket | undefined> {

@@ -3,10 +3,6 @@ import { open, stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
 import type { TargetIdentity } from "../io/atomic-write.js";
 
-export interface TargetSnapshot {
-  readonly bytes: Buffer;
-  readonly identity: TargetIdentity;
-}
 
 /**
  * Reads the credentials file that `update` is about to rewrite, refusing anything but a regular file (through
@@ -15,7 +11,7 @@ export interface TargetSnapshot {
  * again on the open descriptor (O_NONBLOCK, so a FIFO swapped in meanwhile cannot block; O_NOCTTY, so a
  * terminal cannot become ours): what is read is what was checked. A missing file reads as empty.
  */
-export async function readCredentialsTarget(path: string): Promise<TargetSnapshot> {
+export async function readCredentialsTarget(path: string): Promise<{ bytes: Buffer; identity: TargetIdentity }> {
   const before = await stat(path).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === "ENOENT") return undefined;
     throw new InputError("FILE_UNREADABLE", `cannot read ${path}: ${cause.code ?? "error"}`, { cause });

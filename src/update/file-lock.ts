@@ -7,16 +7,17 @@ import { writeFailureHint } from "../io/write-hint.js";
 export interface FileLockOptions {
   /** Give up after this long (default 10 s). */
   readonly timeoutMs?: number;
-  /** A lock file older than this is stale whatever its owner (default 60 s; holders keep it for milliseconds). */
-  readonly staleMs?: number;
   /** Poll interval while waiting (default 25 ms). */
   readonly pollMs?: number;
 }
 
+/** A lock file older than this is stale whatever its owner (holders keep it for milliseconds). */
+const STALE_MS = 60_000;
+
 /**
  * Runs `fn` while holding an advisory lock on `lockPath`. Node has no flock(2), so the lock is a file created
  * with O_CREAT|O_EXCL holding `pid host time`. A lock left by a crashed process is broken when its pid no
- * longer exists on this host, or when it is older than `staleMs` (other hosts, e.g. on NFS). Breaking goes
+ * longer exists on this host, or when it is older than STALE_MS (other hosts, e.g. on NFS). Breaking goes
  * through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two waiters
  * cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
  */
@@ -30,9 +31,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
 }
 
 async function acquire(lockPath: string, options: FileLockOptions): Promise<string> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const staleMs = options.staleMs ?? 60_000;
-  const pollMs = options.pollMs ?? 25;
+  const { timeoutMs = 10_000, pollMs = 25 } = options;
   const token = `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -40,11 +39,7 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<stri
     try {
       const file = await open(lockPath, "wx", 0o600);
       created = true;
-      try {
-        await file.writeFile(token);
-      } finally {
-        await file.close();
-      }
+      await file.writeFile(token).finally(() => file.close());
       return token;
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;
@@ -55,7 +50,7 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<stri
       }
     }
     const holder = await readFile(lockPath, "utf8").catch(() => undefined);
-    if (holder !== undefined && (await isStale(lockPath, holder, staleMs))) {
+    if (holder !== undefined && (await isStale(lockPath, holder))) {
       await breakLock(lockPath, holder);
       continue;
     }
@@ -69,13 +64,13 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<stri
   }
 }
 
-async function isStale(lockPath: string, holder: string, staleMs: number): Promise<boolean> {
+async function isStale(lockPath: string, holder: string): Promise<boolean> {
   const [pidText, host] = holder.split(" ");
   const pid = Number(pidText);
   if (host === hostname() && Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
   const info = await stat(lockPath).catch(() => undefined);
   // An empty file is a lock being written right now, unless it has been empty for a long time.
-  return info !== undefined && Date.now() - info.mtimeMs > staleMs;
+  return info !== undefined && Date.now() - info.mtimeMs > STALE_MS;
 }
 
 function processExists(pid: number): boolean {

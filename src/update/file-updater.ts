@@ -1,9 +1,8 @@
 import type { Credentials } from "../rolesanywhere/credentials.js";
-import { isAgentError } from "../errors.js";
-import type { Timers } from "../credentials/credential-cache.js";
+import { oneLine } from "../daemon/signals.js";
 import { writeProfileCredentials } from "./write-credentials.js";
 
-export interface FileUpdaterOptions {
+interface FileUpdaterOptions {
   readonly path: string;
   readonly profile: string;
   readonly log: (line: string) => void;
@@ -12,7 +11,6 @@ export interface FileUpdaterOptions {
   /** Delay before writing again after a failed write (default 30 s). */
   readonly retryMs?: number;
   readonly write?: (path: string, profile: string, credentials: Credentials) => Promise<void>;
-  readonly timers?: Timers;
 }
 
 /**
@@ -22,24 +20,20 @@ export interface FileUpdaterOptions {
  */
 export class CredentialsFileUpdater {
   readonly #options: FileUpdaterOptions;
-  readonly #write: NonNullable<FileUpdaterOptions["write"]>;
-  readonly #timers: Timers;
   #pending: Credentials | undefined;
   #writing: Promise<void> | undefined;
-  #retryTimer: unknown;
+  #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(options: FileUpdaterOptions) {
     this.#options = options;
-    this.#write = options.write ?? writeProfileCredentials;
-    this.#timers = options.timers ?? { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
   }
 
   /** Queues `credentials` for writing. */
   offer(credentials: Credentials): void {
     if (this.#stopped) return;
     this.#pending = credentials;
-    this.#clearRetry();
+    clearTimeout(this.#retryTimer);
     this.#writing ??= this.#drain();
   }
 
@@ -50,40 +44,29 @@ export class CredentialsFileUpdater {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#clearRetry();
+    clearTimeout(this.#retryTimer);
     await this.idle();
   }
 
   async #drain(): Promise<void> {
+    const { path, profile, log, retryMs = 30_000, write = writeProfileCredentials } = this.#options;
     try {
       while (this.#pending && !this.#stopped) {
         const credentials = this.#pending;
         this.#pending = undefined;
         try {
-          await this.#write(this.#options.path, this.#options.profile, credentials);
-          this.#options.log(`wrote profile [${this.#options.profile}] to ${this.#options.path}`);
+          await write(path, profile, credentials);
+          log(`wrote profile [${profile}] to ${path}`);
           this.#options.onWritten?.();
         } catch (error) {
-          const text = isAgentError(error) ? error.toOneLine() : String(error);
-          const retryMs = this.#options.retryMs ?? 30_000;
-          this.#options.log(`could not write ${this.#options.path}: ${text}; trying again in ${Math.round(retryMs / 1000)} s`);
+          log(`could not write ${path}: ${oneLine(error)}; trying again in ${Math.round(retryMs / 1000)} s`);
           if (!this.#pending && credentials.expiration.getTime() > Date.now()) {
-            this.#retryTimer = this.#timers.setTimeout(() => {
-              this.#retryTimer = undefined;
-              this.offer(credentials);
-            }, retryMs);
+            this.#retryTimer = setTimeout(() => this.offer(credentials), retryMs);
           }
         }
       }
     } finally {
       this.#writing = undefined;
-    }
-  }
-
-  #clearRetry(): void {
-    if (this.#retryTimer !== undefined) {
-      this.#timers.clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
     }
   }
 }

@@ -8,7 +8,7 @@ import type { CredentialSettings } from "../settings/credential-settings.js";
 import { CredentialsFileUpdater } from "./file-updater.js";
 import { writeProfileCredentials } from "./write-credentials.js";
 
-export interface UpdateRun {
+interface UpdateRun {
   /** The settings; called again on SIGHUP. */
   readonly settings: () => Promise<CredentialSettings>;
   /** The credentials file and the section (profile) of it to keep filled. */
@@ -17,7 +17,6 @@ export interface UpdateRun {
   /** Write once and return (boot scripts); throws when no credentials could be obtained. */
   readonly once: boolean;
   readonly log: Log;
-  /** `--certificate-warning-days`. */
   readonly certificateWarning?: CertificateWarning | undefined;
   /** `--fail-fast`: the first credentials must come now, or the command ends with that error. */
   readonly failFast?: boolean;
@@ -26,10 +25,9 @@ export interface UpdateRun {
 /** Keeps one section of a credentials file filled with fresh credentials until SIGTERM or SIGINT. */
 export async function runUpdate(run: UpdateRun): Promise<void> {
   const { path, section, log } = run;
-  let settings = await run.settings();
   const warning = run.certificateWarning ? { certificateWarning: run.certificateWarning } : {};
   if (run.once) {
-    const source = createCredentialSource({ name: section, settings, ...warning });
+    const source = createCredentialSource({ name: section, settings: await run.settings(), ...warning });
     try {
       const credentials = await source.get();
       await writeProfileCredentials(path, section, credentials);
@@ -53,28 +51,24 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
         if (credentials) updater.offer(credentials);
       },
     });
-  let source = newSource(settings);
+  let source = newSource(await run.settings());
   // Problems the user must fix (bad key file, wrong PIN) end the command at once; a missing token or an
   // unreachable endpoint does not: the loop retries with backoff until it works.
   // --fail-fast: any failure to get the first credentials ends it too, with that error's exit code.
+  const end = async (error: unknown) => {
+    await Promise.all([updater.stop(), source.close()]);
+    throw error;
+  };
   await source.open().catch(async (error: unknown) => {
-    if (run.failFast || !isTransient(error)) {
-      await Promise.all([updater.stop(), source.close()]);
-      throw error;
-    }
+    if (run.failFast || !isTransient(error)) await end(error);
     log(`${section}: ${(error as Error).message}; will keep trying`);
   });
-  if (run.failFast) {
-    await source.get().catch(async (error: unknown) => {
-      await Promise.all([updater.stop(), source.close()]);
-      throw error;
-    });
-  }
+  if (run.failFast) await source.get().catch(end);
   source.start();
   log(`updating profile [${section}] in ${path}`);
   try {
     await runUntilStopped(log, async () => {
-      settings = await run.settings();
+      const settings = await run.settings();
       const old = source;
       source = newSource(settings);
       await old.close();
