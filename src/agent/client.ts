@@ -59,7 +59,8 @@ function parseCredentials(body: string): Credentials {
     throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer holds incomplete credentials; they were not used");
   }
   const expiration = new Date(typeof Expiration === "string" ? Expiration : NaN);
-  return usableCredentials({ accessKeyId: AccessKeyId, secretAccessKey: SecretAccessKey, sessionToken: SessionToken, expiration }, Date.now(), "the agent");
+  const credentials = { accessKeyId: AccessKeyId, secretAccessKey: SecretAccessKey, sessionToken: SessionToken, expiration };
+  return usableCredentials(credentials, Date.now(), "the agent");
 }
 
 function request(socket: Socket, socketPath: string, path: string, timeoutMs = TIMEOUT_MS): Promise<{ status: number; body: string }> {

@@ -21,7 +21,7 @@ export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home
  * provided the file is still the one read. Concurrent writers (other `update` processes) are serialised; none
  * of their profiles is lost.
  */
-export async function writeProfileCredentials(path: string, profile: string, credentials: Credentials, lock: FileLockOptions = {}): Promise<void> {
+export async function writeProfileCredentials(path: string, profile: string, credentials: Credentials, lock: FileLockOptions = {}) {
   // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700.
   await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
     throw new InputError("FILE_WRITE_FAILED", `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`, { cause });
