@@ -9,16 +9,16 @@ import { credentialSettings, OPTIONS_ORIGIN, type CredentialSettings, type Setti
  */
 export type SecretInput = string | SecretSource;
 
-/**
- * Options of {@link fromRolesAnywhere}. They mirror the `credential-process` flags of the CLI (and of
- * aws_signing_helper): `certificate` is `--certificate`, `privateKey` is `--private-key`, and so on.
- */
 /** How to reach CreateSession: the same settings, defaults and documentation as the client's own options. */
 type EndpointSettings = Pick<
   CreateSessionOptions,
   "endpoint" | "useFipsEndpoint" | "useDualStackEndpoint" | "caBundle" | "verifyTls" | "connectTimeoutMs" | "timeoutMs" | "maxAttempts"
 >;
 
+/**
+ * Options of {@link fromRolesAnywhere}. They mirror the `credential-process` flags of the CLI (and of
+ * aws_signing_helper): `certificate` is `--certificate`, `privateKey` is `--private-key`, and so on.
+ */
 export interface RolesAnywhereProviderOptions extends EndpointSettings {
   /** PEM/DER certificate file (may hold the chain, or the key too), PKCS#12 file, or `pkcs11:` URI. */
   readonly certificate?: string;
@@ -66,11 +66,7 @@ export interface RolesAnywhereProviderOptions extends EndpointSettings {
   readonly debug?: (line: string) => void;
 }
 
-/**
- * Checks the options and turns them into the settings the refresh engine runs on. Throws for what can be
- * known without touching the key or the network: bad ARNs, mismatched regions, a bad endpoint URL, a
- * duration out of range, no key at all.
- */
+/** The options as validated settings; throws for what can be known without the key or the network. */
 export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
   const input: SettingsInput = {
     ...o,
@@ -90,7 +86,6 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */
 function secretSource(input: SecretInput | undefined): SecretSource | undefined {
-  if (input === undefined) return undefined;
-  if (typeof input === "string") return input === "" ? undefined : { kind: "value", value: input };
-  return input;
+  if (typeof input !== "string") return input;
+  return input === "" ? undefined : { kind: "value", value: input };
 }
