@@ -9,19 +9,17 @@ import { writeFailureHint } from "./write-hint.js";
 export type TargetIdentity = { readonly dev: number; readonly ino: number } | "absent";
 
 /** Whether `info` (an lstat of the final path, or undefined when nothing is there) is still what was read. */
-export function isSameTarget(identity: TargetIdentity, info: Stats | undefined): boolean {
+function isSameTarget(identity: TargetIdentity, info: Stats | undefined): boolean {
   if (identity === "absent") return info === undefined;
   return info !== undefined && info.isFile() && info.dev === identity.dev && info.ino === identity.ino;
 }
 
 /**
- * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: a temporary
- * file in the same directory (created exclusively, mode 0600), fsync, rename over the target, fsync of the
- * directory. A symlinked target is written through (the link stays). The parent directory is created with
- * mode 0700 when missing. A target the user cannot write (read-only mode, immutable flag) is refused rather
- * than replaced: the rename would succeed in a writable directory and silently undo the user's choice.
- * With `replaces`, the rename happens only if the target is still the file that was read (or still absent):
- * a FIFO, socket or device node put in its place meanwhile is never replaced by a regular file.
+ * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: an exclusive
+ * temporary file in the same directory, fsync, rename, fsync of the directory (created 0700 when missing). A
+ * symlinked target is written through. A target the user cannot write (read-only mode, immutable flag) is
+ * refused: the rename would silently undo the user's choice. With `replaces`, the rename happens only if the
+ * target is still the file that was read (or still absent), never over a FIFO, socket or device put there since.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: { replaces?: TargetIdentity } = {}): Promise<void> {
   const target = await realpath(path).catch(() => path);

@@ -14,28 +14,22 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino;
 }
 
-/**
- * Where an input the user named comes from: a file path, `-` (standard input) or `env:NAME` (an environment
- * variable holding the PEM text). `-` and `env:` are read once: they have no later version to reload. A file
- * whose name really is `-` or starts with `env:` is named `./-` or `./env:…`.
- */
-export type InputRef = { readonly kind: "file"; readonly path: string } | { readonly kind: "stdin" } | { readonly kind: "env"; readonly name: string };
-
 export const STDIN_INPUT = "-";
 
-export function parseInputRef(ref: string): InputRef {
-  if (ref === STDIN_INPUT) return { kind: "stdin" };
-  if (ref.startsWith("env:")) return { kind: "env", name: ref.slice(4) };
-  return { kind: "file", path: ref };
-}
-
-/** Whether `ref` names a file (as opposed to `-` or `env:NAME`): only files are watched and re-read. */
+/**
+ * Whether `ref` names a file, not `-` (standard input) or `env:NAME` (an environment variable holding the PEM
+ * text), which are read once: only files are watched and re-read. A file named `-` or `env:…` is `./-`, `./env:…`.
+ */
 export function isFileInput(ref: string): boolean {
-  return parseInputRef(ref).kind === "file";
+  return ref !== STDIN_INPUT && !ref.startsWith("env:");
 }
 
 /** The stamp of an input that is never re-read (`-`, `env:`): {@link stampOf} returns it too, so it never "changes". */
 const READ_ONCE: FileStamp = { mtimeMs: 0, size: 0, ino: 0 };
+
+function stampOfStats(stats: FileStamp): FileStamp {
+  return { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino };
+}
 
 export interface InputBytes {
   bytes: Buffer;
@@ -49,15 +43,13 @@ export interface InputBytes {
  * one-line input errors. `what` says what the input is for, e.g. "certificate file" or "private key file".
  * Messages name the path, "standard input" or the variable, never the content.
  */
-export async function readInputFile(ref: string, what: string): Promise<InputBytes> {
-  const input = parseInputRef(ref);
-  if (input.kind === "env") return { bytes: fromEnvironment(input.name, what), stamp: READ_ONCE };
-  if (input.kind === "stdin") return { bytes: await fromStdin(what), stamp: READ_ONCE };
-  const path = input.path;
+export async function readInputFile(path: string, what: string): Promise<InputBytes> {
+  if (path.startsWith("env:")) return { bytes: fromEnvironment(path.slice(4), what), stamp: READ_ONCE };
+  if (path === STDIN_INPUT) return { bytes: await fromStdin(what), stamp: READ_ONCE };
   refusePemText(path, what);
   try {
     const { bytes, stats } = await readOpenedFile(path);
-    return { bytes, stamp: { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino }, mode: stats.mode };
+    return { bytes, stamp: stampOfStats(stats), mode: stats.mode };
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "EISDIR") throw new InputError("FILE_UNREADABLE", `${what} ${path} is a directory, not a file`);
     throw fileError(cause, path, what);
@@ -65,15 +57,13 @@ export async function readInputFile(ref: string, what: string): Promise<InputByt
 }
 
 /** The current stamp of an input (same errors as {@link readInputFile}); constant for `-` and `env:`. */
-export async function stampOf(ref: string, what: string): Promise<FileStamp> {
-  const input = parseInputRef(ref);
-  if (input.kind !== "file") return READ_ONCE;
-  refusePemText(input.path, what);
+export async function stampOf(path: string, what: string): Promise<FileStamp> {
+  if (!isFileInput(path)) return READ_ONCE;
+  refusePemText(path, what);
   try {
-    const info = statSync(input.path);
-    return { mtimeMs: info.mtimeMs, size: info.size, ino: info.ino };
+    return stampOfStats(statSync(path));
   } catch (cause) {
-    throw fileError(cause, input.path, what);
+    throw fileError(cause, path, what);
   }
 }
 

@@ -1,10 +1,8 @@
 import { close as closeCallback, closeSync, constants, fstat as fstatCallback, fstatSync, open as openCallback, openSync, readFile as readFileCallback, readFileSync, statSync, type Stats } from "node:fs";
 
-// Reading the small files the CLI starts with (certificate, key, PIN file). Regular files are read with
-// synchronous calls: the first asynchronous fs call starts libuv's thread pool, which costs a cold
-// credential_process call 1.5–4 ms, and reading a few kilobytes blocks nothing that matters. Anything else
-// (a FIFO from `<(…)`, a device) is read through the thread pool, so that a writer that never comes blocks
-// no more than the read itself. No node:fs/promises either: its first import costs about 2 ms.
+// Regular files are read synchronously: the first asynchronous fs call starts libuv's thread pool, which costs a
+// cold credential_process 1.5–4 ms (node:fs/promises' first import ~2 ms). Anything else (a FIFO from `<(…)`, a
+// device) goes through the thread pool, so that a writer that never comes blocks no more than the read itself.
 
 /**
  * The bytes and fstat of one opened file: what is checked (owner, mode, kind) is what is read, even if the

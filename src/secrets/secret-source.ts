@@ -29,16 +29,9 @@ export function parseSecretSource(text: string, promptText: string): SecretSourc
 
 /** Describes the source without revealing the secret (for messages and --debug). */
 export function describeSecretSource(source: SecretSource): string {
-  switch (source.kind) {
-    case "value":
-      return "a value given on the command line";
-    case "file":
-      return `file ${source.path}`;
-    case "env":
-      return `environment variable ${source.name}`;
-    case "prompt":
-      return "a prompt on the terminal";
-  }
+  if (source.kind === "file") return `file ${source.path}`;
+  if (source.kind === "env") return `environment variable ${source.name}`;
+  return source.kind === "value" ? "a value given on the command line" : "a prompt on the terminal";
 }
 
 /**
@@ -51,16 +44,14 @@ export async function readSecret(source: SecretSource, what: string, env: NodeJS
       return Secret.fromUtf8(source.value);
     case "env": {
       const value = ownValue(env, source.name);
-      if (value === undefined) {
-        throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
-      }
+      if (value === undefined) throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
       return Secret.fromUtf8(value);
     }
     case "file": {
       let bytes: Buffer;
       try {
         const opened = await readOpenedFile(source.path);
-        bytes = opened.bytes;
+        ({ bytes } = opened);
         warnIfExposed(opened.stats.mode, source.path, `${what}: file`);
       } catch (cause) {
         throw new InputError("FILE_UNREADABLE", `${what}: cannot read ${source.path}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, {

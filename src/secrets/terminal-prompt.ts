@@ -43,34 +43,26 @@ export async function promptOnTerminal(prompt: string, what: string): Promise<Se
 function readLine(input: ReadStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: number[] = [];
+    const finish = (settle: () => void) => {
+      input.off("data", onData);
+      input.off("end", onEnd);
+      input.pause();
+      settle();
+    };
     const onData = (data: Buffer) => {
       for (const byte of data) {
         if (byte === 0x0d || byte === 0x0a) {
-          finish();
           const out = Buffer.from(chunks);
           chunks.fill(0);
-          resolve(out);
-          return;
+          return finish(() => resolve(out));
         }
-        if (byte === 0x03) {
-          finish();
-          reject(new InputError("PASSWORD_REQUIRED", "prompt interrupted"));
-          return;
-        }
+        if (byte === 0x03) return finish(() => reject(new InputError("PASSWORD_REQUIRED", "prompt interrupted")));
         if (byte === 0x7f || byte === 0x08) chunks.pop();
         else chunks.push(byte);
       }
       data.fill(0);
     };
-    const onEnd = () => {
-      finish();
-      reject(new InputError("PASSWORD_REQUIRED", "terminal closed while reading the secret"));
-    };
-    const finish = () => {
-      input.off("data", onData);
-      input.off("end", onEnd);
-      input.pause();
-    };
+    const onEnd = () => finish(() => reject(new InputError("PASSWORD_REQUIRED", "terminal closed while reading the secret")));
     input.on("data", onData);
     input.on("end", onEnd);
     input.resume();
