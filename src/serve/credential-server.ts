@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Server as HttpsServer } from "node:https";
 import { listenTcp } from "../io/listen-tcp.js";
 import type { AddressInfo } from "node:net";
-import type { Credentials } from "../rolesanywhere/credentials.js";
+import { formatExpiration, goJsonStringify, type Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
 import type { EcsConsumerLookup } from "./ecs-consumers.js";
 import { urlHost } from "./advertise-host.js";
@@ -10,7 +10,6 @@ import { startTlsServer, type TlsFilePaths } from "./tls-files.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
 import { createRequestGuard } from "./request-guard.js";
-import { ecsCredentialsBody, ecsErrorBody, imdsCredentialsBody } from "./responses.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
 export type RoleLookup = (role: string) => { get(): Promise<Credentials> } | undefined;
@@ -216,3 +215,32 @@ function oneLine(error: unknown): string {
   return "internal error";
 }
 
+/** The IMDS credentials document, keys in aws_signing_helper's order, with json.Encoder's trailing newline. */
+function imdsCredentialsBody(c: Credentials, now: Date): string {
+  return (
+    goJsonStringify({
+      AccessKeyId: c.accessKeyId,
+      SecretAccessKey: c.secretAccessKey,
+      Token: c.sessionToken,
+      Code: "Success",
+      Type: "AWS-HMAC",
+      Expiration: formatExpiration(c.expiration),
+      LastUpdated: formatExpiration(now),
+    }) + "\n"
+  );
+}
+
+/** The ECS container-credentials document. */
+function ecsCredentialsBody(c: Credentials): string {
+  return goJsonStringify({
+    AccessKeyId: c.accessKeyId,
+    SecretAccessKey: c.secretAccessKey,
+    Token: c.sessionToken,
+    Expiration: formatExpiration(c.expiration),
+  });
+}
+
+/** The error document the SDKs' ECS/HTTP providers read (`code`, `message`). */
+function ecsErrorBody(code: string, message: string): string {
+  return JSON.stringify({ code, message });
+}

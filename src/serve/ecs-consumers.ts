@@ -15,17 +15,16 @@ export interface EcsConsumerLookup {
 }
 
 /**
- * The consumers of the ECS endpoint. Tokens are random (32 bytes, base64url) and looked up by their SHA-256,
- * so the lookup's timing tells nothing about the token; one token per consumer means one consumer can be
- * cut off (or its leak traced) without touching the others.
+ * The consumers of the ECS endpoint, one token each (one can be cut off, or its leak traced, alone). Tokens are
+ * looked up by their SHA-256, so the lookup's timing tells nothing about the token.
  */
 export class EcsConsumers implements EcsConsumerLookup {
   readonly #byDigest = new Map<string, EcsConsumer>();
   readonly #list: EcsConsumer[] = [];
 
-  static withRandomTokens(bindings: readonly { name: string; role: string }[], random: (n: number) => Buffer = randomBytes): EcsConsumers {
+  static withRandomTokens(bindings: readonly { name: string; role: string }[]): EcsConsumers {
     const consumers = new EcsConsumers();
-    for (const b of bindings) consumers.add({ ...b, token: random(32).toString("base64url") });
+    for (const b of bindings) consumers.add({ ...b, token: randomBytes(32).toString("base64url") });
     return consumers;
   }
 

@@ -11,14 +11,11 @@ export function ecsEnvFile(consumer: EcsConsumer, fullUri: string): string {
 }
 
 /**
- * Writes `<dir>/<consumer>.env` (FULL_URI + token) and `<dir>/<consumer>.token` (the token alone, for
- * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), both 0600, in a directory created 0700 when missing. Whoever can
- * change these files decides where consumers send their requests and learns the tokens, so the directory
- * must be the user's or root's, reached through directories of the user or root (src/io/trusted-path.ts),
- * and writable by nobody else unless it has the sticky bit (as /tmp does: then nobody else can replace what
- * is written there). Files are written through the checked directory, each to a new temporary file
- * (O_EXCL|O_NOFOLLOW) renamed over the target: a symbolic link planted there is replaced, never followed.
- * Returns the env paths.
+ * Writes `<dir>/<consumer>.env` (FULL_URI + token) and `<dir>/<consumer>.token` (for
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), both 0600, and returns the env paths. Whoever can change these files
+ * redirects the consumers and learns the tokens, so the directory passes the trusted-path rule
+ * (src/io/trusted-path.ts) and files are written through it, each to a new temporary file (O_EXCL|O_NOFOLLOW)
+ * renamed over the target: a symbolic link planted there is replaced, never followed.
  */
 export async function writeEcsEnvFiles(dir: string, consumers: readonly EcsConsumer[], fullUri: string, uid: number = process.getuid?.() ?? 0): Promise<string[]> {
   const checked = openEcsEnvDir(dir, uid);
@@ -36,20 +33,17 @@ export async function writeEcsEnvFiles(dir: string, consumers: readonly EcsConsu
 }
 
 function openEcsEnvDir(dir: string, uid: number): CheckedDirectory {
-  let checked: CheckedDirectory;
+  let checked: CheckedDirectory | undefined;
   try {
     checked = openCheckedDirectory(dir, { uid, createMode: 0o700 });
+    checkDirectoryRule(checked, uid);
+    return checked;
   } catch (cause) {
+    checked?.close();
     if (cause instanceof UntrustedPathError) throw unsafe(dir, cause.reason);
+    if (checked) throw cause;
     throw new InputError("FILE_WRITE_FAILED", `--ecs-env-dir ${dir}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
   }
-  try {
-    checkDirectoryRule(checked, uid);
-  } catch (cause) {
-    checked.close();
-    throw cause instanceof UntrustedPathError ? unsafe(dir, cause.reason) : cause;
-  }
-  return checked;
 }
 
 function writeInto(dir: CheckedDirectory, name: string, data: string, uid: number): void {

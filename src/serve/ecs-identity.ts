@@ -24,7 +24,7 @@ export type EcsIdentity =
 export const DEFAULT_AUDIENCE = "roles-anywhere-agent";
 
 /** The ECS endpoint's consumers, and how to tell the operator about them. */
-export interface ServeConsumers {
+interface ServeConsumers {
   readonly lookup: EcsConsumerLookup;
   /** Log lines naming each consumer and where its token comes from; undefined for random tokens (env files). */
   announce(fullUri: string): string[] | undefined;

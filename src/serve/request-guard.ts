@@ -5,7 +5,7 @@ import { isLoopbackAddress } from "./loopback.js";
 const BROWSER_ONLY_HEADERS = ["origin", "sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"] as const;
 
 /** Where the server listens: the address it was told to bind, the port it got, the host it tells consumers. */
-export interface ListeningAddress {
+interface ListeningAddress {
   readonly host: string;
   readonly port: number;
   readonly advertisedHost?: string;
@@ -25,7 +25,7 @@ export interface ListeningAddress {
  *    fetch() (undici) sends it.
  */
 export function requestRefusal(headers: IncomingHttpHeaders, listening: ListeningAddress): string | undefined {
-  return browserRefusal(headers) ?? hostRefusal(headers.host, listening);
+  return createRequestGuard(listening)(headers);
 }
 
 /**
@@ -35,20 +35,14 @@ export function requestRefusal(headers: IncomingHttpHeaders, listening: Listenin
 export function createRequestGuard(listening: ListeningAddress): (headers: IncomingHttpHeaders) => string | undefined {
   let accepted: string | undefined;
   return (headers) => {
-    const browser = browserRefusal(headers);
-    if (browser !== undefined) return browser;
+    for (const name of BROWSER_ONLY_HEADERS) {
+      if (headers[name] !== undefined) return `requests from web browsers are not served (${name} header)`;
+    }
     if (headers.host === accepted && accepted !== undefined) return undefined;
     const refusal = hostRefusal(headers.host, listening);
     if (refusal === undefined) accepted = headers.host;
     return refusal;
   };
-}
-
-function browserRefusal(headers: IncomingHttpHeaders): string | undefined {
-  for (const name of BROWSER_ONLY_HEADERS) {
-    if (headers[name] !== undefined) return `requests from web browsers are not served (${name} header)`;
-  }
-  return undefined;
 }
 
 function hostRefusal(host: string | undefined, listening: ListeningAddress): string | undefined {
