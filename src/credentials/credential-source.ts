@@ -1,7 +1,7 @@
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import type { Signer } from "../signers/signer.js";
 import { CredentialCache, type CacheStatus, type RefreshEvent, type Timers } from "./credential-cache.js";
-import type { Credentials } from "../rolesanywhere/credentials.js";
+import { formatExpiration, type Credentials } from "../rolesanywhere/credentials.js";
 import type { RefreshPolicy } from "./refresh-policy.js";
 import { CertificateWatch, type CertificateStatus } from "./certificate-watch.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
@@ -121,3 +121,17 @@ const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint
   const { createSession } = await import("../rolesanywhere/create-session.js");
   return (await createSession(signer, session, endpoint)).credentials;
 };
+
+/** One log line for a refresh outcome. Never includes credentials: only times and the error's message. */
+export function describeRefreshEvent(name: string, event: RefreshEvent): string {
+  if (event.type === "refreshed") {
+    return `${name}: new credentials, valid until ${formatExpiration(event.expiration)}; next refresh at ${formatExpiration(event.refreshAt)}`;
+  }
+  const { error } = event;
+  const what = `${name}: refresh failed (${error.code}): ${error.toOneLine()}`;
+  if (!event.nextAttemptAt) return `${what}; not retried (fix it, then reload with SIGHUP or restart)`;
+  const serving = event.servingPreviousUntil
+    ? `; still serving the previous credentials until ${formatExpiration(event.servingPreviousUntil)}`
+    : "; no valid credentials to serve meanwhile";
+  return `${what}; retry #${event.consecutiveFailures + 1} at ${formatExpiration(event.nextAttemptAt)}${serving}`;
+}

@@ -1,5 +1,4 @@
-import { createCredentialSource, type CertificateWarning } from "../credentials/credential-source.js";
-import { describeRefreshEvent } from "../credentials/describe-event.js";
+import { createCredentialSource, describeRefreshEvent, type CertificateWarning } from "../credentials/credential-source.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
 import { oneLine, runUntilStopped, type Log } from "./signals.js";
 

@@ -46,12 +46,8 @@ export function loadNativeHelper(): NativeHelperLoad {
  * dist/lib/os/native-helper.js, and src/os/native-helper.ts when the sources run directly (tests).
  */
 function findNativeHelper(): string | undefined {
-  const here = dirname(thisModuleFile());
+  // CommonJS builds (the CLI bundle, the launcher) have __filename; ES modules have import.meta.url.
+  const here = dirname(typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url));
   const candidates = [here, join(here, ".."), join(here, "..", "..")].flatMap((d) => [join(d, NATIVE_HELPER_FILE), join(d, "dist", NATIVE_HELPER_FILE)]);
   return candidates.find((path) => existsSync(path));
-}
-
-function thisModuleFile(): string {
-  // CommonJS builds (the CLI bundle, the launcher) have __filename; ES modules have import.meta.url.
-  return typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url);
 }

@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { UsageError } from "../errors.js";
 
 /** The environment variable a Kubernetes manifest fills with the pod's IP (downward API `status.podIP`). */
-export const POD_IP_VARIABLE = "POD_IP";
+const POD_IP_VARIABLE = "POD_IP";
 
 /**
  * The host that goes into the URL consumers are given (AWS_CONTAINER_CREDENTIALS_FULL_URI, the IMDS export

@@ -1,5 +1,4 @@
-import { createCredentialSource, type CertificateWarning } from "../credentials/credential-source.js";
-import { describeRefreshEvent } from "../credentials/describe-event.js";
+import { createCredentialSource, describeRefreshEvent, type CertificateWarning } from "../credentials/credential-source.js";
 import { isTransient } from "../daemon/run-daemon.js";
 import { runUntilStopped, type Log } from "../daemon/signals.js";
 import { readinessGate, reportReady } from "../os/service-manager.js";
