@@ -20,7 +20,6 @@ export interface AgentRun {
   readonly socket?: string | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly log: Log;
-  /** `--certificate-warning-days`. */
   readonly certificateWarning?: CertificateWarning | undefined;
 }
 

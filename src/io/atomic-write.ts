@@ -3,7 +3,6 @@ import { constants, type Stats } from "node:fs";
 import { access, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
-import { writeFailureHint } from "./write-hint.js";
 
 /** Which file was read: the rename that replaces it must replace this one and nothing else. */
 export type TargetIdentity = { readonly dev: number; readonly ino: number } | "absent";
@@ -65,4 +64,20 @@ function writeError(what: string, cause: NodeJS.ErrnoException): InputError {
     cause,
     hint: writeFailureHint(cause.code),
   });
+}
+
+/** What to do about a failed write to the credentials file, its lock or its temporary file, by errno. */
+export function writeFailureHint(code: string | undefined): string | undefined {
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return "check the owner and permissions of the file and its directory, and the immutable flag (lsattr); the file was left as it was";
+    case "EROFS":
+      return "the file system is mounted read-only; the file was left as it was";
+    case "ENOSPC":
+    case "EDQUOT":
+      return "the disk is full (or over quota): free some space; the file was left as it was";
+    default:
+      return undefined;
+  }
 }

@@ -16,29 +16,25 @@ const O_PATH = 0o10000000;
 const MAX_LINKS = 40;
 const S_ISVTX = 0o1000;
 
-/** A directory reached by a checked walk. `entry(name)` is a path that reaches `name` inside it. */
+/** A directory reached by a checked walk (`path`: links resolved, for messages); `entry(name)` reaches `name` in it. */
 export interface CheckedDirectory {
-  /** The directory's path (symbolic links resolved), for messages. */
   readonly path: string;
   readonly stats: Stats;
   entry(name: string): string;
   close(): void;
 }
 
-/** The last component of a checked walk: the directory holding it (open) and what is there, if anything. */
-export interface CheckedEntry {
+/** The last component of a checked walk: the directory holding it (open), and the entry's lstat if it exists. */
+interface CheckedEntry {
   readonly directory: CheckedDirectory;
   readonly name: string;
-  /** The entry's path (symbolic links resolved), for messages. */
   readonly path: string;
-  /** lstat of the entry; undefined when nothing is there. */
   readonly stats: Stats | undefined;
 }
 
-export interface WalkOptions {
-  /** The user whose path this is: every directory and link on the way belongs to this uid or to root. */
+/** `uid`: whose path this is (every directory and link on the way is this uid's or root's); `createMode`: for missing directories. */
+interface WalkOptions {
   readonly uid: number;
-  /** Create missing directories on the way with this mode (the agent's socket directory, the ECS env dir). */
   readonly createMode?: number;
 }
 

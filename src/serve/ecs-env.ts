@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { InputError } from "../errors.js";
 import { checkDirectoryRule, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
-import { writeFailureHint } from "../io/write-hint.js";
+import { writeFailureHint } from "../io/atomic-write.js";
 import type { EcsConsumer } from "./ecs-consumers.js";
 
 /** The environment a consumer needs: systemd `EnvironmentFile=` / `docker --env-file` / `set -a; . file` syntax. */

@@ -5,23 +5,17 @@
  * 2–4, a start limit that triggers, LimitCORE=0, V8 flags never in NODE_OPTIONS, exposure ≤ 4.0).
  */
 
+/** The install-systemd options, and what this installation is (`node`, `cli`: absolute paths; `notify`: Type=notify). */
 export interface UnitContext {
-  /** Absolute paths of the Node.js binary and of this installation's dist/cli.js. */
   readonly node: string;
   readonly cli: string;
-  /** The config file the system services read, and the profile `serve` serves and `update` writes. */
   readonly configPath: string;
   readonly profile: string;
   readonly port: number;
-  /** System user and group the services run as (created by the sysusers.d entry). */
   readonly user: string;
-  /** TPM device the services may open (DeviceAllow=), also reachable through the `tss` group. */
   readonly tpmDevice: string;
-  /** Type=notify (the native helper sends READY=1) or Type=exec where this installation cannot notify. */
   readonly notify: boolean;
-  /** read-only when Node.js or the package lives under /home, /root or /run/user. */
   readonly protectHome: "yes" | "read-only";
-  /** A PIN file systemd hands to the services as a credential (LoadCredential=), if any. */
   readonly pinFile?: string | undefined;
 }
 

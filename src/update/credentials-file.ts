@@ -16,13 +16,11 @@ const byteString = (text: string): string => Buffer.from(text, "utf8").toString(
 const trimAscii = (text: string): string => text.replace(/^[ \t]+|[ \t]+$/g, "");
 
 /**
- * Puts `credentials` into section `[profile]` of a shared credentials file's bytes and returns the new bytes.
- * Every byte outside the three credential lines of that section is kept: other profiles, comments, blank
- * lines, unknown keys, bytes that are not UTF-8, line endings (CRLF stays CRLF), and a missing final newline.
- * Keys match case-insensitively, as botocore reads them; a credential line is rewritten as `key = value`, and a
- * second line for the same key in the section is dropped (botocore refuses a file with duplicate keys).
- * Missing keys are added after the section's last setting; a missing section is appended. Only the first
- * `[profile]` section is touched (later duplicates are left alone, as aws_signing_helper does).
+ * Puts `credentials` into section `[profile]` of a shared credentials file's bytes: every byte outside the three
+ * credential lines of that section is kept (other profiles, comments, unknown keys, non-UTF-8 bytes, CRLF, a
+ * missing final newline). Keys match case-insensitively, as botocore reads them; a second line for the same key
+ * is dropped (botocore refuses duplicates); missing keys go after the section's last setting, a missing section
+ * at the end. Only the first `[profile]` section is touched, as aws_signing_helper does.
  */
 export function upsertProfileCredentials(file: Uint8Array, profile: string, credentials: Credentials): Buffer {
   const values: Record<Key, string> = {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { InputError } from "../errors.js";
-import { writeFailureHint } from "../io/write-hint.js";
+import { writeFailureHint } from "../io/atomic-write.js";
 
 export interface FileLockOptions {
   /** Give up after this long (default 10 s). */
