@@ -46,15 +46,13 @@ interface Jwks {
  * (TokenReview, which would notice sooner, needs the API server; not used).
  */
 export class ServiceAccountTokens implements EcsConsumerLookup {
-  #jwks: Jwks;
   readonly #timer: NodeJS.Timeout;
   readonly #consumers: readonly EcsConsumer[];
 
   private constructor(
     private readonly options: ServiceAccountTokenOptions,
-    jwks: Jwks,
+    private jwks: Jwks,
   ) {
-    this.#jwks = jwks;
     this.#consumers = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
     this.#timer = setInterval(() => void this.reload(), options.intervalMs ?? 5_000).unref();
   }
@@ -89,7 +87,7 @@ export class ServiceAccountTokens implements EcsConsumerLookup {
     const kid = typeof header["kid"] === "string" ? header["kid"] : undefined;
     const signature = Buffer.from(parts[2]!, "base64url");
     const data = Buffer.from(`${parts[0]}.${parts[1]}`);
-    const key = this.#jwks.keys.find((k) => (kid === undefined ? this.#jwks.keys.length === 1 : k.kid === kid))?.key;
+    const key = this.jwks.keys.find((k) => (kid === undefined ? this.jwks.keys.length === 1 : k.kid === kid))?.key;
     if (!key || (key.asymmetricKeyType === "ec") !== alg.ec) return undefined;
     let valid = false;
     try {
@@ -120,9 +118,9 @@ export class ServiceAccountTokens implements EcsConsumerLookup {
   async reload(): Promise<void> {
     try {
       const stamp = await stampOf(this.options.jwksPath, "ServiceAccount JWKS file");
-      if (sameStamp(stamp, this.#jwks.stamp)) return;
-      this.#jwks = await readJwks(this.options.jwksPath);
-      this.options.log(`ServiceAccount keys reloaded from ${this.options.jwksPath} (${this.#jwks.keys.length})`);
+      if (sameStamp(stamp, this.jwks.stamp)) return;
+      this.jwks = await readJwks(this.options.jwksPath);
+      this.options.log(`ServiceAccount keys reloaded from ${this.options.jwksPath} (${this.jwks.keys.length})`);
     } catch (error) {
       this.options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${oneLine(error)}`);
     }
