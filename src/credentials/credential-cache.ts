@@ -56,7 +56,7 @@ interface CachedCredentials {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export const realTimers: Timers = {
+const realTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
