@@ -1,7 +1,6 @@
 import { settingsFingerprint, type CredentialSettings } from "../settings/credential-settings.js";
 import type { CredentialSource } from "./credential-source.js";
 
-/** What one source should be: its name and settings. */
 export interface SourceSpec {
   readonly name: string;
   readonly settings: CredentialSettings;

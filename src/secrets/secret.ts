@@ -41,7 +41,6 @@ export class Secret {
     return this.use((b) => b.toString("utf8"));
   }
 
-  /** A copy that can be wiped independently. */
   clone(): Secret {
     return this.use((b) => new Secret(Buffer.from(b)));
   }

@@ -29,7 +29,6 @@ export class CredentialsFileUpdater {
     this.#options = options;
   }
 
-  /** Queues `credentials` for writing. */
   offer(credentials: Credentials): void {
     if (this.#stopped) return;
     this.#pending = credentials;
