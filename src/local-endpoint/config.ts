@@ -1,6 +1,7 @@
 import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js";
 import { InputError, isAgentError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
+import { durationProblem } from "../rolesanywhere/request.js";
 
 /** What a profile allows: the roles it may hand out and how long sessions may last. */
 export interface ProfilePolicy {
@@ -64,7 +65,7 @@ function parseProfile(value: unknown, source: string, where: string): ProfilePol
     throw invalid(source, `${where}: "roles" must be a non-empty array of role ARNs`);
   }
   const max = value["maxDurationSeconds"];
-  if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 900 || max > 43200)) {
+  if (max !== undefined && (typeof max !== "number" || durationProblem(max))) {
     throw invalid(source, `${where}: "maxDurationSeconds" must be an integer from 900 to 43200`);
   }
   const accept = value["acceptRoleSessionName"];

@@ -1,12 +1,11 @@
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf, type ProfileArn, type RoleArn, type TrustAnchorArn } from "../arn.js";
 import { isAgentError } from "../errors.js";
+import { durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
 import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
 import { accessDenied, resourceNotFound, validationFailed } from "./rejections.js";
 import { queryPairs, type WireRequest } from "./wire-request.js";
 
-export const MIN_DURATION_SECONDS = 900;
-export const MAX_DURATION_SECONDS = 43200;
-export const DEFAULT_DURATION_SECONDS = 3600;
+const DEFAULT_DURATION_SECONDS = 3600;
 
 /** The CreateSession parameters after validation against the endpoint's region and config. */
 export interface CreateSessionParams {
@@ -56,16 +55,13 @@ export function readCreateSessionParams(
   }
 
   const requested = body["durationSeconds"];
-  if (requested !== undefined && requested !== null) {
-    if (typeof requested !== "number" || !Number.isInteger(requested) || requested < MIN_DURATION_SECONDS || requested > MAX_DURATION_SECONDS) {
-      throw validationFailed(`durationSeconds must be an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}, got ${JSON.stringify(requested)}`);
-    }
+  if (requested !== undefined && requested !== null && (typeof requested !== "number" || durationProblem(requested))) {
+    throw validationFailed(`durationSeconds must be an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}, got ${JSON.stringify(requested)}`);
   }
   const roleSessionName = body["roleSessionName"];
-  if (roleSessionName !== undefined && roleSessionName !== null) {
-    if (typeof roleSessionName !== "string" || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) {
-      throw validationFailed("roleSessionName must be 2 to 64 characters from letters, digits and _+=,.@-");
-    }
+  const badName = typeof roleSessionName !== "string" || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName);
+  if (roleSessionName !== undefined && roleSessionName !== null && badName) {
+    throw validationFailed("roleSessionName must be 2 to 64 characters from letters, digits and _+=,.@-");
   }
 
   const policy = config ? findProfilePolicy(config, profileArn) : undefined;

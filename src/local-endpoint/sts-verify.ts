@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ServiceError } from "../errors.js";
+import type { AuthorizationFields } from "../sigv4x509/authorization.js";
 import { canonicalRequest } from "../sigv4x509/canonical-request.js";
 import { amzDate, parseAmzDate, shortDate } from "../sigv4x509/scope.js";
 import type { IssuedCredentialStore, IssuedSession } from "./issued-credentials.js";
@@ -16,14 +17,7 @@ export interface VerifiedStsCall {
   readonly version: string | undefined;
 }
 
-interface HmacAuthorization {
-  accessKeyId: string;
-  date: string;
-  region: string;
-  service: string;
-  signedHeaders: string[];
-  signature: string;
-}
+type HmacAuthorization = Omit<AuthorizationFields, "algorithm" | "serialNumber"> & { accessKeyId: string };
 
 /**
  * Verifies an STS Query-protocol request (POST form body, or GET query) signed with SigV4 HMAC by
@@ -92,14 +86,8 @@ function parseHmacAuthorization(value: string): HmacAuthorization | undefined {
     value.trim(),
   );
   if (!m) return undefined;
-  return {
-    accessKeyId: m[1]!,
-    date: m[2]!,
-    region: m[3]!,
-    service: m[4]!,
-    signedHeaders: m[5]!.split(";"),
-    signature: m[6]!,
-  };
+  const [accessKeyId, date, region, service, signedHeaders, signature] = m.slice(1) as [string, string, string, string, string, string];
+  return { accessKeyId, date, region, service, signedHeaders: signedHeaders.split(";"), signature };
 }
 
 /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */

@@ -8,7 +8,7 @@ import type { LocalEndpointConfig } from "./config.js";
 import { readCreateSessionParams, type CreateSessionParams } from "./create-session-params.js";
 import { accessDenied } from "./rejections.js";
 import { verifyCertificatePath } from "./verify-chain.js";
-import { DEFAULT_SIGNATURE_VERIFIERS, UnsupportedKeyTypeError, verifySignature, type SignatureVerifier } from "./verify-signature.js";
+import { DEFAULT_SIGNATURE_VERIFIERS, type SignatureVerifiers } from "./verify-signature.js";
 import { headerValue, toRequestToSign, type WireRequest } from "./wire-request.js";
 
 /** How far X-Amz-Date may be from the endpoint's clock, as in SigV4. */
@@ -24,7 +24,7 @@ export interface CreateSessionPolicy {
   /** Allowed profiles and roles; undefined allows every syntactically valid one. */
   readonly config: LocalEndpointConfig | undefined;
   /** Signature verifiers per key type (defaults: RSA and EC). */
-  readonly verifiers?: Readonly<Partial<Record<KeyType, SignatureVerifier>>>;
+  readonly verifiers?: SignatureVerifiers;
 }
 
 /** A CreateSession request that passed every check. */
@@ -115,14 +115,9 @@ async function checkSignature(
 ): Promise<void> {
   const canonical = canonicalRequest(toRequestToSign(request), new Set(auth.signedHeaders));
   const toSign = Buffer.from(stringToSign(auth.algorithm, date, auth.region, canonical), "utf8");
-  let valid: boolean;
-  try {
-    valid = await verifySignature(keyType, leaf, toSign, Buffer.from(auth.signature, "hex"), policy.verifiers ?? DEFAULT_SIGNATURE_VERIFIERS);
-  } catch (error) {
-    if (error instanceof UnsupportedKeyTypeError) throw accessDenied(`This endpoint cannot verify ${keyType} signatures yet`);
-    throw error;
-  }
-  if (!valid) throw accessDenied("Signature validation failed");
+  const verifier = (policy.verifiers ?? DEFAULT_SIGNATURE_VERIFIERS)[keyType];
+  if (!verifier) throw accessDenied(`This endpoint cannot verify ${keyType} signatures yet`);
+  if (!(await verifier(leaf, toSign, Buffer.from(auth.signature, "hex")))) throw accessDenied("Signature validation failed");
 }
 
 function decodeCertificate(base64: string, header: string): Certificate {

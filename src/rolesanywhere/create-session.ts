@@ -1,7 +1,8 @@
 import { NetworkError, UsageError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
+import { roughDuration } from "../x509/validity.js";
 import { createTransport, sendRequest, type Transport } from "./http-client.js";
-import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, describeDuration, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
+import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
 import { maxAttemptsFrom, sleepWithSignal, withRetries } from "./retry.js";
 import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor, type CreateSessionTarget, type SigningMaterial } from "./signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
@@ -113,7 +114,7 @@ async function attemptOnce({ target, material, transport, attempt, maxAttempts, 
     debug(`HTTP ${response.status}${requestId ? `, request id ${requestId}` : ""}, ${response.body.length} bytes`);
     const skew = clockSkewMs(response, receivedAt);
     if (skew !== undefined && Math.abs(skew) > CLOCK_SKEW_LIMIT_MS) {
-      debug(`clock skew: the endpoint's clock is ${describeDuration(skew)} ${skew > 0 ? "ahead of" : "behind"} ours`);
+      debug(`clock skew: the endpoint's clock is ${roughDuration(skew)} ${skew > 0 ? "ahead of" : "behind"} ours`);
     }
   }
   const context = { receivedAt, endpoint: target.endpoint.baseUrl, region: target.region };

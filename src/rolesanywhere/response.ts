@@ -3,6 +3,7 @@ import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
 import { ownValue } from "../own-value.js";
+import { roughDuration } from "../x509/validity.js";
 
 /** What the interpretation of an answer needs to know besides the answer. */
 export interface ResponseContext {
@@ -32,13 +33,6 @@ export function clockSkewMs(response: HttpResponse, receivedAt: Date): number | 
   return Number.isNaN(serverTime) ? undefined : serverTime - receivedAt.getTime();
 }
 
-/** "7 min 30 s" style. */
-export function describeDuration(ms: number): string {
-  const total = Math.round(Math.abs(ms) / 1000);
-  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
-  return [h ? `${h} h` : "", m ? `${m} min` : "", s || total === 0 ? `${s} s` : ""].filter(Boolean).join(" ");
-}
-
 /**
  * `Retry-After` as milliseconds from `receivedAt`: delta-seconds or an HTTP date (RFC 9110 §10.2.3);
  * undefined when absent or unreadable. A date in the past means 0.
@@ -56,7 +50,7 @@ function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undef
   const skew = clockSkewMs(response, receivedAt);
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
   const direction = skew > 0 ? "behind" : "ahead of";
-  return `the system clock is ${describeDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
+  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
 }
 
 function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
