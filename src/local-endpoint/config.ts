@@ -1,7 +1,8 @@
 import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js";
-import { InputError, isAgentError } from "../errors.js";
+import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
 import { durationProblem } from "../rolesanywhere/request.js";
+import { rethrownAs } from "./rejections.js";
 
 /** What a profile allows: the roles it may hand out and how long sessions may last. */
 export interface ProfilePolicy {
@@ -73,25 +74,16 @@ function parseProfile(value: unknown, source: string, where: string): ProfilePol
     throw invalid(source, `${where}: "acceptRoleSessionName" must be true or false`);
   }
   return {
-    roles: new Set(roles.map((r: string) => withinConfig(() => parseRoleArn(r), source, where))),
+    roles: new Set(roles.map((r: string) => rethrownAs((m) => invalid(source, `${where}: ${m}`), () => parseRoleArn(r)))),
     maxDurationSeconds: max as number | undefined,
     acceptRoleSessionName: accept ?? true,
   };
 }
 
 function checkProfileKey(key: string, source: string, where: string): void {
-  if (key.startsWith("arn:")) withinConfig(() => parseProfileArn(key), source, where);
+  if (key.startsWith("arn:")) rethrownAs((m) => invalid(source, `${where}: ${m}`), () => parseProfileArn(key));
   else if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) {
     throw invalid(source, `${where}: a key must be a profile ARN or a profile ID (letters, digits, '.', '_', '-')`);
-  }
-}
-
-function withinConfig<T>(parse: () => T, source: string, where: string): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (isAgentError(error)) throw invalid(source, `${where}: ${error.message}`);
-    throw error;
   }
 }
 

@@ -1,8 +1,7 @@
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf, type ProfileArn, type RoleArn, type TrustAnchorArn } from "../arn.js";
-import { isAgentError } from "../errors.js";
 import { durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
 import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
-import { accessDenied, resourceNotFound, validationFailed } from "./rejections.js";
+import { accessDenied, resourceNotFound, rethrownAs, validationFailed } from "./rejections.js";
 import { queryPairs, type WireRequest } from "./wire-request.js";
 
 const DEFAULT_DURATION_SECONDS = 3600;
@@ -45,9 +44,9 @@ export function readCreateSessionParams(
     }
     return value;
   }) as [string, string, string];
-  const profileArn = asValidation(() => parseProfileArn(profile));
-  const roleArn = asValidation(() => parseRoleArn(role));
-  const trustAnchorArn = asValidation(() => parseTrustAnchorArn(anchor));
+  const profileArn = rethrownAs(validationFailed, () => parseProfileArn(profile));
+  const roleArn = rethrownAs(validationFailed, () => parseRoleArn(role));
+  const trustAnchorArn = rethrownAs(validationFailed, () => parseTrustAnchorArn(anchor));
   for (const [what, arn] of [["Trust anchor", trustAnchorArn], ["Profile", profileArn]] as const) {
     if (regionOf(arn) !== region) {
       throw validationFailed(`${what} ARN region '${regionOf(arn)}' does not match the endpoint region '${region}'`);
@@ -92,13 +91,4 @@ function parseBody(body: Buffer): Record<string, unknown> {
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw validationFailed("The request body must be a JSON object");
   return json as Record<string, unknown>;
-}
-
-function asValidation<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (isAgentError(error)) throw validationFailed(error.message);
-    throw error;
-  }
 }

@@ -93,7 +93,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     region,
     trustAnchors: await loadTrustAnchors(options.trustAnchors),
     config: await resolveConfig(options.config),
-    ...(options.verifiers ? { verifiers: options.verifiers } : {}),
+    verifiers: options.verifiers,
   };
   const store = new IssuedCredentialStore();
   const failures = new InjectedFailures();
@@ -178,19 +178,15 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       const message = `internal error: ${isAgentError(error) ? error.toOneLine() : error instanceof Error ? error.message : String(error)}`;
-      if (!res.headersSent) {
-        const body = JSON.stringify({ message });
-        res.writeHead(500, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-amzn-errortype": "InternalServerException" });
-        res.end(body);
-      } else {
-        res.destroy();
-      }
+      const body = JSON.stringify({ message });
+      const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { ...headers, "x-amzn-errortype": "InternalServerException" }).end(body);
       record({ time: clock(), method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
     });
   };
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
-  const host = options.host ?? "127.0.0.1";
-  await listenTcp(server, host, options.port ?? 0);
+  await listenTcp(server, options.host ?? "127.0.0.1", options.port ?? 0);
   const address = server.address() as AddressInfo;
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {

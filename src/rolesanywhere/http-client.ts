@@ -68,11 +68,11 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
   const proxy = proxyFor(endpoint, env);
   return {
     endpoint,
-    ...(proxy ? { proxy } : {}),
+    proxy,
     tls,
     connectTimeoutMs: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     maxResponseBytes: settings.maxResponseBytes ?? MAX_RESPONSE_BYTES,
-    ...(settings.lookup ? { lookup: settings.lookup } : {}),
+    lookup: settings.lookup,
   };
 }
 
@@ -82,14 +82,7 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
  */
 export async function sendRequest(transport: Transport, request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse> {
   const { endpoint, proxy } = transport;
-  const socket = await openConnection({
-    endpoint,
-    ...(proxy ? { proxy } : {}),
-    tls: transport.tls,
-    connectTimeoutMs: transport.connectTimeoutMs,
-    signal,
-    ...(transport.lookup ? { lookup: transport.lookup } : {}),
-  });
+  const socket = await openConnection({ ...transport, signal });
   // Plain http through a proxy: the request line carries the absolute URI.
   const viaHttpProxy = proxy !== undefined && endpoint.protocol === "http:";
   const peer = viaHttpProxy ? proxyPeer(proxy) : endpointPeer(endpoint);

@@ -95,10 +95,8 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
     if (value === undefined) throw invalid(`credentialSet[0].credentials.${name} is missing or empty`);
     return value;
   };
-  const accessKeyId = field("accessKeyId");
-  const secretAccessKey = field("secretAccessKey");
-  const sessionToken = field("sessionToken");
-  const expirationText = field("expiration");
+  const names = ["accessKeyId", "secretAccessKey", "sessionToken", "expiration"];
+  const [accessKeyId, secretAccessKey, sessionToken, expirationText] = names.map(field) as [string, string, string, string];
   const expiration = new Date(expirationText);
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
     throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
@@ -209,14 +207,11 @@ function hintFor(code: ErrorCode, message: string, context: ResponseContext): st
   if (/expired|not yet valid|validity/i.test(message)) {
     return "check the certificate's validity dates (openssl x509 -noout -dates -in CERT) and the system clock";
   }
-  switch (code) {
-    case "ACCESS_DENIED":
-      return "check that the trust anchor and profile are enabled, the role is listed in the profile, and the role's trust policy allows rolesanywhere.amazonaws.com";
-    case "RESOURCE_NOT_FOUND":
-      return `check the profile and trust anchor ARNs and that they exist in ${context.region}`;
-    case "VALIDATION_FAILED":
-      return "check --session-duration (900–43200 s, and within the profile's limit) and --role-session-name";
-    default:
-      return undefined;
-  }
+  const byCode: Partial<Record<ErrorCode, string>> = {
+    ACCESS_DENIED:
+      "check that the trust anchor and profile are enabled, the role is listed in the profile, and the role's trust policy allows rolesanywhere.amazonaws.com",
+    RESOURCE_NOT_FOUND: `check the profile and trust anchor ARNs and that they exist in ${context.region}`,
+    VALIDATION_FAILED: "check --session-duration (900–43200 s, and within the profile's limit) and --role-session-name",
+  };
+  return byCode[code];
 }
