@@ -27,9 +27,7 @@ export function requestIdOf(response: HttpResponse): string | undefined {
 
 /** Milliseconds the endpoint's clock (`Date` header) is ahead of ours; undefined without a usable header. */
 export function clockSkewMs(response: HttpResponse, receivedAt: Date): number | undefined {
-  const date = response.headers["date"];
-  if (!date) return undefined;
-  const serverTime = Date.parse(date);
+  const serverTime = Date.parse(response.headers["date"] ?? "");
   return Number.isNaN(serverTime) ? undefined : serverTime - receivedAt.getTime();
 }
 
@@ -53,11 +51,12 @@ function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undef
   return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
 }
 
-function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+/** The JSON value of the body; undefined when it is not JSON (JSON.parse never returns undefined). */
+function parseJson(body: Buffer): unknown {
   try {
-    return { ok: true, value: JSON.parse(body.toString("utf8")) };
+    return JSON.parse(body.toString("utf8"));
   } catch {
-    return { ok: false };
+    return undefined;
   }
 }
 
@@ -79,9 +78,9 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
       hint: NOT_ROLES_ANYWHERE,
     });
   const parsed = parseJson(response.body);
-  if (!parsed.ok) throw invalid(response.body.length === 0 ? "the body is empty" : "the body is not JSON");
-  if (!isObject(parsed.value)) throw invalid("the body is not a JSON object");
-  const set = parsed.value["credentialSet"];
+  if (parsed === undefined) throw invalid(response.body.length === 0 ? "the body is empty" : "the body is not JSON");
+  if (!isObject(parsed)) throw invalid("the body is not a JSON object");
+  const set = parsed["credentialSet"];
   if (!Array.isArray(set) || set.length === 0) {
     throw new NetworkError("RESPONSE_INVALID", "unable to obtain temporary security credentials from CreateSession: the answer has no credentialSet", {
       hint: NOT_ROLES_ANYWHERE,
@@ -112,7 +111,7 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   );
   const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
   const optional = {
-    subjectArn: nonEmptyString(parsed.value["subjectArn"]),
+    subjectArn: nonEmptyString(parsed["subjectArn"]),
     assumedRoleArn: nonEmptyString(user["arn"]),
     assumedRoleId: nonEmptyString(user["assumedRoleId"]),
     roleArn: nonEmptyString(first["roleArn"]),
@@ -164,12 +163,12 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
     });
   }
 
-  const parsed = response.body.length === 0 ? { ok: true as const, value: {} } : parseJson(response.body);
+  const parsed = response.body.length === 0 ? {} : parseJson(response.body);
   const retryable = status === 429 || status >= 500;
-  if (!parsed.ok && !headerCode && !retryable) {
+  if (parsed === undefined && !headerCode && !retryable) {
     return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`, { hint: NOT_ROLES_ANYWHERE });
   }
-  const json = parsed.ok && isObject(parsed.value) ? parsed.value : {};
+  const json = isObject(parsed) ? parsed : {};
   // Strings only: String() of an object whose toString is not a function throws (found by the fuzzer).
   const bodyCode = sanitizeErrorCode([json["__type"], json["code"], json["Code"]].find((v): v is string => typeof v === "string") ?? "");
   const serviceCode = headerCode || bodyCode || "UnknownError";
