@@ -145,13 +145,11 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         const badExpiration = failures.takeExpiration();
         const session = store.issue(
           {
-            roleArn: verified.roleArn,
-            profileArn: verified.profileArn,
+            ...verified,
             roleSessionName: verified.roleSessionName ?? defaultSessionName(verified.leaf),
-            durationSeconds: verified.durationSeconds,
             notAfter: verified.leaf.notAfter,
             certificateSerial: verified.leaf.serialDecimal,
-            ...(badExpiration === "past" ? { expiredMsAgo: 3600_000 } : {}),
+            expiredMsAgo: badExpiration === "past" ? 3600_000 : undefined,
           },
           now,
         );

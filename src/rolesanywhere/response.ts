@@ -19,9 +19,14 @@ export const CLOCK_SKEW_LIMIT_MS = 5 * 60_000;
 
 const NOT_ROLES_ANYWHERE = "is --endpoint a Roles Anywhere endpoint? a proxy or captive portal may be answering";
 
+/** The first value of a header. */
+function header(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export function requestIdOf(response: HttpResponse): string | undefined {
-  const value = response.headers["x-amzn-requestid"] ?? response.headers["x-amz-request-id"];
-  const id = Array.isArray(value) ? value[0] : value;
+  const id = header(response, "x-amzn-requestid") ?? header(response, "x-amz-request-id");
   return id ? sanitize(id, 100) : undefined;
 }
 
@@ -36,8 +41,7 @@ export function clockSkewMs(response: HttpResponse, receivedAt: Date): number | 
  * undefined when absent or unreadable. A date in the past means 0.
  */
 export function retryAfterMs(response: HttpResponse, receivedAt: Date): number | undefined {
-  const raw = response.headers["retry-after"];
-  const text = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  const text = header(response, "retry-after")?.trim();
   if (!text) return undefined;
   if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
@@ -153,8 +157,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   const { status } = response;
   const requestId = requestIdOf(response);
   const where = `${requestId ? ` [request id ${requestId}]` : ""}`;
-  const headerType = response.headers["x-amzn-errortype"];
-  const headerCode = sanitizeErrorCode(Array.isArray(headerType) ? (headerType[0] ?? "") : (headerType ?? ""));
+  const headerCode = sanitizeErrorCode(header(response, "x-amzn-errortype") ?? "");
 
   if (status >= 300 && status < 400) {
     const location = response.headers["location"];
