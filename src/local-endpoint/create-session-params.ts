@@ -1,4 +1,5 @@
-import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf, type ProfileArn, type RoleArn, type TrustAnchorArn } from "../arn.js";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf } from "../arn.js";
+import type { CreateSessionParams as ClientParams } from "../rolesanywhere/types.js";
 import { durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
 import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
 import { accessDenied, resourceNotFound, rethrownAs, validationFailed } from "./rejections.js";
@@ -6,15 +7,8 @@ import { queryPairs, type WireRequest } from "./wire-request.js";
 
 const DEFAULT_DURATION_SECONDS = 3600;
 
-/** The CreateSession parameters after validation against the endpoint's region and config. */
-export interface CreateSessionParams {
-  readonly profileArn: ProfileArn;
-  readonly roleArn: RoleArn;
-  readonly trustAnchorArn: TrustAnchorArn;
-  /** The session length granted: requested (or default), capped by the profile. */
-  readonly durationSeconds: number;
-  readonly roleSessionName: string | undefined;
-}
+/** The parameters after validation; `durationSeconds` is the length granted (requested or default, capped by the profile). */
+export type CreateSessionParams = Omit<ClientParams, "region">;
 
 const ARN_PARAMETERS = ["profileArn", "roleArn", "trustAnchorArn"] as const;
 

@@ -29,6 +29,9 @@ export interface EndpointSettings {
   env?: NodeJS.ProcessEnv | undefined;
 }
 
+/** `fipsFromName`: the region was a FIPS pseudo-region name (`fips-…`, `…-fips`). */
+type EndpointRegion = { region: string; fipsFromName?: boolean };
+
 const CUSTOM_ENDPOINT_RULE_ERROR = "failed to resolve service endpoint, endpoint rule error, Invalid Configuration:";
 
 /**
@@ -36,7 +39,7 @@ const CUSTOM_ENDPOINT_RULE_ERROR = "failed to resolve service endpoint, endpoint
  * `AWS_ENDPOINT_URL` (both ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the regional
  * host of the region's partition. Unlike the Go helper, an explicit `--endpoint` always wins.
  */
-export function resolveEndpoint(where: { region: string; fipsFromName?: boolean }, settings: EndpointSettings = {}, partitions: readonly Partition[] = PARTITIONS): Endpoint {
+export function resolveEndpoint(where: EndpointRegion, settings: EndpointSettings = {}, partitions: readonly Partition[] = PARTITIONS): Endpoint {
   const env = settings.env ?? process.env;
   const fips = settings.useFipsEndpoint ?? envFlag(env, "AWS_USE_FIPS_ENDPOINT") ?? false;
   const dualStack = settings.useDualStackEndpoint ?? envFlag(env, "AWS_USE_DUALSTACK_ENDPOINT") ?? false;
