@@ -1,7 +1,6 @@
 import { InputError } from "../errors.js";
 import { credentialSettings, inputFromFlags, mergeFlagRecords, profileOrigin, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
-import type { AgentConfig } from "./parse-config.js";
-import type { ProfileSettings } from "./profile-fields.js";
+import type { AgentConfig, ProfileSettings } from "./parse-config.js";
 
 /** The settings of profile `name`, or CONFIG_PROFILE_NOT_FOUND listing the ones that exist. */
 export function findProfile(config: AgentConfig, name: string): ProfileSettings {
