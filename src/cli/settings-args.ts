@@ -5,6 +5,7 @@ import { profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
 
 import type { SignerOptions } from "../signers/options.js";
+import type { Signer } from "../signers/signer.js";
 import { boolArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
 
 /** OS certificate-store flags exist for drop-in compatibility but mean nothing on Linux. */
@@ -74,6 +75,17 @@ export async function settingsFromArgs(args: ParsedArgs, io: CliIo, profiles: re
 /** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */
 export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOptions {
   return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), contextOf(args, io)), ...waitForDeviceFromArgs(args, io) };
+}
+
+/** Opens the signer, runs `use` and closes the signer, whatever happens. */
+export async function withSigner<T>(options: SignerOptions, use: (signer: Signer) => Promise<T>): Promise<T> {
+  const { createSigner } = await import("../signers/factory.js");
+  const signer = await createSigner(options);
+  try {
+    return await use(signer);
+  } finally {
+    await signer.close();
+  }
 }
 
 /** `--wait-for-device SECONDS`, checked, as the signer options that carry it (a per-invocation flag, not a profile setting). */

@@ -2,7 +2,7 @@ import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "..
 import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { stringArg, type CommandSpec } from "../command.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "./credential-process-options.js";
-import { settingsFromArgs } from "../settings-args.js";
+import { settingsFromArgs, withSigner } from "../settings-args.js";
 
 const command: CommandSpec = {
   ...CREDENTIAL_PROCESS_FLAGS,
@@ -28,14 +28,6 @@ const command: CommandSpec = {
 export default command;
 
 async function createNewSession(settings: CredentialSettings): Promise<Credentials> {
-  const [{ createSigner }, { createSession }] = await Promise.all([
-    import("../../signers/factory.js"),
-    import("../../rolesanywhere/create-session.js"),
-  ]);
-  const signer = await createSigner(settings.signer);
-  try {
-    return (await createSession(signer, settings.session, settings.endpoint)).credentials;
-  } finally {
-    await signer.close();
-  }
+  const { createSession } = await import("../../rolesanywhere/create-session.js");
+  return withSigner(settings.signer, async (signer) => (await createSession(signer, settings.session, settings.endpoint)).credentials);
 }

@@ -28,19 +28,19 @@ const command: CommandSpec = {
     const target = stringArg(args, "private-key");
     if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
     const { parseKeySpec } = await import("../../provisioning/pkcs11/key-spec.js");
-    const spec = parseKeySpec(stringArg(args, "key-type") ?? "p256");
+    const keyType = stringArg(args, "key-type") ?? "p256";
+    const spec = parseKeySpec(keyType);
     const onToken_ = target.startsWith("pkcs11:");
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
     const mayPrompt = onToken_
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
       : stringArg(args, "tpm-parent-password") === "prompt";
     const { withProgress } = await import("../progress.js");
-    const keyType = stringArg(args, "key-type") ?? "p256";
     const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
     const generate = () => (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
     const wait = waitForDeviceFromArgs(args, io);
     const { waitForDevice } = await import("../../signers/wait-for-device.js");
-    const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, ...(wait.onDeviceWait ? { onWait: wait.onDeviceWait } : {}) }) : generate;
+    const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, onWait: wait.onDeviceWait }) : generate;
     const result = await withProgress(what, io.stderr, generateWhenPresent, {
       spinner: io.stderr.isTTY === true && !mayPrompt,
     });
@@ -55,14 +55,9 @@ const command: CommandSpec = {
 };
 export default command;
 
-interface Generated {
-  readonly reference: string;
-  readonly publicKey: import("node:crypto").KeyObject | undefined;
-}
-
 type KeySpec = import("../../provisioning/pkcs11/key-spec.js").KeySpec;
 
-async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo): Promise<Generated> {
+async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   for (const flag of ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-pcr", "tpm-parent"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for TPM keys, not pkcs11: URIs`);
   }
@@ -82,7 +77,7 @@ async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo):
   return { reference: result.uri, publicKey: result.publicKey };
 }
 
-async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo): Promise<Generated> {
+async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   for (const flag of ["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for pkcs11: URIs, not TPM keys`);
   }
