@@ -7,8 +7,6 @@ import { hideSecretsInProcessTitle } from "./process-title.js";
 import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
 import { ownValue } from "../own-value.js";
 
-export { PROGRAM } from "./report-error.js";
-
 const HELP_FLAGS: ReadonlySet<string> = new Set(["-h", "--help"]);
 
 /**
@@ -53,6 +51,5 @@ async function printCompletion(args: readonly string[], io: CliIo): Promise<numb
 }
 
 async function showHelp(argv: readonly string[], io: CliIo): Promise<number> {
-  const { renderHelp } = await import("./help.js");
-  return renderHelp(argv, io);
+  return (await import("./help.js")).renderHelp(argv, io);
 }

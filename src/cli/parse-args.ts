@@ -73,13 +73,8 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
 export function parseGoInteger(text: string, flag: string): number {
   const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9]*)$/.exec(text);
   if (!m) throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: not an integer`);
-  const digits = m[2]!.replace(/_/g, "");
-  let n: number;
-  if (/^0[xX]/.test(digits)) n = parseInt(digits.slice(2), 16);
-  else if (/^0[oO]/.test(digits)) n = parseInt(digits.slice(2), 8);
-  else if (/^0[bB]/.test(digits)) n = parseInt(digits.slice(2), 2);
-  else if (digits.length > 1 && digits.startsWith("0")) n = parseInt(digits.slice(1), 8);
-  else n = parseInt(digits, 10);
+  // Number() reads 0x, 0o and 0b; Go's leading-zero octal becomes 0o.
+  const n = Number(m[2]!.replace(/_/g, "").replace(/^0(?=[0-7])/, "0o"));
   if (!Number.isSafeInteger(n)) throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: value out of range`);
   return m[1] === "-" ? -n : n;
 }
