@@ -39,7 +39,6 @@ export const ERROR_CODES = {
   PASSWORD_REQUIRED: "input",
   ARN_INVALID: "input",
   REGION_MISMATCH: "input",
-  REGION_MISSING: "input",
   REGION_UNKNOWN: "input",
   ENDPOINT_INVALID: "input",
   CONFIG_INVALID: "input",

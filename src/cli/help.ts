@@ -25,11 +25,7 @@ export async function renderHelp(argv: readonly string[], io: CliIo): Promise<nu
     )
     .exitProcess(false);
   for (const spec of specs) {
-    parser.command(
-      spec.positionals ? `${spec.name} ${spec.positionals}` : spec.name,
-      spec.describe,
-      (y) => addOptions(y, spec.options),
-    );
+    parser.command(spec.name, spec.describe, (y) => addOptions(y, spec.options));
   }
   await parser.parseAsync([...argv], {}, (_err, _argv, out) => {
     output = out;
@@ -42,11 +38,10 @@ export async function renderHelp(argv: readonly string[], io: CliIo): Promise<nu
 function addOptions<T>(y: import("yargs").Argv<T>, options: readonly OptionSpec[]): import("yargs").Argv<T> {
   for (const o of options) {
     y.option(o.name, {
-      type: o.type === "number" ? "number" : o.type === "boolean" ? "boolean" : "string",
+      type: o.type,
       describe: o.description,
       ...(o.default !== undefined ? { default: o.default } : {}),
       ...(o.choices ? { choices: [...o.choices] } : {}),
-      ...(o.hidden ? { hidden: true } : {}),
     });
   }
   return y;

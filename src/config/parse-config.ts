@@ -56,7 +56,10 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   if (raw["version"] !== undefined && raw["version"] !== 1) fail(`"version" must be 1 (got ${JSON.stringify(raw["version"])})`);
 
   const baseDir = dirname(path);
-  const resolvePath = (p: string) => (p === "~" ? home : p.startsWith("~/") ? resolve(home, p.slice(2)) : isAbsolute(p) ? p : resolve(baseDir, p));
+  const resolvePath = (p: string) => {
+    if (p === "~") return home;
+    return p.startsWith("~/") ? resolve(home, p.slice(2)) : isAbsolute(p) ? p : resolve(baseDir, p);
+  };
   const profilesRaw = raw["profiles"] ?? {};
   if (!isPlainObject(profilesRaw)) return fail('"profiles" must be an object mapping profile names to settings');
   const profiles = new Map<string, ProfileSettings>();
@@ -93,7 +96,7 @@ type Fail = (what: string, hint?: string) => never;
 function parseProfile(name: string, body: unknown, resolvePath: (p: string) => string, fail: Fail): ProfileSettings {
   const where = `profile "${name}"`;
   if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
-  const settings: Record<string, string | number | boolean | SecretSource> = {};
+  const settings: Record<string, Value> = {};
   for (const [field, value] of Object.entries(body)) {
     const kind = ownValue<FieldKind>(PROFILE_FIELD_KINDS, field);
     if (!kind) {
@@ -111,7 +114,9 @@ function parseProfile(name: string, body: unknown, resolvePath: (p: string) => s
 
 type Bad = (expected: string, hint?: string, echo?: boolean) => never;
 
-function parseField(value: unknown, kind: FieldKind, resolvePath: (p: string) => string, bad: Bad): string | number | boolean | SecretSource | undefined {
+type Value = string | number | boolean | SecretSource;
+
+function parseField(value: unknown, kind: FieldKind, resolvePath: (p: string) => string, bad: Bad): Value | undefined {
   if (kind === "boolean") return typeof value === "boolean" ? value : bad("must be true or false");
   if (kind === "integer") return Number.isInteger(value) ? (value as number) : bad("must be a whole number");
   if (typeof value !== "string" || value === "") return bad("must be a non-empty string");

@@ -110,8 +110,9 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     const info = await stat(keyRef).catch(() => undefined);
     const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     if (!info) rows.push(failText("private key file", `${keyRef} does not exist`, "check the path", "FILE_NOT_FOUND"));
-    else if (isExposed(info.mode)) rows.push(failText("private key file", `${keyRef} is readable by other users (mode ${mode})`, `run: chmod 600 ${keyRef}`));
-    else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
+    else if (isExposed(info.mode)) {
+      rows.push(failText("private key file", `${keyRef} is readable by other users (mode ${mode})`, `run: chmod 600 ${keyRef}`));
+    } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText("private key file", `${keyRef} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
     } else rows.push(pass("private key file", `${keyRef} (mode ${mode})`));
   }
@@ -131,7 +132,14 @@ function hasPinSource(o: SignerOptions): boolean {
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
-async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<{ rows: CheckRow[]; signer?: Signer; certificate?: Certificate | undefined; chain: Certificate[] }> {
+interface OpenedSigner {
+  rows: CheckRow[];
+  signer?: Signer;
+  certificate?: Certificate | undefined;
+  chain: Certificate[];
+}
+
+async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<OpenedSigner> {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11 = keyRef.startsWith("pkcs11:") || (o.certificate ?? "").startsWith("pkcs11:");
   const tpm = keyRef.startsWith("handle:") || /TSS2 PRIVATE KEY/.test(await readHead(keyRef));
@@ -194,7 +202,8 @@ async function pkcs11PresenceRows(o: SignerOptions): Promise<CheckRow[]> {
     const rows = [pass("PKCS#11 module", `${lease.module.info.manufacturer} ${lease.module.info.description}`.trim() || "loaded")];
     if (matching.length > 0) return [...rows, pass("token present", matching.map((s) => describeToken(s.token)).join(", "))];
     const tokens = slots.map((s) => describeToken(s.token)).join(", ") || "none";
-    return [...rows, failText("token present", `no token matches the URI (tokens: ${tokens})`, "plug the token in, or fix token=/serial= in the URI", "PKCS11_TOKEN_NOT_FOUND")];
+    const hint = "plug the token in, or fix token=/serial= in the URI";
+    return [...rows, failText("token present", `no token matches the URI (tokens: ${tokens})`, hint, "PKCS11_TOKEN_NOT_FOUND")];
   } finally {
     lease.release();
   }

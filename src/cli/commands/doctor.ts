@@ -70,6 +70,7 @@ async function settingsOf(args: ParsedArgs, io: CliIo): Promise<Pick<DoctorInput
   const configPath = loaded instanceof AgentError ? loaded : profile && (path ?? defaultConfigPath(io.env));
   const settings = await orError(async () => (await settingsFromArgs(args, io, profile ? [profile] : []))[0]!);
   if (!(settings instanceof AgentError)) return { configPath, ...settings };
-  const session = configPath instanceof AgentError ? new AgentError("CONFIG_INVALID", "not checked: the config file cannot be used", { hint: "fix the config file first" }) : settings;
+  const notChecked = new AgentError("CONFIG_INVALID", "not checked: the config file cannot be used", { hint: "fix the config file first" });
+  const session = configPath instanceof AgentError ? notChecked : settings;
   return { configPath, signer: await orError(() => signerOptionsFromArgs(args, io)), session, endpoint: {} };
 }
