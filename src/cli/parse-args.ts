@@ -3,10 +3,8 @@ import { unknownFlagHint } from "./flag-suggestions.js";
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 
 /**
- * Parses one command's arguments from its {@link CommandSpec}. This is the fast path used for every
- * command run (yargs is loaded only for --help and completion): it costs nothing at start-up and keeps
- * the Go helper's flag syntax — `--flag value`, `--flag=value`, `--bool`, `--bool=false`, and Go's
- * integer prefixes (`0x`, `0o`, `0b`).
+ * Parses one command's arguments from its {@link CommandSpec} (yargs, slow to load, renders --help only), in the
+ * Go helper's syntax: `--flag value`, `--flag=value`, `--bool`, `--bool=false`, Go's integer prefixes.
  */
 export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "conflicts">, argv: readonly string[]): ParsedArgs {
   const byName = new Map<string, OptionSpec>(spec.options.map((o) => [o.name, o]));

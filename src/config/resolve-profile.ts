@@ -14,11 +14,7 @@ export function findProfile(config: AgentConfig, name: string): ProfileSettings 
   return settings;
 }
 
-/**
- * The validated credential settings of profile `name`, with `flags` (settings given on the command line) over
- * it: a flag wins over the profile's field of the same name. A field the profile and the flags both lack is a
- * CONFIG_INVALID naming the profile.
- */
+/** The validated credential settings of profile `name`, with `flags` (from the command line) over it. */
 export function profileCredentialSettings(config: AgentConfig, name: string, context: SettingsContext, flags: FlagRecord = {}): CredentialSettings {
   const record = mergeFlagRecords(findProfile(config, name), flags);
   const withFlags = Object.values(flags).some((v) => v !== undefined);

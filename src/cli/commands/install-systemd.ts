@@ -1,5 +1,4 @@
-import type { CommandSpec } from "../command.js";
-import { boolArg, numberArg, stringArg } from "../command.js";
+import { boolArg, numberArg, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 
 const command: CommandSpec = {

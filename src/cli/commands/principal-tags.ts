@@ -1,7 +1,6 @@
 import { InputError, UsageError } from "../../errors.js";
-import { listArg, stringArg, type CommandSpec } from "../command.js";
+import { listArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { tokenAccessFromArgs } from "../settings-args.js";
-import type { CliIo, ParsedArgs } from "../command.js";
 import type { Certificate } from "../../x509/certificate.js";
 
 const command: CommandSpec = {

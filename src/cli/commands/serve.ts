@@ -1,5 +1,4 @@
-import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
-import { boolArg, listArg, numberArg, stringArg } from "../command.js";
+import { boolArg, listArg, numberArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";

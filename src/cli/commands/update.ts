@@ -1,5 +1,4 @@
-import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
-import { boolArg, stringArg } from "../command.js";
+import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
