@@ -46,12 +46,18 @@ const command: CommandSpec = {
     const hopLimit = numberArg(args, "hop-limit") ?? 64;
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new UsageError("USAGE", `--hop-limit ${hopLimit} is out of range: use 1 to 255`);
     const ecs = boolArg(args, "ecs");
+    const certificate = stringArg(args, "tls-certificate");
+    const key = stringArg(args, "tls-key");
+    if ((certificate === undefined) !== (key === undefined)) throw new UsageError("USAGE", "--tls-certificate and --tls-key go together");
     await runServe({
       specs: () => roleSpecs(args, io),
       imds: boolArg(args, "imds") || !ecs,
       ecs,
       allowOpenImds: boolArg(args, "allow-open-imds"),
-      ...endpointFlags(args),
+      host: stringArg(args, "bind") ?? "127.0.0.1",
+      advertise: stringArg(args, "advertise-host"),
+      ...(certificate && key ? { tls: { certificate, key } } : {}),
+      allowPlainHttp: boolArg(args, "allow-plain-http"),
       env: io.env,
       port: numberArg(args, "port") ?? 9911,
       ecsConsumers: listArg(args, "ecs-consumer"),
@@ -72,19 +78,6 @@ async function roleSpecs(args: ParsedArgs, io: CliIo): Promise<SourceSpec[]> {
   const settings = await (await import("../settings-args.js")).settingsFromArgs(args, io, profiles);
   // aws_signing_helper names the role after the last segment of the role ARN's resource.
   return settings.map((s, i) => ({ name: profiles[i] ?? s.session.roleArn.split("/").pop()!, settings: s }));
-}
-
-/** Where `serve` listens, the host it advertises, TLS, plain HTTP off loopback. */
-function endpointFlags(args: ParsedArgs) {
-  const certificate = stringArg(args, "tls-certificate");
-  const key = stringArg(args, "tls-key");
-  if ((certificate === undefined) !== (key === undefined)) throw new UsageError("USAGE", "--tls-certificate and --tls-key go together");
-  return {
-    host: stringArg(args, "bind") ?? "127.0.0.1",
-    advertise: stringArg(args, "advertise-host"),
-    ...(certificate && key ? { tls: { certificate, key } } : {}),
-    allowPlainHttp: boolArg(args, "allow-plain-http"),
-  };
 }
 
 /** How the ECS endpoint identifies consumers (src/serve/ecs-identity.ts). */
