@@ -1,5 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { debugLogger, secretFromArgs, tokenAccessFromArgs, waitForDeviceFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
@@ -11,18 +12,15 @@ const command: CommandSpec = {
     { name: "id", type: "string", description: "PKCS#11: CKA_ID in hex (default: id= of the URI, else random)" },
     { name: "label", type: "string", description: "PKCS#11: CKA_LABEL (default: object= of the URI)" },
     { name: "format", type: "string", default: "text", choices: ["text", "json"], description: "text: the reference alone; json: reference, key type and public key" },
-    { name: "pkcs11-lib", type: "string", description: "PKCS#11 module path (default: module-path from the URI, else p11-kit-proxy.so)" },
-    { name: "pkcs11-pin-file", type: "string", description: "Read the token PIN from this file" },
-    { name: "pkcs11-pin-env", type: "string", description: "Read the token PIN from this environment variable" },
-    { name: "tpm-device", type: "string", description: "TPM: /dev/tpmrm0 (default), a device path, unix:/path or tcp:host:port (also TPM_DEVICE)" },
+    ...signerOptionsNamed("pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env", "tpm-device"),
     { name: "tpm-key-password-file", type: "string", description: "TPM: give the new key this password (read from a file)" },
     { name: "tpm-key-password-env", type: "string", description: "TPM: give the new key the password in this environment variable" },
     { name: "tpm-parent-password", type: "string", description: "TPM: owner hierarchy or parent password (or file:/path, env:NAME)" },
     { name: "tpm-pcr", type: "string", description: "TPM: bind the key to the current values of these PCRs, e.g. sha256:0,7" },
     { name: "tpm-parent", type: "string", description: "TPM: parent handle (default 0x40000001: the owner hierarchy's standard ECC SRK)" },
     { name: "force", type: "boolean", description: "TPM key file: replace an existing file" },
-    { name: "wait-for-device", type: "number", description: "Wait up to SECONDS for a token that is not plugged in yet or a TPM that is not up (never retries a PIN or password)" },
-    { name: "debug", type: "boolean", description: "Debug output on stderr" },
+    ...signerOptionsNamed("wait-for-device"),
+    DEBUG_OPTION,
   ],
   async run(args, io) {
     const target = stringArg(args, "private-key");
