@@ -33,7 +33,6 @@ export interface DoctorInput {
   readonly createSession: boolean;
   readonly warningDays: number;
   readonly env: NodeJS.ProcessEnv;
-  readonly now?: () => Date;
 }
 
 const pass = (name: string, detail: string): CheckRow => ({ name, outcome: "pass", detail });
@@ -55,7 +54,6 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     rows.push(...more);
     more.forEach(report);
   };
-  const now = input.now ?? (() => new Date());
 
   const config = input.configPath;
   add(config instanceof AgentError ? fail("config file", config) : config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
@@ -77,8 +75,8 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   }
   try {
     if (certificate) {
-      add(validityRow(certificate, now(), input.warningDays));
-      add(await chainRow(certificate, chain, input.trustAnchors, now()));
+      add(validityRow(certificate, new Date(), input.warningDays));
+      add(await chainRow(certificate, chain, input.trustAnchors, new Date()));
     } else if (signerOptions) {
       add(skip("certificate validity", "no certificate could be read"));
     }
