@@ -21,7 +21,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const [name, ...rest] = argv;
     if (name === "completion") return await printCompletion(rest, io);
     if (name === "help" && rest[0] !== undefined && !HELP_FLAGS.has(rest[0])) {
-      if (!COMMANDS[rest[0]]) return await main([rest[0]], io); // the unknown-command answer, with its suggestions
+      if (!ownValue(COMMANDS, rest[0])) return await main([rest[0]], io); // the unknown-command answer, with its suggestions
       return await showHelp([rest[0], "--help"], io);
     }
     if (name === undefined || HELP_FLAGS.has(name) || name === "help") {
