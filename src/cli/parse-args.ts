@@ -35,8 +35,7 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
       throw new UsageError("USAGE", `unknown flag --${name} for '${spec.name}'`, { hint: suggestion ? `${suggestion} ${help}` : help });
     }
     if (option.type === "boolean") {
-      if (inline === undefined) values[name] = true;
-      else if (/^(true|1|t|TRUE|True)$/.test(inline)) values[name] = true;
+      if (inline === undefined || /^(true|1|t|TRUE|True)$/.test(inline)) values[name] = true;
       else if (/^(false|0|f|FALSE|False)$/.test(inline)) values[name] = false;
       else throw new UsageError("USAGE", `invalid value "${inline}" for --${name}: expected true or false`);
       explicit.add(name);
@@ -53,12 +52,9 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     if (option.choices && !option.choices.includes(String(value))) {
       throw new UsageError("USAGE", `invalid argument "${inline}" for "--${name}" flag: ${inline} is not included in ${option.choices.join(",")}`);
     }
-    if (option.repeatable) {
-      const prev = values[name];
-      values[name] = [...(Array.isArray(prev) && explicit.has(name) ? prev : []), String(value)];
-    } else {
-      values[name] = value;
-    }
+    // Defaults are never arrays: an array is what earlier occurrences of a repeatable flag collected.
+    const prev = values[name];
+    values[name] = option.repeatable ? [...(Array.isArray(prev) ? prev : []), String(value)] : value;
     explicit.add(name);
   }
 

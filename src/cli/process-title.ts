@@ -9,25 +9,15 @@ const REDACTED = "***";
  */
 export function redactSecretArgs(args: readonly string[]): string[] | undefined {
   const out = [...args];
-  let changed = false;
   for (let i = 0; i < out.length; i++) {
     const arg = out[i]!;
     if (arg === "--") break;
     const flag = /^--?([a-z0-9-]+)(=.*)?$/s.exec(arg);
-    if (flag && SECRET_FLAGS.has(flag[1]!)) {
-      if (flag[2] !== undefined) out[i] = `${arg.slice(0, arg.indexOf("="))}=${REDACTED}`;
-      else if (i + 1 < out.length) out[++i] = REDACTED;
-      else continue;
-      changed = true;
-      continue;
-    }
-    const scrubbed = arg.replace(/(pin-value=)[^;?&]*/gi, `$1${REDACTED}`);
-    if (scrubbed !== arg) {
-      out[i] = scrubbed;
-      changed = true;
-    }
+    if (!flag || !SECRET_FLAGS.has(flag[1]!)) out[i] = arg.replace(/(pin-value=)[^;?&]*/gi, `$1${REDACTED}`);
+    else if (flag[2] !== undefined) out[i] = `${arg.slice(0, arg.indexOf("="))}=${REDACTED}`;
+    else if (i + 1 < out.length) out[++i] = REDACTED;
   }
-  return changed ? out : undefined;
+  return out.some((arg, i) => arg !== args[i]) ? out : undefined;
 }
 
 /**

@@ -130,14 +130,7 @@ function hasPinSource(o: SignerOptions): boolean {
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
-interface OpenedSigner {
-  rows: CheckRow[];
-  signer?: Signer;
-  certificate?: Certificate | undefined;
-  chain: Certificate[];
-}
-
-async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<OpenedSigner> {
+async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11 = keyRef.startsWith("pkcs11:") || (o.certificate ?? "").startsWith("pkcs11:");
   const tpm = keyRef.startsWith("handle:") || /TSS2 PRIVATE KEY/.test(await readHead(keyRef));
