@@ -2,11 +2,7 @@
 const SECRET_FLAGS: ReadonlySet<string> = new Set(["pkcs8-password", "tpm-key-password", "tpm-parent-password"]);
 const REDACTED = "***";
 
-/**
- * The arguments with every secret replaced by `***`: the value of a secret flag (`--flag value`,
- * `--flag=value`, Go's single-dash forms) and the `pin-value` of a PKCS#11 URI. Undefined when there is
- * nothing to hide. Values after `--` are positionals and left alone.
- */
+/** The arguments with secret flag values and URI `pin-value`s replaced by `***`, or undefined when nothing is hidden. */
 export function redactSecretArgs(args: readonly string[]): string[] | undefined {
   const out = [...args];
   for (let i = 0; i < out.length; i++) {
