@@ -114,7 +114,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   const lib = context.module.lib;
   if (supply === undefined && pinPad) {
     try {
-      lib.C_Login(context.session.handle, CKU.USER);
+      lib.C_Login(context.session, CKU.USER);
     } catch (error) {
       throw loginFailure(context, error, "the PIN entered on the PIN pad");
     }
@@ -123,7 +123,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   if (supply === undefined) throw new Error("loginUser needs a PIN supply");
   const pin = await supply.read();
   try {
-    pin.use((bytes) => lib.C_Login(context.session.handle, CKU.USER, bytes.toString("utf8")));
+    pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
   } catch (error) {
     if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
     throw loginFailure(context, error, supply.description);
@@ -136,7 +136,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
 /** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */
 export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
   try {
-    pin.use((bytes) => context.module.lib.C_Login(context.session.handle, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
+    pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
     throw loginFailure(context, error, description, "context-specific ");
   }

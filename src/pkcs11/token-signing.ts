@@ -64,7 +64,7 @@ export function signOnToken(
   contextPin: ContextPin | undefined,
 ): Buffer {
   const lib = context.module.lib;
-  const session = context.session.handle;
+  const session = context.session;
   let mechanism: number;
   let data: Buffer;
   if (plan.keyType === "EC") {
@@ -79,7 +79,7 @@ export function signOnToken(
   } else {
     throw cannotSign(key, `the token cannot make RSA ${digest} signatures (no CKM_${digest}_RSA_PKCS, no CKM_RSA_PKCS)`);
   }
-  lib.C_SignInit(session, { mechanism }, key.object.handle);
+  lib.C_SignInit(session, { mechanism }, key.handle);
   if (key.alwaysAuthenticate) {
     if (contextPin === undefined) throw new Error("CKA_ALWAYS_AUTHENTICATE key signed without a context PIN");
     loginContextSpecific(context, contextPin.pin, contextPin.description);

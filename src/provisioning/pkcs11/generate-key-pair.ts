@@ -1,9 +1,8 @@
 import { DeviceError, InputError } from "../../errors.js";
-import type { TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, describeCkr, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
-import { destroyObject, generateKeyPair, objectsUsing, type Template } from "../../pkcs11/token-objects.js";
+import { destroyObject, findObjects, generateKeyPair, type Template, type TokenContext } from "../../pkcs11/objects.js";
 import type { KeySpec } from "./key-spec.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
@@ -140,6 +139,11 @@ function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRe
     }
   }
   throw pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, refusal, generationHint(refusal, spec));
+}
+
+/** How many objects already use this id or label: a new key must not share either. */
+function objectsUsing(context: TokenContext, id: Buffer, label: string): { byId: number; byLabel: number } {
+  return { byId: findObjects(context, { id }).length, byLabel: findObjects(context, { label }).length };
 }
 
 function destroyPair(context: TokenContext, pair: GeneratedTokenKey): void {

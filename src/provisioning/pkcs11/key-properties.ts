@@ -3,9 +3,8 @@
  * does not know an attribute fails the whole C_GetAttributeValue call otherwise), and judged against what
  * keygen promises: a token object that cannot leave the token and can only sign.
  */
-import type { TokenContext } from "../../pkcs11/objects.js";
 import { CKA } from "../../pkcs11/constants.js";
-import { readAttribute } from "../../pkcs11/token-objects.js";
+import { readFlag, type TokenContext } from "../../pkcs11/objects.js";
 
 /** Each flag as the token reports it; undefined when the token does not know the attribute. */
 export interface KeyProperties {
@@ -37,11 +36,7 @@ const ATTRIBUTES: Readonly<Record<keyof KeyProperties, number>> = {
 };
 
 export function readKeyProperties(context: TokenContext, handle: Buffer): KeyProperties {
-  const read = (type: number): boolean | undefined => {
-    const value = readAttribute(context, handle, type);
-    return value !== undefined && value.length > 0 ? value[0] !== 0 : undefined;
-  };
-  const entries = Object.entries(ATTRIBUTES).map(([name, type]) => [name, read(type)]);
+  const entries = Object.entries(ATTRIBUTES).map(([name, type]) => [name, readFlag(context, handle, type)]);
   return Object.fromEntries(entries) as unknown as KeyProperties;
 }
 

@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { findPrivateKeys, publicKeyOf, type TokenContext } from "../../pkcs11/objects.js";
+import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttribute, type Template, type TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
@@ -9,7 +9,6 @@ import { DerError } from "../../encoding/der.js";
 import { readCertificateNames } from "../../x509/names/certificate-names.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
-import { createObject, destroyObject, findObjects, readAttribute, type Template } from "../../pkcs11/token-objects.js";
 import type { InstallOnTokenResult } from "./install-on-token.js";
 import { keyUri } from "./token-keygen.js";
 
@@ -41,7 +40,7 @@ export function installCertificateOnToken(context: TokenContext, request: Instal
   if (key.id.length === 0) throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the key ${formatPkcs11Uri(key.uri)} has no CKA_ID to give its certificate`);
   requireSameKey(publicKeyOf(context, key), request.certificate, formatPkcs11Uri(key.uri));
 
-  const existing = findObjects(context, [{ type: CKA.CLASS, value: CKO.CERTIFICATE }, { type: CKA.ID, value: key.id }]);
+  const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
   const same = existing.filter((h) => readAttribute(context, h, CKA.VALUE)?.equals(request.certificate.der));
   let written = false;
   if (same.length === 0) {
@@ -56,7 +55,7 @@ export function installCertificateOnToken(context: TokenContext, request: Instal
   }
   let chainWritten = 0;
   for (const ca of request.chain) {
-    const already = findObjects(context, [{ type: CKA.CLASS, value: CKO.CERTIFICATE }, { type: CKA.VALUE, value: ca.der }]);
+    const already = findObjects(context, { class: CKO.CERTIFICATE, value: ca.der });
     if (already.length > 0) continue;
     createCertificate(context, ca, caId(ca), caLabel(ca), CERTIFICATE_CATEGORY.AUTHORITY);
     chainWritten++;
