@@ -4,11 +4,12 @@
  */
 import type { Template } from "pkcs11js";
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { DeviceError } from "../errors.js";
 import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
 import type { DebugLog, Pkcs11Module } from "./module-loader.js";
 import { describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
-import { tokenUri, type TokenSlot } from "./slots.js";
+import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
 import { CKA, CKF, CKK, CKO } from "./constants.js";
 import { ecPublicKey, rsaPublicKey } from "../encoding/public-key.js";
@@ -28,8 +29,14 @@ export interface TokenContext {
 
 /** A read-only session (the signer's), or a read-write one (creating objects). */
 export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: DebugLog, readWrite = false): TokenContext {
-  const session = module.lib.C_OpenSession(slot.handle, readWrite ? CKF.SERIAL_SESSION | CKF.RW_SESSION : CKF.SERIAL_SESSION);
-  return { module, slot, session, generation: module.generation, debug };
+  try {
+    const session = module.lib.C_OpenSession(slot.handle, readWrite ? CKF.SERIAL_SESSION | CKF.RW_SESSION : CKF.SERIAL_SESSION);
+    return { module, slot, session, generation: module.generation, debug };
+  } catch (error) {
+    const token = describeToken(slot.token);
+    if (readWrite) throw pkcs11Failure(`opening a read-write session on ${token}`, error);
+    throw new DeviceError("PKCS11_ERROR", `cannot open a session on ${token}: ${describeCkr(error)}`, { cause: error });
+  }
 }
 
 export function closeSession(context: TokenContext): void {

@@ -1,7 +1,7 @@
 import { parsePkcs11Uri } from "../../pkcs11/uri.js";
 import type { Certificate } from "../../x509/certificate.js";
 import { installCertificateOnToken } from "./token-certificate.js";
-import { openTokenSession } from "../../pkcs11/token-session.js";
+import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 
 export interface InstallOnTokenOptions extends Omit<TokenSessionOptions, "uri"> {
@@ -25,10 +25,7 @@ export interface InstallOnTokenResult {
 /** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
 export async function installOnToken(opts: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
   const uri = parsePkcs11Uri(opts.keyUri);
-  const session = await openTokenSession({ ...opts, uri });
-  try {
-    return installCertificateOnToken(session.context, { keyUri: uri, certificate: opts.certificate, chain: opts.chain, replace: opts.replace });
-  } finally {
-    session.close();
-  }
+  return withTokenSession({ ...opts, uri }, (context) =>
+    installCertificateOnToken(context, { keyUri: uri, certificate: opts.certificate, chain: opts.chain, replace: opts.replace }),
+  );
 }

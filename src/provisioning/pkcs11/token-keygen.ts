@@ -4,7 +4,7 @@ import { findPrivateKeys, publicKeyOf } from "../../pkcs11/objects.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { generateTokenKeyPair } from "./generate-key-pair.js";
 import type { KeySpec } from "./key-spec.js";
-import { openTokenSession } from "../../pkcs11/token-session.js";
+import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 
 export interface TokenKeygenOptions extends Omit<TokenSessionOptions, "uri"> {
@@ -32,15 +32,12 @@ export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<Toke
   if (!label) throw new UsageError("USAGE", "the new key needs a label", { hint: "add object=<label> to the URI or pass --label" });
   const id = opts.id ?? uri.id ?? randomBytes(8);
   if (id.length === 0) throw new UsageError("USAGE", "the key id may not be empty");
-  const session = await openTokenSession({ ...opts, uri });
-  try {
-    generateTokenKeyPair(session.context, { spec: opts.spec, id, label });
-    const [key] = findPrivateKeys(session.context, { id, label });
+  return withTokenSession({ ...opts, uri }, (context) => {
+    generateTokenKeyPair(context, { spec: opts.spec, id, label });
+    const [key] = findPrivateKeys(context, { id, label });
     if (!key) throw new InputError("PKCS11_OBJECT_NOT_FOUND", "the generated key cannot be found on the token");
-    return { uri: formatPkcs11Uri(keyUri(session.context.slot.token, id, label)), publicKey: publicKeyOf(session.context, key) };
-  } finally {
-    session.close();
-  }
+    return { uri: formatPkcs11Uri(keyUri(context.slot.token, id, label)), publicKey: publicKeyOf(context, key) };
+  });
 }
 
 /** token, serial, id and object: enough to find the key and its certificate, short enough to type. */

@@ -12,7 +12,7 @@ import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest
 import { withoutAttestation } from "./attestation.js";
 import { chainFromPool } from "./chain.js";
 import { proveWithoutSigning, signatureMatches, testMessage } from "./key-proof.js";
-import { acquireModule, type ModuleLease } from "../../pkcs11/module-loader.js";
+import { acquireModule, type DebugLog, type ModuleLease, type Pkcs11Module } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import {
   closeSession,
@@ -25,7 +25,7 @@ import {
   type PrivateKeyObject,
   type TokenContext,
 } from "../../pkcs11/objects.js";
-import { Pkcs11AmbiguousError, describeCkr } from "../../pkcs11/pkcs11-errors.js";
+import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, givenUserPin, loginUser, pinFromPrompt, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
 import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
@@ -60,9 +60,12 @@ export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Sig
 }
 
 class SignerBuild {
-  private readonly sessions = new Map<string, TokenContext>();
-  private readonly loggedIn = new Set<string>();
+  /** By slot: every slot here comes from the one listTokenSlots() call in run(). */
+  private readonly sessions = new Map<TokenSlot, TokenContext>();
+  private readonly loggedIn = new Set<TokenSlot>();
   private readonly env: NodeJS.ProcessEnv;
+  private readonly debug: DebugLog | undefined;
+  private readonly module: Pkcs11Module;
   private readonly userPinSource: PinSupply | undefined;
   private readonly rememberedUserPin: RememberedPin | undefined;
   private contextPin: RememberedPin | undefined;
@@ -76,17 +79,11 @@ class SignerBuild {
     private readonly certUri: Pkcs11Uri | undefined,
   ) {
     this.env = opts.env ?? process.env;
+    this.debug = opts.debug;
+    this.module = lease.module;
     this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", this.env);
     // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
     if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
-  }
-
-  private get debug() {
-    return this.opts.debug;
-  }
-
-  private get module() {
-    return this.lease.module;
   }
 
   async run(): Promise<Signer> {
@@ -124,7 +121,7 @@ class SignerBuild {
       chain,
       publicKey: certificate ? undefined : publicKeyOf(context, key),
       unproven: proven ? undefined : certificate,
-      relogin: loginRequired ? { pin: this.reloginPin(keySlot), pinPad: this.pinPad(keySlot) } : undefined,
+      relogin: loginRequired ? { pin: this.reloginPin(keySlot), pinPad: hasPinPad(keySlot) } : undefined,
       contextPin: this.contextPin,
       debug: this.debug,
     });
@@ -150,7 +147,7 @@ class SignerBuild {
     if (found.length === 0 && certSlots.length === 1) {
       // Some tokens show certificates only after login (CKA_PRIVATE certificates).
       const [slot] = certSlots as [TokenSlot];
-      if (!this.loggedIn.has(key(slot))) {
+      if (!this.loggedIn.has(slot)) {
         try {
           await this.login(slot);
           found = search(slot);
@@ -244,7 +241,7 @@ class SignerBuild {
       hint:
         records.some((r) => r.class === "private")
           ? objectNotFoundHint({ label: this.keyUri.object, id: this.keyUri.id }, records, "private")
-          : this.loggedIn.has(key(context.slot))
+          : this.loggedIn.has(context.slot)
             ? "the token shows no private keys"
             : "the token shows no private keys without a login: give the PIN (pin-source=, --pkcs11-pin-file or --pkcs11-pin-env)",
     });
@@ -296,14 +293,10 @@ class SignerBuild {
   // --- PINs and sessions --------------------------------------------------------------------------------
 
   private session(slot: TokenSlot): TokenContext {
-    let context = this.sessions.get(key(slot));
+    let context = this.sessions.get(slot);
     if (context === undefined) {
-      try {
-        context = openSession(this.module, slot, this.debug);
-      } catch (error) {
-        throw new DeviceError("PKCS11_ERROR", `cannot open a session on ${describeToken(slot.token)}: ${describeCkr(error)}`, { cause: error });
-      }
-      this.sessions.set(key(slot), context);
+      context = openSession(this.module, slot, this.debug);
+      this.sessions.set(slot, context);
     }
     return context;
   }
@@ -312,28 +305,23 @@ class SignerBuild {
     return (slot.flags & CKF.LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
   }
 
-  private pinPad(slot: TokenSlot): boolean {
-    return hasPinPad(slot);
-  }
-
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
   private userPin(slot: TokenSlot): PinSupply | undefined {
     if (this.rememberedUserPin) return this.rememberedUserPin;
     if (this.userPinSource) return this.userPinSource;
-    return this.pinPad(slot) ? undefined : userPinPrompt(slot.token);
+    return hasPinPad(slot) ? undefined : userPinPrompt(slot.token);
   }
 
   /** What a re-login after re-insertion uses: the remembered PIN only if it is kept anyway (--reuse-pin). */
   private reloginPin(slot: TokenSlot): PinSupply | undefined {
-    if (this.rememberedUserPin && this.contextPin === this.rememberedUserPin) return this.rememberedUserPin;
-    if (this.userPinSource) return this.userPinSource;
-    return this.pinPad(slot) ? undefined : this.userPin(slot);
+    const kept = this.rememberedUserPin !== undefined && this.contextPin === this.rememberedUserPin;
+    return kept ? this.rememberedUserPin : (this.userPinSource ?? this.userPin(slot));
   }
 
   private async login(slot: TokenSlot): Promise<void> {
-    if (this.loggedIn.has(key(slot))) return;
-    await loginUser(this.session(slot), this.userPin(slot), this.pinPad(slot));
-    this.loggedIn.add(key(slot));
+    if (this.loggedIn.has(slot)) return;
+    await loginUser(this.session(slot), this.userPin(slot), hasPinPad(slot));
+    this.loggedIn.add(slot);
   }
 
   /** Reads (once) the PIN an always-authenticate key needs before each signature. */
@@ -357,10 +345,6 @@ class SignerBuild {
     (await this.contextPin.read()).wipe();
     return { pin: this.contextPin.peek()!, description: this.contextPin.description };
   }
-}
-
-function key(slot: TokenSlot): string {
-  return slot.handle.toString("hex");
 }
 
 /** The certificates and private keys a session can see, as the records the nearest-object matcher takes. */

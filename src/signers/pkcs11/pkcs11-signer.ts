@@ -185,12 +185,7 @@ export class Pkcs11Signer implements Signer {
         hint: "re-insert the token; the next signature re-opens it",
       });
     }
-    let context: TokenContext;
-    try {
-      context = openSession(module, slot, debug);
-    } catch (error) {
-      throw new DeviceError("PKCS11_ERROR", `cannot open a session on ${describeToken(identity)}: ${describeCkr(error)}`, { cause: error });
-    }
+    const context = openSession(module, slot, debug);
     try {
       if (this.#parts.relogin) {
         try {
