@@ -105,8 +105,8 @@ export function destroyObject(context: TokenContext, handle: Buffer): void {
   context.module.lib.C_DestroyObject(context.session, handle);
 }
 
-export function generateKeyPair(context: TokenContext, mechanism: number, publicTemplate: Template, privateTemplate: Template): { publicKey: Buffer; privateKey: Buffer } {
-  return context.module.lib.C_GenerateKeyPair(context.session, { mechanism }, publicTemplate, privateTemplate);
+export function generateKeyPair(context: TokenContext, mechanism: number, publicKey: Template, privateKey: Template): { publicKey: Buffer; privateKey: Buffer } {
+  return context.module.lib.C_GenerateKeyPair(context.session, { mechanism }, publicKey, privateKey);
 }
 
 export interface CertificateObject {
@@ -229,7 +229,8 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
 }
 
 function names(context: TokenContext, handle: Buffer): { id: Buffer; label: string } {
-  return { id: readAttribute(context, handle, CKA.ID) ?? Buffer.alloc(0), label: readAttribute(context, handle, CKA.LABEL)?.toString("utf8") ?? "" };
+  const label = readAttribute(context, handle, CKA.LABEL)?.toString("utf8") ?? "";
+  return { id: readAttribute(context, handle, CKA.ID) ?? Buffer.alloc(0), label };
 }
 
 /** A CK_ULONG attribute (its low 32 bits: every value this project compares is small). */

@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttribute, type Template, type TokenContext } from "../../pkcs11/objects.js";
+import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttribute } from "../../pkcs11/objects.js";
+import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
