@@ -6,22 +6,7 @@
 import { CKA } from "../../pkcs11/constants.js";
 import { readFlag, type TokenContext } from "../../pkcs11/objects.js";
 
-/** Each flag as the token reports it; undefined when the token does not know the attribute. */
-export interface KeyProperties {
-  readonly token: boolean | undefined;
-  readonly private: boolean | undefined;
-  readonly sensitive: boolean | undefined;
-  readonly extractable: boolean | undefined;
-  readonly alwaysSensitive: boolean | undefined;
-  readonly neverExtractable: boolean | undefined;
-  readonly sign: boolean | undefined;
-  readonly decrypt: boolean | undefined;
-  readonly unwrap: boolean | undefined;
-  readonly derive: boolean | undefined;
-  readonly signRecover: boolean | undefined;
-}
-
-const ATTRIBUTES: Readonly<Record<keyof KeyProperties, number>> = {
+const ATTRIBUTES = {
   token: CKA.TOKEN,
   private: CKA.PRIVATE,
   sensitive: CKA.SENSITIVE,
@@ -33,7 +18,10 @@ const ATTRIBUTES: Readonly<Record<keyof KeyProperties, number>> = {
   unwrap: CKA.UNWRAP,
   derive: CKA.DERIVE,
   signRecover: CKA.SIGN_RECOVER,
-};
+} as const;
+
+/** Each flag as the token reports it; undefined when the token does not know the attribute. */
+export type KeyProperties = { readonly [K in keyof typeof ATTRIBUTES]: boolean | undefined };
 
 export function readKeyProperties(context: TokenContext, handle: Buffer): KeyProperties {
   const entries = Object.entries(ATTRIBUTES).map(([name, type]) => [name, readFlag(context, handle, type)]);
