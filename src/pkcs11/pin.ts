@@ -18,22 +18,16 @@ import { CKF, CKU } from "./constants.js";
 export interface PinSupply {
   /** Where the PIN comes from, for messages (never the PIN). */
   readonly description: string;
-  /** True when reading it means asking someone at a terminal. */
-  readonly interactive: boolean;
   /** A fresh copy the caller owns and must wipe. */
   read(): Promise<Secret>;
 }
 
 export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
   if (pin.kind === "value") {
-    return { description: "pin-value in the URI", interactive: false, read: async () => pin.value.clone() };
+    return { description: "pin-value in the URI", read: async () => pin.value.clone() };
   }
   const path = pinSourcePath(pin.source);
-  return {
-    description: `pin-source file ${path}`,
-    interactive: false,
-    read: () => readSecret({ kind: "file", path }, "the URI's pin-source"),
-  };
+  return { description: `pin-source file ${path}`, read: () => readSecret({ kind: "file", path }, "the URI's pin-source") };
 }
 
 /** RFC 7512 leaves pin-source's form to the application: a file path or a file: URI here. */
@@ -50,15 +44,11 @@ function pinSourcePath(source: string): string {
 
 /** A SecretSource from the command line or config (`--pkcs11-pin-file`, `-env`, …). */
 export function pinFromSource(source: SecretSource, what: string, env: NodeJS.ProcessEnv): PinSupply {
-  return {
-    description: describeSecretSource(source),
-    interactive: source.kind === "prompt",
-    read: () => readSecret(source, what, env),
-  };
+  return { description: describeSecretSource(source), read: () => readSecret(source, what, env) };
 }
 
 export function pinFromPrompt(prompt: string, what: string): PinSupply {
-  return { description: "a prompt on the terminal", interactive: true, read: () => readSecret({ kind: "prompt", prompt }, what) };
+  return { description: "a prompt on the terminal", read: () => readSecret({ kind: "prompt", prompt }, what) };
 }
 
 /** The URI's pin-value or pin-source first, then the PIN option (`--pkcs11-pin-file`, `--pkcs11-pin-env`…); undefined when neither is given. */
@@ -83,10 +73,6 @@ export class RememberedPin implements PinSupply {
 
   get description(): string {
     return this.source.description;
-  }
-
-  get interactive(): boolean {
-    return this.source.interactive && this.#secret === undefined;
   }
 
   async read(): Promise<Secret> {

@@ -42,7 +42,7 @@ export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<Toke
   const id = opts.id ?? uri.id ?? randomBytes(8);
   if (id.length === 0) throw new UsageError("USAGE", "the key id may not be empty");
   return withTokenSession({ ...opts, uri }, (context) => {
-    generateTokenKeyPair(context, { spec: opts.spec, id, label });
+    generateTokenKeyPair(context, opts.spec, id, label);
     const [key] = findPrivateKeys(context, { id, label });
     if (!key) throw new InputError("PKCS11_OBJECT_NOT_FOUND", "the generated key cannot be found on the token");
     return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, id, label)), publicKey: publicKeyOf(context, key) };
@@ -52,13 +52,6 @@ export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<Toke
 /** token, serial, id and object: enough to find the key and its certificate, short enough to type. */
 export function tokenKeyUri(token: { label: string; serial: string }, id: Buffer, label: string): Pkcs11Uri {
   return { token: token.label, ...(token.serial ? { serial: token.serial } : {}), id, object: label };
-}
-
-/** The new pair's CKA_ID and CKA_LABEL, shared by both halves (and later the certificate). */
-interface TokenKeyRequest {
-  readonly spec: KeySpec;
-  readonly id: Buffer;
-  readonly label: string;
 }
 
 type GeneratedTokenKey = ReturnType<typeof generateKeyPair>;
@@ -115,16 +108,17 @@ const TEMPLATE_REFUSED = new Set([
  * uses the id or label. PKCS#11 lets a module ignore template attributes, so the private key's attributes are
  * read back afterwards: a key weaker than asked for is destroyed again and reported.
  */
-function generateTokenKeyPair(context: TokenContext, request: TokenKeyRequest): GeneratedTokenKey {
+/** `id` and `label`: the pair's CKA_ID and CKA_LABEL, shared by both halves (and later the certificate). */
+function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string): GeneratedTokenKey {
   const token = describeToken(context.slot.token);
-  const used = objectsUsing(context, request.id, request.label);
+  const used = objectsUsing(context, id, label);
   if (used.byId > 0 || used.byLabel > 0) {
-    const what = [used.byId > 0 ? `id ${request.id.toString("hex")}` : "", used.byLabel > 0 ? `label "${request.label}"` : ""].filter(Boolean).join(" and ");
+    const what = [used.byId > 0 ? `id ${id.toString("hex")}` : "", used.byLabel > 0 ? `label "${label}"` : ""].filter(Boolean).join(" and ");
     throw new InputError("OBJECT_EXISTS", `${token} already has objects with ${what}`, {
       hint: "choose another id and label; keygen never replaces or shares an existing key's identity",
     });
   }
-  const pair = generateWithAcceptedTemplate(context, request);
+  const pair = generateWithAcceptedTemplate(context, spec, id, label);
   const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
   if (weaknesses.length > 0) {
     destroyPair(context, pair);
@@ -135,13 +129,12 @@ function generateTokenKeyPair(context: TokenContext, request: TokenKeyRequest): 
   return pair;
 }
 
-function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRequest): GeneratedTokenKey {
-  const { spec } = request;
+function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: Buffer, label: string): GeneratedTokenKey {
   const token = describeToken(context.slot.token);
   const common: Template = [
     { type: CKA.TOKEN, value: true },
-    { type: CKA.ID, value: request.id },
-    { type: CKA.LABEL, value: request.label },
+    { type: CKA.ID, value: id },
+    { type: CKA.LABEL, value: label },
   ];
   const publicBase: Template = [
     { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
@@ -173,9 +166,9 @@ function generateWithAcceptedTemplate(context: TokenContext, request: TokenKeyRe
       }
       context.debug?.(`pkcs11: ${token} refused the template "${usage.name}": ${describeCkr(error)}`);
       refusal ??= error;
-      const left = objectsUsing(context, request.id, request.label);
+      const left = objectsUsing(context, id, label);
       if (left.byId > 0 || left.byLabel > 0) {
-        throw new DeviceError("PKCS11_ERROR", `${token} refused the key template (${describeCkr(error)}) but left objects with id ${request.id.toString("hex")} behind`, {
+        throw new DeviceError("PKCS11_ERROR", `${token} refused the key template (${describeCkr(error)}) but left objects with id ${id.toString("hex")} behind`, {
           hint: "delete them with the token's tools (e.g. pkcs11-tool --delete-object) before trying again",
         });
       }
