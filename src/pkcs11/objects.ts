@@ -164,7 +164,8 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
   return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).map((handle) => {
     const { id, label } = names(context, handle);
-    const keyType = keyTypeOf(context, handle);
+    const ckk = readNumber(context, handle, CKA.KEY_TYPE);
+    const keyType = ckk === CKK.RSA ? "RSA" : ckk === CKK.EC ? "EC" : undefined;
     return {
       handle,
       id,
@@ -237,11 +238,6 @@ function names(context: TokenContext, handle: Buffer): { id: Buffer; label: stri
 function readNumber(context: TokenContext, handle: Buffer, type: number): number | undefined {
   const value = readAttribute(context, handle, type);
   return value !== undefined && value.length >= 4 ? value.readUInt32LE(0) : undefined;
-}
-
-function keyTypeOf(context: TokenContext, handle: Buffer): TokenKeyType | undefined {
-  const ckk = readNumber(context, handle, CKA.KEY_TYPE);
-  return ckk === CKK.RSA ? "RSA" : ckk === CKK.EC ? "EC" : undefined;
 }
 
 function publicAttributes(context: TokenContext, handle: Buffer, keyType: TokenKeyType | undefined): PublicAttributes {
