@@ -1,7 +1,4 @@
-/**
- * Loading and initialising a PKCS#11 module through graphene-pk11 (itself over pkcs11js), both imported
- * only here and only when a pkcs11: URI is used. Everything else calls the raw binding (`lib`).
- */
+/** Loading and initialising a PKCS#11 module with graphene-pk11, imported here only, lazily; all other calls use the raw binding. */
 import type * as Graphene from "graphene-pk11";
 import type { PKCS11 } from "pkcs11js";
 import { realpathSync } from "node:fs";

@@ -1,8 +1,6 @@
 /**
- * Which PKCS#11 module to load: `--pkcs11-lib`, else the URI's `module-path`, else its `module-name`
- * (looked up among p11-kit's registered modules and the usual library directories), else the p11-kit
- * proxy, which forwards to every module registered with p11-kit. Also lists the modules installed on
- * this system, for the error shown when nothing could be loaded.
+ * Which PKCS#11 module to load: `--pkcs11-lib`, the URI's `module-path`, its `module-name` (p11-kit's registrations
+ * and the usual library directories), else the p11-kit proxy; and the modules installed here, for error hints.
  */
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";

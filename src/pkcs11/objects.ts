@@ -1,7 +1,4 @@
-/**
- * Sessions and objects on a token, over the raw binding: objects found by class, id, label or value; the
- * certificates and private keys the signer and provisioning use; their public halves; create, destroy, generate.
- */
+/** Sessions and objects on a token over the raw binding: one search, attributes, certificates, keys and their public halves. */
 import type { Template } from "pkcs11js";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { DeviceError } from "../errors.js";

@@ -1,8 +1,6 @@
 /**
- * Where the token PIN comes from and how it is presented to the token. A PIN is read when needed and
- * wiped right after C_Login; only a PIN needed again for every signature (CKA_ALWAYS_AUTHENTICATE) is
- * kept, in a wipeable Secret, until the signer closes. A rejected PIN is reported once, with what the
- * token says about remaining tries, and never presented again.
+ * Where the token PIN comes from and how it is presented. A PIN is wiped right after C_Login, except one needed for every
+ * signature (CKA_ALWAYS_AUTHENTICATE); a rejected PIN is reported once, with the retry counters, and never presented again.
  */
 import { fileURLToPath } from "node:url";
 import { AuthError, InputError } from "../errors.js";

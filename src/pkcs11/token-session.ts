@@ -1,7 +1,4 @@
-/**
- * A read-write, logged-in session on the one token a `pkcs11:` URI names: what creating objects needs
- * (the signer's sessions are read-only).
- */
+/** A read-write, logged-in session on the one token a `pkcs11:` URI names: what creating objects needs. */
 import { DeviceError } from "../errors.js";
 import { CKF } from "./constants.js";
 import { acquireModule } from "./module-loader.js";

@@ -1,7 +1,4 @@
-/**
- * One signature on the token: mechanism choice (made once per key) and the C_SignInit / [context login] /
- * C_Sign sequence, called straight on pkcs11js so that the per-signature cost stays that of the token.
- */
+/** One signature: the mechanism (chosen once per key) and C_SignInit / [context login] / C_Sign straight on pkcs11js. */
 import { createHash } from "node:crypto";
 import { DeviceError } from "../errors.js";
 import type { Secret } from "../secrets/secret.js";

@@ -1,7 +1,4 @@
-/**
- * RFC 7512 `pkcs11:` URIs: parsing (percent-decoding, validation of every standard attribute) and stable
- * printing (attributes sorted by name, `id` always fully percent-encoded, `pin-value` only on request).
- */
+/** RFC 7512 `pkcs11:` URIs: parsed with every standard attribute checked, printed stably (sorted, `pin-value` only on request). */
 import { InputError } from "../errors.js";
 import { Secret } from "../secrets/secret.js";
 import { ownValue } from "../own-value.js";

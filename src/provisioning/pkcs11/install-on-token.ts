@@ -1,9 +1,6 @@
 /**
- * install-certificate for a key on a token: the issued certificate is stored with its key's CKA_ID and CKA_LABEL
- * (so that the key's URI finds both, and the Go helper's "certificate first, then the key with the same id"
- * search works), after checking that it certifies that key. CA certificates go in as authority certificates
- * with an id derived from their key. Only what the library exports is exported: its public declarations must
- * not reach the binding's types (an install without the optional PKCS#11 packages lacks them).
+ * install-certificate on a token: the certificate goes next to its key, with the key's CKA_ID and CKA_LABEL, after a
+ * check that it certifies that key. Only the library's API is exported: its declarations must not reach the binding's.
  */
 import { createHash, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";

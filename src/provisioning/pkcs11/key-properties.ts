@@ -1,7 +1,6 @@
 /**
- * What a generated private key may do, read back from the token one attribute at a time (a module that
- * does not know an attribute fails the whole C_GetAttributeValue call otherwise), and judged against what
- * keygen promises: a token object that cannot leave the token and can only sign.
+ * A generated private key's flags, read one attribute at a time (a module that does not know one fails the whole
+ * C_GetAttributeValue otherwise), judged against keygen's promise: sensitive, non-extractable, sign-only.
  */
 import { CKA } from "../../pkcs11/constants.js";
 import { readFlag, type TokenContext } from "../../pkcs11/objects.js";

@@ -1,7 +1,4 @@
-/**
- * keygen on a token. Only what the library exports is exported: its public declarations must not reach the
- * binding's types (an install without the optional PKCS#11 packages lacks them).
- */
+/** keygen on a token. Only the library's API is exported: its declarations must not reach the binding's types. */
 import { randomBytes, type KeyObject } from "node:crypto";
 import { DeviceError, InputError, UsageError } from "../../errors.js";
 import { destroyObject, findObjects, findPrivateKeys, generateKeyPair, publicKeyOf } from "../../pkcs11/objects.js";

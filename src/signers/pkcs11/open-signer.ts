@@ -1,8 +1,6 @@
 /**
- * Building a PKCS#11 signer: load the module, find the certificate (token or file), choose the key's
- * token, log in, find the key and prove it belongs to the certificate (once), plan the mechanism and
- * collect the chain. Follows the Go helper's search (draft-woodhouse-cert-best-practice) with its bugs
- * fixed: no panic on a wrong PIN, no junk chain, no accidental PIV attestation match, one session reused.
+ * Building a PKCS#11 signer: certificate (token or file), the key's token, login, the key proven against the certificate
+ * once, mechanism and chain. The Go helper's search, without its panic on a wrong PIN, junk chain or attestation match.
  */
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";

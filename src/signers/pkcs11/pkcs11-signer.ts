@@ -1,7 +1,6 @@
 /**
- * A Signer over a key on a PKCS#11 token. One session per signer, opened (and logged in) once and reused
- * for every signature. When the token goes away and comes back, the session is re-opened and the key
- * found again by its id and label, with the PIN read again from its non-interactive source.
+ * A Signer over a key on a token: one session, logged in once, reused for every signature; after the token went away
+ * and came back, the session is re-opened and the key found again, with the PIN re-read from its non-interactive source.
  */
 import type { KeyObject } from "node:crypto";
 import { DeviceError, InputError, isAgentError, type AgentError } from "../../errors.js";
