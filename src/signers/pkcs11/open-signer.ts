@@ -28,7 +28,7 @@ import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, givenUserPin, loginUser, pinFromPrompt, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
 import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
 import { CKF } from "../../pkcs11/constants.js";
-import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "../../pkcs11/token-signing.js";
+import { planMechanisms, signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/token-signing.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 
 type UsableKey = PrivateKeyObject & { keyType: "RSA" | "EC" };
@@ -91,7 +91,9 @@ class SignerBuild {
     const certObject = this.certUri ? await this.findCertificate(this.certUri, slots) : undefined;
     const certificate = this.opts.certificate ?? certObject?.certificate;
     const keyFollowsCert = certObject !== undefined && this.opts.certificateUri === this.opts.keyUri;
-    const keySlot = keyFollowsCert ? certObject.slot : this.chooseKeySlot(slots, certObject);
+    const keySlot = keyFollowsCert
+      ? certObject.slot
+      : onlyMatchingSlot(this.keyUri, slots, this.module.info, "add token= or serial= to say which token holds the key", certObject?.slot);
     const context = this.session(keySlot);
     if (this.needsLogin(keySlot)) await this.login(keySlot);
 
@@ -109,7 +111,6 @@ class SignerBuild {
 
     for (const [id, other] of this.sessions) if (other !== context) closeSession(other), this.sessions.delete(id);
     if (!key.alwaysAuthenticate || this.contextPin !== this.rememberedUserPin) this.rememberedUserPin?.wipe();
-    const loginRequired = this.needsLogin(keySlot);
     return new Pkcs11Signer({
       lease: this.lease,
       context,
@@ -119,7 +120,7 @@ class SignerBuild {
       chain,
       publicKey: certificate ? undefined : publicKeyOf(context, key),
       unproven: proven ? undefined : certificate,
-      relogin: loginRequired ? { pin: this.reloginPin(keySlot), pinPad: hasPinPad(keySlot) } : undefined,
+      relogin: this.needsLogin(keySlot) ? { pin: this.reloginPin(keySlot), pinPad: hasPinPad(keySlot) } : undefined,
       contextPin: this.contextPin,
       debug: this.debug,
     });
@@ -177,10 +178,6 @@ class SignerBuild {
   }
 
   // --- key ----------------------------------------------------------------------------------------------
-
-  private chooseKeySlot(slots: TokenSlot[], certObject: CertificateObject | undefined): TokenSlot {
-    return onlyMatchingSlot(this.keyUri, slots, this.module.info, "add token= or serial= to say which token holds the key", certObject?.slot);
-  }
 
   private async findKey(
     context: TokenContext,
@@ -323,7 +320,7 @@ class SignerBuild {
   }
 
   /** Reads (once) the PIN an always-authenticate key needs before each signature. */
-  private async readContextPin(k: UsableKey, slot: TokenSlot): Promise<ContextPin> {
+  private async readContextPin(k: UsableKey, slot: TokenSlot): Promise<RememberedPin> {
     if (this.contextPin === undefined) {
       if (this.opts.contextPin) {
         this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, "the context-specific PIN", this.env));
@@ -341,7 +338,7 @@ class SignerBuild {
       }
     }
     (await this.contextPin.read()).wipe();
-    return { pin: this.contextPin.peek()!, description: this.contextPin.description };
+    return this.contextPin;
   }
 }
 

@@ -133,11 +133,9 @@ export class Pkcs11Signer implements Signer {
 
   #signOnce(message: Uint8Array, digest: DigestAlgorithm): Buffer {
     const context = this.#context!;
-    const pin = this.#parts.contextPin;
-    const contextPin = pin ? { pin: pin.peek()!, description: pin.description } : undefined;
     let signature: Buffer;
     try {
-      signature = signOnToken(context, this.#key, this.#parts.plan, message, digest, contextPin);
+      signature = signOnToken(context, this.#key, this.#parts.plan, message, digest, this.#parts.contextPin);
     } catch (error) {
       if (isAgentError(error) || isSessionLost(error)) throw error;
       throw signingFailure(this.#key, error);
