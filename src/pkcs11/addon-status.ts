@@ -53,7 +53,6 @@ function findPackage(name: string, start: string, stopAt: string | undefined): s
   }
 }
 
-/** What is wrong, and what to do about it. */
 function explain(problem: AddonProblem): [message: string, hint: string] {
   switch (problem.kind) {
     case "omitted":

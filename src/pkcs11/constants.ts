@@ -59,5 +59,4 @@ export const CKF = {
   USER_PIN_LOCKED: 0x40000,
 } as const;
 export const CKC_X_509 = 0;
-/** CKA_CERTIFICATE_CATEGORY values. */
 export const CERTIFICATE_CATEGORY = { TOKEN_USER: 1, AUTHORITY: 2 } as const;

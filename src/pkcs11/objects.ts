@@ -17,7 +17,6 @@ export type { Template } from "pkcs11js";
 export interface TokenContext {
   readonly module: Pkcs11Module;
   readonly slot: TokenSlot;
-  /** The session handle. */
   readonly session: Buffer;
   /** The module generation the session was opened in (see Pkcs11Module.reinitialize). */
   readonly generation: number;

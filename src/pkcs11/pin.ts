@@ -55,7 +55,6 @@ export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSou
   return source ? pinFromSource(source, what, env) : undefined;
 }
 
-/** Asking for the user PIN at the terminal. */
 export function userPinPrompt(token: TokenIdentity): PinSupply {
   return pinFromPrompt(
     `User PIN for ${describeToken(token)}: `,

@@ -8,11 +8,6 @@ export type Pkcs11ObjectType = "public" | "private" | "cert" | "secret-key" | "d
 /** Where the URI says the PIN is: mutually exclusive by construction (RFC 7512 §2.3). */
 export type Pkcs11UriPin = { readonly kind: "value"; readonly value: Secret } | { readonly kind: "source"; readonly source: string };
 
-export interface LibraryVersion {
-  readonly major: number;
-  readonly minor: number;
-}
-
 /** A parsed URI. Absent attributes match anything; `id` holds raw bytes, the others text. */
 export interface Pkcs11Uri {
   // token
@@ -23,7 +18,7 @@ export interface Pkcs11Uri {
   // library
   readonly libraryManufacturer?: string;
   readonly libraryDescription?: string;
-  readonly libraryVersion?: LibraryVersion;
+  readonly libraryVersion?: { readonly major: number; readonly minor: number };
   // slot
   readonly slotId?: bigint;
   readonly slotDescription?: string;
@@ -40,7 +35,6 @@ export interface Pkcs11Uri {
 
 type TextField = "token" | "manufacturer" | "serial" | "model" | "libraryManufacturer" | "libraryDescription" | "slotDescription" | "slotManufacturer" | "object";
 
-/** The standard path attributes, by URI name. */
 const PATH_TEXT_ATTRIBUTES: Readonly<Record<string, TextField>> = {
   token: "token",
   manufacturer: "manufacturer",
@@ -134,13 +128,11 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   return Object.freeze(fields) as Pkcs11Uri;
 }
 
-export interface FormatOptions {
-  /** Print `pin-value` (off by default so that a PIN never reaches a log or an error message). */
-  revealPinValue?: boolean;
-}
-
-/** Prints the URI with path and query attributes each sorted by name, so equal URIs print identically. */
-export function formatPkcs11Uri(uri: Pkcs11Uri, options: FormatOptions = {}): string {
+/**
+ * Prints the URI with path and query attributes each sorted by name, so equal URIs print identically. `pin-value`
+ * only with `revealPinValue`, so that a PIN never reaches a log or an error message by default.
+ */
+export function formatPkcs11Uri(uri: Pkcs11Uri, options: { revealPinValue?: boolean } = {}): string {
   const path: [string, string][] = [];
   for (const [name, field] of Object.entries(PATH_TEXT_ATTRIBUTES)) {
     const value = uri[field];

@@ -9,7 +9,7 @@
  *    the certificate before it leaves the signer. Only when several keys remain that nothing tells apart is
  *    one test signature made (open-signer.ts), once, when the signer is built.
  */
-import { randomBytes, verify, type KeyObject } from "node:crypto";
+import { verify, type KeyObject } from "node:crypto";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm } from "../signer.js";
 import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
@@ -29,11 +29,6 @@ export function proveWithoutSigning(context: TokenContext, key: PrivateKeyObject
   const objects = publicKeyObjects(context, key);
   if (objects.some((k) => sameKey(k, certKey))) return { result: "match", by: "the public-key object with its CKA_ID" };
   return objects.length > 0 ? { result: "mismatch" } : { result: "unknown" };
-}
-
-/** A random message for the test signature. */
-export function testMessage(): Buffer {
-  return Buffer.concat([Buffer.from("roles-anywhere-agent key proof "), randomBytes(32)]);
 }
 
 /** Whether a signature the token made over `message` verifies with the certificate's public key. */

@@ -2,6 +2,7 @@
  * Building a PKCS#11 signer: certificate (token or file), the key's token, login, the key proven against the certificate
  * once, mechanism and chain. The Go helper's search, without its panic on a wrong PIN, junk chain or attestation match.
  */
+import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { Pkcs11SignerOptions } from "../options.js";
@@ -9,7 +10,7 @@ import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
 import { withoutAttestation } from "./attestation.js";
 import { chainFromPool } from "./chain.js";
-import { proveWithoutSigning, signatureMatches, testMessage } from "./key-proof.js";
+import { proveWithoutSigning, signatureMatches } from "./key-proof.js";
 import { acquireModule, type DebugLog, type ModuleLease, type Pkcs11Module } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import {
@@ -268,7 +269,7 @@ class SignerBuild {
       const plan = planMechanisms(context, k);
       this.plans.set(k, plan);
       const contextPin = k.alwaysAuthenticate ? await this.readContextPin(k, context.slot) : undefined;
-      const message = testMessage();
+      const message = Buffer.concat([Buffer.from("roles-anywhere-agent key proof "), randomBytes(32)]);
       let signature: Buffer;
       try {
         signature = signOnToken(context, k, plan, message, "SHA256", contextPin);
