@@ -94,26 +94,19 @@ export class RememberedPin implements PinSupply {
  */
 export async function loginUser(context: TokenContext, supply: PinSupply | undefined, pinPad: boolean): Promise<void> {
   refuseLockedPin(context);
+  if (supply === undefined && !pinPad) throw new Error("loginUser needs a PIN supply");
   const lib = context.module.lib;
-  if (supply === undefined && pinPad) {
-    try {
-      lib.C_Login(context.session, CKU.USER);
-    } catch (error) {
-      throw loginFailure(context, error, "the PIN entered on the PIN pad");
-    }
-    return;
-  }
-  if (supply === undefined) throw new Error("loginUser needs a PIN supply");
-  const pin = await supply.read();
+  const pin = await supply?.read();
   try {
-    pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
+    if (pin) pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
+    else lib.C_Login(context.session, CKU.USER);
   } catch (error) {
-    if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
-    throw loginFailure(context, error, supply.description);
+    if (pin && ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
+    throw loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
   } finally {
-    pin.wipe();
+    pin?.wipe();
   }
-  context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
+  if (supply) context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
 }
 
 /** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */

@@ -105,7 +105,6 @@ const TEMPLATE_REFUSED = new Set([
  * uses the id or label. PKCS#11 lets a module ignore template attributes, so the private key's attributes are
  * read back afterwards: a key weaker than asked for is destroyed again and reported.
  */
-/** `id` and `label`: the pair's CKA_ID and CKA_LABEL, shared by both halves (and later the certificate). */
 function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string): GeneratedTokenKey {
   const token = describeToken(context.slot.token);
   const used = objectsUsing(context, id, label);
@@ -118,7 +117,13 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   const pair = generateWithAcceptedTemplate(context, spec, id, label);
   const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
   if (weaknesses.length > 0) {
-    destroyPair(context, pair);
+    for (const handle of [pair.privateKey, pair.publicKey]) {
+      try {
+        destroyObject(context, handle);
+      } catch {
+        /* reported below either way */
+      }
+    }
     throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
       hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
     });
@@ -177,16 +182,6 @@ function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: 
 /** How many objects already use this id or label: a new key must not share either. */
 function objectsUsing(context: TokenContext, id: Buffer, label: string): { byId: number; byLabel: number } {
   return { byId: findObjects(context, { id }).length, byLabel: findObjects(context, { label }).length };
-}
-
-function destroyPair(context: TokenContext, pair: GeneratedTokenKey): void {
-  for (const handle of [pair.privateKey, pair.publicKey]) {
-    try {
-      destroyObject(context, handle);
-    } catch {
-      /* reported by the caller either way */
-    }
-  }
 }
 
 function generationHint(error: unknown, spec: KeySpec): string | undefined {
