@@ -151,11 +151,8 @@ export function formatPkcs11Uri(uri: Pkcs11Uri, options: { revealPinValue?: bool
     query.push(["pin-value", uri.pin.value.use((bytes) => encodeBytes(bytes, QUERY_SAFE))]);
   }
 
-  const join = (pairs: [string, string][], separator: string) =>
-    pairs
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, value]) => `${name}=${value}`)
-      .join(separator);
+  // Sorting name=value sorts by name: no attribute name is a prefix of another.
+  const join = (pairs: [string, string][], separator: string) => pairs.map(([name, value]) => `${name}=${value}`).sort().join(separator);
   return `pkcs11:${join(path, ";")}${query.length > 0 ? `?${join(query, "&")}` : ""}`;
 }
 

@@ -123,7 +123,6 @@ class SignerBuild {
       unproven: proven ? undefined : certificate,
       relogin: this.needsLogin(keySlot) ? { pin: this.reloginPin(keySlot), pinPad: hasPinPad(keySlot) } : undefined,
       contextPin: this.contextPin,
-      debug: this.debug,
     });
   }
 

@@ -5,7 +5,6 @@
 import type { KeyObject } from "node:crypto";
 import { DeviceError, InputError, isAgentError, type AgentError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
-import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
 import { closeSession, findPrivateKeys, openSession, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
@@ -33,7 +32,6 @@ export interface Pkcs11SignerParts {
   relogin: { pin: PinSupply | undefined; pinPad: boolean } | undefined;
   /** For CKA_ALWAYS_AUTHENTICATE keys: the PIN presented before every signature, already read. */
   contextPin: RememberedPin | undefined;
-  debug: DebugLog | undefined;
 }
 
 export class Pkcs11Signer implements Signer {
@@ -154,7 +152,7 @@ export class Pkcs11Signer implements Signer {
       });
     }
     this.#unproven = undefined;
-    this.#parts.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);
+    this.#parts.context.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);
   }
 
   #remember(error: unknown): unknown {
@@ -164,7 +162,7 @@ export class Pkcs11Signer implements Signer {
 
   /** Finds the token again (re-initialising the module if it does not show up), logs in, finds the key. */
   async #reopen(reason: string): Promise<void> {
-    const { lease, debug } = this.#parts;
+    const { lease, context: { debug } } = this.#parts;
     const module = lease.module;
     const identity = this.#parts.context.slot.token;
     debug?.(`pkcs11: session on ${describeToken(identity)} lost (${reason}); opening a new one`);
