@@ -63,13 +63,16 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
       });
     }
     createCertificate(context, request.certificate, key.id, key.label, CERTIFICATE_CATEGORY.TOKEN_USER);
-    for (const old of existing) destroy(context, old);
+    try {
+      for (const old of existing) destroyObject(context, old);
+    } catch (error) {
+      throw pkcs11Failure(`removing the replaced certificate from ${token}`, error);
+    }
     written = true;
   }
   let chainWritten = 0;
   for (const ca of request.chain) {
-    const already = findObjects(context, { class: CKO.CERTIFICATE, value: ca.der });
-    if (already.length > 0) continue;
+    if (findObjects(context, { class: CKO.CERTIFICATE, value: ca.der }).length > 0) continue;
     createCertificate(context, ca, caId(ca), caLabel(ca), CERTIFICATE_CATEGORY.AUTHORITY);
     chainWritten++;
   }
@@ -122,14 +125,6 @@ function createCertificate(context: TokenContext, certificate: Certificate, id: 
     } catch (retryError) {
       throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, retryError);
     }
-  }
-}
-
-function destroy(context: TokenContext, handle: Buffer): void {
-  try {
-    destroyObject(context, handle);
-  } catch (error) {
-    throw pkcs11Failure(`removing the replaced certificate from ${describeToken(context.slot.token)}`, error);
   }
 }
 
