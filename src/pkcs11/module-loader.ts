@@ -96,7 +96,10 @@ function registryKey(path: string): string {
 }
 
 async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModule> {
-  const imported = await importGraphene();
+  // Optional dependencies (file and TPM keys work without them): addon-status.ts says why they are missing.
+  const imported = await import("graphene-pk11").catch((cause: unknown) => {
+    throw addonMissingError(cause);
+  });
   // graphene-pk11 is CommonJS: under native ESM its API may sit on the default export.
   const graphene = (imported as unknown as { default?: typeof Graphene }).default ?? imported;
   let module: Graphene.Module;
@@ -126,15 +129,6 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModul
   };
   debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
   return new SharedModule(choice.path, module, info);
-}
-
-/** graphene-pk11 and pkcs11js are optional dependencies (file and TPM keys work without them): see addon-status.ts. */
-async function importGraphene(): Promise<typeof Graphene> {
-  try {
-    return await import("graphene-pk11");
-  } catch (cause) {
-    throw addonMissingError(cause);
-  }
 }
 
 function initialize(module: Graphene.Module, path: string): void {
