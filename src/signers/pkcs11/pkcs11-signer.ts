@@ -118,10 +118,7 @@ export class Pkcs11Signer implements Signer {
     const current = this.#context;
     if (current !== undefined && current !== failed && current.generation === this.#parts.lease.module.generation) return;
     const reopening = this.#reopen(reason);
-    this.#busy = reopening.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.#busy = reopening.catch(() => undefined);
     try {
       await reopening;
     } finally {
