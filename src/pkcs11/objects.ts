@@ -101,7 +101,7 @@ export function destroyObject(context: TokenContext, handle: Buffer): void {
   context.module.lib.C_DestroyObject(context.session, handle);
 }
 
-export function generateKeyPair(context: TokenContext, mechanism: number, publicKey: Template, privateKey: Template): { publicKey: Buffer; privateKey: Buffer } {
+export function generateKeyPair(context: TokenContext, mechanism: number, publicKey: Template, privateKey: Template) {
   return context.module.lib.C_GenerateKeyPair(context.session, { mechanism }, publicKey, privateKey);
 }
 

@@ -95,7 +95,9 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
       if (!version) throw invalid(`library-version must look like 2 or 2.6, not "${value}"`);
       fields["libraryVersion"] = Object.freeze({ major: Number(version[1]), minor: Number(version[2] ?? 0) });
     } else {
-      if (!OBJECT_TYPES.includes(value as Pkcs11ObjectType)) throw invalid(`type must be one of ${OBJECT_TYPES.join(", ")}, not "${value}"`);
+      if (!OBJECT_TYPES.includes(value as Pkcs11ObjectType)) {
+        throw invalid(`type must be one of ${OBJECT_TYPES.join(", ")}, not "${value}"`);
+      }
       fields["type"] = value;
     }
   }
