@@ -6,7 +6,6 @@ import type { Certificate, KeyType } from "../../x509/certificate.js";
 import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
-import type { KeyParser } from "./key-parsers.js";
 import { loadKeyFile, type LoadedKeyFile } from "./load-key-file.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
@@ -18,27 +17,16 @@ export interface FileSignerOptions {
   keyFile?: { bytes: Buffer; stamp: FileStamp };
   /** The certificate file, already read by the caller, or its path; absent for sign-string without one. */
   certificate?: CertificateFile | string;
-  /** `--intermediates`: replaces the chain that follows the leaf in the certificate file. */
+  /** `--intermediates`: replaces the chain that follows the leaf in the certificate file (or PKCS#12 file). */
   intermediates?: CertificateFile | string;
-  /** Password of an encrypted PKCS#8 key. */
+  /** Password of an encrypted PKCS#8 key or of a PKCS#12 file. */
   keyPassword?: SecretSource;
   debug?: DebugLog;
-  /** Key formats to try, in order (default: KEY_PARSERS). */
-  keyParsers?: readonly KeyParser[];
   /** Sign on libuv's thread pool (SignerOptions.signOffThread). */
   signOffThread?: boolean;
 }
 
-export interface Pkcs12SignerOptions {
-  path: string;
-  bytes: Buffer;
-  keyPassword?: SecretSource;
-  /** Replaces the CA certificates found in the PKCS#12 file. */
-  intermediates?: CertificateFile | string;
-  debug?: DebugLog;
-  keyParsers?: readonly KeyParser[];
-  signOffThread?: boolean;
-}
+export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };
 
 /** Signs with `key`, on the thread pool when asked to and the key can. */
 function signWith(key: SigningKey, message: Uint8Array, digest: DigestAlgorithm, offThread: boolean | undefined): Buffer | Promise<Buffer> {
@@ -53,8 +41,8 @@ function signWith(key: SigningKey, message: Uint8Array, digest: DigestAlgorithm,
  */
 export async function createFileSigner(options: FileSignerOptions): Promise<Signer> {
   const key = await loadKeyFile(options.keyPath, options, options.keyFile);
-  const certificate = await resolve(options.certificate, readCertificateFile);
-  const intermediates = await resolve(options.intermediates, readCertificateBundle);
+  const certificate = typeof options.certificate === "string" ? await readCertificateFile(options.certificate) : options.certificate;
+  const intermediates = await resolveBundle(options.intermediates);
   const state: SignerState = { key, certificate, intermediates };
   await assertMatch(state, options.keyPath);
   logState(state, options.keyPath, options.debug);
@@ -62,13 +50,27 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
 }
 
 /**
- * A signer for a PKCS#12 file: the key and the certificate it belongs to, with the file's other
- * certificates as the chain (the leaf is not repeated). The file is read once.
+ * A signer for a PKCS#12 file, read once: the key and the certificate it belongs to, with the file's other
+ * certificates as the chain (the leaf is not repeated).
  */
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
-  const identity = await readPkcs12(options.bytes, options.path, options);
-  const intermediates = await resolve(options.intermediates, readCertificateBundle);
-  return new StaticSigner(identity.key, identity.certificate, intermediates?.certificates.slice() ?? identity.chain, options.signOffThread);
+  const { key, certificate, chain } = await readPkcs12(options.bytes, options.path, options);
+  const intermediates = (await resolveBundle(options.intermediates))?.certificates ?? chain;
+  let closed = false;
+  return {
+    backend: "file",
+    keyType: key.keyType,
+    certificate: async () => certificate,
+    certificateChain: async () => intermediates.slice(),
+    publicKey: async () => key.publicKey,
+    sign: async (message, digest = "SHA256") => {
+      if (closed) throw new AgentError("INTERNAL", "the PKCS#12 signer was used after close()");
+      return signWith(key, message, digest, options.signOffThread);
+    },
+    close: async () => {
+      closed = true;
+    },
+  };
 }
 
 interface SignerState {
@@ -77,11 +79,8 @@ interface SignerState {
   intermediates: CertificateFile | undefined;
 }
 
-async function resolve(
-  given: CertificateFile | string | undefined,
-  read: (path: string) => Promise<CertificateFile>,
-): Promise<CertificateFile | undefined> {
-  return typeof given === "string" ? read(given) : given;
+async function resolveBundle(given: CertificateFile | string | undefined): Promise<CertificateFile | undefined> {
+  return typeof given === "string" ? readCertificateBundle(given) : given;
 }
 
 class FileSigner implements Signer {
@@ -211,41 +210,4 @@ function logState(state: SignerState, keyPath: string, debug: DebugLog | undefin
     `file signer: ${state.key.key.description} key ${keyPath}, certificate serial ${cert.certificates[0].serialDecimal} ` +
       `from ${cert.path}, ${chain.certificates.length} chain certificate(s)${state.intermediates ? ` from ${chain.path}` : ""}`,
   );
-}
-
-/** A key and certificate fixed at construction (PKCS#12). */
-class StaticSigner implements Signer {
-  readonly backend = "file" as const;
-  readonly keyType: KeyType;
-  #closed = false;
-
-  constructor(
-    private readonly key: SigningKey,
-    private readonly leaf: Certificate,
-    private readonly chain: Certificate[],
-    private readonly offThread: boolean | undefined,
-  ) {
-    this.keyType = key.keyType;
-  }
-
-  async certificate(): Promise<Certificate | undefined> {
-    return this.leaf;
-  }
-
-  async certificateChain(): Promise<Certificate[]> {
-    return this.chain.slice();
-  }
-
-  async publicKey(): Promise<KeyObject | undefined> {
-    return this.key.publicKey;
-  }
-
-  async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
-    if (this.#closed) throw new AgentError("INTERNAL", "the PKCS#12 signer was used after close()");
-    return signWith(this.key, message, digest, this.offThread);
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-  }
 }

@@ -2,7 +2,7 @@ import type { FileStamp } from "../../io/input-file.js";
 import { readInputFile } from "../../io/input-file.js";
 import type { SecretSource } from "../../secrets/secret-source.js";
 import type { DebugLog } from "../options.js";
-import { loadSigningKey, type KeyParser } from "./key-parsers.js";
+import { loadSigningKey } from "./key-parsers.js";
 import { keyMaterialFromFile } from "./key-material.js";
 import { obtainKeyPassword } from "./key-password.js";
 import type { SigningKey } from "./signing-key.js";
@@ -10,7 +10,6 @@ import type { SigningKey } from "./signing-key.js";
 export interface KeyFileOptions {
   keyPassword?: SecretSource;
   debug?: DebugLog;
-  keyParsers?: readonly KeyParser[];
 }
 
 /** A key read from one version of its file. */
@@ -29,7 +28,7 @@ export async function loadKeyFile(
 ): Promise<LoadedKeyFile> {
   const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
   const material = keyMaterialFromFile(bytes, path, () => obtainKeyPassword(options.keyPassword, "PKCS#8", path), options.debug);
-  const key = await loadSigningKey(material, { debug: options.debug }, options.keyParsers);
+  const key = await loadSigningKey(material, options.debug);
   if (!material.encrypted && options.keyPassword !== undefined) {
     options.debug?.(`${path}: the key is not encrypted; the password given is not used`);
   }

@@ -7,7 +7,7 @@ import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTa
 import type { DebugLog } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
-import { loadSigningKey, type KeyParser } from "./key-parsers.js";
+import { loadSigningKey } from "./key-parsers.js";
 import { MAX_PKCS12_KDF_ITERATIONS, decryptPrivateKeyInfo, iterationCountProblem, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
@@ -25,7 +25,6 @@ export interface Pkcs12Options {
   /** The file's password; when absent the empty password is tried, then the terminal prompt. */
   keyPassword?: SecretSource;
   debug?: DebugLog;
-  keyParsers?: readonly KeyParser[];
 }
 
 const OID = {
@@ -255,7 +254,7 @@ async function chooseIdentity(
   }
   let firstKey: SigningKey | undefined;
   for (const der of keyInfos) {
-    const key = await loadSigningKey(keyMaterialFromPrivateKeyInfo(der, path), { debug: options.debug }, options.keyParsers);
+    const key = await loadSigningKey(keyMaterialFromPrivateKeyInfo(der, path), options.debug);
     firstKey ??= key;
     for (const certificate of certificates) {
       if (await keyMatchesCertificate(key, certificate)) {
