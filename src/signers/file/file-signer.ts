@@ -6,7 +6,7 @@ import type { Certificate, KeyType } from "../../x509/certificate.js";
 import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
-import { loadKeyFile, type LoadedKeyFile } from "./load-key-file.js";
+import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
 
@@ -43,10 +43,7 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
   const key = await loadKeyFile(options.keyPath, options, options.keyFile);
   const certificate = typeof options.certificate === "string" ? await readCertificateFile(options.certificate) : options.certificate;
   const intermediates = await resolveBundle(options.intermediates);
-  const state: SignerState = { key, certificate, intermediates };
-  await assertMatch(state, options.keyPath);
-  logState(state, options.keyPath, options.debug);
-  return new FileSigner(state, options);
+  return new FileSigner(await checkState({ key, certificate, intermediates }, options.keyPath, options.debug), options);
 }
 
 /**
@@ -152,12 +149,9 @@ class FileSigner implements Signer {
     if (key === current.key && certificate === current.certificate && intermediates === current.intermediates) {
       return current;
     }
-    const next: SignerState = { key, certificate, intermediates };
     // A half-finished rotation (new certificate, old key) fails here and is retried on the next call.
-    await assertMatch(next, keyPath);
-    logState(next, keyPath, debug);
-    this.#state = next;
-    return next;
+    this.#state = await checkState({ key, certificate, intermediates }, keyPath, debug);
+    return this.#state;
   }
 }
 
@@ -170,44 +164,35 @@ async function reloadIfChanged(
   return sameStamp(stamp, file.stamp) ? file : read(file.path);
 }
 
-async function assertMatch(state: SignerState, keyPath: string): Promise<void> {
+/** Checks that the key belongs to the leaf certificate (when there is one), then logs what the signer uses. */
+async function checkState(state: SignerState, keyPath: string, debug: DebugLog | undefined): Promise<SignerState> {
+  const { key } = state.key;
   const file = state.certificate;
-  if (file === undefined) return;
-  const [leaf] = file.certificates;
-  const key = state.key.key;
-  if (await keyMatchesCertificate(key, leaf)) return;
-  throw await mismatchError(key, keyPath, file);
-}
-
-async function mismatchError(key: SigningKey, keyPath: string, file: CertificateFile): Promise<InputError> {
+  if (file === undefined) {
+    debug?.(`file signer: ${key.description} key ${keyPath}, no certificate`);
+    return state;
+  }
   const [leaf, ...rest] = file.certificates;
-  let hint = "use the certificate that was issued for this key, or the key it was issued for";
-  for (const [i, other] of rest.entries()) {
-    if (await keyMatchesCertificate(key, other)) {
-      hint = `certificate #${i + 2} in ${file.path} matches the key: put the leaf certificate first`;
-      break;
+  if (!(await keyMatchesCertificate(key, leaf))) {
+    let hint = "use the certificate that was issued for this key, or the key it was issued for";
+    for (const [i, other] of rest.entries()) {
+      if (await keyMatchesCertificate(key, other)) {
+        hint = `certificate #${i + 2} in ${file.path} matches the key: put the leaf certificate first`;
+        break;
+      }
     }
+    const certFp = spkiFingerprint(await certificateSpki(leaf));
+    throw new InputError(
+      "KEY_CERTIFICATE_MISMATCH",
+      `private key ${keyPath} (${key.description}, public key sha256:${spkiFingerprint(key.spki)}) does not match certificate ${file.path} ` +
+        `(serial ${leaf.serialDecimal}, public key sha256:${certFp})`,
+      { hint },
+    );
   }
-  const keyFp = spkiFingerprint(key.spki);
-  const certFp = spkiFingerprint(await certificateSpki(leaf));
-  return new InputError(
-    "KEY_CERTIFICATE_MISMATCH",
-    `private key ${keyPath} (${key.description}, public key sha256:${keyFp}) does not match certificate ${file.path} ` +
-      `(serial ${leaf.serialDecimal}, public key sha256:${certFp})`,
-    { hint },
+  const chain = state.intermediates ?? { path: file.path, certificates: rest };
+  debug?.(
+    `file signer: ${key.description} key ${keyPath}, certificate serial ${leaf.serialDecimal} ` +
+      `from ${file.path}, ${chain.certificates.length} chain certificate(s)${state.intermediates ? ` from ${chain.path}` : ""}`,
   );
-}
-
-function logState(state: SignerState, keyPath: string, debug: DebugLog | undefined): void {
-  if (debug === undefined) return;
-  const cert = state.certificate;
-  if (cert === undefined) {
-    debug(`file signer: ${state.key.key.description} key ${keyPath}, no certificate`);
-    return;
-  }
-  const chain = state.intermediates ?? { path: cert.path, certificates: cert.certificates.slice(1) };
-  debug(
-    `file signer: ${state.key.key.description} key ${keyPath}, certificate serial ${cert.certificates[0].serialDecimal} ` +
-      `from ${cert.path}, ${chain.certificates.length} chain certificate(s)${state.intermediates ? ` from ${chain.path}` : ""}`,
-  );
+  return state;
 }

@@ -1,6 +1,6 @@
 import { InputError } from "../../errors.js";
 import type { DebugLog } from "../options.js";
-import { assertNotLegacyEncrypted, type KeyMaterial } from "./key-material.js";
+import type { KeyMaterial } from "./key-material.js";
 import { mlDsaParameterSetForOid } from "./mldsa/params.js";
 import { decodeMlDsaPrivateKeyInfo } from "./mldsa/private-key-info.js";
 import { mlDsaSigningKey } from "./mldsa/signing-key.js";
@@ -42,7 +42,12 @@ export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): P
     for (const [label, legacy] of [["EC PRIVATE KEY", "sec1"], ["RSA PRIVATE KEY", "pkcs1"]] as const) {
       const block = material.blocks.find((b) => b.label === label);
       if (block === undefined) continue;
-      assertNotLegacyEncrypted(block, source);
+      // Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`) is refused, as by the Go helper.
+      if ((block.headers["Proc-Type"] ?? "").includes("ENCRYPTED")) {
+        throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} uses legacy OpenSSL PEM encryption, which is not supported`, {
+          hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
+        });
+      }
       key = rsaEcSigningKey(block.der, legacy, source, debug);
       format = legacy;
       break;

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadKeyFile } from "../../../src/signers/file/load-key-file.js";
+import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { Certificate } from "../../../src/x509/certificate.js";
 import { makeTempDir, openssl } from "../../helpers/pki.js";
 import { cloneDer, decodeDer, der, encodeDer, integerBytes, integerValue, type DerNode } from "../../fuzz/der-tree.js";
