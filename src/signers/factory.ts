@@ -29,7 +29,8 @@ const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
 export async function createSigner(options: SignerOptions): Promise<Signer> {
   if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options));
   const { waitForDevice } = await import("./wait-for-device.js");
-  return withTypedSignErrors(await waitForDevice(() => openSigner(options), { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait }));
+  const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait };
+  return withTypedSignErrors(await waitForDevice(() => openSigner(options), waitOptions));
 }
 
 /**

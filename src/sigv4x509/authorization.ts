@@ -14,7 +14,14 @@ export interface AuthorizationFields {
   signature: string;
 }
 
-export function authorizationHeader(algorithm: SigningAlgorithm, serial: string, date: Date, region: string, signedHeaders: string, signatureHex: string): string {
+export function authorizationHeader(
+  algorithm: SigningAlgorithm,
+  serial: string,
+  date: Date,
+  region: string,
+  signedHeaders: string,
+  signatureHex: string,
+): string {
   return `${algorithm} Credential=${serial}/${credentialScope(date, region)}, SignedHeaders=${signedHeaders}, Signature=${signatureHex}`;
 }
 

@@ -80,7 +80,8 @@ export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[
     try {
       return new Certificate(b.der);
     } catch (cause) {
-      throw new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${path} (certificate #${i + 1}) is not a valid X.509 certificate`, {
+      const where = `${path} (certificate #${i + 1})`;
+      throw new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${where} is not a valid X.509 certificate`, {
         hint: "the file may be truncated or damaged; export the certificate again",
         cause,
       });

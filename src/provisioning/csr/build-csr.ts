@@ -8,6 +8,7 @@ import type { SubjectRdns } from "../../x509/names/parse-subject.js";
 import { signatureAlgorithmFor } from "./signature-algorithm.js";
 import type { SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
+import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 export interface CsrRequest {
   readonly subject: SubjectRdns;
@@ -56,7 +57,7 @@ export async function buildCsr(signer: Signer, request: CsrRequest): Promise<Bui
   });
   const tbs = Buffer.from(AsnConvert.serialize(info));
   const signature = await signer.sign(tbs, algorithm.digest);
-  checkSignature(tbs, signature, publicKey, algorithm.nodeDigest, signer.backend);
+  checkSignature(tbs, signature, publicKey, NODE_HASH_NAME[algorithm.digest], signer.backend);
 
   const algorithmId = AsnConvert.serialize(new x509.AlgorithmIdentifier({ algorithm: algorithm.oid, parameters: algorithm.nullParameters ? null : undefined }));
   // Assembled by hand so that the signed bytes are exactly the ones in the request.
@@ -90,7 +91,7 @@ function requestedExtensions(sans: readonly SanRequest[], { x509, AsnConvert }: 
 }
 
 function checkSignature(tbs: Buffer, signature: Buffer, publicKey: KeyObject, digest: string, backend: string): void {
-  let ok = false;
+  let ok: boolean;
   try {
     ok = verify(digest, tbs, publicKey, signature);
   } catch {

@@ -181,10 +181,10 @@ async function checkState(state: SignerState, keyPath: string, debug: DebugLog |
         break;
       }
     }
-    const certFp = spkiFingerprint(await certificateSpki(leaf));
+    const [keyFp, certFp] = [spkiFingerprint(key.spki), spkiFingerprint(await certificateSpki(leaf))];
     throw new InputError(
       "KEY_CERTIFICATE_MISMATCH",
-      `private key ${keyPath} (${key.description}, public key sha256:${spkiFingerprint(key.spki)}) does not match certificate ${file.path} ` +
+      `private key ${keyPath} (${key.description}, public key sha256:${keyFp}) does not match certificate ${file.path} ` +
         `(serial ${leaf.serialDecimal}, public key sha256:${certFp})`,
       { hint },
     );
