@@ -73,18 +73,8 @@ function requestedExtensions(sans: readonly SanRequest[], { x509, AsnConvert }: 
     ext(x509.id_ce_extKeyUsage, false, new x509.ExtendedKeyUsage([x509.id_kp_clientAuth])),
   ];
   if (sans.length > 0) {
-    const names = sans.map((san) => {
-      switch (san.type) {
-        case "DNS":
-          return new x509.GeneralName({ dNSName: san.value });
-        case "URI":
-          return new x509.GeneralName({ uniformResourceIdentifier: san.value });
-        case "email":
-          return new x509.GeneralName({ rfc822Name: san.value });
-        case "IP":
-          return new x509.GeneralName({ iPAddress: san.value });
-      }
-    });
+    const field = { DNS: "dNSName", URI: "uniformResourceIdentifier", email: "rfc822Name", IP: "iPAddress" } as const;
+    const names = sans.map((san) => new x509.GeneralName({ [field[san.type]]: san.value }));
     extensions.push(ext(x509.id_ce_subjectAltName, false, new x509.SubjectAlternativeName(names)));
   }
   return new x509.Extensions(extensions);

@@ -22,11 +22,8 @@ export interface Pkcs12Identity {
   readonly chain: Certificate[];
 }
 
-export interface Pkcs12Options {
-  /** The file's password; when absent the empty password is tried, then the terminal prompt. */
-  keyPassword?: SecretSource;
-  debug?: DebugLog;
-}
+/** `keyPassword`: the file's password; when absent the empty password is tried, then the terminal prompt. */
+type Pkcs12Options = { readonly keyPassword?: SecretSource; readonly debug?: DebugLog };
 
 const OID = {
   DATA: "1.2.840.113549.1.7.1",
