@@ -64,7 +64,7 @@ async function signsAndVerifies(key: SigningKey): Promise<void> {
 
 async function loadKey(bytes: Buffer): Promise<void> {
   const material = keyMaterialFromFile(bytes, "fuzz.key", async () => Secret.fromUtf8(PASSWORD));
-  await signsAndVerifies(await loadSigningKey(material, {}));
+  await signsAndVerifies(await loadSigningKey(material));
 }
 
 /** DER seeds → target: structural mutants, a share of them wrapped in PEM under `pemLabel`. */
