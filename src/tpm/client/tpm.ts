@@ -84,7 +84,7 @@ export class Tpm {
     if (authorizations.slice(1).some((a) => a.session.encryptsCommand || a.session.encryptsResponse)) {
       throw new Error("only the first session may encrypt parameters");
     }
-    const entities = Object.keys(command.handles).map((k) => (handles as Record<string, Entity>)[k]!);
+    const entities = command.handles.map((k) => (handles as Record<string, Entity>)[k]!);
     const authValues = authorizations.map((a) => (a.authValue ? a.authValue.use(stripTrailingZeros) : Buffer.alloc(0)));
     const encryptionAuth = (i: number) => (authorizations[i]!.authValueInEncryptionKey === false ? Buffer.alloc(0) : authValues[i]!);
     try {
