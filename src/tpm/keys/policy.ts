@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { encode, Reader, TpmWireError, u32 } from "../wire/codec.js";
-import { HASHES, hex32, isTpmHashAlg, TPM_CC } from "../wire/constants.js";
+import { hashInfo, hex32, isTpmHashAlg, TPM_CC } from "../wire/constants.js";
 import { TPML_PCR_SELECTION, type TpmsPcrSelection } from "../wire/structures.js";
 
 export type PolicyStatement =
@@ -115,7 +115,7 @@ export function describePcrSelection(pcrs: readonly TpmsPcrSelection[]): string 
       sel.pcrSelect.forEach((byte, i) => {
         for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) indexes.push(i * 8 + bit);
       });
-      return `PCR ${indexes.join(",")} (${isTpmHashAlg(sel.hash) ? HASHES[sel.hash].name : `alg 0x${sel.hash.toString(16)}`})`;
+      return `PCR ${indexes.join(",")} (${isTpmHashAlg(sel.hash) ? hashInfo(sel.hash).name : `alg 0x${sel.hash.toString(16)}`})`;
     })
     .join(" + ");
 }

@@ -218,19 +218,24 @@ export function struct<F extends Fields>(fields: F): StructCodec<F> {
 
 export const empty = struct({});
 
+/** The same codec for several selectors of a variant. */
+export function each<const A extends readonly number[], C extends Codec<any>>(codec: C, ...selectors: A): { [T in A[number]]: C } {
+  return Object.fromEntries(selectors.map((t) => [t, codec])) as { [T in A[number]]: C };
+}
+
 type VariantValue<K extends string, V extends Record<number, Codec<any>>> = {
   [T in keyof V & number]: { [P in K]: T } & ValueOf<V[T]>;
 }[keyof V & number];
 
 /**
- * A tagged union (TPMT_xxx with its TPMU_xxx): a selector, then the fields chosen by it. The selector
- * appears in the value under `tagName`, so TypeScript narrows on it; unknown selectors are rejected.
+ * A tagged union (TPMT_xxx with its TPMU_xxx): a selector (UINT16 unless given), then the fields chosen by it.
+ * The selector appears in the value under `tagName`, so TypeScript narrows on it; unknown selectors are rejected.
  */
 export function variant<K extends string, V extends Record<number, Codec<any>>>(
-  tagName: K,
-  tag: Codec<number>,
-  variants: V,
   what: string,
+  tagName: K,
+  variants: V,
+  tag: Codec<number> = u16,
 ): Codec<VariantValue<K, V>> {
   const pick = (t: number): Codec<any> => {
     const c = (variants as Record<number, Codec<any>>)[t];
