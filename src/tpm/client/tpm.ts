@@ -5,7 +5,7 @@ import type { Secret } from "../../secrets/secret.js";
 import type { Session } from "../sessions/session.js";
 import { SessionIntegrityError } from "../sessions/auth-session.js";
 import type { TpmTransport } from "../transport/transport.js";
-import { encode, Reader, TpmWireError, u32, Writer } from "../wire/codec.js";
+import { decode, encode, Reader, TpmWireError, u32, Writer } from "../wire/codec.js";
 import { FlushContext, Startup, type AnyCommand, type HandleNamesOf, type ParamsOf, type ResponseOf } from "../wire/commands.js";
 import { TPM_ST, TPM_SU } from "../wire/constants.js";
 import { RC, RETRYABLE_RESPONSE_CODES } from "../wire/response-code.js";
@@ -191,10 +191,7 @@ export class Tpm {
       });
       const first = authorizations[0]?.session;
       if (first?.encryptsResponse) first.decryptParameter(sizedData(paramBytes), encryptionAuth(0));
-      const pr = new Reader(paramBytes);
-      const response = command.response.read(pr) as ResponseOf<C>;
-      pr.end(`${command.name} response`);
-      return { handle, response };
+      return { handle, response: decode(command.response, paramBytes, `${command.name} response`) as ResponseOf<C> };
     } catch (cause) {
       if (cause instanceof TpmWireError || cause instanceof SessionIntegrityError) {
         throw new DeviceError("TPM_ERROR", `malformed response to ${command.name}: ${cause.message}`, { cause });

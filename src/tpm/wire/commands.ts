@@ -3,7 +3,7 @@
  * parameters and response. `Tpm.execute` marshals any of them.
  */
 import { TPM_CC } from "./constants.js";
-import { struct, tpm2b, u16, u32, u8, type Codec, type Fields, type StructCodec, type StructValue } from "./codec.js";
+import { struct, tpm2b, u16, u32, u8, type Codec, type Fields, type StructValue } from "./codec.js";
 import {
   TPM2B_PUBLIC,
   TPM2B_SENSITIVE_CREATE,
@@ -24,10 +24,10 @@ export interface CommandDefinition<H extends string, P extends Fields, R extends
   /** Handle area, in order, without the `@`. */
   readonly handles: readonly H[];
   readonly authHandleCount: number;
-  readonly params: StructCodec<P>;
+  readonly params: Codec<StructValue<P>>;
   /** True when the response carries a handle before its parameters (CreatePrimary, Load, StartAuthSession). */
   readonly responseHandle: boolean;
-  readonly response: StructCodec<R>;
+  readonly response: Codec<StructValue<R>>;
   /** Parameter encryption is possible only when the first parameter is a sized buffer. */
   readonly firstParamIsSized: boolean;
   readonly firstResponseParamIsSized: boolean;
@@ -39,7 +39,7 @@ export type ResponseOf<C> = C extends CommandDefinition<any, any, infer R> ? Str
 export type HandleNamesOf<C> = C extends CommandDefinition<infer H, any, any> ? H : never;
 type HandleName<S extends string> = S extends `@${infer N}` ? N : S;
 
-const isSized = (codec: Codec<unknown> | undefined) => codec?.kind === "tpm2b" || codec?.kind === "sized";
+const isSized = (codec: Codec<unknown> | undefined) => codec?.sized === true;
 
 function command<const H extends readonly string[], P extends Fields, R extends Fields>(
   name: keyof typeof TPM_CC,

@@ -13,7 +13,6 @@ const ecdaa = struct({ hashAlg: u16, count: u16 });
 
 /** BYTE array with a UINT8 count (TPMS_PCR_SELECTION.pcrSelect). */
 const bytesU8: Codec<Buffer> = {
-  kind: "bytes8",
   write(w, v) {
     w.u8(v.length).bytes(v);
   },
