@@ -44,7 +44,7 @@ export {
 } from "./signers/pkcs11/index.js";
 
 // TPM 2.0 (our own TypeScript client; loaded only when a TPM key is used)
-export { createTpmSigner } from "./signers/tpm/index.js";
+export { createTpmSigner } from "./signers/tpm/tpm-signer.js";
 
 // AWS SDK for JavaScript v3 credential provider
 export * from "./sdk/index.js";

@@ -123,7 +123,7 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
   }
 
   if (keyRef.startsWith("handle:")) {
-    const { createTpmSigner } = await import("./tpm/index.js");
+    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
     return createTpmSigner({
       ...options.tpm,
       key: { kind: "handle", handle: parseTpmHandle(keyRef) },
@@ -143,7 +143,7 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
   }
 
   if (keyFile.bytes.includes(TSS2_MARKER, 0, "latin1")) {
-    const { createTpmSigner } = await import("./tpm/index.js");
+    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
     return createTpmSigner({
       ...options.tpm,
       key: { kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") },
