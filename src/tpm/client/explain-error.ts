@@ -7,9 +7,8 @@ import { AuthError, DeviceError, InputError, type AgentError } from "../../error
 import { tryReadLockoutState, type LockoutState } from "./lockout.js";
 import type { Tpm } from "./tpm.js";
 import { TpmResponseError } from "./tpm-error.js";
-import { hex32 } from "../wire/constants.js";
+import { hex32, TPM_RH } from "../wire/constants.js";
 import { RC } from "../wire/response-code.js";
-
 
 /** What we were doing when the TPM said no. */
 export type TpmOperation =
@@ -18,13 +17,6 @@ export type TpmOperation =
   | { readonly kind: "load"; readonly parent: number }
   | { readonly kind: "policy"; readonly statement: string }
   | { readonly kind: "sign"; readonly keyHasEmptyAuthFlag: boolean };
-
-const HIERARCHY_NAMES: Readonly<Record<number, string>> = {
-  0x40000001: "owner",
-  0x40000007: "null",
-  0x4000000b: "endorsement",
-  0x4000000c: "platform",
-};
 
 function lockoutSentence(state: LockoutState | undefined): string {
   if (!state) return "";
@@ -60,7 +52,7 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
     switch (op.kind) {
       case "create-primary":
         if (authFailed) {
-          const name = HIERARCHY_NAMES[op.hierarchy] ?? hex32(op.hierarchy);
+          const name = Object.entries(TPM_RH).find(([, h]) => h === op.hierarchy)?.[0].toLowerCase() ?? hex32(op.hierarchy);
           return new AuthError("TPM_AUTH_FAILED", `wrong password for the TPM ${name} hierarchy ${raw}`, {
             cause: e,
             hint: "give the hierarchy password with --tpm-parent-password; it is not retried",

@@ -93,18 +93,7 @@ export class Tpm {
       const first = authorizations[0]?.session;
       if (first?.encryptsCommand) first.encryptParameter(sizedData(parameters), encryptionAuth(0));
 
-      const cpHashes = new Map<string, Buffer>();
-      const cpHash = (hashName: string | undefined) => {
-        if (!hashName) return undefined;
-        let h = cpHashes.get(hashName);
-        if (!h) {
-          const hash = createHash(hashName).update(encode(u32, command.code));
-          for (const e of entities) hash.update(e.name);
-          h = hash.update(parameters).digest();
-          cpHashes.set(hashName, h);
-        }
-        return h;
-      };
+      const cpParts = [encode(u32, command.code), ...entities.map((e) => e.name), parameters];
 
       const w = new Writer();
       const tag = authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS;
@@ -112,7 +101,9 @@ export class Tpm {
       for (const e of entities) w.u32(e.handle);
       if (authorizations.length) {
         const area = new Writer();
-        authorizations.forEach((a, i) => TPMS_AUTH_COMMAND.write(area, a.session.commandAuth(cpHash(a.session.hashName), authValues[i]!)));
+        authorizations.forEach((a, i) => {
+          TPMS_AUTH_COMMAND.write(area, a.session.commandAuth(hashOf(a.session.hashName, cpParts), authValues[i]!));
+        });
         const areaBytes = area.finish();
         w.u32(areaBytes.length).bytes(areaBytes);
         areaBytes.fill(0);
@@ -179,16 +170,8 @@ export class Tpm {
         if (authorizations.length) throw new TpmWireError("response has no authorization area although sessions were used");
         paramBytes = r.bytes(r.remaining);
       }
-      const rpHashes = new Map<string, Buffer>();
-      authorizations.forEach((a, i) => {
-        const hashName = a.session.hashName;
-        let rpHash: Buffer | undefined;
-        if (hashName) {
-          rpHash = rpHashes.get(hashName) ?? createHash(hashName).update(encode(u32, 0)).update(encode(u32, command.code)).update(paramBytes).digest();
-          rpHashes.set(hashName, rpHash);
-        }
-        a.session.acceptResponse(rpHash, authResponses[i]!, authValues[i]!);
-      });
+      const rpParts = [encode(u32, 0), encode(u32, command.code), paramBytes];
+      authorizations.forEach((a, i) => a.session.acceptResponse(hashOf(a.session.hashName, rpParts), authResponses[i]!, authValues[i]!));
       const first = authorizations[0]?.session;
       if (first?.encryptsResponse) first.decryptParameter(sizedData(paramBytes), encryptionAuth(0));
       return { handle, response: decode(command.response, paramBytes, `${command.name} response`) as ResponseOf<C> };
@@ -220,6 +203,14 @@ export class Tpm {
     const response = this.transport.transmitSync(w.finish());
     return response !== undefined && response.length >= 10 && response.readUInt32BE(6) === 0;
   }
+}
+
+/** cpHash or rpHash in a session's hash; none for TPM_RS_PW. */
+function hashOf(hash: string | undefined, parts: readonly Uint8Array[]): Buffer | undefined {
+  if (!hash) return undefined;
+  const h = createHash(hash);
+  for (const p of parts) h.update(p);
+  return h.digest();
 }
 
 /** The data bytes of the sized buffer at the start of a parameter area (a view: changes write through). */

@@ -67,7 +67,7 @@ async function tpmSupportsEcc(tpm: Tpm): Promise<boolean> {
   return data.capability === TPM_CAP.ALGS && data.algorithms[0]?.alg === TPM_ALG.ECC;
 }
 
-async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string): Promise<SaltKey> {
+export async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string): Promise<SaltKey> {
   return withExplanation(tpm, { kind: "create-primary", hierarchy }, what, async () => {
     const { handle, response } = await tpm.execute(
       CreatePrimary,
@@ -79,7 +79,7 @@ async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, 
   });
 }
 
-async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent", what: string): Promise<{ entity: Entity; public: PublicArea }> {
+export async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent", what: string): Promise<{ entity: Entity; public: PublicArea }> {
   return withExplanation(tpm, { kind: "read-public", handle, role }, what, async () => {
     const { response } = await tpm.execute(ReadPublic, { objectHandle: permanentEntity(handle) }, {});
     const area = decodePublicArea(response.outPublic, `${what} (${hex32(handle)})`);

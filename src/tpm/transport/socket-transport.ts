@@ -27,11 +27,6 @@ export function describeAddress(address: SocketAddress, framing: SocketFraming):
   return `${framing === "mssim" ? "mssim" : "tcp"}:${host}:${address.port}`;
 }
 
-interface PendingExchange {
-  resolve(response: Buffer): void;
-  reject(error: Error): void;
-}
-
 /**
  * A TPM simulator (swtpm, ibmswtpm2/mssim) on a UNIX or TCP socket: one persistent connection, one command
  * at a time. The socket does not keep the process alive while idle.
@@ -44,7 +39,7 @@ export class SocketTransport implements TpmTransport {
   readonly #connectTimeoutMs: number;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
-  #pending: PendingExchange | undefined;
+  #pending: { resolve(response: Buffer): void; reject(error: Error): void } | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
   #epoch = 0;
@@ -160,28 +155,21 @@ export class SocketTransport implements TpmTransport {
     const socket = await this.#connect();
     this.#received = Buffer.alloc(0);
     socket.ref();
+    let timer: NodeJS.Timeout | undefined;
     try {
       return await new Promise<Buffer>((resolve, reject) => {
-        const timer = setTimeout(() => {
+        timer = setTimeout(() => {
           this.#fail(
             new TpmConnectionLost("TPM_UNAVAILABLE", `no answer from the TPM at ${this.description} within ${Math.round(this.#responseTimeoutMs / 1000)} s`, {
               hint: "swtpm serves one client at a time: is another program connected to it?",
             }),
           );
         }, this.#responseTimeoutMs);
-        this.#pending = {
-          resolve: (r) => {
-            clearTimeout(timer);
-            resolve(r);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        };
+        this.#pending = { resolve, reject };
         socket.write(this.#frame(command));
       });
     } finally {
+      clearTimeout(timer);
       this.#socket?.unref();
     }
   }
