@@ -117,7 +117,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     debug?.(`TPM: created ${opts.spec.name} key under ${hex32(parentHandle)}`);
 
     if (opts.target.kind === "file") {
-      const pem = await encodeTss2KeyFile({
+      const pem = encodeTss2KeyFile({
         parent: parentHandle,
         publicArea: created.response.outPublic,
         privateBlob: created.response.outPrivate,

@@ -2,14 +2,13 @@ import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { DeviceError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
-import type { Session } from "../sessions/session.js";
-import { SessionIntegrityError } from "../sessions/auth-session.js";
+import { AuthSession, SessionIntegrityError } from "../sessions/auth-session.js";
 import type { TpmTransport } from "../transport/transport.js";
 import { decode, encode, Reader, TpmWireError, u32, Writer } from "../wire/codec.js";
 import { FlushContext, Startup, type AnyCommand, type HandleNamesOf, type ParamsOf, type ResponseOf } from "../wire/commands.js";
 import { TPM_ST, TPM_SU } from "../wire/constants.js";
 import { RC, RETRYABLE_RESPONSE_CODES } from "../wire/response-code.js";
-import { TPMS_AUTH_COMMAND, TPMS_AUTH_RESPONSE, type TpmsAuthResponse } from "../wire/structures.js";
+import { TPMS_AUTH_COMMAND, TPMS_AUTH_RESPONSE, type TpmsAuthCommand, type TpmsAuthResponse } from "../wire/structures.js";
 import { TpmResponseError } from "./tpm-error.js";
 import { u32be } from "../../encoding/bytes.js";
 
@@ -21,6 +20,22 @@ export interface Entity {
 
 export function permanentEntity(handle: number): Entity {
   return { handle, name: u32be(handle) };
+}
+
+/**
+ * One authorization in a command's authorization area: TPM_RS_PW, an HMAC session or a policy session (only
+ * an AuthSession encrypts parameters). The `authValue` passed in is the authorized entity's password with
+ * trailing zero octets removed; a session must never keep it beyond the call.
+ */
+export interface Session {
+  readonly handle: number;
+  /** Hash algorithm (node:crypto name) for cpHash/rpHash; undefined for TPM_RS_PW. */
+  readonly hashName: string | undefined;
+  /** Starts a command: fresh caller nonce, decides on parameter encryption for this command. */
+  begin(command: AnyCommand): void;
+  commandAuth(cpHash: Buffer | undefined, authValue: Buffer): TpmsAuthCommand;
+  /** Checks the response HMAC (rpHash over the parameters as received) and rolls the nonces. */
+  acceptResponse(rpHash: Buffer | undefined, auth: TpmsAuthResponse, authValue: Buffer): void;
 }
 
 /** One entry of the authorization area: which session authorizes the handle, and the handle's password. */
@@ -81,7 +96,7 @@ export class Tpm {
     if (authorizations.length < command.authHandleCount || authorizations.length > 3) {
       throw new Error(`${command.name} needs ${command.authHandleCount} authorization(s), got ${authorizations.length}`);
     }
-    if (authorizations.slice(1).some((a) => a.session.encryptsCommand || a.session.encryptsResponse)) {
+    if (authorizations.slice(1).some(({ session: s }) => s instanceof AuthSession && (s.encryptsCommand || s.encryptsResponse))) {
       throw new Error("only the first session may encrypt parameters");
     }
     const entities = command.handles.map((k) => (handles as Record<string, Entity>)[k]!);
@@ -91,7 +106,7 @@ export class Tpm {
       for (const a of authorizations) a.session.begin(command);
       const parameters = encode(command.params, params);
       const first = authorizations[0]?.session;
-      if (first?.encryptsCommand) first.encryptParameter(sizedData(parameters), encryptionAuth(0));
+      if (first instanceof AuthSession && first.encryptsCommand) first.encryptParameter(sizedData(parameters), encryptionAuth(0));
 
       const cpParts = [encode(u32, command.code), ...entities.map((e) => e.name), parameters];
 
@@ -173,7 +188,7 @@ export class Tpm {
       const rpParts = [encode(u32, 0), encode(u32, command.code), paramBytes];
       authorizations.forEach((a, i) => a.session.acceptResponse(hashOf(a.session.hashName, rpParts), authResponses[i]!, authValues[i]!));
       const first = authorizations[0]?.session;
-      if (first?.encryptsResponse) first.decryptParameter(sizedData(paramBytes), encryptionAuth(0));
+      if (first instanceof AuthSession && first.encryptsResponse) first.decryptParameter(sizedData(paramBytes), encryptionAuth(0));
       return { handle, response: decode(command.response, paramBytes, `${command.name} response`) as ResponseOf<C> };
     } catch (cause) {
       if (cause instanceof TpmWireError || cause instanceof SessionIntegrityError) {
