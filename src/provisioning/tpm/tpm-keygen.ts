@@ -1,8 +1,6 @@
 /**
- * `keygen` on a TPM 2.0: creates a signing key under the owner hierarchy's standard ECC SRK (re-created
- * from its template, as every TSS2 key-file producer does for parent 0x40000001) or under a persistent
- * parent, and saves it as a TSS2 PRIVATE KEY file or makes it persistent (TPM2_EvictControl). The private
- * part only ever leaves the TPM wrapped by the parent (TPM2B_PRIVATE).
+ * `keygen` on a TPM 2.0: a signing key under the owner's standard ECC SRK or a persistent parent, saved as a TSS2
+ * PRIVATE KEY file or made persistent. The private part only leaves the TPM wrapped by the parent.
  */
 import { access } from "node:fs/promises";
 import type { KeyObject } from "node:crypto";

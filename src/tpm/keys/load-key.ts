@@ -1,7 +1,6 @@
 /**
- * Makes a key usable on the TPM: re-creates the hierarchy's SRK (or uses the persistent parent), loads the
- * key file's blobs under it, or finds a persistent key; and starts the sessions that will authorize the key
- * for the signer's lifetime. Everything created on the way is flushed if a later step fails.
+ * Makes a key usable on the TPM: loads a key file under its parent (the SRK re-created, or a persistent key) or
+ * finds a persistent key, and starts the sessions that authorize it for the signer's lifetime.
  */
 import type { Secret } from "../../secrets/secret.js";
 import { permanentEntity, type Authorization, type Entity, type Tpm } from "../client/tpm.js";

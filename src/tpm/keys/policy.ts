@@ -1,7 +1,6 @@
 /**
- * Policy statements stored in a TSS2 key file (`policy [1]`): decoding the commandPolicy bodies the way
- * openssl_tpm2_engine writes them, and computing the resulting policy digest (Part 1 "PolicyUpdate") to
- * check a file's statements against the key's authPolicy before touching the TPM.
+ * Policy statements of a TSS2 key file (`policy [1]`, bodies as openssl_tpm2_engine writes them) and their
+ * policy digest (Part 1 "PolicyUpdate"), checked against the key's authPolicy before touching the TPM.
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";

@@ -1,7 +1,6 @@
 /**
- * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys) as real producers write them: PEM or DER; emptyAuth as
- * any non-zero BOOLEAN octet; persistent parents written as negative INTEGERs by old 32-bit producers;
- * draft fields description [4] and rsaParent [5]; later unknown context tags ignored.
+ * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys) as real producers write them: PEM or DER, emptyAuth as any
+ * non-zero octet, persistent parents as negative INTEGERs (old 32-bit producers), description [4], rsaParent [5].
  */
 import { InputError } from "../../errors.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";

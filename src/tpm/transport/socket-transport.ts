@@ -1,6 +1,7 @@
 import { createConnection, type Socket } from "node:net";
 import { readSync, writeSync } from "node:fs";
 import { DeviceError } from "../../errors.js";
+import { Writer } from "../wire/codec.js";
 import { declaredResponseSize, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
 
 /**
@@ -98,12 +99,8 @@ export class SocketTransport implements TpmTransport {
   }
 
   #frame(command: Buffer): Buffer {
-    if (this.#framing === "raw") return command;
-    const header = Buffer.alloc(9);
-    header.writeUInt32BE(MSSIM_TPM_SEND_COMMAND, 0);
-    header.writeUInt8(0, 4);
-    header.writeUInt32BE(command.length, 5);
-    return Buffer.concat([header, command]);
+    // TPM_SEND_COMMAND, locality 0, length, command.
+    return this.#framing === "raw" ? command : new Writer().u32(MSSIM_TPM_SEND_COMMAND).u8(0).u32(command.length).bytes(command).finish();
   }
 
   /** A complete response at the start of `buf`, and how many bytes it used; undefined if more is needed. */
