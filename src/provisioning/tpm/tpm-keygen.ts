@@ -54,13 +54,6 @@ export interface TpmKeygenResult {
   readonly policy: readonly PolicyStatement[];
 }
 
-interface Parent {
-  readonly entity: Entity;
-  readonly public: TpmtPublic;
-  readonly auth: Authorization;
-  readonly transient: boolean;
-}
-
 export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
   if (parentHandle !== TPM_RH.OWNER && handleType(parentHandle) !== TPM_HT.PERSISTENT) {
@@ -147,6 +140,8 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     await transport.close().catch(() => undefined);
   }
 }
+
+type Parent = { entity: Entity; public: TpmtPublic; auth: Authorization; transient: boolean };
 
 async function openParent(tpm: Tpm, handle: number, password: Secret): Promise<Parent> {
   const auth: Authorization = { session: new PasswordSession(), authValue: password };

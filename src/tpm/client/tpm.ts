@@ -172,7 +172,7 @@ export class Tpm {
       throw new DeviceError("TPM_UNAVAILABLE", `${this.transport.description} is not a TPM 2.0 (it answered with a TPM 1.2 response)`);
     }
     if (size !== raw.length) throw new DeviceError("TPM_ERROR", `malformed response to ${command.name}: size field ${size}, received ${raw.length} bytes`);
-    if (rc !== 0) throw new TpmResponseError(command.name, command.code, rc);
+    if (rc !== 0) throw new TpmResponseError(command.name, rc);
     try {
       const handle = command.responseHandle ? r.u32() : 0;
       let paramBytes: Buffer;
