@@ -22,8 +22,6 @@ const UNSUPPORTED: Readonly<Record<number, string>> = {
   [TPM_CC.PolicyCounterTimer]: "TPM2_PolicyCounterTimer",
 };
 
-export const SUPPORTED_POLICY_COMMANDS = "PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality";
-
 const rest: Codec<Buffer> = { write: (w, v) => void w.bytes(v), read: (r) => r.bytes(r.remaining) };
 const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), struct({ pcrDigest: tpm2b, pcrs: TPML_PCR_SELECTION })];
 
@@ -58,7 +56,7 @@ export function decodePolicyStatement(commandCode: number, body: Buffer, digestS
     default: {
       const name = UNSUPPORTED[commandCode] ?? `command ${hex32(commandCode)}`;
       throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key's policy uses ${name}, which this agent cannot satisfy`, {
-        hint: `supported policy statements: ${SUPPORTED_POLICY_COMMANDS}`,
+        hint: "supported policy statements: PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality",
       });
     }
   }

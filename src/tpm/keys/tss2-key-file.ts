@@ -36,7 +36,7 @@ export function containsTss2Key(text: string): boolean {
 }
 
 /** The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. */
-export function tss2Der(data: string | Buffer, what: string): Buffer {
+function tss2Der(data: string | Buffer, what: string): Buffer {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   if (bytes[0] === 0x30) return bytes;
   const text = bytes.toString("utf8");

@@ -69,10 +69,6 @@ export class AuthSession implements Session {
     return this.#closed;
   }
 
-  get parameterEncryption(): boolean {
-    return this.#parameterEncryption;
-  }
-
   begin(command: Pick<AnyCommand, "firstParamIsSized" | "firstResponseParamIsSized">): void {
     if (this.#closed) throw new Error(`session 0x${this.handle.toString(16)} is closed`);
     this.#nonceCaller = this.#random(this.#nonceSize);
