@@ -34,7 +34,7 @@ export { startLocalEndpoint, type LocalEndpoint, type LocalEndpointOptions, type
 export * from "./signers/pkcs11/index.js";
 
 // TPM 2.0 (our own TypeScript client; loaded only when a TPM key is used)
-export * from "./signers/tpm/index.js";
+export { createTpmSigner } from "./signers/tpm/tpm-signer.js";
 
 // AWS SDK for JavaScript v3 credential provider
 export * from "./sdk/index.js";

@@ -102,7 +102,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
 
   if (keyRef.startsWith("handle:")) {
-    const { createTpmSigner } = await import("./tpm/index.js");
+    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
     return createTpmSigner({ ...options.tpm, key: { kind: "handle", handle: parseTpmHandle(keyRef) }, ...deviceOptions() });
   }
 
@@ -115,7 +115,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
 
   if (keyFile.bytes.includes(TSS2_MARKER, 0, "latin1")) {
-    const { createTpmSigner } = await import("./tpm/index.js");
+    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
     const key = { kind: "tss2-pem" as const, path: keyRef, pem: keyFile.bytes.toString("latin1") };
     return createTpmSigner({ ...options.tpm, key, ...deviceOptions() });
   }
