@@ -1,7 +1,8 @@
 // The CLI program, bundled into dist/cli-bundle.cjs and started by dist/cli.js (src/cli/launcher/main.ts).
 import { FdOutput } from "./fd-output.js";
 import { protectLongRunningProcess } from "./long-running.js";
-import { main, PROGRAM } from "./main.js";
+import { main } from "./main.js";
+import { PROGRAM } from "./report-error.js";
 
 const stdout = new FdOutput(1);
 const stderr = new FdOutput(2);
