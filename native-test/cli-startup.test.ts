@@ -97,11 +97,10 @@ describe("dist/ start-up", () => {
   });
 
   it("answers an agent-served credential-process from the launcher alone, and needs the bundle for anything else", async () => {
-    // dist/cli.js without the bundle next to it: only the launcher's own code can answer.
+    // dist/cli.js and its agent fast path without the bundles next to them: only the launcher's own code can answer.
     const alone = join(dir, "launcher-only");
     mkdirSync(alone);
-    copyFileSync(join(DIST, "cli.js"), join(alone, "cli.js"));
-    copyFileSync(join(DIST, "package.json"), join(alone, "package.json"));
+    for (const file of ["cli.js", "agent-fast-path.cjs", "package.json"]) copyFileSync(join(DIST, file), join(alone, file));
     const viaAgent = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket]);
     const fromAgent = JSON.parse(viaAgent.stdout);
     expect(fromAgent).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });

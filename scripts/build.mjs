@@ -34,7 +34,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/code-cache.js");
+const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, USER_CODE_CACHE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/code-cache.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -141,6 +141,9 @@ for (const name of readdirSync("dist/daemon")) {
   if (code.startsWith(REQUIRE_SHIM) && !/\brequire\b/.test(code.slice(REQUIRE_SHIM.length))) writeFileSync(file, code.slice(REQUIRE_SHIM.length));
 }
 
+// The launcher's parts that only some runs need, as files of their own (dist/cli.js is compiled on every run).
+await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: "dist/agent-fast-path.cjs" });
+await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}` });
 await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", define: { __BUNDLE_IDS__: JSON.stringify(bundleIds), __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
 chmodSync("dist/cli.js", 0o755);
 

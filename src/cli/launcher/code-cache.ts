@@ -18,6 +18,8 @@ import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../..
 export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
 export const CLI_CODE_CACHE_FILE = "cli-bundle.cjs.cache";
 export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
+/** This module, built as a file of its own for the launcher (scripts/build.mjs). */
+export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
 
 /** The shipped code cache of a bundle: next to it. */
 export function codeCacheFile(bundleFile: string): string {

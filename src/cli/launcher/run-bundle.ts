@@ -2,7 +2,7 @@ import { readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Script } from "node:vm";
 export { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE } from "./code-cache.js";
-import { codeCacheFile, readUserCodeCache, userCodeCache, wrapCommonJs, writeUserCodeCache } from "./code-cache.js";
+import { codeCacheFile, USER_CODE_CACHE_FILE, wrapCommonJs } from "./code-cache.js";
 
 /** Set by the build: names each bundle next to the launcher (a hash of its text), and the Node that built them. */
 declare const __BUNDLE_IDS__: Readonly<Record<string, string>>;
@@ -49,6 +49,9 @@ export function runBundle(dir: string, file: string, commonJs: CommonJsScope): u
     if (script.cachedDataRejected) script = undefined;
   }
   if (!script) {
+    // The user's caches are code-cache.ts built as a file of its own (with the checked path walk): only runs
+    // under another Node or with V8 flags load it.
+    const { readUserCodeCache, userCodeCache, writeUserCodeCache } = require(join(dir, USER_CODE_CACHE_FILE)) as typeof import("./code-cache.js");
     const userCache = userCodeCache(bundle, BUNDLE_IDS[file] ?? "development", process.env);
     const cachedData = (userCache && readUserCodeCache(userCache)) ?? shipped();
     script = new Script(source, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
