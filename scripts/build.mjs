@@ -14,7 +14,7 @@
 //   SO_PEERCRED), built with node-gyp and shipped prebuilt, so that an install without a compiler has it.
 // Start-up time is a feature: every `aws` command runs credential-process (bench/cold-start.ts, bench/agent.mjs).
 import { build } from "esbuild";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
@@ -153,8 +153,8 @@ await writeWarmCodeCaches(bundleIds);
 /**
  * The shipped caches (dist/<bundle>.cache), made the way a user's first run makes theirs
  * (src/cli/launcher/run-bundle.ts), in a temporary XDG_CACHE_HOME, with throwaway P-256 keys from openssl and the
- * local endpoint in this process: one credential-process with a PEM key through each bundle (for the full
- * bundle, the path hardware keys take from settings to CreateSession). Each cache is written after its run, so
+ * local endpoint in this process: one credential-process through each bundle, with a PEM key, and for the full
+ * bundle with a throwaway SoftHSM token where SoftHSM and pkcs11-tool are installed. Each cache is written after its run, so
  * that it holds the functions the run compiled too.
  * Without openssl, the caches of the compiled bundles alone (functions then compile lazily on each run).
  */
@@ -183,8 +183,12 @@ async function writeWarmCodeCaches(bundleIds) {
       "--role-arn", "arn:aws:iam::000000000000:role/build", "--endpoint", endpoint.url];
     const key = ["--certificate", join(dir, "leaf.pem"), "--private-key", join(dir, "leaf.key")];
     const args = ["credential-process", "--no-agent", ...key, ...arns];
+    const token = softHsmToken(dir, openssl);
+    if (token) Object.assign(env, token.env);
+    const fullArgs = token ? ["credential-process", "--no-agent", ...token.args, ...arns] : args;
     // dist/cli.js runs the credential-process bundle, which writes its user cache; the full bundle is run
-    // directly with the same command line, as the launcher would run it, and its cache written the same way.
+    // directly, as the launcher would run it, and its cache written the same way: with a SoftHSM key when SoftHSM
+    // is installed (the hardware path is what that bundle is on the clock for), else with the same key file.
     const runs = [
       ["dist/cli.js", ...args],
       ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
@@ -193,7 +197,7 @@ async function writeWarmCodeCaches(bundleIds) {
         const script = new Script(${wrapCommonJs.toString()}(readFileSync(file, "latin1")), { filename: file });
         process.once("exit", (code) => code === 0 && writeFileSync(file + ".cache", script.createCachedData()));
         const module_ = { exports: {} };
-        script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...args],
+        script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...fullArgs],
     ];
     for (const argv of runs) {
       const run = spawn(process.execPath, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -212,6 +216,32 @@ async function writeWarmCodeCaches(bundleIds) {
   } finally {
     await endpoint?.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A throwaway SoftHSM token holding the build's P-256 key and certificate, or undefined without SoftHSM (or
+ * pkcs11-tool, which stores the certificate). Used to warm the full bundle's code cache on the PKCS#11 path.
+ */
+function softHsmToken(dir, openssl) {
+  const module = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"].find((p) => existsSync(p));
+  const has = (tool) => spawnSync("bash", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
+  if (!module || !has("softhsm2-util") || !has("pkcs11-tool")) return undefined;
+  try {
+    mkdirSync(join(dir, "tokens"), { mode: 0o700 });
+    writeFileSync(join(dir, "softhsm2.conf"), `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+    const env = { ...process.env, SOFTHSM2_CONF: join(dir, "softhsm2.conf"), RAA_BUILD_PIN: "1234" };
+    const tool = (command, args) => execFileSync(command, args, { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+    openssl(["pkcs8", "-topk8", "-nocrypt", "-in", "leaf.key", "-out", "leaf.p8"]);
+    openssl(["x509", "-in", "leaf.pem", "-outform", "DER", "-out", "leaf.der"]);
+    tool("softhsm2-util", ["--init-token", "--free", "--label", "build", "--so-pin", "12345678", "--pin", "1234"]);
+    tool("softhsm2-util", ["--import", "leaf.p8", "--token", "build", "--label", "key", "--id", "01", "--pin", "1234"]);
+    tool("pkcs11-tool", ["--module", module, "--token-label", "build", "--login", "--pin", "1234", "--write-object", "leaf.der", "--type", "cert", "--id", "01", "--label", "key"]);
+    const uri = "pkcs11:token=build;object=key";
+    return { env, args: ["--certificate", uri, "--private-key", uri, "--pkcs11-lib", module, "--pkcs11-pin-env", "RAA_BUILD_PIN"] };
+  } catch (error) {
+    console.warn(`warning: no SoftHSM token to warm the full bundle's code cache with (${error.message.split("\n")[0]})`);
+    return undefined;
   }
 }
 
