@@ -1,13 +1,14 @@
-// The V8 code cache of the CLI bundle. Shared by the launcher (src/cli/launcher/run-bundle.ts, run as dist/cli.js)
-// and the build (scripts/build.mjs, which imports the compiled copy from dist/lib): V8 accepts a cache only for
-// the same source length, the same V8 version and the same V8 flags, so both wrap the bundle identically.
+// The V8 code caches of the CLI bundles. Shared by the launcher (src/cli/launcher/run-bundle.ts, run as dist/cli.js;
+// the user's caches from this module built as dist/user-code-cache.cjs) and the build (scripts/build.mjs, which
+// imports the compiled copy from dist/lib): V8 accepts a cache only for the same source length, the same V8
+// version and the same V8 flags, so both wrap a bundle identically.
 //
 // Two places hold a cache:
-// - dist/cli-bundle.cjs.cache, made by the build after a real credential-process run (so that the functions
-//   compiled lazily on that path are in it), for the Node that built the package and no V8 flags;
+// - dist/<bundle>.cache, made by the build after a real credential-process run (so that the functions compiled
+//   lazily on that path are in it), for the Node that built the package and no V8 flags;
 // - the user's cache directory ($XDG_CACHE_HOME or ~/.cache, then roles-anywhere-agent/code-cache/), one file
-//   per Node binary and set of V8 flags, written after the first successful run that had no usable cache (a
-//   package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
+//   per bundle, Node binary and set of V8 flags, written after the first successful run that had no usable cache
+//   (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
 //   this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
