@@ -1,7 +1,6 @@
 /**
- * Every failure the agent reports is an {@link AgentError}: a stable machine-readable `code`, a one-line
- * user-facing message (never containing a secret) and an optional hint that says what to do.
- * The CLI maps the code's category to an exit code in one table (src/cli/exit-codes.ts).
+ * Every failure the agent reports is an {@link AgentError}: a stable `code`, a one-line message (never a secret)
+ * and an optional hint that says what to do. The CLI maps the code's category to an exit code (cli/exit-codes.ts).
  */
 
 /** Broad classes of failure; each has one documented exit code. */
@@ -39,7 +38,6 @@ export const ERROR_CODES = {
   PASSWORD_REQUIRED: "input",
   ARN_INVALID: "input",
   REGION_MISMATCH: "input",
-  REGION_MISSING: "input",
   REGION_UNKNOWN: "input",
   ENDPOINT_INVALID: "input",
   CONFIG_INVALID: "input",

@@ -31,20 +31,10 @@ export { createCredentialSource, type CredentialSource, type CredentialSourceOpt
 export { startLocalEndpoint, type LocalEndpoint, type LocalEndpointOptions, type RequestLogEntry } from "./local-endpoint/server.js";
 
 // PKCS#11 (the native binding is loaded only when a token is used)
-export {
-  createPkcs11Signer,
-  listPkcs11Certificates,
-  parsePkcs11Uri,
-  formatPkcs11Uri,
-  isPkcs11Uri,
-  Pkcs11AmbiguousError,
-  type ListPkcs11Options,
-  type Pkcs11CertificateEntry,
-  type Pkcs11Uri,
-} from "./signers/pkcs11/index.js";
+export * from "./signers/pkcs11/index.js";
 
 // TPM 2.0 (our own TypeScript client; loaded only when a TPM key is used)
-export { createTpmSigner } from "./signers/tpm/index.js";
+export { createTpmSigner } from "./signers/tpm/tpm-signer.js";
 
 // AWS SDK for JavaScript v3 credential provider
 export * from "./sdk/index.js";

@@ -1,16 +1,12 @@
-export type OptionType = "string" | "boolean" | "number";
-
 export interface OptionSpec {
   /** Long name without dashes, e.g. `role-arn`. */
   readonly name: string;
-  readonly type: OptionType;
+  readonly type: "string" | "boolean" | "number";
   readonly description: string;
   readonly default?: string | boolean | number;
   readonly choices?: readonly string[];
   /** May be given several times (collected into an array of strings). */
   readonly repeatable?: boolean;
-  /** Accepted for compatibility but not shown in --help. */
-  readonly hidden?: boolean;
 }
 
 /** The values of one invocation: option name → value, and which names the user set explicitly. */
@@ -39,8 +35,6 @@ export interface CommandSpec {
   readonly options: readonly OptionSpec[];
   /** Pairs that may not both be set (the Go helper's flag groups). */
   readonly conflicts?: readonly (readonly [string, string])[];
-  /** Positional arguments, shown in usage (e.g. `<file>`). */
-  readonly positionals?: string;
   /** Runs the command; resolves to the exit code. Heavy modules are imported inside, lazily. */
   run(args: ParsedArgs, io: CliIo): Promise<number>;
 }

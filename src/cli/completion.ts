@@ -25,13 +25,12 @@ function shellFor(name: string | undefined, env: NodeJS.ProcessEnv): CompletionS
 export function completionScript(shellName: string | undefined, program: string, specs: readonly CommandSpec[], env: NodeJS.ProcessEnv): string {
   const shell = shellFor(shellName, env);
   const commands = [...specs.map((s) => s.name), "help", "completion"].sort();
-  const visible = (s: CommandSpec) => s.options.filter((o) => !o.hidden);
   const fn = `_${program.replace(/[^A-Za-z0-9]/g, "_")}`;
   if (shell === "bash") {
     const cases = specs
-      .map((s) => `    ${s.name}) flags="${visible(s).map((o) => `--${o.name}`).join(" ")}" ;;`)
+      .map((s) => `    ${s.name}) flags="${s.options.map((o) => `--${o.name}`).join(" ")}" ;;`)
       .join("\n");
-    const pathFlags = [...new Set(specs.flatMap((s) => visible(s).filter((o) => PATH_OPTION.test(o.name)).map((o) => `--${o.name}`)))].join("|");
+    const pathFlags = [...new Set(specs.flatMap((s) => s.options.filter((o) => PATH_OPTION.test(o.name)).map((o) => `--${o.name}`)))].join("|");
     return `# bash completion for ${program} (source it, or install as /etc/bash_completion.d/${program})
 ${fn}() {
   local cur prev cmd flags
@@ -60,7 +59,7 @@ complete -o default -F ${fn} ${program}
   if (shell === "zsh") {
     const perCommand = specs
       .map((s) => {
-        const args = visible(s).map((o) => {
+        const args = s.options.map((o) => {
           const takesValue = o.type !== "boolean";
           const action = PATH_OPTION.test(o.name) ? ":file:_files" : takesValue ? ":value:" : "";
           return `'--${o.name}[${escape(o.description.replace(/[[\]:]/g, " "))}]${action}'`;
@@ -102,7 +101,7 @@ compdef ${fn} ${program}
     `complete -c ${program} -n '__fish_seen_subcommand_from completion' -a '${COMPLETION_SHELLS.join(" ")}'`,
   ];
   for (const s of specs) {
-    for (const o of visible(s)) {
+    for (const o of s.options) {
       const value = o.type === "boolean" ? "" : PATH_OPTION.test(o.name) ? " -r -F" : " -r";
       lines.push(`complete -c ${program} -n '__fish_seen_subcommand_from ${s.name}' -l ${o.name}${value} -d '${escape(o.description)}'`);
     }

@@ -1,7 +1,6 @@
 import { UsageError } from "../errors.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
-import type { OptionSpec, ParsedArgs } from "./command.js";
-import { numberArg } from "./command.js";
+import { numberArg, type OptionSpec, type ParsedArgs } from "./command.js";
 
 /** Options of the commands that keep credentials fresh (agent, serve, update). */
 export const CERTIFICATE_WARNING_OPTION: OptionSpec = {

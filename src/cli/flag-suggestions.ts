@@ -1,12 +1,7 @@
 import { nearestNames } from "../nearest-names.js";
 import { ownValue } from "../own-value.js";
 
-/**
- * Unknown flags answered with the flag that does the job here: the spellings users bring from the Go
- * aws_signing_helper, pkcs11-tool, curl and the AWS CLI, else the nearest flags of the command.
- */
-
-/** Flags users type from other tools, and what they mean here. */
+/** Flags users bring from the Go aws_signing_helper, pkcs11-tool, curl and the AWS CLI, and what they mean here. */
 export const FOREIGN_FLAGS: Readonly<Record<string, readonly string[]>> = {
   // aws_signing_helper has no PIN flag (it prompts or reads pin-value from the URI); users guess these.
   "pkcs11-pin": ["pkcs11-pin-file", "pkcs11-pin-env"],

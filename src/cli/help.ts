@@ -1,4 +1,4 @@
-import type { CliIo, CommandSpec, OptionSpec } from "./command.js";
+import type { CliIo } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { PROGRAM } from "./report-error.js";
@@ -25,11 +25,17 @@ export async function renderHelp(argv: readonly string[], io: CliIo): Promise<nu
     )
     .exitProcess(false);
   for (const spec of specs) {
-    parser.command(
-      spec.positionals ? `${spec.name} ${spec.positionals}` : spec.name,
-      spec.describe,
-      (y) => addOptions(y, spec.options),
-    );
+    parser.command(spec.name, spec.describe, (y) => {
+      for (const o of spec.options) {
+        y.option(o.name, {
+          type: o.type,
+          describe: o.description,
+          ...(o.default !== undefined ? { default: o.default } : {}),
+          ...(o.choices ? { choices: [...o.choices] } : {}),
+        });
+      }
+      return y;
+    });
   }
   await parser.parseAsync([...argv], {}, (_err, _argv, out) => {
     output = out;
@@ -37,17 +43,4 @@ export async function renderHelp(argv: readonly string[], io: CliIo): Promise<nu
   if (!output) output = await parser.getHelp();
   io.stdout.write(output.endsWith("\n") ? output : `${output}\n`);
   return 0;
-}
-
-function addOptions<T>(y: import("yargs").Argv<T>, options: readonly OptionSpec[]): import("yargs").Argv<T> {
-  for (const o of options) {
-    y.option(o.name, {
-      type: o.type === "number" ? "number" : o.type === "boolean" ? "boolean" : "string",
-      describe: o.description,
-      ...(o.default !== undefined ? { default: o.default } : {}),
-      ...(o.choices ? { choices: [...o.choices] } : {}),
-      ...(o.hidden ? { hidden: true } : {}),
-    });
-  }
-  return y;
 }

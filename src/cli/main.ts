@@ -7,8 +7,6 @@ import { hideSecretsInProcessTitle } from "./process-title.js";
 import { PROGRAM, reportError, wantsDebug } from "./report-error.js";
 import { ownValue } from "../own-value.js";
 
-export { PROGRAM } from "./report-error.js";
-
 const HELP_FLAGS: ReadonlySet<string> = new Set(["-h", "--help"]);
 
 /**
@@ -23,7 +21,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const [name, ...rest] = argv;
     if (name === "completion") return await printCompletion(rest, io);
     if (name === "help" && rest[0] !== undefined && !HELP_FLAGS.has(rest[0])) {
-      if (!COMMANDS[rest[0]]) return await main([rest[0]], io); // the unknown-command answer, with its suggestions
+      if (!ownValue(COMMANDS, rest[0])) return await main([rest[0]], io); // the unknown-command answer, with its suggestions
       return await showHelp([rest[0], "--help"], io);
     }
     if (name === undefined || HELP_FLAGS.has(name) || name === "help") {
@@ -53,6 +51,5 @@ async function printCompletion(args: readonly string[], io: CliIo): Promise<numb
 }
 
 async function showHelp(argv: readonly string[], io: CliIo): Promise<number> {
-  const { renderHelp } = await import("./help.js");
-  return renderHelp(argv, io);
+  return (await import("./help.js")).renderHelp(argv, io);
 }

@@ -3,10 +3,8 @@ import { unknownFlagHint } from "./flag-suggestions.js";
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 
 /**
- * Parses one command's arguments from its {@link CommandSpec}. This is the fast path used for every
- * command run (yargs is loaded only for --help and completion): it costs nothing at start-up and keeps
- * the Go helper's flag syntax — `--flag value`, `--flag=value`, `--bool`, `--bool=false`, and Go's
- * integer prefixes (`0x`, `0o`, `0b`).
+ * Parses one command's arguments from its {@link CommandSpec} (yargs, slow to load, renders --help only), in the
+ * Go helper's syntax: `--flag value`, `--flag=value`, `--bool`, `--bool=false`, Go's integer prefixes.
  */
 export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "conflicts">, argv: readonly string[]): ParsedArgs {
   const byName = new Map<string, OptionSpec>(spec.options.map((o) => [o.name, o]));
@@ -37,8 +35,7 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
       throw new UsageError("USAGE", `unknown flag --${name} for '${spec.name}'`, { hint: suggestion ? `${suggestion} ${help}` : help });
     }
     if (option.type === "boolean") {
-      if (inline === undefined) values[name] = true;
-      else if (/^(true|1|t|TRUE|True)$/.test(inline)) values[name] = true;
+      if (inline === undefined || /^(true|1|t|TRUE|True)$/.test(inline)) values[name] = true;
       else if (/^(false|0|f|FALSE|False)$/.test(inline)) values[name] = false;
       else throw new UsageError("USAGE", `invalid value "${inline}" for --${name}: expected true or false`);
       explicit.add(name);
@@ -55,12 +52,9 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     if (option.choices && !option.choices.includes(String(value))) {
       throw new UsageError("USAGE", `invalid argument "${inline}" for "--${name}" flag: ${inline} is not included in ${option.choices.join(",")}`);
     }
-    if (option.repeatable) {
-      const prev = values[name];
-      values[name] = [...(Array.isArray(prev) && explicit.has(name) ? prev : []), String(value)];
-    } else {
-      values[name] = value;
-    }
+    // Defaults are never arrays: an array is what earlier occurrences of a repeatable flag collected.
+    const prev = values[name];
+    values[name] = option.repeatable ? [...(Array.isArray(prev) ? prev : []), String(value)] : value;
     explicit.add(name);
   }
 
@@ -73,13 +67,8 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
 export function parseGoInteger(text: string, flag: string): number {
   const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9]*)$/.exec(text);
   if (!m) throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: not an integer`);
-  const digits = m[2]!.replace(/_/g, "");
-  let n: number;
-  if (/^0[xX]/.test(digits)) n = parseInt(digits.slice(2), 16);
-  else if (/^0[oO]/.test(digits)) n = parseInt(digits.slice(2), 8);
-  else if (/^0[bB]/.test(digits)) n = parseInt(digits.slice(2), 2);
-  else if (digits.length > 1 && digits.startsWith("0")) n = parseInt(digits.slice(1), 8);
-  else n = parseInt(digits, 10);
+  // Number() reads 0x, 0o and 0b; Go's leading-zero octal becomes 0o.
+  const n = Number(m[2]!.replace(/_/g, "").replace(/^0(?=[0-7])/, "0o"));
   if (!Number.isSafeInteger(n)) throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: value out of range`);
   return m[1] === "-" ? -n : n;
 }

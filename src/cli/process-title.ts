@@ -2,32 +2,18 @@
 const SECRET_FLAGS: ReadonlySet<string> = new Set(["pkcs8-password", "tpm-key-password", "tpm-parent-password"]);
 const REDACTED = "***";
 
-/**
- * The arguments with every secret replaced by `***`: the value of a secret flag (`--flag value`,
- * `--flag=value`, Go's single-dash forms) and the `pin-value` of a PKCS#11 URI. Undefined when there is
- * nothing to hide. Values after `--` are positionals and left alone.
- */
+/** The arguments with secret flag values and URI `pin-value`s replaced by `***`, or undefined when nothing is hidden. */
 export function redactSecretArgs(args: readonly string[]): string[] | undefined {
   const out = [...args];
-  let changed = false;
   for (let i = 0; i < out.length; i++) {
     const arg = out[i]!;
     if (arg === "--") break;
     const flag = /^--?([a-z0-9-]+)(=.*)?$/s.exec(arg);
-    if (flag && SECRET_FLAGS.has(flag[1]!)) {
-      if (flag[2] !== undefined) out[i] = `${arg.slice(0, arg.indexOf("="))}=${REDACTED}`;
-      else if (i + 1 < out.length) out[++i] = REDACTED;
-      else continue;
-      changed = true;
-      continue;
-    }
-    const scrubbed = arg.replace(/(pin-value=)[^;?&]*/gi, `$1${REDACTED}`);
-    if (scrubbed !== arg) {
-      out[i] = scrubbed;
-      changed = true;
-    }
+    if (!flag || !SECRET_FLAGS.has(flag[1]!)) out[i] = arg.replace(/(pin-value=)[^;?&]*/gi, `$1${REDACTED}`);
+    else if (flag[2] !== undefined) out[i] = `${arg.slice(0, arg.indexOf("="))}=${REDACTED}`;
+    else if (i + 1 < out.length) out[++i] = REDACTED;
   }
-  return changed ? out : undefined;
+  return out.some((arg, i) => arg !== args[i]) ? out : undefined;
 }
 
 /**

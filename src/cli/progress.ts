@@ -2,10 +2,9 @@ import type { TextOutput } from "./command.js";
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-export interface ProgressOptions {
+interface ProgressOptions {
   /** Draw a spinner (a terminal that nobody else is writing a prompt to); else print one line. */
   readonly spinner: boolean;
-  readonly intervalMs?: number;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
 }
@@ -28,7 +27,7 @@ export async function withProgress<T>(what: string, out: TextOutput, work: () =>
   let frame = 0;
   const draw = () => out.write(`\r\x1b[K${FRAMES[frame++ % FRAMES.length]} ${what}… ${seconds(now() - started)}`);
   draw();
-  const timer = setInterval(draw, options.intervalMs ?? 100);
+  const timer = setInterval(draw, 100);
   try {
     const result = await work();
     out.write(`\r\x1b[K✔ ${what}: done in ${seconds(now() - started)}\n`);

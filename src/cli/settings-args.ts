@@ -1,10 +1,9 @@
 import { UsageError } from "../errors.js";
-import type { SecretSource } from "../secrets/secret-source.js";
-import { parseSecretSource } from "../secrets/secret-source.js";
+import { parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
-import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
-
+import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
 import type { SignerOptions } from "../signers/options.js";
+import type { Signer } from "../signers/signer.js";
 import { boolArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
 
 /** OS certificate-store flags exist for drop-in compatibility but mean nothing on Linux. */
@@ -57,23 +56,32 @@ export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
   };
 }
 
-function contextOf(args: ParsedArgs, io: CliIo): SettingsContext {
-  return { env: io.env, debug: debugLogger(args, io) };
-}
-
 /** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
 export async function settingsFromArgs(args: ParsedArgs, io: CliIo, profiles: readonly string[] = []): Promise<CredentialSettings[]> {
   const flags = flagRecordFromArgs(args);
   const wait = waitForDeviceFromArgs(args, io);
   const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });
-  if (profiles.length === 0) return [withWait(credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, contextOf(args, io)))];
+  const context = { env: io.env, debug: debugLogger(args, io) };
+  if (profiles.length === 0) return [withWait(credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, context))];
   const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
-  return profiles.map((name) => withWait(profileCredentialSettings(config, name, contextOf(args, io), flags)));
+  return profiles.map((name) => withWait(profileCredentialSettings(config, name, context, flags)));
 }
 
 /** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */
 export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOptions {
-  return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), contextOf(args, io)), ...waitForDeviceFromArgs(args, io) };
+  const context = { env: io.env, debug: debugLogger(args, io) };
+  return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), context), ...waitForDeviceFromArgs(args, io) };
+}
+
+/** Opens the signer, runs `use` and closes the signer, whatever happens. */
+export async function withSigner<T>(options: SignerOptions, use: (signer: Signer) => Promise<T>): Promise<T> {
+  const { createSigner } = await import("../signers/factory.js");
+  const signer = await createSigner(options);
+  try {
+    return await use(signer);
+  } finally {
+    await signer.close();
+  }
 }
 
 /** `--wait-for-device SECONDS`, checked, as the signer options that carry it (a per-invocation flag, not a profile setting). */

@@ -28,6 +28,12 @@ export const SIGNER_OPTIONS: readonly OptionSpec[] = [
   { name: "debug", type: "boolean", description: "Log the canonical request and string to sign to stderr (secrets redacted)" },
 ];
 
+/** SIGNER_OPTIONS' entries of these names, for the commands that take only some of them. */
+export const signerOptionsNamed = (...names: string[]): OptionSpec[] => names.map((name) => SIGNER_OPTIONS.find((o) => o.name === name)!);
+
+/** `--debug` of the commands that do not sign a request. */
+export const DEBUG_OPTION: OptionSpec = { name: "debug", type: "boolean", description: "Debug output on stderr" };
+
 /** Options that choose the role session (credential-process, serve, update). */
 export const SESSION_OPTIONS: readonly OptionSpec[] = [
   { name: "role-arn", type: "string", description: "ARN of the role to assume" },

@@ -16,11 +16,8 @@ const UNSAFE_HINT = "whoever can change it can make this program load their code
 
 /**
  * Reads and validates the config file (`explicitPath`, else the default location). It steers the process (which
- * PKCS#11 module is loaded, where signed requests go), so OpenSSH's rule for ~/.ssh/config applies, checked on
- * what is opened (src/io/trusted-path.ts): the file and every directory above it must belong to this user or
- * root and be writable by nobody else (directories above its own may be sticky, as /tmp is). Otherwise it is
- * refused with FILE_UNSAFE before a byte of it is used. A PKCS#11 module the file names by path must meet the
- * same rule.
+ * PKCS#11 module is loaded, where signed requests go), so OpenSSH's rule for ~/.ssh/config applies to it and to
+ * the modules it names (src/io/trusted-path.ts); otherwise it is refused with FILE_UNSAFE before a byte is used.
  */
 export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): Promise<AgentConfig> {
   const path = resolve(explicitPath ?? defaultConfigPath(env));

@@ -1,23 +1,36 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { InputError } from "../errors.js";
+import { editDistance } from "../nearest-names.js";
 import { ownValue } from "../own-value.js";
 import type { SecretSource } from "../secrets/secret-source.js";
-import { checkSettingsFields, inputFromFlags, profileOrigin } from "../settings/credential-settings.js";
-import { PROFILE_FIELD_KINDS, PROFILE_NAME_PATTERN, type FieldKind, type ProfileSettings } from "./profile-fields.js";
+import { checkSettingsFields, inputFromFlags, profileOrigin, SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
-/** The agent section: where the agent listens and which profiles it serves (default: all). */
-export interface AgentSection {
-  readonly socket?: string;
-  readonly profiles?: readonly string[];
-}
+type FieldKind = "text" | "key-source" | "path" | "library" | "secret" | "boolean" | "integer";
 
-/** A validated configuration file. */
+/** How a field's JSON value is read; paths are resolved against the file's directory. */
+const PATH_KINDS: Readonly<Record<string, FieldKind>> = { certificate: "key-source", "private-key": "key-source", intermediates: "path", "ca-bundle": "path", "pkcs11-lib": "library" };
+
+/**
+ * The fields a named profile may set: the settings (src/settings/), named exactly as their command-line flags,
+ * so a profile reads like the flags it replaces and merging a profile with flags is a per-name affair.
+ */
+export const PROFILE_FIELD_KINDS: Readonly<Record<string, FieldKind>> = Object.fromEntries([
+  ["description", "text"],
+  ...Object.values(SETTINGS_FIELDS)
+    .filter(([flag]) => flag !== "use-dual-stack-endpoint") // no such flag either
+    .map(([flag, type]) => [flag, PATH_KINDS[flag] ?? (type === "string" ? "text" : type)]),
+]);
+
+/** A profile whose values have the types their fields require (paths absolute, secrets as sources). */
+export type ProfileSettings = FlagRecord & { readonly description?: string };
+
+/** A validated configuration file; `agent` says where the agent listens and which profiles it serves (default: all). */
 export interface AgentConfig {
   /** Absolute path of the file it came from (for messages). */
   readonly path: string;
   readonly profiles: ReadonlyMap<string, ProfileSettings>;
-  readonly agent: AgentSection;
+  readonly agent: { readonly socket?: string; readonly profiles?: readonly string[] };
 }
 
 const TOP_LEVEL_KEYS = ["$schema", "version", "profiles", "agent"] as const;
@@ -43,14 +56,18 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   if (raw["version"] !== undefined && raw["version"] !== 1) fail(`"version" must be 1 (got ${JSON.stringify(raw["version"])})`);
 
   const baseDir = dirname(path);
+  const resolvePath = (p: string) => {
+    if (p === "~") return home;
+    return p.startsWith("~/") ? resolve(home, p.slice(2)) : isAbsolute(p) ? p : resolve(baseDir, p);
+  };
   const profilesRaw = raw["profiles"] ?? {};
   if (!isPlainObject(profilesRaw)) return fail('"profiles" must be an object mapping profile names to settings');
   const profiles = new Map<string, ProfileSettings>();
   for (const [name, body] of Object.entries(profilesRaw)) {
-    if (!PROFILE_NAME_PATTERN.test(name)) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
       fail(`profile name ${JSON.stringify(name)} is not allowed`, "use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)");
     }
-    const profile = parseProfile(name, body, baseDir, home, fail);
+    const profile = parseProfile(name, body, resolvePath, fail);
     checkSettingsFields(inputFromFlags(profile), profileOrigin(`config ${path}: profile "${name}"`));
     profiles.set(name, profile);
   }
@@ -61,7 +78,7 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   const agent: { socket?: string; profiles?: string[] } = {};
   if (agentRaw["socket"] !== undefined) {
     if (typeof agentRaw["socket"] !== "string" || agentRaw["socket"] === "") fail('"agent": field "socket" must be a path');
-    agent.socket = resolvePath(agentRaw["socket"] as string, baseDir, home);
+    agent.socket = resolvePath(agentRaw["socket"] as string);
   }
   if (agentRaw["profiles"] !== undefined) {
     const list = agentRaw["profiles"];
@@ -76,17 +93,17 @@ export function parseConfig(text: string, path: string, home: string = homedir()
 
 type Fail = (what: string, hint?: string) => never;
 
-function parseProfile(name: string, body: unknown, baseDir: string, home: string, fail: Fail): ProfileSettings {
+function parseProfile(name: string, body: unknown, resolvePath: (p: string) => string, fail: Fail): ProfileSettings {
   const where = `profile "${name}"`;
   if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
-  const settings: Record<string, string | number | boolean | SecretSource> = {};
+  const settings: Record<string, Value> = {};
   for (const [field, value] of Object.entries(body)) {
     const kind = ownValue<FieldKind>(PROFILE_FIELD_KINDS, field);
     if (!kind) {
       const guess = closest(field, Object.keys(PROFILE_FIELD_KINDS));
       fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");
     }
-    const parsed = parseField(value, kind!, baseDir, home, (expected, hint, echo = true) =>
+    const parsed = parseField(value, kind!, resolvePath, (expected, hint, echo = true) =>
       fail(`${where}: field "${field}" ${expected}${echo ? ` (got ${JSON.stringify(value)})` : ""}`, hint),
     );
     // `prompt` is what happens without the field: the back-end asks on the terminal.
@@ -95,40 +112,28 @@ function parseProfile(name: string, body: unknown, baseDir: string, home: string
   return settings as ProfileSettings;
 }
 
-function parseField(
-  value: unknown,
-  kind: FieldKind,
-  baseDir: string,
-  home: string,
-  bad: (expected: string, hint?: string, echo?: boolean) => never,
-): string | number | boolean | SecretSource | undefined {
-  switch (kind) {
-    case "boolean":
-      if (typeof value !== "boolean") bad("must be true or false");
-      return value as boolean;
-    case "integer":
-      if (!Number.isInteger(value)) bad("must be a whole number");
-      return value as number;
-    default:
-      break;
-  }
+type Bad = (expected: string, hint?: string, echo?: boolean) => never;
+
+type Value = string | number | boolean | SecretSource;
+
+function parseField(value: unknown, kind: FieldKind, resolvePath: (p: string) => string, bad: Bad): Value | undefined {
+  if (kind === "boolean") return typeof value === "boolean" ? value : bad("must be true or false");
+  if (kind === "integer") return Number.isInteger(value) ? (value as number) : bad("must be a whole number");
   if (typeof value !== "string" || value === "") return bad("must be a non-empty string");
-  const text = value as string;
   switch (kind) {
     case "text":
-      return text;
+      return value;
     case "path":
-      return resolvePath(text, baseDir, home);
+      return resolvePath(value);
     case "key-source":
-      return /^(pkcs11:|handle:)/i.test(text) ? text : resolvePath(text, baseDir, home);
+      return /^(pkcs11:|handle:)/i.test(value) ? value : resolvePath(value);
     case "library":
-      return text.includes("/") ? resolvePath(text, baseDir, home) : text;
+      return value.includes("/") ? resolvePath(value) : value;
     case "secret":
-      if (text === "prompt") return undefined;
-      if (/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(text)) return { kind: "env", name: text.slice(4) };
-      if (text.startsWith("file:") && text.length > 5) {
-        const p = text.startsWith("file://") ? new URL(text).pathname : text.slice(5);
-        return { kind: "file", path: resolvePath(p, baseDir, home) };
+      if (value === "prompt") return undefined;
+      if (/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return { kind: "env", name: value.slice(4) };
+      if (value.startsWith("file:") && value.length > 5) {
+        return { kind: "file", path: resolvePath(value.startsWith("file://") ? new URL(value).pathname : value.slice(5)) };
       }
       // Never echo what might be a literal PIN back into a message.
       return bad(
@@ -137,12 +142,6 @@ function parseField(
         false,
       );
   }
-}
-
-export function resolvePath(p: string, baseDir: string, home: string): string {
-  if (p === "~") return home;
-  if (p.startsWith("~/")) return resolve(home, p.slice(2));
-  return isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string, fail: Fail): void {
@@ -181,18 +180,4 @@ function closest(word: string, candidates: readonly string[]): string | undefine
     }
   }
   return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
 }

@@ -1,7 +1,6 @@
 import { InputError } from "../errors.js";
 import { credentialSettings, inputFromFlags, mergeFlagRecords, profileOrigin, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
-import type { AgentConfig } from "./parse-config.js";
-import type { ProfileSettings } from "./profile-fields.js";
+import type { AgentConfig, ProfileSettings } from "./parse-config.js";
 
 /** The settings of profile `name`, or CONFIG_PROFILE_NOT_FOUND listing the ones that exist. */
 export function findProfile(config: AgentConfig, name: string): ProfileSettings {
@@ -15,11 +14,7 @@ export function findProfile(config: AgentConfig, name: string): ProfileSettings 
   return settings;
 }
 
-/**
- * The validated credential settings of profile `name`, with `flags` (settings given on the command line) over
- * it: a flag wins over the profile's field of the same name. A field the profile and the flags both lack is a
- * CONFIG_INVALID naming the profile.
- */
+/** The validated credential settings of profile `name`, with `flags` (from the command line) over it. */
 export function profileCredentialSettings(config: AgentConfig, name: string, context: SettingsContext, flags: FlagRecord = {}): CredentialSettings {
   const record = mergeFlagRecords(findProfile(config, name), flags);
   const withFlags = Object.values(flags).some((v) => v !== undefined);

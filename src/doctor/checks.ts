@@ -1,7 +1,7 @@
-import { verify, type KeyObject } from "node:crypto";
+import { verify } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { existsSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { AgentError, isAgentError } from "../errors.js";
 import { isExposed } from "../io/exposed-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
@@ -10,12 +10,10 @@ import type { SignerOptions } from "../signers/options.js";
 import type { Certificate } from "../x509/certificate.js";
 import { DAY_MS, checkCertificateValidity, roughDuration, utc } from "../x509/validity.js";
 
-export type CheckOutcome = "pass" | "fail" | "skip";
-
 /** One line of the doctor's table. */
 export interface CheckRow {
   readonly name: string;
-  readonly outcome: CheckOutcome;
+  readonly outcome: "pass" | "fail" | "skip";
   readonly detail: string;
   /** What to do about a failure (or how to run a skipped check). */
   readonly hint?: string | undefined;
@@ -35,7 +33,6 @@ export interface DoctorInput {
   readonly createSession: boolean;
   readonly warningDays: number;
   readonly env: NodeJS.ProcessEnv;
-  readonly now?: () => Date;
 }
 
 const pass = (name: string, detail: string): CheckRow => ({ name, outcome: "pass", detail });
@@ -44,13 +41,8 @@ function fail(name: string, error: unknown): CheckRow {
   const e = isAgentError(error) ? error : new AgentError("INTERNAL", error instanceof Error ? error.message : String(error));
   return { name, outcome: "fail", detail: e.message.replace(/\s*\n\s*/g, " "), hint: e.hint, error: e };
 }
-const failText = (name: string, detail: string, hint: string, code: AgentError["code"] = "FILE_UNSAFE"): CheckRow => ({
-  name,
-  outcome: "fail",
-  detail,
-  hint,
-  error: new AgentError(code, detail, { hint }),
-});
+const failText = (name: string, detail: string, hint: string, code: AgentError["code"] = "FILE_UNSAFE"): CheckRow =>
+  fail(name, new AgentError(code, detail, { hint }));
 
 /**
  * Checks a setup end to end, one row per check, reported as each completes. Nothing is retried: a login is
@@ -58,57 +50,42 @@ const failText = (name: string, detail: string, hint: string, code: AgentError["
  */
 export async function runChecks(input: DoctorInput, report: (row: CheckRow) => void): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
-  const add = (row: CheckRow) => {
-    rows.push(row);
-    report(row);
-    return row;
+  const add = (...more: CheckRow[]) => {
+    rows.push(...more);
+    more.forEach(report);
   };
-  const now = input.now ?? (() => new Date());
 
   const config = input.configPath;
   add(config instanceof AgentError ? fail("config file", config) : config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
 
-  // --- files -------------------------------------------------------------------------------------------
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   if (!signerOptions) add(fail("signer settings", input.signer));
-  else for (const row of await fileRows(signerOptions)) add(row);
-
-  // --- key, certificate, device --------------------------------------------------------------------------
-  let signer: Signer | undefined;
-  let certificate: Certificate | undefined;
-  let chain: Certificate[] = [];
-  if (signerOptions) {
-    const opened = await openSigner(signerOptions, input.env);
-    for (const row of opened.rows) add(row);
-    signer = opened.signer;
-    certificate = opened.certificate;
-    chain = opened.chain;
-    // The key could not be used: the certificate file can still be checked on its own.
-    const certFile = signerOptions.certificate;
-    if (!certificate && certFile && !certFile.startsWith("pkcs11:")) {
-      const { readCertificateFile } = await import("../x509/read-certificates.js");
-      const file = await readCertificateFile(certFile).catch(() => undefined);
-      certificate = file?.certificates[0];
-      chain = file?.certificates.slice(1) ?? [];
-    }
+  else add(...(await fileRows(signerOptions)));
+  const opened = signerOptions ? await openSigner(signerOptions, input.env) : { rows: [], chain: [] };
+  add(...opened.rows);
+  const { signer } = opened;
+  let { certificate, chain } = opened;
+  // The key could not be used: the certificate file can still be checked on its own.
+  const certFile = signerOptions?.certificate;
+  if (!certificate && certFile && !certFile.startsWith("pkcs11:")) {
+    const { readCertificateFile } = await import("../x509/read-certificates.js");
+    const file = await readCertificateFile(certFile).catch(() => undefined);
+    certificate = file?.certificates[0];
+    chain = file?.certificates.slice(1) ?? [];
   }
   try {
     if (certificate) {
-      add(validityRow(certificate, now(), input.warningDays));
-      add(await chainRow(certificate, chain, input.trustAnchors, now()));
+      add(validityRow(certificate, new Date(), input.warningDays));
+      add(await chainRow(certificate, chain, input.trustAnchors, new Date()));
     } else if (signerOptions) {
       add(skip("certificate validity", "no certificate could be read"));
     }
     if (signer && certificate) add(await keyMatchRow(signer, certificate));
-
-    // --- agent socket --------------------------------------------------------------------------------------
     add(await agentSocketRow(input.agentSocket));
-
-    // --- endpoint and network --------------------------------------------------------------------------------
     if (input.session instanceof AgentError) {
       add(fail("ARNs and region", input.session));
     } else {
-      for (const row of await endpointRows(input.session, input.endpoint, input.env)) add(row);
+      add(...(await endpointRows(input.session, input.endpoint, input.env)));
       if (input.createSession) {
         if (!signer) add(skip("CreateSession", "no usable signer"));
         else if (rows.some((r) => r.outcome === "fail")) add(skip("CreateSession", "not tried: fix the failures above first"));
@@ -129,12 +106,13 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const keyRef = o.privateKey ?? o.certificate;
   if (isFile(keyRef)) {
     const info = await stat(keyRef).catch(() => undefined);
+    const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     if (!info) rows.push(failText("private key file", `${keyRef} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (isExposed(info.mode)) {
-      rows.push(failText("private key file", `${keyRef} is readable by other users (mode ${(info.mode & 0o777).toString(8).padStart(4, "0")})`, `run: chmod 600 ${keyRef}`));
+      rows.push(failText("private key file", `${keyRef} is readable by other users (mode ${mode})`, `run: chmod 600 ${keyRef}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText("private key file", `${keyRef} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
-    } else rows.push(pass("private key file", `${keyRef} (mode ${(info.mode & 0o777).toString(8).padStart(4, "0")})`));
+    } else rows.push(pass("private key file", `${keyRef} (mode ${mode})`));
   }
   for (const [name, ref] of [["certificate file", o.certificate], ["intermediates file", o.intermediates]] as const) {
     if (!isFile(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
@@ -146,26 +124,19 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   return rows;
 }
 
-interface OpenedSigner {
-  rows: CheckRow[];
-  signer?: Signer | undefined;
-  certificate?: Certificate | undefined;
-  chain: Certificate[];
-}
-
 function hasPinSource(o: SignerOptions): boolean {
   const uri = [o.privateKey, o.certificate].find((r) => r?.startsWith("pkcs11:")) ?? "";
   return o.pkcs11?.pin !== undefined || /[;?](pin-value|pin-source)=/.test(uri);
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
-async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<OpenedSigner> {
+async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11 = keyRef.startsWith("pkcs11:") || (o.certificate ?? "").startsWith("pkcs11:");
   const tpm = keyRef.startsWith("handle:") || /TSS2 PRIVATE KEY/.test(await readHead(keyRef));
   const rows: CheckRow[] = [];
   if (pkcs11 && !hasPinSource(o)) {
-    rows.push(...(await pkcs11PresenceRows(o, env)));
+    rows.push(...(await pkcs11PresenceRows(o)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };
   }
@@ -197,20 +168,18 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<Ope
 }
 
 async function readHead(path: string): Promise<string> {
-  if (!path || path.startsWith("pkcs11:") || path.startsWith("handle:") || !existsSync(path)) return "";
-  const { readFile } = await import("node:fs/promises");
+  if (!path || path.startsWith("pkcs11:") || path.startsWith("handle:")) return "";
   return (await readFile(path).catch(() => Buffer.alloc(0))).subarray(0, 64 * 1024).toString("latin1");
 }
 
 /** Module and token only: no session login, so no PIN is needed or spent. */
-async function pkcs11PresenceRows(o: SignerOptions, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
+async function pkcs11PresenceRows(o: SignerOptions): Promise<CheckRow[]> {
   const [{ parsePkcs11Uri }, { chooseModule }, { acquireModule }, { listTokenSlots, slotMatches, describeToken }] = await Promise.all([
     import("../pkcs11/uri.js"),
     import("../pkcs11/module-path.js"),
     import("../pkcs11/module-loader.js"),
     import("../pkcs11/slots.js"),
   ]);
-  void env;
   const uri = parsePkcs11Uri((o.privateKey?.startsWith("pkcs11:") ? o.privateKey : o.certificate)!);
   let lease;
   try {
@@ -222,17 +191,10 @@ async function pkcs11PresenceRows(o: SignerOptions, env: NodeJS.ProcessEnv): Pro
     const slots = listTokenSlots(lease.module);
     const matching = slots.filter((s) => slotMatches(uri, s, lease.module.info));
     const rows = [pass("PKCS#11 module", `${lease.module.info.manufacturer} ${lease.module.info.description}`.trim() || "loaded")];
-    if (matching.length === 0) {
-      rows.push(
-        failText(
-          "token present",
-          `no token matches the URI (tokens: ${slots.map((s) => describeToken(s.token)).join(", ") || "none"})`,
-          "plug the token in, or fix token=/serial= in the URI",
-          "PKCS11_TOKEN_NOT_FOUND",
-        ),
-      );
-    } else rows.push(pass("token present", matching.map((s) => describeToken(s.token)).join(", ")));
-    return rows;
+    if (matching.length > 0) return [...rows, pass("token present", matching.map((s) => describeToken(s.token)).join(", "))];
+    const tokens = slots.map((s) => describeToken(s.token)).join(", ") || "none";
+    const hint = "plug the token in, or fix token=/serial= in the URI";
+    return [...rows, failText("token present", `no token matches the URI (tokens: ${tokens})`, hint, "PKCS11_TOKEN_NOT_FOUND")];
   } finally {
     lease.release();
   }
@@ -270,7 +232,7 @@ async function chainRow(leaf: Certificate, chain: Certificate[], anchorsPath: st
 }
 
 async function keyMatchRow(signer: Signer, cert: Certificate): Promise<CheckRow> {
-  const key: KeyObject | undefined = cert.publicKey;
+  const key = cert.publicKey;
   if (!key || (signer.keyType !== "RSA" && signer.keyType !== "EC")) return skip("key matches certificate", `not checked for ${signer.keyType} keys`);
   const message = Buffer.from(`roles-anywhere-agent doctor ${Date.now()}`);
   try {
@@ -297,28 +259,19 @@ async function agentSocketRow(path: string): Promise<CheckRow> {
 
 async function endpointRows(params: CreateSessionParams, options: CreateSessionOptions, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
-  const [{ prepareCreateSession }, { partitionOf }, { createTransport, sendRequest }, { clockSkewMs, CLOCK_SKEW_LIMIT_MS, describeDuration }] = await Promise.all([
+  const [{ prepareCreateSession }, { partitionOf }, { createTransport, sendRequest }, { clockSkewMs, CLOCK_SKEW_LIMIT_MS }] = await Promise.all([
     import("../rolesanywhere/signed-request.js"),
     import("../rolesanywhere/partitions.js"),
     import("../rolesanywhere/http-client.js"),
     import("../rolesanywhere/response.js"),
   ]);
-  let target;
-  try {
-    target = prepareCreateSession(params, { ...options, env });
-  } catch (error) {
-    return [fail("ARNs and region", error)];
-  }
+  // The settings were built by the same call: it cannot fail here.
+  const target = prepareCreateSession(params, { ...options, env });
   const partition = partitionOf(target.region).name;
   rows.push(pass("ARNs and region", `${target.region} (partition ${partition})`));
   let transport;
   try {
-    transport = await createTransport(target.endpoint, {
-      ...(options.caBundle !== undefined ? { caBundle: options.caBundle } : {}),
-      ...(options.verifyTls !== undefined ? { verifyTls: options.verifyTls } : {}),
-      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-      env,
-    });
+    transport = await createTransport(target.endpoint, { ...options, env });
   } catch (error) {
     return [...rows, fail("endpoint", error)];
   }
@@ -347,8 +300,8 @@ async function endpointRows(params: CreateSessionParams, options: CreateSessionO
     const skew = clockSkewMs(response, receivedAt);
     if (skew === undefined) rows.push(skip("clock", "the endpoint sent no Date header"));
     else if (Math.abs(skew) > CLOCK_SKEW_LIMIT_MS) {
-      rows.push(failText("clock", `this machine's clock is ${describeDuration(skew)} ${skew > 0 ? "behind" : "ahead of"} the endpoint's`, "fix the clock (NTP): signatures more than 5 minutes off are refused", "NETWORK_ERROR"));
-    } else rows.push(pass("clock", `within ${describeDuration(Math.max(1000, Math.abs(skew)))} of the endpoint's Date header`));
+      rows.push(failText("clock", `this machine's clock is ${roughDuration(skew)} ${skew > 0 ? "behind" : "ahead of"} the endpoint's`, "fix the clock (NTP): signatures more than 5 minutes off are refused", "NETWORK_ERROR"));
+    } else rows.push(pass("clock", `within ${roughDuration(Math.max(1000, Math.abs(skew)))} of the endpoint's Date header`));
   } catch (error) {
     rows.push(fail("reachability", error), skip("clock", "not checked"));
   } finally {

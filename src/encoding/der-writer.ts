@@ -2,27 +2,12 @@
 import { TAG } from "./der.js";
 import { withoutLeadingZeros } from "./bytes.js";
 
-/** Tag and length octets: short form below 128, else 0x80|k followed by k big-endian bytes. */
-export function derHeaderSize(length: number): number {
-  let size = 2;
-  if (length >= 0x80) for (let v = length; v > 0; v = Math.floor(v / 256)) size++;
-  return size;
-}
-
-/** Writes the tag and length octets at `at`; returns where the content goes. */
-export function writeDerHeader(out: Uint8Array, at: number, tag: number, length: number): number {
-  const lengthBytes = derHeaderSize(length) - 2;
-  out[at++] = tag;
-  if (lengthBytes > 0) out[at++] = 0x80 | lengthBytes;
-  for (let k = lengthBytes - 1; k >= 0; k--) out[at++] = Math.floor(length / 256 ** k) & 0xff;
-  if (lengthBytes === 0) out[at++] = length;
-  return at;
-}
-
+/** Tag, length (short form below 128, else 0x80|k followed by k big-endian bytes) and content. */
 export function derTlv(tag: number, content: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(derHeaderSize(content.length) + content.length);
-  out.set(content, writeDerHeader(out, 0, tag, content.length));
-  return out;
+  const lengthBytes: number[] = [];
+  for (let v = content.length; v > 0; v = Math.floor(v / 256)) lengthBytes.unshift(v % 256);
+  const header = content.length < 0x80 ? [tag, content.length] : [tag, 0x80 | lengthBytes.length, ...lengthBytes];
+  return Buffer.concat([Buffer.from(header), content]);
 }
 
 export function derSequence(...parts: Uint8Array[]): Buffer {

@@ -2,8 +2,7 @@
  * Byte formats around a signature, shared by every signer back-end: digest names, the DigestInfo of
  * PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
  */
-import { TAG } from "./der.js";
-import { derHeaderSize, writeDerHeader } from "./der-writer.js";
+import { derSequence, derUnsignedInteger } from "./der-writer.js";
 
 export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
 
@@ -32,34 +31,9 @@ export function emsaPkcs1v15(digest: Buffer, algorithm: DigestAlgorithm, modulus
   return Buffer.concat([Buffer.from([0x00, 0x01]), Buffer.alloc(padding, 0xff), Buffer.from([0x00]), t]);
 }
 
-/**
- * ECDSA (r, s) as big-endian magnitudes (possibly shorter than the curve size) → DER SEQUENCE { INTEGER r,
- * INTEGER s }, written into one buffer: it runs once per signature, next to a token's C_Sign.
- */
+/** ECDSA (r, s) as big-endian magnitudes (possibly shorter than the curve size) → DER SEQUENCE { INTEGER r, INTEGER s }. */
 export function ecdsaSignatureToDer(r: Uint8Array, s: Uint8Array): Buffer {
-  const rLength = integerLength(r);
-  const sLength = integerLength(s);
-  const body = derHeaderSize(rLength) + rLength + derHeaderSize(sLength) + sLength;
-  const out = Buffer.allocUnsafe(derHeaderSize(body) + body);
-  const at = writeInteger(out, writeDerHeader(out, writeDerHeader(out, 0, TAG.SEQUENCE, body), TAG.INTEGER, rLength), r, rLength);
-  writeInteger(out, writeDerHeader(out, at, TAG.INTEGER, sLength), s, sLength);
-  return out;
-}
-
-/** An INTEGER's content length for a magnitude: no leading zeros, one 0x00 before a set top bit. */
-function integerLength(v: Uint8Array): number {
-  let i = 0;
-  while (i < v.length && v[i] === 0) i++;
-  return i === v.length ? 1 : v.length - i + (v[i]! & 0x80 ? 1 : 0);
-}
-
-/** The magnitude's last `length` bytes, zero-filled on the left where it is shorter. */
-function writeInteger(out: Buffer, at: number, v: Uint8Array, length: number): number {
-  const from = Math.max(0, v.length - length);
-  const zeros = length - (v.length - from);
-  out.fill(0, at, at + zeros);
-  out.set(v.subarray(from), at + zeros);
-  return at + length;
+  return derSequence(derUnsignedInteger(r), derUnsignedInteger(s));
 }
 
 /** Converts an ECDSA signature from r‖s (two equal halves: PKCS#11, IEEE P1363) to DER. */

@@ -27,29 +27,18 @@ export const WEAK_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = {
 export async function certificateFacts(cert: Certificate): Promise<CertificateFacts> {
   const [{ AsnConvert }, x509] = await Promise.all([import("@peculiar/asn1-schema"), import("@peculiar/asn1-x509")]);
   try {
-    return readFacts(cert, AsnConvert, x509);
+    const parsed = AsnConvert.parse(cert.der, x509.Certificate);
+    const extensions = parsed.tbsCertificate.extensions ?? [];
+    const bc = extensions.find((e) => e.extnID === BASIC_CONSTRAINTS);
+    const basic = bc ? AsnConvert.parse(bc.extnValue, x509.BasicConstraints) : undefined;
+    const ku = extensions.find((e) => e.extnID === KEY_USAGE);
+    return {
+      isCa: basic?.cA,
+      pathLenConstraint: basic?.pathLenConstraint,
+      keyUsage: ku ? new Set<string>(AsnConvert.parse(ku.extnValue, x509.KeyUsage).toJSON()) : undefined,
+      signatureAlgorithmOid: parsed.signatureAlgorithm.algorithm,
+    };
   } catch (cause) {
     throw new InputError("CERTIFICATE_INVALID", `could not read the extensions of certificate "${cert.subject.split("\n").join(", ")}"`, { cause });
   }
-}
-
-function readFacts(
-  cert: Certificate,
-  AsnConvert: typeof import("@peculiar/asn1-schema").AsnConvert,
-  x509: typeof import("@peculiar/asn1-x509"),
-): CertificateFacts {
-  const parsed = AsnConvert.parse(cert.der, x509.Certificate);
-  const extensions = parsed.tbsCertificate.extensions ?? [];
-  const find = (oid: string) => extensions.find((e) => e.extnID === oid);
-
-  const bc = find(BASIC_CONSTRAINTS);
-  const basic = bc ? AsnConvert.parse(bc.extnValue, x509.BasicConstraints) : undefined;
-  const ku = find(KEY_USAGE);
-  const keyUsage = ku ? new Set<string>(AsnConvert.parse(ku.extnValue, x509.KeyUsage).toJSON()) : undefined;
-  return {
-    isCa: basic?.cA,
-    pathLenConstraint: basic?.pathLenConstraint,
-    keyUsage,
-    signatureAlgorithmOid: parsed.signatureAlgorithm.algorithm,
-  };
 }

@@ -1,6 +1,8 @@
 import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js";
-import { InputError, isAgentError } from "../errors.js";
+import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
+import { durationProblem } from "../rolesanywhere/request.js";
+import { rethrownAs } from "./rejections.js";
 
 /** What a profile allows: the roles it may hand out and how long sessions may last. */
 export interface ProfilePolicy {
@@ -38,23 +40,22 @@ export function parseLocalEndpointConfig(json: unknown, source = "config"): Loca
   if (unknownKeys.length > 0) throw invalid(source, `unknown key "${unknownKeys[0]}" (only "profiles" is allowed)`);
   if (!isObject(json["profiles"])) throw invalid(source, "\"profiles\" must be an object: {\"<profile ARN or ID>\": {\"roles\": [...]}}");
   const profiles = new Map<string, ProfilePolicy>();
-  for (const [key, value] of Object.entries(json["profiles"])) {
-    const where = `profile "${key}"`;
-    checkProfileKey(key, source, where);
-    profiles.set(key, parseProfile(value, source, where));
-  }
+  for (const [key, value] of Object.entries(json["profiles"])) profiles.set(key, parseProfile(key, value, source));
   return { profiles };
 }
 
 /** The policy for a profile ARN: looked up by the full ARN first, then by its ID. */
 export function findProfilePolicy(config: LocalEndpointConfig, profileArn: string): ProfilePolicy | undefined {
-  const exact = config.profiles.get(profileArn);
-  if (exact) return exact;
-  const id = parseArn(profileArn).resource.slice("profile/".length);
-  return config.profiles.get(id);
+  return config.profiles.get(profileArn) ?? config.profiles.get(parseArn(profileArn).resource.slice("profile/".length));
 }
 
-function parseProfile(value: unknown, source: string, where: string): ProfilePolicy {
+function parseProfile(key: string, value: unknown, source: string): ProfilePolicy {
+  const where = `profile "${key}"`;
+  const withinConfig = (m: string) => invalid(source, `${where}: ${m}`);
+  if (key.startsWith("arn:")) rethrownAs(withinConfig, () => parseProfileArn(key));
+  else if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) {
+    throw withinConfig("a key must be a profile ARN or a profile ID (letters, digits, '.', '_', '-')");
+  }
   if (!isObject(value)) throw invalid(source, `${where} must be an object with a "roles" array`);
   const allowed = new Set(["roles", "maxDurationSeconds", "acceptRoleSessionName"]);
   const stray = Object.keys(value).find((k) => !allowed.has(k));
@@ -64,7 +65,7 @@ function parseProfile(value: unknown, source: string, where: string): ProfilePol
     throw invalid(source, `${where}: "roles" must be a non-empty array of role ARNs`);
   }
   const max = value["maxDurationSeconds"];
-  if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 900 || max > 43200)) {
+  if (max !== undefined && (typeof max !== "number" || durationProblem(max))) {
     throw invalid(source, `${where}: "maxDurationSeconds" must be an integer from 900 to 43200`);
   }
   const accept = value["acceptRoleSessionName"];
@@ -72,26 +73,10 @@ function parseProfile(value: unknown, source: string, where: string): ProfilePol
     throw invalid(source, `${where}: "acceptRoleSessionName" must be true or false`);
   }
   return {
-    roles: new Set(roles.map((r: string) => withinConfig(() => parseRoleArn(r), source, where))),
+    roles: new Set(roles.map((r: string) => rethrownAs(withinConfig, () => parseRoleArn(r)))),
     maxDurationSeconds: max as number | undefined,
     acceptRoleSessionName: accept ?? true,
   };
-}
-
-function checkProfileKey(key: string, source: string, where: string): void {
-  if (key.startsWith("arn:")) withinConfig(() => parseProfileArn(key), source, where);
-  else if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) {
-    throw invalid(source, `${where}: a key must be a profile ARN or a profile ID (letters, digits, '.', '_', '-')`);
-  }
-}
-
-function withinConfig<T>(parse: () => T, source: string, where: string): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (isAgentError(error)) throw invalid(source, `${where}: ${error.message}`);
-    throw error;
-  }
 }
 
 function invalid(source: string, what: string): InputError {

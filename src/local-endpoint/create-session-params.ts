@@ -1,22 +1,14 @@
-import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf, type ProfileArn, type RoleArn, type TrustAnchorArn } from "../arn.js";
-import { isAgentError } from "../errors.js";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf } from "../arn.js";
+import type { CreateSessionParams as ClientParams } from "../rolesanywhere/types.js";
+import { durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
 import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
-import { accessDenied, resourceNotFound, validationFailed } from "./rejections.js";
+import { accessDenied, resourceNotFound, rethrownAs, validationFailed } from "./rejections.js";
 import { queryPairs, type WireRequest } from "./wire-request.js";
 
-export const MIN_DURATION_SECONDS = 900;
-export const MAX_DURATION_SECONDS = 43200;
-export const DEFAULT_DURATION_SECONDS = 3600;
+const DEFAULT_DURATION_SECONDS = 3600;
 
-/** The CreateSession parameters after validation against the endpoint's region and config. */
-export interface CreateSessionParams {
-  readonly profileArn: ProfileArn;
-  readonly roleArn: RoleArn;
-  readonly trustAnchorArn: TrustAnchorArn;
-  /** The session length granted: requested (or default), capped by the profile. */
-  readonly durationSeconds: number;
-  readonly roleSessionName: string | undefined;
-}
+/** The parameters after validation; `durationSeconds` is the length granted (requested or default, capped by the profile). */
+export type CreateSessionParams = Omit<ClientParams, "region">;
 
 const ARN_PARAMETERS = ["profileArn", "roleArn", "trustAnchorArn"] as const;
 
@@ -46,9 +38,9 @@ export function readCreateSessionParams(
     }
     return value;
   }) as [string, string, string];
-  const profileArn = asValidation(() => parseProfileArn(profile));
-  const roleArn = asValidation(() => parseRoleArn(role));
-  const trustAnchorArn = asValidation(() => parseTrustAnchorArn(anchor));
+  const profileArn = rethrownAs(validationFailed, () => parseProfileArn(profile));
+  const roleArn = rethrownAs(validationFailed, () => parseRoleArn(role));
+  const trustAnchorArn = rethrownAs(validationFailed, () => parseTrustAnchorArn(anchor));
   for (const [what, arn] of [["Trust anchor", trustAnchorArn], ["Profile", profileArn]] as const) {
     if (regionOf(arn) !== region) {
       throw validationFailed(`${what} ARN region '${regionOf(arn)}' does not match the endpoint region '${region}'`);
@@ -56,16 +48,13 @@ export function readCreateSessionParams(
   }
 
   const requested = body["durationSeconds"];
-  if (requested !== undefined && requested !== null) {
-    if (typeof requested !== "number" || !Number.isInteger(requested) || requested < MIN_DURATION_SECONDS || requested > MAX_DURATION_SECONDS) {
-      throw validationFailed(`durationSeconds must be an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}, got ${JSON.stringify(requested)}`);
-    }
+  if (requested !== undefined && requested !== null && (typeof requested !== "number" || durationProblem(requested))) {
+    throw validationFailed(`durationSeconds must be an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}, got ${JSON.stringify(requested)}`);
   }
   const roleSessionName = body["roleSessionName"];
-  if (roleSessionName !== undefined && roleSessionName !== null) {
-    if (typeof roleSessionName !== "string" || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) {
-      throw validationFailed("roleSessionName must be 2 to 64 characters from letters, digits and _+=,.@-");
-    }
+  const badName = typeof roleSessionName !== "string" || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName);
+  if (roleSessionName !== undefined && roleSessionName !== null && badName) {
+    throw validationFailed("roleSessionName must be 2 to 64 characters from letters, digits and _+=,.@-");
   }
 
   const policy = config ? findProfilePolicy(config, profileArn) : undefined;
@@ -96,13 +85,4 @@ function parseBody(body: Buffer): Record<string, unknown> {
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw validationFailed("The request body must be a JSON object");
   return json as Record<string, unknown>;
-}
-
-function asValidation<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (isAgentError(error)) throw validationFailed(error.message);
-    throw error;
-  }
 }

@@ -28,8 +28,7 @@ export function createSessionResponseBody(session: IssuedSession, leaf: Certific
 
 /** `CN=<common name>` of the leaf, as the service sets the source identity; "" without a CN. */
 export function sourceIdentity(leaf: Certificate): string {
-  const cn = leaf.subject.split("\n").find((part) => part.startsWith("CN="));
-  return cn ?? "";
+  return leaf.subject.split("\n").find((part) => part.startsWith("CN=")) ?? "";
 }
 
 /** The service's session name when none is requested: the certificate serial in hex. */

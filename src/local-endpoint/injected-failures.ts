@@ -10,11 +10,6 @@ const ERROR_TYPES: Readonly<Record<number, string>> = {
 /** How an injected bad answer spells its credentials' expiration: an hour ago, or text that is not a time. */
 export type ExpirationFault = "past" | "unparsable";
 
-export interface InjectedFailure {
-  readonly status: number;
-  readonly errorType: string;
-}
-
 /**
  * Test knobs: the next N CreateSession requests are answered with an error status before any verification,
  * so that clients' retry and backoff paths can be exercised against a real endpoint; or the next N verified
@@ -55,7 +50,7 @@ export class InjectedFailures {
   }
 
   /** Consumes one injected failure, if any is left. */
-  take(): InjectedFailure | undefined {
+  take(): { status: number; errorType: string } | undefined {
     if (this.#remaining === 0) return undefined;
     this.#remaining--;
     return { status: this.#status, errorType: ERROR_TYPES[this.#status] ?? (this.#status < 500 ? "ValidationException" : "InternalServerException") };

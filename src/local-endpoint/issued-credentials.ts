@@ -18,10 +18,7 @@ export interface IssuedSession {
   readonly certificateSerial: string;
 }
 
-export interface SessionRequest {
-  readonly roleArn: RoleArn;
-  readonly profileArn: ProfileArn;
-  readonly roleSessionName: string;
+export interface SessionRequest extends Pick<IssuedSession, "roleArn" | "profileArn" | "roleSessionName"> {
   readonly durationSeconds: number;
   /** The session never outlives the certificate. */
   readonly notAfter: Date;

@@ -1,4 +1,4 @@
-import { ServiceError } from "../errors.js";
+import { isAgentError, ServiceError } from "../errors.js";
 
 /**
  * How the local endpoint refuses a CreateSession request, in the service's terms: a 403
@@ -15,4 +15,13 @@ export function validationFailed(message: string): ServiceError {
 
 export function resourceNotFound(message: string): ServiceError {
   return new ServiceError("RESOURCE_NOT_FOUND", message, { status: 404, serviceCode: "ResourceNotFoundException" });
+}
+
+/** `parse()`, with an AgentError it throws replaced by `wrap(its message)`. */
+export function rethrownAs<T>(wrap: (message: string) => Error, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw isAgentError(error) ? wrap(error.message) : error;
+  }
 }

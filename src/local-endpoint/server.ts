@@ -4,7 +4,6 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { isAgentError, ServiceError } from "../errors.js";
-import type { KeyType } from "../x509/certificate.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
 import { createSessionResponseBody, defaultSessionName } from "./create-session-response.js";
 import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";
@@ -14,7 +13,7 @@ import { getCallerIdentityXml, stsErrorXml } from "./sts-responses.js";
 import { stsError, verifyStsRequest } from "./sts-verify.js";
 import { loadTrustAnchors, type TrustAnchorSource } from "./trust-anchors.js";
 import { verifyCreateSessionRequest, type CreateSessionPolicy } from "./verify-request.js";
-import type { SignatureVerifier } from "./verify-signature.js";
+import type { SignatureVerifiers } from "./verify-signature.js";
 import { wireRequest } from "./wire-request.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -41,7 +40,7 @@ export interface LocalEndpointOptions {
   /** Called once per request, after the answer is sent. Entries never hold credentials. */
   onRequest?: (entry: RequestLogEntry) => void;
   /** Signature verifiers per key type, replacing the defaults (RSA, EC). */
-  verifiers?: Readonly<Partial<Record<KeyType, SignatureVerifier>>>;
+  verifiers?: SignatureVerifiers;
   /**
    * At most this many CreateSession requests per second, across all callers (a sliding one-second window);
    * above it the answer is the service's HTTP 429 `ThrottlingException` ("Rate exceeded") with a `Retry-After`.
@@ -94,7 +93,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     region,
     trustAnchors: await loadTrustAnchors(options.trustAnchors),
     config: await resolveConfig(options.config),
-    ...(options.verifiers ? { verifiers: options.verifiers } : {}),
+    verifiers: options.verifiers,
   };
   const store = new IssuedCredentialStore();
   const failures = new InjectedFailures();
@@ -127,61 +126,49 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     const jsonError = (status: number, errorType: string, message: string) =>
       answer(status, JSON.stringify({ message }), "application/json", message, errorType);
 
-    let body: Buffer;
-    try {
-      body = await readBody(req);
-    } catch (error) {
-      if (error instanceof BodyTooLarge) return jsonError(413, "ValidationException", "Request body exceeds 1 MiB");
-      throw error;
-    }
+    const body = await readBody(req);
+    if (!body) return jsonError(413, "ValidationException", "Request body exceeds 1 MiB");
     const wire = wireRequest(method, target, req.rawHeaders, body);
-
-    if (operation === "CreateSession" && method === "POST") {
-      const decision = rateLimit?.take();
-      if (decision && !decision.admitted) {
-        const seconds = retryAfterSeconds(decision.retryAfterMs);
-        const reason = `${THROTTLED.message} (more than ${rateLimit!.perSecond} CreateSession requests in one second; Retry-After: ${seconds})`;
-        return answer(THROTTLED.status, JSON.stringify({ message: THROTTLED.message }), "application/json", reason, THROTTLED.errorType, { "retry-after": String(seconds) });
-      }
-      const injected = failures.take();
-      if (injected) return jsonError(injected.status, injected.errorType, `injected failure (${failures.remaining} left)`);
-      try {
+    try {
+      if (operation === "CreateSession" && method === "POST") {
+        const decision = rateLimit?.take();
+        if (decision && !decision.admitted) {
+          const seconds = retryAfterSeconds(decision.retryAfterMs);
+          const reason = `${THROTTLED.message} (more than ${rateLimit!.perSecond} CreateSession requests in one second; Retry-After: ${seconds})`;
+          const message = JSON.stringify({ message: THROTTLED.message });
+          return answer(THROTTLED.status, message, "application/json", reason, THROTTLED.errorType, { "retry-after": String(seconds) });
+        }
+        const injected = failures.take();
+        if (injected) return jsonError(injected.status, injected.errorType, `injected failure (${failures.remaining} left)`);
         const now = clock();
         const verified = await verifyCreateSessionRequest(wire, policy, now);
         const badExpiration = failures.takeExpiration();
         const session = store.issue(
           {
-            roleArn: verified.roleArn,
-            profileArn: verified.profileArn,
+            ...verified,
             roleSessionName: verified.roleSessionName ?? defaultSessionName(verified.leaf),
-            durationSeconds: verified.durationSeconds,
             notAfter: verified.leaf.notAfter,
             certificateSerial: verified.leaf.serialDecimal,
-            ...(badExpiration === "past" ? { expiredMsAgo: 3600_000 } : {}),
+            expiredMsAgo: badExpiration === "past" ? 3600_000 : undefined,
           },
           now,
         );
         const reason = `issued ${badExpiration ? `(injected: ${badExpiration} expiration) ` : ""}${verified.durationSeconds}s session for ${verified.roleArn} to certificate serial ${verified.leaf.serialDecimal}`;
         const body = createSessionResponseBody(session, verified.leaf, region, badExpiration === "unparsable" ? "tomorrow, probably" : undefined);
         return answer(201, body, "application/json", reason);
-      } catch (error) {
-        if (error instanceof ServiceError) return jsonError(error.status, error.serviceCode, error.message);
-        throw error;
       }
-    }
-    if (operation === "STS" && (method === "POST" || method === "GET")) {
-      const xmlError = (e: ServiceError) =>
-        answer(e.status, stsErrorXml(e.serviceCode, e.message, requestId, e.status), "text/xml", e.message, e.serviceCode);
-      try {
+      if (operation === "STS" && (method === "POST" || method === "GET")) {
         const call = verifyStsRequest(wire, store, clock());
         if (call.action !== "GetCallerIdentity") {
-          return xmlError(stsError(400, "InvalidAction", `Could not find operation ${call.action} for version ${call.version ?? "NO_VERSION_SPECIFIED"}`));
+          throw stsError(400, "InvalidAction", `Could not find operation ${call.action} for version ${call.version ?? "NO_VERSION_SPECIFIED"}`);
         }
         return answer(200, getCallerIdentityXml(call.session, requestId), "text/xml", `GetCallerIdentity ${call.session.assumedRoleArn}`);
-      } catch (error) {
-        if (error instanceof ServiceError) return xmlError(error);
-        throw error;
       }
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error;
+      if (operation === "CreateSession") return jsonError(error.status, error.serviceCode, error.message);
+      const xml = stsErrorXml(error.serviceCode, error.message, requestId, error.status);
+      return answer(error.status, xml, "text/xml", error.message, error.serviceCode);
     }
     return jsonError(404, "UnknownOperationException", `No operation for ${method} ${path}: use POST /sessions (CreateSession) or POST / (STS)`);
   }
@@ -189,19 +176,15 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       const message = `internal error: ${isAgentError(error) ? error.toOneLine() : error instanceof Error ? error.message : String(error)}`;
-      if (!res.headersSent) {
-        const body = JSON.stringify({ message });
-        res.writeHead(500, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-amzn-errortype": "InternalServerException" });
-        res.end(body);
-      } else {
-        res.destroy();
-      }
+      const body = JSON.stringify({ message });
+      const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { ...headers, "x-amzn-errortype": "InternalServerException" }).end(body);
       record({ time: clock(), method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
     });
   };
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
-  const host = options.host ?? "127.0.0.1";
-  await listenTcp(server, host, options.port ?? 0);
+  await listenTcp(server, options.host ?? "127.0.0.1", options.port ?? 0);
   const address = server.address() as AddressInfo;
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
@@ -232,9 +215,8 @@ async function resolveConfig(config: LocalEndpointOptions["config"]): Promise<Lo
   return parseLocalEndpointConfig(config, "(options.config)");
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** The whole body; undefined when it exceeds MAX_BODY_BYTES. */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -243,7 +225,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       if (size > MAX_BODY_BYTES) {
         req.removeAllListeners("data");
         req.resume();
-        reject(new BodyTooLarge());
+        resolve(undefined);
         return;
       }
       chunks.push(chunk);
@@ -252,5 +234,3 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on("error", reject);
   });
 }
-
-

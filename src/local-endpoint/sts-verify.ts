@@ -1,9 +1,10 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ServiceError } from "../errors.js";
+import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
+import type { AuthorizationFields } from "../sigv4x509/authorization.js";
 import { canonicalRequest } from "../sigv4x509/canonical-request.js";
 import { amzDate, parseAmzDate, shortDate } from "../sigv4x509/scope.js";
 import type { IssuedCredentialStore, IssuedSession } from "./issued-credentials.js";
-import { MAX_CLOCK_SKEW_MS } from "./verify-request.js";
 import { headerValue, queryPairs, toRequestToSign, type WireRequest } from "./wire-request.js";
 
 const ALGORITHM = "AWS4-HMAC-SHA256";
@@ -16,14 +17,7 @@ export interface VerifiedStsCall {
   readonly version: string | undefined;
 }
 
-interface HmacAuthorization {
-  accessKeyId: string;
-  date: string;
-  region: string;
-  service: string;
-  signedHeaders: string[];
-  signature: string;
-}
+type HmacAuthorization = Omit<AuthorizationFields, "algorithm" | "serialNumber"> & { accessKeyId: string };
 
 /**
  * Verifies an STS Query-protocol request (POST form body, or GET query) signed with SigV4 HMAC by
@@ -40,19 +34,17 @@ export function verifyStsRequest(request: WireRequest, store: IssuedCredentialSt
   }
   if (auth.service !== STS_SERVICE) throw signatureMismatch(`Credential should be scoped to correct service: '${STS_SERVICE}'.`);
   const signed = new Set(auth.signedHeaders);
-  for (const name of ["host", "x-amz-date"]) {
-    if (!signed.has(name)) throw signatureMismatch(`'${name}' must be a signed header.`);
-  }
-  for (const name of signed) {
-    if (!request.headers.has(name)) throw signatureMismatch(`Signed header '${name}' is missing from the request.`);
-  }
+  const unsigned = ["host", "x-amz-date"].find((name) => !signed.has(name));
+  if (unsigned !== undefined) throw signatureMismatch(`'${unsigned}' must be a signed header.`);
+  const absent = [...signed].find((name) => !request.headers.has(name));
+  if (absent !== undefined) throw signatureMismatch(`Signed header '${absent}' is missing from the request.`);
   const dateText = headerValue(request, "x-amz-date")!;
   const date = parseAmzDate(dateText);
   if (!date) throw signatureMismatch(`X-Amz-Date '${dateText}' is not in ISO 8601 basic format (YYYYMMDD'T'HHMMSS'Z').`);
   if (shortDate(date) !== auth.date) {
     throw signatureMismatch(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${shortDate(date)}', from '${dateText}'.`);
   }
-  if (Math.abs(now.getTime() - date.getTime()) > MAX_CLOCK_SKEW_MS) {
+  if (Math.abs(now.getTime() - date.getTime()) > CLOCK_SKEW_LIMIT_MS) {
     throw signatureMismatch(`Signature expired: ${dateText} is more than 5 minutes from the server time ${amzDate(now)}.`);
   }
 
@@ -66,13 +58,8 @@ export function verifyStsRequest(request: WireRequest, store: IssuedCredentialSt
     throw stsError(403, "ExpiredToken", "The security token included in the request is expired");
   }
 
-  const canonical = canonicalRequest(toRequestToSign(request), signed);
-  const toSign = [
-    ALGORITHM,
-    dateText,
-    `${auth.date}/${auth.region}/${auth.service}/aws4_request`,
-    createHash("sha256").update(canonical).digest("hex"),
-  ].join("\n");
+  const hash = createHash("sha256").update(canonicalRequest(toRequestToSign(request), signed)).digest("hex");
+  const toSign = `${ALGORITHM}\n${dateText}\n${auth.date}/${auth.region}/${auth.service}/aws4_request\n${hash}`;
   const key = signingKey(session.credentials.secretAccessKey, auth.date, auth.region, auth.service);
   const expected = createHmac("sha256", key).update(toSign).digest("hex");
   if (!equalSecrets(expected, auth.signature)) {
@@ -92,14 +79,8 @@ function parseHmacAuthorization(value: string): HmacAuthorization | undefined {
     value.trim(),
   );
   if (!m) return undefined;
-  return {
-    accessKeyId: m[1]!,
-    date: m[2]!,
-    region: m[3]!,
-    service: m[4]!,
-    signedHeaders: m[5]!.split(";"),
-    signature: m[6]!,
-  };
+  const [accessKeyId, date, region, service, signedHeaders, signature] = m.slice(1) as [string, string, string, string, string, string];
+  return { accessKeyId, date, region, service, signedHeaders: signedHeaders.split(";"), signature };
 }
 
 /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */

@@ -75,7 +75,7 @@ function checkLeaf(leaf: Certificate, facts: CertificateFacts, now: Date): void 
   if (facts.keyUsage && !facts.keyUsage.has("digitalSignature")) {
     throw accessDenied("Signing certificate keyUsage does not include digitalSignature");
   }
-  rejectWeakAlgorithm(leaf, facts, "Signing certificate");
+  rejectWeakAlgorithm(facts, "Signing certificate");
 }
 
 function checkIssuer(cert: Certificate, facts: CertificateFacts, at: { below: number; isAnchor: boolean; now: Date }): void {
@@ -91,10 +91,10 @@ function checkIssuer(cert: Certificate, facts: CertificateFacts, at: { below: nu
     throw accessDenied(`Certificate chain exceeds the path length constraint (${facts.pathLenConstraint}) of ${name}`);
   }
   // An anchor's own signature is not part of the trust decision.
-  if (!at.isAnchor) rejectWeakAlgorithm(cert, facts, `${what} ${name}`);
+  if (!at.isAnchor) rejectWeakAlgorithm(facts, `${what} ${name}`);
 }
 
-function rejectWeakAlgorithm(cert: Certificate, facts: CertificateFacts, what: string): void {
+function rejectWeakAlgorithm(facts: CertificateFacts, what: string): void {
   const weak = ownValue(WEAK_SIGNATURE_ALGORITHMS, facts.signatureAlgorithmOid);
   if (weak) throw accessDenied(`${what} is signed with ${weak}: SHA-256 or stronger is required`);
 }

@@ -1,3 +1,4 @@
+import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { parseAuthorizationHeader, type AuthorizationFields } from "../sigv4x509/authorization.js";
 import { canonicalRequest } from "../sigv4x509/canonical-request.js";
@@ -8,11 +9,8 @@ import type { LocalEndpointConfig } from "./config.js";
 import { readCreateSessionParams, type CreateSessionParams } from "./create-session-params.js";
 import { accessDenied } from "./rejections.js";
 import { verifyCertificatePath } from "./verify-chain.js";
-import { DEFAULT_SIGNATURE_VERIFIERS, UnsupportedKeyTypeError, verifySignature, type SignatureVerifier } from "./verify-signature.js";
+import { DEFAULT_SIGNATURE_VERIFIERS, type SignatureVerifiers } from "./verify-signature.js";
 import { headerValue, toRequestToSign, type WireRequest } from "./wire-request.js";
-
-/** How far X-Amz-Date may be from the endpoint's clock, as in SigV4. */
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Headers a SigV4-X509 request must sign (plus X-Amz-X509-Chain when it is sent). */
 const REQUIRED_SIGNED_HEADERS = ["host", "x-amz-date", "x-amz-x509"] as const;
@@ -24,7 +22,7 @@ export interface CreateSessionPolicy {
   /** Allowed profiles and roles; undefined allows every syntactically valid one. */
   readonly config: LocalEndpointConfig | undefined;
   /** Signature verifiers per key type (defaults: RSA and EC). */
-  readonly verifiers?: Readonly<Partial<Record<KeyType, SignatureVerifier>>>;
+  readonly verifiers?: SignatureVerifiers;
 }
 
 /** A CreateSession request that passed every check. */
@@ -81,12 +79,10 @@ function readAuthorization(request: WireRequest): AuthorizationFields {
   }
   const signed = new Set(auth.signedHeaders);
   const required = [...REQUIRED_SIGNED_HEADERS, ...(request.headers.has("x-amz-x509-chain") ? ["x-amz-x509-chain"] : [])];
-  for (const name of required) {
-    if (!signed.has(name)) throw accessDenied(`SignedHeaders must include ${name}`);
-  }
-  for (const name of signed) {
-    if (!request.headers.has(name)) throw accessDenied(`Signed header ${name} is missing from the request`);
-  }
+  const unsigned = required.find((name) => !signed.has(name));
+  if (unsigned !== undefined) throw accessDenied(`SignedHeaders must include ${unsigned}`);
+  const absent = [...signed].find((name) => !request.headers.has(name));
+  if (absent !== undefined) throw accessDenied(`Signed header ${absent} is missing from the request`);
   return auth;
 }
 
@@ -99,7 +95,7 @@ function checkScopeAndDate(request: WireRequest, auth: AuthorizationFields, regi
     throw accessDenied(`Credential should be scoped to a valid region: '${auth.region}' is not this endpoint's region '${region}'`);
   }
   if (auth.service !== SERVICE_NAME) throw accessDenied(`Credential should be scoped to the '${SERVICE_NAME}' service, not '${auth.service}'`);
-  if (Math.abs(now.getTime() - date.getTime()) > MAX_CLOCK_SKEW_MS) {
+  if (Math.abs(now.getTime() - date.getTime()) > CLOCK_SKEW_LIMIT_MS) {
     throw accessDenied(`Signature expired: X-Amz-Date ${text} is more than 5 minutes from the server time ${amzDate(now)}`);
   }
   return date;
@@ -115,14 +111,9 @@ async function checkSignature(
 ): Promise<void> {
   const canonical = canonicalRequest(toRequestToSign(request), new Set(auth.signedHeaders));
   const toSign = Buffer.from(stringToSign(auth.algorithm, date, auth.region, canonical), "utf8");
-  let valid: boolean;
-  try {
-    valid = await verifySignature(keyType, leaf, toSign, Buffer.from(auth.signature, "hex"), policy.verifiers ?? DEFAULT_SIGNATURE_VERIFIERS);
-  } catch (error) {
-    if (error instanceof UnsupportedKeyTypeError) throw accessDenied(`This endpoint cannot verify ${keyType} signatures yet`);
-    throw error;
-  }
-  if (!valid) throw accessDenied("Signature validation failed");
+  const verifier = (policy.verifiers ?? DEFAULT_SIGNATURE_VERIFIERS)[keyType];
+  if (!verifier) throw accessDenied(`This endpoint cannot verify ${keyType} signatures yet`);
+  if (!(await verifier(leaf, toSign, Buffer.from(auth.signature, "hex")))) throw accessDenied("Signature validation failed");
 }
 
 function decodeCertificate(base64: string, header: string): Certificate {

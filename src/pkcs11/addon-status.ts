@@ -28,10 +28,8 @@ export type AddonProblem =
 
 /** The error for `cause` (the failed import of graphene-pk11), with what the user should do. */
 export function addonMissingError(cause: unknown, from: string = thisModuleFile(), stopAt?: string): DeviceError {
-  const reason = firstLine(cause);
-  const problem = diagnoseAddon(from, reason, stopAt);
-  const message = `PKCS#11 support is not installed: ${describe(problem)}`;
-  return new DeviceError("PKCS11_NOT_INSTALLED", message, { cause, hint: hintFor(problem) });
+  const [message, hint] = explain(diagnoseAddon(from, firstLine(cause), stopAt));
+  return new DeviceError("PKCS11_NOT_INSTALLED", `PKCS#11 support is not installed: ${message}`, { cause, hint });
 }
 
 /**
@@ -55,37 +53,35 @@ function findPackage(name: string, start: string, stopAt: string | undefined): s
   }
 }
 
-function describe(problem: AddonProblem): string {
+function explain(problem: AddonProblem): [message: string, hint: string] {
   switch (problem.kind) {
     case "omitted":
-      return "the optional packages pkcs11js and graphene-pk11 were left out (npm install --omit=optional)";
+      return [
+        "the optional packages pkcs11js and graphene-pk11 were left out (npm install --omit=optional)",
+        "reinstall without --omit=optional (file and TPM keys work without PKCS#11 support)",
+      ];
     case "build-failed":
-      return "the pkcs11js native addon failed to build when this package was installed, so npm left it out";
+      return [
+        "the pkcs11js native addon failed to build when this package was installed, so npm left it out",
+        `${BUILD_TOOLS}; npm install --foreground-scripts shows the build's output`,
+      ];
     case "missing":
-      return "the optional package pkcs11js is missing (installed with --omit=optional, or its native addon failed to build)";
+      return [
+        "the optional package pkcs11js is missing (installed with --omit=optional, or its native addon failed to build)",
+        `reinstall without --omit=optional; if pkcs11js fails to build, ${BUILD_TOOLS}`,
+      ];
     case "not-built":
-      return `pkcs11js is installed but its install script did not run, so its native addon was never built (${problem.packageDir})`;
+      return [
+        `pkcs11js is installed but its install script did not run, so its native addon was never built (${problem.packageDir})`,
+        "allow its install script and build it: npm install-scripts approve pkcs11js && npm rebuild pkcs11js (global install: npm install -g --allow-scripts=pkcs11js roles-anywhere-agent)",
+      ];
     case "unloadable":
-      return `the pkcs11js native addon cannot be loaded (${problem.reason})`;
+      return [
+        `the pkcs11js native addon cannot be loaded (${problem.reason})`,
+        "it was built for another Node.js version or machine: npm rebuild pkcs11js (global install: reinstall the package)",
+      ];
     case "graphene-missing":
-      return "the optional package graphene-pk11 is missing";
-  }
-}
-
-function hintFor(problem: AddonProblem): string {
-  switch (problem.kind) {
-    case "omitted":
-      return "reinstall without --omit=optional (file and TPM keys work without PKCS#11 support)";
-    case "build-failed":
-      return `${BUILD_TOOLS}; npm install --foreground-scripts shows the build's output`;
-    case "missing":
-      return `reinstall without --omit=optional; if pkcs11js fails to build, ${BUILD_TOOLS}`;
-    case "not-built":
-      return "allow its install script and build it: npm install-scripts approve pkcs11js && npm rebuild pkcs11js (global install: npm install -g --allow-scripts=pkcs11js roles-anywhere-agent)";
-    case "unloadable":
-      return "it was built for another Node.js version or machine: npm rebuild pkcs11js (global install: reinstall the package)";
-    case "graphene-missing":
-      return "reinstall the package without --omit=optional";
+      return ["the optional package graphene-pk11 is missing", "reinstall the package without --omit=optional"];
   }
 }
 

@@ -1,7 +1,4 @@
-/**
- * Loading and initialising a PKCS#11 module through graphene-pk11 (itself over pkcs11js), both imported
- * only here and only when a pkcs11: URI is used.
- */
+/** Loading and initialising a PKCS#11 module with graphene-pk11, imported here only, lazily; all other calls use the raw binding. */
 import type * as Graphene from "graphene-pk11";
 import type { PKCS11 } from "pkcs11js";
 import { realpathSync } from "node:fs";
@@ -10,8 +7,6 @@ import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { addonMissingError } from "./addon-status.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
-
-export type GrapheneApi = typeof Graphene;
 
 /** Receives diagnostic lines for --debug (the signers' DebugLog); never passed a secret. */
 export type DebugLog = (line: string) => void;
@@ -25,9 +20,6 @@ export interface LibraryInfo {
 /** An initialised module, shared by every signer of this process that uses the same library file. */
 export interface Pkcs11Module {
   readonly path: string;
-  readonly graphene: GrapheneApi;
-  readonly module: Graphene.Module;
-  /** The raw binding, for the calls graphene does not wrap the way we need (login, token info). */
   readonly lib: PKCS11;
   readonly info: LibraryInfo;
   /** Incremented by each re-initialisation: sessions opened in an older generation are dead. */
@@ -48,7 +40,6 @@ class SharedModule implements Pkcs11Module {
 
   constructor(
     readonly path: string,
-    readonly graphene: GrapheneApi,
     readonly module: Graphene.Module,
     readonly info: LibraryInfo,
   ) {}
@@ -58,11 +49,8 @@ class SharedModule implements Pkcs11Module {
   }
 
   reinitialize(): void {
-    try {
-      this.module.finalize();
-    } catch {
-      /* already finalised or the token vanished mid-call: initialising again is what matters */
-    }
+    // Already finalised, or the token vanished mid-call: initialising again is what matters.
+    quietly(() => this.module.finalize());
     initialize(this.module, this.path);
     this.generation++;
   }
@@ -93,16 +81,8 @@ export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Pro
       module.refs--;
       if (module.refs > 0) return;
       loaded.delete(key);
-      try {
-        module.module.finalize();
-      } catch {
-        /* nothing useful to do while shutting down */
-      }
-      try {
-        module.module.close();
-      } catch {
-        /* idem */
-      }
+      quietly(() => module.module.finalize());
+      quietly(() => module.module.close());
     },
   };
 }
@@ -116,9 +96,12 @@ function registryKey(path: string): string {
 }
 
 async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModule> {
-  const imported = await importGraphene();
+  // Optional dependencies (file and TPM keys work without them): addon-status.ts says why they are missing.
+  const imported = await import("graphene-pk11").catch((cause: unknown) => {
+    throw addonMissingError(cause);
+  });
   // graphene-pk11 is CommonJS: under native ESM its API may sit on the default export.
-  const graphene = ((imported as unknown as { default?: GrapheneApi }).default ?? imported) as GrapheneApi;
+  const graphene = (imported as unknown as { default?: typeof Graphene }).default ?? imported;
   let module: Graphene.Module;
   try {
     module = graphene.Module.load(choice.path);
@@ -136,11 +119,7 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModul
   try {
     initialize(module, choice.path);
   } catch (error) {
-    try {
-      module.close();
-    } catch {
-      /* keep the first error */
-    }
+    quietly(() => module.close());
     throw error;
   }
   const info: LibraryInfo = {
@@ -149,16 +128,7 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModul
     version: { major: module.libraryVersion.major, minor: module.libraryVersion.minor },
   };
   debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
-  return new SharedModule(choice.path, graphene, module, info);
-}
-
-/** graphene-pk11 and pkcs11js are optional dependencies (file and TPM keys work without them): see addon-status.ts. */
-async function importGraphene(): Promise<typeof Graphene> {
-  try {
-    return await import("graphene-pk11");
-  } catch (cause) {
-    throw addonMissingError(cause);
-  }
+  return new SharedModule(choice.path, module, info);
 }
 
 function initialize(module: Graphene.Module, path: string): void {
@@ -169,5 +139,14 @@ function initialize(module: Graphene.Module, path: string): void {
       cause,
       hint: /softhsm/i.test(path) ? "SoftHSM reads its token directory from SOFTHSM2_CONF: check that the variable points at a readable config" : "check the module's own configuration and logs",
     });
+  }
+}
+
+/** For clean-up calls whose failure changes nothing (shutting down, or the first error is the one to report). */
+function quietly(action: () => void): void {
+  try {
+    action();
+  } catch {
+    /* nothing useful to do */
   }
 }

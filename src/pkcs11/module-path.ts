@@ -1,8 +1,6 @@
 /**
- * Which PKCS#11 module to load: `--pkcs11-lib`, else the URI's `module-path`, else its `module-name`
- * (looked up among p11-kit's registered modules and the usual library directories), else the p11-kit
- * proxy, which forwards to every module registered with p11-kit. Also lists the modules installed on
- * this system, for the error shown when nothing could be loaded.
+ * Which PKCS#11 module to load: `--pkcs11-lib`, the URI's `module-path`, its `module-name` (p11-kit's registrations
+ * and the usual library directories), else the p11-kit proxy; and the modules installed here, for error hints.
  */
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
@@ -70,20 +68,14 @@ export function findInstalledModules(): string[] {
   };
   for (const path of p11KitModules().values()) add(path);
   for (const dir of libraryDirectories()) {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      continue;
-    }
     const anyLibrary = /(^|\/)(pkcs11|softhsm)$/.test(dir);
-    for (const entry of entries.sort()) {
-      if (!/\.so$/.test(entry)) continue;
-      if (anyLibrary || /pkcs11|softhsm2|ykcs11|p11-kit-proxy|tpm2_pkcs11|libcryptoki/.test(entry)) add(join(dir, entry));
-    }
+    const candidates = safeReaddir(dir).filter((e) => e.endsWith(".so") && (anyLibrary || KNOWN_MODULE.test(e)));
+    for (const entry of candidates.sort()) add(join(dir, entry));
   }
   return [...found.values()];
 }
+
+const KNOWN_MODULE = /pkcs11|softhsm2|ykcs11|p11-kit-proxy|tpm2_pkcs11|libcryptoki/;
 
 function libraryDirectories(): string[] {
   const roots = ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64", "/opt/homebrew/lib"];
@@ -104,15 +96,8 @@ function p11KitModules(): Map<string, string> {
   const configDirs = ["/usr/share/p11-kit/modules", "/etc/pkcs11/modules", join(homedir(), ".config/pkcs11/modules")];
   const moduleDir = libraryDirectories().find((d) => d.endsWith("/pkcs11") && /-linux-/.test(d) && existsSync(d)) ?? "/usr/lib/pkcs11";
   for (const dir of configDirs) {
-    for (const entry of safeReaddir(dir)) {
-      if (!entry.endsWith(".module")) continue;
-      let text: string;
-      try {
-        text = readFileSync(join(dir, entry), "utf8");
-      } catch {
-        continue;
-      }
-      const line = /^\s*module\s*:\s*(\S.*?)\s*$/m.exec(text);
+    for (const entry of safeReaddir(dir).filter((e) => e.endsWith(".module"))) {
+      const line = /^\s*module\s*:\s*(\S.*?)\s*$/m.exec(readText(join(dir, entry)));
       if (!line?.[1]) continue;
       const path = isAbsolute(line[1]) ? line[1] : join(moduleDir, line[1]);
       modules.set(entry.slice(0, -".module".length), path);
@@ -126,5 +111,13 @@ function safeReaddir(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
   }
 }

@@ -1,23 +1,23 @@
-/** Finding certificates and keys on a token and reading the attributes the signer needs. */
-import type * as Graphene from "graphene-pk11";
+/** Sessions and objects on a token over the raw binding: one search, attributes, certificates, keys and their public halves. */
+import type { Template } from "pkcs11js";
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { DeviceError } from "../errors.js";
 import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
 import type { DebugLog, Pkcs11Module } from "./module-loader.js";
-import { describeCkr } from "./pkcs11-errors.js";
+import { describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
-import { tokenUri, type TokenSlot } from "./slots.js";
+import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
 import { CKA, CKF, CKK, CKO } from "./constants.js";
 import { ecPublicKey, rsaPublicKey } from "../encoding/public-key.js";
 
-// Buffer attributes are read by number (CKA): graphene maps some numbers to two names (CKA_EC_PARAMS is also
-// CKA_ECDSA_PARAMS) and returns them under the other one.
+export type { Template } from "pkcs11js";
 
 /** An open session on one token, with what is needed to talk about it. */
 export interface TokenContext {
   readonly module: Pkcs11Module;
   readonly slot: TokenSlot;
-  readonly session: Graphene.Session;
+  readonly session: Buffer;
   /** The module generation the session was opened in (see Pkcs11Module.reinitialize). */
   readonly generation: number;
   readonly debug?: DebugLog | undefined;
@@ -25,22 +25,84 @@ export interface TokenContext {
 
 /** A read-only session (the signer's), or a read-write one (creating objects). */
 export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: DebugLog, readWrite = false): TokenContext {
-  const grapheneSlot = new module.graphene.Slot(slot.handle, module.module, module.lib);
-  const session = grapheneSlot.open(readWrite ? CKF.SERIAL_SESSION | CKF.RW_SESSION : CKF.SERIAL_SESSION);
-  return { module, slot, session, generation: module.generation, debug };
+  try {
+    const session = module.lib.C_OpenSession(slot.handle, readWrite ? CKF.SERIAL_SESSION | CKF.RW_SESSION : CKF.SERIAL_SESSION);
+    return { module, slot, session, generation: module.generation, debug };
+  } catch (error) {
+    const token = describeToken(slot.token);
+    if (readWrite) throw pkcs11Failure(`opening a read-write session on ${token}`, error);
+    throw new DeviceError("PKCS11_ERROR", `cannot open a session on ${token}: ${describeCkr(error)}`, { cause: error });
+  }
 }
 
 export function closeSession(context: TokenContext): void {
   try {
-    context.session.close();
+    context.module.lib.C_CloseSession(context.session);
   } catch {
     /* the token may be gone; the session is dead either way */
   }
 }
 
+/** What a search asks for; absent attributes match anything. */
 export interface ObjectFilter {
+  readonly class?: number | undefined;
   readonly id?: Buffer | undefined;
   readonly label?: string | undefined;
+  readonly value?: Buffer | undefined;
+}
+
+/** Handles of the objects matching the filter (all of them, in batches). */
+export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer[] {
+  const { lib } = context.module;
+  const template: Template = [];
+  if (filter.class !== undefined) template.push({ type: CKA.CLASS, value: filter.class });
+  if (filter.id !== undefined) template.push({ type: CKA.ID, value: filter.id });
+  if (filter.label !== undefined) template.push({ type: CKA.LABEL, value: filter.label });
+  if (filter.value !== undefined) template.push({ type: CKA.VALUE, value: filter.value });
+  try {
+    lib.C_FindObjectsInit(context.session, template);
+    const found: Buffer[] = [];
+    try {
+      for (;;) {
+        const batch = lib.C_FindObjects(context.session, 64);
+        found.push(...batch);
+        if (batch.length < 64) break;
+      }
+    } finally {
+      lib.C_FindObjectsFinal(context.session);
+    }
+    return found;
+  } catch (error) {
+    throw pkcs11Failure("searching the token", error);
+  }
+}
+
+/** One attribute's bytes, or undefined when the token does not know it or will not show it. */
+export function readAttribute(context: TokenContext, handle: Buffer, type: number): Buffer | undefined {
+  try {
+    const [attribute] = context.module.lib.C_GetAttributeValue(context.session, handle, [{ type }]);
+    return attribute?.value instanceof Buffer ? attribute.value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A CK_BBOOL attribute, or undefined when it cannot be read. */
+export function readFlag(context: TokenContext, handle: Buffer, type: number): boolean | undefined {
+  const value = readAttribute(context, handle, type);
+  return value !== undefined && value.length > 0 ? value[0] !== 0 : undefined;
+}
+
+export function createObject(context: TokenContext, template: Template): Buffer {
+  return context.module.lib.C_CreateObject(context.session, template);
+}
+
+export function destroyObject(context: TokenContext, handle: Buffer): void {
+  context.module.lib.C_DestroyObject(context.session, handle);
+}
+
+export function generateKeyPair(context: TokenContext, mechanism: number, publicKey: Template, privateKey: Template) {
+  return context.module.lib.C_GenerateKeyPair(context.session, { mechanism }, publicKey, privateKey);
 }
 
 export interface CertificateObject {
@@ -54,16 +116,8 @@ export interface CertificateObject {
 
 export type TokenKeyType = "RSA" | "EC";
 
-export interface PrivateKeyObject {
-  readonly object: Graphene.SessionObject;
-  readonly id: Buffer;
-  readonly label: string;
-  /** undefined for key types Roles Anywhere cannot use (DSA, EdDSA, …). */
-  readonly keyType: TokenKeyType | undefined;
-  readonly canSign: boolean;
-  readonly alwaysAuthenticate: boolean;
-  readonly uri: Pkcs11Uri;
-  /** RSA: modulus and public exponent, readable on most tokens even for sensitive keys. */
+/** What a key object says about its public half: RSA modulus and exponent, EC curve and point, or the SPKI. */
+interface PublicAttributes {
   readonly modulus?: Buffer | undefined;
   readonly publicExponent?: Buffer | undefined;
   /** EC: DER OID of the curve. */
@@ -74,12 +128,22 @@ export interface PrivateKeyObject {
   readonly publicKeyInfo?: Buffer | undefined;
 }
 
+export interface PrivateKeyObject extends PublicAttributes {
+  readonly handle: Buffer;
+  readonly id: Buffer;
+  readonly label: string;
+  /** undefined for key types Roles Anywhere cannot use (DSA, EdDSA, …). */
+  readonly keyType: TokenKeyType | undefined;
+  readonly canSign: boolean;
+  readonly alwaysAuthenticate: boolean;
+  readonly uri: Pkcs11Uri;
+}
+
 export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
   const found: CertificateObject[] = [];
-  for (const object of find(context, CKO.CERTIFICATE, filter)) {
-    const id = optional(() => object.getAttribute("id") as Buffer) ?? Buffer.alloc(0);
-    const label = optional(() => object.getAttribute("label") as string) ?? "";
-    const value = optional(() => object.getAttribute("value") as Buffer);
+  for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {
+    const { id, label } = names(context, handle);
+    const value = readAttribute(context, handle, CKA.VALUE);
     if (value === undefined) continue;
     let certificate: Certificate;
     try {
@@ -94,30 +158,22 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
 }
 
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
-  return find(context, CKO.PRIVATE_KEY, filter).map((object) => readPrivateKey(context, object));
-}
-
-export function readPrivateKey(context: TokenContext, object: Graphene.SessionObject): PrivateKeyObject {
-  const id = optional(() => object.getAttribute("id") as Buffer) ?? Buffer.alloc(0);
-  const label = optional(() => object.getAttribute("label") as string) ?? "";
-  const ckk = optional(() => object.getAttribute("keyType") as number);
-  const keyType: TokenKeyType | undefined = ckk === CKK.RSA ? "RSA" : ckk === CKK.EC ? "EC" : undefined;
-  const publicKeyInfo = optional(() => object.getAttribute(CKA.PUBLIC_KEY_INFO));
-  return {
-    object,
-    id,
-    label,
-    keyType,
-    // An unreadable CKA_SIGN is treated as "allowed": the token will say so at C_SignInit if not.
-    canSign: optional(() => object.getAttribute("sign") as boolean) ?? true,
-    alwaysAuthenticate: optional(() => object.getAttribute("alwaysAuth") as boolean) ?? false,
-    uri: objectUri(context.slot, id, label, "private"),
-    modulus: keyType === "RSA" ? optional(() => object.getAttribute(CKA.MODULUS)) : undefined,
-    publicExponent: keyType === "RSA" ? optional(() => object.getAttribute(CKA.PUBLIC_EXPONENT)) : undefined,
-    ecParams: keyType === "EC" ? optional(() => object.getAttribute(CKA.EC_PARAMS)) : undefined,
-    ecPoint: keyType === "EC" ? optional(() => object.getAttribute(CKA.EC_POINT)) : undefined,
-    publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined,
-  };
+  return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).map((handle) => {
+    const { id, label } = names(context, handle);
+    const ckk = readNumber(context, handle, CKA.KEY_TYPE);
+    const keyType = ckk === CKK.RSA ? "RSA" : ckk === CKK.EC ? "EC" : undefined;
+    return {
+      handle,
+      id,
+      label,
+      keyType,
+      // An unreadable CKA_SIGN is treated as "allowed": the token will say so at C_SignInit if not.
+      canSign: readFlag(context, handle, CKA.SIGN) ?? true,
+      alwaysAuthenticate: readFlag(context, handle, CKA.ALWAYS_AUTHENTICATE) ?? false,
+      uri: objectUri(context.slot, id, label, "private"),
+      ...publicAttributes(context, handle, keyType),
+    };
+  });
 }
 
 /**
@@ -129,19 +185,16 @@ export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyOb
 }
 
 /**
- * The public half the private key object itself carries: CKA_PUBLIC_KEY_INFO, the RSA modulus and exponent,
- * or an EC point. What the token says about the key object itself, so a difference from the certificate is
- * a real mismatch.
+ * The public half the private key object itself carries. What the token says about the key object itself,
+ * so a difference from the certificate is a real mismatch.
  */
 export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
   try {
-    if (key.publicKeyInfo) return rsaSizeChecked(createPublicKey({ key: key.publicKeyInfo, format: "der", type: "spki" }));
-    if (key.keyType === "RSA" && key.modulus && key.publicExponent) return rsaSizeChecked(rsaPublicKey(key.modulus, key.publicExponent));
-    if (key.keyType === "EC" && key.ecPoint) return ecPointPublicKey(key.ecPoint, key.ecParams);
+    return publicKeyFrom(key.keyType, key);
   } catch (error) {
     context.debug?.(`pkcs11: cannot read the public key of ${key.label}: ${describeCkr(error)}`);
+    return undefined;
   }
-  return undefined;
 }
 
 /**
@@ -150,35 +203,57 @@ export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyO
  */
 export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): KeyObject[] {
   if (key.id.length === 0 || key.keyType === undefined) return [];
-  const found: KeyObject[] = [];
-  let objects: Graphene.SessionObject[];
+  let handles: Buffer[];
   try {
-    objects = find(context, CKO.PUBLIC_KEY, { id: key.id });
+    handles = findObjects(context, { class: CKO.PUBLIC_KEY, id: key.id });
   } catch (error) {
     context.debug?.(`pkcs11: cannot search the public keys for ${key.label}: ${describeCkr(error)}`);
     return [];
   }
-  for (const object of objects) {
-    const info = optional(() => object.getAttribute(CKA.PUBLIC_KEY_INFO));
-    const ckk = optional(() => object.getAttribute("keyType") as number);
+  const found: KeyObject[] = [];
+  for (const handle of handles) {
+    const ckk = readNumber(context, handle, CKA.KEY_TYPE);
+    const keyType = ckk === undefined || ckk === CKK[key.keyType] ? key.keyType : undefined;
+    const attributes = publicAttributes(context, handle, keyType);
     try {
-      if (info !== undefined && info.length > 0) {
-        found.push(rsaSizeChecked(createPublicKey({ key: info, format: "der", type: "spki" })));
-      } else if (key.keyType === "RSA" && (ckk === undefined || ckk === CKK.RSA)) {
-        const modulus = optional(() => object.getAttribute(CKA.MODULUS));
-        const exponent = optional(() => object.getAttribute(CKA.PUBLIC_EXPONENT));
-        if (modulus && exponent) found.push(rsaSizeChecked(rsaPublicKey(modulus, exponent)));
-      } else if (key.keyType === "EC" && (ckk === undefined || ckk === CKK.EC)) {
-        const point = optional(() => object.getAttribute(CKA.EC_POINT));
-        const params = key.ecParams ?? optional(() => object.getAttribute(CKA.EC_PARAMS));
-        const publicKey = point && ecPointPublicKey(point, params);
-        if (publicKey) found.push(publicKey);
-      }
+      const publicKey = publicKeyFrom(keyType, { ...attributes, ecParams: key.ecParams ?? attributes.ecParams });
+      if (publicKey) found.push(publicKey);
     } catch {
       context.debug?.(`pkcs11: skipping a malformed public-key object with the id of ${key.label}`);
     }
   }
   return found;
+}
+
+function names(context: TokenContext, handle: Buffer): { id: Buffer; label: string } {
+  const label = readAttribute(context, handle, CKA.LABEL)?.toString("utf8") ?? "";
+  return { id: readAttribute(context, handle, CKA.ID) ?? Buffer.alloc(0), label };
+}
+
+/** A CK_ULONG attribute (its low 32 bits: every value this project compares is small). */
+function readNumber(context: TokenContext, handle: Buffer, type: number): number | undefined {
+  const value = readAttribute(context, handle, type);
+  return value !== undefined && value.length >= 4 ? value.readUInt32LE(0) : undefined;
+}
+
+function publicAttributes(context: TokenContext, handle: Buffer, keyType: TokenKeyType | undefined): PublicAttributes {
+  const read = (type: number) => readAttribute(context, handle, type);
+  const publicKeyInfo = read(CKA.PUBLIC_KEY_INFO);
+  return {
+    modulus: keyType === "RSA" ? read(CKA.MODULUS) : undefined,
+    publicExponent: keyType === "RSA" ? read(CKA.PUBLIC_EXPONENT) : undefined,
+    ecParams: keyType === "EC" ? read(CKA.EC_PARAMS) : undefined,
+    ecPoint: keyType === "EC" ? read(CKA.EC_POINT) : undefined,
+    publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined,
+  };
+}
+
+/** CKA_PUBLIC_KEY_INFO first, then the RSA modulus and exponent or the EC point. */
+function publicKeyFrom(keyType: TokenKeyType | undefined, a: PublicAttributes): KeyObject | undefined {
+  if (a.publicKeyInfo) return rsaSizeChecked(createPublicKey({ key: a.publicKeyInfo, format: "der", type: "spki" }));
+  if (keyType === "RSA" && a.modulus && a.publicExponent) return rsaSizeChecked(rsaPublicKey(a.modulus, a.publicExponent));
+  if (keyType === "EC" && a.ecPoint) return ecPointPublicKey(a.ecPoint, a.ecParams);
+  return undefined;
 }
 
 /** A token's public key above 16384-bit RSA is treated as unreadable (the callers skip it). */
@@ -200,28 +275,10 @@ function uncompressedPoint(value: Buffer, fieldBytes: number): Buffer | undefine
   return undefined;
 }
 
-export function objectUri(slot: TokenSlot, id: Buffer, label: string, type: "cert" | "private"): Pkcs11Uri {
+function objectUri(slot: TokenSlot, id: Buffer, label: string, type: "cert" | "private"): Pkcs11Uri {
   return withAttributes(tokenUri(slot), {
     ...(id.length > 0 ? { id } : {}),
     ...(label !== "" ? { object: label } : {}),
     type,
   });
-}
-
-function find(context: TokenContext, objectClass: number, filter: ObjectFilter): Graphene.SessionObject[] {
-  const template: Record<string, unknown> = { class: objectClass };
-  if (filter.id !== undefined) template["id"] = filter.id;
-  if (filter.label !== undefined) template["label"] = filter.label;
-  const collection = context.session.find(template as Graphene.ITemplate);
-  const objects: Graphene.SessionObject[] = [];
-  for (let i = 0; i < collection.length; i++) objects.push(collection.items(i));
-  return objects;
-}
-
-function optional<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
 }

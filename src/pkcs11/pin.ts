@@ -1,8 +1,6 @@
 /**
- * Where the token PIN comes from and how it is presented to the token. A PIN is read when needed and
- * wiped right after C_Login; only a PIN needed again for every signature (CKA_ALWAYS_AUTHENTICATE) is
- * kept, in a wipeable Secret, until the signer closes. A rejected PIN is reported once, with what the
- * token says about remaining tries, and never presented again.
+ * Where the token PIN comes from and how it is presented. A PIN is wiped right after C_Login, except one needed for every
+ * signature (CKA_ALWAYS_AUTHENTICATE); a rejected PIN is reported once, with the retry counters, and never presented again.
  */
 import { fileURLToPath } from "node:url";
 import { AuthError, InputError } from "../errors.js";
@@ -18,22 +16,16 @@ import { CKF, CKU } from "./constants.js";
 export interface PinSupply {
   /** Where the PIN comes from, for messages (never the PIN). */
   readonly description: string;
-  /** True when reading it means asking someone at a terminal. */
-  readonly interactive: boolean;
   /** A fresh copy the caller owns and must wipe. */
   read(): Promise<Secret>;
 }
 
 export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
   if (pin.kind === "value") {
-    return { description: "pin-value in the URI", interactive: false, read: async () => pin.value.clone() };
+    return { description: "pin-value in the URI", read: async () => pin.value.clone() };
   }
   const path = pinSourcePath(pin.source);
-  return {
-    description: `pin-source file ${path}`,
-    interactive: false,
-    read: () => readSecret({ kind: "file", path }, "the URI's pin-source"),
-  };
+  return { description: `pin-source file ${path}`, read: () => readSecret({ kind: "file", path }, "the URI's pin-source") };
 }
 
 /** RFC 7512 leaves pin-source's form to the application: a file path or a file: URI here. */
@@ -50,15 +42,11 @@ function pinSourcePath(source: string): string {
 
 /** A SecretSource from the command line or config (`--pkcs11-pin-file`, `-env`, …). */
 export function pinFromSource(source: SecretSource, what: string, env: NodeJS.ProcessEnv): PinSupply {
-  return {
-    description: describeSecretSource(source),
-    interactive: source.kind === "prompt",
-    read: () => readSecret(source, what, env),
-  };
+  return { description: describeSecretSource(source), read: () => readSecret(source, what, env) };
 }
 
 export function pinFromPrompt(prompt: string, what: string): PinSupply {
-  return { description: "a prompt on the terminal", interactive: true, read: () => readSecret({ kind: "prompt", prompt }, what) };
+  return { description: "a prompt on the terminal", read: () => readSecret({ kind: "prompt", prompt }, what) };
 }
 
 /** The URI's pin-value or pin-source first, then the PIN option (`--pkcs11-pin-file`, `--pkcs11-pin-env`…); undefined when neither is given. */
@@ -67,7 +55,6 @@ export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSou
   return source ? pinFromSource(source, what, env) : undefined;
 }
 
-/** Asking for the user PIN at the terminal. */
 export function userPinPrompt(token: TokenIdentity): PinSupply {
   return pinFromPrompt(
     `User PIN for ${describeToken(token)}: `,
@@ -83,10 +70,6 @@ export class RememberedPin implements PinSupply {
 
   get description(): string {
     return this.source.description;
-  }
-
-  get interactive(): boolean {
-    return this.source.interactive && this.#secret === undefined;
   }
 
   async read(): Promise<Secret> {
@@ -111,32 +94,25 @@ export class RememberedPin implements PinSupply {
  */
 export async function loginUser(context: TokenContext, supply: PinSupply | undefined, pinPad: boolean): Promise<void> {
   refuseLockedPin(context);
+  if (supply === undefined && !pinPad) throw new Error("loginUser needs a PIN supply");
   const lib = context.module.lib;
-  if (supply === undefined && pinPad) {
-    try {
-      lib.C_Login(context.session.handle, CKU.USER);
-    } catch (error) {
-      throw loginFailure(context, error, "the PIN entered on the PIN pad");
-    }
-    return;
-  }
-  if (supply === undefined) throw new Error("loginUser needs a PIN supply");
-  const pin = await supply.read();
+  const pin = await supply?.read();
   try {
-    pin.use((bytes) => lib.C_Login(context.session.handle, CKU.USER, bytes.toString("utf8")));
+    if (pin) pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
+    else lib.C_Login(context.session, CKU.USER);
   } catch (error) {
-    if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
-    throw loginFailure(context, error, supply.description);
+    if (pin && ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
+    throw loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
   } finally {
-    pin.wipe();
+    pin?.wipe();
   }
-  context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
+  if (supply) context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
 }
 
 /** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */
 export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
   try {
-    pin.use((bytes) => context.module.lib.C_Login(context.session.handle, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
+    pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
     throw loginFailure(context, error, description, "context-specific ");
   }

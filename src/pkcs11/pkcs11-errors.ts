@@ -8,17 +8,12 @@ export function ckrName(error: unknown): string | undefined {
   return match?.[1];
 }
 
-export function ckrCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === "number" && code > 0 ? code : undefined;
-}
-
 /** `CKR_PIN_INCORRECT (0xA0)`: the way these codes are written in the PKCS#11 standard and in vendor docs. */
 export function describeCkr(error: unknown): string {
   const name = ckrName(error);
   if (name === undefined) return error instanceof Error ? error.message : String(error);
-  const code = ckrCode(error);
-  return code === undefined ? name : `${name} (0x${code.toString(16).toUpperCase()})`;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "number" && code > 0 ? `${name} (0x${code.toString(16).toUpperCase()})` : name;
 }
 
 /**

@@ -14,7 +14,6 @@ export interface TokenIdentity {
 }
 
 export interface TokenSlot {
-  /** pkcs11js's slot handle. */
   readonly handle: Buffer;
   readonly slotId: bigint;
   readonly slotDescription: string;

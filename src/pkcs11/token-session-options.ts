@@ -2,10 +2,8 @@ import type { SecretSource } from "../secrets/secret-source.js";
 import type { Pkcs11Uri } from "./uri.js";
 
 /**
- * Options of a read-write token session (token-session.ts), in a module of its own: the library's public
- * declarations name it (generateKeyOnToken, installOnToken) and must not reach graphene-pk11's or pkcs11js's
- * types, which an install without the optional PKCS#11 packages lacks (native-test/packaging.test.ts type-checks
- * a consumer against such an install).
+ * Options of a read-write token session, in a module of its own: the library's public declarations name it and must not
+ * reach the binding's types, which an install without the optional PKCS#11 packages lacks (see packaging.test.ts).
  */
 export interface TokenSessionOptions {
   readonly uri: Pkcs11Uri;

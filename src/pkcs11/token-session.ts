@@ -1,27 +1,15 @@
-/**
- * A read-write, logged-in session on the one token a `pkcs11:` URI names: what creating objects needs
- * (the signer's sessions are read-only).
- */
+/** A read-write, logged-in session on the one token a `pkcs11:` URI names: what creating objects needs. */
 import { DeviceError } from "../errors.js";
-import type { SecretSource } from "../secrets/secret-source.js";
 import { CKF } from "./constants.js";
-import { acquireModule, type DebugLog } from "./module-loader.js";
+import { acquireModule } from "./module-loader.js";
 import { chooseModule } from "./module-path.js";
 import { closeSession, openSession, type TokenContext } from "./objects.js";
-import { pkcs11Failure } from "./pkcs11-errors.js";
-import { givenUserPin, loginUser, userPinPrompt, type PinSupply } from "./pin.js";
-import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, type TokenSlot } from "./slots.js";
+import { givenUserPin, loginUser, userPinPrompt } from "./pin.js";
+import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot } from "./slots.js";
 import type { TokenSessionOptions } from "./token-session-options.js";
-import type { Pkcs11Uri } from "./uri.js";
 
-export type { TokenSessionOptions };
-
-export interface TokenSession {
-  readonly context: TokenContext;
-  close(): void;
-}
-
-export async function openTokenSession(opts: TokenSessionOptions): Promise<TokenSession> {
+/** Runs `use` in such a session, then closes it and releases the module. */
+export async function withTokenSession<T>(opts: TokenSessionOptions, use: (context: TokenContext) => T): Promise<T> {
   const lease = await acquireModule(chooseModule(opts.library, [opts.uri]), opts.debug);
   let context: TokenContext | undefined;
   try {
@@ -29,29 +17,12 @@ export async function openTokenSession(opts: TokenSessionOptions): Promise<Token
     if (slot.flags & CKF.WRITE_PROTECTED) {
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }
-    try {
-      context = openSession(lease.module, slot, opts.debug, true);
-    } catch (error) {
-      throw pkcs11Failure(`opening a read-write session on ${describeToken(slot.token)}`, error);
-    }
-    await loginUser(context, pinSupply(opts, slot), hasPinPad(slot));
-    const open = context;
-    return {
-      context: open,
-      close() {
-        closeSession(open);
-        lease.release();
-      },
-    };
-  } catch (error) {
+    context = openSession(lease.module, slot, opts.debug, true);
+    const given = givenUserPin(opts.uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
+    await loginUser(context, given ?? (hasPinPad(slot) ? undefined : userPinPrompt(slot.token)), hasPinPad(slot));
+    return use(context);
+  } finally {
     if (context) closeSession(context);
     lease.release();
-    throw error;
   }
-}
-
-function pinSupply(opts: TokenSessionOptions, slot: TokenSlot): PinSupply | undefined {
-  const given = givenUserPin(opts.uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
-  if (given || hasPinPad(slot)) return given;
-  return userPinPrompt(slot.token);
 }

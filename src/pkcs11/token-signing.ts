@@ -1,13 +1,9 @@
-/**
- * One signature on the token: mechanism choice (made once per key) and the C_SignInit / [context login] /
- * C_Sign sequence, called straight on pkcs11js so that the per-signature cost stays that of the token.
- */
+/** One signature: the mechanism (chosen once per key) and C_SignInit / [context login] / C_Sign straight on pkcs11js. */
 import { createHash } from "node:crypto";
 import { DeviceError } from "../errors.js";
-import type { Secret } from "../secrets/secret.js";
 import type { PrivateKeyObject, TokenContext, TokenKeyType } from "./objects.js";
 import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
-import { loginContextSpecific } from "./pin.js";
+import { loginContextSpecific, type RememberedPin } from "./pin.js";
 import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer, type DigestAlgorithm } from "../encoding/signature-encoding.js";
 import { CKM } from "./constants.js";
 import { withoutLeadingZeros } from "../encoding/bytes.js";
@@ -46,14 +42,10 @@ export function planMechanisms(context: TokenContext, key: PrivateKeyObject & { 
   return { keyType: "RSA", combined, raw, outputBytes: Math.max(modulusBytes, 256) };
 }
 
-export interface ContextPin {
-  readonly pin: Secret;
-  readonly description: string;
-}
-
 /**
  * Signs `message` (hashed locally for ECDSA and the raw RSA fallback, by the token for the combined RSA
  * mechanisms). ECDSA results come back DER-encoded. Synchronous: nothing else can use the session meanwhile.
+ * `contextPin`: for always-authenticate keys, already read.
  */
 export function signOnToken(
   context: TokenContext,
@@ -61,10 +53,10 @@ export function signOnToken(
   plan: MechanismPlan,
   message: Uint8Array,
   digest: DigestAlgorithm,
-  contextPin: ContextPin | undefined,
+  contextPin: RememberedPin | undefined,
 ): Buffer {
   const lib = context.module.lib;
-  const session = context.session.handle;
+  const session = context.session;
   let mechanism: number;
   let data: Buffer;
   if (plan.keyType === "EC") {
@@ -79,10 +71,11 @@ export function signOnToken(
   } else {
     throw cannotSign(key, `the token cannot make RSA ${digest} signatures (no CKM_${digest}_RSA_PKCS, no CKM_RSA_PKCS)`);
   }
-  lib.C_SignInit(session, { mechanism }, key.object.handle);
+  lib.C_SignInit(session, { mechanism }, key.handle);
   if (key.alwaysAuthenticate) {
-    if (contextPin === undefined) throw new Error("CKA_ALWAYS_AUTHENTICATE key signed without a context PIN");
-    loginContextSpecific(context, contextPin.pin, contextPin.description);
+    const pin = contextPin?.peek();
+    if (pin === undefined) throw new Error("CKA_ALWAYS_AUTHENTICATE key signed without a context PIN");
+    loginContextSpecific(context, pin, contextPin!.description);
   }
   const signature = lib.C_Sign(session, data, Buffer.allocUnsafe(plan.outputBytes));
   return plan.keyType === "EC" ? ecdsaRawToDer(signature) : Buffer.from(signature);

@@ -1,7 +1,6 @@
 /**
- * What to tell someone whose user PIN is blocked, for the token in front of them. Each family unblocks its
- * own way: a YubiKey (or any PIV card) with its PUK, SoftHSM and tpm2-pkcs11 by setting a new user PIN as
- * the security officer; `pkcs11-tool --unlock-pin` only works for cards OpenSC itself manages as PKCS#15.
+ * How to unblock a user PIN, per token family: PIV cards with their PUK, SoftHSM and tpm2-pkcs11 by a new PIN set as the
+ * security officer (`pkcs11-tool --unlock-pin` only works for cards OpenSC itself manages as PKCS#15).
  */
 import type { LibraryInfo } from "./module-loader.js";
 import type { TokenSlot } from "./slots.js";

@@ -1,7 +1,4 @@
-/**
- * RFC 7512 `pkcs11:` URIs: parsing (percent-decoding, validation of every standard attribute) and stable
- * printing (attributes sorted by name, `id` always fully percent-encoded, `pin-value` only on request).
- */
+/** RFC 7512 `pkcs11:` URIs: parsed with every standard attribute checked, printed stably (sorted, `pin-value` only on request). */
 import { InputError } from "../errors.js";
 import { Secret } from "../secrets/secret.js";
 import { ownValue } from "../own-value.js";
@@ -10,11 +7,6 @@ export type Pkcs11ObjectType = "public" | "private" | "cert" | "secret-key" | "d
 
 /** Where the URI says the PIN is: mutually exclusive by construction (RFC 7512 §2.3). */
 export type Pkcs11UriPin = { readonly kind: "value"; readonly value: Secret } | { readonly kind: "source"; readonly source: string };
-
-export interface LibraryVersion {
-  readonly major: number;
-  readonly minor: number;
-}
 
 /** A parsed URI. Absent attributes match anything; `id` holds raw bytes, the others text. */
 export interface Pkcs11Uri {
@@ -26,7 +18,7 @@ export interface Pkcs11Uri {
   // library
   readonly libraryManufacturer?: string;
   readonly libraryDescription?: string;
-  readonly libraryVersion?: LibraryVersion;
+  readonly libraryVersion?: { readonly major: number; readonly minor: number };
   // slot
   readonly slotId?: bigint;
   readonly slotDescription?: string;
@@ -43,7 +35,6 @@ export interface Pkcs11Uri {
 
 type TextField = "token" | "manufacturer" | "serial" | "model" | "libraryManufacturer" | "libraryDescription" | "slotDescription" | "slotManufacturer" | "object";
 
-/** The standard path attributes, by URI name. */
 const PATH_TEXT_ATTRIBUTES: Readonly<Record<string, TextField>> = {
   token: "token",
   manufacturer: "manufacturer",
@@ -82,60 +73,52 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   if (!isPkcs11Uri(text)) {
     throw invalid("it does not start with pkcs11:", "write it as pkcs11:token=…;object=…");
   }
-  const rest = text.slice(7);
-  const question = rest.indexOf("?");
-  const pathPart = question === -1 ? rest : rest.slice(0, question);
-  const queryPart = question === -1 ? "" : rest.slice(question + 1);
+  const [pathPart = "", ...query] = text.slice(7).split("?");
   const fields: Record<string, unknown> = {};
   const seen = new Set<string>();
 
-  for (const [name, raw] of attributes(pathPart, ";", "path")) {
-    if (seen.has(name)) throw invalid(`the path attribute ${name} appears twice`, "give each attribute once");
-    seen.add(name);
-    const textField = ownValue(PATH_TEXT_ATTRIBUTES, name);
-    if (textField !== undefined) {
-      fields[textField] = decodeText(raw, name);
-    } else if (name === "id") {
+  for (const [name, raw] of attributes(pathPart, ";", "path", seen)) {
+    if (name === "id") {
       fields["id"] = percentDecode(raw, name);
+      continue;
+    }
+    if (!PATH_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "path");
+    const value = decodeText(raw, name);
+    const textField = ownValue(PATH_TEXT_ATTRIBUTES, name);
+    const version = /^([0-9]+)(?:\.([0-9]+))?$/.exec(value);
+    if (textField !== undefined) {
+      fields[textField] = value;
     } else if (name === "slot-id") {
-      const value = decodeText(raw, name);
       if (!/^[0-9]+$/.test(value)) throw invalid(`slot-id must be a decimal number, not "${value}"`);
       fields["slotId"] = BigInt(value);
     } else if (name === "library-version") {
-      const value = decodeText(raw, name);
-      const match = /^([0-9]+)(?:\.([0-9]+))?$/.exec(value);
-      if (!match) throw invalid(`library-version must look like 2 or 2.6, not "${value}"`);
-      fields["libraryVersion"] = Object.freeze({ major: Number(match[1]), minor: Number(match[2] ?? 0) });
-    } else if (name === "type") {
-      const value = decodeText(raw, name);
+      if (!version) throw invalid(`library-version must look like 2 or 2.6, not "${value}"`);
+      fields["libraryVersion"] = Object.freeze({ major: Number(version[1]), minor: Number(version[2] ?? 0) });
+    } else {
       if (!OBJECT_TYPES.includes(value as Pkcs11ObjectType)) {
         throw invalid(`type must be one of ${OBJECT_TYPES.join(", ")}, not "${value}"`);
       }
       fields["type"] = value;
-    } else {
-      throw unknownAttribute(name, QUERY_ATTRIBUTES.includes(name) ? "query" : "path");
     }
   }
 
   let pinValue: Secret | undefined;
   let pinSource: string | undefined;
-  for (const [name, raw] of attributes(queryPart, "&", "query")) {
-    if (seen.has(name)) throw invalid(`the query attribute ${name} appears twice`, "give each attribute once");
-    seen.add(name);
+  for (const [name, raw] of attributes(query.join("?"), "&", "query", seen)) {
+    if (!QUERY_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "query");
     if (name === "pin-value") {
-      const bytes = percentDecode(raw, name);
-      pinValue = Secret.fromBytes(bytes);
-    } else if (name === "pin-source") {
-      pinSource = decodeText(raw, name);
-      if (pinSource === "") throw invalid("pin-source is empty", "give a file path or a file: URI");
-    } else if (name === "module-name") {
-      fields["moduleName"] = decodeText(raw, name);
+      pinValue = Secret.fromBytes(percentDecode(raw, name));
+      continue;
+    }
+    const value = decodeText(raw, name);
+    if (name === "pin-source") {
+      if (value === "") throw invalid("pin-source is empty", "give a file path or a file: URI");
+      pinSource = value;
     } else if (name === "module-path") {
-      const path = decodeText(raw, name);
-      if (!path.startsWith("/")) throw invalid(`module-path must be an absolute path, not "${path}"`);
-      fields["modulePath"] = path;
+      if (!value.startsWith("/")) throw invalid(`module-path must be an absolute path, not "${value}"`);
+      fields["modulePath"] = value;
     } else {
-      throw unknownAttribute(name, PATH_ATTRIBUTES.includes(name) ? "path" : "query");
+      fields["moduleName"] = value;
     }
   }
   if (pinValue !== undefined && pinSource !== undefined) {
@@ -147,13 +130,11 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   return Object.freeze(fields) as Pkcs11Uri;
 }
 
-export interface FormatOptions {
-  /** Print `pin-value` (off by default so that a PIN never reaches a log or an error message). */
-  revealPinValue?: boolean;
-}
-
-/** Prints the URI with path and query attributes each sorted by name, so equal URIs print identically. */
-export function formatPkcs11Uri(uri: Pkcs11Uri, options: FormatOptions = {}): string {
+/**
+ * Prints the URI with path and query attributes each sorted by name, so equal URIs print identically. `pin-value`
+ * only with `revealPinValue`, so that a PIN never reaches a log or an error message by default.
+ */
+export function formatPkcs11Uri(uri: Pkcs11Uri, options: { revealPinValue?: boolean } = {}): string {
   const path: [string, string][] = [];
   for (const [name, field] of Object.entries(PATH_TEXT_ATTRIBUTES)) {
     const value = uri[field];
@@ -172,11 +153,8 @@ export function formatPkcs11Uri(uri: Pkcs11Uri, options: FormatOptions = {}): st
     query.push(["pin-value", uri.pin.value.use((bytes) => encodeBytes(bytes, QUERY_SAFE))]);
   }
 
-  const join = (pairs: [string, string][], separator: string) =>
-    pairs
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, value]) => `${name}=${value}`)
-      .join(separator);
+  // Sorting name=value sorts by name: no attribute name is a prefix of another.
+  const join = (pairs: [string, string][], separator: string) => pairs.map(([name, value]) => `${name}=${value}`).sort().join(separator);
   return `pkcs11:${join(path, ";")}${query.length > 0 ? `?${join(query, "&")}` : ""}`;
 }
 
@@ -197,38 +175,28 @@ export function withoutQuery(uri: Pkcs11Uri): Pkcs11Uri {
 
 // ---------------------------------------------------------------------------------------------------------
 
-function* attributes(part: string, separator: string, where: "path" | "query"): Generator<[string, string]> {
+function* attributes(part: string, separator: string, where: "path" | "query", seen: Set<string>): Generator<[string, string]> {
   if (part === "") return;
   for (const element of part.split(separator)) {
     const eq = element.indexOf("=");
     if (eq <= 0) {
       const shown = eq === 0 ? "an attribute with no name" : `"${element.length > 40 ? `${element.slice(0, 40)}…` : element}"`;
       throw invalid(
-        where === "path" ? `the path has ${shown} where name=value was expected` : `the query has ${shown} where name=value was expected`,
+        `the ${where} has ${shown} where name=value was expected`,
         where === "path" ? "separate path attributes with ; as in pkcs11:token=A;object=B" : "separate query attributes with & as in ?pin-source=/path&module-path=/lib.so",
       );
     }
-    yield [element.slice(0, eq), element.slice(eq + 1)];
+    const name = element.slice(0, eq);
+    if (seen.has(name)) throw invalid(`the ${where} attribute ${name} appears twice`, "give each attribute once");
+    seen.add(name);
+    yield [name, element.slice(eq + 1)];
   }
 }
 
 function percentDecode(raw: string, name: string): Buffer {
-  const bytes: number[] = [];
-  const utf8 = Buffer.from(raw, "utf8");
-  for (let i = 0; i < utf8.length; i++) {
-    const byte = utf8[i]!;
-    if (byte !== 0x25) {
-      bytes.push(byte);
-      continue;
-    }
-    const hex = utf8.subarray(i + 1, i + 3).toString("latin1");
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) {
-      throw invalid(`${name} has a % that is not followed by two hex digits`, "write a literal % as %25");
-    }
-    bytes.push(parseInt(hex, 16));
-    i += 2;
-  }
-  return Buffer.from(bytes);
+  if (/%(?![0-9A-Fa-f]{2})/.test(raw)) throw invalid(`${name} has a % that is not followed by two hex digits`, "write a literal % as %25");
+  const parts = raw.split(/%([0-9A-Fa-f]{2})/);
+  return Buffer.concat(parts.map((part, i) => (i % 2 === 1 ? Buffer.from([parseInt(part, 16)]) : Buffer.from(part, "utf8"))));
 }
 
 function decodeText(raw: string, name: string): string {
@@ -260,15 +228,15 @@ function encodeBytes(bytes: Uint8Array, safe: Set<string>): string {
   return out;
 }
 
-function unknownAttribute(name: string, belongsIn: "path" | "query"): InputError {
-  const known = belongsIn === "query" && QUERY_ATTRIBUTES.includes(name);
-  const meant = ownValue(LIKELY_MEANT, name);
-  if (PATH_ATTRIBUTES.includes(name) || known) {
+/** `where`: the part of the URI the attribute appeared in. */
+function unknownAttribute(name: string, where: "path" | "query"): InputError {
+  if (PATH_ATTRIBUTES.includes(name) || QUERY_ATTRIBUTES.includes(name)) {
     return invalid(
-      `${name} is a ${belongsIn} attribute but appears in the ${belongsIn === "path" ? "query" : "path"}`,
-      belongsIn === "path" ? `move it before the ?` : `move it after a ? as in pkcs11:object=key?${name}=…`,
+      `${name} is a ${where === "path" ? "query" : "path"} attribute but appears in the ${where}`,
+      where === "query" ? `move it before the ?` : `move it after a ? as in pkcs11:object=key?${name}=…`,
     );
   }
+  const meant = ownValue(LIKELY_MEANT, name);
   return invalid(
     `unknown attribute ${name}`,
     meant ? `did you mean ${meant}=?` : `path attributes: ${PATH_ATTRIBUTES.join(", ")}; query attributes: ${QUERY_ATTRIBUTES.join(", ")}`,

@@ -1,7 +1,7 @@
 import { basename, dirname, extname, join } from "node:path";
 import type { KeyObject } from "node:crypto";
 import type { Certificate } from "../x509/certificate.js";
-import { requireSameKey } from "./pkcs11/token-certificate.js";
+import { requireSameKey } from "./pkcs11/install-on-token.js";
 import { writeOutputFile } from "./output-file.js";
 import { encodePem } from "../encoding/pem.js";
 

@@ -150,14 +150,11 @@ function openTunnel(
 
 function tunnelRefused(peer: Peer, status: number, statusLine: string, proxy: ProxySettings): TransportError {
   const answer = Number.isNaN(status) ? "an answer that is not HTTP" : statusLine.replace(/^HTTP\/1\.[01] /, "").slice(0, 100);
-  if (status === 407) {
-    return new TransportError("NETWORK_ERROR", `${peer.description} refused the tunnel: ${answer}`, false, {
-      hint: proxy.authorization
+  const hint =
+    status !== 407
+      ? "the proxy may block the Roles Anywhere host: ask for rolesanywhere.<region>.amazonaws.com:443 to be allowed, or set NO_PROXY"
+      : proxy.authorization
         ? `the proxy rejected the user name or password in ${proxy.source}`
-        : `the proxy wants a login: put http://user:password@host:port in ${proxy.source}`,
-    });
-  }
-  return new TransportError("NETWORK_ERROR", `${peer.description} refused the tunnel: ${answer}`, status >= 500, {
-    hint: "the proxy may block the Roles Anywhere host: ask for rolesanywhere.<region>.amazonaws.com:443 to be allowed, or set NO_PROXY",
-  });
+        : `the proxy wants a login: put http://user:password@host:port in ${proxy.source}`;
+  return new TransportError("NETWORK_ERROR", `${peer.description} refused the tunnel: ${answer}`, status >= 500, { hint });
 }

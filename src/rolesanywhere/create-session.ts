@@ -1,9 +1,10 @@
 import { NetworkError, UsageError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
-import { createTransport, sendRequest, type Transport } from "./http-client.js";
-import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, describeDuration, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
+import { roughDuration } from "../x509/validity.js";
+import { createTransport, sendRequest } from "./http-client.js";
+import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
 import { maxAttemptsFrom, sleepWithSignal, withRetries } from "./retry.js";
-import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor, type CreateSessionTarget, type SigningMaterial } from "./signed-request.js";
+import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor } from "./signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
 
 export type { CreateSessionOptions, CreateSessionParams, CreateSessionResult, Sleep } from "./types.js";
@@ -26,21 +27,12 @@ export async function createSession(
   const now = options.now ?? (() => new Date());
   const timeoutMs = positive(options.timeoutMs, "timeoutMs") ?? DEFAULT_TIMEOUT_MS;
   const connectTimeoutMs = positive(options.connectTimeoutMs, "connectTimeoutMs");
-  const target = prepareCreateSession(params, {
-    endpoint: options.endpoint,
-    useFipsEndpoint: options.useFipsEndpoint,
-    useDualStackEndpoint: options.useDualStackEndpoint,
-    env,
-  });
+  const target = prepareCreateSession(params, options);
   const maxAttempts = maxAttemptsFrom(options.maxAttempts, env);
   // The certificate's dates are checked against the system clock (`now` may be a test's or a skew-corrected clock).
   const material = await signingMaterialFor(signer, new Date());
-  const transport = await createTransport(target.endpoint, {
-    ...(options.caBundle !== undefined ? { caBundle: options.caBundle } : {}),
-    ...(options.verifyTls !== undefined ? { verifyTls: options.verifyTls } : {}),
-    ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
-    env,
-  });
+  const { caBundle, verifyTls } = options;
+  const transport = await createTransport(target.endpoint, { caBundle, verifyTls, connectTimeoutMs, env });
   debug?.(
     `CreateSession endpoint ${target.endpoint.baseUrl} (from ${target.endpoint.source}), signing region ${target.region}` +
       `${transport.proxy ? `, through proxy ${transport.proxy.display} (${transport.proxy.source})` : ""}` +
@@ -58,67 +50,49 @@ export async function createSession(
       }),
     );
   }, Math.min(timeoutMs, MAX_TIMER_MS));
-  const sleep = options.sleep ?? sleepWithSignal;
-  const random = options.random ?? Math.random;
+
+  const attemptOnce = async (n: number): Promise<CreateSessionResult> => {
+    attempt = n;
+    const signed = await signCreateSessionRequest(target, material, now());
+    if (debug) {
+      debug(`attempt ${n}/${maxAttempts}: POST ${signed.url}`);
+      debug("canonical request:");
+      for (const line of signed.canonicalRequest.split("\n")) debug(`  | ${line}`);
+      debug("string to sign:");
+      for (const line of signed.stringToSign.split("\n")) debug(`  | ${line}`);
+    }
+    const { request } = target;
+    const response = await sendRequest(
+      transport,
+      { method: request.method, path: `${request.path}?${request.queryString}`, headers: signed.headers, body: signed.body },
+      controller.signal,
+    );
+    const receivedAt = now();
+    const requestId = requestIdOf(response);
+    if (debug) {
+      debug(`HTTP ${response.status}${requestId ? `, request id ${requestId}` : ""}, ${response.body.length} bytes`);
+      const skew = clockSkewMs(response, receivedAt);
+      if (skew !== undefined && Math.abs(skew) > CLOCK_SKEW_LIMIT_MS) {
+        debug(`clock skew: the endpoint's clock is ${roughDuration(skew)} ${skew > 0 ? "ahead of" : "behind"} ours`);
+      }
+    }
+    const context = { receivedAt, endpoint: target.endpoint.baseUrl, region: target.region };
+    if (response.status >= 200 && response.status < 300) return parseCreateSessionResponse(response, context);
+    throw errorFromResponse(response, context);
+  };
 
   try {
-    return await withRetries(
-      (n) => {
-        attempt = n;
-        return attemptOnce({ target, material, transport, attempt, maxAttempts, now, signal: controller.signal, debug });
-      },
-      {
-        maxAttempts,
-        random,
-        sleep,
-        signal: controller.signal,
-        remainingMs: () => timeoutMs - (monotonicMs() - started),
-        ...(debug ? { onRetry: (error, n, delay) => debug(`attempt ${n} failed (${error.code}: ${error.message}); retrying in ${delay} ms`) } : {}),
-      },
-    );
+    return await withRetries(attemptOnce, {
+      maxAttempts,
+      random: options.random ?? Math.random,
+      sleep: options.sleep ?? sleepWithSignal,
+      signal: controller.signal,
+      remainingMs: () => timeoutMs - (monotonicMs() - started),
+      onRetry: (error, n, delay) => debug?.(`attempt ${n} failed (${error.code}: ${error.message}); retrying in ${delay} ms`),
+    });
   } finally {
     clearTimeout(timer);
   }
-}
-
-interface Attempt {
-  target: CreateSessionTarget;
-  material: SigningMaterial;
-  transport: Transport;
-  attempt: number;
-  maxAttempts: number;
-  now: () => Date;
-  signal: AbortSignal;
-  debug: ((line: string) => void) | undefined;
-}
-
-async function attemptOnce({ target, material, transport, attempt, maxAttempts, now, signal, debug }: Attempt): Promise<CreateSessionResult> {
-  const signed = await signCreateSessionRequest(target, material, now());
-  if (debug) {
-    debug(`attempt ${attempt}/${maxAttempts}: POST ${signed.url}`);
-    debug("canonical request:");
-    for (const line of signed.canonicalRequest.split("\n")) debug(`  | ${line}`);
-    debug("string to sign:");
-    for (const line of signed.stringToSign.split("\n")) debug(`  | ${line}`);
-  }
-  const { request } = target;
-  const response = await sendRequest(
-    transport,
-    { method: request.method, path: `${request.path}?${request.queryString}`, headers: signed.headers, body: signed.body },
-    signal,
-  );
-  const receivedAt = now();
-  const requestId = requestIdOf(response);
-  if (debug) {
-    debug(`HTTP ${response.status}${requestId ? `, request id ${requestId}` : ""}, ${response.body.length} bytes`);
-    const skew = clockSkewMs(response, receivedAt);
-    if (skew !== undefined && Math.abs(skew) > CLOCK_SKEW_LIMIT_MS) {
-      debug(`clock skew: the endpoint's clock is ${describeDuration(skew)} ${skew > 0 ? "ahead of" : "behind"} ours`);
-    }
-  }
-  const context = { receivedAt, endpoint: target.endpoint.baseUrl, region: target.region };
-  if (response.status >= 200 && response.status < 300) return parseCreateSessionResponse(response, context);
-  throw errorFromResponse(response, context);
 }
 
 function positive(value: number | undefined, name: string): number | undefined {

@@ -34,12 +34,7 @@ export function toCredentialProcessOutput(c: Credentials): CredentialProcessOutp
 
 /** Go's encoding/json escapes <, > and & (and U+2028/9); we match it so outputs are byte-identical. */
 export function goJsonStringify(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, "\\u003c")
-    .replace(/>/g, "\\u003e")
-    .replace(/&/g, "\\u0026")
-    .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /**
@@ -64,13 +59,7 @@ export function isUsable(expiresAt: number, now: number, marginMs: number = EXPI
  */
 export function usableCredentials(c: Credentials, now: number, from: string, marginMs: number = EXPIRY_MARGIN_MS): Credentials {
   const complete =
-    typeof c?.accessKeyId === "string" &&
-    c.accessKeyId !== "" &&
-    typeof c.secretAccessKey === "string" &&
-    c.secretAccessKey !== "" &&
-    typeof c.sessionToken === "string" &&
-    c.sessionToken !== "" &&
-    c.expiration instanceof Date;
+    [c?.accessKeyId, c?.secretAccessKey, c?.sessionToken].every((v) => typeof v === "string" && v !== "") && c.expiration instanceof Date;
   if (!complete) throw new NetworkError("RESPONSE_INVALID", `${from} returned incomplete credentials; they were not used`);
   const expiresAt = c.expiration.getTime();
   if (!Number.isFinite(expiresAt)) {

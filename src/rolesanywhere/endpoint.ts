@@ -29,11 +29,8 @@ export interface EndpointSettings {
   env?: NodeJS.ProcessEnv | undefined;
 }
 
-export interface EndpointRegion {
-  region: string;
-  /** The region was a FIPS pseudo-region name (`fips-…`, `…-fips`). */
-  fipsFromName?: boolean;
-}
+/** `fipsFromName`: the region was a FIPS pseudo-region name (`fips-…`, `…-fips`). */
+type EndpointRegion = { region: string; fipsFromName?: boolean };
 
 const CUSTOM_ENDPOINT_RULE_ERROR = "failed to resolve service endpoint, endpoint rule error, Invalid Configuration:";
 
@@ -50,14 +47,12 @@ export function resolveEndpoint(where: EndpointRegion, settings: EndpointSetting
 
   const custom = configuredEndpoint(settings.endpoint, env);
   if (custom) {
-    if (wantsFips) {
-      throw new InputError("ENDPOINT_INVALID", `${CUSTOM_ENDPOINT_RULE_ERROR} FIPS and custom endpoint are not supported`, {
-        hint: `the endpoint comes from ${describeSource(custom.source)}: drop it, or turn FIPS off (--use-fips-endpoint, AWS_USE_FIPS_ENDPOINT, a fips region name)`,
-      });
-    }
-    if (dualStack) {
-      throw new InputError("ENDPOINT_INVALID", `${CUSTOM_ENDPOINT_RULE_ERROR} Dualstack and custom endpoint are not supported`, {
-        hint: `the endpoint comes from ${describeSource(custom.source)}: drop it, or unset AWS_USE_DUALSTACK_ENDPOINT`,
+    if (wantsFips || dualStack) {
+      const [what, off] = wantsFips
+        ? ["FIPS", "turn FIPS off (--use-fips-endpoint, AWS_USE_FIPS_ENDPOINT, a fips region name)"]
+        : ["Dualstack", "unset AWS_USE_DUALSTACK_ENDPOINT"];
+      throw new InputError("ENDPOINT_INVALID", `${CUSTOM_ENDPOINT_RULE_ERROR} ${what} and custom endpoint are not supported`, {
+        hint: `the endpoint comes from ${describeSource(custom.source)}: drop it, or ${off}`,
       });
     }
     return parseEndpointUrl(custom.url, custom.source);
@@ -67,20 +62,15 @@ export function resolveEndpoint(where: EndpointRegion, settings: EndpointSetting
 
 /** `https://rolesanywhere[-fips].<region>.<dnsSuffix or dualStackDnsSuffix>`. */
 export function regionalEndpointUrl(partition: Partition, region: string, flags: { fips: boolean; dualStack: boolean }): string {
+  const refuse = (message: string, advice = ""): never => {
+    throw new InputError("ENDPOINT_INVALID", message, { hint: `region ${region} is in partition ${partition.name}${advice}` });
+  };
   if (flags.fips && flags.dualStack && !(partition.supportsFips && partition.supportsDualStack)) {
-    throw new InputError("ENDPOINT_INVALID", "FIPS and DualStack are enabled, but this partition does not support one or both", {
-      hint: `region ${region} is in partition ${partition.name}`,
-    });
+    refuse("FIPS and DualStack are enabled, but this partition does not support one or both");
   }
-  if (flags.fips && !partition.supportsFips) {
-    throw new InputError("ENDPOINT_INVALID", "FIPS is enabled but this partition does not support FIPS", {
-      hint: `region ${region} is in partition ${partition.name}: turn FIPS off`,
-    });
-  }
+  if (flags.fips && !partition.supportsFips) refuse("FIPS is enabled but this partition does not support FIPS", ": turn FIPS off");
   if (flags.dualStack && !partition.supportsDualStack) {
-    throw new InputError("ENDPOINT_INVALID", "DualStack is enabled but this partition does not support DualStack", {
-      hint: `region ${region} is in partition ${partition.name}: unset AWS_USE_DUALSTACK_ENDPOINT`,
-    });
+    refuse("DualStack is enabled but this partition does not support DualStack", ": unset AWS_USE_DUALSTACK_ENDPOINT");
   }
   const service = flags.fips ? "rolesanywhere-fips" : "rolesanywhere";
   const suffix = flags.dualStack ? partition.dualStackDnsSuffix : partition.dnsSuffix;

@@ -2,10 +2,10 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { LookupFunction } from "node:net";
 import { NetworkError } from "../errors.js";
 import { VERSION } from "../version.js";
-import { endpointPeer, openConnection, proxyPeer, type TlsSettings } from "./connection.js";
+import { endpointPeer, openConnection, proxyPeer, type ConnectRequest, type TlsSettings } from "./connection.js";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError } from "./network-errors.js";
-import { proxyFor, type ProxySettings } from "./proxy.js";
+import { proxyFor } from "./proxy.js";
 
 export const USER_AGENT = `roles-anywhere-agent/${VERSION} (node ${process.versions.node}; ${process.platform}; ${process.arch})`;
 
@@ -28,14 +28,7 @@ export interface OutgoingRequest {
 }
 
 /** How one CreateSession call reaches its endpoint; shared by all its attempts. */
-export interface Transport {
-  readonly endpoint: Endpoint;
-  readonly proxy?: ProxySettings;
-  readonly tls: TlsSettings;
-  readonly connectTimeoutMs: number;
-  readonly maxResponseBytes: number;
-  readonly lookup?: LookupFunction;
-}
+export type Transport = Omit<ConnectRequest, "endpoint" | "signal"> & { readonly endpoint: Endpoint; readonly maxResponseBytes: number };
 
 export interface TransportSettings {
   /** PEM file of extra trusted CAs; falls back to `AWS_CA_BUNDLE`. Read only for https endpoints. */
@@ -68,11 +61,11 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
   const proxy = proxyFor(endpoint, env);
   return {
     endpoint,
-    ...(proxy ? { proxy } : {}),
+    proxy,
     tls,
     connectTimeoutMs: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     maxResponseBytes: settings.maxResponseBytes ?? MAX_RESPONSE_BYTES,
-    ...(settings.lookup ? { lookup: settings.lookup } : {}),
+    lookup: settings.lookup,
   };
 }
 
@@ -82,14 +75,7 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
  */
 export async function sendRequest(transport: Transport, request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse> {
   const { endpoint, proxy } = transport;
-  const socket = await openConnection({
-    endpoint,
-    ...(proxy ? { proxy } : {}),
-    tls: transport.tls,
-    connectTimeoutMs: transport.connectTimeoutMs,
-    signal,
-    ...(transport.lookup ? { lookup: transport.lookup } : {}),
-  });
+  const socket = await openConnection({ ...transport, signal });
   // Plain http through a proxy: the request line carries the absolute URI.
   const viaHttpProxy = proxy !== undefined && endpoint.protocol === "http:";
   const peer = viaHttpProxy ? proxyPeer(proxy) : endpointPeer(endpoint);

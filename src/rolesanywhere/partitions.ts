@@ -13,76 +13,35 @@ export interface Partition {
   readonly regions: readonly string[];
 }
 
+/** A partition with FIPS endpoints; dual-stack ones when `dualStackDnsSuffix` is given. */
+function partition(name: string, regionPattern: RegExp, dnsSuffix: string, regions: readonly string[], dualStack?: string): Partition {
+  const supportsDualStack = dualStack !== undefined;
+  return { name, regionPattern, dnsSuffix, dualStackDnsSuffix: dualStack ?? dnsSuffix, supportsFips: true, supportsDualStack, regions };
+}
+
 export const PARTITIONS: readonly Partition[] = [
-  {
-    name: "aws",
-    regionPattern: /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/,
-    dnsSuffix: "amazonaws.com",
-    dualStackDnsSuffix: "api.aws",
-    supportsFips: true,
-    supportsDualStack: true,
-    regions: [
+  partition(
+    "aws",
+    /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/,
+    "amazonaws.com",
+    [
       "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
       "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "aws-global", "ca-central-1",
       "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
       "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1",
       "us-east-2", "us-west-1", "us-west-2",
     ],
-  },
-  {
-    name: "aws-cn",
-    regionPattern: /^cn-\w+-\d+$/,
-    dnsSuffix: "amazonaws.com.cn",
-    dualStackDnsSuffix: "api.amazonwebservices.com.cn",
-    supportsFips: true,
-    supportsDualStack: true,
-    regions: ["aws-cn-global", "cn-north-1", "cn-northwest-1"],
-  },
-  {
-    name: "aws-us-gov",
-    regionPattern: /^us-gov-\w+-\d+$/,
-    dnsSuffix: "amazonaws.com",
-    dualStackDnsSuffix: "api.aws",
-    supportsFips: true,
-    supportsDualStack: true,
-    regions: ["aws-us-gov-global", "us-gov-east-1", "us-gov-west-1"],
-  },
-  {
-    name: "aws-iso",
-    regionPattern: /^us-iso-\w+-\d+$/,
-    dnsSuffix: "c2s.ic.gov",
-    dualStackDnsSuffix: "c2s.ic.gov",
-    supportsFips: true,
-    supportsDualStack: false,
-    regions: ["aws-iso-global", "us-iso-east-1", "us-iso-west-1"],
-  },
-  {
-    name: "aws-iso-b",
-    regionPattern: /^us-isob-\w+-\d+$/,
-    dnsSuffix: "sc2s.sgov.gov",
-    dualStackDnsSuffix: "sc2s.sgov.gov",
-    supportsFips: true,
-    supportsDualStack: false,
-    regions: ["aws-iso-b-global", "us-isob-east-1"],
-  },
-  {
-    name: "aws-iso-e",
-    regionPattern: /^eu-isoe-\w+-\d+$/,
-    dnsSuffix: "cloud.adc-e.uk",
-    dualStackDnsSuffix: "cloud.adc-e.uk",
-    supportsFips: true,
-    supportsDualStack: false,
-    regions: ["eu-isoe-west-1"],
-  },
-  {
-    name: "aws-iso-f",
-    regionPattern: /^us-isof-\w+-\d+$/,
-    dnsSuffix: "csp.hci.ic.gov",
-    dualStackDnsSuffix: "csp.hci.ic.gov",
-    supportsFips: true,
-    supportsDualStack: false,
-    regions: [],
-  },
+    "api.aws",
+  ),
+  partition(
+    "aws-cn", /^cn-\w+-\d+$/, "amazonaws.com.cn", ["aws-cn-global", "cn-north-1", "cn-northwest-1"],
+    "api.amazonwebservices.com.cn",
+  ),
+  partition("aws-us-gov", /^us-gov-\w+-\d+$/, "amazonaws.com", ["aws-us-gov-global", "us-gov-east-1", "us-gov-west-1"], "api.aws"),
+  partition("aws-iso", /^us-iso-\w+-\d+$/, "c2s.ic.gov", ["aws-iso-global", "us-iso-east-1", "us-iso-west-1"]),
+  partition("aws-iso-b", /^us-isob-\w+-\d+$/, "sc2s.sgov.gov", ["aws-iso-b-global", "us-isob-east-1"]),
+  partition("aws-iso-e", /^eu-isoe-\w+-\d+$/, "cloud.adc-e.uk", ["eu-isoe-west-1"]),
+  partition("aws-iso-f", /^us-isof-\w+-\d+$/, "csp.hci.ic.gov", []),
 ];
 
 /** The partition a region belongs to (the `aws` partition for regions nobody claims). */

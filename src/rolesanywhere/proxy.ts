@@ -52,48 +52,29 @@ function isLoopback(hostname: string): boolean {
  */
 export function matchesNoProxy(hostname: string, port: number, noProxy: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");
-  for (const raw of noProxy.split(/[\s,]+/)) {
-    let entry = raw.trim().toLowerCase();
-    if (!entry) continue;
-    if (entry === "*") return true;
-    if (entry.includes("/")) {
-      if (cidrContains(entry, host)) return true;
-      continue;
-    }
-    let entryPort: number | undefined;
-    const portMatch = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry);
-    if (portMatch) {
-      entry = portMatch[1]!;
-      entryPort = Number(portMatch[2]);
-    }
-    entry = entry.replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
-    if (entryPort !== undefined && entryPort !== port) continue;
-    if (isIP(entry)) {
-      if (entry === host) return true;
-      continue;
-    }
+  return noProxy.toLowerCase().split(/[\s,]+/).some((raw) => {
+    if (raw === "" || raw === "*") return raw === "*";
+    if (raw.includes("/")) return cidrContains(raw, host);
+    const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw);
+    if (withPort && Number(withPort[2]) !== port) return false;
+    let entry = (withPort ? withPort[1]! : raw).replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+    if (isIP(entry)) return entry === host;
     if (entry.startsWith("*.")) entry = entry.slice(1);
-    if (entry.startsWith(".")) {
-      if (host.endsWith(entry)) return true;
-    } else if (host === entry || host.endsWith(`.${entry}`)) {
-      return true;
-    }
-  }
-  return false;
+    return entry.startsWith(".") ? host.endsWith(entry) : host === entry || host.endsWith(`.${entry}`);
+  });
 }
 
 function cidrContains(cidr: string, host: string): boolean {
   const [base, bits] = cidr.split("/") as [string, string];
-  const family = isIP(base);
-  const hostFamily = isIP(host);
-  if (!family || family !== hostFamily || !/^\d+$/.test(bits)) return false;
+  const family = isIP(base) === 4 ? "ipv4" : "ipv6";
+  if (!isIP(base) || isIP(base) !== isIP(host) || !/^\d+$/.test(bits)) return false;
   const list = new BlockList();
   try {
-    list.addSubnet(base, Number(bits), family === 4 ? "ipv4" : "ipv6");
+    list.addSubnet(base, Number(bits), family);
   } catch {
     return false;
   }
-  return list.check(host, family === 4 ? "ipv4" : "ipv6");
+  return list.check(host, family);
 }
 
 /** `http://[user:pass@]host[:port]`; a bare `host:port` means http. */

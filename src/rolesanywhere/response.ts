@@ -3,6 +3,7 @@ import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
 import { ownValue } from "../own-value.js";
+import { roughDuration } from "../x509/validity.js";
 
 /** What the interpretation of an answer needs to know besides the answer. */
 export interface ResponseContext {
@@ -18,25 +19,21 @@ export const CLOCK_SKEW_LIMIT_MS = 5 * 60_000;
 
 const NOT_ROLES_ANYWHERE = "is --endpoint a Roles Anywhere endpoint? a proxy or captive portal may be answering";
 
+/** The first value of a header. */
+function header(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export function requestIdOf(response: HttpResponse): string | undefined {
-  const value = response.headers["x-amzn-requestid"] ?? response.headers["x-amz-request-id"];
-  const id = Array.isArray(value) ? value[0] : value;
+  const id = header(response, "x-amzn-requestid") ?? header(response, "x-amz-request-id");
   return id ? sanitize(id, 100) : undefined;
 }
 
 /** Milliseconds the endpoint's clock (`Date` header) is ahead of ours; undefined without a usable header. */
 export function clockSkewMs(response: HttpResponse, receivedAt: Date): number | undefined {
-  const date = response.headers["date"];
-  if (!date) return undefined;
-  const serverTime = Date.parse(date);
+  const serverTime = Date.parse(response.headers["date"] ?? "");
   return Number.isNaN(serverTime) ? undefined : serverTime - receivedAt.getTime();
-}
-
-/** "7 min 30 s" style. */
-export function describeDuration(ms: number): string {
-  const total = Math.round(Math.abs(ms) / 1000);
-  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
-  return [h ? `${h} h` : "", m ? `${m} min` : "", s || total === 0 ? `${s} s` : ""].filter(Boolean).join(" ");
 }
 
 /**
@@ -44,8 +41,7 @@ export function describeDuration(ms: number): string {
  * undefined when absent or unreadable. A date in the past means 0.
  */
 export function retryAfterMs(response: HttpResponse, receivedAt: Date): number | undefined {
-  const raw = response.headers["retry-after"];
-  const text = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  const text = header(response, "retry-after")?.trim();
   if (!text) return undefined;
   if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
@@ -56,14 +52,15 @@ function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undef
   const skew = clockSkewMs(response, receivedAt);
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
   const direction = skew > 0 ? "behind" : "ahead of";
-  return `the system clock is ${describeDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
+  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
 }
 
-function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+/** The JSON value of the body; undefined when it is not JSON (JSON.parse never returns undefined). */
+function parseJson(body: Buffer): unknown {
   try {
-    return { ok: true, value: JSON.parse(body.toString("utf8")) };
+    return JSON.parse(body.toString("utf8"));
   } catch {
-    return { ok: false };
+    return undefined;
   }
 }
 
@@ -85,9 +82,9 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
       hint: NOT_ROLES_ANYWHERE,
     });
   const parsed = parseJson(response.body);
-  if (!parsed.ok) throw invalid(response.body.length === 0 ? "the body is empty" : "the body is not JSON");
-  if (!isObject(parsed.value)) throw invalid("the body is not a JSON object");
-  const set = parsed.value["credentialSet"];
+  if (parsed === undefined) throw invalid(response.body.length === 0 ? "the body is empty" : "the body is not JSON");
+  if (!isObject(parsed)) throw invalid("the body is not a JSON object");
+  const set = parsed["credentialSet"];
   if (!Array.isArray(set) || set.length === 0) {
     throw new NetworkError("RESPONSE_INVALID", "unable to obtain temporary security credentials from CreateSession: the answer has no credentialSet", {
       hint: NOT_ROLES_ANYWHERE,
@@ -101,10 +98,8 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
     if (value === undefined) throw invalid(`credentialSet[0].credentials.${name} is missing or empty`);
     return value;
   };
-  const accessKeyId = field("accessKeyId");
-  const secretAccessKey = field("secretAccessKey");
-  const sessionToken = field("sessionToken");
-  const expirationText = field("expiration");
+  const names = ["accessKeyId", "secretAccessKey", "sessionToken", "expiration"];
+  const [accessKeyId, secretAccessKey, sessionToken, expirationText] = names.map(field) as [string, string, string, string];
   const expiration = new Date(expirationText);
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
     throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
@@ -120,7 +115,7 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   );
   const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
   const optional = {
-    subjectArn: nonEmptyString(parsed.value["subjectArn"]),
+    subjectArn: nonEmptyString(parsed["subjectArn"]),
     assumedRoleArn: nonEmptyString(user["arn"]),
     assumedRoleId: nonEmptyString(user["assumedRoleId"]),
     roleArn: nonEmptyString(first["roleArn"]),
@@ -162,8 +157,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   const { status } = response;
   const requestId = requestIdOf(response);
   const where = `${requestId ? ` [request id ${requestId}]` : ""}`;
-  const headerType = response.headers["x-amzn-errortype"];
-  const headerCode = sanitizeErrorCode(Array.isArray(headerType) ? (headerType[0] ?? "") : (headerType ?? ""));
+  const headerCode = sanitizeErrorCode(header(response, "x-amzn-errortype") ?? "");
 
   if (status >= 300 && status < 400) {
     const location = response.headers["location"];
@@ -172,12 +166,12 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
     });
   }
 
-  const parsed = response.body.length === 0 ? { ok: true as const, value: {} } : parseJson(response.body);
+  const parsed = response.body.length === 0 ? {} : parseJson(response.body);
   const retryable = status === 429 || status >= 500;
-  if (!parsed.ok && !headerCode && !retryable) {
+  if (parsed === undefined && !headerCode && !retryable) {
     return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`, { hint: NOT_ROLES_ANYWHERE });
   }
-  const json = parsed.ok && isObject(parsed.value) ? parsed.value : {};
+  const json = isObject(parsed) ? parsed : {};
   // Strings only: String() of an object whose toString is not a function throws (found by the fuzzer).
   const bodyCode = sanitizeErrorCode([json["__type"], json["code"], json["Code"]].find((v): v is string => typeof v === "string") ?? "");
   const serviceCode = headerCode || bodyCode || "UnknownError";
@@ -215,14 +209,11 @@ function hintFor(code: ErrorCode, message: string, context: ResponseContext): st
   if (/expired|not yet valid|validity/i.test(message)) {
     return "check the certificate's validity dates (openssl x509 -noout -dates -in CERT) and the system clock";
   }
-  switch (code) {
-    case "ACCESS_DENIED":
-      return "check that the trust anchor and profile are enabled, the role is listed in the profile, and the role's trust policy allows rolesanywhere.amazonaws.com";
-    case "RESOURCE_NOT_FOUND":
-      return `check the profile and trust anchor ARNs and that they exist in ${context.region}`;
-    case "VALIDATION_FAILED":
-      return "check --session-duration (900–43200 s, and within the profile's limit) and --role-session-name";
-    default:
-      return undefined;
-  }
+  const byCode: Partial<Record<ErrorCode, string>> = {
+    ACCESS_DENIED:
+      "check that the trust anchor and profile are enabled, the role is listed in the profile, and the role's trust policy allows rolesanywhere.amazonaws.com",
+    RESOURCE_NOT_FOUND: `check the profile and trust anchor ARNs and that they exist in ${context.region}`,
+    VALIDATION_FAILED: "check --session-duration (900–43200 s, and within the profile's limit) and --role-session-name",
+  };
+  return byCode[code];
 }

@@ -77,9 +77,7 @@ export interface SettingsOrigin {
 
 /**
  * Validates a record of settings and turns it into the settings the refresh engine runs on. Everything that
- * can be known without a key, token, TPM or network is checked here, before any signer exists: required and
- * well-formed ARNs, trust anchor and profile in the same region, region name, endpoint URL and its
- * FIPS/dual-stack combination, duration, timeouts and attempts, and that some key is given.
+ * can be known without a key, token, TPM or network is checked here, before any signer exists.
  */
 export function credentialSettings(input: SettingsInput, origin: SettingsOrigin, context: SettingsContext = {}): CredentialSettings {
   for (const field of ["trustAnchorArn", "profileArn", "roleArn"] as const) if (!input[field]) throw origin.missing(field);

@@ -1,7 +1,6 @@
 import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
-import type { Certificate } from "../x509/certificate.js";
 import { classifyDer } from "../x509/der-kind.js";
 import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
 import {
@@ -11,16 +10,10 @@ import {
   type CertificateFile,
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
-import type { KeyParser } from "./file/key-parsers.js";
 import type { SignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
-
-/** Test seam: key formats for file keys (default: the registry in key-parsers.ts). */
-export interface SignerFactoryExtras {
-  keyParsers?: readonly KeyParser[];
-}
 
 /**
  * Chooses and builds the back-end for `--certificate` / `--private-key`, following aws_signing_helper's
@@ -33,15 +26,11 @@ export interface SignerFactoryExtras {
  * - `--intermediates` replaces whatever chain the certificate file (or PKCS#12 file) carried.
  * File keys use node:crypto only; the PKCS#11 and TPM modules are imported only when chosen.
  */
-export async function createSigner(options: SignerOptions, extras: SignerFactoryExtras = {}): Promise<Signer> {
-  if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options, extras));
+export async function createSigner(options: SignerOptions): Promise<Signer> {
+  if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options));
   const { waitForDevice } = await import("./wait-for-device.js");
-  return withTypedSignErrors(
-    await waitForDevice(() => openSigner(options, extras), {
-      timeoutMs: options.waitForDeviceMs,
-      ...(options.onDeviceWait ? { onWait: options.onDeviceWait } : {}),
-    }),
-  );
+  const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait };
+  return withTypedSignErrors(await waitForDevice(() => openSigner(options), waitOptions));
 }
 
 /**
@@ -49,7 +38,7 @@ export async function createSigner(options: SignerOptions, extras: SignerFactory
  * escapes (a library's own exception, a bug) becomes a device or key error naming the back-end rather than
  * an "internal error" exit 1.
  */
-function withTypedSignErrors(signer: Signer): Signer {
+export function withTypedSignErrors(signer: Signer): Signer {
   const sign = signer.sign.bind(signer);
   signer.sign = async (message, digest) => {
     try {
@@ -66,7 +55,7 @@ function withTypedSignErrors(signer: Signer): Signer {
   return signer;
 }
 
-async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): Promise<Signer> {
+async function openSigner(options: SignerOptions): Promise<Signer> {
   const certRef = options.certificate;
   const keyRef = options.privateKey ?? certRef;
   if (keyRef === undefined) {
@@ -82,6 +71,7 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
   }
   const debug = options.debug;
   const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
+  const fileOptions = { keyPassword: options.keyPassword, intermediates, debug, signOffThread: options.signOffThread };
 
   // The certificate, when it comes from a file.
   let certificateFile: CertificateFile | undefined;
@@ -89,49 +79,31 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {
     certificateInput = await readInputFile(certRef, "certificate file");
     const { bytes, stamp } = certificateInput;
-    const certificates = parseCertificateBytes(bytes, certRef);
-    const [leaf, ...chain] = certificates;
+    const [leaf, ...chain] = parseCertificateBytes(bytes, certRef);
     if (leaf !== undefined) {
       certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
     } else if (options.privateKey === undefined && isPkcs12(bytes)) {
       debug?.(`${certRef}: PKCS#12 file`);
-      return createPkcs12Signer({
-        path: certRef,
-        bytes,
-        ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),
-        ...(intermediates ? { intermediates } : {}),
-        ...(debug ? { debug } : {}),
-        ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
-        ...(options.signOffThread ? { signOffThread: true } : {}),
-      });
+      return createPkcs12Signer({ path: certRef, bytes, ...fileOptions });
     } else {
       throw noCertificateError(certRef, bytes);
     }
   }
+  // Hybrid: a pkcs11: or TPM key with its certificate (and chain) from files; `--intermediates` wins.
+  const deviceOptions = () => {
+    const chain = intermediates?.certificates.slice() ?? certificateFile?.certificates.slice(1) ?? [];
+    return { certificate: certificateFile?.certificates[0], intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env };
+  };
 
   if (isPkcs11Uri(keyRef)) {
     const { createPkcs11Signer } = await import("./pkcs11/index.js");
-    return createPkcs11Signer({
-      ...options.pkcs11,
-      keyUri: keyRef,
-      ...(certRef !== undefined && isPkcs11Uri(certRef) ? { certificateUri: certRef } : {}),
-      ...(certificateFile ? { certificate: certificateFile.certificates[0] } : {}),
-      ...chainOption(intermediates, certificateFile),
-      ...(debug ? { debug } : {}),
-      ...(options.env ? { env: options.env } : {}),
-    });
+    const certificateUri = certRef !== undefined && isPkcs11Uri(certRef) ? certRef : undefined;
+    return createPkcs11Signer({ ...options.pkcs11, keyUri: keyRef, certificateUri, ...deviceOptions() });
   }
 
   if (keyRef.startsWith("handle:")) {
-    const { createTpmSigner } = await import("./tpm/index.js");
-    return createTpmSigner({
-      ...options.tpm,
-      key: { kind: "handle", handle: parseTpmHandle(keyRef) },
-      ...(certificateFile ? { certificate: certificateFile.certificates[0] } : {}),
-      ...chainOption(intermediates, certificateFile),
-      ...(debug ? { debug } : {}),
-      ...(options.env ? { env: options.env } : {}),
-    });
+    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
+    return createTpmSigner({ ...options.tpm, key: { kind: "handle", handle: parseTpmHandle(keyRef) }, ...deviceOptions() });
   }
 
   // A key file. With no --certificate, certificates stored next to the key (combined PEM) are used.
@@ -143,15 +115,9 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
   }
 
   if (keyFile.bytes.includes(TSS2_MARKER, 0, "latin1")) {
-    const { createTpmSigner } = await import("./tpm/index.js");
-    return createTpmSigner({
-      ...options.tpm,
-      key: { kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") },
-      ...(certificateFile ? { certificate: certificateFile.certificates[0] } : {}),
-      ...chainOption(intermediates, certificateFile),
-      ...(debug ? { debug } : {}),
-      ...(options.env ? { env: options.env } : {}),
-    });
+    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
+    const key = { kind: "tss2-pem" as const, path: keyRef, pem: keyFile.bytes.toString("latin1") };
+    return createTpmSigner({ ...options.tpm, key, ...deviceOptions() });
   }
 
   if (options.privateKey === undefined && !holdsPrivateKey(keyFile.bytes, keyRef)) {
@@ -166,29 +132,12 @@ async function openSigner(options: SignerOptions, extras: SignerFactoryExtras): 
         hint: "pass the PKCS#12 file alone, as --certificate or --private-key",
       });
     }
-    return createPkcs12Signer({
-      path: keyRef,
-      bytes: keyFile.bytes,
-      ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),
-      ...(intermediates ? { intermediates } : {}),
-      ...(debug ? { debug } : {}),
-      ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
-      ...(options.signOffThread ? { signOffThread: true } : {}),
-    });
+    return createPkcs12Signer({ path: keyRef, bytes: keyFile.bytes, ...fileOptions });
   }
 
   // Unlike a TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted), a key file is the key itself.
   if (keyFile.mode !== undefined) warnIfExposed(keyFile.mode, keyRef, "private key file");
-  return createFileSigner({
-    keyPath: keyRef,
-    keyFile,
-    ...(certificateFile ? { certificate: certificateFile } : {}),
-    ...(intermediates ? { intermediates } : {}),
-    ...(options.keyPassword ? { keyPassword: options.keyPassword } : {}),
-    ...(debug ? { debug } : {}),
-    ...(extras.keyParsers ? { keyParsers: extras.keyParsers } : {}),
-    ...(options.signOffThread ? { signOffThread: true } : {}),
-  });
+  return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
 }
 
 function isPkcs11Uri(ref: string): boolean {
@@ -202,16 +151,6 @@ function holdsPrivateKey(bytes: Buffer, path: string): boolean {
 
 function isPkcs12(bytes: Buffer): boolean {
   return !looksLikePem(bytes) && classifyDer(bytes) === "PKCS12";
-}
-
-/** `--intermediates` wins; else the certificates after the leaf in the certificate file, if any. */
-function chainOption(
-  intermediates: CertificateFile | undefined,
-  certificateFile: CertificateFile | undefined,
-): { intermediates?: Certificate[] } {
-  if (intermediates) return { intermediates: intermediates.certificates.slice() };
-  const rest = certificateFile?.certificates.slice(1) ?? [];
-  return rest.length > 0 ? { intermediates: rest } : {};
 }
 
 /** `handle:0x81000001` (hex) or `handle:2164260865` (decimal): a TPM persistent or transient handle. */

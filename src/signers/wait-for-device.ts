@@ -1,13 +1,6 @@
-import { isAgentError, type ErrorCode } from "../errors.js";
+import { isAgentError } from "../errors.js";
 
-/**
- * The errors that mean "the device is not there (yet)": a token not plugged in, a TPM whose device node or
- * resource manager is not up. Nothing else is waited for — above all never an authentication error, which
- * must not be retried.
- */
-export const DEVICE_ABSENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["PKCS11_TOKEN_NOT_FOUND", "TPM_UNAVAILABLE"]);
-
-export interface WaitForDeviceOptions {
+interface WaitForDeviceOptions {
   /** How long to keep trying, in milliseconds, from the first failure. */
   readonly timeoutMs: number;
   /** Pause between attempts (default 1 s; never past the deadline). */
@@ -19,7 +12,11 @@ export interface WaitForDeviceOptions {
   readonly now?: () => number;
 }
 
-/** `open()`, tried again while it fails only because the device is absent, until `timeoutMs` has passed. */
+/**
+ * `open()`, tried again until `timeoutMs` has passed while it fails only because the device is not there
+ * (yet): a token not plugged in, a TPM whose device node or resource manager is not up. Nothing else is
+ * waited for — above all never an authentication error, which must not be retried.
+ */
 export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForDeviceOptions): Promise<T> {
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -29,7 +26,7 @@ export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForD
     try {
       return await open();
     } catch (error) {
-      if (!isAgentError(error) || !DEVICE_ABSENT.has(error.code)) throw error;
+      if (!isAgentError(error) || (error.code !== "PKCS11_TOKEN_NOT_FOUND" && error.code !== "TPM_UNAVAILABLE")) throw error;
       const t = now();
       if (deadline === undefined) {
         deadline = t + options.timeoutMs;

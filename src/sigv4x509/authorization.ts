@@ -16,13 +16,13 @@ export interface AuthorizationFields {
 
 export function authorizationHeader(
   algorithm: SigningAlgorithm,
-  serialNumber: string,
+  serial: string,
   date: Date,
   region: string,
   signedHeaders: string,
   signatureHex: string,
 ): string {
-  return `${algorithm} Credential=${serialNumber}/${credentialScope(date, region)}, SignedHeaders=${signedHeaders}, Signature=${signatureHex}`;
+  return `${algorithm} Credential=${serial}/${credentialScope(date, region)}, SignedHeaders=${signedHeaders}, Signature=${signatureHex}`;
 }
 
 const ALGORITHMS: ReadonlySet<string> = new Set(["AWS4-X509-RSA-SHA256", "AWS4-X509-ECDSA-SHA256", "AWS4-X509-MLDSA"]);

@@ -13,9 +13,7 @@ export function canonicalHeaders(headers: HttpRequestToSign["headers"], signed: 
   const joined = new Map<string, string[]>();
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    if (!signed.has(lower)) continue;
-    const values = typeof value === "string" ? [value] : [...value];
-    joined.set(lower, [...(joined.get(lower) ?? []), ...values]);
+    if (signed.has(lower)) joined.set(lower, [...(joined.get(lower) ?? []), ...(typeof value === "string" ? [value] : value)]);
   }
   const result = new Map<string, string>();
   for (const name of [...joined.keys()].sort()) {

@@ -59,13 +59,7 @@ export async function signX509Request(request: HttpRequestToSign, input: X509Sig
   const sts = stringToSign(input.algorithm, input.date, input.region, canonical);
   const signature = Buffer.from(await input.sign(Buffer.from(sts, "utf8"))).toString("hex");
   const signedHeaders = signedHeadersList(canonicalHeaders(headers, signed));
-  headers["Authorization"] = authorizationHeader(
-    input.algorithm,
-    input.leaf.serialDecimal,
-    input.date,
-    input.region,
-    signedHeaders,
-    signature,
-  );
+  const { algorithm, leaf, date, region } = input;
+  headers["Authorization"] = authorizationHeader(algorithm, leaf.serialDecimal, date, region, signedHeaders, signature);
   return { headers, canonicalRequest: canonical, stringToSign: sts, signedHeaders };
 }

@@ -19,12 +19,5 @@ export type SignFunction = (stringToSign: Uint8Array) => Promise<Uint8Array>;
 export type SigningAlgorithm = "AWS4-X509-RSA-SHA256" | "AWS4-X509-ECDSA-SHA256" | "AWS4-X509-MLDSA";
 
 export function signingAlgorithmFor(keyType: KeyType): SigningAlgorithm {
-  switch (keyType) {
-    case "RSA":
-      return "AWS4-X509-RSA-SHA256";
-    case "EC":
-      return "AWS4-X509-ECDSA-SHA256";
-    default:
-      return "AWS4-X509-MLDSA";
-  }
+  return keyType === "RSA" ? "AWS4-X509-RSA-SHA256" : keyType === "EC" ? "AWS4-X509-ECDSA-SHA256" : "AWS4-X509-MLDSA";
 }

@@ -25,14 +25,6 @@ export async function certificateData(cert: Certificate): Promise<CertificateDat
 }
 
 function supportedAlgorithms(keyType: string): string[] {
-  switch (keyType) {
-    case "RSA":
-      return ["RSASHA256", "RSASHA384", "RSASHA512"];
-    case "EC":
-      return ["ECSHA256", "ECSHA384", "ECSHA512"];
-    case "":
-      return ["SHA256", "SHA384", "SHA512"];
-    default:
-      return [keyType];
-  }
+  if (keyType === "RSA" || keyType === "EC" || keyType === "") return ["SHA256", "SHA384", "SHA512"].map((hash) => `${keyType}${hash}`);
+  return [keyType];
 }

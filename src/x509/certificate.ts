@@ -31,9 +31,8 @@ export function assertRsaModulusSize(key: KeyObject, what: string, code: ErrorCo
 }
 
 /**
- * An X.509 certificate as the agent uses it: DER bytes plus the few facts signing needs.
- * Parsing is done by OpenSSL (node:crypto), which is fast enough for the credential_process hot path;
- * structures that node:crypto does not expose are read with @peculiar/asn1-x509 where needed.
+ * An X.509 certificate as the agent uses it: DER bytes plus the few facts signing needs, parsed by OpenSSL
+ * (node:crypto), which is fast enough for the credential_process hot path.
  */
 export class Certificate {
   readonly der: Buffer;
@@ -110,29 +109,27 @@ export class Certificate {
   }
 
   /**
-   * The key family, or undefined for key types the service does not accept (Ed25519, DSA…).
-   * RSA and EC come from OpenSSL; anything OpenSSL 3.0 cannot represent is identified by its SPKI OID,
-   * read with @peculiar/asn1-x509, loaded only then so that the common path stays fast.
+   * The key family, or undefined for key types the service does not accept (Ed25519, DSA…). RSA and EC come
+   * from OpenSSL; anything OpenSSL 3.0 cannot represent is identified by its SPKI OID.
    */
   async keyType(): Promise<KeyType | undefined> {
     const type = this.publicKey?.asymmetricKeyType;
     if (type === "rsa") return "RSA";
     if (type === "ec") return "EC";
     if (type !== undefined && !type.startsWith("ml-dsa")) return undefined;
-    return ownValue(ML_DSA_OIDS, await this.spkiAlgorithmOid());
+    return ownValue(ML_DSA_OIDS, (await this.spki()).algorithmOid);
   }
 
-  /** The SubjectPublicKeyInfo algorithm OID. */
-  async spkiAlgorithmOid(): Promise<string> {
-    const [{ AsnConvert }, { Certificate: AsnCertificate }] = await Promise.all([
-      import("@peculiar/asn1-schema"),
-      import("@peculiar/asn1-x509"),
-    ]);
+  /** The DER SubjectPublicKeyInfo and its algorithm OID, read from the certificate (off the common path). */
+  async spki(): Promise<{ der: Buffer; algorithmOid: string }> {
+    const { readSpki } = await import("./tbs-fields.js");
     try {
-      return AsnConvert.parse(this.der, AsnCertificate).tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm;
+      return readSpki(this.der);
     } catch (cause) {
-      throw new InputError("CERTIFICATE_INVALID", "could not parse certificate: malformed SubjectPublicKeyInfo", { cause });
+      throw new InputError("CERTIFICATE_INVALID", "could not parse certificate: malformed SubjectPublicKeyInfo", {
+        hint: "the file may be truncated or damaged; export the certificate again",
+        cause,
+      });
     }
   }
 }
-

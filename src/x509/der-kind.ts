@@ -1,27 +1,16 @@
-import { DerError, TAG, children, decodeSmallInteger, readSingle, type DerElement } from "../encoding/der.js";
+import { DerError, TAG, children, decodeSmallInteger, readSingle } from "../encoding/der.js";
 
-/** What a DER file holds, named after the PEM label the same structure would carry. */
-export type DerKind =
-  | "CERTIFICATE"
-  | "PRIVATE KEY"
-  | "ENCRYPTED PRIVATE KEY"
-  | "EC PRIVATE KEY"
-  | "RSA PRIVATE KEY"
-  | "PKCS12";
+type DerKind = "CERTIFICATE" | "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "PKCS12";
 
-/** Recognises a DER structure by its outline, without fully parsing it; undefined when unknown. */
+/**
+ * Recognises a DER structure by its outline, without fully parsing it, and names it after the PEM label the
+ * same structure would carry; undefined when unknown.
+ */
 export function classifyDer(bytes: Buffer): DerKind | undefined {
-  let items: DerElement[];
   try {
-    items = children(readSingle(bytes, TAG.SEQUENCE));
-  } catch (e) {
-    if (e instanceof DerError) return undefined;
-    throw e;
-  }
-  const [a, b, c] = items;
-  if (!a || !b) return undefined;
-  const tags = items.map((i) => i.tag);
-  try {
+    const items = children(readSingle(bytes, TAG.SEQUENCE));
+    const [a, b, c] = items;
+    if (!a || !b) return undefined;
     // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm SEQUENCE, signature BIT STRING }
     if (items.length === 3 && a.tag === TAG.SEQUENCE && b.tag === TAG.SEQUENCE && c?.tag === TAG.BIT_STRING) {
       return "CERTIFICATE";
@@ -37,7 +26,7 @@ export function classifyDer(bytes: Buffer): DerKind | undefined {
     // ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters, [1] publicKey }
     if (version === 1 && b.tag === TAG.OCTET_STRING) return "EC PRIVATE KEY";
     // RSAPrivateKey ::= SEQUENCE { version, n, e, d, p, q, dp, dq, qinv, … } — all INTEGERs
-    if (version <= 1 && items.length >= 9 && tags.slice(0, 9).every((t) => t === TAG.INTEGER)) return "RSA PRIVATE KEY";
+    if (version <= 1 && items.length >= 9 && items.slice(0, 9).every((i) => i.tag === TAG.INTEGER)) return "RSA PRIVATE KEY";
   } catch (e) {
     if (e instanceof DerError) return undefined;
     throw e;

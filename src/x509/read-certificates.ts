@@ -68,27 +68,25 @@ export async function readCertificateBundle(path: string): Promise<CertificateFi
  * decides whether that is an error, e.g. a PKCS#12 file); throws when a CERTIFICATE block is corrupt.
  */
 export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[] {
-  if (looksLikePem(bytes)) {
-    return decodePemBlocks(bytes.toString("latin1"), path)
-      .filter((b) => b.label === "CERTIFICATE")
-      .map((b, i) => parseOne(b.der, `${path} (certificate #${i + 1})`));
+  if (!looksLikePem(bytes)) {
+    try {
+      return [new Certificate(bytes)];
+    } catch {
+      return [];
+    }
   }
-  try {
-    return [new Certificate(bytes)];
-  } catch {
-    return [];
-  }
-}
-
-function parseOne(der: Buffer, where: string): Certificate {
-  try {
-    return new Certificate(der);
-  } catch (cause) {
-    throw new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${where} is not a valid X.509 certificate`, {
-      hint: "the file may be truncated or damaged; export the certificate again",
-      cause,
-    });
-  }
+  const blocks = decodePemBlocks(bytes.toString("latin1"), path).filter((b) => b.label === "CERTIFICATE");
+  return blocks.map((b, i) => {
+    try {
+      return new Certificate(b.der);
+    } catch (cause) {
+      const where = `${path} (certificate #${i + 1})`;
+      throw new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${where} is not a valid X.509 certificate`, {
+        hint: "the file may be truncated or damaged; export the certificate again",
+        cause,
+      });
+    }
+  });
 }
 
 function isNonEmpty<T>(list: T[]): list is [T, ...T[]] {

@@ -1,4 +1,4 @@
-import { children, decodeOid, expectTag, readSingle, TAG, type DerElement } from "../encoding/der.js";
+import { children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle, TAG, type DerElement } from "../encoding/der.js";
 
 /** The raw DER elements of a certificate's TBSCertificate that provisioning reads or copies. */
 export interface TbsFields {
@@ -35,4 +35,10 @@ export function readExtensions(extensions: DerElement | undefined): { readonly o
     const parts = children(expectTag(extension, TAG.SEQUENCE));
     return { oid: decodeOid(expectTag(parts[0], TAG.OID)), value: parts[parts.length - 1] };
   });
+}
+
+/** A certificate's DER SubjectPublicKeyInfo and its algorithm OID; throws DerError when malformed. */
+export function readSpki(der: Uint8Array): { der: Buffer; algorithmOid: string } {
+  const spki = readTbsFields(der).subjectPublicKeyInfo;
+  return { der: spki.raw, algorithmOid: decodeAlgorithmIdentifier(children(spki)[0]).oid };
 }

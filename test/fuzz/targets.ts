@@ -14,8 +14,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { parseArn, parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../../src/arn.js";
 import { main } from "../../src/cli/main.js";
-import { parseConfig } from "../../src/config/parse-config.js";
-import { PROFILE_FIELD_KINDS } from "../../src/config/profile-fields.js";
+import { parseConfig, PROFILE_FIELD_KINDS } from "../../src/config/parse-config.js";
 import { certificateFacts } from "../../src/local-endpoint/certificate-facts.js";
 import { IssuedCredentialStore } from "../../src/local-endpoint/issued-credentials.js";
 import { verifyStsRequest } from "../../src/local-endpoint/sts-verify.js";
@@ -65,7 +64,7 @@ async function signsAndVerifies(key: SigningKey): Promise<void> {
 
 async function loadKey(bytes: Buffer): Promise<void> {
   const material = keyMaterialFromFile(bytes, "fuzz.key", async () => Secret.fromUtf8(PASSWORD));
-  await signsAndVerifies(await loadSigningKey(material, {}));
+  await signsAndVerifies(await loadSigningKey(material));
 }
 
 /** DER seeds → target: structural mutants, a share of them wrapped in PEM under `pemLabel`. */

@@ -45,11 +45,13 @@ describe.each(INHERITED)("the name %s", (name) => {
     expect(() => parseConfig(`{"agent": {"${name}": 1}}`, "/tmp/c.json", "/root")).toThrow(expect.objectContaining({ code: "CONFIG_INVALID" }));
   });
 
-  it("CLI command name: unknown command, exit 2, one line", async () => {
-    const r = await cli([name]);
-    expect(r.code).toBe(2);
-    expect(r.err).toContain(`unknown command "${name}"`);
-    expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+  it("CLI command name: unknown command, exit 2, one line (also after `help`)", async () => {
+    for (const argv of [[name], ["help", name]]) {
+      const r = await cli(argv);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`unknown command "${name}"`);
+      expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+    }
   });
 
   it("CLI flag: unknown flag, exit 2", async () => {

@@ -20,7 +20,6 @@ describe("PIN from the URI", () => {
     [`pkcs11:object=k?pin-source=file://${pinFile}`],
   ])("pin-source %s reads the file without its trailing newline", async (uri) => {
     const supply = uriPin(uri);
-    expect(supply.interactive).toBe(false);
     expect(supply.description).toBe(`pin-source file ${pinFile}`);
     expect((await supply.read()).reveal()).toBe("4321");
   });
@@ -51,9 +50,8 @@ describe("PIN from options", () => {
     await expect(pinFromSource({ kind: "env", name: "MY_PIN" }, "the PIN", {}).read()).rejects.toThrow(/MY_PIN is not set/);
   });
 
-  it("prompt sources are interactive, and refuse without a terminal", async () => {
+  it("prompt sources refuse without a terminal", async () => {
     const supply = pinFromSource({ kind: "prompt", prompt: "PIN: " }, "the PIN", {});
-    expect(supply.interactive).toBe(true);
     await expect(supply.read()).rejects.toThrow(/no terminal/);
   });
 });
@@ -63,18 +61,15 @@ describe("RememberedPin", () => {
     let reads = 0;
     const remembered = new RememberedPin({
       description: "test",
-      interactive: true,
       read: async () => {
         reads++;
         return (await uriPin("pkcs11:?pin-value=999").read());
       },
     });
-    expect(remembered.interactive).toBe(true);
     const first = await remembered.read();
     first.wipe();
     expect((await remembered.read()).reveal()).toBe("999");
     expect(remembered.peek()?.reveal()).toBe("999");
-    expect(remembered.interactive).toBe(false);
     expect(reads).toBe(1);
     remembered.wipe();
     expect(remembered.peek()).toBeUndefined();

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TpmResponseError } from "../../src/tpm/client/tpm-error.js";
 import { explainTpmError, lockoutError } from "../../src/tpm/client/explain-error.js";
 
-const rc = (code: number, cmd = "TPM2_Sign") => new TpmResponseError(cmd, 0x15d, code);
+const rc = (code: number, cmd = "TPM2_Sign") => new TpmResponseError(cmd, code);
 const lockout = { failedTries: 2, maxTries: 32, recoveryTime: 7200 };
 
 describe("TPM errors users can act on", () => {

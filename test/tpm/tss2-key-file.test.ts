@@ -154,6 +154,15 @@ describe("TSS2 PRIVATE KEY files", () => {
     await expect(parseTss2KeyFile(pem(Buffer.from("3003020101", "hex")), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID" });
   });
 
+  it("DER: a policy entry tagged [0] or SET instead of SEQUENCE is refused (asn1-schema let [0] through)", async () => {
+    const entry = ["[auth]", "cc=EXPLICIT:0,INTEGER:0x16B", "body=EXPLICIT:1,OCTETSTRING:"];
+    const invalid = { code: "TPM_KEY_INVALID", message: "k: not a valid TSS2 PRIVATE KEY structure" };
+    for (const tagged of ["IMPLICIT:0,SEQUENCE:auth", "SET:auth"]) {
+      const file = der(standard({}, ["policy=EXPLICIT:1,SEQUENCE:pols"]), ["[pols]", `a=${tagged}`, ...entry]);
+      await expect(parseTss2KeyFile(file, "k")).rejects.toMatchObject(invalid);
+    }
+  });
+
   it("a sealed-data (keyed-hash) public area is not a signing key", async () => {
     const sealed = encode(TPMT_PUBLIC, {
       type: TPM_ALG.KEYEDHASH,

@@ -1,5 +1,4 @@
-import type { CommandSpec } from "../command.js";
-import { listArg, stringArg } from "../command.js";
+import { listArg, stringArg, type CommandSpec } from "../command.js";
 import { CERTIFICATE_WARNING_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {

@@ -1,23 +1,30 @@
+import { existsSync } from "node:fs";
+import type { AgentSelector } from "../../agent/client.js";
+import { defaultAgentSocketPath } from "../../agent/socket-path.js";
+import { InputError, isAgentError } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../../settings/credential-settings.js";
-import { stringArg, type CommandSpec } from "../command.js";
+import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { PROGRAM } from "../report-error.js";
+import { settingsFromArgs, withSigner } from "../settings-args.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "./credential-process-options.js";
-import { settingsFromArgs } from "../settings-args.js";
+
+/** Flags that, next to --profile, change the role asked for: the agent is then asked by ARNs, not by name. */
+const ROLE_FLAGS = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name"] as const;
 
 const command: CommandSpec = {
   ...CREDENTIAL_PROCESS_FLAGS,
   describe: "Print temporary credentials as credential_process JSON (for ~/.aws/config)",
   async run(args, io) {
-    const { asksForProfileAsIs, credentialsFromAgent, roleSelector } = await import("../agent-credentials.js");
     const profile = stringArg(args, "profile");
-    // A profile used as it is goes to the agent by name before the config file is even read: this is the
-    // call every `aws` command makes, so it must cost little more than starting Node.
-    const byName = asksForProfileAsIs(args, profile) ? profile : undefined;
+    // A profile used as it is goes to the agent by name before the config file is even read.
+    const byName = profile !== undefined && !ROLE_FLAGS.some((flag) => args.explicit.has(flag)) ? profile : undefined;
     let credentials = byName ? await credentialsFromAgent(args, byName, io) : undefined;
     if (!credentials) {
       // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
       const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
-      if (!byName) credentials = await credentialsFromAgent(args, roleSelector(settings!.session), io);
+      const { trustAnchorArn, profileArn, roleArn, roleSessionName } = settings!.session;
+      if (!byName) credentials = await credentialsFromAgent(args, { trustAnchorArn, profileArn, roleArn, roleSessionName }, io);
       credentials ??= await createNewSession(settings!);
     }
     // No trailing newline, exactly like aws_signing_helper.
@@ -28,14 +35,34 @@ const command: CommandSpec = {
 export default command;
 
 async function createNewSession(settings: CredentialSettings): Promise<Credentials> {
-  const [{ createSigner }, { createSession }] = await Promise.all([
-    import("../../signers/factory.js"),
-    import("../../rolesanywhere/create-session.js"),
-  ]);
-  const signer = await createSigner(settings.signer);
+  const { createSession } = await import("../../rolesanywhere/create-session.js");
+  return withSigner(settings.signer, async (signer) => (await createSession(signer, settings.session, settings.endpoint)).credentials);
+}
+
+/**
+ * The running agent's cached credentials for `selector`, or undefined to sign directly: with --no-agent,
+ * when no agent socket exists (unless --agent requires one), or when the agent has no matching profile.
+ * A socket that is not proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped) never
+ * stops signing directly: one warning line, then the caller signs; only --agent makes it an error.
+ */
+async function credentialsFromAgent(args: ParsedArgs, selector: AgentSelector, io: CliIo): Promise<Credentials | undefined> {
+  if (boolArg(args, "no-agent")) return undefined;
+  const required = boolArg(args, "agent");
+  const socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env);
+  if (!required && !existsSync(socket)) return undefined;
+  const { fetchFromAgent } = await import("../../agent/client.js");
+  let credentials: Credentials | undefined;
   try {
-    return (await createSession(signer, settings.session, settings.endpoint)).credentials;
-  } finally {
-    await signer.close();
+    credentials = await fetchFromAgent(socket, selector);
+  } catch (error) {
+    if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
+    io.stderr.write(`${PROGRAM}: warning: ${error.message}; signing directly instead\n`);
+    return undefined;
   }
+  if (!credentials && required) {
+    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${socket} serves this role`, {
+      hint: "start it with 'roles-anywhere-agent agent', or drop --agent to sign directly",
+    });
+  }
+  return credentials;
 }

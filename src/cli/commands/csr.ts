@@ -1,7 +1,7 @@
 import type { DigestAlgorithm } from "../../signers/signer.js";
 import { boolArg, listArg, stringArg, type CommandSpec } from "../command.js";
 import { SIGNER_OPTIONS } from "../shared-options.js";
-import { signerOptionsFromArgs } from "../settings-args.js";
+import { signerOptionsFromArgs, withSigner } from "../settings-args.js";
 import { UsageError } from "../../errors.js";
 
 const command: CommandSpec = {
@@ -19,17 +19,15 @@ const command: CommandSpec = {
   async run(args, io) {
     const subjectText = stringArg(args, "subject");
     if (!subjectText) throw new UsageError("USAGE", "--subject is required", { hint: "e.g. --subject /CN=device-1/O=Example" });
-    const [{ parseSubject }, { parseSan }, { buildCsr }, { createSigner }] = await Promise.all([
+    const [{ parseSubject }, { parseSan }, { buildCsr }] = await Promise.all([
       import("../../x509/names/parse-subject.js"),
       import("../../provisioning/csr/subject-alt-names.js"),
       import("../../provisioning/csr/build-csr.js"),
-      import("../../signers/factory.js"),
     ]);
     // Parse everything the user typed before touching the key (no PIN prompt for a typo).
     const subject = parseSubject(subjectText);
     const subjectAltNames = listArg(args, "san").map(parseSan);
-    const signer = await createSigner(signerOptionsFromArgs(args, io));
-    try {
+    return withSigner(signerOptionsFromArgs(args, io), async (signer) => {
       const { pem } = await buildCsr(signer, { subject, subjectAltNames, digest: stringArg(args, "digest") as DigestAlgorithm | undefined });
       const out = stringArg(args, "out");
       if (out === undefined) {
@@ -39,9 +37,7 @@ const command: CommandSpec = {
         await writeOutputFile(out, pem, { what: "certificate request", overwrite: boolArg(args, "force") });
       }
       return 0;
-    } finally {
-      await signer.close();
-    }
+    });
   },
 };
 export default command;

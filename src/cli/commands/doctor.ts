@@ -1,11 +1,9 @@
 import { AgentError, isAgentError } from "../../errors.js";
-import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
-import type { CreateSessionOptions, CreateSessionParams } from "../../rolesanywhere/types.js";
-import type { SignerOptions } from "../../signers/options.js";
+import { stringArg, boolArg, numberArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
 import { CERTIFICATE_WARNING_OPTION } from "../daemon-options.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
-import type { CheckRow } from "../../doctor/checks.js";
+import type { CheckRow, DoctorInput } from "../../doctor/checks.js";
 
 const MARK: Readonly<Record<CheckRow["outcome"], string>> = { pass: "✔", fail: "✘", skip: "–" };
 
@@ -25,18 +23,14 @@ const command: CommandSpec = {
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
     const [{ runChecks }, { defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
-    const { configPath, signer, session, endpoint } = await settingsOf(args, io);
     const width = 28;
     const rows = await runChecks(
       {
-        configPath,
-        signer,
-        session,
-        endpoint,
+        ...(await settingsOf(args, io)),
         trustAnchors: stringArg(args, "trust-anchors"),
         agentSocket: stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env),
         createSession: boolArg(args, "create-session"),
-        warningDays: typeof args.values["certificate-warning-days"] === "number" ? args.values["certificate-warning-days"] : 14,
+        warningDays: numberArg(args, "certificate-warning-days") ?? 14,
         env: io.env,
       },
       (row) => {
@@ -53,35 +47,30 @@ const command: CommandSpec = {
 };
 export default command;
 
+/** What `work` returns, or the AgentError it throws (any other error is thrown on). */
+async function orError<T>(work: () => T | Promise<T>): Promise<T | AgentError> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isAgentError(error)) throw error;
+    return error;
+  }
+}
+
 /**
  * The validated settings (flags, or a config profile with the flags over it); when they cannot be built, the
  * error takes the settings' row and the key is still checked from the flags alone.
  */
-async function settingsOf(args: ParsedArgs, io: CliIo): Promise<{ configPath?: string | AgentError | undefined; signer: SignerOptions | AgentError; session: CreateSessionParams | AgentError; endpoint: CreateSessionOptions }> {
+async function settingsOf(args: ParsedArgs, io: CliIo): Promise<Pick<DoctorInput, "configPath" | "signer" | "session" | "endpoint">> {
   const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath, loadConfig }] = await Promise.all([import("../settings-args.js"), import("../../config/load-config.js")]);
   const profile = stringArg(args, "profile");
-  let configPath: string | AgentError | undefined = profile ? (stringArg(args, "config") ?? defaultConfigPath(io.env)) : undefined;
-  if (profile) {
-    // The file on its own first (owner, mode, syntax), so that its own row says what is wrong with it.
-    try {
-      await loadConfig(stringArg(args, "config"), io.env);
-    } catch (error) {
-      if (!isAgentError(error)) throw error;
-      configPath = error;
-    }
-  }
-  try {
-    const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
-    return { configPath, signer: settings!.signer, session: settings!.session, endpoint: settings!.endpoint };
-  } catch (error) {
-    if (!isAgentError(error)) throw error;
-    let signer: SignerOptions | AgentError;
-    try {
-      signer = signerOptionsFromArgs(args, io);
-    } catch (e) {
-      if (!isAgentError(e)) throw e;
-      signer = e;
-    }
-    return { configPath, signer, session: configPath instanceof AgentError ? new AgentError("CONFIG_INVALID", "not checked: the config file cannot be used", { hint: "fix the config file first" }) : error, endpoint: {} };
-  }
+  const path = stringArg(args, "config");
+  // The file on its own first (owner, mode, syntax), so that its own row says what is wrong with it.
+  const loaded = profile ? await orError(() => loadConfig(path, io.env)) : undefined;
+  const configPath = loaded instanceof AgentError ? loaded : profile && (path ?? defaultConfigPath(io.env));
+  const settings = await orError(async () => (await settingsFromArgs(args, io, profile ? [profile] : []))[0]!);
+  if (!(settings instanceof AgentError)) return { configPath, ...settings };
+  const notChecked = new AgentError("CONFIG_INVALID", "not checked: the config file cannot be used", { hint: "fix the config file first" });
+  const session = configPath instanceof AgentError ? notChecked : settings;
+  return { configPath, signer: await orError(() => signerOptionsFromArgs(args, io)), session, endpoint: {} };
 }

@@ -2,7 +2,7 @@ import { UsageError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { SIGNER_OPTIONS } from "../shared-options.js";
-import { signerOptionsFromArgs, tokenAccessFromArgs } from "../settings-args.js";
+import { signerOptionsFromArgs, tokenAccessFromArgs, withSigner } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "install-certificate",
@@ -66,15 +66,9 @@ async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
       return publicKeyOf(file.public.public, keyRef);
     }
   }
-  const { createSigner } = await import("../../signers/factory.js");
   const options = signerOptionsFromArgs(args, io);
   // The key alone: a certificate already beside it must not be checked against the key (it may be the old one).
   // A handle's public key is read with TPM2_ReadPublic, which needs no authorization: never ask for a password.
   const tpm = keyRef.startsWith("handle:") ? { tpm: { ...options.tpm, noKeyPassword: true } } : {};
-  const signer = await createSigner({ ...options, ...tpm, certificate: undefined, privateKey: keyRef });
-  try {
-    return await signer.publicKey();
-  } finally {
-    await signer.close();
-  }
+  return withSigner({ ...options, ...tpm, certificate: undefined, privateKey: keyRef }, (signer) => signer.publicKey());
 }

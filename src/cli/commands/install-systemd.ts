@@ -1,5 +1,4 @@
-import type { CommandSpec } from "../command.js";
-import { boolArg, numberArg, stringArg } from "../command.js";
+import { boolArg, numberArg, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 
 const command: CommandSpec = {
@@ -21,7 +20,6 @@ const command: CommandSpec = {
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     const port = numberArg(args, "port") ?? 9911;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError("USAGE", `--port ${port} is out of range: use 1 to 65535`);
-    const profile = stringArg(args, "profile") ?? "default";
     for (const [flag, path] of [["config", stringArg(args, "config")], ["tpm-device", stringArg(args, "tpm-device")], ["pin-file", stringArg(args, "pin-file")], ["root", stringArg(args, "root")]] as const) {
       if (path !== undefined && !path.startsWith("/")) throw new UsageError("USAGE", `--${flag} must be an absolute path`);
     }
@@ -30,7 +28,7 @@ const command: CommandSpec = {
       node: installation.node,
       cli: installation.cli,
       configPath: stringArg(args, "config") ?? "/etc/roles-anywhere-agent/config.json",
-      profile,
+      profile: stringArg(args, "profile") ?? "default",
       port,
       user,
       tpmDevice: stringArg(args, "tpm-device") ?? "/dev/tpmrm0",

@@ -1,5 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { debugLogger, secretFromArgs, tokenAccessFromArgs, waitForDeviceFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
@@ -11,36 +12,33 @@ const command: CommandSpec = {
     { name: "id", type: "string", description: "PKCS#11: CKA_ID in hex (default: id= of the URI, else random)" },
     { name: "label", type: "string", description: "PKCS#11: CKA_LABEL (default: object= of the URI)" },
     { name: "format", type: "string", default: "text", choices: ["text", "json"], description: "text: the reference alone; json: reference, key type and public key" },
-    { name: "pkcs11-lib", type: "string", description: "PKCS#11 module path (default: module-path from the URI, else p11-kit-proxy.so)" },
-    { name: "pkcs11-pin-file", type: "string", description: "Read the token PIN from this file" },
-    { name: "pkcs11-pin-env", type: "string", description: "Read the token PIN from this environment variable" },
-    { name: "tpm-device", type: "string", description: "TPM: /dev/tpmrm0 (default), a device path, unix:/path or tcp:host:port (also TPM_DEVICE)" },
+    ...signerOptionsNamed("pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env", "tpm-device"),
     { name: "tpm-key-password-file", type: "string", description: "TPM: give the new key this password (read from a file)" },
     { name: "tpm-key-password-env", type: "string", description: "TPM: give the new key the password in this environment variable" },
     { name: "tpm-parent-password", type: "string", description: "TPM: owner hierarchy or parent password (or file:/path, env:NAME)" },
     { name: "tpm-pcr", type: "string", description: "TPM: bind the key to the current values of these PCRs, e.g. sha256:0,7" },
     { name: "tpm-parent", type: "string", description: "TPM: parent handle (default 0x40000001: the owner hierarchy's standard ECC SRK)" },
     { name: "force", type: "boolean", description: "TPM key file: replace an existing file" },
-    { name: "wait-for-device", type: "number", description: "Wait up to SECONDS for a token that is not plugged in yet or a TPM that is not up (never retries a PIN or password)" },
-    { name: "debug", type: "boolean", description: "Debug output on stderr" },
+    ...signerOptionsNamed("wait-for-device"),
+    DEBUG_OPTION,
   ],
   async run(args, io) {
     const target = stringArg(args, "private-key");
     if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
     const { parseKeySpec } = await import("../../provisioning/pkcs11/key-spec.js");
-    const spec = parseKeySpec(stringArg(args, "key-type") ?? "p256");
+    const keyType = stringArg(args, "key-type") ?? "p256";
+    const spec = parseKeySpec(keyType);
     const onToken_ = target.startsWith("pkcs11:");
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
     const mayPrompt = onToken_
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
       : stringArg(args, "tpm-parent-password") === "prompt";
     const { withProgress } = await import("../progress.js");
-    const keyType = stringArg(args, "key-type") ?? "p256";
     const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
     const generate = () => (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
     const wait = waitForDeviceFromArgs(args, io);
     const { waitForDevice } = await import("../../signers/wait-for-device.js");
-    const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, ...(wait.onDeviceWait ? { onWait: wait.onDeviceWait } : {}) }) : generate;
+    const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, onWait: wait.onDeviceWait }) : generate;
     const result = await withProgress(what, io.stderr, generateWhenPresent, {
       spinner: io.stderr.isTTY === true && !mayPrompt,
     });
@@ -55,14 +53,9 @@ const command: CommandSpec = {
 };
 export default command;
 
-interface Generated {
-  readonly reference: string;
-  readonly publicKey: import("node:crypto").KeyObject | undefined;
-}
-
 type KeySpec = import("../../provisioning/pkcs11/key-spec.js").KeySpec;
 
-async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo): Promise<Generated> {
+async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   for (const flag of ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-pcr", "tpm-parent"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for TPM keys, not pkcs11: URIs`);
   }
@@ -82,7 +75,7 @@ async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo):
   return { reference: result.uri, publicKey: result.publicKey };
 }
 
-async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo): Promise<Generated> {
+async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   for (const flag of ["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for pkcs11: URIs, not TPM keys`);
   }

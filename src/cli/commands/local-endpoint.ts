@@ -1,5 +1,4 @@
-import type { CommandSpec } from "../command.js";
-import { numberArg, stringArg } from "../command.js";
+import { numberArg, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 import { MAX_RATE_LIMIT } from "../../local-endpoint/rate-limit.js";
 

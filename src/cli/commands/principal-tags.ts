@@ -1,7 +1,7 @@
 import { InputError, UsageError } from "../../errors.js";
-import { listArg, stringArg, type CommandSpec } from "../command.js";
+import { listArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { tokenAccessFromArgs } from "../settings-args.js";
-import type { CliIo, ParsedArgs } from "../command.js";
 import type { Certificate } from "../../x509/certificate.js";
 
 const command: CommandSpec = {
@@ -13,9 +13,8 @@ const command: CommandSpec = {
     { name: "condition", type: "string", repeatable: true, description: "Tag to require in the example policy, e.g. x509Subject/OU (repeatable; default: x509Subject/CN and x509Issuer/CN)" },
     { name: "format", type: "string", default: "text", choices: ["text", "json"], description: "Output format" },
     { name: "pkcs11-lib", type: "string", description: "PKCS#11 module path (pkcs11: URIs)" },
-    { name: "pkcs11-pin-file", type: "string", description: "Read the token PIN from this file" },
-    { name: "pkcs11-pin-env", type: "string", description: "Read the token PIN from this environment variable" },
-    { name: "debug", type: "boolean", description: "Debug output on stderr" },
+    ...signerOptionsNamed("pkcs11-pin-file", "pkcs11-pin-env"),
+    DEBUG_OPTION,
   ],
   async run(args, io) {
     const certificate = await loadCertificate(args, io);

@@ -1,5 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { stringArg, type CommandSpec } from "../command.js";
+import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { rejectOsStoreFlags, tokenAccessFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
@@ -7,12 +8,10 @@ const command: CommandSpec = {
   describe: "Print a certificate's key type, serial and DER (file), or list matching certificates (pkcs11: URI)",
   options: [
     { name: "certificate", type: "string", description: "Certificate file or pkcs11: URI" },
-    { name: "pkcs11-lib", type: "string", description: "PKCS#11 module path (default: module-path from the URI, else p11-kit-proxy.so)" },
-    { name: "pkcs11-pin-file", type: "string", description: "Read the token PIN from this file" },
-    { name: "pkcs11-pin-env", type: "string", description: "Read the token PIN from this environment variable" },
+    ...signerOptionsNamed("pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"),
     { name: "cert-selector", type: "string", description: "OS certificate store selector (not available on Linux)" },
-    { name: "system-store-name", type: "string", description: "Windows certificate store name (not available on Linux)" },
-    { name: "debug", type: "boolean", description: "Debug output on stderr" },
+    ...signerOptionsNamed("system-store-name"),
+    DEBUG_OPTION,
   ],
   conflicts: [
     ["certificate", "cert-selector"],

@@ -1,8 +1,8 @@
-import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
-import { boolArg, listArg, numberArg, stringArg } from "../command.js";
+import { boolArg, listArg, numberArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
+import { DEFAULT_AUDIENCE, type EcsIdentity } from "../../serve/ecs-identity.js";
 import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {
@@ -42,20 +42,26 @@ const command: CommandSpec = {
     ["ecs-service-account", "ecs-consumer"],
   ],
   async run(args, io) {
-    const [{ runServe }, { endpointFlags, ecsIdentityFlags }] = await Promise.all([import("../../serve/run-serve.js"), import("../serve-endpoint-args.js")]);
+    const { runServe } = await import("../../serve/run-serve.js");
     const hopLimit = numberArg(args, "hop-limit") ?? 64;
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new UsageError("USAGE", `--hop-limit ${hopLimit} is out of range: use 1 to 255`);
     const ecs = boolArg(args, "ecs");
+    const certificate = stringArg(args, "tls-certificate");
+    const key = stringArg(args, "tls-key");
+    if ((certificate === undefined) !== (key === undefined)) throw new UsageError("USAGE", "--tls-certificate and --tls-key go together");
     await runServe({
       specs: () => roleSpecs(args, io),
       imds: boolArg(args, "imds") || !ecs,
       ecs,
       allowOpenImds: boolArg(args, "allow-open-imds"),
-      ...endpointFlags(args),
+      host: stringArg(args, "bind") ?? "127.0.0.1",
+      advertise: stringArg(args, "advertise-host"),
+      ...(certificate && key ? { tls: { certificate, key } } : {}),
+      allowPlainHttp: boolArg(args, "allow-plain-http"),
       env: io.env,
       port: numberArg(args, "port") ?? 9911,
       ecsConsumers: listArg(args, "ecs-consumer"),
-      ecsIdentity: ecsIdentityFlags(args),
+      ecsIdentity: ecsIdentityOf(args),
       ecsEnvDir: stringArg(args, "ecs-env-dir"),
       hopLimitGiven: args.explicit.has("hop-limit"),
       log: (line) => io.stderr.write(`${line}\n`),
@@ -72,6 +78,19 @@ async function roleSpecs(args: ParsedArgs, io: CliIo): Promise<SourceSpec[]> {
   const settings = await (await import("../settings-args.js")).settingsFromArgs(args, io, profiles);
   // aws_signing_helper names the role after the last segment of the role ARN's resource.
   return settings.map((s, i) => ({ name: profiles[i] ?? s.session.roleArn.split("/").pop()!, settings: s }));
+}
+
+/** How the ECS endpoint identifies consumers (src/serve/ecs-identity.ts). */
+function ecsIdentityOf(args: ParsedArgs): EcsIdentity {
+  const accounts = listArg(args, "ecs-service-account");
+  if (accounts.length > 0) {
+    const jwksPath = stringArg(args, "ecs-jwks");
+    const issuer = stringArg(args, "ecs-issuer");
+    if (!jwksPath || !issuer) throw new UsageError("USAGE", "--ecs-service-account needs --ecs-jwks and --ecs-issuer (the cluster's ServiceAccount keys and token issuer)");
+    return { kind: "service-accounts", accounts, jwksPath, issuer, audience: stringArg(args, "ecs-audience") ?? DEFAULT_AUDIENCE, nodeName: stringArg(args, "ecs-node-name") };
+  }
+  const dir = stringArg(args, "ecs-token-dir");
+  return dir ? { kind: "token-files", dir } : { kind: "random" };
 }
 
 export default command;

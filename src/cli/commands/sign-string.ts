@@ -1,7 +1,7 @@
 import type { DigestAlgorithm } from "../../signers/signer.js";
 import { stringArg, type CommandSpec } from "../command.js";
-import { SIGNER_OPTIONS } from "../shared-options.js";
-import { signerOptionsFromArgs } from "../settings-args.js";
+import { CREDENTIAL_CONFLICTS, SIGNER_OPTIONS } from "../shared-options.js";
+import { signerOptionsFromArgs, withSigner } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "sign-string",
@@ -11,29 +11,11 @@ const command: CommandSpec = {
     { name: "format", type: "string", default: "json", choices: ["json", "text", "bin"], description: "Output format" },
     { name: "digest", type: "string", default: "SHA256", choices: ["SHA256", "SHA384", "SHA512"], description: "Digest to sign with" },
   ],
-  conflicts: [
-    ["certificate", "cert-selector"],
-    ["certificate", "system-store-name"],
-    ["private-key", "cert-selector"],
-    ["private-key", "system-store-name"],
-    ["private-key", "use-latest-expiring-certificate"],
-    ["use-latest-expiring-certificate", "reuse-pin"],
-    ["cert-selector", "reuse-pin"],
-    ["system-store-name", "reuse-pin"],
-    ["tpm-key-password", "cert-selector"],
-    ["tpm-key-password", "reuse-pin"],
-    ["no-tpm-key-password", "cert-selector"],
-    ["no-tpm-key-password", "reuse-pin"],
-    ["no-tpm-key-password", "tpm-key-password"],
-    ["pkcs8-password", "tpm-key-password"],
-  ],
+  // The Go helper's pairs for sign-string: the credential commands' without --intermediates, and one more.
+  conflicts: [...CREDENTIAL_CONFLICTS.filter(([, b]) => b !== "intermediates"), ["no-tpm-key-password", "reuse-pin"]],
   async run(args, io) {
-    const [{ createSigner }, { fixedTestString }] = await Promise.all([
-      import("../../signers/factory.js"),
-      import("../../signers/fixed-string.js"),
-    ]);
-    const signer = await createSigner(signerOptionsFromArgs(args, io));
-    try {
+    const { fixedTestString } = await import("../../signers/fixed-string.js");
+    return withSigner(signerOptionsFromArgs(args, io), async (signer) => {
       const message = fixedTestString(signer.keyType.startsWith("ML-DSA") ? undefined : await signer.publicKey());
       const signature = await signer.sign(message, stringArg(args, "digest") as DigestAlgorithm);
       const format = stringArg(args, "format");
@@ -41,9 +23,7 @@ const command: CommandSpec = {
       else if (format === "text") io.stdout.write(signature.toString("hex"));
       else io.stdout.write(JSON.stringify(signature.toString("hex")));
       return 0;
-    } finally {
-      await signer.close();
-    }
+    });
   },
 };
 export default command;

@@ -1,7 +1,5 @@
-import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
-import { boolArg, stringArg } from "../command.js";
+import { boolArg, stringArg, type CommandSpec } from "../command.js";
 import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
-import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
 
 const command: CommandSpec = {
@@ -20,10 +18,14 @@ const command: CommandSpec = {
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
-    const [{ runUpdate }, { sharedCredentialsPath }] = await Promise.all([import("../../update/run-update.js"), import("../../update/write-credentials.js")]);
+    const [{ runUpdate }, { sharedCredentialsPath }, { settingsFromArgs }] = await Promise.all([
+      import("../../update/run-update.js"),
+      import("../../update/write-credentials.js"),
+      import("../settings-args.js"),
+    ]);
     const configProfile = stringArg(args, "config-profile");
     await runUpdate({
-      settings: () => settingsFor(args, io),
+      settings: async () => (await settingsFromArgs(args, io, configProfile ? [configProfile] : []))[0]!,
       path: stringArg(args, "credentials-file") ?? sharedCredentialsPath(io.env),
       section: args.explicit.has("profile") ? (stringArg(args, "profile") ?? "default") : (configProfile ?? "default"),
       once: boolArg(args, "once"),
@@ -34,10 +36,5 @@ const command: CommandSpec = {
     return 0;
   },
 };
-
-async function settingsFor(args: ParsedArgs, io: CliIo): Promise<CredentialSettings> {
-  const name = stringArg(args, "config-profile");
-  return (await (await import("../settings-args.js")).settingsFromArgs(args, io, name ? [name] : []))[0]!;
-}
 
 export default command;

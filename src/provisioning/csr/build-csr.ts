@@ -8,6 +8,7 @@ import type { SubjectRdns } from "../../x509/names/parse-subject.js";
 import { signatureAlgorithmFor } from "./signature-algorithm.js";
 import type { SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
+import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 export interface CsrRequest {
   readonly subject: SubjectRdns;
@@ -56,7 +57,7 @@ export async function buildCsr(signer: Signer, request: CsrRequest): Promise<Bui
   });
   const tbs = Buffer.from(AsnConvert.serialize(info));
   const signature = await signer.sign(tbs, algorithm.digest);
-  checkSignature(tbs, signature, publicKey, algorithm.nodeDigest, signer.backend);
+  checkSignature(tbs, signature, publicKey, NODE_HASH_NAME[algorithm.digest], signer.backend);
 
   const algorithmId = AsnConvert.serialize(new x509.AlgorithmIdentifier({ algorithm: algorithm.oid, parameters: algorithm.nullParameters ? null : undefined }));
   // Assembled by hand so that the signed bytes are exactly the ones in the request.
@@ -72,25 +73,15 @@ function requestedExtensions(sans: readonly SanRequest[], { x509, AsnConvert }: 
     ext(x509.id_ce_extKeyUsage, false, new x509.ExtendedKeyUsage([x509.id_kp_clientAuth])),
   ];
   if (sans.length > 0) {
-    const names = sans.map((san) => {
-      switch (san.type) {
-        case "DNS":
-          return new x509.GeneralName({ dNSName: san.value });
-        case "URI":
-          return new x509.GeneralName({ uniformResourceIdentifier: san.value });
-        case "email":
-          return new x509.GeneralName({ rfc822Name: san.value });
-        case "IP":
-          return new x509.GeneralName({ iPAddress: san.value });
-      }
-    });
+    const field = { DNS: "dNSName", URI: "uniformResourceIdentifier", email: "rfc822Name", IP: "iPAddress" } as const;
+    const names = sans.map((san) => new x509.GeneralName({ [field[san.type]]: san.value }));
     extensions.push(ext(x509.id_ce_subjectAltName, false, new x509.SubjectAlternativeName(names)));
   }
   return new x509.Extensions(extensions);
 }
 
 function checkSignature(tbs: Buffer, signature: Buffer, publicKey: KeyObject, digest: string, backend: string): void {
-  let ok = false;
+  let ok: boolean;
   try {
     ok = verify(digest, tbs, publicKey, signature);
   } catch {

@@ -1,7 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { InputError, UsageError } from "../../errors.js";
 import type { DigestAlgorithm } from "../../signers/signer.js";
-import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /** How a CSR (or certificate) is signed: the AlgorithmIdentifier and the digest the signer applies. */
 export interface SignatureAlgorithm {
@@ -9,8 +8,6 @@ export interface SignatureAlgorithm {
   /** RSA PKCS#1 v1.5 identifiers carry an explicit NULL parameter (RFC 4055 §5); ECDSA ones none (RFC 5758 §3.2). */
   readonly nullParameters: boolean;
   readonly digest: DigestAlgorithm;
-  /** node:crypto's name for verification. */
-  readonly nodeDigest: "sha256" | "sha384" | "sha512";
 }
 
 const RSA: Record<DigestAlgorithm, string> = {
@@ -34,13 +31,13 @@ export function signatureAlgorithmFor(publicKey: KeyObject, digest?: DigestAlgor
   const type = publicKey.asymmetricKeyType;
   if (type === "rsa") {
     const d = digest ?? "SHA256";
-    return { oid: RSA[d], nullParameters: true, digest: d, nodeDigest: NODE_HASH_NAME[d] };
+    return { oid: RSA[d], nullParameters: true, digest: d };
   }
   if (type === "ec") {
     const curve = publicKey.asymmetricKeyDetails?.namedCurve ?? "";
     const d = digest ?? CURVE_DIGEST[curve];
     if (d === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `EC curve ${curve || "(unknown)"} is not supported for certificate requests`, { hint: "use P-256, P-384 or P-521" });
-    return { oid: ECDSA[d], nullParameters: false, digest: d, nodeDigest: NODE_HASH_NAME[d] };
+    return { oid: ECDSA[d], nullParameters: false, digest: d };
   }
   throw new UsageError("USAGE", `certificate requests for ${type ?? "this"} keys are not supported`, { hint: "use an RSA or EC key" });
 }

@@ -1,20 +1,33 @@
-import { parsePkcs11Uri } from "../../pkcs11/uri.js";
+/**
+ * install-certificate on a token: the certificate goes next to its key, with the key's CKA_ID and CKA_LABEL, after a
+ * check that it certifies that key. Only the library's API is exported: its declarations must not reach the binding's.
+ */
+import { createHash, type KeyObject } from "node:crypto";
+import { InputError } from "../../errors.js";
+import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttribute } from "../../pkcs11/objects.js";
+import type { Template, TokenContext } from "../../pkcs11/objects.js";
+import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { describeToken } from "../../pkcs11/slots.js";
+import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import type { Certificate } from "../../x509/certificate.js";
-import { installCertificateOnToken } from "./token-certificate.js";
-import { openTokenSession } from "../../pkcs11/token-session.js";
+import { DerError } from "../../encoding/der.js";
+import { readCertificateNames } from "../../x509/names/certificate-names.js";
+import { readTbsFields } from "../../x509/tbs-fields.js";
+import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
+import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
+import { tokenKeyUri } from "./token-keygen.js";
 
 export interface InstallOnTokenOptions extends Omit<TokenSessionOptions, "uri"> {
+  /** Locates the private key (`id=` and/or `object=`). */
   readonly keyUri: string;
   readonly certificate: Certificate;
+  /** CA certificates to store too (the signer builds X-Amz-X509-Chain from the token's certificates). */
   readonly chain: readonly Certificate[];
+  /** Replace certificates already stored under the key's id. */
   readonly replace: boolean;
 }
 
-/**
- * What installOnToken did. Declared here, not next to the code that writes the token: the library's public
- * declarations must not reach graphene-pk11's types (an install without the optional PKCS#11 packages lacks them).
- */
 export interface InstallOnTokenResult {
   readonly uri: string;
   /** False when the very same certificate was already there. */
@@ -25,10 +38,102 @@ export interface InstallOnTokenResult {
 /** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
 export async function installOnToken(opts: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
   const uri = parsePkcs11Uri(opts.keyUri);
-  const session = await openTokenSession({ ...opts, uri });
-  try {
-    return installCertificateOnToken(session.context, { keyUri: uri, certificate: opts.certificate, chain: opts.chain, replace: opts.replace });
-  } finally {
-    session.close();
+  return withTokenSession({ ...opts, uri }, (context) => install(context, uri, opts));
+}
+
+function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTokenOptions): InstallOnTokenResult {
+  const token = describeToken(context.slot.token);
+  const keys = findPrivateKeys(context, { id: keyUri.id, label: keyUri.object });
+  const shown = formatPkcs11Uri(withoutQuery(keyUri));
+  if (keys.length === 0) throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no private key matches ${shown} on ${token}`);
+  if (keys.length > 1) {
+    throw new Pkcs11AmbiguousError(`${shown} matches ${keys.length} private keys`, keys.map((k) => formatPkcs11Uri(k.uri)), "add the id= or object= of the key");
   }
+  const key = keys[0]!;
+  if (key.id.length === 0) throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the key ${formatPkcs11Uri(key.uri)} has no CKA_ID to give its certificate`);
+  requireSameKey(publicKeyOf(context, key), request.certificate, formatPkcs11Uri(key.uri));
+
+  const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
+  const same = existing.filter((h) => readAttribute(context, h, CKA.VALUE)?.equals(request.certificate.der));
+  let written = false;
+  if (same.length === 0) {
+    if (existing.length > 0 && !request.replace) {
+      throw new InputError("OBJECT_EXISTS", `${token} already holds another certificate with the key's id ${key.id.toString("hex")}`, {
+        hint: "pass --replace to replace it (after renewal, for example)",
+      });
+    }
+    createCertificate(context, request.certificate, key.id, key.label, CERTIFICATE_CATEGORY.TOKEN_USER);
+    try {
+      for (const old of existing) destroyObject(context, old);
+    } catch (error) {
+      throw pkcs11Failure(`removing the replaced certificate from ${token}`, error);
+    }
+    written = true;
+  }
+  let chainWritten = 0;
+  for (const ca of request.chain) {
+    if (findObjects(context, { class: CKO.CERTIFICATE, value: ca.der }).length > 0) continue;
+    createCertificate(context, ca, caId(ca), caLabel(ca), CERTIFICATE_CATEGORY.AUTHORITY);
+    chainWritten++;
+  }
+  return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, key.id, key.label)), written, chainWritten };
+}
+
+/** The certificate must certify this very key: comparing the public keys needs neither PIN nor signature. */
+export function requireSameKey(publicKey: KeyObject | undefined, certificate: Certificate, keyName: string): void {
+  const certKey = certificate.publicKey;
+  if (publicKey === undefined || certKey === undefined) {
+    throw new InputError("KEY_CERTIFICATE_MISMATCH", `cannot compare the certificate with the public key of ${keyName}`, {
+      hint: "the key has no readable public key (keygen creates one); check the certificate with sign-string instead",
+    });
+  }
+  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+  if (!spki(publicKey).equals(spki(certKey))) {
+    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate "${certificate.subject.replace(/\n/g, ", ")}" is not for the key ${keyName}`, {
+      hint: "install the certificate issued for this key's CSR",
+    });
+  }
+}
+
+function createCertificate(context: TokenContext, certificate: Certificate, id: Buffer, label: string, category: number): void {
+  let tbs;
+  try {
+    tbs = readTbsFields(certificate.der);
+  } catch (cause) {
+    if (!(cause instanceof DerError)) throw cause;
+    throw new InputError("CERTIFICATE_INVALID", `cannot read the certificate "${label}": ${cause.message}`, { cause });
+  }
+  const template: Template = [
+    { type: CKA.CLASS, value: CKO.CERTIFICATE },
+    { type: CKA.CERTIFICATE_TYPE, value: CKC_X_509 },
+    { type: CKA.TOKEN, value: true },
+    { type: CKA.PRIVATE, value: false },
+    { type: CKA.ID, value: id },
+    { type: CKA.LABEL, value: label },
+    { type: CKA.SUBJECT, value: Buffer.from(tbs.subject.raw) },
+    { type: CKA.ISSUER, value: Buffer.from(tbs.issuer.raw) },
+    { type: CKA.SERIAL_NUMBER, value: Buffer.from(tbs.serial.raw) },
+    { type: CKA.VALUE, value: certificate.der },
+  ];
+  try {
+    createObject(context, [...template, { type: CKA.CERTIFICATE_CATEGORY, value: category }]);
+  } catch (error) {
+    // CKA_CERTIFICATE_CATEGORY is PKCS#11 v2.20+; some tokens refuse it. It is a hint for applications only.
+    if (ckrName(error) !== "CKR_ATTRIBUTE_TYPE_INVALID") throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, error);
+    try {
+      createObject(context, template);
+    } catch (retryError) {
+      throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, retryError);
+    }
+  }
+}
+
+/** SHA-1 of the CA's SubjectPublicKeyInfo: stable, unique, and unrelated to any key id on the token. */
+function caId(ca: Certificate): Buffer {
+  return createHash("sha1").update(readTbsFields(ca.der).subjectPublicKeyInfo.raw).digest();
+}
+
+function caLabel(ca: Certificate): string {
+  const cn = readCertificateNames(ca.der).subject.find((a) => a.name === "CN")?.value;
+  return cn ?? "CA certificate";
 }

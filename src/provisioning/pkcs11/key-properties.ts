@@ -1,28 +1,11 @@
 /**
- * What a generated private key may do, read back from the token one attribute at a time (a module that
- * does not know an attribute fails the whole C_GetAttributeValue call otherwise), and judged against what
- * keygen promises: a token object that cannot leave the token and can only sign.
+ * A generated private key's flags, read one attribute at a time (a module that does not know one fails the whole
+ * C_GetAttributeValue otherwise), judged against keygen's promise: sensitive, non-extractable, sign-only.
  */
-import type { TokenContext } from "../../pkcs11/objects.js";
 import { CKA } from "../../pkcs11/constants.js";
-import { readAttribute } from "../../pkcs11/token-objects.js";
+import { readFlag, type TokenContext } from "../../pkcs11/objects.js";
 
-/** Each flag as the token reports it; undefined when the token does not know the attribute. */
-export interface KeyProperties {
-  readonly token: boolean | undefined;
-  readonly private: boolean | undefined;
-  readonly sensitive: boolean | undefined;
-  readonly extractable: boolean | undefined;
-  readonly alwaysSensitive: boolean | undefined;
-  readonly neverExtractable: boolean | undefined;
-  readonly sign: boolean | undefined;
-  readonly decrypt: boolean | undefined;
-  readonly unwrap: boolean | undefined;
-  readonly derive: boolean | undefined;
-  readonly signRecover: boolean | undefined;
-}
-
-const ATTRIBUTES: Readonly<Record<keyof KeyProperties, number>> = {
+const ATTRIBUTES = {
   token: CKA.TOKEN,
   private: CKA.PRIVATE,
   sensitive: CKA.SENSITIVE,
@@ -34,14 +17,13 @@ const ATTRIBUTES: Readonly<Record<keyof KeyProperties, number>> = {
   unwrap: CKA.UNWRAP,
   derive: CKA.DERIVE,
   signRecover: CKA.SIGN_RECOVER,
-};
+} as const;
+
+/** Each flag as the token reports it; undefined when the token does not know the attribute. */
+export type KeyProperties = { readonly [K in keyof typeof ATTRIBUTES]: boolean | undefined };
 
 export function readKeyProperties(context: TokenContext, handle: Buffer): KeyProperties {
-  const read = (type: number): boolean | undefined => {
-    const value = readAttribute(context, handle, type);
-    return value !== undefined && value.length > 0 ? value[0] !== 0 : undefined;
-  };
-  const entries = Object.entries(ATTRIBUTES).map(([name, type]) => [name, read(type)]);
+  const entries = Object.entries(ATTRIBUTES).map(([name, type]) => [name, readFlag(context, handle, type)]);
   return Object.fromEntries(entries) as unknown as KeyProperties;
 }
 

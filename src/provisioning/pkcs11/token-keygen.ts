@@ -1,10 +1,16 @@
+/** keygen on a token. Only the library's API is exported: its declarations must not reach the binding's types. */
 import { randomBytes, type KeyObject } from "node:crypto";
-import { InputError, UsageError } from "../../errors.js";
-import { findPrivateKeys, publicKeyOf } from "../../pkcs11/objects.js";
+import { DeviceError, InputError, UsageError } from "../../errors.js";
+import { destroyObject, findObjects, findPrivateKeys, generateKeyPair, publicKeyOf } from "../../pkcs11/objects.js";
+import type { Template, TokenContext } from "../../pkcs11/objects.js";
+import { ckrName, describeCkr, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { describeToken } from "../../pkcs11/slots.js";
+import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
-import { generateTokenKeyPair } from "./generate-key-pair.js";
+import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import type { KeySpec } from "./key-spec.js";
-import { openTokenSession } from "../../pkcs11/token-session.js";
+import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
+import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 
 export interface TokenKeygenOptions extends Omit<TokenSessionOptions, "uri"> {
@@ -32,18 +38,156 @@ export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<Toke
   if (!label) throw new UsageError("USAGE", "the new key needs a label", { hint: "add object=<label> to the URI or pass --label" });
   const id = opts.id ?? uri.id ?? randomBytes(8);
   if (id.length === 0) throw new UsageError("USAGE", "the key id may not be empty");
-  const session = await openTokenSession({ ...opts, uri });
-  try {
-    generateTokenKeyPair(session.context, { spec: opts.spec, id, label });
-    const [key] = findPrivateKeys(session.context, { id, label });
+  return withTokenSession({ ...opts, uri }, (context) => {
+    generateTokenKeyPair(context, opts.spec, id, label);
+    const [key] = findPrivateKeys(context, { id, label });
     if (!key) throw new InputError("PKCS11_OBJECT_NOT_FOUND", "the generated key cannot be found on the token");
-    return { uri: formatPkcs11Uri(keyUri(session.context.slot.token, id, label)), publicKey: publicKeyOf(session.context, key) };
-  } finally {
-    session.close();
-  }
+    return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, id, label)), publicKey: publicKeyOf(context, key) };
+  });
 }
 
 /** token, serial, id and object: enough to find the key and its certificate, short enough to type. */
-export function keyUri(token: { label: string; serial: string }, id: Buffer, label: string): Pkcs11Uri {
+export function tokenKeyUri(token: { label: string; serial: string }, id: Buffer, label: string): Pkcs11Uri {
   return { token: token.label, ...(token.serial ? { serial: token.serial } : {}), id, object: label };
+}
+
+type GeneratedTokenKey = ReturnType<typeof generateKeyPair>;
+
+/**
+ * The usage attributes keygen asks for, strictest first. Modules disagree on which of them a template may
+ * name: tpm2-pkcs11 maps CKA_VERIFY to the TPM's decrypt bit and CKA_ENCRYPT to its sign bit, so a public
+ * template that says VERIFY=true, ENCRYPT=false is refused (CKR_GENERAL_ERROR, "attr mismatch"). A module
+ * that refuses one set gets the next; whatever it made is then read back and judged (keyWeaknesses).
+ */
+interface UsageTemplate {
+  readonly name: string;
+  readonly publicUsage: Template;
+  readonly privateUsage: Template;
+}
+
+function usageTemplates(spec: KeySpec): UsageTemplate[] {
+  const signOnly: Template = [
+    { type: CKA.SIGN, value: true },
+    { type: CKA.SIGN_RECOVER, value: false },
+    { type: CKA.DECRYPT, value: false },
+    { type: CKA.UNWRAP, value: false },
+    ...(spec.kind === "EC" ? [{ type: CKA.DERIVE, value: false }] : []),
+  ];
+  return [
+    {
+      name: "sign-only private key, verify-only public key",
+      publicUsage: [
+        { type: CKA.VERIFY, value: true },
+        { type: CKA.ENCRYPT, value: false },
+        { type: CKA.WRAP, value: false },
+      ],
+      privateUsage: signOnly,
+    },
+    { name: "sign-only private key, public key usage left to the module", publicUsage: [], privateUsage: signOnly },
+    { name: "CKA_SIGN only, the rest left to the module", publicUsage: [], privateUsage: [{ type: CKA.SIGN, value: true }] },
+  ];
+}
+
+/** Return codes with which modules refuse a template they do not like (tpm2-pkcs11: CKR_GENERAL_ERROR). */
+const TEMPLATE_REFUSED = new Set([
+  "CKR_ATTRIBUTE_TYPE_INVALID",
+  "CKR_ATTRIBUTE_VALUE_INVALID",
+  "CKR_ATTRIBUTE_READ_ONLY",
+  "CKR_TEMPLATE_INCONSISTENT",
+  "CKR_TEMPLATE_INCOMPLETE",
+  "CKR_GENERAL_ERROR",
+]);
+
+/**
+ * Generates a key pair that never leaves the token: the private key a sensitive, non-extractable token
+ * object that can sign and do nothing else (no decrypt, unwrap, derive or sign-recover), the public key a
+ * token object with the same CKA_ID and CKA_LABEL so that one URI finds both. Refuses when any object already
+ * uses the id or label. PKCS#11 lets a module ignore template attributes, so the private key's attributes are
+ * read back afterwards: a key weaker than asked for is destroyed again and reported.
+ */
+function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string): GeneratedTokenKey {
+  const token = describeToken(context.slot.token);
+  const used = objectsUsing(context, id, label);
+  if (used.byId > 0 || used.byLabel > 0) {
+    const what = [used.byId > 0 ? `id ${id.toString("hex")}` : "", used.byLabel > 0 ? `label "${label}"` : ""].filter(Boolean).join(" and ");
+    throw new InputError("OBJECT_EXISTS", `${token} already has objects with ${what}`, {
+      hint: "choose another id and label; keygen never replaces or shares an existing key's identity",
+    });
+  }
+  const pair = generateWithAcceptedTemplate(context, spec, id, label);
+  const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
+  if (weaknesses.length > 0) {
+    for (const handle of [pair.privateKey, pair.publicKey]) {
+      try {
+        destroyObject(context, handle);
+      } catch {
+        /* reported below either way */
+      }
+    }
+    throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
+      hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
+    });
+  }
+  return pair;
+}
+
+function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: Buffer, label: string): GeneratedTokenKey {
+  const token = describeToken(context.slot.token);
+  const common: Template = [
+    { type: CKA.TOKEN, value: true },
+    { type: CKA.ID, value: id },
+    { type: CKA.LABEL, value: label },
+  ];
+  const publicBase: Template = [
+    { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
+    ...common,
+    { type: CKA.PRIVATE, value: false },
+    ...(spec.kind === "RSA"
+      ? [{ type: CKA.MODULUS_BITS, value: spec.bits }, { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }]
+      : [{ type: CKA.EC_PARAMS, value: NAMED_CURVES[spec.curve].oidDer }]),
+  ];
+  const privateBase: Template = [
+    { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+    { type: CKA.KEY_TYPE, value: spec.kind === "RSA" ? CKK.RSA : CKK.EC },
+    ...common,
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: false },
+  ];
+  const mechanism = spec.kind === "RSA" ? CKM.RSA_PKCS_KEY_PAIR_GEN : CKM.EC_KEY_PAIR_GEN;
+  let refusal: unknown;
+  for (const usage of usageTemplates(spec)) {
+    try {
+      const pair = generateKeyPair(context, mechanism, [...publicBase, ...usage.publicUsage], [...privateBase, ...usage.privateUsage]);
+      context.debug?.(`pkcs11: generated the ${spec.name} key pair with the template "${usage.name}"`);
+      return pair;
+    } catch (error) {
+      const name = ckrName(error);
+      if (name === undefined || !TEMPLATE_REFUSED.has(name)) {
+        throw pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, error, generationHint(error, spec));
+      }
+      context.debug?.(`pkcs11: ${token} refused the template "${usage.name}": ${describeCkr(error)}`);
+      refusal ??= error;
+      const left = objectsUsing(context, id, label);
+      if (left.byId > 0 || left.byLabel > 0) {
+        throw new DeviceError("PKCS11_ERROR", `${token} refused the key template (${describeCkr(error)}) but left objects with id ${id.toString("hex")} behind`, {
+          hint: "delete them with the token's tools (e.g. pkcs11-tool --delete-object) before trying again",
+        });
+      }
+    }
+  }
+  throw pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, refusal, generationHint(refusal, spec));
+}
+
+/** How many objects already use this id or label: a new key must not share either. */
+function objectsUsing(context: TokenContext, id: Buffer, label: string): { byId: number; byLabel: number } {
+  return { byId: findObjects(context, { id }).length, byLabel: findObjects(context, { label }).length };
+}
+
+function generationHint(error: unknown, spec: KeySpec): string | undefined {
+  const text = describeCkr(error);
+  if (/CKR_MECHANISM_INVALID|CKR_MECHANISM_PARAM_INVALID|CKR_DOMAIN_PARAMS_INVALID|CKR_TEMPLATE_INCONSISTENT|CKR_ATTRIBUTE_VALUE_INVALID/.test(text)) {
+    return `the token may not support ${spec.name} keys; try another --key-type`;
+  }
+  return undefined;
 }

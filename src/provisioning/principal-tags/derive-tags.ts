@@ -41,69 +41,52 @@ export interface PrincipalTagReport {
  *   are taken in encoding order).
  */
 export function derivePrincipalTags(names: CertificateNames): PrincipalTagReport {
-  const collector = new TagCollector();
-  collector.addName("x509Subject", names.subject, "subject");
-  collector.addName("x509Issuer", names.issuer, "issuer");
-  collector.addSubjectAltNames(names.subjectAltNames);
-  const { tags, dropped } = collector.finish();
+  const collected = new Map<string, { values: (string | undefined)[]; documented: boolean }>();
+  const ignored: string[] = [];
+  const addName = (prefix: string, attributes: readonly NameAttribute[], where: string) => {
+    for (const attr of attributes) {
+      if (attr.name === undefined) {
+        ignored.push(`${where} attribute ${attr.oid}: not a recognised attribute type`);
+        continue;
+      }
+      const key = `${prefix}/${attr.name}`;
+      const entry = collected.get(key) ?? { values: [], documented: attr.documented };
+      entry.values.push(attr.value);
+      collected.set(key, entry);
+    }
+  };
+  addName("x509Subject", names.subject, "subject");
+  addName("x509Issuer", names.issuer, "issuer");
+  const seen = new Set<string>();
+  for (const san of names.subjectAltNames) {
+    if (san.type !== "DNS" && san.type !== "URI" && san.type !== "DirName") {
+      ignored.push(`SAN ${sanLabel(san)}: Roles Anywhere maps only DNS, URI and directoryName entries`);
+    } else if (seen.has(san.type)) {
+      ignored.push(`SAN ${sanLabel(san)}: only the first ${san.type} entry is mapped`);
+    } else {
+      seen.add(san.type);
+      if (san.type === "DirName") addName("x509SAN/Name", san.attributes, "SAN directoryName");
+      else collected.set(`x509SAN/${san.type}`, { values: [san.value], documented: true });
+    }
+  }
+  const tags: PrincipalTag[] = [];
+  const dropped: DroppedTag[] = [];
+  for (const [key, { values, documented }] of collected) {
+    if (values.some((v) => v === undefined)) {
+      dropped.push({ key, value: undefined, reason: "a value is not a character string" });
+      continue;
+    }
+    const value = values.join("/");
+    const problem = sessionTagValueProblem(value);
+    if (problem) dropped.push({ key, value, reason: problem });
+    else tags.push({ key, value, documented });
+  }
   const warnings =
     tags.length > MAX_SESSION_TAGS
       ? [`${tags.length} tags: more than the ${MAX_SESSION_TAGS} session tags STS accepts; the session may be refused`]
       : [];
   const commonNames = names.subject.filter((a) => a.name === "CN" && a.value !== undefined).map((a) => a.value!);
-  return { tags, dropped, ignored: collector.ignored, sourceIdentity: sourceIdentity(commonNames, names.serialHex), warnings };
-}
-
-class TagCollector {
-  private readonly values = new Map<string, { values: (string | undefined)[]; documented: boolean }>();
-  readonly ignored: string[] = [];
-
-  addName(prefix: string, attributes: readonly NameAttribute[], where: string): void {
-    for (const attr of attributes) {
-      if (attr.name === undefined) {
-        this.ignored.push(`${where} attribute ${attr.oid}: not a recognised attribute type`);
-        continue;
-      }
-      const key = `${prefix}/${attr.name}`;
-      const entry = this.values.get(key) ?? { values: [], documented: attr.documented };
-      entry.values.push(attr.value);
-      this.values.set(key, entry);
-    }
-  }
-
-  addSubjectAltNames(sans: readonly GeneralName[]): void {
-    const seen = new Set<string>();
-    for (const san of sans) {
-      const label = sanLabel(san);
-      if (san.type !== "DNS" && san.type !== "URI" && san.type !== "DirName") {
-        this.ignored.push(`SAN ${label}: Roles Anywhere maps only DNS, URI and directoryName entries`);
-        continue;
-      }
-      if (seen.has(san.type)) {
-        this.ignored.push(`SAN ${label}: only the first ${san.type} entry is mapped`);
-        continue;
-      }
-      seen.add(san.type);
-      if (san.type === "DirName") this.addName("x509SAN/Name", san.attributes, "SAN directoryName");
-      else this.values.set(`x509SAN/${san.type}`, { values: [san.value], documented: true });
-    }
-  }
-
-  finish(): { tags: PrincipalTag[]; dropped: DroppedTag[] } {
-    const tags: PrincipalTag[] = [];
-    const dropped: DroppedTag[] = [];
-    for (const [key, { values, documented }] of this.values) {
-      if (values.some((v) => v === undefined)) {
-        dropped.push({ key, value: undefined, reason: "a value is not a character string" });
-        continue;
-      }
-      const value = values.join("/");
-      const problem = sessionTagValueProblem(value);
-      if (problem) dropped.push({ key, value, reason: problem });
-      else tags.push({ key, value, documented });
-    }
-    return { tags, dropped };
-  }
+  return { tags, dropped, ignored, sourceIdentity: sourceIdentity(commonNames, names.serialHex), warnings };
 }
 
 function sanLabel(san: GeneralName): string {

@@ -1,8 +1,6 @@
 /**
- * `keygen` on a TPM 2.0: creates a signing key under the owner hierarchy's standard ECC SRK (re-created
- * from its template, as every TSS2 key-file producer does for parent 0x40000001) or under a persistent
- * parent, and saves it as a TSS2 PRIVATE KEY file or makes it persistent (TPM2_EvictControl). The private
- * part only ever leaves the TPM wrapped by the parent (TPM2B_PRIVATE).
+ * `keygen` on a TPM 2.0: a signing key under the owner's standard ECC SRK or a persistent parent, saved as a TSS2
+ * PRIVATE KEY file or made persistent. The private part only leaves the TPM wrapped by the parent.
  */
 import { access } from "node:fs/promises";
 import type { KeyObject } from "node:crypto";
@@ -13,13 +11,14 @@ import type { DebugLog } from "../../signers/options.js";
 import { permanentEntity, Tpm, type Authorization, type Entity } from "../../tpm/client/tpm.js";
 import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
-import { decodePublicArea, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
+import { createPrimary, readPublic } from "../../tpm/keys/load-key.js";
+import { decodePublicArea, hasAttribute, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
 import { SRK_TEMPLATE_ECC } from "../../tpm/keys/srk-templates.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import { PasswordSession } from "../../tpm/sessions/password-session.js";
 import { startAuthSession } from "../../tpm/sessions/start-session.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
-import { Create, CreatePrimary, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.js";
+import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.js";
 import { handleType, hex32, TPMA_OBJECT, TPM_HT, TPM_RH } from "../../tpm/wire/constants.js";
 import { RC } from "../../tpm/wire/response-code.js";
 import type { TpmtPublic } from "../../tpm/wire/structures.js";
@@ -53,13 +52,6 @@ export interface TpmKeygenResult {
   readonly reference: string;
   readonly publicKey: KeyObject;
   readonly policy: readonly PolicyStatement[];
-}
-
-interface Parent {
-  readonly entity: Entity;
-  readonly public: TpmtPublic;
-  readonly auth: Authorization;
-  readonly transient: boolean;
 }
 
 export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {
@@ -116,7 +108,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     debug?.(`TPM: created ${opts.spec.name} key under ${hex32(parentHandle)}`);
 
     if (opts.target.kind === "file") {
-      const pem = await encodeTss2KeyFile({
+      const pem = encodeTss2KeyFile({
         parent: parentHandle,
         publicArea: created.response.outPublic,
         privateBlob: created.response.outPrivate,
@@ -149,33 +141,20 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   }
 }
 
+type Parent = { entity: Entity; public: TpmtPublic; auth: Authorization; transient: boolean };
+
 async function openParent(tpm: Tpm, handle: number, password: Secret): Promise<Parent> {
   const auth: Authorization = { session: new PasswordSession(), authValue: password };
   if (handleType(handle) === TPM_HT.PERSISTENT) {
-    const { response } = await withExplanation(tpm, { kind: "read-public", handle, role: "parent" }, "keygen", () =>
-      tpm.execute(ReadPublic, { objectHandle: permanentEntity(handle) }, {}),
-    );
-    const pub = decodePublicArea(response.outPublic, `parent ${hex32(handle)}`).public;
-    if ((pub.objectAttributes & (TPMA_OBJECT.restricted | TPMA_OBJECT.decrypt)) !== (TPMA_OBJECT.restricted | TPMA_OBJECT.decrypt)) {
+    const parent = await readPublic(tpm, handle, "parent", "keygen");
+    if (!hasAttribute(parent.public.public, TPMA_OBJECT.restricted) || !hasAttribute(parent.public.public, TPMA_OBJECT.decrypt)) {
       throw new InputError("TPM_KEY_INVALID", `${hex32(handle)} is not a storage key (restricted decrypt), so it cannot be a parent`);
     }
-    return { entity: { handle, name: response.name }, public: pub, auth, transient: false };
+    return { entity: parent.entity, public: parent.public.public, auth, transient: false };
   }
-  const { handle: srk, response } = await withExplanation(tpm, { kind: "create-primary", hierarchy: handle }, "keygen", () =>
-    tpm.execute(
-      CreatePrimary,
-      { primaryHandle: permanentEntity(handle) },
-      { inSensitive: { userAuth: Buffer.alloc(0), data: Buffer.alloc(0) }, inPublic: SRK_TEMPLATE_ECC, outsideInfo: Buffer.alloc(0), creationPCR: [] },
-      [auth],
-    ),
-  );
   // The SRK itself has an empty password; the hierarchy's was only needed to create it.
-  return {
-    entity: { handle: srk, name: response.name },
-    public: decodePublicArea(response.outPublic, "SRK").public,
-    auth: { session: new PasswordSession() },
-    transient: true,
-  };
+  const srk = await createPrimary(tpm, handle, SRK_TEMPLATE_ECC, auth, "keygen");
+  return { ...srk, auth: { session: new PasswordSession() }, transient: true };
 }
 
 async function requireFreeHandle(tpm: Tpm, handle: number): Promise<void> {

@@ -6,8 +6,7 @@ import type { Certificate, KeyType } from "../../x509/certificate.js";
 import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
-import type { KeyParser } from "./key-parsers.js";
-import { loadKeyFile, type LoadedKeyFile } from "./load-key-file.js";
+import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
 
@@ -18,27 +17,16 @@ export interface FileSignerOptions {
   keyFile?: { bytes: Buffer; stamp: FileStamp };
   /** The certificate file, already read by the caller, or its path; absent for sign-string without one. */
   certificate?: CertificateFile | string;
-  /** `--intermediates`: replaces the chain that follows the leaf in the certificate file. */
+  /** `--intermediates`: replaces the chain that follows the leaf in the certificate file (or PKCS#12 file). */
   intermediates?: CertificateFile | string;
-  /** Password of an encrypted PKCS#8 key. */
+  /** Password of an encrypted PKCS#8 key or of a PKCS#12 file. */
   keyPassword?: SecretSource;
   debug?: DebugLog;
-  /** Key formats to try, in order (default: KEY_PARSERS). */
-  keyParsers?: readonly KeyParser[];
   /** Sign on libuv's thread pool (SignerOptions.signOffThread). */
   signOffThread?: boolean;
 }
 
-export interface Pkcs12SignerOptions {
-  path: string;
-  bytes: Buffer;
-  keyPassword?: SecretSource;
-  /** Replaces the CA certificates found in the PKCS#12 file. */
-  intermediates?: CertificateFile | string;
-  debug?: DebugLog;
-  keyParsers?: readonly KeyParser[];
-  signOffThread?: boolean;
-}
+export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };
 
 /** Signs with `key`, on the thread pool when asked to and the key can. */
 function signWith(key: SigningKey, message: Uint8Array, digest: DigestAlgorithm, offThread: boolean | undefined): Buffer | Promise<Buffer> {
@@ -53,22 +41,33 @@ function signWith(key: SigningKey, message: Uint8Array, digest: DigestAlgorithm,
  */
 export async function createFileSigner(options: FileSignerOptions): Promise<Signer> {
   const key = await loadKeyFile(options.keyPath, options, options.keyFile);
-  const certificate = await resolve(options.certificate, readCertificateFile);
-  const intermediates = await resolve(options.intermediates, readCertificateBundle);
-  const state: SignerState = { key, certificate, intermediates };
-  await assertMatch(state, options.keyPath);
-  logState(state, options.keyPath, options.debug);
-  return new FileSigner(state, options);
+  const certificate = typeof options.certificate === "string" ? await readCertificateFile(options.certificate) : options.certificate;
+  const intermediates = await resolveBundle(options.intermediates);
+  return new FileSigner(await checkState({ key, certificate, intermediates }, options.keyPath, options.debug), options);
 }
 
 /**
- * A signer for a PKCS#12 file: the key and the certificate it belongs to, with the file's other
- * certificates as the chain (the leaf is not repeated). The file is read once.
+ * A signer for a PKCS#12 file, read once: the key and the certificate it belongs to, with the file's other
+ * certificates as the chain (the leaf is not repeated).
  */
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
-  const identity = await readPkcs12(options.bytes, options.path, options);
-  const intermediates = await resolve(options.intermediates, readCertificateBundle);
-  return new StaticSigner(identity.key, identity.certificate, intermediates?.certificates.slice() ?? identity.chain, options.signOffThread);
+  const { key, certificate, chain } = await readPkcs12(options.bytes, options.path, options);
+  const intermediates = (await resolveBundle(options.intermediates))?.certificates ?? chain;
+  let closed = false;
+  return {
+    backend: "file",
+    keyType: key.keyType,
+    certificate: async () => certificate,
+    certificateChain: async () => intermediates.slice(),
+    publicKey: async () => key.publicKey,
+    sign: async (message, digest = "SHA256") => {
+      if (closed) throw new AgentError("INTERNAL", "the PKCS#12 signer was used after close()");
+      return signWith(key, message, digest, options.signOffThread);
+    },
+    close: async () => {
+      closed = true;
+    },
+  };
 }
 
 interface SignerState {
@@ -77,11 +76,8 @@ interface SignerState {
   intermediates: CertificateFile | undefined;
 }
 
-async function resolve(
-  given: CertificateFile | string | undefined,
-  read: (path: string) => Promise<CertificateFile>,
-): Promise<CertificateFile | undefined> {
-  return typeof given === "string" ? read(given) : given;
+async function resolveBundle(given: CertificateFile | string | undefined): Promise<CertificateFile | undefined> {
+  return typeof given === "string" ? readCertificateBundle(given) : given;
 }
 
 class FileSigner implements Signer {
@@ -153,12 +149,9 @@ class FileSigner implements Signer {
     if (key === current.key && certificate === current.certificate && intermediates === current.intermediates) {
       return current;
     }
-    const next: SignerState = { key, certificate, intermediates };
     // A half-finished rotation (new certificate, old key) fails here and is retried on the next call.
-    await assertMatch(next, keyPath);
-    logState(next, keyPath, debug);
-    this.#state = next;
-    return next;
+    this.#state = await checkState({ key, certificate, intermediates }, keyPath, debug);
+    return this.#state;
   }
 }
 
@@ -171,81 +164,35 @@ async function reloadIfChanged(
   return sameStamp(stamp, file.stamp) ? file : read(file.path);
 }
 
-async function assertMatch(state: SignerState, keyPath: string): Promise<void> {
+/** Checks that the key belongs to the leaf certificate (when there is one), then logs what the signer uses. */
+async function checkState(state: SignerState, keyPath: string, debug: DebugLog | undefined): Promise<SignerState> {
+  const { key } = state.key;
   const file = state.certificate;
-  if (file === undefined) return;
-  const [leaf] = file.certificates;
-  const key = state.key.key;
-  if (await keyMatchesCertificate(key, leaf)) return;
-  throw await mismatchError(key, keyPath, file);
-}
-
-async function mismatchError(key: SigningKey, keyPath: string, file: CertificateFile): Promise<InputError> {
+  if (file === undefined) {
+    debug?.(`file signer: ${key.description} key ${keyPath}, no certificate`);
+    return state;
+  }
   const [leaf, ...rest] = file.certificates;
-  let hint = "use the certificate that was issued for this key, or the key it was issued for";
-  for (const [i, other] of rest.entries()) {
-    if (await keyMatchesCertificate(key, other)) {
-      hint = `certificate #${i + 2} in ${file.path} matches the key: put the leaf certificate first`;
-      break;
+  if (!(await keyMatchesCertificate(key, leaf))) {
+    let hint = "use the certificate that was issued for this key, or the key it was issued for";
+    for (const [i, other] of rest.entries()) {
+      if (await keyMatchesCertificate(key, other)) {
+        hint = `certificate #${i + 2} in ${file.path} matches the key: put the leaf certificate first`;
+        break;
+      }
     }
+    const [keyFp, certFp] = [spkiFingerprint(key.spki), spkiFingerprint(await certificateSpki(leaf))];
+    throw new InputError(
+      "KEY_CERTIFICATE_MISMATCH",
+      `private key ${keyPath} (${key.description}, public key sha256:${keyFp}) does not match certificate ${file.path} ` +
+        `(serial ${leaf.serialDecimal}, public key sha256:${certFp})`,
+      { hint },
+    );
   }
-  const keyFp = spkiFingerprint(key.spki);
-  const certFp = spkiFingerprint(await certificateSpki(leaf));
-  return new InputError(
-    "KEY_CERTIFICATE_MISMATCH",
-    `private key ${keyPath} (${key.description}, public key sha256:${keyFp}) does not match certificate ${file.path} ` +
-      `(serial ${leaf.serialDecimal}, public key sha256:${certFp})`,
-    { hint },
+  const chain = state.intermediates ?? { path: file.path, certificates: rest };
+  debug?.(
+    `file signer: ${key.description} key ${keyPath}, certificate serial ${leaf.serialDecimal} ` +
+      `from ${file.path}, ${chain.certificates.length} chain certificate(s)${state.intermediates ? ` from ${chain.path}` : ""}`,
   );
-}
-
-function logState(state: SignerState, keyPath: string, debug: DebugLog | undefined): void {
-  if (debug === undefined) return;
-  const cert = state.certificate;
-  if (cert === undefined) {
-    debug(`file signer: ${state.key.key.description} key ${keyPath}, no certificate`);
-    return;
-  }
-  const chain = state.intermediates ?? { path: cert.path, certificates: cert.certificates.slice(1) };
-  debug(
-    `file signer: ${state.key.key.description} key ${keyPath}, certificate serial ${cert.certificates[0].serialDecimal} ` +
-      `from ${cert.path}, ${chain.certificates.length} chain certificate(s)${state.intermediates ? ` from ${chain.path}` : ""}`,
-  );
-}
-
-/** A key and certificate fixed at construction (PKCS#12). */
-class StaticSigner implements Signer {
-  readonly backend = "file" as const;
-  readonly keyType: KeyType;
-  #closed = false;
-
-  constructor(
-    private readonly key: SigningKey,
-    private readonly leaf: Certificate,
-    private readonly chain: Certificate[],
-    private readonly offThread: boolean | undefined,
-  ) {
-    this.keyType = key.keyType;
-  }
-
-  async certificate(): Promise<Certificate | undefined> {
-    return this.leaf;
-  }
-
-  async certificateChain(): Promise<Certificate[]> {
-    return this.chain.slice();
-  }
-
-  async publicKey(): Promise<KeyObject | undefined> {
-    return this.key.publicKey;
-  }
-
-  async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
-    if (this.#closed) throw new AgentError("INTERNAL", "the PKCS#12 signer was used after close()");
-    return signWith(this.key, message, digest, this.offThread);
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-  }
+  return state;
 }

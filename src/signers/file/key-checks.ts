@@ -2,6 +2,8 @@ import { createECDH } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, readSingle, type DerElement } from "../../encoding/der.js";
 import { MAX_RSA_MODULUS_BITS } from "../../x509/certificate.js";
+import { NAMED_CURVES, type CurveName } from "../../encoding/signature-encoding.js";
+import { ownValue } from "../../own-value.js";
 import { unsupportedKeyError } from "./signing-key.js";
 
 /**
@@ -12,44 +14,42 @@ import { unsupportedKeyError } from "./signing-key.js";
  * checked here: named curve only, 1 ≤ d < n, public point = d·G; n = p·q, e·d ≡ 1 mod λ(n), CRT values, size.
  */
 
-export type EcCurve = "P-256" | "P-384" | "P-521";
-
 /** What the checks learned about a key that passed them. */
-export type CheckedKey = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: EcCurve };
+export type CheckedKey = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: CurveName };
+
+/** Curves by OID: node:crypto's ECDH name and the group order; other named curves are listed for the message. */
+const CURVES: Readonly<Record<string, { curve: CurveName; ecdhName: string; order: bigint } | string>> = {
+  "1.2.840.10045.3.1.7": {
+    curve: "P-256",
+    ecdhName: "prime256v1",
+    order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  },
+  "1.3.132.0.34": {
+    curve: "P-384",
+    ecdhName: "secp384r1",
+    order: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  },
+  "1.3.132.0.35": {
+    curve: "P-521",
+    ecdhName: "secp521r1",
+    order: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+  },
+  "1.3.132.0.10": "secp256k1",
+  "1.3.132.0.33": "secp224r1",
+  "1.2.840.10045.3.1.1": "prime192v1",
+  "1.3.36.3.3.2.8.1.1.7": "brainpoolP256r1",
+  "1.3.36.3.3.2.8.1.1.11": "brainpoolP384r1",
+  "1.3.36.3.3.2.8.1.1.13": "brainpoolP512r1",
+  "1.2.156.10197.1.301": "SM2",
+};
 
 interface CurveInfo {
-  readonly curve: EcCurve;
-  /** node:crypto's ECDH name. */
+  readonly curve: CurveName;
   readonly ecdhName: string;
+  readonly order: bigint;
   /** Field element / scalar size in bytes. */
   readonly bytes: number;
-  readonly order: bigint;
 }
-
-const CURVES = new Map<string, CurveInfo>([
-  ["1.2.840.10045.3.1.7", { curve: "P-256", ecdhName: "prime256v1", bytes: 32, order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n }],
-  ["1.3.132.0.34", { curve: "P-384", ecdhName: "secp384r1", bytes: 48, order: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n }],
-  [
-    "1.3.132.0.35",
-    {
-      curve: "P-521",
-      ecdhName: "secp521r1",
-      bytes: 66,
-      order: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
-    },
-  ],
-]);
-
-/** Named curves the service does not accept, for the message. */
-const OTHER_CURVES = new Map<string, string>([
-  ["1.3.132.0.10", "secp256k1"],
-  ["1.3.132.0.33", "secp224r1"],
-  ["1.2.840.10045.3.1.1", "prime192v1"],
-  ["1.3.36.3.3.2.8.1.1.7", "brainpoolP256r1"],
-  ["1.3.36.3.3.2.8.1.1.11", "brainpoolP384r1"],
-  ["1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1"],
-  ["1.2.156.10197.1.301", "SM2"],
-]);
 
 const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
 const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
@@ -116,9 +116,9 @@ function curveOf(params: DerElement | undefined): CurveInfo {
   if (params === undefined) throw new DerError("EC key without curve parameters");
   if (params.tag === TAG.SEQUENCE) throw new KeyCheckError("ECDSA with explicit curve parameters", true);
   const oid = decodeOid(expectTag(params, TAG.OID));
-  const curve = CURVES.get(oid);
-  if (curve === undefined) throw new KeyCheckError(`ECDSA ${OTHER_CURVES.get(oid) ?? `curve ${oid}`}`, true);
-  return curve;
+  const curve = ownValue(CURVES, oid);
+  if (curve === undefined || typeof curve === "string") throw new KeyCheckError(`ECDSA ${curve ?? `curve ${oid}`}`, true);
+  return { ...curve, bytes: NAMED_CURVES[curve.curve].fieldBytes };
 }
 
 /** ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters OPTIONAL, [1] publicKey BIT STRING OPTIONAL } */
@@ -138,7 +138,9 @@ function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
     const [p, extra] = children(params);
     if (extra !== undefined) throw new DerError("trailing data in EC parameters");
     const inner = curveOf(p);
-    if (curve !== undefined && inner !== curve) throw new KeyCheckError("the curve in the key differs from the curve in its PKCS#8 header");
+    if (curve !== undefined && inner.curve !== curve.curve) {
+      throw new KeyCheckError("the curve in the key differs from the curve in its PKCS#8 header");
+    }
     curve = inner;
   }
   if (curve === undefined) throw new DerError("EC PRIVATE KEY without curve parameters");

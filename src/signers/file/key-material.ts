@@ -1,11 +1,16 @@
 import { InputError } from "../../errors.js";
+import { readInputFile, type FileStamp } from "../../io/input-file.js";
 import type { Secret } from "../../secrets/secret.js";
+import type { SecretSource } from "../../secrets/secret-source.js";
 import { classifyDer } from "../../x509/der-kind.js";
 import { DerError, TAG, children, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
 import { decodePemBlocks, looksLikePem, type PemBlock } from "../../encoding/pem.js";
 import type { DebugLog } from "../options.js";
+import { loadSigningKey } from "./key-parsers.js";
+import { obtainKeyPassword } from "./key-password.js";
 import { decryptPrivateKeyInfo } from "./pbe.js";
 import { bmpPassword } from "./pkcs12-kdf.js";
+import type { SigningKey } from "./signing-key.js";
 
 /** A PKCS#8 PrivateKeyInfo (OneAsymmetricKey), plaintext. */
 export interface PrivateKeyInfo {
@@ -31,7 +36,28 @@ export interface KeyMaterial {
   privateKeyInfo(): Promise<PrivateKeyInfo | undefined>;
 }
 
-export const PKCS8_LABELS = new Set(["PRIVATE KEY", "ENCRYPTED PRIVATE KEY"]);
+/** A key read from one version of its file. */
+export interface LoadedKeyFile {
+  readonly key: SigningKey;
+  readonly stamp: FileStamp;
+  /** The file held an encrypted key (reloading it needs the password again). */
+  readonly encrypted: boolean;
+}
+
+/** Reads, decrypts (asking for the password only if the key is encrypted) and parses a private-key file. */
+export async function loadKeyFile(
+  path: string,
+  options: { keyPassword?: SecretSource; debug?: DebugLog },
+  alreadyRead?: { bytes: Buffer; stamp: FileStamp },
+): Promise<LoadedKeyFile> {
+  const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
+  const material = keyMaterialFromFile(bytes, path, () => obtainKeyPassword(options.keyPassword, "PKCS#8", path), options.debug);
+  const key = await loadSigningKey(material, options.debug);
+  if (!material.encrypted && options.keyPassword !== undefined) {
+    options.debug?.(`${path}: the key is not encrypted; the password given is not used`);
+  }
+  return { key, stamp, encrypted: material.encrypted };
+}
 
 /**
  * Splits a key file into {@link KeyMaterial}. `password` is called at most once, only when the key is
@@ -44,7 +70,7 @@ export function keyMaterialFromFile(
   debug?: DebugLog,
 ): KeyMaterial {
   const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), source) : derAsBlocks(bytes);
-  const pkcs8 = blocks.find((b) => PKCS8_LABELS.has(b.label));
+  const pkcs8 = blocks.find((b) => b.label === "PRIVATE KEY" || b.label === "ENCRYPTED PRIVATE KEY");
   const encrypted = pkcs8?.label === "ENCRYPTED PRIVATE KEY";
   let info: Promise<PrivateKeyInfo | undefined> | undefined;
   return {
@@ -103,15 +129,6 @@ function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {
     throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed PKCS#8 key`, {
       hint: "the file may be truncated or damaged; export the key again",
       cause,
-    });
-  }
-}
-
-/** Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`) is refused, as by the Go helper. */
-export function assertNotLegacyEncrypted(block: PemBlock, source: string): void {
-  if ((block.headers["Proc-Type"] ?? "").includes("ENCRYPTED")) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} uses legacy OpenSSL PEM encryption, which is not supported`, {
-      hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
     });
   }
 }

@@ -1,29 +1,16 @@
 import { InputError } from "../../errors.js";
+import type { DebugLog } from "../options.js";
 import type { KeyMaterial } from "./key-material.js";
-import type { KeyParseContext, KeyParser } from "./key-parser.js";
-import { mlDsaKeyParser } from "./mldsa/parser.js";
-import { pkcs1KeyParser } from "./parsers/pkcs1.js";
-import { pkcs8KeyParser } from "./parsers/pkcs8.js";
-import { sec1KeyParser } from "./parsers/sec1.js";
-import { SUPPORTED_KEYS_HINT, unsupportedKeyError, type SigningKey } from "./signing-key.js";
+import { mlDsaParameterSetForOid } from "./mldsa/params.js";
+import { decodeMlDsaPrivateKeyInfo } from "./mldsa/private-key-info.js";
+import { mlDsaSigningKey } from "./mldsa/signing-key.js";
+import { SUPPORTED_KEYS_HINT, rsaEcSigningKey, unsupportedKeyError, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
 
-export type { KeyParseContext, KeyParser } from "./key-parser.js";
+const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
+const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 
-/**
- * Private-key formats, tried in order (the Go helper's order: PKCS#8, then SEC1, then PKCS#1).
- * To support another key family, write `parsers/<name>.ts` exporting a {@link KeyParser} and add one line
- * here; a PKCS#8 family (e.g. ML-DSA) goes before `pkcs8KeyParser` and reads `material.privateKeyInfo()`,
- * which is decrypted once and shared.
- */
-export const KEY_PARSERS: readonly KeyParser[] = [
-  pkcs8KeyParser,
-  mlDsaKeyParser,
-  sec1KeyParser,
-  pkcs1KeyParser,
-];
-
-/** PKCS#8 algorithm OIDs that no parser takes, named for the error message. */
+/** PKCS#8 algorithm OIDs that no format takes, named for the error message. */
 const ALGORITHM_NAMES: Readonly<Record<string, string>> = {
   "1.3.101.110": "X25519",
   "1.3.101.111": "X448",
@@ -32,37 +19,54 @@ const ALGORITHM_NAMES: Readonly<Record<string, string>> = {
   "1.2.840.10040.4.1": "DSA",
   "1.2.840.113549.1.1.10": "RSA-PSS",
   "1.2.840.113549.1.3.1": "DH",
-  "2.16.840.1.101.3.4.3.17": "ML-DSA-44",
-  "2.16.840.1.101.3.4.3.18": "ML-DSA-65",
-  "2.16.840.1.101.3.4.3.19": "ML-DSA-87",
   "1.2.643.2.2.19": "GOST R 34.10-2001",
   "1.2.156.10197.1.301": "SM2",
 };
 
-/** Runs `parsers` over the material; the first that recognises its format wins. */
-export async function loadSigningKey(
-  material: KeyMaterial,
-  context: KeyParseContext,
-  parsers: readonly KeyParser[] = KEY_PARSERS,
-): Promise<SigningKey> {
-  for (const parser of parsers) {
-    const key = await parser.parse(material, context);
-    if (key !== undefined) {
-      context.debug?.(`${material.source}: ${key.description} key (${parser.name}${material.encrypted ? ", encrypted" : ""})`);
-      return key;
+/**
+ * The signing key in `material`, formats tried in the Go helper's order: PKCS#8 (RSA, EC, ML-DSA in any
+ * RFC 9881 encoding; decrypted once when encrypted), then SEC1 `EC PRIVATE KEY` (an `EC PARAMETERS` block
+ * before it is ignored), then PKCS#1 `RSA PRIVATE KEY`.
+ */
+export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): Promise<SigningKey> {
+  const { source } = material;
+  const info = await material.privateKeyInfo();
+  let key: SigningKey | undefined;
+  let format = "pkcs8";
+  if (info?.algorithmOid === RSA_ENCRYPTION || info?.algorithmOid === EC_PUBLIC_KEY) {
+    key = rsaEcSigningKey(info.der, "pkcs8", source, debug);
+  } else if (info !== undefined && mlDsaParameterSetForOid(info.algorithmOid) !== undefined) {
+    format = "ml-dsa";
+    key = await mlDsaSigningKey(decodeMlDsaPrivateKeyInfo(info.der, source)!, source, debug);
+  } else {
+    for (const [label, legacy] of [["EC PRIVATE KEY", "sec1"], ["RSA PRIVATE KEY", "pkcs1"]] as const) {
+      const block = material.blocks.find((b) => b.label === label);
+      if (block === undefined) continue;
+      // Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`) is refused, as by the Go helper.
+      if ((block.headers["Proc-Type"] ?? "").includes("ENCRYPTED")) {
+        throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} uses legacy OpenSSL PEM encryption, which is not supported`, {
+          hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
+        });
+      }
+      key = rsaEcSigningKey(block.der, legacy, source, debug);
+      format = legacy;
+      break;
     }
   }
-  const info = await material.privateKeyInfo();
+  if (key !== undefined) {
+    debug?.(`${source}: ${key.description} key (${format}${material.encrypted ? ", encrypted" : ""})`);
+    return key;
+  }
   if (info !== undefined) {
-    throw unsupportedKeyError(ownValue(ALGORITHM_NAMES, info.algorithmOid) ?? `with algorithm OID ${info.algorithmOid}`, material.source);
+    throw unsupportedKeyError(ownValue(ALGORITHM_NAMES, info.algorithmOid) ?? `with algorithm OID ${info.algorithmOid}`, source);
   }
   const otherKey = material.blocks.find((b) => b.label.endsWith("PRIVATE KEY"));
   if (otherKey !== undefined) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${material.source} holds a ${otherKey.label}, which is not supported`, {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} holds a ${otherKey.label}, which is not supported`, {
       hint: `${SUPPORTED_KEYS_HINT}, as PKCS#8, SEC1 or PKCS#1 PEM/DER`,
     });
   }
-  throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${material.source} holds no private key`, {
+  throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds no private key`, {
     hint: "expected PEM or DER PKCS#8 (PRIVATE KEY / ENCRYPTED PRIVATE KEY), SEC1 (EC PRIVATE KEY) or PKCS#1 (RSA PRIVATE KEY)",
   });
 }

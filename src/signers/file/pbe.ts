@@ -1,24 +1,13 @@
 import { createDecipheriv, pbkdf2, scrypt } from "node:crypto";
 import { AuthError, InputError } from "../../errors.js";
-import {
-  DerError,
-  TAG,
-  children,
-  decodeAlgorithmIdentifier,
-  decodeSmallInteger,
-  expectTag,
-  readSingle,
-  type AlgorithmIdentifier,
-  type DerElement,
-} from "../../encoding/der.js";
+import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../encoding/der.js";
+import type { AlgorithmIdentifier, DerElement } from "../../encoding/der.js";
 import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
 import { ownValue } from "../../own-value.js";
 
 /**
- * Password-based decryption of PKCS#8 EncryptedPrivateKeyInfo and PKCS#12 bags, built on node:crypto's
- * KDFs and ciphers: PBES2 (PBKDF2 with HMAC-SHA1/224/256/384/512, or scrypt; AES-128/192/256-CBC or
- * DES-EDE3-CBC) and PKCS#12's pbeWithSHAAnd3-KeyTripleDES-CBC. Decrypting ourselves (rather than handing the
- * blob to OpenSSL) yields the plaintext PKCS#8, so key types OpenSSL 3.0 cannot parse still get decrypted.
+ * PBES2 (PBKDF2-HMAC-SHA1/2 or scrypt; AES-CBC or 3DES) and PKCS#12 3DES decryption on node:crypto. Decrypting
+ * here (not in OpenSSL) yields the plaintext PKCS#8, so key types OpenSSL 3.0 cannot parse still get decrypted.
  */
 
 // Promises written out rather than util.promisify: importing node:util costs start-up time.
@@ -31,11 +20,9 @@ function scryptAsync(password: Buffer, salt: Buffer, keylen: number, options: { 
 }
 
 /**
- * Upper bounds on the work a key file may ask for, so that a hostile or damaged file cannot make the agent
- * spin for hours or allocate gigabytes: real files use 2048 (OpenSSL's default) to a few 100 000 PBKDF2
- * iterations and scrypt N ≤ 2^20 with r = 8 (1 GiB of scrypt memory is 64 times OpenSSL's own 32 MiB limit).
- * PBKDF2 runs natively on the thread pool (~0.5–1 µs an iteration); the PKCS#12 KDF (MAC, legacy 3DES) has no
- * native form and runs here at ~1.3 µs an iteration, three times for a legacy bag, hence its lower bound.
+ * Bounds on the work a hostile file may ask for. Real files use 2048 to a few 100 000 PBKDF2 iterations and
+ * scrypt N ≤ 2^20, r = 8 (1 GiB is 64 times OpenSSL's own limit). The PKCS#12 KDF has no native form (~1.3 µs
+ * an iteration here, three runs for a legacy bag), hence its lower bound.
  */
 export const MAX_KDF_ITERATIONS = 10_000_000;
 export const MAX_PKCS12_KDF_ITERATIONS = 1_000_000;
@@ -49,8 +36,9 @@ export function iterationCountProblem(n: bigint | number | undefined, max = MAX_
   return undefined;
 }
 
-/** Throws a DerError (reported as malformed parameters) unless `n` is a usable iteration count. */
-export function checkIterations(n: number, max = MAX_KDF_ITERATIONS): number {
+/** An iteration count from the file; a DerError (reported as malformed parameters) unless it is usable. */
+function readIterations(el: DerElement | undefined, max = MAX_KDF_ITERATIONS): number {
+  const n = decodeSmallInteger(expectTag(el, TAG.INTEGER));
   const problem = iterationCountProblem(n, max);
   if (problem !== undefined) throw new DerError(problem);
   return n;
@@ -105,19 +93,12 @@ const LEGACY_SCHEMES: Readonly<Record<string, string>> = {
   "1.2.840.113549.1.5.11": "PBES1 pbeWithSHA1AndRC2-CBC",
 };
 
-/** A short description of the scheme, for --debug (e.g. `PBES2/scrypt/aes-256-cbc`). */
-export function describeScheme(alg: AlgorithmIdentifier): string {
-  try {
-    if (alg.oid === OID.PKCS12_3DES) return "pbeWithSHAAnd3-KeyTripleDES-CBC";
-    if (alg.oid !== OID.PBES2) return ownValue(LEGACY_SCHEMES, alg.oid) ?? alg.oid;
-    const [kdf, enc] = children(expectTag(alg.parameters, TAG.SEQUENCE)).map((e) => decodeAlgorithmIdentifier(e));
-    const cipher = ownValue(CIPHERS, enc?.oid ?? "")?.name ?? enc?.oid;
-    if (kdf?.oid === OID.SCRYPT) return `PBES2/scrypt/${cipher}`;
-    const prf = children(expectTag(kdf?.parameters, TAG.SEQUENCE)).find((e) => e.tag === TAG.SEQUENCE);
-    return `PBES2/PBKDF2-${prf ? (ownValue(PRFS, decodeAlgorithmIdentifier(prf).oid) ?? "?") : "sha1"}/${cipher}`;
-  } catch {
-    return alg.oid;
-  }
+interface DerivedKey {
+  readonly cipher: string;
+  readonly key: Buffer;
+  readonly iv: Buffer;
+  /** For --debug, e.g. `PBES2/scrypt/aes-256-cbc`. */
+  readonly scheme: string;
 }
 
 /**
@@ -129,30 +110,11 @@ export async function pbeDecrypt(
   ciphertext: Buffer,
   password: PbePassword,
   context: PbeContext,
-): Promise<Buffer> {
-  let cipher: string;
-  let key: Buffer;
-  let iv: Buffer;
-  try {
-    if (alg.oid === OID.PBES2) {
-      ({ cipher, key, iv } = await pbes2Key(alg.parameters, password.utf8, context));
-    } else if (alg.oid === OID.PKCS12_3DES) {
-      const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE));
-      const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;
-      const count = checkIterations(decodeSmallInteger(expectTag(iterations, TAG.INTEGER)), MAX_PKCS12_KDF_ITERATIONS);
-      cipher = "des-ede3-cbc";
-      key = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
-      iv = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
-    } else {
-      throw unsupportedScheme(ownValue(LEGACY_SCHEMES, alg.oid) ?? `OID ${alg.oid}`, context);
-    }
-  } catch (e) {
-    if (e instanceof DerError) throw malformed(context, e);
-    throw e;
-  }
+): Promise<{ plaintext: Buffer; scheme: string }> {
+  const { cipher, key, iv, scheme } = await parsed(context, () => deriveKey(alg, password, context));
   try {
     const decipher = createDecipheriv(cipher, key, iv);
-    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+    return { plaintext: Buffer.concat([decipher.update(ciphertext), decipher.final()]), scheme };
   } catch (cause) {
     throw incorrectPassword(context, cause);
   } finally {
@@ -160,12 +122,17 @@ export async function pbeDecrypt(
   }
 }
 
-async function pbes2Key(
-  parameters: DerElement | undefined,
-  password: Buffer,
-  context: PbeContext,
-): Promise<{ cipher: string; key: Buffer; iv: Buffer }> {
-  const [kdfEl, encEl] = children(expectTag(parameters, TAG.SEQUENCE));
+async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, context: PbeContext): Promise<DerivedKey> {
+  if (alg.oid === OID.PKCS12_3DES) {
+    const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE));
+    const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;
+    const count = readIterations(iterations, MAX_PKCS12_KDF_ITERATIONS);
+    const key = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
+    const iv = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.iv, 8);
+    return { cipher: "des-ede3-cbc", key, iv, scheme: "pbeWithSHAAnd3-KeyTripleDES-CBC" };
+  }
+  if (alg.oid !== OID.PBES2) throw unsupportedScheme(ownValue(LEGACY_SCHEMES, alg.oid) ?? `OID ${alg.oid}`, context);
+  const [kdfEl, encEl] = children(expectTag(alg.parameters, TAG.SEQUENCE));
   const kdf = decodeAlgorithmIdentifier(kdfEl);
   const enc = decodeAlgorithmIdentifier(encEl);
   const cipher = ownValue(CIPHERS, enc.oid);
@@ -176,7 +143,7 @@ async function pbes2Key(
   const salt = fields[0];
   if (salt?.tag !== TAG.OCTET_STRING) throw unsupportedScheme("a KDF salt that is not an OCTET STRING", context);
   if (kdf.oid === OID.PBKDF2) {
-    const iterations = checkIterations(decodeSmallInteger(expectTag(fields[1], TAG.INTEGER)));
+    const iterations = readIterations(fields[1]);
     let rest = fields.slice(2);
     if (rest[0]?.tag === TAG.INTEGER) {
       checkKeyLength(decodeSmallInteger(rest[0]), cipher.keyLength);
@@ -185,8 +152,8 @@ async function pbes2Key(
     const prfOid = rest[0] === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(rest[0]).oid; // default: HMAC-SHA1
     const digest = ownValue(PRFS, prfOid);
     if (digest === undefined) throw unsupportedScheme(`PBKDF2 PRF OID ${prfOid}`, context);
-    const key = await pbkdf2Async(password, salt.content, iterations, cipher.keyLength, digest);
-    return { cipher: cipher.name, key, iv };
+    const key = await pbkdf2Async(password.utf8, salt.content, iterations, cipher.keyLength, digest);
+    return { cipher: cipher.name, key, iv, scheme: `PBES2/PBKDF2-${digest}/${cipher.name}` };
   }
   if (kdf.oid === OID.SCRYPT) {
     const [n, r, p, keyLength] = fields.slice(1).map((f) => decodeSmallInteger(f));
@@ -201,12 +168,12 @@ async function pbes2Key(
     const maxmem = memory + (64 << 20);
     let key: Buffer;
     try {
-      key = await scryptAsync(password, salt.content, cipher.keyLength, { N: n, r, p, maxmem });
+      key = await scryptAsync(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem });
     } catch (cause) {
       // OpenSSL has rules of its own (N < 2^(16·r), reported as "memory limit exceeded"): found by the fuzzer.
       throw new DerError(`unusable scrypt parameters N=${n} r=${r} p=${p} (${cause instanceof Error ? cause.message : String(cause)})`);
     }
-    return { cipher: cipher.name, key, iv };
+    return { cipher: cipher.name, key, iv, scheme: `PBES2/scrypt/${cipher.name}` };
   }
   throw unsupportedScheme(`PBES2 key derivation OID ${kdf.oid}`, context);
 }
@@ -215,40 +182,40 @@ function checkKeyLength(declared: number, expected: number): void {
   if (declared !== expected) throw new DerError(`KDF key length ${declared} does not fit the cipher (${expected})`);
 }
 
-/**
- * Decrypts a DER EncryptedPrivateKeyInfo into its PrivateKeyInfo DER. Returns the scheme description too,
- * for --debug.
- */
+/** Decrypts a DER EncryptedPrivateKeyInfo into its PrivateKeyInfo DER, with the scheme for --debug. */
 export async function decryptPrivateKeyInfo(
   der: Buffer,
   password: PbePassword,
   context: PbeContext,
 ): Promise<{ plaintext: Buffer; scheme: string }> {
-  let alg: AlgorithmIdentifier;
-  let data: Buffer;
-  try {
+  const { alg, data } = await parsed(context, () => {
     const [algEl, dataEl] = children(readSingle(der, TAG.SEQUENCE));
-    alg = decodeAlgorithmIdentifier(algEl);
-    data = expectTag(dataEl, TAG.OCTET_STRING).content;
-  } catch (e) {
-    if (e instanceof DerError) throw malformed(context, e);
-    throw e;
-  }
-  const plaintext = await pbeDecrypt(alg, data, password, context);
-  return { plaintext: stripToSingleElement(plaintext, context), scheme: describeScheme(alg) };
+    return { alg: decodeAlgorithmIdentifier(algEl), data: expectTag(dataEl, TAG.OCTET_STRING).content };
+  });
+  const { plaintext, scheme } = await pbeDecrypt(alg, data, password, context);
+  return { plaintext: singleSequence(plaintext, context), scheme };
 }
 
 /**
- * The decrypted bytes must be one DER SEQUENCE. Padding happens to be valid for about 1 wrong password in
- * 256, so garbage here almost always means a wrong password too.
+ * Decrypted bytes must be one DER SEQUENCE. Padding happens to be valid for about 1 wrong password in 256,
+ * so garbage here almost always means a wrong password too.
  */
-function stripToSingleElement(plaintext: Buffer, context: PbeContext): Buffer {
+export function singleSequence(plaintext: Buffer, context: PbeContext): Buffer {
   try {
-    const el = readSingle(plaintext, TAG.SEQUENCE);
-    children(el);
-    return el.raw;
+    children(readSingle(plaintext, TAG.SEQUENCE));
+    return plaintext;
   } catch (cause) {
     throw incorrectPassword(context, cause);
+  }
+}
+
+/** Runs `parse`, reporting a DerError as malformed encryption parameters. */
+async function parsed<T>(context: PbeContext, parse: () => T | Promise<T>): Promise<T> {
+  try {
+    return await parse();
+  } catch (e) {
+    if (e instanceof DerError) throw malformed(context, e);
+    throw e;
   }
 }
 

@@ -1,14 +1,15 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { AgentError, InputError } from "../../errors.js";
-import { readSecret, type SecretSource } from "../../secrets/secret-source.js";
+import type { SecretSource } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
 import type { DebugLog } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
-import { loadSigningKey, type KeyParser } from "./key-parsers.js";
-import { MAX_PKCS12_KDF_ITERATIONS, decryptPrivateKeyInfo, iterationCountProblem, incorrectPassword, pbeDecrypt, type PbeContext, type PbePassword } from "./pbe.js";
+import { loadSigningKey } from "./key-parsers.js";
+import { MAX_PKCS12_KDF_ITERATIONS, decryptPrivateKeyInfo, iterationCountProblem, incorrectPassword } from "./pbe.js";
+import { pbeDecrypt, singleSequence, type PbeContext, type PbePassword } from "./pbe.js";
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
@@ -21,12 +22,8 @@ export interface Pkcs12Identity {
   readonly chain: Certificate[];
 }
 
-export interface Pkcs12Options {
-  /** The file's password; when absent the empty password is tried, then the terminal prompt. */
-  keyPassword?: SecretSource;
-  debug?: DebugLog;
-  keyParsers?: readonly KeyParser[];
-}
+/** `keyPassword`: the file's password; when absent the empty password is tried, then the terminal prompt. */
+type Pkcs12Options = { readonly keyPassword?: SecretSource; readonly debug?: DebugLog };
 
 const OID = {
   DATA: "1.2.840.113549.1.7.1",
@@ -157,10 +154,9 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       } else if (info.contentType === OID.ENCRYPTED_DATA) {
         const { algorithm, ciphertext } = guard("malformed encrypted content", () => readEncryptedData(Buffer.from(info.content)));
         countDecryption();
-        const plaintext = await pbeDecrypt(algorithm, ciphertext, password, context);
+        const { plaintext } = await pbeDecrypt(algorithm, ciphertext, password, context);
         // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
-        if (!isSingleSequence(plaintext)) throw incorrectPassword(context);
-        await visitBags(plaintext, 0);
+        await visitBags(singleSequence(plaintext, context), 0);
       } else if (info.contentType === OID.ENVELOPED_DATA) {
         throw invalid("public-key encrypted content (envelopedData) is not supported");
       } else {
@@ -179,48 +175,27 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
  * encodings, as OpenSSL and Go do), else one typed on the terminal. A wrong password is never retried.
  */
 async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Buffer) => Promise<boolean>): Promise<PbePassword> {
-  const attempt = (secret: Secret): Promise<PbePassword | undefined> =>
-    secret.use(async (utf8) => {
-      const forms = [bmpPassword(utf8)];
-      if (utf8.length === 0) forms.push(Buffer.alloc(0));
-      let bmp: Buffer | undefined;
-      for (const form of forms) {
-        if (await macMatches(form)) {
-          bmp = form;
-          break;
-        }
-      }
-      for (const f of forms) if (f !== bmp) f.fill(0);
-      return bmp === undefined ? undefined : { utf8: Buffer.from(utf8), bmp };
-    });
   const tryWith = async (secret: Secret): Promise<PbePassword | undefined> => {
     try {
-      return await attempt(secret);
+      return await secret.use(async (utf8) => {
+        const forms = utf8.length === 0 ? [bmpPassword(utf8), Buffer.alloc(0)] : [bmpPassword(utf8)];
+        let bmp: Buffer | undefined;
+        for (const form of forms) if (bmp === undefined && (await macMatches(form))) bmp = form;
+        for (const form of forms) if (form !== bmp) form.fill(0);
+        return bmp === undefined ? undefined : { utf8: Buffer.from(utf8), bmp };
+      });
     } finally {
       secret.wipe();
     }
   };
-  const context = { what: "PKCS#12", source: path };
-  if (options.keyPassword !== undefined) {
-    const opened = await tryWith(await readSecret(options.keyPassword, `the PKCS#12 password for ${path}`));
-    if (opened === undefined) throw incorrectPassword(context);
-    return opened;
+  if (options.keyPassword === undefined) {
+    const opened = await tryWith(Secret.fromUtf8(""));
+    if (opened !== undefined) return opened;
+    options.debug?.(`${path}: the empty password does not open the file`);
   }
-  const opened = await tryWith(Secret.fromUtf8(""));
-  if (opened !== undefined) return opened;
-  options.debug?.(`${path}: the empty password does not open the file`);
-  const typed = await tryWith(await obtainKeyPassword(undefined, "PKCS#12", path));
-  if (typed === undefined) throw incorrectPassword(context);
-  return typed;
-}
-
-function isSingleSequence(der: Buffer): boolean {
-  try {
-    children(readSingle(der, TAG.SEQUENCE));
-    return true;
-  } catch {
-    return false;
-  }
+  const opened = await tryWith(await obtainKeyPassword(options.keyPassword, "PKCS#12", path));
+  if (opened === undefined) throw incorrectPassword({ what: "PKCS#12", source: path });
+  return opened;
 }
 
 /** EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT encryptedContent } } */
@@ -255,7 +230,7 @@ async function chooseIdentity(
   }
   let firstKey: SigningKey | undefined;
   for (const der of keyInfos) {
-    const key = await loadSigningKey(keyMaterialFromPrivateKeyInfo(der, path), { debug: options.debug }, options.keyParsers);
+    const key = await loadSigningKey(keyMaterialFromPrivateKeyInfo(der, path), options.debug);
     firstKey ??= key;
     for (const certificate of certificates) {
       if (await keyMatchesCertificate(key, certificate)) {

@@ -3,7 +3,7 @@ import { InputError } from "../../errors.js";
 import type { Certificate, KeyType } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm } from "../signer.js";
-import { checkPkcs1Key, checkPkcs8Key, checkSec1Key, type CheckedKey } from "./key-checks.js";
+import { checkPkcs1Key, checkPkcs8Key, checkSec1Key } from "./key-checks.js";
 import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /**
@@ -28,7 +28,6 @@ export interface SigningKey {
   signOffThread?(message: Uint8Array, digest: DigestAlgorithm): Promise<Buffer>;
 }
 
-
 export const SUPPORTED_KEYS_HINT =
   "IAM Roles Anywhere accepts RSA 2048–4096 bits, ECDSA P-256, P-384 or P-521, and ML-DSA-44/65/87 keys";
 
@@ -39,7 +38,9 @@ const FORMAT_NAMES: Readonly<Record<RsaEcKeyFormat, string>> = { pkcs8: "PKCS#8 
 /**
  * An RSA or EC private key from its DER: checked from its structure first (key-checks.ts: node:crypto can
  * abort the process on some hostile keys, and sign badly with others), then loaded by node:crypto.
- * Refuses key types and sizes the service does not accept. `source` names the file for messages.
+ * Refuses key types and sizes the service does not accept. Every error of sign() is an InputError naming
+ * `source`, and an RSA signature is verified before it is returned (a key with a composite "prime" passes
+ * the structural checks but signs wrongly; verifying costs ~1/30 of signing).
  */
 export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: string, debug?: DebugLog): SigningKey {
   const checked = format === "pkcs8" ? checkPkcs8Key(der, source) : format === "sec1" ? checkSec1Key(der, source) : checkPkcs1Key(der, source);
@@ -52,18 +53,6 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
       cause,
     });
   }
-  return keyObjectSigningKey(privateKey, checked, source, debug);
-}
-
-/**
- * Wraps an RSA or EC private KeyObject whose DER passed key-checks.ts (`checked` says what it is), refusing
- * key types and sizes the service does not accept. Every error of sign() is an InputError naming `source`,
- * and an RSA signature is verified before it is returned (a key with a composite "prime" passes the
- * structural checks but signs wrongly; verifying costs ~1/30 of signing).
- */
-function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, source: string, debug?: DebugLog): SigningKey {
-  let keyType: KeyType;
-  let description: string;
   if (checked.kind === "RSA") {
     const bits = checked.bits;
     if (bits < 1024) throw unsupportedKeyError(`RSA ${bits}-bit`, source);
@@ -72,12 +61,8 @@ function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, source:
     } else if (bits > 4096) {
       debug?.(`${source}: RSA ${bits}-bit key is larger than the 4096 bits IAM Roles Anywhere documents`);
     }
-    keyType = "RSA";
-    description = `RSA ${bits}`;
-  } else {
-    keyType = "EC";
-    description = `EC ${checked.curve}`;
   }
+  const isRsa = checked.kind === "RSA";
   const publicKey = createPublicKey(privateKey);
   const signFailed = (reason: string, cause?: unknown) =>
     new InputError("PRIVATE_KEY_INVALID", `signing with the private key in ${source} failed: ${reason}`, {
@@ -90,9 +75,11 @@ function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, source:
     return algorithm;
   };
   const inconsistent = () => signFailed("its own public key does not verify the signature (the key's components are inconsistent)");
+  const onThreadPool = <T>(run: (done: (error: Error | null, result: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => run((error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))));
   return {
-    keyType,
-    description,
+    keyType: checked.kind,
+    description: isRsa ? `RSA ${checked.bits}` : `EC ${checked.curve}`,
     publicKey,
     spki: publicKey.export({ type: "spki", format: "der" }),
     sign: (message, digest) => {
@@ -103,20 +90,13 @@ function keyObjectSigningKey(privateKey: KeyObject, checked: CheckedKey, source:
       } catch (cause) {
         throw signFailed(cause instanceof Error ? cause.message : String(cause), cause);
       }
-      if (keyType === "RSA" && !verify(algorithm, message, publicKey, signature)) throw inconsistent();
+      if (isRsa && !verify(algorithm, message, publicKey, signature)) throw inconsistent();
       return signature;
     },
     signOffThread: async (message, digest) => {
       const algorithm = algorithmOf(digest);
-      const signature = await new Promise<Buffer>((resolve, reject) =>
-        sign(algorithm, message, privateKey, (error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))),
-      );
-      if (keyType === "RSA") {
-        const valid = await new Promise<boolean>((resolve, reject) =>
-          verify(algorithm, message, publicKey, signature, (error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))),
-        );
-        if (!valid) throw inconsistent();
-      }
+      const signature = await onThreadPool<Buffer>((done) => sign(algorithm, message, privateKey, done));
+      if (isRsa && !(await onThreadPool<boolean>((done) => verify(algorithm, message, publicKey, signature, done)))) throw inconsistent();
       return signature;
     },
   };
@@ -148,22 +128,7 @@ export function spkiFingerprint(spki: Buffer): string {
   return createHash("sha256").update(spki).digest("hex").slice(0, 16);
 }
 
-/** The certificate's DER SubjectPublicKeyInfo (read with @peculiar when OpenSSL cannot represent the key). */
+/** The certificate's DER SubjectPublicKeyInfo (read from its DER when OpenSSL cannot represent the key). */
 export async function certificateSpki(cert: Certificate): Promise<Buffer> {
-  const key = cert.publicKey;
-  if (key !== undefined) return key.export({ type: "spki", format: "der" });
-  const [{ AsnConvert }, { Certificate: AsnCertificate }] = await Promise.all([
-    import("@peculiar/asn1-schema"),
-    import("@peculiar/asn1-x509"),
-  ]);
-  try {
-    const spki = AsnConvert.parse(cert.der, AsnCertificate).tbsCertificate.subjectPublicKeyInfo;
-    return Buffer.from(AsnConvert.serialize(spki));
-  } catch (cause) {
-    // OpenSSL accepted the certificate but could not read its key, and the strict ASN.1 parser rejects it.
-    throw new InputError("CERTIFICATE_INVALID", "could not parse certificate: its public key cannot be read", {
-      hint: "the file may be truncated or damaged; export the certificate again",
-      cause,
-    });
-  }
+  return cert.publicKey?.export({ type: "spki", format: "der" }) ?? (await cert.spki()).der;
 }

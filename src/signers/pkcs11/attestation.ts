@@ -1,8 +1,6 @@
 /**
- * PIV attestation objects. A YubiKey's attestation key (slot f9) and its certificate, and the per-slot
- * attestation certificates ykcs11 makes on the card ("X.509 Certificate for PIV Attestation 9a"), say how a
- * key was made; they are never an identity to sign CreateSession with (the service answers 403), and they
- * share the slot certificate's CKA_ID. They are left out unless a URI names one by its label.
+ * PIV attestation objects (a YubiKey's slot f9 key and certificate, ykcs11's "X.509 Certificate for PIV Attestation 9a")
+ * share the slot certificate's CKA_ID but are never an identity (403): left out unless a URI names one by its label.
  */
 import { DerError } from "../../encoding/der.js";
 import type { Certificate } from "../../x509/certificate.js";

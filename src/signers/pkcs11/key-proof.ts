@@ -1,15 +1,10 @@
 /**
- * Proving that a private key on the token belongs to the certificate, without spending a signature where
- * the token offers another way (the Go helper makes a test signature before every real one, which on a key
- * with touch policy "always" is a second touch). In order:
- * 1. the private key's own public half (CKA_PUBLIC_KEY_INFO, RSA modulus, EC point): authoritative;
- * 2. the public-key objects with the same CKA_ID (SoftHSM, OpenSC's PIV driver, ykcs11): one that equals the
- *    certificate's key proves it, and when all of them differ the key is not the certificate's;
- * 3. otherwise the proof is left to the signature the caller needs anyway: the first one is checked against
- *    the certificate before it leaves the signer. Only when several keys remain that nothing tells apart is
- *    one test signature made (open-signer.ts), once, when the signer is built.
+ * Proving that a token key belongs to the certificate without a signature where possible (the Go helper's test signature
+ * before every real one is a second touch on a touch-always key): 1. the key's own public half decides; 2. a public-key
+ * object with its CKA_ID that equals the certificate's key proves it, all of them differing disproves it; 3. otherwise
+ * the first real signature is checked, and only several keys that nothing tells apart cost one test signature each.
  */
-import { randomBytes, verify, type KeyObject } from "node:crypto";
+import { verify, type KeyObject } from "node:crypto";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm } from "../signer.js";
 import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
@@ -29,11 +24,6 @@ export function proveWithoutSigning(context: TokenContext, key: PrivateKeyObject
   const objects = publicKeyObjects(context, key);
   if (objects.some((k) => sameKey(k, certKey))) return { result: "match", by: "the public-key object with its CKA_ID" };
   return objects.length > 0 ? { result: "mismatch" } : { result: "unknown" };
-}
-
-/** A random message for the test signature. */
-export function testMessage(): Buffer {
-  return Buffer.concat([Buffer.from("roles-anywhere-agent key proof "), randomBytes(32)]);
 }
 
 /** Whether a signature the token made over `message` verifies with the certificate's public key. */

@@ -1,7 +1,6 @@
 /**
- * `read-certificate-data --certificate pkcs11:…`: every certificate the URI matches, on every matching
- * token, each with its own full URI (the Go helper printed the first token's for all of them). PIV
- * attestation certificates are not identities and are left out unless the URI names one (attestation.ts).
+ * `read-certificate-data --certificate pkcs11:…`: every certificate the URI matches on every matching token, each with
+ * its own full URI (the Go helper printed the first token's for all), PIV attestation certificates left out.
  */
 import type { SecretSource } from "../../secrets/secret-source.js";
 import type { Certificate } from "../../x509/certificate.js";

@@ -1,9 +1,8 @@
 /**
- * Building a PKCS#11 signer: load the module, find the certificate (token or file), choose the key's
- * token, log in, find the key and prove it belongs to the certificate (once), plan the mechanism and
- * collect the chain. Follows the Go helper's search (draft-woodhouse-cert-best-practice) with its bugs
- * fixed: no panic on a wrong PIN, no junk chain, no accidental PIV attestation match, one session reused.
+ * Building a PKCS#11 signer: certificate (token or file), the key's token, login, the key proven against the certificate
+ * once, mechanism and chain. The Go helper's search, without its panic on a wrong PIN, junk chain or attestation match.
  */
+import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { Pkcs11SignerOptions } from "../options.js";
@@ -11,8 +10,8 @@ import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
 import { withoutAttestation } from "./attestation.js";
 import { chainFromPool } from "./chain.js";
-import { proveWithoutSigning, signatureMatches, testMessage } from "./key-proof.js";
-import { acquireModule, type ModuleLease } from "../../pkcs11/module-loader.js";
+import { proveWithoutSigning, signatureMatches } from "./key-proof.js";
+import { acquireModule, type DebugLog, type ModuleLease, type Pkcs11Module } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import {
   closeSession,
@@ -25,12 +24,12 @@ import {
   type PrivateKeyObject,
   type TokenContext,
 } from "../../pkcs11/objects.js";
-import { Pkcs11AmbiguousError, describeCkr } from "../../pkcs11/pkcs11-errors.js";
+import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, givenUserPin, loginUser, pinFromPrompt, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
 import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
 import { CKF } from "../../pkcs11/constants.js";
-import { planMechanisms, signOnToken, signingFailure, type ContextPin, type MechanismPlan } from "../../pkcs11/token-signing.js";
+import { planMechanisms, signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/token-signing.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 
 type UsableKey = PrivateKeyObject & { keyType: "RSA" | "EC" };
@@ -60,9 +59,12 @@ export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Sig
 }
 
 class SignerBuild {
-  private readonly sessions = new Map<string, TokenContext>();
-  private readonly loggedIn = new Set<string>();
+  /** By slot: every slot here comes from the one listTokenSlots() call in run(). */
+  private readonly sessions = new Map<TokenSlot, TokenContext>();
+  private readonly loggedIn = new Set<TokenSlot>();
   private readonly env: NodeJS.ProcessEnv;
+  private readonly debug: DebugLog | undefined;
+  private readonly module: Pkcs11Module;
   private readonly userPinSource: PinSupply | undefined;
   private readonly rememberedUserPin: RememberedPin | undefined;
   private contextPin: RememberedPin | undefined;
@@ -76,17 +78,11 @@ class SignerBuild {
     private readonly certUri: Pkcs11Uri | undefined,
   ) {
     this.env = opts.env ?? process.env;
+    this.debug = opts.debug;
+    this.module = lease.module;
     this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", this.env);
     // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
     if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
-  }
-
-  private get debug() {
-    return this.opts.debug;
-  }
-
-  private get module() {
-    return this.lease.module;
   }
 
   async run(): Promise<Signer> {
@@ -96,7 +92,9 @@ class SignerBuild {
     const certObject = this.certUri ? await this.findCertificate(this.certUri, slots) : undefined;
     const certificate = this.opts.certificate ?? certObject?.certificate;
     const keyFollowsCert = certObject !== undefined && this.opts.certificateUri === this.opts.keyUri;
-    const keySlot = keyFollowsCert ? certObject.slot : this.chooseKeySlot(slots, certObject);
+    const keySlot = keyFollowsCert
+      ? certObject.slot
+      : onlyMatchingSlot(this.keyUri, slots, this.module.info, "add token= or serial= to say which token holds the key", certObject?.slot);
     const context = this.session(keySlot);
     if (this.needsLogin(keySlot)) await this.login(keySlot);
 
@@ -114,7 +112,6 @@ class SignerBuild {
 
     for (const [id, other] of this.sessions) if (other !== context) closeSession(other), this.sessions.delete(id);
     if (!key.alwaysAuthenticate || this.contextPin !== this.rememberedUserPin) this.rememberedUserPin?.wipe();
-    const loginRequired = this.needsLogin(keySlot);
     return new Pkcs11Signer({
       lease: this.lease,
       context,
@@ -124,9 +121,8 @@ class SignerBuild {
       chain,
       publicKey: certificate ? undefined : publicKeyOf(context, key),
       unproven: proven ? undefined : certificate,
-      relogin: loginRequired ? { pin: this.reloginPin(keySlot), pinPad: this.pinPad(keySlot) } : undefined,
+      relogin: this.needsLogin(keySlot) ? { pin: this.reloginPin(keySlot), pinPad: hasPinPad(keySlot) } : undefined,
       contextPin: this.contextPin,
-      debug: this.debug,
     });
   }
 
@@ -150,7 +146,7 @@ class SignerBuild {
     if (found.length === 0 && certSlots.length === 1) {
       // Some tokens show certificates only after login (CKA_PRIVATE certificates).
       const [slot] = certSlots as [TokenSlot];
-      if (!this.loggedIn.has(key(slot))) {
+      if (!this.loggedIn.has(slot)) {
         try {
           await this.login(slot);
           found = search(slot);
@@ -182,10 +178,6 @@ class SignerBuild {
   }
 
   // --- key ----------------------------------------------------------------------------------------------
-
-  private chooseKeySlot(slots: TokenSlot[], certObject: CertificateObject | undefined): TokenSlot {
-    return onlyMatchingSlot(this.keyUri, slots, this.module.info, "add token= or serial= to say which token holds the key", certObject?.slot);
-  }
 
   private async findKey(
     context: TokenContext,
@@ -244,7 +236,7 @@ class SignerBuild {
       hint:
         records.some((r) => r.class === "private")
           ? objectNotFoundHint({ label: this.keyUri.object, id: this.keyUri.id }, records, "private")
-          : this.loggedIn.has(key(context.slot))
+          : this.loggedIn.has(context.slot)
             ? "the token shows no private keys"
             : "the token shows no private keys without a login: give the PIN (pin-source=, --pkcs11-pin-file or --pkcs11-pin-env)",
     });
@@ -276,7 +268,7 @@ class SignerBuild {
       const plan = planMechanisms(context, k);
       this.plans.set(k, plan);
       const contextPin = k.alwaysAuthenticate ? await this.readContextPin(k, context.slot) : undefined;
-      const message = testMessage();
+      const message = Buffer.concat([Buffer.from("roles-anywhere-agent key proof "), randomBytes(32)]);
       let signature: Buffer;
       try {
         signature = signOnToken(context, k, plan, message, "SHA256", contextPin);
@@ -296,14 +288,10 @@ class SignerBuild {
   // --- PINs and sessions --------------------------------------------------------------------------------
 
   private session(slot: TokenSlot): TokenContext {
-    let context = this.sessions.get(key(slot));
+    let context = this.sessions.get(slot);
     if (context === undefined) {
-      try {
-        context = openSession(this.module, slot, this.debug);
-      } catch (error) {
-        throw new DeviceError("PKCS11_ERROR", `cannot open a session on ${describeToken(slot.token)}: ${describeCkr(error)}`, { cause: error });
-      }
-      this.sessions.set(key(slot), context);
+      context = openSession(this.module, slot, this.debug);
+      this.sessions.set(slot, context);
     }
     return context;
   }
@@ -312,32 +300,27 @@ class SignerBuild {
     return (slot.flags & CKF.LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
   }
 
-  private pinPad(slot: TokenSlot): boolean {
-    return hasPinPad(slot);
-  }
-
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
   private userPin(slot: TokenSlot): PinSupply | undefined {
     if (this.rememberedUserPin) return this.rememberedUserPin;
     if (this.userPinSource) return this.userPinSource;
-    return this.pinPad(slot) ? undefined : userPinPrompt(slot.token);
+    return hasPinPad(slot) ? undefined : userPinPrompt(slot.token);
   }
 
   /** What a re-login after re-insertion uses: the remembered PIN only if it is kept anyway (--reuse-pin). */
   private reloginPin(slot: TokenSlot): PinSupply | undefined {
-    if (this.rememberedUserPin && this.contextPin === this.rememberedUserPin) return this.rememberedUserPin;
-    if (this.userPinSource) return this.userPinSource;
-    return this.pinPad(slot) ? undefined : this.userPin(slot);
+    const kept = this.rememberedUserPin !== undefined && this.contextPin === this.rememberedUserPin;
+    return kept ? this.rememberedUserPin : (this.userPinSource ?? this.userPin(slot));
   }
 
   private async login(slot: TokenSlot): Promise<void> {
-    if (this.loggedIn.has(key(slot))) return;
-    await loginUser(this.session(slot), this.userPin(slot), this.pinPad(slot));
-    this.loggedIn.add(key(slot));
+    if (this.loggedIn.has(slot)) return;
+    await loginUser(this.session(slot), this.userPin(slot), hasPinPad(slot));
+    this.loggedIn.add(slot);
   }
 
   /** Reads (once) the PIN an always-authenticate key needs before each signature. */
-  private async readContextPin(k: UsableKey, slot: TokenSlot): Promise<ContextPin> {
+  private async readContextPin(k: UsableKey, slot: TokenSlot): Promise<RememberedPin> {
     if (this.contextPin === undefined) {
       if (this.opts.contextPin) {
         this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, "the context-specific PIN", this.env));
@@ -355,12 +338,8 @@ class SignerBuild {
       }
     }
     (await this.contextPin.read()).wipe();
-    return { pin: this.contextPin.peek()!, description: this.contextPin.description };
+    return this.contextPin;
   }
-}
-
-function key(slot: TokenSlot): string {
-  return slot.handle.toString("hex");
 }
 
 /** The certificates and private keys a session can see, as the records the nearest-object matcher takes. */

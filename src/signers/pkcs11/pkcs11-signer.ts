@@ -1,12 +1,10 @@
 /**
- * A Signer over a key on a PKCS#11 token. One session per signer, opened (and logged in) once and reused
- * for every signature. When the token goes away and comes back, the session is re-opened and the key
- * found again by its id and label, with the PIN read again from its non-interactive source.
+ * A Signer over a key on a token: one session, logged in once, reused for every signature; after the token went away
+ * and came back, the session is re-opened and the key found again, with the PIN re-read from its non-interactive source.
  */
 import type { KeyObject } from "node:crypto";
 import { DeviceError, InputError, isAgentError, type AgentError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
-import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
 import { closeSession, findPrivateKeys, openSession, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
@@ -34,7 +32,6 @@ export interface Pkcs11SignerParts {
   relogin: { pin: PinSupply | undefined; pinPad: boolean } | undefined;
   /** For CKA_ALWAYS_AUTHENTICATE keys: the PIN presented before every signature, already read. */
   contextPin: RememberedPin | undefined;
-  debug: DebugLog | undefined;
 }
 
 export class Pkcs11Signer implements Signer {
@@ -121,10 +118,7 @@ export class Pkcs11Signer implements Signer {
     const current = this.#context;
     if (current !== undefined && current !== failed && current.generation === this.#parts.lease.module.generation) return;
     const reopening = this.#reopen(reason);
-    this.#busy = reopening.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.#busy = reopening.catch(() => undefined);
     try {
       await reopening;
     } finally {
@@ -134,11 +128,9 @@ export class Pkcs11Signer implements Signer {
 
   #signOnce(message: Uint8Array, digest: DigestAlgorithm): Buffer {
     const context = this.#context!;
-    const pin = this.#parts.contextPin;
-    const contextPin = pin ? { pin: pin.peek()!, description: pin.description } : undefined;
     let signature: Buffer;
     try {
-      signature = signOnToken(context, this.#key, this.#parts.plan, message, digest, contextPin);
+      signature = signOnToken(context, this.#key, this.#parts.plan, message, digest, this.#parts.contextPin);
     } catch (error) {
       if (isAgentError(error) || isSessionLost(error)) throw error;
       throw signingFailure(this.#key, error);
@@ -157,7 +149,7 @@ export class Pkcs11Signer implements Signer {
       });
     }
     this.#unproven = undefined;
-    this.#parts.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);
+    this.#parts.context.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);
   }
 
   #remember(error: unknown): unknown {
@@ -167,7 +159,7 @@ export class Pkcs11Signer implements Signer {
 
   /** Finds the token again (re-initialising the module if it does not show up), logs in, finds the key. */
   async #reopen(reason: string): Promise<void> {
-    const { lease, debug } = this.#parts;
+    const { lease, context: { debug } } = this.#parts;
     const module = lease.module;
     const identity = this.#parts.context.slot.token;
     debug?.(`pkcs11: session on ${describeToken(identity)} lost (${reason}); opening a new one`);
@@ -185,12 +177,7 @@ export class Pkcs11Signer implements Signer {
         hint: "re-insert the token; the next signature re-opens it",
       });
     }
-    let context: TokenContext;
-    try {
-      context = openSession(module, slot, debug);
-    } catch (error) {
-      throw new DeviceError("PKCS11_ERROR", `cannot open a session on ${describeToken(identity)}: ${describeCkr(error)}`, { cause: error });
-    }
+    const context = openSession(module, slot, debug);
     try {
       if (this.#parts.relogin) {
         try {

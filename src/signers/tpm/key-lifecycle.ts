@@ -9,16 +9,14 @@ import { ReadClock } from "../../tpm/wire/commands.js";
 import { hex32 } from "../../tpm/wire/constants.js";
 import { reloadReason } from "./reload-rule.js";
 
-/** Which TPM power cycle objects were created in: (resetCount, restartCount) of TPM2_ReadClock. */
-type BootId = string;
-
 /** The key as currently loaded, with what is needed to know whether its handles are still ours. */
 export interface LoadedState {
   readonly tpm: Tpm;
   readonly key: LoadedKey;
   /** The transport's epoch at load time: a different one means the connection was lost since. */
   readonly epoch: number;
-  readonly bootId: BootId | undefined;
+  /** Which TPM power cycle it was loaded in: (resetCount, restartCount) of TPM2_ReadClock. */
+  readonly bootId: string | undefined;
 }
 
 export type LoadInput = Omit<LoadKeyInput, "tpm">;
@@ -161,7 +159,7 @@ async function loadState(transport: TpmTransport, input: LoadInput): Promise<Loa
 }
 
 /** After a connection broke while loading: flushes what appeared since `before`, if the TPM did not restart. */
-async function flushLeftovers(transport: TpmTransport, bootId: BootId, before: ReadonlySet<number>, debug: ((line: string) => void) | undefined): Promise<void> {
+async function flushLeftovers(transport: TpmTransport, bootId: string, before: ReadonlySet<number>, debug: ((line: string) => void) | undefined): Promise<void> {
   try {
     const tpm = new Tpm(transport);
     if ((await readBootId(tpm)) !== bootId) return;
@@ -173,7 +171,7 @@ async function flushLeftovers(transport: TpmTransport, bootId: BootId, before: R
 }
 
 /** The TPM's power cycle, or undefined when ReadClock is refused (its objects are then never flushed after a lost connection). */
-async function readBootId(tpm: Tpm): Promise<BootId | undefined> {
+async function readBootId(tpm: Tpm): Promise<string | undefined> {
   try {
     const { response } = await tpm.execute(ReadClock, {}, {});
     return `${response.resetCount}/${response.restartCount}`;

@@ -31,7 +31,6 @@ export interface TpmSignerSeams {
   readonly parameterEncryption?: boolean;
 }
 
-
 interface TpmSignerInit {
   readonly keys: KeyLifecycle;
   readonly keyType: "RSA" | "EC";
@@ -42,6 +41,14 @@ interface TpmSignerInit {
   readonly chain: Certificate[];
   readonly publicKey: KeyObject;
   readonly what: string;
+}
+
+/**
+ * The TPM 2.0 back-end: a key in a TSS2 PRIVATE KEY file (loaded under its parent) or at a persistent handle,
+ * used through our own TPM 2.0 client over /dev/tpmrm0, /dev/tpm0 or a simulator socket.
+ */
+export function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
+  return TpmSigner.open(opts);
 }
 
 /**

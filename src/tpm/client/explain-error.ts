@@ -1,15 +1,37 @@
-/**
- * Turns TPM response codes into the errors a user can act on: which password is wrong and whether the
- * attempt counted towards lockout, lockout itself, policy failures, keys that belong to another TPM or
- * parent, missing persistent handles, full object memory.
- */
+/** Turns TPM response codes into errors a user can act on (which password, lockout counters, policy, parent, memory). */
 import { AuthError, DeviceError, InputError, type AgentError } from "../../errors.js";
-import { tryReadLockoutState, type LockoutState } from "./lockout.js";
 import type { Tpm } from "./tpm.js";
+import { GetCapability } from "../wire/commands.js";
 import { TpmResponseError } from "./tpm-error.js";
-import { hex32 } from "../wire/constants.js";
+import { hex32, TPM_CAP, TPM_PT, TPM_RH } from "../wire/constants.js";
 import { RC } from "../wire/response-code.js";
 
+/** Dictionary-attack state read with GetCapability(TPM_PROPERTIES) after an authorization failure. */
+export interface LockoutState {
+  readonly failedTries: number;
+  readonly maxTries: number;
+  /** Seconds after which one failure is forgotten (0: never). */
+  readonly recoveryTime: number;
+}
+
+/**
+ * TPM_PT_LOCKOUT_COUNTER, _MAX_AUTH_FAIL and _LOCKOUT_INTERVAL (no authorization needed), or undefined when
+ * they cannot be read (the explanation then goes without numbers).
+ */
+async function tryReadLockoutState(tpm: Tpm): Promise<LockoutState | undefined> {
+  try {
+    const { response } = await tpm.execute(GetCapability, {}, { capability: TPM_CAP.TPM_PROPERTIES, property: TPM_PT.LOCKOUT_COUNTER, propertyCount: 3 });
+    const data = response.capabilityData;
+    const props = new Map(data.capability === TPM_CAP.TPM_PROPERTIES ? data.tpmProperties.map((p) => [p.property, p.value]) : []);
+    return {
+      failedTries: props.get(TPM_PT.LOCKOUT_COUNTER) ?? 0,
+      maxTries: props.get(TPM_PT.MAX_AUTH_FAIL) ?? 0,
+      recoveryTime: props.get(TPM_PT.LOCKOUT_INTERVAL) ?? 0,
+    };
+  } catch {
+    return undefined;
+  }
+}
 
 /** What we were doing when the TPM said no. */
 export type TpmOperation =
@@ -18,13 +40,6 @@ export type TpmOperation =
   | { readonly kind: "load"; readonly parent: number }
   | { readonly kind: "policy"; readonly statement: string }
   | { readonly kind: "sign"; readonly keyHasEmptyAuthFlag: boolean };
-
-const HIERARCHY_NAMES: Readonly<Record<number, string>> = {
-  0x40000001: "owner",
-  0x40000007: "null",
-  0x4000000b: "endorsement",
-  0x4000000c: "platform",
-};
 
 function lockoutSentence(state: LockoutState | undefined): string {
   if (!state) return "";
@@ -60,7 +75,7 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
     switch (op.kind) {
       case "create-primary":
         if (authFailed) {
-          const name = HIERARCHY_NAMES[op.hierarchy] ?? hex32(op.hierarchy);
+          const name = Object.entries(TPM_RH).find(([, h]) => h === op.hierarchy)?.[0].toLowerCase() ?? hex32(op.hierarchy);
           return new AuthError("TPM_AUTH_FAILED", `wrong password for the TPM ${name} hierarchy ${raw}`, {
             cause: e,
             hint: "give the hierarchy password with --tpm-parent-password; it is not retried",

@@ -1,8 +1,6 @@
 /**
- * Objects a broken connection left behind. When the connection drops after the TPM executed CreatePrimary,
- * Load or StartAuthSession but before its answer arrived, the new handle never reached us. A TPM without a
- * resource manager (swtpm, /dev/tpm0) serves one client at a time, so whatever appeared between a snapshot
- * taken before loading and the moment we are back on the same power cycle was made by us.
+ * Objects a broken connection left behind (their handle never reached us). A TPM without a resource manager serves
+ * one client at a time, so whatever appeared since a snapshot taken before loading, on the same power cycle, is ours.
  */
 import type { Tpm } from "./tpm.js";
 import { GetCapability } from "../wire/commands.js";

@@ -2,14 +2,13 @@ import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { DeviceError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
-import type { Session } from "../sessions/session.js";
-import { SessionIntegrityError } from "../sessions/auth-session.js";
+import { AuthSession, SessionIntegrityError } from "../sessions/auth-session.js";
 import type { TpmTransport } from "../transport/transport.js";
-import { encode, Reader, TpmWireError, u32, Writer } from "../wire/codec.js";
+import { decode, encode, Reader, TpmWireError, u32, Writer } from "../wire/codec.js";
 import { FlushContext, Startup, type AnyCommand, type HandleNamesOf, type ParamsOf, type ResponseOf } from "../wire/commands.js";
 import { TPM_ST, TPM_SU } from "../wire/constants.js";
 import { RC, RETRYABLE_RESPONSE_CODES } from "../wire/response-code.js";
-import { TPMS_AUTH_COMMAND, TPMS_AUTH_RESPONSE, type TpmsAuthResponse } from "../wire/structures.js";
+import { TPMS_AUTH_COMMAND, TPMS_AUTH_RESPONSE, type TpmsAuthCommand, type TpmsAuthResponse } from "../wire/structures.js";
 import { TpmResponseError } from "./tpm-error.js";
 import { u32be } from "../../encoding/bytes.js";
 
@@ -21,6 +20,22 @@ export interface Entity {
 
 export function permanentEntity(handle: number): Entity {
   return { handle, name: u32be(handle) };
+}
+
+/**
+ * One authorization in a command's authorization area: TPM_RS_PW, an HMAC session or a policy session (only
+ * an AuthSession encrypts parameters). The `authValue` passed in is the authorized entity's password with
+ * trailing zero octets removed; a session must never keep it beyond the call.
+ */
+export interface Session {
+  readonly handle: number;
+  /** Hash algorithm (node:crypto name) for cpHash/rpHash; undefined for TPM_RS_PW. */
+  readonly hashName: string | undefined;
+  /** Starts a command: fresh caller nonce, decides on parameter encryption for this command. */
+  begin(command: AnyCommand): void;
+  commandAuth(cpHash: Buffer | undefined, authValue: Buffer): TpmsAuthCommand;
+  /** Checks the response HMAC (rpHash over the parameters as received) and rolls the nonces. */
+  acceptResponse(rpHash: Buffer | undefined, auth: TpmsAuthResponse, authValue: Buffer): void;
 }
 
 /** One entry of the authorization area: which session authorizes the handle, and the handle's password. */
@@ -81,30 +96,19 @@ export class Tpm {
     if (authorizations.length < command.authHandleCount || authorizations.length > 3) {
       throw new Error(`${command.name} needs ${command.authHandleCount} authorization(s), got ${authorizations.length}`);
     }
-    if (authorizations.slice(1).some((a) => a.session.encryptsCommand || a.session.encryptsResponse)) {
+    if (authorizations.slice(1).some(({ session: s }) => s instanceof AuthSession && (s.encryptsCommand || s.encryptsResponse))) {
       throw new Error("only the first session may encrypt parameters");
     }
-    const entities = Object.keys(command.handles).map((k) => (handles as Record<string, Entity>)[k]!);
+    const entities = command.handles.map((k) => (handles as Record<string, Entity>)[k]!);
     const authValues = authorizations.map((a) => (a.authValue ? a.authValue.use(stripTrailingZeros) : Buffer.alloc(0)));
     const encryptionAuth = (i: number) => (authorizations[i]!.authValueInEncryptionKey === false ? Buffer.alloc(0) : authValues[i]!);
     try {
       for (const a of authorizations) a.session.begin(command);
       const parameters = encode(command.params, params);
       const first = authorizations[0]?.session;
-      if (first?.encryptsCommand) first.encryptParameter(sizedData(parameters), encryptionAuth(0));
+      if (first instanceof AuthSession && first.encryptsCommand) first.encryptParameter(sizedData(parameters), encryptionAuth(0));
 
-      const cpHashes = new Map<string, Buffer>();
-      const cpHash = (hashName: string | undefined) => {
-        if (!hashName) return undefined;
-        let h = cpHashes.get(hashName);
-        if (!h) {
-          const hash = createHash(hashName).update(encode(u32, command.code));
-          for (const e of entities) hash.update(e.name);
-          h = hash.update(parameters).digest();
-          cpHashes.set(hashName, h);
-        }
-        return h;
-      };
+      const cpParts = [encode(u32, command.code), ...entities.map((e) => e.name), parameters];
 
       const w = new Writer();
       const tag = authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS;
@@ -112,7 +116,9 @@ export class Tpm {
       for (const e of entities) w.u32(e.handle);
       if (authorizations.length) {
         const area = new Writer();
-        authorizations.forEach((a, i) => TPMS_AUTH_COMMAND.write(area, a.session.commandAuth(cpHash(a.session.hashName), authValues[i]!)));
+        authorizations.forEach((a, i) => {
+          TPMS_AUTH_COMMAND.write(area, a.session.commandAuth(hashOf(a.session.hashName, cpParts), authValues[i]!));
+        });
         const areaBytes = area.finish();
         w.u32(areaBytes.length).bytes(areaBytes);
         areaBytes.fill(0);
@@ -166,7 +172,7 @@ export class Tpm {
       throw new DeviceError("TPM_UNAVAILABLE", `${this.transport.description} is not a TPM 2.0 (it answered with a TPM 1.2 response)`);
     }
     if (size !== raw.length) throw new DeviceError("TPM_ERROR", `malformed response to ${command.name}: size field ${size}, received ${raw.length} bytes`);
-    if (rc !== 0) throw new TpmResponseError(command.name, command.code, rc);
+    if (rc !== 0) throw new TpmResponseError(command.name, rc);
     try {
       const handle = command.responseHandle ? r.u32() : 0;
       let paramBytes: Buffer;
@@ -179,22 +185,11 @@ export class Tpm {
         if (authorizations.length) throw new TpmWireError("response has no authorization area although sessions were used");
         paramBytes = r.bytes(r.remaining);
       }
-      const rpHashes = new Map<string, Buffer>();
-      authorizations.forEach((a, i) => {
-        const hashName = a.session.hashName;
-        let rpHash: Buffer | undefined;
-        if (hashName) {
-          rpHash = rpHashes.get(hashName) ?? createHash(hashName).update(encode(u32, 0)).update(encode(u32, command.code)).update(paramBytes).digest();
-          rpHashes.set(hashName, rpHash);
-        }
-        a.session.acceptResponse(rpHash, authResponses[i]!, authValues[i]!);
-      });
+      const rpParts = [encode(u32, 0), encode(u32, command.code), paramBytes];
+      authorizations.forEach((a, i) => a.session.acceptResponse(hashOf(a.session.hashName, rpParts), authResponses[i]!, authValues[i]!));
       const first = authorizations[0]?.session;
-      if (first?.encryptsResponse) first.decryptParameter(sizedData(paramBytes), encryptionAuth(0));
-      const pr = new Reader(paramBytes);
-      const response = command.response.read(pr) as ResponseOf<C>;
-      pr.end(`${command.name} response`);
-      return { handle, response };
+      if (first instanceof AuthSession && first.encryptsResponse) first.decryptParameter(sizedData(paramBytes), encryptionAuth(0));
+      return { handle, response: decode(command.response, paramBytes, `${command.name} response`) as ResponseOf<C> };
     } catch (cause) {
       if (cause instanceof TpmWireError || cause instanceof SessionIntegrityError) {
         throw new DeviceError("TPM_ERROR", `malformed response to ${command.name}: ${cause.message}`, { cause });
@@ -223,6 +218,14 @@ export class Tpm {
     const response = this.transport.transmitSync(w.finish());
     return response !== undefined && response.length >= 10 && response.readUInt32BE(6) === 0;
   }
+}
+
+/** cpHash or rpHash in a session's hash; none for TPM_RS_PW. */
+function hashOf(hash: string | undefined, parts: readonly Uint8Array[]): Buffer | undefined {
+  if (!hash) return undefined;
+  const h = createHash(hash);
+  for (const p of parts) h.update(p);
+  return h.digest();
 }
 
 /** The data bytes of the sized buffer at the start of a parameter area (a view: changes write through). */

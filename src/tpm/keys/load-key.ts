@@ -1,7 +1,6 @@
 /**
- * Makes a key usable on the TPM: re-creates the hierarchy's SRK (or uses the persistent parent), loads the
- * key file's blobs under it, or finds a persistent key; and starts the sessions that will authorize the key
- * for the signer's lifetime. Everything created on the way is flushed if a later step fails.
+ * Makes a key usable on the TPM: loads a key file under its parent (the SRK re-created, or a persistent key) or
+ * finds a persistent key, and starts the sessions that authorize it for the signer's lifetime.
  */
 import type { Secret } from "../../secrets/secret.js";
 import { permanentEntity, type Authorization, type Entity, type Tpm } from "../client/tpm.js";
@@ -43,31 +42,13 @@ export interface LoadedKey {
   readonly policySession: AuthSession | undefined;
 }
 
-/** Flushes handles in reverse order of creation unless the setup succeeded and kept them. */
-class Cleanup {
-  readonly #handles: number[] = [];
-  constructor(private readonly tpm: Tpm) {}
-  add(handle: number): void {
-    this.#handles.push(handle);
-  }
-  async release(handle: number): Promise<void> {
-    const i = this.#handles.lastIndexOf(handle);
-    if (i >= 0) this.#handles.splice(i, 1);
-    await this.tpm.flush(handle);
-  }
-  async flushAll(): Promise<void> {
-    for (const h of this.#handles.reverse()) await this.tpm.flush(h).catch(() => undefined);
-    this.#handles.length = 0;
-  }
-}
-
 async function tpmSupportsEcc(tpm: Tpm): Promise<boolean> {
   const { response } = await tpm.execute(GetCapability, {}, { capability: TPM_CAP.ALGS, property: TPM_ALG.ECC, propertyCount: 1 });
   const data = response.capabilityData;
   return data.capability === TPM_CAP.ALGS && data.algorithms[0]?.alg === TPM_ALG.ECC;
 }
 
-async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string): Promise<SaltKey> {
+export async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string): Promise<SaltKey> {
   return withExplanation(tpm, { kind: "create-primary", hierarchy }, what, async () => {
     const { handle, response } = await tpm.execute(
       CreatePrimary,
@@ -79,7 +60,7 @@ async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, 
   });
 }
 
-async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent", what: string): Promise<{ entity: Entity; public: PublicArea }> {
+export async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent", what: string): Promise<{ entity: Entity; public: PublicArea }> {
   return withExplanation(tpm, { kind: "read-public", handle, role }, what, async () => {
     const { response } = await tpm.execute(ReadPublic, { objectHandle: permanentEntity(handle) }, {});
     const area = decodePublicArea(response.outPublic, `${what} (${hex32(handle)})`);
@@ -93,7 +74,12 @@ function canSalt(pub: TpmtPublic): boolean {
 
 export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   const { tpm, source, what, debug } = input;
-  const cleanup = new Cleanup(tpm);
+  // What was created on the way, flushed in reverse order if a step fails.
+  let created: number[] = [];
+  const release = async (handle: number) => {
+    created = created.filter((h) => h !== handle);
+    await tpm.flush(handle);
+  };
   const passwordSession = new PasswordSession();
   const keyHasPassword = !input.keyPassword.isEmpty;
   const parentHasPassword = source.kind === "file" && !input.parentPassword.isEmpty;
@@ -107,7 +93,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   /** A temporary ECC (or RSA) primary in the NULL hierarchy, whose auth is always empty: a salt key for anyone. */
   const nullPrimary = async (): Promise<SaltKey> => {
     const key = await createPrimary(tpm, TPM_RH.NULL, (await ecc()) ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: passwordSession }, what);
-    cleanup.add(key.entity.handle);
+    created.push(key.entity.handle);
     debug?.(`TPM: created a NULL-hierarchy primary (${describeKey(key.public)}) to salt sessions`);
     return key;
   };
@@ -122,11 +108,11 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
         saltKey: keySessionSalted ? saltKey : undefined,
         parameterEncryption: keySessionSalted,
       });
-      cleanup.add(policySession.handle);
+      created.push(policySession.handle);
     }
     if (!usesPolicy && keySessionSalted && !hmacSession) {
       hmacSession = await startAuthSession(tpm, { kind: "hmac", saltKey, parameterEncryption: true });
-      cleanup.add(hmacSession.handle);
+      created.push(hmacSession.handle);
     }
     if (saltKey && (policySession?.salted || hmacSession?.salted)) debug?.(`TPM: sessions salted with ${hex32(saltKey.entity.handle)}, AES-128-CFB parameter encryption on`);
   };
@@ -138,7 +124,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
       if (keySessionSalted || usesPolicy) {
         const salt = keySessionSalted ? await nullPrimary() : undefined;
         await startKeySessions(salt);
-        if (salt) await cleanup.release(salt.entity.handle);
+        if (salt) await release(salt.entity.handle);
       }
       return { entity: key.entity, public: key.public, transient: false, hmacSession, policySession };
     }
@@ -157,21 +143,21 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
       const salt = parentCanSalt ? parent : tempSalt;
       if (needParentSession) {
         parentSession = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
-        cleanup.add(parentSession.handle);
+        created.push(parentSession.handle);
       }
       await startKeySessions(salt);
-      if (tempSalt) await cleanup.release(tempSalt.entity.handle);
+      if (tempSalt) await release(tempSalt.entity.handle);
     } else {
       if (needParentSession) {
         // The hierarchy password authorizes CreatePrimary itself: salt that session with a NULL-hierarchy primary.
         const tempSalt = await nullPrimary();
         parentSession = await startAuthSession(tpm, { kind: "hmac", saltKey: tempSalt, parameterEncryption: true });
-        cleanup.add(parentSession.handle);
-        await cleanup.release(tempSalt.entity.handle);
+        created.push(parentSession.handle);
+        await release(tempSalt.entity.handle);
       }
       const useRsa = file.rsaParent || !(await ecc());
       parent = await createPrimary(tpm, file.parent, useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC, { session: parentSession, authValue: input.parentPassword }, what);
-      cleanup.add(parent.entity.handle);
+      created.push(parent.entity.handle);
       debug?.(`TPM: re-created the ${useRsa ? "RSA-2048" : "ECC P-256"} SRK under ${hex32(file.parent)}`);
       await startKeySessions(parent);
     }
@@ -182,17 +168,17 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     const loaded = await withExplanation(tpm, { kind: "load", parent: file.parent }, what, () =>
       tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: file.privateBlob, inPublic: file.public.bytes }, [loadAuth]),
     );
-    cleanup.add(loaded.handle);
+    created.push(loaded.handle);
     const expectedName = objectName(file.public);
     if (!loaded.response.name.equals(expectedName)) throw new Error("TPM2_Load returned a Name that does not match the key file's public area");
     debug?.(`TPM: loaded ${describeKey(file.public.public)} key under ${hex32(file.parent)} as ${hex32(loaded.handle)}`);
 
     // Only the loaded key and the key's sessions stay; parents, temporary primaries and parent sessions go.
-    if (parentSession !== passwordSession) await cleanup.release((parentSession as AuthSession).handle);
-    if (handleType(parent.entity.handle) === TPM_HT.TRANSIENT) await cleanup.release(parent.entity.handle);
+    if (parentSession !== passwordSession) await release((parentSession as AuthSession).handle);
+    if (handleType(parent.entity.handle) === TPM_HT.TRANSIENT) await release(parent.entity.handle);
     return { entity: { handle: loaded.handle, name: loaded.response.name }, public: file.public, transient: true, hmacSession, policySession };
   } catch (e) {
-    await cleanup.flushAll();
+    for (const h of created.reverse()) await tpm.flush(h).catch(() => undefined);
     hmacSession?.dispose();
     policySession?.dispose();
     throw e;

@@ -1,12 +1,11 @@
 /**
- * Policy statements stored in a TSS2 key file (`policy [1]`): decoding the commandPolicy bodies the way
- * openssl_tpm2_engine writes them, and computing the resulting policy digest (Part 1 "PolicyUpdate") to
- * check a file's statements against the key's authPolicy before touching the TPM.
+ * Policy statements of a TSS2 key file (`policy [1]`, bodies as openssl_tpm2_engine writes them) and their
+ * policy digest (Part 1 "PolicyUpdate"), checked against the key's authPolicy before touching the TPM.
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { encode, Reader, TpmWireError, u32 } from "../wire/codec.js";
-import { HASHES, hex32, isTpmHashAlg, TPM_CC } from "../wire/constants.js";
+import { decode, encode, struct, tpm2b, TpmWireError, u32, type Codec } from "../wire/codec.js";
+import { hashInfo, hex32, isTpmHashAlg, TPM_CC } from "../wire/constants.js";
 import { TPML_PCR_SELECTION, type TpmsPcrSelection } from "../wire/structures.js";
 
 export type PolicyStatement =
@@ -23,7 +22,8 @@ const UNSUPPORTED: Readonly<Record<number, string>> = {
   [TPM_CC.PolicyCounterTimer]: "TPM2_PolicyCounterTimer",
 };
 
-export const SUPPORTED_POLICY_COMMANDS = "PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality";
+const rest: Codec<Buffer> = { write: (w, v) => void w.bytes(v), read: (r) => r.bytes(r.remaining) };
+const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), struct({ pcrDigest: tpm2b, pcrs: TPML_PCR_SELECTION })];
 
 /**
  * Decodes one `TPMPolicy` entry. PolicyPCR is stored as TPML_PCR_SELECTION ‖ raw pcrDigest (the order of
@@ -43,29 +43,20 @@ export function decodePolicyStatement(commandCode: number, body: Buffer, digestS
     case TPM_CC.PolicyLocality:
       if (body.length !== 1) throw fail("PolicyLocality statement");
       return { command: "PolicyLocality", locality: body[0]! };
-    case TPM_CC.PolicyPCR: {
-      try {
-        const r = new Reader(body);
-        const pcrs = TPML_PCR_SELECTION.read(r);
-        if (r.remaining === digestSize) return { command: "PolicyPCR", pcrs, pcrDigest: r.bytes(digestSize) };
-      } catch (e) {
-        if (!(e instanceof TpmWireError)) throw e;
-      }
-      try {
-        const r = new Reader(body);
-        const pcrDigest = r.bytes(r.u16());
-        const pcrs = TPML_PCR_SELECTION.read(r);
-        r.end("PolicyPCR");
-        if (pcrDigest.length === digestSize) return { command: "PolicyPCR", pcrs, pcrDigest };
-      } catch (e) {
-        if (!(e instanceof TpmWireError)) throw e;
+    case TPM_CC.PolicyPCR:
+      for (const layout of PCR_LAYOUTS) {
+        try {
+          const { pcrs, pcrDigest } = decode(layout, body, "PolicyPCR");
+          if (pcrDigest.length === digestSize) return { command: "PolicyPCR", pcrs, pcrDigest };
+        } catch (e) {
+          if (!(e instanceof TpmWireError)) throw e;
+        }
       }
       throw fail("PolicyPCR statement");
-    }
     default: {
       const name = UNSUPPORTED[commandCode] ?? `command ${hex32(commandCode)}`;
       throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key's policy uses ${name}, which this agent cannot satisfy`, {
-        hint: `supported policy statements: ${SUPPORTED_POLICY_COMMANDS}`,
+        hint: "supported policy statements: PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality",
       });
     }
   }
@@ -83,7 +74,7 @@ export function policyUsesPassword(statements: readonly PolicyStatement[]): bool
 export function encodePolicyStatement(s: PolicyStatement): { readonly code: number; readonly body: Buffer } {
   switch (s.command) {
     case "PolicyPCR":
-      return { code: TPM_CC.PolicyPCR, body: Buffer.concat([encode(TPML_PCR_SELECTION, s.pcrs), s.pcrDigest]) };
+      return { code: TPM_CC.PolicyPCR, body: encode(PCR_LAYOUTS[0]!, s) };
     case "PolicyAuthValue":
       return { code: TPM_CC.PolicyAuthValue, body: Buffer.alloc(0) };
     case "PolicyPassword":
@@ -115,7 +106,7 @@ export function describePcrSelection(pcrs: readonly TpmsPcrSelection[]): string 
       sel.pcrSelect.forEach((byte, i) => {
         for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) indexes.push(i * 8 + bit);
       });
-      return `PCR ${indexes.join(",")} (${isTpmHashAlg(sel.hash) ? HASHES[sel.hash].name : `alg 0x${sel.hash.toString(16)}`})`;
+      return `PCR ${indexes.join(",")} (${isTpmHashAlg(sel.hash) ? hashInfo(sel.hash).name : `alg 0x${sel.hash.toString(16)}`})`;
     })
     .join(" + ");
 }

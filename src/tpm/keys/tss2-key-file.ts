@@ -1,20 +1,19 @@
 /**
- * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys) as real producers write them: PEM or DER; emptyAuth as
- * any non-zero BOOLEAN octet; persistent parents written as negative INTEGERs by old 32-bit producers;
- * draft fields description [4] and rsaParent [5]; later unknown context tags ignored.
+ * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys) as real producers write them: PEM or DER, emptyAuth as any
+ * non-zero octet, persistent parents as negative INTEGERs (old 32-bit producers), description [4], rsaParent [5].
  */
 import { InputError } from "../../errors.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
 import { decodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
-import { children, DerError, readElement, TAG } from "../../encoding/der.js";
-import { derSequence } from "../../encoding/der-writer.js";
+import { children, decodeOid, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 
 export const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
 
 export const OID_LOADABLE_KEY = "2.23.133.10.1.3";
 const OID_IMPORTABLE = "2.23.133.10.1.4";
 const OID_SEALED = "2.23.133.10.1.5";
+const UTF8_STRING = 0x0c;
 
 export interface Tss2KeyFile {
   /** TRUE when the file says the key has no password (absent means a password is needed). */
@@ -37,7 +36,7 @@ export function containsTss2Key(text: string): boolean {
 }
 
 /** The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. */
-export function tss2Der(data: string | Buffer, what: string): Buffer {
+function tss2Der(data: string | Buffer, what: string): Buffer {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   if (bytes[0] === 0x30) return bytes;
   const text = bytes.toString("utf8");
@@ -53,19 +52,50 @@ export function tss2Der(data: string | Buffer, what: string): Buffer {
   return Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
 }
 
-/** Drops context-specific elements the draft does not define yet ([6] parentName proposals and beyond). */
-function withoutUnknownFields(der: Buffer): Buffer {
-  const outer = readElement(der);
-  if (outer.tag !== TAG.SEQUENCE) throw new DerError("not a SEQUENCE");
-  const fields = children(outer);
-  const kept = fields.filter((el) => !((el.tag & 0xc0) === 0x80 && (el.tag & 0x1f) > 5));
-  return kept.length === fields.length ? outer.raw : derSequence(...kept.map((el) => el.raw));
+/**
+ * TPMKey: type, [0] emptyAuth, [1] policy, [2] secret, [3] authPolicy, [4] description, [5] rsaParent, parent,
+ * pubkey, privkey. Every tag is EXPLICIT, as all producers encode them; context tags above [5] (fields later
+ * drafts may add) are skipped.
+ */
+function readTpmKey(der: Buffer) {
+  // Bytes after the outer SEQUENCE are ignored, as they always were.
+  const fields = children(expectTag(readElement(der), TAG.SEQUENCE)).filter((el) => !((el.tag & 0xc0) === 0x80 && (el.tag & 0x1f) > 5));
+  let i = 0;
+  const next = (tag: number) => expectTag(fields[i++], tag).content;
+  const tagged = (n: number) => (fields[i]?.tag === (0xa0 | n) ? readSingle(fields[i++]!.content) : undefined);
+  const boolean = (el: DerElement | undefined) => {
+    if (el && expectTag(el, TAG.BOOLEAN).content.length !== 1) throw new DerError("BOOLEAN of the wrong length");
+    return el && el.content[0] !== 0;
+  };
+  const sequence = (el: DerElement | undefined) => (el ? children(expectTag(el, TAG.SEQUENCE)) : []);
+  const type = decodeOid(expectTag(fields[i++], TAG.OID));
+  const emptyAuth = boolean(tagged(0));
+  const policy = sequence(tagged(1)).map((entry) => {
+    const [code, body, ...rest] = sequence(entry);
+    if (code?.tag !== 0xa0 || body?.tag !== 0xa1 || rest.length > 0) throw new DerError("invalid TPMPolicy");
+    const commandCode = readSingle(code.content, TAG.INTEGER).content;
+    if (commandCode.length === 0) throw new DerError("empty INTEGER");
+    return { commandCode: Number(twosComplement(commandCode)), commandPolicy: readSingle(body.content, TAG.OCTET_STRING).content };
+  });
+  const secret = tagged(2);
+  if (secret) expectTag(secret, TAG.OCTET_STRING);
+  const authPolicies = sequence(tagged(3)).length;
+  const description = tagged(4);
+  const rsaParent = boolean(tagged(5));
+  const key = { parent: next(TAG.INTEGER), pubkey: next(TAG.OCTET_STRING), privkey: next(TAG.OCTET_STRING) };
+  if (i !== fields.length) throw new DerError("unexpected fields after privkey");
+  const text = description && expectTag(description, UTF8_STRING).content.toString("utf8");
+  return { type, emptyAuth, policy, secret: secret !== undefined, authPolicies, description: text, rsaParent, ...key };
+}
+
+function twosComplement(bytes: Buffer): bigint {
+  return BigInt.asIntN(bytes.length * 8, BigInt(`0x${bytes.toString("hex")}`));
 }
 
 /** Two's-complement INTEGER bytes → handle (mod 2^32), as tpm2-openssl reads it. */
-function parentHandle(bytes: Uint8Array, what: string): number {
+function parentHandle(bytes: Buffer, what: string): number {
   if (bytes.length === 0 || bytes.length > 5) throw new InputError("TPM_KEY_INVALID", `${what}: the parent handle is not a 32-bit value`);
-  let v = BigInt.asIntN(bytes.length * 8, BigInt(`0x${Buffer.from(bytes).toString("hex")}`));
+  let v = twosComplement(bytes);
   if (v < -(2n ** 31n) || v >= 2n ** 32n) throw new InputError("TPM_KEY_INVALID", `${what}: the parent handle is not a 32-bit value`);
   v = BigInt.asUintN(32, v);
   const handle = Number(v);
@@ -84,12 +114,11 @@ function sizedContents(bytes: Buffer, what: string, field: "PUBLIC" | "PRIVATE")
 }
 
 export async function parseTss2KeyFile(data: string | Buffer, what: string): Promise<Tss2KeyFile> {
-  const der = tss2Der(data, what);
-  const [{ AsnConvert }, { TpmKeyAsn }] = await Promise.all([import("@peculiar/asn1-schema"), import("./tss2-key-schema.js")]);
-  let asn: InstanceType<typeof TpmKeyAsn>;
+  let asn: ReturnType<typeof readTpmKey>;
   try {
-    asn = AsnConvert.parse(withoutUnknownFields(der), TpmKeyAsn);
+    asn = readTpmKey(tss2Der(data, what));
   } catch (cause) {
+    if (!(cause instanceof DerError)) throw cause;
     throw new InputError("TPM_KEY_INVALID", `${what}: not a valid TSS2 PRIVATE KEY structure`, { cause });
   }
 
@@ -104,20 +133,20 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
     }
     throw new InputError("TPM_KEY_INVALID", `${what}: invalid OID for TPMv2 key:${asn.type}`);
   }
-  if (asn.authPolicy && asn.authPolicy.length > 0) {
+  if (asn.authPolicies > 0) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: signed policies (authPolicy with TPM2_PolicyAuthorize) are not supported`);
   }
   if (asn.secret) throw new InputError("TPM_KEY_INVALID", `${what}: TPMv2 key has 'secret' field which should not be set`);
 
-  const parent = parentHandle(new Uint8Array(asn.parent), what);
+  const parent = parentHandle(asn.parent, what);
   if (!HIERARCHY_PARENTS.has(parent) && handleType(parent) !== TPM_HT.PERSISTENT) {
     throw new InputError("TPM_KEY_INVALID", `${what}: invalid parent ${hex32(parent)} for TPMv2 key`, {
       hint: "the parent must be a hierarchy (0x40000001 owner…) or a persistent key (0x81…)",
     });
   }
 
-  const publicBytes = sizedContents(Buffer.from(asn.pubkey.buffer), what, "PUBLIC");
-  const privateBlob = sizedContents(Buffer.from(asn.privkey.buffer), what, "PRIVATE");
+  const publicBytes = sizedContents(asn.pubkey, what, "PUBLIC");
+  const privateBlob = sizedContents(asn.privkey, what, "PRIVATE");
   const area = decodePublicArea(publicBytes, what);
   const pub = area.public;
   if (pub.type !== TPM_ALG.RSA && pub.type !== TPM_ALG.ECC) {
@@ -125,7 +154,7 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
   }
   if (!isTpmHashAlg(pub.nameAlg)) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported name algorithm 0x${pub.nameAlg.toString(16)}`);
   const digestSize = hashInfo(pub.nameAlg).size;
-  const policy = (asn.policy ?? []).map((p) => decodePolicyStatement(Number(p.commandCode), Buffer.from(p.commandPolicy.buffer), digestSize, what));
+  const policy = asn.policy.map((p) => decodePolicyStatement(p.commandCode, Buffer.from(p.commandPolicy), digestSize, what));
 
   return {
     emptyAuth: asn.emptyAuth ?? false,

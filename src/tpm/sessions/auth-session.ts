@@ -2,7 +2,8 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEq
 import { TPMA_SESSION } from "../wire/constants.js";
 import type { TpmsAuthCommand, TpmsAuthResponse } from "../wire/structures.js";
 import { kdfa } from "./kdf.js";
-import type { CommandShape, Session } from "./session.js";
+import type { AnyCommand } from "../wire/commands.js";
+import type { Session } from "../client/tpm.js";
 
 /** What a policy session currently asks of the authorization field, after PolicyAuthValue/PolicyPassword. */
 export type PolicyAuthMode = "none" | "authValue" | "password";
@@ -68,11 +69,7 @@ export class AuthSession implements Session {
     return this.#closed;
   }
 
-  get parameterEncryption(): boolean {
-    return this.#parameterEncryption;
-  }
-
-  begin(command: CommandShape): void {
+  begin(command: Pick<AnyCommand, "firstParamIsSized" | "firstResponseParamIsSized">): void {
     if (this.#closed) throw new Error(`session 0x${this.handle.toString(16)} is closed`);
     this.#nonceCaller = this.#random(this.#nonceSize);
     this.encryptsCommand = this.#parameterEncryption && command.firstParamIsSized;
@@ -128,32 +125,26 @@ export class AuthSession implements Session {
     if (!(auth.sessionAttributes & TPMA_SESSION.continueSession)) this.#closed = true;
   }
 
-  #cfb(encryptionAuth: Buffer, first: Buffer, second: Buffer): { key: Buffer; iv: Buffer } {
-    const material = Buffer.concat([this.#sessionKey, encryptionAuth]);
-    const keyIv = kdfa(this.hashName, material, "CFB", first, second, 256);
-    material.fill(0);
-    const out = { key: Buffer.from(keyIv.subarray(0, 16)), iv: Buffer.from(keyIv.subarray(16, 32)) };
-    keyIv.fill(0);
-    return out;
-  }
-
   encryptParameter(data: Buffer, encryptionAuth: Buffer): void {
-    const { key, iv } = this.#cfb(encryptionAuth, this.#nonceCaller, this.#nonceTPM);
-    const c = createCipheriv("aes-128-cfb", key, iv);
-    const out = Buffer.concat([c.update(data), c.final()]);
-    out.copy(data);
-    out.fill(0);
-    key.fill(0);
+    this.#cfb(true, data, encryptionAuth, this.#nonceCaller, this.#nonceTPM);
   }
 
   decryptParameter(data: Buffer, encryptionAuth: Buffer): void {
     // Called after acceptResponse: #nonceTPM is already the TPM's new nonce.
-    const { key, iv } = this.#cfb(encryptionAuth, this.#nonceTPM, this.#nonceCaller);
-    const d = createDecipheriv("aes-128-cfb", key, iv);
-    const out = Buffer.concat([d.update(data), d.final()]);
+    this.#cfb(false, data, encryptionAuth, this.#nonceTPM, this.#nonceCaller);
+  }
+
+  /** AES-128-CFB in place, key and IV from KDFa(sessionKey ‖ authValue, "CFB", nonceNewer, nonceOlder). */
+  #cfb(encrypt: boolean, data: Buffer, encryptionAuth: Buffer, first: Buffer, second: Buffer): void {
+    const material = Buffer.concat([this.#sessionKey, encryptionAuth]);
+    const keyIv = kdfa(this.hashName, material, "CFB", first, second, 256);
+    material.fill(0);
+    const [key, iv] = [keyIv.subarray(0, 16), keyIv.subarray(16, 32)];
+    const c = encrypt ? createCipheriv("aes-128-cfb", key, iv) : createDecipheriv("aes-128-cfb", key, iv);
+    keyIv.fill(0);
+    const out = Buffer.concat([c.update(data), c.final()]);
     out.copy(data);
     out.fill(0);
-    key.fill(0);
   }
 
   /** Forgets the session (after FlushContext, or when the TPM closed it). */

@@ -1,7 +1,4 @@
-/**
- * The TPM's key derivation functions (Part 1 §11.4.10): KDFa (SP 800-108 counter mode with HMAC) for session
- * keys and parameter-encryption keys, KDFe (SP 800-56A single-step) for ECC salts.
- */
+/** The TPM's KDFs (Part 1 §11.4.10): KDFa (SP 800-108, HMAC) for session and CFB keys, KDFe (SP 800-56A) for ECC salts. */
 import { createHash, createHmac } from "node:crypto";
 import { u32be as u32 } from "../../encoding/bytes.js";
 

@@ -1,6 +1,6 @@
+import type { Session } from "../client/tpm.js";
 import { TPMA_SESSION, TPM_RH } from "../wire/constants.js";
 import type { TpmsAuthCommand } from "../wire/structures.js";
-import type { Session } from "./session.js";
 
 /**
  * TPM_RS_PW: the password itself travels in the authorization area. Used only when the password is empty
@@ -8,23 +8,13 @@ import type { Session } from "./session.js";
  */
 export class PasswordSession implements Session {
   readonly handle = TPM_RH.PW;
-  readonly encryptsCommand = false;
-  readonly encryptsResponse = false;
   readonly hashName = undefined;
 
   begin(): void {}
-
-  encryptParameter(): void {
-    throw new Error("a password session cannot encrypt parameters");
-  }
 
   commandAuth(_cpHash: Buffer | undefined, authValue: Buffer): TpmsAuthCommand {
     return { sessionHandle: this.handle, nonce: Buffer.alloc(0), sessionAttributes: TPMA_SESSION.continueSession, hmac: Buffer.from(authValue) };
   }
 
   acceptResponse(): void {}
-
-  decryptParameter(): void {
-    throw new Error("a password session cannot decrypt parameters");
-  }
 }

@@ -21,18 +21,12 @@ export async function runPolicy(tpm: Tpm, session: AuthSession, statements: read
           await tpm.execute(PolicyPCR, { policySession }, { pcrDigest: s.pcrDigest, pcrs: s.pcrs });
           break;
         case "PolicyAuthValue":
-          await tpm.execute(PolicyAuthValue, { policySession }, {});
-          session.policyMode = "authValue";
+        case "PolicyPassword": {
+          const password = s.command === "PolicyPassword" && !session.salted;
+          await tpm.execute(password ? PolicyPassword : PolicyAuthValue, { policySession }, {});
+          session.policyMode = password ? "password" : "authValue";
           break;
-        case "PolicyPassword":
-          if (session.salted) {
-            await tpm.execute(PolicyAuthValue, { policySession }, {});
-            session.policyMode = "authValue";
-          } else {
-            await tpm.execute(PolicyPassword, { policySession }, {});
-            session.policyMode = "password";
-          }
-          break;
+        }
         case "PolicyCommandCode":
           await tpm.execute(PolicyCommandCode, { policySession }, { code: s.code });
           break;

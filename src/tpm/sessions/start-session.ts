@@ -1,11 +1,12 @@
-import { randomBytes } from "node:crypto";
+import { constants, createECDH, publicEncrypt, randomBytes } from "node:crypto";
 import { permanentEntity, type Entity, type Tpm } from "../client/tpm.js";
+import { publicKeyOf } from "../keys/public-area.js";
+import { encode } from "../wire/codec.js";
 import { StartAuthSession } from "../wire/commands.js";
-import { TPM_ALG, TPM_RH, TPM_SE } from "../wire/constants.js";
-import type { TpmtPublic } from "../wire/structures.js";
+import { curveInfo, hashInfo, TPM_ALG, TPM_RH, TPM_SE } from "../wire/constants.js";
+import { TPMS_ECC_POINT, type TpmtPublic } from "../wire/structures.js";
 import { AuthSession } from "./auth-session.js";
-import { kdfa } from "./kdf.js";
-import { makeSalt } from "./salt.js";
+import { kdfa, kdfe } from "./kdf.js";
 
 /** A loaded asymmetric decryption key the session salt is encrypted to (the SRK, a persistent parent…). */
 export interface SaltKey {
@@ -59,4 +60,35 @@ export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): 
   } finally {
     salt?.salt.fill(0);
   }
+}
+
+/**
+ * A session salt only the TPM holding `tpmKey` can recover (Part 1 Annex C.6/B.10): ECC — one-pass
+ * Diffie-Hellman with an ephemeral key and KDFe("SECRET"); RSA — OAEP with the label "SECRET".
+ */
+function makeSalt(tpmKey: TpmtPublic): { salt: Buffer; encryptedSalt: Buffer } {
+  const hash = hashInfo(tpmKey.nameAlg);
+  if (tpmKey.type === TPM_ALG.ECC) {
+    const curve = curveInfo(tpmKey.parameters.curveID);
+    if (!curve) throw new Error(`cannot salt a session with an ECC key on curve 0x${tpmKey.parameters.curveID.toString(16)}`);
+    const pad = (b: Buffer) => (b.length >= curve.size ? b : Buffer.concat([Buffer.alloc(curve.size - b.length), b]));
+    const tpmX = pad(tpmKey.unique.x);
+    const ephemeral = createECDH(curve.nodeName);
+    const q = ephemeral.generateKeys();
+    const qx = q.subarray(1, 1 + curve.size);
+    const qy = q.subarray(1 + curve.size);
+    const z = ephemeral.computeSecret(Buffer.concat([Buffer.from([4]), tpmX, pad(tpmKey.unique.y)]));
+    const salt = kdfe(hash.name, z, "SECRET", qx, tpmX, hash.size * 8);
+    z.fill(0);
+    return { salt, encryptedSalt: encode(TPMS_ECC_POINT, { x: qx, y: qy }) };
+  }
+  if (tpmKey.type === TPM_ALG.RSA) {
+    const salt = randomBytes(hash.size);
+    const encryptedSalt = publicEncrypt(
+      { key: publicKeyOf(tpmKey, "session salt key"), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash.name, oaepLabel: Buffer.from("SECRET\0", "latin1") },
+      salt,
+    );
+    return { salt, encryptedSalt };
+  }
+  throw new Error("a session can only be salted with an RSA or ECC key");
 }

@@ -1,6 +1,7 @@
 import { createConnection, type Socket } from "node:net";
 import { readSync, writeSync } from "node:fs";
 import { DeviceError } from "../../errors.js";
+import { Writer } from "../wire/codec.js";
 import { declaredResponseSize, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
 
 /**
@@ -27,11 +28,6 @@ export function describeAddress(address: SocketAddress, framing: SocketFraming):
   return `${framing === "mssim" ? "mssim" : "tcp"}:${host}:${address.port}`;
 }
 
-interface PendingExchange {
-  resolve(response: Buffer): void;
-  reject(error: Error): void;
-}
-
 /**
  * A TPM simulator (swtpm, ibmswtpm2/mssim) on a UNIX or TCP socket: one persistent connection, one command
  * at a time. The socket does not keep the process alive while idle.
@@ -44,7 +40,7 @@ export class SocketTransport implements TpmTransport {
   readonly #connectTimeoutMs: number;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
-  #pending: PendingExchange | undefined;
+  #pending: { resolve(response: Buffer): void; reject(error: Error): void } | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
   #epoch = 0;
@@ -103,12 +99,8 @@ export class SocketTransport implements TpmTransport {
   }
 
   #frame(command: Buffer): Buffer {
-    if (this.#framing === "raw") return command;
-    const header = Buffer.alloc(9);
-    header.writeUInt32BE(MSSIM_TPM_SEND_COMMAND, 0);
-    header.writeUInt8(0, 4);
-    header.writeUInt32BE(command.length, 5);
-    return Buffer.concat([header, command]);
+    // TPM_SEND_COMMAND, locality 0, length, command.
+    return this.#framing === "raw" ? command : new Writer().u32(MSSIM_TPM_SEND_COMMAND).u8(0).u32(command.length).bytes(command).finish();
   }
 
   /** A complete response at the start of `buf`, and how many bytes it used; undefined if more is needed. */
@@ -160,28 +152,21 @@ export class SocketTransport implements TpmTransport {
     const socket = await this.#connect();
     this.#received = Buffer.alloc(0);
     socket.ref();
+    let timer: NodeJS.Timeout | undefined;
     try {
       return await new Promise<Buffer>((resolve, reject) => {
-        const timer = setTimeout(() => {
+        timer = setTimeout(() => {
           this.#fail(
             new TpmConnectionLost("TPM_UNAVAILABLE", `no answer from the TPM at ${this.description} within ${Math.round(this.#responseTimeoutMs / 1000)} s`, {
               hint: "swtpm serves one client at a time: is another program connected to it?",
             }),
           );
         }, this.#responseTimeoutMs);
-        this.#pending = {
-          resolve: (r) => {
-            clearTimeout(timer);
-            resolve(r);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        };
+        this.#pending = { resolve, reject };
         socket.write(this.#frame(command));
       });
     } finally {
+      clearTimeout(timer);
       this.#socket?.unref();
     }
   }

@@ -12,43 +12,31 @@ export class Writer {
   #buf = Buffer.alloc(256);
   #len = 0;
 
-  #reserve(n: number): void {
-    if (this.#len + n <= this.#buf.length) return;
-    const next = Buffer.alloc(Math.max(this.#buf.length * 2, this.#len + n));
-    this.#buf.copy(next, 0, 0, this.#len);
-    this.#buf = next;
+  #put(n: number, write: (buf: Buffer, offset: number) => void): this {
+    if (this.#len + n > this.#buf.length) {
+      const next = Buffer.alloc(Math.max(this.#buf.length * 2, this.#len + n));
+      this.#buf.copy(next, 0, 0, this.#len);
+      this.#buf = next;
+    }
+    write(this.#buf, this.#len);
+    this.#len += n;
+    return this;
   }
 
   u8(v: number): this {
-    this.#reserve(1);
-    this.#buf.writeUInt8(v, this.#len);
-    this.#len += 1;
-    return this;
+    return this.#put(1, (b, o) => b.writeUInt8(v, o));
   }
 
   u16(v: number): this {
-    this.#reserve(2);
-    this.#buf.writeUInt16BE(v, this.#len);
-    this.#len += 2;
-    return this;
+    return this.#put(2, (b, o) => b.writeUInt16BE(v, o));
   }
 
   u32(v: number): this {
-    this.#reserve(4);
-    this.#buf.writeUInt32BE(v >>> 0, this.#len);
-    this.#len += 4;
-    return this;
+    return this.#put(4, (b, o) => b.writeUInt32BE(v >>> 0, o));
   }
 
-  bytes(b: Uint8Array): this {
-    this.#reserve(b.length);
-    this.#buf.set(b, this.#len);
-    this.#len += b.length;
-    return this;
-  }
-
-  get length(): number {
-    return this.#len;
+  bytes(v: Uint8Array): this {
+    return this.#put(v.length, (b, o) => b.set(v, o));
   }
 
   /** A copy of what was written; the internal buffer is wiped (it may have held a password). */
@@ -60,14 +48,12 @@ export class Writer {
 }
 
 export class Reader {
+  readonly #buf: Buffer;
   #pos: number;
   readonly #end: number;
 
-  constructor(
-    private readonly buf: Uint8Array,
-    start = 0,
-    end = buf.length,
-  ) {
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    this.#buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     this.#pos = start;
     this.#end = end;
   }
@@ -76,48 +62,35 @@ export class Reader {
     return this.#end - this.#pos;
   }
 
-  get position(): number {
-    return this.#pos;
-  }
-
-  #need(n: number, what: string): void {
+  /** Moves past the next `n` bytes and returns where they start. */
+  #advance(n: number, what: string): number {
     if (this.#pos + n > this.#end) throw new TpmWireError(`truncated ${what}: need ${n} bytes, ${this.remaining} left`);
+    this.#pos += n;
+    return this.#pos - n;
   }
 
   u8(): number {
-    this.#need(1, "UINT8");
-    return this.buf[this.#pos++]!;
+    return this.#buf[this.#advance(1, "UINT8")]!;
   }
 
   u16(): number {
-    this.#need(2, "UINT16");
-    const v = (this.buf[this.#pos]! << 8) | this.buf[this.#pos + 1]!;
-    this.#pos += 2;
-    return v;
+    return this.#buf.readUInt16BE(this.#advance(2, "UINT16"));
   }
 
   u32(): number {
-    this.#need(4, "UINT32");
-    const b = this.buf;
-    const p = this.#pos;
-    this.#pos += 4;
-    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+    return this.#buf.readUInt32BE(this.#advance(4, "UINT32"));
   }
 
   /** A copy of the next `n` bytes. */
   bytes(n: number, what = "buffer"): Buffer {
-    this.#need(n, what);
-    const out = Buffer.from(this.buf.subarray(this.#pos, this.#pos + n));
-    this.#pos += n;
-    return out;
+    const p = this.#advance(n, what);
+    return Buffer.from(this.#buf.subarray(p, p + n));
   }
 
   /** A reader over the next `n` bytes, advancing this one past them. */
   sub(n: number, what: string): Reader {
-    this.#need(n, what);
-    const r = new Reader(this.buf, this.#pos, this.#pos + n);
-    this.#pos += n;
-    return r;
+    const p = this.#advance(n, what);
+    return new Reader(this.#buf, p, p + n);
   }
 
   /** Throws unless everything was consumed. */
@@ -127,56 +100,40 @@ export class Reader {
 }
 
 export interface Codec<T> {
-  readonly kind: string;
   write(w: Writer, value: T): void;
   read(r: Reader): T;
+  /** A TPM2B: parameter encryption applies to its data when it is a command's or response's first parameter. */
+  readonly sized?: boolean;
 }
 
 export type ValueOf<C> = C extends Codec<infer T> ? T : never;
 
-/** A codec for a TPM2B_xxx whose data is an opaque byte string (parameter encryption applies to it). */
-export interface SizedBufferCodec extends Codec<Buffer> {
-  readonly kind: "tpm2b";
-}
-
-export const u8: Codec<number> = { kind: "u8", write: (w, v) => void w.u8(v), read: (r) => r.u8() };
-export const u16: Codec<number> = { kind: "u16", write: (w, v) => void w.u16(v), read: (r) => r.u16() };
-export const u32: Codec<number> = { kind: "u32", write: (w, v) => void w.u32(v), read: (r) => r.u32() };
+export const u8: Codec<number> = { write: (w, v) => void w.u8(v), read: (r) => r.u8() };
+export const u16: Codec<number> = { write: (w, v) => void w.u16(v), read: (r) => r.u16() };
+export const u32: Codec<number> = { write: (w, v) => void w.u32(v), read: (r) => r.u32() };
 
 /** TPM2B with raw content: UINT16 size, then the bytes. */
-export const tpm2b: SizedBufferCodec = {
-  kind: "tpm2b",
+export const tpm2b: Codec<Buffer> = {
+  sized: true,
   write(w, v) {
     if (v.length > 0xffff) throw new TpmWireError(`TPM2B of ${v.length} bytes is too large`);
     w.u16(v.length).bytes(v);
   },
-  read(r) {
-    return r.bytes(r.u16(), "TPM2B");
-  },
+  read: (r) => r.bytes(r.u16(), "TPM2B"),
 };
 
 /** A TPM2B that carries a marshalled structure (TPM2B_PUBLIC, TPM2B_SENSITIVE_CREATE, TPM2B_ECC_POINT…). */
 export function sized<T>(inner: Codec<T>): Codec<T> {
   return {
-    kind: "sized",
-    write(w, v) {
-      const body = new Writer();
-      inner.write(body, v);
-      tpm2b.write(w, body.finish());
-    },
-    read(r) {
-      const body = r.sub(r.u16(), "sized structure");
-      const v = inner.read(body);
-      body.end("sized structure");
-      return v;
-    },
+    sized: true,
+    write: (w, v) => tpm2b.write(w, encode(inner, v)),
+    read: (r) => decode(inner, r.sub(r.u16(), "sized structure"), "sized structure"),
   };
 }
 
 /** TPML_xxx: UINT32 count, then that many elements. */
 export function list<T>(element: Codec<T>, maxCount = 1024): Codec<T[]> {
   return {
-    kind: "list",
     write(w, v) {
       w.u32(v.length);
       for (const e of v) element.write(w, e);
@@ -184,9 +141,7 @@ export function list<T>(element: Codec<T>, maxCount = 1024): Codec<T[]> {
     read(r) {
       const n = r.u32();
       if (n > maxCount) throw new TpmWireError(`list of ${n} elements exceeds ${maxCount}`);
-      const out: T[] = [];
-      for (let i = 0; i < n; i++) out.push(element.read(r));
-      return out;
+      return Array.from({ length: n }, () => element.read(r));
     },
   };
 }
@@ -194,17 +149,10 @@ export function list<T>(element: Codec<T>, maxCount = 1024): Codec<T[]> {
 export type Fields = Record<string, Codec<any>>;
 export type StructValue<F extends Fields> = { [K in keyof F]: ValueOf<F[K]> };
 
-export interface StructCodec<F extends Fields> extends Codec<StructValue<F>> {
-  readonly kind: "struct";
-  readonly fields: F;
-}
-
 /** A structure: the fields in declaration order. */
-export function struct<F extends Fields>(fields: F): StructCodec<F> {
+export function struct<F extends Fields>(fields: F): Codec<StructValue<F>> {
   const entries = Object.entries(fields);
   return {
-    kind: "struct",
-    fields,
     write(w, v) {
       for (const [name, codec] of entries) codec.write(w, (v as Record<string, unknown>)[name]);
     },
@@ -218,19 +166,24 @@ export function struct<F extends Fields>(fields: F): StructCodec<F> {
 
 export const empty = struct({});
 
+/** The same codec for several selectors of a variant. */
+export function each<const A extends readonly number[], C extends Codec<any>>(codec: C, ...selectors: A): { [T in A[number]]: C } {
+  return Object.fromEntries(selectors.map((t) => [t, codec])) as { [T in A[number]]: C };
+}
+
 type VariantValue<K extends string, V extends Record<number, Codec<any>>> = {
   [T in keyof V & number]: { [P in K]: T } & ValueOf<V[T]>;
 }[keyof V & number];
 
 /**
- * A tagged union (TPMT_xxx with its TPMU_xxx): a selector, then the fields chosen by it. The selector
- * appears in the value under `tagName`, so TypeScript narrows on it; unknown selectors are rejected.
+ * A tagged union (TPMT_xxx with its TPMU_xxx): a selector (UINT16 unless given), then the fields chosen by it.
+ * The selector appears in the value under `tagName`, so TypeScript narrows on it; unknown selectors are rejected.
  */
 export function variant<K extends string, V extends Record<number, Codec<any>>>(
-  tagName: K,
-  tag: Codec<number>,
-  variants: V,
   what: string,
+  tagName: K,
+  variants: V,
+  tag: Codec<number> = u16,
 ): Codec<VariantValue<K, V>> {
   const pick = (t: number): Codec<any> => {
     const c = (variants as Record<number, Codec<any>>)[t];
@@ -238,7 +191,6 @@ export function variant<K extends string, V extends Record<number, Codec<any>>>(
     return c;
   };
   return {
-    kind: "variant",
     write(w, v) {
       const t = (v as Record<string, number>)[tagName]!;
       const c = pick(t);
@@ -260,8 +212,8 @@ export function encode<T>(codec: Codec<T>, value: T): Buffer {
 }
 
 /** Decodes a whole buffer; trailing bytes are an error. */
-export function decode<T>(codec: Codec<T>, bytes: Uint8Array, what: string): T {
-  const r = new Reader(bytes);
+export function decode<T>(codec: Codec<T>, bytes: Uint8Array | Reader, what: string): T {
+  const r = bytes instanceof Reader ? bytes : new Reader(bytes);
   const v = codec.read(r);
   r.end(what);
   return v;

@@ -11,7 +11,6 @@ export const TPM_ST = {
 
 export const TPM_CC = {
   EvictControl: 0x120,
-  DictionaryAttackLockReset: 0x139,
   CreatePrimary: 0x131,
   Startup: 0x144,
   PolicySecret: 0x151,
@@ -50,7 +49,6 @@ export const TPM_ALG = {
   SHA384: 0x000c,
   SHA512: 0x000d,
   NULL: 0x0010,
-  SM3_256: 0x0012,
   RSASSA: 0x0014,
   RSAES: 0x0015,
   RSAPSS: 0x0016,
@@ -69,8 +67,6 @@ export const TPM_ALG = {
 } as const;
 
 export const TPM_ECC = {
-  NIST_P192: 0x0001,
-  NIST_P224: 0x0002,
   NIST_P256: 0x0003,
   NIST_P384: 0x0004,
   NIST_P521: 0x0005,
@@ -80,18 +76,13 @@ export const TPM_RH = {
   OWNER: 0x40000001,
   NULL: 0x40000007,
   PW: 0x40000009,
-  LOCKOUT: 0x4000000a,
   ENDORSEMENT: 0x4000000b,
   PLATFORM: 0x4000000c,
 } as const;
 
 /** Handle type = most significant octet. */
 export const TPM_HT = {
-  PCR: 0x00,
-  NV_INDEX: 0x01,
   HMAC_SESSION: 0x02,
-  POLICY_SESSION: 0x03,
-  PERMANENT: 0x40,
   TRANSIENT: 0x80,
   PERSISTENT: 0x81,
 } as const;
@@ -102,13 +93,11 @@ export function handleType(handle: number): number {
 
 export const TPMA_OBJECT = {
   fixedTPM: 0x00000002,
-  stClear: 0x00000004,
   fixedParent: 0x00000010,
   sensitiveDataOrigin: 0x00000020,
   userWithAuth: 0x00000040,
   adminWithPolicy: 0x00000080,
   noDA: 0x00000400,
-  encryptedDuplication: 0x00000800,
   restricted: 0x00010000,
   decrypt: 0x00020000,
   sign: 0x00040000,
@@ -116,57 +105,48 @@ export const TPMA_OBJECT = {
 
 export const TPMA_SESSION = {
   continueSession: 0x01,
-  auditExclusive: 0x02,
-  auditReset: 0x04,
   decrypt: 0x20,
   encrypt: 0x40,
-  audit: 0x80,
 } as const;
 
-export const TPM_SE = { HMAC: 0x00, POLICY: 0x01, TRIAL: 0x03 } as const;
-export const TPM_SU = { CLEAR: 0x0000, STATE: 0x0001 } as const;
+export const TPM_SE = { HMAC: 0x00, POLICY: 0x01 } as const;
+export const TPM_SU = { CLEAR: 0x0000 } as const;
 
-export const TPM_CAP = { ALGS: 0, HANDLES: 1, COMMANDS: 2, PCRS: 5, TPM_PROPERTIES: 6, ECC_CURVES: 8 } as const;
+export const TPM_CAP = { ALGS: 0, HANDLES: 1, TPM_PROPERTIES: 6 } as const;
 
 export const TPM_PT = {
-  MANUFACTURER: 0x105,
-  MAX_COMMAND_SIZE: 0x11e,
-  MAX_RESPONSE_SIZE: 0x11f,
-  PERMANENT: 0x200,
   LOCKOUT_COUNTER: 0x20e,
   MAX_AUTH_FAIL: 0x20f,
   LOCKOUT_INTERVAL: 0x210,
-  LOCKOUT_RECOVERY: 0x211,
 } as const;
 
 /** Hash algorithms we use, with their node:crypto name and digest size. */
-export const HASHES = {
+const HASHES: Readonly<Record<number, { name: string; size: number }>> = {
   [TPM_ALG.SHA1]: { name: "sha1", size: 20 },
   [TPM_ALG.SHA256]: { name: "sha256", size: 32 },
   [TPM_ALG.SHA384]: { name: "sha384", size: 48 },
   [TPM_ALG.SHA512]: { name: "sha512", size: 64 },
-} as const satisfies Record<number, { name: string; size: number }>;
+};
 
-export type TpmHashAlg = keyof typeof HASHES;
-
-export function isTpmHashAlg(alg: number): alg is TpmHashAlg {
+export function isTpmHashAlg(alg: number): boolean {
   return alg in HASHES;
 }
 
 export function hashInfo(alg: number): { name: string; size: number } {
-  if (!isTpmHashAlg(alg)) throw new RangeError(`unsupported hash algorithm 0x${alg.toString(16).padStart(4, "0")}`);
-  return HASHES[alg];
+  const info = HASHES[alg];
+  if (!info) throw new RangeError(`unsupported hash algorithm 0x${alg.toString(16).padStart(4, "0")}`);
+  return info;
 }
 
 /** ECC curves we use, with their node:crypto / JWK names and coordinate size in bytes. */
-export const CURVES = {
+const CURVES: Readonly<Record<number, { nodeName: string; jwk: CurveName; size: number }>> = {
   [TPM_ECC.NIST_P256]: { nodeName: "prime256v1", jwk: "P-256", size: 32 },
   [TPM_ECC.NIST_P384]: { nodeName: "secp384r1", jwk: "P-384", size: 48 },
   [TPM_ECC.NIST_P521]: { nodeName: "secp521r1", jwk: "P-521", size: 66 },
-} as const satisfies Record<number, { nodeName: string; jwk: CurveName; size: number }>;
+};
 
 export function curveInfo(curve: number): { nodeName: string; jwk: CurveName; size: number } | undefined {
-  return (CURVES as Record<number, { nodeName: string; jwk: CurveName; size: number }>)[curve];
+  return CURVES[curve];
 }
 
 export function hex32(n: number): string {

@@ -76,7 +76,7 @@ const FORMAT1_ERRORS: Readonly<Record<number, [string, string]>> = {
   0x27: ["TPM_RC_ECC_POINT", "point is not on the required curve"],
 };
 
-const WARNINGS: Readonly<Record<number, [string, string]>> = {
+const WARNINGS: Record<number, [string, string]> = {
   0x01: ["TPM_RC_CONTEXT_GAP", "gap for context ID is too large"],
   0x02: ["TPM_RC_OBJECT_MEMORY", "out of memory for object contexts"],
   0x03: ["TPM_RC_SESSION_MEMORY", "out of memory for session contexts"],
@@ -87,31 +87,20 @@ const WARNINGS: Readonly<Record<number, [string, string]>> = {
   0x08: ["TPM_RC_YIELDED", "the TPM has suspended operation on the command"],
   0x09: ["TPM_RC_CANCELED", "the command was canceled"],
   0x0a: ["TPM_RC_TESTING", "TPM is performing self-tests"],
-  0x10: ["TPM_RC_REFERENCE_H0", "handle 1 of the handle area refers to a transient object or session that is not loaded"],
-  0x11: ["TPM_RC_REFERENCE_H1", "handle 2 of the handle area refers to a transient object or session that is not loaded"],
-  0x12: ["TPM_RC_REFERENCE_H2", "handle 3 of the handle area refers to a transient object or session that is not loaded"],
-  0x13: ["TPM_RC_REFERENCE_H3", "handle 4 of the handle area refers to a transient object or session that is not loaded"],
-  0x14: ["TPM_RC_REFERENCE_H4", "handle 5 of the handle area refers to a transient object or session that is not loaded"],
-  0x15: ["TPM_RC_REFERENCE_H5", "handle 6 of the handle area refers to a transient object or session that is not loaded"],
-  0x16: ["TPM_RC_REFERENCE_H6", "handle 7 of the handle area refers to a transient object or session that is not loaded"],
-  0x18: ["TPM_RC_REFERENCE_S0", "session 1 of the authorization area is not loaded"],
-  0x19: ["TPM_RC_REFERENCE_S1", "session 2 of the authorization area is not loaded"],
-  0x1a: ["TPM_RC_REFERENCE_S2", "session 3 of the authorization area is not loaded"],
-  0x1b: ["TPM_RC_REFERENCE_S3", "session 4 of the authorization area is not loaded"],
-  0x1c: ["TPM_RC_REFERENCE_S4", "session 5 of the authorization area is not loaded"],
-  0x1d: ["TPM_RC_REFERENCE_S5", "session 6 of the authorization area is not loaded"],
-  0x1e: ["TPM_RC_REFERENCE_S6", "session 7 of the authorization area is not loaded"],
   0x20: ["TPM_RC_NV_RATE", "the TPM is rate-limiting accesses to prevent wearout of NV"],
   0x21: ["TPM_RC_LOCKOUT", "authorizations for objects subject to DA protection are not allowed at this time because the TPM is in DA lockout mode"],
   0x22: ["TPM_RC_RETRY", "the TPM was not able to start the command"],
   0x23: ["TPM_RC_NV_UNAVAILABLE", "the command may require writing of NV and NV is not currently accessible"],
 };
-
-export type ResponseCodeKind = "success" | "error" | "warning" | "tpm12" | "vendor" | "software";
+for (let i = 0; i < 7; i++) {
+  const notLoaded = "refers to a transient object or session that is not loaded";
+  WARNINGS[0x10 + i] = [`TPM_RC_REFERENCE_H${i}`, `handle ${i + 1} of the handle area ${notLoaded}`];
+  WARNINGS[0x18 + i] = [`TPM_RC_REFERENCE_S${i}`, `session ${i + 1} of the authorization area is not loaded`];
+}
 
 export interface DecodedResponseCode {
   readonly rc: number;
-  readonly kind: ResponseCodeKind;
+  readonly kind: "success" | "error" | "warning" | "tpm12" | "vendor" | "software";
   /** The code without its parameter/handle/session number: e.g. 0x08E for 0x98E, 0x921 for 0x921. */
   readonly base: number;
   readonly name: string;
@@ -125,14 +114,10 @@ export interface DecodedResponseCode {
 export const RETRYABLE_RESPONSE_CODES: ReadonlySet<number> = new Set([0x922, 0x908, 0x90a]);
 
 export const RC = {
-  SUCCESS: 0x000,
   INITIALIZE: 0x100,
   FAILURE: 0x101,
-  AUTH_MISSING: 0x125,
-  POLICY: 0x126,
   PCR_CHANGED: 0x128,
   AUTH_UNAVAILABLE: 0x12f,
-  COMMAND_CODE: 0x143,
   // format-1 bases (add parameter/handle/session bits)
   ATTRIBUTES: 0x082,
   HASH: 0x083,
@@ -140,7 +125,6 @@ export const RC = {
   HANDLE: 0x08b,
   AUTH_FAIL: 0x08e,
   SCHEME: 0x092,
-  SIZE: 0x095,
   KEY: 0x09c,
   POLICY_FAIL: 0x09d,
   INTEGRITY: 0x09f,
@@ -155,7 +139,6 @@ export const RC = {
   REFERENCE_S0: 0x918,
   REFERENCE_S6: 0x91e,
   LOCKOUT: 0x921,
-  RETRY: 0x922,
 } as const;
 
 export function decodeResponseCode(rc: number): DecodedResponseCode {

@@ -6,8 +6,7 @@ import { withoutLeadingZeros } from "../../encoding/bytes.js";
 
 /** A SubjectAlternativeName entry; `directoryName` entries carry their attributes. */
 export type GeneralName =
-  | { readonly type: "DNS" | "URI" | "email"; readonly value: string }
-  | { readonly type: "IP"; readonly value: string }
+  | { readonly type: "DNS" | "URI" | "email" | "IP"; readonly value: string }
   | { readonly type: "DirName"; readonly attributes: readonly NameAttribute[] }
   | { readonly type: "other"; readonly tag: number };
 
@@ -31,16 +30,12 @@ export function readCertificateNames(der: Uint8Array): CertificateNames {
       subject: decodeName(tbs.subject),
       issuer: decodeName(tbs.issuer),
       subjectAltNames: readSubjectAltNames(tbs.extensions),
-      serialHex: serialHex(tbs.serial),
+      serialHex: withoutLeadingZeros(tbs.serial.content).toString("hex"),
     };
   } catch (cause) {
     if (!(cause instanceof DerError || cause instanceof TypeError)) throw cause;
     throw new InputError("CERTIFICATE_INVALID", `could not read the names of the certificate: ${cause.message}`, { cause });
   }
-}
-
-function serialHex(el: DerElement): string {
-  return withoutLeadingZeros(el.content).toString("hex");
 }
 
 function readSubjectAltNames(extensions: DerElement | undefined): GeneralName[] {
@@ -51,7 +46,7 @@ function readSubjectAltNames(extensions: DerElement | undefined): GeneralName[] 
 /** GeneralName CHOICE tags (RFC 5280 §4.2.1.6), IMPLICIT except directoryName (a CHOICE, so EXPLICIT). */
 const GENERAL_NAME = { EMAIL: 0x81, DNS: 0x82, DIRECTORY: 0xa4, URI: 0x86, IP: 0x87 } as const;
 
-export function decodeGeneralName(el: DerElement): GeneralName {
+function decodeGeneralName(el: DerElement): GeneralName {
   switch (el.tag) {
     case GENERAL_NAME.DNS:
       return { type: "DNS", value: el.content.toString("latin1") };

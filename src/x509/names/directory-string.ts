@@ -39,9 +39,7 @@ export function decodeDirectoryString(el: DerElement): string | undefined {
 
 function decodeUtf16Be(bytes: Buffer): string {
   if (bytes.length % 2 !== 0) throw new DerError("BMPString of odd length");
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 2) out += String.fromCharCode(bytes.readUInt16BE(i));
-  return out;
+  return Buffer.from(bytes).swap16().toString("utf16le");
 }
 
 function decodeUtf32Be(bytes: Buffer): string {

@@ -49,10 +49,7 @@ export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]
 
 function stringValue(atv: AttributeTypeAndValue): string | undefined {
   const v = atv.value;
-  for (const s of [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString]) {
-    if (s !== undefined) return s;
-  }
-  return undefined;
+  return [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString].find((s) => s !== undefined);
 }
 
 function formatAttribute(attr: Rdn[number]): string {

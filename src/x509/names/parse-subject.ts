@@ -27,12 +27,12 @@ export function parseSubject(text: string): SubjectRdns {
 }
 
 function parseAttribute(atv: string, whole: string, openssl: boolean): SubjectAttribute {
-  const eq = indexOfUnescaped(atv, "=");
-  if (eq < 0) throw subjectError(whole, `"${atv.trim()}" has no "="`);
-  const type = atv.slice(0, eq).trim();
+  const [typeText, ...rest] = splitUnescaped(atv, "=");
+  if (rest.length === 0) throw subjectError(whole, `"${atv.trim()}" has no "="`);
+  const type = typeText!.trim();
   const oid = attributeOid(type);
   if (oid === undefined) throw subjectError(whole, `unknown attribute type "${type}"`, "use CN, O, OU, C, ST, L, DC, emailAddress, serialNumber, … or a dotted OID");
-  const raw = atv.slice(eq + 1);
+  const raw = atv.slice(typeText!.length + 1);
   if (!openssl && raw.trimStart().startsWith("#")) throw subjectError(whole, `the hex (#…) value form of ${type} is not supported`);
   const value = unescape(trimUnescaped(raw), whole);
   if (value === "") throw subjectError(whole, `${type} has an empty value`);
@@ -52,14 +52,6 @@ function splitUnescaped(text: string, sep: string): string[] {
   }
   parts.push(text.slice(start));
   return parts;
-}
-
-function indexOfUnescaped(text: string, ch: string): number {
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === "\\") i++;
-    else if (text[i] === ch) return i;
-  }
-  return -1;
 }
 
 /** Trims spaces, except an escaped trailing one (`a\ `). */

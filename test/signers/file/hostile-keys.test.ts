@@ -10,8 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadKeyFile } from "../../../src/signers/file/load-key-file.js";
-import { KEY_PARSERS, type KeyParser } from "../../../src/signers/file/key-parsers.js";
+import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { Certificate } from "../../../src/x509/certificate.js";
 import { makeTempDir, openssl } from "../../helpers/pki.js";
 import { cloneDer, decodeDer, der, encodeDer, integerBytes, integerValue, type DerNode } from "../../fuzz/der-tree.js";
@@ -240,16 +239,14 @@ describe("the CLI on keys that aborted Node 20 (SIGABRT, exit 134): exit 3, one 
 
 describe("every error of a signer's sign() is an AgentError", () => {
   it("a key whose sign() throws a plain Error: PRIVATE_KEY_INVALID, not an internal error", async () => {
-    const { createSigner } = await import("../../../src/signers/factory.js");
+    const { withTypedSignErrors } = await import("../../../src/signers/factory.js");
+    const { createFileSigner } = await import("../../../src/signers/file/file-signer.js");
     const file = write("ok.pem", "PRIVATE KEY", pkcs8(p256));
-    const failing: KeyParser = {
-      name: "failing",
-      async parse(material) {
-        const real = await KEY_PARSERS[0]!.parse(material, {});
-        return real && { ...real, sign: () => { throw new Error("bignum routines::no inverse"); } };
-      },
+    const signer = await createFileSigner({ keyPath: file });
+    signer.sign = async () => {
+      throw new Error("bignum routines::no inverse");
     };
-    const signer = await createSigner({ privateKey: file }, { keyParsers: [failing] });
+    withTypedSignErrors(signer);
     await expect(signer.sign(Buffer.from("x"))).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringContaining("no inverse") });
   });
 });

@@ -2,7 +2,7 @@ import { verify, X509Certificate, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadKeyFile } from "../../../src/signers/file/load-key-file.js";
+import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import type { DigestAlgorithm } from "../../../src/signers/signer.js";
 import { makeTempDir, type TestKeyType } from "../../helpers/pki.js";
 import { makeCa, makeKeyFixture, opensslVerifies, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";

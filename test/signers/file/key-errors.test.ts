@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { loadKeyFile } from "../../../src/signers/file/load-key-file.js";
+import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { makeTempDir } from "../../helpers/pki.js";
 import { expectAgentError, makeCa, makeKeyFixture, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";
 

@@ -4,7 +4,7 @@ import { TpmResponseError } from "../../../src/tpm/client/tpm-error.js";
 import { reloadReason } from "../../../src/signers/tpm/reload-rule.js";
 import { TpmConnectionLost } from "../../../src/tpm/transport/transport.js";
 
-const sign = (rc: number) => new TpmResponseError("TPM2_Sign", 0x15d, rc);
+const sign = (rc: number) => new TpmResponseError("TPM2_Sign", rc);
 
 describe("which failures make the TPM signer load its key again and retry once", () => {
   it.each([

@@ -24,30 +24,8 @@ export function mlDsaParameterSetForOid(oid: string): MlDsaParameterSet | undefi
   return Object.values(ML_DSA_PARAMETER_SETS).find((p) => p.oid === oid);
 }
 
-export function isMlDsaKeyType(keyType: string | undefined): keyType is MlDsaKeyType {
-  return keyType !== undefined && Object.hasOwn(ML_DSA_PARAMETER_SETS, keyType);
-}
-
-/** The operations used from an ML-DSA implementation (the shape of @noble/post-quantum's `ml_dsa*`). */
-export interface MlDsaImplementation {
-  keygen(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array };
-  getPublicKey(secretKey: Uint8Array): Uint8Array;
-  sign(message: Uint8Array, secretKey: Uint8Array, options: { extraEntropy: false }): Uint8Array;
-  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
-}
-
-/**
- * The implementation for a parameter set. @noble/post-quantum is imported here, on first use, so that
- * RSA/EC runs never load it.
- */
-export async function loadMlDsa(name: MlDsaKeyType): Promise<MlDsaImplementation> {
+/** The implementation of a parameter set, @noble/post-quantum imported on first use so that RSA/EC runs never load it. */
+export async function loadMlDsa(name: MlDsaKeyType) {
   const noble = await import("@noble/post-quantum/ml-dsa.js");
-  switch (name) {
-    case "ML-DSA-44":
-      return noble.ml_dsa44;
-    case "ML-DSA-65":
-      return noble.ml_dsa65;
-    case "ML-DSA-87":
-      return noble.ml_dsa87;
-  }
+  return { "ML-DSA-44": noble.ml_dsa44, "ML-DSA-65": noble.ml_dsa65, "ML-DSA-87": noble.ml_dsa87 }[name];
 }

@@ -26,20 +26,12 @@ const PUBLIC_KEY_TAG = 0x81;
  * (OpenSSL 3.5's default). Returns undefined when the algorithm is not ML-DSA. `source` names the file.
  */
 export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPrivateKeyInfo | undefined {
-  let algorithmOid: string;
-  let fields;
+  let parameterSet: MlDsaParameterSet | undefined;
   try {
-    fields = children(readSingle(der, TAG.SEQUENCE));
-    algorithmOid = decodeAlgorithmIdentifier(fields[1]).oid;
-  } catch (cause) {
-    if (!(cause instanceof DerError)) throw cause;
-    throw malformed(source, "ML-DSA", "a malformed PKCS#8 structure", cause);
-  }
-  const parameterSet = mlDsaParameterSetForOid(algorithmOid);
-  if (parameterSet === undefined) return undefined;
-  const name = parameterSet.name;
-  try {
-    const [version, , privateKey, ...optional] = fields;
+    const [version, algorithm, privateKey, ...optional] = children(readSingle(der, TAG.SEQUENCE));
+    parameterSet = mlDsaParameterSetForOid(decodeAlgorithmIdentifier(algorithm).oid);
+    if (parameterSet === undefined) return undefined;
+    const name = parameterSet.name;
     if (decodeSmallInteger(expectTag(version, TAG.INTEGER)) > 1) throw new DerError("unknown OneAsymmetricKey version");
     const choice = readSingle(expectTag(privateKey, TAG.OCTET_STRING).content);
     let seed: Buffer | undefined;
@@ -78,13 +70,14 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
     return { parameterSet, form, seed, expandedKey, publicKey };
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
-    throw malformed(source, name, "a malformed private key structure", cause);
+    if (parameterSet === undefined) throw malformed(source, "ML-DSA", "a malformed PKCS#8 structure", cause);
+    throw malformed(source, parameterSet.name, "a malformed private key structure", cause);
   }
 }
 
 export function malformed(source: string, name: string, what: string, cause?: unknown): InputError {
   return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds an ${name} key with ${what}`, {
     hint: "the file may be truncated or damaged; export the key again (e.g. `openssl pkey -in KEY -out NEW`, OpenSSL 3.5 or later)",
-    ...(cause === undefined ? {} : { cause }),
+    cause,
   });
 }

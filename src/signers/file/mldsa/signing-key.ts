@@ -24,11 +24,14 @@ export async function mlDsaSigningKey(info: MlDsaPrivateKeyInfo, source: string,
   const mlDsa = await loadMlDsa(name);
   let secretKey: Uint8Array;
   let publicKey: Uint8Array;
+  const refuse = (what: string, cause?: unknown): never => {
+    secretKey.fill(0);
+    throw malformed(source, name, what, cause);
+  };
   if (info.seed !== undefined) {
     ({ secretKey, publicKey } = mlDsa.keygen(info.seed));
     if (info.expandedKey !== undefined && !info.expandedKey.equals(secretKey)) {
-      secretKey.fill(0);
-      throw malformed(source, name, "a seed that does not generate its expanded key (inconsistent seed and expanded key)");
+      refuse("a seed that does not generate its expanded key (inconsistent seed and expanded key)");
     }
   } else if (info.expandedKey !== undefined) {
     secretKey = Uint8Array.from(info.expandedKey);
@@ -36,20 +39,17 @@ export async function mlDsaSigningKey(info: MlDsaPrivateKeyInfo, source: string,
       publicKey = mlDsa.getPublicKey(secretKey);
     } catch (cause) {
       // @noble/post-quantum throws a plain Error for coefficients out of range (e.g. s1/s2 outside ±η).
-      secretKey.fill(0);
-      throw malformed(source, name, "an expanded key that is not a valid FIPS 204 private key", cause);
+      return refuse("an expanded key that is not a valid FIPS 204 private key", cause);
     }
     const tr = createHash("shake256", { outputLength: TR_LENGTH }).update(publicKey).digest();
     if (!tr.equals(secretKey.subarray(TR_OFFSET, TR_OFFSET + TR_LENGTH))) {
-      secretKey.fill(0);
-      throw malformed(source, name, "an expanded key whose public-key hash (tr) does not match its s1 and s2");
+      refuse("an expanded key whose public-key hash (tr) does not match its s1 and s2");
     }
   } else {
     throw malformed(source, name, "neither a seed nor an expanded key");
   }
   if (info.publicKey !== undefined && !info.publicKey.equals(publicKey)) {
-    secretKey.fill(0);
-    throw malformed(source, name, "an embedded public key that does not belong to the private key");
+    refuse("an embedded public key that does not belong to the private key");
   }
   if (form !== "both") {
     debug?.(`${source}: ${name} key in the ${FORM_NAMES[form]} encoding (aws_signing_helper reads only the seed + expanded key encoding)`);

@@ -8,32 +8,16 @@ import { certificateSpkiDer, decodeMlDsaSpki } from "./spki.js";
  * the wrong length, and an SPKI that is not an ML-DSA key.
  */
 export async function verifyMlDsa(spki: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  let key;
-  try {
-    key = decodeMlDsaSpki(Buffer.from(spki));
-  } catch (e) {
-    if (e instanceof DerError) return false;
-    throw e;
-  }
+  const key = unlessMalformed(() => decodeMlDsaSpki(Buffer.from(spki)));
   if (key === undefined || signature.length !== key.parameterSet.signatureLength) return false;
   const mlDsa = await loadMlDsa(key.parameterSet.name);
   return mlDsa.verify(signature, message, key.publicKey);
 }
 
 /** {@link verifyMlDsa} with the public key of a DER certificate (false when the certificate is malformed). */
-export async function verifyMlDsaWithCertificate(
-  certificateDer: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): Promise<boolean> {
-  let spki: Buffer;
-  try {
-    spki = certificateSpkiDer(certificateDer);
-  } catch (e) {
-    if (e instanceof DerError) return false;
-    throw e;
-  }
-  return verifyMlDsa(spki, message, signature);
+export async function verifyMlDsaWithCertificate(certificateDer: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  const spki = unlessMalformed(() => certificateSpkiDer(certificateDer));
+  return spki !== undefined && verifyMlDsa(spki, message, signature);
 }
 
 /**
@@ -45,19 +29,23 @@ export async function verifyMlDsaCertificateSignature(
   certificate: { readonly der: Uint8Array },
   issuer: { readonly der: Uint8Array },
 ): Promise<boolean> {
-  let parts;
-  let issuerSpki: Buffer;
-  try {
-    issuerSpki = certificateSpkiDer(issuer.der);
+  const parts = unlessMalformed(() => {
+    const issuerSpki = certificateSpkiDer(issuer.der);
     const issuerKey = decodeMlDsaSpki(issuerSpki);
     const [tbs, algorithm, signature] = children(readSingle(Buffer.from(certificate.der), TAG.SEQUENCE));
     const { oid, parameters } = decodeAlgorithmIdentifier(algorithm);
     const bits = expectTag(signature, TAG.BIT_STRING).content;
-    if (issuerKey === undefined || oid !== issuerKey.parameterSet.oid || parameters !== undefined || bits[0] !== 0) return false;
-    parts = { tbs: expectTag(tbs, TAG.SEQUENCE).raw, signature: bits.subarray(1) };
+    if (issuerKey === undefined || oid !== issuerKey.parameterSet.oid || parameters !== undefined || bits[0] !== 0) return undefined;
+    return { issuerSpki, tbs: expectTag(tbs, TAG.SEQUENCE).raw, signature: bits.subarray(1) };
+  });
+  return parts !== undefined && verifyMlDsa(parts.issuerSpki, parts.tbs, parts.signature);
+}
+
+function unlessMalformed<T>(read: () => T): T | undefined {
+  try {
+    return read();
   } catch (e) {
-    if (e instanceof DerError) return false;
+    if (e instanceof DerError) return undefined;
     throw e;
   }
-  return verifyMlDsa(issuerSpki, parts.tbs, parts.signature);
 }

@@ -1,12 +1,13 @@
 import { InputError } from "../../../errors.js";
+import { TpmResponseError } from "../../../tpm/client/tpm-error.js";
 import { hasAttribute } from "../../../tpm/keys/public-area.js";
-import { TPMA_OBJECT, TPM_ALG } from "../../../tpm/wire/constants.js";
-import type { TpmtPublic, TpmtPublicRsa } from "../../../tpm/wire/structures.js";
+import { RSA_Decrypt, Sign } from "../../../tpm/wire/commands.js";
+import { curveInfo, hashInfo, TPMA_OBJECT, TPM_ALG } from "../../../tpm/wire/constants.js";
+import { RC } from "../../../tpm/wire/response-code.js";
+import type { TpmtPublic, TpmtPublicEcc, TpmtPublicRsa } from "../../../tpm/wire/structures.js";
+import { ecdsaSignatureToDer, emsaPkcs1v15 } from "../../../encoding/signature-encoding.js";
 import type { DigestAlgorithm } from "../../signer.js";
-import { signEcdsa } from "./ecdsa.js";
-import { signByRsaDecrypt } from "./rsa-decrypt.js";
-import { isRsassaHashUnsupported, signRsassa } from "./rsassa.js";
-import type { TpmSigningKey } from "./signing-key.js";
+import { fitDigest, NULL_TICKET, type TpmSigningKey } from "./signing-key.js";
 
 /**
  * Signs `hash` (the `digest` of the message) with the scheme the key allows: ECDSA for ECC keys; for RSA
@@ -25,14 +26,50 @@ async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, dig
   const canDecrypt = hasAttribute(pub, TPMA_OBJECT.decrypt) && scheme.scheme === TPM_ALG.NULL;
   if (canSign) {
     try {
-      return await signRsassa(key, hash, hashAlg, modulusBytes);
+      const params = { digest: hash, inScheme: { scheme: TPM_ALG.RSASSA, hashAlg }, validation: NULL_TICKET };
+      const { response } = await key.authorized((auth) => key.tpm.execute(Sign, { keyHandle: key.entity }, params, [auth]));
+      const sig = response.signature;
+      if (sig.sigAlg !== TPM_ALG.RSASSA) throw new InputError("TPM_KEY_INVALID", `${key.what}: the TPM returned a non-RSASSA signature`);
+      return fitDigest(sig.sig, modulusBytes);
     } catch (e) {
-      // A TPM without this hash for RSASSA can still do the raw decryption.
-      if (!(canDecrypt && isRsassaHashUnsupported(e))) throw e;
+      // A TPM without this hash for RSASSA (SHA-512 is often missing) can still do the raw decryption. Only a
+      // parameter error says so: a handle error means the key is gone.
+      const refusedHash =
+        e instanceof TpmResponseError && e.decoded.handle === undefined && (e.is(RC.HASH) || e.is(RC.SCHEME) || e.is(RC.VALUE));
+      if (!(canDecrypt && refusedHash)) throw e;
     }
   }
   if (!canDecrypt) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: this RSA key cannot make an RSASSA-${digest} signature (its scheme is fixed to 0x${scheme.scheme.toString(16)})`);
   }
-  return signByRsaDecrypt(key, hash, digest, modulusBytes);
+  // RSASSA-PKCS1-v1_5 by raw RSA decryption (TPM2_RSA_Decrypt, scheme NULL) of the padded block.
+  const params = { cipherText: emsaPkcs1v15(hash, digest, modulusBytes), inScheme: { scheme: TPM_ALG.NULL }, label: Buffer.alloc(0) };
+  const { response } = await key.authorized((auth) => key.tpm.execute(RSA_Decrypt, { keyHandle: key.entity }, params, [auth]));
+  return fitDigest(response.message, modulusBytes);
+}
+
+/** Hash whose size matches an ECC curve (capped at SHA-512), as the Go helper declares it to the TPM. */
+function eccHashFor(curveSize: number): number {
+  return curveSize <= 32 ? TPM_ALG.SHA256 : curveSize <= 48 ? TPM_ALG.SHA384 : TPM_ALG.SHA512;
+}
+
+/** TPM2_Sign with ECDSA over `hash` (fitted to the hash the key or its curve calls for); DER-encoded. */
+async function signEcdsa(key: TpmSigningKey, pub: TpmtPublicEcc, hash: Buffer): Promise<Buffer> {
+  const curve = curveInfo(pub.parameters.curveID);
+  if (!curve) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
+  const keyScheme = pub.parameters.scheme;
+  if (keyScheme.scheme !== TPM_ALG.NULL && keyScheme.scheme !== TPM_ALG.ECDSA) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: the key is fixed to a signature scheme other than ECDSA (0x${keyScheme.scheme.toString(16)})`);
+  }
+  const hashAlg = keyScheme.scheme === TPM_ALG.ECDSA ? keyScheme.hashAlg : eccHashFor(curve.size);
+  const size = hashInfo(hashAlg).size;
+  if (hash.length > size && size < curve.size) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
+  }
+  const { response } = await key.authorized((auth) =>
+    key.tpm.execute(Sign, { keyHandle: key.entity }, { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET }, [auth]),
+  );
+  const sig = response.signature;
+  if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${key.what}: the TPM returned a non-ECDSA signature`);
+  return ecdsaSignatureToDer(sig.signatureR, sig.signatureS);
 }

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { loadKeyFile } from "../../../../src/signers/file/load-key-file.js";
+import { loadKeyFile } from "../../../../src/signers/file/key-material.js";
 import {
   generateMlDsaKeyPair,
   ML_DSA_KEY_FORMS,

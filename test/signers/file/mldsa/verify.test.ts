@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { certificateSpkiDer, verifyMlDsa, verifyMlDsaCertificateSignature, verifyMlDsaWithCertificate } from "../../../../src/signers/file/mldsa/index.js";
+import { certificateSpkiDer } from "../../../../src/signers/file/mldsa/spki.js";
+import { verifyMlDsa, verifyMlDsaCertificateSignature, verifyMlDsaWithCertificate } from "../../../../src/signers/file/mldsa/verify.js";
 import { certificateData } from "../../../../src/x509/certificate-data.js";
 import { Certificate } from "../../../../src/x509/certificate.js";
 import {
