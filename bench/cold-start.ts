@@ -9,13 +9,15 @@
  *   (bench/reference/minimal-pkcs11-create-session.cjs over the file-key one): what SoftHSM and pkcs11js cost;
  * - for scale: `node -e 0` (Node's own start), the same dist/ without any code cache, and with a V8 flag in
  *   NODE_OPTIONS (the per-Node, per-flags user cache, src/cli/launcher/code-cache.ts, made by the first run).
- * The split "Node's start / the work any Node program pays / ours" is the profile of what remains.
+ * The split "Node's start / the work any Node program pays / ours" is the profile of what remains, in time and,
+ * where valgrind is installed (BENCH_INSTRUCTIONS=0 skips it), in instructions, which other jobs on the machine
+ * do not move.
  * BENCH_NODES=/path/to/node22:/path/to/node24 runs everything again under those Node binaries (the cache the
  * build shipped is for the building Node; the others make their own on first use, as an installation would).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { median, timeCommand } from "./lib/measure.js";
@@ -42,7 +44,7 @@ const tlsLeaf = issueLeaf(tlsCa, join(dir, "tls"), {
 const uncached = join(ROOT, "node_modules", ".cache", "raa-bench-uncached-dist");
 rmSync(uncached, { recursive: true, force: true });
 cpSync("dist", uncached, { recursive: true });
-rmSync(join(uncached, "cli-bundle.cjs.cache"));
+for (const file of readdirSync(uncached)) if (file.endsWith(".cjs.cache")) rmSync(join(uncached, file));
 
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: join(dir, "no-agent") };
 delete baseEnv["NODE_OPTIONS"];
@@ -140,6 +142,9 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
     rss.ref.push(await peakRss(node, reference(urls.http), baseEnv));
     rss.ours.push(await peakRss(node, ours(urls.http), env));
   }
+  // Instruction counts of the cases the split below names, all at once (valgrind runs each on one core).
+  const counted = ["node", "ref", "ours", "softhsm", "refHsm"].map((label) => cases.find((c) => c.label === label)).filter((c): c is Case => c !== undefined);
+  const counts = new Map(await Promise.all(counted.map(async (c) => [c.label, await instructions(node, c.args, c.env ?? baseEnv)] as const)));
   const m = (label: string) => median(times.get(label)!);
   console.log(`### Node ${version} (${node === process.execPath ? "the Node that built dist/" : node}), n=${RUNS}, load average ${loadAverage()}`);
   ratioLine("cold credential-process, file P-256 key, HTTP", m("ours"), "minimal CommonJS reference", m("ref"), 1.15);
@@ -157,11 +162,38 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
     `  where the time goes (HTTP): Node's start (node -e 0) ${m("node").toFixed(1)} ms | the work any Node program pays (reference − node -e 0) ` +
       `${(m("ref") - m("node")).toFixed(1)} ms | ours on top (credential-process − reference) ${(m("ours") - m("ref")).toFixed(1)} ms`,
   );
+  const ir = (label: string) => counts.get(label);
+  if (ir("ours") !== undefined && ir("ref") !== undefined && ir("node") !== undefined) {
+    const n0 = ir("node")!, r = ir("ref")!, o = ir("ours")!;
+    console.log(
+      `  instructions (cachegrind, one run each): node -e 0 ${n0.toFixed(0)}M | reference ${r.toFixed(0)}M | ours ${o.toFixed(0)}M: ratio ${(o / r).toFixed(2)}×; ` +
+        `Node's start ${n0.toFixed(0)}M, the work any Node program pays ${(r - n0).toFixed(0)}M, ours on top ${(o - r).toFixed(0)}M` +
+        (ir("softhsm") !== undefined && ir("refHsm") !== undefined
+          ? ` | SoftHSM ${ir("softhsm")!.toFixed(0)}M (${(ir("softhsm")! / o).toFixed(2)}× the file key), minimal pkcs11js program ${ir("refHsm")!.toFixed(0)}M (${(ir("refHsm")! / r).toFixed(2)}× the minimal file-key one)`
+          : ""),
+    );
+  }
   console.log(
     `  for scale: without any code cache ${m("uncached").toFixed(1)} ms (${(m("uncached") / m("ref")).toFixed(2)}×); ` +
       `NODE_OPTIONS=--max-old-space-size=4096 (user cache for that flag) ${m("flags").toFixed(1)} ms (${(m("flags") / m("ref")).toFixed(2)}×)`,
   );
 }
+
+/**
+ * Instructions one run executes (valgrind's cachegrind, every thread), in millions, or undefined without
+ * valgrind. Unlike time, the count hardly moves when other jobs share the CPU: it shows how the time splits on a
+ * busy machine. (It leaves out the kernel's part: system calls, page faults.)
+ */
+async function instructions(node: string, args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  if (!HAS_VALGRIND) return undefined;
+  const child = spawn("valgrind", ["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", node, ...args], { stdio: ["ignore", "ignore", "pipe"], env });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d));
+  const [code] = await once(child, "exit");
+  const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr)?.[1];
+  return code === 0 && refs ? Number(refs.replace(/,/g, "")) / 1e6 : undefined;
+}
+const HAS_VALGRIND = process.env["BENCH_INSTRUCTIONS"] !== "0" && spawnSync("valgrind", ["--version"]).status === 0;
 
 function loadAverage(): string {
   return readFileSync("/proc/loadavg", "latin1").split(" ").slice(0, 3).join(" ");

@@ -47,6 +47,12 @@ async function load(url, headers, seconds, connections) {
 }
 
 /** Resident memory of a process, in MB. */
+/** CPU time (user + system, all threads) a process has used so far, in microseconds. */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /, "").split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 function rssMb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1]) / 1024;
 }
@@ -101,6 +107,7 @@ delete BENCH_ENV.NODE_EXTRA_CA_CERTS;
  *   (the binary named by BENCH_AWS_SIGNING_HELPER; skipped without it) and, for scale, the minimal Node server;
  * - resident memory after ≥ 100,000 requests: ≤ 1.2× bench/reference/minimal-imds-server.cjs after as many,
  *   and flat from the first round to the last;
+ * - CPU time per request of each (steadier than requests/s when other jobs share the machine);
  * - the ECS endpoint, and zero errors everywhere.
  */
 export async function run() {
@@ -136,12 +143,15 @@ export async function run() {
       t.rps = [];
       t.errors = 0;
       t.requests = 0;
+      t.cpu = 0;
       await load(t.url, t.headers, 1, 50); // warm-up
     }
     const rssFirst = {};
     for (let r = 0; r < rounds; r++) {
       for (const t of targets) {
+        const cpuBefore = cpuMicros(t.pid);
         const result = await load(t.url, t.headers, seconds, 50);
+        t.cpu += cpuMicros(t.pid) - cpuBefore;
         t.rps.push(result.rps);
         t.errors += result.errors;
         t.requests += result.rps * seconds;
@@ -162,6 +172,12 @@ export async function run() {
     }
     console.log(
       `  for scale: the minimal Node server (bench/reference/minimal-imds-server.cjs, one fixed JSON, no checks): median ${Math.round(median(min.rps))} req/s (rounds ${min.rps.map(Math.round).join(", ")}); serve is ${(median(serve.rps) / median(min.rps)).toFixed(2)}× it`,
+    );
+    // CPU per request holds still when other jobs share the CPU (requests/s does not), and counts Go's second core.
+    const cpuPerRequest = (t) => t.cpu / t.requests;
+    console.log(
+      `  CPU per request (user + system): serve ${cpuPerRequest(serve).toFixed(1)} µs | minimal Node server ${cpuPerRequest(min).toFixed(1)} µs` +
+        (go ? ` | aws_signing_helper ${cpuPerRequest(go).toFixed(1)} µs | ratio Go/serve ${(cpuPerRequest(go) / cpuPerRequest(serve)).toFixed(2)}×` : ""),
     );
     const rss = rssMb(serve.pid);
     const minRss = rssMb(min.pid);

@@ -12,8 +12,8 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { CLI_BUNDLE_FILE, CLI_CODE_CACHE_FILE, wrapCommonJs } from "../src/cli/launcher/code-cache.js";
-import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
+import { CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, wrapCommonJs } from "../src/cli/launcher/code-cache.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 
 const run = promisify(execFile);
 const DIST = join(process.cwd(), "dist");
@@ -28,10 +28,12 @@ let endpoint: LocalEndpoint;
 let agent: ChildProcess | undefined;
 let socket: string;
 let config: string;
+let leafFiles: { certPath: string; keyPath: string };
 
 beforeAll(async () => {
   const ca = createCa(dir, { name: "Startup CA" });
   const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "startup-device", keyType: "p256" });
+  leafFiles = leaf;
   endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0 });
   const runDir = join(dir, "run");
   mkdirSync(runDir, { mode: 0o700 });
@@ -53,10 +55,26 @@ afterAll(async () => {
 });
 
 describe("dist/ start-up", () => {
-  it("ships a V8 code cache that this Node accepts for the bundle", () => {
-    const bundle = join(DIST, CLI_BUNDLE_FILE);
-    const script = new Script(wrapCommonJs(readFileSync(bundle, "utf8")), { filename: bundle, cachedData: readFileSync(join(DIST, CLI_CODE_CACHE_FILE)) });
-    expect(script.cachedDataRejected).toBe(false);
+  it("ships V8 code caches that this Node accepts for both bundles", () => {
+    for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
+      const bundle = join(DIST, file);
+      const script = new Script(wrapCommonJs(readFileSync(bundle, "utf8")), { filename: bundle, cachedData: readFileSync(join(DIST, codeCacheFile(file))) });
+      expect(script.cachedDataRejected, file).toBe(false);
+    }
+  });
+
+  it("hands a credential-process the credential-process bundle cannot finish (PKCS#12) to the full CLI: one answer, nothing twice", async () => {
+    const p12 = join(dir, "leaf.p12");
+    openssl(["pkcs12", "-export", "-in", leafFiles.certPath, "-inkey", leafFiles.keyPath, "-out", p12, "-passout", "pass:startup"]);
+    const flags = Object.entries(ARNS).flatMap(([name, value]) => [`--${name}`, value]);
+    const args = [join(DIST, "cli.js"), "credential-process", "--no-agent", "--certificate", p12, "--pkcs8-password", "startup", "--endpoint", endpoint.url, ...flags];
+    const answer = await run(process.execPath, args);
+    expect(answer.stdout).toMatch(/^\{"Version":1,"AccessKeyId":"ASIA[^\n]*\}$/);
+    expect(answer.stderr).toBe("");
+    const wrong = await run(process.execPath, args.map((a) => (a === "startup" ? "wrong" : a))).catch((e) => e);
+    expect(wrong.code).toBe(4);
+    expect(wrong.stdout).toBe("");
+    expect(wrong.stderr.trim().split("\n")).toHaveLength(1);
   });
 
   it("makes a code cache of its own for V8 flags the shipped one was not made with, after the first run, and uses it", async () => {
@@ -79,11 +97,10 @@ describe("dist/ start-up", () => {
   });
 
   it("answers an agent-served credential-process from the launcher alone, and needs the bundle for anything else", async () => {
-    // dist/cli.js without the bundle next to it: only the launcher's own code can answer.
+    // dist/cli.js and its agent fast path without the bundles next to them: only the launcher's own code can answer.
     const alone = join(dir, "launcher-only");
     mkdirSync(alone);
-    copyFileSync(join(DIST, "cli.js"), join(alone, "cli.js"));
-    copyFileSync(join(DIST, "package.json"), join(alone, "package.json"));
+    for (const file of ["cli.js", "agent-fast-path.cjs", "package.json"]) copyFileSync(join(DIST, file), join(alone, file));
     const viaAgent = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket]);
     const fromAgent = JSON.parse(viaAgent.stdout);
     expect(fromAgent).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
@@ -92,7 +109,7 @@ describe("dist/ start-up", () => {
     const notServed = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "other", "--agent-socket", socket]).catch((e) => e);
     // Without the bundle, that is a broken installation, reported in one line.
     expect(notServed.code).toBe(1);
-    expect(notServed.stderr).toMatch(/^roles-anywhere-agent: the installation is incomplete: cannot read .*cli-bundle\.cjs \(ENOENT\); reinstall roles-anywhere-agent\n$/);
+    expect(notServed.stderr).toMatch(/^roles-anywhere-agent: the installation is incomplete: cannot read .*credential-process\.cjs \(ENOENT\); reinstall roles-anywhere-agent\n$/);
 
     // The full CLI (--region is not a flag the launcher takes) gives the same cached credentials.
     const full = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket, "--agent", "--region", "us-east-1"]);

@@ -14,7 +14,7 @@
 //   SO_PEERCRED), built with node-gyp and shipped prebuilt, so that an install without a compiler has it.
 // Start-up time is a feature: every `aws` command runs credential-process (bench/cold-start.ts, bench/agent.mjs).
 import { build } from "esbuild";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
@@ -34,7 +34,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { CLI_BUNDLE_FILE, CLI_CODE_CACHE_FILE, wrapCommonJs } = await import("../dist/lib/cli/launcher/code-cache.js");
+const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, USER_CODE_CACHE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/code-cache.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -63,10 +63,8 @@ const pkcs11jsRequiredOnce = {
   },
 };
 
-await build({
+const cliBundle = {
   ...common,
-  entryPoints: ["src/cli/bin.ts"],
-  outfile: `dist/${CLI_BUNDLE_FILE}`,
   // Prefer packages' ESM builds: one copy of each module whether it is imported statically or with import().
   mainFields: ["module", "main"],
   define: { __AGENT_VERSION__: version },
@@ -77,13 +75,46 @@ await build({
   // small files cost ~70 ms), and so do libraries only some runs need (yargs renders --help,
   // @noble/post-quantum signs with ML-DSA keys): required then, they cost the others nothing.
   external: ["pkcs11js", "yargs", "@noble/post-quantum", "@noble/post-quantum/*"],
-  plugins: [pkcs11jsRequiredOnce],
+};
+await build({ ...cliBundle, entryPoints: ["src/cli/bin.ts"], outfile: `dist/${CLI_BUNDLE_FILE}`, plugins: [pkcs11jsRequiredOnce] });
+
+/**
+ * dist/credential-process.cjs: credential-process with a key file, without the modules only hardware keys,
+ * PKCS#12 files, ML-DSA certificates, help and the other commands load (each import of one gets
+ * src/cli/launcher/left-out.ts, which hands the command line to the full bundle). Loading code is most of
+ * what credential-process costs over the least a Node program doing the same work costs.
+ */
+const LEFT_OUT = join(process.cwd(), "src/cli/launcher/left-out.ts");
+const leftOut = {
+  name: "left-out",
+  setup(b) {
+    const other = (path, importer) =>
+      (/[\\/]src[\\/]cli[\\/]commands[\\/]index\.ts$/.test(importer) && path !== "./credential-process.js") ||
+      (/[\\/]src[\\/]cli[\\/]main\.ts$/.test(importer) && (path === "./help.js" || path === "./completion.js")) ||
+      (/[\\/]src[\\/]signers[\\/]factory\.ts$/.test(importer) && /^\.\/(pkcs11|tpm)\//.test(path)) ||
+      /^(@peculiar\/|asn1js$|graphene-pk11|pkcs11js$|yargs)/.test(path);
+    b.onResolve({ filter: /.*/ }, ({ path, importer }) => (other(path, importer) ? { path: LEFT_OUT } : undefined));
+  },
+};
+const light = await build({
+  ...cliBundle,
+  entryPoints: ["src/cli/launcher/credential-process-entry.ts"],
+  outfile: `dist/${CREDENTIAL_PROCESS_BUNDLE_FILE}`,
+  plugins: [leftOut],
+  metafile: true,
 });
-const bundleSource = readFileSync(`dist/${CLI_BUNDLE_FILE}`, "utf8");
-if (/\bimport\(/.test(bundleSource)) throw new Error(`dist/${CLI_BUNDLE_FILE} still calls import(): it would fail when restored from the code cache`);
-// The launcher reads the bundle as latin1 (no UTF-8 decoding): esbuild escapes non-ASCII text by default.
-if (/[^\x00-\x7f]/.test(bundleSource)) throw new Error(`dist/${CLI_BUNDLE_FILE} is not ASCII`);
-const bundleId = createHash("sha256").update(bundleSource).digest("hex").slice(0, 16);
+// (src/pkcs11/uri.ts stays: settings check pkcs11: URIs before any key is opened.)
+const heavy = Object.keys(light.metafile.inputs).filter((f) => f !== "src/pkcs11/uri.ts" && /^src\/(tpm|pkcs11|signers\/(tpm|pkcs11)|provisioning|doctor|serve|agent\/server)\/|node_modules\/(@peculiar|asn1js|graphene)/.test(f));
+if (heavy.length > 0) throw new Error(`dist/${CREDENTIAL_PROCESS_BUNDLE_FILE} holds modules it should leave out: ${heavy.slice(0, 5).join(", ")}`);
+
+const bundleIds = {};
+for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
+  const source = readFileSync(`dist/${file}`, "utf8");
+  if (/\bimport\(/.test(source)) throw new Error(`dist/${file} still calls import(): it would fail when restored from the code cache`);
+  // The launcher reads the bundles as latin1 (no UTF-8 decoding): esbuild escapes non-ASCII text by default.
+  if (/[^\x00-\x7f]/.test(source)) throw new Error(`dist/${file} is not ASCII`);
+  bundleIds[file] = createHash("sha256").update(source).digest("hex").slice(0, 16);
+}
 
 // Bundled CommonJS dependencies call require(); ESM chunks get one from node:module. Only chunks that use it
 // keep that import: importing node:module costs start-up time.
@@ -110,20 +141,31 @@ for (const name of readdirSync("dist/daemon")) {
   if (code.startsWith(REQUIRE_SHIM) && !/\brequire\b/.test(code.slice(REQUIRE_SHIM.length))) writeFileSync(file, code.slice(REQUIRE_SHIM.length));
 }
 
-await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", define: { __BUNDLE_ID__: JSON.stringify(bundleId) } });
+// The launcher's parts that only some runs need, as files of their own (dist/cli.js is compiled on every run).
+await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: "dist/agent-fast-path.cjs" });
+await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}` });
+await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", define: { __BUNDLE_IDS__: JSON.stringify(bundleIds), __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
 chmodSync("dist/cli.js", 0o755);
 
 buildNativeHelper();
-await writeWarmCodeCache();
+await writeWarmCodeCaches(bundleIds);
 
 /**
- * dist/cli-bundle.cjs.cache, made the way a user's first run makes theirs (src/cli/launcher/run-bundle.ts): one
- * real `credential-process` (throwaway P-256 key from openssl, the local endpoint in this process) whose cache is
- * written into a temporary XDG_CACHE_HOME after the run, then shipped. Without openssl, the cache of the
- * compiled bundle alone (functions then compile lazily on each run).
+ * The shipped caches (dist/<bundle>.cache), made the way a user's first run makes theirs
+ * (src/cli/launcher/run-bundle.ts), in a temporary XDG_CACHE_HOME, with throwaway P-256 keys from openssl and the
+ * local endpoint in this process: one credential-process through each bundle, with a PEM key, and for the full
+ * bundle with a throwaway SoftHSM token where SoftHSM and pkcs11-tool are installed. Each cache is written after its run, so
+ * that it holds the functions the run compiled too.
+ * Without openssl, the caches of the compiled bundles alone (functions then compile lazily on each run).
  */
-async function writeWarmCodeCache() {
-  const fallback = () => writeFileSync(`dist/${CLI_CODE_CACHE_FILE}`, new Script(wrapCommonJs(bundleSource), { filename: CLI_BUNDLE_FILE }).createCachedData());
+async function writeWarmCodeCaches(bundleIds) {
+  const files = Object.keys(bundleIds);
+  const topLevelOnly = () => {
+    for (const file of files) {
+      const source = readFileSync(`dist/${file}`, "latin1");
+      writeFileSync(`dist/${codeCacheFile(file)}`, new Script(wrapCommonJs(source), { filename: file }).createCachedData());
+    }
+  };
   const dir = mkdtempSync(join(tmpdir(), "raa-build-"));
   let endpoint;
   try {
@@ -137,23 +179,69 @@ async function writeWarmCodeCache() {
     endpoint = await startLocalEndpoint({ trustAnchors: [join(dir, "ca.pem")], port: 0 });
     const env = { ...process.env, HOME: dir, XDG_CACHE_HOME: join(dir, "cache") };
     delete env.NODE_OPTIONS;
-    const run = spawn(process.execPath, ["dist/cli.js", "credential-process", "--no-agent", "--certificate", join(dir, "leaf.pem"), "--private-key", join(dir, "leaf.key"),
-      "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/build", "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/build",
-      "--role-arn", "arn:aws:iam::000000000000:role/build", "--endpoint", endpoint.url], { env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    run.stderr.on("data", (d) => (stderr += d));
-    const [code] = await once(run, "exit");
-    if (code !== 0) throw new Error(`credential-process exited with ${code}: ${stderr.trim()}`);
+    const arns = ["--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/build", "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/build",
+      "--role-arn", "arn:aws:iam::000000000000:role/build", "--endpoint", endpoint.url];
+    const key = ["--certificate", join(dir, "leaf.pem"), "--private-key", join(dir, "leaf.key")];
+    const args = ["credential-process", "--no-agent", ...key, ...arns];
+    const token = softHsmToken(dir, openssl);
+    if (token) Object.assign(env, token.env);
+    const fullArgs = token ? ["credential-process", "--no-agent", ...token.args, ...arns] : args;
+    // dist/cli.js runs the credential-process bundle, which writes its user cache; the full bundle is run
+    // directly, as the launcher would run it, and its cache written the same way: with a SoftHSM key when SoftHSM
+    // is installed (the hardware path is what that bundle is on the clock for), else with the same key file.
+    const runs = [
+      ["dist/cli.js", ...args],
+      ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
+        const file = ${JSON.stringify(join(process.cwd(), "dist", CLI_BUNDLE_FILE))};
+        process.argv.splice(1, 0, file);
+        const script = new Script(${wrapCommonJs.toString()}(readFileSync(file, "latin1")), { filename: file });
+        process.once("exit", (code) => code === 0 && writeFileSync(file + ".cache", script.createCachedData()));
+        const module_ = { exports: {} };
+        script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...fullArgs],
+    ];
+    for (const argv of runs) {
+      const run = spawn(process.execPath, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      run.stderr.on("data", (d) => (stderr += d));
+      const [code] = await once(run, "exit");
+      if (code !== 0) throw new Error(`credential-process exited with ${code}: ${stderr.trim()}`);
+    }
     const cacheDir = join(dir, "cache", "roles-anywhere-agent", "code-cache");
-    const [file] = readdirSync(cacheDir).filter((f) => f.endsWith(".cache"));
-    const data = readFileSync(join(cacheDir, file));
-    writeFileSync(`dist/${CLI_CODE_CACHE_FILE}`, data.subarray(data.indexOf(10) + 1));
+    const [name] = readdirSync(cacheDir).filter((f) => f.endsWith(".cache"));
+    const data = readFileSync(join(cacheDir, name));
+    writeFileSync(`dist/${codeCacheFile(CREDENTIAL_PROCESS_BUNDLE_FILE)}`, data.subarray(data.indexOf(10) + 1));
   } catch (error) {
-    console.warn(`warning: the code cache holds the bundle's top level only (${error.message.split("\n")[0]})`);
-    fallback();
+    console.warn(`warning: the code caches hold the bundles' top level only (${error.message.split("\n")[0]})`);
+    topLevelOnly();
   } finally {
     await endpoint?.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A throwaway SoftHSM token holding the build's P-256 key and certificate, or undefined without SoftHSM (or
+ * pkcs11-tool, which stores the certificate). Used to warm the full bundle's code cache on the PKCS#11 path.
+ */
+function softHsmToken(dir, openssl) {
+  const module = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"].find((p) => existsSync(p));
+  const has = (tool) => spawnSync("bash", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
+  if (!module || !has("softhsm2-util") || !has("pkcs11-tool")) return undefined;
+  try {
+    mkdirSync(join(dir, "tokens"), { mode: 0o700 });
+    writeFileSync(join(dir, "softhsm2.conf"), `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+    const env = { ...process.env, SOFTHSM2_CONF: join(dir, "softhsm2.conf"), RAA_BUILD_PIN: "1234" };
+    const tool = (command, args) => execFileSync(command, args, { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+    openssl(["pkcs8", "-topk8", "-nocrypt", "-in", "leaf.key", "-out", "leaf.p8"]);
+    openssl(["x509", "-in", "leaf.pem", "-outform", "DER", "-out", "leaf.der"]);
+    tool("softhsm2-util", ["--init-token", "--free", "--label", "build", "--so-pin", "12345678", "--pin", "1234"]);
+    tool("softhsm2-util", ["--import", "leaf.p8", "--token", "build", "--label", "key", "--id", "01", "--pin", "1234"]);
+    tool("pkcs11-tool", ["--module", module, "--token-label", "build", "--login", "--pin", "1234", "--write-object", "leaf.der", "--type", "cert", "--id", "01", "--label", "key"]);
+    const uri = "pkcs11:token=build;object=key";
+    return { env, args: ["--certificate", uri, "--private-key", uri, "--pkcs11-lib", module, "--pkcs11-pin-env", "RAA_BUILD_PIN"] };
+  } catch (error) {
+    console.warn(`warning: no SoftHSM token to warm the full bundle's code cache with (${error.message.split("\n")[0]})`);
+    return undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { agentRequestOf } from "../../src/cli/launcher/agent-fast-path.js";
+import { mayNameProfile } from "../../src/cli/launcher/may-name-profile.js";
 
 const env = { XDG_RUNTIME_DIR: "/run/user/1000" };
 
@@ -39,5 +40,22 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
     expect(agentRequestOf(["credential-process", "--profile", "a", "--profile", "b"], env)).toMatchObject({ profile: "b" });
     expect(agentRequestOf(["credential-process", "--profile", "gw", "--agent=t", "--debug=1"], env)).toMatchObject({ required: true });
     expect(agentRequestOf(["credential-process", "--profile", "gw", "--agent=maybe"], env)).toBeUndefined();
+  });
+
+  it("is never skipped by the launcher's pre-check (mayNameProfile) for a line it would take", () => {
+    const lines = [
+      ["credential-process", "--profile", "gw"],
+      ["credential-process", "--profile=gw", "--agent"],
+      ["credential-process", "-profile", "gw", "-agent=true"],
+      ["credential-process", "--agent", "-profile=gw", "--debug"],
+      ["credential-process", "--config", "--profile", "--profile", "gw"],
+    ];
+    for (const argv of lines) {
+      expect(agentRequestOf(argv, env), argv.join(" ")).toBeDefined();
+      expect(mayNameProfile(argv), argv.join(" ")).toBe(true);
+    }
+    for (const argv of [["credential-process", "--certificate", "c.pem"], ["credential-process", "--profiles", "gw"], ["serve", "--profile", "gw"]]) {
+      expect(mayNameProfile(argv), argv.join(" ")).toBe(false);
+    }
   });
 });

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { defaultAgentSocketPath } from "../../agent/socket-path.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
 import { boolArg, stringArg, type CliIo, type ParsedArgs } from "../command.js";
+import { FdOutput } from "../fd-output.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
 import { parseCommandArgs } from "../parse-args.js";
 import { reportError, wantsDebug } from "../report-error.js";
@@ -36,6 +37,15 @@ export async function answerFromAgent(argv: readonly string[], io: CliIo): Promi
     if (!request.required && (error as { code?: unknown }).code === "SOCKET_UNSAFE") return undefined;
     return reportError(error, io, wantsDebug(argv));
   }
+}
+
+/** dist/agent-fast-path.cjs's entry: answers from the agent and exits, or returns (the full CLI then runs). */
+export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const [stdout, stderr] = [new FdOutput(1), new FdOutput(2)];
+  const code = await answerFromAgent(argv, { stdout, stderr, env });
+  if (code === undefined) return;
+  await Promise.all([stdout.flush(), stderr.flush()]);
+  process.exit(code);
 }
 
 /**

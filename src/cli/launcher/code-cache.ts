@@ -1,22 +1,31 @@
-// The V8 code cache of the CLI bundle. Shared by the launcher (src/cli/launcher/run-bundle.ts, run as dist/cli.js)
-// and the build (scripts/build.mjs, which imports the compiled copy from dist/lib): V8 accepts a cache only for
-// the same source length, the same V8 version and the same V8 flags, so both wrap the bundle identically.
+// The V8 code caches of the CLI bundles. Shared by the launcher (src/cli/launcher/run-bundle.ts, run as dist/cli.js;
+// the user's caches from this module built as dist/user-code-cache.cjs) and the build (scripts/build.mjs, which
+// imports the compiled copy from dist/lib): V8 accepts a cache only for the same source length, the same V8
+// version and the same V8 flags, so both wrap a bundle identically.
 //
 // Two places hold a cache:
-// - dist/cli-bundle.cjs.cache, made by the build after a real credential-process run (so that the functions
-//   compiled lazily on that path are in it), for the Node that built the package and no V8 flags;
+// - dist/<bundle>.cache, made by the build after a real credential-process run (so that the functions compiled
+//   lazily on that path are in it), for the Node that built the package and no V8 flags;
 // - the user's cache directory ($XDG_CACHE_HOME or ~/.cache, then roles-anywhere-agent/code-cache/), one file
-//   per Node binary and set of V8 flags, written after the first successful run that had no usable cache (a
-//   package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
+//   per bundle, Node binary and set of V8 flags, written after the first successful run that had no usable cache
+//   (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
 //   this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 
-/** The CLI bundle and its V8 code cache, next to dist/cli.js. */
+/** The CLI bundles and their V8 code caches, next to dist/cli.js: every command, and credential-process with a key file. */
 export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
 export const CLI_CODE_CACHE_FILE = "cli-bundle.cjs.cache";
+export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
+/** This module, built as a file of its own for the launcher (scripts/build.mjs). */
+export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
+
+/** The shipped code cache of a bundle: next to it. */
+export function codeCacheFile(bundleFile: string): string {
+  return `${bundleFile}.cache`;
+}
 
 /** The CommonJS module wrapper around the bundle's source, as the launcher compiles it. */
 export function wrapCommonJs(source: string): string {
@@ -36,7 +45,7 @@ export interface UserCodeCache {
 }
 
 /**
- * The user cache slot for `bundlePath` under this Node: one file per Node binary, version, architecture and
+ * The user cache slot for `bundlePath` under this Node: one file per bundle, Node binary, version, architecture and
  * V8 flags (a different set of flags makes V8 reject the data, so each set keeps its own instead of taking
  * turns overwriting one file).
  */
@@ -50,7 +59,7 @@ export function userCodeCache(bundlePath: string, buildId: string, env: NodeJS.P
   } catch {
     return undefined;
   }
-  const runtime = `${process.execPath}\0${process.execArgv.join("\0")}\0${env["NODE_OPTIONS"] ?? ""}`;
+  const runtime = `${process.execPath}\0${process.execArgv.join("\0")}\0${env["NODE_OPTIONS"] ?? ""}\0${basename(bundlePath)}`;
   const directory = join(base, "roles-anywhere-agent", "code-cache");
   return {
     directory,

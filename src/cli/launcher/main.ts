@@ -1,33 +1,46 @@
 #!/usr/bin/env node
 // dist/cli.js, the bin. It first lets a running agent answer `credential-process --profile NAME`
-// (agent-fast-path.ts): the line a credential_process setting runs for every `aws` command, which must start
-// about as fast as Node itself. Long-running commands run from dist/daemon/, ES modules split per command:
-// they load only what they use, which keeps their memory lower. Everything else runs the CLI bundle
-// (dist/cli-bundle.cjs) compiled from the V8 code cache that the build wrote next to it, so that ~500 KB of
-// JavaScript is not parsed on every run (run-bundle.ts). When the cache does not fit (another Node version,
-// V8 flags in NODE_OPTIONS) V8 rejects it and compiles as usual. The bundle has no import() (the build turns
-// it into require()): V8 does not keep the dynamic-import callback for functions restored from a cache.
-import { answerFromAgent } from "./agent-fast-path.js";
-import { FdOutput } from "../fd-output.js";
+// (agent-fast-path.ts, dist/agent-fast-path.cjs): the line a credential_process setting runs for every `aws`
+// command, which must start about as fast as Node itself. Long-running commands run from dist/daemon/, ES modules
+// split per command: they load only what they use, which keeps their memory lower. `credential-process` runs
+// from dist/credential-process.cjs (credential-process-entry.ts: the full CLI takes over when the key is not a
+// file it can read), everything else from dist/cli-bundle.cjs; each bundle is compiled from the V8 code cache
+// that the build wrote next to it, so that its JavaScript is not parsed on every run (run-bundle.ts). The
+// bundles have no import() (the build turns it into require()): V8 does not keep the dynamic-import callback
+// for functions restored from a cache. This file is compiled on every run without a cache, so it holds little:
+// the agent fast path and the user's code caches are files of their own, required when needed.
+import { join } from "node:path";
 import { LONG_RUNNING_COMMANDS } from "../long-running.js";
-import { reportError, wantsDebug } from "../report-error.js";
+import { mayNameProfile } from "./may-name-profile.js";
+import { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, runBundle } from "./run-bundle.js";
 
-/** Built separately (scripts/build.mjs); a variable, so that the launcher's own build leaves it alone. */
+/** Built separately (scripts/build.mjs); variables, so that the launcher's own build leaves them alone. */
 const DAEMON_ENTRY = "./daemon/cli.mjs";
+const AGENT_FAST_PATH = join(__dirname, "agent-fast-path.cjs");
 
-const stdout = new FdOutput(1);
-const stderr = new FdOutput(2);
-void answerFromAgent(process.argv.slice(2), { stdout, stderr, env: process.env }).then(async (code) => {
-  if (code === undefined) {
-    // Loaded only now: the agent's answer needs none of it.
-    if (LONG_RUNNING_COMMANDS.has(process.argv[2] ?? "")) return void (await import(DAEMON_ENTRY));
-    const { runCliBundle } = await import("./run-bundle.js");
-    return runCliBundle(__dirname, { exports, require, module });
-  }
-  await Promise.all([stdout.flush(), stderr.flush()]);
-  process.exit(code);
-}).catch((error: unknown) => {
+const argv = process.argv.slice(2);
+void run().catch(async (error: unknown) => {
   // Only the launcher's own steps can fail here (e.g. dist/daemon/ missing from a broken installation):
   // the commands report their errors themselves.
-  process.exit(reportError(error, { stdout, stderr, env: process.env }, wantsDebug(process.argv)));
+  const [{ FdOutput }, { reportError, wantsDebug }] = await Promise.all([import("../fd-output.js"), import("../report-error.js")]);
+  process.exit(reportError(error, { stdout: new FdOutput(1), stderr: new FdOutput(2), env: process.env }, wantsDebug(argv)));
 });
+
+async function run(): Promise<void> {
+  if (mayNameProfile(argv)) {
+    const { answerFromAgentAndExit } = require(AGENT_FAST_PATH) as typeof import("./agent-fast-path.js");
+    await answerFromAgentAndExit(argv, process.env);
+  }
+  if (LONG_RUNNING_COMMANDS.has(argv[0] ?? "")) return void (await import(DAEMON_ENTRY));
+  if (argv[0] === "credential-process" && !argv.some(namesHardwareOrHelp)) {
+    const entry = runBundle(__dirname, CREDENTIAL_PROCESS_BUNDLE_FILE, { exports: {}, require, module: { exports: {} } });
+    const code = await (entry as typeof import("./credential-process-entry.js")).runCredentialProcess(argv, process.env);
+    if (code !== undefined) process.exit(code);
+  }
+  runBundle(__dirname, CLI_BUNDLE_FILE, { exports, require, module });
+}
+
+/** A `pkcs11:` URI or a TPM `handle:` (as an argument or a flag's `=value`), or help: for the full CLI at once. */
+function namesHardwareOrHelp(arg: string): boolean {
+  return /^(-{1,2}[\w-]+=)?(pkcs11:|handle:)/.test(arg) || arg === "-h" || arg === "--help";
+}

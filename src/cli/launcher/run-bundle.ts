@@ -1,44 +1,73 @@
 import { readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Script } from "node:vm";
-import { CLI_BUNDLE_FILE, CLI_CODE_CACHE_FILE, readUserCodeCache, userCodeCache, wrapCommonJs, writeUserCodeCache } from "./code-cache.js";
+export { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE } from "./code-cache.js";
+import { codeCacheFile, USER_CODE_CACHE_FILE, wrapCommonJs } from "./code-cache.js";
 
-/** Set by the build: names the bundle next to the launcher (a hash of its text). */
-declare const __BUNDLE_ID__: string;
-const BUNDLE_ID = typeof __BUNDLE_ID__ === "string" ? __BUNDLE_ID__ : "development";
+/** Set by the build: names each bundle next to the launcher (a hash of its text), and the Node that built them. */
+declare const __BUNDLE_IDS__: Readonly<Record<string, string>>;
+declare const __BUILD_RUNTIME__: string;
+const BUNDLE_IDS: Readonly<Record<string, string>> = typeof __BUNDLE_IDS__ === "object" ? __BUNDLE_IDS__ : {};
+const BUILD_RUNTIME = typeof __BUILD_RUNTIME__ === "string" ? __BUILD_RUNTIME__ : "";
+
+/** What a CommonJS module is given: the bundle runs as if it were this module. */
+export interface CommonJsScope {
+  readonly exports: unknown;
+  readonly require: NodeJS.Require;
+  readonly module: { exports: unknown };
+}
 
 /**
- * Runs the CLI bundle next to the launcher (`dir`), compiled from a V8 code cache when V8 accepts one (see
- * code-cache.ts): the user's cache for this Node, else the one the build shipped. When neither fits and the
- * command succeeds, the user's cache is written as the process exits, after the run, so that it holds every
- * function the run compiled (not only the bundle's top level).
+ * Runs the bundle `file` next to the launcher (`dir`) and returns its module.exports, compiled from a V8 code
+ * cache when V8 accepts one (see code-cache.ts). Under the Node that built the package, without V8 flags, that
+ * is the shipped cache, taken without looking for the user's. Otherwise the user's cache for this Node comes
+ * first, then the shipped one. When neither fits and the command succeeds, the user's cache is written as the
+ * process exits, after the run, so that it holds every function the run compiled (not only the top level).
  */
-export function runCliBundle(dir: string, commonJs: { exports: unknown; require: NodeJS.Require; module: NodeJS.Module }): void {
-  const bundle = join(dir, CLI_BUNDLE_FILE);
+export function runBundle(dir: string, file: string, commonJs: CommonJsScope): unknown {
+  const bundle = join(dir, file);
   let source: string;
   try {
-    // The build keeps the bundle ASCII: latin1 is read without UTF-8 decoding.
-    source = readFileSync(bundle, "latin1");
+    // The build keeps the bundles ASCII: latin1 is read without UTF-8 decoding.
+    source = wrapCommonJs(readFileSync(bundle, "latin1"));
   } catch (error) {
     // A broken installation, not bad input: say so in one line (exit code 1, "internal").
     writeSync(2, `roles-anywhere-agent: the installation is incomplete: cannot read ${bundle} (${(error as NodeJS.ErrnoException).code ?? "error"}); reinstall roles-anywhere-agent\n`);
     process.exit(1);
   }
-  const userCache = userCodeCache(bundle, BUNDLE_ID, process.env);
-  let cachedData = userCache && readUserCodeCache(userCache);
-  if (!cachedData) {
+  const shipped = () => {
     try {
-      cachedData = readFileSync(join(dir, CLI_CODE_CACHE_FILE));
+      return readFileSync(join(dir, codeCacheFile(file)));
     } catch {
-      // No cache shipped (a development build): compile from source.
+      return undefined; // No cache shipped (a development build): compile from source.
+    }
+  };
+  let script: Script | undefined;
+  const shippedData = isBuildRuntime() ? shipped() : undefined;
+  if (shippedData) {
+    script = new Script(source, { filename: bundle, cachedData: shippedData });
+    if (script.cachedDataRejected) script = undefined;
+  }
+  if (!script) {
+    // The user's caches are code-cache.ts built as a file of its own (with the checked path walk): only runs
+    // under another Node or with V8 flags load it.
+    const { readUserCodeCache, userCodeCache, writeUserCodeCache } = require(join(dir, USER_CODE_CACHE_FILE)) as typeof import("./code-cache.js");
+    const userCache = userCodeCache(bundle, BUNDLE_IDS[file] ?? "development", process.env);
+    const cachedData = (userCache && readUserCodeCache(userCache)) ?? shipped();
+    script = new Script(source, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+    const compiled = script;
+    // No cache, or one V8 rejects (another Node binary or other V8 flags than the shipped one was made for).
+    if (userCache && (!cachedData || compiled.cachedDataRejected)) {
+      process.once("exit", (code) => {
+        if (code === 0) writeUserCodeCache(userCache, compiled.createCachedData());
+      });
     }
   }
-  const script = new Script(wrapCommonJs(source), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
-  // No cache, or one V8 rejects (another Node binary or other V8 flags than the shipped one was made for).
-  if (userCache && (!cachedData || script.cachedDataRejected)) {
-    process.once("exit", (code) => {
-      if (code === 0) writeUserCodeCache(userCache, script.createCachedData());
-    });
-  }
   script.runInThisContext()(commonJs.exports, commonJs.require, commonJs.module, bundle, dir);
+  return commonJs.module.exports;
+}
+
+/** The Node binary's version and architecture the build made the shipped caches with, and no V8 flags. */
+function isBuildRuntime(): boolean {
+  return `${process.version}-${process.arch}` === BUILD_RUNTIME && process.execArgv.length === 0 && !process.env["NODE_OPTIONS"];
 }

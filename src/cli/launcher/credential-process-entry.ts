@@ -1,0 +1,28 @@
+// The entry of dist/credential-process.cjs: `credential-process` with a key file, in a bundle without what
+// hardware keys, PKCS#12 files, ML-DSA certificates and the other commands need (~30 % of the full CLI's start-up
+// is loading code). Should the command line need any of that (full-cli-needed.ts), nothing of this run is
+// shown and the launcher runs it again with the full CLI: the output is held until the run is over.
+import type { TextOutput } from "../command.js";
+import { FdOutput } from "../fd-output.js";
+import { main } from "../main.js";
+import { printProcessWarnings } from "../process-warnings.js";
+import { fullCliNeeded } from "./full-cli-needed.js";
+
+/** Runs `argv` (credential-process …); resolves to its exit code once its output is out, or to undefined when the full CLI must run it. */
+export async function runCredentialProcess(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const [stdout, stderr] = [new FdOutput(1), new FdOutput(2)];
+  const held: [TextOutput, string | Uint8Array][] = [];
+  const holding = (out: TextOutput): TextOutput => ({
+    write: (text) => held.push([out, text]) > 0,
+    get isTTY() {
+      return out.isTTY;
+    },
+  });
+  const heldStderr = holding(stderr);
+  printProcessWarnings(heldStderr);
+  const code = await main(argv, { stdout: holding(stdout), stderr: heldStderr, env });
+  if (fullCliNeeded()) return undefined;
+  for (const [out, text] of held) out.write(text);
+  await Promise.all([stdout.flush(), stderr.flush()]);
+  return code;
+}

@@ -1,0 +1,14 @@
+import type { TextOutput } from "./command.js";
+import { PROGRAM } from "./report-error.js";
+
+/**
+ * The library reports what the user should fix but may go on with (e.g. a PIN file other users can read) as
+ * process warnings; the CLI prints each as one line of its own, instead of Node's default.
+ */
+export function printProcessWarnings(stderr: TextOutput): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error & { code?: string }) => {
+    const ours = warning.code?.startsWith("RAA_") ?? false;
+    stderr.write(`${PROGRAM}: warning: ${ours ? "" : `${warning.name}: `}${warning.message}\n`);
+  });
+}
