@@ -97,16 +97,22 @@ export class CredentialCache {
 
   /** Usable credentials, from the cache when possible; otherwise the error that explains why there are none. */
   async get(): Promise<Credentials> {
+    const hit = this.cached();
+    if (hit) return hit;
     const now = this.#now();
-    const current = this.#current;
-    if (current && isUsable(current.expiresAt, now, this.#policy)) {
-      if (now >= current.refreshAt) this.#refreshInBackground();
-      return current.credentials;
-    }
     if (this.#finalError) throw this.#finalError;
     if (this.#inflight) return this.#inflight;
     if (this.#lastError && now < this.#nextAttemptAt) throw this.#lastError;
     return this.#startFetch();
+  }
+
+  /** `get()` on a cache hit, without a promise (serve's per-request path); undefined when it would have to wait. */
+  cached(): Credentials | undefined {
+    const now = this.#now();
+    const current = this.#current;
+    if (!current || !isUsable(current.expiresAt, now, this.#policy)) return undefined;
+    if (now >= current.refreshAt) this.#refreshInBackground();
+    return current.credentials;
   }
 
   /** Starts proactive refreshing: fetches now if the cache is empty, then before each expiry. */

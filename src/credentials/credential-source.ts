@@ -13,6 +13,8 @@ export interface CredentialSource {
   readonly settings: CredentialSettings;
   /** Usable credentials, or the error explaining why there are none. */
   get(): Promise<Credentials>;
+  /** The same on a cache hit, synchronously; undefined when `get()` would have to wait or fail. */
+  cached(): Credentials | undefined;
   /** Opens the signer now (prompting on the terminal if a secret says `prompt`). */
   open(): Promise<void>;
   /** Starts proactive refreshing. */
@@ -84,6 +86,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     name,
     settings,
     get: () => cache.get(),
+    cached: () => cache.cached(),
     open: () => holder.open(),
     start: () => {
       if (!closed) cache.start();

@@ -12,7 +12,7 @@ import { isLoopbackAddress } from "./loopback.js";
 import { createRequestGuard } from "./request-guard.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
-export type RoleLookup = (role: string) => { get(): Promise<Credentials> } | undefined;
+export type RoleLookup = (role: string) => { get(): Promise<Credentials>; cached?(): Credentials | undefined } | undefined;
 
 interface CredentialServerOptions {
   readonly roles: RoleLookup;
@@ -60,20 +60,25 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     allowPlainHttp: options.allowPlainHttp ?? false,
   });
   const tokens = new ImdsTokenStore();
+  // Synchronous on a cache hit: a promise per request costs serve a tenth of its throughput.
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, "internal error\n");
-      else res.destroy(error as Error);
-    });
+    try {
+      handle(req, res)?.catch((error: unknown) => failed(res, error));
+    } catch (error) {
+      failed(res, error);
+    }
   };
   const tls = options.tls ? await startTlsServer(options.tls, listener, options.log ?? (() => {}), options.tls.reloadIntervalMs) : undefined;
   const server: Server | HttpsServer = tls?.server ?? createServer(listener);
 
   let refusalOf: ReturnType<typeof createRequestGuard> | undefined;
-  // The IMDS document of the credentials served last, for the second it was made in (LastUpdated is in seconds).
-  let lastDocument: { credentials: Credentials; second: number; body: string } | undefined;
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0]!;
+  // The IMDS response of the credentials served last, for the second it was made in (LastUpdated is in seconds).
+  let imdsDocument: { credentials: Credentials; second: number; response: JsonResponse } | undefined;
+  const ecsDocuments = new WeakMap<Credentials, JsonResponse>();
+  function handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
+    const url = req.url ?? "/";
+    const query = url.indexOf("?");
+    const path = query < 0 ? url : url.slice(0, query);
     const refusal = refusalOf!(req.headers);
     if (refusal) {
       if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), JSON_CONTENT);
@@ -96,7 +101,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     send(res, 200, tokens.issue(ttl), { [TTL_HEADER]: ttlText ?? String(ttl) });
   }
 
-  async function imdsCredentials(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  function imdsCredentials(req: IncomingMessage, res: ServerResponse, path: string): void | Promise<void> {
     if (!isLoopbackAddress(req.socket.remoteAddress)) return send(res, 403, "forbidden\n");
     if (req.method !== "GET") return send(res, 405, "");
     const header = req.headers["x-aws-ec2-metadata-token"];
@@ -110,21 +115,30 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     }
     const source = role.includes("/") ? undefined : options.roles(role);
     if (!source) return send(res, 404, `role ${JSON.stringify(role)} is not served here\n`);
-    let credentials: Credentials;
-    try {
-      credentials = await source.get();
-    } catch (error) {
-      return send(res, 503, `credentials for ${role} are unavailable: ${oneLine(error)}\n`);
-    }
-    const at = new Date();
-    const second = Math.floor(at.getTime() / 1000);
-    if (lastDocument?.credentials !== credentials || lastDocument.second !== second) {
-      lastDocument = { credentials, second, body: imdsCredentialsBody(credentials, at) };
-    }
-    send(res, 200, lastDocument.body, JSON_CONTENT);
+    const hit = source.cached?.();
+    if (hit) return sendImdsDocument(res, hit);
+    return source.get().then(
+      (credentials) => sendImdsDocument(res, credentials),
+      (error: unknown) => send(res, 503, `credentials for ${role} are unavailable: ${oneLine(error)}\n`),
+    );
   }
 
-  async function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumerLookup): Promise<void> {
+  function sendImdsDocument(res: ServerResponse, credentials: Credentials): void {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (imdsDocument?.credentials !== credentials || imdsDocument.second !== second) {
+      imdsDocument = { credentials, second, response: jsonResponse(imdsCredentialsBody(credentials, new Date(now))) };
+    }
+    res.writeHead(200, imdsDocument.response.headers).end(imdsDocument.response.body);
+  }
+
+  function sendEcsDocument(res: ServerResponse, credentials: Credentials): void {
+    let response = ecsDocuments.get(credentials);
+    if (!response) ecsDocuments.set(credentials, (response = jsonResponse(ecsCredentialsBody(credentials))));
+    res.writeHead(200, response.headers).end(response.body);
+  }
+
+  function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumerLookup): void | Promise<void> {
     const json = JSON_CONTENT;
     if (req.method !== "GET") return send(res, 405, ecsErrorBody("MethodNotAllowed", "use GET"), json);
     if ((req.url ?? "").includes("?")) {
@@ -137,14 +151,15 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     if (!consumer) return send(res, 403, ecsErrorBody("InvalidToken", "the Authorization token is not valid"), json);
     const source = options.roles(consumer.role);
     if (!source) return send(res, 500, ecsErrorBody("RoleNotConfigured", `role ${consumer.role} is no longer configured`), json);
-    let credentials: Credentials;
-    try {
-      credentials = await source.get();
-    } catch (error) {
-      const code = isAgentError(error) ? error.code : "INTERNAL";
-      return send(res, 500, ecsErrorBody(code, `credentials for ${consumer.role} are unavailable: ${oneLine(error)}`), json);
-    }
-    send(res, 200, ecsCredentialsBody(credentials), json);
+    const hit = source.cached?.();
+    if (hit) return sendEcsDocument(res, hit);
+    return source.get().then(
+      (credentials) => sendEcsDocument(res, credentials),
+      (error: unknown) => {
+        const code = isAgentError(error) ? error.code : "INTERNAL";
+        send(res, 500, ecsErrorBody(code, `credentials for ${consumer.role} are unavailable: ${oneLine(error)}`), json);
+      },
+    );
   }
 
   try {
@@ -208,6 +223,22 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
     "content-length": Buffer.byteLength(body),
   });
   res.end(body);
+}
+
+function failed(res: ServerResponse, error: unknown): void {
+  if (!res.headersSent) send(res, 500, "internal error\n");
+  else res.destroy(error as Error);
+}
+
+/** A 200 JSON document made once per credentials (and second, for IMDS) and sent as is until they change. */
+interface JsonResponse {
+  readonly body: Buffer;
+  readonly headers: string[];
+}
+
+function jsonResponse(text: string): JsonResponse {
+  const body = Buffer.from(text);
+  return { body, headers: ["content-type", "application/json", "cache-control", "no-store", "content-length", String(body.length)] };
 }
 
 function oneLine(error: unknown): string {
