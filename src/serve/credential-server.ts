@@ -117,10 +117,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     if (!source) return send(res, 404, `role ${JSON.stringify(role)} is not served here\n`);
     const hit = source.cached?.();
     if (hit) return sendImdsDocument(res, hit);
-    return source.get().then(
-      (credentials) => sendImdsDocument(res, credentials),
-      (error: unknown) => send(res, 503, `credentials for ${role} are unavailable: ${oneLine(error)}\n`),
-    );
+    return source.get().then((c) => sendImdsDocument(res, c), (error: unknown) => send(res, 503, `credentials for ${role} are unavailable: ${oneLine(error)}\n`));
   }
 
   function sendImdsDocument(res: ServerResponse, credentials: Credentials): void {
@@ -153,13 +150,9 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     if (!source) return send(res, 500, ecsErrorBody("RoleNotConfigured", `role ${consumer.role} is no longer configured`), json);
     const hit = source.cached?.();
     if (hit) return sendEcsDocument(res, hit);
-    return source.get().then(
-      (credentials) => sendEcsDocument(res, credentials),
-      (error: unknown) => {
-        const code = isAgentError(error) ? error.code : "INTERNAL";
-        send(res, 500, ecsErrorBody(code, `credentials for ${consumer.role} are unavailable: ${oneLine(error)}`), json);
-      },
-    );
+    const unavailable = (error: unknown) =>
+      send(res, 500, ecsErrorBody(isAgentError(error) ? error.code : "INTERNAL", `credentials for ${consumer.role} are unavailable: ${oneLine(error)}`), json);
+    return source.get().then((c) => sendEcsDocument(res, c), unavailable);
   }
 
   try {
@@ -230,14 +223,8 @@ function failed(res: ServerResponse, error: unknown): void {
   else res.destroy(error as Error);
 }
 
-/**
- * A 200 JSON document made once per credentials (and second, for IMDS) and sent as is until they change. The body
- * stays a string: node:http then sends it with the headers in one write(), where a Buffer costs a writev().
- */
-interface JsonResponse {
-  readonly body: string;
-  readonly headers: string[];
-}
+/** A 200 JSON document made once per credentials (and second, for IMDS), sent as is until they change. */
+type JsonResponse = { readonly body: string; readonly headers: string[] }; // a string body goes out in one chunk with the headers, a Buffer in two
 
 function jsonResponse(body: string): JsonResponse {
   return { body, headers: ["content-type", "application/json", "cache-control", "no-store", "content-length", String(Buffer.byteLength(body))] };

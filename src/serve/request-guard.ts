@@ -23,14 +23,8 @@ interface ListeningAddress {
  * 2. No browser-only header: `Origin`, `Sec-Fetch-Site`, `Sec-Fetch-Dest` or `Sec-Fetch-User` (browsers send
  *    them, pages cannot remove them, SDKs never send them). `Sec-Fetch-Mode` alone is let through: Node's own
  *    fetch() (undici) sends it.
- */
-export function requestRefusal(headers: IncomingHttpHeaders, listening: ListeningAddress): string | undefined {
-  return createRequestGuard(listening)(headers);
-}
-
-/**
- * {@link requestRefusal} for one server, remembering the last `Host` value it accepted: a client sends the same
- * one on every request, and parsing it each time costs serve's throughput a few percent.
+ *
+ * The guard remembers the last `Host` value it accepted: a client sends the same one on every request.
  */
 export function createRequestGuard(listening: ListeningAddress): (headers: IncomingHttpHeaders) => string | undefined {
   let accepted: string | undefined;

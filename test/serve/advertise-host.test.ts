@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { advertisedHost, urlHost } from "../../src/serve/advertise-host.js";
-import { requestRefusal } from "../../src/serve/request-guard.js";
+import { createRequestGuard } from "../../src/serve/request-guard.js";
 
 describe("the host serve advertises to consumers", () => {
   it("is --advertise-host, else the bind address, else $POD_IP for a wildcard bind", () => {
@@ -31,11 +31,11 @@ describe("the host serve advertises to consumers", () => {
 
   it("is accepted in Host (the name the operator advertised), other names still are not", () => {
     const listening = { host: "10.42.0.7", port: 9912, advertisedHost: "agent.roles-anywhere.svc" };
-    expect(requestRefusal({ host: "agent.roles-anywhere.svc:9912" }, listening)).toBeUndefined();
-    expect(requestRefusal({ host: "AGENT.roles-anywhere.svc:9912" }, listening)).toBeUndefined();
-    expect(requestRefusal({ host: "10.42.0.7:9912" }, listening)).toBeUndefined();
-    expect(requestRefusal({ host: "agent.roles-anywhere.svc:9911" }, listening)).toMatch(/does not name/);
-    expect(requestRefusal({ host: "rebind.attacker.example:9912" }, listening)).toMatch(/does not name/);
-    expect(requestRefusal({ host: "agent.roles-anywhere.svc.cluster.local:9912" }, listening)).toMatch(/does not name/);
+    expect(createRequestGuard(listening)({ host: "agent.roles-anywhere.svc:9912" })).toBeUndefined();
+    expect(createRequestGuard(listening)({ host: "AGENT.roles-anywhere.svc:9912" })).toBeUndefined();
+    expect(createRequestGuard(listening)({ host: "10.42.0.7:9912" })).toBeUndefined();
+    expect(createRequestGuard(listening)({ host: "agent.roles-anywhere.svc:9911" })).toMatch(/does not name/);
+    expect(createRequestGuard(listening)({ host: "rebind.attacker.example:9912" })).toMatch(/does not name/);
+    expect(createRequestGuard(listening)({ host: "agent.roles-anywhere.svc.cluster.local:9912" })).toMatch(/does not name/);
   });
 });

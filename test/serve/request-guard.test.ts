@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { createRequestGuard, parseHostHeader, requestRefusal } from "../../src/serve/request-guard.js";
+import type { IncomingHttpHeaders } from "node:http";
+import { createRequestGuard, parseHostHeader } from "../../src/serve/request-guard.js";
+
+const requestRefusal = (headers: IncomingHttpHeaders, listening: { host: string; port: number; advertisedHost?: string }) => createRequestGuard(listening)(headers);
 
 const on = (host: string, port = 9911) => ({ host, port });
 
