@@ -77,8 +77,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   const ecsDocuments = new WeakMap<Credentials, JsonResponse>();
   function handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const url = req.url ?? "/";
-    const query = url.indexOf("?");
-    const path = query < 0 ? url : url.slice(0, query);
+    const path = url.includes("?") ? url.slice(0, url.indexOf("?")) : url;
     const refusal = refusalOf!(req.headers);
     if (refusal) {
       if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), JSON_CONTENT);
@@ -218,10 +217,7 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
-function failed(res: ServerResponse, error: unknown): void {
-  if (!res.headersSent) send(res, 500, "internal error\n");
-  else res.destroy(error as Error);
-}
+const failed = (res: ServerResponse, error: unknown) => void (res.headersSent ? res.destroy(error as Error) : send(res, 500, "internal error\n"));
 
 /** A 200 JSON document made once per credentials (and second, for IMDS), sent as is until they change. */
 type JsonResponse = { readonly body: string; readonly headers: string[] }; // a string body goes out in one chunk with the headers, a Buffer in two
