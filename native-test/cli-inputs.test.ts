@@ -3,7 +3,7 @@
  * and `env:NAME` (CI systems hold certificates and keys as secrets, not files). The shipped CLI (dist/cli.js) runs
  * credential-process against the verifying local endpoint; no message ever carries the value.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +20,7 @@ const ARNS = [
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, CI: "true", NODE_EXTRA_CA_CERTS: "", AWS_CA_BUNDLE: "", XDG_RUNTIME_DIR: "/nonexistent" };
 
 /** The CLI with `stdin` piped in (or an empty, closed standard input). */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, stdin = ""): Promise<CliRun> {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, stdin: string | Buffer = ""): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [DIST_CLI, ...args], { env: { ...baseEnv, ...env }, encoding: "utf8", timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : -1) : 0;
@@ -74,6 +74,13 @@ describe("certificate, key and intermediates as values", () => {
     expectCredentials(await cli(["credential-process", "--certificate", "-", "--private-key", "env:RAA_KEY", "--intermediates", chainFile, ...session()], { RAA_KEY: keyPem }, leaf.certPem));
     expectCredentials(await cli(["credential-process", "--certificate", leaf.certPath, "--private-key", "-", "--intermediates", chainFile, ...session()], {}, keyPem));
     expectCredentials(await cli(["credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath, "--intermediates", "-", ...session()], {}, inter.certPem));
+  });
+
+  // The file-key bundle hands PKCS#12 (and hardware keys) to the full CLI; standard input must reach that run unread.
+  it("reads a PKCS#12 file from standard input", async () => {
+    const p12 = join(dir, "leaf.p12");
+    execFileSync("openssl", ["pkcs12", "-export", "-in", leaf.certPath, "-inkey", leaf.keyPath, "-certfile", inter.certPath, "-out", p12, "-passout", "pass:inputs"]);
+    expectCredentials(await cli(["credential-process", "--certificate", "-", "--pkcs8-password-env", "RAA_P12_PASSWORD", ...session()], { RAA_P12_PASSWORD: "inputs" }, readFileSync(p12)));
   });
 
   it("reads a combined PEM (key, certificate, chain) once from standard input when --private-key is absent", async () => {

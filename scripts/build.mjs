@@ -92,6 +92,8 @@ const leftOut = {
       (/[\\/]src[\\/]cli[\\/]commands[\\/]index\.ts$/.test(importer) && path !== "./credential-process.js") ||
       (/[\\/]src[\\/]cli[\\/]main\.ts$/.test(importer) && (path === "./help.js" || path === "./completion.js")) ||
       (/[\\/]src[\\/]signers[\\/]factory\.ts$/.test(importer) && /^\.\/(pkcs11|tpm)\//.test(path)) ||
+      // Standard input can be read only once: a command line that reads it runs in the full CLI from the start.
+      (/[\\/]src[\\/]io[\\/]input-file\.ts$/.test(importer) && path === "./read-stdin.js") ||
       /^(@peculiar\/|asn1js$|graphene-pk11|pkcs11js$|yargs)/.test(path);
     b.onResolve({ filter: /.*/ }, ({ path, importer }) => (other(path, importer) ? { path: LEFT_OUT } : undefined));
   },

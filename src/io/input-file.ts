@@ -1,4 +1,4 @@
-import { readFile, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { readOpenedFile } from "./read-opened-file.js";
 import { InputError } from "../errors.js";
 import { ownValue } from "../own-value.js";
@@ -45,7 +45,8 @@ export interface InputBytes {
  */
 export async function readInputFile(path: string, what: string): Promise<InputBytes> {
   if (path.startsWith("env:")) return { bytes: fromEnvironment(path.slice(4), what), stamp: READ_ONCE };
-  if (path === STDIN_INPUT) return { bytes: await fromStdin(what), stamp: READ_ONCE };
+  // Its own module: the file-key bundle leaves it out, so the full CLI it hands over to still finds stdin unread.
+  if (path === STDIN_INPUT) return { bytes: await (await import("./read-stdin.js")).readStdin(what), stamp: READ_ONCE };
   refusePemText(path, what);
   try {
     const { bytes, stats } = await readOpenedFile(path);
@@ -78,21 +79,6 @@ function fromEnvironment(name: string, what: string): Buffer {
     });
   }
   return Buffer.from(value, "utf8");
-}
-
-async function fromStdin(what: string): Promise<Buffer> {
-  // node:tty only on this path (not process.stdin, which would set up a stream): the cold path never loads it.
-  if ((await import("node:tty")).isatty(0)) {
-    throw new InputError("INPUT_MISSING", `${what}: - means standard input, which is a terminal`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
-  }
-  let bytes: Buffer;
-  try {
-    bytes = await new Promise<Buffer>((resolve, reject) => readFile(0, (error, data) => (error ? reject(error) : resolve(data))));
-  } catch (cause) {
-    throw new InputError("FILE_UNREADABLE", `${what}: standard input cannot be read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
-  }
-  if (bytes.length === 0) throw new InputError("INPUT_MISSING", `${what}: standard input is empty`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
-  return bytes;
 }
 
 /**

@@ -1,0 +1,18 @@
+import { readFile } from "node:fs";
+import { InputError } from "../errors.js";
+
+/** All of standard input (`-` as a certificate, key or chain), refused when it is a terminal or empty. */
+export async function readStdin(what: string): Promise<Buffer> {
+  // node:tty only on this path (not process.stdin, which would set up a stream): the cold path never loads it.
+  if ((await import("node:tty")).isatty(0)) {
+    throw new InputError("INPUT_MISSING", `${what}: - means standard input, which is a terminal`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await new Promise<Buffer>((resolve, reject) => readFile(0, (error, data) => (error ? reject(error) : resolve(data))));
+  } catch (cause) {
+    throw new InputError("FILE_UNREADABLE", `${what}: standard input cannot be read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+  }
+  if (bytes.length === 0) throw new InputError("INPUT_MISSING", `${what}: standard input is empty`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
+  return bytes;
+}
