@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { createServer as createHttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -75,6 +77,33 @@ describe("dist/ start-up", () => {
     expect(wrong.code).toBe(4);
     expect(wrong.stdout).toBe("");
     expect(wrong.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("writes --debug lines as they happen, not when the command ends (an endpoint that answers 503 to every attempt)", async () => {
+    let requests = 0;
+    const silent = createHttpServer((_request, response) => {
+      requests++;
+      response.writeHead(503, { "content-type": "application/json" }).end("{}");
+    });
+    silent.listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const port = (silent.address() as AddressInfo).port;
+    const flags = Object.entries(ARNS).flatMap(([name, value]) => [`--${name}`, value]);
+    const child = spawn(process.execPath, [join(DIST, "cli.js"), "credential-process", "--debug", "--no-agent", "--certificate", leafFiles.certPath,
+      "--private-key", leafFiles.keyPath, "--endpoint", `http://127.0.0.1:${port}`, ...flags], { stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      let seen = "";
+      for await (const line of createInterface({ input: child.stderr! })) {
+        seen = line;
+        if (/^debug: attempt 1\//.test(line)) break;
+      }
+      expect(seen).toMatch(/^debug: attempt 1\//);
+      // The line came with the first attempt, not when the run gave up after all of them.
+      expect(requests).toBeLessThanOrEqual(1);
+    } finally {
+      child.kill("SIGKILL");
+      silent.close();
+    }
   });
 
   it("makes a code cache of its own for V8 flags the shipped one was not made with, after the first run, and uses it", async () => {

@@ -40,7 +40,10 @@ async function run(): Promise<void> {
   runBundle(__dirname, CLI_BUNDLE_FILE, { exports, require, module });
 }
 
-/** A `pkcs11:` URI or a TPM `handle:` (as an argument or a flag's `=value`), or help: for the full CLI at once. */
+/**
+ * A `pkcs11:` URI or a TPM `handle:` (as an argument or a flag's `=value`), help, or `--debug` (the bundle holds
+ * its output until the run ends; debug lines must come as they happen): for the full CLI at once.
+ */
 function namesHardwareOrHelp(arg: string): boolean {
-  return /^(-{1,2}[\w-]+=)?(pkcs11:|handle:)/.test(arg) || arg === "-h" || arg === "--help";
+  return /^(-{1,2}[\w-]+=)?(pkcs11:|handle:)/.test(arg) || arg === "-h" || arg === "--help" || /^--debug(=|$)/.test(arg);
 }
