@@ -4,7 +4,8 @@
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { decode, encode, struct, tpm2b, TpmWireError, u32, type Codec } from "../wire/codec.js";
+import { decode, encode, struct, TpmWireError, u32, type Codec } from "../wire/codec.js";
+import { PolicyAuthValue, PolicyCommandCode, PolicyLocality, PolicyPassword, PolicyPCR } from "../wire/commands.js";
 import { hashInfo, hex32, isTpmHashAlg, TPM_CC } from "../wire/constants.js";
 import { TPML_PCR_SELECTION, type TpmsPcrSelection } from "../wire/structures.js";
 
@@ -15,15 +16,14 @@ export type PolicyStatement =
   | { readonly command: "PolicyCommandCode"; readonly code: number }
   | { readonly command: "PolicyLocality"; readonly locality: number };
 
-const UNSUPPORTED: Readonly<Record<number, string>> = {
-  [TPM_CC.PolicySecret]: "TPM2_PolicySecret",
-  [TPM_CC.PolicyAuthorize]: "TPM2_PolicyAuthorize",
-  [TPM_CC.PolicyOR]: "TPM2_PolicyOR",
-  [TPM_CC.PolicyCounterTimer]: "TPM2_PolicyCounterTimer",
-};
+/** The commands a statement names; a statement's body is its command's parameters (PolicyPCR aside, below). */
+export const POLICY_COMMANDS = { PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality };
+type PolicyCommand = keyof typeof POLICY_COMMANDS;
+
+const UNSUPPORTED = ["PolicySecret", "PolicyAuthorize", "PolicyOR", "PolicyCounterTimer"] as const;
 
 const rest: Codec<Buffer> = { write: (w, v) => void w.bytes(v), read: (r) => r.bytes(r.remaining) };
-const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), struct({ pcrDigest: tpm2b, pcrs: TPML_PCR_SELECTION })];
+const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), PolicyPCR.params];
 
 /**
  * Decodes one `TPMPolicy` entry. PolicyPCR is stored as TPML_PCR_SELECTION ‖ raw pcrDigest (the order of
@@ -31,35 +31,26 @@ const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), stru
  * accepted too.
  */
 export function decodePolicyStatement(commandCode: number, body: Buffer, digestSize: number, what: string): PolicyStatement {
-  const fail = (detail: string) => new InputError("TPM_KEY_INVALID", `${what}: invalid ${detail} in the key's policy`);
-  switch (commandCode) {
-    case TPM_CC.PolicyAuthValue:
-      return { command: "PolicyAuthValue" };
-    case TPM_CC.PolicyPassword:
-      return { command: "PolicyPassword" };
-    case TPM_CC.PolicyCommandCode:
-      if (body.length !== 4) throw fail("PolicyCommandCode statement");
-      return { command: "PolicyCommandCode", code: body.readUInt32BE(0) };
-    case TPM_CC.PolicyLocality:
-      if (body.length !== 1) throw fail("PolicyLocality statement");
-      return { command: "PolicyLocality", locality: body[0]! };
-    case TPM_CC.PolicyPCR:
-      for (const layout of PCR_LAYOUTS) {
-        try {
-          const { pcrs, pcrDigest } = decode(layout, body, "PolicyPCR");
-          if (pcrDigest.length === digestSize) return { command: "PolicyPCR", pcrs, pcrDigest };
-        } catch (e) {
-          if (!(e instanceof TpmWireError)) throw e;
-        }
-      }
-      throw fail("PolicyPCR statement");
-    default: {
-      const name = UNSUPPORTED[commandCode] ?? `command ${hex32(commandCode)}`;
-      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key's policy uses ${name}, which this agent cannot satisfy`, {
-        hint: "supported policy statements: PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality",
-      });
+  const command = (Object.keys(POLICY_COMMANDS) as PolicyCommand[]).find((name) => TPM_CC[name] === commandCode);
+  if (!command) {
+    const unsupported = UNSUPPORTED.find((name) => TPM_CC[name] === commandCode);
+    const name = unsupported ? `TPM2_${unsupported}` : `command ${hex32(commandCode)}`;
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key's policy uses ${name}, which this agent cannot satisfy`, {
+      hint: "supported policy statements: PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality",
+    });
+  }
+  // These have no parameters: a body, which no producer writes, is ignored.
+  if (command === "PolicyAuthValue" || command === "PolicyPassword") return { command };
+  for (const layout of command === "PolicyPCR" ? PCR_LAYOUTS : [POLICY_COMMANDS[command].params]) {
+    try {
+      const fields = decode<Record<string, unknown>>(layout, body, command);
+      const statement = { command, ...fields } as PolicyStatement;
+      if (statement.command !== "PolicyPCR" || statement.pcrDigest.length === digestSize) return statement;
+    } catch (e) {
+      if (!(e instanceof TpmWireError)) throw e;
     }
   }
+  throw new InputError("TPM_KEY_INVALID", `${what}: invalid ${command} statement in the key's policy`);
 }
 
 /** Whether the statements authorize with the key's password (PolicyAuthValue or PolicyPassword). */
@@ -72,18 +63,8 @@ export function policyUsesPassword(statements: readonly PolicyStatement[]): bool
  * TPML_PCR_SELECTION ‖ pcrDigest, openssl_tpm2_engine's layout). The policy digest extends with the same bytes.
  */
 export function encodePolicyStatement(s: PolicyStatement): { readonly code: number; readonly body: Buffer } {
-  switch (s.command) {
-    case "PolicyPCR":
-      return { code: TPM_CC.PolicyPCR, body: encode(PCR_LAYOUTS[0]!, s) };
-    case "PolicyAuthValue":
-      return { code: TPM_CC.PolicyAuthValue, body: Buffer.alloc(0) };
-    case "PolicyPassword":
-      return { code: TPM_CC.PolicyPassword, body: Buffer.alloc(0) };
-    case "PolicyCommandCode":
-      return { code: TPM_CC.PolicyCommandCode, body: encode(u32, s.code) };
-    case "PolicyLocality":
-      return { code: TPM_CC.PolicyLocality, body: Buffer.from([s.locality]) };
-  }
+  const layout = s.command === "PolicyPCR" ? PCR_LAYOUTS[0]! : POLICY_COMMANDS[s.command].params;
+  return { code: TPM_CC[s.command], body: encode(layout as Codec<unknown>, s) };
 }
 
 /** The policy digest the statements produce, starting from zeros (what the key's authPolicy must equal). */

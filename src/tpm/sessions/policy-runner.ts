@@ -1,7 +1,7 @@
 import { permanentEntity, type Tpm } from "../client/tpm.js";
 import { explainTpmError } from "../client/explain-error.js";
-import { describePcrSelection, type PolicyStatement } from "../keys/policy.js";
-import { PolicyAuthValue, PolicyCommandCode, PolicyLocality, PolicyPassword, PolicyPCR, PolicyRestart } from "../wire/commands.js";
+import { describePcrSelection, POLICY_COMMANDS, type PolicyStatement } from "../keys/policy.js";
+import { PolicyRestart, type AnyCommand } from "../wire/commands.js";
 import { hex32 } from "../wire/constants.js";
 import type { AuthSession } from "./auth-session.js";
 
@@ -15,25 +15,9 @@ export async function runPolicy(tpm: Tpm, session: AuthSession, statements: read
   await tpm.execute(PolicyRestart, { sessionHandle: policySession }, {});
   session.policyMode = "none";
   for (const s of statements) {
+    const command = s.command === "PolicyPassword" && session.salted ? "PolicyAuthValue" : s.command;
     try {
-      switch (s.command) {
-        case "PolicyPCR":
-          await tpm.execute(PolicyPCR, { policySession }, { pcrDigest: s.pcrDigest, pcrs: s.pcrs });
-          break;
-        case "PolicyAuthValue":
-        case "PolicyPassword": {
-          const password = s.command === "PolicyPassword" && !session.salted;
-          await tpm.execute(password ? PolicyPassword : PolicyAuthValue, { policySession }, {});
-          session.policyMode = password ? "password" : "authValue";
-          break;
-        }
-        case "PolicyCommandCode":
-          await tpm.execute(PolicyCommandCode, { policySession }, { code: s.code });
-          break;
-        case "PolicyLocality":
-          await tpm.execute(PolicyLocality, { policySession }, { locality: s.locality });
-          break;
-      }
+      await tpm.execute(POLICY_COMMANDS[command] as AnyCommand, { policySession }, s);
     } catch (e) {
       const statement =
         s.command === "PolicyPCR"
@@ -43,5 +27,7 @@ export async function runPolicy(tpm: Tpm, session: AuthSession, statements: read
             : s.command;
       throw explainTpmError(e, { kind: "policy", statement }, what);
     }
+    if (command === "PolicyAuthValue") session.policyMode = "authValue";
+    if (command === "PolicyPassword") session.policyMode = "password";
   }
 }
