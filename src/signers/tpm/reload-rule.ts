@@ -18,8 +18,8 @@ export function reloadReason(error: unknown, authorizationProven: boolean): stri
   }
   if (!(error instanceof TpmResponseError)) return undefined;
   const rc = error.rc;
-  if (rc >= RC.REFERENCE_H0 && rc <= RC.REFERENCE_H6) return "the TPM no longer holds the loaded key (was it restarted?)";
-  if (rc >= RC.REFERENCE_S0 && rc <= RC.REFERENCE_S6) return "the TPM no longer holds the key's session (was it restarted?)";
+  if (rc >= RC.REFERENCE_H0 && rc <= RC.REFERENCE_H0 + 6) return "the TPM no longer holds the loaded key (was it restarted?)";
+  if (rc >= RC.REFERENCE_S0 && rc <= RC.REFERENCE_S0 + 6) return "the TPM no longer holds the key's session (was it restarted?)";
   // A handle-area error on a transient or session handle: TPM_RC_HANDLE or TPM_RC_VALUE (resource managers).
   if ((error.is(RC.HANDLE) || error.is(RC.VALUE)) && error.decoded.handle !== undefined) return "the TPM no longer holds the loaded key";
   return undefined;
