@@ -1,5 +1,5 @@
 /** Turns TPM response codes into errors a user can act on (which password, lockout counters, policy, parent, memory). */
-import { AuthError, DeviceError, InputError, type AgentError } from "../../errors.js";
+import { AuthError, DeviceError, InputError, type AgentError, type ErrorCode } from "../../errors.js";
 import type { Tpm } from "./tpm.js";
 import { GetCapability } from "../wire/commands.js";
 import { TpmResponseError } from "./tpm-error.js";
@@ -67,93 +67,66 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
   if (!(e instanceof TpmResponseError)) return e;
   const raw = `(${e.decoded.name}, rc 0x${e.rc.toString(16)})`;
   if (e.rc === RC.LOCKOUT) return lockoutError(lockout, e);
-
+  const fail = (type: typeof AgentError, code: ErrorCode, message: string, hint?: string) => new type(code, message, { cause: e, hint });
   const authFailed = e.is(RC.AUTH_FAIL) || e.is(RC.BAD_AUTH);
-  const counted = e.is(RC.AUTH_FAIL);
-  const countedText = counted ? lockoutSentence(lockout) : " (the object is exempt from lockout, the attempt was not counted)";
-  const result = ((): AgentError | undefined => {
-    switch (op.kind) {
-      case "create-primary":
-        if (authFailed) {
-          const name = Object.entries(TPM_RH).find(([, h]) => h === op.hierarchy)?.[0].toLowerCase() ?? hex32(op.hierarchy);
-          return new AuthError("TPM_AUTH_FAILED", `wrong password for the TPM ${name} hierarchy ${raw}`, {
-            cause: e,
-            hint: "give the hierarchy password with --tpm-parent-password; it is not retried",
-          });
-        }
-        return undefined;
-      case "read-public":
-        if (e.is(RC.HANDLE) || e.is(RC.VALUE)) {
-          return new InputError("TPM_KEY_INVALID", `${what}: there is no persistent TPM object at ${hex32(op.handle)}${op.role === "parent" ? " (the key's parent)" : ""}`, {
-            cause: e,
-            hint: "list persistent handles with `tpm2_getcap handles-persistent`",
-          });
-        }
-        return undefined;
-      case "load":
-        if (authFailed) {
-          return new AuthError("TPM_AUTH_FAILED", `wrong password for the TPM parent key ${hex32(op.parent)}${countedText} ${raw}`, {
-            cause: e,
-            hint: "give it with --tpm-parent-password; it is not retried",
-          });
-        }
-        if (e.is(RC.INTEGRITY) || e.is(RC.BINDING)) {
-          return new InputError("TPM_KEY_INVALID", `${what}: the TPM cannot load this key: it was made on another TPM, under another parent, or the file is damaged ${raw}`, {
-            cause: e,
-          });
-        }
-        if (e.is(RC.HANDLE) || e.is(RC.VALUE)) {
-          return new InputError("TPM_KEY_INVALID", `${what}: the key's parent ${hex32(op.parent)} does not exist on this TPM ${raw}`, { cause: e });
-        }
-        return undefined;
-      case "policy":
-        // TPM_RC_VALUE on a parameter is a PCR mismatch; on the session handle it means the session is gone.
-        if ((e.is(RC.VALUE) && e.decoded.handle === undefined) || e.rc === RC.PCR_CHANGED || e.is(RC.POLICY_FAIL)) {
-          return new AuthError("TPM_POLICY_FAILED", `${what}: the TPM refused the key's policy: ${op.statement} does not hold any more ${raw}`, {
-            cause: e,
-            hint: "the key is bound to PCR values that have changed (e.g. after a firmware or boot-chain update); re-create the key for the new state",
-          });
-        }
-        return undefined;
-      case "sign":
-        if (authFailed) {
-          return new AuthError("TPM_AUTH_FAILED", `wrong TPM key password${countedText} ${raw}`, {
-            cause: e,
-            hint: op.keyHasEmptyAuthFlag
-              ? "the key file says the key has no password; if it has one, give it with --tpm-key-password (tpm2_encodeobject before tpm2-tools 5.7 wrote that flag inverted)"
-              : "wrong passwords are never retried; check --tpm-key-password / its file or variable",
-          });
-        }
-        if (e.rc === RC.AUTH_UNAVAILABLE) {
-          return new InputError("TPM_KEY_INVALID", `${what}: the key can only be used with a policy session, but no policy for it is known ${raw}`, {
-            cause: e,
-            hint: "use the key's TSS2 file with its policy instead of the handle",
-          });
-        }
-        if (e.is(RC.POLICY_FAIL)) {
-          return new AuthError("TPM_POLICY_FAILED", `${what}: the key's policy in the file does not match the key's authPolicy ${raw}`, { cause: e });
-        }
-        if (e.is(RC.KEY) || e.is(RC.ATTRIBUTES)) {
-          return new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this TPM key cannot sign (restricted or not a signing key) ${raw}`, { cause: e });
-        }
-        if (e.is(RC.TICKET)) {
-          return new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: restricted TPM signing keys (attestation keys) are not supported ${raw}`, { cause: e });
-        }
-        return undefined;
+  const missing = e.is(RC.HANDLE) || e.is(RC.VALUE);
+  const counted = e.is(RC.AUTH_FAIL) ? lockoutSentence(lockout) : " (the object is exempt from lockout, the attempt was not counted)";
+  if (op.kind === "create-primary" && authFailed) {
+    const name = Object.entries(TPM_RH).find(([, h]) => h === op.hierarchy)?.[0].toLowerCase() ?? hex32(op.hierarchy);
+    const hint = "give the hierarchy password with --tpm-parent-password; it is not retried";
+    return fail(AuthError, "TPM_AUTH_FAILED", `wrong password for the TPM ${name} hierarchy ${raw}`, hint);
+  }
+  if (op.kind === "read-public" && missing) {
+    const message = `${what}: there is no persistent TPM object at ${hex32(op.handle)}${op.role === "parent" ? " (the key's parent)" : ""}`;
+    return fail(InputError, "TPM_KEY_INVALID", message, "list persistent handles with `tpm2_getcap handles-persistent`");
+  }
+  if (op.kind === "load") {
+    const parent = hex32(op.parent);
+    if (authFailed) {
+      const hint = "give it with --tpm-parent-password; it is not retried";
+      return fail(AuthError, "TPM_AUTH_FAILED", `wrong password for the TPM parent key ${parent}${counted} ${raw}`, hint);
     }
-  })();
-  if (result) return result;
+    if (e.is(RC.INTEGRITY) || e.is(RC.BINDING)) {
+      const message = `${what}: the TPM cannot load this key: it was made on another TPM, under another parent, or the file is damaged`;
+      return fail(InputError, "TPM_KEY_INVALID", `${message} ${raw}`);
+    }
+    if (missing) return fail(InputError, "TPM_KEY_INVALID", `${what}: the key's parent ${parent} does not exist on this TPM ${raw}`);
+  }
+  // TPM_RC_VALUE on a parameter is a PCR mismatch; on the session handle it means the session is gone.
+  const policyFailed = (e.is(RC.VALUE) && e.decoded.handle === undefined) || e.rc === RC.PCR_CHANGED || e.is(RC.POLICY_FAIL);
+  if (op.kind === "policy" && policyFailed) {
+    const message = `${what}: the TPM refused the key's policy: ${op.statement} does not hold any more ${raw}`;
+    const hint = "the key is bound to PCR values that have changed (e.g. after a firmware or boot-chain update); re-create the key for the new state";
+    return fail(AuthError, "TPM_POLICY_FAILED", message, hint);
+  }
+  if (op.kind === "sign") {
+    if (authFailed) {
+      const hint = op.keyHasEmptyAuthFlag
+        ? "the key file says the key has no password; if it has one, give it with --tpm-key-password (tpm2_encodeobject before tpm2-tools 5.7 wrote that flag inverted)"
+        : "wrong passwords are never retried; check --tpm-key-password / its file or variable";
+      return fail(AuthError, "TPM_AUTH_FAILED", `wrong TPM key password${counted} ${raw}`, hint);
+    }
+    if (e.rc === RC.AUTH_UNAVAILABLE) {
+      const message = `${what}: the key can only be used with a policy session, but no policy for it is known ${raw}`;
+      return fail(InputError, "TPM_KEY_INVALID", message, "use the key's TSS2 file with its policy instead of the handle");
+    }
+    if (e.is(RC.POLICY_FAIL)) {
+      return fail(AuthError, "TPM_POLICY_FAILED", `${what}: the key's policy in the file does not match the key's authPolicy ${raw}`);
+    }
+    if (e.is(RC.KEY) || e.is(RC.ATTRIBUTES) || e.is(RC.TICKET)) {
+      const why = e.is(RC.TICKET)
+        ? "restricted TPM signing keys (attestation keys) are not supported"
+        : "this TPM key cannot sign (restricted or not a signing key)";
+      return fail(InputError, "PRIVATE_KEY_UNSUPPORTED", `${what}: ${why} ${raw}`);
+    }
+  }
   if (e.rc === RC.OBJECT_MEMORY || e.rc === RC.SESSION_MEMORY) {
-    return new DeviceError("TPM_ERROR", `the TPM has no room for more loaded objects or sessions ${raw}`, {
-      cause: e,
-      hint: "use /dev/tpmrm0, or flush objects left by other tools (tpm2_flushcontext -t / -s)",
-    });
+    const hint = "use /dev/tpmrm0, or flush objects left by other tools (tpm2_flushcontext -t / -s)";
+    return fail(DeviceError, "TPM_ERROR", `the TPM has no room for more loaded objects or sessions ${raw}`, hint);
   }
   if (e.rc === RC.FAILURE) {
-    return new DeviceError("TPM_ERROR", `the TPM is in failure mode ${raw}`, {
-      cause: e,
-      hint: "a TPM simulator started without --flags not-need-init must first receive CMD_INIT (swtpm_ioctl -i)",
-    });
+    const hint = "a TPM simulator started without --flags not-need-init must first receive CMD_INIT (swtpm_ioctl -i)";
+    return fail(DeviceError, "TPM_ERROR", `the TPM is in failure mode ${raw}`, hint);
   }
   return e;
 }
