@@ -7,7 +7,7 @@ import { Secret } from "../src/secrets/secret.js";
 import { Tpm, permanentEntity } from "../src/tpm/client/tpm.js";
 import { TpmResponseError } from "../src/tpm/client/tpm-error.js";
 import { decodePublicArea, objectName } from "../src/tpm/keys/public-area.js";
-import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "../src/tpm/keys/srk-templates.js";
+import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "../src/tpm/keys/templates.js";
 import { PasswordSession } from "../src/tpm/sessions/password-session.js";
 import { startAuthSession } from "../src/tpm/sessions/start-session.js";
 import { SocketTransport } from "../src/tpm/transport/socket-transport.js";

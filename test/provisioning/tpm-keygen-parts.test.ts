@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parsePcrRequest, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
-import { signingKeyTemplate } from "../../src/tpm/keys/signing-key-template.js";
+import { signingKeyTemplate } from "../../src/tpm/keys/templates.js";
 import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-writer.js";
 import { parseKeySpec } from "../../src/provisioning/pkcs11/key-spec.js";
 import { computePolicyDigest, type PolicyStatement } from "../../src/tpm/keys/policy.js";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { Secret } from "../../src/secrets/secret.js";
 import { Tpm, permanentEntity } from "../../src/tpm/client/tpm.js";
-import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "../../src/tpm/keys/srk-templates.js";
+import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "../../src/tpm/keys/templates.js";
 import { PasswordSession } from "../../src/tpm/sessions/password-session.js";
 import { CreatePrimary, FlushContext, GetCapability, PolicyPCR, Sign, StartAuthSession, Startup } from "../../src/tpm/wire/commands.js";
 import { TPM_ALG, TPM_CAP, TPM_RH, TPM_ST } from "../../src/tpm/wire/constants.js";

@@ -13,7 +13,7 @@ import { handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from
 import type { TpmtPublic } from "../wire/structures.js";
 import { policyUsesPassword } from "./policy.js";
 import { decodePublicArea, describeKey, hasAttribute, objectName, type PublicArea } from "./public-area.js";
-import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "./srk-templates.js";
+import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "./templates.js";
 import type { Tss2KeyFile } from "./tss2-key-file.js";
 
 export type KeySource = { readonly kind: "file"; readonly file: Tss2KeyFile } | { readonly kind: "handle"; readonly handle: number };
