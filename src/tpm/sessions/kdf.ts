@@ -7,34 +7,27 @@ function labelBytes(label: string): Buffer {
   return Buffer.concat([Buffer.from(label, "latin1"), Buffer.from([0])]);
 }
 
-function truncate(out: Buffer, bits: number): Buffer {
-  const bytes = Math.ceil(bits / 8);
-  const result = Buffer.from(out.subarray(0, bytes));
+/** Counter mode: block(1) ‖ block(2) ‖ … cut to `bits` (the excess high bits of the first octet cleared). */
+function counterMode(bits: number, block: (counter: Buffer) => Buffer): Buffer {
+  const chunks: Buffer[] = [];
+  for (let i = 1, have = 0; have * 8 < bits; i++) {
+    const next = block(u32(i));
+    chunks.push(next);
+    have += next.length;
+  }
+  const out = Buffer.concat(chunks);
+  const result = Buffer.from(out.subarray(0, Math.ceil(bits / 8)));
   if (bits % 8) result[0]! &= (1 << bits % 8) - 1;
   out.fill(0);
   return result;
 }
 
 export function kdfa(hash: string, key: Uint8Array, label: string, contextU: Uint8Array, contextV: Uint8Array, bits: number): Buffer {
-  const chunks: Buffer[] = [];
-  let have = 0;
   const fixed = Buffer.concat([labelBytes(label), contextU, contextV, u32(bits)]);
-  for (let i = 1; have * 8 < bits; i++) {
-    const block = createHmac(hash, key).update(u32(i)).update(fixed).digest();
-    chunks.push(block);
-    have += block.length;
-  }
-  return truncate(Buffer.concat(chunks), bits);
+  return counterMode(bits, (counter) => createHmac(hash, key).update(counter).update(fixed).digest());
 }
 
 export function kdfe(hash: string, z: Uint8Array, label: string, partyU: Uint8Array, partyV: Uint8Array, bits: number): Buffer {
-  const chunks: Buffer[] = [];
-  let have = 0;
   const other = Buffer.concat([labelBytes(label), partyU, partyV]);
-  for (let i = 1; have * 8 < bits; i++) {
-    const block = createHash(hash).update(u32(i)).update(z).update(other).digest();
-    chunks.push(block);
-    have += block.length;
-  }
-  return truncate(Buffer.concat(chunks), bits);
+  return counterMode(bits, (counter) => createHash(hash).update(counter).update(z).update(other).digest());
 }
