@@ -66,7 +66,7 @@ describe("HMAC sessions", () => {
     expect(s.encryptsCommand).toBe(true);
     expect(s.encryptsResponse).toBe(false);
     const data = Buffer.from(DIGEST);
-    s.encryptParameter(data, AUTH);
+    s.cfb("command", data, AUTH);
     expect(data.toString("hex")).toBe("db78569db3be36b8bf65b7580591ba31a101ab13f434cd54023c5d1203b3cda9");
     expect(s.commandAuth(cpHash(), AUTH).sessionAttributes).toBe(0x21);
   });

@@ -106,7 +106,7 @@ export class Tpm {
       for (const a of authorizations) a.session.begin(command);
       const parameters = encode(command.params, params);
       const first = authorizations[0]?.session;
-      if (first instanceof AuthSession && first.encryptsCommand) first.encryptParameter(sizedData(parameters), encryptionAuth(0));
+      if (first instanceof AuthSession && first.encryptsCommand) first.cfb("command", sizedData(parameters), encryptionAuth(0));
 
       const cpParts = [encode(u32, command.code), ...entities.map((e) => e.name), parameters];
 
@@ -188,7 +188,7 @@ export class Tpm {
       const rpParts = [encode(u32, 0), encode(u32, command.code), paramBytes];
       authorizations.forEach((a, i) => a.session.acceptResponse(hashOf(a.session.hashName, rpParts), authResponses[i]!, authValues[i]!));
       const first = authorizations[0]?.session;
-      if (first instanceof AuthSession && first.encryptsResponse) first.decryptParameter(sizedData(paramBytes), encryptionAuth(0));
+      if (first instanceof AuthSession && first.encryptsResponse) first.cfb("response", sizedData(paramBytes), encryptionAuth(0));
       return { handle, response: decode(command.response, paramBytes, `${command.name} response`) as ResponseOf<C> };
     } catch (cause) {
       if (cause instanceof TpmWireError || cause instanceof SessionIntegrityError) {

@@ -125,22 +125,18 @@ export class AuthSession implements Session {
     if (!(auth.sessionAttributes & TPMA_SESSION.continueSession)) this.#closed = true;
   }
 
-  encryptParameter(data: Buffer, encryptionAuth: Buffer): void {
-    this.#cfb(true, data, encryptionAuth, this.#nonceCaller, this.#nonceTPM);
-  }
-
-  decryptParameter(data: Buffer, encryptionAuth: Buffer): void {
-    // Called after acceptResponse: #nonceTPM is already the TPM's new nonce.
-    this.#cfb(false, data, encryptionAuth, this.#nonceTPM, this.#nonceCaller);
-  }
-
-  /** AES-128-CFB in place, key and IV from KDFa(sessionKey ‖ authValue, "CFB", nonceNewer, nonceOlder). */
-  #cfb(encrypt: boolean, data: Buffer, encryptionAuth: Buffer, first: Buffer, second: Buffer): void {
+  /**
+   * AES-128-CFB of the first parameter in place, key and IV from KDFa(sessionKey ‖ authValue, "CFB", nonceNewer,
+   * nonceOlder). A response is decrypted after acceptResponse, so #nonceTPM is then already the TPM's new nonce.
+   */
+  cfb(direction: "command" | "response", data: Buffer, encryptionAuth: Buffer): void {
+    const command = direction === "command";
     const material = Buffer.concat([this.#sessionKey, encryptionAuth]);
-    const keyIv = kdfa(this.hashName, material, "CFB", first, second, 256);
+    const [newer, older] = command ? [this.#nonceCaller, this.#nonceTPM] : [this.#nonceTPM, this.#nonceCaller];
+    const keyIv = kdfa(this.hashName, material, "CFB", newer, older, 256);
     material.fill(0);
     const [key, iv] = [keyIv.subarray(0, 16), keyIv.subarray(16, 32)];
-    const c = encrypt ? createCipheriv("aes-128-cfb", key, iv) : createDecipheriv("aes-128-cfb", key, iv);
+    const c = command ? createCipheriv("aes-128-cfb", key, iv) : createDecipheriv("aes-128-cfb", key, iv);
     keyIv.fill(0);
     const out = Buffer.concat([c.update(data), c.final()]);
     out.copy(data);
