@@ -164,7 +164,7 @@ describe("DeviceTransport", () => {
 
   it("writes the whole command once and reads until the declared size (partial reads allowed)", async () => {
     const dev = fakeDevice([RESPONSE.subarray(0, 4), RESPONSE.subarray(4)]);
-    const t = DeviceTransport.over("/dev/fake", dev);
+    const t = new DeviceTransport("/dev/fake", dev);
     expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
     expect(dev.written).toEqual([COMMAND]);
     await t.close();
@@ -172,7 +172,7 @@ describe("DeviceTransport", () => {
   });
 
   it("a device that stops mid-response is an error", async () => {
-    const t = DeviceTransport.over("/dev/fake", fakeDevice([RESPONSE.subarray(0, 8)]));
+    const t = new DeviceTransport("/dev/fake", fakeDevice([RESPONSE.subarray(0, 8)]));
     await expect(t.transmit(COMMAND)).rejects.toThrow(/incomplete response/);
   });
 

@@ -100,12 +100,7 @@ export class KeyLifecycle {
   /** Whether `old`'s handles still name our objects: same connection, or a new one to a TPM that did not restart. */
   async #stillOurs(old: LoadedState): Promise<boolean> {
     if (old.epoch === (this.#transport.epoch ?? 0)) return true;
-    if (old.bootId === undefined) return false;
-    try {
-      return (await readBootId(new Tpm(this.#transport))) === old.bootId;
-    } catch {
-      return false; // unreachable TPM: nothing to flush now
-    }
+    return old.bootId !== undefined && (await sameBoot(this.#transport, old.bootId)) !== undefined;
   }
 
   /** Flushes the key the signer refused right after loading it (the caller closes the transport). */
@@ -160,14 +155,16 @@ async function loadState(transport: TpmTransport, input: LoadInput): Promise<Loa
 
 /** After a connection broke while loading: flushes what appeared since `before`, if the TPM did not restart. */
 async function flushLeftovers(transport: TpmTransport, bootId: string, before: ReadonlySet<number>, debug: ((line: string) => void) | undefined): Promise<void> {
-  try {
-    const tpm = new Tpm(transport);
-    if ((await readBootId(tpm)) !== bootId) return;
-    const flushed = await flushOrphans(tpm, before);
-    if (flushed > 0) debug?.(`TPM: flushed ${flushed} object(s) or session(s) whose creation answer was lost with the connection`);
-  } catch {
-    /* the TPM is unreachable: nothing can be flushed now */
-  }
+  const tpm = await sameBoot(transport, bootId);
+  // An unreachable TPM: nothing can be flushed now.
+  const flushed = tpm ? await flushOrphans(tpm, before).catch(() => 0) : 0;
+  if (flushed > 0) debug?.(`TPM: flushed ${flushed} object(s) or session(s) whose creation answer was lost with the connection`);
+}
+
+/** A client over `transport` if the TPM is reachable and still in power cycle `bootId`; undefined otherwise. */
+async function sameBoot(transport: TpmTransport, bootId: string): Promise<Tpm | undefined> {
+  const tpm = new Tpm(transport);
+  return (await readBootId(tpm).catch(() => undefined)) === bootId ? tpm : undefined;
 }
 
 /** The TPM's power cycle, or undefined when ReadClock is refused (its objects are then never flushed after a lost connection). */

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { decode, encode, TpmWireError } from "../wire/codec.js";
-import { curveInfo, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG } from "../wire/constants.js";
+import { ECC_CURVES, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG } from "../wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../wire/structures.js";
 import { u16be, u32be } from "../../encoding/bytes.js";
 import { ecPublicKey, rsaPublicKey } from "../../encoding/public-key.js";
@@ -43,7 +43,7 @@ export function describeKey(pub: TpmtPublic): string {
     case TPM_ALG.RSA:
       return `RSA-${pub.parameters.keyBits}`;
     case TPM_ALG.ECC:
-      return `ECC ${curveInfo(pub.parameters.curveID)?.jwk.replace("P-", "NIST P-") ?? `curve 0x${pub.parameters.curveID.toString(16)}`}`;
+      return `ECC ${ECC_CURVES[pub.parameters.curveID]?.jwk.replace("P-", "NIST P-") ?? `curve 0x${pub.parameters.curveID.toString(16)}`}`;
     case TPM_ALG.KEYEDHASH:
       return "keyed-hash (sealed data or HMAC key)";
     case TPM_ALG.SYMCIPHER:
@@ -60,7 +60,7 @@ export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
       return rsaPublicKey(pub.unique, u32be(pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent));
     }
     if (pub.type === TPM_ALG.ECC) {
-      const curve = curveInfo(pub.parameters.curveID);
+      const curve = ECC_CURVES[pub.parameters.curveID];
       if (!curve) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
       return ecPublicKey(curve.jwk, pub.unique.x, pub.unique.y);
     }

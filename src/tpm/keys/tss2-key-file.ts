@@ -94,11 +94,11 @@ function twosComplement(bytes: Buffer): bigint {
 
 /** Two's-complement INTEGER bytes → handle (mod 2^32), as tpm2-openssl reads it. */
 function parentHandle(bytes: Buffer, what: string): number {
-  if (bytes.length === 0 || bytes.length > 5) throw new InputError("TPM_KEY_INVALID", `${what}: the parent handle is not a 32-bit value`);
-  let v = twosComplement(bytes);
-  if (v < -(2n ** 31n) || v >= 2n ** 32n) throw new InputError("TPM_KEY_INVALID", `${what}: the parent handle is not a 32-bit value`);
-  v = BigInt.asUintN(32, v);
-  const handle = Number(v);
+  const v = bytes.length > 0 && bytes.length <= 5 ? twosComplement(bytes) : undefined;
+  if (v === undefined || v < -(2n ** 31n) || v >= 2n ** 32n) {
+    throw new InputError("TPM_KEY_INVALID", `${what}: the parent handle is not a 32-bit value`);
+  }
+  const handle = Number(BigInt.asUintN(32, v));
   // tpm2-openssl and tpm2-tss-engine map a zero parent to the owner hierarchy.
   return handle === 0 ? TPM_RH.OWNER : handle;
 }

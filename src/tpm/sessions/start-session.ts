@@ -3,7 +3,7 @@ import { permanentEntity, type Entity, type Tpm } from "../client/tpm.js";
 import { publicKeyOf } from "../keys/public-area.js";
 import { encode } from "../wire/codec.js";
 import { StartAuthSession } from "../wire/commands.js";
-import { curveInfo, hashInfo, TPM_ALG, TPM_RH, TPM_SE } from "../wire/constants.js";
+import { ECC_CURVES, hashInfo, TPM_ALG, TPM_RH, TPM_SE } from "../wire/constants.js";
 import { TPMS_ECC_POINT, type TpmtPublic } from "../wire/structures.js";
 import { AuthSession } from "./auth-session.js";
 import { kdfa, kdfe } from "./kdf.js";
@@ -69,7 +69,7 @@ export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): 
 function makeSalt(tpmKey: TpmtPublic): { salt: Buffer; encryptedSalt: Buffer } {
   const hash = hashInfo(tpmKey.nameAlg);
   if (tpmKey.type === TPM_ALG.ECC) {
-    const curve = curveInfo(tpmKey.parameters.curveID);
+    const curve = ECC_CURVES[tpmKey.parameters.curveID];
     if (!curve) throw new Error(`cannot salt a session with an ECC key on curve 0x${tpmKey.parameters.curveID.toString(16)}`);
     const pad = (b: Buffer) => (b.length >= curve.size ? b : Buffer.concat([Buffer.alloc(curve.size - b.length), b]));
     const tpmX = pad(tpmKey.unique.x);

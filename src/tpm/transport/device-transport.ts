@@ -22,7 +22,8 @@ export class DeviceTransport implements TpmTransport {
   #busy: Promise<unknown> = Promise.resolve();
   #inFlight = false;
 
-  private constructor(path: string, file: DeviceFile) {
+  /** Tests pass any DeviceFile; open() passes the device file. */
+  constructor(path: string, file: DeviceFile) {
     this.description = path;
     this.#file = file;
   }
@@ -35,11 +36,6 @@ export class DeviceTransport implements TpmTransport {
       throw deviceOpenError(path, cause);
     }
     return new DeviceTransport(path, file as unknown as DeviceFile);
-  }
-
-  /** For tests: a transport over any DeviceFile. */
-  static over(path: string, file: DeviceFile): DeviceTransport {
-    return new DeviceTransport(path, file);
   }
 
   transmit(command: Buffer): Promise<Buffer> {

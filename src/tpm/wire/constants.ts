@@ -139,15 +139,11 @@ export function hashInfo(alg: number): { name: string; size: number } {
 }
 
 /** ECC curves we use, with their node:crypto / JWK names and coordinate size in bytes. */
-const CURVES: Readonly<Record<number, { nodeName: string; jwk: CurveName; size: number }>> = {
+export const ECC_CURVES: Readonly<Record<number, { nodeName: string; jwk: CurveName; size: number }>> = {
   [TPM_ECC.NIST_P256]: { nodeName: "prime256v1", jwk: "P-256", size: 32 },
   [TPM_ECC.NIST_P384]: { nodeName: "secp384r1", jwk: "P-384", size: 48 },
   [TPM_ECC.NIST_P521]: { nodeName: "secp521r1", jwk: "P-521", size: 66 },
 };
-
-export function curveInfo(curve: number): { nodeName: string; jwk: CurveName; size: number } | undefined {
-  return CURVES[curve];
-}
 
 export function hex32(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, "0")}`;

@@ -2,7 +2,7 @@ import { InputError } from "../../../errors.js";
 import { TpmResponseError } from "../../../tpm/client/tpm-error.js";
 import { hasAttribute } from "../../../tpm/keys/public-area.js";
 import { RSA_Decrypt, Sign } from "../../../tpm/wire/commands.js";
-import { curveInfo, hashInfo, TPMA_OBJECT, TPM_ALG } from "../../../tpm/wire/constants.js";
+import { ECC_CURVES, hashInfo, TPMA_OBJECT, TPM_ALG } from "../../../tpm/wire/constants.js";
 import { RC } from "../../../tpm/wire/response-code.js";
 import type { TpmtPublic, TpmtPublicEcc, TpmtPublicRsa } from "../../../tpm/wire/structures.js";
 import { ecdsaSignatureToDer, emsaPkcs1v15 } from "../../../encoding/signature-encoding.js";
@@ -55,7 +55,7 @@ function eccHashFor(curveSize: number): number {
 
 /** TPM2_Sign with ECDSA over `hash` (fitted to the hash the key or its curve calls for); DER-encoded. */
 async function signEcdsa(key: TpmSigningKey, pub: TpmtPublicEcc, hash: Buffer): Promise<Buffer> {
-  const curve = curveInfo(pub.parameters.curveID);
+  const curve = ECC_CURVES[pub.parameters.curveID];
   if (!curve) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
   const keyScheme = pub.parameters.scheme;
   if (keyScheme.scheme !== TPM_ALG.NULL && keyScheme.scheme !== TPM_ALG.ECDSA) {
