@@ -20,16 +20,13 @@ export interface StartSessionOptions {
   readonly saltKey?: SaltKey | undefined;
   /** AES-128-CFB encryption of the first parameter in both directions (only meaningful when salted). */
   readonly parameterEncryption?: boolean;
-  /** Test seam for nonces. */
-  readonly random?: (size: number) => Buffer;
 }
 
 const SESSION_HASH = { alg: TPM_ALG.SHA256, name: "sha256", size: 32 } as const;
 
 /** TPM2_StartAuthSession for an unbound SHA-256 HMAC or policy session, optionally salted. */
 export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): Promise<AuthSession> {
-  const random = options.random ?? randomBytes;
-  const nonceCaller = random(SESSION_HASH.size);
+  const nonceCaller = randomBytes(SESSION_HASH.size);
   const salt = options.saltKey ? makeSalt(options.saltKey.public) : undefined;
   const parameterEncryption = options.parameterEncryption ?? false;
   try {
@@ -53,7 +50,6 @@ export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): 
       nonceTPM: response.nonceTPM,
       nonceCaller,
       parameterEncryption,
-      random,
     });
     sessionKey.fill(0);
     return session;

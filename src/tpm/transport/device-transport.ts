@@ -1,7 +1,6 @@
 import { open, type FileHandle } from "node:fs/promises";
-import { readSync, writeSync } from "node:fs";
 import { DeviceError } from "../../errors.js";
-import { declaredResponseSize, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
+import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
 
 /** The subset of a FileHandle the transport uses (a seam for unit tests). */
 export interface DeviceFile {
@@ -21,8 +20,9 @@ export class DeviceTransport implements TpmTransport {
   #file: DeviceFile | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #inFlight = false;
+  readonly #invalidSize = (size: number) =>
+    new DeviceError("TPM_ERROR", `${this.description} returned a response with an invalid size (${size})`);
 
-  /** Tests pass any DeviceFile; open() passes the device file. */
   constructor(path: string, file: DeviceFile) {
     this.description = path;
     this.#file = file;
@@ -54,16 +54,12 @@ export class DeviceTransport implements TpmTransport {
         throw new DeviceError("TPM_ERROR", `short write to ${this.description}: ${bytesWritten} of ${command.length} bytes`);
       }
       const buf = Buffer.alloc(MAX_RESPONSE_SIZE);
-      let have = 0;
-      for (;;) {
+      for (let have = 0; ; ) {
         const { bytesRead } = await file.read(buf, have, buf.length - have, null);
         if (bytesRead === 0) throw new DeviceError("TPM_ERROR", `${this.description} returned an incomplete response`);
         have += bytesRead;
-        const size = declaredResponseSize(buf.subarray(0, have));
-        if (size !== undefined && (size < 10 || size > MAX_RESPONSE_SIZE)) {
-          throw new DeviceError("TPM_ERROR", `${this.description} returned a response with an invalid size (${size})`);
-        }
-        if (size !== undefined && have >= size) return Buffer.from(buf.subarray(0, size));
+        const response = completeResponse(buf.subarray(0, have), this.#invalidSize);
+        if (response) return response;
       }
     } catch (cause) {
       if (cause instanceof DeviceError) throw cause;
@@ -76,20 +72,7 @@ export class DeviceTransport implements TpmTransport {
   transmitSync(command: Buffer): Buffer | undefined {
     const file = this.#file;
     if (!file || this.#inFlight) return undefined;
-    try {
-      writeSync(file.fd, command, 0, command.length, null);
-      const buf = Buffer.alloc(MAX_RESPONSE_SIZE);
-      let have = 0;
-      for (;;) {
-        const n = readSync(file.fd, buf, have, buf.length - have, null);
-        if (n === 0) return undefined;
-        have += n;
-        const size = declaredResponseSize(buf.subarray(0, have));
-        if (size !== undefined && have >= size) return Buffer.from(buf.subarray(0, size));
-      }
-    } catch {
-      return undefined;
-    }
+    return exchangeSync(file.fd, command, (received) => completeResponse(received, this.#invalidSize));
   }
 
   async close(): Promise<void> {

@@ -2,20 +2,20 @@ import { stat } from "node:fs/promises";
 import { DeviceError } from "../../errors.js";
 import { DeviceTransport } from "./device-transport.js";
 import { DEFAULT_DEVICES, parseTpmDeviceSpec } from "./device-spec.js";
-import { SocketTransport, type SocketTransportOptions } from "./socket-transport.js";
+import { SocketTransport } from "./socket-transport.js";
 import type { TpmTransport } from "./transport.js";
 
 /**
  * Opens the TPM named by `--tpm-device`, else `TPM_DEVICE`, else /dev/tpmrm0 (falling back to /dev/tpm0 only
  * when tpmrm0 does not exist), like the Go helper.
  */
-export async function openTpmTransport(device: string | undefined, env: NodeJS.ProcessEnv = process.env, options: SocketTransportOptions = {}): Promise<TpmTransport> {
+export async function openTpmTransport(device: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<TpmTransport> {
   const spec = parseTpmDeviceSpec(device ?? env["TPM_DEVICE"]);
   switch (spec.kind) {
     case "socket":
-      return new SocketTransport(spec.address, { ...options, framing: spec.framing });
+      return new SocketTransport(spec.address, { framing: spec.framing });
     case "path":
-      return openPath(spec.path, options);
+      return openPath(spec.path);
     case "default": {
       for (const path of DEFAULT_DEVICES) {
         if (await stat(path).then(() => true, () => false)) return DeviceTransport.open(path);
@@ -27,7 +27,7 @@ export async function openTpmTransport(device: string | undefined, env: NodeJS.P
   }
 }
 
-async function openPath(path: string, options: SocketTransportOptions): Promise<TpmTransport> {
+async function openPath(path: string): Promise<TpmTransport> {
   let info;
   try {
     info = await stat(path);
@@ -38,7 +38,7 @@ async function openPath(path: string, options: SocketTransportOptions): Promise<
       hint: "check --tpm-device / TPM_DEVICE",
     });
   }
-  if (info.isSocket()) return new SocketTransport({ kind: "unix", path }, { ...options, framing: "raw" });
+  if (info.isSocket()) return new SocketTransport({ kind: "unix", path });
   if (info.isCharacterDevice()) return DeviceTransport.open(path);
   throw new DeviceError("TPM_UNAVAILABLE", `unsupported TPM file mode ${(info.mode & 0o170000).toString(8)} for ${path}`, {
     hint: "give a TPM character device (/dev/tpmrm0) or a simulator socket",

@@ -1,8 +1,7 @@
 import { createConnection, type Socket } from "node:net";
-import { readSync, writeSync } from "node:fs";
 import { DeviceError } from "../../errors.js";
 import { Writer } from "../wire/codec.js";
-import { declaredResponseSize, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
+import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
 
 /**
  * `raw`: bare TPM command/response bytes, what swtpm speaks natively (tpm2-tss "swtpm" TCTI).
@@ -17,10 +16,10 @@ export interface SocketTransportOptions {
   framing?: SocketFraming;
   /** How long one command may take before we give up (a busy swtpm never answers a second client). */
   responseTimeoutMs?: number;
-  connectTimeoutMs?: number;
 }
 
 const MSSIM_TPM_SEND_COMMAND = 8;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export function describeAddress(address: SocketAddress, framing: SocketFraming): string {
   if (address.kind === "unix") return `${framing === "mssim" ? "mssim+" : ""}unix:${address.path}`;
@@ -37,7 +36,6 @@ export class SocketTransport implements TpmTransport {
   readonly #address: SocketAddress;
   readonly #framing: SocketFraming;
   readonly #responseTimeoutMs: number;
-  readonly #connectTimeoutMs: number;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
   #pending: { resolve(response: Buffer): void; reject(error: Error): void } | undefined;
@@ -49,7 +47,6 @@ export class SocketTransport implements TpmTransport {
     this.#address = address;
     this.#framing = options.framing ?? "raw";
     this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.description = describeAddress(address, this.#framing);
   }
 
@@ -71,7 +68,7 @@ export class SocketTransport implements TpmTransport {
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`));
-      }, this.#connectTimeoutMs);
+      }, CONNECT_TIMEOUT_MS);
       socket.once("error", (cause: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         reject(
@@ -106,10 +103,9 @@ export class SocketTransport implements TpmTransport {
   /** A complete response at the start of `buf`, and how many bytes it used; undefined if more is needed. */
   #unframe(buf: Buffer): { response: Buffer; used: number } | undefined {
     if (this.#framing === "raw") {
-      const size = declaredResponseSize(buf);
-      if (size === undefined) return undefined;
-      if (size < 10 || size > MAX_RESPONSE_SIZE) throw new DeviceError("TPM_ERROR", `${this.description} sent a response with an invalid size (${size})`);
-      return buf.length >= size ? { response: Buffer.from(buf.subarray(0, size)), used: size } : undefined;
+      const invalid = (size: number) => new DeviceError("TPM_ERROR", `${this.description} sent a response with an invalid size (${size})`);
+      const response = completeResponse(buf, invalid);
+      return response && { response, used: response.length };
     }
     if (buf.length < 4) return undefined;
     const size = buf.readUInt32BE(0);
@@ -176,30 +172,7 @@ export class SocketTransport implements TpmTransport {
     // socket any more, so the response can be read from the descriptor directly.
     const fd = (this.#socket as unknown as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
     if (fd === undefined || fd < 0 || this.#pending) return undefined;
-    try {
-      writeSync(fd, this.#frame(command));
-      const buf = Buffer.alloc(MAX_RESPONSE_SIZE + 8);
-      let have = 0;
-      const deadline = Date.now() + 2000;
-      const nap = new Int32Array(new SharedArrayBuffer(4));
-      while (Date.now() < deadline) {
-        let n: number;
-        try {
-          n = readSync(fd, buf, have, buf.length - have, null);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return undefined;
-          Atomics.wait(nap, 0, 0, 1);
-          continue;
-        }
-        if (n === 0) return undefined;
-        have += n;
-        const done = this.#unframe(buf.subarray(0, have));
-        if (done) return done.response;
-      }
-      return undefined;
-    } catch {
-      return undefined;
-    }
+    return exchangeSync(fd, this.#frame(command), (received) => this.#unframe(received)?.response);
   }
 
   async close(): Promise<void> {

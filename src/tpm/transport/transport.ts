@@ -1,3 +1,4 @@
+import { readSync, writeSync } from "node:fs";
 import { DeviceError } from "../../errors.js";
 
 /**
@@ -25,9 +26,42 @@ export interface TpmTransport {
 /** Largest response we accept (TPM_BUFSIZE of the Linux driver; real responses are far smaller). */
 export const MAX_RESPONSE_SIZE = 8192;
 
-/** Reads the responseSize field of a (possibly partial) response header; undefined until 6 bytes are present. */
-export function declaredResponseSize(buf: Buffer): number | undefined {
-  return buf.length >= 6 ? buf.readUInt32BE(2) : undefined;
+/** The response at the start of `buf` (a copy) once its responseSize bytes are there; undefined until then. */
+export function completeResponse(buf: Buffer, invalidSize: (size: number) => Error): Buffer | undefined {
+  if (buf.length < 6) return undefined;
+  const size = buf.readUInt32BE(2);
+  if (size < 10 || size > MAX_RESPONSE_SIZE) throw invalidSize(size);
+  return buf.length >= size ? Buffer.from(buf.subarray(0, size)) : undefined;
+}
+
+/**
+ * The synchronous exchange of `transmitSync`: writes `command` to `fd` and reads until `complete` finds the whole
+ * response, for 2 s at most (a non-blocking socket answers EAGAIN until then); undefined on any failure.
+ */
+export function exchangeSync(fd: number, command: Buffer, complete: (received: Buffer) => Buffer | undefined): Buffer | undefined {
+  try {
+    writeSync(fd, command);
+    const buf = Buffer.alloc(MAX_RESPONSE_SIZE + 8);
+    const deadline = Date.now() + 2000;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let have = 0; Date.now() < deadline; ) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, have, buf.length - have, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return undefined;
+        Atomics.wait(nap, 0, 0, 1);
+        continue;
+      }
+      if (n === 0) return undefined;
+      have += n;
+      const response = complete(buf.subarray(0, have));
+      if (response) return response;
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
