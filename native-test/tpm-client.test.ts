@@ -8,7 +8,7 @@ import { Tpm, permanentEntity } from "../src/tpm/client/tpm.js";
 import { TpmResponseError } from "../src/tpm/client/tpm-error.js";
 import { decodePublicArea, objectName } from "../src/tpm/keys/public-area.js";
 import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "../src/tpm/keys/templates.js";
-import { PasswordSession } from "../src/tpm/sessions/password-session.js";
+import { PASSWORD_SESSION } from "../src/tpm/sessions/password-session.js";
 import { startAuthSession } from "../src/tpm/sessions/start-session.js";
 import { SocketTransport } from "../src/tpm/transport/socket-transport.js";
 import { openTpmTransport } from "../src/tpm/transport/open-transport.js";
@@ -39,7 +39,7 @@ async function withTpm<T>(transport: TpmTransport, fn: (tpm: Tpm) => Promise<T>)
   }
 }
 
-function createPrimary(tpm: Tpm, template: TpmtPublic, hierarchy: number = TPM_RH.OWNER, session = new PasswordSession()) {
+function createPrimary(tpm: Tpm, template: TpmtPublic, hierarchy: number = TPM_RH.OWNER, session = PASSWORD_SESSION) {
   return tpm.execute(
     CreatePrimary,
     { primaryHandle: permanentEntity(hierarchy) },
@@ -199,7 +199,7 @@ describe("commands", () => {
           CreatePrimary,
           { primaryHandle: permanentEntity(TPM_RH.OWNER) },
           { inSensitive: { userAuth: Buffer.alloc(0), data: Buffer.alloc(0) }, inPublic: SRK_TEMPLATE_ECC, outsideInfo: Buffer.alloc(0), creationPCR: [] },
-          [{ session: new PasswordSession(), authValue: Secret.fromUtf8("not-the-owner-password") }],
+          [{ session: PASSWORD_SESSION, authValue: Secret.fromUtf8("not-the-owner-password") }],
         )
         .catch((e: unknown) => e);
       expect((err as TpmResponseError).rc).toBe(0x9a2);

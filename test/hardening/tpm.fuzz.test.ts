@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { permanentEntity, Tpm, type Authorization } from "../../src/tpm/client/tpm.js";
 import { decodePublicArea, publicKeyOf } from "../../src/tpm/keys/public-area.js";
 import { parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
-import { PasswordSession } from "../../src/tpm/sessions/password-session.js";
+import { PASSWORD_SESSION } from "../../src/tpm/sessions/password-session.js";
 import { ecdsaSignatureToDer } from "../../src/encoding/signature-encoding.js";
 import type { TpmTransport } from "../../src/tpm/transport/transport.js";
 import { encode, Writer } from "../../src/tpm/wire/codec.js";
@@ -112,7 +112,7 @@ function responseBytes(params: Buffer, opts: { handle?: number; sessions?: numbe
   return out;
 }
 
-const pw = (): Authorization[] => [{ session: new PasswordSession() }];
+const pw = (): Authorization[] => [{ session: PASSWORD_SESSION }];
 const key = permanentEntity(0x81000001);
 const b = (n: number, v = 7) => Buffer.alloc(n, v);
 

@@ -4,7 +4,8 @@ import { signingKeyTemplate } from "../../src/tpm/keys/templates.js";
 import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-writer.js";
 import { parseKeySpec } from "../../src/provisioning/pkcs11/key-spec.js";
 import { computePolicyDigest, type PolicyStatement } from "../../src/tpm/keys/policy.js";
-import { encodePublicArea } from "../../src/tpm/keys/public-area.js";
+import { encode } from "../../src/tpm/wire/codec.js";
+import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { TPMA_OBJECT, TPM_ALG } from "../../src/tpm/wire/constants.js";
 import { execFileSync } from "node:child_process";
@@ -49,7 +50,7 @@ describe("encodeTss2KeyFile", () => {
     { command: "PolicyAuthValue" },
   ];
   const template = signingKeyTemplate(parseKeySpec("p256"), computePolicyDigest(policy, "sha256"));
-  const publicArea = encodePublicArea({ ...template, unique: { x: Buffer.alloc(32, 1), y: Buffer.alloc(32, 2) } } as typeof template).bytes;
+  const publicArea = encode(TPMT_PUBLIC, { ...template, unique: { x: Buffer.alloc(32, 1), y: Buffer.alloc(32, 2) } } as typeof template);
   const privateBlob = Buffer.alloc(126, 7);
 
   it.each([

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { Secret } from "../../src/secrets/secret.js";
 import { Tpm, permanentEntity } from "../../src/tpm/client/tpm.js";
 import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "../../src/tpm/keys/templates.js";
-import { PasswordSession } from "../../src/tpm/sessions/password-session.js";
+import { PASSWORD_SESSION } from "../../src/tpm/sessions/password-session.js";
 import { CreatePrimary, FlushContext, GetCapability, PolicyPCR, Sign, StartAuthSession, Startup } from "../../src/tpm/wire/commands.js";
 import { TPM_ALG, TPM_CAP, TPM_RH, TPM_ST } from "../../src/tpm/wire/constants.js";
 import { encode } from "../../src/tpm/wire/codec.js";
@@ -32,7 +32,7 @@ describe("command bytes", () => {
         CreatePrimary,
         { primaryHandle: permanentEntity(TPM_RH.OWNER) },
         { inSensitive: emptySensitive, inPublic: SRK_TEMPLATE_ECC, outsideInfo: Buffer.alloc(0), creationPCR: [] },
-        [{ session: new PasswordSession() }],
+        [{ session: PASSWORD_SESSION }],
       ),
     );
     expect(bytes).toBe(
@@ -56,7 +56,7 @@ describe("command bytes", () => {
         Sign,
         { keyHandle: permanentEntity(0x80000001) },
         { digest, inScheme: { scheme: TPM_ALG.ECDSA, hashAlg: TPM_ALG.SHA256 }, validation: { tag: TPM_ST.HASHCHECK, hierarchy: TPM_RH.NULL, digest: Buffer.alloc(0) } },
-        [{ session: new PasswordSession(), authValue: Secret.fromUtf8("abc") }],
+        [{ session: PASSWORD_SESSION, authValue: Secret.fromUtf8("abc") }],
       ),
     );
     expect(bytes).toBe(
@@ -74,7 +74,7 @@ describe("command bytes", () => {
         Sign,
         { keyHandle: permanentEntity(0x80000001) },
         { digest: Buffer.alloc(32), inScheme: { scheme: TPM_ALG.NULL }, validation: { tag: TPM_ST.HASHCHECK, hierarchy: TPM_RH.NULL, digest: Buffer.alloc(0) } },
-        [{ session: new PasswordSession(), authValue: Secret.fromBytes(Buffer.from("abc\0\0")) }],
+        [{ session: PASSWORD_SESSION, authValue: Secret.fromBytes(Buffer.from("abc\0\0")) }],
       ),
     );
     expect(bytes).toContain("0000000c400000090000010003616263");

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Tpm, permanentEntity } from "../../src/tpm/client/tpm.js";
 import { TpmResponseError } from "../../src/tpm/client/tpm-error.js";
-import { PasswordSession } from "../../src/tpm/sessions/password-session.js";
+import { PASSWORD_SESSION } from "../../src/tpm/sessions/password-session.js";
 import { GetRandom, Load } from "../../src/tpm/wire/commands.js";
 import { ScriptedTransport, errorResponse } from "./fake-transport.js";
 
@@ -27,7 +27,7 @@ describe("Tpm.execute", () => {
     for (const rc of [0x98e, 0x9a2, 0x921]) {
       const t = new ScriptedTransport([errorResponse(rc), "80020000001300000000800000010000000000000100"]);
       const err = await new Tpm(t)
-        .execute(Load, { parentHandle: permanentEntity(0x81000001) }, { inPrivate: Buffer.alloc(4), inPublic: Buffer.alloc(4) }, [{ session: new PasswordSession() }])
+        .execute(Load, { parentHandle: permanentEntity(0x81000001) }, { inPrivate: Buffer.alloc(4), inPublic: Buffer.alloc(4) }, [{ session: PASSWORD_SESSION }])
         .catch((e: unknown) => e);
       expect((err as TpmResponseError).rc).toBe(rc);
       expect(t.sent).toHaveLength(1);
@@ -46,7 +46,7 @@ describe("Tpm.execute", () => {
       Load,
       { parentHandle: permanentEntity(0x81000001) },
       { inPrivate: Buffer.alloc(2), inPublic: Buffer.alloc(2) },
-      [{ session: new PasswordSession() }],
+      [{ session: PASSWORD_SESSION }],
     );
     expect(handle).toBe(0x80000001);
     expect(response.name.toString("hex")).toBe("abcd");

@@ -15,7 +15,7 @@ import { createPrimary, readPublic } from "../../tpm/keys/load-key.js";
 import { decodePublicArea, hasAttribute, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
 import { SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
-import { PasswordSession } from "../../tpm/sessions/password-session.js";
+import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import { startAuthSession } from "../../tpm/sessions/start-session.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.js";
@@ -129,7 +129,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
         EvictControl,
         { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
         { persistentHandle: opts.target.kind === "handle" ? opts.target.handle : 0 },
-        [{ session: new PasswordSession(), authValue: ownerPassword }],
+        [{ session: PASSWORD_SESSION, authValue: ownerPassword }],
       ),
     );
     return { reference: `handle:${hex32(opts.target.handle)}`, publicKey, policy };
@@ -144,7 +144,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
 type Parent = { entity: Entity; public: TpmtPublic; auth: Authorization; transient: boolean };
 
 async function openParent(tpm: Tpm, handle: number, password: Secret): Promise<Parent> {
-  const auth: Authorization = { session: new PasswordSession(), authValue: password };
+  const auth: Authorization = { session: PASSWORD_SESSION, authValue: password };
   if (handleType(handle) === TPM_HT.PERSISTENT) {
     const parent = await readPublic(tpm, handle, "parent", "keygen");
     if (!hasAttribute(parent.public.public, TPMA_OBJECT.restricted) || !hasAttribute(parent.public.public, TPMA_OBJECT.decrypt)) {
@@ -154,7 +154,7 @@ async function openParent(tpm: Tpm, handle: number, password: Secret): Promise<P
   }
   // The SRK itself has an empty password; the hierarchy's was only needed to create it.
   const srk = await createPrimary(tpm, handle, SRK_TEMPLATE_ECC, auth, "keygen");
-  return { ...srk, auth: { session: new PasswordSession() }, transient: true };
+  return { ...srk, auth: { session: PASSWORD_SESSION }, transient: true };
 }
 
 async function requireFreeHandle(tpm: Tpm, handle: number): Promise<void> {

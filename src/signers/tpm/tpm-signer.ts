@@ -8,7 +8,7 @@ import type { KeySource } from "../../tpm/keys/load-key.js";
 import { policyUsesPassword, type PolicyStatement } from "../../tpm/keys/policy.js";
 import { hasAttribute } from "../../tpm/keys/public-area.js";
 import { parseTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
-import { PasswordSession } from "../../tpm/sessions/password-session.js";
+import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import { runPolicy } from "../../tpm/sessions/policy-runner.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import type { TpmTransport } from "../../tpm/transport/transport.js";
@@ -59,7 +59,6 @@ export class TpmSigner implements Signer {
   readonly backend = "tpm" as const;
   readonly keyType: "RSA" | "EC";
   readonly #init: TpmSignerInit;
-  readonly #passwordSession = new PasswordSession();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   readonly #onExit = () => this.#flushSync();
@@ -164,7 +163,7 @@ export class TpmSigner implements Signer {
         authValueInEncryptionKey: hasAttribute(pub, TPMA_OBJECT.userWithAuth) || !hasAttribute(pub, TPMA_OBJECT.adminWithPolicy),
       };
     }
-    return { session: hmacSession ?? this.#passwordSession, authValue: keyPassword };
+    return { session: hmacSession ?? PASSWORD_SESSION, authValue: keyPassword };
   }
 
   #flushSync(): void {

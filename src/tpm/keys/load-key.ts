@@ -3,10 +3,10 @@
  * finds a persistent key, and starts the sessions that authorize it for the signer's lifetime.
  */
 import type { Secret } from "../../secrets/secret.js";
-import { permanentEntity, type Authorization, type Entity, type Tpm } from "../client/tpm.js";
+import { permanentEntity, type Authorization, type Entity, type Session, type Tpm } from "../client/tpm.js";
 import { withExplanation } from "../client/explain-error.js";
 import type { AuthSession } from "../sessions/auth-session.js";
-import { PasswordSession } from "../sessions/password-session.js";
+import { PASSWORD_SESSION } from "../sessions/password-session.js";
 import { startAuthSession, type SaltKey } from "../sessions/start-session.js";
 import { CreatePrimary, GetCapability, Load, ReadPublic } from "../wire/commands.js";
 import { handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from "../wire/constants.js";
@@ -80,7 +80,6 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     created = created.filter((h) => h !== handle);
     await tpm.flush(handle);
   };
-  const passwordSession = new PasswordSession();
   const keyHasPassword = !input.keyPassword.isEmpty;
   const parentHasPassword = source.kind === "file" && !input.parentPassword.isEmpty;
   // A key file with policy statements is authorized through a policy session.
@@ -92,7 +91,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
 
   /** A temporary ECC (or RSA) primary in the NULL hierarchy, whose auth is always empty: a salt key for anyone. */
   const nullPrimary = async (): Promise<SaltKey> => {
-    const key = await createPrimary(tpm, TPM_RH.NULL, (await ecc()) ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: passwordSession }, what);
+    const key = await createPrimary(tpm, TPM_RH.NULL, (await ecc()) ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: PASSWORD_SESSION }, what);
     created.push(key.entity.handle);
     debug?.(`TPM: created a NULL-hierarchy primary (${describeKey(key.public)}) to salt sessions`);
     return key;
@@ -133,7 +132,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     const needParentSession = parentHasPassword && input.parameterEncryption;
     let parent: SaltKey;
     /** The session that authorizes the parent (hierarchy or persistent key). */
-    let parentSession: AuthSession | PasswordSession = passwordSession;
+    let parentSession: Session = PASSWORD_SESSION;
     if (handleType(file.parent) === TPM_HT.PERSISTENT) {
       const p = await readPublic(tpm, file.parent, "parent", what);
       parent = { entity: p.entity, public: p.public.public };
@@ -174,7 +173,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     debug?.(`TPM: loaded ${describeKey(file.public.public)} key under ${hex32(file.parent)} as ${hex32(loaded.handle)}`);
 
     // Only the loaded key and the key's sessions stay; parents, temporary primaries and parent sessions go.
-    if (parentSession !== passwordSession) await release((parentSession as AuthSession).handle);
+    if (parentSession !== PASSWORD_SESSION) await release(parentSession.handle);
     if (handleType(parent.entity.handle) === TPM_HT.TRANSIENT) await release(parent.entity.handle);
     return { entity: { handle: loaded.handle, name: loaded.response.name }, public: file.public, transient: true, hmacSession, policySession };
   } catch (e) {

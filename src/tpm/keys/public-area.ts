@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { decode, encode, TpmWireError } from "../wire/codec.js";
+import { decode, TpmWireError } from "../wire/codec.js";
 import { ECC_CURVES, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG } from "../wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../wire/structures.js";
 import { u16be, u32be } from "../../encoding/bytes.js";
@@ -20,10 +20,6 @@ export function decodePublicArea(bytes: Buffer, what: string): PublicArea {
     if (cause instanceof TpmWireError) throw new InputError("TPM_KEY_INVALID", `${what}: invalid TPM public area (${cause.message})`, { cause });
     throw cause;
   }
-}
-
-export function encodePublicArea(pub: TpmtPublic): PublicArea {
-  return { bytes: encode(TPMT_PUBLIC, pub), public: pub };
 }
 
 /** Name = nameAlg ‖ H_nameAlg(TPMT_PUBLIC). */
