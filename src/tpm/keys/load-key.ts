@@ -101,19 +101,14 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   let policySession: AuthSession | undefined;
   /** Starts the sessions the key needs while `saltKey` is loaded (sessions outlive their salt key). */
   const startKeySessions = async (saltKey: SaltKey | undefined) => {
-    if (usesPolicy && !policySession) {
-      policySession = await startAuthSession(tpm, {
-        kind: "policy",
-        saltKey: keySessionSalted ? saltKey : undefined,
-        parameterEncryption: keySessionSalted,
-      });
-      created.push(policySession.handle);
-    }
-    if (!usesPolicy && keySessionSalted && !hmacSession) {
-      hmacSession = await startAuthSession(tpm, { kind: "hmac", saltKey, parameterEncryption: true });
-      created.push(hmacSession.handle);
-    }
-    if (saltKey && (policySession?.salted || hmacSession?.salted)) debug?.(`TPM: sessions salted with ${hex32(saltKey.entity.handle)}, AES-128-CFB parameter encryption on`);
+    if (!usesPolicy && !keySessionSalted) return;
+    const kind = usesPolicy ? "policy" : "hmac";
+    const salt = keySessionSalted ? saltKey : undefined;
+    const session = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
+    created.push(session.handle);
+    if (kind === "policy") policySession = session;
+    else hmacSession = session;
+    if (salt && session.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
   };
 
   try {

@@ -39,7 +39,6 @@ export class AuthSession implements Session {
   readonly #sessionKey: Buffer;
   readonly #parameterEncryption: boolean;
   readonly #random: (size: number) => Buffer;
-  readonly #nonceSize: number;
   #nonceTPM: Buffer;
   #nonceCaller: Buffer;
   #attributes = TPMA_SESSION.continueSession as number;
@@ -56,7 +55,6 @@ export class AuthSession implements Session {
     this.#sessionKey = Buffer.from(state.sessionKey);
     this.#nonceTPM = Buffer.from(state.nonceTPM);
     this.#nonceCaller = Buffer.from(state.nonceCaller);
-    this.#nonceSize = state.nonceCaller.length;
     this.#parameterEncryption = state.parameterEncryption;
     this.#random = state.random ?? randomBytes;
   }
@@ -71,7 +69,7 @@ export class AuthSession implements Session {
 
   begin(command: Pick<AnyCommand, "firstParamIsSized" | "firstResponseParamIsSized">): void {
     if (this.#closed) throw new Error(`session 0x${this.handle.toString(16)} is closed`);
-    this.#nonceCaller = this.#random(this.#nonceSize);
+    this.#nonceCaller = this.#random(this.#nonceCaller.length);
     this.encryptsCommand = this.#parameterEncryption && command.firstParamIsSized;
     this.encryptsResponse = this.#parameterEncryption && command.firstResponseParamIsSized;
     this.#attributes =
