@@ -84,26 +84,17 @@ export class DeviceTransport implements TpmTransport {
   }
 }
 
+/** Why a device could not be opened, by errno code (EPERM as EACCES): the message for the path, and what to do. */
+const OPEN_ERRORS: Readonly<Record<string, readonly [(path: string) => string, string]>> = {
+  ENOENT: [(p) => `no TPM at ${p}`, "check that the machine has a TPM 2.0 enabled, or select one with --tpm-device / TPM_DEVICE"],
+  EACCES: [(p) => `permission denied opening ${p}`, "add your user to the group that owns the device (usually 'tss') and log in again"],
+  EBUSY: [(p) => `${p} is in use by another process`, "use the kernel resource manager /dev/tpmrm0, which many processes can share"],
+};
+
 function deviceOpenError(path: string, cause: unknown): DeviceError {
   const code = (cause as NodeJS.ErrnoException).code;
-  switch (code) {
-    case "ENOENT":
-      return new DeviceError("TPM_UNAVAILABLE", `no TPM at ${path}`, {
-        cause,
-        hint: "check that the machine has a TPM 2.0 enabled, or select one with --tpm-device / TPM_DEVICE",
-      });
-    case "EACCES":
-    case "EPERM":
-      return new DeviceError("TPM_UNAVAILABLE", `permission denied opening ${path}`, {
-        cause,
-        hint: "add your user to the group that owns the device (usually 'tss') and log in again",
-      });
-    case "EBUSY":
-      return new DeviceError("TPM_UNAVAILABLE", `${path} is in use by another process`, {
-        cause,
-        hint: "use the kernel resource manager /dev/tpmrm0, which many processes can share",
-      });
-    default:
-      return new DeviceError("TPM_UNAVAILABLE", `cannot open ${path}: ${code ?? String(cause)}`, { cause });
-  }
+  const key = code === "EPERM" ? "EACCES" : code;
+  const known = key !== undefined && Object.hasOwn(OPEN_ERRORS, key) ? OPEN_ERRORS[key] : undefined;
+  if (!known) return new DeviceError("TPM_UNAVAILABLE", `cannot open ${path}: ${code ?? String(cause)}`, { cause });
+  return new DeviceError("TPM_UNAVAILABLE", known[0](path), { cause, hint: known[1] });
 }
