@@ -48,10 +48,7 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
   try {
     privateKey = createPrivateKey({ key: der, format: "der", type: format });
   } catch (cause) {
-    throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed ${FORMAT_NAMES[format]}`, {
-      hint: "the file may be truncated or damaged; export the key again",
-      cause,
-    });
+    throw malformedKeyError(source, FORMAT_NAMES[format], cause);
   }
   if (checked.kind === "RSA") {
     const bits = checked.bits;
@@ -100,6 +97,13 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
       return signature;
     },
   };
+}
+
+export function malformedKeyError(source: string, what: string, cause: unknown): InputError {
+  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed ${what}`, {
+    hint: "the file may be truncated or damaged; export the key again",
+    cause,
+  });
 }
 
 export function unsupportedKeyError(typeName: string, source: string): InputError {
