@@ -30,7 +30,6 @@ export interface DerElement {
   readonly raw: Buffer;
 }
 
-/** Reads the element starting at `offset`. */
 export function readElement(buf: Buffer, offset = 0): DerElement {
   if (offset + 2 > buf.length) throw new DerError("truncated DER header");
   const tag = buf[offset]!;
@@ -77,7 +76,6 @@ export function expectTag(el: DerElement | undefined, tag: number): DerElement {
   return el;
 }
 
-/** Dotted-decimal form of an OBJECT IDENTIFIER. */
 export function decodeOid(el: DerElement): string {
   expectTag(el, TAG.OID);
   const bytes = el.content;

@@ -74,7 +74,6 @@ export function checkSec1Key(der: Buffer, source: string): CheckedKey {
   return reported(source, "EC PRIVATE KEY", () => checkEc(der, undefined));
 }
 
-/** PKCS#1 RSAPrivateKey (`RSA PRIVATE KEY`). */
 export function checkPkcs1Key(der: Buffer, source: string): CheckedKey {
   return reported(source, "RSA PRIVATE KEY", () => checkRsa(der));
 }

@@ -112,7 +112,6 @@ export function unsupportedKeyError(typeName: string, source: string): InputErro
   });
 }
 
-/** True when `key` is the private half of the certificate's public key. */
 export async function keyMatchesCertificate(key: SigningKey, cert: Certificate): Promise<boolean> {
   const certKey = cert.publicKey;
   if (key.publicKey !== undefined && certKey !== undefined) {
