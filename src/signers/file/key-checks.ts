@@ -52,35 +52,14 @@ class KeyCheckError extends Error {
   }
 }
 
-/** PKCS#8 PrivateKeyInfo of an RSA or EC key. */
-export function checkPkcs8Key(der: Buffer, source: string): CheckedKey {
-  return reported(source, "PKCS#8 key", () => {
-    const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
-    decodeSmallInteger(expectTag(version, TAG.INTEGER));
-    const [oid, params] = children(expectTag(alg, TAG.SEQUENCE));
-    const algorithm = decodeOid(expectTag(oid, TAG.OID));
-    const inner = expectTag(key, TAG.OCTET_STRING).content;
-    if (algorithm === RSA_ENCRYPTION) {
-      if (params !== undefined && (params.tag !== TAG.NULL || params.content.length !== 0)) throw new DerError("RSA parameters are not NULL");
-      return checkRsa(inner);
-    }
-    if (algorithm === EC_PUBLIC_KEY) return checkEc(inner, curveOf(params));
-    throw new DerError(`algorithm ${algorithm} is neither RSA nor EC`);
-  });
-}
+/** The DER formats of RSA and EC keys, named for messages. */
+export const FORMAT_NAMES = { pkcs8: "PKCS#8 key", sec1: "EC PRIVATE KEY", pkcs1: "RSA PRIVATE KEY" } as const;
+export type RsaEcKeyFormat = keyof typeof FORMAT_NAMES;
 
-/** SEC1 ECPrivateKey (`EC PRIVATE KEY`), which must name its curve. */
-export function checkSec1Key(der: Buffer, source: string): CheckedKey {
-  return reported(source, "EC PRIVATE KEY", () => checkEc(der, undefined));
-}
-
-export function checkPkcs1Key(der: Buffer, source: string): CheckedKey {
-  return reported(source, "RSA PRIVATE KEY", () => checkRsa(der));
-}
-
-function reported(source: string, what: string, check: () => CheckedKey): CheckedKey {
+/** Checks an RSA or EC key in one of its DER formats (SEC1 must name its curve); errors are InputErrors naming `source`. */
+export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): CheckedKey {
   try {
-    return check();
+    return format === "pkcs8" ? checkPkcs8(der) : format === "sec1" ? checkEc(der, undefined) : checkRsa(der);
   } catch (cause) {
     if (cause instanceof KeyCheckError) {
       if (cause.unsupported) throw unsupportedKeyError(cause.message, source);
@@ -89,8 +68,23 @@ function reported(source: string, what: string, check: () => CheckedKey): Checke
       });
     }
     if (!(cause instanceof DerError)) throw cause;
-    throw malformedKeyError(source, what, cause);
+    throw malformedKeyError(source, FORMAT_NAMES[format], cause);
   }
+}
+
+/** PKCS#8 PrivateKeyInfo of an RSA or EC key. */
+function checkPkcs8(der: Buffer): CheckedKey {
+  const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
+  decodeSmallInteger(expectTag(version, TAG.INTEGER));
+  const [oid, params] = children(expectTag(alg, TAG.SEQUENCE));
+  const algorithm = decodeOid(expectTag(oid, TAG.OID));
+  const inner = expectTag(key, TAG.OCTET_STRING).content;
+  if (algorithm === RSA_ENCRYPTION) {
+    if (params !== undefined && (params.tag !== TAG.NULL || params.content.length !== 0)) throw new DerError("RSA parameters are not NULL");
+    return checkRsa(inner);
+  }
+  if (algorithm === EC_PUBLIC_KEY) return checkEc(inner, curveOf(params));
+  throw new DerError(`algorithm ${algorithm} is neither RSA nor EC`);
 }
 
 /** The named curve of EC parameters; explicit parameters (a SEQUENCE) are refused. */

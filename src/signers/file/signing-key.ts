@@ -3,7 +3,7 @@ import { InputError } from "../../errors.js";
 import type { Certificate, KeyType } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm } from "../signer.js";
-import { checkPkcs1Key, checkPkcs8Key, checkSec1Key } from "./key-checks.js";
+import { FORMAT_NAMES, checkKey, type RsaEcKeyFormat } from "./key-checks.js";
 import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /**
@@ -31,10 +31,6 @@ export interface SigningKey {
 export const SUPPORTED_KEYS_HINT =
   "IAM Roles Anywhere accepts RSA 2048–4096 bits, ECDSA P-256, P-384 or P-521, and ML-DSA-44/65/87 keys";
 
-export type RsaEcKeyFormat = "pkcs8" | "sec1" | "pkcs1";
-
-const FORMAT_NAMES: Readonly<Record<RsaEcKeyFormat, string>> = { pkcs8: "PKCS#8 key", sec1: "EC PRIVATE KEY", pkcs1: "RSA PRIVATE KEY" };
-
 /**
  * An RSA or EC private key from its DER: checked from its structure first (key-checks.ts: node:crypto can
  * abort the process on some hostile keys, and sign badly with others), then loaded by node:crypto.
@@ -43,7 +39,7 @@ const FORMAT_NAMES: Readonly<Record<RsaEcKeyFormat, string>> = { pkcs8: "PKCS#8 
  * the structural checks but signs wrongly; verifying costs ~1/30 of signing).
  */
 export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: string, debug?: DebugLog): SigningKey {
-  const checked = format === "pkcs8" ? checkPkcs8Key(der, source) : format === "sec1" ? checkSec1Key(der, source) : checkPkcs1Key(der, source);
+  const checked = checkKey(der, format, source);
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey({ key: der, format: "der", type: format });
