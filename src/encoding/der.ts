@@ -70,6 +70,16 @@ export function children(el: DerElement): DerElement[] {
   return out;
 }
 
+/** `read()`, or undefined when it finds the DER malformed. */
+export function unlessMalformed<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof DerError) return undefined;
+    throw e;
+  }
+}
+
 export function expectTag(el: DerElement | undefined, tag: number): DerElement {
   if (el === undefined) throw new DerError(`missing DER element (tag 0x${tag.toString(16)})`);
   if (el.tag !== tag) throw new DerError(`expected DER tag 0x${tag.toString(16)}, found 0x${el.tag.toString(16)}`);

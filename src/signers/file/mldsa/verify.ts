@@ -1,4 +1,4 @@
-import { DerError, TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle } from "../../../encoding/der.js";
+import { TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle, unlessMalformed } from "../../../encoding/der.js";
 import { loadMlDsa } from "./params.js";
 import { readSpki } from "../../../x509/tbs-fields.js";
 import { decodeMlDsaSpki } from "./spki.js";
@@ -40,13 +40,4 @@ export async function verifyMlDsaCertificateSignature(
     return { issuerSpki, tbs: expectTag(tbs, TAG.SEQUENCE).raw, signature: bits.subarray(1) };
   });
   return parts !== undefined && verifyMlDsa(parts.issuerSpki, parts.tbs, parts.signature);
-}
-
-function unlessMalformed<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch (e) {
-    if (e instanceof DerError) return undefined;
-    throw e;
-  }
 }
