@@ -19,7 +19,6 @@ export function derBitString(bytes: Uint8Array): Buffer {
   return derTlv(TAG.BIT_STRING, Buffer.concat([Buffer.from([0]), bytes]));
 }
 
-/** OBJECT IDENTIFIER from its dotted-decimal form. */
 export function derOid(oid: string): Buffer {
   const [first = 0, second = 0, ...rest] = oid.split(".").map(Number);
   const bytes: number[] = [];

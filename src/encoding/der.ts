@@ -30,7 +30,6 @@ export interface DerElement {
   readonly raw: Buffer;
 }
 
-/** Reads the element starting at `offset`. */
 export function readElement(buf: Buffer, offset = 0): DerElement {
   if (offset + 2 > buf.length) throw new DerError("truncated DER header");
   const tag = buf[offset]!;
@@ -71,13 +70,22 @@ export function children(el: DerElement): DerElement[] {
   return out;
 }
 
+/** `read()`, or undefined when it finds the DER malformed. */
+export function unlessMalformed<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof DerError) return undefined;
+    throw e;
+  }
+}
+
 export function expectTag(el: DerElement | undefined, tag: number): DerElement {
   if (el === undefined) throw new DerError(`missing DER element (tag 0x${tag.toString(16)})`);
   if (el.tag !== tag) throw new DerError(`expected DER tag 0x${tag.toString(16)}, found 0x${el.tag.toString(16)}`);
   return el;
 }
 
-/** Dotted-decimal form of an OBJECT IDENTIFIER. */
 export function decodeOid(el: DerElement): string {
   expectTag(el, TAG.OID);
   const bytes = el.content;

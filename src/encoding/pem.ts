@@ -16,7 +16,6 @@ export function encodePem(label: string, der: Uint8Array): string {
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
-/** True when the bytes look like PEM text (as opposed to DER). */
 export function looksLikePem(bytes: Buffer): boolean {
   return bytes.includes(BEGIN, 0, "latin1");
 }

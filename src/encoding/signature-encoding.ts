@@ -47,11 +47,19 @@ export function ecdsaRawToDer(raw: Uint8Array): Buffer {
 
 export type CurveName = "P-256" | "P-384" | "P-521";
 
-/** Named curves: the DER of their OID (CKA_EC_PARAMS, ECParameters namedCurve) and field size. */
-export const NAMED_CURVES: Readonly<Record<CurveName, { readonly oidDer: Buffer; readonly fieldBytes: number }>> = {
-  "P-256": { oidDer: Buffer.from("06082a8648ce3d030107", "hex"), fieldBytes: 32 },
-  "P-384": { oidDer: Buffer.from("06052b81040022", "hex"), fieldBytes: 48 },
-  "P-521": { oidDer: Buffer.from("06052b81040023", "hex"), fieldBytes: 66 },
+interface NamedCurve {
+  readonly oid: string;
+  /** The DER of the OID: CKA_EC_PARAMS, ECParameters namedCurve. */
+  readonly oidDer: Buffer;
+  readonly fieldBytes: number;
+  /** OpenSSL's name (node:crypto createECDH, asymmetricKeyDetails.namedCurve). */
+  readonly ecdhName: string;
+}
+
+export const NAMED_CURVES: Readonly<Record<CurveName, NamedCurve>> = {
+  "P-256": { oid: "1.2.840.10045.3.1.7", oidDer: Buffer.from("06082a8648ce3d030107", "hex"), fieldBytes: 32, ecdhName: "prime256v1" },
+  "P-384": { oid: "1.3.132.0.34", oidDer: Buffer.from("06052b81040022", "hex"), fieldBytes: 48, ecdhName: "secp384r1" },
+  "P-521": { oid: "1.3.132.0.35", oidDer: Buffer.from("06052b81040023", "hex"), fieldBytes: 66, ecdhName: "secp521r1" },
 };
 
 export function curveFromEcParams(ecParams: Uint8Array | undefined): { name: CurveName; fieldBytes: number } | undefined {

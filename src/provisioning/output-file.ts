@@ -4,7 +4,6 @@ import { InputError } from "../errors.js";
 export interface OutputFileOptions {
   /** Says what the file is, for messages ("certificate request"). */
   readonly what: string;
-  /** Replace an existing file. */
   readonly overwrite?: boolean;
   readonly mode?: number;
 }

@@ -1,4 +1,4 @@
-import { DerError, TAG, children, decodeSmallInteger, readSingle } from "../encoding/der.js";
+import { TAG, children, decodeSmallInteger, readSingle, unlessMalformed } from "../encoding/der.js";
 
 type DerKind = "CERTIFICATE" | "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "PKCS12";
 
@@ -7,7 +7,7 @@ type DerKind = "CERTIFICATE" | "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRI
  * same structure would carry; undefined when unknown.
  */
 export function classifyDer(bytes: Buffer): DerKind | undefined {
-  try {
+  return unlessMalformed(() => {
     const items = children(readSingle(bytes, TAG.SEQUENCE));
     const [a, b, c] = items;
     if (!a || !b) return undefined;
@@ -27,9 +27,6 @@ export function classifyDer(bytes: Buffer): DerKind | undefined {
     if (version === 1 && b.tag === TAG.OCTET_STRING) return "EC PRIVATE KEY";
     // RSAPrivateKey ::= SEQUENCE { version, n, e, d, p, q, dp, dq, qinv, … } — all INTEGERs
     if (version <= 1 && items.length >= 9 && items.slice(0, 9).every((i) => i.tag === TAG.INTEGER)) return "RSA PRIVATE KEY";
-  } catch (e) {
-    if (e instanceof DerError) return undefined;
-    throw e;
-  }
-  return undefined;
+    return undefined;
+  });
 }

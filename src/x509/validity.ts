@@ -32,15 +32,15 @@ export function roughDuration(ms: number): string {
  * Refuses a certificate the service would refuse for its dates, before any key is used: the service
  * answers an expired certificate with a bare 403, and a clock that is wrong is easier to see here.
  */
-export function checkCertificateValidity(cert: ValidityPeriod & { readonly subject?: string }, now: Date, what = "the certificate"): void {
+export function checkCertificateValidity(cert: ValidityPeriod & { readonly subject?: string }, now: Date): void {
   const dates = `valid from ${utc(cert.notBefore)} to ${utc(cert.notAfter)}; this machine's clock says ${utc(now)}`;
   if (now.getTime() > cert.notAfter.getTime()) {
-    throw new InputError("CERTIFICATE_EXPIRED", `${what}${subjectOf(cert)} expired ${roughDuration(now.getTime() - cert.notAfter.getTime())} ago (${dates})`, {
+    throw new InputError("CERTIFICATE_EXPIRED", `the certificate${subjectOf(cert)} expired ${roughDuration(now.getTime() - cert.notAfter.getTime())} ago (${dates})`, {
       hint: "install a renewed certificate (or, if the clock is wrong, fix it with NTP)",
     });
   }
   if (now.getTime() < cert.notBefore.getTime()) {
-    throw new InputError("CERTIFICATE_NOT_YET_VALID", `${what}${subjectOf(cert)} is not valid for another ${roughDuration(cert.notBefore.getTime() - now.getTime())} (${dates})`, {
+    throw new InputError("CERTIFICATE_NOT_YET_VALID", `the certificate${subjectOf(cert)} is not valid for another ${roughDuration(cert.notBefore.getTime() - now.getTime())} (${dates})`, {
       hint: "check this machine's clock (NTP); a fresh certificate is valid from the moment it was issued",
     });
   }
@@ -50,10 +50,10 @@ export function checkCertificateValidity(cert: ValidityPeriod & { readonly subje
  * The warning to log when `cert` expires within `windowMs` of `now` (undefined otherwise, and for a
  * certificate that has already expired: that is an error, reported by {@link checkCertificateValidity}).
  */
-export function expiryWarning(cert: ValidityPeriod & { readonly subject?: string }, now: Date, windowMs: number, what = "the certificate"): string | undefined {
+export function expiryWarning(cert: ValidityPeriod & { readonly subject?: string }, now: Date, windowMs: number): string | undefined {
   const left = cert.notAfter.getTime() - now.getTime();
   if (left < 0 || left > windowMs) return undefined;
-  return `warning: ${what}${subjectOf(cert)} expires in ${roughDuration(left)} (not after ${utc(cert.notAfter)}): renew it before then`;
+  return `warning: the certificate${subjectOf(cert)} expires in ${roughDuration(left)} (not after ${utc(cert.notAfter)}): renew it before then`;
 }
 
 function subjectOf(cert: { readonly subject?: string }): string {

@@ -28,7 +28,6 @@ export interface FileSignerOptions {
 
 export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };
 
-/** Signs with `key`, on the thread pool when asked to and the key can. */
 function signWith(key: SigningKey, message: Uint8Array, digest: DigestAlgorithm, offThread: boolean | undefined): Buffer | Promise<Buffer> {
   return offThread && key.signOffThread ? key.signOffThread(message, digest) : key.sign(message, digest);
 }

@@ -4,7 +4,7 @@ import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, read
 import { MAX_RSA_MODULUS_BITS } from "../../x509/certificate.js";
 import { NAMED_CURVES, type CurveName } from "../../encoding/signature-encoding.js";
 import { ownValue } from "../../own-value.js";
-import { unsupportedKeyError } from "./signing-key.js";
+import { malformedKeyError, unsupportedKeyError } from "./signing-key.js";
 
 /**
  * Checks a private key from its DER structure before node:crypto sees it. OpenSSL loads keys it cannot use:
@@ -17,23 +17,15 @@ import { unsupportedKeyError } from "./signing-key.js";
 /** What the checks learned about a key that passed them. */
 export type CheckedKey = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: CurveName };
 
-/** Curves by OID: node:crypto's ECDH name and the group order; other named curves are listed for the message. */
-const CURVES: Readonly<Record<string, { curve: CurveName; ecdhName: string; order: bigint } | string>> = {
-  "1.2.840.10045.3.1.7": {
-    curve: "P-256",
-    ecdhName: "prime256v1",
-    order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
-  },
-  "1.3.132.0.34": {
-    curve: "P-384",
-    ecdhName: "secp384r1",
-    order: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
-  },
-  "1.3.132.0.35": {
-    curve: "P-521",
-    ecdhName: "secp521r1",
-    order: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
-  },
+/** Group orders of the curves this agent takes, for 1 ≤ d < n. */
+const ORDERS: Readonly<Record<CurveName, bigint>> = {
+  "P-256": 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  "P-384": 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  "P-521": 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+};
+
+/** Other named curves, by OID, for the message. */
+const OTHER_CURVES: Readonly<Record<string, string>> = {
   "1.3.132.0.10": "secp256k1",
   "1.3.132.0.33": "secp224r1",
   "1.2.840.10045.3.1.1": "prime192v1",
@@ -43,16 +35,10 @@ const CURVES: Readonly<Record<string, { curve: CurveName; ecdhName: string; orde
   "1.2.156.10197.1.301": "SM2",
 };
 
-interface CurveInfo {
-  readonly curve: CurveName;
-  readonly ecdhName: string;
-  readonly order: bigint;
-  /** Field element / scalar size in bytes. */
-  readonly bytes: number;
-}
+type CurveInfo = (typeof NAMED_CURVES)[CurveName] & { readonly curve: CurveName; readonly order: bigint };
 
-const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
-const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
+export const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
+export const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 /** RSA keys below this size are not keys (OpenSSL refuses to generate them); 512–1023 are refused later as unsupported. */
 const MIN_RSA_MODULUS_BITS = 512;
 
@@ -66,36 +52,14 @@ class KeyCheckError extends Error {
   }
 }
 
-/** PKCS#8 PrivateKeyInfo of an RSA or EC key. */
-export function checkPkcs8Key(der: Buffer, source: string): CheckedKey {
-  return reported(source, "PKCS#8 key", () => {
-    const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
-    decodeSmallInteger(expectTag(version, TAG.INTEGER));
-    const [oid, params] = children(expectTag(alg, TAG.SEQUENCE));
-    const algorithm = decodeOid(expectTag(oid, TAG.OID));
-    const inner = expectTag(key, TAG.OCTET_STRING).content;
-    if (algorithm === RSA_ENCRYPTION) {
-      if (params !== undefined && (params.tag !== TAG.NULL || params.content.length !== 0)) throw new DerError("RSA parameters are not NULL");
-      return checkRsa(inner);
-    }
-    if (algorithm === EC_PUBLIC_KEY) return checkEc(inner, curveOf(params));
-    throw new DerError(`algorithm ${algorithm} is neither RSA nor EC`);
-  });
-}
+/** The DER formats of RSA and EC keys, named for messages. */
+export const FORMAT_NAMES = { pkcs8: "PKCS#8 key", sec1: "EC PRIVATE KEY", pkcs1: "RSA PRIVATE KEY" } as const;
+export type RsaEcKeyFormat = keyof typeof FORMAT_NAMES;
 
-/** SEC1 ECPrivateKey (`EC PRIVATE KEY`), which must name its curve. */
-export function checkSec1Key(der: Buffer, source: string): CheckedKey {
-  return reported(source, "EC PRIVATE KEY", () => checkEc(der, undefined));
-}
-
-/** PKCS#1 RSAPrivateKey (`RSA PRIVATE KEY`). */
-export function checkPkcs1Key(der: Buffer, source: string): CheckedKey {
-  return reported(source, "RSA PRIVATE KEY", () => checkRsa(der));
-}
-
-function reported(source: string, what: string, check: () => CheckedKey): CheckedKey {
+/** Checks an RSA or EC key in one of its DER formats (SEC1 must name its curve); errors are InputErrors naming `source`. */
+export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): CheckedKey {
   try {
-    return check();
+    return format === "pkcs8" ? checkPkcs8(der) : format === "sec1" ? checkEc(der, undefined) : checkRsa(der);
   } catch (cause) {
     if (cause instanceof KeyCheckError) {
       if (cause.unsupported) throw unsupportedKeyError(cause.message, source);
@@ -104,11 +68,23 @@ function reported(source: string, what: string, check: () => CheckedKey): Checke
       });
     }
     if (!(cause instanceof DerError)) throw cause;
-    throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed ${what}`, {
-      hint: "the file may be truncated or damaged; export the key again",
-      cause,
-    });
+    throw malformedKeyError(source, FORMAT_NAMES[format], cause);
   }
+}
+
+/** PKCS#8 PrivateKeyInfo of an RSA or EC key. */
+function checkPkcs8(der: Buffer): CheckedKey {
+  const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
+  decodeSmallInteger(expectTag(version, TAG.INTEGER));
+  const [oid, params] = children(expectTag(alg, TAG.SEQUENCE));
+  const algorithm = decodeOid(expectTag(oid, TAG.OID));
+  const inner = expectTag(key, TAG.OCTET_STRING).content;
+  if (algorithm === RSA_ENCRYPTION) {
+    if (params !== undefined && (params.tag !== TAG.NULL || params.content.length !== 0)) throw new DerError("RSA parameters are not NULL");
+    return checkRsa(inner);
+  }
+  if (algorithm === EC_PUBLIC_KEY) return checkEc(inner, curveOf(params));
+  throw new DerError(`algorithm ${algorithm} is neither RSA nor EC`);
 }
 
 /** The named curve of EC parameters; explicit parameters (a SEQUENCE) are refused. */
@@ -116,9 +92,9 @@ function curveOf(params: DerElement | undefined): CurveInfo {
   if (params === undefined) throw new DerError("EC key without curve parameters");
   if (params.tag === TAG.SEQUENCE) throw new KeyCheckError("ECDSA with explicit curve parameters", true);
   const oid = decodeOid(expectTag(params, TAG.OID));
-  const curve = ownValue(CURVES, oid);
-  if (curve === undefined || typeof curve === "string") throw new KeyCheckError(`ECDSA ${curve ?? `curve ${oid}`}`, true);
-  return { ...curve, bytes: NAMED_CURVES[curve.curve].fieldBytes };
+  const curve = (Object.keys(NAMED_CURVES) as CurveName[]).find((name) => NAMED_CURVES[name].oid === oid);
+  if (curve === undefined) throw new KeyCheckError(`ECDSA ${ownValue(OTHER_CURVES, oid) ?? `curve ${oid}`}`, true);
+  return { ...NAMED_CURVES[curve], curve, order: ORDERS[curve] };
 }
 
 /** ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters OPTIONAL, [1] publicKey BIT STRING OPTIONAL } */
@@ -145,11 +121,13 @@ function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
   }
   if (curve === undefined) throw new DerError("EC PRIVATE KEY without curve parameters");
   // RFC 5915 writes the scalar at the order's length; shorter (leading zeros dropped) is tolerated, as by Go.
-  if (d.length === 0 || d.length > curve.bytes) throw new KeyCheckError(`its ${curve.curve} private scalar is ${d.length} bytes long (expected ${curve.bytes})`);
+  if (d.length === 0 || d.length > curve.fieldBytes) {
+    throw new KeyCheckError(`its ${curve.curve} private scalar is ${d.length} bytes long (expected ${curve.fieldBytes})`);
+  }
   const value = BigInt(`0x${d.toString("hex")}`);
   if (value === 0n || value >= curve.order) throw new KeyCheckError(`its ${curve.curve} private scalar is not between 1 and the curve order`);
   const ecdh = createECDH(curve.ecdhName);
-  ecdh.setPrivateKey(Buffer.concat([Buffer.alloc(curve.bytes - d.length), d]));
+  ecdh.setPrivateKey(Buffer.concat([Buffer.alloc(curve.fieldBytes - d.length), d]));
   const derived = ecdh.getPublicKey();
   if (publicKey !== undefined) {
     const [bits, extra] = children(publicKey);
@@ -169,9 +147,9 @@ function samePoint(encoded: Buffer, uncompressed: Buffer, curve: CurveInfo): boo
   if (prefix === 0x04 || prefix === 0x06 || prefix === 0x07) {
     return encoded.length === uncompressed.length && encoded.subarray(1).equals(uncompressed.subarray(1));
   }
-  if ((prefix === 0x02 || prefix === 0x03) && encoded.length === curve.bytes + 1) {
+  if ((prefix === 0x02 || prefix === 0x03) && encoded.length === curve.fieldBytes + 1) {
     const odd = (uncompressed[uncompressed.length - 1]! & 1) === 1;
-    return encoded.subarray(1).equals(uncompressed.subarray(1, 1 + curve.bytes)) && odd === (prefix === 0x03);
+    return encoded.subarray(1).equals(uncompressed.subarray(1, 1 + curve.fieldBytes)) && odd === (prefix === 0x03);
   }
   return false;
 }

@@ -1,4 +1,3 @@
-import { InputError } from "../../errors.js";
 import { readInputFile, type FileStamp } from "../../io/input-file.js";
 import type { Secret } from "../../secrets/secret.js";
 import type { SecretSource } from "../../secrets/secret-source.js";
@@ -10,7 +9,7 @@ import { loadSigningKey } from "./key-parsers.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { decryptPrivateKeyInfo } from "./pbe.js";
 import { bmpPassword } from "./pkcs12-kdf.js";
-import type { SigningKey } from "./signing-key.js";
+import { malformedKeyError, type SigningKey } from "./signing-key.js";
 
 /** A PKCS#8 PrivateKeyInfo (OneAsymmetricKey), plaintext. */
 export interface PrivateKeyInfo {
@@ -126,9 +125,6 @@ function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {
     return { der, algorithmOid };
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
-    throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed PKCS#8 key`, {
-      hint: "the file may be truncated or damaged; export the key again",
-      cause,
-    });
+    throw malformedKeyError(source, "PKCS#8 key", cause);
   }
 }

@@ -1,14 +1,12 @@
 import { InputError } from "../../errors.js";
 import type { DebugLog } from "../options.js";
+import { EC_PUBLIC_KEY, RSA_ENCRYPTION } from "./key-checks.js";
 import type { KeyMaterial } from "./key-material.js";
 import { mlDsaParameterSetForOid } from "./mldsa/params.js";
 import { decodeMlDsaPrivateKeyInfo } from "./mldsa/private-key-info.js";
 import { mlDsaSigningKey } from "./mldsa/signing-key.js";
 import { SUPPORTED_KEYS_HINT, rsaEcSigningKey, unsupportedKeyError, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
-
-const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
-const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 
 /** PKCS#8 algorithm OIDs that no format takes, named for the error message. */
 const ALGORITHM_NAMES: Readonly<Record<string, string>> = {

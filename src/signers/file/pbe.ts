@@ -10,13 +10,9 @@ import { ownValue } from "../../own-value.js";
  * here (not in OpenSSL) yields the plaintext PKCS#8, so key types OpenSSL 3.0 cannot parse still get decrypted.
  */
 
-// Promises written out rather than util.promisify: importing node:util costs start-up time.
-function pbkdf2Async(password: Buffer, salt: Buffer, iterations: number, keylen: number, digest: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => pbkdf2(password, salt, iterations, keylen, digest, (error, key) => (error ? reject(error) : resolve(key))));
-}
-
-function scryptAsync(password: Buffer, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key))));
+// Written out rather than util.promisify: importing node:util costs start-up time.
+function derived(run: (done: (error: Error | null, key: Buffer) => void) => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => run((error, key) => (error ? reject(error) : resolve(key))));
 }
 
 /**
@@ -152,7 +148,7 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
     const prfOid = rest[0] === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(rest[0]).oid; // default: HMAC-SHA1
     const digest = ownValue(PRFS, prfOid);
     if (digest === undefined) throw unsupportedScheme(`PBKDF2 PRF OID ${prfOid}`, context);
-    const key = await pbkdf2Async(password.utf8, salt.content, iterations, cipher.keyLength, digest);
+    const key = await derived((done) => pbkdf2(password.utf8, salt.content, iterations, cipher.keyLength, digest, done));
     return { cipher: cipher.name, key, iv, scheme: `PBES2/PBKDF2-${digest}/${cipher.name}` };
   }
   if (kdf.oid === OID.SCRYPT) {
@@ -168,7 +164,7 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
     const maxmem = memory + (64 << 20);
     let key: Buffer;
     try {
-      key = await scryptAsync(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem });
+      key = await derived((done) => scrypt(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem }, done));
     } catch (cause) {
       // OpenSSL has rules of its own (N < 2^(16·r), reported as "memory limit exceeded"): found by the fuzzer.
       throw new DerError(`unusable scrypt parameters N=${n} r=${r} p=${p} (${cause instanceof Error ? cause.message : String(cause)})`);

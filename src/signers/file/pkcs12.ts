@@ -69,13 +69,6 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     }
   };
 
-  // @peculiar gives an INTEGER of 4 bytes or more (≥ 8,388,608) as a decimal string, smaller ones as numbers.
-  const checkMacIterations = (raw: number | string): number => {
-    const problem = iterationCountProblem(/^-?[0-9]+$/.test(String(raw)) ? BigInt(raw) : undefined, MAX_PKCS12_KDF_ITERATIONS);
-    if (problem !== undefined) throw invalid(`MAC ${problem}`);
-    return Number(raw);
-  };
-
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
@@ -93,7 +86,12 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
         const hash = ownValue(MAC_DIGESTS, oid);
         if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
-        return { hash, salt: Buffer.from(macSalt.buffer), iterations: checkMacIterations((iterations as number | string | undefined) ?? 1), digest: Buffer.from(mac.digest.buffer) };
+        const salt = Buffer.from(macSalt.buffer);
+        // @peculiar gives an INTEGER of 4 bytes or more (≥ 8,388,608) as a decimal string, smaller ones as numbers.
+        const count = String((iterations as number | string | undefined) ?? 1);
+        const problem = iterationCountProblem(/^-?[0-9]+$/.test(count) ? BigInt(count) : undefined, MAX_PKCS12_KDF_ITERATIONS);
+        if (problem !== undefined) throw invalid(`MAC ${problem}`);
+        return { hash, salt, iterations: Number(count), digest: Buffer.from(mac.digest.buffer) };
       })
     : undefined;
   const macMatches = async (bmp: Buffer): Promise<boolean> => {

@@ -3,7 +3,7 @@ import { InputError } from "../../errors.js";
 import type { Certificate, KeyType } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm } from "../signer.js";
-import { checkPkcs1Key, checkPkcs8Key, checkSec1Key } from "./key-checks.js";
+import { FORMAT_NAMES, checkKey, type RsaEcKeyFormat } from "./key-checks.js";
 import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /**
@@ -31,10 +31,6 @@ export interface SigningKey {
 export const SUPPORTED_KEYS_HINT =
   "IAM Roles Anywhere accepts RSA 2048–4096 bits, ECDSA P-256, P-384 or P-521, and ML-DSA-44/65/87 keys";
 
-export type RsaEcKeyFormat = "pkcs8" | "sec1" | "pkcs1";
-
-const FORMAT_NAMES: Readonly<Record<RsaEcKeyFormat, string>> = { pkcs8: "PKCS#8 key", sec1: "EC PRIVATE KEY", pkcs1: "RSA PRIVATE KEY" };
-
 /**
  * An RSA or EC private key from its DER: checked from its structure first (key-checks.ts: node:crypto can
  * abort the process on some hostile keys, and sign badly with others), then loaded by node:crypto.
@@ -43,15 +39,12 @@ const FORMAT_NAMES: Readonly<Record<RsaEcKeyFormat, string>> = { pkcs8: "PKCS#8 
  * the structural checks but signs wrongly; verifying costs ~1/30 of signing).
  */
 export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: string, debug?: DebugLog): SigningKey {
-  const checked = format === "pkcs8" ? checkPkcs8Key(der, source) : format === "sec1" ? checkSec1Key(der, source) : checkPkcs1Key(der, source);
+  const checked = checkKey(der, format, source);
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey({ key: der, format: "der", type: format });
   } catch (cause) {
-    throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed ${FORMAT_NAMES[format]}`, {
-      hint: "the file may be truncated or damaged; export the key again",
-      cause,
-    });
+    throw malformedKeyError(source, FORMAT_NAMES[format], cause);
   }
   if (checked.kind === "RSA") {
     const bits = checked.bits;
@@ -102,13 +95,19 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
   };
 }
 
+export function malformedKeyError(source: string, what: string, cause: unknown): InputError {
+  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed ${what}`, {
+    hint: "the file may be truncated or damaged; export the key again",
+    cause,
+  });
+}
+
 export function unsupportedKeyError(typeName: string, source: string): InputError {
   return new InputError("PRIVATE_KEY_UNSUPPORTED", `private key type ${typeName} in ${source} is not supported`, {
     hint: SUPPORTED_KEYS_HINT,
   });
 }
 
-/** True when `key` is the private half of the certificate's public key. */
 export async function keyMatchesCertificate(key: SigningKey, cert: Certificate): Promise<boolean> {
   const certKey = cert.publicKey;
   if (key.publicKey !== undefined && certKey !== undefined) {

@@ -22,7 +22,6 @@ export interface CertificateNames {
 
 const SUBJECT_ALT_NAME = "2.5.29.17";
 
-/** Reads subject, issuer, SANs and serial from a DER certificate. */
 export function readCertificateNames(der: Uint8Array): CertificateNames {
   try {
     const tbs = readTbsFields(der);

@@ -16,7 +16,6 @@ const FIELD_NAMES = new Map(FIELD_ORDER.map((oid) => [oid, attributeName(oid)!.n
 
 type Rdn = { oid: string; value: string; nonString?: Buffer }[];
 
-/** Subject and issuer of a DER certificate, Go style. */
 export async function goSubjectAndIssuer(der: Uint8Array): Promise<{ subject: string; issuer: string }> {
   const [{ AsnConvert }, { Certificate }] = await Promise.all([import("@peculiar/asn1-schema"), import("@peculiar/asn1-x509")]);
   const tbs = AsnConvert.parse(der, Certificate).tbsCertificate;

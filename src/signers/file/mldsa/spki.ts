@@ -1,5 +1,4 @@
 import { DerError, TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle } from "../../../encoding/der.js";
-import { readTbsFields } from "../../../x509/tbs-fields.js";
 import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "./params.js";
 import { derBitString, derOid, derSequence } from "../../../encoding/der-writer.js";
 
@@ -24,13 +23,3 @@ export function decodeMlDsaSpki(spki: Buffer): { parameterSet: MlDsaParameterSet
   }
   return { parameterSet, publicKey };
 }
-
-/**
- * The DER SubjectPublicKeyInfo inside a DER certificate, read without a full X.509 parser:
- * TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serial, signature, issuer, validity, subject, spki, … }.
- */
-export function certificateSpkiDer(certificateDer: Uint8Array): Buffer {
-  return readTbsFields(certificateDer).subjectPublicKeyInfo.raw;
-}
-
-

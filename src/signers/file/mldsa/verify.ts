@@ -1,6 +1,7 @@
-import { DerError, TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle } from "../../../encoding/der.js";
+import { TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle, unlessMalformed } from "../../../encoding/der.js";
 import { loadMlDsa } from "./params.js";
-import { certificateSpkiDer, decodeMlDsaSpki } from "./spki.js";
+import { readSpki } from "../../../x509/tbs-fields.js";
+import { decodeMlDsaSpki } from "./spki.js";
 
 /**
  * Verifies a pure ML-DSA signature (empty context, FIPS 204 ML-DSA.Verify) over `message` with the public key
@@ -16,7 +17,7 @@ export async function verifyMlDsa(spki: Uint8Array, message: Uint8Array, signatu
 
 /** {@link verifyMlDsa} with the public key of a DER certificate (false when the certificate is malformed). */
 export async function verifyMlDsaWithCertificate(certificateDer: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  const spki = unlessMalformed(() => certificateSpkiDer(certificateDer));
+  const spki = unlessMalformed(() => readSpki(certificateDer).der);
   return spki !== undefined && verifyMlDsa(spki, message, signature);
 }
 
@@ -30,7 +31,7 @@ export async function verifyMlDsaCertificateSignature(
   issuer: { readonly der: Uint8Array },
 ): Promise<boolean> {
   const parts = unlessMalformed(() => {
-    const issuerSpki = certificateSpkiDer(issuer.der);
+    const issuerSpki = readSpki(issuer.der).der;
     const issuerKey = decodeMlDsaSpki(issuerSpki);
     const [tbs, algorithm, signature] = children(readSingle(Buffer.from(certificate.der), TAG.SEQUENCE));
     const { oid, parameters } = decodeAlgorithmIdentifier(algorithm);
@@ -39,13 +40,4 @@ export async function verifyMlDsaCertificateSignature(
     return { issuerSpki, tbs: expectTag(tbs, TAG.SEQUENCE).raw, signature: bits.subarray(1) };
   });
   return parts !== undefined && verifyMlDsa(parts.issuerSpki, parts.tbs, parts.signature);
-}
-
-function unlessMalformed<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch (e) {
-    if (e instanceof DerError) return undefined;
-    throw e;
-  }
 }
