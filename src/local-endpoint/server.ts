@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { isAgentError, ServiceError } from "../errors.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
-import { createSessionResponseBody, defaultSessionName } from "./create-session-response.js";
+import { createSessionResponseBody } from "./create-session-response.js";
 import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";
 import { RateLimit, retryAfterSeconds, THROTTLED } from "./rate-limit.js";
 import { IssuedCredentialStore, type IssuedSession } from "./issued-credentials.js";
@@ -146,7 +146,8 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         const session = store.issue(
           {
             ...verified,
-            roleSessionName: verified.roleSessionName ?? defaultSessionName(verified.leaf),
+            // The service's session name when none is requested: the certificate serial in hex.
+            roleSessionName: verified.roleSessionName ?? verified.leaf.serialHex.toLowerCase(),
             notAfter: verified.leaf.notAfter,
             certificateSerial: verified.leaf.serialDecimal,
             expiredMsAgo: badExpiration === "past" ? 3600_000 : undefined,

@@ -80,9 +80,15 @@ export function regionalEndpointUrl(partition: Partition, region: string, flags:
 function configuredEndpoint(option: string | undefined, env: NodeJS.ProcessEnv): { url: string; source: EndpointSource } | undefined {
   if (option?.trim()) return { url: option.trim(), source: "option" };
   if (envFlag(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") === true) return undefined;
-  for (const name of ["AWS_ENDPOINT_URL_ROLESANYWHERE", "AWS_ENDPOINT_URL"] as const) {
+  const found = firstEnv(env, "AWS_ENDPOINT_URL_ROLESANYWHERE", "AWS_ENDPOINT_URL");
+  return found && { url: found.value, source: found.name as EndpointSource };
+}
+
+/** The first of the variables that is set to something other than blanks, trimmed. */
+export function firstEnv(env: NodeJS.ProcessEnv, ...names: string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
     const value = env[name]?.trim();
-    if (value) return { url: value, source: name };
+    if (value) return { name, value };
   }
   return undefined;
 }
