@@ -10,7 +10,8 @@ import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";
 import { RateLimit, retryAfterSeconds, THROTTLED } from "./rate-limit.js";
 import { IssuedCredentialStore, type IssuedSession } from "./issued-credentials.js";
 import { getCallerIdentityXml, stsErrorXml } from "./sts-responses.js";
-import { stsError, verifyStsRequest } from "./sts-verify.js";
+import { rejection } from "./rejections.js";
+import { verifyStsRequest } from "./sts-verify.js";
 import { loadTrustAnchors, type TrustAnchorSource } from "./trust-anchors.js";
 import { verifyCreateSessionRequest, type CreateSessionPolicy } from "./verify-request.js";
 import type { SignatureVerifiers } from "./verify-signature.js";
@@ -161,7 +162,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       if (operation === "STS" && (method === "POST" || method === "GET")) {
         const call = verifyStsRequest(wire, store, clock());
         if (call.action !== "GetCallerIdentity") {
-          throw stsError(400, "InvalidAction", `Could not find operation ${call.action} for version ${call.version ?? "NO_VERSION_SPECIFIED"}`);
+          throw rejection(400, "InvalidAction", `Could not find operation ${call.action} for version ${call.version ?? "NO_VERSION_SPECIFIED"}`);
         }
         return answer(200, getCallerIdentityXml(call.session, requestId), "text/xml", `GetCallerIdentity ${call.session.assumedRoleArn}`);
       }

@@ -1,5 +1,6 @@
 import { InputError } from "../errors.js";
 import { PARTITIONS, partitionOf, type Partition } from "./partitions.js";
+import type { CreateSessionOptions } from "./types.js";
 
 /** Where the endpoint came from, for --debug and error messages. */
 export type EndpointSource = "option" | "AWS_ENDPOINT_URL_ROLESANYWHERE" | "AWS_ENDPOINT_URL" | "partition";
@@ -19,15 +20,8 @@ export interface Endpoint {
   readonly source: EndpointSource;
 }
 
-export interface EndpointSettings {
-  /** `--endpoint`. */
-  endpoint?: string | undefined;
-  /** `--use-fips-endpoint` (else `AWS_USE_FIPS_ENDPOINT`). */
-  useFipsEndpoint?: boolean | undefined;
-  /** Dual-stack (IPv4+IPv6) host names (else `AWS_USE_DUALSTACK_ENDPOINT`). */
-  useDualStackEndpoint?: boolean | undefined;
-  env?: NodeJS.ProcessEnv | undefined;
-}
+/** The options that choose the endpoint, documented on {@link CreateSessionOptions}. */
+export type EndpointSettings = Pick<CreateSessionOptions, "endpoint" | "useFipsEndpoint" | "useDualStackEndpoint" | "env">;
 
 /** `fipsFromName`: the region was a FIPS pseudo-region name (`fips-…`, `…-fips`). */
 type EndpointRegion = { region: string; fipsFromName?: boolean };

@@ -141,13 +141,17 @@ function sanitize(text: string, max: number): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-const CODE_BY_SERVICE_CODE: Readonly<Record<string, ErrorCode>> = {
-  AccessDeniedException: "ACCESS_DENIED",
-  ValidationException: "VALIDATION_FAILED",
-  ResourceNotFoundException: "RESOURCE_NOT_FOUND",
+/** The service's error types for a refused request: the error code and HTTP status of each. */
+const REFUSALS: Readonly<Record<string, readonly [ErrorCode, number]>> = {
+  AccessDeniedException: ["ACCESS_DENIED", 403],
+  ValidationException: ["VALIDATION_FAILED", 400],
+  ResourceNotFoundException: ["RESOURCE_NOT_FOUND", 404],
 };
 
-const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = { 400: "VALIDATION_FAILED", 403: "ACCESS_DENIED", 404: "RESOURCE_NOT_FOUND" };
+/** By the error type (own properties only: "toString" or "constructor" must not reach Object.prototype), else by the status. */
+export function refusalCode(serviceCode: string, status: number): ErrorCode {
+  return (ownValue(REFUSALS, serviceCode) ?? Object.values(REFUSALS).find(([, s]) => s === status))?.[0] ?? "SERVICE_ERROR";
+}
 
 /**
  * The error for a non-2xx answer: the service code from `X-Amzn-ErrorType` or the JSON `__type`/`code`,
@@ -190,8 +194,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
       hint: "a problem on the service side: try again later",
     });
   }
-  // Own properties only: a service code such as "toString" or "constructor" must not pick up Object.prototype members.
-  const code = ownValue(CODE_BY_SERVICE_CODE, serviceCode) ?? ownValue(CODE_BY_STATUS, status) ?? "SERVICE_ERROR";
+  const code = refusalCode(serviceCode, status);
   const hint = clockSkewHint(response, context.receivedAt) ?? hintFor(code, message, context);
   return new ServiceError(code, `CreateSession refused (HTTP ${status} ${what})${where}`, details, hint ? { hint } : {});
 }
