@@ -1,4 +1,4 @@
-import { usableCredentials, type Credentials } from "./credentials.js";
+import { usableCredentials } from "./credentials.js";
 import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
@@ -77,8 +77,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 /** Parses a 2xx CreateSession body; any missing piece is a RESPONSE_INVALID error naming the field, never a crash. */
 export function parseCreateSessionResponse(response: HttpResponse, context: ResponseContext): CreateSessionResult {
   const requestId = requestIdOf(response);
+  const where = requestId ? ` [request id ${requestId}]` : "";
   const invalid = (what: string) =>
-    new NetworkError("RESPONSE_INVALID", `CreateSession answered HTTP ${response.status} from ${context.endpoint} but ${what}${requestId ? ` [request id ${requestId}]` : ""}`, {
+    new NetworkError("RESPONSE_INVALID", `CreateSession answered HTTP ${response.status} from ${context.endpoint} but ${what}${where}`, {
       hint: NOT_ROLES_ANYWHERE,
     });
   const parsed = parseJson(response.body);
@@ -107,12 +108,8 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   // Already expired when the answer arrived (by our clock): refused here, so that every caller of createSession
   // (credential-process included, which has no cache) applies the rule the refresh engine applies. No margin
   // here, as in the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
-  const credentials: Credentials = usableCredentials(
-    { accessKeyId, secretAccessKey, sessionToken, expiration },
-    context.receivedAt.getTime(),
-    `CreateSession at ${context.endpoint}${requestId ? ` [request id ${requestId}]` : ""}`,
-    0,
-  );
+  const from = `CreateSession at ${context.endpoint}${where}`;
+  const credentials = usableCredentials({ accessKeyId, secretAccessKey, sessionToken, expiration }, context.receivedAt.getTime(), from, 0);
   const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
   const optional = {
     subjectArn: nonEmptyString(parsed["subjectArn"]),
@@ -160,7 +157,7 @@ export function refusalCode(serviceCode: string, status: number): ErrorCode {
 export function errorFromResponse(response: HttpResponse, context: ResponseContext): AgentError {
   const { status } = response;
   const requestId = requestIdOf(response);
-  const where = `${requestId ? ` [request id ${requestId}]` : ""}`;
+  const where = requestId ? ` [request id ${requestId}]` : "";
   const headerCode = sanitizeErrorCode(header(response, "x-amzn-errortype") ?? "");
 
   if (status >= 300 && status < 400) {
