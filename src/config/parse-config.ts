@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { InputError } from "../errors.js";
-import { editDistance } from "../nearest-names.js";
+import { nearestNames } from "../nearest-names.js";
 import { ownValue } from "../own-value.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { checkSettingsFields, inputFromFlags, profileOrigin, SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
@@ -100,7 +100,7 @@ function parseProfile(name: string, body: unknown, resolvePath: (p: string) => s
   for (const [field, value] of Object.entries(body)) {
     const kind = ownValue<FieldKind>(PROFILE_FIELD_KINDS, field);
     if (!kind) {
-      const guess = closest(field, Object.keys(PROFILE_FIELD_KINDS));
+      const [guess] = nearestNames(field, Object.keys(PROFILE_FIELD_KINDS));
       fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");
     }
     const parsed = parseField(value, kind!, resolvePath, (expected, hint, echo = true) =>
@@ -147,13 +147,13 @@ function parseField(value: unknown, kind: FieldKind, resolvePath: (p: string) =>
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string, fail: Fail): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
-      const guess = closest(key, allowed);
+      const [guess] = nearestNames(key, allowed);
       fail(`${where}: unknown key "${key}"`, guess ? `did you mean "${guess}"?` : `allowed: ${allowed.join(", ")}`);
     }
   }
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
@@ -166,18 +166,4 @@ function describeJsonError(cause: unknown, text: string): string {
   const line = before.split("\n").length;
   const column = pos - before.lastIndexOf("\n");
   return `${message.replace(/ in JSON at position \d+.*$/, "")} at line ${line}, column ${column}`;
-}
-
-/** The allowed name closest to a misspelt one (edit distance ≤ 3), for "did you mean" hints. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 4;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
 }

@@ -160,7 +160,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const chain = await signer.certificateChain().catch(() => []);
   const where = signer.backend === "pkcs11" ? "token" : signer.backend === "tpm" ? "TPM" : "file";
   if (pkcs11) {
-    rows.push(pass("PKCS#11 module", "loaded"), pass("token present", "found"), pass("token login", hasPinSource(o) ? "logged in (once)" : "not needed"));
+    rows.push(pass("PKCS#11 module", "loaded"), pass("token present", "found"), pass("token login", "logged in (once)"));
   }
   if (tpm) rows.push(pass("TPM reachable", o.tpm?.device ?? env["TPM_DEVICE"] ?? "/dev/tpmrm0"), pass("TPM key loads", keyRef));
   rows.push(pass("key opens", `${signer.keyType} key in the ${where}`));

@@ -1,4 +1,5 @@
 import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js";
+import { isPlainObject as isObject } from "../config/parse-config.js";
 import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
 import { durationProblem } from "../rolesanywhere/request.js";
@@ -83,8 +84,4 @@ function invalid(source: string, what: string): InputError {
   return new InputError("CONFIG_INVALID", `invalid local endpoint config ${source}: ${what}`, {
     hint: 'expected {"profiles": {"<profile ARN or ID>": {"roles": ["arn:aws:iam::<account>:role/<name>"], "maxDurationSeconds": 3600}}}',
   });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

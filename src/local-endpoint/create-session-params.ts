@@ -1,11 +1,9 @@
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf } from "../arn.js";
 import type { CreateSessionParams as ClientParams } from "../rolesanywhere/types.js";
-import { durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
+import { DEFAULT_DURATION_SECONDS, durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
 import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
 import { accessDenied, resourceNotFound, rethrownAs, validationFailed } from "./rejections.js";
 import { queryPairs, type WireRequest } from "./wire-request.js";
-
-const DEFAULT_DURATION_SECONDS = 3600;
 
 /** The parameters after validation; `durationSeconds` is the length granted (requested or default, capped by the profile). */
 export type CreateSessionParams = Omit<ClientParams, "region">;

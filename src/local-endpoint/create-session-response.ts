@@ -27,13 +27,8 @@ export function createSessionResponseBody(session: IssuedSession, leaf: Certific
 }
 
 /** `CN=<common name>` of the leaf, as the service sets the source identity; "" without a CN. */
-export function sourceIdentity(leaf: Certificate): string {
+function sourceIdentity(leaf: Certificate): string {
   return leaf.subject.split("\n").find((part) => part.startsWith("CN=")) ?? "";
-}
-
-/** The service's session name when none is requested: the certificate serial in hex. */
-export function defaultSessionName(leaf: Certificate): string {
-  return leaf.serialHex.toLowerCase();
 }
 
 /** A stable UUID-shaped subject ID per certificate identity (subject and issuer). */

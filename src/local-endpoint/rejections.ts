@@ -1,21 +1,15 @@
 import { isAgentError, ServiceError } from "../errors.js";
+import { refusalCode } from "../rolesanywhere/response.js";
 
-/**
- * How the local endpoint refuses a CreateSession request, in the service's terms: a 403
- * `AccessDeniedException` when authentication fails, a 400 `ValidationException` for bad input,
- * a 404 `ResourceNotFoundException` for an unknown profile. The message is what the client prints.
- */
-export function accessDenied(message: string): ServiceError {
-  return new ServiceError("ACCESS_DENIED", message, { status: 403, serviceCode: "AccessDeniedException" });
+/** How the local endpoint refuses a request: the service's status and error type; the message is what the client prints. */
+export function rejection(status: number, serviceCode: string, message: string): ServiceError {
+  return new ServiceError(refusalCode(serviceCode, status), message, { status, serviceCode });
 }
 
-export function validationFailed(message: string): ServiceError {
-  return new ServiceError("VALIDATION_FAILED", message, { status: 400, serviceCode: "ValidationException" });
-}
-
-export function resourceNotFound(message: string): ServiceError {
-  return new ServiceError("RESOURCE_NOT_FOUND", message, { status: 404, serviceCode: "ResourceNotFoundException" });
-}
+/** CreateSession: authentication failed (403), bad input (400), an unknown profile (404). */
+export const accessDenied = (message: string) => rejection(403, "AccessDeniedException", message);
+export const validationFailed = (message: string) => rejection(400, "ValidationException", message);
+export const resourceNotFound = (message: string) => rejection(404, "ResourceNotFoundException", message);
 
 /** `parse()`, with an AgentError it throws replaced by `wrap(its message)`. */
 export function rethrownAs<T>(wrap: (message: string) => Error, parse: () => T): T {

@@ -5,12 +5,13 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { isAgentError, ServiceError } from "../errors.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
-import { createSessionResponseBody, defaultSessionName } from "./create-session-response.js";
+import { createSessionResponseBody } from "./create-session-response.js";
 import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";
 import { RateLimit, retryAfterSeconds, THROTTLED } from "./rate-limit.js";
 import { IssuedCredentialStore, type IssuedSession } from "./issued-credentials.js";
 import { getCallerIdentityXml, stsErrorXml } from "./sts-responses.js";
-import { stsError, verifyStsRequest } from "./sts-verify.js";
+import { rejection } from "./rejections.js";
+import { verifyStsRequest } from "./sts-verify.js";
 import { loadTrustAnchors, type TrustAnchorSource } from "./trust-anchors.js";
 import { verifyCreateSessionRequest, type CreateSessionPolicy } from "./verify-request.js";
 import type { SignatureVerifiers } from "./verify-signature.js";
@@ -146,7 +147,8 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         const session = store.issue(
           {
             ...verified,
-            roleSessionName: verified.roleSessionName ?? defaultSessionName(verified.leaf),
+            // The service's session name when none is requested: the certificate serial in hex.
+            roleSessionName: verified.roleSessionName ?? verified.leaf.serialHex.toLowerCase(),
             notAfter: verified.leaf.notAfter,
             certificateSerial: verified.leaf.serialDecimal,
             expiredMsAgo: badExpiration === "past" ? 3600_000 : undefined,
@@ -160,7 +162,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       if (operation === "STS" && (method === "POST" || method === "GET")) {
         const call = verifyStsRequest(wire, store, clock());
         if (call.action !== "GetCallerIdentity") {
-          throw stsError(400, "InvalidAction", `Could not find operation ${call.action} for version ${call.version ?? "NO_VERSION_SPECIFIED"}`);
+          throw rejection(400, "InvalidAction", `Could not find operation ${call.action} for version ${call.version ?? "NO_VERSION_SPECIFIED"}`);
         }
         return answer(200, getCallerIdentityXml(call.session, requestId), "text/xml", `GetCallerIdentity ${call.session.assumedRoleArn}`);
       }

@@ -1,10 +1,11 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { ServiceError } from "../errors.js";
+import type { ServiceError } from "../errors.js";
 import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
 import type { AuthorizationFields } from "../sigv4x509/authorization.js";
 import { canonicalRequest } from "../sigv4x509/canonical-request.js";
-import { amzDate, parseAmzDate, shortDate } from "../sigv4x509/scope.js";
+import { amzDate, credentialScope, parseAmzDate, shortDate } from "../sigv4x509/scope.js";
 import type { IssuedCredentialStore, IssuedSession } from "./issued-credentials.js";
+import { rejection } from "./rejections.js";
 import { headerValue, queryPairs, toRequestToSign, type WireRequest } from "./wire-request.js";
 
 const ALGORITHM = "AWS4-HMAC-SHA256";
@@ -27,10 +28,10 @@ type HmacAuthorization = Omit<AuthorizationFields, "algorithm" | "serialNumber">
  */
 export function verifyStsRequest(request: WireRequest, store: IssuedCredentialStore, now: Date): VerifiedStsCall {
   const header = headerValue(request, "authorization");
-  if (header === undefined) throw stsError(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+  if (header === undefined) throw rejection(403, "MissingAuthenticationToken", "Request is missing Authentication Token");
   const auth = parseHmacAuthorization(header);
   if (!auth) {
-    throw stsError(400, "IncompleteSignature", `Authorization header requires '${ALGORITHM} Credential=…, SignedHeaders=…, Signature=…'`);
+    throw rejection(400, "IncompleteSignature", `Authorization header requires '${ALGORITHM} Credential=…, SignedHeaders=…, Signature=…'`);
   }
   if (auth.service !== STS_SERVICE) throw signatureMismatch(`Credential should be scoped to correct service: '${STS_SERVICE}'.`);
   const signed = new Set(auth.signedHeaders);
@@ -52,14 +53,14 @@ export function verifyStsRequest(request: WireRequest, store: IssuedCredentialSt
   const query = new Map(queryPairs(request.rawQuery));
   const token = headerValue(request, "x-amz-security-token") ?? query.get("X-Amz-Security-Token");
   if (!session || token === undefined || !equalSecrets(token, session.credentials.sessionToken)) {
-    throw stsError(403, "InvalidClientTokenId", "The security token included in the request is invalid.");
+    throw rejection(403, "InvalidClientTokenId", "The security token included in the request is invalid.");
   }
   if (now.getTime() >= session.credentials.expiration.getTime()) {
-    throw stsError(403, "ExpiredToken", "The security token included in the request is expired");
+    throw rejection(403, "ExpiredToken", "The security token included in the request is expired");
   }
 
   const hash = createHash("sha256").update(canonicalRequest(toRequestToSign(request), signed)).digest("hex");
-  const toSign = `${ALGORITHM}\n${dateText}\n${auth.date}/${auth.region}/${auth.service}/aws4_request\n${hash}`;
+  const toSign = `${ALGORITHM}\n${dateText}\n${credentialScope(date, auth.region, auth.service)}\n${hash}`;
   const key = signingKey(session.credentials.secretAccessKey, auth.date, auth.region, auth.service);
   const expected = createHmac("sha256", key).update(toSign).digest("hex");
   if (!equalSecrets(expected, auth.signature)) {
@@ -70,7 +71,7 @@ export function verifyStsRequest(request: WireRequest, store: IssuedCredentialSt
 
   const params = new Map([...query, ...formParams(request)]);
   const action = params.get("Action");
-  if (!action) throw stsError(400, "MissingAction", "Missing Action");
+  if (!action) throw rejection(400, "MissingAction", "Missing Action");
   return { session, action, version: params.get("Version") };
 }
 
@@ -103,10 +104,5 @@ function equalSecrets(a: string, b: string): boolean {
 }
 
 function signatureMismatch(message: string): ServiceError {
-  return stsError(403, "SignatureDoesNotMatch", message);
-}
-
-export function stsError(status: number, serviceCode: string, message: string): ServiceError {
-  const code = status === 403 ? "ACCESS_DENIED" : status === 400 ? "VALIDATION_FAILED" : "SERVICE_ERROR";
-  return new ServiceError(code, message, { status, serviceCode });
+  return rejection(403, "SignatureDoesNotMatch", message);
 }

@@ -2,8 +2,7 @@ import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
 import { Certificate } from "../x509/certificate.js";
 import { parseCertificateBytes } from "../x509/read-certificates.js";
-import { certificateFacts } from "./certificate-facts.js";
-import { describe } from "./verify-chain.js";
+import { certificateFacts, describe } from "./verify-chain.js";
 
 /** A trust anchor given as a certificate, a path to a PEM bundle / DER file, or PEM text. */
 export type TrustAnchorSource = Certificate | string;

@@ -59,7 +59,7 @@ export async function verifyCreateSessionRequest(
   await checkSignature(request, auth, date, keyType, leaf, policy);
 
   const chainHeader = headerValue(request, "x-amz-x509-chain");
-  const intermediates = chainHeader === undefined ? [] : decodeChain(chainHeader);
+  const intermediates = (chainHeader?.split(",") ?? []).map((part, i) => decodeCertificate(part, `X-Amz-X509-Chain certificate #${i + 1}`));
   const path = await verifyCertificatePath({ leaf, intermediates, anchors: policy.trustAnchors, now });
   const params = readCreateSessionParams(request, policy.region, policy.config);
   return { ...params, leaf, keyType, path };
@@ -126,8 +126,4 @@ function decodeCertificate(base64: string, header: string): Certificate {
   } catch {
     throw accessDenied(`${header} is not a valid X.509 certificate`);
   }
-}
-
-function decodeChain(header: string): Certificate[] {
-  return header.split(",").map((part, i) => decodeCertificate(part, `X-Amz-X509-Chain certificate #${i + 1}`));
 }

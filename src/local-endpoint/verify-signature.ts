@@ -1,13 +1,8 @@
-import { constants, verify as cryptoVerify, type KeyObject } from "node:crypto";
-import type { KeyType } from "../x509/certificate.js";
+import { constants, verify as cryptoVerify } from "node:crypto";
+import type { Certificate, KeyType } from "../x509/certificate.js";
 
-/** The public half of a signing key, as a certificate carries it. */
-export interface PublicKeyHolder {
-  /** undefined when OpenSSL cannot represent the key (ML-DSA on Node 20). */
-  readonly publicKey: KeyObject | undefined;
-  /** DER of the certificate that holds the key (verifiers that need the raw SPKI read it from here). */
-  readonly der: Uint8Array;
-}
+/** The signing certificate: verifiers that need the raw SPKI (ML-DSA) read it from `der`. */
+type PublicKeyHolder = Pick<Certificate, "publicKey" | "der">;
 
 /** Checks one signature over `data`; resolves false when it does not verify, never throws for a bad signature. */
 export type SignatureVerifier = (key: PublicKeyHolder, data: Uint8Array, signature: Uint8Array) => Promise<boolean>;

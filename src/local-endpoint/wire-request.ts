@@ -40,7 +40,7 @@ export function queryPairs(rawQuery: string): [string, string][] {
 }
 
 /** The path with percent-escapes decoded (the SigV4 core encodes it again); a malformed escape is kept as is. */
-export function decodedPath(rawPath: string): string {
+function decodedPath(rawPath: string): string {
   try {
     return decodeURIComponent(rawPath);
   } catch {

@@ -7,8 +7,6 @@ import { maxAttemptsFrom, sleepWithSignal, withRetries } from "./retry.js";
 import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor } from "./signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
 
-export type { CreateSessionOptions, CreateSessionParams, CreateSessionResult, Sleep } from "./types.js";
-
 export const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -1,5 +1,6 @@
 import { InputError } from "../errors.js";
 import { PARTITIONS, partitionOf, type Partition } from "./partitions.js";
+import type { CreateSessionOptions } from "./types.js";
 
 /** Where the endpoint came from, for --debug and error messages. */
 export type EndpointSource = "option" | "AWS_ENDPOINT_URL_ROLESANYWHERE" | "AWS_ENDPOINT_URL" | "partition";
@@ -19,15 +20,8 @@ export interface Endpoint {
   readonly source: EndpointSource;
 }
 
-export interface EndpointSettings {
-  /** `--endpoint`. */
-  endpoint?: string | undefined;
-  /** `--use-fips-endpoint` (else `AWS_USE_FIPS_ENDPOINT`). */
-  useFipsEndpoint?: boolean | undefined;
-  /** Dual-stack (IPv4+IPv6) host names (else `AWS_USE_DUALSTACK_ENDPOINT`). */
-  useDualStackEndpoint?: boolean | undefined;
-  env?: NodeJS.ProcessEnv | undefined;
-}
+/** The options that choose the endpoint, documented on {@link CreateSessionOptions}. */
+export type EndpointSettings = Pick<CreateSessionOptions, "endpoint" | "useFipsEndpoint" | "useDualStackEndpoint" | "env">;
 
 /** `fipsFromName`: the region was a FIPS pseudo-region name (`fips-…`, `…-fips`). */
 type EndpointRegion = { region: string; fipsFromName?: boolean };
@@ -80,9 +74,15 @@ export function regionalEndpointUrl(partition: Partition, region: string, flags:
 function configuredEndpoint(option: string | undefined, env: NodeJS.ProcessEnv): { url: string; source: EndpointSource } | undefined {
   if (option?.trim()) return { url: option.trim(), source: "option" };
   if (envFlag(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") === true) return undefined;
-  for (const name of ["AWS_ENDPOINT_URL_ROLESANYWHERE", "AWS_ENDPOINT_URL"] as const) {
+  const found = firstEnv(env, "AWS_ENDPOINT_URL_ROLESANYWHERE", "AWS_ENDPOINT_URL");
+  return found && { url: found.value, source: found.name as EndpointSource };
+}
+
+/** The first of the variables that is set to something other than blanks, trimmed. */
+export function firstEnv(env: NodeJS.ProcessEnv, ...names: string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
     const value = env[name]?.trim();
-    if (value) return { url: value, source: name };
+    if (value) return { name, value };
   }
   return undefined;
 }

@@ -3,14 +3,15 @@ import type { LookupFunction } from "node:net";
 import { NetworkError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { endpointPeer, openConnection, proxyPeer, type ConnectRequest, type TlsSettings } from "./connection.js";
-import type { Endpoint } from "./endpoint.js";
+import { firstEnv, type Endpoint } from "./endpoint.js";
 import { transportError, TransportError } from "./network-errors.js";
 import { proxyFor } from "./proxy.js";
+import type { CreateSessionOptions } from "./types.js";
 
 export const USER_AGENT = `roles-anywhere-agent/${VERSION} (node ${process.versions.node}; ${process.platform}; ${process.arch})`;
 
 /** Responses larger than this are refused (a CreateSession answer is a few KiB). */
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
+const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export interface HttpResponse {
   readonly status: number;
@@ -28,19 +29,14 @@ export interface OutgoingRequest {
 }
 
 /** How one CreateSession call reaches its endpoint; shared by all its attempts. */
-export type Transport = Omit<ConnectRequest, "endpoint" | "signal"> & { readonly endpoint: Endpoint; readonly maxResponseBytes: number };
+export type Transport = Omit<ConnectRequest, "endpoint" | "signal"> & { readonly endpoint: Endpoint };
 
-export interface TransportSettings {
-  /** PEM file of extra trusted CAs; falls back to `AWS_CA_BUNDLE`. Read only for https endpoints. */
-  readonly caBundle?: string;
-  readonly verifyTls?: boolean;
-  readonly connectTimeoutMs?: number;
-  readonly maxResponseBytes?: number;
-  readonly env?: NodeJS.ProcessEnv;
+/** `caBundle` (else `AWS_CA_BUNDLE`) is read only for https endpoints. */
+type TransportSettings = Pick<CreateSessionOptions, "caBundle" | "verifyTls" | "connectTimeoutMs" | "env"> & {
   readonly lookup?: LookupFunction;
-}
+};
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Resolves the proxy and, for https, the trust store. */
 export async function createTransport(endpoint: Endpoint, settings: TransportSettings = {}): Promise<Transport> {
@@ -48,14 +44,10 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
   const verifyTls = settings.verifyTls ?? true;
   let tls: TlsSettings = { rejectUnauthorized: verifyTls };
   if (endpoint.protocol === "https:" && verifyTls) {
-    const bundle = settings.caBundle?.trim()
-      ? { path: settings.caBundle.trim(), source: "--ca-bundle" }
-      : env["AWS_CA_BUNDLE"]?.trim()
-        ? { path: env["AWS_CA_BUNDLE"].trim(), source: "AWS_CA_BUNDLE" }
-        : undefined;
+    const bundle = settings.caBundle?.trim() ? { value: settings.caBundle.trim(), name: "--ca-bundle" } : firstEnv(env, "AWS_CA_BUNDLE");
     if (bundle) {
       const { trustWithCaBundle } = await import("./ca-bundle.js");
-      tls = { rejectUnauthorized: true, secureContext: await trustWithCaBundle(bundle.path, bundle.source) };
+      tls = { rejectUnauthorized: true, secureContext: await trustWithCaBundle(bundle.value, bundle.name) };
     }
   }
   const proxy = proxyFor(endpoint, env);
@@ -64,7 +56,6 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
     proxy,
     tls,
     connectTimeoutMs: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    maxResponseBytes: settings.maxResponseBytes ?? MAX_RESPONSE_BYTES,
     lookup: settings.lookup,
   };
 }
@@ -110,14 +101,14 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
     req.on("error", (e) => finish(transportError(e, peer)));
     req.on("response", (res) => {
       const declared = Number(res.headers["content-length"]);
-      if (Number.isFinite(declared) && declared > transport.maxResponseBytes) {
-        return finish(tooLarge(endpoint, res.statusCode ?? 0, transport.maxResponseBytes));
+      if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) {
+        return finish(tooLarge(endpoint, res.statusCode ?? 0));
       }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size > transport.maxResponseBytes) return finish(tooLarge(endpoint, res.statusCode ?? 0, transport.maxResponseBytes));
+        if (size > MAX_RESPONSE_BYTES) return finish(tooLarge(endpoint, res.statusCode ?? 0));
         chunks.push(chunk);
       });
       res.on("error", (e) => finish(transportError(e, peer)));
@@ -136,8 +127,8 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
   });
 }
 
-function tooLarge(endpoint: Endpoint, status: number, limit: number): NetworkError {
-  return new TransportError("RESPONSE_INVALID", `the answer of ${endpoint.baseUrl} (HTTP ${status}) is larger than ${limit} bytes`, false, {
+function tooLarge(endpoint: Endpoint, status: number): NetworkError {
+  return new TransportError("RESPONSE_INVALID", `the answer of ${endpoint.baseUrl} (HTTP ${status}) is larger than ${MAX_RESPONSE_BYTES} bytes`, false, {
     hint: "a CreateSession answer is a few KiB: check --endpoint; a proxy or captive portal may be answering",
   });
 }

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { InputError } from "../errors.js";
+import { firstEnv } from "./endpoint.js";
 
 /** An HTTP proxy to reach the endpoint through. */
 export interface ProxySettings {
@@ -13,14 +14,6 @@ export interface ProxySettings {
   readonly source: string;
 }
 
-function envAny(env: NodeJS.ProcessEnv, ...names: string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value) return { name, value };
-  }
-  return undefined;
-}
-
 /**
  * The proxy for a target, from `HTTPS_PROXY` (https targets) or `HTTP_PROXY` (http targets), upper case
  * first, then lower case, as Go's ProxyFromEnvironment. `NO_PROXY` excludes hosts; `localhost` and
@@ -30,10 +23,10 @@ export function proxyFor(
   target: { protocol: "http:" | "https:"; hostname: string; port: number },
   env: NodeJS.ProcessEnv,
 ): ProxySettings | undefined {
-  const variable = target.protocol === "https:" ? envAny(env, "HTTPS_PROXY", "https_proxy") : envAny(env, "HTTP_PROXY", "http_proxy");
+  const variable = target.protocol === "https:" ? firstEnv(env, "HTTPS_PROXY", "https_proxy") : firstEnv(env, "HTTP_PROXY", "http_proxy");
   if (!variable) return undefined;
   if (isLoopback(target.hostname)) return undefined;
-  const noProxy = envAny(env, "NO_PROXY", "no_proxy")?.value ?? "";
+  const noProxy = firstEnv(env, "NO_PROXY", "no_proxy")?.value ?? "";
   if (matchesNoProxy(target.hostname, target.port, noProxy)) return undefined;
   return parseProxyUrl(variable.value, variable.name);
 }

@@ -31,6 +31,7 @@ export interface CreateSessionHttpRequest {
 
 export const MIN_DURATION_SECONDS = 900;
 export const MAX_DURATION_SECONDS = 43_200;
+export const DEFAULT_DURATION_SECONDS = 3600;
 
 /** What is wrong with a session duration, if anything: the one rule for every source of settings. */
 export function durationProblem(seconds: number): string | undefined {

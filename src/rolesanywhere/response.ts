@@ -1,4 +1,4 @@
-import { usableCredentials, type Credentials } from "./credentials.js";
+import { usableCredentials } from "./credentials.js";
 import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
@@ -77,8 +77,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 /** Parses a 2xx CreateSession body; any missing piece is a RESPONSE_INVALID error naming the field, never a crash. */
 export function parseCreateSessionResponse(response: HttpResponse, context: ResponseContext): CreateSessionResult {
   const requestId = requestIdOf(response);
+  const where = requestId ? ` [request id ${requestId}]` : "";
   const invalid = (what: string) =>
-    new NetworkError("RESPONSE_INVALID", `CreateSession answered HTTP ${response.status} from ${context.endpoint} but ${what}${requestId ? ` [request id ${requestId}]` : ""}`, {
+    new NetworkError("RESPONSE_INVALID", `CreateSession answered HTTP ${response.status} from ${context.endpoint} but ${what}${where}`, {
       hint: NOT_ROLES_ANYWHERE,
     });
   const parsed = parseJson(response.body);
@@ -107,12 +108,8 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   // Already expired when the answer arrived (by our clock): refused here, so that every caller of createSession
   // (credential-process included, which has no cache) applies the rule the refresh engine applies. No margin
   // here, as in the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
-  const credentials: Credentials = usableCredentials(
-    { accessKeyId, secretAccessKey, sessionToken, expiration },
-    context.receivedAt.getTime(),
-    `CreateSession at ${context.endpoint}${requestId ? ` [request id ${requestId}]` : ""}`,
-    0,
-  );
+  const from = `CreateSession at ${context.endpoint}${where}`;
+  const credentials = usableCredentials({ accessKeyId, secretAccessKey, sessionToken, expiration }, context.receivedAt.getTime(), from, 0);
   const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
   const optional = {
     subjectArn: nonEmptyString(parsed["subjectArn"]),
@@ -141,13 +138,17 @@ function sanitize(text: string, max: number): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-const CODE_BY_SERVICE_CODE: Readonly<Record<string, ErrorCode>> = {
-  AccessDeniedException: "ACCESS_DENIED",
-  ValidationException: "VALIDATION_FAILED",
-  ResourceNotFoundException: "RESOURCE_NOT_FOUND",
+/** The service's error types for a refused request: the error code and HTTP status of each. */
+const REFUSALS: Readonly<Record<string, readonly [ErrorCode, number]>> = {
+  AccessDeniedException: ["ACCESS_DENIED", 403],
+  ValidationException: ["VALIDATION_FAILED", 400],
+  ResourceNotFoundException: ["RESOURCE_NOT_FOUND", 404],
 };
 
-const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = { 400: "VALIDATION_FAILED", 403: "ACCESS_DENIED", 404: "RESOURCE_NOT_FOUND" };
+/** By the error type (own properties only: "toString" or "constructor" must not reach Object.prototype), else by the status. */
+export function refusalCode(serviceCode: string, status: number): ErrorCode {
+  return (ownValue(REFUSALS, serviceCode) ?? Object.values(REFUSALS).find(([, s]) => s === status))?.[0] ?? "SERVICE_ERROR";
+}
 
 /**
  * The error for a non-2xx answer: the service code from `X-Amzn-ErrorType` or the JSON `__type`/`code`,
@@ -156,7 +157,7 @@ const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = { 400: "VALIDATION_F
 export function errorFromResponse(response: HttpResponse, context: ResponseContext): AgentError {
   const { status } = response;
   const requestId = requestIdOf(response);
-  const where = `${requestId ? ` [request id ${requestId}]` : ""}`;
+  const where = requestId ? ` [request id ${requestId}]` : "";
   const headerCode = sanitizeErrorCode(header(response, "x-amzn-errortype") ?? "");
 
   if (status >= 300 && status < 400) {
@@ -190,8 +191,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
       hint: "a problem on the service side: try again later",
     });
   }
-  // Own properties only: a service code such as "toString" or "constructor" must not pick up Object.prototype members.
-  const code = ownValue(CODE_BY_SERVICE_CODE, serviceCode) ?? ownValue(CODE_BY_STATUS, status) ?? "SERVICE_ERROR";
+  const code = refusalCode(serviceCode, status);
   const hint = clockSkewHint(response, context.receivedAt) ?? hintFor(code, message, context);
   return new ServiceError(code, `CreateSession refused (HTTP ${status} ${what})${where}`, details, hint ? { hint } : {});
 }

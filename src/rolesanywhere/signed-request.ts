@@ -66,10 +66,7 @@ export async function signCreateSessionRequest(
   date: Date,
 ): Promise<SignedCreateSessionRequest> {
   const { request } = target;
-  const signed = await signX509Request(
-    { method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body },
-    { ...material, region: target.region, date },
-  );
+  const signed = await signX509Request(request, { ...material, region: target.region, date });
   return {
     url: request.url,
     method: request.method,

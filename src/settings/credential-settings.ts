@@ -2,7 +2,7 @@ import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../arn.js";
 import { InputError, isAgentError, UsageError, type AgentError } from "../errors.js";
 import { parseEndpointUrl } from "../rolesanywhere/endpoint.js";
 import { checkRegionName } from "../rolesanywhere/region.js";
-import { durationProblem } from "../rolesanywhere/request.js";
+import { DEFAULT_DURATION_SECONDS, durationProblem } from "../rolesanywhere/request.js";
 import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import type { SecretSource } from "../secrets/secret-source.js";
@@ -87,7 +87,7 @@ export function credentialSettings(input: SettingsInput, origin: SettingsOrigin,
     trustAnchorArn: parseTrustAnchorArn(input.trustAnchorArn!),
     profileArn: parseProfileArn(input.profileArn!),
     roleArn: parseRoleArn(input.roleArn!),
-    durationSeconds: input.durationSeconds ?? 3600,
+    durationSeconds: input.durationSeconds ?? DEFAULT_DURATION_SECONDS,
     ...defined({ roleSessionName: input.roleSessionName || undefined, region: input.region || undefined }),
   };
   const { endpoint, useFipsEndpoint, useDualStackEndpoint, caBundle, verifyTls, connectTimeoutMs, timeoutMs, maxAttempts } = input;

@@ -64,6 +64,8 @@ describe("parseConfig", () => {
 
   it.each([
     [{ gateway: { ...gateway, "sesion-duration": 900 } }, /profile "gateway": unknown field "sesion-duration".*did you mean "session-duration"/],
+    // The rule of the command line's suggestions (nearest-names.ts): a prefix suggests the field it starts.
+    [{ gateway: { ...gateway, cert: "c.pem" } }, /profile "gateway": unknown field "cert".*did you mean "certificate"/],
     [{ gateway: { ...gateway, "session-duration": "1h" } }, /profile "gateway": field "session-duration" must be a whole number \(got "1h"\)/],
     [{ gateway: { ...gateway, "session-duration": 60 } }, /profile "gateway": field "session-duration" 60 is out of range: Roles Anywhere accepts 900 to 43200/],
     [{ gateway: { ...gateway, "max-attempts": 11 } }, /field "max-attempts" must be a whole number between 1 and 10/],

@@ -15,7 +15,7 @@ import { PassThrough } from "node:stream";
 import { parseArn, parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../../src/arn.js";
 import { main } from "../../src/cli/main.js";
 import { parseConfig, PROFILE_FIELD_KINDS } from "../../src/config/parse-config.js";
-import { certificateFacts } from "../../src/local-endpoint/certificate-facts.js";
+import { certificateFacts } from "../../src/local-endpoint/verify-chain.js";
 import { IssuedCredentialStore } from "../../src/local-endpoint/issued-credentials.js";
 import { verifyStsRequest } from "../../src/local-endpoint/sts-verify.js";
 import { verifyCreateSessionRequest, type CreateSessionPolicy } from "../../src/local-endpoint/verify-request.js";

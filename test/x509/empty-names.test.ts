@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { certificateFacts } from "../../src/local-endpoint/certificate-facts.js";
+import { certificateFacts } from "../../src/local-endpoint/verify-chain.js";
 import { Certificate } from "../../src/x509/certificate.js";
 import { decodeDer, encodeDer } from "../fuzz/der-tree.js";
 import { createCa, makeTempDir, openssl } from "../helpers/pki.js";
