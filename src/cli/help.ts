@@ -1,18 +1,18 @@
 import type { CliIo } from "./command.js";
-import { COMMANDS } from "./commands/index.js";
+import { BUILT_IN_COMMANDS, loadAllCommands } from "./commands/index.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { PROGRAM } from "./report-error.js";
 
 /** `--help`, `help`, no arguments and `completion`, rendered by yargs from the same command specs. */
 export async function renderHelp(argv: readonly string[], io: CliIo): Promise<number> {
   // yargs is an ES module outside the CLI bundle: import() loads it on every Node 20 release.
-  const [{ default: yargs }, specs] = await Promise.all([import("yargs"), Promise.all(Object.values(COMMANDS).map((load) => load()))]);
+  const [{ default: yargs }, specs] = await Promise.all([import("yargs"), loadAllCommands()]);
   let output = "";
   const parser = yargs([...argv])
     .scriptName(PROGRAM)
     .usage(`${PROGRAM} <command> [options]\n\nSigning agent for AWS IAM Roles Anywhere: X.509 keys in files, PKCS#11 tokens or a TPM 2.0.`)
-    .command("completion [shell]", "Print the completion script for bash, zsh or fish")
-    .command("help [command]", "Show the help of a command")
+    .command("completion [shell]", BUILT_IN_COMMANDS.completion)
+    .command("help [command]", BUILT_IN_COMMANDS.help)
     .help("help")
     .alias("help", "h")
     .version(false)
