@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import type { CliIo, CommandSpec } from "./command.js";
-import { COMMANDS, loadAllCommands } from "./commands/index.js";
+import { COMMANDS } from "./commands/index.js";
 import { parseCommandArgs } from "./parse-args.js";
 import { nearestNames } from "../nearest-names.js";
 import { hideSecretsInProcessTitle } from "./process-title.js";
@@ -45,7 +45,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 async function printCompletion(args: readonly string[], io: CliIo): Promise<number> {
   if (args.length > 1) throw new UsageError("USAGE", "completion takes one argument: bash, zsh or fish");
-  const [{ completionScript }, specs] = await Promise.all([import("./completion.js"), loadAllCommands()]);
+  const [{ completionScript }, specs] = await Promise.all([import("./completion.js"), Promise.all(Object.values(COMMANDS).map((load) => load()))]);
   io.stdout.write(completionScript(args[0], PROGRAM, specs, io.env));
   return 0;
 }
