@@ -52,7 +52,7 @@ export class SignerHolder {
       close: () => signer.close(),
       certificate: async () => {
         const leaf = certPath ? (await readLeafFile()).certificates[0] : await signer.certificate();
-        if (certPath) await checkMatchesKey(leaf!, await signer.publicKey(), certPath);
+        if (certPath) checkMatchesKey(leaf!, await signer.publicKey(), certPath);
         if (leaf) this.#observe(leaf);
         return leaf;
       },
@@ -104,16 +104,11 @@ function fileRef(ref: string | undefined): string | undefined {
   return ref !== undefined && !ref.startsWith("pkcs11:") && isFileInput(ref) ? ref : undefined;
 }
 
-async function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: string): Promise<void> {
-  const certKey = leaf.publicKey;
-  if (!key || !certKey) return;
-  const a = key.export({ type: "spki", format: "der" });
-  const b = certKey.export({ type: "spki", format: "der" });
-  if (!a.equals(b)) {
-    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate in ${path} is not for the key in use`, {
-      hint: "a renewed certificate must be issued for the same key; restart or reload after changing the key",
-    });
-  }
+function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: string): void {
+  if (!key || !leaf.publicKey || key.equals(leaf.publicKey)) return;
+  throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate in ${path} is not for the key in use`, {
+    hint: "a renewed certificate must be issued for the same key; restart or reload after changing the key",
+  });
 }
 
 /** Replaces `prompt` sources by what the user typed, so that later re-opens never need a terminal. */
