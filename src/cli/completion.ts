@@ -4,14 +4,13 @@ import { nearestNames } from "../nearest-names.js";
 import { BUILT_IN_COMMANDS } from "./commands/index.js";
 
 export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
-export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
 
 /** Options that take a file path, so the shell completes file names after them. */
 const PATH_OPTION = /(^|-)(certificate|private-key|intermediates|file|config|bundle|lib|socket|dir|anchors|out|key)$/;
 
-function shellFor(name: string | undefined, env: NodeJS.ProcessEnv): CompletionShell {
+function shellFor(name: string | undefined, env: NodeJS.ProcessEnv): string {
   const chosen = name ?? (env.SHELL ?? "").split("/").pop() ?? "bash";
-  if ((COMPLETION_SHELLS as readonly string[]).includes(chosen)) return chosen as CompletionShell;
+  if ((COMPLETION_SHELLS as readonly string[]).includes(chosen)) return chosen;
   if (name === undefined) return "bash";
   const near = nearestNames(name, COMPLETION_SHELLS);
   throw new UsageError("USAGE", `no completion script for the shell "${name}"`, {

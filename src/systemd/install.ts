@@ -18,9 +18,9 @@ export function thisInstallation(cliPath: string | undefined, node: string = pro
   return {
     ...real,
     /** The native helper loads here, so that Type=notify units can report readiness. */
-    canNotify: typeof loadNativeHelper().helper?.notify === "function",
-    /** Node.js or the package lives where ProtectHome=yes would hide it. */
-    underHome: [real.node, real.cli].some((p) => HOME_DIRS.some((d) => p.startsWith(d))),
+    notify: typeof loadNativeHelper().helper?.notify === "function",
+    /** "read-only" when Node.js or the package lives where ProtectHome=yes would hide it. */
+    protectHome: [real.node, real.cli].some((p) => HOME_DIRS.some((d) => p.startsWith(d))) ? ("read-only" as const) : ("yes" as const),
   };
 }
 

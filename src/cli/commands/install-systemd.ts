@@ -25,20 +25,17 @@ const command: CommandSpec = {
     }
     const installation = thisInstallation(process.argv[1]);
     const context = {
-      node: installation.node,
-      cli: installation.cli,
+      ...installation,
       configPath: stringArg(args, "config") ?? "/etc/roles-anywhere-agent/config.json",
       profile: stringArg(args, "profile") ?? "default",
       port,
       user,
       tpmDevice: stringArg(args, "tpm-device") ?? "/dev/tpmrm0",
-      notify: installation.canNotify,
-      protectHome: installation.underHome ? ("read-only" as const) : ("yes" as const),
       pinFile: stringArg(args, "pin-file"),
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
-    if (installation.underHome) warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
-    if (!installation.canNotify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
+    if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
+    if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
     const files = generateFiles(context);
     if (boolArg(args, "dry-run")) {
       for (const file of files) io.stdout.write(`# ${file.path}\n${file.content}\n`);
