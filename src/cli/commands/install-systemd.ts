@@ -1,4 +1,4 @@
-import { boolArg, numberArg, stringArg, type CommandSpec } from "../command.js";
+import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 
 const command: CommandSpec = {
@@ -18,8 +18,7 @@ const command: CommandSpec = {
     const [{ generateFiles }, { installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
-    const port = numberArg(args, "port") ?? 9911;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError("USAGE", `--port ${port} is out of range: use 1 to 65535`);
+    const port = integerArg(args, "port", 1, 65535) ?? 9911;
     for (const [flag, path] of [["config", stringArg(args, "config")], ["tpm-device", stringArg(args, "tpm-device")], ["pin-file", stringArg(args, "pin-file")], ["root", stringArg(args, "root")]] as const) {
       if (path !== undefined && !path.startsWith("/")) throw new UsageError("USAGE", `--${flag} must be an absolute path`);
     }

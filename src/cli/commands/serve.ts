@@ -1,4 +1,4 @@
-import { boolArg, listArg, numberArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, integerArg, listArg, numberArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
@@ -43,8 +43,7 @@ const command: CommandSpec = {
   ],
   async run(args, io) {
     const { runServe } = await import("../../serve/run-serve.js");
-    const hopLimit = numberArg(args, "hop-limit") ?? 64;
-    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new UsageError("USAGE", `--hop-limit ${hopLimit} is out of range: use 1 to 255`);
+    integerArg(args, "hop-limit", 1, 255);
     const ecs = boolArg(args, "ecs");
     const certificate = stringArg(args, "tls-certificate");
     const key = stringArg(args, "tls-key");
