@@ -38,7 +38,7 @@ export function parseArn(text: string, what = "ARN"): ParsedArn {
   return { partition, service, region, accountId, resource };
 }
 
-function rolesAnywhereArn(text: string, kind: "trust-anchor" | "profile", what: string): ParsedArn {
+function rolesAnywhereArn<T extends TrustAnchorArn | ProfileArn>(text: string, kind: "trust-anchor" | "profile", what: string): T {
   const arn = parseArn(text, what);
   if (arn.service !== "rolesanywhere") {
     throw new InputError("ARN_INVALID", `invalid ${what} '${text}': service is '${arn.service}', expected 'rolesanywhere'`);
@@ -49,17 +49,15 @@ function rolesAnywhereArn(text: string, kind: "trust-anchor" | "profile", what: 
   if (!arn.region) {
     throw new InputError("ARN_INVALID", `invalid ${what} '${text}': the region section is empty`);
   }
-  return arn;
+  return text as T;
 }
 
 export function parseTrustAnchorArn(text: string): TrustAnchorArn {
-  rolesAnywhereArn(text, "trust-anchor", "trust anchor ARN");
-  return text as TrustAnchorArn;
+  return rolesAnywhereArn(text, "trust-anchor", "trust anchor ARN");
 }
 
 export function parseProfileArn(text: string): ProfileArn {
-  rolesAnywhereArn(text, "profile", "profile ARN");
-  return text as ProfileArn;
+  return rolesAnywhereArn(text, "profile", "profile ARN");
 }
 
 export function parseRoleArn(text: string): RoleArn {

@@ -1,3 +1,5 @@
+import { UsageError } from "../errors.js";
+
 export interface OptionSpec {
   /** Long name without dashes, e.g. `role-arn`. */
   readonly name: string;
@@ -51,6 +53,14 @@ export function boolArg(args: ParsedArgs, name: string): boolean {
 export function numberArg(args: ParsedArgs, name: string): number | undefined {
   const v = args.values[name];
   return typeof v === "number" ? v : undefined;
+}
+
+/** An integer flag within [min, max]; `rule` ends the usage error ("--port 0 is out of range: use 1 to 65535"). */
+export function integerArg(args: ParsedArgs, name: string, min: number, max: number, rule = `is out of range: use ${min} to ${max}`) {
+  const value = numberArg(args, name);
+  const bad = value !== undefined && !(Number.isInteger(value) && value >= min && value <= max);
+  if (bad) throw new UsageError("USAGE", `--${name} ${value} ${rule}`);
+  return value;
 }
 
 export function listArg(args: ParsedArgs, name: string): string[] {

@@ -1,16 +1,16 @@
 import { UsageError } from "../errors.js";
 import type { CommandSpec } from "./command.js";
 import { nearestNames } from "../nearest-names.js";
+import { BUILT_IN_COMMANDS } from "./commands/index.js";
 
 export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
-export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
 
 /** Options that take a file path, so the shell completes file names after them. */
 const PATH_OPTION = /(^|-)(certificate|private-key|intermediates|file|config|bundle|lib|socket|dir|anchors|out|key)$/;
 
-function shellFor(name: string | undefined, env: NodeJS.ProcessEnv): CompletionShell {
+function shellFor(name: string | undefined, env: NodeJS.ProcessEnv): string {
   const chosen = name ?? (env.SHELL ?? "").split("/").pop() ?? "bash";
-  if ((COMPLETION_SHELLS as readonly string[]).includes(chosen)) return chosen as CompletionShell;
+  if ((COMPLETION_SHELLS as readonly string[]).includes(chosen)) return chosen;
   if (name === undefined) return "bash";
   const near = nearestNames(name, COMPLETION_SHELLS);
   throw new UsageError("USAGE", `no completion script for the shell "${name}"`, {
@@ -24,7 +24,8 @@ function shellFor(name: string | undefined, env: NodeJS.ProcessEnv): CompletionS
  */
 export function completionScript(shellName: string | undefined, program: string, specs: readonly CommandSpec[], env: NodeJS.ProcessEnv): string {
   const shell = shellFor(shellName, env);
-  const commands = [...specs.map((s) => s.name), "help", "completion"].sort();
+  const described = [...specs.map((s) => [s.name, s.describe] as const), ...Object.entries(BUILT_IN_COMMANDS)];
+  const commands = described.map(([name]) => name).sort();
   const fn = `_${program.replace(/[^A-Za-z0-9]/g, "_")}`;
   if (shell === "bash") {
     const cases = specs
@@ -72,9 +73,7 @@ complete -o default -F ${fn} ${program}
 ${fn}() {
   local -a commands
   commands=(
-${specs.map((s) => `    '${s.name}:${escape(s.describe.replace(/:/g, " "))}'`).join("\n")}
-    'help:Show the help of a command'
-    'completion:Print the completion script for bash, zsh or fish'
+${described.map(([name, describe]) => `    '${name}:${escape(describe.replace(/:/g, " "))}'`).join("\n")}
   )
   if (( CURRENT == 2 )); then
     _describe command commands
@@ -94,9 +93,7 @@ compdef ${fn} ${program}
   const lines = [
     `# fish completion for ${program} (save as ~/.config/fish/completions/${program}.fish)`,
     `complete -c ${program} -f`,
-    ...specs.map((s) => `complete -c ${program} -n __fish_use_subcommand -a ${s.name} -d '${escape(s.describe)}'`),
-    `complete -c ${program} -n __fish_use_subcommand -a help -d 'Show the help of a command'`,
-    `complete -c ${program} -n __fish_use_subcommand -a completion -d 'Print the completion script for bash, zsh or fish'`,
+    ...described.map(([name, describe]) => `complete -c ${program} -n __fish_use_subcommand -a ${name} -d '${escape(describe)}'`),
     `complete -c ${program} -n '__fish_seen_subcommand_from help' -a '${specs.map((s) => s.name).join(" ")}'`,
     `complete -c ${program} -n '__fish_seen_subcommand_from completion' -a '${COMPLETION_SHELLS.join(" ")}'`,
   ];

@@ -1,5 +1,5 @@
 import type { CliIo } from "./command.js";
-import { COMMANDS } from "./commands/index.js";
+import { BUILT_IN_COMMANDS, COMMANDS } from "./commands/index.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { PROGRAM } from "./report-error.js";
 
@@ -11,8 +11,8 @@ export async function renderHelp(argv: readonly string[], io: CliIo): Promise<nu
   const parser = yargs([...argv])
     .scriptName(PROGRAM)
     .usage(`${PROGRAM} <command> [options]\n\nSigning agent for AWS IAM Roles Anywhere: X.509 keys in files, PKCS#11 tokens or a TPM 2.0.`)
-    .command("completion [shell]", "Print the completion script for bash, zsh or fish")
-    .command("help [command]", "Show the help of a command")
+    .command("completion [shell]", BUILT_IN_COMMANDS.completion)
+    .command("help [command]", BUILT_IN_COMMANDS.help)
     .help("help")
     .alias("help", "h")
     .version(false)

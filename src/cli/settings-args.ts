@@ -4,7 +4,8 @@ import { profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
 import type { SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
-import { boolArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
+import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
+import { boolArg, integerArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
 
 /** OS certificate-store flags exist for drop-in compatibility but mean nothing on Linux. */
 export function rejectOsStoreFlags(args: ParsedArgs): void {
@@ -86,10 +87,12 @@ export async function withSigner<T>(options: SignerOptions, use: (signer: Signer
 
 /** `--wait-for-device SECONDS`, checked, as the signer options that carry it (a per-invocation flag, not a profile setting). */
 export function waitForDeviceFromArgs(args: ParsedArgs, io: CliIo): Pick<SignerOptions, "waitForDeviceMs" | "onDeviceWait"> {
-  const seconds = args.values["wait-for-device"];
-  if (typeof seconds !== "number") return {};
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) {
-    throw new UsageError("USAGE", `--wait-for-device ${seconds} is out of range: give whole seconds from 0 to 86400`);
-  }
-  return seconds === 0 ? {} : { waitForDeviceMs: seconds * 1000, onDeviceWait: (line) => io.stderr.write(`${line}\n`) };
+  const seconds = integerArg(args, "wait-for-device", 0, 86_400, "is out of range: give whole seconds from 0 to 86400");
+  return !seconds ? {} : { waitForDeviceMs: seconds * 1000, onDeviceWait: (line) => io.stderr.write(`${line}\n`) };
+}
+
+/** The `certificateWarning` option of a credential source, from --certificate-warning-days. */
+export function certificateWarningFromArgs(args: ParsedArgs, log: (line: string) => void): { windowMs: number; log: (line: string) => void } | undefined {
+  const days = integerArg(args, "certificate-warning-days", 0, 3650, "is out of range: use 0 (never warn) to 3650");
+  return days === 0 ? undefined : { windowMs: (days ?? DEFAULT_EXPIRY_WARNING_DAYS) * DAY_MS, log };
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
 import type { OptionSpec } from "./command.js";
 
 /** Options that choose the certificate and key (credential-process, serve, update, sign-string, …). */
@@ -33,6 +34,20 @@ export const signerOptionsNamed = (...names: string[]): OptionSpec[] => names.ma
 
 /** `--debug` of the commands that do not sign a request. */
 export const DEBUG_OPTION: OptionSpec = { name: "debug", type: "boolean", description: "Debug output on stderr" };
+
+/** Options of the commands that keep credentials fresh (agent, serve, update). */
+export const CERTIFICATE_WARNING_OPTION: OptionSpec = {
+  name: "certificate-warning-days",
+  type: "number",
+  default: DEFAULT_EXPIRY_WARNING_DAYS,
+  description: "Log a warning (at start, then daily) when the certificate expires within this many days (0 = never)",
+};
+
+export const FAIL_FAST_OPTION: OptionSpec = {
+  name: "fail-fast",
+  type: "boolean",
+  description: "Exit (with the error's exit code) when the first credentials cannot be obtained, instead of retrying in the background",
+};
 
 /** Options that choose the role session (credential-process, serve, update). */
 export const SESSION_OPTIONS: readonly OptionSpec[] = [

@@ -1,3 +1,4 @@
+import { formatExpiration } from "../rolesanywhere/credentials.js";
 import { DAY_MS, expiryWarning, type ValidityPeriod } from "../x509/validity.js";
 import type { Timers } from "./credential-cache.js";
 
@@ -96,6 +97,6 @@ export class CertificateWatch {
 /** The status answer's `certificate` member: subject, dates and state, or null before first use. */
 export function certificateStatusJson(status: CertificateStatus | undefined): { subject: string; notBefore: string; notAfter: string; state: CertificateState } | null {
   if (!status) return null;
-  const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
-  return { subject: status.subject, notBefore: iso(status.notBefore), notAfter: iso(status.notAfter), state: status.state };
+  const { subject, notBefore, notAfter, state } = status;
+  return { subject, notBefore: formatExpiration(notBefore), notAfter: formatExpiration(notAfter), state };
 }

@@ -99,10 +99,9 @@ export class CredentialCache {
   async get(): Promise<Credentials> {
     const hit = this.cached();
     if (hit) return hit;
-    const now = this.#now();
     if (this.#finalError) throw this.#finalError;
     if (this.#inflight) return this.#inflight;
-    if (this.#lastError && now < this.#nextAttemptAt) throw this.#lastError;
+    if (this.#lastError && this.#now() < this.#nextAttemptAt) throw this.#lastError;
     return this.#startFetch();
   }
 

@@ -5,7 +5,7 @@ import { formatExpiration, type Credentials } from "../rolesanywhere/credentials
 import type { RefreshPolicy } from "./refresh-policy.js";
 import { CertificateWatch, type CertificateStatus } from "./certificate-watch.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
-import { SignerHolder, withCertificates, type SignerFactory } from "./signer-holder.js";
+import { SignerHolder, type SignerFactory } from "./signer-holder.js";
 
 /** Credentials for one named role, cached and refreshed; what the agent, `serve` and `update` hand out. */
 export interface CredentialSource {
@@ -51,7 +51,6 @@ export interface CertificateWarning {
 
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
   const { name, settings } = options;
-  const holder = new SignerHolder(settings.signer, options.createSigner ?? defaultSignerFactory);
   const createSession = options.createSession ?? defaultSessionCreator;
   let busy: Promise<unknown> = Promise.resolve();
   let closed = false;
@@ -62,11 +61,12 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     now: options.now,
     timers: options.timers,
   });
+  const holder = new SignerHolder(settings.signer, options.createSigner ?? defaultSignerFactory, (certificate) => watch.observe(certificate));
 
   const fetch = async (): Promise<Credentials> => {
     const run = (async () => {
       try {
-        const credentials = await createSession(watched(await holder.acquire(), watch), settings);
+        const credentials = await createSession(await holder.acquire(), settings);
         await holder.release();
         return credentials;
       } catch (error) {
@@ -101,19 +101,6 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
       await holder.close();
     },
   };
-}
-
-/** The signer, with every certificate it hands out shown to the watch (no extra read of the certificate). */
-function watched(signer: Signer, watch: CertificateWatch): Signer {
-  return withCertificates(
-    signer,
-    async () => {
-      const certificate = await signer.certificate();
-      if (certificate) watch.observe(certificate);
-      return certificate;
-    },
-    () => signer.certificateChain(),
-  );
 }
 
 // A source lives in a long-running program: file-key signatures go to the thread pool (SignerOptions.signOffThread).

@@ -15,15 +15,18 @@ export type SignerFactory = (options: SignerOptions) => Promise<Signer>;
  */
 export class SignerHolder {
   readonly #factory: SignerFactory;
+  readonly #observe: (certificate: Certificate) => void;
   #options: SignerOptions;
   #prepared = false;
   #signer: Signer | undefined;
   /** A wrong PIN or TPM password: never tried again (the token would count it and lock). */
   #authFailure: unknown;
 
-  constructor(options: SignerOptions, factory: SignerFactory) {
+  /** `observe` is shown every certificate a refresh signs with (no extra read of the certificate). */
+  constructor(options: SignerOptions, factory: SignerFactory, observe: (certificate: Certificate) => void) {
     this.#options = options;
     this.#factory = factory;
+    this.#observe = observe;
   }
 
   /** Asks for prompted secrets now (start-up, when a terminal is there) and opens the signer. */
@@ -31,10 +34,34 @@ export class SignerHolder {
     await this.#signerNow();
   }
 
-  /** The signer to use for one refresh; call `release(error)` afterwards. */
+  /**
+   * The signer to use for one refresh; call `release(error)` afterwards. A hardware signer's certificate files
+   * are re-read at each call.
+   */
   async acquire(): Promise<Signer> {
     const signer = await this.#signerNow();
-    return signer.backend === "file" ? signer : this.#withFreshCertificates(signer);
+    const certPath = signer.backend === "file" ? undefined : fileRef(this.#options.certificate);
+    const chainPath = signer.backend === "file" ? undefined : fileRef(this.#options.intermediates);
+    const read = () => import("../x509/read-certificates.js");
+    const readLeafFile = async () => (await read()).readCertificateFile(certPath!);
+    return {
+      keyType: signer.keyType,
+      backend: signer.backend,
+      publicKey: () => signer.publicKey(),
+      sign: (message, digest) => signer.sign(message, digest),
+      close: () => signer.close(),
+      certificate: async () => {
+        const leaf = certPath ? (await readLeafFile()).certificates[0] : await signer.certificate();
+        if (certPath) checkMatchesKey(leaf!, await signer.publicKey(), certPath);
+        if (leaf) this.#observe(leaf);
+        return leaf;
+      },
+      certificateChain: async () => {
+        if (chainPath) return (await (await read()).readCertificateBundle(chainPath)).certificates.slice();
+        const rest = certPath ? (await readLeafFile()).certificates.slice(1) : [];
+        return rest.length > 0 ? rest : signer.certificateChain();
+      },
+    };
   }
 
   /** Ends one refresh: file signers are dropped (re-read next time), hardware ones after a device error. */
@@ -70,42 +97,6 @@ export class SignerHolder {
       throw error;
     }
   }
-
-  /** A view of a hardware signer whose certificate files are re-read at each call. */
-  #withFreshCertificates(signer: Signer): Signer {
-    const certPath = fileRef(this.#options.certificate);
-    const chainPath = fileRef(this.#options.intermediates);
-    if (!certPath && !chainPath) return signer;
-    const read = () => import("../x509/read-certificates.js");
-    const readLeafFile = async () => (await read()).readCertificateFile(certPath!);
-    return withCertificates(
-      signer,
-      async () => {
-        if (!certPath) return signer.certificate();
-        const leaf = (await readLeafFile()).certificates[0];
-        await checkMatchesKey(leaf, await signer.publicKey(), certPath);
-        return leaf;
-      },
-      async () => {
-        if (chainPath) return (await (await read()).readCertificateBundle(chainPath)).certificates.slice();
-        const rest = (await readLeafFile()).certificates.slice(1);
-        return rest.length > 0 ? rest : signer.certificateChain();
-      },
-    );
-  }
-}
-
-/** `signer` with its own certificate methods replaced. */
-export function withCertificates(signer: Signer, certificate: Signer["certificate"], certificateChain: Signer["certificateChain"]): Signer {
-  return {
-    keyType: signer.keyType,
-    backend: signer.backend,
-    publicKey: () => signer.publicKey(),
-    sign: (message, digest) => signer.sign(message, digest),
-    close: () => signer.close(),
-    certificate,
-    certificateChain,
-  };
 }
 
 /** A certificate file to re-read; `-` and `env:` inputs were read once by the factory. */
@@ -113,16 +104,11 @@ function fileRef(ref: string | undefined): string | undefined {
   return ref !== undefined && !ref.startsWith("pkcs11:") && isFileInput(ref) ? ref : undefined;
 }
 
-async function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: string): Promise<void> {
-  const certKey = leaf.publicKey;
-  if (!key || !certKey) return;
-  const a = key.export({ type: "spki", format: "der" });
-  const b = certKey.export({ type: "spki", format: "der" });
-  if (!a.equals(b)) {
-    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate in ${path} is not for the key in use`, {
-      hint: "a renewed certificate must be issued for the same key; restart or reload after changing the key",
-    });
-  }
+function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: string): void {
+  if (!key || !leaf.publicKey || key.equals(leaf.publicKey)) return;
+  throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate in ${path} is not for the key in use`, {
+    hint: "a renewed certificate must be issued for the same key; restart or reload after changing the key",
+  });
 }
 
 /** Replaces `prompt` sources by what the user typed, so that later re-opens never need a terminal. */

@@ -1,5 +1,6 @@
-import { createCredentialSource, describeRefreshEvent, type CertificateWarning } from "../credentials/credential-source.js";
+import { createCredentialSource, describeRefreshEvent, type CertificateWarning, type CredentialSource } from "../credentials/credential-source.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
+import type { Credentials } from "../rolesanywhere/credentials.js";
 import { oneLine, runUntilStopped, type Log } from "./signals.js";
 
 /** One log line per source the registry could not (re)build; such sources answer with their error. */
@@ -17,13 +18,25 @@ export function isTransient(error: unknown): boolean {
   return category === "device" || category === "network";
 }
 
+/** A daemon's credential source: it logs each refresh, and tells `onRefreshed` of each new set of credentials. */
+export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed }: DaemonStartOptions): CredentialSource {
+  return createCredentialSource({
+    ...spec,
+    onEvent: (name, event, credentials) => {
+      log(describeRefreshEvent(name, event));
+      if (credentials) onRefreshed?.(name, credentials);
+    },
+    ...(certificateWarning ? { certificateWarning } : {}),
+  });
+}
+
 /** What the daemons' own flags add to the start-up of their sources. */
 export interface DaemonStartOptions {
   readonly certificateWarning?: CertificateWarning | undefined;
   /** `--fail-fast`: every source's first credentials must come now; any failure, transient or not, ends the daemon. */
   readonly requireFirstCredentials?: boolean | undefined;
-  /** Told each time a source has new credentials (systemd readiness). */
-  readonly onRefreshed?: ((name: string) => void) | undefined;
+  /** Told each time a source has new credentials (systemd readiness, the credentials file). */
+  readonly onRefreshed?: ((name: string, credentials: Credentials) => void) | undefined;
 }
 
 /**
@@ -39,17 +52,8 @@ export async function startDaemon<T>(
   options: DaemonStartOptions,
   listen: (registry: SourceRegistry) => Promise<T>,
 ): Promise<{ registry: SourceRegistry; server: T }> {
-  const { certificateWarning, requireFirstCredentials = false, onRefreshed } = options;
-  const registry = new SourceRegistry((spec) =>
-    createCredentialSource({
-      ...spec,
-      onEvent: (name, event) => {
-        log(describeRefreshEvent(name, event));
-        if (event.type === "refreshed") onRefreshed?.(name);
-      },
-      ...(certificateWarning ? { certificateWarning } : {}),
-    }),
-  );
+  const { requireFirstCredentials = false } = options;
+  const registry = new SourceRegistry((spec) => loggingSource(spec, log, options));
   try {
     const initial = await registry.apply(specs);
     const fatal = initial.failed.find((f) => requireFirstCredentials || (failFast && !isTransient(f.error)));

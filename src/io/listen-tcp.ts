@@ -30,9 +30,9 @@ function hasBindCapability(): boolean {
  * Refuses a privileged port this process cannot bind, before any key or token is opened (so that the
  * mistake costs no PIN). Binding remains the final word: this only answers early what bind would answer.
  */
-export function checkPortPrivilege(port: number, flag = "--port"): void {
+export function checkPortPrivilege(port: number): void {
   if (port <= 0 || port >= unprivilegedPortStart() || hasBindCapability()) return;
-  throw new UsageError("LISTEN_FAILED", `cannot listen on port ${port} (${flag}) as an unprivileged user`, { hint: privilegedPortHint() });
+  throw new UsageError("LISTEN_FAILED", `cannot listen on port ${port} (--port) as an unprivileged user`, { hint: privilegedPortHint() });
 }
 
 /** Starts `server` listening; a failure becomes LISTEN_FAILED naming `where`, with `hint` for its errno. */

@@ -10,17 +10,17 @@ import { SYSUSERS_FILE, TMPFILES_FILE, type GeneratedFile, type UnitContext } fr
 const HOME_DIRS = ["/home/", "/root/", "/run/user/"];
 
 /** The Node.js binary and dist/cli.js running now (symlinks resolved: an npm bin link, nvm's current). */
-export function thisInstallation(cliPath: string | undefined, node: string = process.execPath) {
+export function thisInstallation(cliPath: string | undefined) {
   if (cliPath === undefined || !existsSync(cliPath)) {
     throw new InputError("FILE_NOT_FOUND", "cannot tell where this installation's dist/cli.js is", { hint: "run install-systemd through the installed roles-anywhere-agent command" });
   }
-  const real = { node: realpathSync(node), cli: realpathSync(cliPath) };
+  const real = { node: realpathSync(process.execPath), cli: realpathSync(cliPath) };
   return {
     ...real,
     /** The native helper loads here, so that Type=notify units can report readiness. */
-    canNotify: typeof loadNativeHelper().helper?.notify === "function",
-    /** Node.js or the package lives where ProtectHome=yes would hide it. */
-    underHome: [real.node, real.cli].some((p) => HOME_DIRS.some((d) => p.startsWith(d))),
+    notify: typeof loadNativeHelper().helper?.notify === "function",
+    /** "read-only" when Node.js or the package lives where ProtectHome=yes would hide it. */
+    protectHome: [real.node, real.cli].some((p) => HOME_DIRS.some((d) => p.startsWith(d))) ? ("read-only" as const) : ("yes" as const),
   };
 }
 

@@ -3,7 +3,6 @@ import { open, stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
 import type { TargetIdentity } from "../io/atomic-write.js";
 
-
 /**
  * Reads the credentials file that `update` is about to rewrite, refusing anything but a regular file (through
  * symlinks). A FIFO would block the read forever, a socket or a device node would be replaced by a regular file

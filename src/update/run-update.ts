@@ -1,5 +1,5 @@
-import { createCredentialSource, describeRefreshEvent, type CertificateWarning } from "../credentials/credential-source.js";
-import { isTransient } from "../daemon/run-daemon.js";
+import { createCredentialSource, type CertificateWarning } from "../credentials/credential-source.js";
+import { isTransient, loggingSource } from "../daemon/run-daemon.js";
 import { runUntilStopped, type Log } from "../daemon/signals.js";
 import { readinessGate, reportReady } from "../os/service-manager.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
@@ -24,8 +24,8 @@ interface UpdateRun {
 /** Keeps one section of a credentials file filled with fresh credentials until SIGTERM or SIGINT. */
 export async function runUpdate(run: UpdateRun): Promise<void> {
   const { path, section, log } = run;
-  const warning = run.certificateWarning ? { certificateWarning: run.certificateWarning } : {};
   if (run.once) {
+    const warning = run.certificateWarning ? { certificateWarning: run.certificateWarning } : {};
     const source = createCredentialSource({ name: section, settings: await run.settings(), ...warning });
     try {
       const credentials = await source.get();
@@ -40,15 +40,10 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
   // systemd (Type=notify): ready once the file holds credentials, so that units After= this one find them.
   const ready = readinessGate(["written"], () => reportReady(`profile [${section}] written to ${path}`, log));
   const updater = new CredentialsFileUpdater({ path, profile: section, log, onWritten: () => ready("written") });
-  const newSource = (s: CredentialSettings) =>
-    createCredentialSource({
-      name: section,
-      settings: s,
-      ...warning,
-      onEvent: (name, event, credentials) => {
-        log(describeRefreshEvent(name, event));
-        if (credentials) updater.offer(credentials);
-      },
+  const newSource = (settings: CredentialSettings) =>
+    loggingSource({ name: section, settings }, log, {
+      certificateWarning: run.certificateWarning,
+      onRefreshed: (_name, credentials) => updater.offer(credentials),
     });
   let source = newSource(await run.settings());
   // Problems the user must fix (bad key file, wrong PIN) end the command at once; a missing token or an

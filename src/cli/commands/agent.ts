@@ -1,5 +1,6 @@
 import { listArg, stringArg, type CommandSpec } from "../command.js";
-import { CERTIFICATE_WARNING_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
+import { CERTIFICATE_WARNING_OPTION } from "../shared-options.js";
+import { certificateWarningFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "agent",

@@ -1,8 +1,7 @@
 import { AgentError, isAgentError } from "../../errors.js";
 import { stringArg, boolArg, numberArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
-import { CERTIFICATE_WARNING_OPTION } from "../daemon-options.js";
 import { EXIT_CODES } from "../exit-codes.js";
-import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import type { CheckRow, DoctorInput } from "../../doctor/checks.js";
 
 const MARK: Readonly<Record<CheckRow["outcome"], string>> = { pass: "✔", fail: "✘", skip: "–" };

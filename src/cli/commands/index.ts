@@ -20,3 +20,6 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
   update: async () => (await import("./update.js")).default,
   version: async () => (await import("./version.js")).default,
 };
+
+/** The commands main.ts answers itself, with the description that --help and the completion scripts show. */
+export const BUILT_IN_COMMANDS = { help: "Show the help of a command", completion: "Print the completion script for bash, zsh or fish" };

@@ -1,4 +1,4 @@
-import { boolArg, numberArg, stringArg, type CommandSpec } from "../command.js";
+import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 
 const command: CommandSpec = {
@@ -18,27 +18,23 @@ const command: CommandSpec = {
     const [{ generateFiles }, { installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
-    const port = numberArg(args, "port") ?? 9911;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError("USAGE", `--port ${port} is out of range: use 1 to 65535`);
+    const port = integerArg(args, "port", 1, 65535) ?? 9911;
     for (const [flag, path] of [["config", stringArg(args, "config")], ["tpm-device", stringArg(args, "tpm-device")], ["pin-file", stringArg(args, "pin-file")], ["root", stringArg(args, "root")]] as const) {
       if (path !== undefined && !path.startsWith("/")) throw new UsageError("USAGE", `--${flag} must be an absolute path`);
     }
     const installation = thisInstallation(process.argv[1]);
     const context = {
-      node: installation.node,
-      cli: installation.cli,
+      ...installation,
       configPath: stringArg(args, "config") ?? "/etc/roles-anywhere-agent/config.json",
       profile: stringArg(args, "profile") ?? "default",
       port,
       user,
       tpmDevice: stringArg(args, "tpm-device") ?? "/dev/tpmrm0",
-      notify: installation.canNotify,
-      protectHome: installation.underHome ? ("read-only" as const) : ("yes" as const),
       pinFile: stringArg(args, "pin-file"),
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
-    if (installation.underHome) warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
-    if (!installation.canNotify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
+    if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
+    if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
     const files = generateFiles(context);
     if (boolArg(args, "dry-run")) {
       for (const file of files) io.stdout.write(`# ${file.path}\n${file.content}\n`);

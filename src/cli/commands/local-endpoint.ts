@@ -1,4 +1,4 @@
-import { numberArg, stringArg, type CommandSpec } from "../command.js";
+import { integerArg, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 import { MAX_RATE_LIMIT } from "../../local-endpoint/rate-limit.js";
 
@@ -23,16 +23,11 @@ const command: CommandSpec = {
     const tlsCert = stringArg(args, "tls-cert");
     const tlsKey = stringArg(args, "tls-key");
     if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("USAGE", "--tls-cert and --tls-key go together");
-    const port = numberArg(args, "port") ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("USAGE", `--port ${port} is out of range: use 0 to 65535`);
-    const failNext = numberArg(args, "fail-next") ?? 0;
-    const failStatus = numberArg(args, "fail-status") ?? 503;
-    if (!Number.isInteger(failNext) || failNext < 0) throw new UsageError("USAGE", `--fail-next ${failNext} must be a non-negative integer`);
-    if (!Number.isInteger(failStatus) || failStatus < 400 || failStatus > 599) throw new UsageError("USAGE", `--fail-status ${failStatus} must be an HTTP error status (400–599)`);
-    const rateLimit = numberArg(args, "rate-limit");
-    if (rateLimit !== undefined && (!Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > MAX_RATE_LIMIT)) {
-      throw new UsageError("USAGE", `--rate-limit ${rateLimit} must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`);
-    }
+    const port = integerArg(args, "port", 0, 65535) ?? 0;
+    const failNext = integerArg(args, "fail-next", 0, Number.MAX_SAFE_INTEGER, "must be a non-negative integer") ?? 0;
+    const failStatus = integerArg(args, "fail-status", 400, 599, "must be an HTTP error status (400–599)") ?? 503;
+    const perSecond = `must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`;
+    const rateLimit = integerArg(args, "rate-limit", 1, MAX_RATE_LIMIT, perSecond);
 
     const [{ startLocalEndpoint }, { readInputFile }, { runUntilStopped }, { isLoopbackAddress }] = await Promise.all([
       import("../../local-endpoint/server.js"),

@@ -1,9 +1,9 @@
-import { boolArg, listArg, numberArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
-import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+import { boolArg, integerArg, listArg, numberArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
 import { DEFAULT_AUDIENCE, type EcsIdentity } from "../../serve/ecs-identity.js";
-import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
+import { certificateWarningFromArgs, settingsFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "serve",
@@ -43,8 +43,7 @@ const command: CommandSpec = {
   ],
   async run(args, io) {
     const { runServe } = await import("../../serve/run-serve.js");
-    const hopLimit = numberArg(args, "hop-limit") ?? 64;
-    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new UsageError("USAGE", `--hop-limit ${hopLimit} is out of range: use 1 to 255`);
+    integerArg(args, "hop-limit", 1, 255);
     const ecs = boolArg(args, "ecs");
     const certificate = stringArg(args, "tls-certificate");
     const key = stringArg(args, "tls-key");
@@ -75,7 +74,7 @@ const command: CommandSpec = {
 /** Config profiles given with --profile (flags merged in, flags win), else the one role the flags describe. */
 async function roleSpecs(args: ParsedArgs, io: CliIo): Promise<SourceSpec[]> {
   const profiles = listArg(args, "profile");
-  const settings = await (await import("../settings-args.js")).settingsFromArgs(args, io, profiles);
+  const settings = await settingsFromArgs(args, io, profiles);
   // aws_signing_helper names the role after the last segment of the role ARN's resource.
   return settings.map((s, i) => ({ name: profiles[i] ?? s.session.roleArn.split("/").pop()!, settings: s }));
 }

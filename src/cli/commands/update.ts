@@ -1,6 +1,6 @@
 import { boolArg, stringArg, type CommandSpec } from "../command.js";
-import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
-import { CERTIFICATE_WARNING_OPTION, FAIL_FAST_OPTION, certificateWarningFromArgs } from "../daemon-options.js";
+import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+import { certificateWarningFromArgs, settingsFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "update",
@@ -18,10 +18,9 @@ const command: CommandSpec = {
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
-    const [{ runUpdate }, { sharedCredentialsPath }, { settingsFromArgs }] = await Promise.all([
+    const [{ runUpdate }, { sharedCredentialsPath }] = await Promise.all([
       import("../../update/run-update.js"),
       import("../../update/write-credentials.js"),
-      import("../settings-args.js"),
     ]);
     const configProfile = stringArg(args, "config-profile");
     await runUpdate({
