@@ -10,7 +10,6 @@ import { startTlsServer, type TlsFilePaths } from "./tls-files.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
 import { createRequestGuard } from "./request-guard.js";
-import { serveHeaders, type ServeHeaders } from "./request-headers.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
 export type RoleLookup = (role: string) => { get(): Promise<Credentials>; cached?(): Credentials | undefined } | undefined;
@@ -79,32 +78,33 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   function handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const url = req.url ?? "/";
     const path = url.includes("?") ? url.slice(0, url.indexOf("?")) : url;
-    const headers = serveHeaders(req);
-    const refusal = refusalOf!(headers);
+    const refusal = refusalOf!(req.headers);
     if (refusal) {
       if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), JSON_CONTENT);
       return send(res, 403, `${refusal}\n`);
     }
-    if (options.ecs && (path === ECS_PATH || path === `${ECS_PATH}/`)) return ecs(req, res, headers, options.ecs.consumers);
-    if (options.imds && (path === TOKEN_PATH || path.startsWith(`${TOKEN_PATH}/`))) return imdsToken(req, res, headers);
-    if (options.imds && (path === ROLES_PATH || path.startsWith(`${ROLES_PATH}/`))) return imdsCredentials(req, res, headers, path);
+    if (options.ecs && (path === ECS_PATH || path === `${ECS_PATH}/`)) return ecs(req, res, options.ecs.consumers);
+    if (options.imds && (path === TOKEN_PATH || path.startsWith(`${TOKEN_PATH}/`))) return imdsToken(req, res);
+    if (options.imds && (path === ROLES_PATH || path.startsWith(`${ROLES_PATH}/`))) return imdsCredentials(req, res, path);
     send(res, 404, "404 page not found\n");
   }
 
-  function imdsToken(req: IncomingMessage, res: ServerResponse, headers: ServeHeaders): void {
+  function imdsToken(req: IncomingMessage, res: ServerResponse): void {
     if (!isLoopbackAddress(req.socket.remoteAddress)) return send(res, 403, "forbidden\n");
     if (req.method !== "PUT") return send(res, 405, "");
-    if (headers["x-forwarded-for"] !== undefined) return send(res, 400, "unable to process requests with X-Forwarded-For header");
-    const ttlText = headers[TTL_HEADER];
+    if (req.headers["x-forwarded-for"] !== undefined) return send(res, 400, "unable to process requests with X-Forwarded-For header");
+    const header = req.headers[TTL_HEADER];
+    const ttlText = Array.isArray(header) ? header[0] : header;
     const ttl = ImdsTokenStore.parseTtl(ttlText);
     if (ttl === undefined) return send(res, 400, "invalid token TTL");
     send(res, 200, tokens.issue(ttl), { [TTL_HEADER]: ttlText ?? String(ttl) });
   }
 
-  function imdsCredentials(req: IncomingMessage, res: ServerResponse, headers: ServeHeaders, path: string): void | Promise<void> {
+  function imdsCredentials(req: IncomingMessage, res: ServerResponse, path: string): void | Promise<void> {
     if (!isLoopbackAddress(req.socket.remoteAddress)) return send(res, 403, "forbidden\n");
     if (req.method !== "GET") return send(res, 405, "");
-    const check = tokens.check(headers["x-aws-ec2-metadata-token"]);
+    const header = req.headers["x-aws-ec2-metadata-token"];
+    const check = tokens.check(Array.isArray(header) ? header[0] : header);
     if (!check.ok) return send(res, 401, check.reason === "missing" ? "no token provided" : "invalid token provided");
     const role = decodeURIComponent(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, ""));
     if (role === "") {
@@ -134,14 +134,14 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     res.writeHead(200, response.headers).end(response.body);
   }
 
-  function ecs(req: IncomingMessage, res: ServerResponse, headers: ServeHeaders, consumers: EcsConsumerLookup): void | Promise<void> {
+  function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumerLookup): void | Promise<void> {
     const json = JSON_CONTENT;
     if (req.method !== "GET") return send(res, 405, ecsErrorBody("MethodNotAllowed", "use GET"), json);
     if ((req.url ?? "").includes("?")) {
       // Tokens in URLs end up in logs and are what SSRF exploits; only the Authorization header is accepted.
       return send(res, 400, ecsErrorBody("InvalidRequest", "query strings are not accepted; send the token in the Authorization header"), json);
     }
-    const header = headers.authorization;
+    const header = req.headers.authorization;
     if (!header) return send(res, 401, ecsErrorBody("NoToken", "the Authorization header with the consumer token is missing"), json);
     const consumer = consumers.find(header);
     if (!consumer) return send(res, 403, ecsErrorBody("InvalidToken", "the Authorization token is not valid"), json);

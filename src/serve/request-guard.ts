@@ -1,6 +1,6 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
 import { isLoopbackAddress } from "./loopback.js";
-import type { ServeHeaders } from "./request-headers.js";
 
 const BROWSER_ONLY_HEADERS = ["origin", "sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"] as const;
 
@@ -26,7 +26,7 @@ interface ListeningAddress {
  *
  * The guard remembers the last `Host` value it accepted: a client sends the same one on every request.
  */
-export function createRequestGuard(listening: ListeningAddress): (headers: ServeHeaders) => string | undefined {
+export function createRequestGuard(listening: ListeningAddress): (headers: IncomingHttpHeaders) => string | undefined {
   let accepted: string | undefined;
   return (headers) => {
     for (const name of BROWSER_ONLY_HEADERS) {
