@@ -188,7 +188,7 @@ export async function run() {
       const node = cpuPerRequest(min);
       console.log(
         `  the Node floor: the minimal Node server is ${floor.toFixed(2)}× aws_signing_helper in requests/s, ${(cpuPerRequest(go) / node).toFixed(2)}× in CPU per request; ` +
-          `of serve's ${cpuPerRequest(serve).toFixed(1)} µs, ${node.toFixed(1)} µs are node:http's own and ${(cpuPerRequest(serve) - node).toFixed(1)} µs serve's (routing, Host/browser guard, token check, cache lookup, one more header)`,
+          `of serve's ${cpuPerRequest(serve).toFixed(1)} µs, ${node.toFixed(1)} µs are node:http's own (the minimal server's) and ${(cpuPerRequest(serve) - node).toFixed(1)} µs above it (serve's handlers and Cache-Control header, plus the load's noise)`,
       );
     }
     const rss = rssMb(serve.pid);
