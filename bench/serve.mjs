@@ -102,7 +102,7 @@ delete BENCH_ENV.NODE_OPTIONS;
 delete BENCH_ENV.NODE_EXTRA_CA_CERTS;
 
 /**
- * serve against its references, back to back in alternating rounds (medians), 50 connections each:
+ * serve against its references, back to back in alternating rounds (medians) after a warm-up, 50 connections each:
  * - requests/s of an IMDSv2 credentials GET with a token: ≥ 1.0× aws_signing_helper's `serve` on this machine
  *   (the binary named by BENCH_AWS_SIGNING_HELPER; skipped without it) and, for scale, the minimal Node server;
  * - resident memory after ≥ 100,000 requests: ≤ 1.2× bench/reference/minimal-imds-server.cjs after as many,
@@ -139,12 +139,15 @@ export async function run() {
       if (goWarm.status !== 200) throw new Error(`aws_signing_helper serve answered ${goWarm.status}: ${goWarm.body}`);
       targets.push({ name: "go", url: goUrl, headers: { "x-aws-ec2-metadata-token": goToken }, pid: go.child.pid });
     }
+    // V8 still re-optimizes Node's HTTP code (and ours) after several seconds of load (--trace-deopt): without a
+    // long enough warm-up, the compiler threads' CPU lands in the first round of whichever server is youngest.
+    const warmUp = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
     for (const t of targets) {
       t.rps = [];
       t.errors = 0;
       t.requests = 0;
       t.cpu = 0;
-      await load(t.url, t.headers, 1, 50); // warm-up
+      await load(t.url, t.headers, warmUp, 50);
     }
     const rssFirst = {};
     for (let r = 0; r < rounds; r++) {
@@ -179,6 +182,15 @@ export async function run() {
       `  CPU per request (user + system): serve ${cpuPerRequest(serve).toFixed(1)} µs | minimal Node server ${cpuPerRequest(min).toFixed(1)} µs` +
         (go ? ` | aws_signing_helper ${cpuPerRequest(go).toFixed(1)} µs | ratio Go/serve ${(cpuPerRequest(go) / cpuPerRequest(serve)).toFixed(2)}×` : ""),
     );
+    if (go) {
+      // The floor any Node server stands on here: node:http answering one fixed JSON, against Go's net/http.
+      const floor = median(min.rps) / median(go.rps);
+      const node = cpuPerRequest(min);
+      console.log(
+        `  the Node floor: the minimal Node server is ${floor.toFixed(2)}× aws_signing_helper in requests/s, ${(cpuPerRequest(go) / node).toFixed(2)}× in CPU per request; ` +
+          `of serve's ${cpuPerRequest(serve).toFixed(1)} µs, ${node.toFixed(1)} µs are node:http's own (the minimal server's) and ${(cpuPerRequest(serve) - node).toFixed(1)} µs above it (serve's handlers and Cache-Control header, plus the load's noise)`,
+      );
+    }
     const rss = rssMb(serve.pid);
     const minRss = rssMb(min.pid);
     console.log(
