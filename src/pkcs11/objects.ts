@@ -184,14 +184,8 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
 
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
   return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).map((handle) => {
-    const [labelBytes, idBytes, ckk, sign, alwaysAuthenticate, publicKeyInfo] = readAttributes(context, handle, [
-      CKA.LABEL,
-      CKA.ID,
-      CKA.KEY_TYPE,
-      CKA.SIGN,
-      CKA.ALWAYS_AUTHENTICATE,
-      CKA.PUBLIC_KEY_INFO,
-    ]);
+    const attributes = [CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.SIGN, CKA.ALWAYS_AUTHENTICATE, CKA.PUBLIC_KEY_INFO];
+    const [labelBytes, idBytes, ckk, sign, alwaysAuthenticate, publicKeyInfo] = readAttributes(context, handle, attributes);
     const { id, label } = names(labelBytes, idBytes);
     const keyType = keyTypeOf(ckk);
     return {
