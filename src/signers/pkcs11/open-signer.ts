@@ -350,16 +350,18 @@ class SignerBuild {
 function issuersOnToken(context: TokenContext): IssuerCandidates {
   let all: Certificate[] | undefined;
   return function* (child) {
-    let issuerName: Buffer | undefined;
-    try {
-      issuerName = readTbsFields(child.der).issuer.raw;
-    } catch {
-      /* OpenSSL parsed it, our DER reader does not: search them all */
-    }
-    if (issuerName !== undefined) yield* findCertificates(context, { subject: issuerName }).map((c) => c.certificate);
+    yield* bySubject(context, child);
     all ??= findCertificates(context, {}).map((c) => c.certificate);
     yield* all;
   };
+}
+
+function bySubject(context: TokenContext, child: Certificate): Certificate[] {
+  try {
+    return findCertificates(context, { subject: readTbsFields(child.der).issuer.raw }).map((c) => c.certificate);
+  } catch {
+    return []; // a name our DER reader does not take, or a token that cannot search by CKA_SUBJECT: read them all
+  }
 }
 
 /** The certificates and private keys a session can see, as the records the nearest-object matcher takes. */
