@@ -116,7 +116,7 @@ describe("npm pack", () => {
     expect(manifest.bin).toEqual({ "roles-anywhere-agent": "dist/cli.js" });
     expect(manifest.engines.node).toBe("^20.19.0 || ^22.12.0 || >=24.0.0");
     expect(manifest.exports["."].require).toBe("./dist/lib/index.js");
-    expect(Object.keys(manifest.optionalDependencies).sort()).toEqual(["graphene-pk11", "pkcs11js"]);
+    expect(Object.keys(manifest.optionalDependencies).sort()).toEqual(["pkcs11js"]);
     expect(manifest.dependencies["pkcs11js"]).toBeUndefined();
   });
 });
@@ -257,7 +257,7 @@ describe("npm install of the tarball as an app's dependency", () => {
   });
 
   it.each(["commonjs", "nodenext"])("a TypeScript CommonJS app (module %s) type-checks (skipLibCheck off, no PKCS#11 packages), compiles to require() and gets credentials", async (module) => {
-    // Installed with --omit=optional: the declarations must not need graphene-pk11's or pkcs11js's types.
+    // Installed with --omit=optional: the declarations must not need pkcs11js's types.
     const app = join(appOmitted, `ts-${module}`);
     mkdirSync(join(app, "node_modules", "@types"), { recursive: true });
     symlinkSync(join(appOmitted, "node_modules", "roles-anywhere-agent"), join(app, "node_modules", "roles-anywhere-agent"));
@@ -282,7 +282,7 @@ describe("npm install of the tarball as an app's dependency", () => {
     const r = await appBin(appOmitted, ["credential-process", ...pkcs11Flags(), ...sessionFlags()]);
     expect(r.code).toBe(EXIT_CODES.device);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain("PKCS#11 support is not installed: the optional packages pkcs11js and graphene-pk11 were left out (npm install --omit=optional)");
+    expect(r.stderr).toContain("PKCS#11 support is not installed: the optional package pkcs11js was left out (npm install --omit=optional)");
     expect(r.stderr).not.toMatch(/fail/);
     expect((await appBin(appOmitted, ["credential-process", ...fileKeyFlags, ...sessionFlags()])).code).toBe(0);
   });

@@ -13,6 +13,7 @@ import type { DigestAlgorithm, Signer } from "../src/signers/signer.js";
 import { createPkcs11Signer, listPkcs11Certificates, Pkcs11AmbiguousError, parsePkcs11Uri } from "../src/signers/pkcs11/index.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 import { failure } from "../test/helpers/agent-error.js";
+import { readTbsFields } from "../src/x509/tbs-fields.js";
 
 let hsm: SoftHsmFixture;
 const open: Signer[] = [];
@@ -330,6 +331,34 @@ describe("chain from the token", () => {
     const s = await signer({ keyUri: tokenUri("ec384-key"), certificateUri: tokenUri("ec384-key") });
     const chain = await s.certificateChain();
     expect(chain.map((c) => c.subject)).toEqual(["CN=Roles Anywhere Test Intermediate CA"]);
+  });
+
+  it("an intermediate whose CKA_SUBJECT is not its subject is still found (the token is then read whole)", async () => {
+    // SoftHSM keeps CKA_SUBJECT read-only: the object is made again with the given one. In a child process: a second
+    // C_Initialize/C_Finalize here would end the sessions of this file's signers.
+    const setSubject = (subjectHex: string) =>
+      execFileSync(process.execPath, ["-e", `
+        const { PKCS11 } = require("pkcs11js");
+        const p = new PKCS11(); p.load(${JSON.stringify(hsm.module)}); p.C_Initialize();
+        const slot = p.C_GetSlotList(true).find((s) => p.C_GetTokenInfo(s).label.trim() === "rolesanywhere");
+        const session = p.C_OpenSession(slot, 6); p.C_Login(session, 1, "1234");
+        const label = "Roles Anywhere Test Intermediate CA";
+        p.C_FindObjectsInit(session, [{ type: 0, value: 1 }, { type: 3, value: label }]);
+        const [cert] = p.C_FindObjects(session, 2); p.C_FindObjectsFinal(session);
+        const [id, value] = p.C_GetAttributeValue(session, cert, [{ type: 0x102 }, { type: 0x11 }]);
+        p.C_DestroyObject(session, cert);
+        p.C_CreateObject(session, [{ type: 0, value: 1 }, { type: 0x80, value: 0 }, { type: 1, value: true }, { type: 3, value: label },
+          { type: 0x102, value: id.value }, { type: 0x11, value: value.value }, { type: 0x101, value: Buffer.from("${subjectHex}", "hex") }]);
+        p.C_Logout(session); p.C_CloseSession(session); p.C_Finalize();`], { env: process.env, cwd: join(import.meta.dirname, "..") });
+    const intermediate = hsm.certificate("int-ca.pem");
+    // SEQUENCE { SET { SEQUENCE { CN, "other" } } }
+    setSubject("3010310e300c06035504030c056f74686572");
+    try {
+      const s = await signer({ keyUri: tokenUri("ec384-key"), certificateUri: tokenUri("ec384-key") });
+      expect((await s.certificateChain()).map((c) => c.sha256Fingerprint())).toEqual([intermediate.sha256Fingerprint()]);
+    } finally {
+      setSubject(readTbsFields(intermediate.der).subject.raw.toString("hex"));
+    }
   });
 
   it("a leaf issued by the root gets no chain (the root is the trust anchor)", async () => {

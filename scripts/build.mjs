@@ -48,21 +48,6 @@ const common = {
   logOverride: { "empty-import-meta": "silent" },
 };
 
-/**
- * graphene-pk11's ES modules import pkcs11js (CommonJS, ~660 constants) with `import * as`, in ten modules; in a
- * CommonJS bundle each such import copies every export into a namespace object of its own (~10 ms of a SoftHSM
- * credential-process). They get pkcs11js's exports object itself, as its CommonJS build would.
- */
-const pkcs11jsRequiredOnce = {
-  name: "pkcs11js-required-once",
-  setup(b) {
-    b.onLoad({ filter: /graphene-pk11[\\/]build[\\/]es2015[\\/].*\.js$/ }, ({ path }) => ({
-      contents: readFileSync(path, "utf8").replace(/^import \* as (\w+) from "pkcs11js";/m, 'const $1 = require("pkcs11js");'),
-      loader: "js",
-    }));
-  },
-};
-
 const cliBundle = {
   ...common,
   // Prefer packages' ESM builds: one copy of each module whether it is imported statically or with import().
@@ -71,12 +56,11 @@ const cliBundle = {
   // import() becomes require() (of ES modules too, as Node ≥ 20.19 allows): functions restored from a V8 code
   // cache have no dynamic-import callback.
   supported: { "dynamic-import": false },
-  // The native addon stays in node_modules (graphene-pk11 is bundled: required from node_modules, its many
-  // small files cost ~70 ms), and so do libraries only some runs need (yargs renders --help,
+  // The native addon stays in node_modules, and so do libraries only some runs need (yargs renders --help,
   // @noble/post-quantum signs with ML-DSA keys): required then, they cost the others nothing.
   external: ["pkcs11js", "yargs", "@noble/post-quantum", "@noble/post-quantum/*"],
 };
-await build({ ...cliBundle, entryPoints: ["src/cli/bin.ts"], outfile: `dist/${CLI_BUNDLE_FILE}`, plugins: [pkcs11jsRequiredOnce] });
+await build({ ...cliBundle, entryPoints: ["src/cli/bin.ts"], outfile: `dist/${CLI_BUNDLE_FILE}` });
 
 /**
  * dist/credential-process.cjs: credential-process with a key file, without the modules only hardware keys,
@@ -94,7 +78,7 @@ const leftOut = {
       (/[\\/]src[\\/]signers[\\/]factory\.ts$/.test(importer) && /^\.\/(pkcs11|tpm)\//.test(path)) ||
       // Standard input can be read only once: a command line that reads it runs in the full CLI from the start.
       (/[\\/]src[\\/]io[\\/]input-file\.ts$/.test(importer) && path === "./read-stdin.js") ||
-      /^(@peculiar\/|asn1js$|graphene-pk11|pkcs11js$|yargs)/.test(path);
+      /^(@peculiar\/|asn1js$|pkcs11js$|yargs)/.test(path);
     b.onResolve({ filter: /.*/ }, ({ path, importer }) => (other(path, importer) ? { path: LEFT_OUT } : undefined));
   },
 };
@@ -106,7 +90,7 @@ const light = await build({
   metafile: true,
 });
 // (src/pkcs11/uri.ts stays: settings check pkcs11: URIs before any key is opened.)
-const heavy = Object.keys(light.metafile.inputs).filter((f) => f !== "src/pkcs11/uri.ts" && /^src\/(tpm|pkcs11|signers\/(tpm|pkcs11)|provisioning|doctor|serve|agent\/server)\/|node_modules\/(@peculiar|asn1js|graphene)/.test(f));
+const heavy = Object.keys(light.metafile.inputs).filter((f) => f !== "src/pkcs11/uri.ts" && /^src\/(tpm|pkcs11|signers\/(tpm|pkcs11)|provisioning|doctor|serve|agent\/server)\/|node_modules\/(@peculiar|asn1js)/.test(f));
 if (heavy.length > 0) throw new Error(`dist/${CREDENTIAL_PROCESS_BUNDLE_FILE} holds modules it should leave out: ${heavy.slice(0, 5).join(", ")}`);
 
 const bundleIds = {};
@@ -132,9 +116,7 @@ await build({
   // Prefer packages' ESM builds: CJS modules reached through import() lose their named exports in a split bundle.
   mainFields: ["module", "main"],
   define: { __AGENT_VERSION__: version },
-  // graphene-pk11 stays in node_modules here: its ES build bundled into split ES modules aborts in free() as
-  // soon as a token is opened (seen with SoftHSM; the CommonJS bundle above is unaffected and tested).
-  external: ["pkcs11js", "graphene-pk11"],
+  external: ["pkcs11js"],
   banner: { js: REQUIRE_SHIM },
 });
 for (const name of readdirSync("dist/daemon")) {

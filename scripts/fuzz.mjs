@@ -38,7 +38,7 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["pkcs11js", "graphene-pk11", "vitest"],
+  external: ["pkcs11js", "vitest"],
   define: { __AGENT_VERSION__: '"0.0.0-fuzz"' },
   banner: { js: 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);' },
   logLevel: "warning",

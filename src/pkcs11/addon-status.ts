@@ -1,7 +1,7 @@
 /**
- * Why PKCS#11 support cannot be loaded, told plainly the first time a pkcs11: key is used. pkcs11js (the native
- * addon) and graphene-pk11 are optional dependencies, so an install goes on without them; what the user must
- * do depends on why they are missing:
+ * Loading pkcs11js, and why PKCS#11 support cannot be loaded, told plainly the first time a pkcs11: key is used.
+ * pkcs11js (the native addon) is an optional dependency, so an install goes on without it; what the user must
+ * do depends on why it is missing:
  * - left out on purpose (`--omit=optional`): reinstall without it;
  * - its build failed (no C++ toolchain or Python): npm leaves a failed optional package out; install the tools;
  * - its install script did not run (npm's `allowScripts` approval, `--ignore-scripts`): approve it and rebuild;
@@ -10,7 +10,9 @@
  * package-lock.json tells them apart (npm records `hasInstallScript` for a package it fetched, not for one it
  * omitted); a global install has no lockfile, and npm installs optional dependencies there regardless of --omit.
  */
+import type * as Pkcs11js from "pkcs11js";
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DeviceError } from "../errors.js";
@@ -23,25 +25,36 @@ export type AddonProblem =
   | { readonly kind: "build-failed" }
   | { readonly kind: "missing" }
   | { readonly kind: "not-built"; readonly packageDir: string }
-  | { readonly kind: "unloadable"; readonly reason: string }
-  | { readonly kind: "graphene-missing" };
+  | { readonly kind: "unloadable"; readonly reason: string };
 
-/** The error for `cause` (the failed import of graphene-pk11), with what the user should do. */
+/**
+ * pkcs11js's exports object, required (not imported: an import would copy its ~660 constants into a namespace
+ * object), or the error saying why it cannot be loaded.
+ */
+export function requirePkcs11js(): typeof Pkcs11js {
+  const from = thisModuleFile();
+  try {
+    return createRequire(from)("pkcs11js") as typeof Pkcs11js;
+  } catch (cause) {
+    throw addonMissingError(cause, from);
+  }
+}
+
+/** The error for `cause` (the failed require of pkcs11js), with what the user should do. */
 export function addonMissingError(cause: unknown, from: string = thisModuleFile(), stopAt?: string): DeviceError {
   const [message, hint] = explain(diagnoseAddon(from, firstLine(cause), stopAt));
   return new DeviceError("PKCS11_NOT_INSTALLED", `PKCS#11 support is not installed: ${message}`, { cause, hint });
 }
 
 /**
- * `from`: the file whose require() would load graphene-pk11 (this module, or the CLI bundle). The packages are
- * looked up the way Node.js does — `node_modules/<name>` in each directory from there up — to `stopAt` (the
- * filesystem root unless a test bounds the walk).
+ * `from`: the file whose require() loads pkcs11js (this module, or the CLI bundle). The package is looked up the
+ * way Node.js does — `node_modules/pkcs11js` in each directory from there up — to `stopAt` (the filesystem root
+ * unless a test bounds the walk).
  */
 export function diagnoseAddon(from: string, reason: string, stopAt?: string): AddonProblem {
   const pkcs11js = findPackage("pkcs11js", dirname(from), stopAt);
   if (pkcs11js === undefined) return whyAbsent(from);
   if (!existsSync(join(pkcs11js, "build", "Release", "pkcs11.node"))) return { kind: "not-built", packageDir: pkcs11js };
-  if (findPackage("graphene-pk11", dirname(from), stopAt) === undefined) return { kind: "graphene-missing" };
   return { kind: "unloadable", reason };
 }
 
@@ -57,7 +70,7 @@ function explain(problem: AddonProblem): [message: string, hint: string] {
   switch (problem.kind) {
     case "omitted":
       return [
-        "the optional packages pkcs11js and graphene-pk11 were left out (npm install --omit=optional)",
+        "the optional package pkcs11js was left out (npm install --omit=optional)",
         "reinstall without --omit=optional (file and TPM keys work without PKCS#11 support)",
       ];
     case "build-failed":
@@ -80,8 +93,6 @@ function explain(problem: AddonProblem): [message: string, hint: string] {
         `the pkcs11js native addon cannot be loaded (${problem.reason})`,
         "it was built for another Node.js version or machine: npm rebuild pkcs11js (global install: reinstall the package)",
       ];
-    case "graphene-missing":
-      return ["the optional package graphene-pk11 is missing", "reinstall the package without --omit=optional"];
   }
 }
 

@@ -1,10 +1,9 @@
-/** Loading and initialising a PKCS#11 module with graphene-pk11, imported here only, lazily; all other calls use the raw binding. */
-import type * as Graphene from "graphene-pk11";
+/** Loading and initialising a PKCS#11 module on pkcs11js, required here only, lazily, and sharing it within the process. */
 import type { PKCS11 } from "pkcs11js";
 import { realpathSync } from "node:fs";
 import { DeviceError } from "../errors.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
-import { addonMissingError } from "./addon-status.js";
+import { requirePkcs11js } from "./addon-status.js";
 import { describeCkr } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
 
@@ -40,18 +39,14 @@ class SharedModule implements Pkcs11Module {
 
   constructor(
     readonly path: string,
-    readonly module: Graphene.Module,
+    readonly lib: PKCS11,
     readonly info: LibraryInfo,
   ) {}
 
-  get lib(): PKCS11 {
-    return this.module.lib;
-  }
-
   reinitialize(): void {
     // Already finalised, or the token vanished mid-call: initialising again is what matters.
-    quietly(() => this.module.finalize());
-    initialize(this.module, this.path);
+    quietly(() => this.lib.C_Finalize());
+    initialize(this.lib, this.path);
     this.generation++;
   }
 }
@@ -81,8 +76,8 @@ export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Pro
       module.refs--;
       if (module.refs > 0) return;
       loaded.delete(key);
-      quietly(() => module.module.finalize());
-      quietly(() => module.module.close());
+      quietly(() => module.lib.C_Finalize());
+      quietly(() => module.lib.close());
     },
   };
 }
@@ -96,15 +91,9 @@ function registryKey(path: string): string {
 }
 
 async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModule> {
-  // Optional dependencies (file and TPM keys work without them): addon-status.ts says why they are missing.
-  const imported = await import("graphene-pk11").catch((cause: unknown) => {
-    throw addonMissingError(cause);
-  });
-  // graphene-pk11 is CommonJS: under native ESM its API may sit on the default export.
-  const graphene = (imported as unknown as { default?: typeof Graphene }).default ?? imported;
-  let module: Graphene.Module;
+  const lib = new (requirePkcs11js().PKCS11)();
   try {
-    module = graphene.Module.load(choice.path);
+    lib.load(choice.path);
   } catch (cause) {
     const candidates = findInstalledModules();
     const reason = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0];
@@ -116,30 +105,42 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModul
           : "no PKCS#11 module was found on this system: install one (softhsm2, opensc, ykcs11, libtpm2-pkcs11-1) and pass it with --pkcs11-lib",
     });
   }
+  let info: LibraryInfo;
   try {
-    initialize(module, choice.path);
+    info = initialize(lib, choice.path);
   } catch (error) {
-    quietly(() => module.close());
+    quietly(() => lib.close());
     throw error;
   }
-  const info: LibraryInfo = {
-    manufacturer: module.manufacturerID,
-    description: module.libraryDescription,
-    version: { major: module.libraryVersion.major, minor: module.libraryVersion.minor },
-  };
   debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
-  return new SharedModule(choice.path, module, info);
+  return new SharedModule(choice.path, lib, info);
 }
 
-function initialize(module: Graphene.Module, path: string): void {
+/** C_Initialize (a module another user of this process initialised already is fine), then C_GetInfo. */
+function initialize(lib: PKCS11, path: string): LibraryInfo {
   try {
-    module.initialize({ flags: CKF.OS_LOCKING_OK });
+    try {
+      lib.C_Initialize({ flags: CKF.OS_LOCKING_OK });
+    } catch (error) {
+      if (!/CKR_CRYPTOKI_ALREADY_INITIALIZED/.test((error as Error).message)) throw error;
+    }
+    const info = lib.C_GetInfo();
+    return {
+      manufacturer: unpad(info.manufacturerID),
+      description: unpad(info.libraryDescription),
+      version: { major: info.libraryVersion.major, minor: info.libraryVersion.minor },
+    };
   } catch (cause) {
     throw new DeviceError("PKCS11_ERROR", `C_Initialize of the PKCS#11 module ${path} failed: ${describeCkr(cause)}`, {
       cause,
       hint: /softhsm/i.test(path) ? "SoftHSM reads its token directory from SOFTHSM2_CONF: check that the variable points at a readable config" : "check the module's own configuration and logs",
     });
   }
+}
+
+/** CK_INFO's blank-padded fixed-size text, cut at a stray NUL as well. */
+function unpad(text: string): string {
+  return text.replace(/\0.*/g, "").trim();
 }
 
 /** For clean-up calls whose failure changes nothing (shutting down, or the first error is the one to report). */

@@ -49,6 +49,8 @@ export interface ObjectFilter {
   readonly id?: Buffer | undefined;
   readonly label?: string | undefined;
   readonly value?: Buffer | undefined;
+  /** CKA_SUBJECT: the DER name (certificates). */
+  readonly subject?: Buffer | undefined;
 }
 
 /** Handles of the objects matching the filter (all of them, in batches). */
@@ -59,6 +61,7 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
   if (filter.id !== undefined) template.push({ type: CKA.ID, value: filter.id });
   if (filter.label !== undefined) template.push({ type: CKA.LABEL, value: filter.label });
   if (filter.value !== undefined) template.push({ type: CKA.VALUE, value: filter.value });
+  if (filter.subject !== undefined) template.push({ type: CKA.SUBJECT, value: filter.subject });
   try {
     lib.C_FindObjectsInit(context.session, template);
     const found: Buffer[] = [];
@@ -79,18 +82,40 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
 
 /** One attribute's bytes, or undefined when the token does not know it or will not show it. */
 export function readAttribute(context: TokenContext, handle: Buffer, type: number): Buffer | undefined {
+  return readAttributes(context, handle, [type])[0];
+}
+
+/**
+ * Several attributes in one C_GetAttributeValue, each undefined when the token does not know it or will not show
+ * it. One such attribute fails the whole call (CKR_ATTRIBUTE_TYPE_INVALID, _SENSITIVE): then they are asked one by one.
+ */
+function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[]): (Buffer | undefined)[] {
   try {
-    const [attribute] = context.module.lib.C_GetAttributeValue(context.session, handle, [{ type }]);
-    return attribute?.value instanceof Buffer ? attribute.value : undefined;
+    const values = withoutStackTrace(() => context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type }))));
+    return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
   } catch {
-    return undefined;
+    return types.length === 1 ? [undefined] : types.map((type) => readAttribute(context, handle, type));
+  }
+}
+
+/**
+ * Runs a call whose failure is expected and dropped. pkcs11js reads the stack of each error it throws (for the CKR
+ * code), and the first stack formatted with a frame in the 580 KB CLI bundle makes V8 build that file's line table:
+ * ~7 M instructions of a SoftHSM credential-process, for an attribute the token does not have. No frames, no table.
+ */
+function withoutStackTrace<T>(call: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return call();
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
 /** A CK_BBOOL attribute, or undefined when it cannot be read. */
 export function readFlag(context: TokenContext, handle: Buffer, type: number): boolean | undefined {
-  const value = readAttribute(context, handle, type);
-  return value !== undefined && value.length > 0 ? value[0] !== 0 : undefined;
+  return flag(readAttribute(context, handle, type));
 }
 
 export function createObject(context: TokenContext, template: Template): Buffer {
@@ -142,8 +167,8 @@ export interface PrivateKeyObject extends PublicAttributes {
 export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
   const found: CertificateObject[] = [];
   for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {
-    const { id, label } = names(context, handle);
-    const value = readAttribute(context, handle, CKA.VALUE);
+    const [labelBytes, idBytes, value] = readAttributes(context, handle, [CKA.LABEL, CKA.ID, CKA.VALUE]);
+    const { id, label } = names(labelBytes, idBytes);
     if (value === undefined) continue;
     let certificate: Certificate;
     try {
@@ -159,19 +184,20 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
 
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
   return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).map((handle) => {
-    const { id, label } = names(context, handle);
-    const ckk = readNumber(context, handle, CKA.KEY_TYPE);
-    const keyType = ckk === CKK.RSA ? "RSA" : ckk === CKK.EC ? "EC" : undefined;
+    const attributes = [CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.SIGN, CKA.ALWAYS_AUTHENTICATE, CKA.PUBLIC_KEY_INFO];
+    const [labelBytes, idBytes, ckk, sign, alwaysAuthenticate, publicKeyInfo] = readAttributes(context, handle, attributes);
+    const { id, label } = names(labelBytes, idBytes);
+    const keyType = keyTypeOf(ckk);
     return {
       handle,
       id,
       label,
       keyType,
       // An unreadable CKA_SIGN is treated as "allowed": the token will say so at C_SignInit if not.
-      canSign: readFlag(context, handle, CKA.SIGN) ?? true,
-      alwaysAuthenticate: readFlag(context, handle, CKA.ALWAYS_AUTHENTICATE) ?? false,
+      canSign: flag(sign) ?? true,
+      alwaysAuthenticate: flag(alwaysAuthenticate) ?? false,
       uri: objectUri(context.slot, id, label, "private"),
-      ...publicAttributes(context, handle, keyType),
+      ...publicAttributes(context, handle, keyType, publicKeyInfo),
     };
   });
 }
@@ -212,9 +238,9 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   }
   const found: KeyObject[] = [];
   for (const handle of handles) {
-    const ckk = readNumber(context, handle, CKA.KEY_TYPE);
-    const keyType = ckk === undefined || ckk === CKK[key.keyType] ? key.keyType : undefined;
-    const attributes = publicAttributes(context, handle, keyType);
+    const [ckk, publicKeyInfo] = readAttributes(context, handle, [CKA.KEY_TYPE, CKA.PUBLIC_KEY_INFO]);
+    const keyType = number(ckk) === undefined || keyTypeOf(ckk) === key.keyType ? key.keyType : undefined;
+    const attributes = publicAttributes(context, handle, keyType, publicKeyInfo);
     try {
       const publicKey = publicKeyFrom(keyType, { ...attributes, ecParams: key.ecParams ?? attributes.ecParams });
       if (publicKey) found.push(publicKey);
@@ -225,27 +251,30 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   return found;
 }
 
-function names(context: TokenContext, handle: Buffer): { id: Buffer; label: string } {
-  const label = readAttribute(context, handle, CKA.LABEL)?.toString("utf8") ?? "";
-  return { id: readAttribute(context, handle, CKA.ID) ?? Buffer.alloc(0), label };
+function names(label: Buffer | undefined, id: Buffer | undefined): { id: Buffer; label: string } {
+  return { id: id ?? Buffer.alloc(0), label: label?.toString("utf8") ?? "" };
+}
+
+/** A CK_BBOOL attribute's value, or undefined when it could not be read. */
+function flag(value: Buffer | undefined): boolean | undefined {
+  return value !== undefined && value.length > 0 ? value[0] !== 0 : undefined;
 }
 
 /** A CK_ULONG attribute (its low 32 bits: every value this project compares is small). */
-function readNumber(context: TokenContext, handle: Buffer, type: number): number | undefined {
-  const value = readAttribute(context, handle, type);
+function number(value: Buffer | undefined): number | undefined {
   return value !== undefined && value.length >= 4 ? value.readUInt32LE(0) : undefined;
 }
 
-function publicAttributes(context: TokenContext, handle: Buffer, keyType: TokenKeyType | undefined): PublicAttributes {
-  const read = (type: number) => readAttribute(context, handle, type);
-  const publicKeyInfo = read(CKA.PUBLIC_KEY_INFO);
-  return {
-    modulus: keyType === "RSA" ? read(CKA.MODULUS) : undefined,
-    publicExponent: keyType === "RSA" ? read(CKA.PUBLIC_EXPONENT) : undefined,
-    ecParams: keyType === "EC" ? read(CKA.EC_PARAMS) : undefined,
-    ecPoint: keyType === "EC" ? read(CKA.EC_POINT) : undefined,
-    publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined,
-  };
+function keyTypeOf(ckk: Buffer | undefined): TokenKeyType | undefined {
+  const n = number(ckk);
+  return n === CKK.RSA ? "RSA" : n === CKK.EC ? "EC" : undefined;
+}
+
+/** `publicKeyInfo`: CKA_PUBLIC_KEY_INFO, read with the object's other attributes. */
+function publicAttributes(context: TokenContext, handle: Buffer, keyType: TokenKeyType | undefined, publicKeyInfo: Buffer | undefined): PublicAttributes {
+  const [modulus, publicExponent] = keyType === "RSA" ? readAttributes(context, handle, [CKA.MODULUS, CKA.PUBLIC_EXPONENT]) : [];
+  const [ecParams, ecPoint] = keyType === "EC" ? readAttributes(context, handle, [CKA.EC_PARAMS, CKA.EC_POINT]) : [];
+  return { modulus, publicExponent, ecParams, ecPoint, publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined };
 }
 
 /** CKA_PUBLIC_KEY_INFO first, then the RSA modulus and exponent or the EC point. */

@@ -17,7 +17,7 @@ let n = 0;
 /** Each case's directory: the lookup stops there, so that a node_modules above the temporary directory (a stray /tmp/node_modules) cannot answer. */
 const caseDir = (from: string) => from.slice(0, from.indexOf("/", from.indexOf("/case-") + 1));
 /** <dir>/<case>/<installer>/node_modules/roles-anywhere-agent/dist/cli-bundle.cjs, with the given extras. */
-function tree(opts: { installer?: string; lock?: object; pkcs11js?: "absent" | "unbuilt" | "built"; graphene?: boolean; projectManifest?: boolean }): string {
+function tree(opts: { installer?: string; lock?: object; pkcs11js?: "absent" | "unbuilt" | "built"; projectManifest?: boolean }): string {
   const installer = join(dir, `case-${n++}`, opts.installer ?? "project");
   const pkg = join(installer, "node_modules", "roles-anywhere-agent");
   mkdirSync(join(pkg, "dist"), { recursive: true });
@@ -32,12 +32,6 @@ function tree(opts: { installer?: string; lock?: object; pkcs11js?: "absent" | "
     mkdirSync(join(p, "build", "Release"), { recursive: true });
     writeFileSync(join(p, "package.json"), JSON.stringify({ name: "pkcs11js", main: "index.js" }));
     if (opts.pkcs11js === "built") writeFileSync(join(p, "build", "Release", "pkcs11.node"), "");
-  }
-  if (opts.graphene) {
-    const g = join(installer, "node_modules", "graphene-pk11");
-    mkdirSync(g, { recursive: true });
-    writeFileSync(join(g, "package.json"), JSON.stringify({ name: "graphene-pk11", main: "index.js" }));
-    writeFileSync(join(g, "index.js"), "");
   }
   return from;
 }
@@ -63,19 +57,19 @@ describe("PKCS#11 support missing: the reason", () => {
   });
 
   it("installed but its install script did not run (allowScripts, --ignore-scripts)", () => {
-    const problem = diagnose(tree({ pkcs11js: "unbuilt", graphene: true }), "x");
+    const problem = diagnose(tree({ pkcs11js: "unbuilt" }), "x");
     expect(problem.kind).toBe("not-built");
   });
 
   it("built but not loadable: the loader's reason is kept", () => {
-    expect(diagnose(tree({ pkcs11js: "built", graphene: true }), "wrong ELF class")).toEqual({ kind: "unloadable", reason: "wrong ELF class" });
+    expect(diagnose(tree({ pkcs11js: "built" }), "wrong ELF class")).toEqual({ kind: "unloadable", reason: "wrong ELF class" });
   });
 
   it("messages: one plain sentence each, the documented code, and what to do", () => {
     const cases: [string, RegExp, RegExp][] = [
       [tree({ lock: lockWith({}) }), /left out \(npm install --omit=optional\)/, /reinstall without --omit=optional/],
       [tree({ lock: lockWith({ hasInstallScript: true }) }), /failed to build/, /install g\+\+, make and python3/],
-      [tree({ pkcs11js: "unbuilt", graphene: true }), /install script did not run/, /npm install-scripts approve pkcs11js && npm rebuild pkcs11js/],
+      [tree({ pkcs11js: "unbuilt" }), /install script did not run/, /npm install-scripts approve pkcs11js && npm rebuild pkcs11js/],
     ];
     for (const [from, message, hint] of cases) {
       const error = addonMissingError(new Error("Cannot find module 'pkcs11js'\nRequire stack: …"), from, caseDir(from));

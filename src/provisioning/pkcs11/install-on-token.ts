@@ -87,8 +87,7 @@ export function requireSameKey(publicKey: KeyObject | undefined, certificate: Ce
       hint: "the key has no readable public key (keygen creates one); check the certificate with sign-string instead",
     });
   }
-  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
-  if (!spki(publicKey).equals(spki(certKey))) {
+  if (!publicKey.equals(certKey)) {
     throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate "${certificate.subject.replace(/\n/g, ", ")}" is not for the key ${keyName}`, {
       hint: "install the certificate issued for this key's CSR",
     });

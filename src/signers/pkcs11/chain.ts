@@ -1,23 +1,32 @@
 import type { Certificate } from "../../x509/certificate.js";
 
+/** The certificates that may have issued `child`, most likely first; read lazily, so that the first match ends the reading. */
+export type IssuerCandidates = (child: Certificate) => Iterable<Certificate>;
+
 /**
  * The intermediates to send with `leaf`, picked from `pool` (the CA certificates found on a token): walk
  * from the leaf to each issuer whose subject matches and whose key verified the child's signature, and
  * stop at a self-signed root (the trust anchor, which the service already has) or when no issuer is found.
  * Unlike the Go helper, an unrelated certificate never gets in and the leaf is never repeated.
  */
-export function chainFromPool(leaf: Certificate, pool: readonly Certificate[], maxDepth = 8): Certificate[] {
+export function chainFromPool(leaf: Certificate, pool: readonly Certificate[] | IssuerCandidates, maxDepth = 8): Certificate[] {
+  const candidates = typeof pool === "function" ? pool : () => pool;
   const chain: Certificate[] = [];
   const used = new Set<string>([leaf.sha256Fingerprint()]);
   let current = leaf;
   while (chain.length < maxDepth) {
-    const issuer = pool.find((candidate) => !used.has(candidate.sha256Fingerprint()) && issues(candidate, current));
+    const issuer = first(candidates(current), (candidate) => !used.has(candidate.sha256Fingerprint()) && issues(candidate, current));
     if (issuer === undefined || isSelfSigned(issuer)) break;
     chain.push(issuer);
     used.add(issuer.sha256Fingerprint());
     current = issuer;
   }
   return chain;
+}
+
+function first<T>(items: Iterable<T>, test: (item: T) => boolean): T | undefined {
+  for (const item of items) if (test(item)) return item;
+  return undefined;
 }
 
 function issues(issuer: Certificate, child: Certificate): boolean {

@@ -15,14 +15,17 @@ export type Proof =
   | { readonly result: "mismatch" }
   | { readonly result: "unknown" };
 
-/** What the token says about the key, compared with the certificate; no signature. */
+/**
+ * What the token says about the key, compared with the certificate; no signature. KeyObject.equals lets OpenSSL compare
+ * the public components (EVP_PKEY_eq): exporting both keys as SPKI to compare the bytes cost ~20 times as much.
+ */
 export function proveWithoutSigning(context: TokenContext, key: PrivateKeyObject, certificate: Certificate): Proof {
   const certKey = certificate.publicKey;
   if (certKey === undefined) return { result: "unknown" };
   const own = ownPublicKey(context, key);
-  if (own !== undefined) return sameKey(own, certKey) ? { result: "match", by: "the key's own public key" } : { result: "mismatch" };
+  if (own !== undefined) return own.equals(certKey) ? { result: "match", by: "the key's own public key" } : { result: "mismatch" };
   const objects = publicKeyObjects(context, key);
-  if (objects.some((k) => sameKey(k, certKey))) return { result: "match", by: "the public-key object with its CKA_ID" };
+  if (objects.some((k) => k.equals(certKey))) return { result: "match", by: "the public-key object with its CKA_ID" };
   return objects.length > 0 ? { result: "mismatch" } : { result: "unknown" };
 }
 
@@ -35,8 +38,4 @@ export function signatureMatches(certificate: Certificate, message: Uint8Array, 
   } catch {
     return false;
   }
-}
-
-function sameKey(a: KeyObject, b: KeyObject): boolean {
-  return a.export({ format: "der", type: "spki" }).equals(b.export({ format: "der", type: "spki" }));
 }

@@ -9,7 +9,7 @@ import type { Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
 import { withoutAttestation } from "./attestation.js";
-import { chainFromPool } from "./chain.js";
+import { chainFromPool, type IssuerCandidates } from "./chain.js";
 import { proveWithoutSigning, signatureMatches } from "./key-proof.js";
 import { acquireModule, type DebugLog, type ModuleLease, type Pkcs11Module } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
@@ -25,6 +25,7 @@ import {
   type TokenContext,
 } from "../../pkcs11/objects.js";
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
+import { readTbsFields } from "../../x509/tbs-fields.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, givenUserPin, loginUser, pinFromPrompt, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
 import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
@@ -105,8 +106,7 @@ class SignerBuild {
 
     let chain = this.opts.intermediates ?? [];
     if (this.opts.intermediates === undefined && certificate !== undefined) {
-      const pool = findCertificates(certObject ? this.session(certObject.slot) : context, {}).map((c) => c.certificate);
-      chain = chainFromPool(certificate, pool);
+      chain = chainFromPool(certificate, issuersOnToken(certObject ? this.session(certObject.slot) : context));
       this.debug?.(`pkcs11: chain from the token: ${chain.length === 0 ? "none needed" : chain.map((c) => c.subject.replace(/\n/g, ", ")).join(" / ")}`);
     }
 
@@ -339,6 +339,28 @@ class SignerBuild {
     }
     (await this.contextPin.read()).wipe();
     return this.contextPin;
+  }
+}
+
+/**
+ * A certificate's possible issuers on the token: the certificate objects whose CKA_SUBJECT is its issuer name (the
+ * token searches, so that a token full of certificates is not read and parsed whole), then, when none of those
+ * issued it, every certificate object (read once), for tokens that leave CKA_SUBJECT empty or encode it otherwise.
+ */
+function issuersOnToken(context: TokenContext): IssuerCandidates {
+  let all: Certificate[] | undefined;
+  return function* (child) {
+    yield* bySubject(context, child);
+    all ??= findCertificates(context, {}).map((c) => c.certificate);
+    yield* all;
+  };
+}
+
+function bySubject(context: TokenContext, child: Certificate): Certificate[] {
+  try {
+    return findCertificates(context, { subject: readTbsFields(child.der).issuer.raw }).map((c) => c.certificate);
+  } catch {
+    return []; // a name our DER reader does not take, or a token that cannot search by CKA_SUBJECT: read them all
   }
 }
 

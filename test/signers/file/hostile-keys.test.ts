@@ -208,7 +208,7 @@ describe("the CLI on keys that aborted Node 20 (SIGABRT, exit 134): exit 3, one 
       format: "esm",
       platform: "node",
       target: "node20",
-      external: ["pkcs11js", "graphene-pk11"],
+      external: ["pkcs11js"],
       define: { __AGENT_VERSION__: '"0.0.0-test"' },
       banner: { js: 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);' },
       logLevel: "silent",

@@ -52,4 +52,20 @@ describe("chainFromPool", () => {
   it("respects the depth limit", () => {
     expect(names(chainFromPool(leaf, [inter2, inter1, root], 1))).toEqual(["CN=Intermediate Two"]);
   });
+
+  it("takes the candidates per certificate, and reads no further than the first issuer", () => {
+    const asked: string[] = [];
+    let pulled = 0;
+    const candidates = function* (child: Certificate) {
+      asked.push(child.subject);
+      for (const c of [impostor, inter2, inter1, root, otherRoot]) {
+        pulled++;
+        yield c;
+      }
+    };
+    expect(names(chainFromPool(leaf, candidates))).toEqual(["CN=Intermediate Two", "CN=Intermediate One"]);
+    expect(asked).toEqual(["CN=leaf", "CN=Intermediate Two", "CN=Intermediate One"]);
+    // impostor, inter2 | impostor, inter2, inter1 | impostor, inter2, inter1, root (self-signed: the end)
+    expect(pulled).toBe(9);
+  });
 });
