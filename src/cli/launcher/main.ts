@@ -42,8 +42,12 @@ async function run(): Promise<void> {
 
 /**
  * A `pkcs11:` URI or a TPM `handle:` (as an argument or a flag's `=value`), help, or `--debug` (the bundle holds
- * its output until the run ends; debug lines must come as they happen): for the full CLI at once.
+ * its output until the run ends; debug lines must come as they happen): for the full CLI at once. String tests,
+ * not regular expressions: compiling those cost more than the rest of this file on every run. (A malformed flag
+ * such as `-=pkcs11:…` also goes to the full CLI, which reports it.)
  */
 function namesHardwareOrHelp(arg: string): boolean {
-  return /^(-{1,2}[\w-]+=)?(pkcs11:|handle:)/.test(arg) || arg === "-h" || arg === "--help" || /^--debug(=|$)/.test(arg);
+  if (arg === "-h" || arg === "--help" || arg === "--debug" || arg.startsWith("--debug=")) return true;
+  const value = arg.startsWith("-") ? arg.slice(arg.indexOf("=") + 1) : arg;
+  return value.startsWith("pkcs11:") || value.startsWith("handle:");
 }
