@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, wrapCommonJs } from "../src/cli/launcher/code-cache.js";
+import { CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, wrapCommonJs } from "../src/cli/launcher/bundle-files.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 
 const run = promisify(execFile);

@@ -1,17 +1,12 @@
 import { disableCoreDumps } from "../os/core-dumps.js";
 import type { TextOutput } from "./command.js";
+import { LONG_RUNNING_COMMANDS } from "./launcher/long-running-commands.js";
 import { PROGRAM } from "./report-error.js";
 
 /**
- * Commands that keep running. The launcher runs them from dist/daemon/ (memory matters more than start-up
- * time there), and the CLI makes their process non-dumpable before anything else: they hold PINs, key
- * passwords and credentials in memory for days.
- */
-export const LONG_RUNNING_COMMANDS: ReadonlySet<string> = new Set(["agent", "serve", "update", "local-endpoint"]);
-
-/**
- * For a long-running command: no core file, and no /proc/PID/mem, environ or ptrace for other processes of the
- * same user (prctl PR_SET_DUMPABLE 0, as ssh-agent does). Where that is not possible, one warning line says so.
+ * For a long-running command (they hold PINs, key passwords and credentials in memory for days): no core file,
+ * and no /proc/PID/mem, environ or ptrace for other processes of the same user (prctl PR_SET_DUMPABLE 0, as
+ * ssh-agent does). Where that is not possible, one warning line says so.
  */
 export function protectLongRunningProcess(command: string | undefined, stderr: TextOutput): void {
   if (command === undefined || !LONG_RUNNING_COMMANDS.has(command)) return;

@@ -8,9 +8,14 @@ export function redactSecretArgs(args: readonly string[]): string[] | undefined 
   for (let i = 0; i < out.length; i++) {
     const arg = out[i]!;
     if (arg === "--") break;
-    const flag = /^--?([a-z0-9-]+)(=.*)?$/s.exec(arg);
-    if (!flag || !SECRET_FLAGS.has(flag[1]!)) out[i] = arg.replace(/(pin-value=)[^;?&]*/gi, `$1${REDACTED}`);
-    else if (flag[2] !== undefined) out[i] = `${arg.slice(0, arg.indexOf("="))}=${REDACTED}`;
+    // String tests before any regular expression: this runs on every command line (credential-process included),
+    // and compiling one costs more than the whole check.
+    const body = arg.startsWith("--") ? arg.slice(2) : arg.startsWith("-") ? arg.slice(1) : undefined;
+    const eq = body?.indexOf("=") ?? -1;
+    const flag = eq >= 0 ? body!.slice(0, eq) : body;
+    if (flag === undefined || !SECRET_FLAGS.has(flag)) {
+      if (arg.toLowerCase().includes("pin-value=")) out[i] = arg.replace(/(pin-value=)[^;?&]*/gi, `$1${REDACTED}`);
+    } else if (eq >= 0) out[i] = `${arg.slice(0, arg.indexOf("="))}=${REDACTED}`;
     else if (i + 1 < out.length) out[++i] = REDACTED;
   }
   return out.some((arg, i) => arg !== args[i]) ? out : undefined;

@@ -107,9 +107,8 @@ export function redactUserInfo(url: string): string {
 
 /** Validates a base URL: http or https, a host, no credentials, query or fragment. */
 export function parseEndpointUrl(text: string, source: EndpointSource = "option"): Endpoint {
-  const shown = redactUserInfo(text);
   const fail = (why: string, hint = "give a base URL such as https://rolesanywhere.us-east-1.amazonaws.com or http://127.0.0.1:8080"): never => {
-    throw new InputError("ENDPOINT_INVALID", `invalid endpoint '${shown}' (from ${describeSource(source)}): ${why}`, { hint });
+    throw new InputError("ENDPOINT_INVALID", `invalid endpoint '${redactUserInfo(text)}' (from ${describeSource(source)}): ${why}`, { hint });
   };
   let url: URL;
   try {

@@ -1,7 +1,6 @@
-// The V8 code caches of the CLI bundles. Shared by the launcher (src/cli/launcher/run-bundle.ts, run as dist/cli.js;
-// the user's caches from this module built as dist/user-code-cache.cjs) and the build (scripts/build.mjs, which
-// imports the compiled copy from dist/lib): V8 accepts a cache only for the same source length, the same V8
-// version and the same V8 flags, so both wrap a bundle identically.
+// The user's V8 code caches of the CLI bundles, for the launcher (src/cli/launcher/run-bundle.ts), which
+// loads this module, built as dist/user-code-cache.cjs, only when the shipped cache does not fit. V8 accepts a
+// cache only for the same source length, the same V8 version and the same V8 flags (bundle-files.ts).
 //
 // Two places hold a cache:
 // - dist/<bundle>.cache, made by the build after a real credential-process run (so that the functions compiled
@@ -14,23 +13,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
-
-/** The CLI bundles and their V8 code caches, next to dist/cli.js: every command, and credential-process with a key file. */
-export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
-export const CLI_CODE_CACHE_FILE = "cli-bundle.cjs.cache";
-export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
-/** This module, built as a file of its own for the launcher (scripts/build.mjs). */
-export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
-
-/** The shipped code cache of a bundle: next to it. */
-export function codeCacheFile(bundleFile: string): string {
-  return `${bundleFile}.cache`;
-}
-
-/** The CommonJS module wrapper around the bundle's source, as the launcher compiles it. */
-export function wrapCommonJs(source: string): string {
-  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-}
 
 /** A user cache file larger than this is not a code cache of ours (the bundle's is ~0.4 MB). */
 const MAX_CACHE_BYTES = 16 * 1024 * 1024;

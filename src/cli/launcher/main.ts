@@ -10,20 +10,20 @@
 // for functions restored from a cache. This file is compiled on every run without a cache, so it holds little:
 // the agent fast path and the user's code caches are files of their own, required when needed.
 import { join } from "node:path";
-import { LONG_RUNNING_COMMANDS } from "../long-running.js";
+import { LONG_RUNNING_COMMANDS } from "./long-running-commands.js";
 import { mayNameProfile } from "./may-name-profile.js";
-import { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, runBundle } from "./run-bundle.js";
+import { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE } from "./bundle-files.js";
+import { runBundle } from "./run-bundle.js";
 
 /** Built separately (scripts/build.mjs); variables, so that the launcher's own build leaves them alone. */
 const DAEMON_ENTRY = "./daemon/cli.mjs";
 const AGENT_FAST_PATH = join(__dirname, "agent-fast-path.cjs");
+const LAUNCHER_ERROR = join(__dirname, "launcher-error.cjs");
 
 const argv = process.argv.slice(2);
-void run().catch(async (error: unknown) => {
-  // Only the launcher's own steps can fail here (e.g. dist/daemon/ missing from a broken installation):
-  // the commands report their errors themselves.
-  const [{ FdOutput }, { reportError, wantsDebug }] = await Promise.all([import("../fd-output.js"), import("../report-error.js")]);
-  process.exit(reportError(error, { stdout: new FdOutput(1), stderr: new FdOutput(2), env: process.env }, wantsDebug(argv)));
+void run().catch((error: unknown) => {
+  // Only the launcher's own steps can fail here: the commands report their errors themselves.
+  (require(LAUNCHER_ERROR) as typeof import("./launcher-error.js")).reportLauncherErrorAndExit(error, argv);
 });
 
 async function run(): Promise<void> {
@@ -42,8 +42,12 @@ async function run(): Promise<void> {
 
 /**
  * A `pkcs11:` URI or a TPM `handle:` (as an argument or a flag's `=value`), help, or `--debug` (the bundle holds
- * its output until the run ends; debug lines must come as they happen): for the full CLI at once.
+ * its output until the run ends; debug lines must come as they happen): for the full CLI at once. String tests,
+ * not regular expressions: compiling those cost ~0.6 M instructions on every run. (A malformed flag such as
+ * `-=pkcs11:…` also goes to the full CLI, which reports it.)
  */
 function namesHardwareOrHelp(arg: string): boolean {
-  return /^(-{1,2}[\w-]+=)?(pkcs11:|handle:)/.test(arg) || arg === "-h" || arg === "--help" || /^--debug(=|$)/.test(arg);
+  if (arg === "-h" || arg === "--help" || arg === "--debug" || arg.startsWith("--debug=")) return true;
+  const value = arg.startsWith("-") ? arg.slice(arg.indexOf("=") + 1) : arg;
+  return value.startsWith("pkcs11:") || value.startsWith("handle:");
 }

@@ -1,8 +1,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Script } from "node:vm";
-export { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE } from "./code-cache.js";
-import { codeCacheFile, USER_CODE_CACHE_FILE, wrapCommonJs } from "./code-cache.js";
+import { codeCacheFile, USER_CODE_CACHE_FILE, wrapCommonJs } from "./bundle-files.js";
 
 /** Set by the build: names each bundle next to the launcher (a hash of its text), and the Node that built them. */
 declare const __BUNDLE_IDS__: Readonly<Record<string, string>>;

@@ -70,11 +70,15 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
   const inconsistent = () => signFailed("its own public key does not verify the signature (the key's components are inconsistent)");
   const onThreadPool = <T>(run: (done: (error: Error | null, result: T) => void) => void) =>
     new Promise<T>((resolve, reject) => run((error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))));
+  let spki: Buffer | undefined;
   return {
     keyType: checked.kind,
     description: isRsa ? `RSA ${checked.bits}` : `EC ${checked.curve}`,
     publicKey,
-    spki: publicKey.export({ type: "spki", format: "der" }),
+    // Read only for messages (the key matches its certificate by publicKey): OpenSSL's first export costs ~1 ms.
+    get spki() {
+      return (spki ??= publicKey.export({ type: "spki", format: "der" }));
+    },
     sign: (message, digest) => {
       const algorithm = algorithmOf(digest);
       let signature: Buffer;

@@ -1,0 +1,20 @@
+// The CLI bundles next to dist/cli.js and how they are compiled, shared by the launcher (run-bundle.ts) and the
+// build (scripts/build.mjs, which imports the compiled copy from dist/lib): V8 accepts a code cache only for the
+// same source length, so both wrap a bundle identically. No imports: the launcher, compiled on every run
+// without a cache, loads this file.
+
+/** The CLI bundles: every command, and credential-process with a key file. */
+export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
+export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
+/** code-cache.ts, built as a file of its own for the launcher (scripts/build.mjs). */
+export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
+
+/** The shipped code cache of a bundle: next to it. */
+export function codeCacheFile(bundleFile: string): string {
+  return `${bundleFile}.cache`;
+}
+
+/** The CommonJS module wrapper around the bundle's source, as the launcher compiles it. */
+export function wrapCommonJs(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+}
