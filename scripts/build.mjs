@@ -34,7 +34,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, USER_CODE_CACHE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
+const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -69,35 +69,38 @@ await build({ ...cliBundle, entryPoints: ["src/cli/bin.ts"], outfile: `dist/${CL
  * what credential-process costs over the least a Node program doing the same work costs.
  */
 const LEFT_OUT = join(process.cwd(), "src/cli/launcher/left-out.ts");
-const leftOut = {
+const leftOut = ({ hardware }) => ({
   name: "left-out",
   setup(b) {
     const other = (path, importer) =>
       (/[\\/]src[\\/]cli[\\/]commands[\\/]index\.ts$/.test(importer) && path !== "./credential-process.js") ||
       (/[\\/]src[\\/]cli[\\/]main\.ts$/.test(importer) && (path === "./help.js" || path === "./completion.js")) ||
-      (/[\\/]src[\\/]signers[\\/]factory\.ts$/.test(importer) && /^\.\/(pkcs11|tpm)\//.test(path)) ||
+      (!hardware && /[\\/]src[\\/]signers[\\/]factory\.ts$/.test(importer) && /^\.\/(pkcs11|tpm)\//.test(path)) ||
       // Standard input can be read only once: a command line that reads it runs in the full CLI from the start.
       (/[\\/]src[\\/]io[\\/]input-file\.ts$/.test(importer) && path === "./read-stdin.js") ||
-      /^(@peculiar\/|asn1js$|pkcs11js$|yargs)/.test(path);
+      /^(@peculiar\/|asn1js$|yargs)/.test(path) ||
+      (!hardware && path === "pkcs11js");
     b.onResolve({ filter: /.*/ }, ({ path, importer }) => (other(path, importer) ? { path: LEFT_OUT } : undefined));
   },
-};
-const light = await build({
+});
+const lightBundle = {
   ...cliBundle,
   entryPoints: ["src/cli/launcher/credential-process-entry.ts"],
-  outfile: `dist/${CREDENTIAL_PROCESS_BUNDLE_FILE}`,
-  plugins: [leftOut],
   metafile: true,
   // keepNames sets the `name` of ~300 functions and classes as the bundle loads (~1.5 % of a run). Names only
   // show in the stack traces --debug prints, and a command line with --debug runs in the full CLI.
   keepNames: false,
-});
+};
+const light = await build({ ...lightBundle, outfile: `dist/${CREDENTIAL_PROCESS_BUNDLE_FILE}`, plugins: [leftOut({ hardware: false })] });
 // (src/pkcs11/uri.ts stays: settings check pkcs11: URIs before any key is opened.)
 const heavy = Object.keys(light.metafile.inputs).filter((f) => f !== "src/pkcs11/uri.ts" && /^src\/(tpm|pkcs11|signers\/(tpm|pkcs11)|provisioning|doctor|serve|agent\/server)\/|node_modules\/(@peculiar|asn1js)/.test(f));
 if (heavy.length > 0) throw new Error(`dist/${CREDENTIAL_PROCESS_BUNDLE_FILE} holds modules it should leave out: ${heavy.slice(0, 5).join(", ")}`);
+const hw = await build({ ...lightBundle, outfile: `dist/${HARDWARE_BUNDLE_FILE}`, plugins: [leftOut({ hardware: true })] });
+const hwHeavy = Object.keys(hw.metafile.inputs).filter((f) => /^src\/(provisioning|doctor|serve|agent\/server)\/|node_modules\/(@peculiar|asn1js)/.test(f));
+if (hwHeavy.length > 0) throw new Error(`dist/${HARDWARE_BUNDLE_FILE} holds modules it should leave out: ${hwHeavy.slice(0, 5).join(", ")}`);
 
 const bundleIds = {};
-for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
+for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE]) {
   const source = readFileSync(`dist/${file}`, "utf8");
   if (/\bimport\(/.test(source)) throw new Error(`dist/${file} still calls import(): it would fail when restored from the code cache`);
   // The launcher reads the bundles as latin1 (no UTF-8 decoding): esbuild escapes non-ASCII text by default.
@@ -148,8 +151,8 @@ await writeWarmCodeCaches(bundleIds);
  */
 async function writeWarmCodeCaches(bundleIds) {
   const files = Object.keys(bundleIds);
-  const topLevelOnly = () => {
-    for (const file of files) {
+  const topLevelOnly = (only = files) => {
+    for (const file of only) {
       const source = readFileSync(`dist/${file}`, "latin1");
       writeFileSync(`dist/${codeCacheFile(file)}`, new Script(wrapCommonJs(source), { filename: file }).createCachedData());
     }
@@ -173,31 +176,36 @@ async function writeWarmCodeCaches(bundleIds) {
     const args = ["credential-process", "--no-agent", ...key, ...arns];
     const token = softHsmToken(dir, openssl);
     if (token) Object.assign(env, token.env);
-    const fullArgs = token ? ["credential-process", "--no-agent", ...token.args, ...arns] : args;
-    // dist/cli.js runs the credential-process bundle, which writes its user cache; the full bundle is run
-    // directly, as the launcher would run it, and its cache written the same way: with a SoftHSM key when SoftHSM
-    // is installed (the hardware path is what that bundle is on the clock for), else with the same key file.
+    // dist/cli.js runs the credential-process bundles, which write their user caches: the key file's, and the
+    // hardware one's with a SoftHSM key where SoftHSM is installed (else it gets its top level only). The full
+    // bundle is run directly, as the launcher would run it after a hand-over, with the same key file, and its
+    // cache written the same way.
     const runs = [
-      ["dist/cli.js", ...args],
-      ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
+      { bundle: CREDENTIAL_PROCESS_BUNDLE_FILE, argv: ["dist/cli.js", ...args] },
+      ...(token ? [{ bundle: HARDWARE_BUNDLE_FILE, argv: ["dist/cli.js", "credential-process", "--no-agent", ...token.args, ...arns] }] : []),
+      { argv: ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
         const file = ${JSON.stringify(join(process.cwd(), "dist", CLI_BUNDLE_FILE))};
         process.argv.splice(1, 0, file);
         const script = new Script(${wrapCommonJs.toString()}(readFileSync(file, "latin1")), { filename: file });
         process.once("exit", (code) => code === 0 && writeFileSync(file + ".cache", script.createCachedData()));
         const module_ = { exports: {} };
-        script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...fullArgs],
+        script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...args] },
     ];
-    for (const argv of runs) {
+    const cacheDir = join(dir, "cache", "roles-anywhere-agent", "code-cache");
+    for (const { bundle, argv } of runs) {
       const run = spawn(process.execPath, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
       run.stderr.on("data", (d) => (stderr += d));
       const [code] = await once(run, "exit");
       if (code !== 0) throw new Error(`credential-process exited with ${code}: ${stderr.trim()}`);
+      if (!bundle) continue;
+      // The run's user cache is the only one in the directory: each is moved out after its run.
+      const [name] = readdirSync(cacheDir).filter((f) => f.endsWith(".cache"));
+      const data = readFileSync(join(cacheDir, name));
+      writeFileSync(`dist/${codeCacheFile(bundle)}`, data.subarray(data.indexOf(10) + 1));
+      rmSync(join(cacheDir, name));
     }
-    const cacheDir = join(dir, "cache", "roles-anywhere-agent", "code-cache");
-    const [name] = readdirSync(cacheDir).filter((f) => f.endsWith(".cache"));
-    const data = readFileSync(join(cacheDir, name));
-    writeFileSync(`dist/${codeCacheFile(CREDENTIAL_PROCESS_BUNDLE_FILE)}`, data.subarray(data.indexOf(10) + 1));
+    if (!token) topLevelOnly([HARDWARE_BUNDLE_FILE]);
   } catch (error) {
     console.warn(`warning: the code caches hold the bundles' top level only (${error.message.split("\n")[0]})`);
     topLevelOnly();

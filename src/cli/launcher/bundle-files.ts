@@ -3,9 +3,10 @@
 // same source length, so both wrap a bundle identically. No imports: the launcher, compiled on every run
 // without a cache, loads this file.
 
-/** The CLI bundles: every command, and credential-process with a key file. */
+/** The CLI bundles: every command, credential-process with a key file, and with a PKCS#11 or TPM key. */
 export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
 export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
+export const HARDWARE_BUNDLE_FILE = "credential-process-hardware.cjs";
 /** code-cache.ts, built as a file of its own for the launcher (scripts/build.mjs). */
 export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
 

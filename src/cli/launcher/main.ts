@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { LONG_RUNNING_COMMANDS } from "./long-running-commands.js";
 import { mayNameProfile } from "./may-name-profile.js";
-import { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE } from "./bundle-files.js";
+import { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE } from "./bundle-files.js";
 import { runBundle } from "./run-bundle.js";
 
 /** Built separately (scripts/build.mjs); variables, so that the launcher's own build leaves them alone. */
@@ -32,8 +32,9 @@ async function run(): Promise<void> {
     await answerFromAgentAndExit(argv, process.env);
   }
   if (LONG_RUNNING_COMMANDS.has(argv[0] ?? "")) return void (await import(DAEMON_ENTRY));
-  if (argv[0] === "credential-process" && !argv.some(namesHardwareOrHelp)) {
-    const entry = runBundle(__dirname, CREDENTIAL_PROCESS_BUNDLE_FILE, { exports: {}, require, module: { exports: {} } });
+  if (argv[0] === "credential-process" && !argv.some(namesHelp)) {
+    const file = argv.some(namesHardware) ? HARDWARE_BUNDLE_FILE : CREDENTIAL_PROCESS_BUNDLE_FILE;
+    const entry = runBundle(__dirname, file, { exports: {}, require, module: { exports: {} } });
     const code = await (entry as typeof import("./credential-process-entry.js")).runCredentialProcess(argv, process.env);
     if (code !== undefined) process.exit(code);
   }
@@ -41,13 +42,19 @@ async function run(): Promise<void> {
 }
 
 /**
- * A `pkcs11:` URI or a TPM `handle:` (as an argument or a flag's `=value`), help, or `--debug` (the bundle holds
- * its output until the run ends; debug lines must come as they happen): for the full CLI at once. String tests,
- * not regular expressions: compiling those cost ~0.6 M instructions on every run. (A malformed flag such as
- * `-=pkcs11:…` also goes to the full CLI, which reports it.)
+ * Help, or `--debug` (the bundles hold their output until the run ends; debug lines must come as they happen):
+ * for the full CLI at once. String tests, not regular expressions: compiling those cost ~0.6 M instructions on
+ * every run.
  */
-function namesHardwareOrHelp(arg: string): boolean {
-  if (arg === "-h" || arg === "--help" || arg === "--debug" || arg.startsWith("--debug=")) return true;
+function namesHelp(arg: string): boolean {
+  return arg === "-h" || arg === "--help" || arg === "--debug" || arg.startsWith("--debug=");
+}
+
+/**
+ * A `pkcs11:` URI or a TPM `handle:` (as an argument or a flag's `=value`): for the bundle with the hardware
+ * back-ends. (A malformed flag such as `-=pkcs11:…` goes there too, and is reported as the full CLI would.)
+ */
+function namesHardware(arg: string): boolean {
   const value = arg.startsWith("-") ? arg.slice(arg.indexOf("=") + 1) : arg;
   return value.startsWith("pkcs11:") || value.startsWith("handle:");
 }
