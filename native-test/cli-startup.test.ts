@@ -8,14 +8,15 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, wrapCommonJs } from "../src/cli/launcher/bundle-files.js";
+import { CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, wrapCommonJs } from "../src/cli/launcher/bundle-files.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
+import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
 const run = promisify(execFile);
 const DIST = join(process.cwd(), "dist");
@@ -31,12 +32,14 @@ let agent: ChildProcess | undefined;
 let socket: string;
 let config: string;
 let leafFiles: { certPath: string; keyPath: string };
+let hsm: SoftHsmFixture;
 
 beforeAll(async () => {
   const ca = createCa(dir, { name: "Startup CA" });
   const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "startup-device", keyType: "p256" });
   leafFiles = leaf;
-  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0 });
+  hsm = createSoftHsmFixture("raa-native-startup-hsm-");
+  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath, hsm.file("ca.pem")], port: 0 });
   const runDir = join(dir, "run");
   mkdirSync(runDir, { mode: 0o700 });
   socket = join(runDir, "agent.sock");
@@ -53,12 +56,13 @@ afterAll(async () => {
     await once(agent, "exit");
   }
   await endpoint?.close();
+  hsm?.cleanup();
   cleanup();
 });
 
 describe("dist/ start-up", () => {
-  it("ships V8 code caches that this Node accepts for both bundles", () => {
-    for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
+  it("ships V8 code caches that this Node accepts for every bundle", () => {
+    for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE]) {
       const bundle = join(DIST, file);
       const script = new Script(wrapCommonJs(readFileSync(bundle, "utf8")), { filename: bundle, cachedData: readFileSync(join(DIST, codeCacheFile(file))) });
       expect(script.cachedDataRejected, file).toBe(false);
@@ -77,6 +81,51 @@ describe("dist/ start-up", () => {
     expect(wrong.code).toBe(4);
     expect(wrong.stdout).toBe("");
     expect(wrong.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("runs credential-process with a pkcs11: or handle: key from the hardware bundle, and hands a line it cannot finish to the full CLI", async () => {
+    // dist/ without the full CLI bundle, inside the project so that pkcs11js resolves as from dist/: what needs the
+    // full CLI reports the missing file, what the hardware bundle finishes answers.
+    const parent = join(process.cwd(), "node_modules", ".cache");
+    mkdirSync(parent, { recursive: true });
+    const partial = mkdtempSync(join(parent, "raa-startup-hardware-"));
+    try {
+      for (const file of readdirSync(DIST)) if (file.endsWith(".cjs") || file.endsWith(".cache") || file === "cli.js" || file === "package.json") copyFileSync(join(DIST, file), join(partial, file));
+      rmSync(join(partial, CLI_BUNDLE_FILE));
+      const arns = Object.entries(ARNS).flatMap(([name, value]) => [`--${name}`, value]);
+      const tokenKey = (object: string) => {
+        const uri = `pkcs11:token=${hsm.token};object=${object}`;
+        return ["--no-agent", "--certificate", uri, "--private-key", uri, "--pkcs11-lib", hsm.module, "--pkcs11-pin-file", hsm.pinFile(), "--endpoint", endpoint.url, ...arns];
+      };
+      const env = { ...process.env, SOFTHSM2_CONF: hsm.conf, XDG_CACHE_HOME: join(dir, "hardware-cache") };
+      const answer = await run(process.execPath, [join(partial, "cli.js"), "credential-process", ...tokenKey("ec-key")], { env });
+      expect(answer.stdout).toMatch(/^\{"Version":1,"AccessKeyId":"ASIA[^\n]*\}$/);
+      expect(answer.stderr).toBe("");
+
+      // Intermediates from standard input (ec384-key's issuer): read-stdin is left out of the bundle, so the full CLI
+      // runs the line from the start, and nothing of the hardware bundle's run is shown.
+      const stdin = ["credential-process", ...tokenKey("ec384-key"), "--intermediates", "-"];
+      const handedOver = await runWithInput(join(partial, "cli.js"), stdin, readFileSync(hsm.file("int-ca.pem"), "utf8"), env);
+      expect(handedOver.code).toBe(1);
+      expect(handedOver.stdout).toBe("");
+      expect(handedOver.stderr).toMatch(new RegExp(`^roles-anywhere-agent: the installation is incomplete: cannot read .*${CLI_BUNDLE_FILE.replace(".", "\\.")} \\(ENOENT\\); reinstall roles-anywhere-agent\n$`));
+      // The whole dist/: the full CLI answers that line, once.
+      const full = await runWithInput(join(DIST, "cli.js"), stdin, readFileSync(hsm.file("int-ca.pem"), "utf8"), env);
+      expect(full).toMatchObject({ code: 0, stderr: "" });
+      expect(full.stdout).toMatch(/^\{"Version":1,"AccessKeyId":"ASIA[^\n]*\}$/);
+
+      // A TPM key runs in the hardware bundle too: a TPM that is not there is its own one-line error and exit code.
+      const tpmKey = ["--no-agent", "--certificate", leafFiles.certPath, "--private-key", "handle:0x81000001", "--tpm-device", join(dir, "no-tpm"), "--endpoint", endpoint.url, ...arns];
+      const tpm = await run(process.execPath, [join(partial, "cli.js"), "credential-process", ...tpmKey], { env }).catch((e) => e);
+      // The full CLI's answer to the same line (--debug sends it there; its debug lines are dropped).
+      const viaFull = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", ...tpmKey, "--debug"], { env }).catch((e) => e);
+      viaFull.stderr = viaFull.stderr.split("\n").filter((line: string) => !line.startsWith("debug: ")).join("\n");
+      expect(tpm.stderr.trim().split("\n")).toHaveLength(1);
+      expect(tpm.stderr).not.toMatch(/installation is incomplete/);
+      expect({ code: tpm.code, stdout: tpm.stdout, stderr: tpm.stderr }).toEqual({ code: viaFull.code, stdout: viaFull.stdout, stderr: viaFull.stderr });
+    } finally {
+      rmSync(partial, { recursive: true, force: true });
+    }
   });
 
   it("writes --debug lines as they happen, not when the command ends (an endpoint that answers 503 to every attempt)", async () => {
@@ -170,3 +219,15 @@ describe("dist/ start-up", () => {
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
   });
 });
+
+/** Runs `node cli args` with `input` on its standard input. */
+async function runWithInput(cli: string, args: string[], input: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  child.stdin!.end(input);
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code, stdout, stderr };
+}

@@ -10,14 +10,17 @@
  * package-lock.json tells them apart (npm records `hasInstallScript` for a package it fetched, not for one it
  * omitted); a global install has no lockfile, and npm installs optional dependencies there regardless of --omit.
  */
-import type * as Pkcs11js from "pkcs11js";
+import type { PKCS11 } from "pkcs11js";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DeviceError } from "../errors.js";
+import { pkcs11Class, type Pkcs11Addon } from "./binding.js";
 
 const PACKAGE = "roles-anywhere-agent";
+/** pkcs11js's native addon, which its install script builds (node-gyp). */
+const ADDON = "pkcs11js/build/Release/pkcs11.node";
 const BUILD_TOOLS = "install g++, make and python3 (node-gyp builds pkcs11js), then reinstall";
 
 export type AddonProblem =
@@ -28,16 +31,18 @@ export type AddonProblem =
   | { readonly kind: "unloadable"; readonly reason: string };
 
 /**
- * pkcs11js's exports object, required (not imported: an import would copy its ~660 constants into a namespace
- * object), or the error saying why it cannot be loaded.
+ * pkcs11js's native addon as the PKCS11 class this project uses (binding.ts: without pkcs11js's index.js), or the
+ * error saying why it cannot be loaded.
  */
-export function requirePkcs11js(): typeof Pkcs11js {
+export function requirePkcs11js(): { readonly PKCS11: new () => PKCS11 } {
   const from = thisModuleFile();
+  let addon: Pkcs11Addon;
   try {
-    return createRequire(from)("pkcs11js") as typeof Pkcs11js;
+    addon = createRequire(from)(ADDON) as Pkcs11Addon;
   } catch (cause) {
     throw addonMissingError(cause, from);
   }
+  return { PKCS11: pkcs11Class(addon) };
 }
 
 /** The error for `cause` (the failed require of pkcs11js), with what the user should do. */

@@ -99,9 +99,8 @@ function readAttributes(context: TokenContext, handle: Buffer, types: readonly n
 }
 
 /**
- * Runs a call whose failure is expected and dropped. pkcs11js reads the stack of each error it throws (for the CKR
- * code), and the first stack formatted with a frame in the 580 KB CLI bundle makes V8 build that file's line table:
- * ~7 M instructions of a SoftHSM credential-process, for an attribute the token does not have. No frames, no table.
+ * Runs a call whose failure is expected and dropped (an attribute the token does not have, on every SoftHSM
+ * credential-process): its errors get no stack trace, which nothing would read.
  */
 function withoutStackTrace<T>(call: () => T): T {
   const limit = Error.stackTraceLimit;

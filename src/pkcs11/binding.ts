@@ -1,0 +1,87 @@
+/**
+ * pkcs11js's native addon (build/Release/pkcs11.node) with the two things its JavaScript wrapper (index.js) adds
+ * that this project relies on: return-code errors as `CKR_NAME` with a numeric `code`, and output buffers cut to
+ * the length the token wrote. index.js itself is not loaded: it copies the addon's ~660 constants into its exports
+ * with an object spread, which V8 builds one property and one hidden class at a time — ~14 M instructions and a
+ * young-generation collection on every cold `credential-process` with a token key (~7 % of it), for constants this
+ * project declares itself (constants.ts). Its callback and promise variants are not offered.
+ */
+import type { PKCS11 } from "pkcs11js";
+
+/** What the addon exports (the constants aside). */
+export interface Pkcs11Addon {
+  readonly PKCS11: new () => object;
+}
+
+/** A failed call: the return code's name as the message, as pkcs11js's own wrapper reported it. */
+export class Pkcs11Error extends Error {
+  override readonly name = "Pkcs11Error";
+
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The functions that write into a caller's buffer and return the length written, with that buffer's argument
+ * index: they return the written part of the buffer instead.
+ */
+const OUTPUT_ARGUMENT: Readonly<Record<string, number>> = {
+  C_Digest: 2,
+  C_Sign: 2,
+  C_Encrypt: 2,
+  C_Decrypt: 2,
+  C_DigestFinal: 1,
+  C_SignFinal: 1,
+  C_EncryptFinal: 1,
+  C_DecryptFinal: 1,
+  C_EncryptUpdate: 2,
+  C_DecryptUpdate: 2,
+  C_SignRecover: 2,
+  C_VerifyRecover: 2,
+  C_WrapKey: 4,
+  C_DigestEncryptUpdate: 2,
+  C_DecryptDigestUpdate: 2,
+  C_SignEncryptUpdate: 2,
+  C_DecryptVerifyUpdate: 2,
+};
+
+/** The PKCS11 class over `addon`: each `C_*` function with typed return-code errors. */
+export function pkcs11Class(addon: Pkcs11Addon): new () => PKCS11 {
+  const native = addon.PKCS11;
+  const base = native.prototype as Record<string, unknown>;
+  class Pkcs11 extends native {}
+  for (const name of Object.getOwnPropertyNames(base)) {
+    const call = base[name];
+    if (!name.startsWith("C_") || name.endsWith("Callback") || typeof call !== "function") continue;
+    const output = OUTPUT_ARGUMENT[name];
+    // C_FindObjects without a count: the one handle found, or null.
+    const single = name === "C_FindObjects";
+    const wrapped = function (this: object, ...args: unknown[]): unknown {
+      try {
+        if (single && args.length < 2) return (call.apply(this, [...args, 1]) as unknown[])[0] ?? null;
+        const result: unknown = call.apply(this, args);
+        return output === undefined || typeof result !== "number" ? result : (args[output] as Buffer).subarray(0, result);
+      } catch (error) {
+        throw returnCodeError(error);
+      }
+    };
+    Object.defineProperty(Pkcs11.prototype, name, { value: wrapped, writable: true, configurable: true });
+  }
+  return Pkcs11 as unknown as new () => PKCS11;
+}
+
+/**
+ * The addon throws `Error("CKR_PIN_INCORRECT:160")` for a return code other than CKR_OK (the name, a colon, the
+ * code in decimal), TypeErrors for bad arguments, and plain Errors for anything else. Read from the message, never
+ * the stack: formatting a stack with a frame in a large bundle makes V8 build that file's line table (~7 M).
+ */
+function returnCodeError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof TypeError || !error.message.startsWith("CKR_")) return error;
+  const colon = error.message.indexOf(":");
+  const code = colon > 0 ? Number(error.message.slice(colon + 1)) : NaN;
+  return Number.isInteger(code) ? new Pkcs11Error(error.message.slice(0, colon), code) : error;
+}
