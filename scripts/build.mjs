@@ -5,6 +5,8 @@
 // - dist/cli-bundle.cjs.cache: V8's code cache for that bundle, so that it is not even parsed at start-up, made
 //   after a real credential-process run against the local endpoint in this process, so that it holds the
 //   functions that path compiles too (src/cli/launcher/code-cache.ts: other Nodes get a cache of their own).
+// - dist/credential-process.cjs and dist/credential-process-hardware.cjs (each with its .cache): credential-process
+//   with a key file, and with a PKCS#11 or TPM key, without what only the other commands need (below).
 // - dist/daemon/*.mjs: the same program as ES modules split per command, for the long-running commands
 //   (agent, serve, update, local-endpoint): loading only what they use keeps their memory ~8 MB lower than the
 //   one-file bundle does, and their start-up time does not matter.
@@ -67,6 +69,8 @@ await build({ ...cliBundle, entryPoints: ["src/cli/bin.ts"], outfile: `dist/${CL
  * PKCS#12 files, ML-DSA certificates, help and the other commands load (each import of one gets
  * src/cli/launcher/left-out.ts, which hands the command line to the full bundle). Loading code is most of
  * what credential-process costs over the least a Node program doing the same work costs.
+ * dist/credential-process-hardware.cjs: the same with the PKCS#11 and TPM back-ends, for pkcs11: and handle: keys
+ * (a bundle of its own: in the key-file bundle, their code made every key-file call ~1 % dearer).
  */
 const LEFT_OUT = join(process.cwd(), "src/cli/launcher/left-out.ts");
 const leftOut = ({ hardware }) => ({

@@ -3,8 +3,9 @@
 // (agent-fast-path.ts, dist/agent-fast-path.cjs): the line a credential_process setting runs for every `aws`
 // command, which must start about as fast as Node itself. Long-running commands run from dist/daemon/, ES modules
 // split per command: they load only what they use, which keeps their memory lower. `credential-process` runs
-// from dist/credential-process.cjs (credential-process-entry.ts: the full CLI takes over when the key is not a
-// file it can read), everything else from dist/cli-bundle.cjs; each bundle is compiled from the V8 code cache
+// from dist/credential-process.cjs, or with a pkcs11: or handle: key from dist/credential-process-hardware.cjs
+// (credential-process-entry.ts: the full CLI takes over when the line needs a module the bundle left out),
+// everything else from dist/cli-bundle.cjs; each bundle is compiled from the V8 code cache
 // that the build wrote next to it, so that its JavaScript is not parsed on every run (run-bundle.ts). The
 // bundles have no import() (the build turns it into require()): V8 does not keep the dynamic-import callback
 // for functions restored from a cache. This file is compiled on every run without a cache, so it holds little:
