@@ -1,7 +1,8 @@
 /**
- * Byte formats around a signature, shared by every signer back-end: digest names, the DigestInfo of
- * PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
+ * Byte formats around a signature, shared by every signer back-end: digest names, verification, the DigestInfo
+ * of PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
  */
+import { verify, type KeyObject } from "node:crypto";
 import { derOid, derSequence, derUnsignedInteger } from "./der-writer.js";
 
 export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
@@ -11,6 +12,15 @@ export const NODE_HASH_NAME: Readonly<Record<DigestAlgorithm, "sha256" | "sha384
   SHA384: "sha384",
   SHA512: "sha512",
 };
+
+/** Whether `signature` (DER for ECDSA) over `message` verifies with `key`; false, not an error, for a malformed one. */
+export function signatureVerifies(key: KeyObject, digest: DigestAlgorithm, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return verify(NODE_HASH_NAME[digest], message, key, signature);
+  } catch {
+    return false;
+  }
+}
 
 /** DER DigestInfo { AlgorithmIdentifier { hashOid, NULL }, OCTET STRING <digest> } without the digest (RFC 8017 §9.2 note 1). */
 export const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = {

@@ -23,7 +23,7 @@ export interface StartSessionOptions {
   readonly parameterEncryption?: boolean;
 }
 
-const SESSION_HASH = { alg: TPM_ALG.SHA256, name: "sha256", size: 32 } as const;
+const SESSION_HASH = { alg: TPM_ALG.SHA256, ...hashInfo(TPM_ALG.SHA256) };
 
 /** TPM2_StartAuthSession for an unbound SHA-256 HMAC or policy session, optionally salted. */
 export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): Promise<AuthSession> {
