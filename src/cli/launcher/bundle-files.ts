@@ -6,6 +6,8 @@
 /** The CLI bundles: every command, and credential-process with a key file. */
 export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
 export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
+/** agent-fast-path.ts, built as a file of its own: compiled from its code cache like the bundles. */
+export const AGENT_FAST_PATH_FILE = "agent-fast-path.cjs";
 /** code-cache.ts, built as a file of its own for the launcher (scripts/build.mjs). */
 export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
 
