@@ -145,8 +145,9 @@ await writeWarmCodeCaches(bundleIds);
  * The shipped caches (dist/<bundle>.cache), made the way a user's first run makes theirs
  * (src/cli/launcher/run-bundle.ts), in a temporary XDG_CACHE_HOME, with throwaway P-256 keys from openssl and the
  * local endpoint in this process: one credential-process through each bundle, with a PEM key, and for the full
- * bundle with a throwaway SoftHSM token where SoftHSM and pkcs11-tool are installed. Each cache is written after its run, so
- * that it holds the functions the run compiled too.
+ * bundle with a throwaway SoftHSM token where SoftHSM and pkcs11-tool are installed; the agent fast path's after an
+ * answer from a real agent serving that key. Each cache is written after its run, so that it holds the functions
+ * the run compiled too.
  * Without openssl, the caches of the compiled bundles alone (functions then compile lazily on each run).
  */
 async function writeWarmCodeCaches(bundleIds) {
