@@ -152,8 +152,8 @@ await writeWarmCodeCaches(bundleIds);
  */
 async function writeWarmCodeCaches(bundleIds) {
   const files = Object.keys(bundleIds);
-  const topLevelOnly = () => {
-    for (const file of files) {
+  const topLevelOnly = (only = files) => {
+    for (const file of only) {
       const source = readFileSync(`dist/${file}`, "latin1");
       writeFileSync(`dist/${codeCacheFile(file)}`, new Script(wrapCommonJs(source), { filename: file }).createCachedData());
     }
@@ -198,7 +198,11 @@ async function writeWarmCodeCaches(bundleIds) {
       const [code] = await once(run, "exit");
       if (code !== 0) throw new Error(`credential-process exited with ${code}: ${stderr.trim()}`);
     }
-    await answerFromAgent(dir, env, key, arns);
+    try {
+      await answerFromAgent(dir, env, key, arns);
+    } catch (error) {
+      console.warn(`warning: the agent fast path's code cache holds its top level only (${error.message.split("\n")[0]})`);
+    }
     // The user caches those runs wrote (code-cache.ts: a header naming the bundle's id, then V8's data).
     const cacheDir = join(dir, "cache", "roles-anywhere-agent", "code-cache");
     for (const name of readdirSync(cacheDir).filter((f) => f.endsWith(".cache"))) {
@@ -207,6 +211,7 @@ async function writeWarmCodeCaches(bundleIds) {
       const file = [CREDENTIAL_PROCESS_BUNDLE_FILE, AGENT_FAST_PATH_FILE].find((f) => bundleKey.startsWith(`${bundleIds[f]}-`));
       if (file) writeFileSync(`dist/${codeCacheFile(file)}`, data.subarray(data.indexOf(10) + 1));
     }
+    if (!existsSync(`dist/${codeCacheFile(AGENT_FAST_PATH_FILE)}`)) topLevelOnly([AGENT_FAST_PATH_FILE]);
   } catch (error) {
     console.warn(`warning: the code caches hold the bundles' top level only (${error.message.split("\n")[0]})`);
     topLevelOnly();
@@ -236,6 +241,7 @@ async function answerFromAgent(dir, env, key, arns) {
         if (stderr.includes("agent listening on")) ready();
       });
       agent.once("exit", (code) => fail(new Error(`the agent exited with ${code}: ${stderr.trim()}`)));
+      setTimeout(() => fail(new Error("the agent did not start within 30 s")), 30_000).unref();
     });
     const run = spawn(process.execPath, ["dist/cli.js", "credential-process", "--agent", "--agent-socket", socket, "--profile", "build", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
     let runErr = "";
