@@ -36,7 +36,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
+const { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -104,13 +104,15 @@ const hwHeavy = Object.keys(hw.metafile.inputs).filter((f) => /^src\/(provisioni
 if (hwHeavy.length > 0) throw new Error(`dist/${HARDWARE_BUNDLE_FILE} holds modules it should leave out: ${hwHeavy.slice(0, 5).join(", ")}`);
 
 const bundleIds = {};
-for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE]) {
+/** Names a file the launcher compiles with src/cli/launcher/run-bundle.ts, after checking that it can. */
+function addBundleId(file) {
   const source = readFileSync(`dist/${file}`, "utf8");
   if (/\bimport\(/.test(source)) throw new Error(`dist/${file} still calls import(): it would fail when restored from the code cache`);
   // The launcher reads the bundles as latin1 (no UTF-8 decoding): esbuild escapes non-ASCII text by default.
   if (/[^\x00-\x7f]/.test(source)) throw new Error(`dist/${file} is not ASCII`);
   bundleIds[file] = createHash("sha256").update(source).digest("hex").slice(0, 16);
 }
+for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE]) addBundleId(file);
 
 // Bundled CommonJS dependencies call require(); ESM chunks get one from node:module. Only chunks that use it
 // keep that import: importing node:module costs start-up time.
@@ -136,7 +138,8 @@ for (const name of readdirSync("dist/daemon")) {
 }
 
 // The launcher's parts that only some runs need, as files of their own (dist/cli.js is compiled on every run).
-await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: "dist/agent-fast-path.cjs" });
+await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: `dist/${AGENT_FAST_PATH_FILE}` });
+addBundleId(AGENT_FAST_PATH_FILE);
 await build({ ...common, entryPoints: ["src/cli/launcher/launcher-error.ts"], outfile: "dist/launcher-error.cjs" });
 await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}` });
 await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", define: { __BUNDLE_IDS__: JSON.stringify(bundleIds), __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
@@ -148,9 +151,10 @@ await writeWarmCodeCaches(bundleIds);
 /**
  * The shipped caches (dist/<bundle>.cache), made the way a user's first run makes theirs
  * (src/cli/launcher/run-bundle.ts), in a temporary XDG_CACHE_HOME, with throwaway P-256 keys from openssl and the
- * local endpoint in this process: one credential-process through each bundle, with a PEM key, and for the full
- * bundle with a throwaway SoftHSM token where SoftHSM and pkcs11-tool are installed. Each cache is written after its run, so
- * that it holds the functions the run compiled too.
+ * local endpoint in this process: one credential-process through each bundle, with a PEM key, and for the hardware
+ * bundle with a throwaway SoftHSM token where SoftHSM and pkcs11-tool are installed; the agent fast path's after an
+ * answer from a real agent serving that key. Each cache is written after its run, so that it holds the functions
+ * the run compiled too.
  * Without openssl, the caches of the compiled bundles alone (functions then compile lazily on each run).
  */
 async function writeWarmCodeCaches(bundleIds) {
@@ -185,31 +189,37 @@ async function writeWarmCodeCaches(bundleIds) {
     // bundle is run directly, as the launcher would run it after a hand-over, with the same key file, and its
     // cache written the same way.
     const runs = [
-      { bundle: CREDENTIAL_PROCESS_BUNDLE_FILE, argv: ["dist/cli.js", ...args] },
-      ...(token ? [{ bundle: HARDWARE_BUNDLE_FILE, argv: ["dist/cli.js", "credential-process", "--no-agent", ...token.args, ...arns] }] : []),
-      { argv: ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
+      ["dist/cli.js", ...args],
+      ...(token ? [["dist/cli.js", "credential-process", "--no-agent", ...token.args, ...arns]] : []),
+      ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
         const file = ${JSON.stringify(join(process.cwd(), "dist", CLI_BUNDLE_FILE))};
         process.argv.splice(1, 0, file);
         const script = new Script(${wrapCommonJs.toString()}(readFileSync(file, "latin1")), { filename: file });
         process.once("exit", (code) => code === 0 && writeFileSync(file + ".cache", script.createCachedData()));
         const module_ = { exports: {} };
-        script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...args] },
+        script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...args],
     ];
     const cacheDir = join(dir, "cache", "roles-anywhere-agent", "code-cache");
-    for (const { bundle, argv } of runs) {
+    for (const argv of runs) {
       const run = spawn(process.execPath, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
       run.stderr.on("data", (d) => (stderr += d));
       const [code] = await once(run, "exit");
       if (code !== 0) throw new Error(`credential-process exited with ${code}: ${stderr.trim()}`);
-      if (!bundle) continue;
-      // The run's user cache is the only one in the directory: each is moved out after its run.
-      const [name] = readdirSync(cacheDir).filter((f) => f.endsWith(".cache"));
-      const data = readFileSync(join(cacheDir, name));
-      writeFileSync(`dist/${codeCacheFile(bundle)}`, data.subarray(data.indexOf(10) + 1));
-      rmSync(join(cacheDir, name));
     }
-    if (!token) topLevelOnly([HARDWARE_BUNDLE_FILE]);
+    try {
+      await answerFromAgent(dir, env, key, arns);
+    } catch (error) {
+      console.warn(`warning: the agent fast path's code cache holds its top level only (${error.message.split("\n")[0]})`);
+    }
+    // The user caches those runs wrote (code-cache.ts: a header naming the bundle's id, then V8's data).
+    for (const name of readdirSync(cacheDir).filter((f) => f.endsWith(".cache"))) {
+      const data = readFileSync(join(cacheDir, name));
+      const [, bundleKey] = data.toString("latin1", 0, data.indexOf(10)).split(" ");
+      const file = [CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE].find((f) => bundleKey.startsWith(`${bundleIds[f]}-`));
+      if (file) writeFileSync(`dist/${codeCacheFile(file)}`, data.subarray(data.indexOf(10) + 1));
+    }
+    for (const file of [HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE]) if (!existsSync(`dist/${codeCacheFile(file)}`)) topLevelOnly([file]);
   } catch (error) {
     console.warn(`warning: the code caches hold the bundles' top level only (${error.message.split("\n")[0]})`);
     topLevelOnly();
@@ -220,8 +230,43 @@ async function writeWarmCodeCaches(bundleIds) {
 }
 
 /**
+ * `credential-process --agent --profile` answered by a real agent (dist/daemon) serving the build's key: the
+ * launcher's agent fast path then writes its user cache like the credential-process bundle's run did.
+ */
+async function answerFromAgent(dir, env, key, arns) {
+  const config = join(dir, "config.json");
+  const flags = [...key, ...arns];
+  const profile = {};
+  for (let i = 0; i < flags.length; i += 2) profile[flags[i].slice(2)] = flags[i + 1];
+  writeFileSync(config, JSON.stringify({ profiles: { build: profile } }), { mode: 0o600 });
+  const socket = join(dir, "agent.sock");
+  const agent = spawn(process.execPath, ["dist/cli.js", "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    let stderr = "";
+    await new Promise((ready, fail) => {
+      agent.stderr.on("data", (d) => {
+        stderr += d;
+        if (stderr.includes("agent listening on")) ready();
+      });
+      agent.once("exit", (code) => fail(new Error(`the agent exited with ${code}: ${stderr.trim()}`)));
+      setTimeout(() => fail(new Error("the agent did not start within 30 s")), 30_000).unref();
+    });
+    const run = spawn(process.execPath, ["dist/cli.js", "credential-process", "--agent", "--agent-socket", socket, "--profile", "build", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let runErr = "";
+    run.stderr.on("data", (d) => (runErr += d));
+    const [code] = await once(run, "exit");
+    if (code !== 0) throw new Error(`credential-process --agent exited with ${code}: ${runErr.trim()}`);
+  } finally {
+    if (agent.exitCode === null && agent.signalCode === null) {
+      agent.kill("SIGTERM");
+      await once(agent, "exit");
+    }
+  }
+}
+
+/**
  * A throwaway SoftHSM token holding the build's P-256 key and certificate, or undefined without SoftHSM (or
- * pkcs11-tool, which stores the certificate). Used to warm the full bundle's code cache on the PKCS#11 path.
+ * pkcs11-tool, which stores the certificate). Used to warm the hardware bundle's code cache on the PKCS#11 path.
  */
 function softHsmToken(dir, openssl) {
   const module = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"].find((p) => existsSync(p));

@@ -7,6 +7,8 @@
 export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
 export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
 export const HARDWARE_BUNDLE_FILE = "credential-process-hardware.cjs";
+/** agent-fast-path.ts, built as a file of its own: compiled from its code cache like the bundles. */
+export const AGENT_FAST_PATH_FILE = "agent-fast-path.cjs";
 /** code-cache.ts, built as a file of its own for the launcher (scripts/build.mjs). */
 export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
 
