@@ -34,13 +34,19 @@ export type AddonProblem =
  * pkcs11js's native addon as the PKCS11 class this project uses (binding.ts: without pkcs11js's index.js), or the
  * error saying why it cannot be loaded.
  */
-export function requirePkcs11js(): { readonly PKCS11: new () => PKCS11 } {
-  const from = thisModuleFile();
+export function requirePkcs11js(from: string = thisModuleFile()): { readonly PKCS11: new () => PKCS11 } {
+  const load = createRequire(from);
   let addon: Pkcs11Addon;
   try {
-    addon = createRequire(from)(ADDON) as Pkcs11Addon;
-  } catch (cause) {
-    throw addonMissingError(cause, from);
+    addon = load(ADDON) as Pkcs11Addon;
+  } catch {
+    // A pkcs11js laid out otherwise (another version, a package that hides its files): its own wrapper, which
+    // costs more to load and offers the same class.
+    try {
+      return load("pkcs11js") as { readonly PKCS11: new () => PKCS11 };
+    } catch (cause) {
+      throw addonMissingError(cause, from);
+    }
   }
   return { PKCS11: pkcs11Class(addon) };
 }

@@ -2,10 +2,13 @@
  * Why PKCS#11 support is missing, read from a package tree laid out as npm leaves it in each case (the native
  * packaging test installs the real tarball for the global, --omit=optional and --ignore-scripts cases).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { addonMissingError, diagnoseAddon } from "../../src/pkcs11/addon-status.js";
+import { addonMissingError, diagnoseAddon, requirePkcs11js } from "../../src/pkcs11/addon-status.js";
+
+const require = createRequire(import.meta.url);
 
 const diagnose = (from: string, reason: string) => diagnoseAddon(from, reason, caseDir(from));
 import { makeTempDir } from "../helpers/pki.js";
@@ -83,5 +86,36 @@ describe("PKCS#11 support missing: the reason", () => {
     // --omit=optional is not called a failed build.
     const omitted = tree({ lock: lockWith({}) });
     expect(addonMissingError(new Error("x"), omitted, caseDir(omitted)).message).not.toMatch(/fail/);
+  });
+});
+
+describe("requirePkcs11js", () => {
+  const real = join(process.cwd(), "node_modules", "pkcs11js");
+  /** <case>/node_modules/pkcs11js holding only what `files` names (a copy of the real addon, an index.js re-exporting the real one), and a caller file. */
+  function layout(files: readonly ("index.js" | "build/Release/pkcs11.node")[]): string {
+    const root = join(dir, `case-${n++}`);
+    const pkg = join(root, "node_modules", "pkcs11js");
+    mkdirSync(join(pkg, "build", "Release"), { recursive: true });
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "pkcs11js", main: "index.js" }));
+    if (files.includes("index.js")) writeFileSync(join(pkg, "index.js"), `module.exports = require(${JSON.stringify(join(real, "index.js"))});\n`);
+    if (files.includes("build/Release/pkcs11.node")) {
+      writeFileSync(join(pkg, "build", "Release", "pkcs11.node"), readFileSync(join(real, "build", "Release", "pkcs11.node")));
+    }
+    return join(root, "caller.js");
+  }
+
+  it("loads the native addon directly when pkcs11js is laid out as binding.ts knows", () => {
+    const { PKCS11 } = requirePkcs11js(layout(["build/Release/pkcs11.node"]));
+    expect(typeof new PKCS11().C_Initialize).toBe("function");
+    expect(PKCS11).not.toBe(require(real).PKCS11);
+  });
+
+  it("falls back to pkcs11js's own wrapper when the addon is not where binding.ts looks", () => {
+    const { PKCS11 } = requirePkcs11js(layout(["index.js"]));
+    expect(PKCS11).toBe(require(real).PKCS11);
+  });
+
+  it("reports PKCS11_NOT_INSTALLED when neither loads", () => {
+    expect(() => requirePkcs11js(layout([]))).toThrow(expect.objectContaining({ code: "PKCS11_NOT_INSTALLED" }));
   });
 });
