@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, wrapCommonJs } from "../src/cli/launcher/bundle-files.js";
+import { CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE } from "../src/cli/launcher/bundle-files.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 
 const run = promisify(execFile);
@@ -60,7 +60,7 @@ describe("dist/ start-up", () => {
   it("ships V8 code caches that this Node accepts for both bundles", () => {
     for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
       const bundle = join(DIST, file);
-      const script = new Script(wrapCommonJs(readFileSync(bundle, "utf8")), { filename: bundle, cachedData: readFileSync(join(DIST, codeCacheFile(file))) });
+      const script = new Script(readFileSync(bundle, "utf8"), { filename: bundle, cachedData: readFileSync(join(DIST, codeCacheFile(file))) });
       expect(script.cachedDataRejected, file).toBe(false);
     }
   });

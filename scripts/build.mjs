@@ -98,7 +98,9 @@ if (heavy.length > 0) throw new Error(`dist/${CREDENTIAL_PROCESS_BUNDLE_FILE} ho
 
 const bundleIds = {};
 for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
-  const source = readFileSync(`dist/${file}`, "utf8");
+  // Written wrapped as the CommonJS module function the launcher compiles (src/cli/launcher/bundle-files.ts).
+  const source = wrapCommonJs(readFileSync(`dist/${file}`, "utf8"));
+  writeFileSync(`dist/${file}`, source);
   if (/\bimport\(/.test(source)) throw new Error(`dist/${file} still calls import(): it would fail when restored from the code cache`);
   // The launcher reads the bundles as latin1 (no UTF-8 decoding): esbuild escapes non-ASCII text by default.
   if (/[^\x00-\x7f]/.test(source)) throw new Error(`dist/${file} is not ASCII`);
@@ -151,7 +153,7 @@ async function writeWarmCodeCaches(bundleIds) {
   const topLevelOnly = () => {
     for (const file of files) {
       const source = readFileSync(`dist/${file}`, "latin1");
-      writeFileSync(`dist/${codeCacheFile(file)}`, new Script(wrapCommonJs(source), { filename: file }).createCachedData());
+      writeFileSync(`dist/${codeCacheFile(file)}`, new Script(source, { filename: file }).createCachedData());
     }
   };
   const dir = mkdtempSync(join(tmpdir(), "raa-build-"));
@@ -182,7 +184,7 @@ async function writeWarmCodeCaches(bundleIds) {
       ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
         const file = ${JSON.stringify(join(process.cwd(), "dist", CLI_BUNDLE_FILE))};
         process.argv.splice(1, 0, file);
-        const script = new Script(${wrapCommonJs.toString()}(readFileSync(file, "latin1")), { filename: file });
+        const script = new Script(readFileSync(file, "latin1"), { filename: file });
         process.once("exit", (code) => code === 0 && writeFileSync(file + ".cache", script.createCachedData()));
         const module_ = { exports: {} };
         script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...fullArgs],

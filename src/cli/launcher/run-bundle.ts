@@ -1,7 +1,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Script } from "node:vm";
-import { codeCacheFile, USER_CODE_CACHE_FILE, wrapCommonJs } from "./bundle-files.js";
+import { codeCacheFile, USER_CODE_CACHE_FILE } from "./bundle-files.js";
 
 /** Set by the build: names each bundle next to the launcher (a hash of its text), and the Node that built them. */
 declare const __BUNDLE_IDS__: Readonly<Record<string, string>>;
@@ -27,8 +27,9 @@ export function runBundle(dir: string, file: string, commonJs: CommonJsScope): u
   const bundle = join(dir, file);
   let source: string;
   try {
-    // The build keeps the bundles ASCII: latin1 is read without UTF-8 decoding.
-    source = wrapCommonJs(readFileSync(bundle, "latin1"));
+    // The build keeps the bundles ASCII (latin1 is read without UTF-8 decoding) and writes them wrapped as a
+    // CommonJS module function (bundle-files.ts): the text read is the text compiled.
+    source = readFileSync(bundle, "latin1");
   } catch (error) {
     // A broken installation, not bad input: say so in one line (exit code 1, "internal").
     writeSync(2, `roles-anywhere-agent: the installation is incomplete: cannot read ${bundle} (${(error as NodeJS.ErrnoException).code ?? "error"}); reinstall roles-anywhere-agent\n`);
