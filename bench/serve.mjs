@@ -4,7 +4,8 @@
  * costs (see run()), with wrk (C, light on the shared CPU) or autocannon when wrk is missing.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer as createNetServer } from "node:net";
 import { once } from "node:events";
 import { request } from "node:http";
@@ -127,7 +128,8 @@ export async function run() {
     if (warm.status !== 200) throw new Error(`serve answered ${warm.status}: ${warm.body}`);
     const minimal = await startProcess(process.execPath, [join(ROOT, "bench", "reference", "minimal-imds-server.cjs"), String(JSON.parse(warm.body).Token.length)], /^(\d+)\n/m, "stdout");
     servers.push(minimal);
-    targets.push({ name: "minimal", url: `http://127.0.0.1:${minimal.match[1]}/latest/meta-data/iam/security-credentials/bench`, headers: {}, pid: minimal.child.pid });
+    // The same request as serve's, token header included: the reference reads as many bytes and ignores them.
+    targets.push({ name: "minimal", url: `http://127.0.0.1:${minimal.match[1]}/latest/meta-data/iam/security-credentials/bench`, headers: targets[0].headers, pid: minimal.child.pid });
     if (goHelper) {
       const port = await freePort();
       const go = await startProcess(goHelper, ["serve", ...credentialFlags(fixture, endpoint.url), "--port", String(port)], /Local server started on port/);
@@ -200,6 +202,14 @@ export async function run() {
     );
     console.log(`  errors: ${targets.map((t) => `${t.name} ${t.errors}`).join(", ")} (target 0: ${targets.every((t) => t.errors === 0) ? "meets" : "MISSES"})`);
 
+    const split = await profileServe(["serve", ...credentialFlags(fixture, endpoint.url), "--port", "0", "--imds"], seconds);
+    const ownMicros = (split.ours / split.busy) * cpuPerRequest(serve);
+    console.log(
+      `  where serve's CPU goes (a V8 CPU profile of a second serve under the same load, ${split.samples} samples; each sample belongs to the JavaScript ` +
+        `function running, or calling into native code): serve's own code ${pct(split.ours, split.busy)}, Node's (node:http, streams and the system calls they make) ${pct(split.node, split.busy)}, ` +
+        `garbage collection ${pct(split.gc, split.busy)}, V8 and other native ${pct(split.other, split.busy)} → serve's own code ≈ ${ownMicros.toFixed(1)} µs of its ${cpuPerRequest(serve).toFixed(1)} µs per request`,
+    );
+
     const ecsToken = /AWS_CONTAINER_AUTHORIZATION_TOKEN=(\S+)/.exec(ours.output())?.[1];
     const ecsUrl = /AWS_CONTAINER_CREDENTIALS_FULL_URI=(\S+)/.exec(ours.output())?.[1];
     const ecs = await load(ecsUrl, { authorization: ecsToken }, seconds, 50);
@@ -208,6 +218,49 @@ export async function run() {
     for (const s of servers) await s.stop();
     await endpoint.stop();
     fixture.cleanup();
+  }
+}
+
+const pct = (part, whole) => `${((100 * part) / whole).toFixed(1)} %`;
+
+/**
+ * Runs serve under `node --cpu-prof` for `seconds` of wrk load and splits the profile's samples by owner: the
+ * innermost JavaScript frame with a source decides (a native call such as writev counts for its caller), so
+ * "ours" is every sample in or called from dist/ and "node" every one in or called from Node's own modules.
+ */
+async function profileServe(args, seconds) {
+  const dir = mkdtempSync(join(tmpdir(), "raa-bench-prof-"));
+  try {
+    const server = await startProcess(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, CLI, ...args], /Local server started on port: (\d+)/);
+    const base = `http://127.0.0.1:${server.match[1]}`;
+    const token = (await http(`${base}/latest/api/token`, "PUT", { "x-aws-ec2-metadata-token-ttl-seconds": "21600" })).body;
+    const url = `${base}/latest/meta-data/iam/security-credentials/bench`;
+    await load(url, { "x-aws-ec2-metadata-token": token }, seconds, 50);
+    await server.stop(); // SIGTERM: serve exits normally, and Node writes the profile as it does
+    const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) throw new Error("serve wrote no CPU profile");
+    const profile = JSON.parse(readFileSync(join(dir, file), "utf8"));
+    const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const ownerOf = new Map();
+    const owner = (id) => {
+      if (ownerOf.has(id)) return ownerOf.get(id);
+      const { functionName, url: source } = nodes.get(id).callFrame;
+      let result;
+      if (functionName === "(idle)") result = "idle";
+      else if (functionName === "(garbage collector)") result = "gc";
+      else if (source.startsWith("node:")) result = "node";
+      else if (source.includes("/dist/")) result = "ours";
+      else result = parent.has(id) ? owner(parent.get(id)) : "other";
+      ownerOf.set(id, result);
+      return result;
+    };
+    const split = { ours: 0, node: 0, gc: 0, other: 0, idle: 0 };
+    profile.samples.forEach((id, i) => (split[owner(id)] += profile.timeDeltas[i] ?? 0));
+    return { ...split, busy: split.ours + split.node + split.gc + split.other, samples: profile.samples.length };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

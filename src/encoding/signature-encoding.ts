@@ -1,8 +1,9 @@
 /**
- * Byte formats around a signature, shared by every signer back-end: digest names, the DigestInfo of
- * PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
+ * Byte formats around a signature, shared by every signer back-end: digest names, verification, the DigestInfo
+ * of PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
  */
-import { derSequence, derUnsignedInteger } from "./der-writer.js";
+import { verify, type KeyObject } from "node:crypto";
+import { derOid, derSequence, derUnsignedInteger } from "./der-writer.js";
 
 export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
 
@@ -11,6 +12,15 @@ export const NODE_HASH_NAME: Readonly<Record<DigestAlgorithm, "sha256" | "sha384
   SHA384: "sha384",
   SHA512: "sha512",
 };
+
+/** Whether `signature` (DER for ECDSA) over `message` verifies with `key`; false, not an error, for a malformed one. */
+export function signatureVerifies(key: KeyObject, digest: DigestAlgorithm, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return verify(NODE_HASH_NAME[digest], message, key, signature);
+  } catch {
+    return false;
+  }
+}
 
 /** DER DigestInfo { AlgorithmIdentifier { hashOid, NULL }, OCTET STRING <digest> } without the digest (RFC 8017 §9.2 note 1). */
 export const DIGEST_INFO_PREFIX: Readonly<Record<DigestAlgorithm, Buffer>> = {
@@ -49,23 +59,24 @@ export type CurveName = "P-256" | "P-384" | "P-521";
 
 interface NamedCurve {
   readonly oid: string;
-  /** The DER of the OID: CKA_EC_PARAMS, ECParameters namedCurve. */
-  readonly oidDer: Buffer;
   readonly fieldBytes: number;
   /** OpenSSL's name (node:crypto createECDH, asymmetricKeyDetails.namedCurve). */
   readonly ecdhName: string;
+  /** The hash of the curve's strength (SEC 1 / NIST SP 800-57 pairing), used for ECDSA unless a digest is asked for. */
+  readonly digest: DigestAlgorithm;
 }
 
 export const NAMED_CURVES: Readonly<Record<CurveName, NamedCurve>> = {
-  "P-256": { oid: "1.2.840.10045.3.1.7", oidDer: Buffer.from("06082a8648ce3d030107", "hex"), fieldBytes: 32, ecdhName: "prime256v1" },
-  "P-384": { oid: "1.3.132.0.34", oidDer: Buffer.from("06052b81040022", "hex"), fieldBytes: 48, ecdhName: "secp384r1" },
-  "P-521": { oid: "1.3.132.0.35", oidDer: Buffer.from("06052b81040023", "hex"), fieldBytes: 66, ecdhName: "secp521r1" },
+  "P-256": { oid: "1.2.840.10045.3.1.7", fieldBytes: 32, ecdhName: "prime256v1", digest: "SHA256" },
+  "P-384": { oid: "1.3.132.0.34", fieldBytes: 48, ecdhName: "secp384r1", digest: "SHA384" },
+  "P-521": { oid: "1.3.132.0.35", fieldBytes: 66, ecdhName: "secp521r1", digest: "SHA512" },
 };
 
+/** The named curves by the DER of their OID, as CKA_EC_PARAMS and ECParameters hold it. */
 export function curveFromEcParams(ecParams: Uint8Array | undefined): { name: CurveName; fieldBytes: number } | undefined {
   if (ecParams === undefined) return undefined;
-  for (const [name, curve] of Object.entries(NAMED_CURVES) as [CurveName, (typeof NAMED_CURVES)[CurveName]][]) {
-    if (curve.oidDer.equals(ecParams)) return { name, fieldBytes: curve.fieldBytes };
+  for (const [name, curve] of Object.entries(NAMED_CURVES) as [CurveName, NamedCurve][]) {
+    if (derOid(curve.oid).equals(ecParams)) return { name, fieldBytes: curve.fieldBytes };
   }
   return undefined;
 }

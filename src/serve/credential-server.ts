@@ -43,6 +43,10 @@ export const ECS_PATH = "/v1/credentials";
 const TOKEN_PATH = "/latest/api/token";
 const ROLES_PATH = "/latest/meta-data/iam/security-credentials";
 const TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds";
+// Made once: a template literal in a handler builds a new string on every request.
+const ECS_PATH_SLASH = `${ECS_PATH}/`;
+const TOKEN_PREFIX = `${TOKEN_PATH}/`;
+const ROLES_PREFIX = `${ROLES_PATH}/`;
 
 /**
  * Serves credentials over HTTP: IMDSv2 paths (AWS_EC2_METADATA_SERVICE_ENDPOINT) and/or the ECS path
@@ -75,17 +79,20 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   // The IMDS response of the credentials served last, for the second it was made in (LastUpdated is in seconds).
   let imdsDocument: { credentials: Credentials; second: number; response: JsonResponse } | undefined;
   const ecsDocuments = new WeakMap<Credentials, JsonResponse>();
+  // The role named by the path asked for last: a client asks for the same path on every request.
+  let lastRole: { readonly path: string; readonly role: string } | undefined;
   function handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const url = req.url ?? "/";
-    const path = url.includes("?") ? url.slice(0, url.indexOf("?")) : url;
+    const query = url.indexOf("?");
+    const path = query < 0 ? url : url.slice(0, query);
     const refusal = refusalOf!(req.headers);
     if (refusal) {
       if (path.startsWith(ECS_PATH)) return send(res, 403, ecsErrorBody("RequestRefused", refusal), JSON_CONTENT);
       return send(res, 403, `${refusal}\n`);
     }
-    if (options.ecs && (path === ECS_PATH || path === `${ECS_PATH}/`)) return ecs(req, res, options.ecs.consumers);
-    if (options.imds && (path === TOKEN_PATH || path.startsWith(`${TOKEN_PATH}/`))) return imdsToken(req, res);
-    if (options.imds && (path === ROLES_PATH || path.startsWith(`${ROLES_PATH}/`))) return imdsCredentials(req, res, path);
+    if (options.ecs && (path === ECS_PATH || path === ECS_PATH_SLASH)) return ecs(req, res, options.ecs.consumers);
+    if (options.imds && (path === TOKEN_PATH || path.startsWith(TOKEN_PREFIX))) return imdsToken(req, res);
+    if (options.imds && (path === ROLES_PATH || path.startsWith(ROLES_PREFIX))) return imdsCredentials(req, res, path);
     send(res, 404, "404 page not found\n");
   }
 
@@ -106,7 +113,8 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     const header = req.headers["x-aws-ec2-metadata-token"];
     const check = tokens.check(Array.isArray(header) ? header[0] : header);
     if (!check.ok) return send(res, 401, check.reason === "missing" ? "no token provided" : "invalid token provided");
-    const role = decodeURIComponent(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, ""));
+    if (lastRole?.path !== path) lastRole = { path, role: decodeURIComponent(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, "")) };
+    const role = lastRole.role;
     if (role === "") {
       const name = options.imds!.defaultRole();
       if (!name) return send(res, 404, "no role is configured\n");

@@ -123,6 +123,19 @@ describe("IMDSv2 endpoint", () => {
     expect((await http(`${server.url}/latest/meta-data/`, { headers: { "x-aws-ec2-metadata-token": t } })).status).toBe(404);
   });
 
+  it("answers each path with its own role when paths alternate, decodes %-escapes, and refuses a malformed one", async () => {
+    const t = await token();
+    const base = `${server.url}/latest/meta-data/iam/security-credentials`;
+    const keyOf = async (path: string) => {
+      const r = await http(`${base}/${path}`, { headers: { "x-aws-ec2-metadata-token": t } });
+      return r.status === 200 ? JSON.parse(r.body).AccessKeyId : r.status;
+    };
+    for (const path of ["gateway", "gateway", "reader", "r%65ader", "gateway", "%E0%A4%A", "gateway", "g%2Fateway", "reader"]) {
+      const expected = { gateway: "ASIAGATEWAY", reader: "ASIAREADER", "r%65ader": "ASIAREADER", "%E0%A4%A": 500, "g%2Fateway": 404 }[path];
+      expect([path, await keyOf(path)]).toEqual([path, expected]);
+    }
+  });
+
   it("answers 503 with the reason, never empty credentials, when a role has none", async () => {
     failing.add("gateway");
     const t = await token();

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Tpm, permanentEntity } from "../../src/tpm/client/tpm.js";
 import { TpmResponseError } from "../../src/tpm/client/tpm-error.js";
 import { PASSWORD_SESSION } from "../../src/tpm/sessions/password-session.js";
+import { AuthSession } from "../../src/tpm/sessions/auth-session.js";
 import { GetRandom, Load } from "../../src/tpm/wire/commands.js";
 import { ScriptedTransport, errorResponse } from "./fake-transport.js";
 
@@ -62,5 +63,25 @@ describe("Tpm.execute", () => {
     await expect(new Tpm(new ScriptedTransport([])).execute(Load, { parentHandle: permanentEntity(0x81000001) }, { inPrivate: Buffer.alloc(0), inPublic: Buffer.alloc(0) })).rejects.toThrow(
       /needs 1 authorization/,
     );
+  });
+
+  it("refuses a parameter-encrypting session after the first before anything is sent, even on its first command", async () => {
+    const encrypting = new AuthSession({
+      handle: 0x02000000,
+      kind: "hmac",
+      hashName: "sha256",
+      sessionKey: Buffer.alloc(32, 0x44),
+      nonceTPM: Buffer.alloc(32, 0x22),
+      nonceCaller: Buffer.alloc(32, 0x11),
+      parameterEncryption: true,
+    });
+    const t = new ScriptedTransport([]);
+    await expect(
+      new Tpm(t).execute(Load, { parentHandle: permanentEntity(0x81000001) }, { inPrivate: Buffer.alloc(2), inPublic: Buffer.alloc(2) }, [
+        { session: PASSWORD_SESSION },
+        { session: encrypting },
+      ]),
+    ).rejects.toThrow(/only the first session may encrypt parameters/);
+    expect(t.sent).toHaveLength(0);
   });
 });

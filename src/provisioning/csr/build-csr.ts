@@ -1,5 +1,4 @@
 import type { OctetString as OctetStringType } from "@peculiar/asn1-schema";
-import { verify, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
 import type { DigestAlgorithm, Signer } from "../../signers/signer.js";
 import { derBitString, derSequence } from "../../encoding/der-writer.js";
@@ -8,7 +7,7 @@ import type { SubjectRdns } from "../../x509/names/parse-subject.js";
 import { signatureAlgorithmFor } from "./signature-algorithm.js";
 import type { SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
-import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
+import { signatureVerifies } from "../../encoding/signature-encoding.js";
 
 export interface CsrRequest {
   readonly subject: SubjectRdns;
@@ -57,7 +56,11 @@ export async function buildCsr(signer: Signer, request: CsrRequest): Promise<Bui
   });
   const tbs = Buffer.from(AsnConvert.serialize(info));
   const signature = await signer.sign(tbs, algorithm.digest);
-  checkSignature(tbs, signature, publicKey, NODE_HASH_NAME[algorithm.digest], signer.backend);
+  if (!signatureVerifies(publicKey, algorithm.digest, tbs, signature)) {
+    throw new InputError("PUBLIC_KEY_MISMATCH", `the ${signer.backend} key's signature does not verify with its public key`, {
+      hint: "the public key found for this key belongs to another key; check the key's id and label",
+    });
+  }
 
   const algorithmId = AsnConvert.serialize(new x509.AlgorithmIdentifier({ algorithm: algorithm.oid, parameters: algorithm.nullParameters ? null : undefined }));
   // Assembled by hand so that the signed bytes are exactly the ones in the request.
@@ -78,18 +81,4 @@ function requestedExtensions(sans: readonly SanRequest[], { x509, AsnConvert }: 
     extensions.push(ext(x509.id_ce_subjectAltName, false, new x509.SubjectAlternativeName(names)));
   }
   return new x509.Extensions(extensions);
-}
-
-function checkSignature(tbs: Buffer, signature: Buffer, publicKey: KeyObject, digest: string, backend: string): void {
-  let ok: boolean;
-  try {
-    ok = verify(digest, tbs, publicKey, signature);
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    throw new InputError("PUBLIC_KEY_MISMATCH", `the ${backend} key's signature does not verify with its public key`, {
-      hint: "the public key found for this key belongs to another key; check the key's id and label",
-    });
-  }
 }

@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { InputError, UsageError } from "../../errors.js";
 import type { DigestAlgorithm } from "../../signers/signer.js";
+import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 
 /** How a CSR (or certificate) is signed: the AlgorithmIdentifier and the digest the signer applies. */
 export interface SignatureAlgorithm {
@@ -20,12 +21,6 @@ const ECDSA: Record<DigestAlgorithm, string> = {
   SHA384: "1.2.840.10045.4.3.3",
   SHA512: "1.2.840.10045.4.3.4",
 };
-/** The hash matching each curve's strength (SEC 1 / NIST SP 800-57 pairing), used unless --digest says otherwise. */
-const CURVE_DIGEST: Readonly<Record<string, DigestAlgorithm>> = {
-  prime256v1: "SHA256",
-  secp384r1: "SHA384",
-  secp521r1: "SHA512",
-};
 
 export function signatureAlgorithmFor(publicKey: KeyObject, digest?: DigestAlgorithm): SignatureAlgorithm {
   const type = publicKey.asymmetricKeyType;
@@ -35,7 +30,7 @@ export function signatureAlgorithmFor(publicKey: KeyObject, digest?: DigestAlgor
   }
   if (type === "ec") {
     const curve = publicKey.asymmetricKeyDetails?.namedCurve ?? "";
-    const d = digest ?? CURVE_DIGEST[curve];
+    const d = digest ?? Object.values(NAMED_CURVES).find((c) => c.ecdhName === curve)?.digest;
     if (d === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `EC curve ${curve || "(unknown)"} is not supported for certificate requests`, { hint: "use P-256, P-384 or P-521" });
     return { oid: ECDSA[d], nullParameters: false, digest: d };
   }

@@ -10,6 +10,7 @@ import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/ur
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import type { KeySpec } from "./key-spec.js";
 import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
+import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 
@@ -144,7 +145,7 @@ function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: 
     { type: CKA.PRIVATE, value: false },
     ...(spec.kind === "RSA"
       ? [{ type: CKA.MODULUS_BITS, value: spec.bits }, { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }]
-      : [{ type: CKA.EC_PARAMS, value: NAMED_CURVES[spec.curve].oidDer }]),
+      : [{ type: CKA.EC_PARAMS, value: derOid(NAMED_CURVES[spec.curve].oid) }]),
   ];
   const privateBase: Template = [
     { type: CKA.CLASS, value: CKO.PRIVATE_KEY },

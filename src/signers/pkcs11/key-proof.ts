@@ -4,11 +4,11 @@
  * object with its CKA_ID that equals the certificate's key proves it, all of them differing disproves it; 3. otherwise
  * the first real signature is checked, and only several keys that nothing tells apart cost one test signature each.
  */
-import { verify, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm } from "../signer.js";
 import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
-import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
+import { signatureVerifies } from "../../encoding/signature-encoding.js";
 
 export type Proof =
   | { readonly result: "match"; readonly by: "the key's own public key" | "the public-key object with its CKA_ID" }
@@ -32,10 +32,5 @@ export function proveWithoutSigning(context: TokenContext, key: PrivateKeyObject
 /** Whether a signature the token made over `message` verifies with the certificate's public key. */
 export function signatureMatches(certificate: Certificate, message: Uint8Array, digest: DigestAlgorithm, derSignature: Buffer): boolean {
   const key = certificate.publicKey;
-  if (key === undefined) return false;
-  try {
-    return verify(NODE_HASH_NAME[digest], message, key, derSignature);
-  } catch {
-    return false;
-  }
+  return key !== undefined && signatureVerifies(key, digest, message, derSignature);
 }

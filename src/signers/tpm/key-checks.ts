@@ -40,8 +40,7 @@ export function checkSigningKey(key: LoadedKey, fromHandle: boolean, what: strin
 
 export function checkCertificateMatches(certificate: Certificate, tpmKey: KeyObject, what: string): void {
   const certKey = certificate.publicKey;
-  const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
-  if (!certKey || !spki(certKey).equals(spki(tpmKey))) {
+  if (!certKey || !certKey.equals(tpmKey)) {
     throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate (${certificate.subject}) does not belong to ${what}`, {
       hint: "check that --certificate and --private-key name the same key pair",
     });

@@ -96,7 +96,7 @@ export class Tpm {
     if (authorizations.length < command.authHandleCount || authorizations.length > 3) {
       throw new Error(`${command.name} needs ${command.authHandleCount} authorization(s), got ${authorizations.length}`);
     }
-    if (authorizations.slice(1).some(({ session: s }) => s instanceof AuthSession && (s.encryptsCommand || s.encryptsResponse))) {
+    if (authorizations.slice(1).some(({ session: s }) => s instanceof AuthSession && s.encryptsParameterOf(command))) {
       throw new Error("only the first session may encrypt parameters");
     }
     const entities = command.handles.map((k) => (handles as Record<string, Entity>)[k]!);

@@ -39,7 +39,7 @@ export function describeKey(pub: TpmtPublic): string {
     case TPM_ALG.RSA:
       return `RSA-${pub.parameters.keyBits}`;
     case TPM_ALG.ECC:
-      return `ECC ${ECC_CURVES[pub.parameters.curveID]?.jwk.replace("P-", "NIST P-") ?? `curve 0x${pub.parameters.curveID.toString(16)}`}`;
+      return `ECC ${ECC_CURVES[pub.parameters.curveID]?.replace("P-", "NIST P-") ?? `curve 0x${pub.parameters.curveID.toString(16)}`}`;
     case TPM_ALG.KEYEDHASH:
       return "keyed-hash (sealed data or HMAC key)";
     case TPM_ALG.SYMCIPHER:
@@ -58,7 +58,7 @@ export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
     if (pub.type === TPM_ALG.ECC) {
       const curve = ECC_CURVES[pub.parameters.curveID];
       if (!curve) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
-      return ecPublicKey(curve.jwk, pub.unique.x, pub.unique.y);
+      return ecPublicKey(curve, pub.unique.x, pub.unique.y);
     }
   } catch (cause) {
     if (cause instanceof InputError) throw cause;

@@ -38,7 +38,7 @@ export function containsTss2Key(text: string): boolean {
 /** The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. */
 function tss2Der(data: string | Buffer, what: string): Buffer {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  if (bytes[0] === 0x30) return bytes;
+  if (bytes[0] === TAG.SEQUENCE) return bytes;
   const text = bytes.toString("utf8");
   const m = new RegExp(`-----BEGIN ${TSS2_PEM_LABEL}-----([\\s\\S]*?)-----END ${TSS2_PEM_LABEL}-----`).exec(text);
   if (!m) {

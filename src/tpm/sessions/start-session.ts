@@ -7,6 +7,7 @@ import { ECC_CURVES, hashInfo, TPM_ALG, TPM_RH, TPM_SE } from "../wire/constants
 import { TPMS_ECC_POINT, type TpmtPublic } from "../wire/structures.js";
 import { AuthSession } from "./auth-session.js";
 import { kdfa, kdfe } from "./kdf.js";
+import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 
 /** A loaded asymmetric decryption key the session salt is encrypted to (the SRK, a persistent parent…). */
 export interface SaltKey {
@@ -22,7 +23,7 @@ export interface StartSessionOptions {
   readonly parameterEncryption?: boolean;
 }
 
-const SESSION_HASH = { alg: TPM_ALG.SHA256, name: "sha256", size: 32 } as const;
+const SESSION_HASH = { alg: TPM_ALG.SHA256, ...hashInfo(TPM_ALG.SHA256) };
 
 /** TPM2_StartAuthSession for an unbound SHA-256 HMAC or policy session, optionally salted. */
 export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): Promise<AuthSession> {
@@ -65,14 +66,15 @@ export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): 
 function makeSalt(tpmKey: TpmtPublic): { salt: Buffer; encryptedSalt: Buffer } {
   const hash = hashInfo(tpmKey.nameAlg);
   if (tpmKey.type === TPM_ALG.ECC) {
-    const curve = ECC_CURVES[tpmKey.parameters.curveID];
-    if (!curve) throw new Error(`cannot salt a session with an ECC key on curve 0x${tpmKey.parameters.curveID.toString(16)}`);
-    const pad = (b: Buffer) => (b.length >= curve.size ? b : Buffer.concat([Buffer.alloc(curve.size - b.length), b]));
+    const name = ECC_CURVES[tpmKey.parameters.curveID];
+    if (!name) throw new Error(`cannot salt a session with an ECC key on curve 0x${tpmKey.parameters.curveID.toString(16)}`);
+    const { fieldBytes: size, ecdhName } = NAMED_CURVES[name];
+    const pad = (b: Buffer) => (b.length >= size ? b : Buffer.concat([Buffer.alloc(size - b.length), b]));
     const tpmX = pad(tpmKey.unique.x);
-    const ephemeral = createECDH(curve.nodeName);
+    const ephemeral = createECDH(ecdhName);
     const q = ephemeral.generateKeys();
-    const qx = q.subarray(1, 1 + curve.size);
-    const qy = q.subarray(1 + curve.size);
+    const qx = q.subarray(1, 1 + size);
+    const qy = q.subarray(1 + size);
     const z = ephemeral.computeSecret(Buffer.concat([Buffer.from([4]), tpmX, pad(tpmKey.unique.y)]));
     const salt = kdfe(hash.name, z, "SECRET", qx, tpmX, hash.size * 8);
     z.fill(0);

@@ -138,11 +138,11 @@ export function hashInfo(alg: number): { name: string; size: number } {
   return info;
 }
 
-/** ECC curves we use, with their node:crypto / JWK names and coordinate size in bytes. */
-export const ECC_CURVES: Readonly<Record<number, { nodeName: string; jwk: CurveName; size: number }>> = {
-  [TPM_ECC.NIST_P256]: { nodeName: "prime256v1", jwk: "P-256", size: 32 },
-  [TPM_ECC.NIST_P384]: { nodeName: "secp384r1", jwk: "P-384", size: 48 },
-  [TPM_ECC.NIST_P521]: { nodeName: "secp521r1", jwk: "P-521", size: 66 },
+/** ECC curves we use, by their NIST names (their sizes and OpenSSL names: NAMED_CURVES). */
+export const ECC_CURVES: Readonly<Record<number, CurveName>> = {
+  [TPM_ECC.NIST_P256]: "P-256",
+  [TPM_ECC.NIST_P384]: "P-384",
+  [TPM_ECC.NIST_P521]: "P-521",
 };
 
 export function hex32(n: number): string {

@@ -5,7 +5,7 @@ import { RSA_Decrypt, Sign } from "../../../tpm/wire/commands.js";
 import { ECC_CURVES, hashInfo, TPMA_OBJECT, TPM_ALG } from "../../../tpm/wire/constants.js";
 import { RC } from "../../../tpm/wire/response-code.js";
 import type { TpmtPublic, TpmtPublicEcc, TpmtPublicRsa } from "../../../tpm/wire/structures.js";
-import { ecdsaSignatureToDer, emsaPkcs1v15 } from "../../../encoding/signature-encoding.js";
+import { ecdsaSignatureToDer, emsaPkcs1v15, NAMED_CURVES } from "../../../encoding/signature-encoding.js";
 import type { DigestAlgorithm } from "../../signer.js";
 import { fitDigest, NULL_TICKET, type TpmSigningKey } from "./signing-key.js";
 
@@ -48,22 +48,19 @@ async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, dig
   return fitDigest(response.message, modulusBytes);
 }
 
-/** Hash whose size matches an ECC curve (capped at SHA-512), as the Go helper declares it to the TPM. */
-function eccHashFor(curveSize: number): number {
-  return curveSize <= 32 ? TPM_ALG.SHA256 : curveSize <= 48 ? TPM_ALG.SHA384 : TPM_ALG.SHA512;
-}
-
 /** TPM2_Sign with ECDSA over `hash` (fitted to the hash the key or its curve calls for); DER-encoded. */
 async function signEcdsa(key: TpmSigningKey, pub: TpmtPublicEcc, hash: Buffer): Promise<Buffer> {
-  const curve = ECC_CURVES[pub.parameters.curveID];
-  if (!curve) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
+  const name = ECC_CURVES[pub.parameters.curveID];
+  if (!name) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
   const keyScheme = pub.parameters.scheme;
   if (keyScheme.scheme !== TPM_ALG.NULL && keyScheme.scheme !== TPM_ALG.ECDSA) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: the key is fixed to a signature scheme other than ECDSA (0x${keyScheme.scheme.toString(16)})`);
   }
-  const hashAlg = keyScheme.scheme === TPM_ALG.ECDSA ? keyScheme.hashAlg : eccHashFor(curve.size);
+  const curve = NAMED_CURVES[name];
+  // A key without a scheme is asked for the hash of its curve's size, as the Go helper declares it to the TPM.
+  const hashAlg = keyScheme.scheme === TPM_ALG.ECDSA ? keyScheme.hashAlg : TPM_ALG[curve.digest];
   const size = hashInfo(hashAlg).size;
-  if (hash.length > size && size < curve.size) {
+  if (hash.length > size && size < curve.fieldBytes) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
   }
   const { response } = await key.authorized((auth) =>
