@@ -34,7 +34,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, USER_CODE_CACHE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
+const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -133,7 +133,9 @@ for (const name of readdirSync("dist/daemon")) {
 // The launcher's parts that only some runs need, as files of their own (dist/cli.js is compiled on every run).
 await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: "dist/agent-fast-path.cjs" });
 await build({ ...common, entryPoints: ["src/cli/launcher/launcher-error.ts"], outfile: "dist/launcher-error.cjs" });
-await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}` });
+// The reader's errors never leave it (a cache it cannot use is no cache): no keepNames, which sets names at load.
+await build({ ...common, entryPoints: ["src/cli/launcher/code-cache-reader.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}`, keepNames: false });
+await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_WRITER_FILE}` });
 await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", define: { __BUNDLE_IDS__: JSON.stringify(bundleIds), __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
 chmodSync("dist/cli.js", 0o755);
 

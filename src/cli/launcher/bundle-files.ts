@@ -6,8 +6,9 @@
 /** The CLI bundles: every command, and credential-process with a key file. */
 export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
 export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
-/** code-cache.ts, built as a file of its own for the launcher (scripts/build.mjs). */
+/** code-cache.ts, built as files of their own for the launcher (scripts/build.mjs): its read side, and all of it. */
 export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
+export const USER_CODE_CACHE_WRITER_FILE = "user-code-cache-writer.cjs";
 
 /** The shipped code cache of a bundle: next to it. */
 export function codeCacheFile(bundleFile: string): string {
