@@ -8,13 +8,13 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE } from "../src/cli/launcher/bundle-files.js";
+import { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE } from "../src/cli/launcher/bundle-files.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 
 const run = promisify(execFile);
@@ -57,8 +57,8 @@ afterAll(async () => {
 });
 
 describe("dist/ start-up", () => {
-  it("ships V8 code caches that this Node accepts for both bundles", () => {
-    for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
+  it("ships V8 code caches that this Node accepts for both bundles and the agent fast path", () => {
+    for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, AGENT_FAST_PATH_FILE]) {
       const bundle = join(DIST, file);
       const script = new Script(readFileSync(bundle, "utf8"), { filename: bundle, cachedData: readFileSync(join(DIST, codeCacheFile(file))) });
       expect(script.cachedDataRejected, file).toBe(false);
@@ -126,10 +126,11 @@ describe("dist/ start-up", () => {
   });
 
   it("answers an agent-served credential-process from the launcher alone, and needs the bundle for anything else", async () => {
-    // dist/cli.js and its agent fast path without the bundles next to them: only the launcher's own code can answer.
+    // dist/cli.js and its agent fast path (with its code cache, and the user cache's reader for another Node) without
+    // the bundles next to them: only the launcher's own code can answer.
     const alone = join(dir, "launcher-only");
     mkdirSync(alone);
-    for (const file of ["cli.js", "agent-fast-path.cjs", "package.json"]) copyFileSync(join(DIST, file), join(alone, file));
+    for (const file of ["cli.js", "agent-fast-path.cjs", "agent-fast-path.cjs.cache", USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(alone, file));
     const viaAgent = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket]);
     const fromAgent = JSON.parse(viaAgent.stdout);
     expect(fromAgent).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
@@ -143,6 +144,38 @@ describe("dist/ start-up", () => {
     // The full CLI (--region is not a flag the launcher takes) gives the same cached credentials.
     const full = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket, "--agent", "--region", "us-east-1"]);
     expect(JSON.parse(full.stdout).AccessKeyId).toBe(fromAgent.AccessKeyId);
+  });
+
+  it("answers from the agent alike with the fast path's shipped cache, a foreign one (refused), the user's own and none", async () => {
+    const copy = join(dir, "fast-path-caches");
+    mkdirSync(copy);
+    for (const file of ["cli.js", AGENT_FAST_PATH_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
+    const shipped = join(copy, codeCacheFile(AGENT_FAST_PATH_FILE));
+    const cacheHome = join(dir, "fast-path-xdg");
+    const cacheDir = join(cacheHome, "roles-anywhere-agent", "code-cache");
+    const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "" };
+    const ask = async (nodeOptions = "") => {
+      const args = [join(copy, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket];
+      const answer = await run(process.execPath, args, { env: { ...env, NODE_OPTIONS: nodeOptions } });
+      expect(answer.stderr).toBe("");
+      return JSON.parse(answer.stdout) as { AccessKeyId: string };
+    };
+    copyFileSync(join(DIST, codeCacheFile(AGENT_FAST_PATH_FILE)), shipped);
+    const withShipped = await ask();
+    expect(withShipped).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
+    // Another bundle's cache in its place: V8 refuses it and the fast path compiles from source.
+    copyFileSync(join(DIST, codeCacheFile(CREDENTIAL_PROCESS_BUNDLE_FILE)), shipped);
+    expect(await ask()).toEqual(withShipped);
+    // Under a V8 flag the shipped cache does not fit: the first run writes the user's cache, the next one takes it.
+    expect(await ask("--max-old-space-size=1000")).toEqual(withShipped);
+    const [own] = readdirSync(cacheDir);
+    const written = statSync(join(cacheDir, own!)).mtimeMs;
+    expect(await ask("--max-old-space-size=1000")).toEqual(withShipped);
+    expect(readdirSync(cacheDir)).toEqual([own]);
+    expect(statSync(join(cacheDir, own!)).mtimeMs).toBe(written);
+    // No cache at all (a development build).
+    rmSync(shipped);
+    expect(await ask()).toEqual(withShipped);
   });
 
   it("reports agent errors from the launcher as the CLI does: one line, the documented exit code", async () => {

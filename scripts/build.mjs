@@ -34,7 +34,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
+const { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -97,8 +97,11 @@ const heavy = Object.keys(light.metafile.inputs).filter((f) => f !== "src/pkcs11
 if (heavy.length > 0) throw new Error(`dist/${CREDENTIAL_PROCESS_BUNDLE_FILE} holds modules it should leave out: ${heavy.slice(0, 5).join(", ")}`);
 
 const bundleIds = {};
-for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
-  // Written wrapped as the CommonJS module function the launcher compiles (src/cli/launcher/bundle-files.ts).
+/**
+ * Names a file the launcher compiles with src/cli/launcher/run-bundle.ts, after checking that it can, and writes it
+ * wrapped as the CommonJS module function the launcher compiles (src/cli/launcher/bundle-files.ts).
+ */
+function addBundleId(file) {
   const source = wrapCommonJs(readFileSync(`dist/${file}`, "utf8"));
   writeFileSync(`dist/${file}`, source);
   if (/\bimport\(/.test(source)) throw new Error(`dist/${file} still calls import(): it would fail when restored from the code cache`);
@@ -106,6 +109,7 @@ for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) {
   if (/[^\x00-\x7f]/.test(source)) throw new Error(`dist/${file} is not ASCII`);
   bundleIds[file] = createHash("sha256").update(source).digest("hex").slice(0, 16);
 }
+for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE]) addBundleId(file);
 
 // Bundled CommonJS dependencies call require(); ESM chunks get one from node:module. Only chunks that use it
 // keep that import: importing node:module costs start-up time.
@@ -131,7 +135,8 @@ for (const name of readdirSync("dist/daemon")) {
 }
 
 // The launcher's parts that only some runs need, as files of their own (dist/cli.js is compiled on every run).
-await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: "dist/agent-fast-path.cjs" });
+await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: `dist/${AGENT_FAST_PATH_FILE}` });
+addBundleId(AGENT_FAST_PATH_FILE);
 await build({ ...common, entryPoints: ["src/cli/launcher/launcher-error.ts"], outfile: "dist/launcher-error.cjs" });
 // The reader's errors never leave it (a cache it cannot use is no cache): no keepNames, which sets names at load.
 await build({ ...common, entryPoints: ["src/cli/launcher/code-cache-reader.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}`, keepNames: false });
@@ -146,14 +151,15 @@ await writeWarmCodeCaches(bundleIds);
  * The shipped caches (dist/<bundle>.cache), made the way a user's first run makes theirs
  * (src/cli/launcher/run-bundle.ts), in a temporary XDG_CACHE_HOME, with throwaway P-256 keys from openssl and the
  * local endpoint in this process: one credential-process through each bundle, with a PEM key, and for the full
- * bundle with a throwaway SoftHSM token where SoftHSM and pkcs11-tool are installed. Each cache is written after its run, so
- * that it holds the functions the run compiled too.
+ * bundle with a throwaway SoftHSM token where SoftHSM and pkcs11-tool are installed; the agent fast path's after an
+ * answer from a real agent serving that key. Each cache is written after its run, so that it holds the functions
+ * the run compiled too.
  * Without openssl, the caches of the compiled bundles alone (functions then compile lazily on each run).
  */
 async function writeWarmCodeCaches(bundleIds) {
   const files = Object.keys(bundleIds);
-  const topLevelOnly = () => {
-    for (const file of files) {
+  const topLevelOnly = (only = files) => {
+    for (const file of only) {
       const source = readFileSync(`dist/${file}`, "latin1");
       writeFileSync(`dist/${codeCacheFile(file)}`, new Script(source, { filename: file }).createCachedData());
     }
@@ -198,16 +204,61 @@ async function writeWarmCodeCaches(bundleIds) {
       const [code] = await once(run, "exit");
       if (code !== 0) throw new Error(`credential-process exited with ${code}: ${stderr.trim()}`);
     }
+    try {
+      await answerFromAgent(dir, env, key, arns);
+    } catch (error) {
+      console.warn(`warning: the agent fast path's code cache holds its top level only (${error.message.split("\n")[0]})`);
+    }
+    // The user caches those runs wrote (code-cache.ts: a header naming the bundle's id, then V8's data).
     const cacheDir = join(dir, "cache", "roles-anywhere-agent", "code-cache");
-    const [name] = readdirSync(cacheDir).filter((f) => f.endsWith(".cache"));
-    const data = readFileSync(join(cacheDir, name));
-    writeFileSync(`dist/${codeCacheFile(CREDENTIAL_PROCESS_BUNDLE_FILE)}`, data.subarray(data.indexOf(10) + 1));
+    for (const name of readdirSync(cacheDir).filter((f) => f.endsWith(".cache"))) {
+      const data = readFileSync(join(cacheDir, name));
+      const [, bundleKey] = data.toString("latin1", 0, data.indexOf(10)).split(" ");
+      const file = [CREDENTIAL_PROCESS_BUNDLE_FILE, AGENT_FAST_PATH_FILE].find((f) => bundleKey.startsWith(`${bundleIds[f]}-`));
+      if (file) writeFileSync(`dist/${codeCacheFile(file)}`, data.subarray(data.indexOf(10) + 1));
+    }
+    if (!existsSync(`dist/${codeCacheFile(AGENT_FAST_PATH_FILE)}`)) topLevelOnly([AGENT_FAST_PATH_FILE]);
   } catch (error) {
     console.warn(`warning: the code caches hold the bundles' top level only (${error.message.split("\n")[0]})`);
     topLevelOnly();
   } finally {
     await endpoint?.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `credential-process --agent --profile` answered by a real agent (dist/daemon) serving the build's key: the
+ * launcher's agent fast path then writes its user cache like the credential-process bundle's run did.
+ */
+async function answerFromAgent(dir, env, key, arns) {
+  const config = join(dir, "config.json");
+  const flags = [...key, ...arns];
+  const profile = {};
+  for (let i = 0; i < flags.length; i += 2) profile[flags[i].slice(2)] = flags[i + 1];
+  writeFileSync(config, JSON.stringify({ profiles: { build: profile } }), { mode: 0o600 });
+  const socket = join(dir, "agent.sock");
+  const agent = spawn(process.execPath, ["dist/cli.js", "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    let stderr = "";
+    await new Promise((ready, fail) => {
+      agent.stderr.on("data", (d) => {
+        stderr += d;
+        if (stderr.includes("agent listening on")) ready();
+      });
+      agent.once("exit", (code) => fail(new Error(`the agent exited with ${code}: ${stderr.trim()}`)));
+      setTimeout(() => fail(new Error("the agent did not start within 30 s")), 30_000).unref();
+    });
+    const run = spawn(process.execPath, ["dist/cli.js", "credential-process", "--agent", "--agent-socket", socket, "--profile", "build", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let runErr = "";
+    run.stderr.on("data", (d) => (runErr += d));
+    const [code] = await once(run, "exit");
+    if (code !== 0) throw new Error(`credential-process --agent exited with ${code}: ${runErr.trim()}`);
+  } finally {
+    if (agent.exitCode === null && agent.signalCode === null) {
+      agent.kill("SIGTERM");
+      await once(agent, "exit");
+    }
   }
 }
 

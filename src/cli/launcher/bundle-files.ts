@@ -6,6 +6,8 @@
 /** The CLI bundles: every command, and credential-process with a key file. */
 export const CLI_BUNDLE_FILE = "cli-bundle.cjs";
 export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
+/** agent-fast-path.ts, built as a file of its own: compiled from its code cache like the bundles. */
+export const AGENT_FAST_PATH_FILE = "agent-fast-path.cjs";
 /** code-cache.ts, built as files of their own for the launcher (scripts/build.mjs): its read side, and all of it. */
 export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
 export const USER_CODE_CACHE_WRITER_FILE = "user-code-cache-writer.cjs";

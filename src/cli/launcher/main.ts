@@ -4,20 +4,20 @@
 // command, which must start about as fast as Node itself. Long-running commands run from dist/daemon/, ES modules
 // split per command: they load only what they use, which keeps their memory lower. `credential-process` runs
 // from dist/credential-process.cjs (credential-process-entry.ts: the full CLI takes over when the key is not a
-// file it can read), everything else from dist/cli-bundle.cjs; each bundle is compiled from the V8 code cache
-// that the build wrote next to it, so that its JavaScript is not parsed on every run (run-bundle.ts). The
+// file it can read), everything else from dist/cli-bundle.cjs; each bundle, and the agent fast path, is compiled
+// from the V8 code cache that the build wrote next to it, so that its JavaScript is not parsed on every run
+// (run-bundle.ts). The
 // bundles have no import() (the build turns it into require()): V8 does not keep the dynamic-import callback
 // for functions restored from a cache. This file is compiled on every run without a cache, so it holds little:
 // the agent fast path and the user's code caches are files of their own, required when needed.
 import { join } from "node:path";
 import { LONG_RUNNING_COMMANDS } from "./long-running-commands.js";
 import { mayNameProfile } from "./may-name-profile.js";
-import { CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE } from "./bundle-files.js";
+import { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE } from "./bundle-files.js";
 import { runBundle } from "./run-bundle.js";
 
 /** Built separately (scripts/build.mjs); variables, so that the launcher's own build leaves them alone. */
 const DAEMON_ENTRY = "./daemon/cli.mjs";
-const AGENT_FAST_PATH = join(__dirname, "agent-fast-path.cjs");
 const LAUNCHER_ERROR = join(__dirname, "launcher-error.cjs");
 
 const argv = process.argv.slice(2);
@@ -28,8 +28,8 @@ void run().catch((error: unknown) => {
 
 async function run(): Promise<void> {
   if (mayNameProfile(argv)) {
-    const { answerFromAgentAndExit } = require(AGENT_FAST_PATH) as typeof import("./agent-fast-path.js");
-    await answerFromAgentAndExit(argv, process.env);
+    const fastPath = runBundle(__dirname, AGENT_FAST_PATH_FILE, { exports: {}, require, module: { exports: {} } });
+    await (fastPath as typeof import("./agent-fast-path.js")).answerFromAgentAndExit(argv, process.env);
   }
   if (LONG_RUNNING_COMMANDS.has(argv[0] ?? "")) return void (await import(DAEMON_ENTRY));
   if (argv[0] === "credential-process" && !argv.some(namesHardwareOrHelp)) {
