@@ -143,7 +143,7 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
     rss.ours.push(await peakRss(node, ours(urls.http), env));
   }
   // Instruction counts of the cases the split below names, all at once (valgrind runs each on one core).
-  const counted = ["node", "ref", "ours", "softhsm", "refHsm"].map((label) => cases.find((c) => c.label === label)).filter((c): c is Case => c !== undefined);
+  const counted = ["node", "ref", "ours", "refTls", "oursTls", "softhsm", "refHsm"].map((label) => cases.find((c) => c.label === label)).filter((c): c is Case => c !== undefined);
   const counts = new Map(await Promise.all(counted.map(async (c) => [c.label, await instructions(node, c.args, c.env ?? baseEnv)] as const)));
   const m = (label: string) => median(times.get(label)!);
   console.log(`### Node ${version} (${node === process.execPath ? "the Node that built dist/" : node}), n=${RUNS}, load average ${loadAverage()}`);
@@ -172,6 +172,10 @@ async function benchNode(node: string, urls: { http: string; https: string }, hs
           ? ` | SoftHSM ${ir("softhsm")!.toFixed(0)}M (${(ir("softhsm")! / o).toFixed(2)}× the file key), minimal pkcs11js program ${ir("refHsm")!.toFixed(0)}M (${(ir("refHsm")! / r).toFixed(2)}× the minimal file-key one)`
           : ""),
     );
+  }
+  if (ir("oursTls") !== undefined && ir("refTls") !== undefined) {
+    const r = ir("refTls")!, o = ir("oursTls")!;
+    console.log(`  instructions over HTTPS with --ca-bundle (cachegrind, one run each): reference ${r.toFixed(0)}M | ours ${o.toFixed(0)}M: ratio ${(o / r).toFixed(2)}× (target ≤ 1.15×: ${o / r <= 1.15 ? "meets" : "MISSES"}); ours on top ${(o - r).toFixed(0)}M`);
   }
   console.log(
     `  for scale: without any code cache ${m("uncached").toFixed(1)} ms (${(m("uncached") / m("ref")).toFixed(2)}×); ` +

@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, wrapCommonJs } from "../src/cli/launcher/bundle-files.js";
+import { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE } from "../src/cli/launcher/bundle-files.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
@@ -64,7 +64,7 @@ describe("dist/ start-up", () => {
   it("ships V8 code caches that this Node accepts for every bundle and the agent fast path", () => {
     for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE]) {
       const bundle = join(DIST, file);
-      const script = new Script(wrapCommonJs(readFileSync(bundle, "utf8")), { filename: bundle, cachedData: readFileSync(join(DIST, codeCacheFile(file))) });
+      const script = new Script(readFileSync(bundle, "utf8"), { filename: bundle, cachedData: readFileSync(join(DIST, codeCacheFile(file))) });
       expect(script.cachedDataRejected, file).toBe(false);
     }
   });
@@ -179,7 +179,7 @@ describe("dist/ start-up", () => {
     // the bundles next to them: only the launcher's own code can answer.
     const alone = join(dir, "launcher-only");
     mkdirSync(alone);
-    for (const file of ["cli.js", "agent-fast-path.cjs", "agent-fast-path.cjs.cache", "user-code-cache.cjs", "package.json"]) copyFileSync(join(DIST, file), join(alone, file));
+    for (const file of ["cli.js", "agent-fast-path.cjs", "agent-fast-path.cjs.cache", USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(alone, file));
     const viaAgent = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket]);
     const fromAgent = JSON.parse(viaAgent.stdout);
     expect(fromAgent).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
@@ -198,7 +198,7 @@ describe("dist/ start-up", () => {
   it("answers from the agent alike with the fast path's shipped cache, a foreign one (refused), the user's own and none", async () => {
     const copy = join(dir, "fast-path-caches");
     mkdirSync(copy);
-    for (const file of ["cli.js", AGENT_FAST_PATH_FILE, "user-code-cache.cjs", "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
+    for (const file of ["cli.js", AGENT_FAST_PATH_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
     const shipped = join(copy, codeCacheFile(AGENT_FAST_PATH_FILE));
     const cacheHome = join(dir, "fast-path-xdg");
     const cacheDir = join(cacheHome, "roles-anywhere-agent", "code-cache");

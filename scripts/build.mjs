@@ -36,7 +36,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
+const { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -104,9 +104,13 @@ const hwHeavy = Object.keys(hw.metafile.inputs).filter((f) => /^src\/(provisioni
 if (hwHeavy.length > 0) throw new Error(`dist/${HARDWARE_BUNDLE_FILE} holds modules it should leave out: ${hwHeavy.slice(0, 5).join(", ")}`);
 
 const bundleIds = {};
-/** Names a file the launcher compiles with src/cli/launcher/run-bundle.ts, after checking that it can. */
+/**
+ * Names a file the launcher compiles with src/cli/launcher/run-bundle.ts, after checking that it can, and writes it
+ * wrapped as the CommonJS module function the launcher compiles (src/cli/launcher/bundle-files.ts).
+ */
 function addBundleId(file) {
-  const source = readFileSync(`dist/${file}`, "utf8");
+  const source = wrapCommonJs(readFileSync(`dist/${file}`, "utf8"));
+  writeFileSync(`dist/${file}`, source);
   if (/\bimport\(/.test(source)) throw new Error(`dist/${file} still calls import(): it would fail when restored from the code cache`);
   // The launcher reads the bundles as latin1 (no UTF-8 decoding): esbuild escapes non-ASCII text by default.
   if (/[^\x00-\x7f]/.test(source)) throw new Error(`dist/${file} is not ASCII`);
@@ -141,7 +145,9 @@ for (const name of readdirSync("dist/daemon")) {
 await build({ ...common, entryPoints: ["src/cli/launcher/agent-fast-path.ts"], outfile: `dist/${AGENT_FAST_PATH_FILE}` });
 addBundleId(AGENT_FAST_PATH_FILE);
 await build({ ...common, entryPoints: ["src/cli/launcher/launcher-error.ts"], outfile: "dist/launcher-error.cjs" });
-await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}` });
+// The reader's errors never leave it (a cache it cannot use is no cache): no keepNames, which sets names at load.
+await build({ ...common, entryPoints: ["src/cli/launcher/code-cache-reader.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}`, keepNames: false });
+await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_WRITER_FILE}` });
 await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", define: { __BUNDLE_IDS__: JSON.stringify(bundleIds), __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
 chmodSync("dist/cli.js", 0o755);
 
@@ -162,7 +168,7 @@ async function writeWarmCodeCaches(bundleIds) {
   const topLevelOnly = (only = files) => {
     for (const file of only) {
       const source = readFileSync(`dist/${file}`, "latin1");
-      writeFileSync(`dist/${codeCacheFile(file)}`, new Script(wrapCommonJs(source), { filename: file }).createCachedData());
+      writeFileSync(`dist/${codeCacheFile(file)}`, new Script(source, { filename: file }).createCachedData());
     }
   };
   const dir = mkdtempSync(join(tmpdir(), "raa-build-"));
@@ -194,7 +200,7 @@ async function writeWarmCodeCaches(bundleIds) {
       ["-e", `const { Script } = require("node:vm"); const { writeFileSync, readFileSync } = require("node:fs");
         const file = ${JSON.stringify(join(process.cwd(), "dist", CLI_BUNDLE_FILE))};
         process.argv.splice(1, 0, file);
-        const script = new Script(${wrapCommonJs.toString()}(readFileSync(file, "latin1")), { filename: file });
+        const script = new Script(readFileSync(file, "latin1"), { filename: file });
         process.once("exit", (code) => code === 0 && writeFileSync(file + ".cache", script.createCachedData()));
         const module_ = { exports: {} };
         script.runInThisContext()(module_.exports, require("node:module").createRequire(file), module_, file, require("node:path").dirname(file));`, "--", ...args],

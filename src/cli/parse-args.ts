@@ -24,7 +24,7 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
       positionals.push(arg);
       continue;
     }
-    const body = arg.replace(/^--?/, "");
+    const body = arg.slice(arg.startsWith("--") ? 2 : 1); // `-x` or `--x` (a string test: no pattern to compile)
     const eq = body.indexOf("=");
     const name = eq >= 0 ? body.slice(0, eq) : body;
     let inline = eq >= 0 ? body.slice(eq + 1) : undefined;

@@ -33,7 +33,7 @@ export function decodePemBlocks(text: string, source: string): PemBlock[] {
     if (begin < 0) return blocks;
     const labelEnd = text.indexOf("-----", begin + BEGIN.length);
     const label = labelEnd < 0 ? "" : text.slice(begin + BEGIN.length, labelEnd);
-    if (label === "" || /[\r\n]/.test(label)) {
+    if (label === "" || label.includes("\r") || label.includes("\n")) {
       throw pemError(source, "a BEGIN line is malformed");
     }
     const endMarker = `-----END ${label}-----`;
@@ -44,13 +44,17 @@ export function decodePemBlocks(text: string, source: string): PemBlock[] {
   }
 }
 
+/**
+ * String operations where a pattern is not needed (lines, the header test): each regular expression costs a
+ * compilation on every cold run, and every run reads a PEM certificate and key.
+ */
 function decodeBody(body: string, label: string, source: string): PemBlock {
-  const lines = body.split(/\r?\n/);
+  const lines = splitLines(body);
   const headers: Record<string, string> = {};
   let i = 0;
   while (i < lines.length && lines[i]!.trim() === "") i++;
   // RFC 1421 headers ("Name: value") come first and end at a blank line.
-  if (i < lines.length && /^[A-Za-z-]+:/.test(lines[i]!)) {
+  if (i < lines.length && isHeaderLine(lines[i]!)) {
     while (i < lines.length && lines[i]!.trim() !== "") {
       const line = lines[i]!;
       const colon = line.indexOf(":");
@@ -63,6 +67,24 @@ function decodeBody(body: string, label: string, source: string): PemBlock {
     throw pemError(source, `the ${label} block is not valid base64`);
   }
   return { label, der: Buffer.from(base64, "base64"), headers };
+}
+
+/** `text.split(/\r?\n/)`. */
+function splitLines(text: string): string[] {
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length - 1; i++) if (lines[i]!.endsWith("\r")) lines[i] = lines[i]!.slice(0, -1);
+  return lines;
+}
+
+/** `/^[A-Za-z-]+:/.test(line)`: a name of letters and `-`, then a colon. */
+function isHeaderLine(line: string): boolean {
+  const colon = line.indexOf(":");
+  if (colon <= 0) return false;
+  for (let i = 0; i < colon; i++) {
+    const c = line[i]!;
+    if (!((c >= "A" && c <= "Z") || (c >= "a" && c <= "z") || c === "-")) return false;
+  }
+  return true;
 }
 
 function pemError(source: string, what: string): InputError {

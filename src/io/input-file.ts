@@ -86,6 +86,7 @@ function fromEnvironment(name: string, what: string): Buffer {
  * the text: it may be a private key.
  */
 export function refusePemText(path: string, what: string): void {
+  if (!path.includes("-----BEGIN ")) return; // a string test first: the pattern is compiled only for PEM-like text
   const m = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(path);
   if (!m) return;
   throw new InputError("PEM_TEXT_NOT_PATH", `the ${what} was given as PEM text (a "${m[1]}" block), not as the path of a file`, {

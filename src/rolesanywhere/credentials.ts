@@ -19,7 +19,7 @@ export interface CredentialProcessOutput {
 
 /** RFC 3339 without milliseconds, as the service and the Go helper print it (`2022-07-27T04:36:55Z`). */
 export function formatExpiration(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return `${date.toISOString().slice(0, -5)}Z`; // toISOString always ends in `.sssZ`
 }
 
 export function toCredentialProcessOutput(c: Credentials): CredentialProcessOutput {
@@ -34,7 +34,10 @@ export function toCredentialProcessOutput(c: Credentials): CredentialProcessOutp
 
 /** Go's encoding/json escapes <, > and & (and U+2028/9); we match it so outputs are byte-identical. */
 export function goJsonStringify(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const json = JSON.stringify(value);
+  // The pattern is compiled only when there is something to escape (rare: credentials are base64 and ASCII names).
+  const escapes = ["<", ">", "&", "\u2028", "\u2029"].some((c) => json.includes(c));
+  return escapes ? json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : json;
 }
 
 /**

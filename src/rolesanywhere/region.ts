@@ -11,14 +11,23 @@ export interface SessionRegion {
   readonly fipsFromName: boolean;
 }
 
-const REGION_NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+/**
+ * `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`, tested character by character: a region name is a few characters, and the
+ * pattern would be compiled on every cold run.
+ */
+function isRegionName(name: string): boolean {
+  const alnum = (c: string) => (c >= "a" && c <= "z") || (c >= "0" && c <= "9");
+  if (name.length === 0 || !alnum(name[0]!) || !alnum(name[name.length - 1]!)) return false;
+  for (const c of name) if (!alnum(c) && c !== "-") return false;
+  return true;
+}
 
 /**
  * `fips-us-east-1`, `us-east-1-fips` and `aws-fips-global`-style names select the FIPS endpoint of the
  * region they name. Unlike the Go helper, the *signing* region is the real region too, not the pseudo name.
  */
 export function splitFipsPseudoRegion(name: string): SessionRegion {
-  if (!/(^fips-|-fips-|-fips$)/.test(name)) return { region: name, fipsFromName: false };
+  if (!(name.startsWith("fips-") || name.includes("-fips-") || name.endsWith("-fips"))) return { region: name, fipsFromName: false };
   const region = name.replace(/-fips-/g, "-").replace(/^fips-/, "").replace(/-fips$/, "");
   return { region, fipsFromName: true };
 }
@@ -41,7 +50,7 @@ export function resolveSessionRegion(params: { trustAnchorArn: string; profileAr
 /** A region name (or FIPS pseudo-region) as {@link SessionRegion}, or ENDPOINT_INVALID. */
 export function checkRegionName(given: string): SessionRegion {
   const resolved = splitFipsPseudoRegion(given);
-  if (!REGION_NAME.test(resolved.region)) {
+  if (!isRegionName(resolved.region)) {
     throw new InputError("ENDPOINT_INVALID", `'${given}' is not a region name`, {
       hint: "a region looks like us-east-1: lower-case letters, digits and dashes",
     });

@@ -17,15 +17,18 @@ export function canonicalHeaders(headers: HttpRequestToSign["headers"], signed: 
   }
   const result = new Map<string, string>();
   for (const name of [...joined.keys()].sort()) {
-    const value = joined
-      .get(name)!
-      .join(",")
-      .replace(/[\r\n]/g, " ")
-      .replace(/[ \t]+/g, " ")
-      .replace(/^ | $/g, "");
-    result.set(name, value);
+    result.set(name, normalizedHeaderValue(joined.get(name)!.join(",")));
   }
   return result;
+}
+
+/**
+ * Line breaks to spaces, runs of spaces and tabs to one space, one space off each end. The patterns are compiled
+ * only for a value they would change (each compilation costs on every cold run; our own values never need it).
+ */
+function normalizedHeaderValue(value: string): string {
+  const plain = !["\r", "\n", "\t", "  "].some((c) => value.includes(c)) && !value.startsWith(" ") && !value.endsWith(" ");
+  return plain ? value : value.replace(/[\r\n]/g, " ").replace(/[ \t]+/g, " ").replace(/^ | $/g, "");
 }
 
 export function signedHeadersList(canonical: CanonicalHeaders): string {

@@ -1,8 +1,11 @@
 export const SERVICE_NAME = "rolesanywhere";
 
-/** `YYYYMMDD'T'HHMMSS'Z'` in UTC. */
+/**
+ * `YYYYMMDD'T'HHMMSS'Z'` in UTC: the ISO form without its `.sssZ`, `-` and `:`. String operations, not regular
+ * expressions: each pattern costs a compilation on every cold run.
+ */
 export function amzDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return `${date.toISOString().slice(0, -5).replaceAll("-", "").replaceAll(":", "")}Z`;
 }
 
 /** `YYYYMMDD` in UTC. */

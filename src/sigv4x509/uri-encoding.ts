@@ -3,7 +3,10 @@
  * (A–Z a–z 0–9 - _ . ~) is encoded as UTF-8 bytes with upper-case hex.
  */
 export function uriEncode(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(text);
+  // encodeURIComponent leaves these five; the pattern is compiled only when one is there (ARNs have none).
+  const left = ["!", "'", "(", ")", "*"].some((c) => encoded.includes(c));
+  return left ? encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : encoded;
 }
 
 /** The canonical URI: dot segments resolved, empty segments dropped, each byte encoded, `/` kept. */
@@ -16,7 +19,7 @@ export function canonicalUri(path: string): string {
   }
   const leading = path.startsWith("/") ? "/" : "";
   const trailing = segments.length > 0 && path.endsWith("/") ? "/" : "";
-  return uriEncode(`${leading}${segments.join("/")}${trailing}`).replace(/%2F/g, "/");
+  return uriEncode(`${leading}${segments.join("/")}${trailing}`).replaceAll("%2F", "/");
 }
 
 /** The canonical query string: keys and values encoded, sorted by key then value, `&`-joined. */

@@ -9,15 +9,20 @@ export const CREDENTIAL_PROCESS_BUNDLE_FILE = "credential-process.cjs";
 export const HARDWARE_BUNDLE_FILE = "credential-process-hardware.cjs";
 /** agent-fast-path.ts, built as a file of its own: compiled from its code cache like the bundles. */
 export const AGENT_FAST_PATH_FILE = "agent-fast-path.cjs";
-/** code-cache.ts, built as a file of its own for the launcher (scripts/build.mjs). */
+/** code-cache.ts, built as files of their own for the launcher (scripts/build.mjs): its read side, and all of it. */
 export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
+export const USER_CODE_CACHE_WRITER_FILE = "user-code-cache-writer.cjs";
 
 /** The shipped code cache of a bundle: next to it. */
 export function codeCacheFile(bundleFile: string): string {
   return `${bundleFile}.cache`;
 }
 
-/** The CommonJS module wrapper around the bundle's source, as the launcher compiles it. */
+/**
+ * The CommonJS module wrapper around the bundle's source. The build writes each bundle already wrapped, so that
+ * the launcher compiles the file's text as it reads it: wrapping it there made V8 copy the whole source
+ * (~125 KB) into the young generation once more, which alone was enough for one more garbage collection.
+ */
 export function wrapCommonJs(source: string): string {
   return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 }

@@ -1,5 +1,6 @@
 // The user's V8 code caches of the CLI bundles, for the launcher (src/cli/launcher/run-bundle.ts), which
-// loads this module, built as dist/user-code-cache.cjs, only when the shipped cache does not fit. V8 accepts a
+// loads this module, built as dist/user-code-cache.cjs (code-cache-reader.ts: the read side) and
+// dist/user-code-cache-writer.cjs, only when the shipped cache does not fit. V8 accepts a
 // cache only for the same source length, the same V8 version and the same V8 flags (bundle-files.ts).
 //
 // Two places hold a cache:
