@@ -77,8 +77,9 @@ export function readUserCodeCache(cache: UserCodeCache): Buffer | undefined {
 
 /**
  * Writes the user's cache (best effort: a cache that cannot be written only costs start-up time). The
- * directories below the home (or $XDG_CACHE_HOME's parent), which must exist, are created 0700 and checked like the ones read; the file is written 0600 under a temporary name
- * and renamed, so that a concurrent run never reads half a file.
+ * directories below the home (or $XDG_CACHE_HOME's parent), which must exist, are created 0700 and checked like
+ * the ones read; the file is written 0600 under a temporary name and renamed, so that a concurrent run never
+ * reads half a file.
  */
 export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
   const uid = process.geteuid!();
