@@ -235,7 +235,12 @@ async function profileServe(args, seconds) {
     const base = `http://127.0.0.1:${server.match[1]}`;
     const token = (await http(`${base}/latest/api/token`, "PUT", { "x-aws-ec2-metadata-token-ttl-seconds": "21600" })).body;
     const url = `${base}/latest/meta-data/iam/security-credentials/bench`;
-    await load(url, { "x-aws-ec2-metadata-token": token }, seconds, 50);
+    // The first request waits for CreateSession at the endpoint in this process, which wrk's synchronous run would
+    // block: without this, every request of the load waits, and the profile shows start-up alone.
+    const warm = await http(url, "GET", { "x-aws-ec2-metadata-token": token });
+    if (warm.status !== 200) throw new Error(`the profiled serve answered ${warm.status}: ${warm.body}`);
+    const profiled = await load(url, { "x-aws-ec2-metadata-token": token }, seconds, 50);
+    if (!(profiled.rps > 0) || profiled.errors > 0) throw new Error(`the profiled serve answered ${profiled.rps} requests/s with ${profiled.errors} errors`);
     await server.stop(); // SIGTERM: serve exits normally, and Node writes the profile as it does
     const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
     if (!file) throw new Error("serve wrote no CPU profile");
