@@ -113,6 +113,15 @@ export class Certificate {
     }
   }
 
+  /** True when `key` verifies this certificate's signature; false too for a key or algorithm OpenSSL refuses. */
+  signedWith(key: KeyObject): boolean {
+    try {
+      return this.x509.verify(key);
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * The key family, or undefined for key types the service does not accept (Ed25519, DSA…). RSA and EC come
    * from OpenSSL; anything OpenSSL 3.0 cannot represent is identified by its SPKI OID.
