@@ -1,4 +1,4 @@
-import { parseArn, parseProfileArn, parseTrustAnchorArn } from "../arn.js";
+import { checkedRegionOf } from "../arn.js";
 import { InputError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
 import { isKnownRegion, knownRegionNames } from "./partitions.js";
@@ -37,8 +37,8 @@ export function splitFipsPseudoRegion(name: string): SessionRegion {
  * live in the same region (the service only knows them together there).
  */
 export function resolveSessionRegion(params: { trustAnchorArn: string; profileArn: string; region?: string | undefined }): SessionRegion {
-  const trustAnchorRegion = parseArn(parseTrustAnchorArn(params.trustAnchorArn)).region;
-  const profileRegion = parseArn(parseProfileArn(params.profileArn)).region;
+  const trustAnchorRegion = checkedRegionOf(params.trustAnchorArn, "trust-anchor");
+  const profileRegion = checkedRegionOf(params.profileArn, "profile");
   if (trustAnchorRegion !== profileRegion) {
     throw new InputError("REGION_MISMATCH", "trust anchor and profile regions don't match", {
       hint: `the trust anchor is in ${trustAnchorRegion} but the profile is in ${profileRegion}: use a trust anchor and profile from the same region`,
