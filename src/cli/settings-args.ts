@@ -48,13 +48,15 @@ const SECRET_FLAGS = ["pkcs8-password", "pkcs11-pin", "pkcs11-context-pin", "tpm
 /** The settings flags the user gave (defaults are the settings' own), each secret from its flag trio. */
 export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
   rejectOsStoreFlags(args);
-  const given = Object.values(SETTINGS_FIELDS).map(([flag]) => [flag, args.values[flag]] as const);
   const parent = stringArg(args, "tpm-parent-password");
-  return {
-    ...Object.fromEntries(given.filter(([flag, value]) => args.explicit.has(flag) && value !== "" && !Array.isArray(value))),
-    ...Object.fromEntries(SECRET_FLAGS.map((flag) => [flag, secretFromArgs(args, flag)])),
-    "tpm-parent-password": parent ? parseSecretSource(parent, "TPM parent password: ") : undefined,
-  };
+  const record: Record<string, unknown> = {};
+  for (const [flag] of Object.values(SETTINGS_FIELDS)) {
+    const value = args.values[flag];
+    if (args.explicit.has(flag) && value !== "" && !Array.isArray(value)) record[flag] = value;
+  }
+  for (const flag of SECRET_FLAGS) record[flag] = secretFromArgs(args, flag);
+  record["tpm-parent-password"] = parent ? parseSecretSource(parent, "TPM parent password: ") : undefined;
+  return record as FlagRecord;
 }
 
 /** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */

@@ -141,9 +141,14 @@ export function mergeFlagRecords(profile: FlagRecord, flags: FlagRecord): FlagRe
 
 /** A flag-named record as {@link SettingsInput}: seconds become milliseconds, `no-verify-ssl` becomes `verifyTls: false`. */
 export function inputFromFlags(record: FlagRecord): SettingsInput {
-  const input = Object.fromEntries(Object.entries(SETTINGS_FIELDS).map(([field, [flag]]) => [field, (record as Record<string, unknown>)[flag]]));
+  // Loops, not entries/fromEntries: those made ~60 short-lived arrays per call on every cold start.
+  const input: Record<string, unknown> = {};
+  for (const field in SETTINGS_FIELDS) input[field] = (record as Record<string, unknown>)[SETTINGS_FIELDS[field as SettingsField][0]];
   const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
-  return { ...input, verifyTls: record["no-verify-ssl"] ? false : undefined, connectTimeoutMs: ms(record["connect-timeout"]), timeoutMs: ms(record.timeout) };
+  input["verifyTls"] = record["no-verify-ssl"] ? false : undefined;
+  input["connectTimeoutMs"] = ms(record["connect-timeout"]);
+  input["timeoutMs"] = ms(record.timeout);
+  return input as SettingsInput;
 }
 
 /** A stable text of the settings for change detection on reload (functions and the environment left out). */
@@ -153,7 +158,12 @@ export function settingsFingerprint(settings: CredentialSettings): string {
 
 /** The object without its undefined properties (the settings carry only what was given). */
 function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(o)) {
+    const value = (o as Record<string, unknown>)[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 const flagOf = (field: SettingsField) => SETTINGS_FIELDS[field][0];
