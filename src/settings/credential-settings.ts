@@ -1,4 +1,4 @@
-import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../arn.js";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, type ProfileArn, type RoleArn, type TrustAnchorArn } from "../arn.js";
 import { InputError, isAgentError, UsageError, type AgentError } from "../errors.js";
 import { parseEndpointUrl } from "../rolesanywhere/endpoint.js";
 import { checkRegionName } from "../rolesanywhere/region.js";
@@ -83,10 +83,11 @@ export function credentialSettings(input: SettingsInput, origin: SettingsOrigin,
   for (const field of ["trustAnchorArn", "profileArn", "roleArn"] as const) if (!input[field]) throw origin.missing(field);
   if (!input.certificate && !input.privateKey) throw origin.missing("certificate");
   checkSettingsFields(input, origin);
+  // checkSettingsFields has parsed the three ARNs.
   const session: CreateSessionParams = {
-    trustAnchorArn: parseTrustAnchorArn(input.trustAnchorArn!),
-    profileArn: parseProfileArn(input.profileArn!),
-    roleArn: parseRoleArn(input.roleArn!),
+    trustAnchorArn: input.trustAnchorArn as TrustAnchorArn,
+    profileArn: input.profileArn as ProfileArn,
+    roleArn: input.roleArn as RoleArn,
     durationSeconds: input.durationSeconds ?? DEFAULT_DURATION_SECONDS,
     ...defined({ roleSessionName: input.roleSessionName || undefined, region: input.region || undefined }),
   };

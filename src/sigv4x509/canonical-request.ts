@@ -13,7 +13,11 @@ export function canonicalHeaders(headers: HttpRequestToSign["headers"], signed: 
   const joined = new Map<string, string[]>();
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    if (signed.has(lower)) joined.set(lower, [...(joined.get(lower) ?? []), ...(typeof value === "string" ? [value] : value)]);
+    if (!signed.has(lower)) continue;
+    const values = joined.get(lower) ?? [];
+    if (typeof value === "string") values.push(value);
+    else values.push(...value);
+    joined.set(lower, values);
   }
   const result = new Map<string, string>();
   for (const name of [...joined.keys()].sort()) {
