@@ -7,7 +7,6 @@ import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
  * Go helper's syntax: `--flag value`, `--flag=value`, `--bool`, `--bool=false`, Go's integer prefixes.
  */
 export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "conflicts">, argv: readonly string[]): ParsedArgs {
-  const byName = new Map<string, OptionSpec>(spec.options.map((o) => [o.name, o]));
   const values: Record<string, string | boolean | number | string[] | undefined> = {};
   const explicit = new Set<string>();
   const positionals: string[] = [];
@@ -28,7 +27,7 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     const eq = body.indexOf("=");
     const name = eq >= 0 ? body.slice(0, eq) : body;
     let inline = eq >= 0 ? body.slice(eq + 1) : undefined;
-    const option = byName.get(name);
+    const option = optionNamed(spec.options, name);
     if (!option) {
       const suggestion = unknownFlagHint(name, spec.options.map((o) => o.name));
       const help = `see 'roles-anywhere-agent ${spec.name} --help'`;
@@ -71,6 +70,12 @@ export function parseGoInteger(text: string, flag: string): number {
   const n = Number(m[2]!.replace(/_/g, "").replace(/^0(?=[0-7])/, "0o"));
   if (!Number.isSafeInteger(n)) throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: value out of range`);
   return m[1] === "-" ? -n : n;
+}
+
+/** A linear search: a command has ~50 options and a command line ~10 flags; a Map of them cost ~4 KB per cold run. */
+function optionNamed(options: readonly OptionSpec[], name: string): OptionSpec | undefined {
+  for (const o of options) if (o.name === name) return o;
+  return undefined;
 }
 
 /** The Go helper's message for a mutually exclusive pair, verbatim in shape. */
