@@ -46,13 +46,12 @@ export function payloadHash(body: Uint8Array | string): string {
 
 /** The SigV4 canonical request, byte for byte. */
 export function canonicalRequest(request: HttpRequestToSign, signed: ReadonlySet<string>): string {
-  const headers = canonicalHeaders(request.headers, signed);
-  return [
-    request.method.toUpperCase(),
-    canonicalUri(request.path),
-    canonicalQuery(request.query),
-    [...headers].map(([name, value]) => `${name}:${value}\n`).join(""),
-    signedHeadersList(headers),
-    payloadHash(request.body),
-  ].join("\n");
+  return canonicalRequestWith(request, canonicalHeaders(request.headers, signed));
+}
+
+/** {@link canonicalRequest} with the request's canonical headers already made (a signer needs them twice). */
+export function canonicalRequestWith(request: HttpRequestToSign, headers: CanonicalHeaders): string {
+  let headerLines = "";
+  for (const [name, value] of headers) headerLines += `${name}:${value}\n`;
+  return `${request.method.toUpperCase()}\n${canonicalUri(request.path)}\n${canonicalQuery(request.query)}\n${headerLines}\n${signedHeadersList(headers)}\n${payloadHash(request.body)}`;
 }

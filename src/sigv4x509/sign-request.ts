@@ -1,6 +1,6 @@
 import type { SigningAlgorithm } from "./types.js";
 import { authorizationHeader } from "./authorization.js";
-import { canonicalRequest, canonicalHeaders, signedHeadersList } from "./canonical-request.js";
+import { canonicalRequestWith, canonicalHeaders, signedHeadersList } from "./canonical-request.js";
 import { amzDate } from "./scope.js";
 import { stringToSign } from "./string-to-sign.js";
 import type { HttpRequestToSign, SignFunction } from "./types.js";
@@ -54,11 +54,11 @@ export async function signX509Request(request: HttpRequestToSign, input: X509Sig
   const signed = new Set(Object.keys(headers).map((h) => h.toLowerCase()).filter((h) => !UNSIGNED_HEADERS.has(h)));
   if (!signed.has("host")) throw new Error("signX509Request: the request must carry a Host header");
 
-  const toSign = { ...request, headers };
-  const canonical = canonicalRequest(toSign, signed);
+  const canonicalHeaderValues = canonicalHeaders(headers, signed);
+  const canonical = canonicalRequestWith({ ...request, headers }, canonicalHeaderValues);
   const sts = stringToSign(input.algorithm, input.date, input.region, canonical);
   const signature = Buffer.from(await input.sign(Buffer.from(sts, "utf8"))).toString("hex");
-  const signedHeaders = signedHeadersList(canonicalHeaders(headers, signed));
+  const signedHeaders = signedHeadersList(canonicalHeaderValues);
   const { algorithm, leaf, date, region } = input;
   headers["Authorization"] = authorizationHeader(algorithm, leaf.serialDecimal, date, region, signedHeaders, signature);
   return { headers, canonicalRequest: canonical, stringToSign: sts, signedHeaders };
