@@ -40,7 +40,9 @@ export function runBundle(dir: string, file: string, commonJs: CommonJsScope): u
     process.exit(1);
   }
   const buildRuntime = isBuildRuntime();
-  const script = (buildRuntime && withCache(source, bundle, shippedCodeCache(dir, file))) || compileWithoutShippedCache(dir, file, source, buildRuntime);
+  const shipped = buildRuntime ? shippedCodeCache(dir, file) : undefined;
+  let script = shipped && new Script(source, { filename: bundle, cachedData: shipped });
+  if (!script || script.cachedDataRejected) script = compileWithoutShippedCache(dir, file, source, buildRuntime);
   script.runInThisContext()(commonJs.exports, commonJs.require, commonJs.module, bundle, dir);
   return commonJs.module.exports;
 }
