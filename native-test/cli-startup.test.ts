@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -261,6 +261,18 @@ describe("dist/ start-up", () => {
     expect(await ask()).toEqual(first);
     expect(statSync(cache).mode & 0o777).toBe(0o644 & ~process.umask());
     expect(statSync(cache).ino).not.toBe(written.ino);
+    // In a package directory of another user's, none is read or written: the user's cache, as before.
+    if (process.geteuid!() === 0) {
+      chownSync(copy, 65534, 65534);
+      try {
+        expect(await ask()).toEqual(first);
+        expect(runtimeCaches()).toEqual([own]);
+        expect(readdirSync(join(cacheHome, "roles-anywhere-agent", "code-cache"))).toHaveLength(1);
+      } finally {
+        chownSync(copy, 0, 0);
+      }
+      rmSync(cacheHome, { recursive: true });
+    }
     // None is written into a directory others can write: the user's cache instead, as before.
     rmSync(cache);
     chmodSync(copy, 0o777);

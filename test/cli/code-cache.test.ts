@@ -123,7 +123,7 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
     if (uid === 0) {
       chownSync(file, 4242, 4242);
       expect(readRuntimeCodeCache(file, 0)).toBeUndefined();
-      // root's own, read by another user (a package installed by root): trusted like root's bundle beside it.
+      // root's own, in a directory of another user's (which run-bundle.ts reads only as that user): trusted.
       chownSync(file, 0, 0);
       expect(readRuntimeCodeCache(file, 4242)).toEqual(data);
     }

@@ -7,9 +7,10 @@
 // - dist/<bundle>.cache, made by the build after a real credential-process run (so that the functions compiled
 //   lazily on that path are in it), for the Node that built the package and no V8 flags;
 // - dist/<bundle>.<build id>.<Node version>-<arch>.cache, for another Node and no V8 flags, written after the first
-//   successful run under that Node when the package's directory belongs to the user running it (an npm prefix of
-//   the user's own, nvm): as trusted as the bundle beside it, which is read and run from there unchecked, so it
-//   is read without the walk below (run-bundle.ts: the walk and its compiling cost ~6 M instructions a run);
+//   successful run under that Node, and read, only when the package's directory belongs to the user running it
+//   (an npm prefix of the user's own, nvm): as trusted as the bundle beside it, which is read and run from there
+//   unchecked, so it is read without the walk below (run-bundle.ts: the walk and its compiling cost ~6 M
+//   instructions a run);
 // - the user's cache directory ($XDG_CACHE_HOME or ~/.cache, then roles-anywhere-agent/code-cache/), one file
 //   per bundle, Node binary and set of V8 flags, written after the first successful run that had no usable cache
 //   (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
@@ -123,8 +124,8 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
 
 /**
  * Writes this Node's cache next to the bundle (`path`: run-bundle.ts reads it), when the directory belongs to this
- * user and nobody else can write it: the cache is then as trusted as the bundle beside it. 0644, so that other
- * users of a package of root's take root's caches too; under a temporary name and renamed, like the user's cache.
+ * user and nobody else can write it: the cache is then as trusted as the bundle beside it (and 0644 like it),
+ * written under a temporary name and renamed, like the user's cache.
  * False when it was not written (another user's or a read-only directory): the caller writes the user's cache.
  */
 export function writeRuntimeCodeCache(path: string, data: Buffer): boolean {

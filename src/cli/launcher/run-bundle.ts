@@ -70,8 +70,10 @@ function shippedCodeCache(dir: string, file: string): Buffer | undefined {
 function compileWithoutShippedCache(dir: string, file: string, source: string, buildRuntime: boolean): Script {
   const bundle = join(dir, file);
   const buildId = BUNDLE_IDS[file];
+  // Only in a package directory of this user's (root's install, for root; code-cache.ts checks the rest when
+  // writing): anyone else's goes to the user's cache at once, as it did before such caches existed.
   const runtimeCache =
-    !buildRuntime && process.execArgv.length === 0 && !process.env["NODE_OPTIONS"] && buildId !== undefined && typeof process.geteuid === "function"
+    !buildRuntime && process.execArgv.length === 0 && !process.env["NODE_OPTIONS"] && buildId !== undefined && ownsDirectory(dir)
       ? join(dir, runtimeCodeCacheFile(file, buildId, `${process.version}-${process.arch}`))
       : undefined;
   const fromRuntimeCache = runtimeCache && withCache(source, bundle, readRuntimeCodeCache(runtimeCache, process.geteuid!()));
@@ -87,14 +89,11 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
   if (runtimeCache || userCacheStale) {
     process.once("exit", (code) => {
       if (code !== 0) return;
-      // Next to the bundle only in a package directory of this user's (code-cache.ts checks the rest); else the
-      // user's cache, and only when it did not fit, so that a package of root's does not rewrite it on every run.
-      const nextToBundle = runtimeCache !== undefined && ownsDirectory(dir);
-      if (!nextToBundle && !userCacheStale) return;
       try {
         const { writeRuntimeCodeCache, writeUserCodeCache } = require(join(dir, USER_CODE_CACHE_WRITER_FILE)) as typeof import("./code-cache.js");
         const data = script.createCachedData();
-        if (!(nextToBundle && writeRuntimeCodeCache(runtimeCache, data)) && userCacheStale) writeUserCodeCache(userCache, data);
+        // The user's cache too when the one next to the bundle cannot be written (a read-only directory).
+        if (!(runtimeCache && writeRuntimeCodeCache(runtimeCache, data)) && userCacheStale) writeUserCodeCache(userCache, data);
       } catch {
         // Best effort, like the writing itself: a missing cache only costs start-up time.
       }
@@ -143,10 +142,10 @@ export function readRuntimeCodeCache(path: string, uid: number): Buffer | undefi
   }
 }
 
-/** The package's directory belongs to this user: a cache next to the bundle may be written there. */
+/** The package's directory belongs to this user: a cache next to the bundle is read and written there. */
 function ownsDirectory(dir: string): boolean {
   try {
-    return statSync(dir).uid === process.geteuid!();
+    return typeof process.geteuid === "function" && statSync(dir).uid === process.geteuid();
   } catch {
     return false;
   }
