@@ -136,6 +136,34 @@ describe("IMDSv2 endpoint", () => {
     }
   });
 
+  it("checks a credentials path asked for again as it did the first time (Host, browser headers, method, token)", async () => {
+    const t = await token();
+    const path = "/latest/meta-data/iam/security-credentials/gateway";
+    const ask = (headers: Record<string, string>, method = "GET") =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port: server.port, path, method, headers, setHost: false }, (res) => {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const host = `127.0.0.1:${server.port}`;
+    for (let round = 0; round < 2; round++) {
+      expect((await ask({ host, "x-aws-ec2-metadata-token": t })).status).toBe(200);
+      expect(await ask({ host: `rebind.example:${server.port}`, "x-aws-ec2-metadata-token": t })).toMatchObject({ status: 403, body: expect.stringMatching(/does not name this endpoint/) });
+      expect((await ask({ host, "x-aws-ec2-metadata-token": t })).status).toBe(200);
+      expect(await ask({ host, "x-aws-ec2-metadata-token": t, "Sec-Fetch-Site": "same-origin" })).toMatchObject({ status: 403, body: expect.stringMatching(/sec-fetch-site header/) });
+      expect((await ask({ host, "x-aws-ec2-metadata-token": t })).status).toBe(200);
+      expect((await ask({ host, "x-aws-ec2-metadata-token": t }, "POST")).status).toBe(405);
+      expect(await ask({ host })).toMatchObject({ status: 401, body: "no token provided" });
+      expect(await ask({ host, "x-aws-ec2-metadata-token": "A".repeat(100) })).toMatchObject({ status: 401, body: "invalid token provided" });
+      // Repeated headers are joined (`a, b`): never the valid token.
+      expect(await ask({ host, "x-aws-ec2-metadata-token": [t, t] as unknown as string })).toMatchObject({ status: 401, body: "invalid token provided" });
+    }
+  });
+
   it("answers 503 with the reason, never empty credentials, when a role has none", async () => {
     failing.add("gateway");
     const t = await token();
