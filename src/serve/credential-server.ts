@@ -85,7 +85,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   let imdsDocument: { credentials: Credentials; second: number; response: JsonResponse } | undefined;
   const ecsDocuments = new WeakMap<Credentials, JsonResponse>();
   // The role named by the path asked for last: a client asks for the same path on every request.
-  let lastRole: { readonly path: string; readonly role: string } | undefined;
+  let lastRole: { readonly path: string; readonly role: string; readonly nested: boolean } | undefined;
   function handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const url = req.url ?? "/";
     const refusal = refusalOf!(req.headers);
@@ -121,14 +121,17 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     const now = Date.now();
     const check = tokens.check(Array.isArray(header) ? header[0] : header, now);
     if (!check.ok) return send(res, 401, check.reason === "missing" ? "no token provided" : "invalid token provided");
-    if (lastRole?.path !== path) lastRole = { path, role: decodeURIComponent(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, "")) };
+    if (lastRole?.path !== path) {
+      const role = decodeURIComponent(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, ""));
+      lastRole = { path, role, nested: role.includes("/") };
+    }
     const role = lastRole.role;
     if (role === "") {
       const name = options.imds!.defaultRole();
       if (!name) return send(res, 404, "no role is configured\n");
       return send(res, 200, name, { [TTL_HEADER]: String(check.remainingSeconds) });
     }
-    const source = role.includes("/") ? undefined : options.roles(role);
+    const source = lastRole.nested ? undefined : options.roles(role);
     if (!source) return send(res, 404, `role ${JSON.stringify(role)} is not served here\n`);
     const hit = source.cached?.();
     if (hit) return sendImdsDocument(res, hit, now);
