@@ -143,13 +143,14 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     if (imdsDocument?.credentials !== credentials || imdsDocument.second !== second) {
       imdsDocument = { credentials, second, response: jsonResponse(imdsCredentialsBody(credentials, new Date(now))) };
     }
-    res.writeHead(200, imdsDocument.response.headers).end(imdsDocument.response.body);
+    const { headers, body, encoding } = imdsDocument.response;
+    res.writeHead(200, headers).end(body, encoding);
   }
 
   function sendEcsDocument(res: ServerResponse, credentials: Credentials): void {
     let response = ecsDocuments.get(credentials);
     if (!response) ecsDocuments.set(credentials, (response = jsonResponse(ecsCredentialsBody(credentials))));
-    res.writeHead(200, response.headers).end(response.body);
+    res.writeHead(200, response.headers).end(response.body, response.encoding);
   }
 
   function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumerLookup): void | Promise<void> {
@@ -246,10 +247,17 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 const failed = (res: ServerResponse, error: unknown) => void (res.headersSent ? res.destroy(error as Error) : send(res, 500, "internal error\n"));
 
 /** A 200 JSON document made once per credentials (and second, for IMDS), sent as is until they change. */
-type JsonResponse = { readonly body: string; readonly headers: string[] }; // a string body goes out in one chunk with the headers, a Buffer in two
+// A string body goes out in one chunk with the headers (a Buffer in two). An ASCII one is written as latin1, the
+// same bytes: Node copies them as they are instead of encoding each character to UTF-8 (~500 instructions a request).
+type JsonResponse = { readonly body: string; readonly encoding: "latin1" | "utf8"; readonly headers: string[] };
 
 function jsonResponse(body: string): JsonResponse {
-  return { body, headers: ["content-type", "application/json", "cache-control", "no-store", "content-length", String(Buffer.byteLength(body))] };
+  const length = Buffer.byteLength(body);
+  return {
+    body,
+    encoding: length === body.length ? "latin1" : "utf8",
+    headers: ["content-type", "application/json", "cache-control", "no-store", "content-length", String(length)],
+  };
 }
 
 function oneLine(error: unknown): string {
