@@ -128,7 +128,7 @@ describe("dist/ start-up", () => {
     }
   });
 
-  it("writes --debug lines as they happen, not when the command ends (an endpoint that answers 503 to every attempt)", async () => {
+  it.each(["--debug", "-debug", "-debug=true"])("writes %s lines as they happen, not when the command ends (an endpoint that answers 503 to every attempt)", async (debugFlag) => {
     let requests = 0;
     const silent = createHttpServer((_request, response) => {
       requests++;
@@ -138,7 +138,7 @@ describe("dist/ start-up", () => {
     await once(silent, "listening");
     const port = (silent.address() as AddressInfo).port;
     const flags = Object.entries(ARNS).flatMap(([name, value]) => [`--${name}`, value]);
-    const child = spawn(process.execPath, [join(DIST, "cli.js"), "credential-process", "--debug", "--no-agent", "--certificate", leafFiles.certPath,
+    const child = spawn(process.execPath, [join(DIST, "cli.js"), "credential-process", debugFlag, "--no-agent", "--certificate", leafFiles.certPath,
       "--private-key", leafFiles.keyPath, "--endpoint", `http://127.0.0.1:${port}`, ...flags], { stdio: ["ignore", "ignore", "pipe"] });
     try {
       let seen = "";

@@ -103,11 +103,7 @@ async function issued(issuer: Certificate, child: Certificate): Promise<boolean>
     const { verifyMlDsaCertificateSignature } = await import("../signers/file/mldsa/verify.js");
     return verifyMlDsaCertificateSignature(child, issuer);
   }
-  try {
-    return child.x509.verify(key);
-  } catch {
-    return false;
-  }
+  return child.signedWith(key);
 }
 
 function checkLeaf(leaf: Certificate, facts: CertificateFacts, now: Date): void {

@@ -30,6 +30,13 @@ export function assertRsaModulusSize(key: KeyObject, what: string, code: ErrorCo
   return key;
 }
 
+/** The bytes are not an X.509 certificate at all (as opposed to one refused for what it holds). */
+export class NotX509Error extends InputError {
+  constructor(cause: unknown) {
+    super("CERTIFICATE_INVALID", "could not parse certificate: not a valid X.509 DER structure", { cause });
+  }
+}
+
 /**
  * An X.509 certificate as the agent uses it: DER bytes plus the few facts signing needs, parsed by OpenSSL
  * (node:crypto), which is fast enough for the credential_process hot path.
@@ -43,9 +50,7 @@ export class Certificate {
     try {
       this.x509 = new X509Certificate(this.der);
     } catch (cause) {
-      throw new InputError("CERTIFICATE_INVALID", "could not parse certificate: not a valid X.509 DER structure", {
-        cause,
-      });
+      throw new NotX509Error(cause);
     }
     const key = this.publicKey;
     if (key !== undefined) assertRsaModulusSize(key, "the certificate");
@@ -105,6 +110,15 @@ export class Certificate {
       return this.x509.publicKey;
     } catch {
       return undefined;
+    }
+  }
+
+  /** True when `key` verifies this certificate's signature; false too for a key or algorithm OpenSSL refuses. */
+  signedWith(key: KeyObject): boolean {
+    try {
+      return this.x509.verify(key);
+    } catch {
+      return false;
     }
   }
 

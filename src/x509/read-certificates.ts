@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
 import { readInputFile, type FileStamp } from "../io/input-file.js";
-import { Certificate } from "./certificate.js";
+import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
 
 /** Certificates read from one file, with the stamp of the version that was read. */
@@ -71,8 +71,10 @@ export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[
   if (!looksLikePem(bytes)) {
     try {
       return [new Certificate(bytes)];
-    } catch {
-      return [];
+    } catch (error) {
+      // Not DER X.509: the caller says what the file is not. A certificate refused for what it holds says why.
+      if (error instanceof NotX509Error) return [];
+      throw error;
     }
   }
   const blocks = decodePemBlocks(bytes.toString("latin1"), path).filter((b) => b.label === "CERTIFICATE");
@@ -80,6 +82,7 @@ export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[
     try {
       return new Certificate(b.der);
     } catch (cause) {
+      if (!(cause instanceof NotX509Error)) throw cause;
       const where = `${path} (certificate #${i + 1})`;
       throw new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${where} is not a valid X.509 certificate`, {
         hint: "the file may be truncated or damaged; export the certificate again",

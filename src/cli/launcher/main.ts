@@ -42,12 +42,13 @@ async function run(): Promise<void> {
 }
 
 /**
- * Help, or `--debug` (the bundles hold their output until the run ends; debug lines must come as they happen):
- * for the full CLI at once. String tests, not regular expressions: compiling those cost ~0.6 M instructions on
- * every run.
+ * Help, or debug (the bundles hold their output until the run ends; debug lines must come as they happen): for
+ * the full CLI at once. With one dash or two, as the parser takes them (`-debug` is the Go helper's spelling).
+ * String tests, not regular expressions: compiling those cost ~0.6 M instructions on every run.
  */
 function namesHelp(arg: string): boolean {
-  return arg === "-h" || arg === "--help" || arg === "--debug" || arg.startsWith("--debug=");
+  const name = arg.startsWith("--") ? arg.slice(2) : arg.startsWith("-") ? arg.slice(1) : "";
+  return name === "h" || name === "help" || name === "debug" || name.startsWith("debug=");
 }
 
 /**

@@ -32,11 +32,7 @@ function first<T>(items: Iterable<T>, test: (item: T) => boolean): T | undefined
 function issues(issuer: Certificate, child: Certificate): boolean {
   if (!child.x509.checkIssued(issuer.x509)) return false;
   const key = issuer.publicKey;
-  try {
-    return key !== undefined && child.x509.verify(key);
-  } catch {
-    return false;
-  }
+  return key !== undefined && child.signedWith(key);
 }
 
 function isSelfSigned(certificate: Certificate): boolean {

@@ -12,6 +12,7 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { Certificate } from "../../../src/x509/certificate.js";
+import { parseCertificateBytes } from "../../../src/x509/read-certificates.js";
 import { makeTempDir, openssl } from "../../helpers/pki.js";
 import { cloneDer, decodeDer, der, encodeDer, integerBytes, integerValue, type DerNode } from "../../fuzz/der-tree.js";
 
@@ -184,6 +185,19 @@ describe("RSA above 16384 bits (OpenSSL's own limit) is refused in keys and cert
     };
     expect(() => new Certificate(certFor(16_385))).toThrow(expect.objectContaining({ code: "CERTIFICATE_INVALID", message: expect.stringContaining("16385-bit RSA key") }));
     expect(() => new Certificate(certFor(16_384))).not.toThrow();
+  });
+
+  it("a certificate file (DER or PEM) with a 16385-bit RSA key says so, not that it holds no certificate", () => {
+    const spki = encodeDer(der.seq(der.seq(der.oid("1.2.840.113549.1.1.1"), der.nul()), der.bits(encodeDer(der.seq(der.int((1n << 16_384n) | 1n), der.int(65537))))));
+    const big = selfSignedShell(spki);
+    const refused = expect.objectContaining({ code: "CERTIFICATE_INVALID", message: expect.stringContaining("16385-bit RSA key") });
+    expect(() => parseCertificateBytes(big, "big.der")).toThrow(refused);
+    const pem = `-----BEGIN CERTIFICATE-----\n${big.toString("base64")}\n-----END CERTIFICATE-----\n`;
+    expect(() => parseCertificateBytes(Buffer.from(pem), "big.pem")).toThrow(refused);
+    // Bytes that are no certificate at all are still for the caller to name (a PKCS#12 file, or an error).
+    expect(parseCertificateBytes(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]), "x.der")).toEqual([]);
+    const corrupt = `-----BEGIN CERTIFICATE-----\nMAMCAQU=\n-----END CERTIFICATE-----\n`;
+    expect(() => parseCertificateBytes(Buffer.from(corrupt), "bad.pem")).toThrow(expect.objectContaining({ message: expect.stringContaining("bad.pem (certificate #1) is not a valid X.509 certificate") }));
   });
 });
 
