@@ -69,6 +69,11 @@ describe("dist/ start-up", () => {
     }
   });
 
+  it("ships the key-file bundle as a text of at least 128 KB, which V8 reads into its large-object space, not the young generation", () => {
+    // scripts/build.mjs pads it: at ~126 KB its source string filled an eighth of the young generation.
+    expect(statSync(join(DIST, CREDENTIAL_PROCESS_BUNDLE_FILE)).size).toBeGreaterThanOrEqual(128 * 1024);
+  });
+
   it("hands a credential-process the credential-process bundle cannot finish (PKCS#12) to the full CLI: one answer, nothing twice", async () => {
     const p12 = join(dir, "leaf.p12");
     openssl(["pkcs12", "-export", "-in", leafFiles.certPath, "-inkey", leafFiles.keyPath, "-out", p12, "-passout", "pass:startup"]);

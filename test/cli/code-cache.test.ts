@@ -31,6 +31,16 @@ describe("the user's V8 code cache (launcher)", () => {
     expect(userCodeCache(bundle, "build-1", { HOME: "relative" })).toBeUndefined();
   });
 
+  it("keeps one file per installation: two copies of the package used in turns do not overwrite each other's cache", () => {
+    // Each would find the other's data (another bundle key), compile without a cache and write its own: every run.
+    const other = join(dir, "other-install");
+    mkdirSync(other);
+    writeFileSync(join(other, "cli-bundle.cjs"), "module.exports = 1;\n");
+    const otherCache = userCodeCache(join(other, "cli-bundle.cjs"), "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") })!;
+    expect(otherCache.file).not.toBe(cache.file);
+    expect(userCodeCache(bundle, "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") })!.file).toBe(cache.file);
+  });
+
   it("is written 0600 in 0700 directories and read back for the same bundle only", () => {
     writeUserCodeCache(cache, data);
     expect(statSync(cache.file).mode & 0o777).toBe(0o600);

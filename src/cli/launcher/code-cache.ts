@@ -17,7 +17,7 @@
 //   this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 
 /** A user cache file larger than this is not a code cache of ours (the bundle's is ~0.4 MB). */
@@ -33,9 +33,9 @@ export interface UserCodeCache {
 }
 
 /**
- * The user cache slot for `bundlePath` under this Node: one file per bundle, Node binary, version, architecture and
- * V8 flags (a different set of flags makes V8 reject the data, so each set keeps its own instead of taking
- * turns overwriting one file).
+ * The user cache slot for `bundlePath` under this Node: one file per bundle (by its path: two installations of the
+ * package are two bundles), Node binary, version, architecture and V8 flags (a different set of flags makes V8
+ * reject the data, so each set keeps its own instead of taking turns overwriting one file).
  */
 export function userCodeCache(bundlePath: string, buildId: string, env: NodeJS.ProcessEnv): UserCodeCache | undefined {
   const base = env["XDG_CACHE_HOME"]?.startsWith("/") ? env["XDG_CACHE_HOME"] : env["HOME"]?.startsWith("/") ? join(env["HOME"], ".cache") : undefined;
@@ -47,7 +47,7 @@ export function userCodeCache(bundlePath: string, buildId: string, env: NodeJS.P
   } catch {
     return undefined;
   }
-  const runtime = `${process.execPath}\0${process.execArgv.join("\0")}\0${env["NODE_OPTIONS"] ?? ""}\0${basename(bundlePath)}`;
+  const runtime = `${process.execPath}\0${process.execArgv.join("\0")}\0${env["NODE_OPTIONS"] ?? ""}\0${bundlePath}`;
   const directory = join(base, "roles-anywhere-agent", "code-cache");
   return {
     directory,
