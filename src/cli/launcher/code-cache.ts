@@ -17,7 +17,7 @@
 //   this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 
 /** A user cache file larger than this is not a code cache of ours (the bundle's is ~0.4 MB). */
