@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -230,6 +230,64 @@ describe("dist/ start-up", () => {
     // No cache at all (a development build).
     rmSync(shipped);
     expect(await ask()).toEqual(withShipped);
+  });
+
+  it("under another Node than the build's, answers with a cache for that Node written next to the fast path, not the user's", async () => {
+    // A copy whose launcher takes this Node for another one than the build's (as Node 22 or 24 are for a package
+    // built by Node 20), without the shipped cache (which that Node's V8 would refuse).
+    const copy = join(dir, "other-node");
+    mkdirSync(copy, { mode: 0o755 });
+    for (const file of [AGENT_FAST_PATH_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
+    const launcher = readFileSync(join(DIST, "cli.js"), "utf8");
+    writeFileSync(join(copy, "cli.js"), launcher.replace(JSON.stringify(`${process.version}-${process.arch}`), JSON.stringify(`v0.0.0-${process.arch}`)));
+    const cacheHome = join(dir, "other-node-xdg");
+    const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "" };
+    const ask = async () => {
+      const answer = await run(process.execPath, [join(copy, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket], { env });
+      expect(answer.stderr).toBe("");
+      return JSON.parse(answer.stdout) as { AccessKeyId: string };
+    };
+    const cacheName = new RegExp(`^${AGENT_FAST_PATH_FILE.replaceAll(".", "\\.")}\\.[0-9a-f]{16}\\.${process.version.replaceAll(".", "\\.")}-${process.arch}\\.cache$`);
+    const runtimeCaches = () => readdirSync(copy).filter((f) => cacheName.test(f));
+    const first = await ask();
+    expect(first).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
+    const [own] = runtimeCaches();
+    expect(runtimeCaches()).toEqual([own]);
+    const cache = join(copy, own!);
+    const written = statSync(cache);
+    expect(written.mode & 0o777).toBe(0o644 & ~process.umask());
+    // Neither the first run nor the next ones need the user's cache (nor its checked walk).
+    expect(existsSync(cacheHome)).toBe(false);
+    expect(await ask()).toEqual(first);
+    expect(statSync(cache).mtimeMs).toBe(written.mtimeMs);
+    expect(existsSync(cacheHome)).toBe(false);
+    // One that others can write is not read: the run compiles from the user's cache or the source and replaces it.
+    chmodSync(cache, 0o666);
+    expect(await ask()).toEqual(first);
+    expect(statSync(cache).mode & 0o777).toBe(0o644 & ~process.umask());
+    expect(statSync(cache).ino).not.toBe(written.ino);
+    // In a package directory of another user's, none is read or written: the user's cache, as before.
+    if (process.geteuid!() === 0) {
+      chownSync(copy, 65534, 65534);
+      try {
+        expect(await ask()).toEqual(first);
+        expect(runtimeCaches()).toEqual([own]);
+        expect(readdirSync(join(cacheHome, "roles-anywhere-agent", "code-cache"))).toHaveLength(1);
+      } finally {
+        chownSync(copy, 0, 0);
+      }
+      rmSync(cacheHome, { recursive: true });
+    }
+    // None is written into a directory others can write: the user's cache instead, as before.
+    rmSync(cache);
+    chmodSync(copy, 0o777);
+    try {
+      expect(await ask()).toEqual(first);
+      expect(runtimeCaches()).toEqual([]);
+      expect(readdirSync(join(cacheHome, "roles-anywhere-agent", "code-cache"))).toHaveLength(1);
+    } finally {
+      chmodSync(copy, 0o755);
+    }
   });
 
   it("reports agent errors from the launcher as the CLI does: one line, the documented exit code", async () => {

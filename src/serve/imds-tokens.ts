@@ -46,11 +46,11 @@ export class ImdsTokenStore {
     return token;
   }
 
-  check(token: string | undefined): TokenCheck {
+  /** `now`: the caller's clock reading, when it has one (serve reads the clock once per request). */
+  check(token: string | undefined, now = this.#now()): TokenCheck {
     if (token === undefined || token === "") return { ok: false, reason: "missing" };
     const last = this.#last;
     const expiresAt = last?.token === token ? last.expiresAt : this.#tokens.get(token);
-    const now = this.#now();
     if (expiresAt === undefined || expiresAt <= now) {
       this.#tokens.delete(token);
       this.#last = undefined;

@@ -2,7 +2,9 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readUserCodeCache, userCodeCache, writeUserCodeCache, type UserCodeCache } from "../../src/cli/launcher/code-cache.js";
+import { readUserCodeCache, userCodeCache, writeRuntimeCodeCache, writeUserCodeCache, type UserCodeCache } from "../../src/cli/launcher/code-cache.js";
+import { runtimeCodeCacheFile } from "../../src/cli/launcher/bundle-files.js";
+import { readRuntimeCodeCache } from "../../src/cli/launcher/run-bundle.js";
 
 describe("the user's V8 code cache (launcher)", () => {
   let dir: string;
@@ -86,5 +88,69 @@ describe("the user's V8 code cache (launcher)", () => {
     chmodSync(cache.directory, 0o777);
     writeUserCodeCache(cache, data);
     expect(existsSync(cache.file)).toBe(false);
+  });
+});
+
+describe("the code cache for another Node next to the bundle (launcher)", () => {
+  let dir: string;
+  let file: string;
+  const uid = process.geteuid!();
+  const data = Buffer.from("v8 code cache bytes");
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "raa-runtime-cache-"));
+    chmodSync(dir, 0o755);
+    file = join(dir, runtimeCodeCacheFile("agent-fast-path.cjs", "0123456789abcdef", "v22.0.0-x64"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is named by the bundle, the build's id of it and the Node version, and read back as written", () => {
+    expect(file).toBe(join(dir, "agent-fast-path.cjs.0123456789abcdef.v22.0.0-x64.cache"));
+    expect(readRuntimeCodeCache(file, uid)).toBeUndefined();
+    expect(writeRuntimeCodeCache(file, data)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o644 & ~process.umask());
+    expect(readRuntimeCodeCache(file, uid)).toEqual(data);
+  });
+
+  it("is written only into a directory of this user's that nobody else can write", () => {
+    chmodSync(dir, 0o775);
+    expect(writeRuntimeCodeCache(file, data)).toBe(false);
+    expect(existsSync(file)).toBe(false);
+    chmodSync(dir, 0o755);
+    if (uid === 0) {
+      chownSync(dir, 4242, 4242);
+      expect(writeRuntimeCodeCache(file, data)).toBe(false);
+      expect(existsSync(file)).toBe(false);
+    }
+  });
+
+  it("is not read when others can write it, another user owns it, or it is a symbolic link or not a file", () => {
+    writeRuntimeCodeCache(file, data);
+    chmodSync(file, 0o664);
+    expect(readRuntimeCodeCache(file, uid)).toBeUndefined();
+    chmodSync(file, 0o644);
+    expect(readRuntimeCodeCache(file, uid)).toEqual(data);
+    if (uid === 0) {
+      chownSync(file, 4242, 4242);
+      expect(readRuntimeCodeCache(file, 0)).toBeUndefined();
+      // root's own, in a directory of another user's (which run-bundle.ts reads only as that user): trusted.
+      chownSync(file, 0, 0);
+      expect(readRuntimeCodeCache(file, 4242)).toEqual(data);
+    }
+    const link = join(dir, "link.cache");
+    symlinkSync(file, link);
+    expect(readRuntimeCodeCache(link, uid)).toBeUndefined();
+    mkdirSync(join(dir, "directory.cache"));
+    expect(readRuntimeCodeCache(join(dir, "directory.cache"), uid)).toBeUndefined();
+  });
+
+  it("replaces a planted symbolic link instead of writing through it", () => {
+    const victim = join(dir, "victim");
+    writeFileSync(victim, "keep me");
+    symlinkSync(victim, file);
+    expect(writeRuntimeCodeCache(file, data)).toBe(true);
+    expect(readFileSync(victim, "utf8")).toBe("keep me");
+    expect(lstatSync(file).isSymbolicLink()).toBe(false);
+    expect(readRuntimeCodeCache(file, uid)).toEqual(data);
   });
 });

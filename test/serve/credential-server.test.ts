@@ -17,13 +17,13 @@ expiration.setMilliseconds(0);
 const roleCreds = (role: string): Credentials => ({
   accessKeyId: `ASIA${role.toUpperCase()}`,
   secretAccessKey: `secret-${role}`,
-  sessionToken: `token-${role}`,
+  sessionToken: role === "unicode" ? "token-\u00e9\u4e2d\u{1f511}" : `token-${role}`,
   expiration,
 });
 
 const failing = new Set<string>();
 const roles = (role: string) =>
-  ["gateway", "reader"].includes(role)
+  ["gateway", "reader", "unicode"].includes(role)
     ? {
         get: async () => {
           if (failing.has(role)) throw new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503 three times");
@@ -38,6 +38,19 @@ function http(url: string, init: { method?: string; headers?: Record<string, str
       let body = "";
       res.on("data", (d: Buffer) => (body += d.toString()));
       res.on("end", () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A GET answered with the body's bytes as they came. */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (d: Buffer) => chunks.push(d));
+      res.on("end", () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks), headers: res.headers }));
     });
     req.on("error", reject);
     req.end();
@@ -133,6 +146,47 @@ describe("IMDSv2 endpoint", () => {
     for (const path of ["gateway", "gateway", "reader", "r%65ader", "gateway", "%E0%A4%A", "gateway", "g%2Fateway", "reader"]) {
       const expected = { gateway: "ASIAGATEWAY", reader: "ASIAREADER", "r%65ader": "ASIAREADER", "%E0%A4%A": 500, "g%2Fateway": 404 }[path];
       expect([path, await keyOf(path)]).toEqual([path, expected]);
+    }
+  });
+
+  it("checks a credentials path asked for again as it did the first time (Host, browser headers, method, token)", async () => {
+    const t = await token();
+    const path = "/latest/meta-data/iam/security-credentials/gateway";
+    const ask = (headers: Record<string, string>, method = "GET") =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port: server.port, path, method, headers, setHost: false }, (res) => {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const host = `127.0.0.1:${server.port}`;
+    for (let round = 0; round < 2; round++) {
+      expect((await ask({ host, "x-aws-ec2-metadata-token": t })).status).toBe(200);
+      expect(await ask({ host: `rebind.example:${server.port}`, "x-aws-ec2-metadata-token": t })).toMatchObject({ status: 403, body: expect.stringMatching(/does not name this endpoint/) });
+      expect((await ask({ host, "x-aws-ec2-metadata-token": t })).status).toBe(200);
+      expect(await ask({ host, "x-aws-ec2-metadata-token": t, "Sec-Fetch-Site": "same-origin" })).toMatchObject({ status: 403, body: expect.stringMatching(/sec-fetch-site header/) });
+      expect((await ask({ host, "x-aws-ec2-metadata-token": t })).status).toBe(200);
+      expect((await ask({ host, "x-aws-ec2-metadata-token": t }, "POST")).status).toBe(405);
+      expect(await ask({ host })).toMatchObject({ status: 401, body: "no token provided" });
+      expect(await ask({ host, "x-aws-ec2-metadata-token": "A".repeat(100) })).toMatchObject({ status: 401, body: "invalid token provided" });
+      // Repeated headers are joined (`a, b`): never the valid token.
+      expect(await ask({ host, "x-aws-ec2-metadata-token": [t, t] as unknown as string })).toMatchObject({ status: 401, body: "invalid token provided" });
+    }
+  });
+
+  it("sends a document with characters beyond ASCII as UTF-8, its Content-Length in bytes (ASCII ones go out as latin1)", async () => {
+    const t = await token();
+    const base = `${server.url}/latest/meta-data/iam/security-credentials`;
+    for (const [role, sessionToken] of [["unicode", "token-\u00e9\u4e2d\u{1f511}"], ["gateway", "token-gateway"]]) {
+      for (let i = 0; i < 2; i++) {
+        const raw = await rawGet(`${base}/${role}`, { "x-aws-ec2-metadata-token": t });
+        expect(raw.status).toBe(200);
+        expect(Number(raw.headers["content-length"])).toBe(raw.body.length);
+        expect(JSON.parse(raw.body.toString("utf8")).Token).toBe(sessionToken);
+      }
     }
   });
 

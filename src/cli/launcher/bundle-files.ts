@@ -19,6 +19,15 @@ export function codeCacheFile(bundleFile: string): string {
 }
 
 /**
+ * The code cache of a bundle for another Node than the one that built the package (`runtime`: its version and
+ * architecture), next to the bundle too: written by the first run of the package's owner under that Node
+ * (run-bundle.ts). Named by the build's id of the bundle, so that a cache left from another build is never read.
+ */
+export function runtimeCodeCacheFile(bundleFile: string, buildId: string, runtime: string): string {
+  return `${bundleFile}.${buildId}.${runtime}.cache`;
+}
+
+/**
  * The CommonJS module wrapper around the bundle's source. The build writes each bundle already wrapped, so that
  * the launcher compiles the file's text as it reads it: wrapping it there made V8 copy the whole source
  * (~125 KB) into the young generation once more, which alone was enough for one more garbage collection.

@@ -3,16 +3,21 @@
 // dist/user-code-cache-writer.cjs, only when the shipped cache does not fit. V8 accepts a
 // cache only for the same source length, the same V8 version and the same V8 flags (bundle-files.ts).
 //
-// Two places hold a cache:
+// Three places hold a cache:
 // - dist/<bundle>.cache, made by the build after a real credential-process run (so that the functions compiled
 //   lazily on that path are in it), for the Node that built the package and no V8 flags;
+// - dist/<bundle>.<build id>.<Node version>-<arch>.cache, for another Node and no V8 flags, written after the first
+//   successful run under that Node, and read, only when the package's directory belongs to the user running it
+//   (an npm prefix of the user's own, nvm): as trusted as the bundle beside it, which is read and run from there
+//   unchecked, so it is read without the walk below (run-bundle.ts: the walk and its compiling cost ~6 M
+//   instructions a run);
 // - the user's cache directory ($XDG_CACHE_HOME or ~/.cache, then roles-anywhere-agent/code-cache/), one file
 //   per bundle, Node binary and set of V8 flags, written after the first successful run that had no usable cache
 //   (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
 //   this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 
 /** A user cache file larger than this is not a code cache of ours (the bundle's is ~0.4 MB). */
@@ -114,6 +119,36 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
     }
   } finally {
     dir.close();
+  }
+}
+
+/**
+ * Writes this Node's cache next to the bundle (`path`: run-bundle.ts reads it), when the directory belongs to this
+ * user and nobody else can write it: the cache is then as trusted as the bundle beside it (and 0644 like it),
+ * written under a temporary name and renamed, like the user's cache.
+ * False when it was not written (another user's or a read-only directory): the caller writes the user's cache.
+ */
+export function writeRuntimeCodeCache(path: string, data: Buffer): boolean {
+  const directory = dirname(path);
+  const temporary = join(directory, `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    const stats = statSync(directory);
+    if (stats.uid !== process.geteuid!() || (stats.mode & 0o022) !== 0) return false;
+    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    try {
+      writeAll(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+    return true;
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // nothing was written
+    }
+    return false;
   }
 }
 

@@ -1,13 +1,15 @@
-import { readFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Script } from "node:vm";
-import { codeCacheFile, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, wrapCommonJs } from "./bundle-files.js";
+import { codeCacheFile, runtimeCodeCacheFile, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, wrapCommonJs } from "./bundle-files.js";
 
 /** Set by the build: names each bundle next to the launcher (a hash of its text), and the Node that built them. */
 declare const __BUNDLE_IDS__: Readonly<Record<string, string>>;
 declare const __BUILD_RUNTIME__: string;
 const BUNDLE_IDS: Readonly<Record<string, string>> = typeof __BUNDLE_IDS__ === "object" ? __BUNDLE_IDS__ : {};
 const BUILD_RUNTIME = typeof __BUILD_RUNTIME__ === "string" ? __BUILD_RUNTIME__ : "";
+/** A cache larger than this is not one of ours (the largest bundle's is ~0.4 MB). */
+const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** What a CommonJS module is given: the bundle runs as if it were this module. */
 export interface CommonJsScope {
@@ -19,9 +21,11 @@ export interface CommonJsScope {
 /**
  * Runs the bundle `file` next to the launcher (`dir`) and returns its module.exports, compiled from a V8 code
  * cache when V8 accepts one (see code-cache.ts). Under the Node that built the package, without V8 flags, that
- * is the shipped cache, taken without looking for the user's. Otherwise the user's cache for this Node comes
- * first, then the shipped one. When neither fits and the command succeeds, the user's cache is written as the
- * process exits, after the run, so that it holds every function the run compiled (not only the top level).
+ * is the shipped cache, taken without looking for the user's. Under another Node without V8 flags, the cache for
+ * that Node next to the bundle comes first (bundle-files.ts: runtimeCodeCacheFile), then, as with V8 flags, the
+ * user's cache for this Node, then the shipped one. When none fits and the command succeeds, a cache is written
+ * as the process exits, after the run, so that it holds every function the run compiled (not only the top
+ * level): next to the bundle when the package's directory is this user's, else the user's.
  */
 export function runBundle(dir: string, file: string, commonJs: CommonJsScope): unknown {
   const bundle = join(dir, file);
@@ -35,42 +39,67 @@ export function runBundle(dir: string, file: string, commonJs: CommonJsScope): u
     writeSync(2, `roles-anywhere-agent: the installation is incomplete: cannot read ${bundle} (${(error as NodeJS.ErrnoException).code ?? "error"}); reinstall roles-anywhere-agent\n`);
     process.exit(1);
   }
-  const shipped = () => {
-    try {
-      return readFileSync(join(dir, codeCacheFile(file)));
-    } catch {
-      return undefined; // No cache shipped (a development build): compile from source.
-    }
-  };
-  let script: Script | undefined;
-  const shippedData = isBuildRuntime() ? shipped() : undefined;
-  if (shippedData) {
-    script = new Script(source, { filename: bundle, cachedData: shippedData });
-    if (script.cachedDataRejected) script = undefined;
-  }
-  if (!script) {
-    // The user's caches are code-cache.ts built as files of their own (the read side with the checked path walk,
-    // and the writer): only runs under another Node or with V8 flags load them.
-    const { readUserCodeCache, userCodeCache } = loadLauncherPart(dir, USER_CODE_CACHE_FILE) as typeof import("./code-cache-reader.js");
-    const userCache = userCodeCache(bundle, BUNDLE_IDS[file] ?? "development", process.env);
-    const cachedData = (userCache && readUserCodeCache(userCache)) ?? shipped();
-    script = new Script(source, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
-    const compiled = script;
-    // No cache, or one V8 rejects (another Node binary or other V8 flags than the shipped one was made for).
-    if (userCache && (!cachedData || compiled.cachedDataRejected)) {
-      process.once("exit", (code) => {
-        if (code !== 0) return;
-        try {
-          const { writeUserCodeCache } = require(join(dir, USER_CODE_CACHE_WRITER_FILE)) as typeof import("./code-cache.js");
-          writeUserCodeCache(userCache, compiled.createCachedData());
-        } catch {
-          // Best effort, like the writing itself: a missing cache only costs start-up time.
-        }
-      });
-    }
-  }
+  const buildRuntime = isBuildRuntime();
+  const shipped = buildRuntime ? shippedCodeCache(dir, file) : undefined;
+  let script = shipped && new Script(source, { filename: bundle, cachedData: shipped });
+  if (!script || script.cachedDataRejected) script = compileWithoutShippedCache(dir, file, source, buildRuntime);
   script.runInThisContext()(commonJs.exports, commonJs.require, commonJs.module, bundle, dir);
   return commonJs.module.exports;
+}
+
+/** `source` compiled from `cachedData` when there is one and V8 accepts it. */
+function withCache(source: string, filename: string, cachedData: Buffer | undefined): Script | undefined {
+  if (!cachedData) return undefined;
+  const script = new Script(source, { filename, cachedData });
+  return script.cachedDataRejected ? undefined : script;
+}
+
+function shippedCodeCache(dir: string, file: string): Buffer | undefined {
+  try {
+    return readFileSync(join(dir, codeCacheFile(file)));
+  } catch {
+    return undefined; // No cache shipped (a development build): compile from source.
+  }
+}
+
+/**
+ * The bundle compiled under another Node than the one that built the package, or with V8 flags (a function of its
+ * own: runs under the build's Node do not compile it). Without V8 flags, this Node's cache next to the bundle
+ * first; else the user's (code-cache.ts), then the shipped one, then none.
+ */
+function compileWithoutShippedCache(dir: string, file: string, source: string, buildRuntime: boolean): Script {
+  const bundle = join(dir, file);
+  const buildId = BUNDLE_IDS[file];
+  // Only in a package directory of this user's (root's install, for root; code-cache.ts checks the rest when
+  // writing): anyone else's goes to the user's cache at once, as it did before such caches existed.
+  const runtimeCache =
+    !buildRuntime && process.execArgv.length === 0 && !process.env["NODE_OPTIONS"] && buildId !== undefined && ownsDirectory(dir)
+      ? join(dir, runtimeCodeCacheFile(file, buildId, `${process.version}-${process.arch}`))
+      : undefined;
+  const fromRuntimeCache = runtimeCache && withCache(source, bundle, readRuntimeCodeCache(runtimeCache, process.geteuid!()));
+  if (fromRuntimeCache) return fromRuntimeCache;
+  // The user's caches are code-cache.ts built as files of their own (the read side with the checked path walk,
+  // and the writer): only runs under another Node or with V8 flags load them.
+  const { readUserCodeCache, userCodeCache } = loadLauncherPart(dir, USER_CODE_CACHE_FILE) as typeof import("./code-cache-reader.js");
+  const userCache = userCodeCache(bundle, buildId ?? "development", process.env);
+  const cachedData = (userCache && readUserCodeCache(userCache)) ?? shippedCodeCache(dir, file);
+  const script = new Script(source, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  // No cache, or one V8 rejects (another Node binary or other V8 flags than the shipped one was made for).
+  const userCacheStale = userCache !== undefined && (!cachedData || script.cachedDataRejected);
+  if (runtimeCache || userCacheStale) {
+    process.once("exit", (code) => {
+      if (code !== 0) return;
+      try {
+        const { writeRuntimeCodeCache, writeUserCodeCache } = require(join(dir, USER_CODE_CACHE_WRITER_FILE)) as typeof import("./code-cache.js");
+        const data = script.createCachedData();
+        // The user's cache too when the one next to the bundle cannot be written (a read-only directory).
+        if (!(runtimeCache && writeRuntimeCodeCache(runtimeCache, data)) && userCacheStale) writeUserCodeCache(userCache, data);
+      } catch {
+        // Best effort, like the writing itself: a missing cache only costs start-up time.
+      }
+    });
+  }
+  return script;
 }
 
 /**
@@ -83,6 +112,43 @@ function loadLauncherPart(dir: string, file: string): unknown {
   const module = { exports: {} };
   new Script(wrapCommonJs(readFileSync(path, "latin1")), { filename: path }).runInThisContext()(module.exports, require, module, path, dir);
   return module.exports;
+}
+
+/**
+ * The V8 data of this Node's cache next to a bundle (`path`), or undefined. It is trusted as the bundle is, which
+ * is read and run from the same directory without a check: only who can write that directory can have put it
+ * there. What could still reach it from elsewhere is refused: a symbolic link, a file that is not regular, one of
+ * another user's (not `uid`, not root), one that others can write. Costs a few system calls, not the checked walk
+ * and its compiling (~6 M instructions) that the user's cache needs.
+ */
+export function readRuntimeCodeCache(path: string, uid: number): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || (stats.uid !== uid && stats.uid !== 0) || (stats.mode & 0o022) !== 0 || stats.size > MAX_CACHE_BYTES) return undefined;
+    const data = Buffer.allocUnsafe(stats.size);
+    let read = 0;
+    while (read < data.length) {
+      const n = readSync(fd, data, read, data.length - read, read);
+      if (n === 0) return undefined;
+      read += n;
+    }
+    return data;
+  } catch {
+    return undefined; // None yet (or not readable): the user's cache, then the shipped one, then the source.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The package's directory belongs to this user: a cache next to the bundle is read and written there. */
+function ownsDirectory(dir: string): boolean {
+  try {
+    return typeof process.geteuid === "function" && statSync(dir).uid === process.geteuid();
+  } catch {
+    return false;
+  }
 }
 
 /** The Node binary's version and architecture the build made the shipped caches with, and no V8 flags. */
