@@ -290,6 +290,36 @@ describe("dist/ start-up", () => {
     }
   });
 
+  it.runIf(process.geteuid?.() === 0)("under another Node, a read-only package directory of the user's costs no cache writer once the user's cache fits", async () => {
+    // A copy as above, mounted read-only (a container's root file system, run as root, who owns the package). The
+    // writer is wrapped so that loading it leaves a mark: making cache data on every run costs ~26 M instructions.
+    const copy = join(dir, "read-only");
+    mkdirSync(copy, { mode: 0o755 });
+    for (const file of [AGENT_FAST_PATH_FILE, USER_CODE_CACHE_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
+    copyFileSync(join(DIST, USER_CODE_CACHE_WRITER_FILE), join(copy, "real-writer.cjs"));
+    writeFileSync(join(copy, USER_CODE_CACHE_WRITER_FILE), 'require("node:fs").writeFileSync(process.env.WRITER_MARK, "loaded");\nmodule.exports = require("./real-writer.cjs");\n');
+    const launcher = readFileSync(join(DIST, "cli.js"), "utf8");
+    writeFileSync(join(copy, "cli.js"), launcher.replace(JSON.stringify(`${process.version}-${process.arch}`), JSON.stringify(`v0.0.0-${process.arch}`)));
+    const mark = join(dir, "writer-loaded");
+    const env = { ...process.env, XDG_CACHE_HOME: join(dir, "read-only-xdg"), NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "", WRITER_MARK: mark };
+    const script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && shift && exec "$@"';
+    const ask = async () => {
+      const args = [join(copy, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", socket];
+      const answer = await run("unshare", ["-m", "sh", "-c", script, "sh", copy, process.execPath, ...args], { env });
+      expect(answer.stderr).toBe("");
+      return JSON.parse(answer.stdout) as { AccessKeyId: string };
+    };
+    // The first run has no cache at all: it writes the user's (the directory cannot take one).
+    const first = await ask();
+    expect(first).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
+    expect(existsSync(mark)).toBe(true);
+    expect(readdirSync(join(dir, "read-only-xdg", "roles-anywhere-agent", "code-cache"))).toHaveLength(1);
+    rmSync(mark);
+    // The next ones take it, and load no writer.
+    expect(await ask()).toEqual(first);
+    expect(existsSync(mark)).toBe(false);
+  });
+
   it("reports agent errors from the launcher as the CLI does: one line, the documented exit code", async () => {
     const missing = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--profile", "gw", "--agent", "--agent-socket", join(dir, "run", "none.sock")]).catch((e) => e);
     expect(missing.code).toBe(7);

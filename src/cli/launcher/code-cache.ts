@@ -16,12 +16,11 @@
 //   (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
 //   this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
+import { readCacheData } from "./read-cache-data.js";
 
-/** A user cache file larger than this is not a code cache of ours (the bundle's is ~0.4 MB). */
-const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 const MAGIC = "raa-code-cache-1";
 
 /** Where the user's cache for this Node binary and these V8 flags lives, or undefined (no home directory). */
@@ -62,16 +61,9 @@ export function readUserCodeCache(cache: UserCodeCache): Buffer | undefined {
   try {
     const opened = openCheckedFile(cache.file, "code cache", process.geteuid!());
     fd = opened.fd;
-    if (opened.stats.size > MAX_CACHE_BYTES) return undefined;
-    const data = Buffer.allocUnsafe(opened.stats.size);
-    let read = 0;
-    while (read < data.length) {
-      const n = readSync(fd, data, read, data.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
+    const data = readCacheData(fd, opened.stats.size);
     const header = `${MAGIC} ${cache.bundleKey}\n`;
-    if (read !== data.length || data.toString("latin1", 0, header.length) !== header) return undefined;
+    if (!data || data.toString("latin1", 0, header.length) !== header) return undefined;
     return data.subarray(header.length);
   } catch {
     return undefined;

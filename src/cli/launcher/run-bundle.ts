@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Script } from "node:vm";
+import { readCacheData } from "./read-cache-data.js";
 import { codeCacheFile, runtimeCodeCacheFile, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, wrapCommonJs } from "./bundle-files.js";
 
 /** Set by the build: names each bundle next to the launcher (a hash of its text), and the Node that built them. */
@@ -8,8 +9,6 @@ declare const __BUNDLE_IDS__: Readonly<Record<string, string>>;
 declare const __BUILD_RUNTIME__: string;
 const BUNDLE_IDS: Readonly<Record<string, string>> = typeof __BUNDLE_IDS__ === "object" ? __BUNDLE_IDS__ : {};
 const BUILD_RUNTIME = typeof __BUILD_RUNTIME__ === "string" ? __BUILD_RUNTIME__ : "";
-/** A cache larger than this is not one of ours (the largest bundle's is ~0.4 MB). */
-const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** What a CommonJS module is given: the bundle runs as if it were this module. */
 export interface CommonJsScope {
@@ -88,12 +87,15 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
   const userCacheStale = userCache !== undefined && (!cachedData || script.cachedDataRejected);
   if (runtimeCache || userCacheStale) {
     process.once("exit", (code) => {
-      if (code !== 0) return;
+      // A directory that cannot be written (a read-only mount, a container's root file system) costs nothing: no
+      // writer to load, no cache data to make, on each run.
+      const nextToBundle = runtimeCache !== undefined && writable(dir);
+      if (code !== 0 || (!nextToBundle && !userCacheStale)) return;
       try {
         const { writeRuntimeCodeCache, writeUserCodeCache } = require(join(dir, USER_CODE_CACHE_WRITER_FILE)) as typeof import("./code-cache.js");
         const data = script.createCachedData();
         // The user's cache too when the one next to the bundle cannot be written (a read-only directory).
-        if (!(runtimeCache && writeRuntimeCodeCache(runtimeCache, data)) && userCacheStale) writeUserCodeCache(userCache, data);
+        if (!(nextToBundle && writeRuntimeCodeCache(runtimeCache, data)) && userCacheStale) writeUserCodeCache(userCache, data);
       } catch {
         // Best effort, like the writing itself: a missing cache only costs start-up time.
       }
@@ -126,15 +128,8 @@ export function readRuntimeCodeCache(path: string, uid: number): Buffer | undefi
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     const stats = fstatSync(fd);
-    if (!stats.isFile() || (stats.uid !== uid && stats.uid !== 0) || (stats.mode & 0o022) !== 0 || stats.size > MAX_CACHE_BYTES) return undefined;
-    const data = Buffer.allocUnsafe(stats.size);
-    let read = 0;
-    while (read < data.length) {
-      const n = readSync(fd, data, read, data.length - read, read);
-      if (n === 0) return undefined;
-      read += n;
-    }
-    return data;
+    if (!stats.isFile() || (stats.uid !== uid && stats.uid !== 0) || (stats.mode & 0o022) !== 0) return undefined;
+    return readCacheData(fd, stats.size);
   } catch {
     return undefined; // None yet (or not readable): the user's cache, then the shipped one, then the source.
   } finally {
@@ -146,6 +141,15 @@ export function readRuntimeCodeCache(path: string, uid: number): Buffer | undefi
 function ownsDirectory(dir: string): boolean {
   try {
     return typeof process.geteuid === "function" && statSync(dir).uid === process.geteuid();
+  } catch {
+    return false;
+  }
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
   } catch {
     return false;
   }
