@@ -17,23 +17,8 @@ export interface LibraryInfo {
 }
 
 /** An initialised module, shared by every signer of this process that uses the same library file. */
-export interface Pkcs11Module {
-  readonly path: string;
-  readonly lib: PKCS11;
-  readonly info: LibraryInfo;
+export class Pkcs11Module {
   /** Incremented by each re-initialisation: sessions opened in an older generation are dead. */
-  readonly generation: number;
-  /** C_Finalize + C_Initialize: makes modules such as SoftHSM rescan their tokens after one went away. */
-  reinitialize(): void;
-}
-
-export interface ModuleLease {
-  readonly module: Pkcs11Module;
-  /** Drops this user's reference; the last one finalises and unloads the module. Idempotent. */
-  release(): void;
-}
-
-class SharedModule implements Pkcs11Module {
   generation = 0;
   refs = 0;
 
@@ -43,6 +28,7 @@ class SharedModule implements Pkcs11Module {
     readonly info: LibraryInfo,
   ) {}
 
+  /** C_Finalize + C_Initialize: makes modules such as SoftHSM rescan their tokens after one went away. */
   reinitialize(): void {
     // Already finalised, or the token vanished mid-call: initialising again is what matters.
     quietly(() => this.lib.C_Finalize());
@@ -51,12 +37,18 @@ class SharedModule implements Pkcs11Module {
   }
 }
 
+export interface ModuleLease {
+  readonly module: Pkcs11Module;
+  /** Drops this user's reference; the last one finalises and unloads the module. Idempotent. */
+  release(): void;
+}
+
 /*
  * A PKCS#11 library is process-wide state: C_Initialize may run once per process and one C_Finalize ends
  * the sessions of every user. Signers that share a library therefore share one initialised instance,
  * counted here; this map mirrors that state rather than adding any.
  */
-const loaded = new Map<string, SharedModule>();
+const loaded = new Map<string, Pkcs11Module>();
 
 export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Promise<ModuleLease> {
   const key = registryKey(choice.path);
@@ -90,7 +82,7 @@ function registryKey(path: string): string {
   }
 }
 
-async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModule> {
+async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Module> {
   const lib = new (requirePkcs11js().PKCS11)();
   try {
     lib.load(choice.path);
@@ -113,7 +105,7 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<SharedModul
     throw error;
   }
   debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
-  return new SharedModule(choice.path, lib, info);
+  return new Pkcs11Module(choice.path, lib, info);
 }
 
 /** C_Initialize (a module another user of this process initialised already is fine), then C_GetInfo. */

@@ -8,7 +8,7 @@ import { describeSecretSource, readSecret, type SecretSource } from "../secrets/
 import { Secret } from "../secrets/secret.js";
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
-import { currentTokenFlags, describeToken, type TokenIdentity } from "./slots.js";
+import { currentTokenFlags, describeToken, hasPinPad, type TokenSlot } from "./slots.js";
 import { tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
 import { CKF, CKU } from "./constants.js";
@@ -45,21 +45,18 @@ export function pinFromSource(source: SecretSource, what: string, env: NodeJS.Pr
   return { description: describeSecretSource(source), read: () => readSecret(source, what, env) };
 }
 
-export function pinFromPrompt(prompt: string, what: string): PinSupply {
-  return { description: "a prompt on the terminal", read: () => readSecret({ kind: "prompt", prompt }, what) };
-}
-
 /** The URI's pin-value or pin-source first, then the PIN option (`--pkcs11-pin-file`, `--pkcs11-pin-env`…); undefined when neither is given. */
 export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSource | undefined, what: string, env: NodeJS.ProcessEnv): PinSupply | undefined {
   if (uriPin) return pinFromUri(uriPin);
   return source ? pinFromSource(source, what, env) : undefined;
 }
 
-export function userPinPrompt(token: TokenIdentity): PinSupply {
-  return pinFromPrompt(
-    `User PIN for ${describeToken(token)}: `,
-    `the user PIN of ${describeToken(token)} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`,
-  );
+/** Where the user PIN comes from when none is given: a prompt, or none at all on a token with a PIN pad. */
+export function userPinPrompt(slot: TokenSlot): PinSupply | undefined {
+  if (hasPinPad(slot)) return undefined;
+  const token = describeToken(slot.token);
+  const what = `the user PIN of ${token} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`;
+  return pinFromSource({ kind: "prompt", prompt: `User PIN for ${token}: ` }, what, process.env);
 }
 
 /** Reads its source once and hands out copies until wiped: for PINs needed on every signature. */

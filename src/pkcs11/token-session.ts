@@ -19,7 +19,7 @@ export async function withTokenSession<T>(opts: TokenSessionOptions, use: (conte
     }
     context = openSession(lease.module, slot, opts.debug, true);
     const given = givenUserPin(opts.uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
-    await loginUser(context, given ?? (hasPinPad(slot) ? undefined : userPinPrompt(slot.token)), hasPinPad(slot));
+    await loginUser(context, given ?? userPinPrompt(slot), hasPinPad(slot));
     return use(context);
   } finally {
     if (context) closeSession(context);

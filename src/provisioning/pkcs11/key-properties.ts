@@ -5,49 +5,43 @@
 import { CKA } from "../../pkcs11/constants.js";
 import { readFlag, type TokenContext } from "../../pkcs11/objects.js";
 
-const ATTRIBUTES = {
-  token: CKA.TOKEN,
-  private: CKA.PRIVATE,
-  sensitive: CKA.SENSITIVE,
-  extractable: CKA.EXTRACTABLE,
-  alwaysSensitive: CKA.ALWAYS_SENSITIVE,
-  neverExtractable: CKA.NEVER_EXTRACTABLE,
-  sign: CKA.SIGN,
-  decrypt: CKA.DECRYPT,
-  unwrap: CKA.UNWRAP,
-  derive: CKA.DERIVE,
-  signRecover: CKA.SIGN_RECOVER,
-} as const;
+/**
+ * Each flag with the value keygen promises and the words for a key that has the other one. Protection flags must
+ * be readable (`mustRead`); a usage flag the token does not know (CKA_DERIVE on an RSA key, CKA_SIGN_RECOVER on
+ * some tokens) means the token offers no such use.
+ */
+const PROMISES = {
+  token: { cka: "TOKEN", wanted: true, mustRead: true, otherwise: "not stored on the token" },
+  private: { cka: "PRIVATE", wanted: true, mustRead: true, otherwise: "usable without logging in" },
+  sensitive: { cka: "SENSITIVE", wanted: true, mustRead: true, otherwise: "not sensitive" },
+  extractable: { cka: "EXTRACTABLE", wanted: false, mustRead: true, otherwise: "extractable" },
+  alwaysSensitive: { cka: "ALWAYS_SENSITIVE", wanted: true, mustRead: false, otherwise: "not always sensitive" },
+  neverExtractable: { cka: "NEVER_EXTRACTABLE", wanted: true, mustRead: false, otherwise: "was extractable" },
+  sign: { cka: "SIGN", wanted: true, mustRead: true, otherwise: "cannot sign" },
+  decrypt: { cka: "DECRYPT", wanted: false, mustRead: true, otherwise: "can decrypt" },
+  unwrap: { cka: "UNWRAP", wanted: false, mustRead: true, otherwise: "can unwrap keys" },
+  derive: { cka: "DERIVE", wanted: false, mustRead: false, otherwise: "can derive keys" },
+  signRecover: { cka: "SIGN_RECOVER", wanted: false, mustRead: false, otherwise: "can sign with recovery, a raw private-key operation" },
+} as const satisfies Record<string, { cka: keyof typeof CKA; wanted: boolean; mustRead: boolean; otherwise: string }>;
 
 /** Each flag as the token reports it; undefined when the token does not know the attribute. */
-export type KeyProperties = { readonly [K in keyof typeof ATTRIBUTES]: boolean | undefined };
+export type KeyProperties = { readonly [K in keyof typeof PROMISES]: boolean | undefined };
 
 export function readKeyProperties(context: TokenContext, handle: Buffer): KeyProperties {
-  const entries = Object.entries(ATTRIBUTES).map(([name, type]) => [name, readFlag(context, handle, type)]);
+  const entries = Object.entries(PROMISES).map(([name, { cka }]) => [name, readFlag(context, handle, CKA[cka])]);
   return Object.fromEntries(entries) as unknown as KeyProperties;
 }
 
 /**
  * Everything about the key that falls short of "sensitive, non-extractable, sign-only token object", in
- * words with the attribute that shows it. Protection flags must be readable; a usage flag the token does not
- * know (CKA_DERIVE on an RSA key, CKA_SIGN_RECOVER on some tokens) means the token offers no such use.
+ * words with the attribute that shows it.
  */
 export function keyWeaknesses(p: KeyProperties): string[] {
   const found: string[] = [];
-  const must = (value: boolean | undefined, wanted: boolean, attribute: string, what: string) => {
-    if (value === undefined) found.push(`${attribute} cannot be read back`);
-    else if (value !== wanted) found.push(`${what} (${attribute}=${String(value)})`);
-  };
-  must(p.token, true, "CKA_TOKEN", "not stored on the token");
-  must(p.private, true, "CKA_PRIVATE", "usable without logging in");
-  must(p.sensitive, true, "CKA_SENSITIVE", "not sensitive");
-  must(p.extractable, false, "CKA_EXTRACTABLE", "extractable");
-  if (p.alwaysSensitive === false) found.push("not always sensitive (CKA_ALWAYS_SENSITIVE=false)");
-  if (p.neverExtractable === false) found.push("was extractable (CKA_NEVER_EXTRACTABLE=false)");
-  must(p.sign, true, "CKA_SIGN", "cannot sign");
-  must(p.decrypt, false, "CKA_DECRYPT", "can decrypt");
-  must(p.unwrap, false, "CKA_UNWRAP", "can unwrap keys");
-  if (p.derive === true) found.push("can derive keys (CKA_DERIVE=true)");
-  if (p.signRecover === true) found.push("can sign with recovery, a raw private-key operation (CKA_SIGN_RECOVER=true)");
+  for (const [name, { cka, wanted, mustRead, otherwise }] of Object.entries(PROMISES)) {
+    const value = p[name as keyof KeyProperties];
+    if (value === undefined && mustRead) found.push(`CKA_${cka} cannot be read back`);
+    else if (value !== undefined && value !== wanted) found.push(`${otherwise} (CKA_${cka}=${String(value)})`);
+  }
   return found;
 }

@@ -27,7 +27,7 @@ import {
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
-import { RememberedPin, givenUserPin, loginUser, pinFromPrompt, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
+import { RememberedPin, givenUserPin, loginUser, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
 import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
 import { CKF } from "../../pkcs11/constants.js";
 import { planMechanisms, signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/token-signing.js";
@@ -302,9 +302,7 @@ class SignerBuild {
 
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
   private userPin(slot: TokenSlot): PinSupply | undefined {
-    if (this.rememberedUserPin) return this.rememberedUserPin;
-    if (this.userPinSource) return this.userPinSource;
-    return hasPinPad(slot) ? undefined : userPinPrompt(slot.token);
+    return this.rememberedUserPin ?? this.userPinSource ?? userPinPrompt(slot);
   }
 
   /** What a re-login after re-insertion uses: the remembered PIN only if it is kept anyway (--reuse-pin). */
@@ -329,12 +327,9 @@ class SignerBuild {
         if (user === undefined) throw new UsageError("USAGE", "--reuse-pin was given but the token has a PIN pad and no PIN was supplied");
         this.contextPin = user instanceof RememberedPin ? user : new RememberedPin(user);
       } else {
-        this.contextPin = new RememberedPin(
-          pinFromPrompt(
-            `Context-specific PIN for ${formatPkcs11Uri(k.uri)}: `,
-            `the context-specific PIN of ${formatPkcs11Uri(k.uri)} (the key has CKA_ALWAYS_AUTHENTICATE: pass --reuse-pin, or --pkcs11-context-pin-file / -env)`,
-          ),
-        );
+        const uri = formatPkcs11Uri(k.uri);
+        const what = `the context-specific PIN of ${uri} (the key has CKA_ALWAYS_AUTHENTICATE: pass --reuse-pin, or --pkcs11-context-pin-file / -env)`;
+        this.contextPin = new RememberedPin(pinFromSource({ kind: "prompt", prompt: `Context-specific PIN for ${uri}: ` }, what, this.env));
       }
     }
     (await this.contextPin.read()).wipe();
