@@ -63,16 +63,17 @@ export function addonMissingError(cause: unknown, from: string = thisModuleFile(
  * unless a test bounds the walk).
  */
 export function diagnoseAddon(from: string, reason: string, stopAt?: string): AddonProblem {
-  const pkcs11js = findPackage("pkcs11js", dirname(from), stopAt);
-  if (pkcs11js === undefined) return whyAbsent(from);
+  const found = upFrom(dirname(from), stopAt, (dir) => existsSync(join(dir, "node_modules", "pkcs11js", "package.json")));
+  if (found === undefined) return whyAbsent(from);
+  const pkcs11js = join(found, "node_modules", "pkcs11js");
   if (!existsSync(join(pkcs11js, "build", "Release", "pkcs11.node"))) return { kind: "not-built", packageDir: pkcs11js };
   return { kind: "unloadable", reason };
 }
 
-function findPackage(name: string, start: string, stopAt: string | undefined): string | undefined {
+/** The first directory from `start` up to `stopAt` (else the root) that `wanted` accepts. */
+function upFrom(start: string, stopAt: string | undefined, wanted: (dir: string) => boolean): string | undefined {
   for (let dir = start; ; dir = dirname(dir)) {
-    const candidate = join(dir, "node_modules", name);
-    if (existsSync(join(candidate, "package.json"))) return candidate;
+    if (wanted(dir)) return dir;
     if (dir === stopAt || dir === dirname(dir)) return undefined;
   }
 }
@@ -109,7 +110,7 @@ function explain(problem: AddonProblem): [message: string, hint: string] {
 
 /** pkcs11js is not in the tree: find out from the installing project's lockfile whether npm omitted it. */
 function whyAbsent(from: string): AddonProblem {
-  const root = packageRoot(dirname(from));
+  const root = upFrom(dirname(from), undefined, isPackageRoot);
   if (root === undefined || basename(dirname(root)) !== "node_modules") return { kind: "missing" };
   const installer = dirname(dirname(root));
   for (const name of ["package-lock.json", "npm-shrinkwrap.json"]) {
@@ -136,16 +137,13 @@ function lockEntry(file: string): { hasInstallScript?: boolean } | null | undefi
   return packages["node_modules/pkcs11js"] ?? packages[`node_modules/${PACKAGE}/node_modules/pkcs11js`];
 }
 
-/** The directory of this package's package.json, walking up from dist/… (or src/… in tests). */
-function packageRoot(start: string): string | undefined {
-  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
-    try {
-      if ((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === PACKAGE) return dir;
-    } catch {
-      /* no package.json here (dist/ and dist/lib only say "type") */
-    }
+/** Whether `dir` holds this package's package.json (dist/ and dist/lib have one that only says "type"). */
+function isPackageRoot(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === PACKAGE;
+  } catch {
+    return false;
   }
-  return undefined;
 }
 
 function firstLine(cause: unknown): string {

@@ -80,21 +80,16 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
   }
 }
 
-/** One attribute's bytes, or undefined when the token does not know it or will not show it. */
-export function readAttribute(context: TokenContext, handle: Buffer, type: number): Buffer | undefined {
-  return readAttributes(context, handle, [type])[0];
-}
-
 /**
  * Several attributes in one C_GetAttributeValue, each undefined when the token does not know it or will not show
  * it. One such attribute fails the whole call (CKR_ATTRIBUTE_TYPE_INVALID, _SENSITIVE): then they are asked one by one.
  */
-function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[]): (Buffer | undefined)[] {
+export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[]): (Buffer | undefined)[] {
   try {
     const values = withoutStackTrace(() => context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type }))));
     return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
   } catch {
-    return types.length === 1 ? [undefined] : types.map((type) => readAttribute(context, handle, type));
+    return types.length === 1 ? [undefined] : types.map((type) => readAttributes(context, handle, [type])[0]);
   }
 }
 
@@ -114,7 +109,7 @@ function withoutStackTrace<T>(call: () => T): T {
 
 /** A CK_BBOOL attribute, or undefined when it cannot be read. */
 export function readFlag(context: TokenContext, handle: Buffer, type: number): boolean | undefined {
-  return flag(readAttribute(context, handle, type));
+  return flag(readAttributes(context, handle, [type])[0]);
 }
 
 export function createObject(context: TokenContext, template: Template): Buffer {

@@ -1,7 +1,7 @@
 import { basename, dirname, extname, join } from "node:path";
 import type { KeyObject } from "node:crypto";
 import type { Certificate } from "../x509/certificate.js";
-import { requireSameKey } from "./pkcs11/install-on-token.js";
+import { InputError } from "../errors.js";
 import { writeOutputFile } from "./output-file.js";
 import { encodePem } from "../encoding/pem.js";
 
@@ -31,4 +31,19 @@ export async function writeCertificateFile(request: FileInstallRequest): Promise
   requireSameKey(request.publicKey, request.certificate, request.keyName);
   const pem = [request.certificate, ...request.chain].map((c) => encodePem("CERTIFICATE", c.der)).join("");
   await writeOutputFile(request.path, pem, { what: "certificate file", overwrite: request.replace, mode: 0o644 });
+}
+
+/** The certificate must certify this very key: comparing the public keys needs neither PIN nor signature. */
+export function requireSameKey(publicKey: KeyObject | undefined, certificate: Certificate, keyName: string): void {
+  const certKey = certificate.publicKey;
+  if (publicKey === undefined || certKey === undefined) {
+    throw new InputError("KEY_CERTIFICATE_MISMATCH", `cannot compare the certificate with the public key of ${keyName}`, {
+      hint: "the key has no readable public key (keygen creates one); check the certificate with sign-string instead",
+    });
+  }
+  if (!publicKey.equals(certKey)) {
+    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate "${certificate.subject.replace(/\n/g, ", ")}" is not for the key ${keyName}`, {
+      hint: "install the certificate issued for this key's CSR",
+    });
+  }
 }

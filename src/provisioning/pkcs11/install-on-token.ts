@@ -2,9 +2,9 @@
  * install-certificate on a token: the certificate goes next to its key, with the key's CKA_ID and CKA_LABEL, after a
  * check that it certifies that key. Only the library's API is exported: its declarations must not reach the binding's.
  */
-import { createHash, type KeyObject } from "node:crypto";
+import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttribute } from "../../pkcs11/objects.js";
+import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
@@ -17,6 +17,7 @@ import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constant
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { tokenKeyUri } from "./token-keygen.js";
+import { requireSameKey } from "../file-certificate.js";
 
 export interface InstallOnTokenOptions extends Omit<TokenSessionOptions, "uri"> {
   /** Locates the private key (`id=` and/or `object=`). */
@@ -54,7 +55,7 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
   requireSameKey(publicKeyOf(context, key), request.certificate, formatPkcs11Uri(key.uri));
 
   const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
-  const same = existing.filter((h) => readAttribute(context, h, CKA.VALUE)?.equals(request.certificate.der));
+  const same = existing.filter((h) => readAttributes(context, h, [CKA.VALUE])[0]?.equals(request.certificate.der));
   let written = false;
   if (same.length === 0) {
     if (existing.length > 0 && !request.replace) {
@@ -79,21 +80,6 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
   return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, key.id, key.label)), written, chainWritten };
 }
 
-/** The certificate must certify this very key: comparing the public keys needs neither PIN nor signature. */
-export function requireSameKey(publicKey: KeyObject | undefined, certificate: Certificate, keyName: string): void {
-  const certKey = certificate.publicKey;
-  if (publicKey === undefined || certKey === undefined) {
-    throw new InputError("KEY_CERTIFICATE_MISMATCH", `cannot compare the certificate with the public key of ${keyName}`, {
-      hint: "the key has no readable public key (keygen creates one); check the certificate with sign-string instead",
-    });
-  }
-  if (!publicKey.equals(certKey)) {
-    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate "${certificate.subject.replace(/\n/g, ", ")}" is not for the key ${keyName}`, {
-      hint: "install the certificate issued for this key's CSR",
-    });
-  }
-}
-
 function createCertificate(context: TokenContext, certificate: Certificate, id: Buffer, label: string, category: number): void {
   let tbs;
   try {
@@ -115,15 +101,15 @@ function createCertificate(context: TokenContext, certificate: Certificate, id: 
     { type: CKA.VALUE, value: certificate.der },
   ];
   try {
-    createObject(context, [...template, { type: CKA.CERTIFICATE_CATEGORY, value: category }]);
-  } catch (error) {
-    // CKA_CERTIFICATE_CATEGORY is PKCS#11 v2.20+; some tokens refuse it. It is a hint for applications only.
-    if (ckrName(error) !== "CKR_ATTRIBUTE_TYPE_INVALID") throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, error);
     try {
+      createObject(context, [...template, { type: CKA.CERTIFICATE_CATEGORY, value: category }]);
+    } catch (error) {
+      // CKA_CERTIFICATE_CATEGORY is PKCS#11 v2.20+; some tokens refuse it. It is a hint for applications only.
+      if (ckrName(error) !== "CKR_ATTRIBUTE_TYPE_INVALID") throw error;
       createObject(context, template);
-    } catch (retryError) {
-      throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, retryError);
     }
+  } catch (error) {
+    throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, error);
   }
 }
 
