@@ -107,7 +107,6 @@ function withoutStackTrace<T>(call: () => T): T {
   }
 }
 
-/** A CK_BBOOL attribute, or undefined when it cannot be read. */
 export function readFlag(context: TokenContext, handle: Buffer, type: number): boolean | undefined {
   return flag(readAttributes(context, handle, [type])[0]);
 }

@@ -89,9 +89,9 @@ export class RememberedPin implements PinSupply {
  * C_Login(CKU_USER). With no PIN supply and a PIN pad (CKF_PROTECTED_AUTHENTICATION_PATH), the token asks
  * for the PIN itself. "Already logged in" (another session of this process did it) counts as success.
  */
-export async function loginUser(context: TokenContext, supply: PinSupply | undefined, pinPad: boolean): Promise<void> {
+export async function loginUser(context: TokenContext, supply: PinSupply | undefined): Promise<void> {
   refuseLockedPin(context);
-  if (supply === undefined && !pinPad) throw new Error("loginUser needs a PIN supply");
+  if (supply === undefined && !hasPinPad(context.slot)) throw new Error("loginUser needs a PIN supply");
   const lib = context.module.lib;
   const pin = await supply?.read();
   try {

@@ -5,7 +5,7 @@ import { acquireModule } from "./module-loader.js";
 import { chooseModule } from "./module-path.js";
 import { closeSession, openSession, type TokenContext } from "./objects.js";
 import { givenUserPin, loginUser, userPinPrompt } from "./pin.js";
-import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot } from "./slots.js";
+import { describeToken, listTokenSlots, onlyMatchingSlot } from "./slots.js";
 import type { TokenSessionOptions } from "./token-session-options.js";
 
 /** Runs `use` in such a session, then closes it and releases the module. */
@@ -19,7 +19,7 @@ export async function withTokenSession<T>(opts: TokenSessionOptions, use: (conte
     }
     context = openSession(lease.module, slot, opts.debug, true);
     const given = givenUserPin(opts.uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
-    await loginUser(context, given ?? userPinPrompt(slot), hasPinPad(slot));
+    await loginUser(context, given ?? userPinPrompt(slot));
     return use(context);
   } finally {
     if (context) closeSession(context);

@@ -2,9 +2,7 @@ import { isIP } from "node:net";
 import { UsageError } from "../../errors.js";
 
 /** A SAN the user asked for (`--san DNS:host`, `URI:…`, `email:…`, `IP:…`). */
-export type SanRequest =
-  | { readonly type: "DNS" | "URI" | "email"; readonly value: string }
-  | { readonly type: "IP"; readonly value: string };
+export type SanRequest = { readonly type: "DNS" | "URI" | "email" | "IP"; readonly value: string };
 
 const TYPES: Readonly<Record<string, SanRequest["type"]>> = { dns: "DNS", uri: "URI", email: "email", ip: "IP" };
 

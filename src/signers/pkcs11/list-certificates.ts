@@ -11,7 +11,7 @@ import { acquireModule } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
 import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
-import { hasPinPad, listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
+import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri } from "../../pkcs11/uri.js";
 
 export interface ListPkcs11Options {
@@ -54,7 +54,7 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
     const pin = givenUserPin(uri.pin, opts.pin, "the token's user PIN", opts.env ?? process.env);
     if (found.length === 0 && sessions.length === 1 && pin !== undefined) {
       const [context] = sessions as [TokenContext];
-      await loginUser(context, pin, hasPinPad(context.slot));
+      await loginUser(context, pin);
       found = search(context);
     }
     const entries = await Promise.all(

@@ -28,7 +28,7 @@ import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { Pkcs11Signer } from "./pkcs11-signer.js";
 import { RememberedPin, givenUserPin, loginUser, pinFromSource, userPinPrompt, type PinSupply } from "../../pkcs11/pin.js";
-import { describeToken, hasPinPad, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
+import { describeToken, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotFound, type TokenSlot } from "../../pkcs11/slots.js";
 import { CKF } from "../../pkcs11/constants.js";
 import { planMechanisms, signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/token-signing.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
@@ -121,7 +121,7 @@ class SignerBuild {
       chain,
       publicKey: certificate ? undefined : publicKeyOf(context, key),
       unproven: proven ? undefined : certificate,
-      relogin: this.needsLogin(keySlot) ? { pin: this.reloginPin(keySlot), pinPad: hasPinPad(keySlot) } : undefined,
+      relogin: this.needsLogin(keySlot) ? { pin: this.reloginPin(keySlot) } : undefined,
       contextPin: this.contextPin,
     });
   }
@@ -313,7 +313,7 @@ class SignerBuild {
 
   private async login(slot: TokenSlot): Promise<void> {
     if (this.loggedIn.has(slot)) return;
-    await loginUser(this.session(slot), this.userPin(slot), hasPinPad(slot));
+    await loginUser(this.session(slot), this.userPin(slot));
     this.loggedIn.add(slot);
   }
 

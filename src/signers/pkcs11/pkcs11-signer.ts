@@ -29,7 +29,7 @@ export interface Pkcs11SignerParts {
    */
   unproven: Certificate | undefined;
   /** How to log in again after the token was re-inserted; undefined when the token needs no login. */
-  relogin: { pin: PinSupply | undefined; pinPad: boolean } | undefined;
+  relogin: { pin: PinSupply | undefined } | undefined;
   /** For CKA_ALWAYS_AUTHENTICATE keys: the PIN presented before every signature, already read. */
   contextPin: RememberedPin | undefined;
 }
@@ -181,7 +181,7 @@ export class Pkcs11Signer implements Signer {
     try {
       if (this.#parts.relogin) {
         try {
-          await loginUser(context, this.#parts.relogin.pin, this.#parts.relogin.pinPad);
+          await loginUser(context, this.#parts.relogin.pin);
         } catch (error) {
           throw this.#remember(error);
         }
