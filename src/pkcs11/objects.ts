@@ -157,6 +157,9 @@ export interface PrivateKeyObject extends PublicAttributes {
   readonly uri: Pkcs11Uri;
 }
 
+/** A private key of a type Roles Anywhere can use. */
+export type UsableKey = PrivateKeyObject & { readonly keyType: TokenKeyType };
+
 export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
   const found: CertificateObject[] = [];
   for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {

@@ -1,7 +1,7 @@
 /** One signature: the mechanism (chosen once per key) and C_SignInit / [context login] / C_Sign straight on pkcs11js. */
 import { createHash } from "node:crypto";
 import { DeviceError } from "../errors.js";
-import type { PrivateKeyObject, TokenContext, TokenKeyType } from "./objects.js";
+import type { PrivateKeyObject, TokenContext, UsableKey } from "./objects.js";
 import { ckrName, describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
 import { loginContextSpecific, type RememberedPin } from "./pin.js";
 import { DIGEST_INFO_PREFIX, NODE_HASH_NAME, curveFromEcParams, ecdsaRawToDer, type DigestAlgorithm } from "../encoding/signature-encoding.js";
@@ -22,7 +22,7 @@ export type MechanismPlan =
       readonly outputBytes: number;
     };
 
-export function planMechanisms(context: TokenContext, key: PrivateKeyObject & { keyType: TokenKeyType }): MechanismPlan {
+export function planMechanisms(context: TokenContext, key: UsableKey): MechanismPlan {
   let mechanisms: Set<number> | undefined;
   try {
     mechanisms = new Set(context.module.lib.C_GetMechanismList(context.slot.handle));

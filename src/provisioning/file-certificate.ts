@@ -42,7 +42,8 @@ export function requireSameKey(publicKey: KeyObject | undefined, certificate: Ce
     });
   }
   if (!publicKey.equals(certKey)) {
-    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate "${certificate.subject.replace(/\n/g, ", ")}" is not for the key ${keyName}`, {
+    const subject = certificate.subject.replace(/\n/g, ", ");
+    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate "${subject}" is not for the key ${keyName}`, {
       hint: "install the certificate issued for this key's CSR",
     });
   }

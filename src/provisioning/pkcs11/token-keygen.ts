@@ -52,8 +52,6 @@ export function tokenKeyUri(token: { label: string; serial: string }, id: Buffer
   return { token: token.label, ...(token.serial ? { serial: token.serial } : {}), id, object: label };
 }
 
-type GeneratedTokenKey = ReturnType<typeof generateKeyPair>;
-
 /**
  * The usage attributes keygen asks for, strictest first. Modules disagree on which of them a template may
  * name: tpm2-pkcs11 maps CKA_VERIFY to the TPM's decrypt bit and CKA_ENCRYPT to its sign bit, so a public
@@ -106,7 +104,7 @@ const TEMPLATE_REFUSED = new Set([
  * uses the id or label. PKCS#11 lets a module ignore template attributes, so the private key's attributes are
  * read back afterwards: a key weaker than asked for is destroyed again and reported.
  */
-function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string): GeneratedTokenKey {
+function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string): void {
   const token = describeToken(context.slot.token);
   const used = objectsUsing(context, id, label);
   if (used.byId > 0 || used.byLabel > 0) {
@@ -129,10 +127,9 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
       hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
     });
   }
-  return pair;
 }
 
-function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: Buffer, label: string): GeneratedTokenKey {
+function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: Buffer, label: string): ReturnType<typeof generateKeyPair> {
   const token = describeToken(context.slot.token);
   const common: Template = [
     { type: CKA.TOKEN, value: true },

@@ -23,6 +23,7 @@ import {
   type ObjectFilter,
   type PrivateKeyObject,
   type TokenContext,
+  type UsableKey,
 } from "../../pkcs11/objects.js";
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
@@ -32,8 +33,6 @@ import { describeToken, listTokenSlots, onlyMatchingSlot, slotMatches, tokenNotF
 import { CKF } from "../../pkcs11/constants.js";
 import { planMechanisms, signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/token-signing.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
-
-type UsableKey = PrivateKeyObject & { keyType: "RSA" | "EC" };
 
 /** A key chosen for the certificate: proven already, or to be proven by its first real signature. */
 interface ChosenKey {
@@ -328,7 +327,8 @@ class SignerBuild {
         this.contextPin = user instanceof RememberedPin ? user : new RememberedPin(user);
       } else {
         const uri = formatPkcs11Uri(k.uri);
-        const what = `the context-specific PIN of ${uri} (the key has CKA_ALWAYS_AUTHENTICATE: pass --reuse-pin, or --pkcs11-context-pin-file / -env)`;
+        const what =
+          `the context-specific PIN of ${uri} (the key has CKA_ALWAYS_AUTHENTICATE: pass --reuse-pin, or --pkcs11-context-pin-file / -env)`;
         this.contextPin = new RememberedPin(pinFromSource({ kind: "prompt", prompt: `Context-specific PIN for ${uri}: ` }, what, this.env));
       }
     }

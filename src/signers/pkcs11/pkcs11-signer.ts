@@ -7,7 +7,7 @@ import { DeviceError, InputError, isAgentError, type AgentError } from "../../er
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
-import { closeSession, findPrivateKeys, openSession, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";
+import { closeSession, findPrivateKeys, openSession, type TokenContext, type UsableKey } from "../../pkcs11/objects.js";
 import { signatureMatches } from "./key-proof.js";
 import { describeCkr, isSessionLost } from "../../pkcs11/pkcs11-errors.js";
 import { loginUser, type PinSupply, type RememberedPin } from "../../pkcs11/pin.js";
@@ -18,7 +18,7 @@ import { formatPkcs11Uri } from "../../pkcs11/uri.js";
 export interface Pkcs11SignerParts {
   lease: ModuleLease;
   context: TokenContext;
-  key: PrivateKeyObject & { keyType: "RSA" | "EC" };
+  key: UsableKey;
   plan: MechanismPlan;
   certificate: Certificate | undefined;
   chain: Certificate[];
@@ -40,7 +40,7 @@ export class Pkcs11Signer implements Signer {
 
   #parts: Pkcs11SignerParts;
   #context: TokenContext | undefined;
-  #key: PrivateKeyObject;
+  #key: UsableKey;
   /** A PIN failure: reported once, then every later call fails the same way without touching the token. */
   #fatal: AgentError | undefined;
   #closed = false;
@@ -195,7 +195,7 @@ export class Pkcs11Signer implements Signer {
     debug?.(`pkcs11: re-opened ${describeToken(identity)}`);
   }
 
-  #findKeyAgain(context: TokenContext): PrivateKeyObject {
+  #findKeyAgain(context: TokenContext): UsableKey {
     const before = this.#parts.key;
     const same = findPrivateKeys(context, {
       ...(before.id.length > 0 ? { id: before.id } : {}),
@@ -204,7 +204,7 @@ export class Pkcs11Signer implements Signer {
     if (same.length !== 1) {
       throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the key ${formatPkcs11Uri(before.uri)} is no longer on ${describeToken(context.slot.token)} after it was re-inserted`);
     }
-    return same[0]!;
+    return same[0] as UsableKey;
   }
 }
 
