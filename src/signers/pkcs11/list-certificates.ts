@@ -4,7 +4,7 @@
  */
 import type { SecretSource } from "../../secrets/secret-source.js";
 import type { Certificate } from "../../x509/certificate.js";
-import type { DebugLog } from "../options.js";
+import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { withoutAttestation } from "./attestation.js";
 import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
 import { acquireModule } from "../../pkcs11/module-loader.js";
@@ -14,14 +14,10 @@ import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
 import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri } from "../../pkcs11/uri.js";
 
-export interface ListPkcs11Options {
-  uri: string;
-  /** `--pkcs11-lib`. */
-  library?: string;
+export interface ListPkcs11Options extends Omit<TokenSessionOptions, "uri"> {
+  readonly uri: string;
   /** Used (with a single matching token) when no certificate is visible before login. */
-  pin?: SecretSource;
-  debug?: DebugLog;
-  env?: NodeJS.ProcessEnv;
+  readonly pin?: SecretSource | undefined;
 }
 
 export interface Pkcs11CertificateEntry {
