@@ -1,5 +1,5 @@
 import { RETRY_AFTER_CAP_MS } from "../rolesanywhere/retry.js";
-import { EXPIRY_MARGIN_MS, isUsable as usableAt } from "../rolesanywhere/credentials.js";
+import { EXPIRY_MARGIN_MS } from "../rolesanywhere/credentials.js";
 
 // When to refresh and how long to wait after a failure, as pure functions (epoch ms, randomness a parameter).
 // Built for fleets: devices that booted in the same minute must not refresh together, and a device that is
@@ -55,11 +55,6 @@ export function refreshWindow(obtainedAt: number, expiresAt: number, policy: Ref
 export function refreshTimeFor(obtainedAt: number, expiresAt: number, random: () => number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): number {
   const { from, to } = refreshWindow(obtainedAt, expiresAt, policy);
   return Math.round(from + (to - from) * unit(random()));
-}
-
-/** Whether credentials expiring at `expiresAt` may still be handed out at `now`. */
-export function isUsable(expiresAt: number, now: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): boolean {
-  return usableAt(expiresAt, now, policy.expiryMarginMs);
 }
 
 /** What a retry delay depends on besides the number of failures. */

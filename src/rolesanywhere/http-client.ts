@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { LookupFunction } from "node:net";
 import { NetworkError } from "../errors.js";
 import { VERSION } from "../version.js";
-import { endpointPeer, openConnection, proxyPeer, type ConnectRequest, type TlsSettings } from "./connection.js";
+import { endpointPeer, openConnection, proxyPeer, type TlsSettings, type Transport } from "./connection.js";
 import { firstEnv, type Endpoint } from "./endpoint.js";
 import { transportError, TransportError } from "./network-errors.js";
 import { proxyFor } from "./proxy.js";
@@ -27,9 +27,6 @@ export interface OutgoingRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
-
-/** How one CreateSession call reaches its endpoint; shared by all its attempts. */
-export type Transport = Omit<ConnectRequest, "endpoint" | "signal"> & { readonly endpoint: Endpoint };
 
 /** `caBundle` (else `AWS_CA_BUNDLE`) is read only for https endpoints. */
 type TransportSettings = Pick<CreateSessionOptions, "caBundle" | "verifyTls" | "connectTimeoutMs" | "env"> & {
@@ -66,7 +63,7 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
  */
 export async function sendRequest(transport: Transport, request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse> {
   const { endpoint, proxy } = transport;
-  const socket = await openConnection({ ...transport, signal });
+  const socket = await openConnection(transport, signal);
   // Plain http through a proxy: the request line carries the absolute URI.
   const viaHttpProxy = proxy !== undefined && endpoint.protocol === "http:";
   const peer = viaHttpProxy ? proxyPeer(proxy) : endpointPeer(endpoint);
