@@ -1,4 +1,4 @@
-import { RETRY_AFTER_CAP_MS } from "../rolesanywhere/retry.js";
+import { RETRY_AFTER_CAP_MS, unit } from "../rolesanywhere/retry.js";
 import { EXPIRY_MARGIN_MS } from "../rolesanywhere/credentials.js";
 
 // When to refresh and how long to wait after a failure, as pure functions (epoch ms, randomness a parameter).
@@ -81,9 +81,4 @@ export function retryDelay(failures: number, random: () => number, policy: Refre
     delay = Math.min(delay, latest);
   }
   return Math.max(policy.minRetryIntervalMs, Math.round(delay));
-}
-
-/** A random draw clamped into [0, 1), so that a faulty source cannot push a time outside its window. */
-function unit(r: number): number {
-  return Number.isFinite(r) ? Math.min(Math.max(r, 0), 1 - Number.EPSILON) : 0;
 }
