@@ -78,7 +78,8 @@ export async function runServe(run: ServeRun): Promise<void> {
   if (consumers) {
     const fullUri = `${server.url}${ECS_PATH}`;
     if (consumers.tokenFrom) {
-      for (const c of consumers.all()) log(`ECS consumer ${c.name} (role ${c.role}): AWS_CONTAINER_CREDENTIALS_FULL_URI=${fullUri}, token${consumers.tokenFrom(c)}`);
+      const uri = `AWS_CONTAINER_CREDENTIALS_FULL_URI=${fullUri}`;
+      for (const c of consumers.all()) log(`ECS consumer ${c.name} (role ${c.role}): ${uri}, token${consumers.tokenFrom(c)}`);
     } else if (run.ecsEnvDir) {
       for (const path of await writeEcsEnvFiles(run.ecsEnvDir, consumers.all(), fullUri)) log(`wrote ${path}`);
     } else {

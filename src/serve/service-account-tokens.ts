@@ -3,7 +3,7 @@ import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
 import { ownValue } from "../own-value.js";
-import type { EcsConsumer, ReloadingConsumers } from "./ecs-consumers.js";
+import type { ReloadingConsumers } from "./ecs-consumers.js";
 
 interface ServiceAccountTokenOptions {
   /** The cluster's ServiceAccount signing keys: the JSON of `kubectl get --raw /openid/v1/jwks`. */
@@ -31,6 +31,7 @@ const ALGORITHMS: Record<string, { hash: string; ec: boolean }> = {
   ES384: { hash: "sha384", ec: true },
 };
 
+type KubernetesClaim = { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: { name?: unknown }; node?: { name?: unknown } };
 type PodIdentity = { readonly namespace: string; readonly serviceAccount: string; readonly pod: string; readonly node: string | undefined };
 
 interface ServiceAccountTokens extends ReloadingConsumers {
@@ -53,7 +54,7 @@ interface Jwks {
  */
 export async function openServiceAccountTokens(options: ServiceAccountTokenOptions): Promise<ServiceAccountTokens> {
   let jwks = await readJwks(options.jwksPath);
-  const consumers: readonly EcsConsumer[] = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
+  const consumers = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
   const tokens: ServiceAccountTokens = {
     /** The binding whose pod presented this token, or undefined when it is not a valid token for us. */
     find(token) {
@@ -111,7 +112,7 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
   if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) return undefined;
   if (typeof payload["exp"] !== "number" || payload["exp"] + CLOCK_SKEW_SECONDS < now) return undefined;
   if (payload["nbf"] !== undefined && (typeof payload["nbf"] !== "number" || payload["nbf"] - CLOCK_SKEW_SECONDS > now)) return undefined;
-  const k8s = payload["kubernetes.io"] as { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: { name?: unknown }; node?: { name?: unknown } } | undefined;
+  const k8s = payload["kubernetes.io"] as KubernetesClaim | undefined;
   const namespace = k8s?.namespace;
   const serviceAccount = k8s?.serviceaccount?.name;
   const pod = k8s?.pod?.name;
