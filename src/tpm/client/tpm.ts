@@ -96,14 +96,14 @@ export class Tpm {
     if (authorizations.length < command.authHandleCount || authorizations.length > 3) {
       throw new Error(`${command.name} needs ${command.authHandleCount} authorization(s), got ${authorizations.length}`);
     }
-    if (authorizations.slice(1).some(({ session: s }) => s instanceof AuthSession && s.encryptsParameterOf(command))) {
-      throw new Error("only the first session may encrypt parameters");
-    }
     const entities = command.handles.map((k) => (handles as Record<string, Entity>)[k]!);
     const authValues = authorizations.map((a) => (a.authValue ? a.authValue.use(stripTrailingZeros) : Buffer.alloc(0)));
     const encryptionAuth = (i: number) => (authorizations[i]!.authValueInEncryptionKey === false ? Buffer.alloc(0) : authValues[i]!);
     try {
       for (const a of authorizations) a.session.begin(command);
+      if (authorizations.slice(1).some(({ session: s }) => s instanceof AuthSession && (s.encryptsCommand || s.encryptsResponse))) {
+        throw new Error("only the first session may encrypt parameters");
+      }
       const parameters = encode(command.params, params);
       const first = authorizations[0]?.session;
       if (first instanceof AuthSession && first.encryptsCommand) first.cfb("command", sizedData(parameters), encryptionAuth(0));
@@ -211,12 +211,9 @@ export class Tpm {
     await this.execute(FlushContext, {}, { flushHandle: handle });
   }
 
-  /** Best-effort synchronous FlushContext for process-exit handlers; true when the TPM confirmed it. */
-  flushSync(handle: number): boolean {
-    const w = new Writer();
-    w.u16(TPM_ST.NO_SESSIONS).u32(14).u32(FlushContext.code).u32(handle);
-    const response = this.transport.transmitSync(w.finish());
-    return response !== undefined && response.length >= 10 && response.readUInt32BE(6) === 0;
+  /** Best-effort synchronous FlushContext for process-exit handlers: nothing waits for the answer. */
+  flushSync(handle: number): void {
+    this.transport.transmitSync(new Writer().u16(TPM_ST.NO_SESSIONS).u32(14).u32(FlushContext.code).u32(handle).finish());
   }
 }
 
