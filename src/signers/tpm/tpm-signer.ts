@@ -155,17 +155,17 @@ export class TpmSigner implements Signer {
 
   async #authorization(loaded: LoadedState): Promise<Authorization> {
     const { policy, keyPassword, what } = this.#init;
-    const { policySession, hmacSession } = loaded.key;
-    if (policySession) {
-      await runPolicy(loaded.tpm, policySession, policy, what);
+    const { session } = loaded.key;
+    if (session?.kind === "policy") {
+      await runPolicy(loaded.tpm, session, policy, what);
       const pub = loaded.key.public.public;
       return {
-        session: policySession,
+        session,
         authValue: policyUsesPassword(policy) ? keyPassword : undefined,
         authValueInEncryptionKey: hasAttribute(pub, TPMA_OBJECT.userWithAuth) || !hasAttribute(pub, TPMA_OBJECT.adminWithPolicy),
       };
     }
-    return { session: hmacSession ?? PASSWORD_SESSION, authValue: keyPassword };
+    return { session: session ?? PASSWORD_SESSION, authValue: keyPassword };
   }
 
   #flushSync(): void {

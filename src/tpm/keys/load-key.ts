@@ -36,10 +36,11 @@ export interface LoadedKey {
   readonly public: PublicArea;
   /** True when we loaded it (flush on close); false for persistent keys. */
   readonly transient: boolean;
-  /** Salted HMAC session for a password-protected key (absent: TPM_RS_PW with an empty password). */
-  readonly hmacSession: AuthSession | undefined;
-  /** Policy session for keys with a policy; reused, restarted before each use. */
-  readonly policySession: AuthSession | undefined;
+  /**
+   * A policy session for keys with a policy (reused, restarted before each use), else a salted HMAC session for
+   * a password-protected key; absent: TPM_RS_PW.
+   */
+  readonly session: AuthSession | undefined;
 }
 
 async function tpmSupportsEcc(tpm: Tpm): Promise<boolean> {
@@ -97,17 +98,14 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     return key;
   };
 
-  let hmacSession: AuthSession | undefined;
-  let policySession: AuthSession | undefined;
+  let keySession: AuthSession | undefined;
   /** Starts the sessions the key needs while `saltKey` is loaded (sessions outlive their salt key). */
   const startKeySessions = async (saltKey: SaltKey | undefined) => {
     if (!usesPolicy && !keySessionSalted) return;
-    const kind = usesPolicy ? "policy" : "hmac";
     const salt = keySessionSalted ? saltKey : undefined;
-    const session = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
+    const session = await startAuthSession(tpm, { kind: usesPolicy ? "policy" : "hmac", saltKey: salt, parameterEncryption: keySessionSalted });
     created.push(session.handle);
-    if (kind === "policy") policySession = session;
-    else hmacSession = session;
+    keySession = session;
     if (salt && session.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
   };
 
@@ -120,7 +118,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
         await startKeySessions(salt);
         if (salt) await release(salt.entity.handle);
       }
-      return { entity: key.entity, public: key.public, transient: false, hmacSession, policySession };
+      return { entity: key.entity, public: key.public, transient: false, session: keySession };
     }
 
     const file = source.file;
@@ -170,11 +168,10 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     // Only the loaded key and the key's sessions stay; parents, temporary primaries and parent sessions go.
     if (parentSession !== PASSWORD_SESSION) await release(parentSession.handle);
     if (handleType(parent.entity.handle) === TPM_HT.TRANSIENT) await release(parent.entity.handle);
-    return { entity: { handle: loaded.handle, name: loaded.response.name }, public: file.public, transient: true, hmacSession, policySession };
+    return { entity: { handle: loaded.handle, name: loaded.response.name }, public: file.public, transient: true, session: keySession };
   } catch (e) {
     for (const h of created.reverse()) await tpm.flush(h).catch(() => undefined);
-    hmacSession?.dispose();
-    policySession?.dispose();
+    keySession?.dispose();
     throw e;
   }
 }
