@@ -61,9 +61,6 @@ function command<const H extends readonly string[], P extends Fields, R extends 
   };
 }
 
-const policyCommand = <P extends Fields, R extends Fields = {}>(name: string, code: number, params: P, response = {} as R) =>
-  command(name, code, ["policySession"], params, response);
-
 const createParams = { inSensitive: TPM2B_SENSITIVE_CREATE, inPublic: TPM2B_PUBLIC, outsideInfo: tpm2b, creationPCR: TPML_PCR_SELECTION };
 const creation = { creationData: tpm2b, creationHash: tpm2b, creationTicket: TPMT_TK_CREATION };
 
@@ -100,12 +97,12 @@ export const StartAuthSession = command(
   { nonceTPM: tpm2b },
   true,
 );
-export const PolicyPCR = policyCommand("PolicyPCR", 0x17f, { pcrDigest: tpm2b, pcrs: TPML_PCR_SELECTION });
-export const PolicyAuthValue = policyCommand("PolicyAuthValue", 0x16b, {});
-export const PolicyPassword = policyCommand("PolicyPassword", 0x18c, {});
-export const PolicyCommandCode = policyCommand("PolicyCommandCode", 0x16c, { code: u32 });
-export const PolicyLocality = policyCommand("PolicyLocality", 0x16f, { locality: u8 });
-export const PolicyGetDigest = policyCommand("PolicyGetDigest", 0x189, {}, { policyDigest: tpm2b });
+export const PolicyPCR = command("PolicyPCR", 0x17f, ["policySession"], { pcrDigest: tpm2b, pcrs: TPML_PCR_SELECTION }, {});
+export const PolicyAuthValue = command("PolicyAuthValue", 0x16b, ["policySession"], {}, {});
+export const PolicyPassword = command("PolicyPassword", 0x18c, ["policySession"], {}, {});
+export const PolicyCommandCode = command("PolicyCommandCode", 0x16c, ["policySession"], { code: u32 }, {});
+export const PolicyLocality = command("PolicyLocality", 0x16f, ["policySession"], { locality: u8 }, {});
+export const PolicyGetDigest = command("PolicyGetDigest", 0x189, ["policySession"], {}, { policyDigest: tpm2b });
 export const PolicyRestart = command("PolicyRestart", 0x180, ["sessionHandle"], {}, {});
 export const PCR_Read = command(
   "PCR_Read",
