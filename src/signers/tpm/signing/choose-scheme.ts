@@ -34,7 +34,7 @@ export function signHash(key: TpmSigningKey, pub: TpmtPublic, hash: Buffer, dige
 }
 
 async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
-  const hashAlg = { SHA256: TPM_ALG.SHA256, SHA384: TPM_ALG.SHA384, SHA512: TPM_ALG.SHA512 }[digest];
+  const hashAlg = TPM_ALG[digest];
   const scheme = pub.parameters.scheme;
   const modulusBytes = pub.parameters.keyBits / 8;
   const canSign =
