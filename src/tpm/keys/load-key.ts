@@ -81,12 +81,10 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     created = created.filter((h) => h !== handle);
     await tpm.flush(handle);
   };
-  const keyHasPassword = !input.keyPassword.isEmpty;
-  const parentHasPassword = source.kind === "file" && !input.parentPassword.isEmpty;
   // A key file with policy statements is authorized through a policy session.
   const policy = source.kind === "file" ? source.file.policy : [];
   const usesPolicy = policy.length > 0;
-  const keySessionSalted = input.parameterEncryption && keyHasPassword && (!usesPolicy || policyUsesPassword(policy));
+  const keySessionSalted = input.parameterEncryption && !input.keyPassword.isEmpty && (!usesPolicy || policyUsesPassword(policy));
   let eccKnown: boolean | undefined;
   const ecc = async () => (eccKnown ??= await tpmSupportsEcc(tpm));
 
@@ -99,8 +97,8 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   };
 
   let keySession: AuthSession | undefined;
-  /** Starts the sessions the key needs while `saltKey` is loaded (sessions outlive their salt key). */
-  const startKeySessions = async (saltKey: SaltKey | undefined) => {
+  /** Starts the session the key needs, if any, while `saltKey` is loaded (sessions outlive their salt key). */
+  const startKeySession = async (saltKey: SaltKey | undefined) => {
     if (!usesPolicy && !keySessionSalted) return;
     const salt = keySessionSalted ? saltKey : undefined;
     const session = await startAuthSession(tpm, { kind: usesPolicy ? "policy" : "hmac", saltKey: salt, parameterEncryption: keySessionSalted });
@@ -113,16 +111,14 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     if (source.kind === "handle") {
       const key = await readPublic(tpm, source.handle, "key", what);
       debug?.(`TPM: persistent key ${hex32(source.handle)}: ${describeKey(key.public.public)}`);
-      if (keySessionSalted || usesPolicy) {
-        const salt = keySessionSalted ? await nullPrimary() : undefined;
-        await startKeySessions(salt);
-        if (salt) await release(salt.entity.handle);
-      }
+      const salt = keySessionSalted ? await nullPrimary() : undefined;
+      await startKeySession(salt);
+      if (salt) await release(salt.entity.handle);
       return { entity: key.entity, public: key.public, transient: false, session: keySession };
     }
 
     const file = source.file;
-    const needParentSession = parentHasPassword && input.parameterEncryption;
+    const needParentSession = !input.parentPassword.isEmpty && input.parameterEncryption;
     let parent: SaltKey;
     /** The session that authorizes the parent (hierarchy or persistent key). */
     let parentSession: Session = PASSWORD_SESSION;
@@ -137,7 +133,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
         parentSession = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
         created.push(parentSession.handle);
       }
-      await startKeySessions(salt);
+      await startKeySession(salt);
       if (tempSalt) await release(tempSalt.entity.handle);
     } else {
       if (needParentSession) {
@@ -151,7 +147,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
       parent = await createPrimary(tpm, file.parent, useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC, { session: parentSession, authValue: input.parentPassword }, what);
       created.push(parent.entity.handle);
       debug?.(`TPM: re-created the ${useRsa ? "RSA-2048" : "ECC P-256"} SRK under ${hex32(file.parent)}`);
-      await startKeySessions(parent);
+      await startKeySession(parent);
     }
 
     // The SRK we re-created has an empty authValue; a persistent parent may have a password.
