@@ -149,8 +149,11 @@ export class Tpm {
       }
       if (rc === RC.INITIALIZE && code !== Startup.code && !this.#startupTried) {
         // A simulator started without startup-clear: send TPM2_Startup(CLEAR) once, then the command again.
+        // Its answer "already started" counts as success.
         this.#startupTried = true;
-        await this.startup();
+        await this.execute(Startup, {}, { startupType: TPM_SU.CLEAR }).catch((e) => {
+          if (!(e instanceof TpmResponseError && e.rc === RC.INITIALIZE)) throw e;
+        });
         continue;
       }
       return response;
@@ -195,15 +198,6 @@ export class Tpm {
         throw new DeviceError("TPM_ERROR", `malformed response to ${command.name}: ${cause.message}`, { cause });
       }
       throw cause;
-    }
-  }
-
-  /** TPM2_Startup(CLEAR); "already started" counts as success. */
-  async startup(): Promise<void> {
-    try {
-      await this.execute(Startup, {}, { startupType: TPM_SU.CLEAR });
-    } catch (e) {
-      if (!(e instanceof TpmResponseError && e.rc === RC.INITIALIZE)) throw e;
     }
   }
 
