@@ -25,7 +25,7 @@ import type { TpmtPublic } from "../../tpm/wire/structures.js";
 import { writeOutputFile } from "../output-file.js";
 import type { KeySpec } from "../pkcs11/key-spec.js";
 import { currentPcrPolicy, type PcrRequest } from "./pcr-policy.js";
-import { encodeTss2KeyFile } from "../../tpm/keys/tss2-key-writer.js";
+import { encodeTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 
 export type TpmKeyTarget = { readonly kind: "file"; readonly path: string; readonly overwrite: boolean } | { readonly kind: "handle"; readonly handle: number };
 
