@@ -101,7 +101,8 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   const startKeySession = async (saltKey: SaltKey | undefined) => {
     if (!usesPolicy && !keySessionSalted) return;
     const salt = keySessionSalted ? saltKey : undefined;
-    const session = await startAuthSession(tpm, { kind: usesPolicy ? "policy" : "hmac", saltKey: salt, parameterEncryption: keySessionSalted });
+    const kind = usesPolicy ? "policy" : "hmac";
+    const session = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
     created.push(session.handle);
     keySession = session;
     if (salt && session.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);

@@ -21,7 +21,12 @@ export const POLICY_COMMANDS = { PolicyPCR, PolicyAuthValue, PolicyPassword, Pol
 type PolicyCommand = keyof typeof POLICY_COMMANDS;
 
 /** Policy commands that key files may hold but this agent cannot satisfy, by TPM_CC code (named in the error). */
-const UNSUPPORTED: Readonly<Record<number, string>> = { 0x151: "PolicySecret", 0x16a: "PolicyAuthorize", 0x171: "PolicyOR", 0x16d: "PolicyCounterTimer" };
+const UNSUPPORTED: Readonly<Record<number, string>> = {
+  0x151: "PolicySecret",
+  0x16a: "PolicyAuthorize",
+  0x16d: "PolicyCounterTimer",
+  0x171: "PolicyOR",
+};
 
 const rest: Codec<Buffer> = { write: (w, v) => void w.bytes(v), read: (r) => r.bytes(r.remaining) };
 const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), PolicyPCR.params];

@@ -69,7 +69,9 @@ export class SocketTransport implements TpmTransport {
       await once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
     } catch (cause) {
       socket.destroy();
-      if ((cause as Error).name === "AbortError") throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
+      if ((cause as Error).name === "AbortError") {
+        throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
+      }
       const reason = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
       throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${reason}`, {
         cause,
@@ -78,7 +80,9 @@ export class SocketTransport implements TpmTransport {
     }
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-    socket.on("error", (cause) => this.#fail(new TpmConnectionLost("TPM_ERROR", `connection to ${this.description} failed: ${cause.message}`, { cause })));
+    socket.on("error", (cause) => {
+      this.#fail(new TpmConnectionLost("TPM_ERROR", `connection to ${this.description} failed: ${cause.message}`, { cause }));
+    });
     socket.on("close", () => {
       // A socket already dropped by #fail must not fail the exchange of its successor.
       if (this.#socket === socket) this.#fail(new TpmConnectionLost("TPM_ERROR", `the TPM at ${this.description} closed the connection`));

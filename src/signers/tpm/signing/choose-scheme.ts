@@ -78,7 +78,8 @@ async function signEcdsa(key: TpmSigningKey, pub: TpmtPublicEcc, hash: Buffer): 
   if (hash.length > size && size < curve.fieldBytes) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
   }
-  const { signature: sig } = await key.run(Sign, { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET });
+  const params = { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET };
+  const { signature: sig } = await key.run(Sign, params);
   if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${key.what}: the TPM returned a non-ECDSA signature`);
   return ecdsaSignatureToDer(sig.signatureR, sig.signatureS);
 }
