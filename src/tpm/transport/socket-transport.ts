@@ -179,15 +179,9 @@ export class SocketTransport implements TpmTransport {
     const socket = this.#socket;
     this.#socket = undefined;
     if (!socket) return;
-    await new Promise<void>((resolve) => {
-      socket.once("close", () => resolve());
-      // Keep the event loop alive until the close completes (an idle socket is unref'd).
-      socket.ref();
-      socket.end();
-      setTimeout(() => {
-        socket.destroy();
-        resolve();
-      }, 1000).unref();
-    });
+    // Keep the event loop alive until the close completes (an idle socket is unref'd); destroy it after 1 s.
+    socket.ref();
+    socket.end();
+    await once(socket, "close", { signal: AbortSignal.timeout(1000) }).catch(() => socket.destroy());
   }
 }
