@@ -100,8 +100,8 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   /** Starts the session the key needs, if any, while `saltKey` is loaded (sessions outlive their salt key). */
   const startKeySession = async (saltKey: SaltKey | undefined) => {
     if (!usesPolicy && !keySessionSalted) return;
-    const salt = keySessionSalted ? saltKey : undefined;
     const kind = usesPolicy ? "policy" : "hmac";
+    const salt = keySessionSalted ? saltKey : undefined;
     const session = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
     created.push(session.handle);
     keySession = session;
