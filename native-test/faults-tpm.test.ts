@@ -18,7 +18,7 @@ import type { RefreshEvent } from "../src/credentials/credential-cache.js";
 import type { Credentials } from "../src/rolesanywhere/credentials.js";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
-import { TPM_CC } from "../src/tpm/wire/constants.js";
+import { CreatePrimary, Load, ReadPublic, Sign, StartAuthSession } from "../src/tpm/wire/commands.js";
 import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
@@ -152,19 +152,19 @@ function expectDeviceFailure(r: CliRun): void {
 
 describe("one-shot credential-process whose TPM connection breaks or whose swtpm dies", () => {
   const cases = [
-    { kind: "file", command: TPM_CC.Load, action: "drop", what: "connection lost before TPM2_Load (between connecting and signing)" },
-    { kind: "handle", command: TPM_CC.StartAuthSession, action: "drop", what: "connection lost before TPM2_StartAuthSession (between connecting and signing)" },
-    { kind: "file", command: TPM_CC.CreatePrimary, action: "cut-response", what: "TPM2_CreatePrimary (SRK) executed, its answer with the handle cut" },
-    { kind: "file", command: TPM_CC.StartAuthSession, action: "cut-response", what: "TPM2_StartAuthSession executed, its answer with the handle cut" },
-    { kind: "file", command: TPM_CC.Load, action: "cut-response", what: "TPM2_Load executed, its answer with the handle cut" },
-    { kind: "handle", command: TPM_CC.CreatePrimary, action: "cut-response", what: "TPM2_CreatePrimary (salt key) executed, its answer with the handle cut" },
-    { kind: "handle", command: TPM_CC.StartAuthSession, action: "cut-response", what: "TPM2_StartAuthSession executed, its answer with the handle cut" },
-    { kind: "file", command: TPM_CC.Sign, action: "drop", what: "connection lost before TPM2_Sign reached the TPM" },
-    { kind: "handle", command: TPM_CC.Sign, action: "drop", what: "connection lost before TPM2_Sign reached the TPM" },
-    { kind: "file", command: TPM_CC.Sign, action: "cut-response", what: "TPM2_Sign executed, its answer cut in half" },
-    { kind: "handle", command: TPM_CC.Sign, action: "cut-response", what: "TPM2_Sign executed, its answer cut in half" },
-    { kind: "file", command: TPM_CC.Sign, action: "kill", what: "swtpm killed (SIGKILL) at TPM2_Sign" },
-    { kind: "handle", command: TPM_CC.Sign, action: "kill", what: "swtpm killed (SIGKILL) at TPM2_Sign" },
+    { kind: "file", command: Load.code, action: "drop", what: "connection lost before TPM2_Load (between connecting and signing)" },
+    { kind: "handle", command: StartAuthSession.code, action: "drop", what: "connection lost before TPM2_StartAuthSession (between connecting and signing)" },
+    { kind: "file", command: CreatePrimary.code, action: "cut-response", what: "TPM2_CreatePrimary (SRK) executed, its answer with the handle cut" },
+    { kind: "file", command: StartAuthSession.code, action: "cut-response", what: "TPM2_StartAuthSession executed, its answer with the handle cut" },
+    { kind: "file", command: Load.code, action: "cut-response", what: "TPM2_Load executed, its answer with the handle cut" },
+    { kind: "handle", command: CreatePrimary.code, action: "cut-response", what: "TPM2_CreatePrimary (salt key) executed, its answer with the handle cut" },
+    { kind: "handle", command: StartAuthSession.code, action: "cut-response", what: "TPM2_StartAuthSession executed, its answer with the handle cut" },
+    { kind: "file", command: Sign.code, action: "drop", what: "connection lost before TPM2_Sign reached the TPM" },
+    { kind: "handle", command: Sign.code, action: "drop", what: "connection lost before TPM2_Sign reached the TPM" },
+    { kind: "file", command: Sign.code, action: "cut-response", what: "TPM2_Sign executed, its answer cut in half" },
+    { kind: "handle", command: Sign.code, action: "cut-response", what: "TPM2_Sign executed, its answer cut in half" },
+    { kind: "file", command: Sign.code, action: "kill", what: "swtpm killed (SIGKILL) at TPM2_Sign" },
+    { kind: "handle", command: Sign.code, action: "kill", what: "swtpm killed (SIGKILL) at TPM2_Sign" },
   ] as const;
   for (const c of cases) {
     it(`${c.kind === "file" ? "TSS2 key file" : "persistent handle"}: ${c.what}: exit 5, one line, nothing left loaded`, async () => {
@@ -185,13 +185,13 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
     expect((await credentialProcess("file", tpm.device)).code).toBe(0);
     const counted = await lockoutCounter(tpm);
     const mark = proxy.answered.length;
-    const fired = proxy.arm({ command: TPM_CC.Sign, action: "cut-response" });
+    const fired = proxy.arm({ command: Sign.code, action: "cut-response" });
     const r = await credentialProcess("file", proxy.device, ["--tpm-key-password", "wrong-password"]);
     await firing(fired, "TPM2_Sign");
     expectDeviceFailure(r);
     expect(r.stderr).not.toContain("wrong-password");
-    expect(proxy.commands.slice(proxy.commands.lastIndexOf(TPM_CC.Sign) + 1)).not.toContain(TPM_CC.Sign);
-    expect(proxy.answered.slice(mark).filter((a) => a.command === TPM_CC.Sign)).toHaveLength(0); // its answer never got through
+    expect(proxy.commands.slice(proxy.commands.lastIndexOf(Sign.code) + 1)).not.toContain(Sign.code);
+    expect(proxy.answered.slice(mark).filter((a) => a.command === Sign.code)).toHaveLength(0); // its answer never got through
     expect(await lockoutCounter(tpm)).toBe(counted + 1);
     await expectNothingLoaded("credential-process, wrong password, TPM2_Sign answer cut");
   });
@@ -259,7 +259,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
 
   const count = (code: number, from = 0) => proxy.commands.slice(from).filter((c) => c === code).length;
   /** Signatures the TPM judged (answers other than "retry", which swtpm gives the first ECDSA sign after start-up). */
-  const judgedSigns = (from: number) => proxy.answered.slice(from).filter((a) => a.command === TPM_CC.Sign && a.rc !== 0x922).length;
+  const judgedSigns = (from: number) => proxy.answered.slice(from).filter((a) => a.command === Sign.code && a.rc !== 0x922).length;
 
   for (const kind of ["file", "handle", "policy"] as const) {
     it(`${kind} key: swtpm killed and restarted between refreshes: the next refresh reloads the key by itself, no failure seen`, async () => {
@@ -274,7 +274,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
       expect(events.filter((e) => e.type === "refresh-failed")).toEqual([]);
       expect(usable(await src.get()).accessKeyId).not.toBe(first.accessKeyId);
       // The same signer loaded the key again on the restarted TPM before signing (no stale handle was sent).
-      expect(count(kind === "handle" ? TPM_CC.ReadPublic : TPM_CC.Load, mark)).toBe(1);
+      expect(count(kind === "handle" ? ReadPublic.code : Load.code, mark)).toBe(1);
       expect(judgedSigns(answeredMark)).toBe(1);
       await src.close();
       await expectNothingLoaded(`long-running ${kind} key, swtpm restarted between refreshes`);
@@ -285,14 +285,14 @@ describe("a long-running credential source holding a loaded TPM key", () => {
     const { src, events } = source("file");
     const first = usable(await src.get());
     const mark = proxy.commands.length;
-    const fired = proxy.arm({ command: TPM_CC.Sign, action: "cut-response" });
+    const fired = proxy.arm({ command: Sign.code, action: "cut-response" });
     expect((await refreshDue(src)).accessKeyId).toBe(first.accessKeyId);
     await firing(fired, "TPM2_Sign");
     await until("the refresh", () => events.find((e, i) => i > 0 && e.type === "refreshed"));
     expect(events.filter((e) => e.type === "refresh-failed")).toEqual([]);
     expect(usable(await src.get()).accessKeyId).not.toBe(first.accessKeyId);
-    expect(count(TPM_CC.Sign, mark)).toBe(2);
-    expect(count(TPM_CC.Load, mark)).toBe(1);
+    expect(count(Sign.code, mark)).toBe(2);
+    expect(count(Load.code, mark)).toBe(1);
     await src.close();
     // The objects of the cut connection were flushed: the TPM had not restarted (same ReadClock reset count).
     await expectNothingLoaded("long-running file key, TPM2_Sign answer cut");
@@ -302,7 +302,7 @@ describe("a long-running credential source holding a loaded TPM key", () => {
     it(`${kind} key: swtpm killed mid-signature: cached credentials served until expiry, then an error (never empty ones); recovery after restart`, async () => {
       const { src, events } = source(kind);
       const first = usable(await src.get());
-      const fired = proxy.arm({ command: TPM_CC.Sign, action: "kill", onKill: () => tpm.kill() });
+      const fired = proxy.arm({ command: Sign.code, action: "kill", onKill: () => tpm.kill() });
       expect((await refreshDue(src)).accessKeyId).toBe(first.accessKeyId);
       await firing(fired, "TPM2_Sign");
       const failed = await until("the failed refresh", () => events.find((e) => e.type === "refresh-failed"));

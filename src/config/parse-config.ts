@@ -6,10 +6,7 @@ import { ownValue } from "../own-value.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { checkSettingsFields, inputFromFlags, profileOrigin, SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
-type FieldKind = "text" | "key-source" | "path" | "library" | "secret" | "boolean" | "integer";
-
-/** How a field's JSON value is read; paths are resolved against the file's directory. */
-const PATH_KINDS: Readonly<Record<string, FieldKind>> = { certificate: "key-source", "private-key": "key-source", intermediates: "path", "ca-bundle": "path", "pkcs11-lib": "library" };
+type FieldKind = (typeof SETTINGS_FIELDS)[keyof typeof SETTINGS_FIELDS][1];
 
 /**
  * The fields a named profile may set: the settings (src/settings/), named exactly as their command-line flags,
@@ -17,9 +14,7 @@ const PATH_KINDS: Readonly<Record<string, FieldKind>> = { certificate: "key-sour
  */
 export const PROFILE_FIELD_KINDS: Readonly<Record<string, FieldKind>> = Object.fromEntries([
   ["description", "text"],
-  ...Object.values(SETTINGS_FIELDS)
-    .filter(([flag]) => flag !== "use-dual-stack-endpoint") // no such flag either
-    .map(([flag, type]) => [flag, PATH_KINDS[flag] ?? (type === "string" ? "text" : type)]),
+  ...Object.values(SETTINGS_FIELDS).filter(([flag]) => flag !== "use-dual-stack-endpoint"), // no such flag either
 ]);
 
 /** A profile whose values have the types their fields require (paths absolute, secrets as sources). */

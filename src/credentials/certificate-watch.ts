@@ -35,63 +35,57 @@ const realTimers: Timers = {
  * expiry, when first seen and then daily (also between refreshes, from a timer), so an operator hears about it
  * days before CreateSession fails. A renewed certificate (another expiry date) starts over.
  */
-export class CertificateWatch {
-  readonly #options: CertificateWatchOptions;
-  readonly #now: () => number;
-  readonly #timers: Timers;
-  #certificate: WatchedCertificate | undefined;
-  #lastWarning: { readonly notAfter: number; readonly at: number } | undefined;
-  #timer: unknown;
-  #stopped = false;
+export function watchCertificate(options: CertificateWatchOptions) {
+  const now = options.now ?? Date.now;
+  const timers = options.timers ?? realTimers;
+  let certificate: WatchedCertificate | undefined;
+  let lastWarning: { readonly notAfter: number; readonly at: number } | undefined;
+  let timer: unknown;
+  let stopped = false;
 
-  constructor(options: CertificateWatchOptions) {
-    this.#options = options;
-    this.#now = options.now ?? Date.now;
-    this.#timers = options.timers ?? realTimers;
-  }
-
-  /** Called with the certificate each time the source signs with it. */
-  observe(certificate: WatchedCertificate): void {
-    if (this.#stopped) return;
-    const { subject, notBefore, notAfter } = certificate;
-    this.#certificate = { subject, notBefore, notAfter };
-    this.#check();
-  }
-
-  status(): CertificateStatus | undefined {
-    const c = this.#certificate;
-    if (!c) return undefined;
-    const now = this.#now();
-    let state: CertificateState = "valid";
-    if (now > c.notAfter.getTime()) state = "expired";
-    else if (now < c.notBefore.getTime()) state = "not-yet-valid";
-    else if (c.notAfter.getTime() - now <= this.#options.windowMs) state = "expiring";
-    return { ...c, state };
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
-  }
-
-  #check(): void {
-    const c = this.#certificate;
-    if (!c || this.#stopped) return;
-    const now = this.#now();
-    const line = expiryWarning(c, new Date(now), this.#options.windowMs);
-    const last = this.#lastWarning;
-    const due = !last || last.notAfter !== c.notAfter.getTime() || now - last.at >= DAY_MS;
+  const check = (): void => {
+    const c = certificate;
+    if (!c || stopped) return;
+    const at = now();
+    const line = expiryWarning(c, new Date(at), options.windowMs);
+    const due = !lastWarning || lastWarning.notAfter !== c.notAfter.getTime() || at - lastWarning.at >= DAY_MS;
     if (line && due) {
-      this.#lastWarning = { notAfter: c.notAfter.getTime(), at: now };
-      this.#options.warn(line);
+      lastWarning = { notAfter: c.notAfter.getTime(), at };
+      options.warn(line);
     }
-    if (this.#timer === undefined && this.#options.timer !== false) {
-      this.#timer = this.#timers.setTimeout(() => {
-        this.#timer = undefined;
-        this.#check();
+    if (timer === undefined && options.timer !== false) {
+      timer = timers.setTimeout(() => {
+        timer = undefined;
+        check();
       }, DAY_MS);
     }
-  }
+  };
+
+  return {
+    /** Called with the certificate each time the source signs with it. */
+    observe(observed: WatchedCertificate): void {
+      if (stopped) return;
+      const { subject, notBefore, notAfter } = observed;
+      certificate = { subject, notBefore, notAfter };
+      check();
+    },
+
+    status(): CertificateStatus | undefined {
+      const c = certificate;
+      if (!c) return undefined;
+      const at = now();
+      let state: CertificateState = "valid";
+      if (at > c.notAfter.getTime()) state = "expired";
+      else if (at < c.notBefore.getTime()) state = "not-yet-valid";
+      else if (c.notAfter.getTime() - at <= options.windowMs) state = "expiring";
+      return { ...c, state };
+    },
+
+    stop(): void {
+      stopped = true;
+      if (timer !== undefined) timers.clearTimeout(timer);
+    },
+  };
 }
 
 /** The status answer's `certificate` member: subject, dates and state, or null before first use. */

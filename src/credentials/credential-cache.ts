@@ -1,6 +1,6 @@
 import { AgentError, isAgentError, ServiceError } from "../errors.js";
-import { usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
-import { checkRefreshPolicy, DEFAULT_REFRESH_POLICY, isUsable, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
+import { isUsable, usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
+import { checkRefreshPolicy, DEFAULT_REFRESH_POLICY, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
 
 /** setTimeout/clearTimeout, injectable so tests can drive time. */
 export interface Timers {
@@ -109,7 +109,7 @@ export class CredentialCache {
   cached(): Credentials | undefined {
     const now = this.#now();
     const current = this.#current;
-    if (!current || !isUsable(current.expiresAt, now, this.#policy)) return undefined;
+    if (!current || !isUsable(current.expiresAt, now, this.#policy.expiryMarginMs)) return undefined;
     if (now >= current.refreshAt) this.#refreshInBackground();
     return current.credentials;
   }
@@ -129,7 +129,7 @@ export class CredentialCache {
   status(): CacheStatus {
     const now = this.#now();
     const current = this.#current;
-    const usable = current !== undefined && isUsable(current.expiresAt, now, this.#policy);
+    const usable = current !== undefined && isUsable(current.expiresAt, now, this.#policy.expiryMarginMs);
     let state: CacheState;
     if (usable) state = now >= current.refreshAt || this.#inflight ? "stale" : "fresh";
     else if (this.#finalError) state = "failed";
@@ -176,7 +176,8 @@ export class CredentialCache {
       this.#lastError = error;
       if (error.category === "auth") this.#finalError = error;
       const current = this.#current;
-      const servedUntil = current && isUsable(current.expiresAt, now, this.#policy) ? current.expiresAt - this.#policy.expiryMarginMs : undefined;
+      const margin = this.#policy.expiryMarginMs;
+      const servedUntil = current && isUsable(current.expiresAt, now, margin) ? current.expiresAt - margin : undefined;
       this.#nextAttemptAt =
         now +
         retryDelay(this.#consecutiveFailures, this.#random, this.#policy, {

@@ -3,9 +3,9 @@ import type { Signer } from "../signers/signer.js";
 import { CredentialCache, type CacheStatus, type RefreshEvent, type Timers } from "./credential-cache.js";
 import { formatExpiration, type Credentials } from "../rolesanywhere/credentials.js";
 import type { RefreshPolicy } from "./refresh-policy.js";
-import { CertificateWatch, type CertificateStatus } from "./certificate-watch.js";
+import { watchCertificate, type CertificateStatus } from "./certificate-watch.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
-import { SignerHolder, type SignerFactory } from "./signer-holder.js";
+import { holdSigner, type SignerFactory } from "./signer-holder.js";
 
 /** Credentials for one named role, cached and refreshed; what the agent, `serve` and `update` hand out. */
 export interface CredentialSource {
@@ -54,14 +54,14 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   const createSession = options.createSession ?? defaultSessionCreator;
   let busy: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const watch = new CertificateWatch({
+  const watch = watchCertificate({
     windowMs: options.certificateWarning?.windowMs ?? DEFAULT_EXPIRY_WARNING_DAYS * DAY_MS,
     warn: (line) => options.certificateWarning?.log(`${name}: ${line}`),
     timer: options.certificateWarning !== undefined,
     now: options.now,
     timers: options.timers,
   });
-  const holder = new SignerHolder(settings.signer, options.createSigner ?? defaultSignerFactory, (certificate) => watch.observe(certificate));
+  const holder = holdSigner(settings.signer, options.createSigner ?? defaultSignerFactory, (certificate) => watch.observe(certificate));
 
   const fetch = async (): Promise<Credentials> => {
     const run = (async () => {
@@ -78,9 +78,8 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     return run;
   };
 
-  const { policy, now, random, timers } = options;
   const onEvent = (event: RefreshEvent, credentials: Credentials | undefined) => options.onEvent?.(name, event, credentials);
-  const cache = new CredentialCache({ fetch, policy, now, random, timers, onEvent });
+  const cache = new CredentialCache({ ...options, fetch, onEvent });
 
   return {
     name,

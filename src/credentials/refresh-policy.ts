@@ -1,5 +1,5 @@
-import { RETRY_AFTER_CAP_MS } from "../rolesanywhere/retry.js";
-import { EXPIRY_MARGIN_MS, isUsable as usableAt } from "../rolesanywhere/credentials.js";
+import { RETRY_AFTER_CAP_MS, unit } from "../rolesanywhere/retry.js";
+import { EXPIRY_MARGIN_MS } from "../rolesanywhere/credentials.js";
 
 // When to refresh and how long to wait after a failure, as pure functions (epoch ms, randomness a parameter).
 // Built for fleets: devices that booted in the same minute must not refresh together, and a device that is
@@ -57,11 +57,6 @@ export function refreshTimeFor(obtainedAt: number, expiresAt: number, random: ()
   return Math.round(from + (to - from) * unit(random()));
 }
 
-/** Whether credentials expiring at `expiresAt` may still be handed out at `now`. */
-export function isUsable(expiresAt: number, now: number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): boolean {
-  return usableAt(expiresAt, now, policy.expiryMarginMs);
-}
-
 /** What a retry delay depends on besides the number of failures. */
 export interface RetryContext {
   /** How long the endpoint asked us to wait (`Retry-After` of a 429 or 5xx), if it did. */
@@ -86,9 +81,4 @@ export function retryDelay(failures: number, random: () => number, policy: Refre
     delay = Math.min(delay, latest);
   }
   return Math.max(policy.minRetryIntervalMs, Math.round(delay));
-}
-
-/** A random draw clamped into [0, 1), so that a faulty source cannot push a time outside its window. */
-function unit(r: number): number {
-  return Number.isFinite(r) ? Math.min(Math.max(r, 0), 1 - Number.EPSILON) : 0;
 }

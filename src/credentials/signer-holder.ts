@@ -12,91 +12,85 @@ export type SignerFactory = (options: SignerOptions) => Promise<Signer>;
  * Owns the signer of one long-running credential source. File keys get a new signer per refresh (a renewed key
  * and certificate are picked up); PKCS#11 / TPM keys keep one signer open, re-opened after a device error, with
  * certificate files re-read on every refresh. Prompted secrets are asked once: re-opening never prompts again.
+ * `observe` is shown every certificate a refresh signs with (no extra read of the certificate).
  */
-export class SignerHolder {
-  readonly #factory: SignerFactory;
-  readonly #observe: (certificate: Certificate) => void;
-  #options: SignerOptions;
-  #prepared = false;
-  #signer: Signer | undefined;
+export function holdSigner(given: SignerOptions, factory: SignerFactory, observe: (certificate: Certificate) => void) {
+  let options = given;
+  let prepared = false;
+  let current: Signer | undefined;
   /** A wrong PIN or TPM password: never tried again (the token would count it and lock). */
-  #authFailure: unknown;
+  let authFailure: unknown;
 
-  /** `observe` is shown every certificate a refresh signs with (no extra read of the certificate). */
-  constructor(options: SignerOptions, factory: SignerFactory, observe: (certificate: Certificate) => void) {
-    this.#options = options;
-    this.#factory = factory;
-    this.#observe = observe;
-  }
-
-  /** Asks for prompted secrets now (start-up, when a terminal is there) and opens the signer. */
-  async open(): Promise<void> {
-    await this.#signerNow();
-  }
-
-  /**
-   * The signer to use for one refresh; call `release(error)` afterwards. A hardware signer's certificate files
-   * are re-read at each call.
-   */
-  async acquire(): Promise<Signer> {
-    const signer = await this.#signerNow();
-    const certPath = signer.backend === "file" ? undefined : fileRef(this.#options.certificate);
-    const chainPath = signer.backend === "file" ? undefined : fileRef(this.#options.intermediates);
-    const read = () => import("../x509/read-certificates.js");
-    const readLeafFile = async () => (await read()).readCertificateFile(certPath!);
-    return {
-      keyType: signer.keyType,
-      backend: signer.backend,
-      publicKey: () => signer.publicKey(),
-      sign: (message, digest) => signer.sign(message, digest),
-      close: () => signer.close(),
-      certificate: async () => {
-        const leaf = certPath ? (await readLeafFile()).certificates[0] : await signer.certificate();
-        if (certPath) checkMatchesKey(leaf!, await signer.publicKey(), certPath);
-        if (leaf) this.#observe(leaf);
-        return leaf;
-      },
-      certificateChain: async () => {
-        if (chainPath) return (await (await read()).readCertificateBundle(chainPath)).certificates.slice();
-        const rest = certPath ? (await readLeafFile()).certificates.slice(1) : [];
-        return rest.length > 0 ? rest : signer.certificateChain();
-      },
-    };
-  }
-
-  /** Ends one refresh: file signers are dropped (re-read next time), hardware ones after a device error. */
-  async release(error?: unknown): Promise<void> {
-    const signer = this.#signer;
-    if (!signer) return;
-    const category = (error as { category?: string } | undefined)?.category;
-    if (category === "auth") this.#authFailure = error;
-    if (signer.backend === "file" || category === "device" || category === "auth") {
-      this.#signer = undefined;
-      await signer.close().catch(() => {});
-    }
-  }
-
-  async close(): Promise<void> {
-    const signer = this.#signer;
-    this.#signer = undefined;
-    await signer?.close();
-  }
-
-  async #signerNow(): Promise<Signer> {
-    if (this.#authFailure) throw this.#authFailure;
-    if (this.#signer) return this.#signer;
+  const signerNow = async (): Promise<Signer> => {
+    if (authFailure) throw authFailure;
+    if (current) return current;
     try {
-      if (!this.#prepared) {
-        this.#options = await answerPromptsOnce(this.#options);
-        this.#prepared = true;
+      if (!prepared) {
+        options = await answerPromptsOnce(options);
+        prepared = true;
       }
-      this.#signer = await this.#factory(this.#options);
-      return this.#signer;
+      current = await factory(options);
+      return current;
     } catch (error) {
-      if ((error as { category?: string }).category === "auth") this.#authFailure = error;
+      if ((error as { category?: string }).category === "auth") authFailure = error;
       throw error;
     }
-  }
+  };
+
+  return {
+    /** Asks for prompted secrets now (start-up, when a terminal is there) and opens the signer. */
+    open: async (): Promise<void> => {
+      await signerNow();
+    },
+
+    /**
+     * The signer to use for one refresh; call `release(error)` afterwards. A hardware signer's certificate files
+     * are re-read at each call.
+     */
+    acquire: async (): Promise<Signer> => {
+      const signer = await signerNow();
+      const certPath = signer.backend === "file" ? undefined : fileRef(options.certificate);
+      const chainPath = signer.backend === "file" ? undefined : fileRef(options.intermediates);
+      const read = () => import("../x509/read-certificates.js");
+      const readLeafFile = async () => (await read()).readCertificateFile(certPath!);
+      return {
+        keyType: signer.keyType,
+        backend: signer.backend,
+        publicKey: () => signer.publicKey(),
+        sign: (message, digest) => signer.sign(message, digest),
+        close: () => signer.close(),
+        certificate: async () => {
+          const leaf = certPath ? (await readLeafFile()).certificates[0] : await signer.certificate();
+          if (certPath) checkMatchesKey(leaf!, await signer.publicKey(), certPath);
+          if (leaf) observe(leaf);
+          return leaf;
+        },
+        certificateChain: async () => {
+          if (chainPath) return (await (await read()).readCertificateBundle(chainPath)).certificates.slice();
+          const rest = certPath ? (await readLeafFile()).certificates.slice(1) : [];
+          return rest.length > 0 ? rest : signer.certificateChain();
+        },
+      };
+    },
+
+    /** Ends one refresh: file signers are dropped (re-read next time), hardware ones after a device error. */
+    release: async (error?: unknown): Promise<void> => {
+      const signer = current;
+      if (!signer) return;
+      const category = (error as { category?: string } | undefined)?.category;
+      if (category === "auth") authFailure = error;
+      if (signer.backend === "file" || category === "device" || category === "auth") {
+        current = undefined;
+        await signer.close().catch(() => {});
+      }
+    },
+
+    close: async (): Promise<void> => {
+      const signer = current;
+      current = undefined;
+      await signer?.close();
+    },
+  };
 }
 
 /** A certificate file to re-read; `-` and `env:` inputs were read once by the factory. */

@@ -13,18 +13,18 @@ export interface TlsSettings {
   readonly rejectUnauthorized: boolean;
 }
 
-export interface ConnectRequest {
-  readonly endpoint: Pick<Endpoint, "protocol" | "hostname" | "port" | "host">;
+/** How one CreateSession call reaches its endpoint; shared by all its attempts. */
+export interface Transport {
+  readonly endpoint: Endpoint;
   readonly proxy?: ProxySettings;
   readonly tls: TlsSettings;
   /** Covers the TCP connect, the proxy tunnel and the TLS handshake. */
   readonly connectTimeoutMs: number;
-  readonly signal: AbortSignal;
   /** Host name resolution (tests map names to loopback); the system resolver by default. */
   readonly lookup?: LookupFunction;
 }
 
-export function endpointPeer(endpoint: ConnectRequest["endpoint"]): Peer {
+export function endpointPeer(endpoint: Endpoint): Peer {
   return { description: `endpoint ${endpoint.protocol}//${endpoint.host}`, hostname: endpoint.hostname, isProxy: false };
 }
 
@@ -36,8 +36,8 @@ export function proxyPeer(proxy: ProxySettings): Peer {
  * Opens the connection a request is written to: TCP to the endpoint or the proxy, an HTTP CONNECT
  * tunnel through the proxy for https, then TLS. Resolves once the connection is ready for HTTP.
  */
-export async function openConnection(request: ConnectRequest): Promise<Socket> {
-  const { endpoint, proxy, signal } = request;
+export async function openConnection(transport: Transport, signal: AbortSignal): Promise<Socket> {
+  const { endpoint, proxy, connectTimeoutMs } = transport;
   // node:tls costs milliseconds to load: plain-http endpoints (local tests, the agent's peers) never pay it.
   const { connect: tlsConnect } = endpoint.protocol === "https:" ? await import("node:tls") : { connect: undefined };
   const firstHop = proxy ? proxyPeer(proxy) : endpointPeer(endpoint);
@@ -48,16 +48,16 @@ export async function openConnection(request: ConnectRequest): Promise<Socket> {
     const onAbort = () => finish(signal.reason);
     const timer = setTimeout(() => {
       finish(
-        new TransportError("TIMEOUT", `could not connect to ${peer.description} within ${request.connectTimeoutMs / 1000} s`, true, {
+        new TransportError("TIMEOUT", `could not connect to ${peer.description} within ${connectTimeoutMs / 1000} s`, true, {
           hint: peer.isProxy ? "check the proxy settings (HTTPS_PROXY, NO_PROXY)" : "check the network and --endpoint; raise --connect-timeout on slow links",
         }),
       );
-    }, request.connectTimeoutMs);
+    }, connectTimeoutMs);
 
     const tcp = netConnect({
       host: firstHop.hostname,
       port: proxy ? proxy.port : endpoint.port,
-      ...(request.lookup ? { lookup: request.lookup } : {}),
+      ...(transport.lookup ? { lookup: transport.lookup } : {}),
     });
     let secure: Socket | undefined;
     tcp.on("error", onError);
@@ -94,9 +94,9 @@ export async function openConnection(request: ConnectRequest): Promise<Socket> {
           socket: tcp,
           host: endpoint.hostname,
           ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname }),
-          rejectUnauthorized: request.tls.rejectUnauthorized,
+          rejectUnauthorized: transport.tls.rejectUnauthorized,
           ALPNProtocols: ["http/1.1"],
-          ...(request.tls.secureContext ? { secureContext: request.tls.secureContext } : { minVersion: MIN_TLS_VERSION }),
+          ...(transport.tls.secureContext ? { secureContext: transport.tls.secureContext } : { minVersion: MIN_TLS_VERSION }),
         });
         secure.on("error", onError);
         secure.once("secureConnect", () => finish(undefined, secure));
@@ -110,7 +110,7 @@ export async function openConnection(request: ConnectRequest): Promise<Socket> {
 /** Sends `CONNECT host:port` and waits for a 2xx answer; the socket then carries the TLS connection. */
 function openTunnel(
   socket: Socket,
-  endpoint: ConnectRequest["endpoint"],
+  endpoint: Endpoint,
   proxy: ProxySettings,
   done: (error?: TransportError) => void,
 ): void {

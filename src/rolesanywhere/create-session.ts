@@ -29,8 +29,7 @@ export async function createSession(
   const maxAttempts = maxAttemptsFrom(options.maxAttempts, env);
   // The certificate's dates are checked against the system clock (`now` may be a test's or a skew-corrected clock).
   const material = await signingMaterialFor(signer, new Date());
-  const { caBundle, verifyTls } = options;
-  const transport = await createTransport(target.endpoint, { caBundle, verifyTls, connectTimeoutMs, env });
+  const transport = await createTransport(target.endpoint, { ...options, connectTimeoutMs, env });
   debug?.(
     `CreateSession endpoint ${target.endpoint.baseUrl} (from ${target.endpoint.source}), signing region ${target.region}` +
       `${transport.proxy ? `, through proxy ${transport.proxy.display} (${transport.proxy.source})` : ""}` +

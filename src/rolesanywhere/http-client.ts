@@ -2,9 +2,9 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { LookupFunction } from "node:net";
 import { NetworkError } from "../errors.js";
 import { VERSION } from "../version.js";
-import { endpointPeer, openConnection, proxyPeer, type ConnectRequest, type TlsSettings } from "./connection.js";
+import { endpointPeer, openConnection, proxyPeer, type TlsSettings, type Transport } from "./connection.js";
 import { firstEnv, type Endpoint } from "./endpoint.js";
-import { transportError, TransportError } from "./network-errors.js";
+import { closedEarly, transportError, TransportError } from "./network-errors.js";
 import { proxyFor } from "./proxy.js";
 import type { CreateSessionOptions } from "./types.js";
 
@@ -27,9 +27,6 @@ export interface OutgoingRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
-
-/** How one CreateSession call reaches its endpoint; shared by all its attempts. */
-export type Transport = Omit<ConnectRequest, "endpoint" | "signal"> & { readonly endpoint: Endpoint };
 
 /** `caBundle` (else `AWS_CA_BUNDLE`) is read only for https endpoints. */
 type TransportSettings = Pick<CreateSessionOptions, "caBundle" | "verifyTls" | "connectTimeoutMs" | "env"> & {
@@ -66,7 +63,7 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
  */
 export async function sendRequest(transport: Transport, request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse> {
   const { endpoint, proxy } = transport;
-  const socket = await openConnection({ ...transport, signal });
+  const socket = await openConnection(transport, signal);
   // Plain http through a proxy: the request line carries the absolute URI.
   const viaHttpProxy = proxy !== undefined && endpoint.protocol === "http:";
   const peer = viaHttpProxy ? proxyPeer(proxy) : endpointPeer(endpoint);
@@ -112,12 +109,12 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
         chunks.push(chunk);
       });
       res.on("error", (e) => finish(transportError(e, peer)));
-      res.on("aborted", () => finish(truncated(peer.description)));
+      res.on("aborted", () => finish(closedEarly(peer.description)));
       res.on("close", () => {
-        if (!res.complete) finish(truncated(peer.description));
+        if (!res.complete) finish(closedEarly(peer.description));
       });
       res.on("end", () => {
-        if (!res.complete) return finish(truncated(peer.description));
+        if (!res.complete) return finish(closedEarly(peer.description));
         finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
       });
     });
@@ -130,11 +127,5 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
 function tooLarge(endpoint: Endpoint, status: number): NetworkError {
   return new TransportError("RESPONSE_INVALID", `the answer of ${endpoint.baseUrl} (HTTP ${status}) is larger than ${MAX_RESPONSE_BYTES} bytes`, false, {
     hint: "a CreateSession answer is a few KiB: check --endpoint; a proxy or captive portal may be answering",
-  });
-}
-
-function truncated(description: string): TransportError {
-  return new TransportError("NETWORK_ERROR", `the connection to ${description} was closed before the response was complete`, true, {
-    hint: "retry later; a firewall or proxy may be cutting the connection",
   });
 }

@@ -34,6 +34,7 @@ const CLOCK_DEPENDENT = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CRL_
 const TRANSIENT = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EHOSTDOWN", "EAI_AGAIN", "ERR_STREAM_PREMATURE_CLOSE"]);
 
 const CHECK_PROXY = "check HTTPS_PROXY / HTTP_PROXY and NO_PROXY";
+const CUT_CONNECTION = "retry later; a firewall or proxy may be cutting the connection";
 
 /** Turns a socket, DNS or TLS error into a one-line {@link TransportError} with a hint. */
 export function transportError(cause: unknown, peer: Peer): TransportError {
@@ -75,10 +76,7 @@ export function transportError(cause: unknown, peer: Peer): TransportError {
     return new TransportError("NETWORK_ERROR", `cannot connect to ${what}: connection refused`, true, { hint: where, cause });
   }
   if (code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED" || /socket hang up/i.test(reason)) {
-    return new TransportError("NETWORK_ERROR", `the connection to ${what} was closed before the response was complete`, true, {
-      hint: peer.isProxy ? CHECK_PROXY : "retry later; a firewall or proxy may be cutting the connection",
-      cause,
-    });
+    return closedEarly(what, peer.isProxy ? CHECK_PROXY : undefined, cause);
   }
   if (code.startsWith("ERR_SSL") || code === "EPROTO" || /SSL|TLS/.test(reason)) {
     // OpenSSL errors carry a short `reason` ("wrong version number") besides the long error-queue text.
@@ -91,6 +89,12 @@ export function transportError(cause: unknown, peer: Peer): TransportError {
   }
   const detail = code || firstLine(reason);
   return new TransportError("NETWORK_ERROR", `cannot talk to ${what}: ${detail}`, TRANSIENT.has(code), { hint: where, cause });
+}
+
+/** The connection to `what` ended before the whole response came: worth another attempt. */
+export function closedEarly(what: string, hint = CUT_CONNECTION, cause?: unknown): TransportError {
+  const message = `the connection to ${what} was closed before the response was complete`;
+  return new TransportError("NETWORK_ERROR", message, true, { hint, cause });
 }
 
 function firstLine(text: string): string {

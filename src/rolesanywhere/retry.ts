@@ -30,8 +30,12 @@ export function isRetryable(error: unknown): boolean {
 /** Exponential back-off with full jitter: uniform in [0, min(cap, base·2^(attempt−1))). */
 export function backoffDelayMs(attempt: number, random: () => number): number {
   const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-  const r = random();
-  return Math.floor((Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0) * ceiling);
+  return Math.floor(unit(random()) * ceiling);
+}
+
+/** A random draw clamped into [0, 1), so that a faulty source cannot push a time outside its window. */
+export function unit(r: number): number {
+  return Number.isFinite(r) ? Math.min(Math.max(r, 0), 1 - Number.EPSILON) : 0;
 }
 
 /** Never wait longer than this for one `Retry-After`, whatever the endpoint asks. */

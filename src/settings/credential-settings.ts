@@ -16,33 +16,34 @@ export interface CredentialSettings {
 }
 
 /**
- * Every setting: its command-line flag, which is also its name in a config profile, and its type there.
+ * Every setting: its command-line flag, which is also its name in a config profile, and its kind there (paths are
+ * resolved against the file's directory; a key source or library may also be a URI, handle or bare library name).
  * `connectTimeoutMs` and `timeoutMs` are seconds as flags; `verifyTls` is the flag `no-verify-ssl`, inverted.
  */
 export const SETTINGS_FIELDS = {
-  certificate: ["certificate", "string"],
-  privateKey: ["private-key", "string"],
-  intermediates: ["intermediates", "string"],
+  certificate: ["certificate", "key-source"],
+  privateKey: ["private-key", "key-source"],
+  intermediates: ["intermediates", "path"],
   keyPassword: ["pkcs8-password", "secret"],
-  pkcs11Library: ["pkcs11-lib", "string"],
+  pkcs11Library: ["pkcs11-lib", "library"],
   pkcs11Pin: ["pkcs11-pin", "secret"],
   pkcs11ContextPin: ["pkcs11-context-pin", "secret"],
   reusePin: ["reuse-pin", "boolean"],
-  tpmDevice: ["tpm-device", "string"],
+  tpmDevice: ["tpm-device", "text"],
   tpmKeyPassword: ["tpm-key-password", "secret"],
   noTpmKeyPassword: ["no-tpm-key-password", "boolean"],
   tpmIgnoreEmptyAuth: ["tpm-ignore-empty-auth", "boolean"],
   tpmParentPassword: ["tpm-parent-password", "secret"],
-  trustAnchorArn: ["trust-anchor-arn", "string"],
-  profileArn: ["profile-arn", "string"],
-  roleArn: ["role-arn", "string"],
+  trustAnchorArn: ["trust-anchor-arn", "text"],
+  profileArn: ["profile-arn", "text"],
+  roleArn: ["role-arn", "text"],
   durationSeconds: ["session-duration", "integer"],
-  roleSessionName: ["role-session-name", "string"],
-  region: ["region", "string"],
-  endpoint: ["endpoint", "string"],
+  roleSessionName: ["role-session-name", "text"],
+  region: ["region", "text"],
+  endpoint: ["endpoint", "text"],
   useFipsEndpoint: ["use-fips-endpoint", "boolean"],
   useDualStackEndpoint: ["use-dual-stack-endpoint", "boolean"],
-  caBundle: ["ca-bundle", "string"],
+  caBundle: ["ca-bundle", "path"],
   verifyTls: ["no-verify-ssl", "boolean"],
   connectTimeoutMs: ["connect-timeout", "integer"],
   timeoutMs: ["timeout", "integer"],
@@ -51,7 +52,7 @@ export const SETTINGS_FIELDS = {
 
 type Fields = typeof SETTINGS_FIELDS;
 export type SettingsField = keyof Fields;
-type ValueOf<T> = T extends "string" ? string : T extends "secret" ? SecretSource : T extends "boolean" ? boolean : number;
+type ValueOf<T> = T extends "secret" ? SecretSource : T extends "boolean" ? boolean : T extends "integer" ? number : string;
 
 /** The one plain record every source of settings (flags, a config profile, SDK options) is turned into. */
 export type SettingsInput = { readonly [F in SettingsField]?: ValueOf<Fields[F][1]> | undefined };

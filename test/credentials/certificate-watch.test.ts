@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CertificateWatch, certificateStatusJson } from "../../src/credentials/certificate-watch.js";
+import { certificateStatusJson, watchCertificate } from "../../src/credentials/certificate-watch.js";
 
 const DAY = 86_400_000;
 
@@ -42,7 +42,7 @@ describe("certificate watch", () => {
   it("warns at first use within the window, then daily from its timer, and says expired in its status", () => {
     const clock = manualClock(start);
     const lines: string[] = [];
-    const watch = new CertificateWatch({ windowMs: 14 * DAY, warn: (l) => lines.push(l), now: clock.now, timers: clock.timers });
+    const watch = watchCertificate({ windowMs: 14 * DAY, warn: (l) => lines.push(l), now: clock.now, timers: clock.timers });
     watch.observe(cert(3));
     expect(lines).toEqual([expect.stringMatching(/^warning: the certificate \(CN=gw\) expires in 3 d /)]);
     expect(watch.status()?.state).toBe("expiring");
@@ -67,7 +67,7 @@ describe("certificate watch", () => {
   it("says nothing outside the window; a renewed certificate starts over", () => {
     const clock = manualClock(start);
     const lines: string[] = [];
-    const watch = new CertificateWatch({ windowMs: 14 * DAY, warn: (l) => lines.push(l), now: clock.now, timers: clock.timers });
+    const watch = watchCertificate({ windowMs: 14 * DAY, warn: (l) => lines.push(l), now: clock.now, timers: clock.timers });
     watch.observe(cert(30));
     expect(lines).toEqual([]);
     expect(watch.status()?.state).toBe("valid");
@@ -83,7 +83,7 @@ describe("certificate watch", () => {
 
   it("without a timer (one-shot use), nothing is scheduled", () => {
     const clock = manualClock(start);
-    const watch = new CertificateWatch({ windowMs: DAY, warn: () => {}, now: clock.now, timers: clock.timers, timer: false });
+    const watch = watchCertificate({ windowMs: DAY, warn: () => {}, now: clock.now, timers: clock.timers, timer: false });
     watch.observe(cert(0.5));
     expect(clock.pendingCount()).toBe(0);
     expect(certificateStatusJson(undefined)).toBeNull();

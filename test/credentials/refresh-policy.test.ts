@@ -3,11 +3,11 @@ import fc from "fast-check";
 import {
   checkRefreshPolicy,
   DEFAULT_REFRESH_POLICY as P,
-  isUsable,
   refreshTimeFor,
   refreshWindow,
   retryDelay,
 } from "../../src/credentials/refresh-policy.js";
+import { isUsable } from "../../src/rolesanywhere/credentials.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parsePcrRequest, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
 import { signingKeyTemplate } from "../../src/tpm/keys/templates.js";
-import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-writer.js";
 import { parseKeySpec } from "../../src/provisioning/pkcs11/key-spec.js";
 import { computePolicyDigest, type PolicyStatement } from "../../src/tpm/keys/policy.js";
 import { encode } from "../../src/tpm/wire/codec.js";
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
-import { parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
+import { encodeTss2KeyFile, parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { TPMA_OBJECT, TPM_ALG } from "../../src/tpm/wire/constants.js";
 import { execFileSync } from "node:child_process";
 

@@ -103,6 +103,9 @@ describe("retry policy", () => {
     expect(backoffDelayMs(1, () => 0)).toBe(0);
     expect(backoffDelayMs(30, () => 0.999999)).toBe(19_999);
     expect(backoffDelayMs(2, () => Number.NaN)).toBe(0);
+    // A faulty draw of 1 or more stays under the ceiling, as the refresh engine's draws do.
+    expect(backoffDelayMs(1, () => 1)).toBe(249);
+    expect(backoffDelayMs(1, () => 7)).toBe(249);
   });
 
   it("Retry-After is a floor: the full-jitter back-off comes on top, and at most 5 minutes of it are honoured", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTpmDeviceSpec } from "../../src/tpm/transport/device-spec.js";
+import { parseTpmDeviceSpec } from "../../src/tpm/transport/open-transport.js";
 
 describe("--tpm-device / TPM_DEVICE forms", () => {
   it.each([

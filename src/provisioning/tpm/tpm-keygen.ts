@@ -13,7 +13,7 @@ import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
 import { createPrimary, readPublic } from "../../tpm/keys/load-key.js";
 import { decodePublicArea, hasAttribute, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
-import { SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
+import { signingKeyTemplate, SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import { startAuthSession } from "../../tpm/sessions/start-session.js";
@@ -24,9 +24,8 @@ import { RC } from "../../tpm/wire/response-code.js";
 import type { TpmtPublic } from "../../tpm/wire/structures.js";
 import { writeOutputFile } from "../output-file.js";
 import type { KeySpec } from "../pkcs11/key-spec.js";
-import { signingKeyTemplate } from "../../tpm/keys/templates.js";
 import { currentPcrPolicy, type PcrRequest } from "./pcr-policy.js";
-import { encodeTss2KeyFile } from "../../tpm/keys/tss2-key-writer.js";
+import { encodeTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 
 export type TpmKeyTarget = { readonly kind: "file"; readonly path: string; readonly overwrite: boolean } | { readonly kind: "handle"; readonly handle: number };
 

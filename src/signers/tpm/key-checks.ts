@@ -30,7 +30,7 @@ export function checkSigningKey(key: LoadedKey, fromHandle: boolean, what: strin
   if (hasAttribute(pub, TPMA_OBJECT.restricted)) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: restricted TPM keys (attestation or storage keys) cannot sign arbitrary data`);
   }
-  if (!key.policySession && !hasAttribute(pub, TPMA_OBJECT.userWithAuth)) {
+  if (key.session?.kind !== "policy" && !hasAttribute(pub, TPMA_OBJECT.userWithAuth)) {
     throw new InputError("TPM_KEY_INVALID", `${what}: the key can only be used with a policy session, but no policy for it is known`, {
       hint: fromHandle ? "use the key's TSS2 file, which carries its policy" : "the key file has no policy statements",
     });

@@ -46,7 +46,6 @@ export class KeyLifecycle {
     return new KeyLifecycle(transport, input, await loadState(transport, input));
   }
 
-  /** The key as currently loaded, if it is. */
   get loaded(): LoadedState | undefined {
     return this.#loaded;
   }
@@ -92,8 +91,9 @@ export class KeyLifecycle {
     const old = this.#loaded;
     this.#loaded = undefined;
     if (!old) return;
+    // Otherwise only the session's key is wiped: the TPM side is gone or not ours to flush.
     if (await this.#stillOurs(old)) await releaseKey(old.tpm, old.key);
-    else forgetSessions(old.key);
+    else old.key.session?.dispose();
     this.#input.debug?.(`TPM: dropped the loaded key (${reason})`);
   }
 
@@ -178,21 +178,14 @@ async function readBootId(tpm: Tpm): Promise<string | undefined> {
   }
 }
 
-/** Local cleanup only: the sessions' keys are wiped; the TPM side is gone or not ours to flush. */
-function forgetSessions(key: LoadedKey): void {
-  key.policySession?.dispose();
-  key.hmacSession?.dispose();
-}
-
 function handlesToFlush(key: LoadedKey): number[] {
   const handles: number[] = [];
-  if (key.policySession && !key.policySession.closed) handles.push(key.policySession.handle);
-  if (key.hmacSession && !key.hmacSession.closed) handles.push(key.hmacSession.handle);
+  if (key.session && !key.session.closed) handles.push(key.session.handle);
   if (key.transient) handles.push(key.entity.handle);
   return handles;
 }
 
 async function releaseKey(tpm: Tpm, key: LoadedKey): Promise<void> {
   for (const h of handlesToFlush(key)) await tpm.flush(h).catch(() => undefined);
-  forgetSessions(key);
+  key.session?.dispose();
 }

@@ -3,7 +3,7 @@ import { DeviceError } from "../../errors.js";
 import { readSecret } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
-import type { Authorization } from "../../tpm/client/tpm.js";
+import type { Authorization, Entity } from "../../tpm/client/tpm.js";
 import type { KeySource } from "../../tpm/keys/load-key.js";
 import { policyUsesPassword, type PolicyStatement } from "../../tpm/keys/policy.js";
 import { hasAttribute } from "../../tpm/keys/public-area.js";
@@ -12,6 +12,7 @@ import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import { runPolicy } from "../../tpm/sessions/policy-runner.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import type { TpmTransport } from "../../tpm/transport/transport.js";
+import type { HandleNamesOf } from "../../tpm/wire/commands.js";
 import { hex32, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { TpmSignerOptions } from "../options.js";
@@ -19,8 +20,7 @@ import type { DigestAlgorithm, Signer } from "../signer.js";
 import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key-checks.js";
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
 import { resolveKeyPassword } from "./key-password.js";
-import { signHash } from "./signing/choose-scheme.js";
-import type { TpmSigningKey } from "./signing/signing-key.js";
+import { signHash, type TpmSigningKey } from "./signing/choose-scheme.js";
 import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /** Injection points for tests and benchmarks. */
@@ -143,27 +143,29 @@ export class TpmSigner implements Signer {
   #signingKey(loaded: LoadedState): TpmSigningKey {
     const { what, emptyAuthFlag } = this.#init;
     return {
-      tpm: loaded.tpm,
-      entity: loaded.key.entity,
       what,
-      authorized: (command) =>
-        withExplanation(loaded.tpm, { kind: "sign", keyHasEmptyAuthFlag: emptyAuthFlag }, what, async () => command(await this.#authorization(loaded))),
+      run: (command, params) =>
+        withExplanation(loaded.tpm, { kind: "sign", keyHasEmptyAuthFlag: emptyAuthFlag }, what, async () => {
+          const auth = await this.#authorization(loaded);
+          const handles = { keyHandle: loaded.key.entity } as Record<HandleNamesOf<typeof command>, Entity>;
+          return (await loaded.tpm.execute(command, handles, params, [auth])).response;
+        }),
     };
   }
 
   async #authorization(loaded: LoadedState): Promise<Authorization> {
     const { policy, keyPassword, what } = this.#init;
-    const { policySession, hmacSession } = loaded.key;
-    if (policySession) {
-      await runPolicy(loaded.tpm, policySession, policy, what);
+    const { session } = loaded.key;
+    if (session?.kind === "policy") {
+      await runPolicy(loaded.tpm, session, policy, what);
       const pub = loaded.key.public.public;
       return {
-        session: policySession,
+        session,
         authValue: policyUsesPassword(policy) ? keyPassword : undefined,
         authValueInEncryptionKey: hasAttribute(pub, TPMA_OBJECT.userWithAuth) || !hasAttribute(pub, TPMA_OBJECT.adminWithPolicy),
       };
     }
-    return { session: hmacSession ?? PASSWORD_SESSION, authValue: keyPassword };
+    return { session: session ?? PASSWORD_SESSION, authValue: keyPassword };
   }
 
   #flushSync(): void {

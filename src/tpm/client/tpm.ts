@@ -96,14 +96,14 @@ export class Tpm {
     if (authorizations.length < command.authHandleCount || authorizations.length > 3) {
       throw new Error(`${command.name} needs ${command.authHandleCount} authorization(s), got ${authorizations.length}`);
     }
-    if (authorizations.slice(1).some(({ session: s }) => s instanceof AuthSession && s.encryptsParameterOf(command))) {
-      throw new Error("only the first session may encrypt parameters");
-    }
     const entities = command.handles.map((k) => (handles as Record<string, Entity>)[k]!);
     const authValues = authorizations.map((a) => (a.authValue ? a.authValue.use(stripTrailingZeros) : Buffer.alloc(0)));
     const encryptionAuth = (i: number) => (authorizations[i]!.authValueInEncryptionKey === false ? Buffer.alloc(0) : authValues[i]!);
     try {
       for (const a of authorizations) a.session.begin(command);
+      if (authorizations.slice(1).some(({ session: s }) => s instanceof AuthSession && (s.encryptsCommand || s.encryptsResponse))) {
+        throw new Error("only the first session may encrypt parameters");
+      }
       const parameters = encode(command.params, params);
       const first = authorizations[0]?.session;
       if (first instanceof AuthSession && first.encryptsCommand) first.cfb("command", sizedData(parameters), encryptionAuth(0));
@@ -149,8 +149,11 @@ export class Tpm {
       }
       if (rc === RC.INITIALIZE && code !== Startup.code && !this.#startupTried) {
         // A simulator started without startup-clear: send TPM2_Startup(CLEAR) once, then the command again.
+        // Its answer "already started" counts as success.
         this.#startupTried = true;
-        await this.startup();
+        await this.execute(Startup, {}, { startupType: TPM_SU.CLEAR }).catch((e) => {
+          if (!(e instanceof TpmResponseError && e.rc === RC.INITIALIZE)) throw e;
+        });
         continue;
       }
       return response;
@@ -198,25 +201,13 @@ export class Tpm {
     }
   }
 
-  /** TPM2_Startup(CLEAR); "already started" counts as success. */
-  async startup(): Promise<void> {
-    try {
-      await this.execute(Startup, {}, { startupType: TPM_SU.CLEAR });
-    } catch (e) {
-      if (!(e instanceof TpmResponseError && e.rc === RC.INITIALIZE)) throw e;
-    }
-  }
-
   async flush(handle: number): Promise<void> {
     await this.execute(FlushContext, {}, { flushHandle: handle });
   }
 
-  /** Best-effort synchronous FlushContext for process-exit handlers; true when the TPM confirmed it. */
-  flushSync(handle: number): boolean {
-    const w = new Writer();
-    w.u16(TPM_ST.NO_SESSIONS).u32(14).u32(FlushContext.code).u32(handle);
-    const response = this.transport.transmitSync(w.finish());
-    return response !== undefined && response.length >= 10 && response.readUInt32BE(6) === 0;
+  /** Best-effort synchronous FlushContext for process-exit handlers: nothing waits for the answer. */
+  flushSync(handle: number): void {
+    this.transport.transmitSync(new Writer().u16(TPM_ST.NO_SESSIONS).u32(14).u32(FlushContext.code).u32(handle).finish());
   }
 }
 

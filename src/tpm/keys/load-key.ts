@@ -36,10 +36,11 @@ export interface LoadedKey {
   readonly public: PublicArea;
   /** True when we loaded it (flush on close); false for persistent keys. */
   readonly transient: boolean;
-  /** Salted HMAC session for a password-protected key (absent: TPM_RS_PW with an empty password). */
-  readonly hmacSession: AuthSession | undefined;
-  /** Policy session for keys with a policy; reused, restarted before each use. */
-  readonly policySession: AuthSession | undefined;
+  /**
+   * A policy session for keys with a policy (reused, restarted before each use), else a salted HMAC session for
+   * a password-protected key; absent: TPM_RS_PW.
+   */
+  readonly session: AuthSession | undefined;
 }
 
 async function tpmSupportsEcc(tpm: Tpm): Promise<boolean> {
@@ -80,12 +81,10 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     created = created.filter((h) => h !== handle);
     await tpm.flush(handle);
   };
-  const keyHasPassword = !input.keyPassword.isEmpty;
-  const parentHasPassword = source.kind === "file" && !input.parentPassword.isEmpty;
   // A key file with policy statements is authorized through a policy session.
   const policy = source.kind === "file" ? source.file.policy : [];
   const usesPolicy = policy.length > 0;
-  const keySessionSalted = input.parameterEncryption && keyHasPassword && (!usesPolicy || policyUsesPassword(policy));
+  const keySessionSalted = input.parameterEncryption && !input.keyPassword.isEmpty && (!usesPolicy || policyUsesPassword(policy));
   let eccKnown: boolean | undefined;
   const ecc = async () => (eccKnown ??= await tpmSupportsEcc(tpm));
 
@@ -97,17 +96,15 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     return key;
   };
 
-  let hmacSession: AuthSession | undefined;
-  let policySession: AuthSession | undefined;
-  /** Starts the sessions the key needs while `saltKey` is loaded (sessions outlive their salt key). */
-  const startKeySessions = async (saltKey: SaltKey | undefined) => {
+  let keySession: AuthSession | undefined;
+  /** Starts the session the key needs, if any, while `saltKey` is loaded (sessions outlive their salt key). */
+  const startKeySession = async (saltKey: SaltKey | undefined) => {
     if (!usesPolicy && !keySessionSalted) return;
     const kind = usesPolicy ? "policy" : "hmac";
     const salt = keySessionSalted ? saltKey : undefined;
     const session = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
     created.push(session.handle);
-    if (kind === "policy") policySession = session;
-    else hmacSession = session;
+    keySession = session;
     if (salt && session.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
   };
 
@@ -115,16 +112,14 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     if (source.kind === "handle") {
       const key = await readPublic(tpm, source.handle, "key", what);
       debug?.(`TPM: persistent key ${hex32(source.handle)}: ${describeKey(key.public.public)}`);
-      if (keySessionSalted || usesPolicy) {
-        const salt = keySessionSalted ? await nullPrimary() : undefined;
-        await startKeySessions(salt);
-        if (salt) await release(salt.entity.handle);
-      }
-      return { entity: key.entity, public: key.public, transient: false, hmacSession, policySession };
+      const salt = keySessionSalted ? await nullPrimary() : undefined;
+      await startKeySession(salt);
+      if (salt) await release(salt.entity.handle);
+      return { entity: key.entity, public: key.public, transient: false, session: keySession };
     }
 
     const file = source.file;
-    const needParentSession = parentHasPassword && input.parameterEncryption;
+    const needParentSession = !input.parentPassword.isEmpty && input.parameterEncryption;
     let parent: SaltKey;
     /** The session that authorizes the parent (hierarchy or persistent key). */
     let parentSession: Session = PASSWORD_SESSION;
@@ -139,7 +134,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
         parentSession = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
         created.push(parentSession.handle);
       }
-      await startKeySessions(salt);
+      await startKeySession(salt);
       if (tempSalt) await release(tempSalt.entity.handle);
     } else {
       if (needParentSession) {
@@ -153,7 +148,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
       parent = await createPrimary(tpm, file.parent, useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC, { session: parentSession, authValue: input.parentPassword }, what);
       created.push(parent.entity.handle);
       debug?.(`TPM: re-created the ${useRsa ? "RSA-2048" : "ECC P-256"} SRK under ${hex32(file.parent)}`);
-      await startKeySessions(parent);
+      await startKeySession(parent);
     }
 
     // The SRK we re-created has an empty authValue; a persistent parent may have a password.
@@ -170,11 +165,10 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     // Only the loaded key and the key's sessions stay; parents, temporary primaries and parent sessions go.
     if (parentSession !== PASSWORD_SESSION) await release(parentSession.handle);
     if (handleType(parent.entity.handle) === TPM_HT.TRANSIENT) await release(parent.entity.handle);
-    return { entity: { handle: loaded.handle, name: loaded.response.name }, public: file.public, transient: true, hmacSession, policySession };
+    return { entity: { handle: loaded.handle, name: loaded.response.name }, public: file.public, transient: true, session: keySession };
   } catch (e) {
     for (const h of created.reverse()) await tpm.flush(h).catch(() => undefined);
-    hmacSession?.dispose();
-    policySession?.dispose();
+    keySession?.dispose();
     throw e;
   }
 }

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { decode, encode, struct, TpmWireError, u32, type Codec } from "../wire/codec.js";
 import { PolicyAuthValue, PolicyCommandCode, PolicyLocality, PolicyPassword, PolicyPCR } from "../wire/commands.js";
-import { hashInfo, hex32, isTpmHashAlg, TPM_CC } from "../wire/constants.js";
+import { hashInfo, hex32, isTpmHashAlg } from "../wire/constants.js";
 import { TPML_PCR_SELECTION, type TpmsPcrSelection } from "../wire/structures.js";
 
 export type PolicyStatement =
@@ -20,7 +20,13 @@ export type PolicyStatement =
 export const POLICY_COMMANDS = { PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality };
 type PolicyCommand = keyof typeof POLICY_COMMANDS;
 
-const UNSUPPORTED = ["PolicySecret", "PolicyAuthorize", "PolicyOR", "PolicyCounterTimer"] as const;
+/** Policy commands that key files may hold but this agent cannot satisfy, by TPM_CC code (named in the error). */
+const UNSUPPORTED: Readonly<Record<number, string>> = {
+  0x151: "PolicySecret",
+  0x16a: "PolicyAuthorize",
+  0x16d: "PolicyCounterTimer",
+  0x171: "PolicyOR",
+};
 
 const rest: Codec<Buffer> = { write: (w, v) => void w.bytes(v), read: (r) => r.bytes(r.remaining) };
 const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), PolicyPCR.params];
@@ -31,10 +37,9 @@ const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), Poli
  * accepted too.
  */
 export function decodePolicyStatement(commandCode: number, body: Buffer, digestSize: number, what: string): PolicyStatement {
-  const command = (Object.keys(POLICY_COMMANDS) as PolicyCommand[]).find((name) => TPM_CC[name] === commandCode);
+  const command = (Object.keys(POLICY_COMMANDS) as PolicyCommand[]).find((name) => POLICY_COMMANDS[name].code === commandCode);
   if (!command) {
-    const unsupported = UNSUPPORTED.find((name) => TPM_CC[name] === commandCode);
-    const name = unsupported ? `TPM2_${unsupported}` : `command ${hex32(commandCode)}`;
+    const name = Object.hasOwn(UNSUPPORTED, commandCode) ? `TPM2_${UNSUPPORTED[commandCode]}` : `command ${hex32(commandCode)}`;
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key's policy uses ${name}, which this agent cannot satisfy`, {
       hint: "supported policy statements: PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality",
     });
@@ -64,7 +69,7 @@ export function policyUsesPassword(statements: readonly PolicyStatement[]): bool
  */
 export function encodePolicyStatement(s: PolicyStatement): { readonly code: number; readonly body: Buffer } {
   const layout = s.command === "PolicyPCR" ? PCR_LAYOUTS[0]! : POLICY_COMMANDS[s.command].params;
-  return { code: TPM_CC[s.command], body: encode(layout as Codec<unknown>, s) };
+  return { code: POLICY_COMMANDS[s.command].code, body: encode(layout as Codec<unknown>, s) };
 }
 
 /** The policy digest the statements produce, starting from zeros (what the key's authPolicy must equal). */
@@ -73,7 +78,7 @@ export function computePolicyDigest(statements: readonly PolicyStatement[], hash
   for (const s of statements) {
     const { code, body } = encodePolicyStatement(s);
     // PolicyPassword deliberately extends with the PolicyAuthValue code (Part 3, TPM2_PolicyPassword).
-    const extendCode = s.command === "PolicyPassword" ? TPM_CC.PolicyAuthValue : code;
+    const extendCode = s.command === "PolicyPassword" ? PolicyAuthValue.code : code;
     digest = createHash(hashName).update(digest).update(encode(u32, extendCode)).update(body).digest();
   }
   return digest;

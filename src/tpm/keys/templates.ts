@@ -19,14 +19,8 @@ function keyTemplate(spec: SigningKeyType, attributes: number, symmetric: Symmet
   return { type: TPM_ALG.ECC, ...common, parameters, unique: { x: Buffer.alloc(0), y: Buffer.alloc(0) } };
 }
 
-const SRK_ATTRIBUTES =
-  TPMA_OBJECT.fixedTPM |
-  TPMA_OBJECT.fixedParent |
-  TPMA_OBJECT.sensitiveDataOrigin |
-  TPMA_OBJECT.userWithAuth |
-  TPMA_OBJECT.noDA |
-  TPMA_OBJECT.restricted |
-  TPMA_OBJECT.decrypt; // 0x00030472
+const { fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, noDA, restricted, decrypt, sign } = TPMA_OBJECT;
+const SRK_ATTRIBUTES = fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth | noDA | restricted | decrypt; // 0x00030472
 
 const AES_128_CFB = { algorithm: TPM_ALG.AES, keyBits: 128, mode: TPM_ALG.CFB } as const;
 
@@ -47,11 +41,6 @@ export const SRK_TEMPLATE_RSA = keyTemplate({ kind: "RSA", bits: 2048 }, SRK_ATT
  * per signature). With a policy, userWithAuth is cleared so that the password alone cannot bypass it.
  */
 export function signingKeyTemplate(spec: SigningKeyType, authPolicy: Buffer | undefined): TpmtPublic {
-  const attributes =
-    TPMA_OBJECT.fixedTPM |
-    TPMA_OBJECT.fixedParent |
-    TPMA_OBJECT.sensitiveDataOrigin |
-    TPMA_OBJECT.sign |
-    (authPolicy ? 0 : TPMA_OBJECT.userWithAuth);
+  const attributes = fixedTPM | fixedParent | sensitiveDataOrigin | sign | (authPolicy ? 0 : userWithAuth);
   return keyTemplate(spec, attributes, { algorithm: TPM_ALG.NULL }, authPolicy);
 }

@@ -1,16 +1,21 @@
 /**
- * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys) as real producers write them: PEM or DER, emptyAuth as any
- * non-zero octet, persistent parents as negative INTEGERs (old 32-bit producers), description [4], rsaParent [5].
+ * TSS2 PRIVATE KEY files (draft-bottomley-tpm2-keys), read as real producers write them: PEM or DER, emptyAuth as
+ * any non-zero octet, persistent parents as negative INTEGERs (old 32-bit producers), description [4], rsaParent
+ * [5]; and written for keygen.
  */
 import { InputError } from "../../errors.js";
+import { encode, tpm2b } from "../wire/codec.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
-import { decodePolicyStatement, type PolicyStatement } from "./policy.js";
+import { decodePolicyStatement, encodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
+import { u32be } from "../../encoding/bytes.js";
 import { children, decodeOid, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
+import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
+import { encodePem } from "../../encoding/pem.js";
 
-export const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
+const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
 
-export const OID_LOADABLE_KEY = "2.23.133.10.1.3";
+const OID_LOADABLE_KEY = "2.23.133.10.1.3";
 const OID_IMPORTABLE = "2.23.133.10.1.4";
 const OID_SEALED = "2.23.133.10.1.5";
 const UTF8_STRING = 0x0c;
@@ -165,4 +170,40 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
     public: area,
     privateBlob,
   };
+}
+
+export interface Tss2KeyContents {
+  /** Parent: 0x40000001 (owner hierarchy: the standard SRK is re-created) or a 0x81… persistent key. */
+  readonly parent: number;
+  /** TPMT_PUBLIC bytes as TPM2_Create returned them (without the TPM2B size). */
+  readonly publicArea: Buffer;
+  /** TPM2B_PRIVATE contents (without the size). */
+  readonly privateBlob: Buffer;
+  readonly emptyAuth: boolean;
+  readonly policy: readonly PolicyStatement[];
+}
+
+const explicit = (n: number, element: Uint8Array) => derTlv(0xa0 | n, element);
+const octetString = (bytes: Uint8Array) => derTlv(TAG.OCTET_STRING, bytes);
+
+/**
+ * A TSS2 PRIVATE KEY file (draft-bottomley-tpm2-keys "TPMKey"): loadable-key OID, emptyAuth always written,
+ * FALSE for a key with a password (tpm2-openssl 1.1.1 asks for no password when the field is absent, so
+ * omitting it, as the draft allows, makes such keys unusable there), the policy statements, the parent, and
+ * the TPM2B blobs with their size fields.
+ */
+export function encodeTss2KeyFile(contents: Tss2KeyContents): string {
+  const policy = contents.policy.map((statement) => {
+    const { code, body } = encodePolicyStatement(statement);
+    return derSequence(explicit(0, derUnsignedInteger(u32be(code))), explicit(1, octetString(body)));
+  });
+  const der = derSequence(
+    derOid(OID_LOADABLE_KEY),
+    explicit(0, derTlv(TAG.BOOLEAN, Buffer.from([contents.emptyAuth ? 0xff : 0]))),
+    ...(policy.length > 0 ? [explicit(1, derSequence(...policy))] : []),
+    derUnsignedInteger(u32be(contents.parent)),
+    octetString(encode(tpm2b, contents.publicArea)),
+    octetString(encode(tpm2b, contents.privateBlob)),
+  );
+  return encodePem(TSS2_PEM_LABEL, der);
 }

@@ -67,11 +67,6 @@ export class AuthSession implements Session {
     return this.#closed;
   }
 
-  /** Whether `command` would have a parameter encrypted by this session (only a command's first session may). */
-  encryptsParameterOf(command: Pick<AnyCommand, "firstParamIsSized" | "firstResponseParamIsSized">): boolean {
-    return this.#parameterEncryption && (command.firstParamIsSized || command.firstResponseParamIsSized);
-  }
-
   begin(command: Pick<AnyCommand, "firstParamIsSized" | "firstResponseParamIsSized">): void {
     if (this.#closed) throw new Error(`session 0x${this.handle.toString(16)} is closed`);
     this.#nonceCaller = this.#random(this.#nonceCaller.length);

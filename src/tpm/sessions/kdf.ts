@@ -1,11 +1,9 @@
-/** The TPM's KDFs (Part 1 §11.4.10): KDFa (SP 800-108, HMAC) for session and CFB keys, KDFe (SP 800-56A) for ECC salts. */
+/**
+ * The TPM's KDFs (Part 1 §11.4.10): KDFa (SP 800-108, HMAC) for session and CFB keys, KDFe (SP 800-56A) for ECC
+ * salts. Labels are C strings: their bytes and a terminating zero octet.
+ */
 import { createHash, createHmac } from "node:crypto";
 import { u32be as u32 } from "../../encoding/bytes.js";
-
-/** The label as a C string: its bytes and a terminating zero octet. */
-function labelBytes(label: string): Buffer {
-  return Buffer.concat([Buffer.from(label, "latin1"), Buffer.from([0])]);
-}
 
 /** Counter mode: block(1) ‖ block(2) ‖ … cut to `bits` (the excess high bits of the first octet cleared). */
 function counterMode(bits: number, block: (counter: Buffer) => Buffer): Buffer {
@@ -23,11 +21,11 @@ function counterMode(bits: number, block: (counter: Buffer) => Buffer): Buffer {
 }
 
 export function kdfa(hash: string, key: Uint8Array, label: string, contextU: Uint8Array, contextV: Uint8Array, bits: number): Buffer {
-  const fixed = Buffer.concat([labelBytes(label), contextU, contextV, u32(bits)]);
+  const fixed = Buffer.concat([Buffer.from(`${label}\0`, "latin1"), contextU, contextV, u32(bits)]);
   return counterMode(bits, (counter) => createHmac(hash, key).update(counter).update(fixed).digest());
 }
 
 export function kdfe(hash: string, z: Uint8Array, label: string, partyU: Uint8Array, partyV: Uint8Array, bits: number): Buffer {
-  const other = Buffer.concat([labelBytes(label), partyU, partyV]);
+  const other = Buffer.concat([Buffer.from(`${label}\0`, "latin1"), partyU, partyV]);
   return counterMode(bits, (counter) => createHash(hash).update(counter).update(z).update(other).digest());
 }

@@ -1,9 +1,83 @@
 import { stat } from "node:fs/promises";
-import { DeviceError } from "../../errors.js";
+import { DeviceError, UsageError } from "../../errors.js";
 import { DeviceTransport } from "./device-transport.js";
-import { DEFAULT_DEVICES, parseTpmDeviceSpec } from "./device-spec.js";
-import { SocketTransport } from "./socket-transport.js";
+import { SocketTransport, type SocketAddress, type SocketFraming } from "./socket-transport.js";
 import type { TpmTransport } from "./transport.js";
+
+/** Where the TPM is, after parsing `--tpm-device` / `TPM_DEVICE`. */
+export type TpmDeviceSpec =
+  | { kind: "default" }
+  /** A path: a character device, or (as the Go helper does) a UNIX socket of a simulator. */
+  | { kind: "path"; path: string }
+  | { kind: "socket"; address: SocketAddress; framing: SocketFraming };
+
+export const DEFAULT_DEVICES = ["/dev/tpmrm0", "/dev/tpm0"] as const;
+
+/**
+ * Accepted forms:
+ * - `/dev/tpmrm0`, `/path/to/swtpm.sock` (a path; its file type decides),
+ * - `unix:/path/to/swtpm.sock`,
+ * - `tcp:HOST:PORT` (raw TPM commands, what swtpm speaks), `mssim:HOST:PORT` (Microsoft simulator framing),
+ * - tpm2-tss TCTI strings: `device:/dev/tpmrm0`, `swtpm:path=/x.sock`, `swtpm:host=H,port=P`, `mssim:host=H,port=P`.
+ */
+export function parseTpmDeviceSpec(text: string | undefined): TpmDeviceSpec {
+  const value = text?.trim();
+  if (!value) return { kind: "default" };
+  if (value.startsWith("/") || value.startsWith(".")) return { kind: "path", path: value };
+  const colon = value.indexOf(":");
+  if (colon < 0) throw invalid(value);
+  const scheme = value.slice(0, colon).toLowerCase();
+  const rest = value.slice(colon + 1);
+  switch (scheme) {
+    case "device":
+      if (!rest) throw invalid(value);
+      return { kind: "path", path: rest };
+    case "unix":
+      if (!rest) throw invalid(value);
+      return { kind: "socket", address: { kind: "unix", path: rest }, framing: "raw" };
+    case "tcp":
+      return { kind: "socket", address: parseHostPort(rest, value), framing: "raw" };
+    case "mssim":
+      return { kind: "socket", address: rest.includes("=") ? tctiAddress(rest, value) : parseHostPort(rest, value), framing: "mssim" };
+    case "swtpm":
+      return { kind: "socket", address: tctiAddress(rest, value), framing: "raw" };
+    default:
+      throw invalid(value);
+  }
+}
+
+function invalid(value: string): UsageError {
+  return new UsageError("USAGE", `unsupported TPM device "${value}"`, {
+    hint: "use a device path (/dev/tpmrm0), unix:/path/to/socket, tcp:HOST:PORT or mssim:HOST:PORT",
+  });
+}
+
+function parsePort(text: string, value: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw invalid(value);
+  return port;
+}
+
+function parseHostPort(text: string, value: string): SocketAddress {
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  if (bracketed) return { kind: "tcp", host: bracketed[1]!, port: parsePort(bracketed[2]!, value) };
+  const colon = text.lastIndexOf(":");
+  if (colon <= 0) throw invalid(value);
+  return { kind: "tcp", host: text.slice(0, colon), port: parsePort(text.slice(colon + 1), value) };
+}
+
+/** tpm2-tss TCTI configuration: `path=/x` or `host=H,port=P` (defaults localhost:2321). */
+function tctiAddress(text: string, value: string): SocketAddress {
+  const conf = new Map<string, string>();
+  for (const part of text.split(",").filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw invalid(value);
+    conf.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const path = conf.get("path");
+  if (path) return { kind: "unix", path };
+  return { kind: "tcp", host: conf.get("host") ?? "localhost", port: parsePort(conf.get("port") ?? "2321", value) };
+}
 
 /**
  * Opens the TPM named by `--tpm-device`, else `TPM_DEVICE`, else /dev/tpmrm0 (falling back to /dev/tpm0 only

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
 import { DeviceError } from "../../errors.js";
 import { Writer } from "../wire/codec.js";
@@ -60,39 +61,35 @@ export class SocketTransport implements TpmTransport {
     return run;
   }
 
-  #connect(): Promise<Socket> {
-    if (this.#socket) return Promise.resolve(this.#socket);
-    return new Promise((resolve, reject) => {
-      const opts = this.#address.kind === "unix" ? { path: this.#address.path } : { host: this.#address.host, port: this.#address.port };
-      const socket = createConnection(opts);
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`));
-      }, CONNECT_TIMEOUT_MS);
-      socket.once("error", (cause: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(
-          new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
-            cause,
-            hint: "is the TPM simulator running? Check --tpm-device / TPM_DEVICE",
-          }),
-        );
+  async #connect(): Promise<Socket> {
+    if (this.#socket) return this.#socket;
+    const opts = this.#address.kind === "unix" ? { path: this.#address.path } : { host: this.#address.host, port: this.#address.port };
+    const socket = createConnection(opts);
+    try {
+      await once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
+    } catch (cause) {
+      socket.destroy();
+      if ((cause as Error).name === "AbortError") {
+        throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
+      }
+      const reason = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+      throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${reason}`, {
+        cause,
+        hint: "is the TPM simulator running? Check --tpm-device / TPM_DEVICE",
       });
-      socket.once("connect", () => {
-        clearTimeout(timer);
-        socket.removeAllListeners("error");
-        socket.setNoDelay(true);
-        socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-        socket.on("error", (cause) => this.#fail(new TpmConnectionLost("TPM_ERROR", `connection to ${this.description} failed: ${cause.message}`, { cause })));
-        socket.on("close", () => {
-          // A socket already dropped by #fail must not fail the exchange of its successor.
-          if (this.#socket === socket) this.#fail(new TpmConnectionLost("TPM_ERROR", `the TPM at ${this.description} closed the connection`));
-        });
-        socket.unref();
-        this.#socket = socket;
-        resolve(socket);
-      });
+    }
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("error", (cause) => {
+      this.#fail(new TpmConnectionLost("TPM_ERROR", `connection to ${this.description} failed: ${cause.message}`, { cause }));
     });
+    socket.on("close", () => {
+      // A socket already dropped by #fail must not fail the exchange of its successor.
+      if (this.#socket === socket) this.#fail(new TpmConnectionLost("TPM_ERROR", `the TPM at ${this.description} closed the connection`));
+    });
+    socket.unref();
+    this.#socket = socket;
+    return socket;
   }
 
   #frame(command: Buffer): Buffer {
@@ -182,15 +179,9 @@ export class SocketTransport implements TpmTransport {
     const socket = this.#socket;
     this.#socket = undefined;
     if (!socket) return;
-    await new Promise<void>((resolve) => {
-      socket.once("close", () => resolve());
-      // Keep the event loop alive until the close completes (an idle socket is unref'd).
-      socket.ref();
-      socket.end();
-      setTimeout(() => {
-        socket.destroy();
-        resolve();
-      }, 1000).unref();
-    });
+    // Keep the event loop alive until the close completes (an idle socket is unref'd); destroy it after 1 s.
+    socket.ref();
+    socket.end();
+    await once(socket, "close", { signal: AbortSignal.timeout(1000) }).catch(() => socket.destroy());
   }
 }

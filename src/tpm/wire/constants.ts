@@ -9,34 +9,6 @@ export const TPM_ST = {
   HASHCHECK: 0x8024,
 } as const;
 
-export const TPM_CC = {
-  EvictControl: 0x120,
-  CreatePrimary: 0x131,
-  Startup: 0x144,
-  PolicySecret: 0x151,
-  Create: 0x153,
-  Load: 0x157,
-  RSA_Decrypt: 0x159,
-  Sign: 0x15d,
-  FlushContext: 0x165,
-  PolicyAuthorize: 0x16a,
-  PolicyAuthValue: 0x16b,
-  PolicyCommandCode: 0x16c,
-  PolicyCounterTimer: 0x16d,
-  PolicyLocality: 0x16f,
-  PolicyOR: 0x171,
-  ReadPublic: 0x173,
-  StartAuthSession: 0x176,
-  GetCapability: 0x17a,
-  GetRandom: 0x17b,
-  PCR_Read: 0x17e,
-  ReadClock: 0x181,
-  PolicyPCR: 0x17f,
-  PolicyRestart: 0x180,
-  PolicyGetDigest: 0x189,
-  PolicyPassword: 0x18c,
-} as const;
-
 export const TPM_ALG = {
   RSA: 0x0001,
   SHA1: 0x0004,

@@ -1,13 +1,29 @@
 import { InputError } from "../../../errors.js";
 import { TpmResponseError } from "../../../tpm/client/tpm-error.js";
 import { hasAttribute } from "../../../tpm/keys/public-area.js";
-import { RSA_Decrypt, Sign } from "../../../tpm/wire/commands.js";
-import { ECC_CURVES, hashInfo, TPMA_OBJECT, TPM_ALG } from "../../../tpm/wire/constants.js";
+import { RSA_Decrypt, Sign, type ParamsOf, type ResponseOf } from "../../../tpm/wire/commands.js";
+import { ECC_CURVES, hashInfo, TPMA_OBJECT, TPM_ALG, TPM_RH, TPM_ST } from "../../../tpm/wire/constants.js";
 import { RC } from "../../../tpm/wire/response-code.js";
 import type { TpmtPublic, TpmtPublicEcc, TpmtPublicRsa } from "../../../tpm/wire/structures.js";
 import { ecdsaSignatureToDer, emsaPkcs1v15, NAMED_CURVES } from "../../../encoding/signature-encoding.js";
 import type { DigestAlgorithm } from "../../signer.js";
-import { fitDigest, NULL_TICKET, type TpmSigningKey } from "./signing-key.js";
+
+/** What a signature scheme needs: one command on the loaded key, with its authorization. */
+export interface TpmSigningKey {
+  /** `TPM key file …` or `TPM key 0x81…`, for messages. */
+  readonly what: string;
+  /** Runs `command` on the key with the key's authorization; a refusal is explained. */
+  run<C extends typeof Sign | typeof RSA_Decrypt>(command: C, params: ParamsOf<C>): Promise<ResponseOf<C>>;
+}
+
+/** TPM2_Sign's validation ticket for an unrestricted key: none. */
+const NULL_TICKET = { tag: TPM_ST.HASHCHECK, hierarchy: TPM_RH.NULL, digest: Buffer.alloc(0) };
+
+/** Left-most bytes when longer (what ECDSA uses anyway), zero-padded on the left when shorter (same integer). */
+function fitDigest(digest: Buffer, size: number): Buffer {
+  if (digest.length >= size) return digest.subarray(0, size);
+  return Buffer.concat([Buffer.alloc(size - digest.length), digest]);
+}
 
 /**
  * Signs `hash` (the `digest` of the message) with the scheme the key allows: ECDSA for ECC keys; for RSA
@@ -18,7 +34,7 @@ export function signHash(key: TpmSigningKey, pub: TpmtPublic, hash: Buffer, dige
 }
 
 async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
-  const hashAlg = { SHA256: TPM_ALG.SHA256, SHA384: TPM_ALG.SHA384, SHA512: TPM_ALG.SHA512 }[digest];
+  const hashAlg = TPM_ALG[digest];
   const scheme = pub.parameters.scheme;
   const modulusBytes = pub.parameters.keyBits / 8;
   const canSign =
@@ -27,8 +43,7 @@ async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, dig
   if (canSign) {
     try {
       const params = { digest: hash, inScheme: { scheme: TPM_ALG.RSASSA, hashAlg }, validation: NULL_TICKET };
-      const { response } = await key.authorized((auth) => key.tpm.execute(Sign, { keyHandle: key.entity }, params, [auth]));
-      const sig = response.signature;
+      const { signature: sig } = await key.run(Sign, params);
       if (sig.sigAlg !== TPM_ALG.RSASSA) throw new InputError("TPM_KEY_INVALID", `${key.what}: the TPM returned a non-RSASSA signature`);
       return fitDigest(sig.sig, modulusBytes);
     } catch (e) {
@@ -44,8 +59,8 @@ async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, dig
   }
   // RSASSA-PKCS1-v1_5 by raw RSA decryption (TPM2_RSA_Decrypt, scheme NULL) of the padded block.
   const params = { cipherText: emsaPkcs1v15(hash, digest, modulusBytes), inScheme: { scheme: TPM_ALG.NULL }, label: Buffer.alloc(0) };
-  const { response } = await key.authorized((auth) => key.tpm.execute(RSA_Decrypt, { keyHandle: key.entity }, params, [auth]));
-  return fitDigest(response.message, modulusBytes);
+  const { message } = await key.run(RSA_Decrypt, params);
+  return fitDigest(message, modulusBytes);
 }
 
 /** TPM2_Sign with ECDSA over `hash` (fitted to the hash the key or its curve calls for); DER-encoded. */
@@ -63,10 +78,8 @@ async function signEcdsa(key: TpmSigningKey, pub: TpmtPublicEcc, hash: Buffer): 
   if (hash.length > size && size < curve.fieldBytes) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
   }
-  const { response } = await key.authorized((auth) =>
-    key.tpm.execute(Sign, { keyHandle: key.entity }, { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET }, [auth]),
-  );
-  const sig = response.signature;
+  const params = { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET };
+  const { signature: sig } = await key.run(Sign, params);
   if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${key.what}: the TPM returned a non-ECDSA signature`);
   return ecdsaSignatureToDer(sig.signatureR, sig.signatureS);
 }
