@@ -28,7 +28,7 @@ const ALGORITHM_NAMES: Readonly<Record<string, string>> = {
  */
 export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): Promise<SigningKey> {
   const { source } = material;
-  const info = await material.privateKeyInfo();
+  const info = material.privateKeyInfo;
   let key: SigningKey | undefined;
   let format = "pkcs8";
   if (info?.algorithmOid === RSA_ENCRYPTION || info?.algorithmOid === EC_PUBLIC_KEY) {
