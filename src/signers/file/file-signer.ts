@@ -1,14 +1,13 @@
 import { AgentError, InputError } from "../../errors.js";
 import { sameStamp, stampOf, type FileStamp } from "../../io/input-file.js";
-import type { SecretSource } from "../../secrets/secret-source.js";
 import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
-import type { DebugLog } from "../options.js";
+import type { DebugLog, SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
 
-export interface FileSignerOptions {
+export interface FileSignerOptions extends Pick<SignerOptions, "keyPassword" | "debug" | "signOffThread"> {
   /** Private-key file (PEM or DER; may also hold the certificate). */
   keyPath: string;
   /** The key file's contents when the caller has already read them (saves a read on the hot path). */
@@ -17,11 +16,6 @@ export interface FileSignerOptions {
   certificate?: CertificateFile | string;
   /** `--intermediates`: replaces the chain that follows the leaf in the certificate file (or PKCS#12 file). */
   intermediates?: CertificateFile | string;
-  /** Password of an encrypted PKCS#8 key or of a PKCS#12 file. */
-  keyPassword?: SecretSource;
-  debug?: DebugLog;
-  /** Sign on libuv's thread pool (SignerOptions.signOffThread). */
-  signOffThread?: boolean;
 }
 
 export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };

@@ -1,6 +1,7 @@
 import { InputError } from "../../../errors.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../../encoding/der.js";
-import { ML_DSA_SEED_LENGTH, mlDsaParameterSetForOid, type MlDsaParameterSet } from "./params.js";
+import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "../../../x509/certificate.js";
+import { ML_DSA_SEED_LENGTH } from "./params.js";
 
 /** Which CHOICE of ML-DSA-PrivateKey (RFC 9881) the file used. */
 export type MlDsaPrivateKeyForm = "seed" | "expanded" | "both";
