@@ -1,8 +1,5 @@
 import type { MlDsaKeyType } from "../../../x509/certificate.js";
 
-/** ML-DSA key generation seed (ξ) length. */
-export const ML_DSA_SEED_LENGTH = 32;
-
 /** The implementation of a parameter set, @noble/post-quantum imported on first use so that RSA/EC runs never load it. */
 export async function loadMlDsa(name: MlDsaKeyType) {
   const noble = await import("@noble/post-quantum/ml-dsa.js");
