@@ -3,17 +3,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net";
 import { certificateStatusJson } from "../credentials/certificate-watch.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
+import type { SourceRegistry } from "../credentials/source-registry.js";
 import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../rolesanywhere/credentials.js";
 import { AgentError } from "../errors.js";
 import { listenOn } from "../io/listen-tcp.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { isTrustedPeerUid, peerOf } from "./socket-trust.js";
 
-/** The agent's view of its sources (a SourceRegistry). */
-interface AgentSources {
-  get(name: string): CredentialSource | undefined;
-  all(): CredentialSource[];
-}
+type AgentSources = Pick<SourceRegistry, "get" | "all">;
 
 export interface RunningAgentServer {
   /** The socket path, or `fd:3` under socket activation. */

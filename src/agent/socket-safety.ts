@@ -47,7 +47,6 @@ export async function prepareSocketPath(socketPath: string, uid: number = proces
   await unlink(socketPath);
 }
 
-/** Whether something accepts connections on the socket. */
 function isListening(socketPath: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ path: socketPath });

@@ -29,7 +29,8 @@ export function urlHost(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host;
 }
 
-function isWildcard(address: string): boolean {
+/** `0.0.0.0`, `::` or `::` written out (`0:0:0:0:0:0:0:0`): an address to listen on that names no host. */
+export function isWildcard(address: string): boolean {
   return address === "0.0.0.0" || (isIP(address) === 6 && /^[0:]+$/.test(address));
 }
 

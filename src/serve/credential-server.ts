@@ -280,7 +280,6 @@ function imdsCredentialsBody(c: Credentials, now: Date): string {
   );
 }
 
-/** The ECS container-credentials document. */
 function ecsCredentialsBody(c: Credentials): string {
   return goJsonStringify({
     AccessKeyId: c.accessKeyId,

@@ -14,6 +14,12 @@ export interface EcsConsumerLookup {
   all(): readonly EcsConsumer[];
 }
 
+/** Consumers whose tokens or keys come from files, re-read periodically: `reload` re-reads now, `stop` ends it. */
+export interface ReloadingConsumers extends EcsConsumerLookup {
+  reload(): Promise<void>;
+  stop(): void;
+}
+
 /**
  * The consumers of the ECS endpoint, one token each (one can be cut off, or its leak traced, alone). Tokens are
  * looked up by their SHA-256, so the lookup's timing tells nothing about the token.

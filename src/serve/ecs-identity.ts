@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import type { EcsConsumerLookup } from "./ecs-consumers.js";
+import type { EcsConsumer, EcsConsumerLookup } from "./ecs-consumers.js";
 
 /**
  * How the ECS endpoint identifies its consumers:
@@ -23,13 +23,11 @@ export type EcsIdentity =
 /** The audience pods request for their projected token when none is configured. */
 export const DEFAULT_AUDIENCE = "roles-anywhere-agent";
 
-/** The ECS endpoint's consumers, and how to tell the operator about them. */
-interface ServeConsumers {
-  readonly lookup: EcsConsumerLookup;
-  /** Log lines naming each consumer and where its token comes from; undefined for random tokens (env files). */
-  announce(fullUri: string): string[] | undefined;
-  stop(): void;
-}
+/**
+ * The ECS endpoint's consumers. `tokenFrom` ends the log line that names a consumer: where its token comes from
+ * (absent for random tokens, which are handed out as env files); `stop` ends the re-reading of token files.
+ */
+type ServeConsumers = EcsConsumerLookup & { tokenFrom?(consumer: EcsConsumer): string; stop?(): void };
 
 export async function openEcsConsumers(
   identity: EcsIdentity,
@@ -39,28 +37,19 @@ export async function openEcsConsumers(
 ): Promise<ServeConsumers> {
   switch (identity.kind) {
     case "service-accounts": {
-      const { ServiceAccountTokens } = await import("./service-account-tokens.js");
+      const { openServiceAccountTokens } = await import("./service-account-tokens.js");
       const { audience, nodeName } = identity;
-      const tokens = await ServiceAccountTokens.open({ ...identity, bindings: serviceAccountBindings(identity.accounts, roles), log });
-      return {
-        lookup: tokens,
-        announce: (uri) =>
-          tokens.all().map((c) => `ECS consumer ${c.name} (role ${c.role}): AWS_CONTAINER_CREDENTIALS_FULL_URI=${uri}, token: the pod's projected ServiceAccount token (audience ${audience}${nodeName ? `, pods on node ${nodeName}` : ""})`),
-        stop: () => tokens.stop(),
-      };
+      const tokens = await openServiceAccountTokens({ ...identity, bindings: serviceAccountBindings(identity.accounts, roles), log });
+      const from = `: the pod's projected ServiceAccount token (audience ${audience}${nodeName ? `, pods on node ${nodeName}` : ""})`;
+      return { ...tokens, tokenFrom: () => from };
     }
     case "token-files": {
-      const { EcsTokenFiles } = await import("./ecs-token-files.js");
-      const files = await EcsTokenFiles.open(identity.dir, bindings, log);
-      return {
-        lookup: files,
-        announce: (uri) => files.all().map((c) => `ECS consumer ${c.name} (role ${c.role}): AWS_CONTAINER_CREDENTIALS_FULL_URI=${uri}, token from ${identity.dir}/${c.name}`),
-        stop: () => files.stop(),
-      };
+      const { openEcsTokenFiles } = await import("./ecs-token-files.js");
+      return { ...(await openEcsTokenFiles(identity.dir, bindings, log)), tokenFrom: (c) => ` from ${identity.dir}/${c.name}` };
     }
     case "random": {
       const { EcsConsumers } = await import("./ecs-consumers.js");
-      return { lookup: EcsConsumers.withRandomTokens(bindings), announce: () => undefined, stop: () => {} };
+      return EcsConsumers.withRandomTokens(bindings);
     }
   }
 }

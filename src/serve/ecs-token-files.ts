@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
-import { EcsConsumers, type EcsConsumerLookup } from "./ecs-consumers.js";
+import { EcsConsumers, type ReloadingConsumers } from "./ecs-consumers.js";
 
 /** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
 const MIN_TOKEN_LENGTH = 32;
@@ -13,50 +13,30 @@ const MIN_TOKEN_LENGTH = 32;
  * a rotated token is honoured without a restart; a set that cannot be read is logged and the previous one kept.
  * A file anyone but its owner (root or this user) can write is refused: another user could set a token they know.
  */
-export class EcsTokenFiles implements EcsConsumerLookup {
-  readonly #timer: NodeJS.Timeout;
-  #lastError: string | undefined;
-
-  private constructor(
-    readonly dir: string,
-    private readonly bindings: readonly { name: string; role: string }[],
-    private current: EcsConsumers,
-    private readonly log: (line: string) => void,
-    intervalMs: number,
-  ) {
-    this.#timer = setInterval(() => void this.reload(), intervalMs).unref();
-  }
-
-  static async open(dir: string, bindings: readonly { name: string; role: string }[], log: (line: string) => void, intervalMs = 5_000): Promise<EcsTokenFiles> {
-    return new EcsTokenFiles(dir, bindings, await readTokens(dir, bindings), log, intervalMs);
-  }
-
-  find(token: string | undefined) {
-    return this.current.find(token);
-  }
-
-  all() {
-    return this.current.all();
-  }
-
+export async function openEcsTokenFiles(
+  dir: string,
+  bindings: readonly { name: string; role: string }[],
+  log: (line: string) => void,
+  intervalMs = 5_000,
+): Promise<ReloadingConsumers> {
+  let current = await readTokens(dir, bindings);
+  let lastError: string | undefined;
   /** Reads the token files again now (also done every `intervalMs`). */
-  async reload(): Promise<void> {
+  const reload = async () => {
     try {
-      const next = await readTokens(this.dir, this.bindings);
-      const changed = next.all().some((c, i) => c.token !== this.current.all()[i]!.token);
-      this.current = next;
-      this.#lastError = undefined;
-      if (changed) this.log(`ECS consumer tokens reloaded from ${this.dir}`);
+      const next = await readTokens(dir, bindings);
+      const changed = next.all().some((c, i) => c.token !== current.all()[i]!.token);
+      current = next;
+      lastError = undefined;
+      if (changed) log(`ECS consumer tokens reloaded from ${dir}`);
     } catch (error) {
       const line = oneLine(error);
-      if (line !== this.#lastError) this.log(`ECS consumer tokens not reloaded, the previous ones are kept: ${line}`);
-      this.#lastError = line;
+      if (line !== lastError) log(`ECS consumer tokens not reloaded, the previous ones are kept: ${line}`);
+      lastError = line;
     }
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
+  };
+  const timer = setInterval(() => void reload(), intervalMs).unref();
+  return { find: (token) => current.find(token), all: () => current.all(), reload, stop: () => clearInterval(timer) };
 }
 
 async function readTokens(dir: string, bindings: readonly { name: string; role: string }[]): Promise<EcsConsumers> {

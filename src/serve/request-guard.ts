@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
+import { isWildcard } from "./advertise-host.js";
 import { isLoopbackAddress } from "./loopback.js";
 
 /** Where the server listens: the address it was told to bind, the port it got, the host it tells consumers. */
@@ -72,7 +73,7 @@ function namesThisEndpoint(name: string, bindHost: string): boolean {
   if (isIP(name) === 0) return false;
   if (isLoopbackAddress(name)) return true;
   const bind = bindHost.replace(/^\[|\]$/g, "").toLowerCase();
-  if (bind === "0.0.0.0" || bind === "::") return true;
+  if (isWildcard(bind)) return true;
   return canonicalIp(name) === canonicalIp(bind);
 }
 

@@ -55,7 +55,7 @@ export async function runServe(run: ServeRun): Promise<void> {
       return await startCredentialServer({
         roles: (role) => registry.get(role),
         ...(run.imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: run.allowOpenImds } } : {}),
-        ...(consumers ? { ecs: { consumers: consumers.lookup } } : {}),
+        ...(consumers ? { ecs: { consumers } } : {}),
         host: run.host,
         port: run.port,
         advertiseHost,
@@ -64,7 +64,7 @@ export async function runServe(run: ServeRun): Promise<void> {
         log,
       });
     } catch (error) {
-      consumers?.stop();
+      consumers?.stop?.();
       throw error;
     }
   });
@@ -77,13 +77,13 @@ export async function runServe(run: ServeRun): Promise<void> {
   }
   if (consumers) {
     const fullUri = `${server.url}${ECS_PATH}`;
-    const announced = consumers.announce(fullUri);
-    if (announced) {
-      for (const line of announced) log(line);
+    if (consumers.tokenFrom) {
+      const uri = `AWS_CONTAINER_CREDENTIALS_FULL_URI=${fullUri}`;
+      for (const c of consumers.all()) log(`ECS consumer ${c.name} (role ${c.role}): ${uri}, token${consumers.tokenFrom(c)}`);
     } else if (run.ecsEnvDir) {
-      for (const path of await writeEcsEnvFiles(run.ecsEnvDir, consumers.lookup.all(), fullUri)) log(`wrote ${path}`);
+      for (const path of await writeEcsEnvFiles(run.ecsEnvDir, consumers.all(), fullUri)) log(`wrote ${path}`);
     } else {
-      for (const c of consumers.lookup.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
+      for (const c of consumers.all()) run.print(`# ECS consumer ${c.name} (role ${c.role})\n${ecsEnvFile(c, fullUri)}`);
     }
   }
   ready(LISTENING);

@@ -3,7 +3,7 @@ import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
 import { ownValue } from "../own-value.js";
-import type { EcsConsumer, EcsConsumerLookup } from "./ecs-consumers.js";
+import type { ReloadingConsumers } from "./ecs-consumers.js";
 
 interface ServiceAccountTokenOptions {
   /** The cluster's ServiceAccount signing keys: the JSON of `kubectl get --raw /openid/v1/jwks`. */
@@ -31,6 +31,13 @@ const ALGORITHMS: Record<string, { hash: string; ec: boolean }> = {
   ES384: { hash: "sha384", ec: true },
 };
 
+type KubernetesClaim = { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: { name?: unknown }; node?: { name?: unknown } };
+type PodIdentity = { readonly namespace: string; readonly serviceAccount: string; readonly pod: string; readonly node: string | undefined };
+
+interface ServiceAccountTokens extends ReloadingConsumers {
+  verify(token: string): PodIdentity | undefined;
+}
+
 interface Jwks {
   readonly keys: readonly { kid: string | undefined; key: KeyObject }[];
   readonly stamp: FileStamp;
@@ -45,90 +52,75 @@ interface Jwks {
  * and its namespace/ServiceAccount is bound to a role. A deleted pod's token stops working when it expires
  * (TokenReview, which would notice sooner, needs the API server; not used).
  */
-export class ServiceAccountTokens implements EcsConsumerLookup {
-  readonly #timer: NodeJS.Timeout;
-  readonly #consumers: readonly EcsConsumer[];
+export async function openServiceAccountTokens(options: ServiceAccountTokenOptions): Promise<ServiceAccountTokens> {
+  let jwks = await readJwks(options.jwksPath);
+  const consumers = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
+  const tokens: ServiceAccountTokens = {
+    /** The binding whose pod presented this token, or undefined when it is not a valid token for us. */
+    find(token) {
+      const claims = token === undefined ? undefined : tokens.verify(token);
+      if (!claims) return undefined;
+      const name = `${claims.namespace}/${claims.serviceAccount}`;
+      const consumer = consumers.find((c) => c.name === name);
+      return consumer && { ...consumer, token: token! };
+    },
+    all: () => consumers,
+    verify: (token) => verifyToken(token, jwks, options),
+    /** Reads the JWKS file again when it changed (also done every `intervalMs`); a bad file keeps the previous keys. */
+    async reload() {
+      try {
+        const stamp = await stampOf(options.jwksPath, "ServiceAccount JWKS file");
+        if (sameStamp(stamp, jwks.stamp)) return;
+        jwks = await readJwks(options.jwksPath);
+        options.log(`ServiceAccount keys reloaded from ${options.jwksPath} (${jwks.keys.length})`);
+      } catch (error) {
+        options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${oneLine(error)}`);
+      }
+    },
+    stop: () => clearInterval(timer),
+  };
+  const timer = setInterval(() => void tokens.reload(), options.intervalMs ?? 5_000).unref();
+  return tokens;
+}
 
-  private constructor(
-    private readonly options: ServiceAccountTokenOptions,
-    private jwks: Jwks,
-  ) {
-    this.#consumers = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
-    this.#timer = setInterval(() => void this.reload(), options.intervalMs ?? 5_000).unref();
+/** The pod's identity from a token that passes every check, else undefined. */
+function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOptions): PodIdentity | undefined {
+  if (token.length > MAX_TOKEN_LENGTH) return undefined;
+  const parts = token.split(".");
+  if (parts.length !== 3) return undefined;
+  const header = jsonPart(parts[0]!);
+  const payload = jsonPart(parts[1]!);
+  if (!header || !payload || typeof header["alg"] !== "string") return undefined;
+  const alg = ownValue(ALGORITHMS, header["alg"]);
+  if (!alg) return undefined; // "none", HS256 (a public key as an HMAC secret) and the rest
+  const kid = typeof header["kid"] === "string" ? header["kid"] : undefined;
+  const signature = Buffer.from(parts[2]!, "base64url");
+  const data = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const key = jwks.keys.find((k) => (kid === undefined ? jwks.keys.length === 1 : k.kid === kid))?.key;
+  if (!key || (key.asymmetricKeyType === "ec") !== alg.ec) return undefined;
+  let valid = false;
+  try {
+    valid = verify(alg.hash, data, alg.ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature);
+  } catch {
+    return undefined;
   }
+  if (!valid) return undefined;
 
-  static async open(options: ServiceAccountTokenOptions): Promise<ServiceAccountTokens> {
-    return new ServiceAccountTokens(options, await readJwks(options.jwksPath));
-  }
-
-  /** The binding whose pod presented this token, or undefined when it is not a valid token for us. */
-  find(token: string | undefined): EcsConsumer | undefined {
-    const claims = token === undefined ? undefined : this.verify(token);
-    if (!claims) return undefined;
-    const name = `${claims.namespace}/${claims.serviceAccount}`;
-    const consumer = this.#consumers.find((c) => c.name === name);
-    return consumer && { ...consumer, token: token! };
-  }
-
-  all(): readonly EcsConsumer[] {
-    return this.#consumers;
-  }
-
-  /** The pod's identity from a token that passes every check, else undefined. */
-  verify(token: string): { namespace: string; serviceAccount: string; pod: string; node: string | undefined } | undefined {
-    if (token.length > MAX_TOKEN_LENGTH) return undefined;
-    const parts = token.split(".");
-    if (parts.length !== 3) return undefined;
-    const header = jsonPart(parts[0]!);
-    const payload = jsonPart(parts[1]!);
-    if (!header || !payload || typeof header["alg"] !== "string") return undefined;
-    const alg = ownValue(ALGORITHMS, header["alg"]);
-    if (!alg) return undefined; // "none", HS256 (a public key as an HMAC secret) and the rest
-    const kid = typeof header["kid"] === "string" ? header["kid"] : undefined;
-    const signature = Buffer.from(parts[2]!, "base64url");
-    const data = Buffer.from(`${parts[0]}.${parts[1]}`);
-    const key = this.jwks.keys.find((k) => (kid === undefined ? this.jwks.keys.length === 1 : k.kid === kid))?.key;
-    if (!key || (key.asymmetricKeyType === "ec") !== alg.ec) return undefined;
-    let valid = false;
-    try {
-      valid = verify(alg.hash, data, alg.ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature);
-    } catch {
-      return undefined;
-    }
-    if (!valid) return undefined;
-
-    const now = Math.floor((this.options.now?.() ?? Date.now()) / 1000);
-    if (payload["iss"] !== this.options.issuer) return undefined;
-    const aud = payload["aud"];
-    if (!(aud === this.options.audience || (Array.isArray(aud) && aud.includes(this.options.audience)))) return undefined;
-    if (typeof payload["exp"] !== "number" || payload["exp"] + CLOCK_SKEW_SECONDS < now) return undefined;
-    if (payload["nbf"] !== undefined && (typeof payload["nbf"] !== "number" || payload["nbf"] - CLOCK_SKEW_SECONDS > now)) return undefined;
-    const k8s = payload["kubernetes.io"] as { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: { name?: unknown }; node?: { name?: unknown } } | undefined;
-    const namespace = k8s?.namespace;
-    const serviceAccount = k8s?.serviceaccount?.name;
-    const pod = k8s?.pod?.name;
-    const node = typeof k8s?.node?.name === "string" ? k8s.node.name : undefined;
-    if (typeof namespace !== "string" || typeof serviceAccount !== "string" || typeof pod !== "string") return undefined;
-    if (payload["sub"] !== `system:serviceaccount:${namespace}:${serviceAccount}`) return undefined;
-    if (this.options.nodeName !== undefined && node !== this.options.nodeName) return undefined;
-    return { namespace, serviceAccount, pod, node };
-  }
-
-  /** Reads the JWKS file again when it changed (also done every `intervalMs`); a bad file keeps the previous keys. */
-  async reload(): Promise<void> {
-    try {
-      const stamp = await stampOf(this.options.jwksPath, "ServiceAccount JWKS file");
-      if (sameStamp(stamp, this.jwks.stamp)) return;
-      this.jwks = await readJwks(this.options.jwksPath);
-      this.options.log(`ServiceAccount keys reloaded from ${this.options.jwksPath} (${this.jwks.keys.length})`);
-    } catch (error) {
-      this.options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${oneLine(error)}`);
-    }
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
+  const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
+  if (payload["iss"] !== options.issuer) return undefined;
+  const aud = payload["aud"];
+  if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) return undefined;
+  if (typeof payload["exp"] !== "number" || payload["exp"] + CLOCK_SKEW_SECONDS < now) return undefined;
+  if (payload["nbf"] !== undefined && (typeof payload["nbf"] !== "number" || payload["nbf"] - CLOCK_SKEW_SECONDS > now)) return undefined;
+  const k8s = payload["kubernetes.io"] as KubernetesClaim | undefined;
+  const namespace = k8s?.namespace;
+  const serviceAccount = k8s?.serviceaccount?.name;
+  const pod = k8s?.pod?.name;
+  const node = typeof k8s?.node?.name === "string" ? k8s.node.name : undefined;
+  if (typeof namespace !== "string" || typeof serviceAccount !== "string" || typeof pod !== "string") return undefined;
+  if (payload["sub"] !== `system:serviceaccount:${namespace}:${serviceAccount}`) return undefined;
+  if (options.nodeName !== undefined && node !== options.nodeName) return undefined;
+  return { namespace, serviceAccount, pod, node };
 }
 
 function jsonPart(part: string): Record<string, unknown> | undefined {

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { InputError } from "../errors.js";
 import { writeFailureHint } from "../io/atomic-write.js";
 
-export interface FileLockOptions {
+interface FileLockOptions {
   /** Give up after this long (default 10 s). */
   readonly timeoutMs?: number;
   /** Poll interval while waiting (default 25 ms). */

@@ -18,54 +18,47 @@ interface FileUpdaterOptions {
  * ever written (a set superseded while a write was running is skipped). A failed write (disk full, file
  * locked too long) is logged and retried, so the loop survives it as it survives refresh failures.
  */
-export class CredentialsFileUpdater {
-  readonly #options: FileUpdaterOptions;
-  #pending: Credentials | undefined;
-  #writing: Promise<void> | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #stopped = false;
+export function credentialsFileUpdater(options: FileUpdaterOptions) {
+  const { path, profile, log, retryMs = 30_000, write = writeProfileCredentials } = options;
+  let pending: Credentials | undefined;
+  let writing: Promise<void> | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
 
-  constructor(options: FileUpdaterOptions) {
-    this.#options = options;
-  }
-
-  offer(credentials: Credentials): void {
-    if (this.#stopped) return;
-    this.#pending = credentials;
-    clearTimeout(this.#retryTimer);
-    this.#writing ??= this.#drain();
-  }
-
-  /** Resolves when nothing is being written (for shutdown and tests). */
-  async idle(): Promise<void> {
-    while (this.#writing) await this.#writing;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#retryTimer);
-    await this.idle();
-  }
-
-  async #drain(): Promise<void> {
-    const { path, profile, log, retryMs = 30_000, write = writeProfileCredentials } = this.#options;
+  const drain = async () => {
     try {
-      while (this.#pending && !this.#stopped) {
-        const credentials = this.#pending;
-        this.#pending = undefined;
+      while (pending && !stopped) {
+        const credentials = pending;
+        pending = undefined;
         try {
           await write(path, profile, credentials);
           log(`wrote profile [${profile}] to ${path}`);
-          this.#options.onWritten?.();
+          options.onWritten?.();
         } catch (error) {
           log(`could not write ${path}: ${oneLine(error)}; trying again in ${Math.round(retryMs / 1000)} s`);
-          if (!this.#pending && credentials.expiration.getTime() > Date.now()) {
-            this.#retryTimer = setTimeout(() => this.offer(credentials), retryMs);
+          if (!pending && credentials.expiration.getTime() > Date.now()) {
+            retryTimer = setTimeout(() => offer(credentials), retryMs);
           }
         }
       }
     } finally {
-      this.#writing = undefined;
+      writing = undefined;
     }
-  }
+  };
+  const offer = (credentials: Credentials) => {
+    if (stopped) return;
+    pending = credentials;
+    clearTimeout(retryTimer);
+    writing ??= drain();
+  };
+  /** Resolves when nothing is being written (for shutdown and tests). */
+  const idle = async () => {
+    while (writing) await writing;
+  };
+  const stop = async () => {
+    stopped = true;
+    clearTimeout(retryTimer);
+    await idle();
+  };
+  return { offer, idle, stop };
 }

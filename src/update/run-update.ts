@@ -4,7 +4,7 @@ import { runUntilStopped, type Log } from "../daemon/signals.js";
 import { readinessGate, reportReady } from "../os/service-manager.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
-import { CredentialsFileUpdater } from "./file-updater.js";
+import { credentialsFileUpdater } from "./file-updater.js";
 import { writeProfileCredentials } from "./write-credentials.js";
 
 interface UpdateRun {
@@ -39,7 +39,7 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
 
   // systemd (Type=notify): ready once the file holds credentials, so that units After= this one find them.
   const ready = readinessGate(["written"], () => reportReady(`profile [${section}] written to ${path}`, log));
-  const updater = new CredentialsFileUpdater({ path, profile: section, log, onWritten: () => ready("written") });
+  const updater = credentialsFileUpdater({ path, profile: section, log, onWritten: () => ready("written") });
   const newSource = (settings: CredentialSettings) =>
     loggingSource({ name: section, settings }, log, {
       certificateWarning: run.certificateWarning,

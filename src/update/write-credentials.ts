@@ -6,7 +6,7 @@ import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
-import { withFileLock, type FileLockOptions } from "./file-lock.js";
+import { withFileLock } from "./file-lock.js";
 
 /** `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs look). */
 export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
@@ -21,7 +21,7 @@ export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home
  * provided the file is still the one read. Concurrent writers (other `update` processes) are serialised; none
  * of their profiles is lost.
  */
-export async function writeProfileCredentials(path: string, profile: string, credentials: Credentials, lock: FileLockOptions = {}) {
+export async function writeProfileCredentials(path: string, profile: string, credentials: Credentials) {
   // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700.
   await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
     throw new InputError("FILE_WRITE_FAILED", `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`, { cause });
@@ -30,5 +30,5 @@ export async function writeProfileCredentials(path: string, profile: string, cre
     const target = await readCredentialsTarget(path);
     await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
   };
-  await withFileLock(`${path}.lock`, write, lock);
+  await withFileLock(`${path}.lock`, write);
 }

@@ -29,6 +29,8 @@ describe("serve's request guard (DNS rebinding, browser requests)", () => {
     expect(requestRefusal({ host: "[fd00::0:1]:9911" }, on("fd00::1"))).toBeUndefined();
     expect(requestRefusal({ host: "172.17.0.1:9911" }, on("0.0.0.0"))).toBeUndefined();
     expect(requestRefusal({ host: "[fd00::2]:9911" }, on("::"))).toBeUndefined();
+    // The wildcard written out in full is the same bind, with the same rule (advertise-host.ts reads it so too).
+    expect(requestRefusal({ host: "10.0.0.5:9911" }, on("0:0:0:0:0:0:0:0"))).toBeUndefined();
     expect(requestRefusal({ host: "gateway.lan:9911" }, on("0.0.0.0"))).toMatch(/does not name/);
   });
 

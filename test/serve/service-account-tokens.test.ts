@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
+import { openServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
 import { makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-sa-tokens-");
@@ -39,8 +39,8 @@ function jwt(payload: object, o: { alg?: string; kid?: string; key?: KeyObject }
   return `${data}.${sig.toString("base64url")}`;
 }
 
-async function open(over: Partial<Parameters<typeof ServiceAccountTokens.open>[0]> = {}) {
-  return ServiceAccountTokens.open({
+async function open(over: Partial<Parameters<typeof openServiceAccountTokens>[0]> = {}) {
+  return openServiceAccountTokens({
     jwksPath,
     issuer: ISSUER,
     audience: "roles-anywhere-agent",

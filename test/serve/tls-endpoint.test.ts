@@ -6,7 +6,7 @@ import { connect } from "node:tls";
 import { join } from "node:path";
 import { startCredentialServer, ECS_PATH, checkEndpointChoice } from "../../src/serve/credential-server.js";
 import { EcsConsumers } from "../../src/serve/ecs-consumers.js";
-import { EcsTokenFiles } from "../../src/serve/ecs-token-files.js";
+import { openEcsTokenFiles } from "../../src/serve/ecs-token-files.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-tls-endpoint-");
@@ -122,7 +122,7 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
     const vol = join(dir, "tokens");
     secretVolume(vol, { app: TOKEN }, 1);
     const lines: string[] = [];
-    const files = await EcsTokenFiles.open(vol, [{ name: "app", role: "gateway" }], (l) => lines.push(l), 60_000);
+    const files = await openEcsTokenFiles(vol, [{ name: "app", role: "gateway" }], (l) => lines.push(l), 60_000);
     try {
       expect(files.find(TOKEN)).toMatchObject({ name: "app", role: "gateway" });
       const server = await startCredentialServer({ roles, ecs: { consumers: files }, host: "127.0.0.1", port: 0 });
@@ -148,7 +148,7 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
   });
 
   it("refuses a missing, short, spaced, newline-ended or group-writable token file", async () => {
-    const open = (d: string) => EcsTokenFiles.open(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
     await expect(open(join(dir, "nowhere"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
     for (const [i, content] of ["short", `${TOKEN} x`, `${TOKEN}\n`].entries()) {
       const d = join(dir, `bad${i}`);

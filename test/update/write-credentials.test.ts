@@ -7,7 +7,7 @@ import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { readCredentialsTarget } from "../../src/update/credentials-target.js";
 import { withFileLock } from "../../src/update/file-lock.js";
 import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
-import { CredentialsFileUpdater } from "../../src/update/file-updater.js";
+import { credentialsFileUpdater } from "../../src/update/file-updater.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { InputError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -118,14 +118,14 @@ describe("withFileLock", () => {
   });
 });
 
-describe("CredentialsFileUpdater", () => {
+describe("credentialsFileUpdater", () => {
   it("writes only the newest credentials and retries a failed write", async () => {
     vi.useFakeTimers();
     try {
       const written: string[] = [];
       let fail = true;
       const lines: string[] = [];
-      const updater = new CredentialsFileUpdater({
+      const updater = credentialsFileUpdater({
         path: "/p",
         profile: "gw",
         log: (l) => lines.push(l),
