@@ -5,7 +5,7 @@
  * ML-DSA implementation in a fresh Node process.
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from "node:crypto";
-import { ML_DSA_PARAMETER_SETS, type MlDsaKeyType } from "../src/signers/file/mldsa/params.js";
+import { ML_DSA_PARAMETER_SETS, type MlDsaKeyType } from "../src/x509/certificate.js";
 import { decodeMlDsaPrivateKeyInfo } from "../src/signers/file/mldsa/private-key-info.js";
 import { mlDsaSigningKey } from "../src/signers/file/mldsa/signing-key.js";
 import { median, percentile, timeCommand } from "./lib/measure.js";

@@ -8,3 +8,8 @@ export function ownValue<V>(table: Readonly<Record<number, V>>, key: number): V 
 export function ownValue<V>(table: Readonly<Record<string | number, V>>, key: string | number): V | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
+
+/** A JSON object (not null, not an array): what a config file or an endpoint's answer must be before its fields are read. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -6,7 +6,7 @@ import type { CredentialSource } from "../credentials/credential-source.js";
 import type { SourceRegistry } from "../credentials/source-registry.js";
 import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../rolesanywhere/credentials.js";
 import { AgentError } from "../errors.js";
-import { listenOn } from "../io/listen-tcp.js";
+import { closeServer, listenOn } from "../io/listen-tcp.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { isTrustedPeerUid, peerOf } from "./socket-trust.js";
 
@@ -60,11 +60,7 @@ export async function startAgentServer(
   if ("path" in listen) await chmod(listen.path, 0o600);
   return {
     address: "path" in listen ? listen.path : `fd:${listen.fd}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 

@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
-import { ownValue } from "../own-value.js";
+import { isPlainObject, ownValue } from "../own-value.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { checkSettingsFields, inputFromFlags, profileOrigin, SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
@@ -146,10 +146,6 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], whe
       fail(`${where}: unknown key "${key}"`, guess ? `did you mean "${guess}"?` : `allowed: ${allowed.join(", ")}`);
     }
   }
-}
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function describeJsonError(cause: unknown, text: string): string {

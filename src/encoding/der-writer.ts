@@ -31,14 +31,10 @@ export function derOid(oid: string): Buffer {
 }
 
 /**
- * The content octets of a non-negative INTEGER from big-endian magnitude bytes (of any length, leading zeros
- * allowed): leading zeros dropped, one 0x00 put back when the top bit is set.
+ * A non-negative INTEGER from big-endian magnitude bytes (of any length, leading zeros allowed): leading zeros
+ * dropped, one 0x00 put back when the top bit is set.
  */
-export function unsignedIntegerContent(magnitude: Uint8Array): Buffer {
-  const body = magnitude.length === 0 ? Buffer.from([0]) : withoutLeadingZeros(magnitude);
-  return body[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
-}
-
 export function derUnsignedInteger(magnitude: Uint8Array): Buffer {
-  return derTlv(TAG.INTEGER, unsignedIntegerContent(magnitude));
+  const body = magnitude.length === 0 ? Buffer.from([0]) : withoutLeadingZeros(magnitude);
+  return derTlv(TAG.INTEGER, body[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body);
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { Server as HttpServer } from "node:http";
 import type { ListenOptions, Server } from "node:net";
 import { UsageError } from "../errors.js";
 
@@ -57,4 +58,12 @@ export function listenTcp(server: Server, host: string, port: number): Promise<v
         ? privilegedPortHint()
         : undefined,
   );
+}
+
+/** Stops `server` and drops its open connections (keep-alive ones too); resolves once it is closed. */
+export function closeServer(server: HttpServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

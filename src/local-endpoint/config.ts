@@ -1,5 +1,5 @@
 import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js";
-import { isPlainObject as isObject } from "../config/parse-config.js";
+import { isPlainObject } from "../own-value.js";
 import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
 import { durationProblem } from "../rolesanywhere/request.js";
@@ -36,10 +36,10 @@ export async function loadLocalEndpointConfig(path: string): Promise<LocalEndpoi
 }
 
 export function parseLocalEndpointConfig(json: unknown, source = "config"): LocalEndpointConfig {
-  if (!isObject(json)) throw invalid(source, "the top level must be an object with a \"profiles\" object");
+  if (!isPlainObject(json)) throw invalid(source, "the top level must be an object with a \"profiles\" object");
   const unknownKeys = Object.keys(json).filter((k) => k !== "profiles");
   if (unknownKeys.length > 0) throw invalid(source, `unknown key "${unknownKeys[0]}" (only "profiles" is allowed)`);
-  if (!isObject(json["profiles"])) throw invalid(source, "\"profiles\" must be an object: {\"<profile ARN or ID>\": {\"roles\": [...]}}");
+  if (!isPlainObject(json["profiles"])) throw invalid(source, "\"profiles\" must be an object: {\"<profile ARN or ID>\": {\"roles\": [...]}}");
   const profiles = new Map<string, ProfilePolicy>();
   for (const [key, value] of Object.entries(json["profiles"])) profiles.set(key, parseProfile(key, value, source));
   return { profiles };
@@ -57,7 +57,7 @@ function parseProfile(key: string, value: unknown, source: string): ProfilePolic
   else if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) {
     throw withinConfig("a key must be a profile ARN or a profile ID (letters, digits, '.', '_', '-')");
   }
-  if (!isObject(value)) throw invalid(source, `${where} must be an object with a "roles" array`);
+  if (!isPlainObject(value)) throw invalid(source, `${where} must be an object with a "roles" array`);
   const allowed = new Set(["roles", "maxDurationSeconds", "acceptRoleSessionName"]);
   const stray = Object.keys(value).find((k) => !allowed.has(k));
   if (stray) throw invalid(source, `${where} has an unknown key "${stray}" (allowed: ${[...allowed].join(", ")})`);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { listenTcp } from "../io/listen-tcp.js";
+import { closeServer, listenTcp } from "../io/listen-tcp.js";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -202,11 +202,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     },
     failNext: (count, status) => failures.failNext(count, status),
     expireNext: (count, form) => failures.expireNext(count, form),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 

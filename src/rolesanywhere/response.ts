@@ -2,7 +2,7 @@ import { usableCredentials } from "./credentials.js";
 import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
-import { ownValue } from "../own-value.js";
+import { isPlainObject, ownValue } from "../own-value.js";
 import { roughDuration } from "../x509/validity.js";
 
 /** What the interpretation of an answer needs to know besides the answer. */
@@ -64,10 +64,6 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function nonEmptyString(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
@@ -84,7 +80,7 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
     });
   const parsed = parseJson(response.body);
   if (parsed === undefined) throw invalid(response.body.length === 0 ? "the body is empty" : "the body is not JSON");
-  if (!isObject(parsed)) throw invalid("the body is not a JSON object");
+  if (!isPlainObject(parsed)) throw invalid("the body is not a JSON object");
   const set = parsed["credentialSet"];
   if (!Array.isArray(set) || set.length === 0) {
     throw new NetworkError("RESPONSE_INVALID", "unable to obtain temporary security credentials from CreateSession: the answer has no credentialSet", {
@@ -92,7 +88,7 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
     });
   }
   const first: unknown = set[0];
-  if (!isObject(first) || !isObject(first["credentials"])) throw invalid("credentialSet[0].credentials is missing");
+  if (!isPlainObject(first) || !isPlainObject(first["credentials"])) throw invalid("credentialSet[0].credentials is missing");
   const c = first["credentials"];
   const field = (name: string): string => {
     const value = nonEmptyString(c[name]);
@@ -110,7 +106,7 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   // here, as in the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
   const from = `CreateSession at ${context.endpoint}${where}`;
   const credentials = usableCredentials({ accessKeyId, secretAccessKey, sessionToken, expiration }, context.receivedAt.getTime(), from, 0);
-  const user = isObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
+  const user = isPlainObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};
   const optional = {
     subjectArn: nonEmptyString(parsed["subjectArn"]),
     assumedRoleArn: nonEmptyString(user["arn"]),
@@ -172,7 +168,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   if (parsed === undefined && !headerCode && !retryable) {
     return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`, { hint: NOT_ROLES_ANYWHERE });
   }
-  const json = isObject(parsed) ? parsed : {};
+  const json = isPlainObject(parsed) ? parsed : {};
   // Strings only: String() of an object whose toString is not a function throws (found by the fuzzer).
   const bodyCode = sanitizeErrorCode([json["__type"], json["code"], json["Code"]].find((v): v is string => typeof v === "string") ?? "");
   const serviceCode = headerCode || bodyCode || "UnknownError";

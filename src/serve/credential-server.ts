@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
-import { listenTcp } from "../io/listen-tcp.js";
+import { closeServer, listenTcp } from "../io/listen-tcp.js";
 import type { AddressInfo, Socket } from "node:net";
 import { formatExpiration, goJsonStringify, type Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
@@ -186,12 +186,10 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     host: address.address,
     port: address.port,
     url: `${tls ? "https" : "http"}://${urlHost(advertised)}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        tls?.stop();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => {
+      tls?.stop();
+      return closeServer(server);
+    },
   };
 }
 

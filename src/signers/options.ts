@@ -56,25 +56,25 @@ export interface TpmSettings {
   parentPassword?: SecretSource;
 }
 
-/** Input of the PKCS#11 back-end, after the factory has resolved files. */
-export interface Pkcs11SignerOptions extends Pkcs11Settings {
-  /** URI that locates the private key (may equal certificateUri). */
-  keyUri: string;
-  /** URI of the certificate on the token, when the certificate is not from a file. */
-  certificateUri?: string;
+/** What the factory hands a hardware back-end besides its own settings, after it has resolved files. */
+export interface DeviceSignerInput {
   /** Certificate read from a file (hybrid mode). */
   certificate?: Certificate;
-  /** Intermediates from `--intermediates` (else CA certificates found on the token are used). */
+  /** Intermediates from `--intermediates` or the certificate file (else PKCS#11 uses CA certificates found on the token). */
   intermediates?: Certificate[];
   debug?: DebugLog;
   env?: NodeJS.ProcessEnv;
 }
 
+/** Input of the PKCS#11 back-end, after the factory has resolved files. */
+export interface Pkcs11SignerOptions extends Pkcs11Settings, DeviceSignerInput {
+  /** URI that locates the private key (may equal certificateUri). */
+  keyUri: string;
+  /** URI of the certificate on the token, when the certificate is not from a file. */
+  certificateUri?: string;
+}
+
 /** Input of the TPM back-end, after the factory has resolved files. */
-export interface TpmSignerOptions extends TpmSettings {
+export interface TpmSignerOptions extends TpmSettings, DeviceSignerInput {
   key: { kind: "tss2-pem"; path: string; pem: string } | { kind: "handle"; handle: number };
-  certificate?: Certificate;
-  intermediates?: Certificate[];
-  debug?: DebugLog;
-  env?: NodeJS.ProcessEnv;
 }

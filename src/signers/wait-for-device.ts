@@ -3,8 +3,6 @@ import { isAgentError } from "../errors.js";
 interface WaitForDeviceOptions {
   /** How long to keep trying, in milliseconds, from the first failure. */
   readonly timeoutMs: number;
-  /** Pause between attempts (default 1 s; never past the deadline). */
-  readonly intervalMs?: number;
   /** Told once, at the first absent-device error. */
   readonly onWait?: (line: string) => void;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -20,7 +18,6 @@ interface WaitForDeviceOptions {
 export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForDeviceOptions): Promise<T> {
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const interval = options.intervalMs ?? 1000;
   let deadline: number | undefined;
   for (;;) {
     try {
@@ -33,7 +30,8 @@ export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForD
         options.onWait?.(`waiting up to ${Math.round(options.timeoutMs / 1000)} s for the device: ${error.toOneLine()}`);
       }
       if (t >= deadline) throw error;
-      await sleep(Math.min(interval, deadline - t));
+      // A second between attempts, never past the deadline.
+      await sleep(Math.min(1000, deadline - t));
     }
   }
 }

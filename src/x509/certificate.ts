@@ -1,15 +1,29 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { InputError, type ErrorCode } from "../errors.js";
-import { ownValue } from "../own-value.js";
 
 /** Public-key families the service knows. */
 export type KeyType = "RSA" | "EC" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
 
-export const ML_DSA_OIDS: Readonly<Record<string, KeyType>> = {
-  "2.16.840.1.101.3.4.3.17": "ML-DSA-44",
-  "2.16.840.1.101.3.4.3.18": "ML-DSA-65",
-  "2.16.840.1.101.3.4.3.19": "ML-DSA-87",
+export type MlDsaKeyType = Extract<KeyType, `ML-DSA-${string}`>;
+
+/** One FIPS 204 parameter set: its X.509/PKCS#8 OID and byte lengths (FIPS 204 table 2). */
+export interface MlDsaParameterSet {
+  readonly name: MlDsaKeyType;
+  readonly oid: string;
+  readonly publicKeyLength: number;
+  readonly secretKeyLength: number;
+  readonly signatureLength: number;
+}
+
+export const ML_DSA_PARAMETER_SETS: Readonly<Record<MlDsaKeyType, MlDsaParameterSet>> = {
+  "ML-DSA-44": { name: "ML-DSA-44", oid: "2.16.840.1.101.3.4.3.17", publicKeyLength: 1312, secretKeyLength: 2560, signatureLength: 2420 },
+  "ML-DSA-65": { name: "ML-DSA-65", oid: "2.16.840.1.101.3.4.3.18", publicKeyLength: 1952, secretKeyLength: 4032, signatureLength: 3309 },
+  "ML-DSA-87": { name: "ML-DSA-87", oid: "2.16.840.1.101.3.4.3.19", publicKeyLength: 2592, secretKeyLength: 4896, signatureLength: 4627 },
 };
+
+export function mlDsaParameterSetForOid(oid: string): MlDsaParameterSet | undefined {
+  return Object.values(ML_DSA_PARAMETER_SETS).find((p) => p.oid === oid);
+}
 
 /**
  * The largest RSA modulus accepted anywhere (key files, certificates, token and TPM public keys): OpenSSL's
@@ -131,7 +145,7 @@ export class Certificate {
     if (type === "rsa") return "RSA";
     if (type === "ec") return "EC";
     if (type !== undefined && !type.startsWith("ml-dsa")) return undefined;
-    return ownValue(ML_DSA_OIDS, (await this.spki()).algorithmOid);
+    return mlDsaParameterSetForOid((await this.spki()).algorithmOid)?.name;
   }
 
   /** The DER SubjectPublicKeyInfo and its algorithm OID, read from the certificate (off the common path). */

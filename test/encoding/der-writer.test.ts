@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decodeOid, readSingle, TAG } from "../../src/encoding/der.js";
-import { derOid, derTlv, derUnsignedInteger, unsignedIntegerContent } from "../../src/encoding/der-writer.js";
+import { derOid, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
 import { u16be, u32be, withoutLeadingZeros } from "../../src/encoding/bytes.js";
 
 describe("DER writer", () => {
@@ -34,9 +34,9 @@ describe("DER writer", () => {
   });
 
   it("writes unsigned INTEGERs with no leading zeros and a sign octet where the top bit is set", () => {
-    expect(unsignedIntegerContent(Buffer.from([0, 0, 0x7f])).toString("hex")).toBe("7f");
-    expect(unsignedIntegerContent(Buffer.from([0x81, 0, 0, 1])).toString("hex")).toBe("0081000001");
-    expect(unsignedIntegerContent(Buffer.from([0, 0])).toString("hex")).toBe("00");
+    expect(derUnsignedInteger(Buffer.from([0, 0, 0x7f])).toString("hex")).toBe("02017f");
+    expect(derUnsignedInteger(Buffer.from([0x81, 0, 0, 1])).toString("hex")).toBe("02050081000001");
+    expect(derUnsignedInteger(Buffer.from([0, 0])).toString("hex")).toBe("020100");
     expect(derUnsignedInteger(Buffer.alloc(0)).toString("hex")).toBe("020100");
   });
 });

@@ -63,7 +63,7 @@ async function signsAndVerifies(key: SigningKey): Promise<void> {
 }
 
 async function loadKey(bytes: Buffer): Promise<void> {
-  const material = keyMaterialFromFile(bytes, "fuzz.key", async () => Secret.fromUtf8(PASSWORD));
+  const material = await keyMaterialFromFile(bytes, "fuzz.key", async () => Secret.fromUtf8(PASSWORD));
   await signsAndVerifies(await loadSigningKey(material));
 }
 

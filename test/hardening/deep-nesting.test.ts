@@ -47,12 +47,14 @@ const pem = (label: string, der: Buffer) => Buffer.from(`-----BEGIN ${label}----
 describe("deeply nested DER: every DER parser returns or throws its typed error", () => {
   for (const [name, der] of Object.entries(INPUTS)) {
     it(name, async () => {
+      const password = async () => Secret.fromUtf8("x");
       const parsers: Record<string, () => unknown> = {
         "certificate (DER)": () => parseCertificateBytes(der, "deep.der"),
         "certificate (PEM)": () => parseCertificateBytes(pem("CERTIFICATE", der), "deep.pem"),
-        "private key (DER)": async () => loadSigningKey(keyMaterialFromFile(der, "deep.key", async () => Secret.fromUtf8("x"))),
-        "PKCS#8 (PEM)": async () => loadSigningKey(keyMaterialFromFile(pem("PRIVATE KEY", der), "deep.pem", async () => Secret.fromUtf8("x"))),
-        "encrypted PKCS#8 (PEM)": async () => loadSigningKey(keyMaterialFromFile(pem("ENCRYPTED PRIVATE KEY", der), "deep.pem", async () => Secret.fromUtf8("x"))),
+        "private key (DER)": async () => loadSigningKey(await keyMaterialFromFile(der, "deep.key", password)),
+        "PKCS#8 (PEM)": async () => loadSigningKey(await keyMaterialFromFile(pem("PRIVATE KEY", der), "deep.pem", password)),
+        "encrypted PKCS#8 (PEM)": async () =>
+          loadSigningKey(await keyMaterialFromFile(pem("ENCRYPTED PRIVATE KEY", der), "deep.pem", password)),
         "PKCS#12": () => readPkcs12(der, "deep.p12", { keyPassword: { kind: "value", value: "x" } }),
         "TSS2 key file (PEM)": () => parseTss2KeyFile(pem("TSS2 PRIVATE KEY", der), "deep.tss2"),
         "TSS2 key file (DER)": () => parseTss2KeyFile(der, "deep.tss2"),

@@ -80,7 +80,7 @@ async function parseCertificates(bytes: Buffer): Promise<void> {
 }
 
 async function parseKey(bytes: Buffer): Promise<void> {
-  const material = keyMaterialFromFile(bytes, "fuzz.key", async () => Secret.fromUtf8(PASSWORD));
+  const material = await keyMaterialFromFile(bytes, "fuzz.key", async () => Secret.fromUtf8(PASSWORD));
   await loadSigningKey(material);
 }
 
@@ -230,7 +230,7 @@ describe("key-derivation work is bounded (a hostile encrypted key cannot hang th
   ];
   it.each(cases)("%s: PRIVATE_KEY_INVALID", async (_name, kdf) => {
     const material = keyMaterialFromFile(Buffer.from(toPem("ENCRYPTED PRIVATE KEY", encryptedKey(kdf))), "hostile.pem", async () => Secret.fromUtf8(PASSWORD));
-    await expect(loadSigningKey(material)).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
+    await expect(material.then((m) => loadSigningKey(m))).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
   });
 
   it("a PKCS#12 MAC asking for 2^31 iterations is refused before any derivation", async () => {

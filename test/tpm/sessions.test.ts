@@ -99,6 +99,15 @@ describe("HMAC sessions", () => {
     s.policyMode = "authValue";
     expect(s.commandAuth(cpHash(), AUTH).hmac.toString("hex")).toBe("2630431aec04ae905babbd69dd7ebcc1b9f6e04a125ed9a66f9db6b52d5e2eb5");
   });
+
+  it("a salted policy session before PolicyAuthValue keys its HMAC with the session key on every command (the key is not wiped after the first)", () => {
+    const s = new AuthSession({ handle: 0x03000000, kind: "policy", hashName: "sha256", sessionKey: Buffer.alloc(32, 0x5a), nonceTPM: NONCE_TPM, nonceCaller: NONCE_CALLER, parameterEncryption: false, random: (n) => Buffer.alloc(n, 0x11) });
+    s.begin(SHAPE);
+    const first = s.commandAuth(cpHash(), AUTH).hmac;
+    s.begin(SHAPE);
+    expect(first).toHaveLength(32);
+    expect(s.commandAuth(cpHash(), AUTH).hmac).toEqual(first);
+  });
 });
 
 describe("KDFs", () => {

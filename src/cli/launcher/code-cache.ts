@@ -89,26 +89,13 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
     return;
   }
   const name = cache.file.slice(cache.directory.length + 1);
-  const temporary = dir.entry(`.${name}.${process.pid}.tmp`);
   try {
     checkDirectoryRule(dir, uid);
     if ((dir.stats.mode & 0o022) !== 0) return;
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      if (fstatSync(fd).uid !== uid) return;
-      const header = Buffer.from(`${MAGIC} ${cache.bundleKey}\n`, "latin1");
-      writeAll(fd, header);
-      writeAll(fd, data);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, dir.entry(name));
+    const header = Buffer.from(`${MAGIC} ${cache.bundleKey}\n`, "latin1");
+    writeThenRename(dir.entry(`.${name}.${process.pid}.tmp`), dir.entry(name), 0o600, [header, data], uid);
   } catch {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // nothing was written
-    }
+    // Not trusted: nothing was written.
   } finally {
     dir.close();
   }
@@ -122,13 +109,25 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
  */
 export function writeRuntimeCodeCache(path: string, data: Buffer): boolean {
   const directory = dirname(path);
-  const temporary = join(directory, `.${basename(path)}.${process.pid}.tmp`);
   try {
     const stats = statSync(directory);
     if (stats.uid !== process.geteuid!() || (stats.mode & 0o022) !== 0) return false;
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  } catch {
+    return false;
+  }
+  return writeThenRename(join(directory, `.${basename(path)}.${process.pid}.tmp`), path, 0o644, [data]);
+}
+
+/**
+ * Writes `chunks` to the new file `temporary` (never through a link, never over a file that exists) and renames it
+ * to `path`; with `uid`, only when the file made belongs to it. False, and no temporary file left, when it fails.
+ */
+function writeThenRename(temporary: string, path: string, mode: number, chunks: readonly Buffer[], uid?: number): boolean {
+  try {
+    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     try {
-      writeAll(fd, data);
+      if (uid !== undefined && fstatSync(fd).uid !== uid) throw new Error("not the user's file");
+      for (const data of chunks) writeAll(fd, data);
     } finally {
       closeSync(fd);
     }

@@ -1,16 +1,13 @@
-import type { KeyObject } from "node:crypto";
 import { AgentError, InputError } from "../../errors.js";
 import { sameStamp, stampOf, type FileStamp } from "../../io/input-file.js";
-import type { SecretSource } from "../../secrets/secret-source.js";
-import type { Certificate, KeyType } from "../../x509/certificate.js";
 import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
-import type { DebugLog } from "../options.js";
-import type { DigestAlgorithm, Signer } from "../signer.js";
+import type { DebugLog, SignerOptions } from "../options.js";
+import type { Signer } from "../signer.js";
 import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
 
-export interface FileSignerOptions {
+export interface FileSignerOptions extends Pick<SignerOptions, "keyPassword" | "debug" | "signOffThread"> {
   /** Private-key file (PEM or DER; may also hold the certificate). */
   keyPath: string;
   /** The key file's contents when the caller has already read them (saves a read on the hot path). */
@@ -19,18 +16,9 @@ export interface FileSignerOptions {
   certificate?: CertificateFile | string;
   /** `--intermediates`: replaces the chain that follows the leaf in the certificate file (or PKCS#12 file). */
   intermediates?: CertificateFile | string;
-  /** Password of an encrypted PKCS#8 key or of a PKCS#12 file. */
-  keyPassword?: SecretSource;
-  debug?: DebugLog;
-  /** Sign on libuv's thread pool (SignerOptions.signOffThread). */
-  signOffThread?: boolean;
 }
 
 export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };
-
-function signWith(key: SigningKey, message: Uint8Array, digest: DigestAlgorithm, offThread: boolean | undefined): Buffer | Promise<Buffer> {
-  return offThread && key.signOffThread ? key.signOffThread(message, digest) : key.sign(message, digest);
-}
 
 /**
  * A signer whose key lives in a file. The key is read and decrypted once; the certificate, chain and key
@@ -39,10 +27,44 @@ function signWith(key: SigningKey, message: Uint8Array, digest: DigestAlgorithm,
  * after every reload, before any request is signed.
  */
 export async function createFileSigner(options: FileSignerOptions): Promise<Signer> {
-  const key = await loadKeyFile(options.keyPath, options, options.keyFile);
+  const { keyPath, debug } = options;
+  const first = await loadKeyFile(keyPath, options, options.keyFile);
   const certificate = typeof options.certificate === "string" ? await readCertificateFile(options.certificate) : options.certificate;
-  const intermediates = await resolveBundle(options.intermediates);
-  return new FileSigner(await checkState({ key, certificate, intermediates }, options.keyPath, options.debug), options);
+  let state = await checkState({ key: first, certificate, intermediates: await resolveBundle(options.intermediates) }, keyPath, debug);
+  let refreshing: Promise<SignerState> | undefined;
+
+  const reloadChangedFiles = async (): Promise<SignerState> => {
+    const current = state;
+    let key = current.key;
+    if (!sameStamp(key.stamp, await stampOf(keyPath, "private key file"))) {
+      if (key.encrypted && (options.keyPassword === undefined || options.keyPassword.kind === "prompt")) {
+        debug?.(`${keyPath} changed, but re-reading an encrypted key would need a prompt: keeping the key in memory`);
+      } else {
+        debug?.(`${keyPath} changed: reloading the key`);
+        key = await loadKeyFile(keyPath, options);
+      }
+    }
+    const certificate = await reloadIfChanged(current.certificate, readCertificateFile);
+    const intermediates = await reloadIfChanged(current.intermediates, readCertificateBundle);
+    if (key === current.key && certificate === current.certificate && intermediates === current.intermediates) {
+      return current;
+    }
+    // A half-finished rotation (new certificate, old key) fails here and is retried on the next call.
+    state = await checkState({ key, certificate, intermediates }, keyPath, debug);
+    return state;
+  };
+  // One refresh at a time; concurrent callers share it.
+  const refresh = () =>
+    (refreshing ??= reloadChangedFiles().finally(() => {
+      refreshing = undefined;
+    }));
+  return fileKeySigner("the file signer", () => state.key.key, options.signOffThread, {
+    certificate: async () => (await refresh()).certificate?.certificates[0],
+    certificateChain: async () => {
+      const { certificate, intermediates } = await refresh();
+      return (intermediates?.certificates ?? certificate?.certificates.slice(1) ?? []).slice();
+    },
+  });
 }
 
 /**
@@ -52,16 +74,39 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
   const { key, certificate, chain } = await readPkcs12(options.bytes, options.path, options);
   const intermediates = (await resolveBundle(options.intermediates))?.certificates ?? chain;
-  let closed = false;
-  return {
-    backend: "file",
-    keyType: key.keyType,
+  return fileKeySigner("the PKCS#12 signer", () => key, options.signOffThread, {
     certificate: async () => certificate,
     certificateChain: async () => intermediates.slice(),
-    publicKey: async () => key.publicKey,
+  });
+}
+
+/** The Signer both file back-ends are: `key()` is the key in use now, refused after close(). */
+function fileKeySigner(
+  name: string,
+  key: () => SigningKey,
+  signOffThread: boolean | undefined,
+  certificates: Pick<Signer, "certificate" | "certificateChain">,
+): Signer {
+  let closed = false;
+  const open = (): SigningKey => {
+    if (closed) throw new AgentError("INTERNAL", `${name} was used after close()`);
+    return key();
+  };
+  const whileOpen = <T>(read: () => Promise<T>) => async () => {
+    open();
+    return read();
+  };
+  return {
+    backend: "file",
+    get keyType() {
+      return key().keyType;
+    },
+    certificate: whileOpen(certificates.certificate),
+    certificateChain: whileOpen(certificates.certificateChain),
+    publicKey: async () => open().publicKey,
     sign: async (message, digest = "SHA256") => {
-      if (closed) throw new AgentError("INTERNAL", "the PKCS#12 signer was used after close()");
-      return signWith(key, message, digest, options.signOffThread);
+      const signing = open();
+      return signOffThread && signing.signOffThread ? signing.signOffThread(message, digest) : signing.sign(message, digest);
     },
     close: async () => {
       closed = true;
@@ -77,81 +122,6 @@ interface SignerState {
 
 async function resolveBundle(given: CertificateFile | string | undefined): Promise<CertificateFile | undefined> {
   return typeof given === "string" ? readCertificateBundle(given) : given;
-}
-
-class FileSigner implements Signer {
-  readonly backend = "file" as const;
-  #state: SignerState;
-  #closed = false;
-  #refreshing: Promise<SignerState> | undefined;
-  readonly #options: FileSignerOptions;
-
-  constructor(state: SignerState, options: FileSignerOptions) {
-    this.#state = state;
-    this.#options = options;
-  }
-
-  get keyType(): KeyType {
-    return this.#state.key.key.keyType;
-  }
-
-  async certificate(): Promise<Certificate | undefined> {
-    return (await this.#refresh()).certificate?.certificates[0];
-  }
-
-  async certificateChain(): Promise<Certificate[]> {
-    const state = await this.#refresh();
-    if (state.intermediates) return state.intermediates.certificates.slice();
-    return state.certificate?.certificates.slice(1) ?? [];
-  }
-
-  async publicKey(): Promise<KeyObject | undefined> {
-    return this.#open().key.key.publicKey;
-  }
-
-  async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
-    return signWith(this.#open().key.key, message, digest, this.#options.signOffThread);
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-  }
-
-  #open(): SignerState {
-    if (this.#closed) throw new AgentError("INTERNAL", "the file signer was used after close()");
-    return this.#state;
-  }
-
-  /** One refresh at a time; concurrent callers share it. */
-  #refresh(): Promise<SignerState> {
-    this.#open();
-    this.#refreshing ??= this.#reloadChangedFiles().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
-  }
-
-  async #reloadChangedFiles(): Promise<SignerState> {
-    const { keyPath, debug } = this.#options;
-    const current = this.#state;
-    let key = current.key;
-    if (!sameStamp(key.stamp, await stampOf(keyPath, "private key file"))) {
-      if (key.encrypted && (this.#options.keyPassword === undefined || this.#options.keyPassword.kind === "prompt")) {
-        debug?.(`${keyPath} changed, but re-reading an encrypted key would need a prompt: keeping the key in memory`);
-      } else {
-        debug?.(`${keyPath} changed: reloading the key`);
-        key = await loadKeyFile(keyPath, this.#options);
-      }
-    }
-    const certificate = await reloadIfChanged(current.certificate, readCertificateFile);
-    const intermediates = await reloadIfChanged(current.intermediates, readCertificateBundle);
-    if (key === current.key && certificate === current.certificate && intermediates === current.intermediates) {
-      return current;
-    }
-    // A half-finished rotation (new certificate, old key) fails here and is retried on the next call.
-    this.#state = await checkState({ key, certificate, intermediates }, keyPath, debug);
-    return this.#state;
-  }
 }
 
 async function reloadIfChanged(

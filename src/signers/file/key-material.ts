@@ -28,11 +28,8 @@ export interface KeyMaterial {
   readonly blocks: readonly PemBlock[];
   /** True when the PKCS#8 key is an ENCRYPTED PRIVATE KEY (asking for it needs a password). */
   readonly encrypted: boolean;
-  /**
-   * The first `PRIVATE KEY` or `ENCRYPTED PRIVATE KEY` block as a plaintext PrivateKeyInfo, decrypted on the
-   * first call only (the result is kept, so every parser can look at it without a second decryption).
-   */
-  privateKeyInfo(): Promise<PrivateKeyInfo | undefined>;
+  /** The first `PRIVATE KEY` or `ENCRYPTED PRIVATE KEY` block as a plaintext PrivateKeyInfo. */
+  readonly privateKeyInfo: PrivateKeyInfo | undefined;
 }
 
 /** A key read from one version of its file. */
@@ -50,7 +47,7 @@ export async function loadKeyFile(
   alreadyRead?: { bytes: Buffer; stamp: FileStamp },
 ): Promise<LoadedKeyFile> {
   const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
-  const material = keyMaterialFromFile(bytes, path, () => obtainKeyPassword(options.keyPassword, "PKCS#8", path), options.debug);
+  const material = await keyMaterialFromFile(bytes, path, () => obtainKeyPassword(options.keyPassword, "PKCS#8", path), options.debug);
   const key = await loadSigningKey(material, options.debug);
   if (!material.encrypted && options.keyPassword !== undefined) {
     options.debug?.(`${path}: the key is not encrypted; the password given is not used`);
@@ -58,56 +55,36 @@ export async function loadKeyFile(
   return { key, stamp, encrypted: material.encrypted };
 }
 
-/**
- * Splits a key file into {@link KeyMaterial}. `password` is called at most once, only when the key is
- * encrypted and a parser asks for it.
- */
-export function keyMaterialFromFile(
+/** Splits a key file into {@link KeyMaterial}, calling `password` only when its PKCS#8 key is encrypted. */
+export async function keyMaterialFromFile(
   bytes: Buffer,
   source: string,
   password: () => Promise<Secret>,
   debug?: DebugLog,
-): KeyMaterial {
+): Promise<KeyMaterial> {
   const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), source) : derAsBlocks(bytes);
   const pkcs8 = blocks.find((b) => b.label === "PRIVATE KEY" || b.label === "ENCRYPTED PRIVATE KEY");
   const encrypted = pkcs8?.label === "ENCRYPTED PRIVATE KEY";
-  let info: Promise<PrivateKeyInfo | undefined> | undefined;
-  return {
-    source,
-    blocks,
-    encrypted,
-    privateKeyInfo() {
-      info ??= (async () => {
-        if (pkcs8 === undefined) return undefined;
-        if (!encrypted) return toPrivateKeyInfo(pkcs8.der, source);
-        const secret = await password();
-        try {
-          const { plaintext, scheme } = await secret.use((utf8) => {
-            const bmp = bmpPassword(utf8);
-            return decryptPrivateKeyInfo(pkcs8.der, { utf8, bmp }, { what: "PKCS#8 private key", source }).finally(() =>
-              bmp.fill(0),
-            );
-          });
-          debug?.(`${source}: decrypted the PKCS#8 key (${scheme})`);
-          return toPrivateKeyInfo(plaintext, source);
-        } finally {
-          secret.wipe();
-        }
-      })();
-      return info;
-    },
-  };
+  let der = pkcs8?.der;
+  if (encrypted) {
+    const secret = await password();
+    try {
+      const { plaintext, scheme } = await secret.use((utf8) => {
+        const bmp = bmpPassword(utf8);
+        return decryptPrivateKeyInfo(pkcs8.der, { utf8, bmp }, { what: "PKCS#8 private key", source }).finally(() => bmp.fill(0));
+      });
+      debug?.(`${source}: decrypted the PKCS#8 key (${scheme})`);
+      der = plaintext;
+    } finally {
+      secret.wipe();
+    }
+  }
+  return { source, blocks, encrypted, privateKeyInfo: der === undefined ? undefined : toPrivateKeyInfo(der, source) };
 }
 
 /** Key material holding one plaintext PrivateKeyInfo (e.g. taken out of a PKCS#12 file). */
 export function keyMaterialFromPrivateKeyInfo(der: Buffer, source: string): KeyMaterial {
-  const info = toPrivateKeyInfo(der, source);
-  return {
-    source,
-    blocks: [{ label: "PRIVATE KEY", der, headers: {} }],
-    encrypted: false,
-    privateKeyInfo: async () => info,
-  };
+  return { source, blocks: [], encrypted: false, privateKeyInfo: toPrivateKeyInfo(der, source) };
 }
 
 function derAsBlocks(bytes: Buffer): PemBlock[] {

@@ -2,7 +2,7 @@ import { InputError } from "../../errors.js";
 import type { DebugLog } from "../options.js";
 import { EC_PUBLIC_KEY, RSA_ENCRYPTION } from "./key-checks.js";
 import type { KeyMaterial } from "./key-material.js";
-import { mlDsaParameterSetForOid } from "./mldsa/params.js";
+import { mlDsaParameterSetForOid } from "../../x509/certificate.js";
 import { decodeMlDsaPrivateKeyInfo } from "./mldsa/private-key-info.js";
 import { mlDsaSigningKey } from "./mldsa/signing-key.js";
 import { SUPPORTED_KEYS_HINT, rsaEcSigningKey, unsupportedKeyError, type SigningKey } from "./signing-key.js";
@@ -28,7 +28,7 @@ const ALGORITHM_NAMES: Readonly<Record<string, string>> = {
  */
 export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): Promise<SigningKey> {
   const { source } = material;
-  const info = await material.privateKeyInfo();
+  const info = material.privateKeyInfo;
   let key: SigningKey | undefined;
   let format = "pkcs8";
   if (info?.algorithmOid === RSA_ENCRYPTION || info?.algorithmOid === EC_PUBLIC_KEY) {

@@ -79,7 +79,7 @@ export class AuthSession implements Session {
   }
 
   #hmacKey(authValue: Buffer): Buffer {
-    if (this.kind === "policy" && this.policyMode === "none") return this.#sessionKey;
+    if (this.kind === "policy" && this.policyMode === "none") return Buffer.from(this.#sessionKey); // a copy: callers wipe it
     return Buffer.concat([this.#sessionKey, authValue]);
   }
 

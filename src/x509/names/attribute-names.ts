@@ -13,58 +13,38 @@ export interface AttributeName {
   readonly documented: boolean;
 }
 
-const DOCUMENTED: Readonly<Record<string, string>> = {
-  "2.5.4.3": "CN",
-  "2.5.4.6": "C",
-  "2.5.4.7": "L",
-  "2.5.4.8": "ST",
-  "2.5.4.10": "O",
-  "2.5.4.11": "OU",
-};
-
-const UNDOCUMENTED: Readonly<Record<string, string>> = {
-  "2.5.4.4": "SN",
-  "2.5.4.5": "serialNumber",
-  "2.5.4.9": "street",
-  "2.5.4.12": "title",
-  "2.5.4.17": "postalCode",
-  "2.5.4.42": "GN",
-  "2.5.4.43": "initials",
-  "2.5.4.46": "dnQualifier",
-  "2.5.4.65": "pseudonym",
-  "2.5.4.97": "organizationIdentifier",
-  "0.9.2342.19200300.100.1.1": "UID",
-  "0.9.2342.19200300.100.1.25": "DC",
-  "1.2.840.113549.1.9.1": "emailAddress",
+/** By OID, with the long names RFC 4514 and OpenSSL also accept when users type a subject. */
+const ATTRIBUTES: Readonly<Record<string, AttributeName & { readonly aliases?: readonly string[] }>> = {
+  "2.5.4.3": { name: "CN", documented: true, aliases: ["commonName"] },
+  "2.5.4.6": { name: "C", documented: true, aliases: ["countryName"] },
+  "2.5.4.7": { name: "L", documented: true, aliases: ["localityName"] },
+  "2.5.4.8": { name: "ST", documented: true, aliases: ["stateOrProvinceName"] },
+  "2.5.4.10": { name: "O", documented: true, aliases: ["organizationName"] },
+  "2.5.4.11": { name: "OU", documented: true, aliases: ["organizationalUnitName"] },
+  "2.5.4.4": { name: "SN", documented: false, aliases: ["surname"] },
+  "2.5.4.5": { name: "serialNumber", documented: false },
+  "2.5.4.9": { name: "street", documented: false },
+  "2.5.4.12": { name: "title", documented: false },
+  "2.5.4.17": { name: "postalCode", documented: false },
+  "2.5.4.42": { name: "GN", documented: false, aliases: ["givenName"] },
+  "2.5.4.43": { name: "initials", documented: false },
+  "2.5.4.46": { name: "dnQualifier", documented: false },
+  "2.5.4.65": { name: "pseudonym", documented: false },
+  "2.5.4.97": { name: "organizationIdentifier", documented: false },
+  "0.9.2342.19200300.100.1.1": { name: "UID", documented: false, aliases: ["userId"] },
+  "0.9.2342.19200300.100.1.25": { name: "DC", documented: false, aliases: ["domainComponent"] },
+  "1.2.840.113549.1.9.1": { name: "emailAddress", documented: false, aliases: ["E"] },
 };
 
 export function attributeName(oid: string): AttributeName | undefined {
-  const documented = ownValue(DOCUMENTED, oid);
-  if (documented !== undefined) return { name: documented, documented: true };
-  const other = ownValue(UNDOCUMENTED, oid);
-  return other === undefined ? undefined : { name: other, documented: false };
+  return ownValue(ATTRIBUTES, oid);
 }
 
-/** Short name → OID, case-insensitive, for parsing subjects typed by users (`/CN=…/O=…`, RFC 4514). */
+/** Short or long name → OID, case-insensitive, for parsing subjects typed by users (`/CN=…/O=…`, RFC 4514). */
 export function attributeOid(name: string): string | undefined {
   const wanted = name.toLowerCase();
-  for (const table of [DOCUMENTED, UNDOCUMENTED, ALIASES]) {
-    for (const [oid, short] of Object.entries(table)) if (short.toLowerCase() === wanted) return oid;
+  for (const [oid, { name: short, aliases = [] }] of Object.entries(ATTRIBUTES)) {
+    if ([short, ...aliases].some((n) => n.toLowerCase() === wanted)) return oid;
   }
   return /^\d+(\.\d+)+$/.test(name) ? name : undefined;
 }
-
-/** Long names RFC 4514 and OpenSSL also accept. */
-const ALIASES: Readonly<Record<string, string>> = {
-  "2.5.4.3": "commonName",
-  "2.5.4.6": "countryName",
-  "2.5.4.7": "localityName",
-  "2.5.4.8": "stateOrProvinceName",
-  "2.5.4.10": "organizationName",
-  "2.5.4.11": "organizationalUnitName",
-  "2.5.4.4": "surname",
-  "2.5.4.42": "givenName",
-  "0.9.2342.19200300.100.1.25": "domainComponent",
-  "0.9.2342.19200300.100.1.1": "userId",
-  "1.2.840.113549.1.9.1": "E",
-};

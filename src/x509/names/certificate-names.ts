@@ -44,24 +44,20 @@ function readSubjectAltNames(extensions: DerElement | undefined): GeneralName[] 
 
 /** GeneralName CHOICE tags (RFC 5280 §4.2.1.6), IMPLICIT except directoryName (a CHOICE, so EXPLICIT). */
 const GENERAL_NAME = { EMAIL: 0x81, DNS: 0x82, DIRECTORY: 0xa4, URI: 0x86, IP: 0x87 } as const;
+/** The IA5String choices, by tag. */
+const TEXT_NAMES = new Map<number, "DNS" | "URI" | "email">([
+  [GENERAL_NAME.DNS, "DNS"],
+  [GENERAL_NAME.URI, "URI"],
+  [GENERAL_NAME.EMAIL, "email"],
+]);
 
 function decodeGeneralName(el: DerElement): GeneralName {
-  switch (el.tag) {
-    case GENERAL_NAME.DNS:
-      return { type: "DNS", value: el.content.toString("latin1") };
-    case GENERAL_NAME.URI:
-      return { type: "URI", value: el.content.toString("latin1") };
-    case GENERAL_NAME.EMAIL:
-      return { type: "email", value: el.content.toString("latin1") };
-    case GENERAL_NAME.IP:
-      return { type: "IP", value: formatIp(el.content) };
-    case GENERAL_NAME.DIRECTORY: {
-      const [name] = children(el);
-      return { type: "DirName", attributes: decodeName(expectTag(name, TAG.SEQUENCE)) };
-    }
-    default:
-      return { type: "other", tag: el.tag };
-  }
+  const textType = TEXT_NAMES.get(el.tag);
+  if (textType !== undefined) return { type: textType, value: el.content.toString("latin1") };
+  if (el.tag === GENERAL_NAME.IP) return { type: "IP", value: formatIp(el.content) };
+  if (el.tag !== GENERAL_NAME.DIRECTORY) return { type: "other", tag: el.tag };
+  const [name] = children(el);
+  return { type: "DirName", attributes: decodeName(expectTag(name, TAG.SEQUENCE)) };
 }
 
 function formatIp(bytes: Buffer): string {

@@ -1,6 +1,6 @@
 import { InputError } from "../../../errors.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../../encoding/der.js";
-import { ML_DSA_SEED_LENGTH, mlDsaParameterSetForOid, type MlDsaParameterSet } from "./params.js";
+import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "../../../x509/certificate.js";
 
 /** Which CHOICE of ML-DSA-PrivateKey (RFC 9881) the file used. */
 export type MlDsaPrivateKeyForm = "seed" | "expanded" | "both";
@@ -19,6 +19,8 @@ export interface MlDsaPrivateKeyInfo {
 
 /** `[1] IMPLICIT BIT STRING`, primitive. */
 const PUBLIC_KEY_TAG = 0x81;
+/** ML-DSA key generation seed (ξ) length. */
+const ML_DSA_SEED_LENGTH = 32;
 
 /**
  * Reads an ML-DSA OneAsymmetricKey (PKCS#8). The private key is the RFC 9881 CHOICE, told apart by its tag:

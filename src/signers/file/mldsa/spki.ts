@@ -1,5 +1,5 @@
 import { DerError, TAG, children, decodeAlgorithmIdentifier, expectTag, readSingle } from "../../../encoding/der.js";
-import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "./params.js";
+import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "../../../x509/certificate.js";
 import { derBitString, derOid, derSequence } from "../../../encoding/der-writer.js";
 
 /**

@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadMlDsa, ML_DSA_PARAMETER_SETS, type MlDsaKeyType } from "../../../../src/signers/file/mldsa/params.js";
+import { loadMlDsa } from "../../../../src/signers/file/mldsa/params.js";
+import { ML_DSA_PARAMETER_SETS, type MlDsaKeyType } from "../../../../src/x509/certificate.js";
 import { decodeMlDsaPrivateKeyInfo } from "../../../../src/signers/file/mldsa/private-key-info.js";
 import { mlDsaSigningKey } from "../../../../src/signers/file/mldsa/signing-key.js";
 import { encodeMlDsaSpki } from "../../../../src/signers/file/mldsa/spki.js";
