@@ -14,9 +14,12 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     await writeFile(path, data, { flag: options.overwrite ? "w" : "wx", mode: options.mode ?? 0o644 });
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") {
-      throw new InputError("OBJECT_EXISTS", `${options.what} ${path} already exists`, { hint: "choose another path, or pass --force to replace it", cause });
-    }
+    if (code === "EEXIST") throw outputFileExists(options.what, path, cause);
     throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${code ?? String(cause)}`, { cause });
   }
+}
+
+/** The refusal to replace a file the user named without --force. */
+export function outputFileExists(what: string, path: string, cause?: unknown): InputError {
+  return new InputError("OBJECT_EXISTS", `${what} ${path} already exists`, { hint: "choose another path, or pass --force to replace it", cause });
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { certificatePathBeside } from "../../src/provisioning/file-certificate.js";
-import { parseKeySpec } from "../../src/provisioning/pkcs11/key-spec.js";
+import { parseKeySpec } from "../../src/provisioning/key-spec.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { runCli } from "./helpers/run-cli.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePcrRequest, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
 import { signingKeyTemplate } from "../../src/tpm/keys/templates.js";
-import { parseKeySpec } from "../../src/provisioning/pkcs11/key-spec.js";
+import { parseKeySpec } from "../../src/provisioning/key-spec.js";
 import { computePolicyDigest, type PolicyStatement } from "../../src/tpm/keys/policy.js";
 import { encode } from "../../src/tpm/wire/codec.js";
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";

@@ -25,7 +25,7 @@ const command: CommandSpec = {
   async run(args, io) {
     const target = stringArg(args, "private-key");
     if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
-    const { parseKeySpec } = await import("../../provisioning/pkcs11/key-spec.js");
+    const { parseKeySpec } = await import("../../provisioning/key-spec.js");
     const keyType = stringArg(args, "key-type") ?? "p256";
     const spec = parseKeySpec(keyType);
     const onToken_ = target.startsWith("pkcs11:");
@@ -53,7 +53,7 @@ const command: CommandSpec = {
 };
 export default command;
 
-type KeySpec = import("../../provisioning/pkcs11/key-spec.js").KeySpec;
+type KeySpec = import("../../provisioning/key-spec.js").KeySpec;
 
 async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   for (const flag of ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-pcr", "tpm-parent"]) {

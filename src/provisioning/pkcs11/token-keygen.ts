@@ -8,7 +8,7 @@ import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
-import type { KeySpec } from "./key-spec.js";
+import type { KeySpec } from "../key-spec.js";
 import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";

@@ -22,8 +22,8 @@ import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.
 import { handleType, hex32, TPMA_OBJECT, TPM_HT, TPM_RH } from "../../tpm/wire/constants.js";
 import { RC } from "../../tpm/wire/response-code.js";
 import type { TpmtPublic } from "../../tpm/wire/structures.js";
-import { writeOutputFile } from "../output-file.js";
-import type { KeySpec } from "../pkcs11/key-spec.js";
+import { outputFileExists, writeOutputFile } from "../output-file.js";
+import type { KeySpec } from "../key-spec.js";
 import { currentPcrPolicy, type PcrRequest } from "./pcr-policy.js";
 import { encodeTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 
@@ -66,7 +66,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
       throw new UsageError("USAGE", "a PCR-bound key needs its policy at every use: save it as a TSS2 key file, not as a persistent handle");
     }
   } else if (!opts.target.overwrite && (await access(opts.target.path).then(() => true, () => false))) {
-    throw new InputError("OBJECT_EXISTS", `TPM key file ${opts.target.path} already exists`, { hint: "choose another path, or pass --force to replace it" });
+    throw outputFileExists("TPM key file", opts.target.path);
   }
 
   const keyPassword = opts.keyPassword ? await readSecret(opts.keyPassword, "new TPM key password") : Secret.fromUtf8("");

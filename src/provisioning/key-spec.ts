@@ -1,4 +1,4 @@
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../errors.js";
 
 /** The key types keygen creates: those Roles Anywhere accepts and common tokens generate. */
 export type KeySpec =
