@@ -11,6 +11,11 @@ export function u32be(n: number): Buffer {
   return b;
 }
 
+/** A big-endian magnitude at least `size` bytes long: zero bytes added on the left (the same integer). */
+export function leftPadded(bytes: Uint8Array, size: number): Buffer {
+  return bytes.length >= size ? Buffer.from(bytes) : Buffer.concat([Buffer.alloc(size - bytes.length), bytes]);
+}
+
 /** A big-endian magnitude without its leading zero bytes (one zero stays for the value 0). */
 export function withoutLeadingZeros(bytes: Uint8Array): Buffer {
   let start = 0;

@@ -1,7 +1,7 @@
 /** node:crypto public keys from raw components: an RSA modulus and exponent, EC affine coordinates. */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { NAMED_CURVES, type CurveName } from "./signature-encoding.js";
-import { withoutLeadingZeros } from "./bytes.js";
+import { leftPadded, withoutLeadingZeros } from "./bytes.js";
 
 /** From big-endian magnitudes (leading zeros allowed). */
 export function rsaPublicKey(modulus: Uint8Array, exponent: Uint8Array): KeyObject {
@@ -11,9 +11,6 @@ export function rsaPublicKey(modulus: Uint8Array, exponent: Uint8Array): KeyObje
 /** From the coordinates, which may be shorter than the field (leading zeros dropped). */
 export function ecPublicKey(curve: CurveName, x: Uint8Array, y: Uint8Array): KeyObject {
   const size = NAMED_CURVES[curve].fieldBytes;
-  return createPublicKey({ key: { kty: "EC", crv: curve, x: padded(x, size), y: padded(y, size) }, format: "jwk" });
-}
-
-function padded(bytes: Uint8Array, size: number): string {
-  return (bytes.length >= size ? Buffer.from(bytes) : Buffer.concat([Buffer.alloc(size - bytes.length), bytes])).toString("base64url");
+  const jwk = { kty: "EC", crv: curve, x: leftPadded(x, size).toString("base64url"), y: leftPadded(y, size).toString("base64url") };
+  return createPublicKey({ key: jwk, format: "jwk" });
 }

@@ -1,5 +1,6 @@
 import { createECDH } from "node:crypto";
 import { InputError } from "../../errors.js";
+import { leftPadded } from "../../encoding/bytes.js";
 import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, readSingle, type DerElement } from "../../encoding/der.js";
 import { MAX_RSA_MODULUS_BITS } from "../../x509/certificate.js";
 import { NAMED_CURVES, type CurveName } from "../../encoding/signature-encoding.js";
@@ -127,7 +128,7 @@ function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
   const value = BigInt(`0x${d.toString("hex")}`);
   if (value === 0n || value >= curve.order) throw new KeyCheckError(`its ${curve.curve} private scalar is not between 1 and the curve order`);
   const ecdh = createECDH(curve.ecdhName);
-  ecdh.setPrivateKey(Buffer.concat([Buffer.alloc(curve.fieldBytes - d.length), d]));
+  ecdh.setPrivateKey(leftPadded(d, curve.fieldBytes));
   const derived = ecdh.getPublicKey();
   if (publicKey !== undefined) {
     const [bits, extra] = children(publicKey);

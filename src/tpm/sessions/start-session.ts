@@ -1,4 +1,5 @@
 import { constants, createECDH, publicEncrypt, randomBytes } from "node:crypto";
+import { leftPadded } from "../../encoding/bytes.js";
 import { permanentEntity, type Entity, type Tpm } from "../client/tpm.js";
 import { publicKeyOf } from "../keys/public-area.js";
 import { encode } from "../wire/codec.js";
@@ -69,13 +70,12 @@ function makeSalt(tpmKey: TpmtPublic): { salt: Buffer; encryptedSalt: Buffer } {
     const name = ECC_CURVES[tpmKey.parameters.curveID];
     if (!name) throw new Error(`cannot salt a session with an ECC key on curve 0x${tpmKey.parameters.curveID.toString(16)}`);
     const { fieldBytes: size, ecdhName } = NAMED_CURVES[name];
-    const pad = (b: Buffer) => (b.length >= size ? b : Buffer.concat([Buffer.alloc(size - b.length), b]));
-    const tpmX = pad(tpmKey.unique.x);
+    const tpmX = leftPadded(tpmKey.unique.x, size);
     const ephemeral = createECDH(ecdhName);
     const q = ephemeral.generateKeys();
     const qx = q.subarray(1, 1 + size);
     const qy = q.subarray(1 + size);
-    const z = ephemeral.computeSecret(Buffer.concat([Buffer.from([4]), tpmX, pad(tpmKey.unique.y)]));
+    const z = ephemeral.computeSecret(Buffer.concat([Buffer.from([4]), tpmX, leftPadded(tpmKey.unique.y, size)]));
     const salt = kdfe(hash.name, z, "SECRET", qx, tpmX, hash.size * 8);
     z.fill(0);
     return { salt, encryptedSalt: encode(TPMS_ECC_POINT, { x: qx, y: qy }) };

@@ -5,6 +5,7 @@ import { RSA_Decrypt, Sign, type ParamsOf, type ResponseOf } from "../../../tpm/
 import { ECC_CURVES, hashInfo, TPMA_OBJECT, TPM_ALG, TPM_RH, TPM_ST } from "../../../tpm/wire/constants.js";
 import { RC } from "../../../tpm/wire/response-code.js";
 import type { TpmtPublic, TpmtPublicEcc, TpmtPublicRsa } from "../../../tpm/wire/structures.js";
+import { leftPadded } from "../../../encoding/bytes.js";
 import { ecdsaSignatureToDer, emsaPkcs1v15, NAMED_CURVES } from "../../../encoding/signature-encoding.js";
 import type { DigestAlgorithm } from "../../signer.js";
 
@@ -21,8 +22,7 @@ const NULL_TICKET = { tag: TPM_ST.HASHCHECK, hierarchy: TPM_RH.NULL, digest: Buf
 
 /** Left-most bytes when longer (what ECDSA uses anyway), zero-padded on the left when shorter (same integer). */
 function fitDigest(digest: Buffer, size: number): Buffer {
-  if (digest.length >= size) return digest.subarray(0, size);
-  return Buffer.concat([Buffer.alloc(size - digest.length), digest]);
+  return digest.length >= size ? digest.subarray(0, size) : leftPadded(digest, size);
 }
 
 /**
