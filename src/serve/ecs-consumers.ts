@@ -10,6 +10,7 @@ export interface EcsConsumer {
 
 /** What the ECS endpoint asks of its consumers: whose token this is, and who they are. */
 export interface EcsConsumerLookup {
+  /** The consumer the Authorization header value belongs to. */
   find(token: string | undefined): EcsConsumer | undefined;
   all(): readonly EcsConsumer[];
 }
@@ -24,29 +25,13 @@ export interface ReloadingConsumers extends EcsConsumerLookup {
  * The consumers of the ECS endpoint, one token each (one can be cut off, or its leak traced, alone). Tokens are
  * looked up by their SHA-256, so the lookup's timing tells nothing about the token.
  */
-export class EcsConsumers implements EcsConsumerLookup {
-  readonly #byDigest = new Map<string, EcsConsumer>();
-  readonly #list: EcsConsumer[] = [];
+export function ecsConsumers(list: readonly EcsConsumer[]): EcsConsumerLookup {
+  const byDigest = new Map(list.map((consumer) => [digest(consumer.token), consumer]));
+  return { find: (token) => (token ? byDigest.get(digest(token)) : undefined), all: () => list };
+}
 
-  static withRandomTokens(bindings: readonly { name: string; role: string }[]): EcsConsumers {
-    const consumers = new EcsConsumers();
-    for (const b of bindings) consumers.add({ ...b, token: randomBytes(32).toString("base64url") });
-    return consumers;
-  }
-
-  add(consumer: EcsConsumer): void {
-    this.#byDigest.set(digest(consumer.token), consumer);
-    this.#list.push(consumer);
-  }
-
-  /** The consumer the Authorization header value belongs to. */
-  find(token: string | undefined): EcsConsumer | undefined {
-    return token ? this.#byDigest.get(digest(token)) : undefined;
-  }
-
-  all(): readonly EcsConsumer[] {
-    return this.#list;
-  }
+export function withRandomTokens(bindings: readonly { name: string; role: string }[]): EcsConsumerLookup {
+  return ecsConsumers(bindings.map((b) => ({ ...b, token: randomBytes(32).toString("base64url") })));
 }
 
 function digest(token: string): string {

@@ -8,17 +8,20 @@ import type { EcsConsumer, EcsConsumerLookup } from "./ecs-consumers.js";
  * - `service-accounts`: each pod presents its projected ServiceAccount token, per pod and rotated by the kubelet
  *   (src/serve/service-account-tokens.ts); `accounts` are `NAMESPACE/SERVICEACCOUNT=ROLE`.
  */
-export type EcsIdentity =
-  | { readonly kind: "random" }
-  | { readonly kind: "token-files"; readonly dir: string }
-  | {
-      readonly kind: "service-accounts";
-      readonly accounts: readonly string[];
-      readonly jwksPath: string;
-      readonly issuer: string;
-      readonly audience: string;
-      readonly nodeName?: string | undefined;
-    };
+export type EcsIdentity = { readonly kind: "random" } | { readonly kind: "token-files"; readonly dir: string } | ServiceAccountIdentity;
+
+export interface ServiceAccountIdentity {
+  readonly kind: "service-accounts";
+  readonly accounts: readonly string[];
+  /** The cluster's ServiceAccount signing keys: the JSON of `kubectl get --raw /openid/v1/jwks`. */
+  readonly jwksPath: string;
+  /** The tokens' `iss`: `kubectl get --raw /.well-known/openid-configuration` → issuer. */
+  readonly issuer: string;
+  /** The `aud` the pods request in their projected token volume (never the API server's). */
+  readonly audience: string;
+  /** When set, only tokens of pods on this node (claim kubernetes.io.node.name, Kubernetes 1.30+). */
+  readonly nodeName?: string | undefined;
+}
 
 /** The audience pods request for their projected token when none is configured. */
 export const DEFAULT_AUDIENCE = "roles-anywhere-agent";
@@ -48,8 +51,8 @@ export async function openEcsConsumers(
       return { ...(await openEcsTokenFiles(identity.dir, bindings, log)), tokenFrom: (c) => ` from ${identity.dir}/${c.name}` };
     }
     case "random": {
-      const { EcsConsumers } = await import("./ecs-consumers.js");
-      return EcsConsumers.withRandomTokens(bindings);
+      const { withRandomTokens } = await import("./ecs-consumers.js");
+      return withRandomTokens(bindings);
     }
   }
 }

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
-import { EcsConsumers, type ReloadingConsumers } from "./ecs-consumers.js";
+import { ecsConsumers, type EcsConsumer, type EcsConsumerLookup, type ReloadingConsumers } from "./ecs-consumers.js";
 
 /** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
 const MIN_TOKEN_LENGTH = 32;
@@ -39,10 +39,10 @@ export async function openEcsTokenFiles(
   return { find: (token) => current.find(token), all: () => current.all(), reload, stop: () => clearInterval(timer) };
 }
 
-async function readTokens(dir: string, bindings: readonly { name: string; role: string }[]): Promise<EcsConsumers> {
-  const consumers = new EcsConsumers();
-  for (const b of bindings) consumers.add({ ...b, token: await readToken(join(dir, b.name), b.name) });
-  return consumers;
+async function readTokens(dir: string, bindings: readonly { name: string; role: string }[]): Promise<EcsConsumerLookup> {
+  const consumers: EcsConsumer[] = [];
+  for (const b of bindings) consumers.push({ ...b, token: await readToken(join(dir, b.name), b.name) });
+  return ecsConsumers(consumers);
 }
 
 async function readToken(path: string, name: string): Promise<string> {

@@ -4,16 +4,9 @@ import { InputError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
 import { ownValue } from "../own-value.js";
 import type { ReloadingConsumers } from "./ecs-consumers.js";
+import type { ServiceAccountIdentity } from "./ecs-identity.js";
 
-interface ServiceAccountTokenOptions {
-  /** The cluster's ServiceAccount signing keys: the JSON of `kubectl get --raw /openid/v1/jwks`. */
-  readonly jwksPath: string;
-  /** The tokens' `iss`: `kubectl get --raw /.well-known/openid-configuration` → issuer. */
-  readonly issuer: string;
-  /** The `aud` the pods request in their projected token volume (never the API server's). */
-  readonly audience: string;
-  /** When set, only tokens of pods on this node (claim kubernetes.io.node.name, Kubernetes 1.30+). */
-  readonly nodeName?: string | undefined;
+interface ServiceAccountTokenOptions extends Omit<ServiceAccountIdentity, "kind" | "accounts"> {
   /** Kubernetes ServiceAccounts allowed one role each. */
   readonly bindings: readonly { readonly namespace: string; readonly serviceAccount: string; readonly role: string }[];
   readonly log: (line: string) => void;

@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { fromContainerMetadata, fromHttp, fromInstanceMetadata } from "@aws-sdk/credential-providers";
 import { startCredentialServer, ECS_PATH, type RunningCredentialServer } from "../../src/serve/credential-server.js";
-import { EcsConsumers, type EcsConsumer } from "../../src/serve/ecs-consumers.js";
+import { ecsConsumers, withRandomTokens, type EcsConsumer } from "../../src/serve/ecs-consumers.js";
 import { writeEcsEnvFiles } from "../../src/serve/ecs-env.js";
 import { ImdsTokenStore } from "../../src/serve/imds-tokens.js";
 import { isLoopbackAddress } from "../../src/serve/loopback.js";
@@ -222,7 +222,7 @@ describe("IMDS token store", () => {
 
 describe("ECS container-credentials endpoint", () => {
   let server: RunningCredentialServer;
-  const consumers = EcsConsumers.withRandomTokens([
+  const consumers = withRandomTokens([
     { name: "app", role: "gateway" },
     { name: "backup", role: "reader" },
   ]);
@@ -284,9 +284,9 @@ describe("binding", () => {
   });
 
   it("reports a port in use clearly", async () => {
-    const first = await startCredentialServer({ roles, ecs: { consumers: new EcsConsumers() }, host: "127.0.0.1", port: 0 });
+    const first = await startCredentialServer({ roles, ecs: { consumers: ecsConsumers([]) }, host: "127.0.0.1", port: 0 });
     try {
-      await expect(startCredentialServer({ roles, ecs: { consumers: new EcsConsumers() }, host: "127.0.0.1", port: first.port })).rejects.toMatchObject({
+      await expect(startCredentialServer({ roles, ecs: { consumers: ecsConsumers([]) }, host: "127.0.0.1", port: first.port })).rejects.toMatchObject({
         code: "LISTEN_FAILED",
       });
     } finally {

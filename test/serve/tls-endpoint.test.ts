@@ -5,7 +5,7 @@ import { request } from "node:https";
 import { connect } from "node:tls";
 import { join } from "node:path";
 import { startCredentialServer, ECS_PATH, checkEndpointChoice } from "../../src/serve/credential-server.js";
-import { EcsConsumers } from "../../src/serve/ecs-consumers.js";
+import { ecsConsumers, withRandomTokens } from "../../src/serve/ecs-consumers.js";
 import { openEcsTokenFiles } from "../../src/serve/ecs-token-files.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../helpers/pki.js";
 
@@ -75,7 +75,7 @@ describe("the ECS endpoint over TLS", () => {
     const lines: string[] = [];
     const server = await startCredentialServer({
       roles,
-      ecs: { consumers: EcsConsumers.withRandomTokens([]) },
+      ecs: { consumers: withRandomTokens([]) },
       host: "127.0.0.1",
       port: 0,
       tls: { certificate: join(vol, "tls.crt"), key: join(vol, "tls.key"), reloadIntervalMs: 20 },
@@ -102,7 +102,7 @@ describe("the ECS endpoint over TLS", () => {
     const one = serverCert("three");
     const two = serverCert("four");
     await expect(
-      startCredentialServer({ roles, ecs: { consumers: new EcsConsumers() }, host: "127.0.0.1", port: 0, tls: { certificate: one.certPath, key: two.keyPath } }),
+      startCredentialServer({ roles, ecs: { consumers: ecsConsumers([]) }, host: "127.0.0.1", port: 0, tls: { certificate: one.certPath, key: two.keyPath } }),
     ).rejects.toMatchObject({ code: "KEY_CERTIFICATE_MISMATCH" });
   });
 
