@@ -124,19 +124,14 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   return rows;
 }
 
-function hasPinSource(o: SignerOptions): boolean {
-  const uri = [o.privateKey, o.certificate].find((r) => r?.startsWith("pkcs11:")) ?? "";
-  return o.pkcs11?.pin !== undefined || /[;?](pin-value|pin-source)=/.test(uri);
-}
-
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
 async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
-  const pkcs11 = keyRef.startsWith("pkcs11:") || (o.certificate ?? "").startsWith("pkcs11:");
+  const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r?.startsWith("pkcs11:"));
   const tpm = keyRef.startsWith("handle:") || /TSS2 PRIVATE KEY/.test(await readHead(keyRef));
   const rows: CheckRow[] = [];
-  if (pkcs11 && !hasPinSource(o)) {
-    rows.push(...(await pkcs11PresenceRows(o)));
+  if (pkcs11Uri && o.pkcs11?.pin === undefined && !/[;?](pin-value|pin-source)=/.test(pkcs11Uri)) {
+    rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };
   }
@@ -146,7 +141,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     signer = await createSigner({ ...o, env });
   } catch (error) {
     const code = isAgentError(error) ? error.code : "INTERNAL";
-    if (pkcs11) {
+    if (pkcs11Uri) {
       const stage = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;
       const names = ["PKCS#11 module", "token present", "token login", "key and certificate on the token"];
       names.forEach((name, i) => rows.push(i < stage ? pass(name, "ok") : i === stage ? fail(name, error) : skip(name, "not reached")));
@@ -159,7 +154,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const certificate = await signer.certificate().catch(() => undefined);
   const chain = await signer.certificateChain().catch(() => []);
   const where = signer.backend === "pkcs11" ? "token" : signer.backend === "tpm" ? "TPM" : "file";
-  if (pkcs11) {
+  if (pkcs11Uri) {
     rows.push(pass("PKCS#11 module", "loaded"), pass("token present", "found"), pass("token login", "logged in (once)"));
   }
   if (tpm) rows.push(pass("TPM reachable", o.tpm?.device ?? env["TPM_DEVICE"] ?? "/dev/tpmrm0"), pass("TPM key loads", keyRef));
@@ -173,14 +168,14 @@ async function readHead(path: string): Promise<string> {
 }
 
 /** Module and token only: no session login, so no PIN is needed or spent. */
-async function pkcs11PresenceRows(o: SignerOptions): Promise<CheckRow[]> {
+async function pkcs11PresenceRows(o: SignerOptions, uriText: string): Promise<CheckRow[]> {
   const [{ parsePkcs11Uri }, { chooseModule }, { acquireModule }, { listTokenSlots, slotMatches, describeToken }] = await Promise.all([
     import("../pkcs11/uri.js"),
     import("../pkcs11/module-path.js"),
     import("../pkcs11/module-loader.js"),
     import("../pkcs11/slots.js"),
   ]);
-  const uri = parsePkcs11Uri((o.privateKey?.startsWith("pkcs11:") ? o.privateKey : o.certificate)!);
+  const uri = parsePkcs11Uri(uriText);
   let lease;
   try {
     lease = await acquireModule(chooseModule(o.pkcs11?.library, [uri]));

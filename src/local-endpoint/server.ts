@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { isAgentError, ServiceError } from "../errors.js";
+import { urlHost } from "../serve/advertise-host.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
 import { createSessionResponseBody } from "./create-session-response.js";
 import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";
@@ -188,9 +189,8 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
   await listenTcp(server, options.host ?? "127.0.0.1", options.port ?? 0);
   const address = server.address() as AddressInfo;
-  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
-    url: `${options.tls ? "https" : "http"}://${urlHost}:${address.port}`,
+    url: `${options.tls ? "https" : "http"}://${urlHost(address.address)}:${address.port}`,
     host: address.address,
     port: address.port,
     region,
