@@ -54,13 +54,8 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (prefix !== "" && !/(^|\n)\r?\n$/.test(prefix)) prefix += eol;
     return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
   }
-  let end = lines.length;
-  for (let i = start + 1; i < lines.length; i++) {
-    if (HEADER.test(content(lines[i]!))) {
-      end = i;
-      break;
-    }
-  }
+  const next = lines.findIndex((l, i) => i > start && HEADER.test(content(l)));
+  const end = next < 0 ? lines.length : next;
 
   const out = lines.slice(0, start + 1);
   const written = new Set<Key>();
