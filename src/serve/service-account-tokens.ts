@@ -2,7 +2,7 @@ import { createPublicKey, verify, type JsonWebKey, type KeyObject } from "node:c
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
-import { ownValue } from "../own-value.js";
+import { isPlainObject, ownValue } from "../own-value.js";
 import type { ReloadingConsumers } from "./ecs-consumers.js";
 import type { ServiceAccountIdentity } from "./ecs-identity.js";
 
@@ -76,7 +76,6 @@ export async function openServiceAccountTokens(options: ServiceAccountTokenOptio
   return tokens;
 }
 
-/** The pod's identity from a token that passes every check, else undefined. */
 function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOptions): PodIdentity | undefined {
   if (token.length > MAX_TOKEN_LENGTH) return undefined;
   const parts = token.split(".");
@@ -119,7 +118,7 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
 function jsonPart(part: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return isPlainObject(value) ? value : undefined;
   } catch {
     return undefined;
   }

@@ -4,13 +4,6 @@ import { hostname } from "node:os";
 import { InputError } from "../errors.js";
 import { writeFailureHint } from "../io/atomic-write.js";
 
-interface FileLockOptions {
-  /** Give up after this long (default 10 s). */
-  readonly timeoutMs?: number;
-  /** Poll interval while waiting (default 25 ms). */
-  readonly pollMs?: number;
-}
-
 /** A lock file older than this is stale whatever its owner (holders keep it for milliseconds). */
 const STALE_MS = 60_000;
 
@@ -21,8 +14,8 @@ const STALE_MS = 60_000;
  * through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two waiters
  * cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
  */
-export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
-  const token = await acquire(lockPath, options);
+export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, { timeoutMs = 10_000, pollMs = 25 } = {}): Promise<T> {
+  const token = await acquire(lockPath, timeoutMs, pollMs);
   try {
     return await fn();
   } finally {
@@ -30,8 +23,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
   }
 }
 
-async function acquire(lockPath: string, options: FileLockOptions): Promise<string> {
-  const { timeoutMs = 10_000, pollMs = 25 } = options;
+async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Promise<string> {
   const token = `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
