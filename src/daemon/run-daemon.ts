@@ -26,7 +26,7 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
       log(describeRefreshEvent(name, event));
       if (credentials) onRefreshed?.(name, credentials);
     },
-    ...(certificateWarning ? { certificateWarning } : {}),
+    certificateWarning,
   });
 }
 

@@ -34,7 +34,9 @@ export class IssuedCredentialStore {
   readonly #byAccessKey = new Map<string, IssuedSession>();
 
   issue(request: SessionRequest, now: Date): IssuedSession {
-    this.#dropExpired(now);
+    // Expired sessions are kept for an hour so that a late STS call still gets ExpiredToken rather than an unknown key.
+    const horizon = now.getTime() - 3600_000;
+    for (const [key, s] of this.#byAccessKey) if (s.credentials.expiration.getTime() < horizon) this.#byAccessKey.delete(key);
     const expiresAt =
       request.expiredMsAgo !== undefined
         ? now.getTime() - request.expiredMsAgo
@@ -73,12 +75,6 @@ export class IssuedCredentialStore {
   /** Every session still remembered, oldest first. */
   all(): IssuedSession[] {
     return [...this.#byAccessKey.values()];
-  }
-
-  #dropExpired(now: Date): void {
-    // Kept for an hour after expiry so that a late STS call still gets ExpiredToken rather than an unknown key.
-    const horizon = now.getTime() - 3600_000;
-    for (const [key, s] of this.#byAccessKey) if (s.credentials.expiration.getTime() < horizon) this.#byAccessKey.delete(key);
   }
 }
 

@@ -25,8 +25,7 @@ interface UpdateRun {
 export async function runUpdate(run: UpdateRun): Promise<void> {
   const { path, section, log } = run;
   if (run.once) {
-    const warning = run.certificateWarning ? { certificateWarning: run.certificateWarning } : {};
-    const source = createCredentialSource({ name: section, settings: await run.settings(), ...warning });
+    const source = createCredentialSource({ name: section, settings: await run.settings(), certificateWarning: run.certificateWarning });
     try {
       const credentials = await source.get();
       await writeProfileCredentials(path, section, credentials);
