@@ -46,17 +46,13 @@ async function readTokens(dir: string, bindings: readonly { name: string; role: 
 }
 
 async function readToken(path: string, name: string): Promise<string> {
-  let opened;
-  try {
-    opened = await readOpenedFile(path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
+  const { bytes, stats } = await readOpenedFile(path).catch((cause: NodeJS.ErrnoException) => {
+    const code = cause.code;
     throw new InputError(code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE", `token file ${path} of ECS consumer ${name} cannot be read: ${code ?? String(cause)}`, {
       hint: "--ecs-token-dir must hold one file per consumer, named after it (a Secret key per consumer)",
       cause,
     });
-  }
-  const { bytes, stats } = opened;
+  });
   const uid = process.getuid?.() ?? 0;
   if (!stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== 0 && stats.uid !== uid)) {
     throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is uid ${stats.uid}, mode ${(stats.mode & 0o777).toString(8)})`);
