@@ -26,9 +26,8 @@ export async function writeProfileCredentials(path: string, profile: string, cre
   await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
     throw new InputError("FILE_WRITE_FAILED", `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`, { cause });
   });
-  const write = async () => {
+  await withFileLock(`${path}.lock`, async () => {
     const target = await readCredentialsTarget(path);
     await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
-  };
-  await withFileLock(`${path}.lock`, write);
+  });
 }
