@@ -47,13 +47,13 @@ function pathFor(selector: AgentSelector): string {
 }
 
 function parseCredentials(body: string): Credentials {
-  let doc: Record<string, unknown>;
+  let doc: Record<string, unknown> | null;
   try {
     doc = JSON.parse(body);
   } catch {
     throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer is not JSON");
   }
-  const { Version, AccessKeyId, SecretAccessKey, SessionToken, Expiration } = doc;
+  const { Version, AccessKeyId, SecretAccessKey, SessionToken, Expiration } = doc ?? {};
   const text = (value: unknown): value is string => typeof value === "string" && value !== "";
   if (Version !== 1 || !text(AccessKeyId) || !text(SecretAccessKey) || !text(SessionToken)) {
     throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer holds incomplete credentials; they were not used");

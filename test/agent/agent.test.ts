@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFile } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -110,6 +111,20 @@ describe("agent over its UNIX socket", () => {
       code: "SERVICE_UNAVAILABLE",
       message: "agent: broken: CreateSession answered 503 three times",
     });
+  });
+
+  it("refuses an answer whose JSON is null as incomplete credentials (it used to fail destructuring null)", async () => {
+    const path = join(dir, "null-answer.sock");
+    const fake = createHttpServer((_req, res) => res.end("null"));
+    await new Promise<void>((resolve) => fake.listen(path, resolve));
+    try {
+      await expect(fetchFromAgent(path, "gateway")).rejects.toMatchObject({
+        code: "AGENT_UNAVAILABLE",
+        message: "agent: the answer holds incomplete credentials; they were not used",
+      });
+    } finally {
+      fake.close();
+    }
   });
 
   it("serves the credential_process JSON to curl --unix-socket, and fails curl -f on errors", async () => {
