@@ -134,9 +134,10 @@ async function readJwks(path: string): Promise<Jwks> {
   } catch {
     throw invalid("is not JSON");
   }
-  const list = (parsed as { keys?: unknown }).keys;
+  const list = isPlainObject(parsed) ? parsed["keys"] : undefined;
   if (!Array.isArray(list) || list.length === 0) throw invalid("has no keys");
   const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown }) => {
+    if (!isPlainObject(jwk)) throw invalid("has a key that is not an RSA or EC public key");
     if (jwk.use !== undefined && jwk.use !== "sig") throw invalid(`has a key not meant for signatures (use ${String(jwk.use)})`);
     if (jwk.d !== undefined) throw invalid("holds a private key: give the public keys only");
     try {

@@ -135,6 +135,9 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       ["private", { keys: [{ ...rsa.privateKey.export({ format: "jwk" }), kid: "x" }] }],
       ["empty", { keys: [] }],
       ["enc", { keys: [{ ...jwk(rsa.publicKey, "x"), use: "enc" }] }],
+      // JSON null, as the file or as a key, used to throw a TypeError instead.
+      ["null", null],
+      ["null-key", { keys: [null] }],
     ] as const) {
       const path = join(dir, `${name}.json`);
       writeFileSync(path, JSON.stringify(content));
