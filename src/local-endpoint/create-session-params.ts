@@ -23,17 +23,12 @@ export function readCreateSessionParams(
 ): CreateSessionParams {
   const body = parseBody(request.body);
   const query = new Map(queryPairs(request.rawQuery));
-  const text = (name: string): string | undefined => {
-    const value = query.get(name) ?? body[name];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== "string") throw validationFailed(`${name} must be a string`);
-    return value;
-  };
   const [profile, role, anchor] = ARN_PARAMETERS.map((name) => {
-    const value = text(name);
-    if (value === undefined || value === "") {
+    const value = query.get(name) ?? body[name];
+    if (value === undefined || value === null || value === "") {
       throw validationFailed(`1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`);
     }
+    if (typeof value !== "string") throw validationFailed(`${name} must be a string`);
     return value;
   }) as [string, string, string];
   const profileArn = rethrownAs(validationFailed, () => parseProfileArn(profile));
