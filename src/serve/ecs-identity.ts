@@ -8,7 +8,10 @@ import type { EcsConsumer, EcsConsumerLookup } from "./ecs-consumers.js";
  * - `service-accounts`: each pod presents its projected ServiceAccount token, per pod and rotated by the kubelet
  *   (src/serve/service-account-tokens.ts); `accounts` are `NAMESPACE/SERVICEACCOUNT=ROLE`.
  */
-export type EcsIdentity = { readonly kind: "random" } | { readonly kind: "token-files"; readonly dir: string } | ServiceAccountIdentity;
+export type EcsIdentity =
+  | { readonly kind: "random" }
+  | { readonly kind: "token-files"; readonly dir: string }
+  | ServiceAccountIdentity;
 
 export interface ServiceAccountIdentity {
   readonly kind: "service-accounts";
