@@ -58,13 +58,7 @@ export function tokenKeyUri(token: { label: string; serial: string }, id: Buffer
  * template that says VERIFY=true, ENCRYPT=false is refused (CKR_GENERAL_ERROR, "attr mismatch"). A module
  * that refuses one set gets the next; whatever it made is then read back and judged (keyWeaknesses).
  */
-interface UsageTemplate {
-  readonly name: string;
-  readonly publicUsage: Template;
-  readonly privateUsage: Template;
-}
-
-function usageTemplates(spec: KeySpec): UsageTemplate[] {
+function usageTemplates(spec: KeySpec): { readonly name: string; readonly publicUsage: Template; readonly privateUsage: Template }[] {
   const signOnly: Template = [
     { type: CKA.SIGN, value: true },
     { type: CKA.SIGN_RECOVER, value: false },
