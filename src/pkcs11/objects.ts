@@ -4,7 +4,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { DeviceError } from "../errors.js";
 import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
 import type { DebugLog, Pkcs11Module } from "./module-loader.js";
-import { describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
+import { describeCkr, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
@@ -36,11 +36,8 @@ export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: Debug
 }
 
 export function closeSession(context: TokenContext): void {
-  try {
-    context.module.lib.C_CloseSession(context.session);
-  } catch {
-    /* the token may be gone; the session is dead either way */
-  }
+  // The token may be gone; the session is dead either way.
+  quietly(() => context.module.lib.C_CloseSession(context.session));
 }
 
 /** What a search asks for; absent attributes match anything. */

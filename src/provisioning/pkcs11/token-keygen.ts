@@ -3,7 +3,7 @@ import { randomBytes, type KeyObject } from "node:crypto";
 import { DeviceError, InputError, UsageError } from "../../errors.js";
 import { destroyObject, findObjects, findPrivateKeys, generateKeyPair, publicKeyOf } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
-import { ckrName, describeCkr, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { ckrName, describeCkr, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
@@ -110,13 +110,8 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   const pair = generateWithAcceptedTemplate(context, spec, id, label);
   const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
   if (weaknesses.length > 0) {
-    for (const handle of [pair.privateKey, pair.publicKey]) {
-      try {
-        destroyObject(context, handle);
-      } catch {
-        /* reported below either way */
-      }
-    }
+    // A failure here is reported below either way.
+    for (const handle of [pair.privateKey, pair.publicKey]) quietly(() => destroyObject(context, handle));
     throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
       hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
     });
