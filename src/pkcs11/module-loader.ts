@@ -4,7 +4,7 @@ import { realpathSync } from "node:fs";
 import { DeviceError } from "../errors.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { requirePkcs11js } from "./addon-status.js";
-import { describeCkr } from "./pkcs11-errors.js";
+import { describeCkr, quietly } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
 
 /** Receives diagnostic lines for --debug (the signers' DebugLog); never passed a secret. */
@@ -133,13 +133,4 @@ function initialize(lib: PKCS11, path: string): LibraryInfo {
 /** CK_INFO's blank-padded fixed-size text, cut at a stray NUL as well. */
 function unpad(text: string): string {
   return text.replace(/\0.*/g, "").trim();
-}
-
-/** For clean-up calls whose failure changes nothing (shutting down, or the first error is the one to report). */
-function quietly(action: () => void): void {
-  try {
-    action();
-  } catch {
-    /* nothing useful to do */
-  }
 }

@@ -8,10 +8,7 @@ export interface TokenObjectRecord {
 }
 
 /** What a URI asked for: `object=` and `id=`, either or both. */
-export interface ObjectQuery {
-  readonly label?: string | undefined;
-  readonly id?: Uint8Array | undefined;
-}
+export type ObjectQuery = Partial<Pick<TokenObjectRecord, "label" | "id">>;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

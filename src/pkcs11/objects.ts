@@ -4,7 +4,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { DeviceError } from "../errors.js";
 import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
 import type { DebugLog, Pkcs11Module } from "./module-loader.js";
-import { describeCkr, pkcs11Failure } from "./pkcs11-errors.js";
+import { describeCkr, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
@@ -36,11 +36,8 @@ export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: Debug
 }
 
 export function closeSession(context: TokenContext): void {
-  try {
-    context.module.lib.C_CloseSession(context.session);
-  } catch {
-    /* the token may be gone; the session is dead either way */
-  }
+  // The token may be gone; the session is dead either way.
+  quietly(() => context.module.lib.C_CloseSession(context.session));
 }
 
 /** What a search asks for; absent attributes match anything. */
@@ -85,23 +82,15 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
  * it. One such attribute fails the whole call (CKR_ATTRIBUTE_TYPE_INVALID, _SENSITIVE): then they are asked one by one.
  */
 export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[]): (Buffer | undefined)[] {
-  try {
-    const values = withoutStackTrace(() => context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type }))));
-    return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
-  } catch {
-    return types.length === 1 ? [undefined] : types.map((type) => readAttributes(context, handle, [type])[0]);
-  }
-}
-
-/**
- * Runs a call whose failure is expected and dropped (an attribute the token does not have, on every SoftHSM
- * credential-process): its errors get no stack trace, which nothing would read.
- */
-function withoutStackTrace<T>(call: () => T): T {
+  // That failure is expected and dropped (an attribute the token does not have, on every SoftHSM credential-process):
+  // its error gets no stack trace, which nothing would read.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return call();
+    const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type })));
+    return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
+  } catch {
+    return types.length === 1 ? [undefined] : types.map((type) => readAttributes(context, handle, [type])[0]);
   } finally {
     Error.stackTraceLimit = limit;
   }

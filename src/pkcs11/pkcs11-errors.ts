@@ -1,4 +1,4 @@
-/** Recognising PKCS#11 return codes in the errors pkcs11js throws, and turning them into AgentErrors. */
+/** Recognising PKCS#11 return codes in the errors pkcs11js throws, turning them into AgentErrors, or dropping them (clean-up calls). */
 import { DeviceError, InputError, isAgentError, type AgentError } from "../errors.js";
 
 /** The `CKR_*` name of a pkcs11js error, or undefined for anything else. */
@@ -36,6 +36,15 @@ const SESSION_LOST = new Set([
 export function isSessionLost(error: unknown): boolean {
   const name = ckrName(error);
   return name !== undefined && SESSION_LOST.has(name);
+}
+
+/** For clean-up calls whose failure changes nothing (shutting down, or the first error is the one to report). */
+export function quietly(action: () => void): void {
+  try {
+    action();
+  } catch {
+    /* nothing useful to do */
+  }
 }
 
 export function pkcs11Failure(what: string, error: unknown, hint?: string): AgentError {

@@ -90,12 +90,9 @@ export function signingFailure(key: PrivateKeyObject, error: unknown): Error {
   return pkcs11Failure(`signing with ${key.label || "the key"}`, error);
 }
 
-export function cannotSign(key: PrivateKeyObject, reason: string): DeviceError {
-  return new DeviceError("PKCS11_KEY_CANNOT_SIGN", `the private key ${keyName(key)} cannot sign: ${reason}`, {
+function cannotSign(key: PrivateKeyObject, reason: string): DeviceError {
+  const name = key.label !== "" ? `"${key.label}"` : key.id.length > 0 ? `with id ${key.id.toString("hex")}` : "(no label, no id)";
+  return new DeviceError("PKCS11_KEY_CANNOT_SIGN", `the private key ${name} cannot sign: ${reason}`, {
     hint: "use a key whose CKA_SIGN is true and whose type the token can sign with (RSA PKCS#1 v1.5 or ECDSA)",
   });
-}
-
-function keyName(key: PrivateKeyObject): string {
-  return key.label !== "" ? `"${key.label}"` : key.id.length > 0 ? `with id ${key.id.toString("hex")}` : "(no label, no id)";
 }

@@ -228,7 +228,6 @@ function encodeBytes(bytes: Uint8Array, safe: Set<string>): string {
   return out;
 }
 
-/** `where`: the part of the URI the attribute appeared in. */
 function unknownAttribute(name: string, where: "path" | "query"): InputError {
   if (PATH_ATTRIBUTES.includes(name) || QUERY_ATTRIBUTES.includes(name)) {
     return invalid(

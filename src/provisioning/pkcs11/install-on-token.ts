@@ -119,6 +119,5 @@ function caId(ca: Certificate): Buffer {
 }
 
 function caLabel(ca: Certificate): string {
-  const cn = readCertificateNames(ca.der).subject.find((a) => a.name === "CN")?.value;
-  return cn ?? "CA certificate";
+  return readCertificateNames(ca.der).subject.find((a) => a.name === "CN")?.value ?? "CA certificate";
 }

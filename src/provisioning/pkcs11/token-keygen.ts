@@ -3,7 +3,7 @@ import { randomBytes, type KeyObject } from "node:crypto";
 import { DeviceError, InputError, UsageError } from "../../errors.js";
 import { destroyObject, findObjects, findPrivateKeys, generateKeyPair, publicKeyOf } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
-import { ckrName, describeCkr, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { ckrName, describeCkr, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
@@ -58,13 +58,7 @@ export function tokenKeyUri(token: { label: string; serial: string }, id: Buffer
  * template that says VERIFY=true, ENCRYPT=false is refused (CKR_GENERAL_ERROR, "attr mismatch"). A module
  * that refuses one set gets the next; whatever it made is then read back and judged (keyWeaknesses).
  */
-interface UsageTemplate {
-  readonly name: string;
-  readonly publicUsage: Template;
-  readonly privateUsage: Template;
-}
-
-function usageTemplates(spec: KeySpec): UsageTemplate[] {
+function usageTemplates(spec: KeySpec): { readonly name: string; readonly publicUsage: Template; readonly privateUsage: Template }[] {
   const signOnly: Template = [
     { type: CKA.SIGN, value: true },
     { type: CKA.SIGN_RECOVER, value: false },
@@ -116,13 +110,8 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   const pair = generateWithAcceptedTemplate(context, spec, id, label);
   const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
   if (weaknesses.length > 0) {
-    for (const handle of [pair.privateKey, pair.publicKey]) {
-      try {
-        destroyObject(context, handle);
-      } catch {
-        /* reported below either way */
-      }
-    }
+    // A failure here is reported below either way.
+    for (const handle of [pair.privateKey, pair.publicKey]) quietly(() => destroyObject(context, handle));
     throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
       hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
     });

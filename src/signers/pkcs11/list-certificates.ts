@@ -54,17 +54,13 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
       found = search(context);
     }
     const entries = await Promise.all(
-      found.map(async (c) => {
-        const names = await goSubjectAndIssuer(c.certificate.der);
-        return {
-          certificate: c.certificate,
-          sha1Fingerprint: c.certificate.sha1Fingerprint(),
-          subject: names.subject,
-          issuer: names.issuer,
-          serialHex: c.certificate.serialHex,
-          uri: formatPkcs11Uri(c.uri),
-        };
-      }),
+      found.map(async (c) => ({
+        certificate: c.certificate,
+        sha1Fingerprint: c.certificate.sha1Fingerprint(),
+        ...(await goSubjectAndIssuer(c.certificate.der)),
+        serialHex: c.certificate.serialHex,
+        uri: formatPkcs11Uri(c.uri),
+      })),
     );
     return entries.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   } finally {
