@@ -1,8 +1,8 @@
 import type { SecretSource } from "../secrets/secret-source.js";
 import type { Certificate } from "../x509/certificate.js";
+import type { DebugLog } from "../pkcs11/module-loader.js";
 
-/** Receives diagnostic lines for --debug; never passed a secret. */
-export type DebugLog = (line: string) => void;
+export type { DebugLog };
 
 /**
  * What the user asked for, in the Go helper's terms (`--certificate`, `--private-key`, …). The factory
