@@ -3,7 +3,7 @@
  * TPM back-end cost on a private swtpm (unix socket), over dist/ (built by `npm run build`):
  * - sign latency for a loaded key: `signer.sign()` median over ≥ 200 signatures, next to `tpm2_sign` (tpm2-tools,
  *   one process per signature, same persistent key, same swtpm) — the way a shell script would sign;
- * - first-signature latency: `TpmSigner.open()` (CreatePrimary of the SRK + Load + session) + the first sign +
+ * - first-signature latency: `createTpmSigner()` (CreatePrimary of the SRK + Load + session) + the first sign +
  *   close, for a tpm2-openssl key under 0x40000001, next to `openssl pkeyutl -provider tpm2 -sign`, which does
  *   the same TPM work per call;
  * - the same with a password-protected key (salted HMAC session, parameter encryption).
@@ -76,7 +76,7 @@ function timeTool(tpm, cmd, args, after) {
 
 export async function run() {
   if (!existsSync(LIB)) throw new Error(`${LIB} not found: run npm run build first`);
-  const { TpmSigner } = await import(pathToFileURL(LIB).href);
+  const { createTpmSigner } = await import(pathToFileURL(LIB).href);
   const dir = mkdtempSync(join(tmpdir(), "raa-bench-tpm-"));
   const tpm = await startSwtpm(dir);
   try {
@@ -101,7 +101,7 @@ export async function run() {
 
     // 1. Loaded key.
     const warm = async (opts, label) => {
-      const signer = await TpmSigner.open({ ...opts, device: tpm.device });
+      const signer = await createTpmSigner({ ...opts, device: tpm.device });
       try {
         for (let i = 0; i < 10; i++) await signer.sign(MESSAGE);
         const times = [];
@@ -129,7 +129,7 @@ export async function run() {
       const times = [];
       for (let i = 0; i < OPEN_RUNS; i++) {
         const t = process.hrtime.bigint();
-        const signer = await TpmSigner.open({ ...opts, device: tpm.device });
+        const signer = await createTpmSigner({ ...opts, device: tpm.device });
         await signer.sign(MESSAGE);
         await signer.close();
         times.push(ms(t));

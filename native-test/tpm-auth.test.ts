@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { TpmSigner } from "../src/signers/tpm/tpm-signer.js";
+import { createTpmSigner } from "../src/signers/tpm/tpm-signer.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey, lockoutCounter, opensslVerifies, sessionHandles, transientHandles } from "./helpers/tpm-keys.js";
 
@@ -26,7 +26,7 @@ describe("owner hierarchy password (parent 0x40000001 with --tpm-parent-password
   afterAll(() => tpm?.stop());
 
   it("signs with the right owner password", async () => {
-    const s = await TpmSigner.open({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, parentPassword: { kind: "value", value: "owner-Secret" } });
+    const s = await createTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, parentPassword: { kind: "value", value: "owner-Secret" } });
     try {
       expect(await opensslVerifies(tpm, key.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
     } finally {
@@ -37,7 +37,7 @@ describe("owner hierarchy password (parent 0x40000001 with --tpm-parent-password
   it("without it, or with a wrong one: a clear error naming the owner hierarchy, not counted for lockout", async () => {
     const before = await lockoutCounter(tpm);
     for (const parentPassword of [undefined, { kind: "value" as const, value: "guess" }]) {
-      const err = await TpmSigner.open({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, ...(parentPassword ? { parentPassword } : {}) }).catch(
+      const err = await createTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, ...(parentPassword ? { parentPassword } : {}) }).catch(
         (e: unknown) => e,
       );
       expect(err).toMatchObject({ code: "TPM_AUTH_FAILED" });
@@ -57,7 +57,7 @@ describe("dictionary-attack lockout", () => {
   afterAll(() => tpm?.stop());
 
   const signWith = async (password: string) => {
-    const s = await TpmSigner.open({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, keyPassword: { kind: "value", value: password } });
+    const s = await createTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, keyPassword: { kind: "value", value: password } });
     try {
       return await s.sign(message);
     } finally {
@@ -125,10 +125,10 @@ describe("process exit without close()", () => {
     await build({
       stdin: {
         contents: `
-          import { TpmSigner } from ${JSON.stringify(resolve("src/signers/tpm/tpm-signer.ts"))};
+          import { createTpmSigner } from ${JSON.stringify(resolve("src/signers/tpm/tpm-signer.ts"))};
           const [mode, device, path] = process.argv.slice(2);
           const pem = (await import("node:fs")).readFileSync(path, "utf8");
-          const s = await TpmSigner.open({ key: { kind: "tss2-pem", path, pem }, device, keyPassword: { kind: "env", name: "KEY_PW" } });
+          const s = await createTpmSigner({ key: { kind: "tss2-pem", path, pem }, device, keyPassword: { kind: "env", name: "KEY_PW" } });
           await s.sign(Buffer.from("x"));
           process.stdout.write("signed\\n");
           if (mode === "exit") process.exit(0);

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { readFileSync } from "node:fs";
 import { Certificate } from "../src/x509/certificate.js";
 import type { TpmSignerOptions } from "../src/signers/options.js";
-import { createTpmSigner, TpmSigner } from "../src/signers/tpm/tpm-signer.js";
+import { createTpmSigner, type TpmSigner } from "../src/signers/tpm/tpm-signer.js";
 import { openTpmTransport } from "../src/tpm/transport/open-transport.js";
 import type { TpmTransport } from "../src/tpm/transport/transport.js";
 import { createCa, issueLeaf } from "../test/helpers/pki.js";
@@ -59,7 +59,7 @@ function fileOptions(name: string, extra: Partial<TpmSignerOptions> = {}): TpmSi
 }
 
 async function withSigner<T>(opts: TpmSignerOptions, fn: (s: TpmSigner) => Promise<T>): Promise<T> {
-  const signer = await TpmSigner.open(opts);
+  const signer = await createTpmSigner(opts);
   try {
     return await fn(signer);
   } finally {
@@ -187,7 +187,7 @@ describe("keys made by tpm2-openssl (parent 0x40000001: the SRK is re-created fr
   it("a certificate for another key is refused before any signature", async () => {
     const leaf = issueLeaf(ca, join(tpm.dir, "leaf-other"), { name: "other", publicKeyPath: keys["ec-p384"]!.publicKeyPath });
     const cert = new Certificate(new (await import("node:crypto")).X509Certificate(readFileSync(leaf.certPath)).raw);
-    await expect(TpmSigner.open(fileOptions("ec-p256", { certificate: cert }))).rejects.toMatchObject({ code: "KEY_CERTIFICATE_MISMATCH" });
+    await expect(createTpmSigner(fileOptions("ec-p256", { certificate: cert }))).rejects.toMatchObject({ code: "KEY_CERTIFICATE_MISMATCH" });
   });
 
   it("createTpmSigner (the factory entry point) gives the same signer", async () => {
@@ -212,7 +212,7 @@ describe("keys made by tpm2-openssl (parent 0x40000001: the SRK is re-created fr
   });
 
   it("close() flushes everything it loaded (no transient objects left on the TPM)", async () => {
-    const s = await TpmSigner.open(fileOptions("ec-auth"));
+    const s = await createTpmSigner(fileOptions("ec-auth"));
     await s.sign(message);
     await s.close();
     await s.close();
@@ -225,7 +225,7 @@ describe("passwords", () => {
   it("a key that needs a password and none is given: a clear error, no prompt without a terminal", async () => {
     const opts = fileOptions("ec-auth");
     delete opts.keyPassword;
-    await expect(TpmSigner.open(opts)).rejects.toMatchObject({ code: "PASSWORD_REQUIRED" });
+    await expect(createTpmSigner(opts)).rejects.toMatchObject({ code: "PASSWORD_REQUIRED" });
   });
 
   it("the password can come from a file or an environment variable", async () => {
@@ -260,7 +260,7 @@ describe("passwords", () => {
 
   it("tpm2_encodeobject files: emptyAuth inverted by tpm2-tools 5.4 — a password with --tpm-ignore-empty-auth, or --no-tpm-key-password, wins", async () => {
     // This file claims emptyAuth TRUE but the key has a password: refused unless the user says the flag is wrong.
-    await expect(TpmSigner.open(fileOptions("ec-encoded-auth"))).rejects.toMatchObject({ code: "USAGE" });
+    await expect(createTpmSigner(fileOptions("ec-encoded-auth"))).rejects.toMatchObject({ code: "USAGE" });
     await withSigner(fileOptions("ec-encoded-auth", { ignoreEmptyAuth: true }), async (s) => {
       expect(await opensslVerifies(tpm, keys["ec-encoded-auth"]!.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
     });
@@ -273,8 +273,8 @@ describe("passwords", () => {
     await withSigner({ ...opts, parentPassword: { kind: "value", value: PARENT_PASSWORD } }, async (s) => {
       expect(await opensslVerifies(tpm, keys["ec-protected-parent"]!.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
     });
-    await expect(TpmSigner.open({ ...opts, parentPassword: { kind: "value", value: "nope" } })).rejects.toThrow(/wrong password for the TPM parent key 0x81000002/);
-    await expect(TpmSigner.open(opts)).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
+    await expect(createTpmSigner({ ...opts, parentPassword: { kind: "value", value: "nope" } })).rejects.toThrow(/wrong password for the TPM parent key 0x81000002/);
+    await expect(createTpmSigner(opts)).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
   });
 });
 
@@ -294,17 +294,17 @@ describe("persistent keys by handle (tpm2_create + tpm2_evictcontrol)", () => {
     await withSigner({ key: { kind: "handle", handle: 0x81000102 }, device: tpm.device, keyPassword: { kind: "value", value: "persist-pw" } }, async (s) => {
       expect(await opensslVerifies(tpm, persistentPub.withPassword, message, await s.sign(message), "sha256")).toBe(true);
     });
-    await expect(TpmSigner.open({ key: { kind: "handle", handle: 0x81000102 }, device: tpm.device })).rejects.toMatchObject({ code: "PASSWORD_REQUIRED" });
+    await expect(createTpmSigner({ key: { kind: "handle", handle: 0x81000102 }, device: tpm.device })).rejects.toMatchObject({ code: "PASSWORD_REQUIRED" });
   });
 
   it("a handle that does not exist", async () => {
-    await expect(TpmSigner.open({ key: { kind: "handle", handle: 0x81000999 }, device: tpm.device, noKeyPassword: true })).rejects.toThrow(
+    await expect(createTpmSigner({ key: { kind: "handle", handle: 0x81000999 }, device: tpm.device, noKeyPassword: true })).rejects.toThrow(
       /there is no persistent TPM object at 0x81000999/,
     );
   });
 
   it("the persistent SRK itself cannot sign (restricted)", async () => {
-    await expect(TpmSigner.open({ key: { kind: "handle", handle: SRK }, device: tpm.device, noKeyPassword: true })).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
+    await expect(createTpmSigner({ key: { kind: "handle", handle: SRK }, device: tpm.device, noKeyPassword: true })).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
   });
 });
 
@@ -348,7 +348,7 @@ describe("policies from the key file", () => {
       emptyAuth: true,
       policy: [{ commandCode: 0x17f, bodyHex: "00000001000b03000002" + "00".repeat(32) }],
     });
-    await expect(TpmSigner.open({ key: { kind: "tss2-pem", path: "pcr-bad.pem", pem: bad }, device: tpm.device })).rejects.toThrow(/do not produce the key's authPolicy/);
+    await expect(createTpmSigner({ key: { kind: "tss2-pem", path: "pcr-bad.pem", pem: bad }, device: tpm.device })).rejects.toThrow(/do not produce the key's authPolicy/);
   });
 
   it("after PCR 16 is extended, signing is refused with a clear policy error (last: PCR 16 stays changed)", async () => {
@@ -380,7 +380,7 @@ describe("parameter encryption: the password never crosses the transport in clea
 
   async function capture(parameterEncryption: boolean): Promise<Buffer> {
     const recorder = new RecordingTransport(await openTpmTransport(tpm.device, {}));
-    const signer = await TpmSigner.open(
+    const signer = await createTpmSigner(
       { ...fileOptions("ec-protected-parent"), keyPassword: { kind: "value", value: KEY_PASSWORD }, parentPassword: { kind: "value", value: PARENT_PASSWORD } },
       { transport: recorder, parameterEncryption },
     );

@@ -1,16 +1,3 @@
-/** Fixed-width big-endian integers, as TPM structures and KDF counters write them. */
-export function u16be(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-
-export function u32be(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-
 /** A big-endian magnitude at least `size` bytes long: zero bytes added on the left (the same integer). */
 export function leftPadded(bytes: Uint8Array, size: number): Buffer {
   return bytes.length >= size ? Buffer.from(bytes) : Buffer.concat([Buffer.alloc(size - bytes.length), bytes]);

@@ -10,7 +10,7 @@ import {
   type CertificateFile,
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
-import type { SignerOptions } from "./options.js";
+import type { SignerOptions, TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
@@ -94,6 +94,10 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
     const chain = intermediates?.certificates.slice() ?? certificateFile?.certificates.slice(1) ?? [];
     return { certificate: certificateFile?.certificates[0], intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env };
   };
+  const tpmSigner = async (key: TpmSignerOptions["key"]) => {
+    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
+    return createTpmSigner({ ...options.tpm, key, ...deviceOptions() });
+  };
 
   if (isPkcs11Uri(keyRef)) {
     const { createPkcs11Signer } = await import("./pkcs11/index.js");
@@ -101,10 +105,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
     return createPkcs11Signer({ ...options.pkcs11, keyUri: keyRef, certificateUri, ...deviceOptions() });
   }
 
-  if (keyRef.startsWith("handle:")) {
-    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
-    return createTpmSigner({ ...options.tpm, key: { kind: "handle", handle: parseTpmHandle(keyRef) }, ...deviceOptions() });
-  }
+  if (keyRef.startsWith("handle:")) return tpmSigner({ kind: "handle", handle: parseTpmHandle(keyRef) });
 
   // A key file. With no --certificate, certificates stored next to the key (combined PEM) are used.
   // With no --private-key the certificate's input is read once for both (standard input cannot be read twice).
@@ -115,9 +116,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
 
   if (keyFile.bytes.includes(TSS2_MARKER, 0, "latin1")) {
-    const { createTpmSigner } = await import("./tpm/tpm-signer.js");
-    const key = { kind: "tss2-pem" as const, path: keyRef, pem: keyFile.bytes.toString("latin1") };
-    return createTpmSigner({ ...options.tpm, key, ...deviceOptions() });
+    return tpmSigner({ kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") });
   }
 
   if (options.privateKey === undefined && !holdsPrivateKey(keyFile.bytes, keyRef)) {

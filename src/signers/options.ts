@@ -1,7 +1,10 @@
 import type { SecretSource } from "../secrets/secret-source.js";
 import type { Certificate } from "../x509/certificate.js";
 
-/** Receives diagnostic lines for --debug; never passed a secret. */
+/**
+ * Receives diagnostic lines for --debug; never passed a secret. Declared here, not taken from pkcs11/module-loader.ts:
+ * that module's declarations name pkcs11js, which an app without the optional PKCS#11 packages cannot type-check.
+ */
 export type DebugLog = (line: string) => void;
 
 /**

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decodeOid, readSingle, TAG } from "../../src/encoding/der.js";
 import { derOid, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
-import { u16be, u32be, withoutLeadingZeros } from "../../src/encoding/bytes.js";
+import { withoutLeadingZeros } from "../../src/encoding/bytes.js";
+import { encode, u16, u32 } from "../../src/tpm/wire/codec.js";
 
 describe("DER writer", () => {
   it("writes minimal definite lengths", () => {
@@ -43,9 +44,9 @@ describe("DER writer", () => {
 
 describe("byte helpers", () => {
   it("writes big-endian u16 and u32 and strips leading zeros down to one byte", () => {
-    expect(u16be(0x000b).toString("hex")).toBe("000b");
-    expect(u32be(0x81000001).toString("hex")).toBe("81000001");
-    expect(() => u16be(0x10000)).toThrow(RangeError);
+    expect(encode(u16, 0x000b).toString("hex")).toBe("000b");
+    expect(encode(u32, 0x81000001).toString("hex")).toBe("81000001");
+    expect(() => encode(u16, 0x10000)).toThrow(RangeError);
     expect(withoutLeadingZeros(Buffer.from([0, 0, 1, 0])).toString("hex")).toBe("0100");
     expect(withoutLeadingZeros(Buffer.from([0, 0])).toString("hex")).toBe("00");
   });

@@ -10,7 +10,6 @@ import { TPM_ST, TPM_SU } from "../wire/constants.js";
 import { RC, RETRYABLE_RESPONSE_CODES } from "../wire/response-code.js";
 import { TPMS_AUTH_COMMAND, TPMS_AUTH_RESPONSE, type TpmsAuthCommand, type TpmsAuthResponse } from "../wire/structures.js";
 import { TpmResponseError } from "./tpm-error.js";
-import { u32be } from "../../encoding/bytes.js";
 
 /** A handle together with its Name (what cpHash covers): the object Name, or the handle itself for permanent handles. */
 export interface Entity {
@@ -19,7 +18,7 @@ export interface Entity {
 }
 
 export function permanentEntity(handle: number): Entity {
-  return { handle, name: u32be(handle) };
+  return { handle, name: encode(u32, handle) };
 }
 
 /**

@@ -1,9 +1,8 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
-import { decode, TpmWireError } from "../wire/codec.js";
+import { decode, encode, TpmWireError, u16, u32 } from "../wire/codec.js";
 import { ECC_CURVES, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG } from "../wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../wire/structures.js";
-import { u16be, u32be } from "../../encoding/bytes.js";
 import { ecPublicKey, rsaPublicKey } from "../../encoding/public-key.js";
 
 /** A TPM object's public area: the decoded structure and the exact bytes it came from (its Name hashes them). */
@@ -26,7 +25,7 @@ export function decodePublicArea(bytes: Buffer, what: string): PublicArea {
 export function objectName(area: PublicArea): Buffer {
   const { nameAlg } = area.public;
   if (!isTpmHashAlg(nameAlg)) throw new InputError("TPM_KEY_INVALID", `unsupported TPM object name algorithm 0x${nameAlg.toString(16)}`);
-  return Buffer.concat([u16be(nameAlg), createHash(hashInfo(nameAlg).name).update(area.bytes).digest()]);
+  return Buffer.concat([encode(u16, nameAlg), createHash(hashInfo(nameAlg).name).update(area.bytes).digest()]);
 }
 
 export function hasAttribute(pub: TpmtPublic, attribute: number): boolean {
@@ -53,7 +52,7 @@ export function publicKeyOf(pub: TpmtPublic, what: string): KeyObject {
     if (pub.type === TPM_ALG.RSA) {
       // The limit of key files and certificates (x509 MAX_RSA_MODULUS_BITS); no TPM makes keys above 4096 bits.
       if (pub.unique.length > 16_384 / 8) throw new InputError("TPM_KEY_INVALID", `${what}: an RSA key above 16384 bits is not accepted`);
-      return rsaPublicKey(pub.unique, u32be(pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent));
+      return rsaPublicKey(pub.unique, encode(u32, pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent));
     }
     if (pub.type === TPM_ALG.ECC) {
       const curve = ECC_CURVES[pub.parameters.curveID];

@@ -4,11 +4,10 @@
  * [5]; and written for keygen.
  */
 import { InputError } from "../../errors.js";
-import { encode, tpm2b } from "../wire/codec.js";
+import { encode, tpm2b, u32 } from "../wire/codec.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
 import { decodePolicyStatement, encodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
-import { u32be } from "../../encoding/bytes.js";
 import { children, decodeOid, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
 import { encodePem } from "../../encoding/pem.js";
@@ -195,13 +194,13 @@ const octetString = (bytes: Uint8Array) => derTlv(TAG.OCTET_STRING, bytes);
 export function encodeTss2KeyFile(contents: Tss2KeyContents): string {
   const policy = contents.policy.map((statement) => {
     const { code, body } = encodePolicyStatement(statement);
-    return derSequence(explicit(0, derUnsignedInteger(u32be(code))), explicit(1, octetString(body)));
+    return derSequence(explicit(0, derUnsignedInteger(encode(u32, code))), explicit(1, octetString(body)));
   });
   const der = derSequence(
     derOid(OID_LOADABLE_KEY),
     explicit(0, derTlv(TAG.BOOLEAN, Buffer.from([contents.emptyAuth ? 0xff : 0]))),
     ...(policy.length > 0 ? [explicit(1, derSequence(...policy))] : []),
-    derUnsignedInteger(u32be(contents.parent)),
+    derUnsignedInteger(encode(u32, contents.parent)),
     octetString(encode(tpm2b, contents.publicArea)),
     octetString(encode(tpm2b, contents.privateBlob)),
   );

@@ -3,13 +3,13 @@
  * salts. Labels are C strings: their bytes and a terminating zero octet.
  */
 import { createHash, createHmac } from "node:crypto";
-import { u32be as u32 } from "../../encoding/bytes.js";
+import { encode, u32 } from "../wire/codec.js";
 
 /** Counter mode: block(1) ‖ block(2) ‖ … cut to `bits` (the excess high bits of the first octet cleared). */
 function counterMode(bits: number, block: (counter: Buffer) => Buffer): Buffer {
   const chunks: Buffer[] = [];
   for (let i = 1, have = 0; have * 8 < bits; i++) {
-    const next = block(u32(i));
+    const next = block(encode(u32, i));
     chunks.push(next);
     have += next.length;
   }
@@ -21,7 +21,7 @@ function counterMode(bits: number, block: (counter: Buffer) => Buffer): Buffer {
 }
 
 export function kdfa(hash: string, key: Uint8Array, label: string, contextU: Uint8Array, contextV: Uint8Array, bits: number): Buffer {
-  const fixed = Buffer.concat([Buffer.from(`${label}\0`, "latin1"), contextU, contextV, u32(bits)]);
+  const fixed = Buffer.concat([Buffer.from(`${label}\0`, "latin1"), contextU, contextV, encode(u32, bits)]);
   return counterMode(bits, (counter) => createHmac(hash, key).update(counter).update(fixed).digest());
 }
 

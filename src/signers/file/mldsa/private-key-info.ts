@@ -38,15 +38,11 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
     const choice = readSingle(expectTag(privateKey, TAG.OCTET_STRING).content);
     let seed: Buffer | undefined;
     let expandedKey: Buffer | undefined;
-    let form: MlDsaPrivateKeyForm;
     if (choice.tag === TAG.CONTEXT_0_PRIMITIVE) {
-      form = "seed";
       seed = choice.content;
     } else if (choice.tag === TAG.OCTET_STRING) {
-      form = "expanded";
       expandedKey = choice.content;
     } else if (choice.tag === TAG.SEQUENCE) {
-      form = "both";
       const parts = children(choice);
       if (parts.length !== 2) throw new DerError("the seed-and-expanded-key SEQUENCE must have two elements");
       seed = expectTag(parts[0], TAG.OCTET_STRING).content;
@@ -69,6 +65,7 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
         throw malformed(source, name, `a ${publicKey.length}-byte public key (expected ${parameterSet.publicKeyLength})`);
       }
     }
+    const form = seed === undefined ? "expanded" : expandedKey === undefined ? "seed" : "both";
     return { parameterSet, form, seed, expandedKey, publicKey };
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
