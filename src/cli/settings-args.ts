@@ -1,4 +1,6 @@
 import { UsageError } from "../errors.js";
+import type { CertificateWarning } from "../credentials/credential-source.js";
+import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
 import { parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
@@ -36,11 +38,8 @@ export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => voi
 }
 
 /** `--pkcs11-lib`, the token PIN and `--debug`, for the commands that reach a token directly (keygen, install-certificate, …). */
-export function tokenAccessFromArgs(args: ParsedArgs, io: CliIo): { library?: string; pin?: SecretSource; debug?: (line: string) => void; env: NodeJS.ProcessEnv } {
-  const library = stringArg(args, "pkcs11-lib");
-  const pin = secretFromArgs(args, "pkcs11-pin");
-  const debug = debugLogger(args, io);
-  return { ...(library ? { library } : {}), ...(pin ? { pin } : {}), ...(debug ? { debug } : {}), env: io.env };
+export function tokenAccessFromArgs(args: ParsedArgs, io: CliIo): Omit<TokenSessionOptions, "uri"> {
+  return { library: stringArg(args, "pkcs11-lib"), pin: secretFromArgs(args, "pkcs11-pin"), debug: debugLogger(args, io), env: io.env };
 }
 
 const SECRET_FLAGS = ["pkcs8-password", "pkcs11-pin", "pkcs11-context-pin", "tpm-key-password"] as const;
@@ -94,7 +93,7 @@ export function waitForDeviceFromArgs(args: ParsedArgs, io: CliIo): Pick<SignerO
 }
 
 /** The `certificateWarning` option of a credential source, from --certificate-warning-days. */
-export function certificateWarningFromArgs(args: ParsedArgs, log: (line: string) => void): { windowMs: number; log: (line: string) => void } | undefined {
+export function certificateWarningFromArgs(args: ParsedArgs, log: (line: string) => void): CertificateWarning | undefined {
   const days = integerArg(args, "certificate-warning-days", 0, 3650, "is out of range: use 0 (never warn) to 3650");
   return days === 0 ? undefined : { windowMs: (days ?? DEFAULT_EXPIRY_WARNING_DAYS) * DAY_MS, log };
 }

@@ -1,6 +1,6 @@
 import { formatExpiration } from "../rolesanywhere/credentials.js";
 import { DAY_MS, expiryWarning, type ValidityPeriod } from "../x509/validity.js";
-import type { Timers } from "./credential-cache.js";
+import type { CredentialCacheOptions, Timers } from "./credential-cache.js";
 
 export type CertificateState = "valid" | "expiring" | "expired" | "not-yet-valid";
 
@@ -12,13 +12,11 @@ export interface CertificateStatus {
   readonly state: CertificateState;
 }
 
-interface CertificateWatchOptions {
+interface CertificateWatchOptions extends Pick<CredentialCacheOptions, "now" | "timers"> {
   /** Warn when the certificate expires within this many milliseconds. */
   readonly windowMs: number;
   /** Receives each warning line. Must not throw. */
   readonly warn: (line: string) => void;
-  readonly now?: (() => number) | undefined;
-  readonly timers?: Timers | undefined;
   /** Re-check from a timer between observations (default true; off for one-shot sources). */
   readonly timer?: boolean;
 }

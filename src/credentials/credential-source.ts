@@ -1,8 +1,7 @@
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import type { Signer } from "../signers/signer.js";
-import { CredentialCache, type CacheStatus, type RefreshEvent, type Timers } from "./credential-cache.js";
+import { CredentialCache, type CacheStatus, type CredentialCacheOptions, type RefreshEvent } from "./credential-cache.js";
 import { formatExpiration, type Credentials } from "../rolesanywhere/credentials.js";
-import type { RefreshPolicy } from "./refresh-policy.js";
 import { watchCertificate, type CertificateStatus } from "./certificate-watch.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
 import { holdSigner, type SignerFactory } from "./signer-holder.js";
@@ -29,17 +28,13 @@ export interface CredentialSource {
 /** One CreateSession call: the shape of `createSession` from src/rolesanywhere/create-session.ts. */
 export type SessionCreator = (signer: Signer, settings: CredentialSettings) => Promise<Credentials>;
 
-export interface CredentialSourceOptions {
+export interface CredentialSourceOptions extends Pick<CredentialCacheOptions, "policy" | "now" | "random" | "timers"> {
   readonly name: string;
   readonly settings: CredentialSettings;
   readonly onEvent?: (name: string, event: RefreshEvent, credentials: Credentials | undefined) => void;
-  readonly policy?: Partial<RefreshPolicy>;
   /** Seams; default to the real signer factory and CreateSession client (imported lazily). */
   readonly createSigner?: SignerFactory;
   readonly createSession?: SessionCreator;
-  readonly now?: () => number;
-  readonly random?: () => number;
-  readonly timers?: Timers;
   readonly certificateWarning?: CertificateWarning;
 }
 

@@ -65,16 +65,9 @@ export async function signCreateSessionRequest(
   material: SigningMaterial,
   date: Date,
 ): Promise<SignedCreateSessionRequest> {
-  const { request } = target;
-  const signed = await signX509Request(request, { ...material, region: target.region, date });
-  return {
-    url: request.url,
-    method: request.method,
-    headers: signed.headers,
-    body: request.body,
-    canonicalRequest: signed.canonicalRequest,
-    stringToSign: signed.stringToSign,
-  };
+  const { url, method, body } = target.request;
+  const { headers, canonicalRequest, stringToSign } = await signX509Request(target.request, { ...material, region: target.region, date });
+  return { url, method, headers, body, canonicalRequest, stringToSign };
 }
 
 /**

@@ -54,14 +54,8 @@ export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCre
         hint: "create a new provider, or close it only when no client uses it any more",
       });
     }
-    const c = await source.get();
-    return {
-      accessKeyId: c.accessKeyId,
-      secretAccessKey: c.secretAccessKey,
-      sessionToken: c.sessionToken,
-      expiration: new Date(c.expiration.getTime()),
-      ...(accountId ? { accountId } : {}),
-    };
+    const { accessKeyId, secretAccessKey, sessionToken, expiration } = await source.get();
+    return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiration.getTime()), ...(accountId ? { accountId } : {}) };
   };
   return Object.assign(provider, { close: () => (closing ??= source.close()) });
 }

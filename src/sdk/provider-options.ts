@@ -9,17 +9,15 @@ import { credentialSettings, OPTIONS_ORIGIN, type CredentialSettings, type Setti
  */
 export type SecretInput = string | SecretSource;
 
-/** How to reach CreateSession: the same settings, defaults and documentation as the client's own options. */
-type EndpointSettings = Pick<
-  CreateSessionOptions,
-  "endpoint" | "useFipsEndpoint" | "useDualStackEndpoint" | "caBundle" | "verifyTls" | "connectTimeoutMs" | "timeoutMs" | "maxAttempts"
->;
-
 /**
  * Options of {@link fromRolesAnywhere}. They mirror the `credential-process` flags of the CLI (and of
- * aws_signing_helper): `certificate` is `--certificate`, `privateKey` is `--private-key`, and so on.
+ * aws_signing_helper): `certificate` is `--certificate`, `privateKey` is `--private-key`, and so on. How to reach
+ * CreateSession (`endpoint` to `maxAttempts`): the same settings, defaults and documentation as the client's own options.
  */
-export interface RolesAnywhereProviderOptions extends EndpointSettings {
+export interface RolesAnywhereProviderOptions extends Pick<
+  CreateSessionOptions,
+  "endpoint" | "useFipsEndpoint" | "useDualStackEndpoint" | "caBundle" | "verifyTls" | "connectTimeoutMs" | "timeoutMs" | "maxAttempts"
+> {
   /** PEM/DER certificate file (may hold the chain, or the key too), PKCS#12 file, or `pkcs11:` URI. */
   readonly certificate?: string;
   /** Key file (PKCS#8, encrypted PKCS#8, SEC1, PKCS#1), `pkcs11:` URI, TSS2 TPM key file, or `handle:0x81…`. */

@@ -14,16 +14,9 @@ export function canonicalHeaders(headers: HttpRequestToSign["headers"], signed: 
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (!signed.has(lower)) continue;
-    const values = joined.get(lower) ?? [];
-    if (typeof value === "string") values.push(value);
-    else values.push(...value);
-    joined.set(lower, values);
+    joined.set(lower, [...(joined.get(lower) ?? []), ...(typeof value === "string" ? [value] : value)]);
   }
-  const result = new Map<string, string>();
-  for (const name of [...joined.keys()].sort()) {
-    result.set(name, normalizedHeaderValue(joined.get(name)!.join(",")));
-  }
-  return result;
+  return new Map([...joined.keys()].sort().map((name) => [name, normalizedHeaderValue(joined.get(name)!.join(","))]));
 }
 
 /**
