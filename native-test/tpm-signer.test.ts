@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { readFileSync } from "node:fs";
 import { Certificate } from "../src/x509/certificate.js";
 import type { TpmSignerOptions } from "../src/signers/options.js";
-import { createTpmSigner, type TpmSigner } from "../src/signers/tpm/tpm-signer.js";
+import { createTpmSigner, openTpmSigner, type TpmSigner } from "../src/signers/tpm/tpm-signer.js";
 import { openTpmTransport } from "../src/tpm/transport/open-transport.js";
 import type { TpmTransport } from "../src/tpm/transport/transport.js";
 import { createCa, issueLeaf } from "../test/helpers/pki.js";
@@ -59,7 +59,7 @@ function fileOptions(name: string, extra: Partial<TpmSignerOptions> = {}): TpmSi
 }
 
 async function withSigner<T>(opts: TpmSignerOptions, fn: (s: TpmSigner) => Promise<T>): Promise<T> {
-  const signer = await createTpmSigner(opts);
+  const signer = await openTpmSigner(opts);
   try {
     return await fn(signer);
   } finally {
@@ -380,7 +380,7 @@ describe("parameter encryption: the password never crosses the transport in clea
 
   async function capture(parameterEncryption: boolean): Promise<Buffer> {
     const recorder = new RecordingTransport(await openTpmTransport(tpm.device, {}));
-    const signer = await createTpmSigner(
+    const signer = await openTpmSigner(
       { ...fileOptions("ec-protected-parent"), keyPassword: { kind: "value", value: KEY_PASSWORD }, parentPassword: { kind: "value", value: PARENT_PASSWORD } },
       { transport: recorder, parameterEncryption },
     );

@@ -73,7 +73,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
   const transport = await openTpmTransport(opts.device, opts.env ?? process.env);
   const debug = opts.debug;
-  const tpm = new Tpm(transport, debug ? { trace: (l) => debug(`TPM: ${l}`) } : {});
+  const tpm = new Tpm(transport, { debug });
   const toFlush: number[] = [];
   try {
     debug?.(`TPM: using ${transport.description}`);

@@ -140,7 +140,7 @@ export class KeyLifecycle {
  */
 async function loadState(transport: TpmTransport, input: LoadInput): Promise<LoadedState> {
   const debug = input.debug;
-  const tpm = new Tpm(transport, debug ? { trace: (l) => debug(`TPM: ${l}`) } : {});
+  const tpm = new Tpm(transport, { debug });
   const bootId = await readBootId(tpm);
   const before = transport.epoch !== undefined && bootId !== undefined ? await loadedHandles(tpm) : undefined;
   let key: LoadedKey;

@@ -39,7 +39,12 @@ export type TpmSigner = Signer & { readonly handle: number };
  * (see KeyLifecycle), authorized through a salted HMAC session (or a policy session replaying the key file's
  * policy), flushed by close() and, failing that, when the process exits.
  */
-export async function createTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeams = {}): Promise<TpmSigner> {
+export function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
+  return openTpmSigner(opts);
+}
+
+/** {@link createTpmSigner} with the test seams, and the loaded key's handle; not part of the library's API. */
+export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeams = {}): Promise<TpmSigner> {
   const what = opts.key.kind === "handle" ? `TPM key ${hex32(opts.key.handle)}` : `TPM key file ${opts.key.path}`;
   const debug = opts.debug;
   const file = opts.key.kind === "tss2-pem" ? await parseTss2KeyFile(opts.key.pem, what) : undefined;

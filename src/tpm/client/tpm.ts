@@ -52,8 +52,8 @@ export interface Authorization {
 export interface TpmOptions {
   /** How many times a command answered with RETRY/YIELDED/TESTING is sent again (default 5, as tpm2-tss). */
   readonly maxRetries?: number;
-  /** Receives one line per command for --debug (command name, response code, duration); never secrets. */
-  readonly trace?: (line: string) => void;
+  /** Receives one line per command for --debug ("TPM: " command name, response code, duration); never secrets. */
+  readonly debug?: ((line: string) => void) | undefined;
 }
 
 export interface ExecuteResult<C> {
@@ -77,13 +77,13 @@ function stripTrailingZeros(bytes: Buffer): Buffer {
 export class Tpm {
   readonly transport: TpmTransport;
   readonly #maxRetries: number;
-  readonly #trace: ((line: string) => void) | undefined;
+  readonly #debug: ((line: string) => void) | undefined;
   #startupTried = false;
 
   constructor(transport: TpmTransport, options: TpmOptions = {}) {
     this.transport = transport;
     this.#maxRetries = options.maxRetries ?? 5;
-    this.#trace = options.trace;
+    this.#debug = options.debug;
   }
 
   async execute<C extends AnyCommand>(
@@ -141,7 +141,7 @@ export class Tpm {
       const response = await this.transport.transmit(bytes);
       if (response.length < 10) throw new DeviceError("TPM_ERROR", `${this.transport.description} sent a ${response.length}-byte response to ${name}`);
       const rc = response.readUInt32BE(6);
-      this.#trace?.(`${name} → rc 0x${rc.toString(16)} in ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`);
+      this.#debug?.(`TPM: ${name} → rc 0x${rc.toString(16)} in ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`);
       if (RETRYABLE_RESPONSE_CODES.has(rc) && attempt < this.#maxRetries) {
         await delay(Math.min(5 * 2 ** attempt, 200));
         continue;
