@@ -2,13 +2,12 @@
 import type { PKCS11 } from "pkcs11js";
 import { realpathSync } from "node:fs";
 import { DeviceError } from "../errors.js";
+import type { DebugLog } from "../debug-log.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { requirePkcs11js } from "./addon-status.js";
 import { describeCkr, quietly } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
 
-/** Receives diagnostic lines for --debug (the signers' DebugLog); never passed a secret. */
-export type DebugLog = (line: string) => void;
 
 export interface LibraryInfo {
   readonly manufacturer: string;

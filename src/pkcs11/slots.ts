@@ -1,7 +1,8 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
 import { DeviceError } from "../errors.js";
 import { CKF } from "./constants.js";
-import type { DebugLog, LibraryInfo, Pkcs11Module } from "./module-loader.js";
+import type { DebugLog } from "../debug-log.js";
+import type { LibraryInfo, Pkcs11Module } from "./module-loader.js";
 import { describeCkr, Pkcs11AmbiguousError } from "./pkcs11-errors.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 

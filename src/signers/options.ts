@@ -1,11 +1,8 @@
 import type { SecretSource } from "../secrets/secret-source.js";
 import type { Certificate } from "../x509/certificate.js";
+import type { DebugLog } from "../debug-log.js";
 
-/**
- * Receives diagnostic lines for --debug; never passed a secret. Declared here, not taken from pkcs11/module-loader.ts:
- * that module's declarations name pkcs11js, which an app without the optional PKCS#11 packages cannot type-check.
- */
-export type DebugLog = (line: string) => void;
+export type { DebugLog };
 
 /**
  * What the user asked for, in the Go helper's terms (`--certificate`, `--private-key`, …). The factory

@@ -11,7 +11,8 @@ import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest
 import { withoutAttestation } from "./attestation.js";
 import { chainFromPool, type IssuerCandidates } from "./chain.js";
 import { proveWithoutSigning, signatureMatches } from "./key-proof.js";
-import { acquireModule, type DebugLog, type ModuleLease, type Pkcs11Module } from "../../pkcs11/module-loader.js";
+import type { DebugLog } from "../../debug-log.js";
+import { acquireModule, type ModuleLease, type Pkcs11Module } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import {
   closeSession,
