@@ -109,7 +109,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     if (opts.target.kind === "file") {
       const pem = encodeTss2KeyFile({
         parent: parentHandle,
-        publicArea: created.response.outPublic,
+        public: area,
         privateBlob: created.response.outPrivate,
         emptyAuth: keyPassword.isEmpty,
         policy,
