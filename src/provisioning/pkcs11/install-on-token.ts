@@ -19,7 +19,7 @@ import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js"
 import { tokenKeyUri } from "./token-keygen.js";
 import { requireSameKey } from "../file-certificate.js";
 
-export interface InstallOnTokenOptions extends Omit<TokenSessionOptions, "uri"> {
+export interface InstallOnTokenOptions extends TokenSessionOptions {
   /** Locates the private key (`id=` and/or `object=`). */
   readonly keyUri: string;
   readonly certificate: Certificate;
@@ -39,7 +39,7 @@ export interface InstallOnTokenResult {
 /** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
 export async function installOnToken(opts: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
   const uri = parsePkcs11Uri(opts.keyUri);
-  return withTokenSession({ ...opts, uri }, (context) => install(context, uri, opts));
+  return withTokenSession(uri, opts, (context) => install(context, uri, opts));
 }
 
 function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTokenOptions): InstallOnTokenResult {
