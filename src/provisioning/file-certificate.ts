@@ -14,7 +14,6 @@ export function certificatePathBeside(keyPath: string): string {
   return join(dirname(keyPath), `${stem}.cert.pem`);
 }
 
-/** What install-certificate stores next to a key, in a file or on the key's token. */
 export interface IssuedCertificate {
   readonly certificate: Certificate;
   /** CA certificates to store too (the signer sends them as X-Amz-X509-Chain). */
