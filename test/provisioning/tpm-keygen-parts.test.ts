@@ -19,7 +19,7 @@ describe("parsePcrRequest", () => {
     expect(parsePcrRequest(text)).toEqual(expected);
   });
 
-  it.each(["md5:1", "sha256:24", "sha256:", "sha256:a", "0,1,2,3,4,5,6,7,8"])("refuses %j", (text) => {
+  it.each(["md5:1", "sha256:24", "sha256:", "sha256:a", "0,1,2,3,4,5,6,7,8", "constructor:1", "__proto__:1"])("refuses %j", (text) => {
     expect(() => parsePcrRequest(text)).toThrow(/--tpm-pcr/);
   });
 
