@@ -74,7 +74,6 @@ export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOption
   return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), context), ...waitForDeviceFromArgs(args, io) };
 }
 
-/** Opens the signer, runs `use` and closes the signer, whatever happens. */
 export async function withSigner<T>(options: SignerOptions, use: (signer: Signer) => Promise<T>): Promise<T> {
   const { createSigner } = await import("../signers/factory.js");
   const signer = await createSigner(options);
