@@ -56,9 +56,8 @@ function shippedCodeCache(dir: string, file: string): Buffer | undefined {
 }
 
 /**
- * The bundle compiled under another Node than the one that built the package, or with V8 flags (a function of its
- * own: runs under the build's Node do not compile it). Without V8 flags, this Node's cache next to the bundle
- * first; else the user's (code-cache.ts), then the shipped one, then none.
+ * The bundle compiled under another Node than the one that built the package, or with V8 flags, from the caches in
+ * runBundle's order, else from source (a function of its own: runs under the build's Node do not compile it).
  */
 function compileWithoutShippedCache(dir: string, file: string, source: string, buildRuntime: boolean): Script {
   const bundle = join(dir, file);
