@@ -1,7 +1,8 @@
 /**
  * A UNIX-socket relay in front of a real swtpm that can break the connection at a chosen TPM command, for
  * fault tests: the TPM behind it is real and untouched, the relay only withholds or truncates bytes (or
- * kills the swtpm at that moment). It forwards whole commands one at a time, as TPM clients send them.
+ * kills the swtpm at that moment). It forwards whole commands one at a time, as TPM clients send them, and
+ * keeps every byte the clients wrote (what a bus sniffer would see).
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -30,6 +31,8 @@ export interface TpmProxy {
   readonly commands: number[];
   /** The commands the TPM answered in full, with the response code (a TPM_RC_RETRY resend counts twice). */
   readonly answered: { readonly command: number; readonly rc: number }[];
+  /** The raw bytes clients wrote, chunk by chunk, over all connections. */
+  readonly written: Buffer[];
   /** Number of client connections accepted. */
   readonly connections: number;
   /** Resolves when the armed fault has fired. */
@@ -42,6 +45,7 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
   const sockets = new Set<Socket>();
   const commands: number[] = [];
   const answered: { command: number; rc: number }[] = [];
+  const written: Buffer[] = [];
   let connections = 0;
   let armed: { fault: Fault; seen: number; fired: () => void } | undefined;
 
@@ -102,6 +106,7 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
     };
 
     client.on("data", (chunk: Buffer) => {
+      written.push(Buffer.from(chunk));
       fromClient = Buffer.concat([fromClient, chunk]);
       void nextCommand();
     });
@@ -131,6 +136,7 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
     device: `unix:${path}`,
     commands,
     answered,
+    written,
     get connections() {
       return connections;
     },
