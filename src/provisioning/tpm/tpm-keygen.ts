@@ -11,12 +11,13 @@ import type { DebugLog } from "../../debug-log.js";
 import { permanentEntity, Tpm, type Authorization } from "../../tpm/client/tpm.js";
 import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
-import { createPrimary, readPublic } from "../../tpm/keys/load-key.js";
+import { createPrimary, readPublic, withSaltKey } from "../../tpm/keys/load-key.js";
 import { decodePublicArea, hasAttribute, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
 import { signingKeyTemplate, SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import { startAuthSession, type SaltKey } from "../../tpm/sessions/start-session.js";
+import type { AuthSession } from "../../tpm/sessions/auth-session.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.js";
 import { handleType, hex32, TPMA_OBJECT, TPM_HT, TPM_RH } from "../../tpm/wire/constants.js";
@@ -73,26 +74,35 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   const transport = await openTpmTransport(opts.device, opts.env ?? process.env);
   const tpm = new Tpm(transport, { debug: opts.debug });
   const toFlush: number[] = [];
+  let session: AuthSession | undefined;
+  /**
+   * TPM_RS_PW for an empty password (unless `encrypt`: a sensitive parameter travels); otherwise one salted HMAC
+   * session with parameter encryption, started on first need, salted to `saltKey` or to a temporary primary.
+   */
+  const authorize = async (password: Secret, saltKey?: SaltKey, encrypt = false): Promise<Authorization> => {
+    if (password.isEmpty && !encrypt) return { session: PASSWORD_SESSION };
+    session ??= await withSaltKey(tpm, saltKey, { what: "keygen", debug: opts.debug }, async (salt) => {
+      const s = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
+      toFlush.push(s.handle);
+      return s;
+    });
+    return { session, authValue: password };
+  };
   try {
     opts.debug?.(`TPM: using ${transport.description}`);
     if (opts.target.kind === "handle") await requireFreeHandle(tpm, opts.target.handle);
-    const parent = await openParent(tpm, parentHandle, parentPassword);
+    const parent = await openParent(tpm, parentHandle, () => authorize(parentPassword));
     if (parentHandle === TPM_RH.OWNER) toFlush.push(parent.entity.handle);
     // The SRK itself has an empty password; the hierarchy's was only needed to create it.
-    const parentAuth: Authorization = { session: PASSWORD_SESSION, authValue: parentHandle === TPM_RH.OWNER ? undefined : parentPassword };
+    const parentAuthValue = parentHandle === TPM_RH.OWNER ? Secret.fromUtf8("") : parentPassword;
 
     const policy: PolicyStatement[] = [];
     if (opts.pcr) policy.push(await currentPcrPolicy(tpm, opts.pcr));
     if (opts.pcr && !keyPassword.isEmpty) policy.push({ command: "PolicyAuthValue" });
     const template = signingKeyTemplate(opts.spec, policy.length > 0 ? computePolicyDigest(policy, "sha256") : undefined);
 
-    // The new key's password travels in TPM2B_SENSITIVE_CREATE: encrypt it, with a session salted to the parent.
-    let createAuth = parentAuth;
-    if (!keyPassword.isEmpty) {
-      const session = await startAuthSession(tpm, { kind: "hmac", saltKey: parent, parameterEncryption: true });
-      toFlush.push(session.handle);
-      createAuth = { ...parentAuth, session };
-    }
+    // The new key's password travels in TPM2B_SENSITIVE_CREATE: encrypt it.
+    const createAuth = await authorize(parentAuthValue, parent, !keyPassword.isEmpty);
     const userAuth = keyPassword.use((b) => Buffer.from(b));
     const created = await run("creating the key", () =>
       tpm.execute(
@@ -118,17 +128,18 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
       return { reference: opts.target.path, publicKey, policy };
     }
 
+    const loadAuth = await authorize(parentAuthValue, parent);
     const loaded = await withExplanation(tpm, { kind: "load", parent: parentHandle }, "generated TPM key", () =>
-      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: created.response.outPrivate, inPublic: created.response.outPublic }, [parentAuth]),
+      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: created.response.outPrivate, inPublic: created.response.outPublic }, [loadAuth]),
     );
     toFlush.push(loaded.handle);
-    const ownerPassword = parentHandle === TPM_RH.OWNER ? parentPassword : Secret.fromUtf8("");
+    const evictAuth = await authorize(parentHandle === TPM_RH.OWNER ? parentPassword : Secret.fromUtf8(""), parent);
     await run(`making the key persistent at ${hex32(opts.target.handle)}`, () =>
       tpm.execute(
         EvictControl,
         { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
         { persistentHandle: opts.target.kind === "handle" ? opts.target.handle : 0 },
-        [{ session: PASSWORD_SESSION, authValue: ownerPassword }],
+        [evictAuth],
       ),
     );
     return { reference: `handle:${hex32(opts.target.handle)}`, publicKey, policy };
@@ -140,10 +151,9 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   }
 }
 
-/** A persistent storage key, or the owner hierarchy's standard ECC SRK, created with the hierarchy's password. */
-async function openParent(tpm: Tpm, handle: number, password: Secret): Promise<SaltKey> {
-  const auth: Authorization = { session: PASSWORD_SESSION, authValue: password };
-  if (handle === TPM_RH.OWNER) return createPrimary(tpm, handle, SRK_TEMPLATE_ECC, auth, "keygen");
+/** A persistent storage key, or the owner hierarchy's standard ECC SRK, created with the hierarchy's authorization. */
+async function openParent(tpm: Tpm, handle: number, ownerAuth: () => Promise<Authorization>): Promise<SaltKey> {
+  if (handle === TPM_RH.OWNER) return createPrimary(tpm, handle, SRK_TEMPLATE_ECC, await ownerAuth(), "keygen");
   const parent = await readPublic(tpm, handle, "parent", "keygen");
   if (!hasAttribute(parent.public.public, TPMA_OBJECT.restricted) || !hasAttribute(parent.public.public, TPMA_OBJECT.decrypt)) {
     throw new InputError("TPM_KEY_INVALID", `${hex32(handle)} is not a storage key (restricted decrypt), so it cannot be a parent`);

@@ -73,6 +73,31 @@ function canSalt(pub: TpmtPublic): boolean {
   return (pub.type === TPM_ALG.ECC || pub.type === TPM_ALG.RSA) && hasAttribute(pub, TPMA_OBJECT.decrypt);
 }
 
+export interface SaltingOptions {
+  readonly what: string;
+  /** Whether the TPM has ECC (else the temporary primary is RSA), when the caller already asked; else asked here. */
+  readonly ecc?: (() => Promise<boolean>) | undefined;
+  readonly debug?: ((line: string) => void) | undefined;
+}
+
+/**
+ * Runs `start`, which starts sessions, with a key to salt them to: `key` itself when it can salt (a storage key
+ * can, without its password), else a temporary primary in the NULL hierarchy, whose auth is always empty, flushed
+ * once `start` is done (sessions outlive their salt key).
+ */
+export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: SaltingOptions, start: (salt: SaltKey) => Promise<T>): Promise<T> {
+  if (key && canSalt(key.public)) return start(key);
+  const ecc = o.ecc ? await o.ecc() : await tpmSupportsEcc(tpm);
+  const temp = await createPrimary(tpm, TPM_RH.NULL, ecc ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: PASSWORD_SESSION }, o.what);
+  o.debug?.(`TPM: created a NULL-hierarchy primary (${describeKey(temp.public)}) to salt sessions`);
+  const result = await start(temp).catch(async (e: unknown) => {
+    await tpm.flush(temp.entity.handle).catch(() => undefined);
+    throw e;
+  });
+  await tpm.flush(temp.entity.handle);
+  return result;
+}
+
 export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   const { tpm, source, what, debug } = input;
   // What was created on the way, flushed in reverse order if a step fails.
@@ -87,14 +112,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   const keySessionSalted = input.parameterEncryption && !input.keyPassword.isEmpty && (!usesPolicy || policyUsesPassword(policy));
   let eccKnown: boolean | undefined;
   const ecc = async () => (eccKnown ??= await tpmSupportsEcc(tpm));
-
-  /** A temporary ECC (or RSA) primary in the NULL hierarchy, whose auth is always empty: a salt key for anyone. */
-  const nullPrimary = async (): Promise<SaltKey> => {
-    const key = await createPrimary(tpm, TPM_RH.NULL, (await ecc()) ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: PASSWORD_SESSION }, what);
-    created.push(key.entity.handle);
-    debug?.(`TPM: created a NULL-hierarchy primary (${describeKey(key.public)}) to salt sessions`);
-    return key;
-  };
+  const salting: SaltingOptions = { what, ecc, debug };
 
   let keySession: AuthSession | undefined;
   /** Starts the session the key needs, if any, while `saltKey` is loaded (sessions outlive their salt key). */
@@ -108,13 +126,17 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     if (salt && session.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
   };
 
+  const startParentSession = async (salt: SaltKey | undefined) => {
+    const session = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
+    created.push(session.handle);
+    return session;
+  };
+
   try {
     if (source.kind === "handle") {
       const key = await readPublic(tpm, source.handle, "key", what);
       debug?.(`TPM: persistent key ${hex32(source.handle)}: ${describeKey(key.public.public)}`);
-      const salt = keySessionSalted ? await nullPrimary() : undefined;
-      await startKeySession(salt);
-      if (salt) await release(salt.entity.handle);
+      await (keySessionSalted ? withSaltKey(tpm, undefined, salting, startKeySession) : startKeySession(undefined));
       return { entity: key.entity, public: key.public, transient: false, session: keySession };
     }
 
@@ -126,24 +148,14 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     if (handleType(file.parent) === TPM_HT.PERSISTENT) {
       const p = await readPublic(tpm, file.parent, "parent", what);
       parent = { entity: p.entity, public: p.public.public };
-      // A storage key can salt sessions without its password; otherwise a temporary NULL primary does.
-      const parentCanSalt = canSalt(parent.public);
-      const tempSalt = !parentCanSalt && (needParentSession || keySessionSalted) ? await nullPrimary() : undefined;
-      const salt = parentCanSalt ? parent : tempSalt;
-      if (needParentSession) {
-        parentSession = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
-        created.push(parentSession.handle);
-      }
-      await startKeySession(salt);
-      if (tempSalt) await release(tempSalt.entity.handle);
+      const startSessions = async (salt: SaltKey | undefined) => {
+        if (needParentSession) parentSession = await startParentSession(salt);
+        await startKeySession(salt);
+      };
+      await (needParentSession || keySessionSalted ? withSaltKey(tpm, parent, salting, startSessions) : startSessions(undefined));
     } else {
-      if (needParentSession) {
-        // The hierarchy password authorizes CreatePrimary itself: salt that session with a NULL-hierarchy primary.
-        const tempSalt = await nullPrimary();
-        parentSession = await startAuthSession(tpm, { kind: "hmac", saltKey: tempSalt, parameterEncryption: true });
-        created.push(parentSession.handle);
-        await release(tempSalt.entity.handle);
-      }
+      // The hierarchy password authorizes CreatePrimary itself: salt that session with a NULL-hierarchy primary.
+      if (needParentSession) parentSession = await withSaltKey(tpm, undefined, salting, startParentSession);
       const useRsa = file.rsaParent || !(await ecc());
       parent = await createPrimary(tpm, file.parent, useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC, { session: parentSession, authValue: input.parentPassword }, what);
       created.push(parent.entity.handle);

@@ -3,7 +3,8 @@ import { TPMA_SESSION, TPM_RH } from "../wire/constants.js";
 
 /**
  * TPM_RS_PW: the password itself travels in the authorization area. Used only when the password is empty
- * or when parameter encryption was explicitly turned off; otherwise a salted HMAC session is used.
+ * or when the signer's parameter encryption was explicitly turned off (a test seam); the signer and keygen
+ * authorize every other password through a salted HMAC session.
  */
 export const PASSWORD_SESSION: Session = {
   handle: TPM_RH.PW,
