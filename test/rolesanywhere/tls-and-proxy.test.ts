@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from "node:net";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -186,6 +187,25 @@ describe("proxies", () => {
     expect(e.message).toBe(`proxy http://127.0.0.1:${p.port} (https_proxy) refused the tunnel: 407 Proxy Authentication Required`);
     expect(e.hint).toContain("http://user:password@host:port");
     expect(p.tunnels).toHaveLength(1);
+  });
+
+  it("a proxy that accepts the connection but never answers CONNECT times out naming the proxy; one that hangs up is retried", async () => {
+    const silent = createNetServer(() => {});
+    const hangUp = createNetServer((socket) => socket.once("data", () => socket.end()));
+    for (const s of [silent, hangUp]) await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+    const portOf = (s: NetServer) => (s.address() as AddressInfo).port;
+    try {
+      const endpoint = "https://rolesanywhere.test:443";
+      const timedOut = await failure(
+        createSession(signer, sessionParams(), options({ endpoint, connectTimeoutMs: 150, maxAttempts: 1, env: { HTTPS_PROXY: `http://127.0.0.1:${portOf(silent)}` } })),
+      );
+      expect([timedOut.code, timedOut.message]).toEqual(["TIMEOUT", `could not connect to proxy http://127.0.0.1:${portOf(silent)} (HTTPS_PROXY) within 0.15 s`]);
+      expect(timedOut.hint).toContain("HTTPS_PROXY, NO_PROXY");
+      const closed = await failure(createSession(signer, sessionParams(), options({ endpoint, env: { HTTPS_PROXY: `http://127.0.0.1:${portOf(hangUp)}` } })));
+      expect(closed.message).toBe(`the connection to proxy http://127.0.0.1:${portOf(hangUp)} (HTTPS_PROXY) was closed before the response was complete (after 3 attempts)`);
+    } finally {
+      for (const s of [silent, hangUp]) s.close();
+    }
   });
 
   it("a proxy that is down is retried, then named", async () => {
