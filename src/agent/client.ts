@@ -55,7 +55,7 @@ function parseCredentials(body: string): Credentials {
   return usableCredentials(credentials, Date.now(), "the agent");
 }
 
-function request(socket: Socket, socketPath: string, path: string, timeoutMs = TIMEOUT_MS): Promise<{ status: number; body: string }> {
+function request(socket: Socket, socketPath: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let settled = false;
@@ -67,8 +67,8 @@ function request(socket: Socket, socketPath: string, path: string, timeoutMs = T
       fn();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${Math.round(timeoutMs / 1000)} s`))),
-      timeoutMs,
+      () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${TIMEOUT_MS / 1000} s`))),
+      TIMEOUT_MS,
     );
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.on("error", (error: NodeJS.ErrnoException) =>
