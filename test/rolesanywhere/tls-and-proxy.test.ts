@@ -133,6 +133,20 @@ describe("https", () => {
     expect(e.hint).toContain("http://");
   });
 
+  it("an endpoint that resets the connection during the TLS handshake fails at once, not at the connect timeout", async () => {
+    const resetting = createNetServer((socket) => socket.once("data", () => socket.resetAndDestroy()));
+    await new Promise<void>((resolve) => resetting.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `https://127.0.0.1:${(resetting.address() as AddressInfo).port}`;
+      const started = Date.now();
+      const e = await failure(createSession(signer, sessionParams(), options({ endpoint, connectTimeoutMs: 5_000, maxAttempts: 1 })));
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect([e.code, e.message]).toEqual(["NETWORK_ERROR", `the connection to endpoint ${endpoint} was closed before the response was complete`]);
+    } finally {
+      resetting.close();
+    }
+  });
+
   it("CA bundle problems are input errors naming the file", async () => {
     const server = await https();
     let e = await failure(createSession(signer, sessionParams(), options({ endpoint: server.url, caBundle: join(dir, "missing.pem") })));
