@@ -2,6 +2,7 @@ import { createPublicKey, verify, type JsonWebKey, type KeyObject } from "node:c
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
+import { parseJson } from "../io/json.js";
 import { isPlainObject, ownValue } from "../own-value.js";
 import type { ReloadingConsumers } from "./ecs-consumers.js";
 import type { ServiceAccountIdentity } from "./ecs-identity.js";
@@ -116,24 +117,16 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
 }
 
 function jsonPart(part: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
-    return isPlainObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = parseJson(Buffer.from(part, "base64url"));
+  return isPlainObject(value) ? value : undefined;
 }
 
 async function readJwks(path: string): Promise<Jwks> {
   const { bytes, stamp } = await readInputFile(path, "ServiceAccount JWKS file");
   const invalid = (why: string) =>
     new InputError("CONFIG_INVALID", `ServiceAccount JWKS file ${path} ${why}`, { hint: "write it with: kubectl get --raw /openid/v1/jwks > jwks.json" });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString("utf8"));
-  } catch {
-    throw invalid("is not JSON");
-  }
+  const parsed = parseJson(bytes);
+  if (parsed === undefined) throw invalid("is not JSON");
   const list = isPlainObject(parsed) ? parsed["keys"] : undefined;
   if (!Array.isArray(list) || list.length === 0) throw invalid("has no keys");
   const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown }) => {
