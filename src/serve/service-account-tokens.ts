@@ -48,6 +48,7 @@ interface Jwks {
  */
 export async function openServiceAccountTokens(options: ServiceAccountTokenOptions): Promise<ServiceAccountTokens> {
   let jwks = await readJwks(options.jwksPath);
+  let lastError: string | undefined;
   const consumers = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
   const tokens: ServiceAccountTokens = {
     /** The binding whose pod presented this token, or undefined when it is not a valid token for us. */
@@ -66,9 +67,13 @@ export async function openServiceAccountTokens(options: ServiceAccountTokenOptio
         const stamp = await stampOf(options.jwksPath, "ServiceAccount JWKS file");
         if (sameStamp(stamp, jwks.stamp)) return;
         jwks = await readJwks(options.jwksPath);
+        lastError = undefined;
         options.log(`ServiceAccount keys reloaded from ${options.jwksPath} (${jwks.keys.length})`);
       } catch (error) {
-        options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${oneLine(error)}`);
+        // A bad file is read again at every tick: it is logged once, until its error changes.
+        const line = oneLine(error);
+        if (line !== lastError) options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${line}`);
+        lastError = line;
       }
     },
     stop: () => clearInterval(timer),
