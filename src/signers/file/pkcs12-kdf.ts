@@ -36,11 +36,8 @@ export async function pkcs12DeriveBytes(
 ): Promise<Buffer> {
   const { u, v } = PKCS12_HASHES[hash];
   const diversifier = Buffer.alloc(v, id);
-  const fill = (data: Buffer) => {
-    const out = Buffer.alloc(v * Math.ceil(data.length / v));
-    for (let i = 0; i < out.length; i++) out[i] = data[i % data.length]!;
-    return out;
-  };
+  // `data` repeated to a whole number of v-byte blocks.
+  const fill = (data: Buffer) => Buffer.alloc(v * Math.ceil(data.length / v), data);
   const input = Buffer.concat([fill(salt), fill(password)]);
   const blocks = Math.ceil(length / u);
   const output = Buffer.alloc(blocks * u);
