@@ -89,14 +89,6 @@ const LEGACY_SCHEMES: Readonly<Record<string, string>> = {
   "1.2.840.113549.1.5.11": "PBES1 pbeWithSHA1AndRC2-CBC",
 };
 
-interface DerivedKey {
-  readonly cipher: string;
-  readonly key: Buffer;
-  readonly iv: Buffer;
-  /** For --debug, e.g. `PBES2/scrypt/aes-256-cbc`. */
-  readonly scheme: string;
-}
-
 /**
  * Decrypts `ciphertext` that was encrypted under `alg`. A padding failure means the password is wrong
  * (PASSWORD_INCORRECT); a scheme this agent cannot run gives PRIVATE_KEY_UNSUPPORTED.
@@ -118,7 +110,8 @@ export async function pbeDecrypt(
   }
 }
 
-async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, context: PbeContext): Promise<DerivedKey> {
+/** The cipher, its key and IV, and the scheme's name for --debug (`PBES2/scrypt/aes-256-cbc`). */
+async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, context: PbeContext) {
   if (alg.oid === OID.PKCS12_3DES) {
     const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE));
     const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;

@@ -2,13 +2,11 @@ import { InputError } from "../../../errors.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../../encoding/der.js";
 import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "../../../x509/certificate.js";
 
-/** Which CHOICE of ML-DSA-PrivateKey (RFC 9881) the file used. */
-export type MlDsaPrivateKeyForm = "seed" | "expanded" | "both";
-
 /** The contents of an ML-DSA PKCS#8 key, not yet checked for consistency. */
 export interface MlDsaPrivateKeyInfo {
   readonly parameterSet: MlDsaParameterSet;
-  readonly form: MlDsaPrivateKeyForm;
+  /** Which CHOICE of ML-DSA-PrivateKey (RFC 9881) the file used. */
+  readonly form: "seed" | "expanded" | "both";
   /** ξ, 32 bytes (forms `seed` and `both`). */
   readonly seed: Buffer | undefined;
   /** The FIPS 204 encoded private key (forms `expanded` and `both`). */
