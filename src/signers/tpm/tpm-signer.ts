@@ -53,24 +53,24 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
-  let publicKey: KeyObject;
   try {
     transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env ?? process.env));
     debug?.(`TPM: using ${transport.description}`);
     const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
     const parameterEncryption = seams.parameterEncryption ?? true;
     keys = await KeyLifecycle.load(transport, { source, keyPassword, parentPassword, parameterEncryption, what, debug });
-    try {
-      publicKey = checkSigningKey(keys.loaded!.key, source.kind === "handle", what);
-      if (opts.certificate) checkCertificateMatches(opts.certificate, publicKey, what);
-    } catch (e) {
-      await keys.release();
-      throw e;
-    }
   } catch (e) {
     keyPassword.wipe();
     parentPassword.wipe();
     await transport?.close().catch(() => undefined);
+    throw e;
+  }
+  let publicKey: KeyObject;
+  try {
+    publicKey = checkSigningKey(keys.loaded!.key, opts.key.kind === "handle", what);
+    if (opts.certificate) checkCertificateMatches(opts.certificate, publicKey, what);
+  } catch (e) {
+    await keys.close();
     throw e;
   }
 
