@@ -4,6 +4,7 @@ import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger,
 import type { AlgorithmIdentifier, DerElement } from "../../encoding/der.js";
 import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
 import { ownValue } from "../../own-value.js";
+import { unparsableKeyError } from "./signing-key.js";
 
 /**
  * PBES2 (PBKDF2-HMAC-SHA1/2 or scrypt; AES-CBC or 3DES) and PKCS#12 3DES decryption on node:crypto. Decrypting
@@ -203,7 +204,7 @@ async function parsed<T>(context: PbeContext, parse: () => T | Promise<T>): Prom
   try {
     return await parse();
   } catch (e) {
-    if (e instanceof DerError) throw malformed(context, e);
+    if (e instanceof DerError) throw unparsableKeyError(`the encryption parameters of ${context.source} are malformed`, e);
     throw e;
   }
 }
@@ -218,13 +219,6 @@ export function incorrectPassword(context: PbeContext, cause?: unknown): AuthErr
 function unsupportedScheme(scheme: string, context: PbeContext): InputError {
   return new InputError("PRIVATE_KEY_UNSUPPORTED", `${context.source} is encrypted with ${scheme}, which is not supported`, {
     hint: "re-encrypt it with PBES2 and AES, e.g. `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
-  });
-}
-
-function malformed(context: PbeContext, cause: unknown): InputError {
-  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: the encryption parameters of ${context.source} are malformed`, {
-    hint: "the file may be truncated or damaged; export the key again",
-    cause,
   });
 }
 
