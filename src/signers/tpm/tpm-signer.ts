@@ -46,7 +46,6 @@ export function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
 /** {@link createTpmSigner} with the test seams, and the loaded key's handle; not part of the library's API. */
 export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeams = {}): Promise<TpmSigner> {
   const what = opts.key.kind === "handle" ? `TPM key ${hex32(opts.key.handle)}` : `TPM key file ${opts.key.path}`;
-  const debug = opts.debug;
   const file = opts.key.kind === "tss2-pem" ? await parseTss2KeyFile(opts.key.pem, what) : undefined;
   if (file) checkFilePolicy(file, what);
   const keyPassword = await resolveKeyPassword(opts, file, what);
@@ -55,10 +54,10 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   let keys: KeyLifecycle;
   try {
     transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env ?? process.env));
-    debug?.(`TPM: using ${transport.description}`);
+    opts.debug?.(`TPM: using ${transport.description}`);
     const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
     const parameterEncryption = seams.parameterEncryption ?? true;
-    keys = await KeyLifecycle.load(transport, { source, keyPassword, parentPassword, parameterEncryption, what, debug });
+    keys = await KeyLifecycle.load(transport, { source, keyPassword, parentPassword, parameterEncryption, what, debug: opts.debug });
   } catch (e) {
     keyPassword.wipe();
     parentPassword.wipe();
@@ -105,12 +104,11 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     keys.flushSync();
   };
   const onBeforeExit = () => void signer.close();
-  const chain = opts.intermediates ?? [];
   const signer: TpmSigner = {
     backend: "tpm",
     keyType: keys.loaded!.key.public.public.type === TPM_ALG.RSA ? "RSA" : "EC",
     certificate: async () => opts.certificate,
-    certificateChain: async () => chain,
+    certificateChain: async () => opts.intermediates ?? [],
     publicKey: async () => publicKey,
     get handle() {
       return keys.loaded?.key.entity.handle ?? 0;
