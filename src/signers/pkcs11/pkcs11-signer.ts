@@ -38,6 +38,8 @@ export class Pkcs11Signer implements Signer {
   readonly backend = "pkcs11" as const;
   readonly keyType: "RSA" | "EC";
 
+  /** `key` becomes the key found again after a re-insertion, `unproven` undefined once the proof is done. */
+  #parts: Pkcs11SignerParts;
   #context: TokenContext | undefined;
   /** A PIN failure: reported once, then every later call fails the same way without touching the token. */
   #fatal: AgentError | undefined;
@@ -45,27 +47,27 @@ export class Pkcs11Signer implements Signer {
   /** Set while the session is being re-opened. */
   #busy: Promise<void> | undefined;
 
-  /** `parts.key` becomes the key found again after a re-insertion, `parts.unproven` undefined once the proof is done. */
-  constructor(private readonly parts: Pkcs11SignerParts) {
+  constructor(parts: Pkcs11SignerParts) {
+    this.#parts = parts;
     this.#context = parts.context;
     this.keyType = parts.key.keyType;
   }
 
   /** The token's URI for the key in use (no PIN). */
   get keyUri(): string {
-    return formatPkcs11Uri(this.parts.key.uri);
+    return formatPkcs11Uri(this.#parts.key.uri);
   }
 
   async certificate(): Promise<Certificate | undefined> {
-    return this.parts.certificate;
+    return this.#parts.certificate;
   }
 
   async certificateChain(): Promise<Certificate[]> {
-    return [...this.parts.chain];
+    return [...this.#parts.chain];
   }
 
   async publicKey(): Promise<KeyObject | undefined> {
-    return this.parts.certificate?.publicKey ?? this.parts.publicKey;
+    return this.#parts.certificate?.publicKey ?? this.#parts.publicKey;
   }
 
   /**
@@ -77,7 +79,7 @@ export class Pkcs11Signer implements Signer {
     if (this.#fatal) throw this.#fatal;
     if (this.#closed) throw new DeviceError("PKCS11_ERROR", "the PKCS#11 signer was closed");
     const context = this.#context;
-    if (context === undefined || context.generation !== this.parts.lease.module.generation) {
+    if (context === undefined || context.generation !== this.#parts.lease.module.generation) {
       await this.#recover(context, "the module was re-initialised");
       return this.sign(message, digest);
     }
@@ -100,8 +102,8 @@ export class Pkcs11Signer implements Signer {
     this.#closed = true;
     if (this.#context) closeSession(this.#context);
     this.#context = undefined;
-    this.parts.contextPin?.wipe();
-    this.parts.lease.release();
+    this.#parts.contextPin?.wipe();
+    this.#parts.lease.release();
   }
 
   /** Re-opens the session unless a concurrent call already replaced `failed` with a working one. */
@@ -110,7 +112,7 @@ export class Pkcs11Signer implements Signer {
     if (this.#fatal) throw this.#fatal;
     if (this.#closed) throw new DeviceError("PKCS11_ERROR", "the PKCS#11 signer was closed");
     const current = this.#context;
-    if (current !== undefined && current !== failed && current.generation === this.parts.lease.module.generation) return;
+    if (current !== undefined && current !== failed && current.generation === this.#parts.lease.module.generation) return;
     const reopening = this.#reopen(reason);
     this.#busy = reopening.catch(() => undefined);
     try {
@@ -124,10 +126,10 @@ export class Pkcs11Signer implements Signer {
     const context = this.#context!;
     let signature: Buffer;
     try {
-      signature = signOnToken(context, this.parts.key, this.parts.plan, message, digest, this.parts.contextPin);
+      signature = signOnToken(context, this.#parts.key, this.#parts.plan, message, digest, this.#parts.contextPin);
     } catch (error) {
       if (isAgentError(error) || isSessionLost(error)) throw error;
-      throw signingFailure(this.parts.key, error);
+      throw signingFailure(this.#parts.key, error);
     }
     this.#proveBy(signature, message, digest);
     return signature;
@@ -135,27 +137,27 @@ export class Pkcs11Signer implements Signer {
 
   /** The key's proof, when the token offered none: its first signature must verify with the certificate. */
   #proveBy(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
-    const certificate = this.parts.unproven;
+    const certificate = this.#parts.unproven;
     if (certificate === undefined) return;
     if (!signatureMatches(certificate, message, digest, signature)) {
       throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match the certificate (${certificate.subject.replace(/\n/g, ", ")}): its signature does not verify with the certificate's public key`, {
         hint: "point --private-key at the key the certificate was issued for",
       });
     }
-    this.parts.unproven = undefined;
-    this.parts.context.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);
+    this.#parts.unproven = undefined;
+    this.#parts.context.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);
   }
 
   #remember(error: unknown): unknown {
     if (isAgentError(error) && (error.category === "auth" || error.code === "KEY_CERTIFICATE_MISMATCH")) this.#fatal = error;
-    return isSessionLost(error) ? signingFailure(this.parts.key, error) : error;
+    return isSessionLost(error) ? signingFailure(this.#parts.key, error) : error;
   }
 
   /** Finds the token again (re-initialising the module if it does not show up), logs in, finds the key. */
   async #reopen(reason: string): Promise<void> {
-    const { lease, context: { debug } } = this.parts;
+    const { lease, context: { debug } } = this.#parts;
     const module = lease.module;
-    const identity = this.parts.context.slot.token;
+    const identity = this.#parts.context.slot.token;
     debug?.(`pkcs11: session on ${describeToken(identity)} lost (${reason}); opening a new one`);
     if (this.#context) closeSession(this.#context);
     this.#context = undefined;
@@ -173,14 +175,14 @@ export class Pkcs11Signer implements Signer {
     }
     const context = openSession(module, slot, debug);
     try {
-      if (this.parts.relogin) {
+      if (this.#parts.relogin) {
         try {
-          await loginUser(context, this.parts.relogin.pin);
+          await loginUser(context, this.#parts.relogin.pin);
         } catch (error) {
           throw this.#remember(error);
         }
       }
-      this.parts.key = this.#findKeyAgain(context);
+      this.#parts.key = this.#findKeyAgain(context);
     } catch (error) {
       closeSession(context);
       throw error;
@@ -190,7 +192,7 @@ export class Pkcs11Signer implements Signer {
   }
 
   #findKeyAgain(context: TokenContext): UsableKey {
-    const before = this.parts.key;
+    const before = this.#parts.key;
     const same = findPrivateKeys(context, {
       ...(before.id.length > 0 ? { id: before.id } : {}),
       ...(before.label !== "" ? { label: before.label } : {}),
