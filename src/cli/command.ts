@@ -63,8 +63,8 @@ export function integerArg(args: ParsedArgs, name: string, min: number, max: num
   return value;
 }
 
+/** A repeatable flag's values (the parser collects each occurrence into an array). */
 export function listArg(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];
-  if (Array.isArray(v)) return v;
-  return typeof v === "string" && v !== "" ? [v] : [];
+  return Array.isArray(v) ? v : [];
 }

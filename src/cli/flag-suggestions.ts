@@ -31,19 +31,13 @@ export const FOREIGN_FLAGS: Readonly<Record<string, readonly string[]>> = {
   v: ["debug"],
 };
 
-/**
- * The hint for an unknown flag: the Go/other-tool spelling first, then the nearest flags of this command,
- * then (when the flag exists elsewhere) the commands that have it.
- */
-export function unknownFlagHint(flag: string, known: readonly string[], elsewhere: ReadonlyMap<string, readonly string[]> = new Map()): string | undefined {
+/** The hint for an unknown flag: the Go/other-tool spelling first, then the nearest flags of this command. */
+export function unknownFlagHint(flag: string, known: readonly string[]): string | undefined {
   const foreign = ownValue(FOREIGN_FLAGS, flag);
   if (foreign) {
     const here = foreign.filter((f) => known.includes(f.split(" ")[0]!));
     if (here.length > 0) return `did you mean ${here.map((f) => `--${f}`).join(" or ")}?`;
   }
   const near = nearestNames(flag, known);
-  if (near.length > 0) return `did you mean ${near.map((f) => `--${f}`).join(" or ")}?`;
-  const owners = elsewhere.get(flag);
-  if (owners && owners.length > 0) return `--${flag} belongs to ${owners.map((c) => `'${c}'`).join(", ")}`;
-  return undefined;
+  return near.length > 0 ? `did you mean ${near.map((f) => `--${f}`).join(" or ")}?` : undefined;
 }

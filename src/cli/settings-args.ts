@@ -20,8 +20,11 @@ export function rejectOsStoreFlags(args: ParsedArgs): void {
   }
 }
 
-/** One secret from a `--x`, `--x-file`, `--x-env` trio; at most one may be given. */
-export function secretFromArgs(args: ParsedArgs, flag: string, promptText?: string): SecretSource | undefined {
+/**
+ * One secret from a `--x`, `--x-file`, `--x-env` trio; at most one may be given. `--tpm-parent-password` has no
+ * trio: its value may be `file:/path`, `env:NAME` or `prompt`.
+ */
+export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | undefined {
   const value = args.explicit.has(flag) ? stringArg(args, flag) ?? "" : undefined;
   const file = stringArg(args, `${flag}-file`);
   const env = stringArg(args, `${flag}-env`);
@@ -29,8 +32,8 @@ export function secretFromArgs(args: ParsedArgs, flag: string, promptText?: stri
   if (given > 1) throw new UsageError("USAGE", `give only one of --${flag}, --${flag}-file and --${flag}-env`);
   if (file !== undefined) return { kind: "file", path: file };
   if (env !== undefined) return { kind: "env", name: env };
-  if (value !== undefined && value !== "") return promptText ? parseSecretSource(value, promptText) : { kind: "value", value };
-  return undefined;
+  if (value === undefined || value === "") return undefined;
+  return flag === "tpm-parent-password" ? parseSecretSource(value, "TPM parent password: ") : { kind: "value", value };
 }
 
 export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => void) | undefined {
@@ -42,19 +45,15 @@ export function tokenAccessFromArgs(args: ParsedArgs, io: CliIo): Omit<TokenSess
   return { library: stringArg(args, "pkcs11-lib"), pin: secretFromArgs(args, "pkcs11-pin"), debug: debugLogger(args, io), env: io.env };
 }
 
-const SECRET_FLAGS = ["pkcs8-password", "pkcs11-pin", "pkcs11-context-pin", "tpm-key-password"] as const;
-
 /** The settings flags the user gave (defaults are the settings' own), each secret from its flag trio. */
 export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
   rejectOsStoreFlags(args);
-  const parent = stringArg(args, "tpm-parent-password");
   const record: Record<string, unknown> = {};
-  for (const [flag] of Object.values(SETTINGS_FIELDS)) {
+  for (const [flag, kind] of Object.values(SETTINGS_FIELDS)) {
     const value = args.values[flag];
-    if (args.explicit.has(flag) && value !== "" && !Array.isArray(value)) record[flag] = value;
+    if (kind === "secret") record[flag] = secretFromArgs(args, flag);
+    else if (args.explicit.has(flag) && value !== "" && !Array.isArray(value)) record[flag] = value;
   }
-  for (const flag of SECRET_FLAGS) record[flag] = secretFromArgs(args, flag);
-  record["tpm-parent-password"] = parent ? parseSecretSource(parent, "TPM parent password: ") : undefined;
   return record as FlagRecord;
 }
 
@@ -75,7 +74,6 @@ export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOption
   return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), context), ...waitForDeviceFromArgs(args, io) };
 }
 
-/** Opens the signer, runs `use` and closes the signer, whatever happens. */
 export async function withSigner<T>(options: SignerOptions, use: (signer: Signer) => Promise<T>): Promise<T> {
   const { createSigner } = await import("../signers/factory.js");
   const signer = await createSigner(options);

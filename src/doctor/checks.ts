@@ -67,7 +67,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   let { certificate, chain } = opened;
   // The key could not be used: the certificate file can still be checked on its own.
   const certFile = signerOptions?.certificate;
-  if (!certificate && certFile && !certFile.startsWith("pkcs11:")) {
+  if (!certificate && isFileRef(certFile)) {
     const { readCertificateFile } = await import("../x509/read-certificates.js");
     const file = await readCertificateFile(certFile).catch(() => undefined);
     certificate = file?.certificates[0];
@@ -100,11 +100,12 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   return rows;
 }
 
+const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !ref.startsWith("pkcs11:") && !ref.startsWith("handle:");
+
 async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
-  const isFile = (ref: string | undefined): ref is string => ref !== undefined && !ref.startsWith("pkcs11:") && !ref.startsWith("handle:");
   const keyRef = o.privateKey ?? o.certificate;
-  if (isFile(keyRef)) {
+  if (isFileRef(keyRef)) {
     const info = await stat(keyRef).catch(() => undefined);
     const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     if (!info) rows.push(failText("private key file", `${keyRef} does not exist`, "check the path", "FILE_NOT_FOUND"));
@@ -115,7 +116,7 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     } else rows.push(pass("private key file", `${keyRef} (mode ${mode})`));
   }
   for (const [name, ref] of [["certificate file", o.certificate], ["intermediates file", o.intermediates]] as const) {
-    if (!isFile(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
+    if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if ((info.mode & 0o022) !== 0) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
@@ -128,7 +129,8 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
 async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r?.startsWith("pkcs11:"));
-  const tpm = keyRef.startsWith("handle:") || /TSS2 PRIVATE KEY/.test(await readHead(keyRef));
+  const keyText = isFileRef(keyRef) ? await readFile(keyRef).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
+  const tpm = keyRef.startsWith("handle:") || keyText.includes("TSS2 PRIVATE KEY");
   const rows: CheckRow[] = [];
   if (pkcs11Uri && o.pkcs11?.pin === undefined && !/[;?](pin-value|pin-source)=/.test(pkcs11Uri)) {
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
@@ -160,11 +162,6 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   if (tpm) rows.push(pass("TPM reachable", o.tpm?.device ?? env["TPM_DEVICE"] ?? "/dev/tpmrm0"), pass("TPM key loads", keyRef));
   rows.push(pass("key opens", `${signer.keyType} key in the ${where}`));
   return { rows, signer, certificate, chain };
-}
-
-async function readHead(path: string): Promise<string> {
-  if (!path || path.startsWith("pkcs11:") || path.startsWith("handle:")) return "";
-  return (await readFile(path).catch(() => Buffer.alloc(0))).subarray(0, 64 * 1024).toString("latin1");
 }
 
 /** Module and token only: no session login, so no PIN is needed or spent. */

@@ -23,8 +23,7 @@ const command: CommandSpec = {
     if (!credentials) {
       // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
       const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
-      const { trustAnchorArn, profileArn, roleArn, roleSessionName } = settings!.session;
-      if (!byName) credentials = await credentialsFromAgent(args, { trustAnchorArn, profileArn, roleArn, roleSessionName }, io);
+      if (!byName) credentials = await credentialsFromAgent(args, settings!.session, io);
       credentials ??= await createNewSession(settings!);
     }
     // No trailing newline, exactly like aws_signing_helper.

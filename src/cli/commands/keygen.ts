@@ -32,7 +32,7 @@ const command: CommandSpec = {
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
     const mayPrompt = onToken_
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
-      : stringArg(args, "tpm-parent-password") === "prompt";
+      : secretFromArgs(args, "tpm-parent-password")?.kind === "prompt";
     const { withProgress } = await import("../progress.js");
     const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
     const generate = () => (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
@@ -79,23 +79,20 @@ async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo)
   for (const flag of ["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for pkcs11: URIs, not TPM keys`);
   }
-  const [{ generateTpmKey }, { parsePcrRequest }, { parseTpmHandle }, { parseSecretSource }] = await Promise.all([
+  const [{ generateTpmKey }, { parsePcrRequest }, { parseTpmHandle }] = await Promise.all([
     import("../../provisioning/tpm/tpm-keygen.js"),
     import("../../provisioning/tpm/pcr-policy.js"),
     import("../../signers/factory.js"),
-    import("../../secrets/secret-source.js"),
   ]);
   const pcrText = stringArg(args, "tpm-pcr");
   const parentText = stringArg(args, "tpm-parent");
-  const parentPassword = stringArg(args, "tpm-parent-password");
-  const keyPassword = secretFromArgs(args, "tpm-key-password");
   const result = await generateTpmKey({
     target: target.startsWith("handle:") ? { kind: "handle", handle: parseTpmHandle(target) } : { kind: "file", path: target, overwrite: boolArg(args, "force") },
     spec,
     device: stringArg(args, "tpm-device"),
     env: io.env,
-    keyPassword,
-    parentPassword: parentPassword ? parseSecretSource(parentPassword, "TPM parent password: ") : undefined,
+    keyPassword: secretFromArgs(args, "tpm-key-password"),
+    parentPassword: secretFromArgs(args, "tpm-parent-password"),
     parent: parentText ? parseTpmHandle(`handle:${parentText}`) : undefined,
     pcr: pcrText ? parsePcrRequest(pcrText) : undefined,
     debug: debugLogger(args, io),

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { defaultAgentSocketPath } from "../../agent/socket-path.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
-import { boolArg, stringArg, type CliIo, type ParsedArgs } from "../command.js";
+import { boolArg, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
 import { parseCommandArgs } from "../parse-args.js";
@@ -10,48 +10,37 @@ import { reportError, wantsDebug } from "../report-error.js";
 /** The flags the fast path takes; any other flag sends the command line to the full CLI. */
 const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket", "agent", "debug"]);
 
-interface AgentRequest {
-  readonly profile: string;
-  readonly socket: string;
-  readonly required: boolean;
-}
+type AgentRequest = { readonly profile: string; readonly socket: string; readonly required: boolean };
 
 /**
  * `credential-process --profile NAME [--agent] [--agent-socket PATH] [--config FILE]` answered by a running
  * agent, from the launcher, before the CLI bundle is even loaded: the line a `credential_process` setting
- * runs for every `aws` command, which must cost little more than starting Node. Resolves to undefined for
- * anything else (another command or flag, no agent socket, a profile the agent does not serve, a socket not
- * proved to be this user's without --agent); the full CLI then handles the command line from the start (and
- * says once why it does not use that socket).
+ * runs for every `aws` command, which must cost little more than starting Node. Prints and exits (this is
+ * dist/agent-fast-path.cjs's entry), or returns for anything else (another command or flag, no agent socket,
+ * a profile the agent does not serve, a socket not proved to be this user's without --agent); the full CLI
+ * then handles the command line from the start (and says once why it does not use that socket).
  */
-export async function answerFromAgent(argv: readonly string[], io: CliIo): Promise<number | undefined> {
-  const request = agentRequestOf(argv, io.env);
-  if (!request || (!request.required && !existsSync(request.socket))) return undefined;
+export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const request = agentRequestOf(argv, env);
+  if (!request || (!request.required && !existsSync(request.socket))) return;
+  const [stdout, stderr] = [new FdOutput(1), new FdOutput(2)];
+  let code = 0;
   try {
     const { fetchFromAgent } = await import("../../agent/client.js");
     const credentials = await fetchFromAgent(request.socket, request.profile);
-    if (!credentials) return undefined;
-    io.stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
-    return 0;
+    if (!credentials) return;
+    stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
   } catch (error) {
-    if (!request.required && (error as { code?: unknown }).code === "SOCKET_UNSAFE") return undefined;
-    return reportError(error, io, wantsDebug(argv));
+    if (!request.required && (error as { code?: unknown }).code === "SOCKET_UNSAFE") return;
+    code = reportError(error, { stdout, stderr, env }, wantsDebug(argv));
   }
-}
-
-/** dist/agent-fast-path.cjs's entry: answers from the agent and exits, or returns (the full CLI then runs). */
-export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const [stdout, stderr] = [new FdOutput(1), new FdOutput(2)];
-  const code = await answerFromAgent(argv, { stdout, stderr, env });
-  if (code === undefined) return;
   await Promise.all([stdout.flush(), stderr.flush()]);
   process.exit(code);
 }
 
 /**
- * The agent request this command line makes, or undefined when it is not one the fast path can take. The flags
- * are read from credential-process's own declaration (commands/credential-process-options.ts), so that both
- * paths read a command line alike; a command line the parser refuses goes to the full CLI, which reports it.
+ * The agent request this command line makes, read with credential-process's own flags (credential-process-options.ts
+ * says why), or undefined when the fast path cannot take it; a line the parser refuses goes to the full CLI.
  */
 export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv): AgentRequest | undefined {
   const [command, ...rest] = argv;

@@ -28,17 +28,17 @@ void run().catch((error: unknown) => {
 
 async function run(): Promise<void> {
   if (mayNameProfile(argv)) {
-    const fastPath = runBundle(__dirname, AGENT_FAST_PATH_FILE, { exports: {}, require, module: { exports: {} } });
+    const fastPath = runBundle(__dirname, AGENT_FAST_PATH_FILE);
     await (fastPath as typeof import("./agent-fast-path.js")).answerFromAgentAndExit(argv, process.env);
   }
   if (LONG_RUNNING_COMMANDS.has(argv[0] ?? "")) return void (await import(DAEMON_ENTRY));
   if (argv[0] === "credential-process" && !argv.some(namesHelp)) {
     const file = argv.some(namesHardware) ? HARDWARE_BUNDLE_FILE : CREDENTIAL_PROCESS_BUNDLE_FILE;
-    const entry = runBundle(__dirname, file, { exports: {}, require, module: { exports: {} } });
+    const entry = runBundle(__dirname, file);
     const code = await (entry as typeof import("./credential-process-entry.js")).runCredentialProcess(argv, process.env);
     if (code !== undefined) process.exit(code);
   }
-  runBundle(__dirname, CLI_BUNDLE_FILE, { exports, require, module });
+  runBundle(__dirname, CLI_BUNDLE_FILE, module);
 }
 
 /**

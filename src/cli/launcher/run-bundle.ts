@@ -10,23 +10,17 @@ declare const __BUILD_RUNTIME__: string;
 const BUNDLE_IDS: Readonly<Record<string, string>> = typeof __BUNDLE_IDS__ === "object" ? __BUNDLE_IDS__ : {};
 const BUILD_RUNTIME = typeof __BUILD_RUNTIME__ === "string" ? __BUILD_RUNTIME__ : "";
 
-/** What a CommonJS module is given: the bundle runs as if it were this module. */
-export interface CommonJsScope {
-  readonly exports: unknown;
-  readonly require: NodeJS.Require;
-  readonly module: { exports: unknown };
-}
-
 /**
- * Runs the bundle `file` next to the launcher (`dir`) and returns its module.exports, compiled from a V8 code
- * cache when V8 accepts one (see code-cache.ts). Under the Node that built the package, without V8 flags, that
- * is the shipped cache, taken without looking for the user's. Under another Node without V8 flags, the cache for
- * that Node next to the bundle comes first (bundle-files.ts: runtimeCodeCacheFile), then, as with V8 flags, the
- * user's cache for this Node, then the shipped one. When none fits and the command succeeds, a cache is written
- * as the process exits, after the run, so that it holds every function the run compiled (not only the top
- * level): next to the bundle when the package's directory is this user's, else the user's.
+ * Runs the bundle `file` next to the launcher (`dir`) as the CommonJS module `module` (with the launcher's
+ * require), compiled from a V8 code cache when V8 accepts one (code-cache.ts), and returns its module.exports.
+ * Under the Node that built the package without V8 flags: the shipped cache, without looking for the user's.
+ * Under another Node without V8 flags: that Node's cache next to the bundle (bundle-files.ts:
+ * runtimeCodeCacheFile), then, as with V8 flags, the user's cache for this Node, then the shipped one. When none
+ * fits and the command succeeds, a cache is written as the process exits, so that it holds every function the
+ * run compiled (not only the top level): next to the bundle when the package's directory is this user's, else
+ * the user's.
  */
-export function runBundle(dir: string, file: string, commonJs: CommonJsScope): unknown {
+export function runBundle(dir: string, file: string, module: { exports: unknown } = { exports: {} }): unknown {
   const bundle = join(dir, file);
   let source: string;
   try {
@@ -42,8 +36,8 @@ export function runBundle(dir: string, file: string, commonJs: CommonJsScope): u
   const shipped = buildRuntime ? shippedCodeCache(dir, file) : undefined;
   let script = shipped && new Script(source, { filename: bundle, cachedData: shipped });
   if (!script || script.cachedDataRejected) script = compileWithoutShippedCache(dir, file, source, buildRuntime);
-  script.runInThisContext()(commonJs.exports, commonJs.require, commonJs.module, bundle, dir);
-  return commonJs.module.exports;
+  script.runInThisContext()(module.exports, require, module, bundle, dir);
+  return module.exports;
 }
 
 /** `source` compiled from `cachedData` when there is one and V8 accepts it. */
@@ -62,9 +56,8 @@ function shippedCodeCache(dir: string, file: string): Buffer | undefined {
 }
 
 /**
- * The bundle compiled under another Node than the one that built the package, or with V8 flags (a function of its
- * own: runs under the build's Node do not compile it). Without V8 flags, this Node's cache next to the bundle
- * first; else the user's (code-cache.ts), then the shipped one, then none.
+ * The bundle compiled under another Node than the one that built the package, or with V8 flags, from the caches in
+ * runBundle's order, else from source (a function of its own: runs under the build's Node do not compile it).
  */
 function compileWithoutShippedCache(dir: string, file: string, source: string, buildRuntime: boolean): Script {
   const bundle = join(dir, file);
