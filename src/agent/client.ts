@@ -1,6 +1,8 @@
 import type { Socket } from "node:net";
 import { usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, ERROR_CODES, type ErrorCode } from "../errors.js";
+import { parseJson } from "../io/json.js";
+import { isPlainObject } from "../own-value.js";
 import { connectToAgent } from "./socket-trust.js";
 
 /** A profile name, or the ARNs (and role session name) a profile of the agent must have. */
@@ -25,16 +27,10 @@ export async function fetchFromAgent(socketPath: string, selector: AgentSelector
   const { status, body } = await request(socket, socketPath, pathFor(selector));
   if (status === 404) return undefined;
   if (status !== 200) {
-    let code: ErrorCode = "AGENT_UNAVAILABLE";
-    let message = `the agent answered HTTP ${status}`;
-    try {
-      const doc = JSON.parse(body) as { Code?: string; Message?: string };
-      if (doc.Code && doc.Code in ERROR_CODES) code = doc.Code as ErrorCode;
-      if (doc.Message) message = doc.Message;
-    } catch {
-      /* keep the generic message */
-    }
-    throw new AgentError(code, `agent: ${message}`);
+    const doc = parseJson(body);
+    const { Code, Message } = isPlainObject(doc) ? doc : {};
+    const code = typeof Code === "string" && Code in ERROR_CODES ? (Code as ErrorCode) : "AGENT_UNAVAILABLE";
+    throw new AgentError(code, `agent: ${Message || `the agent answered HTTP ${status}`}`);
   }
   return parseCredentials(body);
 }
@@ -47,13 +43,9 @@ function pathFor(selector: AgentSelector): string {
 }
 
 function parseCredentials(body: string): Credentials {
-  let doc: Record<string, unknown> | null;
-  try {
-    doc = JSON.parse(body);
-  } catch {
-    throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer is not JSON");
-  }
-  const { Version, AccessKeyId, SecretAccessKey, SessionToken, Expiration } = doc ?? {};
+  const doc = parseJson(body);
+  if (doc === undefined) throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer is not JSON");
+  const { Version, AccessKeyId, SecretAccessKey, SessionToken, Expiration } = isPlainObject(doc) ? doc : {};
   const text = (value: unknown): value is string => typeof value === "string" && value !== "";
   if (Version !== 1 || !text(AccessKeyId) || !text(SecretAccessKey) || !text(SessionToken)) {
     throw new AgentError("AGENT_UNAVAILABLE", "agent: the answer holds incomplete credentials; they were not used");
@@ -63,7 +55,7 @@ function parseCredentials(body: string): Credentials {
   return usableCredentials(credentials, Date.now(), "the agent");
 }
 
-function request(socket: Socket, socketPath: string, path: string, timeoutMs = TIMEOUT_MS): Promise<{ status: number; body: string }> {
+function request(socket: Socket, socketPath: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let settled = false;
@@ -75,8 +67,8 @@ function request(socket: Socket, socketPath: string, path: string, timeoutMs = T
       fn();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${Math.round(timeoutMs / 1000)} s`))),
-      timeoutMs,
+      () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${TIMEOUT_MS / 1000} s`))),
+      TIMEOUT_MS,
     );
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.on("error", (error: NodeJS.ErrnoException) =>

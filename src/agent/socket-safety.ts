@@ -1,8 +1,8 @@
 import { lstat, unlink } from "node:fs/promises";
-import { createConnection } from "node:net";
 import { dirname } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { modeText, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
+import { connect } from "./socket-trust.js";
 
 /**
  * Where the agent may listen. Peer credentials (socket-trust.ts) need the native helper; the guard that always
@@ -47,17 +47,10 @@ export async function prepareSocketPath(socketPath: string, uid: number = proces
   await unlink(socketPath);
 }
 
-function isListening(socketPath: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ path: socketPath });
-    const done = (alive: boolean) => {
-      socket.destroy();
-      resolve(alive);
-    };
-    socket.setTimeout(timeoutMs, () => done(true));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
+async function isListening(socketPath: string): Promise<boolean> {
+  const socket = await connect(socketPath, socketPath).catch(() => undefined);
+  socket?.destroy();
+  return socket !== undefined;
 }
 
 /** The socket systemd passed us (socket activation), or undefined. Only fd 3, the first, is used. */

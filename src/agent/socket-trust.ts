@@ -85,7 +85,7 @@ async function connectThroughCheckedPath(socketPath: string, uid: number): Promi
   }
 }
 
-function connect(path: string, socketPath: string): Promise<Socket | undefined> {
+export function connect(path: string, socketPath: string): Promise<Socket | undefined> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ path });
     socket.once("connect", () => {

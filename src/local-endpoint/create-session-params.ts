@@ -1,4 +1,6 @@
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf } from "../arn.js";
+import { parseJson } from "../io/json.js";
+import { isPlainObject } from "../own-value.js";
 import type { CreateSessionParams as ClientParams } from "../rolesanywhere/types.js";
 import { DEFAULT_DURATION_SECONDS, durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
 import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
@@ -70,12 +72,8 @@ export function readCreateSessionParams(
 function parseBody(body: Buffer): Record<string, unknown> {
   const text = body.toString("utf8").trim();
   if (text === "") return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw validationFailed("The request body is not valid JSON");
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw validationFailed("The request body must be a JSON object");
-  return json as Record<string, unknown>;
+  const json = parseJson(text);
+  if (json === undefined) throw validationFailed("The request body is not valid JSON");
+  if (!isPlainObject(json)) throw validationFailed("The request body must be a JSON object");
+  return json;
 }

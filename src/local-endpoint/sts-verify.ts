@@ -1,9 +1,10 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { ServiceError } from "../errors.js";
 import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
 import type { AuthorizationFields } from "../sigv4x509/authorization.js";
 import { canonicalRequest } from "../sigv4x509/canonical-request.js";
-import { amzDate, credentialScope, parseAmzDate, shortDate } from "../sigv4x509/scope.js";
+import { amzDate, parseAmzDate, shortDate } from "../sigv4x509/scope.js";
+import { stringToSign } from "../sigv4x509/string-to-sign.js";
 import type { IssuedCredentialStore, IssuedSession } from "./issued-credentials.js";
 import { rejection } from "./rejections.js";
 import { headerValue, queryPairs, toRequestToSign, type WireRequest } from "./wire-request.js";
@@ -59,8 +60,7 @@ export function verifyStsRequest(request: WireRequest, store: IssuedCredentialSt
     throw rejection(403, "ExpiredToken", "The security token included in the request is expired");
   }
 
-  const hash = createHash("sha256").update(canonicalRequest(toRequestToSign(request), signed)).digest("hex");
-  const toSign = `${ALGORITHM}\n${dateText}\n${credentialScope(date, auth.region, auth.service)}\n${hash}`;
+  const toSign = stringToSign(ALGORITHM, date, auth.region, canonicalRequest(toRequestToSign(request), signed), auth.service);
   const key = signingKey(session.credentials.secretAccessKey, auth.date, auth.region, auth.service);
   const expected = createHmac("sha256", key).update(toSign).digest("hex");
   if (!equalSecrets(expected, auth.signature)) {

@@ -7,18 +7,19 @@ import { closeSession, openSession, type TokenContext } from "./objects.js";
 import { givenUserPin, loginUser, userPinPrompt } from "./pin.js";
 import { describeToken, listTokenSlots, onlyMatchingSlot } from "./slots.js";
 import type { TokenSessionOptions } from "./token-session-options.js";
+import type { Pkcs11Uri } from "./uri.js";
 
 /** Runs `use` in such a session, then closes it and releases the module. */
-export async function withTokenSession<T>(opts: TokenSessionOptions, use: (context: TokenContext) => T): Promise<T> {
-  const lease = await acquireModule(chooseModule(opts.library, [opts.uri]), opts.debug);
+export async function withTokenSession<T>(uri: Pkcs11Uri, opts: TokenSessionOptions, use: (context: TokenContext) => T): Promise<T> {
+  const lease = await acquireModule(chooseModule(opts.library, [uri]), opts.debug);
   let context: TokenContext | undefined;
   try {
-    const slot = onlyMatchingSlot(opts.uri, listTokenSlots(lease.module), lease.module.info, "add token= or serial= to say which token to use");
+    const slot = onlyMatchingSlot(uri, listTokenSlots(lease.module), lease.module.info, "add token= or serial= to say which token to use");
     if (slot.flags & CKF.WRITE_PROTECTED) {
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }
     context = openSession(lease.module, slot, opts.debug, true);
-    const given = givenUserPin(opts.uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
+    const given = givenUserPin(uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
     await loginUser(context, given ?? userPinPrompt(slot));
     return use(context);
   } finally {

@@ -14,13 +14,18 @@ export function certificatePathBeside(keyPath: string): string {
   return join(dirname(keyPath), `${stem}.cert.pem`);
 }
 
-export interface FileInstallRequest {
+export interface IssuedCertificate {
+  readonly certificate: Certificate;
+  /** CA certificates to store too (the signer sends them as X-Amz-X509-Chain). */
+  readonly chain: readonly Certificate[];
+  /** Replace a certificate already stored for the key. */
+  readonly replace: boolean;
+}
+
+export interface FileInstallRequest extends IssuedCertificate {
   readonly path: string;
   readonly keyName: string;
   readonly publicKey: KeyObject | undefined;
-  readonly certificate: Certificate;
-  readonly chain: readonly Certificate[];
-  readonly replace: boolean;
 }
 
 /**

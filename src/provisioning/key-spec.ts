@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { ownValue } from "../own-value.js";
 
 /** The key types keygen creates: those Roles Anywhere accepts and common tokens generate. */
 export type KeySpec =
@@ -19,7 +20,7 @@ export const KEY_TYPE_CHOICES = Object.keys(SPECS);
 export function parseKeySpec(text: string): KeySpec {
   const t = text.toLowerCase().replace(/^ec:/, "").replace(/[-_:]/g, "");
   const alias: Record<string, string> = { prime256v1: "p256", secp256r1: "p256", secp384r1: "p384", ecp256: "p256", ecp384: "p384", rsa: "rsa2048" };
-  const spec = SPECS[alias[t] ?? t];
+  const spec = ownValue(SPECS, ownValue(alias, t) ?? t);
   if (!spec) throw new UsageError("USAGE", `unknown --key-type "${text}"`, { hint: `use one of ${KEY_TYPE_CHOICES.join(", ")}` });
   return spec;
 }

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { connect as netConnect, isIP, type LookupFunction, type Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import type { Endpoint } from "./endpoint.js";
@@ -40,112 +41,93 @@ export async function openConnection(transport: Transport, signal: AbortSignal):
   const { endpoint, proxy, connectTimeoutMs } = transport;
   // node:tls costs milliseconds to load: plain-http endpoints (local tests, the agent's peers) never pay it.
   const { connect: tlsConnect } = endpoint.protocol === "https:" ? await import("node:tls") : { connect: undefined };
-  const firstHop = proxy ? proxyPeer(proxy) : endpointPeer(endpoint);
-  return new Promise<Socket>((resolve, reject) => {
-    let peer = firstHop;
-    let settled = false;
-    const onError = (e: Error) => finish(transportError(e, peer));
-    const onAbort = () => finish(signal.reason);
-    const timer = setTimeout(() => {
-      finish(
-        new TransportError("TIMEOUT", `could not connect to ${peer.description} within ${connectTimeoutMs / 1000} s`, true, {
-          hint: peer.isProxy ? "check the proxy settings (HTTPS_PROXY, NO_PROXY)" : "check the network and --endpoint; raise --connect-timeout on slow links",
-        }),
-      );
-    }, connectTimeoutMs);
-
-    const tcp = netConnect({
-      host: firstHop.hostname,
-      port: proxy ? proxy.port : endpoint.port,
-      ...(transport.lookup ? { lookup: transport.lookup } : {}),
-    });
-    let secure: Socket | undefined;
-    tcp.on("error", onError);
-
-    function finish(error: unknown, ready?: Socket): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      tcp.off("error", onError);
-      secure?.off("error", onError);
-      if (!ready) {
-        secure?.destroy();
-        tcp.destroy();
-        // Late errors from the destroyed sockets have nowhere to go.
-        tcp.on("error", () => {});
-        secure?.on("error", () => {});
-        reject(error);
-        return;
-      }
-      // Under TLS, failures of the raw socket surface on the TLS socket that the HTTP request listens to.
-      if (ready !== tcp) tcp.on("error", () => {});
-      resolve(ready);
-    }
-
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-
-    tcp.once("connect", () => {
-      const startTls = () => {
-        peer = endpointPeer(endpoint);
-        if (!tlsConnect) return finish(undefined, tcp);
-        secure = tlsConnect({
-          socket: tcp,
-          host: endpoint.hostname,
-          ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname }),
-          rejectUnauthorized: transport.tls.rejectUnauthorized,
-          ALPNProtocols: ["http/1.1"],
-          ...(transport.tls.secureContext ? { secureContext: transport.tls.secureContext } : { minVersion: MIN_TLS_VERSION }),
-        });
-        secure.on("error", onError);
-        secure.once("secureConnect", () => finish(undefined, secure));
-      };
-      if (proxy && endpoint.protocol === "https:") openTunnel(tcp, endpoint, proxy, (error) => (error ? finish(error) : startTls()));
-      else startTls();
-    });
+  if (signal.aborted) throw signal.reason;
+  let peer = proxy ? proxyPeer(proxy) : endpointPeer(endpoint);
+  const tcp = netConnect({
+    host: peer.hostname,
+    port: proxy ? proxy.port : endpoint.port,
+    ...(transport.lookup ? { lookup: transport.lookup } : {}),
   });
+  let secure: Socket | undefined;
+  // A timeout or an abort destroys the socket of the current step, whose wait then fails with that error.
+  const fail = (error: unknown) => (secure ?? tcp).destroy(error as Error);
+  const timer = setTimeout(() => {
+    fail(
+      new TransportError("TIMEOUT", `could not connect to ${peer.description} within ${connectTimeoutMs / 1000} s`, true, {
+        hint: peer.isProxy ? "check the proxy settings (HTTPS_PROXY, NO_PROXY)" : "check the network and --endpoint; raise --connect-timeout on slow links",
+      }),
+    );
+  }, connectTimeoutMs);
+  const onAbort = () => fail(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await once(tcp, "connect");
+    if (proxy && endpoint.protocol === "https:") await openTunnel(tcp, endpoint, proxy);
+    peer = endpointPeer(endpoint);
+    if (!tlsConnect) return tcp;
+    secure = tlsConnect({
+      socket: tcp,
+      host: endpoint.hostname,
+      ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname }),
+      rejectUnauthorized: transport.tls.rejectUnauthorized,
+      ALPNProtocols: ["http/1.1"],
+      ...(transport.tls.secureContext ? { secureContext: transport.tls.secureContext } : { minVersion: MIN_TLS_VERSION }),
+    });
+    // Under TLS, failures of the raw socket surface on the TLS socket that the HTTP request listens to.
+    tcp.on("error", () => {});
+    await once(secure, "secureConnect");
+    return secure;
+  } catch (error) {
+    for (const socket of [secure, tcp]) {
+      socket?.on("error", () => {}); // late errors from the destroyed sockets have nowhere to go
+      socket?.destroy();
+    }
+    throw signal.aborted ? signal.reason : transportError(error, peer);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 /** Sends `CONNECT host:port` and waits for a 2xx answer; the socket then carries the TLS connection. */
-function openTunnel(
-  socket: Socket,
-  endpoint: Endpoint,
-  proxy: ProxySettings,
-  done: (error?: TransportError) => void,
-): void {
+function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): Promise<void> {
   const authority = `${isIP(endpoint.hostname) === 6 ? `[${endpoint.hostname}]` : endpoint.hostname}:${endpoint.port}`;
   const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
   if (proxy.authorization) lines.push(`Proxy-Authorization: ${proxy.authorization}`);
   socket.write(`${lines.join("\r\n")}\r\n\r\n`);
 
-  let received = Buffer.alloc(0);
-  const peer = proxyPeer(proxy);
-  const onData = (chunk: Buffer) => {
-    received = Buffer.concat([received, chunk]);
-    const end = received.indexOf("\r\n\r\n");
-    if (end < 0) {
-      if (received.length > 16_384) finishWith(new TransportError("NETWORK_ERROR", `${peer.description} sent an oversized answer to CONNECT`, false, { hint: "check HTTPS_PROXY" }));
-      return;
-    }
-    const statusLine = received.subarray(0, end).toString("latin1").split("\r\n")[0] ?? "";
-    const rest = received.subarray(end + 4);
-    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? NaN);
-    if (status >= 200 && status < 300) {
-      if (rest.length > 0) socket.unshift(rest);
-      return finishWith();
-    }
-    finishWith(tunnelRefused(peer, status, statusLine, proxy));
-  };
-  const onEnd = () => finishWith(transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), peer));
-  const finishWith = (error?: TransportError) => {
-    socket.off("data", onData);
-    socket.off("end", onEnd);
-    socket.pause();
-    done(error);
-  };
-  socket.on("data", onData);
-  socket.once("end", onEnd);
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const peer = proxyPeer(proxy);
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (received.length > 16_384) finishWith(new TransportError("NETWORK_ERROR", `${peer.description} sent an oversized answer to CONNECT`, false, { hint: "check HTTPS_PROXY" }));
+        return;
+      }
+      const statusLine = received.subarray(0, end).toString("latin1").split("\r\n")[0] ?? "";
+      const rest = received.subarray(end + 4);
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? NaN);
+      if (status >= 200 && status < 300) {
+        if (rest.length > 0) socket.unshift(rest);
+        return finishWith();
+      }
+      finishWith(tunnelRefused(peer, status, statusLine, proxy));
+    };
+    const onEnd = () => finishWith(transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), peer));
+    const finishWith = (error?: unknown) => {
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("error", finishWith);
+      socket.pause();
+      if (error) reject(error);
+      else resolve();
+    };
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+    socket.once("error", finishWith);
+  });
 }
 
 function tunnelRefused(peer: Peer, status: number, statusLine: string, proxy: ProxySettings): TransportError {

@@ -110,12 +110,8 @@ export function parseEndpointUrl(text: string, source: EndpointSource = "option"
   const fail = (why: string, hint = "give a base URL such as https://rolesanywhere.us-east-1.amazonaws.com or http://127.0.0.1:8080"): never => {
     throw new InputError("ENDPOINT_INVALID", `invalid endpoint '${redactUserInfo(text)}' (from ${describeSource(source)}): ${why}`, { hint });
   };
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return fail(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? "not a valid URL" : "the scheme is missing (https:// or http://)");
-  }
+  const url =
+    URL.parse(text) ?? fail(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? "not a valid URL" : "the scheme is missing (https:// or http://)");
   if (url.protocol !== "https:" && url.protocol !== "http:") fail(`scheme '${url.protocol.slice(0, -1)}' is not supported: use https:// or http://`);
   if (!url.hostname) fail("the host is missing");
   if (url.username || url.password) fail("it must not contain a user name or password");

@@ -55,11 +55,11 @@ export function partitionOf(region: string, partitions: readonly Partition[] = P
 }
 
 /** True for a region of a partition's list, or one its pattern admits (regions opened after this release). */
-export function isKnownRegion(region: string, partitions: readonly Partition[] = PARTITIONS): boolean {
-  return partitions.some((p) => p.regions.includes(region) || p.regionPattern.test(region));
+export function isKnownRegion(region: string): boolean {
+  return PARTITIONS.some((p) => p.regions.includes(region) || p.regionPattern.test(region));
 }
 
 /** Every region name of every partition (the global pseudo-regions left out), for suggestions. */
-export function knownRegionNames(partitions: readonly Partition[] = PARTITIONS): string[] {
-  return partitions.flatMap((p) => p.regions.filter((r) => !r.endsWith("-global")));
+export function knownRegionNames(): string[] {
+  return PARTITIONS.flatMap((p) => p.regions.filter((r) => !r.endsWith("-global")));
 }

@@ -78,12 +78,7 @@ export function parseProxyUrl(value: string, source: string): ProxySettings {
       hint: `set ${source} to http://[user:password@]host:port, or unset it`,
     });
   };
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return fail("not a valid URL");
-  }
+  const url = URL.parse(text) ?? fail("not a valid URL");
   if (url.protocol !== "http:") fail(`scheme '${url.protocol.slice(0, -1)}' is not supported (only http:// proxies)`);
   if (!url.hostname) fail("the host is missing");
   const port = url.port ? Number(url.port) : 80;

@@ -3,6 +3,7 @@ import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
 import { isPlainObject, ownValue } from "../own-value.js";
+import { parseJson } from "../io/json.js";
 import { roughDuration } from "../x509/validity.js";
 
 /** What the interpretation of an answer needs to know besides the answer. */
@@ -53,15 +54,6 @@ function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undef
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
   const direction = skew > 0 ? "behind" : "ahead of";
   return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
-}
-
-/** The JSON value of the body; undefined when it is not JSON (JSON.parse never returns undefined). */
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch {
-    return undefined;
-  }
 }
 
 function nonEmptyString(value: unknown): string | undefined {

@@ -84,20 +84,13 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, loop: R
   }
 }
 
-/** The default {@link Sleep}: a timer that rejects with the signal's reason on abort. */
-export const sleepWithSignal: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+/** The default {@link Sleep}: rejects with the signal's reason on abort (node:timers/promises is loaded only to wait). */
+export const sleepWithSignal: Sleep = async (ms, signal) => {
+  const { setTimeout } = await import("node:timers/promises");
+  await setTimeout(ms, undefined, { signal }).catch((error: unknown) => {
+    throw signal?.aborted ? signal.reason : error;
   });
+};
 
 /** The same error, its message saying how many attempts were made. */
 export function afterAttempts(error: AgentError, attempts: number): AgentError {

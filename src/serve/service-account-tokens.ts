@@ -2,6 +2,7 @@ import { createPublicKey, verify, type JsonWebKey, type KeyObject } from "node:c
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
+import { parseJson } from "../io/json.js";
 import { isPlainObject, ownValue } from "../own-value.js";
 import type { ReloadingConsumers } from "./ecs-consumers.js";
 import type { ServiceAccountIdentity } from "./ecs-identity.js";
@@ -47,6 +48,7 @@ interface Jwks {
  */
 export async function openServiceAccountTokens(options: ServiceAccountTokenOptions): Promise<ServiceAccountTokens> {
   let jwks = await readJwks(options.jwksPath);
+  let lastError: string | undefined;
   const consumers = options.bindings.map((b) => ({ name: `${b.namespace}/${b.serviceAccount}`, role: b.role, token: "" }));
   const tokens: ServiceAccountTokens = {
     /** The binding whose pod presented this token, or undefined when it is not a valid token for us. */
@@ -65,9 +67,13 @@ export async function openServiceAccountTokens(options: ServiceAccountTokenOptio
         const stamp = await stampOf(options.jwksPath, "ServiceAccount JWKS file");
         if (sameStamp(stamp, jwks.stamp)) return;
         jwks = await readJwks(options.jwksPath);
+        lastError = undefined;
         options.log(`ServiceAccount keys reloaded from ${options.jwksPath} (${jwks.keys.length})`);
       } catch (error) {
-        options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${oneLine(error)}`);
+        // A bad file is read again at every tick: it is logged once, until its error changes.
+        const line = oneLine(error);
+        if (line !== lastError) options.log(`ServiceAccount keys not reloaded, the previous ones are kept: ${line}`);
+        lastError = line;
       }
     },
     stop: () => clearInterval(timer),
@@ -116,24 +122,16 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
 }
 
 function jsonPart(part: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
-    return isPlainObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = parseJson(Buffer.from(part, "base64url"));
+  return isPlainObject(value) ? value : undefined;
 }
 
 async function readJwks(path: string): Promise<Jwks> {
   const { bytes, stamp } = await readInputFile(path, "ServiceAccount JWKS file");
   const invalid = (why: string) =>
     new InputError("CONFIG_INVALID", `ServiceAccount JWKS file ${path} ${why}`, { hint: "write it with: kubectl get --raw /openid/v1/jwks > jwks.json" });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString("utf8"));
-  } catch {
-    throw invalid("is not JSON");
-  }
+  const parsed = parseJson(bytes);
+  if (parsed === undefined) throw invalid("is not JSON");
   const list = isPlainObject(parsed) ? parsed["keys"] : undefined;
   if (!Array.isArray(list) || list.length === 0) throw invalid("has no keys");
   const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown }) => {

@@ -1,8 +1,7 @@
 import { hash } from "node:crypto";
-import type { SigningAlgorithm } from "./types.js";
-import { amzDate, credentialScope } from "./scope.js";
+import { amzDate, credentialScope, SERVICE_NAME } from "./scope.js";
 
-export function stringToSign(algorithm: SigningAlgorithm, date: Date, region: string, canonicalRequest: string): string {
+export function stringToSign(algorithm: string, date: Date, region: string, canonicalRequest: string, service = SERVICE_NAME): string {
   const hashed = hash("sha256", canonicalRequest, "hex");
-  return `${algorithm}\n${amzDate(date)}\n${credentialScope(date, region)}\n${hashed}`;
+  return `${algorithm}\n${amzDate(date)}\n${credentialScope(date, region, service)}\n${hashed}`;
 }

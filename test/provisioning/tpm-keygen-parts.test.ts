@@ -7,6 +7,7 @@ import { encode } from "../../src/tpm/wire/codec.js";
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { encodeTss2KeyFile, parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { TPMA_OBJECT, TPM_ALG } from "../../src/tpm/wire/constants.js";
+import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 import { execFileSync } from "node:child_process";
 
 describe("parsePcrRequest", () => {
@@ -18,7 +19,7 @@ describe("parsePcrRequest", () => {
     expect(parsePcrRequest(text)).toEqual(expected);
   });
 
-  it.each(["md5:1", "sha256:24", "sha256:", "sha256:a", "0,1,2,3,4,5,6,7,8"])("refuses %j", (text) => {
+  it.each(["md5:1", "sha256:24", "sha256:", "sha256:a", "0,1,2,3,4,5,6,7,8", "constructor:1", "__proto__:1"])("refuses %j", (text) => {
     expect(() => parsePcrRequest(text)).toThrow(/--tpm-pcr/);
   });
 
@@ -56,7 +57,7 @@ describe("encodeTss2KeyFile", () => {
     [0x40000001, true, [] as PolicyStatement[]],
     [0x81000001, false, policy],
   ])("parent %s, emptyAuth %s: read back by the signer's parser", async (parent, emptyAuth, statements) => {
-    const pem = await encodeTss2KeyFile({ parent, publicArea, privateBlob, emptyAuth, policy: statements });
+    const pem = await encodeTss2KeyFile({ parent, public: decodePublicArea(publicArea, "test"), privateBlob, emptyAuth, policy: statements });
     const file = await parseTss2KeyFile(pem, "test");
     expect(file.parent).toBe(parent);
     expect(file.emptyAuth).toBe(emptyAuth);
@@ -66,7 +67,7 @@ describe("encodeTss2KeyFile", () => {
   });
 
   it("writes emptyAuth FALSE explicitly and the parent as a positive INTEGER (openssl asn1parse)", async () => {
-    const pem = await encodeTss2KeyFile({ parent: 0x81000001, publicArea, privateBlob, emptyAuth: false, policy: [] });
+    const pem = await encodeTss2KeyFile({ parent: 0x81000001, public: decodePublicArea(publicArea, "test"), privateBlob, emptyAuth: false, policy: [] });
     const dump = execFileSync("openssl", ["asn1parse"], { input: pem, encoding: "utf8" });
     expect(dump).toMatch(/OBJECT\s+:2\.23\.133\.10\.1\.3/);
     expect(dump).toMatch(/cont \[ 0 \]\s*\n.*BOOLEAN\s+:0/);

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from "node:net";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -132,6 +133,20 @@ describe("https", () => {
     expect(e.hint).toContain("http://");
   });
 
+  it("an endpoint that resets the connection during the TLS handshake fails at once, not at the connect timeout", async () => {
+    const resetting = createNetServer((socket) => socket.once("data", () => socket.resetAndDestroy()));
+    await new Promise<void>((resolve) => resetting.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `https://127.0.0.1:${(resetting.address() as AddressInfo).port}`;
+      const started = Date.now();
+      const e = await failure(createSession(signer, sessionParams(), options({ endpoint, connectTimeoutMs: 5_000, maxAttempts: 1 })));
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect([e.code, e.message]).toEqual(["NETWORK_ERROR", `the connection to endpoint ${endpoint} was closed before the response was complete`]);
+    } finally {
+      resetting.close();
+    }
+  });
+
   it("CA bundle problems are input errors naming the file", async () => {
     const server = await https();
     let e = await failure(createSession(signer, sessionParams(), options({ endpoint: server.url, caBundle: join(dir, "missing.pem") })));
@@ -186,6 +201,25 @@ describe("proxies", () => {
     expect(e.message).toBe(`proxy http://127.0.0.1:${p.port} (https_proxy) refused the tunnel: 407 Proxy Authentication Required`);
     expect(e.hint).toContain("http://user:password@host:port");
     expect(p.tunnels).toHaveLength(1);
+  });
+
+  it("a proxy that accepts the connection but never answers CONNECT times out naming the proxy; one that hangs up is retried", async () => {
+    const silent = createNetServer(() => {});
+    const hangUp = createNetServer((socket) => socket.once("data", () => socket.end()));
+    for (const s of [silent, hangUp]) await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+    const portOf = (s: NetServer) => (s.address() as AddressInfo).port;
+    try {
+      const endpoint = "https://rolesanywhere.test:443";
+      const timedOut = await failure(
+        createSession(signer, sessionParams(), options({ endpoint, connectTimeoutMs: 150, maxAttempts: 1, env: { HTTPS_PROXY: `http://127.0.0.1:${portOf(silent)}` } })),
+      );
+      expect([timedOut.code, timedOut.message]).toEqual(["TIMEOUT", `could not connect to proxy http://127.0.0.1:${portOf(silent)} (HTTPS_PROXY) within 0.15 s`]);
+      expect(timedOut.hint).toContain("HTTPS_PROXY, NO_PROXY");
+      const closed = await failure(createSession(signer, sessionParams(), options({ endpoint, env: { HTTPS_PROXY: `http://127.0.0.1:${portOf(hangUp)}` } })));
+      expect(closed.message).toBe(`the connection to proxy http://127.0.0.1:${portOf(hangUp)} (HTTPS_PROXY) was closed before the response was complete (after 3 attempts)`);
+    } finally {
+      for (const s of [silent, hangUp]) s.close();
+    }
   });
 
   it("a proxy that is down is retried, then named", async () => {

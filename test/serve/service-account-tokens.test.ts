@@ -125,6 +125,18 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       await t.reload();
       expect(t.find(fromOther)).toBeDefined();
       expect(lines).toContainEqual(expect.stringMatching(/not reloaded, the previous ones are kept: .*is not JSON/));
+      // The timer re-reads a bad file every 5 s: one line for it, not one every 5 s, until the error changes.
+      await t.reload();
+      await t.reload();
+      expect(lines.filter((l) => /not reloaded/.test(l))).toHaveLength(1);
+      writeFileSync(path, "null");
+      await t.reload();
+      expect(lines.filter((l) => /not reloaded/.test(l))).toHaveLength(2);
+      writeFileSync(path, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+      await t.reload();
+      writeFileSync(path, "{not json");
+      await t.reload();
+      expect(lines.filter((l) => /not reloaded/.test(l))).toHaveLength(3);
     } finally {
       t.stop();
     }

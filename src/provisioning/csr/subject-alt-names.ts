@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { UsageError } from "../../errors.js";
+import { ownValue } from "../../own-value.js";
 
 /** A SAN the user asked for (`--san DNS:host`, `URI:…`, `email:…`, `IP:…`). */
 export type SanRequest = { readonly type: "DNS" | "URI" | "email" | "IP"; readonly value: string };
@@ -9,17 +10,14 @@ const TYPES: Readonly<Record<string, SanRequest["type"]>> = { dns: "DNS", uri: "
 /** Parses `TYPE:value` (type case-insensitive, as in OpenSSL's subjectAltName syntax). */
 export function parseSan(text: string): SanRequest {
   const colon = text.indexOf(":");
-  const type = colon > 0 ? TYPES[text.slice(0, colon).toLowerCase()] : undefined;
+  const type = colon > 0 ? ownValue(TYPES, text.slice(0, colon).toLowerCase()) : undefined;
   const value = text.slice(colon + 1).trim();
   if (type === undefined || value === "") {
     throw new UsageError("USAGE", `invalid --san "${text}"`, { hint: "write DNS:host.example.com, URI:spiffe://…, email:a@example.com or IP:192.0.2.1" });
   }
-  if (type === "IP") {
-    if (isIP(value) === 0) throw new UsageError("USAGE", `invalid --san "${text}": not an IPv4 or IPv6 address`);
-    return { type, value };
-  }
+  if (type === "IP" && isIP(value) === 0) throw new UsageError("USAGE", `invalid --san "${text}": not an IPv4 or IPv6 address`);
   // dNSName, uniformResourceIdentifier and rfc822Name are IA5String (RFC 5280 §4.2.1.6).
-  if (!/^[\x21-\x7e]+$/.test(value)) {
+  if (type !== "IP" && !/^[\x21-\x7e]+$/.test(value)) {
     throw new UsageError("USAGE", `invalid --san "${text}": ${type} names must be printable ASCII without spaces`, {
       hint: type === "DNS" ? "write internationalised domain names in their xn-- (A-label) form" : undefined,
     });

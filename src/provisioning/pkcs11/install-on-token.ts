@@ -17,16 +17,11 @@ import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constant
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { tokenKeyUri } from "./token-keygen.js";
-import { requireSameKey } from "../file-certificate.js";
+import { requireSameKey, type IssuedCertificate } from "../file-certificate.js";
 
-export interface InstallOnTokenOptions extends Omit<TokenSessionOptions, "uri"> {
+export interface InstallOnTokenOptions extends TokenSessionOptions, IssuedCertificate {
   /** Locates the private key (`id=` and/or `object=`). */
   readonly keyUri: string;
-  readonly certificate: Certificate;
-  /** CA certificates to store too (the signer builds X-Amz-X509-Chain from the token's certificates). */
-  readonly chain: readonly Certificate[];
-  /** Replace certificates already stored under the key's id. */
-  readonly replace: boolean;
 }
 
 export interface InstallOnTokenResult {
@@ -39,7 +34,7 @@ export interface InstallOnTokenResult {
 /** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
 export async function installOnToken(opts: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
   const uri = parsePkcs11Uri(opts.keyUri);
-  return withTokenSession({ ...opts, uri }, (context) => install(context, uri, opts));
+  return withTokenSession(uri, opts, (context) => install(context, uri, opts));
 }
 
 function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTokenOptions): InstallOnTokenResult {

@@ -14,7 +14,7 @@ import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 
-export interface TokenKeygenOptions extends Omit<TokenSessionOptions, "uri"> {
+export interface TokenKeygenOptions extends TokenSessionOptions {
   /** Token (and optionally `id=` / `object=`) to create the key on. */
   readonly uri: string;
   readonly spec: KeySpec;
@@ -39,7 +39,7 @@ export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<Toke
   if (!label) throw new UsageError("USAGE", "the new key needs a label", { hint: "add object=<label> to the URI or pass --label" });
   const id = opts.id ?? uri.id ?? randomBytes(8);
   if (id.length === 0) throw new UsageError("USAGE", "the key id may not be empty");
-  return withTokenSession({ ...opts, uri }, (context) => {
+  return withTokenSession(uri, opts, (context) => {
     generateTokenKeyPair(context, opts.spec, id, label);
     const [key] = findPrivateKeys(context, { id, label });
     if (!key) throw new InputError("PKCS11_OBJECT_NOT_FOUND", "the generated key cannot be found on the token");

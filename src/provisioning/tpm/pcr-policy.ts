@@ -20,7 +20,7 @@ const MAX_PCRS = 8;
 export function parsePcrRequest(text: string): PcrRequest {
   const [bankText, list] = text.includes(":") ? text.split(":", 2) as [string, string] : ["sha256", text];
   const bank = bankText.toLowerCase() as PcrRequest["bank"];
-  if (!(bank in BANKS)) throw new UsageError("USAGE", `--tpm-pcr: unknown PCR bank "${bankText}"`, { hint: "use sha256:0,7 (or sha1/sha384/sha512)" });
+  if (!Object.hasOwn(BANKS, bank)) throw new UsageError("USAGE", `--tpm-pcr: unknown PCR bank "${bankText}"`, { hint: "use sha256:0,7 (or sha1/sha384/sha512)" });
   const pcrs = list.split(",").map((p) => p.trim());
   if (pcrs.length === 0 || pcrs.some((p) => !/^\d+$/.test(p) || Number(p) > 23)) {
     throw new UsageError("USAGE", `--tpm-pcr: "${list}" is not a list of PCR numbers 0-23`, { hint: "e.g. sha256:0,7" });

@@ -7,8 +7,8 @@ import type { KeyObject } from "node:crypto";
 import { AuthError, DeviceError, InputError, UsageError } from "../../errors.js";
 import { readSecret, type SecretSource } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
-import type { DebugLog } from "../../signers/options.js";
-import { permanentEntity, Tpm, type Authorization, type Entity } from "../../tpm/client/tpm.js";
+import type { DebugLog } from "../../debug-log.js";
+import { permanentEntity, Tpm, type Authorization } from "../../tpm/client/tpm.js";
 import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
 import { createPrimary, readPublic } from "../../tpm/keys/load-key.js";
@@ -16,12 +16,11 @@ import { decodePublicArea, hasAttribute, objectName, publicKeyOf } from "../../t
 import { signingKeyTemplate, SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
-import { startAuthSession } from "../../tpm/sessions/start-session.js";
+import { startAuthSession, type SaltKey } from "../../tpm/sessions/start-session.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.js";
 import { handleType, hex32, TPMA_OBJECT, TPM_HT, TPM_RH } from "../../tpm/wire/constants.js";
 import { RC } from "../../tpm/wire/response-code.js";
-import type { TpmtPublic } from "../../tpm/wire/structures.js";
 import { outputFileExists, writeOutputFile } from "../output-file.js";
 import type { KeySpec } from "../key-spec.js";
 import { currentPcrPolicy, type PcrRequest } from "./pcr-policy.js";
@@ -72,14 +71,15 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   const keyPassword = opts.keyPassword ? await readSecret(opts.keyPassword, "new TPM key password") : Secret.fromUtf8("");
   const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
   const transport = await openTpmTransport(opts.device, opts.env ?? process.env);
-  const debug = opts.debug;
-  const tpm = new Tpm(transport, { debug });
+  const tpm = new Tpm(transport, { debug: opts.debug });
   const toFlush: number[] = [];
   try {
-    debug?.(`TPM: using ${transport.description}`);
+    opts.debug?.(`TPM: using ${transport.description}`);
     if (opts.target.kind === "handle") await requireFreeHandle(tpm, opts.target.handle);
     const parent = await openParent(tpm, parentHandle, parentPassword);
-    if (parent.transient) toFlush.push(parent.entity.handle);
+    if (parentHandle === TPM_RH.OWNER) toFlush.push(parent.entity.handle);
+    // The SRK itself has an empty password; the hierarchy's was only needed to create it.
+    const parentAuth: Authorization = { session: PASSWORD_SESSION, authValue: parentHandle === TPM_RH.OWNER ? undefined : parentPassword };
 
     const policy: PolicyStatement[] = [];
     if (opts.pcr) policy.push(await currentPcrPolicy(tpm, opts.pcr));
@@ -87,11 +87,11 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     const template = signingKeyTemplate(opts.spec, policy.length > 0 ? computePolicyDigest(policy, "sha256") : undefined);
 
     // The new key's password travels in TPM2B_SENSITIVE_CREATE: encrypt it, with a session salted to the parent.
-    let createAuth = parent.auth;
+    let createAuth = parentAuth;
     if (!keyPassword.isEmpty) {
-      const session = await startAuthSession(tpm, { kind: "hmac", saltKey: { entity: parent.entity, public: parent.public }, parameterEncryption: true });
+      const session = await startAuthSession(tpm, { kind: "hmac", saltKey: parent, parameterEncryption: true });
       toFlush.push(session.handle);
-      createAuth = { ...parent.auth, session };
+      createAuth = { ...parentAuth, session };
     }
     const userAuth = keyPassword.use((b) => Buffer.from(b));
     const created = await run("creating the key", () =>
@@ -104,12 +104,12 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     ).finally(() => userAuth.fill(0));
     const area = decodePublicArea(created.response.outPublic, "generated TPM key");
     const publicKey = publicKeyOf(area.public, "generated TPM key");
-    debug?.(`TPM: created ${opts.spec.name} key under ${hex32(parentHandle)}`);
+    opts.debug?.(`TPM: created ${opts.spec.name} key under ${hex32(parentHandle)}`);
 
     if (opts.target.kind === "file") {
       const pem = encodeTss2KeyFile({
         parent: parentHandle,
-        publicArea: created.response.outPublic,
+        public: area,
         privateBlob: created.response.outPrivate,
         emptyAuth: keyPassword.isEmpty,
         policy,
@@ -119,7 +119,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     }
 
     const loaded = await withExplanation(tpm, { kind: "load", parent: parentHandle }, "generated TPM key", () =>
-      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: created.response.outPrivate, inPublic: created.response.outPublic }, [parent.auth]),
+      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: created.response.outPrivate, inPublic: created.response.outPublic }, [parentAuth]),
     );
     toFlush.push(loaded.handle);
     const ownerPassword = parentHandle === TPM_RH.OWNER ? parentPassword : Secret.fromUtf8("");
@@ -140,20 +140,15 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   }
 }
 
-type Parent = { entity: Entity; public: TpmtPublic; auth: Authorization; transient: boolean };
-
-async function openParent(tpm: Tpm, handle: number, password: Secret): Promise<Parent> {
+/** A persistent storage key, or the owner hierarchy's standard ECC SRK, created with the hierarchy's password. */
+async function openParent(tpm: Tpm, handle: number, password: Secret): Promise<SaltKey> {
   const auth: Authorization = { session: PASSWORD_SESSION, authValue: password };
-  if (handleType(handle) === TPM_HT.PERSISTENT) {
-    const parent = await readPublic(tpm, handle, "parent", "keygen");
-    if (!hasAttribute(parent.public.public, TPMA_OBJECT.restricted) || !hasAttribute(parent.public.public, TPMA_OBJECT.decrypt)) {
-      throw new InputError("TPM_KEY_INVALID", `${hex32(handle)} is not a storage key (restricted decrypt), so it cannot be a parent`);
-    }
-    return { entity: parent.entity, public: parent.public.public, auth, transient: false };
+  if (handle === TPM_RH.OWNER) return createPrimary(tpm, handle, SRK_TEMPLATE_ECC, auth, "keygen");
+  const parent = await readPublic(tpm, handle, "parent", "keygen");
+  if (!hasAttribute(parent.public.public, TPMA_OBJECT.restricted) || !hasAttribute(parent.public.public, TPMA_OBJECT.decrypt)) {
+    throw new InputError("TPM_KEY_INVALID", `${hex32(handle)} is not a storage key (restricted decrypt), so it cannot be a parent`);
   }
-  // The SRK itself has an empty password; the hierarchy's was only needed to create it.
-  const srk = await createPrimary(tpm, handle, SRK_TEMPLATE_ECC, auth, "keygen");
-  return { ...srk, auth: { session: PASSWORD_SESSION }, transient: true };
+  return { entity: parent.entity, public: parent.public.public };
 }
 
 async function requireFreeHandle(tpm: Tpm, handle: number): Promise<void> {

@@ -28,10 +28,7 @@ export async function flushOrphans(tpm: Tpm, before: ReadonlySet<number>): Promi
   let flushed = 0;
   for (const handle of await loadedHandles(tpm)) {
     if (before.has(handle)) continue;
-    await tpm.flush(handle).then(
-      () => flushed++,
-      () => undefined,
-    );
+    if (await tpm.flush(handle).then(() => true, () => false)) flushed++;
   }
   return flushed;
 }

@@ -171,17 +171,6 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
   };
 }
 
-export interface Tss2KeyContents {
-  /** Parent: 0x40000001 (owner hierarchy: the standard SRK is re-created) or a 0x81… persistent key. */
-  readonly parent: number;
-  /** TPMT_PUBLIC bytes as TPM2_Create returned them (without the TPM2B size). */
-  readonly publicArea: Buffer;
-  /** TPM2B_PRIVATE contents (without the size). */
-  readonly privateBlob: Buffer;
-  readonly emptyAuth: boolean;
-  readonly policy: readonly PolicyStatement[];
-}
-
 const explicit = (n: number, element: Uint8Array) => derTlv(0xa0 | n, element);
 const octetString = (bytes: Uint8Array) => derTlv(TAG.OCTET_STRING, bytes);
 
@@ -191,7 +180,7 @@ const octetString = (bytes: Uint8Array) => derTlv(TAG.OCTET_STRING, bytes);
  * omitting it, as the draft allows, makes such keys unusable there), the policy statements, the parent, and
  * the TPM2B blobs with their size fields.
  */
-export function encodeTss2KeyFile(contents: Tss2KeyContents): string {
+export function encodeTss2KeyFile(contents: Pick<Tss2KeyFile, "parent" | "public" | "privateBlob" | "emptyAuth" | "policy">): string {
   const policy = contents.policy.map((statement) => {
     const { code, body } = encodePolicyStatement(statement);
     return derSequence(explicit(0, derUnsignedInteger(encode(u32, code))), explicit(1, octetString(body)));
@@ -201,7 +190,7 @@ export function encodeTss2KeyFile(contents: Tss2KeyContents): string {
     explicit(0, derTlv(TAG.BOOLEAN, Buffer.from([contents.emptyAuth ? 0xff : 0]))),
     ...(policy.length > 0 ? [explicit(1, derSequence(...policy))] : []),
     derUnsignedInteger(encode(u32, contents.parent)),
-    octetString(encode(tpm2b, contents.publicArea)),
+    octetString(encode(tpm2b, contents.public.bytes)),
     octetString(encode(tpm2b, contents.privateBlob)),
   );
   return encodePem(TSS2_PEM_LABEL, der);

@@ -109,14 +109,11 @@ export class AuthSession implements Session {
     if (!(this.kind === "policy" && this.policyMode === "password")) {
       const key = this.#hmacKey(authValue);
       const acceptEmpty = key.length === 0 && auth.hmac.length === 0;
-      if (!acceptEmpty) {
-        const expected = this.#hmac(key, rpHash!, nonceTPM, this.#nonceCaller, Buffer.from([auth.sessionAttributes]));
-        if (expected.length !== auth.hmac.length || !timingSafeEqual(expected, auth.hmac)) {
-          key.fill(0);
-          throw new SessionIntegrityError("the TPM's response HMAC does not match: the response was altered on its way");
-        }
-      }
+      const wanted = acceptEmpty ? undefined : this.#hmac(key, rpHash!, nonceTPM, this.#nonceCaller, Buffer.from([auth.sessionAttributes]));
       key.fill(0);
+      if (wanted && (wanted.length !== auth.hmac.length || !timingSafeEqual(wanted, auth.hmac))) {
+        throw new SessionIntegrityError("the TPM's response HMAC does not match: the response was altered on its way");
+      }
     }
     this.#nonceTPM = Buffer.from(nonceTPM);
     if (this.kind === "policy") this.policyMode = "none";

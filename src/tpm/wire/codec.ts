@@ -49,22 +49,19 @@ export class Writer {
 
 export class Reader {
   readonly #buf: Buffer;
-  #pos: number;
-  readonly #end: number;
+  #pos = 0;
 
-  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+  constructor(buf: Uint8Array) {
     this.#buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.#pos = start;
-    this.#end = end;
   }
 
   get remaining(): number {
-    return this.#end - this.#pos;
+    return this.#buf.length - this.#pos;
   }
 
   /** Moves past the next `n` bytes and returns where they start. */
   #advance(n: number, what: string): number {
-    if (this.#pos + n > this.#end) throw new TpmWireError(`truncated ${what}: need ${n} bytes, ${this.remaining} left`);
+    if (n > this.remaining) throw new TpmWireError(`truncated ${what}: need ${n} bytes, ${this.remaining} left`);
     this.#pos += n;
     return this.#pos - n;
   }
@@ -90,7 +87,7 @@ export class Reader {
   /** A reader over the next `n` bytes, advancing this one past them. */
   sub(n: number, what: string): Reader {
     const p = this.#advance(n, what);
-    return new Reader(this.#buf, p, p + n);
+    return new Reader(this.#buf.subarray(p, p + n));
   }
 
   /** Throws unless everything was consumed. */

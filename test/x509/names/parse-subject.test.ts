@@ -56,7 +56,7 @@ describe("parseSan", () => {
     expect(parseSan(text)).toEqual(expected);
   });
 
-  it.each(["host", "DNS:", "X400:x", "IP:300.1.1.1", "DNS:bücher.example", "URI:a b"])("refuses %j", (text) => {
+  it.each(["host", "DNS:", "X400:x", "IP:300.1.1.1", "DNS:bücher.example", "URI:a b", "constructor:x", "__proto__:x"])("refuses %j", (text) => {
     expect(() => parseSan(text)).toThrow(/invalid --san/);
   });
 });
