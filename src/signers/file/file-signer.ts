@@ -12,10 +12,10 @@ export interface FileSignerOptions extends Pick<SignerOptions, "keyPassword" | "
   keyPath: string;
   /** The key file's contents when the caller has already read them (saves a read on the hot path). */
   keyFile?: { bytes: Buffer; stamp: FileStamp };
-  /** The certificate file, already read by the caller, or its path; absent for sign-string without one. */
-  certificate?: CertificateFile | string;
+  /** The certificate file, already read by the caller; absent for sign-string without one. */
+  certificate?: CertificateFile;
   /** `--intermediates`: replaces the chain that follows the leaf in the certificate file (or PKCS#12 file). */
-  intermediates?: CertificateFile | string;
+  intermediates?: CertificateFile;
 }
 
 export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" | "certificate"> & { path: string; bytes: Buffer };
@@ -29,8 +29,7 @@ export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" 
 export async function createFileSigner(options: FileSignerOptions): Promise<Signer> {
   const { keyPath, debug } = options;
   const first = await loadKeyFile(keyPath, options, options.keyFile);
-  const certificate = typeof options.certificate === "string" ? await readCertificateFile(options.certificate) : options.certificate;
-  let state = await checkState({ key: first, certificate, intermediates: await resolveBundle(options.intermediates) }, keyPath, debug);
+  let state = await checkState({ key: first, certificate: options.certificate, intermediates: options.intermediates }, keyPath, debug);
   let refreshing: Promise<SignerState> | undefined;
 
   const reloadChangedFiles = async (): Promise<SignerState> => {
@@ -73,7 +72,7 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
  */
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
   const { key, certificate, chain } = await readPkcs12(options.bytes, options.path, options);
-  const intermediates = (await resolveBundle(options.intermediates))?.certificates ?? chain;
+  const intermediates = options.intermediates?.certificates ?? chain;
   return fileKeySigner("the PKCS#12 signer", () => key, options.signOffThread, {
     certificate: async () => certificate,
     certificateChain: async () => intermediates.slice(),
@@ -118,10 +117,6 @@ interface SignerState {
   key: LoadedKeyFile;
   certificate: CertificateFile | undefined;
   intermediates: CertificateFile | undefined;
-}
-
-async function resolveBundle(given: CertificateFile | string | undefined): Promise<CertificateFile | undefined> {
-  return typeof given === "string" ? readCertificateBundle(given) : given;
 }
 
 async function reloadIfChanged(

@@ -5,7 +5,7 @@ import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, read
 import { MAX_RSA_MODULUS_BITS } from "../../x509/certificate.js";
 import { NAMED_CURVES, type CurveName } from "../../encoding/signature-encoding.js";
 import { ownValue } from "../../own-value.js";
-import { malformedKeyError, unsupportedKeyError } from "./signing-key.js";
+import { unparsableKeyError, unsupportedKeyError } from "./signing-key.js";
 
 /**
  * Checks a private key from its DER structure before node:crypto sees it. OpenSSL loads keys it cannot use:
@@ -69,7 +69,7 @@ export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): C
       });
     }
     if (!(cause instanceof DerError)) throw cause;
-    throw malformedKeyError(source, FORMAT_NAMES[format], cause);
+    throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]}`, cause);
   }
 }
 

@@ -9,7 +9,7 @@ import { loadSigningKey } from "./key-parsers.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { decryptPrivateKeyInfo } from "./pbe.js";
 import { bmpPassword } from "./pkcs12-kdf.js";
-import { malformedKeyError, type SigningKey } from "./signing-key.js";
+import { unparsableKeyError, type SigningKey } from "./signing-key.js";
 
 /** A PKCS#8 PrivateKeyInfo (OneAsymmetricKey), plaintext. */
 export interface PrivateKeyInfo {
@@ -102,6 +102,6 @@ function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {
     return { der, algorithmOid };
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
-    throw malformedKeyError(source, "PKCS#8 key", cause);
+    throw unparsableKeyError(`${source} holds a malformed PKCS#8 key`, cause);
   }
 }

@@ -5,7 +5,7 @@ import type { KeyMaterial } from "./key-material.js";
 import { mlDsaParameterSetForOid } from "../../x509/certificate.js";
 import { decodeMlDsaPrivateKeyInfo } from "./mldsa/private-key-info.js";
 import { mlDsaSigningKey } from "./mldsa/signing-key.js";
-import { SUPPORTED_KEYS_HINT, rsaEcSigningKey, unsupportedKeyError, type SigningKey } from "./signing-key.js";
+import { SUPPORTED_KEYS_HINT, rsaEcSigningKey, unparsableKeyError, unsupportedKeyError, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
 
 /** PKCS#8 algorithm OIDs that no format takes, named for the error message. */
@@ -64,7 +64,6 @@ export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): P
       hint: `${SUPPORTED_KEYS_HINT}, as PKCS#8, SEC1 or PKCS#1 PEM/DER`,
     });
   }
-  throw new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds no private key`, {
-    hint: "expected PEM or DER PKCS#8 (PRIVATE KEY / ENCRYPTED PRIVATE KEY), SEC1 (EC PRIVATE KEY) or PKCS#1 (RSA PRIVATE KEY)",
-  });
+  const expected = "expected PEM or DER PKCS#8 (PRIVATE KEY / ENCRYPTED PRIVATE KEY), SEC1 (EC PRIVATE KEY) or PKCS#1 (RSA PRIVATE KEY)";
+  throw unparsableKeyError(`${source} holds no private key`, undefined, expected);
 }

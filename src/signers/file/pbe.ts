@@ -4,6 +4,7 @@ import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger,
 import type { AlgorithmIdentifier, DerElement } from "../../encoding/der.js";
 import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
 import { ownValue } from "../../own-value.js";
+import { unparsableKeyError } from "./signing-key.js";
 
 /**
  * PBES2 (PBKDF2-HMAC-SHA1/2 or scrypt; AES-CBC or 3DES) and PKCS#12 3DES decryption on node:crypto. Decrypting
@@ -89,14 +90,6 @@ const LEGACY_SCHEMES: Readonly<Record<string, string>> = {
   "1.2.840.113549.1.5.11": "PBES1 pbeWithSHA1AndRC2-CBC",
 };
 
-interface DerivedKey {
-  readonly cipher: string;
-  readonly key: Buffer;
-  readonly iv: Buffer;
-  /** For --debug, e.g. `PBES2/scrypt/aes-256-cbc`. */
-  readonly scheme: string;
-}
-
 /**
  * Decrypts `ciphertext` that was encrypted under `alg`. A padding failure means the password is wrong
  * (PASSWORD_INCORRECT); a scheme this agent cannot run gives PRIVATE_KEY_UNSUPPORTED.
@@ -118,7 +111,8 @@ export async function pbeDecrypt(
   }
 }
 
-async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, context: PbeContext): Promise<DerivedKey> {
+/** The cipher, its key and IV, and the scheme's name for --debug (`PBES2/scrypt/aes-256-cbc`). */
+async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, context: PbeContext) {
   if (alg.oid === OID.PKCS12_3DES) {
     const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE));
     const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;
@@ -210,7 +204,7 @@ async function parsed<T>(context: PbeContext, parse: () => T | Promise<T>): Prom
   try {
     return await parse();
   } catch (e) {
-    if (e instanceof DerError) throw malformed(context, e);
+    if (e instanceof DerError) throw unparsableKeyError(`the encryption parameters of ${context.source} are malformed`, e);
     throw e;
   }
 }
@@ -225,13 +219,6 @@ export function incorrectPassword(context: PbeContext, cause?: unknown): AuthErr
 function unsupportedScheme(scheme: string, context: PbeContext): InputError {
   return new InputError("PRIVATE_KEY_UNSUPPORTED", `${context.source} is encrypted with ${scheme}, which is not supported`, {
     hint: "re-encrypt it with PBES2 and AES, e.g. `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
-  });
-}
-
-function malformed(context: PbeContext, cause: unknown): InputError {
-  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: the encryption parameters of ${context.source} are malformed`, {
-    hint: "the file may be truncated or damaged; export the key again",
-    cause,
   });
 }
 

@@ -20,11 +20,11 @@ const ITERATIONS_PER_SLICE = 16_384;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * The PKCS#12 key derivation function of RFC 7292 appendix B.2. `password` is already encoded as the RFC
- * wants it: a BMPString (UTF-16BE) with a two-byte NUL terminator, or zero bytes for "no password".
- * node:crypto has no such KDF, so it runs here, one hash per iteration (~1.3 µs); a file may ask for up to
- * 10,000,000 iterations (~13 s), so the loop gives the event loop a turn every 16,384 iterations and an agent
- * reading such a file keeps serving its other profiles. Files with OpenSSL's 2048 never wait.
+ * The PKCS#12 key derivation function of RFC 7292 appendix B.2, `password` already encoded as the RFC wants it: a
+ * BMPString (UTF-16BE) with a two-byte NUL terminator, or zero bytes for "no password". node:crypto has no such KDF, so
+ * it runs here, one hash per iteration (~1.3 µs); a file may ask for up to 1,000,000 (MAX_PKCS12_KDF_ITERATIONS, ~1.3 s,
+ * three runs for a legacy bag), so the loop gives the event loop a turn every 16,384 iterations and an agent reading
+ * such a file keeps serving its other profiles. Files with OpenSSL's 2048 never wait.
  */
 export async function pkcs12DeriveBytes(
   hash: Pkcs12Hash,
@@ -36,11 +36,8 @@ export async function pkcs12DeriveBytes(
 ): Promise<Buffer> {
   const { u, v } = PKCS12_HASHES[hash];
   const diversifier = Buffer.alloc(v, id);
-  const fill = (data: Buffer) => {
-    const out = Buffer.alloc(v * Math.ceil(data.length / v));
-    for (let i = 0; i < out.length; i++) out[i] = data[i % data.length]!;
-    return out;
-  };
+  // `data` repeated to a whole number of v-byte blocks.
+  const fill = (data: Buffer) => Buffer.alloc(v * Math.ceil(data.length / v), data);
   const input = Buffer.concat([fill(salt), fill(password)]);
   const blocks = Math.ceil(length / u);
   const output = Buffer.alloc(blocks * u);

@@ -44,7 +44,7 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
   try {
     privateKey = createPrivateKey({ key: der, format: "der", type: format });
   } catch (cause) {
-    throw malformedKeyError(source, FORMAT_NAMES[format], cause);
+    throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]}`, cause);
   }
   if (checked.kind === "RSA") {
     const bits = checked.bits;
@@ -99,11 +99,11 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
   };
 }
 
-export function malformedKeyError(source: string, what: string, cause: unknown): InputError {
-  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds a malformed ${what}`, {
-    hint: "the file may be truncated or damaged; export the key again",
-    cause,
-  });
+export const DAMAGED_KEY_HINT = "the file may be truncated or damaged; export the key again";
+
+/** The PRIVATE_KEY_INVALID error of a key file that cannot be parsed, `problem` saying why. */
+export function unparsableKeyError(problem: string, cause?: unknown, hint = DAMAGED_KEY_HINT): InputError {
+  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${problem}`, { hint, cause });
 }
 
 export function unsupportedKeyError(typeName: string, source: string): InputError {

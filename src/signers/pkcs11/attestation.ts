@@ -2,7 +2,7 @@
  * PIV attestation objects (a YubiKey's slot f9 key and certificate, ykcs11's "X.509 Certificate for PIV Attestation 9a")
  * share the slot certificate's CKA_ID but are never an identity (403): left out unless a URI names one by its label.
  */
-import { DerError } from "../../encoding/der.js";
+import { unlessMalformed } from "../../encoding/der.js";
 import type { Certificate } from "../../x509/certificate.js";
 import { readExtensions, readTbsFields } from "../../x509/tbs-fields.js";
 import type { Pkcs11Uri } from "../../pkcs11/uri.js";
@@ -14,13 +14,10 @@ const YUBICO_ATTESTATION_ARC = "1.3.6.1.4.1.41482.3.";
 /** A key or certificate object that is part of the card's attestation, by its label or (certificates) its extensions. */
 export function isAttestation(object: { readonly label: string; readonly certificate?: Certificate }): boolean {
   if (ATTESTATION_LABEL.test(object.label)) return true;
-  if (object.certificate === undefined) return false;
-  try {
-    return readExtensions(readTbsFields(object.certificate.der).extensions).some((e) => e.oid.startsWith(YUBICO_ATTESTATION_ARC));
-  } catch (error) {
-    if (error instanceof DerError) return false;
-    throw error;
-  }
+  const der = object.certificate?.der;
+  if (der === undefined) return false;
+  const extensions = unlessMalformed(() => readExtensions(readTbsFields(der).extensions));
+  return extensions?.some((e) => e.oid.startsWith(YUBICO_ATTESTATION_ARC)) ?? false;
 }
 
 /** The objects that are not attestation objects, plus any the URI names by its exact label. */

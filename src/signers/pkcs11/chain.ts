@@ -16,7 +16,7 @@ export function chainFromPool(leaf: Certificate, pool: readonly Certificate[] | 
   let current = leaf;
   while (chain.length < maxDepth) {
     const issuer = first(candidates(current), (candidate) => !used.has(candidate.sha256Fingerprint()) && issues(candidate, current));
-    if (issuer === undefined || isSelfSigned(issuer)) break;
+    if (issuer === undefined || issues(issuer, issuer)) break; // a self-signed root: the trust anchor
     chain.push(issuer);
     used.add(issuer.sha256Fingerprint());
     current = issuer;
@@ -33,8 +33,4 @@ function issues(issuer: Certificate, child: Certificate): boolean {
   if (!child.x509.checkIssued(issuer.x509)) return false;
   const key = issuer.publicKey;
   return key !== undefined && child.signedWith(key);
-}
-
-function isSelfSigned(certificate: Certificate): boolean {
-  return issues(certificate, certificate);
 }

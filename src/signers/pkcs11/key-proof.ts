@@ -4,7 +4,6 @@
  * object with its CKA_ID that equals the certificate's key proves it, all of them differing disproves it; 3. otherwise
  * the first real signature is checked, and only several keys that nothing tells apart cost one test signature each.
  */
-import type { KeyObject } from "node:crypto";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm } from "../signer.js";
 import { ownPublicKey, publicKeyObjects, type PrivateKeyObject, type TokenContext } from "../../pkcs11/objects.js";

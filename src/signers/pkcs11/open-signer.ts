@@ -135,8 +135,6 @@ class SignerBuild {
     this.lease.release();
   }
 
-  // --- certificate -------------------------------------------------------------------------------------
-
   private async findCertificate(uri: Pkcs11Uri, slots: TokenSlot[]): Promise<CertificateObject> {
     const certSlots = slots.filter((s) => slotMatches(uri, s, this.module.info));
     if (certSlots.length === 0) throw tokenNotFound(uri, slots);
@@ -176,8 +174,6 @@ class SignerBuild {
     this.debug?.(`pkcs11: certificate ${formatPkcs11Uri(only.uri)}`);
     return only;
   }
-
-  // --- key ----------------------------------------------------------------------------------------------
 
   private async findKey(
     context: TokenContext,
@@ -284,8 +280,6 @@ class SignerBuild {
     }
     return undefined;
   }
-
-  // --- PINs and sessions --------------------------------------------------------------------------------
 
   private session(slot: TokenSlot): TokenContext {
     let context = this.sessions.get(slot);

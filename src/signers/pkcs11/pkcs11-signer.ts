@@ -38,28 +38,24 @@ export class Pkcs11Signer implements Signer {
   readonly backend = "pkcs11" as const;
   readonly keyType: "RSA" | "EC";
 
+  /** `key` becomes the key found again after a re-insertion, `unproven` undefined once the proof is done. */
   #parts: Pkcs11SignerParts;
   #context: TokenContext | undefined;
-  #key: UsableKey;
   /** A PIN failure: reported once, then every later call fails the same way without touching the token. */
   #fatal: AgentError | undefined;
   #closed = false;
   /** Set while the session is being re-opened. */
   #busy: Promise<void> | undefined;
-  /** The certificate the key is still to be proven against by its first signature. */
-  #unproven: Certificate | undefined;
 
   constructor(parts: Pkcs11SignerParts) {
     this.#parts = parts;
     this.#context = parts.context;
-    this.#key = parts.key;
     this.keyType = parts.key.keyType;
-    this.#unproven = parts.unproven;
   }
 
   /** The token's URI for the key in use (no PIN). */
   get keyUri(): string {
-    return formatPkcs11Uri(this.#key.uri);
+    return formatPkcs11Uri(this.#parts.key.uri);
   }
 
   async certificate(): Promise<Certificate | undefined> {
@@ -130,10 +126,10 @@ export class Pkcs11Signer implements Signer {
     const context = this.#context!;
     let signature: Buffer;
     try {
-      signature = signOnToken(context, this.#key, this.#parts.plan, message, digest, this.#parts.contextPin);
+      signature = signOnToken(context, this.#parts.key, this.#parts.plan, message, digest, this.#parts.contextPin);
     } catch (error) {
       if (isAgentError(error) || isSessionLost(error)) throw error;
-      throw signingFailure(this.#key, error);
+      throw signingFailure(this.#parts.key, error);
     }
     this.#proveBy(signature, message, digest);
     return signature;
@@ -141,20 +137,20 @@ export class Pkcs11Signer implements Signer {
 
   /** The key's proof, when the token offered none: its first signature must verify with the certificate. */
   #proveBy(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
-    const certificate = this.#unproven;
+    const certificate = this.#parts.unproven;
     if (certificate === undefined) return;
     if (!signatureMatches(certificate, message, digest, signature)) {
       throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match the certificate (${certificate.subject.replace(/\n/g, ", ")}): its signature does not verify with the certificate's public key`, {
         hint: "point --private-key at the key the certificate was issued for",
       });
     }
-    this.#unproven = undefined;
+    this.#parts.unproven = undefined;
     this.#parts.context.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);
   }
 
   #remember(error: unknown): unknown {
     if (isAgentError(error) && (error.category === "auth" || error.code === "KEY_CERTIFICATE_MISMATCH")) this.#fatal = error;
-    return isSessionLost(error) ? signingFailure(this.#key, error) : error;
+    return isSessionLost(error) ? signingFailure(this.#parts.key, error) : error;
   }
 
   /** Finds the token again (re-initialising the module if it does not show up), logs in, finds the key. */
@@ -186,7 +182,7 @@ export class Pkcs11Signer implements Signer {
           throw this.#remember(error);
         }
       }
-      this.#key = this.#findKeyAgain(context);
+      this.#parts.key = this.#findKeyAgain(context);
     } catch (error) {
       closeSession(context);
       throw error;

@@ -103,13 +103,6 @@ export class KeyLifecycle {
     return old.bootId !== undefined && (await sameBoot(this.#transport, old.bootId)) !== undefined;
   }
 
-  /** Flushes the key the signer refused right after loading it (the caller closes the transport). */
-  async release(): Promise<void> {
-    const loaded = this.#loaded;
-    this.#loaded = undefined;
-    if (loaded) await releaseKey(loaded.tpm, loaded.key);
-  }
-
   /** At process exit: flushes synchronously what is ours on this connection, wipes the passwords. */
   flushSync(): void {
     const loaded = this.#loaded;

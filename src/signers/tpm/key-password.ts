@@ -5,9 +5,6 @@ import { policyUsesPassword } from "../../tpm/keys/policy.js";
 import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 import type { TpmSignerOptions } from "../options.js";
 
-/** Go helper's prompt text, kept for drop-in familiarity. */
-export const TPM_KEY_PASSWORD_PROMPT = "Please enter your TPM key password:";
-
 /** The key's password: none when its policy or file says so, else the one given, else a prompt. */
 export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFile | undefined, what: string): Promise<Secret> {
   if (file) {
@@ -29,5 +26,6 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
   }
   if (opts.keyPassword) return readSecret(opts.keyPassword, "TPM key password");
   if (opts.noKeyPassword) return Secret.fromUtf8("");
-  return readSecret({ kind: "prompt", prompt: TPM_KEY_PASSWORD_PROMPT }, "TPM key password");
+  // The Go helper's prompt, kept for drop-in familiarity.
+  return readSecret({ kind: "prompt", prompt: "Please enter your TPM key password:" }, "TPM key password");
 }

@@ -46,31 +46,30 @@ export function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
 /** {@link createTpmSigner} with the test seams, and the loaded key's handle; not part of the library's API. */
 export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeams = {}): Promise<TpmSigner> {
   const what = opts.key.kind === "handle" ? `TPM key ${hex32(opts.key.handle)}` : `TPM key file ${opts.key.path}`;
-  const debug = opts.debug;
   const file = opts.key.kind === "tss2-pem" ? await parseTss2KeyFile(opts.key.pem, what) : undefined;
   if (file) checkFilePolicy(file, what);
   const keyPassword = await resolveKeyPassword(opts, file, what);
   const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
-  let publicKey: KeyObject;
   try {
     transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env ?? process.env));
-    debug?.(`TPM: using ${transport.description}`);
+    opts.debug?.(`TPM: using ${transport.description}`);
     const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
     const parameterEncryption = seams.parameterEncryption ?? true;
-    keys = await KeyLifecycle.load(transport, { source, keyPassword, parentPassword, parameterEncryption, what, debug });
-    try {
-      publicKey = checkSigningKey(keys.loaded!.key, source.kind === "handle", what);
-      if (opts.certificate) checkCertificateMatches(opts.certificate, publicKey, what);
-    } catch (e) {
-      await keys.release();
-      throw e;
-    }
+    keys = await KeyLifecycle.load(transport, { source, keyPassword, parentPassword, parameterEncryption, what, debug: opts.debug });
   } catch (e) {
     keyPassword.wipe();
     parentPassword.wipe();
     await transport?.close().catch(() => undefined);
+    throw e;
+  }
+  let publicKey: KeyObject;
+  try {
+    publicKey = checkSigningKey(keys.loaded!.key, opts.key.kind === "handle", what);
+    if (opts.certificate) checkCertificateMatches(opts.certificate, publicKey, what);
+  } catch (e) {
+    await keys.close();
     throw e;
   }
 
@@ -105,12 +104,11 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     keys.flushSync();
   };
   const onBeforeExit = () => void signer.close();
-  const chain = opts.intermediates ?? [];
   const signer: TpmSigner = {
     backend: "tpm",
     keyType: keys.loaded!.key.public.public.type === TPM_ALG.RSA ? "RSA" : "EC",
     certificate: async () => opts.certificate,
-    certificateChain: async () => chain,
+    certificateChain: async () => opts.intermediates ?? [],
     publicKey: async () => publicKey,
     get handle() {
       return keys.loaded?.key.entity.handle ?? 0;

@@ -62,10 +62,6 @@ function decodeGeneralName(el: DerElement): GeneralName {
 
 function formatIp(bytes: Buffer): string {
   if (bytes.length === 4) return [...bytes].join(".");
-  if (bytes.length === 16) {
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-    return groups.join(":");
-  }
+  if (bytes.length === 16) return Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(2 * i).toString(16)).join(":");
   return bytes.toString("hex");
 }

@@ -29,17 +29,13 @@ export function decodeDirectoryString(el: DerElement): string | undefined {
     case STRING_TAG.TELETEX:
       return bytes.toString("latin1");
     case STRING_TAG.BMP:
-      return decodeUtf16Be(bytes);
+      if (bytes.length % 2 !== 0) throw new DerError("BMPString of odd length");
+      return Buffer.from(bytes).swap16().toString("utf16le");
     case STRING_TAG.UNIVERSAL:
       return decodeUtf32Be(bytes);
     default:
       return undefined;
   }
-}
-
-function decodeUtf16Be(bytes: Buffer): string {
-  if (bytes.length % 2 !== 0) throw new DerError("BMPString of odd length");
-  return Buffer.from(bytes).swap16().toString("utf16le");
 }
 
 function decodeUtf32Be(bytes: Buffer): string {

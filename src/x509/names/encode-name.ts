@@ -24,7 +24,9 @@ export function encodeName(rdns: SubjectRdns, { x509, AsnConvert }: Asn1Modules)
   const encoded = rdns.map((rdn) => {
     const atvs = rdn.map((attr) => new x509.AttributeTypeAndValue({ type: attr.oid, value: attributeValue(attr, x509) }));
     const withBytes = atvs.map((atv) => ({ atv, der: Buffer.from(AsnConvert.serialize(atv)) }));
-    withBytes.sort((a, b) => compareDer(a.der, b.der));
+    // X.690 §11.6 compares as octet strings, a shorter one padded with zero octets: Buffer.compare orders alike,
+    // since one TLV is never a strict prefix of another (the length octets would differ).
+    withBytes.sort((a, b) => Buffer.compare(a.der, b.der));
     return new x509.RelativeDistinguishedName(withBytes.map((w) => w.atv));
   });
   return new x509.Name(encoded);
@@ -44,14 +46,4 @@ function attributeValue(attr: SubjectAttribute, x509: typeof X509): X509.Attribu
     return new x509.AttributeValue({ ia5String: attr.value });
   }
   return new x509.AttributeValue({ utf8String: attr.value });
-}
-
-/** X.690 §11.6 order: as octet strings, a shorter one padded with zero octets. */
-function compareDer(a: Buffer, b: Buffer): number {
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }

@@ -61,15 +61,9 @@ function formatAttribute(attr: Rdn[number]): string {
   return `${name}=${escapeValue(attr.value)}`;
 }
 
+/** `,+"\<>;` anywhere, a space first or last, `#` first: escaped with a backslash. */
 function escapeValue(value: string): string {
-  const chars = [...value];
-  return chars
-    .map((c, k) => {
-      const escape =
-        ',+"\\<>;'.includes(c) || (c === " " && (k === 0 || k === chars.length - 1)) || (c === "#" && k === 0);
-      return escape ? `\\${c}` : c;
-    })
-    .join("");
+  return value.replace(/[,+"\\<>;]|^[ #]| $/g, "\\$&");
 }
 
 /** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */

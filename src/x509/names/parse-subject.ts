@@ -61,39 +61,22 @@ function trimUnescaped(text: string): string {
   return text.slice(0, end).trimStart();
 }
 
-/** `\X` → X; `\hh` hex pairs → bytes, decoded together as UTF-8 (RFC 4514 §2.4). */
+/**
+ * `\X` → X; `\hh` hex pairs → bytes, decoded together as UTF-8 (RFC 4514 §2.4): percent-encoded, they are what
+ * decodeURIComponent decodes (a literal `%` is encoded too).
+ */
 function unescape(text: string, whole: string): string {
-  let out = "";
-  let bytes: number[] = [];
-  const flush = () => {
-    if (bytes.length === 0) return;
-    try {
-      out += new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes));
-    } catch {
-      throw subjectError(whole, "hex escapes do not form valid UTF-8");
-    }
-    bytes = [];
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c !== "\\") {
-      flush();
-      out += c;
-      continue;
-    }
-    const pair = text.slice(i + 1, i + 3);
-    if (/^[0-9a-fA-F]{2}$/.test(pair)) {
-      bytes.push(Number.parseInt(pair, 16));
-      i += 2;
-    } else if (i + 1 < text.length) {
-      flush();
-      out += text[++i];
-    } else {
-      throw subjectError(whole, "it ends with a lone backslash");
-    }
+  const encoded = text.replace(/%|\\([0-9a-fA-F]{2})|\\(.)|\\$/gs, (match, hex: string | undefined, char: string | undefined) => {
+    if (hex !== undefined) return `%${hex}`;
+    if (match === "%" || char === "%") return "%25";
+    if (char !== undefined) return char;
+    throw subjectError(whole, "it ends with a lone backslash");
+  });
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw subjectError(whole, "hex escapes do not form valid UTF-8");
   }
-  flush();
-  return out;
 }
 
 function subjectError(subject: string, problem: string, hint?: string): UsageError {

@@ -2,9 +2,17 @@ import { verify, X509Certificate } from "node:crypto";
 import { copyFileSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createFileSigner } from "../../../src/signers/file/file-signer.js";
+import { createFileSigner as createWithFiles, type FileSignerOptions } from "../../../src/signers/file/file-signer.js";
+import { readCertificateBundle, readCertificateFile } from "../../../src/x509/read-certificates.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../../helpers/pki.js";
 import { expectAgentError, makeCa, makeKeyFixture, opensslVerifies, PASSWORD, run, type KeyFixture } from "./fixtures.js";
+
+/** createFileSigner with the certificate and intermediates named by path, read here as the signer factory reads them. */
+async function createFileSigner(o: Omit<FileSignerOptions, "certificate" | "intermediates"> & { certificate?: string; intermediates?: string }) {
+  const certificate = o.certificate === undefined ? undefined : await readCertificateFile(o.certificate);
+  const intermediates = o.intermediates === undefined ? undefined : await readCertificateBundle(o.intermediates);
+  return createWithFiles({ ...o, certificate, intermediates });
+}
 
 let bump = 0;
 /** Replaces `dest` atomically and gives it a distinct mtime, as a renewal tool would. */

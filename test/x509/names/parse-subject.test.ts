@@ -17,6 +17,8 @@ describe("parseSubject", () => {
     ["/O=Acme\\, Inc./CN=a\\/b", [[{ oid: O, value: "Acme, Inc." }], [{ oid: CN, value: "a/b" }]]],
     ["CN=Acme\\, Inc.\\+x", [[{ oid: CN, value: "Acme, Inc.+x" }]]],
     ["CN=J\\c3\\bcrgen", [[{ oid: CN, value: "Jürgen" }]]],
+    // An escaped U+FEFF is a character of the value (it was dropped as if it were a byte-order mark), and a literal % stays.
+    ["CN=\\ef\\bb\\bfx 100%\\25", [[{ oid: CN, value: "\ufeffx 100%%" }]]],
     ["/CN=Jürgen Müller/L=東京", [[{ oid: CN, value: "Jürgen Müller" }], [{ oid: "2.5.4.7", value: "東京" }]]],
     [" CN = spaced , O = x ", [[{ oid: O, value: "x" }], [{ oid: CN, value: "spaced" }]]],
     ["CN=trailing\\ ", [[{ oid: CN, value: "trailing " }]]],

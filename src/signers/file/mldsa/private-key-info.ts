@@ -1,14 +1,13 @@
-import { InputError } from "../../../errors.js";
+import type { InputError } from "../../../errors.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../../encoding/der.js";
 import { mlDsaParameterSetForOid, type MlDsaParameterSet } from "../../../x509/certificate.js";
-
-/** Which CHOICE of ML-DSA-PrivateKey (RFC 9881) the file used. */
-export type MlDsaPrivateKeyForm = "seed" | "expanded" | "both";
+import { DAMAGED_KEY_HINT, unparsableKeyError } from "../signing-key.js";
 
 /** The contents of an ML-DSA PKCS#8 key, not yet checked for consistency. */
 export interface MlDsaPrivateKeyInfo {
   readonly parameterSet: MlDsaParameterSet;
-  readonly form: MlDsaPrivateKeyForm;
+  /** Which CHOICE of ML-DSA-PrivateKey (RFC 9881) the file used. */
+  readonly form: "seed" | "expanded" | "both";
   /** ξ, 32 bytes (forms `seed` and `both`). */
   readonly seed: Buffer | undefined;
   /** The FIPS 204 encoded private key (forms `expanded` and `both`). */
@@ -75,8 +74,6 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
 }
 
 export function malformed(source: string, name: string, what: string, cause?: unknown): InputError {
-  return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${source} holds an ${name} key with ${what}`, {
-    hint: "the file may be truncated or damaged; export the key again (e.g. `openssl pkey -in KEY -out NEW`, OpenSSL 3.5 or later)",
-    cause,
-  });
+  const hint = `${DAMAGED_KEY_HINT} (e.g. \`openssl pkey -in KEY -out NEW\`, OpenSSL 3.5 or later)`;
+  return unparsableKeyError(`${source} holds an ${name} key with ${what}`, cause, hint);
 }
