@@ -80,7 +80,6 @@ export async function startTlsServer(paths: TlsFilePaths, handler: RequestListen
       log(`TLS certificate not reloaded, the previous one is kept: ${oneLine(error)}`);
     }
   }
-  const reloadIfChanged = () => (running ??= check().finally(() => (running = undefined)));
-  const timer = setInterval(() => void reloadIfChanged(), intervalMs).unref();
-  return { server, reloadIfChanged, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => void (running ??= check().finally(() => (running = undefined))), intervalMs).unref();
+  return { server, stop: () => clearInterval(timer) };
 }
