@@ -48,12 +48,6 @@ export interface CredentialCacheOptions {
   readonly onEvent?: (event: RefreshEvent, credentials: Credentials | undefined) => void;
 }
 
-interface CachedCredentials {
-  readonly credentials: Credentials;
-  readonly expiresAt: number;
-  readonly refreshAt: number;
-}
-
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const realTimers: Timers = {
@@ -76,7 +70,7 @@ export class CredentialCache {
   readonly #timers: Timers;
   readonly #onEvent: CredentialCacheOptions["onEvent"];
 
-  #current: CachedCredentials | undefined;
+  #current: { readonly credentials: Credentials; readonly expiresAt: number; readonly refreshAt: number } | undefined;
   #inflight: Promise<Credentials> | undefined;
   #consecutiveFailures = 0;
   #lastError: AgentError | undefined;
