@@ -24,15 +24,10 @@ export function canonicalUri(path: string): string {
 
 /** The canonical query string: keys and values encoded, sorted by key then value, `&`-joined. */
 export function canonicalQuery(query: ReadonlyArray<readonly [string, string]>): string {
-  const byKey = new Map<string, string[]>();
-  for (const [key, value] of query) {
-    const k = uriEncode(key);
-    const list = byKey.get(k) ?? [];
-    list.push(`${k}=${uriEncode(value)}`);
-    byKey.set(k, list);
-  }
-  return [...byKey.keys()]
-    .sort()
-    .map((k) => byKey.get(k)!.sort().join("&"))
+  const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return query
+    .map(([key, value]) => [uriEncode(key), uriEncode(value)] as const)
+    .sort(([k1, v1], [k2, v2]) => order(k1, k2) || order(v1, v2))
+    .map(([k, v]) => `${k}=${v}`)
     .join("&");
 }
