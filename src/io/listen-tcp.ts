@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import type { ListenOptions, Server } from "node:net";
@@ -38,15 +39,13 @@ export function checkPortPrivilege(port: number): void {
 
 /** Starts `server` listening; a failure becomes LISTEN_FAILED naming `where`, with `hint` for its errno. */
 export function listenOn(server: Server, options: ListenOptions, where: string, hint?: (e: NodeJS.ErrnoException) => string | undefined) {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (cause: NodeJS.ErrnoException) =>
-      reject(new UsageError("LISTEN_FAILED", `cannot listen on ${where}: ${cause.code ?? cause.message}`, { hint: hint?.(cause), cause }));
-    server.once("error", onError);
-    server.listen(options, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
+  server.listen(options);
+  return once(server, "listening").then(
+    () => {},
+    (cause: NodeJS.ErrnoException) => {
+      throw new UsageError("LISTEN_FAILED", `cannot listen on ${where}: ${cause.code ?? cause.message}`, { hint: hint?.(cause), cause });
+    },
+  );
 }
 
 /** Starts `server` on host:port, with a hint for a busy or privileged port. */
