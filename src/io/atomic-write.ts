@@ -59,7 +59,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await handle?.close();
 }
 
-function writeError(what: string, cause: NodeJS.ErrnoException): InputError {
+export function writeError(what: string, cause: NodeJS.ErrnoException): InputError {
   return new InputError("FILE_WRITE_FAILED", `${what}: ${cause.code ?? cause.message}`, {
     cause,
     hint: writeFailureHint(cause.code),

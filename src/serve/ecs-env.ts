@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { InputError } from "../errors.js";
 import { checkDirectoryRule, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
-import { writeFailureHint } from "../io/atomic-write.js";
+import { writeError } from "../io/atomic-write.js";
 import type { EcsConsumer } from "./ecs-consumers.js";
 
 /** The environment a consumer needs: systemd `EnvironmentFile=` / `docker --env-file` / `set -a; . file` syntax. */
@@ -69,11 +69,7 @@ function writeInto(dir: CheckedDirectory, name: string, data: string, uid: numbe
     } catch {
       /* not created, or already renamed */
     }
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new InputError("FILE_WRITE_FAILED", `cannot write ${dir.path}/${name}: ${code ?? (cause as Error).message}`, {
-      cause,
-      hint: writeFailureHint(code),
-    });
+    throw writeError(`cannot write ${dir.path}/${name}`, cause as NodeJS.ErrnoException);
   }
 }
 
