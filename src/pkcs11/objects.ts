@@ -194,10 +194,7 @@ export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyOb
   return ownPublicKey(context, key) ?? publicKeyObjects(context, key)[0];
 }
 
-/**
- * The public half the private key object itself carries. What the token says about the key object itself,
- * so a difference from the certificate is a real mismatch.
- */
+/** The public half the private key object itself carries: a difference from the certificate is a real mismatch. */
 export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
   try {
     return publicKeyFrom(key.keyType, key);
