@@ -1,4 +1,4 @@
-import { disableCoreDumps } from "../os/core-dumps.js";
+import { loadNativeHelper } from "../os/native-helper.js";
 import type { TextOutput } from "./command.js";
 import { LONG_RUNNING_COMMANDS } from "./launcher/long-running-commands.js";
 import { PROGRAM } from "./report-error.js";
@@ -6,13 +6,19 @@ import { PROGRAM } from "./report-error.js";
 /**
  * For a long-running command (they hold PINs, key passwords and credentials in memory for days): no core file,
  * and no /proc/PID/mem, environ or ptrace for other processes of the same user (prctl PR_SET_DUMPABLE 0, as
- * ssh-agent does). Where that is not possible, one warning line says so.
+ * ssh-agent does, through the native helper). Where that is not possible, one warning line says so.
  */
 export function protectLongRunningProcess(command: string | undefined, stderr: TextOutput): void {
   if (command === undefined || !LONG_RUNNING_COMMANDS.has(command)) return;
-  const result = disableCoreDumps();
-  if (result.protected) return;
+  const { helper, reason } = loadNativeHelper();
+  let problem = helper ? undefined : `the native helper is not available (${reason})`;
+  try {
+    if (helper && !helper.disableCoreDumps()) problem = `${process.platform} has no non-dumpable flag; only core files are disabled`;
+  } catch (error) {
+    problem = (error as Error).message;
+  }
+  if (problem === undefined) return;
   stderr.write(
-    `${PROGRAM}: warning: the process stays dumpable: ${result.reason}; a core dump, or another process of this user, could read PINs, passwords and credentials from its memory (see SECURITY.md)\n`,
+    `${PROGRAM}: warning: the process stays dumpable: ${problem}; a core dump, or another process of this user, could read PINs, passwords and credentials from its memory (see SECURITY.md)\n`,
   );
 }

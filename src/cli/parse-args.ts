@@ -57,9 +57,17 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     explicit.add(name);
   }
 
-  const parsed = { values, explicit, positionals };
-  checkConflicts(spec, parsed);
-  return parsed;
+  // The Go helper's message for a mutually exclusive pair, verbatim in shape.
+  for (const [a, b] of spec.conflicts ?? []) {
+    if (explicit.has(a) && explicit.has(b)) {
+      const set = [a, b].sort().join(" ");
+      throw new UsageError(
+        "USAGE",
+        `if any flags in the group [${a} ${b}] are set none of the others can be; [${set}] were all set`,
+      );
+    }
+  }
+  return { values, explicit, positionals };
 }
 
 /** Go's `strconv.ParseInt(s, 0, 64)`: decimal, `0x`, `0o`/`0`, `0b`, optional sign, `_` separators after a prefix. */
@@ -76,17 +84,4 @@ export function parseGoInteger(text: string, flag: string): number {
 function optionNamed(options: readonly OptionSpec[], name: string): OptionSpec | undefined {
   for (const o of options) if (o.name === name) return o;
   return undefined;
-}
-
-/** The Go helper's message for a mutually exclusive pair, verbatim in shape. */
-export function checkConflicts(spec: Pick<CommandSpec, "conflicts">, args: ParsedArgs): void {
-  for (const [a, b] of spec.conflicts ?? []) {
-    if (args.explicit.has(a) && args.explicit.has(b)) {
-      const set = [a, b].sort().join(" ");
-      throw new UsageError(
-        "USAGE",
-        `if any flags in the group [${a} ${b}] are set none of the others can be; [${set}] were all set`,
-      );
-    }
-  }
 }

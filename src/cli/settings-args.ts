@@ -90,8 +90,8 @@ export function waitForDeviceFromArgs(args: ParsedArgs, io: CliIo): Pick<SignerO
   return !seconds ? {} : { waitForDeviceMs: seconds * 1000, onDeviceWait: (line) => io.stderr.write(`${line}\n`) };
 }
 
-/** The `certificateWarning` option of a credential source, from --certificate-warning-days. */
-export function certificateWarningFromArgs(args: ParsedArgs, log: (line: string) => void): CertificateWarning | undefined {
+/** The `certificateWarning` option of a credential source, from --certificate-warning-days: warnings go to stderr. */
+export function certificateWarningFromArgs(args: ParsedArgs, io: CliIo): CertificateWarning | undefined {
   const days = integerArg(args, "certificate-warning-days", 0, 3650, "is out of range: use 0 (never warn) to 3650");
-  return days === 0 ? undefined : { windowMs: (days ?? DEFAULT_EXPIRY_WARNING_DAYS) * DAY_MS, log };
+  return days === 0 ? undefined : { windowMs: (days ?? DEFAULT_EXPIRY_WARNING_DAYS) * DAY_MS, log: (line) => io.stderr.write(`${line}\n`) };
 }

@@ -7,39 +7,26 @@ export function oneLine(error: unknown): string {
 }
 
 /**
- * SIGTERM/SIGINT resolve `stopped` (the command then closes its signers: TPM objects flushed, token sessions
- * closed); SIGHUP calls `onReload`. `dispose()` removes the listeners, so tests can run several daemons in one process.
+ * Waits for SIGTERM or SIGINT (the command then closes its signers: TPM objects flushed, token sessions closed).
+ * Each SIGHUP runs `reload` (if any) after any reload still running; it resolves to the line to log, and a reload
+ * that fails is logged and the running configuration kept. Resolves once the last reload has finished, with the
+ * listeners removed (`target`: tests run several daemons in one process).
  */
-export function watchSignals(onReload?: () => void, target: NodeJS.EventEmitter = process) {
-  let resolveStopped!: (signal: NodeJS.Signals) => void;
-  const stopped = new Promise<NodeJS.Signals>((r) => (resolveStopped = r));
-  const listeners = { SIGTERM: () => resolveStopped("SIGTERM"), SIGINT: () => resolveStopped("SIGINT"), SIGHUP: () => onReload?.() };
-  for (const [signal, listener] of Object.entries(listeners)) target.on(signal, listener);
-  return {
-    stopped,
-    dispose: () => {
-      for (const [signal, listener] of Object.entries(listeners)) target.off(signal, listener);
-    },
-  };
-}
-
-/**
- * Waits for SIGTERM or SIGINT. Each SIGHUP runs `reload` (if any) after any reload still running; it resolves to
- * the line to log, and a reload that fails is logged and the running configuration kept. Resolves once the last
- * reload has finished.
- */
-export async function runUntilStopped(log: Log, reload?: () => Promise<string>): Promise<void> {
+export async function runUntilStopped(log: Log, reload?: () => Promise<string>, target: NodeJS.EventEmitter = process): Promise<void> {
   let reloading = Promise.resolve();
-  const signals = watchSignals(
-    reload &&
-      (() => {
-        reloading = reloading.then(reload).then(log, (error: unknown) => log(`reload failed, keeping the previous configuration: ${oneLine(error)}`));
-      }),
-  );
+  let stop!: (signal: NodeJS.Signals) => void;
+  const stopped = new Promise<NodeJS.Signals>((r) => (stop = r));
+  const onReload = () => {
+    if (!reload) return;
+    const failed = (error: unknown) => log(`reload failed, keeping the previous configuration: ${oneLine(error)}`);
+    reloading = reloading.then(reload).then(log, failed);
+  };
+  const listeners = { SIGTERM: () => stop("SIGTERM"), SIGINT: () => stop("SIGINT"), SIGHUP: onReload };
+  for (const [signal, listener] of Object.entries(listeners)) target.on(signal, listener);
   try {
-    log(`${await signals.stopped}: stopping`);
+    log(`${await stopped}: stopping`);
   } finally {
-    signals.dispose();
+    for (const [signal, listener] of Object.entries(listeners)) target.off(signal, listener);
     await reloading;
   }
 }

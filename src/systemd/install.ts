@@ -24,8 +24,8 @@ export function thisInstallation(cliPath: string | undefined) {
   };
 }
 
-export async function installFiles(files: readonly GeneratedFile[], root: string, context: UnitContext) {
-  const written: string[] = [];
+/** Writes `files` under `root`, on `/` applies them too, and tells `say` each file written, command run and next step. */
+export async function installFiles(files: readonly GeneratedFile[], root: string, context: UnitContext, say: (line: string) => void) {
   for (const file of files) {
     const target = join(root, file.path);
     try {
@@ -38,13 +38,12 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
         hint: root === "/" ? "run it as root, or with --dry-run to see the files" : "check the --root directory",
       });
     }
-    written.push(target);
+    say(`wrote ${target}`);
   }
-  const ran: string[] = [];
   const live = root === "/";
   const run = (command: string, ...args: string[]) => {
     execFileSync(command, args, { stdio: ["ignore", "ignore", "inherit"] });
-    ran.push([command, ...args].join(" "));
+    say(`ran ${[command, ...args].join(" ")}`);
   };
   if (live) {
     run("systemd-sysusers", SYSUSERS_FILE);
@@ -57,5 +56,5 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
     "systemctl enable --now roles-anywhere-update.service      # and/or roles-anywhere-serve.service",
     "systemctl --user enable --now roles-anywhere-agent.socket  # per user, for the agent",
   ];
-  return { written, ran, nextSteps };
+  for (const step of nextSteps) say(`next: ${step}`);
 }

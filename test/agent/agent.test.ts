@@ -9,7 +9,7 @@ import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent
 import { fetchFromAgent } from "../../src/agent/client.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
-import { watchSignals } from "../../src/daemon/signals.js";
+import { runUntilStopped } from "../../src/daemon/signals.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
@@ -200,13 +200,14 @@ describe("socket safety", () => {
 
   it("turns SIGHUP into a reload and SIGTERM into a stop", async () => {
     const emitter = new EventEmitter();
-    const reload = vi.fn();
-    const watch = watchSignals(reload, emitter);
+    const reload = vi.fn(async () => "configuration reloaded");
+    const log = vi.fn();
+    const running = runUntilStopped(log, reload, emitter);
     emitter.emit("SIGHUP");
-    expect(reload).toHaveBeenCalledTimes(1);
     emitter.emit("SIGTERM");
-    await expect(watch.stopped).resolves.toBe("SIGTERM");
-    watch.dispose();
+    await running;
+    expect(reload).toHaveBeenCalledTimes(1);
+    expect(log.mock.calls.flat().sort()).toEqual(["SIGTERM: stopping", "configuration reloaded"]);
     expect(emitter.listenerCount("SIGHUP")).toBe(0);
   });
 });

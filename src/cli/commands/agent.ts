@@ -13,14 +13,13 @@ const command: CommandSpec = {
   ],
   async run(args, io) {
     const { runAgent } = await import("../../agent/run-agent.js");
-    const log = (line: string) => io.stderr.write(`${line}\n`);
     await runAgent({
       configPath: stringArg(args, "config"),
       profiles: listArg(args, "profile"),
       socket: stringArg(args, "socket"),
       env: io.env,
-      log,
-      certificateWarning: certificateWarningFromArgs(args, log),
+      log: (line) => io.stderr.write(`${line}\n`),
+      certificateWarning: certificateWarningFromArgs(args, io),
     });
     return 0;
   },

@@ -40,10 +40,7 @@ const command: CommandSpec = {
       for (const file of files) io.stdout.write(`# ${file.path}\n${file.content}\n`);
       return 0;
     }
-    const report = await installFiles(files, stringArg(args, "root") ?? "/", context);
-    for (const path of report.written) io.stdout.write(`wrote ${path}\n`);
-    for (const command of report.ran) io.stdout.write(`ran ${command}\n`);
-    for (const step of report.nextSteps) io.stdout.write(`next: ${step}\n`);
+    await installFiles(files, stringArg(args, "root") ?? "/", context, (line) => io.stdout.write(`${line}\n`));
     return 0;
   },
 };

@@ -65,7 +65,7 @@ const command: CommandSpec = {
       hopLimitGiven: args.explicit.has("hop-limit"),
       log: (line) => io.stderr.write(`${line}\n`),
       print: (text) => io.stdout.write(text),
-      start: { certificateWarning: certificateWarningFromArgs(args, (line) => io.stderr.write(`${line}\n`)), requireFirstCredentials: boolArg(args, "fail-fast") },
+      start: { certificateWarning: certificateWarningFromArgs(args, io), requireFirstCredentials: boolArg(args, "fail-fast") },
     });
     return 0;
   },

@@ -29,7 +29,7 @@ const command: CommandSpec = {
       section: args.explicit.has("profile") ? (stringArg(args, "profile") ?? "default") : (configProfile ?? "default"),
       once: boolArg(args, "once"),
       log: (line) => io.stderr.write(`${line}\n`),
-      certificateWarning: certificateWarningFromArgs(args, (line) => io.stderr.write(`${line}\n`)),
+      certificateWarning: certificateWarningFromArgs(args, io),
       failFast: boolArg(args, "fail-fast"),
     });
     return 0;
