@@ -106,7 +106,6 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     created = created.filter((h) => h !== handle);
     await tpm.flush(handle);
   };
-  // A key file with policy statements is authorized through a policy session.
   const policy = source.kind === "file" ? source.file.policy : [];
   const usesPolicy = policy.length > 0;
   const keySessionSalted = input.parameterEncryption && !input.keyPassword.isEmpty && (!usesPolicy || policyUsesPassword(policy));
@@ -143,7 +142,6 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     const file = source.file;
     const needParentSession = !input.parentPassword.isEmpty && input.parameterEncryption;
     let parent: SaltKey;
-    /** The session that authorizes the parent (hierarchy or persistent key). */
     let parentSession: Session = PASSWORD_SESSION;
     if (handleType(file.parent) === TPM_HT.PERSISTENT) {
       parent = await readPublic(tpm, file.parent, "parent", what);
