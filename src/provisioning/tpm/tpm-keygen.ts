@@ -71,7 +71,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
 
   const keyPassword = opts.keyPassword ? await readSecret(opts.keyPassword, "new TPM key password") : Secret.fromUtf8("");
   const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
-  const transport = await openTpmTransport(opts.device, opts.env ?? process.env);
+  const transport = await openTpmTransport(opts.device, opts.env);
   const tpm = new Tpm(transport, { debug: opts.debug });
   const toFlush: number[] = [];
   let session: AuthSession | undefined;

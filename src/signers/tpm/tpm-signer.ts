@@ -53,7 +53,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
   try {
-    transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env ?? process.env));
+    transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env));
     opts.debug?.(`TPM: using ${transport.description}`);
     const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
     const parameterEncryption = seams.parameterEncryption ?? true;
