@@ -155,8 +155,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
 async function openParent(tpm: Tpm, handle: number, ownerAuth: () => Promise<Authorization>): Promise<SaltKey> {
   if (handle === TPM_RH.OWNER) return createPrimary(tpm, handle, SRK_TEMPLATE_ECC, await ownerAuth(), "keygen");
   const parent = await readPublic(tpm, handle, "parent", "keygen");
-  const pub = parent.public.public;
-  if (!hasAttribute(pub, TPMA_OBJECT.restricted) || !hasAttribute(pub, TPMA_OBJECT.decrypt)) {
+  if (!hasAttribute(parent.public.public, TPMA_OBJECT.restricted) || !hasAttribute(parent.public.public, TPMA_OBJECT.decrypt)) {
     throw new InputError("TPM_KEY_INVALID", `${hex32(handle)} is not a storage key (restricted decrypt), so it cannot be a parent`);
   }
   return parent;
