@@ -51,15 +51,13 @@ export interface ObjectFilter {
   readonly subject?: Buffer | undefined;
 }
 
+const FILTER_ATTRIBUTES = { class: CKA.CLASS, id: CKA.ID, label: CKA.LABEL, value: CKA.VALUE, subject: CKA.SUBJECT } as const;
+
 /** Handles of the objects matching the filter (all of them, in batches). */
 export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer[] {
   const { lib } = context.module;
-  const template: Template = [];
-  if (filter.class !== undefined) template.push({ type: CKA.CLASS, value: filter.class });
-  if (filter.id !== undefined) template.push({ type: CKA.ID, value: filter.id });
-  if (filter.label !== undefined) template.push({ type: CKA.LABEL, value: filter.label });
-  if (filter.value !== undefined) template.push({ type: CKA.VALUE, value: filter.value });
-  if (filter.subject !== undefined) template.push({ type: CKA.SUBJECT, value: filter.subject });
+  const present = (Object.keys(FILTER_ATTRIBUTES) as (keyof ObjectFilter)[]).filter((name) => filter[name] !== undefined);
+  const template: Template = present.map((name) => ({ type: FILTER_ATTRIBUTES[name], value: filter[name] }));
   try {
     lib.C_FindObjectsInit(context.session, template);
     const found: Buffer[] = [];
@@ -196,10 +194,7 @@ export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyOb
   return ownPublicKey(context, key) ?? publicKeyObjects(context, key)[0];
 }
 
-/**
- * The public half the private key object itself carries. What the token says about the key object itself,
- * so a difference from the certificate is a real mismatch.
- */
+/** The public half the private key object itself carries: a difference from the certificate is a real mismatch. */
 export function ownPublicKey(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
   try {
     return publicKeyFrom(key.keyType, key);

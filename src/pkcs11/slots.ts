@@ -100,10 +100,6 @@ export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInf
   return v === undefined || (v.major === library.version.major && v.minor === library.version.minor);
 }
 
-export function sameToken(a: TokenIdentity, b: TokenIdentity): boolean {
-  return a.label === b.label && a.serial === b.serial && a.manufacturer === b.manufacturer && a.model === b.model;
-}
-
 /** The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). */
 export function tokenUri(slot: TokenSlot): Pkcs11Uri {
   return Object.freeze({

@@ -73,7 +73,6 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
   const fileOptions = { keyPassword: options.keyPassword, intermediates, debug, signOffThread: options.signOffThread };
 
-  // The certificate, when it comes from a file.
   let certificateFile: CertificateFile | undefined;
   let certificateInput: InputBytes | undefined;
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {

@@ -30,7 +30,6 @@ export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForD
         options.onWait?.(`waiting up to ${Math.round(options.timeoutMs / 1000)} s for the device: ${error.toOneLine()}`);
       }
       if (t >= deadline) throw error;
-      // A second between attempts, never past the deadline.
       await sleep(Math.min(1000, deadline - t));
     }
   }

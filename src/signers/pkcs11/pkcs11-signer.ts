@@ -3,6 +3,7 @@
  * and came back, the session is re-opened and the key found again, with the PIN re-read from its non-interactive source.
  */
 import type { KeyObject } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { DeviceError, InputError, isAgentError, type AgentError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
@@ -11,7 +12,7 @@ import { closeSession, findPrivateKeys, openSession, type TokenContext, type Usa
 import { signatureMatches } from "./key-proof.js";
 import { describeCkr, isSessionLost } from "../../pkcs11/pkcs11-errors.js";
 import { loginUser, type PinSupply, type RememberedPin } from "../../pkcs11/pin.js";
-import { describeToken, listTokenSlots, sameToken, type TokenSlot } from "../../pkcs11/slots.js";
+import { describeToken, listTokenSlots, type TokenSlot } from "../../pkcs11/slots.js";
 import { signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/token-signing.js";
 import { formatPkcs11Uri } from "../../pkcs11/uri.js";
 
@@ -162,7 +163,7 @@ export class Pkcs11Signer implements Signer {
     if (this.#context) closeSession(this.#context);
     this.#context = undefined;
 
-    const findSlot = (): TokenSlot | undefined => listTokenSlots(module, debug).find((s) => sameToken(s.token, identity));
+    const findSlot = (): TokenSlot | undefined => listTokenSlots(module, debug).find((s) => isDeepStrictEqual(s.token, identity));
     let slot = findSlot();
     if (slot === undefined) {
       module.reinitialize();
