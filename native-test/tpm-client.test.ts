@@ -149,7 +149,7 @@ describe("commands", () => {
     it(`a session salted with the ${name} SRK authorizes commands with parameter encryption and verified response HMACs`, async () => {
       await withTpm(await openTpmTransport(unixTpm.device, {}), async (tpm) => {
         const srk = await createPrimary(tpm, template);
-        const saltKey = { entity: { handle: srk.handle, name: srk.response.name }, public: decodePublicArea(srk.response.outPublic, "SRK").public };
+        const saltKey = { entity: { handle: srk.handle, name: srk.response.name }, public: decodePublicArea(srk.response.outPublic, "SRK") };
         const session = await startAuthSession(tpm, { kind: "hmac", saltKey, parameterEncryption: true });
         try {
           expect(session.salted).toBe(true);

@@ -35,7 +35,7 @@ export interface FileInstallRequest extends IssuedCertificate {
 export async function writeCertificateFile(request: FileInstallRequest): Promise<void> {
   requireSameKey(request.publicKey, request.certificate, request.keyName);
   const pem = [request.certificate, ...request.chain].map((c) => encodePem("CERTIFICATE", c.der)).join("");
-  await writeOutputFile(request.path, pem, { what: "certificate file", overwrite: request.replace, mode: 0o644 });
+  await writeOutputFile(request.path, pem, { what: "certificate file", overwrite: request.replace });
 }
 
 /** The certificate must certify this very key: comparing the public keys needs neither PIN nor signature. */

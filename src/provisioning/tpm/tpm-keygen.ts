@@ -71,7 +71,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
 
   const keyPassword = opts.keyPassword ? await readSecret(opts.keyPassword, "new TPM key password") : Secret.fromUtf8("");
   const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
-  const transport = await openTpmTransport(opts.device, opts.env ?? process.env);
+  const transport = await openTpmTransport(opts.device, opts.env);
   const tpm = new Tpm(transport, { debug: opts.debug });
   const toFlush: number[] = [];
   let session: AuthSession | undefined;
@@ -158,7 +158,7 @@ async function openParent(tpm: Tpm, handle: number, ownerAuth: () => Promise<Aut
   if (!hasAttribute(parent.public.public, TPMA_OBJECT.restricted) || !hasAttribute(parent.public.public, TPMA_OBJECT.decrypt)) {
     throw new InputError("TPM_KEY_INVALID", `${hex32(handle)} is not a storage key (restricted decrypt), so it cannot be a parent`);
   }
-  return { entity: parent.entity, public: parent.public.public };
+  return parent;
 }
 
 async function requireFreeHandle(tpm: Tpm, handle: number): Promise<void> {

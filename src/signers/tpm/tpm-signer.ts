@@ -19,7 +19,7 @@ import type { Signer } from "../signer.js";
 import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key-checks.js";
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
 import { resolveKeyPassword } from "./key-password.js";
-import { signHash, type TpmSigningKey } from "./signing/choose-scheme.js";
+import { signHash, type RunOnKey } from "./signing/choose-scheme.js";
 import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
 
 /** Injection points for tests and benchmarks. */
@@ -53,7 +53,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
   try {
-    transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env ?? process.env));
+    transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env));
     opts.debug?.(`TPM: using ${transport.description}`);
     const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
     const parameterEncryption = seams.parameterEncryption ?? true;
@@ -87,14 +87,11 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     }
     return { session: session ?? PASSWORD_SESSION, authValue: keyPassword };
   };
-  const signingKey = (loaded: LoadedState): TpmSigningKey => ({
-    what,
-    run: (command, params) =>
-      withExplanation(loaded.tpm, { kind: "sign", keyHasEmptyAuthFlag: file?.emptyAuth ?? false }, what, async () => {
-        const handles = { keyHandle: loaded.key.entity } as Record<HandleNamesOf<typeof command>, Entity>;
-        return (await loaded.tpm.execute(command, handles, params, [await authorization(loaded)])).response;
-      }),
-  });
+  const runOnKey = (loaded: LoadedState): RunOnKey => (command, params) =>
+    withExplanation(loaded.tpm, { kind: "sign", keyHasEmptyAuthFlag: file?.emptyAuth ?? false }, what, async () => {
+      const handles = { keyHandle: loaded.key.entity } as Record<HandleNamesOf<typeof command>, Entity>;
+      return (await loaded.tpm.execute(command, handles, params, [await authorization(loaded)])).response;
+    });
 
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
@@ -117,7 +114,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
       const run = queue.then(async () => {
         if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
         const hash = createHash(NODE_HASH_NAME[digest]).update(message).digest();
-        return keys.use((loaded) => signHash(signingKey(loaded), loaded.key.public.public, hash, digest));
+        return keys.use((loaded) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest));
       });
       queue = run.catch(() => undefined);
       return run;

@@ -57,11 +57,11 @@ export async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtP
       { inSensitive: { userAuth: Buffer.alloc(0), data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] },
       [auth],
     );
-    return { entity: { handle, name: response.name }, public: decodePublicArea(response.outPublic, "primary key").public };
+    return { entity: { handle, name: response.name }, public: decodePublicArea(response.outPublic, "primary key") };
   });
 }
 
-export async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent", what: string): Promise<{ entity: Entity; public: PublicArea }> {
+export async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent", what: string): Promise<SaltKey> {
   return withExplanation(tpm, { kind: "read-public", handle, role }, what, async () => {
     const { response } = await tpm.execute(ReadPublic, { objectHandle: permanentEntity(handle) }, {});
     const area = decodePublicArea(response.outPublic, `${what} (${hex32(handle)})`);
@@ -69,7 +69,7 @@ export async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent
   });
 }
 
-function canSalt(pub: TpmtPublic): boolean {
+function canSalt({ public: pub }: PublicArea): boolean {
   return (pub.type === TPM_ALG.ECC || pub.type === TPM_ALG.RSA) && hasAttribute(pub, TPMA_OBJECT.decrypt);
 }
 
@@ -89,7 +89,7 @@ export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: Salt
   if (key && canSalt(key.public)) return start(key);
   const ecc = o.ecc ? await o.ecc() : await tpmSupportsEcc(tpm);
   const temp = await createPrimary(tpm, TPM_RH.NULL, ecc ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: PASSWORD_SESSION }, o.what);
-  o.debug?.(`TPM: created a NULL-hierarchy primary (${describeKey(temp.public)}) to salt sessions`);
+  o.debug?.(`TPM: created a NULL-hierarchy primary (${describeKey(temp.public.public)}) to salt sessions`);
   const result = await start(temp).catch(async (e: unknown) => {
     await tpm.flush(temp.entity.handle).catch(() => undefined);
     throw e;
@@ -106,7 +106,6 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     created = created.filter((h) => h !== handle);
     await tpm.flush(handle);
   };
-  // A key file with policy statements is authorized through a policy session.
   const policy = source.kind === "file" ? source.file.policy : [];
   const usesPolicy = policy.length > 0;
   const keySessionSalted = input.parameterEncryption && !input.keyPassword.isEmpty && (!usesPolicy || policyUsesPassword(policy));
@@ -143,11 +142,9 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     const file = source.file;
     const needParentSession = !input.parentPassword.isEmpty && input.parameterEncryption;
     let parent: SaltKey;
-    /** The session that authorizes the parent (hierarchy or persistent key). */
     let parentSession: Session = PASSWORD_SESSION;
     if (handleType(file.parent) === TPM_HT.PERSISTENT) {
-      const p = await readPublic(tpm, file.parent, "parent", what);
-      parent = { entity: p.entity, public: p.public.public };
+      parent = await readPublic(tpm, file.parent, "parent", what);
       const startSessions = async (salt: SaltKey | undefined) => {
         if (needParentSession) parentSession = await startParentSession(salt);
         await startKeySession(salt);

@@ -1,7 +1,7 @@
 import { constants, createECDH, publicEncrypt, randomBytes } from "node:crypto";
 import { leftPadded } from "../../encoding/bytes.js";
 import { permanentEntity, type Entity, type Tpm } from "../client/tpm.js";
-import { publicKeyOf } from "../keys/public-area.js";
+import { publicKeyOf, type PublicArea } from "../keys/public-area.js";
 import { encode } from "../wire/codec.js";
 import { StartAuthSession } from "../wire/commands.js";
 import { ECC_CURVES, hashInfo, TPM_ALG, TPM_RH, TPM_SE } from "../wire/constants.js";
@@ -13,7 +13,7 @@ import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 /** A loaded asymmetric decryption key the session salt is encrypted to (the SRK, a persistent parent…). */
 export interface SaltKey {
   readonly entity: Entity;
-  readonly public: TpmtPublic;
+  readonly public: PublicArea;
 }
 
 export interface StartSessionOptions {
@@ -29,7 +29,7 @@ const SESSION_HASH = { alg: TPM_ALG.SHA256, ...hashInfo(TPM_ALG.SHA256) };
 /** TPM2_StartAuthSession for an unbound SHA-256 HMAC or policy session, optionally salted. */
 export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): Promise<AuthSession> {
   const nonceCaller = randomBytes(SESSION_HASH.size);
-  const salt = options.saltKey ? makeSalt(options.saltKey.public) : undefined;
+  const salt = options.saltKey ? makeSalt(options.saltKey.public.public) : undefined;
   const parameterEncryption = options.parameterEncryption ?? false;
   try {
     const { handle, response } = await tpm.execute(

@@ -9,13 +9,8 @@ import { leftPadded } from "../../../encoding/bytes.js";
 import { ecdsaSignatureToDer, emsaPkcs1v15, NAMED_CURVES } from "../../../encoding/signature-encoding.js";
 import type { DigestAlgorithm } from "../../signer.js";
 
-/** What a signature scheme needs: one command on the loaded key, with its authorization. */
-export interface TpmSigningKey {
-  /** `TPM key file …` or `TPM key 0x81…`, for messages. */
-  readonly what: string;
-  /** Runs `command` on the key with the key's authorization; a refusal is explained. */
-  run<C extends typeof Sign | typeof RSA_Decrypt>(command: C, params: ParamsOf<C>): Promise<ResponseOf<C>>;
-}
+/** What a signature scheme needs: runs one command on the loaded key with the key's authorization; a refusal is explained. */
+export type RunOnKey = <C extends typeof Sign | typeof RSA_Decrypt>(command: C, params: ParamsOf<C>) => Promise<ResponseOf<C>>;
 
 /** TPM2_Sign's validation ticket for an unrestricted key: none. */
 const NULL_TICKET = { tag: TPM_ST.HASHCHECK, hierarchy: TPM_RH.NULL, digest: Buffer.alloc(0) };
@@ -29,11 +24,11 @@ function fitDigest(digest: Buffer, size: number): Buffer {
  * Signs `hash` (the `digest` of the message) with the scheme the key allows: ECDSA for ECC keys; for RSA
  * keys TPM2_Sign with RSASSA when the key signs with that hash, else raw RSA decryption of the padded block.
  */
-export function signHash(key: TpmSigningKey, pub: TpmtPublic, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
-  return pub.type === TPM_ALG.ECC ? signEcdsa(key, pub, hash) : signRsa(key, pub as TpmtPublicRsa, hash, digest);
+export function signHash(run: RunOnKey, what: string, pub: TpmtPublic, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
+  return pub.type === TPM_ALG.ECC ? signEcdsa(run, what, pub, hash) : signRsa(run, what, pub as TpmtPublicRsa, hash, digest);
 }
 
-async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
+async function signRsa(run: RunOnKey, what: string, pub: TpmtPublicRsa, hash: Buffer, digest: DigestAlgorithm): Promise<Buffer> {
   const hashAlg = TPM_ALG[digest];
   const scheme = pub.parameters.scheme;
   const modulusBytes = pub.parameters.keyBits / 8;
@@ -43,8 +38,8 @@ async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, dig
   if (canSign) {
     try {
       const params = { digest: hash, inScheme: { scheme: TPM_ALG.RSASSA, hashAlg }, validation: NULL_TICKET };
-      const { signature: sig } = await key.run(Sign, params);
-      if (sig.sigAlg !== TPM_ALG.RSASSA) throw new InputError("TPM_KEY_INVALID", `${key.what}: the TPM returned a non-RSASSA signature`);
+      const { signature: sig } = await run(Sign, params);
+      if (sig.sigAlg !== TPM_ALG.RSASSA) throw new InputError("TPM_KEY_INVALID", `${what}: the TPM returned a non-RSASSA signature`);
       return fitDigest(sig.sig, modulusBytes);
     } catch (e) {
       // A TPM without this hash for RSASSA (SHA-512 is often missing) can still do the raw decryption. Only a
@@ -55,31 +50,31 @@ async function signRsa(key: TpmSigningKey, pub: TpmtPublicRsa, hash: Buffer, dig
     }
   }
   if (!canDecrypt) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: this RSA key cannot make an RSASSA-${digest} signature (its scheme is fixed to 0x${scheme.scheme.toString(16)})`);
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this RSA key cannot make an RSASSA-${digest} signature (its scheme is fixed to 0x${scheme.scheme.toString(16)})`);
   }
   // RSASSA-PKCS1-v1_5 by raw RSA decryption (TPM2_RSA_Decrypt, scheme NULL) of the padded block.
   const params = { cipherText: emsaPkcs1v15(hash, digest, modulusBytes), inScheme: { scheme: TPM_ALG.NULL }, label: Buffer.alloc(0) };
-  const { message } = await key.run(RSA_Decrypt, params);
+  const { message } = await run(RSA_Decrypt, params);
   return fitDigest(message, modulusBytes);
 }
 
 /** TPM2_Sign with ECDSA over `hash` (fitted to the hash the key or its curve calls for); DER-encoded. */
-async function signEcdsa(key: TpmSigningKey, pub: TpmtPublicEcc, hash: Buffer): Promise<Buffer> {
+async function signEcdsa(run: RunOnKey, what: string, pub: TpmtPublicEcc, hash: Buffer): Promise<Buffer> {
   const name = ECC_CURVES[pub.parameters.curveID];
-  if (!name) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
+  if (!name) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
   const keyScheme = pub.parameters.scheme;
   if (keyScheme.scheme !== TPM_ALG.NULL && keyScheme.scheme !== TPM_ALG.ECDSA) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: the key is fixed to a signature scheme other than ECDSA (0x${keyScheme.scheme.toString(16)})`);
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key is fixed to a signature scheme other than ECDSA (0x${keyScheme.scheme.toString(16)})`);
   }
   const curve = NAMED_CURVES[name];
   // A key without a scheme is asked for the hash of its curve's size, as the Go helper declares it to the TPM.
   const hashAlg = keyScheme.scheme === TPM_ALG.ECDSA ? keyScheme.hashAlg : TPM_ALG[curve.digest];
   const size = hashInfo(hashAlg).size;
   if (hash.length > size && size < curve.fieldBytes) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${key.what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
   }
   const params = { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET };
-  const { signature: sig } = await key.run(Sign, params);
-  if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${key.what}: the TPM returned a non-ECDSA signature`);
+  const { signature: sig } = await run(Sign, params);
+  if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${what}: the TPM returned a non-ECDSA signature`);
   return ecdsaSignatureToDer(sig.signatureR, sig.signatureS);
 }
