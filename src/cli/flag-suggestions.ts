@@ -33,11 +33,7 @@ export const FOREIGN_FLAGS: Readonly<Record<string, readonly string[]>> = {
 
 /** The hint for an unknown flag: the Go/other-tool spelling first, then the nearest flags of this command. */
 export function unknownFlagHint(flag: string, known: readonly string[]): string | undefined {
-  const foreign = ownValue(FOREIGN_FLAGS, flag);
-  if (foreign) {
-    const here = foreign.filter((f) => known.includes(f.split(" ")[0]!));
-    if (here.length > 0) return `did you mean ${here.map((f) => `--${f}`).join(" or ")}?`;
-  }
-  const near = nearestNames(flag, known);
-  return near.length > 0 ? `did you mean ${near.map((f) => `--${f}`).join(" or ")}?` : undefined;
+  const here = ownValue(FOREIGN_FLAGS, flag)?.filter((f) => known.includes(f.split(" ")[0]!)) ?? [];
+  const names = here.length > 0 ? here : nearestNames(flag, known);
+  return names.length > 0 ? `did you mean ${names.map((f) => `--${f}`).join(" or ")}?` : undefined;
 }

@@ -19,32 +19,25 @@ export interface ModuleChoice {
 
 export function chooseModule(library: string | undefined, uris: readonly Pkcs11Uri[]): ModuleChoice {
   if (library !== undefined && library !== "") return { path: library, origin: "--pkcs11-lib" };
-  const paths = unique(uris.map((u) => u.modulePath));
-  if (paths.length > 1) {
-    throw new UsageError("USAGE", `the certificate and key URIs name different modules (${paths.join(", ")})`, {
-      hint: "one signer uses one PKCS#11 module: give module-path once, or use --pkcs11-lib",
+  const path = oneModule(uris.map((u) => u.modulePath), { hint: "one signer uses one PKCS#11 module: give module-path once, or use --pkcs11-lib" });
+  if (path !== undefined) return { path, origin: "module-path in the URI" };
+  const name = oneModule(uris.map((u) => u.moduleName));
+  if (name === undefined) return { path: P11_KIT_PROXY, origin: "default (p11-kit proxy)" };
+  const resolved = resolveModuleName(name);
+  if (resolved === undefined) {
+    const found = findInstalledModules();
+    throw new InputError("PKCS11_URI_INVALID", `module-name=${name} does not name a PKCS#11 module installed here`, {
+      hint: found.length > 0 ? `installed modules: ${found.join(", ")}` : "no PKCS#11 module was found; install one (softhsm2, opensc, ykcs11) or give module-path",
     });
   }
-  if (paths[0] !== undefined) return { path: paths[0], origin: "module-path in the URI" };
-  const names = unique(uris.map((u) => u.moduleName));
-  if (names.length > 1) {
-    throw new UsageError("USAGE", `the certificate and key URIs name different modules (${names.join(", ")})`);
-  }
-  if (names[0] !== undefined) {
-    const path = resolveModuleName(names[0]);
-    if (path === undefined) {
-      const found = findInstalledModules();
-      throw new InputError("PKCS11_URI_INVALID", `module-name=${names[0]} does not name a PKCS#11 module installed here`, {
-        hint: found.length > 0 ? `installed modules: ${found.join(", ")}` : "no PKCS#11 module was found; install one (softhsm2, opensc, ykcs11) or give module-path",
-      });
-    }
-    return { path, origin: `module-name=${names[0]}` };
-  }
-  return { path: P11_KIT_PROXY, origin: "default (p11-kit proxy)" };
+  return { path: resolved, origin: `module-name=${name}` };
 }
 
-function unique(values: (string | undefined)[]): string[] {
-  return [...new Set(values.filter((v): v is string => v !== undefined))];
+/** The one module the URIs name, if any: two different ones are a usage error. */
+function oneModule(values: (string | undefined)[], options?: { hint: string }): string | undefined {
+  const named = [...new Set(values.filter((v): v is string => v !== undefined))];
+  if (named.length > 1) throw new UsageError("USAGE", `the certificate and key URIs name different modules (${named.join(", ")})`, options);
+  return named[0];
 }
 
 /** A module-name as p11-kit knows it (`softhsm2` for softhsm2.module), or a library file name without `lib`/`.so`. */
