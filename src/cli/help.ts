@@ -8,6 +8,7 @@ export async function renderHelp(argv: readonly string[], io: CliIo): Promise<nu
   // yargs is an ES module outside the CLI bundle: import() loads it on every Node 20 release.
   const [{ default: yargs }, specs] = await Promise.all([import("yargs"), Promise.all(Object.values(COMMANDS).map((load) => load()))]);
   let output = "";
+  const exitCodes = Object.entries(EXIT_CODES).map(([name, code]) => `${code} ${name}`);
   const parser = yargs([...argv])
     .scriptName(PROGRAM)
     .usage(`${PROGRAM} <command> [options]\n\nSigning agent for AWS IAM Roles Anywhere: X.509 keys in files, PKCS#11 tokens or a TPM 2.0.`)
@@ -18,11 +19,7 @@ export async function renderHelp(argv: readonly string[], io: CliIo): Promise<nu
     .version(false)
     .strict(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
-    .epilogue(
-      `Exit codes: ${Object.entries(EXIT_CODES)
-        .map(([k, v]) => `${v} ${k}`)
-        .join(", ")}.`,
-    )
+    .epilogue(`Exit codes: ${exitCodes.join(", ")}.`)
     .exitProcess(false);
   for (const spec of specs) {
     parser.command(spec.name, spec.describe, (y) => {

@@ -51,14 +51,10 @@ const loaded = new Map<string, Pkcs11Module>();
 
 export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Promise<ModuleLease> {
   const key = registryKey(choice.path);
-  let shared = loaded.get(key);
-  if (shared === undefined) {
-    shared = await load(choice, debug);
-    loaded.set(key, shared);
-  }
-  shared.refs++;
+  const module = loaded.get(key) ?? (await load(choice, debug));
+  loaded.set(key, module);
+  module.refs++;
   let released = false;
-  const module = shared;
   return {
     module,
     release() {

@@ -55,8 +55,7 @@ export function signOnToken(
   digest: DigestAlgorithm,
   contextPin: RememberedPin | undefined,
 ): Buffer {
-  const lib = context.module.lib;
-  const session = context.session;
+  const { module: { lib }, session } = context;
   let mechanism: number;
   let data: Buffer;
   if (plan.keyType === "EC") {

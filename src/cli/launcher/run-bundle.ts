@@ -34,8 +34,7 @@ export function runBundle(dir: string, file: string, module: { exports: unknown 
   }
   const buildRuntime = isBuildRuntime();
   const shipped = buildRuntime ? shippedCodeCache(dir, file) : undefined;
-  let script = shipped && new Script(source, { filename: bundle, cachedData: shipped });
-  if (!script || script.cachedDataRejected) script = compileWithoutShippedCache(dir, file, source, buildRuntime);
+  const script = withCache(source, bundle, shipped) ?? compileWithoutShippedCache(dir, file, source, buildRuntime);
   script.runInThisContext()(module.exports, require, module, bundle, dir);
   return module.exports;
 }

@@ -156,9 +156,8 @@ export class Pkcs11Signer implements Signer {
 
   /** Finds the token again (re-initialising the module if it does not show up), logs in, finds the key. */
   async #reopen(reason: string): Promise<void> {
-    const { lease, context: { debug } } = this.#parts;
-    const module = lease.module;
-    const identity = this.#parts.context.slot.token;
+    const { module } = this.#parts.lease;
+    const { debug, slot: { token: identity } } = this.#parts.context;
     debug?.(`pkcs11: session on ${describeToken(identity)} lost (${reason}); opening a new one`);
     if (this.#context) closeSession(this.#context);
     this.#context = undefined;
