@@ -286,9 +286,5 @@ function uncompressedPoint(value: Buffer, fieldBytes: number): Buffer | undefine
 }
 
 function objectUri(slot: TokenSlot, id: Buffer, label: string, type: "cert" | "private"): Pkcs11Uri {
-  return withAttributes(tokenUri(slot), {
-    ...(id.length > 0 ? { id } : {}),
-    ...(label !== "" ? { object: label } : {}),
-    type,
-  });
+  return withAttributes(tokenUri(slot), { id: id.length > 0 ? id : undefined, object: label || undefined, type });
 }

@@ -10,24 +10,19 @@ export type Pkcs11UriPin = { readonly kind: "value"; readonly value: Secret } | 
 
 /** A parsed URI. Absent attributes match anything; `id` holds raw bytes, the others text. */
 export interface Pkcs11Uri {
-  // token
   readonly token?: string;
   readonly manufacturer?: string;
   readonly serial?: string;
   readonly model?: string;
-  // library
   readonly libraryManufacturer?: string;
   readonly libraryDescription?: string;
   readonly libraryVersion?: { readonly major: number; readonly minor: number };
-  // slot
   readonly slotId?: bigint;
   readonly slotDescription?: string;
   readonly slotManufacturer?: string;
-  // object
   readonly id?: Buffer;
   readonly object?: string;
   readonly type?: Pkcs11ObjectType;
-  // query
   readonly pin?: Pkcs11UriPin;
   readonly moduleName?: string;
   readonly modulePath?: string;
@@ -172,8 +167,6 @@ export function withAttributes(uri: Pkcs11Uri, changes: { [K in keyof Pkcs11Uri]
 export function withoutQuery(uri: Pkcs11Uri): Pkcs11Uri {
   return withAttributes(uri, { pin: undefined, moduleName: undefined, modulePath: undefined });
 }
-
-// ---------------------------------------------------------------------------------------------------------
 
 function* attributes(part: string, separator: string, where: "path" | "query", seen: Set<string>): Generator<[string, string]> {
   if (part === "") return;

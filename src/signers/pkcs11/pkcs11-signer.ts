@@ -193,10 +193,9 @@ export class Pkcs11Signer implements Signer {
 
   #findKeyAgain(context: TokenContext): UsableKey {
     const before = this.#parts.key;
-    const same = findPrivateKeys(context, {
-      ...(before.id.length > 0 ? { id: before.id } : {}),
-      ...(before.label !== "" ? { label: before.label } : {}),
-    }).filter((k) => k.keyType === before.keyType && sameBytes(k.modulus, before.modulus) && sameBytes(k.ecParams, before.ecParams));
+    const same = findPrivateKeys(context, { id: before.id.length > 0 ? before.id : undefined, label: before.label || undefined }).filter(
+      (k) => k.keyType === before.keyType && sameBytes(k.modulus, before.modulus) && sameBytes(k.ecParams, before.ecParams),
+    );
     if (same.length !== 1) {
       throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the key ${formatPkcs11Uri(before.uri)} is no longer on ${describeToken(context.slot.token)} after it was re-inserted`);
     }
