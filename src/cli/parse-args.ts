@@ -41,13 +41,10 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
       continue;
     }
     if (inline === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError("USAGE", `flag needs an argument: --${name}`);
-      inline = next;
-      i++;
+      if (i + 1 >= argv.length) throw new UsageError("USAGE", `flag needs an argument: --${name}`);
+      inline = argv[++i]!;
     }
-    let value: string | number = inline;
-    if (option.type === "number") value = parseGoInteger(inline, name);
+    const value = option.type === "number" ? parseGoInteger(inline, name) : inline;
     if (option.choices && !option.choices.includes(String(value))) {
       throw new UsageError("USAGE", `invalid argument "${inline}" for "--${name}" flag: ${inline} is not included in ${option.choices.join(",")}`);
     }

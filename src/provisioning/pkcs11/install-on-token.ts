@@ -51,8 +51,8 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
 
   const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
   const same = existing.filter((h) => readAttributes(context, h, [CKA.VALUE])[0]?.equals(request.certificate.der));
-  let written = false;
-  if (same.length === 0) {
+  const written = same.length === 0;
+  if (written) {
     if (existing.length > 0 && !request.replace) {
       throw new InputError("OBJECT_EXISTS", `${token} already holds another certificate with the key's id ${key.id.toString("hex")}`, {
         hint: "pass --replace to replace it (after renewal, for example)",
@@ -64,7 +64,6 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
     } catch (error) {
       throw pkcs11Failure(`removing the replaced certificate from ${token}`, error);
     }
-    written = true;
   }
   let chainWritten = 0;
   for (const ca of request.chain) {
