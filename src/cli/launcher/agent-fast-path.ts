@@ -10,8 +10,6 @@ import { reportError, wantsDebug } from "../report-error.js";
 /** The flags the fast path takes; any other flag sends the command line to the full CLI. */
 const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket", "agent", "debug"]);
 
-type AgentRequest = { readonly profile: string; readonly socket: string; readonly required: boolean };
-
 /**
  * `credential-process --profile NAME [--agent] [--agent-socket PATH] [--config FILE]` answered by a running
  * agent, from the launcher, before the CLI bundle is even loaded: the line a `credential_process` setting
@@ -42,7 +40,7 @@ export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJ
  * The agent request this command line makes, read with credential-process's own flags (credential-process-options.ts
  * says why), or undefined when the fast path cannot take it; a line the parser refuses goes to the full CLI.
  */
-export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv): AgentRequest | undefined {
+export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) {
   const [command, ...rest] = argv;
   if (command !== CREDENTIAL_PROCESS_FLAGS.name) return undefined;
   let args: ParsedArgs;
