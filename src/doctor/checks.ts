@@ -105,22 +105,19 @@ const isFileRef = (ref: string | undefined): ref is string => ref !== undefined 
 async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const keyRef = o.privateKey ?? o.certificate;
-  if (isFileRef(keyRef)) {
-    const info = await stat(keyRef).catch(() => undefined);
-    const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
-    if (!info) rows.push(failText("private key file", `${keyRef} does not exist`, "check the path", "FILE_NOT_FOUND"));
-    else if (isExposed(info.mode)) {
-      rows.push(failText("private key file", `${keyRef} is readable by other users (mode ${mode})`, `run: chmod 600 ${keyRef}`));
-    } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
-      rows.push(failText("private key file", `${keyRef} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
-    } else rows.push(pass("private key file", `${keyRef} (mode ${mode})`));
-  }
-  for (const [name, ref] of [["certificate file", o.certificate], ["intermediates file", o.intermediates]] as const) {
+  const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates]] as const;
+  for (const [name, ref] of files) {
     if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
+    const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
-    else if ((info.mode & 0o022) !== 0) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
-    else rows.push(pass(name, ref));
+    else if (name !== "private key file") {
+      rows.push((info.mode & 0o022) !== 0 ? failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`) : pass(name, ref));
+    } else if (isExposed(info.mode)) {
+      rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
+    } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
+      rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
+    } else rows.push(pass(name, `${ref} (mode ${mode})`));
   }
   return rows;
 }
