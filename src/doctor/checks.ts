@@ -126,8 +126,7 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
 async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r?.startsWith("pkcs11:"));
-  const keyText = isFileRef(keyRef) ? await readFile(keyRef).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
-  const tpm = keyRef.startsWith("handle:") || keyText.includes("TSS2 PRIVATE KEY");
+  const tpm = keyRef.startsWith("handle:") || (isFileRef(keyRef) && (await readFile(keyRef).catch(() => "")).includes("TSS2 PRIVATE KEY"));
   const rows: CheckRow[] = [];
   if (pkcs11Uri && o.pkcs11?.pin === undefined && !/[;?](pin-value|pin-source)=/.test(pkcs11Uri)) {
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));

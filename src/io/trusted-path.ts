@@ -223,14 +223,13 @@ class Directory implements CheckedDirectory {
       const stats = lstatSync(entry, { throwIfNoEntry: false });
       return stats && { stats, fd: undefined };
     }
-    let fd: number;
     try {
-      fd = openSync(entry, O_PATH | constants.O_NOFOLLOW);
+      const fd = openSync(entry, O_PATH | constants.O_NOFOLLOW);
+      return { stats: fstatSync(fd), fd };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
     }
-    return { stats: fstatSync(fd), fd };
   }
 
   /**

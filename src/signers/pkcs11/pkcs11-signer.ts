@@ -124,16 +124,14 @@ export class Pkcs11Signer implements Signer {
   }
 
   #signOnce(message: Uint8Array, digest: DigestAlgorithm): Buffer {
-    const context = this.#context!;
-    let signature: Buffer;
     try {
-      signature = signOnToken(context, this.#parts.key, this.#parts.plan, message, digest, this.#parts.contextPin);
+      const signature = signOnToken(this.#context!, this.#parts.key, this.#parts.plan, message, digest, this.#parts.contextPin);
+      this.#proveBy(signature, message, digest); // its mismatch is an AgentError: thrown on as it is
+      return signature;
     } catch (error) {
       if (isAgentError(error) || isSessionLost(error)) throw error;
       throw signingFailure(this.#parts.key, error);
     }
-    this.#proveBy(signature, message, digest);
-    return signature;
   }
 
   /** The key's proof, when the token offered none: its first signature must verify with the certificate. */
