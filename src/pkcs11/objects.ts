@@ -154,14 +154,11 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
     const [labelBytes, idBytes, value] = readAttributes(context, handle, [CKA.LABEL, CKA.ID, CKA.VALUE]);
     const { id, label } = names(labelBytes, idBytes);
     if (value === undefined) continue;
-    let certificate: Certificate;
     try {
-      certificate = new Certificate(value);
+      found.push({ id, label, certificate: new Certificate(value), uri: objectUri(context.slot, id, label, "cert"), slot: context.slot });
     } catch {
       context.debug?.(`pkcs11: skipping certificate object "${label}": not an X.509 certificate`);
-      continue;
     }
-    found.push({ id, label, certificate, uri: objectUri(context.slot, id, label, "cert"), slot: context.slot });
   }
   return found;
 }
