@@ -92,15 +92,14 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Modul
           : "no PKCS#11 module was found on this system: install one (softhsm2, opensc, ykcs11, libtpm2-pkcs11-1) and pass it with --pkcs11-lib",
     });
   }
-  let info: LibraryInfo;
   try {
-    info = initialize(lib, choice.path);
+    const info = initialize(lib, choice.path);
+    debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
+    return new Pkcs11Module(choice.path, lib, info);
   } catch (error) {
     quietly(() => lib.close());
     throw error;
   }
-  debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
-  return new Pkcs11Module(choice.path, lib, info);
 }
 
 /** C_Initialize (a module another user of this process initialised already is fine), then C_GetInfo. */

@@ -144,17 +144,15 @@ class SignerBuild {
     if (found.length === 0 && certSlots.length === 1) {
       // Some tokens show certificates only after login (CKA_PRIVATE certificates).
       const [slot] = certSlots as [TokenSlot];
-      if (!this.loggedIn.has(slot)) {
-        try {
-          await this.login(slot);
-          found = search(slot);
-        } catch (error) {
-          // No PIN to be had: report what was asked for (not found), saying a PIN might reveal it.
-          if (!(isAgentError(error) && error.code === "PASSWORD_REQUIRED")) throw error;
-          throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${formatPkcs11Uri(withoutQuery(uri))} on ${describeToken(slot.token)} without a login`, {
-            hint: "if the certificate is a private object, give the PIN (pin-source=, --pkcs11-pin-file or --pkcs11-pin-env); check the URI with read-certificate-data",
-          });
-        }
+      try {
+        await this.login(slot);
+        found = search(slot);
+      } catch (error) {
+        // No PIN to be had: report what was asked for (not found), saying a PIN might reveal it.
+        if (!(isAgentError(error) && error.code === "PASSWORD_REQUIRED")) throw error;
+        throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${formatPkcs11Uri(withoutQuery(uri))} on ${describeToken(slot.token)} without a login`, {
+          hint: "if the certificate is a private object, give the PIN (pin-source=, --pkcs11-pin-file or --pkcs11-pin-env); check the URI with read-certificate-data",
+        });
       }
     }
     if (found.length === 0) {
