@@ -59,17 +59,16 @@ async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) 
   for (const flag of ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-pcr", "tpm-parent"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for TPM keys, not pkcs11: URIs`);
   }
-  const idText = stringArg(args, "id");
-  if (idText !== undefined && !/^([0-9a-fA-F]{2})+$/.test(idText.replace(/^0x/, ""))) {
+  const idHex = stringArg(args, "id")?.replace(/^0x/, "");
+  if (idHex !== undefined && !/^([0-9a-fA-F]{2})+$/.test(idHex)) {
     throw new UsageError("USAGE", `--id must be hex bytes, e.g. 01 or a1b2c3`);
   }
   const { generateKeyOnToken } = await import("../../provisioning/pkcs11/token-keygen.js");
-  const label = stringArg(args, "label");
   const result = await generateKeyOnToken({
     uri,
     spec,
-    ...(idText ? { id: Buffer.from(idText.replace(/^0x/, ""), "hex") } : {}),
-    ...(label ? { label } : {}),
+    id: idHex ? Buffer.from(idHex, "hex") : undefined,
+    label: stringArg(args, "label"),
     ...tokenAccessFromArgs(args, io),
   });
   return { reference: result.uri, publicKey: result.publicKey };

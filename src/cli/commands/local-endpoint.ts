@@ -45,9 +45,9 @@ const command: CommandSpec = {
       port,
       host: stringArg(args, "host") ?? "127.0.0.1",
       region: stringArg(args, "region") ?? "us-east-1",
-      ...(tls ? { tls } : {}),
-      ...(stringArg(args, "config") ? { config: stringArg(args, "config")! } : {}),
-      ...(rateLimit !== undefined ? { rateLimit } : {}),
+      tls,
+      config: stringArg(args, "config"),
+      rateLimit,
       onRequest: (e) => log(`${e.time.toISOString()} ${e.method} ${e.path} ${e.status}${e.errorType ? ` ${e.errorType}` : ""}: ${e.reason}`),
     });
     if (failNext > 0) endpoint.failNext(failNext, failStatus);
