@@ -102,12 +102,8 @@ export function slotMatches(uri: Pkcs11Uri, slot: TokenSlot, library: LibraryInf
 
 /** The URI naming this slot's token (no slot-id: SoftHSM and PC/SC renumber slots). */
 export function tokenUri(slot: TokenSlot): Pkcs11Uri {
-  return Object.freeze({
-    token: slot.token.label,
-    manufacturer: slot.token.manufacturer,
-    model: slot.token.model,
-    serial: slot.token.serial,
-  });
+  const { label: token, manufacturer, model, serial } = slot.token;
+  return Object.freeze({ token, manufacturer, model, serial });
 }
 
 /** CKF_PROTECTED_AUTHENTICATION_PATH: the PIN is entered on the reader's PIN pad, not given by us. */
