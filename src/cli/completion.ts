@@ -61,8 +61,7 @@ complete -o default -F ${fn} ${program}
     const perCommand = specs
       .map((s) => {
         const args = s.options.map((o) => {
-          const takesValue = o.type !== "boolean";
-          const action = PATH_OPTION.test(o.name) ? ":file:_files" : takesValue ? ":value:" : "";
+          const action = PATH_OPTION.test(o.name) ? ":file:_files" : o.type !== "boolean" ? ":value:" : "";
           return `'--${o.name}[${escape(o.description.replace(/[[\]:]/g, " "))}]${action}'`;
         });
         return `    ${s.name}) _arguments ${args.join(" ")} ;;`;
