@@ -112,7 +112,8 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name !== "private key file") {
-      rows.push((info.mode & 0o022) !== 0 ? failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`) : pass(name, ref));
+      const writable = (info.mode & 0o022) !== 0;
+      rows.push(writable ? failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`) : pass(name, ref));
     } else if (isExposed(info.mode)) {
       rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {

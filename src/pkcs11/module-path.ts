@@ -19,7 +19,8 @@ export interface ModuleChoice {
 
 export function chooseModule(library: string | undefined, uris: readonly Pkcs11Uri[]): ModuleChoice {
   if (library !== undefined && library !== "") return { path: library, origin: "--pkcs11-lib" };
-  const path = oneModule(uris.map((u) => u.modulePath), { hint: "one signer uses one PKCS#11 module: give module-path once, or use --pkcs11-lib" });
+  const hint = "one signer uses one PKCS#11 module: give module-path once, or use --pkcs11-lib";
+  const path = oneModule(uris.map((u) => u.modulePath), { hint });
   if (path !== undefined) return { path, origin: "module-path in the URI" };
   const name = oneModule(uris.map((u) => u.moduleName));
   if (name === undefined) return { path: P11_KIT_PROXY, origin: "default (p11-kit proxy)" };
