@@ -70,13 +70,13 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   const agentRaw = raw["agent"] ?? {};
   if (!isPlainObject(agentRaw)) return fail('"agent" must be an object');
   checkKeys(agentRaw, AGENT_KEYS, '"agent"', fail);
+  const { socket, profiles: list } = agentRaw;
   const agent: { socket?: string; profiles?: string[] } = {};
-  if (agentRaw["socket"] !== undefined) {
-    if (typeof agentRaw["socket"] !== "string" || agentRaw["socket"] === "") fail('"agent": field "socket" must be a path');
-    agent.socket = resolvePath(agentRaw["socket"] as string);
+  if (socket !== undefined) {
+    if (typeof socket !== "string" || socket === "") return fail('"agent": field "socket" must be a path');
+    agent.socket = resolvePath(socket);
   }
-  if (agentRaw["profiles"] !== undefined) {
-    const list = agentRaw["profiles"];
+  if (list !== undefined) {
     if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
       return fail('"agent": field "profiles" must be an array of profile names');
     }
