@@ -80,13 +80,13 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
     if (!PATH_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "path");
     const value = decodeText(raw, name);
     const textField = ownValue(PATH_TEXT_ATTRIBUTES, name);
-    const version = /^([0-9]+)(?:\.([0-9]+))?$/.exec(value);
     if (textField !== undefined) {
       fields[textField] = value;
     } else if (name === "slot-id") {
       if (!/^[0-9]+$/.test(value)) throw invalid(`slot-id must be a decimal number, not "${value}"`);
       fields["slotId"] = BigInt(value);
     } else if (name === "library-version") {
+      const version = /^([0-9]+)(?:\.([0-9]+))?$/.exec(value);
       if (!version) throw invalid(`library-version must look like 2 or 2.6, not "${value}"`);
       fields["libraryVersion"] = Object.freeze({ major: Number(version[1]), minor: Number(version[2] ?? 0) });
     } else {
