@@ -134,12 +134,10 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
   if (salt?.tag !== TAG.OCTET_STRING) throw unsupportedScheme("a KDF salt that is not an OCTET STRING", context);
   if (kdf.oid === OID.PBKDF2) {
     const iterations = readIterations(fields[1]);
-    let rest = fields.slice(2);
-    if (rest[0]?.tag === TAG.INTEGER) {
-      checkKeyLength(decodeSmallInteger(rest[0]), cipher.keyLength);
-      rest = rest.slice(1);
-    }
-    const prfOid = rest[0] === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(rest[0]).oid; // default: HMAC-SHA1
+    // PBKDF2-params: salt, iterationCount, keyLength OPTIONAL, prf DEFAULT HMAC-SHA1.
+    const [keyLength, prf] = fields[2]?.tag === TAG.INTEGER ? fields.slice(2) : [undefined, fields[2]];
+    if (keyLength !== undefined) checkKeyLength(decodeSmallInteger(keyLength), cipher.keyLength);
+    const prfOid = prf === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(prf).oid;
     const digest = ownValue(PRFS, prfOid);
     if (digest === undefined) throw unsupportedScheme(`PBKDF2 PRF OID ${prfOid}`, context);
     const key = await derived((done) => pbkdf2(password.utf8, salt.content, iterations, cipher.keyLength, digest, done));
