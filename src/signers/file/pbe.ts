@@ -154,13 +154,11 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
     const memory = 128 * n * r + 128 * r * p;
     if (memory > MAX_SCRYPT_MEMORY) throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} need ${Math.ceil(memory / 2 ** 20)} MiB, more than ${MAX_SCRYPT_MEMORY / 2 ** 20} MiB`);
     const maxmem = memory + (64 << 20);
-    let key: Buffer;
-    try {
-      key = await derived((done) => scrypt(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem }, done));
-    } catch (cause) {
+    const scrypted = derived((done) => scrypt(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem }, done));
+    const key = await scrypted.catch((cause: unknown) => {
       // OpenSSL has rules of its own (N < 2^(16·r), reported as "memory limit exceeded"): found by the fuzzer.
       throw new DerError(`unusable scrypt parameters N=${n} r=${r} p=${p} (${cause instanceof Error ? cause.message : String(cause)})`);
-    }
+    });
     return { cipher: cipher.name, key, iv, scheme: `PBES2/scrypt/${cipher.name}` };
   }
   throw unsupportedScheme(`PBES2 key derivation OID ${kdf.oid}`, context);
