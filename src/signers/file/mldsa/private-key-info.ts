@@ -56,13 +56,10 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
       throw malformed(source, name, `a ${expandedKey.length}-byte expanded key (expected ${parameterSet.secretKeyLength})`);
     }
     const publicKeyField = optional.find((e) => e.tag === PUBLIC_KEY_TAG);
-    let publicKey: Buffer | undefined;
-    if (publicKeyField !== undefined) {
-      if (publicKeyField.content[0] !== 0) throw new DerError("publicKey BIT STRING with unused bits");
-      publicKey = publicKeyField.content.subarray(1);
-      if (publicKey.length !== parameterSet.publicKeyLength) {
-        throw malformed(source, name, `a ${publicKey.length}-byte public key (expected ${parameterSet.publicKeyLength})`);
-      }
+    if (publicKeyField !== undefined && publicKeyField.content[0] !== 0) throw new DerError("publicKey BIT STRING with unused bits");
+    const publicKey = publicKeyField?.content.subarray(1);
+    if (publicKey !== undefined && publicKey.length !== parameterSet.publicKeyLength) {
+      throw malformed(source, name, `a ${publicKey.length}-byte public key (expected ${parameterSet.publicKeyLength})`);
     }
     const form = seed === undefined ? "expanded" : expandedKey === undefined ? "seed" : "both";
     return { parameterSet, form, seed, expandedKey, publicKey };
