@@ -199,10 +199,7 @@ export class CredentialCache {
     this.#clearTimer();
     if (!this.#running || this.#inflight || this.#finalError) return;
     const now = this.#now();
-    let at: number;
-    if (this.#lastError) at = this.#nextAttemptAt;
-    else if (this.#current) at = Math.max(this.#current.refreshAt, this.#nextAttemptAt);
-    else at = now;
+    const at = this.#lastError ? this.#nextAttemptAt : this.#current ? Math.max(this.#current.refreshAt, this.#nextAttemptAt) : now;
     const delay = Math.min(Math.max(at - now, 0), MAX_TIMER_MS);
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
