@@ -68,14 +68,13 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       throw invalid(what, cause);
     }
   };
+  const octets = (der: ArrayBuffer, what: string) => guard(what, () => Buffer.from(AsnConvert.parse(der, OctetString).buffer));
 
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
   if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
-  const authSafeBytes = guard("malformed authSafe", () =>
-    Buffer.from(AsnConvert.parse(pfx.authSafe.content, OctetString).buffer),
-  );
+  const authSafeBytes = octets(pfx.authSafe.content, "malformed authSafe");
 
   // @peculiar fills in an empty MacData when the optional field is absent.
   const hasMac = Boolean(pfx.macData?.mac?.digestAlgorithm?.algorithm);
@@ -131,7 +130,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
               options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
               break;
             }
-            const der = guard("malformed certificate bag", () => Buffer.from(AsnConvert.parse(certBag.certValue, OctetString).buffer));
+            const der = octets(certBag.certValue, "malformed certificate bag");
             certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der)));
             break;
           }
@@ -146,7 +145,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeBytes, AuthenticatedSafe));
     for (const info of contents) {
       if (info.contentType === OID.DATA) {
-        await visitBags(guard("malformed data content", () => Buffer.from(AsnConvert.parse(info.content, OctetString).buffer)), 0);
+        await visitBags(octets(info.content, "malformed data content"), 0);
       } else if (info.contentType === OID.ENCRYPTED_DATA) {
         const { algorithm, ciphertext } = guard("malformed encrypted content", () => readEncryptedData(Buffer.from(info.content)));
         countDecryption();
