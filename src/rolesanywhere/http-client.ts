@@ -78,12 +78,13 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
     const finish = (error: unknown, response?: HttpResponse) => {
       if (settled) return;
       settled = true;
+      signal.removeEventListener("abort", onAbort);
       if (response) return resolve(response);
       req.destroy();
       socket.destroy();
-      // node:http reports an abort as its own AbortError: the caller gets the signal's reason.
-      reject(signal.aborted ? signal.reason : error);
+      reject(error);
     };
+    const onAbort = () => finish(signal.reason);
 
     const req = httpRequest({
       method: request.method,
@@ -92,7 +93,6 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
       setHost: false,
       // With createConnection and no agent, node:http writes to our socket and pools nothing.
       createConnection: () => socket,
-      signal,
     });
     req.on("error", (e) => finish(transportError(e, peer)));
     req.on("response", (res) => {
@@ -117,6 +117,8 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
         finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
       });
     });
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
     req.end(request.body);
   });
 }
