@@ -35,18 +35,11 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
     const name = parameterSet.name;
     if (decodeSmallInteger(expectTag(version, TAG.INTEGER)) > 1) throw new DerError("unknown OneAsymmetricKey version");
     const choice = readSingle(expectTag(privateKey, TAG.OCTET_STRING).content);
-    let seed: Buffer | undefined;
-    let expandedKey: Buffer | undefined;
-    if (choice.tag === TAG.CONTEXT_0_PRIMITIVE) {
-      seed = choice.content;
-    } else if (choice.tag === TAG.OCTET_STRING) {
-      expandedKey = choice.content;
-    } else if (choice.tag === TAG.SEQUENCE) {
-      const parts = children(choice);
-      if (parts.length !== 2) throw new DerError("the seed-and-expanded-key SEQUENCE must have two elements");
-      seed = expectTag(parts[0], TAG.OCTET_STRING).content;
-      expandedKey = expectTag(parts[1], TAG.OCTET_STRING).content;
-    } else {
+    const both = choice.tag === TAG.SEQUENCE ? children(choice) : undefined;
+    if (both !== undefined && both.length !== 2) throw new DerError("the seed-and-expanded-key SEQUENCE must have two elements");
+    const seed = choice.tag === TAG.CONTEXT_0_PRIMITIVE ? choice.content : both && expectTag(both[0], TAG.OCTET_STRING).content;
+    const expandedKey = choice.tag === TAG.OCTET_STRING ? choice.content : both && expectTag(both[1], TAG.OCTET_STRING).content;
+    if (seed === undefined && expandedKey === undefined) {
       throw malformed(source, name, `an unknown private key encoding (tag 0x${choice.tag.toString(16)})`);
     }
     if (seed !== undefined && seed.length !== ML_DSA_SEED_LENGTH) {
