@@ -96,13 +96,11 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
   const data = Buffer.from(`${parts[0]}.${parts[1]}`);
   const key = jwks.keys.find((k) => (kid === undefined ? jwks.keys.length === 1 : k.kid === kid))?.key;
   if (!key || (key.asymmetricKeyType === "ec") !== alg.ec) return undefined;
-  let valid = false;
   try {
-    valid = verify(alg.hash, data, alg.ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature);
+    if (!verify(alg.hash, data, alg.ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature)) return undefined;
   } catch {
     return undefined;
   }
-  if (!valid) return undefined;
 
   const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
   if (payload["iss"] !== options.issuer) return undefined;
