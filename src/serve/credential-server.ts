@@ -252,7 +252,7 @@ function jsonResponse(body: string): JsonResponse {
   };
 }
 
-/** The reason a client is shown: an AgentError's line; any other error's text stays in (unlike daemon/signals' oneLine). */
+/** The reason a client is shown: an AgentError's line; any other error's text is not sent (unlike daemon/signals' oneLine). */
 function oneLine(error: unknown): string {
   if (error instanceof AgentError) return error.toOneLine();
   return "internal error";
