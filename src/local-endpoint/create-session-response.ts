@@ -3,7 +3,7 @@ import { parseArn } from "../arn.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
 import type { Certificate } from "../x509/certificate.js";
 import { readCertificateNames } from "../x509/names/certificate-names.js";
-import { sourceIdentity } from "../provisioning/principal-tags/source-identity.js";
+import { derivePrincipalTags } from "../provisioning/principal-tags/derive-tags.js";
 import type { IssuedSession } from "./issued-credentials.js";
 
 /** The 201 CreateSession body, shaped as the service answers it; `expirationText` replaces the expiration (tests). */
@@ -30,9 +30,7 @@ export function createSessionResponseBody(session: IssuedSession, leaf: Certific
 
 /** The source identity the service sets (its documented rules); left out where they do not say (a CN over 64). */
 function sourceIdentityOf(leaf: Certificate): string | undefined {
-  const names = readCertificateNames(leaf.der);
-  const commonNames = names.subject.flatMap((a) => (a.name === "CN" && a.value !== undefined ? [a.value] : []));
-  return sourceIdentity(commonNames, names.serialHex).value;
+  return derivePrincipalTags(readCertificateNames(leaf.der)).sourceIdentity.value;
 }
 
 /** A stable UUID-shaped subject ID per certificate identity (subject and issuer). */
