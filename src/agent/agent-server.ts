@@ -33,11 +33,7 @@ const CREDENTIALS_PATH = "/v1/credentials";
  * already keeps others out, this holds even if someone opens it up. Without the native helper the directory
  * is the only guard (SECURITY.md).
  */
-export async function startAgentServer(
-  sources: AgentSources,
-  listen: { readonly path: string } | { readonly fd: number },
-  uid: number = process.getuid?.() ?? 0,
-): Promise<RunningAgentServer> {
+export async function startAgentServer(sources: AgentSources, listen: { readonly path: string } | { readonly fd: number }): Promise<RunningAgentServer> {
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     handle(sources, req, res).catch(() => {
       if (!res.headersSent) send(res, 500, { Code: "INTERNAL", Message: "internal error" });
@@ -46,6 +42,7 @@ export async function startAgentServer(
   });
   const { helper } = loadNativeHelper();
   if (helper) {
+    const uid = process.getuid?.() ?? 0;
     server.on("connection", (socket: Socket) => {
       try {
         const peer = peerOf(socket, helper);

@@ -58,10 +58,8 @@ function parseCredentials(body: string): Credentials {
 function request(socket: Socket, socketPath: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let settled = false;
+    // Only the first outcome counts (a settled promise ignores the rest).
     const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
       clearTimeout(timer);
       socket.destroy();
       fn();

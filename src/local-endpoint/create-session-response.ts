@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { parseArn } from "../arn.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
 import type { Certificate } from "../x509/certificate.js";
+import { readCertificateNames } from "../x509/names/certificate-names.js";
+import { derivePrincipalTags } from "../provisioning/principal-tags/derive-tags.js";
 import type { IssuedSession } from "./issued-credentials.js";
 
 /** The 201 CreateSession body, shaped as the service answers it; `expirationText` replaces the expiration (tests). */
@@ -19,16 +21,16 @@ export function createSessionResponseBody(session: IssuedSession, leaf: Certific
         },
         packedPolicySize: 0,
         roleArn: session.roleArn,
-        sourceIdentity: sourceIdentity(leaf),
+        sourceIdentity: sourceIdentityOf(leaf),
       },
     ],
     subjectArn: `arn:${profile.partition}:rolesanywhere:${region}:${profile.accountId}:subject/${subjectId(leaf)}`,
   });
 }
 
-/** `CN=<common name>` of the leaf, as the service sets the source identity; "" without a CN. */
-function sourceIdentity(leaf: Certificate): string {
-  return leaf.subject.split("\n").find((part) => part.startsWith("CN=")) ?? "";
+/** The source identity the service sets (its documented rules); left out where they do not say (a CN over 64). */
+function sourceIdentityOf(leaf: Certificate): string | undefined {
+  return derivePrincipalTags(readCertificateNames(leaf.der)).sourceIdentity.value;
 }
 
 /** A stable UUID-shaped subject ID per certificate identity (subject and issuer). */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { parseArn, type ProfileArn, type RoleArn } from "../arn.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
+import type { VerifiedCreateSession } from "./verify-request.js";
 
 /** One set of credentials the endpoint handed out, remembered so that STS calls can be checked against it. */
 export interface IssuedSession {
@@ -18,30 +19,23 @@ export interface IssuedSession {
   readonly certificateSerial: string;
 }
 
-export interface SessionRequest extends Pick<IssuedSession, "roleArn" | "profileArn" | "roleSessionName"> {
-  readonly durationSeconds: number;
-  /** The session never outlives the certificate. */
-  readonly notAfter: Date;
-  readonly certificateSerial: string;
-  /** Testing: issue the session as expired this long ago instead (see InjectedFailures.expireNext). */
-  readonly expiredMsAgo?: number;
-}
-
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /** Random credentials, remembered in memory by access key ID; expired sessions are dropped as new ones are issued. */
 export class IssuedCredentialStore {
   readonly #byAccessKey = new Map<string, IssuedSession>();
 
-  issue(request: SessionRequest, now: Date): IssuedSession {
+  /** `expiredMsAgo` (testing): issues the session as expired this long ago (see InjectedFailures.expireNext). */
+  issue(request: VerifiedCreateSession, now: Date, expiredMsAgo?: number): IssuedSession {
     // Expired sessions are kept for an hour so that a late STS call still gets ExpiredToken rather than an unknown key.
     const horizon = now.getTime() - 3600_000;
     for (const [key, s] of this.#byAccessKey) if (s.credentials.expiration.getTime() < horizon) this.#byAccessKey.delete(key);
+    // The session never outlives the certificate.
     const expiresAt =
-      request.expiredMsAgo !== undefined
-        ? now.getTime() - request.expiredMsAgo
-        : Math.min(now.getTime() + request.durationSeconds * 1000, request.notAfter.getTime());
+      expiredMsAgo !== undefined ? now.getTime() - expiredMsAgo : Math.min(now.getTime() + request.durationSeconds * 1000, request.leaf.notAfter.getTime());
     const expiration = new Date(Math.floor(expiresAt / 1000) * 1000);
+    // The service's session name when none is requested: the certificate serial in hex.
+    const roleSessionName = request.roleSessionName ?? request.leaf.serialHex.toLowerCase();
     const role = parseArn(request.roleArn);
     const roleName = role.resource.split("/").pop()!;
     const roleId = `AROA${base32(createHash("sha256").update(request.roleArn).digest(), 17)}`;
@@ -57,12 +51,12 @@ export class IssuedCredentialStore {
       },
       roleArn: request.roleArn,
       profileArn: request.profileArn,
-      roleSessionName: request.roleSessionName,
-      assumedRoleId: `${roleId}:${request.roleSessionName}`,
-      assumedRoleArn: `arn:${role.partition}:sts::${role.accountId}:assumed-role/${roleName}/${request.roleSessionName}`,
+      roleSessionName,
+      assumedRoleId: `${roleId}:${roleSessionName}`,
+      assumedRoleArn: `arn:${role.partition}:sts::${role.accountId}:assumed-role/${roleName}/${roleSessionName}`,
       accountId: role.accountId,
       issuedAt: now,
-      certificateSerial: request.certificateSerial,
+      certificateSerial: request.leaf.serialDecimal,
     };
     this.#byAccessKey.set(accessKeyId, session);
     return session;

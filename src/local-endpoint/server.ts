@@ -145,17 +145,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         const now = clock();
         const verified = await verifyCreateSessionRequest(wire, policy, now);
         const badExpiration = failures.takeExpiration();
-        const session = store.issue(
-          {
-            ...verified,
-            // The service's session name when none is requested: the certificate serial in hex.
-            roleSessionName: verified.roleSessionName ?? verified.leaf.serialHex.toLowerCase(),
-            notAfter: verified.leaf.notAfter,
-            certificateSerial: verified.leaf.serialDecimal,
-            expiredMsAgo: badExpiration === "past" ? 3600_000 : undefined,
-          },
-          now,
-        );
+        const session = store.issue(verified, now, badExpiration === "past" ? 3600_000 : undefined);
         const reason = `issued ${badExpiration ? `(injected: ${badExpiration} expiration) ` : ""}${verified.durationSeconds}s session for ${verified.roleArn} to certificate serial ${verified.leaf.serialDecimal}`;
         const body = createSessionResponseBody(session, verified.leaf, region, badExpiration === "unparsable" ? "tomorrow, probably" : undefined);
         return answer(201, body, "application/json", reason);

@@ -69,13 +69,10 @@ export async function verifyCertificatePath(input: PathInput): Promise<Certifica
       `Untrusted signing certificate: no trust anchor or X-Amz-X509-Chain certificate issued ${describe(input.leaf)}`,
     );
   }
-  const facts = await Promise.all(
-    path.map((cert) =>
-      certificateFacts(cert).catch((error: Error) => {
-        throw accessDenied(`Invalid certificate in chain: ${error.message}`);
-      }),
-    ),
-  );
+  const invalid = (error: Error) => {
+    throw accessDenied(`Invalid certificate in chain: ${error.message}`);
+  };
+  const facts = await Promise.all(path.map((cert) => certificateFacts(cert).catch(invalid)));
   checkLeaf(input.leaf, facts[0]!, input.now);
   for (let i = 1; i < path.length; i++) {
     checkIssuer(path[i]!, facts[i]!, { below: i - 1, isAnchor: i === path.length - 1, now: input.now });

@@ -55,14 +55,7 @@ const ROLES_PREFIX = `${ROLES_PATH}/`;
  * refused before anything else (request-guard.ts: DNS rebinding, browser-only headers).
  */
 export async function startCredentialServer(options: CredentialServerOptions): Promise<RunningCredentialServer> {
-  checkEndpointChoice({
-    imds: options.imds !== undefined,
-    ecs: options.ecs !== undefined,
-    allowImdsWithEcs: options.imds?.allowWithEcs ?? false,
-    host: options.host,
-    tls: options.tls !== undefined,
-    allowPlainHttp: options.allowPlainHttp ?? false,
-  });
+  checkEndpointChoice({ ...options, allowImdsWithEcs: options.imds?.allowWithEcs });
   const tokens = new ImdsTokenStore();
   // Synchronous on a cache hit: a promise per request costs serve a tenth of its throughput.
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -197,8 +190,9 @@ export async function startCredentialServer(options: CredentialServerOptions): P
  * The endpoint choices `startCredentialServer` refuses, checkable before any signer is opened (a refused
  * command line must not cost a PIN): nothing to serve; IMDS off loopback or over TLS; IMDS next to ECS
  * without consent; plain HTTP off loopback without consent (tokens and credentials in clear on a network).
+ * `imds`, `ecs` and `tls` are on when set.
  */
-export function checkEndpointChoice(choice: { imds: boolean; ecs: boolean; allowImdsWithEcs: boolean; host: string; tls?: boolean; allowPlainHttp?: boolean }): void {
+export function checkEndpointChoice(choice: { imds?: unknown; ecs?: unknown; allowImdsWithEcs?: boolean | undefined; host: string; tls?: unknown; allowPlainHttp?: boolean }): void {
   if (!choice.imds && !choice.ecs) throw new UsageError("USAGE", "nothing to serve: enable the IMDS endpoint, the ECS endpoint, or both");
   if (choice.imds && choice.tls) {
     throw new UsageError("USAGE", "TLS (--tls-certificate) is for the ECS endpoint; the IMDS endpoint is plain HTTP on loopback", {
@@ -258,6 +252,7 @@ function jsonResponse(body: string): JsonResponse {
   };
 }
 
+/** The reason a client is shown: an AgentError's line; any other error's text is not sent (unlike daemon/signals' oneLine). */
 function oneLine(error: unknown): string {
   if (error instanceof AgentError) return error.toOneLine();
   return "internal error";

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { InputError } from "../errors.js";
 import { checkDirectoryRule, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
 import { writeError } from "../io/atomic-write.js";
+import { writeThenRename } from "../io/write-new-file.js";
 import type { EcsConsumer } from "./ecs-consumers.js";
 
 /** The environment a consumer needs: systemd `EnvironmentFile=` / `docker --env-file` / `set -a; . file` syntax. */
@@ -52,23 +53,10 @@ function writeInto(dir: CheckedDirectory, name: string, data: string, uid: numbe
   if (existing && existing.uid !== uid) {
     throw unsafe(dir.path, `${dir.path}/${name} exists and belongs to uid ${existing.uid}; it was left alone`);
   }
-  const tmpName = `.${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  const tmp = dir.entry(tmpName);
   try {
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, target);
+    const tmp = dir.entry(`.${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+    writeThenRename(tmp, target, 0o600, [Buffer.from(data)], { sync: true });
   } catch (cause) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* not created, or already renamed */
-    }
     throw writeError(`cannot write ${dir.path}/${name}`, cause as NodeJS.ErrnoException);
   }
 }

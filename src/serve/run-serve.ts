@@ -41,7 +41,7 @@ export interface ServeRun {
 export async function runServe(run: ServeRun): Promise<void> {
   const { log } = run;
   // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
-  checkEndpointChoice({ imds: run.imds, ecs: run.ecs, allowImdsWithEcs: run.allowOpenImds, host: run.host, tls: run.tls !== undefined, allowPlainHttp: run.allowPlainHttp });
+  checkEndpointChoice({ ...run, allowImdsWithEcs: run.allowOpenImds });
   checkPortPrivilege(run.port);
   const advertiseHost = advertisedHost({ bind: run.host, advertise: run.advertise, env: run.env });
   const specs = await run.specs();

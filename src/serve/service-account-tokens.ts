@@ -1,7 +1,7 @@
-import { createPublicKey, verify, type JsonWebKey, type KeyObject } from "node:crypto";
+import { createPublicKey, verify, type JsonWebKey } from "node:crypto";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
-import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
+import { readInputFile, sameStamp, stampOf } from "../io/input-file.js";
 import { parseJson } from "../io/json.js";
 import { isPlainObject, ownValue } from "../own-value.js";
 import type { ReloadingConsumers } from "./ecs-consumers.js";
@@ -32,10 +32,7 @@ interface ServiceAccountTokens extends ReloadingConsumers {
   verify(token: string): PodIdentity | undefined;
 }
 
-interface Jwks {
-  readonly keys: readonly { kid: string | undefined; key: KeyObject }[];
-  readonly stamp: FileStamp;
-}
+type Jwks = Awaited<ReturnType<typeof readJwks>>;
 
 /**
  * ECS consumers identified per pod: the Authorization header carries the pod's projected ServiceAccount token
@@ -96,13 +93,11 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
   const data = Buffer.from(`${parts[0]}.${parts[1]}`);
   const key = jwks.keys.find((k) => (kid === undefined ? jwks.keys.length === 1 : k.kid === kid))?.key;
   if (!key || (key.asymmetricKeyType === "ec") !== alg.ec) return undefined;
-  let valid = false;
   try {
-    valid = verify(alg.hash, data, alg.ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature);
+    if (!verify(alg.hash, data, alg.ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature)) return undefined;
   } catch {
     return undefined;
   }
-  if (!valid) return undefined;
 
   const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
   if (payload["iss"] !== options.issuer) return undefined;
@@ -126,7 +121,7 @@ function jsonPart(part: string): Record<string, unknown> | undefined {
   return isPlainObject(value) ? value : undefined;
 }
 
-async function readJwks(path: string): Promise<Jwks> {
+async function readJwks(path: string) {
   const { bytes, stamp } = await readInputFile(path, "ServiceAccount JWKS file");
   const invalid = (why: string) =>
     new InputError("CONFIG_INVALID", `ServiceAccount JWKS file ${path} ${why}`, { hint: "write it with: kubectl get --raw /openid/v1/jwks > jwks.json" });

@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { createServer, type Server } from "node:https";
+import { createServer } from "node:https";
 import type { RequestListener } from "node:http";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";

@@ -75,9 +75,8 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   }
   const missing = KEYS.filter((k) => !written.has(k));
   if (missing.length > 0) {
-    const at = lastSetting + 1;
     if (!out[lastSetting]!.endsWith("\n")) out[lastSetting] += eol;
-    out.splice(at, 0, ...missing.map(lineFor));
+    out.splice(lastSetting + 1, 0, ...missing.map(lineFor));
   }
   return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");
 }

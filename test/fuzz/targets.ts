@@ -212,7 +212,10 @@ export async function setupTargets(dir: string): Promise<FuzzSetup> {
   const createSession = await signedCreateSession("http://127.0.0.1:9911", leId, { date: leDate });
   const store = new IssuedCredentialStore();
   const session = store.issue(
-    { roleArn: parseRoleArn(arns[2]!), profileArn: parseProfileArn(arns[1]!), roleSessionName: "gw", durationSeconds: 3600, notAfter: new Date(Date.now() + 86_400_000), certificateSerial: "1" },
+    {
+      roleArn: parseRoleArn(arns[2]!), profileArn: parseProfileArn(arns[1]!), trustAnchorArn: parseTrustAnchorArn(arns[0]!), roleSessionName: "gw",
+      durationSeconds: 3600, leaf: new Certificate(leId.cert.raw), keyType: "EC", path: [],
+    },
     leDate,
   );
   const stsRequest = signedSts(session.credentials, leDate);

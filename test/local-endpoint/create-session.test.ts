@@ -87,6 +87,18 @@ describe("local endpoint: accepted CreateSession requests", () => {
     const id = identity(rsaLeafOfIntermediate, [rogue.certPem, intermediate.certPem, root.certPem]);
     expect((await createSession(id)).status).toBe(201);
   });
+
+  it("sets the source identity by the service's rules: CN= up to 61 characters, the CN alone up to 64, else ID=serial", async () => {
+    const leaf = (name: string, subject: string) => identity(issueLeaf(root, join(dir, "leaves"), { name, subject }));
+    const sourceIdentityOf = async (id: Identity) => (await createSession(id)).json().credentialSet[0].sourceIdentity;
+    const cn62 = "c".repeat(62);
+    expect(await sourceIdentityOf(leaf("cn-62", `/CN=${cn62}`))).toBe(cn62);
+    const noCn = leaf("no-cn", "/O=Example Org/OU=devices");
+    const serial = noCn.cert.serialNumber.toLowerCase().replace(/^(.(..)*)$/, "0$1");
+    expect(await sourceIdentityOf(noCn)).toBe(`ID=${serial}`);
+    // Two CNs joined with "/" make 81 characters, more than the rules cover: no source identity.
+    expect(await sourceIdentityOf(leaf("two-cns", `/CN=${"a".repeat(40)}/CN=${"b".repeat(40)}`))).toBeUndefined();
+  });
 });
 
 describe("local endpoint: rejected CreateSession requests", () => {

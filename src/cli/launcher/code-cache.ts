@@ -16,9 +16,10 @@
 //   (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
 //   this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
-import { closeSync, constants, fstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
+import { writeThenRename } from "../../io/write-new-file.js";
 import { readCacheData } from "./read-cache-data.js";
 
 const MAGIC = "raa-code-cache-1";
@@ -93,7 +94,7 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
     checkDirectoryRule(dir, uid);
     if ((dir.stats.mode & 0o022) !== 0) return;
     const header = Buffer.from(`${MAGIC} ${cache.bundleKey}\n`, "latin1");
-    writeThenRename(dir.entry(`.${name}.${process.pid}.tmp`), dir.entry(name), 0o600, [header, data], uid);
+    writeThenRename(dir.entry(`.${name}.${process.pid}.tmp`), dir.entry(name), 0o600, [header, data], { uid });
   } catch {
     // Not trusted: nothing was written.
   } finally {
@@ -112,39 +113,11 @@ export function writeRuntimeCodeCache(path: string, data: Buffer): boolean {
   try {
     const stats = statSync(directory);
     if (stats.uid !== process.geteuid!() || (stats.mode & 0o022) !== 0) return false;
-  } catch {
-    return false;
-  }
-  return writeThenRename(join(directory, `.${basename(path)}.${process.pid}.tmp`), path, 0o644, [data]);
-}
-
-/**
- * Writes `chunks` to the new file `temporary` (never through a link, never over a file that exists) and renames it
- * to `path`; with `uid`, only when the file made belongs to it. False, and no temporary file left, when it fails.
- */
-function writeThenRename(temporary: string, path: string, mode: number, chunks: readonly Buffer[], uid?: number): boolean {
-  try {
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-    try {
-      if (uid !== undefined && fstatSync(fd).uid !== uid) throw new Error("not the user's file");
-      for (const data of chunks) writeAll(fd, data);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
+    writeThenRename(join(directory, `.${basename(path)}.${process.pid}.tmp`), path, 0o644, [data]);
     return true;
   } catch {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // nothing was written
-    }
     return false;
   }
-}
-
-function writeAll(fd: number, data: Buffer): void {
-  for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: names a cache file (not a security check: ownership is). */
