@@ -33,7 +33,9 @@ const CREDENTIALS_PATH = "/v1/credentials";
  * already keeps others out, this holds even if someone opens it up. Without the native helper the directory
  * is the only guard (SECURITY.md).
  */
-export async function startAgentServer(sources: AgentSources, listen: { readonly path: string } | { readonly fd: number }): Promise<RunningAgentServer> {
+export type AgentListen = { readonly path: string } | { readonly fd: number };
+
+export async function startAgentServer(sources: AgentSources, listen: AgentListen): Promise<RunningAgentServer> {
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     handle(sources, req, res).catch(() => {
       if (!res.headersSent) send(res, 500, { Code: "INTERNAL", Message: "internal error" });

@@ -1,15 +1,20 @@
 // Loaded by the launcher's code-cache writer (dist/user-code-cache-writer.cjs): node:fs only.
 import { closeSync, constants, fstatSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 
+interface WriteOptions {
+  readonly uid?: number;
+  readonly sync?: boolean;
+}
+
 /**
- * Writes `chunks` to the new file `temporary` (O_EXCL|O_NOFOLLOW: never through a link, never over a file that
+ * Writes `chunks` to the new file `temp` (O_EXCL|O_NOFOLLOW: never through a link, never over a file that
  * exists), mode `mode`, and renames it over `target`: a symbolic link planted at `target` is replaced, never
  * followed. With `uid`, only when the file made belongs to it; with `sync`, fsync'd before the rename. Throws, with
  * no temporary file left, when it fails.
  */
-export function writeThenRename(temporary: string, target: string, mode: number, chunks: readonly Buffer[], options: { uid?: number; sync?: boolean } = {}): void {
+export function writeThenRename(temp: string, target: string, mode: number, chunks: readonly Buffer[], options: WriteOptions = {}): void {
   try {
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     try {
       if (options.uid !== undefined && fstatSync(fd).uid !== options.uid) throw new Error("not the user's file");
       for (const data of chunks) {
@@ -19,10 +24,10 @@ export function writeThenRename(temporary: string, target: string, mode: number,
     } finally {
       closeSync(fd);
     }
-    renameSync(temporary, target);
+    renameSync(temp, target);
   } catch (cause) {
     try {
-      unlinkSync(temporary);
+      unlinkSync(temp);
     } catch {
       // not created, or already renamed
     }
