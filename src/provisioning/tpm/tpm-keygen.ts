@@ -39,6 +39,8 @@ export interface TpmKeygenOptions {
   readonly keyPassword?: SecretSource | undefined;
   /** The owner hierarchy's password, or the persistent parent's. */
   readonly parentPassword?: SecretSource | undefined;
+  /** The owner hierarchy's password for EvictControl (`handle:`) under a persistent parent. */
+  readonly ownerPassword?: SecretSource | undefined;
   /** 0x40000001 (default) or a persistent storage key 0x81…. */
   readonly parent?: number | undefined;
   /** Bind the key to these PCRs' current values. */
@@ -58,6 +60,10 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   if (parentHandle !== TPM_RH.OWNER && handleType(parentHandle) !== TPM_HT.PERSISTENT) {
     throw new UsageError("USAGE", `--tpm-parent ${hex32(parentHandle)}: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`);
   }
+  if (opts.ownerPassword && (opts.target.kind === "file" || parentHandle === TPM_RH.OWNER)) {
+    const hint = "under the owner hierarchy, --tpm-parent-password is the owner's";
+    throw new UsageError("USAGE", "--tpm-owner-password is for a handle:… key under a persistent --tpm-parent", { hint });
+  }
   if (opts.target.kind === "handle") {
     if (handleType(opts.target.handle) !== TPM_HT.PERSISTENT || opts.target.handle >= 0x81800000) {
       throw new UsageError("USAGE", `handle:${hex32(opts.target.handle)} is not an owner persistent handle (0x81000000-0x817fffff)`);
@@ -71,6 +77,11 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
 
   const keyPassword = opts.keyPassword ? await readSecret(opts.keyPassword, "new TPM key password") : Secret.fromUtf8("");
   const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
+  const ownerPassword = opts.ownerPassword
+    ? await readSecret(opts.ownerPassword, "TPM owner password")
+    : parentHandle === TPM_RH.OWNER
+      ? parentPassword
+      : Secret.fromUtf8("");
   const transport = await openTpmTransport(opts.device, opts.env);
   const tpm = new Tpm(transport, { debug: opts.debug });
   const toFlush: number[] = [];
@@ -133,20 +144,24 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
       tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: created.response.outPrivate, inPublic: created.response.outPublic }, [loadAuth]),
     );
     toFlush.push(loaded.handle);
-    const evictAuth = await authorize(parentHandle === TPM_RH.OWNER ? parentPassword : Secret.fromUtf8(""), parent);
-    await run(`making the key persistent at ${hex32(opts.target.handle)}`, () =>
-      tpm.execute(
-        EvictControl,
-        { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
-        { persistentHandle: opts.target.kind === "handle" ? opts.target.handle : 0 },
-        [evictAuth],
-      ),
+    const evictAuth = await authorize(ownerPassword, parent);
+    await run(
+      `making the key persistent at ${hex32(opts.target.handle)}`,
+      () =>
+        tpm.execute(
+          EvictControl,
+          { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
+          { persistentHandle: opts.target.kind === "handle" ? opts.target.handle : 0 },
+          [evictAuth],
+        ),
+      parentHandle === TPM_RH.OWNER ? "--tpm-parent-password" : "--tpm-owner-password",
     );
     return { reference: `handle:${hex32(opts.target.handle)}`, publicKey, policy };
   } finally {
     for (const handle of toFlush.reverse()) await tpm.flush(handle).catch(() => undefined);
     keyPassword.wipe();
     parentPassword.wipe();
+    ownerPassword.wipe();
     await transport.close().catch(() => undefined);
   }
 }
@@ -174,7 +189,7 @@ async function requireFreeHandle(tpm: Tpm, handle: number): Promise<void> {
 }
 
 /** Runs one step; authorization and capacity failures become errors a user can act on. */
-async function run<T>(step: string, fn: () => Promise<T>): Promise<T> {
+async function run<T>(step: string, fn: () => Promise<T>, passwordFlag = "--tpm-parent-password"): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -182,7 +197,7 @@ async function run<T>(step: string, fn: () => Promise<T>): Promise<T> {
     if (e.is(RC.AUTH_FAIL) || e.is(RC.BAD_AUTH)) {
       throw new AuthError("TPM_AUTH_FAILED", `${step}: the TPM refused the parent or owner password (${e.decoded.name})`, {
         cause: e,
-        hint: "give it with --tpm-parent-password; it is not retried",
+        hint: `give it with ${passwordFlag}; it is not retried`,
       });
     }
     if (e.decoded.name === "TPM_RC_NV_SPACE") {
