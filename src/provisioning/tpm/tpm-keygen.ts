@@ -75,13 +75,10 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     throw outputFileExists("TPM key file", opts.target.path);
   }
 
-  const keyPassword = opts.keyPassword ? await readSecret(opts.keyPassword, "new TPM key password") : Secret.fromUtf8("");
-  const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
-  const ownerPassword = opts.ownerPassword
-    ? await readSecret(opts.ownerPassword, "TPM owner password")
-    : parentHandle === TPM_RH.OWNER
-      ? parentPassword
-      : Secret.fromUtf8("");
+  const read = async (source: SecretSource | undefined, what: string) => (source ? readSecret(source, what) : Secret.fromUtf8(""));
+  const keyPassword = await read(opts.keyPassword, "new TPM key password");
+  const parentPassword = await read(opts.parentPassword, "TPM parent password");
+  const ownerPassword = parentHandle === TPM_RH.OWNER ? parentPassword : await read(opts.ownerPassword, "TPM owner password");
   const transport = await openTpmTransport(opts.device, opts.env);
   const tpm = new Tpm(transport, { debug: opts.debug });
   const toFlush: number[] = [];

@@ -212,10 +212,7 @@ export class Tpm {
 
 /** cpHash or rpHash in a session's hash; none for TPM_RS_PW. */
 function hashOf(hash: string | undefined, parts: readonly Uint8Array[]): Buffer | undefined {
-  if (!hash) return undefined;
-  const h = createHash(hash);
-  for (const p of parts) h.update(p);
-  return h.digest();
+  return hash ? parts.reduce((h, p) => h.update(p), createHash(hash)).digest() : undefined;
 }
 
 /** The data bytes of the sized buffer at the start of a parameter area (a view: changes write through). */

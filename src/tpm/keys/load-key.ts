@@ -161,8 +161,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     }
 
     // The SRK we re-created has an empty authValue; a persistent parent may have a password.
-    const loadAuth: Authorization =
-      handleType(file.parent) === TPM_HT.PERSISTENT ? { session: parentSession, authValue: input.parentPassword } : { session: parentSession };
+    const loadAuth = { session: parentSession, authValue: handleType(file.parent) === TPM_HT.PERSISTENT ? input.parentPassword : undefined };
     const loaded = await withExplanation(tpm, { kind: "load", parent: file.parent }, what, () =>
       tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: file.privateBlob, inPublic: file.public.bytes }, [loadAuth]),
     );

@@ -190,9 +190,8 @@ export function variant<K extends string, V extends Record<number, Codec<any>>>(
   return {
     write(w, v) {
       const t = (v as Record<string, number>)[tagName]!;
-      const c = pick(t);
       tag.write(w, t);
-      c.write(w, v);
+      pick(t).write(w, v);
     },
     read(r) {
       const t = tag.read(r);
