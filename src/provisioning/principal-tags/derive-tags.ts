@@ -72,14 +72,10 @@ export function derivePrincipalTags(names: CertificateNames): PrincipalTagReport
   const tags: PrincipalTag[] = [];
   const dropped: DroppedTag[] = [];
   for (const [key, { values, documented }] of collected) {
-    if (values.some((v) => v === undefined)) {
-      dropped.push({ key, value: undefined, reason: "a value is not a character string" });
-      continue;
-    }
-    const value = values.join("/");
-    const problem = sessionTagValueProblem(value);
+    const value = values.some((v) => v === undefined) ? undefined : values.join("/");
+    const problem = value === undefined ? "a value is not a character string" : sessionTagValueProblem(value);
     if (problem) dropped.push({ key, value, reason: problem });
-    else tags.push({ key, value, documented });
+    else tags.push({ key, value: value!, documented });
   }
   const warnings =
     tags.length > MAX_SESSION_TAGS
