@@ -12,12 +12,7 @@ const aes = struct({ keyBits: u16, mode: u16 });
 const ecdaa = struct({ hashAlg: u16, count: u16 });
 
 /** BYTE array with a UINT8 count (TPMS_PCR_SELECTION.pcrSelect). */
-const bytesU8: Codec<Buffer> = {
-  write(w, v) {
-    w.u8(v.length).bytes(v);
-  },
-  read: (r) => r.bytes(r.u8(), "pcrSelect"),
-};
+const bytesU8: Codec<Buffer> = { write: (w, v) => void w.u8(v.length).bytes(v), read: (r) => r.bytes(r.u8(), "pcrSelect") };
 
 const TPMT_SYM_DEF_OBJECT = variant("symmetric algorithm", "algorithm", { [AES]: aes, [NULL]: empty });
 /** TPMT_SYM_DEF (sessions): like the object form, plus XOR obfuscation. */
