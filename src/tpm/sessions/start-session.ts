@@ -74,11 +74,10 @@ function makeSalt(tpmKey: TpmtPublic): { salt: Buffer; encryptedSalt: Buffer } {
     const ephemeral = createECDH(ecdhName);
     const q = ephemeral.generateKeys();
     const qx = q.subarray(1, 1 + size);
-    const qy = q.subarray(1 + size);
     const z = ephemeral.computeSecret(Buffer.concat([Buffer.from([4]), tpmX, leftPadded(tpmKey.unique.y, size)]));
     const salt = kdfe(hash.name, z, "SECRET", qx, tpmX, hash.size * 8);
     z.fill(0);
-    return { salt, encryptedSalt: encode(TPMS_ECC_POINT, { x: qx, y: qy }) };
+    return { salt, encryptedSalt: encode(TPMS_ECC_POINT, { x: qx, y: q.subarray(1 + size) }) };
   }
   if (tpmKey.type === TPM_ALG.RSA) {
     const salt = randomBytes(hash.size);
