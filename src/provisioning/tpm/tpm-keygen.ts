@@ -112,7 +112,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     // The new key's password travels in TPM2B_SENSITIVE_CREATE: encrypt it.
     const createAuth = await authorize(parentAuthValue, parent, !keyPassword.isEmpty);
     const userAuth = keyPassword.use((b) => Buffer.from(b));
-    const created = await run("creating the key", () =>
+    const created = await run("creating the key", "--tpm-parent-password", () =>
       tpm.execute(
         Create,
         { parentHandle: parent.entity },
@@ -120,40 +120,34 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
         [createAuth],
       ),
     ).finally(() => userAuth.fill(0));
-    const area = decodePublicArea(created.response.outPublic, "generated TPM key");
+    const { outPrivate: privateBlob, outPublic } = created.response;
+    const area = decodePublicArea(outPublic, "generated TPM key");
     const publicKey = publicKeyOf(area.public, "generated TPM key");
     opts.debug?.(`TPM: created ${opts.spec.name} key under ${hex32(parentHandle)}`);
 
     if (opts.target.kind === "file") {
-      const pem = encodeTss2KeyFile({
-        parent: parentHandle,
-        public: area,
-        privateBlob: created.response.outPrivate,
-        emptyAuth: keyPassword.isEmpty,
-        policy,
-      });
+      const pem = encodeTss2KeyFile({ parent: parentHandle, public: area, privateBlob, emptyAuth: keyPassword.isEmpty, policy });
       await writeOutputFile(opts.target.path, pem, { what: "TPM key file", overwrite: opts.target.overwrite, mode: 0o600 });
       return { reference: opts.target.path, publicKey, policy };
     }
 
     const loadAuth = await authorize(parentAuthValue, parent);
     const loaded = await withExplanation(tpm, { kind: "load", parent: parentHandle }, "generated TPM key", () =>
-      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: created.response.outPrivate, inPublic: created.response.outPublic }, [loadAuth]),
+      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: privateBlob, inPublic: outPublic }, [loadAuth]),
     );
     toFlush.push(loaded.handle);
     const evictAuth = await authorize(ownerPassword, parent);
-    await run(
-      `making the key persistent at ${hex32(opts.target.handle)}`,
-      () =>
-        tpm.execute(
-          EvictControl,
-          { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
-          { persistentHandle: opts.target.kind === "handle" ? opts.target.handle : 0 },
-          [evictAuth],
-        ),
-      parentHandle === TPM_RH.OWNER ? "--tpm-parent-password" : "--tpm-owner-password",
+    const { handle } = opts.target;
+    const ownerFlag = parentHandle === TPM_RH.OWNER ? "--tpm-parent-password" : "--tpm-owner-password";
+    await run(`making the key persistent at ${hex32(handle)}`, ownerFlag, () =>
+      tpm.execute(
+        EvictControl,
+        { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
+        { persistentHandle: handle },
+        [evictAuth],
+      ),
     );
-    return { reference: `handle:${hex32(opts.target.handle)}`, publicKey, policy };
+    return { reference: `handle:${hex32(handle)}`, publicKey, policy };
   } finally {
     for (const handle of toFlush.reverse()) await tpm.flush(handle).catch(() => undefined);
     keyPassword.wipe();
@@ -185,8 +179,8 @@ async function requireFreeHandle(tpm: Tpm, handle: number): Promise<void> {
   });
 }
 
-/** Runs one step; authorization and capacity failures become errors a user can act on. */
-async function run<T>(step: string, fn: () => Promise<T>, passwordFlag = "--tpm-parent-password"): Promise<T> {
+/** Runs one step; authorization (naming `passwordFlag`) and capacity failures become errors a user can act on. */
+async function run<T>(step: string, passwordFlag: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
