@@ -110,8 +110,7 @@ export class Tpm {
       const cpParts = [encode(u32, command.code), ...entities.map((e) => e.name), parameters];
 
       const w = new Writer();
-      const tag = authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS;
-      w.u16(tag).u32(0).u32(command.code);
+      w.u16(authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS).u32(0).u32(command.code);
       for (const e of entities) w.u32(e.handle);
       if (authorizations.length) {
         const area = new Writer();
