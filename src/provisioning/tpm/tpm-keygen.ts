@@ -11,12 +11,12 @@ import type { DebugLog } from "../../debug-log.js";
 import { permanentEntity, Tpm, type Authorization } from "../../tpm/client/tpm.js";
 import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
-import { createPrimary, readPublic, withSaltKey } from "../../tpm/keys/load-key.js";
+import { createPrimary, readPublic, startPasswordSession, withSaltKey } from "../../tpm/keys/load-key.js";
 import { decodePublicArea, hasAttribute, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
 import { signingKeyTemplate, SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
-import { startAuthSession, type SaltKey } from "../../tpm/sessions/start-session.js";
+import type { SaltKey } from "../../tpm/sessions/start-session.js";
 import type { AuthSession } from "../../tpm/sessions/auth-session.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.js";
@@ -89,11 +89,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
    */
   const authorize = async (password: Secret, saltKey?: SaltKey, encrypt = false): Promise<Authorization> => {
     if (password.isEmpty && !encrypt) return { session: PASSWORD_SESSION };
-    session ??= await withSaltKey(tpm, saltKey, { what: "keygen", debug: opts.debug }, async (salt) => {
-      const s = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
-      toFlush.push(s.handle);
-      return s;
-    });
+    session ??= await withSaltKey(tpm, saltKey, { what: "keygen", debug: opts.debug }, (salt) => startPasswordSession(tpm, salt, toFlush));
     return { session, authValue: password };
   };
   try {

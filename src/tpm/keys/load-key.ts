@@ -98,6 +98,13 @@ export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: Salt
   return result;
 }
 
+/** An HMAC session with parameter encryption, salted to `salt`; its handle is added to `created` (to flush). */
+export async function startPasswordSession(tpm: Tpm, salt: SaltKey | undefined, created: number[]): Promise<AuthSession> {
+  const session = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
+  created.push(session.handle);
+  return session;
+}
+
 export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   const { tpm, source, what, debug } = input;
   // What was created on the way, flushed in reverse order if a step fails.
@@ -119,17 +126,12 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     if (!usesPolicy && !keySessionSalted) return;
     const kind = usesPolicy ? "policy" : "hmac";
     const salt = keySessionSalted ? saltKey : undefined;
-    const session = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
-    created.push(session.handle);
-    keySession = session;
-    if (salt && session.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
+    keySession = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
+    created.push(keySession.handle);
+    if (salt && keySession.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
   };
 
-  const startParentSession = async (salt: SaltKey | undefined) => {
-    const session = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
-    created.push(session.handle);
-    return session;
-  };
+  const startParentSession = (salt: SaltKey | undefined) => startPasswordSession(tpm, salt, created);
 
   try {
     if (source.kind === "handle") {
