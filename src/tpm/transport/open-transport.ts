@@ -102,16 +102,10 @@ export async function openTpmTransport(device: string | undefined, env: NodeJS.P
 }
 
 async function openPath(path: string): Promise<TpmTransport> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new DeviceError("TPM_UNAVAILABLE", code === "ENOENT" ? `no TPM at ${path}` : `cannot access ${path}: ${code ?? String(cause)}`, {
-      cause,
-      hint: "check --tpm-device / TPM_DEVICE",
-    });
-  }
+  const info = await stat(path).catch((cause: NodeJS.ErrnoException) => {
+    const message = cause.code === "ENOENT" ? `no TPM at ${path}` : `cannot access ${path}: ${cause.code ?? String(cause)}`;
+    throw new DeviceError("TPM_UNAVAILABLE", message, { cause, hint: "check --tpm-device / TPM_DEVICE" });
+  });
   if (info.isSocket()) return new SocketTransport({ kind: "unix", path });
   if (info.isCharacterDevice()) return DeviceTransport.open(path);
   throw new DeviceError("TPM_UNAVAILABLE", `unsupported TPM file mode ${(info.mode & 0o170000).toString(8)} for ${path}`, {
