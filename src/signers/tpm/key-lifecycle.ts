@@ -136,13 +136,10 @@ async function loadState(transport: TpmTransport, input: LoadInput): Promise<Loa
   const tpm = new Tpm(transport, { debug });
   const bootId = await readBootId(tpm);
   const before = transport.epoch !== undefined && bootId !== undefined ? await loadedHandles(tpm) : undefined;
-  let key: LoadedKey;
-  try {
-    key = await loadTpmKey({ ...input, tpm });
-  } catch (e) {
+  const key = await loadTpmKey({ ...input, tpm }).catch(async (e: unknown) => {
     if (e instanceof TpmConnectionLost && before) await flushLeftovers(transport, bootId!, before, debug);
     throw e;
-  }
+  });
   return { tpm, key, epoch: transport.epoch ?? 0, bootId };
 }
 
