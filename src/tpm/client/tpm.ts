@@ -176,16 +176,11 @@ export class Tpm {
     if (rc !== 0) throw new TpmResponseError(command.name, rc);
     try {
       const handle = command.responseHandle ? r.u32() : 0;
-      let paramBytes: Buffer;
-      const authResponses: TpmsAuthResponse[] = [];
-      if (tag === TPM_ST.SESSIONS) {
-        paramBytes = r.bytes(r.u32(), "parameter area");
-        for (let i = 0; i < authorizations.length; i++) authResponses.push(TPMS_AUTH_RESPONSE.read(r));
-        r.end("authorization area");
-      } else {
-        if (authorizations.length) throw new TpmWireError("response has no authorization area although sessions were used");
-        paramBytes = r.bytes(r.remaining);
-      }
+      const sessions = tag === TPM_ST.SESSIONS;
+      if (!sessions && authorizations.length) throw new TpmWireError("response has no authorization area although sessions were used");
+      const paramBytes = r.bytes(sessions ? r.u32() : r.remaining, "parameter area");
+      const authResponses = authorizations.map(() => TPMS_AUTH_RESPONSE.read(r));
+      r.end("authorization area");
       const rpParts = [encode(u32, 0), encode(u32, command.code), paramBytes];
       authorizations.forEach((a, i) => a.session.acceptResponse(hashOf(a.session.hashName, rpParts), authResponses[i]!, authValues[i]!));
       const first = authorizations[0]?.session;
