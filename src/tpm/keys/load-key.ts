@@ -131,8 +131,6 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     if (salt && keySession.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
   };
 
-  const startParentSession = (salt: SaltKey | undefined) => startPasswordSession(tpm, salt, created);
-
   try {
     if (source.kind === "handle") {
       const key = await readPublic(tpm, source.handle, "key", what);
@@ -143,18 +141,19 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
 
     const file = source.file;
     const needParentSession = !input.parentPassword.isEmpty && input.parameterEncryption;
+    const persistentParent = handleType(file.parent) === TPM_HT.PERSISTENT;
     let parent: SaltKey;
     let parentSession: Session = PASSWORD_SESSION;
-    if (handleType(file.parent) === TPM_HT.PERSISTENT) {
+    if (persistentParent) {
       parent = await readPublic(tpm, file.parent, "parent", what);
       const startSessions = async (salt: SaltKey | undefined) => {
-        if (needParentSession) parentSession = await startParentSession(salt);
+        if (needParentSession) parentSession = await startPasswordSession(tpm, salt, created);
         await startKeySession(salt);
       };
       await (needParentSession || keySessionSalted ? withSaltKey(tpm, parent, salting, startSessions) : startSessions(undefined));
     } else {
       // The hierarchy password authorizes CreatePrimary itself: salt that session with a NULL-hierarchy primary.
-      if (needParentSession) parentSession = await withSaltKey(tpm, undefined, salting, startParentSession);
+      if (needParentSession) parentSession = await withSaltKey(tpm, undefined, salting, (salt) => startPasswordSession(tpm, salt, created));
       const useRsa = file.rsaParent || !(await ecc());
       parent = await createPrimary(tpm, file.parent, useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC, { session: parentSession, authValue: input.parentPassword }, what);
       created.push(parent.entity.handle);
@@ -163,7 +162,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     }
 
     // The SRK we re-created has an empty authValue; a persistent parent may have a password.
-    const loadAuth = { session: parentSession, authValue: handleType(file.parent) === TPM_HT.PERSISTENT ? input.parentPassword : undefined };
+    const loadAuth = { session: parentSession, authValue: persistentParent ? input.parentPassword : undefined };
     const loaded = await withExplanation(tpm, { kind: "load", parent: file.parent }, what, () =>
       tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: file.privateBlob, inPublic: file.public.bytes }, [loadAuth]),
     );
