@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { encode } from "../../src/tpm/wire/codec.js";
 import { TPMA_OBJECT, TPM_ALG, TPM_ECC, TPM_RH } from "../../src/tpm/wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../../src/tpm/wire/structures.js";
-import { objectName, publicKeyOf } from "../../src/tpm/keys/public-area.js";
+import { describeKey, objectName, publicKeyOf } from "../../src/tpm/keys/public-area.js";
 import { parseTss2KeyFile, containsTss2Key } from "../../src/tpm/keys/tss2-key-file.js";
 import { computePolicyDigest, describePcrSelection } from "../../src/tpm/keys/policy.js";
 import { makeTempDir, openssl } from "../helpers/pki.js";
@@ -185,5 +185,16 @@ describe("describePcrSelection", () => {
       { hash: 0x1234, pcrSelect: Buffer.from([0x02]) },
     ];
     expect(describePcrSelection(pcrs)).toBe("PCR 0,7,16 (sha256) + PCR 15 (sha1) + PCR 1 (alg 0x1234)");
+  });
+});
+
+describe("describeKey", () => {
+  it("names RSA sizes, ECC curves (known or not), keyed-hash and symmetric objects", () => {
+    const of = (type: number, parameters: object) => describeKey({ type, parameters } as unknown as TpmtPublic);
+    expect(of(TPM_ALG.RSA, { keyBits: 3072 })).toBe("RSA-3072");
+    expect(of(TPM_ALG.ECC, { curveID: TPM_ECC.NIST_P384 })).toBe("ECC NIST P-384");
+    expect(of(TPM_ALG.ECC, { curveID: 0x20 })).toBe("ECC curve 0x20");
+    expect(of(TPM_ALG.KEYEDHASH, {})).toBe("keyed-hash (sealed data or HMAC key)");
+    expect(of(TPM_ALG.SYMCIPHER, {})).toBe("symmetric cipher key");
   });
 });
