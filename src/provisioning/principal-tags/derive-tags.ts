@@ -86,12 +86,6 @@ export function derivePrincipalTags(names: CertificateNames): PrincipalTagReport
 }
 
 function sanLabel(san: GeneralName): string {
-  switch (san.type) {
-    case "DirName":
-      return `DirName:${san.attributes.map((a) => `${a.name ?? a.oid}=${a.value ?? "?"}`).join(",")}`;
-    case "other":
-      return `[${san.tag & 0x1f}] entry`;
-    default:
-      return `${san.type}:${san.value}`;
-  }
+  if (san.type === "DirName") return `DirName:${san.attributes.map((a) => `${a.name ?? a.oid}=${a.value ?? "?"}`).join(",")}`;
+  return san.type === "other" ? `[${san.tag & 0x1f}] entry` : `${san.type}:${san.value}`;
 }
