@@ -13,7 +13,7 @@ import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
 import { createPrimary, readPublic, startPasswordSession, withSaltKey } from "../../tpm/keys/load-key.js";
 import { decodePublicArea, hasAttribute, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
-import { signingKeyTemplate, SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
+import { creationParams, signingKeyTemplate, SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import type { SaltKey } from "../../tpm/sessions/start-session.js";
@@ -109,12 +109,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     const createAuth = await authorize(parentAuthValue, parent, !keyPassword.isEmpty);
     const userAuth = keyPassword.use((b) => Buffer.from(b));
     const created = await run("creating the key", "--tpm-parent-password", () =>
-      tpm.execute(
-        Create,
-        { parentHandle: parent.entity },
-        { inSensitive: { userAuth, data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] },
-        [createAuth],
-      ),
+      tpm.execute(Create, { parentHandle: parent.entity }, creationParams(template, userAuth), [createAuth]),
     ).finally(() => userAuth.fill(0));
     const { outPrivate: privateBlob, outPublic } = created.response;
     const area = decodePublicArea(outPublic, "generated TPM key");
@@ -135,13 +130,9 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     const evictAuth = await authorize(ownerPassword, parent);
     const { handle } = opts.target;
     const ownerFlag = parentHandle === TPM_RH.OWNER ? "--tpm-parent-password" : "--tpm-owner-password";
+    const handles = { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } };
     await run(`making the key persistent at ${hex32(handle)}`, ownerFlag, () =>
-      tpm.execute(
-        EvictControl,
-        { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
-        { persistentHandle: handle },
-        [evictAuth],
-      ),
+      tpm.execute(EvictControl, handles, { persistentHandle: handle }, [evictAuth]),
     );
     return { reference: `handle:${hex32(handle)}`, publicKey, policy };
   } finally {

@@ -13,7 +13,7 @@ import { handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from
 import type { TpmtPublic } from "../wire/structures.js";
 import { policyUsesPassword } from "./policy.js";
 import { decodePublicArea, describeKey, hasAttribute, objectName, type PublicArea } from "./public-area.js";
-import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "./templates.js";
+import { creationParams, SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "./templates.js";
 import type { Tss2KeyFile } from "./tss2-key-file.js";
 
 export type KeySource = { readonly kind: "file"; readonly file: Tss2KeyFile } | { readonly kind: "handle"; readonly handle: number };
@@ -51,12 +51,8 @@ async function tpmSupportsEcc(tpm: Tpm): Promise<boolean> {
 
 export async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string): Promise<SaltKey> {
   return withExplanation(tpm, { kind: "create-primary", hierarchy }, what, async () => {
-    const { handle, response } = await tpm.execute(
-      CreatePrimary,
-      { primaryHandle: permanentEntity(hierarchy) },
-      { inSensitive: { userAuth: Buffer.alloc(0), data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] },
-      [auth],
-    );
+    const handles = { primaryHandle: permanentEntity(hierarchy) };
+    const { handle, response } = await tpm.execute(CreatePrimary, handles, creationParams(template), [auth]);
     return { entity: { handle, name: response.name }, public: decodePublicArea(response.outPublic, "primary key") };
   });
 }
