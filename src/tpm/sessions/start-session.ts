@@ -32,17 +32,14 @@ export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): 
   const salt = options.saltKey ? makeSalt(options.saltKey.public.public) : undefined;
   const parameterEncryption = options.parameterEncryption ?? false;
   try {
-    const { handle, response } = await tpm.execute(
-      StartAuthSession,
-      { tpmKey: options.saltKey?.entity ?? permanentEntity(TPM_RH.NULL), bind: permanentEntity(TPM_RH.NULL) },
-      {
-        nonceCaller,
-        encryptedSalt: salt?.encryptedSalt ?? Buffer.alloc(0),
-        sessionType: options.kind === "hmac" ? TPM_SE.HMAC : TPM_SE.POLICY,
-        symmetric: parameterEncryption ? { algorithm: TPM_ALG.AES, keyBits: 128, mode: TPM_ALG.CFB } : { algorithm: TPM_ALG.NULL },
-        authHash: SESSION_HASH.alg,
-      },
-    );
+    const handles = { tpmKey: options.saltKey?.entity ?? permanentEntity(TPM_RH.NULL), bind: permanentEntity(TPM_RH.NULL) };
+    const { handle, response } = await tpm.execute(StartAuthSession, handles, {
+      nonceCaller,
+      encryptedSalt: salt?.encryptedSalt ?? Buffer.alloc(0),
+      sessionType: options.kind === "hmac" ? TPM_SE.HMAC : TPM_SE.POLICY,
+      symmetric: parameterEncryption ? { algorithm: TPM_ALG.AES, keyBits: 128, mode: TPM_ALG.CFB } : { algorithm: TPM_ALG.NULL },
+      authHash: SESSION_HASH.alg,
+    });
     const sessionKey = salt ? kdfa(SESSION_HASH.name, salt.salt, "ATH", response.nonceTPM, nonceCaller, SESSION_HASH.size * 8) : Buffer.alloc(0);
     const session = new AuthSession({
       handle,
