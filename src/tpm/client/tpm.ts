@@ -109,8 +109,7 @@ export class Tpm {
 
       const cpParts = [encode(u32, command.code), ...entities.map((e) => e.name), parameters];
 
-      const w = new Writer();
-      w.u16(authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS).u32(0).u32(command.code);
+      const w = new Writer().u16(authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS).u32(0).u32(command.code);
       for (const e of entities) w.u32(e.handle);
       if (authorizations.length) {
         const area = new Writer();
