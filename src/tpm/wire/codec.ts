@@ -153,11 +153,7 @@ export function struct<F extends Fields>(fields: F): Codec<StructValue<F>> {
     write(w, v) {
       for (const [name, codec] of entries) codec.write(w, (v as Record<string, unknown>)[name]);
     },
-    read(r) {
-      const out: Record<string, unknown> = {};
-      for (const [name, codec] of entries) out[name] = codec.read(r);
-      return out as StructValue<F>;
-    },
+    read: (r) => Object.fromEntries(entries.map(([name, codec]) => [name, codec.read(r)])) as StructValue<F>,
   };
 }
 
