@@ -172,22 +172,16 @@ export class CredentialCache {
       const current = this.#current;
       const margin = this.#policy.expiryMarginMs;
       const servedUntil = current && isUsable(current.expiresAt, now, margin) ? current.expiresAt - margin : undefined;
-      this.#nextAttemptAt =
-        now +
-        retryDelay(this.#consecutiveFailures, this.#random, this.#policy, {
-          retryAfterMs: error instanceof ServiceError ? error.retryAfterMs : undefined,
-          servedForMs: servedUntil === undefined ? undefined : servedUntil - now,
-        });
-      this.#emit(
-        {
-          type: "refresh-failed",
-          error,
-          consecutiveFailures: this.#consecutiveFailures,
-          nextAttemptAt: this.#finalError ? undefined : new Date(this.#nextAttemptAt),
-          servingPreviousUntil: servedUntil === undefined ? undefined : new Date(servedUntil),
-        },
-        undefined,
-      );
+      const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
+      const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
+      this.#nextAttemptAt = now + retryDelay(this.#consecutiveFailures, this.#random, this.#policy, { retryAfterMs, servedForMs });
+      this.#emit({
+        type: "refresh-failed",
+        error,
+        consecutiveFailures: this.#consecutiveFailures,
+        nextAttemptAt: this.#finalError ? undefined : new Date(this.#nextAttemptAt),
+        servingPreviousUntil: servedUntil === undefined ? undefined : new Date(servedUntil),
+      });
       throw error;
     }
     const obtainedAt = this.#now();
@@ -205,10 +199,7 @@ export class CredentialCache {
     this.#clearTimer();
     if (!this.#running || this.#inflight || this.#finalError) return;
     const now = this.#now();
-    let at: number;
-    if (this.#lastError) at = this.#nextAttemptAt;
-    else if (this.#current) at = Math.max(this.#current.refreshAt, this.#nextAttemptAt);
-    else at = now;
+    const at = this.#lastError ? this.#nextAttemptAt : this.#current ? Math.max(this.#current.refreshAt, this.#nextAttemptAt) : now;
     const delay = Math.min(Math.max(at - now, 0), MAX_TIMER_MS);
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
@@ -226,7 +217,7 @@ export class CredentialCache {
     }
   }
 
-  #emit(event: RefreshEvent, credentials: Credentials | undefined): void {
+  #emit(event: RefreshEvent, credentials?: Credentials): void {
     try {
       this.#onEvent?.(event, credentials);
     } catch {

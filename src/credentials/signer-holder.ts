@@ -116,17 +116,12 @@ async function answerPromptsOnce(options: SignerOptions): Promise<SignerOptions>
       secret.wipe();
     }
   };
-  const copy: SignerOptions = { ...options };
-  const keyPassword = await answer(options.keyPassword, "key password");
-  if (keyPassword) copy.keyPassword = keyPassword;
   const { pkcs11, tpm } = options;
-  if (pkcs11) {
-    const pin = await answer(pkcs11.pin, "PKCS#11 PIN");
-    copy.pkcs11 = { ...pkcs11, pin, contextPin: await answer(pkcs11.contextPin, "context-specific PIN") };
-  }
-  if (tpm) {
-    const keyPassword = await answer(tpm.keyPassword, "TPM key password");
-    copy.tpm = { ...tpm, keyPassword, parentPassword: await answer(tpm.parentPassword, "TPM parent password") };
-  }
-  return copy;
+  const keyPassword = await answer(options.keyPassword, "key password");
+  const pin = await answer(pkcs11?.pin, "PKCS#11 PIN");
+  const contextPin = await answer(pkcs11?.contextPin, "context-specific PIN");
+  const tpmKeyPassword = await answer(tpm?.keyPassword, "TPM key password");
+  const parentPassword = await answer(tpm?.parentPassword, "TPM parent password");
+  const tpmAnswered = tpm && { ...tpm, keyPassword: tpmKeyPassword, parentPassword };
+  return { ...options, keyPassword, pkcs11: pkcs11 && { ...pkcs11, pin, contextPin }, tpm: tpmAnswered };
 }

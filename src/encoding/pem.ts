@@ -55,11 +55,10 @@ function decodeBody(body: string, label: string, source: string): PemBlock {
   while (i < lines.length && lines[i]!.trim() === "") i++;
   // RFC 1421 headers ("Name: value") come first and end at a blank line.
   if (i < lines.length && isHeaderLine(lines[i]!)) {
-    while (i < lines.length && lines[i]!.trim() !== "") {
+    for (; i < lines.length && lines[i]!.trim() !== ""; i++) {
       const line = lines[i]!;
       const colon = line.indexOf(":");
       if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
-      i++;
     }
   }
   const base64 = lines.slice(i).join("").replace(/\s+/g, "");

@@ -36,17 +36,10 @@ export async function createSession(
       `${transport.tls.rejectUnauthorized ? "" : ", TLS verification OFF"}`,
   );
 
-  const controller = new AbortController();
+  const signal = AbortSignal.timeout(Math.min(Math.ceil(timeoutMs), MAX_TIMER_MS));
   let attempt = 0;
   // process.hrtime rather than `performance`: the global's first use loads perf_hooks (milliseconds at start-up).
   const started = monotonicMs();
-  const timer = setTimeout(() => {
-    controller.abort(
-      new NetworkError("TIMEOUT", `CreateSession at ${target.endpoint.baseUrl} did not complete within ${timeoutMs / 1000} s (${attempt} attempt${attempt === 1 ? "" : "s"})`, {
-        hint: "the endpoint or a proxy did not answer in time: check the network, or raise --timeout",
-      }),
-    );
-  }, Math.min(timeoutMs, MAX_TIMER_MS));
 
   const attemptOnce = async (n: number): Promise<CreateSessionResult> => {
     attempt = n;
@@ -62,7 +55,7 @@ export async function createSession(
     const response = await sendRequest(
       transport,
       { method: request.method, path: `${request.path}?${request.queryString}`, headers: signed.headers, body: signed.body },
-      controller.signal,
+      signal,
     );
     const receivedAt = now();
     const requestId = requestIdOf(response);
@@ -83,12 +76,16 @@ export async function createSession(
       maxAttempts,
       random: options.random ?? Math.random,
       sleep: options.sleep ?? sleepWithSignal,
-      signal: controller.signal,
+      signal,
       remainingMs: () => timeoutMs - (monotonicMs() - started),
       onRetry: (error, n, delay) => debug?.(`attempt ${n} failed (${error.code}: ${error.message}); retrying in ${delay} ms`),
     });
-  } finally {
-    clearTimeout(timer);
+  } catch (error) {
+    if (error !== signal.reason) throw error;
+    const what = `CreateSession at ${target.endpoint.baseUrl} did not complete within ${timeoutMs / 1000} s`;
+    throw new NetworkError("TIMEOUT", `${what} (${attempt} attempt${attempt === 1 ? "" : "s"})`, {
+      hint: "the endpoint or a proxy did not answer in time: check the network, or raise --timeout",
+    });
   }
 }
 

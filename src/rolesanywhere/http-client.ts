@@ -47,10 +47,9 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
       tls = { rejectUnauthorized: true, secureContext: await trustWithCaBundle(bundle.value, bundle.name) };
     }
   }
-  const proxy = proxyFor(endpoint, env);
   return {
     endpoint,
-    proxy,
+    proxy: proxyFor(endpoint, env),
     tls,
     connectTimeoutMs: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     lookup: settings.lookup,

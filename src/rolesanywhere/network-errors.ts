@@ -44,37 +44,27 @@ export function transportError(cause: unknown, peer: Peer): TransportError {
   const reason = error instanceof Error ? error.message : String(cause);
   const what = peer.description;
   const where = peer.isProxy ? CHECK_PROXY : "check --endpoint (or AWS_ENDPOINT_URL_ROLESANYWHERE) and the network";
+  const fail = (message: string, transient: boolean, hint: string) =>
+    new TransportError("NETWORK_ERROR", message, transient, { hint, cause });
 
   if (UNTRUSTED_CERTIFICATE.has(code)) {
-    return new TransportError("NETWORK_ERROR", `the TLS certificate of ${what} is not trusted: ${reason} (${code})`, false, {
-      hint: "if the endpoint or a TLS-inspecting proxy uses a private CA, pass that CA's PEM with --ca-bundle (or AWS_CA_BUNDLE); --no-verify-ssl is for testing only",
-      cause,
-    });
+    const hint = "if the endpoint or a TLS-inspecting proxy uses a private CA, pass that CA's PEM with --ca-bundle (or AWS_CA_BUNDLE); --no-verify-ssl is for testing only";
+    return fail(`the TLS certificate of ${what} is not trusted: ${reason} (${code})`, false, hint);
   }
   if (CLOCK_DEPENDENT.has(code)) {
-    return new TransportError("NETWORK_ERROR", `the TLS certificate of ${what} is not valid now: ${reason} (${code})`, false, {
-      hint: "check the system clock (date -u); a device without a real-time clock needs NTP before it can use TLS",
-      cause,
-    });
+    const hint = "check the system clock (date -u); a device without a real-time clock needs NTP before it can use TLS";
+    return fail(`the TLS certificate of ${what} is not valid now: ${reason} (${code})`, false, hint);
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    return new TransportError("NETWORK_ERROR", `the TLS certificate of ${what} does not name ${peer.hostname}`, false, {
-      hint: "check the host name in --endpoint; a VPC endpoint needs its own DNS name, not the regional one",
-      cause,
-    });
+    const hint = "check the host name in --endpoint; a VPC endpoint needs its own DNS name, not the regional one";
+    return fail(`the TLS certificate of ${what} does not name ${peer.hostname}`, false, hint);
   }
   if (code === "ENOTFOUND") {
-    return new TransportError("NETWORK_ERROR", `cannot resolve the host name of ${what}`, false, {
-      hint: peer.isProxy ? CHECK_PROXY : "check the host name (--endpoint, --region) and DNS; behind a proxy set HTTPS_PROXY",
-      cause,
-    });
+    const hint = peer.isProxy ? CHECK_PROXY : "check the host name (--endpoint, --region) and DNS; behind a proxy set HTTPS_PROXY";
+    return fail(`cannot resolve the host name of ${what}`, false, hint);
   }
-  if (code === "EAI_AGAIN") {
-    return new TransportError("NETWORK_ERROR", `temporary DNS failure resolving the host name of ${what}`, true, { hint: "check DNS and the network", cause });
-  }
-  if (code === "ECONNREFUSED") {
-    return new TransportError("NETWORK_ERROR", `cannot connect to ${what}: connection refused`, true, { hint: where, cause });
-  }
+  if (code === "EAI_AGAIN") return fail(`temporary DNS failure resolving the host name of ${what}`, true, "check DNS and the network");
+  if (code === "ECONNREFUSED") return fail(`cannot connect to ${what}: connection refused`, true, where);
   if (code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED" || /socket hang up/i.test(reason)) {
     return closedEarly(what, peer.isProxy ? CHECK_PROXY : undefined, cause);
   }
@@ -82,13 +72,10 @@ export function transportError(cause: unknown, peer: Peer): TransportError {
     // OpenSSL errors carry a short `reason` ("wrong version number") besides the long error-queue text.
     const opensslReason = (cause as { reason?: unknown } | null)?.reason;
     const short = typeof opensslReason === "string" ? opensslReason : firstLine(reason);
-    return new TransportError("NETWORK_ERROR", `TLS handshake with ${what} failed: ${short}`, false, {
-      hint: "check that the endpoint speaks https on that port (http://127.0.0.1:… endpoints need http://)",
-      cause,
-    });
+    const hint = "check that the endpoint speaks https on that port (http://127.0.0.1:… endpoints need http://)";
+    return fail(`TLS handshake with ${what} failed: ${short}`, false, hint);
   }
-  const detail = code || firstLine(reason);
-  return new TransportError("NETWORK_ERROR", `cannot talk to ${what}: ${detail}`, TRANSIENT.has(code), { hint: where, cause });
+  return fail(`cannot talk to ${what}: ${code || firstLine(reason)}`, TRANSIENT.has(code), where);
 }
 
 /** The connection to `what` ended before the whole response came: worth another attempt. */

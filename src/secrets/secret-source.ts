@@ -48,16 +48,12 @@ export async function readSecret(source: SecretSource, what: string, env: NodeJS
       return Secret.fromUtf8(value);
     }
     case "file": {
-      let bytes: Buffer;
-      try {
-        const opened = await readOpenedFile(source.path);
-        ({ bytes } = opened);
-        warnIfExposed(opened.stats.mode, source.path, `${what}: file`);
-      } catch (cause) {
+      const { bytes, stats } = await readOpenedFile(source.path).catch((cause: unknown) => {
         throw new InputError("FILE_UNREADABLE", `${what}: cannot read ${source.path}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, {
           cause,
         });
-      }
+      });
+      warnIfExposed(stats.mode, source.path, `${what}: file`);
       let end = bytes.length;
       if (bytes[end - 1] === 0x0a) end--;
       if (bytes[end - 1] === 0x0d) end--;

@@ -103,12 +103,10 @@ function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
   const [version, scalar, ...rest] = children(readSingle(der, TAG.SEQUENCE));
   if (decodeSmallInteger(expectTag(version, TAG.INTEGER)) !== 1) throw new DerError("ECPrivateKey version is not 1");
   const d = expectTag(scalar, TAG.OCTET_STRING).content;
-  let params: DerElement | undefined;
-  let publicKey: DerElement | undefined;
-  for (const el of rest) {
-    if (el.tag === TAG.CONTEXT_0 && params === undefined && publicKey === undefined) params = el;
-    else if (el.tag === TAG.CONTEXT_1 && publicKey === undefined) publicKey = el;
-    else throw new DerError("unexpected element in ECPrivateKey");
+  const [params, publicKey, surplus] = rest[0]?.tag === TAG.CONTEXT_0 ? rest : [undefined, ...rest];
+  // [0] parameters then [1] publicKey, each at most once.
+  if (surplus !== undefined || (publicKey !== undefined && publicKey.tag !== TAG.CONTEXT_1)) {
+    throw new DerError("unexpected element in ECPrivateKey");
   }
   let curve = outer;
   if (params !== undefined) {

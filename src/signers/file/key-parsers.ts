@@ -31,25 +31,22 @@ export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): P
   const info = material.privateKeyInfo;
   let key: SigningKey | undefined;
   let format = "pkcs8";
+  const legacy = material.blocks.find((b) => b.label === "EC PRIVATE KEY") ?? material.blocks.find((b) => b.label === "RSA PRIVATE KEY");
   if (info?.algorithmOid === RSA_ENCRYPTION || info?.algorithmOid === EC_PUBLIC_KEY) {
     key = rsaEcSigningKey(info.der, "pkcs8", source, debug);
   } else if (info !== undefined && mlDsaParameterSetForOid(info.algorithmOid) !== undefined) {
     format = "ml-dsa";
     key = await mlDsaSigningKey(decodeMlDsaPrivateKeyInfo(info.der, source)!, source, debug);
-  } else {
-    for (const [label, legacy] of [["EC PRIVATE KEY", "sec1"], ["RSA PRIVATE KEY", "pkcs1"]] as const) {
-      const block = material.blocks.find((b) => b.label === label);
-      if (block === undefined) continue;
-      // Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`) is refused, as by the Go helper.
-      if ((block.headers["Proc-Type"] ?? "").includes("ENCRYPTED")) {
-        throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} uses legacy OpenSSL PEM encryption, which is not supported`, {
-          hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
-        });
-      }
-      key = rsaEcSigningKey(block.der, legacy, source, debug);
-      format = legacy;
-      break;
+  } else if (legacy !== undefined) {
+    // Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`) is refused, as by the Go helper.
+    if ((legacy.headers["Proc-Type"] ?? "").includes("ENCRYPTED")) {
+      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} uses legacy OpenSSL PEM encryption, which is not supported`, {
+        hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
+      });
     }
+    const legacyFormat = legacy.label === "EC PRIVATE KEY" ? "sec1" : "pkcs1";
+    key = rsaEcSigningKey(legacy.der, legacyFormat, source, debug);
+    format = legacyFormat;
   }
   if (key !== undefined) {
     debug?.(`${source}: ${key.description} key (${format}${material.encrypted ? ", encrypted" : ""})`);

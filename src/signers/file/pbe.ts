@@ -134,12 +134,10 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
   if (salt?.tag !== TAG.OCTET_STRING) throw unsupportedScheme("a KDF salt that is not an OCTET STRING", context);
   if (kdf.oid === OID.PBKDF2) {
     const iterations = readIterations(fields[1]);
-    let rest = fields.slice(2);
-    if (rest[0]?.tag === TAG.INTEGER) {
-      checkKeyLength(decodeSmallInteger(rest[0]), cipher.keyLength);
-      rest = rest.slice(1);
-    }
-    const prfOid = rest[0] === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(rest[0]).oid; // default: HMAC-SHA1
+    // PBKDF2-params: salt, iterationCount, keyLength OPTIONAL, prf DEFAULT HMAC-SHA1.
+    const [keyLength, prf] = fields[2]?.tag === TAG.INTEGER ? fields.slice(2) : [undefined, fields[2]];
+    if (keyLength !== undefined) checkKeyLength(decodeSmallInteger(keyLength), cipher.keyLength);
+    const prfOid = prf === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(prf).oid;
     const digest = ownValue(PRFS, prfOid);
     if (digest === undefined) throw unsupportedScheme(`PBKDF2 PRF OID ${prfOid}`, context);
     const key = await derived((done) => pbkdf2(password.utf8, salt.content, iterations, cipher.keyLength, digest, done));
@@ -156,13 +154,11 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
     const memory = 128 * n * r + 128 * r * p;
     if (memory > MAX_SCRYPT_MEMORY) throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} need ${Math.ceil(memory / 2 ** 20)} MiB, more than ${MAX_SCRYPT_MEMORY / 2 ** 20} MiB`);
     const maxmem = memory + (64 << 20);
-    let key: Buffer;
-    try {
-      key = await derived((done) => scrypt(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem }, done));
-    } catch (cause) {
+    const scrypted = derived((done) => scrypt(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem }, done));
+    const key = await scrypted.catch((cause: unknown) => {
       // OpenSSL has rules of its own (N < 2^(16·r), reported as "memory limit exceeded"): found by the fuzzer.
       throw new DerError(`unusable scrypt parameters N=${n} r=${r} p=${p} (${cause instanceof Error ? cause.message : String(cause)})`);
-    }
+    });
     return { cipher: cipher.name, key, iv, scheme: `PBES2/scrypt/${cipher.name}` };
   }
   throw unsupportedScheme(`PBES2 key derivation OID ${kdf.oid}`, context);

@@ -68,41 +68,38 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       throw invalid(what, cause);
     }
   };
+  const octets = (der: ArrayBuffer, what: string) => guard(what, () => Buffer.from(AsnConvert.parse(der, OctetString).buffer));
 
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
   if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
-  const authSafeBytes = guard("malformed authSafe", () =>
-    Buffer.from(AsnConvert.parse(pfx.authSafe.content, OctetString).buffer),
-  );
+  const authSafeBytes = octets(pfx.authSafe.content, "malformed authSafe");
 
   // @peculiar fills in an empty MacData when the optional field is absent.
   const hasMac = Boolean(pfx.macData?.mac?.digestAlgorithm?.algorithm);
-  const macCheck = hasMac
-    ? guard("malformed MAC data", () => {
+  if (!hasMac) options.debug?.(`${path}: no MAC, the file's integrity is not checked`);
+  const macMatches: (bmp: Buffer) => Promise<boolean> = !hasMac
+    ? async () => true
+    : guard("malformed MAC data", () => {
         const { mac, macSalt, iterations } = pfx.macData;
         const oid = mac.digestAlgorithm.algorithm;
         if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
         const hash = ownValue(MAC_DIGESTS, oid);
         if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
         const salt = Buffer.from(macSalt.buffer);
+        const digest = Buffer.from(mac.digest.buffer);
         // @peculiar gives an INTEGER of 4 bytes or more (≥ 8,388,608) as a decimal string, smaller ones as numbers.
         const count = String((iterations as number | string | undefined) ?? 1);
         const problem = iterationCountProblem(/^-?[0-9]+$/.test(count) ? BigInt(count) : undefined, MAX_PKCS12_KDF_ITERATIONS);
         if (problem !== undefined) throw invalid(`MAC ${problem}`);
-        return { hash, salt, iterations: Number(count), digest: Buffer.from(mac.digest.buffer) };
-      })
-    : undefined;
-  const macMatches = async (bmp: Buffer): Promise<boolean> => {
-    if (macCheck === undefined) return true;
-    const { hash, salt, iterations, digest } = macCheck;
-    const key = await pkcs12DeriveBytes(hash, bmp, salt, iterations, PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
-    const actual = createHmac(hash, key).update(authSafeBytes).digest();
-    key.fill(0);
-    return actual.length === digest.length && timingSafeEqual(actual, digest);
-  };
-  if (macCheck === undefined) options.debug?.(`${path}: no MAC, the file's integrity is not checked`);
+        return async (bmp) => {
+          const key = await pkcs12DeriveBytes(hash, bmp, salt, Number(count), PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
+          const actual = createHmac(hash, key).update(authSafeBytes).digest();
+          key.fill(0);
+          return actual.length === digest.length && timingSafeEqual(actual, digest);
+        };
+      });
 
   const password = await unlock(path, options, macMatches);
   const context: PbeContext = { what: "PKCS#12", source: path };
@@ -133,7 +130,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
               options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
               break;
             }
-            const der = guard("malformed certificate bag", () => Buffer.from(AsnConvert.parse(certBag.certValue, OctetString).buffer));
+            const der = octets(certBag.certValue, "malformed certificate bag");
             certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der)));
             break;
           }
@@ -148,7 +145,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeBytes, AuthenticatedSafe));
     for (const info of contents) {
       if (info.contentType === OID.DATA) {
-        await visitBags(guard("malformed data content", () => Buffer.from(AsnConvert.parse(info.content, OctetString).buffer)), 0);
+        await visitBags(octets(info.content, "malformed data content"), 0);
       } else if (info.contentType === OID.ENCRYPTED_DATA) {
         const { algorithm, ciphertext } = guard("malformed encrypted content", () => readEncryptedData(Buffer.from(info.content)));
         countDecryption();

@@ -25,14 +25,12 @@ export async function goSubjectAndIssuer(der: Uint8Array): Promise<{ subject: st
 export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]): string {
   const values = new Map<string, string[]>();
   const others: Rdn[] = [];
-  for (const rdn of rdns) {
-    for (const atv of rdn) {
-      const text = stringValue(atv);
-      if (FIELD_NAMES.has(atv.type)) {
-        if (text !== undefined) values.set(atv.type, atv.type === "2.5.4.3" ? [text] : [...(values.get(atv.type) ?? []), text]);
-      } else {
-        others.push([{ oid: atv.type, value: text ?? "", ...(text === undefined ? { nonString: Buffer.from(atv.value.anyValue ?? new ArrayBuffer(0)) } : {}) }]);
-      }
+  for (const atv of rdns.flat()) {
+    const text = stringValue(atv);
+    if (FIELD_NAMES.has(atv.type)) {
+      if (text !== undefined) values.set(atv.type, atv.type === "2.5.4.3" ? [text] : [...(values.get(atv.type) ?? []), text]);
+    } else {
+      others.push([{ oid: atv.type, value: text ?? "", ...(text === undefined ? { nonString: Buffer.from(atv.value.anyValue ?? new ArrayBuffer(0)) } : {}) }]);
     }
   }
   const sequence: Rdn[] = [...others];

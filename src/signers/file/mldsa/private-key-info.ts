@@ -35,18 +35,11 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
     const name = parameterSet.name;
     if (decodeSmallInteger(expectTag(version, TAG.INTEGER)) > 1) throw new DerError("unknown OneAsymmetricKey version");
     const choice = readSingle(expectTag(privateKey, TAG.OCTET_STRING).content);
-    let seed: Buffer | undefined;
-    let expandedKey: Buffer | undefined;
-    if (choice.tag === TAG.CONTEXT_0_PRIMITIVE) {
-      seed = choice.content;
-    } else if (choice.tag === TAG.OCTET_STRING) {
-      expandedKey = choice.content;
-    } else if (choice.tag === TAG.SEQUENCE) {
-      const parts = children(choice);
-      if (parts.length !== 2) throw new DerError("the seed-and-expanded-key SEQUENCE must have two elements");
-      seed = expectTag(parts[0], TAG.OCTET_STRING).content;
-      expandedKey = expectTag(parts[1], TAG.OCTET_STRING).content;
-    } else {
+    const both = choice.tag === TAG.SEQUENCE ? children(choice) : undefined;
+    if (both !== undefined && both.length !== 2) throw new DerError("the seed-and-expanded-key SEQUENCE must have two elements");
+    const seed = choice.tag === TAG.CONTEXT_0_PRIMITIVE ? choice.content : both && expectTag(both[0], TAG.OCTET_STRING).content;
+    const expandedKey = choice.tag === TAG.OCTET_STRING ? choice.content : both && expectTag(both[1], TAG.OCTET_STRING).content;
+    if (seed === undefined && expandedKey === undefined) {
       throw malformed(source, name, `an unknown private key encoding (tag 0x${choice.tag.toString(16)})`);
     }
     if (seed !== undefined && seed.length !== ML_DSA_SEED_LENGTH) {
@@ -56,13 +49,10 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
       throw malformed(source, name, `a ${expandedKey.length}-byte expanded key (expected ${parameterSet.secretKeyLength})`);
     }
     const publicKeyField = optional.find((e) => e.tag === PUBLIC_KEY_TAG);
-    let publicKey: Buffer | undefined;
-    if (publicKeyField !== undefined) {
-      if (publicKeyField.content[0] !== 0) throw new DerError("publicKey BIT STRING with unused bits");
-      publicKey = publicKeyField.content.subarray(1);
-      if (publicKey.length !== parameterSet.publicKeyLength) {
-        throw malformed(source, name, `a ${publicKey.length}-byte public key (expected ${parameterSet.publicKeyLength})`);
-      }
+    if (publicKeyField !== undefined && publicKeyField.content[0] !== 0) throw new DerError("publicKey BIT STRING with unused bits");
+    const publicKey = publicKeyField?.content.subarray(1);
+    if (publicKey !== undefined && publicKey.length !== parameterSet.publicKeyLength) {
+      throw malformed(source, name, `a ${publicKey.length}-byte public key (expected ${parameterSet.publicKeyLength})`);
     }
     const form = seed === undefined ? "expanded" : expandedKey === undefined ? "seed" : "both";
     return { parameterSet, form, seed, expandedKey, publicKey };
