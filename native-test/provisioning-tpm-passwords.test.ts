@@ -41,7 +41,7 @@ afterAll(async () => {
 const secret = (value: string | undefined) => (value === undefined ? undefined : { kind: "value" as const, value });
 
 /** Runs keygen through the relay; returns every byte it wrote to the TPM. */
-async function keygenBytes(target: TpmKeyTarget, o: { parent?: number; parentPassword?: string; keyPassword?: string }): Promise<Buffer> {
+async function keygenBytes(target: TpmKeyTarget, o: { parent?: number; parentPassword?: string; keyPassword?: string; ownerPassword?: string }): Promise<Buffer> {
   const from = proxy.written.length;
   await generateTpmKey({
     target,
@@ -51,6 +51,7 @@ async function keygenBytes(target: TpmKeyTarget, o: { parent?: number; parentPas
     parent: o.parent,
     parentPassword: secret(o.parentPassword),
     keyPassword: secret(o.keyPassword),
+    ownerPassword: secret(o.ownerPassword),
   });
   await expectNothingLeft();
   return Buffer.concat(proxy.written.slice(from));
@@ -90,6 +91,22 @@ describe("owner hierarchy password (owner SRK, EvictControl)", () => {
     expectNoPassword(await keygenBytes({ kind: "handle", handle: 0x81000030 }, { parentPassword: OWNER_PW }));
     expect(await tpm.run("tpm2_getcap", ["handles-persistent"])).toContain("0x81000030");
     await tpm.run("tpm2_evictcontrol", ["-C", "o", "-P", OWNER_PW, "-c", "0x81000030", "-Q"]);
+  });
+
+  it("a persistent handle under a password-protected persistent parent (Load with its password, EvictControl with the owner's)", async () => {
+    const target = { kind: "handle" as const, handle: 0x81000032 };
+    expectNoPassword(await keygenBytes(target, { parent: PARENT, parentPassword: PARENT_PW, ownerPassword: OWNER_PW }));
+    expect(await tpm.run("tpm2_getcap", ["handles-persistent"])).toContain("0x81000032");
+    await tpm.run("tpm2_evictcontrol", ["-C", "o", "-P", OWNER_PW, "-c", "0x81000032", "-Q"]);
+  });
+
+  it("a wrong owner password under a persistent parent is refused once, naming --tpm-owner-password", async () => {
+    const target = { kind: "handle" as const, handle: 0x81000033 };
+    const options = { target, spec: parseKeySpec("p256"), device: proxy.device, env: {}, parent: PARENT };
+    const err = await generateTpmKey({ ...options, parentPassword: secret(PARENT_PW), ownerPassword: secret("guess") }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "TPM_AUTH_FAILED", message: "making the key persistent at 0x81000033: the TPM refused the parent or owner password (TPM_RC_BAD_AUTH)" });
+    expect((err as { hint?: string }).hint).toBe("give it with --tpm-owner-password; it is not retried");
+    await expectNothingLeft();
   });
 
   it("a wrong owner password is refused once with the same message, and nothing is left behind", async () => {

@@ -16,7 +16,7 @@ import { bundleCli } from "./agent-support.js";
 import { expectCredentialJson, opensslSignCsr, opensslVerifyCsr, SESSION_ARGS } from "./helpers/provisioning-support.js";
 import { runCli, type CliRun } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
-import { transientHandles } from "./helpers/tpm-keys.js";
+import { persistSrk, transientHandles } from "./helpers/tpm-keys.js";
 
 const PASSWORD = "dev1ce-Pässword";
 const tmp = makeTempDir("raa-prov-tpm-");
@@ -183,5 +183,30 @@ describe("persistent handle", () => {
     const listed = await tpm.run("tpm2_getcap", ["handles-persistent"]);
     expect(listed).toContain("0x81000020");
     await tpm.flushAll();
+  });
+});
+
+describe("persistent handle under a persistent parent, with an owner hierarchy password", () => {
+  it("--tpm-owner-password authorizes TPM2_EvictControl; without it the TPM refuses once (exit 4)", async () => {
+    await persistSrk(tpm, 0x81000002);
+    const ownerFile = join(tmp.dir, "owner.pw");
+    writeFileSync(ownerFile, "own3r-Pw\n", { mode: 0o600 });
+    await tpm.run("tpm2_changeauth", ["-c", "owner", "own3r-Pw"]);
+    try {
+      const args = ["keygen", "--private-key", "handle:0x81000021", "--tpm-parent", "0x81000002"];
+      const refused = await agent(args);
+      expect(refused.code).toBe(4);
+      expect(refused.stderr).toContain("making the key persistent at 0x81000021: the TPM refused the parent or owner password (TPM_RC_BAD_AUTH)");
+      expect(refused.stderr).toContain("give it with --tpm-owner-password; it is not retried");
+      const r = await agent([...args, "--tpm-owner-password", `file:${ownerFile}`]);
+      expect(r.stderr).toBe("generating a p256 key in the TPM…\n");
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe("handle:0x81000021");
+      expect(await tpm.run("tpm2_getcap", ["handles-persistent"])).toContain("0x81000021");
+      expect(await transientHandles(tpm)).toEqual([]);
+    } finally {
+      await tpm.run("tpm2_changeauth", ["-c", "owner", "-p", "own3r-Pw"]);
+      await tpm.flushAll();
+    }
   });
 });

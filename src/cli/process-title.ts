@@ -1,5 +1,5 @@
 /** Flags whose value is a secret when given on the command line (accepted for aws_signing_helper compatibility). */
-const SECRET_FLAGS: ReadonlySet<string> = new Set(["pkcs8-password", "tpm-key-password", "tpm-parent-password"]);
+const SECRET_FLAGS: ReadonlySet<string> = new Set(["pkcs8-password", "tpm-key-password", "tpm-parent-password", "tpm-owner-password"]);
 const REDACTED = "***";
 
 /** The arguments with secret flag values and URI `pin-value`s replaced by `***`, or undefined when nothing is hidden. */

@@ -21,8 +21,8 @@ export function rejectOsStoreFlags(args: ParsedArgs): void {
 }
 
 /**
- * One secret from a `--x`, `--x-file`, `--x-env` trio; at most one may be given. `--tpm-parent-password` has no
- * trio: its value may be `file:/path`, `env:NAME` or `prompt`.
+ * One secret from a `--x`, `--x-file`, `--x-env` trio; at most one may be given. `--tpm-parent-password` and
+ * `--tpm-owner-password` have no trio: their value may be `file:/path`, `env:NAME` or `prompt`.
  */
 export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | undefined {
   const value = args.explicit.has(flag) ? stringArg(args, flag) ?? "" : undefined;
@@ -33,7 +33,8 @@ export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | u
   if (file !== undefined) return { kind: "file", path: file };
   if (env !== undefined) return { kind: "env", name: env };
   if (value === undefined || value === "") return undefined;
-  return flag === "tpm-parent-password" ? parseSecretSource(value, "TPM parent password: ") : { kind: "value", value };
+  if (flag === "tpm-parent-password") return parseSecretSource(value, "TPM parent password: ");
+  return flag === "tpm-owner-password" ? parseSecretSource(value, "TPM owner password: ") : { kind: "value", value };
 }
 
 export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => void) | undefined {

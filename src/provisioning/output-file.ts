@@ -10,13 +10,11 @@ export interface OutputFileOptions {
 
 /** Writes a file the user named; never replaces one unless told to. */
 export async function writeOutputFile(path: string, data: string | Uint8Array, options: OutputFileOptions): Promise<void> {
-  try {
-    await writeFile(path, data, { flag: options.overwrite ? "w" : "wx", mode: options.mode ?? 0o644 });
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw outputFileExists(options.what, path, cause);
-    throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${code ?? String(cause)}`, { cause });
-  }
+  const flags = { flag: options.overwrite ? "w" : "wx", mode: options.mode ?? 0o644 };
+  await writeFile(path, data, flags).catch((cause: NodeJS.ErrnoException) => {
+    if (cause.code === "EEXIST") throw outputFileExists(options.what, path, cause);
+    throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${cause.code ?? String(cause)}`, { cause });
+  });
 }
 
 /** The refusal to replace a file the user named without --force. */

@@ -14,6 +14,12 @@ describe("redactSecretArgs", () => {
     ]);
   });
 
+  it("hides keygen's --tpm-owner-password", () => {
+    expect(redactSecretArgs(["keygen", "--tpm-owner-password", "own3r", "--tpm-owner-password=own3r"])).toEqual([
+      "keygen", "--tpm-owner-password", "***", "--tpm-owner-password=***",
+    ]);
+  });
+
   it("leaves argument lists without secrets alone (undefined), including file/env forms and values after --", () => {
     expect(redactSecretArgs(["credential-process", "--pkcs8-password-file", "/p", "--pkcs11-pin-env", "PIN", "--certificate", "pkcs11:object=k"])).toBeUndefined();
     expect(redactSecretArgs(["x", "--", "--pkcs8-password", "v"])).toBeUndefined();

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { readCertificateNames } from "../../src/x509/names/certificate-names.js";
-import { derivePrincipalTags, type PrincipalTagReport } from "../../src/provisioning/principal-tags/index.js";
+import { derivePrincipalTags, renderPrincipalTags, type PrincipalTagReport } from "../../src/provisioning/principal-tags/index.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { opensslCertificate, type NamedCertificateSpec } from "./helpers/openssl-certificate.js";
 
@@ -133,5 +133,60 @@ describe("derivePrincipalTags", () => {
     const report = derive(CASES.find((c) => c.dropped)!);
     expect(report.dropped.find((d) => d.key === "x509Subject/O")!.reason).toContain('","');
     expect(report.dropped.find((d) => d.key === "x509Issuer/CN")!.reason).toMatch(/"\(", "\)"/);
+  });
+});
+
+describe("renderPrincipalTags", () => {
+  it("lists tags, source identity, dropped and unmapped values, warnings and the trust policy", () => {
+    const report: PrincipalTagReport = {
+      tags: [
+        { key: "x509Subject/CN", value: "Alice", documented: true },
+        { key: "x509Subject/UID", value: "a1", documented: false },
+      ],
+      dropped: [
+        { key: "x509Subject/OU", value: "a\tb", reason: "contains U+0009, which session tag values may not contain" },
+        { key: "x509Issuer/O", value: undefined, reason: "a value is not a character string" },
+      ],
+      ignored: ["SAN IP:192.0.2.1: Roles Anywhere maps only DNS, URI and directoryName entries"],
+      sourceIdentity: { value: "CN=Alice", rule: "subject CN of at most 61 characters: CN= and the CN" },
+      warnings: ["51 tags: too many"],
+    };
+    expect(renderPrincipalTags(report, { Version: "2012-10-17" })).toBe(
+      [
+        "Session tags (default attribute mapping of a Roles Anywhere profile):",
+        '  aws:PrincipalTag/x509Subject/CN   "Alice"',
+        `  aws:PrincipalTag/x509Subject/UID  "a1"   (attribute name not in AWS's documentation: check before relying on it)`,
+        "",
+        'Source identity (sts:SourceIdentity): "CN=Alice"',
+        "  rule: subject CN of at most 61 characters: CN= and the CN",
+        "",
+        "Not available as tags (Roles Anywhere ignores these values):",
+        '  x509Subject/OU = "a\\tb": contains U+0009, which session tag values may not contain',
+        "  x509Issuer/O: a value is not a character string",
+        "",
+        "Not mapped:",
+        "  SAN IP:192.0.2.1: Roles Anywhere maps only DNS, URI and directoryName entries",
+        "",
+        "Warning: 51 tags: too many",
+        "",
+        "A profile with custom attribute mappings (aws rolesanywhere put-attribute-mapping) maps only what its rules select.",
+        "",
+        "Example role trust policy:",
+        '{\n  "Version": "2012-10-17"\n}',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("says (none) and leaves out empty sections", () => {
+    const report: PrincipalTagReport = { tags: [], dropped: [], ignored: [], sourceIdentity: { value: undefined, rule: "r" }, warnings: [] };
+    expect(renderPrincipalTags(report, {}).split("\n").slice(0, 5)).toEqual([
+      "Session tags (default attribute mapping of a Roles Anywhere profile):",
+      "  (none)",
+      "",
+      "Source identity (sts:SourceIdentity): unknown",
+      "  rule: r",
+    ]);
+    expect(renderPrincipalTags(report, {})).not.toMatch(/Not mapped|Not available|Warning/);
   });
 });

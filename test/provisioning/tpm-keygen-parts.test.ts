@@ -9,6 +9,20 @@ import { encodeTss2KeyFile, parseTss2KeyFile } from "../../src/tpm/keys/tss2-key
 import { TPMA_OBJECT, TPM_ALG } from "../../src/tpm/wire/constants.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 import { execFileSync } from "node:child_process";
+import { generateTpmKey } from "../../src/provisioning/tpm/tpm-keygen.js";
+
+describe("generateTpmKey --tpm-owner-password", () => {
+  const owner = { kind: "value" as const, value: "owner" };
+  const spec = parseKeySpec("p256");
+  it.each([
+    ["a key file", { kind: "file" as const, path: "/nonexistent/k.tss2", overwrite: false }, 0x81000001],
+    ["the owner hierarchy's SRK as parent", { kind: "handle" as const, handle: 0x81000010 }, undefined],
+  ])("is refused for %s before the TPM is opened", async (_, target, parent) => {
+    const err = await generateTpmKey({ target, spec, parent, ownerPassword: owner, device: "/nonexistent/tpm" }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "USAGE", message: "--tpm-owner-password is for a handle:… key under a persistent --tpm-parent" });
+    expect((err as { hint?: string }).hint).toBe("under the owner hierarchy, --tpm-parent-password is the owner's");
+  });
+});
 
 describe("parsePcrRequest", () => {
   it.each([

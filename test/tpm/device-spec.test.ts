@@ -20,7 +20,7 @@ describe("--tpm-device / TPM_DEVICE forms", () => {
     expect(parseTpmDeviceSpec(text)).toEqual(expected);
   });
 
-  it.each(["tcp:host", "tcp:host:0", "tcp:host:70000", "ftp:x", "unix:", "tpmrm0"])("rejects %s with a usage error", (text) => {
+  it.each(["tcp:host", "tcp:host:0", "tcp:host:70000", "ftp:x", "unix:", "device:", "mssim:", "mssim:host", "tpmrm0"])("rejects %s with a usage error", (text) => {
     expect(() => parseTpmDeviceSpec(text)).toThrow(expect.objectContaining({ code: "USAGE" }));
   });
 });

@@ -142,6 +142,16 @@ describe("SocketTransport", () => {
   });
 });
 
+describe("SocketTransport connection failures", () => {
+  it("names the address and the errno, with a hint", async () => {
+    const t = new SocketTransport({ kind: "unix", path: "/nonexistent/raa-swtpm.sock" });
+    const err = (await t.transmit(COMMAND).catch((e: unknown) => e)) as { code: string; message: string; hint: string };
+    expect(err).toMatchObject({ code: "TPM_UNAVAILABLE", message: "cannot connect to the TPM at unix:/nonexistent/raa-swtpm.sock: ENOENT" });
+    expect(err.hint).toBe("is the TPM simulator running? Check --tpm-device / TPM_DEVICE");
+    await t.close();
+  });
+});
+
 describe("DeviceTransport", () => {
   function fakeDevice(chunks: Buffer[]): DeviceFile & { written: Buffer[] } {
     const written: Buffer[] = [];

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { encode } from "../../src/tpm/wire/codec.js";
 import { TPMA_OBJECT, TPM_ALG, TPM_ECC, TPM_RH } from "../../src/tpm/wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../../src/tpm/wire/structures.js";
-import { objectName, publicKeyOf } from "../../src/tpm/keys/public-area.js";
+import { describeKey, objectName, publicKeyOf } from "../../src/tpm/keys/public-area.js";
 import { parseTss2KeyFile, containsTss2Key } from "../../src/tpm/keys/tss2-key-file.js";
-import { computePolicyDigest } from "../../src/tpm/keys/policy.js";
+import { computePolicyDigest, describePcrSelection } from "../../src/tpm/keys/policy.js";
 import { makeTempDir, openssl } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-tss2-");
@@ -174,5 +174,27 @@ describe("TSS2 PRIVATE KEY files", () => {
     });
     const fields = standard().map((l) => (l.startsWith("pubkey=") ? `pubkey=FORMAT:HEX,OCTETSTRING:${sealed.length.toString(16).padStart(4, "0")}${sealed.toString("hex")}` : l));
     await expect(parseTss2KeyFile(der(fields), "k")).rejects.toThrow(/unsupported TPMv2 key type \(keyed-hash/);
+  });
+});
+
+describe("describePcrSelection", () => {
+  it("names every selected PCR of every bank, in order", () => {
+    const pcrs = [
+      { hash: 0x000b, pcrSelect: Buffer.from([0x81, 0x00, 0x01]) },
+      { hash: 0x0004, pcrSelect: Buffer.from([0x00, 0x80]) },
+      { hash: 0x1234, pcrSelect: Buffer.from([0x02]) },
+    ];
+    expect(describePcrSelection(pcrs)).toBe("PCR 0,7,16 (sha256) + PCR 15 (sha1) + PCR 1 (alg 0x1234)");
+  });
+});
+
+describe("describeKey", () => {
+  it("names RSA sizes, ECC curves (known or not), keyed-hash and symmetric objects", () => {
+    const of = (type: number, parameters: object) => describeKey({ type, parameters } as unknown as TpmtPublic);
+    expect(of(TPM_ALG.RSA, { keyBits: 3072 })).toBe("RSA-3072");
+    expect(of(TPM_ALG.ECC, { curveID: TPM_ECC.NIST_P384 })).toBe("ECC NIST P-384");
+    expect(of(TPM_ALG.ECC, { curveID: 0x20 })).toBe("ECC curve 0x20");
+    expect(of(TPM_ALG.KEYEDHASH, {})).toBe("keyed-hash (sealed data or HMAC key)");
+    expect(of(TPM_ALG.SYMCIPHER, {})).toBe("symmetric cipher key");
   });
 });

@@ -16,6 +16,11 @@ const command: CommandSpec = {
     { name: "tpm-key-password-file", type: "string", description: "TPM: give the new key this password (read from a file)" },
     { name: "tpm-key-password-env", type: "string", description: "TPM: give the new key the password in this environment variable" },
     { name: "tpm-parent-password", type: "string", description: "TPM: owner hierarchy or parent password (or file:/path, env:NAME)" },
+    {
+      name: "tpm-owner-password",
+      type: "string",
+      description: "TPM: owner hierarchy password for handle:… under a persistent --tpm-parent (or file:/path, env:NAME)",
+    },
     { name: "tpm-pcr", type: "string", description: "TPM: bind the key to the current values of these PCRs, e.g. sha256:0,7" },
     { name: "tpm-parent", type: "string", description: "TPM: parent handle (default 0x40000001: the owner hierarchy's standard ECC SRK)" },
     { name: "force", type: "boolean", description: "TPM key file: replace an existing file" },
@@ -32,7 +37,7 @@ const command: CommandSpec = {
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
     const mayPrompt = onToken_
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
-      : secretFromArgs(args, "tpm-parent-password")?.kind === "prompt";
+      : [secretFromArgs(args, "tpm-parent-password"), secretFromArgs(args, "tpm-owner-password")].some((s) => s?.kind === "prompt");
     const { withProgress } = await import("../progress.js");
     const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
     const generate = () => (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
@@ -56,7 +61,8 @@ export default command;
 type KeySpec = import("../../provisioning/key-spec.js").KeySpec;
 
 async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
-  for (const flag of ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-pcr", "tpm-parent"]) {
+  const tpmFlags = ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-owner-password"];
+  for (const flag of [...tpmFlags, "tpm-pcr", "tpm-parent"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for TPM keys, not pkcs11: URIs`);
   }
   const idHex = stringArg(args, "id")?.replace(/^0x/, "");
@@ -92,6 +98,7 @@ async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo)
     env: io.env,
     keyPassword: secretFromArgs(args, "tpm-key-password"),
     parentPassword: secretFromArgs(args, "tpm-parent-password"),
+    ownerPassword: secretFromArgs(args, "tpm-owner-password"),
     parent: parentText ? parseTpmHandle(`handle:${parentText}`) : undefined,
     pcr: pcrText ? parsePcrRequest(pcrText) : undefined,
     debug: debugLogger(args, io),

@@ -72,14 +72,10 @@ export function derivePrincipalTags(names: CertificateNames): PrincipalTagReport
   const tags: PrincipalTag[] = [];
   const dropped: DroppedTag[] = [];
   for (const [key, { values, documented }] of collected) {
-    if (values.some((v) => v === undefined)) {
-      dropped.push({ key, value: undefined, reason: "a value is not a character string" });
-      continue;
-    }
-    const value = values.join("/");
-    const problem = sessionTagValueProblem(value);
+    const value = values.some((v) => v === undefined) ? undefined : values.join("/");
+    const problem = value === undefined ? "a value is not a character string" : sessionTagValueProblem(value);
     if (problem) dropped.push({ key, value, reason: problem });
-    else tags.push({ key, value, documented });
+    else tags.push({ key, value: value!, documented });
   }
   const warnings =
     tags.length > MAX_SESSION_TAGS
@@ -90,12 +86,6 @@ export function derivePrincipalTags(names: CertificateNames): PrincipalTagReport
 }
 
 function sanLabel(san: GeneralName): string {
-  switch (san.type) {
-    case "DirName":
-      return `DirName:${san.attributes.map((a) => `${a.name ?? a.oid}=${a.value ?? "?"}`).join(",")}`;
-    case "other":
-      return `[${san.tag & 0x1f}] entry`;
-    default:
-      return `${san.type}:${san.value}`;
-  }
+  if (san.type === "DirName") return `DirName:${san.attributes.map((a) => `${a.name ?? a.oid}=${a.value ?? "?"}`).join(",")}`;
+  return san.type === "other" ? `[${san.tag & 0x1f}] entry` : `${san.type}:${san.value}`;
 }

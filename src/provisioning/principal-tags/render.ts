@@ -11,14 +11,12 @@ export function renderPrincipalTags(report: PrincipalTagReport, trustPolicy: obj
   if (report.tags.length === 0) lines.push("  (none)");
   lines.push("", `Source identity (sts:SourceIdentity): ${report.sourceIdentity.value === undefined ? "unknown" : JSON.stringify(report.sourceIdentity.value)}`);
   lines.push(`  rule: ${report.sourceIdentity.rule}`);
-  if (report.dropped.length > 0) {
-    lines.push("", "Not available as tags (Roles Anywhere ignores these values):");
-    for (const d of report.dropped) lines.push(`  ${d.key}${d.value === undefined ? "" : ` = ${JSON.stringify(d.value)}`}: ${d.reason}`);
-  }
-  if (report.ignored.length > 0) {
-    lines.push("", "Not mapped:");
-    for (const i of report.ignored) lines.push(`  ${i}`);
-  }
+  const section = (title: string, items: readonly string[]) => {
+    if (items.length > 0) lines.push("", title, ...items.map((item) => `  ${item}`));
+  };
+  const dropped = report.dropped.map((d) => `${d.key}${d.value === undefined ? "" : ` = ${JSON.stringify(d.value)}`}: ${d.reason}`);
+  section("Not available as tags (Roles Anywhere ignores these values):", dropped);
+  section("Not mapped:", report.ignored);
   for (const w of report.warnings) lines.push("", `Warning: ${w}`);
   lines.push(
     "",

@@ -23,6 +23,5 @@ export function sessionTagValueProblem(value: string): string | undefined {
 
 function describeCharacter(c: string): string {
   const cp = c.codePointAt(0)!;
-  const code = `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
-  return cp >= 0x21 && cp <= 0x7e ? `"${c}"` : code;
+  return cp >= 0x21 && cp <= 0x7e ? `"${c}"` : `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
 }

@@ -16,8 +16,7 @@ const PLACEHOLDER_ANCHOR = "arn:aws:rolesanywhere:REGION:ACCOUNT_ID:trust-anchor
  * another trust anchor in the account cannot satisfy the tag conditions.
  */
 export function exampleTrustPolicy(options: TrustPolicyOptions): object {
-  const stringEquals: Record<string, string> = {};
-  for (const tag of options.conditionTags) stringEquals[`aws:PrincipalTag/${tag.key}`] = tag.value;
+  const stringEquals = Object.fromEntries(options.conditionTags.map((tag) => [`aws:PrincipalTag/${tag.key}`, tag.value]));
   return {
     Version: "2012-10-17",
     Statement: [

@@ -11,12 +11,12 @@ import type { DebugLog } from "../../debug-log.js";
 import { permanentEntity, Tpm, type Authorization } from "../../tpm/client/tpm.js";
 import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
-import { createPrimary, readPublic, withSaltKey } from "../../tpm/keys/load-key.js";
+import { createPrimary, readPublic, startPasswordSession, withSaltKey } from "../../tpm/keys/load-key.js";
 import { decodePublicArea, hasAttribute, objectName, publicKeyOf } from "../../tpm/keys/public-area.js";
-import { signingKeyTemplate, SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
+import { creationParams, signingKeyTemplate, SRK_TEMPLATE_ECC } from "../../tpm/keys/templates.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
-import { startAuthSession, type SaltKey } from "../../tpm/sessions/start-session.js";
+import type { SaltKey } from "../../tpm/sessions/start-session.js";
 import type { AuthSession } from "../../tpm/sessions/auth-session.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.js";
@@ -39,6 +39,8 @@ export interface TpmKeygenOptions {
   readonly keyPassword?: SecretSource | undefined;
   /** The owner hierarchy's password, or the persistent parent's. */
   readonly parentPassword?: SecretSource | undefined;
+  /** The owner hierarchy's password for EvictControl (`handle:`) under a persistent parent. */
+  readonly ownerPassword?: SecretSource | undefined;
   /** 0x40000001 (default) or a persistent storage key 0x81…. */
   readonly parent?: number | undefined;
   /** Bind the key to these PCRs' current values. */
@@ -58,6 +60,10 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   if (parentHandle !== TPM_RH.OWNER && handleType(parentHandle) !== TPM_HT.PERSISTENT) {
     throw new UsageError("USAGE", `--tpm-parent ${hex32(parentHandle)}: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`);
   }
+  if (opts.ownerPassword && (opts.target.kind === "file" || parentHandle === TPM_RH.OWNER)) {
+    const hint = "under the owner hierarchy, --tpm-parent-password is the owner's";
+    throw new UsageError("USAGE", "--tpm-owner-password is for a handle:… key under a persistent --tpm-parent", { hint });
+  }
   if (opts.target.kind === "handle") {
     if (handleType(opts.target.handle) !== TPM_HT.PERSISTENT || opts.target.handle >= 0x81800000) {
       throw new UsageError("USAGE", `handle:${hex32(opts.target.handle)} is not an owner persistent handle (0x81000000-0x817fffff)`);
@@ -69,8 +75,10 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     throw outputFileExists("TPM key file", opts.target.path);
   }
 
-  const keyPassword = opts.keyPassword ? await readSecret(opts.keyPassword, "new TPM key password") : Secret.fromUtf8("");
-  const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
+  const read = async (source: SecretSource | undefined, what: string) => (source ? readSecret(source, what) : Secret.fromUtf8(""));
+  const keyPassword = await read(opts.keyPassword, "new TPM key password");
+  const parentPassword = await read(opts.parentPassword, "TPM parent password");
+  const ownerPassword = parentHandle === TPM_RH.OWNER ? parentPassword : await read(opts.ownerPassword, "TPM owner password");
   const transport = await openTpmTransport(opts.device, opts.env);
   const tpm = new Tpm(transport, { debug: opts.debug });
   const toFlush: number[] = [];
@@ -81,11 +89,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
    */
   const authorize = async (password: Secret, saltKey?: SaltKey, encrypt = false): Promise<Authorization> => {
     if (password.isEmpty && !encrypt) return { session: PASSWORD_SESSION };
-    session ??= await withSaltKey(tpm, saltKey, { what: "keygen", debug: opts.debug }, async (salt) => {
-      const s = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
-      toFlush.push(s.handle);
-      return s;
-    });
+    session ??= await withSaltKey(tpm, saltKey, { what: "keygen", debug: opts.debug }, (salt) => startPasswordSession(tpm, salt, toFlush));
     return { session, authValue: password };
   };
   try {
@@ -104,49 +108,38 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     // The new key's password travels in TPM2B_SENSITIVE_CREATE: encrypt it.
     const createAuth = await authorize(parentAuthValue, parent, !keyPassword.isEmpty);
     const userAuth = keyPassword.use((b) => Buffer.from(b));
-    const created = await run("creating the key", () =>
-      tpm.execute(
-        Create,
-        { parentHandle: parent.entity },
-        { inSensitive: { userAuth, data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] },
-        [createAuth],
-      ),
+    const created = await run("creating the key", "--tpm-parent-password", () =>
+      tpm.execute(Create, { parentHandle: parent.entity }, creationParams(template, userAuth), [createAuth]),
     ).finally(() => userAuth.fill(0));
-    const area = decodePublicArea(created.response.outPublic, "generated TPM key");
+    const { outPrivate: privateBlob, outPublic } = created.response;
+    const area = decodePublicArea(outPublic, "generated TPM key");
     const publicKey = publicKeyOf(area.public, "generated TPM key");
     opts.debug?.(`TPM: created ${opts.spec.name} key under ${hex32(parentHandle)}`);
 
     if (opts.target.kind === "file") {
-      const pem = encodeTss2KeyFile({
-        parent: parentHandle,
-        public: area,
-        privateBlob: created.response.outPrivate,
-        emptyAuth: keyPassword.isEmpty,
-        policy,
-      });
+      const pem = encodeTss2KeyFile({ parent: parentHandle, public: area, privateBlob, emptyAuth: keyPassword.isEmpty, policy });
       await writeOutputFile(opts.target.path, pem, { what: "TPM key file", overwrite: opts.target.overwrite, mode: 0o600 });
       return { reference: opts.target.path, publicKey, policy };
     }
 
     const loadAuth = await authorize(parentAuthValue, parent);
     const loaded = await withExplanation(tpm, { kind: "load", parent: parentHandle }, "generated TPM key", () =>
-      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: created.response.outPrivate, inPublic: created.response.outPublic }, [loadAuth]),
+      tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: privateBlob, inPublic: outPublic }, [loadAuth]),
     );
     toFlush.push(loaded.handle);
-    const evictAuth = await authorize(parentHandle === TPM_RH.OWNER ? parentPassword : Secret.fromUtf8(""), parent);
-    await run(`making the key persistent at ${hex32(opts.target.handle)}`, () =>
-      tpm.execute(
-        EvictControl,
-        { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } },
-        { persistentHandle: opts.target.kind === "handle" ? opts.target.handle : 0 },
-        [evictAuth],
-      ),
+    const evictAuth = await authorize(ownerPassword, parent);
+    const { handle } = opts.target;
+    const ownerFlag = parentHandle === TPM_RH.OWNER ? "--tpm-parent-password" : "--tpm-owner-password";
+    const handles = { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } };
+    await run(`making the key persistent at ${hex32(handle)}`, ownerFlag, () =>
+      tpm.execute(EvictControl, handles, { persistentHandle: handle }, [evictAuth]),
     );
-    return { reference: `handle:${hex32(opts.target.handle)}`, publicKey, policy };
+    return { reference: `handle:${hex32(handle)}`, publicKey, policy };
   } finally {
     for (const handle of toFlush.reverse()) await tpm.flush(handle).catch(() => undefined);
     keyPassword.wipe();
     parentPassword.wipe();
+    ownerPassword.wipe();
     await transport.close().catch(() => undefined);
   }
 }
@@ -173,8 +166,8 @@ async function requireFreeHandle(tpm: Tpm, handle: number): Promise<void> {
   });
 }
 
-/** Runs one step; authorization and capacity failures become errors a user can act on. */
-async function run<T>(step: string, fn: () => Promise<T>): Promise<T> {
+/** Runs one step; authorization (naming `passwordFlag`) and capacity failures become errors a user can act on. */
+async function run<T>(step: string, passwordFlag: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -182,7 +175,7 @@ async function run<T>(step: string, fn: () => Promise<T>): Promise<T> {
     if (e.is(RC.AUTH_FAIL) || e.is(RC.BAD_AUTH)) {
       throw new AuthError("TPM_AUTH_FAILED", `${step}: the TPM refused the parent or owner password (${e.decoded.name})`, {
         cause: e,
-        hint: "give it with --tpm-parent-password; it is not retried",
+        hint: `give it with ${passwordFlag}; it is not retried`,
       });
     }
     if (e.decoded.name === "TPM_RC_NV_SPACE") {

@@ -136,13 +136,10 @@ async function loadState(transport: TpmTransport, input: LoadInput): Promise<Loa
   const tpm = new Tpm(transport, { debug });
   const bootId = await readBootId(tpm);
   const before = transport.epoch !== undefined && bootId !== undefined ? await loadedHandles(tpm) : undefined;
-  let key: LoadedKey;
-  try {
-    key = await loadTpmKey({ ...input, tpm });
-  } catch (e) {
+  const key = await loadTpmKey({ ...input, tpm }).catch(async (e: unknown) => {
     if (e instanceof TpmConnectionLost && before) await flushLeftovers(transport, bootId!, before, debug);
     throw e;
-  }
+  });
   return { tpm, key, epoch: transport.epoch ?? 0, bootId };
 }
 
@@ -162,13 +159,11 @@ async function sameBoot(transport: TpmTransport, bootId: string): Promise<Tpm | 
 
 /** The TPM's power cycle, or undefined when ReadClock is refused (its objects are then never flushed after a lost connection). */
 async function readBootId(tpm: Tpm): Promise<string | undefined> {
-  try {
-    const { response } = await tpm.execute(ReadClock, {}, {});
-    return `${response.resetCount}/${response.restartCount}`;
-  } catch (e) {
+  const result = await tpm.execute(ReadClock, {}, {}).catch((e: unknown) => {
     if (e instanceof TpmResponseError) return undefined;
     throw e;
-  }
+  });
+  return result && `${result.response.resetCount}/${result.response.restartCount}`;
 }
 
 function handlesToFlush(key: LoadedKey): number[] {

@@ -7,22 +7,18 @@ import type { TpmSignerOptions } from "../options.js";
 
 /** The key's password: none when its policy or file says so, else the one given, else a prompt. */
 export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFile | undefined, what: string): Promise<Secret> {
-  if (file) {
-    if (file.policy.length > 0 && !policyUsesPassword(file.policy)) {
-      if (opts.keyPassword) throw new UsageError("USAGE", `${what}: a TPM key password was given but the key's policy does not use one`);
-      return Secret.fromUtf8("");
-    }
-    if (file.emptyAuth) {
-      if (!opts.keyPassword) return Secret.fromUtf8("");
-      // A password the key does not have would cost a dictionary-attack strike at the first signature. The Go
-      // helper refuses it too. tpm2_encodeobject before tpm2-tools 5.7 (Debian 12 ships 5.4) writes the flag
-      // inverted, so files of password-protected keys claim to need none: --tpm-ignore-empty-auth says so.
-      if (!opts.ignoreEmptyAuth) {
-        throw new UsageError("USAGE", `${what}: a TPM key password was given but the key file says the key has none (emptyAuth TRUE); it was not tried, so the TPM counted nothing`, {
-          hint: "drop --tpm-key-password; if the key does have a password (files written by tpm2_encodeobject before tpm2-tools 5.7 carry this flag inverted), add --tpm-ignore-empty-auth",
-        });
-      }
-    }
+  if (file && file.policy.length > 0 && !policyUsesPassword(file.policy)) {
+    if (opts.keyPassword) throw new UsageError("USAGE", `${what}: a TPM key password was given but the key's policy does not use one`);
+    return Secret.fromUtf8("");
+  }
+  if (file?.emptyAuth && !opts.keyPassword) return Secret.fromUtf8("");
+  // A password the key does not have would cost a dictionary-attack strike at the first signature. The Go
+  // helper refuses it too. tpm2_encodeobject before tpm2-tools 5.7 (Debian 12 ships 5.4) writes the flag
+  // inverted, so files of password-protected keys claim to need none: --tpm-ignore-empty-auth says so.
+  if (file?.emptyAuth && !opts.ignoreEmptyAuth) {
+    throw new UsageError("USAGE", `${what}: a TPM key password was given but the key file says the key has none (emptyAuth TRUE); it was not tried, so the TPM counted nothing`, {
+      hint: "drop --tpm-key-password; if the key does have a password (files written by tpm2_encodeobject before tpm2-tools 5.7 carry this flag inverted), add --tpm-ignore-empty-auth",
+    });
   }
   if (opts.keyPassword) return readSecret(opts.keyPassword, "TPM key password");
   if (opts.noKeyPassword) return Secret.fromUtf8("");

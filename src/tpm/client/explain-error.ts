@@ -19,18 +19,16 @@ export interface LockoutState {
  * they cannot be read (the explanation then goes without numbers).
  */
 async function tryReadLockoutState(tpm: Tpm): Promise<LockoutState | undefined> {
-  try {
-    const { response } = await tpm.execute(GetCapability, {}, { capability: TPM_CAP.TPM_PROPERTIES, property: TPM_PT.LOCKOUT_COUNTER, propertyCount: 3 });
-    const data = response.capabilityData;
-    const props = new Map(data.capability === TPM_CAP.TPM_PROPERTIES ? data.tpmProperties.map((p) => [p.property, p.value]) : []);
-    return {
-      failedTries: props.get(TPM_PT.LOCKOUT_COUNTER) ?? 0,
-      maxTries: props.get(TPM_PT.MAX_AUTH_FAIL) ?? 0,
-      recoveryTime: props.get(TPM_PT.LOCKOUT_INTERVAL) ?? 0,
-    };
-  } catch {
-    return undefined;
-  }
+  const params = { capability: TPM_CAP.TPM_PROPERTIES, property: TPM_PT.LOCKOUT_COUNTER, propertyCount: 3 };
+  const result = await tpm.execute(GetCapability, {}, params).catch(() => undefined);
+  if (!result) return undefined;
+  const data = result.response.capabilityData;
+  const props = new Map(data.capability === TPM_CAP.TPM_PROPERTIES ? data.tpmProperties.map((p) => [p.property, p.value]) : []);
+  return {
+    failedTries: props.get(TPM_PT.LOCKOUT_COUNTER) ?? 0,
+    maxTries: props.get(TPM_PT.MAX_AUTH_FAIL) ?? 0,
+    recoveryTime: props.get(TPM_PT.LOCKOUT_INTERVAL) ?? 0,
+  };
 }
 
 /** What we were doing when the TPM said no. */

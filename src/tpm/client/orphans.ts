@@ -27,8 +27,7 @@ export async function loadedHandles(tpm: Tpm): Promise<Set<number>> {
 export async function flushOrphans(tpm: Tpm, before: ReadonlySet<number>): Promise<number> {
   let flushed = 0;
   for (const handle of await loadedHandles(tpm)) {
-    if (before.has(handle)) continue;
-    if (await tpm.flush(handle).then(() => true, () => false)) flushed++;
+    if (!before.has(handle) && (await tpm.flush(handle).then(() => true, () => false))) flushed++;
   }
   return flushed;
 }

@@ -109,9 +109,7 @@ export class Tpm {
 
       const cpParts = [encode(u32, command.code), ...entities.map((e) => e.name), parameters];
 
-      const w = new Writer();
-      const tag = authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS;
-      w.u16(tag).u32(0).u32(command.code);
+      const w = new Writer().u16(authorizations.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS).u32(0).u32(command.code);
       for (const e of entities) w.u32(e.handle);
       if (authorizations.length) {
         const area = new Writer();
@@ -177,16 +175,11 @@ export class Tpm {
     if (rc !== 0) throw new TpmResponseError(command.name, rc);
     try {
       const handle = command.responseHandle ? r.u32() : 0;
-      let paramBytes: Buffer;
-      const authResponses: TpmsAuthResponse[] = [];
-      if (tag === TPM_ST.SESSIONS) {
-        paramBytes = r.bytes(r.u32(), "parameter area");
-        for (let i = 0; i < authorizations.length; i++) authResponses.push(TPMS_AUTH_RESPONSE.read(r));
-        r.end("authorization area");
-      } else {
-        if (authorizations.length) throw new TpmWireError("response has no authorization area although sessions were used");
-        paramBytes = r.bytes(r.remaining);
-      }
+      const sessions = tag === TPM_ST.SESSIONS;
+      if (!sessions && authorizations.length) throw new TpmWireError("response has no authorization area although sessions were used");
+      const paramBytes = r.bytes(sessions ? r.u32() : r.remaining, "parameter area");
+      const authResponses = authorizations.map(() => TPMS_AUTH_RESPONSE.read(r));
+      r.end("authorization area");
       const rpParts = [encode(u32, 0), encode(u32, command.code), paramBytes];
       authorizations.forEach((a, i) => a.session.acceptResponse(hashOf(a.session.hashName, rpParts), authResponses[i]!, authValues[i]!));
       const first = authorizations[0]?.session;
@@ -212,10 +205,7 @@ export class Tpm {
 
 /** cpHash or rpHash in a session's hash; none for TPM_RS_PW. */
 function hashOf(hash: string | undefined, parts: readonly Uint8Array[]): Buffer | undefined {
-  if (!hash) return undefined;
-  const h = createHash(hash);
-  for (const p of parts) h.update(p);
-  return h.digest();
+  return hash ? parts.reduce((h, p) => h.update(p), createHash(hash)).digest() : undefined;
 }
 
 /** The data bytes of the sized buffer at the start of a parameter area (a view: changes write through). */

@@ -13,7 +13,7 @@ import { handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from
 import type { TpmtPublic } from "../wire/structures.js";
 import { policyUsesPassword } from "./policy.js";
 import { decodePublicArea, describeKey, hasAttribute, objectName, type PublicArea } from "./public-area.js";
-import { SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "./templates.js";
+import { creationParams, SRK_TEMPLATE_ECC, SRK_TEMPLATE_RSA } from "./templates.js";
 import type { Tss2KeyFile } from "./tss2-key-file.js";
 
 export type KeySource = { readonly kind: "file"; readonly file: Tss2KeyFile } | { readonly kind: "handle"; readonly handle: number };
@@ -51,12 +51,8 @@ async function tpmSupportsEcc(tpm: Tpm): Promise<boolean> {
 
 export async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string): Promise<SaltKey> {
   return withExplanation(tpm, { kind: "create-primary", hierarchy }, what, async () => {
-    const { handle, response } = await tpm.execute(
-      CreatePrimary,
-      { primaryHandle: permanentEntity(hierarchy) },
-      { inSensitive: { userAuth: Buffer.alloc(0), data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] },
-      [auth],
-    );
+    const handles = { primaryHandle: permanentEntity(hierarchy) };
+    const { handle, response } = await tpm.execute(CreatePrimary, handles, creationParams(template), [auth]);
     return { entity: { handle, name: response.name }, public: decodePublicArea(response.outPublic, "primary key") };
   });
 }
@@ -98,6 +94,13 @@ export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: Salt
   return result;
 }
 
+/** An HMAC session with parameter encryption, salted to `salt`; its handle is added to `created` (to flush). */
+export async function startPasswordSession(tpm: Tpm, salt: SaltKey | undefined, created: number[]): Promise<AuthSession> {
+  const session = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
+  created.push(session.handle);
+  return session;
+}
+
 export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
   const { tpm, source, what, debug } = input;
   // What was created on the way, flushed in reverse order if a step fails.
@@ -119,16 +122,9 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     if (!usesPolicy && !keySessionSalted) return;
     const kind = usesPolicy ? "policy" : "hmac";
     const salt = keySessionSalted ? saltKey : undefined;
-    const session = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
-    created.push(session.handle);
-    keySession = session;
-    if (salt && session.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
-  };
-
-  const startParentSession = async (salt: SaltKey | undefined) => {
-    const session = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
-    created.push(session.handle);
-    return session;
+    keySession = await startAuthSession(tpm, { kind, saltKey: salt, parameterEncryption: keySessionSalted });
+    created.push(keySession.handle);
+    if (salt && keySession.salted) debug?.(`TPM: sessions salted with ${hex32(salt.entity.handle)}, AES-128-CFB parameter encryption on`);
   };
 
   try {
@@ -141,18 +137,19 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
 
     const file = source.file;
     const needParentSession = !input.parentPassword.isEmpty && input.parameterEncryption;
+    const persistentParent = handleType(file.parent) === TPM_HT.PERSISTENT;
     let parent: SaltKey;
     let parentSession: Session = PASSWORD_SESSION;
-    if (handleType(file.parent) === TPM_HT.PERSISTENT) {
+    if (persistentParent) {
       parent = await readPublic(tpm, file.parent, "parent", what);
       const startSessions = async (salt: SaltKey | undefined) => {
-        if (needParentSession) parentSession = await startParentSession(salt);
+        if (needParentSession) parentSession = await startPasswordSession(tpm, salt, created);
         await startKeySession(salt);
       };
       await (needParentSession || keySessionSalted ? withSaltKey(tpm, parent, salting, startSessions) : startSessions(undefined));
     } else {
       // The hierarchy password authorizes CreatePrimary itself: salt that session with a NULL-hierarchy primary.
-      if (needParentSession) parentSession = await withSaltKey(tpm, undefined, salting, startParentSession);
+      if (needParentSession) parentSession = await withSaltKey(tpm, undefined, salting, (salt) => startPasswordSession(tpm, salt, created));
       const useRsa = file.rsaParent || !(await ecc());
       parent = await createPrimary(tpm, file.parent, useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC, { session: parentSession, authValue: input.parentPassword }, what);
       created.push(parent.entity.handle);
@@ -161,8 +158,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     }
 
     // The SRK we re-created has an empty authValue; a persistent parent may have a password.
-    const loadAuth: Authorization =
-      handleType(file.parent) === TPM_HT.PERSISTENT ? { session: parentSession, authValue: input.parentPassword } : { session: parentSession };
+    const loadAuth = { session: parentSession, authValue: persistentParent ? input.parentPassword : undefined };
     const loaded = await withExplanation(tpm, { kind: "load", parent: file.parent }, what, () =>
       tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: file.privateBlob, inPublic: file.public.bytes }, [loadAuth]),
     );

@@ -88,10 +88,7 @@ export function computePolicyDigest(statements: readonly PolicyStatement[], hash
 export function describePcrSelection(pcrs: readonly TpmsPcrSelection[]): string {
   return pcrs
     .map((sel) => {
-      const indexes: number[] = [];
-      sel.pcrSelect.forEach((byte, i) => {
-        for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) indexes.push(i * 8 + bit);
-      });
+      const indexes = Array.from({ length: sel.pcrSelect.length * 8 }, (_, n) => n).filter((n) => sel.pcrSelect[n >> 3]! & (1 << (n & 7)));
       return `PCR ${indexes.join(",")} (${isTpmHashAlg(sel.hash) ? hashInfo(sel.hash).name : `alg 0x${sel.hash.toString(16)}`})`;
     })
     .join(" + ");

@@ -34,16 +34,10 @@ export function hasAttribute(pub: TpmtPublic, attribute: number): boolean {
 
 /** e.g. "ECC NIST P-256", "RSA-2048", "keyed-hash (sealed data)". */
 export function describeKey(pub: TpmtPublic): string {
-  switch (pub.type) {
-    case TPM_ALG.RSA:
-      return `RSA-${pub.parameters.keyBits}`;
-    case TPM_ALG.ECC:
-      return `ECC ${ECC_CURVES[pub.parameters.curveID]?.replace("P-", "NIST P-") ?? `curve 0x${pub.parameters.curveID.toString(16)}`}`;
-    case TPM_ALG.KEYEDHASH:
-      return "keyed-hash (sealed data or HMAC key)";
-    case TPM_ALG.SYMCIPHER:
-      return "symmetric cipher key";
-  }
+  if (pub.type === TPM_ALG.RSA) return `RSA-${pub.parameters.keyBits}`;
+  if (pub.type !== TPM_ALG.ECC) return pub.type === TPM_ALG.KEYEDHASH ? "keyed-hash (sealed data or HMAC key)" : "symmetric cipher key";
+  const curve = pub.parameters.curveID;
+  return `ECC ${ECC_CURVES[curve]?.replace("P-", "NIST P-") ?? `curve 0x${curve.toString(16)}`}`;
 }
 
 /** The public key of an RSA or ECC object, for verification and for comparison with the certificate. */

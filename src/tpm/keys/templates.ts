@@ -44,3 +44,8 @@ export function signingKeyTemplate(spec: SigningKeyType, authPolicy: Buffer | un
   const attributes = fixedTPM | fixedParent | sensitiveDataOrigin | sign | (authPolicy ? 0 : userWithAuth);
   return keyTemplate(spec, attributes, { algorithm: TPM_ALG.NULL }, authPolicy);
 }
+
+/** TPM2_Create and TPM2_CreatePrimary parameters for `template`: no sensitive data, outside info or creation PCRs. */
+export function creationParams(template: TpmtPublic, userAuth: Buffer = Buffer.alloc(0)) {
+  return { inSensitive: { userAuth, data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] };
+}

@@ -69,7 +69,7 @@ function readTpmKey(der: Buffer) {
   const tagged = (n: number) => (fields[i]?.tag === (0xa0 | n) ? readSingle(fields[i++]!.content) : undefined);
   const boolean = (el: DerElement | undefined) => {
     if (el && expectTag(el, TAG.BOOLEAN).content.length !== 1) throw new DerError("BOOLEAN of the wrong length");
-    return el && el.content[0] !== 0;
+    return el !== undefined && el.content[0] !== 0;
   };
   const sequence = (el: DerElement | undefined) => (el ? children(expectTag(el, TAG.SEQUENCE)) : []);
   const type = decodeOid(expectTag(fields[i++], TAG.OID));
@@ -160,15 +160,8 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
   const digestSize = hashInfo(pub.nameAlg).size;
   const policy = asn.policy.map((p) => decodePolicyStatement(p.commandCode, Buffer.from(p.commandPolicy), digestSize, what));
 
-  return {
-    emptyAuth: asn.emptyAuth ?? false,
-    policy,
-    description: asn.description,
-    rsaParent: asn.rsaParent ?? false,
-    parent,
-    public: area,
-    privateBlob,
-  };
+  const { emptyAuth, description, rsaParent } = asn;
+  return { emptyAuth, policy, description, rsaParent, parent, public: area, privateBlob };
 }
 
 const explicit = (n: number, element: Uint8Array) => derTlv(0xa0 | n, element);

@@ -84,9 +84,7 @@ export class AuthSession implements Session {
   }
 
   #hmac(key: Buffer, ...parts: Buffer[]): Buffer {
-    const h = createHmac(this.hashName, key);
-    for (const p of parts) h.update(p);
-    return h.digest();
+    return parts.reduce((h, p) => h.update(p), createHmac(this.hashName, key)).digest();
   }
 
   commandAuth(cpHash: Buffer | undefined, authValue: Buffer): TpmsAuthCommand {

@@ -32,17 +32,14 @@ export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): 
   const salt = options.saltKey ? makeSalt(options.saltKey.public.public) : undefined;
   const parameterEncryption = options.parameterEncryption ?? false;
   try {
-    const { handle, response } = await tpm.execute(
-      StartAuthSession,
-      { tpmKey: options.saltKey?.entity ?? permanentEntity(TPM_RH.NULL), bind: permanentEntity(TPM_RH.NULL) },
-      {
-        nonceCaller,
-        encryptedSalt: salt?.encryptedSalt ?? Buffer.alloc(0),
-        sessionType: options.kind === "hmac" ? TPM_SE.HMAC : TPM_SE.POLICY,
-        symmetric: parameterEncryption ? { algorithm: TPM_ALG.AES, keyBits: 128, mode: TPM_ALG.CFB } : { algorithm: TPM_ALG.NULL },
-        authHash: SESSION_HASH.alg,
-      },
-    );
+    const handles = { tpmKey: options.saltKey?.entity ?? permanentEntity(TPM_RH.NULL), bind: permanentEntity(TPM_RH.NULL) };
+    const { handle, response } = await tpm.execute(StartAuthSession, handles, {
+      nonceCaller,
+      encryptedSalt: salt?.encryptedSalt ?? Buffer.alloc(0),
+      sessionType: options.kind === "hmac" ? TPM_SE.HMAC : TPM_SE.POLICY,
+      symmetric: parameterEncryption ? { algorithm: TPM_ALG.AES, keyBits: 128, mode: TPM_ALG.CFB } : { algorithm: TPM_ALG.NULL },
+      authHash: SESSION_HASH.alg,
+    });
     const sessionKey = salt ? kdfa(SESSION_HASH.name, salt.salt, "ATH", response.nonceTPM, nonceCaller, SESSION_HASH.size * 8) : Buffer.alloc(0);
     const session = new AuthSession({
       handle,
@@ -74,11 +71,10 @@ function makeSalt(tpmKey: TpmtPublic): { salt: Buffer; encryptedSalt: Buffer } {
     const ephemeral = createECDH(ecdhName);
     const q = ephemeral.generateKeys();
     const qx = q.subarray(1, 1 + size);
-    const qy = q.subarray(1 + size);
     const z = ephemeral.computeSecret(Buffer.concat([Buffer.from([4]), tpmX, leftPadded(tpmKey.unique.y, size)]));
     const salt = kdfe(hash.name, z, "SECRET", qx, tpmX, hash.size * 8);
     z.fill(0);
-    return { salt, encryptedSalt: encode(TPMS_ECC_POINT, { x: qx, y: qy }) };
+    return { salt, encryptedSalt: encode(TPMS_ECC_POINT, { x: qx, y: q.subarray(1 + size) }) };
   }
   if (tpmKey.type === TPM_ALG.RSA) {
     const salt = randomBytes(hash.size);

@@ -1,4 +1,4 @@
-import { open, type FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { DeviceError } from "../../errors.js";
 import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
 
@@ -29,12 +29,9 @@ export class DeviceTransport implements TpmTransport {
   }
 
   static async open(path: string): Promise<DeviceTransport> {
-    let file: FileHandle;
-    try {
-      file = await open(path, "r+");
-    } catch (cause) {
+    const file = await open(path, "r+").catch((cause: unknown) => {
       throw deviceOpenError(path, cause);
-    }
+    });
     return new DeviceTransport(path, file as unknown as DeviceFile);
   }
 

@@ -28,22 +28,13 @@ export function parseTpmDeviceSpec(text: string | undefined): TpmDeviceSpec {
   if (colon < 0) throw invalid(value);
   const scheme = value.slice(0, colon).toLowerCase();
   const rest = value.slice(colon + 1);
-  switch (scheme) {
-    case "device":
-      if (!rest) throw invalid(value);
-      return { kind: "path", path: rest };
-    case "unix":
-      if (!rest) throw invalid(value);
-      return { kind: "socket", address: { kind: "unix", path: rest }, framing: "raw" };
-    case "tcp":
-      return { kind: "socket", address: parseHostPort(rest, value), framing: "raw" };
-    case "mssim":
-      return { kind: "socket", address: rest.includes("=") ? tctiAddress(rest, value) : parseHostPort(rest, value), framing: "mssim" };
-    case "swtpm":
-      return { kind: "socket", address: tctiAddress(rest, value), framing: "raw" };
-    default:
-      throw invalid(value);
-  }
+  if ((scheme === "device" || scheme === "unix") && !rest) throw invalid(value);
+  if (scheme === "device") return { kind: "path", path: rest };
+  if (scheme === "unix") return { kind: "socket", address: { kind: "unix", path: rest }, framing: "raw" };
+  if (scheme === "tcp") return { kind: "socket", address: parseHostPort(rest, value), framing: "raw" };
+  if (scheme === "swtpm") return { kind: "socket", address: tctiAddress(rest, value), framing: "raw" };
+  if (scheme !== "mssim") throw invalid(value);
+  return { kind: "socket", address: rest.includes("=") ? tctiAddress(rest, value) : parseHostPort(rest, value), framing: "mssim" };
 }
 
 function invalid(value: string): UsageError {
@@ -85,33 +76,21 @@ function tctiAddress(text: string, value: string): SocketAddress {
  */
 export async function openTpmTransport(device: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<TpmTransport> {
   const spec = parseTpmDeviceSpec(device ?? env["TPM_DEVICE"]);
-  switch (spec.kind) {
-    case "socket":
-      return new SocketTransport(spec.address, { framing: spec.framing });
-    case "path":
-      return openPath(spec.path);
-    case "default": {
-      for (const path of DEFAULT_DEVICES) {
-        if (await stat(path).then(() => true, () => false)) return DeviceTransport.open(path);
-      }
-      throw new DeviceError("TPM_UNAVAILABLE", `no TPM found (${DEFAULT_DEVICES.join(", ")} do not exist)`, {
-        hint: "enable the TPM 2.0 in the firmware, or point --tpm-device / TPM_DEVICE at one (e.g. unix:/path/to/swtpm.sock)",
-      });
-    }
+  if (spec.kind === "socket") return new SocketTransport(spec.address, { framing: spec.framing });
+  if (spec.kind === "path") return openPath(spec.path);
+  for (const path of DEFAULT_DEVICES) {
+    if (await stat(path).then(() => true, () => false)) return DeviceTransport.open(path);
   }
+  throw new DeviceError("TPM_UNAVAILABLE", `no TPM found (${DEFAULT_DEVICES.join(", ")} do not exist)`, {
+    hint: "enable the TPM 2.0 in the firmware, or point --tpm-device / TPM_DEVICE at one (e.g. unix:/path/to/swtpm.sock)",
+  });
 }
 
 async function openPath(path: string): Promise<TpmTransport> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new DeviceError("TPM_UNAVAILABLE", code === "ENOENT" ? `no TPM at ${path}` : `cannot access ${path}: ${code ?? String(cause)}`, {
-      cause,
-      hint: "check --tpm-device / TPM_DEVICE",
-    });
-  }
+  const info = await stat(path).catch((cause: NodeJS.ErrnoException) => {
+    const message = cause.code === "ENOENT" ? `no TPM at ${path}` : `cannot access ${path}: ${cause.code ?? String(cause)}`;
+    throw new DeviceError("TPM_UNAVAILABLE", message, { cause, hint: "check --tpm-device / TPM_DEVICE" });
+  });
   if (info.isSocket()) return new SocketTransport({ kind: "unix", path });
   if (info.isCharacterDevice()) return DeviceTransport.open(path);
   throw new DeviceError("TPM_UNAVAILABLE", `unsupported TPM file mode ${(info.mode & 0o170000).toString(8)} for ${path}`, {

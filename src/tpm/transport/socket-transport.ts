@@ -65,19 +65,14 @@ export class SocketTransport implements TpmTransport {
     if (this.#socket) return this.#socket;
     const opts = this.#address.kind === "unix" ? { path: this.#address.path } : { host: this.#address.host, port: this.#address.port };
     const socket = createConnection(opts);
-    try {
-      await once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
-    } catch (cause) {
+    await once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) }).catch((cause: NodeJS.ErrnoException) => {
       socket.destroy();
-      if ((cause as Error).name === "AbortError") {
-        throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
-      }
-      const reason = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-      throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${reason}`, {
+      if (cause.name === "AbortError") throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
+      throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
         cause,
         hint: "is the TPM simulator running? Check --tpm-device / TPM_DEVICE",
       });
-    }
+    });
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("error", (cause) => {

@@ -153,11 +153,7 @@ export function struct<F extends Fields>(fields: F): Codec<StructValue<F>> {
     write(w, v) {
       for (const [name, codec] of entries) codec.write(w, (v as Record<string, unknown>)[name]);
     },
-    read(r) {
-      const out: Record<string, unknown> = {};
-      for (const [name, codec] of entries) out[name] = codec.read(r);
-      return out as StructValue<F>;
-    },
+    read: (r) => Object.fromEntries(entries.map(([name, codec]) => [name, codec.read(r)])) as StructValue<F>,
   };
 }
 
@@ -190,9 +186,8 @@ export function variant<K extends string, V extends Record<number, Codec<any>>>(
   return {
     write(w, v) {
       const t = (v as Record<string, number>)[tagName]!;
-      const c = pick(t);
       tag.write(w, t);
-      c.write(w, v);
+      pick(t).write(w, v);
     },
     read(r) {
       const t = tag.read(r);

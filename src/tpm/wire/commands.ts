@@ -65,13 +65,8 @@ const createParams = { inSensitive: TPM2B_SENSITIVE_CREATE, inPublic: TPM2B_PUBL
 const creation = { creationData: tpm2b, creationHash: tpm2b, creationTicket: TPMT_TK_CREATION };
 
 export const Startup = command("Startup", 0x144, [], { startupType: u16 }, {});
-export const GetCapability = command(
-  "GetCapability",
-  0x17a,
-  [],
-  { capability: u32, property: u32, propertyCount: u32 },
-  { moreData: u8, capabilityData: TPMS_CAPABILITY_DATA },
-);
+const capabilityParams = { capability: u32, property: u32, propertyCount: u32 };
+export const GetCapability = command("GetCapability", 0x17a, [], capabilityParams, { moreData: u8, capabilityData: TPMS_CAPABILITY_DATA });
 export const GetRandom = command("GetRandom", 0x17b, [], { bytesRequested: u16 }, { randomBytes: tpm2b });
 /** resetCount and restartCount change whenever the TPM was reset or restarted. */
 const clock = { timeHigh: u32, timeLow: u32, clockHigh: u32, clockLow: u32, resetCount: u32, restartCount: u32, safe: u8 };
@@ -89,14 +84,8 @@ const decryptParams = { cipherText: tpm2b, inScheme: TPMT_RSA_DECRYPT, label: tp
 export const RSA_Decrypt = command("RSA_Decrypt", 0x159, ["@keyHandle"], decryptParams, { message: tpm2b });
 export const FlushContext = command("FlushContext", 0x165, [], { flushHandle: u32 }, {});
 export const EvictControl = command("EvictControl", 0x120, ["@auth", "objectHandle"], { persistentHandle: u32 }, {});
-export const StartAuthSession = command(
-  "StartAuthSession",
-  0x176,
-  ["tpmKey", "bind"],
-  { nonceCaller: tpm2b, encryptedSalt: tpm2b, sessionType: u8, symmetric: TPMT_SYM_DEF, authHash: u16 },
-  { nonceTPM: tpm2b },
-  true,
-);
+const sessionParams = { nonceCaller: tpm2b, encryptedSalt: tpm2b, sessionType: u8, symmetric: TPMT_SYM_DEF, authHash: u16 };
+export const StartAuthSession = command("StartAuthSession", 0x176, ["tpmKey", "bind"], sessionParams, { nonceTPM: tpm2b }, true);
 export const PolicyPCR = command("PolicyPCR", 0x17f, ["policySession"], { pcrDigest: tpm2b, pcrs: TPML_PCR_SELECTION }, {});
 export const PolicyAuthValue = command("PolicyAuthValue", 0x16b, ["policySession"], {}, {});
 export const PolicyPassword = command("PolicyPassword", 0x18c, ["policySession"], {}, {});
@@ -104,10 +93,5 @@ export const PolicyCommandCode = command("PolicyCommandCode", 0x16c, ["policySes
 export const PolicyLocality = command("PolicyLocality", 0x16f, ["policySession"], { locality: u8 }, {});
 export const PolicyGetDigest = command("PolicyGetDigest", 0x189, ["policySession"], {}, { policyDigest: tpm2b });
 export const PolicyRestart = command("PolicyRestart", 0x180, ["sessionHandle"], {}, {});
-export const PCR_Read = command(
-  "PCR_Read",
-  0x17e,
-  [],
-  { pcrSelectionIn: TPML_PCR_SELECTION },
-  { pcrUpdateCounter: u32, pcrSelectionOut: TPML_PCR_SELECTION, pcrValues: TPML_DIGEST },
-);
+const pcrValues = { pcrUpdateCounter: u32, pcrSelectionOut: TPML_PCR_SELECTION, pcrValues: TPML_DIGEST };
+export const PCR_Read = command("PCR_Read", 0x17e, [], { pcrSelectionIn: TPML_PCR_SELECTION }, pcrValues);

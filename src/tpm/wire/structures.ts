@@ -12,12 +12,7 @@ const aes = struct({ keyBits: u16, mode: u16 });
 const ecdaa = struct({ hashAlg: u16, count: u16 });
 
 /** BYTE array with a UINT8 count (TPMS_PCR_SELECTION.pcrSelect). */
-const bytesU8: Codec<Buffer> = {
-  write(w, v) {
-    w.u8(v.length).bytes(v);
-  },
-  read: (r) => r.bytes(r.u8(), "pcrSelect"),
-};
+const bytesU8: Codec<Buffer> = { write: (w, v) => void w.u8(v.length).bytes(v), read: (r) => r.bytes(r.u8(), "pcrSelect") };
 
 const TPMT_SYM_DEF_OBJECT = variant("symmetric algorithm", "algorithm", { [AES]: aes, [NULL]: empty });
 /** TPMT_SYM_DEF (sessions): like the object form, plus XOR obfuscation. */
@@ -52,9 +47,8 @@ export type TpmsPcrSelection = ValueOf<typeof TPMS_PCR_SELECTION>;
 export const TPML_PCR_SELECTION = list(TPMS_PCR_SELECTION, 16);
 export const TPML_DIGEST = list(tpm2b, 8);
 
-const ticket = struct({ tag: u16, hierarchy: u32, digest: tpm2b });
-export const TPMT_TK_HASHCHECK = ticket;
-export const TPMT_TK_CREATION = ticket;
+export const TPMT_TK_HASHCHECK = struct({ tag: u16, hierarchy: u32, digest: tpm2b });
+export const TPMT_TK_CREATION = TPMT_TK_HASHCHECK;
 
 const sigSchemes = { ...each(hashOnly, RSASSA, RSAPSS, ECDSA, SM2, ECSCHNORR, HMAC), [ECDAA]: ecdaa, [NULL]: empty };
 export const TPMT_SIG_SCHEME = variant("signature scheme", "scheme", sigSchemes);
