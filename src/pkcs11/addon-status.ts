@@ -125,15 +125,16 @@ function whyAbsent(from: string): AddonProblem {
   return global ? { kind: "build-failed" } : { kind: "missing" };
 }
 
-/** The lockfile's entry for pkcs11js; null when there is no such lockfile, undefined when it has no entry. */
+/** The lockfile's entry for pkcs11js; null when there is no such lockfile (or it is not a JSON object), undefined when it has no entry. */
 function lockEntry(file: string): { hasInstallScript?: boolean } | null | undefined {
-  let lock: { packages?: Record<string, { hasInstallScript?: boolean }> };
+  let lock: unknown;
   try {
     lock = JSON.parse(readFileSync(file, "utf8"));
   } catch {
     return null;
   }
-  const packages = lock.packages ?? {};
+  if (typeof lock !== "object" || lock === null) return null;
+  const packages = (lock as { packages?: Record<string, { hasInstallScript?: boolean }> }).packages ?? {};
   return packages["node_modules/pkcs11js"] ?? packages[`node_modules/${PACKAGE}/node_modules/pkcs11js`];
 }
 

@@ -59,6 +59,14 @@ describe("PKCS#11 support missing: the reason", () => {
     expect(problem).toEqual({ kind: "missing" });
   });
 
+  it("a lockfile that is JSON but not an object (null, a number): read as no lockfile, no crash", () => {
+    for (const text of ["null", "7", '"x"']) {
+      const from = tree({});
+      writeFileSync(join(from, "../../../..", "package-lock.json"), text);
+      expect(diagnose(from, "x")).toEqual({ kind: "missing" });
+    }
+  });
+
   it("installed but its install script did not run (allowScripts, --ignore-scripts)", () => {
     const problem = diagnose(tree({ pkcs11js: "unbuilt" }), "x");
     expect(problem.kind).toBe("not-built");
