@@ -49,7 +49,8 @@ export function decodePemBlocks(text: string, source: string): PemBlock[] {
  * compilation on every cold run, and every run reads a PEM certificate and key.
  */
 function decodeBody(body: string, label: string, source: string): PemBlock {
-  const lines = splitLines(body);
+  // A "\r" before "\n" is whitespace to every test below (trim, the header name, the base64 cleanup).
+  const lines = body.split("\n");
   const headers: Record<string, string> = {};
   let i = 0;
   while (i < lines.length && lines[i]!.trim() === "") i++;
@@ -66,13 +67,6 @@ function decodeBody(body: string, label: string, source: string): PemBlock {
     throw pemError(source, `the ${label} block is not valid base64`);
   }
   return { label, der: Buffer.from(base64, "base64"), headers };
-}
-
-/** `text.split(/\r?\n/)`. */
-function splitLines(text: string): string[] {
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length - 1; i++) if (lines[i]!.endsWith("\r")) lines[i] = lines[i]!.slice(0, -1);
-  return lines;
 }
 
 /** `/^[A-Za-z-]+:/.test(line)`: a name of letters and `-`, then a colon. */
