@@ -95,15 +95,11 @@ export function decodeOid(el: DerElement): string {
   for (const byte of bytes) {
     value = value * 128 + (byte & 0x7f);
     if (value > Number.MAX_SAFE_INTEGER / 128) throw new DerError("OID arc too large");
-    if ((byte & 0x80) === 0) {
-      if (arcs.length === 0) {
-        const first = value < 80 ? Math.floor(value / 40) : 2;
-        arcs.push(first, value - first * 40);
-      } else {
-        arcs.push(value);
-      }
-      value = 0;
-    }
+    if ((byte & 0x80) !== 0) continue;
+    const first = value < 80 ? Math.floor(value / 40) : 2;
+    if (arcs.length === 0) arcs.push(first, value - first * 40);
+    else arcs.push(value);
+    value = 0;
   }
   if ((bytes[bytes.length - 1]! & 0x80) !== 0) throw new DerError("truncated OID");
   return arcs.join(".");
