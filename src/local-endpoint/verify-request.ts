@@ -56,7 +56,11 @@ export async function verifyCreateSessionRequest(
   if (auth.algorithm !== expected) {
     throw accessDenied(`Algorithm ${auth.algorithm} does not match the signing certificate's ${keyType} key (expected ${expected})`);
   }
-  await checkSignature(request, auth, date, keyType, leaf, policy);
+  const canonical = canonicalRequest(toRequestToSign(request), new Set(auth.signedHeaders));
+  const toSign = Buffer.from(stringToSign(auth.algorithm, date, auth.region, canonical), "utf8");
+  const verifier = (policy.verifiers ?? DEFAULT_SIGNATURE_VERIFIERS)[keyType];
+  if (!verifier) throw accessDenied(`This endpoint cannot verify ${keyType} signatures yet`);
+  if (!(await verifier(leaf, toSign, Buffer.from(auth.signature, "hex")))) throw accessDenied("Signature validation failed");
 
   const chainHeader = headerValue(request, "x-amz-x509-chain");
   const intermediates = (chainHeader?.split(",") ?? []).map((part, i) => decodeCertificate(part, `X-Amz-X509-Chain certificate #${i + 1}`));
@@ -99,21 +103,6 @@ function checkScopeAndDate(request: WireRequest, auth: AuthorizationFields, regi
     throw accessDenied(`Signature expired: X-Amz-Date ${text} is more than 5 minutes from the server time ${amzDate(now)}`);
   }
   return date;
-}
-
-async function checkSignature(
-  request: WireRequest,
-  auth: AuthorizationFields,
-  date: Date,
-  keyType: KeyType,
-  leaf: Certificate,
-  policy: CreateSessionPolicy,
-): Promise<void> {
-  const canonical = canonicalRequest(toRequestToSign(request), new Set(auth.signedHeaders));
-  const toSign = Buffer.from(stringToSign(auth.algorithm, date, auth.region, canonical), "utf8");
-  const verifier = (policy.verifiers ?? DEFAULT_SIGNATURE_VERIFIERS)[keyType];
-  if (!verifier) throw accessDenied(`This endpoint cannot verify ${keyType} signatures yet`);
-  if (!(await verifier(leaf, toSign, Buffer.from(auth.signature, "hex")))) throw accessDenied("Signature validation failed");
 }
 
 function decodeCertificate(base64: string, header: string): Certificate {
