@@ -1,3 +1,4 @@
+import { percentDecoded } from "../rolesanywhere/proxy.js";
 import type { HttpRequestToSign } from "../sigv4x509/types.js";
 
 /** An HTTP request exactly as it arrived: what a SigV4 verifier must rebuild the canonical request from. */
@@ -39,20 +40,11 @@ export function queryPairs(rawQuery: string): [string, string][] {
   return [...new URLSearchParams(rawQuery)];
 }
 
-/** The path with percent-escapes decoded (the SigV4 core encodes it again); a malformed escape is kept as is. */
-function decodedPath(rawPath: string): string {
-  try {
-    return decodeURIComponent(rawPath);
-  } catch {
-    return rawPath;
-  }
-}
-
 /** The request in the shape the SigV4 core signs, with every received header available for SignedHeaders. */
 export function toRequestToSign(request: WireRequest): HttpRequestToSign {
   return {
     method: request.method,
-    path: decodedPath(request.rawPath),
+    path: percentDecoded(request.rawPath), // the SigV4 core encodes it again
     query: queryPairs(request.rawQuery),
     headers: Object.fromEntries(request.headers),
     body: request.body,

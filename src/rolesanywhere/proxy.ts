@@ -85,7 +85,7 @@ export function parseProxyUrl(value: string, source: string): ProxySettings {
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
   const authorization =
     url.username || url.password
-      ? `Basic ${Buffer.from(`${decodeUserInfo(url.username)}:${decodeUserInfo(url.password)}`).toString("base64")}`
+      ? `Basic ${Buffer.from(`${percentDecoded(url.username)}:${percentDecoded(url.password)}`).toString("base64")}`
       : undefined;
   return {
     hostname,
@@ -96,7 +96,8 @@ export function parseProxyUrl(value: string, source: string): ProxySettings {
   };
 }
 
-function decodeUserInfo(text: string): string {
+/** `decodeURIComponent`, or the text as it is when an escape is malformed. */
+export function percentDecoded(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
