@@ -53,10 +53,8 @@ export async function openEcsConsumers(
       const { openEcsTokenFiles } = await import("./ecs-token-files.js");
       return { ...(await openEcsTokenFiles(identity.dir, bindings, log)), tokenFrom: (c) => ` from ${identity.dir}/${c.name}` };
     }
-    case "random": {
-      const { withRandomTokens } = await import("./ecs-consumers.js");
-      return withRandomTokens(bindings);
-    }
+    case "random":
+      return (await import("./ecs-consumers.js")).withRandomTokens(bindings);
   }
 }
 
