@@ -155,8 +155,7 @@ function samePoint(encoded: Buffer, uncompressed: Buffer, curve: CurveInfo): boo
 
 /** RSAPrivateKey ::= SEQUENCE { version 0, n, e, d, p, q, dP, dQ, qInv } (two-prime only). */
 function checkRsa(der: Buffer): CheckedKey {
-  const items = children(readSingle(der, TAG.SEQUENCE));
-  const [version, ...fields] = items;
+  const [version, ...fields] = children(readSingle(der, TAG.SEQUENCE));
   const v = decodeSmallInteger(expectTag(version, TAG.INTEGER));
   if (v !== 0 || fields.length !== 8) {
     if (v === 1) throw new KeyCheckError("multi-prime RSA", true);

@@ -39,8 +39,7 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
   const sessions: TokenContext[] = [];
   try {
     const slots = listTokenSlots(lease.module, opts.debug).filter((s) => slotMatches(uri, s, lease.module.info));
-    const filter = { id: uri.id, label: uri.object };
-    const search = (context: TokenContext) => withoutAttestation(findCertificates(context, filter), uri);
+    const search = (context: TokenContext) => withoutAttestation(findCertificates(context, { id: uri.id, label: uri.object }), uri);
     let found: CertificateObject[] = [];
     for (const slot of slots) {
       const context = openSession(lease.module, slot, opts.debug);
