@@ -73,7 +73,6 @@ export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): C
   }
 }
 
-/** PKCS#8 PrivateKeyInfo of an RSA or EC key. */
 function checkPkcs8(der: Buffer): CheckedKey {
   const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
   decodeSmallInteger(expectTag(version, TAG.INTEGER));
