@@ -77,11 +77,8 @@ function request(socket: Socket, socketPath: string, path: string): Promise<{ st
         const text = Buffer.concat(chunks).toString("utf8");
         const headerEnd = text.indexOf("\r\n\r\n");
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
-        if (headerEnd < 0 || !Number.isInteger(status)) {
-          reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} sent an incomplete answer`));
-          return;
-        }
-        resolve({ status, body: text.slice(headerEnd + 4) });
+        if (headerEnd >= 0 && Number.isInteger(status)) resolve({ status, body: text.slice(headerEnd + 4) });
+        else reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} sent an incomplete answer`));
       }),
     );
     // Not end(): a half-closed socket may be dropped before the (possibly slow) answer is written.

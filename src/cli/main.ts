@@ -36,8 +36,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     const spec: CommandSpec = await load();
     if (rest.some((a) => HELP_FLAGS.has(a))) return await showHelp(argv, io);
-    const args = parseCommandArgs(spec, rest);
-    return await spec.run(args, io);
+    return await spec.run(parseCommandArgs(spec, rest), io);
   } catch (error) {
     return reportError(error, io, debug);
   }

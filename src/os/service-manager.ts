@@ -24,11 +24,8 @@ export function reportReady(status: string, warn: (line: string) => void): void 
 /** Readiness that needs several things (the endpoint listening, credentials for every role): `whenReady` runs once. */
 export function readinessGate(pending: Iterable<string>, whenReady: () => void): (arrived: string) => void {
   const waiting = new Set(pending);
-  let done = false;
+  // Only the arrival that removes the last name gets here: a repeated one deletes nothing.
   return (arrived) => {
-    waiting.delete(arrived);
-    if (waiting.size > 0 || done) return;
-    done = true;
-    whenReady();
+    if (waiting.delete(arrived) && waiting.size === 0) whenReady();
   };
 }

@@ -50,14 +50,11 @@ async function credentialsFromAgent(args: ParsedArgs, selector: AgentSelector, i
   const socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env);
   if (!required && !existsSync(socket)) return undefined;
   const { fetchFromAgent } = await import("../../agent/client.js");
-  let credentials: Credentials | undefined;
-  try {
-    credentials = await fetchFromAgent(socket, selector);
-  } catch (error) {
+  const credentials = await fetchFromAgent(socket, selector).catch((error: unknown) => {
     if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
     io.stderr.write(`${PROGRAM}: warning: ${error.message}; signing directly instead\n`);
     return undefined;
-  }
+  });
   if (!credentials && required) {
     throw new InputError("AGENT_UNAVAILABLE", `no agent at ${socket} serves this role`, {
       hint: "start it with 'roles-anywhere-agent agent', or drop --agent to sign directly",

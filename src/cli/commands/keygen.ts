@@ -91,7 +91,7 @@ async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo)
   ]);
   const pcrText = stringArg(args, "tpm-pcr");
   const parentText = stringArg(args, "tpm-parent");
-  const result = await generateTpmKey({
+  return generateTpmKey({
     target: target.startsWith("handle:") ? { kind: "handle", handle: parseTpmHandle(target) } : { kind: "file", path: target, overwrite: boolArg(args, "force") },
     spec,
     device: stringArg(args, "tpm-device"),
@@ -103,5 +103,4 @@ async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo)
     pcr: pcrText ? parsePcrRequest(pcrText) : undefined,
     debug: debugLogger(args, io),
   });
-  return { reference: result.reference, publicKey: result.publicKey };
 }

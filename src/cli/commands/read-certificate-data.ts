@@ -26,15 +26,10 @@ const command: CommandSpec = {
     if (certificate.startsWith("pkcs11:")) {
       const { listPkcs11Certificates } = await import("../../signers/pkcs11/index.js");
       const entries = await listPkcs11Certificates({ uri: certificate, ...tokenAccessFromArgs(args, io) });
-      if (entries.length === 0) {
-        io.stdout.write("No matching identities\n");
-        return 0;
-      }
-      let out = "Matching identities\n";
-      entries.forEach((e, i) => {
-        out += `${i + 1}) Hex Fingerprint: ${e.sha1Fingerprint}\nSubject: ${e.subject}\nIssuer: ${e.issuer}\nSerial Number: ${e.serialHex}\nURI: ${e.uri}\n\n`;
-      });
-      io.stdout.write(out);
+      const list = entries.map((e, i) =>
+        `${i + 1}) Hex Fingerprint: ${e.sha1Fingerprint}\nSubject: ${e.subject}\nIssuer: ${e.issuer}\nSerial Number: ${e.serialHex}\nURI: ${e.uri}\n\n`,
+      );
+      io.stdout.write(entries.length === 0 ? "No matching identities\n" : `Matching identities\n${list.join("")}`);
       return 0;
     }
     const [{ readCertificateFile }, { certificateData }] = await Promise.all([
