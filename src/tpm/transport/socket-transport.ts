@@ -42,17 +42,13 @@ export class SocketTransport implements TpmTransport {
   #pending: { resolve(response: Buffer): void; reject(error: Error): void } | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
-  #epoch = 0;
+  epoch = 0;
 
   constructor(address: SocketAddress, options: SocketTransportOptions = {}) {
     this.#address = address;
     this.#framing = options.framing ?? "raw";
     this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
     this.description = describeAddress(address, this.#framing);
-  }
-
-  get epoch(): number {
-    return this.#epoch;
   }
 
   transmit(command: Buffer): Promise<Buffer> {
@@ -130,7 +126,7 @@ export class SocketTransport implements TpmTransport {
     this.#received = Buffer.alloc(0);
     const socket = this.#socket;
     this.#socket = undefined;
-    if (socket) this.#epoch++;
+    if (socket) this.epoch++;
     socket?.destroy();
     pending?.reject(error);
   }
