@@ -13,12 +13,6 @@ export type SocketFraming = "raw" | "mssim";
 
 export type SocketAddress = { kind: "unix"; path: string } | { kind: "tcp"; host: string; port: number };
 
-export interface SocketTransportOptions {
-  framing?: SocketFraming;
-  /** How long one command may take before we give up (a busy swtpm never answers a second client). */
-  responseTimeoutMs?: number;
-}
-
 const MSSIM_TPM_SEND_COMMAND = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -36,6 +30,7 @@ export class SocketTransport implements TpmTransport {
   readonly description: string;
   readonly #address: SocketAddress;
   readonly #framing: SocketFraming;
+  /** How long one command may take before we give up (a busy swtpm never answers a second client). */
   readonly #responseTimeoutMs: number;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
@@ -44,7 +39,7 @@ export class SocketTransport implements TpmTransport {
   #closed = false;
   epoch = 0;
 
-  constructor(address: SocketAddress, options: SocketTransportOptions = {}) {
+  constructor(address: SocketAddress, options: { framing?: SocketFraming; responseTimeoutMs?: number } = {}) {
     this.#address = address;
     this.#framing = options.framing ?? "raw";
     this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
