@@ -79,7 +79,6 @@ export class SocketTransport implements TpmTransport {
   }
 
   #frame(command: Buffer): Buffer {
-    // TPM_SEND_COMMAND, locality 0, length, command.
     return this.#framing === "raw" ? command : new Writer().u32(MSSIM_TPM_SEND_COMMAND).u8(0).u32(command.length).bytes(command).finish();
   }
 
