@@ -26,6 +26,10 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}, stdin: string | Buffer
       const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
+    // A CLI that fails before it reads its standard input closes the pipe: EPIPE here is that, not a test error.
+    child.stdin!.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+    });
     child.stdin!.end(stdin);
   });
 }

@@ -353,6 +353,10 @@ async function runWithInput(cli: string, args: string[], input: string, env: Nod
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
+  // A CLI that fails before it reads its standard input closes the pipe: EPIPE here is that, not a test error.
+  child.stdin!.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
   child.stdin!.end(input);
   const [code] = (await once(child, "exit")) as [number | null];
   return { code, stdout, stderr };

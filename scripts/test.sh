@@ -24,11 +24,21 @@ npx tsc -p tsconfig.json --noEmit >&2
 reports="$(mktemp -d -t raa-vitest-XXXXXX)"
 trap 'rm -rf "$reports"' EXIT
 status=0
-# A run that ended without its report (vitest crashed) counts as one failed test.
-ran() { [ -f "$1" ] || echo '{"numTotalTests": 1, "numPassedTests": 0, "numFailedTests": 1}' > "$1"; }
+# A run that ended without its report (vitest crashed) counts as one failed test; so does a run that failed
+# with no failed test in its report (an unhandled error outside any test), under the name <report>-errors.
+ran() {
+  local report="$1" rc="$2"
+  [ -f "$report" ] || echo '{"numTotalTests": 1, "numPassedTests": 0, "numFailedTests": 1}' > "$report"
+  if [ "$rc" != 0 ] && node -e 'process.exit(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).numFailedTests > 0 ? 1 : 0)' "$report"; then
+    echo "test.sh: $(basename "$report" .json) exited with status $rc although no test failed (an error outside the tests, above)" >&2
+    echo '{"numTotalTests": 1, "numPassedTests": 0, "numFailedTests": 1}' > "${report%.json}-errors.json"
+  fi
+  if [ "$rc" != 0 ]; then status="$rc"; fi
+}
 main_report="$reports/node-$(node -p 'process.versions.node.split(".")[0]').json"
-npx vitest run --reporter=default --reporter=json --outputFile.json="$main_report" "$@" || status=$?
-ran "$main_report"
+rc=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$main_report" "$@" || rc=$?
+ran "$main_report" "$rc"
 
 # Supported Node.js versions are 20, 22 and 24: the CLI's end-to-end native tests (file keys, SoftHSM, the agent)
 # run again under Node 22 and 24 (vitest itself and every CLI process it starts), with the official binaries
@@ -44,9 +54,10 @@ if [ "$#" -eq 0 ]; then
       continue
     fi
     echo "== the CLI's end-to-end tests under Node.js $("$bin" --version)" >&2
+    rc=0
     PATH="$(dirname "$bin"):$PATH" RAA_TEST_NODE_MAJOR="$major" "$bin" node_modules/vitest/vitest.mjs run --project native \
-      --reporter=default --reporter=json --outputFile.json="$reports/node-$major.json" "${OTHER_NODE_TESTS[@]}" || status=$?
-    ran "$reports/node-$major.json"
+      --reporter=default --reporter=json --outputFile.json="$reports/node-$major.json" "${OTHER_NODE_TESTS[@]}" || rc=$?
+    ran "$reports/node-$major.json" "$rc"
   done
 fi
 

@@ -18,16 +18,10 @@ export function fixedTestString(publicKey: KeyObject | undefined): Buffer {
 
 function publicKeyBytes(key: KeyObject): Buffer | undefined {
   const pub = key.type === "private" ? createPublicKey(key) : key;
-  switch (pub.asymmetricKeyType) {
-    case "rsa":
-      return pub.export({ type: "pkcs1", format: "der" });
-    case "ec": {
-      const jwk = pub.export({ format: "jwk" });
-      if (jwk.x === undefined || jwk.y === undefined) return undefined;
-      return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
-    }
-    default:
-      return undefined;
-  }
+  if (pub.asymmetricKeyType === "rsa") return pub.export({ type: "pkcs1", format: "der" });
+  if (pub.asymmetricKeyType !== "ec") return undefined;
+  const { x, y } = pub.export({ format: "jwk" });
+  if (x === undefined || y === undefined) return undefined;
+  return Buffer.concat([Buffer.from([4]), Buffer.from(x, "base64url"), Buffer.from(y, "base64url")]);
 }
 

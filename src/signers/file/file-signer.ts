@@ -138,13 +138,11 @@ async function checkState(state: SignerState, keyPath: string, debug: DebugLog |
   }
   const [leaf, ...rest] = file.certificates;
   if (!(await keyMatchesCertificate(key, leaf))) {
-    let hint = "use the certificate that was issued for this key, or the key it was issued for";
-    for (const [i, other] of rest.entries()) {
-      if (await keyMatchesCertificate(key, other)) {
-        hint = `certificate #${i + 2} in ${file.path} matches the key: put the leaf certificate first`;
-        break;
-      }
-    }
+    const match = (await Promise.all(rest.map((other) => keyMatchesCertificate(key, other)))).indexOf(true);
+    const hint =
+      match >= 0
+        ? `certificate #${match + 2} in ${file.path} matches the key: put the leaf certificate first`
+        : "use the certificate that was issued for this key, or the key it was issued for";
     const [keyFp, certFp] = [spkiFingerprint(key.spki), spkiFingerprint(await certificateSpki(leaf))];
     throw new InputError(
       "KEY_CERTIFICATE_MISMATCH",

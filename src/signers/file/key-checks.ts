@@ -62,18 +62,15 @@ export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): C
   try {
     return format === "pkcs8" ? checkPkcs8(der) : format === "sec1" ? checkEc(der, undefined) : checkRsa(der);
   } catch (cause) {
-    if (cause instanceof KeyCheckError) {
-      if (cause.unsupported) throw unsupportedKeyError(cause.message, source);
-      throw new InputError("PRIVATE_KEY_INVALID", `unusable private key in ${source}: ${cause.message}`, {
-        hint: "the key is damaged or was not made by a key generator; generate a new key and certificate",
-      });
-    }
-    if (!(cause instanceof DerError)) throw cause;
-    throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]}`, cause);
+    if (cause instanceof DerError) throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]}`, cause);
+    if (!(cause instanceof KeyCheckError)) throw cause;
+    if (cause.unsupported) throw unsupportedKeyError(cause.message, source);
+    throw new InputError("PRIVATE_KEY_INVALID", `unusable private key in ${source}: ${cause.message}`, {
+      hint: "the key is damaged or was not made by a key generator; generate a new key and certificate",
+    });
   }
 }
 
-/** PKCS#8 PrivateKeyInfo of an RSA or EC key. */
 function checkPkcs8(der: Buffer): CheckedKey {
   const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
   decodeSmallInteger(expectTag(version, TAG.INTEGER));
@@ -155,8 +152,7 @@ function samePoint(encoded: Buffer, uncompressed: Buffer, curve: CurveInfo): boo
 
 /** RSAPrivateKey ::= SEQUENCE { version 0, n, e, d, p, q, dP, dQ, qInv } (two-prime only). */
 function checkRsa(der: Buffer): CheckedKey {
-  const items = children(readSingle(der, TAG.SEQUENCE));
-  const [version, ...fields] = items;
+  const [version, ...fields] = children(readSingle(der, TAG.SEQUENCE));
   const v = decodeSmallInteger(expectTag(version, TAG.INTEGER));
   if (v !== 0 || fields.length !== 8) {
     if (v === 1) throw new KeyCheckError("multi-prime RSA", true);

@@ -27,30 +27,27 @@ const ALGORITHM_NAMES: Readonly<Record<string, string>> = {
  * before it is ignored), then PKCS#1 `RSA PRIVATE KEY`.
  */
 export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): Promise<SigningKey> {
-  const { source } = material;
-  const info = material.privateKeyInfo;
-  let key: SigningKey | undefined;
-  let format = "pkcs8";
-  const legacy = material.blocks.find((b) => b.label === "EC PRIVATE KEY") ?? material.blocks.find((b) => b.label === "RSA PRIVATE KEY");
+  const { source, privateKeyInfo: info } = material;
+  const loaded = (key: SigningKey, format: string): SigningKey => {
+    debug?.(`${source}: ${key.description} key (${format}${material.encrypted ? ", encrypted" : ""})`);
+    return key;
+  };
   if (info?.algorithmOid === RSA_ENCRYPTION || info?.algorithmOid === EC_PUBLIC_KEY) {
-    key = rsaEcSigningKey(info.der, "pkcs8", source, debug);
-  } else if (info !== undefined && mlDsaParameterSetForOid(info.algorithmOid) !== undefined) {
-    format = "ml-dsa";
-    key = await mlDsaSigningKey(decodeMlDsaPrivateKeyInfo(info.der, source)!, source, debug);
-  } else if (legacy !== undefined) {
+    return loaded(rsaEcSigningKey(info.der, "pkcs8", source, debug), "pkcs8");
+  }
+  if (info !== undefined && mlDsaParameterSetForOid(info.algorithmOid) !== undefined) {
+    return loaded(await mlDsaSigningKey(decodeMlDsaPrivateKeyInfo(info.der, source)!, source, debug), "ml-dsa");
+  }
+  const legacy = material.blocks.find((b) => b.label === "EC PRIVATE KEY") ?? material.blocks.find((b) => b.label === "RSA PRIVATE KEY");
+  if (legacy !== undefined) {
     // Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`) is refused, as by the Go helper.
     if ((legacy.headers["Proc-Type"] ?? "").includes("ENCRYPTED")) {
       throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} uses legacy OpenSSL PEM encryption, which is not supported`, {
         hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
       });
     }
-    const legacyFormat = legacy.label === "EC PRIVATE KEY" ? "sec1" : "pkcs1";
-    key = rsaEcSigningKey(legacy.der, legacyFormat, source, debug);
-    format = legacyFormat;
-  }
-  if (key !== undefined) {
-    debug?.(`${source}: ${key.description} key (${format}${material.encrypted ? ", encrypted" : ""})`);
-    return key;
+    const format = legacy.label === "EC PRIVATE KEY" ? "sec1" : "pkcs1";
+    return loaded(rsaEcSigningKey(legacy.der, format, source, debug), format);
   }
   if (info !== undefined) {
     throw unsupportedKeyError(ownValue(ALGORITHM_NAMES, info.algorithmOid) ?? `with algorithm OID ${info.algorithmOid}`, source);

@@ -13,13 +13,11 @@ export async function obtainKeyPassword(source: SecretSource | undefined, kind: 
   try {
     return await readSecret({ kind: "prompt", prompt: `Please enter your ${noun} password: ` }, what);
   } catch (cause) {
-    if (cause instanceof AgentError && cause.code === "PASSWORD_REQUIRED") {
-      const state = kind === "PKCS#8" ? "holds an encrypted private key" : "is password-protected";
-      throw new InputError("PASSWORD_REQUIRED", `${path} ${state} and no password was given`, {
-        hint: "there is no terminal to prompt on: pass --pkcs8-password-file FILE or --pkcs8-password-env NAME",
-        cause,
-      });
-    }
-    throw cause;
+    if (!(cause instanceof AgentError && cause.code === "PASSWORD_REQUIRED")) throw cause;
+    const state = kind === "PKCS#8" ? "holds an encrypted private key" : "is password-protected";
+    throw new InputError("PASSWORD_REQUIRED", `${path} ${state} and no password was given`, {
+      hint: "there is no terminal to prompt on: pass --pkcs8-password-file FILE or --pkcs8-password-env NAME",
+      cause,
+    });
   }
 }

@@ -1,8 +1,8 @@
 /**
  * `read-certificate-data --certificate pkcs11:…`: every certificate the URI matches on every matching token, each with
- * its own full URI (the Go helper printed the first token's for all), PIV attestation certificates left out.
+ * its own full URI (the Go helper printed the first token's for all), PIV attestation certificates left out. The PIN is
+ * used (with a single matching token) when no certificate is visible before login.
  */
-import type { SecretSource } from "../../secrets/secret-source.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { withoutAttestation } from "./attestation.js";
@@ -14,10 +14,8 @@ import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
 import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri } from "../../pkcs11/uri.js";
 
-export interface ListPkcs11Options extends Omit<TokenSessionOptions, "uri"> {
+export interface ListPkcs11Options extends TokenSessionOptions {
   readonly uri: string;
-  /** Used (with a single matching token) when no certificate is visible before login. */
-  readonly pin?: SecretSource | undefined;
 }
 
 export interface Pkcs11CertificateEntry {
@@ -39,8 +37,7 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
   const sessions: TokenContext[] = [];
   try {
     const slots = listTokenSlots(lease.module, opts.debug).filter((s) => slotMatches(uri, s, lease.module.info));
-    const filter = { id: uri.id, label: uri.object };
-    const search = (context: TokenContext) => withoutAttestation(findCertificates(context, filter), uri);
+    const search = (context: TokenContext) => withoutAttestation(findCertificates(context, { id: uri.id, label: uri.object }), uri);
     let found: CertificateObject[] = [];
     for (const slot of slots) {
       const context = openSession(lease.module, slot, opts.debug);

@@ -138,8 +138,7 @@ class SignerBuild {
   private async findCertificate(uri: Pkcs11Uri, slots: TokenSlot[]): Promise<CertificateObject> {
     const certSlots = slots.filter((s) => slotMatches(uri, s, this.module.info));
     if (certSlots.length === 0) throw tokenNotFound(uri, slots);
-    const filter: ObjectFilter = { id: uri.id, label: uri.object };
-    const search = (slot: TokenSlot) => withoutAttestation(findCertificates(this.session(slot), filter), uri);
+    const search = (slot: TokenSlot) => withoutAttestation(findCertificates(this.session(slot), { id: uri.id, label: uri.object }), uri);
     let found = certSlots.flatMap(search);
     if (found.length === 0 && certSlots.length === 1) {
       // Some tokens show certificates only after login (CKA_PRIVATE certificates).

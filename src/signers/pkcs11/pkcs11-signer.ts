@@ -174,11 +174,9 @@ export class Pkcs11Signer implements Signer {
     const context = openSession(module, slot, debug);
     try {
       if (this.#parts.relogin) {
-        try {
-          await loginUser(context, this.#parts.relogin.pin);
-        } catch (error) {
+        await loginUser(context, this.#parts.relogin.pin).catch((error: unknown) => {
           throw this.#remember(error);
-        }
+        });
       }
       this.#parts.key = this.#findKeyAgain(context);
     } catch (error) {

@@ -18,7 +18,6 @@ export interface MlDsaPrivateKeyInfo {
 
 /** `[1] IMPLICIT BIT STRING`, primitive. */
 const PUBLIC_KEY_TAG = 0x81;
-/** ML-DSA key generation seed (ξ) length. */
 const ML_DSA_SEED_LENGTH = 32;
 
 /**
