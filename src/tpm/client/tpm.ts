@@ -49,13 +49,6 @@ export interface Authorization {
   readonly authValueInEncryptionKey?: boolean;
 }
 
-export interface TpmOptions {
-  /** How many times a command answered with RETRY/YIELDED/TESTING is sent again (default 5, as tpm2-tss). */
-  readonly maxRetries?: number;
-  /** Receives one line per command for --debug ("TPM: " command name, response code, duration); never secrets. */
-  readonly debug?: ((line: string) => void) | undefined;
-}
-
 export interface ExecuteResult<C> {
   /** The response handle (CreatePrimary, Load, StartAuthSession); 0 for commands without one. */
   readonly handle: number;
@@ -76,11 +69,13 @@ function stripTrailingZeros(bytes: Buffer): Buffer {
  */
 export class Tpm {
   readonly transport: TpmTransport;
+  /** How many times a command answered with RETRY/YIELDED/TESTING is sent again (default 5, as tpm2-tss). */
   readonly #maxRetries: number;
+  /** Receives one line per command for --debug ("TPM: " command name, response code, duration); never secrets. */
   readonly #debug: ((line: string) => void) | undefined;
   #startupTried = false;
 
-  constructor(transport: TpmTransport, options: TpmOptions = {}) {
+  constructor(transport: TpmTransport, options: { maxRetries?: number; debug?: ((line: string) => void) | undefined } = {}) {
     this.transport = transport;
     this.#maxRetries = options.maxRetries ?? 5;
     this.#debug = options.debug;

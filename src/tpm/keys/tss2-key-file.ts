@@ -45,15 +45,13 @@ function tss2Der(data: string | Buffer, what: string): Buffer {
   if (bytes[0] === TAG.SEQUENCE) return bytes;
   const text = bytes.toString("utf8");
   const m = new RegExp(`-----BEGIN ${TSS2_PEM_LABEL}-----([\\s\\S]*?)-----END ${TSS2_PEM_LABEL}-----`).exec(text);
-  if (!m) {
-    if (text.includes("-----BEGIN TSS2 KEY BLOB-----")) {
-      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "TSS2 KEY BLOB" format is not supported`, {
-        hint: "convert it to a TSS2 PRIVATE KEY file with openssl_tpm2_engine's tools, or load it yourself and use handle:0x81…",
-      });
-    }
-    throw new InputError("PEM_INVALID", `${what}: no "-----BEGIN ${TSS2_PEM_LABEL}-----" block found`);
+  if (m) return Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
+  if (text.includes("-----BEGIN TSS2 KEY BLOB-----")) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "TSS2 KEY BLOB" format is not supported`, {
+      hint: "convert it to a TSS2 PRIVATE KEY file with openssl_tpm2_engine's tools, or load it yourself and use handle:0x81…",
+    });
   }
-  return Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
+  throw new InputError("PEM_INVALID", `${what}: no "-----BEGIN ${TSS2_PEM_LABEL}-----" block found`);
 }
 
 /**
@@ -126,17 +124,15 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
     throw new InputError("TPM_KEY_INVALID", `${what}: not a valid TSS2 PRIVATE KEY structure`, { cause });
   }
 
-  if (asn.type !== OID_LOADABLE_KEY) {
-    if (asn.type === OID_IMPORTABLE) {
-      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: importable TPM keys (${OID_IMPORTABLE}) are not supported`, {
-        hint: "import it once with tpm2_import + tpm2_load + tpm2_evictcontrol and use handle:0x81…",
-      });
-    }
-    if (asn.type === OID_SEALED) {
-      throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this is sealed TPM data (${OID_SEALED}), not a signing key`);
-    }
-    throw new InputError("TPM_KEY_INVALID", `${what}: invalid OID for TPMv2 key:${asn.type}`);
+  if (asn.type === OID_IMPORTABLE) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: importable TPM keys (${OID_IMPORTABLE}) are not supported`, {
+      hint: "import it once with tpm2_import + tpm2_load + tpm2_evictcontrol and use handle:0x81…",
+    });
   }
+  if (asn.type === OID_SEALED) {
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this is sealed TPM data (${OID_SEALED}), not a signing key`);
+  }
+  if (asn.type !== OID_LOADABLE_KEY) throw new InputError("TPM_KEY_INVALID", `${what}: invalid OID for TPMv2 key:${asn.type}`);
   if (asn.authPolicies > 0) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: signed policies (authPolicy with TPM2_PolicyAuthorize) are not supported`);
   }

@@ -13,12 +13,6 @@ export type SocketFraming = "raw" | "mssim";
 
 export type SocketAddress = { kind: "unix"; path: string } | { kind: "tcp"; host: string; port: number };
 
-export interface SocketTransportOptions {
-  framing?: SocketFraming;
-  /** How long one command may take before we give up (a busy swtpm never answers a second client). */
-  responseTimeoutMs?: number;
-}
-
 const MSSIM_TPM_SEND_COMMAND = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -36,23 +30,20 @@ export class SocketTransport implements TpmTransport {
   readonly description: string;
   readonly #address: SocketAddress;
   readonly #framing: SocketFraming;
+  /** How long one command may take before we give up (a busy swtpm never answers a second client). */
   readonly #responseTimeoutMs: number;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
   #pending: { resolve(response: Buffer): void; reject(error: Error): void } | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
-  #epoch = 0;
+  epoch = 0;
 
-  constructor(address: SocketAddress, options: SocketTransportOptions = {}) {
+  constructor(address: SocketAddress, options: { framing?: SocketFraming; responseTimeoutMs?: number } = {}) {
     this.#address = address;
     this.#framing = options.framing ?? "raw";
     this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
     this.description = describeAddress(address, this.#framing);
-  }
-
-  get epoch(): number {
-    return this.#epoch;
   }
 
   transmit(command: Buffer): Promise<Buffer> {
@@ -88,7 +79,6 @@ export class SocketTransport implements TpmTransport {
   }
 
   #frame(command: Buffer): Buffer {
-    // TPM_SEND_COMMAND, locality 0, length, command.
     return this.#framing === "raw" ? command : new Writer().u32(MSSIM_TPM_SEND_COMMAND).u8(0).u32(command.length).bytes(command).finish();
   }
 
@@ -130,7 +120,7 @@ export class SocketTransport implements TpmTransport {
     this.#received = Buffer.alloc(0);
     const socket = this.#socket;
     this.#socket = undefined;
-    if (socket) this.#epoch++;
+    if (socket) this.epoch++;
     socket?.destroy();
     pending?.reject(error);
   }

@@ -84,12 +84,6 @@ export class Reader {
     return Buffer.from(this.#buf.subarray(p, p + n));
   }
 
-  /** A reader over the next `n` bytes, advancing this one past them. */
-  sub(n: number, what: string): Reader {
-    const p = this.#advance(n, what);
-    return new Reader(this.#buf.subarray(p, p + n));
-  }
-
   /** Throws unless everything was consumed. */
   end(what: string): void {
     if (this.remaining !== 0) throw new TpmWireError(`${this.remaining} unexpected trailing bytes after ${what}`);
@@ -124,7 +118,7 @@ export function sized<T>(inner: Codec<T>): Codec<T> {
   return {
     sized: true,
     write: (w, v) => tpm2b.write(w, encode(inner, v)),
-    read: (r) => decode(inner, r.sub(r.u16(), "sized structure"), "sized structure"),
+    read: (r) => decode(inner, r.bytes(r.u16(), "sized structure"), "sized structure"),
   };
 }
 
@@ -204,8 +198,8 @@ export function encode<T>(codec: Codec<T>, value: T): Buffer {
 }
 
 /** Decodes a whole buffer; trailing bytes are an error. */
-export function decode<T>(codec: Codec<T>, bytes: Uint8Array | Reader, what: string): T {
-  const r = bytes instanceof Reader ? bytes : new Reader(bytes);
+export function decode<T>(codec: Codec<T>, bytes: Uint8Array, what: string): T {
+  const r = new Reader(bytes);
   const v = codec.read(r);
   r.end(what);
   return v;

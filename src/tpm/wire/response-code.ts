@@ -132,10 +132,9 @@ export function decodeResponseCode(rc: number): DecodedResponseCode {
     const e = rc & 0x3f;
     const base = 0x80 + e;
     const [name, description] = BY_CODE.get(base) ?? [`TPM_RC_FMT1_0x${e.toString(16)}`, "unknown format-1 error"];
+    const d = { rc, kind: "error", base, name, description } as const;
     const n = (rc >>> 8) & 0xf;
-    if (rc & 0x40) return { rc, kind: "error", base, name, description, parameter: n };
-    if (n & 0x8) return { rc, kind: "error", base, name, description, session: n & 0x7 };
-    return n ? { rc, kind: "error", base, name, description, handle: n } : { rc, kind: "error", base, name, description };
+    return rc & 0x40 ? { ...d, parameter: n } : n & 0x8 ? { ...d, session: n & 0x7 } : n ? { ...d, handle: n } : d;
   }
   if (!(rc & 0x100)) return { rc, kind: "tpm12", base: rc, name: `TPM 1.2 code 0x${rc.toString(16)}`, description: "not a TPM 2.0 response" };
   if (rc & 0x400) return { rc, kind: "vendor", base: rc, name: `vendor code 0x${rc.toString(16)}`, description: "vendor-defined" };
