@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { ownValue } from "../own-value.js";
 import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
 import { parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
@@ -20,6 +21,12 @@ export function rejectOsStoreFlags(args: ParsedArgs): void {
   }
 }
 
+/** The flags without a trio, whose value names its source, with the prompt their `prompt` value shows. */
+const SOURCE_VALUED_FLAGS: Readonly<Record<string, string>> = {
+  "tpm-parent-password": "TPM parent password: ",
+  "tpm-owner-password": "TPM owner password: ",
+};
+
 /**
  * One secret from a `--x`, `--x-file`, `--x-env` trio; at most one may be given. `--tpm-parent-password` and
  * `--tpm-owner-password` have no trio: their value may be `file:/path`, `env:NAME` or `prompt`.
@@ -33,8 +40,8 @@ export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | u
   if (file !== undefined) return { kind: "file", path: file };
   if (env !== undefined) return { kind: "env", name: env };
   if (value === undefined || value === "") return undefined;
-  if (flag === "tpm-parent-password") return parseSecretSource(value, "TPM parent password: ");
-  return flag === "tpm-owner-password" ? parseSecretSource(value, "TPM owner password: ") : { kind: "value", value };
+  const prompt = ownValue(SOURCE_VALUED_FLAGS, flag);
+  return prompt === undefined ? { kind: "value", value } : parseSecretSource(value, prompt);
 }
 
 export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => void) | undefined {
