@@ -20,7 +20,6 @@ export function isAttestation(object: { readonly label: string; readonly certifi
   return extensions?.some((e) => e.oid.startsWith(YUBICO_ATTESTATION_ARC)) ?? false;
 }
 
-/** The objects that are not attestation objects, plus any the URI names by its exact label. */
 export function withoutAttestation<T extends { readonly label: string; readonly certificate?: Certificate }>(objects: T[], uri: Pkcs11Uri): T[] {
   return objects.filter((o) => (uri.object !== undefined && o.label === uri.object) || !isAttestation(o));
 }

@@ -4,9 +4,8 @@ import type { Certificate } from "../../x509/certificate.js";
 export type IssuerCandidates = (child: Certificate) => Iterable<Certificate>;
 
 /**
- * The intermediates to send with `leaf`, picked from `pool` (the CA certificates found on a token): walk
- * from the leaf to each issuer whose subject matches and whose key verified the child's signature, and
- * stop at a self-signed root (the trust anchor, which the service already has) or when no issuer is found.
+ * The intermediates to send with `leaf`, picked from `pool` (the CA certificates found on a token): issuer after
+ * issuer, subject and signature checked, up to a self-signed root (the trust anchor, which the service already has).
  * Unlike the Go helper, an unrelated certificate never gets in and the leaf is never repeated.
  */
 export function chainFromPool(leaf: Certificate, pool: readonly Certificate[] | IssuerCandidates, maxDepth = 8): Certificate[] {

@@ -28,7 +28,6 @@ export function proveWithoutSigning(context: TokenContext, key: PrivateKeyObject
   return objects.length > 0 ? { result: "mismatch" } : { result: "unknown" };
 }
 
-/** Whether a signature the token made over `message` verifies with the certificate's public key. */
 export function signatureMatches(certificate: Certificate, message: Uint8Array, digest: DigestAlgorithm, derSignature: Buffer): boolean {
   const key = certificate.publicKey;
   return key !== undefined && signatureVerifies(key, digest, message, derSignature);

@@ -235,11 +235,7 @@ class SignerBuild {
     });
   }
 
-  /**
-   * Keys proven by what the token says about them (key-proof.ts). One key that nothing proves or disproves is
-   * chosen and its first real signature checked instead; only several such keys cost test signatures, one
-   * per key at most, always-authenticate keys last.
-   */
+  /** Chooses among `keys` by the rules in key-proof.ts; always-authenticate keys get their test signature last. */
   private async proveAgainst(context: TokenContext, keys: UsableKey[], certificate: Certificate, mismatched: UsableKey[]): Promise<ChosenKey | undefined> {
     const unknown: UsableKey[] = [];
     for (const k of keys) {

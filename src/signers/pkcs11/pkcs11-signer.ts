@@ -134,7 +134,6 @@ export class Pkcs11Signer implements Signer {
     }
   }
 
-  /** The key's proof, when the token offered none: its first signature must verify with the certificate. */
   #proveBy(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
     const certificate = this.#parts.unproven;
     if (certificate === undefined) return;
@@ -152,7 +151,6 @@ export class Pkcs11Signer implements Signer {
     return isSessionLost(error) ? signingFailure(this.#parts.key, error) : error;
   }
 
-  /** Finds the token again (re-initialising the module if it does not show up), logs in, finds the key. */
   async #reopen(reason: string): Promise<void> {
     const { module } = this.#parts.lease;
     const { debug, slot: { token: identity } } = this.#parts.context;
