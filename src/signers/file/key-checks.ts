@@ -15,7 +15,6 @@ import { unparsableKeyError, unsupportedKeyError } from "./signing-key.js";
  * checked here: named curve only, 1 ≤ d < n, public point = d·G; n = p·q, e·d ≡ 1 mod λ(n), CRT values, size.
  */
 
-/** What the checks learned about a key that passed them. */
 export type CheckedKey = { readonly kind: "RSA"; readonly bits: number } | { readonly kind: "EC"; readonly curve: CurveName };
 
 /** Group orders of the curves this agent takes, for 1 ≤ d < n. */

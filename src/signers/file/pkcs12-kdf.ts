@@ -20,11 +20,10 @@ const ITERATIONS_PER_SLICE = 16_384;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * The PKCS#12 key derivation function of RFC 7292 appendix B.2, `password` already encoded as the RFC wants it: a
- * BMPString (UTF-16BE) with a two-byte NUL terminator, or zero bytes for "no password". node:crypto has no such KDF, so
- * it runs here, one hash per iteration (~1.3 µs); a file may ask for up to 1,000,000 (MAX_PKCS12_KDF_ITERATIONS, ~1.3 s,
- * three runs for a legacy bag), so the loop gives the event loop a turn every 16,384 iterations and an agent reading
- * such a file keeps serving its other profiles. Files with OpenSSL's 2048 never wait.
+ * The PKCS#12 key derivation function of RFC 7292 appendix B.2, `password` already encoded by bmpPassword (or zero
+ * bytes for "no password"). node:crypto has no such KDF; one hash per iteration costs ~1.3 µs and a file may ask for
+ * 1,000,000 (MAX_PKCS12_KDF_ITERATIONS, ~1.3 s, three runs for a legacy bag), so the loop yields to the event loop and
+ * an agent reading such a file keeps serving its other profiles. Files with OpenSSL's 2048 never wait.
  */
 export async function pkcs12DeriveBytes(
   hash: Pkcs12Hash,

@@ -22,7 +22,6 @@ export interface Pkcs12Identity {
   readonly chain: Certificate[];
 }
 
-/** `keyPassword`: the file's password; when absent the empty password is tried, then the terminal prompt. */
 type Pkcs12Options = { readonly keyPassword?: SecretSource; readonly debug?: DebugLog };
 
 const OID = {

@@ -101,7 +101,6 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
 
 export const DAMAGED_KEY_HINT = "the file may be truncated or damaged; export the key again";
 
-/** The PRIVATE_KEY_INVALID error of a key file that cannot be parsed, `problem` saying why. */
 export function unparsableKeyError(problem: string, cause?: unknown, hint = DAMAGED_KEY_HINT): InputError {
   return new InputError("PRIVATE_KEY_INVALID", `unable to parse private key: ${problem}`, { hint, cause });
 }
