@@ -34,9 +34,8 @@ export async function createSigner(options: SignerOptions): Promise<Signer> {
 }
 
 /**
- * Makes every error of `signer.sign()` an AgentError: back-ends map what they know, and anything that still
- * escapes (a library's own exception, a bug) becomes a device or key error naming the back-end rather than
- * an "internal error" exit 1.
+ * Makes every error of `signer.sign()` an AgentError: what still escapes the back-ends (a library's own exception,
+ * a bug) becomes a device or key error naming the back-end rather than an "internal error" exit 1.
  */
 export function withTypedSignErrors(signer: Signer): Signer {
   const sign = signer.sign.bind(signer);

@@ -8,7 +8,6 @@ import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 import { hashInfo, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
 import type { Certificate } from "../../x509/certificate.js";
 
-/** The file's policy must produce the key's authPolicy; checked up front for a clear message. */
 export function checkFilePolicy(file: Tss2KeyFile, what: string): void {
   if (file.policy.length === 0) return;
   const pub = file.public.public;

@@ -50,7 +50,6 @@ export class KeyLifecycle {
     return this.#loaded;
   }
 
-  /** Runs `step` with the loaded key, loading it first when it is not; reloads and retries once when the TPM lost it. */
   async use<T>(step: (loaded: LoadedState) => Promise<T>): Promise<T> {
     // Handles from a lost connection may name nothing, or another client's objects: never send them.
     if (this.#loaded && this.#loaded.epoch !== (this.#transport.epoch ?? 0)) await this.#drop("the connection to the TPM was lost since the key was loaded");
