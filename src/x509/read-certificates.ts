@@ -23,7 +23,6 @@ export async function readCertificateFile(path: string): Promise<CertificateFile
   return { path, stamp, certificates };
 }
 
-/** The error for a --certificate file without a certificate: PEM without CERTIFICATE block, or not X.509 DER. */
 export function noCertificateError(path: string, bytes: Buffer): InputError {
   const hint = "--certificate must be a PEM or DER X.509 certificate, a PKCS#12 file or a pkcs11: URI";
   return looksLikePem(bytes)
@@ -63,9 +62,8 @@ export async function readCertificateBundle(path: string): Promise<CertificateFi
 }
 
 /**
- * The certificates in a file's bytes: all CERTIFICATE blocks of PEM text, or one DER certificate.
- * Returns an empty list for PEM without certificates and for DER that is not a certificate (the caller
- * decides whether that is an error, e.g. a PKCS#12 file); throws when a CERTIFICATE block is corrupt.
+ * The certificates in a file's bytes, as {@link readCertificateFile} takes them: none for PEM without any and for DER
+ * that is not a certificate (the caller decides: e.g. a PKCS#12 file); a corrupt CERTIFICATE block throws.
  */
 export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[] {
   if (!looksLikePem(bytes)) {

@@ -1,13 +1,11 @@
 import { InputError } from "../errors.js";
 
-/** The two dates of a certificate that say when it may be used. */
 export interface ValidityPeriod {
   readonly notBefore: Date;
   readonly notAfter: Date;
 }
 
 export const DAY_MS = 86_400_000;
-/** Warn this long before a certificate expires unless told otherwise. */
 export const DEFAULT_EXPIRY_WARNING_DAYS = 14;
 
 /** `2026-12-02 15:04:05 UTC`: one format for every date an operator compares with the clock. */

@@ -7,7 +7,6 @@ export interface NameAttribute {
   readonly oid: string;
   /** Short name (`CN`, `OU`, …) when the type is known. */
   readonly name: string | undefined;
-  /** True when AWS documents this attribute's tag name. */
   readonly documented: boolean;
   /** The value as text, or undefined when it is not a character string. */
   readonly value: string | undefined;
