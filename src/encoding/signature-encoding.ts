@@ -1,7 +1,4 @@
-/**
- * Byte formats around a signature, shared by every signer back-end: digest names, verification, the DigestInfo
- * of PKCS#1 v1.5, ECDSA (r, s) to DER, and the named curves by the DER of their OID.
- */
+/** Byte formats around a signature, shared by every signer back-end. */
 import { verify, type KeyObject } from "node:crypto";
 import { derOid, derSequence, derUnsignedInteger } from "./der-writer.js";
 
