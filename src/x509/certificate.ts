@@ -31,7 +31,6 @@ export function mlDsaParameterSetForOid(oid: string): MlDsaParameterSet | undefi
  */
 export const MAX_RSA_MODULUS_BITS = 16_384;
 
-/** Returns `key` unless it is an RSA key above {@link MAX_RSA_MODULUS_BITS}; `what` names it for the message. */
 export function assertRsaModulusSize(key: KeyObject, what: string, code: ErrorCode = "CERTIFICATE_INVALID"): KeyObject {
   // Only RSA: asymmetricKeyDetails can abort Node on some EC keys with explicit parameters.
   if (key.asymmetricKeyType !== "rsa") return key;
