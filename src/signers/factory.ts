@@ -87,7 +87,6 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
       throw noCertificateError(certRef, bytes);
     }
   }
-  // Hybrid: a pkcs11: or TPM key with its certificate (and chain) from files; `--intermediates` wins.
   const deviceOptions = () => {
     const chain = intermediates?.certificates.slice() ?? certificateFile?.certificates.slice(1) ?? [];
     return { certificate: certificateFile?.certificates[0], intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env };
@@ -105,7 +104,6 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
 
   if (keyRef.startsWith("handle:")) return tpmSigner({ kind: "handle", handle: parseTpmHandle(keyRef) });
 
-  // A key file. With no --certificate, certificates stored next to the key (combined PEM) are used.
   // With no --private-key the certificate's input is read once for both (standard input cannot be read twice).
   const keyFile = keyRef === certRef && certificateInput ? certificateInput : await readInputFile(keyRef, "private key file");
   if (certificateFile === undefined && certRef === undefined) {
