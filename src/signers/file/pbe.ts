@@ -41,7 +41,6 @@ function readIterations(el: DerElement | undefined, max = MAX_KDF_ITERATIONS): n
   return n;
 }
 
-/** The password in the two encodings the schemes use. */
 export interface PbePassword {
   /** PBES2: the password's UTF-8 bytes. */
   readonly utf8: Buffer;
