@@ -63,10 +63,7 @@ export function policyUsesPassword(statements: readonly PolicyStatement[]): bool
   return statements.some((s) => s.command === "PolicyAuthValue" || s.command === "PolicyPassword");
 }
 
-/**
- * One statement as a key file stores it: command code and commandPolicy body (PolicyPCR as
- * TPML_PCR_SELECTION ‖ pcrDigest, openssl_tpm2_engine's layout). The policy digest extends with the same bytes.
- */
+/** One statement as a key file stores it; the policy digest extends with the same bytes. */
 export function encodePolicyStatement(s: PolicyStatement): { readonly code: number; readonly body: Buffer } {
   const layout = s.command === "PolicyPCR" ? PCR_LAYOUTS[0]! : POLICY_COMMANDS[s.command].params;
   return { code: POLICY_COMMANDS[s.command].code, body: encode(layout as Codec<unknown>, s) };
