@@ -193,7 +193,6 @@ export class Tpm {
   }
 }
 
-/** cpHash or rpHash in a session's hash; none for TPM_RS_PW. */
 function hashOf(hash: string | undefined, parts: readonly Uint8Array[]): Buffer | undefined {
   return hash ? parts.reduce((h, p) => h.update(p), createHash(hash)).digest() : undefined;
 }

@@ -93,7 +93,6 @@ export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: Salt
   return result;
 }
 
-/** An HMAC session with parameter encryption, salted to `salt`; its handle is added to `created` (to flush). */
 export async function startPasswordSession(tpm: Tpm, salt: SaltKey | undefined, created: number[]): Promise<AuthSession> {
   const session = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
   created.push(session.handle);

@@ -58,7 +58,6 @@ export function decodePolicyStatement(commandCode: number, body: Buffer, digestS
   throw new InputError("TPM_KEY_INVALID", `${what}: invalid ${command} statement in the key's policy`);
 }
 
-/** Whether the statements authorize with the key's password (PolicyAuthValue or PolicyPassword). */
 export function policyUsesPassword(statements: readonly PolicyStatement[]): boolean {
   return statements.some((s) => s.command === "PolicyAuthValue" || s.command === "PolicyPassword");
 }
