@@ -30,10 +30,7 @@ export type AddonProblem =
   | { readonly kind: "not-built"; readonly packageDir: string }
   | { readonly kind: "unloadable"; readonly reason: string };
 
-/**
- * pkcs11js's native addon as the PKCS11 class this project uses (binding.ts: without pkcs11js's index.js), or the
- * error saying why it cannot be loaded.
- */
+/** pkcs11js's native addon as the PKCS11 class, without pkcs11js's index.js (binding.ts says why). */
 export function requirePkcs11js(from: string = thisModuleFile()): { readonly PKCS11: new () => PKCS11 } {
   const load = createRequire(from);
   let addon: Pkcs11Addon;
@@ -58,9 +55,8 @@ export function addonMissingError(cause: unknown, from: string = thisModuleFile(
 }
 
 /**
- * `from`: the file whose require() loads pkcs11js (this module, or the CLI bundle). The package is looked up the
- * way Node.js does — `node_modules/pkcs11js` in each directory from there up — to `stopAt` (the filesystem root
- * unless a test bounds the walk).
+ * `from`: the file whose require() loads pkcs11js (this module, or the CLI bundle). The package is looked up as
+ * Node.js does, from there up to `stopAt` (the filesystem root unless a test bounds the walk).
  */
 export function diagnoseAddon(from: string, reason: string, stopAt?: string): AddonProblem {
   const found = upFrom(dirname(from), stopAt, (dir) => existsSync(join(dir, "node_modules", "pkcs11js", "package.json")));

@@ -8,7 +8,6 @@ import { requirePkcs11js } from "./addon-status.js";
 import { describeCkr, quietly } from "./pkcs11-errors.js";
 import { CKF } from "./constants.js";
 
-
 export interface LibraryInfo {
   readonly manufacturer: string;
   readonly description: string;

@@ -49,10 +49,7 @@ export function exactOtherClass(query: ObjectQuery, objects: readonly TokenObjec
   );
 }
 
-/**
- * The hint for a URI that matched nothing: the nearest objects, or — when a private key answers to the
- * URI but there is no certificate — that the key has no certificate on the token.
- */
+/** The hint for a URI that matched nothing. */
 export function objectNotFoundHint(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: "cert" | "private"): string {
   const other = exactOtherClass(query, objects, wantClass);
   if (wantClass === "cert" && other?.class === "private") {

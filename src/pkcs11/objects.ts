@@ -122,7 +122,6 @@ export interface CertificateObject {
 
 export type TokenKeyType = "RSA" | "EC";
 
-/** What a key object says about its public half: RSA modulus and exponent, EC curve and point, or the SPKI. */
 interface PublicAttributes {
   readonly modulus?: Buffer | undefined;
   readonly publicExponent?: Buffer | undefined;
@@ -183,10 +182,7 @@ export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): Pr
   });
 }
 
-/**
- * The key's public half as node:crypto sees it, without a certificate: from the private key's own
- * attributes, else from the public-key object that shares its CKA_ID.
- */
+/** The key's public half as node:crypto sees it, without a certificate. */
 export function publicKeyOf(context: TokenContext, key: PrivateKeyObject): KeyObject | undefined {
   return ownPublicKey(context, key) ?? publicKeyObjects(context, key)[0];
 }
@@ -255,7 +251,6 @@ function publicAttributes(context: TokenContext, handle: Buffer, keyType: TokenK
   return { modulus, publicExponent, ecParams, ecPoint, publicKeyInfo: publicKeyInfo !== undefined && publicKeyInfo.length > 0 ? publicKeyInfo : undefined };
 }
 
-/** CKA_PUBLIC_KEY_INFO first, then the RSA modulus and exponent or the EC point. */
 function publicKeyFrom(keyType: TokenKeyType | undefined, a: PublicAttributes): KeyObject | undefined {
   if (a.publicKeyInfo) return rsaSizeChecked(createPublicKey({ key: a.publicKeyInfo, format: "der", type: "spki" }));
   if (keyType === "RSA" && a.modulus && a.publicExponent) return rsaSizeChecked(rsaPublicKey(a.modulus, a.publicExponent));

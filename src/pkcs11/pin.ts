@@ -45,7 +45,6 @@ export function pinFromSource(source: SecretSource, what: string, env: NodeJS.Pr
   return { description: describeSecretSource(source), read: () => readSecret(source, what, env) };
 }
 
-/** The URI's pin-value or pin-source first, then the PIN option (`--pkcs11-pin-file`, `--pkcs11-pin-env`…); undefined when neither is given. */
 export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSource | undefined, what: string, env: NodeJS.ProcessEnv): PinSupply | undefined {
   if (uriPin) return pinFromUri(uriPin);
   return source ? pinFromSource(source, what, env) : undefined;

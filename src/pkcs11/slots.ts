@@ -62,7 +62,6 @@ export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlo
   return slots;
 }
 
-/** Current CK_TOKEN_INFO.flags of a slot's token, or undefined when it cannot be read. */
 export function currentTokenFlags(module: Pkcs11Module, slot: TokenSlot): number | undefined {
   try {
     return module.lib.C_GetTokenInfo(slot.handle).flags;

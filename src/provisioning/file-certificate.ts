@@ -28,10 +28,7 @@ export interface FileInstallRequest extends IssuedCertificate {
   readonly publicKey: KeyObject | undefined;
 }
 
-/**
- * Writes the certificate, then its chain, as one PEM file: the layout `--certificate` reads (leaf first,
- * the rest sent as X-Amz-X509-Chain). Checks first that the certificate is for the key.
- */
+/** One PEM file, the certificate then its chain: the layout `--certificate` reads. */
 export async function writeCertificateFile(request: FileInstallRequest): Promise<void> {
   requireSameKey(request.publicKey, request.certificate, request.keyName);
   const pem = [request.certificate, ...request.chain].map((c) => encodePem("CERTIFICATE", c.der)).join("");

@@ -1,7 +1,4 @@
-/**
- * A generated private key's flags, read one attribute at a time (a module that does not know one fails the whole
- * C_GetAttributeValue otherwise), judged against keygen's promise: sensitive, non-extractable, sign-only.
- */
+/** A generated private key's flags, judged against keygen's promise: sensitive, non-extractable, sign-only. */
 import { CKA } from "../../pkcs11/constants.js";
 import { readFlag, type TokenContext } from "../../pkcs11/objects.js";
 
@@ -32,10 +29,7 @@ export function readKeyProperties(context: TokenContext, handle: Buffer): KeyPro
   return Object.fromEntries(entries) as unknown as KeyProperties;
 }
 
-/**
- * Everything about the key that falls short of "sensitive, non-extractable, sign-only token object", in
- * words with the attribute that shows it.
- */
+/** Everything about the key that falls short of keygen's promise, in words with the attribute that shows it. */
 export function keyWeaknesses(p: KeyProperties): string[] {
   const found: string[] = [];
   for (const [name, { cka, wanted, mustRead, otherwise }] of Object.entries(PROMISES)) {

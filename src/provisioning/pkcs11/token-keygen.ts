@@ -92,11 +92,9 @@ const TEMPLATE_REFUSED = new Set([
 ]);
 
 /**
- * Generates a key pair that never leaves the token: the private key a sensitive, non-extractable token
- * object that can sign and do nothing else (no decrypt, unwrap, derive or sign-recover), the public key a
- * token object with the same CKA_ID and CKA_LABEL so that one URI finds both. Refuses when any object already
- * uses the id or label. PKCS#11 lets a module ignore template attributes, so the private key's attributes are
- * read back afterwards: a key weaker than asked for is destroyed again and reported.
+ * Generates a key pair that never leaves the token; the public key shares the private key's CKA_ID and CKA_LABEL
+ * so that one URI finds both. PKCS#11 lets a module ignore template attributes, so the private key's attributes
+ * are read back afterwards: a key weaker than asked for is destroyed again and reported.
  */
 function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string): void {
   const token = describeToken(context.slot.token);

@@ -14,10 +14,7 @@ export interface LockoutState {
   readonly recoveryTime: number;
 }
 
-/**
- * TPM_PT_LOCKOUT_COUNTER, _MAX_AUTH_FAIL and _LOCKOUT_INTERVAL (no authorization needed), or undefined when
- * they cannot be read (the explanation then goes without numbers).
- */
+/** Needs no authorization; undefined when unreadable (the explanation then goes without numbers). */
 async function tryReadLockoutState(tpm: Tpm): Promise<LockoutState | undefined> {
   const params = { capability: TPM_CAP.TPM_PROPERTIES, property: TPM_PT.LOCKOUT_COUNTER, propertyCount: 3 };
   const result = await tpm.execute(GetCapability, {}, params).catch(() => undefined);

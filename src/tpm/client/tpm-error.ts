@@ -1,10 +1,7 @@
 import { DeviceError } from "../../errors.js";
 import { decodeResponseCode, formatResponseCode, type DecodedResponseCode } from "../wire/response-code.js";
 
-/**
- * A TPM command answered with a non-zero response code: a DeviceError with the code decoded. `explainTpmError`
- * turns the codes users can act on (wrong password, lockout, policy, wrong parent…) into specific errors.
- */
+/** A non-zero TPM response code; `explainTpmError` turns the ones users can act on into specific errors. */
 export class TpmResponseError extends DeviceError {
   readonly decoded: DecodedResponseCode;
 

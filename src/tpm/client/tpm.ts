@@ -61,12 +61,7 @@ function stripTrailingZeros(bytes: Buffer): Buffer {
   return Buffer.from(bytes.subarray(0, end));
 }
 
-/**
- * A TPM 2.0 client over a transport. `execute` marshals any declared command: handle area, authorization
- * area (password, HMAC or policy sessions, with cpHash/rpHash and parameter encryption), parameters; then
- * checks and unmarshals the response. Warnings that mean "try again" are retried; nothing else is, and in
- * particular never an authorization failure.
- */
+/** A TPM 2.0 client. Only warnings that mean "try again" are retried, never an authorization failure. */
 export class Tpm {
   readonly transport: TpmTransport;
   /** How many times a command answered with RETRY/YIELDED/TESTING is sent again (default 5, as tpm2-tss). */
@@ -198,7 +193,6 @@ export class Tpm {
   }
 }
 
-/** cpHash or rpHash in a session's hash; none for TPM_RS_PW. */
 function hashOf(hash: string | undefined, parts: readonly Uint8Array[]): Buffer | undefined {
   return hash ? parts.reduce((h, p) => h.update(p), createHash(hash)).digest() : undefined;
 }

@@ -77,9 +77,8 @@ export interface SaltingOptions {
 }
 
 /**
- * Runs `start`, which starts sessions, with a key to salt them to: `key` itself when it can salt (a storage key
- * can, without its password), else a temporary primary in the NULL hierarchy, whose auth is always empty, flushed
- * once `start` is done (sessions outlive their salt key).
+ * Runs `start` with a key to salt sessions to: `key` if it can (a storage key can, without its password), else a
+ * temporary NULL-hierarchy primary (empty auth), flushed once `start` is done (sessions outlive their salt key).
  */
 export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: SaltingOptions, start: (salt: SaltKey) => Promise<T>): Promise<T> {
   if (key && canSalt(key.public)) return start(key);
@@ -94,7 +93,6 @@ export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: Salt
   return result;
 }
 
-/** An HMAC session with parameter encryption, salted to `salt`; its handle is added to `created` (to flush). */
 export async function startPasswordSession(tpm: Tpm, salt: SaltKey | undefined, created: number[]): Promise<AuthSession> {
   const session = await startAuthSession(tpm, { kind: "hmac", saltKey: salt, parameterEncryption: true });
   created.push(session.handle);

@@ -58,15 +58,11 @@ export function decodePolicyStatement(commandCode: number, body: Buffer, digestS
   throw new InputError("TPM_KEY_INVALID", `${what}: invalid ${command} statement in the key's policy`);
 }
 
-/** Whether the statements authorize with the key's password (PolicyAuthValue or PolicyPassword). */
 export function policyUsesPassword(statements: readonly PolicyStatement[]): boolean {
   return statements.some((s) => s.command === "PolicyAuthValue" || s.command === "PolicyPassword");
 }
 
-/**
- * One statement as a key file stores it: command code and commandPolicy body (PolicyPCR as
- * TPML_PCR_SELECTION ‖ pcrDigest, openssl_tpm2_engine's layout). The policy digest extends with the same bytes.
- */
+/** One statement as a key file stores it; the policy digest extends with the same bytes. */
 export function encodePolicyStatement(s: PolicyStatement): { readonly code: number; readonly body: Buffer } {
   const layout = s.command === "PolicyPCR" ? PCR_LAYOUTS[0]! : POLICY_COMMANDS[s.command].params;
   return { code: POLICY_COMMANDS[s.command].code, body: encode(layout as Codec<unknown>, s) };

@@ -164,10 +164,8 @@ const explicit = (n: number, element: Uint8Array) => derTlv(0xa0 | n, element);
 const octetString = (bytes: Uint8Array) => derTlv(TAG.OCTET_STRING, bytes);
 
 /**
- * A TSS2 PRIVATE KEY file (draft-bottomley-tpm2-keys "TPMKey"): loadable-key OID, emptyAuth always written,
- * FALSE for a key with a password (tpm2-openssl 1.1.1 asks for no password when the field is absent, so
- * omitting it, as the draft allows, makes such keys unusable there), the policy statements, the parent, and
- * the TPM2B blobs with their size fields.
+ * emptyAuth is always written, FALSE for a key with a password: tpm2-openssl 1.1.1 asks for no password when the
+ * field is absent, so omitting it, as draft-bottomley-tpm2-keys allows, makes such keys unusable there.
  */
 export function encodeTss2KeyFile(contents: Pick<Tss2KeyFile, "parent" | "public" | "privateBlob" | "emptyAuth" | "policy">): string {
   const policy = contents.policy.map((statement) => {

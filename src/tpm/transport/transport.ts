@@ -34,10 +34,7 @@ export function completeResponse(buf: Buffer, invalidSize: (size: number) => Err
   return buf.length >= size ? Buffer.from(buf.subarray(0, size)) : undefined;
 }
 
-/**
- * The synchronous exchange of `transmitSync`: writes `command` to `fd` and reads until `complete` finds the whole
- * response, for 2 s at most (a non-blocking socket answers EAGAIN until then); undefined on any failure.
- */
+/** `transmitSync`'s exchange: 2 s at most (a non-blocking socket answers EAGAIN until then); undefined on failure. */
 export function exchangeSync(fd: number, command: Buffer, complete: (received: Buffer) => Buffer | undefined): Buffer | undefined {
   try {
     writeSync(fd, command);

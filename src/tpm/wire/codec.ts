@@ -84,7 +84,6 @@ export class Reader {
     return Buffer.from(this.#buf.subarray(p, p + n));
   }
 
-  /** Throws unless everything was consumed. */
   end(what: string): void {
     if (this.remaining !== 0) throw new TpmWireError(`${this.remaining} unexpected trailing bytes after ${what}`);
   }
