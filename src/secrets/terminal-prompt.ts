@@ -40,27 +40,31 @@ export async function promptOnTerminal(prompt: string, what: string): Promise<Se
   }
 }
 
-function readLine(input: ReadStream): Promise<Buffer> {
+export function readLine(input: ReadStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: number[] = [];
     const finish = (settle: () => void) => {
       input.off("data", onData);
       input.off("end", onEnd);
       input.pause();
+      chunks.fill(0);
       settle();
     };
     const onData = (data: Buffer) => {
-      for (const byte of data) {
-        if (byte === 0x0d || byte === 0x0a) {
-          const out = Buffer.from(chunks);
-          chunks.fill(0);
-          return finish(() => resolve(out));
+      try {
+        for (const byte of data) {
+          if (byte === 0x0d || byte === 0x0a) {
+            const out = Buffer.from(chunks);
+            return finish(() => resolve(out));
+          }
+          if (byte === 0x03) return finish(() => reject(new InputError("PASSWORD_REQUIRED", "prompt interrupted")));
+          if (byte === 0x7f || byte === 0x08) chunks.pop();
+          else chunks.push(byte);
         }
-        if (byte === 0x03) return finish(() => reject(new InputError("PASSWORD_REQUIRED", "prompt interrupted")));
-        if (byte === 0x7f || byte === 0x08) chunks.pop();
-        else chunks.push(byte);
+      } finally {
+        // The chunk that ends the line usually holds the whole secret too.
+        data.fill(0);
       }
-      data.fill(0);
     };
     const onEnd = () => finish(() => reject(new InputError("PASSWORD_REQUIRED", "terminal closed while reading the secret")));
     input.on("data", onData);
