@@ -97,7 +97,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
     if (pin) pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
     else lib.C_Login(context.session, CKU.USER);
   } catch (error) {
-    if (pin && ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
+    if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
     throw loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
   } finally {
     pin?.wipe();

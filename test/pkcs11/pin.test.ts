@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentError } from "../../src/errors.js";
-import { RememberedPin, describePinFlags, pinFromSource, pinFromUri, type PinSupply } from "../../src/pkcs11/pin.js";
+import { CKF } from "../../src/pkcs11/constants.js";
+import type { TokenContext } from "../../src/pkcs11/objects.js";
+import { RememberedPin, describePinFlags, loginUser, pinFromSource, pinFromUri, type PinSupply } from "../../src/pkcs11/pin.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { makeTempDir } from "../helpers/pki.js";
 
@@ -85,5 +87,38 @@ describe("describePinFlags", () => {
     [undefined, /could not be read/],
   ])("flags %s", (flags, text) => {
     expect(describePinFlags(flags)).toMatch(text);
+  });
+});
+
+describe("loginUser", () => {
+  /** A token whose C_Login answers `ckr` (thrown as pkcs11js does: "CKR_NAME:decimal"); flags as C_GetTokenInfo gives them. */
+  function tokenAnswering(ckr: string, flags: number): { context: TokenContext; logins: unknown[][] } {
+    const logins: unknown[][] = [];
+    const lib = {
+      C_GetTokenInfo: () => ({ flags }),
+      C_Login: (...args: unknown[]) => {
+        logins.push(args);
+        throw new Error(ckr);
+      },
+    };
+    const token = { label: "pad", manufacturer: "m", model: "x", serial: "1" };
+    const slot = { handle: Buffer.from([1]), slotId: 1n, slotDescription: "", slotManufacturer: "", token, flags };
+    const module = { lib, info: { manufacturerId: "m", libraryDescription: "d" }, path: "/m.so" };
+    return { context: { module, slot, session: Buffer.from([2]), generation: 0 } as unknown as TokenContext, logins };
+  }
+
+  it.each([
+    ["a PIN", pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" })],
+    ["the PIN pad", undefined],
+  ])("counts CKR_USER_ALREADY_LOGGED_IN (another session of this process logged in) as success, with %s", async (_, supply) => {
+    const { context, logins } = tokenAnswering("CKR_USER_ALREADY_LOGGED_IN:256", CKF.PROTECTED_AUTHENTICATION_PATH);
+    await expect(loginUser(context, supply)).resolves.toBeUndefined();
+    expect(logins).toHaveLength(1);
+  });
+
+  it("reports a wrong PIN entered on the PIN pad, once", async () => {
+    const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", CKF.PROTECTED_AUTHENTICATION_PATH);
+    await expect(loginUser(context, undefined)).rejects.toMatchObject({ code: "PIN_INCORRECT" });
+    expect(logins).toHaveLength(1);
   });
 });
