@@ -123,7 +123,10 @@ function initialize(lib: PKCS11, path: string): LibraryInfo {
   }
 }
 
-/** CK_INFO's blank-padded fixed-size text, cut at a stray NUL as well. */
-function unpad(text: string): string {
-  return text.replace(/\0.*/g, "").trim();
+/**
+ * A fixed-size CK_INFO/CK_SLOT_INFO/CK_TOKEN_INFO text without its blank padding (RFC 7512 §2.3 compares without
+ * it), cut at a NUL as well: some modules write a C string into the field and leave stale bytes after it.
+ */
+export function unpad(text: string): string {
+  return text.replace(/\0[^]*/, "").trimEnd();
 }

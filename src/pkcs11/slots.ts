@@ -2,7 +2,7 @@
 import { DeviceError } from "../errors.js";
 import { CKF } from "./constants.js";
 import type { DebugLog } from "../debug-log.js";
-import type { LibraryInfo, Pkcs11Module } from "./module-loader.js";
+import { unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
 import { describeCkr, Pkcs11AmbiguousError } from "./pkcs11-errors.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 
@@ -68,11 +68,6 @@ export function currentTokenFlags(module: Pkcs11Module, slot: TokenSlot): number
   } catch {
     return undefined;
   }
-}
-
-/** PKCS#11 pads these fixed-size fields with blanks (RFC 7512 §2.3: compare without the padding). */
-function unpad(text: string): string {
-  return text.replace(/[\0 ]+$/, "");
 }
 
 function slotIdOf(handle: Buffer): bigint {
