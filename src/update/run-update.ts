@@ -45,9 +45,6 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
       onRefreshed: (_name, credentials) => updater.offer(credentials),
     });
   let source = newSource(await run.settings());
-  // Problems the user must fix (bad key file, wrong PIN) end the command at once; a missing token or an
-  // unreachable endpoint does not: the loop retries with backoff until it works.
-  // --fail-fast: any failure to get the first credentials ends it too, with that error's exit code.
   const end = async (error: unknown) => {
     await Promise.all([updater.stop(), source.close()]);
     throw error;
