@@ -69,8 +69,6 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
       : undefined;
   const fromRuntimeCache = runtimeCache && withCache(source, bundle, readRuntimeCodeCache(runtimeCache, process.geteuid!()));
   if (fromRuntimeCache) return fromRuntimeCache;
-  // The user's caches are code-cache.ts built as files of their own (the read side with the checked path walk,
-  // and the writer): only runs under another Node or with V8 flags load them.
   const { readUserCodeCache, userCodeCache } = loadLauncherPart(dir, USER_CODE_CACHE_FILE) as typeof import("./code-cache-reader.js");
   const userCache = userCodeCache(bundle, buildId ?? "development", process.env);
   const cachedData = (userCache && readUserCodeCache(userCache)) ?? shippedCodeCache(dir, file);
