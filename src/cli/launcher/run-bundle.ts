@@ -84,7 +84,6 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
       try {
         const { writeRuntimeCodeCache, writeUserCodeCache } = require(join(dir, USER_CODE_CACHE_WRITER_FILE)) as typeof import("./code-cache.js");
         const data = script.createCachedData();
-        // The user's cache too when the one next to the bundle cannot be written (a read-only directory).
         if (!(nextToBundle && writeRuntimeCodeCache(runtimeCache, data)) && userCacheStale) writeUserCodeCache(userCache, data);
       } catch {
         // Best effort, like the writing itself: a missing cache only costs start-up time.
