@@ -13,11 +13,9 @@ interface UpdateRun {
   /** The credentials file and the section (profile) of it to keep filled. */
   readonly path: string;
   readonly section: string;
-  /** Write once and return (boot scripts); throws when no credentials could be obtained. */
   readonly once: boolean;
   readonly log: Log;
   readonly certificateWarning?: CertificateWarning | undefined;
-  /** `--fail-fast`: the first credentials must come now, or the command ends with that error. */
   readonly failFast?: boolean;
 }
 
