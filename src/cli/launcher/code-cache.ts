@@ -1,7 +1,5 @@
-// The user's V8 code caches of the CLI bundles, for the launcher (src/cli/launcher/run-bundle.ts), which
-// loads this module, built as dist/user-code-cache.cjs (code-cache-reader.ts: the read side) and
-// dist/user-code-cache-writer.cjs, only when the shipped cache does not fit. V8 accepts a
-// cache only for the same source length, the same V8 version and the same V8 flags (bundle-files.ts).
+// The user's V8 code caches of the CLI bundles, loaded by the launcher (run-bundle.ts) only when the shipped cache
+// does not fit: V8 accepts a cache only for the same source length, V8 version and V8 flags (bundle-files.ts).
 //
 // Three places hold a cache:
 // - dist/<bundle>.cache, made by the build after a real credential-process run (so that the functions compiled
