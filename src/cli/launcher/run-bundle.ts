@@ -126,7 +126,6 @@ export function readRuntimeCodeCache(path: string, uid: number): Buffer | undefi
   }
 }
 
-/** The package's directory belongs to this user: a cache next to the bundle is read and written there. */
 function ownsDirectory(dir: string): boolean {
   try {
     return typeof process.geteuid === "function" && statSync(dir).uid === process.geteuid();
@@ -144,7 +143,6 @@ function writable(dir: string): boolean {
   }
 }
 
-/** The Node binary's version and architecture the build made the shipped caches with, and no V8 flags. */
 function isBuildRuntime(): boolean {
   return `${process.version}-${process.arch}` === BUILD_RUNTIME && process.execArgv.length === 0 && !process.env["NODE_OPTIONS"];
 }
