@@ -20,11 +20,9 @@ export type ErrorCategory =
  */
 const CATEGORY_OF_CODE = {
   __proto__: null,
-  // usage
   USAGE: "usage",
   UNSUPPORTED_ON_PLATFORM: "usage",
   LISTEN_FAILED: "usage",
-  // input
   FILE_NOT_FOUND: "input",
   PEM_TEXT_NOT_PATH: "input",
   FILE_UNREADABLE: "input",
@@ -59,14 +57,12 @@ const CATEGORY_OF_CODE = {
   FILE_WRITE_FAILED: "input",
   PUBLIC_KEY_MISMATCH: "input",
   OBJECT_EXISTS: "input",
-  // auth
   PASSWORD_INCORRECT: "auth",
   PIN_INCORRECT: "auth",
   PIN_LOCKED: "auth",
   TPM_AUTH_FAILED: "auth",
   TPM_LOCKOUT: "auth",
   TPM_POLICY_FAILED: "auth",
-  // device
   PKCS11_MODULE_NOT_FOUND: "device",
   PKCS11_TOKEN_NOT_FOUND: "device",
   PKCS11_ERROR: "device",
@@ -74,12 +70,10 @@ const CATEGORY_OF_CODE = {
   PKCS11_KEY_CANNOT_SIGN: "device",
   TPM_UNAVAILABLE: "device",
   TPM_ERROR: "device",
-  // service
   ACCESS_DENIED: "service",
   VALIDATION_FAILED: "service",
   RESOURCE_NOT_FOUND: "service",
   SERVICE_ERROR: "service",
-  // network
   NETWORK_ERROR: "network",
   TIMEOUT: "network",
   SERVICE_UNAVAILABLE: "network",
@@ -87,7 +81,6 @@ const CATEGORY_OF_CODE = {
   RESPONSE_INVALID: "network",
   CREDENTIALS_EXPIRED: "network",
   AGENT_UNAVAILABLE: "network",
-  // internal
   INTERNAL: "internal",
 } as const;
 

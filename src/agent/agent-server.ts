@@ -20,6 +20,8 @@ export interface RunningAgentServer {
 
 const CREDENTIALS_PATH = "/v1/credentials";
 
+export type AgentListen = { readonly path: string } | { readonly fd: number };
+
 /**
  * The agent's HTTP/1.1 API on its UNIX socket (plain HTTP so that `curl --unix-socket` is a client):
  * - `GET /v1/credentials/<profile>`: the credential_process JSON (200), an error document
@@ -33,8 +35,6 @@ const CREDENTIALS_PATH = "/v1/credentials";
  * already keeps others out, this holds even if someone opens it up. Without the native helper the directory
  * is the only guard (SECURITY.md).
  */
-export type AgentListen = { readonly path: string } | { readonly fd: number };
-
 export async function startAgentServer(sources: AgentSources, listen: AgentListen): Promise<RunningAgentServer> {
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     handle(sources, req, res).catch(() => {
@@ -110,7 +110,6 @@ function statusOf(source: CredentialSource) {
   };
 }
 
-/** A JSON answer: `body` as it is when already a string, else JSON.stringify'd. */
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", "content-length": Buffer.byteLength(text) });

@@ -12,11 +12,8 @@ import { defaultAgentSocketPath } from "./socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "./socket-safety.js";
 
 export interface AgentRun {
-  /** `--config` (default: the XDG location). */
   readonly configPath?: string | undefined;
-  /** `--profile`: the profiles to serve (default: the config's agent.profiles, else all). */
   readonly profiles: readonly string[];
-  /** `--socket` (default: the config's agent.socket, else $XDG_RUNTIME_DIR/…); ignored under socket activation. */
   readonly socket?: string | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly log: Log;

@@ -63,7 +63,6 @@ export function integerArg(args: ParsedArgs, name: string, min: number, max: num
   return value;
 }
 
-/** A repeatable flag's values (the parser collects each occurrence into an array). */
 export function listArg(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];
   return Array.isArray(v) ? v : [];

@@ -21,16 +21,13 @@ export function rejectOsStoreFlags(args: ParsedArgs): void {
   }
 }
 
-/** The flags without a trio, whose value names its source, with the prompt their `prompt` value shows. */
+/** The flags without a trio, whose value names its source (`file:/path`, `env:NAME`, `prompt`), and their prompt. */
 const SOURCE_VALUED_FLAGS: Readonly<Record<string, string>> = {
   "tpm-parent-password": "TPM parent password: ",
   "tpm-owner-password": "TPM owner password: ",
 };
 
-/**
- * One secret from a `--x`, `--x-file`, `--x-env` trio; at most one may be given. `--tpm-parent-password` and
- * `--tpm-owner-password` have no trio: their value may be `file:/path`, `env:NAME` or `prompt`.
- */
+/** One secret from a `--x`, `--x-file`, `--x-env` trio (at most one may be given), or a SOURCE_VALUED_FLAGS flag. */
 export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | undefined {
   const value = args.explicit.has(flag) ? stringArg(args, flag) ?? "" : undefined;
   const file = stringArg(args, `${flag}-file`);

@@ -41,9 +41,7 @@ export interface DaemonStartOptions {
 
 /**
  * A registry of sources that log their refreshes, with `specs` applied (signers opened now, before the daemon
- * listens, so a `prompt` PIN is asked once, on the terminal), and its server started by `listen`. With
- * `failFast`, a source that failed for a reason that is not transient ends the start-up; whatever ends it closes
- * every source before its error is thrown.
+ * listens, so a `prompt` PIN is asked once, on the terminal), and its server started by `listen`.
  */
 export async function startDaemon<T>(
   specs: readonly SourceSpec[],

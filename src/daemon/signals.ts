@@ -7,10 +7,9 @@ export function oneLine(error: unknown): string {
 }
 
 /**
- * Waits for SIGTERM or SIGINT (the command then closes its signers: TPM objects flushed, token sessions closed).
- * Each SIGHUP runs `reload` (if any) after any reload still running; it resolves to the line to log, and a reload
- * that fails is logged and the running configuration kept. Resolves once the last reload has finished, with the
- * listeners removed (`target`: tests run several daemons in one process).
+ * Waits for SIGTERM or SIGINT. Each SIGHUP runs `reload` (if any) after any reload still running; it resolves to
+ * the line to log, and a reload that fails is logged and the running configuration kept. Resolves once the last
+ * reload has finished, with the listeners removed (`target`: tests run several daemons in one process).
  */
 export async function runUntilStopped(log: Log, reload?: () => Promise<string>, target: NodeJS.EventEmitter = process): Promise<void> {
   let reloading = Promise.resolve();

@@ -27,7 +27,6 @@ export interface DoctorInput {
   readonly signer: SignerOptions | AgentError;
   readonly session: CreateSessionParams | AgentError;
   readonly endpoint: CreateSessionOptions;
-  /** PEM bundle of trust anchors to check the chain against. */
   readonly trustAnchors?: string | undefined;
   readonly agentSocket: string;
   readonly createSession: boolean;

@@ -1,4 +1,3 @@
-/** Writes the generated systemd files (unit-files.ts) under a root; on `/` also applies them (sysusers, tmpfiles, daemon-reload). */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -11,7 +11,6 @@ const HEADER = /^[ \t]*\[([^\]]*)\][ \t]*(?:[#;].*)?$/;
 const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)[ \t]*[=:]/i;
 const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
 
-/** A string's UTF-8 bytes as a byte string. */
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
 const trimAscii = (text: string): string => text.replace(/^[ \t]+|[ \t]+$/g, "");
 

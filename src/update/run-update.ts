@@ -13,11 +13,9 @@ interface UpdateRun {
   /** The credentials file and the section (profile) of it to keep filled. */
   readonly path: string;
   readonly section: string;
-  /** Write once and return (boot scripts); throws when no credentials could be obtained. */
   readonly once: boolean;
   readonly log: Log;
   readonly certificateWarning?: CertificateWarning | undefined;
-  /** `--fail-fast`: the first credentials must come now, or the command ends with that error. */
   readonly failFast?: boolean;
 }
 
@@ -45,9 +43,6 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
       onRefreshed: (_name, credentials) => updater.offer(credentials),
     });
   let source = newSource(await run.settings());
-  // Problems the user must fix (bad key file, wrong PIN) end the command at once; a missing token or an
-  // unreachable endpoint does not: the loop retries with backoff until it works.
-  // --fail-fast: any failure to get the first credentials ends it too, with that error's exit code.
   const end = async (error: unknown) => {
     await Promise.all([updater.stop(), source.close()]);
     throw error;

@@ -16,10 +16,8 @@ export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home
 }
 
 /**
- * Writes `credentials` into section `[profile]` of the shared credentials file: under the advisory lock
- * `<file>.lock`, read (a regular file only, by descriptor), rewrite that section only, replace atomically (0600)
- * provided the file is still the one read. Concurrent writers (other `update` processes) are serialised; none
- * of their profiles is lost.
+ * Writes `credentials` into section `[profile]` of the shared credentials file, replaced only if it is still the
+ * file read. The lock serialises concurrent writers (other `update` processes): none of their profiles is lost.
  */
 export async function writeProfileCredentials(path: string, profile: string, credentials: Credentials) {
   // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700.

@@ -39,10 +39,9 @@ async function createNewSession(settings: CredentialSettings): Promise<Credentia
 }
 
 /**
- * The running agent's cached credentials for `selector`, or undefined to sign directly: with --no-agent,
- * when no agent socket exists (unless --agent requires one), or when the agent has no matching profile.
- * A socket that is not proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped) never
- * stops signing directly: one warning line, then the caller signs; only --agent makes it an error.
+ * The running agent's cached credentials for `selector`, or undefined to sign directly. A socket that is not
+ * proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped) never stops signing directly:
+ * one warning line, then the caller signs; only --agent makes it an error.
  */
 async function credentialsFromAgent(args: ParsedArgs, selector: AgentSelector, io: CliIo): Promise<Credentials | undefined> {
   if (boolArg(args, "no-agent")) return undefined;

@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import type { KeySpec } from "../../provisioning/key-spec.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { debugLogger, secretFromArgs, tokenAccessFromArgs, waitForDeviceFromArgs } from "../settings-args.js";
@@ -57,8 +58,6 @@ const command: CommandSpec = {
   },
 };
 export default command;
-
-type KeySpec = import("../../provisioning/key-spec.js").KeySpec;
 
 async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   const tpmFlags = ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-owner-password"];

@@ -7,7 +7,6 @@ import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options
 import { parseCommandArgs } from "../parse-args.js";
 import { reportError, wantsDebug } from "../report-error.js";
 
-/** The flags the fast path takes; any other flag sends the command line to the full CLI. */
 const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket", "agent", "debug"]);
 
 /**

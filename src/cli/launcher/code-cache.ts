@@ -1,16 +1,12 @@
-// The user's V8 code caches of the CLI bundles, for the launcher (src/cli/launcher/run-bundle.ts), which
-// loads this module, built as dist/user-code-cache.cjs (code-cache-reader.ts: the read side) and
-// dist/user-code-cache-writer.cjs, only when the shipped cache does not fit. V8 accepts a
-// cache only for the same source length, the same V8 version and the same V8 flags (bundle-files.ts).
+// The user's V8 code caches of the CLI bundles, loaded by the launcher (run-bundle.ts) only when the shipped cache
+// does not fit: V8 accepts a cache only for the same source length, V8 version and V8 flags (bundle-files.ts).
 //
 // Three places hold a cache:
 // - dist/<bundle>.cache, made by the build after a real credential-process run (so that the functions compiled
 //   lazily on that path are in it), for the Node that built the package and no V8 flags;
 // - dist/<bundle>.<build id>.<Node version>-<arch>.cache, for another Node and no V8 flags, written after the first
 //   successful run under that Node, and read, only when the package's directory belongs to the user running it
-//   (an npm prefix of the user's own, nvm): as trusted as the bundle beside it, which is read and run from there
-//   unchecked, so it is read without the walk below (run-bundle.ts: the walk and its compiling cost ~6 M
-//   instructions a run);
+//   (an npm prefix of the user's own, nvm), without the walk below (run-bundle.ts: readRuntimeCodeCache says why);
 // - the user's cache directory ($XDG_CACHE_HOME or ~/.cache, then roles-anywhere-agent/code-cache/), one file
 //   per bundle, Node binary and set of V8 flags, written after the first successful run that had no usable cache
 //   (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
@@ -74,9 +70,8 @@ export function readUserCodeCache(cache: UserCodeCache): Buffer | undefined {
 }
 
 /**
- * Writes the user's cache (best effort: a cache that cannot be written only costs start-up time). The
- * directories below the home (or $XDG_CACHE_HOME's parent), which must exist, are created 0700 and checked like
- * the ones read; the file is written 0600 under a temporary name and renamed, so that a concurrent run never
+ * Writes the user's cache (best effort: a cache that cannot be written only costs start-up time), in directories
+ * created 0700 and checked like the ones read; under a temporary name, then renamed, so that a concurrent run never
  * reads half a file.
  */
 export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
@@ -103,10 +98,8 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
 }
 
 /**
- * Writes this Node's cache next to the bundle (`path`: run-bundle.ts reads it), when the directory belongs to this
- * user and nobody else can write it: the cache is then as trusted as the bundle beside it (and 0644 like it),
- * written under a temporary name and renamed, like the user's cache.
- * False when it was not written (another user's or a read-only directory): the caller writes the user's cache.
+ * Writes this Node's cache next to the bundle (`path`: run-bundle.ts reads it), as trusted as the bundle there and
+ * 0644 like it; false when not written (another user's or a read-only directory): the caller writes the user's.
  */
 export function writeRuntimeCodeCache(path: string, data: Buffer): boolean {
   const directory = dirname(path);

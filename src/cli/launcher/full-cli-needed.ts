@@ -1,6 +1,5 @@
-// The credential-process bundle (dist/credential-process.cjs) leaves out what only hardware keys, PKCS#12
-// files, ML-DSA certificates and the other commands need; the build puts left-out.ts in their place. Reaching
-// one of them ends that run: the launcher drops its output and runs the command line again with the full CLI.
+// The build puts left-out.ts in place of each module the credential-process bundle leaves out
+// (credential-process-entry.ts): reaching one ends that run, and the launcher runs it again with the full CLI.
 let needed = false;
 
 /** Whether this run reached a module the bundle left out. */

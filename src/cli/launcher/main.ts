@@ -1,10 +1,7 @@
 #!/usr/bin/env node
-// dist/cli.js, the bin. It first lets a running agent answer `credential-process --profile NAME`
-// (agent-fast-path.ts, dist/agent-fast-path.cjs): the line a credential_process setting runs for every `aws`
-// command, which must start about as fast as Node itself. Long-running commands run from dist/daemon/, ES modules
-// split per command: they load only what they use, which keeps their memory lower. `credential-process` runs
-// from dist/credential-process.cjs, or with a pkcs11: or handle: key from dist/credential-process-hardware.cjs
-// (credential-process-entry.ts: the full CLI takes over when the line needs a module the bundle left out),
+// dist/cli.js, the bin. It first lets a running agent answer `credential-process --profile NAME` (agent-fast-path.ts
+// says why). Long-running commands run from dist/daemon/, ES modules split per command: they load only what they
+// use, which keeps their memory lower. `credential-process` runs from its own bundles (credential-process-entry.ts),
 // everything else from dist/cli-bundle.cjs; each bundle, and the agent fast path, is compiled from the V8 code
 // cache that the build wrote next to it, so that its JavaScript is not parsed on every run (run-bundle.ts). The
 // bundles have no import() (the build turns it into require()): V8 does not keep the dynamic-import callback

@@ -69,8 +69,6 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
       : undefined;
   const fromRuntimeCache = runtimeCache && withCache(source, bundle, readRuntimeCodeCache(runtimeCache, process.geteuid!()));
   if (fromRuntimeCache) return fromRuntimeCache;
-  // The user's caches are code-cache.ts built as files of their own (the read side with the checked path walk,
-  // and the writer): only runs under another Node or with V8 flags load them.
   const { readUserCodeCache, userCodeCache } = loadLauncherPart(dir, USER_CODE_CACHE_FILE) as typeof import("./code-cache-reader.js");
   const userCache = userCodeCache(bundle, buildId ?? "development", process.env);
   const cachedData = (userCache && readUserCodeCache(userCache)) ?? shippedCodeCache(dir, file);
@@ -86,7 +84,6 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
       try {
         const { writeRuntimeCodeCache, writeUserCodeCache } = require(join(dir, USER_CODE_CACHE_WRITER_FILE)) as typeof import("./code-cache.js");
         const data = script.createCachedData();
-        // The user's cache too when the one next to the bundle cannot be written (a read-only directory).
         if (!(nextToBundle && writeRuntimeCodeCache(runtimeCache, data)) && userCacheStale) writeUserCodeCache(userCache, data);
       } catch {
         // Best effort, like the writing itself: a missing cache only costs start-up time.
@@ -129,7 +126,6 @@ export function readRuntimeCodeCache(path: string, uid: number): Buffer | undefi
   }
 }
 
-/** The package's directory belongs to this user: a cache next to the bundle is read and written there. */
 function ownsDirectory(dir: string): boolean {
   try {
     return typeof process.geteuid === "function" && statSync(dir).uid === process.geteuid();
@@ -147,7 +143,6 @@ function writable(dir: string): boolean {
   }
 }
 
-/** The Node binary's version and architecture the build made the shipped caches with, and no V8 flags. */
 function isBuildRuntime(): boolean {
   return `${process.version}-${process.arch}` === BUILD_RUNTIME && process.execArgv.length === 0 && !process.env["NODE_OPTIONS"];
 }
