@@ -95,8 +95,13 @@ export function waitForDeviceFromArgs(args: ParsedArgs, io: CliIo): Pick<SignerO
   return !seconds ? {} : { waitForDeviceMs: seconds * 1000, onDeviceWait: (line) => io.stderr.write(`${line}\n`) };
 }
 
+/** `--certificate-warning-days`, checked; 0 means never warn. */
+export function certificateWarningDays(args: ParsedArgs): number {
+  return integerArg(args, "certificate-warning-days", 0, 3650, "is out of range: use 0 (never warn) to 3650") ?? DEFAULT_EXPIRY_WARNING_DAYS;
+}
+
 /** The `certificateWarning` option of a credential source, from --certificate-warning-days: warnings go to stderr. */
 export function certificateWarningFromArgs(args: ParsedArgs, io: CliIo): CertificateWarning | undefined {
-  const days = integerArg(args, "certificate-warning-days", 0, 3650, "is out of range: use 0 (never warn) to 3650");
-  return days === 0 ? undefined : { windowMs: (days ?? DEFAULT_EXPIRY_WARNING_DAYS) * DAY_MS, log: (line) => io.stderr.write(`${line}\n`) };
+  const days = certificateWarningDays(args);
+  return days === 0 ? undefined : { windowMs: days * DAY_MS, log: (line) => io.stderr.write(`${line}\n`) };
 }

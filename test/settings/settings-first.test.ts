@@ -66,6 +66,8 @@ describe("invalid settings never touch a signer", () => {
     ["serve", ["serve", ...KEY, ...MISMATCH, "--port", "0"], 3, /regions don't match/],
     ["serve --profile", ["serve", "--config", config, "--profile", "west", "--port", "0"], 3, /regions don't match/],
     ["agent", ["agent", "--config", config, "--profile", "west", "--socket", join(dir, "agent.sock")], 3, /regions don't match/],
+    ["doctor: warning days below 0", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "-5"], 2, /--certificate-warning-days -5 is out of range: use 0 \(never warn\) to 3650/],
+    ["doctor: warning days not whole", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "1.5"], 2, /--certificate-warning-days/],
     ["a partition without dual-stack endpoints", ["credential-process", ...KEY, ...ARNS, "--region", "us-iso-east-1"], 3, /DualStack is enabled but this partition does not support DualStack/, { AWS_USE_DUALSTACK_ENDPOINT: "true" }],
   ] as const)("%s", async (_name, argv, code, pattern, env?: NodeJS.ProcessEnv) => {
     const r = await run(argv, env);

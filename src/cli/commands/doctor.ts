@@ -1,5 +1,5 @@
 import { AgentError, isAgentError } from "../../errors.js";
-import { stringArg, boolArg, numberArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
+import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import type { CheckRow, DoctorInput } from "../../doctor/checks.js";
@@ -21,6 +21,7 @@ const command: CommandSpec = {
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
+    const warningDays = (await import("../settings-args.js")).certificateWarningDays(args);
     const [{ runChecks }, { defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
     const width = 28;
     const rows = await runChecks(
@@ -29,7 +30,7 @@ const command: CommandSpec = {
         trustAnchors: stringArg(args, "trust-anchors"),
         agentSocket: stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env),
         createSession: boolArg(args, "create-session"),
-        warningDays: numberArg(args, "certificate-warning-days") ?? 14,
+        warningDays,
         env: io.env,
       },
       (row) => {
