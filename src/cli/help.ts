@@ -3,7 +3,7 @@ import { BUILT_IN_COMMANDS, COMMANDS } from "./commands/index.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { PROGRAM } from "./report-error.js";
 
-/** `--help`, `help`, no arguments and `completion`, rendered by yargs from the same command specs. */
+/** `--help`, `help` and no arguments, rendered by yargs from the same command specs. */
 export async function renderHelp(argv: readonly string[], io: CliIo): Promise<number> {
   // yargs is an ES module outside the CLI bundle: import() loads it on every Node 20 release.
   const [{ default: yargs }, specs] = await Promise.all([import("yargs"), Promise.all(Object.values(COMMANDS).map((load) => load()))]);

@@ -12,7 +12,7 @@ const HELP_FLAGS: ReadonlySet<string> = new Set(["-h", "--help"]);
 /**
  * Runs one command line and resolves to its exit code. Never throws and never exits the process, so it can
  * be driven from tests. Options are parsed from each command's declarative spec (no yargs on this path:
- * yargs costs 60–140 ms at start-up); yargs renders --help and shell completion only.
+ * yargs costs 60–140 ms at start-up); yargs renders --help only.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   hideSecretsInProcessTitle(); // process.argv, not `argv`: only a real command line is shown by ps
