@@ -12,6 +12,9 @@ export const STRING_TAG = {
   BMP: 0x1e,
 } as const;
 
+/** The PrintableString character set (X.680), also what Go's asn1.Marshal checks to choose PrintableString. */
+export const PRINTABLE_STRING = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
 /**
  * The text of a DirectoryString (or IA5String, as used by emailAddress and DC) attribute value, or
  * undefined for a value that is not a character string. TeletexString is read as Latin-1, which is what

@@ -2,6 +2,7 @@ import type * as X509 from "@peculiar/asn1-x509";
 import type { AsnConvert as AsnConvertType } from "@peculiar/asn1-schema";
 import { UsageError } from "../../errors.js";
 import { attributeName } from "./attribute-names.js";
+import { PRINTABLE_STRING } from "./directory-string.js";
 import type { SubjectAttribute, SubjectRdns } from "./parse-subject.js";
 
 /** The modules the encoder needs, imported by the caller (they are heavy). */
@@ -10,7 +11,6 @@ export interface Asn1Modules {
   readonly AsnConvert: typeof AsnConvertType;
 }
 
-const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 // RFC 5280 Appendix A: these are PrintableString; emailAddress and domainComponent are IA5String.
 const PRINTABLE_TYPES = new Set(["2.5.4.6", "2.5.4.5", "2.5.4.46"]);
 const IA5_TYPES = new Set(["1.2.840.113549.1.9.1", "0.9.2342.19200300.100.1.25"]);
@@ -38,7 +38,7 @@ function attributeValue(attr: SubjectAttribute, x509: typeof X509): X509.Attribu
     throw new UsageError("USAGE", `invalid --subject: C must be a two-letter upper-case country code, not "${attr.value}"`);
   }
   if (PRINTABLE_TYPES.has(attr.oid)) {
-    if (!PRINTABLE.test(attr.value)) throw new UsageError("USAGE", `invalid --subject: ${label} may only hold PrintableString characters (A-Z a-z 0-9 '()+,-./:=? and space)`);
+    if (!PRINTABLE_STRING.test(attr.value)) throw new UsageError("USAGE", `invalid --subject: ${label} may only hold PrintableString characters (A-Z a-z 0-9 '()+,-./:=? and space)`);
     return new x509.AttributeValue({ printableString: attr.value });
   }
   if (IA5_TYPES.has(attr.oid)) {

@@ -8,7 +8,7 @@
 import type { AttributeTypeAndValue } from "@peculiar/asn1-x509";
 import { derTlv } from "../../encoding/der-writer.js";
 import { attributeName } from "./attribute-names.js";
-import { STRING_TAG } from "./directory-string.js";
+import { PRINTABLE_STRING, STRING_TAG } from "./directory-string.js";
 
 // Go's fixed fields in its order (C, ST, L, STREET, POSTALCODE, O, OU, CN, SERIALNUMBER): our short names, upper-cased.
 const FIELD_ORDER = ["2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.9", "2.5.4.17", "2.5.4.10", "2.5.4.11", "2.5.4.3", "2.5.4.5"];
@@ -66,6 +66,5 @@ function escapeValue(value: string): string {
 
 /** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */
 function marshalGoString(value: string): Buffer {
-  const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value);
-  return derTlv(printable ? STRING_TAG.PRINTABLE : STRING_TAG.UTF8, Buffer.from(value, "utf8"));
+  return derTlv(PRINTABLE_STRING.test(value) ? STRING_TAG.PRINTABLE : STRING_TAG.UTF8, Buffer.from(value, "utf8"));
 }
