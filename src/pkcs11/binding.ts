@@ -8,6 +8,16 @@
  */
 import type { PKCS11 } from "pkcs11js";
 
+/** The host's byte order, in which the addon hands over handles and CK_ULONG attribute values. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A CK_ULONG (a slot handle, CKA_CLASS, CKA_KEY_TYPE, …) from its 4 or 8 bytes; undefined for any other length. */
+export function ckUlong(bytes: Buffer, littleEndian = HOST_LITTLE_ENDIAN): bigint | undefined {
+  if (bytes.length === 8) return littleEndian ? bytes.readBigUInt64LE(0) : bytes.readBigUInt64BE(0);
+  if (bytes.length === 4) return BigInt(littleEndian ? bytes.readUInt32LE(0) : bytes.readUInt32BE(0));
+  return undefined;
+}
+
 /** What the addon exports (the constants aside). */
 export interface Pkcs11Addon {
   readonly PKCS11: new () => object;

@@ -9,6 +9,7 @@ import { describeCkr, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
+import { ckUlong } from "./binding.js";
 import { CKA, CKF, CKK, CKO } from "./constants.js";
 import { ecPublicKey, rsaPublicKey } from "../encoding/public-key.js";
 
@@ -234,9 +235,10 @@ function flag(value: Buffer | undefined): boolean | undefined {
   return value !== undefined && value.length > 0 ? value[0] !== 0 : undefined;
 }
 
-/** A CK_ULONG attribute (its low 32 bits: every value this project compares is small). */
+/** A CK_ULONG attribute as a number (every value this project compares is small). */
 function number(value: Buffer | undefined): number | undefined {
-  return value !== undefined && value.length >= 4 ? value.readUInt32LE(0) : undefined;
+  const n = value && ckUlong(value);
+  return n === undefined ? undefined : Number(n);
 }
 
 function keyTypeOf(ckk: Buffer | undefined): TokenKeyType | undefined {

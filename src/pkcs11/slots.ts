@@ -1,5 +1,6 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
 import { DeviceError } from "../errors.js";
+import { ckUlong } from "./binding.js";
 import { CKF } from "./constants.js";
 import type { DebugLog } from "../debug-log.js";
 import { unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
@@ -71,9 +72,7 @@ export function currentTokenFlags(module: Pkcs11Module, slot: TokenSlot): number
 }
 
 function slotIdOf(handle: Buffer): bigint {
-  if (handle.length >= 8) return handle.readBigUInt64LE(0);
-  if (handle.length >= 4) return BigInt(handle.readUInt32LE(0));
-  return BigInt(handle[0] ?? 0);
+  return ckUlong(handle) ?? 0n;
 }
 
 /** Whether the URI's token, slot and library attributes all agree with this slot (absent ones match). */

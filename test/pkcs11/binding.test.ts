@@ -4,7 +4,7 @@
  * written. (native-test/pkcs11-*.test.ts run the real addon against SoftHSM.)
  */
 import { describe, expect, it } from "vitest";
-import { pkcs11Class, Pkcs11Error } from "../../src/pkcs11/binding.js";
+import { ckUlong, pkcs11Class, Pkcs11Error } from "../../src/pkcs11/binding.js";
 import { describeCkr, ckrName } from "../../src/pkcs11/pkcs11-errors.js";
 
 class FakeNative {
@@ -69,5 +69,22 @@ describe("pkcs11js's native addon as the PKCS11 class", () => {
 
   it("leaves the callback variants alone", () => {
     expect((lib as unknown as FakeNative).C_SignCallback()).toBe("untouched");
+  });
+});
+
+describe("ckUlong", () => {
+  it("reads 8- and 4-byte values in the byte order given (the host's by default)", () => {
+    expect(ckUlong(Buffer.from("0300000001000000", "hex"), true)).toBe(0x1_0000_0003n);
+    expect(ckUlong(Buffer.from("0000000100000003", "hex"), false)).toBe(0x1_0000_0003n);
+    expect(ckUlong(Buffer.from("03000080", "hex"), true)).toBe(0x8000_0003n);
+    expect(ckUlong(Buffer.from("80000003", "hex"), false)).toBe(0x8000_0003n);
+    const native = Buffer.alloc(8);
+    new BigUint64Array(native.buffer, native.byteOffset, 1)[0] = 42n;
+    expect(ckUlong(native)).toBe(42n);
+  });
+
+  it("has no value for any other length", () => {
+    expect(ckUlong(Buffer.alloc(0))).toBeUndefined();
+    expect(ckUlong(Buffer.alloc(2))).toBeUndefined();
   });
 });
