@@ -19,9 +19,7 @@ export interface CreateSessionPolicy {
   /** The endpoint's region: the credential scope and the ARNs must name it. */
   readonly region: string;
   readonly trustAnchors: readonly Certificate[];
-  /** Allowed profiles and roles; undefined allows every syntactically valid one. */
   readonly config: LocalEndpointConfig | undefined;
-  /** Signature verifiers per key type (defaults: RSA and EC). */
   readonly verifiers?: SignatureVerifiers;
 }
 
