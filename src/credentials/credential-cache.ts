@@ -89,7 +89,6 @@ export class CredentialCache {
     this.#onEvent = options.onEvent;
   }
 
-  /** Usable credentials, from the cache when possible; otherwise the error that explains why there are none. */
   async get(): Promise<Credentials> {
     const hit = this.cached();
     if (hit) return hit;

@@ -43,10 +43,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
       await signerNow();
     },
 
-    /**
-     * The signer to use for one refresh; call `release(error)` afterwards. A hardware signer's certificate files
-     * are re-read at each call.
-     */
+    /** The signer to use for one refresh; call `release(error)` afterwards. */
     acquire: async (): Promise<Signer> => {
       const signer = await signerNow();
       const certPath = signer.backend === "file" ? undefined : fileRef(options.certificate);

@@ -48,7 +48,6 @@ export function listenOn(server: Server, options: ListenOptions, where: string, 
   );
 }
 
-/** Starts `server` on host:port, with a hint for a busy or privileged port. */
 export function listenTcp(server: Server, host: string, port: number): Promise<void> {
   return listenOn(server, { host, port }, `${host}:${port}`, (error) =>
     error.code === "EADDRINUSE"

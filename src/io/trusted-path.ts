@@ -111,8 +111,7 @@ export function openCheckedDirectory(path: string, options: WalkOptions): Checke
 
 /**
  * Opens the regular file `path` for reading after a checked walk: the file and its directory must belong to
- * the user or root and be writable by nobody else (OpenSSH's rule for ~/.ssh/config). Returns the open
- * descriptor and its fstat; the caller closes it. `what` names the file in messages ("config", …).
+ * the user or root and be writable by nobody else. The caller closes `fd`.
  */
 export function openCheckedFile(path: string, what: string, uid: number): { fd: number; stats: Stats; path: string } {
   const entry = walkToEntry(path, { uid });
@@ -145,10 +144,7 @@ export function checkTrustedFile(path: string, what: string, uid: number): void 
   closeSync(openCheckedFile(path, what, uid).fd);
 }
 
-/**
- * The rule for a directory on the way: owned by the user or root, not writable by group or others unless it
- * has the sticky bit.
- */
+/** The rule for a directory on the way: owned by the user or root, not writable by group or others unless sticky. */
 export function checkDirectoryRule(dir: CheckedDirectory, uid: number): void {
   checkOwner(dir.stats, `directory ${dir.path}`, uid);
   if ((dir.stats.mode & 0o022) !== 0 && (dir.stats.mode & S_ISVTX) === 0) {
@@ -232,10 +228,7 @@ class Directory implements CheckedDirectory {
     }
   }
 
-  /**
-   * `look(name)`, creating a missing directory first when `createMode` is given (someone else creating it first
-   * is fine: it is then checked like any other).
-   */
+  /** With `createMode`, creates a missing directory first; one someone else made first is checked like any other. */
   lookOrMake(name: string, createMode: number | undefined): Found | undefined {
     const found = this.look(name);
     if (found || createMode === undefined) return found;

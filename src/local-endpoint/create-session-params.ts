@@ -15,8 +15,7 @@ const ARN_PARAMETERS = ["profileArn", "roleArn", "trustAnchorArn"] as const;
 /**
  * Reads the parameters the way the service does: the three ARNs from the query string (what
  * aws_signing_helper sends) or else from the JSON body (what most other clients send); durationSeconds and
- * roleSessionName from the body. Throws 400 ValidationException for bad input, 404 for an unknown profile
- * and 403 for a role or session name the profile does not allow.
+ * roleSessionName from the body.
  */
 export function readCreateSessionParams(
   request: WireRequest,

@@ -6,7 +6,6 @@ export function rejection(status: number, serviceCode: string, message: string):
   return new ServiceError(refusalCode(serviceCode, status), message, { status, serviceCode });
 }
 
-/** CreateSession: authentication failed (403), bad input (400), an unknown profile (404). */
 export const accessDenied = (message: string) => rejection(403, "AccessDeniedException", message);
 export const validationFailed = (message: string) => rejection(400, "ValidationException", message);
 export const resourceNotFound = (message: string) => rejection(404, "ResourceNotFoundException", message);

@@ -24,8 +24,7 @@ type HmacAuthorization = Omit<AuthorizationFields, "algorithm" | "serialNumber">
 /**
  * Verifies an STS Query-protocol request (POST form body, or GET query) signed with SigV4 HMAC by
  * credentials this endpoint issued: the access key and session token must belong to one issued session that
- * has not expired, and the signature must match the one recomputed from the request as received. Rejects
- * with the STS error codes (InvalidClientTokenId, ExpiredToken, SignatureDoesNotMatch, …).
+ * has not expired, and the signature must match the one recomputed from the request as received.
  */
 export function verifyStsRequest(request: WireRequest, store: IssuedCredentialStore, now: Date): VerifiedStsCall {
   const header = headerValue(request, "authorization");

@@ -60,7 +60,6 @@ export interface PathInput {
  * Builds the path leaf → intermediates → trust anchor (names and signatures), then checks what RFC 5280 and
  * Roles Anywhere require of it: every certificate valid at `now`; issuers are CAs allowed to sign
  * certificates, within their path length; the leaf is an end entity usable for signatures; no MD5/SHA-1.
- * Resolves to the path (leaf first, anchor last); rejects with an AccessDeniedException naming the problem.
  */
 export async function verifyCertificatePath(input: PathInput): Promise<Certificate[]> {
   const path = await findPath(input, input.leaf, new Set([input.leaf]));

@@ -19,9 +19,7 @@ export interface CreateSessionPolicy {
   /** The endpoint's region: the credential scope and the ARNs must name it. */
   readonly region: string;
   readonly trustAnchors: readonly Certificate[];
-  /** Allowed profiles and roles; undefined allows every syntactically valid one. */
   readonly config: LocalEndpointConfig | undefined;
-  /** Signature verifiers per key type (defaults: RSA and EC). */
   readonly verifiers?: SignatureVerifiers;
 }
 
@@ -34,10 +32,9 @@ export interface VerifiedCreateSession extends CreateSessionParams {
 }
 
 /**
- * Verifies a CreateSession request as IAM Roles Anywhere does, from the request as received: the
- * SigV4-X509 Authorization header (scope, serial, algorithm, signed headers, date within 5 minutes of
- * `now`), the signature over the canonical request rebuilt from the wire, the certificate path to a trust
- * anchor, then the parameters. Rejects with a ServiceError carrying the service's status and error type.
+ * Verifies a CreateSession request as IAM Roles Anywhere does, from the request as received: the SigV4-X509
+ * Authorization header (scope, serial, algorithm, signed headers, date within 5 minutes of `now`), the signature
+ * over the canonical request rebuilt from the wire, the certificate path to a trust anchor, then the parameters.
  */
 export async function verifyCreateSessionRequest(
   request: WireRequest,

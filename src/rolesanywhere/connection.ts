@@ -19,7 +19,6 @@ export interface Transport {
   readonly endpoint: Endpoint;
   readonly proxy?: ProxySettings;
   readonly tls: TlsSettings;
-  /** Covers the TCP connect, the proxy tunnel and the TLS handshake. */
   readonly connectTimeoutMs: number;
   /** Host name resolution (tests map names to loopback); the system resolver by default. */
   readonly lookup?: LookupFunction;

@@ -40,11 +40,7 @@ export function goJsonStringify(value: unknown): string {
   return escapes ? json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : json;
 }
 
-/**
- * Credentials are handed out only while they have more than this left before their `Expiration`, so that a
- * caller never receives credentials that expire while its request is in flight or because its clock is a little
- * ahead of ours.
- */
+/** The default margin (RefreshPolicy.expiryMarginMs); it also covers a caller whose clock is a little ahead of ours. */
 export const EXPIRY_MARGIN_MS = 10_000;
 
 /** Whether credentials expiring at `expiresAt` may still be handed out at `now` (epoch milliseconds). */
@@ -55,10 +51,8 @@ export function isUsable(expiresAt: number, now: number, marginMs: number = EXPI
 /**
  * The one rule every consumer applies to credentials before handing them on (createSession itself, hence
  * credential-process; the agent client; the refresh engine behind agent/serve/update/fromRolesAnywhere):
- * complete, with an `Expiration` that is a real time and more than `marginMs` ahead of `now`. createSession uses
- * no margin (already expired, as the AWS SDKs' process provider judges it); the refresh engine and the agent
- * client use their margin. `from` names the source in the message ("CreateSession at URL").
- * Returns the credentials; otherwise throws `RESPONSE_INVALID` (incomplete) or `CREDENTIALS_EXPIRED`.
+ * complete, with an `Expiration` that is a real time and more than `marginMs` ahead of `now`.
+ * `from` names the source in the message ("CreateSession at URL").
  */
 export function usableCredentials(c: Credentials, now: number, from: string, marginMs: number = EXPIRY_MARGIN_MS): Credentials {
   const complete =

@@ -28,7 +28,6 @@ export interface OutgoingRequest {
   readonly body: string;
 }
 
-/** `caBundle` (else `AWS_CA_BUNDLE`) is read only for https endpoints. */
 type TransportSettings = Pick<CreateSessionOptions, "caBundle" | "verifyTls" | "connectTimeoutMs" | "env"> & {
   readonly lookup?: LookupFunction;
 };

@@ -93,9 +93,8 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
     throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
   }
-  // Already expired when the answer arrived (by our clock): refused here, so that every caller of createSession
-  // (credential-process included, which has no cache) applies the rule the refresh engine applies. No margin
-  // here, as in the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
+  // Refused here so that credential-process, which has no cache, applies the refresh engine's rule too; with no
+  // margin, as the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
   const from = `CreateSession at ${context.endpoint}${where}`;
   const credentials = usableCredentials({ accessKeyId, secretAccessKey, sessionToken, expiration }, context.receivedAt.getTime(), from, 0);
   const user = isPlainObject(first["assumedRoleUser"]) ? first["assumedRoleUser"] : {};

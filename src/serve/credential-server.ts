@@ -77,7 +77,6 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   // The IMDS response of the credentials served last, for the second it was made in (LastUpdated is in seconds).
   let imdsDocument: { credentials: Credentials; second: number; response: JsonResponse } | undefined;
   const ecsDocuments = new WeakMap<Credentials, JsonResponse>();
-  // The role named by the path asked for last: a client asks for the same path on every request.
   let lastRole: { readonly path: string; readonly role: string; readonly nested: boolean } | undefined;
   function handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const url = req.url ?? "/";
@@ -187,9 +186,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
 }
 
 /**
- * The endpoint choices `startCredentialServer` refuses, checkable before any signer is opened (a refused
- * command line must not cost a PIN): nothing to serve; IMDS off loopback or over TLS; IMDS next to ECS
- * without consent; plain HTTP off loopback without consent (tokens and credentials in clear on a network).
+ * The endpoint choices `startCredentialServer` refuses, checkable before any signer is opened (see runServe).
  * `imds`, `ecs` and `tls` are on when set.
  */
 export function checkEndpointChoice(choice: { imds?: unknown; ecs?: unknown; allowImdsWithEcs?: boolean | undefined; host: string; tls?: unknown; allowPlainHttp?: boolean }): void {

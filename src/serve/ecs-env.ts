@@ -15,8 +15,7 @@ export function ecsEnvFile(consumer: EcsConsumer, fullUri: string): string {
  * Writes `<dir>/<consumer>.env` (FULL_URI + token) and `<dir>/<consumer>.token` (for
  * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), both 0600, and returns the env paths. Whoever can change these files
  * redirects the consumers and learns the tokens, so the directory passes the trusted-path rule
- * (src/io/trusted-path.ts) and files are written through it, each to a new temporary file (O_EXCL|O_NOFOLLOW)
- * renamed over the target: a symbolic link planted there is replaced, never followed.
+ * (src/io/trusted-path.ts) and files are written through it with {@link writeThenRename}.
  */
 export async function writeEcsEnvFiles(dir: string, consumers: readonly EcsConsumer[], fullUri: string, uid: number = process.getuid?.() ?? 0): Promise<string[]> {
   const checked = openEcsEnvDir(dir, uid);

@@ -21,7 +21,6 @@ export async function openEcsTokenFiles(
 ): Promise<ReloadingConsumers> {
   let current = await readTokens(dir, bindings);
   let lastError: string | undefined;
-  /** Reads the token files again now (also done every `intervalMs`). */
   const reload = async () => {
     try {
       const next = await readTokens(dir, bindings);

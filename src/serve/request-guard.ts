@@ -15,10 +15,9 @@ interface ListeningAddress {
  * host (SDKs, containers), never for web pages, so two rules guard them against DNS rebinding (a page whose name
  * is rebound to 127.0.0.1 makes same-origin requests to us) and other browser-borne requests:
  *
- * 1. `Host` must name this endpoint: `localhost` or a loopback IP literal, or the bind address (any IP literal
- *    when bound to a wildcard address), or the advertised host (`--advertise-host`, the name the operator put
- *    in the consumers' URL), with the port we listen on (no port means 80). A rebound name never passes; an
- *    IP literal cannot be rebound.
+ * 1. `Host` must name this endpoint, with our port: `localhost` or a loopback IP literal, the bind address (any
+ *    IP literal when bound to a wildcard), or the advertised host (the name the operator put in the consumers'
+ *    URL). A rebound name never passes; an IP literal cannot be rebound.
  * 2. No browser-only header: `Origin`, `Sec-Fetch-Site`, `Sec-Fetch-Dest` or `Sec-Fetch-User` (browsers send
  *    them, pages cannot remove them, SDKs never send them). `Sec-Fetch-Mode` alone is let through: Node's own
  *    fetch() (undici) sends it.

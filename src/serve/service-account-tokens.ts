@@ -58,7 +58,6 @@ export async function openServiceAccountTokens(options: ServiceAccountTokenOptio
     },
     all: () => consumers,
     verify: (token) => verifyToken(token, jwks, options),
-    /** Reads the JWKS file again when it changed (also done every `intervalMs`); a bad file keeps the previous keys. */
     async reload() {
       try {
         const stamp = await stampOf(options.jwksPath, "ServiceAccount JWKS file");
