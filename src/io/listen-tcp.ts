@@ -7,7 +7,8 @@ import { UsageError } from "../errors.js";
 const CAP_NET_BIND_SERVICE = 10n;
 
 function privilegedPortHint(): string {
-  return `ports below ${unprivilegedPortStart()} need privileges: use a port from ${unprivilegedPortStart()} up (the default is 9911), or grant CAP_NET_BIND_SERVICE (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE)`;
+  const first = unprivilegedPortStart();
+  return `ports below ${first} need privileges: use a port from ${first} up (the default is 9911), or grant CAP_NET_BIND_SERVICE (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE)`;
 }
 
 /** The first port any user may bind (net.ipv4.ip_unprivileged_port_start; 1024 when it cannot be read). */

@@ -41,7 +41,7 @@ export interface LocalEndpointOptions {
   clock?: () => Date;
   /** Called once per request, after the answer is sent. Entries never hold credentials. */
   onRequest?: (entry: RequestLogEntry) => void;
-  /** Signature verifiers per key type, replacing the defaults (RSA, EC). */
+  /** Signature verifiers per key type, replacing the defaults (RSA, EC, ML-DSA-44/65/87). */
   verifiers?: SignatureVerifiers;
   /**
    * At most this many CreateSession requests per second, across all callers (a sliding one-second window);

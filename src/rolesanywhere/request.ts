@@ -3,7 +3,7 @@ import { UsageError } from "../errors.js";
 import { uriEncode } from "../sigv4x509/uri-encoding.js";
 import type { Endpoint } from "./endpoint.js";
 
-/** What CreateSession is asked for (the ARNs are validated by the caller, see create-session.ts). */
+/** What CreateSession is asked for (the ARNs are validated by the caller: prepareCreateSession in signed-request.ts). */
 export interface CreateSessionRequestParams {
   readonly trustAnchorArn: string;
   readonly profileArn: string;
