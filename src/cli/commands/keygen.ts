@@ -1,5 +1,6 @@
 import { UsageError } from "../../errors.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
+import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { debugLogger, secretFromArgs, tokenAccessFromArgs, waitForDeviceFromArgs } from "../settings-args.js";
@@ -39,9 +40,10 @@ const command: CommandSpec = {
     const mayPrompt = onToken_
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
       : [secretFromArgs(args, "tpm-parent-password"), secretFromArgs(args, "tpm-owner-password")].some((s) => s?.kind === "prompt");
+    // Every check that needs no device comes before the progress line.
+    const generate = await (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
     const { withProgress } = await import("../progress.js");
     const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
-    const generate = () => (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
     const wait = waitForDeviceFromArgs(args, io);
     const { waitForDevice } = await import("../../signers/wait-for-device.js");
     const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, onWait: wait.onDeviceWait }) : generate;
@@ -68,29 +70,27 @@ async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) 
   if (idHex !== undefined && !/^([0-9a-fA-F]{2})+$/.test(idHex)) {
     throw new UsageError("USAGE", `--id must be hex bytes, e.g. 01 or a1b2c3`);
   }
-  const { generateKeyOnToken } = await import("../../provisioning/pkcs11/token-keygen.js");
-  const result = await generateKeyOnToken({
-    uri,
-    spec,
-    id: idHex ? Buffer.from(idHex, "hex") : undefined,
-    label: stringArg(args, "label"),
-    ...tokenAccessFromArgs(args, io),
-  });
-  return { reference: result.uri, publicKey: result.publicKey };
+  const { checkTokenKeygen, generateKeyOnToken } = await import("../../provisioning/pkcs11/token-keygen.js");
+  const options = { uri, spec, id: idHex ? Buffer.from(idHex, "hex") : undefined, label: stringArg(args, "label"), ...tokenAccessFromArgs(args, io) };
+  checkTokenKeygen(options);
+  return async () => {
+    const result = await generateKeyOnToken(options);
+    return { reference: result.uri, publicKey: result.publicKey };
+  };
 }
 
 async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   for (const flag of ["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for pkcs11: URIs, not TPM keys`);
   }
-  const [{ generateTpmKey }, { parsePcrRequest }, { parseTpmHandle }] = await Promise.all([
+  const [{ checkTpmKeygen, generateTpmKey }, { parsePcrRequest }, { parseTpmHandle }] = await Promise.all([
     import("../../provisioning/tpm/tpm-keygen.js"),
     import("../../provisioning/tpm/pcr-policy.js"),
     import("../../signers/factory.js"),
   ]);
   const pcrText = stringArg(args, "tpm-pcr");
   const parentText = stringArg(args, "tpm-parent");
-  return generateTpmKey({
+  const options: TpmKeygenOptions = {
     target: target.startsWith("handle:") ? { kind: "handle", handle: parseTpmHandle(target) } : { kind: "file", path: target, overwrite: boolArg(args, "force") },
     spec,
     device: stringArg(args, "tpm-device"),
@@ -101,5 +101,7 @@ async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo)
     parent: parentText ? parseTpmHandle(`handle:${parentText}`) : undefined,
     pcr: pcrText ? parsePcrRequest(pcrText) : undefined,
     debug: debugLogger(args, io),
-  });
+  };
+  await checkTpmKeygen(options);
+  return () => generateTpmKey(options);
 }

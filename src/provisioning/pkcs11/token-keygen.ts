@@ -30,15 +30,22 @@ export interface TokenKeygenResult {
   readonly publicKey: KeyObject | undefined;
 }
 
-export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<TokenKeygenResult> {
+/** The checks that need no token (the URI's type, a label, a non-empty id): keygen makes them first. */
+export function checkTokenKeygen(opts: TokenKeygenOptions): { uri: Pkcs11Uri; label: string; id: Buffer | undefined } {
   const uri = parsePkcs11Uri(opts.uri);
   if (uri.type !== undefined && uri.type !== "private") {
     throw new UsageError("USAGE", `keygen creates key pairs; drop type=${uri.type} from the URI`);
   }
   const label = opts.label ?? uri.object;
   if (!label) throw new UsageError("USAGE", "the new key needs a label", { hint: "add object=<label> to the URI or pass --label" });
-  const id = opts.id ?? uri.id ?? randomBytes(8);
-  if (id.length === 0) throw new UsageError("USAGE", "the key id may not be empty");
+  const id = opts.id ?? uri.id;
+  if (id?.length === 0) throw new UsageError("USAGE", "the key id may not be empty");
+  return { uri, label, id };
+}
+
+export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<TokenKeygenResult> {
+  const { uri, label, id: givenId } = checkTokenKeygen(opts);
+  const id = givenId ?? randomBytes(8);
   return withTokenSession(uri, opts, (context) => {
     generateTokenKeyPair(context, opts.spec, id, label);
     const [key] = findPrivateKeys(context, { id, label });

@@ -55,7 +55,8 @@ export interface TpmKeygenResult {
   readonly policy: readonly PolicyStatement[];
 }
 
-export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {
+/** The checks that need no TPM (handle ranges, flags that go together, an existing key file): keygen makes them first. */
+export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
   if (parentHandle !== TPM_RH.OWNER && handleType(parentHandle) !== TPM_HT.PERSISTENT) {
     throw new UsageError("USAGE", `--tpm-parent ${hex32(parentHandle)}: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`);
@@ -74,7 +75,11 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   } else if (!opts.target.overwrite && (await access(opts.target.path).then(() => true, () => false))) {
     throw outputFileExists("TPM key file", opts.target.path);
   }
+}
 
+export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {
+  await checkTpmKeygen(opts);
+  const parentHandle = opts.parent ?? TPM_RH.OWNER;
   const read = async (source: SecretSource | undefined, what: string) => (source ? readSecret(source, what) : Secret.fromUtf8(""));
   const keyPassword = await read(opts.keyPassword, "new TPM key password");
   const parentPassword = await read(opts.parentPassword, "TPM parent password");
