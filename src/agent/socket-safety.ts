@@ -41,16 +41,12 @@ export async function prepareSocketPath(socketPath: string, uid: number = proces
   if (!existing.isSocket()) {
     throw new InputError("SOCKET_UNSAFE", `${socketPath} exists and is not a socket; it was left alone`, { hint: "remove it or choose another --socket" });
   }
-  if (await isListening(socketPath)) {
+  const listener = await connect(socketPath, socketPath).catch(() => undefined);
+  listener?.destroy();
+  if (listener) {
     throw new UsageError("LISTEN_FAILED", `an agent is already listening on ${socketPath}`, { hint: "stop it first, or give this one another --socket" });
   }
   await unlink(socketPath);
-}
-
-async function isListening(socketPath: string): Promise<boolean> {
-  const socket = await connect(socketPath, socketPath).catch(() => undefined);
-  socket?.destroy();
-  return socket !== undefined;
 }
 
 /** The socket systemd passed us (socket activation), or undefined. Only fd 3, the first, is used. */

@@ -19,7 +19,8 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, { 
   try {
     return await fn();
   } finally {
-    await release(lockPath, token);
+    const current = await readFile(lockPath, "utf8").catch(() => undefined);
+    if (current === token) await unlink(lockPath).catch(() => {});
   }
 }
 
@@ -87,9 +88,4 @@ async function breakLock(lockPath: string, staleHolder: string): Promise<void> {
     await link(aside, lockPath).catch(() => {});
   }
   await unlink(aside).catch(() => {});
-}
-
-async function release(lockPath: string, token: string): Promise<void> {
-  const current = await readFile(lockPath, "utf8").catch(() => undefined);
-  if (current === token) await unlink(lockPath).catch(() => {});
 }

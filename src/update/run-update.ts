@@ -56,9 +56,8 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
   log(`updating profile [${section}] in ${path}`);
   try {
     await runUntilStopped(log, async () => {
-      const settings = await run.settings();
       const old = source;
-      source = newSource(settings);
+      source = newSource(await run.settings());
       await old.close();
       source.start();
       return "configuration reloaded";

@@ -1,5 +1,4 @@
 import { UsageError } from "../../errors.js";
-import type { Certificate } from "../../x509/certificate.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { SIGNER_OPTIONS } from "../shared-options.js";
 import { signerOptionsFromArgs, tokenAccessFromArgs, withSigner } from "../settings-args.js";
@@ -20,7 +19,10 @@ const command: CommandSpec = {
     const certPath = stringArg(args, "certificate");
     if (!keyRef || !certPath) throw new UsageError("USAGE", "--private-key and --certificate are required");
     if (certPath.startsWith("pkcs11:")) throw new UsageError("USAGE", "--certificate must be the issued certificate's file");
-    const { certificate, chain } = await readIssued(certPath, stringArg(args, "intermediates"));
+    const { readCertificateFile, readCertificateBundle } = await import("../../x509/read-certificates.js");
+    const [certificate, ...inFile] = (await readCertificateFile(certPath)).certificates;
+    const intermediates = stringArg(args, "intermediates");
+    const chain = intermediates ? [...(await readCertificateBundle(intermediates)).certificates] : inFile;
     if (keyRef.startsWith("pkcs11:")) {
       const { installOnToken } = await import("../../provisioning/pkcs11/install-on-token.js");
       const result = await installOnToken({ keyUri: keyRef, certificate, chain, replace: boolArg(args, "replace"), ...tokenAccessFromArgs(args, io) });
@@ -44,13 +46,6 @@ const command: CommandSpec = {
   },
 };
 export default command;
-
-async function readIssued(path: string, intermediates: string | undefined): Promise<{ certificate: Certificate; chain: Certificate[] }> {
-  const { readCertificateFile, readCertificateBundle } = await import("../../x509/read-certificates.js");
-  const [certificate, ...inFile] = (await readCertificateFile(path)).certificates;
-  const chain = intermediates ? [...(await readCertificateBundle(intermediates)).certificates] : inFile;
-  return { certificate, chain };
-}
 
 /** A TSS2 key file's public key is in the file: no TPM, no password. Other keys are opened. */
 async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
