@@ -103,7 +103,11 @@ export class CredentialCache {
     const now = this.#now();
     const current = this.#current;
     if (!current || !isUsable(current.expiresAt, now, this.#policy.expiryMarginMs)) return undefined;
-    if (now >= current.refreshAt) this.#refreshInBackground();
+    if (now >= current.refreshAt && !this.#inflight && !this.#finalError && now >= this.#nextAttemptAt) {
+      this.#startFetch().catch(() => {
+        /* a background refresh: reported through onEvent; callers keep getting the cached credentials */
+      });
+    }
     return current.credentials;
   }
 
@@ -136,13 +140,6 @@ export class CredentialCache {
       lastError: this.#lastError ? { code: this.#lastError.code, message: this.#lastError.message } : undefined,
       nextAttemptAt: this.#lastError && !this.#finalError ? new Date(this.#nextAttemptAt) : undefined,
     };
-  }
-
-  #refreshInBackground(): void {
-    if (this.#inflight || this.#finalError || this.#now() < this.#nextAttemptAt) return;
-    this.#startFetch().catch(() => {
-      /* reported through onEvent; callers keep getting the cached credentials */
-    });
   }
 
   #startFetch(): Promise<Credentials> {

@@ -1,17 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { constants, type Stats } from "node:fs";
+import { constants } from "node:fs";
 import { access, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
 
 /** Which file was read: the rename that replaces it must replace this one and nothing else. */
 export type TargetIdentity = { readonly dev: number; readonly ino: number } | "absent";
-
-/** Whether `info` (an lstat of the final path, or undefined when nothing is there) is still what was read. */
-function isSameTarget(identity: TargetIdentity, info: Stats | undefined): boolean {
-  if (identity === "absent") return info === undefined;
-  return info !== undefined && info.isFile() && info.dev === identity.dev && info.ino === identity.ino;
-}
 
 /**
  * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: an exclusive
@@ -41,7 +35,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     }
     if (options.replaces !== undefined) {
       const now = await lstat(target).catch(() => undefined);
-      if (!isSameTarget(options.replaces, now)) {
+      const was = options.replaces;
+      if (was === "absent" ? now !== undefined : !now?.isFile() || now.dev !== was.dev || now.ino !== was.ino) {
         throw new InputError("FILE_WRITE_FAILED", `${target} changed while it was being updated; it was left as it is`, {
           hint: "another program replaced the file; try again",
         });

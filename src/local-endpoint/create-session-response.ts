@@ -9,6 +9,9 @@ import type { IssuedSession } from "./issued-credentials.js";
 /** The 201 CreateSession body, shaped as the service answers it; `expirationText` replaces the expiration (tests). */
 export function createSessionResponseBody(session: IssuedSession, leaf: Certificate, region: string, expirationText?: string): string {
   const profile = parseArn(session.profileArn);
+  // A stable UUID-shaped subject ID per certificate identity (subject and issuer).
+  const h = createHash("sha256").update(`${leaf.subject}\0${leaf.issuer}`).digest("hex");
+  const subjectId = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
   return JSON.stringify({
     credentialSet: [
       {
@@ -21,20 +24,10 @@ export function createSessionResponseBody(session: IssuedSession, leaf: Certific
         },
         packedPolicySize: 0,
         roleArn: session.roleArn,
-        sourceIdentity: sourceIdentityOf(leaf),
+        // The source identity the service sets (its documented rules); left out where they do not say (a CN over 64).
+        sourceIdentity: derivePrincipalTags(readCertificateNames(leaf.der)).sourceIdentity.value,
       },
     ],
-    subjectArn: `arn:${profile.partition}:rolesanywhere:${region}:${profile.accountId}:subject/${subjectId(leaf)}`,
+    subjectArn: `arn:${profile.partition}:rolesanywhere:${region}:${profile.accountId}:subject/${subjectId}`,
   });
-}
-
-/** The source identity the service sets (its documented rules); left out where they do not say (a CN over 64). */
-function sourceIdentityOf(leaf: Certificate): string | undefined {
-  return derivePrincipalTags(readCertificateNames(leaf.der)).sourceIdentity.value;
-}
-
-/** A stable UUID-shaped subject ID per certificate identity (subject and issuer). */
-function subjectId(leaf: Certificate): string {
-  const h = createHash("sha256").update(`${leaf.subject}\0${leaf.issuer}`).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
