@@ -5,6 +5,7 @@ import { certificateStatusJson } from "../credentials/certificate-watch.js";
 import type { CredentialSource } from "../credentials/credential-source.js";
 import type { SourceRegistry } from "../credentials/source-registry.js";
 import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../rolesanywhere/credentials.js";
+import { percentDecoded } from "../rolesanywhere/proxy.js";
 import { AgentError } from "../errors.js";
 import { closeServer, listenOn } from "../io/listen-tcp.js";
 import { loadNativeHelper } from "../os/native-helper.js";
@@ -69,7 +70,7 @@ async function handle(sources: AgentSources, req: IncomingMessage, res: ServerRe
   if (url.pathname === "/v1/status") return send(res, 200, { profiles: sources.all().map(statusOf) });
   let source: CredentialSource | undefined;
   if (url.pathname.startsWith(`${CREDENTIALS_PATH}/`)) {
-    const name = decodeURIComponent(url.pathname.slice(CREDENTIALS_PATH.length + 1));
+    const name = percentDecoded(url.pathname.slice(CREDENTIALS_PATH.length + 1));
     source = sources.get(name);
     if (!source) return send(res, 404, { Code: "ProfileNotFound", Message: `the agent has no profile named ${JSON.stringify(name)}` });
   } else if (url.pathname === CREDENTIALS_PATH) {

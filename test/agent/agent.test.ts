@@ -135,6 +135,13 @@ describe("agent over its UNIX socket", () => {
     await expect(run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/credentials/broken"])).rejects.toMatchObject({ code: 22 });
   });
 
+  it("answers a profile name with a malformed percent-escape as an unknown profile (404), not as an internal error", async () => {
+    const { stdout } = await run("curl", ["-s", "-w", "\n%{http_code}", "--unix-socket", socketPath, "http://agent/v1/credentials/gate%zzway"]);
+    const [body, status] = stdout.split("\n");
+    expect(status).toBe("404");
+    expect(JSON.parse(body!)).toMatchObject({ Code: "ProfileNotFound", Message: 'the agent has no profile named "gate%zzway"' });
+  });
+
   it("reports status without secrets", async () => {
     const { stdout } = await run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/status"]);
     expect(JSON.parse(stdout).profiles.map((p: { name: string; state: string }) => [p.name, p.state])).toEqual([
