@@ -50,7 +50,9 @@ export function requirePkcs11js(from: string = thisModuleFile()): { readonly PKC
 
 /** The error for `cause` (the failed require of pkcs11js), with what the user should do. */
 export function addonMissingError(cause: unknown, from: string = thisModuleFile(), stopAt?: string): DeviceError {
-  const [message, hint] = explain(diagnoseAddon(from, firstLine(cause), stopAt));
+  const text = cause instanceof Error ? cause.message : String(cause);
+  const reason = text.split("\n")[0]!.replace(/ imported from .*/, "");
+  const [message, hint] = explain(diagnoseAddon(from, reason, stopAt));
   return new DeviceError("PKCS11_NOT_INSTALLED", `PKCS#11 support is not installed: ${message}`, { cause, hint });
 }
 
@@ -141,10 +143,6 @@ function isPackageRoot(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-function firstLine(cause: unknown): string {
-  return (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!.replace(/ imported from .*/, "");
 }
 
 function thisModuleFile(): string {

@@ -68,7 +68,10 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
   let chainWritten = 0;
   for (const ca of request.chain) {
     if (findObjects(context, { class: CKO.CERTIFICATE, value: ca.der }).length > 0) continue;
-    createCertificate(context, ca, caId(ca), caLabel(ca), CERTIFICATE_CATEGORY.AUTHORITY);
+    // SHA-1 of the CA's SubjectPublicKeyInfo: stable, unique, and unrelated to any key id on the token.
+    const id = createHash("sha1").update(readTbsFields(ca.der).subjectPublicKeyInfo.raw).digest();
+    const label = readCertificateNames(ca.der).subject.find((a) => a.name === "CN")?.value ?? "CA certificate";
+    createCertificate(context, ca, id, label, CERTIFICATE_CATEGORY.AUTHORITY);
     chainWritten++;
   }
   return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, key.id, key.label)), written, chainWritten };
@@ -105,13 +108,4 @@ function createCertificate(context: TokenContext, certificate: Certificate, id: 
   } catch (error) {
     throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, error);
   }
-}
-
-/** SHA-1 of the CA's SubjectPublicKeyInfo: stable, unique, and unrelated to any key id on the token. */
-function caId(ca: Certificate): Buffer {
-  return createHash("sha1").update(readTbsFields(ca.der).subjectPublicKeyInfo.raw).digest();
-}
-
-function caLabel(ca: Certificate): string {
-  return readCertificateNames(ca.der).subject.find((a) => a.name === "CN")?.value ?? "CA certificate";
 }

@@ -65,10 +65,6 @@ export async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent
   });
 }
 
-function canSalt({ public: pub }: PublicArea): boolean {
-  return (pub.type === TPM_ALG.ECC || pub.type === TPM_ALG.RSA) && hasAttribute(pub, TPMA_OBJECT.decrypt);
-}
-
 export interface SaltingOptions {
   readonly what: string;
   /** Whether the TPM has ECC (else the temporary primary is RSA), when the caller already asked; else asked here. */
@@ -81,7 +77,9 @@ export interface SaltingOptions {
  * temporary NULL-hierarchy primary (empty auth), flushed once `start` is done (sessions outlive their salt key).
  */
 export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: SaltingOptions, start: (salt: SaltKey) => Promise<T>): Promise<T> {
-  if (key && canSalt(key.public)) return start(key);
+  const pub = key?.public.public;
+  const canSalt = (pub?.type === TPM_ALG.ECC || pub?.type === TPM_ALG.RSA) && hasAttribute(pub, TPMA_OBJECT.decrypt);
+  if (key && canSalt) return start(key);
   const ecc = o.ecc ? await o.ecc() : await tpmSupportsEcc(tpm);
   const temp = await createPrimary(tpm, TPM_RH.NULL, ecc ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: PASSWORD_SESSION }, o.what);
   o.debug?.(`TPM: created a NULL-hierarchy primary (${describeKey(temp.public.public)}) to salt sessions`);
