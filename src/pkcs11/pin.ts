@@ -30,12 +30,17 @@ export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
 
 /** RFC 7512 leaves pin-source's form to the application: a file path or a file: URI here. */
 function pinSourcePath(source: string): string {
-  if (source.startsWith("file://")) return fileURLToPath(source);
+  const hint = "give a file path or a file: URI, e.g. pin-source=file:/run/secrets/token-pin";
+  if (source.startsWith("file://")) {
+    try {
+      return fileURLToPath(source);
+    } catch (cause) {
+      throw new InputError("PKCS11_URI_INVALID", `pin-source=${source} names no local file (another host, or an encoded /)`, { hint, cause });
+    }
+  }
   if (source.startsWith("file:")) return source.slice(5);
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(source)) {
-    throw new InputError("PKCS11_URI_INVALID", `pin-source=${source.split(":")[0]}:… is not supported`, {
-      hint: "give a file path or a file: URI, e.g. pin-source=file:/run/secrets/token-pin",
-    });
+    throw new InputError("PKCS11_URI_INVALID", `pin-source=${source.split(":")[0]}:… is not supported`, { hint });
   }
   return source;
 }

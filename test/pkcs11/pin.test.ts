@@ -38,6 +38,10 @@ describe("PIN from the URI", () => {
     expect(() => uriPin("pkcs11:object=k?pin-source=env:PIN")).toThrow(/not supported/);
   });
 
+  it.each([["file://server/pin"], ["file:///run/a%252Fb"]])("a file URI that names no local path (%s) is an invalid URI, not an internal error", (source) => {
+    expect(() => uriPin(`pkcs11:object=k?pin-source=${source}`)).toThrow(expect.objectContaining({ code: "PKCS11_URI_INVALID" }));
+  });
+
   it("a missing PIN file is named", async () => {
     const error = await uriPin(`pkcs11:object=k?pin-source=${join(dir, "nope")}`).read().catch((e: AgentError) => e);
     expect((error as AgentError).code).toBe("FILE_UNREADABLE");
