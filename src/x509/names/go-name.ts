@@ -26,7 +26,9 @@ export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]
   const values = new Map<string, string[]>();
   const others: Rdn[] = [];
   for (const atv of rdns.flat()) {
-    const text = stringValue(atv);
+    const v = atv.value;
+    const strings = [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString];
+    const text = strings.find((s) => s !== undefined);
     if (FIELD_NAMES.has(atv.type)) {
       if (text !== undefined) values.set(atv.type, atv.type === "2.5.4.3" ? [text] : [...(values.get(atv.type) ?? []), text]);
     } else {
@@ -42,11 +44,6 @@ export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]
     .reverse()
     .map((rdn) => rdn.map(formatAttribute).join("+"))
     .join(",");
-}
-
-function stringValue(atv: AttributeTypeAndValue): string | undefined {
-  const v = atv.value;
-  return [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString].find((s) => s !== undefined);
 }
 
 function formatAttribute(attr: Rdn[number]): string {
