@@ -53,12 +53,8 @@ function formatAttribute(attr: Rdn[number]): string {
     const der = attr.nonString ?? marshalGoString(attr.value);
     return `${attr.oid}=#${der.toString("hex")}`;
   }
-  return `${name}=${escapeValue(attr.value)}`;
-}
-
-/** `,+"\<>;` anywhere, a space first or last, `#` first: escaped with a backslash. */
-function escapeValue(value: string): string {
-  return value.replace(/[,+"\\<>;]|^[ #]| $/g, "\\$&");
+  // `,+"\<>;` anywhere, a space first or last, `#` first: escaped with a backslash.
+  return `${name}=${attr.value.replace(/[,+"\\<>;]|^[ #]| $/g, "\\$&")}`;
 }
 
 /** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */
