@@ -86,9 +86,8 @@ export function expectTag(el: DerElement | undefined, tag: number): DerElement {
   return el;
 }
 
-export function decodeOid(el: DerElement): string {
-  expectTag(el, TAG.OID);
-  const bytes = el.content;
+export function decodeOid(el: DerElement | undefined): string {
+  const bytes = expectTag(el, TAG.OID).content;
   if (bytes.length === 0) throw new DerError("empty OID");
   const arcs: number[] = [];
   let value = 0;
@@ -106,9 +105,8 @@ export function decodeOid(el: DerElement): string {
 }
 
 /** A non-negative INTEGER that fits in a JS number (iteration counts, versions, scrypt parameters). */
-export function decodeSmallInteger(el: DerElement): number {
-  expectTag(el, TAG.INTEGER);
-  const bytes = el.content;
+export function decodeSmallInteger(el: DerElement | undefined): number {
+  const bytes = expectTag(el, TAG.INTEGER).content;
   if (bytes.length === 0 || (bytes[0]! & 0x80) !== 0) throw new DerError("negative or empty INTEGER");
   let value = 0;
   for (const byte of bytes) {
@@ -126,5 +124,5 @@ export interface AlgorithmIdentifier {
 
 export function decodeAlgorithmIdentifier(el: DerElement | undefined): AlgorithmIdentifier {
   const [oid, parameters] = children(expectTag(el, TAG.SEQUENCE));
-  return { oid: decodeOid(expectTag(oid, TAG.OID)), parameters };
+  return { oid: decodeOid(oid), parameters };
 }

@@ -29,7 +29,13 @@ let loaded: NativeHelperLoad | undefined;
 /** The native helper, or why it is not available. Costs one dlopen (~0.3 ms) the first time. */
 export function loadNativeHelper(): NativeHelperLoad {
   if (loaded) return loaded;
-  const path = findNativeHelper();
+  // dist/native/… seen from where the build put this module: dist/cli.js and dist/cli-bundle.cjs, dist/daemon/*.mjs,
+  // dist/lib/os/native-helper.js, and src/os/native-helper.ts when the sources run directly (tests).
+  // CommonJS builds (the CLI bundle, the launcher) have __filename; ES modules have import.meta.url.
+  const here = dirname(typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url));
+  const path = [here, join(here, ".."), join(here, "..", "..")]
+    .flatMap((d) => [join(d, NATIVE_HELPER_FILE), join(d, "dist", NATIVE_HELPER_FILE)])
+    .find((candidate) => existsSync(candidate));
   if (!path) return (loaded = { reason: `${NATIVE_HELPER_FILE} is not part of this installation` });
   try {
     const module = { exports: {} as NativeHelper };
@@ -39,15 +45,4 @@ export function loadNativeHelper(): NativeHelperLoad {
     loaded = { reason: `${path} cannot be loaded: ${(error as Error).message.split("\n")[0]}` };
   }
   return loaded;
-}
-
-/**
- * dist/native/… seen from where the build put this module: dist/cli.js and dist/cli-bundle.cjs, dist/daemon/*.mjs,
- * dist/lib/os/native-helper.js, and src/os/native-helper.ts when the sources run directly (tests).
- */
-function findNativeHelper(): string | undefined {
-  // CommonJS builds (the CLI bundle, the launcher) have __filename; ES modules have import.meta.url.
-  const here = dirname(typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url));
-  const candidates = [here, join(here, ".."), join(here, "..", "..")].flatMap((d) => [join(d, NATIVE_HELPER_FILE), join(d, "dist", NATIVE_HELPER_FILE)]);
-  return candidates.find((path) => existsSync(path));
 }

@@ -16,15 +16,11 @@ export interface CertificateData {
 
 export async function certificateData(cert: Certificate): Promise<CertificateData> {
   const keyType = (await cert.keyType()) ?? "";
+  const perHash = keyType === "RSA" || keyType === "EC" || keyType === "";
   return {
     keyType,
     certificateData: cert.base64,
     serialNumber: cert.serialDecimal,
-    supportedAlgorithms: supportedAlgorithms(keyType),
+    supportedAlgorithms: perHash ? ["SHA256", "SHA384", "SHA512"].map((hash) => `${keyType}${hash}`) : [keyType],
   };
-}
-
-function supportedAlgorithms(keyType: string): string[] {
-  if (keyType === "RSA" || keyType === "EC" || keyType === "") return ["SHA256", "SHA384", "SHA512"].map((hash) => `${keyType}${hash}`);
-  return [keyType];
 }

@@ -33,7 +33,7 @@ export function readExtensions(extensions: DerElement | undefined): { readonly o
   const [list] = children(extensions);
   return children(expectTag(list, TAG.SEQUENCE)).map((extension) => {
     const parts = children(expectTag(extension, TAG.SEQUENCE));
-    return { oid: decodeOid(expectTag(parts[0], TAG.OID)), value: parts[parts.length - 1] };
+    return { oid: decodeOid(parts[0]), value: parts[parts.length - 1] };
   });
 }
 

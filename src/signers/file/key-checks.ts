@@ -72,9 +72,9 @@ export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): C
 
 function checkPkcs8(der: Buffer): CheckedKey {
   const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
-  decodeSmallInteger(expectTag(version, TAG.INTEGER));
+  decodeSmallInteger(version);
   const [oid, params] = children(expectTag(alg, TAG.SEQUENCE));
-  const algorithm = decodeOid(expectTag(oid, TAG.OID));
+  const algorithm = decodeOid(oid);
   const inner = expectTag(key, TAG.OCTET_STRING).content;
   if (algorithm === RSA_ENCRYPTION) {
     if (params !== undefined && (params.tag !== TAG.NULL || params.content.length !== 0)) throw new DerError("RSA parameters are not NULL");
@@ -88,7 +88,7 @@ function checkPkcs8(der: Buffer): CheckedKey {
 function curveOf(params: DerElement | undefined): CurveInfo {
   if (params === undefined) throw new DerError("EC key without curve parameters");
   if (params.tag === TAG.SEQUENCE) throw new KeyCheckError("ECDSA with explicit curve parameters", true);
-  const oid = decodeOid(expectTag(params, TAG.OID));
+  const oid = decodeOid(params);
   const curve = (Object.keys(NAMED_CURVES) as CurveName[]).find((name) => NAMED_CURVES[name].oid === oid);
   if (curve === undefined) throw new KeyCheckError(`ECDSA ${ownValue(OTHER_CURVES, oid) ?? `curve ${oid}`}`, true);
   return { ...NAMED_CURVES[curve], curve, order: ORDERS[curve] };
@@ -97,7 +97,7 @@ function curveOf(params: DerElement | undefined): CurveInfo {
 /** ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters OPTIONAL, [1] publicKey BIT STRING OPTIONAL } */
 function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
   const [version, scalar, ...rest] = children(readSingle(der, TAG.SEQUENCE));
-  if (decodeSmallInteger(expectTag(version, TAG.INTEGER)) !== 1) throw new DerError("ECPrivateKey version is not 1");
+  if (decodeSmallInteger(version) !== 1) throw new DerError("ECPrivateKey version is not 1");
   const d = expectTag(scalar, TAG.OCTET_STRING).content;
   const [params, publicKey, surplus] = rest[0]?.tag === TAG.CONTEXT_0 ? rest : [undefined, ...rest];
   // [0] parameters then [1] publicKey, each at most once.
@@ -152,7 +152,7 @@ function samePoint(encoded: Buffer, uncompressed: Buffer, curve: CurveInfo): boo
 /** RSAPrivateKey ::= SEQUENCE { version 0, n, e, d, p, q, dP, dQ, qInv } (two-prime only). */
 function checkRsa(der: Buffer): CheckedKey {
   const [version, ...fields] = children(readSingle(der, TAG.SEQUENCE));
-  const v = decodeSmallInteger(expectTag(version, TAG.INTEGER));
+  const v = decodeSmallInteger(version);
   if (v !== 0 || fields.length !== 8) {
     if (v === 1) throw new KeyCheckError("multi-prime RSA", true);
     throw new DerError("RSAPrivateKey is not version 0 with 8 components");

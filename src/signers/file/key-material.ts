@@ -98,7 +98,7 @@ function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {
     const [version, alg, key] = children(readSingle(der, TAG.SEQUENCE));
     expectTag(version, TAG.INTEGER);
     expectTag(key, TAG.OCTET_STRING);
-    const algorithmOid = decodeOid(expectTag(children(expectTag(alg, TAG.SEQUENCE))[0], TAG.OID));
+    const algorithmOid = decodeOid(children(expectTag(alg, TAG.SEQUENCE))[0]);
     return { der, algorithmOid };
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;

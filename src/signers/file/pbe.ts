@@ -35,7 +35,7 @@ export function iterationCountProblem(n: bigint | number | undefined, max = MAX_
 
 /** An iteration count from the file; a DerError (reported as malformed parameters) unless it is usable. */
 function readIterations(el: DerElement | undefined, max = MAX_KDF_ITERATIONS): number {
-  const n = decodeSmallInteger(expectTag(el, TAG.INTEGER));
+  const n = decodeSmallInteger(el);
   const problem = iterationCountProblem(n, max);
   if (problem !== undefined) throw new DerError(problem);
   return n;

@@ -17,8 +17,6 @@ export const PKCS12_KEY_ID = { key: 1, iv: 2, mac: 3 } as const;
 /** Iterations between two returns to the event loop (~20 ms of hashing): see pkcs12DeriveBytes. */
 const ITERATIONS_PER_SLICE = 16_384;
 
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /**
  * The PKCS#12 key derivation function of RFC 7292 appendix B.2, `password` already encoded by bmpPassword (or zero
  * bytes for "no password"). node:crypto has no such KDF; one hash per iteration costs ~1.3 µs and a file may ask for
@@ -44,7 +42,7 @@ export async function pkcs12DeriveBytes(
     let a = createHash(hash).update(diversifier).update(input).digest();
     for (let r = 1; r < iterations; r++) {
       a = createHash(hash).update(a).digest();
-      if (r % ITERATIONS_PER_SLICE === 0) await nextTurn();
+      if (r % ITERATIONS_PER_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     a.copy(output, i * u);
     if (i === blocks - 1) break;

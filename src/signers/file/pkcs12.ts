@@ -197,7 +197,7 @@ function readEncryptedData(der: Buffer) {
   const [version, eci] = children(readSingle(der, TAG.SEQUENCE));
   expectTag(version, TAG.INTEGER);
   const [contentType, algEl, content] = children(expectTag(eci, TAG.SEQUENCE));
-  if (decodeOid(expectTag(contentType, TAG.OID)) !== OID.DATA) throw new DerError("encrypted content is not data");
+  if (decodeOid(contentType) !== OID.DATA) throw new DerError("encrypted content is not data");
   if (content === undefined) throw new DerError("no encrypted content");
   const ciphertext =
     content.tag === TAG.CONTEXT_0_PRIMITIVE

@@ -23,7 +23,7 @@ export function decodeName(el: DerElement): NameAttribute[] {
   children(expectTag(el, TAG.SEQUENCE)).forEach((set, rdn) => {
     for (const atv of children(expectTag(set, TAG.SET))) {
       const [type, value] = children(expectTag(atv, TAG.SEQUENCE));
-      const oid = decodeOid(expectTag(type, TAG.OID));
+      const oid = decodeOid(type);
       const known = attributeName(oid);
       out.push({
         oid,

@@ -26,7 +26,9 @@ export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]
   const values = new Map<string, string[]>();
   const others: Rdn[] = [];
   for (const atv of rdns.flat()) {
-    const text = stringValue(atv);
+    const v = atv.value;
+    const strings = [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString];
+    const text = strings.find((s) => s !== undefined);
     if (FIELD_NAMES.has(atv.type)) {
       if (text !== undefined) values.set(atv.type, atv.type === "2.5.4.3" ? [text] : [...(values.get(atv.type) ?? []), text]);
     } else {
@@ -44,11 +46,6 @@ export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]
     .join(",");
 }
 
-function stringValue(atv: AttributeTypeAndValue): string | undefined {
-  const v = atv.value;
-  return [v.printableString, v.utf8String, v.ia5String, v.teletexString, v.bmpString, v.universalString].find((s) => s !== undefined);
-}
-
 function formatAttribute(attr: Rdn[number]): string {
   const name = FIELD_NAMES.get(attr.oid);
   if (name === undefined) {
@@ -56,12 +53,8 @@ function formatAttribute(attr: Rdn[number]): string {
     const der = attr.nonString ?? marshalGoString(attr.value);
     return `${attr.oid}=#${der.toString("hex")}`;
   }
-  return `${name}=${escapeValue(attr.value)}`;
-}
-
-/** `,+"\<>;` anywhere, a space first or last, `#` first: escaped with a backslash. */
-function escapeValue(value: string): string {
-  return value.replace(/[,+"\\<>;]|^[ #]| $/g, "\\$&");
+  // `,+"\<>;` anywhere, a space first or last, `#` first: escaped with a backslash.
+  return `${name}=${attr.value.replace(/[,+"\\<>;]|^[ #]| $/g, "\\$&")}`;
 }
 
 /** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */

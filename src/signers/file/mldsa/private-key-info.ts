@@ -32,7 +32,7 @@ export function decodeMlDsaPrivateKeyInfo(der: Buffer, source: string): MlDsaPri
     parameterSet = mlDsaParameterSetForOid(decodeAlgorithmIdentifier(algorithm).oid);
     if (parameterSet === undefined) return undefined;
     const name = parameterSet.name;
-    if (decodeSmallInteger(expectTag(version, TAG.INTEGER)) > 1) throw new DerError("unknown OneAsymmetricKey version");
+    if (decodeSmallInteger(version) > 1) throw new DerError("unknown OneAsymmetricKey version");
     const choice = readSingle(expectTag(privateKey, TAG.OCTET_STRING).content);
     const both = choice.tag === TAG.SEQUENCE ? children(choice) : undefined;
     if (both !== undefined && both.length !== 2) throw new DerError("the seed-and-expanded-key SEQUENCE must have two elements");
