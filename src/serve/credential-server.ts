@@ -9,6 +9,7 @@ import { urlHost } from "./advertise-host.js";
 import { startTlsServer, type TlsFilePaths } from "./tls-files.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
+import { percentDecoded } from "../rolesanywhere/proxy.js";
 import { createRequestGuard } from "./request-guard.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
@@ -114,7 +115,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     const check = tokens.check(Array.isArray(header) ? header[0] : header, now);
     if (!check.ok) return send(res, 401, check.reason === "missing" ? "no token provided" : "invalid token provided");
     if (lastRole?.path !== path) {
-      const role = decodeURIComponent(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, ""));
+      const role = percentDecoded(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, ""));
       lastRole = { path, role, nested: role.includes("/") };
     }
     const role = lastRole.role;
