@@ -252,6 +252,17 @@ describe("local endpoint: rejected CreateSession requests", () => {
     await denied(await send(endpoint.url, req), /^X-Amz-X509 is not a valid X\.509 certificate$/);
   });
 
+  it("a chain of certificates that all issue one another is refused at once, not searched in every order", async () => {
+    // Same name and key: each of them verifies as the issuer of every other and of the leaf (no anchor did).
+    const loop = createCa(join(dir, "loop"), { name: "Loop CA" });
+    const link = { keyPath: loop.keyPath, subject: "/CN=Loop CA", extensions: ["basicConstraints=critical,CA:TRUE"] };
+    const links = Array.from({ length: 9 }, (_, i) => issueLeaf(loop, join(dir, "loop"), { name: `link-${i}`, ...link }).certPem);
+    const leaf = identity(issueLeaf(loop, join(dir, "loop"), { name: "loop-leaf", keyType: "p256" }), links);
+    const started = performance.now();
+    await denied(await createSession(leaf), /^Untrusted signing certificate/);
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
   it("logs every refusal with its reason", () => {
     const refusals = endpoint.requests.filter((r) => r.status === 403);
     expect(refusals.length).toBeGreaterThan(5);
