@@ -65,8 +65,9 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
 }
 
 async function handle(sources: AgentSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://agent");
+  const url = URL.parse(req.url ?? "/", "http://agent");
   if (req.method !== "GET") return send(res, 405, { Code: "MethodNotAllowed", Message: "use GET" });
+  if (!url) return send(res, 400, { Code: "InvalidRequest", Message: "the request target is not a valid URL path" });
   if (url.pathname === "/v1/status") return send(res, 200, { profiles: sources.all().map(statusOf) });
   let source: CredentialSource | undefined;
   if (url.pathname.startsWith(`${CREDENTIALS_PATH}/`)) {

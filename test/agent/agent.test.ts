@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFile } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
@@ -140,6 +140,16 @@ describe("agent over its UNIX socket", () => {
     const [body, status] = stdout.split("\n");
     expect(status).toBe("404");
     expect(JSON.parse(body!)).toMatchObject({ Code: "ProfileNotFound", Message: 'the agent has no profile named "gate%zzway"' });
+  });
+
+  it("answers a request target that is not a URL with 400 InvalidRequest, not as an internal error", async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const socket = connect(socketPath, () => socket.end("GET //[ HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n"));
+      socket.on("data", (chunk) => (out += chunk)).on("end", () => resolve(out)).on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.split("\r\n\r\n")[1]!)).toMatchObject({ Code: "InvalidRequest" });
   });
 
   it("reports status without secrets", async () => {
