@@ -47,7 +47,8 @@ export async function verifyCreateSessionRequest(
   if (auth.serialNumber !== leaf.serialDecimal) {
     throw accessDenied(`Credential serial number ${auth.serialNumber} does not match the signing certificate's serial number ${leaf.serialDecimal}`);
   }
-  const keyType = await leaf.keyType();
+  // A key OpenSSL cannot read, in an SPKI our DER reader cannot walk either, is not a key type we support.
+  const keyType = await leaf.keyType().catch(() => undefined);
   if (!keyType) throw accessDenied("Signing certificate key type is not supported: use an RSA, EC or ML-DSA key");
   const expected = signingAlgorithmFor(keyType);
   if (auth.algorithm !== expected) {

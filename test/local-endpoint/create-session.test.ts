@@ -263,6 +263,16 @@ describe("local endpoint: rejected CreateSession requests", () => {
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
+  it("a certificate whose public key cannot be read is refused (403), not answered as an internal error", async () => {
+    // Serial 17, CN=odd-key; its key's AlgorithmIdentifier is OID 1.2.3.4 with a multi-byte tag as parameters.
+    const odd = "MIGEMG+gAwIBAgIBETANBgkqhkiG9w0BAQsFADASMRAwDgYDVQQDDAdvZGQta2V5MB4XDTI1MDEwMTAwMDAwMFoXDTM1MDEw" +
+      "MTAwMDAwMFowEjEQMA4GA1UEAwwHb2RkLWtleTAOMAgGAyoDBJ8gAAMCAAEwDQYJKoZIhvcNAQELBQADAgAA";
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.headers["X-Amz-X509"] = odd;
+    req.headers["Authorization"] = req.headers["Authorization"]!.replace(/Credential=\d+/, "Credential=17");
+    await denied(await send(endpoint.url, req), /^Signing certificate key type is not supported/);
+  });
+
   it("logs every refusal with its reason", () => {
     const refusals = endpoint.requests.filter((r) => r.status === 403);
     expect(refusals.length).toBeGreaterThan(5);
