@@ -47,6 +47,8 @@ export async function certificateFacts(cert: Certificate): Promise<CertificateFa
 
 /** Longest chain followed from the leaf to an anchor (intermediates only; the service's limit is lower). */
 const MAX_INTERMEDIATES = 8;
+/** Most chain certificates read: each may be checked against all the others (an ECDSA P-521 check takes ~1 ms). */
+const MAX_CHAIN_CERTIFICATES = 2 * MAX_INTERMEDIATES;
 
 export interface PathInput {
   readonly leaf: Certificate;
@@ -62,6 +64,10 @@ export interface PathInput {
  * certificates, within their path length; the leaf is an end entity usable for signatures; no MD5/SHA-1.
  */
 export async function verifyCertificatePath(input: PathInput): Promise<Certificate[]> {
+  if (input.intermediates.length > MAX_CHAIN_CERTIFICATES) {
+    const count = input.intermediates.length;
+    throw accessDenied(`Certificate chain has ${count} certificates: at most ${MAX_CHAIN_CERTIFICATES} are accepted`);
+  }
   const path = await findPath(input);
   if (!path) {
     throw accessDenied(

@@ -263,6 +263,12 @@ describe("local endpoint: rejected CreateSession requests", () => {
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
+  it("a chain of more than 16 certificates is refused before any is checked", async () => {
+    const withChain = (count: number) => createSession(identity(rsaLeafOfIntermediate, Array(count).fill(intermediate.certPem)));
+    await denied(await withChain(17), /^Certificate chain has 17 certificates: at most 16 are accepted$/);
+    expect((await withChain(16)).status).toBe(201);
+  });
+
   it("a certificate whose public key cannot be read is refused (403), not answered as an internal error", async () => {
     // Serial 17, CN=odd-key; its key's AlgorithmIdentifier is OID 1.2.3.4 with a multi-byte tag as parameters.
     const odd = "MIGEMG+gAwIBAgIBETANBgkqhkiG9w0BAQsFADASMRAwDgYDVQQDDAdvZGQta2V5MB4XDTI1MDEwMTAwMDAwMFoXDTM1MDEw" +
