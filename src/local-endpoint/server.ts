@@ -103,6 +103,9 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const log: RequestLogEntry[] = [];
 
   const record = (entry: RequestLogEntry) => {
+    // A reason quotes the request (an ARN, a certificate's name): its control characters would forge log lines.
+    const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    entry = { ...entry, reason: entry.reason.replace(/[\0-\x1f\x7f-\x9f]/g, escaped) };
     log.push(entry);
     if (log.length > MAX_LOG_ENTRIES) log.shift();
     options.onRequest?.(entry);

@@ -279,6 +279,12 @@ describe("local endpoint: rejected CreateSession requests", () => {
     await denied(await send(endpoint.url, req), /^Signing certificate key type is not supported/);
   });
 
+  it("logs a reason with control characters from the request escaped, on one line", async () => {
+    const roleArn = "arn:aws:iam::111122223333:role/a\nFORGED\u001b[2J\u009b";
+    expect((await createSession(ecDirect, { arns: { roleArn } })).status).toBe(201);
+    expect(endpoint.requests.at(-1)!.reason).toContain("role/a\\u000aFORGED\\u001b[2J\\u009b to certificate");
+  });
+
   it("logs every refusal with its reason", () => {
     const refusals = endpoint.requests.filter((r) => r.status === 403);
     expect(refusals.length).toBeGreaterThan(5);
