@@ -132,6 +132,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       answer(status, JSON.stringify({ message }), "application/json", message, errorType);
 
     const body = await readBody(req);
+    if (body === null) return jsonError(400, "ValidationException", "The connection closed before the body's end");
     if (!body) return jsonError(413, "ValidationException", "Request body exceeds 1 MiB");
     const wire = wireRequest(method, target, req.rawHeaders, body);
     try {
@@ -206,9 +207,9 @@ async function resolveConfig(config: LocalEndpointOptions["config"]): Promise<Lo
   return parseLocalEndpointConfig(config, "(options.config)");
 }
 
-/** The whole body; undefined when it exceeds MAX_BODY_BYTES. */
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
+/** The whole body; undefined when it exceeds MAX_BODY_BYTES, null when the client went away before its end. */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined | null> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
@@ -222,6 +223,6 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
       chunks.push(chunk);
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
+    req.on("error", () => resolve(null));
   });
 }

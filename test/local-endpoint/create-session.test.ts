@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
@@ -342,6 +343,16 @@ describe("local endpoint: config, unknown routes and injected failures", () => {
     expect((await createSession(ecDirect, {}, configured.url)).status).toBe(201);
     configured.failNext(1, 429);
     expect((await createSession(ecDirect, {}, configured.url)).headers["x-amzn-errortype"]).toBe("ThrottlingException");
+  });
+
+  it("logs a client that goes away in the middle of its body as a 400, not as an internal error", async () => {
+    const socket = connect(endpoint.port, "127.0.0.1");
+    socket.write("POST /sessions HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n01234");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    const reason = "The connection closed before the body's end";
+    const logged = { status: 400, errorType: "ValidationException", reason };
+    await expect.poll(() => endpoint.requests.at(-1)).toMatchObject(logged);
   });
 
   it("answers 404 UnknownOperationException elsewhere", async () => {
