@@ -145,7 +145,8 @@ describe("agent over its UNIX socket", () => {
   it("answers a request target that is not a URL with 400 InvalidRequest, not as an internal error", async () => {
     const answer = await new Promise<string>((resolve, reject) => {
       let out = "";
-      const socket = connect(socketPath, () => socket.end("GET //[ HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n"));
+      const request = "GET //[ HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n";
+      const socket = connect(socketPath, () => socket.end(request));
       socket.on("data", (chunk) => (out += chunk)).on("end", () => resolve(out)).on("error", reject);
     });
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
