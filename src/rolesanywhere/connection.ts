@@ -109,8 +109,9 @@ function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): P
       const rest = received.subarray(end + 4);
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? NaN);
       if (status >= 200 && status < 300) {
+        finishWith(); // first: unshift re-emits `rest` to a listener still attached, which would take it again
         if (rest.length > 0) socket.unshift(rest);
-        return finishWith();
+        return;
       }
       finishWith(tunnelRefused(peer, status, statusLine, proxy));
     };

@@ -222,6 +222,20 @@ describe("proxies", () => {
     }
   });
 
+  it("a proxy whose 200 to CONNECT is followed by bytes that are not TLS: one TLS error, not a runaway buffer", async () => {
+    // Before the fix the bytes after the answer were pushed back while still listened to: they came back, doubled,
+    // until a RangeError (6 GB) crashed the process.
+    const garbage = createNetServer((socket) => socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\n\r\nthis is not TLS\r\n")));
+    await new Promise<void>((resolve) => garbage.listen(0, "127.0.0.1", resolve));
+    try {
+      const env = { HTTPS_PROXY: `http://127.0.0.1:${(garbage.address() as AddressInfo).port}` };
+      const e = await failure(createSession(signer, sessionParams(), options({ endpoint: "https://rolesanywhere.test", maxAttempts: 1, timeoutMs: 5_000, env })));
+      expect([e.code, e.message]).toEqual(["NETWORK_ERROR", expect.stringMatching(/^TLS handshake with endpoint https:\/\/rolesanywhere.test failed: /)]);
+    } finally {
+      garbage.close();
+    }
+  });
+
   it("a proxy that is down is retried, then named", async () => {
     const server = await https();
     const port = await closedPort();
