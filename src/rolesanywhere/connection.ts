@@ -4,6 +4,7 @@ import type { SecureContext } from "node:tls";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
+import { sanitize } from "./response.js";
 
 /** Lowest TLS version offered, as the Go helper. */
 export const MIN_TLS_VERSION = "TLSv1.2";
@@ -131,7 +132,7 @@ function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): P
 }
 
 function tunnelRefused(peer: Peer, status: number, statusLine: string, proxy: ProxySettings): TransportError {
-  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : statusLine.replace(/^HTTP\/1\.[01] /, "").slice(0, 100);
+  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : sanitize(statusLine.replace(/^HTTP\/1\.[01] /, ""), 100);
   const hint =
     status !== 407
       ? "the proxy may block the Roles Anywhere host: ask for rolesanywhere.<region>.amazonaws.com:443 to be allowed, or set NO_PROXY"

@@ -119,9 +119,9 @@ export function sanitizeErrorCode(raw: string): string {
   return code.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 100);
 }
 
-/** Printable, single-line, bounded. */
-function sanitize(text: string, max: number): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+/** Printable, single-line, bounded: no C0/C1 controls, line separators or bidi/invisible format characters. */
+export function sanitize(text: string, max: number): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+/g, " ").trim();
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 

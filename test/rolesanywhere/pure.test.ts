@@ -173,6 +173,9 @@ describe("error answers", () => {
     const e = errorFromResponse(response(400, JSON.stringify({ message: `line1\nline2\u001b[31m${"x".repeat(500)}` })), context);
     expect(e.message).not.toMatch(/[\n\u001b]/);
     expect(e.message.length).toBeLessThan(400);
+    // C1 controls (NEL, CSI), line/paragraph separators and bidi overrides break or spoof the one line as well.
+    const c1 = errorFromResponse(response(500, JSON.stringify({ message: "a\u0085b\u009b2Jc\u2028d\u2029e\u202ef\u2066g\ufeff" })), context);
+    expect(c1.message).toBe("https://gw.example failed to answer CreateSession (HTTP 500 UnknownError: a b 2Jc d e f g)");
   });
 
   it("hints per code", () => {
