@@ -147,6 +147,10 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   const where = requestId ? ` [request id ${requestId}]` : "";
   const headerCode = sanitizeErrorCode(header(response, "x-amzn-errortype") ?? "");
 
+  if (status < 200 || status > 599) {
+    const what = `${context.endpoint} answered HTTP ${status}, which is not an answer to CreateSession${where}`;
+    return new NetworkError("RESPONSE_INVALID", what, { hint: NOT_ROLES_ANYWHERE });
+  }
   if (status >= 300 && status < 400) {
     const location = response.headers["location"];
     return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} (a redirect${location ? ` to ${sanitize(location, 200)}` : ""})${where}`, {

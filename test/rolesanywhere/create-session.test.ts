@@ -380,6 +380,24 @@ describe("service errors", () => {
     expect(e.code).toBe("RESPONSE_INVALID");
     expect(e.message).toContain("a redirect to https://elsewhere.example/");
   });
+  it("101 Switching Protocols, and statuses outside 200–599 (000, 600, 999), are RESPONSE_INVALID at once, not retried", async () => {
+    // Before the fix a 101 left the request pending forever (node:http drops an upgrade nobody listens for): the CLI
+    // exited 0 with nothing on stdout or stderr; 600 and 999 were retried as 5xx, 000 was a service refusal.
+    const raw = (head: string): Reply => (_req, res) => res.socket?.end(`${head}\r\nContent-Length: 2\r\n\r\n{}`);
+    const answers: Array<[string, number]> = [
+      ["HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade", 101],
+      ["HTTP/1.1 000 Zero", 0],
+      ["HTTP/1.1 600 Beyond", 600],
+      ["HTTP/1.1 999 Weird", 999],
+    ];
+    for (const [head, status] of answers) {
+      const server = await endpoint(raw(head));
+      const e = await failure(createSession(signer, sessionParams(), options(server.url, { timeoutMs: 2_000 }).opts));
+      expect([e.code, e.message]).toEqual(["RESPONSE_INVALID", `${server.url} answered HTTP ${status}, which is not an answer to CreateSession`]);
+      expect(e.hint).toContain("--endpoint");
+      expect(server.requests).toHaveLength(1);
+    }
+  });
 });
 
 describe("checks before the network", () => {
