@@ -53,7 +53,8 @@ function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undef
   const skew = clockSkewMs(response, receivedAt);
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
   const direction = skew > 0 ? "behind" : "ahead of";
-  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
+  const date = sanitize(response.headers["date"] ?? "", 40); // Date.parse skips (comments): printable, short
+  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${date}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
 }
 
 function nonEmptyString(value: unknown): string | undefined {

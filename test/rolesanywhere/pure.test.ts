@@ -167,6 +167,11 @@ describe("error answers", () => {
     const e = errorFromResponse(response(403, '{"message":"Signature expired"}', { date: "Mon, 23 Nov 2026 09:10:00 GMT" }), context);
     expect(e.hint).toMatch(/^the system clock is 1 h 10 min ahead of the endpoint's/);
     expect(errorFromResponse(response(403, "{}", { date: "Mon, 23 Nov 2026 10:24:00 GMT" }), context).hint).not.toContain("system clock is");
+    // Date.parse skips a parenthesised comment: the quoted header must still be printable and short.
+    const date = `Mon, 23 Nov 2026 09:10:00 GMT (\u009b2J${"y".repeat(3000)})`;
+    const quoted = errorFromResponse(response(403, "{}", { date }), context).hint;
+    expect(quoted).toMatch(/^the system clock is 1 h 10 min ahead of the endpoint's \(Date: Mon, 23 Nov 2026 09:10:00 GMT \( 2Jy+…\): fix/);
+    expect(quoted?.length).toBeLessThan(200);
   });
 
   it("control characters and long messages are cut", () => {
