@@ -320,6 +320,23 @@ describe("answers that are not credentials", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("an answer that is not HTTP/1.1 says so in words, is RESPONSE_INVALID and is not retried", async () => {
+    const raw = (text: string): Reply => (_req, res) => res.socket?.end(text);
+    const answers = [
+      "SSH-2.0-OpenSSH_9.6\r\n",
+      "HTTP/1.1 201 Created\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+      `HTTP/1.1 201 Created\r\nX-Big: ${"b".repeat(100_000)}`,
+    ];
+    for (const answer of answers) {
+      const server = await endpoint(raw(answer));
+      const e = await failure(createSession(signer, sessionParams(), options(server.url).opts));
+      const message = /^endpoint http:\/\/127\.0\.0\.1:\d+ sent an answer that is not valid HTTP\/1\.1 \(HPE_\w+\)$/;
+      expect([e.code, e.message]).toEqual(["RESPONSE_INVALID", expect.stringMatching(message)]);
+      expect(e.hint).toContain("--endpoint");
+      expect(server.requests).toHaveLength(1);
+    }
+  });
+
   it("any 2xx is success", async () => {
     const server = await endpoint({ status: 200, body: successBody() });
     expect((await createSession(signer, sessionParams(), options(server.url).opts)).credentials.accessKeyId).toBe("ASIAEXAMPLEEXAMPLE01");
