@@ -132,7 +132,8 @@ function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): P
 }
 
 function tunnelRefused(peer: Peer, status: number, statusLine: string, proxy: ProxySettings): TransportError {
-  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : sanitize(statusLine.replace(/^HTTP\/1\.[01] /, ""), 100);
+  const line = statusLine.replace(/^HTTP\/1\.[01] /, "");
+  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : sanitize(line, 100);
   const hint =
     status !== 407
       ? "the proxy may block the Roles Anywhere host: ask for rolesanywhere.<region>.amazonaws.com:443 to be allowed, or set NO_PROXY"

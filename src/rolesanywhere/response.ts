@@ -54,7 +54,8 @@ function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undef
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
   const direction = skew > 0 ? "behind" : "ahead of";
   const date = sanitize(response.headers["date"] ?? "", 40); // Date.parse skips (comments): printable, short
-  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${date}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
+  const fix = "fix the clock (NTP); signatures are only accepted within 5 minutes";
+  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${date}): ${fix}`;
 }
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -151,6 +152,11 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   if (status < 200 || status > 599) {
     const what = `${context.endpoint} answered HTTP ${status}, which is not an answer to CreateSession${where}`;
     return new NetworkError("RESPONSE_INVALID", what, { hint: NOT_ROLES_ANYWHERE });
+  }
+  if (status === 407) {
+    const hint = "put http://user:password@host:port in HTTP_PROXY, or name the host in NO_PROXY";
+    const what = `a proxy on the way to ${context.endpoint} wants a login (HTTP 407)${where}`;
+    return new NetworkError("NETWORK_ERROR", what, { hint });
   }
   if (status >= 300 && status < 400) {
     const location = response.headers["location"];

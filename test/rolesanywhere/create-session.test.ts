@@ -386,6 +386,14 @@ describe("service errors", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("a 407 (a proxy in front of a plain-http endpoint) is a NETWORK_ERROR asking for the proxy login, not a refusal", async () => {
+    const server = await endpoint({ status: 407, body: "{}", headers: { "Proxy-Authenticate": "Basic" } });
+    const e = await failure(createSession(signer, sessionParams(), options(server.url).opts));
+    expect([e.code, e.category, e.message]).toEqual(["NETWORK_ERROR", "network", `a proxy on the way to ${server.url} wants a login (HTTP 407)`]);
+    expect(e.hint).toContain("HTTP_PROXY");
+    expect(server.requests).toHaveLength(1);
+  });
+
   it("a 4xx whose body is not JSON is RESPONSE_INVALID; a redirect too", async () => {
     const proxyPage = await endpoint({ status: 403, body: "<html>Access blocked by corporate policy</html>", headers: { "Content-Type": "text/html" } });
     let e = await failure(createSession(signer, sessionParams(), options(proxyPage.url).opts));
