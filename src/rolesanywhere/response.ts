@@ -95,6 +95,8 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
     throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
   }
+  // 9999-12-31T23:59:59-01:00 would be printed as +010000-…, which no SDK reads.
+  if (expiration.getUTCFullYear() > 9999) throw invalid("credentialSet[0].credentials.expiration is after year 9999");
   // Refused here so that credential-process, which has no cache, applies the refresh engine's rule too; with no
   // margin, as the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
   const from = `CreateSession at ${context.endpoint}${where}`;

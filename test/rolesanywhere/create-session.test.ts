@@ -306,6 +306,7 @@ describe("answers that are not credentials", () => {
       /credentialSet\[0\]\.credentials\.secretAccessKey is missing or empty/,
     ],
     ["a bad expiration", { status: 201, body: successBody({ expiration: "tomorrow-ish" }) }, /expiration is not an RFC 3339 time/],
+    ["an expiration after 9999 in UTC", { status: 201, body: successBody({ expiration: "9999-12-31T23:59:59-01:00" }) }, /after year 9999/],
     ["an impossible expiration", { status: 201, body: successBody({ expiration: "2030-02-31T99:00:00Z" }) }, /expiration is not an RFC 3339 time/],
   ];
 
