@@ -4,6 +4,7 @@ import type { SecureContext } from "node:tls";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
+import { sanitize } from "./response.js";
 
 /** Lowest TLS version offered, as the Go helper. */
 export const MIN_TLS_VERSION = "TLSv1.2";
@@ -109,8 +110,9 @@ function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): P
       const rest = received.subarray(end + 4);
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? NaN);
       if (status >= 200 && status < 300) {
+        finishWith(); // first: unshift re-emits `rest` to a listener still attached, which would take it again
         if (rest.length > 0) socket.unshift(rest);
-        return finishWith();
+        return;
       }
       finishWith(tunnelRefused(peer, status, statusLine, proxy));
     };
@@ -130,7 +132,8 @@ function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): P
 }
 
 function tunnelRefused(peer: Peer, status: number, statusLine: string, proxy: ProxySettings): TransportError {
-  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : statusLine.replace(/^HTTP\/1\.[01] /, "").slice(0, 100);
+  const line = statusLine.replace(/^HTTP\/1\.[01] /, "");
+  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : sanitize(line, 100);
   const hint =
     status !== 407
       ? "the proxy may block the Roles Anywhere host: ask for rolesanywhere.<region>.amazonaws.com:443 to be allowed, or set NO_PROXY"

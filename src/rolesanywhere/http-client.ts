@@ -94,6 +94,11 @@ export async function sendRequest(transport: Transport, request: OutgoingRequest
       createConnection: () => socket,
     });
     req.on("error", (e) => finish(transportError(e, peer)));
+    // node:http hands a 101 only to "upgrade" listeners (and without one drops it, leaving the request pending).
+    req.on("upgrade", (res, upgraded) => {
+      upgraded.destroy();
+      finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) });
+    });
     req.on("response", (res) => {
       const declared = Number(res.headers["content-length"]);
       if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) {

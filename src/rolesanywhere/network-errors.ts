@@ -68,6 +68,11 @@ export function transportError(cause: unknown, peer: Peer): TransportError {
   if (code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED" || /socket hang up/i.test(reason)) {
     return closedEarly(what, peer.isProxy ? CHECK_PROXY : undefined, cause);
   }
+  if (code.startsWith("HPE_")) {
+    const hint = peer.isProxy ? CHECK_PROXY : "is --endpoint a Roles Anywhere endpoint (http:// or https://, port)?";
+    const message = `${what} sent an answer that is not valid HTTP/1.1 (${code})`;
+    return new TransportError("RESPONSE_INVALID", message, false, { hint, cause });
+  }
   if (code.startsWith("ERR_SSL") || code === "EPROTO" || /SSL|TLS/.test(reason)) {
     // OpenSSL errors carry a short `reason` ("wrong version number") besides the long error-queue text.
     const opensslReason = (cause as { reason?: unknown } | null)?.reason;

@@ -53,7 +53,9 @@ function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undef
   const skew = clockSkewMs(response, receivedAt);
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
   const direction = skew > 0 ? "behind" : "ahead of";
-  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${response.headers["date"]}): fix the clock (NTP); signatures are only accepted within 5 minutes`;
+  const date = sanitize(response.headers["date"] ?? "", 40); // Date.parse skips (comments): printable, short
+  const fix = "fix the clock (NTP); signatures are only accepted within 5 minutes";
+  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${date}): ${fix}`;
 }
 
 function nonEmptyString(value: unknown): string | undefined {
@@ -93,6 +95,8 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
     throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
   }
+  // 9999-12-31T23:59:59-01:00 would be printed as +010000-…, which no SDK reads.
+  if (expiration.getUTCFullYear() > 9999) throw invalid("credentialSet[0].credentials.expiration is after year 9999");
   // Refused here so that credential-process, which has no cache, applies the refresh engine's rule too; with no
   // margin, as the AWS SDKs' process provider: the long-running consumers add their own (RefreshPolicy).
   const from = `CreateSession at ${context.endpoint}${where}`;
@@ -119,9 +123,9 @@ export function sanitizeErrorCode(raw: string): string {
   return code.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 100);
 }
 
-/** Printable, single-line, bounded. */
-function sanitize(text: string, max: number): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+/** Printable, single-line, bounded: no C0/C1 controls, line separators or bidi/invisible format characters. */
+export function sanitize(text: string, max: number): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+/g, " ").trim();
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
@@ -147,6 +151,15 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   const where = requestId ? ` [request id ${requestId}]` : "";
   const headerCode = sanitizeErrorCode(header(response, "x-amzn-errortype") ?? "");
 
+  if (status < 200 || status > 599) {
+    const what = `${context.endpoint} answered HTTP ${status}, which is not an answer to CreateSession${where}`;
+    return new NetworkError("RESPONSE_INVALID", what, { hint: NOT_ROLES_ANYWHERE });
+  }
+  if (status === 407) {
+    const hint = "put http://user:password@host:port in HTTP_PROXY, or name the host in NO_PROXY";
+    const what = `a proxy on the way to ${context.endpoint} wants a login (HTTP 407)${where}`;
+    return new NetworkError("NETWORK_ERROR", what, { hint });
+  }
   if (status >= 300 && status < 400) {
     const location = response.headers["location"];
     return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} (a redirect${location ? ` to ${sanitize(location, 200)}` : ""})${where}`, {

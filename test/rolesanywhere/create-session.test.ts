@@ -306,6 +306,7 @@ describe("answers that are not credentials", () => {
       /credentialSet\[0\]\.credentials\.secretAccessKey is missing or empty/,
     ],
     ["a bad expiration", { status: 201, body: successBody({ expiration: "tomorrow-ish" }) }, /expiration is not an RFC 3339 time/],
+    ["an expiration after 9999 in UTC", { status: 201, body: successBody({ expiration: "9999-12-31T23:59:59-01:00" }) }, /after year 9999/],
     ["an impossible expiration", { status: 201, body: successBody({ expiration: "2030-02-31T99:00:00Z" }) }, /expiration is not an RFC 3339 time/],
   ];
 
@@ -318,6 +319,23 @@ describe("answers that are not credentials", () => {
     expect(e.toOneLine()).not.toContain(SECRET_ACCESS_KEY);
     expect(e.toOneLine()).not.toContain(SESSION_TOKEN);
     expect(server.requests).toHaveLength(1);
+  });
+
+  it("an answer that is not HTTP/1.1 says so in words, is RESPONSE_INVALID and is not retried", async () => {
+    const raw = (text: string): Reply => (_req, res) => res.socket?.end(text);
+    const answers = [
+      "SSH-2.0-OpenSSH_9.6\r\n",
+      "HTTP/1.1 201 Created\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+      `HTTP/1.1 201 Created\r\nX-Big: ${"b".repeat(100_000)}`,
+    ];
+    for (const answer of answers) {
+      const server = await endpoint(raw(answer));
+      const e = await failure(createSession(signer, sessionParams(), options(server.url).opts));
+      const message = /^endpoint http:\/\/127\.0\.0\.1:\d+ sent an answer that is not valid HTTP\/1\.1 \(HPE_\w+\)$/;
+      expect([e.code, e.message]).toEqual(["RESPONSE_INVALID", expect.stringMatching(message)]);
+      expect(e.hint).toContain("--endpoint");
+      expect(server.requests).toHaveLength(1);
+    }
   });
 
   it("any 2xx is success", async () => {
@@ -369,6 +387,14 @@ describe("service errors", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("a 407 (a proxy in front of a plain-http endpoint) is a NETWORK_ERROR asking for the proxy login, not a refusal", async () => {
+    const server = await endpoint({ status: 407, body: "{}", headers: { "Proxy-Authenticate": "Basic" } });
+    const e = await failure(createSession(signer, sessionParams(), options(server.url).opts));
+    expect([e.code, e.category, e.message]).toEqual(["NETWORK_ERROR", "network", `a proxy on the way to ${server.url} wants a login (HTTP 407)`]);
+    expect(e.hint).toContain("HTTP_PROXY");
+    expect(server.requests).toHaveLength(1);
+  });
+
   it("a 4xx whose body is not JSON is RESPONSE_INVALID; a redirect too", async () => {
     const proxyPage = await endpoint({ status: 403, body: "<html>Access blocked by corporate policy</html>", headers: { "Content-Type": "text/html" } });
     let e = await failure(createSession(signer, sessionParams(), options(proxyPage.url).opts));
@@ -379,6 +405,24 @@ describe("service errors", () => {
     e = await failure(createSession(signer, sessionParams(), options(redirect.url).opts));
     expect(e.code).toBe("RESPONSE_INVALID");
     expect(e.message).toContain("a redirect to https://elsewhere.example/");
+  });
+  it("101 Switching Protocols, and statuses outside 200–599 (000, 600, 999), are RESPONSE_INVALID at once, not retried", async () => {
+    // Before the fix a 101 left the request pending forever (node:http drops an upgrade nobody listens for): the CLI
+    // exited 0 with nothing on stdout or stderr; 600 and 999 were retried as 5xx, 000 was a service refusal.
+    const raw = (head: string): Reply => (_req, res) => res.socket?.end(`${head}\r\nContent-Length: 2\r\n\r\n{}`);
+    const answers: Array<[string, number]> = [
+      ["HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade", 101],
+      ["HTTP/1.1 000 Zero", 0],
+      ["HTTP/1.1 600 Beyond", 600],
+      ["HTTP/1.1 999 Weird", 999],
+    ];
+    for (const [head, status] of answers) {
+      const server = await endpoint(raw(head));
+      const e = await failure(createSession(signer, sessionParams(), options(server.url, { timeoutMs: 2_000 }).opts));
+      expect([e.code, e.message]).toEqual(["RESPONSE_INVALID", `${server.url} answered HTTP ${status}, which is not an answer to CreateSession`]);
+      expect(e.hint).toContain("--endpoint");
+      expect(server.requests).toHaveLength(1);
+    }
   });
 });
 

@@ -167,12 +167,20 @@ describe("error answers", () => {
     const e = errorFromResponse(response(403, '{"message":"Signature expired"}', { date: "Mon, 23 Nov 2026 09:10:00 GMT" }), context);
     expect(e.hint).toMatch(/^the system clock is 1 h 10 min ahead of the endpoint's/);
     expect(errorFromResponse(response(403, "{}", { date: "Mon, 23 Nov 2026 10:24:00 GMT" }), context).hint).not.toContain("system clock is");
+    // Date.parse skips a parenthesised comment: the quoted header must still be printable and short.
+    const date = `Mon, 23 Nov 2026 09:10:00 GMT (\u009b2J${"y".repeat(3000)})`;
+    const quoted = errorFromResponse(response(403, "{}", { date }), context).hint;
+    expect(quoted).toMatch(/^the system clock is 1 h 10 min ahead of the endpoint's \(Date: Mon, 23 Nov 2026 09:10:00 GMT \( 2Jy+…\): fix/);
+    expect(quoted?.length).toBeLessThan(200);
   });
 
   it("control characters and long messages are cut", () => {
     const e = errorFromResponse(response(400, JSON.stringify({ message: `line1\nline2\u001b[31m${"x".repeat(500)}` })), context);
     expect(e.message).not.toMatch(/[\n\u001b]/);
     expect(e.message.length).toBeLessThan(400);
+    // C1 controls (NEL, CSI), line/paragraph separators and bidi overrides break or spoof the one line as well.
+    const c1 = errorFromResponse(response(500, JSON.stringify({ message: "a\u0085b\u009b2Jc\u2028d\u2029e\u202ef\u2066g\ufeff" })), context);
+    expect(c1.message).toBe("https://gw.example failed to answer CreateSession (HTTP 500 UnknownError: a b 2Jc d e f g)");
   });
 
   it("hints per code", () => {

@@ -222,6 +222,33 @@ describe("proxies", () => {
     }
   });
 
+  it("a proxy whose 200 to CONNECT is followed by bytes that are not TLS: one TLS error, not a runaway buffer", async () => {
+    // Before the fix the bytes after the answer were pushed back while still listened to: they came back, doubled,
+    // until a RangeError (6 GB) crashed the process.
+    const garbage = createNetServer((socket) => socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\n\r\nthis is not TLS\r\n")));
+    await new Promise<void>((resolve) => garbage.listen(0, "127.0.0.1", resolve));
+    try {
+      const env = { HTTPS_PROXY: `http://127.0.0.1:${(garbage.address() as AddressInfo).port}` };
+      const e = await failure(createSession(signer, sessionParams(), options({ endpoint: "https://rolesanywhere.test", maxAttempts: 1, timeoutMs: 5_000, env })));
+      expect([e.code, e.message]).toEqual(["NETWORK_ERROR", expect.stringMatching(/^TLS handshake with endpoint https:\/\/rolesanywhere.test failed: /)]);
+    } finally {
+      garbage.close();
+    }
+  });
+
+  it("a proxy's refusal is quoted as printable text: no escape sequences, C1 controls or bidi overrides reach the terminal", async () => {
+    const line = Buffer.from("HTTP/1.1 403 Forbidden \x1b[2J\x1b[31mPWNED\x9b31m\r\n\r\n", "latin1");
+    const hostile = createNetServer((socket) => socket.once("data", () => socket.end(line)));
+    await new Promise<void>((resolve) => hostile.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (hostile.address() as AddressInfo).port;
+      const e = await failure(createSession(signer, sessionParams(), options({ endpoint: "https://rolesanywhere.test", env: { HTTPS_PROXY: `http://127.0.0.1:${port}` } })));
+      expect(e.message).toBe(`proxy http://127.0.0.1:${port} (HTTPS_PROXY) refused the tunnel: 403 Forbidden  [2J [31mPWNED 31m`);
+    } finally {
+      hostile.close();
+    }
+  });
+
   it("a proxy that is down is retried, then named", async () => {
     const server = await https();
     const port = await closedPort();
