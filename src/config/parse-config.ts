@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
 import { isPlainObject, ownValue } from "../own-value.js";
-import type { SecretSource } from "../secrets/secret-source.js";
+import { localPathOfFileUri, type SecretSource } from "../secrets/secret-source.js";
 import { checkSettingsFields, inputFromFlags, profileOrigin, SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
 type FieldKind = (typeof SETTINGS_FIELDS)[keyof typeof SETTINGS_FIELDS][1];
@@ -128,7 +128,9 @@ function parseField(value: unknown, kind: FieldKind, resolvePath: (p: string) =>
       if (value === "prompt") return undefined;
       if (/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return { kind: "env", name: value.slice(4) };
       if (value.startsWith("file:") && value.length > 5) {
-        return { kind: "file", path: resolvePath(value.startsWith("file://") ? new URL(value).pathname : value.slice(5)) };
+        const path = value.startsWith("file://") ? localPathOfFileUri(value) : value.slice(5);
+        if (path === undefined) return bad("names no local file (another host, an encoded / or a bad %-escape)");
+        return { kind: "file", path: resolvePath(path) };
       }
       // Never echo what might be a literal PIN back into a message.
       return bad(

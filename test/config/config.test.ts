@@ -87,6 +87,16 @@ describe("parseConfig", () => {
     }
   });
 
+  it("reads a file:// secret as the file URI names it, and refuses one naming no local file", () => {
+    const pin = (value: string) => findProfile(parseConfig(configText({ g: { ...gateway, "pkcs11-pin": value } }), "/c.json"), "g");
+    expect(pin("file:///run/a%20b")["pkcs11-pin"]).toEqual({ kind: "file", path: "/run/a b" });
+    for (const uri of ["file://otherhost/run/pin", "file:///a%2Fb", "file:///run/%zz"]) {
+      expect(oneLine(() => pin(uri))).toBe(
+        `config /c.json: profile "g": field "pkcs11-pin" names no local file (another host, an encoded / or a bad %-escape) (got "${uri}")`,
+      );
+    }
+  });
+
   it("refuses a literal PIN without ever repeating it", () => {
     let error: unknown;
     try {
