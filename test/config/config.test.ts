@@ -196,6 +196,23 @@ describe("loadConfig", () => {
     expect(defaultConfigPath({}, "/home/u")).toBe("/home/u/.config/roles-anywhere-agent/config.json");
   });
 
+  it("never takes the config, or a ~/ path in it, from the working directory when HOME is empty or relative", () => {
+    expect(oneLine(() => defaultConfigPath({}, ""))).toBe(
+      "no default config file: HOME ('') is not an absolute path (pass --config, or set HOME or XDG_CONFIG_HOME)",
+    );
+    expect(oneLine(() => defaultConfigPath({ XDG_CONFIG_HOME: "rel" }, "home"))).toContain("HOME ('home') is not");
+    expect(defaultConfigPath({ XDG_CONFIG_HOME: "/x" }, "")).toBe("/x/roles-anywhere-agent/config.json");
+    const tilde = configText({ gateway: { ...gateway, certificate: "~/gw.pem" } });
+    expect(oneLine(() => parseConfig(tilde, "/c.json", ""))).toBe(
+      `config /c.json: profile "gateway": field "certificate" starts with ~ but HOME ('') is not an absolute path` +
+        ` (got "~/gw.pem") (set HOME)`,
+    );
+    expect(oneLine(() => parseConfig(configText({}, { agent: { socket: "~/a.sock" } }), "/c.json", "rel"))).toBe(
+      `config /c.json: "agent": field "socket" starts with ~ but HOME ('rel') is not an absolute path` +
+        " (set HOME)",
+    );
+  });
+
   it("refuses a config file that other users can modify, or whose directory they can write (OpenSSH's rule)", async () => {
     const path = join(dir, "open.json");
     writeFileSync(path, configText({ gateway }));
