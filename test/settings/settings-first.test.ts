@@ -65,6 +65,8 @@ describe("invalid settings never touch a signer", () => {
     ["update --config-profile", ["update", "--once", "--config", config, "--config-profile", "west", "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
     ["serve", ["serve", ...KEY, ...MISMATCH, "--port", "0"], 3, /regions don't match/],
     ["serve --profile", ["serve", "--config", config, "--profile", "west", "--port", "0"], 3, /regions don't match/],
+    ["serve: port above 65535", ["serve", ...KEY, ...ARNS, "--port", "65536"], 2, /^roles-anywhere-agent: --port 65536 is out of range: use 0 to 65535\n$/],
+    ["serve: negative port", ["serve", ...KEY, ...ARNS, "--port=-1"], 2, /^roles-anywhere-agent: --port -1 is out of range: use 0 to 65535\n$/],
     ["agent", ["agent", "--config", config, "--profile", "west", "--socket", join(dir, "agent.sock")], 3, /regions don't match/],
     ["doctor: warning days below 0", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "-5"], 2, /--certificate-warning-days -5 is out of range: use 0 \(never warn\) to 3650/],
     ["doctor: warning days not whole", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "1.5"], 2, /--certificate-warning-days/],
