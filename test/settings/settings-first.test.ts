@@ -62,6 +62,8 @@ describe("invalid settings never touch a signer", () => {
     ["credential-process --profile: a flag makes the regions differ", ["credential-process", "--config", config, "--profile", "ok", "--profile-arn", PA_WEST, "--no-agent"], 3, /regions don't match/],
     ["credential-process --profile: the profile's regions differ", ["credential-process", "--config", config, "--profile", "west", "--no-agent"], 3, /regions don't match/],
     ["update --once", ["update", "--once", ...KEY, ...MISMATCH, "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
+    ["update: a --profile the credentials file cannot hold", ["update", "--once", ...KEY, ...ARNS, "--profile", "a\nb"], 2, /^roles-anywhere-agent: --profile "a\\nb" cannot name a section of the credentials file \(/],
+    ["update: a --profile with a bracket", ["update", ...KEY, ...ARNS, "--profile", "a]"], 2, /--profile "a]" cannot name a section/],
     ["update --config-profile", ["update", "--once", "--config", config, "--config-profile", "west", "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
     ["serve", ["serve", ...KEY, ...MISMATCH, "--port", "0"], 3, /regions don't match/],
     ["serve --profile", ["serve", "--config", config, "--profile", "west", "--port", "0"], 3, /regions don't match/],
