@@ -64,6 +64,8 @@ describe("invalid settings never touch a signer", () => {
     ["update --once", ["update", "--once", ...KEY, ...MISMATCH, "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
     ["update: a --profile the credentials file cannot hold", ["update", "--once", ...KEY, ...ARNS, "--profile", "a\nb"], 2, /^roles-anywhere-agent: --profile "a\\nb" cannot name a section of the credentials file \(/],
     ["update: a --profile with a bracket", ["update", ...KEY, ...ARNS, "--profile", "a]"], 2, /--profile "a]" cannot name a section/],
+    ["--no-tpm-key-password with a password file", ["credential-process", ...KEY, ...ARNS, "--no-tpm-key-password", "--tpm-key-password-file", "/p"], 2, /^roles-anywhere-agent: if any flags in the group \[no-tpm-key-password tpm-key-password-file\] are set/],
+    ["--no-tpm-key-password with a password variable", ["serve", ...KEY, ...ARNS, "--tpm-key-password-env", "P", "--no-tpm-key-password"], 2, /\[no-tpm-key-password tpm-key-password-env\]/],
     ["update --config-profile", ["update", "--once", "--config", config, "--config-profile", "west", "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
     ["serve", ["serve", ...KEY, ...MISMATCH, "--port", "0"], 3, /regions don't match/],
     ["serve --profile", ["serve", "--config", config, "--profile", "west", "--port", "0"], 3, /regions don't match/],
