@@ -70,9 +70,9 @@ function cidrContains(cidr: string, host: string): boolean {
   return list.check(host, family);
 }
 
-/** `http://[user:pass@]host[:port]`; a bare `host:port` means http. */
+/** `http://[user:pass@]host[:port]`; a bare `host:port` means http (`http:host`, `http:/host` are http: URLs). */
 export function parseProxyUrl(value: string, source: string): ProxySettings {
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  const text = /^([a-z][a-z0-9+.-]*:\/\/|https?:)/i.test(value) ? value : `http://${value}`;
   const fail = (why: string): never => {
     throw new InputError("ENDPOINT_INVALID", `invalid proxy in ${source}: ${why}`, {
       hint: `set ${source} to http://[user:password@]host:port, or unset it`,

@@ -54,6 +54,10 @@ describe("NO_PROXY", () => {
     });
     expect(parseProxyUrl("proxy.corp", "x")).toMatchObject({ port: 80, display: "http://proxy.corp" });
     expect(parseProxyUrl("http://[fd00::1]:3128", "x")).toMatchObject({ hostname: "fd00::1", port: 3128 });
+    // http: with one slash, none or a backslash is http: still (as for --endpoint), not a proxy host named "http".
+    for (const text of ["http:/proxy.corp:3128", "http:proxy.corp:3128", "HTTP:\\proxy.corp:3128"]) {
+      expect(parseProxyUrl(text, "x")).toMatchObject({ hostname: "proxy.corp", port: 3128 });
+    }
     const e = (() => {
       try {
         parseProxyUrl("socks5://u:secret@proxy:1080", "ALL_PROXY");
