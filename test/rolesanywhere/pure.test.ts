@@ -38,7 +38,8 @@ describe("NO_PROXY", () => {
     expect(proxyFor({ protocol: "http:", hostname: "gw.example", port: 80 }, env)).toMatchObject({ display: "http://plain:8080", source: "http_proxy" });
     expect(proxyFor({ protocol: "https:", hostname: "gw.example", port: 443 }, { https_proxy: "lower:3128" })).toMatchObject({ hostname: "lower", port: 3128 });
     expect(proxyFor({ protocol: "https:", hostname: "gw.example", port: 443 }, { HTTP_PROXY: "http://plain:8080" })).toBeUndefined();
-    for (const hostname of ["localhost", "api.localhost", "127.0.0.1", "127.8.9.10", "::1"]) {
+    // ::ffff:7f00:1 is how a URL writes [::ffff:127.0.0.1].
+    for (const hostname of ["localhost", "api.localhost", "127.0.0.1", "127.8.9.10", "::1", "::ffff:7f00:1", "::ffff:127.0.0.1"]) {
       expect(proxyFor({ protocol: "https:", hostname, port: 443 }, env)).toBeUndefined();
     }
   });
