@@ -14,7 +14,12 @@ export function redactSecretArgs(args: readonly string[]): string[] | undefined 
     const eq = body?.indexOf("=") ?? -1;
     const flag = eq >= 0 ? body!.slice(0, eq) : body;
     if (flag === undefined || !SECRET_FLAGS.has(flag)) {
-      if (arg.toLowerCase().includes("pin-value=")) out[i] = arg.replace(/(pin-value=)[^;?&]*/gi, `$1${REDACTED}`);
+      if (arg.toLowerCase().includes("pin-value=")) {
+        // The URI parser ends a query value at & alone (a PIN may hold ; or ?), a path value at ; or the ?.
+        const q = arg.includes("?") ? arg.indexOf("?") : arg.length;
+        const hide = (part: string, value: RegExp) => part.replace(value, `$1${REDACTED}`);
+        out[i] = hide(arg.slice(0, q), /(pin-value=)[^;]*/gi) + hide(arg.slice(q), /(pin-value=)[^&]*/gi);
+      }
     } else if (eq >= 0) out[i] = `${arg.slice(0, arg.indexOf("="))}=${REDACTED}`;
     else if (i + 1 < out.length) out[++i] = REDACTED;
   }

@@ -83,5 +83,7 @@ export const CREDENTIAL_CONFLICTS: readonly (readonly [string, string])[] = [
   ["tpm-key-password", "reuse-pin"],
   ["no-tpm-key-password", "cert-selector"],
   ["no-tpm-key-password", "tpm-key-password"],
+  ["no-tpm-key-password", "tpm-key-password-file"],
+  ["no-tpm-key-password", "tpm-key-password-env"],
   ["pkcs8-password", "tpm-key-password"],
 ];

@@ -1,6 +1,6 @@
 import { closeSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
 import { parsePkcs11Uri } from "../pkcs11/uri.js";
@@ -8,8 +8,14 @@ import { parseConfig, type AgentConfig } from "./parse-config.js";
 
 /** `$XDG_CONFIG_HOME/roles-anywhere-agent/config.json`, else `~/.config/roles-anywhere-agent/config.json`. */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
-  const base = env["XDG_CONFIG_HOME"] && env["XDG_CONFIG_HOME"].startsWith("/") ? env["XDG_CONFIG_HOME"] : join(home, ".config");
-  return join(base, "roles-anywhere-agent", "config.json");
+  const xdg = env["XDG_CONFIG_HOME"];
+  if (!xdg?.startsWith("/") && !isAbsolute(home)) {
+    // join("", ".config") would be a config in whatever directory the process was started from.
+    throw new InputError("CONFIG_NOT_FOUND", `no default config file: HOME ('${home}') is not an absolute path`, {
+      hint: "pass --config, or set HOME or XDG_CONFIG_HOME",
+    });
+  }
+  return join(xdg?.startsWith("/") ? xdg : join(home, ".config"), "roles-anywhere-agent", "config.json");
 }
 
 const UNSAFE_HINT = "whoever can change it can make this program load their code (pkcs11-lib) or send your signed requests to their endpoint";

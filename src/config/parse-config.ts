@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
 import { isPlainObject, ownValue } from "../own-value.js";
-import type { SecretSource } from "../secrets/secret-source.js";
+import { localPathOfFileUri, type SecretSource } from "../secrets/secret-source.js";
 import { checkSettingsFields, inputFromFlags, profileOrigin, SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
 type FieldKind = (typeof SETTINGS_FIELDS)[keyof typeof SETTINGS_FIELDS][1];
@@ -51,9 +51,10 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   if (raw["version"] !== undefined && raw["version"] !== 1) fail(`"version" must be 1 (got ${JSON.stringify(raw["version"])})`);
 
   const baseDir = dirname(path);
-  const resolvePath = (p: string) => {
-    if (p === "~") return home;
-    return p.startsWith("~/") ? resolve(home, p.slice(2)) : isAbsolute(p) ? p : resolve(baseDir, p);
+  const resolvePath: ResolvePath = (p, bad) => {
+    if (p !== "~" && !p.startsWith("~/")) return isAbsolute(p) ? p : resolve(baseDir, p);
+    if (!isAbsolute(home)) bad(`starts with ~ but HOME ('${home}') is not an absolute path`, "set HOME");
+    return resolve(home, p.slice(2));
   };
   const profilesRaw = raw["profiles"] ?? {};
   if (!isPlainObject(profilesRaw)) return fail('"profiles" must be an object mapping profile names to settings');
@@ -74,7 +75,7 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   const agent: { socket?: string; profiles?: string[] } = {};
   if (socket !== undefined) {
     if (typeof socket !== "string" || socket === "") return fail('"agent": field "socket" must be a path');
-    agent.socket = resolvePath(socket);
+    agent.socket = resolvePath(socket, (what, hint) => fail(`"agent": field "socket" ${what}`, hint));
   }
   if (list !== undefined) {
     if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
@@ -88,7 +89,7 @@ export function parseConfig(text: string, path: string, home: string = homedir()
 
 type Fail = (what: string, hint?: string) => never;
 
-function parseProfile(name: string, body: unknown, resolvePath: (p: string) => string, fail: Fail): ProfileSettings {
+function parseProfile(name: string, body: unknown, resolvePath: ResolvePath, fail: Fail): ProfileSettings {
   const where = `profile "${name}"`;
   if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
   const settings: Record<string, Value> = {};
@@ -108,10 +109,12 @@ function parseProfile(name: string, body: unknown, resolvePath: (p: string) => s
 }
 
 type Bad = (expected: string, hint?: string, echo?: boolean) => never;
+/** A config path made absolute: `~/` under HOME (`bad` when HOME is not absolute), else under the file's directory. */
+type ResolvePath = (p: string, bad: (expected: string, hint?: string) => never) => string;
 
 type Value = string | number | boolean | SecretSource;
 
-function parseField(value: unknown, kind: FieldKind, resolvePath: (p: string) => string, bad: Bad): Value | undefined {
+function parseField(value: unknown, kind: FieldKind, resolvePath: ResolvePath, bad: Bad): Value | undefined {
   if (kind === "boolean") return typeof value === "boolean" ? value : bad("must be true or false");
   if (kind === "integer") return Number.isInteger(value) ? (value as number) : bad("must be a whole number");
   if (typeof value !== "string" || value === "") return bad("must be a non-empty string");
@@ -119,16 +122,18 @@ function parseField(value: unknown, kind: FieldKind, resolvePath: (p: string) =>
     case "text":
       return value;
     case "path":
-      return resolvePath(value);
+      return resolvePath(value, bad);
     case "key-source":
-      return /^(pkcs11:|handle:)/i.test(value) ? value : resolvePath(value);
+      return /^(pkcs11:|handle:)/i.test(value) ? value : resolvePath(value, bad);
     case "library":
-      return value.includes("/") ? resolvePath(value) : value;
+      return value.includes("/") ? resolvePath(value, bad) : value;
     case "secret":
       if (value === "prompt") return undefined;
       if (/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return { kind: "env", name: value.slice(4) };
       if (value.startsWith("file:") && value.length > 5) {
-        return { kind: "file", path: resolvePath(value.startsWith("file://") ? new URL(value).pathname : value.slice(5)) };
+        const path = value.startsWith("file://") ? localPathOfFileUri(value) : value.slice(5);
+        if (path === undefined) return bad("names no local file (another host, an encoded / or a bad %-escape)");
+        return { kind: "file", path: resolvePath(path, bad) };
       }
       // Never echo what might be a literal PIN back into a message.
       return bad(

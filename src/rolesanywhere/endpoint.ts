@@ -100,9 +100,12 @@ function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   throw new InputError("ENDPOINT_INVALID", `${name} must be true or false, not '${env[name]}'`, { hint: `set ${name}=true, ${name}=false, or unset it` });
 }
 
-/** Hides `user:password@` before a URL goes into a message. */
+/**
+ * Hides `user:password@` before a URL goes into a message: everything up to the last @, since a password may
+ * hold @ / ? # (a URL parser then reads it as host or path) and http:user:pw@… still has user info.
+ */
 export function redactUserInfo(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, "$1***@");
+  return url.replace(/^((?:[a-z][a-z0-9+.-]*:)?[/\\]*).*@/is, "$1***@");
 }
 
 /** Validates a base URL: http or https, a host, no credentials, query or fragment. */

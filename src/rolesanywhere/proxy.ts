@@ -35,7 +35,8 @@ function isLoopback(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");
   if (host === "localhost" || host.endsWith(".localhost")) return true;
   if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1" || /^::ffff:127\./.test(host);
+  // An IPv4-mapped 127.x.y.z, as written or as a URL normalises it (::ffff:7fxx:…).
+  if (isIP(host) === 6) return host === "::1" || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host);
   return false;
 }
 
@@ -70,9 +71,9 @@ function cidrContains(cidr: string, host: string): boolean {
   return list.check(host, family);
 }
 
-/** `http://[user:pass@]host[:port]`; a bare `host:port` means http. */
+/** `http://[user:pass@]host[:port]`; a bare `host:port` means http (`http:host`, `http:/host` are http: URLs). */
 export function parseProxyUrl(value: string, source: string): ProxySettings {
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  const text = /^([a-z][a-z0-9+.-]*:\/\/|https?:)/i.test(value) ? value : `http://${value}`;
   const fail = (why: string): never => {
     throw new InputError("ENDPOINT_INVALID", `invalid proxy in ${source}: ${why}`, {
       hint: `set ${source} to http://[user:password@]host:port, or unset it`,

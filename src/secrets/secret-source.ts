@@ -22,9 +22,24 @@ export type SecretSource =
 export function parseSecretSource(text: string, promptText: string): SecretSource {
   if (text === "prompt") return { kind: "prompt", prompt: promptText };
   if (text.startsWith("env:")) return { kind: "env", name: text.slice(4) };
-  if (text.startsWith("file://")) return { kind: "file", path: fileURLToPath(text) };
+  if (text.startsWith("file://")) {
+    const path = localPathOfFileUri(text);
+    if (path !== undefined) return { kind: "file", path };
+    const hint = "write file:/path or file:///path";
+    const what = "names no local file (another host, an encoded / or a bad %-escape)";
+    throw new InputError("INPUT_INVALID", `${text} ${what}`, { hint });
+  }
   if (text.startsWith("file:")) return { kind: "file", path: text.slice(5) };
   return { kind: "value", value: text };
+}
+
+/** The local path a `file://` URI names (%-escapes decoded); undefined for another host, an encoded /, a bad escape. */
+export function localPathOfFileUri(uri: string): string | undefined {
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Describes the source without revealing the secret (for messages and --debug). */

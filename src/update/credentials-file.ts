@@ -14,6 +14,9 @@ const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
 const trimAscii = (text: string): string => text.replace(/^[ \t]+|[ \t]+$/g, "");
 
+/** A section name the credentials file can hold: no brackets or line breaks, no spaces around it. */
+export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile;
+
 /**
  * Puts `credentials` into section `[profile]` of a shared credentials file's bytes: every byte outside the three
  * credential lines of that section is kept (other profiles, comments, unknown keys, non-UTF-8 bytes, CRLF, a
@@ -32,7 +35,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
       throw new InputError("FILE_WRITE_FAILED", "refusing to write credentials containing a line break or an empty value");
     }
   }
-  if (!/^[^\[\]\r\n]+$/.test(profile) || profile.trim() !== profile) {
+  if (!isProfileName(profile)) {
     throw new InputError("FILE_WRITE_FAILED", `invalid profile name ${JSON.stringify(profile)} for the credentials file`);
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { redactSecretArgs } from "../../src/cli/process-title.js";
+import { formatPkcs11Uri, parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 
 describe("redactSecretArgs", () => {
   it("hides the values of secret flags in every spelling, and URI PINs", () => {
@@ -11,6 +12,17 @@ describe("redactSecretArgs", () => {
     ).toEqual([
       "serve", "--pkcs8-password", "***", "--tpm-key-password=***", "-tpm-parent-password", "***",
       "--certificate", "pkcs11:token=t;object=k;pin-value=***?module-path=/x.so", "--private-key", "pkcs11:object=k?PIN-VALUE=***&module-name=m",
+    ]);
+  });
+
+  it("hides a URI PIN up to where the URI parser ends it: a query PIN may hold ; and ?", () => {
+    const uri = parsePkcs11Uri("pkcs11:token=t?pin-value=12;34?56&module-name=m");
+    expect(formatPkcs11Uri(uri, { revealPinValue: true })).toContain("pin-value=12%3B34?56"); // the PIN is 12;34?56
+    expect(redactSecretArgs(["serve", "--private-key", "pkcs11:token=t?pin-value=12;34?56&module-name=m"])).toEqual([
+      "serve", "--private-key", "pkcs11:token=t?pin-value=***&module-name=m",
+    ]);
+    expect(redactSecretArgs(["serve", "--private-key=pkcs11:object=k?module-name=m&pin-value=a;b"])).toEqual([
+      "serve", "--private-key=pkcs11:object=k?module-name=m&pin-value=***",
     ]);
   });
 

@@ -87,6 +87,16 @@ describe("parseConfig", () => {
     }
   });
 
+  it("reads a file:// secret as the file URI names it, and refuses one naming no local file", () => {
+    const pin = (value: string) => findProfile(parseConfig(configText({ g: { ...gateway, "pkcs11-pin": value } }), "/c.json"), "g");
+    expect(pin("file:///run/a%20b")["pkcs11-pin"]).toEqual({ kind: "file", path: "/run/a b" });
+    for (const uri of ["file://otherhost/run/pin", "file:///a%2Fb", "file:///run/%zz"]) {
+      expect(oneLine(() => pin(uri))).toBe(
+        `config /c.json: profile "g": field "pkcs11-pin" names no local file (another host, an encoded / or a bad %-escape) (got "${uri}")`,
+      );
+    }
+  });
+
   it("refuses a literal PIN without ever repeating it", () => {
     let error: unknown;
     try {
@@ -184,6 +194,23 @@ describe("loadConfig", () => {
     const config = await loadConfig(undefined, { XDG_CONFIG_HOME: xdg });
     expect(profileCredentialSettings(config, "gateway", {}).session.profileArn).toBe(PA);
     expect(defaultConfigPath({}, "/home/u")).toBe("/home/u/.config/roles-anywhere-agent/config.json");
+  });
+
+  it("never takes the config, or a ~/ path in it, from the working directory when HOME is empty or relative", () => {
+    expect(oneLine(() => defaultConfigPath({}, ""))).toBe(
+      "no default config file: HOME ('') is not an absolute path (pass --config, or set HOME or XDG_CONFIG_HOME)",
+    );
+    expect(oneLine(() => defaultConfigPath({ XDG_CONFIG_HOME: "rel" }, "home"))).toContain("HOME ('home') is not");
+    expect(defaultConfigPath({ XDG_CONFIG_HOME: "/x" }, "")).toBe("/x/roles-anywhere-agent/config.json");
+    const tilde = configText({ gateway: { ...gateway, certificate: "~/gw.pem" } });
+    expect(oneLine(() => parseConfig(tilde, "/c.json", ""))).toBe(
+      `config /c.json: profile "gateway": field "certificate" starts with ~ but HOME ('') is not an absolute path` +
+        ` (got "~/gw.pem") (set HOME)`,
+    );
+    expect(oneLine(() => parseConfig(configText({}, { agent: { socket: "~/a.sock" } }), "/c.json", "rel"))).toBe(
+      `config /c.json: "agent": field "socket" starts with ~ but HOME ('rel') is not an absolute path` +
+        " (set HOME)",
+    );
   });
 
   it("refuses a config file that other users can modify, or whose directory they can write (OpenSSH's rule)", async () => {

@@ -17,6 +17,9 @@ async function keygen(...flags: string[]): Promise<{ code: number; stderr: strin
   return { code, stderr };
 }
 
+const HANDLE = ["--private-key", "handle:0x81000001"];
+const OWNER = /under a persistent --tpm-parent/;
+
 describe("keygen's usage errors come alone", () => {
   it.each([
     [["--private-key", "handle:0x81000001", "--tpm-pcr", "sha256:0"], /a PCR-bound key needs its policy at every use/, 2],
@@ -27,6 +30,10 @@ describe("keygen's usage errors come alone", () => {
     [["--private-key", "pkcs11:token=t;object=k;type=cert"], /keygen creates key pairs; drop type=cert from the URI/, 2],
     [["--private-key", "pkcs11:token=t;object=k", "--tpm-pcr", "sha256:0"], /--tpm-pcr is for TPM keys, not pkcs11: URIs/, 2],
     [["--private-key", existing, "--label", "k"], /--label is for pkcs11: URIs, not TPM keys/, 2],
+    // --tpm-parent written as --private-key takes it (handle:…) or bare: the same parent either way.
+    [[...HANDLE, "--tpm-parent", "handle:0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
+    [[...HANDLE, "--tpm-parent", "0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
+    [[...HANDLE, "--tpm-parent", "xyz"], /^roles-anywhere-agent: invalid TPM handle in handle:xyz \(/, 3],
   ] as const)("%j", async (flags, message, exitCode) => {
     const { code, stderr } = await keygen(...(flags as readonly string[]));
     expect(stderr).toMatch(message);

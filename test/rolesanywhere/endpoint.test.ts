@@ -169,6 +169,15 @@ describe("custom endpoints", () => {
     expect(e.message).toContain("https://***@gw.example");
   });
 
+  it("never echoes a password holding @, / ? # or written without the two slashes", () => {
+    for (const url of ["https://u:hun@ter2@gw.example", "https://u:hun/ter2@gw.example", "https://u:hun?ter2@gw.example",
+      "https://u:hun#ter2@gw.example", "https:/u:hunter2@gw.example", "http:u:hunter2@gw.example", "http:\\\\u:hunter2@gw.example"]) {
+      const e = thrown(() => parseEndpointUrl(url));
+      expect(e.message).toMatch(/^invalid endpoint '[a-z]+:[/\\]*\*\*\*@gw\.example' \(from --endpoint\): /);
+      expect(e.message).not.toContain("ter2");
+    }
+  });
+
   it("names the variable a bad URL came from", () => {
     const e = thrown(() => resolveEndpoint({ region: "us-east-1" }, { env: { AWS_ENDPOINT_URL_ROLESANYWHERE: "gw.example" } }));
     expect(e.message).toContain("from AWS_ENDPOINT_URL_ROLESANYWHERE");

@@ -38,7 +38,8 @@ describe("NO_PROXY", () => {
     expect(proxyFor({ protocol: "http:", hostname: "gw.example", port: 80 }, env)).toMatchObject({ display: "http://plain:8080", source: "http_proxy" });
     expect(proxyFor({ protocol: "https:", hostname: "gw.example", port: 443 }, { https_proxy: "lower:3128" })).toMatchObject({ hostname: "lower", port: 3128 });
     expect(proxyFor({ protocol: "https:", hostname: "gw.example", port: 443 }, { HTTP_PROXY: "http://plain:8080" })).toBeUndefined();
-    for (const hostname of ["localhost", "api.localhost", "127.0.0.1", "127.8.9.10", "::1"]) {
+    // ::ffff:7f00:1 is how a URL writes [::ffff:127.0.0.1].
+    for (const hostname of ["localhost", "api.localhost", "127.0.0.1", "127.8.9.10", "::1", "::ffff:7f00:1", "::ffff:127.0.0.1"]) {
       expect(proxyFor({ protocol: "https:", hostname, port: 443 }, env)).toBeUndefined();
     }
   });
@@ -54,6 +55,10 @@ describe("NO_PROXY", () => {
     });
     expect(parseProxyUrl("proxy.corp", "x")).toMatchObject({ port: 80, display: "http://proxy.corp" });
     expect(parseProxyUrl("http://[fd00::1]:3128", "x")).toMatchObject({ hostname: "fd00::1", port: 3128 });
+    // http: with one slash, none or a backslash is http: still (as for --endpoint), not a proxy host named "http".
+    for (const text of ["http:/proxy.corp:3128", "http:proxy.corp:3128", "HTTP:\\proxy.corp:3128"]) {
+      expect(parseProxyUrl(text, "x")).toMatchObject({ hostname: "proxy.corp", port: 3128 });
+    }
     const e = (() => {
       try {
         parseProxyUrl("socks5://u:secret@proxy:1080", "ALL_PROXY");

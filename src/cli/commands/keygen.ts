@@ -98,7 +98,7 @@ async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo)
     keyPassword: secretFromArgs(args, "tpm-key-password"),
     parentPassword: secretFromArgs(args, "tpm-parent-password"),
     ownerPassword: secretFromArgs(args, "tpm-owner-password"),
-    parent: parentText ? parseTpmHandle(`handle:${parentText}`) : undefined,
+    parent: parentText ? parseTpmHandle(parentText.replace(/^(handle:)?/, "handle:")) : undefined,
     pcr: pcrText ? parsePcrRequest(pcrText) : undefined,
     debug: debugLogger(args, io),
   };

@@ -1,4 +1,4 @@
-import { boolArg, integerArg, listArg, numberArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, integerArg, listArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
@@ -58,7 +58,7 @@ const command: CommandSpec = {
       ...(certificate && key ? { tls: { certificate, key } } : {}),
       allowPlainHttp: boolArg(args, "allow-plain-http"),
       env: io.env,
-      port: numberArg(args, "port") ?? 9911,
+      port: integerArg(args, "port", 0, 65535) ?? 9911,
       ecsConsumers: listArg(args, "ecs-consumer"),
       ecsIdentity: ecsIdentityOf(args),
       ecsEnvDir: stringArg(args, "ecs-env-dir"),

@@ -1,6 +1,7 @@
 import { boolArg, stringArg, type CommandSpec } from "../command.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { certificateWarningFromArgs, settingsFromArgs } from "../settings-args.js";
+import { UsageError } from "../../errors.js";
 
 const command: CommandSpec = {
   name: "update",
@@ -18,15 +19,22 @@ const command: CommandSpec = {
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
-    const [{ runUpdate }, { sharedCredentialsPath }] = await Promise.all([
+    const [{ runUpdate }, { sharedCredentialsPath }, { isProfileName }] = await Promise.all([
       import("../../update/run-update.js"),
       import("../../update/write-credentials.js"),
+      import("../../update/credentials-file.js"),
     ]);
     const configProfile = stringArg(args, "config-profile");
+    const section = (args.explicit.has("profile") ? stringArg(args, "profile") : configProfile) ?? "default";
+    if (!isProfileName(section)) {
+      const hint = "no [, ] or line breaks, and no spaces around it";
+      const what = "cannot name a section of the credentials file";
+      throw new UsageError("USAGE", `--profile ${JSON.stringify(section)} ${what}`, { hint });
+    }
     await runUpdate({
       settings: async () => (await settingsFromArgs(args, io, configProfile ? [configProfile] : []))[0]!,
       path: stringArg(args, "credentials-file") ?? sharedCredentialsPath(io.env),
-      section: args.explicit.has("profile") ? (stringArg(args, "profile") ?? "default") : (configProfile ?? "default"),
+      section,
       once: boolArg(args, "once"),
       log: (line) => io.stderr.write(`${line}\n`),
       certificateWarning: certificateWarningFromArgs(args, io),
