@@ -107,6 +107,14 @@ describe("parseConfig", () => {
     expect(() => parseConfig(configText({ gateway }, { agent: { profiles: ["nope"] } }), "/c.json")).toThrow(/"agent": profile "nope" is listed but not defined/);
   });
 
+  it("takes a file saved with a byte-order mark, and never echoes the file's text in a JSON error", () => {
+    expect(parseConfig('\uFEFF{"profiles": {}}', "/c.json").profiles.size).toBe(0);
+    const message = oneLine(() => parseConfig('{"profiles": {"a": {"certificate": "/x/S3cret-ish", "region": eu}}}', "/c.json"));
+    expect(message).toMatch(/not valid JSON \(Unexpected token 'e'\)/);
+    expect(message).not.toContain("S3cret");
+    expect(message).not.toContain('"region"');
+  });
+
   it("lists the defined profiles when the requested one is missing", () => {
     const config = parseConfig(configText({ gateway, other: gateway }), "/c.json");
     expect(() => findProfile(config, "gw")).toThrow(/profile "gw" is not defined in \/c\.json/);
