@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
@@ -192,6 +192,13 @@ describe("loadConfig", () => {
     const config = await loadConfig(undefined, { XDG_CONFIG_HOME: xdg });
     expect(profileCredentialSettings(config, "gateway", {}).session.profileArn).toBe(PA);
     expect(defaultConfigPath({}, "/home/u")).toBe("/home/u/.config/roles-anywhere-agent/config.json");
+  });
+
+  it("refuses a config file of more than 16 MiB without reading it", async () => {
+    const path = join(dir, "huge.json");
+    writeFileSync(path, "", { mode: 0o600 });
+    truncateSync(path, 16 * 1024 * 1024 + 1); // sparse; as text, V8 would build a 16 MiB string of NULs first
+    await expect(loadConfig(path)).rejects.toMatchObject({ code: "FILE_UNREADABLE", message: `config file ${path} holds more than 16 MiB` });
   });
 
   it("refuses a config file that other users can modify, or whose directory they can write (OpenSSH's rule)", async () => {
