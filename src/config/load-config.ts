@@ -2,6 +2,7 @@ import { closeSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
+import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
 import { parsePkcs11Uri } from "../pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
@@ -31,6 +32,10 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
   try {
     const file = openCheckedFile(path, "config", uid);
     try {
+      if (file.stats.size > MAX_INPUT_BYTES) {
+        const message = `config file ${path} holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`;
+        throw new InputError("FILE_UNREADABLE", message, { hint: "check the --config path" });
+      }
       text = readFileSync(file.fd, "utf8");
     } finally {
       closeSync(file.fd);
@@ -41,6 +46,7 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
         hint: `${UNSAFE_HINT}; make it and its directories yours (or root's) and writable only by the owner`,
       });
     }
+    if (cause instanceof InputError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
       throw new InputError("CONFIG_NOT_FOUND", `config file ${path} does not exist`, {

@@ -41,10 +41,11 @@ export function parseConfig(text: string, path: string, home: string = homedir()
     throw new InputError("CONFIG_INVALID", `config ${path}: ${what}`, hint ? { hint } : {});
   };
   let raw: unknown;
+  const json = text.startsWith("\uFEFF") ? text.slice(1) : text; // a byte-order mark, as Windows editors write
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(json);
   } catch (cause) {
-    fail(`not valid JSON (${describeJsonError(cause, text)})`, "the file must be one JSON object; comments are not allowed");
+    fail(`not valid JSON (${describeJsonError(cause, json)})`, "the file must be one JSON object; comments are not allowed");
   }
   if (!isPlainObject(raw)) return fail("the top level must be a JSON object with a \"profiles\" object");
   checkKeys(raw, TOP_LEVEL_KEYS, "top level", fail);
@@ -154,7 +155,9 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], whe
 }
 
 function describeJsonError(cause: unknown, text: string): string {
-  const message = cause instanceof Error ? cause.message : String(cause);
+  // V8 quotes the text around an unexpected token (`, …"text" is not valid JSON`): the file's text is never echoed.
+  const quoted = /,? ?(?:\.\.\.)?".*" is not valid JSON$/s;
+  const message = (cause instanceof Error ? cause.message : String(cause)).replace(quoted, "") || "unexpected text";
   const m = /position (\d+)/.exec(message);
   if (!m) return message;
   const pos = Number(m[1]);

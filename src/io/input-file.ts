@@ -106,5 +106,9 @@ function fileError(cause: unknown, path: string, what: string): InputError {
       cause,
     });
   }
+  if (code === "EFBIG" || code === "ETIMEDOUT") {
+    const hint = code === "EFBIG" ? "check the path: certificates and keys are kilobytes" : "check what writes to it";
+    return new InputError("FILE_UNREADABLE", `${what} ${path} ${(cause as Error).message}`, { hint, cause });
+  }
   return new InputError("FILE_UNREADABLE", `${what} ${path} cannot be read: ${code ?? String(cause)}`, { cause });
 }

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs";
+import { readDescriptor } from "./read-opened-file.js";
 import { InputError } from "../errors.js";
 
 /** All of standard input (`-` as a certificate, key or chain), refused when it is a terminal or empty. */
@@ -9,8 +9,12 @@ export async function readStdin(what: string): Promise<Buffer> {
   }
   let bytes: Buffer;
   try {
-    bytes = await new Promise<Buffer>((resolve, reject) => readFile(0, (error, data) => (error ? reject(error) : resolve(data))));
+    bytes = await readDescriptor(0);
   } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "EFBIG" || code === "ETIMEDOUT") {
+      throw new InputError("FILE_UNREADABLE", `${what}: standard input ${(cause as Error).message}`, { cause });
+    }
     throw new InputError("FILE_UNREADABLE", `${what}: standard input cannot be read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
   }
   if (bytes.length === 0) throw new InputError("INPUT_MISSING", `${what}: standard input is empty`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });

@@ -120,7 +120,8 @@ export function openCheckedFile(path: string, what: string, uid: number): { fd: 
     const directory = `the directory of ${what} ${entry.path}, ${entry.directory.path},`;
     checkOwner(entry.directory.stats, directory, uid);
     checkNotWritable(entry.directory.stats, directory);
-    const fd = openSync(entry.directory.entry(entry.name), constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO is refused below at once instead of waiting for a writer (forever, without one).
+    const fd = openSync(entry.directory.entry(entry.name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
       const stats = fstatSync(fd);
       if (stats.ino !== entry.stats.ino || stats.dev !== entry.stats.dev) {

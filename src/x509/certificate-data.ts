@@ -1,4 +1,5 @@
-import type { Certificate } from "./certificate.js";
+import { InputError } from "../errors.js";
+import { EC_PUBLIC_KEY, RSA_ENCRYPTION, type Certificate } from "./certificate.js";
 
 /**
  * The `read-certificate-data` JSON object, field for field as aws_signing_helper prints it:
@@ -16,6 +17,7 @@ export interface CertificateData {
 
 export async function certificateData(cert: Certificate): Promise<CertificateData> {
   const keyType = (await cert.keyType()) ?? "";
+  if (keyType === "") await refuseDamagedKey(cert);
   const perHash = keyType === "RSA" || keyType === "EC" || keyType === "";
   return {
     keyType,
@@ -23,4 +25,14 @@ export async function certificateData(cert: Certificate): Promise<CertificateDat
     serialNumber: cert.serialDecimal,
     supportedAlgorithms: perHash ? ["SHA256", "SHA384", "SHA512"].map((hash) => `${keyType}${hash}`) : [keyType],
   };
+}
+
+/** An RSA or EC key that OpenSSL cannot decode is a damaged certificate (the Go helper's parser refuses it), not "". */
+async function refuseDamagedKey(cert: Certificate): Promise<void> {
+  const { algorithmOid } = await cert.spki();
+  if (algorithmOid !== RSA_ENCRYPTION && algorithmOid !== EC_PUBLIC_KEY) return;
+  const name = algorithmOid === RSA_ENCRYPTION ? "RSA" : "EC";
+  throw new InputError("CERTIFICATE_INVALID", `could not parse certificate: its ${name} public key is malformed`, {
+    hint: "the file may be truncated or damaged; export the certificate again",
+  });
 }

@@ -30,6 +30,9 @@ export function mlDsaParameterSetForOid(oid: string): MlDsaParameterSet | undefi
  * own limit for RSA public operations. One 16384-bit signature takes ~0.5 s; 32768 bits would take ~12 s.
  */
 export const MAX_RSA_MODULUS_BITS = 16_384;
+/** The SubjectPublicKeyInfo (and PKCS#8) algorithm OIDs of RSA and EC keys. */
+export const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
+export const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 
 export function assertRsaModulusSize(key: KeyObject, what: string, code: ErrorCode = "CERTIFICATE_INVALID"): KeyObject {
   // Only RSA: asymmetricKeyDetails can abort Node on some EC keys with explicit parameters.

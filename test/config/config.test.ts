@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
@@ -117,6 +117,14 @@ describe("parseConfig", () => {
     expect(() => parseConfig(configText({ gateway }, { agent: { profiles: ["nope"] } }), "/c.json")).toThrow(/"agent": profile "nope" is listed but not defined/);
   });
 
+  it("takes a file saved with a byte-order mark, and never echoes the file's text in a JSON error", () => {
+    expect(parseConfig('\uFEFF{"profiles": {}}', "/c.json").profiles.size).toBe(0);
+    const message = oneLine(() => parseConfig('{"profiles": {"a": {"certificate": "/x/S3cret-ish", "region": eu}}}', "/c.json"));
+    expect(message).toMatch(/not valid JSON \(Unexpected token 'e'\)/);
+    expect(message).not.toContain("S3cret");
+    expect(message).not.toContain('"region"');
+  });
+
   it("lists the defined profiles when the requested one is missing", () => {
     const config = parseConfig(configText({ gateway, other: gateway }), "/c.json");
     expect(() => findProfile(config, "gw")).toThrow(/profile "gw" is not defined in \/c\.json/);
@@ -211,6 +219,13 @@ describe("loadConfig", () => {
       `config /c.json: "agent": field "socket" starts with ~ but HOME ('rel') is not an absolute path` +
         " (set HOME)",
     );
+  });
+
+  it("refuses a config file of more than 16 MiB without reading it", async () => {
+    const path = join(dir, "huge.json");
+    writeFileSync(path, "", { mode: 0o600 });
+    truncateSync(path, 16 * 1024 * 1024 + 1); // sparse; as text, V8 would build a 16 MiB string of NULs first
+    await expect(loadConfig(path)).rejects.toMatchObject({ code: "FILE_UNREADABLE", message: `config file ${path} holds more than 16 MiB` });
   });
 
   it("refuses a config file that other users can modify, or whose directory they can write (OpenSSH's rule)", async () => {

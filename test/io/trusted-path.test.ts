@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, closeSync, lchownSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -63,6 +64,20 @@ describe("walkToEntry / openCheckedFile", () => {
     chmodSync(join(dir, "open"), 0o777);
     writeFileSync(join(dir, "open", "inner", "f"), "x", { mode: 0o600 });
     expect(() => read(join(dir, "open", "inner", "f"))).toThrow(/directory .*open can be written by other users \(mode 777\)/);
+  });
+
+  it("refuses a FIFO at once, without waiting for a writer that may never come", async () => {
+    const fifo = join(dir, "a", "b", "fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    // A writer that comes late: before the fix, opening the FIFO waited for it (and forever without one).
+    const late = spawn("sh", ["-c", `sleep 1.5; : > ${fifo}`]);
+    try {
+      const started = Date.now();
+      expect(() => read(fifo)).toThrow(/file .*fifo is not a regular file/);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      late.kill("SIGKILL");
+    }
   });
 
   it.runIf(root)("refuses anything on the way that belongs to another user, but trusts root's", () => {

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { certificateData } from "../../src/x509/certificate-data.js";
@@ -38,5 +39,23 @@ describe("read-certificate-data JSON", () => {
     const data = await certificateData(cert);
     expect(data.keyType).toBe("");
     expect(data.supportedAlgorithms).toEqual(["SHA256", "SHA384", "SHA512"]);
+  });
+
+  it.each([
+    ["p256", "EC", [0x03, 0x42, 0x00, 0x04], 3],
+    ["rsa2048", "RSA", [0x03, 0x82, 0x01, 0x0f, 0x00, 0x30], 5],
+  ] as const)("a %s certificate whose public key is damaged is refused, not reported as another key type", async (keyType, name, marker, at) => {
+    const leaf = issueLeaf(ca, tmp.dir, { name: `damaged-${keyType}`, keyType });
+    const [good] = (await readCertificateFile(leaf.certPath)).certificates;
+    const der = Buffer.from(good.der);
+    const offset = der.indexOf(Buffer.from(marker));
+    der[offset + at]! ^= 0x01; // the EC point's 04 prefix, the RSAPublicKey's SEQUENCE tag
+    const damaged = join(tmp.dir, `damaged-${keyType}.der`);
+    writeFileSync(damaged, der);
+    const [cert] = (await readCertificateFile(damaged)).certificates;
+    await expect(certificateData(cert)).rejects.toMatchObject({
+      code: "CERTIFICATE_INVALID",
+      message: `could not parse certificate: its ${name} public key is malformed`,
+    });
   });
 });

@@ -2,7 +2,7 @@ import { createECDH } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { leftPadded } from "../../encoding/bytes.js";
 import { DerError, TAG, children, decodeOid, decodeSmallInteger, expectTag, readSingle, type DerElement } from "../../encoding/der.js";
-import { MAX_RSA_MODULUS_BITS } from "../../x509/certificate.js";
+import { EC_PUBLIC_KEY, MAX_RSA_MODULUS_BITS, RSA_ENCRYPTION } from "../../x509/certificate.js";
 import { NAMED_CURVES, type CurveName } from "../../encoding/signature-encoding.js";
 import { ownValue } from "../../own-value.js";
 import { unparsableKeyError, unsupportedKeyError } from "./signing-key.js";
@@ -37,8 +37,6 @@ const OTHER_CURVES: Readonly<Record<string, string>> = {
 
 type CurveInfo = (typeof NAMED_CURVES)[CurveName] & { readonly curve: CurveName; readonly order: bigint };
 
-export const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
-export const EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 /** RSA keys below this size are not keys (OpenSSL refuses to generate them); 512–1023 are refused later as unsupported. */
 const MIN_RSA_MODULUS_BITS = 512;
 

@@ -1,8 +1,7 @@
 import { InputError } from "../../errors.js";
 import type { DebugLog } from "../options.js";
-import { EC_PUBLIC_KEY, RSA_ENCRYPTION } from "./key-checks.js";
 import type { KeyMaterial } from "./key-material.js";
-import { mlDsaParameterSetForOid } from "../../x509/certificate.js";
+import { EC_PUBLIC_KEY, mlDsaParameterSetForOid, RSA_ENCRYPTION } from "../../x509/certificate.js";
 import { decodeMlDsaPrivateKeyInfo } from "./mldsa/private-key-info.js";
 import { mlDsaSigningKey } from "./mldsa/signing-key.js";
 import { SUPPORTED_KEYS_HINT, rsaEcSigningKey, unparsableKeyError, unsupportedKeyError, type SigningKey } from "./signing-key.js";
