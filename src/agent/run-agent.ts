@@ -24,7 +24,8 @@ export interface AgentRun {
 export async function runAgent(run: AgentRun): Promise<void> {
   const config = await loadConfig(run.configPath, run.env);
   const fd = systemdListenFd(run.env);
-  const socketPath = run.socket ?? config.agent.socket ?? defaultAgentSocketPath(run.env);
+  // Under socket activation no default is needed (a service may run without HOME).
+  const socketPath = run.socket ?? config.agent.socket ?? (fd === undefined ? defaultAgentSocketPath(run.env) : "");
   // The socket path is checked before any token or TPM is touched: an unsafe directory must not cost a PIN.
   if (fd === undefined) await prepareSocketPath(socketPath);
   const listen = fd === undefined ? { path: socketPath } : { fd };

@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { absoluteHome } from "../io/trusted-path.js";
 
 const SOCKET_NAME = "roles-anywhere-agent.sock";
 
@@ -10,7 +11,8 @@ const SOCKET_NAME = "roles-anywhere-agent.sock";
  * 2. `$XDG_RUNTIME_DIR/roles-anywhere-agent.sock` (systemd's per-user 0700 directory, /run/user/UID);
  * 3. `/run/user/UID/roles-anywhere-agent.sock` when that directory exists and is this user's alone (cron, `su`
  *    and services often run without XDG_RUNTIME_DIR while the user's runtime directory exists);
- * 4. `~/.roles-anywhere-agent/agent.sock`, in a directory the agent creates with mode 0700.
+ * 4. `~/.roles-anywhere-agent/agent.sock`, in a directory the agent creates with mode 0700 (SOCKET_UNSAFE when
+ *    HOME is not absolute: never a socket in the working directory).
  * The same rules on both sides, so an agent and its clients meet whichever applies.
  */
 export function defaultAgentSocketPath(
@@ -26,7 +28,8 @@ export function defaultAgentSocketPath(
   if (runtime && isAbsolute(runtime)) return join(runtime, SOCKET_NAME);
   const runUser = `/run/user/${uid}`;
   if (isPrivateRuntimeDir(runUser, uid)) return join(runUser, SOCKET_NAME);
-  return join(home(), ".roles-anywhere-agent", "agent.sock");
+  const hint = "set HOME, XDG_RUNTIME_DIR or ROLES_ANYWHERE_AGENT_SOCKET";
+  return join(absoluteHome(home(), "SOCKET_UNSAFE", "agent socket", hint), ".roles-anywhere-agent", "agent.sock");
 }
 
 function privateToUser(dir: string, uid: number): boolean {

@@ -1,22 +1,18 @@
 import { closeSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
-import { checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
+import { absoluteHome, checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
 import { parsePkcs11Uri } from "../pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
 
 /** `$XDG_CONFIG_HOME/roles-anywhere-agent/config.json`, else `~/.config/roles-anywhere-agent/config.json`. */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
   const xdg = env["XDG_CONFIG_HOME"];
-  if (!xdg?.startsWith("/") && !isAbsolute(home)) {
-    // join("", ".config") would be a config in whatever directory the process was started from.
-    throw new InputError("CONFIG_NOT_FOUND", `no default config file: HOME ('${home}') is not an absolute path`, {
-      hint: "pass --config, or set HOME or XDG_CONFIG_HOME",
-    });
-  }
-  return join(xdg?.startsWith("/") ? xdg : join(home, ".config"), "roles-anywhere-agent", "config.json");
+  if (xdg?.startsWith("/")) return join(xdg, "roles-anywhere-agent", "config.json");
+  const base = absoluteHome(home, "CONFIG_NOT_FOUND", "config file", "pass --config, or set HOME or XDG_CONFIG_HOME");
+  return join(base, ".config", "roles-anywhere-agent", "config.json");
 }
 
 const UNSAFE_HINT = "whoever can change it can make this program load their code (pkcs11-lib) or send your signed requests to their endpoint";

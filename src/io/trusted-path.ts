@@ -1,6 +1,6 @@
 import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { InputError } from "../errors.js";
+import { InputError, type ErrorCode } from "../errors.js";
 
 /**
  * Paths that steer the process (the config file, a PKCS#11 module it names, the agent socket, the ECS env
@@ -138,6 +138,15 @@ export function openCheckedFile(path: string, what: string, uid: number): { fd: 
   } finally {
     entry.directory.close();
   }
+}
+
+/**
+ * `home` when it is absolute. A default path under an empty or relative HOME would land in whatever directory the
+ * process was started from, so there is then no default `what`: `hint` says how to name one.
+ */
+export function absoluteHome(home: string, code: ErrorCode, what: string, hint: string): string {
+  if (isAbsolute(home)) return home;
+  throw new InputError(code, `no default ${what}: HOME ('${home}') is not an absolute path`, { hint });
 }
 
 /** Checks a file without keeping it open (e.g. a PKCS#11 module named by the config file, loaded later by name). */

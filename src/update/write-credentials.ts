@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { absoluteHome } from "../io/trusted-path.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "./file-lock.js";
@@ -11,8 +12,10 @@ import { withFileLock } from "./file-lock.js";
 /** `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs look). */
 export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
   const fromEnv = env["AWS_SHARED_CREDENTIALS_FILE"];
-  if (fromEnv) return fromEnv.startsWith("~/") ? join(home, fromEnv.slice(2)) : fromEnv;
-  return join(home, ".aws", "credentials");
+  if (fromEnv && !fromEnv.startsWith("~/")) return fromEnv;
+  const hint = "pass --credentials-file, or set HOME or AWS_SHARED_CREDENTIALS_FILE";
+  const base = absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint);
+  return fromEnv ? join(base, fromEnv.slice(2)) : join(base, ".aws", "credentials");
 }
 
 /**

@@ -210,6 +210,15 @@ describe("socket safety", () => {
     expect(defaultAgentSocketPath({ TMPDIR: "/tmp" }, 1000)).not.toMatch(/^\/tmp\//);
   });
 
+  it("has no default socket when HOME is empty or relative (never one in the working directory)", () => {
+    const none = () => false;
+    expect(() => defaultAgentSocketPath({}, 1000, () => "", none)).toThrow(
+      expect.objectContaining({ code: "SOCKET_UNSAFE", message: "no default agent socket: HOME ('') is not an absolute path" }),
+    );
+    expect(() => defaultAgentSocketPath({ XDG_RUNTIME_DIR: "run" }, 1000, () => ".", none)).toThrow(/HOME \('\.'\)/);
+    expect(defaultAgentSocketPath({ XDG_RUNTIME_DIR: "/run/user/1000" }, 1000, () => "", none)).toBe("/run/user/1000/roles-anywhere-agent.sock");
+  });
+
   it("recognises systemd socket activation only for this process", () => {
     expect(systemdListenFd({ LISTEN_PID: "42", LISTEN_FDS: "1" }, 42)).toBe(3);
     expect(systemdListenFd({ LISTEN_PID: "41", LISTEN_FDS: "1" }, 42)).toBeUndefined();

@@ -72,6 +72,14 @@ describe("credentials file writing", () => {
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "/home/u")).toBe("/x/c");
     expect(sharedCredentialsPath({}, "/home/u")).toBe("/home/u/.aws/credentials");
   });
+
+  it("has no default file when HOME is empty or relative (never ./.aws/credentials in the working directory)", () => {
+    const message = "no default credentials file: HOME ('') is not an absolute path";
+    expect(() => sharedCredentialsPath({}, "")).toThrow(message);
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~/c" }, "")).toThrow(message);
+    expect(() => sharedCredentialsPath({}, "rel")).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED" }));
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "")).toBe("/x/c");
+  });
 });
 
 describe("withFileLock", () => {

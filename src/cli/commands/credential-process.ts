@@ -46,7 +46,13 @@ async function createNewSession(settings: CredentialSettings): Promise<Credentia
 async function credentialsFromAgent(args: ParsedArgs, selector: AgentSelector, io: CliIo): Promise<Credentials | undefined> {
   if (boolArg(args, "no-agent")) return undefined;
   const required = boolArg(args, "agent");
-  const socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env);
+  let socket: string;
+  try {
+    socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env);
+  } catch (error) {
+    if (required) throw error;
+    return undefined; // no default socket (HOME is not absolute): sign directly, as past an unsafe one
+  }
   if (!required && !existsSync(socket)) return undefined;
   const { fetchFromAgent } = await import("../../agent/client.js");
   const credentials = await fetchFromAgent(socket, selector).catch((error: unknown) => {

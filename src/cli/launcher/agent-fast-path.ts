@@ -53,5 +53,10 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   if (args.explicit.has("agent") && !boolArg(args, "agent")) return undefined;
   const profile = stringArg(args, "profile");
   if (!profile) return undefined;
-  return { profile, socket: stringArg(args, "agent-socket") ?? defaultAgentSocketPath(env), required: boolArg(args, "agent") };
+  try {
+    const socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(env);
+    return { profile, socket, required: boolArg(args, "agent") };
+  } catch {
+    return undefined; // no default socket (HOME is not absolute): the full CLI says so, or signs directly
+  }
 }
