@@ -1,0 +1,48 @@
+/** The CLI program's process (src/cli/bin.ts) around main(), bundled with a stand-in main(). */
+import { spawnSync } from "node:child_process";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeTempDir } from "../helpers/pki.js";
+
+const tmp = makeTempDir("raa-bin-");
+afterAll(() => tmp.cleanup());
+
+/** src/cli/bin.ts as one ES module whose main() is `body`. */
+async function binWithMain(name: string, body: string): Promise<string> {
+  const outfile = join(tmp.dir, `${name}.mjs`);
+  await build({
+    entryPoints: [resolve("src/cli/bin.ts")],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "silent",
+    plugins: [
+      {
+        name: "stand-in-main",
+        setup(b) {
+          b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: "main", namespace: "stand-in" }));
+          b.onLoad({ filter: /.*/, namespace: "stand-in" }, () => ({ contents: `export function main() { ${body} }`, loader: "js" }));
+        },
+      },
+    ],
+  });
+  return outfile;
+}
+
+describe("bin", () => {
+  it("a main() that never settles, with nothing left to wait for: exit 1 and one line, not a silent exit 0", async () => {
+    const r = spawnSync(process.execPath, [await binWithMain("never", "return new Promise(() => {});"), "version"], { encoding: "utf8", timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("roles-anywhere-agent: internal error: the command stopped before it finished (please report)\n");
+  }, 60_000);
+
+  it("exits with main()'s code once it settles, after a wait", async () => {
+    const main = "return new Promise((done) => setTimeout(() => done(0), 50));";
+    const r = spawnSync(process.execPath, [await binWithMain("settles", main), "version"], { encoding: "utf8", timeout: 30_000 });
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+  }, 60_000);
+});
