@@ -111,9 +111,17 @@ export class AgentError extends Error {
 
   /** The single line printed to stderr: message, then the hint when there is one. */
   toOneLine(): string {
-    const text = this.hint ? `${this.message} (${this.hint})` : this.message;
-    return text.replace(/\s*\n\s*/g, " ");
+    return printableLine(this.hint ? `${this.message} (${this.hint})` : this.message);
   }
+}
+
+/**
+ * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators and
+ * bidi/invisible format characters, with the white space around it, becomes one space. Text from argv, the
+ * environment, files or the network can then never move the cursor, retitle the terminal or hide what follows.
+ */
+export function printableLine(text: string): string {
+  return text.replace(/\s*(?:[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]\s*)+/g, " ");
 }
 
 export class UsageError extends AgentError {}

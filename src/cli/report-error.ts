@@ -1,4 +1,4 @@
-import { AgentError } from "../errors.js";
+import { AgentError, printableLine } from "../errors.js";
 import type { CliIo } from "./command.js";
 import { EXIT_CODES } from "./exit-codes.js";
 
@@ -11,8 +11,8 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
     if (debug && error.cause instanceof Error && error.cause.stack) io.stderr.write(`${error.cause.stack}\n`);
     return EXIT_CODES[error.category];
   }
-  const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`${PROGRAM}: internal error: ${message.split("\n")[0]} (rerun with --debug for details and report it)\n`);
+  const message = printableLine((error instanceof Error ? error.message : String(error)).split("\n")[0]!);
+  io.stderr.write(`${PROGRAM}: internal error: ${message} (rerun with --debug for details and report it)\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   return EXIT_CODES.internal;
 }

@@ -1,5 +1,5 @@
 import { usableCredentials } from "./credentials.js";
-import { NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
+import { NetworkError, printableLine, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
 import { isPlainObject, ownValue } from "../own-value.js";
@@ -123,9 +123,9 @@ export function sanitizeErrorCode(raw: string): string {
   return code.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 100);
 }
 
-/** Printable, single-line, bounded: no C0/C1 controls, line separators or bidi/invisible format characters. */
+/** Printable, single-line (errors.ts: printableLine), bounded. */
 export function sanitize(text: string, max: number): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+/g, " ").trim();
+  const clean = printableLine(text).trim();
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 

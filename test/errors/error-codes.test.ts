@@ -13,3 +13,29 @@ describe("ERROR_CODES", () => {
     for (const code of codes) expect(["usage", "input", "auth", "device", "service", "network", "internal"]).toContain(new AgentError(code, "m").category);
   });
 });
+
+describe("the one-line rendering of an error", () => {
+  it("never carries a terminal escape, line break or bidi control: each run becomes one space", () => {
+    const error = new AgentError("USAGE", "unknown command \"\u001b[31mX\" and\n  --\u001b]0;title\u0007 \u009b2J \u202eevil", { hint: "tab\there" });
+    expect(error.toOneLine()).toBe('unknown command " [31mX" and -- ]0;title 2J evil (tab here)');
+  });
+
+  it("reaches stderr that way from argv (unknown command, unknown flag)", async () => {
+    const { main } = await import("../../src/cli/main.js");
+    for (const argv of [["help", "\u001b[31mX"], ["version", "--\u001b]0;title\u0007"]]) {
+      let stderr = "";
+      const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: {} };
+      expect(await main(argv, io)).toBe(2);
+      expect(stderr).toMatch(/^roles-anywhere-agent: unknown /);
+      expect(stderr.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    }
+  });
+
+  it("an internal error's first line too", async () => {
+    const { reportError } = await import("../../src/cli/report-error.js");
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: {} };
+    expect(reportError(new Error("open '\u001b]0;x\u0007'\nsecond"), io, false)).toBe(1);
+    expect(stderr).toBe("roles-anywhere-agent: internal error: open ' ]0;x ' (rerun with --debug for details and report it)\n");
+  });
+});

@@ -243,7 +243,7 @@ describe("proxies", () => {
     try {
       const port = (hostile.address() as AddressInfo).port;
       const e = await failure(createSession(signer, sessionParams(), options({ endpoint: "https://rolesanywhere.test", env: { HTTPS_PROXY: `http://127.0.0.1:${port}` } })));
-      expect(e.message).toBe(`proxy http://127.0.0.1:${port} (HTTPS_PROXY) refused the tunnel: 403 Forbidden  [2J [31mPWNED 31m`);
+      expect(e.message).toBe(`proxy http://127.0.0.1:${port} (HTTPS_PROXY) refused the tunnel: 403 Forbidden [2J [31mPWNED 31m`);
     } finally {
       hostile.close();
     }
