@@ -1,21 +1,16 @@
 // The CLI program, bundled into dist/cli-bundle.cjs and started by dist/cli.js (src/cli/launcher/main.ts).
-import { EXIT_CODES } from "./exit-codes.js";
 import { FdOutput } from "./fd-output.js";
 import { protectLongRunningProcess } from "./long-running.js";
 import { main } from "./main.js";
 import { printProcessWarnings } from "./process-warnings.js";
-import { PROGRAM } from "./report-error.js";
+import { failIfUnfinished } from "./report-error.js";
 
 const stdout = new FdOutput(1);
 const stderr = new FdOutput(2);
 // The process, not main(): tests drive main() inside their own process.
 protectLongRunningProcess(process.argv[2], stderr);
 printProcessWarnings(stderr);
-// Until main() settles, the event loop running dry (a promise nothing will ever settle) is a bug, never success.
-process.exitCode = EXIT_CODES.internal;
-process.once("beforeExit", () => {
-  stderr.write(`${PROGRAM}: internal error: the command stopped before it finished (please report)\n`);
-});
+failIfUnfinished(stderr);
 void main(process.argv.slice(2), { stdout, stderr, env: process.env }).then(async (code) => {
   await Promise.all([stdout.flush(), stderr.flush()]);
   // Exit even if a library left a handle open (keep-alive socket, token module).

@@ -1,5 +1,5 @@
 import { AgentError, printableLine } from "../errors.js";
-import type { CliIo } from "./command.js";
+import type { CliIo, TextOutput } from "./command.js";
 import { EXIT_CODES } from "./exit-codes.js";
 
 export const PROGRAM = "roles-anywhere-agent";
@@ -19,4 +19,15 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
 
 export function wantsDebug(argv: readonly string[]): boolean {
   return argv.includes("--debug") || argv.includes("--debug=true");
+}
+
+/**
+ * Until a run settles, the event loop running dry (a promise nothing will ever settle) is a bug, never success:
+ * exit 1 with one line. Returns what to call once the run has settled.
+ */
+export function failIfUnfinished(stderr: TextOutput): () => void {
+  const warn = () => stderr.write(`${PROGRAM}: internal error: the command stopped before it finished (please report)\n`);
+  process.exitCode = EXIT_CODES.internal;
+  process.once("beforeExit", warn);
+  return () => process.off("beforeExit", warn);
 }

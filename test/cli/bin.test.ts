@@ -8,11 +8,17 @@ import { makeTempDir } from "../helpers/pki.js";
 const tmp = makeTempDir("raa-bin-");
 afterAll(() => tmp.cleanup());
 
-/** src/cli/bin.ts as one ES module whose main() is `body`. */
-async function binWithMain(name: string, body: string): Promise<string> {
+/** The credential-process bundle's entry, run as the launcher runs it. */
+const CREDENTIAL_PROCESS_ENTRY = `
+import { runCredentialProcess } from "./src/cli/launcher/credential-process-entry.ts";
+runCredentialProcess(process.argv.slice(2), process.env).then((code) => code !== undefined && process.exit(code));
+`;
+
+/** src/cli/bin.ts (or the credential-process entry) as one ES module whose main() is `body`. */
+async function binWithMain(name: string, body: string, entry?: string): Promise<string> {
   const outfile = join(tmp.dir, `${name}.mjs`);
   await build({
-    entryPoints: [resolve("src/cli/bin.ts")],
+    ...(entry ? { stdin: { contents: entry, resolveDir: resolve("."), loader: "ts" } } : { entryPoints: [resolve("src/cli/bin.ts")] }),
     outfile,
     bundle: true,
     format: "esm",
@@ -23,7 +29,7 @@ async function binWithMain(name: string, body: string): Promise<string> {
       {
         name: "stand-in-main",
         setup(b) {
-          b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: "main", namespace: "stand-in" }));
+          b.onResolve({ filter: /^\.\.?\/main\.js$/ }, () => ({ path: "main", namespace: "stand-in" }));
           b.onLoad({ filter: /.*/, namespace: "stand-in" }, () => ({ contents: `export function main() { ${body} }`, loader: "js" }));
         },
       },
@@ -38,6 +44,15 @@ describe("bin", () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe("roles-anywhere-agent: internal error: the command stopped before it finished (please report)\n");
+  }, 60_000);
+
+  it("the credential-process bundle's entry too: exit 1 and one line when main() never settles", async () => {
+    const never = await binWithMain("never-cp", "return new Promise(() => {});", CREDENTIAL_PROCESS_ENTRY);
+    const r = spawnSync(process.execPath, [never, "credential-process"], { encoding: "utf8", timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("roles-anywhere-agent: internal error: the command stopped before it finished (please report)\n");
+    const settles = await binWithMain("settles-cp", "return new Promise((done) => setTimeout(() => done(0), 50));", CREDENTIAL_PROCESS_ENTRY);
+    expect(spawnSync(process.execPath, [settles, "credential-process"], { encoding: "utf8", timeout: 30_000 })).toMatchObject({ status: 0, stderr: "" });
   }, 60_000);
 
   it("exits with main()'s code once it settles, after a wait", async () => {
