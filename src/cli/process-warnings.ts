@@ -1,3 +1,4 @@
+import { printableLine } from "../errors.js";
 import type { TextOutput } from "./command.js";
 import { PROGRAM } from "./report-error.js";
 
@@ -9,6 +10,6 @@ export function printProcessWarnings(stderr: TextOutput): void {
   process.removeAllListeners("warning");
   process.on("warning", (warning: Error & { code?: string }) => {
     const ours = warning.code?.startsWith("RAA_") ?? false;
-    stderr.write(`${PROGRAM}: warning: ${ours ? "" : `${warning.name}: `}${warning.message}\n`);
+    stderr.write(`${PROGRAM}: warning: ${printableLine(`${ours ? "" : `${warning.name}: `}${warning.message}`)}\n`);
   });
 }

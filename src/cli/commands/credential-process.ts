@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { AgentSelector } from "../../agent/client.js";
 import { defaultAgentSocketPath } from "../../agent/socket-path.js";
-import { InputError, isAgentError } from "../../errors.js";
+import { InputError, isAgentError, printableLine } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
@@ -57,7 +57,7 @@ async function credentialsFromAgent(args: ParsedArgs, selector: AgentSelector, i
   const { fetchFromAgent } = await import("../../agent/client.js");
   const credentials = await fetchFromAgent(socket, selector).catch((error: unknown) => {
     if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
-    io.stderr.write(`${PROGRAM}: warning: ${error.message}; signing directly instead\n`);
+    io.stderr.write(`${PROGRAM}: warning: ${printableLine(error.message)}; signing directly instead\n`);
     return undefined;
   });
   if (!credentials && required) {

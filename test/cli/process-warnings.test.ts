@@ -1,0 +1,21 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { printProcessWarnings } from "../../src/cli/process-warnings.js";
+
+const saved = process.listeners("warning");
+afterEach(() => {
+  process.removeAllListeners("warning");
+  for (const listener of saved) process.on("warning", listener);
+});
+
+describe("printProcessWarnings", () => {
+  it("prints a warning as one printable line: no terminal escape or line break from a path or value in it", () => {
+    let out = "";
+    printProcessWarnings({ write: (text) => ((out += String(text)), true) });
+    const warning = Object.assign(new Error("PIN file /tmp/\u001b]0;owned\u0007x\nFORGED can be read by other users"), {
+      name: "Warning",
+      code: "RAA_EXPOSED_FILE",
+    });
+    process.emit("warning", warning);
+    expect(out).toBe("roles-anywhere-agent: warning: PIN file /tmp/ ]0;owned x FORGED can be read by other users\n");
+  });
+});
