@@ -1,9 +1,12 @@
 import { isAgentError, ServiceError } from "../errors.js";
 import { refusalCode } from "../rolesanywhere/response.js";
 
-/** How the local endpoint refuses a request: the service's status and error type; the message is what the client prints. */
+/**
+ * How the local endpoint refuses a request: the service's status and error type; the message is what the client
+ * prints, so the request text it quotes (an ARN, a field, an action) has its control characters escaped.
+ */
 export function rejection(status: number, serviceCode: string, message: string): ServiceError {
-  return new ServiceError(refusalCode(serviceCode, status), message, { status, serviceCode });
+  return new ServiceError(refusalCode(serviceCode, status), escapeControls(message), { status, serviceCode });
 }
 
 export const accessDenied = (message: string) => rejection(403, "AccessDeniedException", message);
