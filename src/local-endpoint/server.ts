@@ -11,7 +11,7 @@ import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";
 import { RateLimit, retryAfterSeconds, THROTTLED } from "./rate-limit.js";
 import { IssuedCredentialStore, type IssuedSession } from "./issued-credentials.js";
 import { getCallerIdentityXml, stsErrorXml } from "./sts-responses.js";
-import { rejection } from "./rejections.js";
+import { escapeControls, rejection } from "./rejections.js";
 import { verifyStsRequest } from "./sts-verify.js";
 import { loadTrustAnchors, type TrustAnchorSource } from "./trust-anchors.js";
 import { verifyCreateSessionRequest, type CreateSessionPolicy } from "./verify-request.js";
@@ -104,8 +104,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
 
   const record = (entry: RequestLogEntry) => {
     // A reason quotes the request (an ARN, a certificate's name): its control characters would forge log lines.
-    const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
-    entry = { ...entry, reason: entry.reason.replace(/[\0-\x1f\x7f-\x9f]/g, escaped) };
+    entry = { ...entry, reason: escapeControls(entry.reason) };
     log.push(entry);
     if (log.length > MAX_LOG_ENTRIES) log.shift();
     options.onRequest?.(entry);

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { ownValue } from "../own-value.js";
 import type { Certificate } from "../x509/certificate.js";
-import { accessDenied } from "./rejections.js";
+import { accessDenied, escapeControls } from "./rejections.js";
 
 /** The X.509 extensions and algorithms that path validation looks at, read once per certificate. */
 export interface CertificateFacts {
@@ -155,7 +155,7 @@ function rejectWeakAlgorithm(facts: CertificateFacts, what: string): void {
   if (weak) throw accessDenied(`${what} is signed with ${weak}: SHA-256 or stronger is required`);
 }
 
-/** A certificate's subject on one line, e.g. `CN=device-1, O=Example`. */
+/** A certificate's subject on one line, e.g. `CN=device-1, O=Example`; the client chose it: controls escaped. */
 export function describe(cert: Certificate): string {
-  return `"${cert.subject.split("\n").join(", ")}"`;
+  return `"${escapeControls(cert.subject.split("\n").join(", "))}"`;
 }

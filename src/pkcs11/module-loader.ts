@@ -1,7 +1,7 @@
 /** Loading and initialising a PKCS#11 module on pkcs11js, required here only, lazily, and sharing it within the process. */
 import type { PKCS11 } from "pkcs11js";
-import { realpathSync } from "node:fs";
-import { DeviceError } from "../errors.js";
+import { realpathSync, statSync } from "node:fs";
+import { DeviceError, InputError } from "../errors.js";
 import type { DebugLog } from "../debug-log.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
 import { requirePkcs11js } from "./addon-status.js";
@@ -77,6 +77,7 @@ function registryKey(path: string): string {
 }
 
 async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Module> {
+  refuseNonFile(choice);
   const lib = new (requirePkcs11js().PKCS11)();
   try {
     lib.load(choice.path);
@@ -99,6 +100,26 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Modul
     quietly(() => lib.close());
     throw error;
   }
+}
+
+/**
+ * A module named by path must be a regular file: dlopen() of a FIFO waits for a writer forever, and of a device
+ * or directory fails obscurely. A bare name (searched by the loader), or a path that cannot be stat'ed, is left
+ * to dlopen() and its error.
+ */
+function refuseNonFile(choice: ModuleChoice): void {
+  if (!choice.path.includes("/")) return;
+  let stats;
+  try {
+    stats = statSync(choice.path);
+  } catch {
+    return; // missing or unreachable: dlopen() says which
+  }
+  if (stats.isFile()) return;
+  const module = `the PKCS#11 module ${choice.path} (${choice.origin})`;
+  throw new InputError("FILE_NOT_REGULAR", `${module} is not a regular file; it was not loaded`, {
+    hint: "pass the module's shared library (a .so file) with --pkcs11-lib or module-path=",
+  });
 }
 
 /** C_Initialize (a module another user of this process initialised already is fine), then C_GetInfo. */

@@ -42,7 +42,10 @@ export async function readCertificateBundle(path: string): Promise<CertificateFi
     const blocks = decodePemBlocks(bytes.toString("latin1"), path);
     const stray = blocks.find((b) => b.label !== "CERTIFICATE");
     if (stray) {
-      throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} contains a ${stray.label} block`, {
+      // No article before the label ("a X509 CRL"); shown only when short and printable: it is the file's text.
+      const printable = /^[\x20-\x7e]{1,64}$/.test(stray.label);
+      const label = printable ? ` labelled "${stray.label}"` : " that is not a CERTIFICATE";
+      throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} contains a PEM block${label}`, {
         hint: "--intermediates must hold only CERTIFICATE blocks",
       });
     }

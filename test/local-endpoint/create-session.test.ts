@@ -287,6 +287,20 @@ describe("local endpoint: rejected CreateSession requests", () => {
     expect(endpoint.requests.at(-1)!.reason).toContain("role/a\\u000aFORGED\\u001b[2J\\u009b to certificate");
   });
 
+  it("escapes the control characters of a certificate's name in the refusal it is quoted in", async () => {
+    // openssl req reads -subj as Latin-1: the UTF-8 of U+009B becomes "\u00c2\u009b" in the certificate.
+    const evil = identity(issueLeaf(rogue, join(dir, "leaves"), { name: "evil-name", subject: "/CN=a\u009bb", keyType: "p256" }));
+    await denied(await createSession(evil), /^Untrusted signing certificate: .* issued "CN=a\u00c2\\u009bb"$/);
+    expect(endpoint.requests.at(-1)!.reason).toMatch(/issued "CN=a\u00c2\\u009bb"$/);
+  });
+
+  it("escapes the control characters of request text quoted in a refusal (400 too)", async () => {
+    const roleArn = "arn:aws:iam::111122223333:rol\u001b[2J\u009b";
+    await invalid(await createSession(ecDirect, { arns: { roleArn } }), /^invalid role ARN 'arn:aws:iam::111122223333:rol\\u001b\[2J\\u009b'/);
+    const body = { durationSeconds: "9\u0085" };
+    await invalid(await createSession(ecDirect, { body }), /^durationSeconds must be an integer from 900 to 43200, got "9\\u0085"$/);
+  });
+
   it("logs every refusal with its reason", () => {
     const refusals = endpoint.requests.filter((r) => r.status === 403);
     expect(refusals.length).toBeGreaterThan(5);

@@ -135,6 +135,12 @@ describe("local endpoint: STS GetCallerIdentity", () => {
     expect(codeOf(res.body)).toBe("InvalidAction");
   });
 
+  it("quotes an unknown action with its control characters escaped: the XML stays well formed", async () => {
+    const res = await callerIdentity(await issue(), { action: "Get\u0001\u009b" });
+    expect(res.status).toBe(400);
+    expect(res.body).toContain("<Message>Could not find operation Get\\u0001\\u009b for version 2011-06-15</Message>");
+  });
+
   it("answers MissingAuthenticationToken without a signature", async () => {
     const res = await send(endpoint.url, { method: "POST", target: "/", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "Action=GetCallerIdentity&Version=2011-06-15" });
     expect(res.status).toBe(403);

@@ -68,6 +68,18 @@ describe("reading certificate files", () => {
     expect(e.message).toContain("PRIVATE KEY");
   });
 
+  it.each([
+    ["X509 CRL", 'a PEM block labelled "X509 CRL"'],
+    ["CERTIFICATE REQUEST", 'a PEM block labelled "CERTIFICATE REQUEST"'],
+    ["EC PRIVATE KEY", 'a PEM block labelled "EC PRIVATE KEY"'],
+    ["\u001b[2J\u009bX", "a PEM block that is not a CERTIFICATE"],
+    ["X".repeat(65), "a PEM block that is not a CERTIFICATE"],
+  ])("a bundle with a %j block: one grammatical line, no control characters", async (label, expected) => {
+    writeFileSync(path("stray.pem"), `${root.certPem}-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`, "latin1");
+    const e = await expectAgentError(readCertificateBundle(path("stray.pem")), "CHAIN_INVALID");
+    expect(e.message).toBe(`invalid certificate chain: ${path("stray.pem")} contains ${expected}`);
+  });
+
   it("an empty or broken bundle: CHAIN_INVALID", async () => {
     await expectAgentError(readCertificateBundle(path("empty.pem")), "CHAIN_INVALID");
     await expectAgentError(readCertificateBundle(path("bad-der.pem")), "CHAIN_INVALID");
