@@ -21,6 +21,14 @@ export function looksLikePem(bytes: Buffer): boolean {
 }
 
 /**
+ * A block as a message names it: `a PEM block labelled "X"`, or `otherwise` when the label (the file's own text)
+ * is long or not printable.
+ */
+export function namePemBlock(label: string, otherwise: string): string {
+  return /^[\x20-\x7e]{1,64}$/.test(label) ? `a PEM block labelled "${label}"` : otherwise;
+}
+
+/**
  * Every PEM block in `text`, in order. Text between blocks (comments, `openssl x509 -text` dumps) is ignored,
  * as Go's pem.Decode loop does. A block that is not terminated or whose body is not base64 is an error
  * naming `source`, rather than being silently skipped.
@@ -38,7 +46,7 @@ export function decodePemBlocks(text: string, source: string): PemBlock[] {
     }
     const endMarker = `-----END ${label}-----`;
     const end = text.indexOf(endMarker, labelEnd + 5);
-    if (end < 0) throw pemError(source, `the ${label} block has no END line`);
+    if (end < 0) throw pemError(source, `${namePemBlock(label, "a PEM block")} has no END line`);
     blocks.push(decodeBody(text.slice(labelEnd + 5, end), label, source));
     cursor = end + endMarker.length;
   }

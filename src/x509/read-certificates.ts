@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { readInputFile, type FileStamp } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
-import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
+import { decodePemBlocks, looksLikePem, namePemBlock } from "../encoding/pem.js";
 
 /** Certificates read from one file, with the stamp of the version that was read. */
 export interface CertificateFile {
@@ -42,10 +42,8 @@ export async function readCertificateBundle(path: string): Promise<CertificateFi
     const blocks = decodePemBlocks(bytes.toString("latin1"), path);
     const stray = blocks.find((b) => b.label !== "CERTIFICATE");
     if (stray) {
-      // No article before the label ("a X509 CRL"); shown only when short and printable: it is the file's text.
-      const printable = /^[\x20-\x7e]{1,64}$/.test(stray.label);
-      const label = printable ? ` labelled "${stray.label}"` : " that is not a CERTIFICATE";
-      throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} contains a PEM block${label}`, {
+      const block = namePemBlock(stray.label, "a PEM block that is not a CERTIFICATE");
+      throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} contains ${block}`, {
         hint: "--intermediates must hold only CERTIFICATE blocks",
       });
     }

@@ -1,4 +1,5 @@
 import { InputError } from "../../errors.js";
+import { namePemBlock } from "../../encoding/pem.js";
 import type { DebugLog } from "../options.js";
 import type { KeyMaterial } from "./key-material.js";
 import { EC_PUBLIC_KEY, mlDsaParameterSetForOid, RSA_ENCRYPTION } from "../../x509/certificate.js";
@@ -53,7 +54,8 @@ export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): P
   }
   const otherKey = material.blocks.find((b) => b.label.endsWith("PRIVATE KEY"));
   if (otherKey !== undefined) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} holds a ${otherKey.label}, which is not supported`, {
+    const block = namePemBlock(otherKey.label, "a private key block of another kind");
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} holds ${block}, which is not supported`, {
       hint: `${SUPPORTED_KEYS_HINT}, as PKCS#8, SEC1 or PKCS#1 PEM/DER`,
     });
   }

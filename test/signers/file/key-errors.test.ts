@@ -88,6 +88,22 @@ describe("private key errors", () => {
     expect(e.hint).toMatch(/RSA|ECDSA/);
   });
 
+  it.each([
+    ["OPENSSH PRIVATE KEY", 'holds a PEM block labelled "OPENSSH PRIVATE KEY", which is not supported'],
+    ["\u001b]0;x\u0007 PRIVATE KEY", "holds a private key block of another kind, which is not supported"],
+  ])("a %j block: one grammatical line, no control characters", async (label, expected) => {
+    writeFileSync(path("other.pem"), `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`, "latin1");
+    const e = await expectAgentError(loadKeyFile(path("other.pem"), {}), "PRIVATE_KEY_UNSUPPORTED");
+    expect(e.message).toBe(`${path("other.pem")} ${expected}`);
+  });
+
+  it("a block without its END line is named by a printable label only", async () => {
+    writeFileSync(path("no-end.pem"), "-----BEGIN \u001b[2J-----\nAAAA\n", "latin1");
+    const e = await expectAgentError(loadKeyFile(path("no-end.pem"), {}), "PEM_INVALID");
+    expect(e.message).toContain("a PEM block has no END line");
+    expect(e.message).not.toContain("\u001b");
+  });
+
   it("legacy OpenSSL PEM encryption is refused with a conversion hint", async () => {
     const e = await expectAgentError(loadKeyFile(path("legacy-encrypted.pem"), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_UNSUPPORTED");
     expect(e.hint).toContain("openssl pkcs8 -topk8");
