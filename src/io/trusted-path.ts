@@ -127,7 +127,9 @@ export function openCheckedFile(path: string, what: string, uid: number): { fd: 
       if (stats.ino !== entry.stats.ino || stats.dev !== entry.stats.dev) {
         throw new UntrustedPathError(`${what} ${entry.path} was replaced while it was being checked`);
       }
-      if (!stats.isFile()) throw new UntrustedPathError(`${what} ${entry.path} is not a regular file`);
+      if (!stats.isFile()) {
+        throw new InputError("FILE_NOT_REGULAR", `${what} ${entry.path} is not a regular file`, { hint: "give the path of a file" });
+      }
       checkOwner(stats, `${what} ${entry.path}`, uid);
       checkNotWritable(stats, `${what} ${entry.path}`);
       return { fd, stats, path: entry.path };

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
@@ -284,6 +285,16 @@ describe("loadConfig", () => {
     chmodSync(module, 0o644);
     await expect(loadConfig(path)).resolves.toMatchObject({ path });
     writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": join(dir, "missing.so") } }), { mode: 0o600 });
+    await expect(loadConfig(path)).resolves.toMatchObject({ path });
+  });
+
+  it("a FIFO named as the config or as its PKCS#11 module is not a regular file, not a file other users can change", async () => {
+    const fifo = join(dir, "module.fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    await expect(loadConfig(fifo)).rejects.toMatchObject({ code: "FILE_NOT_REGULAR", message: `config ${fifo} is not a regular file` });
+    const path = join(dir, "fifo-module.json");
+    writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": fifo } }), { mode: 0o600 });
+    // Left to the signer, which refuses it before dlopen() (test/pkcs11/module-loader.test.ts).
     await expect(loadConfig(path)).resolves.toMatchObject({ path });
   });
 

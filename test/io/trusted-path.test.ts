@@ -73,7 +73,7 @@ describe("walkToEntry / openCheckedFile", () => {
     const late = spawn("sh", ["-c", `sleep 1.5; : > ${fifo}`]);
     try {
       const started = Date.now();
-      expect(() => read(fifo)).toThrow(/file .*fifo is not a regular file/);
+      expect(() => read(fifo)).toThrow(expect.objectContaining({ code: "FILE_NOT_REGULAR", message: expect.stringMatching(/file .*fifo is not a regular file/) }));
       expect(Date.now() - started).toBeLessThan(1000);
     } finally {
       late.kill("SIGKILL");
