@@ -44,8 +44,8 @@ describe("PIN from the URI", () => {
 
   it("a missing PIN file is named", async () => {
     const error = await uriPin(`pkcs11:object=k?pin-source=${join(dir, "nope")}`).read().catch((e: AgentError) => e);
-    expect((error as AgentError).code).toBe("FILE_UNREADABLE");
-    expect((error as AgentError).message).toContain(join(dir, "nope"));
+    expect((error as AgentError).code).toBe("FILE_NOT_FOUND");
+    expect((error as AgentError).message).toBe(`the URI's pin-source: file ${join(dir, "nope")} does not exist`);
   });
 });
 
