@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { Secret } from "./secret.js";
@@ -21,6 +21,12 @@ export type SecretSource =
  */
 export function parseSecretSource(text: string, promptText: string): SecretSource {
   if (text === "prompt") return { kind: "prompt", prompt: promptText };
+  if (text === "env:" || text === "file:") {
+    const what = promptText.replace(/:\s*$/, "");
+    throw new UsageError("USAGE", `${what}: "${text}" names no ${text === "env:" ? "environment variable" : "file"}`, {
+      hint: "write env:NAME, file:/path or prompt",
+    });
+  }
   if (text.startsWith("env:")) return { kind: "env", name: text.slice(4) };
   if (text.startsWith("file://")) {
     const path = localPathOfFileUri(text);

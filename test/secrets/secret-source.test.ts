@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseSecretSource, readSecret } from "../../src/secrets/secret-source.js";
-import { InputError } from "../../src/errors.js";
+import { InputError, UsageError } from "../../src/errors.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-secret-source-"));
@@ -28,6 +28,22 @@ describe("parseSecretSource", () => {
         `${uri} names no local file (another host, an encoded / or a bad %-escape) (write file:/path or file:///path)`,
       );
     }
+  });
+});
+
+describe("parseSecretSource: a source with no name", () => {
+  it.each([
+    ["env:", 'TPM parent password: "env:" names no environment variable'],
+    ["file:", 'TPM parent password: "file:" names no file'],
+  ])("%s is a usage error naming the secret, not a read of variable or file ''", (text, message) => {
+    let error: unknown;
+    try {
+      parseSecretSource(text, "TPM parent password: ");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).toOneLine()).toBe(`${message} (write env:NAME, file:/path or prompt)`);
   });
 });
 
