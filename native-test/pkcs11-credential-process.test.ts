@@ -4,7 +4,8 @@
  * and checks every signature and chain. Covers the issue's "Done when" list end to end.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { verify } from "node:crypto";
 import { promisify } from "node:util";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
@@ -153,6 +154,28 @@ describe("two tokens with an ec-key object", () => {
 });
 
 describe("errors, with their exit codes", () => {
+  it("an empty PIN (file, variable, pin-value=, pin-source=): exit 3, one line, never presented to the token", async () => {
+    const empty = hsm.file("empty-pin");
+    writeFileSync(empty, "", { mode: 0o600 });
+    const runs = [
+      await credentialProcess(["--certificate", onToken("ec-key"), ...lib, "--pkcs11-pin-file", empty]),
+      await credentialProcess(["--certificate", onToken("ec-key"), ...lib, "--pkcs11-pin-env", "EMPTY_PIN"], { EMPTY_PIN: "" }),
+      await credentialProcess(["--certificate", `${onToken("ec-key")}?pin-value=`, ...lib]),
+      await credentialProcess(["--certificate", `${onToken("ec-key")}?pin-source=${empty}`, ...lib]),
+    ];
+    const sources = [`file ${empty}`, "environment variable EMPTY_PIN", "pin-value in the URI", `pin-source file ${empty}`];
+    runs.forEach((result, i) => {
+      expect(result.stderr).toMatch(/^roles-anywhere-agent: [^\n]*\n$/);
+      const expected = `the user PIN from ${sources[i]} is empty; it was not presented to token "rolesanywhere"`;
+      expect(result.stderr).toContain(expected);
+      expect(result.code).toBe(3);
+    });
+    // SoftHSM sets CKF_USER_PIN_COUNT_LOW on a failed C_Login: four empty PINs cost no try.
+    const env = { ...process.env, SOFTHSM2_CONF: hsm.conf };
+    const listing = execFileSync("pkcs11-tool", ["--module", hsm.module, "-L"], { env, encoding: "utf8" });
+    expect(listing).toMatch(/token label\s*:\s*rolesanywhere/);
+    expect(listing).not.toMatch(/user PIN count low/);
+  });
   it("wrong PIN: exit 4 (auth), the token's counter flag is reported", async () => {
     const result = await credentialProcess(["--certificate", onToken("ec-key"), ...lib, "--pkcs11-pin-file", hsm.pinFile("0000")]);
     expect(result.code).toBe(4);

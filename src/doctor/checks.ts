@@ -1,9 +1,10 @@
 import { verify } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { existsSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { AgentError, isAgentError } from "../errors.js";
 import { isExposed } from "../io/exposed-file.js";
+import { isFileInput, readInputFile } from "../io/input-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import type { Signer } from "../signers/signer.js";
 import type { SignerOptions } from "../signers/options.js";
@@ -126,8 +127,16 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
 async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r?.startsWith("pkcs11:"));
-  const tpm = keyRef.startsWith("handle:") || (isFileRef(keyRef) && (await readFile(keyRef).catch(() => "")).includes("TSS2 PRIVATE KEY"));
   const rows: CheckRow[] = [];
+  // Read the way the signer reads it (size cap, FIFO timeout); a key it cannot read is reported once, not twice.
+  let tpm = keyRef.startsWith("handle:");
+  if (isFileRef(keyRef) && isFileInput(keyRef)) {
+    const what = o.privateKey ? "private key file" : "certificate file";
+    const read = await readInputFile(keyRef, what).catch((error: unknown) => fail("key and certificate", error));
+    if (!("bytes" in read)) return { rows: [read], chain: [] };
+    tpm = read.bytes.includes("TSS2 PRIVATE KEY");
+    read.bytes.fill(0);
+  }
   if (pkcs11Uri && o.pkcs11?.pin === undefined && !/[;?](pin-value|pin-source)=/.test(pkcs11Uri)) {
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));

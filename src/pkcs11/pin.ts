@@ -98,6 +98,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   if (supply === undefined && !hasPinPad(context.slot)) throw new Error("loginUser needs a PIN supply");
   const lib = context.module.lib;
   const pin = await supply?.read();
+  if (pin && supply) refuseEmptyPin(context, pin, supply.description);
   try {
     if (pin) pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
     else lib.C_Login(context.session, CKU.USER);
@@ -112,11 +113,22 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
 
 /** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */
 export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
+  refuseEmptyPin(context, pin, description, "context-specific ");
   try {
     pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
     throw loginFailure(context, error, description, "context-specific ");
   }
+}
+
+/** An empty PIN is never a PIN the user meant (an empty file or variable): presented, it would cost a try. */
+function refuseEmptyPin(context: TokenContext, pin: Secret, source: string, kind = "user "): void {
+  if (!pin.isEmpty) return; // nothing to wipe otherwise
+  const token = describeToken(context.slot.token);
+  const message = `the ${kind}PIN from ${source} is empty; it was not presented to ${token}`;
+  throw new InputError("PASSWORD_REQUIRED", message, {
+    hint: "give the PIN there: an empty one would only count as a failed try on the token",
+  });
 }
 
 /** A PIN the token already reports as blocked is not presented: that could only fail, or worse. */

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
-import { readOpenedFile } from "../io/read-opened-file.js";
+import { isFileInput, readInputFile } from "../io/input-file.js";
 import { Secret } from "./secret.js";
 import { ownValue } from "../own-value.js";
 
@@ -21,6 +21,12 @@ export type SecretSource =
  */
 export function parseSecretSource(text: string, promptText: string): SecretSource {
   if (text === "prompt") return { kind: "prompt", prompt: promptText };
+  if (text === "env:" || text === "file:") {
+    const what = promptText.replace(/:\s*$/, "");
+    throw new UsageError("USAGE", `${what}: "${text}" names no ${text === "env:" ? "environment variable" : "file"}`, {
+      hint: "write env:NAME, file:/path or prompt",
+    });
+  }
   if (text.startsWith("env:")) return { kind: "env", name: text.slice(4) };
   if (text.startsWith("file://")) {
     const path = localPathOfFileUri(text);
@@ -63,12 +69,10 @@ export async function readSecret(source: SecretSource, what: string, env: NodeJS
       return Secret.fromUtf8(value);
     }
     case "file": {
-      const { bytes, stats } = await readOpenedFile(source.path).catch((cause: unknown) => {
-        throw new InputError("FILE_UNREADABLE", `${what}: cannot read ${source.path}: ${(cause as NodeJS.ErrnoException).code ?? "error"}`, {
-          cause,
-        });
-      });
-      warnIfExposed(stats.mode, source.path, `${what}: file`);
+      // Always a file: `file:-` is ./-, not standard input. The reader's errors say what is wrong (too big, no writer).
+      const path = isFileInput(source.path) ? source.path : `./${source.path}`;
+      const { bytes, mode } = await readInputFile(path, `${what}: file`);
+      warnIfExposed(mode!, source.path, `${what}: file`);
       let end = bytes.length;
       if (bytes[end - 1] === 0x0a) end--;
       if (bytes[end - 1] === 0x0d) end--;

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentError } from "../../src/errors.js";
+import { AgentError, InputError } from "../../src/errors.js";
+import { Secret } from "../../src/secrets/secret.js";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { TokenContext } from "../../src/pkcs11/objects.js";
-import { RememberedPin, describePinFlags, loginUser, pinFromSource, pinFromUri, type PinSupply } from "../../src/pkcs11/pin.js";
+import { RememberedPin, describePinFlags, loginContextSpecific, loginUser, pinFromSource, pinFromUri, type PinSupply } from "../../src/pkcs11/pin.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { makeTempDir } from "../helpers/pki.js";
 
@@ -12,6 +13,10 @@ const { dir, cleanup } = makeTempDir("raa-pkcs11-pin-");
 afterAll(cleanup);
 const pinFile = join(dir, "pin");
 writeFileSync(pinFile, "4321\n");
+const emptyFile = join(dir, "empty");
+writeFileSync(emptyFile, "", { mode: 0o600 });
+const newlineFile = join(dir, "newline");
+writeFileSync(newlineFile, "\n", { mode: 0o600 });
 
 const uriPin = (uri: string): PinSupply => pinFromUri(parsePkcs11Uri(uri).pin!);
 
@@ -44,8 +49,8 @@ describe("PIN from the URI", () => {
 
   it("a missing PIN file is named", async () => {
     const error = await uriPin(`pkcs11:object=k?pin-source=${join(dir, "nope")}`).read().catch((e: AgentError) => e);
-    expect((error as AgentError).code).toBe("FILE_UNREADABLE");
-    expect((error as AgentError).message).toContain(join(dir, "nope"));
+    expect((error as AgentError).code).toBe("FILE_NOT_FOUND");
+    expect((error as AgentError).message).toBe(`the URI's pin-source: file ${join(dir, "nope")} does not exist`);
   });
 });
 
@@ -118,6 +123,27 @@ describe("loginUser", () => {
     const { context, logins } = tokenAnswering("CKR_USER_ALREADY_LOGGED_IN:256", CKF.PROTECTED_AUTHENTICATION_PATH);
     await expect(loginUser(context, supply)).resolves.toBeUndefined();
     expect(logins).toHaveLength(1);
+  });
+
+  it.each([
+    ["an empty --pkcs11-pin-file", pinFromSource({ kind: "file", path: emptyFile }, "the PIN", {}), `file ${emptyFile}`],
+    ["a file holding only a newline", pinFromSource({ kind: "file", path: newlineFile }, "the PIN", {}), `file ${newlineFile}`],
+    ["an empty --pkcs11-pin-env", pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "" }), "environment variable P"],
+    ["an empty pin-value=", uriPin("pkcs11:object=k?pin-value="), "pin-value in the URI"],
+    ["a pin-source= naming an empty file", uriPin(`pkcs11:object=k?pin-source=${emptyFile}`), `pin-source file ${emptyFile}`],
+  ])("refuses %s before C_Login: no PIN is presented, so no try is counted", async (_, supply, source) => {
+    const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    const error = await loginUser(context, supply).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).code).toBe("PASSWORD_REQUIRED");
+    expect((error as InputError).message).toMatch(`the user PIN from ${source} is empty; it was not presented to token "pad"`);
+    expect(logins).toHaveLength(0);
+  });
+
+  it("refuses an empty context-specific PIN before C_Login too", () => {
+    const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    expect(() => loginContextSpecific(context, Secret.fromUtf8(""), "file ctx")).toThrow(/context-specific PIN from file ctx is empty/);
+    expect(logins).toHaveLength(0);
   });
 
   it("reports a wrong PIN entered on the PIN pad, once", async () => {

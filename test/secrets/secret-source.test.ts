@@ -1,6 +1,13 @@
-import { describe, expect, it } from "vitest";
-import { parseSecretSource } from "../../src/secrets/secret-source.js";
-import { InputError } from "../../src/errors.js";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseSecretSource, readSecret } from "../../src/secrets/secret-source.js";
+import { InputError, UsageError } from "../../src/errors.js";
+import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
+
+const dir = mkdtempSync(join(tmpdir(), "raa-secret-source-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("parseSecretSource", () => {
   it("decodes a local file: URI", () => {
@@ -20,6 +27,48 @@ describe("parseSecretSource", () => {
       expect((error as InputError).toOneLine()).toBe(
         `${uri} names no local file (another host, an encoded / or a bad %-escape) (write file:/path or file:///path)`,
       );
+    }
+  });
+});
+
+describe("parseSecretSource: a source with no name", () => {
+  it.each([
+    ["env:", 'TPM parent password: "env:" names no environment variable'],
+    ["file:", 'TPM parent password: "file:" names no file'],
+  ])("%s is a usage error naming the secret, not a read of variable or file ''", (text, message) => {
+    let error: unknown;
+    try {
+      parseSecretSource(text, "TPM parent password: ");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).toOneLine()).toBe(`${message} (write env:NAME, file:/path or prompt)`);
+  });
+});
+
+describe("readSecret from a file", () => {
+  it("a file too large for a secret gets the reader's own message, not a bare code", async () => {
+    const huge = join(dir, "huge");
+    writeFileSync(huge, "", { mode: 0o600 });
+    truncateSync(huge, MAX_INPUT_BYTES + 1); // sparse: costs no disk
+    for (const path of [huge, "/dev/zero"]) {
+      const error = await readSecret({ kind: "file", path }, "password for enc.pem").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).message).toBe(`password for enc.pem: file ${path} holds more than 16 MiB`);
+    }
+  });
+
+  it("reads a file named - or env:X as that file, never standard input or the environment", async () => {
+    writeFileSync(join(dir, "-"), "dash\n", { mode: 0o600 });
+    writeFileSync(join(dir, "env:P"), "colon\n", { mode: 0o600 });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect((await readSecret({ kind: "file", path: "-" }, "the PIN", { P: "env" })).reveal()).toBe("dash");
+      expect((await readSecret({ kind: "file", path: "env:P" }, "the PIN", { P: "env" })).reveal()).toBe("colon");
+    } finally {
+      process.chdir(cwd);
     }
   });
 });
