@@ -38,7 +38,10 @@ export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | u
   if (env !== undefined) return { kind: "env", name: env };
   if (value === undefined || value === "") return undefined;
   const prompt = ownValue(SOURCE_VALUED_FLAGS, flag);
-  return prompt === undefined ? { kind: "value", value } : parseSecretSource(value, prompt);
+  if (prompt === undefined) return { kind: "value", value };
+  // Parsed under the flag's name, so that an `env:` or `file:` without its name is a usage error of that flag.
+  const source = parseSecretSource(value, `--${flag}`);
+  return source.kind === "prompt" ? { kind: "prompt", prompt } : source;
 }
 
 export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => void) | undefined {

@@ -34,6 +34,10 @@ describe("keygen's usage errors come alone", () => {
     [[...HANDLE, "--tpm-parent", "handle:0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
     [[...HANDLE, "--tpm-parent", "0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
     [[...HANDLE, "--tpm-parent", "xyz"], /^roles-anywhere-agent: invalid TPM handle in handle:xyz \(/, 3],
+    // A source without its name is a usage error of the flag that holds it.
+    [["--private-key", join(dir, "new.tss2"), "--tpm-parent-password=env:"],
+      /^roles-anywhere-agent: --tpm-parent-password: "env:" names no environment variable/, 2],
+    [[...HANDLE, "--tpm-parent", "0x81000002", "--tpm-owner-password=file:"], /^roles-anywhere-agent: --tpm-owner-password: "file:" names no file/, 2],
   ] as const)("%j", async (flags, message, exitCode) => {
     const { code, stderr } = await keygen(...(flags as readonly string[]));
     expect(stderr).toMatch(message);
