@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import { ownValue } from "../../own-value.js";
 import { attributeOid } from "./attribute-names.js";
 
 /** One attribute of a subject the user typed: its type OID and text value. */
@@ -36,8 +37,22 @@ function parseAttribute(atv: string, whole: string, openssl: boolean): SubjectAt
   if (!openssl && raw.trimStart().startsWith("#")) throw subjectError(whole, `the hex (#…) value form of ${type} is not supported`);
   const value = unescape(trimUnescaped(raw), whole);
   if (value === "") throw subjectError(whole, `${type} has an empty value`);
+  const bound = ownValue(UPPER_BOUNDS, oid) ?? UB_NAME;
+  const length = [...value].length;
+  if (length > bound) throw subjectError(whole, `${type} is ${length} characters, over its upper bound of ${bound} (RFC 5280)`);
   return { oid, value };
 }
+
+/**
+ * RFC 5280 Appendix A's upper bounds (in characters), which CAs check: ub-common-name, ub-serial-number,
+ * ub-locality-name, ub-state-name, ub-organization-name, ub-organizational-unit-name, ub-title, ub-pseudonym,
+ * ub-emailaddress-length. C is held to two letters when encoded; any other attribute to ub-name.
+ */
+const UPPER_BOUNDS: Readonly<Record<string, number>> = {
+  "2.5.4.3": 64, "2.5.4.5": 64, "2.5.4.7": 128, "2.5.4.8": 128, "2.5.4.10": 64, "2.5.4.11": 64, "2.5.4.12": 64,
+  "2.5.4.65": 128, "1.2.840.113549.1.9.1": 255,
+};
+const UB_NAME = 32768;
 
 /** Splits on `sep` not preceded by a backslash (escapes are kept for `unescape`). */
 function splitUnescaped(text: string, sep: string): string[] {
@@ -80,7 +95,9 @@ function unescape(text: string, whole: string): string {
 }
 
 function subjectError(subject: string, problem: string, hint?: string): UsageError {
-  return new UsageError("USAGE", `invalid --subject "${subject}": ${problem}`, {
+  // A long subject is shown by its start: the problem names what is wrong in it.
+  const shown = subject.length > 80 ? `${subject.slice(0, 60)}…` : subject;
+  return new UsageError("USAGE", `invalid --subject "${shown}": ${problem}`, {
     hint: hint ?? 'write it as /CN=device-1/O=Example (OpenSSL form) or CN=device-1,O=Example (RFC 4514)',
   });
 }

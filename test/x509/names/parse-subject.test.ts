@@ -19,6 +19,7 @@ describe("parseSubject", () => {
     ["CN=J\\c3\\bcrgen", [[{ oid: CN, value: "Jürgen" }]]],
     // An escaped U+FEFF is a character of the value (it was dropped as if it were a byte-order mark), and a literal % stays.
     ["CN=\\ef\\bb\\bfx 100%\\25", [[{ oid: CN, value: "\ufeffx 100%%" }]]],
+    [`/CN=${"ü".repeat(64)}`, [[{ oid: CN, value: "ü".repeat(64) }]]],
     ["/CN=Jürgen Müller/L=東京", [[{ oid: CN, value: "Jürgen Müller" }], [{ oid: "2.5.4.7", value: "東京" }]]],
     [" CN = spaced , O = x ", [[{ oid: O, value: "x" }], [{ oid: CN, value: "spaced" }]]],
     ["CN=trailing\\ ", [[{ oid: CN, value: "trailing " }]]],
@@ -39,6 +40,16 @@ describe("parseSubject", () => {
     ["CN=#0403616263", /hex \(#…\) value form/],
     ["CN=a\\", /lone backslash/],
     ["CN=\\ff\\fe", /valid UTF-8/],
+    // RFC 5280's upper bounds, in characters; a long subject is shown by its start.
+    [`/CN=${"a".repeat(65)}`, /^invalid --subject "\/CN=a{65}": CN is 65 characters, over its upper bound of 64 \(RFC 5280\)$/],
+    [`CN=${"a".repeat(70_000)}`, /^invalid --subject "CN=a{57}…": CN is 70000 characters, over its upper bound of 64/],
+    [`/O=${"ü".repeat(65)}`, /O is 65 characters, over its upper bound of 64/],
+    [`/OU=${"a".repeat(65)}`, /OU is 65 characters/],
+    [`/L=${"a".repeat(129)}`, /L is 129 characters, over its upper bound of 128/],
+    [`/ST=${"a".repeat(129)}`, /ST is 129 characters, over its upper bound of 128/],
+    [`/serialNumber=${"1".repeat(65)}`, /serialNumber is 65 characters, over its upper bound of 64/],
+    [`/emailAddress=${"a".repeat(256)}`, /emailAddress is 256 characters, over its upper bound of 255/],
+    [`/street=${"a".repeat(32769)}`, /street is 32769 characters, over its upper bound of 32768/],
   ])("refuses %j", (text, message) => {
     expect(() => parseSubject(text)).toThrow(message);
   });
