@@ -107,7 +107,9 @@ function fileError(cause: unknown, path: string, what: string): InputError {
     });
   }
   if (code === "EFBIG" || code === "ETIMEDOUT") {
-    const hint = code === "EFBIG" ? "check the path: certificates and keys are kilobytes" : "check what writes to it";
+    // A PIN or password file is read as "<secret>: file" (src/secrets/secret-source.ts): its size is a line's.
+    const expected = what.endsWith(": file") ? "a PIN or password is one line" : "certificates, keys and configs are kilobytes";
+    const hint = code === "EFBIG" ? `check the path: ${expected}` : "check what writes to it";
     return new InputError("FILE_UNREADABLE", `${what} ${path} ${(cause as Error).message}`, { hint, cause });
   }
   return new InputError("FILE_UNREADABLE", `${what} ${path} cannot be read: ${code ?? String(cause)}`, { cause });
