@@ -39,7 +39,9 @@ function parseAttribute(atv: string, whole: string, openssl: boolean): SubjectAt
   if (value === "") throw subjectError(whole, `${type} has an empty value`);
   const bound = ownValue(UPPER_BOUNDS, oid) ?? UB_NAME;
   const length = [...value].length;
-  if (length > bound) throw subjectError(whole, `${type} is ${length} characters, over its upper bound of ${bound} (RFC 5280)`);
+  if (length > bound) {
+    throw subjectError(whole, `${type} is ${length} characters, over its upper bound of ${bound} (RFC 5280)`);
+  }
   return { oid, value };
 }
 
