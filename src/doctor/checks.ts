@@ -29,7 +29,8 @@ export interface DoctorInput {
   readonly session: CreateSessionParams | AgentError;
   readonly endpoint: CreateSessionOptions;
   readonly trustAnchors?: string | undefined;
-  readonly agentSocket: string;
+  /** The socket to check, or why there is no default one. */
+  readonly agentSocket: string | AgentError;
   readonly createSession: boolean;
   readonly warningDays: number;
   readonly env: NodeJS.ProcessEnv;
@@ -241,7 +242,8 @@ async function keyMatchRow(signer: Signer, cert: Certificate): Promise<CheckRow>
   }
 }
 
-async function agentSocketRow(path: string): Promise<CheckRow> {
+async function agentSocketRow(path: string | AgentError): Promise<CheckRow> {
+  if (path instanceof AgentError) return fail("agent socket", path);
   if (!existsSync(path)) return skip("agent socket", `no agent socket at ${path}`);
   try {
     const { connectToAgent } = await import("../agent/socket-trust.js");

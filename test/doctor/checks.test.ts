@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
@@ -35,4 +35,29 @@ describe("runChecks on a hostile private key", () => {
       writer.kill("SIGKILL");
     }
   }, 10_000);
+});
+
+describe("doctor without a default agent socket", () => {
+  it("shows HOME='' (and no XDG_RUNTIME_DIR) as the agent socket's failed row and goes on", async () => {
+    const { main } = await import("../../src/cli/main.js");
+    let stdout = "";
+    let stderr = "";
+    const io = {
+      stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
+      stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
+      env: { HOME: "" },
+    };
+    // The home directory node:os reports comes from the process's HOME.
+    vi.stubEnv("HOME", "");
+    try {
+      const code = await main(["doctor", "--private-key", join(dir, "missing-key.pem")], io);
+      expect(stderr).toBe("");
+      expect(stdout).toMatch(/^✘ agent socket +no default agent socket: HOME \(''\) is not an absolute path/m);
+      expect(stdout).toMatch(/^✘ ARNs and region/m);
+      expect(stdout).toMatch(/\d+ passed, \d+ failed, \d+ skipped/);
+      expect(code).not.toBe(0);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
 });

@@ -28,7 +28,8 @@ const command: CommandSpec = {
       {
         ...(await settingsOf(args, io)),
         trustAnchors: stringArg(args, "trust-anchors"),
-        agentSocket: stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env),
+        // No default socket path (HOME unusable) is the agent socket's row, not the end of the checks.
+        agentSocket: stringArg(args, "agent-socket") ?? (await orError(() => defaultAgentSocketPath(io.env))),
         createSession: boolArg(args, "create-session"),
         warningDays,
         env: io.env,
