@@ -131,7 +131,8 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const rows: CheckRow[] = [];
   // Read the way the signer reads it (size cap, FIFO timeout); a key it cannot read is reported once, not twice.
   let tpm = keyRef.startsWith("handle:");
-  if (isFileRef(keyRef) && isFileInput(keyRef)) {
+  // No key at all is the signer's own error ("no private key given"), not a file named "" that does not exist.
+  if (keyRef !== "" && isFileRef(keyRef) && isFileInput(keyRef)) {
     const what = o.privateKey ? "private key file" : "certificate file";
     const read = await readInputFile(keyRef, what).catch((error: unknown) => fail("key and certificate", error));
     if (!("bytes" in read)) return { rows: [read], chain: [] };

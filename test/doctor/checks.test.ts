@@ -54,6 +54,11 @@ describe("doctor without a default agent socket", () => {
       expect(stderr).toBe("");
       expect(stdout).toMatch(/^✘ agent socket +no default agent socket: HOME \(''\) is not an absolute path/m);
       expect(stdout).toMatch(/^✘ ARNs and region/m);
+      // No key or certificate given is said so, not as a file named "" that does not exist.
+      const none = await main(["doctor"], io);
+      expect(stdout).toMatch(/^✘ key and certificate +no private key given/m);
+      expect(stdout).not.toMatch(/file {2}does not exist/);
+      expect(none).toBe(2);
       expect(stdout).toMatch(/\d+ passed, \d+ failed, \d+ skipped/);
       expect(code).not.toBe(0);
     } finally {
