@@ -107,10 +107,7 @@ function fileError(cause: unknown, path: string, what: string): InputError {
     });
   }
   if (code === "EFBIG" || code === "ETIMEDOUT") {
-    // A PIN or password file is read as "<secret>: file" (src/secrets/secret-source.ts): its size is a line's.
-    const secret = what.endsWith(": file");
-    const expected = secret ? "a PIN or password is one line" : "certificates, keys and configs are kilobytes";
-    const hint = code === "EFBIG" ? `check the path: ${expected}` : "check what writes to it";
+    const hint = code === "EFBIG" ? "check the path: certificates, keys, configs and PIN files are kilobytes at most" : "check what writes to it";
     return new InputError("FILE_UNREADABLE", `${what} ${path} ${(cause as Error).message}`, { hint, cause });
   }
   return new InputError("FILE_UNREADABLE", `${what} ${path} cannot be read: ${code ?? String(cause)}`, { cause });
