@@ -81,7 +81,8 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
       const hint = "give it with --tpm-parent-password; it is not retried";
       return fail(AuthError, "TPM_AUTH_FAILED", `wrong password for the TPM parent key ${parent}${counted} ${raw}`, hint);
     }
-    if (e.is(RC.INTEGRITY) || e.is(RC.BINDING)) {
+    // The parameters are the file's private and public blobs (TPM_RC_SIZE for an empty one, _VALUE, _KEY…).
+    if (e.is(RC.INTEGRITY) || e.is(RC.BINDING) || e.decoded.parameter !== undefined) {
       const message = `${what}: the TPM cannot load this key: it was made on another TPM, under another parent, or the file is damaged`;
       return fail(InputError, "TPM_KEY_INVALID", `${message} ${raw}`);
     }
