@@ -44,6 +44,11 @@ describe("TPM errors users can act on", () => {
     expect(explainTpmError(rc(0x18b, "TPM2_ReadPublic"), { kind: "read-public", handle: 0x81000009, role: "key" }, "k")).toMatchObject({
       message: "k: there is no persistent TPM object at 0x81000009",
     });
+    // handle:0x80000001 (transient, never loaded in our connection) was exit 5 "TPM2_ReadPublic failed: TPM_RC_REFERENCE_H0".
+    expect(explainTpmError(rc(0x910, "TPM2_ReadPublic"), { kind: "read-public", handle: 0x80000001, role: "key" }, "k")).toMatchObject({
+      code: "TPM_KEY_INVALID",
+      message: "k: there is no TPM object at 0x80000001",
+    });
     expect(explainTpmError(rc(0x1c4, "TPM2_PolicyPCR"), { kind: "policy", statement: "the PCR policy on PCR 7 (sha256)" }, "k")).toMatchObject({ code: "TPM_POLICY_FAILED" });
     // TPM_RC_VALUE on the session handle (0x184: not loaded, as a resource manager says) is not a PCR mismatch:
     // it stays a device error, so that the signer loads the key again instead of failing for good.
