@@ -148,6 +148,8 @@ describe("TSS2 PRIVATE KEY files", () => {
     await expect(parseTss2KeyFile(der(standard({ type: "OID:2.23.133.10.1.4" })), "k")).rejects.toThrow(/importable TPM keys/);
     await expect(parseTss2KeyFile(der(standard({ type: "OID:2.23.133.10.1.5" })), "k")).rejects.toThrow(/sealed TPM data/);
     await expect(parseTss2KeyFile(der(standard({ type: "OID:1.2.3.4" })), "k")).rejects.toThrow(/invalid OID for TPMv2 key:1\.2\.3\.4/);
+    const longOid = `OID:1.2.${Array(300).fill("123456789").join(".")}`;
+    await expect(parseTss2KeyFile(der(standard({ type: longOid })), "k")).rejects.toThrow(/^k: invalid OID for TPMv2 key$/);
     await expect(parseTss2KeyFile(der(standard({}, ["secret=EXPLICIT:2,OCTETSTRING:x"])), "k")).rejects.toThrow(/'secret' field/);
     await expect(
       parseTss2KeyFile(der(standard({}, ["authPolicy=EXPLICIT:3,SEQUENCE:aps"]), ["[aps]", "a=SEQUENCE:ap", "[ap]", "policy=EXPLICIT:1,SEQUENCE:empty", "[empty]"]), "k"),

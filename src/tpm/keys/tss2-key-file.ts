@@ -133,7 +133,11 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
   if (asn.type === OID_SEALED) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this is sealed TPM data (${OID_SEALED}), not a signing key`);
   }
-  if (asn.type !== OID_LOADABLE_KEY) throw new InputError("TPM_KEY_INVALID", `${what}: invalid OID for TPMv2 key:${asn.type}`);
+  if (asn.type !== OID_LOADABLE_KEY) {
+    // The file's own OID, named only when short (a crafted one can be thousands of characters long).
+    const oid = asn.type.length <= 64 ? `:${asn.type}` : "";
+    throw new InputError("TPM_KEY_INVALID", `${what}: invalid OID for TPMv2 key${oid}`);
+  }
   if (asn.authPolicies > 0) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: signed policies (authPolicy with TPM2_PolicyAuthorize) are not supported`);
   }
