@@ -23,4 +23,12 @@ describe("--tpm-device / TPM_DEVICE forms", () => {
   it.each(["tcp:host", "tcp:host:0", "tcp:host:70000", "ftp:x", "unix:", "device:", "mssim:", "mssim:host", "tpmrm0"])("rejects %s with a usage error", (text) => {
     expect(() => parseTpmDeviceSpec(text)).toThrow(expect.objectContaining({ code: "USAGE" }));
   });
+
+  // These used to fall back to localhost:2321 silently, a typo connecting to whatever listens there.
+  it.each(["swtpm:prot=2400", "swtpm:path=", "swtpm:host=,port=2321", "mssim:host=h,port=", "swtpm:path=/s,host=h"])(
+    "rejects the TCTI configuration %s (unknown key, empty value, path with host) with a usage error",
+    (text) => {
+      expect(() => parseTpmDeviceSpec(text)).toThrow(expect.objectContaining({ code: "USAGE" }));
+    },
+  );
 });

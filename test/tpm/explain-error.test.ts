@@ -32,8 +32,22 @@ describe("TPM errors users can act on", () => {
 
   it("a key from another TPM or parent, a missing handle, policy failures, a key that cannot sign", () => {
     expect(explainTpmError(rc(0x1df, "TPM2_Load"), { kind: "load", parent: 0x40000001 }, "key.pem")).toMatchObject({ code: "TPM_KEY_INVALID", message: expect.stringMatching(/made on another TPM/) });
+    // Any parameter of TPM2_Load is the file's blobs: an empty private blob (TPM_RC_SIZE, parameter 1) was exit 5
+    // "TPM2_Load failed", and TPM_RC_VALUE on the public area said that the parent does not exist.
+    for (const code of [0x1d5, 0x2c4, 0x2da]) {
+      expect(explainTpmError(rc(code, "TPM2_Load"), { kind: "load", parent: 0x40000001 }, "key.pem")).toMatchObject({
+        code: "TPM_KEY_INVALID",
+        message: expect.stringMatching(/^key\.pem: the TPM cannot load this key: .* the file is damaged/),
+      });
+    }
+    expect(explainTpmError(rc(0x18b, "TPM2_Load"), { kind: "load", parent: 0x81000007 }, "k")).toMatchObject({ message: expect.stringMatching(/parent 0x81000007 does not exist/) });
     expect(explainTpmError(rc(0x18b, "TPM2_ReadPublic"), { kind: "read-public", handle: 0x81000009, role: "key" }, "k")).toMatchObject({
       message: "k: there is no persistent TPM object at 0x81000009",
+    });
+    // handle:0x80000001 (transient, never loaded in our connection) was exit 5 "TPM2_ReadPublic failed: TPM_RC_REFERENCE_H0".
+    expect(explainTpmError(rc(0x910, "TPM2_ReadPublic"), { kind: "read-public", handle: 0x80000001, role: "key" }, "k")).toMatchObject({
+      code: "TPM_KEY_INVALID",
+      message: "k: there is no TPM object at 0x80000001",
     });
     expect(explainTpmError(rc(0x1c4, "TPM2_PolicyPCR"), { kind: "policy", statement: "the PCR policy on PCR 7 (sha256)" }, "k")).toMatchObject({ code: "TPM_POLICY_FAILED" });
     // TPM_RC_VALUE on the session handle (0x184: not loaded, as a resource manager says) is not a PCR mismatch:

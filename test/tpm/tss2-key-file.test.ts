@@ -137,10 +137,19 @@ describe("TSS2 PRIVATE KEY files", () => {
     await expect(parseTss2KeyFile(file, "k")).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", message: expect.stringMatching(/TPM2_PolicySecret/) });
   });
 
+  it("a policy command code that is not a 32-bit value is refused, not named as another command (0x00000000)", async () => {
+    for (const code of ["0x" + "11".repeat(40), "0x10000017F"]) {
+      const file = der(standard({}, ["policy=EXPLICIT:1,SEQUENCE:pols"]), ["[pols]", "a=SEQUENCE:p", "[p]", `cc=EXPLICIT:0,INTEGER:${code}`, "body=EXPLICIT:1,OCTETSTRING:"]);
+      await expect(parseTss2KeyFile(file, "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: "k: not a valid TSS2 PRIVATE KEY structure" });
+    }
+  });
+
   it("refuses importable and sealed objects, 'secret', signed policies, bad blobs, other formats — each with its own message", async () => {
     await expect(parseTss2KeyFile(der(standard({ type: "OID:2.23.133.10.1.4" })), "k")).rejects.toThrow(/importable TPM keys/);
     await expect(parseTss2KeyFile(der(standard({ type: "OID:2.23.133.10.1.5" })), "k")).rejects.toThrow(/sealed TPM data/);
     await expect(parseTss2KeyFile(der(standard({ type: "OID:1.2.3.4" })), "k")).rejects.toThrow(/invalid OID for TPMv2 key:1\.2\.3\.4/);
+    const longOid = `OID:1.2.${Array(300).fill("123456789").join(".")}`;
+    await expect(parseTss2KeyFile(der(standard({ type: longOid })), "k")).rejects.toThrow(/^k: invalid OID for TPMv2 key$/);
     await expect(parseTss2KeyFile(der(standard({}, ["secret=EXPLICIT:2,OCTETSTRING:x"])), "k")).rejects.toThrow(/'secret' field/);
     await expect(
       parseTss2KeyFile(der(standard({}, ["authPolicy=EXPLICIT:3,SEQUENCE:aps"]), ["[aps]", "a=SEQUENCE:ap", "[ap]", "policy=EXPLICIT:1,SEQUENCE:empty", "[empty]"]), "k"),

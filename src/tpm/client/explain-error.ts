@@ -3,7 +3,7 @@ import { AuthError, DeviceError, InputError, type AgentError, type ErrorCode } f
 import type { Tpm } from "./tpm.js";
 import { GetCapability } from "../wire/commands.js";
 import { TpmResponseError } from "./tpm-error.js";
-import { hex32, TPM_CAP, TPM_PT, TPM_RH } from "../wire/constants.js";
+import { handleType, hex32, TPM_CAP, TPM_HT, TPM_PT, TPM_RH } from "../wire/constants.js";
 import { RC } from "../wire/response-code.js";
 
 /** Dictionary-attack state read with GetCapability(TPM_PROPERTIES) after an authorization failure. */
@@ -71,8 +71,11 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
     const hint = "give the hierarchy password with --tpm-parent-password; it is not retried";
     return fail(AuthError, "TPM_AUTH_FAILED", `wrong password for the TPM ${name} hierarchy ${raw}`, hint);
   }
-  if (op.kind === "read-public" && missing) {
-    const message = `${what}: there is no persistent TPM object at ${hex32(op.handle)}${op.role === "parent" ? " (the key's parent)" : ""}`;
+  // A transient handle (handle:0x80…) is never loaded in our connection: TPM_RC_REFERENCE_H0, a warning.
+  if (op.kind === "read-public" && (missing || e.rc === RC.REFERENCE_H0)) {
+    const kind = handleType(op.handle) === TPM_HT.PERSISTENT ? "persistent " : "";
+    const role = op.role === "parent" ? " (the key's parent)" : "";
+    const message = `${what}: there is no ${kind}TPM object at ${hex32(op.handle)}${role}`;
     return fail(InputError, "TPM_KEY_INVALID", message, "list persistent handles with `tpm2_getcap handles-persistent`");
   }
   if (op.kind === "load") {
@@ -81,7 +84,8 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
       const hint = "give it with --tpm-parent-password; it is not retried";
       return fail(AuthError, "TPM_AUTH_FAILED", `wrong password for the TPM parent key ${parent}${counted} ${raw}`, hint);
     }
-    if (e.is(RC.INTEGRITY) || e.is(RC.BINDING)) {
+    // The parameters are the file's private and public blobs (TPM_RC_SIZE for an empty one, _VALUE, _KEY…).
+    if (e.is(RC.INTEGRITY) || e.is(RC.BINDING) || e.decoded.parameter !== undefined) {
       const message = `${what}: the TPM cannot load this key: it was made on another TPM, under another parent, or the file is damaged`;
       return fail(InputError, "TPM_KEY_INVALID", `${message} ${raw}`);
     }

@@ -75,9 +75,10 @@ function readTpmKey(der: Buffer) {
   const policy = sequence(tagged(1)).map((entry) => {
     const [code, body, ...rest] = sequence(entry);
     if (code?.tag !== 0xa0 || body?.tag !== 0xa1 || rest.length > 0) throw new DerError("invalid TPMPolicy");
-    const commandCode = readSingle(code.content, TAG.INTEGER).content;
-    if (commandCode.length === 0) throw new DerError("empty INTEGER");
-    return { commandCode: Number(twosComplement(commandCode)), commandPolicy: readSingle(body.content, TAG.OCTET_STRING).content };
+    const bytes = readSingle(code.content, TAG.INTEGER).content;
+    const commandCode = bytes.length > 0 && bytes.length <= 5 ? twosComplement(bytes) : -1n;
+    if (commandCode < 0n || commandCode >= 2n ** 32n) throw new DerError("TPMPolicy commandCode is not a TPM_CC");
+    return { commandCode: Number(commandCode), commandPolicy: readSingle(body.content, TAG.OCTET_STRING).content };
   });
   const secret = tagged(2);
   if (secret) expectTag(secret, TAG.OCTET_STRING);
@@ -132,7 +133,11 @@ export async function parseTss2KeyFile(data: string | Buffer, what: string): Pro
   if (asn.type === OID_SEALED) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this is sealed TPM data (${OID_SEALED}), not a signing key`);
   }
-  if (asn.type !== OID_LOADABLE_KEY) throw new InputError("TPM_KEY_INVALID", `${what}: invalid OID for TPMv2 key:${asn.type}`);
+  if (asn.type !== OID_LOADABLE_KEY) {
+    // The file's own OID, named only when short (a crafted one can be thousands of characters long).
+    const oid = asn.type.length <= 64 ? `:${asn.type}` : "";
+    throw new InputError("TPM_KEY_INVALID", `${what}: invalid OID for TPMv2 key${oid}`);
+  }
   if (asn.authPolicies > 0) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: signed policies (authPolicy with TPM2_PolicyAuthorize) are not supported`);
   }

@@ -57,15 +57,19 @@ function parseHostPort(text: string, value: string): SocketAddress {
   return { kind: "tcp", host: text.slice(0, colon), port: parsePort(text.slice(colon + 1), value) };
 }
 
-/** tpm2-tss TCTI configuration: `path=/x` or `host=H,port=P` (defaults localhost:2321). */
+/**
+ * tpm2-tss TCTI configuration: `path=/x` or `host=H,port=P` (defaults localhost:2321). Unknown keys, empty
+ * values and a path with host or port are refused, as tpm2-tss does: a typo must not mean localhost:2321.
+ */
 function tctiAddress(text: string, value: string): SocketAddress {
   const conf = new Map<string, string>();
   for (const part of text.split(",").filter(Boolean)) {
     const eq = part.indexOf("=");
-    if (eq <= 0) throw invalid(value);
+    if (!["host", "port", "path"].includes(part.slice(0, eq)) || eq === part.length - 1) throw invalid(value);
     conf.set(part.slice(0, eq), part.slice(eq + 1));
   }
   const path = conf.get("path");
+  if (path && conf.size > 1) throw invalid(value);
   if (path) return { kind: "unix", path };
   return { kind: "tcp", host: conf.get("host") ?? "localhost", port: parsePort(conf.get("port") ?? "2321", value) };
 }
