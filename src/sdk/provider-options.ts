@@ -1,3 +1,5 @@
+import { UsageError } from "../errors.js";
+import { isPlainObject } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { credentialSettings, OPTIONS_ORIGIN, type CredentialSettings, type SettingsInput } from "../settings/credential-settings.js";
@@ -66,6 +68,7 @@ export interface RolesAnywhereProviderOptions extends Pick<
 
 /** The options as validated settings; throws for what can be known without the key or the network. */
 export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
+  checkTypes(o, "", OPTION_TYPES);
   const input: SettingsInput = {
     ...o,
     keyPassword: secretSource(o.keyPassword),
@@ -82,8 +85,51 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
   return credentialSettings(input, OPTIONS_ORIGIN, { env: o.env, debug: o.debug });
 }
 
+type Types = { readonly [name: string]: "string" | "number" | "boolean" | "function" | "object" | "secret" | Types };
+const each = (type: "string" | "number" | "boolean", names: string) =>
+  Object.fromEntries(names.split(" ").map((n) => [n, type]));
+const OPTION_TYPES: Types = {
+  ...each("string", "certificate privateKey intermediates trustAnchorArn profileArn roleArn roleSessionName region"),
+  ...each("string", "endpoint caBundle"),
+  ...each("number", "durationSeconds connectTimeoutMs timeoutMs maxAttempts"),
+  ...each("boolean", "useFipsEndpoint useDualStackEndpoint verifyTls"),
+  keyPassword: "secret",
+  pkcs11: { library: "string", pin: "secret", reusePin: "boolean", contextPin: "secret" },
+  tpm: { device: "string", keyPassword: "secret", parentPassword: "secret",
+    ...each("boolean", "noKeyPassword ignoreEmptyAuth") },
+  env: "object",
+  debug: "function",
+  onRefresh: "function",
+};
+const SECRET_FIELD = { value: "value", file: "path", env: "name", prompt: "prompt" } as const;
+
+/** Plain JavaScript callers get a USAGE error naming the option, not a TypeError from deep inside; never the secret. */
+function checkTypes(o: unknown, prefix: string, types: Types): void {
+  const hint = "see the options of fromRolesAnywhere in docs/integrations.md";
+  const wrong = (name: string, want: string) =>
+    new UsageError("USAGE", `${name || "the options"} must be ${want}`, { hint });
+  if (!isPlainObject(o)) throw wrong(prefix.slice(0, -1), "an object");
+  for (const [field, type] of Object.entries(types)) {
+    const value = o[field];
+    const name = prefix + field;
+    if (value === undefined) continue;
+    if (typeof type === "object") checkTypes(value, `${name}.`, type);
+    else if (type === "secret") {
+      if (typeof value === "string") continue;
+      const kind = isPlainObject(value) ? (value["kind"] as string) : undefined;
+      const key = Object.hasOwn(SECRET_FIELD, kind ?? "") ? SECRET_FIELD[kind as keyof typeof SECRET_FIELD] : undefined;
+      const text = key && isPlainObject(value) ? value[key] : undefined;
+      if (typeof text !== "string" || (text === "" && key !== "value" && key !== "prompt")) {
+        throw wrong(name, 'a string, or { kind: "file", path } or { kind: "env", name } with a non-empty path or name');
+      }
+    } else if (type === "object" ? !isPlainObject(value) : typeof value !== type) {
+      throw wrong(name, `${type === "object" ? "an" : "a"} ${type}`);
+    }
+  }
+}
+
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */
 function secretSource(input: SecretInput | undefined): SecretSource | undefined {
-  if (typeof input !== "string") return input;
+  if (typeof input !== "string") return input && ({ ...input } as SecretSource);
   return input === "" ? undefined : { kind: "value", value: input };
 }
