@@ -1,7 +1,7 @@
 import { UsageError } from "../errors.js";
 import { isPlainObject } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
-import type { SecretSource } from "../secrets/secret-source.js";
+import { isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
 import { credentialSettings, OPTIONS_ORIGIN, type CredentialSettings, type SettingsInput } from "../settings/credential-settings.js";
 
 /**
@@ -101,7 +101,6 @@ const OPTION_TYPES: Types = {
   debug: "function",
   onRefresh: "function",
 };
-const SECRET_FIELD = { value: "value", file: "path", env: "name", prompt: "prompt" } as const;
 
 /** Plain JavaScript callers get a USAGE error naming the option, not a TypeError from deep inside; never the secret. */
 function checkTypes(o: unknown, prefix: string, types: Types): void {
@@ -115,13 +114,7 @@ function checkTypes(o: unknown, prefix: string, types: Types): void {
     if (value === undefined) continue;
     if (typeof type === "object") checkTypes(value, `${name}.`, type);
     else if (type === "secret") {
-      if (typeof value === "string") continue;
-      const kind = isPlainObject(value) ? (value["kind"] as string) : undefined;
-      const key = Object.hasOwn(SECRET_FIELD, kind ?? "") ? SECRET_FIELD[kind as keyof typeof SECRET_FIELD] : undefined;
-      const text = key && isPlainObject(value) ? value[key] : undefined;
-      if (typeof text !== "string" || (text === "" && key !== "value" && key !== "prompt")) {
-        throw wrong(name, 'a string, or { kind: "file", path } or { kind: "env", name } with a non-empty path or name');
-      }
+      if (typeof value !== "string" && !isSecretSource(value)) throw wrong(name, `a string, or ${SECRET_SOURCE_FORMS}`);
     } else if (type === "object" ? !isPlainObject(value) : typeof value !== type) {
       throw wrong(name, `${type === "object" ? "an" : "a"} ${type}`);
     }
