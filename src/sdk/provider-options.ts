@@ -82,7 +82,15 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     tpmIgnoreEmptyAuth: o.tpm?.ignoreEmptyAuth,
     tpmParentPassword: secretSource(o.tpm?.parentPassword),
   };
-  return credentialSettings(input, OPTIONS_ORIGIN, { env: o.env, debug: o.debug });
+  // A faulty debug callback, like a faulty onRefresh listener, must not break getting credentials.
+  const debug = o.debug && ((line: string) => {
+    try {
+      o.debug!(line);
+    } catch {
+      /* dropped */
+    }
+  });
+  return credentialSettings(input, OPTIONS_ORIGIN, { env: o.env, debug });
 }
 
 type Types = { readonly [name: string]: "string" | "number" | "boolean" | "function" | "object" | "secret" | Types };

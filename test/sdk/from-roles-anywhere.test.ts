@@ -185,6 +185,21 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
     }
   });
 
+  it("a debug callback that throws, like an onRefresh listener that throws, does not break getting credentials", async () => {
+    let lines = 0;
+    const debug = () => {
+      lines++;
+      throw new Error("faulty debug callback");
+    };
+    const provider = fromRolesAnywhere({ ...base(), debug, onRefresh: () => { throw new Error("faulty listener"); } });
+    try {
+      expect((await provider()).accessKeyId).toMatch(/^ASIA/);
+      expect(lines).toBeGreaterThan(0);
+    } finally {
+      await provider.close();
+    }
+  });
+
   it("passes the service's refusal through as a ServiceError", async () => {
     const provider = fromRolesAnywhere({ ...base(), certificate: stranger.certPath, privateKey: stranger.keyPath });
     try {
