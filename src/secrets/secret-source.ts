@@ -20,6 +20,9 @@ export type SecretSource =
  * `file:/path`, `file:///path`, `env:NAME`, `prompt`, or anything else as a literal value.
  */
 export function parseSecretSource(text: string, promptText: string): SecretSource {
+  if (typeof text !== "string") {
+    throw new UsageError("USAGE", "parseSecretSource takes a string: env:NAME, file:/path, prompt or the value");
+  }
   if (text === "prompt") return { kind: "prompt", prompt: promptText };
   if (text === "env:" || text === "file:") {
     const what = promptText.replace(/:\s*$/, "");

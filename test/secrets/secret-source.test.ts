@@ -47,6 +47,12 @@ describe("parseSecretSource: a source with no name", () => {
   });
 });
 
+describe("parseSecretSource from JavaScript", () => {
+  it.each([[1234], [undefined], [{ kind: "env", name: "X" }]])("%j is a usage error, not a TypeError", (text) => {
+    expect(() => parseSecretSource(text as never, "PIN: ")).toThrow(UsageError);
+  });
+});
+
 describe("readSecret: a source built wrongly in JavaScript", () => {
   it.each([
     ["an empty variable name", { kind: "env", name: "" }],
