@@ -1,5 +1,7 @@
+import { UsageError } from "../errors.js";
+import { isPlainObject } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
-import type { SecretSource } from "../secrets/secret-source.js";
+import { isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
 import { credentialSettings, OPTIONS_ORIGIN, type CredentialSettings, type SettingsInput } from "../settings/credential-settings.js";
 
 /**
@@ -66,6 +68,7 @@ export interface RolesAnywhereProviderOptions extends Pick<
 
 /** The options as validated settings; throws for what can be known without the key or the network. */
 export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
+  checkTypes(o, "", OPTION_TYPES);
   const input: SettingsInput = {
     ...o,
     keyPassword: secretSource(o.keyPassword),
@@ -79,11 +82,55 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     tpmIgnoreEmptyAuth: o.tpm?.ignoreEmptyAuth,
     tpmParentPassword: secretSource(o.tpm?.parentPassword),
   };
-  return credentialSettings(input, OPTIONS_ORIGIN, { env: o.env, debug: o.debug });
+  // A faulty debug callback, like a faulty onRefresh listener, must not break getting credentials.
+  const debug = o.debug && ((line: string) => {
+    try {
+      o.debug!(line);
+    } catch {
+      /* dropped */
+    }
+  });
+  return credentialSettings(input, OPTIONS_ORIGIN, { env: o.env, debug });
+}
+
+type Types = { readonly [name: string]: "string" | "number" | "boolean" | "function" | "object" | "secret" | Types };
+const each = (type: "string" | "number" | "boolean", names: string) =>
+  Object.fromEntries(names.split(" ").map((n) => [n, type]));
+const OPTION_TYPES: Types = {
+  ...each("string", "certificate privateKey intermediates trustAnchorArn profileArn roleArn roleSessionName region"),
+  ...each("string", "endpoint caBundle"),
+  ...each("number", "durationSeconds connectTimeoutMs timeoutMs maxAttempts"),
+  ...each("boolean", "useFipsEndpoint useDualStackEndpoint verifyTls"),
+  keyPassword: "secret",
+  pkcs11: { library: "string", pin: "secret", reusePin: "boolean", contextPin: "secret" },
+  tpm: { device: "string", keyPassword: "secret", parentPassword: "secret",
+    ...each("boolean", "noKeyPassword ignoreEmptyAuth") },
+  env: "object",
+  debug: "function",
+  onRefresh: "function",
+};
+
+/** Plain JavaScript callers get a USAGE error naming the option, not a TypeError from deep inside; never the secret. */
+function checkTypes(o: unknown, prefix: string, types: Types): void {
+  const hint = "see the options of fromRolesAnywhere in docs/integrations.md";
+  const wrong = (name: string, want: string) =>
+    new UsageError("USAGE", `${name || "the options"} must be ${want}`, { hint });
+  if (!isPlainObject(o)) throw wrong(prefix.slice(0, -1), "an object");
+  for (const [field, type] of Object.entries(types)) {
+    const value = o[field];
+    const name = prefix + field;
+    if (value === undefined) continue;
+    if (typeof type === "object") checkTypes(value, `${name}.`, type);
+    else if (type === "secret") {
+      if (typeof value !== "string" && !isSecretSource(value)) throw wrong(name, `a string, or ${SECRET_SOURCE_FORMS}`);
+    } else if (type === "object" ? !isPlainObject(value) : typeof value !== type) {
+      throw wrong(name, `${type === "object" ? "an" : "a"} ${type}`);
+    }
+  }
 }
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */
 function secretSource(input: SecretInput | undefined): SecretSource | undefined {
-  if (typeof input !== "string") return input;
+  if (typeof input !== "string") return input && ({ ...input } as SecretSource);
   return input === "" ? undefined : { kind: "value", value: input };
 }

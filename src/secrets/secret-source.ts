@@ -3,7 +3,7 @@ import { InputError, UsageError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { Secret } from "./secret.js";
-import { ownValue } from "../own-value.js";
+import { isPlainObject, ownValue } from "../own-value.js";
 
 /**
  * Where a PIN or password comes from. Argv values are accepted for drop-in compatibility with the Go
@@ -20,6 +20,9 @@ export type SecretSource =
  * `file:/path`, `file:///path`, `env:NAME`, `prompt`, or anything else as a literal value.
  */
 export function parseSecretSource(text: string, promptText: string): SecretSource {
+  if (typeof text !== "string") {
+    throw new UsageError("USAGE", "parseSecretSource takes a string: env:NAME, file:/path, prompt or the value");
+  }
   if (text === "prompt") return { kind: "prompt", prompt: promptText };
   if (text === "env:" || text === "file:") {
     const what = promptText.replace(/:\s*$/, "");
@@ -48,6 +51,18 @@ export function localPathOfFileUri(uri: string): string | undefined {
   }
 }
 
+const SOURCE_FIELD: Readonly<Record<string, string>> = { value: "value", file: "path", env: "name", prompt: "prompt" };
+/** What a secret source must be, for messages about one built wrongly in JavaScript. */
+export const SECRET_SOURCE_FORMS = '{ kind: "file", path } or { kind: "env", name } with a non-empty path or name';
+
+/** Whether `source` (maybe from JavaScript) is of a known kind with a string field, non-empty for a path or name. */
+export function isSecretSource(source: unknown): source is SecretSource {
+  if (!isPlainObject(source) || typeof source["kind"] !== "string") return false;
+  const key = ownValue(SOURCE_FIELD, source["kind"]);
+  const text = key && source[key];
+  return typeof text === "string" && (text !== "" || key === "value" || key === "prompt");
+}
+
 /** Describes the source without revealing the secret (for messages and --debug). */
 export function describeSecretSource(source: SecretSource): string {
   if (source.kind === "file") return `file ${source.path}`;
@@ -60,6 +75,7 @@ export function describeSecretSource(source: SecretSource): string {
  * read or change is used, with one warning line (src/io/exposed-file.ts).
  */
 export async function readSecret(source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env): Promise<Secret> {
+  if (!isSecretSource(source)) throw new UsageError("USAGE", `${what}: a secret source must be ${SECRET_SOURCE_FORMS}`);
   switch (source.kind) {
     case "value":
       return Secret.fromUtf8(source.value);

@@ -71,6 +71,36 @@ describe("fromRolesAnywhere: options", () => {
     }
   });
 
+  it("from plain JavaScript, a wrong type is a USAGE error naming the option, not a TypeError from deep inside", () => {
+    const cases: [unknown, RegExp][] = [
+      [undefined, /^the options must be an object$/],
+      [null, /^the options must be an object$/],
+      [{ ...base(), roleArn: 5 }, /^roleArn must be a string$/],
+      [{ ...base(), region: 5 }, /^region must be a string$/],
+      [{ ...base(), endpoint: {} }, /^endpoint must be a string$/],
+      [{ ...base(), certificate: 5, privateKey: undefined }, /^certificate must be a string$/],
+      [{ ...base(), intermediates: 5 }, /^intermediates must be a string$/],
+      [{ ...base(), durationSeconds: "3600" }, /^durationSeconds must be a number$/],
+      [{ ...base(), timeoutMs: "1000" }, /^timeoutMs must be a number$/],
+      [{ ...base(), verifyTls: "false" }, /^verifyTls must be a boolean$/],
+      [{ ...base(), pkcs11: null }, /^pkcs11 must be an object$/],
+      [{ ...base(), tpm: { noKeyPassword: "yes" } }, /^tpm\.noKeyPassword must be a boolean$/],
+      [{ ...base(), env: "PATH=/bin" }, /^env must be an object$/],
+      [{ ...base(), onRefresh: "log" }, /^onRefresh must be a function$/],
+      [{ ...base(), keyPassword: 1234 }, /^keyPassword must be a string, or/],
+      [{ ...base(), keyPassword: { kind: "env", name: "" } }, /^keyPassword must be .*non-empty path or name$/],
+      [{ ...base(), pkcs11: { pin: { kind: "file", path: 5 } } }, /^pkcs11\.pin must be a string, or/],
+      [{ ...base(), tpm: { keyPassword: { kind: "secret", value: "hunter2" } } }, /^tpm\.keyPassword must be a string, or/],
+    ];
+    for (const [options, message] of cases) {
+      const error = thrown(() => fromRolesAnywhere(options as RolesAnywhereProviderOptions));
+      expect(error, String(message)).toBeInstanceOf(AgentError);
+      expect(error.code).toBe("USAGE");
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain("hunter2");
+    }
+  });
+
   it("maps CLI-like options to the signer and endpoint settings; a string secret is taken literally", () => {
     const settings = credentialSettingsFromOptions({
       ...base(),
@@ -152,6 +182,21 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
       expect(createSessions()).toBe(before);
     } finally {
       await bad.close();
+    }
+  });
+
+  it("a debug callback that throws, like an onRefresh listener that throws, does not break getting credentials", async () => {
+    let lines = 0;
+    const debug = () => {
+      lines++;
+      throw new Error("faulty debug callback");
+    };
+    const provider = fromRolesAnywhere({ ...base(), debug, onRefresh: () => { throw new Error("faulty listener"); } });
+    try {
+      expect((await provider()).accessKeyId).toMatch(/^ASIA/);
+      expect(lines).toBeGreaterThan(0);
+    } finally {
+      await provider.close();
     }
   });
 

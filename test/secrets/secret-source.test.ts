@@ -47,6 +47,29 @@ describe("parseSecretSource: a source with no name", () => {
   });
 });
 
+describe("parseSecretSource from JavaScript", () => {
+  it.each([[1234], [undefined], [{ kind: "env", name: "X" }]])("%j is a usage error, not a TypeError", (text) => {
+    expect(() => parseSecretSource(text as never, "PIN: ")).toThrow(UsageError);
+  });
+});
+
+describe("readSecret: a source built wrongly in JavaScript", () => {
+  it.each([
+    ["an empty variable name", { kind: "env", name: "" }],
+    ["an empty path", { kind: "file", path: "" }],
+    ["a number as the value", { kind: "value", value: 1234 }],
+    ["a number as the path", { kind: "file", path: 5 }],
+    ["an unknown kind", { kind: "secret", value: "hunter2" }],
+    ["null", null],
+  ])("%s is a usage error naming the secret, never the value", async (_, source) => {
+    const error = await readSecret(source as never, "PKCS#11 PIN", {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toBe(
+      'PKCS#11 PIN: a secret source must be { kind: "file", path } or { kind: "env", name } with a non-empty path or name',
+    );
+  });
+});
+
 describe("readSecret from a file", () => {
   it("a file too large for a secret gets the reader's own message, not a bare code", async () => {
     const huge = join(dir, "huge");
