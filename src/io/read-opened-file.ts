@@ -23,7 +23,8 @@ export interface ReadLimits {
 export async function readOpenedFile(path: string, limits: ReadLimits = {}): Promise<{ bytes: Buffer; stats: Stats }> {
   // stat first: opening a FIFO waits for a writer, so only what is a regular file by name is opened here, and
   // without blocking (O_NONBLOCK), in case the name is swapped in between; it then goes the asynchronous way.
-  if (!statSync(path).isFile()) return readOpenedFileAsync(path, limits);
+  const byName = statSync(path);
+  if (!byName.isFile()) return readOpenedFileAsync(path, limits, byName);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd);
@@ -34,16 +35,17 @@ export async function readOpenedFile(path: string, limits: ReadLimits = {}): Pro
   } finally {
     closeSync(fd);
   }
-  return readOpenedFileAsync(path, limits);
+  return readOpenedFileAsync(path, limits, statSync(path));
 }
 
 /** All of an open pipe, FIFO or device (standard input), within the same limits as {@link readOpenedFile}. */
 export function readDescriptor(fd: number, limits: ReadLimits = {}): Promise<Buffer> {
   const state: ReadState = { stopped: false };
-  return withDeadline(limits, readChunks(fd, limits.maxBytes ?? MAX_INPUT_BYTES, state), state, `/proc/self/fd/${fd}`);
+  const path = `/proc/self/fd/${fd}`;
+  return withDeadline(limits, readChunks(fd, limits.maxBytes ?? MAX_INPUT_BYTES, state), state, path, fstatSync(fd));
 }
 
-function readOpenedFileAsync(path: string, limits: ReadLimits): Promise<{ bytes: Buffer; stats: Stats }> {
+function readOpenedFileAsync(path: string, limits: ReadLimits, byName: Stats): Promise<{ bytes: Buffer; stats: Stats }> {
   const state: ReadState = { stopped: false };
   const reading = new Promise<{ bytes: Buffer; stats: Stats }>((resolve, reject) =>
     openCallback(path, "r", (openError, fd) => {
@@ -57,7 +59,7 @@ function readOpenedFileAsync(path: string, limits: ReadLimits): Promise<{ bytes:
       });
     }),
   );
-  return withDeadline(limits, reading, state, path);
+  return withDeadline(limits, reading, state, path, byName);
 }
 
 /** Set when the deadline has passed: no read after that. */
@@ -86,7 +88,7 @@ function readChunks(fd: number, maxBytes: number, state: ReadState): Promise<Buf
  * `reading`, or ETIMEDOUT when it has not settled in time. An open() or read() still waiting then holds a
  * thread-pool thread, which process.exit() waits for: a FIFO or pipe is woken through its write end.
  */
-function withDeadline<T>(limits: ReadLimits, reading: Promise<T>, state: ReadState, path: string): Promise<T> {
+function withDeadline<T>(limits: ReadLimits, reading: Promise<T>, state: ReadState, path: string, fifo: Stats): Promise<T> {
   const ms = limits.timeoutMs ?? READ_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -95,16 +97,20 @@ function withDeadline<T>(limits: ReadLimits, reading: Promise<T>, state: ReadSta
     timer = setTimeout(() => {
       state.stopped = true;
       reject(errnoError("ETIMEDOUT", message));
-      wakeReader(path);
+      wakeReader(path, fifo);
     }, ms);
   });
   return Promise.race([reading, late]).finally(() => clearTimeout(timer));
 }
 
-/** One byte through the write end of the FIFO or pipe `path`: a waiting open() returns, a waiting read() too. */
-function wakeReader(path: string): void {
+/**
+ * One byte through the write end of the FIFO or pipe `path`: a waiting open() returns, a waiting read() too. Only
+ * into the FIFO that was being read: a name pointed at another one meanwhile gets nothing.
+ */
+function wakeReader(path: string, fifo: Stats): void {
   try {
-    if (!statSync(path).isFIFO()) return;
+    const now = statSync(path);
+    if (!now.isFIFO() || now.ino !== fifo.ino || now.dev !== fifo.dev) return;
     const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
     try {
       writeSync(fd, "\n");

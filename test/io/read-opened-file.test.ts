@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { constants, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, constants, linkSync, mkdtempSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -9,6 +9,34 @@ import { MAX_INPUT_BYTES, readOpenedFile } from "../../src/io/read-opened-file.j
 describe("readOpenedFile", () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("after a silent FIFO's timeout, wakes only that FIFO: a FIFO put at its name meanwhile is not written to", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const [path, keep, other] = [join(dir, "input"), join(dir, "input-kept"), join(dir, "other")];
+    execFileSync("mkfifo", ["-m", "600", path, other]);
+    linkSync(path, keep);
+    const reading = readOpenedFile(path, { timeoutMs: 300 });
+    const otherReader = openSync(other, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await new Promise((done) => setTimeout(done, 100));
+      renameSync(other, path);
+      await expect(reading).rejects.toMatchObject({ code: "ETIMEDOUT" });
+      // Nothing to read: 0 (no writer left) or EAGAIN; before the fix, the "\n" meant for the first FIFO.
+      const unread = (() => {
+        try {
+          return readSync(otherReader, Buffer.alloc(8));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === "EAGAIN") return 0;
+          throw error;
+        }
+      })();
+      expect(unread).toBe(0);
+    } finally {
+      closeSync(otherReader);
+      // Lets the read still waiting in open() on the first FIFO return.
+      closeSync(openSync(keep, constants.O_WRONLY | constants.O_NONBLOCK));
+    }
+  });
 
   it("reads a regular file with the fstat of what it read", async () => {
     dir = mkdtempSync(join(tmpdir(), "raa-read-"));
