@@ -2,9 +2,8 @@
  * Where the token PIN comes from and how it is presented. A PIN is wiped right after C_Login, except one needed for every
  * signature (CKA_ALWAYS_AUTHENTICATE); a rejected PIN is reported once, with the retry counters, and never presented again.
  */
-import { fileURLToPath } from "node:url";
 import { AuthError, InputError } from "../errors.js";
-import { describeSecretSource, readSecret, type SecretSource } from "../secrets/secret-source.js";
+import { describeSecretSource, localPathOfFileUri, readSecret, type SecretSource } from "../secrets/secret-source.js";
 import { Secret } from "../secrets/secret.js";
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
@@ -32,11 +31,9 @@ export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
 function pinSourcePath(source: string): string {
   const hint = "give a file path or a file: URI, e.g. pin-source=file:/run/secrets/token-pin";
   if (source.startsWith("file://")) {
-    try {
-      return fileURLToPath(source);
-    } catch (cause) {
-      throw new InputError("PKCS11_URI_INVALID", `pin-source=${source} names no local file (another host, or an encoded /)`, { hint, cause });
-    }
+    const path = localPathOfFileUri(source);
+    if (path === undefined) throw new InputError("PKCS11_URI_INVALID", `pin-source=${source} names no local file (another host, or an encoded /)`, { hint });
+    return path;
   }
   if (source.startsWith("file:")) return source.slice(5);
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(source)) {
