@@ -287,6 +287,12 @@ describe("local endpoint: rejected CreateSession requests", () => {
     expect(endpoint.requests.at(-1)!.reason).toContain("role/a\\u000aFORGED\\u001b[2J\\u009b to certificate");
   });
 
+  it("escapes line separators and bidi overrides in a logged reason too (they can hide or reorder what follows)", async () => {
+    const roleArn = "arn:aws:iam::111122223333:role/a\u2028b\u202ec";
+    expect((await createSession(ecDirect, { arns: { roleArn } })).status).toBe(201);
+    expect(endpoint.requests.at(-1)!.reason).toContain("role/a\\u2028b\\u202ec to certificate");
+  });
+
   it("escapes the control characters of a certificate's name in the refusal it is quoted in", async () => {
     // openssl req reads -subj as Latin-1: the UTF-8 of U+009B becomes "\u00c2\u009b" in the certificate.
     const evil = identity(issueLeaf(rogue, join(dir, "leaves"), { name: "evil-name", subject: "/CN=a\u009bb", keyType: "p256" }));
