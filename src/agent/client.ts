@@ -1,9 +1,10 @@
+import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
 import { usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
-import { AgentError, ERROR_CODES, type ErrorCode } from "../errors.js";
+import { AgentError, ERROR_CODES, InputError, isAgentError, type ErrorCode } from "../errors.js";
 import { parseJson } from "../io/json.js";
 import { isPlainObject } from "../own-value.js";
-import { connectToAgent } from "./socket-trust.js";
+import { defaultAgentSocketPath } from "./socket-path.js";
 
 /** A profile name, or the ARNs (and role session name) a profile of the agent must have. */
 export type AgentSelector =
@@ -22,6 +23,7 @@ const TIMEOUT_MS = 35_000;
  * starts as fast as Node can.
  */
 export async function fetchFromAgent(socketPath: string, selector: AgentSelector): Promise<Credentials | undefined> {
+  const { connectToAgent } = await import("./socket-trust.js");
   const socket = await connectToAgent(socketPath);
   if (!socket) return undefined;
   const { status, body } = await request(socket, socketPath, pathFor(selector));
@@ -33,6 +35,45 @@ export async function fetchFromAgent(socketPath: string, selector: AgentSelector
     throw new AgentError(code, `agent: ${Message || `the agent answered HTTP ${status}`}`);
   }
   return parseCredentials(body);
+}
+
+/** Where a client asks: `socket` (default: the default socket), and whether --agent makes no answer an error. */
+export interface AgentAsk {
+  readonly socket?: string | undefined;
+  readonly required: boolean;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The running agent's cached credentials for `selector`, or undefined to sign directly. Neither a socket that is
+ * not proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped; it goes to `onUnsafe`) nor the
+ * lack of a default socket (HOME not absolute) stops signing directly; only a required agent makes them, or no
+ * answer, an error.
+ */
+export async function credentialsFromAgent(
+  { socket: named, required, env }: AgentAsk,
+  selector: AgentSelector,
+  onUnsafe: (error: AgentError) => void,
+): Promise<Credentials | undefined> {
+  let socket: string;
+  try {
+    socket = named ?? defaultAgentSocketPath(env);
+  } catch (error) {
+    if (required) throw error;
+    return undefined;
+  }
+  if (!required && !existsSync(socket)) return undefined;
+  const credentials = await fetchFromAgent(socket, selector).catch((error: unknown) => {
+    if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
+    onUnsafe(error);
+    return undefined;
+  });
+  if (!credentials && required) {
+    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${socket} serves this role`, {
+      hint: "start it with 'roles-anywhere-agent agent', or drop --agent to sign directly",
+    });
+  }
+  return credentials;
 }
 
 function pathFor(selector: AgentSelector): string {

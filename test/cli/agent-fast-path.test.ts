@@ -6,15 +6,13 @@ const env = { XDG_RUNTIME_DIR: "/run/user/1000" };
 
 describe("agentRequestOf: which command lines the launcher may answer from the agent", () => {
   it("takes credential-process with a profile and only the agent's own flags", () => {
-    expect(agentRequestOf(["credential-process", "--profile", "gw"], env)).toEqual({
-      profile: "gw",
-      socket: "/run/user/1000/roles-anywhere-agent.sock",
-      required: false,
-    });
+    // No --agent-socket: the agent client asks the default socket (socket-path.ts), as credential-process does.
+    expect(agentRequestOf(["credential-process", "--profile", "gw"], env)).toEqual({ profile: "gw", socket: undefined, required: false, env });
     expect(agentRequestOf(["credential-process", "--profile=gw", "--agent", "--agent-socket=/tmp/a.sock", "--config", "/etc/c.json", "--debug"], env)).toEqual({
       profile: "gw",
       socket: "/tmp/a.sock",
       required: true,
+      env,
     });
     expect(agentRequestOf(["credential-process", "-profile", "gw", "-agent=true"], env)).toMatchObject({ profile: "gw", required: true });
   });

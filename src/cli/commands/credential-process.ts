@@ -1,7 +1,5 @@
-import { existsSync } from "node:fs";
-import type { AgentSelector } from "../../agent/client.js";
-import { defaultAgentSocketPath } from "../../agent/socket-path.js";
-import { InputError, isAgentError, printableLine } from "../../errors.js";
+import { credentialsFromAgent, type AgentSelector } from "../../agent/client.js";
+import { printableLine } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
@@ -19,11 +17,11 @@ const command: CommandSpec = {
     const profile = stringArg(args, "profile");
     // A profile used as it is goes to the agent by name before the config file is even read.
     const byName = profile !== undefined && !ROLE_FLAGS.some((flag) => args.explicit.has(flag)) ? profile : undefined;
-    let credentials = byName ? await credentialsFromAgent(args, byName, io) : undefined;
+    let credentials = byName ? await askAgent(args, byName, io) : undefined;
     if (!credentials) {
       // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
       const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
-      if (!byName) credentials = await credentialsFromAgent(args, settings!.session, io);
+      if (!byName) credentials = await askAgent(args, settings!.session, io);
       credentials ??= await createNewSession(settings!);
     }
     // No trailing newline, exactly like aws_signing_helper.
@@ -38,32 +36,10 @@ async function createNewSession(settings: CredentialSettings): Promise<Credentia
   return withSigner(settings.signer, async (signer) => (await createSession(signer, settings.session, settings.endpoint)).credentials);
 }
 
-/**
- * The running agent's cached credentials for `selector`, or undefined to sign directly. A socket that is not
- * proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped) never stops signing directly:
- * one warning line, then the caller signs; only --agent makes it an error.
- */
-async function credentialsFromAgent(args: ParsedArgs, selector: AgentSelector, io: CliIo): Promise<Credentials | undefined> {
+async function askAgent(args: ParsedArgs, selector: AgentSelector, io: CliIo): Promise<Credentials | undefined> {
   if (boolArg(args, "no-agent")) return undefined;
-  const required = boolArg(args, "agent");
-  let socket: string;
-  try {
-    socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(io.env);
-  } catch (error) {
-    if (required) throw error;
-    return undefined; // no default socket (HOME is not absolute): sign directly, as past an unsafe one
-  }
-  if (!required && !existsSync(socket)) return undefined;
-  const { fetchFromAgent } = await import("../../agent/client.js");
-  const credentials = await fetchFromAgent(socket, selector).catch((error: unknown) => {
-    if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
+  const ask = { socket: stringArg(args, "agent-socket"), required: boolArg(args, "agent"), env: io.env };
+  return credentialsFromAgent(ask, selector, (error) => {
     io.stderr.write(`${PROGRAM}: warning: ${printableLine(error.message)}; signing directly instead\n`);
-    return undefined;
   });
-  if (!credentials && required) {
-    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${socket} serves this role`, {
-      hint: "start it with 'roles-anywhere-agent agent', or drop --agent to sign directly",
-    });
-  }
-  return credentials;
 }

@@ -1,5 +1,4 @@
-import { existsSync } from "node:fs";
-import { defaultAgentSocketPath } from "../../agent/socket-path.js";
+import { credentialsFromAgent } from "../../agent/client.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
 import { boolArg, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
@@ -15,20 +14,18 @@ const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agen
  * runs for every `aws` command, which must cost little more than starting Node. Prints and exits (this is
  * dist/agent-fast-path.cjs's entry), or returns for anything else (another command or flag, no agent socket,
  * a profile the agent does not serve, a socket not proved to be this user's without --agent); the full CLI
- * then handles the command line from the start (and says once why it does not use that socket).
+ * then handles the command line from the start. With --agent, a missing answer is reported here.
  */
 export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const request = agentRequestOf(argv, env);
-  if (!request || (!request.required && !existsSync(request.socket))) return;
   const [stdout, stderr] = [new FdOutput(1), new FdOutput(2)];
   let code = 0;
   try {
-    const { fetchFromAgent } = await import("../../agent/client.js");
-    const credentials = await fetchFromAgent(request.socket, request.profile);
+    const request = agentRequestOf(argv, env);
+    // An unsafe socket is passed over in silence: the full CLI says once why it does not use it.
+    const credentials = request && (await credentialsFromAgent(request, request.profile, () => {}));
     if (!credentials) return;
     stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
   } catch (error) {
-    if (!request.required && (error as { code?: unknown }).code === "SOCKET_UNSAFE") return;
     code = reportError(error, { stdout, stderr, env }, wantsDebug(argv));
   }
   await Promise.all([stdout.flush(), stderr.flush()]);
@@ -53,10 +50,5 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   if (args.explicit.has("agent") && !boolArg(args, "agent")) return undefined;
   const profile = stringArg(args, "profile");
   if (!profile) return undefined;
-  try {
-    const socket = stringArg(args, "agent-socket") ?? defaultAgentSocketPath(env);
-    return { profile, socket, required: boolArg(args, "agent") };
-  } catch {
-    return undefined; // no default socket (HOME is not absolute): the full CLI says so, or signs directly
-  }
+  return { profile, socket: stringArg(args, "agent-socket"), required: boolArg(args, "agent"), env };
 }
