@@ -108,6 +108,13 @@ describe("certificate, key and intermediates as values", () => {
     for (const r of [unset, empty]) expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
+  it("caps standard input like a file: more than 16 MiB is one input error, exit 3", async () => {
+    const huge = await cli(["credential-process", "--certificate", "-", "--private-key", leaf.keyPath, ...session()], {}, Buffer.alloc(17 * 1024 * 1024));
+    expect(huge.code).toBe(3);
+    expect(huge.stderr).toMatch(/^roles-anywhere-agent: certificate file: standard input holds more than 16 MiB \(/);
+    expect(huge.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   it("never echoes the value: not in errors, not with --debug", async () => {
     // A key that is not a key, a certificate that is not a certificate, and a key for another certificate.
     const secret = "NOT-A-KEY-BUT-A-SECRET-7f3a9c";

@@ -94,7 +94,8 @@ export function refusePemText(path: string, what: string): void {
   });
 }
 
-function fileError(cause: unknown, path: string, what: string): InputError {
+/** An OS error reading `path` as one input error naming `what` and the path. */
+export function fileError(cause: unknown, path: string, what: string): InputError {
   if (cause instanceof InputError) return cause;
   const code = (cause as NodeJS.ErrnoException).code;
   if (code === "ENOENT" || code === "ENOTDIR") {

@@ -1,5 +1,6 @@
 import { readDescriptor } from "./read-opened-file.js";
 import { InputError } from "../errors.js";
+import { fileError } from "./input-file.js";
 
 /** All of standard input (`-` as a certificate, key or chain), refused when it is a terminal or empty. */
 export async function readStdin(what: string): Promise<Buffer> {
@@ -11,11 +12,7 @@ export async function readStdin(what: string): Promise<Buffer> {
   try {
     bytes = await readDescriptor(0);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === "EFBIG" || code === "ETIMEDOUT") {
-      throw new InputError("FILE_UNREADABLE", `${what}: standard input ${(cause as Error).message}`, { cause });
-    }
-    throw new InputError("FILE_UNREADABLE", `${what}: standard input cannot be read: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+    throw fileError(cause, "standard input", `${what}:`);
   }
   if (bytes.length === 0) throw new InputError("INPUT_MISSING", `${what}: standard input is empty`, { hint: "pipe the PEM text in, e.g. cmd --certificate - < cert.pem" });
   return bytes;
