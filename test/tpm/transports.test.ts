@@ -132,6 +132,28 @@ describe("SocketTransport", () => {
     await t2.close();
   });
 
+  it("a response that has begun and stalls fails after the rest bound, not the full response timeout", async () => {
+    const port = await listen((socket) => socket.write(RESPONSE.subarray(0, 7)));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 60_000, restTimeoutMs: 200 });
+    const started = Date.now();
+    const err = await t.transmit(COMMAND).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err).toBeInstanceOf(TpmConnectionLost);
+    const message = /^the TPM at tcp:127\.0\.0\.1:\d+ sent 7 bytes of an answer, then nothing more/;
+    expect(err).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(message) });
+    await t.close();
+  });
+
+  it("a TPM slow to start its answer still gets the full response timeout, then the rest bound", async () => {
+    const port = await listen((socket) => {
+      setTimeout(() => socket.write(RESPONSE.subarray(0, 5)), 300);
+      setTimeout(() => socket.write(RESPONSE.subarray(5)), 350);
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 5000, restTimeoutMs: 200 });
+    expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+    await t.close();
+  });
+
   it("connection refused is a device-unavailable error", async () => {
     const port = await listen(() => undefined);
     await new Promise<void>((r) => server!.close(() => r()));

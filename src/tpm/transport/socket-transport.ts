@@ -15,6 +15,11 @@ export type SocketAddress = { kind: "unix"; path: string } | { kind: "tcp"; host
 
 const MSSIM_TPM_SEND_COMMAND = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * A TPM may think long before its answer (an RSA CreatePrimary takes seconds) but then sends all of it at once
+ * (8 KB at most): a response that has begun and stalls is a broken or hostile peer, not a slow TPM.
+ */
+const RESPONSE_REST_TIMEOUT_MS = 5_000;
 
 export function describeAddress(address: SocketAddress, framing: SocketFraming): string {
   if (address.kind === "unix") return `${framing === "mssim" ? "mssim+" : ""}unix:${address.path}`;
@@ -32,17 +37,24 @@ export class SocketTransport implements TpmTransport {
   readonly #framing: SocketFraming;
   /** How long one command may take before we give up (a busy swtpm never answers a second client). */
   readonly #responseTimeoutMs: number;
+  /** How long the rest of a response may take once its first bytes have come. */
+  readonly #restTimeoutMs: number;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
-  #pending: { resolve(response: Buffer): void; reject(error: Error): void } | undefined;
+  /** The exchange awaiting its response; `begun` is told once its first bytes have come. */
+  #pending: { resolve(r: Buffer): void; reject(e: Error): void; begun?: (() => void) | undefined } | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
   epoch = 0;
 
-  constructor(address: SocketAddress, options: { framing?: SocketFraming; responseTimeoutMs?: number } = {}) {
+  constructor(
+    address: SocketAddress,
+    options: { framing?: SocketFraming; responseTimeoutMs?: number; restTimeoutMs?: number } = {},
+  ) {
     this.#address = address;
     this.#framing = options.framing ?? "raw";
     this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
+    this.#restTimeoutMs = Math.min(options.restTimeoutMs ?? RESPONSE_REST_TIMEOUT_MS, this.#responseTimeoutMs);
     this.description = describeAddress(address, this.#framing);
   }
 
@@ -104,7 +116,11 @@ export class SocketTransport implements TpmTransport {
     if (!pending) return;
     try {
       const done = this.#unframe(this.#received);
-      if (!done) return;
+      if (!done) {
+        pending.begun?.();
+        pending.begun = undefined;
+        return;
+      }
       this.#received = this.#received.subarray(done.used);
       this.#pending = undefined;
       pending.resolve(done.response);
@@ -133,14 +149,22 @@ export class SocketTransport implements TpmTransport {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await new Promise<Buffer>((resolve, reject) => {
+        const within = (ms: number) => `${Math.round(ms / 1000)} s`;
         timer = setTimeout(() => {
-          this.#fail(
-            new TpmConnectionLost("TPM_UNAVAILABLE", `no answer from the TPM at ${this.description} within ${Math.round(this.#responseTimeoutMs / 1000)} s`, {
-              hint: "swtpm serves one client at a time: is another program connected to it?",
-            }),
-          );
+          const message = `no answer from the TPM at ${this.description} within ${within(this.#responseTimeoutMs)}`;
+          const hint = "swtpm serves one client at a time: is another program connected to it?";
+          this.#fail(new TpmConnectionLost("TPM_UNAVAILABLE", message, { hint }));
         }, this.#responseTimeoutMs);
-        this.#pending = { resolve, reject };
+        const begun = () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            const got = `the TPM at ${this.description} sent ${this.#received.length} bytes of an answer`;
+            const message = `${got}, then nothing more for ${within(this.#restTimeoutMs)}`;
+            const hint = "a TPM sends its whole answer at once: check the program at that address";
+            this.#fail(new TpmConnectionLost("TPM_ERROR", message, { hint }));
+          }, this.#restTimeoutMs);
+        };
+        this.#pending = { resolve, reject, begun };
         socket.write(this.#frame(command));
       });
     } finally {
