@@ -1,5 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { parseTpmDeviceSpec } from "../../src/tpm/transport/open-transport.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "../../src/cli/main.js";
+import { openTpmTransport, parseTpmDeviceSpec } from "../../src/tpm/transport/open-transport.js";
 
 describe("--tpm-device / TPM_DEVICE forms", () => {
   it.each([
@@ -7,7 +13,7 @@ describe("--tpm-device / TPM_DEVICE forms", () => {
     ["", { kind: "default" }],
     ["/dev/tpmrm0", { kind: "path", path: "/dev/tpmrm0" }],
     ["/run/swtpm/tpm.sock", { kind: "path", path: "/run/swtpm/tpm.sock" }],
-    ["device:/dev/tpm0", { kind: "path", path: "/dev/tpm0" }],
+    ["device:/dev/tpm0", { kind: "path", path: "/dev/tpm0", deviceOnly: true }],
     ["unix:/tmp/s.sock", { kind: "socket", address: { kind: "unix", path: "/tmp/s.sock" }, framing: "raw" }],
     ["tcp:127.0.0.1:2321", { kind: "socket", address: { kind: "tcp", host: "127.0.0.1", port: 2321 }, framing: "raw" }],
     ["tcp:[::1]:2321", { kind: "socket", address: { kind: "tcp", host: "::1", port: 2321 }, framing: "raw" }],
@@ -31,4 +37,67 @@ describe("--tpm-device / TPM_DEVICE forms", () => {
       expect(() => parseTpmDeviceSpec(text)).toThrow(expect.objectContaining({ code: "USAGE" }));
     },
   );
+});
+
+describe("--tpm-device naming something that is no TPM: what it is and what was expected, input error (exit 3)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "raa-tpm-device-"));
+  const at = (name: string) => join(dir, name);
+  let server: Server;
+  beforeAll(async () => {
+    execFileSync("mkfifo", [at("fifo")]);
+    mkdirSync(at("dir"));
+    writeFileSync(at("file"), "not a TPM");
+    server = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => server.listen(at("sock"), () => r()));
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function failure(device: string): Promise<{ code: string; category: string; message: string; hint?: string }> {
+    const t = await openTpmTransport(device, {}).catch((e: unknown) => e);
+    if (t instanceof Error) return t as never;
+    const e = await (t as Awaited<ReturnType<typeof openTpmTransport>>).transmit(Buffer.alloc(10)).catch((err: unknown) => err);
+    return e as never;
+  }
+
+  it.each([
+    ["fifo", "a FIFO"],
+    ["dir", "a directory"],
+    ["file", "a regular file"],
+  ])("a path to a %s", async (name, kind) => {
+    const e = await failure(at(name));
+    expect(e).toMatchObject({ code: "INPUT_INVALID", category: "input" });
+    expect(e.message).toBe(`the TPM device ${at(name)} is ${kind}, not a TPM character device or a TPM simulator's socket`);
+  });
+
+  it("device: (a character device) naming a socket", async () => {
+    const e = await failure(`device:${at("sock")}`);
+    expect(e).toMatchObject({ code: "INPUT_INVALID", message: `the TPM device ${at("sock")} is a socket, not a TPM character device` });
+    expect(e.hint).toBe(`for a simulator's socket write unix:${at("sock")}`);
+  });
+
+  it.each([
+    ["fifo", "a FIFO"],
+    ["dir", "a directory"],
+    ["file", "a regular file"],
+  ])("unix: naming a %s", async (name, kind) => {
+    const e = await failure(`unix:${at(name)}`);
+    expect(e).toMatchObject({ code: "INPUT_INVALID", category: "input", message: `the TPM socket ${at(name)} is ${kind}, not a socket` });
+  });
+
+  it("unix: naming a character device says to give the device's path alone", async () => {
+    const e = await failure("unix:/dev/null");
+    expect(e).toMatchObject({ code: "INPUT_INVALID", message: "the TPM socket /dev/null is a character device, not a socket" });
+    expect(e.hint).toBe("for a TPM device give its path alone: /dev/null");
+  });
+
+  it("through the CLI: one line, exit 3", async () => {
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    const argv = ["sign-string", "--private-key", "handle:0x81000101", "--no-tpm-key-password", "--tpm-device", at("fifo")];
+    expect(await main(argv, io)).toBe(3);
+    expect(stderr.trim().split("\n")).toEqual([expect.stringContaining(`the TPM device ${at("fifo")} is a FIFO, not a TPM`)]);
+  });
 });

@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
-import { DeviceError, UsageError } from "../../errors.js";
+import { DeviceError, InputError, UsageError } from "../../errors.js";
+import { fileKind } from "../../io/trusted-path.js";
 import { DeviceTransport } from "./device-transport.js";
 import { SocketTransport, type SocketAddress, type SocketFraming } from "./socket-transport.js";
 import type { TpmTransport } from "./transport.js";
@@ -7,8 +8,8 @@ import type { TpmTransport } from "./transport.js";
 /** Where the TPM is, after parsing `--tpm-device` / `TPM_DEVICE`. */
 export type TpmDeviceSpec =
   | { kind: "default" }
-  /** A path: a character device, or (as the Go helper does) a UNIX socket of a simulator. */
-  | { kind: "path"; path: string }
+  /** A path: a character device, or (as the Go helper does) a UNIX socket of a simulator; `device:` a device only. */
+  | { kind: "path"; path: string; deviceOnly?: true }
   | { kind: "socket"; address: SocketAddress; framing: SocketFraming };
 
 export const DEFAULT_DEVICES = ["/dev/tpmrm0", "/dev/tpm0"] as const;
@@ -29,7 +30,7 @@ export function parseTpmDeviceSpec(text: string | undefined): TpmDeviceSpec {
   const scheme = value.slice(0, colon).toLowerCase();
   const rest = value.slice(colon + 1);
   if ((scheme === "device" || scheme === "unix") && !rest) throw invalid(value);
-  if (scheme === "device") return { kind: "path", path: rest };
+  if (scheme === "device") return { kind: "path", path: rest, deviceOnly: true };
   if (scheme === "unix") return { kind: "socket", address: { kind: "unix", path: rest }, framing: "raw" };
   if (scheme === "tcp") return { kind: "socket", address: parseHostPort(rest, value), framing: "raw" };
   if (scheme === "swtpm") return { kind: "socket", address: tctiAddress(rest, value), framing: "raw" };
@@ -81,7 +82,7 @@ function tctiAddress(text: string, value: string): SocketAddress {
 export async function openTpmTransport(device: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<TpmTransport> {
   const spec = parseTpmDeviceSpec(device ?? env["TPM_DEVICE"]);
   if (spec.kind === "socket") return new SocketTransport(spec.address, { framing: spec.framing });
-  if (spec.kind === "path") return openPath(spec.path);
+  if (spec.kind === "path") return openPath(spec.path, spec.deviceOnly === true);
   for (const path of DEFAULT_DEVICES) {
     if (await stat(path).then(() => true, () => false)) return DeviceTransport.open(path);
   }
@@ -90,14 +91,17 @@ export async function openTpmTransport(device: string | undefined, env: NodeJS.P
   });
 }
 
-async function openPath(path: string): Promise<TpmTransport> {
+async function openPath(path: string, deviceOnly: boolean): Promise<TpmTransport> {
   const info = await stat(path).catch((cause: NodeJS.ErrnoException) => {
-    const message = cause.code === "ENOENT" ? `no TPM at ${path}` : `cannot access ${path}: ${cause.code ?? String(cause)}`;
+    const absent = cause.code === "ENOENT" || cause.code === "ENOTDIR";
+    const message = absent ? `no TPM at ${path}` : `cannot access ${path}: ${cause.code ?? String(cause)}`;
     throw new DeviceError("TPM_UNAVAILABLE", message, { cause, hint: "check --tpm-device / TPM_DEVICE" });
   });
-  if (info.isSocket()) return new SocketTransport({ kind: "unix", path });
+  if (info.isSocket() && !deviceOnly) return new SocketTransport({ kind: "unix", path });
   if (info.isCharacterDevice()) return DeviceTransport.open(path);
-  throw new DeviceError("TPM_UNAVAILABLE", `unsupported TPM file mode ${(info.mode & 0o170000).toString(8)} for ${path}`, {
-    hint: "give a TPM character device (/dev/tpmrm0) or a simulator socket",
-  });
+  const expected = deviceOnly ? "a TPM character device" : "a TPM character device or a TPM simulator's socket";
+  const hint = info.isSocket()
+    ? `for a simulator's socket write unix:${path}`
+    : "point --tpm-device / TPM_DEVICE at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT";
+  throw new InputError("INPUT_INVALID", `the TPM device ${path} is ${fileKind(info)}, not ${expected}`, { hint });
 }

@@ -1,6 +1,8 @@
 import { once } from "node:events";
+import { stat } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
-import { DeviceError } from "../../errors.js";
+import { DeviceError, InputError } from "../../errors.js";
+import { fileKind } from "../../io/trusted-path.js";
 import { Writer } from "../wire/codec.js";
 import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
 
@@ -68,9 +70,19 @@ export class SocketTransport implements TpmTransport {
     if (this.#socket) return this.#socket;
     const opts = this.#address.kind === "unix" ? { path: this.#address.path } : { host: this.#address.host, port: this.#address.port };
     const socket = createConnection(opts);
-    await once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) }).catch((cause: NodeJS.ErrnoException) => {
+    const connected = once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
+    await connected.catch(async (cause: NodeJS.ErrnoException) => {
       socket.destroy();
       if (cause.name === "AbortError") throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
+      // A path that is no socket at all refuses too: that is a wrong --tpm-device, not a simulator that is down.
+      const path = this.#address.kind === "unix" && cause.code === "ECONNREFUSED" ? this.#address.path : undefined;
+      const info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+      if (info && !info.isSocket()) {
+        const hint = info.isCharacterDevice()
+          ? `for a TPM device give its path alone: ${path}`
+          : "point --tpm-device / TPM_DEVICE at the simulator's socket";
+        throw new InputError("INPUT_INVALID", `the TPM socket ${path} is ${fileKind(info)}, not a socket`, { hint });
+      }
       throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
         cause,
         hint: "is the TPM simulator running? Check --tpm-device / TPM_DEVICE",
