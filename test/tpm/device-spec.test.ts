@@ -30,6 +30,14 @@ describe("--tpm-device / TPM_DEVICE forms", () => {
     expect(() => parseTpmDeviceSpec(text)).toThrow(expect.objectContaining({ code: "USAGE" }));
   });
 
+  // The OS would stop reading at the NUL and open, connect to or resolve what comes before it.
+  it.each(["unix:/tmp/s.sock\u0000x", "/dev/tpmrm0\u0000", "tcp:127.0.0.1\u0000:2321", "swtpm:path=/s\u0001", "device:/dev/tpm0\n/x"])(
+    "rejects %j (a control character) with a usage error",
+    (text) => {
+      expect(() => parseTpmDeviceSpec(text)).toThrow(expect.objectContaining({ code: "USAGE" }));
+    },
+  );
+
   // These used to fall back to localhost:2321 silently, a typo connecting to whatever listens there.
   it.each(["swtpm:prot=2400", "swtpm:path=", "swtpm:host=,port=2321", "mssim:host=h,port=", "swtpm:path=/s,host=h"])(
     "rejects the TCTI configuration %s (unknown key, empty value, path with host) with a usage error",

@@ -24,6 +24,8 @@ export const DEFAULT_DEVICES = ["/dev/tpmrm0", "/dev/tpm0"] as const;
 export function parseTpmDeviceSpec(text: string | undefined): TpmDeviceSpec {
   const value = text?.trim();
   if (!value) return { kind: "default" };
+  // The OS reads a path or host name up to a NUL: "unix:/run/tpm.sock\0x" would reach /run/tpm.sock.
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid(value);
   if (value.startsWith("/") || value.startsWith(".")) return { kind: "path", path: value };
   const colon = value.indexOf(":");
   if (colon < 0) throw invalid(value);
