@@ -154,6 +154,31 @@ describe("SocketTransport", () => {
     await t.close();
   });
 
+  it("bytes sent unasked between commands drop the connection (not kept: a peer could pile them up)", async () => {
+    let connections = 0;
+    const closed: boolean[] = [];
+    server = createServer((socket) => {
+      const n = connections++;
+      socket.on("error", () => undefined).on("close", () => (closed[n] = true));
+      socket.on("data", () => {
+        socket.write(RESPONSE);
+        if (n === 0) setTimeout(() => socket.write(Buffer.alloc(64 * 1024, 0x41)), 10);
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: (server.address() as { port: number }).port });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      for (let i = 0; i < 100 && !closed[0]; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(closed[0]).toBe(true);
+      expect(t.epoch).toBe(1);
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect(connections).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("connection refused is a device-unavailable error", async () => {
     const port = await listen(() => undefined);
     await new Promise<void>((r) => server!.close(() => r()));

@@ -123,9 +123,10 @@ export class SocketTransport implements TpmTransport {
   }
 
   #onData(chunk: Buffer): void {
-    this.#received = Buffer.concat([this.#received, chunk]);
     const pending = this.#pending;
-    if (!pending) return;
+    // A TPM speaks only when asked: bytes between commands are a broken or hostile peer (kept, they would pile up).
+    if (!pending) return this.#fail(new TpmConnectionLost("TPM_ERROR", `the TPM at ${this.description} sent data unasked`));
+    this.#received = Buffer.concat([this.#received, chunk]);
     try {
       const done = this.#unframe(this.#received);
       if (!done) {
