@@ -76,13 +76,13 @@ describe("--tpm-device naming something that is no TPM: what it is and what was 
     ["file", "a regular file"],
   ])("a path to a %s", async (name, kind) => {
     const e = await failure(at(name));
-    expect(e).toMatchObject({ code: "INPUT_INVALID", category: "input" });
+    expect(e).toMatchObject({ code: "TPM_DEVICE_INVALID", category: "input" });
     expect(e.message).toBe(`the TPM device ${at(name)} is ${kind}, not a TPM character device or a TPM simulator's socket`);
   });
 
   it("device: (a character device) naming a socket", async () => {
     const e = await failure(`device:${at("sock")}`);
-    expect(e).toMatchObject({ code: "INPUT_INVALID", message: `the TPM device ${at("sock")} is a socket, not a TPM character device` });
+    expect(e).toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM device ${at("sock")} is a socket, not a TPM character device` });
     expect(e.hint).toBe(`for a simulator's socket write unix:${at("sock")}`);
   });
 
@@ -92,12 +92,12 @@ describe("--tpm-device naming something that is no TPM: what it is and what was 
     ["file", "a regular file"],
   ])("unix: naming a %s", async (name, kind) => {
     const e = await failure(`unix:${at(name)}`);
-    expect(e).toMatchObject({ code: "INPUT_INVALID", category: "input", message: `the TPM socket ${at(name)} is ${kind}, not a socket` });
+    expect(e).toMatchObject({ code: "TPM_DEVICE_INVALID", category: "input", message: `the TPM socket ${at(name)} is ${kind}, not a socket` });
   });
 
   it("unix: naming a character device says to give the device's path alone", async () => {
     const e = await failure("unix:/dev/null");
-    expect(e).toMatchObject({ code: "INPUT_INVALID", message: "the TPM socket /dev/null is a character device, not a socket" });
+    expect(e).toMatchObject({ code: "TPM_DEVICE_INVALID", message: "the TPM socket /dev/null is a character device, not a socket" });
     expect(e.hint).toBe("for a TPM device give its path alone: /dev/null");
   });
 

@@ -105,5 +105,5 @@ async function openPath(path: string, deviceOnly: boolean): Promise<TpmTransport
   const hint = info.isSocket()
     ? `for a simulator's socket write unix:${path}`
     : "point --tpm-device / TPM_DEVICE at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT";
-  throw new InputError("INPUT_INVALID", `the TPM device ${path} is ${fileKind(info)}, not ${expected}`, { hint });
+  throw new InputError("TPM_DEVICE_INVALID", `the TPM device ${path} is ${fileKind(info)}, not ${expected}`, { hint });
 }

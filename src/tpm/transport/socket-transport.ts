@@ -81,7 +81,7 @@ export class SocketTransport implements TpmTransport {
         const hint = info.isCharacterDevice()
           ? `for a TPM device give its path alone: ${path}`
           : "point --tpm-device / TPM_DEVICE at the simulator's socket";
-        throw new InputError("INPUT_INVALID", `the TPM socket ${path} is ${fileKind(info)}, not a socket`, { hint });
+        throw new InputError("TPM_DEVICE_INVALID", `the TPM socket ${path} is ${fileKind(info)}, not a socket`, { hint });
       }
       throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
         cause,
