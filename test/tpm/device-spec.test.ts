@@ -17,6 +17,9 @@ describe("--tpm-device / TPM_DEVICE forms", () => {
     ["unix:/tmp/s.sock", { kind: "socket", address: { kind: "unix", path: "/tmp/s.sock" }, framing: "raw" }],
     ["tcp:127.0.0.1:2321", { kind: "socket", address: { kind: "tcp", host: "127.0.0.1", port: 2321 }, framing: "raw" }],
     ["tcp:[::1]:2321", { kind: "socket", address: { kind: "tcp", host: "::1", port: 2321 }, framing: "raw" }],
+    ["tcp:::1:2321", { kind: "socket", address: { kind: "tcp", host: "::1", port: 2321 }, framing: "raw" }],
+    ["tcp:[fe80::1%eth0]:2321", { kind: "socket", address: { kind: "tcp", host: "fe80::1%eth0", port: 2321 }, framing: "raw" }],
+    ["swtpm:host=::1,port=2321", { kind: "socket", address: { kind: "tcp", host: "::1", port: 2321 }, framing: "raw" }],
     ["mssim:localhost:2321", { kind: "socket", address: { kind: "tcp", host: "localhost", port: 2321 }, framing: "mssim" }],
     ["mssim:host=10.0.0.2,port=2400", { kind: "socket", address: { kind: "tcp", host: "10.0.0.2", port: 2400 }, framing: "mssim" }],
     ["swtpm:path=/tmp/s.sock", { kind: "socket", address: { kind: "unix", path: "/tmp/s.sock" }, framing: "raw" }],
@@ -24,6 +27,11 @@ describe("--tpm-device / TPM_DEVICE forms", () => {
     ["swtpm:", { kind: "socket", address: { kind: "tcp", host: "localhost", port: 2321 }, framing: "raw" }],
   ] as const)("%s", (text, expected) => {
     expect(parseTpmDeviceSpec(text)).toEqual(expected);
+  });
+
+  // A colon in the host that does not make an IPv6 address: "tcp:fe80::1" is no host "fe80:" on port 1.
+  it.each(["tcp:fe80::1", "tcp:a:b:2321", "mssim:host=[::1],port=2321", "tcp:[a:b]:2321"])("rejects %s with a usage error", (text) => {
+    expect(() => parseTpmDeviceSpec(text)).toThrow(expect.objectContaining({ code: "USAGE" }));
   });
 
   it.each(["tcp:host", "tcp:host:0", "tcp:host:70000", "ftp:x", "unix:", "device:", "mssim:", "mssim:host", "tpmrm0"])("rejects %s with a usage error", (text) => {

@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { isIPv6 } from "node:net";
 import { DeviceError, InputError, UsageError } from "../../errors.js";
 import { fileKind } from "../../io/trusted-path.js";
 import { DeviceTransport } from "./device-transport.js";
@@ -54,10 +55,16 @@ function parsePort(text: string, value: string): number {
 
 function parseHostPort(text: string, value: string): SocketAddress {
   const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text);
-  if (bracketed) return { kind: "tcp", host: bracketed[1]!, port: parsePort(bracketed[2]!, value) };
+  if (bracketed) return tcpAddress(bracketed[1]!, bracketed[2]!, value);
   const colon = text.lastIndexOf(":");
   if (colon <= 0) throw invalid(value);
-  return { kind: "tcp", host: text.slice(0, colon), port: parsePort(text.slice(colon + 1), value) };
+  return tcpAddress(text.slice(0, colon), text.slice(colon + 1), value);
+}
+
+/** A host with a colon must be an IPv6 address: `tcp:fe80::1` is not host "fe80:" port 1. */
+function tcpAddress(host: string, port: string, value: string): SocketAddress {
+  if (host.includes(":") && !isIPv6(host)) throw invalid(value);
+  return { kind: "tcp", host, port: parsePort(port, value) };
 }
 
 /**
@@ -74,7 +81,7 @@ function tctiAddress(text: string, value: string): SocketAddress {
   const path = conf.get("path");
   if (path && conf.size > 1) throw invalid(value);
   if (path) return { kind: "unix", path };
-  return { kind: "tcp", host: conf.get("host") ?? "localhost", port: parsePort(conf.get("port") ?? "2321", value) };
+  return tcpAddress(conf.get("host") ?? "localhost", conf.get("port") ?? "2321", value);
 }
 
 /**
