@@ -1,6 +1,9 @@
 /** Transport framing over loopback sockets and a scripted device file (no TPM needed). */
 import { afterEach, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
 import { SocketTransport } from "../../src/tpm/transport/socket-transport.js";
 import { TpmConnectionLost } from "../../src/tpm/transport/transport.js";
@@ -196,6 +199,28 @@ describe("SocketTransport connection failures", () => {
     expect(err).toMatchObject({ code: "TPM_UNAVAILABLE", message: "cannot connect to the TPM at unix:/nonexistent/raa-swtpm.sock: ENOENT" });
     expect(err.hint).toBe("is the TPM simulator running? Check --tpm-device / TPM_DEVICE");
     await t.close();
+  });
+});
+
+describe("SocketTransport socket path length", () => {
+  it("a path above sun_path's 108 bytes is refused, not cut short by the OS (ENOENT, or another socket)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-long-"));
+    const short = join(dir, "s.sock");
+    const long = join(dir, "d".repeat(120));
+    const listener = createServer((socket) => socket.on("data", () => socket.write(RESPONSE)));
+    await new Promise<void>((r) => listener.listen(short, () => r()));
+    mkdirSync(long);
+    symlinkSync(short, join(long, "s.sock"));
+    const t = new SocketTransport({ kind: "unix", path: join(long, "s.sock") });
+    try {
+      const err = (await t.transmit(COMMAND).catch((e: unknown) => e)) as { code: string; message: string; category: string };
+      expect(err).toMatchObject({ code: "TPM_DEVICE_INVALID", category: "input" });
+      expect(err.message).toMatch(/^the TPM socket path is \d+ bytes long, above the OS limit of 108: unix:\//);
+    } finally {
+      await t.close();
+      await new Promise<void>((r) => listener.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

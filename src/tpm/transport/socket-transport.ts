@@ -17,6 +17,8 @@ export type SocketAddress = { kind: "unix"; path: string } | { kind: "tcp"; host
 
 const MSSIM_TPM_SEND_COMMAND = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Linux's sun_path: a longer path is cut to its first 108 bytes, reaching another socket or none (ENOENT). */
+const MAX_SOCKET_PATH_BYTES = 108;
 /**
  * A TPM may think long before its answer (an RSA CreatePrimary takes seconds) but then sends all of it at once
  * (8 KB at most): a response that has begun and stalls is a broken or hostile peer, not a slow TPM.
@@ -68,6 +70,12 @@ export class SocketTransport implements TpmTransport {
 
   async #connect(): Promise<Socket> {
     if (this.#socket) return this.#socket;
+    const length = this.#address.kind === "unix" ? Buffer.byteLength(this.#address.path) : 0;
+    if (length > MAX_SOCKET_PATH_BYTES) {
+      const message = `the TPM socket path is ${length} bytes long, above the OS limit of ${MAX_SOCKET_PATH_BYTES}`;
+      const hint = "reach the socket through a shorter path, e.g. a symbolic link in a short directory";
+      throw new InputError("TPM_DEVICE_INVALID", `${message}: ${this.description}`, { hint });
+    }
     const opts = this.#address.kind === "unix" ? { path: this.#address.path } : { host: this.#address.host, port: this.#address.port };
     const socket = createConnection(opts);
     const connected = once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
