@@ -49,6 +49,7 @@ const CATEGORY_OF_CODE = {
   PKCS11_OBJECT_NOT_FOUND: "input",
   PKCS11_AMBIGUOUS: "input",
   TPM_KEY_INVALID: "input",
+  TPM_DEVICE_INVALID: "input",
   CONFIG_NOT_FOUND: "input",
   CONFIG_PROFILE_NOT_FOUND: "input",
   SOCKET_UNSAFE: "input",

@@ -155,8 +155,9 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
       const names = ["PKCS#11 module", "token present", "token login", "key and certificate on the token"];
       names.forEach((name, i) => rows.push(i < stage ? pass(name, "ok") : i === stage ? fail(name, error) : skip(name, "not reached")));
     } else if (tpm) {
-      rows.push(code === "TPM_UNAVAILABLE" ? fail("TPM reachable", error) : pass("TPM reachable", "ok"));
-      if (code !== "TPM_UNAVAILABLE") rows.push(fail("TPM key loads", error));
+      const unreachable = code === "TPM_UNAVAILABLE" || code === "TPM_DEVICE_INVALID";
+      rows.push(unreachable ? fail("TPM reachable", error) : pass("TPM reachable", "ok"));
+      if (!unreachable) rows.push(fail("TPM key loads", error));
     } else rows.push(fail("key and certificate", error));
     return { rows, chain: [] };
   }

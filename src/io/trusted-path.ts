@@ -197,6 +197,18 @@ export function modeText(stats: Stats): string {
   return (stats.mode & 0o7777).toString(8);
 }
 
+/** What a path is, in words, for messages: "a FIFO", "a directory", … */
+export function fileKind(stats: Stats): string {
+  if (stats.isFile()) return "a regular file";
+  if (stats.isFIFO()) return "a FIFO";
+  if (stats.isSocket()) return "a socket";
+  if (stats.isCharacterDevice()) return "a character device";
+  if (stats.isBlockDevice()) return "a block device";
+  if (stats.isDirectory()) return "a directory";
+  if (stats.isSymbolicLink()) return "a symbolic link";
+  return "not a file";
+}
+
 /** An entry looked at inside a directory: its own stats (never a link's target) and, on Linux, an O_PATH descriptor. */
 interface Found {
   readonly stats: Stats;

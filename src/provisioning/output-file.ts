@@ -1,5 +1,7 @@
-import { writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { InputError } from "../errors.js";
+import { fileKind } from "../io/trusted-path.js";
 
 export interface OutputFileOptions {
   /** Says what the file is, for messages ("certificate request"). */
@@ -8,12 +10,36 @@ export interface OutputFileOptions {
   readonly mode?: number;
 }
 
-/** Writes a file the user named; never replaces one unless told to. */
+/**
+ * Writes a file the user named; never replaces one unless told to, and then only a regular file: a device would
+ * swallow the data (a key lost, success reported) and a FIFO without a reader would block the write forever.
+ */
 export async function writeOutputFile(path: string, data: string | Uint8Array, options: OutputFileOptions): Promise<void> {
-  const flags = { flag: options.overwrite ? "w" : "wx", mode: options.mode ?? 0o644 };
-  await writeFile(path, data, flags).catch((cause: NodeJS.ErrnoException) => {
-    if (cause.code === "EEXIST") throw outputFileExists(options.what, path, cause);
-    throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${cause.code ?? String(cause)}`, { cause });
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NONBLOCK } = constants;
+  // O_NONBLOCK: a FIFO without a reader is ENXIO at once. No O_TRUNC: nothing is truncated before the type is known.
+  const flags = O_WRONLY | O_CREAT | O_NONBLOCK | (options.overwrite ? 0 : O_EXCL);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, flags, options.mode ?? 0o644);
+    const info = await handle.stat();
+    if (!info.isFile()) throw notRegular(options.what, path, fileKind(info));
+    await handle.truncate(0);
+    await handle.writeFile(data);
+  } catch (cause) {
+    if (cause instanceof InputError) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") throw outputFileExists(options.what, path, cause);
+    const info = code === "ENXIO" || code === "EISDIR" ? await stat(path).catch(() => undefined) : undefined;
+    if (info) throw notRegular(options.what, path, fileKind(info));
+    throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${code ?? String(cause)}`, { cause });
+  } finally {
+    await handle?.close();
+  }
+}
+
+function notRegular(what: string, path: string, kind: string): InputError {
+  return new InputError("FILE_NOT_REGULAR", `${what} ${path} is ${kind}, not a regular file; it was left as it is`, {
+    hint: "choose the path of a regular file, or one that does not exist yet",
   });
 }
 

@@ -148,14 +148,19 @@ function isPkcs12(bytes: Buffer): boolean {
   return !looksLikePem(bytes) && classifyDer(bytes) === "PKCS12";
 }
 
-/** `handle:0x81000001` (hex) or `handle:2164260865` (decimal): a TPM persistent or transient handle. */
-export function parseTpmHandle(ref: string): number {
-  const text = ref.slice("handle:".length).trim();
-  const value = /^0x[0-9a-f]{1,8}$/i.test(text) ? Number.parseInt(text.slice(2), 16) : /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new InputError("TPM_KEY_INVALID", `invalid TPM handle in ${ref}`, {
-      hint: "write it as handle:0x81000001 (a persistent handle, in hex)",
-    });
-  }
-  return value;
+/**
+ * A persistent TPM handle (0x81000000-0x81ffffff, as `tpm2_getcap handles-persistent` lists them) from
+ * `handle:0x81000101` or, as the Go helper reads it, `handle:81000101` (hex either way); ten digits are decimal
+ * (`handle:2164261121`). `anyRange`: any 32-bit handle, for a caller that checks the range itself (keygen);
+ * `name`: how the mistake is named (the flag and value the user gave).
+ */
+export function parseTpmHandle(ref: string, options: { anyRange?: boolean; name?: string } = {}): number {
+  const text = ref.replace(/^handle:/, "").trim();
+  const hex = /^(?:0x)?([0-9a-f]{1,8})$/i.exec(text);
+  const value = hex ? Number.parseInt(hex[1]!, 16) : /^\d{10}$/.test(text) ? Number(text) : NaN;
+  if (value <= 0xffffffff && (options.anyRange || (value >= 0x81000000 && value <= 0x81ffffff))) return value;
+  const what = Number.isNaN(value) ? "is not a TPM handle" : "is outside the persistent TPM handles, 0x81000000-0x81ffffff";
+  throw new InputError("TPM_KEY_INVALID", `${options.name ?? ref} ${what}`, {
+    hint: "write it in hex, e.g. handle:0x81000101; tpm2_getcap handles-persistent lists the persistent handles",
+  });
 }

@@ -2,6 +2,7 @@ import { constants, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
 import type { TargetIdentity } from "../io/atomic-write.js";
+import { fileKind } from "../io/trusted-path.js";
 
 /**
  * Reads the credentials file that `update` is about to rewrite, refusing anything but a regular file (through
@@ -36,16 +37,7 @@ export async function readCredentialsTarget(path: string): Promise<{ bytes: Buff
 }
 
 function notRegular(path: string, info: Stats | undefined): InputError {
-  return new InputError("FILE_NOT_REGULAR", `${path} is not a regular file (it is ${info ? kindOf(info) : "a socket or device"}); it was left as it is`, {
+  return new InputError("FILE_NOT_REGULAR", `${path} is not a regular file (it is ${info ? fileKind(info) : "a socket or device"}); it was left as it is`, {
     hint: "point --credentials-file (or AWS_SHARED_CREDENTIALS_FILE) at a regular file, or at a path that does not exist yet",
   });
-}
-
-function kindOf(info: Stats): string {
-  if (info.isFIFO()) return "a FIFO";
-  if (info.isSocket()) return "a socket";
-  if (info.isCharacterDevice()) return "a character device";
-  if (info.isBlockDevice()) return "a block device";
-  if (info.isDirectory()) return "a directory";
-  return "not a file";
 }

@@ -37,6 +37,27 @@ describe("runChecks on a hostile private key", () => {
   }, 10_000);
 });
 
+describe("runChecks with a TPM device path that is no TPM", () => {
+  it("a FIFO given as the TPM is a failed 'TPM reachable' row, not a reachable TPM whose key does not load", async () => {
+    const fifo = join(dir, "tpm-fifo");
+    execFileSync("mkfifo", [fifo]);
+    const rows = await runChecks(
+      {
+        signer: { privateKey: "handle:0x81000101", tpm: { device: fifo, noKeyPassword: true } },
+        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
+        endpoint: {},
+        agentSocket: join(dir, "no-agent.sock"),
+        createSession: false,
+        warningDays: 30,
+        env: {},
+      },
+      () => undefined,
+    );
+    expect(rows.find((r) => r.name === "TPM reachable")).toMatchObject({ outcome: "fail", detail: expect.stringMatching(/is a FIFO, not a TPM/) });
+    expect(rows.find((r) => r.name === "TPM key loads")).toBeUndefined();
+  });
+});
+
 describe("doctor without a default agent socket", () => {
   it("shows HOME='' (and no XDG_RUNTIME_DIR) as the agent socket's failed row and goes on", async () => {
     const { main } = await import("../../src/cli/main.js");

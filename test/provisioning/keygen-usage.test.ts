@@ -33,7 +33,10 @@ describe("keygen's usage errors come alone", () => {
     // --tpm-parent written as --private-key takes it (handle:…) or bare: the same parent either way.
     [[...HANDLE, "--tpm-parent", "handle:0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
     [[...HANDLE, "--tpm-parent", "0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
-    [[...HANDLE, "--tpm-parent", "xyz"], /^roles-anywhere-agent: invalid TPM handle in handle:xyz \(/, 3],
+    [[...HANDLE, "--tpm-parent", "xyz"], /^roles-anywhere-agent: --tpm-parent xyz is not a TPM handle \(/, 3],
+    // Handles without 0x are hex, as the Go helper reads them (and as docs/tpm.md writes handle:81000101).
+    [["--private-key", "handle:81800000"], /handle:0x81800000 is not an owner persistent handle/, 2],
+    [[...HANDLE, "--tpm-parent", "40000007"], /--tpm-parent 0x40000007: use 0x40000001/, 2],
     // A source without its name is a usage error of the flag that holds it.
     [["--private-key", join(dir, "new.tss2"), "--tpm-parent-password=env:"],
       /^roles-anywhere-agent: --tpm-parent-password: "env:" names no environment variable/, 2],

@@ -128,11 +128,38 @@ describe("parseTpmHandle", () => {
   it.each([
     ["handle:0x81000001", 0x81000001],
     ["handle:0X81000101", 0x81000101],
-    ["handle:2164260865", 2164260865],
+    // The Go helper's other form, also in docs/tpm.md: hex without 0x (not the decimal number 81000101).
+    ["handle:81000101", 0x81000101],
+    ["handle:2164260865", 0x81000001],
+    ["handle:0x81ffffff", 0x81ffffff],
   ])("%s", (ref, value) => {
     expect(parseTpmHandle(ref)).toBe(value);
   });
-  it.each(["handle:", "handle:0x", "handle:0x1000000000", "handle:abc", "handle:-1"])("%s is TPM_KEY_INVALID", async (ref) => {
-    await expectAgentError(Promise.resolve().then(() => parseTpmHandle(ref)), "TPM_KEY_INVALID");
+
+  it.each(["handle:", "handle:0x", "handle:0x1000000000", "handle:xyz", "handle:-1", "handle:0x81000001 1"])(
+    "%s is TPM_KEY_INVALID: not a TPM handle",
+    async (ref) => {
+      const e = await expectAgentError(Promise.resolve().then(() => parseTpmHandle(ref)), "TPM_KEY_INVALID");
+      expect(e.message).toBe(`${ref} is not a TPM handle`);
+    },
+  );
+
+  // Hierarchies, transient objects (gone with the connection that loaded them), sessions, NV indices, PCRs.
+  it.each(["handle:0x40000001", "handle:0x80000001", "handle:0x02000000", "handle:0x01000001", "handle:0x00000000", "handle:0xffffffff",
+    "handle:0x82000000", "handle:6459228417"])("%s is TPM_KEY_INVALID: not a persistent handle", async (ref) => {
+    const e = await expectAgentError(Promise.resolve().then(() => parseTpmHandle(ref)), "TPM_KEY_INVALID");
+    expect(e.message).toBe(`${ref} is outside the persistent TPM handles, 0x81000000-0x81ffffff`);
+    expect(e.hint).toMatch(/handle:0x81000101/);
+  });
+
+  it("a non-persistent handle is refused before the TPM is opened", async () => {
+    const e = await expectAgentError(createSigner({ privateKey: "handle:0x40000001", tpm: { device: "unix:/nonexistent/tpm.sock" } }), "TPM_KEY_INVALID");
+    expect(e.category).toBe("input");
+  });
+
+  it("keygen's parent and target: any range (keygen checks its own), named as the user wrote them", async () => {
+    expect(parseTpmHandle("40000001", { anyRange: true })).toBe(0x40000001);
+    const e = await expectAgentError(Promise.resolve().then(() => parseTpmHandle("zz", { anyRange: true, name: "--tpm-parent zz" })), "TPM_KEY_INVALID");
+    expect(e.message).toBe("--tpm-parent zz is not a TPM handle");
   });
 });

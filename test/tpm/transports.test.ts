@@ -1,6 +1,9 @@
 /** Transport framing over loopback sockets and a scripted device file (no TPM needed). */
 import { afterEach, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
 import { SocketTransport } from "../../src/tpm/transport/socket-transport.js";
 import { TpmConnectionLost } from "../../src/tpm/transport/transport.js";
@@ -132,6 +135,53 @@ describe("SocketTransport", () => {
     await t2.close();
   });
 
+  it("a response that has begun and stalls fails after the rest bound, not the full response timeout", async () => {
+    const port = await listen((socket) => socket.write(RESPONSE.subarray(0, 7)));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 60_000, restTimeoutMs: 200 });
+    const started = Date.now();
+    const err = await t.transmit(COMMAND).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err).toBeInstanceOf(TpmConnectionLost);
+    const message = /^the TPM at tcp:127\.0\.0\.1:\d+ sent 7 bytes of an answer, then nothing more/;
+    expect(err).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(message) });
+    await t.close();
+  });
+
+  it("a TPM slow to start its answer still gets the full response timeout, then the rest bound", async () => {
+    const port = await listen((socket) => {
+      setTimeout(() => socket.write(RESPONSE.subarray(0, 5)), 300);
+      setTimeout(() => socket.write(RESPONSE.subarray(5)), 350);
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 5000, restTimeoutMs: 200 });
+    expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+    await t.close();
+  });
+
+  it("bytes sent unasked between commands drop the connection (not kept: a peer could pile them up)", async () => {
+    let connections = 0;
+    const closed: boolean[] = [];
+    server = createServer((socket) => {
+      const n = connections++;
+      socket.on("error", () => undefined).on("close", () => (closed[n] = true));
+      socket.on("data", () => {
+        socket.write(RESPONSE);
+        if (n === 0) setTimeout(() => socket.write(Buffer.alloc(64 * 1024, 0x41)), 10);
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: (server.address() as { port: number }).port });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      for (let i = 0; i < 100 && !closed[0]; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(closed[0]).toBe(true);
+      expect(t.epoch).toBe(1);
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect(connections).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("connection refused is a device-unavailable error", async () => {
     const port = await listen(() => undefined);
     await new Promise<void>((r) => server!.close(() => r()));
@@ -149,6 +199,28 @@ describe("SocketTransport connection failures", () => {
     expect(err).toMatchObject({ code: "TPM_UNAVAILABLE", message: "cannot connect to the TPM at unix:/nonexistent/raa-swtpm.sock: ENOENT" });
     expect(err.hint).toBe("is the TPM simulator running? Check --tpm-device / TPM_DEVICE");
     await t.close();
+  });
+});
+
+describe("SocketTransport socket path length", () => {
+  it("a path above sun_path's 108 bytes is refused, not cut short by the OS (ENOENT, or another socket)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-long-"));
+    const short = join(dir, "s.sock");
+    const long = join(dir, "d".repeat(120));
+    const listener = createServer((socket) => socket.on("data", () => socket.write(RESPONSE)));
+    await new Promise<void>((r) => listener.listen(short, () => r()));
+    mkdirSync(long);
+    symlinkSync(short, join(long, "s.sock"));
+    const t = new SocketTransport({ kind: "unix", path: join(long, "s.sock") });
+    try {
+      const err = (await t.transmit(COMMAND).catch((e: unknown) => e)) as { code: string; message: string; category: string };
+      expect(err).toMatchObject({ code: "TPM_DEVICE_INVALID", category: "input" });
+      expect(err.message).toMatch(/^the TPM socket path is \d+ bytes long, above the OS limit of 108: unix:\//);
+    } finally {
+      await t.close();
+      await new Promise<void>((r) => listener.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

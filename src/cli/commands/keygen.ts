@@ -91,14 +91,16 @@ async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo)
   const pcrText = stringArg(args, "tpm-pcr");
   const parentText = stringArg(args, "tpm-parent");
   const options: TpmKeygenOptions = {
-    target: target.startsWith("handle:") ? { kind: "handle", handle: parseTpmHandle(target) } : { kind: "file", path: target, overwrite: boolArg(args, "force") },
+    target: target.startsWith("handle:")
+      ? { kind: "handle", handle: parseTpmHandle(target, { anyRange: true }) }
+      : { kind: "file", path: target, overwrite: boolArg(args, "force") },
     spec,
     device: stringArg(args, "tpm-device"),
     env: io.env,
     keyPassword: secretFromArgs(args, "tpm-key-password"),
     parentPassword: secretFromArgs(args, "tpm-parent-password"),
     ownerPassword: secretFromArgs(args, "tpm-owner-password"),
-    parent: parentText ? parseTpmHandle(parentText.replace(/^(handle:)?/, "handle:")) : undefined,
+    parent: parentText ? parseTpmHandle(parentText, { anyRange: true, name: `--tpm-parent ${parentText}` }) : undefined,
     pcr: pcrText ? parsePcrRequest(pcrText) : undefined,
     debug: debugLogger(args, io),
   };

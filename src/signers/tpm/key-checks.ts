@@ -23,11 +23,13 @@ export function checkFilePolicy(file: Tss2KeyFile, what: string): void {
 export function checkSigningKey(key: LoadedKey, fromHandle: boolean, what: string): KeyObject {
   const pub = key.public.public;
   const publicKey = publicKeyOf(pub, what);
-  if (!hasAttribute(pub, TPMA_OBJECT.sign) && !(pub.type === TPM_ALG.RSA && hasAttribute(pub, TPMA_OBJECT.decrypt))) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this ${describeKey(pub)} TPM key has neither the sign nor the decrypt attribute`);
-  }
   if (hasAttribute(pub, TPMA_OBJECT.restricted)) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: restricted TPM keys (attestation or storage keys) cannot sign arbitrary data`);
+  }
+  // An RSA decryption key signs through raw RSA with PKCS#1 padding; an ECC one cannot sign at all.
+  if (!hasAttribute(pub, TPMA_OBJECT.sign) && !(pub.type === TPM_ALG.RSA && hasAttribute(pub, TPMA_OBJECT.decrypt))) {
+    const lacks = pub.type === TPM_ALG.RSA ? "neither the sign nor the decrypt attribute" : "no sign attribute";
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this ${describeKey(pub)} TPM key has ${lacks}`);
   }
   if (key.session?.kind !== "policy" && !hasAttribute(pub, TPMA_OBJECT.userWithAuth)) {
     throw new InputError("TPM_KEY_INVALID", `${what}: the key can only be used with a policy session, but no policy for it is known`, {

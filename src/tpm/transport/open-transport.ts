@@ -1,5 +1,7 @@
 import { stat } from "node:fs/promises";
-import { DeviceError, UsageError } from "../../errors.js";
+import { isIPv6 } from "node:net";
+import { DeviceError, InputError, UsageError } from "../../errors.js";
+import { fileKind } from "../../io/trusted-path.js";
 import { DeviceTransport } from "./device-transport.js";
 import { SocketTransport, type SocketAddress, type SocketFraming } from "./socket-transport.js";
 import type { TpmTransport } from "./transport.js";
@@ -7,8 +9,8 @@ import type { TpmTransport } from "./transport.js";
 /** Where the TPM is, after parsing `--tpm-device` / `TPM_DEVICE`. */
 export type TpmDeviceSpec =
   | { kind: "default" }
-  /** A path: a character device, or (as the Go helper does) a UNIX socket of a simulator. */
-  | { kind: "path"; path: string }
+  /** A path: a character device, or (as the Go helper does) a UNIX socket of a simulator; `device:` a device only. */
+  | { kind: "path"; path: string; deviceOnly?: true }
   | { kind: "socket"; address: SocketAddress; framing: SocketFraming };
 
 export const DEFAULT_DEVICES = ["/dev/tpmrm0", "/dev/tpm0"] as const;
@@ -23,13 +25,15 @@ export const DEFAULT_DEVICES = ["/dev/tpmrm0", "/dev/tpm0"] as const;
 export function parseTpmDeviceSpec(text: string | undefined): TpmDeviceSpec {
   const value = text?.trim();
   if (!value) return { kind: "default" };
+  // The OS reads a path or host name up to a NUL: "unix:/run/tpm.sock\0x" would reach /run/tpm.sock.
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid(value);
   if (value.startsWith("/") || value.startsWith(".")) return { kind: "path", path: value };
   const colon = value.indexOf(":");
   if (colon < 0) throw invalid(value);
   const scheme = value.slice(0, colon).toLowerCase();
   const rest = value.slice(colon + 1);
   if ((scheme === "device" || scheme === "unix") && !rest) throw invalid(value);
-  if (scheme === "device") return { kind: "path", path: rest };
+  if (scheme === "device") return { kind: "path", path: rest, deviceOnly: true };
   if (scheme === "unix") return { kind: "socket", address: { kind: "unix", path: rest }, framing: "raw" };
   if (scheme === "tcp") return { kind: "socket", address: parseHostPort(rest, value), framing: "raw" };
   if (scheme === "swtpm") return { kind: "socket", address: tctiAddress(rest, value), framing: "raw" };
@@ -51,10 +55,16 @@ function parsePort(text: string, value: string): number {
 
 function parseHostPort(text: string, value: string): SocketAddress {
   const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text);
-  if (bracketed) return { kind: "tcp", host: bracketed[1]!, port: parsePort(bracketed[2]!, value) };
+  if (bracketed) return tcpAddress(bracketed[1]!, bracketed[2]!, value);
   const colon = text.lastIndexOf(":");
   if (colon <= 0) throw invalid(value);
-  return { kind: "tcp", host: text.slice(0, colon), port: parsePort(text.slice(colon + 1), value) };
+  return tcpAddress(text.slice(0, colon), text.slice(colon + 1), value);
+}
+
+/** A host with a colon must be an IPv6 address: `tcp:fe80::1` is not host "fe80:" port 1. */
+function tcpAddress(host: string, port: string, value: string): SocketAddress {
+  if (host.includes(":") && !isIPv6(host)) throw invalid(value);
+  return { kind: "tcp", host, port: parsePort(port, value) };
 }
 
 /**
@@ -71,7 +81,7 @@ function tctiAddress(text: string, value: string): SocketAddress {
   const path = conf.get("path");
   if (path && conf.size > 1) throw invalid(value);
   if (path) return { kind: "unix", path };
-  return { kind: "tcp", host: conf.get("host") ?? "localhost", port: parsePort(conf.get("port") ?? "2321", value) };
+  return tcpAddress(conf.get("host") ?? "localhost", conf.get("port") ?? "2321", value);
 }
 
 /**
@@ -81,7 +91,7 @@ function tctiAddress(text: string, value: string): SocketAddress {
 export async function openTpmTransport(device: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<TpmTransport> {
   const spec = parseTpmDeviceSpec(device ?? env["TPM_DEVICE"]);
   if (spec.kind === "socket") return new SocketTransport(spec.address, { framing: spec.framing });
-  if (spec.kind === "path") return openPath(spec.path);
+  if (spec.kind === "path") return openPath(spec.path, spec.deviceOnly === true);
   for (const path of DEFAULT_DEVICES) {
     if (await stat(path).then(() => true, () => false)) return DeviceTransport.open(path);
   }
@@ -90,14 +100,17 @@ export async function openTpmTransport(device: string | undefined, env: NodeJS.P
   });
 }
 
-async function openPath(path: string): Promise<TpmTransport> {
+async function openPath(path: string, deviceOnly: boolean): Promise<TpmTransport> {
   const info = await stat(path).catch((cause: NodeJS.ErrnoException) => {
-    const message = cause.code === "ENOENT" ? `no TPM at ${path}` : `cannot access ${path}: ${cause.code ?? String(cause)}`;
+    const absent = cause.code === "ENOENT" || cause.code === "ENOTDIR";
+    const message = absent ? `no TPM at ${path}` : `cannot access ${path}: ${cause.code ?? String(cause)}`;
     throw new DeviceError("TPM_UNAVAILABLE", message, { cause, hint: "check --tpm-device / TPM_DEVICE" });
   });
-  if (info.isSocket()) return new SocketTransport({ kind: "unix", path });
+  if (info.isSocket() && !deviceOnly) return new SocketTransport({ kind: "unix", path });
   if (info.isCharacterDevice()) return DeviceTransport.open(path);
-  throw new DeviceError("TPM_UNAVAILABLE", `unsupported TPM file mode ${(info.mode & 0o170000).toString(8)} for ${path}`, {
-    hint: "give a TPM character device (/dev/tpmrm0) or a simulator socket",
-  });
+  const expected = deviceOnly ? "a TPM character device" : "a TPM character device or a TPM simulator's socket";
+  const hint = info.isSocket()
+    ? `for a simulator's socket write unix:${path}`
+    : "point --tpm-device / TPM_DEVICE at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT";
+  throw new InputError("TPM_DEVICE_INVALID", `the TPM device ${path} is ${fileKind(info)}, not ${expected}`, { hint });
 }

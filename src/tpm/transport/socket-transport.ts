@@ -1,6 +1,8 @@
 import { once } from "node:events";
+import { stat } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
-import { DeviceError } from "../../errors.js";
+import { DeviceError, InputError } from "../../errors.js";
+import { fileKind } from "../../io/trusted-path.js";
 import { Writer } from "../wire/codec.js";
 import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
 
@@ -15,6 +17,13 @@ export type SocketAddress = { kind: "unix"; path: string } | { kind: "tcp"; host
 
 const MSSIM_TPM_SEND_COMMAND = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Linux's sun_path: a longer path is cut to its first 108 bytes, reaching another socket or none (ENOENT). */
+const MAX_SOCKET_PATH_BYTES = 108;
+/**
+ * A TPM may think long before its answer (an RSA CreatePrimary takes seconds) but then sends all of it at once
+ * (8 KB at most): a response that has begun and stalls is a broken or hostile peer, not a slow TPM.
+ */
+const RESPONSE_REST_TIMEOUT_MS = 5_000;
 
 export function describeAddress(address: SocketAddress, framing: SocketFraming): string {
   if (address.kind === "unix") return `${framing === "mssim" ? "mssim+" : ""}unix:${address.path}`;
@@ -32,17 +41,24 @@ export class SocketTransport implements TpmTransport {
   readonly #framing: SocketFraming;
   /** How long one command may take before we give up (a busy swtpm never answers a second client). */
   readonly #responseTimeoutMs: number;
+  /** How long the rest of a response may take once its first bytes have come. */
+  readonly #restTimeoutMs: number;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
-  #pending: { resolve(response: Buffer): void; reject(error: Error): void } | undefined;
+  /** The exchange awaiting its response; `begun` is told once its first bytes have come. */
+  #pending: { resolve(r: Buffer): void; reject(e: Error): void; begun?: (() => void) | undefined } | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #closed = false;
   epoch = 0;
 
-  constructor(address: SocketAddress, options: { framing?: SocketFraming; responseTimeoutMs?: number } = {}) {
+  constructor(
+    address: SocketAddress,
+    options: { framing?: SocketFraming; responseTimeoutMs?: number; restTimeoutMs?: number } = {},
+  ) {
     this.#address = address;
     this.#framing = options.framing ?? "raw";
     this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
+    this.#restTimeoutMs = Math.min(options.restTimeoutMs ?? RESPONSE_REST_TIMEOUT_MS, this.#responseTimeoutMs);
     this.description = describeAddress(address, this.#framing);
   }
 
@@ -54,11 +70,27 @@ export class SocketTransport implements TpmTransport {
 
   async #connect(): Promise<Socket> {
     if (this.#socket) return this.#socket;
+    const length = this.#address.kind === "unix" ? Buffer.byteLength(this.#address.path) : 0;
+    if (length > MAX_SOCKET_PATH_BYTES) {
+      const message = `the TPM socket path is ${length} bytes long, above the OS limit of ${MAX_SOCKET_PATH_BYTES}`;
+      const hint = "reach the socket through a shorter path, e.g. a symbolic link in a short directory";
+      throw new InputError("TPM_DEVICE_INVALID", `${message}: ${this.description}`, { hint });
+    }
     const opts = this.#address.kind === "unix" ? { path: this.#address.path } : { host: this.#address.host, port: this.#address.port };
     const socket = createConnection(opts);
-    await once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) }).catch((cause: NodeJS.ErrnoException) => {
+    const connected = once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
+    await connected.catch(async (cause: NodeJS.ErrnoException) => {
       socket.destroy();
       if (cause.name === "AbortError") throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
+      // A path that is no socket at all refuses too: that is a wrong --tpm-device, not a simulator that is down.
+      const path = this.#address.kind === "unix" && cause.code === "ECONNREFUSED" ? this.#address.path : undefined;
+      const info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+      if (info && !info.isSocket()) {
+        const hint = info.isCharacterDevice()
+          ? `for a TPM device give its path alone: ${path}`
+          : "point --tpm-device / TPM_DEVICE at the simulator's socket";
+        throw new InputError("TPM_DEVICE_INVALID", `the TPM socket ${path} is ${fileKind(info)}, not a socket`, { hint });
+      }
       throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
         cause,
         hint: "is the TPM simulator running? Check --tpm-device / TPM_DEVICE",
@@ -99,12 +131,17 @@ export class SocketTransport implements TpmTransport {
   }
 
   #onData(chunk: Buffer): void {
-    this.#received = Buffer.concat([this.#received, chunk]);
     const pending = this.#pending;
-    if (!pending) return;
+    // A TPM speaks only when asked: bytes between commands are a broken or hostile peer (kept, they would pile up).
+    if (!pending) return this.#fail(new TpmConnectionLost("TPM_ERROR", `the TPM at ${this.description} sent data unasked`));
+    this.#received = Buffer.concat([this.#received, chunk]);
     try {
       const done = this.#unframe(this.#received);
-      if (!done) return;
+      if (!done) {
+        pending.begun?.();
+        pending.begun = undefined;
+        return;
+      }
       this.#received = this.#received.subarray(done.used);
       this.#pending = undefined;
       pending.resolve(done.response);
@@ -133,14 +170,22 @@ export class SocketTransport implements TpmTransport {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await new Promise<Buffer>((resolve, reject) => {
+        const within = (ms: number) => `${Math.round(ms / 1000)} s`;
         timer = setTimeout(() => {
-          this.#fail(
-            new TpmConnectionLost("TPM_UNAVAILABLE", `no answer from the TPM at ${this.description} within ${Math.round(this.#responseTimeoutMs / 1000)} s`, {
-              hint: "swtpm serves one client at a time: is another program connected to it?",
-            }),
-          );
+          const message = `no answer from the TPM at ${this.description} within ${within(this.#responseTimeoutMs)}`;
+          const hint = "swtpm serves one client at a time: is another program connected to it?";
+          this.#fail(new TpmConnectionLost("TPM_UNAVAILABLE", message, { hint }));
         }, this.#responseTimeoutMs);
-        this.#pending = { resolve, reject };
+        const begun = () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            const got = `the TPM at ${this.description} sent ${this.#received.length} bytes of an answer`;
+            const message = `${got}, then nothing more for ${within(this.#restTimeoutMs)}`;
+            const hint = "a TPM sends its whole answer at once: check the program at that address";
+            this.#fail(new TpmConnectionLost("TPM_ERROR", message, { hint }));
+          }, this.#restTimeoutMs);
+        };
+        this.#pending = { resolve, reject, begun };
         socket.write(this.#frame(command));
       });
     } finally {

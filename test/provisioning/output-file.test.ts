@@ -1,0 +1,47 @@
+/** keygen's TPM key file, csr's request and install-certificate's certificate: --force replaces a regular file only. */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { writeOutputFile } from "../../src/provisioning/output-file.js";
+
+const dir = mkdtempSync(join(tmpdir(), "raa-output-file-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const options = { what: "TPM key file", overwrite: true, mode: 0o600 };
+
+describe("writeOutputFile with overwrite", () => {
+  it("replaces a regular file's contents (a longer old file leaves nothing behind)", async () => {
+    const path = join(dir, "key.tss2");
+    writeFileSync(path, "x".repeat(100));
+    await writeOutputFile(path, "new", options);
+    expect(readFileSync(path, "utf8")).toBe("new");
+    await writeOutputFile(join(dir, "fresh.tss2"), "k", options);
+    expect(statSync(join(dir, "fresh.tss2")).mode & 0o777).toBe(0o600);
+  });
+
+  it("a FIFO without a reader is refused at once, not written into forever", async () => {
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    await expect(writeOutputFile(fifo, "key", options)).rejects.toMatchObject({
+      code: "FILE_NOT_REGULAR",
+      message: `TPM key file ${fifo} is a FIFO, not a regular file; it was left as it is`,
+    });
+  }, 5000);
+
+  it("a character device is refused, not handed the key while success is reported", async () => {
+    await expect(writeOutputFile("/dev/null", "key", options)).rejects.toMatchObject({
+      code: "FILE_NOT_REGULAR",
+      message: "TPM key file /dev/null is a character device, not a regular file; it was left as it is",
+    });
+  });
+
+  it("a directory is named as one", async () => {
+    mkdirSync(join(dir, "d"));
+    await expect(writeOutputFile(join(dir, "d"), "key", options)).rejects.toMatchObject({ code: "FILE_NOT_REGULAR", message: expect.stringMatching(/is a directory, not a regular file/) });
+  });
+
+  it("without overwrite an existing file of any kind is OBJECT_EXISTS", async () => {
+    await expect(writeOutputFile(join(dir, "fifo"), "key", { what: "x" })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+  });
+});
