@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { InputError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
@@ -23,13 +23,30 @@ export function thisInstallation(cliPath: string | undefined) {
   };
 }
 
+/** The entry at `path`, if it can be seen (a directory on the way that is missing or a file: mkdir says why). */
+function lstatIfAny(path: string) {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Writes `files` under `root`, on `/` applies them too, and tells `say` each file written, command run and next step. */
 export async function installFiles(files: readonly GeneratedFile[], root: string, context: UnitContext, say: (line: string) => void) {
   for (const file of files) {
     const target = join(root, file.path);
+    // A symbolic link there (a masked unit: -> /dev/null; an image's absolute link, read on this host) is left
+    // alone: writing through it would replace its target. `replaces`: nor is one swapped in meanwhile followed.
+    const found = lstatIfAny(target);
+    if (found?.isSymbolicLink()) {
+      throw new InputError("FILE_UNSAFE", `${target} is a symbolic link (to ${readlinkSync(target)}); it was left as it is`, {
+        hint: "remove it, or systemctl unmask the unit, then run install-systemd again",
+      });
+    }
     try {
       mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-      await writeFileAtomic(target, file.content, 0o644);
+      await writeFileAtomic(target, file.content, 0o644, { replaces: found ? { dev: found.dev, ino: found.ino } : "absent" });
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code ?? (cause as { cause?: NodeJS.ErrnoException }).cause?.code;
       throw new InputError("FILE_UNREADABLE", `cannot write ${target}: ${code ?? (cause as Error).message}`, {

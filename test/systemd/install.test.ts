@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
 import { installFiles } from "../../src/systemd/install.js";
 import { generateFiles, type UnitContext } from "../../src/systemd/unit-files.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -41,5 +42,60 @@ describe("install-systemd under a root", () => {
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update.service")}`,
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update-once.service")}`,
     ]);
+  });
+});
+
+describe("install-systemd: what the units are written over, and what goes into them", () => {
+  it("leaves a symbolic link at a unit's name (a masked unit, an image's absolute link) and its target alone", async () => {
+    // Before: the link was followed and its target, outside the root (on a live system: /dev/null), replaced.
+    const root = join(dir, "linked");
+    const unit = join(root, "etc/systemd/system/roles-anywhere-serve.service");
+    mkdirSync(join(root, "etc/systemd/system"), { recursive: true });
+    writeFileSync(join(dir, "outside"), "precious\n");
+    symlinkSync(join(dir, "outside"), unit);
+    const lines: string[] = [];
+    await expect(installFiles(generateFiles(context), root, context, (line) => lines.push(line))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `${unit} is a symbolic link (to ${join(dir, "outside")}); it was left as it is`,
+    });
+    expect(readFileSync(join(dir, "outside"), "utf8")).toBe("precious\n");
+    expect(lstatSync(unit).isSymbolicLink()).toBe(true);
+    expect(lines).toEqual([]);
+  });
+
+  async function dryRun(...flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const io = {
+      stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
+      stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
+      env: { CI: "true" },
+    };
+    const code = await main(["install-systemd", "--dry-run", ...flags], io);
+    return { code, stdout, stderr };
+  }
+
+  it.each([
+    ["--profile", "gw\nExecStartPre=/bin/touch /tmp/pwned"],
+    ["--config", "/etc/raa/config.json\nExecStartPre=/bin/touch /tmp/pwned"],
+    ["--pin-file", "/etc/raa/pin\rExecStartPre=/bin/touch /tmp/pwned"],
+    ["--tpm-device", "/dev/tpmrm0\nDeviceAllow=/dev/mem"],
+    ["--tpm-device", "/dev/tpmrm0 rwm"],
+  ])("%s with a line break or an extra word cannot add a directive: exit 2, one line", async (flag, value) => {
+    // Before: --profile "gw\nExecStartPre=…" put an ExecStartPre= line into every system unit (exit 0).
+    const r = await dryRun(flag, value);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`${flag} ${JSON.stringify(value)} cannot go into a unit file`);
+    expect(r.stderr).not.toContain("    at ");
+  });
+
+  it("a % in the PIN file or TPM device path stands for itself (not a specifier such as %h)", async () => {
+    const r = await dryRun("--pin-file", "/etc/raa/pin%h", "--tpm-device", "/dev/tpm%n", "--profile", "my gw %i", "--config", "/etc/r a/$HOME.json");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("LoadCredential=pkcs11-pin:/etc/raa/pin%%h\n");
+    expect(r.stdout).toContain("DeviceAllow=/dev/tpm%%n rw\n");
+    expect(r.stdout).toContain('--config "/etc/r a/$$HOME.json" --config-profile "my gw %%i"\n');
+    expect(r.stdout).not.toMatch(/^ExecStartPre=/m);
   });
 });
