@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -66,6 +66,39 @@ describe("credentials file writing", () => {
     writeFileSync(fresh, "theirs");
     await expect(writeFileAtomic(fresh, "ours", 0o600, { replaces: none.identity })).rejects.toMatchObject({ code: "FILE_WRITE_FAILED" });
     expect(readFileSync(fresh, "utf8")).toBe("theirs");
+  });
+
+  it("root writing another user's file leaves it theirs (it became root's 0600: its user could no longer read it)", async () => {
+    const home = join(dir, "alice");
+    mkdirSync(join(home, ".aws"), { recursive: true });
+    writeFileSync(join(home, ".aws/credentials"), "[a]\nk = v\n", { mode: 0o600 });
+    for (const p of [home, join(home, ".aws"), join(home, ".aws/credentials")]) chownSync(p, 65534, 65534);
+    await writeProfileCredentials(join(home, ".aws/credentials"), "gw", creds("U1"));
+    const after = statSync(join(home, ".aws/credentials"));
+    expect([after.uid, after.gid, after.mode & 0o777]).toEqual([65534, 65534, 0o600]);
+    expect(readFileSync(join(home, ".aws/credentials"), "utf8")).toContain("[a]\nk = v\n\n[gw]\naws_access_key_id = U1\n");
+  });
+
+  it("does not follow a symbolic link of another user's (root rewrote and chmodded the file it named, e.g. /etc/passwd)", async () => {
+    const home = join(dir, "mallory");
+    mkdirSync(join(home, ".aws"), { recursive: true });
+    for (const p of [home, join(home, ".aws")]) chownSync(p, 65534, 65534);
+    const victim = join(dir, "passwd");
+    writeFileSync(victim, "root:x:0:0:root:/root:/bin/sh\n", { mode: 0o644 });
+    const link = join(home, ".aws/credentials");
+    symlinkSync(victim, link);
+    lchownSync(link, 65534, 65534);
+    await expect(writeProfileCredentials(link, "gw", creds("M1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${link}: symbolic link ${link} belongs to uid 65534, not to this user (0) or root`,
+    });
+    expect(readFileSync(victim, "utf8")).toBe("root:x:0:0:root:/root:/bin/sh\n");
+    expect(statSync(victim).mode & 0o777).toBe(0o644);
+    expect(readdirSync(join(home, ".aws"))).toEqual(["credentials"]); // no lock file left either
+    // Control: the same link, root's own, is followed (the file keeps its owner, root).
+    lchownSync(link, 0, 0);
+    await writeProfileCredentials(link, "gw", creds("M2"));
+    expect(readFileSync(victim, "utf8")).toContain("aws_access_key_id = M2\n");
   });
 
   it("uses AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials", () => {
