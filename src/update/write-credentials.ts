@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Credentials } from "../rolesanywhere/credentials.js";
@@ -28,7 +28,9 @@ export async function writeProfileCredentials(path: string, profile: string, cre
     throw new InputError("FILE_WRITE_FAILED", `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`, { cause });
   });
   followOnlyOwnLinks(path);
-  await withFileLock(`${path}.lock`, async () => {
+  // Next to the file itself: writers that reach it by different names (a link, its target) take the same lock.
+  const real = await realpath(path).catch(() => path);
+  await withFileLock(`${real}.lock`, async () => {
     const target = await readCredentialsTarget(path);
     await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
   });

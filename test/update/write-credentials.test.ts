@@ -101,6 +101,21 @@ describe("credentials file writing", () => {
     expect(readFileSync(victim, "utf8")).toContain("aws_access_key_id = M2\n");
   });
 
+  it("writers reaching the file by a link and by its own name share one lock: no write fails, no profile is lost", async () => {
+    // Before: two locks (link.lock, file.lock); a writer whose file was replaced meanwhile failed ("changed while
+    // it was being updated"), and one replaced between the other's check and rename lost that profile.
+    const real = join(dir, "shared-credentials");
+    const link = join(dir, "shared-link");
+    writeFileSync(real, "");
+    symlinkSync(real, link);
+    const profiles = Array.from({ length: 16 }, (_, i) => `p${i}`);
+    const results = await Promise.allSettled(profiles.map((p, i) => writeProfileCredentials(i % 2 ? link : real, p, creds(p))));
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+    const text = readFileSync(real, "utf8");
+    for (const p of profiles) expect(text).toContain(`[${p}]\naws_access_key_id = ${p}\n`);
+    expect(readdirSync(dir).filter((f) => f.startsWith("shared-"))).toEqual(["shared-credentials", "shared-link"]);
+  });
+
   it("uses AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials", () => {
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "/home/u")).toBe("/x/c");
     expect(sharedCredentialsPath({}, "/home/u")).toBe("/home/u/.aws/credentials");
