@@ -46,7 +46,7 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
     }
     try {
       mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-      await writeFileAtomic(target, file.content, 0o644, { replaces: found ? { dev: found.dev, ino: found.ino } : "absent" });
+      await writeFileAtomic(target, file.content, 0o644, { replaces: found ?? "absent" });
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code ?? (cause as { cause?: NodeJS.ErrnoException }).cause?.code;
       throw new InputError("FILE_UNREADABLE", `cannot write ${target}: ${code ?? (cause as Error).message}`, {

@@ -29,7 +29,7 @@ export async function readCredentialsTarget(path: string): Promise<{ bytes: Buff
   try {
     const opened = await handle.stat();
     if (!opened.isFile()) throw notRegular(path, opened);
-    return { bytes: await handle.readFile(), identity: { dev: opened.dev, ino: opened.ino } };
+    return { bytes: await handle.readFile(), identity: { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs } };
   } finally {
     await handle.close();
   }

@@ -116,6 +116,21 @@ describe("credentials file writing", () => {
     expect(readdirSync(dir).filter((f) => f.startsWith("shared-"))).toEqual(["shared-credentials", "shared-link"]);
   });
 
+  it("does not rename over an edit made in place while it was writing (the edit was lost)", async () => {
+    const target = join(dir, "edited");
+    writeFileSync(target, "[a]\nk = v\n");
+    const read = await readCredentialsTarget(target);
+    await new Promise((r) => setTimeout(r, 5));
+    writeFileSync(target, "[a]\nk = v\n[mine]\nregion = x\n", { flag: "r+" }); // same inode, as nano or `>>` write
+    await expect(writeFileAtomic(target, "ours", 0o600, { replaces: read.identity })).rejects.toMatchObject({
+      code: "FILE_WRITE_FAILED",
+      message: `${target} changed while it was being updated; it was left as it is`,
+    });
+    expect(readFileSync(target, "utf8")).toBe("[a]\nk = v\n[mine]\nregion = x\n");
+    await writeProfileCredentials(target, "gw", creds("E1")); // the next write keeps the edit
+    expect(readFileSync(target, "utf8")).toContain("[mine]\nregion = x\n\n[gw]\n");
+  });
+
   it("uses AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials", () => {
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "/home/u")).toBe("/x/c");
     expect(sharedCredentialsPath({}, "/home/u")).toBe("/home/u/.aws/credentials");
