@@ -11,6 +11,7 @@ import { credentialsFileUpdater } from "../../src/update/file-updater.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { InputError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
+import { main } from "../../src/cli/main.js";
 
 const creds = (id: string): Credentials => ({
   accessKeyId: id,
@@ -227,5 +228,24 @@ describe("credentialsFileUpdater", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("update --profile", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-profile-");
+  afterAll(cleanup);
+
+  it("an empty --profile (\"$P\" unset) is refused, not taken for [default], which often holds long-term keys", async () => {
+    // Before: --profile "" meant the default section; its keys would have been overwritten.
+    const file = join(dir, "credentials");
+    writeFileSync(file, "[default]\naws_access_key_id = AKIALONGTERM\n", { mode: 0o600 });
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
+    const argv = ["update", "--once", "--profile", "", "--credentials-file", file, "--certificate", join(dir, "none.pem"), "--private-key", join(dir, "none.key")];
+    const code = await main([...argv, "--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"], io);
+    expect(code).toBe(2);
+    expect(stderr).toBe('roles-anywhere-agent: --profile "" cannot name a section of the credentials file (not empty, no [, ] or line breaks, and no spaces around it)\n');
+    expect(readFileSync(file, "utf8")).toBe("[default]\naws_access_key_id = AKIALONGTERM\n");
   });
 });

@@ -25,9 +25,10 @@ const command: CommandSpec = {
       import("../../update/credentials-file.js"),
     ]);
     const configProfile = stringArg(args, "config-profile");
-    const section = (args.explicit.has("profile") ? stringArg(args, "profile") : configProfile) ?? "default";
+    // An empty --profile "$P" is not "default": it would overwrite [default], often long-term keys.
+    const section = args.explicit.has("profile") ? (stringArg(args, "profile") ?? "") : (configProfile ?? "default");
     if (!isProfileName(section)) {
-      const hint = "no [, ] or line breaks, and no spaces around it";
+      const hint = "not empty, no [, ] or line breaks, and no spaces around it";
       const what = "cannot name a section of the credentials file";
       throw new UsageError("USAGE", `--profile ${JSON.stringify(section)} ${what}`, { hint });
     }
