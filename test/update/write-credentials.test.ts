@@ -188,6 +188,28 @@ describe("withFileLock", () => {
     expect((error as Error).message).toContain(`held by process ${process.pid}`);
     expect(existsSync(live)).toBe(true); // a live holder's lock is never removed
   });
+
+  it("refuses at once what is not a lock file at its name: a FIFO (hung forever), links to /dev/zero or a secret", async () => {
+    // Before: a FIFO blocked the read for good; /dev/zero was read into memory (hundreds of MB), and a link to a
+    // file of root's that had been written in the last minute put its first word into the FILE_LOCKED message.
+    const fifo = join(dir, "fifo.lock");
+    execFileSync("mkfifo", [fifo]);
+    const zero = join(dir, "zero.lock");
+    symlinkSync("/dev/zero", zero);
+    writeFileSync(join(dir, "secret"), "s3cr3t rest\n");
+    const secret = join(dir, "secret.lock");
+    symlinkSync(join(dir, "secret"), secret);
+    for (const lock of [fifo, zero, secret]) {
+      const started = Date.now();
+      const error = await Promise.race([
+        withFileLock(lock, async () => "ran", { timeoutMs: 300, pollMs: 10 }).catch((e: unknown) => e),
+        new Promise((r) => setTimeout(() => r("hung"), 5_000)),
+      ]);
+      expect(error).toMatchObject({ code: "FILE_UNSAFE", message: `${lock} is not a lock file of update's (it is not a regular file)` });
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(lstatSync(lock).isFile()).toBe(false); // left as it is
+    }
+  });
 });
 
 describe("credentialsFileUpdater", () => {
