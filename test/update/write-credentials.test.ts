@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -130,6 +130,22 @@ describe("credentials file writing", () => {
     expect(readFileSync(target, "utf8")).toBe("[a]\nk = v\n[mine]\nregion = x\n");
     await writeProfileCredentials(target, "gw", creds("E1")); // the next write keeps the edit
     expect(readFileSync(target, "utf8")).toContain("[mine]\nregion = x\n\n[gw]\n");
+  });
+
+  it("refuses a credentials file over 16 MiB in one line, without reading it (1 GiB: 2.1 GB of memory, then 'internal error')", async () => {
+    const huge = join(dir, "huge");
+    writeFileSync(huge, "");
+    truncateSync(huge, 3 * 2 ** 30); // sparse: before, "internal error: File size (3221225472) is greater than 2 GiB"
+    await expect(writeProfileCredentials(huge, "gw", creds("H1"))).rejects.toMatchObject({
+      code: "FILE_UNREADABLE",
+      message: `${huge} is 3072.0 MiB, too large for a credentials file (16 MiB at most); it was left as it is`,
+    });
+    expect(statSync(huge).size).toBe(3 * 2 ** 30);
+    const large = join(dir, "large"); // under the bound: kept byte for byte, profile added
+    const body = `[other]\n${"x = y\n".repeat(2 ** 20)}`;
+    writeFileSync(large, body);
+    await writeProfileCredentials(large, "gw", creds("L2"));
+    expect(readFileSync(large, "utf8")).toBe(`${body}\n[gw]\naws_access_key_id = L2\naws_secret_access_key = secret-L2\naws_session_token = token-L2\n`);
   });
 
   it("uses AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials", () => {
