@@ -273,7 +273,7 @@ describe("update --profile", () => {
   const { dir, cleanup } = makeTempDir("raa-update-profile-");
   afterAll(cleanup);
 
-  it("an empty --profile (\"$P\" unset) is refused, not taken for [default], which often holds long-term keys", async () => {
+  it("an empty --profile or --credentials-file (\"$P\" unset) is refused, not taken for [default] or the default file", async () => {
     // Before: --profile "" meant the default section; its keys would have been overwritten.
     const file = join(dir, "credentials");
     writeFileSync(file, "[default]\naws_access_key_id = AKIALONGTERM\n", { mode: 0o600 });
@@ -285,5 +285,12 @@ describe("update --profile", () => {
     expect(code).toBe(2);
     expect(stderr).toBe('roles-anywhere-agent: --profile "" cannot name a section of the credentials file (not empty, no [, ] or line breaks, and no spaces around it)\n');
     expect(readFileSync(file, "utf8")).toBe("[default]\naws_access_key_id = AKIALONGTERM\n");
+    // Nor is an empty --credentials-file the default file (~/.aws/credentials), which it was before.
+    stderr = "";
+    const home = join(dir, "home");
+    const empty = argv.map((a) => (a === "" ? "gw" : a === file ? "" : a));
+    const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
+    expect(await main([...empty, ...arns], { ...io, env: { CI: "true", HOME: home } })).toBe(2);
+    expect(stderr).toBe("roles-anywhere-agent: --credentials-file is empty (name the file, or leave the flag out for the default)\n");
   });
 });

@@ -32,6 +32,9 @@ const command: CommandSpec = {
       const what = "cannot name a section of the credentials file";
       throw new UsageError("USAGE", `--profile ${JSON.stringify(section)} ${what}`, { hint });
     }
+    if (args.explicit.has("credentials-file") && !stringArg(args, "credentials-file")) {
+      throw new UsageError("USAGE", "--credentials-file is empty", { hint: "name the file, or leave the flag out for the default" });
+    }
     await runUpdate({
       settings: async () => (await settingsFromArgs(args, io, configProfile ? [configProfile] : []))[0]!,
       path: stringArg(args, "credentials-file") ?? sharedCredentialsPath(io.env),
