@@ -39,16 +39,18 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
     // A symbolic link there (a masked unit: -> /dev/null; an image's absolute link, read on this host) is left
     // alone: writing through it would replace its target. `replaces`: nor is one swapped in meanwhile followed.
     const found = lstatIfAny(target);
-    if (found?.isSymbolicLink()) {
-      throw new InputError("FILE_UNSAFE", `${target} is a symbolic link (to ${readlinkSync(target)}); it was left as it is`, {
-        hint: "remove it, or systemctl unmask the unit, then run install-systemd again",
+    if (found && !found.isFile()) {
+      const what = found.isSymbolicLink() ? `a symbolic link (to ${readlinkSync(target)})` : "not a regular file";
+      throw new InputError("FILE_UNSAFE", `${target} is ${what}; it was left as it is`, {
+        hint: "remove it or, for a masked unit, systemctl unmask it; then run install-systemd again",
       });
     }
     try {
       mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
       await writeFileAtomic(target, file.content, 0o644, { replaces: found ?? "absent" });
     } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code ?? (cause as { cause?: NodeJS.ErrnoException }).cause?.code;
+      if (cause instanceof InputError) throw cause; // from writeFileAtomic: its errno, path and hint
+      const code = (cause as NodeJS.ErrnoException).code;
       throw new InputError("FILE_UNREADABLE", `cannot write ${target}: ${code ?? (cause as Error).message}`, {
         cause,
         hint: root === "/" ? "run it as root, or with --dry-run to see the files" : "check the --root directory",

@@ -1,4 +1,5 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -61,6 +62,29 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect(readFileSync(join(dir, "outside"), "utf8")).toBe("precious\n");
     expect(lstatSync(unit).isSymbolicLink()).toBe(true);
     expect(lines).toEqual([]);
+  });
+
+  it("says why a unit cannot be written: not a regular file (a FIFO, a directory), or the errno (was 'FILE_WRITE_FAILED')", async () => {
+    const root = join(dir, "odd");
+    const unit = join(root, "etc/systemd/system/roles-anywhere-serve.service");
+    mkdirSync(join(unit, "x"), { recursive: true });
+    const say = () => {};
+    await expect(installFiles(generateFiles(context), root, context, say)).rejects.toThrow(`${unit} is not a regular file; it was left as it is`);
+    rmSync(unit, { recursive: true });
+    execFileSync("mkfifo", [unit]);
+    await expect(installFiles(generateFiles(context), root, context, say)).rejects.toThrow(`${unit} is not a regular file; it was left as it is`);
+    rmSync(unit);
+    writeFileSync(unit, "old");
+    execFileSync("chattr", ["+i", unit]); // binds root too
+    try {
+      await expect(installFiles(generateFiles(context), root, context, say)).rejects.toMatchObject({
+        code: "FILE_WRITE_FAILED",
+        message: `${unit} is not writable: EPERM`,
+      });
+    } finally {
+      execFileSync("chattr", ["-i", unit]);
+    }
+    expect(readFileSync(unit, "utf8")).toBe("old");
   });
 
   async function dryRun(...flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
