@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { SYSUSERS_FILE, TMPFILES_FILE, type GeneratedFile, type UnitContext } from "./unit-files.js";
@@ -60,7 +60,21 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
   }
   const live = root === "/";
   const run = (command: string, ...args: string[]) => {
-    execFileSync(command, args, { stdio: ["ignore", "ignore", "inherit"] });
+    try {
+      execFileSync(command, args, { stdio: ["ignore", "ignore", "inherit"] });
+    } catch (cause) {
+      const line = [command, ...args].join(" ");
+      if ((cause as NodeJS.ErrnoException).code === "ENOENT") {
+        const hint = "on a system without systemd, or to build an image, use --root DIR";
+        throw new UsageError("UNSUPPORTED_ON_PLATFORM", `${command} is not installed: the files are written, not applied`, {
+          hint,
+        });
+      }
+      const status = (cause as { status?: number | null }).status;
+      const how = status == null ? "killed" : `exit ${status}`;
+      const hint = `see its message above, then run ${line} again`;
+      throw new InputError("INPUT_INVALID", `${line} failed (${how}); the files are written`, { hint });
+    }
     say(`ran ${[command, ...args].join(" ")}`);
   };
   if (live) {
