@@ -12,7 +12,6 @@ const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)[ 
 const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
 
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
-const trimAscii = (text: string): string => text.replace(/^[ \t]+|[ \t]+$/g, "");
 
 /** A section name the credentials file can hold: no brackets or line breaks, no spaces around it. */
 export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile;
@@ -50,7 +49,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
 
   const start = lines.findIndex((l) => {
     const name = HEADER.exec(content(l))?.[1];
-    return name !== undefined && trimAscii(name) === section;
+    return name === section; // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
   });
   if (start < 0) {
     let prefix = text;

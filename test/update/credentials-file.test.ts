@@ -91,6 +91,12 @@ describe("upsertProfileCredentials", () => {
     );
   });
 
+  it("matches the section name exactly, as botocore does: [ gw ] is profile ' gw ', so --profile gw gets its own [gw]", () => {
+    // Before: [ gw ] was updated, and `aws --profile gw` still said "The config profile (gw) could not be found".
+    expect(upsert("[ gw ]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[ gw ]\naws_access_key_id = OTHER\n\n[gw]\n${NEW}`);
+    expect(upsert("  [gw]  ; comment\naws_access_key_id = OLD\n", "gw", c)).toBe(`  [gw]  ; comment\n${NEW}`);
+  });
+
   it("touches only exact key names, at the start of a line, in the first matching section", () => {
     const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n[gw]\naws_access_key_id = second\n";
     const after = upsert(before, "gw", c);
