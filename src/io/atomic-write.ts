@@ -31,7 +31,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     const file = await open(tmp, "wx", mode);
     try {
       await file.chmod(mode); // the umask may have removed bits; never add any beyond `mode`
-      if (owner) await file.chown(owner.uid, owner.gid);
+      if (owner) await file.chown(owner.uid, owner.gid).catch(() => {}); // without CAP_CHOWN: as before, ours
       await file.writeFile(data);
       await file.sync();
     } finally {
