@@ -32,12 +32,29 @@ function lstatIfAny(path: string) {
   }
 }
 
+/**
+ * An image's directory may be a symbolic link, absolute (to this host's /etc/sudoers.d, say) or climbing out with
+ * `..`: what it leads to, as far as it exists, must stay under `root`.
+ */
+function staysInside(root: string, dir: string): void {
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  let existing = dir;
+  while (!existsSync(existing)) existing = dirname(existing);
+  const [real, top] = [realpathSync(existing), realpathSync(root)];
+  if (real !== top && !real.startsWith(`${top}/`)) {
+    throw new InputError("FILE_UNSAFE", `${existing} leads outside --root (to ${real}); nothing was written there`, {
+      hint: "the image's directory is a symbolic link: replace it by a directory, or install on the target system",
+    });
+  }
+}
+
 /** Writes `files` under `root`, on `/` applies them too, and tells `say` each file written, command run and next step. */
 export async function installFiles(files: readonly GeneratedFile[], root: string, context: UnitContext, say: (line: string) => void) {
   for (const file of files) {
     const target = join(root, file.path);
     // A symbolic link there (a masked unit: -> /dev/null; an image's absolute link, read on this host) is left
     // alone: writing through it would replace its target. `replaces`: nor is one swapped in meanwhile followed.
+    if (root !== "/") staysInside(root, dirname(target));
     const found = lstatIfAny(target);
     if (found && !found.isFile()) {
       const what = found.isSymbolicLink() ? `a symbolic link (to ${readlinkSync(target)})` : "not a regular file";

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -85,6 +85,25 @@ describe("install-systemd: what the units are written over, and what goes into t
       execFileSync("chattr", ["-i", unit]);
     }
     expect(readFileSync(unit, "utf8")).toBe("old");
+  });
+
+  it("does not write outside --root through a directory of the image that is a symbolic link (to this host's /etc/…)", async () => {
+    // Before: an image's etc/sysusers.d -> /etc/sudoers.d got the sysusers entry written into this host's sudoers.d.
+    const root = join(dir, "escape");
+    const outside = join(dir, "hosts-sudoers.d");
+    mkdirSync(join(root, "etc"), { recursive: true });
+    mkdirSync(outside);
+    symlinkSync(outside, join(root, "etc/sysusers.d"));
+    const lines: string[] = [];
+    await expect(installFiles(generateFiles(context), root, context, (line) => lines.push(line))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `${join(root, "etc/sysusers.d")} leads outside --root (to ${outside}); nothing was written there`,
+    });
+    expect(readdirSync(outside)).toEqual([]);
+    expect(lines).toHaveLength(5); // the five units, under the root
+    symlinkSync("../../../..", join(root, "etc/systemd/user/up")); // `..` out of the root: the same
+    const up = generateFiles(context).map((f) => ({ ...f, path: f.path.replace("/etc/systemd/user/", "/etc/systemd/user/up/x/") }));
+    await expect(installFiles(up.slice(3, 4), root, context, () => {})).rejects.toMatchObject({ code: "FILE_UNSAFE" });
   });
 
   async function dryRun(...flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
