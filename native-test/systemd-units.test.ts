@@ -222,6 +222,31 @@ describe("systemd units", () => {
     expect(`${r.stdout}${r.stderr}`).toBe("");
   });
 
+  it("on / where systemd-sysusers is missing or fails: one line, exit 2 or 3 (was 'internal error: spawnSync … ENOENT')", () => {
+    // A private mount namespace with an empty /etc: the files land in that tmpfs, never in this host's /etc.
+    const bin = join(dir, "bin-no-systemd");
+    mkdirSync(bin, { recursive: true });
+    const inNamespace = (path: string) =>
+      spawnSync("unshare", ["-m", "sh", "-c", `mount --make-rprivate / && mount -t tmpfs tmpfs /etc && PATH="$RAA_PATH" exec "$0" "$@"`, NODE, CLI, "install-systemd"], {
+        encoding: "utf8",
+        env: { PATH: process.env["PATH"], RAA_PATH: path, NODE_EXTRA_CA_CERTS: "" },
+      });
+    const missing = inNamespace(bin);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe(
+      "roles-anywhere-agent: systemd-sysusers is not installed: the files are written, not applied (on a system without systemd, or to build an image, use --root DIR)\n",
+    );
+    expect(missing.stdout).toMatch(/^wrote \/etc\/tmpfiles.d\/roles-anywhere-agent.conf$/m);
+    writeFileSync(join(bin, "systemd-sysusers"), "#!/bin/sh\necho 'sysusers: conflicting entry' >&2\nexit 1\n", { mode: 0o755 });
+    const failing = inNamespace(`${bin}:/usr/bin:/bin`);
+    expect(failing.status).toBe(3);
+    expect(failing.stderr).toBe(
+      "sysusers: conflicting entry\nroles-anywhere-agent: systemd-sysusers /etc/sysusers.d/roles-anywhere-agent.conf failed (exit 1); the files are written " +
+        "(see its message above, then run systemd-sysusers /etc/sysusers.d/roles-anywhere-agent.conf again)\n",
+    );
+    expect(existsSync("/etc/sysusers.d/roles-anywhere-agent.conf")).toBe(false); // this host's /etc untouched
+  });
+
   /** The unit's ExecStart= as a command we can run here: our CLI, a test config, a free port. */
   function execStart(unit: Unit, config: string): string[] {
     const line = value(unit, "Service", "ExecStart");

@@ -170,7 +170,8 @@ export class CredentialCache {
       const servedUntil = current && isUsable(current.expiresAt, now, margin) ? current.expiresAt - margin : undefined;
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
-      this.#nextAttemptAt = now + retryDelay(this.#consecutiveFailures, this.#random, this.#policy, { retryAfterMs, servedForMs });
+      const refused = error.category === "service";
+      this.#nextAttemptAt = now + retryDelay(this.#consecutiveFailures, this.#random, this.#policy, { retryAfterMs, servedForMs, refused });
       this.#emit({
         type: "refresh-failed",
         error,

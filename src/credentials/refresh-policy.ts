@@ -15,6 +15,11 @@ export interface RefreshPolicy {
   readonly retryBaseMs: number;
   /** Upper bound of the ceiling. */
   readonly retryMaxMs: number;
+  /**
+   * Upper bound of the ceiling after a refusal (AccessDenied, validation, not found: no retry fixes those), which
+   * starts at `retryMaxMs`: a fleet whose profile was disabled must not spend the account's quota on it.
+   */
+  readonly refusedRetryMaxMs: number;
   /** No two CreateSession attempts are ever closer than this, whatever the number of callers. */
   readonly minRetryIntervalMs: number;
 }
@@ -25,6 +30,7 @@ export const DEFAULT_REFRESH_POLICY: RefreshPolicy = {
   expiryMarginMs: EXPIRY_MARGIN_MS,
   retryBaseMs: 1_000,
   retryMaxMs: 60_000,
+  refusedRetryMaxMs: 3_600_000,
   minRetryIntervalMs: 1_000,
 };
 
@@ -34,7 +40,7 @@ export function checkRefreshPolicy(policy: RefreshPolicy): RefreshPolicy {
   if (!(start >= 0 && start <= end && end < 1)) {
     throw new RangeError(`the refresh window must satisfy 0 ≤ start ≤ end < 1 (fractions of the lifetime), not ${start}–${end}`);
   }
-  for (const key of ["expiryMarginMs", "retryBaseMs", "retryMaxMs", "minRetryIntervalMs"] as const) {
+  for (const key of ["expiryMarginMs", "retryBaseMs", "retryMaxMs", "refusedRetryMaxMs", "minRetryIntervalMs"] as const) {
     if (!(Number.isFinite(policy[key]) && policy[key] >= 0)) throw new RangeError(`${key} must be a non-negative number of milliseconds, not ${policy[key]}`);
   }
   return policy;
@@ -63,20 +69,24 @@ export interface RetryContext {
   readonly retryAfterMs?: number | undefined;
   /** How much longer the current credentials are served, when there are any. */
   readonly servedForMs?: number | undefined;
+  /** The endpoint refused the request (4xx other than 429): retrying sooner would not help. */
+  readonly refused?: boolean;
 }
 
 /**
  * Delay before retry number `failures` (1 = after the first failure): `Retry-After` (at most 5 minutes of it)
  * plus full jitter under a ceiling doubling from `retryBaseMs` to `retryMaxMs`, so devices throttled together
  * come back spread out; while credentials are still served, at most a random quarter to half of the time they
- * have left, so a throttled device retries before they lapse; never below `minRetryIntervalMs`.
+ * have left, so a throttled device retries before they lapse; never below `minRetryIntervalMs`. After a refusal
+ * the ceiling doubles from `retryMaxMs` to `refusedRetryMaxMs`, whatever is left of the credentials.
  */
 export function retryDelay(failures: number, random: () => number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY, context: RetryContext = {}): number {
   const exponent = Math.min(Math.max(failures - 1, 0), 30);
-  const ceiling = Math.min(policy.retryMaxMs, policy.retryBaseMs * 2 ** exponent);
+  const [base, max] = context.refused ? [policy.retryMaxMs, policy.refusedRetryMaxMs] : [policy.retryBaseMs, policy.retryMaxMs];
+  const ceiling = Math.min(max, base * 2 ** exponent);
   const asked = Math.min(Math.max(context.retryAfterMs ?? 0, 0), RETRY_AFTER_CAP_MS);
   let delay = asked + ceiling * unit(random());
-  if (context.servedForMs !== undefined) {
+  if (context.servedForMs !== undefined && !context.refused) {
     const latest = (Math.max(context.servedForMs, 0) / 4) * (1 + unit(random()));
     delay = Math.min(delay, latest);
   }

@@ -4,15 +4,16 @@ import { access, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/pr
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
 
-/** Which file was read: the rename that replaces it must replace this one and nothing else. */
-export type TargetIdentity = { readonly dev: number; readonly ino: number } | "absent";
+/** Which file was read, as it was (a write in place changes ctime): the rename replaces this and nothing else. */
+export type TargetIdentity = { readonly dev: number; readonly ino: number; readonly ctimeMs: number } | "absent";
 
 /**
  * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: an exclusive
  * temporary file in the same directory, fsync, rename, fsync of the directory (created 0700 when missing). A
- * symlinked target is written through. A target the user cannot write (read-only mode, immutable flag) is
- * refused: the rename would silently undo the user's choice. With `replaces`, the rename happens only if the
- * target is still the file that was read (or still absent), never over a FIFO, socket or device put there since.
+ * symlinked target is written through; one that exists keeps its owner and group (when root writes). A target the
+ * user cannot write (read-only mode, immutable flag) is refused: the rename would silently undo the user's choice.
+ * With `replaces`, the rename happens only if the target is still the file that was read, unchanged (or still
+ * absent): never over a user's edit made meanwhile, nor over a FIFO, socket or device put there since.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: { replaces?: TargetIdentity } = {}): Promise<void> {
   const target = await realpath(path).catch(() => path);
@@ -23,11 +24,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await access(target, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code !== "ENOENT") throw writeError(`${target} is not writable`, cause);
   });
+  // Root writing a file of another user's (update for a user's ~/.aws/credentials) leaves it theirs.
+  const owner = process.geteuid?.() === 0 ? await lstat(target).catch(() => undefined) : undefined;
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const file = await open(tmp, "wx", mode);
     try {
       await file.chmod(mode); // the umask may have removed bits; never add any beyond `mode`
+      if (owner) await file.chown(owner.uid, owner.gid).catch(() => {}); // without CAP_CHOWN: as before, ours
       await file.writeFile(data);
       await file.sync();
     } finally {
@@ -36,9 +40,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     if (options.replaces !== undefined) {
       const now = await lstat(target).catch(() => undefined);
       const was = options.replaces;
-      if (was === "absent" ? now !== undefined : !now?.isFile() || now.dev !== was.dev || now.ino !== was.ino) {
+      const same = (n: NonNullable<typeof now>, w: Exclude<TargetIdentity, "absent">) =>
+        n.isFile() && n.dev === w.dev && n.ino === w.ino && n.ctimeMs === w.ctimeMs;
+      if (was === "absent" ? now !== undefined : !now || !same(now, was)) {
         throw new InputError("FILE_WRITE_FAILED", `${target} changed while it was being updated; it was left as it is`, {
-          hint: "another program replaced the file; try again",
+          hint: "another program changed or replaced the file; try again",
         });
       }
     }

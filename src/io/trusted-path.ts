@@ -36,6 +36,8 @@ interface CheckedEntry {
 interface WalkOptions {
   readonly uid: number;
   readonly createMode?: number;
+  /** Check only the symbolic links on the way, not the directories (a file the user may keep anywhere). */
+  readonly linksOnly?: boolean;
 }
 
 /** A path that fails the rule: `reason` says which component and why, for the caller's one-line message. */
@@ -57,7 +59,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
   const stack: Directory[] = [Directory.root(byFd)];
   let links = 0;
   try {
-    checkDirectoryRule(stack[0]!, options.uid);
+    if (!options.linksOnly) checkDirectoryRule(stack[0]!, options.uid);
     for (;;) {
       const name = pending.shift();
       const current = stack[stack.length - 1]!;
@@ -87,7 +89,7 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
       }
       const next = openFound(found, join(current.path, name));
       stack.push(next);
-      checkDirectoryRule(next, options.uid);
+      if (!options.linksOnly) checkDirectoryRule(next, options.uid);
     }
   } catch (error) {
     for (const d of stack) d.close();

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { SYSUSERS_FILE, TMPFILES_FILE, type GeneratedFile, type UnitContext } from "./unit-files.js";
@@ -23,15 +23,51 @@ export function thisInstallation(cliPath: string | undefined) {
   };
 }
 
+/** The entry at `path`, if it can be seen (a directory on the way that is missing or a file: mkdir says why). */
+function lstatIfAny(path: string) {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An image's directory may be a symbolic link, absolute (to this host's /etc/sudoers.d, say) or climbing out with
+ * `..`: what it leads to, as far as it exists, must stay under `root`.
+ */
+function staysInside(root: string, dir: string): void {
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  let existing = dir;
+  while (!existsSync(existing)) existing = dirname(existing);
+  const [real, top] = [realpathSync(existing), realpathSync(root)];
+  if (real !== top && !real.startsWith(`${top}/`)) {
+    throw new InputError("FILE_UNSAFE", `${existing} leads outside --root (to ${real}); nothing was written there`, {
+      hint: "the image's directory is a symbolic link: replace it by a directory, or install on the target system",
+    });
+  }
+}
+
 /** Writes `files` under `root`, on `/` applies them too, and tells `say` each file written, command run and next step. */
 export async function installFiles(files: readonly GeneratedFile[], root: string, context: UnitContext, say: (line: string) => void) {
   for (const file of files) {
     const target = join(root, file.path);
+    // A symbolic link there (a masked unit: -> /dev/null; an image's absolute link, read on this host) is left
+    // alone: writing through it would replace its target. `replaces`: nor is one swapped in meanwhile followed.
+    if (root !== "/") staysInside(root, dirname(target));
+    const found = lstatIfAny(target);
+    if (found && !found.isFile()) {
+      const what = found.isSymbolicLink() ? `a symbolic link (to ${readlinkSync(target)})` : "not a regular file";
+      throw new InputError("FILE_UNSAFE", `${target} is ${what}; it was left as it is`, {
+        hint: "remove it or, for a masked unit, systemctl unmask it; then run install-systemd again",
+      });
+    }
     try {
       mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-      await writeFileAtomic(target, file.content, 0o644);
+      await writeFileAtomic(target, file.content, 0o644, { replaces: found ?? "absent" });
     } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code ?? (cause as { cause?: NodeJS.ErrnoException }).cause?.code;
+      if (cause instanceof InputError) throw cause; // from writeFileAtomic: its errno, path and hint
+      const code = (cause as NodeJS.ErrnoException).code;
       throw new InputError("FILE_UNREADABLE", `cannot write ${target}: ${code ?? (cause as Error).message}`, {
         cause,
         hint: root === "/" ? "run it as root, or with --dry-run to see the files" : "check the --root directory",
@@ -41,7 +77,21 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
   }
   const live = root === "/";
   const run = (command: string, ...args: string[]) => {
-    execFileSync(command, args, { stdio: ["ignore", "ignore", "inherit"] });
+    try {
+      execFileSync(command, args, { stdio: ["ignore", "ignore", "inherit"] });
+    } catch (cause) {
+      const line = [command, ...args].join(" ");
+      if ((cause as NodeJS.ErrnoException).code === "ENOENT") {
+        const hint = "on a system without systemd, or to build an image, use --root DIR";
+        throw new UsageError("UNSUPPORTED_ON_PLATFORM", `${command} is not installed: the files are written, not applied`, {
+          hint,
+        });
+      }
+      const status = (cause as { status?: number | null }).status;
+      const how = status == null ? "killed" : `exit ${status}`;
+      const hint = `see its message above, then run ${line} again`;
+      throw new InputError("INPUT_INVALID", `${line} failed (${how}); the files are written`, { hint });
+    }
     say(`ran ${[command, ...args].join(" ")}`);
   };
   if (live) {

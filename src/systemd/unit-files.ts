@@ -48,10 +48,13 @@ export function generateFiles(ctx: UnitContext): GeneratedFile[] {
   ];
 }
 
+/** A path in a setting that expands specifiers (%h, %n, …): each `%` stands for itself. */
+const literal = (path: string): string => path.replace(/%/g, "%%");
+
 /** systemd's quoting for one ExecStart= word: plain when it can be, else double-quoted with escapes. */
 function execWord(word: string): string {
   if (/^[A-Za-z0-9_@+=:,./-]+$/.test(word)) return word;
-  return `"${word.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%").replace(/\$/g, "$$$$")}"`;
+  return `"${literal(word.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/\$/g, "$$$$")}"`;
 }
 
 function execStart(ctx: UnitContext, args: readonly string[], v8Flags = true): string {
@@ -83,7 +86,7 @@ function systemUnit(ctx: UnitContext, unit: { about: string; unit: string; type:
   const credential = ctx.pinFile
     ? `# The PIN file is handed over by systemd, readable only by this service; reference it in the config as
 #   "pkcs11-pin": "file:/run/credentials/%n/pkcs11-pin"
-LoadCredential=pkcs11-pin:${ctx.pinFile}`
+LoadCredential=pkcs11-pin:${literal(ctx.pinFile)}`
     : `# A PIN file can be handed over by systemd, readable only by this service (install-systemd --pin-file):
 #LoadCredential=pkcs11-pin:${CONFIG_DIR}/pkcs11-pin`;
   return `${GENERATED}
@@ -127,7 +130,7 @@ RemoveIPC=yes
 KeyringMode=private
 # Devices: only the TPM (PKCS#11 tokens are reached through pcscd's UNIX socket or a module's own daemon).
 DevicePolicy=closed
-DeviceAllow=${ctx.tpmDevice} rw
+DeviceAllow=${literal(ctx.tpmDevice)} rw
 ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes

@@ -12,7 +12,6 @@ const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)[ 
 const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
 
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
-const trimAscii = (text: string): string => text.replace(/^[ \t]+|[ \t]+$/g, "");
 
 /** A section name the credentials file can hold: no brackets or line breaks, no spaces around it. */
 export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile;
@@ -41,19 +40,22 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
 
   const text = Buffer.from(file.buffer, file.byteOffset, file.byteLength).toString("latin1");
   const section = byteString(profile);
-  const eol = text.includes("\r\n") ? "\r\n" : "\n";
-  const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-  const content = (line: string) => line.replace(/\r?\n$/, "");
+  // Lines end at CRLF, LF or a lone CR, as Python reads them (botocore): a file of CR-only lines is not one line.
+  const eol = /\r\n|\r|\n/.exec(text)?.[0] ?? "\n";
+  const lines = text.match(/[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$/g) ?? [];
+  const content = (line: string) => line.replace(/(?:\r\n|\r|\n)$/, "");
+  const ending = (line: string) => line.slice(content(line).length);
   const lineFor = (key: Key) => `${key} = ${values[key]}${eol}`;
 
   const start = lines.findIndex((l) => {
     const name = HEADER.exec(content(l))?.[1];
-    return name !== undefined && trimAscii(name) === section;
+    return name === section; // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
   });
   if (start < 0) {
     let prefix = text;
-    if (prefix !== "" && !prefix.endsWith("\n")) prefix += eol;
-    if (prefix !== "" && !/(^|\n)\r?\n$/.test(prefix)) prefix += eol;
+    const last = lines.at(-1);
+    if (last !== undefined && ending(last) === "") prefix += eol;
+    if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
     return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
   }
   const next = lines.findIndex((l, i) => i > start && HEADER.test(content(l)));
@@ -69,7 +71,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
       if (written.has(key)) continue; // a duplicate would shadow or confuse: drop it
       written.add(key);
       // Keep the line's own terminator, or none if it was the file's unterminated last line.
-      out.push(`${key} = ${values[key]}${line.endsWith("\n") ? (line.endsWith("\r\n") ? "\r\n" : "\n") : ""}`);
+      out.push(`${key} = ${values[key]}${ending(line)}`);
     } else {
       out.push(line);
     }
@@ -77,7 +79,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   }
   const missing = KEYS.filter((k) => !written.has(k));
   if (missing.length > 0) {
-    if (!out[lastSetting]!.endsWith("\n")) out[lastSetting] += eol;
+    if (ending(out[lastSetting]!) === "") out[lastSetting] += eol;
     out.splice(lastSetting + 1, 0, ...missing.map(lineFor));
   }
   return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");

@@ -2,6 +2,7 @@ import { constants, type Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
 import type { TargetIdentity } from "../io/atomic-write.js";
+import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { fileKind } from "../io/trusted-path.js";
 
 /**
@@ -30,7 +31,14 @@ export async function readCredentialsTarget(path: string): Promise<{ bytes: Buff
   try {
     const opened = await handle.stat();
     if (!opened.isFile()) throw notRegular(path, opened);
-    return { bytes: await handle.readFile(), identity: { dev: opened.dev, ino: opened.ino } };
+    if (opened.size > MAX_INPUT_BYTES) {
+      // Read whole, it would take several times its size in memory (1 GiB: 2.1 GB, then a crash).
+      const what = `${path} is ${(opened.size / 2 ** 20).toFixed(1)} MiB, too large for a credentials file`;
+      throw new InputError("FILE_UNREADABLE", `${what} (${MAX_INPUT_BYTES >> 20} MiB at most); it was left as it is`, {
+        hint: "point --credentials-file (or AWS_SHARED_CREDENTIALS_FILE) at the right file, or shrink this one",
+      });
+    }
+    return { bytes: await handle.readFile(), identity: { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs } };
   } finally {
     await handle.close();
   }

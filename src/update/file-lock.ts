@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { InputError } from "../errors.js";
 import { writeFailureHint } from "../io/atomic-write.js";
@@ -19,7 +20,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, { 
   try {
     return await fn();
   } finally {
-    const current = await readFile(lockPath, "utf8").catch(() => undefined);
+    const current = await readLock(lockPath).catch(() => undefined);
     if (current === token) await unlink(lockPath).catch(() => {});
   }
 }
@@ -42,7 +43,7 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Pro
         throw new InputError("FILE_WRITE_FAILED", `cannot create lock file ${lockPath}: ${code ?? "error"}`, { cause, hint: writeFailureHint(code) });
       }
     }
-    const holder = await readFile(lockPath, "utf8").catch(() => undefined);
+    const holder = await readLock(lockPath);
     if (holder !== undefined && (await isStale(lockPath, holder))) {
       await breakLock(lockPath, holder);
       continue;
@@ -54,6 +55,35 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Pro
       });
     }
     await new Promise((r) => setTimeout(r, pollMs + Math.random() * pollMs));
+  }
+}
+
+/**
+ * What a lock file holds (undefined: there is none). Only a regular file is one of ours: a FIFO put at its name
+ * would block the read forever, a link to /dev/zero would fill memory, a link to another file would show its text.
+ */
+async function readLock(lockPath: string): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(lockPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code !== "ELOOP" && code !== "ENXIO") return undefined; // unreadable: wait for it as for a held lock
+    handle = undefined;
+  }
+  try {
+    const info = await handle?.stat();
+    if (!info?.isFile()) {
+      throw new InputError("FILE_UNSAFE", `${lockPath} is not a lock file of update's (it is not a regular file)`, {
+        hint: "remove it; update creates its lock file itself",
+      });
+    }
+    const buffer = Buffer.alloc(1024); // a token is "pid host time random", far less
+    const { bytesRead } = await handle!.read(buffer, 0, buffer.length, 0);
+    return buffer.toString("utf8", 0, bytesRead);
+  } finally {
+    await handle?.close();
   }
 }
 
@@ -82,7 +112,7 @@ async function breakLock(lockPath: string, staleHolder: string): Promise<void> {
   } catch {
     return; // someone else broke or released it: just retry
   }
-  const moved = await readFile(aside, "utf8").catch(() => undefined);
+  const moved = await readLock(aside).catch(() => undefined);
   if (moved !== staleHolder) {
     // We moved a lock that a live writer took in the meantime: put it back (fails only if a third took one).
     await link(aside, lockPath).catch(() => {});

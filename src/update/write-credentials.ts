@@ -1,10 +1,10 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { absoluteHome } from "../io/trusted-path.js";
+import { absoluteHome, UntrustedPathError, walkToEntry } from "../io/trusted-path.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "./file-lock.js";
@@ -27,8 +27,29 @@ export async function writeProfileCredentials(path: string, profile: string, cre
   await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
     throw new InputError("FILE_WRITE_FAILED", `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`, { cause });
   });
-  await withFileLock(`${path}.lock`, async () => {
+  followOnlyOwnLinks(path);
+  // Next to the file itself: writers that reach it by different names (a link, its target) take the same lock.
+  const real = await realpath(path).catch(() => path);
+  await withFileLock(`${real}.lock`, async () => {
     const target = await readCredentialsTarget(path);
     await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
   });
+}
+
+/**
+ * A symbolic link on the way to the file is followed only when it belongs to this user or root, as for the
+ * paths that steer the process: root keeping another user's file filled must not rewrite (and chmod 0600) the
+ * file that user's link points at, such as /etc/passwd. Errors reaching the file are left to the read.
+ */
+function followOnlyOwnLinks(path: string): void {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return;
+  try {
+    walkToEntry(path, { uid, linksOnly: true }).directory.close();
+  } catch (cause) {
+    if (!(cause instanceof UntrustedPathError)) return;
+    throw new InputError("FILE_UNSAFE", `not writing ${path}: ${cause.reason}`, {
+      hint: "point --credentials-file at the file itself, or have its owner run update",
+    });
+  }
 }

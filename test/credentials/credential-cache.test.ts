@@ -202,6 +202,31 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  it("a device refused with AccessDenied asks at most a few times an hour, with or without credentials to serve", async () => {
+    // Before: every 30 s on average forever (60 s ceiling), and down to every second as the credentials neared expiry.
+    let denied = false;
+    const fetch = vi.fn(async () => {
+      if (denied) throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException)", { status: 403, serviceCode: "AccessDeniedException" });
+      return creds(60 * MIN);
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    denied = true; // the profile was disabled: every refresh from now on is refused
+    const attemptsAt: number[] = [];
+    fetch.mockClear();
+    fetch.mockImplementation(async () => {
+      attemptsAt.push(Date.now());
+      throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException)", { status: 403, serviceCode: "AccessDeniedException" });
+    });
+    await vi.advanceTimersByTimeAsync(6 * 60 * MIN);
+    expect(attemptsAt.length).toBeLessThan(20); // in six hours; before: 665
+    const gaps = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(30_000); // nearing expiry did not make them denser
+    expect(gaps.slice(-3).every((g) => g === 30 * MIN)).toBe(true); // the 1-hour ceiling, with jitter 0.5
+    cache.stop();
+  });
+
   it("honours Retry-After when it has nothing to serve: no CreateSession before it, however many callers ask", async () => {
     let throttle = true;
     const fetch = vi.fn(async () => {

@@ -102,6 +102,28 @@ describe("retry delay", () => {
     );
   });
 
+  it("after a refusal (AccessDenied): the ceiling doubles from 60 s to 1 hour, and no nearing expiry makes attempts denser", () => {
+    // Before: the same 1–60 s as for throttling, so 10,000 devices refused alike asked ~170 times a second forever,
+    // and more often still as their credentials neared expiry (down to every second).
+    const refused = { refused: true } as const;
+    expect(retryDelay(1, fixed(0.5), P, refused)).toBe(30_000);
+    expect(retryDelay(2, fixed(0.5), P, refused)).toBe(60_000);
+    expect(retryDelay(50, fixed(0.5), P, refused)).toBe(30 * MIN);
+    expect(retryDelay(50, fixed(1 - 1e-12), P, refused)).toBe(HOUR);
+    expect(retryDelay(20, fixed(0.5), P, { ...refused, servedForMs: 40_000 })).toBe(30 * MIN);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100 }), unitDouble, fc.option(fc.integer({ min: 0, max: 12 * HOUR })), (n, r, served) => {
+        const d = retryDelay(n, fixed(r), P, { refused: true, servedForMs: served ?? undefined });
+        const ceiling = Math.min(P.refusedRetryMaxMs, P.retryMaxMs * 2 ** Math.min(n - 1, 30));
+        expect(d).toBe(Math.max(P.minRetryIntervalMs, Math.round(r * ceiling)));
+      }),
+    );
+    // A fleet: the mean delay from the 7th refusal on is half an hour, 10,000 devices ask 5.6 times a second.
+    const mean = Array.from({ length: 1000 }, (_, i) => retryDelay(7, fixed((i + 0.5) / 1000), P, refused)).reduce((a, b) => a + b) / 1000;
+    expect(10_000 / (mean / 1000)).toBeLessThan(6);
+    expect(() => checkRefreshPolicy({ ...P, refusedRetryMaxMs: -1 })).toThrow(/refusedRetryMaxMs/);
+  });
+
   it("while credentials are served, the next attempt lands within the first half of the time they have left, whatever Retry-After says", () => {
     // 40 s left, a 10-minute Retry-After and a long streak of failures: the retry comes after 10–20 s, not after 10 minutes.
     expect(retryDelay(20, fixed(0), P, { retryAfterMs: 10 * MIN, servedForMs: 40_000 })).toBe(10_000);

@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
 import { installFiles } from "../../src/systemd/install.js";
 import { generateFiles, type UnitContext } from "../../src/systemd/unit-files.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -41,5 +43,102 @@ describe("install-systemd under a root", () => {
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update.service")}`,
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update-once.service")}`,
     ]);
+  });
+});
+
+describe("install-systemd: what the units are written over, and what goes into them", () => {
+  it("leaves a symbolic link at a unit's name (a masked unit, an image's absolute link) and its target alone", async () => {
+    // Before: the link was followed and its target, outside the root (on a live system: /dev/null), replaced.
+    const root = join(dir, "linked");
+    const unit = join(root, "etc/systemd/system/roles-anywhere-serve.service");
+    mkdirSync(join(root, "etc/systemd/system"), { recursive: true });
+    writeFileSync(join(dir, "outside"), "precious\n");
+    symlinkSync(join(dir, "outside"), unit);
+    const lines: string[] = [];
+    await expect(installFiles(generateFiles(context), root, context, (line) => lines.push(line))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `${unit} is a symbolic link (to ${join(dir, "outside")}); it was left as it is`,
+    });
+    expect(readFileSync(join(dir, "outside"), "utf8")).toBe("precious\n");
+    expect(lstatSync(unit).isSymbolicLink()).toBe(true);
+    expect(lines).toEqual([]);
+  });
+
+  it("says why a unit cannot be written: not a regular file (a FIFO, a directory), or the errno (was 'FILE_WRITE_FAILED')", async () => {
+    const root = join(dir, "odd");
+    const unit = join(root, "etc/systemd/system/roles-anywhere-serve.service");
+    mkdirSync(join(unit, "x"), { recursive: true });
+    const say = () => {};
+    await expect(installFiles(generateFiles(context), root, context, say)).rejects.toThrow(`${unit} is not a regular file; it was left as it is`);
+    rmSync(unit, { recursive: true });
+    execFileSync("mkfifo", [unit]);
+    await expect(installFiles(generateFiles(context), root, context, say)).rejects.toThrow(`${unit} is not a regular file; it was left as it is`);
+    rmSync(unit);
+    writeFileSync(unit, "old");
+    execFileSync("chattr", ["+i", unit]); // binds root too
+    try {
+      await expect(installFiles(generateFiles(context), root, context, say)).rejects.toMatchObject({
+        code: "FILE_WRITE_FAILED",
+        message: `${unit} is not writable: EPERM`,
+      });
+    } finally {
+      execFileSync("chattr", ["-i", unit]);
+    }
+    expect(readFileSync(unit, "utf8")).toBe("old");
+  });
+
+  it("does not write outside --root through a directory of the image that is a symbolic link (to this host's /etc/…)", async () => {
+    // Before: an image's etc/sysusers.d -> /etc/sudoers.d got the sysusers entry written into this host's sudoers.d.
+    const root = join(dir, "escape");
+    const outside = join(dir, "hosts-sudoers.d");
+    mkdirSync(join(root, "etc"), { recursive: true });
+    mkdirSync(outside);
+    symlinkSync(outside, join(root, "etc/sysusers.d"));
+    const lines: string[] = [];
+    await expect(installFiles(generateFiles(context), root, context, (line) => lines.push(line))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `${join(root, "etc/sysusers.d")} leads outside --root (to ${outside}); nothing was written there`,
+    });
+    expect(readdirSync(outside)).toEqual([]);
+    expect(lines).toHaveLength(5); // the five units, under the root
+    symlinkSync("../../../..", join(root, "etc/systemd/user/up")); // `..` out of the root: the same
+    const up = generateFiles(context).map((f) => ({ ...f, path: f.path.replace("/etc/systemd/user/", "/etc/systemd/user/up/x/") }));
+    await expect(installFiles(up.slice(3, 4), root, context, () => {})).rejects.toMatchObject({ code: "FILE_UNSAFE" });
+  });
+
+  async function dryRun(...flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const io = {
+      stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
+      stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
+      env: { CI: "true" },
+    };
+    const code = await main(["install-systemd", "--dry-run", ...flags], io);
+    return { code, stdout, stderr };
+  }
+
+  it.each([
+    ["--profile", "gw\nExecStartPre=/bin/touch /tmp/pwned"],
+    ["--config", "/etc/raa/config.json\nExecStartPre=/bin/touch /tmp/pwned"],
+    ["--pin-file", "/etc/raa/pin\rExecStartPre=/bin/touch /tmp/pwned"],
+    ["--tpm-device", "/dev/tpmrm0\nDeviceAllow=/dev/mem"],
+    ["--tpm-device", "/dev/tpmrm0 rwm"],
+  ])("%s with a line break or an extra word cannot add a directive: exit 2, one line", async (flag, value) => {
+    // Before: --profile "gw\nExecStartPre=…" put an ExecStartPre= line into every system unit (exit 0).
+    const r = await dryRun(flag, value);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`${flag} ${JSON.stringify(value)} cannot go into a unit file`);
+    expect(r.stderr).not.toContain("    at ");
+  });
+
+  it("a % in the PIN file or TPM device path stands for itself (not a specifier such as %h)", async () => {
+    const r = await dryRun("--pin-file", "/etc/raa/pin%h", "--tpm-device", "/dev/tpm%n", "--profile", "my gw %i", "--config", "/etc/r a/$HOME.json");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("LoadCredential=pkcs11-pin:/etc/raa/pin%%h\n");
+    expect(r.stdout).toContain("DeviceAllow=/dev/tpm%%n rw\n");
+    expect(r.stdout).toContain('--config "/etc/r a/$$HOME.json" --config-profile "my gw %%i"\n');
+    expect(r.stdout).not.toMatch(/^ExecStartPre=/m);
   });
 });

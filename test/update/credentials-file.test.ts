@@ -79,6 +79,24 @@ describe("upsertProfileCredentials", () => {
     expect(after).toBe(`[a]\r\nk = v\r\n[gw]\r\naws_access_key_id = ASIANEW\r\n${NEW.split("\n").slice(1).join("\r\n")}`);
   });
 
+  it("reads a lone CR as a line break, as botocore does: a CR-only file is updated in place, not given a second [gw]", () => {
+    // Before: the file was one line to us, so [gw] was appended again, and botocore refused the whole file (every
+    // profile) with "Unable to parse config file" (DuplicateSectionError); it read the CR-only file before.
+    const before = "[gw]\raws_access_key_id = OLD\r[other]\rk = v\r";
+    expect(upsert(before, "gw", c)).toBe(`[gw]\raws_access_key_id = ASIANEW\r${NEW.split("\n").slice(1).join("\r")}[other]\rk = v\r`);
+    expect(upsert("[a]\rk = v", "gw", c)).toBe(`[a]\rk = v\r\r[gw]\r${NEW.replace(/\n/g, "\r")}`);
+    // A CR inside a CRLF file ends a line there too (for botocore as for us); CRLF stays one line ending.
+    expect(upsert("[a]\r\nk = v\r[gw]\r\naws_session_token = OLD\r\n", "gw", c)).toBe(
+      "[a]\r\nk = v\r[gw]\r\naws_session_token = newtoken==\r\naws_access_key_id = ASIANEW\r\naws_secret_access_key = newsecret/+=\r\n",
+    );
+  });
+
+  it("matches the section name exactly, as botocore does: [ gw ] is profile ' gw ', so --profile gw gets its own [gw]", () => {
+    // Before: [ gw ] was updated, and `aws --profile gw` still said "The config profile (gw) could not be found".
+    expect(upsert("[ gw ]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[ gw ]\naws_access_key_id = OTHER\n\n[gw]\n${NEW}`);
+    expect(upsert("  [gw]  ; comment\naws_access_key_id = OLD\n", "gw", c)).toBe(`  [gw]  ; comment\n${NEW}`);
+  });
+
   it("touches only exact key names, at the start of a line, in the first matching section", () => {
     const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n[gw]\naws_access_key_id = second\n";
     const after = upsert(before, "gw", c);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -11,6 +11,7 @@ import { credentialsFileUpdater } from "../../src/update/file-updater.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { InputError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
+import { main } from "../../src/cli/main.js";
 
 const creds = (id: string): Credentials => ({
   accessKeyId: id,
@@ -66,6 +67,85 @@ describe("credentials file writing", () => {
     writeFileSync(fresh, "theirs");
     await expect(writeFileAtomic(fresh, "ours", 0o600, { replaces: none.identity })).rejects.toMatchObject({ code: "FILE_WRITE_FAILED" });
     expect(readFileSync(fresh, "utf8")).toBe("theirs");
+  });
+
+  it("root writing another user's file leaves it theirs (it became root's 0600: its user could no longer read it)", async () => {
+    const home = join(dir, "alice");
+    mkdirSync(join(home, ".aws"), { recursive: true });
+    writeFileSync(join(home, ".aws/credentials"), "[a]\nk = v\n", { mode: 0o600 });
+    for (const p of [home, join(home, ".aws"), join(home, ".aws/credentials")]) chownSync(p, 65534, 65534);
+    await writeProfileCredentials(join(home, ".aws/credentials"), "gw", creds("U1"));
+    const after = statSync(join(home, ".aws/credentials"));
+    expect([after.uid, after.gid, after.mode & 0o777]).toEqual([65534, 65534, 0o600]);
+    expect(readFileSync(join(home, ".aws/credentials"), "utf8")).toContain("[a]\nk = v\n\n[gw]\naws_access_key_id = U1\n");
+  });
+
+  it("does not follow a symbolic link of another user's (root rewrote and chmodded the file it named, e.g. /etc/passwd)", async () => {
+    const home = join(dir, "mallory");
+    mkdirSync(join(home, ".aws"), { recursive: true });
+    for (const p of [home, join(home, ".aws")]) chownSync(p, 65534, 65534);
+    const victim = join(dir, "passwd");
+    writeFileSync(victim, "root:x:0:0:root:/root:/bin/sh\n", { mode: 0o644 });
+    const link = join(home, ".aws/credentials");
+    symlinkSync(victim, link);
+    lchownSync(link, 65534, 65534);
+    await expect(writeProfileCredentials(link, "gw", creds("M1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${link}: symbolic link ${link} belongs to uid 65534, not to this user (0) or root`,
+    });
+    expect(readFileSync(victim, "utf8")).toBe("root:x:0:0:root:/root:/bin/sh\n");
+    expect(statSync(victim).mode & 0o777).toBe(0o644);
+    expect(readdirSync(join(home, ".aws"))).toEqual(["credentials"]); // no lock file left either
+    // Control: the same link, root's own, is followed (the file keeps its owner, root).
+    lchownSync(link, 0, 0);
+    await writeProfileCredentials(link, "gw", creds("M2"));
+    expect(readFileSync(victim, "utf8")).toContain("aws_access_key_id = M2\n");
+  });
+
+  it("writers reaching the file by a link and by its own name share one lock: no write fails, no profile is lost", async () => {
+    // Before: two locks (link.lock, file.lock); a writer whose file was replaced meanwhile failed ("changed while
+    // it was being updated"), and one replaced between the other's check and rename lost that profile.
+    const real = join(dir, "shared-credentials");
+    const link = join(dir, "shared-link");
+    writeFileSync(real, "");
+    symlinkSync(real, link);
+    const profiles = Array.from({ length: 16 }, (_, i) => `p${i}`);
+    const results = await Promise.allSettled(profiles.map((p, i) => writeProfileCredentials(i % 2 ? link : real, p, creds(p))));
+    expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+    const text = readFileSync(real, "utf8");
+    for (const p of profiles) expect(text).toContain(`[${p}]\naws_access_key_id = ${p}\n`);
+    expect(readdirSync(dir).filter((f) => f.startsWith("shared-"))).toEqual(["shared-credentials", "shared-link"]);
+  });
+
+  it("does not rename over an edit made in place while it was writing (the edit was lost)", async () => {
+    const target = join(dir, "edited");
+    writeFileSync(target, "[a]\nk = v\n");
+    const read = await readCredentialsTarget(target);
+    await new Promise((r) => setTimeout(r, 5));
+    writeFileSync(target, "[a]\nk = v\n[mine]\nregion = x\n", { flag: "r+" }); // same inode, as nano or `>>` write
+    await expect(writeFileAtomic(target, "ours", 0o600, { replaces: read.identity })).rejects.toMatchObject({
+      code: "FILE_WRITE_FAILED",
+      message: `${target} changed while it was being updated; it was left as it is`,
+    });
+    expect(readFileSync(target, "utf8")).toBe("[a]\nk = v\n[mine]\nregion = x\n");
+    await writeProfileCredentials(target, "gw", creds("E1")); // the next write keeps the edit
+    expect(readFileSync(target, "utf8")).toContain("[mine]\nregion = x\n\n[gw]\n");
+  });
+
+  it("refuses a credentials file over 16 MiB in one line, without reading it (1 GiB: 2.1 GB of memory, then 'internal error')", async () => {
+    const huge = join(dir, "huge");
+    writeFileSync(huge, "");
+    truncateSync(huge, 3 * 2 ** 30); // sparse: before, "internal error: File size (3221225472) is greater than 2 GiB"
+    await expect(writeProfileCredentials(huge, "gw", creds("H1"))).rejects.toMatchObject({
+      code: "FILE_UNREADABLE",
+      message: `${huge} is 3072.0 MiB, too large for a credentials file (16 MiB at most); it was left as it is`,
+    });
+    expect(statSync(huge).size).toBe(3 * 2 ** 30);
+    const large = join(dir, "large"); // under the bound: kept byte for byte, profile added
+    const body = `[other]\n${"x = y\n".repeat(2 ** 20)}`;
+    writeFileSync(large, body);
+    await writeProfileCredentials(large, "gw", creds("L2"));
+    expect(readFileSync(large, "utf8")).toBe(`${body}\n[gw]\naws_access_key_id = L2\naws_secret_access_key = secret-L2\naws_session_token = token-L2\n`);
   });
 
   it("uses AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials", () => {
@@ -124,6 +204,28 @@ describe("withFileLock", () => {
     expect((error as Error).message).toContain(`held by process ${process.pid}`);
     expect(existsSync(live)).toBe(true); // a live holder's lock is never removed
   });
+
+  it("refuses at once what is not a lock file at its name: a FIFO (hung forever), links to /dev/zero or a secret", async () => {
+    // Before: a FIFO blocked the read for good; /dev/zero was read into memory (hundreds of MB), and a link to a
+    // file of root's that had been written in the last minute put its first word into the FILE_LOCKED message.
+    const fifo = join(dir, "fifo.lock");
+    execFileSync("mkfifo", [fifo]);
+    const zero = join(dir, "zero.lock");
+    symlinkSync("/dev/zero", zero);
+    writeFileSync(join(dir, "secret"), "s3cr3t rest\n");
+    const secret = join(dir, "secret.lock");
+    symlinkSync(join(dir, "secret"), secret);
+    for (const lock of [fifo, zero, secret]) {
+      const started = Date.now();
+      const error = await Promise.race([
+        withFileLock(lock, async () => "ran", { timeoutMs: 300, pollMs: 10 }).catch((e: unknown) => e),
+        new Promise((r) => setTimeout(() => r("hung"), 5_000)),
+      ]);
+      expect(error).toMatchObject({ code: "FILE_UNSAFE", message: `${lock} is not a lock file of update's (it is not a regular file)` });
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(lstatSync(lock).isFile()).toBe(false); // left as it is
+    }
+  });
 });
 
 describe("credentialsFileUpdater", () => {
@@ -164,5 +266,31 @@ describe("credentialsFileUpdater", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("update --profile", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-profile-");
+  afterAll(cleanup);
+
+  it("an empty --profile or --credentials-file (\"$P\" unset) is refused, not taken for [default] or the default file", async () => {
+    // Before: --profile "" meant the default section; its keys would have been overwritten.
+    const file = join(dir, "credentials");
+    writeFileSync(file, "[default]\naws_access_key_id = AKIALONGTERM\n", { mode: 0o600 });
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
+    const argv = ["update", "--once", "--profile", "", "--credentials-file", file, "--certificate", join(dir, "none.pem"), "--private-key", join(dir, "none.key")];
+    const code = await main([...argv, "--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"], io);
+    expect(code).toBe(2);
+    expect(stderr).toBe('roles-anywhere-agent: --profile "" cannot name a section of the credentials file (not empty, no [, ] or line breaks, and no spaces around it)\n');
+    expect(readFileSync(file, "utf8")).toBe("[default]\naws_access_key_id = AKIALONGTERM\n");
+    // Nor is an empty --credentials-file the default file (~/.aws/credentials), which it was before.
+    stderr = "";
+    const home = join(dir, "home");
+    const empty = argv.map((a) => (a === "" ? "gw" : a === file ? "" : a));
+    const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
+    expect(await main([...empty, ...arns], { ...io, env: { CI: "true", HOME: home } })).toBe(2);
+    expect(stderr).toBe("roles-anywhere-agent: --credentials-file is empty (name the file, or leave the flag out for the default)\n");
   });
 });

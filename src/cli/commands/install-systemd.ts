@@ -22,6 +22,14 @@ const command: CommandSpec = {
     for (const [flag, path] of [["config", stringArg(args, "config")], ["tpm-device", stringArg(args, "tpm-device")], ["pin-file", stringArg(args, "pin-file")], ["root", stringArg(args, "root")]] as const) {
       if (path !== undefined && !path.startsWith("/")) throw new UsageError("USAGE", `--${flag} must be an absolute path`);
     }
+    // Each value goes into the unit files: a line break there would start a directive of its own.
+    for (const flag of ["config", "profile", "tpm-device", "pin-file"]) {
+      const value = stringArg(args, flag) ?? "";
+      if (/[\p{Cc}\u2028\u2029]/u.test(value) || (flag === "tpm-device" && /\s/.test(value))) {
+        const what = flag === "tpm-device" ? "a space or control character" : "a control character (a line break)";
+        throw new UsageError("USAGE", `--${flag} ${JSON.stringify(value)} cannot go into a unit file: it holds ${what}`);
+      }
+    }
     const installation = thisInstallation(process.argv[1]);
     const context = {
       ...installation,

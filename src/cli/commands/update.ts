@@ -25,11 +25,15 @@ const command: CommandSpec = {
       import("../../update/credentials-file.js"),
     ]);
     const configProfile = stringArg(args, "config-profile");
-    const section = (args.explicit.has("profile") ? stringArg(args, "profile") : configProfile) ?? "default";
+    // An empty --profile "$P" is not "default": it would overwrite [default], often long-term keys.
+    const section = args.explicit.has("profile") ? (stringArg(args, "profile") ?? "") : (configProfile ?? "default");
     if (!isProfileName(section)) {
-      const hint = "no [, ] or line breaks, and no spaces around it";
+      const hint = "not empty, no [, ] or line breaks, and no spaces around it";
       const what = "cannot name a section of the credentials file";
       throw new UsageError("USAGE", `--profile ${JSON.stringify(section)} ${what}`, { hint });
+    }
+    if (args.explicit.has("credentials-file") && !stringArg(args, "credentials-file")) {
+      throw new UsageError("USAGE", "--credentials-file is empty", { hint: "name the file, or leave the flag out for the default" });
     }
     await runUpdate({
       settings: async () => (await settingsFromArgs(args, io, configProfile ? [configProfile] : []))[0]!,
