@@ -136,6 +136,11 @@ const REFUSALS: Readonly<Record<string, readonly [ErrorCode, number]>> = {
   ResourceNotFoundException: ["RESOURCE_NOT_FOUND", 404],
 };
 
+/** botocore's throttling error types: the request was throttled whatever the status (AWS often sends HTTP 400). */
+const THROTTLING_TYPES: ReadonlySet<string> = new Set(["Throttling", "ThrottlingException", "ThrottledException",
+  "RequestThrottledException", "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+  "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "EC2ThrottledException"]);
+
 /** By the error type (own properties only: "toString" or "constructor" must not reach Object.prototype), else by the status. */
 export function refusalCode(serviceCode: string, status: number): ErrorCode {
   return (ownValue(REFUSALS, serviceCode) ?? Object.values(REFUSALS).find(([, s]) => s === status))?.[0] ?? "SERVICE_ERROR";
@@ -179,10 +184,11 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   const rawMessage = json["message"] ?? json["Message"];
   const message = typeof rawMessage === "string" ? sanitize(rawMessage, 300) : "";
   const what = `${serviceCode}${message ? `: ${message}` : ""}`;
-  const details = { status, serviceCode, requestId, ...(retryable ? { retryAfterMs: retryAfterMs(response, context.receivedAt) } : {}) };
+  const throttled = status === 429 || THROTTLING_TYPES.has(serviceCode);
+  const details = { status, serviceCode, requestId, ...(retryable || throttled ? { retryAfterMs: retryAfterMs(response, context.receivedAt) } : {}) };
 
-  if (status === 429) {
-    return new ServiceError("THROTTLED", `CreateSession was throttled by ${context.endpoint} (HTTP 429 ${what})${where}`, details, {
+  if (throttled) {
+    return new ServiceError("THROTTLED", `CreateSession was throttled by ${context.endpoint} (HTTP ${status} ${what})${where}`, details, {
       hint: "Roles Anywhere limits CreateSession calls per account and region: let the agent (roles-anywhere-agent agent), serve or update cache credentials instead of calling CreateSession for every command",
     });
   }

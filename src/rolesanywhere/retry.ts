@@ -20,10 +20,10 @@ export function maxAttemptsFrom(option: number | undefined, env: NodeJS.ProcessE
   return Number(text);
 }
 
-/** 5xx, 429 and transient network failures are worth another attempt; 4xx and TLS trust failures never are. */
+/** 5xx, throttling and transient network failures are worth another attempt; other 4xx and TLS trust failures never are. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof TransportError) return error.transient;
-  if (error instanceof ServiceError) return error.status === 429 || error.status >= 500;
+  if (error instanceof ServiceError) return error.code === "THROTTLED" || error.status === 429 || error.status >= 500;
   return false;
 }
 

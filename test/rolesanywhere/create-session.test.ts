@@ -164,6 +164,18 @@ describe("retries", () => {
     expect(sleeps).toEqual([125, 250]);
   });
 
+  it("takes a throttling error type as throttling whatever the status (AWS often sends ThrottlingException with HTTP 400)", async () => {
+    const throttled400 = (type: string): Reply => ({ status: 400, body: '{"message":"Rate exceeded"}', headers: { "x-amzn-ErrorType": type } });
+    const server = await endpoint(throttled400("ThrottlingException"), throttled400("TooManyRequestsException"), ok);
+    const retried = options(server.url);
+    await createSession(signer, sessionParams(), retried.opts);
+    expect(server.requests).toHaveLength(3);
+    const storm = await endpoint(throttled400("Throttling"));
+    const e = await failure(createSession(signer, sessionParams(), options(storm.url).opts));
+    expect(e).toMatchObject({ code: "THROTTLED", category: "network", status: 400 });
+    expect(e.message).toContain("HTTP 400 Throttling: Rate exceeded");
+  });
+
   it("waits what Retry-After asks (seconds or an HTTP date) plus the jittered back-off, and gives up at once when that passes the timeout", async () => {
     const throttled = (retryAfter: string): Reply => ({ status: 429, body: "{}", headers: { "x-amzn-ErrorType": "ThrottlingException", "retry-after": retryAfter } });
     const seconds = await endpoint(throttled("2"), throttled("0"), ok);

@@ -129,6 +129,7 @@ describe("retry policy", () => {
     const service = (status: number) => new ServiceError("SERVICE_ERROR", "x", { status, serviceCode: "X" });
     expect([429, 500, 502, 503, 504].every((s) => isRetryable(service(s)))).toBe(true);
     expect([400, 401, 403, 404, 409].some((s) => isRetryable(service(s)))).toBe(false);
+    expect(isRetryable(new ServiceError("THROTTLED", "x", { status: 400, serviceCode: "ThrottlingException" }))).toBe(true);
     expect(isRetryable(new TransportError("NETWORK_ERROR", "x", true))).toBe(true);
     expect(isRetryable(new TransportError("NETWORK_ERROR", "x", false))).toBe(false);
     expect(isRetryable(new NetworkError("TIMEOUT", "total"))).toBe(false);
