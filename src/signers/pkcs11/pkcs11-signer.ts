@@ -9,7 +9,7 @@ import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
 import { closeSession, findPrivateKeys, openSession, type TokenContext, type UsableKey } from "../../pkcs11/objects.js";
-import { signatureMatches } from "./key-proof.js";
+import { signatureVerifies } from "../../encoding/signature-encoding.js";
 import { describeCkr, isSessionLost } from "../../pkcs11/pkcs11-errors.js";
 import { loginUser, type PinSupply, type RememberedPin } from "../../pkcs11/pin.js";
 import { describeToken, listTokenSlots, type TokenSlot } from "../../pkcs11/slots.js";
@@ -126,7 +126,7 @@ export class Pkcs11Signer implements Signer {
   #signOnce(message: Uint8Array, digest: DigestAlgorithm): Buffer {
     try {
       const signature = signOnToken(this.#context!, this.#parts.key, this.#parts.plan, message, digest, this.#parts.contextPin);
-      this.#proveBy(signature, message, digest); // its mismatch is an AgentError: thrown on as it is
+      this.#verify(signature, message, digest); // its failure is an AgentError: thrown on as it is
       return signature;
     } catch (error) {
       if (isAgentError(error) || isSessionLost(error)) throw error;
@@ -134,11 +134,23 @@ export class Pkcs11Signer implements Signer {
     }
   }
 
-  #proveBy(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
-    const certificate = this.#parts.unproven;
-    if (certificate === undefined) return;
-    if (!signatureMatches(certificate, message, digest, signature)) {
-      throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match the certificate (${certificate.subject.replace(/\n/g, ", ")}): its signature does not verify with the certificate's public key`, {
+  /**
+   * Every signature is verified with the certificate's (else the token's) public key before it is handed out: a
+   * module's empty, short or zeroed signature is never sent. The first one of a key not proven yet proves it.
+   */
+  #verify(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
+    const { unproven, certificate } = this.#parts;
+    const key = certificate?.publicKey ?? this.#parts.publicKey;
+    const verifies = key !== undefined && signatureVerifies(key, digest, message, signature);
+    if (unproven === undefined) {
+      if (key === undefined || verifies) return;
+      const what = `the token's signature with ${this.keyUri} (${signature.length} bytes)`;
+      throw new DeviceError("PKCS11_ERROR", `${what} does not verify with the key's public key; it was not used`, {
+        hint: "the PKCS#11 module returned a wrong signature: check the token and its module",
+      });
+    }
+    if (!verifies) {
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match the certificate (${unproven.subject.replace(/\n/g, ", ")}): its signature does not verify with the certificate's public key`, {
         hint: "point --private-key at the key the certificate was issued for",
       });
     }

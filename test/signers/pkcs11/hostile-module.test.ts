@@ -1,0 +1,227 @@
+/**
+ * What a buggy or hostile PKCS#11 module answers, through the real binding wrapper (src/pkcs11/binding.ts) over a
+ * stand-in for pkcs11js's native addon: return codes thrown as `Error("CKR_NAME:decimal")`, output functions
+ * returning the length written. Each answer must end in one clear line and the right exit code, never a hang,
+ * never an "internal error", never a retried C_Login. (native-test/pkcs11-*.test.ts run real modules.)
+ */
+import { createPrivateKey, createSign, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { pkcs11Class } from "../../../src/pkcs11/binding.js";
+import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
+import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
+
+/** A token object: its attributes by CKA number. */
+type Attributes = Map<number, Buffer>;
+
+interface FakeToken {
+  slots: Buffer[];
+  label: string;
+  flags: number;
+  objects: Attributes[];
+  keys: Map<number, KeyObject>;
+  mechanisms: number[];
+  calls: string[];
+  /** Replaces a call's behaviour: throw or return something else. */
+  override: Record<string, (...args: unknown[]) => unknown>;
+}
+
+const ulong = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+};
+
+let token: FakeToken;
+
+class FakeNative {
+  #found: Buffer[] = [];
+
+  #call(name: string, args: unknown[], normal: () => unknown): unknown {
+    token.calls.push(name);
+    const override = token.override[name];
+    return override ? override(...args) : normal();
+  }
+
+  load(): void {}
+  close(): void {}
+  C_Initialize(...a: unknown[]) {
+    return this.#call("C_Initialize", a, () => undefined);
+  }
+  C_Finalize(...a: unknown[]) {
+    return this.#call("C_Finalize", a, () => undefined);
+  }
+  C_GetInfo(...a: unknown[]) {
+    return this.#call("C_GetInfo", a, () => ({
+      manufacturerID: "Fake".padEnd(32),
+      libraryDescription: "Fake module".padEnd(32),
+      libraryVersion: { major: 1, minor: 0 },
+      cryptokiVersion: { major: 2, minor: 40 },
+    }));
+  }
+  C_GetSlotList(...a: unknown[]) {
+    return this.#call("C_GetSlotList", a, () => token.slots);
+  }
+  C_GetSlotInfo(...a: unknown[]) {
+    return this.#call("C_GetSlotInfo", a, () => ({ slotDescription: "Fake slot".padEnd(64), manufacturerID: "Fake".padEnd(32), flags: 1 }));
+  }
+  C_GetTokenInfo(...a: unknown[]) {
+    return this.#call("C_GetTokenInfo", a, () => ({
+      label: token.label.padEnd(32),
+      manufacturerID: "Fake".padEnd(32),
+      model: "F1".padEnd(16),
+      serialNumber: "0001".padEnd(16),
+      flags: token.flags,
+    }));
+  }
+  C_GetMechanismList(...a: unknown[]) {
+    return this.#call("C_GetMechanismList", a, () => token.mechanisms);
+  }
+  C_OpenSession(...a: unknown[]) {
+    return this.#call("C_OpenSession", a, () => ulong(1));
+  }
+  C_CloseSession(...a: unknown[]) {
+    return this.#call("C_CloseSession", a, () => undefined);
+  }
+  C_Login(...a: unknown[]) {
+    return this.#call("C_Login", a, () => undefined);
+  }
+  C_FindObjectsInit(...a: unknown[]) {
+    return this.#call("C_FindObjectsInit", a, () => {
+      const template = a[1] as { type: number; value: Buffer | number | string }[];
+      const wanted = template.map(({ type, value }) => ({
+        type,
+        value: typeof value === "number" ? ulong(value) : Buffer.isBuffer(value) ? value : Buffer.from(value),
+      }));
+      this.#found = token.objects
+        .map((attributes, i) => ({ attributes, handle: ulong(i + 1) }))
+        .filter(({ attributes }) => wanted.every(({ type, value }) => attributes.get(type)?.equals(value)))
+        .map(({ handle }) => handle);
+    });
+  }
+  C_FindObjects(...a: unknown[]) {
+    return this.#call("C_FindObjects", a, () => this.#found.splice(0, a[1] as number));
+  }
+  C_FindObjectsFinal(...a: unknown[]) {
+    return this.#call("C_FindObjectsFinal", a, () => undefined);
+  }
+  C_GetAttributeValue(...a: unknown[]) {
+    return this.#call("C_GetAttributeValue", a, () => {
+      const object = token.objects[Number((a[1] as Buffer).readBigUInt64LE(0)) - 1];
+      if (object === undefined) throw new Error("CKR_OBJECT_HANDLE_INVALID:130");
+      const template = a[2] as { type: number }[];
+      if (template.some(({ type }) => !object.has(type))) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
+      return template.map(({ type }) => ({ type, value: object.get(type) }));
+    });
+  }
+  C_SignInit(...a: unknown[]) {
+    return this.#call("C_SignInit", a, () => {
+      this.#signing = { mechanism: (a[1] as { mechanism: number }).mechanism, key: Number((a[2] as Buffer).readBigUInt64LE(0)) - 1 };
+    });
+  }
+  #signing: { mechanism: number; key: number } | undefined;
+  C_Sign(...a: unknown[]) {
+    return this.#call("C_Sign", a, () => {
+      const { mechanism, key } = this.#signing!;
+      const privateKey = token.keys.get(key)!;
+      const data = a[1] as Buffer;
+      const out = a[2] as Buffer;
+      if (mechanism !== CKM.SHA256_RSA_PKCS) throw new Error("CKR_MECHANISM_INVALID:112");
+      const signature = createSign("sha256").update(data).sign(privateKey);
+      signature.copy(out);
+      return signature.length;
+    });
+  }
+}
+
+vi.mock("../../../src/pkcs11/addon-status.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../../src/pkcs11/addon-status.js")>();
+  return { ...real, requirePkcs11js: () => ({ PKCS11: pkcs11Class({ PKCS11: FakeNative }) }) };
+});
+const { main } = await import("../../../src/cli/main.js");
+
+const { dir, cleanup } = makeTempDir("raa-hostile-module-");
+afterAll(cleanup);
+const ca = createCa(join(dir, "ca"), { name: "Hostile Module CA" });
+const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "device", keyType: "rsa2048" });
+const leafDer = Buffer.from(leaf.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+const other = issueLeaf(ca, join(dir, "other"), { name: "other", keyType: "rsa2048" });
+const otherDer = Buffer.from(other.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+const leafKey = createPrivateKey(readFileSync(leaf.keyPath));
+
+/** The certificate and its RSA key as token objects with CKA_ID `id` and CKA_LABEL `label`. */
+function keyObjects(id: string, label: string): { cert: Attributes; key: Attributes } {
+  const jwk = leafKey.export({ format: "jwk" });
+  const common = (cls: number) =>
+    new Map<number, Buffer>([
+      [CKA.CLASS, ulong(cls)],
+      [CKA.ID, Buffer.from(id)],
+      [CKA.LABEL, Buffer.from(label)],
+    ]);
+  const cert = common(CKO.CERTIFICATE);
+  cert.set(CKA.VALUE, leafDer);
+  const key = common(CKO.PRIVATE_KEY);
+  key.set(CKA.KEY_TYPE, ulong(CKK.RSA)).set(CKA.SIGN, Buffer.from([1]));
+  key.set(CKA.MODULUS, Buffer.from(jwk.n!, "base64url")).set(CKA.PUBLIC_EXPONENT, Buffer.from(jwk.e!, "base64url"));
+  return { cert, key };
+}
+
+beforeEach(() => {
+  const { cert, key } = keyObjects("1", "device");
+  token = {
+    slots: [ulong(7)],
+    label: "fake",
+    flags: CKF.TOKEN_INITIALIZED | CKF.LOGIN_REQUIRED,
+    objects: [cert, key],
+    keys: new Map([[1, leafKey]]),
+    mechanisms: [CKM.SHA256_RSA_PKCS],
+    calls: [],
+    override: {},
+  };
+});
+
+const URI = "pkcs11:token=fake;object=device?pin-value=1234";
+
+async function run(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io = {
+    stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
+    stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
+    env: { CI: "true", XDG_RUNTIME_DIR: "/nonexistent" },
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+const signString = (extra: string[] = []) => run(["sign-string", "--certificate", URI, "--pkcs11-lib", "/fake/module.so", ...extra]);
+
+describe("C_Sign's answer", () => {
+  it("a well-formed signature is handed out", async () => {
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatch(/^[0-9a-f]{512}$/);
+  });
+
+  const wrong = (length: number, fill: number) => (_session: unknown, _data: unknown, out: unknown) => {
+    (out as Buffer).fill(fill, 0, length);
+    return length;
+  };
+  it.each([
+    ["empty", wrong(0, 0)],
+    ["10 bytes", wrong(10, 1)],
+    ["one byte short", wrong(255, 1)],
+    ["all zeros", wrong(256, 0)],
+    ["of the right length but wrong", wrong(256, 0x5a)],
+  ])("a signature that is %s is never handed out", async (_, sign) => {
+    token.override.C_Sign = sign;
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toMatch(
+      /^roles-anywhere-agent: the token's signature with pkcs11:.*type=private \(\d+ bytes\) does not verify with the key's public key; it was not used \(the PKCS#11 module returned a wrong signature: check the token and its module\)\n$/,
+    );
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+  });
+});
