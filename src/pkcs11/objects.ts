@@ -54,7 +54,10 @@ export interface ObjectFilter {
 
 const FILTER_ATTRIBUTES = { class: CKA.CLASS, id: CKA.ID, label: CKA.LABEL, value: CKA.VALUE, subject: CKA.SUBJECT } as const;
 
-/** Handles of the objects matching the filter (all of them, in batches). */
+/** More objects than any token holds: a module whose C_FindObjects never ends its answer is stopped here. */
+const MAX_FOUND = 10_000;
+
+/** Handles of the objects matching the filter (all of them, in batches; at most MAX_FOUND). */
 export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer[] {
   const { lib } = context.module;
   const present = (Object.keys(FILTER_ATTRIBUTES) as (keyof ObjectFilter)[]).filter((name) => filter[name] !== undefined);
@@ -67,6 +70,11 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
         const batch = lib.C_FindObjects(context.session, 64);
         found.push(...batch);
         if (batch.length < 64) break;
+        if (found.length > MAX_FOUND) {
+          throw new DeviceError("PKCS11_ERROR", `searching ${describeToken(context.slot.token)} found more than ${MAX_FOUND} objects`, {
+            hint: "its PKCS#11 module keeps answering C_FindObjects: check the module",
+          });
+        }
       }
     } finally {
       lib.C_FindObjectsFinal(context.session);

@@ -225,3 +225,29 @@ describe("C_Sign's answer", () => {
     expect(stdout).toBe("");
   });
 });
+
+describe("C_FindObjects's answer", () => {
+  it("a search that never ends (the same batch again and again) is stopped", async () => {
+    let calls = 0;
+    token.override.C_FindObjects = (_session, count) => {
+      // Far beyond the limit: the unfixed code read on until memory ran out.
+      if (++calls > 2_000) throw new Error("CKR_GENERAL_ERROR:5");
+      return Array.from({ length: count as number }, () => ulong(2));
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe(
+      'roles-anywhere-agent: searching token "fake" (serial 0001) found more than 10000 objects' +
+        " (its PKCS#11 module keeps answering C_FindObjects: check the module)\n",
+    );
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_FindObjectsFinal")).toHaveLength(token.calls.filter((c) => c === "C_FindObjectsInit").length);
+  });
+
+  it("thousands of objects are read", async () => {
+    for (let i = 0; i < 3000; i++) token.objects.push(keyObjects(`c${i}`, `c${i}`).cert);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+});
