@@ -5,7 +5,7 @@ import { DeviceError } from "../errors.js";
 import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Pkcs11Module } from "./module-loader.js";
-import { describeCkr, pkcs11Failure, quietly } from "./pkcs11-errors.js";
+import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
@@ -88,6 +88,7 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
 /**
  * Several attributes in one C_GetAttributeValue, each undefined when the token does not know it or will not show
  * it. One such attribute fails the whole call (CKR_ATTRIBUTE_TYPE_INVALID, _SENSITIVE): then they are asked one by one.
+ * So does an object gone meanwhile (CKR_OBJECT_HANDLE_INVALID); a token or session gone is a PKCS11_ERROR.
  */
 export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[]): (Buffer | undefined)[] {
   // That failure is expected and dropped (an attribute the token does not have, on every SoftHSM credential-process):
@@ -97,7 +98,11 @@ export function readAttributes(context: TokenContext, handle: Buffer, types: rea
   try {
     const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type })));
     return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
-  } catch {
+  } catch (error) {
+    // The token or the session gone is no missing attribute: said as such, not read as objects that lack it.
+    if (isSessionLost(error) && !/(OBJECT|KEY)_HANDLE_INVALID|NOT_LOGGED_IN/.test(ckrName(error)!)) {
+      throw pkcs11Failure(`reading ${describeToken(context.slot.token)}`, error);
+    }
     return types.length === 1 ? [undefined] : types.map((type) => readAttributes(context, handle, [type])[0]);
   } finally {
     Error.stackTraceLimit = limit;

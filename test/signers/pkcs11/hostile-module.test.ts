@@ -23,6 +23,8 @@ interface FakeToken {
   keys: Map<number, KeyObject>;
   mechanisms: number[];
   calls: string[];
+  /** Object indexes (0-based) whose C_GetAttributeValue fails with this `CKR_NAME:code`. */
+  unreadable: Map<number, string>;
   /** Replaces a call's behaviour: throw or return something else. */
   override: Record<string, (...args: unknown[]) => unknown>;
 }
@@ -108,8 +110,10 @@ class FakeNative {
   }
   C_GetAttributeValue(...a: unknown[]) {
     return this.#call("C_GetAttributeValue", a, () => {
-      const object = token.objects[Number((a[1] as Buffer).readBigUInt64LE(0)) - 1];
+      const index = Number((a[1] as Buffer).readBigUInt64LE(0)) - 1;
+      const object = token.objects[index];
       if (object === undefined) throw new Error("CKR_OBJECT_HANDLE_INVALID:130");
+      if (token.unreadable.has(index)) throw new Error(token.unreadable.get(index));
       const template = a[2] as { type: number }[];
       if (template.some(({ type }) => !object.has(type))) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
       return template.map(({ type }) => ({ type, value: object.get(type) }));
@@ -177,6 +181,7 @@ beforeEach(() => {
     keys: new Map([[1, leafKey]]),
     mechanisms: [CKM.SHA256_RSA_PKCS],
     calls: [],
+    unreadable: new Map(),
     override: {},
   };
 });
@@ -246,6 +251,29 @@ describe("C_FindObjects's answer", () => {
 
   it("thousands of objects are read", async () => {
     for (let i = 0; i < 3000; i++) token.objects.push(keyObjects(`c${i}`, `c${i}`).cert);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+});
+
+describe("C_GetAttributeValue's answer", () => {
+  it.each([["CKR_DEVICE_REMOVED", 0x32], ["CKR_TOKEN_NOT_PRESENT", 0xe0], ["CKR_SESSION_HANDLE_INVALID", 0xb3]])(
+    "%s (the token went away while it was read) is a device error, not 'no certificate matches'",
+    async (name, code) => {
+      token.override.C_GetAttributeValue = () => {
+        throw new Error(`${name}:${code}`);
+      };
+      const result = await signString();
+      expect(result.stderr).toBe(`roles-anywhere-agent: reading token "fake" (serial 0001) failed: ${name} (0x${code.toString(16).toUpperCase()})\n`);
+      expect(result.code).toBe(5);
+    },
+  );
+
+  it.each([["CKR_OBJECT_HANDLE_INVALID:130"], ["CKR_ATTRIBUTE_SENSITIVE:17"]])("%s on one object skips that object", async (error) => {
+    token.objects.unshift(keyObjects("2", "device").cert); // handle 1: a second certificate, which cannot be read
+    token.keys = new Map([[2, leafKey]]);
+    token.unreadable.set(1, error);
     const { code, stderr } = await signString();
     expect(stderr).toBe("");
     expect(code).toBe(0);
