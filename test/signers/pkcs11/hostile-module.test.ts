@@ -279,3 +279,22 @@ describe("C_GetAttributeValue's answer", () => {
     expect(code).toBe(0);
   });
 });
+
+describe("keys sharing a CKA_ID and a label", () => {
+  it("two keys that show no public key, neither the certificate's: one test signature each, each listed once", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    token.objects[1]!.delete(CKA.MODULUS);
+    const { key } = keyObjects("1", "device");
+    key.delete(CKA.MODULUS);
+    token.objects.push(key);
+    token.keys.set(2, leafKey);
+    const { code, stderr } = await signString();
+    const uri = "pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0001;token=fake;type=private";
+    expect(stderr).toBe(
+      'roles-anywhere-agent: no private key on token "fake" (serial 0001) matches the certificate (CN=other); keys checked:' +
+        ` ${uri} ${uri} (point --private-key at the key the certificate was issued for)\n`,
+    );
+    expect(code).toBe(3);
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+  });
+});
