@@ -298,3 +298,22 @@ describe("keys sharing a CKA_ID and a label", () => {
     expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
   });
 });
+
+describe("C_GetSlotList's answer", () => {
+  it("no slot: no token is present", async () => {
+    token.slots = [];
+    const { code, stderr } = await signString();
+    expect(stderr).toBe(
+      "roles-anywhere-agent: no token matches pkcs11:object=device;token=fake" +
+        " (no token is present: insert it, or check the module (--pkcs11-lib) and its configuration)\n",
+    );
+    expect(code).toBe(5);
+  });
+
+  it("the same slot twice is one token, not two that nothing tells apart", async () => {
+    token.slots = [ulong(7), ulong(7)];
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+});
