@@ -10,6 +10,7 @@ import type { DigestAlgorithm, Signer } from "../signer.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
 import { closeSession, findPrivateKeys, openSession, type TokenContext, type UsableKey } from "../../pkcs11/objects.js";
 import { signatureVerifies } from "../../encoding/signature-encoding.js";
+import { proveWithoutSigning } from "./key-proof.js";
 import { describeCkr, isSessionLost } from "../../pkcs11/pkcs11-errors.js";
 import { loginUser, type PinSupply, type RememberedPin } from "../../pkcs11/pin.js";
 import { describeToken, listTokenSlots, type TokenSlot } from "../../pkcs11/slots.js";
@@ -197,10 +198,15 @@ export class Pkcs11Signer implements Signer {
     debug?.(`pkcs11: re-opened ${describeToken(identity)}`);
   }
 
+  /** The key with the same id, label and public key: one put in its place (an EC key shows no modulus) is not it. */
   #findKeyAgain(context: TokenContext): UsableKey {
-    const before = this.#parts.key;
+    const { key: before, certificate } = this.#parts;
     const same = findPrivateKeys(context, { id: before.id.length > 0 ? before.id : undefined, label: before.label || undefined }).filter(
-      (k) => k.keyType === before.keyType && sameBytes(k.modulus, before.modulus) && sameBytes(k.ecParams, before.ecParams),
+      (k) =>
+        k.keyType === before.keyType &&
+        sameBytes(k.modulus, before.modulus) &&
+        sameBytes(k.ecParams, before.ecParams) &&
+        (certificate === undefined || proveWithoutSigning(context, k, certificate).result !== "mismatch"),
     );
     if (same.length !== 1) {
       throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the key ${formatPkcs11Uri(before.uri)} is no longer on ${describeToken(context.slot.token)} after it was re-inserted`);

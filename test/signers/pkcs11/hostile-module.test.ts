@@ -144,6 +144,7 @@ vi.mock("../../../src/pkcs11/addon-status.js", async (importOriginal) => {
   return { ...real, requirePkcs11js: () => ({ PKCS11: pkcs11Class({ PKCS11: FakeNative }) }) };
 });
 const { main } = await import("../../../src/cli/main.js");
+const { createSigner } = await import("../../../src/signers/factory.js");
 
 const { dir, cleanup } = makeTempDir("raa-hostile-module-");
 afterAll(cleanup);
@@ -315,5 +316,41 @@ describe("C_GetSlotList's answer", () => {
     const { code, stderr } = await signString();
     expect(stderr).toBe("");
     expect(code).toBe(0);
+  });
+});
+
+describe("a key replaced while the token was away", () => {
+  /** A private key that shows no public half, and its public-key object (how SoftHSM shows an EC key). */
+  function withPublicKeyObject(key: KeyObject): void {
+    const jwk = key.export({ format: "jwk" });
+    const [, privateKey] = token.objects;
+    privateKey!.delete(CKA.MODULUS);
+    const publicKey = new Map<number, Buffer>([
+      [CKA.CLASS, ulong(CKO.PUBLIC_KEY)],
+      [CKA.ID, Buffer.from("1")],
+      [CKA.KEY_TYPE, ulong(CKK.RSA)],
+      [CKA.MODULUS, Buffer.from(jwk.n!, "base64url")],
+      [CKA.PUBLIC_EXPONENT, Buffer.from(jwk.e!, "base64url")],
+    ]);
+    token.objects[2] = publicKey;
+    token.keys.set(1, key);
+  }
+
+  it("is not signed with: the key is no longer on the token", async () => {
+    withPublicKeyObject(leafKey);
+    const signer = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
+    try {
+      await signer.sign(Buffer.from("first"));
+      withPublicKeyObject(createPrivateKey(readFileSync(other.keyPath)));
+      token.override.C_Sign = () => {
+        delete token.override.C_Sign;
+        throw new Error("CKR_DEVICE_REMOVED:50");
+      };
+      const error = await signer.sign(Buffer.from("second")).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/^the key pkcs11:.* is no longer on token "fake"/) });
+      expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+    } finally {
+      await signer.close?.();
+    }
   });
 });
