@@ -268,7 +268,9 @@ function publicAttributes(context: TokenContext, handle: Buffer, keyType: TokenK
 
 function publicKeyFrom(keyType: TokenKeyType | undefined, a: PublicAttributes): KeyObject | undefined {
   if (a.publicKeyInfo) return rsaSizeChecked(createPublicKey({ key: a.publicKeyInfo, format: "der", type: "spki" }));
-  if (keyType === "RSA" && a.modulus && a.publicExponent) return rsaSizeChecked(rsaPublicKey(a.modulus, a.publicExponent));
+  // A modulus or exponent of no bytes or zeros only is a module's placeholder: no public key shown, not another key.
+  const { modulus: n, publicExponent: e } = a;
+  if (keyType === "RSA" && n?.some((b) => b !== 0) && e?.some((b) => b !== 0)) return rsaSizeChecked(rsaPublicKey(n, e));
   if (keyType === "EC" && a.ecPoint) return ecPointPublicKey(a.ecPoint, a.ecParams);
   return undefined;
 }

@@ -354,3 +354,17 @@ describe("a key replaced while the token was away", () => {
     }
   });
 });
+
+describe("the key's public attributes", () => {
+  it.each([
+    ["a modulus of 0 bytes", CKA.MODULUS, Buffer.alloc(0)],
+    ["a modulus of zeros", CKA.MODULUS, Buffer.alloc(256)],
+    ["a public exponent of 0 bytes", CKA.PUBLIC_EXPONENT, Buffer.alloc(0)],
+  ])("%s shows no public key: the key is proven by its first signature, not called the certificate's mismatch", async (_, type, value) => {
+    token.objects[1]!.set(type, value);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(1);
+  });
+});
