@@ -71,7 +71,8 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
         found.push(...batch);
         if (batch.length < 64) break;
         if (found.length > MAX_FOUND) {
-          throw new DeviceError("PKCS11_ERROR", `searching ${describeToken(context.slot.token)} found more than ${MAX_FOUND} objects`, {
+          const token = describeToken(context.slot.token);
+          throw new DeviceError("PKCS11_ERROR", `searching ${token} found more than ${MAX_FOUND} objects`, {
             hint: "its PKCS#11 module keeps answering C_FindObjects: check the module",
           });
         }
@@ -270,7 +271,8 @@ function publicKeyFrom(keyType: TokenKeyType | undefined, a: PublicAttributes): 
   if (a.publicKeyInfo) return rsaSizeChecked(createPublicKey({ key: a.publicKeyInfo, format: "der", type: "spki" }));
   // A modulus or exponent of no bytes or zeros only is a module's placeholder: no public key shown, not another key.
   const { modulus: n, publicExponent: e } = a;
-  if (keyType === "RSA" && n?.some((b) => b !== 0) && e?.some((b) => b !== 0)) return rsaSizeChecked(rsaPublicKey(n, e));
+  const nonZero = (bytes: Buffer | undefined): bytes is Buffer => bytes?.some((b) => b !== 0) ?? false;
+  if (keyType === "RSA" && nonZero(n) && nonZero(e)) return rsaSizeChecked(rsaPublicKey(n, e));
   if (keyType === "EC" && a.ecPoint) return ecPointPublicKey(a.ecPoint, a.ecParams);
   return undefined;
 }

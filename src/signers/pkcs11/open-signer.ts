@@ -198,7 +198,9 @@ class SignerBuild {
       // A key an earlier search found and checked already is neither checked (signed with) nor listed again.
       const candidates = withoutAttestation(findPrivateKeys(context, filter), this.keyUri).filter(
         (k): k is UsableKey =>
-          k.keyType !== undefined && (certType === undefined || k.keyType === certType) && !mismatched.some((m) => m.handle.equals(k.handle)),
+          k.keyType !== undefined &&
+          (certType === undefined || k.keyType === certType) &&
+          !mismatched.some((m) => m.handle.equals(k.handle)),
       );
       if (candidates.length === 0) continue;
       const signable = candidates.filter((k) => k.canSign);

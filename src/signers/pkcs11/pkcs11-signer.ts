@@ -140,8 +140,8 @@ export class Pkcs11Signer implements Signer {
    * module's empty, short or zeroed signature is never sent. The first one of a key not proven yet proves it.
    */
   #verify(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
-    const { unproven, certificate } = this.#parts;
-    const key = certificate?.publicKey ?? this.#parts.publicKey;
+    const { unproven } = this.#parts;
+    const key = this.#parts.certificate?.publicKey ?? this.#parts.publicKey;
     const verifies = key !== undefined && signatureVerifies(key, digest, message, signature);
     if (unproven === undefined) {
       if (key === undefined || verifies) return;
@@ -151,7 +151,9 @@ export class Pkcs11Signer implements Signer {
       });
     }
     if (!verifies) {
-      throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match the certificate (${unproven.subject.replace(/\n/g, ", ")}): its signature does not verify with the certificate's public key`, {
+      const certificate = `the certificate (${unproven.subject.replace(/\n/g, ", ")})`;
+      const reason = "its signature does not verify with the certificate's public key";
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match ${certificate}: ${reason}`, {
         hint: "point --private-key at the key the certificate was issued for",
       });
     }
