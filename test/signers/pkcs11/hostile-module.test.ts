@@ -368,3 +368,28 @@ describe("the key's public attributes", () => {
     expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(1);
   });
 });
+
+describe("C_Login's answer", () => {
+  it.each([
+    ["CKR_PIN_INCORRECT:160", 4, /rejected the PIN from pin-value in the URI \(CKR_PIN_INCORRECT\)/],
+    ["CKR_PIN_LOCKED:164", 4, /the PIN of token "fake" \(serial 0001\) is blocked \(CKR_PIN_LOCKED\)/],
+    ["CKR_PIN_EXPIRED:163", 4, /the PIN of token "fake" \(serial 0001\) has expired \(CKR_PIN_EXPIRED\)/],
+    [
+      "CKR_USER_PIN_NOT_INITIALIZED:258",
+      5,
+      /C_Login on token "fake" \(serial 0001\) failed: CKR_USER_PIN_NOT_INITIALIZED \(0x102\) \(its user PIN was never set: set one as the security officer \(`pkcs11-tool --module \/fake\/module.so --token-label 'fake' --login --login-type so --init-pin`\)\)/,
+    ],
+    ["CKR_DEVICE_REMOVED:50", 5, /C_Login on token "fake" \(serial 0001\) failed: CKR_DEVICE_REMOVED \(0x32\)/],
+    ["CKR_TOKEN_NOT_PRESENT:224", 5, /C_Login on token "fake" \(serial 0001\) failed: CKR_TOKEN_NOT_PRESENT \(0xE0\)/],
+  ])("%s: one line, presented once, no PIN in the output", async (error, exit, line) => {
+    token.override.C_Login = () => {
+      throw new Error(error);
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toMatch(new RegExp(`^roles-anywhere-agent: [^\\n]*${line.source}[^\\n]*\\n$`));
+    expect(stderr).not.toContain("1234");
+    expect(code).toBe(exit);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
+});
