@@ -165,9 +165,10 @@ export type UsableKey = PrivateKeyObject & { readonly keyType: TokenKeyType };
 export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
   const found: CertificateObject[] = [];
   for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {
-    const [labelBytes, idBytes, value] = readAttributes(context, handle, [CKA.LABEL, CKA.ID, CKA.VALUE]);
+    const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.VALUE];
+    const [cls, labelBytes, idBytes, value] = readAttributes(context, handle, types);
+    if (value === undefined || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
     const { id, label } = names(labelBytes, idBytes);
-    if (value === undefined) continue;
     try {
       found.push({ id, label, certificate: new Certificate(value), uri: objectUri(context.slot, id, label, "cert"), slot: context.slot });
     } catch {
@@ -178,9 +179,10 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
 }
 
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
-  return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).map((handle) => {
-    const attributes = [CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.SIGN, CKA.ALWAYS_AUTHENTICATE, CKA.PUBLIC_KEY_INFO];
-    const [labelBytes, idBytes, ckk, sign, alwaysAuthenticate, publicKeyInfo] = readAttributes(context, handle, attributes);
+  return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).flatMap((handle) => {
+    const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.SIGN, CKA.ALWAYS_AUTHENTICATE, CKA.PUBLIC_KEY_INFO];
+    const [cls, labelBytes, idBytes, ckk, sign, always, publicKeyInfo] = readAttributes(context, handle, types);
+    if (!ofClass(context, cls, CKO.PRIVATE_KEY)) return [];
     const { id, label } = names(labelBytes, idBytes);
     const keyType = keyTypeOf(ckk);
     return {
@@ -190,7 +192,7 @@ export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): Pr
       keyType,
       // An unreadable CKA_SIGN is treated as "allowed": the token will say so at C_SignInit if not.
       canSign: flag(sign) ?? true,
-      alwaysAuthenticate: flag(alwaysAuthenticate) ?? false,
+      alwaysAuthenticate: flag(always) ?? false,
       uri: objectUri(context.slot, id, label, "private"),
       ...publicAttributes(context, handle, keyType, publicKeyInfo),
     };
@@ -238,6 +240,16 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
     }
   }
   return found;
+}
+
+/**
+ * Whether an object found has the class searched for (when it could be read): an object of another class, which a
+ * module that ignores the search template returns (a public key with the key's id and label), is left out, not used.
+ */
+function ofClass(context: TokenContext, cls: Buffer | undefined, wanted: number): boolean {
+  if (cls === undefined || number(cls) === wanted) return true;
+  context.debug?.(`pkcs11: the module found an object of class ${number(cls)} in a search for class ${wanted}; left out`);
+  return false;
 }
 
 function names(label: Buffer | undefined, id: Buffer | undefined): { id: Buffer; label: string } {

@@ -121,6 +121,8 @@ class FakeNative {
   }
   C_SignInit(...a: unknown[]) {
     return this.#call("C_SignInit", a, () => {
+      const index = Number((a[2] as Buffer).readBigUInt64LE(0)) - 1;
+      if (!token.objects[index]?.get(CKA.CLASS)?.equals(ulong(CKO.PRIVATE_KEY))) throw new Error("CKR_KEY_TYPE_INCONSISTENT:99");
       this.#signing = { mechanism: (a[1] as { mechanism: number }).mechanism, key: Number((a[2] as Buffer).readBigUInt64LE(0)) - 1 };
     });
   }
@@ -391,5 +393,20 @@ describe("C_Login's answer", () => {
     expect(code).toBe(exit);
     expect(stdout).toBe("");
     expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
+});
+
+describe("a module that ignores the search template", () => {
+  it("objects of another class are left out: the private key signs, not the public-key object", async () => {
+    const { key } = keyObjects("1", "device");
+    key.set(CKA.CLASS, ulong(CKO.PUBLIC_KEY)); // the public half first, with the key's id and label
+    token.objects.unshift(key);
+    token.keys = new Map([[2, leafKey]]);
+    let all: Buffer[] = [];
+    token.override.C_FindObjectsInit = () => void (all = token.objects.map((_, i) => ulong(i + 1)));
+    token.override.C_FindObjects = (_session, count) => all.splice(0, count as number);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 });
