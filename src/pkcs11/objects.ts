@@ -248,7 +248,7 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
  */
 function ofClass(context: TokenContext, cls: Buffer | undefined, wanted: number): boolean {
   if (cls === undefined || number(cls) === wanted) return true;
-  context.debug?.(`pkcs11: the module found an object of class ${number(cls)} in a search for class ${wanted}; left out`);
+  context.debug?.(`pkcs11: the module found an object of class ${number(cls)} searching for class ${wanted}; left out`);
   return false;
 }
 

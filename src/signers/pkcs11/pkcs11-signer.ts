@@ -136,17 +136,17 @@ export class Pkcs11Signer implements Signer {
   }
 
   /**
-   * Every signature is verified with the certificate's (else the token's) public key before it is handed out: a
-   * module's empty, short or zeroed signature is never sent. The first one of a key not proven yet proves it.
+   * Every signature is verified with the certificate's public key before it is handed out: a module's empty, short
+   * or zeroed signature is never sent. The first one of a key not proven yet proves it.
    */
   #verify(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
     const { unproven } = this.#parts;
-    const key = this.#parts.certificate?.publicKey ?? this.#parts.publicKey;
+    const key = this.#parts.certificate?.publicKey;
     const verifies = key !== undefined && signatureVerifies(key, digest, message, signature);
     if (unproven === undefined) {
       if (key === undefined || verifies) return;
-      const what = `the token's signature with ${this.keyUri} (${signature.length} bytes)`;
-      throw new DeviceError("PKCS11_ERROR", `${what} does not verify with the key's public key; it was not used`, {
+      const what = `the token's signature with ${this.keyUri} (${signature.length} bytes) does not verify`;
+      throw new DeviceError("PKCS11_ERROR", `${what} with the certificate's public key; it was not used`, {
         hint: "the PKCS#11 module returned a wrong signature: check the token and its module",
       });
     }

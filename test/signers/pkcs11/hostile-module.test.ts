@@ -227,7 +227,7 @@ describe("C_Sign's answer", () => {
     token.override.C_Sign = sign;
     const { code, stdout, stderr } = await signString();
     expect(stderr).toMatch(
-      /^roles-anywhere-agent: the token's signature with pkcs11:.*type=private \(\d+ bytes\) does not verify with the key's public key; it was not used \(the PKCS#11 module returned a wrong signature: check the token and its module\)\n$/,
+      /^roles-anywhere-agent: the token's signature with pkcs11:.*type=private \(\d+ bytes\) does not verify with the certificate's public key; it was not used \(the PKCS#11 module returned a wrong signature: check the token and its module\)\n$/,
     );
     expect(code).toBe(5);
     expect(stdout).toBe("");
