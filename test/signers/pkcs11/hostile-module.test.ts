@@ -410,3 +410,15 @@ describe("a module that ignores the search template", () => {
     expect(code).toBe(0);
   });
 });
+
+describe("a module that throws what is not an Error", () => {
+  it.each([["C_Initialize"], ["C_OpenSession"], ["C_Login"], ["C_FindObjectsInit"], ["C_Sign"]])("%s: one line, exit 5", async (call) => {
+    token.override[call] = () => {
+      throw Object.create(null); // no string form at all
+    };
+    const { code, stderr } = await signString();
+    expect(stderr).toMatch(/^roles-anywhere-agent: [^\n]*: the module threw a value of type object[^\n]*\n$/);
+    expect(stderr).not.toContain("internal error");
+    expect(code).toBe(5);
+  });
+});
