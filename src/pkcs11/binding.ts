@@ -92,7 +92,8 @@ export function pkcs11Class(addon: Pkcs11Addon): new () => PKCS11 {
  */
 function returnCodeError(error: unknown): unknown {
   if (!(error instanceof Error)) {
-    return new Error(`the module threw ${typeof error === "string" ? `"${error}"` : `a value of type ${typeof error}`}`);
+    const what = typeof error === "string" ? `"${error}"` : `a value of type ${typeof error}`;
+    return new Error(`the module threw ${what}`);
   }
   if (error instanceof TypeError || !error.message.startsWith("CKR_")) return error;
   const colon = error.message.indexOf(":");
