@@ -88,9 +88,14 @@ export function pkcs11Class(addon: Pkcs11Addon): new () => PKCS11 {
  * The addon throws `Error("CKR_PIN_INCORRECT:160")` for a return code other than CKR_OK (the name, a colon, the
  * code in decimal), TypeErrors for bad arguments, and plain Errors for anything else. Read from the message, never
  * the stack: formatting a stack with a frame in a large bundle makes V8 build that file's line table (~7 M).
+ * Anything else thrown (a value without a string form, too) becomes an Error that says what it was.
  */
 function returnCodeError(error: unknown): unknown {
-  if (!(error instanceof Error) || error instanceof TypeError || !error.message.startsWith("CKR_")) return error;
+  if (!(error instanceof Error)) {
+    const what = typeof error === "string" ? `"${error}"` : `a value of type ${typeof error}`;
+    return new Error(`the module threw ${what}`);
+  }
+  if (error instanceof TypeError || !error.message.startsWith("CKR_")) return error;
   const colon = error.message.indexOf(":");
   const code = colon > 0 ? Number(error.message.slice(colon + 1)) : NaN;
   return Number.isInteger(code) ? new Pkcs11Error(error.message.slice(0, colon), code) : error;

@@ -5,7 +5,7 @@ import { DeviceError } from "../errors.js";
 import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Pkcs11Module } from "./module-loader.js";
-import { describeCkr, pkcs11Failure, quietly } from "./pkcs11-errors.js";
+import { ckrName, describeCkr, isSessionLost, pkcs11Failure, quietly } from "./pkcs11-errors.js";
 import { curveFromEcParams } from "../encoding/signature-encoding.js";
 import { describeToken, tokenUri, type TokenSlot } from "./slots.js";
 import { withAttributes, type Pkcs11Uri } from "./uri.js";
@@ -54,7 +54,10 @@ export interface ObjectFilter {
 
 const FILTER_ATTRIBUTES = { class: CKA.CLASS, id: CKA.ID, label: CKA.LABEL, value: CKA.VALUE, subject: CKA.SUBJECT } as const;
 
-/** Handles of the objects matching the filter (all of them, in batches). */
+/** More objects than any token holds: a module whose C_FindObjects never ends its answer is stopped here. */
+const MAX_FOUND = 10_000;
+
+/** Handles of the objects matching the filter (all of them, in batches; at most MAX_FOUND). */
 export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer[] {
   const { lib } = context.module;
   const present = (Object.keys(FILTER_ATTRIBUTES) as (keyof ObjectFilter)[]).filter((name) => filter[name] !== undefined);
@@ -67,6 +70,12 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
         const batch = lib.C_FindObjects(context.session, 64);
         found.push(...batch);
         if (batch.length < 64) break;
+        if (found.length > MAX_FOUND) {
+          const token = describeToken(context.slot.token);
+          throw new DeviceError("PKCS11_ERROR", `searching ${token} found more than ${MAX_FOUND} objects`, {
+            hint: "its PKCS#11 module keeps answering C_FindObjects: check the module",
+          });
+        }
       }
     } finally {
       lib.C_FindObjectsFinal(context.session);
@@ -80,6 +89,7 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
 /**
  * Several attributes in one C_GetAttributeValue, each undefined when the token does not know it or will not show
  * it. One such attribute fails the whole call (CKR_ATTRIBUTE_TYPE_INVALID, _SENSITIVE): then they are asked one by one.
+ * So does an object gone meanwhile (CKR_OBJECT_HANDLE_INVALID); a token or session gone is a PKCS11_ERROR.
  */
 export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[]): (Buffer | undefined)[] {
   // That failure is expected and dropped (an attribute the token does not have, on every SoftHSM credential-process):
@@ -89,7 +99,11 @@ export function readAttributes(context: TokenContext, handle: Buffer, types: rea
   try {
     const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type })));
     return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
-  } catch {
+  } catch (error) {
+    // The token or the session gone is no missing attribute: said as such, not read as objects that lack it.
+    if (isSessionLost(error) && !/(OBJECT|KEY)_HANDLE_INVALID|NOT_LOGGED_IN/.test(ckrName(error)!)) {
+      throw pkcs11Failure(`reading ${describeToken(context.slot.token)}`, error);
+    }
     return types.length === 1 ? [undefined] : types.map((type) => readAttributes(context, handle, [type])[0]);
   } finally {
     Error.stackTraceLimit = limit;
@@ -151,9 +165,10 @@ export type UsableKey = PrivateKeyObject & { readonly keyType: TokenKeyType };
 export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
   const found: CertificateObject[] = [];
   for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {
-    const [labelBytes, idBytes, value] = readAttributes(context, handle, [CKA.LABEL, CKA.ID, CKA.VALUE]);
+    const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.VALUE];
+    const [cls, labelBytes, idBytes, value] = readAttributes(context, handle, types);
+    if (value === undefined || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
     const { id, label } = names(labelBytes, idBytes);
-    if (value === undefined) continue;
     try {
       found.push({ id, label, certificate: new Certificate(value), uri: objectUri(context.slot, id, label, "cert"), slot: context.slot });
     } catch {
@@ -164,9 +179,10 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
 }
 
 export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): PrivateKeyObject[] {
-  return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).map((handle) => {
-    const attributes = [CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.SIGN, CKA.ALWAYS_AUTHENTICATE, CKA.PUBLIC_KEY_INFO];
-    const [labelBytes, idBytes, ckk, sign, alwaysAuthenticate, publicKeyInfo] = readAttributes(context, handle, attributes);
+  return findObjects(context, { ...filter, class: CKO.PRIVATE_KEY }).flatMap((handle) => {
+    const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.SIGN, CKA.ALWAYS_AUTHENTICATE, CKA.PUBLIC_KEY_INFO];
+    const [cls, labelBytes, idBytes, ckk, sign, always, publicKeyInfo] = readAttributes(context, handle, types);
+    if (!ofClass(context, cls, CKO.PRIVATE_KEY)) return [];
     const { id, label } = names(labelBytes, idBytes);
     const keyType = keyTypeOf(ckk);
     return {
@@ -176,7 +192,7 @@ export function findPrivateKeys(context: TokenContext, filter: ObjectFilter): Pr
       keyType,
       // An unreadable CKA_SIGN is treated as "allowed": the token will say so at C_SignInit if not.
       canSign: flag(sign) ?? true,
-      alwaysAuthenticate: flag(alwaysAuthenticate) ?? false,
+      alwaysAuthenticate: flag(always) ?? false,
       uri: objectUri(context.slot, id, label, "private"),
       ...publicAttributes(context, handle, keyType, publicKeyInfo),
     };
@@ -226,6 +242,16 @@ export function publicKeyObjects(context: TokenContext, key: PrivateKeyObject): 
   return found;
 }
 
+/**
+ * Whether an object found has the class searched for (when it could be read): an object of another class, which a
+ * module that ignores the search template returns (a public key with the key's id and label), is left out, not used.
+ */
+function ofClass(context: TokenContext, cls: Buffer | undefined, wanted: number): boolean {
+  if (cls === undefined || number(cls) === wanted) return true;
+  context.debug?.(`pkcs11: the module found an object of class ${number(cls)} searching for class ${wanted}; left out`);
+  return false;
+}
+
 function names(label: Buffer | undefined, id: Buffer | undefined): { id: Buffer; label: string } {
   return { id: id ?? Buffer.alloc(0), label: label?.toString("utf8") ?? "" };
 }
@@ -255,7 +281,10 @@ function publicAttributes(context: TokenContext, handle: Buffer, keyType: TokenK
 
 function publicKeyFrom(keyType: TokenKeyType | undefined, a: PublicAttributes): KeyObject | undefined {
   if (a.publicKeyInfo) return rsaSizeChecked(createPublicKey({ key: a.publicKeyInfo, format: "der", type: "spki" }));
-  if (keyType === "RSA" && a.modulus && a.publicExponent) return rsaSizeChecked(rsaPublicKey(a.modulus, a.publicExponent));
+  // A modulus or exponent of no bytes or zeros only is a module's placeholder: no public key shown, not another key.
+  const { modulus: n, publicExponent: e } = a;
+  const nonZero = (bytes: Buffer | undefined): bytes is Buffer => bytes?.some((b) => b !== 0) ?? false;
+  if (keyType === "RSA" && nonZero(n) && nonZero(e)) return rsaSizeChecked(rsaPublicKey(n, e));
   if (keyType === "EC" && a.ecPoint) return ecPointPublicKey(a.ecPoint, a.ecParams);
   return undefined;
 }

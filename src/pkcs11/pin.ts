@@ -167,6 +167,11 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
       hint: "change it with the token's tools (e.g. pkcs11-tool --change-pin)",
     });
   }
+  if (name === "CKR_USER_PIN_NOT_INITIALIZED") {
+    const { module: { path }, slot: { token: { label } } } = context;
+    const initPin = `pkcs11-tool --module ${path} --token-label '${label}' --login --login-type so --init-pin`;
+    return pkcs11Failure(`C_Login on ${token}`, error, `its user PIN was never set: set one as the security officer (\`${initPin}\`)`);
+  }
   return pkcs11Failure(`${kind === "" ? "C_Login" : "C_Login (context-specific)"} on ${token}`, error);
 }
 

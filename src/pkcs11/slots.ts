@@ -25,7 +25,7 @@ export interface TokenSlot {
   readonly flags: number;
 }
 
-/** Every slot with an initialised token; slots whose info cannot be read (a token half gone) are skipped. */
+/** Every slot with an initialised token, once; slots whose info cannot be read (a token half gone) are skipped. */
 export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
   let handles: Buffer[];
   try {
@@ -35,7 +35,10 @@ export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlo
     return [];
   }
   const slots: TokenSlot[] = [];
+  const seen = new Set<string>(); // a module that lists a slot twice: one token, not two that nothing tells apart
   for (const handle of handles) {
+    if (seen.has(handle.toString("hex"))) continue;
+    seen.add(handle.toString("hex"));
     try {
       const slotInfo = module.lib.C_GetSlotInfo(handle);
       const tokenInfo = module.lib.C_GetTokenInfo(handle);

@@ -88,3 +88,20 @@ describe("ckUlong", () => {
     expect(ckUlong(Buffer.alloc(2))).toBeUndefined();
   });
 });
+
+describe("a call that throws something other than an Error", () => {
+  class Throwing {
+    C_Login(): void {
+      throw Object.create(null); // no string form at all
+    }
+    C_Logout(): void {
+      throw "token gone";
+    }
+  }
+  const throwing = new (pkcs11Class({ PKCS11: Throwing }))();
+
+  it("is an Error saying what was thrown, which every error path can print", () => {
+    expect(() => throwing.C_Login(session, 1, "1234")).toThrow(new Error("the module threw a value of type object"));
+    expect(() => throwing.C_Logout(session)).toThrow(new Error('the module threw "token gone"'));
+  });
+});

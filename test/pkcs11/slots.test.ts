@@ -32,3 +32,12 @@ describe("listTokenSlots", () => {
     expect(slot!.token.label).toBe("device");
   });
 });
+
+describe("listTokenSlots with a module that lists a slot twice", () => {
+  it("lists it once", () => {
+    const module = moduleWithToken("device");
+    const slot = Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]);
+    (module.lib as unknown as Record<string, unknown>).C_GetSlotList = () => [slot, Buffer.from(slot), slot];
+    expect(listTokenSlots(module)).toHaveLength(1);
+  });
+});

@@ -195,8 +195,12 @@ class SignerBuild {
       const signature = `${filter.id?.toString("hex") ?? "*"}/${filter.label ?? "*"}`;
       if (tried.has(signature)) continue;
       tried.add(signature);
+      // A key an earlier search found and checked already is neither checked (signed with) nor listed again.
       const candidates = withoutAttestation(findPrivateKeys(context, filter), this.keyUri).filter(
-        (k): k is UsableKey => k.keyType !== undefined && (certType === undefined || k.keyType === certType),
+        (k): k is UsableKey =>
+          k.keyType !== undefined &&
+          (certType === undefined || k.keyType === certType) &&
+          !mismatched.some((m) => m.handle.equals(k.handle)),
       );
       if (candidates.length === 0) continue;
       const signable = candidates.filter((k) => k.canSign);

@@ -9,7 +9,8 @@ import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
 import { closeSession, findPrivateKeys, openSession, type TokenContext, type UsableKey } from "../../pkcs11/objects.js";
-import { signatureMatches } from "./key-proof.js";
+import { signatureVerifies } from "../../encoding/signature-encoding.js";
+import { proveWithoutSigning } from "./key-proof.js";
 import { describeCkr, isSessionLost } from "../../pkcs11/pkcs11-errors.js";
 import { loginUser, type PinSupply, type RememberedPin } from "../../pkcs11/pin.js";
 import { describeToken, listTokenSlots, type TokenSlot } from "../../pkcs11/slots.js";
@@ -126,7 +127,7 @@ export class Pkcs11Signer implements Signer {
   #signOnce(message: Uint8Array, digest: DigestAlgorithm): Buffer {
     try {
       const signature = signOnToken(this.#context!, this.#parts.key, this.#parts.plan, message, digest, this.#parts.contextPin);
-      this.#proveBy(signature, message, digest); // its mismatch is an AgentError: thrown on as it is
+      this.#verify(signature, message, digest); // its failure is an AgentError: thrown on as it is
       return signature;
     } catch (error) {
       if (isAgentError(error) || isSessionLost(error)) throw error;
@@ -134,11 +135,25 @@ export class Pkcs11Signer implements Signer {
     }
   }
 
-  #proveBy(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
-    const certificate = this.#parts.unproven;
-    if (certificate === undefined) return;
-    if (!signatureMatches(certificate, message, digest, signature)) {
-      throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match the certificate (${certificate.subject.replace(/\n/g, ", ")}): its signature does not verify with the certificate's public key`, {
+  /**
+   * Every signature is verified with the certificate's public key before it is handed out: a module's empty, short
+   * or zeroed signature is never sent. The first one of a key not proven yet proves it.
+   */
+  #verify(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
+    const { unproven } = this.#parts;
+    const key = this.#parts.certificate?.publicKey;
+    const verifies = key !== undefined && signatureVerifies(key, digest, message, signature);
+    if (unproven === undefined) {
+      if (key === undefined || verifies) return;
+      const what = `the token's signature with ${this.keyUri} (${signature.length} bytes) does not verify`;
+      throw new DeviceError("PKCS11_ERROR", `${what} with the certificate's public key; it was not used`, {
+        hint: "the PKCS#11 module returned a wrong signature: check the token and its module",
+      });
+    }
+    if (!verifies) {
+      const certificate = `the certificate (${unproven.subject.replace(/\n/g, ", ")})`;
+      const reason = "its signature does not verify with the certificate's public key";
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match ${certificate}: ${reason}`, {
         hint: "point --private-key at the key the certificate was issued for",
       });
     }
@@ -185,10 +200,15 @@ export class Pkcs11Signer implements Signer {
     debug?.(`pkcs11: re-opened ${describeToken(identity)}`);
   }
 
+  /** The key with the same id, label and public key: one put in its place (an EC key shows no modulus) is not it. */
   #findKeyAgain(context: TokenContext): UsableKey {
-    const before = this.#parts.key;
+    const { key: before, certificate } = this.#parts;
     const same = findPrivateKeys(context, { id: before.id.length > 0 ? before.id : undefined, label: before.label || undefined }).filter(
-      (k) => k.keyType === before.keyType && sameBytes(k.modulus, before.modulus) && sameBytes(k.ecParams, before.ecParams),
+      (k) =>
+        k.keyType === before.keyType &&
+        sameBytes(k.modulus, before.modulus) &&
+        sameBytes(k.ecParams, before.ecParams) &&
+        (certificate === undefined || proveWithoutSigning(context, k, certificate).result !== "mismatch"),
     );
     if (same.length !== 1) {
       throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the key ${formatPkcs11Uri(before.uri)} is no longer on ${describeToken(context.slot.token)} after it was re-inserted`);

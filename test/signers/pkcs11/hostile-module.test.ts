@@ -1,0 +1,424 @@
+/**
+ * What a buggy or hostile PKCS#11 module answers, through the real binding wrapper (src/pkcs11/binding.ts) over a
+ * stand-in for pkcs11js's native addon: return codes thrown as `Error("CKR_NAME:decimal")`, output functions
+ * returning the length written. Each answer must end in one clear line and the right exit code, never a hang,
+ * never an "internal error", never a retried C_Login. (native-test/pkcs11-*.test.ts run real modules.)
+ */
+import { createPrivateKey, createSign, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { pkcs11Class } from "../../../src/pkcs11/binding.js";
+import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
+import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
+
+/** A token object: its attributes by CKA number. */
+type Attributes = Map<number, Buffer>;
+
+interface FakeToken {
+  slots: Buffer[];
+  label: string;
+  flags: number;
+  objects: Attributes[];
+  keys: Map<number, KeyObject>;
+  mechanisms: number[];
+  calls: string[];
+  /** Object indexes (0-based) whose C_GetAttributeValue fails with this `CKR_NAME:code`. */
+  unreadable: Map<number, string>;
+  /** Replaces a call's behaviour: throw or return something else. */
+  override: Record<string, (...args: unknown[]) => unknown>;
+}
+
+const ulong = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+};
+
+let token: FakeToken;
+
+class FakeNative {
+  #found: Buffer[] = [];
+
+  #call(name: string, args: unknown[], normal: () => unknown): unknown {
+    token.calls.push(name);
+    const override = token.override[name];
+    return override ? override(...args) : normal();
+  }
+
+  load(): void {}
+  close(): void {}
+  C_Initialize(...a: unknown[]) {
+    return this.#call("C_Initialize", a, () => undefined);
+  }
+  C_Finalize(...a: unknown[]) {
+    return this.#call("C_Finalize", a, () => undefined);
+  }
+  C_GetInfo(...a: unknown[]) {
+    return this.#call("C_GetInfo", a, () => ({
+      manufacturerID: "Fake".padEnd(32),
+      libraryDescription: "Fake module".padEnd(32),
+      libraryVersion: { major: 1, minor: 0 },
+      cryptokiVersion: { major: 2, minor: 40 },
+    }));
+  }
+  C_GetSlotList(...a: unknown[]) {
+    return this.#call("C_GetSlotList", a, () => token.slots);
+  }
+  C_GetSlotInfo(...a: unknown[]) {
+    return this.#call("C_GetSlotInfo", a, () => ({ slotDescription: "Fake slot".padEnd(64), manufacturerID: "Fake".padEnd(32), flags: 1 }));
+  }
+  C_GetTokenInfo(...a: unknown[]) {
+    return this.#call("C_GetTokenInfo", a, () => ({
+      label: token.label.padEnd(32),
+      manufacturerID: "Fake".padEnd(32),
+      model: "F1".padEnd(16),
+      serialNumber: "0001".padEnd(16),
+      flags: token.flags,
+    }));
+  }
+  C_GetMechanismList(...a: unknown[]) {
+    return this.#call("C_GetMechanismList", a, () => token.mechanisms);
+  }
+  C_OpenSession(...a: unknown[]) {
+    return this.#call("C_OpenSession", a, () => ulong(1));
+  }
+  C_CloseSession(...a: unknown[]) {
+    return this.#call("C_CloseSession", a, () => undefined);
+  }
+  C_Login(...a: unknown[]) {
+    return this.#call("C_Login", a, () => undefined);
+  }
+  C_FindObjectsInit(...a: unknown[]) {
+    return this.#call("C_FindObjectsInit", a, () => {
+      const template = a[1] as { type: number; value: Buffer | number | string }[];
+      const wanted = template.map(({ type, value }) => ({
+        type,
+        value: typeof value === "number" ? ulong(value) : Buffer.isBuffer(value) ? value : Buffer.from(value),
+      }));
+      this.#found = token.objects
+        .map((attributes, i) => ({ attributes, handle: ulong(i + 1) }))
+        .filter(({ attributes }) => wanted.every(({ type, value }) => attributes.get(type)?.equals(value)))
+        .map(({ handle }) => handle);
+    });
+  }
+  C_FindObjects(...a: unknown[]) {
+    return this.#call("C_FindObjects", a, () => this.#found.splice(0, a[1] as number));
+  }
+  C_FindObjectsFinal(...a: unknown[]) {
+    return this.#call("C_FindObjectsFinal", a, () => undefined);
+  }
+  C_GetAttributeValue(...a: unknown[]) {
+    return this.#call("C_GetAttributeValue", a, () => {
+      const index = Number((a[1] as Buffer).readBigUInt64LE(0)) - 1;
+      const object = token.objects[index];
+      if (object === undefined) throw new Error("CKR_OBJECT_HANDLE_INVALID:130");
+      if (token.unreadable.has(index)) throw new Error(token.unreadable.get(index));
+      const template = a[2] as { type: number }[];
+      if (template.some(({ type }) => !object.has(type))) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
+      return template.map(({ type }) => ({ type, value: object.get(type) }));
+    });
+  }
+  C_SignInit(...a: unknown[]) {
+    return this.#call("C_SignInit", a, () => {
+      const index = Number((a[2] as Buffer).readBigUInt64LE(0)) - 1;
+      if (!token.objects[index]?.get(CKA.CLASS)?.equals(ulong(CKO.PRIVATE_KEY))) throw new Error("CKR_KEY_TYPE_INCONSISTENT:99");
+      this.#signing = { mechanism: (a[1] as { mechanism: number }).mechanism, key: Number((a[2] as Buffer).readBigUInt64LE(0)) - 1 };
+    });
+  }
+  #signing: { mechanism: number; key: number } | undefined;
+  C_Sign(...a: unknown[]) {
+    return this.#call("C_Sign", a, () => {
+      const { mechanism, key } = this.#signing!;
+      const privateKey = token.keys.get(key)!;
+      const data = a[1] as Buffer;
+      const out = a[2] as Buffer;
+      if (mechanism !== CKM.SHA256_RSA_PKCS) throw new Error("CKR_MECHANISM_INVALID:112");
+      const signature = createSign("sha256").update(data).sign(privateKey);
+      signature.copy(out);
+      return signature.length;
+    });
+  }
+}
+
+vi.mock("../../../src/pkcs11/addon-status.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../../src/pkcs11/addon-status.js")>();
+  return { ...real, requirePkcs11js: () => ({ PKCS11: pkcs11Class({ PKCS11: FakeNative }) }) };
+});
+const { main } = await import("../../../src/cli/main.js");
+const { createSigner } = await import("../../../src/signers/factory.js");
+
+const { dir, cleanup } = makeTempDir("raa-hostile-module-");
+afterAll(cleanup);
+const ca = createCa(join(dir, "ca"), { name: "Hostile Module CA" });
+const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "device", keyType: "rsa2048" });
+const leafDer = Buffer.from(leaf.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+const other = issueLeaf(ca, join(dir, "other"), { name: "other", keyType: "rsa2048" });
+const otherDer = Buffer.from(other.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+const leafKey = createPrivateKey(readFileSync(leaf.keyPath));
+
+/** The certificate and its RSA key as token objects with CKA_ID `id` and CKA_LABEL `label`. */
+function keyObjects(id: string, label: string): { cert: Attributes; key: Attributes } {
+  const jwk = leafKey.export({ format: "jwk" });
+  const common = (cls: number) =>
+    new Map<number, Buffer>([
+      [CKA.CLASS, ulong(cls)],
+      [CKA.ID, Buffer.from(id)],
+      [CKA.LABEL, Buffer.from(label)],
+    ]);
+  const cert = common(CKO.CERTIFICATE);
+  cert.set(CKA.VALUE, leafDer);
+  const key = common(CKO.PRIVATE_KEY);
+  key.set(CKA.KEY_TYPE, ulong(CKK.RSA)).set(CKA.SIGN, Buffer.from([1]));
+  key.set(CKA.MODULUS, Buffer.from(jwk.n!, "base64url")).set(CKA.PUBLIC_EXPONENT, Buffer.from(jwk.e!, "base64url"));
+  return { cert, key };
+}
+
+beforeEach(() => {
+  const { cert, key } = keyObjects("1", "device");
+  token = {
+    slots: [ulong(7)],
+    label: "fake",
+    flags: CKF.TOKEN_INITIALIZED | CKF.LOGIN_REQUIRED,
+    objects: [cert, key],
+    keys: new Map([[1, leafKey]]),
+    mechanisms: [CKM.SHA256_RSA_PKCS],
+    calls: [],
+    unreadable: new Map(),
+    override: {},
+  };
+});
+
+const URI = "pkcs11:token=fake;object=device?pin-value=1234";
+
+async function run(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io = {
+    stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
+    stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
+    env: { CI: "true", XDG_RUNTIME_DIR: "/nonexistent" },
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+const signString = (extra: string[] = []) => run(["sign-string", "--certificate", URI, "--pkcs11-lib", "/fake/module.so", ...extra]);
+
+describe("C_Sign's answer", () => {
+  it("a well-formed signature is handed out", async () => {
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatch(/^[0-9a-f]{512}$/);
+  });
+
+  const wrong = (length: number, fill: number) => (_session: unknown, _data: unknown, out: unknown) => {
+    (out as Buffer).fill(fill, 0, length);
+    return length;
+  };
+  it.each([
+    ["empty", wrong(0, 0)],
+    ["10 bytes", wrong(10, 1)],
+    ["one byte short", wrong(255, 1)],
+    ["all zeros", wrong(256, 0)],
+    ["of the right length but wrong", wrong(256, 0x5a)],
+  ])("a signature that is %s is never handed out", async (_, sign) => {
+    token.override.C_Sign = sign;
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toMatch(
+      /^roles-anywhere-agent: the token's signature with pkcs11:.*type=private \(\d+ bytes\) does not verify with the certificate's public key; it was not used \(the PKCS#11 module returned a wrong signature: check the token and its module\)\n$/,
+    );
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+  });
+});
+
+describe("C_FindObjects's answer", () => {
+  it("a search that never ends (the same batch again and again) is stopped", async () => {
+    let calls = 0;
+    token.override.C_FindObjects = (_session, count) => {
+      // Far beyond the limit: the unfixed code read on until memory ran out.
+      if (++calls > 2_000) throw new Error("CKR_GENERAL_ERROR:5");
+      return Array.from({ length: count as number }, () => ulong(2));
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe(
+      'roles-anywhere-agent: searching token "fake" (serial 0001) found more than 10000 objects' +
+        " (its PKCS#11 module keeps answering C_FindObjects: check the module)\n",
+    );
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_FindObjectsFinal")).toHaveLength(token.calls.filter((c) => c === "C_FindObjectsInit").length);
+  });
+
+  it("thousands of objects are read", async () => {
+    for (let i = 0; i < 3000; i++) token.objects.push(keyObjects(`c${i}`, `c${i}`).cert);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+});
+
+describe("C_GetAttributeValue's answer", () => {
+  it.each([["CKR_DEVICE_REMOVED", 0x32], ["CKR_TOKEN_NOT_PRESENT", 0xe0], ["CKR_SESSION_HANDLE_INVALID", 0xb3]])(
+    "%s (the token went away while it was read) is a device error, not 'no certificate matches'",
+    async (name, code) => {
+      token.override.C_GetAttributeValue = () => {
+        throw new Error(`${name}:${code}`);
+      };
+      const result = await signString();
+      expect(result.stderr).toBe(`roles-anywhere-agent: reading token "fake" (serial 0001) failed: ${name} (0x${code.toString(16).toUpperCase()})\n`);
+      expect(result.code).toBe(5);
+    },
+  );
+
+  it.each([["CKR_OBJECT_HANDLE_INVALID:130"], ["CKR_ATTRIBUTE_SENSITIVE:17"]])("%s on one object skips that object", async (error) => {
+    token.objects.unshift(keyObjects("2", "device").cert); // handle 1: a second certificate, which cannot be read
+    token.keys = new Map([[2, leafKey]]);
+    token.unreadable.set(1, error);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+});
+
+describe("keys sharing a CKA_ID and a label", () => {
+  it("two keys that show no public key, neither the certificate's: one test signature each, each listed once", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    token.objects[1]!.delete(CKA.MODULUS);
+    const { key } = keyObjects("1", "device");
+    key.delete(CKA.MODULUS);
+    token.objects.push(key);
+    token.keys.set(2, leafKey);
+    const { code, stderr } = await signString();
+    const uri = "pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0001;token=fake;type=private";
+    expect(stderr).toBe(
+      'roles-anywhere-agent: no private key on token "fake" (serial 0001) matches the certificate (CN=other); keys checked:' +
+        ` ${uri} ${uri} (point --private-key at the key the certificate was issued for)\n`,
+    );
+    expect(code).toBe(3);
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+  });
+});
+
+describe("C_GetSlotList's answer", () => {
+  it("no slot: no token is present", async () => {
+    token.slots = [];
+    const { code, stderr } = await signString();
+    expect(stderr).toBe(
+      "roles-anywhere-agent: no token matches pkcs11:object=device;token=fake" +
+        " (no token is present: insert it, or check the module (--pkcs11-lib) and its configuration)\n",
+    );
+    expect(code).toBe(5);
+  });
+
+  it("the same slot twice is one token, not two that nothing tells apart", async () => {
+    token.slots = [ulong(7), ulong(7)];
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+});
+
+describe("a key replaced while the token was away", () => {
+  /** A private key that shows no public half, and its public-key object (how SoftHSM shows an EC key). */
+  function withPublicKeyObject(key: KeyObject): void {
+    const jwk = key.export({ format: "jwk" });
+    const [, privateKey] = token.objects;
+    privateKey!.delete(CKA.MODULUS);
+    const publicKey = new Map<number, Buffer>([
+      [CKA.CLASS, ulong(CKO.PUBLIC_KEY)],
+      [CKA.ID, Buffer.from("1")],
+      [CKA.KEY_TYPE, ulong(CKK.RSA)],
+      [CKA.MODULUS, Buffer.from(jwk.n!, "base64url")],
+      [CKA.PUBLIC_EXPONENT, Buffer.from(jwk.e!, "base64url")],
+    ]);
+    token.objects[2] = publicKey;
+    token.keys.set(1, key);
+  }
+
+  it("is not signed with: the key is no longer on the token", async () => {
+    withPublicKeyObject(leafKey);
+    const signer = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
+    try {
+      await signer.sign(Buffer.from("first"));
+      withPublicKeyObject(createPrivateKey(readFileSync(other.keyPath)));
+      token.override.C_Sign = () => {
+        delete token.override.C_Sign;
+        throw new Error("CKR_DEVICE_REMOVED:50");
+      };
+      const error = await signer.sign(Buffer.from("second")).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/^the key pkcs11:.* is no longer on token "fake"/) });
+      expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+    } finally {
+      await signer.close?.();
+    }
+  });
+});
+
+describe("the key's public attributes", () => {
+  it.each([
+    ["a modulus of 0 bytes", CKA.MODULUS, Buffer.alloc(0)],
+    ["a modulus of zeros", CKA.MODULUS, Buffer.alloc(256)],
+    ["a public exponent of 0 bytes", CKA.PUBLIC_EXPONENT, Buffer.alloc(0)],
+  ])("%s shows no public key: the key is proven by its first signature, not called the certificate's mismatch", async (_, type, value) => {
+    token.objects[1]!.set(type, value);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(1);
+  });
+});
+
+describe("C_Login's answer", () => {
+  it.each([
+    ["CKR_PIN_INCORRECT:160", 4, /rejected the PIN from pin-value in the URI \(CKR_PIN_INCORRECT\)/],
+    ["CKR_PIN_LOCKED:164", 4, /the PIN of token "fake" \(serial 0001\) is blocked \(CKR_PIN_LOCKED\)/],
+    ["CKR_PIN_EXPIRED:163", 4, /the PIN of token "fake" \(serial 0001\) has expired \(CKR_PIN_EXPIRED\)/],
+    [
+      "CKR_USER_PIN_NOT_INITIALIZED:258",
+      5,
+      /C_Login on token "fake" \(serial 0001\) failed: CKR_USER_PIN_NOT_INITIALIZED \(0x102\) \(its user PIN was never set: set one as the security officer \(`pkcs11-tool --module \/fake\/module.so --token-label 'fake' --login --login-type so --init-pin`\)\)/,
+    ],
+    ["CKR_DEVICE_REMOVED:50", 5, /C_Login on token "fake" \(serial 0001\) failed: CKR_DEVICE_REMOVED \(0x32\)/],
+    ["CKR_TOKEN_NOT_PRESENT:224", 5, /C_Login on token "fake" \(serial 0001\) failed: CKR_TOKEN_NOT_PRESENT \(0xE0\)/],
+  ])("%s: one line, presented once, no PIN in the output", async (error, exit, line) => {
+    token.override.C_Login = () => {
+      throw new Error(error);
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toMatch(new RegExp(`^roles-anywhere-agent: [^\\n]*${line.source}[^\\n]*\\n$`));
+    expect(stderr).not.toContain("1234");
+    expect(code).toBe(exit);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
+});
+
+describe("a module that ignores the search template", () => {
+  it("objects of another class are left out: the private key signs, not the public-key object", async () => {
+    const { key } = keyObjects("1", "device");
+    key.set(CKA.CLASS, ulong(CKO.PUBLIC_KEY)); // the public half first, with the key's id and label
+    token.objects.unshift(key);
+    token.keys = new Map([[2, leafKey]]);
+    let all: Buffer[] = [];
+    token.override.C_FindObjectsInit = () => void (all = token.objects.map((_, i) => ulong(i + 1)));
+    token.override.C_FindObjects = (_session, count) => all.splice(0, count as number);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+});
+
+describe("a module that throws what is not an Error", () => {
+  it.each([["C_Initialize"], ["C_OpenSession"], ["C_Login"], ["C_FindObjectsInit"], ["C_Sign"]])("%s: one line, exit 5", async (call) => {
+    token.override[call] = () => {
+      throw Object.create(null); // no string form at all
+    };
+    const { code, stderr } = await signString();
+    expect(stderr).toMatch(/^roles-anywhere-agent: [^\n]*: the module threw a value of type object[^\n]*\n$/);
+    expect(stderr).not.toContain("internal error");
+    expect(code).toBe(5);
+  });
+});
