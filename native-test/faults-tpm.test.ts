@@ -180,6 +180,16 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
     });
   }
 
+  it("a TPM2_Sign answer whose signature was altered on the way is never used (the response HMAC): exit 5, one line", async () => {
+    // swtpm answers its first ECDSA signature after a start with "retry" (not judged): only a successful answer is altered.
+    const fired = proxy.arm({ command: Sign.code, action: "flip-parameter-byte" });
+    const r = await credentialProcess("file", proxy.device);
+    await firing(fired, "TPM2_Sign");
+    expectDeviceFailure(r);
+    expect(r.stderr).toMatch(/TPM2_Sign: the TPM's response HMAC does not match: the response was altered/);
+    await expectNothingLoaded("credential-process, TPM2_Sign answer altered");
+  });
+
   it("a wrong password whose TPM2_Sign answer is lost is not sent again: the TPM counted exactly one failure", async () => {
     // swtpm answers its first ECDSA signature after a start with "retry" (not judged): get that out of the way.
     expect((await credentialProcess("file", tpm.device)).code).toBe(0);

@@ -13,7 +13,9 @@ export type FaultAction =
   /** The TPM executes the command; the client gets half of the answer, then the connection closes. */
   | "cut-response"
   /** `onKill` runs (kill the swtpm) before the command would be forwarded; the connection then closes. */
-  | "kill";
+  | "kill"
+  /** The TPM executes the command; one byte of a successful answer's parameters (a TPM2_Sign signature) is flipped. */
+  | "flip-parameter-byte";
 
 export interface Fault {
   /** TPM_CC of the command that triggers the fault. */
@@ -69,6 +71,7 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
     let fromClient = Buffer.alloc(0);
     let fromTpm = Buffer.alloc(0);
     let cutThisResponse = false;
+    let flipThisResponse = false;
     let busy = false;
     let inFlight = 0;
 
@@ -97,6 +100,10 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
             cutThisResponse = true;
             upstream.write(command);
             break;
+          case "flip-parameter-byte":
+            flipThisResponse = true;
+            upstream.write(command);
+            break;
           default:
             upstream.write(command);
         }
@@ -122,6 +129,11 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
         return;
       }
       answered.push({ command: inFlight, rc: response.readUInt32BE(6) });
+      if (flipThisResponse && response.readUInt32BE(6) === 0) {
+        // Header (10), parameterSize (4), TPMT_SIGNATURE's sigAlg, hash and first size (6): byte 21 is in the signature.
+        flipThisResponse = false;
+        response[21]! ^= 0x01;
+      }
       client.write(response);
       busy = false;
       void nextCommand();
