@@ -171,8 +171,8 @@ export function findCertificates(context: TokenContext, filter: ObjectFilter): C
     const { id, label } = names(labelBytes, idBytes);
     try {
       found.push({ id, label, certificate: new Certificate(value), uri: objectUri(context.slot, id, label, "cert"), slot: context.slot });
-    } catch {
-      context.debug?.(`pkcs11: skipping certificate object "${label}": not an X.509 certificate`);
+    } catch (error) {
+      context.debug?.(`pkcs11: skipping certificate object "${label}": ${(error as Error).message}`);
     }
   }
   return found;

@@ -1,4 +1,5 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
+import { readElement } from "../encoding/der.js";
 import { InputError, type ErrorCode } from "../errors.js";
 
 /** Public-key families the service knows. */
@@ -61,15 +62,23 @@ export class Certificate {
   readonly der: Buffer;
   readonly x509: X509Certificate;
 
-  constructor(der: Uint8Array) {
+  /** `what` names the certificate in errors (a path, a token object). */
+  constructor(der: Uint8Array, what = "the certificate") {
     this.der = Buffer.from(der);
     try {
       this.x509 = new X509Certificate(this.der);
     } catch (cause) {
       throw new NotX509Error(cause);
     }
+    // OpenSSL ignores bytes after the certificate; they would be sent in X-Amz-X509 (Go's parser refuses them).
+    const extra = this.der.length - readElement(this.der).raw.length;
+    if (extra > 0) {
+      throw new InputError("CERTIFICATE_INVALID", `${what} is followed by ${extra} bytes that are not part of it`, {
+        hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
+      });
+    }
     const key = this.publicKey;
-    if (key !== undefined) assertRsaModulusSize(key, "the certificate");
+    if (key !== undefined) assertRsaModulusSize(key, what);
   }
 
   /** Serial number as an unsigned decimal string (the `Credential=` value). */

@@ -69,7 +69,7 @@ export async function readCertificateBundle(path: string): Promise<CertificateFi
 export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[] {
   if (!looksLikePem(bytes)) {
     try {
-      return [new Certificate(bytes)];
+      return [new Certificate(bytes, path)];
     } catch (error) {
       // Not DER X.509: the caller says what the file is not. A certificate refused for what it holds says why.
       if (error instanceof NotX509Error) return [];
@@ -78,11 +78,11 @@ export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[
   }
   const blocks = decodePemBlocks(bytes.toString("latin1"), path).filter((b) => b.label === "CERTIFICATE");
   return blocks.map((b, i) => {
+    const where = `${path} (certificate #${i + 1})`;
     try {
-      return new Certificate(b.der);
+      return new Certificate(b.der, where);
     } catch (cause) {
       if (!(cause instanceof NotX509Error)) throw cause;
-      const where = `${path} (certificate #${i + 1})`;
       throw new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${where} is not a valid X.509 certificate`, {
         hint: "the file may be truncated or damaged; export the certificate again",
         cause,

@@ -57,6 +57,18 @@ describe("reading certificate files", () => {
     if (code !== "FILE_NOT_FOUND") expect(e.message).toMatch(/could not parse (PEM data|certificate)/);
   });
 
+  it("refuses a certificate followed by bytes that are not part of it (DER file, PEM block), which would be sent in X-Amz-X509", async () => {
+    const der = readFileSync(path("leaf.der"));
+    writeFileSync(path("trailing.der"), Buffer.concat([der, Buffer.alloc(32)]));
+    const block = Buffer.concat([der, Buffer.from("junk")]).toString("base64").replace(/.{64}/g, "$&\n");
+    writeFileSync(path("trailing.pem"), `-----BEGIN CERTIFICATE-----\n${block}\n-----END CERTIFICATE-----\n`);
+    for (const [name, extra] of [["trailing.der", 32], ["trailing.pem", 4]] as const) {
+      const e = await expectAgentError(readCertificateFile(path(name)), "CERTIFICATE_INVALID");
+      expect(e.message).toContain(path(name));
+      expect(e.message).toContain(`followed by ${extra} bytes that are not part of it`);
+    }
+  });
+
   it("reads a bundle with comments, keeping order", async () => {
     const bundle = await readCertificateBundle(path("bundle-with-comments.pem"));
     expect(bundle.certificates.map((c) => c.subject)).toEqual(["CN=Read Root", "CN=Read Root"]);
