@@ -164,7 +164,8 @@ export class CredentialCache {
       const now = this.#now();
       this.#consecutiveFailures++;
       this.#lastError = error;
-      if (error.category === "auth") this.#finalError = error;
+      // A wrong PIN is never retried; a wrong setting stays wrong until it is fixed and reloaded.
+      if (error.category === "auth" || error.category === "usage") this.#finalError = error;
       const current = this.#current;
       const margin = this.#policy.expiryMarginMs;
       const servedUntil = current && isUsable(current.expiresAt, now, margin) ? current.expiresAt - margin : undefined;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
-import { AuthError, NetworkError, ServiceError } from "../../src/errors.js";
+import { AuthError, NetworkError, ServiceError, UsageError } from "../../src/errors.js";
 
 const MIN = 60_000;
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -272,6 +272,19 @@ describe("CredentialCache", () => {
     await vi.advanceTimersByTimeAsync(0);
     await vi.advanceTimersByTimeAsync(60 * MIN);
     for (let i = 0; i < 10; i++) await expect(cache.get()).rejects.toThrow("the token rejected the PIN");
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(cache.status().state).toBe("failed");
+    cache.stop();
+  });
+
+  it("never retries a usage error (a wrong setting, e.g. a bad tpm-device in a profile): it needs a fix and a reload", async () => {
+    const fetch = vi.fn(async (): Promise<Credentials> => {
+      throw new UsageError("USAGE", "--tpm-device is not valid");
+    });
+    const cache = new CredentialCache({ fetch });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(60 * MIN);
     expect(fetch).toHaveBeenCalledTimes(1);
     expect(cache.status().state).toBe("failed");
     cache.stop();
