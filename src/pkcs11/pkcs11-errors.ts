@@ -52,12 +52,13 @@ export function pkcs11Failure(what: string, error: unknown, hint?: string): Agen
   return new DeviceError("PKCS11_ERROR", `${what} failed: ${describeCkr(error)}`, { cause: error, ...(hint ? { hint } : {}) });
 }
 
-/** Several objects or tokens match where one was needed; the message lists each candidate's full URI. */
+/** Several objects or tokens match where one was needed; the message lists the candidates' full URIs (20 at most). */
 export class Pkcs11AmbiguousError extends InputError {
   readonly candidates: readonly string[];
 
   constructor(what: string, candidates: readonly string[], hint: string) {
-    super("PKCS11_AMBIGUOUS", `${what}:\n  ${candidates.join("\n  ")}`, { hint });
+    const more = candidates.length > 20 ? [`… and ${candidates.length - 20} more`] : [];
+    super("PKCS11_AMBIGUOUS", `${what}:\n  ${[...candidates.slice(0, 20), ...more].join("\n  ")}`, { hint });
     this.candidates = candidates;
   }
 }

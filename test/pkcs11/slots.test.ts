@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { Pkcs11Module } from "../../src/pkcs11/module-loader.js";
 import { listTokenSlots } from "../../src/pkcs11/slots.js";
+import { Pkcs11AmbiguousError } from "../../src/pkcs11/pkcs11-errors.js";
 
 /** A module with one slot, its fixed-size text fields as pkcs11js hands them over (32 or 64 characters, padded). */
 function moduleWithToken(label: string): Pkcs11Module {
@@ -39,5 +40,18 @@ describe("listTokenSlots with a module that lists a slot twice", () => {
     const slot = Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]);
     (module.lib as unknown as Record<string, unknown>).C_GetSlotList = () => [slot, Buffer.from(slot), slot];
     expect(listTokenSlots(module)).toHaveLength(1);
+  });
+});
+
+describe("Pkcs11AmbiguousError", () => {
+  it("lists at most 20 candidates (10,000 slots showing one token made one 880 KB message), keeping all of them on the error", () => {
+    const uris = Array.from({ length: 10_000 }, (_, i) => `pkcs11:token=t;slot-id=${i}`);
+    const e = new Pkcs11AmbiguousError("pkcs11:token=t matches 10000 tokens", uris, "add slot-id");
+    const lines = e.message.split("\n");
+    expect(lines).toHaveLength(22);
+    expect(lines[20]).toBe("  pkcs11:token=t;slot-id=19");
+    expect(lines[21]).toBe("  … and 9980 more");
+    expect(e.candidates).toHaveLength(10_000);
+    expect(new Pkcs11AmbiguousError("x", uris.slice(0, 20), "h").message.split("\n")).toHaveLength(21);
   });
 });
