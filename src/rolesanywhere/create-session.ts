@@ -4,7 +4,8 @@ import { roughDuration } from "../x509/validity.js";
 import { createTransport, sendRequest } from "./http-client.js";
 import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
 import { maxAttemptsFrom, sleepWithSignal, withRetries } from "./retry.js";
-import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor } from "./signed-request.js";
+import { checkCreateSessionArguments, prepareCreateSession, signCreateSessionRequest } from "./signed-request.js";
+import { signingMaterialFor } from "./signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -20,6 +21,7 @@ export async function createSession(
   params: CreateSessionParams,
   options: CreateSessionOptions = {},
 ): Promise<CreateSessionResult> {
+  checkCreateSessionArguments(signer, params, options);
   const env = options.env ?? process.env;
   const debug = options.debug;
   const now = options.now ?? (() => new Date());

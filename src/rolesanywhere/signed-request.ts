@@ -1,5 +1,6 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError, UsageError } from "../errors.js";
+import { wrongOption, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
@@ -79,9 +80,36 @@ export async function createSignedCreateSessionRequest(
   params: CreateSessionParams,
   options: EndpointSettings & { date?: Date } = {},
 ): Promise<SignedCreateSessionRequest> {
+  checkCreateSessionArguments(signer, params, options);
   const target = prepareCreateSession(params, options);
   const date = options.date ?? new Date();
   return signCreateSessionRequest(target, await signingMaterialFor(signer, date), date);
+}
+
+const SIGNER_KINDS: Kinds = {
+  certificate: "function", certificateChain: "function", sign: "function", keyType: "string",
+};
+const SIGNER_FIELDS = Object.keys(SIGNER_KINDS);
+const ARNS = ["trustAnchorArn", "profileArn", "roleArn"];
+const PARAMS_KINDS: Kinds = {
+  trustAnchorArn: "string", profileArn: "string", roleArn: "string",
+  durationSeconds: "number", roleSessionName: "string", region: "string",
+};
+const OPTIONS_KINDS: Kinds = {
+  endpoint: "string", useFipsEndpoint: "boolean", useDualStackEndpoint: "boolean", caBundle: "string",
+  verifyTls: "boolean", connectTimeoutMs: "number", timeoutMs: "number", maxAttempts: "number", env: "object",
+  now: "function", sleep: "function", random: "function", debug: "function",
+  date: [(date) => date instanceof Date && !Number.isNaN(date.getTime()), "a valid Date"],
+};
+
+/** The arguments of createSession and createSignedCreateSessionRequest from JavaScript: USAGE, not a TypeError. */
+export function checkCreateSessionArguments(signer: unknown, params: unknown, options: unknown): void {
+  const wrong =
+    wrongOption(signer, SIGNER_KINDS, { what: "the signer", name: (f) => `signer.${f}`, required: SIGNER_FIELDS }) ??
+    wrongOption(params, PARAMS_KINDS, { what: "the session parameters", required: ARNS }) ??
+    wrongOption(options, OPTIONS_KINDS);
+  const hint = "see docs/integrations.md (a signer from createSigner, the ARNs, options)";
+  if (wrong) throw new UsageError("USAGE", wrong, { hint });
 }
 
 /** Options that belong in the last argument; in the parameters they would be ignored and the request sent to AWS. */
