@@ -3,7 +3,9 @@ import { closeServer, listenTcp } from "../io/listen-tcp.js";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { isAgentError, ServiceError } from "../errors.js";
+import { InputError, isAgentError, ServiceError, UsageError } from "../errors.js";
+import { isPlainObject, wrongOption, type Kinds } from "../own-value.js";
+import { Certificate } from "../x509/certificate.js";
 import { urlHost } from "../serve/advertise-host.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
 import { createSessionResponseBody } from "./create-session-response.js";
@@ -84,11 +86,29 @@ export interface LocalEndpoint {
   close(): Promise<void>;
 }
 
+const isPem = (v: unknown) => typeof v === "string" || Buffer.isBuffer(v);
+const isAnchor = (v: unknown) => typeof v === "string" || v instanceof Certificate;
+const isAnchors = (v: unknown) => (Array.isArray(v) ? v.every(isAnchor) : isAnchor(v));
+const areFunctions = (v: unknown) => isPlainObject(v) && Object.values(v).every((f) => typeof f === "function");
+/** {@link LocalEndpointOptions}' types, for callers in plain JavaScript. */
+const OPTION_KINDS: Kinds = {
+  trustAnchors: [isAnchors, "a CA certificate (path or PEM text), or an array of them"],
+  port: [(v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535, "a port number from 0 to 65535"],
+  host: [(v) => typeof v === "string" && v !== "", "a host name or address (\"\" would be every interface)"],
+  tls: [(v) => isPlainObject(v) && isPem(v["cert"]) && isPem(v["key"]), "{ cert, key }: PEM strings or Buffers"],
+  config: [(v) => typeof v === "string" || isPlainObject(v), "a path or an object"],
+  verifiers: [areFunctions, "an object of functions"],
+  region: "string", clock: "function", onRequest: "function", rateLimit: "number",
+};
+const OPTIONS_HINT = "see docs/local-endpoint.md for startLocalEndpoint's options";
+
 /**
  * Starts a CreateSession endpoint that verifies requests as IAM Roles Anywhere does and issues random,
  * remembered credentials, plus an STS GetCallerIdentity endpoint that accepts them.
  */
 export async function startLocalEndpoint(options: LocalEndpointOptions): Promise<LocalEndpoint> {
+  const wrong = wrongOption(options, OPTION_KINDS, { required: ["trustAnchors"] });
+  if (wrong) throw new UsageError("USAGE", wrong, { hint: OPTIONS_HINT });
   const region = options.region ?? "us-east-1";
   const clock = options.clock ?? (() => new Date());
   const policy: CreateSessionPolicy = {
@@ -179,7 +199,17 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       record({ time: clock(), method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
     });
   };
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
+  let server: Server;
+  try {
+    const { tls } = options;
+    server = tls
+      ? createHttpsServer({ cert: tls.cert, key: tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener)
+      : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
+  } catch (cause) {
+    const hint = "give a PEM certificate and the unencrypted PEM private key of the same pair (--tls-cert, --tls-key)";
+    const message = `the TLS certificate and key are not usable: ${(cause as Error).message}`;
+    throw new InputError("CERTIFICATE_INVALID", message, { hint, cause });
+  }
   await listenTcp(server, options.host ?? "127.0.0.1", options.port ?? 0);
   const address = server.address() as AddressInfo;
   return {
