@@ -4,7 +4,7 @@ import { wrongOption, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
-import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
+import { signX509Request, VALID_DATE, type X509SigningInput } from "../sigv4x509/sign-request.js";
 import { resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
 import { checkKnownRegion, resolveSessionRegion } from "./region.js";
 import { buildCreateSessionRequest, type CreateSessionHttpRequest } from "./request.js";
@@ -99,7 +99,7 @@ const OPTIONS_KINDS: Kinds = {
   endpoint: "string", useFipsEndpoint: "boolean", useDualStackEndpoint: "boolean", caBundle: "string",
   verifyTls: "boolean", connectTimeoutMs: "number", timeoutMs: "number", maxAttempts: "number", env: "object",
   now: "function", sleep: "function", random: "function", debug: "function",
-  date: [(date) => date instanceof Date && !Number.isNaN(date.getTime()), "a valid Date"],
+  date: VALID_DATE,
 };
 
 /** The arguments of createSession and createSignedCreateSessionRequest from JavaScript: USAGE, not a TypeError. */

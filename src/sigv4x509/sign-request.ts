@@ -1,3 +1,5 @@
+import { UsageError } from "../errors.js";
+import { isPlainObject, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { SigningAlgorithm } from "./types.js";
 import { authorizationHeader } from "./authorization.js";
 import { canonicalRequestWith, canonicalHeaders, signedHeadersList } from "./canonical-request.js";
@@ -29,6 +31,23 @@ export interface X509SigningInput {
   sign: SignFunction;
 }
 
+/** A Date that is a time (`new Date("yesterday")` is not): what amzDate can format. */
+export const VALID_DATE: Kind = [(date) => date instanceof Date && !Number.isNaN(date.getTime()), "a valid Date"];
+const isBytes = (v: unknown) => v instanceof Uint8Array;
+const isText = (v: unknown) => typeof v === "string";
+const isHeader = (v: unknown) => isText(v) || (Array.isArray(v) && v.every(isText));
+const REQUEST_KINDS: Kinds = {
+  method: "string", path: "string", query: [Array.isArray, "an array of [name, value]"],
+  headers: [(h) => isPlainObject(h) && Object.values(h).every(isHeader), "an object of strings (or arrays of them)"],
+  body: [(b) => isText(b) || isBytes(b), "a string or bytes"],
+};
+const INPUT_KINDS: Kinds = {
+  algorithm: "string", region: "string", date: VALID_DATE, sign: "function",
+  leaf: [(l) => isPlainObject(l) && isBytes(l["der"]) && isText(l["serialDecimal"]), "{ der, serialDecimal }"],
+  chain: [(c) => Array.isArray(c) && c.every(isBytes), "an array of DER certificates (Uint8Array)"],
+};
+const [REQUEST_KEYS, INPUT_KEYS] = [Object.keys(REQUEST_KINDS), Object.keys(INPUT_KINDS)];
+
 export interface SignedRequest {
   /** All headers to send, including `X-Amz-Date`, `X-Amz-X509[-Chain]` and `Authorization`. */
   headers: Record<string, string>;
@@ -42,6 +61,10 @@ export interface SignedRequest {
  * the transport ones, and returns the headers to send with the intermediate values (for --debug).
  */
 export async function signX509Request(request: HttpRequestToSign, input: X509SigningInput): Promise<SignedRequest> {
+  const wrong =
+    wrongOption(request, REQUEST_KINDS, { what: "the request", name: (f) => `request.${f}`, required: REQUEST_KEYS }) ??
+    wrongOption(input, INPUT_KINDS, { what: "the input", name: (f) => `input.${f}`, required: INPUT_KEYS });
+  if (wrong) throw new UsageError("USAGE", `signX509Request: ${wrong}`);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     headers[name] = typeof value === "string" ? value : value.join(",");
@@ -52,7 +75,7 @@ export async function signX509Request(request: HttpRequestToSign, input: X509Sig
     headers["X-Amz-X509-Chain"] = input.chain.map((der) => Buffer.from(der).toString("base64")).join(",");
   }
   const signed = new Set(Object.keys(headers).map((h) => h.toLowerCase()).filter((h) => !UNSIGNED_HEADERS.has(h)));
-  if (!signed.has("host")) throw new Error("signX509Request: the request must carry a Host header");
+  if (!signed.has("host")) throw new UsageError("USAGE", "signX509Request: the request must carry a Host header");
 
   const canonicalHeaderValues = canonicalHeaders(headers, signed);
   const canonical = canonicalRequestWith({ ...request, headers }, canonicalHeaderValues);

@@ -63,3 +63,25 @@ describe.each([
     expect(() => openssl(["dgst", "-sha256", "-verify", `${base}.pub`, "-signature", `${base}.sig`, `${base}.sts2`])).toThrow();
   });
 });
+
+describe("signX509Request from plain JavaScript", () => {
+  const request = { method: "POST", path: "/sessions", query: [], headers: { Host: "h.example" }, body: "{}" };
+  const input = { algorithm: "AWS4-X509-ECDSA-SHA256", leaf: { der: new Uint8Array(1), serialDecimal: "1" }, chain: [],
+    region: "us-east-1", date: new Date("2026-01-01T00:00:00Z"), sign: async () => new Uint8Array(1) };
+  it.each([
+    ["the request must be an object", null, input],
+    ["request.query must be an array", { ...request, query: undefined }, input],
+    ["request.headers must be an object of strings", { ...request, headers: { Host: 5 } }, input],
+    ["request.body must be a string or bytes", { ...request, body: 5 }, input],
+    ["the request must carry a Host header", { ...request, headers: {} }, input],
+    ["the input must be an object", request, undefined],
+    ["input.date must be a valid Date", request, { ...input, date: "yesterday" }],
+    ["input.date must be a valid Date", request, { ...input, date: new Date(Number.NaN) }],
+    ["input.leaf must be { der, serialDecimal }", request, { ...input, leaf: { der: "AAAA" } }],
+    ["input.chain must be an array", request, { ...input, chain: null }],
+    ["input.sign must be a function", request, { ...input, sign: undefined }],
+  ])("a USAGE error, not a TypeError: %s", async (message, req, inp) => {
+    const error = { code: "USAGE", message: expect.stringContaining(message) };
+    await expect(signX509Request(req as never, inp as never)).rejects.toMatchObject(error);
+  });
+});
