@@ -122,12 +122,19 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const rateLimit = options.rateLimit === undefined ? undefined : new RateLimit(options.rateLimit, () => performance.now());
   const log: RequestLogEntry[] = [];
 
-  const record = (entry: RequestLogEntry) => {
+  const record = (fields: Omit<RequestLogEntry, "time">) => {
     // A reason quotes the request (an ARN, a certificate's name): its control characters would forge log lines.
-    entry = { ...entry, reason: escapeControls(entry.reason) };
+    const entry = { ...fields, time: new Date(), reason: escapeControls(fields.reason) };
     log.push(entry);
     if (log.length > MAX_LOG_ENTRIES) log.shift();
-    options.onRequest?.(entry);
+    // The caller's clock and listener run after the answer: one that throws (a failed assertion) must not
+    // become an unhandled rejection, which ends the process, or stop the endpoint.
+    try {
+      entry.time = clock();
+      options.onRequest?.(entry);
+    } catch {
+      /* dropped */
+    }
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -145,7 +152,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         ...extraHeaders,
       });
       res.end(body);
-      record({ time: clock(), method, path, operation, status, errorType, reason });
+      record({ method, path, operation, status, errorType, reason });
     };
     const jsonError = (status: number, errorType: string, message: string) =>
       answer(status, JSON.stringify({ message }), "application/json", message, errorType);
@@ -196,7 +203,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
       if (res.headersSent) res.destroy();
       else res.writeHead(500, { ...headers, "x-amzn-errortype": "InternalServerException" }).end(body);
-      record({ time: clock(), method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
+      record({ method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
     });
   };
   let server: Server;

@@ -141,6 +141,33 @@ describe("startLocalEndpoint options from plain JavaScript", () => {
     expect(error).toMatchObject({ code: "USAGE", message: expect.stringContaining(message) });
   });
 
+  it("a throwing onRequest or clock neither ends the process nor stops the endpoint", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const fail = () => {
+      throw new Error("a failed assertion in the caller's callback");
+    };
+    try {
+      for (const options of [{ onRequest: fail }, { clock: fail }]) {
+        const endpoint = await startLocalEndpoint({ trustAnchors: ca.certPath, ...options });
+        try {
+          for (let i = 0; i < 2; i++) {
+            const res = await send(endpoint.url, await signedCreateSession(endpoint.url, identity(leaf)));
+            expect(res.status).toBe("onRequest" in options ? 201 : 500); // a throwing clock fails the request only
+          }
+          expect(endpoint.requests).toHaveLength(2);
+        } finally {
+          await endpoint.close();
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("a TLS certificate or key that is not usable is CERTIFICATE_INVALID (exit 3), not an internal error", async () => {
     const tls = { cert: ca.certPem, key: "not a key" };
     await expect(startLocalEndpoint({ trustAnchors: ca.certPath, tls })).rejects.toMatchObject({ code: "CERTIFICATE_INVALID" });
