@@ -25,8 +25,7 @@ export async function createSession(
   const env = options.env ?? process.env;
   const debug = options.debug;
   const now = options.now ?? (() => new Date());
-  const timeoutMs = positive(options.timeoutMs, "timeoutMs") ?? DEFAULT_TIMEOUT_MS;
-  const connectTimeoutMs = positive(options.connectTimeoutMs, "connectTimeoutMs");
+  const { timeoutMs = DEFAULT_TIMEOUT_MS, connectTimeoutMs } = options;
   const target = prepareCreateSession(params, options);
   const maxAttempts = maxAttemptsFrom(options.maxAttempts, env);
   // The certificate's dates are checked against the system clock (`now` may be a test's or a skew-corrected clock).
@@ -89,12 +88,6 @@ export async function createSession(
       hint: "the endpoint or a proxy did not answer in time: check the network, or raise --timeout",
     });
   }
-}
-
-function positive(value: number | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!(Number.isFinite(value) && value > 0)) throw new UsageError("USAGE", `${name} must be a positive number of milliseconds, not ${value}`);
-  return value;
 }
 
 function monotonicMs(): number {

@@ -1,6 +1,6 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError, UsageError } from "../errors.js";
-import { wrongOption, type Kinds } from "../own-value.js";
+import { wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
@@ -95,11 +95,12 @@ const PARAMS_KINDS: Kinds = {
   trustAnchorArn: "string", profileArn: "string", roleArn: "string",
   durationSeconds: "number", roleSessionName: "string", region: "string",
 };
+const MILLISECONDS: Kind = [(ms) => Number.isFinite(ms) && (ms as number) > 0, "a positive number of milliseconds"];
 const OPTIONS_KINDS: Kinds = {
-  endpoint: "string", useFipsEndpoint: "boolean", useDualStackEndpoint: "boolean", caBundle: "string",
-  verifyTls: "boolean", connectTimeoutMs: "number", timeoutMs: "number", maxAttempts: "number", env: "object",
+  endpoint: "string", caBundle: "string", useFipsEndpoint: "boolean", useDualStackEndpoint: "boolean",
+  verifyTls: "boolean", connectTimeoutMs: MILLISECONDS, timeoutMs: MILLISECONDS, maxAttempts: "number",
+  env: "object", date: VALID_DATE,
   now: "function", sleep: "function", random: "function", debug: "function",
-  date: VALID_DATE,
 };
 
 /** The arguments of createSession and createSignedCreateSessionRequest from JavaScript: USAGE, not a TypeError. */

@@ -141,6 +141,7 @@ describe("arguments from plain JavaScript", () => {
       [[signer, params, { date: "yesterday" }], "date must be a valid Date"],
       [[signer, params, { date: new Date("never") }], "date must be a valid Date"],
       [[signer, params, { maxAttempts: "3" }], "maxAttempts must be a number"],
+      [[signer, params, { timeoutMs: -1 }], "timeoutMs must be a positive number of milliseconds"],
     ];
     for (const [args, message] of cases) {
       for (const call of [createSignedCreateSessionRequest, createSession] as ((...a: unknown[]) => Promise<unknown>)[]) {
