@@ -18,6 +18,11 @@ type Test = readonly [test: (value: unknown) => boolean, want: string];
 /** What an option must be: a `typeof` name ("object": a plain object), `[test, what it must be]`, or nested kinds. */
 export type Kind = "string" | "number" | "boolean" | "function" | "object" | Test | Kinds;
 export type Kinds = { readonly [field: string]: Kind };
+/** An environment such as `process.env`: strings only (`{ AWS_MAX_ATTEMPTS: 5 }` would fail deep inside). */
+export const ENVIRONMENT: Kind = [
+  (env) => isPlainObject(env) && Object.values(env).every((v) => v === undefined || typeof v === "string"),
+  "an object of strings (like process.env)",
+];
 /** How {@link wrongOption} names things; `required` fields may not be undefined (else undefined is absent). */
 type Naming = { what?: string; name?: (field: string) => string; required?: readonly string[] };
 

@@ -1,6 +1,6 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError, UsageError } from "../errors.js";
-import { wrongOption, type Kind, type Kinds } from "../own-value.js";
+import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
@@ -99,7 +99,7 @@ const MILLISECONDS: Kind = [(ms) => Number.isFinite(ms) && (ms as number) > 0, "
 const OPTIONS_KINDS: Kinds = {
   endpoint: "string", caBundle: "string", useFipsEndpoint: "boolean", useDualStackEndpoint: "boolean",
   verifyTls: "boolean", connectTimeoutMs: MILLISECONDS, timeoutMs: MILLISECONDS, maxAttempts: "number",
-  env: "object", date: VALID_DATE,
+  env: ENVIRONMENT, date: VALID_DATE,
   now: "function", sleep: "function", random: "function", debug: "function",
 };
 

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { wrongOption } from "../own-value.js";
+import { ENVIRONMENT, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import {
@@ -97,8 +97,7 @@ const OPTIONS_ORIGIN: SettingsOrigin = {
 
 /** The options as validated settings; throws for what can be known without the key or the network. */
 export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
-  const sdkOnly = { pkcs11: "object", tpm: "object", env: "object", debug: "function", onRefresh: "function" } as const;
-  const wrong = wrongOption(o, sdkOnly);
+  const wrong = wrongOption(o, { pkcs11: "object", tpm: "object", env: ENVIRONMENT, debug: "function", onRefresh: "function" });
   if (wrong) throw new UsageError("USAGE", wrong, { hint: HINT });
   const input: Record<string, unknown> = {};
   for (const field of Object.keys(SETTINGS_FIELDS) as SettingsField[]) {

@@ -1,7 +1,7 @@
 import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
-import { wrongOption, type Kind, type Kinds } from "../own-value.js";
+import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import { isSecretSource, SECRET_SOURCE_FORMS } from "../secrets/secret-source.js";
 import { classifyDer } from "../x509/der-kind.js";
 import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
@@ -20,7 +20,7 @@ const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
 const SECRET: Kind = [isSecretSource, SECRET_SOURCE_FORMS];
 /** {@link SignerOptions}' types, for callers in plain JavaScript. */
 const OPTION_KINDS: Kinds = {
-  certificate: "string", privateKey: "string", intermediates: "string", keyPassword: SECRET, env: "object",
+  certificate: "string", privateKey: "string", intermediates: "string", keyPassword: SECRET, env: ENVIRONMENT,
   pkcs11: { library: "string", pin: SECRET, reusePin: "boolean", contextPin: SECRET },
   tpm: {
     device: "string", keyPassword: SECRET, parentPassword: SECRET, noKeyPassword: "boolean", ignoreEmptyAuth: "boolean",

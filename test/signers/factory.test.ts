@@ -132,6 +132,7 @@ describe("createSigner (file keys)", () => {
       [{ privateKey: "handle:0x81000001", tpm: { noKeyPassword: "yes" } }, "tpm.noKeyPassword must be a boolean"],
       [{ privateKey: leaf.keyPath, waitForDeviceMs: "10" }, "waitForDeviceMs must be a number"],
       [{ privateKey: leaf.keyPath, debug: "yes" }, "debug must be a function"],
+      [{ privateKey: leaf.keyPath, env: { TPM_DEVICE: 5 } }, "env must be an object of strings"],
     ];
     for (const [options, message] of cases) {
       const e = await expectAgentError(createSigner(options as Parameters<typeof createSigner>[0]), "USAGE");
