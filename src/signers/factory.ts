@@ -18,9 +18,10 @@ import type { Signer } from "./signer.js";
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
 
 const SECRET: Kind = [isSecretSource, SECRET_SOURCE_FORMS];
+const REF: Kind = [(ref) => typeof ref === "string" && ref !== "", "a non-empty string (a path, pkcs11: URI, handle:)"];
 /** {@link SignerOptions}' types, for callers in plain JavaScript. */
 const OPTION_KINDS: Kinds = {
-  certificate: "string", privateKey: "string", intermediates: "string", keyPassword: SECRET, env: ENVIRONMENT,
+  certificate: REF, privateKey: REF, intermediates: "string", keyPassword: SECRET, env: ENVIRONMENT,
   pkcs11: { library: "string", pin: SECRET, reusePin: "boolean", contextPin: SECRET },
   tpm: {
     device: "string", keyPassword: SECRET, parentPassword: SECRET, noKeyPassword: "boolean", ignoreEmptyAuth: "boolean",

@@ -122,8 +122,9 @@ describe("createSigner (file keys)", () => {
     const cases: [unknown, string][] = [
       [null, "the options must be an object"],
       [undefined, "the options must be an object"],
-      [{ privateKey: 5 }, "privateKey must be a string"],
-      [{ certificate: {}, privateKey: leaf.keyPath }, "certificate must be a string"],
+      [{ privateKey: 5 }, "privateKey must be a non-empty string"],
+      [{ certificate: {}, privateKey: leaf.keyPath }, "certificate must be a non-empty string"],
+      [{ certificate: leaf.certPath, privateKey: "" }, "privateKey must be a non-empty string (a path"],
       [{ privateKey: leaf.keyPath, intermediates: 7 }, "intermediates must be a string"],
       [{ privateKey: leaf.keyPath, keyPassword: "hunter2" }, "keyPassword must be { kind: \"file\", path }"],
       [{ privateKey: "pkcs11:token=t", pkcs11: "x" }, "pkcs11 must be an object"],
