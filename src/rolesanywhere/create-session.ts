@@ -1,11 +1,15 @@
-import { NetworkError, UsageError } from "../errors.js";
+import { NetworkError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
 import { roughDuration } from "../x509/validity.js";
 import { createTransport, sendRequest } from "./http-client.js";
 import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
 import { maxAttemptsFrom, sleepWithSignal, withRetries } from "./retry.js";
-import { checkCreateSessionArguments, prepareCreateSession, signCreateSessionRequest } from "./signed-request.js";
-import { signingMaterialFor } from "./signed-request.js";
+import {
+  checkCreateSessionArguments,
+  prepareCreateSession,
+  signCreateSessionRequest,
+  signingMaterialFor,
+} from "./signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
