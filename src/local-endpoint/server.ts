@@ -203,7 +203,9 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
       if (res.headersSent) res.destroy();
       else res.writeHead(500, { ...headers, "x-amzn-errortype": "InternalServerException" }).end(body);
-      record({ method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
+      const [method, path] = [req.method ?? "GET", (req.url ?? "/").split("?", 1)[0]!];
+      const errorType = "InternalServerException";
+      record({ method, path, operation: "Unknown", status: 500, errorType, reason: message });
     });
   };
   let server: Server;

@@ -97,7 +97,9 @@ const OPTIONS_ORIGIN: SettingsOrigin = {
 
 /** The options as validated settings; throws for what can be known without the key or the network. */
 export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
-  const wrong = wrongOption(o, { pkcs11: "object", tpm: "object", env: ENVIRONMENT, debug: "function", onRefresh: "function" });
+  const wrong = wrongOption(o, {
+    pkcs11: "object", tpm: "object", env: ENVIRONMENT, debug: "function", onRefresh: "function",
+  });
   if (wrong) throw new UsageError("USAGE", wrong, { hint: HINT });
   const input: Record<string, unknown> = {};
   for (const field of Object.keys(SETTINGS_FIELDS) as SettingsField[]) {
