@@ -1,13 +1,18 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError, UsageError } from "../errors.js";
-import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
+import { wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
 import { signX509Request, VALID_DATE, type X509SigningInput } from "../sigv4x509/sign-request.js";
-import { resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
+import { ENDPOINT_SETTINGS_KINDS, resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
 import { checkKnownRegion, resolveSessionRegion } from "./region.js";
-import { buildCreateSessionRequest, type CreateSessionHttpRequest } from "./request.js";
+import {
+  buildCreateSessionRequest,
+  SESSION_ARNS,
+  SESSION_PARAMS_KINDS,
+  type CreateSessionHttpRequest,
+} from "./request.js";
 import type { CreateSessionParams } from "./types.js";
 
 /** Where and what to send: everything about the call that does not depend on the key or the time. */
@@ -90,16 +95,10 @@ const SIGNER_KINDS: Kinds = {
   certificate: "function", certificateChain: "function", sign: "function", keyType: "string",
 };
 const SIGNER_FIELDS = Object.keys(SIGNER_KINDS);
-const ARNS = ["trustAnchorArn", "profileArn", "roleArn"];
-const PARAMS_KINDS: Kinds = {
-  trustAnchorArn: "string", profileArn: "string", roleArn: "string",
-  durationSeconds: "number", roleSessionName: "string", region: "string",
-};
 const MILLISECONDS: Kind = [(ms) => Number.isFinite(ms) && (ms as number) > 0, "a positive number of milliseconds"];
 const OPTIONS_KINDS: Kinds = {
-  endpoint: "string", caBundle: "string", useFipsEndpoint: "boolean", useDualStackEndpoint: "boolean",
-  verifyTls: "boolean", connectTimeoutMs: MILLISECONDS, timeoutMs: MILLISECONDS, maxAttempts: "number",
-  env: ENVIRONMENT, date: VALID_DATE,
+  ...ENDPOINT_SETTINGS_KINDS, caBundle: "string", verifyTls: "boolean", date: VALID_DATE,
+  connectTimeoutMs: MILLISECONDS, timeoutMs: MILLISECONDS, maxAttempts: "number",
   now: "function", sleep: "function", random: "function", debug: "function",
 };
 
@@ -107,7 +106,7 @@ const OPTIONS_KINDS: Kinds = {
 export function checkCreateSessionArguments(signer: unknown, params: unknown, options: unknown): void {
   const wrong =
     wrongOption(signer, SIGNER_KINDS, { what: "the signer", name: (f) => `signer.${f}`, required: SIGNER_FIELDS }) ??
-    wrongOption(params, PARAMS_KINDS, { what: "the session parameters", required: ARNS }) ??
+    wrongOption(params, SESSION_PARAMS_KINDS, { what: "the session parameters", required: SESSION_ARNS }) ??
     wrongOption(options, OPTIONS_KINDS);
   const hint = "see docs/integrations.md (a signer from createSigner, the ARNs, options)";
   if (wrong) throw new UsageError("USAGE", wrong, { hint });

@@ -2,7 +2,9 @@ import { createHash, verify as cryptoVerify, X509Certificate } from "node:crypto
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AgentError } from "../../src/errors.js";
-import { parseEndpointUrl } from "../../src/rolesanywhere/endpoint.js";
+import { parseEndpointUrl, regionalEndpointUrl, resolveEndpoint } from "../../src/rolesanywhere/endpoint.js";
+import { PARTITIONS } from "../../src/rolesanywhere/partitions.js";
+import { resolveSessionRegion } from "../../src/rolesanywhere/region.js";
 import { buildCreateSessionRequest } from "../../src/rolesanywhere/request.js";
 import { createSession } from "../../src/rolesanywhere/create-session.js";
 import { createSignedCreateSessionRequest } from "../../src/rolesanywhere/signed-request.js";
@@ -153,5 +155,21 @@ describe("arguments from plain JavaScript", () => {
       }
     }
     expect(signer.signCalls).toBe(0);
+  });
+
+  it("are a USAGE error for the exported building blocks too (endpoint, region, request)", () => {
+    const endpoint = parseEndpointUrl("https://h.example");
+    const calls: [() => unknown, string][] = [
+      [() => buildCreateSessionRequest(endpoint, null as never), "the session parameters must be an object"],
+      [() => buildCreateSessionRequest(endpoint, { ...sessionParams(), roleArn: undefined } as never), "roleArn must be a string"],
+      [() => resolveSessionRegion({ trustAnchorArn: TRUST_ANCHOR } as never), "profileArn must be a string"],
+      [() => resolveSessionRegion({ ...sessionParams(), region: 5 } as never), "region must be a string"],
+      [() => resolveEndpoint(null as never), "where must be an object"],
+      [() => resolveEndpoint({ region: "us-east-1" }, null as never), "the settings must be an object"],
+      [() => resolveEndpoint({ region: "us-east-1" }, { env: { AWS_ENDPOINT_URL: 5 } } as never), "env must be an object of strings"],
+      [() => regionalEndpointUrl(PARTITIONS[0]!, "us-east-1", null as never), "flags must be an object"],
+      [() => regionalEndpointUrl(PARTITIONS[0]!, "us-east-1", { fips: "yes" } as never), "flags.fips must be a boolean"],
+    ];
+    for (const [call, message] of calls) expect(call, message).toThrow(expect.objectContaining({ code: "USAGE", message: expect.stringContaining(message) }));
   });
 });
