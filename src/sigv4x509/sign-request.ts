@@ -2,7 +2,7 @@ import { UsageError } from "../errors.js";
 import { isPlainObject, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { SigningAlgorithm } from "./types.js";
 import { authorizationHeader } from "./authorization.js";
-import { canonicalRequestWith, canonicalHeaders, signedHeadersList } from "./canonical-request.js";
+import { canonicalRequestWith, canonicalHeaders, signedHeadersList, wrongRequest } from "./canonical-request.js";
 import { amzDate } from "./scope.js";
 import { stringToSign } from "./string-to-sign.js";
 import type { HttpRequestToSign, SignFunction } from "./types.js";
@@ -34,19 +34,13 @@ export interface X509SigningInput {
 /** A Date that is a time (`new Date("yesterday")` is not): what amzDate can format. */
 export const VALID_DATE: Kind = [(date) => date instanceof Date && !Number.isNaN(date.getTime()), "a valid Date"];
 const isBytes = (v: unknown) => v instanceof Uint8Array;
-const isText = (v: unknown) => typeof v === "string";
-const isHeader = (v: unknown) => isText(v) || (Array.isArray(v) && v.every(isText));
-const REQUEST_KINDS: Kinds = {
-  method: "string", path: "string", query: [Array.isArray, "an array of [name, value]"],
-  headers: [(h) => isPlainObject(h) && Object.values(h).every(isHeader), "an object of strings (or arrays of them)"],
-  body: [(b) => isText(b) || isBytes(b), "a string or bytes"],
-};
 const INPUT_KINDS: Kinds = {
   algorithm: "string", region: "string", date: VALID_DATE, sign: "function",
-  leaf: [(l) => isPlainObject(l) && isBytes(l["der"]) && isText(l["serialDecimal"]), "{ der, serialDecimal }"],
+  leaf: [(leaf) => isPlainObject(leaf) && isBytes(leaf["der"]) && typeof leaf["serialDecimal"] === "string",
+    "{ der, serialDecimal }"],
   chain: [(c) => Array.isArray(c) && c.every(isBytes), "an array of DER certificates (Uint8Array)"],
 };
-const [REQUEST_KEYS, INPUT_KEYS] = [Object.keys(REQUEST_KINDS), Object.keys(INPUT_KINDS)];
+const INPUT_KEYS = Object.keys(INPUT_KINDS);
 
 export interface SignedRequest {
   /** All headers to send, including `X-Amz-Date`, `X-Amz-X509[-Chain]` and `Authorization`. */
@@ -61,9 +55,8 @@ export interface SignedRequest {
  * the transport ones, and returns the headers to send with the intermediate values (for --debug).
  */
 export async function signX509Request(request: HttpRequestToSign, input: X509SigningInput): Promise<SignedRequest> {
-  const wrong =
-    wrongOption(request, REQUEST_KINDS, { what: "the request", name: (f) => `request.${f}`, required: REQUEST_KEYS }) ??
-    wrongOption(input, INPUT_KINDS, { what: "the input", name: (f) => `input.${f}`, required: INPUT_KEYS });
+  const named = { what: "the input", name: (f: string) => `input.${f}`, required: INPUT_KEYS };
+  const wrong = wrongRequest(request) ?? wrongOption(input, INPUT_KINDS, named);
   if (wrong) throw new UsageError("USAGE", `signX509Request: ${wrong}`);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {

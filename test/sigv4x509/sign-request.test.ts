@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseAuthorizationHeader } from "../../src/sigv4x509/authorization.js";
 import { parseAmzDate } from "../../src/sigv4x509/scope.js";
 import { signX509Request } from "../../src/sigv4x509/sign-request.js";
+import { canonicalRequest } from "../../src/sigv4x509/canonical-request.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir();
@@ -83,5 +84,12 @@ describe("signX509Request from plain JavaScript", () => {
   ])("a USAGE error, not a TypeError: %s", async (message, req, inp) => {
     const error = { code: "USAGE", message: expect.stringContaining(message) };
     await expect(signX509Request(req as never, inp as never)).rejects.toMatchObject(error);
+  });
+
+  it("canonicalRequest: the same USAGE errors", () => {
+    const signed = new Set(["host"]);
+    expect(() => canonicalRequest(null as never, signed)).toThrow("canonicalRequest: the request must be an object");
+    expect(() => canonicalRequest({ ...request, method: 5 } as never, signed)).toThrow("request.method must be a string");
+    expect(() => canonicalRequest(request, ["host"] as never)).toThrow("signed must be a Set of header names");
   });
 });
