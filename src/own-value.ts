@@ -23,6 +23,8 @@ export const ENVIRONMENT: Kind = [
   (env) => isPlainObject(env) && Object.values(env).every((v) => v === undefined || typeof v === "string"),
   "an object of strings (like process.env)",
 ];
+/** A Date that is a time (`new Date("yesterday")` is not). */
+export const VALID_DATE: Kind = [(date) => date instanceof Date && !Number.isNaN(date.getTime()), "a valid Date"];
 /** How {@link wrongOption} names things; `required` fields may not be undefined (else undefined is absent). */
 type Naming = { what?: string; name?: (field: string) => string; required?: readonly string[] };
 

@@ -1,6 +1,5 @@
 import { NetworkError, UsageError } from "../errors.js";
-import { wrongOption, type Kinds } from "../own-value.js";
-import { VALID_DATE } from "../sigv4x509/sign-request.js";
+import { VALID_DATE, wrongOption, type Kinds } from "../own-value.js";
 
 /** Temporary AWS credentials, as issued by CreateSession. */
 export interface Credentials {

@@ -1,10 +1,10 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError, UsageError } from "../errors.js";
-import { wrongOption, type Kind, type Kinds } from "../own-value.js";
+import { VALID_DATE, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
-import { signX509Request, VALID_DATE, type X509SigningInput } from "../sigv4x509/sign-request.js";
+import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
 import { ENDPOINT_SETTINGS_KINDS, resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
 import { checkKnownRegion, resolveSessionRegion } from "./region.js";
 import {

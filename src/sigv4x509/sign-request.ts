@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { isPlainObject, wrongOption, type Kind, type Kinds } from "../own-value.js";
+import { isPlainObject, VALID_DATE, wrongOption, type Kinds } from "../own-value.js";
 import type { SigningAlgorithm } from "./types.js";
 import { authorizationHeader } from "./authorization.js";
 import { canonicalRequestWith, canonicalHeaders, signedHeadersList, wrongRequest } from "./canonical-request.js";
@@ -31,8 +31,6 @@ export interface X509SigningInput {
   sign: SignFunction;
 }
 
-/** A Date that is a time (`new Date("yesterday")` is not): what amzDate can format. */
-export const VALID_DATE: Kind = [(date) => date instanceof Date && !Number.isNaN(date.getTime()), "a valid Date"];
 const isBytes = (v: unknown) => v instanceof Uint8Array;
 const INPUT_KINDS: Kinds = {
   algorithm: "string", region: "string", date: VALID_DATE, sign: "function",
