@@ -42,7 +42,7 @@ const OPTION_KINDS: Kinds = {
  */
 export async function createSigner(options: SignerOptions): Promise<Signer> {
   const wrong = wrongOption(options, OPTION_KINDS);
-  if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in src/signers/options.ts" });
+  if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in the type definitions" });
   if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options));
   const { waitForDevice } = await import("./wait-for-device.js");
   const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait };
