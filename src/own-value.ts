@@ -13,3 +13,41 @@ export function ownValue<V>(table: Readonly<Record<string | number, V>>, key: st
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+type Test = readonly [test: (value: unknown) => boolean, want: string];
+/** What an option must be: a `typeof` name ("object": a plain object), `[test, what it must be]`, or nested kinds. */
+export type Kind = "string" | "number" | "boolean" | "function" | "object" | Test | Kinds;
+export type Kinds = { readonly [field: string]: Kind };
+/** An environment such as `process.env`: strings only (`{ AWS_MAX_ATTEMPTS: 5 }` would fail deep inside). */
+export const ENVIRONMENT: Kind = [
+  (env) => isPlainObject(env) && Object.values(env).every((v) => v === undefined || typeof v === "string"),
+  "an object of strings (like process.env)",
+];
+/** A Date that is a time (`new Date("yesterday")` is not). */
+export const VALID_DATE: Kind = [(date) => date instanceof Date && !Number.isNaN(date.getTime()), "a valid Date"];
+/** How {@link wrongOption} names things; `required` fields may not be undefined (else undefined is absent). */
+type Naming = { what?: string; name?: (field: string) => string; required?: readonly string[] };
+
+/**
+ * The one type check of a library caller's options (plain JavaScript passes anything): `<name> must be <kind>` for
+ * the first field not of its kind, `<what> must be an object`, or undefined. The caller throws it as its own
+ * error; it never quotes a value, which may be a secret.
+ */
+export function wrongOption(o: unknown, kinds: Kinds, naming: Naming = {}): string | undefined {
+  const { what = "the options", name = (field: string) => field, required = [] } = naming;
+  if (!isPlainObject(o)) return `${what} must be an object`;
+  for (const field in kinds) {
+    const kind = kinds[field]!;
+    const value = o[field];
+    if (value === undefined && !required.includes(field)) continue;
+    if (!Array.isArray(kind) && typeof kind === "object") {
+      const wrong = wrongOption(value, kind as Kinds, { what: name(field), name: (f) => `${name(field)}.${f}` });
+      if (wrong) return wrong;
+      continue;
+    }
+    const [ok, want] = Array.isArray(kind) ? [kind[0](value), kind[1]]
+      : kind === "object" ? [isPlainObject(value), "an object"] : [typeof value === kind, `a ${kind}`];
+    if (!ok) return `${name(field)} must be ${want}`;
+  }
+  return undefined;
+}

@@ -3,7 +3,9 @@ import { closeServer, listenTcp } from "../io/listen-tcp.js";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { isAgentError, ServiceError } from "../errors.js";
+import { InputError, isAgentError, ServiceError, UsageError } from "../errors.js";
+import { isPlainObject, wrongOption, type Kinds } from "../own-value.js";
+import { Certificate } from "../x509/certificate.js";
 import { urlHost } from "../serve/advertise-host.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
 import { createSessionResponseBody } from "./create-session-response.js";
@@ -84,11 +86,29 @@ export interface LocalEndpoint {
   close(): Promise<void>;
 }
 
+const isPem = (v: unknown) => typeof v === "string" || Buffer.isBuffer(v);
+const isAnchor = (v: unknown) => typeof v === "string" || v instanceof Certificate;
+const isAnchors = (v: unknown) => (Array.isArray(v) ? v.every(isAnchor) : isAnchor(v));
+const areFunctions = (v: unknown) => isPlainObject(v) && Object.values(v).every((f) => typeof f === "function");
+/** {@link LocalEndpointOptions}' types, for callers in plain JavaScript. */
+const OPTION_KINDS: Kinds = {
+  trustAnchors: [isAnchors, "a CA certificate (path or PEM text), or an array of them"],
+  port: [(v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535, "a port number from 0 to 65535"],
+  host: [(v) => typeof v === "string" && v !== "", "a host name or address (\"\" would be every interface)"],
+  tls: [(v) => isPlainObject(v) && isPem(v["cert"]) && isPem(v["key"]), "{ cert, key }: PEM strings or Buffers"],
+  config: [(v) => typeof v === "string" || isPlainObject(v), "a path or an object"],
+  verifiers: [areFunctions, "an object of functions"],
+  region: "string", clock: "function", onRequest: "function", rateLimit: "number",
+};
+const OPTIONS_HINT = "see docs/local-endpoint.md for startLocalEndpoint's options";
+
 /**
  * Starts a CreateSession endpoint that verifies requests as IAM Roles Anywhere does and issues random,
  * remembered credentials, plus an STS GetCallerIdentity endpoint that accepts them.
  */
 export async function startLocalEndpoint(options: LocalEndpointOptions): Promise<LocalEndpoint> {
+  const wrong = wrongOption(options, OPTION_KINDS, { required: ["trustAnchors"] });
+  if (wrong) throw new UsageError("USAGE", wrong, { hint: OPTIONS_HINT });
   const region = options.region ?? "us-east-1";
   const clock = options.clock ?? (() => new Date());
   const policy: CreateSessionPolicy = {
@@ -102,12 +122,19 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const rateLimit = options.rateLimit === undefined ? undefined : new RateLimit(options.rateLimit, () => performance.now());
   const log: RequestLogEntry[] = [];
 
-  const record = (entry: RequestLogEntry) => {
+  const record = (fields: Omit<RequestLogEntry, "time">) => {
     // A reason quotes the request (an ARN, a certificate's name): its control characters would forge log lines.
-    entry = { ...entry, reason: escapeControls(entry.reason) };
+    const entry = { ...fields, time: new Date(), reason: escapeControls(fields.reason) };
     log.push(entry);
     if (log.length > MAX_LOG_ENTRIES) log.shift();
-    options.onRequest?.(entry);
+    // The caller's clock and listener run after the answer: one that throws (a failed assertion) must not
+    // become an unhandled rejection, which ends the process, or stop the endpoint.
+    try {
+      entry.time = clock();
+      options.onRequest?.(entry);
+    } catch {
+      /* dropped */
+    }
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -125,7 +152,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         ...extraHeaders,
       });
       res.end(body);
-      record({ time: clock(), method, path, operation, status, errorType, reason });
+      record({ method, path, operation, status, errorType, reason });
     };
     const jsonError = (status: number, errorType: string, message: string) =>
       answer(status, JSON.stringify({ message }), "application/json", message, errorType);
@@ -176,10 +203,22 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
       if (res.headersSent) res.destroy();
       else res.writeHead(500, { ...headers, "x-amzn-errortype": "InternalServerException" }).end(body);
-      record({ time: clock(), method: req.method ?? "GET", path: (req.url ?? "/").split("?", 1)[0]!, operation: "Unknown", status: 500, errorType: "InternalServerException", reason: message });
+      const [method, path] = [req.method ?? "GET", (req.url ?? "/").split("?", 1)[0]!];
+      const errorType = "InternalServerException";
+      record({ method, path, operation: "Unknown", status: 500, errorType, reason: message });
     });
   };
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
+  let server: Server;
+  try {
+    const { tls } = options;
+    server = tls
+      ? createHttpsServer({ cert: tls.cert, key: tls.key, maxHeaderSize: MAX_HEADER_BYTES }, listener)
+      : createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
+  } catch (cause) {
+    const hint = "give a PEM certificate and the unencrypted PEM private key of the same pair (--tls-cert, --tls-key)";
+    const message = `the TLS certificate and key are not usable: ${(cause as Error).message}`;
+    throw new InputError("CERTIFICATE_INVALID", message, { hint, cause });
+  }
   await listenTcp(server, options.host ?? "127.0.0.1", options.port ?? 0);
   const address = server.address() as AddressInfo;
   return {

@@ -1,10 +1,15 @@
-import { NetworkError, UsageError } from "../errors.js";
+import { NetworkError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
 import { roughDuration } from "../x509/validity.js";
 import { createTransport, sendRequest } from "./http-client.js";
 import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
 import { maxAttemptsFrom, sleepWithSignal, withRetries } from "./retry.js";
-import { prepareCreateSession, signCreateSessionRequest, signingMaterialFor } from "./signed-request.js";
+import {
+  checkCreateSessionArguments,
+  prepareCreateSession,
+  signCreateSessionRequest,
+  signingMaterialFor,
+} from "./signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams, CreateSessionResult } from "./types.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -20,11 +25,11 @@ export async function createSession(
   params: CreateSessionParams,
   options: CreateSessionOptions = {},
 ): Promise<CreateSessionResult> {
+  checkCreateSessionArguments(signer, params, options);
   const env = options.env ?? process.env;
   const debug = options.debug;
   const now = options.now ?? (() => new Date());
-  const timeoutMs = positive(options.timeoutMs, "timeoutMs") ?? DEFAULT_TIMEOUT_MS;
-  const connectTimeoutMs = positive(options.connectTimeoutMs, "connectTimeoutMs");
+  const { timeoutMs = DEFAULT_TIMEOUT_MS, connectTimeoutMs } = options;
   const target = prepareCreateSession(params, options);
   const maxAttempts = maxAttemptsFrom(options.maxAttempts, env);
   // The certificate's dates are checked against the system clock (`now` may be a test's or a skew-corrected clock).
@@ -87,12 +92,6 @@ export async function createSession(
       hint: "the endpoint or a proxy did not answer in time: check the network, or raise --timeout",
     });
   }
-}
-
-function positive(value: number | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!(Number.isFinite(value) && value > 0)) throw new UsageError("USAGE", `${name} must be a positive number of milliseconds, not ${value}`);
-  return value;
 }
 
 function monotonicMs(): number {

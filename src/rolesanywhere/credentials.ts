@@ -1,4 +1,5 @@
-import { NetworkError } from "../errors.js";
+import { NetworkError, UsageError } from "../errors.js";
+import { VALID_DATE, wrongOption, type Kinds } from "../own-value.js";
 
 /** Temporary AWS credentials, as issued by CreateSession. */
 export interface Credentials {
@@ -22,7 +23,14 @@ export function formatExpiration(date: Date): string {
   return `${date.toISOString().slice(0, -5)}Z`; // toISOString always ends in `.sssZ`
 }
 
+const CREDENTIALS_KINDS: Kinds = {
+  accessKeyId: "string", secretAccessKey: "string", sessionToken: "string", expiration: VALID_DATE,
+};
+const CREDENTIALS_FIELDS = Object.keys(CREDENTIALS_KINDS);
+
 export function toCredentialProcessOutput(c: Credentials): CredentialProcessOutput {
+  const wrong = wrongOption(c, CREDENTIALS_KINDS, { what: "the credentials", required: CREDENTIALS_FIELDS });
+  if (wrong) throw new UsageError("USAGE", wrong);
   return {
     Version: 1,
     AccessKeyId: c.accessKeyId,

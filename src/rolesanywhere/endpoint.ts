@@ -1,4 +1,5 @@
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
+import { ENVIRONMENT, wrongOption, type Kinds } from "../own-value.js";
 import { PARTITIONS, partitionOf, type Partition } from "./partitions.js";
 import type { CreateSessionOptions } from "./types.js";
 
@@ -23,6 +24,11 @@ export interface Endpoint {
 /** The options that choose the endpoint, documented on {@link CreateSessionOptions}. */
 export type EndpointSettings = Pick<CreateSessionOptions, "endpoint" | "useFipsEndpoint" | "useDualStackEndpoint" | "env">;
 
+/** {@link EndpointSettings}' types, for callers in plain JavaScript. */
+export const ENDPOINT_SETTINGS_KINDS: Kinds = {
+  endpoint: "string", useFipsEndpoint: "boolean", useDualStackEndpoint: "boolean", env: ENVIRONMENT,
+};
+
 /** `fipsFromName`: the region was a FIPS pseudo-region name (`fips-…`, `…-fips`). */
 type EndpointRegion = { region: string; fipsFromName?: boolean };
 
@@ -34,6 +40,10 @@ const CUSTOM_ENDPOINT_RULE_ERROR = "failed to resolve service endpoint, endpoint
  * host of the region's partition. Unlike the Go helper, an explicit `--endpoint` always wins.
  */
 export function resolveEndpoint(where: EndpointRegion, settings: EndpointSettings = {}, partitions: readonly Partition[] = PARTITIONS): Endpoint {
+  const whereKinds: Kinds = { region: "string", fipsFromName: "boolean" };
+  const wrong = wrongOption(where, whereKinds, { what: "where", required: ["region"] }) ??
+    wrongOption(settings, ENDPOINT_SETTINGS_KINDS, { what: "the settings" });
+  if (wrong) throw new UsageError("USAGE", wrong);
   const env = settings.env ?? process.env;
   const fips = settings.useFipsEndpoint ?? envFlag(env, "AWS_USE_FIPS_ENDPOINT") ?? false;
   const dualStack = settings.useDualStackEndpoint ?? envFlag(env, "AWS_USE_DUALSTACK_ENDPOINT") ?? false;
@@ -56,6 +66,9 @@ export function resolveEndpoint(where: EndpointRegion, settings: EndpointSetting
 
 /** `https://rolesanywhere[-fips].<region>.<dnsSuffix or dualStackDnsSuffix>`. */
 export function regionalEndpointUrl(partition: Partition, region: string, flags: { fips: boolean; dualStack: boolean }): string {
+  const kinds: Kinds = { partition: "object", region: "string", flags: { fips: "boolean", dualStack: "boolean" } };
+  const wrong = wrongOption({ partition, region, flags }, kinds, { required: Object.keys(kinds) });
+  if (wrong) throw new UsageError("USAGE", wrong);
   const refuse = (message: string, advice = ""): never => {
     throw new InputError("ENDPOINT_INVALID", message, { hint: `region ${region} is in partition ${partition.name}${advice}` });
   };

@@ -1,7 +1,9 @@
 import { checkedRegionOf } from "../arn.js";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
+import { wrongOption } from "../own-value.js";
 import { nearestNames } from "../nearest-names.js";
 import { isKnownRegion, knownRegionNames } from "./partitions.js";
+import { SESSION_PARAMS_KINDS } from "./request.js";
 
 /** The region CreateSession is signed for and sent to, and whether the region name asked for FIPS. */
 export interface SessionRegion {
@@ -37,6 +39,9 @@ export function splitFipsPseudoRegion(name: string): SessionRegion {
  * live in the same region (the service only knows them together there).
  */
 export function resolveSessionRegion(params: { trustAnchorArn: string; profileArn: string; region?: string | undefined }): SessionRegion {
+  const required = ["trustAnchorArn", "profileArn"];
+  const wrong = wrongOption(params, SESSION_PARAMS_KINDS, { what: "the session parameters", required });
+  if (wrong) throw new UsageError("USAGE", wrong);
   const trustAnchorRegion = checkedRegionOf(params.trustAnchorArn, "trust-anchor");
   const profileRegion = checkedRegionOf(params.profileArn, "profile");
   if (trustAnchorRegion !== profileRegion) {

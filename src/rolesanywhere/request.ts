@@ -1,5 +1,6 @@
 import { goJsonStringify } from "./credentials.js";
 import { UsageError } from "../errors.js";
+import { wrongOption, type Kinds } from "../own-value.js";
 import { uriEncode } from "../sigv4x509/uri-encoding.js";
 import type { Endpoint } from "./endpoint.js";
 
@@ -39,7 +40,16 @@ export function durationProblem(seconds: number): string | undefined {
   return `${seconds} is out of range: Roles Anywhere accepts ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS} whole seconds`;
 }
 
+/** {@link CreateSessionRequestParams}' types, for callers in plain JavaScript; the ARNs are required. */
+export const SESSION_PARAMS_KINDS: Kinds = {
+  trustAnchorArn: "string", profileArn: "string", roleArn: "string",
+  durationSeconds: "number", roleSessionName: "string", region: "string",
+};
+export const SESSION_ARNS = ["trustAnchorArn", "profileArn", "roleArn"];
+
 export function buildCreateSessionRequest(endpoint: Endpoint, params: CreateSessionRequestParams): CreateSessionHttpRequest {
+  const wrong = wrongOption(params, SESSION_PARAMS_KINDS, { what: "the session parameters", required: SESSION_ARNS });
+  if (wrong) throw new UsageError("USAGE", wrong);
   const { durationSeconds } = params;
   const problem = durationProblem(durationSeconds);
   if (problem) throw new UsageError("USAGE", `session duration ${problem}`);

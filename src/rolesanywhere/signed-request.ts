@@ -1,12 +1,18 @@
 import { parseRoleArn } from "../arn.js";
 import { InputError, UsageError } from "../errors.js";
+import { VALID_DATE, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
 import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
-import { resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
+import { ENDPOINT_SETTINGS_KINDS, resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
 import { checkKnownRegion, resolveSessionRegion } from "./region.js";
-import { buildCreateSessionRequest, type CreateSessionHttpRequest } from "./request.js";
+import {
+  buildCreateSessionRequest,
+  SESSION_ARNS,
+  SESSION_PARAMS_KINDS,
+  type CreateSessionHttpRequest,
+} from "./request.js";
 import type { CreateSessionParams } from "./types.js";
 
 /** Where and what to send: everything about the call that does not depend on the key or the time. */
@@ -79,9 +85,31 @@ export async function createSignedCreateSessionRequest(
   params: CreateSessionParams,
   options: EndpointSettings & { date?: Date } = {},
 ): Promise<SignedCreateSessionRequest> {
+  checkCreateSessionArguments(signer, params, options);
   const target = prepareCreateSession(params, options);
   const date = options.date ?? new Date();
   return signCreateSessionRequest(target, await signingMaterialFor(signer, date), date);
+}
+
+const SIGNER_KINDS: Kinds = {
+  certificate: "function", certificateChain: "function", sign: "function", keyType: "string",
+};
+const SIGNER_FIELDS = Object.keys(SIGNER_KINDS);
+const MILLISECONDS: Kind = [(ms) => Number.isFinite(ms) && (ms as number) > 0, "a positive number of milliseconds"];
+const OPTIONS_KINDS: Kinds = {
+  ...ENDPOINT_SETTINGS_KINDS, caBundle: "string", verifyTls: "boolean", date: VALID_DATE,
+  connectTimeoutMs: MILLISECONDS, timeoutMs: MILLISECONDS, maxAttempts: "number",
+  now: "function", sleep: "function", random: "function", debug: "function",
+};
+
+/** The arguments of createSession and createSignedCreateSessionRequest from JavaScript: USAGE, not a TypeError. */
+export function checkCreateSessionArguments(signer: unknown, params: unknown, options: unknown): void {
+  const wrong =
+    wrongOption(signer, SIGNER_KINDS, { what: "the signer", name: (f) => `signer.${f}`, required: SIGNER_FIELDS }) ??
+    wrongOption(params, SESSION_PARAMS_KINDS, { what: "the session parameters", required: SESSION_ARNS }) ??
+    wrongOption(options, OPTIONS_KINDS);
+  const hint = "see docs/integrations.md (a signer from createSigner, the ARNs, options)";
+  if (wrong) throw new UsageError("USAGE", wrong, { hint });
 }
 
 /** Options that belong in the last argument; in the parameters they would be ignored and the request sent to AWS. */

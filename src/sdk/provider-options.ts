@@ -1,8 +1,15 @@
 import { UsageError } from "../errors.js";
-import { isPlainObject } from "../own-value.js";
+import { ENVIRONMENT, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
-import { isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
-import { credentialSettings, OPTIONS_ORIGIN, type CredentialSettings, type SettingsInput } from "../settings/credential-settings.js";
+import type { SecretSource } from "../secrets/secret-source.js";
+import {
+  credentialSettings,
+  SETTINGS_FIELDS,
+  type CredentialSettings,
+  type SettingsField,
+  type SettingsInput,
+  type SettingsOrigin,
+} from "../settings/credential-settings.js";
 
 /**
  * A PIN or password: a string is the secret itself; a {@link SecretSource} reads it when the key is opened
@@ -66,22 +73,40 @@ export interface RolesAnywhereProviderOptions extends Pick<
   readonly debug?: (line: string) => void;
 }
 
+/** The settings given under `pkcs11` and `tpm`: where. */
+const NESTED: Partial<Record<SettingsField, readonly ["pkcs11" | "tpm", string]>> = {
+  pkcs11Library: ["pkcs11", "library"], pkcs11Pin: ["pkcs11", "pin"], reusePin: ["pkcs11", "reusePin"],
+  pkcs11ContextPin: ["pkcs11", "contextPin"], tpmDevice: ["tpm", "device"], tpmKeyPassword: ["tpm", "keyPassword"],
+  noTpmKeyPassword: ["tpm", "noKeyPassword"], tpmIgnoreEmptyAuth: ["tpm", "ignoreEmptyAuth"],
+  tpmParentPassword: ["tpm", "parentPassword"],
+};
+const HINT = "see the options of fromRolesAnywhere in docs/integrations.md";
+
+/** Settings from the SDK provider's options: messages name the option (the settings module checks each one's type). */
+const OPTIONS_ORIGIN: SettingsOrigin = {
+  name: (field) => NESTED[field]?.join(".") ?? field,
+  invalid: (message, cause) => cause ?? new UsageError("USAGE", message, { hint: HINT }),
+  missing: (field) =>
+    field === "certificate"
+      ? new UsageError("USAGE", "no key given", {
+          hint: "set privateKey (a key file, pkcs11: URI, TSS2 key file or handle:0x…) and certificate, " +
+            "or certificate alone with a combined PEM, PKCS#12 file or pkcs11: URI",
+        })
+      : new UsageError("USAGE", `${field} is required`),
+};
+
 /** The options as validated settings; throws for what can be known without the key or the network. */
 export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
-  checkTypes(o, "", OPTION_TYPES);
-  const input: SettingsInput = {
-    ...o,
-    keyPassword: secretSource(o.keyPassword),
-    pkcs11Library: o.pkcs11?.library,
-    pkcs11Pin: secretSource(o.pkcs11?.pin),
-    pkcs11ContextPin: secretSource(o.pkcs11?.contextPin),
-    reusePin: o.pkcs11?.reusePin,
-    tpmDevice: o.tpm?.device,
-    tpmKeyPassword: secretSource(o.tpm?.keyPassword),
-    noTpmKeyPassword: o.tpm?.noKeyPassword,
-    tpmIgnoreEmptyAuth: o.tpm?.ignoreEmptyAuth,
-    tpmParentPassword: secretSource(o.tpm?.parentPassword),
-  };
+  const wrong = wrongOption(o, {
+    pkcs11: "object", tpm: "object", env: ENVIRONMENT, debug: "function", onRefresh: "function",
+  });
+  if (wrong) throw new UsageError("USAGE", wrong, { hint: HINT });
+  const input: Record<string, unknown> = {};
+  for (const field of Object.keys(SETTINGS_FIELDS) as SettingsField[]) {
+    const [group, name] = NESTED[field] ?? [];
+    const value = group ? (o[group] as Record<string, unknown> | undefined)?.[name!] : o[field as keyof typeof o];
+    input[field] = SETTINGS_FIELDS[field][1] === "secret" ? secretSource(value as SecretInput | undefined) : value;
+  }
   // A faulty debug callback, like a faulty onRefresh listener, must not break getting credentials.
   const debug = o.debug && ((line: string) => {
     try {
@@ -90,43 +115,7 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
       /* dropped */
     }
   });
-  return credentialSettings(input, OPTIONS_ORIGIN, { env: o.env, debug });
-}
-
-type Types = { readonly [name: string]: "string" | "number" | "boolean" | "function" | "object" | "secret" | Types };
-const each = (type: "string" | "number" | "boolean", names: string) =>
-  Object.fromEntries(names.split(" ").map((n) => [n, type]));
-const OPTION_TYPES: Types = {
-  ...each("string", "certificate privateKey intermediates trustAnchorArn profileArn roleArn roleSessionName region"),
-  ...each("string", "endpoint caBundle"),
-  ...each("number", "durationSeconds connectTimeoutMs timeoutMs maxAttempts"),
-  ...each("boolean", "useFipsEndpoint useDualStackEndpoint verifyTls"),
-  keyPassword: "secret",
-  pkcs11: { library: "string", pin: "secret", reusePin: "boolean", contextPin: "secret" },
-  tpm: { device: "string", keyPassword: "secret", parentPassword: "secret",
-    ...each("boolean", "noKeyPassword ignoreEmptyAuth") },
-  env: "object",
-  debug: "function",
-  onRefresh: "function",
-};
-
-/** Plain JavaScript callers get a USAGE error naming the option, not a TypeError from deep inside; never the secret. */
-function checkTypes(o: unknown, prefix: string, types: Types): void {
-  const hint = "see the options of fromRolesAnywhere in docs/integrations.md";
-  const wrong = (name: string, want: string) =>
-    new UsageError("USAGE", `${name || "the options"} must be ${want}`, { hint });
-  if (!isPlainObject(o)) throw wrong(prefix.slice(0, -1), "an object");
-  for (const [field, type] of Object.entries(types)) {
-    const value = o[field];
-    const name = prefix + field;
-    if (value === undefined) continue;
-    if (typeof type === "object") checkTypes(value, `${name}.`, type);
-    else if (type === "secret") {
-      if (typeof value !== "string" && !isSecretSource(value)) throw wrong(name, `a string, or ${SECRET_SOURCE_FORMS}`);
-    } else if (type === "object" ? !isPlainObject(value) : typeof value !== type) {
-      throw wrong(name, `${type === "object" ? "an" : "a"} ${type}`);
-    }
-  }
+  return credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, { env: o.env, debug });
 }
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */

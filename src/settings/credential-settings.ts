@@ -5,7 +5,8 @@ import { checkRegionName } from "../rolesanywhere/region.js";
 import { DEFAULT_DURATION_SECONDS, durationProblem } from "../rolesanywhere/request.js";
 import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import type { SecretSource } from "../secrets/secret-source.js";
+import { wrongOption, type Kind } from "../own-value.js";
+import { isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
 import type { DebugLog, SignerOptions } from "../signers/options.js";
 
 /** Everything needed to turn a key into credentials for one role. */
@@ -52,6 +53,15 @@ export const SETTINGS_FIELDS = {
 
 type Fields = typeof SETTINGS_FIELDS;
 export type SettingsField = keyof Fields;
+
+/** Each kind as the JavaScript type a record must hold (a secret as the SDK takes it: flags and config are parsed). */
+const JS_KINDS: Readonly<Record<Fields[SettingsField][1], Kind>> = {
+  "key-source": "string", path: "string", library: "string", text: "string", integer: "number", boolean: "boolean",
+  secret: [isSecretSource, `a string, or ${SECRET_SOURCE_FORMS}`],
+};
+const FIELD_KINDS: Record<string, Kind> = {};
+for (const field in SETTINGS_FIELDS) FIELD_KINDS[field] = JS_KINDS[SETTINGS_FIELDS[field as SettingsField][1]];
+
 type ValueOf<T> = T extends "secret" ? SecretSource : T extends "boolean" ? boolean : T extends "integer" ? number : string;
 
 /** The one plain record every source of settings (flags, a config profile, SDK options) is turned into. */
@@ -103,6 +113,8 @@ export function credentialSettings(input: SettingsInput, origin: SettingsOrigin,
 
 /** The checks of single fields, for whatever the record holds (a config profile's are run when the file is read). */
 export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin): void {
+  const wrong = wrongOption(input, FIELD_KINDS, { name: origin.name as (field: string) => string }); // from JavaScript
+  if (wrong) throw origin.invalid(wrong);
   const parsers = [["trustAnchorArn", parseTrustAnchorArn], ["profileArn", parseProfileArn], ["roleArn", parseRoleArn], ["endpoint", parseEndpointUrl], ["region", checkRegionName]] as const;
   for (const [field, parse] of parsers) {
     try {
@@ -179,16 +191,6 @@ export const FLAG_ORIGIN: SettingsOrigin = {
     field === "certificate"
       ? new UsageError("USAGE", "no private key given", { hint: NO_KEY_HINT })
       : new UsageError("USAGE", `--${flagOf(field)} is required`, { hint: "give --trust-anchor-arn, --profile-arn and --role-arn (or --profile NAME with a config file)" }),
-};
-
-/** Settings from the SDK provider's options: messages name the option. */
-export const OPTIONS_ORIGIN: SettingsOrigin = {
-  name: (field) => field,
-  invalid: FLAG_ORIGIN.invalid,
-  missing: (field) =>
-    field === "certificate"
-      ? new UsageError("USAGE", "no key given", { hint: "set privateKey (a key file, pkcs11: URI, TSS2 key file or handle:0x…) and certificate, or certificate alone with a combined PEM, PKCS#12 file or pkcs11: URI" })
-      : new UsageError("USAGE", `${field} is required`),
 };
 
 /**

@@ -1,6 +1,8 @@
 import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
+import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
+import { isSecretSource, SECRET_SOURCE_FORMS } from "../secrets/secret-source.js";
 import { classifyDer } from "../x509/der-kind.js";
 import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
 import {
@@ -15,6 +17,18 @@ import type { Signer } from "./signer.js";
 
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
 
+const SECRET: Kind = [isSecretSource, SECRET_SOURCE_FORMS];
+const REF: Kind = [(ref) => typeof ref === "string" && ref !== "", "a non-empty string (a path, pkcs11: URI, handle:)"];
+/** {@link SignerOptions}' types, for callers in plain JavaScript. */
+const OPTION_KINDS: Kinds = {
+  certificate: REF, privateKey: REF, intermediates: "string", keyPassword: SECRET, env: ENVIRONMENT,
+  pkcs11: { library: "string", pin: SECRET, reusePin: "boolean", contextPin: SECRET },
+  tpm: {
+    device: "string", keyPassword: SECRET, parentPassword: SECRET, noKeyPassword: "boolean", ignoreEmptyAuth: "boolean",
+  },
+  debug: "function", waitForDeviceMs: "number", onDeviceWait: "function", signOffThread: "boolean",
+};
+
 /**
  * Chooses and builds the back-end for `--certificate` / `--private-key`, following aws_signing_helper's
  * GetSigner rules with its gaps closed:
@@ -27,6 +41,8 @@ const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
  * File keys use node:crypto only; the PKCS#11 and TPM modules are imported only when chosen.
  */
 export async function createSigner(options: SignerOptions): Promise<Signer> {
+  const wrong = wrongOption(options, OPTION_KINDS);
+  if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in the type definitions" });
   if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options));
   const { waitForDevice } = await import("./wait-for-device.js");
   const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait };

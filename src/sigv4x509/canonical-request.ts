@@ -1,4 +1,6 @@
 import { hash } from "node:crypto";
+import { UsageError } from "../errors.js";
+import { isPlainObject, wrongOption, type Kinds } from "../own-value.js";
 import { canonicalQuery, canonicalUri } from "./uri-encoding.js";
 import type { HttpRequestToSign } from "./types.js";
 
@@ -37,8 +39,25 @@ export function payloadHash(body: Uint8Array | string): string {
   return hash("sha256", body, "hex");
 }
 
+const isText = (v: unknown) => typeof v === "string";
+const isHeader = (v: unknown) => isText(v) || (Array.isArray(v) && v.every(isText));
+const REQUEST_KINDS: Kinds = {
+  method: "string", path: "string", query: [Array.isArray, "an array of [name, value]"],
+  headers: [(h) => isPlainObject(h) && Object.values(h).every(isHeader), "an object of strings (or arrays of them)"],
+  body: [(b) => isText(b) || b instanceof Uint8Array, "a string or bytes"],
+};
+const REQUEST_KEYS = Object.keys(REQUEST_KINDS);
+
+/** What is wrong with an {@link HttpRequestToSign} from plain JavaScript (`request.<field> must be …`), if anything. */
+export function wrongRequest(request: unknown): string | undefined {
+  const name = (field: string) => `request.${field}`;
+  return wrongOption(request, REQUEST_KINDS, { what: "the request", name, required: REQUEST_KEYS });
+}
+
 /** The SigV4 canonical request, byte for byte. */
 export function canonicalRequest(request: HttpRequestToSign, signed: ReadonlySet<string>): string {
+  const wrong = wrongRequest(request) ?? (signed instanceof Set ? undefined : "signed must be a Set of header names");
+  if (wrong) throw new UsageError("USAGE", `canonicalRequest: ${wrong}`);
   return canonicalRequestWith(request, canonicalHeaders(request.headers, signed));
 }
 

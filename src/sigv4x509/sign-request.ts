@@ -1,6 +1,8 @@
+import { UsageError } from "../errors.js";
+import { isPlainObject, VALID_DATE, wrongOption, type Kinds } from "../own-value.js";
 import type { SigningAlgorithm } from "./types.js";
 import { authorizationHeader } from "./authorization.js";
-import { canonicalRequestWith, canonicalHeaders, signedHeadersList } from "./canonical-request.js";
+import { canonicalRequestWith, canonicalHeaders, signedHeadersList, wrongRequest } from "./canonical-request.js";
 import { amzDate } from "./scope.js";
 import { stringToSign } from "./string-to-sign.js";
 import type { HttpRequestToSign, SignFunction } from "./types.js";
@@ -29,6 +31,15 @@ export interface X509SigningInput {
   sign: SignFunction;
 }
 
+const isBytes = (v: unknown) => v instanceof Uint8Array;
+const INPUT_KINDS: Kinds = {
+  algorithm: "string", region: "string", date: VALID_DATE, sign: "function",
+  leaf: [(leaf) => isPlainObject(leaf) && isBytes(leaf["der"]) && typeof leaf["serialDecimal"] === "string",
+    "{ der, serialDecimal }"],
+  chain: [(c) => Array.isArray(c) && c.every(isBytes), "an array of DER certificates (Uint8Array)"],
+};
+const INPUT_KEYS = Object.keys(INPUT_KINDS);
+
 export interface SignedRequest {
   /** All headers to send, including `X-Amz-Date`, `X-Amz-X509[-Chain]` and `Authorization`. */
   headers: Record<string, string>;
@@ -42,6 +53,9 @@ export interface SignedRequest {
  * the transport ones, and returns the headers to send with the intermediate values (for --debug).
  */
 export async function signX509Request(request: HttpRequestToSign, input: X509SigningInput): Promise<SignedRequest> {
+  const named = { what: "the input", name: (f: string) => `input.${f}`, required: INPUT_KEYS };
+  const wrong = wrongRequest(request) ?? wrongOption(input, INPUT_KINDS, named);
+  if (wrong) throw new UsageError("USAGE", `signX509Request: ${wrong}`);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     headers[name] = typeof value === "string" ? value : value.join(",");
@@ -52,7 +66,7 @@ export async function signX509Request(request: HttpRequestToSign, input: X509Sig
     headers["X-Amz-X509-Chain"] = input.chain.map((der) => Buffer.from(der).toString("base64")).join(",");
   }
   const signed = new Set(Object.keys(headers).map((h) => h.toLowerCase()).filter((h) => !UNSIGNED_HEADERS.has(h)));
-  if (!signed.has("host")) throw new Error("signX509Request: the request must carry a Host header");
+  if (!signed.has("host")) throw new UsageError("USAGE", "signX509Request: the request must carry a Host header");
 
   const canonicalHeaderValues = canonicalHeaders(headers, signed);
   const canonical = canonicalRequestWith({ ...request, headers }, canonicalHeaderValues);

@@ -121,6 +121,70 @@ describe("local endpoint over HTTPS", () => {
   });
 });
 
+describe("startLocalEndpoint options from plain JavaScript", () => {
+  it.each([
+    [null, "the options must be an object"],
+    [{}, "trustAnchors must be a CA certificate (path or PEM text), or an array of them"],
+    [{ trustAnchors: 5 }, "trustAnchors must be"],
+    [{ trustAnchors: [null] }, "trustAnchors must be"],
+    [{ trustAnchors: "ca.pem", port: "8080" }, "port must be a port number from 0 to 65535"],
+    [{ trustAnchors: "ca.pem", port: 70000 }, "port must be a port number from 0 to 65535"],
+    [{ trustAnchors: "ca.pem", host: "" }, "host must be a host name or address"],
+    [{ trustAnchors: "ca.pem", config: null }, "config must be a path or an object"],
+    [{ trustAnchors: "ca.pem", tls: "cert.pem" }, "tls must be { cert, key }"],
+    [{ trustAnchors: "ca.pem", tls: { cert: "x" } }, "tls must be { cert, key }"],
+    [{ trustAnchors: "ca.pem", verifiers: { RSA: 5 } }, "verifiers must be an object of functions"],
+    [{ trustAnchors: "ca.pem", rateLimit: "10" }, "rateLimit must be a number"],
+    [{ trustAnchors: "ca.pem", clock: Date.now() }, "clock must be a function"],
+  ])("%j is a USAGE error naming the option, not a TypeError", async (options, message) => {
+    const error = await startLocalEndpoint(options as never).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "USAGE", message: expect.stringContaining(message) });
+  });
+
+  it("a throwing onRequest or clock neither ends the process nor stops the endpoint", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const fail = () => {
+      throw new Error("a failed assertion in the caller's callback");
+    };
+    try {
+      for (const options of [{ onRequest: fail }, { clock: fail }]) {
+        const endpoint = await startLocalEndpoint({ trustAnchors: ca.certPath, ...options });
+        try {
+          for (let i = 0; i < 2; i++) {
+            const res = await send(endpoint.url, await signedCreateSession(endpoint.url, identity(leaf)));
+            expect(res.status).toBe("onRequest" in options ? 201 : 500); // a throwing clock fails the request only
+          }
+          expect(endpoint.requests).toHaveLength(2);
+        } finally {
+          await endpoint.close();
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("a TLS certificate or key that is not usable is CERTIFICATE_INVALID (exit 3), not an internal error", async () => {
+    const tls = { cert: ca.certPem, key: "not a key" };
+    await expect(startLocalEndpoint({ trustAnchors: ca.certPath, tls })).rejects.toMatchObject({ code: "CERTIFICATE_INVALID" });
+    const stray = issueLeaf(ca, join(dir, "stray"), { name: "stray", keyType: "p256" });
+    const mismatch = { cert: ca.certPem, key: readFileSync(stray.keyPath) };
+    const error = await startLocalEndpoint({ trustAnchors: ca.certPath, tls: mismatch }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "CERTIFICATE_INVALID", message: expect.stringContaining("TLS certificate and key") });
+    const stderr = new PassThrough();
+    let err = "";
+    stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const argv = ["local-endpoint", "--trust-anchors", ca.certPath, "--tls-cert", ca.certPath, "--tls-key", stray.keyPath];
+    expect(await main(argv, { stdout: new PassThrough(), stderr, env: {} })).toBe(3);
+    expect(err).not.toMatch(/internal error/);
+    expect(err.trim().split("\n")).toHaveLength(1);
+  });
+});
+
 describe("local-endpoint command line", () => {
   async function run(argv: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
     const stdout = new PassThrough();

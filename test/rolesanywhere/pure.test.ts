@@ -5,6 +5,7 @@ import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere
 import { errorFromResponse, sanitizeErrorCode } from "../../src/rolesanywhere/response.js";
 import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, retryDelayMs, sleepWithSignal } from "../../src/rolesanywhere/retry.js";
 import type { HttpResponse } from "../../src/rolesanywhere/http-client.js";
+import { toCredentialProcessOutput } from "../../src/rolesanywhere/credentials.js";
 import { roughDuration } from "../../src/x509/validity.js";
 
 describe("NO_PROXY", () => {
@@ -201,5 +202,30 @@ describe("error answers", () => {
     expect(roughDuration(0)).toBe("0 s");
     expect(roughDuration(-90_000)).toBe("1 min 30 s");
     expect(roughDuration(3_600_000)).toBe("1 h");
+  });
+});
+
+describe("toCredentialProcessOutput from plain JavaScript", () => {
+  it("is a USAGE error naming the field, never quoting a secret", () => {
+    const c = { accessKeyId: "AKIA", secretAccessKey: "s3cr3t-key", sessionToken: "t0ken", expiration: new Date(0) };
+    expect(toCredentialProcessOutput(c).Expiration).toBe("1970-01-01T00:00:00Z");
+    const cases: [unknown, string][] = [
+      [null, "the credentials must be an object"],
+      [{ ...c, expiration: "2030-01-01T00:00:00Z" }, "expiration must be a valid Date"],
+      [{ ...c, secretAccessKey: undefined }, "secretAccessKey must be a string"],
+      [{ ...c, sessionToken: 42 }, "sessionToken must be a string"],
+    ];
+    for (const [credentials, message] of cases) {
+      const error = (() => {
+        try {
+          toCredentialProcessOutput(credentials as never);
+        } catch (e) {
+          return e as AgentError;
+        }
+        throw new Error("expected a throw");
+      })();
+      expect(error).toMatchObject({ code: "USAGE", message });
+      expect(error.message).not.toMatch(/s3cr3t|t0ken/);
+    }
   });
 });

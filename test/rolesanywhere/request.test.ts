@@ -2,8 +2,11 @@ import { createHash, verify as cryptoVerify, X509Certificate } from "node:crypto
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AgentError } from "../../src/errors.js";
-import { parseEndpointUrl } from "../../src/rolesanywhere/endpoint.js";
+import { parseEndpointUrl, regionalEndpointUrl, resolveEndpoint } from "../../src/rolesanywhere/endpoint.js";
+import { PARTITIONS } from "../../src/rolesanywhere/partitions.js";
+import { resolveSessionRegion } from "../../src/rolesanywhere/region.js";
 import { buildCreateSessionRequest } from "../../src/rolesanywhere/request.js";
+import { createSession } from "../../src/rolesanywhere/create-session.js";
 import { createSignedCreateSessionRequest } from "../../src/rolesanywhere/signed-request.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { KeyFileSigner, PROFILE, ROLE, sessionParams, TRUST_ANCHOR } from "./support.js";
@@ -117,5 +120,56 @@ describe("a signer without a certificate", () => {
     expect(error).toMatchObject({ code: "CERTIFICATE_MISSING", message: "unable to find certificate", category: "input" });
     expect((error as AgentError).hint).toContain("--certificate");
     expect(signer.signCalls).toBe(0);
+  });
+});
+
+describe("arguments from plain JavaScript", () => {
+  it("are a USAGE error naming the argument and what it must be, not a TypeError, for both entry points", async () => {
+    const ca = createCa(join(dir, "js"), { name: "JS CA" });
+    const leaf = issueLeaf(ca, join(dir, "js"), { name: "leaf" });
+    const signer = new KeyFileSigner(leaf.keyPath, leaf.certPem);
+    const params = sessionParams();
+    const cases: [unknown[], string][] = [
+      [[null, params], "the signer must be an object"],
+      [[{}, params], "signer.certificate must be a function"],
+      [[{ ...signer, certificate: () => Promise.resolve(undefined) }, params], "signer.certificateChain must be a function"],
+      [[signer, null], "the session parameters must be an object"],
+      [[signer, { profileArn: PROFILE, roleArn: ROLE, durationSeconds: 3600 }], "trustAnchorArn must be a string"],
+      [[signer, { ...params, trustAnchorArn: 5 }], "trustAnchorArn must be a string"],
+      [[signer, { ...params, durationSeconds: "3600" }], "durationSeconds must be a number"],
+      [[signer, params, null], "the options must be an object"],
+      [[signer, params, { endpoint: 5 }], "endpoint must be a string"],
+      [[signer, params, { env: "PATH=/bin" }], "env must be an object of strings (like process.env)"],
+      [[signer, params, { env: { AWS_MAX_ATTEMPTS: 5 } }], "env must be an object of strings (like process.env)"],
+      [[signer, params, { date: "yesterday" }], "date must be a valid Date"],
+      [[signer, params, { date: new Date("never") }], "date must be a valid Date"],
+      [[signer, params, { maxAttempts: "3" }], "maxAttempts must be a number"],
+      [[signer, params, { timeoutMs: -1 }], "timeoutMs must be a positive number of milliseconds"],
+    ];
+    for (const [args, message] of cases) {
+      for (const call of [createSignedCreateSessionRequest, createSession] as ((...a: unknown[]) => Promise<unknown>)[]) {
+        if (call === createSession && message.startsWith("date")) continue;
+        const error = await call(...args).catch((e: unknown) => e);
+        expect(error, `${call.name} ${message}`).toBeInstanceOf(AgentError);
+        expect(error).toMatchObject({ code: "USAGE", message });
+      }
+    }
+    expect(signer.signCalls).toBe(0);
+  });
+
+  it("are a USAGE error for the exported building blocks too (endpoint, region, request)", () => {
+    const endpoint = parseEndpointUrl("https://h.example");
+    const calls: [() => unknown, string][] = [
+      [() => buildCreateSessionRequest(endpoint, null as never), "the session parameters must be an object"],
+      [() => buildCreateSessionRequest(endpoint, { ...sessionParams(), roleArn: undefined } as never), "roleArn must be a string"],
+      [() => resolveSessionRegion({ trustAnchorArn: TRUST_ANCHOR } as never), "profileArn must be a string"],
+      [() => resolveSessionRegion({ ...sessionParams(), region: 5 } as never), "region must be a string"],
+      [() => resolveEndpoint(null as never), "where must be an object"],
+      [() => resolveEndpoint({ region: "us-east-1" }, null as never), "the settings must be an object"],
+      [() => resolveEndpoint({ region: "us-east-1" }, { env: { AWS_ENDPOINT_URL: 5 } } as never), "env must be an object of strings"],
+      [() => regionalEndpointUrl(PARTITIONS[0]!, "us-east-1", null as never), "flags must be an object"],
+      [() => regionalEndpointUrl(PARTITIONS[0]!, "us-east-1", { fips: "yes" } as never), "flags.fips must be a boolean"],
+    ];
+    for (const [call, message] of calls) expect(call, message).toThrow(expect.objectContaining({ code: "USAGE", message: expect.stringContaining(message) }));
   });
 });

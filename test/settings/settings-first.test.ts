@@ -94,3 +94,23 @@ describe("invalid settings never touch a signer", () => {
     expect(createSigner).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("each setting's type is checked by the settings module, named as its origin names it", () => {
+  it("flags, a config profile and the SDK's options get the one check, driven by SETTINGS_FIELDS' kinds", async () => {
+    const { credentialSettings, FLAG_ORIGIN, profileOrigin } = await import("../../src/settings/credential-settings.js");
+    const input = { certificate: "c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, durationSeconds: "900" as never };
+    expect(() => credentialSettings(input, FLAG_ORIGIN)).toThrow(
+      expect.objectContaining({ code: "USAGE", message: "--session-duration must be a number" }),
+    );
+    expect(() => credentialSettings(input, profileOrigin('config c.json: profile "p"'))).toThrow(
+      expect.objectContaining({ code: "CONFIG_INVALID", message: 'config c.json: profile "p": field "session-duration" must be a number' }),
+    );
+    const pin = { kind: "file", path: 5 } as unknown as string;
+    const sdk = { certificate: "c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, pkcs11: { pin } };
+    expect(() => fromRolesAnywhere(sdk)).toThrow(
+      expect.objectContaining({ code: "USAGE", message: expect.stringMatching(/^pkcs11\.pin must be a string, or/) }),
+    );
+    expect(() => fromRolesAnywhere({ ...sdk, pkcs11: { reusePin: "yes" as unknown as boolean } })).toThrow("pkcs11.reusePin must be a boolean");
+    expect(createSigner).not.toHaveBeenCalled();
+  });
+});

@@ -118,6 +118,30 @@ describe("createSigner (file keys)", () => {
     expect(e.message).toContain("invalid certificate chain");
   });
 
+  it("from plain JavaScript, a wrong type is a USAGE error naming the option, not a TypeError; never the secret", async () => {
+    const cases: [unknown, string][] = [
+      [null, "the options must be an object"],
+      [undefined, "the options must be an object"],
+      [{ privateKey: 5 }, "privateKey must be a non-empty string"],
+      [{ certificate: {}, privateKey: leaf.keyPath }, "certificate must be a non-empty string"],
+      [{ certificate: leaf.certPath, privateKey: "" }, "privateKey must be a non-empty string (a path"],
+      [{ privateKey: leaf.keyPath, intermediates: 7 }, "intermediates must be a string"],
+      [{ privateKey: leaf.keyPath, keyPassword: "hunter2" }, "keyPassword must be { kind: \"file\", path }"],
+      [{ privateKey: "pkcs11:token=t", pkcs11: "x" }, "pkcs11 must be an object"],
+      [{ privateKey: "pkcs11:token=t", pkcs11: { pin: { kind: "value", value: 1234 } } }, "pkcs11.pin must be"],
+      [{ privateKey: "handle:0x81000001", tpm: null }, "tpm must be an object"],
+      [{ privateKey: "handle:0x81000001", tpm: { noKeyPassword: "yes" } }, "tpm.noKeyPassword must be a boolean"],
+      [{ privateKey: leaf.keyPath, waitForDeviceMs: "10" }, "waitForDeviceMs must be a number"],
+      [{ privateKey: leaf.keyPath, debug: "yes" }, "debug must be a function"],
+      [{ privateKey: leaf.keyPath, env: { TPM_DEVICE: 5 } }, "env must be an object of strings"],
+    ];
+    for (const [options, message] of cases) {
+      const e = await expectAgentError(createSigner(options as Parameters<typeof createSigner>[0]), "USAGE");
+      expect(e.message, JSON.stringify(options)).toContain(message);
+      expect(e.message).not.toContain("hunter2");
+    }
+  });
+
   it("a missing key file: FILE_NOT_FOUND naming it", async () => {
     const e = await expectAgentError(createSigner({ certificate: leaf.certPath, privateKey: path("absent.key") }), "FILE_NOT_FOUND");
     expect(e.message).toContain(path("absent.key"));

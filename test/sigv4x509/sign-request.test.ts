@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseAuthorizationHeader } from "../../src/sigv4x509/authorization.js";
 import { parseAmzDate } from "../../src/sigv4x509/scope.js";
 import { signX509Request } from "../../src/sigv4x509/sign-request.js";
+import { canonicalRequest } from "../../src/sigv4x509/canonical-request.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir();
@@ -61,5 +62,34 @@ describe.each([
     // A changed body no longer matches the signed canonical request.
     writeFileSync(`${base}.sts2`, signed.stringToSign.replace(/.$/, (c) => (c === "0" ? "1" : "0")));
     expect(() => openssl(["dgst", "-sha256", "-verify", `${base}.pub`, "-signature", `${base}.sig`, `${base}.sts2`])).toThrow();
+  });
+});
+
+describe("signX509Request from plain JavaScript", () => {
+  const request = { method: "POST", path: "/sessions", query: [], headers: { Host: "h.example" }, body: "{}" };
+  const input = { algorithm: "AWS4-X509-ECDSA-SHA256", leaf: { der: new Uint8Array(1), serialDecimal: "1" }, chain: [],
+    region: "us-east-1", date: new Date("2026-01-01T00:00:00Z"), sign: async () => new Uint8Array(1) };
+  it.each([
+    ["the request must be an object", null, input],
+    ["request.query must be an array", { ...request, query: undefined }, input],
+    ["request.headers must be an object of strings", { ...request, headers: { Host: 5 } }, input],
+    ["request.body must be a string or bytes", { ...request, body: 5 }, input],
+    ["the request must carry a Host header", { ...request, headers: {} }, input],
+    ["the input must be an object", request, undefined],
+    ["input.date must be a valid Date", request, { ...input, date: "yesterday" }],
+    ["input.date must be a valid Date", request, { ...input, date: new Date(Number.NaN) }],
+    ["input.leaf must be { der, serialDecimal }", request, { ...input, leaf: { der: "AAAA" } }],
+    ["input.chain must be an array", request, { ...input, chain: null }],
+    ["input.sign must be a function", request, { ...input, sign: undefined }],
+  ])("a USAGE error, not a TypeError: %s", async (message, req, inp) => {
+    const error = { code: "USAGE", message: expect.stringContaining(message) };
+    await expect(signX509Request(req as never, inp as never)).rejects.toMatchObject(error);
+  });
+
+  it("canonicalRequest: the same USAGE errors", () => {
+    const signed = new Set(["host"]);
+    expect(() => canonicalRequest(null as never, signed)).toThrow("canonicalRequest: the request must be an object");
+    expect(() => canonicalRequest({ ...request, method: 5 } as never, signed)).toThrow("request.method must be a string");
+    expect(() => canonicalRequest(request, ["host"] as never)).toThrow("signed must be a Set of header names");
   });
 });
