@@ -13,13 +13,16 @@ export interface SessionRegion {
   readonly fipsFromName: boolean;
 }
 
+/** A region is a DNS label of the endpoint's host name. */
+const MAX_REGION_LENGTH = 63;
+
 /**
  * `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`, tested character by character: a region name is a few characters, and the
  * pattern would be compiled on every cold run.
  */
 function isRegionName(name: string): boolean {
   const alnum = (c: string) => (c >= "a" && c <= "z") || (c >= "0" && c <= "9");
-  if (name.length === 0 || !alnum(name[0]!) || !alnum(name[name.length - 1]!)) return false;
+  if (name.length === 0 || name.length > MAX_REGION_LENGTH || !alnum(name[0]!) || !alnum(name[name.length - 1]!)) return false;
   for (const c of name) if (!alnum(c) && c !== "-") return false;
   return true;
 }
@@ -56,7 +59,8 @@ export function resolveSessionRegion(params: { trustAnchorArn: string; profileAr
 export function checkRegionName(given: string): SessionRegion {
   const resolved = splitFipsPseudoRegion(given);
   if (!isRegionName(resolved.region)) {
-    throw new InputError("ENDPOINT_INVALID", `'${given}' is not a region name`, {
+    const what = given.length > MAX_REGION_LENGTH ? `a name of ${given.length} characters` : `'${given}'`;
+    throw new InputError("ENDPOINT_INVALID", `${what} is not a region name`, {
       hint: "a region looks like us-east-1: lower-case letters, digits and dashes",
     });
   }

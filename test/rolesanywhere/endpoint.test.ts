@@ -216,5 +216,9 @@ describe("region", () => {
       code: "ENDPOINT_INVALID",
       message: "'US East' is not a region name",
     });
+    // A region becomes a DNS label of the endpoint (63 characters at most); a longer one is not echoed back.
+    const long = thrown(() => resolveSessionRegion({ trustAnchorArn: TRUST_ANCHOR, profileArn: PROFILE, region: "a".repeat(100_000) }));
+    expect(long).toMatchObject({ code: "ENDPOINT_INVALID", message: "a name of 100000 characters is not a region name" });
+    expect(resolveSessionRegion({ trustAnchorArn: TRUST_ANCHOR, profileArn: PROFILE, region: "a".repeat(63) }).region).toHaveLength(63);
   });
 });
