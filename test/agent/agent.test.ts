@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFile } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
 import { fetchFromAgent } from "../../src/agent/client.js";
@@ -196,6 +196,26 @@ describe("socket safety", () => {
     await prepareSocketPath(path);
     writeFileSync(path, "not a socket");
     await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
+  });
+
+  it("refuses a socket path above the OS's 108 bytes before any signer, on the agent's side and the client's", async () => {
+    // The OS cut such a path: the agent bound a socket at its first 108 bytes, in a directory never checked, left it
+    // there and failed with "internal error: ENOENT … chmod" (exit 1); a client asked whatever listened there.
+    const deep = join(dir, "d".repeat(60), "e".repeat(60));
+    mkdirSync(deep, { recursive: true, mode: 0o700 });
+    const path = join(deep, "agent.sock");
+    const config = join(dir, "long.json");
+    const profile = { certificate: join(dir, "no-cert.pem"), "private-key": join(dir, "no-key.pem"), "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": `arn:aws:iam::1:role/R` };
+    writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
+    const { main } = await import("../../src/cli/main.js");
+    for (const argv of [["agent", "--config", config, "--socket", path], ["credential-process", "--profile", "gw", "--config", config, "--agent", "--agent-socket", path]]) {
+      let stderr = "";
+      const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+      expect(await main(argv, io)).toBe(3);
+      expect(stderr).toMatch(/^roles-anywhere-agent: the agent socket path \S+ is 1\d\d bytes long, above the OS limit of 108 \(use a shorter path, or reach its directory through a symbolic link in a short one\)\n$/);
+    }
+    expect(readdirSync(dirname(deep))).toEqual(["e".repeat(60)]);
+    expect(readdirSync(deep)).toEqual([]);
   });
 
   it("picks the socket path from the environment, then /run/user/UID when it is the user's, then the home directory; never /tmp", () => {
