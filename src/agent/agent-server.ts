@@ -56,7 +56,9 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
     });
   }
   // A deep backlog so that a burst of clients (parallel SDK tests) is queued, not refused with EAGAIN.
-  await listenOn(server, { ...listen, backlog: 4096 }, "path" in listen ? listen.path : `fd ${listen.fd}`);
+  const where = "path" in listen ? listen.path : `fd ${listen.fd} (systemd socket activation: LISTEN_PID, LISTEN_FDS)`;
+  const activated = "the service manager must pass an open UNIX stream socket there; unset LISTEN_PID otherwise";
+  await listenOn(server, { ...listen, backlog: 4096 }, where, () => ("fd" in listen ? activated : undefined));
   if ("path" in listen) await chmod(listen.path, 0o600);
   // Only a UNIX socket has a path and peer credentials: on a TCP one anyone who can reach its port would be served.
   const tcp = server.address();

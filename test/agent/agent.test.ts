@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFile } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -243,6 +243,22 @@ describe("socket safety", () => {
     expect(systemdListenFd({ LISTEN_PID: "42", LISTEN_FDS: "1" }, 42)).toBe(3);
     expect(systemdListenFd({ LISTEN_PID: "41", LISTEN_FDS: "1" }, 42)).toBeUndefined();
     expect(systemdListenFd({ LISTEN_PID: "42", LISTEN_FDS: "0" }, 42)).toBeUndefined();
+  });
+
+  it("says where a socket-activation fd that is no socket came from, and what to do", async () => {
+    const file = join(dir, "not-a-socket");
+    writeFileSync(file, "");
+    const fd = openSync(file, "r");
+    try {
+      const sources = { get: () => undefined, all: () => [] };
+      await expect(startAgentServer(sources, { fd })).rejects.toMatchObject({
+        code: "LISTEN_FAILED",
+        message: `cannot listen on fd ${fd} (systemd socket activation: LISTEN_PID, LISTEN_FDS): EINVAL`,
+        hint: "the service manager must pass an open UNIX stream socket there; unset LISTEN_PID otherwise",
+      });
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it("turns SIGHUP into a reload and SIGTERM into a stop", async () => {
