@@ -52,6 +52,18 @@ export async function startDaemon<T>(
 ): Promise<{ registry: SourceRegistry; server: T }> {
   const { requireFirstCredentials = false } = options;
   const registry = new SourceRegistry((spec) => loggingSource(spec, log, options));
+  // Until the daemon serves, a signal's default action would end it without the exit handlers that flush its TPM
+  // objects (a simulator or /dev/tpm0 keeps them): SIGTERM and SIGINT stop through process.exit, SIGHUP waits.
+  const stopNow = (signal: string) => () => {
+    log(`${signal}: stopping`);
+    process.exit(0);
+  };
+  const early = {
+    SIGTERM: stopNow("SIGTERM"),
+    SIGINT: stopNow("SIGINT"),
+    SIGHUP: () => log("SIGHUP during start-up: ignored (the configuration was just read); send it again once serving"),
+  };
+  for (const [signal, listener] of Object.entries(early)) process.on(signal, listener);
   try {
     const initial = await registry.apply(specs);
     const fatal = initial.failed.find((f) => requireFirstCredentials || (failFast && !isTransient(f.error)));
@@ -62,6 +74,8 @@ export async function startDaemon<T>(
   } catch (error) {
     await registry.closeAll();
     throw error;
+  } finally {
+    for (const [signal, listener] of Object.entries(early)) process.off(signal, listener);
   }
 }
 

@@ -10,6 +10,7 @@ import { fetchFromAgent } from "../../src/agent/client.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
 import { runUntilStopped } from "../../src/daemon/signals.js";
+import { startDaemon } from "../../src/daemon/run-daemon.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
@@ -258,6 +259,28 @@ describe("socket safety", () => {
       });
     } finally {
       closeSync(fd);
+    }
+  });
+
+  it("stops through process.exit on SIGTERM or SIGINT during start-up (exit handlers flush TPM objects), and survives SIGHUP", async () => {
+    // Before: no listener until the daemon served, so a signal during a PIN prompt or the first CreateSession ended
+    // the process by its default action, leaving the loaded TPM key in a simulator or /dev/tpm0 (exit 143).
+    const exit = vi.spyOn(process, "exit").mockImplementation((() => undefined) as never);
+    const log = vi.fn();
+    let listening!: () => void;
+    try {
+      const started = startDaemon([], log, false, {}, () => new Promise<void>((r) => (listening = r)));
+      await vi.waitFor(() => expect(listening).toBeTypeOf("function"));
+      process.emit("SIGHUP");
+      expect(exit).not.toHaveBeenCalled();
+      for (const signal of ["SIGTERM", "SIGINT"] as const) process.emit(signal);
+      expect(exit.mock.calls).toEqual([[0], [0]]);
+      listening();
+      await started;
+      expect(log.mock.calls.flat()).toEqual([expect.stringMatching(/^SIGHUP during start-up: ignored/), "SIGTERM: stopping", "SIGINT: stopping"]);
+      expect(["SIGTERM", "SIGINT", "SIGHUP"].map((s) => process.listenerCount(s))).toEqual([0, 0, 0]);
+    } finally {
+      exit.mockRestore();
     }
   });
 
