@@ -262,9 +262,10 @@ describe("socket safety", () => {
     }
   });
 
-  it("stops through process.exit on SIGTERM or SIGINT during start-up (exit handlers flush TPM objects), and survives SIGHUP", async () => {
-    // Before: no listener until the daemon served, so a signal during a PIN prompt or the first CreateSession ended
-    // the process by its default action, leaving the loaded TPM key in a simulator or /dev/tpm0 (exit 143).
+  it("stops through process.exit on SIGTERM or SIGINT during start-up or shutdown (exit handlers flush TPM objects), and survives SIGHUP", async () => {
+    // Before: no listener until the daemon served, nor once it was stopping (a CreateSession in flight is waited for),
+    // so such a signal ended the process by its default action (exit 143), leaving the loaded TPM key in a simulator
+    // or /dev/tpm0, and SIGHUP during start-up killed the daemon.
     const exit = vi.spyOn(process, "exit").mockImplementation((() => undefined) as never);
     const log = vi.fn();
     let listening!: () => void;
@@ -277,7 +278,19 @@ describe("socket safety", () => {
       expect(exit.mock.calls).toEqual([[0], [0]]);
       listening();
       await started;
-      expect(log.mock.calls.flat()).toEqual([expect.stringMatching(/^SIGHUP during start-up: ignored/), "SIGTERM: stopping", "SIGINT: stopping"]);
+      expect(log.mock.calls.flat()).toEqual(["SIGHUP during start-up: ignored", "SIGTERM during start-up: stopping now", "SIGINT during start-up: stopping now"]);
+      // Shutdown: the first SIGTERM waits for a reload in flight; a second one stops at once.
+      const emitter = new EventEmitter();
+      let reloaded!: (line: string) => void;
+      const running = runUntilStopped(log, () => new Promise<string>((r) => (reloaded = r)), emitter);
+      emitter.emit("SIGHUP");
+      emitter.emit("SIGTERM");
+      await vi.waitFor(() => expect(log).toHaveBeenLastCalledWith("SIGTERM: stopping"));
+      process.emit("SIGTERM");
+      expect(exit).toHaveBeenCalledTimes(3);
+      expect(log).toHaveBeenLastCalledWith("SIGTERM during shutdown: stopping now");
+      reloaded("configuration reloaded");
+      await running;
       expect(["SIGTERM", "SIGINT", "SIGHUP"].map((s) => process.listenerCount(s))).toEqual([0, 0, 0]);
     } finally {
       exit.mockRestore();
