@@ -8,6 +8,8 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -162,6 +164,32 @@ describe("agent: refuses an unsafe socket path, replaces only a dead one", () =>
     } finally {
       await stop(agent);
     }
+  });
+});
+
+describe("agent under socket activation", () => {
+  it("refuses a TCP socket passed as fd 3 (a .socket unit with ListenStream=PORT): one line, exit 3, nobody served", async () => {
+    // Before: the agent served that port; without the native helper anyone reaching it got credentials, with it
+    // every connection was dropped unanswered and unlogged, and the agent ran on.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const before = local.issued.length;
+    const agent = spawn("systemd-socket-activate", ["-l", `127.0.0.1:${port}`, process.execPath, CLI, "agent", "--config", config], { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(agent);
+    const log = await untilLogLine(agent, /Listening on/);
+    const exited = once(agent, "exit");
+    const peer = await run("curl", ["-s", "-m", "10", `http://127.0.0.1:${port}/v1/credentials/sock`]);
+    expect(peer.stdout).not.toMatch(/AccessKeyId/);
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(3);
+    const ours = log.filter((l) => l.startsWith("roles-anywhere-agent: "));
+    expect(ours).toEqual([
+      `roles-anywhere-agent: the socket systemd passed (fd 3) is a TCP socket on 127.0.0.1 port ${port}, not a UNIX socket (the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock)`,
+    ]);
+    expect(log.join("\n")).not.toMatch(/internal error|\n\s+at /);
+    expect(local.issued.length - before).toBeLessThanOrEqual(1);
   });
 });
 

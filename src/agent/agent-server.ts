@@ -6,7 +6,7 @@ import type { CredentialSource } from "../credentials/credential-source.js";
 import type { SourceRegistry } from "../credentials/source-registry.js";
 import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "../rolesanywhere/credentials.js";
 import { percentDecoded } from "../rolesanywhere/proxy.js";
-import { AgentError } from "../errors.js";
+import { AgentError, InputError } from "../errors.js";
 import { closeServer, listenOn } from "../io/listen-tcp.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { isTrustedPeerUid, peerOf } from "./socket-trust.js";
@@ -56,8 +56,17 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
     });
   }
   // A deep backlog so that a burst of clients (parallel SDK tests) is queued, not refused with EAGAIN.
-  await listenOn(server, { ...listen, backlog: 4096 }, "path" in listen ? listen.path : `fd ${listen.fd}`);
+  const where = "path" in listen ? listen.path : `fd ${listen.fd} (systemd socket activation: LISTEN_PID, LISTEN_FDS)`;
+  const activated = "the service manager must pass an open UNIX stream socket there; unset LISTEN_PID otherwise";
+  await listenOn(server, { ...listen, backlog: 4096 }, where, () => ("fd" in listen ? activated : undefined));
   if ("path" in listen) await chmod(listen.path, 0o600);
+  // Only a UNIX socket has a path and peer credentials: on a TCP one anyone who can reach its port would be served.
+  const tcp = server.address();
+  if ("fd" in listen && tcp !== null && typeof tcp === "object") {
+    await closeServer(server);
+    const message = `the socket systemd passed (fd ${listen.fd}) is a TCP socket on ${tcp.address} port ${tcp.port}, not a UNIX socket`;
+    throw new InputError("SOCKET_UNSAFE", message, { hint: "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock" });
+  }
   return {
     address: "path" in listen ? listen.path : `fd:${listen.fd}`,
     close: () => closeServer(server),

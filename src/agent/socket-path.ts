@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { InputError } from "../errors.js";
 import { absoluteHome } from "../io/trusted-path.js";
 
 const SOCKET_NAME = "roles-anywhere-agent.sock";
@@ -35,4 +36,16 @@ export function defaultAgentSocketPath(
 function privateToUser(dir: string, uid: number): boolean {
   const info = statSync(dir, { throwIfNoEntry: false });
   return info !== undefined && info.isDirectory() && info.uid === uid && (info.mode & 0o077) === 0;
+}
+
+/** Linux's sun_path: the OS cuts a longer socket path at 108 bytes, so bind and connect would use another path. */
+const MAX_SOCKET_PATH_BYTES = 108;
+
+/** Refuses an agent socket path the OS would cut short (the agent's listener and its clients alike). */
+export function checkSocketPathLength(socketPath: string): void {
+  const length = Buffer.byteLength(socketPath);
+  if (length <= MAX_SOCKET_PATH_BYTES) return;
+  const message = `the agent socket path ${socketPath} is ${length} bytes long, above the OS limit of ${MAX_SOCKET_PATH_BYTES}`;
+  const hint = "use a shorter path, or reach its directory through a symbolic link in a short one";
+  throw new InputError("SOCKET_UNSAFE", message, { hint });
 }

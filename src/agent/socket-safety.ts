@@ -2,6 +2,7 @@ import { lstat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { modeText, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
+import { checkSocketPathLength } from "./socket-path.js";
 import { connect } from "./socket-trust.js";
 
 /**
@@ -12,6 +13,7 @@ import { connect } from "./socket-trust.js";
  * otherwise, creates a missing directory (0700), and clears a stale socket left by a previous agent.
  */
 export async function prepareSocketPath(socketPath: string, uid: number = process.getuid?.() ?? 0): Promise<void> {
+  checkSocketPathLength(socketPath);
   const dir = dirname(socketPath);
   let checked;
   try {

@@ -2,6 +2,7 @@ import { createConnection, type Socket } from "node:net";
 import { AgentError, InputError } from "../errors.js";
 import { checkNotWritable, checkOwner, UntrustedPathError, walkToEntry } from "../io/trusted-path.js";
 import { loadNativeHelper, type NativeHelper, type NativeHelperLoad } from "../os/native-helper.js";
+import { checkSocketPathLength } from "./socket-path.js";
 
 /*
  * Whom an agent client trusts. Before it sends a byte (the profile it asks for is information too), a client
@@ -28,6 +29,7 @@ interface ConnectOptions {
  * (nothing has been sent then), and with AGENT_UNAVAILABLE on other connection errors.
  */
 export async function connectToAgent(socketPath: string, options: ConnectOptions = {}): Promise<Socket | undefined> {
+  checkSocketPathLength(socketPath);
   const uid = options.uid ?? process.getuid?.() ?? 0;
   const native = options.native ?? loadNativeHelper();
   if (native.helper) return connectCheckingPeer(socketPath, uid, native.helper);

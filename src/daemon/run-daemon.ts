@@ -1,7 +1,7 @@
 import { createCredentialSource, describeRefreshEvent, type CertificateWarning, type CredentialSource } from "../credentials/credential-source.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
-import { oneLine, runUntilStopped, type Log } from "./signals.js";
+import { oneLine, runUntilStopped, withSignalsStopping, type Log } from "./signals.js";
 
 /** One log line per source the registry could not (re)build; such sources answer with their error. */
 function logFailures(result: ApplyResult, log: Log): void {
@@ -52,17 +52,20 @@ export async function startDaemon<T>(
 ): Promise<{ registry: SourceRegistry; server: T }> {
   const { requireFirstCredentials = false } = options;
   const registry = new SourceRegistry((spec) => loggingSource(spec, log, options));
-  try {
-    const initial = await registry.apply(specs);
-    const fatal = initial.failed.find((f) => requireFirstCredentials || (failFast && !isTransient(f.error)));
-    if (fatal) throw fatal.error;
-    logFailures(initial, log);
-    if (requireFirstCredentials) await Promise.all(registry.all().map((source) => source.get()));
-    return { registry, server: await listen(registry) };
-  } catch (error) {
-    await registry.closeAll();
-    throw error;
-  }
+  // Until the daemon serves (a PIN prompt, --fail-fast's first CreateSession), a signal stops it at once.
+  return withSignalsStopping(log, "start-up", async () => {
+    try {
+      const initial = await registry.apply(specs);
+      const fatal = initial.failed.find((f) => requireFirstCredentials || (failFast && !isTransient(f.error)));
+      if (fatal) throw fatal.error;
+      logFailures(initial, log);
+      if (requireFirstCredentials) await Promise.all(registry.all().map((source) => source.get()));
+      return { registry, server: await listen(registry) };
+    } catch (error) {
+      await registry.closeAll();
+      throw error;
+    }
+  });
 }
 
 /**
@@ -83,7 +86,10 @@ export async function serveUntilStopped(
       return `configuration reloaded: kept ${r.kept.length}, added ${r.added.length}, replaced ${r.replaced.length}, removed ${r.removed.length}`;
     });
   } finally {
-    await server.close();
-    await registry.closeAll();
+    // Closing waits for a CreateSession in flight (up to its timeout): a second SIGTERM or SIGINT stops at once.
+    await withSignalsStopping(log, "shutdown", async () => {
+      await server.close();
+      await registry.closeAll();
+    });
   }
 }

@@ -26,6 +26,25 @@ export async function runUntilStopped(log: Log, reload?: () => Promise<string>, 
     log(`${await stopped}: stopping`);
   } finally {
     for (const [signal, listener] of Object.entries(listeners)) target.off(signal, listener);
-    await reloading;
+    await withSignalsStopping(log, "shutdown", () => reloading);
+  }
+}
+
+/**
+ * Runs `work` (a daemon's start-up or shutdown) with SIGTERM and SIGINT ending the process at once through
+ * process.exit, whose exit handlers flush TPM objects (a simulator or /dev/tpm0 keeps them; a signal's default
+ * action skips those handlers), and SIGHUP logged and ignored instead of killing it.
+ */
+export async function withSignalsStopping<T>(log: Log, phase: string, work: () => Promise<T>): Promise<T> {
+  const stopNow = (signal: string) => () => {
+    log(`${signal} during ${phase}: stopping now`);
+    process.exit(0);
+  };
+  const listeners = { SIGTERM: stopNow("SIGTERM"), SIGINT: stopNow("SIGINT"), SIGHUP: () => log(`SIGHUP during ${phase}: ignored`) };
+  for (const [signal, listener] of Object.entries(listeners)) process.on(signal, listener);
+  try {
+    return await work();
+  } finally {
+    for (const [signal, listener] of Object.entries(listeners)) process.off(signal, listener);
   }
 }

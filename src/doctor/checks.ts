@@ -145,9 +145,15 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     return { rows, chain: [] };
   }
   const { createSigner } = await import("../signers/factory.js");
+  // Whether the TPM answered a command (the client logs each answer): a key refused before that proves nothing.
+  let tpmAnswered = false;
+  const debug = (line: string) => {
+    tpmAnswered ||= / \u2192 rc 0x/.test(line);
+    o.debug?.(line);
+  };
   let signer: Signer;
   try {
-    signer = await createSigner({ ...o, env });
+    signer = await createSigner({ ...o, env, debug });
   } catch (error) {
     const code = isAgentError(error) ? error.code : "INTERNAL";
     if (pkcs11Uri) {
@@ -156,7 +162,8 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
       names.forEach((name, i) => rows.push(i < stage ? pass(name, "ok") : i === stage ? fail(name, error) : skip(name, "not reached")));
     } else if (tpm) {
       const unreachable = code === "TPM_UNAVAILABLE" || code === "TPM_DEVICE_INVALID";
-      rows.push(unreachable ? fail("TPM reachable", error) : pass("TPM reachable", "ok"));
+      if (unreachable) rows.push(fail("TPM reachable", error));
+      else rows.push(tpmAnswered ? pass("TPM reachable", "ok") : skip("TPM reachable", "not reached: the key was refused first"));
       if (!unreachable) rows.push(fail("TPM key loads", error));
     } else rows.push(fail("key and certificate", error));
     return { rows, chain: [] };

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFile } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
 import { fetchFromAgent } from "../../src/agent/client.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
 import { runUntilStopped } from "../../src/daemon/signals.js";
+import { startDaemon } from "../../src/daemon/run-daemon.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
@@ -198,6 +199,26 @@ describe("socket safety", () => {
     await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
   });
 
+  it("refuses a socket path above the OS's 108 bytes before any signer, on the agent's side and the client's", async () => {
+    // The OS cut such a path: the agent bound a socket at its first 108 bytes, in a directory never checked, left it
+    // there and failed with "internal error: ENOENT … chmod" (exit 1); a client asked whatever listened there.
+    const deep = join(dir, "d".repeat(60), "e".repeat(60));
+    mkdirSync(deep, { recursive: true, mode: 0o700 });
+    const path = join(deep, "agent.sock");
+    const config = join(dir, "long.json");
+    const profile = { certificate: join(dir, "no-cert.pem"), "private-key": join(dir, "no-key.pem"), "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": `arn:aws:iam::1:role/R` };
+    writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
+    const { main } = await import("../../src/cli/main.js");
+    for (const argv of [["agent", "--config", config, "--socket", path], ["credential-process", "--profile", "gw", "--config", config, "--agent", "--agent-socket", path]]) {
+      let stderr = "";
+      const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+      expect(await main(argv, io)).toBe(3);
+      expect(stderr).toMatch(/^roles-anywhere-agent: the agent socket path \S+ is 1\d\d bytes long, above the OS limit of 108 \(use a shorter path, or reach its directory through a symbolic link in a short one\)\n$/);
+    }
+    expect(readdirSync(dirname(deep))).toEqual(["e".repeat(60)]);
+    expect(readdirSync(deep)).toEqual([]);
+  });
+
   it("picks the socket path from the environment, then /run/user/UID when it is the user's, then the home directory; never /tmp", () => {
     const home = () => "/home/u";
     const privateRunUser = (d: string, uid: number) => d === `/run/user/${uid}`;
@@ -223,6 +244,57 @@ describe("socket safety", () => {
     expect(systemdListenFd({ LISTEN_PID: "42", LISTEN_FDS: "1" }, 42)).toBe(3);
     expect(systemdListenFd({ LISTEN_PID: "41", LISTEN_FDS: "1" }, 42)).toBeUndefined();
     expect(systemdListenFd({ LISTEN_PID: "42", LISTEN_FDS: "0" }, 42)).toBeUndefined();
+  });
+
+  it("says where a socket-activation fd that is no socket came from, and what to do", async () => {
+    const file = join(dir, "not-a-socket");
+    writeFileSync(file, "");
+    const fd = openSync(file, "r");
+    try {
+      const sources = { get: () => undefined, all: () => [] };
+      await expect(startAgentServer(sources, { fd })).rejects.toMatchObject({
+        code: "LISTEN_FAILED",
+        message: `cannot listen on fd ${fd} (systemd socket activation: LISTEN_PID, LISTEN_FDS): EINVAL`,
+        hint: "the service manager must pass an open UNIX stream socket there; unset LISTEN_PID otherwise",
+      });
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it("stops through process.exit on SIGTERM or SIGINT during start-up or shutdown (exit handlers flush TPM objects), and survives SIGHUP", async () => {
+    // Before: no listener until the daemon served, nor once it was stopping (a CreateSession in flight is waited for),
+    // so such a signal ended the process by its default action (exit 143), leaving the loaded TPM key in a simulator
+    // or /dev/tpm0, and SIGHUP during start-up killed the daemon.
+    const exit = vi.spyOn(process, "exit").mockImplementation((() => undefined) as never);
+    const log = vi.fn();
+    let listening!: () => void;
+    try {
+      const started = startDaemon([], log, false, {}, () => new Promise<void>((r) => (listening = r)));
+      await vi.waitFor(() => expect(listening).toBeTypeOf("function"));
+      process.emit("SIGHUP");
+      expect(exit).not.toHaveBeenCalled();
+      for (const signal of ["SIGTERM", "SIGINT"] as const) process.emit(signal);
+      expect(exit.mock.calls).toEqual([[0], [0]]);
+      listening();
+      await started;
+      expect(log.mock.calls.flat()).toEqual(["SIGHUP during start-up: ignored", "SIGTERM during start-up: stopping now", "SIGINT during start-up: stopping now"]);
+      // Shutdown: the first SIGTERM waits for a reload in flight; a second one stops at once.
+      const emitter = new EventEmitter();
+      let reloaded!: (line: string) => void;
+      const running = runUntilStopped(log, () => new Promise<string>((r) => (reloaded = r)), emitter);
+      emitter.emit("SIGHUP");
+      emitter.emit("SIGTERM");
+      await vi.waitFor(() => expect(log).toHaveBeenLastCalledWith("SIGTERM: stopping"));
+      process.emit("SIGTERM");
+      expect(exit).toHaveBeenCalledTimes(3);
+      expect(log).toHaveBeenLastCalledWith("SIGTERM during shutdown: stopping now");
+      reloaded("configuration reloaded");
+      await running;
+      expect(["SIGTERM", "SIGINT", "SIGHUP"].map((s) => process.listenerCount(s))).toEqual([0, 0, 0]);
+    } finally {
+      exit.mockRestore();
+    }
   });
 
   it("turns SIGHUP into a reload and SIGTERM into a stop", async () => {

@@ -1,11 +1,17 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
+import { encodeTss2KeyFile, type Tss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
+import { encode } from "../../src/tpm/wire/codec.js";
+import { TPMA_OBJECT, TPM_ALG, TPM_ECC } from "../../src/tpm/wire/constants.js";
+import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-checks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +61,56 @@ describe("runChecks with a TPM device path that is no TPM", () => {
     );
     expect(rows.find((r) => r.name === "TPM reachable")).toMatchObject({ outcome: "fail", detail: expect.stringMatching(/is a FIFO, not a TPM/) });
     expect(rows.find((r) => r.name === "TPM key loads")).toBeUndefined();
+  });
+});
+
+describe("runChecks: 'TPM reachable' only when the TPM answered", () => {
+  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = publicKey.export({ format: "jwk" });
+  const area = encode(TPMT_PUBLIC, {
+    type: TPM_ALG.ECC,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.userWithAuth | TPMA_OBJECT.sign,
+    authPolicy: Buffer.alloc(0),
+    parameters: { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, curveID: TPM_ECC.NIST_P256, kdf: { scheme: TPM_ALG.NULL } },
+    unique: { x: Buffer.from(jwk.x!, "base64url"), y: Buffer.from(jwk.y!, "base64url") },
+  });
+  const check = (privateKey: string, device: string) =>
+    runChecks(
+      {
+        signer: { privateKey, tpm: { device, noKeyPassword: true } },
+        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
+        endpoint: {},
+        agentSocket: join(dir, "no-agent.sock"),
+        createSession: false,
+        warningDays: 30,
+        env: {},
+      },
+      () => undefined,
+    );
+
+  it("a key file refused before the TPM is contacted (a transient parent) says the TPM was not reached, not ok", async () => {
+    // Before: "✔ TPM reachable ok" although the device, unix:/nonexistent, was never opened.
+    const key = join(dir, "bad-parent.tss2");
+    const pem = encodeTss2KeyFile({ parent: 0x80000001, public: { bytes: area } as Tss2KeyFile["public"], privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth: true, policy: [] });
+    writeFileSync(key, pem, { mode: 0o600 });
+    const rows = await check(key, "unix:/nonexistent");
+    expect(rows.find((r) => r.name === "TPM reachable")).toMatchObject({ outcome: "skip", detail: "not reached: the key was refused first" });
+    expect(rows.find((r) => r.name === "TPM key loads")).toMatchObject({ outcome: "fail", detail: expect.stringMatching(/invalid parent 0x80000001/) });
+  });
+
+  it("a TPM that answers with an error code is reachable; its refusal is the key's row", async () => {
+    const path = join(dir, "fake-tpm.sock");
+    // Every command answered TPM_RC_HANDLE (0x8b) for handle 1: a TPM that is there but has no such object.
+    const tpm = createServer((socket) => socket.on("data", () => socket.write(Buffer.from("80010000000a0000018b", "hex"))));
+    await new Promise<void>((r) => tpm.listen(path, r));
+    try {
+      const rows = await check("handle:0x81000999", `unix:${path}`);
+      expect(rows.find((r) => r.name === "TPM reachable")).toMatchObject({ outcome: "pass" });
+      expect(rows.find((r) => r.name === "TPM key loads")).toMatchObject({ outcome: "fail" });
+    } finally {
+      await new Promise<void>((r) => tpm.close(() => r()));
+    }
   });
 });
 
