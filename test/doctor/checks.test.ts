@@ -16,6 +16,21 @@ import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-checks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The checks for `signer` alone: no ARNs, no agent, no CreateSession. */
+const checksFor = (signer: Parameters<typeof runChecks>[0]["signer"]) =>
+  runChecks(
+    {
+      signer,
+      session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
+      endpoint: {},
+      agentSocket: join(dir, "no-agent.sock"),
+      createSession: false,
+      warningDays: 30,
+      env: {},
+    },
+    () => undefined,
+  );
+
 describe("runChecks on a hostile private key", () => {
   it("reads the key as the signer does: a FIFO pouring out more than 16 MiB is one failed row, read once", async () => {
     const fifo = join(dir, "key-fifo");
@@ -23,18 +38,7 @@ describe("runChecks on a hostile private key", () => {
     // One writer, bounded: a doctor that read it all once and then again (as the signer) would wait for a second one.
     const writer = spawn("sh", ["-c", `head -c ${MAX_INPUT_BYTES + 4096} /dev/zero > ${fifo}`]);
     try {
-      const rows = await runChecks(
-        {
-          signer: { privateKey: fifo, certificate: join(dir, "missing-cert.pem") },
-          session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
-          endpoint: {},
-          agentSocket: join(dir, "no-agent.sock"),
-          createSession: false,
-          warningDays: 30,
-          env: {},
-        },
-        () => undefined,
-      );
+      const rows = await checksFor({ privateKey: fifo, certificate: join(dir, "missing-cert.pem") });
       const key = rows.find((r) => r.name === "key and certificate");
       expect(key).toMatchObject({ outcome: "fail", detail: `private key file ${fifo} holds more than 16 MiB` });
     } finally {
@@ -47,18 +51,7 @@ describe("runChecks with a TPM device path that is no TPM", () => {
   it("a FIFO given as the TPM is a failed 'TPM reachable' row, not a reachable TPM whose key does not load", async () => {
     const fifo = join(dir, "tpm-fifo");
     execFileSync("mkfifo", [fifo]);
-    const rows = await runChecks(
-      {
-        signer: { privateKey: "handle:0x81000101", tpm: { device: fifo, noKeyPassword: true } },
-        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
-        endpoint: {},
-        agentSocket: join(dir, "no-agent.sock"),
-        createSession: false,
-        warningDays: 30,
-        env: {},
-      },
-      () => undefined,
-    );
+    const rows = await checksFor({ privateKey: "handle:0x81000101", tpm: { device: fifo, noKeyPassword: true } });
     expect(rows.find((r) => r.name === "TPM reachable")).toMatchObject({ outcome: "fail", detail: expect.stringMatching(/is a FIFO, not a TPM/) });
     expect(rows.find((r) => r.name === "TPM key loads")).toBeUndefined();
   });
@@ -75,19 +68,7 @@ describe("runChecks: 'TPM reachable' only when the TPM answered", () => {
     parameters: { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, curveID: TPM_ECC.NIST_P256, kdf: { scheme: TPM_ALG.NULL } },
     unique: { x: Buffer.from(jwk.x!, "base64url"), y: Buffer.from(jwk.y!, "base64url") },
   });
-  const check = (privateKey: string, device: string) =>
-    runChecks(
-      {
-        signer: { privateKey, tpm: { device, noKeyPassword: true } },
-        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
-        endpoint: {},
-        agentSocket: join(dir, "no-agent.sock"),
-        createSession: false,
-        warningDays: 30,
-        env: {},
-      },
-      () => undefined,
-    );
+  const check = (privateKey: string, device: string) => checksFor({ privateKey, tpm: { device, noKeyPassword: true } });
 
   it("a key file refused before the TPM is contacted (a transient parent) says the TPM was not reached, not ok", async () => {
     // Before: "✔ TPM reachable ok" although the device, unix:/nonexistent, was never opened.
