@@ -1,16 +1,15 @@
 import { execFileSync, spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { eccSigningPublic } from "../helpers/tpm-public.js";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
 import { encodeTss2KeyFile, type Tss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { encode } from "../../src/tpm/wire/codec.js";
-import { TPMA_OBJECT, TPM_ALG, TPM_ECC } from "../../src/tpm/wire/constants.js";
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-checks-"));
@@ -58,16 +57,7 @@ describe("runChecks with a TPM device path that is no TPM", () => {
 });
 
 describe("runChecks: 'TPM reachable' only when the TPM answered", () => {
-  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const jwk = publicKey.export({ format: "jwk" });
-  const area = encode(TPMT_PUBLIC, {
-    type: TPM_ALG.ECC,
-    nameAlg: TPM_ALG.SHA256,
-    objectAttributes: TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.userWithAuth | TPMA_OBJECT.sign,
-    authPolicy: Buffer.alloc(0),
-    parameters: { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, curveID: TPM_ECC.NIST_P256, kdf: { scheme: TPM_ALG.NULL } },
-    unique: { x: Buffer.from(jwk.x!, "base64url"), y: Buffer.from(jwk.y!, "base64url") },
-  });
+  const area = encode(TPMT_PUBLIC, eccSigningPublic());
   const check = (privateKey: string, device: string) => checksFor({ privateKey, tpm: { device, noKeyPassword: true } });
 
   it("a key file refused before the TPM is contacted (a transient parent) says the TPM was not reached, not ok", async () => {

@@ -6,10 +6,10 @@
  * under test is the production path. Each call either succeeds or throws an AgentError.
  */
 import fc from "fast-check";
-import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { eccSigningPublic } from "../helpers/tpm-public.js";
 import { permanentEntity, Tpm, type Authorization } from "../../src/tpm/client/tpm.js";
 import { decodePublicArea, publicKeyOf } from "../../src/tpm/keys/public-area.js";
 import { parseTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
@@ -18,7 +18,7 @@ import { ecdsaSignatureToDer } from "../../src/encoding/signature-encoding.js";
 import type { TpmTransport } from "../../src/tpm/transport/transport.js";
 import { encode, Writer } from "../../src/tpm/wire/codec.js";
 import { CreatePrimary, GetCapability, GetRandom, Load, ReadPublic, Sign, StartAuthSession, type AnyCommand } from "../../src/tpm/wire/commands.js";
-import { TPM_ALG, TPM_ECC, TPM_RH, TPM_ST, TPMA_OBJECT } from "../../src/tpm/wire/constants.js";
+import { TPM_ALG, TPM_RH, TPM_ST } from "../../src/tpm/wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../../src/tpm/wire/structures.js";
 import { makeTempDir, openssl } from "../helpers/pki.js";
 import { mutationOf, parsesOrAgentError, pemMutationOf, printTallies, randomBytes, runs } from "./fuzz-support.js";
@@ -29,15 +29,7 @@ afterAll(() => {
   printTallies("tpm");
 });
 
-const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "jwk" });
-const ecPublic: TpmtPublic = {
-  type: TPM_ALG.ECC,
-  nameAlg: TPM_ALG.SHA256,
-  objectAttributes: TPMA_OBJECT.fixedTPM | TPMA_OBJECT.fixedParent | TPMA_OBJECT.sensitiveDataOrigin | TPMA_OBJECT.userWithAuth | TPMA_OBJECT.sign,
-  authPolicy: Buffer.alloc(0),
-  parameters: { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, curveID: TPM_ECC.NIST_P256, kdf: { scheme: TPM_ALG.NULL } },
-  unique: { x: Buffer.from(jwk.x!, "base64url"), y: Buffer.from(jwk.y!, "base64url") },
-};
+const ecPublic: TpmtPublic = eccSigningPublic();
 const publicBytes = encode(TPMT_PUBLIC, ecPublic);
 
 /** A TSS2 key file written by an independent DER encoder (openssl asn1parse -genconf), with a policy. */
