@@ -1,4 +1,4 @@
-import { chmod } from "node:fs/promises";
+import { chmod, lstat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { certificateStatusJson } from "../credentials/certificate-watch.js";
@@ -59,7 +59,7 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
   const where = "path" in listen ? listen.path : `fd ${listen.fd} (systemd socket activation: LISTEN_PID, LISTEN_FDS)`;
   const activated = "the service manager must pass an open UNIX stream socket there; unset LISTEN_PID otherwise";
   await listenOn(server, { ...listen, backlog: 4096 }, where, () => ("fd" in listen ? activated : undefined));
-  if ("path" in listen) await chmod(listen.path, 0o600);
+  const bound = "path" in listen ? await chmod(listen.path, 0o600).then(() => lstat(listen.path)) : undefined;
   // Only a UNIX socket has a path and peer credentials: on a TCP one anyone who can reach its port would be served.
   const tcp = server.address();
   if ("fd" in listen && tcp !== null && typeof tcp === "object") {
@@ -69,7 +69,18 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
   }
   return {
     address: "path" in listen ? listen.path : `fd:${listen.fd}`,
-    close: () => closeServer(server),
+    close: async () => {
+      // Closing unlinks the socket's path by name. When ours was removed and another agent listens there now,
+      // stop serving but leave the handle to the process's exit, so the newer agent's socket stays.
+      const now = bound && (await lstat((listen as { path: string }).path).catch(() => undefined));
+      if (bound && (now?.ino !== bound.ino || now.dev !== bound.dev)) {
+        server.maxConnections = 0;
+        server.closeAllConnections();
+        server.unref();
+        return;
+      }
+      await closeServer(server);
+    },
   };
 }
 

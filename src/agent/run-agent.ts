@@ -1,4 +1,3 @@
-import { unlink } from "node:fs/promises";
 import { loadConfig } from "../config/load-config.js";
 import type { AgentConfig } from "../config/parse-config.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
@@ -32,11 +31,8 @@ export async function runAgent(run: AgentRun): Promise<void> {
   const start = { certificateWarning: run.certificateWarning };
   const { registry, server } = await startDaemon(agentSpecs(config, run), run.log, false, start, (r) => startAgentServer(r, listen));
   run.log(`agent listening on ${server.address} for profiles: ${registry.names().join(", ")}`);
-  try {
-    await serveUntilStopped(registry, server, async () => agentSpecs(await loadConfig(run.configPath, run.env), run), run.log);
-  } finally {
-    if (fd === undefined) await unlink(socketPath).catch(() => {});
-  }
+  // Closing the server removes its socket (unless another agent's has taken the path: agent-server.ts).
+  await serveUntilStopped(registry, server, async () => agentSpecs(await loadConfig(run.configPath, run.env), run), run.log);
 }
 
 function agentSpecs(config: AgentConfig, run: AgentRun): SourceSpec[] {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFile } from "node:child_process";
-import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -161,6 +161,28 @@ describe("agent over its UNIX socket", () => {
       ["broken", "expired"],
     ]);
     expect(stdout).not.toMatch(/s3cret|tok"/);
+  });
+});
+
+describe("an agent whose socket was replaced by a newer agent's", () => {
+  it("stopping the older agent leaves the newer one's socket in place (Node unlinks a UNIX socket's path when it closes)", async () => {
+    const { dir, cleanup } = makeTempDir("raa-agent-orphan-");
+    const path = join(dir, "agent.sock");
+    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, createSigner: async () => signer, createSession: async () => { throw new NetworkError("TIMEOUT", "unused"); } }));
+    try {
+      const older = await startAgentServer(registry, { path });
+      unlinkSync(path); // someone removed the socket while the agent ran…
+      const newer = await startAgentServer(registry, { path }); // …and started another agent on the same path
+      const newerSocket = statSync(path).ino;
+      await older.close();
+      expect(statSync(path, { throwIfNoEntry: false })?.ino).toBe(newerSocket);
+      expect(await fetchFromAgent(path, "none")).toBeUndefined(); // the newer agent still answers (no such profile)
+      await newer.close();
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      await registry.closeAll();
+      cleanup();
+    }
   });
 });
 
