@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
-import { absoluteHome } from "../io/trusted-path.js";
+import { absoluteHome, MAX_SOCKET_PATH_BYTES } from "../io/trusted-path.js";
 
 const SOCKET_NAME = "roles-anywhere-agent.sock";
 
@@ -37,9 +37,6 @@ function privateToUser(dir: string, uid: number): boolean {
   const info = statSync(dir, { throwIfNoEntry: false });
   return info !== undefined && info.isDirectory() && info.uid === uid && (info.mode & 0o077) === 0;
 }
-
-/** Linux's sun_path: the OS cuts a longer socket path at 108 bytes, so bind and connect would use another path. */
-const MAX_SOCKET_PATH_BYTES = 108;
 
 /** Refuses an agent socket path the OS would cut short (the agent's listener and its clients alike). */
 export function checkSocketPathLength(socketPath: string): void {

@@ -199,6 +199,9 @@ export function modeText(stats: Stats): string {
   return (stats.mode & 0o7777).toString(8);
 }
 
+/** Linux's sun_path: the OS cuts a longer UNIX socket path, so bind and connect would reach another path or none. */
+export const MAX_SOCKET_PATH_BYTES = 108;
+
 /** What a path is, in words, for messages: "a FIFO", "a directory", … */
 export function fileKind(stats: Stats): string {
   if (stats.isFile()) return "a regular file";

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { stat } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { DeviceError, InputError } from "../../errors.js";
-import { fileKind } from "../../io/trusted-path.js";
+import { fileKind, MAX_SOCKET_PATH_BYTES } from "../../io/trusted-path.js";
 import { Writer } from "../wire/codec.js";
 import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
 
@@ -17,8 +17,6 @@ export type SocketAddress = { kind: "unix"; path: string } | { kind: "tcp"; host
 
 const MSSIM_TPM_SEND_COMMAND = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Linux's sun_path: a longer path is cut to its first 108 bytes, reaching another socket or none (ENOENT). */
-const MAX_SOCKET_PATH_BYTES = 108;
 /**
  * A TPM may think long before its answer (an RSA CreatePrimary takes seconds) but then sends all of it at once
  * (8 KB at most): a response that has begun and stalls is a broken or hostile peer, not a slow TPM.
