@@ -1,5 +1,15 @@
+import { printableLine } from "../errors.js";
+
 /** Where a daemon writes its log lines (stderr, or the journal under systemd). */
 export type Log = (line: string) => void;
+
+/**
+ * A daemon's log sink on `stream`: each line printable (errors.ts printableLine), so that no value from argv, a
+ * config or certificate file, the network or an error text splits a log line, forges one or drives the terminal.
+ */
+export function logTo(stream: { write(text: string): unknown }): Log {
+  return (line) => void stream.write(`${printableLine(line)}\n`);
+}
 
 /** An error as one log line: an AgentError's own one-line form, else its text. */
 export function oneLine(error: unknown): string {

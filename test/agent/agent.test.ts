@@ -332,3 +332,28 @@ describe("socket safety", () => {
     expect(emitter.listenerCount("SIGHUP")).toBe(0);
   });
 });
+
+describe("the agent's log lines", () => {
+  it("are printable single lines: a line break or ESC in --socket or a config file's path forges no log line", async () => {
+    // Before: "agent listening on /tmp/…/a" then "FAKE LINE for profiles: p", and the refresh failures split likewise.
+    const { main } = await import("../../src/cli/main.js");
+    const { dir, cleanup } = makeTempDir("raa-agent-log-");
+    const config = join(dir, "config.json");
+    const certificate = join(dir, "missing\nFAKE CERT\u001b[2J.pem");
+    const profile = { certificate, "private-key": join(dir, "k.pem"), "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": "arn:aws:iam::1:role/r" };
+    writeFileSync(config, JSON.stringify({ profiles: { p: profile } }), { mode: 0o600 });
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    try {
+      const code = main(["agent", "--config", config, "--socket", join(dir, "a\nFAKE LINE")], io);
+      await vi.waitFor(() => expect(stderr).toMatch(/for profiles: p\n/), { timeout: 5_000 });
+      process.emit("SIGTERM");
+      expect(await code).toBe(0);
+      expect(stderr).toContain(`agent listening on ${join(dir, "a FAKE LINE")} for profiles: p\n`);
+      expect(stderr).toContain(`certificate file ${join(dir, "missing FAKE CERT [2J.pem")} does not exist`);
+      expect(stderr.split("\n").filter((line) => /^FAKE|\u001b/.test(line))).toEqual([]);
+    } finally {
+      cleanup();
+    }
+  });
+});

@@ -12,13 +12,13 @@ const command: CommandSpec = {
     CERTIFICATE_WARNING_OPTION,
   ],
   async run(args, io) {
-    const { runAgent } = await import("../../agent/run-agent.js");
+    const [{ runAgent }, { logTo }] = await Promise.all([import("../../agent/run-agent.js"), import("../../daemon/signals.js")]);
     await runAgent({
       configPath: stringArg(args, "config"),
       profiles: listArg(args, "profile"),
       socket: stringArg(args, "socket"),
       env: io.env,
-      log: (line) => io.stderr.write(`${line}\n`),
+      log: logTo(io.stderr),
       certificateWarning: certificateWarningFromArgs(args, io),
     });
     return 0;

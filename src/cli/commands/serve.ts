@@ -42,7 +42,7 @@ const command: CommandSpec = {
     ["ecs-service-account", "ecs-consumer"],
   ],
   async run(args, io) {
-    const { runServe } = await import("../../serve/run-serve.js");
+    const [{ runServe }, { logTo }] = await Promise.all([import("../../serve/run-serve.js"), import("../../daemon/signals.js")]);
     integerArg(args, "hop-limit", 1, 255);
     const ecs = boolArg(args, "ecs");
     const certificate = stringArg(args, "tls-certificate");
@@ -63,7 +63,7 @@ const command: CommandSpec = {
       ecsIdentity: ecsIdentityOf(args),
       ecsEnvDir: stringArg(args, "ecs-env-dir"),
       hopLimitGiven: args.explicit.has("hop-limit"),
-      log: (line) => io.stderr.write(`${line}\n`),
+      log: logTo(io.stderr),
       print: (text) => io.stdout.write(text),
       start: { certificateWarning: certificateWarningFromArgs(args, io), requireFirstCredentials: boolArg(args, "fail-fast") },
     });
