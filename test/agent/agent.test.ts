@@ -357,3 +357,21 @@ describe("the agent's log lines", () => {
     }
   });
 });
+
+describe("the daemons' path flags given empty (an unset \"$VAR\")", () => {
+  it.each([
+    [["agent", "--socket", ""], "socket"],
+    [["agent", "--socket="], "socket"],
+    [["agent", "--config", ""], "config"],
+    [["serve", "--ecs", "--ecs-token-dir", ""], "ecs-token-dir"],
+    [["serve", "--ecs", "--ecs-env-dir", ""], "ecs-env-dir"],
+    [["serve", "--ecs", "--tls-certificate", "", "--tls-key", ""], "tls-certificate"],
+  ])("%j is a usage error, not the default path", async (argv, flag) => {
+    // Before: `agent --socket ""` listened on the default socket; `serve --ecs-token-dir ""` made random tokens.
+    const { main } = await import("../../src/cli/main.js");
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    expect(await main(argv, io)).toBe(2);
+    expect(stderr).toBe(`roles-anywhere-agent: --${flag} is empty (give a value, or leave the flag out for the default)\n`);
+  });
+});

@@ -1,4 +1,4 @@
-import { listArg, stringArg, type CommandSpec } from "../command.js";
+import { listArg, rejectEmpty, stringArg, type CommandSpec } from "../command.js";
 import { CERTIFICATE_WARNING_OPTION } from "../shared-options.js";
 import { certificateWarningFromArgs } from "../settings-args.js";
 
@@ -12,6 +12,7 @@ const command: CommandSpec = {
     CERTIFICATE_WARNING_OPTION,
   ],
   async run(args, io) {
+    rejectEmpty(args, "socket", "config");
     const [{ runAgent }, { logTo }] = await Promise.all([import("../../agent/run-agent.js"), import("../../daemon/signals.js")]);
     await runAgent({
       configPath: stringArg(args, "config"),
