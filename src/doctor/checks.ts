@@ -145,10 +145,11 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     return { rows, chain: [] };
   }
   const { createSigner } = await import("../signers/factory.js");
-  // Whether the TPM answered a command (the client logs each answer): a key refused before that proves nothing.
+  // Whether the TPM answered a command (the client tells its debug sink, tpm.ts TpmDebugLog): a key refused
+  // before that proves nothing.
   let tpmAnswered = false;
-  const debug = (line: string) => {
-    tpmAnswered ||= / \u2192 rc 0x/.test(line);
+  const debug = (line: string, answer?: { readonly rc: number }) => {
+    tpmAnswered ||= answer !== undefined;
     o.debug?.(line);
   };
   let signer: Signer;

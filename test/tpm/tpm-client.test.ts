@@ -18,6 +18,14 @@ describe("Tpm.execute", () => {
     expect(new Set(t.sent.map((b) => b.toString("hex"))).size).toBe(1);
   });
 
+  it("tells its debug sink each answer's response code, resent ones included (doctor's 'TPM reachable' signal)", async () => {
+    // Before: only a line of text, which doctor matched with a regex: rewording the line would break doctor.
+    const t = new ScriptedTransport([errorResponse(0x922), RANDOM_OK]);
+    const answers: unknown[] = [];
+    await new Tpm(t, { debug: (_line, answer) => answers.push(answer) }).execute(GetRandom, {}, { bytesRequested: 4 });
+    expect(answers).toEqual([{ rc: 0x922 }, { rc: 0 }]);
+  });
+
   it("gives up after the bounded number of resends", async () => {
     const t = new ScriptedTransport(Array.from({ length: 6 }, () => errorResponse(0x922)));
     await expect(new Tpm(t, { maxRetries: 5 }).execute(GetRandom, {}, { bytesRequested: 4 })).rejects.toBeInstanceOf(TpmResponseError);

@@ -61,16 +61,22 @@ function stripTrailingZeros(bytes: Buffer): Buffer {
   return Buffer.from(bytes.subarray(0, end));
 }
 
+/** A debug sink (a DebugLog, which ignores the second argument) that can also tell that the TPM answered. */
+export type TpmDebugLog = (line: string, answer: { readonly rc: number }) => void;
+
 /** A TPM 2.0 client. Only warnings that mean "try again" are retried, never an authorization failure. */
 export class Tpm {
   readonly transport: TpmTransport;
   /** How many times a command answered with RETRY/YIELDED/TESTING is sent again (default 5, as tpm2-tss). */
   readonly #maxRetries: number;
-  /** Receives one line per command for --debug ("TPM: " command name, response code, duration); never secrets. */
-  readonly #debug: ((line: string) => void) | undefined;
+  /**
+   * Receives one line per answer for --debug ("TPM: " command name, response code, duration), never secrets, and
+   * the answer's response code (the signal doctor's "TPM reachable" relies on, not the line's wording).
+   */
+  readonly #debug: TpmDebugLog | undefined;
   #startupTried = false;
 
-  constructor(transport: TpmTransport, options: { maxRetries?: number; debug?: ((line: string) => void) | undefined } = {}) {
+  constructor(transport: TpmTransport, options: { maxRetries?: number; debug?: TpmDebugLog | undefined } = {}) {
     this.transport = transport;
     this.#maxRetries = options.maxRetries ?? 5;
     this.#debug = options.debug;
@@ -129,7 +135,7 @@ export class Tpm {
       const response = await this.transport.transmit(bytes);
       if (response.length < 10) throw new DeviceError("TPM_ERROR", `${this.transport.description} sent a ${response.length}-byte response to ${name}`);
       const rc = response.readUInt32BE(6);
-      this.#debug?.(`TPM: ${name} → rc 0x${rc.toString(16)} in ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`);
+      this.#debug?.(`TPM: ${name} → rc 0x${rc.toString(16)} in ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`, { rc });
       if (RETRYABLE_RESPONSE_CODES.has(rc) && attempt < this.#maxRetries) {
         await delay(Math.min(5 * 2 ** attempt, 200));
         continue;
