@@ -48,7 +48,11 @@ export interface CredentialCacheOptions {
   readonly onEvent?: (event: RefreshEvent, credentials: Credentials | undefined) => void;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The longest a refresh timer waits before it looks at the wall clock again: timers run on the monotonic clock,
+ * which stands still while the machine sleeps and ignores NTP steps, whereas expiry times are wall-clock times.
+ */
+const WALL_CLOCK_CHECK_MS = 60_000;
 
 const realTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -198,12 +202,12 @@ export class CredentialCache {
     if (!this.#running || this.#inflight || this.#finalError) return;
     const now = this.#now();
     const at = this.#lastError ? this.#nextAttemptAt : this.#current ? Math.max(this.#current.refreshAt, this.#nextAttemptAt) : now;
-    const delay = Math.min(Math.max(at - now, 0), MAX_TIMER_MS);
+    const delay = Math.min(Math.max(at - now, 0), WALL_CLOCK_CHECK_MS);
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
       if (!this.#running) return;
-      // A long timer may fire early (clamped); re-plan instead of fetching too soon.
-      if (this.#now() < at && delay === MAX_TIMER_MS) this.#schedule();
+      // A capped timer fires before `at`: re-plan then, instead of fetching too soon.
+      if (this.#now() < at && delay === WALL_CLOCK_CHECK_MS) this.#schedule();
       else this.#startFetch().catch(() => {});
     }, delay);
   }

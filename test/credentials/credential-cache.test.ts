@@ -82,6 +82,19 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  it("refreshes within a minute of the planned time when the wall clock jumps past it (suspend, NTP step)", async () => {
+    // Before: timers run on the monotonic clock, which stands still while the machine sleeps: after a night's
+    // suspend the refresh came the planned 34 min after resume, `update` leaving expired credentials in the file.
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    vi.setSystemTime(T0 + 8 * 60 * MIN); // the clock jumps; no timer has run meanwhile
+    await vi.advanceTimersByTimeAsync(MIN);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    cache.stop();
+  });
+
   it("plans each refresh with a new draw, so that two caches started together drift apart", async () => {
     const draws = [0.1, 0.9, 0.6, 0.2];
     const plan = (offset: number) => {
