@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
-import { ecsConsumers, type EcsConsumer, type EcsConsumerLookup, type ReloadingConsumers } from "./ecs-consumers.js";
+import { ecsConsumers, repeatWithoutOverlap, type EcsConsumer, type EcsConsumerLookup, type ReloadingConsumers } from "./ecs-consumers.js";
 
 /** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
 const MIN_TOKEN_LENGTH = 32;
@@ -34,8 +34,8 @@ export async function openEcsTokenFiles(
       lastError = line;
     }
   };
-  const timer = setInterval(() => void reload(), intervalMs).unref();
-  return { find: (token) => current.find(token), all: () => current.all(), reload, stop: () => clearInterval(timer) };
+  const stop = repeatWithoutOverlap(reload, intervalMs);
+  return { find: (token) => current.find(token), all: () => current.all(), reload, stop };
 }
 
 async function readTokens(dir: string, bindings: readonly { name: string; role: string }[]): Promise<EcsConsumerLookup> {

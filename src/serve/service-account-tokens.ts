@@ -4,7 +4,7 @@ import { InputError } from "../errors.js";
 import { readInputFile, sameStamp, stampOf } from "../io/input-file.js";
 import { parseJson } from "../io/json.js";
 import { isPlainObject, ownValue } from "../own-value.js";
-import type { ReloadingConsumers } from "./ecs-consumers.js";
+import { repeatWithoutOverlap, type ReloadingConsumers } from "./ecs-consumers.js";
 import type { ServiceAccountIdentity } from "./ecs-identity.js";
 
 interface ServiceAccountTokenOptions extends Omit<ServiceAccountIdentity, "kind" | "accounts"> {
@@ -72,9 +72,9 @@ export async function openServiceAccountTokens(options: ServiceAccountTokenOptio
         lastError = line;
       }
     },
-    stop: () => clearInterval(timer),
+    stop: () => stop(),
   };
-  const timer = setInterval(() => void tokens.reload(), options.intervalMs ?? 5_000).unref();
+  const stop = repeatWithoutOverlap(() => tokens.reload(), options.intervalMs ?? 5_000);
   return tokens;
 }
 

@@ -5,6 +5,7 @@ import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
+import { repeatWithoutOverlap } from "./ecs-consumers.js";
 
 /** The serving certificate (PEM, leaf first, intermediates after it) and its private key, as files. */
 export interface TlsFilePaths {
@@ -50,7 +51,6 @@ export async function startTlsServer(paths: TlsFilePaths, handler: RequestListen
   let current = await loadTlsFiles(paths);
   let failedStamps: readonly FileStamp[] | undefined;
   const server = createServer({ cert: current.cert, key: current.key, minVersion: "TLSv1.2" }, handler);
-  let running: Promise<void> | undefined;
   const stampFiles = () => Promise.all([stampOf(paths.certificate, "TLS certificate file"), stampOf(paths.key, "TLS private key file")]);
 
   async function check(): Promise<void> {
@@ -80,6 +80,5 @@ export async function startTlsServer(paths: TlsFilePaths, handler: RequestListen
       log(`TLS certificate not reloaded, the previous one is kept: ${oneLine(error)}`);
     }
   }
-  const timer = setInterval(() => void (running ??= check().finally(() => (running = undefined))), intervalMs).unref();
-  return { server, stop: () => clearInterval(timer) };
+  return { server, stop: repeatWithoutOverlap(check, intervalMs) };
 }

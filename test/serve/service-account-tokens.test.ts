@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, constants, openSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -139,6 +141,27 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       expect(lines.filter((l) => /not reloaded/.test(l))).toHaveLength(3);
     } finally {
       t.stop();
+    }
+  });
+
+  it("re-reads the keys one at a time: a FIFO put in the file's place holds one thread-pool thread, not one per tick", async () => {
+    // Before: a re-read every tick, each waiting up to 30 s on the FIFO, took all 4 of libuv's pool threads.
+    const path = join(dir, "fifo-jwks.json");
+    writeFileSync(path, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+    const t = await open({ jwksPath: path, log: () => {}, intervalMs: 10 });
+    rmSync(path);
+    execFileSync("mkfifo", ["-m", "600", path]);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const pool = readFile(jwksPath).then(() => "read");
+      expect(await Promise.race([pool, new Promise((r) => setTimeout(() => r("thread pool full"), 2_000))])).toBe("read");
+    } finally {
+      t.stop();
+      try {
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK)); // wakes an open waiting for a writer
+      } catch {
+        // no reader waits
+      }
     }
   });
 

@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request } from "node:https";
 import { connect } from "node:tls";
@@ -144,6 +146,30 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
       expect(lines.filter((l) => /not reloaded.*final newline/.test(l))).toHaveLength(1);
     } finally {
       files.stop();
+    }
+  });
+
+  it("re-reads one set at a time: a FIFO put in a token's place holds one thread-pool thread, not one per tick", async () => {
+    // Before: a re-read every tick, each waiting up to 30 s on the FIFO, took all 4 of libuv's pool threads:
+    // a readFile (as signing off-thread, or a DNS lookup) waited ~25 s.
+    const vol = join(dir, "fifo-tokens");
+    mkdirSync(vol);
+    writeFileSync(join(vol, "app"), TOKEN, { mode: 0o600 });
+    const files = await openEcsTokenFiles(vol, [{ name: "app", role: "gateway" }], () => {}, 10);
+    rmSync(join(vol, "app"));
+    execFileSync("mkfifo", ["-m", "600", join(vol, "app")]);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const pool = readFile(ca.certPath).then(() => "read");
+      expect(await Promise.race([pool, new Promise((r) => setTimeout(() => r("thread pool full"), 2_000))])).toBe("read");
+    } finally {
+      files.stop();
+      // Wakes the opens that wait for a writer (opening the write end succeeds while a reader waits).
+      try {
+        closeSync(openSync(join(vol, "app"), constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // no reader waits
+      }
     }
   });
 
