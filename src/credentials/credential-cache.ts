@@ -197,17 +197,21 @@ export class CredentialCache {
     return credentials;
   }
 
-  #schedule(): void {
+  /**
+   * Plans the next fetch for `at`, due when the wall clock reaches it or when as much time has passed on the
+   * timers' monotonic clock, whichever comes first (`left`: what is left of the latter when re-planning).
+   */
+  #schedule(left?: { readonly at: number; readonly ms: number }): void {
     this.#clearTimer();
     if (!this.#running || this.#inflight || this.#finalError) return;
     const now = this.#now();
     const at = this.#lastError ? this.#nextAttemptAt : this.#current ? Math.max(this.#current.refreshAt, this.#nextAttemptAt) : now;
-    const delay = Math.min(Math.max(at - now, 0), WALL_CLOCK_CHECK_MS);
+    const monotonicMs = left?.at === at ? left.ms : Math.max(at - now, 0);
+    const delay = Math.min(monotonicMs, Math.max(at - now, 0), WALL_CLOCK_CHECK_MS);
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
       if (!this.#running) return;
-      // A capped timer fires before `at`: re-plan then, instead of fetching too soon.
-      if (this.#now() < at && delay === WALL_CLOCK_CHECK_MS) this.#schedule();
+      if (this.#now() < at && monotonicMs > delay) this.#schedule({ at, ms: monotonicMs - delay });
       else this.#startFetch().catch(() => {});
     }, delay);
   }

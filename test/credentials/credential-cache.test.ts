@@ -95,6 +95,20 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  it("still refreshes after the planned time on the timers' clock when the wall clock steps back", async () => {
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const planned = cache.status().refreshAt!.getTime() - T0;
+    vi.setSystemTime(T0 - 8 * 60 * MIN);
+    await vi.advanceTimersByTimeAsync(planned - 1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    cache.stop();
+  });
+
   it("plans each refresh with a new draw, so that two caches started together drift apart", async () => {
     const draws = [0.1, 0.9, 0.6, 0.2];
     const plan = (offset: number) => {
