@@ -114,3 +114,26 @@ describe("doctor without a default agent socket", () => {
     }
   });
 });
+
+describe("doctor's rows", () => {
+  it("are one printable line each: a line break or ESC in a path forges no row and drives no terminal", async () => {
+    // Before: "✔ certificate file  …/ce" then "rt\u001b[31m.pem" on a line of its own, the terminal turned red.
+    const { main } = await import("../../src/cli/main.js");
+    let stdout = "";
+    const io = { stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) }, stderr: { write: () => true }, env: {} };
+    const certificate = join(dir, "ce\nrt\u001b[31m.pem");
+    writeFileSync(certificate, "not a certificate");
+    await main(["doctor", "--certificate", certificate, "--private-key", join(dir, "k.pem"), "--agent-socket", join(dir, "s\nFAKE")], io);
+    expect(stdout).not.toMatch(/\u001b/);
+    expect(stdout.split("\n").filter((line) => /^(rt|FAKE)/.test(line))).toEqual([]);
+    expect(stdout).toContain(`${join(dir, "s FAKE")}`);
+  });
+
+  it.each(["--agent-socket", "--config", "--trust-anchors"])("refuses an empty %s (an unset \"$VAR\") instead of the default", async (flag) => {
+    const { main } = await import("../../src/cli/main.js");
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: {} };
+    expect(await main(["doctor", flag, ""], io)).toBe(2);
+    expect(stderr).toBe(`roles-anywhere-agent: ${flag} is empty (give a value, or leave the flag out for the default)\n`);
+  });
+});

@@ -1,5 +1,5 @@
-import { AgentError, isAgentError } from "../../errors.js";
-import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
+import { AgentError, isAgentError, printableLine } from "../../errors.js";
+import { stringArg, boolArg, rejectEmpty, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import type { CheckRow, DoctorInput } from "../../doctor/checks.js";
@@ -21,6 +21,7 @@ const command: CommandSpec = {
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
+    rejectEmpty(args, "config", "trust-anchors", "agent-socket");
     const warningDays = (await import("../settings-args.js")).certificateWarningDays(args);
     const [{ runChecks }, { defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
     const width = 28;
@@ -34,9 +35,10 @@ const command: CommandSpec = {
         warningDays,
         env: io.env,
       },
+      // Paths, subjects and error texts come from argv, files and the network: one printable line each.
       (row) => {
-        io.stdout.write(`${MARK[row.outcome]} ${row.name.padEnd(width)} ${row.detail}\n`);
-        if (row.hint && row.outcome !== "pass") io.stdout.write(`  ${" ".repeat(width)} → ${row.hint}\n`);
+        io.stdout.write(`${MARK[row.outcome]} ${row.name.padEnd(width)} ${printableLine(row.detail)}\n`);
+        if (row.hint && row.outcome !== "pass") io.stdout.write(`  ${" ".repeat(width)} → ${printableLine(row.hint)}\n`);
       },
     );
     const failed = rows.filter((r) => r.outcome === "fail");
