@@ -167,7 +167,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   }
 
   try {
-    await listenTcp(server, options.host, options.port);
+    await listenTcp(server, options.host.replace(/^\[(.*)\]$/, "$1"), options.port);
   } catch (error) {
     tls?.stop();
     throw error;

@@ -283,6 +283,17 @@ describe("binding", () => {
     for (const a of ["0.0.0.0", "::", "10.0.0.1", "169.254.170.2", "fe80::1", undefined]) expect(isLoopbackAddress(a)).toBe(false);
   });
 
+  it("listens on an IPv6 address given in brackets, as it is written in URLs (--bind [::1])", async () => {
+    // Before: every check took "[::1]" for loopback, then listen failed: "cannot listen on [::1]:0: ENOTFOUND".
+    const server = await startCredentialServer({ roles, imds: { defaultRole: () => "gateway" }, host: "[::1]", port: 0 });
+    try {
+      expect(server.host).toBe("::1");
+      expect(server.url).toBe(`http://[::1]:${server.port}`);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("reports a port in use clearly", async () => {
     const first = await startCredentialServer({ roles, ecs: { consumers: ecsConsumers([]) }, host: "127.0.0.1", port: 0 });
     try {
