@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
-import { ecsConsumers, repeatWithoutOverlap, type EcsConsumer, type EcsConsumerLookup, type ReloadingConsumers } from "./ecs-consumers.js";
+import { ecsConsumers, repeatWithoutOverlap } from "./ecs-consumers.js";
+import type { EcsConsumer, EcsConsumerLookup, ReloadingConsumers } from "./ecs-consumers.js";
 
 /** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
 const MIN_TOKEN_LENGTH = 32;

@@ -13,7 +13,10 @@ const command: CommandSpec = {
   ],
   async run(args, io) {
     rejectEmpty(args, "socket", "config");
-    const [{ runAgent }, { logTo }] = await Promise.all([import("../../agent/run-agent.js"), import("../../daemon/signals.js")]);
+    const [{ runAgent }, { logTo }] = await Promise.all([
+      import("../../agent/run-agent.js"),
+      import("../../daemon/signals.js"),
+    ]);
     await runAgent({
       configPath: stringArg(args, "config"),
       profiles: listArg(args, "profile"),

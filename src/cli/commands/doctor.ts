@@ -38,7 +38,8 @@ const command: CommandSpec = {
       // Paths, subjects and error texts come from argv, files and the network: one printable line each.
       (row) => {
         io.stdout.write(`${MARK[row.outcome]} ${row.name.padEnd(width)} ${printableLine(row.detail)}\n`);
-        if (row.hint && row.outcome !== "pass") io.stdout.write(`  ${" ".repeat(width)} → ${printableLine(row.hint)}\n`);
+        const hint = row.hint && row.outcome !== "pass" ? printableLine(row.hint) : undefined;
+        if (hint) io.stdout.write(`  ${" ".repeat(width)} → ${hint}\n`);
       },
     );
     const failed = rows.filter((r) => r.outcome === "fail");

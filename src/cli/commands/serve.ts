@@ -1,4 +1,5 @@
-import { boolArg, integerArg, listArg, rejectEmpty, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, integerArg, listArg, rejectEmpty, stringArg } from "../command.js";
+import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
@@ -42,7 +43,10 @@ const command: CommandSpec = {
     ["ecs-service-account", "ecs-consumer"],
   ],
   async run(args, io) {
-    const [{ runServe }, { logTo }] = await Promise.all([import("../../serve/run-serve.js"), import("../../daemon/signals.js")]);
+    const [{ runServe }, { logTo }] = await Promise.all([
+      import("../../serve/run-serve.js"),
+      import("../../daemon/signals.js"),
+    ]);
     integerArg(args, "hop-limit", 1, 255);
     rejectEmpty(args, "config", "ecs-env-dir", "ecs-token-dir", "ecs-jwks", "tls-certificate", "tls-key");
     const ecs = boolArg(args, "ecs");

@@ -135,7 +135,10 @@ export class Tpm {
       const response = await this.transport.transmit(bytes);
       if (response.length < 10) throw new DeviceError("TPM_ERROR", `${this.transport.description} sent a ${response.length}-byte response to ${name}`);
       const rc = response.readUInt32BE(6);
-      this.#debug?.(`TPM: ${name} → rc 0x${rc.toString(16)} in ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`, { rc });
+      if (this.#debug) {
+        const ms = (Number(process.hrtime.bigint() - started) / 1e6).toFixed(2);
+        this.#debug(`TPM: ${name} → rc 0x${rc.toString(16)} in ${ms} ms`, { rc });
+      }
       if (RETRYABLE_RESPONSE_CODES.has(rc) && attempt < this.#maxRetries) {
         await delay(Math.min(5 * 2 ** attempt, 200));
         continue;
