@@ -5,6 +5,7 @@ import { formatExpiration, type Credentials } from "../rolesanywhere/credentials
 import { watchCertificate, type CertificateStatus } from "./certificate-watch.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
 import { holdSigner, type SignerFactory } from "./signer-holder.js";
+import { AgentError } from "../errors.js";
 
 /** Credentials for one named role, cached and refreshed; what the agent, `serve` and `update` hand out. */
 export interface CredentialSource {
@@ -59,6 +60,8 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   const holder = holdSigner(settings.signer, options.createSigner ?? defaultSignerFactory, (certificate) => watch.observe(certificate));
 
   const fetch = async (): Promise<Credentials> => {
+    // Closing waits for the fetch in flight, then closes the signer: a later one would open one that nothing closes.
+    if (closed) throw new AgentError("AGENT_UNAVAILABLE", `${name} was closed (reloaded or removed): ask again`);
     const run = (async () => {
       try {
         const credentials = await createSession(await holder.acquire(), settings);

@@ -111,6 +111,17 @@ describe("credential source", () => {
     expect(signers[1]!.closed).toBe(1);
   });
 
+  it("opens no signer once it is being closed (a request during a reload): no token session or TPM key left open", async () => {
+    // Before: a request in the close window (the old source is still registered while its signer closes) opened a
+    // new signer, which nothing closed: a TPM key or a token session per such request, until the process ended.
+    const createSigner = vi.fn(async () => fakeSigner("tpm"));
+    const source = createCredentialSource({ name: "c", settings: settings(), createSigner, createSession: async () => hourCreds(), now });
+    const closing = source.close();
+    await expect(source.get()).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE", message: "c was closed (reloaded or removed): ask again" });
+    await closing;
+    expect(createSigner).not.toHaveBeenCalled();
+  });
+
   it("tries a wrong PIN exactly once, at open, and never again", async () => {
     const createSigner = vi.fn(async (): Promise<Signer> => {
       throw new AuthError("PIN_INCORRECT", "the token rejected the PIN");
