@@ -1,6 +1,7 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { readElement } from "../encoding/der.js";
 import { InputError, type ErrorCode } from "../errors.js";
+import type { Kind } from "../own-value.js";
 
 /** Public-key families the service knows. */
 export type KeyType = "RSA" | "EC" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
@@ -172,3 +173,9 @@ export class Certificate {
     }
   }
 }
+
+/** What a library caller passes where a certificate belongs: a {@link Certificate}, not bytes or a path. */
+export const CERTIFICATE: Kind = [(c) => c instanceof Certificate, "a Certificate (from readCertificateFile)"];
+export const CERTIFICATES: Kind = [
+  (l) => Array.isArray(l) && l.every((c) => c instanceof Certificate), "an array of Certificates",
+];

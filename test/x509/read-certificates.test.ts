@@ -99,6 +99,17 @@ describe("reading certificate files", () => {
   });
 });
 
+describe("reading certificates from plain JavaScript", () => {
+  it("a path that is not a string is a USAGE error naming the argument, not a TypeError", async () => {
+    for (const path of [null, undefined, 5, {}]) {
+      for (const [name, read] of [["readCertificateFile", readCertificateFile], ["readCertificateBundle", readCertificateBundle]] as const) {
+        const e = await expectAgentError(read(path as string), "USAGE");
+        expect(e.message).toBe(`${name}: path must be a string`);
+      }
+    }
+  });
+});
+
 describe("PEM and DER outlines", () => {
   it("decodes headers and rejects bad base64", () => {
     const [block] = decodePemBlocks("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n", "x");
