@@ -1,5 +1,5 @@
 import type { OctetString as OctetStringType } from "@peculiar/asn1-schema";
-import { InputError } from "../../errors.js";
+import { InputError, UsageError } from "../../errors.js";
 import type { DigestAlgorithm, Signer } from "../../signers/signer.js";
 import { derBitString, derSequence } from "../../encoding/der-writer.js";
 import { encodeName, type Asn1Modules } from "../../x509/names/encode-name.js";
@@ -7,7 +7,8 @@ import type { SubjectRdns } from "../../x509/names/parse-subject.js";
 import { signatureAlgorithmFor } from "./signature-algorithm.js";
 import type { SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
-import { signatureVerifies } from "../../encoding/signature-encoding.js";
+import { NODE_HASH_NAME, signatureVerifies } from "../../encoding/signature-encoding.js";
+import { wrongOption, isPlainObject, type Kinds } from "../../own-value.js";
 
 export interface CsrRequest {
   readonly subject: SubjectRdns;
@@ -23,6 +24,22 @@ export interface BuiltCsr {
 
 const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
 
+const isText = (v: unknown) => typeof v === "string";
+const isAttribute = (a: unknown) => isPlainObject(a) && isText(a["oid"]) && isText(a["value"]);
+const SAN_TYPES = ["DNS", "URI", "email", "IP"];
+/** buildCsr's arguments, for callers in plain JavaScript. */
+const CSR_KINDS: Kinds = {
+  signer: { publicKey: "function", sign: "function", backend: "string" },
+  request: {
+    subject: [(s) => Array.isArray(s) && s.every((r) => Array.isArray(r) && r.length > 0 && r.every(isAttribute)),
+      "an array of RDNs, each an array of { oid, value }"],
+    subjectAltNames: [(l) => Array.isArray(l) && l.every((s) => isPlainObject(s) && isText(s["value"]) &&
+      SAN_TYPES.includes(s["type"] as string)), 'an array of { type: "DNS", "URI", "email" or "IP", value }'],
+    digest: [(d) => isText(d) && Object.hasOwn(NODE_HASH_NAME, d), "SHA256, SHA384 or SHA512"],
+  },
+};
+const CSR_REQUIRED = ["signer", "signer.publicKey", "signer.sign", "signer.backend", "request", "request.subject"];
+
 /**
  * A PKCS#10 request (RFC 2986) for a Roles Anywhere client certificate, signed by `signer` wherever its key
  * lives. It asks for the extensions the service checks on end-entity certificates (User Guide, "Signature
@@ -31,6 +48,8 @@ const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
  * not belong to its private key is caught here rather than at the CA.
  */
 export async function buildCsr(signer: Signer, request: CsrRequest): Promise<BuiltCsr> {
+  const wrong = wrongOption({ signer, request }, CSR_KINDS, { required: CSR_REQUIRED });
+  if (wrong) throw new UsageError("USAGE", `buildCsr: ${wrong}`);
   const [x509, { AsnConvert, OctetString }, csr] = await Promise.all([
     import("@peculiar/asn1-x509"),
     import("@peculiar/asn1-schema"),
