@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { readElement } from "../encoding/der.js";
-import { InputError, type ErrorCode } from "../errors.js";
+import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
 
 /** Public-key families the service knows. */
@@ -65,6 +65,7 @@ export class Certificate {
 
   /** `what` names the certificate in errors (a path, a token object). */
   constructor(der: Uint8Array, what = "the certificate") {
+    if (!(der instanceof Uint8Array)) throw new UsageError("USAGE", "new Certificate: der must be bytes (a Buffer)");
     this.der = Buffer.from(der);
     try {
       this.x509 = new X509Certificate(this.der);

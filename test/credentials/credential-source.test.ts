@@ -211,5 +211,9 @@ describe("credential source", () => {
       }
       expect(error, JSON.stringify(options)).toMatchObject({ code: "USAGE", message: `createCredentialSource: ${message}` });
     }
+    const policy = { refreshWindowStart: "x" } as never;
+    expect(() => createCredentialSource({ name: "a", settings: settings(), policy })).toThrow(
+      expect.objectContaining({ code: "USAGE", message: expect.stringContaining("the refresh window must satisfy") }),
+    );
   });
 });

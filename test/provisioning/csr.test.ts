@@ -128,7 +128,10 @@ describe("buildCsr with file keys, checked by openssl req -verify", () => {
       [signer, {}, "request.subject must be an array of RDNs"],
       [signer, { subject: "/CN=x" }, "request.subject must be an array of RDNs"],
       [signer, { subject: [[{ oid: "2.5.4.3", value: 5 }]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject: [[{ oid: "not-an-oid", value: "x" }]] }, "request.subject must be an array of RDNs"],
       [signer, { subject, subjectAltNames: ["DNS:x"] }, "request.subjectAltNames must be an array of { type"],
+      [signer, { subject, subjectAltNames: [{ type: "IP", value: "not-an-ip" }] }, "request.subjectAltNames must be"],
+      [signer, { subject, subjectAltNames: [{ type: "dns", value: "a.example" }] }, "request.subjectAltNames must be"],
       [signer, { subject, digest: "MD5" }, "request.digest must be SHA256, SHA384 or SHA512"],
     ];
     for (const [s, request, message] of cases) {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodePemBlocks } from "../../src/encoding/pem.js";
 import { readCertificateBundle, readCertificateFile } from "../../src/x509/read-certificates.js";
 import { classifyDer } from "../../src/x509/der-kind.js";
+import { Certificate } from "../../src/x509/certificate.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";
 import { expectAgentError } from "../signers/file/fixtures.js";
 
@@ -106,6 +107,14 @@ describe("reading certificates from plain JavaScript", () => {
         const e = await expectAgentError(read(path as string), "USAGE");
         expect(e.message).toBe(`${name}: path must be a string`);
       }
+    }
+  });
+
+  it("new Certificate of what is not bytes (a path, a number, null) is a USAGE error, not a TypeError", () => {
+    for (const der of ["cert.pem", 5, null, undefined, {}]) {
+      expect(() => new Certificate(der as never)).toThrow(
+        expect.objectContaining({ code: "USAGE", message: "new Certificate: der must be bytes (a Buffer)" }),
+      );
     }
   });
 });

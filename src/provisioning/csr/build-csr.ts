@@ -5,7 +5,7 @@ import { derBitString, derSequence } from "../../encoding/der-writer.js";
 import { encodeName, type Asn1Modules } from "../../x509/names/encode-name.js";
 import type { SubjectRdns } from "../../x509/names/parse-subject.js";
 import { signatureAlgorithmFor } from "./signature-algorithm.js";
-import type { SanRequest } from "./subject-alt-names.js";
+import { parseSan, type SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
 import { NODE_HASH_NAME, signatureVerifies } from "../../encoding/signature-encoding.js";
 import { wrongOption, isPlainObject, type Kinds } from "../../own-value.js";
@@ -25,16 +25,26 @@ export interface BuiltCsr {
 const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
 
 const isText = (v: unknown) => typeof v === "string";
-const isAttribute = (a: unknown) => isPlainObject(a) && isText(a["oid"]) && isText(a["value"]);
-const SAN_TYPES = ["DNS", "URI", "email", "IP"];
+const isOid = (oid: unknown) => typeof oid === "string" && /^[0-2](\.(0|[1-9]\d*))+$/.test(oid);
+const isAttribute = (a: unknown) => isPlainObject(a) && isText(a["value"]) && isOid(a["oid"]);
+/** What parseSan gives for `TYPE:value`. */
+const isSan = (s: unknown) => {
+  try {
+    const { type, value } = s as SanRequest;
+    return parseSan(`${type}:${value}`).type === type && value === value.trim();
+  } catch {
+    return false;
+  }
+};
 /** buildCsr's arguments, for callers in plain JavaScript. */
 const CSR_KINDS: Kinds = {
   signer: { publicKey: "function", sign: "function", backend: "string" },
   request: {
     subject: [(s) => Array.isArray(s) && s.every((r) => Array.isArray(r) && r.length > 0 && r.every(isAttribute)),
-      "an array of RDNs, each an array of { oid, value }"],
-    subjectAltNames: [(l) => Array.isArray(l) && l.every((s) => isPlainObject(s) && isText(s["value"]) &&
-      SAN_TYPES.includes(s["type"] as string)), 'an array of { type: "DNS", "URI", "email" or "IP", value }'],
+      "an array of RDNs, each an array of { oid, value } (a dotted OID and text)"],
+    subjectAltNames: [
+      (l) => Array.isArray(l) && l.every(isSan), 'an array of { type: "DNS", "URI", "email" or "IP", value }',
+    ],
     digest: [(d) => isText(d) && Object.hasOwn(NODE_HASH_NAME, d), "SHA256, SHA384 or SHA512"],
   },
 };
