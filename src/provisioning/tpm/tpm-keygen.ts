@@ -78,14 +78,15 @@ export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
   }
 }
 
+const isHandle = (h: unknown) => Number.isInteger(h) && (h as number) >= 0 && (h as number) <= 0xffffffff;
 /** {@link TpmKeygenOptions}' types, for callers in plain JavaScript (readSecret checks the passwords' sources). */
 const KEYGEN_KINDS: Kinds = {
   target: [
     (t) => isPlainObject(t) &&
-      (t["kind"] === "handle" ? Number.isInteger(t["handle"]) : t["kind"] === "file" && typeof t["path"] === "string"),
+      (t["kind"] === "handle" ? isHandle(t["handle"]) : t["kind"] === "file" && typeof t["path"] === "string"),
     '{ kind: "file", path, overwrite } or { kind: "handle", handle }',
   ],
-  spec: KEY_SPEC, device: "string", env: ENVIRONMENT, parent: [Number.isInteger, "a handle (a whole number)"],
+  spec: KEY_SPEC, device: "string", env: ENVIRONMENT, parent: [isHandle, "a TPM handle (0 to 0xffffffff)"],
   pcr: PCR_REQUEST, debug: "function",
 };
 

@@ -42,10 +42,11 @@ export type TpmSigner = Signer & { readonly handle: number };
  * policy), flushed by close() and, failing that, when the process exits.
  */
 export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
-  const isKey = (k: unknown) => isPlainObject(k) && (k["kind"] === "handle" ? Number.isInteger(k["handle"])
+  const isPersistent = (h: unknown) => Number.isInteger(h) && Math.floor((h as number) / 2 ** 24) === 0x81;
+  const isKey = (k: unknown) => isPlainObject(k) && (k["kind"] === "handle" ? isPersistent(k["handle"])
     : k["kind"] === "tss2-pem" && typeof k["path"] === "string" && typeof k["pem"] === "string");
   const wrong = wrongOption(opts, { // plain JavaScript; readSecret checks the passwords' sources
-    key: [isKey, '{ kind: "tss2-pem", path, pem } or { kind: "handle", handle }'], device: "string",
+    key: [isKey, '{ kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'], device: "string",
     noKeyPassword: "boolean", ignoreEmptyAuth: "boolean", certificate: CERTIFICATE, intermediates: CERTIFICATES,
     debug: "function", env: ENVIRONMENT,
   }, { required: ["key"] });
