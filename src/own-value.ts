@@ -25,7 +25,7 @@ export const ENVIRONMENT: Kind = [
 ];
 /** A Date that is a time (`new Date("yesterday")` is not). */
 export const VALID_DATE: Kind = [(date) => date instanceof Date && !Number.isNaN(date.getTime()), "a valid Date"];
-/** How {@link wrongOption} names things; `required` fields may not be undefined (else undefined is absent). */
+/** How {@link wrongOption} names things; `required` fields (`a.b`: inside `a`) may not be undefined (else: absent). */
 type Naming = { what?: string; name?: (field: string) => string; required?: readonly string[] };
 
 /**
@@ -41,7 +41,9 @@ export function wrongOption(o: unknown, kinds: Kinds, naming: Naming = {}): stri
     const value = o[field];
     if (value === undefined && !required.includes(field)) continue;
     if (!Array.isArray(kind) && typeof kind === "object") {
-      const wrong = wrongOption(value, kind as Kinds, { what: name(field), name: (f) => `${name(field)}.${f}` });
+      const inner = required.flatMap((r) => (r.startsWith(`${field}.`) ? [r.slice(field.length + 1)] : []));
+      const named = { what: name(field), name: (f: string) => `${name(field)}.${f}`, required: inner };
+      const wrong = wrongOption(value, kind as Kinds, named);
       if (wrong) return wrong;
       continue;
     }

@@ -1,3 +1,5 @@
+import { UsageError } from "../errors.js";
+import { wrongOption, type Kinds } from "../own-value.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import type { Signer } from "../signers/signer.js";
 import { CredentialCache, type CacheStatus, type CredentialCacheOptions, type RefreshEvent } from "./credential-cache.js";
@@ -45,7 +47,18 @@ export interface CertificateWarning {
   readonly log: (line: string) => void;
 }
 
+/** {@link CredentialSourceOptions}' types, for plain JavaScript (createSigner and createSession check the rest). */
+const SOURCE_KINDS: Kinds = {
+  name: "string", settings: { signer: "object", session: "object", endpoint: "object" }, onEvent: "function",
+  createSigner: "function", createSession: "function", certificateWarning: { windowMs: "number", log: "function" },
+  policy: "object", now: "function", random: "function", timers: { setTimeout: "function", clearTimeout: "function" },
+};
+const SOURCE_REQUIRED = ["name", "settings", "settings.signer", "settings.session", "settings.endpoint",
+  "certificateWarning.windowMs", "certificateWarning.log", "timers.setTimeout", "timers.clearTimeout"];
+
 export function createCredentialSource(options: CredentialSourceOptions): CredentialSource {
+  const wrong = wrongOption(options, SOURCE_KINDS, { required: SOURCE_REQUIRED });
+  if (wrong) throw new UsageError("USAGE", `createCredentialSource: ${wrong}`);
   const { name, settings } = options;
   const createSession = options.createSession ?? defaultSessionCreator;
   let busy: Promise<unknown> = Promise.resolve();

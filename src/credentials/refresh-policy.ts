@@ -1,3 +1,4 @@
+import { UsageError } from "../errors.js";
 import { RETRY_AFTER_CAP_MS, unit } from "../rolesanywhere/retry.js";
 import { EXPIRY_MARGIN_MS } from "../rolesanywhere/credentials.js";
 
@@ -34,14 +35,16 @@ export const DEFAULT_REFRESH_POLICY: RefreshPolicy = {
   minRetryIntervalMs: 1_000,
 };
 
-/** Throws a RangeError unless the window lies inside the lifetime (0 ≤ start ≤ end < 1) and the delays are sane. */
+/** Throws USAGE unless the window lies inside the lifetime (0 ≤ start ≤ end < 1) and the delays are sane. */
 export function checkRefreshPolicy(policy: RefreshPolicy): RefreshPolicy {
   const { refreshWindowStart: start, refreshWindowEnd: end } = policy;
   if (!(start >= 0 && start <= end && end < 1)) {
-    throw new RangeError(`the refresh window must satisfy 0 ≤ start ≤ end < 1 (fractions of the lifetime), not ${start}–${end}`);
+    const window = `0 ≤ start ≤ end < 1 (fractions of the lifetime), not ${start}–${end}`;
+    throw new UsageError("USAGE", `the refresh window must satisfy ${window}`);
   }
   for (const key of ["expiryMarginMs", "retryBaseMs", "retryMaxMs", "refusedRetryMaxMs", "minRetryIntervalMs"] as const) {
-    if (!(Number.isFinite(policy[key]) && policy[key] >= 0)) throw new RangeError(`${key} must be a non-negative number of milliseconds, not ${policy[key]}`);
+    if (Number.isFinite(policy[key]) && policy[key] >= 0) continue;
+    throw new UsageError("USAGE", `${key} must be a non-negative number of milliseconds, not ${policy[key]}`);
   }
   return policy;
 }

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { ownValue } from "../own-value.js";
+import { isPlainObject, ownValue, type Kind } from "../own-value.js";
 
 /** The key types keygen creates: those Roles Anywhere accepts and common tokens generate. */
 export type KeySpec =
@@ -15,6 +15,12 @@ const SPECS: Readonly<Record<string, KeySpec>> = {
 };
 
 export const KEY_TYPE_CHOICES = Object.keys(SPECS);
+/** A {@link KeySpec} built in plain JavaScript: one of those above, with any name. */
+export const KEY_SPEC: Kind = [
+  (s) => isPlainObject(s) && typeof s["name"] === "string" && Object.values(SPECS).some((k) =>
+    k.kind === s["kind"] && (k.kind === "RSA" ? k.bits === s["bits"] : k.curve === s["curve"])),
+  '{ kind: "RSA", bits: 2048, 3072 or 4096, name } or { kind: "EC", curve: "P-256" or "P-384", name }',
+];
 
 /** `rsa2048`, `RSA-3072`, `p256`, `ec:P-384`, `secp384r1`… */
 export function parseKeySpec(text: string): KeySpec {

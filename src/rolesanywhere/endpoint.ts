@@ -101,7 +101,7 @@ export function firstEnv(env: NodeJS.ProcessEnv, ...names: string[]): { name: st
 }
 
 function describeSource(source: EndpointSource): string {
-  return source === "option" ? "--endpoint" : source === "partition" ? "the region" : source;
+  return source === "option" ? "the endpoint option" : source === "partition" ? "the region" : source;
 }
 
 /** `true`/`false` (any case) → boolean; unset or empty → undefined; anything else is a configuration error. */
@@ -121,10 +121,14 @@ export function redactUserInfo(url: string): string {
   return url.replace(/^((?:[a-z][a-z0-9+.-]*:)?[/\\]*).*@/is, "$1***@");
 }
 
-/** Validates a base URL: http or https, a host, no credentials, query or fragment. */
-export function parseEndpointUrl(text: string, source: EndpointSource = "option"): Endpoint {
+/** Validates a base URL: http or https, a host, no credentials, query or fragment; `from` names where it came from. */
+export function parseEndpointUrl(
+  text: string, source: EndpointSource = "option", from = describeSource(source),
+): Endpoint {
+  if (typeof text !== "string") throw new UsageError("USAGE", "parseEndpointUrl: text must be a string");
   const fail = (why: string, hint = "give a base URL such as https://rolesanywhere.us-east-1.amazonaws.com or http://127.0.0.1:8080"): never => {
-    throw new InputError("ENDPOINT_INVALID", `invalid endpoint '${redactUserInfo(text)}' (from ${describeSource(source)}): ${why}`, { hint });
+    const message = `invalid endpoint '${redactUserInfo(text)}' (from ${from}): ${why}`;
+    throw new InputError("ENDPOINT_INVALID", message, { hint });
   };
   const url =
     URL.parse(text) ?? fail(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? "not a valid URL" : "the scheme is missing (https:// or http://)");

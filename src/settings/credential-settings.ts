@@ -115,7 +115,9 @@ export function credentialSettings(input: SettingsInput, origin: SettingsOrigin,
 export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin): void {
   const wrong = wrongOption(input, FIELD_KINDS, { name: origin.name as (field: string) => string }); // from JavaScript
   if (wrong) throw origin.invalid(wrong);
-  const parsers = [["trustAnchorArn", parseTrustAnchorArn], ["profileArn", parseProfileArn], ["roleArn", parseRoleArn], ["endpoint", parseEndpointUrl], ["region", checkRegionName]] as const;
+  const endpoint = (url: string) => parseEndpointUrl(url, "option", origin.name("endpoint")); // named as given
+  const parsers = [["trustAnchorArn", parseTrustAnchorArn], ["profileArn", parseProfileArn], ["roleArn", parseRoleArn],
+    ["endpoint", endpoint], ["region", checkRegionName]] as const;
   for (const [field, parse] of parsers) {
     try {
       if (input[field]) parse(input[field]);

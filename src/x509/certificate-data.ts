@@ -1,5 +1,6 @@
-import { InputError } from "../errors.js";
-import { EC_PUBLIC_KEY, RSA_ENCRYPTION, type Certificate } from "./certificate.js";
+import { InputError, UsageError } from "../errors.js";
+import { wrongOption } from "../own-value.js";
+import { CERTIFICATE, EC_PUBLIC_KEY, RSA_ENCRYPTION, type Certificate } from "./certificate.js";
 
 /**
  * The `read-certificate-data` JSON object, field for field as aws_signing_helper prints it:
@@ -16,6 +17,8 @@ export interface CertificateData {
 }
 
 export async function certificateData(cert: Certificate): Promise<CertificateData> {
+  const wrong = wrongOption({ cert }, { cert: CERTIFICATE }, { required: ["cert"] });
+  if (wrong) throw new UsageError("USAGE", `certificateData: ${wrong}`);
   const keyType = (await cert.keyType()) ?? "";
   if (keyType === "") await refuseDamagedKey(cert);
   const perHash = keyType === "RSA" || keyType === "EC" || keyType === "";

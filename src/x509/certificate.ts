@@ -1,6 +1,7 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { readElement } from "../encoding/der.js";
-import { InputError, type ErrorCode } from "../errors.js";
+import { InputError, UsageError, type ErrorCode } from "../errors.js";
+import type { Kind } from "../own-value.js";
 
 /** Public-key families the service knows. */
 export type KeyType = "RSA" | "EC" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
@@ -64,6 +65,7 @@ export class Certificate {
 
   /** `what` names the certificate in errors (a path, a token object). */
   constructor(der: Uint8Array, what = "the certificate") {
+    if (!(der instanceof Uint8Array)) throw new UsageError("USAGE", "new Certificate: der must be bytes (a Buffer)");
     this.der = Buffer.from(der);
     try {
       this.x509 = new X509Certificate(this.der);
@@ -172,3 +174,9 @@ export class Certificate {
     }
   }
 }
+
+/** What a library caller passes where a certificate belongs: a {@link Certificate}, not bytes or a path. */
+export const CERTIFICATE: Kind = [(c) => c instanceof Certificate, "a Certificate (from readCertificateFile)"];
+export const CERTIFICATES: Kind = [
+  (l) => Array.isArray(l) && l.every((c) => c instanceof Certificate), "an array of Certificates",
+];

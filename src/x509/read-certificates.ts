@@ -1,4 +1,4 @@
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem, namePemBlock } from "../encoding/pem.js";
@@ -17,6 +17,7 @@ export interface CertificateFile {
  * its chain.
  */
 export async function readCertificateFile(path: string): Promise<CertificateFile> {
+  if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateFile: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "certificate file");
   const certificates = parseCertificateBytes(bytes, path);
   if (!isNonEmpty(certificates)) throw noCertificateError(path, bytes);
@@ -37,6 +38,7 @@ export function noCertificateError(path: string, bytes: Buffer): InputError {
  * or a single DER certificate. Order is kept; nothing checks that it really forms a chain.
  */
 export async function readCertificateBundle(path: string): Promise<CertificateFile> {
+  if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateBundle: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "intermediates file");
   if (looksLikePem(bytes)) {
     const blocks = decodePemBlocks(bytes.toString("latin1"), path);

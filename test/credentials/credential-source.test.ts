@@ -199,4 +199,32 @@ describe("credential source", () => {
     expect(registry.names()).toEqual(["a"]);
     await registry.closeAll();
   });
+
+  it("from plain JavaScript, junk options are a USAGE error naming the option, not a TypeError", () => {
+    const cases: [unknown, string][] = [
+      [null, "the options must be an object"],
+      [{}, "name must be a string"],
+      [{ name: 5, settings: settings() }, "name must be a string"],
+      [{ name: "a" }, "settings must be an object"],
+      [{ name: "a", settings: "x" }, "settings must be an object"],
+      [{ name: "a", settings: { ...settings(), signer: undefined } }, "settings.signer must be an object"],
+      [{ name: "a", settings: { ...settings(), session: "x" } }, "settings.session must be an object"],
+      [{ name: "a", settings: settings(), certificateWarning: { windowMs: 1 } }, "certificateWarning.log must be a function"],
+      [{ name: "a", settings: settings(), timers: {} }, "timers.setTimeout must be a function"],
+      [{ name: "a", settings: settings(), onEvent: "log" }, "onEvent must be a function"],
+    ];
+    for (const [options, message] of cases) {
+      let error: unknown;
+      try {
+        createCredentialSource(options as Parameters<typeof createCredentialSource>[0]);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(options)).toMatchObject({ code: "USAGE", message: `createCredentialSource: ${message}` });
+    }
+    const policy = { refreshWindowStart: "x" } as never;
+    expect(() => createCredentialSource({ name: "a", settings: settings(), policy })).toThrow(
+      expect.objectContaining({ code: "USAGE", message: expect.stringContaining("the refresh window must satisfy") }),
+    );
+  });
 });

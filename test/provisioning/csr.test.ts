@@ -117,6 +117,31 @@ describe("buildCsr with file keys, checked by openssl req -verify", () => {
     await expect(buildCsr(lying, { subject: parseSubject("/CN=x") })).rejects.toMatchObject({ code: "PUBLIC_KEY_MISMATCH" });
     await signer.close();
   });
+
+  it("from plain JavaScript, a junk signer or request is a USAGE error naming it, not a TypeError", async () => {
+    const { signer } = await fileSigner("p256");
+    const subject = parseSubject("/CN=x");
+    const cases: [unknown, unknown, string][] = [
+      [null, { subject }, "signer must be an object"],
+      [{ sign: () => Buffer.alloc(0) }, { subject }, "signer.publicKey must be a function"],
+      [signer, null, "request must be an object"],
+      [signer, {}, "request.subject must be an array of RDNs"],
+      [signer, { subject: "/CN=x" }, "request.subject must be an array of RDNs"],
+      [signer, { subject: [[{ oid: "2.5.4.3", value: 5 }]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject: [[{ oid: "not-an-oid", value: "x" }]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject, subjectAltNames: ["DNS:x"] }, "request.subjectAltNames must be an array of { type"],
+      [signer, { subject, subjectAltNames: [{ type: "IP", value: "not-an-ip" }] }, "request.subjectAltNames must be"],
+      [signer, { subject, subjectAltNames: [{ type: "dns", value: "a.example" }] }, "request.subjectAltNames must be"],
+      [signer, { subject, digest: "MD5" }, "request.digest must be SHA256, SHA384 or SHA512"],
+    ];
+    for (const [s, request, message] of cases) {
+      await expect(buildCsr(s as Signer, request as never), JSON.stringify(request)).rejects.toMatchObject({
+        code: "USAGE",
+        message: expect.stringContaining(`buildCsr: ${message}`),
+      });
+    }
+    await signer.close();
+  });
 });
 
 it("openssl itself is the reference for the multi-valued RDN order", () => {

@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { generateKeyOnToken } from "../../src/provisioning/pkcs11/token-keygen.js";
+import { installOnToken } from "../../src/provisioning/pkcs11/install-on-token.js";
+import { generateTpmKey } from "../../src/provisioning/tpm/tpm-keygen.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-keygen-usage-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,5 +49,36 @@ describe("keygen's usage errors come alone", () => {
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/generating/);
     expect(code).toBe(exitCode);
+  });
+});
+
+describe("the keygen and install functions from plain JavaScript", () => {
+  const p256 = { kind: "EC", curve: "P-256", name: "EC P-256" };
+  const file = { kind: "file", path: join(dir, "new.tss2"), overwrite: false };
+  it.each([
+    [generateKeyOnToken, null, "the options must be an object"],
+    [generateKeyOnToken, { spec: p256 }, "uri must be a string"],
+    [generateKeyOnToken, { uri: 5, spec: p256 }, "uri must be a string"],
+    [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: "p256" }, "spec must be { kind: \"RSA\", bits: 2048"],
+    [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: { ...p256, curve: "P-521" } }, "spec must be"],
+    [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: p256, id: "01" }, "id must be a Buffer"],
+    [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: p256, library: 5 }, "library must be a string"],
+    [installOnToken, undefined, "the options must be an object"],
+    [installOnToken, { keyUri: 5 }, "keyUri must be a string"],
+    [installOnToken, { keyUri: "pkcs11:token=t", certificate: "c.pem", chain: [] }, "certificate must be a Certificate"],
+    [generateTpmKey, null, "the options must be an object"],
+    [generateTpmKey, { spec: p256 }, 'target must be { kind: "file", path, overwrite } or { kind: "handle", handle }'],
+    [generateTpmKey, { target: "key.tss2", spec: p256 }, "target must be"],
+    [generateTpmKey, { target: { kind: "file", path: 5 }, spec: p256 }, "target must be"],
+    [generateTpmKey, { target: file }, "spec must be"],
+    [generateTpmKey, { target: file, spec: p256, parent: "0x81000001" }, "parent must be a TPM handle (0 to 0xffffffff)"],
+    [generateTpmKey, { target: file, spec: p256, parent: 2 ** 33 }, "parent must be a TPM handle"],
+    [generateTpmKey, { target: { kind: "handle", handle: 2 ** 40 }, spec: p256 }, "target must be"],
+    [generateTpmKey, { target: file, spec: p256, pcr: { bank: "md5", pcrs: [0] } }, "pcr must be { bank: \"sha256\""],
+    [generateTpmKey, { target: file, spec: p256, pcr: { bank: "sha256", pcrs: [99] } }, "pcr must be"],
+    [generateTpmKey, { target: file, spec: p256, device: 5 }, "device must be a string"],
+  ] as const)("%o %j: USAGE, before any device is opened", async (create, options, message) => {
+    const e = await (create as (o: unknown) => Promise<unknown>)(options).catch((error: unknown) => error);
+    expect(e).toMatchObject({ code: "USAGE", message: expect.stringContaining(`${create.name}: ${message}`) });
   });
 });

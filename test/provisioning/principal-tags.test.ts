@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { readCertificateNames } from "../../src/x509/names/certificate-names.js";
+import * as principalTags from "../../src/provisioning/principal-tags/index.js";
 import { derivePrincipalTags, renderPrincipalTags, type PrincipalTagReport } from "../../src/provisioning/principal-tags/index.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { opensslCertificate, type NamedCertificateSpec } from "./helpers/openssl-certificate.js";
@@ -188,5 +189,35 @@ describe("renderPrincipalTags", () => {
       "  rule: r",
     ]);
     expect(renderPrincipalTags(report, {})).not.toMatch(/Not mapped|Not available|Warning/);
+  });
+});
+
+describe("the principal-tags functions from plain JavaScript", () => {
+  const names = { subject: [], issuer: [], subjectAltNames: [], serialHex: "01" };
+  const report = { tags: [], dropped: [], ignored: [], sourceIdentity: { value: undefined, rule: "r" }, warnings: [] };
+  it.each([
+    ["derivePrincipalTags", [null], "names must be an object"],
+    ["derivePrincipalTags", [{}], "names.subject must be an array of { oid, name, value }"],
+    ["derivePrincipalTags", [{ ...names, subject: [{ oid: "2.5.4.3", value: 5 }] }], "names.subject must be"],
+    ["derivePrincipalTags", [{ ...names, subjectAltNames: [{ type: "DirName" }] }], "names.subjectAltNames must be"],
+    ["derivePrincipalTags", [{ ...names, serialHex: 1 }], "names.serialHex must be a string"],
+    ["sessionTagValueProblem", [null], "value must be a string"],
+    ["sessionTagValueProblem", [5], "value must be a string"],
+    ["sourceIdentity", ["CN", "01"], "commonNames must be an array of strings"],
+    ["sourceIdentity", [[], 1], "serialHex must be a string"],
+    ["exampleTrustPolicy", [null], "the options must be an object"],
+    ["exampleTrustPolicy", [{}], "conditionTags must be an array of { key, value } (strings)"],
+    ["exampleTrustPolicy", [{ conditionTags: [], trustAnchorArn: 5 }], "trustAnchorArn must be a string"],
+    ["defaultConditionTags", [undefined], "tags must be an array of { key, value } (strings)"],
+    ["defaultConditionTags", [[null]], "tags must be an array of { key, value } (strings)"],
+    ["renderPrincipalTags", [null, {}], "report must be an object"],
+    ["renderPrincipalTags", [{}, {}], "report.tags must be an array of { key, value } (strings)"],
+    ["renderPrincipalTags", [{ ...report, sourceIdentity: {} }, {}], "report.sourceIdentity.rule must be a string"],
+    ["renderPrincipalTags", [{ ...report, dropped: [null] }, {}], "report.dropped must be an array of { key"],
+    ["renderPrincipalTags", [report, "policy"], "trustPolicy must be an object"],
+  ] as const)("%s(%j): USAGE", (name, args, text) => {
+    const f = principalTags[name] as (...a: unknown[]) => unknown;
+    const message = expect.stringContaining(`${name}: ${text}`);
+    expect(() => f(...args)).toThrow(expect.objectContaining({ code: "USAGE", message }));
   });
 });

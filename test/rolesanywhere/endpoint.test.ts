@@ -158,8 +158,15 @@ describe("custom endpoints", () => {
     const e = thrown(() => parseEndpointUrl(url));
     expect(e.code).toBe("ENDPOINT_INVALID");
     expect(e.message).toContain(why);
-    expect(e.message).toContain("from --endpoint");
+    expect(e.message).toContain("(from the endpoint option)");
     expect(e.hint).toContain("https://");
+  });
+
+  it("a URL that is not a string (plain JavaScript) is a USAGE error, not a TypeError", () => {
+    for (const url of [5, null, {}]) {
+      const message = "parseEndpointUrl: text must be a string";
+      expect(thrown(() => parseEndpointUrl(url as never))).toMatchObject({ code: "USAGE", message });
+    }
   });
 
   it("never echoes a password from the endpoint URL", () => {
@@ -173,7 +180,7 @@ describe("custom endpoints", () => {
     for (const url of ["https://u:hun@ter2@gw.example", "https://u:hun/ter2@gw.example", "https://u:hun?ter2@gw.example",
       "https://u:hun#ter2@gw.example", "https:/u:hunter2@gw.example", "http:u:hunter2@gw.example", "http:\\\\u:hunter2@gw.example"]) {
       const e = thrown(() => parseEndpointUrl(url));
-      expect(e.message).toMatch(/^invalid endpoint '[a-z]+:[/\\]*\*\*\*@gw\.example' \(from --endpoint\): /);
+      expect(e.message).toMatch(/^invalid endpoint '[a-z]+:[/\\]*\*\*\*@gw\.example' \(from the endpoint option\): /);
       expect(e.message).not.toContain("ter2");
     }
   });

@@ -113,4 +113,15 @@ describe("each setting's type is checked by the settings module, named as its or
     expect(() => fromRolesAnywhere({ ...sdk, pkcs11: { reusePin: "yes" as unknown as boolean } })).toThrow("pkcs11.reusePin must be a boolean");
     expect(createSigner).not.toHaveBeenCalled();
   });
+
+  it("an invalid endpoint is named as it was given: --endpoint, the profile's field, the SDK's option", async () => {
+    const { credentialSettings, profileOrigin } = await import("../../src/settings/credential-settings.js");
+    const why = (from: string) => `(from ${from}): scheme 'ftp' is not supported`;
+    const { stderr } = await run(["credential-process", ...KEY, ...ARNS, "--endpoint", "ftp://x"]);
+    expect(stderr).toContain(why("--endpoint"));
+    const input = { certificate: "c.pem", trustAnchorArn: TA, profileArn: PA, roleArn: RA, endpoint: "ftp://x" };
+    expect(() => credentialSettings(input, profileOrigin('config c.json: profile "p"'))).toThrow(why('field "endpoint"'));
+    expect(() => fromRolesAnywhere(input)).toThrow(why("endpoint"));
+    expect(createSigner).not.toHaveBeenCalled();
+  });
 });

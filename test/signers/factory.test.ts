@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigner, parseTpmHandle } from "../../src/signers/factory.js";
+import { createPkcs11Signer } from "../../src/signers/pkcs11/open-signer.js";
+import { createTpmSigner } from "../../src/signers/tpm/tpm-signer.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";
 import { expectAgentError, opensslVerifies, PASSWORD, run } from "./file/fixtures.js";
 
@@ -145,6 +147,33 @@ describe("createSigner (file keys)", () => {
   it("a missing key file: FILE_NOT_FOUND naming it", async () => {
     const e = await expectAgentError(createSigner({ certificate: leaf.certPath, privateKey: path("absent.key") }), "FILE_NOT_FOUND");
     expect(e.message).toContain(path("absent.key"));
+  });
+});
+
+describe("createPkcs11Signer and createTpmSigner from plain JavaScript", () => {
+  it("junk options are a USAGE error naming the option, before any module or device is opened", async () => {
+    const key = { kind: "handle", handle: 0x81000001 };
+    const cases: [(o: never) => Promise<unknown>, unknown, string][] = [
+      [createPkcs11Signer, null, "createPkcs11Signer: the options must be an object"],
+      [createPkcs11Signer, {}, "createPkcs11Signer: keyUri must be a string"],
+      [createPkcs11Signer, { keyUri: 5 }, "createPkcs11Signer: keyUri must be a string"],
+      [createPkcs11Signer, { keyUri: "pkcs11:token=t", library: 5 }, "createPkcs11Signer: library must be a string"],
+      [createPkcs11Signer, { keyUri: "pkcs11:token=t", certificate: "cert.pem" }, "certificate must be a Certificate"],
+      [createPkcs11Signer, { keyUri: "pkcs11:token=t", env: { PIN: 1234 } }, "env must be an object of strings"],
+      [createTpmSigner, undefined, "createTpmSigner: the options must be an object"],
+      [createTpmSigner, {}, 'createTpmSigner: key must be { kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'],
+      [createTpmSigner, { key: { kind: "handle", handle: -1 } }, "createTpmSigner: key must be"],
+      [createTpmSigner, { key: { kind: "handle", handle: 2 ** 40 + 0x81000001 } }, "createTpmSigner: key must be"],
+      [createTpmSigner, { key: "handle:0x81000001" }, "createTpmSigner: key must be"],
+      [createTpmSigner, { key: { kind: "tss2-pem", path: 5, pem: 5 } }, "createTpmSigner: key must be"],
+      [createTpmSigner, { key, device: 5 }, "createTpmSigner: device must be a string"],
+      [createTpmSigner, { key, intermediates: [{}] }, "createTpmSigner: intermediates must be an array of Certificates"],
+    ];
+    for (const [create, options, message] of cases) {
+      const e = await expectAgentError(create(options as never), "USAGE");
+      expect(e.message, JSON.stringify(options)).toContain(message);
+      expect(e.message).not.toContain("1234");
+    }
   });
 });
 

@@ -58,4 +58,13 @@ describe("read-certificate-data JSON", () => {
       message: `could not parse certificate: its ${name} public key is malformed`,
     });
   });
+
+  it("from plain JavaScript, what is not a Certificate (null, a string, bytes, a look-alike) is a USAGE error", async () => {
+    for (const cert of [null, undefined, "cert.pem", Buffer.from("x"), { der: Buffer.alloc(1), keyType: () => "EC" }]) {
+      await expect(certificateData(cert as never)).rejects.toMatchObject({
+        code: "USAGE",
+        message: "certificateData: cert must be a Certificate (from readCertificateFile)",
+      });
+    }
+  });
 });

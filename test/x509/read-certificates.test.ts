@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodePemBlocks } from "../../src/encoding/pem.js";
 import { readCertificateBundle, readCertificateFile } from "../../src/x509/read-certificates.js";
 import { classifyDer } from "../../src/x509/der-kind.js";
+import { Certificate } from "../../src/x509/certificate.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";
 import { expectAgentError } from "../signers/file/fixtures.js";
 
@@ -96,6 +97,25 @@ describe("reading certificate files", () => {
     await expectAgentError(readCertificateBundle(path("empty.pem")), "CHAIN_INVALID");
     await expectAgentError(readCertificateBundle(path("bad-der.pem")), "CHAIN_INVALID");
     await expectAgentError(readCertificateBundle(path("absent.pem")), "FILE_NOT_FOUND");
+  });
+});
+
+describe("reading certificates from plain JavaScript", () => {
+  it("a path that is not a string is a USAGE error naming the argument, not a TypeError", async () => {
+    for (const path of [null, undefined, 5, {}]) {
+      for (const [name, read] of [["readCertificateFile", readCertificateFile], ["readCertificateBundle", readCertificateBundle]] as const) {
+        const e = await expectAgentError(read(path as string), "USAGE");
+        expect(e.message).toBe(`${name}: path must be a string`);
+      }
+    }
+  });
+
+  it("new Certificate of what is not bytes (a path, a number, null) is a USAGE error, not a TypeError", () => {
+    for (const der of ["cert.pem", 5, null, undefined, {}]) {
+      expect(() => new Certificate(der as never)).toThrow(
+        expect.objectContaining({ code: "USAGE", message: "new Certificate: der must be bytes (a Buffer)" }),
+      );
+    }
   });
 });
 

@@ -1,13 +1,14 @@
 import type { OctetString as OctetStringType } from "@peculiar/asn1-schema";
-import { InputError } from "../../errors.js";
+import { InputError, UsageError } from "../../errors.js";
 import type { DigestAlgorithm, Signer } from "../../signers/signer.js";
 import { derBitString, derSequence } from "../../encoding/der-writer.js";
 import { encodeName, type Asn1Modules } from "../../x509/names/encode-name.js";
 import type { SubjectRdns } from "../../x509/names/parse-subject.js";
 import { signatureAlgorithmFor } from "./signature-algorithm.js";
-import type { SanRequest } from "./subject-alt-names.js";
+import { parseSan, type SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
-import { signatureVerifies } from "../../encoding/signature-encoding.js";
+import { NODE_HASH_NAME, signatureVerifies } from "../../encoding/signature-encoding.js";
+import { wrongOption, isPlainObject, type Kinds } from "../../own-value.js";
 
 export interface CsrRequest {
   readonly subject: SubjectRdns;
@@ -23,6 +24,32 @@ export interface BuiltCsr {
 
 const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
 
+const isText = (v: unknown) => typeof v === "string";
+const isOid = (oid: unknown) => typeof oid === "string" && /^[0-2](\.(0|[1-9]\d*))+$/.test(oid);
+const isAttribute = (a: unknown) => isPlainObject(a) && isText(a["value"]) && isOid(a["oid"]);
+/** What parseSan gives for `TYPE:value`. */
+const isSan = (s: unknown) => {
+  try {
+    const { type, value } = s as SanRequest;
+    return parseSan(`${type}:${value}`).type === type && value === value.trim();
+  } catch {
+    return false;
+  }
+};
+/** buildCsr's arguments, for callers in plain JavaScript. */
+const CSR_KINDS: Kinds = {
+  signer: { publicKey: "function", sign: "function", backend: "string" },
+  request: {
+    subject: [(s) => Array.isArray(s) && s.every((r) => Array.isArray(r) && r.length > 0 && r.every(isAttribute)),
+      "an array of RDNs, each an array of { oid, value } (a dotted OID and text)"],
+    subjectAltNames: [
+      (l) => Array.isArray(l) && l.every(isSan), 'an array of { type: "DNS", "URI", "email" or "IP", value }',
+    ],
+    digest: [(d) => isText(d) && Object.hasOwn(NODE_HASH_NAME, d), "SHA256, SHA384 or SHA512"],
+  },
+};
+const CSR_REQUIRED = ["signer", "signer.publicKey", "signer.sign", "signer.backend", "request", "request.subject"];
+
 /**
  * A PKCS#10 request (RFC 2986) for a Roles Anywhere client certificate, signed by `signer` wherever its key
  * lives. It asks for the extensions the service checks on end-entity certificates (User Guide, "Signature
@@ -31,6 +58,8 @@ const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
  * not belong to its private key is caught here rather than at the CA.
  */
 export async function buildCsr(signer: Signer, request: CsrRequest): Promise<BuiltCsr> {
+  const wrong = wrongOption({ signer, request }, CSR_KINDS, { required: CSR_REQUIRED });
+  if (wrong) throw new UsageError("USAGE", `buildCsr: ${wrong}`);
   const [x509, { AsnConvert, OctetString }, csr] = await Promise.all([
     import("@peculiar/asn1-x509"),
     import("@peculiar/asn1-schema"),

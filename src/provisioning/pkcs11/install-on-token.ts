@@ -3,20 +3,21 @@
  * check that it certifies that key. Only the library's API is exported: its declarations must not reach the binding's.
  */
 import { createHash } from "node:crypto";
-import { InputError } from "../../errors.js";
+import { InputError, UsageError } from "../../errors.js";
 import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
-import type { Certificate } from "../../x509/certificate.js";
+import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
+import { wrongOption, type Kinds } from "../../own-value.js";
 import { DerError } from "../../encoding/der.js";
 import { readCertificateNames } from "../../x509/names/certificate-names.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
-import { tokenKeyUri } from "./token-keygen.js";
+import { TOKEN_SESSION_KINDS, tokenKeyUri } from "./token-keygen.js";
 import { requireSameKey, type IssuedCertificate } from "../file-certificate.js";
 
 export interface InstallOnTokenOptions extends TokenSessionOptions, IssuedCertificate {
@@ -32,7 +33,13 @@ export interface InstallOnTokenResult {
 }
 
 /** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
+const INSTALL_KINDS: Kinds = {
+  ...TOKEN_SESSION_KINDS, keyUri: "string", certificate: CERTIFICATE, chain: CERTIFICATES, replace: "boolean",
+};
+
 export async function installOnToken(opts: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
+  const wrong = wrongOption(opts, INSTALL_KINDS, { required: ["keyUri", "certificate", "chain"] });
+  if (wrong) throw new UsageError("USAGE", `installOnToken: ${wrong}`);
   const uri = parsePkcs11Uri(opts.keyUri);
   return withTokenSession(uri, opts, (context) => install(context, uri, opts));
 }

@@ -8,7 +8,8 @@ import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
-import type { KeySpec } from "../key-spec.js";
+import { KEY_SPEC, type KeySpec } from "../key-spec.js";
+import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
 import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
@@ -43,7 +44,15 @@ export function checkTokenKeygen(opts: TokenKeygenOptions): { uri: Pkcs11Uri; la
   return { uri, label, id };
 }
 
+/** {@link TokenSessionOptions}' types, for callers in plain JavaScript (readSecret checks the PIN's source). */
+export const TOKEN_SESSION_KINDS: Kinds = { library: "string", debug: "function", env: ENVIRONMENT };
+const KEYGEN_KINDS: Kinds = {
+  ...TOKEN_SESSION_KINDS, uri: "string", spec: KEY_SPEC, id: [Buffer.isBuffer, "a Buffer"], label: "string",
+};
+
 export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<TokenKeygenResult> {
+  const wrong = wrongOption(opts, KEYGEN_KINDS, { required: ["uri", "spec"] });
+  if (wrong) throw new UsageError("USAGE", `generateKeyOnToken: ${wrong}`);
   const { uri, label, id: givenId } = checkTokenKeygen(opts);
   const id = givenId ?? randomBytes(8);
   return withTokenSession(uri, opts, (context) => {

@@ -2,6 +2,8 @@ import type { CertificateNames, GeneralName } from "../../x509/names/certificate
 import type { NameAttribute } from "../../x509/names/decode-name.js";
 import { MAX_SESSION_TAGS, sessionTagValueProblem } from "./session-tag-rules.js";
 import { sourceIdentity, type SourceIdentity } from "./source-identity.js";
+import { UsageError } from "../../errors.js";
+import { wrongOption, isPlainObject, type Kind, type Kinds } from "../../own-value.js";
 
 /** A session tag: use it in policies as `aws:PrincipalTag/<key>`. */
 export interface PrincipalTag {
@@ -29,6 +31,29 @@ export interface PrincipalTagReport {
   readonly warnings: readonly string[];
 }
 
+const isText = (v: unknown) => typeof v === "string";
+/** Tags from plain JavaScript: what trust policies and the rendering read of them. */
+export const TAGS: Kind = [
+  (l) => Array.isArray(l) && l.every((t) => isPlainObject(t) && isText(t["key"]) && isText(t["value"])),
+  "an array of { key, value } (strings)",
+];
+const isOptionalText = (v: unknown) => v === undefined || isText(v);
+const isAttributes = (l: unknown) => Array.isArray(l) &&
+  l.every((a) => isPlainObject(a) && isText(a["oid"]) && isOptionalText(a["name"]) && isOptionalText(a["value"]));
+const ATTRIBUTES: Kind = [isAttributes, "an array of { oid, name, value }"];
+const isGeneralName = (n: unknown) => isPlainObject(n) &&
+  (n["type"] === "DirName" ? isAttributes(n["attributes"]) : n["type"] === "other" || isText(n["value"]));
+/** {@link CertificateNames} from plain JavaScript. */
+const NAMES_KINDS: Kinds = {
+  names: {
+    subject: ATTRIBUTES, issuer: ATTRIBUTES, serialHex: "string",
+    subjectAltNames: [
+      (l) => Array.isArray(l) && l.every(isGeneralName), 'an array of { type, value }, { type: "DirName", attributes }',
+    ],
+  },
+};
+const NAMES_REQUIRED = ["names", "names.subject", "names.issuer", "names.subjectAltNames", "names.serialHex"];
+
 /**
  * The session tags Roles Anywhere derives from an end-entity certificate under a profile's default
  * attribute mapping (IAM Roles Anywhere User Guide, "Trust policy" and "Default mapping behavior"):
@@ -41,6 +66,8 @@ export interface PrincipalTagReport {
  *   are taken in encoding order).
  */
 export function derivePrincipalTags(names: CertificateNames): PrincipalTagReport {
+  const wrong = wrongOption({ names }, NAMES_KINDS, { required: NAMES_REQUIRED });
+  if (wrong) throw new UsageError("USAGE", `derivePrincipalTags: ${wrong}`);
   const collected = new Map<string, { values: (string | undefined)[]; documented: boolean }>();
   const ignored: string[] = [];
   const addName = (prefix: string, attributes: readonly NameAttribute[], where: string) => {

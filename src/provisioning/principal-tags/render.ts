@@ -1,7 +1,22 @@
-import type { PrincipalTagReport } from "./derive-tags.js";
+import { UsageError } from "../../errors.js";
+import { wrongOption, isPlainObject, type Kinds } from "../../own-value.js";
+import { TAGS, type PrincipalTagReport } from "./derive-tags.js";
+import { TEXTS } from "./source-identity.js";
+
+const REPORT_KINDS: Kinds = {
+  report: {
+    tags: TAGS, ignored: TEXTS, warnings: TEXTS, sourceIdentity: { value: "string", rule: "string" },
+    dropped: [(l) => Array.isArray(l) && l.every(isPlainObject), "an array of { key, value, reason }"],
+  },
+  trustPolicy: "object",
+};
+const REPORT_REQUIRED = ["report", "trustPolicy",
+  ...["tags", "dropped", "ignored", "sourceIdentity", "sourceIdentity.rule", "warnings"].map((f) => `report.${f}`)];
 
 /** The human-readable listing `principal-tags` prints (the JSON form is the report itself). */
 export function renderPrincipalTags(report: PrincipalTagReport, trustPolicy: object): string {
+  const wrong = wrongOption({ report, trustPolicy }, REPORT_KINDS, { required: REPORT_REQUIRED });
+  if (wrong) throw new UsageError("USAGE", `renderPrincipalTags: ${wrong}`);
   const lines: string[] = ["Session tags (default attribute mapping of a Roles Anywhere profile):"];
   const width = Math.max(0, ...report.tags.map((t) => t.key.length)) + "aws:PrincipalTag/".length;
   for (const tag of report.tags) {

@@ -1,3 +1,5 @@
+import { UsageError } from "../../errors.js";
+
 /**
  * STS session tag limits (STS API reference, `Tag` data type): a value is at most 256 characters matching
  * `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`. Roles Anywhere drops certificate values that break them (IAM Roles
@@ -12,6 +14,7 @@ export const MAX_SESSION_TAGS = 50;
 
 /** Why a value cannot be a session tag value, or undefined when it can. */
 export function sessionTagValueProblem(value: string): string | undefined {
+  if (typeof value !== "string") throw new UsageError("USAGE", "sessionTagValueProblem: value must be a string");
   const length = [...value].length;
   if (length > MAX_VALUE_CHARACTERS) return `longer than ${MAX_VALUE_CHARACTERS} characters (${length})`;
   if (!VALUE_PATTERN.test(value)) {

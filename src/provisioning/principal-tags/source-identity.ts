@@ -1,3 +1,6 @@
+import { UsageError } from "../../errors.js";
+import { wrongOption, type Kind } from "../../own-value.js";
+
 /**
  * The source identity Roles Anywhere sets on the session (IAM Roles Anywhere User Guide, "Trust policy",
  * "Source identity rules"):
@@ -11,7 +14,13 @@ export interface SourceIdentity {
   readonly rule: string;
 }
 
+/** An array of strings, from plain JavaScript. */
+export const TEXTS: Kind = [(l) => Array.isArray(l) && l.every((t) => typeof t === "string"), "an array of strings"];
+
 export function sourceIdentity(commonNames: readonly string[], serialHex: string): SourceIdentity {
+  const args = { commonNames, serialHex };
+  const wrong = wrongOption(args, { commonNames: TEXTS, serialHex: "string" }, { required: Object.keys(args) });
+  if (wrong) throw new UsageError("USAGE", `sourceIdentity: ${wrong}`);
   if (commonNames.length === 0) {
     const hex = serialHex.length % 2 === 0 ? serialHex : `0${serialHex}`;
     return { value: `ID=${hex}`, rule: "no subject CN: ID= and the hex serial number (letter case not documented)" };

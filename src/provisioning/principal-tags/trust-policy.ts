@@ -1,4 +1,6 @@
-import type { PrincipalTag } from "./derive-tags.js";
+import { UsageError } from "../../errors.js";
+import { wrongOption } from "../../own-value.js";
+import { TAGS, type PrincipalTag } from "./derive-tags.js";
 
 export interface TrustPolicyOptions {
   /** Tags to require with StringEquals. */
@@ -16,6 +18,9 @@ const PLACEHOLDER_ANCHOR = "arn:aws:rolesanywhere:REGION:ACCOUNT_ID:trust-anchor
  * another trust anchor in the account cannot satisfy the tag conditions.
  */
 export function exampleTrustPolicy(options: TrustPolicyOptions): object {
+  const kinds = { conditionTags: TAGS, trustAnchorArn: "string" } as const;
+  const wrong = wrongOption(options, kinds, { required: ["conditionTags"] });
+  if (wrong) throw new UsageError("USAGE", `exampleTrustPolicy: ${wrong}`);
   const stringEquals = Object.fromEntries(options.conditionTags.map((tag) => [`aws:PrincipalTag/${tag.key}`, tag.value]));
   return {
     Version: "2012-10-17",
@@ -35,5 +40,7 @@ export function exampleTrustPolicy(options: TrustPolicyOptions): object {
 
 /** The tags a condition uses when the user names none: subject CN and issuer CN, when they exist. */
 export function defaultConditionTags(tags: readonly PrincipalTag[]): PrincipalTag[] {
+  const wrong = wrongOption({ tags }, { tags: TAGS }, { required: ["tags"] });
+  if (wrong) throw new UsageError("USAGE", `defaultConditionTags: ${wrong}`);
   return ["x509Subject/CN", "x509Issuer/CN"].flatMap((key) => tags.filter((t) => t.key === key));
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { DeviceError, UsageError } from "../../errors.js";
+import { isPlainObject, type Kind } from "../../own-value.js";
 import type { Tpm } from "../../tpm/client/tpm.js";
 import type { PolicyStatement } from "../../tpm/keys/policy.js";
 import { PCR_Read } from "../../tpm/wire/commands.js";
@@ -15,6 +16,13 @@ export interface PcrRequest {
 const BANKS = { sha1: TPM_ALG.SHA1, sha256: TPM_ALG.SHA256, sha384: TPM_ALG.SHA384, sha512: TPM_ALG.SHA512 } as const;
 // TPM2_PCR_Read returns at most 8 digests per call (TPML_DIGEST); one call keeps this simple.
 const MAX_PCRS = 8;
+/** A {@link PcrRequest} built in plain JavaScript: a bank and 1 to 8 PCR numbers 0-23. */
+export const PCR_REQUEST: Kind = [
+  (r) => isPlainObject(r) && typeof r["bank"] === "string" && Object.hasOwn(BANKS, r["bank"]) &&
+    Array.isArray(r["pcrs"]) && r["pcrs"].length > 0 && r["pcrs"].length <= MAX_PCRS &&
+    r["pcrs"].every((p) => Number.isInteger(p) && p >= 0 && p <= 23),
+  '{ bank: "sha256" (or sha1, sha384, sha512), pcrs: 1 to 8 PCR numbers 0-23 }',
+];
 
 /** Parses `sha256:0,7,16` (bank optional: sha256). */
 export function parsePcrRequest(text: string): PcrRequest {

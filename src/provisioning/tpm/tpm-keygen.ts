@@ -23,8 +23,9 @@ import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.
 import { handleType, hex32, TPMA_OBJECT, TPM_HT, TPM_RH } from "../../tpm/wire/constants.js";
 import { RC } from "../../tpm/wire/response-code.js";
 import { outputFileExists, writeOutputFile } from "../output-file.js";
-import type { KeySpec } from "../key-spec.js";
-import { currentPcrPolicy, type PcrRequest } from "./pcr-policy.js";
+import { KEY_SPEC, type KeySpec } from "../key-spec.js";
+import { wrongOption, ENVIRONMENT, isPlainObject, type Kinds } from "../../own-value.js";
+import { currentPcrPolicy, PCR_REQUEST, type PcrRequest } from "./pcr-policy.js";
 import { encodeTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 
 export type TpmKeyTarget = { readonly kind: "file"; readonly path: string; readonly overwrite: boolean } | { readonly kind: "handle"; readonly handle: number };
@@ -77,7 +78,21 @@ export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
   }
 }
 
+const isHandle = (h: unknown) => Number.isInteger(h) && (h as number) >= 0 && (h as number) <= 0xffffffff;
+/** {@link TpmKeygenOptions}' types, for callers in plain JavaScript (readSecret checks the passwords' sources). */
+const KEYGEN_KINDS: Kinds = {
+  target: [
+    (t) => isPlainObject(t) &&
+      (t["kind"] === "handle" ? isHandle(t["handle"]) : t["kind"] === "file" && typeof t["path"] === "string"),
+    '{ kind: "file", path, overwrite } or { kind: "handle", handle }',
+  ],
+  spec: KEY_SPEC, device: "string", env: ENVIRONMENT, parent: [isHandle, "a TPM handle (0 to 0xffffffff)"],
+  pcr: PCR_REQUEST, debug: "function",
+};
+
 export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {
+  const wrong = wrongOption(opts, KEYGEN_KINDS, { required: ["target", "spec"] });
+  if (wrong) throw new UsageError("USAGE", `generateTpmKey: ${wrong}`);
   await checkTpmKeygen(opts);
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
   const read = async (source: SecretSource | undefined, what: string) => (source ? readSecret(source, what) : Secret.fromUtf8(""));

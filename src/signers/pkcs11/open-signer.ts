@@ -4,7 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
-import type { Certificate } from "../../x509/certificate.js";
+import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
+import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
 import type { Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
@@ -41,7 +42,15 @@ interface ChosenKey {
   readonly proven: boolean;
 }
 
+/** {@link Pkcs11SignerOptions}' types, for callers in plain JavaScript (readSecret checks the PINs' sources). */
+const OPTION_KINDS: Kinds = {
+  keyUri: "string", certificateUri: "string", library: "string", reusePin: "boolean",
+  certificate: CERTIFICATE, intermediates: CERTIFICATES, debug: "function", env: ENVIRONMENT,
+};
+
 export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Signer> {
+  const wrong = wrongOption(opts, OPTION_KINDS, { required: ["keyUri"] });
+  if (wrong) throw new UsageError("USAGE", `createPkcs11Signer: ${wrong}`);
   const keyUri = parsePkcs11Uri(opts.keyUri);
   const certUri = opts.certificate === undefined && opts.certificateUri !== undefined ? parsePkcs11Uri(opts.certificateUri) : undefined;
   for (const uri of [keyUri, certUri]) {

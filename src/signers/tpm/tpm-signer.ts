@@ -1,5 +1,7 @@
 import { createHash, type KeyObject } from "node:crypto";
-import { DeviceError } from "../../errors.js";
+import { DeviceError, UsageError } from "../../errors.js";
+import { wrongOption, ENVIRONMENT, isPlainObject } from "../../own-value.js";
+import { CERTIFICATE, CERTIFICATES } from "../../x509/certificate.js";
 import { readSecret } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
@@ -39,7 +41,16 @@ export type TpmSigner = Signer & { readonly handle: number };
  * (see KeyLifecycle), authorized through a salted HMAC session (or a policy session replaying the key file's
  * policy), flushed by close() and, failing that, when the process exits.
  */
-export function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
+export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
+  const isPersistent = (h: unknown) => Number.isInteger(h) && Math.floor((h as number) / 2 ** 24) === 0x81;
+  const isKey = (k: unknown) => isPlainObject(k) && (k["kind"] === "handle" ? isPersistent(k["handle"])
+    : k["kind"] === "tss2-pem" && typeof k["path"] === "string" && typeof k["pem"] === "string");
+  const wrong = wrongOption(opts, { // plain JavaScript; readSecret checks the passwords' sources
+    key: [isKey, '{ kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'], device: "string",
+    noKeyPassword: "boolean", ignoreEmptyAuth: "boolean", certificate: CERTIFICATE, intermediates: CERTIFICATES,
+    debug: "function", env: ENVIRONMENT,
+  }, { required: ["key"] });
+  if (wrong) throw new UsageError("USAGE", `createTpmSigner: ${wrong}`);
   return openTpmSigner(opts);
 }
 
