@@ -42,7 +42,7 @@ let proxy: TpmProxy;
 let cli: { cli: string; cleanup: () => void };
 let endpoint: { url: string; close(): Promise<void> | void };
 let ca: CaHandle;
-type KeyKind = "file" | "handle" | "policy";
+type KeyKind = "file" | "handle" | "policy" | "plain";
 const keys: Record<KeyKind, { keyArg: string; certPath: string; passwordArgs: string[] }> = {} as never;
 const leakChecks: string[] = [];
 
@@ -56,6 +56,13 @@ beforeAll(async () => {
     keyArg: file.keyPath,
     certPath: issueLeaf(ca, join(tpm.dir, "certs"), { name: "fault-file", publicKeyPath: file.publicKeyPath }).certPath,
     passwordArgs: ["--tpm-key-password-env", "TPM_KEY_PW"],
+  };
+  // No password: its sessions are password sessions, whose answers carry no HMAC.
+  const plain = await genpkey(tpm, "fault-plain", { algorithm: "EC", curve: "P-256" });
+  keys.plain = {
+    keyArg: plain.keyPath,
+    certPath: issueLeaf(ca, join(tpm.dir, "certs"), { name: "fault-plain", publicKeyPath: plain.publicKeyPath }).certPath,
+    passwordArgs: [],
   };
   const handle = await persistentKey(tpm, "fault-handle", PERSISTENT, {
     alg: "ecc256",
@@ -188,6 +195,15 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
     expectDeviceFailure(r);
     expect(r.stderr).toMatch(/TPM2_Sign: the TPM's response HMAC does not match: the response was altered/);
     await expectNothingLoaded("credential-process, TPM2_Sign answer altered");
+  });
+
+  it("a key without a password (no response HMAC): a TPM2_Sign answer altered on the way does not verify and is never sent", async () => {
+    const fired = proxy.arm({ command: Sign.code, action: "flip-parameter-byte" });
+    const r = await credentialProcess("plain", proxy.device);
+    await firing(fired, "TPM2_Sign");
+    expectDeviceFailure(r);
+    expect(r.stderr).toMatch(/the TPM's signature \(\d+ bytes\) does not verify with the key's public key; it was not used/);
+    await expectNothingLoaded("credential-process, key without a password, TPM2_Sign answer altered");
   });
 
   it("a wrong password whose TPM2_Sign answer is lost is not sent again: the TPM counted exactly one failure", async () => {

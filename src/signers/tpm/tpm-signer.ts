@@ -20,7 +20,7 @@ import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
 import { resolveKeyPassword } from "./key-password.js";
 import { signHash, type RunOnKey } from "./signing/choose-scheme.js";
-import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
+import { NODE_HASH_NAME, signatureVerifies } from "../../encoding/signature-encoding.js";
 
 /** Injection points for tests and benchmarks. */
 export interface TpmSignerSeams {
@@ -114,7 +114,16 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
       const run = queue.then(async () => {
         if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
         const hash = createHash(NODE_HASH_NAME[digest]).update(message).digest();
-        return keys.use((loaded) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest));
+        const sign = (loaded: LoadedState) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest);
+        const signature = await keys.use(sign);
+        // Never sent unless it verifies (publicKey is the certificate's): an RSA signature made with a fault gives the
+        // key's factors away (Boneh-DeMillo-Lipton), and a key without a password answers through a password session,
+        // whose response has no HMAC to show an alteration on the way.
+        if (signatureVerifies(publicKey, digest, message, signature)) return signature;
+        const wrong = `the TPM's signature (${signature.length} bytes) does not verify with the key's public key`;
+        throw new DeviceError("TPM_ERROR", `${what}: ${wrong}; it was not used`, {
+          hint: "the TPM, or something between it and this process, returned a wrong signature: check both",
+        });
       });
       queue = run.catch(() => undefined);
       return run;
