@@ -303,6 +303,25 @@ describe("persistent keys by handle (tpm2_create + tpm2_evictcontrol)", () => {
     );
   });
 
+  it("keys fixed to an ECDSA hash longer than their curve (P-256 with SHA-384 or SHA-512, P-384 with SHA-512) sign every digest", async () => {
+    // The TPM takes a digest of the scheme's size and keeps its left-most bits: a shorter one must not be zero-padded on the left.
+    const fixed = [
+      { handle: 0x81000103, alg: "ecc256:ecdsa-sha384" },
+      { handle: 0x81000104, alg: "ecc256:ecdsa-sha512" },
+      { handle: 0x81000105, alg: "ecc384:ecdsa-sha512" },
+    ];
+    for (const { handle, alg } of fixed) {
+      const attributes = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign";
+      const { publicKeyPath } = await persistentKey(tpm, `persist-${alg.replace(":", "-")}`, handle, { alg, attributes, parent: SRK });
+      await withSigner({ key: { kind: "handle", handle }, device: tpm.device, noKeyPassword: true }, async (s) => {
+        for (const d of ["SHA256", "SHA384", "SHA512"] as const) {
+          const verifies = await opensslVerifies(tpm, publicKeyPath, message, await s.sign(message, d), d.toLowerCase() as "sha256");
+          expect(verifies, `${alg} with ${d}`).toBe(true);
+        }
+      });
+    }
+  });
+
   it("the persistent SRK itself cannot sign (restricted)", async () => {
     await expect(createTpmSigner({ key: { kind: "handle", handle: SRK }, device: tpm.device, noKeyPassword: true })).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
   });

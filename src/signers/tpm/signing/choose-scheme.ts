@@ -73,7 +73,11 @@ async function signEcdsa(run: RunOnKey, what: string, pub: TpmtPublicEcc, hash: 
   if (hash.length > size && size < curve.fieldBytes) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
   }
-  const params = { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET };
+  // The TPM keeps the left-most bits of a digest longer than the curve's order (P-256 with SHA-384): there, the
+  // zero-padding of a shorter hash goes on the right of the order-sized part, or the TPM signs another number.
+  const over = size - curve.fieldBytes;
+  const fitted = over > 0 ? Buffer.concat([fitDigest(hash, size - over), Buffer.alloc(over)]) : fitDigest(hash, size);
+  const params = { digest: fitted, inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET };
   const { signature: sig } = await run(Sign, params);
   if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${what}: the TPM returned a non-ECDSA signature`);
   return ecdsaSignatureToDer(sig.signatureR, sig.signatureS);
