@@ -322,6 +322,19 @@ describe("persistent keys by handle (tpm2_create + tpm2_evictcontrol)", () => {
     }
   });
 
+  it("a key fixed to a scheme that cannot make the signature asked for: the scheme is named, with its hash", async () => {
+    const attributes = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign";
+    await persistentKey(tpm, "persist-rsassa-sha384", 0x81000106, { alg: "rsa2048:rsassa-sha384", attributes, parent: SRK });
+    await persistentKey(tpm, "persist-ecdaa", 0x81000107, { alg: "ecc256:ecdaa", attributes, parent: SRK });
+    const refusal = (handle: number) =>
+      withSigner({ key: { kind: "handle", handle }, device: tpm.device, noKeyPassword: true }, (s) => s.sign(message)).catch((e: unknown) => e);
+    expect(await refusal(0x81000106)).toMatchObject({
+      code: "PRIVATE_KEY_UNSUPPORTED",
+      message: "TPM key 0x81000106: this RSA key cannot make an RSASSA-SHA256 signature: its scheme is fixed to RSASSA with SHA384",
+    });
+    expect(await refusal(0x81000107)).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", message: "TPM key 0x81000107: the key is fixed to ECDAA with SHA256, not ECDSA" });
+  });
+
   it("the persistent SRK itself cannot sign (restricted)", async () => {
     await expect(createTpmSigner({ key: { kind: "handle", handle: SRK }, device: tpm.device, noKeyPassword: true })).rejects.toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
   });
