@@ -9,7 +9,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { once } from "node:events";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT_CODES } from "../src/cli/exit-codes.js";
 import type { CredentialSettings } from "../src/settings/credential-settings.js";
@@ -18,13 +18,14 @@ import type { RefreshEvent } from "../src/credentials/credential-cache.js";
 import type { Credentials } from "../src/rolesanywhere/credentials.js";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
+import { createTpmSigner } from "../src/signers/tpm/tpm-signer.js";
 import { CreatePrimary, Load, ReadPublic, Sign, StartAuthSession } from "../src/tpm/wire/commands.js";
 import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
 import { runCli, type CliRun } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
-import { createHash } from "node:crypto";
+import { createHash, verify } from "node:crypto";
 import { genpkey, lockoutCounter, persistentKey, persistSrk, readPcr, sessionHandles, tpm2Create, transientHandles, trialPolicy, writeTss2File } from "./helpers/tpm-keys.js";
 import { startTpmProxy, type TpmProxy } from "./helpers/tpm-proxy.js";
 
@@ -232,6 +233,31 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
       expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
       await expectNothingLoaded(`credential-process, ${kind} key, after swtpm restarts`);
     }
+  });
+});
+
+describe("a TPM signer kept open by a library caller (createTpmSigner)", () => {
+  it("a TPM2_Sign answer altered on the way fails that signature only: the next one signs with fresh sessions, no strike counted", async () => {
+    // The altered answer leaves the key's HMAC session without the TPM's nonce: used again, it would fail as a wrong
+    // password, a dictionary-attack strike each time.
+    const strikes = await lockoutCounter(tpm); // read while nothing holds swtpm's one connection
+    const { keyArg } = keys.file;
+    const key = { kind: "tss2-pem", path: keyArg, pem: readFileSync(keyArg, "utf8") } as const;
+    const signer = await createTpmSigner({ key, device: proxy.device, keyPassword: { kind: "value", value: PASSWORD } });
+    const message = Buffer.from("sign me");
+    const answered = proxy.answered.length;
+    try {
+      await signer.sign(message);
+      const fired = proxy.arm({ command: Sign.code, action: "flip-parameter-byte" });
+      await expect(signer.sign(message)).rejects.toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/response HMAC does not match/) });
+      await firing(fired, "TPM2_Sign");
+      for (let i = 0; i < 2; i++) expect(verify("sha256", message, (await signer.publicKey())!, await signer.sign(message))).toBe(true);
+    } finally {
+      await signer.close();
+    }
+    expect(proxy.answered.slice(answered).filter((a) => a.command === Sign.code && a.rc !== 0 && a.rc !== 0x922)).toEqual([]);
+    expect(await lockoutCounter(tpm)).toBe(strikes);
+    await expectNothingLoaded("createTpmSigner, file key, TPM2_Sign answer altered");
   });
 });
 
