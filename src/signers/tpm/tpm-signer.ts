@@ -95,12 +95,14 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
 
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const onExit = () => {
-    if (closed) return;
-    closed = true;
-    keys.flushSync();
+  const duties: ExitDuties = {
+    exit() {
+      if (closed) return;
+      closed = true;
+      keys.flushSync();
+    },
+    beforeExit: () => void signer.close(),
   };
-  const onBeforeExit = () => void signer.close();
   const signer: TpmSigner = {
     backend: "tpm",
     keyType: keys.loaded!.key.public.public.type === TPM_ALG.RSA ? "RSA" : "EC",
@@ -131,13 +133,32 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     async close() {
       if (closed) return;
       closed = true;
-      process.off("exit", onExit);
-      process.off("beforeExit", onBeforeExit);
+      forgetAtExit(duties);
       await queue;
       await keys.close();
     },
   };
-  process.on("exit", onExit);
-  process.on("beforeExit", onBeforeExit);
+  rememberAtExit(duties);
   return signer;
+}
+
+/** What an open signer does when the process ends: flush synchronously at exit, close when the event loop empties. */
+interface ExitDuties {
+  exit(): void;
+  beforeExit(): void;
+}
+
+/** The open signers' duties, behind one pair of process hooks: an agent may hold a signer per profile. */
+const atExit = new Set<ExitDuties>();
+const onProcessExit = () => atExit.forEach((d) => d.exit());
+const onProcessBeforeExit = () => atExit.forEach((d) => d.beforeExit());
+
+function rememberAtExit(duties: ExitDuties): void {
+  if (atExit.size === 0) process.on("exit", onProcessExit).on("beforeExit", onProcessBeforeExit);
+  atExit.add(duties);
+}
+
+function forgetAtExit(duties: ExitDuties): void {
+  if (!atExit.delete(duties) || atExit.size > 0) return;
+  process.off("exit", onProcessExit).off("beforeExit", onProcessBeforeExit);
 }
