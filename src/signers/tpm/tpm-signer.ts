@@ -20,7 +20,7 @@ import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
 import { resolveKeyPassword } from "./key-password.js";
 import { signHash, type RunOnKey } from "./signing/choose-scheme.js";
-import { NODE_HASH_NAME, signatureVerifies } from "../../encoding/signature-encoding.js";
+import { nodeHashName, signatureVerifies } from "../../encoding/signature-encoding.js";
 
 /** Injection points for tests and benchmarks. */
 export interface TpmSignerSeams {
@@ -115,7 +115,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     sign(message, digest = "SHA256") {
       const run = queue.then(async () => {
         if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
-        const hash = createHash(NODE_HASH_NAME[digest]).update(message).digest();
+        const hash = createHash(nodeHashName(digest)).update(message).digest();
         const sign = (loaded: LoadedState) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest);
         const signature = await keys.use(sign);
         // Never sent unless it verifies (publicKey is the certificate's): an RSA signature made with a fault gives the

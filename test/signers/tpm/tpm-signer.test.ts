@@ -1,4 +1,4 @@
-/** Many TPM signers open in one process (an agent with one profile per role, all on /dev/tpmrm0). */
+/** The TPM signer over a scripted TPM: what does not need a real one (native-test/tpm-signer.test.ts has swtpm). */
 import { describe, expect, it } from "vitest";
 import { openTpmSigner } from "../../../src/signers/tpm/tpm-signer.js";
 import { encode } from "../../../src/tpm/wire/codec.js";
@@ -35,5 +35,22 @@ describe("TPM signers and the process's exit hooks", () => {
     }
     expect(process.listenerCount("exit")).toBe(before.exit);
     expect(process.listenerCount("beforeExit")).toBe(before.beforeExit);
+  });
+});
+
+describe("sign() called from plain JavaScript", () => {
+  it.each(["sha256", "SHA1", "MD5", "toString", "__proto__", ""])("digest %j: PRIVATE_KEY_UNSUPPORTED, as with a key file, before the TPM is asked", async (digest) => {
+    const transport = tpmWithKey();
+    const signer = await openTpmSigner({ key: { kind: "handle", handle: 0x81000101 }, noKeyPassword: true }, { transport });
+    try {
+      const sent = transport.sent.length;
+      await expect(signer.sign(Buffer.from("m"), digest as never)).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED",
+        message: `digest ${digest} is not supported`,
+      });
+      expect(transport.sent.length).toBe(sent);
+    } finally {
+      await signer.close();
+    }
   });
 });
