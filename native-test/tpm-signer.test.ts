@@ -276,6 +276,19 @@ describe("passwords", () => {
     await expect(createTpmSigner({ ...opts, parentPassword: { kind: "value", value: "nope" } })).rejects.toThrow(/wrong password for the TPM parent key 0x81000002/);
     await expect(createTpmSigner(opts)).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
   });
+
+  it("a key with a password under a persistent parent on a curve without ECDH in node (SM2 P-256): sessions salted to a temporary primary", async () => {
+    const ctx = join(tpm.dir, "sm2-parent.ctx");
+    await tpm.run("tpm2_createprimary", ["-C", "o", "-G", "ecc_sm2_p256:null:aes128cfb", "-c", ctx, "-Q"]);
+    await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", ctx, "0x81000003", "-Q"]);
+    await tpm.flushAll();
+    const k = await genpkey(tpm, "under-sm2", { algorithm: "EC", curve: "P-256", parent: 0x81000003, userAuth: KEY_PASSWORD });
+    const key = { kind: "tss2-pem", path: k.keyPath, pem: k.pem } as const;
+    await withSigner({ key, device: tpm.device, keyPassword: { kind: "value", value: KEY_PASSWORD } }, async (s) => {
+      expect(await opensslVerifies(tpm, k.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
+    });
+    expect(await transientHandles(tpm)).toEqual([]);
+  });
 });
 
 describe("persistent keys by handle (tpm2_create + tpm2_evictcontrol)", () => {

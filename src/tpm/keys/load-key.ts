@@ -9,7 +9,7 @@ import type { AuthSession } from "../sessions/auth-session.js";
 import { PASSWORD_SESSION } from "../sessions/password-session.js";
 import { startAuthSession, type SaltKey } from "../sessions/start-session.js";
 import { CreatePrimary, GetCapability, Load, ReadPublic } from "../wire/commands.js";
-import { handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from "../wire/constants.js";
+import { ECC_CURVES, handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from "../wire/constants.js";
 import type { TpmtPublic } from "../wire/structures.js";
 import { policyUsesPassword } from "./policy.js";
 import { decodePublicArea, describeKey, hasAttribute, objectName, type PublicArea } from "./public-area.js";
@@ -78,7 +78,9 @@ export interface SaltingOptions {
  */
 export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: SaltingOptions, start: (salt: SaltKey) => Promise<T>): Promise<T> {
   const pub = key?.public.public;
-  const canSalt = (pub?.type === TPM_ALG.ECC || pub?.type === TPM_ALG.RSA) && hasAttribute(pub, TPMA_OBJECT.decrypt);
+  // An ECC key on a curve node:crypto has no ECDH for (SM2 P-256, BN P-256: some TPMs' storage keys) cannot.
+  const ecdh = pub?.type === TPM_ALG.ECC && ECC_CURVES[pub.parameters.curveID] !== undefined;
+  const canSalt = (ecdh || pub?.type === TPM_ALG.RSA) && hasAttribute(pub!, TPMA_OBJECT.decrypt);
   if (key && canSalt) return start(key);
   const ecc = o.ecc ? await o.ecc() : await tpmSupportsEcc(tpm);
   const temp = await createPrimary(tpm, TPM_RH.NULL, ecc ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: PASSWORD_SESSION }, o.what);
