@@ -207,6 +207,15 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
     await expectNothingLoaded("credential-process, key without a password, TPM2_Sign answer altered");
   });
 
+  it("a TPM2_Load answer whose Name was altered on the way (a password session: no response HMAC): exit 5, one line", async () => {
+    const fired = proxy.arm({ command: Load.code, action: "flip-parameter-byte" }); // byte 21: the Name's algorithm
+    const r = await credentialProcess("file", proxy.device);
+    await firing(fired, "TPM2_Load");
+    expectDeviceFailure(r);
+    expect(r.stderr).toMatch(/TPM2_Load returned a Name that does not match the key file's public area/);
+    await expectNothingLoaded("credential-process, TPM2_Load answer altered");
+  });
+
   it("a wrong password whose TPM2_Sign answer is lost is not sent again: the TPM counted exactly one failure", async () => {
     // swtpm answers its first ECDSA signature after a start with "retry" (not judged): get that out of the way.
     expect((await credentialProcess("file", tpm.device)).code).toBe(0);

@@ -2,6 +2,7 @@
  * Makes a key usable on the TPM: loads a key file under its parent (the SRK re-created, or a persistent key) or
  * finds a persistent key, and starts the sessions that authorize it for the signer's lifetime.
  */
+import { DeviceError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
 import { permanentEntity, type Authorization, type Entity, type Session, type Tpm } from "../client/tpm.js";
 import { withExplanation } from "../client/explain-error.js";
@@ -162,7 +163,12 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     );
     created.push(loaded.handle);
     const expectedName = objectName(file.public);
-    if (!loaded.response.name.equals(expectedName)) throw new Error("TPM2_Load returned a Name that does not match the key file's public area");
+    if (!loaded.response.name.equals(expectedName)) {
+      const mismatch = "TPM2_Load returned a Name that does not match the key file's public area";
+      throw new DeviceError("TPM_ERROR", `${what}: ${mismatch}`, {
+        hint: "the answer was altered on its way to this process, or the TPM is faulty; the key was not used",
+      });
+    }
     debug?.(`TPM: loaded ${describeKey(file.public.public)} key under ${hex32(file.parent)} as ${hex32(loaded.handle)}`);
 
     // Only the loaded key and the key's sessions stay; parents, temporary primaries and parent sessions go.
