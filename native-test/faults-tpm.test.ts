@@ -9,7 +9,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { once } from "node:events";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT_CODES } from "../src/cli/exit-codes.js";
 import type { CredentialSettings } from "../src/settings/credential-settings.js";
@@ -18,13 +18,14 @@ import type { RefreshEvent } from "../src/credentials/credential-cache.js";
 import type { Credentials } from "../src/rolesanywhere/credentials.js";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
+import { createTpmSigner } from "../src/signers/tpm/tpm-signer.js";
 import { CreatePrimary, Load, ReadPublic, Sign, StartAuthSession } from "../src/tpm/wire/commands.js";
 import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
 import { runCli, type CliRun } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
-import { createHash } from "node:crypto";
+import { createHash, verify } from "node:crypto";
 import { genpkey, lockoutCounter, persistentKey, persistSrk, readPcr, sessionHandles, tpm2Create, transientHandles, trialPolicy, writeTss2File } from "./helpers/tpm-keys.js";
 import { startTpmProxy, type TpmProxy } from "./helpers/tpm-proxy.js";
 
@@ -42,7 +43,7 @@ let proxy: TpmProxy;
 let cli: { cli: string; cleanup: () => void };
 let endpoint: { url: string; close(): Promise<void> | void };
 let ca: CaHandle;
-type KeyKind = "file" | "handle" | "policy";
+type KeyKind = "file" | "handle" | "policy" | "plain";
 const keys: Record<KeyKind, { keyArg: string; certPath: string; passwordArgs: string[] }> = {} as never;
 const leakChecks: string[] = [];
 
@@ -56,6 +57,13 @@ beforeAll(async () => {
     keyArg: file.keyPath,
     certPath: issueLeaf(ca, join(tpm.dir, "certs"), { name: "fault-file", publicKeyPath: file.publicKeyPath }).certPath,
     passwordArgs: ["--tpm-key-password-env", "TPM_KEY_PW"],
+  };
+  // No password: its sessions are password sessions, whose answers carry no HMAC.
+  const plain = await genpkey(tpm, "fault-plain", { algorithm: "EC", curve: "P-256" });
+  keys.plain = {
+    keyArg: plain.keyPath,
+    certPath: issueLeaf(ca, join(tpm.dir, "certs"), { name: "fault-plain", publicKeyPath: plain.publicKeyPath }).certPath,
+    passwordArgs: [],
   };
   const handle = await persistentKey(tpm, "fault-handle", PERSISTENT, {
     alg: "ecc256",
@@ -190,6 +198,24 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
     await expectNothingLoaded("credential-process, TPM2_Sign answer altered");
   });
 
+  it("a key without a password (no response HMAC): a TPM2_Sign answer altered on the way does not verify and is never sent", async () => {
+    const fired = proxy.arm({ command: Sign.code, action: "flip-parameter-byte" });
+    const r = await credentialProcess("plain", proxy.device);
+    await firing(fired, "TPM2_Sign");
+    expectDeviceFailure(r);
+    expect(r.stderr).toMatch(/the TPM's signature \(\d+ bytes\) does not verify with the key's public key; it was not used/);
+    await expectNothingLoaded("credential-process, key without a password, TPM2_Sign answer altered");
+  });
+
+  it("a TPM2_Load answer whose Name was altered on the way (a password session: no response HMAC): exit 5, one line", async () => {
+    const fired = proxy.arm({ command: Load.code, action: "flip-parameter-byte" }); // byte 21: the Name's algorithm
+    const r = await credentialProcess("file", proxy.device);
+    await firing(fired, "TPM2_Load");
+    expectDeviceFailure(r);
+    expect(r.stderr).toMatch(/TPM2_Load returned a Name that does not match the key file's public area/);
+    await expectNothingLoaded("credential-process, TPM2_Load answer altered");
+  });
+
   it("a wrong password whose TPM2_Sign answer is lost is not sent again: the TPM counted exactly one failure", async () => {
     // swtpm answers its first ECDSA signature after a start with "retry" (not judged): get that out of the way.
     expect((await credentialProcess("file", tpm.device)).code).toBe(0);
@@ -216,6 +242,31 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
       expect(JSON.parse(r.stdout).AccessKeyId).toMatch(/^ASIA/);
       await expectNothingLoaded(`credential-process, ${kind} key, after swtpm restarts`);
     }
+  });
+});
+
+describe("a TPM signer kept open by a library caller (createTpmSigner)", () => {
+  it("a TPM2_Sign answer altered on the way fails that signature only: the next one signs with fresh sessions, no strike counted", async () => {
+    // The altered answer leaves the key's HMAC session without the TPM's nonce: used again, it would fail as a wrong
+    // password, a dictionary-attack strike each time.
+    const strikes = await lockoutCounter(tpm); // read while nothing holds swtpm's one connection
+    const { keyArg } = keys.file;
+    const key = { kind: "tss2-pem", path: keyArg, pem: readFileSync(keyArg, "utf8") } as const;
+    const signer = await createTpmSigner({ key, device: proxy.device, keyPassword: { kind: "value", value: PASSWORD } });
+    const message = Buffer.from("sign me");
+    const answered = proxy.answered.length;
+    try {
+      await signer.sign(message);
+      const fired = proxy.arm({ command: Sign.code, action: "flip-parameter-byte" });
+      await expect(signer.sign(message)).rejects.toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/response HMAC does not match/) });
+      await firing(fired, "TPM2_Sign");
+      for (let i = 0; i < 2; i++) expect(verify("sha256", message, (await signer.publicKey())!, await signer.sign(message))).toBe(true);
+    } finally {
+      await signer.close();
+    }
+    expect(proxy.answered.slice(answered).filter((a) => a.command === Sign.code && a.rc !== 0 && a.rc !== 0x922)).toEqual([]);
+    expect(await lockoutCounter(tpm)).toBe(strikes);
+    await expectNothingLoaded("createTpmSigner, file key, TPM2_Sign answer altered");
   });
 });
 

@@ -276,6 +276,19 @@ describe("passwords", () => {
     await expect(createTpmSigner({ ...opts, parentPassword: { kind: "value", value: "nope" } })).rejects.toThrow(/wrong password for the TPM parent key 0x81000002/);
     await expect(createTpmSigner(opts)).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
   });
+
+  it("a key with a password under a persistent parent on a curve without ECDH in node (SM2 P-256): sessions salted to a temporary primary", async () => {
+    const ctx = join(tpm.dir, "sm2-parent.ctx");
+    await tpm.run("tpm2_createprimary", ["-C", "o", "-G", "ecc_sm2_p256:null:aes128cfb", "-c", ctx, "-Q"]);
+    await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", ctx, "0x81000003", "-Q"]);
+    await tpm.flushAll();
+    const k = await genpkey(tpm, "under-sm2", { algorithm: "EC", curve: "P-256", parent: 0x81000003, userAuth: KEY_PASSWORD });
+    const key = { kind: "tss2-pem", path: k.keyPath, pem: k.pem } as const;
+    await withSigner({ key, device: tpm.device, keyPassword: { kind: "value", value: KEY_PASSWORD } }, async (s) => {
+      expect(await opensslVerifies(tpm, k.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
+    });
+    expect(await transientHandles(tpm)).toEqual([]);
+  });
 });
 
 describe("persistent keys by handle (tpm2_create + tpm2_evictcontrol)", () => {
@@ -301,6 +314,38 @@ describe("persistent keys by handle (tpm2_create + tpm2_evictcontrol)", () => {
     await expect(createTpmSigner({ key: { kind: "handle", handle: 0x81000999 }, device: tpm.device, noKeyPassword: true })).rejects.toThrow(
       /there is no persistent TPM object at 0x81000999/,
     );
+  });
+
+  it("keys fixed to an ECDSA hash longer than their curve (P-256 with SHA-384 or SHA-512, P-384 with SHA-512) sign every digest", async () => {
+    // The TPM takes a digest of the scheme's size and keeps its left-most bits: a shorter one must not be zero-padded on the left.
+    const fixed = [
+      { handle: 0x81000103, alg: "ecc256:ecdsa-sha384" },
+      { handle: 0x81000104, alg: "ecc256:ecdsa-sha512" },
+      { handle: 0x81000105, alg: "ecc384:ecdsa-sha512" },
+    ];
+    for (const { handle, alg } of fixed) {
+      const attributes = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign";
+      const { publicKeyPath } = await persistentKey(tpm, `persist-${alg.replace(":", "-")}`, handle, { alg, attributes, parent: SRK });
+      await withSigner({ key: { kind: "handle", handle }, device: tpm.device, noKeyPassword: true }, async (s) => {
+        for (const d of ["SHA256", "SHA384", "SHA512"] as const) {
+          const verifies = await opensslVerifies(tpm, publicKeyPath, message, await s.sign(message, d), d.toLowerCase() as "sha256");
+          expect(verifies, `${alg} with ${d}`).toBe(true);
+        }
+      });
+    }
+  });
+
+  it("a key fixed to a scheme that cannot make the signature asked for: the scheme is named, with its hash", async () => {
+    const attributes = "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign";
+    await persistentKey(tpm, "persist-rsassa-sha384", 0x81000106, { alg: "rsa2048:rsassa-sha384", attributes, parent: SRK });
+    await persistentKey(tpm, "persist-ecdaa", 0x81000107, { alg: "ecc256:ecdaa", attributes, parent: SRK });
+    const refusal = (handle: number) =>
+      withSigner({ key: { kind: "handle", handle }, device: tpm.device, noKeyPassword: true }, (s) => s.sign(message)).catch((e: unknown) => e);
+    expect(await refusal(0x81000106)).toMatchObject({
+      code: "PRIVATE_KEY_UNSUPPORTED",
+      message: "TPM key 0x81000106: this RSA key cannot make an RSASSA-SHA256 signature: its scheme is fixed to RSASSA with SHA384",
+    });
+    expect(await refusal(0x81000107)).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", message: "TPM key 0x81000107: the key is fixed to ECDAA with SHA256, not ECDSA" });
   });
 
   it("the persistent SRK itself cannot sign (restricted)", async () => {

@@ -1,5 +1,6 @@
 /** Byte formats around a signature, shared by every signer back-end. */
 import { verify, type KeyObject } from "node:crypto";
+import { InputError } from "../errors.js";
 import { derOid, derSequence, derUnsignedInteger } from "./der-writer.js";
 
 export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
@@ -9,6 +10,16 @@ export const NODE_HASH_NAME: Readonly<Record<DigestAlgorithm, "sha256" | "sha384
   SHA384: "sha384",
   SHA512: "sha512",
 };
+
+/** node:crypto's name of `digest`, checked: a caller in plain JavaScript may pass anything ("sha256", "MD5"). */
+export function nodeHashName(digest: DigestAlgorithm): "sha256" | "sha384" | "sha512" {
+  const name = Object.hasOwn(NODE_HASH_NAME, digest) ? NODE_HASH_NAME[digest] : undefined;
+  if (name === undefined) {
+    const hint = "use SHA256, SHA384 or SHA512";
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `digest ${String(digest)} is not supported`, { hint });
+  }
+  return name;
+}
 
 /** Whether `signature` (DER for ECDSA) over `message` verifies with `key`; false, not an error, for a malformed one. */
 export function signatureVerifies(key: KeyObject, digest: DigestAlgorithm, message: Uint8Array, signature: Uint8Array): boolean {

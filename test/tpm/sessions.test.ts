@@ -6,7 +6,11 @@ import { describe, expect, it } from "vitest";
 import { createHash, createHmac } from "node:crypto";
 import { AuthSession } from "../../src/tpm/sessions/auth-session.js";
 import { kdfa, kdfe } from "../../src/tpm/sessions/kdf.js";
-import { hex } from "./fake-transport.js";
+import { hex, ScriptedTransport } from "./fake-transport.js";
+import { Tpm } from "../../src/tpm/client/tpm.js";
+import { startAuthSession, type SaltKey } from "../../src/tpm/sessions/start-session.js";
+import type { TpmtPublic, TpmtPublicEcc } from "../../src/tpm/wire/structures.js";
+import { eccSigningPublic } from "../helpers/tpm-public.js";
 
 const NAME = hex("000b3765c82a0d8e4f7c0451294e1c5e97327da529c69f09e2ecb4e9c92700a14f8c");
 const DIGEST = createHash("sha256").update("hello").digest();
@@ -126,5 +130,22 @@ describe("KDFs", () => {
     const e = kdfe("sha256", z, "SECRET", Buffer.alloc(32, 1), Buffer.alloc(32, 2), 256);
     const expected = createHash("sha256").update(hex("00000001")).update(z).update(Buffer.from("SECRET\0")).update(Buffer.alloc(32, 1)).update(Buffer.alloc(32, 2)).digest();
     expect(e.equals(expected)).toBe(true);
+  });
+});
+
+describe("salting to a key whose public area the TPM (or a relay) made up", () => {
+  const parent = (change: Partial<TpmtPublicEcc>): SaltKey => {
+    const pub = { ...eccSigningPublic(), objectAttributes: 0x00030072, ...change } as TpmtPublic;
+    return { entity: { handle: 0x81000001, name: Buffer.alloc(34) }, public: { bytes: Buffer.alloc(0), public: pub } };
+  };
+  it.each([
+    ["a point not on the curve", parent({ unique: { x: Buffer.alloc(32, 1), y: Buffer.alloc(32, 1) } })],
+    ["an x longer than the curve", parent({ unique: { x: Buffer.alloc(40, 1), y: Buffer.alloc(32, 1) } })],
+    ["an unknown name algorithm", parent({ nameAlg: 0x0099 })],
+  ])("%s: TPM_KEY_INVALID naming the key, before any command", async (_, saltKey) => {
+    const transport = new ScriptedTransport([]);
+    const error = await startAuthSession(new Tpm(transport), { kind: "hmac", saltKey }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "TPM_KEY_INVALID", message: expect.stringMatching(/^the TPM key 0x81000001 cannot salt a session/) });
+    expect(transport.sent).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { objectName, type PublicArea } from "../../tpm/keys/public-area.js";
 import { TpmConnectionLost, type TpmTransport } from "../../tpm/transport/transport.js";
 import { ReadClock } from "../../tpm/wire/commands.js";
 import { hex32 } from "../../tpm/wire/constants.js";
-import { reloadReason } from "./reload-rule.js";
+import { reloadReason, sessionOutOfStep } from "./reload-rule.js";
 
 /** The key as currently loaded, with what is needed to know whether its handles are still ours. */
 export interface LoadedState {
@@ -63,6 +63,10 @@ export class KeyLifecycle {
     try {
       return await attempt(loaded);
     } catch (e) {
+      if (sessionOutOfStep(e)) {
+        await this.#drop("the TPM's answer failed its HMAC check or could not be read; its session is out of step");
+        throw e;
+      }
       const reason = justLoaded ? undefined : reloadReason(e, this.#authorizationProven);
       if (!reason) throw e;
       this.#input.debug?.(`TPM: ${reason}; loading the key again and retrying once`);

@@ -4,7 +4,9 @@
  * handle and session areas before any authorization, so "not loaded" answers cost no dictionary-attack try.
  */
 import { TpmResponseError } from "../../tpm/client/tpm-error.js";
+import { SessionIntegrityError } from "../../tpm/sessions/auth-session.js";
 import { TpmConnectionLost } from "../../tpm/transport/transport.js";
+import { TpmWireError } from "../../tpm/wire/codec.js";
 import { RC } from "../../tpm/wire/response-code.js";
 
 /**
@@ -23,4 +25,15 @@ export function reloadReason(error: unknown, authorizationProven: boolean): stri
   // A handle-area error on a transient or session handle: TPM_RC_HANDLE or TPM_RC_VALUE (resource managers).
   if ((error.is(RC.HANDLE) || error.is(RC.VALUE)) && error.decoded.handle !== undefined) return "the TPM no longer holds the loaded key";
   return undefined;
+}
+
+/**
+ * Whether the TPM answered but the answer failed its HMAC check or could not be read: the key's session then no
+ * longer knows the TPM's nonce, and the next command through it would fail its HMAC — reported as a wrong
+ * password and counted by dictionary-attack protection. The key is dropped (the next use loads it with fresh
+ * sessions), but the step is not retried: the answer may have been altered on purpose.
+ */
+export function sessionOutOfStep(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof SessionIntegrityError || cause instanceof TpmWireError;
 }

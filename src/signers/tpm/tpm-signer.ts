@@ -22,7 +22,7 @@ import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
 import { resolveKeyPassword } from "./key-password.js";
 import { signHash, type RunOnKey } from "./signing/choose-scheme.js";
-import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
+import { nodeHashName, signatureVerifies } from "../../encoding/signature-encoding.js";
 
 /** Injection points for tests and benchmarks. */
 export interface TpmSignerSeams {
@@ -106,12 +106,14 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
 
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const onExit = () => {
-    if (closed) return;
-    closed = true;
-    keys.flushSync();
+  const duties: ExitDuties = {
+    exit() {
+      if (closed) return;
+      closed = true;
+      keys.flushSync();
+    },
+    beforeExit: () => void signer.close(),
   };
-  const onBeforeExit = () => void signer.close();
   const signer: TpmSigner = {
     backend: "tpm",
     keyType: keys.loaded!.key.public.public.type === TPM_ALG.RSA ? "RSA" : "EC",
@@ -124,8 +126,17 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     sign(message, digest = "SHA256") {
       const run = queue.then(async () => {
         if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
-        const hash = createHash(NODE_HASH_NAME[digest]).update(message).digest();
-        return keys.use((loaded) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest));
+        const hash = createHash(nodeHashName(digest)).update(message).digest();
+        const sign = (loaded: LoadedState) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest);
+        const signature = await keys.use(sign);
+        // Never sent unless it verifies (publicKey is the certificate's): an RSA signature made with a fault gives the
+        // key's factors away (Boneh-DeMillo-Lipton), and a key without a password answers through a password session,
+        // whose response has no HMAC to show an alteration on the way.
+        if (signatureVerifies(publicKey, digest, message, signature)) return signature;
+        const wrong = `the TPM's signature (${signature.length} bytes) does not verify with the key's public key`;
+        throw new DeviceError("TPM_ERROR", `${what}: ${wrong}; it was not used`, {
+          hint: "the TPM, or something between it and this process, returned a wrong signature: check both",
+        });
       });
       queue = run.catch(() => undefined);
       return run;
@@ -133,13 +144,32 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     async close() {
       if (closed) return;
       closed = true;
-      process.off("exit", onExit);
-      process.off("beforeExit", onBeforeExit);
+      forgetAtExit(duties);
       await queue;
       await keys.close();
     },
   };
-  process.on("exit", onExit);
-  process.on("beforeExit", onBeforeExit);
+  rememberAtExit(duties);
   return signer;
+}
+
+/** What an open signer does when the process ends: flush synchronously at exit, close when the event loop empties. */
+interface ExitDuties {
+  exit(): void;
+  beforeExit(): void;
+}
+
+/** The open signers' duties, behind one pair of process hooks: an agent may hold a signer per profile. */
+const atExit = new Set<ExitDuties>();
+const onProcessExit = () => atExit.forEach((d) => d.exit());
+const onProcessBeforeExit = () => atExit.forEach((d) => d.beforeExit());
+
+function rememberAtExit(duties: ExitDuties): void {
+  if (atExit.size === 0) process.on("exit", onProcessExit).on("beforeExit", onProcessBeforeExit);
+  atExit.add(duties);
+}
+
+function forgetAtExit(duties: ExitDuties): void {
+  if (!atExit.delete(duties) || atExit.size > 0) return;
+  process.off("exit", onProcessExit).off("beforeExit", onProcessBeforeExit);
 }

@@ -2,6 +2,7 @@
  * Makes a key usable on the TPM: loads a key file under its parent (the SRK re-created, or a persistent key) or
  * finds a persistent key, and starts the sessions that authorize it for the signer's lifetime.
  */
+import { DeviceError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
 import { permanentEntity, type Authorization, type Entity, type Session, type Tpm } from "../client/tpm.js";
 import { withExplanation } from "../client/explain-error.js";
@@ -9,7 +10,7 @@ import type { AuthSession } from "../sessions/auth-session.js";
 import { PASSWORD_SESSION } from "../sessions/password-session.js";
 import { startAuthSession, type SaltKey } from "../sessions/start-session.js";
 import { CreatePrimary, GetCapability, Load, ReadPublic } from "../wire/commands.js";
-import { handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from "../wire/constants.js";
+import { ECC_CURVES, handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from "../wire/constants.js";
 import type { TpmtPublic } from "../wire/structures.js";
 import { policyUsesPassword } from "./policy.js";
 import { decodePublicArea, describeKey, hasAttribute, objectName, type PublicArea } from "./public-area.js";
@@ -78,7 +79,9 @@ export interface SaltingOptions {
  */
 export async function withSaltKey<T>(tpm: Tpm, key: SaltKey | undefined, o: SaltingOptions, start: (salt: SaltKey) => Promise<T>): Promise<T> {
   const pub = key?.public.public;
-  const canSalt = (pub?.type === TPM_ALG.ECC || pub?.type === TPM_ALG.RSA) && hasAttribute(pub, TPMA_OBJECT.decrypt);
+  // An ECC key on a curve node:crypto has no ECDH for (SM2 P-256, BN P-256: some TPMs' storage keys) cannot.
+  const ecdh = pub?.type === TPM_ALG.ECC && ECC_CURVES[pub.parameters.curveID] !== undefined;
+  const canSalt = (ecdh || pub?.type === TPM_ALG.RSA) && hasAttribute(pub!, TPMA_OBJECT.decrypt);
   if (key && canSalt) return start(key);
   const ecc = o.ecc ? await o.ecc() : await tpmSupportsEcc(tpm);
   const temp = await createPrimary(tpm, TPM_RH.NULL, ecc ? SRK_TEMPLATE_ECC : SRK_TEMPLATE_RSA, { session: PASSWORD_SESSION }, o.what);
@@ -160,7 +163,12 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     );
     created.push(loaded.handle);
     const expectedName = objectName(file.public);
-    if (!loaded.response.name.equals(expectedName)) throw new Error("TPM2_Load returned a Name that does not match the key file's public area");
+    if (!loaded.response.name.equals(expectedName)) {
+      const mismatch = "TPM2_Load returned a Name that does not match the key file's public area";
+      throw new DeviceError("TPM_ERROR", `${what}: ${mismatch}`, {
+        hint: "the answer was altered on its way to this process, or the TPM is faulty; the key was not used",
+      });
+    }
     debug?.(`TPM: loaded ${describeKey(file.public.public)} key under ${hex32(file.parent)} as ${hex32(loaded.handle)}`);
 
     // Only the loaded key and the key's sessions stay; parents, temporary primaries and parent sessions go.

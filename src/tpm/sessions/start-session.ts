@@ -1,10 +1,11 @@
 import { constants, createECDH, publicEncrypt, randomBytes } from "node:crypto";
 import { leftPadded } from "../../encoding/bytes.js";
+import { InputError, isAgentError } from "../../errors.js";
 import { permanentEntity, type Entity, type Tpm } from "../client/tpm.js";
 import { publicKeyOf, type PublicArea } from "../keys/public-area.js";
 import { encode } from "../wire/codec.js";
 import { StartAuthSession } from "../wire/commands.js";
-import { ECC_CURVES, hashInfo, TPM_ALG, TPM_RH, TPM_SE } from "../wire/constants.js";
+import { ECC_CURVES, hashInfo, hex32, TPM_ALG, TPM_RH, TPM_SE } from "../wire/constants.js";
 import { TPMS_ECC_POINT, type TpmtPublic } from "../wire/structures.js";
 import { AuthSession } from "./auth-session.js";
 import { kdfa, kdfe } from "./kdf.js";
@@ -29,7 +30,7 @@ const SESSION_HASH = { alg: TPM_ALG.SHA256, ...hashInfo(TPM_ALG.SHA256) };
 /** TPM2_StartAuthSession for an unbound SHA-256 HMAC or policy session, optionally salted. */
 export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): Promise<AuthSession> {
   const nonceCaller = randomBytes(SESSION_HASH.size);
-  const salt = options.saltKey ? makeSalt(options.saltKey.public.public) : undefined;
+  const salt = options.saltKey ? saltFor(options.saltKey) : undefined;
   const parameterEncryption = options.parameterEncryption ?? false;
   try {
     const handles = { tpmKey: options.saltKey?.entity ?? permanentEntity(TPM_RH.NULL), bind: permanentEntity(TPM_RH.NULL) };
@@ -54,6 +55,18 @@ export async function startAuthSession(tpm: Tpm, options: StartSessionOptions): 
     return session;
   } finally {
     salt?.salt.fill(0);
+  }
+}
+
+/** {@link makeSalt}, its failures on a public area the TPM (or something on the way) made up named as such. */
+function saltFor(key: SaltKey): { salt: Buffer; encryptedSalt: Buffer } {
+  try {
+    return makeSalt(key.public.public);
+  } catch (cause) {
+    if (isAgentError(cause)) throw cause;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const what = `the TPM key ${hex32(key.entity.handle)} cannot salt a session`;
+    throw new InputError("TPM_KEY_INVALID", `${what}: its public area is not usable (${reason})`, { cause });
   }
 }
 

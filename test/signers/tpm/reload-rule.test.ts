@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { DeviceError } from "../../../src/errors.js";
 import { TpmResponseError } from "../../../src/tpm/client/tpm-error.js";
-import { reloadReason } from "../../../src/signers/tpm/reload-rule.js";
+import { reloadReason, sessionOutOfStep } from "../../../src/signers/tpm/reload-rule.js";
+import { SessionIntegrityError } from "../../../src/tpm/sessions/auth-session.js";
+import { TpmWireError } from "../../../src/tpm/wire/codec.js";
 import { TpmConnectionLost } from "../../../src/tpm/transport/transport.js";
 
 const sign = (rc: number) => new TpmResponseError("TPM2_Sign", rc);
@@ -51,5 +53,16 @@ describe("which failures make the TPM signer load its key again and retry once",
     expect(reloadReason(new DeviceError("TPM_ERROR", "malformed response"), true)).toBeUndefined();
     expect(reloadReason(new Error("bug"), true)).toBeUndefined();
     expect(reloadReason(undefined, true)).toBeUndefined();
+  });
+
+  it("an answer that failed its HMAC check or could not be read puts the session out of step (the key is dropped, not retried)", () => {
+    const malformed = (cause: Error) => new DeviceError("TPM_ERROR", `malformed response to TPM2_Sign: ${cause.message}`, { cause });
+    expect(sessionOutOfStep(malformed(new SessionIntegrityError("the TPM's response HMAC does not match")))).toBe(true);
+    expect(sessionOutOfStep(malformed(new TpmWireError("truncated authorization area")))).toBe(true);
+    expect(reloadReason(malformed(new SessionIntegrityError("the TPM's response HMAC does not match")), true)).toBeUndefined();
+    expect(sessionOutOfStep(sign(0x98e))).toBe(false);
+    expect(sessionOutOfStep(new TpmConnectionLost("TPM_ERROR", "the TPM at unix:/x closed the connection"))).toBe(false);
+    expect(sessionOutOfStep(new DeviceError("TPM_ERROR", "malformed response"))).toBe(false);
+    expect(sessionOutOfStep(undefined)).toBe(false);
   });
 });

@@ -2,7 +2,9 @@ import { InputError } from "../../../errors.js";
 import { TpmResponseError } from "../../../tpm/client/tpm-error.js";
 import { hasAttribute } from "../../../tpm/keys/public-area.js";
 import { RSA_Decrypt, Sign, type ParamsOf, type ResponseOf } from "../../../tpm/wire/commands.js";
-import { ECC_CURVES, hashInfo, TPMA_OBJECT, TPM_ALG, TPM_RH, TPM_ST } from "../../../tpm/wire/constants.js";
+import {
+  ECC_CURVES, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG, TPM_RH, TPM_ST,
+} from "../../../tpm/wire/constants.js";
 import { RC } from "../../../tpm/wire/response-code.js";
 import type { TpmtPublic, TpmtPublicEcc, TpmtPublicRsa } from "../../../tpm/wire/structures.js";
 import { leftPadded } from "../../../encoding/bytes.js";
@@ -18,6 +20,13 @@ const NULL_TICKET = { tag: TPM_ST.HASHCHECK, hierarchy: TPM_RH.NULL, digest: Buf
 /** Left-most bytes when longer (what ECDSA uses anyway), zero-padded on the left when shorter (same integer). */
 function fitDigest(digest: Buffer, size: number): Buffer {
   return digest.length >= size ? digest.subarray(0, size) : leftPadded(digest, size);
+}
+
+/** A key's fixed scheme by its name in the spec, with its hash: "RSASSA with SHA384", "OAEP with SHA256", "ECDAA". */
+function schemeName(fixed: { scheme: number; hashAlg?: number }): string {
+  const name = Object.entries(TPM_ALG).find(([, alg]) => alg === fixed.scheme)?.[0] ?? `0x${fixed.scheme.toString(16)}`;
+  const { hashAlg } = fixed;
+  return hashAlg !== undefined && isTpmHashAlg(hashAlg) ? `${name} with ${hashInfo(hashAlg).name.toUpperCase()}` : name;
 }
 
 /**
@@ -50,7 +59,8 @@ async function signRsa(run: RunOnKey, what: string, pub: TpmtPublicRsa, hash: Bu
     }
   }
   if (!canDecrypt) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: this RSA key cannot make an RSASSA-${digest} signature (its scheme is fixed to 0x${scheme.scheme.toString(16)})`);
+    const cannot = `this RSA key cannot make an RSASSA-${digest} signature`;
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: ${cannot}: its scheme is fixed to ${schemeName(scheme)}`);
   }
   // RSASSA-PKCS1-v1_5 by raw RSA decryption (TPM2_RSA_Decrypt, scheme NULL) of the padded block.
   const params = { cipherText: emsaPkcs1v15(hash, digest, modulusBytes), inScheme: { scheme: TPM_ALG.NULL }, label: Buffer.alloc(0) };
@@ -64,7 +74,7 @@ async function signEcdsa(run: RunOnKey, what: string, pub: TpmtPublicEcc, hash: 
   if (!name) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: unsupported ECC curve 0x${pub.parameters.curveID.toString(16)}`);
   const keyScheme = pub.parameters.scheme;
   if (keyScheme.scheme !== TPM_ALG.NULL && keyScheme.scheme !== TPM_ALG.ECDSA) {
-    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key is fixed to a signature scheme other than ECDSA (0x${keyScheme.scheme.toString(16)})`);
+    throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key is fixed to ${schemeName(keyScheme)}, not ECDSA`);
   }
   const curve = NAMED_CURVES[name];
   // A key without a scheme is asked for the hash of its curve's size, as the Go helper declares it to the TPM.
@@ -73,7 +83,11 @@ async function signEcdsa(run: RunOnKey, what: string, pub: TpmtPublicEcc, hash: 
   if (hash.length > size && size < curve.fieldBytes) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key only signs ECDSA with ${hashInfo(hashAlg).name.toUpperCase()}; use that digest`);
   }
-  const params = { digest: fitDigest(hash, size), inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET };
+  // The TPM keeps the left-most bits of a digest longer than the curve's order (P-256 with SHA-384): there, the
+  // zero-padding of a shorter hash goes on the right of the order-sized part, or the TPM signs another number.
+  const over = size - curve.fieldBytes;
+  const fitted = over > 0 ? Buffer.concat([fitDigest(hash, size - over), Buffer.alloc(over)]) : fitDigest(hash, size);
+  const params = { digest: fitted, inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET };
   const { signature: sig } = await run(Sign, params);
   if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${what}: the TPM returned a non-ECDSA signature`);
   return ecdsaSignatureToDer(sig.signatureR, sig.signatureS);
