@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { AgentError, UsageError } from "../errors.js";
 import { wrongOption, type Kinds } from "../own-value.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import type { Signer } from "../signers/signer.js";
@@ -7,7 +7,6 @@ import { formatExpiration, type Credentials } from "../rolesanywhere/credentials
 import { watchCertificate, type CertificateStatus } from "./certificate-watch.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
 import { holdSigner, type SignerFactory } from "./signer-holder.js";
-import { AgentError } from "../errors.js";
 
 /** Credentials for one named role, cached and refreshed; what the agent, `serve` and `update` hand out. */
 export interface CredentialSource {
