@@ -58,6 +58,17 @@ describe("file signer", () => {
     expect(opensslVerifies(ec.publicKeyPath, message, ecSig, "sha384", tmp.dir)).toBe(true);
   });
 
+  it.each(["sha256", "SHA1", "toString", ""])("sign() with digest %j from plain JavaScript: PRIVATE_KEY_UNSUPPORTED and its hint, on and off the thread pool", async (digest) => {
+    for (const [fixture, signOffThread] of [[rsa, false], [ec, true]] as const) {
+      const signer = await createFileSigner({ keyPath: fixture.keyPath, certificate: fixture.certPath, signOffThread });
+      await expect(signer.sign(Buffer.from("m"), digest as never)).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED",
+        message: `digest ${digest} is not supported`,
+        hint: "use SHA256, SHA384 or SHA512",
+      });
+    }
+  });
+
   it("works without a certificate (sign-string), certificate() is undefined", async () => {
     const signer = await createFileSigner({ keyPath: ec.keyPath });
     expect(await signer.certificate()).toBeUndefined();
