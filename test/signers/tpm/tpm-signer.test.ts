@@ -4,12 +4,18 @@ import { openTpmSigner } from "../../../src/signers/tpm/tpm-signer.js";
 import { encode } from "../../../src/tpm/wire/codec.js";
 import { ReadPublic } from "../../../src/tpm/wire/commands.js";
 import { TPMT_PUBLIC } from "../../../src/tpm/wire/structures.js";
+import { objectName } from "../../../src/tpm/keys/public-area.js";
 import { errorResponse, ScriptedTransport } from "../../tpm/fake-transport.js";
 import { eccSigningPublic } from "../../helpers/tpm-public.js";
 
-/** A TPM holding a persistent P-256 key without a password: TPM2_ReadClock refused, TPM2_ReadPublic answered. */
-function tpmWithKey(): ScriptedTransport {
-  const params = encode(ReadPublic.response, { outPublic: encode(TPMT_PUBLIC, eccSigningPublic()), name: Buffer.alloc(34), qualifiedName: Buffer.alloc(34) });
+/**
+ * A TPM holding a persistent P-256 key without a password: TPM2_ReadClock refused, TPM2_ReadPublic answered, with the
+ * key's Name or `name`.
+ */
+function tpmWithKey(name?: Buffer): ScriptedTransport {
+  const bytes = encode(TPMT_PUBLIC, eccSigningPublic());
+  name ??= objectName({ bytes, public: eccSigningPublic() });
+  const params = encode(ReadPublic.response, { outPublic: bytes, name, qualifiedName: Buffer.alloc(34) });
   const header = Buffer.alloc(10);
   header.writeUInt16BE(0x8001, 0);
   header.writeUInt32BE(10 + params.length, 2);
@@ -52,5 +58,19 @@ describe("sign() called from plain JavaScript", () => {
     } finally {
       await signer.close();
     }
+  });
+});
+
+describe("the Name TPM2_ReadPublic returns for a persistent key", () => {
+  it("one that does not match its public area (altered on the way): TPM_ERROR, before any other command", async () => {
+    const name = objectName({ bytes: encode(TPMT_PUBLIC, eccSigningPublic()), public: eccSigningPublic() });
+    name[name.length - 1]! ^= 1;
+    const transport = tpmWithKey(name);
+    const error = await openTpmSigner({ key: { kind: "handle", handle: 0x81000101 }, noKeyPassword: true }, { transport }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "TPM_ERROR",
+      message: "TPM key 0x81000101: TPM2_ReadPublic of 0x81000101 returned a Name that does not match its public area",
+    });
+    expect(transport.sent.length).toBe(2); // TPM2_ReadClock, TPM2_ReadPublic
   });
 });
