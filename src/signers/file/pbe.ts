@@ -155,7 +155,8 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
     const memory = 128 * n * r + 128 * r * p;
     if (memory > MAX_SCRYPT_MEMORY) throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} need ${Math.ceil(memory / 2 ** 20)} MiB, more than ${MAX_SCRYPT_MEMORY / 2 ** 20} MiB`);
     if (n * r * p > MAX_SCRYPT_WORK) {
-      throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} ask for N·r·p = ${n * r * p}, more than the ${MAX_SCRYPT_WORK} accepted`);
+      const work = `ask for N·r·p = ${n * r * p}, more than the ${MAX_SCRYPT_WORK} this agent accepts`;
+      throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} ${work}`);
     }
     const maxmem = memory + (64 << 20);
     const scrypted = derived((done) => scrypt(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem }, done));
@@ -204,8 +205,8 @@ async function parsed<T>(context: PbeContext, parse: () => T | Promise<T>): Prom
   try {
     return await parse();
   } catch (e) {
-    if (e instanceof DerError) throw unparsableKeyError(`the encryption parameters of ${context.source} are malformed`, e);
-    throw e;
+    if (!(e instanceof DerError)) throw e;
+    throw unparsableKeyError(`the encryption parameters of ${context.source} are unusable: ${e.message}`, e);
   }
 }
 
