@@ -216,6 +216,21 @@ describe("one-shot credential-process whose TPM connection breaks or whose swtpm
     await expectNothingLoaded("credential-process, TPM2_Load answer altered");
   });
 
+  it("a TPM2_ReadPublic answer whose Name was altered on the way (a persistent key with a password): exit 5, one line, no strike", async () => {
+    const counted = await lockoutCounter(tpm);
+    const mark = proxy.commands.length;
+    // Header (10), outPublic (its size, then the area), the Name's size: its last byte.
+    const nameEnd = (r: Buffer) => 12 + r.readUInt16BE(10) + 2 + r.readUInt16BE(12 + r.readUInt16BE(10)) - 1;
+    const fired = proxy.arm({ command: ReadPublic.code, action: "flip-parameter-byte", flipByte: nameEnd });
+    const r = await credentialProcess("handle", proxy.device);
+    await firing(fired, "TPM2_ReadPublic");
+    expectDeviceFailure(r);
+    expect(r.stderr).toMatch(/TPM2_ReadPublic of 0x81000101 returned a Name that does not match its public area/);
+    expect(proxy.commands.slice(mark)).not.toContain(Sign.code);
+    expect(await lockoutCounter(tpm)).toBe(counted);
+    await expectNothingLoaded("credential-process, TPM2_ReadPublic answer altered");
+  });
+
   it("a wrong password whose TPM2_Sign answer is lost is not sent again: the TPM counted exactly one failure", async () => {
     // swtpm answers its first ECDSA signature after a start with "retry" (not judged): get that out of the way.
     expect((await credentialProcess("file", tpm.device)).code).toBe(0);

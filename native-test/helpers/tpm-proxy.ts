@@ -23,6 +23,8 @@ export interface Fault {
   /** Which occurrence of that command, counted from arming (1 = the next one). */
   readonly occurrence?: number;
   readonly action: FaultAction;
+  /** For flip-parameter-byte: which byte of the answer is flipped (default 21, in a TPM2_Sign signature). */
+  readonly flipByte?: (response: Buffer) => number;
   readonly onKill?: () => Promise<void>;
 }
 
@@ -71,7 +73,7 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
     let fromClient = Buffer.alloc(0);
     let fromTpm = Buffer.alloc(0);
     let cutThisResponse = false;
-    let flipThisResponse = false;
+    let flipThisResponse: ((response: Buffer) => number) | undefined;
     let busy = false;
     let inFlight = 0;
 
@@ -101,7 +103,7 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
             upstream.write(command);
             break;
           case "flip-parameter-byte":
-            flipThisResponse = true;
+            flipThisResponse = fault.fault.flipByte ?? (() => 21);
             upstream.write(command);
             break;
           default:
@@ -131,8 +133,8 @@ export async function startTpmProxy(dir: string, target: string): Promise<TpmPro
       answered.push({ command: inFlight, rc: response.readUInt32BE(6) });
       if (flipThisResponse && response.readUInt32BE(6) === 0) {
         // Header (10), parameterSize (4), TPMT_SIGNATURE's sigAlg, hash and first size (6): byte 21 is in the signature.
-        flipThisResponse = false;
-        response[21]! ^= 0x01;
+        response[flipThisResponse(response)]! ^= 0x01;
+        flipThisResponse = undefined;
       }
       client.write(response);
       busy = false;

@@ -227,10 +227,22 @@ describe("key-derivation work is bounded (a hostile encrypted key cannot hang th
     ["scrypt with p=2^40", seq(oid(SCRYPT), seq(octets(Buffer.alloc(8)), int(16), int(1), int(2n ** 40n)))],
     // Found by the structure-aware fuzzer (issue 20): OpenSSL wants N < 2^(16·r) and threw a RangeError.
     ["scrypt with N=2^16, r=1", seq(oid(SCRYPT), seq(octets(Buffer.alloc(8)), int(65536), int(1), int(1)))],
+    // 80 MiB, within the memory bound, but N·r·p = 2^33: an hour or more of one core's work.
+    ["scrypt with N=2^14, r=8, p=2^16", seq(oid(SCRYPT), seq(octets(Buffer.alloc(8)), int(2 ** 14), int(8), int(2 ** 16)))],
   ];
   it.each(cases)("%s: PRIVATE_KEY_INVALID", async (_name, kdf) => {
     const material = keyMaterialFromFile(Buffer.from(toPem("ENCRYPTED PRIVATE KEY", encryptedKey(kdf))), "hostile.pem", async () => Secret.fromUtf8(PASSWORD));
     await expect(material.then((m) => loadSigningKey(m))).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
+  });
+
+  it.each([
+    ["PBKDF2 with 2^31 iterations", seq(oid(PBKDF2), seq(octets(Buffer.alloc(8)), int(2 ** 31))), "iteration count 2147483648 is more than the 10000000"],
+    ["scrypt with N·r·p = 2^33", seq(oid(SCRYPT), seq(octets(Buffer.alloc(8)), int(2 ** 14), int(8), int(2 ** 16))), "scrypt parameters N=16384 r=8 p=65536 ask for N·r·p = 8589934592, more than the 16777216"],
+  ])("%s: the message says which limit, as docs/file-keys.md promises", async (_name, kdf, limit) => {
+    const material = keyMaterialFromFile(Buffer.from(toPem("ENCRYPTED PRIVATE KEY", encryptedKey(kdf))), "hostile.pem", async () => Secret.fromUtf8(PASSWORD));
+    await expect(material.then((m) => loadSigningKey(m))).rejects.toMatchObject({
+      message: `unable to parse private key: the encryption parameters of hostile.pem are unusable: ${limit} this agent accepts`,
+    });
   });
 
   it("a PKCS#12 MAC asking for 2^31 iterations is refused before any derivation", async () => {

@@ -36,11 +36,13 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
     const current = state;
     let key = current.key;
     if (!sameStamp(key.stamp, await stampOf(keyPath, "private key file"))) {
-      if (key.encrypted && (options.keyPassword === undefined || options.keyPassword.kind === "prompt")) {
+      const wouldPrompt = options.keyPassword === undefined || options.keyPassword.kind === "prompt";
+      if (key.encrypted && wouldPrompt) {
         debug?.(`${keyPath} changed, but re-reading an encrypted key would need a prompt: keeping the key in memory`);
       } else {
         debug?.(`${keyPath} changed: reloading the key`);
-        key = await loadKeyFile(keyPath, options);
+        // A prompt now would hold every request until someone answers it: a key that became encrypted is refused.
+        key = await loadKeyFile(keyPath, options, undefined, wouldPrompt ? () => refusePrompt(keyPath) : undefined);
       }
     }
     const certificate = await reloadIfChanged(current.certificate, readCertificateFile);
@@ -111,6 +113,13 @@ function fileKeySigner(
       closed = true;
     },
   };
+}
+
+async function refusePrompt(keyPath: string): Promise<never> {
+  const what = `${keyPath} was replaced by an encrypted key, whose password a running signer does not ask for`;
+  throw new InputError("PASSWORD_REQUIRED", what, {
+    hint: "give it with --pkcs8-password-file or --pkcs8-password-env, or restart to be asked for it",
+  });
 }
 
 interface SignerState {

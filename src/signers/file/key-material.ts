@@ -40,14 +40,18 @@ export interface LoadedKeyFile {
   readonly encrypted: boolean;
 }
 
-/** Reads, decrypts (asking for the password only if the key is encrypted) and parses a private-key file. */
+/**
+ * Reads, decrypts (asking for the password only if the key is encrypted) and parses a private-key file.
+ * `password`: how to get the password instead of the configured source or a prompt.
+ */
 export async function loadKeyFile(
   path: string,
   options: { keyPassword?: SecretSource; debug?: DebugLog },
   alreadyRead?: { bytes: Buffer; stamp: FileStamp },
+  password = () => obtainKeyPassword(options.keyPassword, "PKCS#8", path),
 ): Promise<LoadedKeyFile> {
   const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
-  const material = await keyMaterialFromFile(bytes, path, () => obtainKeyPassword(options.keyPassword, "PKCS#8", path), options.debug);
+  const material = await keyMaterialFromFile(bytes, path, password, options.debug);
   const key = await loadSigningKey(material, options.debug);
   if (!material.encrypted && options.keyPassword !== undefined) {
     options.debug?.(`${path}: the key is not encrypted; the password given is not used`);

@@ -24,6 +24,8 @@ function derived(run: (done: (error: Error | null, key: Buffer) => void) => void
 export const MAX_KDF_ITERATIONS = 10_000_000;
 export const MAX_PKCS12_KDF_ITERATIONS = 1_000_000;
 export const MAX_SCRYPT_MEMORY = 1 << 30;
+/** scrypt's work grows with N·r·p: 2^24 is ~10 s here, twice N = 2^20, r = 8, p = 1 (p adds work, little memory). */
+export const MAX_SCRYPT_WORK = 2 ** 24;
 
 /** Why an iteration count read from a file is refused (undefined: accepted, 1 to `max` inclusive). */
 export function iterationCountProblem(n: bigint | number | undefined, max = MAX_KDF_ITERATIONS): string | undefined {
@@ -152,6 +154,10 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
     }
     const memory = 128 * n * r + 128 * r * p;
     if (memory > MAX_SCRYPT_MEMORY) throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} need ${Math.ceil(memory / 2 ** 20)} MiB, more than ${MAX_SCRYPT_MEMORY / 2 ** 20} MiB`);
+    if (n * r * p > MAX_SCRYPT_WORK) {
+      const work = `ask for N·r·p = ${n * r * p}, more than the ${MAX_SCRYPT_WORK} this agent accepts`;
+      throw new DerError(`scrypt parameters N=${n} r=${r} p=${p} ${work}`);
+    }
     const maxmem = memory + (64 << 20);
     const scrypted = derived((done) => scrypt(password.utf8, salt.content, cipher.keyLength, { N: n, r, p, maxmem }, done));
     const key = await scrypted.catch((cause: unknown) => {
@@ -199,8 +205,8 @@ async function parsed<T>(context: PbeContext, parse: () => T | Promise<T>): Prom
   try {
     return await parse();
   } catch (e) {
-    if (e instanceof DerError) throw unparsableKeyError(`the encryption parameters of ${context.source} are malformed`, e);
-    throw e;
+    if (!(e instanceof DerError)) throw e;
+    throw unparsableKeyError(`the encryption parameters of ${context.source} are unusable: ${e.message}`, e);
   }
 }
 

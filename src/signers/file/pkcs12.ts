@@ -100,75 +100,95 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         };
       });
 
-  const password = await unlock(path, options, macMatches);
   const context: PbeContext = { what: "PKCS#12", source: path };
-  // Each decryption may cost up to MAX_KDF_ITERATIONS of PBKDF2: a file may ask for a few, not thousands.
-  let decryptions = 0;
-  const countDecryption = () => {
-    if (++decryptions > MAX_PKCS12_DECRYPTIONS) throw invalid(`it holds more than ${MAX_PKCS12_DECRYPTIONS} encrypted items`);
-  };
-  try {
-    const keyInfos: Buffer[] = [];
-    const certificates: Certificate[] = [];
-    const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
-      const bags = guard("malformed SafeContents", () => AsnConvert.parse(safeContentsDer, SafeContents));
-      for (const bag of bags) {
-        // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
-        const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
-        switch (bag.bagId) {
-          case pfxModule.id_keyBag:
-            keyInfos.push(value);
-            break;
-          case pfxModule.id_pkcs8ShroudedKeyBag:
-            countDecryption();
-            keyInfos.push((await decryptPrivateKeyInfo(value, password, context)).plaintext);
-            break;
-          case pfxModule.id_certBag: {
-            const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
-            if (certBag.certId !== pfxModule.id_x509Certificate) {
-              options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
-              break;
-            }
-            const der = octets(certBag.certValue, "malformed certificate bag");
-            certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der)));
-            break;
-          }
-          case pfxModule.id_SafeContents:
-            if (depth < 4) await visitBags(value, depth + 1);
-            break;
-          default:
-            options.debug?.(`${path}: skipping a bag of type ${bag.bagId}`);
-        }
+  const readBags = async (password: PbePassword): Promise<Pkcs12Identity> => {
+    // Each decryption may cost up to MAX_KDF_ITERATIONS of PBKDF2: a file may ask for a few, not thousands.
+    let decryptions = 0;
+    const countDecryption = () => {
+      if (++decryptions > MAX_PKCS12_DECRYPTIONS) {
+        throw invalid(`it holds more than ${MAX_PKCS12_DECRYPTIONS} encrypted items`);
       }
     };
-    const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeBytes, AuthenticatedSafe));
-    for (const info of contents) {
-      if (info.contentType === OID.DATA) {
-        await visitBags(octets(info.content, "malformed data content"), 0);
-      } else if (info.contentType === OID.ENCRYPTED_DATA) {
-        const { algorithm, ciphertext } = guard("malformed encrypted content", () => readEncryptedData(Buffer.from(info.content)));
-        countDecryption();
-        const { plaintext } = await pbeDecrypt(algorithm, ciphertext, password, context);
-        // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
-        await visitBags(singleSequence(plaintext, context), 0);
-      } else if (info.contentType === OID.ENVELOPED_DATA) {
-        throw invalid("public-key encrypted content (envelopedData) is not supported");
-      } else {
-        options.debug?.(`${path}: skipping content of type ${info.contentType}`);
+    try {
+      const keyInfos: Buffer[] = [];
+      const certificates: Certificate[] = [];
+      const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
+        const bags = guard("malformed SafeContents", () => AsnConvert.parse(safeContentsDer, SafeContents));
+        for (const bag of bags) {
+          // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
+          const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
+          switch (bag.bagId) {
+            case pfxModule.id_keyBag:
+              keyInfos.push(value);
+              break;
+            case pfxModule.id_pkcs8ShroudedKeyBag:
+              countDecryption();
+              keyInfos.push((await decryptPrivateKeyInfo(value, password, context)).plaintext);
+              break;
+            case pfxModule.id_certBag: {
+              const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
+              if (certBag.certId !== pfxModule.id_x509Certificate) {
+                options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
+                break;
+              }
+              const der = octets(certBag.certValue, "malformed certificate bag");
+              certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der)));
+              break;
+            }
+            case pfxModule.id_SafeContents:
+              if (depth < 4) await visitBags(value, depth + 1);
+              break;
+            default:
+              options.debug?.(`${path}: skipping a bag of type ${bag.bagId}`);
+          }
+        }
+      };
+      const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeBytes, AuthenticatedSafe));
+      for (const info of contents) {
+        if (info.contentType === OID.DATA) {
+          await visitBags(octets(info.content, "malformed data content"), 0);
+        } else if (info.contentType === OID.ENCRYPTED_DATA) {
+          const encrypted = () => readEncryptedData(Buffer.from(info.content));
+          const { algorithm, ciphertext } = guard("malformed encrypted content", encrypted);
+          countDecryption();
+          const { plaintext } = await pbeDecrypt(algorithm, ciphertext, password, context);
+          // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
+          await visitBags(singleSequence(plaintext, context), 0);
+        } else if (info.contentType === OID.ENVELOPED_DATA) {
+          throw invalid("public-key encrypted content (envelopedData) is not supported");
+        } else {
+          options.debug?.(`${path}: skipping content of type ${info.contentType}`);
+        }
       }
+      return await chooseIdentity(path, keyInfos, certificates, options);
+    } finally {
+      password.utf8.fill(0);
+      password.bmp.fill(0);
     }
-    return await chooseIdentity(path, keyInfos, certificates, options);
-  } finally {
-    password.utf8.fill(0);
-    password.bmp.fill(0);
+  };
+  const password = await unlock(path, options, macMatches, options.keyPassword === undefined);
+  try {
+    return await readBags(password);
+  } catch (e) {
+    // Without a MAC, the empty password tried first shows itself wrong only here: then the password is asked for.
+    const emptyWasWrong = e instanceof AgentError && e.code === "PASSWORD_INCORRECT";
+    if (hasMac || options.keyPassword !== undefined || !emptyWasWrong) throw e;
+    options.debug?.(`${path}: the empty password does not decrypt the file`);
+    return readBags(await unlock(path, options, macMatches, false));
   }
 }
 
 /**
  * Finds the password that opens the file: the configured one, else the empty password (in both of its
- * encodings, as OpenSSL and Go do), else one typed on the terminal. A wrong password is never retried.
+ * encodings, as OpenSSL and Go do; when `tryEmpty`), else one typed on the terminal. A wrong password is
+ * never retried.
  */
-async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Buffer) => Promise<boolean>): Promise<PbePassword> {
+async function unlock(
+  path: string,
+  options: Pkcs12Options,
+  macMatches: (bmp: Buffer) => Promise<boolean>,
+  tryEmpty: boolean,
+): Promise<PbePassword> {
   const tryWith = async (secret: Secret): Promise<PbePassword | undefined> => {
     try {
       return await secret.use(async (utf8) => {
@@ -182,7 +202,7 @@ async function unlock(path: string, options: Pkcs12Options, macMatches: (bmp: Bu
       secret.wipe();
     }
   };
-  if (options.keyPassword === undefined) {
+  if (tryEmpty) {
     const opened = await tryWith(Secret.fromUtf8(""));
     if (opened !== undefined) return opened;
     options.debug?.(`${path}: the empty password does not open the file`);

@@ -4,7 +4,7 @@ import type { Certificate, KeyType } from "../../x509/certificate.js";
 import type { DebugLog } from "../options.js";
 import type { DigestAlgorithm } from "../signer.js";
 import { FORMAT_NAMES, checkKey, type RsaEcKeyFormat } from "./key-checks.js";
-import { NODE_HASH_NAME } from "../../encoding/signature-encoding.js";
+import { nodeHashName } from "../../encoding/signature-encoding.js";
 
 /**
  * A private key held in memory, already decrypted, that can sign. The file signer and PKCS#12 reader only
@@ -62,11 +62,6 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
       hint: "the key is damaged or inconsistent; generate a new key and certificate",
       cause,
     });
-  const algorithmOf = (digest: DigestAlgorithm): string => {
-    const algorithm = Object.hasOwn(NODE_HASH_NAME, digest) ? NODE_HASH_NAME[digest] : undefined;
-    if (algorithm === undefined) throw new InputError("PRIVATE_KEY_UNSUPPORTED", `digest ${String(digest)} is not supported`);
-    return algorithm;
-  };
   const inconsistent = () => signFailed("its own public key does not verify the signature (the key's components are inconsistent)");
   const onThreadPool = <T>(run: (done: (error: Error | null, result: T) => void) => void) =>
     new Promise<T>((resolve, reject) => run((error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))));
@@ -80,7 +75,7 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
       return (spki ??= publicKey.export({ type: "spki", format: "der" }));
     },
     sign: (message, digest) => {
-      const algorithm = algorithmOf(digest);
+      const algorithm = nodeHashName(digest);
       let signature: Buffer;
       try {
         signature = sign(algorithm, message, privateKey);
@@ -91,7 +86,7 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
       return signature;
     },
     signOffThread: async (message, digest) => {
-      const algorithm = algorithmOf(digest);
+      const algorithm = nodeHashName(digest);
       const signature = await onThreadPool<Buffer>((done) => sign(algorithm, message, privateKey, done));
       if (isRsa && !(await onThreadPool<boolean>((done) => verify(algorithm, message, publicKey, signature, done)))) throw inconsistent();
       return signature;

@@ -9,7 +9,7 @@ import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
 import { closeSession, findPrivateKeys, openSession, type TokenContext, type UsableKey } from "../../pkcs11/objects.js";
-import { signatureVerifies } from "../../encoding/signature-encoding.js";
+import { nodeHashName, signatureVerifies } from "../../encoding/signature-encoding.js";
 import { proveWithoutSigning } from "./key-proof.js";
 import { describeCkr, isSessionLost } from "../../pkcs11/pkcs11-errors.js";
 import { loginUser, type PinSupply, type RememberedPin } from "../../pkcs11/pin.js";
@@ -77,6 +77,7 @@ export class Pkcs11Signer implements Signer {
    * session; only re-opening and closing are asynchronous, and calls wait for them.
    */
   async sign(message: Uint8Array, digest: DigestAlgorithm = "SHA256"): Promise<Buffer> {
+    nodeHashName(digest); // a digest from plain JavaScript ("sha256", "SHA1") is refused before the token is asked
     while (this.#busy) await this.#busy;
     if (this.#fatal) throw this.#fatal;
     if (this.#closed) throw new DeviceError("PKCS11_ERROR", "the PKCS#11 signer was closed");

@@ -10,7 +10,9 @@ import type { AuthSession } from "../sessions/auth-session.js";
 import { PASSWORD_SESSION } from "../sessions/password-session.js";
 import { startAuthSession, type SaltKey } from "../sessions/start-session.js";
 import { CreatePrimary, GetCapability, Load, ReadPublic } from "../wire/commands.js";
-import { ECC_CURVES, handleType, hex32, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH } from "../wire/constants.js";
+import {
+  ECC_CURVES, handleType, hex32, isTpmHashAlg, TPMA_OBJECT, TPM_ALG, TPM_CAP, TPM_HT, TPM_RH,
+} from "../wire/constants.js";
 import type { TpmtPublic } from "../wire/structures.js";
 import { policyUsesPassword } from "./policy.js";
 import { decodePublicArea, describeKey, hasAttribute, objectName, type PublicArea } from "./public-area.js";
@@ -62,7 +64,18 @@ export async function readPublic(tpm: Tpm, handle: number, role: "key" | "parent
   return withExplanation(tpm, { kind: "read-public", handle, role }, what, async () => {
     const { response } = await tpm.execute(ReadPublic, { objectHandle: permanentEntity(handle) }, {});
     const area = decodePublicArea(response.outPublic, `${what} (${hex32(handle)})`);
+    // Its Name is what HMAC sessions bind to: a wrong one (made up on the way) would cost a dictionary-attack strike.
+    if (isTpmHashAlg(area.public.nameAlg) && !response.name.equals(objectName(area))) {
+      const mismatch = `TPM2_ReadPublic of ${hex32(handle)} returned a Name that does not match its public area`;
+      throw nameMismatch(what, mismatch);
+    }
     return { entity: { handle, name: response.name }, public: area };
+  });
+}
+
+function nameMismatch(what: string, mismatch: string): DeviceError {
+  return new DeviceError("TPM_ERROR", `${what}: ${mismatch}`, {
+    hint: "the answer was altered on its way to this process, or the TPM is faulty; the key was not used",
   });
 }
 
@@ -164,10 +177,7 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
     created.push(loaded.handle);
     const expectedName = objectName(file.public);
     if (!loaded.response.name.equals(expectedName)) {
-      const mismatch = "TPM2_Load returned a Name that does not match the key file's public area";
-      throw new DeviceError("TPM_ERROR", `${what}: ${mismatch}`, {
-        hint: "the answer was altered on its way to this process, or the TPM is faulty; the key was not used",
-      });
+      throw nameMismatch(what, "TPM2_Load returned a Name that does not match the key file's public area");
     }
     debug?.(`TPM: loaded ${describeKey(file.public.public)} key under ${hex32(file.parent)} as ${hex32(loaded.handle)}`);
 

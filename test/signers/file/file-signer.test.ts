@@ -7,6 +7,10 @@ import { readCertificateBundle, readCertificateFile } from "../../../src/x509/re
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../../helpers/pki.js";
 import { expectAgentError, makeCa, makeKeyFixture, opensslVerifies, PASSWORD, run, type KeyFixture } from "./fixtures.js";
 
+/** A terminal nobody watches: a prompt would wait forever, so it is recorded and refused here. */
+const promptOnTerminal = vi.hoisted(() => vi.fn(async (): Promise<never> => Promise.reject(new Error("prompted on the terminal"))));
+vi.mock("../../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal }));
+
 /** createFileSigner with the certificate and intermediates named by path, read here as the signer factory reads them. */
 async function createFileSigner(o: Omit<FileSignerOptions, "certificate" | "intermediates"> & { certificate?: string; intermediates?: string }) {
   const certificate = o.certificate === undefined ? undefined : await readCertificateFile(o.certificate);
@@ -56,6 +60,17 @@ describe("file signer", () => {
     const ecSig = await ecSigner.sign(message, "SHA384");
     expect(ecSig[0]).toBe(0x30); // DER SEQUENCE { r, s }
     expect(opensslVerifies(ec.publicKeyPath, message, ecSig, "sha384", tmp.dir)).toBe(true);
+  });
+
+  it.each(["sha256", "SHA1", "toString", ""])("sign() with digest %j from plain JavaScript: PRIVATE_KEY_UNSUPPORTED and its hint, on and off the thread pool", async (digest) => {
+    for (const [fixture, signOffThread] of [[rsa, false], [ec, true]] as const) {
+      const signer = await createFileSigner({ keyPath: fixture.keyPath, certificate: fixture.certPath, signOffThread });
+      await expect(signer.sign(Buffer.from("m"), digest as never)).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED",
+        message: `digest ${digest} is not supported`,
+        hint: "use SHA256, SHA384 or SHA512",
+      });
+    }
   });
 
   it("works without a certificate (sign-string), certificate() is undefined", async () => {
@@ -158,6 +173,21 @@ describe("file signer", () => {
     replaceFile(encrypted, readFileSync(encrypted));
     await signer.certificate();
     expect(decryptions()).toBe(2);
+  });
+
+  it("a key file replaced by an encrypted one while running: never a prompt (it would stop every request), a clear error", async () => {
+    const key = path("to-encrypt.key");
+    copyFileSync(ec.keyPath, key);
+    const signer = await createFileSigner({ keyPath: key, certificate: ec.certPath });
+    const encrypted = path("encrypted-now.key");
+    run(["pkcs8", "-topk8", "-in", ec.keyPath, "-out", encrypted, "-passout", `pass:${PASSWORD}`]);
+    replaceFile(key, readFileSync(encrypted));
+    promptOnTerminal.mockClear();
+    const e = await expectAgentError(signer.certificate(), "PASSWORD_REQUIRED");
+    expect(promptOnTerminal).not.toHaveBeenCalled();
+    expect(e.message).toBe(`${key} was replaced by an encrypted key, whose password a running signer does not ask for`);
+    replaceFile(key, readFileSync(ec.keyPath)); // put back: the next call recovers
+    expect((await signer.certificate())?.serialDecimal).toBe(ec.serialDecimal);
   });
 
   it("refuses to sign after close()", async () => {

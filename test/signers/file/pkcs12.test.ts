@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
+import { Secret } from "../../../src/secrets/secret.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle, type IssuedCertificate } from "../../helpers/pki.js";
 import { expectAgentError, opensslVerifies, run } from "./fixtures.js";
 
@@ -79,6 +80,24 @@ describe("PKCS#12", () => {
     vi.stubEnv("CI", "true");
     const e = await expectAgentError(readPkcs12(p12("default.p12"), path("default.p12"), {}), "PASSWORD_REQUIRED");
     expect(e.hint).toContain("--pkcs8-password-file");
+  });
+
+  it("a protected file without a MAC, no password and no terminal: PASSWORD_REQUIRED, not a wrong password nobody gave", async () => {
+    vi.stubEnv("CI", "true");
+    const e = await expectAgentError(readPkcs12(p12("nomac.p12"), path("nomac.p12"), {}), "PASSWORD_REQUIRED");
+    expect(e.message).toBe(`${path("nomac.p12")} is password-protected and no password was given`);
+  });
+
+  it("a protected file without a MAC and no password option: the password is asked for after the empty one fails", async () => {
+    const prompt = vi.fn(async () => Secret.fromUtf8("s3cret"));
+    vi.doMock("../../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal: prompt }));
+    try {
+      const id = await readPkcs12(p12("nomac.p12"), path("nomac.p12"), {});
+      expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
+      expect(prompt).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.doUnmock("../../../src/secrets/terminal-prompt.js");
+    }
   });
 
   it("RC2-40 (openssl -legacy) is refused with a clear message", async () => {

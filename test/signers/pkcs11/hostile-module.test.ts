@@ -422,3 +422,20 @@ describe("a module that throws what is not an Error", () => {
     expect(code).toBe(5);
   });
 });
+
+describe("sign() called from plain JavaScript", () => {
+  it.each(["sha256", "SHA1", "MD5", "toString", "__proto__", ""])("digest %j: PRIVATE_KEY_UNSUPPORTED, as with a key file, before the token is asked", async (digest) => {
+    const signer = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
+    try {
+      const calls = token.calls.length;
+      await expect(signer.sign(Buffer.from("m"), digest as never)).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED",
+        message: `digest ${digest} is not supported`,
+      });
+      expect(token.calls.slice(calls)).toEqual([]);
+      expect((await signer.sign(Buffer.from("m"))).length).toBe(256); // the signer is still usable
+    } finally {
+      await signer.close?.();
+    }
+  });
+});

@@ -1,19 +1,37 @@
 /** The TPM signer over a scripted TPM: what does not need a real one (native-test/tpm-signer.test.ts has swtpm). */
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { openTpmSigner } from "../../../src/signers/tpm/tpm-signer.js";
 import { encode } from "../../../src/tpm/wire/codec.js";
-import { ReadPublic } from "../../../src/tpm/wire/commands.js";
-import { TPMT_PUBLIC } from "../../../src/tpm/wire/structures.js";
+import { ReadPublic, Sign } from "../../../src/tpm/wire/commands.js";
+import { TPMT_PUBLIC, type TpmtPublic } from "../../../src/tpm/wire/structures.js";
+import { TPM_ALG } from "../../../src/tpm/wire/constants.js";
+import { objectName } from "../../../src/tpm/keys/public-area.js";
 import { errorResponse, ScriptedTransport } from "../../tpm/fake-transport.js";
 import { eccSigningPublic } from "../../helpers/tpm-public.js";
 
-/** A TPM holding a persistent P-256 key without a password: TPM2_ReadClock refused, TPM2_ReadPublic answered. */
-function tpmWithKey(): ScriptedTransport {
-  const params = encode(ReadPublic.response, { outPublic: encode(TPMT_PUBLIC, eccSigningPublic()), name: Buffer.alloc(34), qualifiedName: Buffer.alloc(34) });
+/**
+ * A TPM holding a persistent P-256 key without a password: TPM2_ReadClock refused, TPM2_ReadPublic answered, with the
+ * key's Name or `name`.
+ */
+function tpmWithKey(name?: Buffer, pub: TpmtPublic = eccSigningPublic(), later: Buffer[] = []): ScriptedTransport {
+  const bytes = encode(TPMT_PUBLIC, pub);
+  name ??= objectName({ bytes, public: pub });
+  const params = encode(ReadPublic.response, { outPublic: bytes, name, qualifiedName: Buffer.alloc(34) });
   const header = Buffer.alloc(10);
   header.writeUInt16BE(0x8001, 0);
   header.writeUInt32BE(10 + params.length, 2);
-  return new ScriptedTransport([errorResponse(0x143), Buffer.concat([header, params])]);
+  return new ScriptedTransport([errorResponse(0x143), Buffer.concat([header, params]), ...later]);
+}
+
+/** A TPM2_Sign answer with `signature`, authorized by a password session (no nonce, no HMAC). */
+function signAnswer(signature: Record<string, unknown>): Buffer {
+  const params = encode(Sign.response, { signature } as never);
+  const answer = Buffer.alloc(14);
+  answer.writeUInt16BE(0x8002, 0);
+  answer.writeUInt32BE(14 + params.length + 5, 2);
+  answer.writeUInt32BE(params.length, 10);
+  return Buffer.concat([answer, params, Buffer.from([0, 0, 1, 0, 0])]);
 }
 
 describe("TPM signers and the process's exit hooks", () => {
@@ -49,6 +67,45 @@ describe("sign() called from plain JavaScript", () => {
         message: `digest ${digest} is not supported`,
       });
       expect(transport.sent.length).toBe(sent);
+    } finally {
+      await signer.close();
+    }
+  });
+});
+
+describe("the Name TPM2_ReadPublic returns for a persistent key", () => {
+  it("one that does not match its public area (altered on the way): TPM_ERROR, before any other command", async () => {
+    const name = objectName({ bytes: encode(TPMT_PUBLIC, eccSigningPublic()), public: eccSigningPublic() });
+    name[name.length - 1]! ^= 1;
+    const transport = tpmWithKey(name);
+    const error = await openTpmSigner({ key: { kind: "handle", handle: 0x81000101 }, noKeyPassword: true }, { transport }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "TPM_ERROR",
+      message: "TPM key 0x81000101: TPM2_ReadPublic of 0x81000101 returned a Name that does not match its public area",
+    });
+    expect(transport.sent.length).toBe(2); // TPM2_ReadClock, TPM2_ReadPublic
+  });
+});
+
+describe("a TPM2_Sign answer with another signature algorithm than the one asked for", () => {
+  const rsaPublic = (): TpmtPublic => {
+    const jwk = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "jwk" });
+    const ecc = eccSigningPublic();
+    const parameters = { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, keyBits: 2048, exponent: 0 };
+    return { ...ecc, type: TPM_ALG.RSA, parameters, unique: Buffer.from(jwk.n!, "base64url") } as TpmtPublic;
+  };
+  const r = Buffer.alloc(32, 1);
+  it.each([
+    ["an ECDSA", "SM2", eccSigningPublic, { sigAlg: TPM_ALG.SM2, hash: TPM_ALG.SHA256, signatureR: r, signatureS: r }],
+    ["an ECDSA", "ECSCHNORR", eccSigningPublic, { sigAlg: TPM_ALG.ECSCHNORR, hash: TPM_ALG.SHA256, signatureR: r, signatureS: r }],
+    ["an RSASSA", "RSAPSS", rsaPublic, { sigAlg: TPM_ALG.RSAPSS, hash: TPM_ALG.SHA256, sig: Buffer.alloc(256, 1) }],
+    ["an RSASSA", "NULL", rsaPublic, { sigAlg: TPM_ALG.NULL }],
+  ] as const)("%s signature asked for, %s returned: a device fault, TPM_ERROR (exit 5), not the user's key", async (_, sigAlg, pub, signature) => {
+    const transport = tpmWithKey(undefined, pub(), [signAnswer(signature)]);
+    const signer = await openTpmSigner({ key: { kind: "handle", handle: 0x81000101 }, noKeyPassword: true }, { transport });
+    try {
+      const error = await signer.sign(Buffer.from("m")).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "TPM_ERROR", message: expect.stringContaining(`the TPM returned a ${sigAlg} signature`) });
     } finally {
       await signer.close();
     }

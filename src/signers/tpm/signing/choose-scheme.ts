@@ -1,4 +1,4 @@
-import { InputError } from "../../../errors.js";
+import { DeviceError, InputError } from "../../../errors.js";
 import { TpmResponseError } from "../../../tpm/client/tpm-error.js";
 import { hasAttribute } from "../../../tpm/keys/public-area.js";
 import { RSA_Decrypt, Sign, type ParamsOf, type ResponseOf } from "../../../tpm/wire/commands.js";
@@ -29,6 +29,14 @@ function schemeName(fixed: { scheme: number; hashAlg?: number }): string {
   return hashAlg !== undefined && isTpmHashAlg(hashAlg) ? `${name} with ${hashInfo(hashAlg).name.toUpperCase()}` : name;
 }
 
+/** A signature of another algorithm than the one asked for: the TPM's (or the relay's) fault, not the key's. */
+function wrongSignature(what: string, sigAlg: number, asked: string): DeviceError {
+  const returned = `the TPM returned a ${schemeName({ scheme: sigAlg })} signature, not the ${asked} one asked for`;
+  return new DeviceError("TPM_ERROR", `${what}: ${returned}`, {
+    hint: "the TPM, or something between it and this process, answered wrongly: check both; the answer was not used",
+  });
+}
+
 /**
  * Signs `hash` (the `digest` of the message) with the scheme the key allows: ECDSA for ECC keys; for RSA
  * keys TPM2_Sign with RSASSA when the key signs with that hash, else raw RSA decryption of the padded block.
@@ -48,7 +56,7 @@ async function signRsa(run: RunOnKey, what: string, pub: TpmtPublicRsa, hash: Bu
     try {
       const params = { digest: hash, inScheme: { scheme: TPM_ALG.RSASSA, hashAlg }, validation: NULL_TICKET };
       const { signature: sig } = await run(Sign, params);
-      if (sig.sigAlg !== TPM_ALG.RSASSA) throw new InputError("TPM_KEY_INVALID", `${what}: the TPM returned a non-RSASSA signature`);
+      if (sig.sigAlg !== TPM_ALG.RSASSA) throw wrongSignature(what, sig.sigAlg, "RSASSA");
       return fitDigest(sig.sig, modulusBytes);
     } catch (e) {
       // A TPM without this hash for RSASSA (SHA-512 is often missing) can still do the raw decryption. Only a
@@ -89,6 +97,6 @@ async function signEcdsa(run: RunOnKey, what: string, pub: TpmtPublicEcc, hash: 
   const fitted = over > 0 ? Buffer.concat([fitDigest(hash, size - over), Buffer.alloc(over)]) : fitDigest(hash, size);
   const params = { digest: fitted, inScheme: { scheme: TPM_ALG.ECDSA, hashAlg }, validation: NULL_TICKET };
   const { signature: sig } = await run(Sign, params);
-  if (sig.sigAlg !== TPM_ALG.ECDSA) throw new InputError("TPM_KEY_INVALID", `${what}: the TPM returned a non-ECDSA signature`);
+  if (sig.sigAlg !== TPM_ALG.ECDSA) throw wrongSignature(what, sig.sigAlg, "ECDSA");
   return ecdsaSignatureToDer(sig.signatureR, sig.signatureS);
 }
