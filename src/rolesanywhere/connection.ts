@@ -4,6 +4,7 @@ import type { SecureContext } from "node:tls";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
+import type { Abortable } from "./types.js";
 import { sanitize } from "./response.js";
 
 /** Lowest TLS version offered, as the Go helper. */
@@ -37,7 +38,7 @@ export function proxyPeer(proxy: ProxySettings): Peer {
  * Opens the connection a request is written to: TCP to the endpoint or the proxy, an HTTP CONNECT
  * tunnel through the proxy for https, then TLS. Resolves once the connection is ready for HTTP.
  */
-export async function openConnection(transport: Transport, signal: AbortSignal): Promise<Socket> {
+export async function openConnection(transport: Transport, signal: Abortable): Promise<Socket> {
   const { endpoint, proxy, connectTimeoutMs } = transport;
   // node:tls costs milliseconds to load: plain-http endpoints (local tests, the agent's peers) never pay it.
   const { connect: tlsConnect } = endpoint.protocol === "https:" ? await import("node:tls") : { connect: undefined };
@@ -61,7 +62,10 @@ export async function openConnection(transport: Transport, signal: AbortSignal):
   const onAbort = () => fail(signal.reason);
   signal.addEventListener("abort", onAbort, { once: true });
   try {
-    await once(tcp, "connect");
+    // Not events.once: compiling it and its helpers costs a cold credential-process ~0.4 M instructions.
+    await new Promise((resolve, reject) => {
+      tcp.once("error", reject).once("connect", () => resolve(tcp.off("error", reject)));
+    });
     if (proxy && endpoint.protocol === "https:") await openTunnel(tcp, endpoint, proxy);
     peer = endpointPeer(endpoint);
     if (!tlsConnect) return tcp;

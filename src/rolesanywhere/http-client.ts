@@ -6,7 +6,7 @@ import { endpointPeer, openConnection, proxyPeer, type TlsSettings, type Transpo
 import { firstEnv, type Endpoint } from "./endpoint.js";
 import { closedEarly, transportError, TransportError } from "./network-errors.js";
 import { proxyFor } from "./proxy.js";
-import type { CreateSessionOptions } from "./types.js";
+import type { Abortable, CreateSessionOptions } from "./types.js";
 
 export const USER_AGENT = `roles-anywhere-agent/${VERSION} (node ${process.versions.node}; ${process.platform}; ${process.arch})`;
 
@@ -59,7 +59,7 @@ export async function createTransport(endpoint: Endpoint, settings: TransportSet
  * Sends one request on a fresh connection and reads the whole response (up to the size cap).
  * Aborting `signal` destroys the connection and rejects with the signal's reason.
  */
-export async function sendRequest(transport: Transport, request: OutgoingRequest, signal: AbortSignal): Promise<HttpResponse> {
+export async function sendRequest(transport: Transport, request: OutgoingRequest, signal: Abortable): Promise<HttpResponse> {
   const { endpoint, proxy } = transport;
   const socket = await openConnection(transport, signal);
   // Plain http through a proxy: the request line carries the absolute URI.

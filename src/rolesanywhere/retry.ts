@@ -55,8 +55,6 @@ export interface RetryLoop {
   readonly maxAttempts: number;
   readonly random: () => number;
   readonly sleep: Sleep;
-  /** Aborts the wait between attempts; its reason is thrown as is. */
-  readonly signal?: AbortSignal;
   /** Milliseconds left for the whole call: a retry whose wait would not fit is not made. */
   readonly remainingMs: () => number;
   /** Told before each wait (for --debug). */
@@ -73,13 +71,12 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, loop: R
     try {
       return await attempt(n);
     } catch (error) {
-      if ((loop.signal && error === loop.signal.reason) || !isAgentError(error)) throw error;
+      if (!isAgentError(error)) throw error;
       if (!isRetryable(error) || n >= loop.maxAttempts) throw afterAttempts(error, n);
       const delay = retryDelayMs(error, n, loop.random);
       if (delay >= loop.remainingMs()) throw afterAttempts(error, n);
       loop.onRetry?.(error, n, delay);
-      await loop.sleep(delay, loop.signal);
-      if (loop.signal?.aborted) throw loop.signal.reason;
+      await loop.sleep(delay);
     }
   }
 }

@@ -17,6 +17,12 @@ export interface CreateSessionParams {
 /** Sleeps `ms` milliseconds; rejects (or resolves early) when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
+/** The part of an AbortSignal that a request uses (createSession passes a plainer one: its deadline). */
+export type Abortable = Pick<AbortSignal, "aborted" | "reason"> & {
+  addEventListener(type: "abort", listener: () => void, options?: { once: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+};
+
 /** How to reach the endpoint. Every field is optional; the defaults are the Go helper's, minus its quirks. */
 export interface CreateSessionOptions {
   /** Base URL (`--endpoint`); beats `AWS_ENDPOINT_URL_ROLESANYWHERE` and `AWS_ENDPOINT_URL`. */
