@@ -10,7 +10,7 @@ import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update
 import { credentialsFileUpdater } from "../../src/update/file-updater.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { InputError } from "../../src/errors.js";
-import { makeTempDir } from "../helpers/pki.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { main } from "../../src/cli/main.js";
 
 const creds = (id: string): Credentials => ({
@@ -292,5 +292,30 @@ describe("update --profile", () => {
     const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
     expect(await main([...empty, ...arns], { ...io, env: { CI: "true", HOME: home } })).toBe(2);
     expect(stderr).toBe("roles-anywhere-agent: --credentials-file is empty (name the file, or leave the flag out for the default)\n");
+  });
+});
+
+describe("update's log lines", () => {
+  it("are printable single lines: a line break or ESC in --credentials-file forges no log line", async () => {
+    // Before: "updating profile [default] in …/credentials" and a separate "FAKE LINE" line, ESC and all.
+    const { dir, cleanup } = makeTempDir("raa-update-log-");
+    const ca = createCa(join(dir, "ca"), { name: "ca" });
+    const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "leaf" });
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
+    const argv = ["update", "--credentials-file", join(dir, "creds\nFAKE LINE\u001b[2J"), "--certificate", leaf.certPath,
+      "--private-key", leaf.keyPath, "--endpoint", "http://127.0.0.1:1", "--trust-anchor-arn", `${arn}:trust-anchor/t`,
+      "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
+    try {
+      const code = main(argv, io);
+      await vi.waitFor(() => expect(stderr).toContain("updating profile [default]"), { timeout: 10_000 });
+      process.emit("SIGTERM");
+      expect(await code).toBe(0);
+      expect(stderr).toContain(`updating profile [default] in ${join(dir, "creds FAKE LINE [2J")}\n`);
+      expect(stderr.split("\n").filter((line) => /^FAKE|\u001b/.test(line))).toEqual([]);
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -19,10 +19,11 @@ const command: CommandSpec = {
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
-    const [{ runUpdate }, { sharedCredentialsPath }, { isProfileName }] = await Promise.all([
+    const [{ runUpdate }, { sharedCredentialsPath }, { isProfileName }, { logTo }] = await Promise.all([
       import("../../update/run-update.js"),
       import("../../update/write-credentials.js"),
       import("../../update/credentials-file.js"),
+      import("../../daemon/signals.js"),
     ]);
     const configProfile = stringArg(args, "config-profile");
     // An empty --profile "$P" is not "default": it would overwrite [default], often long-term keys.
@@ -40,7 +41,7 @@ const command: CommandSpec = {
       path: stringArg(args, "credentials-file") ?? sharedCredentialsPath(io.env),
       section,
       once: boolArg(args, "once"),
-      log: (line) => io.stderr.write(`${line}\n`),
+      log: logTo(io.stderr),
       certificateWarning: certificateWarningFromArgs(args, io),
       failFast: boolArg(args, "fail-fast"),
     });
