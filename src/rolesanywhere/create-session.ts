@@ -3,7 +3,7 @@ import type { Signer } from "../signers/signer.js";
 import { roughDuration } from "../x509/validity.js";
 import { createTransport, sendRequest } from "./http-client.js";
 import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
-import { maxAttemptsFrom, sleepWithSignal, withRetries } from "./retry.js";
+import { maxAttemptsFrom, sleep, withRetries } from "./retry.js";
 import {
   checkCreateSessionArguments,
   prepareCreateSession,
@@ -80,7 +80,7 @@ export async function createSession(
     return await withRetries(attemptOnce, {
       maxAttempts,
       random: options.random ?? Math.random,
-      sleep: options.sleep ?? sleepWithSignal,
+      sleep: options.sleep ?? sleep,
       remainingMs: () => timeoutMs - (monotonicMs() - started),
       onRetry: (error, n, delay) => debug?.(`attempt ${n} failed (${error.code}: ${error.message}); retrying in ${delay} ms`),
     });

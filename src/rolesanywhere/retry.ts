@@ -81,13 +81,8 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, loop: R
   }
 }
 
-/** The default {@link Sleep}: rejects with the signal's reason on abort (node:timers/promises is loaded only to wait). */
-export const sleepWithSignal: Sleep = async (ms, signal) => {
-  const { setTimeout } = await import("node:timers/promises");
-  await setTimeout(ms, undefined, { signal }).catch((error: unknown) => {
-    throw signal?.aborted ? signal.reason : error;
-  });
-};
+/** The default {@link Sleep}: a back-off wait never outlasts the call's deadline (withRetries), so it needs no abort. */
+export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The same error, its message saying how many attempts were made. */
 export function afterAttempts(error: AgentError, attempts: number): AgentError {

@@ -14,8 +14,8 @@ export interface CreateSessionParams {
   readonly region?: string;
 }
 
-/** Sleeps `ms` milliseconds; rejects (or resolves early) when `signal` aborts. */
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+/** Sleeps `ms` milliseconds. */
+export type Sleep = (ms: number) => Promise<void>;
 
 /** The part of an AbortSignal that a request uses (createSession passes a plainer one: its deadline). */
 export type Abortable = Pick<AbortSignal, "aborted" | "reason"> & {

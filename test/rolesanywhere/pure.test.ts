@@ -3,7 +3,7 @@ import { AgentError, NetworkError, ServiceError } from "../../src/errors.js";
 import { transportError, TransportError } from "../../src/rolesanywhere/network-errors.js";
 import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere/proxy.js";
 import { errorFromResponse, sanitizeErrorCode } from "../../src/rolesanywhere/response.js";
-import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, retryDelayMs, sleepWithSignal } from "../../src/rolesanywhere/retry.js";
+import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, retryDelayMs } from "../../src/rolesanywhere/retry.js";
 import type { HttpResponse } from "../../src/rolesanywhere/http-client.js";
 import { toCredentialProcessOutput } from "../../src/rolesanywhere/credentials.js";
 import { roughDuration } from "../../src/x509/validity.js";
@@ -149,14 +149,6 @@ describe("retry policy", () => {
     const e = afterAttempts(new ServiceError("THROTTLED", "slow down", { status: 429, serviceCode: "T", requestId: "r" }, { hint: "h" }), 3);
     expect(e).toBeInstanceOf(ServiceError);
     expect(e).toMatchObject({ code: "THROTTLED", message: "slow down (after 3 attempts)", hint: "h", status: 429, requestId: "r" });
-  });
-
-  it("the default sleep stops when the signal aborts", async () => {
-    const controller = new AbortController();
-    const reason = new Error("deadline");
-    const sleeping = sleepWithSignal(60_000, controller.signal);
-    controller.abort(reason);
-    await expect(sleeping).rejects.toBe(reason);
   });
 });
 
