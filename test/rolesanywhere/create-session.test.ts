@@ -96,10 +96,10 @@ describe("createSession on the wire", () => {
     expect(check.signedHeaders).toBe("content-type;host;x-amz-date;x-amz-x509");
   });
 
-  it("sends spaces in the query as %20", async () => {
+  it("percent-encodes in the query what SigV4 does not leave as is (a role path may hold !'()* and +)", async () => {
     const server = await endpoint(ok);
-    await createSession(signer, sessionParams({ roleArn: "arn:aws:iam::000000000000:role/with space" }), options(server.url).opts);
-    expect(server.requests[0]!.url).toContain("&roleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fwith%20space&");
+    await createSession(signer, sessionParams({ roleArn: "arn:aws:iam::000000000000:role/p!'()*/a+b" }), options(server.url).opts);
+    expect(server.requests[0]!.url).toContain("&roleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fp%21%27%28%29%2A%2Fa%2Bb&");
     expect(verifyReceivedSignature(server.requests[0]!, leaf.certPem).ok).toBe(true);
   });
 
