@@ -193,4 +193,20 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
     // The token never appears in the errors.
     await expect(open(join(dir, "bad1"))).rejects.not.toMatchObject({ message: expect.stringContaining(TOKEN) });
   });
+
+  it("refuses a token directory others can write (they could swap a file for a link to one whose content they know)", async () => {
+    // Before: only each token file was checked, not the directory that names it.
+    const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    const d = join(dir, "open-volume");
+    mkdirSync(d);
+    writeFileSync(join(d, "known"), TOKEN, { mode: 0o600 });
+    symlinkSync("known", join(d, "app"));
+    chmodSync(d, 0o777);
+    await expect(open(d)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `--ecs-token-dir ${d} was not used: directory ${d} can be written by other users (mode 777)`,
+    });
+    chmodSync(d, 0o1777); // sticky, as a Secret volume with an fsGroup: others cannot replace what is there
+    (await open(d)).stop();
+  });
 });
