@@ -63,6 +63,8 @@ describe("the keygen and install functions from plain JavaScript", () => {
     [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: { ...p256, curve: "P-521" } }, "spec must be"],
     [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: p256, id: "01" }, "id must be a Buffer"],
     [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: p256, library: 5 }, "library must be a string"],
+    [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: p256, library: "/nonexistent.so", pin: "1234" }, "pin must be {"],
+    [installOnToken, { keyUri: "pkcs11:token=t", library: "/nonexistent.so", pin: { kind: "file" } }, "pin must be {"],
     [installOnToken, undefined, "the options must be an object"],
     [installOnToken, { keyUri: 5 }, "keyUri must be a string"],
     [installOnToken, { keyUri: "pkcs11:token=t", certificate: "c.pem", chain: [] }, "certificate must be a Certificate"],

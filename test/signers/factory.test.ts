@@ -160,6 +160,9 @@ describe("createPkcs11Signer and createTpmSigner from plain JavaScript", () => {
       [createPkcs11Signer, { keyUri: "pkcs11:token=t", library: 5 }, "createPkcs11Signer: library must be a string"],
       [createPkcs11Signer, { keyUri: "pkcs11:token=t", certificate: "cert.pem" }, "certificate must be a Certificate"],
       [createPkcs11Signer, { keyUri: "pkcs11:token=t", env: { PIN: 1234 } }, "env must be an object of strings"],
+      // Before: refused only after the module had loaded (here: PKCS11_MODULE_NOT_FOUND), as "the token's user PIN".
+      [createPkcs11Signer, { keyUri: "pkcs11:token=t", library: "/nonexistent.so", pin: "1234" }, "createPkcs11Signer: pin must be {"],
+      [createPkcs11Signer, { keyUri: "pkcs11:token=t", library: "/nonexistent.so", contextPin: 1234 }, "contextPin must be {"],
       [createTpmSigner, undefined, "createTpmSigner: the options must be an object"],
       [createTpmSigner, {}, 'createTpmSigner: key must be { kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'],
       [createTpmSigner, { key: { kind: "handle", handle: -1 } }, "createTpmSigner: key must be"],

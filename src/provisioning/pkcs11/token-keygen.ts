@@ -10,6 +10,7 @@ import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/ur
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import { KEY_SPEC, type KeySpec } from "../key-spec.js";
 import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
+import { SECRET_SOURCE } from "../../secrets/secret-source.js";
 import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
@@ -44,8 +45,10 @@ export function checkTokenKeygen(opts: TokenKeygenOptions): { uri: Pkcs11Uri; la
   return { uri, label, id };
 }
 
-/** {@link TokenSessionOptions}' types, for callers in plain JavaScript (readSecret checks the PIN's source). */
-export const TOKEN_SESSION_KINDS: Kinds = { library: "string", debug: "function", env: ENVIRONMENT };
+/** {@link TokenSessionOptions}' types, for callers in plain JavaScript (the PIN's source before any module loads). */
+export const TOKEN_SESSION_KINDS: Kinds = {
+  library: "string", pin: SECRET_SOURCE, debug: "function", env: ENVIRONMENT,
+};
 const KEYGEN_KINDS: Kinds = {
   ...TOKEN_SESSION_KINDS, uri: "string", spec: KEY_SPEC, id: [Buffer.isBuffer, "a Buffer"], label: "string",
 };
