@@ -1,4 +1,4 @@
-import { InputError } from "./errors.js";
+import { InputError, UsageError } from "./errors.js";
 
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -20,6 +20,7 @@ export interface ParsedArn {
 
 /** Splits an ARN into its six sections, as the AWS SDKs do (the resource may contain `:`). */
 export function parseArn(text: string, what = "ARN"): ParsedArn {
+  if (typeof text !== "string") throw new UsageError("USAGE", `the ${what} must be a string`); // plain JavaScript
   // Role paths and names, account ids, regions and Roles Anywhere ids are all printable ASCII without spaces (IAM's
   // rules): anything else is named by its code point, never quoted (a line break would forge a line where it is shown).
   const odd = text.search(/[^\x21-\x7e]/);

@@ -170,6 +170,7 @@ function isPkcs12(bytes: Buffer): boolean {
  * `name`: how the mistake is named (the flag and value the user gave).
  */
 export function parseTpmHandle(ref: string, options: { anyRange?: boolean; name?: string } = {}): number {
+  if (typeof ref !== "string") throw new UsageError("USAGE", "parseTpmHandle: the handle must be a string (handle:0x81…)");
   const text = ref.replace(/^handle:/, "").trim();
   const hex = /^(?:0x)?([0-9a-f]{1,8})$/i.exec(text);
   const value = hex ? Number.parseInt(hex[1]!, 16) : /^\d{10}$/.test(text) ? Number(text) : NaN;
