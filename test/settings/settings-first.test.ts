@@ -82,6 +82,8 @@ describe("invalid settings never touch a signer", () => {
     ["a trust anchor ARN with an escape", ["credential-process", ...KEY, "--trust-anchor-arn", `${TA}\u001b[2J`, ...ARNS.slice(2)], 3, /^roles-anywhere-agent: invalid trust anchor ARN: character 61 is U\+001B \(/],
     ["a profile ARN whose id is empty after a slash", ["credential-process", ...KEY, ...ARNS.slice(0, 2), "--profile-arn", `${PA}/`, ...ARNS.slice(4)], 3, /resource must be 'profile\/<id>'/],
     ["a profile ARN with a space", ["credential-process", ...KEY, ...ARNS.slice(0, 2), "--profile-arn", `${PA} x`, ...ARNS.slice(4)], 3, /invalid profile ARN: character 55 is U\+0020/],
+    // Before: any --role-session-name reached the signer (a PIN spent) and then CreateSession's 400.
+    ...["a", "a\nFORGED", "a b", "x".repeat(65), "é-name"].map((name) => [`--role-session-name ${JSON.stringify(name.slice(0, 12))}`, ["credential-process", ...KEY, ...ARNS, "--role-session-name", name], 2, /^roles-anywhere-agent: --role-session-name must be 2 to 64 characters from letters, digits and _\+=,\.@-\n$/] as const),
     ["a partition without dual-stack endpoints", ["credential-process", ...KEY, ...ARNS, "--region", "us-iso-east-1"], 3, /DualStack is enabled but this partition does not support DualStack/, { AWS_USE_DUALSTACK_ENDPOINT: "true" }],
   ] as const)("%s", async (_name, argv, code, pattern, env?: NodeJS.ProcessEnv) => {
     const r = await run(argv, env);
