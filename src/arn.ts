@@ -18,11 +18,17 @@ export interface ParsedArn {
   resource: string;
 }
 
+/** IAM's longest role ARN (AssumeRole's RoleArn): a longer text is not quoted back whole. */
+const MAX_ARN_LENGTH = 2048;
+
 /** Splits an ARN into its six sections, as the AWS SDKs do (the resource may contain `:`). */
 export function parseArn(text: string, what = "ARN"): ParsedArn {
   if (typeof text !== "string") throw new UsageError("USAGE", `the ${what} must be a string`); // plain JavaScript
   // Role paths and names, account ids, regions and Roles Anywhere ids are all printable ASCII without spaces (IAM's
   // rules): anything else is named by its code point, never quoted (a line break would forge a line where it is shown).
+  if (text.length > MAX_ARN_LENGTH) {
+    throw new InputError("ARN_INVALID", `invalid ${what}: ${text.length} characters, more than an ARN's ${MAX_ARN_LENGTH}`);
+  }
   const odd = text.search(/[^\x21-\x7e]/);
   if (odd !== -1) {
     const code = `U+${text.codePointAt(odd)!.toString(16).toUpperCase().padStart(4, "0")}`;

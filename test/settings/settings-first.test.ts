@@ -81,6 +81,7 @@ describe("invalid settings never touch a signer", () => {
     ["a role name with a character IAM refuses", ["credential-process", ...KEY, ...ARNS.slice(0, 4), "--role-arn", "arn:aws:iam::1:role/a*b"], 3, /the role name 'a\*b' is not valid/],
     ["a trust anchor ARN with an escape", ["credential-process", ...KEY, "--trust-anchor-arn", `${TA}\u001b[2J`, ...ARNS.slice(2)], 3, /^roles-anywhere-agent: invalid trust anchor ARN: character 61 is U\+001B \(/],
     ["a profile ARN whose id is empty after a slash", ["credential-process", ...KEY, ...ARNS.slice(0, 2), "--profile-arn", `${PA}/`, ...ARNS.slice(4)], 3, /resource must be 'profile\/<id>'/],
+    ["a role ARN of 100,000 characters, not quoted back", ["credential-process", ...KEY, ...ARNS.slice(0, 4), "--role-arn", `arn:aws:iam::1:role/${"p/".repeat(50_000)}R`], 3, /^roles-anywhere-agent: invalid role ARN: 100021 characters, more than an ARN's 2048\n$/],
     ["a profile ARN with a space", ["credential-process", ...KEY, ...ARNS.slice(0, 2), "--profile-arn", `${PA} x`, ...ARNS.slice(4)], 3, /invalid profile ARN: character 55 is U\+0020/],
     // Before: any --role-session-name reached the signer (a PIN spent) and then CreateSession's 400.
     ...["a", "a\nFORGED", "a b", "x".repeat(65), "é-name"].map((name) => [`--role-session-name ${JSON.stringify(name.slice(0, 12))}`, ["credential-process", ...KEY, ...ARNS, "--role-session-name", name], 2, /^roles-anywhere-agent: --role-session-name must be 2 to 64 characters from letters, digits and _\+=,\.@-\n$/] as const),
