@@ -85,6 +85,9 @@ describe("invalid settings never touch a signer", () => {
     ["a profile ARN with a space", ["credential-process", ...KEY, ...ARNS.slice(0, 2), "--profile-arn", `${PA} x`, ...ARNS.slice(4)], 3, /invalid profile ARN: character 55 is U\+0020/],
     // Before: any --role-session-name reached the signer (a PIN spent) and then CreateSession's 400.
     ...["a", "a\nFORGED", "a b", "x".repeat(65), "é-name"].map((name) => [`--role-session-name ${JSON.stringify(name.slice(0, 12))}`, ["credential-process", ...KEY, ...ARNS, "--role-session-name", name], 2, /^roles-anywhere-agent: --role-session-name must be 2 to 64 characters from letters, digits and _\+=,\.@-\n$/] as const),
+    // Before: "no role named  is served" (an empty name), and "a=R=x" served role R.
+    ["serve: --ecs-consumer with an empty role", ["serve", ...KEY, ...ARNS, "--ecs", "--ecs-consumer", "a=", "--port", "0"], 2, /^roles-anywhere-agent: --ecs-consumer a=: no role named '' is served \(served roles: device\)\n$/],
+    ["serve: --ecs-consumer with a second =", ["serve", ...KEY, ...ARNS, "--ecs", "--ecs-consumer", "a=device=x", "--port", "0"], 2, /--ecs-consumer a=device=x: no role named 'device=x' is served/],
     ["a partition without dual-stack endpoints", ["credential-process", ...KEY, ...ARNS, "--region", "us-iso-east-1"], 3, /DualStack is enabled but this partition does not support DualStack/, { AWS_USE_DUALSTACK_ENDPOINT: "true" }],
   ] as const)("%s", async (_name, argv, code, pattern, env?: NodeJS.ProcessEnv) => {
     const r = await run(argv, env);
