@@ -173,6 +173,9 @@ describe("createPkcs11Signer and createTpmSigner from plain JavaScript", () => {
       [createTpmSigner, { key: "handle:0x81000001" }, "createTpmSigner: key must be"],
       [createTpmSigner, { key: { kind: "tss2-pem", path: 5, pem: 5 } }, "createTpmSigner: key must be"],
       [createTpmSigner, { key, device: 5 }, "createTpmSigner: device must be a string"],
+      // Before: a string parentPassword was ignored, then "TPM key password is needed but there is no terminal".
+      [createTpmSigner, { key, device: "tcp:127.0.0.1:1", parentPassword: "1234" }, "createTpmSigner: parentPassword must be {"],
+      [createTpmSigner, { key, device: "tcp:127.0.0.1:1", keyPassword: "1234" }, "createTpmSigner: keyPassword must be {"],
       [createTpmSigner, { key, intermediates: [{}] }, "createTpmSigner: intermediates must be an array of Certificates"],
     ];
     for (const [create, options, message] of cases) {
