@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request } from "node:https";
@@ -208,5 +208,14 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
     });
     chmodSync(d, 0o1777); // sticky, as a Secret volume with an fsGroup: others cannot replace what is there
     (await open(d)).stop();
+    if (process.getuid?.() === 0) {
+      // Another user's directory (mode 755): its owner put a link to a root-owned file whose content they know.
+      chmodSync(d, 0o755);
+      chownSync(d, 12345, 12345);
+      await expect(open(d)).rejects.toMatchObject({
+        code: "FILE_UNSAFE",
+        message: `--ecs-token-dir ${d} was not used: directory ${d} belongs to uid 12345, not to this user (0) or root`,
+      });
+    }
   });
 });
