@@ -175,7 +175,9 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
 
   it("refuses a missing, short, spaced, newline-ended or group-writable token file", async () => {
     const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
-    await expect(open(join(dir, "nowhere"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+    await expect(open(join(dir, "nowhere"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND", message: `--ecs-token-dir ${join(dir, "nowhere")} does not exist` });
+    await expect(open("/")).rejects.toMatchObject({ message: "--ecs-token-dir / must name a directory below / (not a path ending in ..)" });
+    await expect(open("/dev/null")).rejects.toMatchObject({ message: "--ecs-token-dir /dev/null is not a directory" });
     for (const [i, content] of ["short", `${TOKEN} x`, `${TOKEN}\n`].entries()) {
       const d = join(dir, `bad${i}`);
       mkdirSync(d);
