@@ -27,7 +27,8 @@ export function parseArn(text: string, what = "ARN"): ParsedArn {
   // Role paths and names, account ids, regions and Roles Anywhere ids are all printable ASCII without spaces (IAM's
   // rules): anything else is named by its code point, never quoted (a line break would forge a line where it is shown).
   if (text.length > MAX_ARN_LENGTH) {
-    throw new InputError("ARN_INVALID", `invalid ${what}: ${text.length} characters, more than an ARN's ${MAX_ARN_LENGTH}`);
+    const message = `invalid ${what}: ${text.length} characters, more than an ARN's ${MAX_ARN_LENGTH}`;
+    throw new InputError("ARN_INVALID", message);
   }
   const odd = text.search(/[^\x21-\x7e]/);
   if (odd !== -1) {
@@ -68,10 +69,12 @@ function rolesAnywhereArn(text: string, kind: "trust-anchor" | "profile", what: 
     throw new InputError("ARN_INVALID", `invalid ${what} '${text}': service is '${arn.service}', expected 'rolesanywhere'`);
   }
   if (!arn.resource.startsWith(`${kind}/`) || !/^[\w-]+$/.test(arn.resource.slice(kind.length + 1))) {
-    throw new InputError("ARN_INVALID", `invalid ${what} '${text}': resource must be '${kind}/<id>', the id of letters, digits, _ and -`);
+    const message = `invalid ${what} '${text}': resource must be '${kind}/<id>', the id of letters, digits, _ and -`;
+    throw new InputError("ARN_INVALID", message);
   }
-  if (!arn.region) {
-    throw new InputError("ARN_INVALID", `invalid ${what} '${text}': the region section is empty`);
+  if (!arn.region || !arn.accountId) {
+    const section = arn.region ? "account" : "region";
+    throw new InputError("ARN_INVALID", `invalid ${what} '${text}': the ${section} section is empty`);
   }
   return arn;
 }
@@ -93,7 +96,7 @@ export function checkedRegionOf(text: string, kind: "trust-anchor" | "profile"):
 
 export function parseRoleArn(text: string): RoleArn {
   const arn = parseArn(text, "role ARN");
-  if (arn.service !== "iam" || !arn.resource.startsWith("role/")) {
+  if (arn.service !== "iam" || !arn.accountId || !arn.resource.startsWith("role/")) {
     throw new InputError("ARN_INVALID", `invalid role ARN '${text}': expected arn:<partition>:iam::<account>:role/<name>`);
   }
   // IAM: a path `/` or `/…/` of at most 512 characters (printable ASCII: parseArn), a name of 1 to 64 of [\w+=,.@-].
