@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
-import { ownValue } from "../own-value.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
-import { checkDirectoryRule, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
+import { checkDirectoryRule, directoryErrorText, openCheckedDirectory } from "../io/trusted-path.js";
+import { UntrustedPathError } from "../io/trusted-path.js";
 import type { CheckedDirectory } from "../io/trusted-path.js";
 import { ecsConsumers, repeatWithoutOverlap } from "./ecs-consumers.js";
 import type { EcsConsumer, EcsConsumerLookup, ReloadingConsumers } from "./ecs-consumers.js";
@@ -60,11 +60,6 @@ async function readTokens(dir: string, bindings: readonly { name: string; role: 
   }
 }
 
-const DIR_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: "does not exist", ENOTDIR: "is not a directory",
-  EISDIR: "must name a directory below / (not a path ending in ..)",
-};
-
 function openTokenDir(dir: string, uid: number): CheckedDirectory {
   let checked: CheckedDirectory | undefined;
   try {
@@ -75,8 +70,7 @@ function openTokenDir(dir: string, uid: number): CheckedDirectory {
     checked?.close();
     const code = (cause as NodeJS.ErrnoException).code;
     const unsafe = cause instanceof UntrustedPathError;
-    const why = ownValue(DIR_ERRORS, code ?? "") ?? `cannot be read: ${code ?? cause}`;
-    const reason = unsafe ? `was not used: ${cause.reason}` : why;
+    const reason = unsafe ? `was not used: ${cause.reason}` : directoryErrorText(cause);
     const errorCode = unsafe ? "FILE_UNSAFE" : code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE";
     throw new InputError(errorCode, `--ecs-token-dir ${dir} ${reason}`, {
       hint: "use a directory of root or yours that no one else can write (a Secret volume), a token file per consumer",
