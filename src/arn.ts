@@ -1,4 +1,4 @@
-import { InputError } from "./errors.js";
+import { InputError, UsageError } from "./errors.js";
 
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -18,8 +18,25 @@ export interface ParsedArn {
   resource: string;
 }
 
+/** IAM's longest role ARN (AssumeRole's RoleArn): a longer text is not quoted back whole. */
+const MAX_ARN_LENGTH = 2048;
+
 /** Splits an ARN into its six sections, as the AWS SDKs do (the resource may contain `:`). */
 export function parseArn(text: string, what = "ARN"): ParsedArn {
+  if (typeof text !== "string") throw new UsageError("USAGE", `the ${what} must be a string`); // plain JavaScript
+  // Role paths and names, account ids, regions and Roles Anywhere ids are all printable ASCII without spaces (IAM's
+  // rules): anything else is named by its code point, never quoted (a line break would forge a line where it is shown).
+  if (text.length > MAX_ARN_LENGTH) {
+    const message = `invalid ${what}: ${text.length} characters, more than an ARN's ${MAX_ARN_LENGTH}`;
+    throw new InputError("ARN_INVALID", message);
+  }
+  const odd = text.search(/[^\x21-\x7e]/);
+  if (odd !== -1) {
+    const code = `U+${text.codePointAt(odd)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    throw new InputError("ARN_INVALID", `invalid ${what}: character ${odd + 1} is ${code}`, {
+      hint: "an ARN is printable ASCII, without spaces or control characters: copy it again",
+    });
+  }
   if (!text.startsWith("arn:")) {
     throw new InputError("ARN_INVALID", `invalid ${what} '${text}': an ARN starts with 'arn:'`);
   }
@@ -51,11 +68,13 @@ function rolesAnywhereArn(text: string, kind: "trust-anchor" | "profile", what: 
   if (arn.service !== "rolesanywhere") {
     throw new InputError("ARN_INVALID", `invalid ${what} '${text}': service is '${arn.service}', expected 'rolesanywhere'`);
   }
-  if (!arn.resource.startsWith(`${kind}/`) || arn.resource.length === kind.length + 1) {
-    throw new InputError("ARN_INVALID", `invalid ${what} '${text}': resource must be '${kind}/<id>'`);
+  if (!arn.resource.startsWith(`${kind}/`) || !/^[\w-]+$/.test(arn.resource.slice(kind.length + 1))) {
+    const message = `invalid ${what} '${text}': resource must be '${kind}/<id>', the id of letters, digits, _ and -`;
+    throw new InputError("ARN_INVALID", message);
   }
-  if (!arn.region) {
-    throw new InputError("ARN_INVALID", `invalid ${what} '${text}': the region section is empty`);
+  if (!arn.region || !arn.accountId) {
+    const section = arn.region ? "account" : "region";
+    throw new InputError("ARN_INVALID", `invalid ${what} '${text}': the ${section} section is empty`);
   }
   return arn;
 }
@@ -77,8 +96,17 @@ export function checkedRegionOf(text: string, kind: "trust-anchor" | "profile"):
 
 export function parseRoleArn(text: string): RoleArn {
   const arn = parseArn(text, "role ARN");
-  if (arn.service !== "iam" || !arn.resource.startsWith("role/") || arn.resource.length <= 5) {
+  if (arn.service !== "iam" || !arn.accountId || !arn.resource.startsWith("role/")) {
     throw new InputError("ARN_INVALID", `invalid role ARN '${text}': expected arn:<partition>:iam::<account>:role/<name>`);
+  }
+  // IAM: a path `/` or `/…/` of at most 512 characters (printable ASCII: parseArn), a name of 1 to 64 of [\w+=,.@-].
+  const name = arn.resource.slice(arn.resource.lastIndexOf("/") + 1);
+  const nameOk = /^[\w+=,.@-]{1,64}$/.test(name);
+  if (!nameOk || arn.resource.length - name.length - 4 > 512) {
+    const which = nameOk ? "the path is longer than 512 characters" : `the role name '${name}' is not valid`;
+    throw new InputError("ARN_INVALID", `invalid role ARN '${text}': ${which}`, {
+      hint: "a role name is 1 to 64 letters, digits and _+=,.@- after role/ and an optional /path/",
+    });
   }
   return text as RoleArn;
 }

@@ -1,5 +1,5 @@
 import { lstat, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname, isAbsolute } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { modeText, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
 import { checkSocketPathLength } from "./socket-path.js";
@@ -13,8 +13,22 @@ import { connect } from "./socket-trust.js";
  * otherwise, creates a missing directory (0700), and clears a stale socket left by a previous agent.
  */
 export async function prepareSocketPath(socketPath: string, uid: number = process.getuid?.() ?? 0): Promise<void> {
+  const name = basename(socketPath);
+  if (!isAbsolute(socketPath) || socketPath.endsWith("/") || name === "." || name === "..") {
+    const what = isAbsolute(socketPath) ? "does not end in a file name"
+      : "is relative: a client started elsewhere would not find it";
+    throw new UsageError("USAGE", `the agent socket path ${socketPath} ${what}`, {
+      hint: "give an absolute path to a new file, e.g. $XDG_RUNTIME_DIR/agent.sock",
+    });
+  }
   checkSocketPathLength(socketPath);
   const dir = dirname(socketPath);
+  if (dir === "/") {
+    const message = `the agent socket ${socketPath} cannot be directly in /: its directory must be this user's alone`;
+    throw new InputError("SOCKET_UNSAFE", message, {
+      hint: "choose a path in a directory of yours with --socket (one is created, mode 0700, when missing)",
+    });
+  }
   let checked;
   try {
     checked = openCheckedDirectory(dir, { uid, createMode: 0o700 });

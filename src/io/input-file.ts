@@ -99,6 +99,7 @@ export function fileError(cause: unknown, path: string, what: string): InputErro
   if (cause instanceof InputError) return cause;
   const code = (cause as NodeJS.ErrnoException).code;
   if (code === "ENOENT" || code === "ENOTDIR") {
+    if (path === "") return new InputError("FILE_NOT_FOUND", `no ${what} given: the path is empty`, { hint: "give the path of a file" });
     return new InputError("FILE_NOT_FOUND", `${what} ${path} does not exist`, { hint: "check the path", cause });
   }
   if (code === "EACCES" || code === "EPERM") {

@@ -195,6 +195,15 @@ function openFound(found: Found | undefined, path: string): Directory {
   return new Directory(path, found.stats, found.fd);
 }
 
+/** A checked walk's OS error for a directory the user named, in words ("does not exist"), else its code. */
+export function directoryErrorText(cause: unknown): string {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "does not exist";
+  if (code === "ENOTDIR") return "is not a directory";
+  if (code === "EISDIR") return "must name a directory below / (not a path ending in ..)";
+  return `cannot be used: ${code ?? (cause as Error).message}`;
+}
+
 export function modeText(stats: Stats): string {
   return (stats.mode & 0o7777).toString(8);
 }

@@ -3,6 +3,7 @@ import { parseJson } from "../io/json.js";
 import { isPlainObject } from "../own-value.js";
 import type { CreateSessionParams as ClientParams } from "../rolesanywhere/types.js";
 import { DEFAULT_DURATION_SECONDS, durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
+import { roleSessionNameProblem } from "../rolesanywhere/request.js";
 import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
 import { accessDenied, resourceNotFound, rethrownAs, validationFailed } from "./rejections.js";
 import { queryPairs, type WireRequest } from "./wire-request.js";
@@ -46,9 +47,9 @@ export function readCreateSessionParams(
     throw validationFailed(`durationSeconds must be an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}, got ${JSON.stringify(requested)}`);
   }
   const roleSessionName = body["roleSessionName"];
-  const badName = typeof roleSessionName !== "string" || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName);
+  const badName = typeof roleSessionName !== "string" ? "must be a string" : roleSessionNameProblem(roleSessionName);
   if (roleSessionName !== undefined && roleSessionName !== null && badName) {
-    throw validationFailed("roleSessionName must be 2 to 64 characters from letters, digits and _+=,.@-");
+    throw validationFailed(`roleSessionName ${badName}`);
   }
 
   const policy = config ? findProfilePolicy(config, profileArn) : undefined;

@@ -1,4 +1,5 @@
-import type { SecretSource } from "../secrets/secret-source.js";
+import { ENVIRONMENT, type Kinds } from "../own-value.js";
+import { SECRET_SOURCE, type SecretSource } from "../secrets/secret-source.js";
 
 /**
  * How to reach a token for a read-write session, its URI aside. A module of its own: the library's public declarations name
@@ -12,3 +13,8 @@ export interface TokenSessionOptions {
   readonly debug?: ((line: string) => void) | undefined;
   readonly env?: NodeJS.ProcessEnv | undefined;
 }
+
+/** {@link TokenSessionOptions}' types, for callers in plain JavaScript (the PIN's source before any module loads). */
+export const TOKEN_SESSION_KINDS: Kinds = {
+  library: "string", pin: SECRET_SOURCE, debug: "function", env: ENVIRONMENT,
+};

@@ -1,5 +1,5 @@
 /** RFC 7512 `pkcs11:` URIs: parsed with every standard attribute checked, printed stably (sorted, `pin-value` only on request). */
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { Secret } from "../secrets/secret.js";
 import { ownValue } from "../own-value.js";
 
@@ -61,10 +61,11 @@ const LIKELY_MEANT: Readonly<Record<string, string>> = {
 };
 
 export function isPkcs11Uri(text: string): boolean {
-  return text.slice(0, 7).toLowerCase() === "pkcs11:";
+  return typeof text === "string" && text.slice(0, 7).toLowerCase() === "pkcs11:";
 }
 
 export function parsePkcs11Uri(text: string): Pkcs11Uri {
+  if (typeof text !== "string") throw new UsageError("USAGE", "parsePkcs11Uri: the URI must be a string"); // plain JS
   if (!isPkcs11Uri(text)) {
     throw invalid("it does not start with pkcs11:", "write it as pkcs11:token=…;object=…");
   }

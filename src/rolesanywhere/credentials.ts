@@ -20,6 +20,8 @@ export interface CredentialProcessOutput {
 
 /** RFC 3339 without milliseconds, as the service and the Go helper print it (`2022-07-27T04:36:55Z`). */
 export function formatExpiration(date: Date): string {
+  const wrong = wrongOption({ date }, { date: VALID_DATE }, { name: () => "the expiration", required: ["date"] });
+  if (wrong) throw new UsageError("USAGE", wrong); // plain JavaScript: null, a string, an invalid Date
   return `${date.toISOString().slice(0, -5)}Z`; // toISOString always ends in `.sssZ`
 }
 

@@ -40,6 +40,11 @@ export function durationProblem(seconds: number): string | undefined {
   return `${seconds} is out of range: Roles Anywhere accepts ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS} whole seconds`;
 }
 
+/** What is wrong with a role session name, if anything: CreateSession's rule, 2 to 64 of [\w+=,.@-]. */
+export function roleSessionNameProblem(name: string): string | undefined {
+  return /^[\w+=,.@-]{2,64}$/.test(name) ? undefined : "must be 2 to 64 characters from letters, digits and _+=,.@-";
+}
+
 /** {@link CreateSessionRequestParams}' types, for callers in plain JavaScript; the ARNs are required. */
 export const SESSION_PARAMS_KINDS: Kinds = {
   trustAnchorArn: "string", profileArn: "string", roleArn: "string",
@@ -53,6 +58,8 @@ export function buildCreateSessionRequest(endpoint: Endpoint, params: CreateSess
   const { durationSeconds } = params;
   const problem = durationProblem(durationSeconds);
   if (problem) throw new UsageError("USAGE", `session duration ${problem}`);
+  const nameProblem = params.roleSessionName ? roleSessionNameProblem(params.roleSessionName) : undefined;
+  if (nameProblem) throw new UsageError("USAGE", `roleSessionName ${nameProblem}`);
   // Already in Go's url.Values.Encode order (keys sorted).
   const query: ReadonlyArray<readonly [string, string]> = [
     ["profileArn", params.profileArn],

@@ -3,7 +3,7 @@ import { InputError, UsageError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { Secret } from "./secret.js";
-import { isPlainObject, ownValue } from "../own-value.js";
+import { isPlainObject, ownValue, type Kind } from "../own-value.js";
 
 /**
  * Where a PIN or password comes from. Argv values are accepted for drop-in compatibility with the Go
@@ -62,6 +62,9 @@ export function isSecretSource(source: unknown): source is SecretSource {
   const text = key && source[key];
   return typeof text === "string" && (text !== "" || key === "value" || key === "prompt");
 }
+
+/** A secret source as an option kind (own-value.ts wrongOption): the library entries that take a PIN or password. */
+export const SECRET_SOURCE: Kind = [isSecretSource, SECRET_SOURCE_FORMS];
 
 /** Describes the source without revealing the secret (for messages and --debug). */
 export function describeSecretSource(source: SecretSource): string {

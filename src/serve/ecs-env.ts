@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { InputError } from "../errors.js";
-import { checkDirectoryRule, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
+import { checkDirectoryRule, directoryErrorText, openCheckedDirectory } from "../io/trusted-path.js";
+import { UntrustedPathError } from "../io/trusted-path.js";
+import type { CheckedDirectory } from "../io/trusted-path.js";
 import { writeError } from "../io/atomic-write.js";
 import { writeThenRename } from "../io/write-new-file.js";
 import type { EcsConsumer } from "./ecs-consumers.js";
@@ -42,7 +44,7 @@ function openEcsEnvDir(dir: string, uid: number): CheckedDirectory {
     checked?.close();
     if (cause instanceof UntrustedPathError) throw unsafe(dir, cause.reason);
     if (checked) throw cause;
-    throw new InputError("FILE_WRITE_FAILED", `--ecs-env-dir ${dir}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+    throw new InputError("FILE_WRITE_FAILED", `--ecs-env-dir ${dir} ${directoryErrorText(cause)}`, { cause });
   }
 }
 

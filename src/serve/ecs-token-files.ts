@@ -2,6 +2,9 @@ import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
+import { checkDirectoryRule, directoryErrorText, openCheckedDirectory } from "../io/trusted-path.js";
+import { UntrustedPathError } from "../io/trusted-path.js";
+import type { CheckedDirectory } from "../io/trusted-path.js";
 import { ecsConsumers, repeatWithoutOverlap } from "./ecs-consumers.js";
 import type { EcsConsumer, EcsConsumerLookup, ReloadingConsumers } from "./ecs-consumers.js";
 
@@ -39,21 +42,51 @@ export async function openEcsTokenFiles(
   return { find: (token) => current.find(token), all: () => current.all(), reload, stop };
 }
 
+/**
+ * The directory passes the trusted-path rule (src/io/trusted-path.ts), as --ecs-env-dir does, and each file is read
+ * through it: whoever could write it could swap a token file for a link to a root-owned file whose content they know.
+ */
 async function readTokens(dir: string, bindings: readonly { name: string; role: string }[]): Promise<EcsConsumerLookup> {
-  const consumers: EcsConsumer[] = [];
-  for (const b of bindings) consumers.push({ ...b, token: await readToken(join(dir, b.name), b.name) });
-  return ecsConsumers(consumers);
+  const uid = process.getuid?.() ?? 0;
+  const checked = openTokenDir(dir, uid);
+  try {
+    const consumers: EcsConsumer[] = [];
+    for (const b of bindings) {
+      consumers.push({ ...b, token: await readToken(checked.entry(b.name), join(dir, b.name), b.name, uid) });
+    }
+    return ecsConsumers(consumers);
+  } finally {
+    checked.close();
+  }
 }
 
-async function readToken(path: string, name: string): Promise<string> {
-  const { bytes, stats } = await readOpenedFile(path).catch((cause: NodeJS.ErrnoException) => {
+function openTokenDir(dir: string, uid: number): CheckedDirectory {
+  let checked: CheckedDirectory | undefined;
+  try {
+    checked = openCheckedDirectory(dir, { uid });
+    checkDirectoryRule(checked, uid);
+    return checked;
+  } catch (cause) {
+    checked?.close();
+    const code = (cause as NodeJS.ErrnoException).code;
+    const unsafe = cause instanceof UntrustedPathError;
+    const reason = unsafe ? `was not used: ${cause.reason}` : directoryErrorText(cause);
+    const errorCode = unsafe ? "FILE_UNSAFE" : code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE";
+    throw new InputError(errorCode, `--ecs-token-dir ${dir} ${reason}`, {
+      hint: "use a directory of root or yours that no one else can write (a Secret volume), a token file per consumer",
+      cause,
+    });
+  }
+}
+
+async function readToken(entry: string, path: string, name: string, uid: number): Promise<string> {
+  const { bytes, stats } = await readOpenedFile(entry).catch((cause: NodeJS.ErrnoException) => {
     const code = cause.code;
     throw new InputError(code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE", `token file ${path} of ECS consumer ${name} cannot be read: ${code ?? String(cause)}`, {
       hint: "--ecs-token-dir must hold one file per consumer, named after it (a Secret key per consumer)",
       cause,
     });
   });
-  const uid = process.getuid?.() ?? 0;
   if (!stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== 0 && stats.uid !== uid)) {
     throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is uid ${stats.uid}, mode ${(stats.mode & 0o777).toString(8)})`);
   }

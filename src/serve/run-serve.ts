@@ -94,9 +94,10 @@ function consumerBindings(flags: readonly string[], roles: readonly string[]): {
   if (flags.length === 0) return roles.map((role) => ({ name: role, role }));
   const seen = new Set<string>();
   return flags.map((text) => {
-    const [name, role = name] = text.split("=", 2) as [string, string | undefined];
+    const eq = text.indexOf("="); // a role name holds no '=': "a=R=x" names role "R=x", which is not served
+    const [name, role] = eq === -1 ? [text, text] : [text.slice(0, eq), text.slice(eq + 1)];
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new UsageError("USAGE", `--ecs-consumer ${text}: the name may use letters, digits, '.', '_' and '-'`);
-    if (!roles.includes(role)) throw new UsageError("USAGE", `--ecs-consumer ${text}: no role named ${role} is served`, { hint: `served roles: ${roles.join(", ")}` });
+    if (!roles.includes(role)) throw new UsageError("USAGE", `--ecs-consumer ${text}: no role named '${role}' is served`, { hint: `served roles: ${roles.join(", ")}` });
     if (seen.has(name)) throw new UsageError("USAGE", `--ecs-consumer ${name} is given twice`);
     seen.add(name);
     return { name, role };

@@ -1,6 +1,8 @@
 import { createPublicKey, verify, type JsonWebKey } from "node:crypto";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
+import { checkTrustedFile } from "../io/trusted-path.js";
+import { fileError, isFileInput } from "../io/input-file.js";
 import { readInputFile, sameStamp, stampOf } from "../io/input-file.js";
 import { parseJson } from "../io/json.js";
 import { isPlainObject, ownValue } from "../own-value.js";
@@ -120,8 +122,15 @@ function jsonPart(part: string): Record<string, unknown> | undefined {
   return isPlainObject(value) ? value : undefined;
 }
 
+/** The keys that decide which pods get credentials: a file another user could write (or swap) would let them in. */
 async function readJwks(path: string) {
-  const { bytes, stamp } = await readInputFile(path, "ServiceAccount JWKS file");
+  const what = "ServiceAccount JWKS file";
+  try {
+    if (isFileInput(path)) checkTrustedFile(path, what, process.getuid?.() ?? 0);
+  } catch (cause) {
+    throw fileError(cause, path, what);
+  }
+  const { bytes, stamp } = await readInputFile(path, what);
   const invalid = (why: string) =>
     new InputError("CONFIG_INVALID", `ServiceAccount JWKS file ${path} ${why}`, { hint: "write it with: kubectl get --raw /openid/v1/jwks > jwks.json" });
   const parsed = parseJson(bytes);

@@ -2,7 +2,7 @@ import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, type ProfileArn, ty
 import { InputError, isAgentError, UsageError, type AgentError } from "../errors.js";
 import { parseEndpointUrl } from "../rolesanywhere/endpoint.js";
 import { checkRegionName } from "../rolesanywhere/region.js";
-import { DEFAULT_DURATION_SECONDS, durationProblem } from "../rolesanywhere/request.js";
+import { DEFAULT_DURATION_SECONDS, durationProblem, roleSessionNameProblem } from "../rolesanywhere/request.js";
 import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { wrongOption, type Kind } from "../own-value.js";
@@ -130,6 +130,7 @@ export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin
     if (text) throw origin.invalid(`${origin.name(field)} ${text}`);
   };
   if (input.durationSeconds !== undefined) problem("durationSeconds", durationProblem(input.durationSeconds));
+  if (input.roleSessionName) problem("roleSessionName", roleSessionNameProblem(input.roleSessionName));
   for (const field of ["connectTimeoutMs", "timeoutMs"] as const) {
     const ms = input[field];
     problem(field, ms !== undefined && !(ms > 0 && ms <= 3_600_000) && "must be more than 0 and at most one hour");

@@ -2,7 +2,7 @@ import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js"
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
-import { isSecretSource, SECRET_SOURCE_FORMS } from "../secrets/secret-source.js";
+import { SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";
 import { classifyDer } from "../x509/der-kind.js";
 import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
 import {
@@ -17,7 +17,6 @@ import type { Signer } from "./signer.js";
 
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
 
-const SECRET: Kind = [isSecretSource, SECRET_SOURCE_FORMS];
 const REF: Kind = [(ref) => typeof ref === "string" && ref !== "", "a non-empty string (a path, pkcs11: URI, handle:)"];
 /** {@link SignerOptions}' types, for callers in plain JavaScript. */
 const OPTION_KINDS: Kinds = {
@@ -171,6 +170,7 @@ function isPkcs12(bytes: Buffer): boolean {
  * `name`: how the mistake is named (the flag and value the user gave).
  */
 export function parseTpmHandle(ref: string, options: { anyRange?: boolean; name?: string } = {}): number {
+  if (typeof ref !== "string") throw new UsageError("USAGE", "parseTpmHandle: the handle must be a string (handle:0x81…)");
   const text = ref.replace(/^handle:/, "").trim();
   const hex = /^(?:0x)?([0-9a-f]{1,8})$/i.exec(text);
   const value = hex ? Number.parseInt(hex[1]!, 16) : /^\d{10}$/.test(text) ? Number(text) : NaN;

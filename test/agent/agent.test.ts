@@ -204,6 +204,20 @@ describe("socket safety", () => {
     }
   });
 
+  it("refuses a relative path (usage), a path that names no file, and a socket directly in / with one clear line", async () => {
+    // Before: rel.sock was accepted (a client elsewhere would not find it); /x.sock said "cannot create the socket
+    // directory /: EISDIR"; /tmp/ created nothing and said "cannot create the socket directory /" too.
+    const usage = (path: string, what: string) => ({ code: "USAGE", message: `the agent socket path ${path} ${what}` });
+    await expect(prepareSocketPath("rel.sock")).rejects.toMatchObject(usage("rel.sock", "is relative: a client started elsewhere would not find it"));
+    for (const path of ["/tmp/", `${dir}/..`, `${dir}/.`]) {
+      await expect(prepareSocketPath(path)).rejects.toMatchObject(usage(path, "does not end in a file name"));
+    }
+    await expect(prepareSocketPath("/x.sock")).rejects.toMatchObject({
+      code: "SOCKET_UNSAFE",
+      message: "the agent socket /x.sock cannot be directly in /: its directory must be this user's alone",
+    });
+  });
+
   it("creates a missing directory 0700, clears a stale socket, and refuses to replace a live agent or a file", async () => {
     const path = join(dir, "new", "a.sock");
     await prepareSocketPath(path);

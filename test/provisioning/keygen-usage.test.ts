@@ -63,6 +63,8 @@ describe("the keygen and install functions from plain JavaScript", () => {
     [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: { ...p256, curve: "P-521" } }, "spec must be"],
     [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: p256, id: "01" }, "id must be a Buffer"],
     [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: p256, library: 5 }, "library must be a string"],
+    [generateKeyOnToken, { uri: "pkcs11:token=t;object=k", spec: p256, library: "/nonexistent.so", pin: "1234" }, "pin must be {"],
+    [installOnToken, { keyUri: "pkcs11:token=t", library: "/nonexistent.so", pin: { kind: "file" } }, "pin must be {"],
     [installOnToken, undefined, "the options must be an object"],
     [installOnToken, { keyUri: 5 }, "keyUri must be a string"],
     [installOnToken, { keyUri: "pkcs11:token=t", certificate: "c.pem", chain: [] }, "certificate must be a Certificate"],
@@ -77,6 +79,8 @@ describe("the keygen and install functions from plain JavaScript", () => {
     [generateTpmKey, { target: file, spec: p256, pcr: { bank: "md5", pcrs: [0] } }, "pcr must be { bank: \"sha256\""],
     [generateTpmKey, { target: file, spec: p256, pcr: { bank: "sha256", pcrs: [99] } }, "pcr must be"],
     [generateTpmKey, { target: file, spec: p256, device: 5 }, "device must be a string"],
+    [generateTpmKey, { target: file, spec: p256, device: "tcp:127.0.0.1:1", parentPassword: "1234" }, "parentPassword must be {"],
+    [generateTpmKey, { target: file, spec: p256, device: "tcp:127.0.0.1:1", keyPassword: "1234" }, "keyPassword must be {"],
   ] as const)("%o %j: USAGE, before any device is opened", async (create, options, message) => {
     const e = await (create as (o: unknown) => Promise<unknown>)(options).catch((error: unknown) => error);
     expect(e).toMatchObject({ code: "USAGE", message: expect.stringContaining(`${create.name}: ${message}`) });

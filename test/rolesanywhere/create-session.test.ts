@@ -62,7 +62,7 @@ describe("createSession on the wire", () => {
   it("returns the credentials and identity, from a request the certificate's key verifiably signed", async () => {
     const server = await endpoint(ok);
     const { opts } = options(`${server.url}/prefix/v1/`, { now: steppingClock() });
-    const result = await createSession(signer, sessionParams({ roleSessionName: "edge 01" }), opts);
+    const result = await createSession(signer, sessionParams({ roleSessionName: "edge-01" }), opts);
 
     expect(result).toEqual({
       credentials: {
@@ -83,7 +83,7 @@ describe("createSession on the wire", () => {
     const received = server.requests[0]!;
     expect(received.method).toBe("POST");
     expect(received.url).toMatch(/^\/prefix\/v1\/sessions\?profileArn=arn%3Aaws%3Arolesanywhere%3Aus-east-1%3A000000000000%3Aprofile%2F[^&]+&roleArn=[^&]+&trustAnchorArn=[^&]+$/);
-    expect(received.body).toBe('{"durationSeconds":3600,"roleSessionName":"edge 01"}');
+    expect(received.body).toBe('{"durationSeconds":3600,"roleSessionName":"edge-01"}');
     expect(received.headers["host"]).toBe(`127.0.0.1:${server.port}`);
     expect(received.headers["content-type"]).toBe("application/json");
     expect(received.headers["content-length"]).toBe(String(received.body.length));
@@ -96,10 +96,10 @@ describe("createSession on the wire", () => {
     expect(check.signedHeaders).toBe("content-type;host;x-amz-date;x-amz-x509");
   });
 
-  it("sends spaces in the query as %20", async () => {
+  it("percent-encodes in the query what SigV4 does not leave as is (a role path may hold !'()* and +)", async () => {
     const server = await endpoint(ok);
-    await createSession(signer, sessionParams({ roleArn: "arn:aws:iam::000000000000:role/with space" }), options(server.url).opts);
-    expect(server.requests[0]!.url).toContain("&roleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fwith%20space&");
+    await createSession(signer, sessionParams({ roleArn: "arn:aws:iam::000000000000:role/p!'()*/a+b" }), options(server.url).opts);
+    expect(server.requests[0]!.url).toContain("&roleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fp%21%27%28%29%2A%2Fa%2Bb&");
     expect(verifyReceivedSignature(server.requests[0]!, leaf.certPem).ok).toBe(true);
   });
 

@@ -5,7 +5,7 @@ import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere
 import { errorFromResponse, sanitizeErrorCode } from "../../src/rolesanywhere/response.js";
 import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, retryDelayMs } from "../../src/rolesanywhere/retry.js";
 import type { HttpResponse } from "../../src/rolesanywhere/http-client.js";
-import { toCredentialProcessOutput } from "../../src/rolesanywhere/credentials.js";
+import { formatExpiration, toCredentialProcessOutput } from "../../src/rolesanywhere/credentials.js";
 import { roughDuration } from "../../src/x509/validity.js";
 
 describe("NO_PROXY", () => {
@@ -218,6 +218,17 @@ describe("toCredentialProcessOutput from plain JavaScript", () => {
       })();
       expect(error).toMatchObject({ code: "USAGE", message });
       expect(error.message).not.toMatch(/s3cr3t|t0ken/);
+    }
+  });
+});
+
+describe("formatExpiration from plain JavaScript", () => {
+  it("is a USAGE error for what is not a valid Date (before: a raw TypeError or RangeError)", () => {
+    expect(formatExpiration(new Date(0))).toBe("1970-01-01T00:00:00Z");
+    for (const date of [null, undefined, "2030-01-01T00:00:00Z", 0, {}, new Date(Number.NaN)]) {
+      expect(() => formatExpiration(date as never)).toThrow(
+        expect.objectContaining({ code: "USAGE", message: "the expiration must be a valid Date" }),
+      );
     }
   });
 });

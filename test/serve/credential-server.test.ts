@@ -254,6 +254,13 @@ describe("ECS container-credentials endpoint", () => {
     expect(c).toMatchObject({ accessKeyId: "ASIAREADER", secretAccessKey: "secret-reader" });
   });
 
+  it("names an env-file directory that cannot be one in words (before: '--ecs-env-dir /: EISDIR')", async () => {
+    const full = `${server.url}${ECS_PATH}`;
+    for (const [d, why] of [["/", "must name a directory below / (not a path ending in ..)"], ["/dev/null", "is not a directory"]]) {
+      await expect(writeEcsEnvFiles(d!, consumers.all(), full)).rejects.toMatchObject({ code: "FILE_WRITE_FAILED", message: `--ecs-env-dir ${d} ${why}` });
+    }
+  });
+
   it("rejects requests without a token, with a wrong token, or with the token in the query string", async () => {
     const url = `${server.url}${ECS_PATH}`;
     expect(await http(url)).toMatchObject({ status: 401 });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, openSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
@@ -178,5 +178,26 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       writeFileSync(path, JSON.stringify(content));
       await expect(open({ jwksPath: path })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
     }
+  });
+
+  it("refuses a JWKS file, or a directory on its way, that other users can write (they could add a key of theirs)", async () => {
+    // Before: read as it was; whoever could write it could sign a token for any ServiceAccount served.
+    const keys = JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] });
+    const path = join(dir, "shared-jwks.json");
+    writeFileSync(path, keys);
+    chmodSync(path, 0o666);
+    await expect(open({ jwksPath: path })).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `ServiceAccount JWKS file ${path} can be written by other users (mode 666)`,
+    });
+    const open777 = join(dir, "open");
+    mkdirSync(open777);
+    chmodSync(open777, 0o777);
+    writeFileSync(join(open777, "jwks.json"), keys);
+    await expect(open({ jwksPath: join(open777, "jwks.json") })).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `directory ${open777} can be written by other users (mode 777)`,
+    });
+    await expect(open({ jwksPath: join(dir, "missing.json") })).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
   });
 });

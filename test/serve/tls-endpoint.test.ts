@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request } from "node:https";
@@ -175,7 +175,9 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
 
   it("refuses a missing, short, spaced, newline-ended or group-writable token file", async () => {
     const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
-    await expect(open(join(dir, "nowhere"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+    await expect(open(join(dir, "nowhere"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND", message: `--ecs-token-dir ${join(dir, "nowhere")} does not exist` });
+    await expect(open("/")).rejects.toMatchObject({ message: "--ecs-token-dir / must name a directory below / (not a path ending in ..)" });
+    await expect(open("/dev/null")).rejects.toMatchObject({ message: "--ecs-token-dir /dev/null is not a directory" });
     for (const [i, content] of ["short", `${TOKEN} x`, `${TOKEN}\n`].entries()) {
       const d = join(dir, `bad${i}`);
       mkdirSync(d);
@@ -192,5 +194,30 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
     ok.stop();
     // The token never appears in the errors.
     await expect(open(join(dir, "bad1"))).rejects.not.toMatchObject({ message: expect.stringContaining(TOKEN) });
+  });
+
+  it("refuses a token directory others can write (they could swap a file for a link to one whose content they know)", async () => {
+    // Before: only each token file was checked, not the directory that names it.
+    const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    const d = join(dir, "open-volume");
+    mkdirSync(d);
+    writeFileSync(join(d, "known"), TOKEN, { mode: 0o600 });
+    symlinkSync("known", join(d, "app"));
+    chmodSync(d, 0o777);
+    await expect(open(d)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `--ecs-token-dir ${d} was not used: directory ${d} can be written by other users (mode 777)`,
+    });
+    chmodSync(d, 0o1777); // sticky, as a Secret volume with an fsGroup: others cannot replace what is there
+    (await open(d)).stop();
+    if (process.getuid?.() === 0) {
+      // Another user's directory (mode 755): its owner put a link to a root-owned file whose content they know.
+      chmodSync(d, 0o755);
+      chownSync(d, 12345, 12345);
+      await expect(open(d)).rejects.toMatchObject({
+        code: "FILE_UNSAFE",
+        message: `--ecs-token-dir ${d} was not used: directory ${d} belongs to uid 12345, not to this user (0) or root`,
+      });
+    }
   });
 });

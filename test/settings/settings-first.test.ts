@@ -74,6 +74,22 @@ describe("invalid settings never touch a signer", () => {
     ["agent", ["agent", "--config", config, "--profile", "west", "--socket", join(dir, "agent.sock")], 3, /regions don't match/],
     ["doctor: warning days below 0", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "-5"], 2, /--certificate-warning-days -5 is out of range: use 0 \(never warn\) to 3650/],
     ["doctor: warning days not whole", ["doctor", ...KEY, ...ARNS, "--certificate-warning-days", "1.5"], 2, /--certificate-warning-days/],
+    // ARNs (exit 3, input: README's exit codes): a line break once printed a forged `FAKE (role R` line in serve --ecs.
+    ["a role ARN with a line break", ["serve", "--ecs", ...KEY, ...ARNS.slice(0, 4), "--role-arn", "arn:aws:iam::1:role/R\nFAKE"], 3, /^roles-anywhere-agent: invalid role ARN: character 22 is U\+000A \(an ARN is printable ASCII[^\n]*\)\n$/],
+    ["a role ARN with no name", ["credential-process", ...KEY, ...ARNS.slice(0, 4), "--role-arn", "arn:aws:iam::1:role/p/"], 3, /^roles-anywhere-agent: invalid role ARN 'arn:aws:iam::1:role\/p\/': the role name '' is not valid \(/],
+    ["a role name of 65 characters", ["credential-process", ...KEY, ...ARNS.slice(0, 4), "--role-arn", `arn:aws:iam::1:role/${"n".repeat(65)}`], 3, /the role name 'n{65}' is not valid/],
+    ["a role name with a character IAM refuses", ["credential-process", ...KEY, ...ARNS.slice(0, 4), "--role-arn", "arn:aws:iam::1:role/a*b"], 3, /the role name 'a\*b' is not valid/],
+    ["a trust anchor ARN with an escape", ["credential-process", ...KEY, "--trust-anchor-arn", `${TA}\u001b[2J`, ...ARNS.slice(2)], 3, /^roles-anywhere-agent: invalid trust anchor ARN: character 61 is U\+001B \(/],
+    ["a profile ARN whose id is empty after a slash", ["credential-process", ...KEY, ...ARNS.slice(0, 2), "--profile-arn", `${PA}/`, ...ARNS.slice(4)], 3, /resource must be 'profile\/<id>'/],
+    ["a role ARN of 100,000 characters, not quoted back", ["credential-process", ...KEY, ...ARNS.slice(0, 4), "--role-arn", `arn:aws:iam::1:role/${"p/".repeat(50_000)}R`], 3, /^roles-anywhere-agent: invalid role ARN: 100021 characters, more than an ARN's 2048\n$/],
+    ["a role ARN without an account", ["credential-process", ...KEY, ...ARNS.slice(0, 4), "--role-arn", "arn:aws:iam:::role/R"], 3, /invalid role ARN 'arn:aws:iam:::role\/R': expected arn:<partition>:iam::<account>:role\/<name>/],
+    ["a trust anchor ARN without an account", ["credential-process", ...KEY, "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1::trust-anchor/ta", ...ARNS.slice(2)], 3, /invalid trust anchor ARN '.*': the account section is empty/],
+    ["a profile ARN with a space", ["credential-process", ...KEY, ...ARNS.slice(0, 2), "--profile-arn", `${PA} x`, ...ARNS.slice(4)], 3, /invalid profile ARN: character 55 is U\+0020/],
+    // Before: any --role-session-name reached the signer (a PIN spent) and then CreateSession's 400.
+    ...["a", "a\nFORGED", "a b", "x".repeat(65), "é-name"].map((name) => [`--role-session-name ${JSON.stringify(name.slice(0, 12))}`, ["credential-process", ...KEY, ...ARNS, "--role-session-name", name], 2, /^roles-anywhere-agent: --role-session-name must be 2 to 64 characters from letters, digits and _\+=,\.@-\n$/] as const),
+    // Before: "no role named  is served" (an empty name), and "a=R=x" served role R.
+    ["serve: --ecs-consumer with an empty role", ["serve", ...KEY, ...ARNS, "--ecs", "--ecs-consumer", "a=", "--port", "0"], 2, /^roles-anywhere-agent: --ecs-consumer a=: no role named '' is served \(served roles: device\)\n$/],
+    ["serve: --ecs-consumer with a second =", ["serve", ...KEY, ...ARNS, "--ecs", "--ecs-consumer", "a=device=x", "--port", "0"], 2, /--ecs-consumer a=device=x: no role named 'device=x' is served/],
     ["a partition without dual-stack endpoints", ["credential-process", ...KEY, ...ARNS, "--region", "us-iso-east-1"], 3, /DualStack is enabled but this partition does not support DualStack/, { AWS_USE_DUALSTACK_ENDPOINT: "true" }],
   ] as const)("%s", async (_name, argv, code, pattern, env?: NodeJS.ProcessEnv) => {
     const r = await run(argv, env);

@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigner, parseTpmHandle } from "../../src/signers/factory.js";
 import { createPkcs11Signer } from "../../src/signers/pkcs11/open-signer.js";
+import { listPkcs11Certificates } from "../../src/signers/pkcs11/list-certificates.js";
+import { isPkcs11Uri, parsePkcs11Uri } from "../../src/pkcs11/uri.js";
+import { parseArn, parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf } from "../../src/arn.js";
 import { createTpmSigner } from "../../src/signers/tpm/tpm-signer.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle, type IssuedCertificate } from "../helpers/pki.js";
 import { expectAgentError, opensslVerifies, PASSWORD, run } from "./file/fixtures.js";
@@ -160,6 +163,9 @@ describe("createPkcs11Signer and createTpmSigner from plain JavaScript", () => {
       [createPkcs11Signer, { keyUri: "pkcs11:token=t", library: 5 }, "createPkcs11Signer: library must be a string"],
       [createPkcs11Signer, { keyUri: "pkcs11:token=t", certificate: "cert.pem" }, "certificate must be a Certificate"],
       [createPkcs11Signer, { keyUri: "pkcs11:token=t", env: { PIN: 1234 } }, "env must be an object of strings"],
+      // Before: refused only after the module had loaded (here: PKCS11_MODULE_NOT_FOUND), as "the token's user PIN".
+      [createPkcs11Signer, { keyUri: "pkcs11:token=t", library: "/nonexistent.so", pin: "1234" }, "createPkcs11Signer: pin must be {"],
+      [createPkcs11Signer, { keyUri: "pkcs11:token=t", library: "/nonexistent.so", contextPin: 1234 }, "contextPin must be {"],
       [createTpmSigner, undefined, "createTpmSigner: the options must be an object"],
       [createTpmSigner, {}, 'createTpmSigner: key must be { kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'],
       [createTpmSigner, { key: { kind: "handle", handle: -1 } }, "createTpmSigner: key must be"],
@@ -167,6 +173,9 @@ describe("createPkcs11Signer and createTpmSigner from plain JavaScript", () => {
       [createTpmSigner, { key: "handle:0x81000001" }, "createTpmSigner: key must be"],
       [createTpmSigner, { key: { kind: "tss2-pem", path: 5, pem: 5 } }, "createTpmSigner: key must be"],
       [createTpmSigner, { key, device: 5 }, "createTpmSigner: device must be a string"],
+      // Before: a string parentPassword was ignored, then "TPM key password is needed but there is no terminal".
+      [createTpmSigner, { key, device: "tcp:127.0.0.1:1", parentPassword: "1234" }, "createTpmSigner: parentPassword must be {"],
+      [createTpmSigner, { key, device: "tcp:127.0.0.1:1", keyPassword: "1234" }, "createTpmSigner: keyPassword must be {"],
       [createTpmSigner, { key, intermediates: [{}] }, "createTpmSigner: intermediates must be an array of Certificates"],
     ];
     for (const [create, options, message] of cases) {
@@ -174,6 +183,27 @@ describe("createPkcs11Signer and createTpmSigner from plain JavaScript", () => {
       expect(e.message, JSON.stringify(options)).toContain(message);
       expect(e.message).not.toContain("1234");
     }
+  });
+});
+
+describe("the other library entries from plain JavaScript", () => {
+  it("are USAGE errors, not raw TypeErrors (before: 'Cannot read properties of null (reading …)')", async () => {
+    const usage = (f: () => unknown, message: string) => expect(f).toThrow(expect.objectContaining({ code: "USAGE", message }));
+    for (const junk of [null, undefined, 5, {}]) {
+      usage(() => parseArn(junk as never), "the ARN must be a string");
+      usage(() => parseRoleArn(junk as never), "the role ARN must be a string");
+      usage(() => parseTrustAnchorArn(junk as never), "the trust anchor ARN must be a string");
+      usage(() => parseProfileArn(junk as never), "the profile ARN must be a string");
+      usage(() => regionOf(junk as never), "the ARN must be a string");
+      usage(() => parseTpmHandle(junk as never), "parseTpmHandle: the handle must be a string (handle:0x81…)");
+      usage(() => parsePkcs11Uri(junk as never), "parsePkcs11Uri: the URI must be a string");
+      expect(isPkcs11Uri(junk as never)).toBe(false);
+    }
+    const list = (o: unknown) => expectAgentError(listPkcs11Certificates(o as never), "USAGE");
+    expect((await list(null)).message).toBe("listPkcs11Certificates: the options must be an object");
+    expect((await list({})).message).toBe("listPkcs11Certificates: uri must be a string");
+    const pin = await list({ uri: "pkcs11:token=t", library: "/nonexistent.so", pin: "1234" });
+    expect(pin.message).toMatch(/^listPkcs11Certificates: pin must be \{ kind: "file", path \}/);
   });
 });
 

@@ -133,3 +133,11 @@ describe("PEM and DER outlines", () => {
     expect(classifyDer(Buffer.from("hello"))).toBeUndefined();
   });
 });
+
+describe("an empty path", () => {
+  it("is named as empty, not as a file '' that does not exist (before: 'certificate file  does not exist')", async () => {
+    for (const read of [readCertificateFile, readCertificateBundle]) {
+      await expect(read("")).rejects.toMatchObject({ code: "FILE_NOT_FOUND", message: expect.stringMatching(/^no (certificate|intermediates) file given: the path is empty$/) });
+    }
+  });
+});

@@ -16,8 +16,8 @@ import { readCertificateNames } from "../../x509/names/certificate-names.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
-import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
-import { TOKEN_SESSION_KINDS, tokenKeyUri } from "./token-keygen.js";
+import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
+import { tokenKeyUri } from "./token-keygen.js";
 import { requireSameKey, type IssuedCertificate } from "../file-certificate.js";
 
 export interface InstallOnTokenOptions extends TokenSessionOptions, IssuedCertificate {

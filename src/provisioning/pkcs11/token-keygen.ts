@@ -9,11 +9,11 @@ import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import { KEY_SPEC, type KeySpec } from "../key-spec.js";
-import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
+import { wrongOption, type Kinds } from "../../own-value.js";
 import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
-import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
+import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 
 export interface TokenKeygenOptions extends TokenSessionOptions {
   /** Token (and optionally `id=` / `object=`) to create the key on. */
@@ -44,8 +44,6 @@ export function checkTokenKeygen(opts: TokenKeygenOptions): { uri: Pkcs11Uri; la
   return { uri, label, id };
 }
 
-/** {@link TokenSessionOptions}' types, for callers in plain JavaScript (readSecret checks the PIN's source). */
-export const TOKEN_SESSION_KINDS: Kinds = { library: "string", debug: "function", env: ENVIRONMENT };
 const KEYGEN_KINDS: Kinds = {
   ...TOKEN_SESSION_KINDS, uri: "string", spec: KEY_SPEC, id: [Buffer.isBuffer, "a Buffer"], label: "string",
 };

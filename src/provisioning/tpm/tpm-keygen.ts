@@ -5,7 +5,7 @@
 import { access } from "node:fs/promises";
 import type { KeyObject } from "node:crypto";
 import { AuthError, DeviceError, InputError, UsageError } from "../../errors.js";
-import { readSecret, type SecretSource } from "../../secrets/secret-source.js";
+import { readSecret, SECRET_SOURCE, type SecretSource } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import type { DebugLog } from "../../debug-log.js";
 import { permanentEntity, Tpm, type Authorization } from "../../tpm/client/tpm.js";
@@ -79,7 +79,7 @@ export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
 }
 
 const isHandle = (h: unknown) => Number.isInteger(h) && (h as number) >= 0 && (h as number) <= 0xffffffff;
-/** {@link TpmKeygenOptions}' types, for callers in plain JavaScript (readSecret checks the passwords' sources). */
+/** {@link TpmKeygenOptions}' types, for callers in plain JavaScript (password sources before the TPM is reached). */
 const KEYGEN_KINDS: Kinds = {
   target: [
     (t) => isPlainObject(t) &&
@@ -88,6 +88,7 @@ const KEYGEN_KINDS: Kinds = {
   ],
   spec: KEY_SPEC, device: "string", env: ENVIRONMENT, parent: [isHandle, "a TPM handle (0 to 0xffffffff)"],
   pcr: PCR_REQUEST, debug: "function",
+  keyPassword: SECRET_SOURCE, parentPassword: SECRET_SOURCE, ownerPassword: SECRET_SOURCE,
 };
 
 export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {

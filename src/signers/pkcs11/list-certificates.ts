@@ -4,7 +4,9 @@
  * used (with a single matching token) when no certificate is visible before login.
  */
 import type { Certificate } from "../../x509/certificate.js";
-import type { TokenSessionOptions } from "../../pkcs11/token-session-options.js";
+import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
+import { UsageError } from "../../errors.js";
+import { wrongOption } from "../../own-value.js";
 import { withoutAttestation } from "./attestation.js";
 import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
 import { acquireModule } from "../../pkcs11/module-loader.js";
@@ -32,6 +34,8 @@ export interface Pkcs11CertificateEntry {
 }
 
 export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<Pkcs11CertificateEntry[]> {
+  const wrong = wrongOption(opts, { ...TOKEN_SESSION_KINDS, uri: "string" }, { required: ["uri"] });
+  if (wrong) throw new UsageError("USAGE", `listPkcs11Certificates: ${wrong}`);
   const uri = parsePkcs11Uri(opts.uri);
   const lease = await acquireModule(chooseModule(opts.library, [uri]), opts.debug);
   const sessions: TokenContext[] = [];

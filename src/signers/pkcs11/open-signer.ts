@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
 import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
+import { SECRET_SOURCE } from "../../secrets/secret-source.js";
 import type { Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
@@ -42,9 +43,10 @@ interface ChosenKey {
   readonly proven: boolean;
 }
 
-/** {@link Pkcs11SignerOptions}' types, for callers in plain JavaScript (readSecret checks the PINs' sources). */
+/** {@link Pkcs11SignerOptions}' types, for callers in plain JavaScript (a PIN's source before any module loads). */
 const OPTION_KINDS: Kinds = {
   keyUri: "string", certificateUri: "string", library: "string", reusePin: "boolean",
+  pin: SECRET_SOURCE, contextPin: SECRET_SOURCE,
   certificate: CERTIFICATE, intermediates: CERTIFICATES, debug: "function", env: ENVIRONMENT,
 };
 

@@ -2,7 +2,7 @@ import { createHash, type KeyObject } from "node:crypto";
 import { DeviceError, UsageError } from "../../errors.js";
 import { wrongOption, ENVIRONMENT, isPlainObject } from "../../own-value.js";
 import { CERTIFICATE, CERTIFICATES } from "../../x509/certificate.js";
-import { readSecret } from "../../secrets/secret-source.js";
+import { readSecret, SECRET_SOURCE } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import type { Authorization, Entity } from "../../tpm/client/tpm.js";
@@ -45,8 +45,9 @@ export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
   const isPersistent = (h: unknown) => Number.isInteger(h) && Math.floor((h as number) / 2 ** 24) === 0x81;
   const isKey = (k: unknown) => isPlainObject(k) && (k["kind"] === "handle" ? isPersistent(k["handle"])
     : k["kind"] === "tss2-pem" && typeof k["path"] === "string" && typeof k["pem"] === "string");
-  const wrong = wrongOption(opts, { // plain JavaScript; readSecret checks the passwords' sources
+  const wrong = wrongOption(opts, { // plain JavaScript; the passwords' sources before the TPM is reached
     key: [isKey, '{ kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'], device: "string",
+    keyPassword: SECRET_SOURCE, parentPassword: SECRET_SOURCE,
     noKeyPassword: "boolean", ignoreEmptyAuth: "boolean", certificate: CERTIFICATE, intermediates: CERTIFICATES,
     debug: "function", env: ENVIRONMENT,
   }, { required: ["key"] });
