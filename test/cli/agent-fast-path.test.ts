@@ -30,6 +30,8 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
       ["credential-process", "--profile", "gw", "extra"],
       ["credential-process", "--profile", "gw", "--help"],
       ["credential-process", "--profile", "gw", "--pkcs8-password", "x"],
+      ["credential-process", "--profile", "gw", "--agent-socket", ""],
+      ["credential-process", "--profile", "gw", "--config", ""],
     ];
     for (const argv of declined) expect(agentRequestOf(argv, env), argv.join(" ")).toBeUndefined();
   });

@@ -133,6 +133,17 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect(r.stderr).not.toContain("    at ");
   });
 
+  it.each(["--pin-file", "--user", "--config", "--profile", "--tpm-device", "--root"])(
+    "%s \"\" (an unset \"$VAR\") is a usage error, not the default: exit 2, one line",
+    async (flag) => {
+      // Before: --pin-file "" wrote units without the PIN credential, --user "" ran them as roles-anywhere (exit 0).
+      const r = await dryRun(flag, "");
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(`roles-anywhere-agent: ${flag} is empty (give a value, or leave the flag out for the default)\n`);
+    },
+  );
+
   it("a % in the PIN file or TPM device path stands for itself (not a specifier such as %h)", async () => {
     const r = await dryRun("--pin-file", "/etc/raa/pin%h", "--tpm-device", "/dev/tpm%n", "--profile", "my gw %i", "--config", "/etc/r a/$HOME.json");
     expect(r.code).toBe(0);

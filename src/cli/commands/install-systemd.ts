@@ -1,4 +1,4 @@
-import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
+import { boolArg, integerArg, rejectEmpty, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 
 const command: CommandSpec = {
@@ -16,6 +16,7 @@ const command: CommandSpec = {
   ],
   async run(args, io) {
     const [{ generateFiles }, { installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
+    rejectEmpty(args, "root", "config", "profile", "user", "tpm-device", "pin-file");
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     const port = integerArg(args, "port", 1, 65535) ?? 9911;

@@ -1,6 +1,6 @@
 import { credentialsFromAgent } from "../../agent/client.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
-import { boolArg, stringArg, type ParsedArgs } from "../command.js";
+import { boolArg, rejectEmpty, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
 import { parseCommandArgs } from "../parse-args.js";
@@ -42,6 +42,7 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   let args: ParsedArgs;
   try {
     args = parseCommandArgs(CREDENTIAL_PROCESS_FLAGS, rest);
+    rejectEmpty(args, "agent-socket", "config");
   } catch {
     return undefined;
   }
