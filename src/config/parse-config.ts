@@ -49,7 +49,7 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   }
   if (!isPlainObject(raw)) return fail("the top level must be a JSON object with a \"profiles\" object");
   checkKeys(raw, TOP_LEVEL_KEYS, "top level", fail);
-  if (raw["version"] !== undefined && raw["version"] !== 1) fail(`"version" must be 1 (got ${JSON.stringify(raw["version"])})`);
+  if (raw["version"] !== undefined && raw["version"] !== 1) fail(`"version" must be 1 (got ${shown(raw["version"])})`);
 
   const baseDir = dirname(path);
   const resolvePath: ResolvePath = (p, bad) => {
@@ -90,6 +90,12 @@ export function parseConfig(text: string, path: string, home: string = homedir()
 
 type Fail = (what: string, hint?: string) => never;
 
+/** A wrong value as an error quotes it: JSON (but 1e400 as Infinity, not null), cut to 60 characters. */
+function shown(value: unknown): string {
+  const text = typeof value === "number" ? String(value) : JSON.stringify(value);
+  return text.length <= 60 ? text : `${text.slice(0, 57)}…`;
+}
+
 function parseProfile(name: string, body: unknown, resolvePath: ResolvePath, fail: Fail): ProfileSettings {
   const where = `profile "${name}"`;
   if (!isPlainObject(body)) return fail(`${where} must be an object of settings`);
@@ -101,7 +107,7 @@ function parseProfile(name: string, body: unknown, resolvePath: ResolvePath, fai
       fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");
     }
     const parsed = parseField(value, kind!, resolvePath, (expected, hint, echo = true) =>
-      fail(`${where}: field "${field}" ${expected}${echo ? ` (got ${JSON.stringify(value)})` : ""}`, hint),
+      fail(`${where}: field "${field}" ${expected}${echo ? ` (got ${shown(value)})` : ""}`, hint),
     );
     // `prompt` is what happens without the field: the back-end asks on the terminal.
     if (parsed !== undefined) settings[field] = parsed;

@@ -88,6 +88,15 @@ describe("parseConfig", () => {
     }
   });
 
+  it("quotes a wrong value as it is, and briefly: 1e400 as Infinity (was null), 100,000 characters as 60", () => {
+    const infinite = configText({ gateway }).replace('"session-duration":900', '"session-duration":1e400');
+    expect(infinite).toContain("1e400");
+    expect(oneLine(() => parseConfig(infinite, "/c.json"))).toMatch(/field "session-duration" must be a whole number \(got Infinity\)/);
+    const long = oneLine(() => parseConfig(configText({ gateway: { ...gateway, "session-duration": "x".repeat(100_000) } }), "/c.json"));
+    expect(long).toMatch(/must be a whole number \(got "x{56}…\)/);
+    expect(long.length).toBeLessThan(300);
+  });
+
   it("reads a file:// secret as the file URI names it, and refuses one naming no local file", () => {
     const pin = (value: string) => findProfile(parseConfig(configText({ g: { ...gateway, "pkcs11-pin": value } }), "/c.json"), "g");
     expect(pin("file:///run/a%20b")["pkcs11-pin"]).toEqual({ kind: "file", path: "/run/a b" });
