@@ -62,7 +62,7 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   const profiles = new Map<string, ProfileSettings>();
   for (const [name, body] of Object.entries(profilesRaw)) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
-      fail(`profile name ${JSON.stringify(name)} is not allowed`, "use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)");
+      fail(`profile name ${shown(name)} is not allowed`, "use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)");
     }
     const profile = parseProfile(name, body, resolvePath, fail);
     checkSettingsFields(inputFromFlags(profile), profileOrigin(`config ${path}: profile "${name}"`));
@@ -82,7 +82,7 @@ export function parseConfig(text: string, path: string, home: string = homedir()
     if (!Array.isArray(list) || !list.every((p) => typeof p === "string")) {
       return fail('"agent": field "profiles" must be an array of profile names');
     }
-    for (const p of list) if (!profiles.has(p)) fail(`"agent": profile ${JSON.stringify(p)} is listed but not defined under "profiles"`);
+    for (const p of list) if (!profiles.has(p)) fail(`"agent": profile ${shown(p)} is listed but not defined under "profiles"`);
     agent.profiles = list;
   }
   return { path, profiles, agent };
@@ -104,7 +104,7 @@ function parseProfile(name: string, body: unknown, resolvePath: ResolvePath, fai
     const kind = ownValue<FieldKind>(PROFILE_FIELD_KINDS, field);
     if (!kind) {
       const [guess] = nearestNames(field, Object.keys(PROFILE_FIELD_KINDS));
-      fail(`${where}: unknown field "${field}"`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");
+      fail(`${where}: unknown field ${shown(field)}`, guess ? `did you mean "${guess}"?` : "see docs/long-running.md for the fields");
     }
     const parsed = parseField(value, kind!, resolvePath, (expected, hint, echo = true) =>
       fail(`${where}: field "${field}" ${expected}${echo ? ` (got ${shown(value)})` : ""}`, hint),
@@ -155,7 +155,7 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], whe
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
       const [guess] = nearestNames(key, allowed);
-      fail(`${where}: unknown key "${key}"`, guess ? `did you mean "${guess}"?` : `allowed: ${allowed.join(", ")}`);
+      fail(`${where}: unknown key ${shown(key)}`, guess ? `did you mean "${guess}"?` : `allowed: ${allowed.join(", ")}`);
     }
   }
 }

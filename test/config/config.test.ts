@@ -88,13 +88,19 @@ describe("parseConfig", () => {
     }
   });
 
-  it("quotes a wrong value as it is, and briefly: 1e400 as Infinity (was null), 100,000 characters as 60", () => {
+  it("quotes a wrong value or name as it is, and briefly: 1e400 as Infinity (was null), 100,000 characters as 60", () => {
     const infinite = configText({ gateway }).replace('"session-duration":900', '"session-duration":1e400');
     expect(infinite).toContain("1e400");
     expect(oneLine(() => parseConfig(infinite, "/c.json"))).toMatch(/field "session-duration" must be a whole number \(got Infinity\)/);
     const long = oneLine(() => parseConfig(configText({ gateway: { ...gateway, "session-duration": "x".repeat(100_000) } }), "/c.json"));
     expect(long).toMatch(/must be a whole number \(got "x{56}…\)/);
     expect(long.length).toBeLessThan(300);
+    const z = "z".repeat(100_000);
+    for (const text of [configText({ gateway: { ...gateway, [z]: 1 } }), configText({ [z]: gateway }), JSON.stringify({ [z]: 1 }),
+      configText({ gateway }, { agent: { profiles: [z] } })]) {
+      expect(oneLine(() => parseConfig(text, "/c.json"))).toMatch(/"z{56}…/);
+      expect(oneLine(() => parseConfig(text, "/c.json")).length).toBeLessThan(300);
+    }
   });
 
   it("reads a file:// secret as the file URI names it, and refuses one naming no local file", () => {
