@@ -23,6 +23,8 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     handle = await open(path, flags, options.mode ?? 0o644);
     const info = await handle.stat();
     if (!info.isFile()) throw notRegular(options.what, path, fileKind(info));
+    // A replaced file keeps its mode: narrow it to the one asked for (a key file replaced over a 0644 one).
+    if (options.mode !== undefined && info.mode & 0o777 & ~options.mode) await handle.chmod(info.mode & options.mode & 0o777);
     await handle.truncate(0);
     await handle.writeFile(data);
   } catch (cause) {

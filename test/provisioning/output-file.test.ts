@@ -20,6 +20,13 @@ describe("writeOutputFile with overwrite", () => {
     expect(statSync(join(dir, "fresh.tss2")).mode & 0o777).toBe(0o600);
   });
 
+  it("a replaced file gets the private mode too: --force over a world-readable file does not leave the key readable", async () => {
+    const path = join(dir, "old.tss2");
+    writeFileSync(path, "old", { mode: 0o644 });
+    await writeOutputFile(path, "key", options);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
   it("a FIFO without a reader is refused at once, not written into forever", async () => {
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", [fifo]);
