@@ -37,6 +37,12 @@ function parseAttribute(atv: string, whole: string, openssl: boolean): SubjectAt
   if (!openssl && raw.trimStart().startsWith("#")) throw subjectError(whole, `the hex (#…) value form of ${type} is not supported`);
   const value = unescape(trimUnescaped(raw), whole);
   if (value === "") throw subjectError(whole, `${type} has an empty value`);
+  // A pasted line break or CR, an ESC sequence, a bidi override (the name shown reversed): never meant as a name.
+  const control = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.exec(value)?.[0];
+  if (control !== undefined) {
+    const code = `U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+    throw subjectError(whole, `${type} holds a control character (${code})`, "retype the subject without it");
+  }
   const bound = ownValue(UPPER_BOUNDS, oid) ?? UB_NAME;
   const length = [...value].length;
   if (length > bound) {

@@ -40,6 +40,12 @@ describe("parseSubject", () => {
     ["CN=#0403616263", /hex \(#…\) value form/],
     ["CN=a\\", /lone backslash/],
     ["CN=\\ff\\fe", /valid UTF-8/],
+    // A line break or CR pasted in, escaped or not, an ESC sequence, a bidi override that shows the name reversed.
+    ["/CN=dev-1\r", /CN holds a control character \(U\+000D\)$/],
+    ["CN=a\\0ab", /CN holds a control character \(U\+000A\)/],
+    ["/O=a\u0000b", /O holds a control character \(U\+0000\)/],
+    ["/CN=a\u001b[31m", /control character/],
+    ["/CN=evil\u202Egpj.exe", /CN holds a control character \(U\+202E\)/],
     // RFC 5280's upper bounds, in characters; a long subject is shown by its start.
     [`/CN=${"a".repeat(65)}`, /^invalid --subject "\/CN=a{65}": CN is 65 characters, over its upper bound of 64 \(RFC 5280\)$/],
     [`CN=${"a".repeat(70_000)}`, /^invalid --subject "CN=a{57}…": CN is 70000 characters, over its upper bound of 64/],
@@ -67,7 +73,10 @@ describe("parseSan", () => {
     expect(parseSan(text)).toEqual(expected);
   });
 
-  it.each(["host", "DNS:", "X400:x", "IP:300.1.1.1", "DNS:bücher.example", "URI:a b", "constructor:x", "__proto__:x"])("refuses %j", (text) => {
+  it.each([
+    "host", "DNS:", "X400:x", "IP:300.1.1.1", "DNS:bücher.example", "URI:a b", "constructor:x", "__proto__:x",
+    "email:ops", "email:@example.com", "IP:fe80::1%eth0",
+  ])("refuses %j", (text) => {
     expect(() => parseSan(text)).toThrow(/invalid --san/);
   });
 });
