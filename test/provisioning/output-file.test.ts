@@ -48,7 +48,13 @@ describe("writeOutputFile with overwrite", () => {
     await expect(writeOutputFile(join(dir, "d"), "key", options)).rejects.toMatchObject({ code: "FILE_NOT_REGULAR", message: expect.stringMatching(/is a directory, not a regular file/) });
   });
 
-  it("without overwrite an existing file of any kind is OBJECT_EXISTS", async () => {
-    await expect(writeOutputFile(join(dir, "fifo"), "key", { what: "x" })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+  it("without overwrite an existing regular file is OBJECT_EXISTS; anything else is named, not 'pass --force'", async () => {
+    writeFileSync(join(dir, "taken"), "x");
+    await expect(writeOutputFile(join(dir, "taken"), "key", { what: "x" })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+    await expect(writeOutputFile(join(dir, "fifo"), "key", { what: "x" })).rejects.toMatchObject({ code: "FILE_NOT_REGULAR" });
+    await expect(writeOutputFile(dir, "key", { what: "x" })).rejects.toMatchObject({
+      code: "FILE_NOT_REGULAR",
+      message: `x ${dir} is a directory, not a regular file; it was left as it is`,
+    });
   });
 });
