@@ -32,6 +32,10 @@ function parseAttribute(atv: string, whole: string, openssl: boolean): SubjectAt
   if (rest.length === 0) throw subjectError(whole, `"${atv.trim()}" has no "="`);
   const type = typeText!.trim();
   const oid = attributeOid(type);
+  if (oid === undefined && /^[\d.]+$/.test(type)) {
+    const hint = "its first arc is 0, 1 or 2, the second at most 39 under 0 and 1";
+    throw subjectError(whole, `"${type}" is not a valid OID`, hint);
+  }
   if (oid === undefined) throw subjectError(whole, `unknown attribute type "${type}"`, "use CN, O, OU, C, ST, L, DC, emailAddress, serialNumber, … or a dotted OID");
   const raw = atv.slice(typeText!.length + 1);
   if (!openssl && raw.trimStart().startsWith("#")) throw subjectError(whole, `the hex (#…) value form of ${type} is not supported`);
