@@ -4,7 +4,7 @@
  * credential-process against the verifying local endpoint; no message ever carries the value.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
@@ -135,5 +135,25 @@ describe("certificate, key and intermediates as values", () => {
       }
     }
     expect(runs[0]!.stderr).toMatch(/env:RAA_KEY/);
+  });
+
+  it("install-certificate takes a key from standard input or a variable once, and needs --out for it", async () => {
+    const out = join(dir, "installed.pem");
+    const piped = await cli(["install-certificate", "--private-key", "-", "--certificate", leaf.certPath, "--out", out], {}, keyPem);
+    expect([piped.code, piped.stderr, piped.stdout]).toEqual([0, "", `${out}\n`]);
+    expect(readFileSync(out, "utf8")).toBe(leaf.certPem.endsWith("\n") ? leaf.certPem : `${leaf.certPem}\n`);
+    // No file to put the certificate beside: it went to ./-.cert.pem or ./env:RAA_KEY.cert.pem.
+    const runs = [
+      await cli(["install-certificate", "--private-key", "-", "--certificate", leaf.certPath], {}, keyPem),
+      await cli(["install-certificate", "--private-key", "env:RAA_KEY", "--certificate", leaf.certPath], { RAA_KEY: keyPem }),
+      await cli(["install-certificate", "--private-key", "-", "--certificate", "-", "--out", join(dir, "x.pem")], {}, keyPem),
+    ];
+    rmSync("-.cert.pem", { force: true });
+    rmSync("env:RAA_KEY.cert.pem", { force: true });
+    for (const r of runs) {
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(runs[1]!.stderr).toContain("--out");
   });
 });

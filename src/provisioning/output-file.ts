@@ -23,14 +23,16 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     handle = await open(path, flags, options.mode ?? 0o644);
     const info = await handle.stat();
     if (!info.isFile()) throw notRegular(options.what, path, fileKind(info));
+    // A replaced file keeps its mode: narrow it to the one asked for (a key file replaced over a 0644 one).
+    if (options.mode !== undefined && info.mode & 0o777 & ~options.mode) await handle.chmod(info.mode & options.mode & 0o777);
     await handle.truncate(0);
     await handle.writeFile(data);
   } catch (cause) {
     if (cause instanceof InputError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
+    const info = ["ENXIO", "EISDIR", "EEXIST"].includes(code!) ? await stat(path).catch(() => undefined) : undefined;
+    if (info && !info.isFile()) throw notRegular(options.what, path, fileKind(info));
     if (code === "EEXIST") throw outputFileExists(options.what, path, cause);
-    const info = code === "ENXIO" || code === "EISDIR" ? await stat(path).catch(() => undefined) : undefined;
-    if (info) throw notRegular(options.what, path, fileKind(info));
     throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${code ?? String(cause)}`, { cause });
   } finally {
     await handle?.close();
@@ -43,7 +45,14 @@ function notRegular(what: string, path: string, kind: string): InputError {
   });
 }
 
+/** Refuses up front (before a key is generated) what {@link writeOutputFile} would refuse for an existing path. */
+export async function checkOutputFile(what: string, path: string, overwrite: boolean | undefined): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info && !info.isFile()) throw notRegular(what, path, fileKind(info));
+  if (info && !overwrite) throw outputFileExists(what, path);
+}
+
 /** The refusal to replace a file the user named without --force. */
-export function outputFileExists(what: string, path: string, cause?: unknown): InputError {
+function outputFileExists(what: string, path: string, cause?: unknown): InputError {
   return new InputError("OBJECT_EXISTS", `${what} ${path} already exists`, { hint: "choose another path, or pass --force to replace it", cause });
 }

@@ -41,4 +41,12 @@ describe("csr command", () => {
     expect(badSan.code).toBe(2);
     expect((await runCli(["csr", "--private-key", key])).code).toBe(2);
   });
+
+  it("refuses SANs it could not encode as typed: an email without @, an IP with a zone id (it was dropped)", async () => {
+    const noAt = await runCli(["csr", "--private-key", key, "--subject", "/CN=a", "--san", "email:ops"]);
+    expect([noAt.code, noAt.out, noAt.err]).toEqual([2, "", expect.stringContaining('invalid --san "email:ops": an email')]);
+    const zone = await runCli(["csr", "--private-key", key, "--subject", "/CN=a", "--san", "IP:fe80::1%eth0"]);
+    expect([zone.code, zone.out, zone.err]).toEqual([2, "", expect.stringContaining('invalid --san "IP:fe80::1%eth0": ')]);
+    expect(zone.err.trim().split("\n")).toHaveLength(1);
+  });
 });

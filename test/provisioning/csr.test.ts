@@ -83,6 +83,17 @@ describe("buildCsr with file keys, checked by openssl req -verify", () => {
     await signer.close();
   });
 
+  it("refuses an OID it would write wrongly (an arc from 2^49 to 17 digits), not a request openssl cannot read", async () => {
+    const { signer } = await fileSigner("p256");
+    await expect(buildCsr(signer, { subject: parseSubject("/CN=a/1.2.9007199254740991=x") })).rejects.toMatchObject({
+      code: "USAGE",
+      message: "invalid --subject: the OID 1.2.9007199254740991 cannot be encoded (an arc is too large)",
+    });
+    const { pem } = await buildCsr(signer, { subject: parseSubject("/CN=a/1.2.4294967296=x") });
+    expect(verifyCsr(pem, "large-arc").text).toContain("1.2.4294967296=");
+    await signer.close();
+  });
+
   it("gives the principal tags planned, once a CA has signed it", async () => {
     const { signer } = await fileSigner("rsa2048");
     const { pem } = await buildCsr(signer, {

@@ -28,6 +28,9 @@ describe("keygen's usage errors come alone", () => {
     [["--private-key", "handle:0x81000001", "--tpm-pcr", "sha256:0"], /a PCR-bound key needs its policy at every use/, 2],
     [["--private-key", "handle:0x01000001"], /handle:0x01000001 is not an owner persistent handle/, 2],
     [["--private-key", existing], /already exists/, 3],
+    // A directory is not "already exists (pass --force)": --force cannot replace it, and was refused only after the key.
+    [["--private-key", dir], /TPM key file .* is a directory, not a regular file; it was left as it is/, 3],
+    [["--private-key", dir, "--force", "--tpm-device", "/nonexistent/tpm"], /is a directory, not a regular file/, 3],
     [["--private-key", existing, "--tpm-owner-password", "env:X"], /--tpm-owner-password is for a handle:… key under a persistent --tpm-parent/, 2],
     [["--private-key", "pkcs11:token=t"], /the new key needs a label/, 2],
     [["--private-key", "pkcs11:token=t;object=k;type=cert"], /keygen creates key pairs; drop type=cert from the URI/, 2],

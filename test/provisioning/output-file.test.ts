@@ -20,6 +20,13 @@ describe("writeOutputFile with overwrite", () => {
     expect(statSync(join(dir, "fresh.tss2")).mode & 0o777).toBe(0o600);
   });
 
+  it("a replaced file gets the private mode too: --force over a world-readable file does not leave the key readable", async () => {
+    const path = join(dir, "old.tss2");
+    writeFileSync(path, "old", { mode: 0o644 });
+    await writeOutputFile(path, "key", options);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
   it("a FIFO without a reader is refused at once, not written into forever", async () => {
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", [fifo]);
@@ -41,7 +48,13 @@ describe("writeOutputFile with overwrite", () => {
     await expect(writeOutputFile(join(dir, "d"), "key", options)).rejects.toMatchObject({ code: "FILE_NOT_REGULAR", message: expect.stringMatching(/is a directory, not a regular file/) });
   });
 
-  it("without overwrite an existing file of any kind is OBJECT_EXISTS", async () => {
-    await expect(writeOutputFile(join(dir, "fifo"), "key", { what: "x" })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+  it("without overwrite an existing regular file is OBJECT_EXISTS; anything else is named, not 'pass --force'", async () => {
+    writeFileSync(join(dir, "taken"), "x");
+    await expect(writeOutputFile(join(dir, "taken"), "key", { what: "x" })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+    await expect(writeOutputFile(join(dir, "fifo"), "key", { what: "x" })).rejects.toMatchObject({ code: "FILE_NOT_REGULAR" });
+    await expect(writeOutputFile(dir, "key", { what: "x" })).rejects.toMatchObject({
+      code: "FILE_NOT_REGULAR",
+      message: `x ${dir} is a directory, not a regular file; it was left as it is`,
+    });
   });
 });

@@ -63,4 +63,13 @@ describe("principal-tags command", () => {
   it("needs --certificate", async () => {
     expect((await run("principal-tags")).code).toBe(2);
   });
+
+  it("refuses a --trust-anchor-arn that is not one (a profile ARN went into aws:SourceArn, and no session matched)", async () => {
+    for (const arn of ["arn:aws:rolesanywhere:eu-west-1:123456789012:profile/p", 'ta"x', "arn:aws:iam::123456789012:role/r"]) {
+      const r = await run("principal-tags", "--certificate", certPath, "--trust-anchor-arn", arn);
+      expect([r.code, r.out]).toEqual([3, ""]);
+      expect(r.err).toMatch(/^roles-anywhere-agent: invalid trust anchor ARN '.*'/);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+    }
+  });
 });

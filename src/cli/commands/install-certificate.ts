@@ -19,6 +19,7 @@ const command: CommandSpec = {
     const certPath = stringArg(args, "certificate");
     if (!keyRef || !certPath) throw new UsageError("USAGE", "--private-key and --certificate are required");
     if (certPath.startsWith("pkcs11:")) throw new UsageError("USAGE", "--certificate must be the issued certificate's file");
+    if (certPath === "-" && keyRef === "-") throw new UsageError("USAGE", "only one of --certificate and --private-key can be -");
     const { readCertificateFile, readCertificateBundle } = await import("../../x509/read-certificates.js");
     const [certificate, ...inFile] = (await readCertificateFile(certPath)).certificates;
     const intermediates = stringArg(args, "intermediates");
@@ -30,9 +31,14 @@ const command: CommandSpec = {
       io.stdout.write(`${result.uri}\n`);
       return 0;
     }
-    const { certificatePathBeside, writeCertificateFile } = await import("../../provisioning/file-certificate.js");
-    const out = stringArg(args, "out") ?? (keyRef.startsWith("handle:") ? undefined : certificatePathBeside(keyRef));
-    if (out === undefined) throw new UsageError("USAGE", "--out is required for handle: keys");
+    const [{ certificatePathBeside, writeCertificateFile }, { isFileInput }] = await Promise.all([
+      import("../../provisioning/file-certificate.js"),
+      import("../../io/input-file.js"),
+    ]);
+    // Only a key file has a place beside it: not handle:, nor - and env:NAME (./-.cert.pem, ./env:NAME.cert.pem).
+    const beside = !keyRef.startsWith("handle:") && isFileInput(keyRef);
+    const out = stringArg(args, "out") ?? (beside ? certificatePathBeside(keyRef) : undefined);
+    if (out === undefined) throw new UsageError("USAGE", "--out is required for handle:, env: and - (standard input) keys");
     await writeCertificateFile({
       path: out,
       keyName: keyRef,
@@ -49,7 +55,8 @@ export default command;
 
 /** A TSS2 key file's public key is in the file: no TPM, no password. Other keys are opened. */
 async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
-  if (!keyRef.startsWith("handle:")) {
+  // Standard input is read once: the signer below reads it (sniffing it here left the signer an empty input).
+  if (!keyRef.startsWith("handle:") && keyRef !== "-") {
     const { readInputFile } = await import("../../io/input-file.js");
     const { bytes } = await readInputFile(keyRef, "private key file");
     const [{ containsTss2Key, parseTss2KeyFile }, { publicKeyOf }] = await Promise.all([

@@ -17,6 +17,9 @@ const command: CommandSpec = {
     DEBUG_OPTION,
   ],
   async run(args, io) {
+    // Checked before the token is opened: a profile ARN here gave a policy no session matches.
+    const trustAnchorArn = stringArg(args, "trust-anchor-arn");
+    if (trustAnchorArn !== undefined) (await import("../../arn.js")).parseTrustAnchorArn(trustAnchorArn);
     const certificate = await loadCertificate(args, io);
     const [{ readCertificateNames }, tags] = await Promise.all([
       import("../../x509/names/certificate-names.js"),
@@ -32,7 +35,7 @@ const command: CommandSpec = {
         hint: `available: ${report.tags.map((t) => t.key).join(", ") || "none"}`,
       });
     });
-    const trustPolicy = tags.exampleTrustPolicy({ conditionTags, trustAnchorArn: stringArg(args, "trust-anchor-arn") });
+    const trustPolicy = tags.exampleTrustPolicy({ conditionTags, trustAnchorArn });
     if (stringArg(args, "format") === "json") io.stdout.write(`${JSON.stringify({ ...report, trustPolicy }, null, 2)}\n`);
     else io.stdout.write(tags.renderPrincipalTags(report, trustPolicy));
     return 0;

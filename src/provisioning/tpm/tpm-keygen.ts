@@ -2,7 +2,6 @@
  * `keygen` on a TPM 2.0: a signing key under the owner's standard ECC SRK or a persistent parent, saved as a TSS2
  * PRIVATE KEY file or made persistent. The private part only leaves the TPM wrapped by the parent.
  */
-import { access } from "node:fs/promises";
 import type { KeyObject } from "node:crypto";
 import { AuthError, DeviceError, InputError, UsageError } from "../../errors.js";
 import { readSecret, SECRET_SOURCE, type SecretSource } from "../../secrets/secret-source.js";
@@ -22,7 +21,7 @@ import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import { Create, EvictControl, Load, ReadPublic } from "../../tpm/wire/commands.js";
 import { handleType, hex32, TPMA_OBJECT, TPM_HT, TPM_RH } from "../../tpm/wire/constants.js";
 import { RC } from "../../tpm/wire/response-code.js";
-import { outputFileExists, writeOutputFile } from "../output-file.js";
+import { checkOutputFile, writeOutputFile } from "../output-file.js";
 import { KEY_SPEC, type KeySpec } from "../key-spec.js";
 import { wrongOption, ENVIRONMENT, isPlainObject, type Kinds } from "../../own-value.js";
 import { currentPcrPolicy, PCR_REQUEST, type PcrRequest } from "./pcr-policy.js";
@@ -73,8 +72,8 @@ export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
     if (opts.pcr) {
       throw new UsageError("USAGE", "a PCR-bound key needs its policy at every use: save it as a TSS2 key file, not as a persistent handle");
     }
-  } else if (!opts.target.overwrite && (await access(opts.target.path).then(() => true, () => false))) {
-    throw outputFileExists("TPM key file", opts.target.path);
+  } else {
+    await checkOutputFile("TPM key file", opts.target.path, opts.target.overwrite);
   }
 }
 

@@ -46,5 +46,7 @@ export function attributeOid(name: string): string | undefined {
   for (const [oid, { name: short, aliases = [] }] of Object.entries(ATTRIBUTES)) {
     if ([short, ...aliases].some((n) => n.toLowerCase() === wanted)) return oid;
   }
-  return /^\d+(\.\d+)+$/.test(name) ? name : undefined;
+  // X.660: the first arc is 0-2 and, under 0 and 1, the second at most 39 (0.40 would be encoded as 1.0).
+  const dotted = /^([0-2])\.(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/.exec(name);
+  return dotted && (dotted[1] === "2" || Number(dotted[2]) <= 39) ? name : undefined;
 }

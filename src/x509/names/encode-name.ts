@@ -1,5 +1,6 @@
 import type * as X509 from "@peculiar/asn1-x509";
 import type { AsnConvert as AsnConvertType } from "@peculiar/asn1-schema";
+import { children, decodeOid, readSingle, TAG, unlessMalformed } from "../../encoding/der.js";
 import { UsageError } from "../../errors.js";
 import { attributeName } from "./attribute-names.js";
 import { PRINTABLE_STRING } from "./directory-string.js";
@@ -24,6 +25,12 @@ export function encodeName(rdns: SubjectRdns, { x509, AsnConvert }: Asn1Modules)
   const encoded = rdns.map((rdn) => {
     const atvs = rdn.map((attr) => new x509.AttributeTypeAndValue({ type: attr.oid, value: attributeValue(attr, x509) }));
     const withBytes = atvs.map((atv) => ({ atv, der: Buffer.from(AsnConvert.serialize(atv)) }));
+    // The encoder writes some large arcs (2^49 up to 17 digits) wrongly: read each type back as principal-tags will.
+    for (const { atv, der } of withBytes) {
+      if (unlessMalformed(() => decodeOid(children(readSingle(der, TAG.SEQUENCE))[0])) !== atv.type) {
+        throw new UsageError("USAGE", `invalid --subject: the OID ${atv.type} cannot be encoded (an arc is too large)`);
+      }
+    }
     // X.690 §11.6 compares as octet strings, a shorter one padded with zero octets: Buffer.compare orders alike,
     // since one TLV is never a strict prefix of another (the length octets would differ).
     withBytes.sort((a, b) => Buffer.compare(a.der, b.der));

@@ -53,8 +53,11 @@ function formatAttribute(attr: Rdn[number]): string {
     const der = attr.nonString ?? marshalGoString(attr.value);
     return `${attr.oid}=#${der.toString("hex")}`;
   }
-  // `,+"\<>;` anywhere, a space first or last, `#` first: escaped with a backslash.
-  return `${name}=${attr.value.replace(/[,+"\\<>;]|^[ #]| $/g, "\\$&")}`;
+  // `,+"\<>;` anywhere, a space first or last, `#` first: escaped with a backslash. Unlike Go, control and bidi
+  // characters as \hh UTF-8 bytes (RFC 4514): a hostile name's line break forged a line of the listing.
+  const escaped = attr.value.replace(/[,+"\\<>;]|^[ #]| $/g, "\\$&");
+  const hex = (c: string) => Buffer.from(c).toString("hex").replace(/../g, "\\$&");
+  return `${name}=${escaped.replace(/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, hex)}`;
 }
 
 /** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */

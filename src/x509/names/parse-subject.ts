@@ -32,11 +32,21 @@ function parseAttribute(atv: string, whole: string, openssl: boolean): SubjectAt
   if (rest.length === 0) throw subjectError(whole, `"${atv.trim()}" has no "="`);
   const type = typeText!.trim();
   const oid = attributeOid(type);
+  if (oid === undefined && /^[\d.]+$/.test(type)) {
+    const hint = "its first arc is 0, 1 or 2, the second at most 39 under 0 and 1";
+    throw subjectError(whole, `"${type}" is not a valid OID`, hint);
+  }
   if (oid === undefined) throw subjectError(whole, `unknown attribute type "${type}"`, "use CN, O, OU, C, ST, L, DC, emailAddress, serialNumber, … or a dotted OID");
   const raw = atv.slice(typeText!.length + 1);
   if (!openssl && raw.trimStart().startsWith("#")) throw subjectError(whole, `the hex (#…) value form of ${type} is not supported`);
   const value = unescape(trimUnescaped(raw), whole);
   if (value === "") throw subjectError(whole, `${type} has an empty value`);
+  // A pasted line break or CR, an ESC sequence, a bidi override (the name shown reversed): never meant as a name.
+  const control = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.exec(value)?.[0];
+  if (control !== undefined) {
+    const code = `U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+    throw subjectError(whole, `${type} holds a control character (${code})`, "retype the subject without it");
+  }
   const bound = ownValue(UPPER_BOUNDS, oid) ?? UB_NAME;
   const length = [...value].length;
   if (length > bound) {

@@ -28,6 +28,8 @@ describe("goSubjectAndIssuer", () => {
     ["/CN=a\\, b\\+c=\"d\"<e>;f", 'CN=a\\, b\\+c=\\"d\\"\\<e\\>\\;f'],
     ["/CN= padded ", "CN=\\ padded\\ "],
     ["/CN=#hash", "CN=\\#hash"],
+    // Not Go: a hostile name's line break forged a "URI:" line of the listing, its ESC reached the terminal.
+    ["/CN=a\u001b[31mRED\nURI: pkcs11:x", "CN=a\\1b[31mRED\\0aURI: pkcs11:x"],
     ["/serialNumber=1234/CN=x", "SERIALNUMBER=1234,CN=x"],
     // attributes Go has no name for come last (first in the sequence), as #hex of their DER
     ["/CN=x/emailAddress=a@b.example", "CN=x,1.2.840.113549.1.9.1=#0c0b6140622e6578616d706c65"],

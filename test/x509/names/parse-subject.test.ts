@@ -23,6 +23,9 @@ describe("parseSubject", () => {
     ["/CN=Jürgen Müller/L=東京", [[{ oid: CN, value: "Jürgen Müller" }], [{ oid: "2.5.4.7", value: "東京" }]]],
     [" CN = spaced , O = x ", [[{ oid: O, value: "x" }], [{ oid: CN, value: "spaced" }]]],
     ["CN=trailing\\ ", [[{ oid: CN, value: "trailing " }]]],
+    ["/2.25.329800735698586629295641978511506172918=x/1.39=y", [
+      [{ oid: "2.25.329800735698586629295641978511506172918", value: "x" }], [{ oid: "1.39", value: "y" }],
+    ]],
     ["/commonName=a/emailAddress=a@b.c/DC=example/2.5.4.97=VATDE-1", [
       [{ oid: CN, value: "a" }], [{ oid: "1.2.840.113549.1.9.1", value: "a@b.c" }],
       [{ oid: "0.9.2342.19200300.100.1.25", value: "example" }], [{ oid: "2.5.4.97", value: "VATDE-1" }],
@@ -40,6 +43,17 @@ describe("parseSubject", () => {
     ["CN=#0403616263", /hex \(#…\) value form/],
     ["CN=a\\", /lone backslash/],
     ["CN=\\ff\\fe", /valid UTF-8/],
+    // Dotted OIDs: the first arc is 0-2, the second at most 39 under 0 and 1 (0.40 was written as 1.0), no leading 0.
+    ["/CN=a/3.1=x", /"3\.1" is not a valid OID/],
+    ["/CN=a/0.40=x", /"0\.40" is not a valid OID/],
+    ["/CN=a/2.5.4.03=x", /"2\.5\.4\.03" is not a valid OID/],
+    ["/CN=a/0.99999999999999999999999=x", /not a valid OID/],
+    // A line break or CR pasted in, escaped or not, an ESC sequence, a bidi override that shows the name reversed.
+    ["/CN=dev-1\r", /CN holds a control character \(U\+000D\)$/],
+    ["CN=a\\0ab", /CN holds a control character \(U\+000A\)/],
+    ["/O=a\u0000b", /O holds a control character \(U\+0000\)/],
+    ["/CN=a\u001b[31m", /control character/],
+    ["/CN=evil\u202Egpj.exe", /CN holds a control character \(U\+202E\)/],
     // RFC 5280's upper bounds, in characters; a long subject is shown by its start.
     [`/CN=${"a".repeat(65)}`, /^invalid --subject "\/CN=a{65}": CN is 65 characters, over its upper bound of 64 \(RFC 5280\)$/],
     [`CN=${"a".repeat(70_000)}`, /^invalid --subject "CN=a{57}…": CN is 70000 characters, over its upper bound of 64/],
@@ -67,7 +81,10 @@ describe("parseSan", () => {
     expect(parseSan(text)).toEqual(expected);
   });
 
-  it.each(["host", "DNS:", "X400:x", "IP:300.1.1.1", "DNS:bücher.example", "URI:a b", "constructor:x", "__proto__:x"])("refuses %j", (text) => {
+  it.each([
+    "host", "DNS:", "X400:x", "IP:300.1.1.1", "DNS:bücher.example", "URI:a b", "constructor:x", "__proto__:x",
+    "email:ops", "email:@example.com", "IP:fe80::1%eth0",
+  ])("refuses %j", (text) => {
     expect(() => parseSan(text)).toThrow(/invalid --san/);
   });
 });
