@@ -89,16 +89,20 @@ export function expectTag(el: DerElement | undefined, tag: number): DerElement {
 export function decodeOid(el: DerElement | undefined): string {
   const bytes = expectTag(el, TAG.OID).content;
   if (bytes.length === 0) throw new DerError("empty OID");
-  const arcs: number[] = [];
-  let value = 0;
+  const arcs: (number | bigint)[] = [];
+  // Arcs beyond 2^53 are BigInts (2.25.<a 128-bit UUID> is a real OID); 20 bytes of 7 bits hold 140 bits.
+  let value: number | bigint = 0;
+  let length = 0;
   for (const byte of bytes) {
-    value = value * 128 + (byte & 0x7f);
-    if (value > Number.MAX_SAFE_INTEGER / 128) throw new DerError("OID arc too large");
+    if (++length > 20) throw new DerError("OID arc too large");
+    const low = byte & 0x7f;
+    value = typeof value === "number" && value < 2 ** 45 ? value * 128 + low : BigInt(value) * 128n + BigInt(low);
     if ((byte & 0x80) !== 0) continue;
-    const first = value < 80 ? Math.floor(value / 40) : 2;
-    if (arcs.length === 0) arcs.push(first, value - first * 40);
-    else arcs.push(value);
+    if (arcs.length > 0) arcs.push(value);
+    else if (value < 80) arcs.push(Math.floor(Number(value) / 40), Number(value) % 40);
+    else arcs.push(2, typeof value === "number" ? value - 80 : value - 80n);
     value = 0;
+    length = 0;
   }
   if ((bytes[bytes.length - 1]! & 0x80) !== 0) throw new DerError("truncated OID");
   return arcs.join(".");

@@ -34,6 +34,21 @@ describe("DER writer", () => {
     expect(derOid("1.2.840.10045.3.1.7").toString("hex")).toBe("06082a8648ce3d030107");
   });
 
+  it("reads OID arcs beyond 2^53 exactly (2.25.<UUID>), and refuses an arc of more than 20 bytes", () => {
+    // Before: 'OID arc too large' for any arc above 2^46, so a certificate naming a UUID attribute could not be read.
+    const uuid = 329800735698586629295641978511506172918n;
+    const arc = (n: bigint): number[] => {
+      const out = [Number(n & 0x7fn)];
+      for (let v = n >> 7n; v > 0n; v >>= 7n) out.unshift(Number(v & 0x7fn) | 0x80);
+      return out;
+    };
+    const oid = (...bytes: number[]) => decodeOid(readSingle(Buffer.from([TAG.OID, bytes.length, ...bytes])));
+    expect(oid(0x69, ...arc(uuid))).toBe(`2.25.${uuid}`);
+    expect(oid(...arc(2n ** 60n + 80n))).toBe(`2.${2n ** 60n}`);
+    expect(oid(0x2a, ...arc(2n ** 53n + 1n))).toBe(`1.2.${2n ** 53n + 1n}`);
+    expect(() => oid(0x2a, ...arc(2n ** 140n))).toThrow("OID arc too large");
+  });
+
   it("writes unsigned INTEGERs with no leading zeros and a sign octet where the top bit is set", () => {
     expect(derUnsignedInteger(Buffer.from([0, 0, 0x7f])).toString("hex")).toBe("02017f");
     expect(derUnsignedInteger(Buffer.from([0x81, 0, 0, 1])).toString("hex")).toBe("02050081000001");
