@@ -125,6 +125,16 @@ export function printableLine(text: string): string {
   return text.replace(/\s*(?:[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]\s*)+/g, " ");
 }
 
+/** Each character {@link printableLine} drops, written by `escape` instead (kept visible, e.g. as `\u001b`). */
+export function escapeUnprintable(text: string, escape: (c: string) => string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, escape);
+}
+
+/** Text quoted in a message, log line or listing with those characters as `\u001b`: it forges no line, hides nothing. */
+export function escapeControls(text: string): string {
+  return escapeUnprintable(text, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 export class UsageError extends AgentError {}
 export class InputError extends AgentError {}
 export class AuthError extends AgentError {}

@@ -1,7 +1,7 @@
-import { InputError } from "../errors.js";
+import { escapeControls, InputError } from "../errors.js";
 import { ownValue } from "../own-value.js";
 import type { Certificate } from "../x509/certificate.js";
-import { accessDenied, escapeControls } from "./rejections.js";
+import { accessDenied } from "./rejections.js";
 
 /** The X.509 extensions and algorithms that path validation looks at, read once per certificate. */
 export interface CertificateFacts {

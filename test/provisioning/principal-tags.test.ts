@@ -179,6 +179,22 @@ describe("renderPrincipalTags", () => {
     );
   });
 
+  it("shows bidi and C1 characters from a certificate as \\u escapes (JSON leaves them raw): U+202E reorders no line", () => {
+    // Before: x509Subject/OU = "\u202eevil" printed with the raw U+202E, which displays the rest of the line reversed.
+    const report: PrincipalTagReport = {
+      tags: [{ key: "x509Subject/CN", value: "a\u202eb\u0085", documented: true }],
+      dropped: [{ key: "x509Subject/OU", value: "\u202eevil\n", reason: "r" }],
+      ignored: [],
+      sourceIdentity: { value: "CN=a\u202eb", rule: "r" },
+      warnings: [],
+    };
+    const text = renderPrincipalTags(report, { Condition: { StringEquals: { "aws:PrincipalTag/x509Subject/CN": "a\u202eb" } } });
+    expect(text).not.toMatch(/[\u0080-\u009f\u202e]/);
+    expect(text).toContain('aws:PrincipalTag/x509Subject/CN  "a\\u202eb\\u0085"');
+    expect(text).toContain('x509Subject/OU = "\\u202eevil\\n": r');
+    expect(text).toContain('"aws:PrincipalTag/x509Subject/CN": "a\\u202eb"');
+  });
+
   it("says (none) and leaves out empty sections", () => {
     const report: PrincipalTagReport = { tags: [], dropped: [], ignored: [], sourceIdentity: { value: undefined, rule: "r" }, warnings: [] };
     expect(renderPrincipalTags(report, {}).split("\n").slice(0, 5)).toEqual([

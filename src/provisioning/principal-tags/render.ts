@@ -1,4 +1,4 @@
-import { UsageError } from "../../errors.js";
+import { escapeControls, UsageError } from "../../errors.js";
 import { wrongOption, isPlainObject, type Kinds } from "../../own-value.js";
 import { TAGS, type PrincipalTagReport } from "./derive-tags.js";
 import { TEXTS } from "./source-identity.js";
@@ -41,5 +41,6 @@ export function renderPrincipalTags(report: PrincipalTagReport, trustPolicy: obj
     JSON.stringify(trustPolicy, null, 2),
     "",
   );
-  return lines.join("\n");
+  // Certificate values reach every part: JSON escapes C0 controls, not C1 or bidi ones (U+202E reorders the line).
+  return lines.join("\n").split("\n").map(escapeControls).join("\n");
 }

@@ -7,6 +7,7 @@
  */
 import type { AttributeTypeAndValue } from "@peculiar/asn1-x509";
 import { derTlv } from "../../encoding/der-writer.js";
+import { escapeUnprintable } from "../../errors.js";
 import { attributeName } from "./attribute-names.js";
 import { PRINTABLE_STRING, STRING_TAG } from "./directory-string.js";
 
@@ -57,7 +58,7 @@ function formatAttribute(attr: Rdn[number]): string {
   // characters as \hh UTF-8 bytes (RFC 4514): a hostile name's line break forged a line of the listing.
   const escaped = attr.value.replace(/[,+"\\<>;]|^[ #]| $/g, "\\$&");
   const hex = (c: string) => Buffer.from(c).toString("hex").replace(/../g, "\\$&");
-  return `${name}=${escaped.replace(/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, hex)}`;
+  return `${name}=${escapeUnprintable(escaped, hex)}`;
 }
 
 /** asn1.Marshal of a Go string: PrintableString when every character allows it, else UTF8String. */
