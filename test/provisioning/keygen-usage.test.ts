@@ -26,7 +26,7 @@ const OWNER = /under a persistent --tpm-parent/;
 describe("keygen's usage errors come alone", () => {
   it.each([
     [["--private-key", "handle:0x81000001", "--tpm-pcr", "sha256:0"], /a PCR-bound key needs its policy at every use/, 2],
-    [["--private-key", "handle:0x01000001"], /handle:0x01000001 is not an owner persistent handle/, 2],
+    [["--private-key", "handle:0x01000001"], /handle:0x01000001 is not an owner persistent handle/, 3],
     [["--private-key", existing], /already exists/, 3],
     // A directory is not "already exists (pass --force)": --force cannot replace it, and was refused only after the key.
     [["--private-key", dir], /TPM key file .* is a directory, not a regular file; it was left as it is/, 3],
@@ -41,8 +41,13 @@ describe("keygen's usage errors come alone", () => {
     [[...HANDLE, "--tpm-parent", "0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
     [[...HANDLE, "--tpm-parent", "xyz"], /^roles-anywhere-agent: --tpm-parent xyz is not a TPM handle \(/, 3],
     // Handles without 0x are hex, as the Go helper reads them (and as docs/tpm.md writes handle:81000101).
-    [["--private-key", "handle:81800000"], /handle:0x81800000 is not an owner persistent handle/, 2],
-    [[...HANDLE, "--tpm-parent", "40000007"], /--tpm-parent 0x40000007: use 0x40000001/, 2],
+    [["--private-key", "handle:81800000"], /handle:0x81800000 is not an owner persistent handle/, 3],
+    [[...HANDLE, "--tpm-parent", "40000007"], /--tpm-parent 0x40000007: use 0x40000001/, 3],
+    // A handle that cannot be used, malformed or out of range, is an input error (3) in every form, like any unusable key.
+    [["--private-key", "handle:0x1"], /handle:0x00000001 is not an owner persistent handle/, 3],
+    [["--private-key", "handle:zz"], /handle:zz is not a TPM handle/, 3],
+    [[...HANDLE, "--tpm-parent", "0x1"], /--tpm-parent 0x00000001: use 0x40000001/, 3],
+    [[...HANDLE, "--tpm-parent", "0xzz"], /--tpm-parent 0xzz is not a TPM handle/, 3],
     // A source without its name is a usage error of the flag that holds it.
     [["--private-key", join(dir, "new.tss2"), "--tpm-parent-password=env:"],
       /^roles-anywhere-agent: --tpm-parent-password: "env:" names no environment variable/, 2],

@@ -59,7 +59,8 @@ export interface TpmKeygenResult {
 export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
   if (parentHandle !== TPM_RH.OWNER && handleType(parentHandle) !== TPM_HT.PERSISTENT) {
-    throw new UsageError("USAGE", `--tpm-parent ${hex32(parentHandle)}: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`);
+    const message = `--tpm-parent ${hex32(parentHandle)}: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`;
+    throw new InputError("TPM_KEY_INVALID", message);
   }
   if (opts.ownerPassword && (opts.target.kind === "file" || parentHandle === TPM_RH.OWNER)) {
     const hint = "under the owner hierarchy, --tpm-parent-password is the owner's";
@@ -67,7 +68,8 @@ export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
   }
   if (opts.target.kind === "handle") {
     if (handleType(opts.target.handle) !== TPM_HT.PERSISTENT || opts.target.handle >= 0x81800000) {
-      throw new UsageError("USAGE", `handle:${hex32(opts.target.handle)} is not an owner persistent handle (0x81000000-0x817fffff)`);
+      const message = `handle:${hex32(opts.target.handle)} is not an owner persistent handle (0x81000000-0x817fffff)`;
+      throw new InputError("TPM_KEY_INVALID", message);
     }
     if (opts.pcr) {
       throw new UsageError("USAGE", "a PCR-bound key needs its policy at every use: save it as a TSS2 key file, not as a persistent handle");
