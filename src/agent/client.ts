@@ -4,7 +4,7 @@ import { usableCredentials, type Credentials } from "../rolesanywhere/credential
 import { AgentError, ERROR_CODES, InputError, isAgentError, type ErrorCode } from "../errors.js";
 import { parseJson } from "../io/json.js";
 import { isPlainObject } from "../own-value.js";
-import { defaultAgentSocketPath } from "./socket-path.js";
+import { checkSocketPathName, defaultAgentSocketPath } from "./socket-path.js";
 
 /** A profile name, or the ARNs (and role session name) a profile of the agent must have. */
 export type AgentSelector =
@@ -55,6 +55,7 @@ export async function credentialsFromAgent(
   selector: AgentSelector,
   onUnsafe: (error: AgentError) => void,
 ): Promise<Credentials | undefined> {
+  if (named !== undefined) checkSocketPathName(named);
   let socket: string;
   try {
     socket = named ?? defaultAgentSocketPath(env);

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
-import { InputError } from "../errors.js";
+import { basename, isAbsolute, join } from "node:path";
+import { InputError, UsageError } from "../errors.js";
 import { absoluteHome, MAX_SOCKET_PATH_BYTES } from "../io/trusted-path.js";
 
 const SOCKET_NAME = "roles-anywhere-agent.sock";
@@ -36,6 +36,20 @@ export function defaultAgentSocketPath(
 function privateToUser(dir: string, uid: number): boolean {
   const info = statSync(dir, { throwIfNoEntry: false });
   return info !== undefined && info.isDirectory() && info.uid === uid && (info.mode & 0o077) === 0;
+}
+
+/**
+ * Refuses an agent socket path that is relative (from another working directory it names another file: the agent
+ * and its clients would not meet) or names no file (the agent's listener and its clients alike).
+ */
+export function checkSocketPathName(socketPath: string): void {
+  const name = basename(socketPath);
+  if (isAbsolute(socketPath) && !socketPath.endsWith("/") && name !== "." && name !== "..") return;
+  const what = isAbsolute(socketPath) ? "does not end in a file name"
+    : "is relative: from another working directory it names another file";
+  throw new UsageError("USAGE", `the agent socket path ${socketPath} ${what}`, {
+    hint: "give the absolute path of the socket file, e.g. $XDG_RUNTIME_DIR/agent.sock",
+  });
 }
 
 /** Refuses an agent socket path the OS would cut short (the agent's listener and its clients alike). */

@@ -1,8 +1,8 @@
 import { lstat, unlink } from "node:fs/promises";
-import { basename, dirname, isAbsolute } from "node:path";
+import { dirname } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { modeText, openCheckedDirectory, UntrustedPathError } from "../io/trusted-path.js";
-import { checkSocketPathLength } from "./socket-path.js";
+import { checkSocketPathLength, checkSocketPathName } from "./socket-path.js";
 import { connect } from "./socket-trust.js";
 
 /**
@@ -13,14 +13,7 @@ import { connect } from "./socket-trust.js";
  * otherwise, creates a missing directory (0700), and clears a stale socket left by a previous agent.
  */
 export async function prepareSocketPath(socketPath: string, uid: number = process.getuid?.() ?? 0): Promise<void> {
-  const name = basename(socketPath);
-  if (!isAbsolute(socketPath) || socketPath.endsWith("/") || name === "." || name === "..") {
-    const what = isAbsolute(socketPath) ? "does not end in a file name"
-      : "is relative: a client started elsewhere would not find it";
-    throw new UsageError("USAGE", `the agent socket path ${socketPath} ${what}`, {
-      hint: "give an absolute path to a new file, e.g. $XDG_RUNTIME_DIR/agent.sock",
-    });
-  }
+  checkSocketPathName(socketPath);
   checkSocketPathLength(socketPath);
   const dir = dirname(socketPath);
   if (dir === "/") {

@@ -208,7 +208,7 @@ describe("socket safety", () => {
     // Before: rel.sock was accepted (a client elsewhere would not find it); /x.sock said "cannot create the socket
     // directory /: EISDIR"; /tmp/ created nothing and said "cannot create the socket directory /" too.
     const usage = (path: string, what: string) => ({ code: "USAGE", message: `the agent socket path ${path} ${what}` });
-    await expect(prepareSocketPath("rel.sock")).rejects.toMatchObject(usage("rel.sock", "is relative: a client started elsewhere would not find it"));
+    await expect(prepareSocketPath("rel.sock")).rejects.toMatchObject(usage("rel.sock", "is relative: from another working directory it names another file"));
     for (const path of ["/tmp/", `${dir}/..`, `${dir}/.`]) {
       await expect(prepareSocketPath(path)).rejects.toMatchObject(usage(path, "does not end in a file name"));
     }
@@ -216,6 +216,23 @@ describe("socket safety", () => {
       code: "SOCKET_UNSAFE",
       message: "the agent socket /x.sock cannot be directly in /: its directory must be this user's alone",
     });
+  });
+
+  it("refuses a relative --agent-socket on the client's side too (usage, one line), with --agent or without", async () => {
+    // Before: credential-process took rel.sock (another file from another directory) and, without --agent, signed
+    // directly when it did not exist, while `agent --socket rel.sock` was refused.
+    const { main } = await import("../../src/cli/main.js");
+    const relative = "is relative: from another working directory it names another file";
+    const hint = "(give the absolute path of the socket file, e.g. $XDG_RUNTIME_DIR/agent.sock)";
+    for (const [socket, what] of [["rel.sock", relative], ["./a/b.sock", relative], [`${dir}/..`, "does not end in a file name"]]) {
+      for (const agent of [[], ["--agent"]]) {
+        let stderr = "";
+        const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+        const argv = ["credential-process", "--profile", "gw", "--config", join(dir, "none.json"), ...agent, "--agent-socket", socket!];
+        expect(await main(argv, io), argv.join(" ")).toBe(2);
+        expect(stderr).toBe(`roles-anywhere-agent: the agent socket path ${socket} ${what} ${hint}\n`);
+      }
+    }
   });
 
   it("creates a missing directory 0700, clears a stale socket, and refuses to replace a live agent or a file", async () => {

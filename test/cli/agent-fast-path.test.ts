@@ -31,6 +31,9 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
       ["credential-process", "--profile", "gw", "--help"],
       ["credential-process", "--profile", "gw", "--pkcs8-password", "x"],
       ["credential-process", "--profile", "gw", "--agent-socket", ""],
+      // A relative socket is refused by the full CLI (one usage line), like `agent --socket rel.sock`.
+      ["credential-process", "--profile", "gw", "--agent-socket", "rel.sock"],
+      ["credential-process", "--profile", "gw", "--agent", "--agent-socket=./a.sock"],
       ["credential-process", "--profile", "gw", "--config", ""],
     ];
     for (const argv of declined) expect(agentRequestOf(argv, env), argv.join(" ")).toBeUndefined();

@@ -1,4 +1,5 @@
 import { credentialsFromAgent } from "../../agent/client.js";
+import { checkSocketPathName } from "../../agent/socket-path.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
 import { boolArg, rejectEmpty, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
@@ -43,6 +44,8 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   try {
     args = parseCommandArgs(CREDENTIAL_PROCESS_FLAGS, rest);
     rejectEmpty(args, "agent-socket", "config");
+    const socket = stringArg(args, "agent-socket");
+    if (socket !== undefined) checkSocketPathName(socket);
   } catch {
     return undefined;
   }
