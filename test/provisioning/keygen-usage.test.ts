@@ -52,6 +52,13 @@ describe("keygen's usage errors come alone", () => {
     [["--private-key", join(dir, "new.tss2"), "--tpm-parent-password=env:"],
       /^roles-anywhere-agent: --tpm-parent-password: "env:" names no environment variable/, 2],
     [[...HANDLE, "--tpm-parent", "0x81000002", "--tpm-owner-password=file:"], /^roles-anywhere-agent: --tpm-owner-password: "file:" names no file/, 2],
+    // An empty value (an unset "$VAR") is not the default: --tpm-pcr "" made a key bound to no PCR, and
+    // --tpm-key-password-env "" one with no password, without a word.
+    ...["key-type", "tpm-pcr", "tpm-parent", "tpm-device", "tpm-key-password-env", "tpm-key-password-file"].map((flag) =>
+      [[...HANDLE.slice(0, 1), join(dir, "new.tss2"), `--${flag}=`], new RegExp(`^roles-anywhere-agent: --${flag} is empty \\(`), 2] as const),
+    ...["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"].map((flag) =>
+      [["--private-key", "pkcs11:token=t;object=k", `--${flag}=`], new RegExp(`^roles-anywhere-agent: --${flag} is empty \\(`), 2] as const),
+    [["--private-key="], /^roles-anywhere-agent: --private-key is empty \(/, 2],
   ] as const)("%j", async (flags, message, exitCode) => {
     const { code, stderr } = await keygen(...(flags as readonly string[]));
     expect(stderr).toMatch(message);

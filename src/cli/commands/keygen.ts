@@ -1,7 +1,7 @@
 import { UsageError } from "../../errors.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
 import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
-import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, rejectEmpty, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { debugLogger, secretFromArgs, tokenAccessFromArgs, waitForDeviceFromArgs } from "../settings-args.js";
 
@@ -30,6 +30,9 @@ const command: CommandSpec = {
     DEBUG_OPTION,
   ],
   async run(args, io) {
+    // An unset "$VAR" is no default: --tpm-pcr "" made an unbound key, --tpm-key-password-env "" one with no password.
+    rejectEmpty(args, "private-key", "key-type", "id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env", "tpm-device",
+      "tpm-key-password-file", "tpm-key-password-env", "tpm-pcr", "tpm-parent");
     const target = stringArg(args, "private-key");
     if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
     const { parseKeySpec } = await import("../../provisioning/key-spec.js");
