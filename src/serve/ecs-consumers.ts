@@ -37,14 +37,3 @@ export function withRandomTokens(bindings: readonly { name: string; role: string
 function digest(token: string): string {
   return createHash("sha256").update(token).digest("base64");
 }
-
-/**
- * Runs `check` every `intervalMs` (unref'd), never two at once: a check held by a FIFO in place of a file (up to
- * the read timeout, 30 s) is not joined by one per tick, each holding one of libuv's 4 pool threads, which
- * signing and DNS need too. Returns the function that stops it.
- */
-export function repeatWithoutOverlap(check: () => Promise<void>, intervalMs: number): () => void {
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => void (running ??= check().finally(() => (running = undefined))), intervalMs).unref();
-  return () => clearInterval(timer);
-}

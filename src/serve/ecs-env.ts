@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { InputError } from "../errors.js";
-import { checkDirectoryRule, directoryErrorText, openCheckedDirectory } from "../io/trusted-path.js";
-import { UntrustedPathError } from "../io/trusted-path.js";
-import type { CheckedDirectory } from "../io/trusted-path.js";
+import { checkDirectoryRule, directoryErrorText, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
 import { writeError } from "../io/atomic-write.js";
 import { writeThenRename } from "../io/write-new-file.js";
 import type { EcsConsumer } from "./ecs-consumers.js";

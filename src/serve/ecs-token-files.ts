@@ -2,11 +2,9 @@ import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
-import { checkDirectoryRule, directoryErrorText, openCheckedDirectory } from "../io/trusted-path.js";
-import { UntrustedPathError } from "../io/trusted-path.js";
-import type { CheckedDirectory } from "../io/trusted-path.js";
-import { ecsConsumers, repeatWithoutOverlap } from "./ecs-consumers.js";
-import type { EcsConsumer, EcsConsumerLookup, ReloadingConsumers } from "./ecs-consumers.js";
+import { repeatWithoutOverlap } from "../daemon/repeat.js";
+import { checkDirectoryRule, directoryErrorText, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
+import { ecsConsumers, type EcsConsumer, type EcsConsumerLookup, type ReloadingConsumers } from "./ecs-consumers.js";
 
 /** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
 const MIN_TOKEN_LENGTH = 32;

@@ -2,11 +2,11 @@ import { createPublicKey, verify, type JsonWebKey } from "node:crypto";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { checkTrustedFile } from "../io/trusted-path.js";
-import { fileError, isFileInput } from "../io/input-file.js";
-import { readInputFile, sameStamp, stampOf } from "../io/input-file.js";
+import { fileError, isFileInput, readInputFile, sameStamp, stampOf } from "../io/input-file.js";
 import { parseJson } from "../io/json.js";
 import { isPlainObject, ownValue } from "../own-value.js";
-import { repeatWithoutOverlap, type ReloadingConsumers } from "./ecs-consumers.js";
+import { repeatWithoutOverlap } from "../daemon/repeat.js";
+import type { ReloadingConsumers } from "./ecs-consumers.js";
 import type { ServiceAccountIdentity } from "./ecs-identity.js";
 
 interface ServiceAccountTokenOptions extends Omit<ServiceAccountIdentity, "kind" | "accounts"> {

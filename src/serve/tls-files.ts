@@ -5,7 +5,7 @@ import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
-import { repeatWithoutOverlap } from "./ecs-consumers.js";
+import { repeatWithoutOverlap } from "../daemon/repeat.js";
 
 /** The serving certificate (PEM, leaf first, intermediates after it) and its private key, as files. */
 export interface TlsFilePaths {
