@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { nearestNames } from "../nearest-names.js";
 import { ENVIRONMENT, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
 import type { SecretSource } from "../secrets/secret-source.js";
@@ -101,6 +102,7 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     pkcs11: "object", tpm: "object", env: ENVIRONMENT, debug: "function", onRefresh: "function",
   });
   if (wrong) throw new UsageError("USAGE", wrong, { hint: HINT });
+  checkKnownOptions(o);
   const input: Record<string, unknown> = {};
   for (const field of Object.keys(SETTINGS_FIELDS) as SettingsField[]) {
     const [group, name] = NESTED[field] ?? [];
@@ -116,6 +118,21 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     }
   });
   return credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, { env: o.env, debug });
+}
+
+/** Option names, nested ones as `tpm.keyPassword`: an unknown one is a typo that would silently be ignored. */
+const KNOWN = new Set([...(Object.keys(SETTINGS_FIELDS) as SettingsField[]).map((f) => NESTED[f]?.join(".") ?? f),
+  "pkcs11", "tpm", "env", "debug", "onRefresh"]);
+
+/** Refuses an unknown option (a typo such as `tpm.keypassword` would open the key with no password). */
+function checkKnownOptions(o: RolesAnywhereProviderOptions): void {
+  const nested = (["pkcs11", "tpm"] as const).map((group) => Object.keys(o[group] ?? {}).map((k) => `${group}.${k}`));
+  const names = Object.keys(o).concat(...nested);
+  const unknown = names.find((name) => !KNOWN.has(name));
+  if (unknown === undefined) return;
+  const [guess] = nearestNames(unknown, KNOWN);
+  const shown = JSON.stringify(unknown.length <= 60 ? unknown : `${unknown.slice(0, 57)}…`);
+  throw new UsageError("USAGE", `unknown option ${shown}`, { hint: guess ? `did you mean "${guess}"?` : HINT });
 }
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */

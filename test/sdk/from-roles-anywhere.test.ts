@@ -102,6 +102,28 @@ describe("fromRolesAnywhere: options", () => {
     }
   });
 
+  it("an unknown option (a typo, an AWS profile name) is a USAGE error naming it, not silently ignored", () => {
+    // Ignored, `tpm: { keypassword }` opened the key with no password (a TPM authorisation failure that counts
+    // towards the lockout), `durationSecond` gave 3600 s and `profile` hid that no AWS profile is read.
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ durationSecond: 900 }, /^unknown option "durationSecond"$/],
+      [{ profile: "dev" }, /^unknown option "profile"$/],
+      [{ tpm: { keypassword: "hunter2" } }, /^unknown option "tpm\.keypassword"$/],
+      [{ pkcs11: { pn: "1234" } }, /^unknown option "pkcs11\.pn"$/],
+    ];
+    for (const [change, message] of cases) {
+      const error = thrown(() => fromRolesAnywhere({ ...base(), ...change } as RolesAnywhereProviderOptions));
+      expect(error, String(message)).toBeInstanceOf(AgentError);
+      expect(error.code).toBe("USAGE");
+      expect(error.message).toMatch(message);
+      expect(error.toOneLine()).not.toContain("hunter2");
+    }
+    expect(thrown(() => fromRolesAnywhere({ ...base(), durationSecond: 900 } as RolesAnywhereProviderOptions)).hint)
+      .toMatch(/did you mean "durationSeconds"/);
+    expect(thrown(() => fromRolesAnywhere({ ...base(), tpm: { keypassword: "x" } } as RolesAnywhereProviderOptions)).hint)
+      .toMatch(/did you mean "tpm\.keyPassword"/);
+  });
+
   it("maps CLI-like options to the signer and endpoint settings; a string secret is taken literally", () => {
     const settings = credentialSettingsFromOptions({
       ...base(),
