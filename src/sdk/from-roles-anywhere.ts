@@ -2,7 +2,7 @@ import { parseArn } from "../arn.js";
 import { UsageError } from "../errors.js";
 import type { RefreshEvent } from "../credentials/credential-cache.js";
 import { createCredentialSource } from "../credentials/credential-source.js";
-import { credentialSettingsFromOptions, type RolesAnywhereProviderOptions } from "./provider-options.js";
+import { credentialSettingsFromOptions, dropFailures, type RolesAnywhereProviderOptions } from "./provider-options.js";
 
 /**
  * Temporary AWS credentials as the AWS SDK for JavaScript v3 consumes them: a structural copy of `@smithy/types`'
@@ -21,7 +21,7 @@ export type AwsCredentialIdentityProvider = (identityProperties?: Record<string,
 
 /** Options of {@link fromRolesAnywhere}: the key and role, plus an optional refresh listener. */
 export interface FromRolesAnywhereInit extends RolesAnywhereProviderOptions {
-  /** Told about every CreateSession outcome (`refreshed` or `refresh-failed`), never the credentials. Must not throw. */
+  /** Told about every CreateSession outcome (`refreshed`, `refresh-failed`), no credentials. Its errors are dropped. */
   readonly onRefresh?: (event: RefreshEvent) => void;
 }
 
@@ -43,7 +43,7 @@ export interface RolesAnywhereCredentialProvider extends AwsCredentialIdentityPr
 export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCredentialProvider {
   const settings = credentialSettingsFromOptions(init);
   const accountId = parseArn(settings.session.roleArn).accountId;
-  const { onRefresh } = init;
+  const onRefresh = dropFailures(init.onRefresh);
   const onEvent = onRefresh && ((_name: string, event: RefreshEvent) => onRefresh(event));
   const source = createCredentialSource({ name: settings.session.roleArn, settings, onEvent });
   let closing: Promise<void> | undefined;

@@ -109,15 +109,21 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     const value = group ? (o[group] as Record<string, unknown> | undefined)?.[name!] : o[field as keyof typeof o];
     input[field] = SETTINGS_FIELDS[field][1] === "secret" ? secretSource(value as SecretInput | undefined) : value;
   }
-  // A faulty debug callback, like a faulty onRefresh listener, must not break getting credentials.
-  const debug = o.debug && ((line: string) => {
+  return credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, { env: o.env, debug: dropFailures(o.debug) });
+}
+
+/**
+ * An application's callback (`debug`, `onRefresh`) that cannot break getting credentials: what it throws, or
+ * the promise it rejects (an unhandled rejection would end the program), is dropped.
+ */
+export function dropFailures<A>(callback: ((arg: A) => unknown) | undefined): ((arg: A) => void) | undefined {
+  return callback && ((arg: A) => {
     try {
-      o.debug!(line);
+      Promise.resolve(callback(arg)).catch(() => {});
     } catch {
       /* dropped */
     }
   });
-  return credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, { env: o.env, debug });
 }
 
 /** Option names, nested ones as `tpm.keyPassword`: an unknown one is a typo that would silently be ignored. */

@@ -223,6 +223,28 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
     }
   });
 
+  it("an async debug callback or onRefresh listener that rejects is dropped too: no unhandled rejection", async () => {
+    // Before, the rejection went unhandled, which ends a Node program (and did so before any credentials).
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error("log sink down");
+    };
+    const provider = fromRolesAnywhere({ ...base(), debug: failing, onRefresh: failing });
+    try {
+      expect((await provider()).accessKeyId).toMatch(/^ASIA/);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(calls).toBeGreaterThan(1);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
+      await provider.close();
+    }
+  });
+
   it("passes the service's refusal through as a ServiceError", async () => {
     const provider = fromRolesAnywhere({ ...base(), certificate: stranger.certPath, privateKey: stranger.keyPath });
     try {
