@@ -16,6 +16,9 @@ export interface AwsCredentialIdentity {
   readonly accountId?: string;
 }
 
+/** How long before `expiration` the AWS SDK asks its provider again (`EXPIRATION_MS` of `@smithy/core`). */
+const SDK_ASKS_AGAIN_MS = 5 * 60_000;
+
 /** What `credentials:` accepts in an AWS SDK client (`AwsCredentialIdentityProvider`). */
 export type AwsCredentialIdentityProvider = (identityProperties?: Record<string, unknown>) => Promise<AwsCredentialIdentity>;
 
@@ -55,7 +58,11 @@ export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCre
       });
     }
     const { accessKeyId, secretAccessKey, sessionToken, expiration } = await source.get();
-    return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiration.getTime()), ...(accountId ? { accountId } : {}) };
+    // Told the real expiry, the SDK would come back only 5 minutes before it (every device at once, with no time
+    // left to retry): it is told the expiry that brings it back when the refresh is due, or at its next call.
+    const due = Math.max(source.status().refreshAt?.getTime() ?? 0, Date.now()) + SDK_ASKS_AGAIN_MS;
+    const expires = new Date(Math.min(expiration.getTime(), due));
+    return { accessKeyId, secretAccessKey, sessionToken, expiration: expires, ...(accountId ? { accountId } : {}) };
   };
   return Object.assign(provider, { close: () => (closing ??= source.close()) });
 }

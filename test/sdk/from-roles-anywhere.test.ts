@@ -171,15 +171,30 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
       expect(issued.roleSessionName).toBe("sdk-unit");
       expect(c.secretAccessKey).toBe(issued.credentials.secretAccessKey);
       expect(c.sessionToken).toBe(issued.credentials.sessionToken);
-      expect(c.expiration).toEqual(issued.credentials.expiration);
-      expect(c.expiration!.getTime() - issued.issuedAt.getTime()).toBeLessThanOrEqual(1800_000);
-      expect(c.expiration!.getTime() - issued.issuedAt.getTime()).toBeGreaterThan(1790_000);
+      expect(c.expiration!.getTime()).toBeLessThanOrEqual(issued.credentials.expiration.getTime());
       expect(c.accountId).toBe("111122223333");
 
       expect((await provider()).accessKeyId).toBe(c.accessKeyId);
       expect(createSessions() - before).toBe(1);
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ type: "refreshed", expiration: c.expiration });
+      expect(events[0]).toMatchObject({ type: "refreshed", expiration: issued.credentials.expiration });
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it("reports an expiration that brings the SDK back when the refresh is due, not 5 minutes before expiry", async () => {
+    // The SDK asks its provider again only 5 minutes before `expiration` (@smithy/core's EXPIRATION_MS). Told the
+    // real expiry, every device refreshed then, together, with 5 minutes left for retries instead of 15 % of the
+    // lifetime (1.8 hours of a 12-hour session), whatever refresh point the provider had planned.
+    const events: RefreshEvent[] = [];
+    const provider = fromRolesAnywhere({ ...base(), durationSeconds: 43200, onRefresh: (e) => events.push(e) });
+    try {
+      const c = await provider();
+      const refreshed = events[0] as Extract<RefreshEvent, { type: "refreshed" }>;
+      expect(c.expiration!.getTime() - 5 * 60_000).toBeLessThanOrEqual(refreshed.refreshAt.getTime());
+      expect(c.expiration!.getTime()).toBeLessThanOrEqual(refreshed.expiration.getTime());
+      expect(c.expiration!.getTime()).toBeGreaterThan(Date.now() + 5 * 60_000);
     } finally {
       await provider.close();
     }
