@@ -81,6 +81,8 @@ export class CredentialCache {
   #finalError: AgentError | undefined;
   /** Earliest time the next fetch may start (backoff after failures, minimum interval after successes). */
   #nextAttemptAt = 0;
+  /** The same on the monotonic clock: a wall clock stepping back (NTP) must not stretch the wait. */
+  #nextAttemptMonotonic = 0;
   #running = false;
   #timer: unknown;
 
@@ -98,7 +100,7 @@ export class CredentialCache {
     if (hit) return hit;
     if (this.#finalError) throw this.#finalError;
     if (this.#inflight) return this.#inflight;
-    if (this.#lastError && this.#now() < this.#nextAttemptAt) throw this.#lastError;
+    if (this.#lastError && this.#waiting(this.#now())) throw this.#lastError;
     return this.#startFetch();
   }
 
@@ -107,7 +109,7 @@ export class CredentialCache {
     const now = this.#now();
     const current = this.#current;
     if (!current || !isUsable(current.expiresAt, now, this.#policy.expiryMarginMs)) return undefined;
-    if (now >= current.refreshAt && !this.#inflight && !this.#finalError && now >= this.#nextAttemptAt) {
+    if (now >= current.refreshAt && !this.#inflight && !this.#finalError && !this.#waiting(now)) {
       this.#startFetch().catch(() => {
         /* a background refresh: reported through onEvent; callers keep getting the cached credentials */
       });
@@ -176,7 +178,8 @@ export class CredentialCache {
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
       const refused = error.category === "service";
-      this.#nextAttemptAt = now + retryDelay(this.#consecutiveFailures, this.#random, this.#policy, { retryAfterMs, servedForMs, refused });
+      const context = { retryAfterMs, servedForMs, refused };
+      this.#wait(now, retryDelay(this.#consecutiveFailures, this.#random, this.#policy, context));
       this.#emit({
         type: "refresh-failed",
         error,
@@ -192,7 +195,7 @@ export class CredentialCache {
     this.#current = { credentials, expiresAt, refreshAt };
     this.#consecutiveFailures = 0;
     this.#lastError = undefined;
-    this.#nextAttemptAt = obtainedAt + this.#policy.minRetryIntervalMs;
+    this.#wait(obtainedAt, this.#policy.minRetryIntervalMs);
     this.#emit({ type: "refreshed", expiration: new Date(expiresAt), refreshAt: new Date(refreshAt) }, credentials);
     return credentials;
   }
@@ -214,6 +217,16 @@ export class CredentialCache {
       if (this.#now() < at && monotonicMs > delay) this.#schedule({ at, ms: monotonicMs - delay });
       else this.#startFetch().catch(() => {});
     }, delay);
+  }
+
+  /** No fetch for `ms` from `now`, on the wall clock or the monotonic one, whichever passes first. */
+  #wait(now: number, ms: number): void {
+    this.#nextAttemptAt = now + ms;
+    this.#nextAttemptMonotonic = performance.now() + ms;
+  }
+
+  #waiting(now: number): boolean {
+    return now < this.#nextAttemptAt && performance.now() < this.#nextAttemptMonotonic;
   }
 
   #clearTimer(): void {

@@ -2,7 +2,7 @@ import { parseArn } from "../arn.js";
 import { UsageError } from "../errors.js";
 import type { RefreshEvent } from "../credentials/credential-cache.js";
 import { createCredentialSource } from "../credentials/credential-source.js";
-import { credentialSettingsFromOptions, type RolesAnywhereProviderOptions } from "./provider-options.js";
+import { credentialSettingsFromOptions, dropFailures, type RolesAnywhereProviderOptions } from "./provider-options.js";
 
 /**
  * Temporary AWS credentials as the AWS SDK for JavaScript v3 consumes them: a structural copy of `@smithy/types`'
@@ -16,12 +16,15 @@ export interface AwsCredentialIdentity {
   readonly accountId?: string;
 }
 
+/** How long before `expiration` the AWS SDK asks its provider again (`EXPIRATION_MS` of `@smithy/core`). */
+const SDK_ASKS_AGAIN_MS = 5 * 60_000;
+
 /** What `credentials:` accepts in an AWS SDK client (`AwsCredentialIdentityProvider`). */
 export type AwsCredentialIdentityProvider = (identityProperties?: Record<string, unknown>) => Promise<AwsCredentialIdentity>;
 
 /** Options of {@link fromRolesAnywhere}: the key and role, plus an optional refresh listener. */
 export interface FromRolesAnywhereInit extends RolesAnywhereProviderOptions {
-  /** Told about every CreateSession outcome (`refreshed` or `refresh-failed`), never the credentials. Must not throw. */
+  /** Told about every CreateSession outcome (`refreshed`, `refresh-failed`), no credentials. Its errors are dropped. */
   readonly onRefresh?: (event: RefreshEvent) => void;
 }
 
@@ -43,7 +46,7 @@ export interface RolesAnywhereCredentialProvider extends AwsCredentialIdentityPr
 export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCredentialProvider {
   const settings = credentialSettingsFromOptions(init);
   const accountId = parseArn(settings.session.roleArn).accountId;
-  const { onRefresh } = init;
+  const onRefresh = dropFailures(init.onRefresh);
   const onEvent = onRefresh && ((_name: string, event: RefreshEvent) => onRefresh(event));
   const source = createCredentialSource({ name: settings.session.roleArn, settings, onEvent });
   let closing: Promise<void> | undefined;
@@ -55,7 +58,11 @@ export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCre
       });
     }
     const { accessKeyId, secretAccessKey, sessionToken, expiration } = await source.get();
-    return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiration.getTime()), ...(accountId ? { accountId } : {}) };
+    // Told the real expiry, the SDK would come back only 5 minutes before it (every device at once, with no time
+    // left to retry): it is told the expiry that brings it back when the refresh is due, or at its next call.
+    const due = Math.max(source.status().refreshAt?.getTime() ?? 0, Date.now()) + SDK_ASKS_AGAIN_MS;
+    const expires = new Date(Math.min(expiration.getTime(), due));
+    return { accessKeyId, secretAccessKey, sessionToken, expiration: expires, ...(accountId ? { accountId } : {}) };
   };
   return Object.assign(provider, { close: () => (closing ??= source.close()) });
 }

@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { nearestNames } from "../nearest-names.js";
 import { ENVIRONMENT, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
 import type { SecretSource } from "../secrets/secret-source.js";
@@ -101,21 +102,43 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     pkcs11: "object", tpm: "object", env: ENVIRONMENT, debug: "function", onRefresh: "function",
   });
   if (wrong) throw new UsageError("USAGE", wrong, { hint: HINT });
+  checkKnownOptions(o);
   const input: Record<string, unknown> = {};
   for (const field of Object.keys(SETTINGS_FIELDS) as SettingsField[]) {
     const [group, name] = NESTED[field] ?? [];
     const value = group ? (o[group] as Record<string, unknown> | undefined)?.[name!] : o[field as keyof typeof o];
     input[field] = SETTINGS_FIELDS[field][1] === "secret" ? secretSource(value as SecretInput | undefined) : value;
   }
-  // A faulty debug callback, like a faulty onRefresh listener, must not break getting credentials.
-  const debug = o.debug && ((line: string) => {
+  return credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, { env: o.env, debug: dropFailures(o.debug) });
+}
+
+/**
+ * An application's callback (`debug`, `onRefresh`) that cannot break getting credentials: what it throws, or
+ * the promise it rejects (an unhandled rejection would end the program), is dropped.
+ */
+export function dropFailures<A>(callback: ((arg: A) => unknown) | undefined): ((arg: A) => void) | undefined {
+  return callback && ((arg: A) => {
     try {
-      o.debug!(line);
+      Promise.resolve(callback(arg)).catch(() => {});
     } catch {
       /* dropped */
     }
   });
-  return credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, { env: o.env, debug });
+}
+
+/** Option names, nested ones as `tpm.keyPassword`: an unknown one is a typo that would silently be ignored. */
+const KNOWN = new Set([...(Object.keys(SETTINGS_FIELDS) as SettingsField[]).map((f) => NESTED[f]?.join(".") ?? f),
+  "pkcs11", "tpm", "env", "debug", "onRefresh"]);
+
+/** Refuses an unknown option (a typo such as `tpm.keypassword` would open the key with no password). */
+function checkKnownOptions(o: RolesAnywhereProviderOptions): void {
+  const nested = (["pkcs11", "tpm"] as const).map((group) => Object.keys(o[group] ?? {}).map((k) => `${group}.${k}`));
+  const names = Object.keys(o).concat(...nested);
+  const unknown = names.find((name) => !KNOWN.has(name));
+  if (unknown === undefined) return;
+  const [guess] = nearestNames(unknown, KNOWN);
+  const shown = JSON.stringify(unknown.length <= 60 ? unknown : `${unknown.slice(0, 57)}…`);
+  throw new UsageError("USAGE", `unknown option ${shown}`, { hint: guess ? `did you mean "${guess}"?` : HINT });
 }
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */

@@ -290,6 +290,22 @@ describe("CredentialCache", () => {
     expect(fetch).toHaveBeenCalledTimes(2);
   });
 
+  it("without a timer (the SDK provider), no backoff is stretched by the wall clock stepping back (NTP)", async () => {
+    const fetch = vi.fn(async (): Promise<Credentials> => {
+      const details = { status: 429, serviceCode: "ThrottlingException", retryAfterMs: 5 * MIN };
+      throw new ServiceError("THROTTLED", "Rate exceeded", details);
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0 });
+    await expect(cache.get()).rejects.toThrow("Rate exceeded");
+    vi.setSystemTime(T0 - 24 * 60 * MIN); // the device's clock was a day ahead; NTP corrects it
+    await vi.advanceTimersByTimeAsync(5 * MIN - 1_000);
+    await expect(cache.get()).rejects.toThrow("Rate exceeded");
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1_000); // the 5 minutes asked for have passed, whatever the wall clock says
+    await expect(cache.get()).rejects.toThrow("Rate exceeded");
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
   it.each([
     ["an authentication failure (wrong PIN)", () => new AuthError("PIN_INCORRECT", "the token rejected the PIN")],
     ["a usage error (a setting that can never work, e.g. a bad tpm-device in a profile)", () => new UsageError("USAGE", "--tpm-device is not valid")],

@@ -102,6 +102,28 @@ describe("fromRolesAnywhere: options", () => {
     }
   });
 
+  it("an unknown option (a typo, an AWS profile name) is a USAGE error naming it, not silently ignored", () => {
+    // Ignored, `tpm: { keypassword }` opened the key with no password (a TPM authorisation failure that counts
+    // towards the lockout), `durationSecond` gave 3600 s and `profile` hid that no AWS profile is read.
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ durationSecond: 900 }, /^unknown option "durationSecond"$/],
+      [{ profile: "dev" }, /^unknown option "profile"$/],
+      [{ tpm: { keypassword: "hunter2" } }, /^unknown option "tpm\.keypassword"$/],
+      [{ pkcs11: { pn: "1234" } }, /^unknown option "pkcs11\.pn"$/],
+    ];
+    for (const [change, message] of cases) {
+      const error = thrown(() => fromRolesAnywhere({ ...base(), ...change } as RolesAnywhereProviderOptions));
+      expect(error, String(message)).toBeInstanceOf(AgentError);
+      expect(error.code).toBe("USAGE");
+      expect(error.message).toMatch(message);
+      expect(error.toOneLine()).not.toContain("hunter2");
+    }
+    expect(thrown(() => fromRolesAnywhere({ ...base(), durationSecond: 900 } as RolesAnywhereProviderOptions)).hint)
+      .toMatch(/did you mean "durationSeconds"/);
+    expect(thrown(() => fromRolesAnywhere({ ...base(), tpm: { keypassword: "x" } } as RolesAnywhereProviderOptions)).hint)
+      .toMatch(/did you mean "tpm\.keyPassword"/);
+  });
+
   it("maps CLI-like options to the signer and endpoint settings; a string secret is taken literally", () => {
     const settings = credentialSettingsFromOptions({
       ...base(),
@@ -149,15 +171,30 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
       expect(issued.roleSessionName).toBe("sdk-unit");
       expect(c.secretAccessKey).toBe(issued.credentials.secretAccessKey);
       expect(c.sessionToken).toBe(issued.credentials.sessionToken);
-      expect(c.expiration).toEqual(issued.credentials.expiration);
-      expect(c.expiration!.getTime() - issued.issuedAt.getTime()).toBeLessThanOrEqual(1800_000);
-      expect(c.expiration!.getTime() - issued.issuedAt.getTime()).toBeGreaterThan(1790_000);
+      expect(c.expiration!.getTime()).toBeLessThanOrEqual(issued.credentials.expiration.getTime());
       expect(c.accountId).toBe("111122223333");
 
       expect((await provider()).accessKeyId).toBe(c.accessKeyId);
       expect(createSessions() - before).toBe(1);
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ type: "refreshed", expiration: c.expiration });
+      expect(events[0]).toMatchObject({ type: "refreshed", expiration: issued.credentials.expiration });
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it("reports an expiration that brings the SDK back when the refresh is due, not 5 minutes before expiry", async () => {
+    // The SDK asks its provider again only 5 minutes before `expiration` (@smithy/core's EXPIRATION_MS). Told the
+    // real expiry, every device refreshed then, together, with 5 minutes left for retries instead of 15 % of the
+    // lifetime (1.8 hours of a 12-hour session), whatever refresh point the provider had planned.
+    const events: RefreshEvent[] = [];
+    const provider = fromRolesAnywhere({ ...base(), durationSeconds: 43200, onRefresh: (e) => events.push(e) });
+    try {
+      const c = await provider();
+      const refreshed = events[0] as Extract<RefreshEvent, { type: "refreshed" }>;
+      expect(c.expiration!.getTime() - 5 * 60_000).toBeLessThanOrEqual(refreshed.refreshAt.getTime());
+      expect(c.expiration!.getTime()).toBeLessThanOrEqual(refreshed.expiration.getTime());
+      expect(c.expiration!.getTime()).toBeGreaterThan(Date.now() + 5 * 60_000);
     } finally {
       await provider.close();
     }
@@ -197,6 +234,28 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
       expect((await provider()).accessKeyId).toMatch(/^ASIA/);
       expect(lines).toBeGreaterThan(0);
     } finally {
+      await provider.close();
+    }
+  });
+
+  it("an async debug callback or onRefresh listener that rejects is dropped too: no unhandled rejection", async () => {
+    // Before, the rejection went unhandled, which ends a Node program (and did so before any credentials).
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error("log sink down");
+    };
+    const provider = fromRolesAnywhere({ ...base(), debug: failing, onRefresh: failing });
+    try {
+      expect((await provider()).accessKeyId).toMatch(/^ASIA/);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(calls).toBeGreaterThan(1);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
       await provider.close();
     }
   });
