@@ -9,6 +9,11 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
   /** May be given several times (collected into an array of strings). */
   readonly repeatable?: boolean;
+  /**
+   * An empty value (an unset "$VAR") is a usage error (rejectEmpty). Not on the Go helper's flags: scripts written
+   * for it pass `--intermediates "$X"` with X unset, and it reads "" as not given.
+   */
+  readonly refuseEmpty?: boolean;
 }
 
 /** The values of one invocation: option name → value, and which names the user set explicitly. */

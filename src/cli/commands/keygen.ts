@@ -31,7 +31,7 @@ const command: CommandSpec = {
   ],
   async run(args, io) {
     // An unset "$VAR" is no default: --tpm-pcr "" made an unbound key, --tpm-key-password-env "" one with no password.
-    rejectEmpty(args, "private-key", "key-type", "id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env", "tpm-device",
+    rejectEmpty(args, "private-key", "key-type", "id", "label", "pkcs11-lib",
       "tpm-key-password-file", "tpm-key-password-env", "tpm-pcr", "tpm-parent");
     const target = stringArg(args, "private-key");
     if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
