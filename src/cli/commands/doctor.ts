@@ -23,14 +23,17 @@ const command: CommandSpec = {
   async run(args, io) {
     rejectEmpty(args, "config", "trust-anchors", "agent-socket");
     const warningDays = (await import("../settings-args.js")).certificateWarningDays(args);
-    const [{ runChecks }, { defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
+    const [{ runChecks }, { checkSocketPathName, defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
+    const socket = stringArg(args, "agent-socket");
+    // A relative socket is refused as credential-process and agent refuse it ("no agent socket at rel.sock" said less).
+    if (socket !== undefined) checkSocketPathName(socket);
     const width = 28;
     const rows = await runChecks(
       {
         ...(await settingsOf(args, io)),
         trustAnchors: stringArg(args, "trust-anchors"),
         // No default socket path (HOME unusable) is the agent socket's row, not the end of the checks.
-        agentSocket: stringArg(args, "agent-socket") ?? (await orError(() => defaultAgentSocketPath(io.env))),
+        agentSocket: socket ?? (await orError(() => defaultAgentSocketPath(io.env))),
         createSession: boolArg(args, "create-session"),
         warningDays,
         env: io.env,
