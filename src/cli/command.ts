@@ -53,7 +53,8 @@ export function stringArg(args: ParsedArgs, name: string): string | undefined {
 
 /** Refuses a flag given with an empty value (an unset "$VAR"): it must not silently mean the flag's default. */
 export function rejectEmpty(args: ParsedArgs, ...names: readonly string[]): void {
-  const empty = names.find((name) => args.explicit.has(name) && args.values[name] === "");
+  const isEmpty = (value: unknown) => value === "" || (Array.isArray(value) && value.includes(""));
+  const empty = names.find((name) => args.explicit.has(name) && isEmpty(args.values[name]));
   const hint = "give a value, or leave the flag out for the default";
   if (empty) throw new UsageError("USAGE", `--${empty} is empty`, { hint });
 }

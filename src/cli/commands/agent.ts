@@ -7,7 +7,7 @@ const command: CommandSpec = {
   describe: "Run the credential agent: cached credentials for the config file's profiles on a user-only UNIX socket",
   options: [
     { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
-    { name: "profile", type: "string", repeatable: true, description: "Serve only this profile (repeatable; default: the config's agent.profiles, else all)" },
+    { name: "profile", type: "string", refuseEmpty: true, repeatable: true, description: "Serve only this profile (repeatable; default: the config's agent.profiles, else all)" },
     { name: "socket", type: "string", description: "Socket path (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock); ignored under systemd socket activation" },
     CERTIFICATE_WARNING_OPTION,
   ],
