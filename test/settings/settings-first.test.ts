@@ -81,6 +81,9 @@ describe("invalid settings never touch a signer", () => {
       ["local-endpoint", "--trust-anchors", "ca.pem", "--region", ""],
       ["principal-tags", "--certificate", "c.pem", "--trust-anchor-arn", ""],
       ["credential-process", ...KEY, ...ARNS, "--profile", ""],
+      // Before: "--ecs-consumer : the name may use …" and "--condition : this certificate yields no such tag".
+      ["serve", ...KEY, ...ARNS, "--ecs", "--ecs-consumer", ""],
+      ["principal-tags", "--certificate", "c.pem", "--condition", ""],
     ] as const).map((argv) => {
       const flag = argv.findLast((a) => a.startsWith("--"))!.replace(/=$/, "");
       return [`${argv[0]}: an empty ${flag}`, argv, 2, new RegExp(`^roles-anywhere-agent: ${flag} is empty \\(`)] as const;

@@ -10,7 +10,7 @@ const command: CommandSpec = {
   options: [
     { name: "certificate", type: "string", refuseEmpty: true, description: "Certificate: PEM/DER file (the first certificate is used) or pkcs11: URI" },
     { name: "trust-anchor-arn", type: "string", refuseEmpty: true, description: "Trust anchor ARN for aws:SourceArn in the example policy" },
-    { name: "condition", type: "string", repeatable: true, description: "Tag to require in the example policy, e.g. x509Subject/OU (repeatable; default: x509Subject/CN and x509Issuer/CN)" },
+    { name: "condition", type: "string", refuseEmpty: true, repeatable: true, description: "Tag to require in the example policy, e.g. x509Subject/OU (repeatable; default: x509Subject/CN and x509Issuer/CN)" },
     { name: "format", type: "string", default: "text", choices: ["text", "json"], description: "Output format" },
     { name: "pkcs11-lib", type: "string", refuseEmpty: true, description: "PKCS#11 module path (pkcs11: URIs)" },
     ...signerOptionsNamed("pkcs11-pin-file", "pkcs11-pin-env"),
