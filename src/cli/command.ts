@@ -10,8 +10,8 @@ export interface OptionSpec {
   /** May be given several times (collected into an array of strings). */
   readonly repeatable?: boolean;
   /**
-   * An empty value (an unset "$VAR") is a usage error (rejectEmpty). Not on the Go helper's flags: scripts written
-   * for it pass `--intermediates "$X"` with X unset, and it reads "" as not given.
+   * An empty value (an unset "$VAR") is a usage error (the parser's rejectEmpty): the one home of that rule. Not on
+   * the Go helper's flags: scripts written for it pass `--intermediates "$X"` with X unset, and it reads "" as unset.
    */
   readonly refuseEmpty?: boolean;
 }

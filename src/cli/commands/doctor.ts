@@ -1,5 +1,5 @@
 import { AgentError, isAgentError, printableLine } from "../../errors.js";
-import { stringArg, boolArg, rejectEmpty, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
+import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import type { CheckRow, DoctorInput } from "../../doctor/checks.js";
@@ -13,15 +13,14 @@ const command: CommandSpec = {
     ...SIGNER_OPTIONS,
     ...SESSION_OPTIONS,
     { name: "profile", type: "string", description: "Check this profile of the config file (flags win)" },
-    { name: "config", type: "string", description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
-    { name: "trust-anchors", type: "string", description: "PEM bundle of the trust anchor's CA certificate(s): check the certificate chain against it" },
-    { name: "agent-socket", type: "string", description: "Agent socket to check (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
+    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
+    { name: "trust-anchors", type: "string", refuseEmpty: true, description: "PEM bundle of the trust anchor's CA certificate(s): check the certificate chain against it" },
+    { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket to check (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
     { name: "create-session", type: "boolean", description: "Also exchange the certificate for credentials (never printed); off by default" },
     CERTIFICATE_WARNING_OPTION,
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
-    rejectEmpty(args, "config", "trust-anchors", "agent-socket");
     const warningDays = (await import("../settings-args.js")).certificateWarningDays(args);
     const [{ runChecks }, { checkSocketPathName, defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
     const socket = stringArg(args, "agent-socket");

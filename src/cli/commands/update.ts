@@ -11,7 +11,7 @@ const command: CommandSpec = {
     ...SESSION_OPTIONS,
     { name: "profile", type: "string", default: "default", description: "Section of the credentials file to write (default: the --config-profile name, else default)" },
     { name: "once", type: "boolean", description: "Write once and exit (for boot scripts); non-zero exit when no credentials could be obtained" },
-    { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
+    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "config-profile", type: "string", refuseEmpty: true, description: "Take the settings from this config-file profile (flags still win)" },
     { name: "credentials-file", type: "string", description: "File to write (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)" },
     CERTIFICATE_WARNING_OPTION,

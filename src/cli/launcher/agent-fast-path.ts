@@ -1,7 +1,7 @@
 import { credentialsFromAgent } from "../../agent/client.js";
 import { checkSocketPathName, defaultAgentSocketPath } from "../../agent/socket-path.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
-import { boolArg, rejectEmpty, stringArg, type ParsedArgs } from "../command.js";
+import { boolArg, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
 import { parseCommandArgs } from "../parse-args.js";
@@ -44,7 +44,6 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   let socket: string;
   try {
     args = parseCommandArgs(CREDENTIAL_PROCESS_FLAGS, rest);
-    rejectEmpty(args, "agent-socket", "config");
     const named = stringArg(args, "agent-socket");
     if (named !== undefined) checkSocketPathName(named);
     // The default's errors (a relative ROLES_ANYWHERE_AGENT_SOCKET, no usable HOME) are the full CLI's to say.
