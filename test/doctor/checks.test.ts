@@ -129,7 +129,8 @@ describe("doctor's rows", () => {
     expect(stdout).toContain(`${join(dir, "s FAKE")}`);
   });
 
-  it.each(["--agent-socket", "--config", "--trust-anchors"])("refuses an empty %s (an unset \"$VAR\") instead of the default", async (flag) => {
+  // Before: doctor --profile "" checked the flags alone and said nothing of the profile.
+  it.each(["--agent-socket", "--config", "--trust-anchors", "--profile"])("refuses an empty %s (an unset \"$VAR\") instead of the default", async (flag) => {
     const { main } = await import("../../src/cli/main.js");
     let stderr = "";
     const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: {} };

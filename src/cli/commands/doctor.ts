@@ -12,7 +12,7 @@ const command: CommandSpec = {
   options: [
     ...SIGNER_OPTIONS,
     ...SESSION_OPTIONS,
-    { name: "profile", type: "string", description: "Check this profile of the config file (flags win)" },
+    { name: "profile", type: "string", refuseEmpty: true, description: "Check this profile of the config file (flags win)" },
     { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
     { name: "trust-anchors", type: "string", refuseEmpty: true, description: "PEM bundle of the trust anchor's CA certificate(s): check the certificate chain against it" },
     { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket to check (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
