@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
 import { usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
-import { AgentError, ERROR_CODES, InputError, isAgentError, type ErrorCode } from "../errors.js";
+import { AgentError, ERROR_CODES, InputError, isAgentError, UsageError, type ErrorCode } from "../errors.js";
 import { parseJson } from "../io/json.js";
 import { isPlainObject } from "../own-value.js";
 import { checkSocketPathName, defaultAgentSocketPath } from "./socket-path.js";
@@ -60,7 +60,8 @@ export async function credentialsFromAgent(
   try {
     socket = named ?? defaultAgentSocketPath(env);
   } catch (error) {
-    if (required) throw error;
+    // A relative ROLES_ANYWHERE_AGENT_SOCKET is said (usage); no default socket (HOME not absolute) only with --agent.
+    if (required || error instanceof UsageError) throw error;
     return undefined;
   }
   if (!required && !existsSync(socket)) return undefined;

@@ -8,7 +8,7 @@ const SOCKET_NAME = "roles-anywhere-agent.sock";
 /**
  * Where the agent listens and its clients look — never a predictable path in a directory other users can
  * write (a `/tmp` name can be created first by anyone):
- * 1. `$ROLES_ANYWHERE_AGENT_SOCKET`;
+ * 1. `$ROLES_ANYWHERE_AGENT_SOCKET` (a usage error when it is relative);
  * 2. `$XDG_RUNTIME_DIR/roles-anywhere-agent.sock` (systemd's per-user 0700 directory, /run/user/UID);
  * 3. `/run/user/UID/roles-anywhere-agent.sock` when that directory exists and is this user's alone (cron, `su`
  *    and services often run without XDG_RUNTIME_DIR while the user's runtime directory exists);
@@ -24,7 +24,9 @@ export function defaultAgentSocketPath(
   isPrivateRuntimeDir: (dir: string, uid: number) => boolean = privateToUser,
 ): string {
   const explicit = env["ROLES_ANYWHERE_AGENT_SOCKET"];
-  if (explicit && isAbsolute(explicit)) return explicit;
+  // Refused when relative, as on the command line: passed over, it sent the agent and its clients to another socket.
+  if (explicit) checkSocketPathName(explicit, "ROLES_ANYWHERE_AGENT_SOCKET=");
+  if (explicit) return explicit;
   const runtime = env["XDG_RUNTIME_DIR"];
   if (runtime && isAbsolute(runtime)) return join(runtime, SOCKET_NAME);
   const runUser = `/run/user/${uid}`;
@@ -39,15 +41,15 @@ function privateToUser(dir: string, uid: number): boolean {
 }
 
 /**
- * Refuses an agent socket path that is relative (from another working directory it names another file: the agent
+ * Refuses an agent socket path (`origin` names where it comes from, e.g. `VAR=`) that is relative (from another working directory it names another file: the agent
  * and its clients would not meet) or names no file (the agent's listener and its clients alike).
  */
-export function checkSocketPathName(socketPath: string): void {
+export function checkSocketPathName(socketPath: string, origin = ""): void {
   const name = basename(socketPath);
   if (isAbsolute(socketPath) && !socketPath.endsWith("/") && name !== "." && name !== "..") return;
   const what = isAbsolute(socketPath) ? "does not end in a file name"
     : "is relative: from another working directory it names another file";
-  throw new UsageError("USAGE", `the agent socket path ${socketPath} ${what}`, {
+  throw new UsageError("USAGE", `the agent socket path ${origin}${socketPath} ${what}`, {
     hint: "give the absolute path of the socket file, e.g. $XDG_RUNTIME_DIR/agent.sock",
   });
 }

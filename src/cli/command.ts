@@ -9,6 +9,11 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
   /** May be given several times (collected into an array of strings). */
   readonly repeatable?: boolean;
+  /**
+   * An empty value (an unset "$VAR") is a usage error (the parser's rejectEmpty): the one home of that rule. Not on
+   * the Go helper's flags: scripts written for it pass `--intermediates "$X"` with X unset, and it reads "" as unset.
+   */
+  readonly refuseEmpty?: boolean;
 }
 
 /** The values of one invocation: option name → value, and which names the user set explicitly. */
@@ -48,7 +53,8 @@ export function stringArg(args: ParsedArgs, name: string): string | undefined {
 
 /** Refuses a flag given with an empty value (an unset "$VAR"): it must not silently mean the flag's default. */
 export function rejectEmpty(args: ParsedArgs, ...names: readonly string[]): void {
-  const empty = names.find((name) => args.explicit.has(name) && args.values[name] === "");
+  const isEmpty = (value: unknown) => value === "" || (Array.isArray(value) && value.includes(""));
+  const empty = names.find((name) => args.explicit.has(name) && isEmpty(args.values[name]));
   const hint = "give a value, or leave the flag out for the default";
   if (empty) throw new UsageError("USAGE", `--${empty} is empty`, { hint });
 }

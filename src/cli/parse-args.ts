@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import { unknownFlagHint } from "./flag-suggestions.js";
-import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
+import { rejectEmpty, type CommandSpec, type OptionSpec, type ParsedArgs } from "./command.js";
 
 /**
  * Parses one command's arguments from its {@link CommandSpec} (yargs, slow to load, renders --help only), in the
@@ -54,6 +54,7 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     explicit.add(name);
   }
 
+  rejectEmpty({ values, explicit, positionals }, ...spec.options.filter((o) => o.refuseEmpty).map((o) => o.name));
   // The Go helper's message for a mutually exclusive pair, verbatim in shape.
   for (const [a, b] of spec.conflicts ?? []) {
     if (explicit.has(a) && explicit.has(b)) {

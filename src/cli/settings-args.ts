@@ -8,7 +8,7 @@ import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signe
 import type { SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
-import { boolArg, integerArg, rejectEmpty, stringArg, type CliIo, type ParsedArgs } from "./command.js";
+import { boolArg, integerArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
 
 /** OS certificate-store flags exist for drop-in compatibility but mean nothing on Linux. */
 export function rejectOsStoreFlags(args: ParsedArgs): void {
@@ -67,7 +67,6 @@ export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
 
 /** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
 export async function settingsFromArgs(args: ParsedArgs, io: CliIo, profiles: readonly string[] = []): Promise<CredentialSettings[]> {
-  rejectEmpty(args, "config");
   const flags = flagRecordFromArgs(args);
   const wait = waitForDeviceFromArgs(args, io);
   const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });

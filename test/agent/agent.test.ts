@@ -235,6 +235,25 @@ describe("socket safety", () => {
     }
   });
 
+  it("refuses a relative ROLES_ANYWHERE_AGENT_SOCKET on both sides (usage, one line), as on the command line", async () => {
+    // Before: passed over without a word; the agent and its clients used the default socket instead.
+    const { main } = await import("../../src/cli/main.js");
+    const line = "roles-anywhere-agent: the agent socket path ROLES_ANYWHERE_AGENT_SOCKET=rel.sock is relative: from another "
+      + "working directory it names another file (give the absolute path of the socket file, e.g. $XDG_RUNTIME_DIR/agent.sock)\n";
+    const none = join(dir, "none.json");
+    const config = join(dir, "empty-config.json");
+    writeFileSync(config, JSON.stringify({ profiles: {} }), { mode: 0o600 });
+    for (const argv of [["credential-process", "--profile", "gw", "--config", none], ["credential-process", "--profile", "gw", "--agent"],
+      ["agent", "--config", config]]) {
+      let stderr = "";
+      const env = { CI: "true", ROLES_ANYWHERE_AGENT_SOCKET: "rel.sock", XDG_RUNTIME_DIR: dir };
+      const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env };
+      expect(await main(argv, io), argv.join(" ")).toBe(2);
+      expect(stderr, argv.join(" ")).toBe(line);
+    }
+    expect(() => defaultAgentSocketPath({ ROLES_ANYWHERE_AGENT_SOCKET: "./a.sock" })).toThrow(expect.objectContaining({ code: "USAGE" }));
+  });
+
   it("creates a missing directory 0700, clears a stale socket, and refuses to replace a live agent or a file", async () => {
     const path = join(dir, "new", "a.sock");
     await prepareSocketPath(path);
@@ -278,7 +297,7 @@ describe("socket safety", () => {
     const none = () => false;
     expect(defaultAgentSocketPath({ XDG_RUNTIME_DIR: "/run/user/1000" }, 1000, home, none)).toBe("/run/user/1000/roles-anywhere-agent.sock");
     expect(defaultAgentSocketPath({ ROLES_ANYWHERE_AGENT_SOCKET: "/x/a.sock", XDG_RUNTIME_DIR: "/run/user/1000" }, 1000, home, none)).toBe("/x/a.sock");
-    expect(defaultAgentSocketPath({ ROLES_ANYWHERE_AGENT_SOCKET: "relative.sock" }, 1000, home, none)).toBe("/home/u/.roles-anywhere-agent/agent.sock");
+    expect(defaultAgentSocketPath({ ROLES_ANYWHERE_AGENT_SOCKET: "", XDG_RUNTIME_DIR: "/r" }, 1000, home, none)).toBe("/r/roles-anywhere-agent.sock");
     expect(defaultAgentSocketPath({}, 1000, home, privateRunUser)).toBe("/run/user/1000/roles-anywhere-agent.sock");
     expect(defaultAgentSocketPath({}, 1000, home, none)).toBe("/home/u/.roles-anywhere-agent/agent.sock");
     expect(defaultAgentSocketPath({ TMPDIR: "/tmp" }, 1000)).not.toMatch(/^\/tmp\//);

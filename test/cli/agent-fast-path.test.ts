@@ -7,7 +7,8 @@ const env = { XDG_RUNTIME_DIR: "/run/user/1000" };
 describe("agentRequestOf: which command lines the launcher may answer from the agent", () => {
   it("takes credential-process with a profile and only the agent's own flags", () => {
     // No --agent-socket: the agent client asks the default socket (socket-path.ts), as credential-process does.
-    expect(agentRequestOf(["credential-process", "--profile", "gw"], env)).toEqual({ profile: "gw", socket: undefined, required: false, env });
+    const socket = "/run/user/1000/roles-anywhere-agent.sock";
+    expect(agentRequestOf(["credential-process", "--profile", "gw"], env)).toEqual({ profile: "gw", socket, required: false, env });
     expect(agentRequestOf(["credential-process", "--profile=gw", "--agent", "--agent-socket=/tmp/a.sock", "--config", "/etc/c.json", "--debug"], env)).toEqual({
       profile: "gw",
       socket: "/tmp/a.sock",
@@ -37,6 +38,11 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
       ["credential-process", "--profile", "gw", "--config", ""],
     ];
     for (const argv of declined) expect(agentRequestOf(argv, env), argv.join(" ")).toBeUndefined();
+    // The full CLI refuses a relative socket in the environment (one usage line): the fast path leaves it to it.
+    for (const agent of [[], ["--agent"]]) {
+      const relative = { ROLES_ANYWHERE_AGENT_SOCKET: "rel.sock" };
+      expect(agentRequestOf(["credential-process", "--profile", "gw", ...agent], relative)).toBeUndefined();
+    }
   });
 
   it("reads flags exactly as credential-process does (its option declaration): the last --profile wins, Go's bool forms", () => {

@@ -129,11 +129,27 @@ describe("doctor's rows", () => {
     expect(stdout).toContain(`${join(dir, "s FAKE")}`);
   });
 
-  it.each(["--agent-socket", "--config", "--trust-anchors"])("refuses an empty %s (an unset \"$VAR\") instead of the default", async (flag) => {
+  // Before: doctor --profile "" checked the flags alone and said nothing of the profile.
+  it.each(["--agent-socket", "--config", "--trust-anchors", "--profile"])("refuses an empty %s (an unset \"$VAR\") instead of the default", async (flag) => {
     const { main } = await import("../../src/cli/main.js");
     let stderr = "";
     const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: {} };
     expect(await main(["doctor", flag, ""], io)).toBe(2);
     expect(stderr).toBe(`roles-anywhere-agent: ${flag} is empty (give a value, or leave the flag out for the default)\n`);
+  });
+
+  it("refuses a relative --agent-socket as credential-process and agent do (usage, one line)", async () => {
+    // Before: "no agent socket at rel.sock" and exit 0, while the agent and its clients refuse that path.
+    const { main } = await import("../../src/cli/main.js");
+    let [stdout, stderr] = ["", ""];
+    const io = {
+      stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
+      stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
+      env: {},
+    };
+    expect(await main(["doctor", "--agent-socket", "rel.sock"], io)).toBe(2);
+    expect(stderr).toBe("roles-anywhere-agent: the agent socket path rel.sock is relative: from another working directory it names "
+      + "another file (give the absolute path of the socket file, e.g. $XDG_RUNTIME_DIR/agent.sock)\n");
+    expect(stdout).toBe("");
   });
 });

@@ -59,6 +59,9 @@ describe("keygen's usage errors come alone", () => {
     ...["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"].map((flag) =>
       [["--private-key", "pkcs11:token=t;object=k", `--${flag}=`], new RegExp(`^roles-anywhere-agent: --${flag} is empty \\(`), 2] as const),
     [["--private-key="], /^roles-anywhere-agent: --private-key is empty \(/, 2],
+    // Before: --tpm-parent-password "" and --tpm-owner-password "" meant no password; now refused as in the other commands.
+    ...["tpm-parent-password", "tpm-owner-password"].map((flag) =>
+      [[...HANDLE.slice(0, 1), join(dir, "new.tss2"), `--${flag}=`], new RegExp(`^roles-anywhere-agent: --${flag} is empty \\(`), 2] as const),
   ] as const)("%j", async (flags, message, exitCode) => {
     const { code, stderr } = await keygen(...(flags as readonly string[]));
     expect(stderr).toMatch(message);

@@ -64,6 +64,31 @@ describe("invalid settings never touch a signer", () => {
     ["credential-process: an empty --agent-socket", ["credential-process", "--profile", "ok", "--agent-socket", ""], 2, /^roles-anywhere-agent: --agent-socket is empty \(/],
     ["credential-process: an empty --config", ["credential-process", "--config", "", "--profile", "ok", "--no-agent"], 2, /^roles-anywhere-agent: --config is empty \(/],
     ["update: an empty --config", ["update", "--once", "--config", "", "--config-profile", "ok"], 2, /^roles-anywhere-agent: --config is empty \(/],
+    // A flag only this project has refuses "" (an unset "$VAR"): --tpm-device= silently meant the default TPM.
+    ["credential-process: an empty --tpm-device", ["credential-process", ...KEY, ...ARNS, "--tpm-device="], 2, /^roles-anywhere-agent: --tpm-device is empty \(/],
+    ["serve: an empty --ca-bundle", ["serve", ...KEY, ...ARNS, "--ca-bundle", "", "--port", "0"], 2, /^roles-anywhere-agent: --ca-bundle is empty \(/],
+    ["doctor: an empty --pkcs8-password-file", ["doctor", ...KEY, ...ARNS, "--pkcs8-password-file", ""], 2, /^roles-anywhere-agent: --pkcs8-password-file is empty \(/],
+    // Each command's own flags too: csr --out "" printed to stdout, install-certificate --out "" wrote beside the key,
+    // serve --bind "" listened on 127.0.0.1, local-endpoint --region "" served us-east-1, agent --profile "" …
+    ...([
+      ["csr", ...KEY, "--subject", "/CN=a", "--out", ""],
+      ["install-certificate", ...KEY, "--out="],
+      ["update", "--once", ...KEY, ...ARNS, "--config-profile", ""],
+      ["serve", ...KEY, ...ARNS, "--bind", ""],
+      ["serve", ...KEY, ...ARNS, "--ecs", "--ecs-audience", ""],
+      ["serve", "--config", config, "--profile", "ok", "--profile", ""],
+      ["agent", "--config", config, "--profile", ""],
+      ["local-endpoint", "--trust-anchors", "ca.pem", "--region", ""],
+      ["principal-tags", "--certificate", "c.pem", "--trust-anchor-arn", ""],
+      ["credential-process", ...KEY, ...ARNS, "--profile", ""],
+      // Before: "--ecs-consumer : the name may use …" and "--condition : this certificate yields no such tag".
+      ["serve", ...KEY, ...ARNS, "--ecs", "--ecs-consumer", ""],
+      ["principal-tags", "--certificate", "c.pem", "--condition", ""],
+    ] as const).map((argv) => {
+      const flag = argv.findLast((a) => a.startsWith("--"))!.replace(/=$/, "");
+      return [`${argv[0]}: an empty ${flag}`, argv, 2, new RegExp(`^roles-anywhere-agent: ${flag} is empty \\(`)] as const;
+    }),
+    ["read-certificate-data: an empty --pkcs11-pin-env", ["read-certificate-data", "--certificate", "pkcs11:object=x", "--pkcs11-pin-env", ""], 2, /^roles-anywhere-agent: --pkcs11-pin-env is empty \(/],
     ["update --once", ["update", "--once", ...KEY, ...MISMATCH, "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
     ["update: a --profile the credentials file cannot hold", ["update", "--once", ...KEY, ...ARNS, "--profile", "a\nb"], 2, /^roles-anywhere-agent: --profile "a\\nb" cannot name a section of the credentials file \(/],
     ["update: a --profile with a bracket", ["update", ...KEY, ...ARNS, "--profile", "a]"], 2, /--profile "a]" cannot name a section/],
@@ -105,6 +130,12 @@ describe("invalid settings never touch a signer", () => {
     const options = { certificate: join(dir, "missing", "cert.pem"), trustAnchorArn: TA, profileArn: PA_WEST, roleArn: RA };
     expect(() => fromRolesAnywhere(options)).toThrow(expect.objectContaining({ code: "REGION_MISMATCH" }));
     expect(createSigner).not.toHaveBeenCalled();
+  });
+
+  it("an empty value of a flag the Go helper has means not given, as in Go (scripts pass \"$X\" with X unset)", async () => {
+    const r = await run(["credential-process", ...KEY, ...ARNS, "--intermediates", "", "--region=", "--role-session-name", ""]);
+    expect(r.stderr).toMatch(/does not exist/);
+    expect(createSigner).toHaveBeenCalledTimes(1);
   });
 
   it("while valid settings do reach the signer (which then finds no key file)", async () => {

@@ -10,11 +10,11 @@ export const CREDENTIAL_PROCESS_FLAGS: Pick<CommandSpec, "name" | "options" | "c
   options: [
     ...SIGNER_OPTIONS,
     ...SESSION_OPTIONS,
-    { name: "profile", type: "string", description: "Take settings from this profile of the config file (flags win)" },
-    { name: "config", type: "string", description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
+    { name: "profile", type: "string", refuseEmpty: true, description: "Take settings from this profile of the config file (flags win)" },
+    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
     { name: "agent", type: "boolean", description: "Require the running agent's cached credentials (without it, the agent is used when its socket exists)" },
     { name: "no-agent", type: "boolean", description: "Never ask the agent; always sign a new CreateSession" },
-    { name: "agent-socket", type: "string", description: "Agent socket (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
+    { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
   ],
   conflicts: [...CREDENTIAL_CONFLICTS, ["agent", "no-agent"]],
 };

@@ -2,7 +2,7 @@ import { credentialsFromAgent, type AgentSelector } from "../../agent/client.js"
 import { printableLine } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../../settings/credential-settings.js";
-import { boolArg, rejectEmpty, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { PROGRAM } from "../report-error.js";
 import { settingsFromArgs, withSigner } from "../settings-args.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "./credential-process-options.js";
@@ -14,7 +14,6 @@ const command: CommandSpec = {
   ...CREDENTIAL_PROCESS_FLAGS,
   describe: "Print temporary credentials as credential_process JSON (for ~/.aws/config)",
   async run(args, io) {
-    rejectEmpty(args, "agent-socket");
     const profile = stringArg(args, "profile");
     // A profile used as it is goes to the agent by name before the config file is even read.
     const byName = profile !== undefined && !ROLE_FLAGS.some((flag) => args.explicit.has(flag)) ? profile : undefined;

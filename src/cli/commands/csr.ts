@@ -11,7 +11,7 @@ const command: CommandSpec = {
     { name: "subject", type: "string", description: "Subject: /CN=device-1/O=Example (OpenSSL form, + for multi-valued RDNs) or CN=device-1,O=Example (RFC 4514)" },
     { name: "san", type: "string", repeatable: true, description: "Subject alternative name: DNS:host, URI:spiffe://…, email:a@example.com or IP:192.0.2.1 (repeatable)" },
     { name: "digest", type: "string", choices: ["SHA256", "SHA384", "SHA512"], description: "Signature digest (default: SHA256 for RSA, the curve's size for EC)" },
-    { name: "out", type: "string", description: "Write the request (PEM) to this file instead of stdout" },
+    { name: "out", type: "string", refuseEmpty: true, description: "Write the request (PEM) to this file instead of stdout" },
     { name: "force", type: "boolean", description: "Replace --out if it exists" },
     ...SIGNER_OPTIONS,
   ],

@@ -1,5 +1,5 @@
 import { AgentError, isAgentError, printableLine } from "../../errors.js";
-import { stringArg, boolArg, rejectEmpty, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
+import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import type { CheckRow, DoctorInput } from "../../doctor/checks.js";
@@ -12,25 +12,27 @@ const command: CommandSpec = {
   options: [
     ...SIGNER_OPTIONS,
     ...SESSION_OPTIONS,
-    { name: "profile", type: "string", description: "Check this profile of the config file (flags win)" },
-    { name: "config", type: "string", description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
-    { name: "trust-anchors", type: "string", description: "PEM bundle of the trust anchor's CA certificate(s): check the certificate chain against it" },
-    { name: "agent-socket", type: "string", description: "Agent socket to check (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
+    { name: "profile", type: "string", refuseEmpty: true, description: "Check this profile of the config file (flags win)" },
+    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
+    { name: "trust-anchors", type: "string", refuseEmpty: true, description: "PEM bundle of the trust anchor's CA certificate(s): check the certificate chain against it" },
+    { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket to check (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
     { name: "create-session", type: "boolean", description: "Also exchange the certificate for credentials (never printed); off by default" },
     CERTIFICATE_WARNING_OPTION,
   ],
   conflicts: CREDENTIAL_CONFLICTS,
   async run(args, io) {
-    rejectEmpty(args, "config", "trust-anchors", "agent-socket");
     const warningDays = (await import("../settings-args.js")).certificateWarningDays(args);
-    const [{ runChecks }, { defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
+    const [{ runChecks }, { checkSocketPathName, defaultAgentSocketPath }] = await Promise.all([import("../../doctor/checks.js"), import("../../agent/socket-path.js")]);
+    const socket = stringArg(args, "agent-socket");
+    // A relative socket is refused as credential-process and agent refuse it ("no agent socket at rel.sock" said less).
+    if (socket !== undefined) checkSocketPathName(socket);
     const width = 28;
     const rows = await runChecks(
       {
         ...(await settingsOf(args, io)),
         trustAnchors: stringArg(args, "trust-anchors"),
         // No default socket path (HOME unusable) is the agent socket's row, not the end of the checks.
-        agentSocket: stringArg(args, "agent-socket") ?? (await orError(() => defaultAgentSocketPath(io.env))),
+        agentSocket: socket ?? (await orError(() => defaultAgentSocketPath(io.env))),
         createSession: boolArg(args, "create-session"),
         warningDays,
         env: io.env,

@@ -1,4 +1,4 @@
-import { boolArg, integerArg, rejectEmpty, stringArg, type CommandSpec } from "../command.js";
+import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 
 const command: CommandSpec = {
@@ -6,17 +6,16 @@ const command: CommandSpec = {
   describe: "Install systemd units (serve, update, update-once; the per-user agent) for this installation, with their sysusers.d and tmpfiles.d entries",
   options: [
     { name: "dry-run", type: "boolean", description: "Print the files instead of installing them" },
-    { name: "root", type: "string", default: "/", description: "Install under this directory (an image being built); only / also runs systemd-sysusers, systemd-tmpfiles and daemon-reload" },
-    { name: "config", type: "string", default: "/etc/roles-anywhere-agent/config.json", description: "Config file the system services read" },
-    { name: "profile", type: "string", default: "default", description: "Config-file profile that serve serves and update writes" },
+    { name: "root", type: "string", refuseEmpty: true, default: "/", description: "Install under this directory (an image being built); only / also runs systemd-sysusers, systemd-tmpfiles and daemon-reload" },
+    { name: "config", type: "string", refuseEmpty: true, default: "/etc/roles-anywhere-agent/config.json", description: "Config file the system services read" },
+    { name: "profile", type: "string", refuseEmpty: true, default: "default", description: "Config-file profile that serve serves and update writes" },
     { name: "port", type: "number", default: 9911, description: "serve's port" },
-    { name: "user", type: "string", default: "roles-anywhere", description: "System user (and group) the services run as; created by the sysusers.d entry" },
-    { name: "tpm-device", type: "string", default: "/dev/tpmrm0", description: "TPM device the services may open" },
-    { name: "pin-file", type: "string", description: "PIN file systemd hands to the services (LoadCredential=pkcs11-pin:FILE)" },
+    { name: "user", type: "string", refuseEmpty: true, default: "roles-anywhere", description: "System user (and group) the services run as; created by the sysusers.d entry" },
+    { name: "tpm-device", type: "string", refuseEmpty: true, default: "/dev/tpmrm0", description: "TPM device the services may open" },
+    { name: "pin-file", type: "string", refuseEmpty: true, description: "PIN file systemd hands to the services (LoadCredential=pkcs11-pin:FILE)" },
   ],
   async run(args, io) {
     const [{ generateFiles }, { installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
-    rejectEmpty(args, "root", "config", "profile", "user", "tpm-device", "pin-file");
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     const port = integerArg(args, "port", 1, 65535) ?? 9911;

@@ -1,7 +1,7 @@
 import { UsageError } from "../../errors.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
 import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
-import { boolArg, rejectEmpty, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { debugLogger, secretFromArgs, tokenAccessFromArgs, waitForDeviceFromArgs } from "../settings-args.js";
 
@@ -9,30 +9,30 @@ const command: CommandSpec = {
   name: "keygen",
   describe: "Generate a non-exportable key on a PKCS#11 token or the TPM and print the --private-key reference to use",
   options: [
-    { name: "private-key", type: "string", description: "Where: pkcs11:token=…;object=<label>[;id=%xx] (token), a path (TSS2 key file, TPM) or handle:0x81… (TPM persistent)" },
-    { name: "key-type", type: "string", default: "p256", description: "rsa2048, rsa3072, p256 or p384 (rsa4096 where the token or TPM supports it)" },
-    { name: "id", type: "string", description: "PKCS#11: CKA_ID in hex (default: id= of the URI, else random)" },
-    { name: "label", type: "string", description: "PKCS#11: CKA_LABEL (default: object= of the URI)" },
+    { name: "private-key", type: "string", refuseEmpty: true, description: "Where: pkcs11:token=…;object=<label>[;id=%xx] (token), a path (TSS2 key file, TPM) or handle:0x81… (TPM persistent)" },
+    { name: "key-type", type: "string", refuseEmpty: true, default: "p256", description: "rsa2048, rsa3072, p256 or p384 (rsa4096 where the token or TPM supports it)" },
+    { name: "id", type: "string", refuseEmpty: true, description: "PKCS#11: CKA_ID in hex (default: id= of the URI, else random)" },
+    { name: "label", type: "string", refuseEmpty: true, description: "PKCS#11: CKA_LABEL (default: object= of the URI)" },
     { name: "format", type: "string", default: "text", choices: ["text", "json"], description: "text: the reference alone; json: reference, key type and public key" },
-    ...signerOptionsNamed("pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env", "tpm-device"),
-    { name: "tpm-key-password-file", type: "string", description: "TPM: give the new key this password (read from a file)" },
-    { name: "tpm-key-password-env", type: "string", description: "TPM: give the new key the password in this environment variable" },
-    { name: "tpm-parent-password", type: "string", description: "TPM: owner hierarchy or parent password (or file:/path, env:NAME)" },
+    // keygen is not the Go helper's: an empty --pkcs11-lib is refused here (refuseEmpty), unlike in sign-string.
+    ...signerOptionsNamed("pkcs11-lib").map((o) => ({ ...o, refuseEmpty: true })),
+    ...signerOptionsNamed("pkcs11-pin-file", "pkcs11-pin-env", "tpm-device"),
+    { name: "tpm-key-password-file", type: "string", refuseEmpty: true, description: "TPM: give the new key this password (read from a file)" },
+    { name: "tpm-key-password-env", type: "string", refuseEmpty: true, description: "TPM: give the new key the password in this environment variable" },
+    { name: "tpm-parent-password", type: "string", refuseEmpty: true, description: "TPM: owner hierarchy or parent password (or file:/path, env:NAME)" },
     {
       name: "tpm-owner-password",
       type: "string",
+      refuseEmpty: true,
       description: "TPM: owner hierarchy password for handle:… under a persistent --tpm-parent (or file:/path, env:NAME)",
     },
-    { name: "tpm-pcr", type: "string", description: "TPM: bind the key to the current values of these PCRs, e.g. sha256:0,7" },
-    { name: "tpm-parent", type: "string", description: "TPM: parent handle (default 0x40000001: the owner hierarchy's standard ECC SRK)" },
+    { name: "tpm-pcr", type: "string", refuseEmpty: true, description: "TPM: bind the key to the current values of these PCRs, e.g. sha256:0,7" },
+    { name: "tpm-parent", type: "string", refuseEmpty: true, description: "TPM: parent handle (default 0x40000001: the owner hierarchy's standard ECC SRK)" },
     { name: "force", type: "boolean", description: "TPM key file: replace an existing file" },
     ...signerOptionsNamed("wait-for-device"),
     DEBUG_OPTION,
   ],
   async run(args, io) {
-    // An unset "$VAR" is no default: --tpm-pcr "" made an unbound key, --tpm-key-password-env "" one with no password.
-    rejectEmpty(args, "private-key", "key-type", "id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env", "tpm-device",
-      "tpm-key-password-file", "tpm-key-password-env", "tpm-pcr", "tpm-parent");
     const target = stringArg(args, "private-key");
     if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
     const { parseKeySpec } = await import("../../provisioning/key-spec.js");

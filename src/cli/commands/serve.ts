@@ -1,4 +1,4 @@
-import { boolArg, integerArg, listArg, rejectEmpty, stringArg } from "../command.js";
+import { boolArg, integerArg, listArg, stringArg } from "../command.js";
 import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
 import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import { UsageError } from "../../errors.js";
@@ -14,24 +14,24 @@ const command: CommandSpec = {
     ...SESSION_OPTIONS,
     { name: "port", type: "number", default: 9911, description: "Port to listen on (0 = any free port)" },
     { name: "hop-limit", type: "number", default: 64, description: "Accepted for compatibility (1–255); see docs: Node.js cannot set the IP TTL, IMDS answers loopback clients only" },
-    { name: "bind", type: "string", default: "127.0.0.1", description: "Address to listen on; anything but loopback requires --ecs without --imds" },
+    { name: "bind", type: "string", refuseEmpty: true, default: "127.0.0.1", description: "Address to listen on; anything but loopback requires --ecs without --imds" },
     { name: "imds", type: "boolean", description: "Serve the IMDSv2 endpoint (default when --ecs is not given). Open to every local user and process: IMDS has no consumer identity" },
     { name: "ecs", type: "boolean", description: "Serve the ECS container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI + token); alone, it serves token-holding consumers only" },
     { name: "allow-open-imds", type: "boolean", description: "Allow --imds with --ecs, although any local user can then read every role through IMDS (the ECS tokens no longer protect anything)" },
-    { name: "ecs-consumer", type: "string", repeatable: true, description: "NAME=ROLE: one ECS consumer with its own token (default: one per role, named after it)" },
-    { name: "ecs-env-dir", type: "string", description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them" },
-    { name: "ecs-token-dir", type: "string", description: "Take each consumer's token from the file DIR/NAME (a mounted Secret), re-read when it changes, instead of random ones" },
-    { name: "ecs-service-account", type: "string", repeatable: true, description: "NAMESPACE/SERVICEACCOUNT=ROLE: pods of this ServiceAccount get ROLE with their projected ServiceAccount token (needs --ecs-jwks, --ecs-issuer)" },
-    { name: "ecs-jwks", type: "string", description: "The cluster's ServiceAccount public keys (kubectl get --raw /openid/v1/jwks), re-read when the file changes" },
-    { name: "ecs-issuer", type: "string", description: "The ServiceAccount tokens' issuer (iss)" },
-    { name: "ecs-audience", type: "string", description: "The audience pods request for their token (default: roles-anywhere-agent)" },
-    { name: "ecs-node-name", type: "string", description: "Only accept tokens of pods on this node (Kubernetes 1.30+ tokens name it)" },
-    { name: "advertise-host", type: "string", description: "Host to put in the consumers' URL (default: the --bind address; with a wildcard bind, $POD_IP)" },
-    { name: "tls-certificate", type: "string", description: "Serve the ECS endpoint over HTTPS with this certificate (PEM), re-read when it changes" },
-    { name: "tls-key", type: "string", description: "Private key of --tls-certificate (PEM)" },
+    { name: "ecs-consumer", type: "string", refuseEmpty: true, repeatable: true, description: "NAME=ROLE: one ECS consumer with its own token (default: one per role, named after it)" },
+    { name: "ecs-env-dir", type: "string", refuseEmpty: true, description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them" },
+    { name: "ecs-token-dir", type: "string", refuseEmpty: true, description: "Take each consumer's token from the file DIR/NAME (a mounted Secret), re-read when it changes, instead of random ones" },
+    { name: "ecs-service-account", type: "string", refuseEmpty: true, repeatable: true, description: "NAMESPACE/SERVICEACCOUNT=ROLE: pods of this ServiceAccount get ROLE with their projected ServiceAccount token (needs --ecs-jwks, --ecs-issuer)" },
+    { name: "ecs-jwks", type: "string", refuseEmpty: true, description: "The cluster's ServiceAccount public keys (kubectl get --raw /openid/v1/jwks), re-read when the file changes" },
+    { name: "ecs-issuer", type: "string", refuseEmpty: true, description: "The ServiceAccount tokens' issuer (iss)" },
+    { name: "ecs-audience", type: "string", refuseEmpty: true, description: "The audience pods request for their token (default: roles-anywhere-agent)" },
+    { name: "ecs-node-name", type: "string", refuseEmpty: true, description: "Only accept tokens of pods on this node (Kubernetes 1.30+ tokens name it)" },
+    { name: "advertise-host", type: "string", refuseEmpty: true, description: "Host to put in the consumers' URL (default: the --bind address; with a wildcard bind, $POD_IP)" },
+    { name: "tls-certificate", type: "string", refuseEmpty: true, description: "Serve the ECS endpoint over HTTPS with this certificate (PEM), re-read when it changes" },
+    { name: "tls-key", type: "string", refuseEmpty: true, description: "Private key of --tls-certificate (PEM)" },
     { name: "allow-plain-http", type: "boolean", description: "Allow the ECS endpoint without TLS on a non-loopback --bind (tokens and credentials cross the network in clear)" },
-    { name: "config", type: "string", description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
-    { name: "profile", type: "string", repeatable: true, description: "Serve this config-file profile (repeatable); the role is named after it" },
+    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
+    { name: "profile", type: "string", refuseEmpty: true, repeatable: true, description: "Serve this config-file profile (repeatable); the role is named after it" },
     CERTIFICATE_WARNING_OPTION,
     FAIL_FAST_OPTION,
   ],
@@ -48,7 +48,6 @@ const command: CommandSpec = {
       import("../../daemon/signals.js"),
     ]);
     integerArg(args, "hop-limit", 1, 255);
-    rejectEmpty(args, "config", "ecs-env-dir", "ecs-token-dir", "ecs-jwks", "tls-certificate", "tls-key");
     const ecs = boolArg(args, "ecs");
     const certificate = stringArg(args, "tls-certificate");
     const key = stringArg(args, "tls-key");

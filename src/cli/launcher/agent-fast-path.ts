@@ -1,7 +1,7 @@
 import { credentialsFromAgent } from "../../agent/client.js";
-import { checkSocketPathName } from "../../agent/socket-path.js";
+import { checkSocketPathName, defaultAgentSocketPath } from "../../agent/socket-path.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
-import { boolArg, rejectEmpty, stringArg, type ParsedArgs } from "../command.js";
+import { boolArg, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
 import { parseCommandArgs } from "../parse-args.js";
@@ -41,11 +41,13 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   const [command, ...rest] = argv;
   if (command !== CREDENTIAL_PROCESS_FLAGS.name) return undefined;
   let args: ParsedArgs;
+  let socket: string;
   try {
     args = parseCommandArgs(CREDENTIAL_PROCESS_FLAGS, rest);
-    rejectEmpty(args, "agent-socket", "config");
-    const socket = stringArg(args, "agent-socket");
-    if (socket !== undefined) checkSocketPathName(socket);
+    const named = stringArg(args, "agent-socket");
+    if (named !== undefined) checkSocketPathName(named);
+    // The default's errors (a relative ROLES_ANYWHERE_AGENT_SOCKET, no usable HOME) are the full CLI's to say.
+    socket = named ?? defaultAgentSocketPath(env);
   } catch {
     return undefined;
   }
@@ -54,5 +56,5 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   if (args.explicit.has("agent") && !boolArg(args, "agent")) return undefined;
   const profile = stringArg(args, "profile");
   if (!profile) return undefined;
-  return { profile, socket: stringArg(args, "agent-socket"), required: boolArg(args, "agent"), env };
+  return { profile, socket, required: boolArg(args, "agent"), env };
 }
