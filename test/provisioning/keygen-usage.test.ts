@@ -70,6 +70,22 @@ describe("keygen's usage errors come alone", () => {
   });
 });
 
+describe("a new TPM key's password", () => {
+  it.each([
+    [{ kind: "env", name: "PW" }, "environment variable PW"],
+    [{ kind: "file", path: join(dir, "empty-pw") }, `file ${join(dir, "empty-pw")}`],
+  ] as const)("that is empty (%j) is refused before the TPM is reached: no key without a password by mistake", async (source, named) => {
+    // Before: the key was made with no password (emptyAuth TRUE) when the TPM was there; here, TPM_UNAVAILABLE.
+    writeFileSync(join(dir, "empty-pw"), "", { mode: 0o600 });
+    const target = { kind: "file", path: join(dir, "pw.tss2"), overwrite: false } as const;
+    const spec = { kind: "EC", curve: "P-256", name: "EC P-256" } as const;
+    await expect(generateTpmKey({ target, spec, keyPassword: source, env: { PW: "" }, device: "/nonexistent/tpm" })).rejects.toMatchObject({
+      code: "PASSWORD_REQUIRED",
+      message: `the new TPM key password from ${named} is empty`,
+    });
+  });
+});
+
 describe("the keygen and install functions from plain JavaScript", () => {
   const p256 = { kind: "EC", curve: "P-256", name: "EC P-256" };
   const file = { kind: "file", path: join(dir, "new.tss2"), overwrite: false };

@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { AuthError, DeviceError, InputError, UsageError } from "../../errors.js";
-import { readSecret, SECRET_SOURCE, type SecretSource } from "../../secrets/secret-source.js";
+import { describeSecretSource, readSecret, SECRET_SOURCE, type SecretSource } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import type { DebugLog } from "../../debug-log.js";
 import { permanentEntity, Tpm, type Authorization } from "../../tpm/client/tpm.js";
@@ -97,8 +97,15 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   if (wrong) throw new UsageError("USAGE", `generateTpmKey: ${wrong}`);
   await checkTpmKeygen(opts);
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
-  const read = async (source: SecretSource | undefined, what: string) => (source ? readSecret(source, what) : Secret.fromUtf8(""));
+  const read = async (source: SecretSource | undefined, what: string) =>
+    source ? readSecret(source, what, opts.env) : Secret.fromUtf8("");
   const keyPassword = await read(opts.keyPassword, "new TPM key password");
+  if (opts.keyPassword && keyPassword.isEmpty) {
+    // An empty variable or file (a script's unset "$PW") would make a key without a password, without a word.
+    throw new InputError("PASSWORD_REQUIRED", `the new TPM key password from ${describeSecretSource(opts.keyPassword)} is empty`, {
+      hint: "give the password, or leave the password option out for a key without one",
+    });
+  }
   const parentPassword = await read(opts.parentPassword, "TPM parent password");
   const ownerPassword = parentHandle === TPM_RH.OWNER ? parentPassword : await read(opts.ownerPassword, "TPM owner password");
   const transport = await openTpmTransport(opts.device, opts.env);
