@@ -5,7 +5,10 @@ import { AgentError, InputError } from "../../src/errors.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { TokenContext } from "../../src/pkcs11/objects.js";
-import { RememberedPin, describePinFlags, loginContextSpecific, loginUser, pinFromSource, pinFromUri, type PinSupply } from "../../src/pkcs11/pin.js";
+import {
+  RememberedPin, describePinFlags, loginContextSpecific, loginUser, pinFromSource, pinFromUri, userPinPrompt,
+  type PinSupply,
+} from "../../src/pkcs11/pin.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { makeTempDir } from "../helpers/pki.js";
 
@@ -64,6 +67,17 @@ describe("PIN from options", () => {
   it("prompt sources refuse without a terminal", async () => {
     const supply = pinFromSource({ kind: "prompt", prompt: "PIN: " }, "the PIN", {});
     await expect(supply.read()).rejects.toThrow(/no terminal/);
+  });
+
+  it("with prompting off (SignerOptions.prompt false) no PIN is asked for: PASSWORD_REQUIRED naming pkcs11.pin", () => {
+    const token = { label: "t", manufacturer: "m", model: "x", serial: "1" };
+    const slot = { handle: Buffer.from([1]), slotId: 1n, slotDescription: "", slotManufacturer: "", token, flags: 0 };
+    expect(() => userPinPrompt(slot, false)).toThrow(expect.objectContaining({
+      code: "PASSWORD_REQUIRED",
+      message: 'the user PIN of token "t" (serial 1) is needed but asking on the terminal is off',
+      hint: expect.stringMatching(/^set pkcs11\.pin: /),
+    }));
+    expect(userPinPrompt(slot)).toMatchObject({ description: "a prompt on the terminal" });
   });
 });
 
