@@ -81,7 +81,8 @@ export function promptFor(prompt: string, what: string, allowed: boolean | undef
 export function describeSecretSource(source: SecretSource): string {
   if (source.kind === "file") return `file ${source.path}`;
   if (source.kind === "env") return `environment variable ${source.name}`;
-  return source.kind === "value" ? "a value given on the command line" : "a prompt on the terminal";
+  // Not "on the command line": a config file or the SDK provider's options give values too.
+  return source.kind === "value" ? "a value given directly" : "a prompt on the terminal";
 }
 
 /**

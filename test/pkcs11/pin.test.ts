@@ -130,6 +130,13 @@ describe("loginUser", () => {
     return { context: { module, slot, session: Buffer.from([2]), generation: 0 } as unknown as TokenContext, logins };
   }
 
+  it("names a rejected PIN's source in words true of the CLI, a config file and the SDK's options alike", async () => {
+    const { context } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    const supply = pinFromSource({ kind: "value", value: "1234" }, "the PIN", {});
+    const error = (await loginUser(context, supply).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/^token "pad" \(serial 1\) rejected the PIN from a value given directly \(CKR_PIN_/);
+  });
+
   it.each([
     ["a PIN", pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" })],
     ["the PIN pad", undefined],
