@@ -3,7 +3,9 @@
  * signature (CKA_ALWAYS_AUTHENTICATE); a rejected PIN is reported once, with the retry counters, and never presented again.
  */
 import { AuthError, InputError } from "../errors.js";
-import { describeSecretSource, localPathOfFileUri, readSecret, type SecretSource } from "../secrets/secret-source.js";
+import {
+  describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
+} from "../secrets/secret-source.js";
 import { Secret } from "../secrets/secret.js";
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
@@ -53,11 +55,12 @@ export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSou
 }
 
 /** Where the user PIN comes from when none is given: a prompt, or none at all on a token with a PIN pad. */
-export function userPinPrompt(slot: TokenSlot): PinSupply | undefined {
+export function userPinPrompt(slot: TokenSlot, prompt?: boolean): PinSupply | undefined {
   if (hasPinPad(slot)) return undefined;
   const token = describeToken(slot.token);
+  const source = promptFor(`User PIN for ${token}: `, `the user PIN of ${token}`, prompt, "pkcs11.pin");
   const what = `the user PIN of ${token} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`;
-  return pinFromSource({ kind: "prompt", prompt: `User PIN for ${token}: ` }, what, process.env);
+  return pinFromSource(source, what, process.env);
 }
 
 /** Reads its source once and hands out copies until wiped: for PINs needed on every signature. */

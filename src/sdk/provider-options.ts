@@ -96,7 +96,10 @@ const OPTIONS_ORIGIN: SettingsOrigin = {
       : new UsageError("USAGE", `${field} is required`),
 };
 
-/** The options as validated settings; throws for what can be known without the key or the network. */
+/**
+ * The options as validated settings; throws for what can be known without the key or the network. A missing PIN or
+ * password is never asked for on the application's terminal (it would hang every call): the error names the option.
+ */
 export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): CredentialSettings {
   const wrong = wrongOption(o, {
     pkcs11: "object", tpm: "object", env: ENVIRONMENT, debug: "function", onRefresh: "function",
@@ -109,7 +112,9 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     const value = group ? (o[group] as Record<string, unknown> | undefined)?.[name!] : o[field as keyof typeof o];
     input[field] = SETTINGS_FIELDS[field][1] === "secret" ? secretSource(value as SecretInput | undefined) : value;
   }
-  return credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, { env: o.env, debug: dropFailures(o.debug) });
+  const context = { env: o.env, debug: dropFailures(o.debug) };
+  const settings = credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, context);
+  return { ...settings, signer: { ...settings.signer, prompt: false } };
 }
 
 /**

@@ -66,11 +66,23 @@ export function isSecretSource(source: unknown): source is SecretSource {
 /** A secret source as an option kind (own-value.ts wrongOption): the library entries that take a PIN or password. */
 export const SECRET_SOURCE: Kind = [isSecretSource, SECRET_SOURCE_FORMS];
 
+/**
+ * A prompt on the terminal for a secret that was not given; with `allowed` false (SignerOptions.prompt), the error
+ * a missing terminal gives, naming the `option` that gives the secret instead.
+ */
+export function promptFor(prompt: string, what: string, allowed: boolean | undefined, option: string): SecretSource {
+  if (allowed !== false) return { kind: "prompt", prompt };
+  throw new InputError("PASSWORD_REQUIRED", `${what} is needed but asking on the terminal is off`, {
+    hint: `set ${option}: { kind: "file", path }, { kind: "env", name } or the value itself`,
+  });
+}
+
 /** Describes the source without revealing the secret (for messages and --debug). */
 export function describeSecretSource(source: SecretSource): string {
   if (source.kind === "file") return `file ${source.path}`;
   if (source.kind === "env") return `environment variable ${source.name}`;
-  return source.kind === "value" ? "a value given on the command line" : "a prompt on the terminal";
+  // Not "on the command line": a config file or the SDK provider's options give values too.
+  return source.kind === "value" ? "a value given directly" : "a prompt on the terminal";
 }
 
 /**

@@ -25,7 +25,7 @@ const OPTION_KINDS: Kinds = {
   tpm: {
     device: "string", keyPassword: SECRET, parentPassword: SECRET, noKeyPassword: "boolean", ignoreEmptyAuth: "boolean",
   },
-  debug: "function", waitForDeviceMs: "number", onDeviceWait: "function", signOffThread: "boolean",
+  debug: "function", waitForDeviceMs: "number", onDeviceWait: "function", signOffThread: "boolean", prompt: "boolean",
 };
 
 /**
@@ -85,7 +85,8 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
   const debug = options.debug;
   const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
-  const fileOptions = { keyPassword: options.keyPassword, intermediates, debug, signOffThread: options.signOffThread };
+  const { keyPassword, signOffThread, prompt } = options;
+  const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt };
 
   let certificateFile: CertificateFile | undefined;
   let certificateInput: InputBytes | undefined;
@@ -104,7 +105,8 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
   const deviceOptions = () => {
     const chain = intermediates?.certificates.slice() ?? certificateFile?.certificates.slice(1) ?? [];
-    return { certificate: certificateFile?.certificates[0], intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env };
+    const certificate = certificateFile?.certificates[0];
+    return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env, prompt };
   };
   const tpmSigner = async (key: TpmSignerOptions["key"]) => {
     const { createTpmSigner } = await import("./tpm/tpm-signer.js");

@@ -31,6 +31,11 @@ export interface SignerOptions {
    * so that a large RSA key never stops the event loop. One-shot commands sign synchronously (no thread start-up).
    */
   signOffThread?: boolean;
+  /**
+   * Ask on the terminal for a PIN or password that was not given (default true). false (a library's callers, such as
+   * the SDK provider): fail instead, naming the option that gives it (`keyPassword`, `pkcs11.pin`, …).
+   */
+  prompt?: boolean;
 }
 
 export interface Pkcs11Settings {
@@ -64,6 +69,7 @@ export interface DeviceSignerInput {
   intermediates?: Certificate[];
   debug?: DebugLog;
   env?: NodeJS.ProcessEnv;
+  prompt?: boolean;
 }
 
 /** Input of the PKCS#11 back-end, after the factory has resolved files. */

@@ -5,7 +5,10 @@ import { AgentError, InputError } from "../../src/errors.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { TokenContext } from "../../src/pkcs11/objects.js";
-import { RememberedPin, describePinFlags, loginContextSpecific, loginUser, pinFromSource, pinFromUri, type PinSupply } from "../../src/pkcs11/pin.js";
+import {
+  RememberedPin, describePinFlags, loginContextSpecific, loginUser, pinFromSource, pinFromUri, userPinPrompt,
+  type PinSupply,
+} from "../../src/pkcs11/pin.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { makeTempDir } from "../helpers/pki.js";
 
@@ -65,6 +68,17 @@ describe("PIN from options", () => {
     const supply = pinFromSource({ kind: "prompt", prompt: "PIN: " }, "the PIN", {});
     await expect(supply.read()).rejects.toThrow(/no terminal/);
   });
+
+  it("with prompting off (SignerOptions.prompt false) no PIN is asked for: PASSWORD_REQUIRED naming pkcs11.pin", () => {
+    const token = { label: "t", manufacturer: "m", model: "x", serial: "1" };
+    const slot = { handle: Buffer.from([1]), slotId: 1n, slotDescription: "", slotManufacturer: "", token, flags: 0 };
+    expect(() => userPinPrompt(slot, false)).toThrow(expect.objectContaining({
+      code: "PASSWORD_REQUIRED",
+      message: 'the user PIN of token "t" (serial 1) is needed but asking on the terminal is off',
+      hint: expect.stringMatching(/^set pkcs11\.pin: /),
+    }));
+    expect(userPinPrompt(slot)).toMatchObject({ description: "a prompt on the terminal" });
+  });
 });
 
 describe("RememberedPin", () => {
@@ -115,6 +129,13 @@ describe("loginUser", () => {
     const module = { lib, info: { manufacturerId: "m", libraryDescription: "d" }, path: "/m.so" };
     return { context: { module, slot, session: Buffer.from([2]), generation: 0 } as unknown as TokenContext, logins };
   }
+
+  it("names a rejected PIN's source in words true of the CLI, a config file and the SDK's options alike", async () => {
+    const { context } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    const supply = pinFromSource({ kind: "value", value: "1234" }, "the PIN", {});
+    const error = (await loginUser(context, supply).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/^token "pad" \(serial 1\) rejected the PIN from a value given directly \(CKR_PIN_/);
+  });
 
   it.each([
     ["a PIN", pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" })],

@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AwsCredentialIdentityProvider as SmithyCredentialProvider } from "@smithy/types";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AgentError, ServiceError } from "../../src/errors.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
 import type { RefreshEvent } from "../../src/credentials/credential-cache.js";
@@ -145,6 +145,7 @@ describe("fromRolesAnywhere: options", () => {
       pkcs11: { library: "/lib/p11.so", pin: { kind: "value", value: "env:1234" }, contextPin: { kind: "file", path: "/ctx-pin" }, reusePin: true },
       tpm: { device: "tcp:127.0.0.1:2321", keyPassword: { kind: "env", name: "TPM_PW" }, parentPassword: { kind: "value", value: "parent" }, noKeyPassword: false },
       env: {},
+      prompt: false,
     });
     expect(settings.session).toEqual({ ...ARNS, durationSeconds: 900, roleSessionName: "sdk-session", region: "us-east-1" });
     expect(settings.endpoint).toEqual({ endpoint: endpoint.url, connectTimeoutMs: 500, maxAttempts: 2, env: {} });
@@ -220,6 +221,24 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
       expect(createSessions()).toBe(before);
     } finally {
       await bad.close();
+    }
+  });
+
+  it("a missing key password is not asked for on the app's terminal: PASSWORD_REQUIRED naming it", async () => {
+    // A terminal someone would answer: before, the provider printed its prompt there and every call waited.
+    const prompt = vi.fn(async () => Promise.reject(new Error("prompted on the application's terminal")));
+    vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal: prompt }));
+    const provider = fromRolesAnywhere({ ...base(), privateKey: encryptedKey });
+    try {
+      const e = (await provider().catch((error: unknown) => error)) as AgentError;
+      expect(e).toBeInstanceOf(AgentError);
+      expect(e.code).toBe("PASSWORD_REQUIRED");
+      expect(e.toOneLine()).toBe(`${encryptedKey} holds an encrypted private key and no password was given ` +
+        '(set keyPassword: { kind: "file", path }, { kind: "env", name } or the value itself)');
+      expect(prompt).not.toHaveBeenCalled();
+    } finally {
+      vi.doUnmock("../../src/secrets/terminal-prompt.js");
+      await provider.close();
     }
   });
 

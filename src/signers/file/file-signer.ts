@@ -7,7 +7,7 @@ import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
 
-export interface FileSignerOptions extends Pick<SignerOptions, "keyPassword" | "debug" | "signOffThread"> {
+export interface FileSignerOptions extends Pick<SignerOptions, "keyPassword" | "debug" | "signOffThread" | "prompt"> {
   /** Private-key file (PEM or DER; may also hold the certificate). */
   keyPath: string;
   /** The key file's contents when the caller has already read them (saves a read on the hot path). */

@@ -46,9 +46,9 @@ export interface LoadedKeyFile {
  */
 export async function loadKeyFile(
   path: string,
-  options: { keyPassword?: SecretSource; debug?: DebugLog },
+  options: { keyPassword?: SecretSource; debug?: DebugLog; prompt?: boolean },
   alreadyRead?: { bytes: Buffer; stamp: FileStamp },
-  password = () => obtainKeyPassword(options.keyPassword, "PKCS#8", path),
+  password = () => obtainKeyPassword(options.keyPassword, "PKCS#8", path, options.prompt),
 ): Promise<LoadedKeyFile> {
   const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
   const material = await keyMaterialFromFile(bytes, path, password, options.debug);

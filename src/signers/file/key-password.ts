@@ -1,22 +1,28 @@
 import { AgentError, InputError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
-import { readSecret, type SecretSource } from "../../secrets/secret-source.js";
+import { promptFor, readSecret, type SecretSource } from "../../secrets/secret-source.js";
 
 /**
  * Gets the password of an encrypted key file: from the configured source (flag, file, environment), else by
  * asking on the terminal. Without a terminal the failure says which options give it non-interactively.
  */
-export async function obtainKeyPassword(source: SecretSource | undefined, kind: "PKCS#8" | "PKCS#12", path: string): Promise<Secret> {
+export async function obtainKeyPassword(
+  source: SecretSource | undefined,
+  kind: "PKCS#8" | "PKCS#12",
+  path: string,
+  prompt?: boolean,
+): Promise<Secret> {
   const noun = kind === "PKCS#8" ? "PKCS#8 private key" : "PKCS#12";
   const what = `the ${noun} password for ${path}`;
   if (source !== undefined) return readSecret(source, what);
   try {
-    return await readSecret({ kind: "prompt", prompt: `Please enter your ${noun} password: ` }, what);
+    return await readSecret(promptFor(`Please enter your ${noun} password: `, what, prompt, "keyPassword"), what);
   } catch (cause) {
     if (!(cause instanceof AgentError && cause.code === "PASSWORD_REQUIRED")) throw cause;
     const state = kind === "PKCS#8" ? "holds an encrypted private key" : "is password-protected";
     throw new InputError("PASSWORD_REQUIRED", `${path} ${state} and no password was given`, {
-      hint: "there is no terminal to prompt on: pass --pkcs8-password-file FILE or --pkcs8-password-env NAME",
+      hint: prompt === false ? cause.hint
+        : "there is no terminal to prompt on: pass --pkcs8-password-file FILE or --pkcs8-password-env NAME",
       cause,
     });
   }

@@ -22,7 +22,7 @@ export interface Pkcs12Identity {
   readonly chain: Certificate[];
 }
 
-type Pkcs12Options = { readonly keyPassword?: SecretSource; readonly debug?: DebugLog };
+type Pkcs12Options = { readonly keyPassword?: SecretSource; readonly debug?: DebugLog; readonly prompt?: boolean };
 
 const OID = {
   DATA: "1.2.840.113549.1.7.1",
@@ -207,7 +207,7 @@ async function unlock(
     if (opened !== undefined) return opened;
     options.debug?.(`${path}: the empty password does not open the file`);
   }
-  const opened = await tryWith(await obtainKeyPassword(options.keyPassword, "PKCS#12", path));
+  const opened = await tryWith(await obtainKeyPassword(options.keyPassword, "PKCS#12", path, options.prompt));
   if (opened === undefined) throw incorrectPassword({ what: "PKCS#12", source: path });
   return opened;
 }

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
 import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
-import { SECRET_SOURCE } from "../../secrets/secret-source.js";
+import { promptFor, SECRET_SOURCE } from "../../secrets/secret-source.js";
 import type { Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
@@ -47,7 +47,7 @@ interface ChosenKey {
 const OPTION_KINDS: Kinds = {
   keyUri: "string", certificateUri: "string", library: "string", reusePin: "boolean",
   pin: SECRET_SOURCE, contextPin: SECRET_SOURCE,
-  certificate: CERTIFICATE, intermediates: CERTIFICATES, debug: "function", env: ENVIRONMENT,
+  certificate: CERTIFICATE, intermediates: CERTIFICATES, debug: "function", env: ENVIRONMENT, prompt: "boolean",
 };
 
 export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Signer> {
@@ -304,7 +304,7 @@ class SignerBuild {
 
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
   private userPin(slot: TokenSlot): PinSupply | undefined {
-    return this.rememberedUserPin ?? this.userPinSource ?? userPinPrompt(slot);
+    return this.rememberedUserPin ?? this.userPinSource ?? userPinPrompt(slot, this.opts.prompt);
   }
 
   /** What a re-login after re-insertion uses: the remembered PIN only if it is kept anyway (--reuse-pin). */
@@ -332,7 +332,10 @@ class SignerBuild {
         const uri = formatPkcs11Uri(k.uri);
         const what =
           `the context-specific PIN of ${uri} (the key has CKA_ALWAYS_AUTHENTICATE: pass --reuse-pin, or --pkcs11-context-pin-file / -env)`;
-        this.contextPin = new RememberedPin(pinFromSource({ kind: "prompt", prompt: `Context-specific PIN for ${uri}: ` }, what, this.env));
+        const option = "pkcs11.contextPin (or pkcs11.reusePin)";
+        const asked = `the context-specific PIN of ${uri}`;
+        const prompt = promptFor(`Context-specific PIN for ${uri}: `, asked, this.opts.prompt, option);
+        this.contextPin = new RememberedPin(pinFromSource(prompt, what, this.env));
       }
     }
     (await this.contextPin.read()).wipe();

@@ -1,5 +1,5 @@
 import { UsageError } from "../../errors.js";
-import { readSecret } from "../../secrets/secret-source.js";
+import { promptFor, readSecret } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { policyUsesPassword } from "../../tpm/keys/policy.js";
 import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
@@ -23,5 +23,6 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
   if (opts.keyPassword) return readSecret(opts.keyPassword, "TPM key password");
   if (opts.noKeyPassword) return Secret.fromUtf8("");
   // The Go helper's prompt, kept for drop-in familiarity.
-  return readSecret({ kind: "prompt", prompt: "Please enter your TPM key password:" }, "TPM key password");
+  const prompt = promptFor("Please enter your TPM key password:", "TPM key password", opts.prompt, "tpm.keyPassword");
+  return readSecret(prompt, "TPM key password");
 }

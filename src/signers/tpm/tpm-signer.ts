@@ -49,7 +49,7 @@ export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
     key: [isKey, '{ kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'], device: "string",
     keyPassword: SECRET_SOURCE, parentPassword: SECRET_SOURCE,
     noKeyPassword: "boolean", ignoreEmptyAuth: "boolean", certificate: CERTIFICATE, intermediates: CERTIFICATES,
-    debug: "function", env: ENVIRONMENT,
+    debug: "function", env: ENVIRONMENT, prompt: "boolean",
   }, { required: ["key"] });
   if (wrong) throw new UsageError("USAGE", `createTpmSigner: ${wrong}`);
   return openTpmSigner(opts);

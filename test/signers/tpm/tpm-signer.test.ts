@@ -2,6 +2,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { openTpmSigner } from "../../../src/signers/tpm/tpm-signer.js";
+import { resolveKeyPassword } from "../../../src/signers/tpm/key-password.js";
 import { encode } from "../../../src/tpm/wire/codec.js";
 import { ReadPublic, Sign } from "../../../src/tpm/wire/commands.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../../../src/tpm/wire/structures.js";
@@ -109,5 +110,16 @@ describe("a TPM2_Sign answer with another signature algorithm than the one asked
     } finally {
       await signer.close();
     }
+  });
+});
+
+describe("the TPM key password", () => {
+  it("with prompting off (SignerOptions.prompt false): PASSWORD_REQUIRED naming tpm.keyPassword", async () => {
+    const opts = { key: { kind: "handle", handle: 0x81000001 }, prompt: false } as const;
+    await expect(resolveKeyPassword(opts, undefined, "handle:0x81000001")).rejects.toMatchObject({
+      code: "PASSWORD_REQUIRED",
+      message: "TPM key password is needed but asking on the terminal is off",
+      hint: expect.stringMatching(/^set tpm\.keyPassword: /),
+    });
   });
 });
