@@ -95,7 +95,12 @@ export class CredentialCache {
     this.#onEvent = options.onEvent;
   }
 
-  async get(): Promise<Credentials> {
+  /**
+   * `forceRefresh` (the AWS SDK's convention, e.g. after a session was revoked): a new fetch even on a hit, unless
+   * one is in flight (shared), the error is final, or the wait after the last attempt has not passed.
+   */
+  async get(options?: { readonly forceRefresh?: boolean }): Promise<Credentials> {
+    if (options?.forceRefresh === true && !this.#finalError && !this.#waiting(this.#now())) return this.#startFetch();
     const hit = this.cached();
     if (hit) return hit;
     if (this.#finalError) throw this.#finalError;

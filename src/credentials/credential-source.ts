@@ -12,8 +12,8 @@ import { holdSigner, type SignerFactory } from "./signer-holder.js";
 export interface CredentialSource {
   readonly name: string;
   readonly settings: CredentialSettings;
-  /** Usable credentials, or the error explaining why there are none. */
-  get(): Promise<Credentials>;
+  /** Usable credentials, or the error explaining why there are none; `forceRefresh`: new ones (CredentialCache). */
+  get(options?: { readonly forceRefresh?: boolean }): Promise<Credentials>;
   /** The same on a cache hit, synchronously; undefined when `get()` would have to wait or fail. */
   cached(): Credentials | undefined;
   /** Opens the signer now (prompting on the terminal if a secret says `prompt`). */
@@ -94,7 +94,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   return {
     name,
     settings,
-    get: () => cache.get(),
+    get: (getOptions) => cache.get(getOptions),
     cached: () => cache.cached(),
     open: () => holder.open(),
     start: () => {

@@ -51,13 +51,16 @@ export function fromRolesAnywhere(init: FromRolesAnywhereInit): RolesAnywhereCre
   const source = createCredentialSource({ name: settings.session.roleArn, settings, onEvent });
   let closing: Promise<void> | undefined;
 
-  const provider = async (): Promise<AwsCredentialIdentity> => {
+  // `provider({ forceRefresh: true })` (the SDK's MemoizedProvider convention) asks for a new CreateSession.
+  const provider = async (identityProperties?: Record<string, unknown>): Promise<AwsCredentialIdentity> => {
     if (closing) {
       throw new UsageError("USAGE", "this fromRolesAnywhere credential provider has been closed", {
         hint: "create a new provider, or close it only when no client uses it any more",
       });
     }
-    const { accessKeyId, secretAccessKey, sessionToken, expiration } = await source.get();
+    const { accessKeyId, secretAccessKey, sessionToken, expiration } = await source.get({
+      forceRefresh: identityProperties?.forceRefresh === true,
+    });
     // Told the real expiry, the SDK would come back only 5 minutes before it (every device at once, with no time
     // left to retry): it is told the expiry that brings it back when the refresh is due, or at its next call.
     const due = Math.max(source.status().refreshAt?.getTime() ?? 0, Date.now()) + SDK_ASKS_AGAIN_MS;

@@ -184,6 +184,23 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
     }
   });
 
+  it("forceRefresh (the SDK's convention, e.g. after a revoked session) makes one new CreateSession, shared", async () => {
+    const provider = fromRolesAnywhere({ ...base(), durationSeconds: 3600 });
+    try {
+      const first = await provider();
+      const before = createSessions();
+      await new Promise((resolve) => setTimeout(resolve, 1_100)); // the minimum interval between CreateSessions
+      const forced = await Promise.all([provider({ forceRefresh: true }), provider({ forceRefresh: true })]);
+      expect(createSessions() - before).toBe(1);
+      expect(forced[0].accessKeyId).not.toBe(first.accessKeyId);
+      expect(new Set(forced.map((c) => c.accessKeyId)).size).toBe(1);
+      expect((await provider({ forceRefresh: false })).accessKeyId).toBe(forced[0].accessKeyId);
+      expect(createSessions() - before).toBe(1);
+    } finally {
+      await provider.close();
+    }
+  });
+
   it("reports an expiration that brings the SDK back when the refresh is due, not 5 minutes before expiry", async () => {
     // The SDK asks its provider again only 5 minutes before `expiration` (@smithy/core's EXPIRATION_MS). Told the
     // real expiry, every device refreshed then, together, with 5 minutes left for retries instead of 15 % of the
@@ -218,6 +235,7 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
       expect(first.code).toBe("PASSWORD_INCORRECT");
       expect(first.toOneLine()).not.toContain("not-the-password");
       expect(await bad().catch((e: unknown) => e)).toBe(first);
+      expect(await bad({ forceRefresh: true }).catch((e: unknown) => e)).toBe(first); // no retry when forced either
       expect(createSessions()).toBe(before);
     } finally {
       await bad.close();
