@@ -161,7 +161,9 @@ class SignerBuild {
         // No PIN to be had: report what was asked for (not found), saying a PIN might reveal it.
         if (!(isAgentError(error) && error.code === "PASSWORD_REQUIRED")) throw error;
         throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${formatPkcs11Uri(withoutQuery(uri))} on ${describeToken(slot.token)} without a login`, {
-          hint: "if the certificate is a private object, give the PIN (pin-source=, --pkcs11-pin-file or --pkcs11-pin-env); check the URI with read-certificate-data",
+          hint:
+            `if the certificate is a private object, give the PIN (${this.pinOptions()}); ` +
+            "check the URI with read-certificate-data",
         });
       }
     }
@@ -246,7 +248,7 @@ class SignerBuild {
           ? objectNotFoundHint({ label: this.keyUri.object, id: this.keyUri.id }, records, "private")
           : this.loggedIn.has(context.slot)
             ? "the token shows no private keys"
-            : "the token shows no private keys without a login: give the PIN (pin-source=, --pkcs11-pin-file or --pkcs11-pin-env)",
+            : `the token shows no private keys without a login: give the PIN (${this.pinOptions()})`,
     });
   }
 
@@ -302,6 +304,11 @@ class SignerBuild {
     return (slot.flags & CKF.LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
   }
 
+  /** Where a user PIN is given, as the caller knows it: fromRolesAnywhere's option (prompt: false) or the CLI's. */
+  private pinOptions(): string {
+    return this.opts.prompt === false ? "pkcs11.pin" : "pin-source=, --pkcs11-pin-file or --pkcs11-pin-env";
+  }
+
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
   private userPin(slot: TokenSlot): PinSupply | undefined {
     return this.rememberedUserPin ?? this.userPinSource ?? userPinPrompt(slot, this.opts.prompt);
@@ -326,7 +333,10 @@ class SignerBuild {
         this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, "the context-specific PIN", this.env));
       } else if (this.opts.reusePin) {
         const user = this.userPin(slot);
-        if (user === undefined) throw new UsageError("USAGE", "--reuse-pin was given but the token has a PIN pad and no PIN was supplied");
+        const reuse = this.opts.prompt === false ? "pkcs11.reusePin" : "--reuse-pin";
+        if (user === undefined) {
+          throw new UsageError("USAGE", `${reuse} was given but the token has a PIN pad and no PIN was supplied`);
+        }
         this.contextPin = user instanceof RememberedPin ? user : new RememberedPin(user);
       } else {
         const uri = formatPkcs11Uri(k.uri);

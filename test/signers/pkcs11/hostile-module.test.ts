@@ -439,3 +439,29 @@ describe("sign() called from plain JavaScript", () => {
     }
   });
 });
+
+describe("what is missing, named as the caller knows it (prompt: false is what fromRolesAnywhere sets)", () => {
+  const NO_PIN = "pkcs11:token=fake;object=device";
+
+  it("a certificate visible only after a login, and no PIN: the SDK caller is told pkcs11.pin, not CLI flags", async () => {
+    token.objects = []; // what a token with CKA_PRIVATE certificates shows before C_Login
+    const error = await createSigner({ certificate: NO_PIN, pkcs11: { library: "/fake/module.so" }, prompt: false })
+      .then(() => undefined, (e: unknown) => e as { code: string; toOneLine(): string });
+    expect(error?.code).toBe("PKCS11_OBJECT_NOT_FOUND");
+    expect(error?.toOneLine()).toMatch(/without a login \(if the certificate is a private object, give the PIN \(pkcs11\.pin\);/);
+    expect(error?.toOneLine()).not.toMatch(/--pkcs11|pin-source/);
+  });
+
+  it.each([
+    [false, /^pkcs11\.reusePin was given but the token has a PIN pad and no PIN was supplied$/],
+    [undefined, /^--reuse-pin was given but the token has a PIN pad and no PIN was supplied$/],
+  ])("reusePin on a PIN-pad token for an always-authenticate key, prompt %s: the option as given", async (prompt, line) => {
+    token.flags |= CKF.PROTECTED_AUTHENTICATION_PATH;
+    token.objects[1]!.set(CKA.ALWAYS_AUTHENTICATE, Buffer.from([1]));
+    const pkcs11 = { library: "/fake/module.so", reusePin: true };
+    await expect(createSigner({ certificate: NO_PIN, pkcs11, ...(prompt === false ? { prompt } : {}) })).rejects.toMatchObject({
+      code: "USAGE",
+      message: expect.stringMatching(line),
+    });
+  });
+});
