@@ -125,6 +125,12 @@ export function printableLine(text: string): string {
   return text.replace(/\s*(?:[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]\s*)+/g, " ");
 }
 
+/** {@link printableLine}, trimmed, and cut after `max` characters with … (a value from outside, quoted briefly). */
+export function boundedLine(text: string, max: number): string {
+  const clean = printableLine(text).trim();
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
 /** Each character {@link printableLine} drops, written by `escape` instead (kept visible, e.g. as `\u001b`). */
 export function escapeUnprintable(text: string, escape: (c: string) => string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, escape);

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { InputError } from "../errors.js";
+import { boundedLine, InputError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
 import { isPlainObject, ownValue } from "../own-value.js";
 import { localPathOfFileUri, type SecretSource } from "../secrets/secret-source.js";
@@ -90,10 +90,9 @@ export function parseConfig(text: string, path: string, home: string = homedir()
 
 type Fail = (what: string, hint?: string) => never;
 
-/** A wrong value as an error quotes it: JSON (but 1e400 as Infinity, not null), cut to 60 characters. */
+/** A wrong value as an error quotes it: JSON (but 1e400 as Infinity, not null), cut after 57 characters. */
 function shown(value: unknown): string {
-  const text = typeof value === "number" ? String(value) : JSON.stringify(value);
-  return text.length <= 60 ? text : `${text.slice(0, 57)}…`;
+  return boundedLine(typeof value === "number" ? String(value) : JSON.stringify(value), 57);
 }
 
 function parseProfile(name: string, body: unknown, resolvePath: ResolvePath, fail: Fail): ProfileSettings {

@@ -1,5 +1,5 @@
 /** RFC 7512 `pkcs11:` URIs: parsed with every standard attribute checked, printed stably (sorted, `pin-value` only on request). */
-import { InputError, UsageError } from "../errors.js";
+import { boundedLine, InputError, UsageError } from "../errors.js";
 import { Secret } from "../secrets/secret.js";
 import { ownValue } from "../own-value.js";
 
@@ -174,7 +174,7 @@ function* attributes(part: string, separator: string, where: "path" | "query", s
   for (const element of part.split(separator)) {
     const eq = element.indexOf("=");
     if (eq <= 0) {
-      const shown = eq === 0 ? "an attribute with no name" : `"${element.length > 40 ? `${element.slice(0, 40)}…` : element}"`;
+      const shown = eq === 0 ? "an attribute with no name" : `"${boundedLine(element, 40)}"`;
       throw invalid(
         `the ${where} has ${shown} where name=value was expected`,
         where === "path" ? "separate path attributes with ; as in pkcs11:token=A;object=B" : "separate query attributes with & as in ?pin-source=/path&module-path=/lib.so",

@@ -1,11 +1,11 @@
 import { once } from "node:events";
 import { connect as netConnect, isIP, type LookupFunction, type Socket } from "node:net";
 import type { SecureContext } from "node:tls";
+import { boundedLine } from "../errors.js";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
 import type { Abortable } from "./types.js";
-import { sanitize } from "./response.js";
 
 /** Lowest TLS version offered, as the Go helper. */
 export const MIN_TLS_VERSION = "TLSv1.2";
@@ -137,7 +137,7 @@ function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): P
 
 function tunnelRefused(peer: Peer, status: number, statusLine: string, proxy: ProxySettings): TransportError {
   const line = statusLine.replace(/^HTTP\/1\.[01] /, "");
-  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : sanitize(line, 100);
+  const answer = Number.isNaN(status) ? "an answer that is not HTTP" : boundedLine(line, 100);
   const hint =
     status !== 407
       ? "the proxy may block the Roles Anywhere host: ask for rolesanywhere.<region>.amazonaws.com:443 to be allowed, or set NO_PROXY"

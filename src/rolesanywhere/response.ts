@@ -1,5 +1,5 @@
 import { usableCredentials } from "./credentials.js";
-import { NetworkError, printableLine, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
+import { boundedLine, NetworkError, ServiceError, type AgentError, type ErrorCode } from "../errors.js";
 import type { HttpResponse } from "./http-client.js";
 import type { CreateSessionResult } from "./types.js";
 import { isPlainObject, ownValue } from "../own-value.js";
@@ -28,7 +28,7 @@ function header(response: HttpResponse, name: string): string | undefined {
 
 export function requestIdOf(response: HttpResponse): string | undefined {
   const id = header(response, "x-amzn-requestid") ?? header(response, "x-amz-request-id");
-  return id ? sanitize(id, 100) : undefined;
+  return id ? boundedLine(id, 100) : undefined;
 }
 
 /** Milliseconds the endpoint's clock (`Date` header) is ahead of ours; undefined without a usable header. */
@@ -53,7 +53,7 @@ function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undef
   const skew = clockSkewMs(response, receivedAt);
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
   const direction = skew > 0 ? "behind" : "ahead of";
-  const date = sanitize(response.headers["date"] ?? "", 40); // Date.parse skips (comments): printable, short
+  const date = boundedLine(response.headers["date"] ?? "", 40); // Date.parse skips (comments): printable, short
   const fix = "fix the clock (NTP); signatures are only accepted within 5 minutes";
   return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${date}): ${fix}`;
 }
@@ -93,7 +93,7 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
   const [accessKeyId, secretAccessKey, sessionToken, expirationText] = names.map(field) as [string, string, string, string];
   const expiration = new Date(expirationText);
   if (!RFC3339.test(expirationText) || Number.isNaN(expiration.getTime())) {
-    throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${sanitize(expirationText, 40)}')`);
+    throw invalid(`credentialSet[0].credentials.expiration is not an RFC 3339 time ('${boundedLine(expirationText, 40)}')`);
   }
   // 9999-12-31T23:59:59-01:00 would be printed as +010000-…, which no SDK reads.
   if (expiration.getUTCFullYear() > 9999) throw invalid("credentialSet[0].credentials.expiration is after year 9999");
@@ -121,12 +121,6 @@ export function sanitizeErrorCode(raw: string): string {
   let code = raw.split(":")[0]!;
   if (code.includes("#")) code = code.slice(code.lastIndexOf("#") + 1);
   return code.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 100);
-}
-
-/** Printable, single-line (errors.ts: printableLine), bounded. */
-export function sanitize(text: string, max: number): string {
-  const clean = printableLine(text).trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
 /** The service's error types for a refused request: the error code and HTTP status of each. */
@@ -167,7 +161,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   }
   if (status >= 300 && status < 400) {
     const location = response.headers["location"];
-    return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} (a redirect${location ? ` to ${sanitize(location, 200)}` : ""})${where}`, {
+    return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} (a redirect${location ? ` to ${boundedLine(location, 200)}` : ""})${where}`, {
       hint: "CreateSession is never redirected: check --endpoint (https:// vs http://, the path prefix)",
     });
   }
@@ -182,7 +176,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   const bodyCode = sanitizeErrorCode([json["__type"], json["code"], json["Code"]].find((v): v is string => typeof v === "string") ?? "");
   const serviceCode = headerCode || bodyCode || "UnknownError";
   const rawMessage = json["message"] ?? json["Message"];
-  const message = typeof rawMessage === "string" ? sanitize(rawMessage, 300) : "";
+  const message = typeof rawMessage === "string" ? boundedLine(rawMessage, 300) : "";
   const what = `${serviceCode}${message ? `: ${message}` : ""}`;
   const throttled = status === 429 || THROTTLING_TYPES.has(serviceCode);
   const details = { status, serviceCode, requestId, ...(retryable || throttled ? { retryAfterMs: retryAfterMs(response, context.receivedAt) } : {}) };

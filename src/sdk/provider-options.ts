@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { boundedLine, UsageError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
 import { ENVIRONMENT, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
@@ -142,8 +142,8 @@ function checkKnownOptions(o: RolesAnywhereProviderOptions): void {
   const unknown = names.find((name) => !KNOWN.has(name));
   if (unknown === undefined) return;
   const [guess] = nearestNames(unknown, KNOWN);
-  const shown = JSON.stringify(unknown.length <= 60 ? unknown : `${unknown.slice(0, 57)}…`);
-  throw new UsageError("USAGE", `unknown option ${shown}`, { hint: guess ? `did you mean "${guess}"?` : HINT });
+  const hint = guess ? `did you mean "${guess}"?` : HINT;
+  throw new UsageError("USAGE", `unknown option ${JSON.stringify(boundedLine(unknown, 57))}`, { hint });
 }
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
+import { boundedLine } from "../errors.js";
 import { isWildcard } from "./advertise-host.js";
 import { isLoopbackAddress } from "./loopback.js";
 
@@ -51,7 +52,8 @@ function browserOnlyHeader(headers: IncomingHttpHeaders): string | undefined {
 function hostRefusal(host: string | undefined, listening: ListeningAddress): string | undefined {
   const parsed = host === undefined ? undefined : parseHostHeader(host);
   if (!parsed || parsed.port !== listening.port || !(parsed.name === listening.advertisedHost?.toLowerCase() || namesThisEndpoint(parsed.name, listening.host))) {
-    return `Host ${JSON.stringify(printable(host ?? ""))} does not name this endpoint: use 127.0.0.1:${listening.port} or localhost:${listening.port} (requests through other names are refused against DNS rebinding)`;
+    const shown = JSON.stringify(boundedLine((host ?? "").replace(/[^\x20-\x7e]/g, "?"), 100));
+    return `Host ${shown} does not name this endpoint: use 127.0.0.1:${listening.port} or localhost:${listening.port} (requests through other names are refused against DNS rebinding)`;
   }
   return undefined;
 }
@@ -78,9 +80,4 @@ function namesThisEndpoint(name: string, bindHost: string): boolean {
 
 function canonicalIp(address: string): string {
   return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
-}
-
-function printable(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, "?");
-  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
 }
