@@ -25,8 +25,10 @@ export function defaultAgentSocketPath(
 ): string {
   const explicit = env["ROLES_ANYWHERE_AGENT_SOCKET"];
   // Refused when relative, as on the command line: passed over, it sent the agent and its clients to another socket.
-  if (explicit) checkSocketPathName(explicit, "ROLES_ANYWHERE_AGENT_SOCKET=");
-  if (explicit) return explicit;
+  if (explicit) {
+    checkSocketPathName(explicit, "ROLES_ANYWHERE_AGENT_SOCKET=");
+    return explicit;
+  }
   const runtime = env["XDG_RUNTIME_DIR"];
   if (runtime && isAbsolute(runtime)) return join(runtime, SOCKET_NAME);
   const runUser = `/run/user/${uid}`;
@@ -41,8 +43,9 @@ function privateToUser(dir: string, uid: number): boolean {
 }
 
 /**
- * Refuses an agent socket path (`origin` names where it comes from, e.g. `VAR=`) that is relative (from another working directory it names another file: the agent
- * and its clients would not meet) or names no file (the agent's listener and its clients alike).
+ * Refuses an agent socket path that is relative (from another working directory it names another file: the agent
+ * and its clients would not meet) or names no file (the agent's listener and its clients alike). `origin` says
+ * where it came from (e.g. `VAR=`).
  */
 export function checkSocketPathName(socketPath: string, origin = ""): void {
   const name = basename(socketPath);
