@@ -1,4 +1,4 @@
-import { InputError, UsageError } from "./errors.js";
+import { codePointName, InputError, UsageError } from "./errors.js";
 
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -32,7 +32,7 @@ export function parseArn(text: string, what = "ARN"): ParsedArn {
   }
   const odd = text.search(/[^\x21-\x7e]/);
   if (odd !== -1) {
-    const code = `U+${text.codePointAt(odd)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    const code = codePointName(text.slice(odd));
     throw new InputError("ARN_INVALID", `invalid ${what}: character ${odd + 1} is ${code}`, {
       hint: "an ARN is printable ASCII, without spaces or control characters: copy it again",
     });

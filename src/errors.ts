@@ -125,6 +125,11 @@ export function printableLine(text: string): string {
   return text.replace(/\s*(?:[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]\s*)+/g, " ");
 }
 
+/** How a message names a character it must not quote: `U+000A`. */
+export function codePointName(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
 /** {@link printableLine}, trimmed, and cut after `max` characters with … (a value from outside, quoted briefly). */
 export function boundedLine(text: string, max: number): string {
   const clean = printableLine(text).trim();

@@ -1,4 +1,4 @@
-import { UsageError } from "../../errors.js";
+import { codePointName, UsageError } from "../../errors.js";
 
 /**
  * STS session tag limits (STS API reference, `Tag` data type): a value is at most 256 characters matching
@@ -26,5 +26,5 @@ export function sessionTagValueProblem(value: string): string | undefined {
 
 function describeCharacter(c: string): string {
   const cp = c.codePointAt(0)!;
-  return cp >= 0x21 && cp <= 0x7e ? `"${c}"` : `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+  return cp >= 0x21 && cp <= 0x7e ? `"${c}"` : codePointName(c);
 }

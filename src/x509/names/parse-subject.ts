@@ -1,4 +1,4 @@
-import { UsageError } from "../../errors.js";
+import { codePointName, UsageError } from "../../errors.js";
 import { ownValue } from "../../own-value.js";
 import { attributeOid } from "./attribute-names.js";
 
@@ -44,8 +44,7 @@ function parseAttribute(atv: string, whole: string, openssl: boolean): SubjectAt
   // A pasted line break or CR, an ESC sequence, a bidi override (the name shown reversed): never meant as a name.
   const control = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.exec(value)?.[0];
   if (control !== undefined) {
-    const code = `U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
-    throw subjectError(whole, `${type} holds a control character (${code})`, "retype the subject without it");
+    throw subjectError(whole, `${type} holds a control character (${codePointName(control)})`, "retype the subject without it");
   }
   const bound = ownValue(UPPER_BOUNDS, oid) ?? UB_NAME;
   const length = [...value].length;
