@@ -154,8 +154,12 @@ describe("credential-process (dist/cli.js) against a hostile endpoint", () => {
 });
 
 const ARNS = { trustAnchorArn: parseTrustAnchorArn(ARN.trustAnchorArn), profileArn: parseProfileArn(ARN.profileArn), roleArn: parseRoleArn(ARN.roleArn) };
-/** Quick refreshes: credentials of 3 s are refreshed 0.6–1.7 s in and served until 1 s before they expire. */
-const POLICY = { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 300, minRetryIntervalMs: 100 };
+/**
+ * Quick refreshes: credentials of 3 s are refreshed 0.6–1.7 s in and served until 1 s before they expire. A refusal
+ * (wrong-date's 403) keeps the same 300 ms ceiling: with the default one (doubling from `retryMaxMs` to an hour) the
+ * source may rightly wait many seconds after the endpoint recovers, longer than the recovery loop below.
+ */
+const POLICY = { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 300, refusedRetryMaxMs: 300, minRetryIntervalMs: 100 };
 const LIFETIME_MS = 3_000;
 
 /** Each case: the codes a caller may see once the cached credentials have run out. */
