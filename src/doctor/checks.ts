@@ -7,7 +7,7 @@ import { isExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import type { Signer } from "../signers/signer.js";
-import type { SignerOptions } from "../signers/options.js";
+import { mismatchHint, type SignerOptions } from "../signers/options.js";
 import type { Certificate } from "../x509/certificate.js";
 import { DAY_MS, checkCertificateValidity, roughDuration, utc } from "../x509/validity.js";
 
@@ -246,7 +246,7 @@ async function keyMatchRow(signer: Signer, cert: Certificate): Promise<CheckRow>
   try {
     const signature = await signer.sign(message, "SHA256");
     if (verify("sha256", message, key, signature)) return pass("key matches certificate", "a test signature verifies with the certificate's public key");
-    return failText("key matches certificate", "a test signature does not verify with the certificate's public key", "point --private-key at the key the certificate was issued for", "KEY_CERTIFICATE_MISMATCH");
+    return failText("key matches certificate", "a test signature does not verify with the certificate's public key", mismatchHint(), "KEY_CERTIFICATE_MISMATCH");
   } catch (error) {
     return fail("key matches certificate", error);
   }

@@ -114,7 +114,7 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
   }
   const context = { env: o.env, debug: dropFailures(o.debug) };
   const settings = credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, context);
-  return { ...settings, signer: { ...settings.signer, prompt: false } };
+  return { ...settings, signer: { ...settings.signer, prompt: false, names: "options" } };
 }
 
 /**

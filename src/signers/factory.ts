@@ -12,7 +12,7 @@ import {
   type CertificateFile,
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
-import type { SignerOptions, TpmSignerOptions } from "./options.js";
+import { optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
@@ -70,23 +70,23 @@ export function withTypedSignErrors(signer: Signer): Signer {
 }
 
 async function openSigner(options: SignerOptions): Promise<Signer> {
-  const certRef = options.certificate;
+  const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
+  const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
+  const passKey = `pass ${key} (a key file, pkcs11: URI or handle:0x…)`;
   if (keyRef === undefined) {
-    throw new UsageError("USAGE", "no private key given", {
-      hint: "pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with a combined PEM or PKCS#12 file",
-    });
+    const hint = `${passKey}, or ${cert} with a combined PEM or PKCS#12 file`;
+    throw new UsageError("USAGE", "no private key given", { hint });
   }
   const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);
   if (fromStdin.length > 1) {
-    throw new UsageError("USAGE", "only one of --certificate, --private-key and --intermediates can be - (standard input)", {
+    throw new UsageError("USAGE", `only one of ${cert}, ${key} and ${chain} can be - (standard input)`, {
       hint: "pass the others as files or env:NAME",
     });
   }
   const debug = options.debug;
   const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
-  const { keyPassword, signOffThread, prompt } = options;
-  const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt };
+  const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names };
 
   let certificateFile: CertificateFile | undefined;
   let certificateInput: InputBytes | undefined;
@@ -106,7 +106,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   const deviceOptions = () => {
     const chain = intermediates?.certificates.slice() ?? certificateFile?.certificates.slice(1) ?? [];
     const certificate = certificateFile?.certificates[0];
-    return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env, prompt };
+    return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env, prompt, names };
   };
   const tpmSigner = async (key: TpmSignerOptions["key"]) => {
     const { createTpmSigner } = await import("./tpm/tpm-signer.js");
@@ -133,15 +133,13 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
 
   if (options.privateKey === undefined && !holdsPrivateKey(keyFile.bytes, keyRef)) {
-    throw new UsageError("USAGE", `no private key given: ${keyRef} holds no private key`, {
-      hint: "pass --private-key (a key file, pkcs11: URI or handle:0x…)",
-    });
+    throw new UsageError("USAGE", `no private key given: ${keyRef} holds no private key`, { hint: passKey });
   }
 
   if (options.privateKey !== undefined && isPkcs12(keyFile.bytes)) {
     if (certRef !== undefined) {
       throw new UsageError("USAGE", `${keyRef} is a PKCS#12 file, which brings its own certificate`, {
-        hint: "pass the PKCS#12 file alone, as --certificate or --private-key",
+        hint: `pass the PKCS#12 file alone, as ${cert} or ${key}`,
       });
     }
     return createPkcs12Signer({ path: keyRef, bytes: keyFile.bytes, ...fileOptions });

@@ -36,7 +36,27 @@ export interface SignerOptions {
    * the SDK provider): fail instead, naming the option that gives it (`keyPassword`, `pkcs11.pin`, …).
    */
   prompt?: boolean;
+  /** How hints name the option to change: `"flags"` (default), the CLI's; `"options"`, these (a library, the SDK). */
+  names?: OptionNames;
 }
+
+export type OptionNames = "flags" | "options";
+
+/** The options a hint names: their paths here (and in the SDK's options), and the CLI's flags for them. */
+const FLAGS = {
+  certificate: "--certificate", privateKey: "--private-key", intermediates: "--intermediates",
+  keyPassword: "--pkcs8-password-file FILE or --pkcs8-password-env NAME",
+  "pkcs11.pin": "pin-source=, --pkcs11-pin-file or --pkcs11-pin-env", "pkcs11.reusePin": "--reuse-pin",
+  "pkcs11.contextPin": "--pkcs11-context-pin-file / -env", "tpm.keyPassword": "--tpm-key-password",
+  "tpm.ignoreEmptyAuth": "--tpm-ignore-empty-auth",
+} as const;
+
+/** `option` as the caller gives it (see {@link SignerOptions.names}). */
+export const optionName = (names: OptionNames | undefined, o: keyof typeof FLAGS) => names === "options" ? o : FLAGS[o];
+
+/** KEY_CERTIFICATE_MISMATCH's hint for a token or TPM key (and doctor's key check). */
+export const mismatchHint = (names?: OptionNames): string =>
+  `point ${optionName(names, "privateKey")} at the key the certificate was issued for`;
 
 export interface Pkcs11Settings {
   /** `--pkcs11-lib`. */
@@ -70,6 +90,7 @@ export interface DeviceSignerInput {
   debug?: DebugLog;
   env?: NodeJS.ProcessEnv;
   prompt?: boolean;
+  names?: OptionNames;
 }
 
 /** Input of the PKCS#11 back-end, after the factory has resolved files. */

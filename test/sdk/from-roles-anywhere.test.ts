@@ -21,6 +21,10 @@ const stranger = issueLeaf(createCa(join(dir, "other"), { name: "Other CA" }), j
 const KEY_PASSWORD = "k3y-Pa55word";
 const encryptedKey = join(dir, "encrypted.key");
 openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", encryptedKey, "-v2", "aes-256-cbc", "-passout", `pass:${KEY_PASSWORD}`]);
+const p12 = join(dir, "leaf.p12");
+openssl(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:", "-out", p12]);
+const noKeyP12 = join(dir, "no-key.p12");
+openssl(["pkcs12", "-export", "-nokeys", "-in", leaf.certPath, "-passout", "pass:", "-out", noKeyP12]);
 const passwordFile = join(dir, "password.txt");
 writeFileSync(passwordFile, `${KEY_PASSWORD}\n`, { mode: 0o600 });
 
@@ -146,6 +150,7 @@ describe("fromRolesAnywhere: options", () => {
       tpm: { device: "tcp:127.0.0.1:2321", keyPassword: { kind: "env", name: "TPM_PW" }, parentPassword: { kind: "value", value: "parent" }, noKeyPassword: false },
       env: {},
       prompt: false,
+      names: "options",
     });
     expect(settings.session).toEqual({ ...ARNS, durationSeconds: 900, roleSessionName: "sdk-session", region: "us-east-1" });
     expect(settings.endpoint).toEqual({ endpoint: endpoint.url, connectTimeoutMs: 500, maxAttempts: 2, env: {} });
@@ -256,6 +261,22 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
       expect(prompt).not.toHaveBeenCalled();
     } finally {
       vi.doUnmock("../../src/secrets/terminal-prompt.js");
+      await provider.close();
+    }
+  });
+
+  it.each([
+    ["a certificate file alone", () => ({ privateKey: undefined }), "holds no private key (pass privateKey (a key file"],
+    ["a PKCS#12 file with a certificate", () => ({ privateKey: p12 }), "alone, as certificate or privateKey)"],
+    ["a PKCS#12 file without a key", () => ({ certificate: noKeyP12, privateKey: undefined }), "or pass privateKey)"],
+    ["two inputs from -", () => ({ certificate: "-", privateKey: "-" }), "only one of certificate, privateKey and intermediates"],
+  ])("%s: the error names the provider's options, not CLI flags", async (_, options, text) => {
+    const provider = fromRolesAnywhere({ ...base(), ...options() });
+    try {
+      const line = await provider().then(() => "no error", (e: AgentError) => e.toOneLine());
+      expect(line).toContain(text);
+      expect(line).not.toContain("--");
+    } finally {
       await provider.close();
     }
   });

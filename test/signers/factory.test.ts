@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { AgentError } from "../../src/errors.js";
 import { createSigner, parseTpmHandle } from "../../src/signers/factory.js";
 import { createPkcs11Signer } from "../../src/signers/pkcs11/open-signer.js";
 import { listPkcs11Certificates } from "../../src/signers/pkcs11/list-certificates.js";
@@ -35,6 +36,7 @@ describe("createSigner (file keys)", () => {
     writeFileSync(path("garbage.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
     writeFileSync(path("key-and-params.pem"), "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n");
     run(["pkey", "-in", leaf.keyPath, "-pubout", "-out", path("leaf.pub")]);
+    run(["pkcs12", "-export", "-nokeys", "-in", leaf.certPath, "-passout", "pass:", "-out", path("no-key.p12")]);
   }, 60_000);
   afterAll(() => tmp.cleanup());
 
@@ -100,6 +102,32 @@ describe("createSigner (file keys)", () => {
   it("a certificate-only file as --certificate without --private-key: USAGE", async () => {
     const e = await expectAgentError(createSigner({ certificate: leaf.certPath }), "USAGE");
     expect(e.message).toContain(leaf.certPath);
+  });
+
+  it.each([
+    ["no key at all", () => ({}), "(pass privateKey (a key file, pkcs11: URI or handle:0x…), or certificate with",
+      "(pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with"],
+    ["two inputs from -", () => ({ certificate: "-", privateKey: "-" }), "only one of certificate, privateKey and intermediates can",
+      "only one of --certificate, --private-key and --intermediates can"],
+    ["a certificate-only file alone", () => ({ certificate: leaf.certPath }), "holds no private key (pass privateKey (a key file",
+      "holds no private key (pass --private-key (a key file"],
+    ["a PKCS#12 key with a certificate", () => ({ certificate: leaf.certPath, privateKey: path("id.p12") }),
+      "alone, as certificate or privateKey)", "alone, as --certificate or --private-key)"],
+    ["a PKCS#12 file without a key", () => ({ certificate: path("no-key.p12") }), "-inkey KEY …`), or pass privateKey)",
+      "-inkey KEY …`), or pass --private-key)"],
+    ["an encrypted key, no terminal", () => ({ privateKey: path("enc.key") }), "no terminal to prompt on: pass keyPassword)",
+      "no terminal to prompt on: pass --pkcs8-password-file FILE or --pkcs8-password-env NAME)"],
+  ])("%s: the hint names the options as the caller gives them (names), the CLI's flags by default", async (_, options, sdk, cli) => {
+    vi.stubEnv("CI", "true"); // no terminal to ask on, even when the tests run in one
+    const line = async (names?: "options") =>
+      createSigner({ ...options(), names }).then(() => "no error", (e: AgentError) => e.toOneLine());
+    try {
+      expect(await line("options")).toContain(sdk);
+      expect(await line("options")).not.toContain(" --");
+      expect(await line()).toContain(cli);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it("a key that does not match: KEY_CERTIFICATE_MISMATCH before any network call", async () => {

@@ -4,22 +4,25 @@ import { explainTpmError, lockoutError } from "../../src/tpm/client/explain-erro
 
 const rc = (code: number, cmd = "TPM2_Sign") => new TpmResponseError(cmd, code);
 const lockout = { failedTries: 2, maxTries: 32, recoveryTime: 7200 };
+const sign = (keyHasEmptyAuthFlag: boolean, option = "--tpm-key-password") => ({ kind: "sign", keyHasEmptyAuthFlag, option }) as const;
 
 describe("TPM errors users can act on", () => {
   it("wrong key password, DA-protected: counted, with what is left", () => {
-    const e = explainTpmError(rc(0x98e), { kind: "sign", keyHasEmptyAuthFlag: false }, "k", lockout) as Error & { code: string };
+    const e = explainTpmError(rc(0x98e), sign(false), "k", lockout) as Error & { code: string };
     expect(e.code).toBe("TPM_AUTH_FAILED");
     expect(e.message).toBe("wrong TPM key password; 2 failed attempt(s) counted, 30 left before the TPM locks out DA-protected keys (TPM_RC_AUTH_FAIL, rc 0x98e)");
   });
 
   it("wrong key password on a noDA key: not counted; an emptyAuth file gets the tpm2_encodeobject hint", () => {
-    const e = explainTpmError(rc(0x9a2), { kind: "sign", keyHasEmptyAuthFlag: true }, "k") as Error & { hint: string };
+    const e = explainTpmError(rc(0x9a2), sign(true), "k") as Error & { hint: string };
     expect(e.message).toMatch(/exempt from lockout, the attempt was not counted/);
-    expect(e.hint).toMatch(/tpm2_encodeobject/);
+    expect(e.hint).toMatch(/^the key file says .* give it with --tpm-key-password \(tpm2_encodeobject/);
+    // As the caller gives the password: fromRolesAnywhere's option, not a CLI flag.
+    expect(explainTpmError(rc(0x9a2), sign(true, "tpm.keyPassword"), "k")).toMatchObject({ hint: expect.stringMatching(/ give it with tpm\.keyPassword \(/) });
   });
 
   it("lockout: when it ends and how to clear it", () => {
-    const e = explainTpmError(rc(0x921), { kind: "sign", keyHasEmptyAuthFlag: false }, "k", { failedTries: 33, maxTries: 32, recoveryTime: 10 }) as Error & { code: string; hint: string };
+    const e = explainTpmError(rc(0x921), sign(false), "k", { failedTries: 33, maxTries: 32, recoveryTime: 10 }) as Error & { code: string; hint: string };
     expect(e.code).toBe("TPM_LOCKOUT");
     expect(e.message).toMatch(/for about 20 s \(one failure is forgiven every 10 s\)/);
     expect(lockoutError(undefined).message).toMatch(/until its owner clears it/);
@@ -53,16 +56,16 @@ describe("TPM errors users can act on", () => {
     // TPM_RC_VALUE on the session handle (0x184: not loaded, as a resource manager says) is not a PCR mismatch:
     // it stays a device error, so that the signer loads the key again instead of failing for good.
     expect(explainTpmError(rc(0x184, "TPM2_PolicyPCR"), { kind: "policy", statement: "the PCR policy on PCR 7 (sha256)" }, "k")).toMatchObject({ code: "TPM_ERROR" });
-    expect(explainTpmError(rc(0x12f), { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toMatchObject({ code: "TPM_KEY_INVALID" });
-    expect(explainTpmError(rc(0x3e0), { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
+    expect(explainTpmError(rc(0x12f), sign(false), "k")).toMatchObject({ code: "TPM_KEY_INVALID" });
+    expect(explainTpmError(rc(0x3e0), sign(false), "k")).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
   });
 
   it("resource exhaustion and failure mode get a hint; other codes and non-TPM errors pass through", () => {
     expect(explainTpmError(rc(0x902, "TPM2_Load"), { kind: "load", parent: 0x40000001 }, "k")).toMatchObject({ hint: expect.stringMatching(/tpm2_flushcontext/) });
-    expect(explainTpmError(rc(0x101), { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toMatchObject({ hint: expect.stringMatching(/CMD_INIT/) });
+    expect(explainTpmError(rc(0x101), sign(false), "k")).toMatchObject({ hint: expect.stringMatching(/CMD_INIT/) });
     const other = rc(0x2c3);
-    expect(explainTpmError(other, { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toBe(other);
+    expect(explainTpmError(other, sign(false), "k")).toBe(other);
     const plain = new Error("x");
-    expect(explainTpmError(plain, { kind: "sign", keyHasEmptyAuthFlag: false }, "k")).toBe(plain);
+    expect(explainTpmError(plain, sign(false), "k")).toBe(plain);
   });
 });

@@ -1,13 +1,14 @@
 import { AgentError, InputError } from "../../errors.js";
 import { sameStamp, stampOf, type FileStamp } from "../../io/input-file.js";
 import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
-import type { DebugLog, SignerOptions } from "../options.js";
+import { optionName, type DebugLog, type SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
 
-export interface FileSignerOptions extends Pick<SignerOptions, "keyPassword" | "debug" | "signOffThread" | "prompt"> {
+export interface FileSignerOptions
+  extends Pick<SignerOptions, "keyPassword" | "debug" | "signOffThread" | "prompt" | "names"> {
   /** Private-key file (PEM or DER; may also hold the certificate). */
   keyPath: string;
   /** The key file's contents when the caller has already read them (saves a read on the hot path). */
@@ -42,7 +43,7 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
       } else {
         debug?.(`${keyPath} changed: reloading the key`);
         // A prompt now would hold every request until someone answers it: a key that became encrypted is refused.
-        key = await loadKeyFile(keyPath, options, undefined, wouldPrompt ? () => refusePrompt(keyPath) : undefined);
+        key = await loadKeyFile(keyPath, options, undefined, wouldPrompt ? () => refusePrompt(options) : undefined);
       }
     }
     const certificate = await reloadIfChanged(current.certificate, readCertificateFile);
@@ -115,11 +116,11 @@ function fileKeySigner(
   };
 }
 
-async function refusePrompt(keyPath: string): Promise<never> {
+async function refusePrompt({ keyPath, names, prompt }: FileSignerOptions): Promise<never> {
   const what = `${keyPath} was replaced by an encrypted key, whose password a running signer does not ask for`;
-  throw new InputError("PASSWORD_REQUIRED", what, {
-    hint: "give it with --pkcs8-password-file or --pkcs8-password-env, or restart to be asked for it",
-  });
+  const restart = prompt === false ? "" : ", or restart to be asked for it";
+  const hint = `give it with ${optionName(names, "keyPassword")}${restart}`;
+  throw new InputError("PASSWORD_REQUIRED", what, { hint });
 }
 
 interface SignerState {

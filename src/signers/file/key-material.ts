@@ -1,10 +1,9 @@
 import { readInputFile, type FileStamp } from "../../io/input-file.js";
 import type { Secret } from "../../secrets/secret.js";
-import type { SecretSource } from "../../secrets/secret-source.js";
 import { classifyDer } from "../../x509/der-kind.js";
 import { DerError, TAG, children, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
 import { decodePemBlocks, looksLikePem, type PemBlock } from "../../encoding/pem.js";
-import type { DebugLog } from "../options.js";
+import type { DebugLog, SignerOptions } from "../options.js";
 import { loadSigningKey } from "./key-parsers.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { decryptPrivateKeyInfo } from "./pbe.js";
@@ -46,9 +45,9 @@ export interface LoadedKeyFile {
  */
 export async function loadKeyFile(
   path: string,
-  options: { keyPassword?: SecretSource; debug?: DebugLog; prompt?: boolean },
+  options: Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names">,
   alreadyRead?: { bytes: Buffer; stamp: FileStamp },
-  password = () => obtainKeyPassword(options.keyPassword, "PKCS#8", path, options.prompt),
+  password = () => obtainKeyPassword("PKCS#8", path, options),
 ): Promise<LoadedKeyFile> {
   const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
   const material = await keyMaterialFromFile(bytes, path, password, options.debug);

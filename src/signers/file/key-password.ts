@@ -1,16 +1,16 @@
 import { AgentError, InputError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
-import { promptFor, readSecret, type SecretSource } from "../../secrets/secret-source.js";
+import { promptFor, readSecret } from "../../secrets/secret-source.js";
+import { optionName, type SignerOptions } from "../options.js";
 
 /**
  * Gets the password of an encrypted key file: from the configured source (flag, file, environment), else by
  * asking on the terminal. Without a terminal the failure says which options give it non-interactively.
  */
 export async function obtainKeyPassword(
-  source: SecretSource | undefined,
   kind: "PKCS#8" | "PKCS#12",
   path: string,
-  prompt?: boolean,
+  { keyPassword: source, prompt, names }: Pick<SignerOptions, "keyPassword" | "prompt" | "names">,
 ): Promise<Secret> {
   const noun = kind === "PKCS#8" ? "PKCS#8 private key" : "PKCS#12";
   const what = `the ${noun} password for ${path}`;
@@ -20,10 +20,8 @@ export async function obtainKeyPassword(
   } catch (cause) {
     if (!(cause instanceof AgentError && cause.code === "PASSWORD_REQUIRED")) throw cause;
     const state = kind === "PKCS#8" ? "holds an encrypted private key" : "is password-protected";
-    throw new InputError("PASSWORD_REQUIRED", `${path} ${state} and no password was given`, {
-      hint: prompt === false ? cause.hint
-        : "there is no terminal to prompt on: pass --pkcs8-password-file FILE or --pkcs8-password-env NAME",
-      cause,
-    });
+    const give = `there is no terminal to prompt on: pass ${optionName(names, "keyPassword")}`;
+    const hint = prompt === false ? cause.hint : give;
+    throw new InputError("PASSWORD_REQUIRED", `${path} ${state} and no password was given`, { hint, cause });
   }
 }

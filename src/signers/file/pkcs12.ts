@@ -1,10 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { AgentError, InputError } from "../../errors.js";
-import type { SecretSource } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
-import type { DebugLog } from "../options.js";
+import { optionName, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
 import { loadSigningKey } from "./key-parsers.js";
@@ -22,7 +21,7 @@ export interface Pkcs12Identity {
   readonly chain: Certificate[];
 }
 
-type Pkcs12Options = { readonly keyPassword?: SecretSource; readonly debug?: DebugLog; readonly prompt?: boolean };
+type Pkcs12Options = Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names">;
 
 const OID = {
   DATA: "1.2.840.113549.1.7.1",
@@ -207,7 +206,7 @@ async function unlock(
     if (opened !== undefined) return opened;
     options.debug?.(`${path}: the empty password does not open the file`);
   }
-  const opened = await tryWith(await obtainKeyPassword(options.keyPassword, "PKCS#12", path, options.prompt));
+  const opened = await tryWith(await obtainKeyPassword("PKCS#12", path, options));
   if (opened === undefined) throw incorrectPassword({ what: "PKCS#12", source: path });
   return opened;
 }
@@ -233,9 +232,9 @@ async function chooseIdentity(
   options: Pkcs12Options,
 ): Promise<Pkcs12Identity> {
   if (keyInfos.length === 0) {
-    throw new InputError("PKCS12_INVALID", `PKCS#12 file ${path} holds no private key`, {
-      hint: "export it with the key (`openssl pkcs12 -export -inkey KEY …`), or pass --private-key",
-    });
+    const key = optionName(options.names, "privateKey");
+    const hint = `export it with the key (\`openssl pkcs12 -export -inkey KEY …\`), or pass ${key}`;
+    throw new InputError("PKCS12_INVALID", `PKCS#12 file ${path} holds no private key`, { hint });
   }
   if (certificates.length === 0) {
     throw new InputError("CERTIFICATE_MISSING", `PKCS#12 file ${path} holds no certificate`, {

@@ -7,7 +7,7 @@ import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.
 import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
 import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
 import { promptFor, SECRET_SOURCE } from "../../secrets/secret-source.js";
-import type { Pkcs11SignerOptions } from "../options.js";
+import { mismatchHint, optionName, type Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
 import { withoutAttestation } from "./attestation.js";
@@ -134,6 +134,7 @@ class SignerBuild {
       unproven: proven ? undefined : certificate,
       relogin: this.needsLogin(keySlot) ? { pin: this.reloginPin(keySlot) } : undefined,
       contextPin: this.contextPin,
+      names: this.opts.names,
     });
   }
 
@@ -162,7 +163,7 @@ class SignerBuild {
         if (!(isAgentError(error) && error.code === "PASSWORD_REQUIRED")) throw error;
         throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${formatPkcs11Uri(withoutQuery(uri))} on ${describeToken(slot.token)} without a login`, {
           hint:
-            `if the certificate is a private object, give the PIN (${this.pinOptions()}); ` +
+            `if the certificate is a private object, give the PIN (${this.name("pkcs11.pin")}); ` +
             "check the URI with read-certificate-data",
         });
       }
@@ -227,7 +228,7 @@ class SignerBuild {
           throw new Pkcs11AmbiguousError(
             `${formatPkcs11Uri(withoutQuery(this.keyUri))} matches ${signable.length} private keys and there is no certificate to tell them apart`,
             signable.map((k) => formatPkcs11Uri(k.uri)),
-            "add the id= or object= of the key to use, or give its certificate with --certificate",
+            `add the id= or object= of the key to use, or give its certificate with ${this.name("certificate")}`,
           );
         }
         return { key: signable[0]!, proven: true };
@@ -238,7 +239,7 @@ class SignerBuild {
     const token = describeToken(context.slot.token);
     if (mismatched.length > 0) {
       throw new InputError("KEY_CERTIFICATE_MISMATCH", `no private key on ${token} matches the certificate (${certificate!.subject.replace(/\n/g, ", ")}); keys checked:\n  ${mismatched.map((k) => formatPkcs11Uri(k.uri)).join("\n  ")}`, {
-        hint: "point --private-key at the key the certificate was issued for",
+        hint: mismatchHint(this.opts.names),
       });
     }
     const records = objectRecords(context);
@@ -248,7 +249,7 @@ class SignerBuild {
           ? objectNotFoundHint({ label: this.keyUri.object, id: this.keyUri.id }, records, "private")
           : this.loggedIn.has(context.slot)
             ? "the token shows no private keys"
-            : `the token shows no private keys without a login: give the PIN (${this.pinOptions()})`,
+            : `the token shows no private keys without a login: give the PIN (${this.name("pkcs11.pin")})`,
     });
   }
 
@@ -304,9 +305,9 @@ class SignerBuild {
     return (slot.flags & CKF.LOGIN_REQUIRED) !== 0 || this.userPinSource !== undefined;
   }
 
-  /** Where a user PIN is given, as the caller knows it: fromRolesAnywhere's option (prompt: false) or the CLI's. */
-  private pinOptions(): string {
-    return this.opts.prompt === false ? "pkcs11.pin" : "pin-source=, --pkcs11-pin-file or --pkcs11-pin-env";
+  /** An option as the caller knows it (SignerOptions.names): the CLI's flag or the library's option. */
+  private name(option: Parameters<typeof optionName>[1]): string {
+    return optionName(this.opts.names, option);
   }
 
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
@@ -333,18 +334,18 @@ class SignerBuild {
         this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, "the context-specific PIN", this.env));
       } else if (this.opts.reusePin) {
         const user = this.userPin(slot);
-        const reuse = this.opts.prompt === false ? "pkcs11.reusePin" : "--reuse-pin";
         if (user === undefined) {
+          const reuse = this.name("pkcs11.reusePin");
           throw new UsageError("USAGE", `${reuse} was given but the token has a PIN pad and no PIN was supplied`);
         }
         this.contextPin = user instanceof RememberedPin ? user : new RememberedPin(user);
       } else {
         const uri = formatPkcs11Uri(k.uri);
-        const what =
-          `the context-specific PIN of ${uri} (the key has CKA_ALWAYS_AUTHENTICATE: pass --reuse-pin, or --pkcs11-context-pin-file / -env)`;
-        const option = "pkcs11.contextPin (or pkcs11.reusePin)";
         const asked = `the context-specific PIN of ${uri}`;
+        const give = `pass ${this.name("pkcs11.reusePin")}, or ${this.name("pkcs11.contextPin")}`;
+        const option = "pkcs11.contextPin (or pkcs11.reusePin)";
         const prompt = promptFor(`Context-specific PIN for ${uri}: `, asked, this.opts.prompt, option);
+        const what = `${asked} (the key has CKA_ALWAYS_AUTHENTICATE: ${give})`;
         this.contextPin = new RememberedPin(pinFromSource(prompt, what, this.env));
       }
     }

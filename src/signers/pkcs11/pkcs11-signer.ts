@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from "node:util";
 import { DeviceError, InputError, isAgentError, type AgentError } from "../../errors.js";
 import type { Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
+import { mismatchHint, type OptionNames } from "../options.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
 import { closeSession, findPrivateKeys, openSession, type TokenContext, type UsableKey } from "../../pkcs11/objects.js";
 import { nodeHashName, signatureVerifies } from "../../encoding/signature-encoding.js";
@@ -34,6 +35,7 @@ export interface Pkcs11SignerParts {
   relogin: { pin: PinSupply | undefined } | undefined;
   /** For CKA_ALWAYS_AUTHENTICATE keys: the PIN presented before every signature, already read. */
   contextPin: RememberedPin | undefined;
+  names: OptionNames | undefined;
 }
 
 export class Pkcs11Signer implements Signer {
@@ -154,9 +156,8 @@ export class Pkcs11Signer implements Signer {
     if (!verifies) {
       const certificate = `the certificate (${unproven.subject.replace(/\n/g, ", ")})`;
       const reason = "its signature does not verify with the certificate's public key";
-      throw new InputError("KEY_CERTIFICATE_MISMATCH", `the private key ${this.keyUri} does not match ${certificate}: ${reason}`, {
-        hint: "point --private-key at the key the certificate was issued for",
-      });
+      const message = `the private key ${this.keyUri} does not match ${certificate}: ${reason}`;
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", message, { hint: mismatchHint(this.#parts.names) });
     }
     this.#parts.unproven = undefined;
     this.#parts.context.debug?.(`pkcs11: ${this.keyUri} matches the certificate (its first signature verifies)`);

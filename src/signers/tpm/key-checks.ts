@@ -7,6 +7,7 @@ import { describeKey, hasAttribute, publicKeyOf } from "../../tpm/keys/public-ar
 import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 import { hashInfo, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
 import type { Certificate } from "../../x509/certificate.js";
+import { mismatchHint, type OptionNames } from "../options.js";
 
 export function checkFilePolicy(file: Tss2KeyFile, what: string): void {
   if (file.policy.length === 0) return;
@@ -39,11 +40,10 @@ export function checkSigningKey(key: LoadedKey, fromHandle: boolean, what: strin
   return publicKey;
 }
 
-export function checkCertificateMatches(certificate: Certificate, tpmKey: KeyObject, what: string): void {
-  const certKey = certificate.publicKey;
+export function checkCertificateMatches(cert: Certificate, tpmKey: KeyObject, what: string, names?: OptionNames): void {
+  const certKey = cert.publicKey;
   if (!certKey || !certKey.equals(tpmKey)) {
-    throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate (${certificate.subject}) does not belong to ${what}`, {
-      hint: "check that --certificate and --private-key name the same key pair",
-    });
+    const message = `the certificate (${cert.subject}) does not belong to ${what}`;
+    throw new InputError("KEY_CERTIFICATE_MISMATCH", message, { hint: mismatchHint(names) });
   }
 }

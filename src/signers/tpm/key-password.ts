@@ -3,7 +3,7 @@ import { promptFor, readSecret } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { policyUsesPassword } from "../../tpm/keys/policy.js";
 import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
-import type { TpmSignerOptions } from "../options.js";
+import { optionName, type TpmSignerOptions } from "../options.js";
 
 /** The key's password: none when its policy or file says so, else the one given, else a prompt. */
 export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFile | undefined, what: string): Promise<Secret> {
@@ -16,9 +16,11 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
   // helper refuses it too. tpm2_encodeobject before tpm2-tools 5.7 (Debian 12 ships 5.4) writes the flag
   // inverted, so files of password-protected keys claim to need none: --tpm-ignore-empty-auth says so.
   if (file?.emptyAuth && !opts.ignoreEmptyAuth) {
-    throw new UsageError("USAGE", `${what}: a TPM key password was given but the key file says the key has none (emptyAuth TRUE); it was not tried, so the TPM counted nothing`, {
-      hint: "drop --tpm-key-password; if the key does have a password (files written by tpm2_encodeobject before tpm2-tools 5.7 carry this flag inverted), add --tpm-ignore-empty-auth",
-    });
+    const name = (option: "tpm.keyPassword" | "tpm.ignoreEmptyAuth") => optionName(opts.names, option);
+    const hint = `drop ${name("tpm.keyPassword")}; if the key does have a password (files written by ` +
+      `tpm2_encodeobject before tpm2-tools 5.7 carry this flag inverted), add ${name("tpm.ignoreEmptyAuth")}`;
+    throw new UsageError("USAGE", `${what}: a TPM key password was given but the key file says the key has none ` +
+      "(emptyAuth TRUE); it was not tried, so the TPM counted nothing", { hint });
   }
   if (opts.keyPassword) return readSecret(opts.keyPassword, "TPM key password");
   if (opts.noKeyPassword) return Secret.fromUtf8("");

@@ -16,7 +16,7 @@ import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import type { TpmTransport } from "../../tpm/transport/transport.js";
 import type { HandleNamesOf } from "../../tpm/wire/commands.js";
 import { hex32, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
-import type { TpmSignerOptions } from "../options.js";
+import { optionName, type TpmSignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key-checks.js";
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
@@ -79,7 +79,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   let publicKey: KeyObject;
   try {
     publicKey = checkSigningKey(keys.loaded!.key, opts.key.kind === "handle", what);
-    if (opts.certificate) checkCertificateMatches(opts.certificate, publicKey, what);
+    if (opts.certificate) checkCertificateMatches(opts.certificate, publicKey, what, opts.names);
   } catch (e) {
     await keys.close();
     throw e;
@@ -99,8 +99,10 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     }
     return { session: session ?? PASSWORD_SESSION, authValue: keyPassword };
   };
+  const option = optionName(opts.names, "tpm.keyPassword");
+  const op = { kind: "sign", keyHasEmptyAuthFlag: file?.emptyAuth ?? false, option } as const;
   const runOnKey = (loaded: LoadedState): RunOnKey => (command, params) =>
-    withExplanation(loaded.tpm, { kind: "sign", keyHasEmptyAuthFlag: file?.emptyAuth ?? false }, what, async () => {
+    withExplanation(loaded.tpm, op, what, async () => {
       const handles = { keyHandle: loaded.key.entity } as Record<HandleNamesOf<typeof command>, Entity>;
       return (await loaded.tpm.execute(command, handles, params, [await authorization(loaded)])).response;
     });

@@ -34,7 +34,8 @@ export type TpmOperation =
   | { readonly kind: "read-public"; readonly handle: number; readonly role: "key" | "parent" }
   | { readonly kind: "load"; readonly parent: number }
   | { readonly kind: "policy"; readonly statement: string }
-  | { readonly kind: "sign"; readonly keyHasEmptyAuthFlag: boolean };
+  /** `option`: how the caller gives the key password (`--tpm-key-password`, `tpm.keyPassword`). */
+  | { readonly kind: "sign"; readonly keyHasEmptyAuthFlag: boolean; readonly option: string };
 
 function lockoutSentence(state: LockoutState | undefined): string {
   if (!state) return "";
@@ -101,8 +102,9 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
   if (op.kind === "sign") {
     if (authFailed) {
       const hint = op.keyHasEmptyAuthFlag
-        ? "the key file says the key has no password; if it has one, give it with --tpm-key-password (tpm2_encodeobject before tpm2-tools 5.7 wrote that flag inverted)"
-        : "wrong passwords are never retried; check --tpm-key-password / its file or variable";
+        ? `the key file says the key has no password; if it has one, give it with ${op.option} ` +
+          "(tpm2_encodeobject before tpm2-tools 5.7 wrote that flag inverted)"
+        : `wrong passwords are never retried; check ${op.option} / its file or variable`;
       return fail(AuthError, "TPM_AUTH_FAILED", `wrong TPM key password${counted} ${raw}`, hint);
     }
     if (e.rc === RC.AUTH_UNAVAILABLE) {

@@ -175,10 +175,13 @@ describe("file signer", () => {
     expect(decryptions()).toBe(2);
   });
 
-  it("a key file replaced by an encrypted one while running: never a prompt (it would stop every request), a clear error", async () => {
+  it.each([
+    [{}, "give it with --pkcs8-password-file FILE or --pkcs8-password-env NAME, or restart to be asked for it"],
+    [{ names: "options", prompt: false } as const, "give it with keyPassword"], // as fromRolesAnywhere sets them
+  ])("a key file replaced by an encrypted one while running: never a prompt (it would stop every request), a clear error", async (given, hint) => {
     const key = path("to-encrypt.key");
     copyFileSync(ec.keyPath, key);
-    const signer = await createFileSigner({ keyPath: key, certificate: ec.certPath });
+    const signer = await createFileSigner({ keyPath: key, certificate: ec.certPath, ...given });
     const encrypted = path("encrypted-now.key");
     run(["pkcs8", "-topk8", "-in", ec.keyPath, "-out", encrypted, "-passout", `pass:${PASSWORD}`]);
     replaceFile(key, readFileSync(encrypted));
@@ -186,6 +189,7 @@ describe("file signer", () => {
     const e = await expectAgentError(signer.certificate(), "PASSWORD_REQUIRED");
     expect(promptOnTerminal).not.toHaveBeenCalled();
     expect(e.message).toBe(`${key} was replaced by an encrypted key, whose password a running signer does not ask for`);
+    expect(e.hint).toBe(hint);
     replaceFile(key, readFileSync(ec.keyPath)); // put back: the next call recovers
     expect((await signer.certificate())?.serialDecimal).toBe(ec.serialDecimal);
   });

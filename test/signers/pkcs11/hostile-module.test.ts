@@ -10,7 +10,10 @@ import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { pkcs11Class } from "../../../src/pkcs11/binding.js";
 import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
+import type { AgentError } from "../../../src/errors.js";
+import type { RolesAnywhereProviderOptions } from "../../../src/sdk/index.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
+import { ARNS } from "../../local-endpoint/support.js";
 
 /** A token object: its attributes by CKA number. */
 type Attributes = Map<number, Buffer>;
@@ -147,6 +150,7 @@ vi.mock("../../../src/pkcs11/addon-status.js", async (importOriginal) => {
 });
 const { main } = await import("../../../src/cli/main.js");
 const { createSigner } = await import("../../../src/signers/factory.js");
+const { fromRolesAnywhere } = await import("../../../src/sdk/index.js");
 
 const { dir, cleanup } = makeTempDir("raa-hostile-module-");
 afterAll(cleanup);
@@ -440,28 +444,71 @@ describe("sign() called from plain JavaScript", () => {
   });
 });
 
-describe("what is missing, named as the caller knows it (prompt: false is what fromRolesAnywhere sets)", () => {
+describe("what to change, named as the caller knows it: fromRolesAnywhere's options, the CLI's flags", () => {
   const NO_PIN = "pkcs11:token=fake;object=device";
+  /** What fromRolesAnywhere's first call rejects with, as one line: the key fails before any network call. */
+  const sdkLine = async (options: Partial<RolesAnywhereProviderOptions>): Promise<string> => {
+    const library = { pkcs11: { library: "/fake/module.so" } };
+    const provider = fromRolesAnywhere({ ...ARNS, endpoint: "http://127.0.0.1:9", env: {}, ...library, ...options });
+    try {
+      return await provider().then(() => "no error", (e: unknown) => (e as AgentError).toOneLine());
+    } finally {
+      await provider.close();
+    }
+  };
+  const cliLine = async (argv: string[]) => (await run(["sign-string", "--pkcs11-lib", "/fake/module.so", ...argv])).stderr;
 
   it("a certificate visible only after a login, and no PIN: the SDK caller is told pkcs11.pin, not CLI flags", async () => {
     token.objects = []; // what a token with CKA_PRIVATE certificates shows before C_Login
-    const error = await createSigner({ certificate: NO_PIN, pkcs11: { library: "/fake/module.so" }, prompt: false })
-      .then(() => undefined, (e: unknown) => e as { code: string; toOneLine(): string });
-    expect(error?.code).toBe("PKCS11_OBJECT_NOT_FOUND");
-    expect(error?.toOneLine()).toMatch(/without a login \(if the certificate is a private object, give the PIN \(pkcs11\.pin\);/);
-    expect(error?.toOneLine()).not.toMatch(/--pkcs11|pin-source/);
+    const line = await sdkLine({ certificate: NO_PIN });
+    expect(line).toMatch(/without a login \(if the certificate is a private object, give the PIN \(pkcs11\.pin\);/);
+    expect(line).not.toMatch(/--|pin-source/);
   });
 
   it.each([
-    [false, /^pkcs11\.reusePin was given but the token has a PIN pad and no PIN was supplied$/],
+    ["options" as const, /^pkcs11\.reusePin was given but the token has a PIN pad and no PIN was supplied$/],
     [undefined, /^--reuse-pin was given but the token has a PIN pad and no PIN was supplied$/],
-  ])("reusePin on a PIN-pad token for an always-authenticate key, prompt %s: the option as given", async (prompt, line) => {
+  ])("reusePin on a PIN-pad token for an always-authenticate key, names %s: the option as given", async (names, line) => {
     token.flags |= CKF.PROTECTED_AUTHENTICATION_PATH;
     token.objects[1]!.set(CKA.ALWAYS_AUTHENTICATE, Buffer.from([1]));
     const pkcs11 = { library: "/fake/module.so", reusePin: true };
-    await expect(createSigner({ certificate: NO_PIN, pkcs11, ...(prompt === false ? { prompt } : {}) })).rejects.toMatchObject({
+    await expect(createSigner({ certificate: NO_PIN, pkcs11, names, prompt: false })).rejects.toMatchObject({
       code: "USAGE",
       message: expect.stringMatching(line),
     });
+  });
+
+  it("an always-authenticate key with no context PIN, prompting on but no terminal: pkcs11.reusePin or contextPin", async () => {
+    token.objects[1]!.set(CKA.ALWAYS_AUTHENTICATE, Buffer.from([1]));
+    const error = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" }, names: "options" }).catch((e) => e);
+    expect((error as AgentError).toOneLine()).toMatch(/CKA_ALWAYS_AUTHENTICATE: pass pkcs11\.reusePin, or pkcs11\.contextPin\)/);
+    expect((error as AgentError).toOneLine()).not.toContain("--");
+    expect(await cliLine(["--certificate", URI])).toMatch(/pass --reuse-pin, or --pkcs11-context-pin-file \/ -env\)/);
+  });
+
+  it("no key on the token is the certificate's: KEY_CERTIFICATE_MISMATCH says privateKey", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    const line = await sdkLine({ certificate: URI });
+    expect(line).toMatch(/^no private key on token "fake" .* \(point privateKey at the key the certificate was issued for\)$/);
+    expect(line).not.toContain("--");
+  });
+
+  it("a key that shows no public key and whose first signature is not the certificate's: privateKey, --private-key", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    token.objects[1]!.delete(CKA.MODULUS);
+    const hint = (option: string) => `(point ${option} at the key the certificate was issued for)`;
+    const line = await sdkLine({ certificate: URI });
+    expect(line).toMatch(/^the private key pkcs11:.* does not match the certificate \(CN=other\): its signature does not verify/);
+    expect(line).toContain(hint("privateKey"));
+    expect(line).not.toContain("--");
+    expect(await cliLine(["--certificate", URI])).toContain(hint("--private-key"));
+  });
+
+  it("two keys and no certificate to choose: give its certificate with certificate, --certificate", async () => {
+    token.objects = [keyObjects("1", "device").key, keyObjects("2", "device").key];
+    const line = await sdkLine({ privateKey: URI });
+    expect(line).toMatch(/matches 2 private keys .* give its certificate with certificate\)$/);
+    expect(line).not.toContain("--");
+    expect(await cliLine(["--private-key", URI])).toMatch(/give its certificate with --certificate\)\n$/);
   });
 });

@@ -1,6 +1,10 @@
 /** The TPM signer over a scripted TPM: what does not need a real one (native-test/tpm-signer.test.ts has swtpm). */
-import { generateKeyPairSync } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Certificate } from "../../../src/x509/certificate.js";
+import type { OptionNames } from "../../../src/signers/options.js";
+import type { Tss2KeyFile } from "../../../src/tpm/keys/tss2-key-file.js";
 import { openTpmSigner } from "../../../src/signers/tpm/tpm-signer.js";
 import { resolveKeyPassword } from "../../../src/signers/tpm/key-password.js";
 import { encode } from "../../../src/tpm/wire/codec.js";
@@ -10,6 +14,7 @@ import { TPM_ALG } from "../../../src/tpm/wire/constants.js";
 import { objectName } from "../../../src/tpm/keys/public-area.js";
 import { errorResponse, ScriptedTransport } from "../../tpm/fake-transport.js";
 import { eccSigningPublic } from "../../helpers/tpm-public.js";
+import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 
 /**
  * A TPM holding a persistent P-256 key without a password: TPM2_ReadClock refused, TPM2_ReadPublic answered, with the
@@ -121,5 +126,45 @@ describe("the TPM key password", () => {
       message: "TPM key password is needed but asking on the terminal is off",
       hint: expect.stringMatching(/^set tpm\.keyPassword: /),
     });
+  });
+});
+
+describe("what to change, named as the caller gives it: SignerOptions.names (fromRolesAnywhere: options), else flags", () => {
+  const { dir, cleanup } = makeTempDir("raa-tpm-names-");
+  afterAll(cleanup);
+  const leaf = issueLeaf(createCa(join(dir, "ca"), { name: "TPM Names CA" }), join(dir, "leaf"), { name: "device", keyType: "p256" });
+  const certificate = new Certificate(new X509Certificate(leaf.certPem).raw);
+  const handle = { kind: "handle", handle: 0x81000101 } as const;
+
+  it.each([
+    ["options" as const, "point privateKey at the key the certificate was issued for"],
+    [undefined, "point --private-key at the key the certificate was issued for"],
+  ])("a certificate that is not the TPM key's, names %s: KEY_CERTIFICATE_MISMATCH", async (names, hint) => {
+    const error = await openTpmSigner({ key: handle, noKeyPassword: true, certificate, names }, { transport: tpmWithKey() })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "KEY_CERTIFICATE_MISMATCH", hint });
+  });
+
+  it.each([
+    ["options" as const, /^drop tpm\.keyPassword; .*, add tpm\.ignoreEmptyAuth$/],
+    [undefined, /^drop --tpm-key-password; .*, add --tpm-ignore-empty-auth$/],
+  ])("a key password for an emptyAuth key file, names %s: drop it or say it is ignored", async (names, hint) => {
+    const file = { emptyAuth: true, policy: [] } as unknown as Tss2KeyFile;
+    const opts = { key: handle, keyPassword: { kind: "value", value: "pw" }, names } as const;
+    await expect(resolveKeyPassword(opts, file, "key.pem")).rejects.toMatchObject({ code: "USAGE", hint: expect.stringMatching(hint) });
+  });
+
+  it.each([
+    ["options" as const, "wrong passwords are never retried; check tpm.keyPassword / its file or variable"],
+    [undefined, "wrong passwords are never retried; check --tpm-key-password / its file or variable"],
+  ])("a wrong key password, names %s: TPM_AUTH_FAILED naming the option", async (names: OptionNames | undefined, hint) => {
+    const transport = tpmWithKey(undefined, eccSigningPublic(), [Buffer.from(errorResponse(0x98e), "hex")]);
+    const opts = { key: handle, keyPassword: { kind: "value", value: "wrong" }, names } as const;
+    const signer = await openTpmSigner(opts, { transport, parameterEncryption: false });
+    try {
+      await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({ code: "TPM_AUTH_FAILED", hint });
+    } finally {
+      await signer.close();
+    }
   });
 });
