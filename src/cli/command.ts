@@ -63,14 +63,10 @@ export function boolArg(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
 }
 
-export function numberArg(args: ParsedArgs, name: string): number | undefined {
-  const v = args.values[name];
-  return typeof v === "number" ? v : undefined;
-}
-
 /** An integer flag within [min, max]; `rule` ends the usage error ("--port 0 is out of range: use 1 to 65535"). */
 export function integerArg(args: ParsedArgs, name: string, min: number, max: number, rule = `is out of range: use ${min} to ${max}`) {
-  const value = numberArg(args, name);
+  const v = args.values[name];
+  const value = typeof v === "number" ? v : undefined;
   const bad = value !== undefined && !(Number.isInteger(value) && value >= min && value <= max);
   if (bad) throw new UsageError("USAGE", `--${name} ${value} ${rule}`);
   return value;

@@ -10,42 +10,36 @@ export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 /** How long a FIFO, pipe or device may take to deliver all its bytes: a FIFO nobody writes to never does. */
 export const READ_TIMEOUT_MS = 30_000;
 
-export interface ReadLimits {
-  readonly maxBytes?: number;
-  readonly timeoutMs?: number;
-}
-
 /**
  * The bytes and fstat of one opened file: what is checked (owner, mode, kind) is what is read, even if the
- * name is pointed elsewhere meanwhile. More than `maxBytes` is EFBIG; a FIFO or device that has not delivered
+ * name is pointed elsewhere meanwhile. More than MAX_INPUT_BYTES is EFBIG; a FIFO or device that has not delivered
  * everything within `timeoutMs` is ETIMEDOUT (the error's message says which, after the path).
  */
-export async function readOpenedFile(path: string, limits: ReadLimits = {}): Promise<{ bytes: Buffer; stats: Stats }> {
+export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS): Promise<{ bytes: Buffer; stats: Stats }> {
   // stat first: opening a FIFO waits for a writer, so only what is a regular file by name is opened here, and
   // without blocking (O_NONBLOCK), in case the name is swapped in between; it then goes the asynchronous way.
   const byName = statSync(path);
-  if (!byName.isFile()) return readOpenedFileAsync(path, limits, byName);
+  if (!byName.isFile()) return readOpenedFileAsync(path, timeoutMs, byName);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd);
     if (stats.isFile()) {
-      if (stats.size > (limits.maxBytes ?? MAX_INPUT_BYTES)) throw tooLarge(limits);
+      if (stats.size > MAX_INPUT_BYTES) throw tooLarge();
       return { bytes: readFileSync(fd), stats };
     }
   } finally {
     closeSync(fd);
   }
-  return readOpenedFileAsync(path, limits, statSync(path));
+  return readOpenedFileAsync(path, timeoutMs, statSync(path));
 }
 
 /** All of an open pipe, FIFO or device (standard input), within the same limits as {@link readOpenedFile}. */
-export function readDescriptor(fd: number, limits: ReadLimits = {}): Promise<Buffer> {
+export function readDescriptor(fd: number): Promise<Buffer> {
   const state: ReadState = { stopped: false };
-  const path = `/proc/self/fd/${fd}`;
-  return withDeadline(limits, readChunks(fd, limits.maxBytes ?? MAX_INPUT_BYTES, state), state, path, fstatSync(fd));
+  return withDeadline(READ_TIMEOUT_MS, readChunks(fd, state), state, `/proc/self/fd/${fd}`, fstatSync(fd));
 }
 
-function readOpenedFileAsync(path: string, limits: ReadLimits, byName: Stats): Promise<{ bytes: Buffer; stats: Stats }> {
+function readOpenedFileAsync(path: string, timeoutMs: number, byName: Stats): Promise<{ bytes: Buffer; stats: Stats }> {
   const state: ReadState = { stopped: false };
   const reading = new Promise<{ bytes: Buffer; stats: Stats }>((resolve, reject) =>
     openCallback(path, "r", (openError, fd) => {
@@ -55,11 +49,11 @@ function readOpenedFileAsync(path: string, limits: ReadLimits, byName: Stats): P
       fstatCallback(fd, (statError, stats) => {
         if (statError) return done(statError);
         if (stats.isDirectory()) return done(Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" }));
-        readChunks(fd, limits.maxBytes ?? MAX_INPUT_BYTES, state).then((bytes) => done(null, { bytes, stats }), done);
+        readChunks(fd, state).then((bytes) => done(null, { bytes, stats }), done);
       });
     }),
   );
-  return withDeadline(limits, reading, state, path, byName);
+  return withDeadline(timeoutMs, reading, state, path, byName);
 }
 
 /** Set when the deadline has passed: no read after that. */
@@ -67,7 +61,7 @@ interface ReadState {
   stopped: boolean;
 }
 
-function readChunks(fd: number, maxBytes: number, state: ReadState): Promise<Buffer> {
+function readChunks(fd: number, state: ReadState): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   return new Promise((resolve, reject) => {
@@ -76,7 +70,7 @@ function readChunks(fd: number, maxBytes: number, state: ReadState): Promise<Buf
         if (error) return reject(error);
         if (n === 0 || state.stopped) return resolve(Buffer.concat(chunks, total));
         total += n;
-        if (total > maxBytes) return reject(tooLarge({ maxBytes }));
+        if (total > MAX_INPUT_BYTES) return reject(tooLarge());
         chunks.push(chunk.subarray(0, n));
         next();
       });
@@ -88,8 +82,7 @@ function readChunks(fd: number, maxBytes: number, state: ReadState): Promise<Buf
  * `reading`, or ETIMEDOUT when it has not settled in time. An open() or read() still waiting then holds a
  * thread-pool thread, which process.exit() waits for: a FIFO or pipe is woken through its write end.
  */
-function withDeadline<T>(limits: ReadLimits, reading: Promise<T>, state: ReadState, path: string, fifo: Stats): Promise<T> {
-  const ms = limits.timeoutMs ?? READ_TIMEOUT_MS;
+function withDeadline<T>(ms: number, reading: Promise<T>, state: ReadState, path: string, fifo: Stats): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     const seconds = `${Math.round(ms / 100) / 10} s`;
@@ -122,8 +115,8 @@ function wakeReader(path: string, fifo: Stats): void {
   }
 }
 
-function tooLarge(limits: ReadLimits): Error {
-  return errnoError("EFBIG", `holds more than ${(limits.maxBytes ?? MAX_INPUT_BYTES) / 1024 / 1024} MiB`);
+function tooLarge(): Error {
+  return errnoError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
 }
 
 function errnoError(code: string, message: string): NodeJS.ErrnoException {

@@ -1,4 +1,4 @@
-import { constants, verify as cryptoVerify } from "node:crypto";
+import { signatureVerifies } from "../encoding/signature-encoding.js";
 import type { Certificate, KeyType } from "../x509/certificate.js";
 
 /** The signing certificate: verifiers that need the raw SPKI (ML-DSA) read it from `der`. */
@@ -15,22 +15,17 @@ export type SignatureVerifiers = Readonly<Partial<Record<KeyType, SignatureVerif
  * key read from the certificate's SPKI (the ML-DSA module is loaded only when such a request arrives).
  */
 export const DEFAULT_SIGNATURE_VERIFIERS: SignatureVerifiers = {
-  RSA: async (key, data, signature) =>
-    key.publicKey !== undefined &&
-    cryptoVerify("sha256", data, { key: key.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature),
-  EC: async (key, data, signature) => {
-    if (key.publicKey === undefined) return false;
-    // OpenSSL throws on some malformed ECDSA encodings instead of returning false.
-    try {
-      return cryptoVerify("sha256", data, { key: key.publicKey, dsaEncoding: "der" }, signature);
-    } catch {
-      return false;
-    }
-  },
+  RSA: verifySha256,
+  EC: verifySha256,
   "ML-DSA-44": verifyMlDsa,
   "ML-DSA-65": verifyMlDsa,
   "ML-DSA-87": verifyMlDsa,
 };
+
+/** PKCS#1 v1.5 for an RSA key (not RSA-PSS: keyType is "RSA" only for rsaEncryption), DER ECDSA for an EC one. */
+async function verifySha256(key: PublicKeyHolder, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  return key.publicKey !== undefined && signatureVerifies(key.publicKey, "SHA256", data, signature);
+}
 
 async function verifyMlDsa(key: PublicKeyHolder, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
   const { verifyMlDsaWithCertificate } = await import("../signers/file/mldsa/verify.js");

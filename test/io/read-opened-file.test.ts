@@ -15,7 +15,7 @@ describe("readOpenedFile", () => {
     const [path, keep, other] = [join(dir, "input"), join(dir, "input-kept"), join(dir, "other")];
     execFileSync("mkfifo", ["-m", "600", path, other]);
     linkSync(path, keep);
-    const reading = readOpenedFile(path, { timeoutMs: 300 });
+    const reading = readOpenedFile(path, 300);
     const otherReader = openSync(other, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       await new Promise((done) => setTimeout(done, 100));
@@ -98,7 +98,7 @@ describe("readOpenedFile", () => {
     dir = mkdtempSync(join(tmpdir(), "raa-read-"));
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", [fifo]);
-    await expect(readOpenedFile(fifo, { timeoutMs: 200 })).rejects.toMatchObject({
+    await expect(readOpenedFile(fifo, 200)).rejects.toMatchObject({
       code: "ETIMEDOUT",
       message: "gave nothing to read, or not all of it, within 0.2 s",
     });

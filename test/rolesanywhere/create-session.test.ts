@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ServiceError } from "../../src/errors.js";
 import { createSession } from "../../src/rolesanywhere/create-session.js";

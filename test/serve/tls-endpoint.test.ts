@@ -3,7 +3,6 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
-import { request } from "node:https";
 import { connect } from "node:tls";
 import { join } from "node:path";
 import { startCredentialServer, ECS_PATH, checkEndpointChoice } from "../../src/serve/credential-server.js";
@@ -36,18 +35,6 @@ function secretVolume(path: string, files: Record<string, string>, generation: n
       /* exists */
     }
   }
-}
-
-function get(url: string, token: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ca: ca.certPem, headers: { authorization: token } }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode!, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 function servedSerial(port: number): Promise<string> {

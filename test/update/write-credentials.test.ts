@@ -291,7 +291,7 @@ describe("update --profile", () => {
     const empty = argv.map((a) => (a === "" ? "gw" : a === file ? "" : a));
     const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
     expect(await main([...empty, ...arns], { ...io, env: { CI: "true", HOME: home } })).toBe(2);
-    expect(stderr).toBe("roles-anywhere-agent: --credentials-file is empty (name the file, or leave the flag out for the default)\n");
+    expect(stderr).toBe("roles-anywhere-agent: --credentials-file is empty (give a value, or leave the flag out for the default)\n");
   });
 });
 

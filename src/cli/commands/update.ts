@@ -13,7 +13,7 @@ const command: CommandSpec = {
     { name: "once", type: "boolean", description: "Write once and exit (for boot scripts); non-zero exit when no credentials could be obtained" },
     { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
     { name: "config-profile", type: "string", refuseEmpty: true, description: "Take the settings from this config-file profile (flags still win)" },
-    { name: "credentials-file", type: "string", description: "File to write (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)" },
+    { name: "credentials-file", type: "string", refuseEmpty: true, description: "File to write (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)" },
     CERTIFICATE_WARNING_OPTION,
     FAIL_FAST_OPTION,
   ],
@@ -32,9 +32,6 @@ const command: CommandSpec = {
       const hint = "not empty, no [, ] or line breaks, and no spaces around it";
       const what = "cannot name a section of the credentials file";
       throw new UsageError("USAGE", `--profile ${JSON.stringify(section)} ${what}`, { hint });
-    }
-    if (args.explicit.has("credentials-file") && !stringArg(args, "credentials-file")) {
-      throw new UsageError("USAGE", "--credentials-file is empty", { hint: "name the file, or leave the flag out for the default" });
     }
     await runUpdate({
       settings: async () => (await settingsFromArgs(args, io, configProfile ? [configProfile] : []))[0]!,
