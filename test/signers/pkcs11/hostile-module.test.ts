@@ -313,6 +313,42 @@ describe("C_GetSlotList's answer", () => {
     expect(code).toBe(5);
   });
 
+  it.each([["CKR_GENERAL_ERROR", 0x5], ["CKR_FUNCTION_FAILED", 0x6], ["CKR_DEVICE_ERROR", 0x30], ["CKR_HOST_MEMORY", 0x2]])(
+    "%s is the module's failure, one line and exit 5, not 'no token is present' (which --wait-for-device waits out)",
+    async (name, ckr) => {
+      token.override.C_GetSlotList = () => {
+        throw new Error(`${name}:${ckr}`);
+      };
+      const started = Date.now();
+      const { code, stderr } = await signString(["--wait-for-device", "30"]);
+      expect(stderr).toBe(
+        `roles-anywhere-agent: listing the slots of the PKCS#11 module /fake/module.so failed: ${name} (0x${ckr.toString(16).toUpperCase()})` +
+          " (check the module's own configuration and logs)\n",
+      );
+      expect(code).toBe(5);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(token.calls.filter((c) => c === "C_GetSlotList")).toHaveLength(1);
+    },
+  );
+
+  it("doctor: a failed 'token present' row with the module's error", async () => {
+    token.override.C_GetSlotList = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    const { code, stdout } = await run(["doctor", "--certificate", "pkcs11:token=fake;object=device", "--pkcs11-lib", "/fake/module.so"]);
+    expect(stdout).toMatch(/\n✘ token present +listing the slots of the PKCS#11 module \/fake\/module.so failed: CKR_DEVICE_ERROR \(0x30\)\n/);
+    expect(code).not.toBe(0);
+  });
+
+  it.each([["CKR_TOKEN_NOT_PRESENT", 0xe0], ["CKR_DEVICE_REMOVED", 0x32]])("%s is no token present (yet)", async (name, ckr) => {
+    token.override.C_GetSlotList = () => {
+      throw new Error(`${name}:${ckr}`);
+    };
+    const { code, stderr } = await signString();
+    expect(stderr).toMatch(/^roles-anywhere-agent: no token matches pkcs11:object=device;token=fake \(no token is present: /);
+    expect(code).toBe(5);
+  });
+
   it("the same slot twice is one token, not two that nothing tells apart", async () => {
     token.slots = [ulong(7), ulong(7)];
     const { code, stderr } = await signString();
@@ -351,6 +387,27 @@ describe("a key replaced while the token was away", () => {
       const error = await signer.sign(Buffer.from("second")).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/^the key pkcs11:.* is no longer on token "fake"/) });
       expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+    } finally {
+      await signer.close?.();
+    }
+  });
+});
+
+describe("a module that fails C_GetSlotList once after the token went away", () => {
+  it("is re-initialised and the signature is made, as when it lists no slot", async () => {
+    const signer = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
+    try {
+      await signer.sign(Buffer.from("first"));
+      token.override.C_Sign = () => {
+        delete token.override.C_Sign;
+        throw new Error("CKR_DEVICE_REMOVED:50");
+      };
+      token.override.C_GetSlotList = () => {
+        delete token.override.C_GetSlotList;
+        throw new Error("CKR_GENERAL_ERROR:5");
+      };
+      expect((await signer.sign(Buffer.from("second"))).length).toBe(256);
+      expect(token.calls.filter((c) => c === "C_Initialize")).toHaveLength(2);
     } finally {
       await signer.close?.();
     }
