@@ -522,3 +522,14 @@ describe("what is missing, named as the caller knows it (prompt: false is what f
     });
   });
 });
+
+describe("text the token wrote, in --debug lines", () => {
+  it("a token label with a line break and terminal escapes forges no debug line and sends no escape", async () => {
+    token.label = "ev\u001b]0;owned\u0007il\ndebug: forged";
+    const { code, stderr } = await run(["sign-string", "--debug", "--certificate", "pkcs11:object=device?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
+    expect(code).toBe(0);
+    expect(stderr).toContain('token "ev\\u001b]0;owned\\u0007il\\u000adebug: forged"');
+    expect(stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(stderr.split("\n").filter((line) => line.startsWith("debug: forged"))).toEqual([]);
+  });
+});
