@@ -1,5 +1,6 @@
 /** Sessions and objects on a token over the raw binding: one search, attributes, certificates, keys and their public halves. */
 import type { Template } from "pkcs11js";
+import { isUtf8 } from "node:buffer";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { DeviceError } from "../errors.js";
 import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
@@ -252,8 +253,9 @@ function ofClass(context: TokenContext, cls: Buffer | undefined, wanted: number)
   return false;
 }
 
+/** A label that is not UTF-8 (another tool's Latin-1) is taken as none: no object= could select its bytes. */
 function names(label: Buffer | undefined, id: Buffer | undefined): { id: Buffer; label: string } {
-  return { id: id ?? Buffer.alloc(0), label: label?.toString("utf8") ?? "" };
+  return { id: id ?? Buffer.alloc(0), label: label !== undefined && isUtf8(label) ? label.toString("utf8") : "" };
 }
 
 /** A CK_BBOOL attribute's value, or undefined when it could not be read. */

@@ -533,3 +533,18 @@ describe("text the token wrote, in --debug lines", () => {
     expect(stderr.split("\n").filter((line) => line.startsWith("debug: forged"))).toEqual([]);
   });
 });
+
+describe("object labels that are not UTF-8 (written by another tool, e.g. in Latin-1)", () => {
+  it("the URI listed for the certificate selects it, and signs", async () => {
+    const latin1 = Buffer.from("Schl\u00fcssel", "latin1");
+    token.objects[0]!.set(CKA.LABEL, latin1);
+    token.objects[1]!.set(CKA.LABEL, latin1);
+    const listed = await run(["read-certificate-data", "--certificate", "pkcs11:token=fake", "--pkcs11-lib", "/fake/module.so"]);
+    expect(listed.code).toBe(0);
+    const uri = /^URI: (.*)$/m.exec(listed.stdout)?.[1];
+    expect(uri).toBe("pkcs11:id=%31;manufacturer=Fake;model=F1;serial=0001;token=fake;type=cert");
+    const signed = await run(["sign-string", "--certificate", `${uri!.replace(";type=cert", "")}?pin-value=1234`, "--pkcs11-lib", "/fake/module.so"]);
+    expect(signed.stderr).toBe("");
+    expect(signed.code).toBe(0);
+  });
+});
