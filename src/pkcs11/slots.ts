@@ -39,7 +39,8 @@ export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlo
   } catch (error) {
     debug?.(`pkcs11: C_GetSlotList failed: ${describeCkr(error)}`);
     if (NO_TOKEN_YET.has(ckrName(error) ?? "")) return [];
-    throw pkcs11Failure(`listing the slots of the PKCS#11 module ${module.path}`, error, "check the module's own configuration and logs");
+    const hint = "check the module's own configuration and logs";
+    throw pkcs11Failure(`listing the slots of the PKCS#11 module ${module.path}`, error, hint);
   }
   const slots: TokenSlot[] = [];
   const seen = new Set<string>(); // a module that lists a slot twice: one token, not two that nothing tells apart

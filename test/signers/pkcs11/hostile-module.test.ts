@@ -548,3 +548,42 @@ describe("object labels that are not UTF-8 (written by another tool, e.g. in Lat
     expect(signed.code).toBe(0);
   });
 });
+
+describe("C_Sign's CKR_BUFFER_TOO_SMALL", () => {
+  /** The certificate and key of a 4096-bit RSA key whose CKA_MODULUS is a placeholder of zeros (so 256 bytes are offered). */
+  function bigKeyWithPlaceholderModulus(): KeyObject {
+    const big = issueLeaf(ca, join(dir, "big"), { name: "big", keyType: "rsa4096" });
+    const bigKey = createPrivateKey(readFileSync(big.keyPath));
+    token.objects[0]!.set(CKA.VALUE, Buffer.from(big.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64"));
+    token.objects[1]!.set(CKA.MODULUS, Buffer.alloc(256));
+    token.keys.set(1, bigKey);
+    return bigKey;
+  }
+
+  it("once (a key larger than its attributes said): C_Sign again with room for any key, and the signature verifies", async () => {
+    const bigKey = bigKeyWithPlaceholderModulus();
+    token.override.C_Sign = (_session, data, out) => {
+      if ((out as Buffer).length < 512) throw new Error("CKR_BUFFER_TOO_SMALL:336");
+      const signature = createSign("sha256").update(data as Buffer).sign(bigKey);
+      signature.copy(out as Buffer);
+      return signature.length;
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatch(/^[0-9a-f]{1024}$/);
+    expect(token.calls.filter((c) => c === "C_SignInit")).toHaveLength(1);
+  });
+
+  it("every time: one line, exit 5, C_Sign asked twice, not forever", async () => {
+    bigKeyWithPlaceholderModulus();
+    token.override.C_Sign = () => {
+      throw new Error("CKR_BUFFER_TOO_SMALL:336");
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe("roles-anywhere-agent: signing with device failed: CKR_BUFFER_TOO_SMALL (0x150)\n");
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+  }, 20_000);
+});
