@@ -163,17 +163,30 @@ export interface PrivateKeyObject extends PublicAttributes {
 /** A private key of a type Roles Anywhere can use. */
 export type UsableKey = PrivateKeyObject & { readonly keyType: TokenKeyType };
 
-export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
+/** A certificate object whose CKA_VALUE is no certificate that can be used (PEM text, truncated or padded DER). */
+export interface UnreadableCertificate {
+  readonly uri: Pkcs11Uri;
+  readonly reason: string;
+}
+
+/** `unreadable`: told the certificate objects skipped because their value could not be used. */
+export function findCertificates(
+  context: TokenContext,
+  filter: ObjectFilter,
+  unreadable?: UnreadableCertificate[],
+): CertificateObject[] {
   const found: CertificateObject[] = [];
   for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {
     const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.VALUE];
     const [cls, labelBytes, idBytes, value] = readAttributes(context, handle, types);
     if (value === undefined || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
     const { id, label } = names(labelBytes, idBytes);
+    const uri = objectUri(context.slot, id, label, "cert");
     try {
-      found.push({ id, label, certificate: new Certificate(value), uri: objectUri(context.slot, id, label, "cert"), slot: context.slot });
+      found.push({ id, label, certificate: new Certificate(value, "its CKA_VALUE"), uri, slot: context.slot });
     } catch (error) {
       context.debug?.(`pkcs11: skipping certificate object "${label}": ${(error as Error).message}`);
+      unreadable?.push({ uri, reason: (error as Error).message });
     }
   }
   return found;

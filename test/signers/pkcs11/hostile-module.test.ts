@@ -587,3 +587,24 @@ describe("C_Sign's CKR_BUFFER_TOO_SMALL", () => {
     expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
   }, 20_000);
 });
+
+describe("a certificate object whose CKA_VALUE is no usable certificate (written by another tool)", () => {
+  it.each([
+    ["PEM text", () => Buffer.from(leaf.certPem), /its CKA_VALUE is followed by \d+ bytes that are not part of it/],
+    ["truncated DER", () => leafDer.subarray(0, 300), /could not parse certificate: not a valid X.509 DER structure/],
+    ["DER with bytes after it", () => Buffer.concat([leafDer, Buffer.alloc(5)]), /its CKA_VALUE is followed by 5 bytes that are not part of it/],
+  ])("%s: that object is named with what is wrong, not 'the key has no certificate: install one'", async (_, value, reason) => {
+    token.objects[0]!.set(CKA.VALUE, value());
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toMatch(
+      new RegExp(
+        "^roles-anywhere-agent: the certificate object pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0001;token=fake;type=cert" +
+          ` cannot be used: ${reason.source} \\(write the certificate to the token again in DER \\(roles-anywhere-agent install-certificate\\),` +
+          " or give the certificate file with --certificate\\)\\n$",
+      ),
+    );
+    expect(code).toBe(3);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(0);
+  });
+});
