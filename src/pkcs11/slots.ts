@@ -39,7 +39,7 @@ export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlo
   } catch (error) {
     debug?.(`pkcs11: C_GetSlotList failed: ${describeCkr(error)}`);
     if (NO_TOKEN_YET.has(ckrName(error) ?? "")) return [];
-    const hint = "check the module's own configuration and logs";
+    const hint = "check the module's own configuration and logs; a smart-card module needs pcscd running";
     throw pkcs11Failure(`listing the slots of the PKCS#11 module ${module.path}`, error, hint);
   }
   const slots: TokenSlot[] = [];

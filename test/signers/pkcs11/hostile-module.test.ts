@@ -323,7 +323,7 @@ describe("C_GetSlotList's answer", () => {
       const { code, stderr } = await signString(["--wait-for-device", "30"]);
       expect(stderr).toBe(
         `roles-anywhere-agent: listing the slots of the PKCS#11 module /fake/module.so failed: ${name} (0x${ckr.toString(16).toUpperCase()})` +
-          " (check the module's own configuration and logs)\n",
+          " (check the module's own configuration and logs; a smart-card module needs pcscd running)\n",
       );
       expect(code).toBe(5);
       expect(Date.now() - started).toBeLessThan(5_000);
