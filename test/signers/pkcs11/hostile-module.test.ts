@@ -4,12 +4,14 @@
  * returning the length written. Each answer must end in one clear line and the right exit code, never a hang,
  * never an "internal error", never a retried C_Login. (native-test/pkcs11-*.test.ts run real modules.)
  */
-import { createPrivateKey, createSign, type KeyObject } from "node:crypto";
+import { createPrivateKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { pkcs11Class } from "../../../src/pkcs11/binding.js";
 import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
+import { derOid } from "../../../src/encoding/der-writer.js";
+import { NAMED_CURVES } from "../../../src/encoding/signature-encoding.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 
 /** A token object: its attributes by CKA number. */
@@ -117,6 +119,16 @@ class FakeNative {
       const template = a[2] as { type: number }[];
       if (template.some(({ type }) => !object.has(type))) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
       return template.map(({ type }) => ({ type, value: object.get(type) }));
+    });
+  }
+  C_GenerateKeyPair(...a: unknown[]) {
+    return this.#call("C_GenerateKeyPair", a, () => {
+      throw new Error("CKR_FUNCTION_NOT_SUPPORTED:84");
+    });
+  }
+  C_DestroyObject(...a: unknown[]) {
+    return this.#call("C_DestroyObject", a, () => {
+      token.objects[Number((a[1] as Buffer).readBigUInt64LE(0)) - 1] = new Map(); // the handles of the others stay
     });
   }
   C_SignInit(...a: unknown[]) {
@@ -606,5 +618,67 @@ describe("a certificate object whose CKA_VALUE is no usable certificate (written
     expect(code).toBe(3);
     expect(stdout).toBe("");
     expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(0);
+  });
+});
+
+describe("keygen on a module that ignores the size or curve asked for", () => {
+  /** A module that makes `made` whatever the template says, with the flags keygen asks for. */
+  function generatesAnyway(made: KeyObject): void {
+    token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
+      const attributes = (template: unknown) =>
+        new Map<number, Buffer>(
+          (template as { type: number; value: unknown }[]).map(({ type, value }) => [
+            type,
+            typeof value === "number" ? ulong(value) : typeof value === "boolean" ? Buffer.from([value ? 1 : 0]) : Buffer.from(value as Buffer),
+          ]),
+        );
+      const jwk = made.export({ format: "jwk" });
+      const publicKey = attributes(publicTemplate);
+      const privateKey = attributes(privateTemplate);
+      for (const o of [publicKey, privateKey]) {
+        if (jwk.kty === "RSA") o.set(CKA.MODULUS, Buffer.from(jwk.n!, "base64url")).set(CKA.PUBLIC_EXPONENT, Buffer.from(jwk.e!, "base64url"));
+        else o.set(CKA.EC_PARAMS, derOid(NAMED_CURVES[jwk.crv as "P-256"].oid));
+      }
+      for (const type of [CKA.ALWAYS_SENSITIVE, CKA.NEVER_EXTRACTABLE]) privateKey.set(type, Buffer.from([1]));
+      for (const type of [CKA.DECRYPT, CKA.UNWRAP, CKA.SIGN_RECOVER]) privateKey.set(type, Buffer.from([0]));
+      token.objects.push(publicKey, privateKey);
+      return { publicKey: ulong(token.objects.length - 1), privateKey: ulong(token.objects.length) };
+    };
+  }
+
+  it("RSA-1024 when RSA-3072 was asked for: one line, exit 5, the key pair destroyed, no reference printed", async () => {
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey);
+    const objects = token.objects.length;
+    const { code, stdout, stderr } = await run([
+      "keygen", "--private-key", "pkcs11:token=fake;object=new?pin-value=1234", "--key-type", "rsa3072", "--pkcs11-lib", "/fake/module.so",
+    ]);
+    expect(stderr).toBe(
+      "generating an rsa3072 key on the token…\n" +
+        'roles-anywhere-agent: token "fake" (serial 0001) made another key than asked for (a 1024-bit RSA modulus, not 3072);' +
+        " the generated key pair was destroyed (the module ignored the key size or curve asked for: try another --key-type)\n",
+    );
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.objects.slice(objects).every((o) => o.size === 0)).toBe(true);
+  });
+
+  it("P-256 when P-384 was asked for: one line, exit 5", async () => {
+    generatesAnyway(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
+    const { code, stdout, stderr } = await run([
+      "keygen", "--private-key", "pkcs11:token=fake;object=new?pin-value=1234", "--key-type", "p384", "--pkcs11-lib", "/fake/module.so",
+    ]);
+    expect(stderr).toMatch(/\nroles-anywhere-agent: token "fake" \(serial 0001\) made another key than asked for \(P-256, not P-384\);/);
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+  });
+
+  it("RSA-3072 as asked: the reference is printed", async () => {
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
+    const { code, stdout, stderr } = await run([
+      "keygen", "--private-key", "pkcs11:token=fake;object=new?pin-value=1234", "--key-type", "rsa3072", "--pkcs11-lib", "/fake/module.so",
+    ]);
+    expect(stderr).toBe("generating an rsa3072 key on the token…\n");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
   });
 });
