@@ -64,7 +64,8 @@ export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<Toke
 
 /** token, serial, id and object: enough to find the key and its certificate, short enough to type. */
 export function tokenKeyUri(token: { label: string; serial: string }, id: Buffer, label: string): Pkcs11Uri {
-  return { token: token.label, ...(token.serial ? { serial: token.serial } : {}), id, object: label };
+  // No label (or none that is UTF-8): an `object=` with nothing after it would select only objects labelled "".
+  return { token: token.label, ...(token.serial ? { serial: token.serial } : {}), id, ...(label ? { object: label } : {}) };
 }
 
 /**

@@ -39,6 +39,13 @@ const ulong = (n: number) => {
 
 let token: FakeToken;
 
+/** A C_CreateObject or C_GenerateKeyPair template as the object's attributes. */
+function templateAttributes(template: unknown): Attributes {
+  const bytes = (value: unknown) =>
+    typeof value === "number" ? ulong(value) : typeof value === "boolean" ? Buffer.from([value ? 1 : 0]) : Buffer.from(value as Buffer);
+  return new Map((template as { type: number; value: unknown }[]).map(({ type, value }) => [type, bytes(value)]));
+}
+
 class FakeNative {
   #found: Buffer[] = [];
 
@@ -124,6 +131,12 @@ class FakeNative {
   C_GenerateKeyPair(...a: unknown[]) {
     return this.#call("C_GenerateKeyPair", a, () => {
       throw new Error("CKR_FUNCTION_NOT_SUPPORTED:84");
+    });
+  }
+  C_CreateObject(...a: unknown[]) {
+    return this.#call("C_CreateObject", a, () => {
+      token.objects.push(templateAttributes(a[1]));
+      return ulong(token.objects.length);
     });
   }
   C_DestroyObject(...a: unknown[]) {
@@ -625,16 +638,9 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
   /** A module that makes `made` whatever the template says, with the flags keygen asks for. */
   function generatesAnyway(made: KeyObject): void {
     token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
-      const attributes = (template: unknown) =>
-        new Map<number, Buffer>(
-          (template as { type: number; value: unknown }[]).map(({ type, value }) => [
-            type,
-            typeof value === "number" ? ulong(value) : typeof value === "boolean" ? Buffer.from([value ? 1 : 0]) : Buffer.from(value as Buffer),
-          ]),
-        );
       const jwk = made.export({ format: "jwk" });
-      const publicKey = attributes(publicTemplate);
-      const privateKey = attributes(privateTemplate);
+      const publicKey = templateAttributes(publicTemplate);
+      const privateKey = templateAttributes(privateTemplate);
       for (const o of [publicKey, privateKey]) {
         if (jwk.kty === "RSA") o.set(CKA.MODULUS, Buffer.from(jwk.n!, "base64url")).set(CKA.PUBLIC_EXPONENT, Buffer.from(jwk.e!, "base64url"));
         else o.set(CKA.EC_PARAMS, derOid(NAMED_CURVES[jwk.crv as "P-256"].oid));
@@ -681,4 +687,25 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
   });
+});
+
+describe("install-certificate for a key without a usable CKA_LABEL (none, or not UTF-8)", () => {
+  it.each([["no label", undefined], ["a Latin-1 label", Buffer.from("Schl\u00fcssel", "latin1")]])(
+    "%s: the URI printed selects the key and its certificate (no empty object=)",
+    async (_, label) => {
+      token.objects = [token.objects[1]!]; // the key alone
+      if (label) token.objects[0]!.set(CKA.LABEL, label);
+      else token.objects[0]!.delete(CKA.LABEL);
+      token.keys = new Map([[0, leafKey]]);
+      const installed = await run([
+        "install-certificate", "--private-key", "pkcs11:token=fake;id=%31?pin-value=1234", "--certificate", leaf.certPath, "--pkcs11-lib", "/fake/module.so",
+      ]);
+      expect(installed.code, installed.stderr).toBe(0);
+      const uri = /pkcs11:[^\s"]*/.exec(installed.stdout)?.[0];
+      expect(uri).toBe("pkcs11:id=%31;serial=0001;token=fake");
+      const signed = await run(["sign-string", "--certificate", `${uri}?pin-value=1234`, "--pkcs11-lib", "/fake/module.so"]);
+      expect(signed.stderr).toBe("");
+      expect(signed.code).toBe(0);
+    },
+  );
 });
