@@ -58,20 +58,23 @@ const FILTER_ATTRIBUTES = { class: CKA.CLASS, id: CKA.ID, label: CKA.LABEL, valu
 /** More objects than any token holds: a module whose C_FindObjects never ends its answer is stopped here. */
 const MAX_FOUND = 10_000;
 
-/** Handles of the objects matching the filter (all of them, in batches; at most MAX_FOUND). */
+/** Handles of the objects matching the filter (all of them, in batches; at most MAX_FOUND), each once. */
 export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer[] {
   const { lib } = context.module;
   const present = (Object.keys(FILTER_ATTRIBUTES) as (keyof ObjectFilter)[]).filter((name) => filter[name] !== undefined);
   const template: Template = present.map((name) => ({ type: FILTER_ATTRIBUTES[name], value: filter[name] }));
   try {
     lib.C_FindObjectsInit(context.session, template);
-    const found: Buffer[] = [];
+    // A module that returns a handle twice: one object, not two that nothing tells apart.
+    const found = new Map<string, Buffer>();
+    let answered = 0;
     try {
       for (;;) {
         const batch = lib.C_FindObjects(context.session, 64);
-        found.push(...batch);
+        for (const handle of batch) found.set(handle.toString("hex"), handle);
+        answered += batch.length;
         if (batch.length < 64) break;
-        if (found.length > MAX_FOUND) {
+        if (answered > MAX_FOUND) {
           const token = describeToken(context.slot.token);
           throw new DeviceError("PKCS11_ERROR", `searching ${token} found more than ${MAX_FOUND} objects`, {
             hint: "its PKCS#11 module keeps answering C_FindObjects: check the module",
@@ -81,7 +84,7 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
     } finally {
       lib.C_FindObjectsFinal(context.session);
     }
-    return found;
+    return [...found.values()];
   } catch (error) {
     throw pkcs11Failure("searching the token", error);
   }

@@ -277,6 +277,20 @@ describe("C_FindObjects's answer", () => {
     expect(token.calls.filter((c) => c === "C_FindObjectsFinal")).toHaveLength(token.calls.filter((c) => c === "C_FindObjectsInit").length);
   });
 
+  it("a handle found twice (a module bug) is one object: not two certificates that nothing tells apart", async () => {
+    let all: Buffer[] = [];
+    token.override.C_FindObjectsInit = (_session, template) => {
+      const cls = (template as { type: number; value: unknown }[]).find((t) => t.type === CKA.CLASS)?.value;
+      all = cls === CKO.CERTIFICATE ? [ulong(1), ulong(1)] : cls === CKO.PRIVATE_KEY ? [ulong(2), ulong(2)] : [ulong(1), ulong(2), ulong(1)];
+    };
+    token.override.C_FindObjects = (_session, count) => all.splice(0, count as number);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const listed = await run(["read-certificate-data", "--certificate", "pkcs11:token=fake", "--pkcs11-lib", "/fake/module.so"]);
+    expect(listed.stdout.match(/^URI: /gm)).toHaveLength(1);
+  });
+
   it("thousands of objects are read", async () => {
     for (let i = 0; i < 3000; i++) token.objects.push(keyObjects(`c${i}`, `c${i}`).cert);
     const { code, stderr } = await signString();
