@@ -22,6 +22,7 @@ import { expectUsable, until, untilNewCredentials } from "./helpers/credential-w
 import { spyRecorder, type SessionAccount } from "./helpers/pkcs11-spy-log.js";
 import { runCli, type CliRun } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { YKCS11_MODULE } from "./helpers/piv/virtual-yubikey.js";
 
 const ARNS = {
   trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/faults"),
@@ -229,5 +230,21 @@ describe("a long-running credential source whose token directory is moved away a
     expect(a.leftOpen).toBe(0);
     expect(a.logins).toBe(2);
     expect(a.calls.at(-1)?.name).toBe("C_Finalize");
+  });
+});
+
+describe("a module whose C_GetSlotList fails", () => {
+  it("ykcs11 without pcscd (CKR_DEVICE_ERROR): one line at once, exit 5, not waited out as no token", async () => {
+    const env = { ...process.env, PCSCLITE_CSOCK_NAME: join(hsm.dir, "no-pcscd.comm") };
+    const started = Date.now();
+    const args = ["sign-string", "--certificate", "pkcs11:token=YubiKey", "--pkcs11-lib", YKCS11_MODULE];
+    args.push("--wait-for-device", "60");
+    const run = await runCli(cli.cli, args, env);
+    expect(run.stderr).toBe(
+      `roles-anywhere-agent: listing the slots of the PKCS#11 module ${YKCS11_MODULE} failed: CKR_DEVICE_ERROR (0x30)` +
+        " (check the module's own configuration and logs; a smart-card module needs pcscd running)\n",
+    );
+    expect(run.code).toBe(EXIT_CODES.device);
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });

@@ -196,9 +196,14 @@ async function pkcs11PresenceRows(o: SignerOptions, uriText: string): Promise<Ch
     return [fail("PKCS#11 module", error), skip("token present", "not reached")];
   }
   try {
-    const slots = listTokenSlots(lease.module);
-    const matching = slots.filter((s) => slotMatches(uri, s, lease.module.info));
     const rows = [pass("PKCS#11 module", `${lease.module.info.manufacturer} ${lease.module.info.description}`.trim() || "loaded")];
+    let slots;
+    try {
+      slots = listTokenSlots(lease.module);
+    } catch (error) {
+      return [...rows, fail("token present", error)];
+    }
+    const matching = slots.filter((s) => slotMatches(uri, s, lease.module.info));
     if (matching.length > 0) return [...rows, pass("token present", matching.map((s) => describeToken(s.token)).join(", "))];
     const tokens = slots.map((s) => describeToken(s.token)).join(", ") || "none";
     const hint = "plug the token in, or fix token=/serial= in the URI";

@@ -1,5 +1,6 @@
 /** Sessions and objects on a token over the raw binding: one search, attributes, certificates, keys and their public halves. */
 import type { Template } from "pkcs11js";
+import { isUtf8 } from "node:buffer";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { DeviceError } from "../errors.js";
 import { Certificate, assertRsaModulusSize } from "../x509/certificate.js";
@@ -57,20 +58,23 @@ const FILTER_ATTRIBUTES = { class: CKA.CLASS, id: CKA.ID, label: CKA.LABEL, valu
 /** More objects than any token holds: a module whose C_FindObjects never ends its answer is stopped here. */
 const MAX_FOUND = 10_000;
 
-/** Handles of the objects matching the filter (all of them, in batches; at most MAX_FOUND). */
+/** Handles of the objects matching the filter (all of them, in batches; at most MAX_FOUND), each once. */
 export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer[] {
   const { lib } = context.module;
   const present = (Object.keys(FILTER_ATTRIBUTES) as (keyof ObjectFilter)[]).filter((name) => filter[name] !== undefined);
   const template: Template = present.map((name) => ({ type: FILTER_ATTRIBUTES[name], value: filter[name] }));
   try {
     lib.C_FindObjectsInit(context.session, template);
-    const found: Buffer[] = [];
+    // A module that returns a handle twice: one object, not two that nothing tells apart.
+    const found = new Map<string, Buffer>();
+    let answered = 0;
     try {
       for (;;) {
         const batch = lib.C_FindObjects(context.session, 64);
-        found.push(...batch);
+        for (const handle of batch) found.set(handle.toString("hex"), handle);
+        answered += batch.length;
         if (batch.length < 64) break;
-        if (found.length > MAX_FOUND) {
+        if (answered > MAX_FOUND) {
           const token = describeToken(context.slot.token);
           throw new DeviceError("PKCS11_ERROR", `searching ${token} found more than ${MAX_FOUND} objects`, {
             hint: "its PKCS#11 module keeps answering C_FindObjects: check the module",
@@ -80,7 +84,7 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
     } finally {
       lib.C_FindObjectsFinal(context.session);
     }
-    return found;
+    return [...found.values()];
   } catch (error) {
     throw pkcs11Failure("searching the token", error);
   }
@@ -162,17 +166,30 @@ export interface PrivateKeyObject extends PublicAttributes {
 /** A private key of a type Roles Anywhere can use. */
 export type UsableKey = PrivateKeyObject & { readonly keyType: TokenKeyType };
 
-export function findCertificates(context: TokenContext, filter: ObjectFilter): CertificateObject[] {
+/** A certificate object whose CKA_VALUE is no certificate that can be used (PEM text, truncated or padded DER). */
+export interface UnreadableCertificate {
+  readonly uri: Pkcs11Uri;
+  readonly reason: string;
+}
+
+/** `unreadable`: told the certificate objects skipped because their value could not be used. */
+export function findCertificates(
+  context: TokenContext,
+  filter: ObjectFilter,
+  unreadable?: UnreadableCertificate[],
+): CertificateObject[] {
   const found: CertificateObject[] = [];
   for (const handle of findObjects(context, { ...filter, class: CKO.CERTIFICATE })) {
     const types = [CKA.CLASS, CKA.LABEL, CKA.ID, CKA.VALUE];
     const [cls, labelBytes, idBytes, value] = readAttributes(context, handle, types);
     if (value === undefined || !ofClass(context, cls, CKO.CERTIFICATE)) continue;
     const { id, label } = names(labelBytes, idBytes);
+    const uri = objectUri(context.slot, id, label, "cert");
     try {
-      found.push({ id, label, certificate: new Certificate(value), uri: objectUri(context.slot, id, label, "cert"), slot: context.slot });
+      found.push({ id, label, certificate: new Certificate(value, "its CKA_VALUE"), uri, slot: context.slot });
     } catch (error) {
       context.debug?.(`pkcs11: skipping certificate object "${label}": ${(error as Error).message}`);
+      unreadable?.push({ uri, reason: (error as Error).message });
     }
   }
   return found;
@@ -252,8 +269,9 @@ function ofClass(context: TokenContext, cls: Buffer | undefined, wanted: number)
   return false;
 }
 
+/** A label that is not UTF-8 (another tool's Latin-1) is taken as none: no object= could select its bytes. */
 function names(label: Buffer | undefined, id: Buffer | undefined): { id: Buffer; label: string } {
-  return { id: id ?? Buffer.alloc(0), label: label?.toString("utf8") ?? "" };
+  return { id: id ?? Buffer.alloc(0), label: label !== undefined && isUtf8(label) ? label.toString("utf8") : "" };
 }
 
 /** A CK_BBOOL attribute's value, or undefined when it could not be read. */

@@ -4,7 +4,7 @@ import { ckUlong } from "./binding.js";
 import { CKF } from "./constants.js";
 import type { DebugLog } from "../debug-log.js";
 import { unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
-import { describeCkr, Pkcs11AmbiguousError } from "./pkcs11-errors.js";
+import { ckrName, describeCkr, Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 
 /** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
@@ -25,14 +25,22 @@ export interface TokenSlot {
   readonly flags: number;
 }
 
-/** Every slot with an initialised token, once; slots whose info cannot be read (a token half gone) are skipped. */
+/** C_GetSlotList's return codes that mean "no token (yet)"; any other failure is the module's, not an absent token. */
+const NO_TOKEN_YET = new Set(["CKR_TOKEN_NOT_PRESENT", "CKR_DEVICE_REMOVED"]);
+
+/**
+ * Every slot with an initialised token, once; slots whose info cannot be read (a token half gone) are skipped.
+ * A C_GetSlotList failure other than NO_TOKEN_YET is thrown: --wait-for-device must not wait it out.
+ */
 export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
   let handles: Buffer[];
   try {
     handles = module.lib.C_GetSlotList(true);
   } catch (error) {
     debug?.(`pkcs11: C_GetSlotList failed: ${describeCkr(error)}`);
-    return [];
+    if (NO_TOKEN_YET.has(ckrName(error) ?? "")) return [];
+    const hint = "check the module's own configuration and logs; a smart-card module needs pcscd running";
+    throw pkcs11Failure(`listing the slots of the PKCS#11 module ${module.path}`, error, hint);
   }
   const slots: TokenSlot[] = [];
   const seen = new Set<string>(); // a module that lists a slot twice: one token, not two that nothing tells apart

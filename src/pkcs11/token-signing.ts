@@ -10,6 +10,9 @@ import { withoutLeadingZeros } from "../encoding/bytes.js";
 
 const COMBINED: Readonly<Record<DigestAlgorithm, number>> = { SHA256: CKM.SHA256_RSA_PKCS, SHA384: CKM.SHA384_RSA_PKCS, SHA512: CKM.SHA512_RSA_PKCS };
 
+/** A 16384-bit RSA signature, the largest key accepted (ECDSA P-521's is 132 bytes). */
+const MAX_SIGNATURE_BYTES = 2048;
+
 /** How a key signs, decided once from the token's mechanism list. */
 export type MechanismPlan =
   | { readonly keyType: "EC"; readonly outputBytes: number }
@@ -76,7 +79,15 @@ export function signOnToken(
     if (pin === undefined) throw new Error("CKA_ALWAYS_AUTHENTICATE key signed without a context PIN");
     loginContextSpecific(context, pin, contextPin!.description);
   }
-  const signature = lib.C_Sign(session, data, Buffer.allocUnsafe(plan.outputBytes));
+  let signature: Buffer;
+  try {
+    signature = lib.C_Sign(session, data, Buffer.allocUnsafe(plan.outputBytes));
+  } catch (error) {
+    // A key larger than its attributes said (a placeholder CKA_MODULUS, a wrong CKA_EC_PARAMS): the operation
+    // stays active after CKR_BUFFER_TOO_SMALL (the standard's C_Sign), so once more with room for any key.
+    if (ckrName(error) !== "CKR_BUFFER_TOO_SMALL") throw error;
+    signature = lib.C_Sign(session, data, Buffer.allocUnsafe(MAX_SIGNATURE_BYTES));
+  }
   return plan.keyType === "EC" ? ecdsaRawToDer(signature) : Buffer.from(signature);
 }
 

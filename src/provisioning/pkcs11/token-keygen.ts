@@ -2,6 +2,7 @@
 import { randomBytes, type KeyObject } from "node:crypto";
 import { DeviceError, InputError, UsageError } from "../../errors.js";
 import { destroyObject, findObjects, findPrivateKeys, generateKeyPair, publicKeyOf } from "../../pkcs11/objects.js";
+import { readAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, describeCkr, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
@@ -10,7 +11,7 @@ import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/ur
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import { KEY_SPEC, type KeySpec } from "../key-spec.js";
 import { wrongOption, type Kinds } from "../../own-value.js";
-import { NAMED_CURVES } from "../../encoding/signature-encoding.js";
+import { curveFromEcParams, NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
@@ -63,7 +64,8 @@ export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<Toke
 
 /** token, serial, id and object: enough to find the key and its certificate, short enough to type. */
 export function tokenKeyUri(token: { label: string; serial: string }, id: Buffer, label: string): Pkcs11Uri {
-  return { token: token.label, ...(token.serial ? { serial: token.serial } : {}), id, object: label };
+  // No label (or none that is UTF-8): an `object=` with nothing after it would select only objects labelled "".
+  return { token: token.label, ...(token.serial ? { serial: token.serial } : {}), id, ...(label ? { object: label } : {}) };
 }
 
 /**
@@ -121,13 +123,32 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   }
   const pair = generateWithAcceptedTemplate(context, spec, id, label);
   const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
-  if (weaknesses.length > 0) {
-    // A failure here is reported below either way.
-    for (const handle of [pair.privateKey, pair.publicKey]) quietly(() => destroyObject(context, handle));
-    throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
-      hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
+  const other = weaknesses.length > 0 ? undefined : otherKeyThanAsked(context, pair.publicKey, spec);
+  if (weaknesses.length === 0 && other === undefined) return;
+  // A failure here is reported below either way.
+  for (const handle of [pair.privateKey, pair.publicKey]) quietly(() => destroyObject(context, handle));
+  if (other !== undefined) {
+    const what = `${token} made another key than asked for (${other})`;
+    throw new DeviceError("PKCS11_ERROR", `${what}; the generated key pair was destroyed`, {
+      hint: "the module ignored the key size or curve asked for: try another --key-type",
     });
   }
+  throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
+    hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
+  });
+}
+
+/** A module may ignore CKA_MODULUS_BITS or CKA_EC_PARAMS: the public key's other size or curve, read back. */
+function otherKeyThanAsked(context: TokenContext, publicKey: Buffer, spec: KeySpec): string | undefined {
+  if (spec.kind === "RSA") {
+    const [modulus] = readAttributes(context, publicKey, [CKA.MODULUS]);
+    if (!modulus?.some((b) => b !== 0)) return undefined; // not shown (a placeholder of zeros): nothing to judge
+    const bits = BigInt(`0x${modulus.toString("hex")}`).toString(2).length;
+    return bits !== spec.bits ? `a ${bits}-bit RSA modulus, not ${spec.bits}` : undefined;
+  }
+  const [params] = readAttributes(context, publicKey, [CKA.EC_PARAMS]);
+  const curve = curveFromEcParams(params)?.name; // another encoding of the curve is not judged
+  return curve !== undefined && curve !== spec.curve ? `${curve}, not ${spec.curve}` : undefined;
 }
 
 function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: Buffer, label: string): ReturnType<typeof generateKeyPair> {

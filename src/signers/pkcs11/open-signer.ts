@@ -26,6 +26,7 @@ import {
   type ObjectFilter,
   type PrivateKeyObject,
   type TokenContext,
+  type UnreadableCertificate,
   type UsableKey,
 } from "../../pkcs11/objects.js";
 import { Pkcs11AmbiguousError } from "../../pkcs11/pkcs11-errors.js";
@@ -150,9 +151,12 @@ class SignerBuild {
   private async findCertificate(uri: Pkcs11Uri, slots: TokenSlot[]): Promise<CertificateObject> {
     const certSlots = slots.filter((s) => slotMatches(uri, s, this.module.info));
     if (certSlots.length === 0) throw tokenNotFound(uri, slots);
-    const search = (slot: TokenSlot) => withoutAttestation(findCertificates(this.session(slot), { id: uri.id, label: uri.object }), uri);
+    const unreadable: UnreadableCertificate[] = [];
+    const filter = { id: uri.id, label: uri.object };
+    const search = (slot: TokenSlot) =>
+      withoutAttestation(findCertificates(this.session(slot), filter, unreadable), uri);
     let found = certSlots.flatMap(search);
-    if (found.length === 0 && certSlots.length === 1) {
+    if (found.length === 0 && unreadable.length === 0 && certSlots.length === 1) {
       // Some tokens show certificates only after login (CKA_PRIVATE certificates).
       const [slot] = certSlots as [TokenSlot];
       try {
@@ -167,6 +171,15 @@ class SignerBuild {
             "check the URI with read-certificate-data",
         });
       }
+    }
+    const [bad] = unreadable;
+    if (found.length === 0 && bad) {
+      const what = `the certificate object ${formatPkcs11Uri(bad.uri)}`;
+      throw new InputError("CERTIFICATE_INVALID", `${what} cannot be used: ${bad.reason}`, {
+        hint:
+          "write the certificate to the token again in DER (roles-anywhere-agent install-certificate)," +
+          " or give the certificate file with --certificate",
+      });
     }
     if (found.length === 0) {
       const records = certSlots.flatMap((s) => objectRecords(this.session(s)));

@@ -176,7 +176,12 @@ export class Pkcs11Signer implements Signer {
     this.#context = undefined;
 
     const findSlot = (): TokenSlot | undefined => listTokenSlots(module, debug).find((s) => isDeepStrictEqual(s.token, identity));
-    let slot = findSlot();
+    let slot: TokenSlot | undefined;
+    try {
+      slot = findSlot();
+    } catch {
+      /* the module failing to list its slots: re-initialising it, below, may be what helps */
+    }
     if (slot === undefined) {
       module.reinitialize();
       slot = findSlot();

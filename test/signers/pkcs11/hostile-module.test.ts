@@ -4,7 +4,7 @@
  * returning the length written. Each answer must end in one clear line and the right exit code, never a hang,
  * never an "internal error", never a retried C_Login. (native-test/pkcs11-*.test.ts run real modules.)
  */
-import { createPrivateKey, createSign, type KeyObject } from "node:crypto";
+import { createPrivateKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -12,6 +12,8 @@ import { pkcs11Class } from "../../../src/pkcs11/binding.js";
 import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
 import type { AgentError } from "../../../src/errors.js";
 import type { RolesAnywhereProviderOptions } from "../../../src/sdk/index.js";
+import { derOid } from "../../../src/encoding/der-writer.js";
+import { NAMED_CURVES } from "../../../src/encoding/signature-encoding.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 import { ARNS } from "../../local-endpoint/support.js";
 
@@ -39,6 +41,13 @@ const ulong = (n: number) => {
 };
 
 let token: FakeToken;
+
+/** A C_CreateObject or C_GenerateKeyPair template as the object's attributes. */
+function templateAttributes(template: unknown): Attributes {
+  const bytes = (value: unknown) =>
+    typeof value === "number" ? ulong(value) : typeof value === "boolean" ? Buffer.from([value ? 1 : 0]) : Buffer.from(value as Buffer);
+  return new Map((template as { type: number; value: unknown }[]).map(({ type, value }) => [type, bytes(value)]));
+}
 
 class FakeNative {
   #found: Buffer[] = [];
@@ -120,6 +129,22 @@ class FakeNative {
       const template = a[2] as { type: number }[];
       if (template.some(({ type }) => !object.has(type))) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
       return template.map(({ type }) => ({ type, value: object.get(type) }));
+    });
+  }
+  C_GenerateKeyPair(...a: unknown[]) {
+    return this.#call("C_GenerateKeyPair", a, () => {
+      throw new Error("CKR_FUNCTION_NOT_SUPPORTED:84");
+    });
+  }
+  C_CreateObject(...a: unknown[]) {
+    return this.#call("C_CreateObject", a, () => {
+      token.objects.push(templateAttributes(a[1]));
+      return ulong(token.objects.length);
+    });
+  }
+  C_DestroyObject(...a: unknown[]) {
+    return this.#call("C_DestroyObject", a, () => {
+      token.objects[Number((a[1] as Buffer).readBigUInt64LE(0)) - 1] = new Map(); // the handles of the others stay
     });
   }
   C_SignInit(...a: unknown[]) {
@@ -256,6 +281,20 @@ describe("C_FindObjects's answer", () => {
     expect(token.calls.filter((c) => c === "C_FindObjectsFinal")).toHaveLength(token.calls.filter((c) => c === "C_FindObjectsInit").length);
   });
 
+  it("a handle found twice (a module bug) is one object: not two certificates that nothing tells apart", async () => {
+    let all: Buffer[] = [];
+    token.override.C_FindObjectsInit = (_session, template) => {
+      const cls = (template as { type: number; value: unknown }[]).find((t) => t.type === CKA.CLASS)?.value;
+      all = cls === CKO.CERTIFICATE ? [ulong(1), ulong(1)] : cls === CKO.PRIVATE_KEY ? [ulong(2), ulong(2)] : [ulong(1), ulong(2), ulong(1)];
+    };
+    token.override.C_FindObjects = (_session, count) => all.splice(0, count as number);
+    const { code, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const listed = await run(["read-certificate-data", "--certificate", "pkcs11:token=fake", "--pkcs11-lib", "/fake/module.so"]);
+    expect(listed.stdout.match(/^URI: /gm)).toHaveLength(1);
+  });
+
   it("thousands of objects are read", async () => {
     for (let i = 0; i < 3000; i++) token.objects.push(keyObjects(`c${i}`, `c${i}`).cert);
     const { code, stderr } = await signString();
@@ -317,6 +356,42 @@ describe("C_GetSlotList's answer", () => {
     expect(code).toBe(5);
   });
 
+  it.each([["CKR_GENERAL_ERROR", 0x5], ["CKR_FUNCTION_FAILED", 0x6], ["CKR_DEVICE_ERROR", 0x30], ["CKR_HOST_MEMORY", 0x2]])(
+    "%s is the module's failure, one line and exit 5, not 'no token is present' (which --wait-for-device waits out)",
+    async (name, ckr) => {
+      token.override.C_GetSlotList = () => {
+        throw new Error(`${name}:${ckr}`);
+      };
+      const started = Date.now();
+      const { code, stderr } = await signString(["--wait-for-device", "30"]);
+      expect(stderr).toBe(
+        `roles-anywhere-agent: listing the slots of the PKCS#11 module /fake/module.so failed: ${name} (0x${ckr.toString(16).toUpperCase()})` +
+          " (check the module's own configuration and logs; a smart-card module needs pcscd running)\n",
+      );
+      expect(code).toBe(5);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(token.calls.filter((c) => c === "C_GetSlotList")).toHaveLength(1);
+    },
+  );
+
+  it("doctor: a failed 'token present' row with the module's error", async () => {
+    token.override.C_GetSlotList = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    const { code, stdout } = await run(["doctor", "--certificate", "pkcs11:token=fake;object=device", "--pkcs11-lib", "/fake/module.so"]);
+    expect(stdout).toMatch(/\n✘ token present +listing the slots of the PKCS#11 module \/fake\/module.so failed: CKR_DEVICE_ERROR \(0x30\)\n/);
+    expect(code).not.toBe(0);
+  });
+
+  it.each([["CKR_TOKEN_NOT_PRESENT", 0xe0], ["CKR_DEVICE_REMOVED", 0x32]])("%s is no token present (yet)", async (name, ckr) => {
+    token.override.C_GetSlotList = () => {
+      throw new Error(`${name}:${ckr}`);
+    };
+    const { code, stderr } = await signString();
+    expect(stderr).toMatch(/^roles-anywhere-agent: no token matches pkcs11:object=device;token=fake \(no token is present: /);
+    expect(code).toBe(5);
+  });
+
   it("the same slot twice is one token, not two that nothing tells apart", async () => {
     token.slots = [ulong(7), ulong(7)];
     const { code, stderr } = await signString();
@@ -355,6 +430,27 @@ describe("a key replaced while the token was away", () => {
       const error = await signer.sign(Buffer.from("second")).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/^the key pkcs11:.* is no longer on token "fake"/) });
       expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+    } finally {
+      await signer.close?.();
+    }
+  });
+});
+
+describe("a module that fails C_GetSlotList once after the token went away", () => {
+  it("is re-initialised and the signature is made, as when it lists no slot", async () => {
+    const signer = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
+    try {
+      await signer.sign(Buffer.from("first"));
+      token.override.C_Sign = () => {
+        delete token.override.C_Sign;
+        throw new Error("CKR_DEVICE_REMOVED:50");
+      };
+      token.override.C_GetSlotList = () => {
+        delete token.override.C_GetSlotList;
+        throw new Error("CKR_GENERAL_ERROR:5");
+      };
+      expect((await signer.sign(Buffer.from("second"))).length).toBe(256);
+      expect(token.calls.filter((c) => c === "C_Initialize")).toHaveLength(2);
     } finally {
       await signer.close?.();
     }
@@ -511,4 +607,166 @@ describe("what to change, named as the caller knows it: fromRolesAnywhere's opti
     expect(line).not.toContain("--");
     expect(await cliLine(["--private-key", URI])).toMatch(/give its certificate with --certificate\)\n$/);
   });
+});
+
+describe("text the token wrote, in --debug lines", () => {
+  it("a token label with a line break and terminal escapes forges no debug line and sends no escape", async () => {
+    token.label = "ev\u001b]0;owned\u0007il\ndebug: forged";
+    const { code, stderr } = await run(["sign-string", "--debug", "--certificate", "pkcs11:object=device?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
+    expect(code).toBe(0);
+    expect(stderr).toContain('token "ev\\u001b]0;owned\\u0007il\\u000adebug: forged"');
+    expect(stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(stderr.split("\n").filter((line) => line.startsWith("debug: forged"))).toEqual([]);
+  });
+});
+
+describe("object labels that are not UTF-8 (written by another tool, e.g. in Latin-1)", () => {
+  it("the URI listed for the certificate selects it, and signs", async () => {
+    const latin1 = Buffer.from("Schl\u00fcssel", "latin1");
+    token.objects[0]!.set(CKA.LABEL, latin1);
+    token.objects[1]!.set(CKA.LABEL, latin1);
+    const listed = await run(["read-certificate-data", "--certificate", "pkcs11:token=fake", "--pkcs11-lib", "/fake/module.so"]);
+    expect(listed.code).toBe(0);
+    const uri = /^URI: (.*)$/m.exec(listed.stdout)?.[1];
+    expect(uri).toBe("pkcs11:id=%31;manufacturer=Fake;model=F1;serial=0001;token=fake;type=cert");
+    const signed = await run(["sign-string", "--certificate", `${uri!.replace(";type=cert", "")}?pin-value=1234`, "--pkcs11-lib", "/fake/module.so"]);
+    expect(signed.stderr).toBe("");
+    expect(signed.code).toBe(0);
+  });
+});
+
+describe("C_Sign's CKR_BUFFER_TOO_SMALL", () => {
+  /** The certificate and key of a 4096-bit RSA key whose CKA_MODULUS is a placeholder of zeros (so 256 bytes are offered). */
+  function bigKeyWithPlaceholderModulus(): KeyObject {
+    const big = issueLeaf(ca, join(dir, "big"), { name: "big", keyType: "rsa4096" });
+    const bigKey = createPrivateKey(readFileSync(big.keyPath));
+    token.objects[0]!.set(CKA.VALUE, Buffer.from(big.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64"));
+    token.objects[1]!.set(CKA.MODULUS, Buffer.alloc(256));
+    token.keys.set(1, bigKey);
+    return bigKey;
+  }
+
+  it("once (a key larger than its attributes said): C_Sign again with room for any key, and the signature verifies", async () => {
+    const bigKey = bigKeyWithPlaceholderModulus();
+    token.override.C_Sign = (_session, data, out) => {
+      if ((out as Buffer).length < 512) throw new Error("CKR_BUFFER_TOO_SMALL:336");
+      const signature = createSign("sha256").update(data as Buffer).sign(bigKey);
+      signature.copy(out as Buffer);
+      return signature.length;
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatch(/^[0-9a-f]{1024}$/);
+    expect(token.calls.filter((c) => c === "C_SignInit")).toHaveLength(1);
+  });
+
+  it("every time: one line, exit 5, C_Sign asked twice, not forever", async () => {
+    bigKeyWithPlaceholderModulus();
+    token.override.C_Sign = () => {
+      throw new Error("CKR_BUFFER_TOO_SMALL:336");
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe("roles-anywhere-agent: signing with device failed: CKR_BUFFER_TOO_SMALL (0x150)\n");
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+  }, 20_000);
+});
+
+describe("a certificate object whose CKA_VALUE is no usable certificate (written by another tool)", () => {
+  it.each([
+    ["PEM text", () => Buffer.from(leaf.certPem), /its CKA_VALUE is followed by \d+ bytes that are not part of it/],
+    ["truncated DER", () => leafDer.subarray(0, 300), /could not parse certificate: not a valid X.509 DER structure/],
+    ["DER with bytes after it", () => Buffer.concat([leafDer, Buffer.alloc(5)]), /its CKA_VALUE is followed by 5 bytes that are not part of it/],
+  ])("%s: that object is named with what is wrong, not 'the key has no certificate: install one'", async (_, value, reason) => {
+    token.objects[0]!.set(CKA.VALUE, value());
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toMatch(
+      new RegExp(
+        "^roles-anywhere-agent: the certificate object pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0001;token=fake;type=cert" +
+          ` cannot be used: ${reason.source} \\(write the certificate to the token again in DER \\(roles-anywhere-agent install-certificate\\),` +
+          " or give the certificate file with --certificate\\)\\n$",
+      ),
+    );
+    expect(code).toBe(3);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(0);
+  });
+});
+
+describe("keygen on a module that ignores the size or curve asked for", () => {
+  /** A module that makes `made` whatever the template says, with the flags keygen asks for. */
+  function generatesAnyway(made: KeyObject): void {
+    token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
+      const jwk = made.export({ format: "jwk" });
+      const publicKey = templateAttributes(publicTemplate);
+      const privateKey = templateAttributes(privateTemplate);
+      for (const o of [publicKey, privateKey]) {
+        if (jwk.kty === "RSA") o.set(CKA.MODULUS, Buffer.from(jwk.n!, "base64url")).set(CKA.PUBLIC_EXPONENT, Buffer.from(jwk.e!, "base64url"));
+        else o.set(CKA.EC_PARAMS, derOid(NAMED_CURVES[jwk.crv as "P-256"].oid));
+      }
+      for (const type of [CKA.ALWAYS_SENSITIVE, CKA.NEVER_EXTRACTABLE]) privateKey.set(type, Buffer.from([1]));
+      for (const type of [CKA.DECRYPT, CKA.UNWRAP, CKA.SIGN_RECOVER]) privateKey.set(type, Buffer.from([0]));
+      token.objects.push(publicKey, privateKey);
+      return { publicKey: ulong(token.objects.length - 1), privateKey: ulong(token.objects.length) };
+    };
+  }
+
+  it("RSA-1024 when RSA-3072 was asked for: one line, exit 5, the key pair destroyed, no reference printed", async () => {
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey);
+    const objects = token.objects.length;
+    const { code, stdout, stderr } = await run([
+      "keygen", "--private-key", "pkcs11:token=fake;object=new?pin-value=1234", "--key-type", "rsa3072", "--pkcs11-lib", "/fake/module.so",
+    ]);
+    expect(stderr).toBe(
+      "generating an rsa3072 key on the token…\n" +
+        'roles-anywhere-agent: token "fake" (serial 0001) made another key than asked for (a 1024-bit RSA modulus, not 3072);' +
+        " the generated key pair was destroyed (the module ignored the key size or curve asked for: try another --key-type)\n",
+    );
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.objects.slice(objects).every((o) => o.size === 0)).toBe(true);
+  });
+
+  it("P-256 when P-384 was asked for: one line, exit 5", async () => {
+    generatesAnyway(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
+    const { code, stdout, stderr } = await run([
+      "keygen", "--private-key", "pkcs11:token=fake;object=new?pin-value=1234", "--key-type", "p384", "--pkcs11-lib", "/fake/module.so",
+    ]);
+    expect(stderr).toMatch(/\nroles-anywhere-agent: token "fake" \(serial 0001\) made another key than asked for \(P-256, not P-384\);/);
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+  });
+
+  it("RSA-3072 as asked: the reference is printed", async () => {
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
+    const { code, stdout, stderr } = await run([
+      "keygen", "--private-key", "pkcs11:token=fake;object=new?pin-value=1234", "--key-type", "rsa3072", "--pkcs11-lib", "/fake/module.so",
+    ]);
+    expect(stderr).toBe("generating an rsa3072 key on the token…\n");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
+  });
+});
+
+describe("install-certificate for a key without a usable CKA_LABEL (none, or not UTF-8)", () => {
+  it.each([["no label", undefined], ["a Latin-1 label", Buffer.from("Schl\u00fcssel", "latin1")]])(
+    "%s: the URI printed selects the key and its certificate (no empty object=)",
+    async (_, label) => {
+      token.objects = [token.objects[1]!]; // the key alone
+      if (label) token.objects[0]!.set(CKA.LABEL, label);
+      else token.objects[0]!.delete(CKA.LABEL);
+      token.keys = new Map([[0, leafKey]]);
+      const installed = await run([
+        "install-certificate", "--private-key", "pkcs11:token=fake;id=%31?pin-value=1234", "--certificate", leaf.certPath, "--pkcs11-lib", "/fake/module.so",
+      ]);
+      expect(installed.code, installed.stderr).toBe(0);
+      const uri = /pkcs11:[^\s"]*/.exec(installed.stdout)?.[0];
+      expect(uri).toBe("pkcs11:id=%31;serial=0001;token=fake");
+      const signed = await run(["sign-string", "--certificate", `${uri}?pin-value=1234`, "--pkcs11-lib", "/fake/module.so"]);
+      expect(signed.stderr).toBe("");
+      expect(signed.code).toBe(0);
+    },
+  );
 });
