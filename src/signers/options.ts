@@ -54,6 +54,11 @@ const FLAGS = {
 /** `option` as the caller gives it (see {@link SignerOptions.names}). */
 export const optionName = (names: OptionNames | undefined, o: keyof typeof FLAGS) => names === "options" ? o : FLAGS[o];
 
+/** The hint for no private key given (also the settings'); `orCertificate`: also a combined certificate file. */
+export const noKeyHint = (names?: OptionNames, orCertificate = true): string =>
+  `pass ${optionName(names, "privateKey")} (a key file, pkcs11: URI or handle:0x…)` +
+  (orCertificate ? `, or ${optionName(names, "certificate")} with a combined PEM or PKCS#12 file` : "");
+
 /** KEY_CERTIFICATE_MISMATCH's hint for a token or TPM key (and doctor's key check). */
 export const mismatchHint = (names?: OptionNames): string =>
   `point ${optionName(names, "privateKey")} at the key the certificate was issued for`;
