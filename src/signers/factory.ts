@@ -81,7 +81,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
     });
   }
   const debug = options.debug;
-  const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
+  const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined;
   const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names };
 
   let certificateFile: CertificateFile | undefined;
@@ -96,7 +96,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
       debug?.(`${certRef}: PKCS#12 file`);
       return createPkcs12Signer({ path: certRef, bytes, ...fileOptions });
     } else {
-      throw noCertificateError(certRef, bytes);
+      throw noCertificateError(certRef, bytes, cert);
     }
   }
   const deviceOptions = () => {

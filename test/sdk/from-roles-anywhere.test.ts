@@ -270,6 +270,10 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
     ["a PKCS#12 file with a certificate", () => ({ privateKey: p12 }), "alone, as certificate or privateKey)"],
     ["a PKCS#12 file without a key", () => ({ certificate: noKeyP12, privateKey: undefined }), "or pass privateKey)"],
     ["two inputs from -", () => ({ certificate: "-", privateKey: "-" }), "only one of certificate, privateKey and intermediates"],
+    ["a certificate that is a key file", () => ({ certificate: leaf.keyPath }), "(certificate must be a PEM or DER X.509"],
+    ["a certificate that is not PEM", () => ({ certificate: passwordFile }), "(certificate must be a PEM or DER X.509"],
+    ["intermediates that hold a key", () => ({ intermediates: leaf.keyPath }), "(intermediates must hold only CERTIFICATE"],
+    ["intermediates that are not PEM", () => ({ intermediates: passwordFile }), "(intermediates must be a PEM bundle"],
   ])("%s: the error names the provider's options, not CLI flags", async (_, options, text) => {
     const provider = fromRolesAnywhere({ ...base(), ...options() });
     try {
