@@ -48,7 +48,8 @@ const FLAGS = {
   keyPassword: "--pkcs8-password-file FILE or --pkcs8-password-env NAME",
   "pkcs11.pin": "pin-source=, --pkcs11-pin-file or --pkcs11-pin-env", "pkcs11.reusePin": "--reuse-pin",
   "pkcs11.contextPin": "--pkcs11-context-pin-file / -env", "tpm.keyPassword": "--tpm-key-password",
-  "tpm.ignoreEmptyAuth": "--tpm-ignore-empty-auth",
+  "tpm.ignoreEmptyAuth": "--tpm-ignore-empty-auth", "tpm.device": "--tpm-device",
+  "tpm.parentPassword": "--tpm-parent-password",
 } as const;
 
 /** `option` as the caller gives it (see {@link SignerOptions.names}). */
