@@ -7,7 +7,7 @@ import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { wrongOption, type Kind } from "../own-value.js";
 import { isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
-import type { DebugLog, SignerOptions } from "../signers/options.js";
+import { noKeyHint, type DebugLog, type SignerOptions } from "../signers/options.js";
 
 /** Everything needed to turn a key into credentials for one role. */
 export interface CredentialSettings {
@@ -184,7 +184,6 @@ function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undef
 }
 
 const flagOf = (field: SettingsField) => SETTINGS_FIELDS[field][0];
-const NO_KEY_HINT = "pass --private-key (a key file, pkcs11: URI or handle:0x…), or --certificate with a combined PEM or PKCS#12 file";
 
 /** Settings from command-line flags: messages name the flag. */
 export const FLAG_ORIGIN: SettingsOrigin = {
@@ -192,7 +191,7 @@ export const FLAG_ORIGIN: SettingsOrigin = {
   invalid: (message, cause) => cause ?? new UsageError("USAGE", message),
   missing: (field) =>
     field === "certificate"
-      ? new UsageError("USAGE", "no private key given", { hint: NO_KEY_HINT })
+      ? new UsageError("USAGE", "no private key given", { hint: noKeyHint() })
       : new UsageError("USAGE", `--${flagOf(field)} is required`, { hint: "give --trust-anchor-arn, --profile-arn and --role-arn (or --profile NAME with a config file)" }),
 };
 

@@ -12,7 +12,7 @@ import {
   type CertificateFile,
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
-import { optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
+import { noKeyHint, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
@@ -73,11 +73,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
-  const passKey = `pass ${key} (a key file, pkcs11: URI or handle:0x…)`;
-  if (keyRef === undefined) {
-    const hint = `${passKey}, or ${cert} with a combined PEM or PKCS#12 file`;
-    throw new UsageError("USAGE", "no private key given", { hint });
-  }
+  if (keyRef === undefined) throw new UsageError("USAGE", "no private key given", { hint: noKeyHint(names) });
   const fromStdin = [options.certificate, options.privateKey, options.intermediates].filter((ref) => ref === STDIN_INPUT);
   if (fromStdin.length > 1) {
     throw new UsageError("USAGE", `only one of ${cert}, ${key} and ${chain} can be - (standard input)`, {
@@ -85,7 +81,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
     });
   }
   const debug = options.debug;
-  const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates) : undefined;
+  const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined;
   const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names };
 
   let certificateFile: CertificateFile | undefined;
@@ -100,7 +96,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
       debug?.(`${certRef}: PKCS#12 file`);
       return createPkcs12Signer({ path: certRef, bytes, ...fileOptions });
     } else {
-      throw noCertificateError(certRef, bytes);
+      throw noCertificateError(certRef, bytes, cert);
     }
   }
   const deviceOptions = () => {
@@ -133,7 +129,8 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
 
   if (options.privateKey === undefined && !holdsPrivateKey(keyFile.bytes, keyRef)) {
-    throw new UsageError("USAGE", `no private key given: ${keyRef} holds no private key`, { hint: passKey });
+    const hint = noKeyHint(names, false);
+    throw new UsageError("USAGE", `no private key given: ${keyRef} holds no private key`, { hint });
   }
 
   if (options.privateKey !== undefined && isPkcs12(keyFile.bytes)) {

@@ -48,11 +48,17 @@ const FLAGS = {
   keyPassword: "--pkcs8-password-file FILE or --pkcs8-password-env NAME",
   "pkcs11.pin": "pin-source=, --pkcs11-pin-file or --pkcs11-pin-env", "pkcs11.reusePin": "--reuse-pin",
   "pkcs11.contextPin": "--pkcs11-context-pin-file / -env", "tpm.keyPassword": "--tpm-key-password",
-  "tpm.ignoreEmptyAuth": "--tpm-ignore-empty-auth",
+  "tpm.ignoreEmptyAuth": "--tpm-ignore-empty-auth", "tpm.device": "--tpm-device",
+  "tpm.parentPassword": "--tpm-parent-password",
 } as const;
 
 /** `option` as the caller gives it (see {@link SignerOptions.names}). */
 export const optionName = (names: OptionNames | undefined, o: keyof typeof FLAGS) => names === "options" ? o : FLAGS[o];
+
+/** The hint for no private key given (also the settings'); `orCertificate`: also a combined certificate file. */
+export const noKeyHint = (names?: OptionNames, orCertificate = true): string =>
+  `pass ${optionName(names, "privateKey")} (a key file, pkcs11: URI or handle:0x…)` +
+  (orCertificate ? `, or ${optionName(names, "certificate")} with a combined PEM or PKCS#12 file` : "");
 
 /** KEY_CERTIFICATE_MISMATCH's hint for a token or TPM key (and doctor's key check). */
 export const mismatchHint = (names?: OptionNames): string =>

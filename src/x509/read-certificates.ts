@@ -14,18 +14,18 @@ export interface CertificateFile {
 /**
  * Reads `--certificate`: every CERTIFICATE block of a PEM file (other blocks, such as a private key in a
  * combined file, are skipped), or a single DER certificate. The first is the leaf; the rest, if any, are
- * its chain.
+ * its chain. `option`: how a hint names the input (a library caller's own option name).
  */
-export async function readCertificateFile(path: string): Promise<CertificateFile> {
+export async function readCertificateFile(path: string, option = "--certificate"): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateFile: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "certificate file");
   const certificates = parseCertificateBytes(bytes, path);
-  if (!isNonEmpty(certificates)) throw noCertificateError(path, bytes);
+  if (!isNonEmpty(certificates)) throw noCertificateError(path, bytes, option);
   return { path, stamp, certificates };
 }
 
-export function noCertificateError(path: string, bytes: Buffer): InputError {
-  const hint = "--certificate must be a PEM or DER X.509 certificate, a PKCS#12 file or a pkcs11: URI";
+export function noCertificateError(path: string, bytes: Buffer, option = "--certificate"): InputError {
+  const hint = `${option} must be a PEM or DER X.509 certificate, a PKCS#12 file or a pkcs11: URI`;
   return looksLikePem(bytes)
     ? new InputError("PEM_INVALID", `could not parse PEM data: ${path} holds no CERTIFICATE block`, { hint })
     : new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${path} is neither PEM nor a DER X.509 certificate`, {
@@ -37,7 +37,7 @@ export function noCertificateError(path: string, bytes: Buffer): InputError {
  * Reads `--intermediates`: a PEM bundle whose every block must be a CERTIFICATE (as in the Go helper),
  * or a single DER certificate. Order is kept; nothing checks that it really forms a chain.
  */
-export async function readCertificateBundle(path: string): Promise<CertificateFile> {
+export async function readCertificateBundle(path: string, option = "--intermediates"): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateBundle: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "intermediates file");
   if (looksLikePem(bytes)) {
@@ -46,7 +46,7 @@ export async function readCertificateBundle(path: string): Promise<CertificateFi
     if (stray) {
       const block = namePemBlock(stray.label, "a PEM block that is not a CERTIFICATE");
       throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} contains ${block}`, {
-        hint: "--intermediates must hold only CERTIFICATE blocks",
+        hint: `${option} must hold only CERTIFICATE blocks`,
       });
     }
   }
@@ -58,7 +58,7 @@ export async function readCertificateBundle(path: string): Promise<CertificateFi
   }
   if (!isNonEmpty(certificates)) {
     throw new InputError("CHAIN_INVALID", `invalid certificate chain: ${path} holds no certificate`, {
-      hint: "--intermediates must be a PEM bundle of CA certificates",
+      hint: `${option} must be a PEM bundle of CA certificates`,
     });
   }
   return { path, stamp, certificates };

@@ -44,6 +44,7 @@ const base = (): RolesAnywhereProviderOptions => ({
   endpoint: endpoint.url,
   env: {},
 });
+const tpmAt = (device: string) => ({ privateKey: "handle:0x81000101", tpm: { device, noKeyPassword: true } });
 const createSessions = () => endpoint.requests.filter((r) => r.operation === "CreateSession").length;
 const thrown = (fn: () => unknown): AgentError => {
   try {
@@ -270,6 +271,13 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
     ["a PKCS#12 file with a certificate", () => ({ privateKey: p12 }), "alone, as certificate or privateKey)"],
     ["a PKCS#12 file without a key", () => ({ certificate: noKeyP12, privateKey: undefined }), "or pass privateKey)"],
     ["two inputs from -", () => ({ certificate: "-", privateKey: "-" }), "only one of certificate, privateKey and intermediates"],
+    ["a certificate that is a key file", () => ({ certificate: leaf.keyPath }), "(certificate must be a PEM or DER X.509"],
+    ["a certificate that is not PEM", () => ({ certificate: passwordFile }), "(certificate must be a PEM or DER X.509"],
+    ["intermediates that hold a key", () => ({ intermediates: leaf.keyPath }), "(intermediates must hold only CERTIFICATE"],
+    ["intermediates that are not PEM", () => ({ intermediates: passwordFile }), "(intermediates must be a PEM bundle"],
+    ["a TPM simulator that is not there", () => tpmAt(`unix:${dir}/none.sock`), "running? Check tpm.device / TPM_DEVICE)"],
+    ["a TPM socket that is a directory", () => tpmAt(`unix:${dir}`), "(point tpm.device / TPM_DEVICE at the simulator's"],
+    ["a TPM device that is not there", () => tpmAt(`${dir}/tpm0`), "/tpm0 (check tpm.device / TPM_DEVICE)"],
   ])("%s: the error names the provider's options, not CLI flags", async (_, options, text) => {
     const provider = fromRolesAnywhere({ ...base(), ...options() });
     try {

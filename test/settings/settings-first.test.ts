@@ -58,7 +58,9 @@ describe("invalid settings never touch a signer", () => {
     ["credential-process: endpoint is not a URL", ["credential-process", ...KEY, ...ARNS, "--endpoint", "ftp://x"], 3, /invalid endpoint 'ftp:\/\/x'/],
     ["credential-process: too many attempts", ["credential-process", ...KEY, ...ARNS, "--max-attempts", "11"], 2, /--max-attempts must be a whole number between 1 and 10/],
     ["credential-process: FIPS with a custom endpoint", ["credential-process", ...KEY, ...ARNS, "--use-fips-endpoint", "--endpoint", "http://127.0.0.1:1"], 3, /FIPS and custom endpoint/],
-    ["credential-process: no key at all", ["credential-process", ...ARNS], 2, /no private key given/],
+    // The factory's hint (noKeyHint), not a copy of it.
+    ["credential-process: no key at all", ["credential-process", ...ARNS], 2,
+      /no private key given \(pass --private-key \(a key file, pkcs11: URI or handle:0x…\), or --certificate with a combined PEM/],
     ["credential-process --profile: a flag makes the regions differ", ["credential-process", "--config", config, "--profile", "ok", "--profile-arn", PA_WEST, "--no-agent"], 3, /regions don't match/],
     ["credential-process --profile: the profile's regions differ", ["credential-process", "--config", config, "--profile", "west", "--no-agent"], 3, /regions don't match/],
     ["credential-process: an empty --agent-socket", ["credential-process", "--profile", "ok", "--agent-socket", ""], 2, /^roles-anywhere-agent: --agent-socket is empty \(/],

@@ -117,6 +117,12 @@ describe("createSigner (file keys)", () => {
       "-inkey KEY …`), or pass --private-key)"],
     ["an encrypted key, no terminal", () => ({ privateKey: path("enc.key") }), "no terminal to prompt on: pass keyPassword)",
       "no terminal to prompt on: pass --pkcs8-password-file FILE or --pkcs8-password-env NAME)"],
+    ["a certificate that is a key file", () => ({ certificate: leaf.keyPath }), "(certificate must be a PEM or DER",
+      "(--certificate must be a PEM or DER"],
+    ["intermediates that hold a key", () => ({ certificate: leaf.certPath, privateKey: leaf.keyPath, intermediates: leaf.keyPath }),
+      "(intermediates must hold only CERTIFICATE blocks)", "(--intermediates must hold only CERTIFICATE blocks)"],
+    ["a TPM simulator that is not there", () => ({ privateKey: "handle:0x81000101", tpm: { device: `unix:${path("no.sock")}`, noKeyPassword: true } }),
+      "running? Check tpm.device / TPM_DEVICE)", "running? Check --tpm-device / TPM_DEVICE)"],
   ])("%s: the hint names the options as the caller gives them (names), the CLI's flags by default", async (_, options, sdk, cli) => {
     vi.stubEnv("CI", "true"); // no terminal to ask on, even when the tests run in one
     const line = async (names?: "options") =>

@@ -33,6 +33,16 @@ describe("TPM errors users can act on", () => {
     expect((explainTpmError(rc(0x98e, "TPM2_Load"), { kind: "load", parent: 0x81000002 }, "k") as Error).message).toMatch(/^wrong password for the TPM parent key 0x81000002/);
   });
 
+  it("the parent password's hint names it as the caller gives it (option), else the CLI's flag", () => {
+    const primary = (option?: string) => ({ kind: "create-primary", hierarchy: 0x40000001, option }) as const;
+    const load = (option?: string) => ({ kind: "load", parent: 0x81000002, option }) as const;
+    const hint = (op: Parameters<typeof explainTpmError>[1]) => (explainTpmError(rc(0x98e), op, "k") as { hint: string }).hint;
+    expect(hint(primary())).toBe("give the hierarchy password with --tpm-parent-password; it is not retried");
+    expect(hint(primary("tpm.parentPassword"))).toBe("give the hierarchy password with tpm.parentPassword; it is not retried");
+    expect(hint(load())).toBe("give it with --tpm-parent-password; it is not retried");
+    expect(hint(load("tpm.parentPassword"))).toBe("give it with tpm.parentPassword; it is not retried");
+  });
+
   it("a key from another TPM or parent, a missing handle, policy failures, a key that cannot sign", () => {
     expect(explainTpmError(rc(0x1df, "TPM2_Load"), { kind: "load", parent: 0x40000001 }, "key.pem")).toMatchObject({ code: "TPM_KEY_INVALID", message: expect.stringMatching(/made on another TPM/) });
     // Any parameter of TPM2_Load is the file's blobs: an empty private blob (TPM_RC_SIZE, parameter 1) was exit 5

@@ -258,7 +258,9 @@ describe("DeviceTransport", () => {
     await expect(t.transmit(COMMAND)).rejects.toThrow(/incomplete response/);
   });
 
-  it("opening a device that does not exist says so", async () => {
+  it("opening a device that does not exist says so, and where to choose one (as the caller names it)", async () => {
     await expect(DeviceTransport.open("/dev/raa-no-such-tpm")).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: "no TPM at /dev/raa-no-such-tpm" });
+    await expect(DeviceTransport.open("/dev/raa-no-such-tpm")).rejects.toMatchObject({ hint: expect.stringMatching(/with --tpm-device \/ TPM_DEVICE$/) });
+    await expect(DeviceTransport.open("/dev/raa-no-such-tpm", "tpm.device")).rejects.toMatchObject({ hint: expect.stringMatching(/with tpm\.device \/ TPM_DEVICE$/) });
   });
 });

@@ -46,8 +46,9 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
         key = await loadKeyFile(keyPath, options, undefined, wouldPrompt ? () => refusePrompt(options) : undefined);
       }
     }
-    const certificate = await reloadIfChanged(current.certificate, readCertificateFile);
-    const intermediates = await reloadIfChanged(current.intermediates, readCertificateBundle);
+    const [certName, chainName] = (["certificate", "intermediates"] as const).map((o) => optionName(options.names, o));
+    const certificate = await reloadIfChanged(current.certificate, readCertificateFile, certName);
+    const intermediates = await reloadIfChanged(current.intermediates, readCertificateBundle, chainName);
     if (key === current.key && certificate === current.certificate && intermediates === current.intermediates) {
       return current;
     }
@@ -131,11 +132,12 @@ interface SignerState {
 
 async function reloadIfChanged(
   file: CertificateFile | undefined,
-  read: (path: string) => Promise<CertificateFile>,
+  read: (path: string, option?: string) => Promise<CertificateFile>,
+  option: string | undefined,
 ): Promise<CertificateFile | undefined> {
   if (file === undefined) return undefined;
   const stamp = await stampOf(file.path, "certificate file");
-  return sameStamp(stamp, file.stamp) ? file : read(file.path);
+  return sameStamp(stamp, file.stamp) ? file : read(file.path, option);
 }
 
 /** Checks that the key belongs to the leaf certificate (when there is one), then logs what the signer uses. */

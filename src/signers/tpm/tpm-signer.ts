@@ -65,11 +65,14 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
   try {
-    transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env));
+    const deviceOption = optionName(opts.names, "tpm.device");
+    transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env, deviceOption));
     opts.debug?.(`TPM: using ${transport.description}`);
     const source: KeySource = file ? { kind: "file", file } : { kind: "handle", handle: (opts.key as { handle: number }).handle };
     const parameterEncryption = seams.parameterEncryption ?? true;
-    keys = await KeyLifecycle.load(transport, { source, keyPassword, parentPassword, parameterEncryption, what, debug: opts.debug });
+    const parentOption = optionName(opts.names, "tpm.parentPassword");
+    const input = { source, keyPassword, parentPassword, parentOption, parameterEncryption, what, debug: opts.debug };
+    keys = await KeyLifecycle.load(transport, input);
   } catch (e) {
     keyPassword.wipe();
     parentPassword.wipe();

@@ -28,14 +28,18 @@ async function tryReadLockoutState(tpm: Tpm): Promise<LockoutState | undefined> 
   };
 }
 
-/** What we were doing when the TPM said no. */
+/**
+ * What we were doing when the TPM said no. `option`: how the caller gives the password a hint names (for a parent
+ * or hierarchy, default `--tpm-parent-password`; for a key, `--tpm-key-password` or `tpm.keyPassword`).
+ */
 export type TpmOperation =
-  | { readonly kind: "create-primary"; readonly hierarchy: number }
+  | { readonly kind: "create-primary"; readonly hierarchy: number; readonly option?: string }
   | { readonly kind: "read-public"; readonly handle: number; readonly role: "key" | "parent" }
-  | { readonly kind: "load"; readonly parent: number }
+  | { readonly kind: "load"; readonly parent: number; readonly option?: string }
   | { readonly kind: "policy"; readonly statement: string }
-  /** `option`: how the caller gives the key password (`--tpm-key-password`, `tpm.keyPassword`). */
   | { readonly kind: "sign"; readonly keyHasEmptyAuthFlag: boolean; readonly option: string };
+
+const PARENT_PASSWORD = "--tpm-parent-password";
 
 function lockoutSentence(state: LockoutState | undefined): string {
   if (!state) return "";
@@ -69,7 +73,7 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
   const counted = e.is(RC.AUTH_FAIL) ? lockoutSentence(lockout) : " (the object is exempt from lockout, the attempt was not counted)";
   if (op.kind === "create-primary" && authFailed) {
     const name = Object.entries(TPM_RH).find(([, h]) => h === op.hierarchy)?.[0].toLowerCase() ?? hex32(op.hierarchy);
-    const hint = "give the hierarchy password with --tpm-parent-password; it is not retried";
+    const hint = `give the hierarchy password with ${op.option ?? PARENT_PASSWORD}; it is not retried`;
     return fail(AuthError, "TPM_AUTH_FAILED", `wrong password for the TPM ${name} hierarchy ${raw}`, hint);
   }
   // A transient handle (handle:0x80…) is never loaded in our connection: TPM_RC_REFERENCE_H0, a warning.
@@ -82,7 +86,7 @@ export function explainTpmError(e: unknown, op: TpmOperation, what: string, lock
   if (op.kind === "load") {
     const parent = hex32(op.parent);
     if (authFailed) {
-      const hint = "give it with --tpm-parent-password; it is not retried";
+      const hint = `give it with ${op.option ?? PARENT_PASSWORD}; it is not retried`;
       return fail(AuthError, "TPM_AUTH_FAILED", `wrong password for the TPM parent key ${parent}${counted} ${raw}`, hint);
     }
     // The parameters are the file's private and public blobs (TPM_RC_SIZE for an empty one, _VALUE, _KEY…).

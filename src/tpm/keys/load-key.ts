@@ -28,6 +28,8 @@ export interface LoadKeyInput {
   readonly keyPassword: Secret;
   /** The parent key's or hierarchy's password (empty when it has none). */
   readonly parentPassword: Secret;
+  /** How hints name the option that gives it (default the CLI's flag). */
+  readonly parentOption?: string;
   /** Salted sessions with AES-CFB parameter encryption whenever a password is involved (default on). */
   readonly parameterEncryption: boolean;
   readonly what: string;
@@ -52,8 +54,10 @@ async function tpmSupportsEcc(tpm: Tpm): Promise<boolean> {
   return data.capability === TPM_CAP.ALGS && data.algorithms[0]?.alg === TPM_ALG.ECC;
 }
 
-export async function createPrimary(tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string): Promise<SaltKey> {
-  return withExplanation(tpm, { kind: "create-primary", hierarchy }, what, async () => {
+export async function createPrimary(
+  tpm: Tpm, hierarchy: number, template: TpmtPublic, auth: Authorization, what: string, option?: string,
+): Promise<SaltKey> {
+  return withExplanation(tpm, { kind: "create-primary", hierarchy, option }, what, async () => {
     const handles = { primaryHandle: permanentEntity(hierarchy) };
     const { handle, response } = await tpm.execute(CreatePrimary, handles, creationParams(template), [auth]);
     return { entity: { handle, name: response.name }, public: decodePublicArea(response.outPublic, "primary key") };
@@ -163,7 +167,9 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
       // The hierarchy password authorizes CreatePrimary itself: salt that session with a NULL-hierarchy primary.
       if (needParentSession) parentSession = await withSaltKey(tpm, undefined, salting, (salt) => startPasswordSession(tpm, salt, created));
       const useRsa = file.rsaParent || !(await ecc());
-      parent = await createPrimary(tpm, file.parent, useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC, { session: parentSession, authValue: input.parentPassword }, what);
+      const auth = { session: parentSession, authValue: input.parentPassword };
+      const template = useRsa ? SRK_TEMPLATE_RSA : SRK_TEMPLATE_ECC;
+      parent = await createPrimary(tpm, file.parent, template, auth, what, input.parentOption);
       created.push(parent.entity.handle);
       debug?.(`TPM: re-created the ${useRsa ? "RSA-2048" : "ECC P-256"} SRK under ${hex32(file.parent)}`);
       await startKeySession(parent);
@@ -171,7 +177,8 @@ export async function loadTpmKey(input: LoadKeyInput): Promise<LoadedKey> {
 
     // The SRK we re-created has an empty authValue; a persistent parent may have a password.
     const loadAuth = { session: parentSession, authValue: persistentParent ? input.parentPassword : undefined };
-    const loaded = await withExplanation(tpm, { kind: "load", parent: file.parent }, what, () =>
+    const loadOp = { kind: "load", parent: file.parent, option: input.parentOption } as const;
+    const loaded = await withExplanation(tpm, loadOp, what, () =>
       tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: file.privateBlob, inPublic: file.public.bytes }, [loadAuth]),
     );
     created.push(loaded.handle);

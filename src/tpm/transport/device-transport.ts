@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { DeviceError } from "../../errors.js";
-import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
+import { completeResponse, deviceOption, exchangeSync, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
 
 /** The subset of a FileHandle the transport uses (a seam for unit tests). */
 export interface DeviceFile {
@@ -28,9 +28,10 @@ export class DeviceTransport implements TpmTransport {
     this.#file = file;
   }
 
-  static async open(path: string): Promise<DeviceTransport> {
+  /** `option`: how hints name the device option (see {@link deviceOption}). */
+  static async open(path: string, option?: string): Promise<DeviceTransport> {
     const file = await open(path, "r+").catch((cause: unknown) => {
-      throw deviceOpenError(path, cause);
+      throw deviceOpenError(path, cause, option);
     });
     return new DeviceTransport(path, file as unknown as DeviceFile);
   }
@@ -82,16 +83,19 @@ export class DeviceTransport implements TpmTransport {
 }
 
 /** Why a device could not be opened, by errno code (EPERM as EACCES): the message for the path, and what to do. */
-const OPEN_ERRORS: Readonly<Record<string, readonly [(path: string) => string, string]>> = {
-  ENOENT: [(p) => `no TPM at ${p}`, "check that the machine has a TPM 2.0 enabled, or select one with --tpm-device / TPM_DEVICE"],
-  EACCES: [(p) => `permission denied opening ${p}`, "add your user to the group that owns the device (usually 'tss') and log in again"],
-  EBUSY: [(p) => `${p} is in use by another process`, "use the kernel resource manager /dev/tpmrm0, which many processes can share"],
+const OPEN_ERRORS: Readonly<Record<string, readonly [(path: string) => string, (option?: string) => string]>> = {
+  ENOENT: [(p) => `no TPM at ${p}`,
+    (o) => `check that the machine has a TPM 2.0 enabled, or select one with ${deviceOption(o)}`],
+  EACCES: [(p) => `permission denied opening ${p}`,
+    () => "add your user to the group that owns the device (usually 'tss') and log in again"],
+  EBUSY: [(p) => `${p} is in use by another process`,
+    () => "use the kernel resource manager /dev/tpmrm0, which many processes can share"],
 };
 
-function deviceOpenError(path: string, cause: unknown): DeviceError {
+function deviceOpenError(path: string, cause: unknown, option: string | undefined): DeviceError {
   const code = (cause as NodeJS.ErrnoException).code;
   const key = code === "EPERM" ? "EACCES" : code;
   const known = key !== undefined && Object.hasOwn(OPEN_ERRORS, key) ? OPEN_ERRORS[key] : undefined;
   if (!known) return new DeviceError("TPM_UNAVAILABLE", `cannot open ${path}: ${code ?? String(cause)}`, { cause });
-  return new DeviceError("TPM_UNAVAILABLE", known[0](path), { cause, hint: known[1] });
+  return new DeviceError("TPM_UNAVAILABLE", known[0](path), { cause, hint: known[1](option) });
 }

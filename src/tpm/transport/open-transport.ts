@@ -4,7 +4,7 @@ import { DeviceError, InputError, UsageError } from "../../errors.js";
 import { fileKind } from "../../io/trusted-path.js";
 import { DeviceTransport } from "./device-transport.js";
 import { SocketTransport, type SocketAddress, type SocketFraming } from "./socket-transport.js";
-import type { TpmTransport } from "./transport.js";
+import { deviceOption, type TpmTransport } from "./transport.js";
 
 /** Where the TPM is, after parsing `--tpm-device` / `TPM_DEVICE`. */
 export type TpmDeviceSpec =
@@ -86,31 +86,32 @@ function tctiAddress(text: string, value: string): SocketAddress {
 
 /**
  * Opens the TPM named by `--tpm-device`, else `TPM_DEVICE`, else /dev/tpmrm0 (falling back to /dev/tpm0 only
- * when tpmrm0 does not exist), like the Go helper.
+ * when tpmrm0 does not exist), like the Go helper. `option`: how hints name `device` (see {@link deviceOption}).
  */
-export async function openTpmTransport(device: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<TpmTransport> {
+export async function openTpmTransport(device: string | undefined, env = process.env, option?: string)
+  : Promise<TpmTransport> {
   const spec = parseTpmDeviceSpec(device ?? env["TPM_DEVICE"]);
-  if (spec.kind === "socket") return new SocketTransport(spec.address, { framing: spec.framing });
-  if (spec.kind === "path") return openPath(spec.path, spec.deviceOnly === true);
+  if (spec.kind === "socket") return new SocketTransport(spec.address, { framing: spec.framing, option });
+  if (spec.kind === "path") return openPath(spec.path, spec.deviceOnly === true, option);
   for (const path of DEFAULT_DEVICES) {
-    if (await stat(path).then(() => true, () => false)) return DeviceTransport.open(path);
+    if (await stat(path).then(() => true, () => false)) return DeviceTransport.open(path, option);
   }
   throw new DeviceError("TPM_UNAVAILABLE", `no TPM found (${DEFAULT_DEVICES.join(", ")} do not exist)`, {
-    hint: "enable the TPM 2.0 in the firmware, or point --tpm-device / TPM_DEVICE at one (e.g. unix:/path/to/swtpm.sock)",
+    hint: `enable the TPM 2.0 in the firmware, or point ${deviceOption(option)} at one (e.g. unix:/path/to/swtpm.sock)`,
   });
 }
 
-async function openPath(path: string, deviceOnly: boolean): Promise<TpmTransport> {
+async function openPath(path: string, deviceOnly: boolean, option: string | undefined): Promise<TpmTransport> {
   const info = await stat(path).catch((cause: NodeJS.ErrnoException) => {
     const absent = cause.code === "ENOENT" || cause.code === "ENOTDIR";
     const message = absent ? `no TPM at ${path}` : `cannot access ${path}: ${cause.code ?? String(cause)}`;
-    throw new DeviceError("TPM_UNAVAILABLE", message, { cause, hint: "check --tpm-device / TPM_DEVICE" });
+    throw new DeviceError("TPM_UNAVAILABLE", message, { cause, hint: `check ${deviceOption(option)}` });
   });
-  if (info.isSocket() && !deviceOnly) return new SocketTransport({ kind: "unix", path });
-  if (info.isCharacterDevice()) return DeviceTransport.open(path);
+  if (info.isSocket() && !deviceOnly) return new SocketTransport({ kind: "unix", path }, { option });
+  if (info.isCharacterDevice()) return DeviceTransport.open(path, option);
   const expected = deviceOnly ? "a TPM character device" : "a TPM character device or a TPM simulator's socket";
   const hint = info.isSocket()
     ? `for a simulator's socket write unix:${path}`
-    : "point --tpm-device / TPM_DEVICE at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT";
+    : `point ${deviceOption(option)} at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT`;
   throw new InputError("TPM_DEVICE_INVALID", `the TPM device ${path} is ${fileKind(info)}, not ${expected}`, { hint });
 }

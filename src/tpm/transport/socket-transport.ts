@@ -4,7 +4,8 @@ import { createConnection, type Socket } from "node:net";
 import { DeviceError, InputError } from "../../errors.js";
 import { fileKind, MAX_SOCKET_PATH_BYTES } from "../../io/trusted-path.js";
 import { Writer } from "../wire/codec.js";
-import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost, type TpmTransport } from "./transport.js";
+import { completeResponse, deviceOption, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "./transport.js";
+import type { TpmTransport } from "./transport.js";
 
 /**
  * `raw`: bare TPM command/response bytes, what swtpm speaks natively (tpm2-tss "swtpm" TCTI).
@@ -41,6 +42,8 @@ export class SocketTransport implements TpmTransport {
   readonly #responseTimeoutMs: number;
   /** How long the rest of a response may take once its first bytes have come. */
   readonly #restTimeoutMs: number;
+  /** How hints name the device option (see {@link deviceOption}). */
+  readonly #option: string | undefined;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
   /** The exchange awaiting its response; `begun` is told once its first bytes have come. */
@@ -51,10 +54,11 @@ export class SocketTransport implements TpmTransport {
 
   constructor(
     address: SocketAddress,
-    options: { framing?: SocketFraming; responseTimeoutMs?: number; restTimeoutMs?: number } = {},
+    options: { framing?: SocketFraming; responseTimeoutMs?: number; restTimeoutMs?: number; option?: string } = {},
   ) {
     this.#address = address;
     this.#framing = options.framing ?? "raw";
+    this.#option = options.option;
     this.#responseTimeoutMs = options.responseTimeoutMs ?? 60_000;
     this.#restTimeoutMs = Math.min(options.restTimeoutMs ?? RESPONSE_REST_TIMEOUT_MS, this.#responseTimeoutMs);
     this.description = describeAddress(address, this.#framing);
@@ -86,12 +90,12 @@ export class SocketTransport implements TpmTransport {
       if (info && !info.isSocket()) {
         const hint = info.isCharacterDevice()
           ? `for a TPM device give its path alone: ${path}`
-          : "point --tpm-device / TPM_DEVICE at the simulator's socket";
+          : `point ${deviceOption(this.#option)} at the simulator's socket`;
         throw new InputError("TPM_DEVICE_INVALID", `the TPM socket ${path} is ${fileKind(info)}, not a socket`, { hint });
       }
       throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
         cause,
-        hint: "is the TPM simulator running? Check --tpm-device / TPM_DEVICE",
+        hint: `is the TPM simulator running? Check ${deviceOption(this.#option)}`,
       });
     });
     socket.setNoDelay(true);

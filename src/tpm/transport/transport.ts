@@ -23,6 +23,9 @@ export interface TpmTransport {
   close(): Promise<void>;
 }
 
+/** Where hints say the TPM is chosen: `option`, the caller's name for it (default the CLI's flag), or TPM_DEVICE. */
+export const deviceOption = (option = "--tpm-device"): string => `${option} / TPM_DEVICE`;
+
 /** Largest response we accept (TPM_BUFSIZE of the Linux driver; real responses are far smaller). */
 export const MAX_RESPONSE_SIZE = 8192;
 

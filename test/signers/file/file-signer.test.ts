@@ -208,4 +208,19 @@ describe("file signer", () => {
     renameSync(cert, path("vanished.pem"));
     await expectAgentError(signer.certificate(), "FILE_NOT_FOUND");
   });
+
+  it.each([
+    ["options" as const, /^certificate must be a PEM or DER/, "intermediates must hold only CERTIFICATE blocks"],
+    [undefined, /^--certificate must be a PEM or DER/, "--intermediates must hold only CERTIFICATE blocks"],
+  ])("a certificate or chain file replaced by a key, names %s: the hint names the option as the caller gives it", async (names, leafHint, chainHint) => {
+    const [cert, chain] = [path(`replaced-${names}.pem`), path(`replaced-chain-${names}.pem`)];
+    copyFileSync(ec.certPath, cert);
+    copyFileSync(ca.certPath, chain);
+    const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: cert, names });
+    replaceFile(cert, readFileSync(ec.keyPath));
+    await expect(signer.certificate()).rejects.toMatchObject({ code: "PEM_INVALID", hint: expect.stringMatching(leafHint) });
+    const withChain = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath, intermediates: chain, names });
+    replaceFile(chain, readFileSync(ec.keyPath));
+    await expect(withChain.certificateChain()).rejects.toMatchObject({ code: "CHAIN_INVALID", hint: chainHint });
+  });
 });

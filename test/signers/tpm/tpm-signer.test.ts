@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Certificate } from "../../../src/x509/certificate.js";
 import type { OptionNames } from "../../../src/signers/options.js";
-import type { Tss2KeyFile } from "../../../src/tpm/keys/tss2-key-file.js";
+import { encodeTss2KeyFile, type Tss2KeyFile } from "../../../src/tpm/keys/tss2-key-file.js";
 import { openTpmSigner } from "../../../src/signers/tpm/tpm-signer.js";
 import { resolveKeyPassword } from "../../../src/signers/tpm/key-password.js";
 import { encode } from "../../../src/tpm/wire/codec.js";
@@ -152,6 +152,21 @@ describe("what to change, named as the caller gives it: SignerOptions.names (fro
     const file = { emptyAuth: true, policy: [] } as unknown as Tss2KeyFile;
     const opts = { key: handle, keyPassword: { kind: "value", value: "pw" }, names } as const;
     await expect(resolveKeyPassword(opts, file, "key.pem")).rejects.toMatchObject({ code: "USAGE", hint: expect.stringMatching(hint) });
+  });
+
+  it.each([
+    ["options" as const, "give it with tpm.parentPassword; it is not retried"],
+    [undefined, "give it with --tpm-parent-password; it is not retried"],
+  ])("a wrong parent key password, names %s: TPM_AUTH_FAILED naming the option", async (names, hint) => {
+    const pub = eccSigningPublic();
+    const area = { bytes: encode(TPMT_PUBLIC, pub), public: pub } as Tss2KeyFile["public"];
+    const blob = Buffer.from("0004deadbeef", "hex");
+    const pem = encodeTss2KeyFile({ parent: 0x81000001, public: area, privateBlob: blob, emptyAuth: true, policy: [] });
+    // TPM2_ReadClock refused, the parent's TPM2_ReadPublic answered, TPM2_Load refused: TPM_RC_AUTH_FAIL.
+    const transport = tpmWithKey(undefined, pub, [Buffer.from(errorResponse(0x98e), "hex")]);
+    const opts = { key: { kind: "tss2-pem", path: "k.tss2", pem }, parentPassword: { kind: "value", value: "no" }, names } as const;
+    const error = await openTpmSigner(opts, { transport, parameterEncryption: false }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "TPM_AUTH_FAILED", message: expect.stringMatching(/parent key 0x81000001/), hint });
   });
 
   it.each([
