@@ -7,7 +7,7 @@ import { isExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import type { Signer } from "../signers/signer.js";
-import { mismatchHint, type SignerOptions } from "../signers/options.js";
+import { mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
 import type { Certificate } from "../x509/certificate.js";
 import { DAY_MS, checkCertificateValidity, roughDuration, utc } from "../x509/validity.js";
 
@@ -191,7 +191,7 @@ async function pkcs11PresenceRows(o: SignerOptions, uriText: string): Promise<Ch
   const uri = parsePkcs11Uri(uriText);
   let lease;
   try {
-    lease = await acquireModule(chooseModule(o.pkcs11?.library, [uri]));
+    lease = await acquireModule(chooseModule(o.pkcs11?.library, [uri], optionName(o.names, "pkcs11.library")));
   } catch (error) {
     return [fail("PKCS#11 module", error), skip("token present", "not reached")];
   }

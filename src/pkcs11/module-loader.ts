@@ -84,12 +84,13 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Modul
   } catch (cause) {
     const candidates = findInstalledModules();
     const reason = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0];
+    const install = "install one (softhsm2, opensc, ykcs11, libtpm2-pkcs11-1)";
     throw new DeviceError("PKCS11_MODULE_NOT_FOUND", `cannot load the PKCS#11 module ${choice.path} (${choice.origin}): ${reason}`, {
       cause,
       hint:
         candidates.length > 0
-          ? `modules found on this system: ${candidates.join(", ")}; pass one with --pkcs11-lib or module-path=`
-          : "no PKCS#11 module was found on this system: install one (softhsm2, opensc, ykcs11, libtpm2-pkcs11-1) and pass it with --pkcs11-lib",
+          ? `modules found on this system: ${candidates.join(", ")}; pass one with ${choice.option} or module-path=`
+          : `no PKCS#11 module was found on this system: ${install} and pass it with ${choice.option}`,
     });
   }
   try {
@@ -118,7 +119,7 @@ function refuseNonFile(choice: ModuleChoice): void {
   if (stats.isFile()) return;
   const module = `the PKCS#11 module ${choice.path} (${choice.origin})`;
   throw new InputError("FILE_NOT_REGULAR", `${module} is not a regular file; it was not loaded`, {
-    hint: "pass the module's shared library (a .so file) with --pkcs11-lib or module-path=",
+    hint: `pass the module's shared library (a .so file) with ${choice.option} or module-path=`,
   });
 }
 

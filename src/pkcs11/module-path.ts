@@ -15,15 +15,18 @@ export interface ModuleChoice {
   path: string;
   /** Where the choice came from, for messages. */
   origin: string;
+  /** The library option as the caller names it (`--pkcs11-lib`, `pkcs11.library`), for hints. */
+  option: string;
 }
 
-export function chooseModule(library: string | undefined, uris: readonly Pkcs11Uri[]): ModuleChoice {
-  if (library !== undefined && library !== "") return { path: library, origin: "--pkcs11-lib" };
-  const hint = "one signer uses one PKCS#11 module: give module-path once, or use --pkcs11-lib";
+/** `option`: how the caller names `library` (its CLI flag or library option), for messages. */
+export function chooseModule(library: string | undefined, uris: readonly Pkcs11Uri[], option: string): ModuleChoice {
+  if (library !== undefined && library !== "") return { path: library, origin: option, option };
+  const hint = `one signer uses one PKCS#11 module: give module-path once, or use ${option}`;
   const path = oneModule(uris.map((u) => u.modulePath), { hint });
-  if (path !== undefined) return { path, origin: "module-path in the URI" };
+  if (path !== undefined) return { path, origin: "module-path in the URI", option };
   const name = oneModule(uris.map((u) => u.moduleName));
-  if (name === undefined) return { path: P11_KIT_PROXY, origin: "default (p11-kit proxy)" };
+  if (name === undefined) return { path: P11_KIT_PROXY, origin: "default (p11-kit proxy)", option };
   const resolved = resolveModuleName(name);
   if (resolved === undefined) {
     const found = findInstalledModules();
@@ -31,7 +34,7 @@ export function chooseModule(library: string | undefined, uris: readonly Pkcs11U
       hint: found.length > 0 ? `installed modules: ${found.join(", ")}` : "no PKCS#11 module was found; install one (softhsm2, opensc, ykcs11) or give module-path",
     });
   }
-  return { path: resolved, origin: `module-name=${name}` };
+  return { path: resolved, origin: `module-name=${name}`, option };
 }
 
 /** The one module the URIs name, if any: two different ones are a usage error. */

@@ -49,11 +49,14 @@ export function exactOtherClass(query: ObjectQuery, objects: readonly TokenObjec
   );
 }
 
-/** The hint for a URI that matched nothing. */
-export function objectNotFoundHint(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: "cert" | "private"): string {
+/** The hint for a URI that matched nothing; `certificate`: how the caller names that option (flag or option). */
+export function objectNotFoundHint(
+  query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: "cert" | "private", certificate: string,
+): string {
   const other = exactOtherClass(query, objects, wantClass);
   if (wantClass === "cert" && other?.class === "private") {
-    return `the key exists (${describeObject(other)}) but has no certificate on the token: install one with 'roles-anywhere-agent install-certificate', or give the certificate file with --certificate`;
+    const install = "install one with 'roles-anywhere-agent install-certificate', or give the certificate file with";
+    return `the key exists (${describeObject(other)}) but has no certificate on the token: ${install} ${certificate}`;
   }
   const near = nearestObjects(query, objects, wantClass);
   if (near.length > 0) return `nearest objects on the token: ${near.map(describeObject).join(", ")}`;
@@ -61,6 +64,6 @@ export function objectNotFoundHint(query: ObjectQuery, objects: readonly TokenOb
   return count > 0
     ? `the token holds ${count} ${wantClass === "cert" ? "certificate" : "private key"}(s), none close to that name; list them with 'roles-anywhere-agent read-certificate-data --certificate "pkcs11:token=…"' or p11tool --list-all`
     : wantClass === "cert"
-      ? "the token shows no certificates; give the certificate as a file with --certificate"
+      ? `the token shows no certificates; give the certificate as a file with ${certificate}`
       : "the token shows no private keys";
 }

@@ -54,12 +54,15 @@ export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSou
   return source ? pinFromSource(source, what, env) : undefined;
 }
 
-/** Where the user PIN comes from when none is given: a prompt, or none at all on a token with a PIN pad. */
-export function userPinPrompt(slot: TokenSlot, prompt?: boolean): PinSupply | undefined {
+/**
+ * Where the user PIN comes from when none is given: a prompt, or none at all on a token with a PIN pad. `give`: the
+ * options that give it, as the caller names them (flags or options).
+ */
+export function userPinPrompt(slot: TokenSlot, prompt: boolean | undefined, give: string): PinSupply | undefined {
   if (hasPinPad(slot)) return undefined;
   const token = describeToken(slot.token);
   const source = promptFor(`User PIN for ${token}: `, `the user PIN of ${token}`, prompt, "pkcs11.pin");
-  const what = `the user PIN of ${token} (give it with pin-source= in the URI, --pkcs11-pin-file or --pkcs11-pin-env)`;
+  const what = `the user PIN of ${token} (give it with ${give})`;
   return pinFromSource(source, what, process.env);
 }
 

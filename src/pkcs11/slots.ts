@@ -116,18 +116,21 @@ export function hasPinPad(slot: TokenSlot): boolean {
 }
 
 /** The one slot the URI selects among `slots`, else "no token matches" or the list of the matching tokens. */
-export function onlyMatchingSlot(uri: Pkcs11Uri, slots: readonly TokenSlot[], library: LibraryInfo, hint: string, preferred?: TokenSlot): TokenSlot {
-  const matching = slots.filter((s) => slotMatches(uri, s, library));
+export function onlyMatchingSlot(
+  uri: Pkcs11Uri, slots: readonly TokenSlot[], module: Pkcs11Module, hint: string, preferred?: TokenSlot,
+): TokenSlot {
+  const matching = slots.filter((s) => slotMatches(uri, s, module.info));
   if (matching.length === 1) return matching[0]!;
   if (preferred && matching.some((s) => s.handle.equals(preferred.handle))) return preferred;
-  if (matching.length === 0) throw tokenNotFound(uri, slots);
+  if (matching.length === 0) throw tokenNotFound(uri, slots, module);
   throw new Pkcs11AmbiguousError(`${formatPkcs11Uri(withoutQuery(uri))} matches ${matching.length} tokens`, matching.map((s) => formatPkcs11Uri(tokenUri(s))), hint);
 }
 
-export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[]): DeviceError {
+export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[], module: Pkcs11Module): DeviceError {
   const present = slots.map((s) => formatPkcs11Uri(tokenUri(s)));
+  const none = `no token is present: insert it, or check the module (${module.path}) and its configuration`;
   return new DeviceError("PKCS11_TOKEN_NOT_FOUND", `no token matches ${formatPkcs11Uri(withoutQuery(uri))}`, {
-    hint: present.length > 0 ? `tokens present: ${present.join(" ")}` : "no token is present: insert it, or check the module (--pkcs11-lib) and its configuration",
+    hint: present.length > 0 ? `tokens present: ${present.join(" ")}` : none,
   });
 }
 

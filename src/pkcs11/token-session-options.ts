@@ -12,6 +12,8 @@ export interface TokenSessionOptions {
   readonly pin?: SecretSource | undefined;
   readonly debug?: ((line: string) => void) | undefined;
   readonly env?: NodeJS.ProcessEnv | undefined;
+  /** How errors name these options: `"flags"` (default), the CLI's; `"options"`, these (see SignerOptions.names). */
+  readonly names?: "flags" | "options" | undefined;
 }
 
 /** {@link TokenSessionOptions}' types, for callers in plain JavaScript (the PIN's source before any module loads). */

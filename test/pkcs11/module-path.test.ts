@@ -6,23 +6,26 @@ const uri = parsePkcs11Uri;
 
 describe("chooseModule", () => {
   it("--pkcs11-lib wins over the URI", () => {
-    expect(chooseModule("/opt/lib.so", [uri("pkcs11:object=a?module-path=/usr/lib/x.so")])).toEqual({ path: "/opt/lib.so", origin: "--pkcs11-lib" });
+    const choice = { path: "/opt/lib.so", origin: "--pkcs11-lib", option: "--pkcs11-lib" };
+    expect(chooseModule("/opt/lib.so", [uri("pkcs11:object=a?module-path=/usr/lib/x.so")], "--pkcs11-lib")).toEqual(choice);
+    expect(chooseModule("/opt/lib.so", [], "pkcs11.library")).toMatchObject({ origin: "pkcs11.library" });
   });
 
   it("then module-path from either URI", () => {
-    expect(chooseModule(undefined, [uri("pkcs11:object=a"), uri("pkcs11:object=b?module-path=/usr/lib/x.so")]).path).toBe("/usr/lib/x.so");
+    expect(chooseModule(undefined, [uri("pkcs11:object=a"), uri("pkcs11:object=b?module-path=/usr/lib/x.so")], "--pkcs11-lib").path).toBe("/usr/lib/x.so");
   });
 
   it("then the p11-kit proxy", () => {
-    expect(chooseModule(undefined, [uri("pkcs11:object=a")])).toEqual({ path: P11_KIT_PROXY, origin: "default (p11-kit proxy)" });
-    expect(chooseModule("", [uri("pkcs11:object=a")]).path).toBe(P11_KIT_PROXY);
+    const proxy = { path: P11_KIT_PROXY, origin: "default (p11-kit proxy)", option: "--pkcs11-lib" };
+    expect(chooseModule(undefined, [uri("pkcs11:object=a")], "--pkcs11-lib")).toEqual(proxy);
+    expect(chooseModule("", [uri("pkcs11:object=a")], "--pkcs11-lib").path).toBe(P11_KIT_PROXY);
   });
 
   it("two different module paths are a usage error", () => {
-    expect(() => chooseModule(undefined, [uri("pkcs11:?module-path=/a.so"), uri("pkcs11:?module-path=/b.so")])).toThrow(/different modules/);
+    expect(() => chooseModule(undefined, [uri("pkcs11:?module-path=/a.so"), uri("pkcs11:?module-path=/b.so")], "--pkcs11-lib")).toThrow(/different modules/);
   });
 
   it("an unknown module-name is an error that says which modules exist", () => {
-    expect(() => chooseModule(undefined, [uri("pkcs11:?module-name=no-such-module-anywhere")])).toThrow(/does not name a PKCS#11 module/);
+    expect(() => chooseModule(undefined, [uri("pkcs11:?module-name=no-such-module-anywhere")], "--pkcs11-lib")).toThrow(/does not name a PKCS#11 module/);
   });
 });

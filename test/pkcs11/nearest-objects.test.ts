@@ -21,20 +21,20 @@ describe("nearest PKCS#11 objects", () => {
     const near = nearestObjects({ label: "rsa-kye" }, token, "cert");
     expect(near[0]).toEqual(token[0]);
     expect(near.length).toBeLessThanOrEqual(3);
-    expect(objectNotFoundHint({ label: "ec-kee" }, token, "cert")).toBe("nearest objects on the token: object=ec-key;id=%02;type=cert, object=ec-key;id=%02;type=private");
+    expect(objectNotFoundHint({ label: "ec-kee" }, token, "cert", "--certificate")).toBe("nearest objects on the token: object=ec-key;id=%02;type=cert, object=ec-key;id=%02;type=private");
   });
 
   it("a key that exists without a certificate is named as such", () => {
-    expect(objectNotFoundHint({ label: "gateway 7" }, token, "cert")).toBe(
+    expect(objectNotFoundHint({ label: "gateway 7" }, token, "cert", "--certificate")).toBe(
       "the key exists (object=gateway%207;id=%10%07;type=private) but has no certificate on the token: install one with 'roles-anywhere-agent install-certificate', or give the certificate file with --certificate",
     );
-    expect(objectNotFoundHint({ id: id(0x10, 0x07) }, token, "cert")).toMatch(/^the key exists/);
+    expect(objectNotFoundHint({ id: id(0x10, 0x07) }, token, "cert", "--certificate")).toMatch(/^the key exists/);
   });
 
   it("nothing close: one short line, not a listing of the token", () => {
-    const hint = objectNotFoundHint({ label: "completely-different-name" }, token, "cert");
+    const hint = objectNotFoundHint({ label: "completely-different-name" }, token, "cert", "--certificate");
     expect(hint).toMatch(/^the token holds 202 certificate\(s\), none close to that name/);
     expect(hint.length).toBeLessThan(250);
-    expect(objectNotFoundHint({ label: "x" }, [], "cert")).toMatch(/shows no certificates/);
+    expect(objectNotFoundHint({ label: "x" }, [], "cert", "--certificate")).toMatch(/shows no certificates/);
   });
 });

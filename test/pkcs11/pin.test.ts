@@ -72,12 +72,12 @@ describe("PIN from options", () => {
   it("with prompting off (SignerOptions.prompt false) no PIN is asked for: PASSWORD_REQUIRED naming pkcs11.pin", () => {
     const token = { label: "t", manufacturer: "m", model: "x", serial: "1" };
     const slot = { handle: Buffer.from([1]), slotId: 1n, slotDescription: "", slotManufacturer: "", token, flags: 0 };
-    expect(() => userPinPrompt(slot, false)).toThrow(expect.objectContaining({
+    expect(() => userPinPrompt(slot, false, "pkcs11.pin")).toThrow(expect.objectContaining({
       code: "PASSWORD_REQUIRED",
       message: 'the user PIN of token "t" (serial 1) is needed but asking on the terminal is off',
       hint: expect.stringMatching(/^set pkcs11\.pin: /),
     }));
-    expect(userPinPrompt(slot)).toMatchObject({ description: "a prompt on the terminal" });
+    expect(userPinPrompt(slot, undefined, "pkcs11.pin")).toMatchObject({ description: "a prompt on the terminal" });
   });
 });
 

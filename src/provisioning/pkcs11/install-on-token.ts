@@ -18,6 +18,7 @@ import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constant
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { tokenKeyUri } from "./token-keygen.js";
+import { optionName } from "../../signers/options.js";
 import { requireSameKey, type IssuedCertificate } from "../file-certificate.js";
 
 export interface InstallOnTokenOptions extends TokenSessionOptions, IssuedCertificate {
@@ -41,7 +42,7 @@ export async function installOnToken(opts: InstallOnTokenOptions): Promise<Insta
   const wrong = wrongOption(opts, INSTALL_KINDS, { required: ["keyUri", "certificate", "chain"] });
   if (wrong) throw new UsageError("USAGE", `installOnToken: ${wrong}`);
   const uri = parsePkcs11Uri(opts.keyUri);
-  return withTokenSession(uri, opts, (context) => install(context, uri, opts));
+  return withTokenSession(uri, opts, (context) => install(context, uri, opts), (o) => optionName(opts.names, o));
 }
 
 function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTokenOptions): InstallOnTokenResult {
@@ -62,7 +63,7 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
   if (written) {
     if (existing.length > 0 && !request.replace) {
       throw new InputError("OBJECT_EXISTS", `${token} already holds another certificate with the key's id ${key.id.toString("hex")}`, {
-        hint: "pass --replace to replace it (after renewal, for example)",
+        hint: `pass ${optionName(request.names, "replace")} to replace it (after renewal, for example)`,
       });
     }
     createCertificate(context, request.certificate, key.id, key.label, CERTIFICATE_CATEGORY.TOKEN_USER);

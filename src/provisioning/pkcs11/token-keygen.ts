@@ -15,6 +15,7 @@ import { curveFromEcParams, NAMED_CURVES } from "../../encoding/signature-encodi
 import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
+import { optionName } from "../../signers/options.js";
 
 export interface TokenKeygenOptions extends TokenSessionOptions {
   /** Token (and optionally `id=` / `object=`) to create the key on. */
@@ -39,7 +40,8 @@ export function checkTokenKeygen(opts: TokenKeygenOptions): { uri: Pkcs11Uri; la
     throw new UsageError("USAGE", `keygen creates key pairs; drop type=${uri.type} from the URI`);
   }
   const label = opts.label ?? uri.object;
-  if (!label) throw new UsageError("USAGE", "the new key needs a label", { hint: "add object=<label> to the URI or pass --label" });
+  const hint = `add object=<label> to the URI or pass ${optionName(opts.names, "label")}`;
+  if (!label) throw new UsageError("USAGE", "the new key needs a label", { hint });
   const id = opts.id ?? uri.id;
   if (id?.length === 0) throw new UsageError("USAGE", "the key id may not be empty");
   return { uri, label, id };
@@ -55,11 +57,11 @@ export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<Toke
   const { uri, label, id: givenId } = checkTokenKeygen(opts);
   const id = givenId ?? randomBytes(8);
   return withTokenSession(uri, opts, (context) => {
-    generateTokenKeyPair(context, opts.spec, id, label);
+    generateTokenKeyPair(context, opts.spec, id, label, optionName(opts.names, "spec"));
     const [key] = findPrivateKeys(context, { id, label });
     if (!key) throw new InputError("PKCS11_OBJECT_NOT_FOUND", "the generated key cannot be found on the token");
     return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, id, label)), publicKey: publicKeyOf(context, key) };
-  });
+  }, (option) => optionName(opts.names, option));
 }
 
 /** token, serial, id and object: enough to find the key and its certificate, short enough to type. */
@@ -110,9 +112,10 @@ const TEMPLATE_REFUSED = new Set([
 /**
  * Generates a key pair that never leaves the token; the public key shares the private key's CKA_ID and CKA_LABEL
  * so that one URI finds both. PKCS#11 lets a module ignore template attributes, so the private key's attributes
- * are read back afterwards: a key weaker than asked for is destroyed again and reported.
+ * are read back afterwards: a key weaker than asked for is destroyed again and reported. `keyType`: the key-type
+ * option as the caller names it.
  */
-function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string): void {
+function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string, keyType: string): void {
   const token = describeToken(context.slot.token);
   const used = objectsUsing(context, id, label);
   if (used.byId > 0 || used.byLabel > 0) {
@@ -121,7 +124,7 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
       hint: "choose another id and label; keygen never replaces or shares an existing key's identity",
     });
   }
-  const pair = generateWithAcceptedTemplate(context, spec, id, label);
+  const pair = generateWithAcceptedTemplate(context, spec, id, label, keyType);
   const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
   const other = weaknesses.length > 0 ? undefined : otherKeyThanAsked(context, pair.publicKey, spec);
   if (weaknesses.length === 0 && other === undefined) return;
@@ -130,7 +133,7 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   if (other !== undefined) {
     const what = `${token} made another key than asked for (${other})`;
     throw new DeviceError("PKCS11_ERROR", `${what}; the generated key pair was destroyed`, {
-      hint: "the module ignored the key size or curve asked for: try another --key-type",
+      hint: `the module ignored the key size or curve asked for: try another ${keyType}`,
     });
   }
   throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
@@ -151,7 +154,9 @@ function otherKeyThanAsked(context: TokenContext, publicKey: Buffer, spec: KeySp
   return curve !== undefined && curve !== spec.curve ? `${curve}, not ${spec.curve}` : undefined;
 }
 
-function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: Buffer, label: string): ReturnType<typeof generateKeyPair> {
+function generateWithAcceptedTemplate(
+  context: TokenContext, spec: KeySpec, id: Buffer, label: string, keyType: string,
+): ReturnType<typeof generateKeyPair> {
   const token = describeToken(context.slot.token);
   const common: Template = [
     { type: CKA.TOKEN, value: true },
@@ -175,6 +180,8 @@ function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: 
     { type: CKA.EXTRACTABLE, value: false },
   ];
   const mechanism = spec.kind === "RSA" ? CKM.RSA_PKCS_KEY_PAIR_GEN : CKM.EC_KEY_PAIR_GEN;
+  const failed = (error: unknown) =>
+    pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, error, generationHint(error, spec, keyType));
   let refusal: unknown;
   for (const usage of usageTemplates(spec)) {
     try {
@@ -184,7 +191,7 @@ function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: 
     } catch (error) {
       const name = ckrName(error);
       if (name === undefined || !TEMPLATE_REFUSED.has(name)) {
-        throw pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, error, generationHint(error, spec));
+        throw failed(error);
       }
       context.debug?.(`pkcs11: ${token} refused the template "${usage.name}": ${describeCkr(error)}`);
       refusal ??= error;
@@ -196,7 +203,7 @@ function generateWithAcceptedTemplate(context: TokenContext, spec: KeySpec, id: 
       }
     }
   }
-  throw pkcs11Failure(`generating a ${spec.name} key pair on ${token}`, refusal, generationHint(refusal, spec));
+  throw failed(refusal);
 }
 
 /** How many objects already use this id or label: a new key must not share either. */
@@ -204,10 +211,10 @@ function objectsUsing(context: TokenContext, id: Buffer, label: string): { byId:
   return { byId: findObjects(context, { id }).length, byLabel: findObjects(context, { label }).length };
 }
 
-function generationHint(error: unknown, spec: KeySpec): string | undefined {
+function generationHint(error: unknown, spec: KeySpec, keyType: string): string | undefined {
   const text = describeCkr(error);
   if (/CKR_MECHANISM_INVALID|CKR_MECHANISM_PARAM_INVALID|CKR_DOMAIN_PARAMS_INVALID|CKR_TEMPLATE_INCONSISTENT|CKR_ATTRIBUTE_VALUE_INVALID/.test(text)) {
-    return `the token may not support ${spec.name} keys; try another --key-type`;
+    return `the token may not support ${spec.name} keys; try another ${keyType}`;
   }
   return undefined;
 }

@@ -11,6 +11,7 @@ import { withoutAttestation } from "./attestation.js";
 import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
 import { acquireModule } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
+import { optionName } from "../options.js";
 import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
 import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
 import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
@@ -37,7 +38,7 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
   const wrong = wrongOption(opts, { ...TOKEN_SESSION_KINDS, uri: "string" }, { required: ["uri"] });
   if (wrong) throw new UsageError("USAGE", `listPkcs11Certificates: ${wrong}`);
   const uri = parsePkcs11Uri(opts.uri);
-  const lease = await acquireModule(chooseModule(opts.library, [uri]), opts.debug);
+  const lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug);
   const sessions: TokenContext[] = [];
   try {
     const slots = listTokenSlots(lease.module, opts.debug).filter((s) => slotMatches(uri, s, lease.module.info));

@@ -61,7 +61,9 @@ export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Sig
       throw new InputError("PKCS11_URI_INVALID", `${formatPkcs11Uri(uri)} names a ${uri.type} object, not a certificate or a key pair`);
     }
   }
-  const lease = await acquireModule(chooseModule(opts.library, certUri ? [keyUri, certUri] : [keyUri]), opts.debug);
+  const uris = certUri ? [keyUri, certUri] : [keyUri];
+  const library = optionName(opts.names, "pkcs11.library");
+  const lease = await acquireModule(chooseModule(opts.library, uris, library), opts.debug);
   const build = new SignerBuild(opts, lease, keyUri, certUri);
   try {
     return await build.run();
@@ -107,7 +109,8 @@ class SignerBuild {
     const keyFollowsCert = certObject !== undefined && this.opts.certificateUri === this.opts.keyUri;
     const keySlot = keyFollowsCert
       ? certObject.slot
-      : onlyMatchingSlot(this.keyUri, slots, this.module.info, "add token= or serial= to say which token holds the key", certObject?.slot);
+      : onlyMatchingSlot(this.keyUri, slots, this.module, "add token= or serial= to say which token holds the key",
+        certObject?.slot);
     const context = this.session(keySlot);
     if (this.needsLogin(keySlot)) await this.login(keySlot);
 
@@ -150,7 +153,7 @@ class SignerBuild {
 
   private async findCertificate(uri: Pkcs11Uri, slots: TokenSlot[]): Promise<CertificateObject> {
     const certSlots = slots.filter((s) => slotMatches(uri, s, this.module.info));
-    if (certSlots.length === 0) throw tokenNotFound(uri, slots);
+    if (certSlots.length === 0) throw tokenNotFound(uri, slots, this.module);
     const unreadable: UnreadableCertificate[] = [];
     const filter = { id: uri.id, label: uri.object };
     const search = (slot: TokenSlot) =>
@@ -178,13 +181,13 @@ class SignerBuild {
       throw new InputError("CERTIFICATE_INVALID", `${what} cannot be used: ${bad.reason}`, {
         hint:
           "write the certificate to the token again in DER (roles-anywhere-agent install-certificate)," +
-          " or give the certificate file with --certificate",
+          ` or give the certificate file with ${this.name("certificate")}`,
       });
     }
     if (found.length === 0) {
       const records = certSlots.flatMap((s) => objectRecords(this.session(s)));
       throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no certificate matches ${formatPkcs11Uri(withoutQuery(uri))} on ${certSlots.map((s) => describeToken(s.token)).join(", ")}`, {
-        hint: objectNotFoundHint({ label: uri.object, id: uri.id }, records, "cert"),
+        hint: objectNotFoundHint({ label: uri.object, id: uri.id }, records, "cert", this.name("certificate")),
       });
     }
     if (found.length > 1) {
@@ -256,10 +259,11 @@ class SignerBuild {
       });
     }
     const records = objectRecords(context);
+    const query = { label: this.keyUri.object, id: this.keyUri.id };
     throw new InputError("PKCS11_OBJECT_NOT_FOUND", `no ${certType ? `${certType} ` : ""}private key matches ${formatPkcs11Uri(withoutQuery(this.keyUri))} on ${token}`, {
       hint:
         records.some((r) => r.class === "private")
-          ? objectNotFoundHint({ label: this.keyUri.object, id: this.keyUri.id }, records, "private")
+          ? objectNotFoundHint(query, records, "private", this.name("certificate"))
           : this.loggedIn.has(context.slot)
             ? "the token shows no private keys"
             : `the token shows no private keys without a login: give the PIN (${this.name("pkcs11.pin")})`,
@@ -325,7 +329,8 @@ class SignerBuild {
 
   /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
   private userPin(slot: TokenSlot): PinSupply | undefined {
-    return this.rememberedUserPin ?? this.userPinSource ?? userPinPrompt(slot, this.opts.prompt);
+    const prompt = () => userPinPrompt(slot, this.opts.prompt, this.name("pkcs11.pin"));
+    return this.rememberedUserPin ?? this.userPinSource ?? prompt();
   }
 
   /** What a re-login after re-insertion uses: the remembered PIN only if it is kept anyway (--reuse-pin). */

@@ -58,7 +58,9 @@ class FakeNative {
     return override ? override(...args) : normal();
   }
 
-  load(): void {}
+  load(...a: unknown[]) {
+    return this.#call("load", a, () => undefined);
+  }
   close(): void {}
   C_Initialize(...a: unknown[]) {
     return this.#call("C_Initialize", a, () => undefined);
@@ -176,6 +178,7 @@ vi.mock("../../../src/pkcs11/addon-status.js", async (importOriginal) => {
 const { main } = await import("../../../src/cli/main.js");
 const { createSigner } = await import("../../../src/signers/factory.js");
 const { fromRolesAnywhere } = await import("../../../src/sdk/index.js");
+const { Certificate, generateKeyOnToken, installOnToken, listPkcs11Certificates } = await import("../../../src/index.js");
 
 const { dir, cleanup } = makeTempDir("raa-hostile-module-");
 afterAll(cleanup);
@@ -351,7 +354,7 @@ describe("C_GetSlotList's answer", () => {
     const { code, stderr } = await signString();
     expect(stderr).toBe(
       "roles-anywhere-agent: no token matches pkcs11:object=device;token=fake" +
-        " (no token is present: insert it, or check the module (--pkcs11-lib) and its configuration)\n",
+        " (no token is present: insert it, or check the module (/fake/module.so) and its configuration)\n",
     );
     expect(code).toBe(5);
   });
@@ -606,6 +609,110 @@ describe("what to change, named as the caller knows it: fromRolesAnywhere's opti
     expect(line).toMatch(/matches 2 private keys .* give its certificate with certificate\)$/);
     expect(line).not.toContain("--");
     expect(await cliLine(["--private-key", URI])).toMatch(/give its certificate with --certificate\)\n$/);
+  });
+
+  it("a module that cannot be loaded: pkcs11.library, --pkcs11-lib", async () => {
+    token.override.load = () => {
+      throw new Error("/fake/module.so: cannot open shared object file: No such file or directory");
+    };
+    const line = await sdkLine({ certificate: URI });
+    expect(line).toMatch(/^cannot load the PKCS#11 module \/fake\/module.so \(pkcs11\.library\): .* pass (one|it) with pkcs11\.library/);
+    expect(line).not.toContain("--");
+    const cli = await cliLine(["--certificate", URI]);
+    expect(cli).toMatch(/^roles-anywhere-agent: cannot load the PKCS#11 module \/fake\/module.so \(--pkcs11-lib\): .* pass (one|it) with --pkcs11-lib/);
+  });
+
+  it("a module path that is a directory: pkcs11.library, --pkcs11-lib", async () => {
+    const hint = (option: string) => `(pass the module's shared library (a .so file) with ${option} or module-path=)`;
+    const line = await sdkLine({ certificate: URI, pkcs11: { library: dir } });
+    expect(line).toBe(`the PKCS#11 module ${dir} (pkcs11.library) is not a regular file; it was not loaded ${hint("pkcs11.library")}`);
+    const cli = (await run(["sign-string", "--certificate", URI, "--pkcs11-lib", dir])).stderr;
+    expect(cli).toBe(`roles-anywhere-agent: the PKCS#11 module ${dir} (--pkcs11-lib) is not a regular file; it was not loaded ${hint("--pkcs11-lib")}\n`);
+  });
+
+  it("no token present: the module's path, no flag", async () => {
+    token.slots = [];
+    const line = await sdkLine({ certificate: URI });
+    expect(line).toMatch(/\(no token is present: insert it, or check the module \(\/fake\/module\.so\) and its configuration\)$/);
+    expect(line).not.toContain("--");
+  });
+
+  it.each([
+    ["the key without its certificate", () => (token.objects = [token.objects[1]!]), /no certificate on the token: .*, or give the certificate file with /],
+    ["no certificate at all", () => (token.objects = []), /the token shows no certificates; give the certificate as a file with /],
+    ["a certificate in PEM", () => token.objects[0]!.set(CKA.VALUE, Buffer.from(leaf.certPem)), /, or give the certificate file with /],
+  ])("%s: give the certificate file with certificate, --certificate", async (_, setUp, text) => {
+    setUp();
+    const line = await sdkLine({ certificate: URI });
+    expect(line).toMatch(new RegExp(`${text.source}certificate\\)$`));
+    expect(line).not.toContain("--");
+    expect(await cliLine(["--certificate", URI])).toMatch(new RegExp(`${text.source}--certificate\\)\n$`));
+  });
+
+  it("a user PIN needed, prompting on but no terminal: give it with pkcs11.pin, or the CLI's flags", async () => {
+    const error = await createSigner({ certificate: NO_PIN, pkcs11: { library: "/fake/module.so" }, names: "options" }).catch((e) => e);
+    const line = (error as AgentError).toOneLine();
+    expect(line).toMatch(/^the user PIN of token "fake" \(serial 0001\) \(give it with pkcs11\.pin\) is needed but there is no terminal/);
+    expect(line).not.toContain("--");
+    expect(await cliLine(["--certificate", NO_PIN])).toMatch(/\(give it with pin-source=, --pkcs11-pin-file or --pkcs11-pin-env\) is needed/);
+    expect(token.calls).not.toContain("C_Login");
+  });
+});
+
+describe("generateKeyOnToken, installOnToken, listPkcs11Certificates with names: \"options\": their options, not CLI flags", () => {
+  const library = "/fake/module.so";
+  const certificate = new Certificate(leafDer);
+  const spec = { kind: "EC", curve: "P-256", name: "p256" } as const;
+  const lines = async (call: (names: "options" | undefined) => Promise<unknown>): Promise<string[]> =>
+    Promise.all(["options" as const, undefined].map((names) => call(names).then(() => "no error", (e: AgentError) => e.toOneLine())));
+
+  it("a module that cannot be loaded: library, --pkcs11-lib", async () => {
+    token.override.load = () => {
+      throw new Error("/fake/module.so: cannot open shared object file: No such file or directory");
+    };
+    const uri = "pkcs11:token=fake;object=new";
+    for (const call of [
+      (names?: "options") => generateKeyOnToken({ uri, spec, library, names }),
+      (names?: "options") => installOnToken({ keyUri: uri, certificate, chain: [], replace: false, library, names }),
+      (names?: "options") => listPkcs11Certificates({ uri, library, names }),
+    ]) {
+      const [option, flag] = await lines(call);
+      expect(option).toMatch(/^cannot load the PKCS#11 module \/fake\/module.so \(library\): .* pass (one|it) with library/);
+      expect(option).not.toContain("--");
+      expect(flag).toMatch(/^cannot load the PKCS#11 module \/fake\/module.so \(--pkcs11-lib\): .* pass (one|it) with --pkcs11-lib/);
+    }
+  });
+
+  it("a user PIN needed and no terminal: give it with pin", async () => {
+    const [option, flag] = await lines((names) => generateKeyOnToken({ uri: "pkcs11:token=fake;object=new", spec, library, names }));
+    expect(option).toMatch(/^the user PIN of token "fake" \(serial 0001\) \(give it with pin\) is needed but there is no terminal/);
+    expect(option).not.toContain("--");
+    expect(flag).toContain("(give it with pin-source=, --pkcs11-pin-file or --pkcs11-pin-env)");
+  });
+
+  it("no label: label, --label", async () => {
+    const [option, flag] = await lines((names) => generateKeyOnToken({ uri: "pkcs11:token=fake", spec, library, names }));
+    expect(option).toBe("the new key needs a label (add object=<label> to the URI or pass label)");
+    expect(flag).toBe("the new key needs a label (add object=<label> to the URI or pass --label)");
+  });
+
+  it("a key type the token refuses: spec, --key-type", async () => {
+    token.override.C_GenerateKeyPair = () => {
+      throw new Error("CKR_MECHANISM_INVALID:112");
+    };
+    const uri = "pkcs11:token=fake;object=new?pin-value=1234";
+    const [option, flag] = await lines((names) => generateKeyOnToken({ uri, spec, library, names }));
+    expect(option).toMatch(/\(the token may not support p256 keys; try another spec\)$/);
+    expect(option).not.toContain("--");
+    expect(flag).toMatch(/\(the token may not support p256 keys; try another --key-type\)$/);
+  });
+
+  it("another certificate already installed for the key: replace, --replace", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    const keyUri = "pkcs11:token=fake;object=device?pin-value=1234";
+    const [option, flag] = await lines((names) => installOnToken({ keyUri, certificate, chain: [], replace: false, library, names }));
+    expect(option).toMatch(/already holds another certificate .* \(pass replace to replace it \(after renewal, for example\)\)$/);
+    expect(flag).toMatch(/\(pass --replace to replace it \(after renewal, for example\)\)$/);
   });
 });
 
