@@ -42,7 +42,7 @@ export interface SignerOptions {
 
 export type OptionNames = "flags" | "options";
 
-/** The options a hint names: their paths here (and in the SDK's options), and the CLI's flags for them. */
+/** The options a hint names: their paths here (the SDK's, generateTpmKey's, buildCsr's) and the CLI's flags. */
 const FLAGS = {
   certificate: "--certificate", privateKey: "--private-key", intermediates: "--intermediates",
   keyPassword: "--pkcs8-password-file FILE or --pkcs8-password-env NAME",
@@ -50,6 +50,8 @@ const FLAGS = {
   "pkcs11.contextPin": "--pkcs11-context-pin-file / -env", "tpm.keyPassword": "--tpm-key-password",
   "tpm.ignoreEmptyAuth": "--tpm-ignore-empty-auth", "tpm.device": "--tpm-device",
   "tpm.parentPassword": "--tpm-parent-password",
+  device: "--tpm-device", parent: "--tpm-parent", parentPassword: "--tpm-parent-password",
+  ownerPassword: "--tpm-owner-password", "target.overwrite": "--force", "request.subject": "--subject",
 } as const;
 
 /** `option` as the caller gives it (see {@link SignerOptions.names}). */
