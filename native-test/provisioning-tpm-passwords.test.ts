@@ -100,21 +100,27 @@ describe("owner hierarchy password (owner SRK, EvictControl)", () => {
     await tpm.run("tpm2_evictcontrol", ["-C", "o", "-P", OWNER_PW, "-c", "0x81000032", "-Q"]);
   });
 
-  it("a wrong owner password under a persistent parent is refused once, naming --tpm-owner-password", async () => {
+  it.each([
+    [undefined, "--tpm-owner-password"],
+    ["options" as const, "ownerPassword"],
+  ])("a wrong owner password under a persistent parent is refused once, naming it (names: %s)", async (names, option) => {
     const target = { kind: "handle" as const, handle: 0x81000033 };
-    const options = { target, spec: parseKeySpec("p256"), device: proxy.device, env: {}, parent: PARENT };
+    const options = { target, spec: parseKeySpec("p256"), device: proxy.device, env: {}, parent: PARENT, names };
     const err = await generateTpmKey({ ...options, parentPassword: secret(PARENT_PW), ownerPassword: secret("guess") }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "TPM_AUTH_FAILED", message: "making the key persistent at 0x81000033: the TPM refused the parent or owner password (TPM_RC_BAD_AUTH)" });
-    expect((err as { hint?: string }).hint).toBe("give it with --tpm-owner-password; it is not retried");
+    expect((err as { hint?: string }).hint).toBe(`give it with ${option}; it is not retried`);
     await expectNothingLeft();
   });
 
-  it("a wrong owner password is refused once with the same message, and nothing is left behind", async () => {
-    const err = await generateTpmKey({ target: file("owner-wrong"), spec: parseKeySpec("p256"), device: proxy.device, env: {}, parentPassword: secret("guess") }).catch(
+  it.each([
+    [undefined, "--tpm-parent-password"],
+    ["options" as const, "parentPassword"],
+  ])("a wrong owner password is refused once with the same message, and nothing is left behind (names: %s)", async (names, option) => {
+    const err = await generateTpmKey({ target: file("owner-wrong"), spec: parseKeySpec("p256"), device: proxy.device, env: {}, parentPassword: secret("guess"), names }).catch(
       (e: unknown) => e,
     );
     expect(err).toMatchObject({ code: "TPM_AUTH_FAILED", message: "wrong password for the TPM owner hierarchy (TPM_RC_BAD_AUTH, rc 0x9a2)" });
-    expect((err as { hint?: string }).hint).toBe("give the hierarchy password with --tpm-parent-password; it is not retried");
+    expect((err as { hint?: string }).hint).toBe(`give the hierarchy password with ${option}; it is not retried`);
     await expectNothingLeft();
   });
 });
@@ -133,7 +139,10 @@ describe("password-protected persistent parent", () => {
     await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", "0x81000031", "-Q"]);
   });
 
-  it("a wrong parent password is refused once with the same message, and nothing is left behind", async () => {
+  it.each([
+    [undefined, "--tpm-parent-password"],
+    ["options" as const, "parentPassword"],
+  ])("a wrong parent password is refused once with the same message, and nothing is left behind (names: %s)", async (names, option) => {
     const err = await generateTpmKey({
       target: file("parent-wrong"),
       spec: parseKeySpec("p256"),
@@ -141,9 +150,10 @@ describe("password-protected persistent parent", () => {
       env: {},
       parent: PARENT,
       parentPassword: secret("guess"),
+      names,
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "TPM_AUTH_FAILED", message: "creating the key: the TPM refused the parent or owner password (TPM_RC_BAD_AUTH)" });
-    expect((err as { hint?: string }).hint).toBe("give it with --tpm-parent-password; it is not retried");
+    expect((err as { hint?: string }).hint).toBe(`give it with ${option}; it is not retried`);
     await expectNothingLeft();
   });
 });

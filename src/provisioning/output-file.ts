@@ -8,6 +8,8 @@ export interface OutputFileOptions {
   readonly what: string;
   readonly overwrite?: boolean;
   readonly mode?: number;
+  /** How hints name the option that replaces a file (default `--force`). */
+  readonly force?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     const code = (cause as NodeJS.ErrnoException).code;
     const info = ["ENXIO", "EISDIR", "EEXIST"].includes(code!) ? await stat(path).catch(() => undefined) : undefined;
     if (info && !info.isFile()) throw notRegular(options.what, path, fileKind(info));
-    if (code === "EEXIST") throw outputFileExists(options.what, path, cause);
+    if (code === "EEXIST") throw outputFileExists(options.what, path, options.force, cause);
     throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${code ?? String(cause)}`, { cause });
   } finally {
     await handle?.close();
@@ -46,13 +48,14 @@ function notRegular(what: string, path: string, kind: string): InputError {
 }
 
 /** Refuses up front (before a key is generated) what {@link writeOutputFile} would refuse for an existing path. */
-export async function checkOutputFile(what: string, path: string, overwrite: boolean | undefined): Promise<void> {
+export async function checkOutputFile(what: string, path: string, overwrite: boolean | undefined, force?: string) {
   const info = await stat(path).catch(() => undefined);
   if (info && !info.isFile()) throw notRegular(what, path, fileKind(info));
-  if (info && !overwrite) throw outputFileExists(what, path);
+  if (info && !overwrite) throw outputFileExists(what, path, force);
 }
 
-/** The refusal to replace a file the user named without --force. */
-function outputFileExists(what: string, path: string, cause?: unknown): InputError {
-  return new InputError("OBJECT_EXISTS", `${what} ${path} already exists`, { hint: "choose another path, or pass --force to replace it", cause });
+/** The refusal to replace a file the user named without --force (`force`: how the caller gives it). */
+function outputFileExists(what: string, path: string, force = "--force", cause?: unknown): InputError {
+  const hint = `choose another path, or pass ${force} to replace it`;
+  return new InputError("OBJECT_EXISTS", `${what} ${path} already exists`, { hint, cause });
 }

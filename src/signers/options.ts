@@ -42,7 +42,7 @@ export interface SignerOptions {
 
 export type OptionNames = "flags" | "options";
 
-/** The options a hint names: their paths here (and in the SDK's options), and the CLI's flags for them. */
+/** The options a hint names: their paths here (the SDK's, generateTpmKey's, buildCsr's) and the CLI's flags. */
 const FLAGS = {
   certificate: "--certificate", privateKey: "--private-key", intermediates: "--intermediates",
   keyPassword: "--pkcs8-password-file FILE or --pkcs8-password-env NAME",
@@ -54,6 +54,9 @@ const FLAGS = {
   // generateKeyOnToken, installOnToken and listPkcs11Certificates (TokenSessionOptions)
   library: "--pkcs11-lib", pin: "pin-source=, --pkcs11-pin-file or --pkcs11-pin-env", label: "--label",
   spec: "--key-type", replace: "--replace",
+  // generateTpmKey (TpmKeygenOptions) and buildCsr (CsrRequest)
+  device: "--tpm-device", parent: "--tpm-parent", parentPassword: "--tpm-parent-password",
+  ownerPassword: "--tpm-owner-password", "target.overwrite": "--force", "request.subject": "--subject",
 } as const;
 
 /** `option` as the caller gives it (see {@link SignerOptions.names}). */

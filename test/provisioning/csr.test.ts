@@ -94,6 +94,22 @@ describe("buildCsr with file keys, checked by openssl req -verify", () => {
     await signer.close();
   });
 
+  it.each([
+    [undefined, "--subject"],
+    ["options" as const, "request.subject"],
+  ])("names the subject as the caller gives it (names: %s)", async (names, option) => {
+    const { signer } = await fileSigner("p256");
+    const subject = [[{ oid: "2.5.4.6", value: "de" }]];
+    await expect(buildCsr(signer, { subject, names })).rejects.toMatchObject({
+      code: "USAGE",
+      message: `invalid ${option}: C must be a two-letter upper-case country code, not "de"`,
+    });
+    await expect(buildCsr(signer, { subject: [[{ oid: "2.5.4.5", value: "é" }]], names })).rejects.toMatchObject({
+      message: `invalid ${option}: serialNumber may only hold PrintableString characters (A-Z a-z 0-9 '()+,-./:=? and space)`,
+    });
+    await signer.close();
+  });
+
   it("gives the principal tags planned, once a CA has signed it", async () => {
     const { signer } = await fileSigner("rsa2048");
     const { pem } = await buildCsr(signer, {

@@ -24,6 +24,40 @@ describe("generateTpmKey --tpm-owner-password", () => {
   });
 });
 
+describe("generateTpmKey names its options as the caller gives them (names)", () => {
+  const spec = parseKeySpec("p256");
+  const file = { kind: "file" as const, path: "/nonexistent/k.tss2", overwrite: false };
+  const [flags, options] = [{}, { names: "options" as const }];
+  it.each([
+    [flags, "--tpm-owner-password is for a handle:… key under a persistent --tpm-parent", "--tpm-parent-password is"],
+    [options, "ownerPassword is for a handle:… key under a persistent parent", "parentPassword is"],
+  ])("an owner password for a key file (%j)", async (names, message, hint) => {
+    const err = await generateTpmKey({ target: file, spec, ownerPassword: { kind: "value", value: "o" }, ...names })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "USAGE", message, hint: `under the owner hierarchy, ${hint} the owner's` });
+  });
+
+  it.each([[flags, "--tpm-parent"], [options, "parent"]])("a parent that is no storage key's handle (%j)", async (names, option) => {
+    await expect(generateTpmKey({ target: file, spec, parent: 0x01000001, ...names })).rejects.toMatchObject({
+      code: "TPM_KEY_INVALID", message: `${option} 0x01000001: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`,
+    });
+  });
+
+  it.each([[flags, "--force"], [options, "target.overwrite"]])("a key file that exists (%j)", async (names, option) => {
+    const target = { kind: "file" as const, path: new URL(import.meta.url).pathname, overwrite: false };
+    await expect(generateTpmKey({ target, spec, ...names })).rejects.toMatchObject({
+      code: "OBJECT_EXISTS", hint: `choose another path, or pass ${option} to replace it`,
+    });
+  });
+
+  it.each([[flags, "--tpm-device"], [options, "device"]])("a TPM device that is not there (%j)", async (names, option) => {
+    const target = { kind: "file" as const, path: "/nonexistent/k.tss2", overwrite: false };
+    await expect(generateTpmKey({ target, spec, device: "/nonexistent/tpm", env: {}, ...names })).rejects.toMatchObject({
+      code: "TPM_UNAVAILABLE", message: "no TPM at /nonexistent/tpm", hint: `check ${option} / TPM_DEVICE`,
+    });
+  });
+});
+
 describe("parsePcrRequest", () => {
   it.each([
     ["sha256:0,7", { bank: "sha256", pcrs: [0, 7] }],

@@ -9,12 +9,15 @@ import { parseSan, type SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
 import { NODE_HASH_NAME, signatureVerifies } from "../../encoding/signature-encoding.js";
 import { wrongOption, isPlainObject, type Kinds } from "../../own-value.js";
+import { optionName, type OptionNames } from "../../signers/options.js";
 
 export interface CsrRequest {
   readonly subject: SubjectRdns;
   readonly subjectAltNames?: readonly SanRequest[];
   /** Digest for the signature; default SHA-256 for RSA, the curve's own size for EC. */
   readonly digest?: DigestAlgorithm | undefined;
+  /** How errors name the subject: `"flags"` (default), the CLI's `--subject`; `"options"`, `request.subject`. */
+  readonly names?: OptionNames | undefined;
 }
 
 export interface BuiltCsr {
@@ -77,7 +80,7 @@ export async function buildCsr(signer: Signer, request: CsrRequest): Promise<Bui
 
   const info = new csr.CertificationRequestInfo({
     version: 0,
-    subject: encodeName(request.subject, modules),
+    subject: encodeName(request.subject, modules, optionName(request.names, "request.subject")),
     subjectPKInfo: spki,
     attributes: new csr.Attributes([
       new x509.Attribute({ type: EXTENSION_REQUEST, values: [AsnConvert.serialize(requestedExtensions(request.subjectAltNames ?? [], modules, OctetString))] }),

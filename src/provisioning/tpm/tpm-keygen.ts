@@ -26,6 +26,7 @@ import { KEY_SPEC, type KeySpec } from "../key-spec.js";
 import { wrongOption, ENVIRONMENT, isPlainObject, type Kinds } from "../../own-value.js";
 import { currentPcrPolicy, PCR_REQUEST, type PcrRequest } from "./pcr-policy.js";
 import { encodeTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
+import { optionName, type OptionNames } from "../../signers/options.js";
 
 export type TpmKeyTarget = { readonly kind: "file"; readonly path: string; readonly overwrite: boolean } | { readonly kind: "handle"; readonly handle: number };
 
@@ -46,6 +47,8 @@ export interface TpmKeygenOptions {
   /** Bind the key to these PCRs' current values. */
   readonly pcr?: PcrRequest | undefined;
   readonly debug?: DebugLog | undefined;
+  /** How errors name these options: `"flags"` (default), the CLI's; `"options"`, these fields. */
+  readonly names?: OptionNames | undefined;
 }
 
 export interface TpmKeygenResult {
@@ -58,13 +61,15 @@ export interface TpmKeygenResult {
 /** The checks that need no TPM (handle ranges, flags that go together, an existing key file): keygen makes them first. */
 export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
+  const [parent, parentPassword] = [optionName(opts.names, "parent"), optionName(opts.names, "parentPassword")];
   if (parentHandle !== TPM_RH.OWNER && handleType(parentHandle) !== TPM_HT.PERSISTENT) {
-    const message = `--tpm-parent ${hex32(parentHandle)}: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`;
+    const message = `${parent} ${hex32(parentHandle)}: use 0x40000001 (owner hierarchy) or a persistent key 0x81…`;
     throw new InputError("TPM_KEY_INVALID", message);
   }
   if (opts.ownerPassword && (opts.target.kind === "file" || parentHandle === TPM_RH.OWNER)) {
-    const hint = "under the owner hierarchy, --tpm-parent-password is the owner's";
-    throw new UsageError("USAGE", "--tpm-owner-password is for a handle:… key under a persistent --tpm-parent", { hint });
+    const hint = `under the owner hierarchy, ${parentPassword} is the owner's`;
+    const message = `${optionName(opts.names, "ownerPassword")} is for a handle:… key under a persistent ${parent}`;
+    throw new UsageError("USAGE", message, { hint });
   }
   if (opts.target.kind === "handle") {
     if (handleType(opts.target.handle) !== TPM_HT.PERSISTENT || opts.target.handle >= 0x81800000) {
@@ -75,7 +80,8 @@ export async function checkTpmKeygen(opts: TpmKeygenOptions): Promise<void> {
       throw new UsageError("USAGE", "a PCR-bound key needs its policy at every use: save it as a TSS2 key file, not as a persistent handle");
     }
   } else {
-    await checkOutputFile("TPM key file", opts.target.path, opts.target.overwrite);
+    const force = optionName(opts.names, "target.overwrite");
+    await checkOutputFile("TPM key file", opts.target.path, opts.target.overwrite, force);
   }
 }
 
@@ -108,7 +114,8 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   }
   const parentPassword = await read(opts.parentPassword, "TPM parent password");
   const ownerPassword = parentHandle === TPM_RH.OWNER ? parentPassword : await read(opts.ownerPassword, "TPM owner password");
-  const transport = await openTpmTransport(opts.device, opts.env);
+  const option = (o: Parameters<typeof optionName>[1]) => optionName(opts.names, o);
+  const transport = await openTpmTransport(opts.device, opts.env, option("device"));
   const tpm = new Tpm(transport, { debug: opts.debug });
   const toFlush: number[] = [];
   let session: AuthSession | undefined;
@@ -124,7 +131,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
   try {
     opts.debug?.(`TPM: using ${transport.description}`);
     if (opts.target.kind === "handle") await requireFreeHandle(tpm, opts.target.handle);
-    const parent = await openParent(tpm, parentHandle, () => authorize(parentPassword));
+    const parent = await openParent(tpm, parentHandle, () => authorize(parentPassword), option("parentPassword"));
     if (parentHandle === TPM_RH.OWNER) toFlush.push(parent.entity.handle);
     // The SRK itself has an empty password; the hierarchy's was only needed to create it.
     const parentAuthValue = parentHandle === TPM_RH.OWNER ? Secret.fromUtf8("") : parentPassword;
@@ -137,7 +144,7 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
     // The new key's password travels in TPM2B_SENSITIVE_CREATE: encrypt it.
     const createAuth = await authorize(parentAuthValue, parent, !keyPassword.isEmpty);
     const userAuth = keyPassword.use((b) => Buffer.from(b));
-    const created = await run("creating the key", "--tpm-parent-password", () =>
+    const created = await run("creating the key", option("parentPassword"), () =>
       tpm.execute(Create, { parentHandle: parent.entity }, creationParams(template, userAuth), [createAuth]),
     ).finally(() => userAuth.fill(0));
     const { outPrivate: privateBlob, outPublic } = created.response;
@@ -147,18 +154,21 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
 
     if (opts.target.kind === "file") {
       const pem = encodeTss2KeyFile({ parent: parentHandle, public: area, privateBlob, emptyAuth: keyPassword.isEmpty, policy });
-      await writeOutputFile(opts.target.path, pem, { what: "TPM key file", overwrite: opts.target.overwrite, mode: 0o600 });
+      const { path, overwrite } = opts.target;
+      const force = option("target.overwrite");
+      await writeOutputFile(path, pem, { what: "TPM key file", overwrite, mode: 0o600, force });
       return { reference: opts.target.path, publicKey, policy };
     }
 
     const loadAuth = await authorize(parentAuthValue, parent);
-    const loaded = await withExplanation(tpm, { kind: "load", parent: parentHandle }, "generated TPM key", () =>
+    const loadOp = { kind: "load", parent: parentHandle, option: option("parentPassword") } as const;
+    const loaded = await withExplanation(tpm, loadOp, "generated TPM key", () =>
       tpm.execute(Load, { parentHandle: parent.entity }, { inPrivate: privateBlob, inPublic: outPublic }, [loadAuth]),
     );
     toFlush.push(loaded.handle);
     const evictAuth = await authorize(ownerPassword, parent);
     const { handle } = opts.target;
-    const ownerFlag = parentHandle === TPM_RH.OWNER ? "--tpm-parent-password" : "--tpm-owner-password";
+    const ownerFlag = option(parentHandle === TPM_RH.OWNER ? "parentPassword" : "ownerPassword");
     const handles = { auth: permanentEntity(TPM_RH.OWNER), objectHandle: { handle: loaded.handle, name: objectName(area) } };
     await run(`making the key persistent at ${hex32(handle)}`, ownerFlag, () =>
       tpm.execute(EvictControl, handles, { persistentHandle: handle }, [evictAuth]),
@@ -174,8 +184,9 @@ export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenR
 }
 
 /** A persistent storage key, or the owner hierarchy's standard ECC SRK, created with the hierarchy's authorization. */
-async function openParent(tpm: Tpm, handle: number, ownerAuth: () => Promise<Authorization>): Promise<SaltKey> {
-  if (handle === TPM_RH.OWNER) return createPrimary(tpm, handle, SRK_TEMPLATE_ECC, await ownerAuth(), "keygen");
+async function openParent(tpm: Tpm, handle: number, ownerAuth: () => Promise<Authorization>, option: string)
+  : Promise<SaltKey> {
+  if (handle === TPM_RH.OWNER) return createPrimary(tpm, handle, SRK_TEMPLATE_ECC, await ownerAuth(), "keygen", option);
   const parent = await readPublic(tpm, handle, "parent", "keygen");
   if (!hasAttribute(parent.public.public, TPMA_OBJECT.restricted) || !hasAttribute(parent.public.public, TPMA_OBJECT.decrypt)) {
     throw new InputError("TPM_KEY_INVALID", `${hex32(handle)} is not a storage key (restricted decrypt), so it cannot be a parent`);
