@@ -254,6 +254,61 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  // A device booted with its RTC a day ahead: every signature is refused ("Signature expired") until NTP steps the
+  // clock back; the refusals had pushed the wait to the 1-hour ceiling, which a fixed clock must not sit out.
+  const DAY = 24 * 60 * MIN;
+  const refusedWhileAhead = () =>
+    vi.fn(async () => {
+      if (Date.now() < T0 - DAY / 2) return creds(60 * MIN);
+      const details = { status: 403, serviceCode: "InvalidSignatureException" };
+      throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 InvalidSignatureException: Signature expired)", details);
+    });
+
+  it("a refusal's back-off ends when NTP steps the clock back (a device booted with its clock ahead)", async () => {
+    const fetch = refusedWhileAhead();
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(152 * MIN); // refusals up to the ceiling; the last one 30 s ago, the next in 29.5 min
+    const refusals = fetch.mock.calls.length;
+    expect(cache.status().nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(20 * MIN);
+    vi.setSystemTime(Date.now() - DAY); // NTP corrects the clock
+    await vi.advanceTimersByTimeAsync(60_000); // the timer looks at the clock at least once a minute
+    expect(fetch).toHaveBeenCalledTimes(refusals + 1);
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
+  });
+
+  it("without a timer (the SDK provider), a call after the clock was stepped back tries again at once", async () => {
+    const fetch = refusedWhileAhead();
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    for (let i = 0; i < 8; i++) {
+      await expect(cache.get()).rejects.toThrow("Signature expired");
+      await vi.advanceTimersByTimeAsync(60 * MIN);
+    }
+    await expect(cache.get()).rejects.toThrow("Signature expired");
+    await vi.advanceTimersByTimeAsync(60_000);
+    await expect(cache.get()).rejects.toThrow("Signature expired"); // a clock that stays wrong: the hour stands
+    expect(fetch).toHaveBeenCalledTimes(9);
+    vi.setSystemTime(Date.now() - DAY);
+    await expect(cache.get()).resolves.toMatchObject({ accessKeyId: expect.stringMatching(/^ASIA/) });
+    expect(fetch).toHaveBeenCalledTimes(10);
+  });
+
+  it("a refusal's back-off holds through small clock corrections and steps before it (bounded calls)", async () => {
+    const fetch = vi.fn(async (): Promise<Credentials> => {
+      throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException)", { status: 403, serviceCode: "AccessDeniedException" });
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    vi.setSystemTime(Date.now() + DAY); // a step before the refusal changes nothing
+    await vi.advanceTimersByTimeAsync(152 * MIN); // the last refusal 30 s ago, the next in 29.5 minutes
+    const refusals = fetch.mock.calls.length;
+    vi.setSystemTime(Date.now() - 4 * MIN); // NTP trims a few minutes: signatures were within the limit already
+    await vi.advanceTimersByTimeAsync(10 * MIN);
+    expect(fetch).toHaveBeenCalledTimes(refusals);
+    cache.stop();
+  });
+
   it("honours Retry-After when it has nothing to serve: no CreateSession before it, however many callers ask", async () => {
     let throttle = true;
     const fetch = vi.fn(async () => {
