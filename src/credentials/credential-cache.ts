@@ -84,7 +84,7 @@ export class CredentialCache {
   #nextAttemptAt = 0;
   /** The same on the monotonic clock: a wall clock stepping back (NTP) must not stretch the wait. */
   #nextAttemptMonotonic = 0;
-  /** After a refusal, the wall clock minus the monotonic one: a clock stepped since may have caused it. */
+  /** After a refusal, the wall clock minus the monotonic one when it was dated: a step since may have caused it. */
   #refusedClockOffset: number | undefined;
   #running = false;
   #timer: unknown;
@@ -170,6 +170,7 @@ export class CredentialCache {
   }
 
   async #attempt(): Promise<Credentials> {
+    const clockOffset = this.#now() - performance.now(); // the clock that dates the request
     let credentials: Credentials;
     try {
       credentials = usableCredentials(await this.#fetch(), this.#now(), "CreateSession", this.#policy.expiryMarginMs);
@@ -187,7 +188,8 @@ export class CredentialCache {
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
       const refused = error.category === "service";
       const context = { retryAfterMs, servedForMs, refused };
-      this.#wait(now, retryDelay(this.#consecutiveFailures, this.#random, this.#policy, context), refused);
+      const delay = retryDelay(this.#consecutiveFailures, this.#random, this.#policy, context);
+      this.#wait(now, delay, refused ? clockOffset : undefined);
       this.#emit({
         type: "refresh-failed",
         error,
@@ -230,12 +232,13 @@ export class CredentialCache {
 
   /**
    * No fetch for `ms` from `now`, on the wall clock or the monotonic one, whichever passes first; after a refusal,
-   * also not once the wall clock has been stepped (NTP, suspend) by more than the 5 minutes signatures may be off.
+   * also not once the wall clock has been stepped (NTP, suspend) by more than the 5 minutes signatures may be off
+   * since the refused request was dated (`refusedClockOffset`: the wall clock minus the monotonic one then).
    */
-  #wait(now: number, ms: number, refused = false): void {
+  #wait(now: number, ms: number, refusedClockOffset?: number): void {
     this.#nextAttemptAt = now + ms;
     this.#nextAttemptMonotonic = performance.now() + ms;
-    this.#refusedClockOffset = refused ? now - performance.now() : undefined;
+    this.#refusedClockOffset = refusedClockOffset;
   }
 
   #waiting(now: number): boolean {

@@ -294,6 +294,24 @@ describe("CredentialCache", () => {
     expect(fetch).toHaveBeenCalledTimes(10);
   });
 
+  it("a refusal's back-off ends when NTP stepped the clock while the refused request was on its way", async () => {
+    let attempts = 0;
+    const fetch = vi.fn(async () => {
+      if (++attempts < 9) throw new ServiceError("ACCESS_DENIED", "Signature expired", { status: 403, serviceCode: "InvalidSignatureException" });
+      if (attempts > 9) return creds(60 * MIN);
+      vi.setSystemTime(Date.now() - DAY); // the clock is corrected between signing and the answer
+      throw new ServiceError("ACCESS_DENIED", "Signature expired", { status: 403, serviceCode: "InvalidSignatureException" });
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(92 * MIN); // the 9th refusal 30 s ago: its wait would be 29.5 minutes more
+    expect(fetch).toHaveBeenCalledTimes(9);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetch).toHaveBeenCalledTimes(10);
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
+  });
+
   it("a refusal's back-off holds through small clock corrections and steps before it (bounded calls)", async () => {
     const fetch = vi.fn(async (): Promise<Credentials> => {
       throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException)", { status: 403, serviceCode: "AccessDeniedException" });
