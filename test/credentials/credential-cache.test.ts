@@ -109,6 +109,27 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  it("refreshes at the planned time on the timers' clock through repeated steps back, and at once on a step past it", async () => {
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const planned = cache.status().refreshAt!.getTime() - T0; // 34.4 minutes
+    for (let i = 0; i < 3; i++) {
+      vi.setSystemTime(Date.now() - 24 * 60 * MIN); // a flapping time source steps the clock back a day, thrice
+      await vi.advanceTimersByTimeAsync(10 * MIN);
+    }
+    await vi.advanceTimersByTimeAsync(planned - 30 * MIN - 1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    vi.setSystemTime(Date.now() + 3 * 24 * 60 * MIN); // and forward three days: the credentials look expired
+    expect(cache.cached()).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(MIN);
+    expect(fetch).toHaveBeenCalledTimes(3);
+    cache.stop();
+  });
+
   it("plans each refresh with a new draw, so that two caches started together drift apart", async () => {
     const draws = [0.1, 0.9, 0.6, 0.2];
     const plan = (offset: number) => {
