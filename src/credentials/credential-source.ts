@@ -88,7 +88,10 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     return run;
   };
 
-  const onEvent = (event: RefreshEvent, credentials: Credentials | undefined) => options.onEvent?.(name, event, credentials);
+  // A closed source retries nothing: its failures (a request in a reload's close window) are not news of a refresh.
+  const onEvent = (event: RefreshEvent, credentials: Credentials | undefined) => {
+    if (!closed || event.type === "refreshed") options.onEvent?.(name, event, credentials);
+  };
   const cache = new CredentialCache({ ...options, fetch, onEvent });
 
   return {
