@@ -502,3 +502,63 @@ describe("CredentialCache", () => {
     );
   });
 });
+
+describe("CredentialCache under clock steps", () => {
+  it("property: with the wall clock stepped either way at any moment, CreateSessions are 1 s apart (a step may end that wait) and bounded", async () => {
+    type Step = { advanceMs: number; stepMs: number; outcome: "ok" | "fail" | "refused" | "throttled"; callers: number; forced: boolean };
+    const step = fc.record({
+      advanceMs: fc.integer({ min: 0, max: 20 * MIN }),
+      stepMs: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: -2 * 24 * 60 * MIN, max: 2 * 24 * 60 * MIN })),
+      outcome: fc.constantFrom<Step["outcome"]>("ok", "fail", "refused", "refused", "throttled"),
+      callers: fc.integer({ min: 0, max: 3 }),
+      forced: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), fc.boolean(), async (steps, timer) => {
+        vi.setSystemTime(T0);
+        let next: Step = steps[0]!;
+        const fetchedAt: { at: number; steps: number }[] = [];
+        let stepped = 0;
+        const fetch = async (): Promise<Credentials> => {
+          fetchedAt.push({ at: performance.now(), steps: stepped });
+          await Promise.resolve();
+          switch (next.outcome) {
+            case "ok":
+              return creds(60 * MIN);
+            case "fail":
+              throw new NetworkError("SERVICE_UNAVAILABLE", "503");
+            case "throttled":
+              throw new ServiceError("THROTTLED", "429", { status: 429, serviceCode: "ThrottlingException", retryAfterMs: 2_000 });
+            case "refused":
+              throw new ServiceError("ACCESS_DENIED", "403", { status: 403, serviceCode: "AccessDeniedException" });
+          }
+        };
+        const cache = new CredentialCache({ fetch });
+        if (timer) cache.start();
+        for (const s of steps) {
+          next = s;
+          if (s.stepMs !== 0) {
+            vi.setSystemTime(Date.now() + s.stepMs);
+            stepped++;
+          }
+          await vi.advanceTimersByTimeAsync(s.advanceMs);
+          const results = await Promise.allSettled(Array.from({ length: s.callers }, () => cache.get({ forceRefresh: s.forced })));
+          for (const r of results) {
+            if (r.status === "fulfilled") expect(r.value.expiration.getTime() - 10_000).toBeGreaterThan(Date.now());
+            else expect(r.reason).toHaveProperty("code");
+          }
+        }
+        cache.stop();
+        // Under a second apart on the monotonic clock only across a step of the wall clock (either clock ends a wait).
+        const close = fetchedAt.slice(1).filter((f, i) => f.at - fetchedAt[i]!.at < 1_000 && f.steps === fetchedAt[i]!.steps);
+        expect(close).toEqual([]);
+        // Bounded: the whole run lasts at most 40 × 20 minutes; even at the 1-second floor that is 48,000; a hot
+        // loop (a wait that ends at once, again and again) would show as thousands.
+        const steps_ = steps.filter((s) => s.stepMs !== 0).length;
+        const minutes = steps.reduce((sum, s) => sum + s.advanceMs, 0) / MIN;
+        expect(fetchedAt.length).toBeLessThanOrEqual(steps_ + steps.length * 4 + minutes * 4 + 10);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
