@@ -41,20 +41,24 @@ export function watchCertificate(options: CertificateWatchOptions) {
   let timer: unknown;
   let stopped = false;
 
-  const check = (): void => {
+  // The daily timer runs a day after the last warning on the monotonic clock: a wall clock stepped back between
+  // two must not make it skip a day; a refresh a day after the last warning on the wall clock warns too.
+  const check = (daily = false): void => {
     const c = certificate;
     if (!c || stopped) return;
     const at = now();
     const line = expiryWarning(c, new Date(at), options.windowMs);
-    const due = !lastWarning || lastWarning.notAfter !== c.notAfter.getTime() || at - lastWarning.at >= DAY_MS;
+    const due = daily || !lastWarning || lastWarning.notAfter !== c.notAfter.getTime() || at - lastWarning.at >= DAY_MS;
     if (line && due) {
       lastWarning = { notAfter: c.notAfter.getTime(), at };
       options.warn(line);
+      if (timer !== undefined) timers.clearTimeout(timer);
+      timer = undefined;
     }
     if (timer === undefined && options.timer !== false) {
       timer = timers.setTimeout(() => {
         timer = undefined;
-        check();
+        check(true);
       }, DAY_MS);
     }
   };

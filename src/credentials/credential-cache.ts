@@ -1,5 +1,6 @@
 import { AgentError, isAgentError, ServiceError } from "../errors.js";
 import { isUsable, usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
+import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
 import { checkRefreshPolicy, DEFAULT_REFRESH_POLICY, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
 
 /** setTimeout/clearTimeout, injectable so tests can drive time. */
@@ -83,6 +84,8 @@ export class CredentialCache {
   #nextAttemptAt = 0;
   /** The same on the monotonic clock: a wall clock stepping back (NTP) must not stretch the wait. */
   #nextAttemptMonotonic = 0;
+  /** After a refusal, the wall clock minus the monotonic one when it was dated: a step since may have caused it. */
+  #refusedClockOffset: number | undefined;
   #running = false;
   #timer: unknown;
 
@@ -167,6 +170,7 @@ export class CredentialCache {
   }
 
   async #attempt(): Promise<Credentials> {
+    const clockOffset = this.#now() - performance.now(); // the clock that dates the request
     let credentials: Credentials;
     try {
       credentials = usableCredentials(await this.#fetch(), this.#now(), "CreateSession", this.#policy.expiryMarginMs);
@@ -184,7 +188,8 @@ export class CredentialCache {
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
       const refused = error.category === "service";
       const context = { retryAfterMs, servedForMs, refused };
-      this.#wait(now, retryDelay(this.#consecutiveFailures, this.#random, this.#policy, context));
+      const delay = retryDelay(this.#consecutiveFailures, this.#random, this.#policy, context);
+      this.#wait(now, delay, refused ? clockOffset : undefined);
       this.#emit({
         type: "refresh-failed",
         error,
@@ -219,19 +224,35 @@ export class CredentialCache {
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
       if (!this.#running) return;
-      if (this.#now() < at && monotonicMs > delay) this.#schedule({ at, ms: monotonicMs - delay });
+      const now = this.#now();
+      if (now < at && monotonicMs > delay && !this.#clockStepped(now)) this.#schedule({ at, ms: monotonicMs - delay });
       else this.#startFetch().catch(() => {});
     }, delay);
   }
 
-  /** No fetch for `ms` from `now`, on the wall clock or the monotonic one, whichever passes first. */
-  #wait(now: number, ms: number): void {
+  /**
+   * No fetch for `ms` from `now`, on the wall clock or the monotonic one, whichever passes first; after a refusal,
+   * also not once the wall clock has been stepped (NTP, suspend) by more than the 5 minutes signatures may be off
+   * since the refused request was dated (`refusedClockOffset`: the wall clock minus the monotonic one then).
+   */
+  #wait(now: number, ms: number, refusedClockOffset?: number): void {
     this.#nextAttemptAt = now + ms;
     this.#nextAttemptMonotonic = performance.now() + ms;
+    this.#refusedClockOffset = refusedClockOffset;
   }
 
   #waiting(now: number): boolean {
-    return now < this.#nextAttemptAt && performance.now() < this.#nextAttemptMonotonic;
+    return now < this.#nextAttemptAt && performance.now() < this.#nextAttemptMonotonic && !this.#clockStepped(now);
+  }
+
+  /**
+   * The refusal may have been the clock's ("Signature expired": a device booted with its clock ahead): once NTP
+   * corrects it, waiting out the refusal's hour would keep the device without credentials for nothing. A clock
+   * that stays wrong is not stepped, and keeps the refusal's back-off (docs/architecture.md, "refusal").
+   */
+  #clockStepped(now: number): boolean {
+    const offset = this.#refusedClockOffset;
+    return offset !== undefined && Math.abs(now - performance.now() - offset) > CLOCK_SKEW_LIMIT_MS;
   }
 
   #clearTimer(): void {

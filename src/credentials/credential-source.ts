@@ -62,6 +62,8 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   const createSession = options.createSession ?? defaultSessionCreator;
   let busy: Promise<unknown> = Promise.resolve();
   let closed = false;
+  // What a request in a reload's close window gets: a new fetch would open a signer that nothing closes.
+  const closedError = new AgentError("AGENT_UNAVAILABLE", `${name} was closed (reloaded or removed): ask again`);
   const watch = watchCertificate({
     windowMs: options.certificateWarning?.windowMs ?? DEFAULT_EXPIRY_WARNING_DAYS * DAY_MS,
     warn: (line) => options.certificateWarning?.log(`${name}: ${line}`),
@@ -73,7 +75,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
 
   const fetch = async (): Promise<Credentials> => {
     // Closing waits for the fetch in flight, then closes the signer: a later one would open one that nothing closes.
-    if (closed) throw new AgentError("AGENT_UNAVAILABLE", `${name} was closed (reloaded or removed): ask again`);
+    if (closed) throw closedError;
     const run = (async () => {
       try {
         const credentials = await createSession(await holder.acquire(), settings);
@@ -88,7 +90,11 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     return run;
   };
 
-  const onEvent = (event: RefreshEvent, credentials: Credentials | undefined) => options.onEvent?.(name, event, credentials);
+  // A request refused with closedError is no refresh that failed (and would be retried): it is not told.
+  const onEvent = (event: RefreshEvent, credentials: Credentials | undefined) => {
+    if (event.type === "refresh-failed" && event.error === closedError) return;
+    options.onEvent?.(name, event, credentials);
+  };
   const cache = new CredentialCache({ ...options, fetch, onEvent });
 
   return {

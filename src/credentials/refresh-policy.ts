@@ -38,7 +38,7 @@ export const DEFAULT_REFRESH_POLICY: RefreshPolicy = {
 /** Throws USAGE unless the window lies inside the lifetime (0 ≤ start ≤ end < 1) and the delays are sane. */
 export function checkRefreshPolicy(policy: RefreshPolicy): RefreshPolicy {
   const { refreshWindowStart: start, refreshWindowEnd: end } = policy;
-  if (!(start >= 0 && start <= end && end < 1)) {
+  if (!(typeof start === "number" && typeof end === "number" && start >= 0 && start <= end && end < 1)) {
     const window = `0 ≤ start ≤ end < 1 (fractions of the lifetime), not ${start}–${end}`;
     throw new UsageError("USAGE", `the refresh window must satisfy ${window}`);
   }

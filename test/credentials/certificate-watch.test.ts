@@ -32,6 +32,11 @@ function manualClock(start: number) {
       now = end;
     },
     pendingCount: () => pending.length,
+    /** The wall clock steps (NTP); timers run on the monotonic clock and keep their delays. */
+    step(ms: number) {
+      now += ms;
+      for (const p of pending) p.at += ms;
+    },
   };
 }
 
@@ -78,6 +83,30 @@ describe("certificate watch", () => {
     expect(watch.status()?.state).toBe("valid");
     watch.observe(cert(16 + 12));
     expect(lines).toHaveLength(2);
+    watch.stop();
+  });
+
+  it("the daily warning comes daily when the wall clock steps back between two (NTP), not a day later", () => {
+    // Before: the timer fired a day later on the monotonic clock, less than a day later on the stepped wall clock,
+    // and said nothing: with no refresh in between the next warning came after two days.
+    const clock = manualClock(start);
+    const lines: string[] = [];
+    const watch = watchCertificate({ windowMs: 14 * DAY, warn: (l) => lines.push(l), now: clock.now, timers: clock.timers });
+    watch.observe(cert(5));
+    clock.step(-2_000);
+    clock.advance(DAY);
+    expect(lines).toHaveLength(2);
+    // Forward: a refresh a day after the last warning on the wall clock warns, and the timer counts its day from it.
+    clock.step(3 * 3600_000);
+    watch.observe(cert(5));
+    expect(lines).toHaveLength(2);
+    clock.advance(22 * 3600_000);
+    watch.observe(cert(5));
+    expect(lines).toHaveLength(3);
+    clock.advance(23 * 3600_000);
+    expect(lines).toHaveLength(3);
+    clock.advance(3600_000);
+    expect(lines).toHaveLength(4);
     watch.stop();
   });
 

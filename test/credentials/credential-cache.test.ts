@@ -109,6 +109,27 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  it("refreshes at the planned time on the timers' clock through repeated steps back, and at once on a step past it", async () => {
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const planned = cache.status().refreshAt!.getTime() - T0; // 34.4 minutes
+    for (let i = 0; i < 3; i++) {
+      vi.setSystemTime(Date.now() - 24 * 60 * MIN); // a flapping time source steps the clock back a day, thrice
+      await vi.advanceTimersByTimeAsync(10 * MIN);
+    }
+    await vi.advanceTimersByTimeAsync(planned - 30 * MIN - 1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    vi.setSystemTime(Date.now() + 3 * 24 * 60 * MIN); // and forward three days: the credentials look expired
+    expect(cache.cached()).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(MIN);
+    expect(fetch).toHaveBeenCalledTimes(3);
+    cache.stop();
+  });
+
   it("plans each refresh with a new draw, so that two caches started together drift apart", async () => {
     const draws = [0.1, 0.9, 0.6, 0.2];
     const plan = (offset: number) => {
@@ -251,6 +272,79 @@ describe("CredentialCache", () => {
     const gaps = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(30_000); // nearing expiry did not make them denser
     expect(gaps.slice(-3).every((g) => g === 30 * MIN)).toBe(true); // the 1-hour ceiling, with jitter 0.5
+    cache.stop();
+  });
+
+  // A device booted with its RTC a day ahead: every signature is refused ("Signature expired") until NTP steps the
+  // clock back; the refusals had pushed the wait to the 1-hour ceiling, which a fixed clock must not sit out.
+  const DAY = 24 * 60 * MIN;
+  const refusedWhileAhead = () =>
+    vi.fn(async () => {
+      if (Date.now() < T0 - DAY / 2) return creds(60 * MIN);
+      const details = { status: 403, serviceCode: "InvalidSignatureException" };
+      throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 InvalidSignatureException: Signature expired)", details);
+    });
+
+  it("a refusal's back-off ends when NTP steps the clock back (a device booted with its clock ahead)", async () => {
+    const fetch = refusedWhileAhead();
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(152 * MIN); // refusals up to the ceiling; the last one 30 s ago, the next in 29.5 min
+    const refusals = fetch.mock.calls.length;
+    expect(cache.status().nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(20 * MIN);
+    vi.setSystemTime(Date.now() - DAY); // NTP corrects the clock
+    await vi.advanceTimersByTimeAsync(60_000); // the timer looks at the clock at least once a minute
+    expect(fetch).toHaveBeenCalledTimes(refusals + 1);
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
+  });
+
+  it("without a timer (the SDK provider), a call after the clock was stepped back tries again at once", async () => {
+    const fetch = refusedWhileAhead();
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    for (let i = 0; i < 8; i++) {
+      await expect(cache.get()).rejects.toThrow("Signature expired");
+      await vi.advanceTimersByTimeAsync(60 * MIN);
+    }
+    await expect(cache.get()).rejects.toThrow("Signature expired");
+    await vi.advanceTimersByTimeAsync(60_000);
+    await expect(cache.get()).rejects.toThrow("Signature expired"); // a clock that stays wrong: the hour stands
+    expect(fetch).toHaveBeenCalledTimes(9);
+    vi.setSystemTime(Date.now() - DAY);
+    await expect(cache.get()).resolves.toMatchObject({ accessKeyId: expect.stringMatching(/^ASIA/) });
+    expect(fetch).toHaveBeenCalledTimes(10);
+  });
+
+  it("a refusal's back-off ends when NTP stepped the clock while the refused request was on its way", async () => {
+    let attempts = 0;
+    const fetch = vi.fn(async () => {
+      if (++attempts < 9) throw new ServiceError("ACCESS_DENIED", "Signature expired", { status: 403, serviceCode: "InvalidSignatureException" });
+      if (attempts > 9) return creds(60 * MIN);
+      vi.setSystemTime(Date.now() - DAY); // the clock is corrected between signing and the answer
+      throw new ServiceError("ACCESS_DENIED", "Signature expired", { status: 403, serviceCode: "InvalidSignatureException" });
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(92 * MIN); // the 9th refusal 30 s ago: its wait would be 29.5 minutes more
+    expect(fetch).toHaveBeenCalledTimes(9);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetch).toHaveBeenCalledTimes(10);
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
+  });
+
+  it("a refusal's back-off holds through small clock corrections and steps before it (bounded calls)", async () => {
+    const fetch = vi.fn(async (): Promise<Credentials> => {
+      throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException)", { status: 403, serviceCode: "AccessDeniedException" });
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    vi.setSystemTime(Date.now() + DAY); // a step before the refusal changes nothing
+    await vi.advanceTimersByTimeAsync(152 * MIN); // the last refusal 30 s ago, the next in 29.5 minutes
+    const refusals = fetch.mock.calls.length;
+    vi.setSystemTime(Date.now() - 4 * MIN); // NTP trims a few minutes: signatures were within the limit already
+    await vi.advanceTimersByTimeAsync(10 * MIN);
+    expect(fetch).toHaveBeenCalledTimes(refusals);
     cache.stop();
   });
 
@@ -403,6 +497,66 @@ describe("CredentialCache", () => {
         }
         cache.stop();
         expect(maxInFlight).toBe(1);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe("CredentialCache under clock steps", () => {
+  it("property: with the wall clock stepped either way at any moment, CreateSessions are 1 s apart (a step may end that wait) and bounded", async () => {
+    type Step = { advanceMs: number; stepMs: number; outcome: "ok" | "fail" | "refused" | "throttled"; callers: number; forced: boolean };
+    const step = fc.record({
+      advanceMs: fc.integer({ min: 0, max: 20 * MIN }),
+      stepMs: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: -2 * 24 * 60 * MIN, max: 2 * 24 * 60 * MIN })),
+      outcome: fc.constantFrom<Step["outcome"]>("ok", "fail", "refused", "refused", "throttled"),
+      callers: fc.integer({ min: 0, max: 3 }),
+      forced: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), fc.boolean(), async (steps, timer) => {
+        vi.setSystemTime(T0);
+        let next: Step = steps[0]!;
+        const fetchedAt: { at: number; steps: number }[] = [];
+        let stepped = 0;
+        const fetch = async (): Promise<Credentials> => {
+          fetchedAt.push({ at: performance.now(), steps: stepped });
+          await Promise.resolve();
+          switch (next.outcome) {
+            case "ok":
+              return creds(60 * MIN);
+            case "fail":
+              throw new NetworkError("SERVICE_UNAVAILABLE", "503");
+            case "throttled":
+              throw new ServiceError("THROTTLED", "429", { status: 429, serviceCode: "ThrottlingException", retryAfterMs: 2_000 });
+            case "refused":
+              throw new ServiceError("ACCESS_DENIED", "403", { status: 403, serviceCode: "AccessDeniedException" });
+          }
+        };
+        const cache = new CredentialCache({ fetch });
+        if (timer) cache.start();
+        for (const s of steps) {
+          next = s;
+          if (s.stepMs !== 0) {
+            vi.setSystemTime(Date.now() + s.stepMs);
+            stepped++;
+          }
+          await vi.advanceTimersByTimeAsync(s.advanceMs);
+          const results = await Promise.allSettled(Array.from({ length: s.callers }, () => cache.get({ forceRefresh: s.forced })));
+          for (const r of results) {
+            if (r.status === "fulfilled") expect(r.value.expiration.getTime() - 10_000).toBeGreaterThan(Date.now());
+            else expect(r.reason).toHaveProperty("code");
+          }
+        }
+        cache.stop();
+        // Under a second apart on the monotonic clock only across a step of the wall clock (either clock ends a wait).
+        const close = fetchedAt.slice(1).filter((f, i) => f.at - fetchedAt[i]!.at < 1_000 && f.steps === fetchedAt[i]!.steps);
+        expect(close).toEqual([]);
+        // Bounded: the whole run lasts at most 40 × 20 minutes; even at the 1-second floor that is 48,000; a hot
+        // loop (a wait that ends at once, again and again) would show as thousands.
+        const steps_ = steps.filter((s) => s.stepMs !== 0).length;
+        const minutes = steps.reduce((sum, s) => sum + s.advanceMs, 0) / MIN;
+        expect(fetchedAt.length).toBeLessThanOrEqual(steps_ + steps.length * 4 + minutes * 4 + 10);
       }),
       { numRuns: 150 },
     );

@@ -122,6 +122,36 @@ describe("credential source", () => {
     expect(createSigner).not.toHaveBeenCalled();
   });
 
+  it("a request during a reload shares the refresh in flight, or gets the cached credentials; the signer closes after", async () => {
+    let answer!: (c: Credentials) => void;
+    const signer = fakeSigner("tpm");
+    const createSession = vi.fn(() => new Promise<Credentials>((resolve) => (answer = resolve)));
+    const source = createCredentialSource({ name: "c", settings: settings(), createSigner: async () => signer, createSession, now });
+    const first = source.get();
+    await settle();
+    const closing = source.close(); // SIGHUP: the profile changed
+    const during = source.get(); // a request in the close window
+    answer(hourCreds());
+    const [a, b] = await Promise.all([first, during]);
+    expect(b).toBe(a);
+    await closing;
+    expect(signer.closed).toBe(1);
+    expect(source.cached()).toBe(a); // still valid: a request that found this source before the swap is answered
+    expect(createSession).toHaveBeenCalledTimes(1);
+  });
+
+  it("a request refused by a closed source is not logged as a failed refresh with a retry that never comes", async () => {
+    // Before, each request in a reload's close window logged "c: refresh failed (AGENT_UNAVAILABLE) …; retry #2 at …".
+    const events: string[] = [];
+    const onEvent = vi.fn((name: string, event: { type: string }) => events.push(`${name} ${event.type}`));
+    const createSigner = async () => fakeSigner("tpm");
+    const source = createCredentialSource({ name: "c", settings: settings(), createSigner, createSession: async () => hourCreds(), now, onEvent });
+    await source.close();
+    await expect(source.get()).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE" });
+    await expect(source.get()).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE" });
+    expect(events).toEqual([]);
+  });
+
   it("tries a wrong PIN exactly once, at open, and never again", async () => {
     const createSigner = vi.fn(async (): Promise<Signer> => {
       throw new AuthError("PIN_INCORRECT", "the token rejected the PIN");

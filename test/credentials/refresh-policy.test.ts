@@ -62,6 +62,16 @@ describe("refresh window", () => {
     expect(checkRefreshPolicy(P)).toBe(P);
   });
 
+  it("refuses a window that is not numbers (JSON null, a string): null passed as 0, refreshing every second", () => {
+    // Before: nulls (a policy read from JSON) compared as 0: { refreshWindowStart: null, refreshWindowEnd: null } planned
+    // every refresh the moment the credentials arrived, and the cache called CreateSession once a second, forever.
+    const junks = [{ refreshWindowStart: null, refreshWindowEnd: null }, { refreshWindowStart: null }, { refreshWindowStart: "0.3" },
+      { refreshWindowStart: "", refreshWindowEnd: "" }, { refreshWindowEnd: [0.5] }];
+    for (const junk of junks) {
+      expect(() => checkRefreshPolicy({ ...P, ...junk } as never), JSON.stringify(junk)).toThrow(/the refresh window must satisfy/);
+    }
+  });
+
   it("treats credentials as unusable 10 seconds before they expire", () => {
     expect(isUsable(100_000, 89_999)).toBe(true);
     expect(isUsable(100_000, 90_000)).toBe(false);

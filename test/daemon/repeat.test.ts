@@ -1,0 +1,71 @@
+/** repeatWithoutOverlap (serve's TLS, ECS token and JWKS re-reads) and the daemons' log sink, logTo. */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { repeatWithoutOverlap } from "../../src/daemon/repeat.js";
+import { logTo } from "../../src/daemon/signals.js";
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("repeatWithoutOverlap", () => {
+  it("a re-read that rejects is not an unhandled rejection (which ends the daemon), and the next tick reads again", async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    try {
+      const check = vi.fn(async () => Promise.reject(new Error("stat failed")));
+      const stop = repeatWithoutOverlap(check, 1_000);
+      await vi.advanceTimersByTimeAsync(3_000);
+      vi.useRealTimers();
+      await new Promise((resolve) => setTimeout(resolve, 10)); // unhandled rejections are reported after a turn
+      expect(unhandled).toEqual([]);
+      expect(check).toHaveBeenCalledTimes(3);
+      stop();
+    } finally {
+      process.off("unhandledRejection", record);
+    }
+  });
+
+  it("a re-read that throws before its promise is made does not throw out of the timer either", async () => {
+    const check = vi.fn((): Promise<void> => {
+      throw new Error("thrown synchronously");
+    });
+    const stop = repeatWithoutOverlap(check, 1_000);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(check).toHaveBeenCalledTimes(2);
+    stop();
+  });
+
+  it("a re-read that never settles holds further ones (no pile-up), and stop() ends the ticks", async () => {
+    const check = vi.fn(() => new Promise<void>(() => {}));
+    const stop = repeatWithoutOverlap(check, 1_000);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(check).toHaveBeenCalledTimes(1);
+    stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("stopped while a re-read runs: that one finishes, no other starts", async () => {
+    let finish!: () => void;
+    const check = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)));
+    const stop = repeatWithoutOverlap(check, 1_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    stop();
+    finish();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(check).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("logTo", () => {
+  it("writes each line as one printable line, whatever it holds", () => {
+    const written: string[] = [];
+    const log = logTo({ write: (text: string) => written.push(text) });
+    log("reload failed: bad\nforged: line\u001b]0;title\u0007 end\u2028x");
+    log("");
+    expect(written).toEqual(["reload failed: bad forged: line ]0;title end x\n", "\n"]);
+  });
+});
