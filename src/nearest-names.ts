@@ -1,7 +1,12 @@
 /** "Did you mean …?": the names closest to a mistyped one (flags, commands, regions, token objects). */
 
-/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
-export function editDistance(a: string, b: string): number {
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. Above
+ * `max` it answers `max + 1` without building the table when the lengths alone differ by more (a hostile name of
+ * 100,000 characters against every known one cost seconds).
+ */
+export function editDistance(a: string, b: string, max = Infinity): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
   const rows = a.length + 1;
   const cols = b.length + 1;
   const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
@@ -27,7 +32,7 @@ export function nearestNames(word: string, candidates: Iterable<string>, limit =
   const scored: { name: string; score: number }[] = [];
   for (const name of new Set(candidates)) {
     const n = name.toLowerCase();
-    const distance = editDistance(w, n);
+    const distance = editDistance(w, n, allowed);
     const prefix = w.length >= 3 && (n.startsWith(w) || w.startsWith(n));
     if (distance <= allowed || prefix) scored.push({ name, score: prefix ? Math.min(distance, 1.5) : distance });
   }

@@ -21,8 +21,10 @@ export function describeObject(o: TokenObjectRecord): string {
 
 function distance(query: ObjectQuery, o: TokenObjectRecord): number {
   let d = 0;
-  if (query.label !== undefined) d += editDistance(query.label.toLowerCase(), o.label.toLowerCase()) / Math.max(1, query.label.length);
-  if (query.id !== undefined) d += editDistance(hex(query.id), hex(o.id)) / Math.max(1, hex(query.id).length);
+  // Past the query's own length an object is too far to be named anyway (nearestObjects keeps a third of it).
+  const scaled = (q: string, v: string) => editDistance(q, v, q.length) / Math.max(1, q.length);
+  if (query.label !== undefined) d += scaled(query.label.toLowerCase(), o.label.toLowerCase());
+  if (query.id !== undefined) d += scaled(hex(query.id), hex(o.id));
   return d;
 }
 

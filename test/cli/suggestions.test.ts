@@ -18,6 +18,15 @@ describe("did you mean", () => {
     expect(editDistance("", "abc")).toBe(3);
   });
 
+  it("a name far longer than any candidate is answered without building its table (hostile 2,000,000 characters)", () => {
+    expect(editDistance("a".repeat(50), "abc", 5)).toBe(6);
+    expect(editDistance("certifcate", "certificate", 1)).toBe(1);
+    // Before the bound, each candidate cost a 2,000,001-row table: tens of seconds here, past the test's timeout.
+    const hostile = "x".repeat(2_000_000);
+    expect(nearestNames(hostile, flags)).toEqual([]);
+    expect(nearestNames(`certificate${hostile}`, flags)).toEqual(["certificate"]); // still a prefix
+  });
+
   it("nearest names: typos and prefixes, nothing for unrelated words", () => {
     expect(nearestNames("certifcate", flags)).toEqual(["certificate"]);
     expect(nearestNames("role-arm", flags)[0]).toBe("role-arn");
