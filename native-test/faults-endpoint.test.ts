@@ -330,8 +330,10 @@ describe("serve (process) against a hostile endpoint", () => {
 
       h.fault = "ok";
       let recovered: { AccessKeyId: string } | undefined;
-      // The next refresh comes when the backoff (1 s doubling) allows: within about 8 s.
-      for (let i = 0; i < 75 && !recovered; i++) {
+      // The next refresh comes when the backoff allows: a random delay under a ceiling of 2^(n-1) s after the n-th
+      // failure in a row, and 2 to 5 refreshes have failed by now (one in a hundred runs: 5, up to 16 s).
+      const deadline = Date.now() + 45_000;
+      while (!recovered && Date.now() < deadline) {
         const r = await ask();
         if (r.status === 200) recovered = JSON.parse(r.body);
         else await new Promise((res) => setTimeout(res, 200));
