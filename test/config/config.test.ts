@@ -102,10 +102,7 @@ describe("parseConfig", () => {
       expect(line).toMatch(/"z{56}…/);
       expect(line.length).toBeLessThan(300);
     }
-    // Each unknown name of 100,000 characters costs seconds (the "did you mean" edit distance, src/nearest-names.ts,
-    // is computed in full against every known name): ~3 s here on an idle 2-core machine, 26–34 s under load, past
-    // the unit tests' 20 s. The time is not what this test is about.
-  }, 120_000);
+  });
 
   it("reads a file:// secret as the file URI names it, and refuses one naming no local file", () => {
     const pin = (value: string) => findProfile(parseConfig(configText({ g: { ...gateway, "pkcs11-pin": value } }), "/c.json"), "g");
