@@ -110,9 +110,13 @@ export class AgentError extends Error {
     return ERROR_CODES[this.code];
   }
 
-  /** The single line printed to stderr: message, then the hint when there is one. */
+  /**
+   * The single line printed to stderr: message, then the hint when there is one, each cut at
+   * {@link MAX_ERROR_TEXT} (what a token, file or peer wrote into it may be megabytes long: a 1 MiB CKA_LABEL).
+   */
   toOneLine(): string {
-    return printableLine(this.hint ? `${this.message} (${this.hint})` : this.message);
+    const message = boundedLine(this.message, MAX_ERROR_TEXT);
+    return this.hint ? `${message} (${boundedLine(this.hint, MAX_ERROR_TEXT)})` : message;
   }
 }
 
@@ -129,6 +133,9 @@ export function printableLine(text: string): string {
 export function codePointName(c: string): string {
   return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
+
+/** The longest message or hint an error line carries; the longest of our own texts is under 600 characters. */
+export const MAX_ERROR_TEXT = 2_000;
 
 /** {@link printableLine}, trimmed, and cut after `max` characters with … (a value from outside, quoted briefly). */
 export function boundedLine(text: string, max: number): string {

@@ -1,4 +1,4 @@
-import { AgentError, printableLine } from "../errors.js";
+import { AgentError, boundedLine, MAX_ERROR_TEXT } from "../errors.js";
 import type { CliIo, TextOutput } from "./command.js";
 import { EXIT_CODES } from "./exit-codes.js";
 
@@ -11,7 +11,7 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
     if (debug && error.cause instanceof Error && error.cause.stack) io.stderr.write(`${error.cause.stack}\n`);
     return EXIT_CODES[error.category];
   }
-  const message = printableLine((error instanceof Error ? error.message : String(error)).split("\n")[0]!);
+  const message = boundedLine((error instanceof Error ? error.message : String(error)).split("\n")[0]!, MAX_ERROR_TEXT);
   io.stderr.write(`${PROGRAM}: internal error: ${message} (rerun with --debug for details and report it)\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   return EXIT_CODES.internal;

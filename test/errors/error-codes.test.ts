@@ -20,6 +20,17 @@ describe("the one-line rendering of an error", () => {
     expect(error.toOneLine()).toBe('unknown command " [31mX" and -- ]0;title 2J evil (tab here)');
   });
 
+  it("is bounded: a megabyte of text from a token, file or peer is cut to 2,000 characters, message and hint alike", async () => {
+    const label = "L".repeat(1 << 20);
+    const line = new AgentError("PKCS11_ERROR", `the key object=${label} signed wrongly`, { hint: `check ${label}` }).toOneLine();
+    expect(line).toBe(`the key object=${"L".repeat(1_985)}… (check ${"L".repeat(1_994)}…)`);
+    const { reportError } = await import("../../src/cli/report-error.js");
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: {} };
+    reportError(new Error(label), io, false);
+    expect(stderr.length).toBeLessThan(2_100);
+  });
+
   it("reaches stderr that way from argv (unknown command, unknown flag)", async () => {
     const { main } = await import("../../src/cli/main.js");
     for (const argv of [["help", "\u001b[31mX"], ["version", "--\u001b]0;title\u0007"]]) {
