@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fromContainerMetadata, fromHttp, fromInstanceMetadata } from "@aws-sdk/credential-providers";
 import { startCredentialServer, ECS_PATH, type RunningCredentialServer } from "../../src/serve/credential-server.js";
@@ -174,6 +175,25 @@ describe("IMDSv2 endpoint", () => {
       expect(await ask({ host, "x-aws-ec2-metadata-token": "A".repeat(100) })).toMatchObject({ status: 401, body: "invalid token provided" });
       // Repeated headers are joined (`a, b`): never the valid token.
       expect(await ask({ host, "x-aws-ec2-metadata-token": [t, t] as unknown as string })).toMatchObject({ status: 401, body: "invalid token provided" });
+    }
+  });
+
+  it("refuses a request with two Host headers, whichever comes first (Node kept the first and served a token)", async () => {
+    const good = `127.0.0.1:${server.port}`;
+    const rebound = `rebind.example:${server.port}`;
+    for (const hosts of [[good, rebound], [rebound, good], [good, good]]) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(server.port, "127.0.0.1", () => {
+          const lines = hosts.map((h) => `Host: ${h}\r\n`).join("");
+          socket.end(`PUT /latest/api/token HTTP/1.1\r\n${lines}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+        });
+        let text = "";
+        socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      expect({ hosts, status: answer.split("\r\n")[0] }).toEqual({ hosts, status: "HTTP/1.1 403 Forbidden" });
+      expect(answer).toMatch(/does not name this endpoint/);
     }
   });
 

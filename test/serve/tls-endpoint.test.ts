@@ -87,6 +87,31 @@ describe("the ECS endpoint over TLS", () => {
     }
   });
 
+  it("refuses a request with two Host headers over TLS too, even with the consumer's token (before: served)", async () => {
+    const pair = serverCert("hosts");
+    const consumers = ecsConsumers([{ name: "app", role: "gateway", token: TOKEN }]);
+    const tls = { certificate: pair.certPath, key: pair.keyPath };
+    const server = await startCredentialServer({ roles, ecs: { consumers }, host: "127.0.0.1", port: 0, tls });
+    try {
+      const ask = (hosts: string[]) =>
+        new Promise<string>((resolve, reject) => {
+          const s = connect({ host: "127.0.0.1", port: server.port, ca: ca.certPem }, () => {
+            const lines = hosts.map((h) => `Host: ${h}\r\n`).join("");
+            s.end(`GET ${ECS_PATH} HTTP/1.1\r\n${lines}Authorization: ${TOKEN}\r\nConnection: close\r\n\r\n`);
+          });
+          let text = "";
+          s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+          s.on("end", () => resolve(text.split("\r\n")[0]!));
+          s.on("error", reject);
+        });
+      const good = `127.0.0.1:${server.port}`;
+      expect(await ask([good])).toBe("HTTP/1.1 200 OK");
+      expect(await ask([good, `rebind.example:${server.port}`])).toBe("HTTP/1.1 403 Forbidden");
+    } finally {
+      await server.close();
+    }
+  });
+
   it("refuses to start with a key that does not belong to the certificate", async () => {
     const one = serverCert("three");
     const two = serverCert("four");
