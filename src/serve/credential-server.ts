@@ -98,7 +98,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
 
   function imdsToken(req: IncomingMessage, res: ServerResponse): void {
     if (!fromLoopback(req)) return send(res, 403, "forbidden\n");
-    if (req.method !== "PUT") return send(res, 405, "");
+    if (req.method !== "PUT") return send(res, 405, "", { allow: "PUT" });
     if (req.headers["x-forwarded-for"] !== undefined) return send(res, 400, "unable to process requests with X-Forwarded-For header");
     const header = req.headers[TTL_HEADER];
     const ttlText = Array.isArray(header) ? header[0] : header;
@@ -109,7 +109,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
 
   function imdsCredentials(req: IncomingMessage, res: ServerResponse, path: string): void | Promise<void> {
     if (!fromLoopback(req)) return send(res, 403, "forbidden\n");
-    if (req.method !== "GET") return send(res, 405, "");
+    if (req.method !== "GET") return send(res, 405, "", { allow: "GET" });
     const header = req.headers["x-aws-ec2-metadata-token"];
     const now = Date.now();
     const check = tokens.check(Array.isArray(header) ? header[0] : header, now);
@@ -148,7 +148,8 @@ export async function startCredentialServer(options: CredentialServerOptions): P
 
   function ecs(req: IncomingMessage, res: ServerResponse, consumers: EcsConsumerLookup): void | Promise<void> {
     const json = JSON_CONTENT;
-    if (req.method !== "GET") return send(res, 405, ecsErrorBody("MethodNotAllowed", "use GET"), json);
+    const notGet = ecsErrorBody("MethodNotAllowed", "use GET");
+    if (req.method !== "GET") return send(res, 405, notGet, { ...json, allow: "GET" });
     if ((req.url ?? "").includes("?")) {
       // Tokens in URLs end up in logs and are what SSRF exploits; only the Authorization header is accepted.
       return send(res, 400, ecsErrorBody("InvalidRequest", "query strings are not accepted; send the token in the Authorization header"), json);

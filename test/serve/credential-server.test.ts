@@ -107,14 +107,15 @@ describe("IMDSv2 endpoint", () => {
   it("rejects X-Forwarded-For, wrong methods, and requests without a valid token", async () => {
     const xff = await http(`${server.url}/latest/api/token`, { method: "PUT", headers: { "x-forwarded-for": "10.0.0.1" } });
     expect([xff.status, xff.body]).toEqual([400, "unable to process requests with X-Forwarded-For header"]);
-    expect((await http(`${server.url}/latest/api/token`)).status).toBe(405);
+    expect(await http(`${server.url}/latest/api/token`)).toMatchObject({ status: 405, headers: { allow: "PUT" } }); // RFC 9110 §15.5.6
     const base = `${server.url}/latest/meta-data/iam/security-credentials`;
     for (const path of [base, `${base}/`, `${base}/gateway`, `${base}/gateway/`]) {
       expect(await http(path)).toMatchObject({ status: 401, body: "no token provided" });
       expect(await http(path, { headers: { "x-aws-ec2-metadata-token": "A".repeat(100) } })).toMatchObject({ status: 401, body: "invalid token provided" });
     }
     const t = await token();
-    expect((await http(`${base}/gateway`, { method: "POST", headers: { "x-aws-ec2-metadata-token": t } })).status).toBe(405);
+    const post = await http(`${base}/gateway`, { method: "POST", headers: { "x-aws-ec2-metadata-token": t } });
+    expect(post).toMatchObject({ status: 405, headers: { allow: "GET" } });
   });
 
   it("serves the role list and the credentials on paths with and without a slash", async () => {
@@ -287,7 +288,7 @@ describe("ECS container-credentials endpoint", () => {
     expect(JSON.parse((await http(url)).body)).toMatchObject({ code: "NoToken" });
     expect(await http(url, { headers: { authorization: "not-a-token" } })).toMatchObject({ status: 403 });
     expect(await http(`${url}?token=${app.token}`, { headers: { authorization: app.token } })).toMatchObject({ status: 400 });
-    expect(await http(url, { method: "POST", headers: { authorization: app.token } })).toMatchObject({ status: 405 });
+    expect(await http(url, { method: "POST", headers: { authorization: app.token } })).toMatchObject({ status: 405, headers: { allow: "GET" } });
     await expect(
       withEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: url, AWS_CONTAINER_AUTHORIZATION_TOKEN: undefined }, () => fromContainerMetadata({ timeout: 2000 })()),
     ).rejects.toThrow();
