@@ -29,6 +29,11 @@ export function urlHost(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host;
 }
 
+/** An IPv6 address as URLs write it (`fd00:0::1` → `fd00::1`), so that two spellings compare equal; others as they are. */
+export function canonicalIp(address: string): string {
+  return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+}
+
 /** `0.0.0.0`, `::` or `::` written out (`0:0:0:0:0:0:0:0`): an address to listen on that names no host. */
 export function isWildcard(address: string): boolean {
   return address === "0.0.0.0" || (isIP(address) === 6 && /^[0:]+$/.test(address));
@@ -40,7 +45,7 @@ function checkHost(value: string, flag: string): string {
   const host = value.trim().replace(/^\[|\]$/g, "");
   if (isIP(host) !== 0) {
     if (isWildcard(host)) throw new UsageError("USAGE", `${flag} ${host} names no host: give the address or name consumers connect to`);
-    return host;
+    return canonicalIp(host);
   }
   if (!HOSTNAME.test(host) || /^\d+(\.\d+)*$/.test(host)) {
     throw new UsageError("USAGE", `${flag} ${JSON.stringify(value.slice(0, 64))} is not an IP address or a DNS name`, { hint: "give the host alone: no scheme, port or path" });

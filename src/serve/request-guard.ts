@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
 import { boundedLine } from "../errors.js";
-import { isWildcard } from "./advertise-host.js";
+import { canonicalIp, isWildcard } from "./advertise-host.js";
 import { isLoopbackAddress } from "./loopback.js";
 
 /** Where the server listens: the address it was told to bind, the port it got, the host it tells consumers. */
@@ -57,7 +57,7 @@ function browserOnlyHeader(headers: IncomingHttpHeaders): string | undefined {
 
 function hostRefusal(host: string | undefined, listening: ListeningAddress): string | undefined {
   const parsed = host === undefined ? undefined : parseHostHeader(host);
-  if (!parsed || parsed.port !== listening.port || !(parsed.name === listening.advertisedHost?.toLowerCase() || namesThisEndpoint(parsed.name, listening.host))) {
+  if (!parsed || parsed.port !== listening.port || !(canonicalIp(parsed.name) === listening.advertisedHost?.toLowerCase() || namesThisEndpoint(parsed.name, listening.host))) {
     const shown = JSON.stringify(boundedLine((host ?? "").replace(/[^\x20-\x7e]/g, "?"), 100));
     return `Host ${shown} does not name this endpoint: use 127.0.0.1:${listening.port} or localhost:${listening.port} (requests through other names are refused against DNS rebinding)`;
   }
@@ -82,8 +82,4 @@ function namesThisEndpoint(name: string, bindHost: string): boolean {
   const bind = bindHost.replace(/^\[|\]$/g, "").toLowerCase();
   if (isWildcard(bind)) return true;
   return canonicalIp(name) === canonicalIp(bind);
-}
-
-function canonicalIp(address: string): string {
-  return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
 }

@@ -38,4 +38,14 @@ describe("the host serve advertises to consumers", () => {
     expect(createRequestGuard(listening)({ host: "rebind.attacker.example:9912" })).toMatch(/does not name/);
     expect(createRequestGuard(listening)({ host: "agent.roles-anywhere.svc.cluster.local:9912" })).toMatch(/does not name/);
   });
+
+  it("compares IPv6 addresses, not their spellings: --advertise-host fd00:0::1 is [fd00::1] in Host", () => {
+    const advertised = advertisedHost({ bind: "::", advertise: "FD00:0:0::1", env: {} });
+    expect(advertised).toBe("fd00::1");
+    const listening = { host: "::", port: 9912, advertisedHost: advertised };
+    for (const host of ["[fd00::1]:9912", "[FD00:0::1]:9912", "[fd00:0:0:0:0:0:0:1]:9912"]) expect(createRequestGuard(listening)({ host })).toBeUndefined();
+    const bound = { host: "fd00::7", port: 9912, advertisedHost: advertisedHost({ bind: "fd00::7", advertise: "fd00:0::1", env: {} }) };
+    expect(createRequestGuard(bound)({ host: "[fd00::1]:9912" })).toBeUndefined();
+    expect(createRequestGuard(bound)({ host: "[fd00::2]:9912" })).toMatch(/does not name/);
+  });
 });
