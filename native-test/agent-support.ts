@@ -2,7 +2,7 @@
  * Support for the long-running-mode native tests: a fault-injecting proxy in front of the local CreateSession
  * endpoint, a SoftHSM token with an imported EC key, and a bundle of the CLI to run as real processes.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -173,6 +173,8 @@ export async function serveOnceAndStop(
   socket: string,
   profile: string,
   env: NodeJS.ProcessEnv = process.env,
+  /** Runs once the first answer came, before SIGTERM (a reload, say). */
+  meanwhile?: (agent: ChildProcess, log: string[]) => Promise<void>,
 ): Promise<{ code: number | null; accessKeyId: string | undefined; log: string[] }> {
   const agent = spawn(process.execPath, [cli, "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
   const log: string[] = [];
@@ -185,6 +187,7 @@ export async function serveOnceAndStop(
     }
     const { fetchFromAgent } = await import("../src/agent/client.js");
     const accessKeyId = (await fetchFromAgent(socket, profile))?.accessKeyId;
+    await meanwhile?.(agent, log);
     agent.kill("SIGTERM");
     const [code] = (await once(agent, "exit")) as [number | null];
     return { code, accessKeyId, log };

@@ -237,6 +237,23 @@ describe("agent as a process", () => {
     expect((await fetchFromAgent(socket, "hsm"))?.accessKeyId).toBe(viaClient?.accessKeyId);
     expect(await fetchFromAgent(socket, "again")).toBeDefined();
 
+    // SIGHUP replacing the token profile while clients keep asking: the old session logs out before the new one
+    // logs in (same token), and no request fails in between (before: 503 "hsm was closed (reloaded or removed)").
+    const replaced = { hsm: { ...profile, "session-duration": 2700 }, again: { ...profile, "session-duration": 1800 } };
+    writeFileSync(config, JSON.stringify({ profiles: replaced }), { mode: 0o600 });
+    let asking = true;
+    const answers: unknown[] = [];
+    const ask = async () => {
+      while (asking) answers.push(await fetchFromAgent(socket, "hsm").catch((error: unknown) => String(error)));
+    };
+    const clients = [ask(), ask(), ask()];
+    agent.kill("SIGHUP");
+    await seen(/configuration reloaded: kept 1, added 0, replaced 1/);
+    asking = false;
+    await Promise.all(clients);
+    expect(answers.filter((a) => typeof (a as Credentials | undefined)?.accessKeyId !== "string")).toEqual([]);
+    expect((await fetchFromAgent(socket, "hsm"))?.accessKeyId).not.toBe(viaClient?.accessKeyId); // the new session's
+
     // A broken config on reload is refused and the running one kept.
     writeFileSync(config, "{ not json", { mode: 0o600 });
     agent.kill("SIGHUP");

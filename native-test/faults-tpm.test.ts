@@ -8,6 +8,7 @@
  * show no transient object, no loaded session and no saved session (there is no resource manager here).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,6 +20,7 @@ import type { Credentials } from "../src/rolesanywhere/credentials.js";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
 import { createTpmSigner } from "../src/signers/tpm/tpm-signer.js";
+import { fetchFromAgent } from "../src/agent/client.js";
 import { CreatePrimary, Load, ReadPublic, Sign, StartAuthSession } from "../src/tpm/wire/commands.js";
 import { createCa, issueLeaf, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli, serveOnceAndStop } from "./agent-support.js";
@@ -466,7 +468,24 @@ describe("ordinary runs leave nothing loaded on the TPM", () => {
       endpoint: endpoint.url,
     };
     writeFileSync(config, JSON.stringify({ profiles: { tpm: profile } }), { mode: 0o600 });
-    const stopped = await serveOnceAndStop(cli.cli, config, socket, "tpm");
+    // A reload replacing the TPM profile while clients keep asking: swtpm serves one connection at a time, so the old
+    // signer disconnects before the new one connects; no request fails meanwhile (before: 503 "tpm was closed …").
+    const answers: unknown[] = [];
+    const reload = async (agent: ChildProcess, log: string[]) => {
+      writeFileSync(config, JSON.stringify({ profiles: { tpm: { ...profile, "session-duration": 2700 } } }), { mode: 0o600 });
+      let asking = true;
+      const ask = async () => {
+        while (asking) answers.push(await fetchFromAgent(socket, "tpm").catch((error: unknown) => String(error)));
+      };
+      const clients = [ask(), ask(), ask()];
+      agent.kill("SIGHUP");
+      await until("the reload", () => log.some((l) => /configuration reloaded: kept 0, added 0, replaced 1/.test(l)) || undefined);
+      asking = false;
+      await Promise.all(clients);
+      answers.push(await fetchFromAgent(socket, "tpm")); // the new signer's
+    };
+    const stopped = await serveOnceAndStop(cli.cli, config, socket, "tpm", process.env, reload);
+    expect(answers.filter((a) => typeof (a as Credentials | undefined)?.accessKeyId !== "string")).toEqual([]);
     expect(stopped.accessKeyId).toMatch(/^ASIA/);
     expect(stopped.code, stopped.log.join("\n")).toBe(0);
     await expectNothingLoaded("agent stopped with SIGTERM");

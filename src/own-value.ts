@@ -55,8 +55,16 @@ export function wrongOption(o: unknown, kinds: Kinds, naming: Naming = {}): stri
       continue;
     }
     const [ok, want] = Array.isArray(kind) ? [kind[0](value), kind[1]]
-      : kind === "object" ? [isPlainObject(value), "an object"] : [typeof value === kind, `a ${kind}`];
+      : kind === "object" ? plainObjectWanted(value) : [typeof value === kind, `a ${kind}`];
     if (!ok) return `${name(field)} must be ${want}`;
   }
   return undefined;
+}
+
+/** "object": a `{ … }` literal; a Map or class instance would pass `typeof` and have its settings silently unread. */
+function plainObjectWanted(value: unknown): [boolean, string] {
+  if (!isPlainObject(value)) return [false, "an object"];
+  const prototype: unknown = Object.getPrototypeOf(value); // null, or an Object.prototype (of any realm)
+  const plain = prototype === null || Object.getPrototypeOf(prototype) === null;
+  return [plain, "a plain object ({ … }), not a Map or class instance"];
 }

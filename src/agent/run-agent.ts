@@ -19,8 +19,13 @@ export interface AgentRun {
   readonly certificateWarning?: CertificateWarning | undefined;
 }
 
-/** Runs the agent until SIGTERM or SIGINT; SIGHUP re-reads the config file. */
+/** Runs the agent until SIGTERM or SIGINT; SIGHUP re-reads the config file (signals: from the first step). */
 export async function runAgent(run: AgentRun): Promise<void> {
+  const nextSpecs = async () => agentSpecs(await loadConfig(run.configPath, run.env), run);
+  await serveUntilStopped(run.log, () => startAgent(run), nextSpecs);
+}
+
+async function startAgent(run: AgentRun) {
   const config = await loadConfig(run.configPath, run.env);
   const fd = systemdListenFd(run.env);
   // Under socket activation no default is needed (a service may run without HOME).
@@ -32,7 +37,7 @@ export async function runAgent(run: AgentRun): Promise<void> {
   const { registry, server } = await startDaemon(agentSpecs(config, run), run.log, false, start, (r) => startAgentServer(r, listen));
   run.log(`agent listening on ${server.address} for profiles: ${registry.names().join(", ")}`);
   // Closing the server removes its socket (unless another agent's has taken the path: agent-server.ts).
-  await serveUntilStopped(registry, server, async () => agentSpecs(await loadConfig(run.configPath, run.env), run), run.log);
+  return { registry, server };
 }
 
 function agentSpecs(config: AgentConfig, run: AgentRun): SourceSpec[] {

@@ -23,8 +23,11 @@ export interface CredentialSource {
   status(): CacheStatus;
   /** The certificate last signed with and whether it is valid, expiring or expired (undefined before first use). */
   certificate(): CertificateStatus | undefined;
-  /** Stops refreshing and closes the signer (token session, TPM objects). */
-  close(): Promise<void>;
+  /**
+   * Stops refreshing and closes the signer (token session, TPM objects). `successor` (a reload): the source that
+   * answers, once open, the requests this one can no longer answer from its still-valid credentials.
+   */
+  close(successor?: Promise<CredentialSource | undefined>): Promise<void>;
 }
 
 /** One CreateSession call: the shape of `createSession` from src/rolesanywhere/create-session.ts. */
@@ -62,6 +65,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   const createSession = options.createSession ?? defaultSessionCreator;
   let busy: Promise<unknown> = Promise.resolve();
   let closed = false;
+  let successor: Promise<CredentialSource | undefined> | undefined;
   // What a request in a reload's close window gets: a new fetch would open a signer that nothing closes.
   const closedError = new AgentError("AGENT_UNAVAILABLE", `${name} was closed (reloaded or removed): ask again`);
   const watch = watchCertificate({
@@ -100,7 +104,13 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   return {
     name,
     settings,
-    get: (getOptions) => cache.get(getOptions),
+    // Closed: the cached credentials or the fetch in flight, else the successor's answer (closedError without one).
+    get: (getOptions) =>
+      cache.get(getOptions).catch(async (error: unknown) => {
+        const next = closed ? await successor : undefined;
+        if (!next) throw error;
+        return next.get(getOptions);
+      }),
     cached: () => cache.cached(),
     open: () => holder.open(),
     start: () => {
@@ -108,8 +118,9 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
     },
     status: () => cache.status(),
     certificate: () => watch.status(),
-    close: async () => {
+    close: async (next) => {
       closed = true;
+      successor = next;
       watch.stop();
       cache.stop();
       await busy;

@@ -58,13 +58,21 @@ export class SourceRegistry {
         result.kept.push(spec.name);
         continue;
       }
-      if (existing) await existing.source.close().catch(() => {});
-      const source = this.#create(spec);
-      this.#sources.set(spec.name, { source, fingerprint });
-      (existing ? result.replaced : result.added).push(spec.name);
-      // A source that cannot open (no token, wrong PIN) still starts: its requests get that error, clearly.
-      await source.open().catch((error: unknown) => result.failed.push({ name: spec.name, error }));
-      source.start();
+      // The old signer closes first (a token's login is shared by all its sessions; swtpm takes one connection at
+      // a time); until the new source is open, the old one answers from valid credentials, or waits for it.
+      let handOver: (next: CredentialSource | undefined) => void = () => {};
+      if (existing) await existing.source.close(new Promise((r) => (handOver = r))).catch(() => {});
+      let source: CredentialSource | undefined;
+      try {
+        source = this.#create(spec);
+        // A source that cannot open (no token, wrong PIN) still starts: its requests get that error, clearly.
+        await source.open().catch((error: unknown) => result.failed.push({ name: spec.name, error }));
+        source.start();
+        this.#sources.set(spec.name, { source, fingerprint });
+        (existing ? result.replaced : result.added).push(spec.name);
+      } finally {
+        handOver(source);
+      }
     }
     return result;
   }

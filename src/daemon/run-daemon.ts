@@ -1,7 +1,7 @@
 import { createCredentialSource, describeRefreshEvent, type CertificateWarning, type CredentialSource } from "../credentials/credential-source.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
-import { oneLine, runUntilStopped, withSignalsStopping, type Log } from "./signals.js";
+import { oneLine, runDaemon, type Log } from "./signals.js";
 
 /** One log line per source the registry could not (re)build; such sources answer with their error. */
 function logFailures(result: ApplyResult, log: Log): void {
@@ -52,44 +52,41 @@ export async function startDaemon<T>(
 ): Promise<{ registry: SourceRegistry; server: T }> {
   const { requireFirstCredentials = false } = options;
   const registry = new SourceRegistry((spec) => loggingSource(spec, log, options));
-  // Until the daemon serves (a PIN prompt, --fail-fast's first CreateSession), a signal stops it at once.
-  return withSignalsStopping(log, "start-up", async () => {
-    try {
-      const initial = await registry.apply(specs);
-      const fatal = initial.failed.find((f) => requireFirstCredentials || (failFast && !isTransient(f.error)));
-      if (fatal) throw fatal.error;
-      logFailures(initial, log);
-      if (requireFirstCredentials) await Promise.all(registry.all().map((source) => source.get()));
-      return { registry, server: await listen(registry) };
-    } catch (error) {
-      await registry.closeAll();
-      throw error;
-    }
-  });
+  try {
+    const initial = await registry.apply(specs);
+    const fatal = initial.failed.find((f) => requireFirstCredentials || (failFast && !isTransient(f.error)));
+    if (fatal) throw fatal.error;
+    logFailures(initial, log);
+    if (requireFirstCredentials) await Promise.all(registry.all().map((source) => source.get()));
+    return { registry, server: await listen(registry) };
+  } catch (error) {
+    await registry.closeAll();
+    throw error;
+  }
 }
 
 /**
- * The life of a daemon that serves a registry's credentials (`agent`, `serve`), once its server listens:
- * SIGHUP re-reads the configuration with `nextSpecs` and applies it (unchanged sources keep their cache);
- * SIGTERM or SIGINT closes the server, then every source (token sessions closed, TPM objects flushed).
+ * The life of a daemon that serves a registry's credentials (`agent`, `serve`), from its first step (signals:
+ * runDaemon): `startUp` reads the configuration and starts the daemon (startDaemon); SIGHUP re-reads it with
+ * `nextSpecs` and applies it (unchanged sources keep their cache); SIGTERM or SIGINT closes the server, then every
+ * source (token sessions closed, TPM objects flushed).
  */
 export async function serveUntilStopped(
-  registry: SourceRegistry,
-  server: { close(): Promise<void> },
-  nextSpecs: () => Promise<readonly SourceSpec[]>,
   log: Log,
+  startUp: () => Promise<{ registry: SourceRegistry; server: { close(): Promise<void> } }>,
+  nextSpecs: () => Promise<readonly SourceSpec[]>,
 ): Promise<void> {
-  try {
-    await runUntilStopped(log, async () => {
+  await runDaemon(log, {
+    startUp,
+    reload: async ({ registry }) => {
       const r = await registry.apply(await nextSpecs());
       logFailures(r, log);
       return `configuration reloaded: kept ${r.kept.length}, added ${r.added.length}, replaced ${r.replaced.length}, removed ${r.removed.length}`;
-    });
-  } finally {
+    },
     // Closing waits for a CreateSession in flight (up to its timeout): a second SIGTERM or SIGINT stops at once.
-    await withSignalsStopping(log, "shutdown", async () => {
+    shutDown: async ({ registry, server }) => {
       await server.close();
       await registry.closeAll();
-    });
-  }
+    },
+  });
 }

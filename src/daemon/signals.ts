@@ -16,45 +16,66 @@ export function oneLine(error: unknown): string {
   return (error as { toOneLine?: () => string }).toOneLine?.() ?? String(error);
 }
 
+/** What a daemon does around its signals ({@link runDaemon}); `started` is what `startUp` resolved to. */
+export interface DaemonLife<T> {
+  /** All before serving: reading the configuration, a PIN prompt, --fail-fast's first CreateSession, listening. */
+  readonly startUp?: (() => Promise<T>) | undefined;
+  /** On SIGHUP: resolves to the line to log; a reload that fails is logged and the running configuration kept. */
+  readonly reload?: ((started: T) => Promise<string>) | undefined;
+  /** After SIGTERM or SIGINT and the last reload: closing the server and the signers. */
+  readonly shutDown?: ((started: T) => Promise<void>) | undefined;
+}
+
 /**
- * Waits for SIGTERM or SIGINT. Each SIGHUP runs `reload` (if any) after any reload still running; it resolves to
- * the line to log, and a reload that fails is logged and the running configuration kept. Resolves once the last
- * reload has finished, with the listeners removed (`target`: tests run several daemons in one process).
+ * A daemon from its first step to its last, under one set of signal listeners (without one, a signal's default
+ * action kills the process, skipping the exit handlers that flush TPM objects). While it serves, SIGTERM or SIGINT
+ * stops it and each SIGHUP runs `reload` after any reload still running. During start-up and shutdown (which
+ * waits for a reload or a CreateSession in flight), SIGTERM or SIGINT ends the process at once through
+ * process.exit; a SIGHUP during start-up reloads once serving (the configuration may have changed after it was
+ * read), one during shutdown is logged and ignored. `target`: tests run several daemons in one process.
  */
-export async function runUntilStopped(log: Log, reload?: () => Promise<string>, target: NodeJS.EventEmitter = process): Promise<void> {
+export async function runDaemon<T>(log: Log, life: DaemonLife<T>, target: NodeJS.EventEmitter = process) {
+  let phase = life.startUp ? "start-up" : "serving";
+  let started!: T;
   let reloading = Promise.resolve();
+  let reloadWhenServing = false;
   let stop!: (signal: NodeJS.Signals) => void;
   const stopped = new Promise<NodeJS.Signals>((r) => (stop = r));
-  const onReload = () => {
-    if (!reload) return;
+  const reload = (work: (started: T) => Promise<string>) => {
     const failed = (error: unknown) => log(`reload failed, keeping the previous configuration: ${oneLine(error)}`);
-    reloading = reloading.then(reload).then(log, failed);
+    reloading = reloading.then(() => work(started)).then(log, failed);
   };
-  const listeners = { SIGTERM: () => stop("SIGTERM"), SIGINT: () => stop("SIGINT"), SIGHUP: onReload };
+  const stopping = (signal: NodeJS.Signals) => () => {
+    if (phase === "serving") return stop(signal);
+    log(`${signal} during ${phase}: stopping now`);
+    process.exit(0);
+  };
+  const onHup = () => {
+    if (!life.reload) return;
+    if (phase === "serving") return reload(life.reload);
+    reloadWhenServing ||= phase === "start-up";
+    log(`SIGHUP during ${phase}: ${phase === "start-up" ? "reloading once started" : "ignored"}`);
+  };
+  const listeners = { SIGTERM: stopping("SIGTERM"), SIGINT: stopping("SIGINT"), SIGHUP: onHup };
   for (const [signal, listener] of Object.entries(listeners)) target.on(signal, listener);
   try {
+    if (life.startUp) started = await life.startUp();
+    phase = "serving";
+    if (reloadWhenServing) reload(life.reload!);
     log(`${await stopped}: stopping`);
+    phase = "shutdown";
+    await reloading;
+    await life.shutDown?.(started);
   } finally {
     for (const [signal, listener] of Object.entries(listeners)) target.off(signal, listener);
-    await withSignalsStopping(log, "shutdown", () => reloading);
   }
 }
 
 /**
- * Runs `work` (a daemon's start-up or shutdown) with SIGTERM and SIGINT ending the process at once through
- * process.exit, whose exit handlers flush TPM objects (a simulator or /dev/tpm0 keeps them; a signal's default
- * action skips those handlers), and SIGHUP logged and ignored instead of killing it.
+ * Waits for SIGTERM or SIGINT. Each SIGHUP runs `reload` (if any) after any reload still running; it resolves to
+ * the line to log, and a reload that fails is logged and the running configuration kept. Resolves once the last
+ * reload has finished, with the listeners removed ({@link runDaemon} without start-up or shutdown).
  */
-export async function withSignalsStopping<T>(log: Log, phase: string, work: () => Promise<T>): Promise<T> {
-  const stopNow = (signal: string) => () => {
-    log(`${signal} during ${phase}: stopping now`);
-    process.exit(0);
-  };
-  const listeners = { SIGTERM: stopNow("SIGTERM"), SIGINT: stopNow("SIGINT"), SIGHUP: () => log(`SIGHUP during ${phase}: ignored`) };
-  for (const [signal, listener] of Object.entries(listeners)) process.on(signal, listener);
-  try {
-    return await work();
-  } finally {
-    for (const [signal, listener] of Object.entries(listeners)) process.off(signal, listener);
-  }
+export async function runUntilStopped(log: Log, reload?: () => Promise<string>, target: NodeJS.EventEmitter = process) {
+  await runDaemon(log, { reload: reload && (() => reload()) }, target);
 }

@@ -37,8 +37,12 @@ export interface ServeRun {
   readonly start?: DaemonStartOptions;
 }
 
-/** Serves credentials over HTTP until SIGTERM or SIGINT; SIGHUP re-reads the settings. */
+/** Serves credentials over HTTP until SIGTERM or SIGINT; SIGHUP re-reads the settings (signals from the first step). */
 export async function runServe(run: ServeRun): Promise<void> {
+  await serveUntilStopped(run.log, () => startServe(run), run.specs);
+}
+
+async function startServe(run: ServeRun) {
   const { log } = run;
   // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
   checkEndpointChoice({ ...run, allowImdsWithEcs: run.allowOpenImds });
@@ -87,7 +91,7 @@ export async function runServe(run: ServeRun): Promise<void> {
     }
   }
   ready(LISTENING);
-  await serveUntilStopped(registry, server, run.specs, log);
+  return { registry, server };
 }
 
 function consumerBindings(flags: readonly string[], roles: readonly string[]): { name: string; role: string }[] {

@@ -9,13 +9,12 @@ import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent
 import { fetchFromAgent } from "../../src/agent/client.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
-import { runUntilStopped } from "../../src/daemon/signals.js";
-import { startDaemon } from "../../src/daemon/run-daemon.js";
+import { runDaemon, runUntilStopped } from "../../src/daemon/signals.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
 import type { Signer } from "../../src/signers/signer.js";
-import { AuthError, NetworkError } from "../../src/errors.js";
+import { AuthError, InputError, NetworkError } from "../../src/errors.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { EventEmitter } from "node:events";
@@ -334,39 +333,65 @@ describe("socket safety", () => {
     }
   });
 
-  it("stops through process.exit on SIGTERM or SIGINT during start-up or shutdown (exit handlers flush TPM objects), and survives SIGHUP", async () => {
+  it("stops through process.exit on SIGTERM or SIGINT during start-up or shutdown (exit handlers flush TPM objects); SIGHUP during start-up reloads once serving", async () => {
     // Before: no listener until the daemon served, nor once it was stopping (a CreateSession in flight is waited for),
     // so such a signal ended the process by its default action (exit 143), leaving the loaded TPM key in a simulator
-    // or /dev/tpm0, and SIGHUP during start-up killed the daemon.
+    // or /dev/tpm0; a SIGHUP during start-up was ignored, losing a configuration changed after it was read.
     const exit = vi.spyOn(process, "exit").mockImplementation((() => undefined) as never);
     const log = vi.fn();
-    let listening!: () => void;
+    const emitter = new EventEmitter();
+    let listening!: (started: string) => void;
+    let reloaded!: (line: string) => void;
+    const reload = vi.fn((started: string) => new Promise<string>((r) => (reloaded = (line) => r(`${started}: ${line}`))));
+    const shutDown = vi.fn(async () => {});
     try {
-      const started = startDaemon([], log, false, {}, () => new Promise<void>((r) => (listening = r)));
-      await vi.waitFor(() => expect(listening).toBeTypeOf("function"));
-      process.emit("SIGHUP");
-      expect(exit).not.toHaveBeenCalled();
-      for (const signal of ["SIGTERM", "SIGINT"] as const) process.emit(signal);
-      expect(exit.mock.calls).toEqual([[0], [0]]);
-      listening();
-      await started;
-      expect(log.mock.calls.flat()).toEqual(["SIGHUP during start-up: ignored", "SIGTERM during start-up: stopping now", "SIGINT during start-up: stopping now"]);
-      // Shutdown: the first SIGTERM waits for a reload in flight; a second one stops at once.
-      const emitter = new EventEmitter();
-      let reloaded!: (line: string) => void;
-      const running = runUntilStopped(log, () => new Promise<string>((r) => (reloaded = r)), emitter);
+      const running = runDaemon(log, { startUp: () => new Promise<string>((r) => (listening = r)), reload, shutDown }, emitter);
       emitter.emit("SIGHUP");
+      expect(exit).not.toHaveBeenCalled();
+      for (const signal of ["SIGTERM", "SIGINT"] as const) emitter.emit(signal);
+      expect(exit.mock.calls).toEqual([[0], [0]]);
+      expect(reload).not.toHaveBeenCalled();
+      listening("daemon");
+      await vi.waitFor(() => expect(reload).toHaveBeenCalledWith("daemon"));
+      expect(log.mock.calls.flat()).toEqual(["SIGHUP during start-up: reloading once started", "SIGTERM during start-up: stopping now", "SIGINT during start-up: stopping now"]);
+      // Shutdown: the first SIGTERM waits for the reload in flight; a second one stops at once; SIGHUP is ignored.
       emitter.emit("SIGTERM");
       await vi.waitFor(() => expect(log).toHaveBeenLastCalledWith("SIGTERM: stopping"));
-      process.emit("SIGTERM");
+      emitter.emit("SIGHUP");
+      emitter.emit("SIGTERM");
       expect(exit).toHaveBeenCalledTimes(3);
-      expect(log).toHaveBeenLastCalledWith("SIGTERM during shutdown: stopping now");
+      expect(log.mock.calls.slice(-2).flat()).toEqual(["SIGHUP during shutdown: ignored", "SIGTERM during shutdown: stopping now"]);
+      expect(shutDown).not.toHaveBeenCalled();
       reloaded("configuration reloaded");
       await running;
-      expect(["SIGTERM", "SIGINT", "SIGHUP"].map((s) => process.listenerCount(s))).toEqual([0, 0, 0]);
+      expect(shutDown).toHaveBeenCalledWith("daemon");
+      expect(log).toHaveBeenCalledWith("daemon: configuration reloaded");
+      expect(["SIGTERM", "SIGINT", "SIGHUP"].map((s) => emitter.listenerCount(s))).toEqual([0, 0, 0]);
     } finally {
       exit.mockRestore();
     }
+  });
+
+  it("agent and serve listen for SIGHUP from their first step: a SIGHUP while the configuration is read does not kill them", async () => {
+    // Before: nothing listened until the sources were being opened, nor between start-up and serving (serve's
+    // --ecs-env-dir files): a SIGHUP there took its default action and killed the daemon.
+    const counts: number[] = [];
+    const stopHere = () => {
+      counts.push(process.listenerCount("SIGHUP"));
+      return new InputError("CONFIG_INVALID", "stop here");
+    };
+    const { runServe } = await import("../../src/serve/run-serve.js");
+    const { runAgent } = await import("../../src/agent/run-agent.js");
+    const serve = { imds: true, ecs: false, allowOpenImds: false, host: "127.0.0.1", port: 0, env: {}, allowPlainHttp: false };
+    const specs = async () => {
+      throw stopHere();
+    };
+    const io = { ecsIdentity: {} as never, ecsConsumers: [], hopLimitGiven: false, log: () => {}, print: () => {} };
+    await expect(runServe({ ...serve, ...io, specs })).rejects.toThrow("stop here");
+    const env = new Proxy({}, { get: () => { throw stopHere(); } });
+    await expect(runAgent({ profiles: [], env, log: () => {} })).rejects.toThrow("stop here");
+    expect(counts).toEqual([1, 1]);
+    expect(process.listenerCount("SIGHUP")).toBe(0);
   });
 
   it("turns SIGHUP into a reload and SIGTERM into a stop", async () => {

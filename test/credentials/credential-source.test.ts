@@ -206,6 +206,47 @@ describe("credential source", () => {
     await source.close();
   });
 
+  it("a request during a reload is answered by the new source once it is open, never 'closed'; the old signer closes first", async () => {
+    // Before: a profile without cached credentials answered "p was closed (reloaded or removed): ask again" (the
+    // agent's 503 AGENT_UNAVAILABLE) to every request from the old signer's close until the new one was registered.
+    const steps: string[] = [];
+    const gates: Record<string, () => void> = {};
+    const gate = (name: string) => new Promise<void>((r) => (gates[name] = r));
+    let opened = 0;
+    const createSigner = vi.fn(async () => {
+      const v = ++opened;
+      steps.push(`open ${v}`);
+      if (v === 3) await gate("open 3");
+      const signer = fakeSigner("tpm");
+      signer.close = async () => {
+        steps.push(`close ${v}`);
+        if (v === 1) await gate("close 1");
+      };
+      return signer;
+    });
+    const createSession = async (): Promise<Credentials> => (steps.push(`session ${opened}`), { ...hourCreds(), accessKeyId: `v${opened}` });
+    const timers = { setTimeout: () => 0, clearTimeout: () => {} }; // no proactive refresh: nothing cached
+    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, createSigner, createSession, now, timers }));
+    await registry.apply([{ name: "p", settings: settings() }, { name: "gone", settings: settings() }]);
+    const old = registry.get("p")!;
+    const gone = registry.get("gone")!;
+    const changed = { ...settings(), session: { ...settings().session, durationSeconds: 900 } };
+    const reload = registry.apply([{ name: "p", settings: changed }]);
+    await vi.waitFor(() => expect(gates["close 1"]).toBeTypeOf("function"));
+    const duringClose = old.get();
+    gates["close 1"]!();
+    await vi.waitFor(() => expect(gates["open 3"]).toBeTypeOf("function"));
+    const duringOpen = registry.get("p")!.get();
+    gates["open 3"]!();
+    await reload;
+    expect((await duringClose).accessKeyId).toBe("v3");
+    expect((await duringOpen).accessKeyId).toBe("v3");
+    // The removed profile's signer (2) and the old one closed before the new one opened.
+    expect(steps).toEqual(["open 1", "open 2", "close 2", "close 1", "open 3", "session 3"]);
+    await expect(gone.get()).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE" }); // removed: "closed" is right
+    await registry.closeAll();
+  });
+
   it("keeps unchanged sources (and their cache) across a reload, replaces changed ones, closes removed ones", async () => {
     const created: string[] = [];
     const registry = new SourceRegistry((spec) => {

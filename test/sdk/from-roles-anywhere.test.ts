@@ -89,6 +89,10 @@ describe("fromRolesAnywhere: options", () => {
       [{ ...base(), timeoutMs: "1000" }, /^timeoutMs must be a number$/],
       [{ ...base(), verifyTls: "false" }, /^verifyTls must be a boolean$/],
       [{ ...base(), pkcs11: null }, /^pkcs11 must be an object$/],
+      // Before, a Map passed and its settings were silently ignored: the key opened with no PIN, on the default TPM.
+      [{ ...base(), pkcs11: new Map([["pin", "1234"]]) }, /^pkcs11 must be a plain object \(\{ … \}\), not a Map/],
+      [{ ...base(), tpm: new Map([["device", "tcp:127.0.0.1:2321"]]) }, /^tpm must be a plain object/],
+      [{ ...base(), tpm: new (class TpmOptions {})() }, /^tpm must be a plain object/],
       [{ ...base(), tpm: { noKeyPassword: "yes" } }, /^tpm\.noKeyPassword must be a boolean$/],
       [{ ...base(), env: "PATH=/bin" }, /^env must be an object of strings/],
       [{ ...base(), env: { AWS_MAX_ATTEMPTS: 5 } }, /^env must be an object of strings/],
