@@ -142,6 +142,7 @@ async function run(config: FleetConfig): Promise<FleetResult> {
       settings: SETTINGS,
       policy,
       now: time.now,
+      monotonic: time.now, // virtual time has no wall-clock steps
       random,
       timers: time,
       createSigner: async () => STUB_SIGNER,

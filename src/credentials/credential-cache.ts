@@ -42,6 +42,11 @@ export interface CredentialCacheOptions {
   readonly fetch: () => Promise<Credentials>;
   readonly policy?: Partial<RefreshPolicy>;
   readonly now?: () => number;
+  /**
+   * The monotonic clock (default `performance.now`), read next to `now` to tell a wall-clock step from time passing:
+   * a simulation whose `now` runs on virtual time passes one that moves with it.
+   */
+  readonly monotonic?: () => number;
   /** A number in [0, 1), for the refresh time within its window and for retry jitter. */
   readonly random?: () => number;
   readonly timers?: Timers;
@@ -71,6 +76,7 @@ export class CredentialCache {
   readonly #fetch: () => Promise<Credentials>;
   readonly #policy: RefreshPolicy;
   readonly #now: () => number;
+  readonly #monotonic: () => number;
   readonly #random: () => number;
   readonly #timers: Timers;
   readonly #onEvent: CredentialCacheOptions["onEvent"];
@@ -93,6 +99,7 @@ export class CredentialCache {
     this.#fetch = options.fetch;
     this.#policy = checkRefreshPolicy({ ...DEFAULT_REFRESH_POLICY, ...options.policy });
     this.#now = options.now ?? Date.now;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
     this.#timers = options.timers ?? realTimers;
     this.#onEvent = options.onEvent;
@@ -170,7 +177,7 @@ export class CredentialCache {
   }
 
   async #attempt(): Promise<Credentials> {
-    const clockOffset = this.#now() - performance.now(); // the clock that dates the request
+    const clockOffset = this.#now() - this.#monotonic(); // the clock that dates the request
     let credentials: Credentials;
     try {
       credentials = usableCredentials(await this.#fetch(), this.#now(), "CreateSession", this.#policy.expiryMarginMs);
@@ -237,12 +244,12 @@ export class CredentialCache {
    */
   #wait(now: number, ms: number, refusedClockOffset?: number): void {
     this.#nextAttemptAt = now + ms;
-    this.#nextAttemptMonotonic = performance.now() + ms;
+    this.#nextAttemptMonotonic = this.#monotonic() + ms;
     this.#refusedClockOffset = refusedClockOffset;
   }
 
   #waiting(now: number): boolean {
-    return now < this.#nextAttemptAt && performance.now() < this.#nextAttemptMonotonic && !this.#clockStepped(now);
+    return now < this.#nextAttemptAt && this.#monotonic() < this.#nextAttemptMonotonic && !this.#clockStepped(now);
   }
 
   /**
@@ -252,7 +259,7 @@ export class CredentialCache {
    */
   #clockStepped(now: number): boolean {
     const offset = this.#refusedClockOffset;
-    return offset !== undefined && Math.abs(now - performance.now() - offset) > CLOCK_SKEW_LIMIT_MS;
+    return offset !== undefined && Math.abs(now - this.#monotonic() - offset) > CLOCK_SKEW_LIMIT_MS;
   }
 
   #clearTimer(): void {

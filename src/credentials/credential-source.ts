@@ -33,7 +33,9 @@ export interface CredentialSource {
 /** One CreateSession call: the shape of `createSession` from src/rolesanywhere/create-session.ts. */
 export type SessionCreator = (signer: Signer, settings: CredentialSettings) => Promise<Credentials>;
 
-export interface CredentialSourceOptions extends Pick<CredentialCacheOptions, "policy" | "now" | "random" | "timers"> {
+export interface CredentialSourceOptions extends Pick<
+  CredentialCacheOptions, "policy" | "now" | "monotonic" | "random" | "timers"
+> {
   readonly name: string;
   readonly settings: CredentialSettings;
   readonly onEvent?: (name: string, event: RefreshEvent, credentials: Credentials | undefined) => void;
@@ -53,7 +55,8 @@ export interface CertificateWarning {
 const SOURCE_KINDS: Kinds = {
   name: "string", settings: { signer: "object", session: "object", endpoint: "object" }, onEvent: "function",
   createSigner: "function", createSession: "function", certificateWarning: { windowMs: "number", log: "function" },
-  policy: "object", now: "function", random: "function", timers: { setTimeout: "function", clearTimeout: "function" },
+  policy: "object", now: "function", monotonic: "function", random: "function",
+  timers: { setTimeout: "function", clearTimeout: "function" },
 };
 const SOURCE_REQUIRED = ["name", "settings", "settings.signer", "settings.session", "settings.endpoint",
   "certificateWarning.windowMs", "certificateWarning.log", "timers.setTimeout", "timers.clearTimeout"];

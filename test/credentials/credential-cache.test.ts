@@ -285,6 +285,30 @@ describe("CredentialCache", () => {
       throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 InvalidSignatureException: Signature expired)", details);
     });
 
+  it("on a simulation's virtual clocks, time passing is not a clock step: a refusal's back-off is sat out", async () => {
+    // Before `monotonic` was injectable, virtual minutes against a real performance.now() looked like a clock step.
+    let t = T0;
+    let calls = 0;
+    const fetch = async (): Promise<Credentials> => {
+      calls++;
+      throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException)", { status: 403, serviceCode: "AccessDeniedException" });
+    };
+    const cache = new CredentialCache({ fetch, now: () => t, monotonic: () => t - T0, random: () => 0.5 });
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await expect(cache.get()).rejects.toMatchObject({ code: "ACCESS_DENIED" });
+      waits.push(cache.status().nextAttemptAt!.getTime() - t);
+      t = cache.status().nextAttemptAt!.getTime();
+    }
+    expect([waits, calls]).toEqual([[30_000, 60_000, 120_000, 240_000, 480_000], 5]); // from 60 s, doubling, × 0.5
+    t -= 60_000; // a minute before the 8-minute wait ends, on both clocks
+    await expect(cache.get()).rejects.toMatchObject({ code: "ACCESS_DENIED" });
+    expect(calls).toBe(5); // still waiting: no sixth CreateSession
+    t += 60_000;
+    await expect(cache.get()).rejects.toMatchObject({ code: "ACCESS_DENIED" });
+    expect(calls).toBe(6);
+  });
+
   it("a refusal's back-off ends when NTP steps the clock back (a device booted with its clock ahead)", async () => {
     const fetch = refusedWhileAhead();
     const cache = new CredentialCache({ fetch, random: () => 0.5 });
