@@ -149,7 +149,27 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("LoadCredential=pkcs11-pin:/etc/raa/pin%%h\n");
     expect(r.stdout).toContain("DeviceAllow=/dev/tpm%%n rw\n");
-    expect(r.stdout).toContain('--config "/etc/r a/$$HOME.json" --config-profile "my gw %%i"\n');
+    expect(r.stdout).toContain('--config "/etc/r a/$$HOME.json" --config-profile "my gw %%i" --pkcs11-pin-file %d/pkcs11-pin\n');
     expect(r.stdout).not.toMatch(/^ExecStartPre=/m);
+  });
+});
+
+describe("install-systemd --pin-file: every unit that loads the PIN file reads it", () => {
+  it("each system service is given its own credential path (%d); no unit tells the config to name a %n path", () => {
+    // Before: only LoadCredential= and a comment saying to write "file:/run/credentials/%n/pkcs11-pin" into the
+    // config. JSON has no specifiers (a literal %n: file not found), and the three services share one config and
+    // profile while each has its own /run/credentials/UNIT/: whichever unit the config named, the others failed.
+    const files = generateFiles({ ...context, pinFile: "/etc/roles-anywhere-agent/pkcs11-pin" });
+    const system = files.filter((f) => f.path.startsWith("/etc/systemd/system/"));
+    expect(system).toHaveLength(3);
+    for (const file of system) {
+      expect(file.content).toContain("LoadCredential=pkcs11-pin:/etc/roles-anywhere-agent/pkcs11-pin\n");
+      expect(file.content).toMatch(/^ExecStart=\S+ .* --pkcs11-pin-file %d\/pkcs11-pin$/m);
+      expect(file.content).not.toContain("/run/credentials/%n");
+    }
+    const agent = files.find((f) => f.path.endsWith("roles-anywhere-agent.service"))!;
+    expect(agent.content).not.toContain("--pkcs11-pin-file"); // a user unit: no credential is loaded for it
+    const without = generateFiles(context).filter((f) => f.path.startsWith("/etc/systemd/system/"));
+    for (const file of without) expect(file.content).not.toContain("--pkcs11-pin-file");
   });
 });
