@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -151,6 +151,26 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect(r.stdout).toContain("DeviceAllow=/dev/tpm%%n rw\n");
     expect(r.stdout).toContain('--config "/etc/r a/$$HOME.json" --config-profile "my gw %%i" --pkcs11-pin-file %d/pkcs11-pin\n');
     expect(r.stdout).not.toMatch(/^ExecStartPre=/m);
+  });
+
+  it("a --pin-file other users can read or change is warned about (mode, chmod), never its content", async () => {
+    // Before: no word about it; another user could read the token PIN, or change it and make the services
+    // present a wrong one (a token locks after a few).
+    const pin = join(dir, "exposed-pin");
+    writeFileSync(pin, "731946\n", { mode: 0o644 });
+    chmodSync(pin, 0o644);
+    const r = await dryRun("--pin-file", pin);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      `roles-anywhere-agent: warning: PIN file ${pin} can be read or changed by other users (mode 644): run chmod 600 ${pin}\n`,
+    );
+    expect(`${r.stdout}${r.stderr}`).not.toContain("731946");
+    chmodSync(pin, 0o600);
+    expect((await dryRun("--pin-file", pin)).stderr).not.toContain("PIN file");
+    for (const later of ["not-yet", "exposed-pin/x"]) {
+      const r2 = await dryRun("--pin-file", join(dir, later)); // put there later (was: "internal error: ENOTDIR")
+      expect([r2.code, r2.stderr.includes("PIN file") || r2.stderr.includes("internal")]).toEqual([0, false]);
+    }
   });
 });
 

@@ -1,5 +1,8 @@
 import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { UsageError } from "../../errors.js";
+import { isExposed } from "../../io/exposed-file.js";
 
 const command: CommandSpec = {
   name: "install-systemd",
@@ -43,6 +46,12 @@ const command: CommandSpec = {
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
     if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
     if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
+    // Read by PID 1 (LoadCredential=): nobody else needs it; one who can change it makes the services present a wrong PIN.
+    const pinFile = context.pinFile && statOrNone(join(stringArg(args, "root") ?? "/", context.pinFile));
+    if (pinFile && isExposed(pinFile.mode)) {
+      const mode = (pinFile.mode & 0o777).toString(8);
+      warn(`PIN file ${context.pinFile} can be read or changed by other users (mode ${mode}): run chmod 600 ${context.pinFile}`);
+    }
     const files = generateFiles(context);
     if (boolArg(args, "dry-run")) {
       for (const file of files) io.stdout.write(`# ${file.path}\n${file.content}\n`);
@@ -54,3 +63,12 @@ const command: CommandSpec = {
 };
 
 export default command;
+
+/** The file's status, or undefined when it cannot be seen (not there yet, a directory on the way missing). */
+function statOrNone(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
