@@ -46,11 +46,12 @@ const command: CommandSpec = {
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
     if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
     if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
-    // Read by PID 1 (LoadCredential=): nobody else needs it; one who can change it makes the services present a wrong PIN.
+    // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
     const pinFile = context.pinFile && statOrNone(join(stringArg(args, "root") ?? "/", context.pinFile));
     if (pinFile && isExposed(pinFile.mode)) {
       const mode = (pinFile.mode & 0o777).toString(8);
-      warn(`PIN file ${context.pinFile} can be read or changed by other users (mode ${mode}): run chmod 600 ${context.pinFile}`);
+      const path = context.pinFile;
+      warn(`PIN file ${path} can be read or changed by other users (mode ${mode}): run chmod 600 ${path}`);
     }
     const files = generateFiles(context);
     if (boolArg(args, "dry-run")) {
