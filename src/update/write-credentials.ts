@@ -1,4 +1,4 @@
-import { mkdir, realpath } from "node:fs/promises";
+import { mkdir, realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Credentials } from "../rolesanywhere/credentials.js";
@@ -32,6 +32,15 @@ export async function writeProfileCredentials(path: string, profile: string, cre
   const real = await realpath(path).catch(() => path);
   await withFileLock(`${real}.lock`, async () => {
     const target = await readCredentialsTarget(path);
+    // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp) would get its secrets.
+    const dir = dirname(real);
+    const uid = process.geteuid?.();
+    if (target.uid !== undefined && ![0, uid].includes(target.uid) && (await stat(dir)).mode & 0o002) {
+      const why = `it belongs to uid ${target.uid} and its directory ${dir} can be written by anyone`;
+      throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
+        hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",
+      });
+    }
     await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
   });
 }

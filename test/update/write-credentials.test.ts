@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -78,6 +78,27 @@ describe("credentials file writing", () => {
     const after = statSync(join(home, ".aws/credentials"));
     expect([after.uid, after.gid, after.mode & 0o777]).toEqual([65534, 65534, 0o600]);
     expect(readFileSync(join(home, ".aws/credentials"), "utf8")).toContain("[a]\nk = v\n\n[gw]\naws_access_key_id = U1\n");
+  });
+
+  it("root does not hand its credentials to a user who put the file first in a directory anyone can write (/tmp)", async () => {
+    // Before: root's `update --credentials-file /tmp/aws-creds` kept the file another user had created there as
+    // theirs (the rule for a user's own ~/.aws/credentials): that user then read root's credentials.
+    const shared = join(dir, "anyone-tmp");
+    mkdirSync(shared, { mode: 0o1777 });
+    chmodSync(shared, 0o1777);
+    const planted = join(shared, "aws-creds");
+    writeFileSync(planted, "", { mode: 0o666 });
+    chownSync(planted, 65534, 65534);
+    await expect(writeProfileCredentials(planted, "gw", creds("T1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid 65534 and its directory ${shared} can be written by anyone`,
+    });
+    expect([readFileSync(planted, "utf8"), statSync(planted).uid]).toEqual(["", 65534]);
+    expect(readdirSync(shared)).toEqual(["aws-creds"]);
+    // Control: root's own file there, or a new one, is written (root's, 0600).
+    rmSync(planted);
+    await writeProfileCredentials(planted, "gw", creds("T2"));
+    expect([statSync(planted).uid, statSync(planted).mode & 0o777]).toEqual([0, 0o600]);
   });
 
   it("does not follow a symbolic link of another user's (root rewrote and chmodded the file it named, e.g. /etc/passwd)", async () => {
