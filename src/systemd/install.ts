@@ -23,6 +23,14 @@ export function thisInstallation(cliPath: string | undefined) {
   };
 }
 
+/** Why the sandboxed system services cannot see `path` (PrivateTmp=, ProtectHome=yes), if they cannot. */
+export function hiddenFromServices(path: string, protectHome: "yes" | "read-only"): string | undefined {
+  const tmp = ["/tmp/", "/var/tmp/"].find((d) => path.startsWith(d));
+  if (tmp) return `PrivateTmp=yes: they have a ${tmp.slice(0, -1)} of their own`;
+  if (protectHome === "yes" && HOME_DIRS.some((d) => path.startsWith(d))) return "ProtectHome=yes";
+  return undefined;
+}
+
 /** The entry at `path`, if it can be seen (a directory on the way that is missing or a file: mkdir says why). */
 function lstatIfAny(path: string) {
   try {

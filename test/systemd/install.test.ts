@@ -153,6 +153,22 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect(r.stdout).not.toMatch(/^ExecStartPre=/m);
   });
 
+  it.each([
+    ["/tmp/config.json", "PrivateTmp=yes: they have a /tmp of their own"],
+    ["/var/tmp/raa/config.json", "PrivateTmp=yes: they have a /var/tmp of their own"],
+    ["/home/admin/config.json", "ProtectHome=yes"],
+    ["/root/raa.json", "ProtectHome=yes"],
+  ])("--config %s, which the sandboxed services cannot see, is refused: exit 2, one line", async (path, why) => {
+    // Before: the units were written (exit 0) and each service then failed at start: "config file … does not exist".
+    const r = await dryRun("--config", path);
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr).toContain(
+      `roles-anywhere-agent: --config ${path} is hidden from the services (${why}) ` +
+        "(put it in /etc/roles-anywhere-agent, owned by root, group roles-anywhere, mode 0640)\n",
+    );
+    expect((await dryRun("--config", "/etc/raa/tmp/config.json")).code).toBe(0);
+  });
+
   it("a --pin-file other users can read or change is warned about (mode, chmod), never its content", async () => {
     // Before: no word about it; another user could read the token PIN, or change it and make the services
     // present a wrong one (a token locks after a few).

@@ -18,7 +18,7 @@ const command: CommandSpec = {
     { name: "pin-file", type: "string", refuseEmpty: true, description: "PIN file systemd hands to the services (LoadCredential=pkcs11-pin:FILE)" },
   ],
   async run(args, io) {
-    const [{ generateFiles }, { installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
+    const [{ generateFiles }, { hiddenFromServices, installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     const port = integerArg(args, "port", 1, 65535) ?? 9911;
@@ -34,6 +34,12 @@ const command: CommandSpec = {
       }
     }
     const installation = thisInstallation(process.argv[1]);
+    const hidden = hiddenFromServices(stringArg(args, "config") ?? "/", installation.protectHome);
+    if (hidden) {
+      throw new UsageError("USAGE", `--config ${stringArg(args, "config")} is hidden from the services (${hidden})`, {
+        hint: `put it in /etc/roles-anywhere-agent, owned by root, group ${user}, mode 0640`,
+      });
+    }
     const context = {
       ...installation,
       configPath: stringArg(args, "config") ?? "/etc/roles-anywhere-agent/config.json",
