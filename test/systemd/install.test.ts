@@ -158,6 +158,7 @@ describe("install-systemd: what the units are written over, and what goes into t
     ["/var/tmp/raa/config.json", "PrivateTmp=yes: they have a /var/tmp of their own"],
     ["/home/admin/config.json", "ProtectHome=yes"],
     ["/root/raa.json", "ProtectHome=yes"],
+    ["/etc/roles-anywhere-agent/../../tmp/config.json", "PrivateTmp=yes: they have a /tmp of their own"],
   ])("--config %s, which the sandboxed services cannot see, is refused: exit 2, one line", async (path, why) => {
     // Before: the units were written (exit 0) and each service then failed at start: "config file … does not exist".
     const r = await dryRun("--config", path);
