@@ -9,13 +9,16 @@ import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "./file-lock.js";
 
-/** `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs look). */
-export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
-  const fromEnv = env["AWS_SHARED_CREDENTIALS_FILE"];
-  if (fromEnv && !fromEnv.startsWith("~/")) return fromEnv;
+/**
+ * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
+ * look). A leading `~/` the shell left (quoted) is the home directory, never a directory named `~` here.
+ */
+export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home = homedir(), flag?: string): string {
+  const given = flag ?? env["AWS_SHARED_CREDENTIALS_FILE"];
+  if (given && !given.startsWith("~/")) return given;
   const hint = "pass --credentials-file, or set HOME or AWS_SHARED_CREDENTIALS_FILE";
   const base = absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint);
-  return fromEnv ? join(base, fromEnv.slice(2)) : join(base, ".aws", "credentials");
+  return given ? join(base, given.slice(2)) : join(base, ".aws", "credentials");
 }
 
 /**

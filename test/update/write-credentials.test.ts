@@ -316,6 +316,37 @@ describe("update --profile", () => {
   });
 });
 
+describe("update --credentials-file with a ~/ the shell did not expand (quoted in a script or unit)", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-tilde-");
+  afterAll(cleanup);
+
+  it("is the home directory, as in AWS_SHARED_CREDENTIALS_FILE and the config; no directory named ~ in the cwd", async () => {
+    // Before: '--credentials-file "~/.aws/credentials"' wrote ./~/.aws/credentials in the working directory (the
+    // SDKs kept reading the stale file, and "rm -rf ~" is how such a directory gets removed).
+    const ca = createCa(join(dir, "ca"), { name: "Tilde CA" });
+    const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "tilde", keyType: "p256" });
+    const { startLocalEndpoint } = await import("../../src/local-endpoint/server.js");
+    const endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
+    const [home, work, cwd] = [join(dir, "home"), join(dir, "work"), process.cwd()];
+    mkdirSync(work);
+    vi.stubEnv("HOME", home);
+    process.chdir(work);
+    try {
+      const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
+      const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: { CI: "true", HOME: home } };
+      const argv = ["update", "--once", "--credentials-file", "~/.aws/credentials", "--certificate", leaf.certPath, "--private-key", leaf.keyPath];
+      const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
+      expect(await main([...argv, ...arns, "--endpoint", endpoint.url], io)).toBe(0);
+      expect(readdirSync(work)).toEqual([]);
+      expect(readFileSync(join(home, ".aws/credentials"), "utf8")).toMatch(/^\[default\]\naws_access_key_id = /);
+    } finally {
+      process.chdir(cwd);
+      vi.unstubAllEnvs();
+      await endpoint.close();
+    }
+  });
+});
+
 describe("update's log lines", () => {
   it("are printable single lines: a line break or ESC in --credentials-file forges no log line", async () => {
     // Before: "updating profile [default] in …/credentials" and a separate "FAKE LINE" line, ESC and all.
