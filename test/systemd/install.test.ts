@@ -170,6 +170,17 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect((await dryRun("--config", "/etc/raa/tmp/config.json")).code).toBe(0);
   });
 
+  it.each(["nobody", "nfsnobody"])("--user %s (shared by other daemons) is refused: exit 2, one line", async (user) => {
+    // Before: exit 0; every service running as nobody could read the credentials file and open the TPM (the
+    // sysusers.d entry put nobody in group tss); systemd itself says "Special user nobody configured, this is not safe!".
+    const r = await dryRun("--user", user);
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr).toBe(
+      `roles-anywhere-agent: --user ${user} is shared by other services: they could read the credentials and use the key ` +
+        "(leave --user out for roles-anywhere, a user of its own)\n",
+    );
+  });
+
   it("a --pin-file other users can read or change is warned about (mode, chmod), never its content", async () => {
     // Before: no word about it; another user could read the token PIN, or change it and make the services
     // present a wrong one (a token locks after a few).
