@@ -181,6 +181,16 @@ describe("install-systemd: what the units are written over, and what goes into t
     );
   });
 
+  it.each(["/dev/zero", "/tmp"])("--pin-file %s (a device, a directory: no PIN file) is refused: exit 3, one line", async (path) => {
+    // Before: exit 0 with "run chmod 600 /dev/zero"; systemd would then hand the service 1 MiB of zeros as the PIN
+    // (one wrong PIN presented), or a directory's files under other names (the PIN file missing at every start).
+    const r = await dryRun("--pin-file", path);
+    expect([r.code, r.stdout]).toEqual([3, ""]);
+    const kind = path === "/tmp" ? "a directory" : "a character device";
+    expect(r.stderr).toMatch(new RegExp(`^roles-anywhere-agent: --pin-file ${path} is ${kind}, not a PIN file \\(`));
+    expect(r.stderr.split("\n")).toHaveLength(2);
+  });
+
   it("a --pin-file other users can read or change is warned about (mode, chmod), never its content", async () => {
     // Before: no word about it; another user could read the token PIN, or change it and make the services
     // present a wrong one (a token locks after a few).

@@ -1,8 +1,9 @@
 import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "../../errors.js";
+import { InputError, UsageError } from "../../errors.js";
 import { isExposed } from "../../io/exposed-file.js";
+import { fileKind } from "../../io/trusted-path.js";
 
 const command: CommandSpec = {
   name: "install-systemd",
@@ -57,8 +58,14 @@ const command: CommandSpec = {
     if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
     if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
     // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
-    const pinFile = context.pinFile && statOrNone(join(stringArg(args, "root") ?? "/", context.pinFile));
-    if (pinFile && isExposed(pinFile.mode)) {
+    const pinFile = context.pinFile ? statOrNone(join(stringArg(args, "root") ?? "/", context.pinFile)) : undefined;
+    if (pinFile && !pinFile.isFile() && !pinFile.isSocket()) { // a socket: systemd asks it for the PIN
+      const what = `--pin-file ${context.pinFile} is ${fileKind(pinFile)}, not a PIN file`;
+      throw new InputError("FILE_NOT_REGULAR", what, {
+        hint: "give the file that holds the token PIN (root's, mode 0600)",
+      });
+    }
+    if (pinFile?.isFile() && isExposed(pinFile.mode)) {
       const mode = (pinFile.mode & 0o777).toString(8);
       const path = context.pinFile;
       warn(`PIN file ${path} can be read or changed by other users (mode ${mode}): run chmod 600 ${path}`);
