@@ -190,8 +190,8 @@ function duplicateKey(text: string): string | undefined {
 }
 
 function describeJsonError(cause: unknown, text: string): string {
-  // V8 quotes the text around an unexpected token (`, …"text" is not valid JSON`): the file's text is never echoed.
-  const quoted = /,? ?(?:\.\.\.)?".*" is not valid JSON$/s;
+  // V8 quotes the text around an unexpected token (`, …"text"… is not valid JSON`): the file's text is never echoed.
+  const quoted = /,? ?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s;
   const message = (cause instanceof Error ? cause.message : String(cause)).replace(quoted, "") || "unexpected text";
   const m = /position (\d+)/.exec(message);
   if (!m) return message;

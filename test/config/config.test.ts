@@ -159,6 +159,16 @@ describe("parseConfig", () => {
     expect(parseConfig(`{"profiles": {"a": {${body}}, "b": {${body}}}}`, "/c.json").profiles.size).toBe(2);
   });
 
+  it("never echoes the text at the start of a file that is no JSON (a secret key or PIN file given as --config)", () => {
+    // Before: V8's `"wJalrXUtnF"... is not valid JSON` (a quote cut short: "..." after it) was printed as it was.
+    const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY and the rest of the file";
+    for (const text of [secret, `[default]\naws_secret_access_key = ${secret}\n`, `{"a": ${secret}}`]) {
+      const message = oneLine(() => parseConfig(text, "/c.json"));
+      expect(message).toMatch(/^config \/c\.json: not valid JSON \(Unexpected token '.'\) \(the file must be/);
+      expect(message).not.toMatch(/wJalrX|default|"a"/);
+    }
+  });
+
   it("lists the defined profiles when the requested one is missing", () => {
     const config = parseConfig(configText({ gateway, other: gateway }), "/c.json");
     expect(() => findProfile(config, "gw")).toThrow(/profile "gw" is not defined in \/c\.json/);
