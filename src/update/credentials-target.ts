@@ -5,8 +5,8 @@ import type { TargetIdentity } from "../io/atomic-write.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { fileKind } from "../io/trusted-path.js";
 
-/** The file's bytes, which file it was (the rename replaces only that one) and its owner (absent: none). */
-type CredentialsTarget = { bytes: Buffer; identity: TargetIdentity; uid?: number };
+/** The file's bytes, which file it was (the rename replaces only that one), its owner and names (absent: none). */
+type CredentialsTarget = { bytes: Buffer; identity: TargetIdentity; uid?: number; links?: number };
 
 /**
  * Reads the credentials file that `update` is about to rewrite, refusing anything but a regular file (through
@@ -42,7 +42,7 @@ export async function readCredentialsTarget(path: string): Promise<CredentialsTa
       });
     }
     const identity = { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs };
-    return { bytes: await handle.readFile(), identity, uid: opened.uid };
+    return { bytes: await handle.readFile(), identity, uid: opened.uid, links: opened.nlink };
   } finally {
     await handle.close();
   }

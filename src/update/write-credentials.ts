@@ -44,6 +44,12 @@ export async function writeProfileCredentials(path: string, profile: string, cre
         hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",
       });
     }
+    if ((target.links ?? 1) > 1) {
+      const why = `it has ${target.links} names (hard links), and the others would keep the old credentials`;
+      throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
+        hint: "remove the other names (find / -samefile FILE) and give them a symbolic link to it instead",
+      });
+    }
     await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
   });
 }

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -99,6 +99,22 @@ describe("credentials file writing", () => {
     rmSync(planted);
     await writeProfileCredentials(planted, "gw", creds("T2"));
     expect([statSync(planted).uid, statSync(planted).mode & 0o777]).toEqual([0, 0o600]);
+  });
+
+  it("refuses a file with other names (hard links), which the rename would leave holding the old credentials", async () => {
+    // Before: written (exit 0); the other name (an application's copy, linked with ln) silently kept the old,
+    // soon expired credentials.
+    const [file, other] = [join(dir, "hard-linked-credentials"), join(dir, "app-credentials")];
+    writeFileSync(file, "[gw]\naws_access_key_id = OLD\n", { mode: 0o600 });
+    linkSync(file, other);
+    await expect(writeProfileCredentials(file, "gw", creds("H1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${file}: it has 2 names (hard links), and the others would keep the old credentials`,
+    });
+    expect([readFileSync(file, "utf8"), readFileSync(other, "utf8")]).toEqual(Array(2).fill("[gw]\naws_access_key_id = OLD\n"));
+    rmSync(other);
+    await writeProfileCredentials(file, "gw", creds("H2"));
+    expect(readFileSync(file, "utf8")).toContain("aws_access_key_id = H2\n");
   });
 
   it("does not follow a symbolic link of another user's (root rewrote and chmodded the file it named, e.g. /etc/passwd)", async () => {
