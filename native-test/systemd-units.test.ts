@@ -217,7 +217,7 @@ describe("systemd units", () => {
     execFileSync(process.execPath, [DIST_CLI, "install-systemd", "--root", withPin, "--pin-file", "/etc/roles-anywhere-agent/pkcs11-pin", "--profile", "gateway"], { encoding: "utf8" });
     const serve = parseUnit(join(withPin, "etc/systemd/system/roles-anywhere-serve.service"));
     expect(value(serve, "Service", "LoadCredential")).toBe("pkcs11-pin:/etc/roles-anywhere-agent/pkcs11-pin");
-    expect(value(serve, "Service", "ExecStart")).toMatch(/ --profile gateway /);
+    expect(value(serve, "Service", "ExecStart")).toMatch(/ --profile gateway .* --pkcs11-pin-file %d\/pkcs11-pin$/);
     const r = spawnSync("systemd-analyze", ["verify", "--man=no", serve.path], { encoding: "utf8", cwd: dir });
     expect(`${r.stdout}${r.stderr}`).toBe("");
   });

@@ -47,6 +47,8 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   } catch (cause) {
     fail(`not valid JSON (${describeJsonError(cause, json)})`, "the file must be one JSON object; comments are not allowed");
   }
+  const twice = duplicateKey(json);
+  if (twice) fail(twice, "JSON keeps the last one without a word: remove or rename one");
   if (!isPlainObject(raw)) return fail("the top level must be a JSON object with a \"profiles\" object");
   checkKeys(raw, TOP_LEVEL_KEYS, "top level", fail);
   if (raw["version"] !== undefined && raw["version"] !== 1) fail(`"version" must be 1 (got ${shown(raw["version"])})`);
@@ -159,9 +161,37 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], whe
   }
 }
 
+/**
+ * The first key that appears twice in one object of valid JSON `text` (a profile pasted twice, a field repeated),
+ * said with the keys leading to that object and both lines; JSON.parse keeps the last one silently.
+ */
+function duplicateKey(text: string): string | undefined {
+  const frames: { keys: Map<string, number>; name: string; object: boolean; key: boolean }[] = [];
+  let [line, last] = [1, ""];
+  for (const [token] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],\n]/g)) {
+    const frame = frames.at(-1);
+    if (token === "\n") line++;
+    else if (token === "{" || token === "[") {
+      frames.push({ keys: new Map(), name: last, object: token === "{", key: token === "{" });
+    } else if (token === "}" || token === "]") frames.pop();
+    else if (token === "," && frame) frame.key = frame.object;
+    else if (frame?.key) {
+      last = JSON.parse(token) as string;
+      const first = frame.keys.get(last);
+      if (first !== undefined) {
+        const where = frames.slice(1).map((f) => shown(f.name)).join(" → ") || "top level";
+        return `${where}: key ${shown(last)} appears twice (line ${first} and line ${line})`;
+      }
+      frame.keys.set(last, line);
+      frame.key = false;
+    }
+  }
+  return undefined;
+}
+
 function describeJsonError(cause: unknown, text: string): string {
-  // V8 quotes the text around an unexpected token (`, …"text" is not valid JSON`): the file's text is never echoed.
-  const quoted = /,? ?(?:\.\.\.)?".*" is not valid JSON$/s;
+  // V8 quotes the text around an unexpected token (`, …"text"… is not valid JSON`): the file's text is never echoed.
+  const quoted = /,? ?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s;
   const message = (cause instanceof Error ? cause.message : String(cause)).replace(quoted, "") || "unexpected text";
   const m = /position (\d+)/.exec(message);
   if (!m) return message;

@@ -56,6 +56,10 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     more.forEach(report);
   };
 
+  if (process.geteuid?.() === 0) {
+    const hint = "to check a service's setup, run doctor as its user: sudo -u roles-anywhere roles-anywhere-agent doctor …";
+    add(skip("checked as", "root, which can read files the service's user cannot", hint));
+  }
   const config = input.configPath;
   add(config instanceof AgentError ? fail("config file", config) : config ? pass("config file", `${config} (owner and mode checked)`) : skip("config file", "none used (settings from flags)"));
 

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, normalize } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
@@ -21,6 +21,15 @@ export function thisInstallation(cliPath: string | undefined) {
     /** "read-only" when Node.js or the package lives where ProtectHome=yes would hide it. */
     protectHome: [real.node, real.cli].some((p) => HOME_DIRS.some((d) => p.startsWith(d))) ? ("read-only" as const) : ("yes" as const),
   };
+}
+
+/** Why the sandboxed system services cannot see `path` (PrivateTmp=, ProtectHome=yes), if they cannot. */
+export function hiddenFromServices(given: string, protectHome: "yes" | "read-only"): string | undefined {
+  const path = normalize(given); // "/etc/../tmp/x", "//tmp/x"
+  const tmp = ["/tmp/", "/var/tmp/"].find((d) => path.startsWith(d));
+  if (tmp) return `PrivateTmp=yes: they have a ${tmp.slice(0, -1)} of their own`;
+  if (protectHome === "yes" && HOME_DIRS.some((d) => path.startsWith(d))) return "ProtectHome=yes";
+  return undefined;
 }
 
 /** The entry at `path`, if it can be seen (a directory on the way that is missing or a file: mkdir says why). */

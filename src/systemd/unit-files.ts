@@ -57,8 +57,10 @@ function execWord(word: string): string {
   return `"${literal(word.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/\$/g, "$$$$")}"`;
 }
 
+/** With --pin-file, the PIN file systemd loaded (%d: $CREDENTIALS_DIRECTORY, each unit's own): it wins over the config. */
 function execStart(ctx: UnitContext, args: readonly string[], v8Flags = true): string {
-  return [ctx.node, ...(v8Flags ? [V8_FLAGS] : []), ctx.cli, ...args].map(execWord).join(" ");
+  const pin = ctx.pinFile ? " --pkcs11-pin-file %d/pkcs11-pin" : "";
+  return [ctx.node, ...(v8Flags ? [V8_FLAGS] : []), ctx.cli, ...args].map(execWord).join(" ") + pin;
 }
 
 /** Bounded restarts of a unit that restarts after RestartSec= (5 starts at most: systemd's default burst). */
@@ -84,8 +86,8 @@ LimitCORE=0`;
 /** serve, update and update-once: the same user, restart policy and sandbox around their own lines. */
 function systemUnit(ctx: UnitContext, unit: { about: string; unit: string; type: string; service: string; timeout: string }): string {
   const credential = ctx.pinFile
-    ? `# The PIN file is handed over by systemd, readable only by this service; reference it in the config as
-#   "pkcs11-pin": "file:/run/credentials/%n/pkcs11-pin"
+    ? `# The PIN file is handed over by systemd, readable only by this service, and given to ExecStart= as
+# --pkcs11-pin-file %d/pkcs11-pin (it wins over the config's "pkcs11-pin", not over a URI's pin-source).
 LoadCredential=pkcs11-pin:${literal(ctx.pinFile)}`
     : `# A PIN file can be handed over by systemd, readable only by this service (install-systemd --pin-file):
 #LoadCredential=pkcs11-pin:${CONFIG_DIR}/pkcs11-pin`;
@@ -262,7 +264,7 @@ ${startLimit(5, 120)}
 
 [Service]
 Type=simple
-ExecStart=${execStart(ctx, ["agent"])}
+ExecStart=${execStart({ ...ctx, pinFile: undefined }, ["agent"])}
 ${RELOAD}
 ${restart(5)}
 # Give an in-flight CreateSession time to finish before the signer is closed.

@@ -5,6 +5,9 @@ import type { TargetIdentity } from "../io/atomic-write.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { fileKind } from "../io/trusted-path.js";
 
+/** The file's bytes, which file it was (the rename replaces only that one), its owner and names (absent: none). */
+type CredentialsTarget = { bytes: Buffer; identity: TargetIdentity; uid?: number; links?: number };
+
 /**
  * Reads the credentials file that `update` is about to rewrite, refusing anything but a regular file (through
  * symlinks). A FIFO would block the read forever, a socket or a device node would be replaced by a regular file
@@ -12,7 +15,7 @@ import { fileKind } from "../io/trusted-path.js";
  * again on the open descriptor (O_NONBLOCK, so a FIFO swapped in meanwhile cannot block; O_NOCTTY, so a
  * terminal cannot become ours): what is read is what was checked. A missing file reads as empty.
  */
-export async function readCredentialsTarget(path: string): Promise<{ bytes: Buffer; identity: TargetIdentity }> {
+export async function readCredentialsTarget(path: string): Promise<CredentialsTarget> {
   const before = await stat(path).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === "ENOENT") return undefined;
     throw new InputError("FILE_UNREADABLE", `cannot read ${path}: ${cause.code ?? "error"}`, { cause });
@@ -38,7 +41,8 @@ export async function readCredentialsTarget(path: string): Promise<{ bytes: Buff
         hint: "point --credentials-file (or AWS_SHARED_CREDENTIALS_FILE) at the right file, or shrink this one",
       });
     }
-    return { bytes: await handle.readFile(), identity: { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs } };
+    const identity = { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs };
+    return { bytes: await handle.readFile(), identity, uid: opened.uid, links: opened.nlink };
   } finally {
     await handle.close();
   }

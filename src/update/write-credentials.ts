@@ -1,4 +1,4 @@
-import { mkdir, realpath } from "node:fs/promises";
+import { mkdir, realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Credentials } from "../rolesanywhere/credentials.js";
@@ -9,13 +9,16 @@ import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "./file-lock.js";
 
-/** `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs look). */
-export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
-  const fromEnv = env["AWS_SHARED_CREDENTIALS_FILE"];
-  if (fromEnv && !fromEnv.startsWith("~/")) return fromEnv;
+/**
+ * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
+ * look). A leading `~/` the shell left (quoted) is the home directory, never a directory named `~` here.
+ */
+export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home = homedir(), flag?: string): string {
+  const given = flag ?? env["AWS_SHARED_CREDENTIALS_FILE"];
+  if (given && !given.startsWith("~/")) return given;
   const hint = "pass --credentials-file, or set HOME or AWS_SHARED_CREDENTIALS_FILE";
   const base = absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint);
-  return fromEnv ? join(base, fromEnv.slice(2)) : join(base, ".aws", "credentials");
+  return given ? join(base, given.slice(2)) : join(base, ".aws", "credentials");
 }
 
 /**
@@ -32,6 +35,21 @@ export async function writeProfileCredentials(path: string, profile: string, cre
   const real = await realpath(path).catch(() => path);
   await withFileLock(`${real}.lock`, async () => {
     const target = await readCredentialsTarget(path);
+    // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp) would get its secrets.
+    const dir = dirname(real);
+    const uid = process.geteuid?.();
+    if (target.uid !== undefined && ![0, uid].includes(target.uid) && (await stat(dir)).mode & 0o002) {
+      const why = `it belongs to uid ${target.uid} and its directory ${dir} can be written by anyone`;
+      throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
+        hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",
+      });
+    }
+    if ((target.links ?? 1) > 1) {
+      const why = `it has ${target.links} names (hard links), and the others would keep the old credentials`;
+      throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
+        hint: "remove the other names (find / -samefile FILE) and give them a symbolic link to it instead",
+      });
+    }
     await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
   });
 }

@@ -142,6 +142,33 @@ describe("parseConfig", () => {
     expect(message).not.toContain('"region"');
   });
 
+  it("refuses a key given twice in one object (a profile pasted twice, a field repeated), naming it and where", () => {
+    // Before: JSON.parse kept the last one without a word: a second "gateway" (another role) or a second
+    // "endpoint" below the one the operator reviewed silently won.
+    const body = JSON.stringify(gateway).slice(1, -1);
+    const twice = `{"profiles": {"gateway": {${body}},\n "gateway": {${body}, "role-arn": "${RA}x"}}}`;
+    expect(oneLine(() => parseConfig(twice, "/c.json"))).toBe(
+      'config /c.json: "profiles": key "gateway" appears twice (line 1 and line 2) (JSON keeps the last one without a word: remove or rename one)',
+    );
+    const field = `{"profiles": {"gateway": {${body}, "endpoint": "https://a.example", "endpoint": "https://b.example"}}}`;
+    expect(oneLine(() => parseConfig(field, "/c.json"))).toMatch(/^config \/c\.json: "profiles" → "gateway": key "endpoint" appears twice \(line 1/);
+    expect(() => parseConfig('{"version": 1, "version": 1}', "/c.json")).toThrow(/top level: key "version" appears twice/);
+    // A name spelt with an escape is the same key; the same name in different objects is fine.
+    const escaped = `{"profiles": {"gA": {${body}}, "g\\u0041": {${body}}}}`;
+    expect(oneLine(() => parseConfig(escaped, "/c.json"))).toMatch(/"profiles": key "gA" appears twice/);
+    expect(parseConfig(`{"profiles": {"a": {${body}}, "b": {${body}}}}`, "/c.json").profiles.size).toBe(2);
+  });
+
+  it("never echoes the text at the start of a file that is no JSON (a secret key or PIN file given as --config)", () => {
+    // Before: V8's `"wJalrXUtnF"... is not valid JSON` (a quote cut short: "..." after it) was printed as it was.
+    const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY and the rest of the file";
+    for (const text of [secret, `[default]\naws_secret_access_key = ${secret}\n`, `{"a": ${secret}}`]) {
+      const message = oneLine(() => parseConfig(text, "/c.json"));
+      expect(message).toMatch(/^config \/c\.json: not valid JSON \(Unexpected token '.'\) \(the file must be/);
+      expect(message).not.toMatch(/wJalrX|default|"a"/);
+    }
+  });
+
   it("lists the defined profiles when the requested one is missing", () => {
     const config = parseConfig(configText({ gateway, other: gateway }), "/c.json");
     expect(() => findProfile(config, "gw")).toThrow(/profile "gw" is not defined in \/c\.json/);

@@ -46,6 +46,23 @@ describe("runChecks on a hostile private key", () => {
   }, 10_000);
 });
 
+describe("runChecks run by root", () => {
+  it.runIf(process.geteuid?.() === 0)("says the files were checked as root, who reads what a service's user cannot", async () => {
+    // Before: a root-only key (0600) and PIN file passed ("✔ private key file … (mode 0600)") while the service,
+    // running as roles-anywhere, then could not read them (exit 3 at start, not restarted).
+    const key = join(dir, "root-only-key.pem");
+    writeFileSync(key, "not a key", { mode: 0o600 });
+    const rows = await checksFor({ privateKey: key });
+    expect(rows[0]).toMatchObject({
+      name: "checked as",
+      outcome: "skip",
+      detail: "root, which can read files the service's user cannot",
+      hint: "to check a service's setup, run doctor as its user: sudo -u roles-anywhere roles-anywhere-agent doctor …",
+    });
+    expect(rows.filter((r) => r.name === "checked as")).toHaveLength(1);
+  });
+});
+
 describe("runChecks with a TPM device path that is no TPM", () => {
   it("a FIFO given as the TPM is a failed 'TPM reachable' row, not a reachable TPM whose key does not load", async () => {
     const fifo = join(dir, "tpm-fifo");

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -149,7 +149,85 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("LoadCredential=pkcs11-pin:/etc/raa/pin%%h\n");
     expect(r.stdout).toContain("DeviceAllow=/dev/tpm%%n rw\n");
-    expect(r.stdout).toContain('--config "/etc/r a/$$HOME.json" --config-profile "my gw %%i"\n');
+    expect(r.stdout).toContain('--config "/etc/r a/$$HOME.json" --config-profile "my gw %%i" --pkcs11-pin-file %d/pkcs11-pin\n');
     expect(r.stdout).not.toMatch(/^ExecStartPre=/m);
+  });
+
+  it.each([
+    ["/tmp/config.json", "PrivateTmp=yes: they have a /tmp of their own"],
+    ["/var/tmp/raa/config.json", "PrivateTmp=yes: they have a /var/tmp of their own"],
+    ["/home/admin/config.json", "ProtectHome=yes"],
+    ["/root/raa.json", "ProtectHome=yes"],
+    ["/etc/roles-anywhere-agent/../../tmp/config.json", "PrivateTmp=yes: they have a /tmp of their own"],
+  ])("--config %s, which the sandboxed services cannot see, is refused: exit 2, one line", async (path, why) => {
+    // Before: the units were written (exit 0) and each service then failed at start: "config file … does not exist".
+    const r = await dryRun("--config", path);
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr).toContain(
+      `roles-anywhere-agent: --config ${path} is hidden from the services (${why}) ` +
+        "(put it in /etc/roles-anywhere-agent, owned by root, group roles-anywhere, mode 0640)\n",
+    );
+    expect((await dryRun("--config", "/etc/raa/tmp/config.json")).code).toBe(0);
+  });
+
+  it.each(["nobody", "nfsnobody"])("--user %s (shared by other daemons) is refused: exit 2, one line", async (user) => {
+    // Before: exit 0; every service running as nobody could read the credentials file and open the TPM (the
+    // sysusers.d entry put nobody in group tss); systemd itself says "Special user nobody configured, this is not safe!".
+    const r = await dryRun("--user", user);
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr).toBe(
+      `roles-anywhere-agent: --user ${user} is shared by other services: they could read the credentials and use the key ` +
+        "(leave --user out for roles-anywhere, a user of its own)\n",
+    );
+  });
+
+  it.each(["/dev/zero", "/tmp"])("--pin-file %s (a device, a directory: no PIN file) is refused: exit 3, one line", async (path) => {
+    // Before: exit 0 with "run chmod 600 /dev/zero"; systemd would then hand the service 1 MiB of zeros as the PIN
+    // (one wrong PIN presented), or a directory's files under other names (the PIN file missing at every start).
+    const r = await dryRun("--pin-file", path);
+    expect([r.code, r.stdout]).toEqual([3, ""]);
+    const kind = path === "/tmp" ? "a directory" : "a character device";
+    expect(r.stderr).toMatch(new RegExp(`^roles-anywhere-agent: --pin-file ${path} is ${kind}, not a PIN file \\(`));
+    expect(r.stderr.split("\n")).toHaveLength(2);
+  });
+
+  it("a --pin-file other users can read or change is warned about (mode, chmod), never its content", async () => {
+    // Before: no word about it; another user could read the token PIN, or change it and make the services
+    // present a wrong one (a token locks after a few).
+    const pin = join(dir, "exposed-pin");
+    writeFileSync(pin, "731946\n", { mode: 0o644 });
+    chmodSync(pin, 0o644);
+    const r = await dryRun("--pin-file", pin);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      `roles-anywhere-agent: warning: PIN file ${pin} can be read or changed by other users (mode 644): run chmod 600 ${pin}\n`,
+    );
+    expect(`${r.stdout}${r.stderr}`).not.toContain("731946");
+    chmodSync(pin, 0o600);
+    expect((await dryRun("--pin-file", pin)).stderr).not.toContain("PIN file");
+    for (const later of ["not-yet", "exposed-pin/x"]) {
+      const r2 = await dryRun("--pin-file", join(dir, later)); // put there later (was: "internal error: ENOTDIR")
+      expect([r2.code, r2.stderr.includes("PIN file") || r2.stderr.includes("internal")]).toEqual([0, false]);
+    }
+  });
+});
+
+describe("install-systemd --pin-file: every unit that loads the PIN file reads it", () => {
+  it("each system service is given its own credential path (%d); no unit tells the config to name a %n path", () => {
+    // Before: only LoadCredential= and a comment saying to write "file:/run/credentials/%n/pkcs11-pin" into the
+    // config. JSON has no specifiers (a literal %n: file not found), and the three services share one config and
+    // profile while each has its own /run/credentials/UNIT/: whichever unit the config named, the others failed.
+    const files = generateFiles({ ...context, pinFile: "/etc/roles-anywhere-agent/pkcs11-pin" });
+    const system = files.filter((f) => f.path.startsWith("/etc/systemd/system/"));
+    expect(system).toHaveLength(3);
+    for (const file of system) {
+      expect(file.content).toContain("LoadCredential=pkcs11-pin:/etc/roles-anywhere-agent/pkcs11-pin\n");
+      expect(file.content).toMatch(/^ExecStart=\S+ .* --pkcs11-pin-file %d\/pkcs11-pin$/m);
+      expect(file.content).not.toContain("/run/credentials/%n");
+    }
+    const agent = files.find((f) => f.path.endsWith("roles-anywhere-agent.service"))!;
+    expect(agent.content).not.toContain("--pkcs11-pin-file"); // a user unit: no credential is loaded for it
+    const without = generateFiles(context).filter((f) => f.path.startsWith("/etc/systemd/system/"));
+    for (const file of without) expect(file.content).not.toContain("--pkcs11-pin-file");
   });
 });

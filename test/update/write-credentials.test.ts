@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -78,6 +78,43 @@ describe("credentials file writing", () => {
     const after = statSync(join(home, ".aws/credentials"));
     expect([after.uid, after.gid, after.mode & 0o777]).toEqual([65534, 65534, 0o600]);
     expect(readFileSync(join(home, ".aws/credentials"), "utf8")).toContain("[a]\nk = v\n\n[gw]\naws_access_key_id = U1\n");
+  });
+
+  it("root does not hand its credentials to a user who put the file first in a directory anyone can write (/tmp)", async () => {
+    // Before: root's `update --credentials-file /tmp/aws-creds` kept the file another user had created there as
+    // theirs (the rule for a user's own ~/.aws/credentials): that user then read root's credentials.
+    const shared = join(dir, "anyone-tmp");
+    mkdirSync(shared, { mode: 0o1777 });
+    chmodSync(shared, 0o1777);
+    const planted = join(shared, "aws-creds");
+    writeFileSync(planted, "", { mode: 0o666 });
+    chownSync(planted, 65534, 65534);
+    await expect(writeProfileCredentials(planted, "gw", creds("T1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid 65534 and its directory ${shared} can be written by anyone`,
+    });
+    expect([readFileSync(planted, "utf8"), statSync(planted).uid]).toEqual(["", 65534]);
+    expect(readdirSync(shared)).toEqual(["aws-creds"]);
+    // Control: root's own file there, or a new one, is written (root's, 0600).
+    rmSync(planted);
+    await writeProfileCredentials(planted, "gw", creds("T2"));
+    expect([statSync(planted).uid, statSync(planted).mode & 0o777]).toEqual([0, 0o600]);
+  });
+
+  it("refuses a file with other names (hard links), which the rename would leave holding the old credentials", async () => {
+    // Before: written (exit 0); the other name (an application's copy, linked with ln) silently kept the old,
+    // soon expired credentials.
+    const [file, other] = [join(dir, "hard-linked-credentials"), join(dir, "app-credentials")];
+    writeFileSync(file, "[gw]\naws_access_key_id = OLD\n", { mode: 0o600 });
+    linkSync(file, other);
+    await expect(writeProfileCredentials(file, "gw", creds("H1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${file}: it has 2 names (hard links), and the others would keep the old credentials`,
+    });
+    expect([readFileSync(file, "utf8"), readFileSync(other, "utf8")]).toEqual(Array(2).fill("[gw]\naws_access_key_id = OLD\n"));
+    rmSync(other);
+    await writeProfileCredentials(file, "gw", creds("H2"));
+    expect(readFileSync(file, "utf8")).toContain("aws_access_key_id = H2\n");
   });
 
   it("does not follow a symbolic link of another user's (root rewrote and chmodded the file it named, e.g. /etc/passwd)", async () => {
@@ -292,6 +329,37 @@ describe("update --profile", () => {
     const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
     expect(await main([...empty, ...arns], { ...io, env: { CI: "true", HOME: home } })).toBe(2);
     expect(stderr).toBe("roles-anywhere-agent: --credentials-file is empty (give a value, or leave the flag out for the default)\n");
+  });
+});
+
+describe("update --credentials-file with a ~/ the shell did not expand (quoted in a script or unit)", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-tilde-");
+  afterAll(cleanup);
+
+  it("is the home directory, as in AWS_SHARED_CREDENTIALS_FILE and the config; no directory named ~ in the cwd", async () => {
+    // Before: '--credentials-file "~/.aws/credentials"' wrote ./~/.aws/credentials in the working directory (the
+    // SDKs kept reading the stale file, and "rm -rf ~" is how such a directory gets removed).
+    const ca = createCa(join(dir, "ca"), { name: "Tilde CA" });
+    const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "tilde", keyType: "p256" });
+    const { startLocalEndpoint } = await import("../../src/local-endpoint/server.js");
+    const endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
+    const [home, work, cwd] = [join(dir, "home"), join(dir, "work"), process.cwd()];
+    mkdirSync(work);
+    vi.stubEnv("HOME", home);
+    process.chdir(work);
+    try {
+      const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
+      const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: { CI: "true", HOME: home } };
+      const argv = ["update", "--once", "--credentials-file", "~/.aws/credentials", "--certificate", leaf.certPath, "--private-key", leaf.keyPath];
+      const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
+      expect(await main([...argv, ...arns, "--endpoint", endpoint.url], io)).toBe(0);
+      expect(readdirSync(work)).toEqual([]);
+      expect(readFileSync(join(home, ".aws/credentials"), "utf8")).toMatch(/^\[default\]\naws_access_key_id = /);
+    } finally {
+      process.chdir(cwd);
+      vi.unstubAllEnvs();
+      await endpoint.close();
+    }
   });
 });
 

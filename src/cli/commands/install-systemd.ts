@@ -1,5 +1,9 @@
 import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
-import { UsageError } from "../../errors.js";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { InputError, UsageError } from "../../errors.js";
+import { isExposed } from "../../io/exposed-file.js";
+import { fileKind } from "../../io/trusted-path.js";
 
 const command: CommandSpec = {
   name: "install-systemd",
@@ -15,9 +19,13 @@ const command: CommandSpec = {
     { name: "pin-file", type: "string", refuseEmpty: true, description: "PIN file systemd hands to the services (LoadCredential=pkcs11-pin:FILE)" },
   ],
   async run(args, io) {
-    const [{ generateFiles }, { installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
+    const [{ generateFiles }, { hiddenFromServices, installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
+    if (user === "nobody" || user === "nfsnobody") {
+      const what = "is shared by other services: they could read the credentials and use the key";
+      throw new UsageError("USAGE", `--user ${user} ${what}`, { hint: "leave --user out for roles-anywhere, a user of its own" });
+    }
     const port = integerArg(args, "port", 1, 65535) ?? 9911;
     for (const [flag, path] of [["config", stringArg(args, "config")], ["tpm-device", stringArg(args, "tpm-device")], ["pin-file", stringArg(args, "pin-file")], ["root", stringArg(args, "root")]] as const) {
       if (path !== undefined && !path.startsWith("/")) throw new UsageError("USAGE", `--${flag} must be an absolute path`);
@@ -31,6 +39,12 @@ const command: CommandSpec = {
       }
     }
     const installation = thisInstallation(process.argv[1]);
+    const hidden = hiddenFromServices(stringArg(args, "config") ?? "/", installation.protectHome);
+    if (hidden) {
+      throw new UsageError("USAGE", `--config ${stringArg(args, "config")} is hidden from the services (${hidden})`, {
+        hint: `put it in /etc/roles-anywhere-agent, owned by root, group ${user}, mode 0640`,
+      });
+    }
     const context = {
       ...installation,
       configPath: stringArg(args, "config") ?? "/etc/roles-anywhere-agent/config.json",
@@ -43,6 +57,19 @@ const command: CommandSpec = {
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
     if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
     if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
+    // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
+    const pinFile = context.pinFile ? statOrNone(join(stringArg(args, "root") ?? "/", context.pinFile)) : undefined;
+    if (pinFile && !pinFile.isFile() && !pinFile.isSocket()) { // a socket: systemd asks it for the PIN
+      const what = `--pin-file ${context.pinFile} is ${fileKind(pinFile)}, not a PIN file`;
+      throw new InputError("FILE_NOT_REGULAR", what, {
+        hint: "give the file that holds the token PIN (root's, mode 0600)",
+      });
+    }
+    if (pinFile?.isFile() && isExposed(pinFile.mode)) {
+      const mode = (pinFile.mode & 0o777).toString(8);
+      const path = context.pinFile;
+      warn(`PIN file ${path} can be read or changed by other users (mode ${mode}): run chmod 600 ${path}`);
+    }
     const files = generateFiles(context);
     if (boolArg(args, "dry-run")) {
       for (const file of files) io.stdout.write(`# ${file.path}\n${file.content}\n`);
@@ -54,3 +81,12 @@ const command: CommandSpec = {
 };
 
 export default command;
+
+/** The file's status, or undefined when it cannot be seen (not there yet, a directory on the way missing). */
+function statOrNone(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}

@@ -35,7 +35,7 @@ const command: CommandSpec = {
     }
     await runUpdate({
       settings: async () => (await settingsFromArgs(args, io, configProfile ? [configProfile] : []))[0]!,
-      path: stringArg(args, "credentials-file") ?? sharedCredentialsPath(io.env),
+      path: sharedCredentialsPath(io.env, undefined, stringArg(args, "credentials-file")),
       section,
       once: boolArg(args, "once"),
       log: logTo(io.stderr),
