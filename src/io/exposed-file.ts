@@ -1,10 +1,18 @@
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
  * aws_signing_helper reads such files, and a key shared with a group on purpose (0640, group ssl-cert) is a
- * deliberate setup. One process warning naming the file and its mode, never the content.
+ * deliberate setup. One process warning naming the file and its mode (or owner), never the content. A file of
+ * another user (not root) is one too, whatever its mode: they can change a PIN to a wrong one, and each start
+ * then costs the token a strike. `mode` and `owner` are absent for `-` and `env:` (nothing to warn about).
  */
-export function warnIfExposed(mode: number, path: string, what: string): void {
-  if (!isExposed(mode)) return;
+export function warnIfExposed(file: { readonly mode?: number; readonly owner?: number }, path: string, what: string): void {
+  const { mode, owner } = file;
+  const uid = process.getuid?.();
+  if (owner !== undefined && uid !== undefined && owner !== uid && owner !== 0) {
+    const message = `${what} ${path} belongs to another user (uid ${owner}), who can change it: run chown ${uid} ${path}`;
+    process.emitWarning(message, { code: "RAA_EXPOSED_FILE" });
+  }
+  if (mode === undefined || !isExposed(mode)) return;
   const message = `${what} ${path} can be read or changed by other users (mode ${(mode & 0o777).toString(8)}): run chmod 600 ${path}`;
   process.emitWarning(message, { code: "RAA_EXPOSED_FILE" });
 }

@@ -34,8 +34,9 @@ function stampOfStats(stats: FileStamp): FileStamp {
 export interface InputBytes {
   bytes: Buffer;
   stamp: FileStamp;
-  /** The file's mode, to warn about a secret file others can read; absent for `-` and `env:`. */
+  /** The file's mode and owner, to warn about a secret file others can read or change; absent for `-` and `env:`. */
   mode?: number;
+  owner?: number;
 }
 
 /**
@@ -50,7 +51,7 @@ export async function readInputFile(path: string, what: string): Promise<InputBy
   refusePemText(path, what);
   try {
     const { bytes, stats } = await readOpenedFile(path);
-    return { bytes, stamp: stampOfStats(stats), mode: stats.mode };
+    return { bytes, stamp: stampOfStats(stats), mode: stats.mode, owner: stats.uid };
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "EISDIR") throw new InputError("FILE_UNREADABLE", `${what} ${path} is a directory, not a file`);
     throw fileError(cause, path, what);

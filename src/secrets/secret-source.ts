@@ -102,8 +102,9 @@ export async function readSecret(source: SecretSource, what: string, env: NodeJS
     case "file": {
       // Always a file: `file:-` is ./-, not standard input. The reader's errors say what is wrong (too big, no writer).
       const path = isFileInput(source.path) ? source.path : `./${source.path}`;
-      const { bytes, mode } = await readInputFile(path, `${what}: file`);
-      warnIfExposed(mode!, source.path, `${what}: file`);
+      const input = await readInputFile(path, `${what}: file`);
+      warnIfExposed(input, source.path, `${what}: file`);
+      const { bytes } = input;
       let end = bytes.length;
       if (bytes[end - 1] === 0x0a) end--;
       if (bytes[end - 1] === 0x0d) end--;

@@ -21,7 +21,7 @@ export interface TlsFilePaths {
 async function loadTlsFiles(paths: TlsFilePaths) {
   const cert = await readInputFile(paths.certificate, "TLS certificate file");
   const key = await readInputFile(paths.key, "TLS private key file");
-  if (key.mode !== undefined) warnIfExposed(key.mode, paths.key, "TLS private key file");
+  warnIfExposed(key, paths.key, "TLS private key file");
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert.bytes);

@@ -143,7 +143,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
 
   // Unlike a TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted), a key file is the key itself.
-  if (keyFile.mode !== undefined) warnIfExposed(keyFile.mode, keyRef, "private key file");
+  warnIfExposed(keyFile, keyRef, "private key file");
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { chownSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -80,6 +80,26 @@ describe("readSecret from a file", () => {
       expect(error).toBeInstanceOf(InputError);
       expect((error as InputError).message).toBe(`password for enc.pem: file ${path} holds more than 16 MiB`);
     }
+  });
+
+  // CI runs as root, which can hand a file to another user; elsewhere there is no other user's file to make.
+  it.runIf(process.getuid?.() === 0)("warns about a 0600 PIN file of another user (who can change it to a wrong PIN)", async () => {
+    const pin = join(dir, "pin-of-nobody");
+    writeFileSync(pin, "1234\n", { mode: 0o600 });
+    chownSync(pin, 65534, 65534);
+    const warnings: string[] = [];
+    const listener = (w: Error) => warnings.push(w.message);
+    process.on("warning", listener);
+    try {
+      expect((await readSecret({ kind: "file", path: pin }, "PKCS#11 PIN")).reveal()).toBe("1234");
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+      chownSync(pin, 0, 0); // root's own file: no warning
+      await readSecret({ kind: "file", path: pin }, "PKCS#11 PIN");
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off("warning", listener);
+    }
+    expect(warnings).toEqual([`PKCS#11 PIN: file ${pin} belongs to another user (uid 65534), who can change it: run chown 0 ${pin}`]);
   });
 
   it("reads a file named - or env:X as that file, never standard input or the environment", async () => {
