@@ -189,7 +189,8 @@ function duplicateKey(text: string): string | undefined {
   return undefined;
 }
 
-function describeJsonError(cause: unknown, text: string): string {
+/** JSON.parse's error as "… at line L, column C", never quoting the text (a secret given as a config file). */
+export function describeJsonError(cause: unknown, text: string): string {
   // V8 quotes the text around an unexpected token (`, …"text"… is not valid JSON`): the file's text is never echoed.
   const quoted = /,? ?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s;
   const message = (cause instanceof Error ? cause.message : String(cause)).replace(quoted, "") || "unexpected text";

@@ -2,6 +2,7 @@ import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js
 import { isPlainObject } from "../own-value.js";
 import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
+import { describeJsonError } from "../config/parse-config.js";
 import { durationProblem } from "../rolesanywhere/request.js";
 import { rethrownAs } from "./rejections.js";
 
@@ -26,11 +27,12 @@ export interface LocalEndpointConfigInput {
 
 export async function loadLocalEndpointConfig(path: string): Promise<LocalEndpointConfig> {
   const { bytes } = await readInputFile(path, "local endpoint config file");
+  const text = bytes.toString("utf8");
   let json: unknown;
   try {
-    json = JSON.parse(bytes.toString("utf8"));
+    json = JSON.parse(text);
   } catch (cause) {
-    throw invalid(path, `not valid JSON (${(cause as Error).message})`);
+    throw invalid(path, `not valid JSON (${describeJsonError(cause, text)})`);
   }
   return parseLocalEndpointConfig(json, path);
 }

@@ -50,6 +50,14 @@ describe("local endpoint config", () => {
     writeFileSync(path, "{ profiles: ");
     await expect(loadLocalEndpointConfig(path)).rejects.toMatchObject({ code: "CONFIG_INVALID", message: expect.stringContaining(`${path}: not valid JSON`) });
   });
+
+  it("never quotes the file's text when it is not JSON (a secret key given as --config)", async () => {
+    const path = join(dir, "secret.json");
+    writeFileSync(path, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n");
+    const error = await loadLocalEndpointConfig(path).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: "CONFIG_INVALID", message: expect.stringMatching(/not valid JSON \(Unexpected token 'w'\)$/) });
+    expect((error as Error).message).not.toMatch(/wJalr|EXAMPLEKEY/);
+  });
 });
 
 describe("local endpoint trust anchors", () => {
