@@ -372,9 +372,10 @@ describe("socket safety", () => {
     }
   });
 
-  it("agent and serve listen for SIGHUP from their first step: a SIGHUP while the configuration is read does not kill them", async () => {
+  it("agent, serve and update listen for SIGHUP from their first step: a SIGHUP while the configuration is read does not kill them", async () => {
     // Before: nothing listened until the sources were being opened, nor between start-up and serving (serve's
-    // --ecs-env-dir files): a SIGHUP there took its default action and killed the daemon.
+    // --ecs-env-dir files): a SIGHUP there took its default action and killed the daemon; update listened only
+    // once its source was open (a PIN prompt, --fail-fast's first CreateSession).
     const counts: number[] = [];
     const stopHere = () => {
       counts.push(process.listenerCount("SIGHUP"));
@@ -390,7 +391,10 @@ describe("socket safety", () => {
     await expect(runServe({ ...serve, ...io, specs })).rejects.toThrow("stop here");
     const env = new Proxy({}, { get: () => { throw stopHere(); } });
     await expect(runAgent({ profiles: [], env, log: () => {} })).rejects.toThrow("stop here");
-    expect(counts).toEqual([1, 1]);
+    const { runUpdate } = await import("../../src/update/run-update.js");
+    const update = { path: "/nonexistent/credentials", section: "default", once: false, log: () => {} };
+    await expect(runUpdate({ ...update, settings: specs })).rejects.toThrow("stop here");
+    expect(counts).toEqual([1, 1, 1]);
     expect(process.listenerCount("SIGHUP")).toBe(0);
   });
 
