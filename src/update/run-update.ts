@@ -1,6 +1,10 @@
-import { createCredentialSource, type CertificateWarning } from "../credentials/credential-source.js";
+import {
+  createCredentialSource,
+  type CertificateWarning,
+  type CredentialSource,
+} from "../credentials/credential-source.js";
 import { isTransient, loggingSource } from "../daemon/run-daemon.js";
-import { runUntilStopped, type Log } from "../daemon/signals.js";
+import { runDaemon, type Log } from "../daemon/signals.js";
 import { readinessGate, reportReady } from "../os/service-manager.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
@@ -42,28 +46,33 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
       certificateWarning: run.certificateWarning,
       onRefreshed: (_name, credentials) => updater.offer(credentials),
     });
-  let source = newSource(await run.settings());
-  const end = async (error: unknown) => {
-    await Promise.all([updater.stop(), source.close()]);
-    throw error;
-  };
-  await source.open().catch(async (error: unknown) => {
-    if (run.failFast || !isTransient(error)) await end(error);
-    log(`${section}: ${(error as Error).message}; will keep trying`);
-  });
-  if (run.failFast) await source.get().catch(end);
-  source.start();
-  log(`updating profile [${section}] in ${path}`);
-  try {
-    await runUntilStopped(log, async () => {
+  let source!: CredentialSource;
+  // Signals from the first step (runDaemon): a SIGHUP while the source opens rebuilds it once updating.
+  await runDaemon(log, {
+    startUp: async () => {
+      source = newSource(await run.settings());
+      const end = async (error: unknown) => {
+        await Promise.all([updater.stop(), source.close()]);
+        throw error;
+      };
+      await source.open().catch(async (error: unknown) => {
+        if (run.failFast || !isTransient(error)) await end(error);
+        log(`${section}: ${(error as Error).message}; will keep trying`);
+      });
+      if (run.failFast) await source.get().catch(end);
+      source.start();
+      log(`updating profile [${section}] in ${path}`);
+    },
+    reload: async () => {
       const old = source;
       source = newSource(await run.settings());
       await old.close();
       source.start();
       return "configuration reloaded";
-    });
-  } finally {
-    await updater.stop();
-    await source.close();
-  }
+    },
+    shutDown: async () => {
+      await updater.stop();
+      await source.close();
+    },
+  });
 }

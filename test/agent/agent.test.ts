@@ -9,7 +9,7 @@ import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent
 import { fetchFromAgent } from "../../src/agent/client.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
-import { runDaemon, runUntilStopped } from "../../src/daemon/signals.js";
+import { holdSighup, runDaemon, runUntilStopped } from "../../src/daemon/signals.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
@@ -372,9 +372,10 @@ describe("socket safety", () => {
     }
   });
 
-  it("agent and serve listen for SIGHUP from their first step: a SIGHUP while the configuration is read does not kill them", async () => {
+  it("agent, serve and update listen for SIGHUP from their first step: a SIGHUP while the configuration is read does not kill them", async () => {
     // Before: nothing listened until the sources were being opened, nor between start-up and serving (serve's
-    // --ecs-env-dir files): a SIGHUP there took its default action and killed the daemon.
+    // --ecs-env-dir files): a SIGHUP there took its default action and killed the daemon; update listened only
+    // once its source was open (a PIN prompt, --fail-fast's first CreateSession).
     const counts: number[] = [];
     const stopHere = () => {
       counts.push(process.listenerCount("SIGHUP"));
@@ -390,8 +391,31 @@ describe("socket safety", () => {
     await expect(runServe({ ...serve, ...io, specs })).rejects.toThrow("stop here");
     const env = new Proxy({}, { get: () => { throw stopHere(); } });
     await expect(runAgent({ profiles: [], env, log: () => {} })).rejects.toThrow("stop here");
-    expect(counts).toEqual([1, 1]);
+    const { runUpdate } = await import("../../src/update/run-update.js");
+    const update = { path: "/nonexistent/credentials", section: "default", once: false, log: () => {} };
+    await expect(runUpdate({ ...update, settings: specs })).rejects.toThrow("stop here");
+    expect(counts).toEqual([1, 1, 1]);
     expect(process.listenerCount("SIGHUP")).toBe(0);
+  });
+
+  it("takes a SIGHUP the launcher held before the daemon's modules loaded (holdSighup) as one during start-up", async () => {
+    // Before: the daemon commands had no listener until runDaemon, ~150 ms after Node's start: a SIGHUP then
+    // (systemd's ExecReload right after start) killed the process (exit 129).
+    const before = process.listenerCount("SIGHUP");
+    holdSighup();
+    process.emit("SIGHUP");
+    const log = vi.fn();
+    const reload = vi.fn(async (started: string) => `${started}: reloaded`);
+    let listening!: (started: string) => void;
+    const running = runDaemon(log, { startUp: () => new Promise<string>((r) => (listening = r)), reload });
+    expect(process.listenerCount("SIGHUP")).toBe(before + 1); // runDaemon's own: the launcher's is gone
+    expect(log.mock.calls.flat()).toEqual(["SIGHUP during start-up: reloading once started"]);
+    listening("daemon");
+    await vi.waitFor(() => expect(log).toHaveBeenCalledWith("daemon: reloaded"));
+    process.emit("SIGTERM");
+    await running;
+    expect(reload).toHaveBeenCalledTimes(1);
+    expect(process.listenerCount("SIGHUP")).toBe(before);
   });
 
   it("turns SIGHUP into a reload and SIGTERM into a stop", async () => {

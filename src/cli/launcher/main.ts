@@ -12,6 +12,7 @@ import { LONG_RUNNING_COMMANDS } from "./long-running-commands.js";
 import { mayNameProfile } from "./may-name-profile.js";
 import { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE } from "./bundle-files.js";
 import { runBundle } from "./run-bundle.js";
+import { holdSighup } from "../../daemon/signals.js";
 
 /** Built separately (scripts/build.mjs); variables, so that the launcher's own build leaves them alone. */
 const DAEMON_ENTRY = "./daemon/cli.mjs";
@@ -28,7 +29,10 @@ async function run(): Promise<void> {
     const fastPath = runBundle(__dirname, AGENT_FAST_PATH_FILE);
     await (fastPath as typeof import("./agent-fast-path.js")).answerFromAgentAndExit(argv, process.env);
   }
-  if (LONG_RUNNING_COMMANDS.has(argv[0] ?? "")) return void (await import(DAEMON_ENTRY));
+  if (LONG_RUNNING_COMMANDS.has(argv[0] ?? "")) {
+    holdSighup(); // loading the daemon takes 50–150 ms, and systemd's ExecReload may come at once
+    return void (await import(DAEMON_ENTRY));
+  }
   if (argv[0] === "credential-process" && !argv.some(namesHelp)) {
     const file = argv.some(namesHardware) ? HARDWARE_BUNDLE_FILE : CREDENTIAL_PROCESS_BUNDLE_FILE;
     const entry = runBundle(__dirname, file);
