@@ -3,7 +3,8 @@
  * right after start, a config-management tool — never kills it: the launcher holds SIGHUP from its first step,
  * before the daemon's modules load (50–150 ms), and the daemon reloads once it serves (docs/long-running.md). Node's
  * own start before the launcher's first line runs (~30 ms idle, 60–90 ms under load) cannot be covered: the moments
- * here are counted from the end of it, seen as Node's SIGUSR1 handler (the inspector's) in /proc/PID/status.
+ * here are counted from the launcher's hold, seen as SIGHUP caught in /proc/PID/status (counting from Node's own
+ * SIGUSR1 handler instead made the shortest moment race the launcher's compile on a loaded CI machine).
  */
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -62,8 +63,8 @@ const DAEMONS = {
 };
 
 describe.each(Object.keys(DAEMONS) as (keyof typeof DAEMONS)[])("%s: a SIGHUP soon after the start", (name) => {
-  const moments = ["at once", 15, 25, 35, 50, 100, 200] as const;
-  it.each(moments)("%s (ms) after Node's own start: reloads once serving, never exits 129", async (delay) => {
+  const moments = [0, 15, 25, 35, 50, 100, 200] as const;
+  it.each(moments)("%s ms after the launcher holds SIGHUP: reloads once serving, never exits 129", async (delay) => {
     const daemon = DAEMONS[name];
     const env = { ...process.env, NODE_EXTRA_CA_CERTS: "", HOME: dir, XDG_RUNTIME_DIR: dir };
     const child = spawn(process.execPath, [DIST_CLI, ...daemon.args()], { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -80,11 +81,11 @@ describe.each(Object.keys(DAEMONS) as (keyof typeof DAEMONS)[])("%s: a SIGHUP so
         exited.then((how) => Promise.reject(new Error(`exited (${how}) before ${pattern}:\n${log.join("\n")}`))),
       ]);
     try {
-      // "at once": as soon as the launcher holds SIGHUP, ~5 ms after Node's SIGUSR1 handler (a signal between the two
-      // still kills: Node's bootstrap and the launcher's compile).
+      // From the launcher's hold, ~5 ms after Node's SIGUSR1 handler (a signal between the two still kills: Node's
+      // bootstrap and the launcher's compile), through the daemon's module loading and start-up.
       const running = () => child.exitCode === null && child.signalCode === null;
-      while (running() && !catches(child.pid!, delay === "at once" ? 1 : 10)) await sleep(1);
-      await sleep(delay === "at once" ? 0 : delay);
+      while (running() && !catches(child.pid!, 1)) await sleep(1);
+      await sleep(delay);
       child.kill("SIGHUP");
       await seen(daemon.ready);
       await seen(/configuration reloaded/);
