@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { InputError } from "../errors.js";
 import { isFileInput } from "../io/input-file.js";
 import { readSecret, type SecretSource } from "../secrets/secret-source.js";
-import type { SignerOptions } from "../signers/options.js";
+import { optionName, type SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
 import type { Certificate } from "../x509/certificate.js";
 
@@ -49,7 +49,8 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
       const certPath = signer.backend === "file" ? undefined : fileRef(options.certificate);
       const chainPath = signer.backend === "file" ? undefined : fileRef(options.intermediates);
       const read = () => import("../x509/read-certificates.js");
-      const readLeafFile = async () => (await read()).readCertificateFile(certPath!);
+      const named = (option: "certificate" | "intermediates") => optionName(options.names, option);
+      const readLeafFile = async () => (await read()).readCertificateFile(certPath!, named("certificate"));
       return {
         keyType: signer.keyType,
         backend: signer.backend,
@@ -63,7 +64,8 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
           return leaf;
         },
         certificateChain: async () => {
-          if (chainPath) return (await (await read()).readCertificateBundle(chainPath)).certificates.slice();
+          const { readCertificateBundle } = await read();
+          if (chainPath) return (await readCertificateBundle(chainPath, named("intermediates"))).certificates.slice();
           const rest = certPath ? (await readLeafFile()).certificates.slice(1) : [];
           return rest.length > 0 ? rest : signer.certificateChain();
         },

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { join } from "node:path";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
@@ -204,6 +204,28 @@ describe("credential source", () => {
     expect(source.status().lastError?.code).toBe("KEY_CERTIFICATE_MISMATCH");
     expect(seen).toHaveLength(2);
     await source.close();
+  });
+
+  it("a token or TPM key's certificate file replaced by a non-certificate is named as the caller names it", async () => {
+    const notACertificate = join(dir, "not-a-cert.pem");
+    writeFileSync(notACertificate, "no certificate here\n");
+    const messageFor = async (names?: "options") => {
+      const { signer, ...rest } = settings(notACertificate);
+      const source = createCredentialSource({
+        name: "c",
+        settings: { ...rest, signer: { ...signer, ...(names ? { names } : {}) } },
+        createSigner: async () => fakeSigner("tpm"),
+        createSession: async (s) => ((await s.certificate()), hourCreds()),
+        now,
+      });
+      const error = await source.get().catch((e: Error) => e);
+      await source.close();
+      return (error as Error & { toOneLine(): string }).toOneLine();
+    };
+    expect(await messageFor()).toMatch(/\(--certificate must be a PEM or DER/);
+    const sdk = await messageFor("options"); // fromRolesAnywhere's choice; before: "--certificate" here too
+    expect(sdk).toMatch(/\(certificate must be a PEM or DER/);
+    expect(sdk).not.toContain("--");
   });
 
   it("a request during a reload is answered by the new source once it is open, never 'closed'; the old signer closes first", async () => {
