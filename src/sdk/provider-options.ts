@@ -11,6 +11,7 @@ import {
   type SettingsInput,
   type SettingsOrigin,
 } from "../settings/credential-settings.js";
+import { noKeyHint } from "../signers/options.js";
 
 /**
  * A PIN or password: a string is the secret itself; a {@link SecretSource} reads it when the key is opened
@@ -89,10 +90,7 @@ const OPTIONS_ORIGIN: SettingsOrigin = {
   invalid: (message, cause) => cause ?? new UsageError("USAGE", message, { hint: HINT }),
   missing: (field) =>
     field === "certificate"
-      ? new UsageError("USAGE", "no key given", {
-          hint: "set privateKey (a key file, pkcs11: URI, TSS2 key file or handle:0x…) and certificate, " +
-            "or certificate alone with a combined PEM, PKCS#12 file or pkcs11: URI",
-        })
+      ? new UsageError("USAGE", "no private key given", { hint: noKeyHint("options") })
       : new UsageError("USAGE", `${field} is required`),
 };
 

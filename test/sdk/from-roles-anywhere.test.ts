@@ -66,13 +66,13 @@ describe("fromRolesAnywhere: options", () => {
       [{ endpoint: "127.0.0.1:1" }, "ENDPOINT_INVALID", /endpoint/],
       [{ maxAttempts: 0 }, "USAGE", /maxAttempts/],
       [{ timeoutMs: -1 }, "USAGE", /timeoutMs/],
-      [{ certificate: undefined, privateKey: undefined }, "USAGE", /no key given/],
+      [{ certificate: undefined, privateKey: undefined }, "USAGE", /no private key given \(pass privateKey \(a key file.*, or certificate with/],
     ];
     for (const [change, code, message] of cases) {
       const error = thrown(() => fromRolesAnywhere({ ...base(), ...change }));
       expect(error, JSON.stringify(change)).toBeInstanceOf(AgentError);
       expect(error.code, JSON.stringify(change)).toBe(code);
-      expect(error.message, JSON.stringify(change)).toMatch(message);
+      expect(error.toOneLine(), JSON.stringify(change)).toMatch(message);
     }
   });
 
