@@ -10,7 +10,7 @@
  * flag is undone in afterAll.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +26,7 @@ const { dir, cleanup } = makeTempDir("raa-faults-update-");
 let local: LocalEndpoint;
 let proxy: HostileEndpoint;
 let leaf: IssuedCertificate;
+let nobodyKey: string;
 const mounts: string[] = [];
 const immutable: string[] = [];
 const children: ChildProcess[] = [];
@@ -36,7 +37,10 @@ beforeAll(async () => {
   const ca = createCa(join(dir, "ca"), { name: "Update Faults CA" });
   leaf = issueLeaf(ca, join(dir, "leaf"), { name: "update-faults-device" });
   chmodSync(join(dir, "leaf"), 0o755);
-  chownSync(leaf.keyPath, 65534, 65534); // 0600: readable by uid 65534 and root, without a loose-key warning
+  // Each run reads a 0600 key of its own user: one of another user is warned about (it could be changed).
+  nobodyKey = join(dir, "leaf", "nobody.key");
+  copyFileSync(leaf.keyPath, nobodyKey);
+  chownSync(nobodyKey, NOBODY, NOBODY);
   local = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
   proxy = await startHostileEndpoint(local.url);
 });
@@ -49,8 +53,8 @@ afterAll(async () => {
   cleanup();
 });
 
-const flags = (file: string) => [
-  "--certificate", leaf.certPath, "--private-key", leaf.keyPath,
+const flags = (file: string, asNobody = false) => [
+  "--certificate", leaf.certPath, "--private-key", asNobody ? nobodyKey : leaf.keyPath,
   "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/upd",
   "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/upd",
   "--role-arn", "arn:aws:iam::000000000000:role/upd",
@@ -63,7 +67,7 @@ function command(args: string[], asNobody: boolean): [string, string[]] {
 }
 
 function updateOnce(file: string, asNobody = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [cmd, args] = command(["update", "--once", ...flags(file)], asNobody);
+  const [cmd, args] = command(["update", "--once", ...flags(file, asNobody)], asNobody);
   return new Promise((resolve) =>
     execFile(cmd, args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: "", HOME: dir } }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
