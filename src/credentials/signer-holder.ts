@@ -64,8 +64,10 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
           return leaf;
         },
         certificateChain: async () => {
-          const { readCertificateBundle } = await read();
-          if (chainPath) return (await readCertificateBundle(chainPath, named("intermediates"))).certificates.slice();
+          if (chainPath) {
+            const { readCertificateBundle } = await read();
+            return (await readCertificateBundle(chainPath, named("intermediates"))).certificates.slice();
+          }
           const rest = certPath ? (await readLeafFile()).certificates.slice(1) : [];
           return rest.length > 0 ? rest : signer.certificateChain();
         },

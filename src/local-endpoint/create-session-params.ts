@@ -2,8 +2,9 @@ import { parseProfileArn, parseRoleArn, parseTrustAnchorArn, regionOf } from "..
 import { parseJson } from "../io/json.js";
 import { isPlainObject } from "../own-value.js";
 import type { CreateSessionParams as ClientParams } from "../rolesanywhere/types.js";
-import { DEFAULT_DURATION_SECONDS, durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS } from "../rolesanywhere/request.js";
-import { roleSessionNameProblem } from "../rolesanywhere/request.js";
+import {
+  DEFAULT_DURATION_SECONDS, durationProblem, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, roleSessionNameProblem,
+} from "../rolesanywhere/request.js";
 import { findProfilePolicy, type LocalEndpointConfig } from "./config.js";
 import { accessDenied, resourceNotFound, rethrownAs, validationFailed } from "./rejections.js";
 import { queryPairs, type WireRequest } from "./wire-request.js";

@@ -1,8 +1,9 @@
 /** keygen on a token. Only the library's API is exported: its declarations must not reach the binding's types. */
 import { randomBytes, type KeyObject } from "node:crypto";
 import { DeviceError, InputError, UsageError } from "../../errors.js";
-import { destroyObject, findObjects, findPrivateKeys, generateKeyPair, publicKeyOf } from "../../pkcs11/objects.js";
-import { readAttributes } from "../../pkcs11/objects.js";
+import {
+  destroyObject, findObjects, findPrivateKeys, generateKeyPair, publicKeyOf, readAttributes,
+} from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, describeCkr, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
