@@ -1,4 +1,5 @@
 import { editDistance } from "../nearest-names.js";
+import { encodePathValue } from "./uri.js";
 
 /** What a token says about one object, enough to name it: CKA_LABEL, CKA_ID and CKO_* class. */
 export interface TokenObjectRecord {
@@ -12,11 +13,10 @@ export type ObjectQuery = Partial<Pick<TokenObjectRecord, "label" | "id">>;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
-/** `object=rsa-key;id=%01;type=private`: the URI attributes that name one object, percent-encoded like a URI. */
+/** `object=rsa-key;id=%01;type=private`: the URI attributes that name one object, encoded as in a URI. */
 export function describeObject(o: TokenObjectRecord): string {
-  const label = [...Buffer.from(o.label, "utf8")].map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, "0")}`)).join("");
-  const id = [...o.id].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
-  return [o.label ? `object=${label}` : "", o.id.length ? `id=${id}` : "", `type=${o.class}`].filter(Boolean).join(";");
+  const [label, id] = [o.label ? `object=${encodePathValue(o.label)}` : "", o.id.length ? `id=${encodePathValue(o.id)}` : ""];
+  return [label, id, `type=${o.class}`].filter(Boolean).join(";");
 }
 
 function distance(query: ObjectQuery, o: TokenObjectRecord): number {

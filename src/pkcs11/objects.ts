@@ -38,8 +38,8 @@ export function openSession(module: Pkcs11Module, slot: TokenSlot, debug?: Debug
   }
 }
 
+/** The token may be gone: the session is dead either way. */
 export function closeSession(context: TokenContext): void {
-  // The token may be gone; the session is dead either way.
   quietly(() => context.module.lib.C_CloseSession(context.session));
 }
 
@@ -96,15 +96,13 @@ export function findObjects(context: TokenContext, filter: ObjectFilter): Buffer
  * So does an object gone meanwhile (CKR_OBJECT_HANDLE_INVALID); a token or session gone is a PKCS11_ERROR.
  */
 export function readAttributes(context: TokenContext, handle: Buffer, types: readonly number[]): (Buffer | undefined)[] {
-  // That failure is expected and dropped (an attribute the token does not have, on every SoftHSM credential-process):
-  // its error gets no stack trace, which nothing would read.
+  // That expected failure (every SoftHSM credential-process has one) gets no stack trace, which nothing would read.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
     const values = context.module.lib.C_GetAttributeValue(context.session, handle, types.map((type) => ({ type })));
     return types.map((_, i) => (values[i]?.value instanceof Buffer ? values[i].value : undefined));
   } catch (error) {
-    // The token or the session gone is no missing attribute: said as such, not read as objects that lack it.
     if (isSessionLost(error) && !/(OBJECT|KEY)_HANDLE_INVALID|NOT_LOGGED_IN/.test(ckrName(error)!)) {
       throw pkcs11Failure(`reading ${describeToken(context.slot.token)}`, error);
     }

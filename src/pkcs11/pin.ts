@@ -126,7 +126,7 @@ export function loginContextSpecific(context: TokenContext, pin: Secret, descrip
 
 /** An empty PIN is never a PIN the user meant (an empty file or variable): presented, it would cost a try. */
 function refuseEmptyPin(context: TokenContext, pin: Secret, source: string, kind = "user "): void {
-  if (!pin.isEmpty) return; // nothing to wipe otherwise
+  if (!pin.isEmpty) return;
   const token = describeToken(context.slot.token);
   const message = `the ${kind}PIN from ${source} is empty; it was not presented to ${token}`;
   throw new InputError("PASSWORD_REQUIRED", message, {

@@ -134,9 +134,9 @@ export function formatPkcs11Uri(uri: Pkcs11Uri, options: { revealPinValue?: bool
   const path: [string, string][] = [];
   for (const [name, field] of Object.entries(PATH_TEXT_ATTRIBUTES)) {
     const value = uri[field];
-    if (value !== undefined) path.push([name, encodeText(value, PATH_SAFE)]);
+    if (value !== undefined) path.push([name, encodePathValue(value)]);
   }
-  if (uri.id !== undefined) path.push(["id", encodeBytes(uri.id, NOTHING_SAFE)]);
+  if (uri.id !== undefined) path.push(["id", encodePathValue(uri.id)]);
   if (uri.slotId !== undefined) path.push(["slot-id", uri.slotId.toString(10)]);
   if (uri.libraryVersion !== undefined) path.push(["library-version", `${uri.libraryVersion.major}.${uri.libraryVersion.minor}`]);
   if (uri.type !== undefined) path.push(["type", uri.type]);
@@ -208,6 +208,11 @@ const PATH_SAFE = new Set(`${UNRESERVED}:[]@!$'()*+,=`);
 /** The same for query values, where "/" and "?" are allowed too (module paths, file: URIs). */
 const QUERY_SAFE = new Set(`${UNRESERVED}:[]@!$'()*+,/?|`);
 const NOTHING_SAFE = new Set<string>();
+
+/** A path attribute's value as printed in a URI: text keeps RFC 7512's path-safe characters, bytes (`id`) none. */
+export function encodePathValue(value: string | Uint8Array): string {
+  return typeof value === "string" ? encodeText(value, PATH_SAFE) : encodeBytes(value, NOTHING_SAFE);
+}
 
 function encodeText(value: string, safe: Set<string>): string {
   return encodeBytes(Buffer.from(value, "utf8"), safe);
