@@ -20,8 +20,6 @@ export class DeviceTransport implements TpmTransport {
   #file: DeviceFile | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #inFlight = false;
-  readonly #invalidSize = (size: number) =>
-    new DeviceError("TPM_ERROR", `${this.description} returned a response with an invalid size (${size})`);
 
   constructor(path: string, file: DeviceFile) {
     this.description = path;
@@ -56,7 +54,7 @@ export class DeviceTransport implements TpmTransport {
         const { bytesRead } = await file.read(buf, have, buf.length - have, null);
         if (bytesRead === 0) throw new DeviceError("TPM_ERROR", `${this.description} returned an incomplete response`);
         have += bytesRead;
-        const response = completeResponse(buf.subarray(0, have), this.#invalidSize);
+        const response = completeResponse(buf.subarray(0, have), this.description);
         if (response) return response;
       }
     } catch (cause) {
@@ -70,7 +68,7 @@ export class DeviceTransport implements TpmTransport {
   transmitSync(command: Buffer): Buffer | undefined {
     const file = this.#file;
     if (!file || this.#inFlight) return undefined;
-    return exchangeSync(file.fd, command, (received) => completeResponse(received, this.#invalidSize));
+    return exchangeSync(file.fd, command, (received) => completeResponse(received, this.description));
   }
 
   async close(): Promise<void> {

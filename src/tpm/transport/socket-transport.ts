@@ -119,8 +119,7 @@ export class SocketTransport implements TpmTransport {
   /** A complete response at the start of `buf`, and how many bytes it used; undefined if more is needed. */
   #unframe(buf: Buffer): { response: Buffer; used: number } | undefined {
     if (this.#framing === "raw") {
-      const invalid = (size: number) => new DeviceError("TPM_ERROR", `${this.description} sent a response with an invalid size (${size})`);
-      const response = completeResponse(buf, invalid);
+      const response = completeResponse(buf, this.description);
       return response && { response, used: response.length };
     }
     if (buf.length < 4) return undefined;

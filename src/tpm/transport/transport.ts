@@ -30,10 +30,12 @@ export const deviceOption = (option = "--tpm-device"): string => `${option} / TP
 export const MAX_RESPONSE_SIZE = 8192;
 
 /** The response at the start of `buf` (a copy) once its responseSize bytes are there; undefined until then. */
-export function completeResponse(buf: Buffer, invalidSize: (size: number) => Error): Buffer | undefined {
+export function completeResponse(buf: Buffer, description: string): Buffer | undefined {
   if (buf.length < 6) return undefined;
   const size = buf.readUInt32BE(2);
-  if (size < 10 || size > MAX_RESPONSE_SIZE) throw invalidSize(size);
+  if (size < 10 || size > MAX_RESPONSE_SIZE) {
+    throw new DeviceError("TPM_ERROR", `${description} sent a response with an invalid size (${size})`);
+  }
   return buf.length >= size ? Buffer.from(buf.subarray(0, size)) : undefined;
 }
 
