@@ -32,6 +32,12 @@ export const SIGNER_OPTIONS: readonly OptionSpec[] = [
 /** SIGNER_OPTIONS' entries of these names, for the commands that take only some of them. */
 export const signerOptionsNamed = (...names: string[]): OptionSpec[] => names.map((name) => SIGNER_OPTIONS.find((o) => o.name === name)!);
 
+/** `--config` of the commands that read the config file. */
+export const CONFIG_OPTION: OptionSpec = {
+  name: "config", type: "string", refuseEmpty: true,
+  description: "Config file (default: roles-anywhere-agent/config.json in $XDG_CONFIG_HOME, else in ~/.config)",
+};
+
 /** `--debug` of the commands that do not sign a request. */
 export const DEBUG_OPTION: OptionSpec = { name: "debug", type: "boolean", description: "Debug output on stderr" };
 

@@ -1,12 +1,12 @@
 import { listArg, stringArg, type CommandSpec } from "../command.js";
-import { CERTIFICATE_WARNING_OPTION } from "../shared-options.js";
+import { CERTIFICATE_WARNING_OPTION, CONFIG_OPTION } from "../shared-options.js";
 import { certificateWarningFromArgs } from "../settings-args.js";
 
 const command: CommandSpec = {
   name: "agent",
   describe: "Run the credential agent: cached credentials for the config file's profiles on a user-only UNIX socket",
   options: [
-    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
+    CONFIG_OPTION,
     { name: "profile", type: "string", refuseEmpty: true, repeatable: true, description: "Serve only this profile (repeatable; default: the config's agent.profiles, else all)" },
     { name: "socket", type: "string", refuseEmpty: true, description: "Socket path (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock); ignored under systemd socket activation" },
     CERTIFICATE_WARNING_OPTION,

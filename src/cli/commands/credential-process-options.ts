@@ -1,5 +1,5 @@
 import type { CommandSpec } from "../command.js";
-import { CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+import { CONFIG_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 
 /**
  * credential-process's flags, declared once: read by the command (credential-process.ts) and by the launcher's
@@ -11,7 +11,7 @@ export const CREDENTIAL_PROCESS_FLAGS: Pick<CommandSpec, "name" | "options" | "c
     ...SIGNER_OPTIONS,
     ...SESSION_OPTIONS,
     { name: "profile", type: "string", refuseEmpty: true, description: "Take settings from this profile of the config file (flags win)" },
-    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
+    CONFIG_OPTION,
     { name: "agent", type: "boolean", description: "Require the running agent's cached credentials (without it, the agent is used when its socket exists)" },
     { name: "no-agent", type: "boolean", description: "Never ask the agent; always sign a new CreateSession" },
     { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },

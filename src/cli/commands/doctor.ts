@@ -1,7 +1,7 @@
 import { AgentError, isAgentError, printableLine } from "../../errors.js";
 import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
 import { EXIT_CODES } from "../exit-codes.js";
-import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+import { CERTIFICATE_WARNING_OPTION, CONFIG_OPTION, CREDENTIAL_CONFLICTS, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
 import type { CheckRow, DoctorInput } from "../../doctor/checks.js";
 
 const MARK: Readonly<Record<CheckRow["outcome"], string>> = { pass: "✔", fail: "✘", skip: "–" };
@@ -13,7 +13,7 @@ const command: CommandSpec = {
     ...SIGNER_OPTIONS,
     ...SESSION_OPTIONS,
     { name: "profile", type: "string", refuseEmpty: true, description: "Check this profile of the config file (flags win)" },
-    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: $XDG_CONFIG_HOME/roles-anywhere-agent/config.json)" },
+    CONFIG_OPTION,
     { name: "trust-anchors", type: "string", refuseEmpty: true, description: "PEM bundle of the trust anchor's CA certificate(s): check the certificate chain against it" },
     { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket to check (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
     { name: "create-session", type: "boolean", description: "Also exchange the certificate for credentials (never printed); off by default" },

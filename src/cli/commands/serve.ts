@@ -1,6 +1,8 @@
 import { boolArg, integerArg, listArg, stringArg } from "../command.js";
 import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
-import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+import {
+  CERTIFICATE_WARNING_OPTION, CONFIG_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS,
+} from "../shared-options.js";
 import { UsageError } from "../../errors.js";
 import type { SourceSpec } from "../../credentials/source-registry.js";
 import { DEFAULT_AUDIENCE, type EcsIdentity } from "../../serve/ecs-identity.js";
@@ -30,7 +32,7 @@ const command: CommandSpec = {
     { name: "tls-certificate", type: "string", refuseEmpty: true, description: "Serve the ECS endpoint over HTTPS with this certificate (PEM), re-read when it changes" },
     { name: "tls-key", type: "string", refuseEmpty: true, description: "Private key of --tls-certificate (PEM)" },
     { name: "allow-plain-http", type: "boolean", description: "Allow the ECS endpoint without TLS on a non-loopback --bind (tokens and credentials cross the network in clear)" },
-    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
+    CONFIG_OPTION,
     { name: "profile", type: "string", refuseEmpty: true, repeatable: true, description: "Serve this config-file profile (repeatable); the role is named after it" },
     CERTIFICATE_WARNING_OPTION,
     FAIL_FAST_OPTION,

@@ -1,5 +1,7 @@
 import { boolArg, stringArg, type CommandSpec } from "../command.js";
-import { CERTIFICATE_WARNING_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS } from "../shared-options.js";
+import {
+  CERTIFICATE_WARNING_OPTION, CONFIG_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS,
+} from "../shared-options.js";
 import { certificateWarningFromArgs, settingsFromArgs } from "../settings-args.js";
 import { UsageError } from "../../errors.js";
 
@@ -11,7 +13,7 @@ const command: CommandSpec = {
     ...SESSION_OPTIONS,
     { name: "profile", type: "string", default: "default", description: "Section of the credentials file to write (default: the --config-profile name, else default)" },
     { name: "once", type: "boolean", description: "Write once and exit (for boot scripts); non-zero exit when no credentials could be obtained" },
-    { name: "config", type: "string", refuseEmpty: true, description: "Config file (default: ~/.config/roles-anywhere-agent/config.json)" },
+    CONFIG_OPTION,
     { name: "config-profile", type: "string", refuseEmpty: true, description: "Take the settings from this config-file profile (flags still win)" },
     { name: "credentials-file", type: "string", refuseEmpty: true, description: "File to write (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)" },
     CERTIFICATE_WARNING_OPTION,
