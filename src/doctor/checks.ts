@@ -1,7 +1,7 @@
-import { verify } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import { isExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
@@ -254,7 +254,7 @@ async function keyMatchRow(signer: Signer, cert: Certificate): Promise<CheckRow>
   const message = Buffer.from(`roles-anywhere-agent doctor ${Date.now()}`);
   try {
     const signature = await signer.sign(message, "SHA256");
-    if (verify("sha256", message, key, signature)) return pass("key matches certificate", "a test signature verifies with the certificate's public key");
+    if (signatureVerifies(key, "SHA256", message, signature)) return pass("key matches certificate", "a test signature verifies with the certificate's public key");
     return failText("key matches certificate", "a test signature does not verify with the certificate's public key", mismatchHint(), "KEY_CERTIFICATE_MISMATCH");
   } catch (error) {
     return fail("key matches certificate", error);
