@@ -3,7 +3,7 @@ import type { CommandSpec } from "./command.js";
 import { nearestNames } from "../nearest-names.js";
 import { BUILT_IN_COMMANDS } from "./commands/index.js";
 
-export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
+const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
 
 /** Options that take a file path, so the shell completes file names after them. */
 const PATH_OPTION = /(^|-)(certificate|private-key|intermediates|file|config|bundle|lib|socket|dir|anchors|out|key)$/;

@@ -69,7 +69,7 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
 }
 
 /** Go's `strconv.ParseInt(s, 0, 64)`: decimal, `0x`, `0o`/`0`, `0b`, optional sign, `_` separators after a prefix. */
-export function parseGoInteger(text: string, flag: string): number {
+function parseGoInteger(text: string, flag: string): number {
   const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9]*)$/.exec(text);
   if (!m) throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: not an integer`);
   // Number() reads 0x, 0o and 0b; Go's leading-zero octal becomes 0o.

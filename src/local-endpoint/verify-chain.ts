@@ -18,7 +18,7 @@ const BASIC_CONSTRAINTS = "2.5.29.19";
 const KEY_USAGE = "2.5.29.15";
 
 /** Signature algorithms Roles Anywhere refuses (MD5 and SHA-1 based). */
-export const WEAK_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = {
+const WEAK_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = {
   "1.2.840.113549.1.1.4": "md5WithRSAEncryption",
   "1.2.840.113549.1.1.5": "sha1WithRSAEncryption",
   "1.2.840.10045.4.1": "ecdsa-with-SHA1",

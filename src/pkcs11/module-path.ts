@@ -45,7 +45,7 @@ function oneModule(values: (string | undefined)[], options?: { hint: string }): 
 }
 
 /** A module-name as p11-kit knows it (`softhsm2` for softhsm2.module), or a library file name without `lib`/`.so`. */
-export function resolveModuleName(name: string): string | undefined {
+function resolveModuleName(name: string): string | undefined {
   const registered = p11KitModules().get(name);
   if (registered !== undefined) return registered;
   const wanted = new Set([name, `lib${name}`]);

@@ -44,7 +44,7 @@ export function nearestObjects(query: ObjectQuery, objects: readonly TokenObject
 }
 
 /** The object of another class that the query names exactly (a key asked for as a certificate, say). */
-export function exactOtherClass(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: TokenObjectRecord["class"]): TokenObjectRecord | undefined {
+function exactOtherClass(query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: TokenObjectRecord["class"]): TokenObjectRecord | undefined {
   if (query.label === undefined && query.id === undefined) return undefined;
   return objects.find(
     (o) => o.class !== wantClass && (query.label === undefined || o.label === query.label) && (query.id === undefined || hex(o.id) === hex(query.id)),

@@ -14,7 +14,7 @@ const SPECS: Readonly<Record<string, KeySpec>> = {
   p384: { kind: "EC", curve: "P-384", name: "EC P-384" },
 };
 
-export const KEY_TYPE_CHOICES = Object.keys(SPECS);
+const KEY_TYPE_CHOICES = Object.keys(SPECS);
 /** A {@link KeySpec} built in plain JavaScript: one of those above, with any name. */
 export const KEY_SPEC: Kind = [
   (s) => isPlainObject(s) && typeof s["name"] === "string" && Object.values(SPECS).some((k) =>

@@ -117,7 +117,7 @@ function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
  * Hides `user:password@` before a URL goes into a message: everything up to the last @, since a password may
  * hold @ / ? # (a URL parser then reads it as host or path) and http:user:pw@… still has user info.
  */
-export function redactUserInfo(url: string): string {
+function redactUserInfo(url: string): string {
   return url.replace(/^((?:[a-z][a-z0-9+.-]*:)?[/\\]*).*@/is, "$1***@");
 }
 

@@ -3,8 +3,8 @@ import { TransportError } from "./network-errors.js";
 import type { Sleep } from "./types.js";
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
-export const BACKOFF_BASE_MS = 250;
-export const BACKOFF_CAP_MS = 20_000;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 20_000;
 
 /** `maxAttempts`, else `AWS_MAX_ATTEMPTS`, else 3. */
 export function maxAttemptsFrom(option: number | undefined, env: NodeJS.ProcessEnv): number {

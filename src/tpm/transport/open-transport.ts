@@ -13,7 +13,7 @@ export type TpmDeviceSpec =
   | { kind: "path"; path: string; deviceOnly?: true }
   | { kind: "socket"; address: SocketAddress; framing: SocketFraming };
 
-export const DEFAULT_DEVICES = ["/dev/tpmrm0", "/dev/tpm0"] as const;
+const DEFAULT_DEVICES = ["/dev/tpmrm0", "/dev/tpm0"] as const;
 
 /**
  * Accepted forms:

@@ -24,7 +24,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  */
 const RESPONSE_REST_TIMEOUT_MS = 5_000;
 
-export function describeAddress(address: SocketAddress, framing: SocketFraming): string {
+function describeAddress(address: SocketAddress, framing: SocketFraming): string {
   if (address.kind === "unix") return `${framing === "mssim" ? "mssim+" : ""}unix:${address.path}`;
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
   return `${framing === "mssim" ? "mssim" : "tcp"}:${host}:${address.port}`;
