@@ -33,11 +33,11 @@ export interface InstallOnTokenResult {
   readonly chainWritten: number;
 }
 
-/** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
 const INSTALL_KINDS: Kinds = {
   ...TOKEN_SESSION_KINDS, keyUri: "string", certificate: CERTIFICATE, chain: CERTIFICATES, replace: "boolean",
 };
 
+/** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
 export async function installOnToken(opts: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
   const wrong = wrongOption(opts, INSTALL_KINDS, { required: ["keyUri", "certificate", "chain"] });
   if (wrong) throw new UsageError("USAGE", `installOnToken: ${wrong}`);
