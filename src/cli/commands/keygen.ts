@@ -38,15 +38,15 @@ const command: CommandSpec = {
     const { parseKeySpec } = await import("../../provisioning/key-spec.js");
     const keyType = stringArg(args, "key-type") ?? "p256";
     const spec = parseKeySpec(keyType);
-    const onToken_ = target.startsWith("pkcs11:");
+    const isToken = target.startsWith("pkcs11:");
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
-    const mayPrompt = onToken_
+    const mayPrompt = isToken
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
       : [secretFromArgs(args, "tpm-parent-password"), secretFromArgs(args, "tpm-owner-password")].some((s) => s?.kind === "prompt");
     // Every check that needs no device comes before the progress line.
-    const generate = await (onToken_ ? onToken(target, spec, args, io) : onTpm(target, spec, args, io));
+    const generate = await (isToken ? prepareTokenKeygen(target, spec, args, io) : prepareTpmKeygen(target, spec, args, io));
     const { withProgress } = await import("../progress.js");
-    const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${onToken_ ? "on the token" : "in the TPM"}${!onToken_ && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
+    const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${isToken ? "on the token" : "in the TPM"}${!isToken && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
     const wait = waitForDeviceFromArgs(args, io);
     const { waitForDevice } = await import("../../signers/wait-for-device.js");
     const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, onWait: wait.onDeviceWait }) : generate;
@@ -64,7 +64,7 @@ const command: CommandSpec = {
 };
 export default command;
 
-async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
+async function prepareTokenKeygen(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   const tpmFlags = ["tpm-device", "tpm-key-password-file", "tpm-key-password-env", "tpm-parent-password", "tpm-owner-password"];
   for (const flag of [...tpmFlags, "tpm-pcr", "tpm-parent"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for TPM keys, not pkcs11: URIs`);
@@ -82,7 +82,7 @@ async function onToken(uri: string, spec: KeySpec, args: ParsedArgs, io: CliIo) 
   };
 }
 
-async function onTpm(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
+async function prepareTpmKeygen(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
   for (const flag of ["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for pkcs11: URIs, not TPM keys`);
   }
