@@ -277,7 +277,7 @@ async function agentSocketRow(path: string | AgentError): Promise<CheckRow> {
 
 async function endpointRows(params: CreateSessionParams, options: CreateSessionOptions, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
-  const [{ prepareCreateSession }, { partitionOf }, { createTransport, sendRequest }, { clockSkewMs, CLOCK_SKEW_LIMIT_MS }] = await Promise.all([
+  const [{ prepareCreateSession }, { partitionOf }, { createTransport, sendRequest }, { clockSkewMs, clockSkewText, CLOCK_SKEW_LIMIT_MS }] = await Promise.all([
     import("../rolesanywhere/signed-request.js"),
     import("../rolesanywhere/partitions.js"),
     import("../rolesanywhere/http-client.js"),
@@ -318,7 +318,7 @@ async function endpointRows(params: CreateSessionParams, options: CreateSessionO
     const skew = clockSkewMs(response, receivedAt);
     if (skew === undefined) rows.push(skip("clock", "the endpoint sent no Date header"));
     else if (Math.abs(skew) > CLOCK_SKEW_LIMIT_MS) {
-      rows.push(failText("clock", `this machine's clock is ${roughDuration(skew)} ${skew > 0 ? "behind" : "ahead of"} the endpoint's`, "fix the clock (NTP): signatures more than 5 minutes off are refused", "NETWORK_ERROR"));
+      rows.push(failText("clock", `this machine's clock is ${clockSkewText(skew)}`, "fix the clock (NTP): signatures more than 5 minutes off are refused", "NETWORK_ERROR"));
     } else rows.push(pass("clock", `within ${roughDuration(Math.max(1000, Math.abs(skew)))} of the endpoint's Date header`));
   } catch (error) {
     rows.push(fail("reachability", error), skip("clock", "not checked"));

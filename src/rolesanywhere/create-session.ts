@@ -1,8 +1,9 @@
 import { NetworkError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
-import { roughDuration } from "../x509/validity.js";
 import { createTransport, sendRequest } from "./http-client.js";
-import { CLOCK_SKEW_LIMIT_MS, clockSkewMs, errorFromResponse, parseCreateSessionResponse, requestIdOf } from "./response.js";
+import {
+  CLOCK_SKEW_LIMIT_MS, clockSkewMs, clockSkewText, errorFromResponse, parseCreateSessionResponse, requestIdOf,
+} from "./response.js";
 import { maxAttemptsFrom, sleep, withRetries } from "./retry.js";
 import {
   checkCreateSessionArguments,
@@ -68,7 +69,7 @@ export async function createSession(
       debug(`HTTP ${response.status}${requestId ? `, request id ${requestId}` : ""}, ${response.body.length} bytes`);
       const skew = clockSkewMs(response, receivedAt);
       if (skew !== undefined && Math.abs(skew) > CLOCK_SKEW_LIMIT_MS) {
-        debug(`clock skew: the endpoint's clock is ${roughDuration(skew)} ${skew > 0 ? "ahead of" : "behind"} ours`);
+        debug(`clock skew: this host's clock is ${clockSkewText(skew)}`);
       }
     }
     const context = { receivedAt, endpoint: target.endpoint.baseUrl, region: target.region };

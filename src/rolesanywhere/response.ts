@@ -49,13 +49,17 @@ export function retryAfterMs(response: HttpResponse, receivedAt: Date): number |
   return Number.isNaN(at) ? undefined : Math.max(0, at - receivedAt.getTime());
 }
 
+/** Our clock against the endpoint's for a {@link clockSkewMs}: `10 min behind the endpoint's` when it is ahead. */
+export function clockSkewText(skewMs: number): string {
+  return `${roughDuration(skewMs)} ${skewMs > 0 ? "behind" : "ahead of"} the endpoint's`;
+}
+
 function clockSkewHint(response: HttpResponse, receivedAt: Date): string | undefined {
   const skew = clockSkewMs(response, receivedAt);
   if (skew === undefined || Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return undefined;
-  const direction = skew > 0 ? "behind" : "ahead of";
   const date = boundedLine(response.headers["date"] ?? "", 40); // Date.parse skips (comments): printable, short
   const fix = "fix the clock (NTP); signatures are only accepted within 5 minutes";
-  return `the system clock is ${roughDuration(skew)} ${direction} the endpoint's (Date: ${date}): ${fix}`;
+  return `the system clock is ${clockSkewText(skew)} (Date: ${date}): ${fix}`;
 }
 
 function nonEmptyString(value: unknown): string | undefined {
