@@ -32,7 +32,7 @@ type TransportSettings = Pick<CreateSessionOptions, "caBundle" | "verifyTls" | "
   readonly lookup?: LookupFunction;
 };
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Resolves the proxy and, for https, the trust store. */
 export async function createTransport(endpoint: Endpoint, settings: TransportSettings = {}): Promise<Transport> {
