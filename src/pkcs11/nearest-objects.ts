@@ -15,8 +15,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /** `object=rsa-key;id=%01;type=private`: the URI attributes that name one object, encoded as in a URI. */
 export function describeObject(o: TokenObjectRecord): string {
-  const [label, id] = [o.label ? `object=${encodePathValue(o.label)}` : "", o.id.length ? `id=${encodePathValue(o.id)}` : ""];
-  return [label, id, `type=${o.class}`].filter(Boolean).join(";");
+  const label = o.label ? `object=${encodePathValue(o.label)}` : "";
+  return [label, o.id.length ? `id=${encodePathValue(o.id)}` : "", `type=${o.class}`].filter(Boolean).join(";");
 }
 
 function distance(query: ObjectQuery, o: TokenObjectRecord): number {
