@@ -44,7 +44,7 @@ const command: CommandSpec = {
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
       : [secretFromArgs(args, "tpm-parent-password"), secretFromArgs(args, "tpm-owner-password")].some((s) => s?.kind === "prompt");
     // Every check that needs no device comes before the progress line.
-    const generate = await (isToken ? prepareTokenKeygen(target, spec, args, io) : prepareTpmKeygen(target, spec, args, io));
+    const generate = await (isToken ? prepareTokenKeygen : prepareTpmKeygen)(target, spec, args, io);
     const { withProgress } = await import("../progress.js");
     const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${isToken ? "on the token" : "in the TPM"}${!isToken && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
     const wait = waitForDeviceFromArgs(args, io);
