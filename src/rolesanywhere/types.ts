@@ -14,7 +14,6 @@ export interface CreateSessionParams {
   readonly region?: string;
 }
 
-/** Sleeps `ms` milliseconds. */
 export type Sleep = (ms: number) => Promise<void>;
 
 /** The part of an AbortSignal that a request uses (createSession passes a plainer one: its deadline). */
