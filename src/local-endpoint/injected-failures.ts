@@ -30,7 +30,6 @@ export class InjectedFailures {
     this.#expiredForm = form;
   }
 
-  /** Consumes one injected bad expiration, if any is left. */
   takeExpiration(): ExpirationFault | undefined {
     if (this.#expiredRemaining === 0) return undefined;
     this.#expiredRemaining--;
@@ -49,7 +48,6 @@ export class InjectedFailures {
     return this.#remaining;
   }
 
-  /** Consumes one injected failure, if any is left. */
   take(): { status: number; errorType: string } | undefined {
     if (this.#remaining === 0) return undefined;
     this.#remaining--;
