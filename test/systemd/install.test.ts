@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { installFiles } from "../../src/systemd/install.js";
+import { installFiles, thisInstallation } from "../../src/systemd/install.js";
 import { generateFiles, type UnitContext } from "../../src/systemd/unit-files.js";
 import { makeTempDir } from "../helpers/pki.js";
 
@@ -43,6 +43,34 @@ describe("install-systemd under a root", () => {
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update.service")}`,
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update-once.service")}`,
     ]);
+  });
+});
+
+describe.skipIf(process.geteuid?.() !== 0)("install-systemd: code another user can change is never put in a unit", () => {
+  /** A dist/cli.js under `prefix`, made by `setUp` (an owner or a mode); the file itself root's, 0644. */
+  function installedUnder(prefix: string, setUp: (path: string) => void): string {
+    mkdirSync(join(prefix, "dist"), { recursive: true, mode: 0o755 });
+    setUp(prefix);
+    writeFileSync(join(prefix, "dist", "cli.js"), "", { mode: 0o644 });
+    return join(prefix, "dist", "cli.js");
+  }
+
+  it("refuses an installation in another user's directory, or in one the group can write (was: units written)", () => {
+    const theirs = installedUnder(join(dir, "user-prefix"), (p) => chownSync(p, 65534, 65534));
+    expect(() => thisInstallation(theirs)).toThrow(expect.objectContaining({
+      code: "FILE_UNSAFE",
+      message: `no units written: their ExecStart= would run the CLI ${theirs}, but directory ${join(dir, "user-prefix")} belongs to uid 65534, not to this user (0) or root`,
+    }));
+    const shared = installedUnder(join(dir, "group-prefix"), (p) => chmodSync(join(p, "dist"), 0o775));
+    expect(() => thisInstallation(shared)).toThrow(expect.objectContaining({ code: "FILE_UNSAFE", message: expect.stringMatching(/can be written by other users \(mode 775\)/) }));
+    const writable = installedUnder(join(dir, "writable-cli"), (p) => writeFileSync(join(p, "dist", "cli.js"), "", { mode: 0o666 }));
+    chmodSync(writable, 0o666);
+    expect(() => thisInstallation(writable)).toThrow(expect.objectContaining({ code: "FILE_UNSAFE" }));
+  });
+
+  it("control: root's own installation is used", () => {
+    const ours = installedUnder(join(dir, "root-prefix"), () => {});
+    expect(thisInstallation(ours).cli).toBe(ours);
   });
 });
 
