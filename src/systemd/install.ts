@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
@@ -55,12 +55,18 @@ function lstatIfAny(path: string) {
   }
 }
 
+/** `mkdir -p`, each directory made 0755 whatever the umask: every user's systemd reads the user units' directory. */
+function makeDirectories(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (let made = first && dir; made !== undefined; made = made === first ? undefined : dirname(made)) chmodSync(made, 0o755);
+}
+
 /**
  * An image's directory may be a symbolic link, absolute (to this host's /etc/sudoers.d, say) or climbing out with
  * `..`: what it leads to, as far as it exists, must stay under `root`.
  */
 function staysInside(root: string, dir: string): void {
-  mkdirSync(root, { recursive: true, mode: 0o755 });
+  makeDirectories(root);
   let existing = dir;
   while (!existsSync(existing)) existing = dirname(existing);
   const [real, top] = [realpathSync(existing), realpathSync(root)];
@@ -86,7 +92,7 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
       });
     }
     try {
-      mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+      makeDirectories(dirname(target));
       await writeFileAtomic(target, file.content, 0o644, { replaces: found ?? "absent" });
     } catch (cause) {
       if (cause instanceof InputError) throw cause; // from writeFileAtomic: its errno, path and hint

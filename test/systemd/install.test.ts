@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -30,6 +30,20 @@ describe("install-systemd under a root", () => {
     expect(lines.slice(0, files.length)).toEqual(files.map((f) => `wrote ${f}`));
     expect(lines.slice(files.length).every((l) => l.startsWith("next: "))).toBe(true);
     expect(files.every((f) => existsSync(f))).toBe(true);
+  });
+
+  it("creates missing directories 0755 and files 0644 whatever the umask (was 0700 under umask 077: users' systemd could not read the agent's units)", async () => {
+    const root = join(dir, "umask-077");
+    const before = process.umask(0o077);
+    try {
+      await installFiles(generateFiles(context), root, context, () => {});
+    } finally {
+      process.umask(before);
+    }
+    for (const d of [root, join(root, "etc"), join(root, "etc/systemd"), join(root, "etc/systemd/user"), join(root, "etc/tmpfiles.d")]) {
+      expect(`${d} ${(statSync(d).mode & 0o777).toString(8)}`).toBe(`${d} 755`);
+    }
+    expect((statSync(join(root, "etc/systemd/user/roles-anywhere-agent.socket")).mode & 0o777).toString(8)).toBe("644");
   });
 
   it("a file that cannot be written still leaves the ones already written said", async () => {
