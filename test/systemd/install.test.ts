@@ -88,6 +88,28 @@ describe.skipIf(process.geteuid?.() !== 0)("install-systemd: code another user c
   });
 });
 
+describe("install-systemd --port", () => {
+  const unit = (port: number, name: string) => generateFiles({ ...context, port }).find((f) => f.path.endsWith(name))!.content;
+
+  it("below 1024 (a port no other user can take first), serve gets CAP_NET_BIND_SERVICE to bind it, and nothing else (was: no capability, exit 2)", () => {
+    const serve = unit(913, "roles-anywhere-serve.service");
+    expect(serve).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+    expect(serve).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    expect(serve).toContain("--port 913");
+    for (const other of ["roles-anywhere-update.service", "roles-anywhere-update-once.service"]) {
+      expect(unit(913, other)).toMatch(/^CapabilityBoundingSet=$/m);
+      expect(unit(913, other)).toMatch(/^AmbientCapabilities=$/m);
+    }
+  });
+
+  it("from 1024 up, no capability; the unit says that another user can take such a port while serve is down", () => {
+    const serve = unit(9911, "roles-anywhere-serve.service");
+    expect(serve).toMatch(/^CapabilityBoundingSet=$/m);
+    expect(serve).toMatch(/^AmbientCapabilities=$/m);
+    expect(serve).toMatch(/Any local user can listen on a port from 1024 up while serve does not/);
+  });
+});
+
 describe("install-systemd: what the units are written over, and what goes into them", () => {
   it("leaves a symbolic link at a unit's name (a masked unit, an image's absolute link) and its target alone", async () => {
     // Before: the link was followed and its target, outside the root (on a live system: /dev/null), replaced.
