@@ -28,11 +28,15 @@ export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home
  * the directory it reached, so a link planted at the name after the check is never followed.
  */
 export async function writeProfileCredentials(path: string, profile: string, credentials: Credentials) {
-  // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700.
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
-    throw new InputError("FILE_WRITE_FAILED", `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`, { cause });
-  });
   const entry = followOnlyOwnLinks(path);
+  // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700. The walk
+  // made the missing ones; this says why it could not.
+  if (!entry) {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
+      const what = `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`;
+      throw new InputError("FILE_WRITE_FAILED", what, { cause });
+    });
+  }
   try {
     // Next to the file itself: writers that reach it by different names (a link, its target) take the same lock.
     const real = entry?.path ?? (await realpath(path).catch(() => path));
@@ -67,15 +71,15 @@ export async function writeProfileCredentials(path: string, profile: string, cre
 /**
  * A symbolic link on the way to the file is followed only when it belongs to this user or root, as for the
  * paths that steer the process: root keeping another user's file filled must not rewrite (and chmod 0600) the
- * file that user's link points at, such as /etc/passwd. Returns the walk's last step (the directory, held open,
- * and the file's name in it); undefined when the walk cannot be made (no uid; errors reaching the file are left to
- * the read).
+ * file that user's link points at, such as /etc/passwd. Missing directories are made (0700) by the walk, never
+ * through such a link. Returns the walk's last step (the directory, held open, and the file's name in it);
+ * undefined when the walk cannot be made (no uid; errors reaching the file are left to the read).
  */
 function followOnlyOwnLinks(path: string): CheckedEntry | undefined {
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
   try {
-    return walkToEntry(path, { uid, linksOnly: true });
+    return walkToEntry(path, { uid, linksOnly: true, createMode: 0o700 });
   } catch (cause) {
     if (!(cause instanceof UntrustedPathError)) return undefined;
     throw new InputError("FILE_UNSAFE", `not writing ${path}: ${cause.reason}`, {
