@@ -4,8 +4,13 @@ import { access, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/pr
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
 
-/** Which file was read, as it was (a write in place changes ctime): the rename replaces this and nothing else. */
-export type TargetIdentity = { readonly dev: number; readonly ino: number; readonly ctimeMs: number } | "absent";
+/**
+ * Which file was read, as it was (a write in place changes ctime): the rename replaces this and nothing else, and
+ * root gives the new file this owner and group (not those of whatever is at the name when it looks again).
+ */
+export type TargetIdentity =
+  | { readonly dev: number; readonly ino: number; readonly ctimeMs: number; readonly uid: number; readonly gid: number }
+  | "absent";
 
 /**
  * Replaces `path` with `data` so that readers see either the old or the new file, never a mix: an exclusive
@@ -13,19 +18,29 @@ export type TargetIdentity = { readonly dev: number; readonly ino: number; reado
  * symlinked target is written through; one that exists keeps its owner and group (when root writes). A target the
  * user cannot write (read-only mode, immutable flag) is refused: the rename would silently undo the user's choice.
  * With `replaces`, the rename happens only if the target is still the file that was read, unchanged (or still
- * absent): never over a user's edit made meanwhile, nor over a FIFO, socket or device put there since.
+ * absent): never over a user's edit made meanwhile, nor over a FIFO, socket or device put there since. With
+ * `shownAs`, `path` is already resolved (e.g. /proc/self/fd/N/name, reached by a checked walk) and is not resolved
+ * again by name; messages show `shownAs`.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: { replaces?: TargetIdentity } = {}): Promise<void> {
-  const target = await realpath(path).catch(() => path);
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+  options: { replaces?: TargetIdentity; shownAs?: string } = {},
+): Promise<void> {
+  const target = options.shownAs !== undefined ? path : await realpath(path).catch(() => path);
+  const shown = options.shownAs ?? target;
   const dir = dirname(target);
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
-    throw writeError(`cannot create directory ${dir}`, cause);
+    throw writeError(`cannot create directory ${dirname(shown)}`, cause);
   });
   await access(target, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
-    if (cause.code !== "ENOENT") throw writeError(`${target} is not writable`, cause);
+    if (cause.code !== "ENOENT") throw writeError(`${shown} is not writable`, cause);
   });
   // Root writing a file of another user's (update for a user's ~/.aws/credentials) leaves it theirs.
-  const owner = process.geteuid?.() === 0 ? await lstat(target).catch(() => undefined) : undefined;
+  const was = options.replaces;
+  const asRoot = process.geteuid?.() === 0 && was !== "absent";
+  const owner = asRoot ? (was ?? (await lstat(target).catch(() => undefined))) : undefined;
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const file = await open(tmp, "wx", mode);
@@ -37,13 +52,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     } finally {
       await file.close();
     }
-    if (options.replaces !== undefined) {
+    if (was !== undefined) {
       const now = await lstat(target).catch(() => undefined);
-      const was = options.replaces;
       const same = (n: NonNullable<typeof now>, w: Exclude<TargetIdentity, "absent">) =>
         n.isFile() && n.dev === w.dev && n.ino === w.ino && n.ctimeMs === w.ctimeMs;
       if (was === "absent" ? now !== undefined : !now || !same(now, was)) {
-        throw new InputError("FILE_WRITE_FAILED", `${target} changed while it was being updated; it was left as it is`, {
+        throw new InputError("FILE_WRITE_FAILED", `${shown} changed while it was being updated; it was left as it is`, {
           hint: "another program changed or replaced the file; try again",
         });
       }
@@ -52,7 +66,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   } catch (cause) {
     await unlink(tmp).catch(() => {});
     if (cause instanceof InputError) throw cause;
-    throw writeError(`cannot write ${target}`, cause as NodeJS.ErrnoException);
+    throw writeError(`cannot write ${shown}`, cause as NodeJS.ErrnoException);
   }
   // Make the rename itself durable; not every file system supports fsync on a directory.
   const handle = await open(dir, "r").catch(() => undefined);

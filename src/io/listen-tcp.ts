@@ -52,11 +52,36 @@ export function listenOn(server: Server, options: ListenOptions, where: string, 
 export function listenTcp(server: Server, host: string, port: number): Promise<void> {
   return listenOn(server, { host, port }, `${host}:${port}`, (error) =>
     error.code === "EADDRINUSE"
-      ? "another process uses that port: pick another with --port (0 = any free port)"
+      ? portInUseHint(port)
       : error.code === "EACCES" && port > 0 && port < 1024
         ? privilegedPortHint()
         : undefined,
   );
+}
+
+/**
+ * Who holds a port matters: any local user can listen on a free port from 1024 up (while serve restarts, say), and
+ * the programs pointed at it then get that user's answers. Named from /proc/net/tcp{,6} (Linux; else not named).
+ */
+function portInUseHint(port: number): string {
+  const pick = "pick another with --port (0 = any free port)";
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  const uids = new Set<number>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(table, "utf8").split("\n").slice(1);
+    } catch {
+      // no such table here
+    }
+    for (const fields of lines.map((line) => line.trim().split(/\s+/))) {
+      if (fields[1]?.endsWith(hex) && fields[3] === "0A") uids.add(Number(fields[7])); // 0A: LISTEN
+    }
+  }
+  uids.delete(process.getuid?.() ?? -1);
+  if (uids.size === 0) return `another process uses that port: ${pick}`;
+  const who = `a process of uid ${[...uids].join(", ")}, not this user, listens there`;
+  return `${who}: programs pointed at port ${port} reach it instead (ss -ltnp); stop it, or ${pick} and repoint them`;
 }
 
 /** Stops `server` and drops its open connections (keep-alive ones too); resolves once it is closed. */

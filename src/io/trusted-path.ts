@@ -25,7 +25,7 @@ export interface CheckedDirectory {
 }
 
 /** The last component of a checked walk: the directory holding it (open), and the entry's lstat if it exists. */
-interface CheckedEntry {
+export interface CheckedEntry {
   readonly directory: CheckedDirectory;
   readonly name: string;
   readonly path: string;

@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
+import { checkTrustedFile, UntrustedPathError } from "../io/trusted-path.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { SYSUSERS_FILE, TMPFILES_FILE, type GeneratedFile, type UnitContext } from "./unit-files.js";
 
@@ -14,6 +15,19 @@ export function thisInstallation(cliPath: string | undefined) {
     throw new InputError("FILE_NOT_FOUND", "cannot tell where this installation's dist/cli.js is", { hint: "run install-systemd through the installed roles-anywhere-agent command" });
   }
   const real = { node: realpathSync(process.execPath), cli: realpathSync(cliPath) };
+  // The services run this code with the PIN and the key: whoever else can change it (a user's nvm or npm prefix,
+  // a group-writable /usr/local) would own them. The config file's rule: this user's or root's, from / down.
+  const uid = process.geteuid?.();
+  for (const [what, path] of [["Node.js", real.node], ["the CLI", real.cli]] as const) {
+    try {
+      if (uid !== undefined) checkTrustedFile(path, what, uid);
+    } catch (cause) {
+      if (!(cause instanceof UntrustedPathError)) throw cause;
+      throw new InputError("FILE_UNSAFE", `no units written: their ExecStart= would run ${what} ${path}, but ${cause.reason}`, {
+        hint: "install Node.js and roles-anywhere-agent where only root can change them (npm install -g as root), then run that one",
+      });
+    }
+  }
   return {
     ...real,
     /** The native helper loads here, so that Type=notify units can report readiness. */
@@ -41,12 +55,18 @@ function lstatIfAny(path: string) {
   }
 }
 
+/** `mkdir -p`, each directory made 0755 whatever the umask: every user's systemd reads the user units' directory. */
+function makeDirectories(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (let made = first && dir; made !== undefined; made = made === first ? undefined : dirname(made)) chmodSync(made, 0o755);
+}
+
 /**
  * An image's directory may be a symbolic link, absolute (to this host's /etc/sudoers.d, say) or climbing out with
  * `..`: what it leads to, as far as it exists, must stay under `root`.
  */
 function staysInside(root: string, dir: string): void {
-  mkdirSync(root, { recursive: true, mode: 0o755 });
+  makeDirectories(root);
   let existing = dir;
   while (!existsSync(existing)) existing = dirname(existing);
   const [real, top] = [realpathSync(existing), realpathSync(root)];
@@ -72,7 +92,7 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
       });
     }
     try {
-      mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+      makeDirectories(dirname(target));
       await writeFileAtomic(target, file.content, 0o644, { replaces: found ?? "absent" });
     } catch (cause) {
       if (cause instanceof InputError) throw cause; // from writeFileAtomic: its errno, path and hint

@@ -84,7 +84,9 @@ LimitCORE=0`;
 }
 
 /** serve, update and update-once: the same user, restart policy and sandbox around their own lines. */
-function systemUnit(ctx: UnitContext, unit: { about: string; unit: string; type: string; service: string; timeout: string }): string {
+type SystemUnit = { about: string; unit: string; type: string; service: string; timeout: string; bindsPort?: boolean };
+
+function systemUnit(ctx: UnitContext, unit: SystemUnit): string {
   const credential = ctx.pinFile
     ? `# The PIN file is handed over by systemd, readable only by this service, and given to ExecStart= as
 # --pkcs11-pin-file %d/pkcs11-pin (it wins over the config's "pkcs11-pin", not over a URI's pin-source).
@@ -106,7 +108,7 @@ ${credential}
 ${unit.service}
 ${restart(10)}
 ${unit.timeout}
-${sandbox(ctx)}
+${sandbox(ctx, unit.bindsPort === true && ctx.port < 1024)}
 
 [Install]
 WantedBy=multi-user.target
@@ -118,10 +120,12 @@ WantedBy=multi-user.target
  * what the job needs: the network (CreateSession; serve's endpoint), UNIX sockets (pcscd, the journal), the
  * TPM device, and writable executable memory (V8's JIT: no MemoryDenyWriteExecute=).
  */
-function sandbox(ctx: UnitContext): string {
+function sandbox(ctx: UnitContext, privilegedPort: boolean): string {
+  const port = privilegedPort ? `# Port ${ctx.port} is below 1024: this capability binds it; no other user can.\n` : "";
+  const capability = privilegedPort ? "CAP_NET_BIND_SERVICE" : "";
   return `NoNewPrivileges=yes
-CapabilityBoundingSet=
-AmbientCapabilities=
+${port}CapabilityBoundingSet=${capability}
+AmbientCapabilities=${capability}
 UMask=0077
 ProtectSystem=strict
 ProtectHome=${ctx.protectHome}
@@ -178,7 +182,10 @@ function serveUnit(ctx: UnitContext): string {
 # Consumers: Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:${ctx.port}/
 #            Wants=roles-anywhere-serve.service  After=roles-anywhere-serve.service
 # IMDS answers every local user and process (it has no consumer identity). Where other users or untrusted
-# programs share the host, use the ECS variant below: only consumers holding their token get credentials.`,
+# programs share the host, use the ECS variant below: only consumers holding their token get credentials.
+# Any local user can listen on a port from 1024 up while serve does not (at boot, during a restart; serve then
+# fails with exit 2 and is not restarted) and answer the consumers in its place (their ECS tokens too):
+# install-systemd --port below 1024 (e.g. 913), which only root can bind (the unit then has that capability).`,
     unit: `Description=IAM Roles Anywhere credential endpoint (IMDSv2 / ECS)\n${NETWORK}\n${startLimit(10, 300)}`,
     type: readiness(ctx, "the endpoint listens and holds credentials for every role"),
     service: `ExecStart=${execStart(ctx, [...serve, "--port", String(ctx.port)])}
@@ -188,6 +195,7 @@ RuntimeDirectory=roles-anywhere-agent
 RuntimeDirectoryMode=0750
 ${RELOAD}`,
     timeout: "TimeoutStopSec=40",
+    bindsPort: true,
   });
 }
 

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { absoluteHome, UntrustedPathError, walkToEntry } from "../io/trusted-path.js";
+import { absoluteHome, UntrustedPathError, walkToEntry, type CheckedEntry } from "../io/trusted-path.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
 import { withFileLock } from "./file-lock.js";
@@ -24,48 +24,64 @@ export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home
 /**
  * Writes `credentials` into section `[profile]` of the shared credentials file, replaced only if it is still the
  * file read. The lock serialises concurrent writers (other `update` processes): none of their profiles is lost.
+ * The path is resolved once, by the walk that checks its symbolic links; the read and the write then go through
+ * the directory it reached, so a link planted at the name after the check is never followed.
  */
 export async function writeProfileCredentials(path: string, profile: string, credentials: Credentials) {
-  // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700.
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
-    throw new InputError("FILE_WRITE_FAILED", `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`, { cause });
-  });
-  followOnlyOwnLinks(path);
-  // Next to the file itself: writers that reach it by different names (a link, its target) take the same lock.
-  const real = await realpath(path).catch(() => path);
-  await withFileLock(`${real}.lock`, async () => {
-    const target = await readCredentialsTarget(path);
-    // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp) would get its secrets.
-    const dir = dirname(real);
-    const uid = process.geteuid?.();
-    if (target.uid !== undefined && ![0, uid].includes(target.uid) && (await stat(dir)).mode & 0o002) {
-      const why = `it belongs to uid ${target.uid} and its directory ${dir} can be written by anyone`;
-      throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
-        hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",
-      });
-    }
-    if ((target.links ?? 1) > 1) {
-      const why = `it has ${target.links} names (hard links), and the others would keep the old credentials`;
-      throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
-        hint: "remove the other names (find / -samefile FILE) and give them a symbolic link to it instead",
-      });
-    }
-    await writeFileAtomic(path, upsertProfileCredentials(target.bytes, profile, credentials), 0o600, { replaces: target.identity });
-  });
+  const entry = followOnlyOwnLinks(path);
+  // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700. The walk
+  // made the missing ones; this says why it could not.
+  if (!entry) {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
+      const what = `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`;
+      throw new InputError("FILE_WRITE_FAILED", what, { cause });
+    });
+  }
+  try {
+    // Next to the file itself: writers that reach it by different names (a link, its target) take the same lock.
+    const real = entry?.path ?? (await realpath(path).catch(() => path));
+    const at = entry ? entry.directory.entry(entry.name) : path;
+    await withFileLock(`${real}.lock`, async () => {
+      const target = await readCredentialsTarget(at, entry && real);
+      // Root keeps a user's own file theirs; one that user put first where anyone can write (/tmp) would get
+      // its secrets.
+      const dir = dirname(real);
+      const uid = process.geteuid?.();
+      const dirMode = entry?.directory.stats.mode ?? (await stat(dir)).mode;
+      if (target.uid !== undefined && ![0, uid].includes(target.uid) && dirMode & 0o002) {
+        const why = `it belongs to uid ${target.uid} and its directory ${dir} can be written by anyone`;
+        throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
+          hint: "remove it, or point --credentials-file at a file in a directory only its owner can write",
+        });
+      }
+      if ((target.links ?? 1) > 1) {
+        const why = `it has ${target.links} names (hard links), and the others would keep the old credentials`;
+        throw new InputError("FILE_UNSAFE", `not writing ${path}: ${why}`, {
+          hint: "remove the other names (find / -samefile FILE) and give them a symbolic link to it instead",
+        });
+      }
+      const data = upsertProfileCredentials(target.bytes, profile, credentials);
+      await writeFileAtomic(at, data, 0o600, { replaces: target.identity, ...(entry && { shownAs: real }) });
+    });
+  } finally {
+    entry?.directory.close();
+  }
 }
 
 /**
  * A symbolic link on the way to the file is followed only when it belongs to this user or root, as for the
  * paths that steer the process: root keeping another user's file filled must not rewrite (and chmod 0600) the
- * file that user's link points at, such as /etc/passwd. Errors reaching the file are left to the read.
+ * file that user's link points at, such as /etc/passwd. Missing directories are made (0700) by the walk, never
+ * through such a link. Returns the walk's last step (the directory, held open, and the file's name in it);
+ * undefined when the walk cannot be made (no uid; errors reaching the file are left to the read).
  */
-function followOnlyOwnLinks(path: string): void {
+function followOnlyOwnLinks(path: string): CheckedEntry | undefined {
   const uid = process.geteuid?.();
-  if (uid === undefined) return;
+  if (uid === undefined) return undefined;
   try {
-    walkToEntry(path, { uid, linksOnly: true }).directory.close();
+    return walkToEntry(path, { uid, linksOnly: true, createMode: 0o700 });
   } catch (cause) {
-    if (!(cause instanceof UntrustedPathError)) return;
+    if (!(cause instanceof UntrustedPathError)) return undefined;
     throw new InputError("FILE_UNSAFE", `not writing ${path}: ${cause.reason}`, {
       hint: "point --credentials-file at the file itself, or have its owner run update",
     });

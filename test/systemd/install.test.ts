@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { installFiles } from "../../src/systemd/install.js";
+import { installFiles, thisInstallation } from "../../src/systemd/install.js";
 import { generateFiles, type UnitContext } from "../../src/systemd/unit-files.js";
 import { makeTempDir } from "../helpers/pki.js";
 
@@ -32,6 +32,20 @@ describe("install-systemd under a root", () => {
     expect(files.every((f) => existsSync(f))).toBe(true);
   });
 
+  it("creates missing directories 0755 and files 0644 whatever the umask (was 0700 under umask 077: users' systemd could not read the agent's units)", async () => {
+    const root = join(dir, "umask-077");
+    const before = process.umask(0o077);
+    try {
+      await installFiles(generateFiles(context), root, context, () => {});
+    } finally {
+      process.umask(before);
+    }
+    for (const d of [root, join(root, "etc"), join(root, "etc/systemd"), join(root, "etc/systemd/user"), join(root, "etc/tmpfiles.d")]) {
+      expect(`${d} ${(statSync(d).mode & 0o777).toString(8)}`).toBe(`${d} 755`);
+    }
+    expect((statSync(join(root, "etc/systemd/user/roles-anywhere-agent.socket")).mode & 0o777).toString(8)).toBe("644");
+  });
+
   it("a file that cannot be written still leaves the ones already written said", async () => {
     const root = join(dir, "blocked");
     mkdirSync(join(root, "etc/systemd"), { recursive: true });
@@ -43,6 +57,56 @@ describe("install-systemd under a root", () => {
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update.service")}`,
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update-once.service")}`,
     ]);
+  });
+});
+
+describe.skipIf(process.geteuid?.() !== 0)("install-systemd: code another user can change is never put in a unit", () => {
+  /** A dist/cli.js under `prefix`, made by `setUp` (an owner or a mode); the file itself root's, 0644. */
+  function installedUnder(prefix: string, setUp: (path: string) => void): string {
+    mkdirSync(join(prefix, "dist"), { recursive: true, mode: 0o755 });
+    setUp(prefix);
+    writeFileSync(join(prefix, "dist", "cli.js"), "", { mode: 0o644 });
+    return join(prefix, "dist", "cli.js");
+  }
+
+  it("refuses an installation in another user's directory, or in one the group can write (was: units written)", () => {
+    const theirs = installedUnder(join(dir, "user-prefix"), (p) => chownSync(p, 65534, 65534));
+    expect(() => thisInstallation(theirs)).toThrow(expect.objectContaining({
+      code: "FILE_UNSAFE",
+      message: `no units written: their ExecStart= would run the CLI ${theirs}, but directory ${join(dir, "user-prefix")} belongs to uid 65534, not to this user (0) or root`,
+    }));
+    const shared = installedUnder(join(dir, "group-prefix"), (p) => chmodSync(join(p, "dist"), 0o775));
+    expect(() => thisInstallation(shared)).toThrow(expect.objectContaining({ code: "FILE_UNSAFE", message: expect.stringMatching(/can be written by other users \(mode 775\)/) }));
+    const writable = installedUnder(join(dir, "writable-cli"), (p) => writeFileSync(join(p, "dist", "cli.js"), "", { mode: 0o666 }));
+    chmodSync(writable, 0o666);
+    expect(() => thisInstallation(writable)).toThrow(expect.objectContaining({ code: "FILE_UNSAFE" }));
+  });
+
+  it("control: root's own installation is used", () => {
+    const ours = installedUnder(join(dir, "root-prefix"), () => {});
+    expect(thisInstallation(ours).cli).toBe(ours);
+  });
+});
+
+describe("install-systemd --port", () => {
+  const unit = (port: number, name: string) => generateFiles({ ...context, port }).find((f) => f.path.endsWith(name))!.content;
+
+  it("below 1024 (a port no other user can take first), serve gets CAP_NET_BIND_SERVICE to bind it, and nothing else (was: no capability, exit 2)", () => {
+    const serve = unit(913, "roles-anywhere-serve.service");
+    expect(serve).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+    expect(serve).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    expect(serve).toContain("--port 913");
+    for (const other of ["roles-anywhere-update.service", "roles-anywhere-update-once.service"]) {
+      expect(unit(913, other)).toMatch(/^CapabilityBoundingSet=$/m);
+      expect(unit(913, other)).toMatch(/^AmbientCapabilities=$/m);
+    }
+  });
+
+  it("from 1024 up, no capability; the unit says that another user can take such a port while serve is down", () => {
+    const serve = unit(9911, "roles-anywhere-serve.service");
+    expect(serve).toMatch(/^CapabilityBoundingSet=$/m);
+    expect(serve).toMatch(/^AmbientCapabilities=$/m);
+    expect(serve).toMatch(/Any local user can listen on a port from 1024 up while serve does not/);
   });
 });
 

@@ -139,6 +139,22 @@ describe("credentials file writing", () => {
     expect(readFileSync(victim, "utf8")).toContain("aws_access_key_id = M2\n");
   });
 
+  it("creates no directory through another user's link either (was: root made the missing ones where the link led)", async () => {
+    const elsewhere = join(dir, "link-target");
+    mkdirSync(elsewhere);
+    const link = join(dir, "their-link");
+    symlinkSync(elsewhere, link);
+    lchownSync(link, 65534, 65534);
+    const file = join(link, "new", ".aws", "credentials");
+    await expect(writeProfileCredentials(file, "gw", creds("D1"))).rejects.toMatchObject({ code: "FILE_UNSAFE" });
+    expect(readdirSync(elsewhere)).toEqual([]);
+    // Control: missing directories on a path of this user's are made, 0700.
+    const own = join(dir, "own-tree", "new", ".aws", "credentials");
+    await writeProfileCredentials(own, "gw", creds("D2"));
+    expect(statSync(join(dir, "own-tree")).mode & 0o777).toBe(0o700);
+    expect(readFileSync(own, "utf8")).toContain("aws_access_key_id = D2\n");
+  });
+
   it("writers reaching the file by a link and by its own name share one lock: no write fails, no profile is lost", async () => {
     // Before: two locks (link.lock, file.lock); a writer whose file was replaced meanwhile failed ("changed while
     // it was being updated"), and one replaced between the other's check and rename lost that profile.
