@@ -84,8 +84,8 @@ export class CredentialCache {
   #current: { readonly credentials: Credentials; readonly expiresAt: number; readonly refreshAt: number } | undefined;
   #inflight: Promise<Credentials> | undefined;
   #consecutiveFailures = 0;
-  /** The refusals among them, in a row: a refusal's ceiling doubles from its own start, whatever failed before. */
-  #consecutiveRefusals = 0;
+  /** The refusals among them: a refusal's ceiling doubles from 60 s with these alone, whatever else failed. */
+  #refusals = 0;
   #lastError: AgentError | undefined;
   #finalError: AgentError | undefined;
   /** Earliest time the next fetch may start (backoff after failures, minimum interval after successes). */
@@ -196,9 +196,9 @@ export class CredentialCache {
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
       const refused = error.category === "service";
-      this.#consecutiveRefusals = refused ? this.#consecutiveRefusals + 1 : 0;
+      if (refused) this.#refusals++;
       const context = { retryAfterMs, servedForMs, refused };
-      const failures = refused ? this.#consecutiveRefusals : this.#consecutiveFailures;
+      const failures = refused ? this.#refusals : this.#consecutiveFailures;
       const delay = retryDelay(failures, this.#random, this.#policy, context);
       this.#wait(now, delay, refused ? clockOffset : undefined);
       this.#emit({
@@ -215,7 +215,7 @@ export class CredentialCache {
     const refreshAt = refreshTimeFor(obtainedAt, expiresAt, this.#random, this.#policy);
     this.#current = { credentials, expiresAt, refreshAt };
     this.#consecutiveFailures = 0;
-    this.#consecutiveRefusals = 0;
+    this.#refusals = 0;
     this.#lastError = undefined;
     this.#wait(obtainedAt, this.#policy.minRetryIntervalMs);
     this.#emit({ type: "refreshed", expiration: new Date(expiresAt), refreshAt: new Date(refreshAt) }, credentials);

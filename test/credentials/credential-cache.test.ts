@@ -296,6 +296,18 @@ describe("CredentialCache", () => {
     answer = "ok"; // fixed: the device holds credentials within the refusal's first minute
     await vi.advanceTimersByTimeAsync(MIN);
     expect(cache.status().state).toBe("fresh");
+
+    // Refusals between network errors still climb to the hour: the errors between them do not start them over.
+    let calls = 0;
+    answer = "denied";
+    fetch.mockImplementation(async () => {
+      if (++calls % 2 === 0) throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED");
+      throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403)", { status: 403, serviceCode: "AccessDeniedException" });
+    });
+    await vi.advanceTimersByTimeAsync(60 * MIN); // credentials lapse; refusals 60 s, 2, 4, 8… minutes apart
+    const before = fetch.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(6 * 60 * MIN);
+    expect(fetch.mock.calls.length - before).toBeLessThan(16);
     cache.stop();
   });
 
