@@ -34,7 +34,7 @@ export interface FleetConfig {
   readonly watchMs: number;
   readonly seed: number;
   readonly policy?: Partial<RefreshPolicy>;
-  /** What the endpoint answers instead, at `elapsedMs` since the first boot (an outage, a refusal); undefined: serve. */
+  /** The endpoint's answer instead, `elapsedMs` after the first boot (an outage, a refusal); undefined: serves. */
   readonly fault?: (elapsedMs: number) => HttpResponse | undefined;
   /** Told of every device's every new credentials, first ones included (elapsed ms since the first boot). */
   readonly onRefreshed?: (device: number, elapsedMs: number, expiration: number) => void;
