@@ -22,9 +22,12 @@ while [ "$(date +%Y)" -lt 2024 ]; do
   sleep 2
 done
 
-# 2. Write the credentials, retrying with capped exponential backoff until the deadline. `update --once`
-#    exits 7 on network errors (worth retrying), other codes mean a problem a retry will not fix
-#    (3 = bad input/config, 4 = wrong PIN — never retried, the token would lock, 5 = token/TPM missing).
+# 2. Write the credentials, retrying with capped exponential backoff and full jitter (a random wait under a
+#    doubling ceiling: gateways that booted together after a power cut must not retry together) until the
+#    deadline. `update --once` exits 7 on network errors and throttling (worth retrying), other codes mean a
+#    problem a retry will not fix (3 = bad input/config, 4 = wrong PIN — never retried, the token would lock,
+#    5 = token/TPM missing). A fleet booting together shares one CreateSession quota (about 10/s): give it a
+#    NETWORK_WAIT_SECONDS of at least 1.2 × devices / quota (1,200 s for 10,000 gateways).
 delay=2
 attempt=1
 while :; do
@@ -42,13 +45,15 @@ while :; do
     log "no credentials after ${WAIT}s (attempt $attempt); giving up"
     exit "$rc"
   fi
-  log "attempt $attempt failed (exit $rc); retrying in ${delay}s"
-  sleep "$delay"
+  wait_s=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % delay + 1 ))   # POSIX sh has no $RANDOM
+  log "attempt $attempt failed (exit $rc); retrying in ${wait_s}s"
+  sleep "$wait_s"
   attempt=$(( attempt + 1 ))
   delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
 done
 
-# 3. Keep them fresh from now on (refreshed ~5 minutes before expiry, survives outages), then start the app.
+# 3. Keep them fresh from now on (refreshed at a random point of their lifetime, survives outages), then start
+#    the app.
 roles-anywhere-agent update --config "$CONFIG" --config-profile "$PROFILE" &
 log "credentials ready in $AWS_SHARED_CREDENTIALS_FILE (profile $PROFILE); refresher running as pid $!"
 

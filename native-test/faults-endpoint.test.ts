@@ -154,6 +154,14 @@ describe("credential-process (dist/cli.js) against a hostile endpoint", () => {
     expectOneLine(r2, 7, /HTTP 429 ThrottlingException/);
     expect(h2.attempts).toBe(1);
     expect(r2.ms).toBeLessThan(4_000);
+
+    // A hostile Retry-After of 10^12 s asks for more than the 5-minute ceiling: not ignored (5 attempts at once).
+    const h3 = await hostile();
+    h3.fault = "throttle";
+    h3.retryAfterSeconds = 1e12;
+    const r3 = await credentialProcess(h3.url, ["--max-attempts", "5", "--timeout", "5"]);
+    expectOneLine(r3, 7, /HTTP 429 ThrottlingException/);
+    expect(h3.attempts).toBe(1);
   });
 });
 

@@ -15,6 +15,7 @@ import type { Credentials } from "../../src/index.js";
 import { DEFAULT_REFRESH_POLICY, type RefreshPolicy } from "../../src/credentials/refresh-policy.js";
 import { RateLimit, retryAfterSeconds, THROTTLED } from "../../src/local-endpoint/rate-limit.js";
 import { errorFromResponse } from "../../src/rolesanywhere/response.js";
+import type { HttpResponse } from "../../src/rolesanywhere/http-client.js";
 import { DEFAULT_MAX_ATTEMPTS, withRetries } from "../../src/rolesanywhere/retry.js";
 import type { Signer } from "../../src/signers/signer.js";
 import { seededRandom, VirtualTime } from "./virtual-time.js";
@@ -33,6 +34,10 @@ export interface FleetConfig {
   readonly watchMs: number;
   readonly seed: number;
   readonly policy?: Partial<RefreshPolicy>;
+  /** The endpoint's answer instead, `elapsedMs` after the first boot (an outage, a refusal); undefined: serves. */
+  readonly fault?: (elapsedMs: number) => HttpResponse | undefined;
+  /** Told of every device's every new credentials, first ones included (elapsed ms since the first boot). */
+  readonly onRefreshed?: (device: number, elapsedMs: number, expiration: number) => void;
 }
 
 export interface FleetResult {
@@ -42,6 +47,8 @@ export interface FleetResult {
   readonly callsUntilAllHold: number;
   readonly refreshes: number;
   readonly peakOfferedPerSecond: number;
+  /** CreateSession requests per second of simulated time since the first boot. */
+  readonly offeredPerSecond: readonly number[];
   readonly peakAdmittedPerSecond: number;
   /** The busiest second once every device holds credentials. */
   readonly peakOfferedAfterBootPerSecond: number;
@@ -52,6 +59,7 @@ export interface FleetResult {
   readonly wallMs: number;
 }
 
+const ENDPOINT = "https://rolesanywhere.us-east-1.amazonaws.com";
 const THROTTLED_BODY = Buffer.from(JSON.stringify({ message: THROTTLED.message }));
 
 const STUB_SIGNER: Signer = {
@@ -110,6 +118,8 @@ async function run(config: FleetConfig): Promise<FleetResult> {
     const now = time.now();
     calls++;
     bump(offered, Math.floor((now - T0) / 1000));
+    const fault = config.fault?.(now - T0);
+    if (fault) throw errorFromResponse(fault, { receivedAt: new Date(now), endpoint: ENDPOINT, region: "us-east-1" });
     const decision = limit.take();
     if (!decision.admitted) {
       const response = {
@@ -117,7 +127,7 @@ async function run(config: FleetConfig): Promise<FleetResult> {
         headers: { "x-amzn-errortype": THROTTLED.errorType, "retry-after": String(retryAfterSeconds(decision.retryAfterMs)) },
         body: THROTTLED_BODY,
       };
-      throw errorFromResponse(response, { receivedAt: new Date(now), endpoint: "https://rolesanywhere.us-east-1.amazonaws.com", region: "us-east-1" });
+      throw errorFromResponse(response, { receivedAt: new Date(now), endpoint: ENDPOINT, region: "us-east-1" });
     }
     bump(admitted, Math.floor((now - T0) / 1000));
     serial++;
@@ -150,6 +160,7 @@ async function run(config: FleetConfig): Promise<FleetResult> {
       onEvent: (_name, event) => {
         if (event.type !== "refreshed") return;
         const now = time.now();
+        config.onRefreshed?.(device, now - T0, event.expiration.getTime() - T0);
         if (servedUntil[device] === 0) {
           holding++;
           if (holding === config.devices) allHoldAt = now;
@@ -196,6 +207,7 @@ async function run(config: FleetConfig): Promise<FleetResult> {
     callsUntilAllHold,
     refreshes: refreshTimes.length,
     peakOfferedPerSecond: Math.max(...offered),
+    offeredPerSecond: offered,
     peakAdmittedPerSecond: Math.max(...admitted),
     peakOfferedAfterBootPerSecond: Math.max(0, ...offered.slice(Math.ceil((watchFrom - T0) / 1000))),
     lapsedDevices,

@@ -84,6 +84,8 @@ export class CredentialCache {
   #current: { readonly credentials: Credentials; readonly expiresAt: number; readonly refreshAt: number } | undefined;
   #inflight: Promise<Credentials> | undefined;
   #consecutiveFailures = 0;
+  /** The refusals among them: a refusal's ceiling doubles from 60 s with these alone, whatever else failed. */
+  #refusals = 0;
   #lastError: AgentError | undefined;
   #finalError: AgentError | undefined;
   /** Earliest time the next fetch may start (backoff after failures, minimum interval after successes). */
@@ -194,8 +196,10 @@ export class CredentialCache {
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
       const refused = error.category === "service";
+      if (refused) this.#refusals++;
       const context = { retryAfterMs, servedForMs, refused };
-      const delay = retryDelay(this.#consecutiveFailures, this.#random, this.#policy, context);
+      const failures = refused ? this.#refusals : this.#consecutiveFailures;
+      const delay = retryDelay(failures, this.#random, this.#policy, context);
       this.#wait(now, delay, refused ? clockOffset : undefined);
       this.#emit({
         type: "refresh-failed",
@@ -211,6 +215,7 @@ export class CredentialCache {
     const refreshAt = refreshTimeFor(obtainedAt, expiresAt, this.#random, this.#policy);
     this.#current = { credentials, expiresAt, refreshAt };
     this.#consecutiveFailures = 0;
+    this.#refusals = 0;
     this.#lastError = undefined;
     this.#wait(obtainedAt, this.#policy.minRetryIntervalMs);
     this.#emit({ type: "refreshed", expiration: new Date(expiresAt), refreshAt: new Date(refreshAt) }, credentials);

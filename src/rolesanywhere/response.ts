@@ -44,7 +44,8 @@ export function clockSkewMs(response: HttpResponse, receivedAt: Date): number | 
 export function retryAfterMs(response: HttpResponse, receivedAt: Date): number | undefined {
   const text = header(response, "retry-after")?.trim();
   if (!text) return undefined;
-  if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
+  // Any number of digits: 10^12 s asks for more than the ceiling (retry.ts), so the ceiling is waited, not nothing.
+  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, Number.MAX_SAFE_INTEGER);
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - receivedAt.getTime());
 }

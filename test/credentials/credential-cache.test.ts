@@ -275,6 +275,42 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  it("the first refusal after a run of network failures waits under the refusal's first ceiling (60 s), not an hour", async () => {
+    // A gateway booted before its uplink: network errors for a few minutes, then the profile is refused until an
+    // operator enables it. The refusals' ceiling doubles from 60 s; the network failures before must not count.
+    let answer: "down" | "denied" | "ok" = "down";
+    const fetch = vi.fn(async () => {
+      if (answer === "down") throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED");
+      if (answer === "denied") throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403)", { status: 403, serviceCode: "AccessDeniedException" });
+      return creds(60 * MIN);
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0.999999 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(5 * MIN);
+    expect(cache.status().consecutiveFailures).toBeGreaterThanOrEqual(7);
+    answer = "denied";
+    const refusedAt = fetch.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(MIN);
+    expect(fetch.mock.calls.length).toBe(refusedAt + 1); // the first refusal
+    expect(cache.status().nextAttemptAt!.getTime() - Date.now()).toBeLessThanOrEqual(MIN);
+    answer = "ok"; // fixed: the device holds credentials within the refusal's first minute
+    await vi.advanceTimersByTimeAsync(MIN);
+    expect(cache.status().state).toBe("fresh");
+
+    // Refusals between network errors still climb to the hour: the errors between them do not start them over.
+    let calls = 0;
+    answer = "denied";
+    fetch.mockImplementation(async () => {
+      if (++calls % 2 === 0) throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED");
+      throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403)", { status: 403, serviceCode: "AccessDeniedException" });
+    });
+    await vi.advanceTimersByTimeAsync(60 * MIN); // credentials lapse; refusals 60 s, 2, 4, 8… minutes apart
+    const before = fetch.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(6 * 60 * MIN);
+    expect(fetch.mock.calls.length - before).toBeLessThan(16);
+    cache.stop();
+  });
+
   // A device booted with its RTC a day ahead: every signature is refused ("Signature expired") until NTP steps the
   // clock back; the refusals had pushed the wait to the 1-hour ceiling, which a fixed clock must not sit out.
   const DAY = 24 * 60 * MIN;

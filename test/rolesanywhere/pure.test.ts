@@ -156,6 +156,18 @@ describe("error answers", () => {
   const response = (status: number, body: string, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: Buffer.from(body) });
   const context = { receivedAt: new Date("2026-11-23T10:20:30Z"), endpoint: "https://gw.example", region: "us-east-1" };
 
+  it("a hostile Retry-After never schedules beyond the 5-minute ceiling, nor sooner than it when it asks for more", () => {
+    const asked = (value: string) => (errorFromResponse(response(429, "{}", { "retry-after": value }), context) as ServiceError).retryAfterMs;
+    const waits = (value: string) => retryDelayMs(errorFromResponse(response(503, "{}", { "retry-after": value }), context), 1, () => 0);
+    expect(asked("7")).toBe(7_000);
+    expect(asked("0000000007")).toBe(7_000); // leading zeros are still delta-seconds
+    // 10 digits and more (10^12 s): far more than the ceiling asked, so the ceiling is waited, not nothing.
+    for (const value of ["1234567890", "1000000000000", "9".repeat(400)]) expect(waits(value)).toBe(RETRY_AFTER_CAP_MS);
+    expect(waits("Fri, 01 Jan 3000 00:00:00 GMT")).toBe(RETRY_AFTER_CAP_MS);
+    // Negative, fractional or garbage values ask for nothing: only the back-off applies.
+    for (const value of ["-5", "-1000000000000", "5.5", "1e12", "garbage", "Infinity", ""]) expect(waits(value)).toBe(0);
+  });
+
   it("sanitises error codes like the SDK", () => {
     expect(sanitizeErrorCode("AccessDeniedException:http://internal.amazon.com/coral/com.amazonaws.rolesanywhere/")).toBe("AccessDeniedException");
     expect(sanitizeErrorCode("com.amazonaws.rolesanywhere#ValidationException")).toBe("ValidationException");
