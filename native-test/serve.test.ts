@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -20,6 +20,7 @@ let endpoint: { url: string; close(): Promise<void> | void };
 let proxy: FaultProxy;
 let serve: ChildProcess;
 let port: number;
+let keyFlags: string[];
 const log: string[] = [];
 
 function http(url: string, method = "GET", headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -50,6 +51,7 @@ beforeAll(async () => {
   const leaf = issueLeaf(ca, join(dir, "leaf"), { name: "serve-device" });
   endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
   proxy = await startFaultProxy(endpoint.url);
+  keyFlags = ["--certificate", leaf.certPath, "--private-key", leaf.keyPath];
   serve = spawn(
     process.execPath,
     [
@@ -127,5 +129,54 @@ describe("serve (process)", () => {
     serve.kill("SIGTERM");
     const [code] = (await once(serve, "exit")) as [number | null];
     expect(code).toBe(0);
+  });
+});
+
+describe("serve --ecs without --ecs-env-dir (process): the tokens never go to the journal", () => {
+  /** serve --ecs with stdout on a file; JOURNAL_STREAM names `journal` ("device:inode", as systemd sets it). */
+  function serveEcs(stdoutFile: string, journal: string): ChildProcess {
+    const { dev, ino } = statSync(journal);
+    const out = openSync(stdoutFile, "w");
+    try {
+      return spawn(process.execPath, [
+        cli.cli, "serve", ...keyFlags,
+        "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/serve",
+        "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/serve",
+        "--role-arn", "arn:aws:iam::000000000000:role/Journal",
+        "--endpoint", endpoint.url, "--port", "0", "--ecs",
+      ], { stdio: ["ignore", out, "pipe"], env: { ...process.env, JOURNAL_STREAM: `${dev}:${ino}` } });
+    } finally {
+      closeSync(out);
+    }
+  }
+
+  it("refuses to start when stdout is the journal: exit 2, one line, nothing printed", async () => {
+    // Before: it started and printed AWS_CONTAINER_AUTHORIZATION_TOKEN=… into the journal (adm, systemd-journal).
+    const journal = join(dir, "journal");
+    writeFileSync(journal, "");
+    const child = serveEcs(journal, journal);
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = once(child, "exit") as Promise<[number | null]>;
+    const started = new Promise<["still serving"]>((r) => setTimeout(() => r(["still serving"]), 20_000).unref());
+    const [code] = await Promise.race([exited, started]);
+    child.kill("SIGKILL"); // before the fix it kept serving
+    expect([code, readFileSync(journal, "utf8")]).toEqual([2, ""]);
+    expect(stderr).toMatch(/^roles-anywhere-agent: serve --ecs would print the consumers' tokens on standard output, which is the journal here: .*--ecs-env-dir DIR.*\)\n$/);
+  });
+
+  it("prints the env files on stdout as before when stdout is something else (a file, a pipe, a terminal)", async () => {
+    const out = join(dir, "stdout");
+    const journal = join(dir, "other-journal");
+    writeFileSync(journal, "");
+    const child = serveEcs(out, journal);
+    try {
+      await expect.poll(() => readFileSync(out, "utf8"), { timeout: 30_000 }).toMatch(/^AWS_CONTAINER_AUTHORIZATION_TOKEN=\S+$/m);
+      expect(readFileSync(out, "utf8")).toMatch(/^# ECS consumer Journal \(role Journal\)$/m);
+    } finally {
+      const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, "exit");
+      child.kill("SIGTERM");
+      await exited;
+    }
   });
 });

@@ -5,16 +5,28 @@
  * another user (not root) is one too, whatever its mode: they can change a PIN to a wrong one, and each start
  * then costs the token a strike. `mode` and `owner` are absent for `-` and `env:` (nothing to warn about).
  */
-export function warnIfExposed(file: { readonly mode?: number; readonly owner?: number }, path: string, what: string): void {
-  const { mode, owner } = file;
-  const uid = process.getuid?.();
-  if (owner !== undefined && uid !== undefined && owner !== uid && owner !== 0) {
-    const message = `${what} ${path} belongs to another user (uid ${owner}), who can change it: run chown ${uid} ${path}`;
+export function warnIfExposed(file: FileFacts, path: string, what: string): void {
+  for (const message of exposedFileWarnings(file, path, what)) {
     process.emitWarning(message, { code: "RAA_EXPOSED_FILE" });
   }
-  if (mode === undefined || !isExposed(mode)) return;
-  const message = `${what} ${path} can be read or changed by other users (mode ${(mode & 0o777).toString(8)}): run chmod 600 ${path}`;
-  process.emitWarning(message, { code: "RAA_EXPOSED_FILE" });
+}
+
+type FileFacts = { readonly mode?: number; readonly owner?: number };
+
+/** The rule itself, each warning as a line: for a command that prints its own warnings before it exits. */
+export function exposedFileWarnings(file: FileFacts, path: string, what: string): string[] {
+  const { mode, owner } = file;
+  const uid = process.getuid?.();
+  const warnings: string[] = [];
+  if (owner !== undefined && uid !== undefined && owner !== uid && owner !== 0) {
+    const fix = `run chown ${uid} ${path}`;
+    warnings.push(`${what} ${path} belongs to another user (uid ${owner}), who can change it: ${fix}`);
+  }
+  if (mode !== undefined && isExposed(mode)) {
+    const octal = (mode & 0o777).toString(8);
+    warnings.push(`${what} ${path} can be read or changed by other users (mode ${octal}): run chmod 600 ${path}`);
+  }
+  return warnings;
 }
 
 /** Whether users other than the owner may read or change a file of this mode. */

@@ -6,3 +6,17 @@ export function parseJson(text: string | Buffer): unknown {
     return undefined;
   }
 }
+
+/** JSON.parse's error as "… at line L, column C", never quoting the text (a secret given as a config file). */
+export function describeJsonError(cause: unknown, text: string): string {
+  // V8 quotes the text around an unexpected token (`, …"text"… is not valid JSON`): the file's text is never echoed.
+  const quoted = /,? ?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s;
+  const message = (cause instanceof Error ? cause.message : String(cause)).replace(quoted, "") || "unexpected text";
+  const m = /position (\d+)/.exec(message);
+  if (!m) return message;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split("\n").length;
+  const column = pos - before.lastIndexOf("\n");
+  return `${message.replace(/ in JSON at position \d+.*$/, "")} at line ${line}, column ${column}`;
+}

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
-import type { ListenOptions, Server } from "node:net";
+import { isIP, type ListenOptions, type Server } from "node:net";
 import { UsageError } from "../errors.js";
 
 const CAP_NET_BIND_SERVICE = 10n;
@@ -90,4 +90,9 @@ export function closeServer(server: HttpServer): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/** `host` or `[v6]` or `v6` as it goes into a URL. */
+export function urlHost(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
 }

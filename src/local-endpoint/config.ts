@@ -2,7 +2,7 @@ import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js
 import { isPlainObject } from "../own-value.js";
 import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
-import { describeJsonError } from "../config/parse-config.js";
+import { describeJsonError } from "../io/json.js";
 import { durationProblem } from "../rolesanywhere/request.js";
 import { rethrownAs } from "./rejections.js";
 

@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { closeServer, listenTcp } from "../io/listen-tcp.js";
+import { closeServer, listenTcp, urlHost } from "../io/listen-tcp.js";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { escapeControls, InputError, isAgentError, ServiceError, UsageError } from "../errors.js";
 import { isPlainObject, wrongOption, type Kinds } from "../own-value.js";
 import { Certificate } from "../x509/certificate.js";
-import { urlHost } from "../serve/advertise-host.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
 import { createSessionResponseBody } from "./create-session-response.js";
 import { InjectedFailures, type ExpirationFault } from "./injected-failures.js";

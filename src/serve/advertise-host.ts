@@ -24,11 +24,6 @@ export function advertisedHost(choice: { bind: string; advertise?: string | unde
   });
 }
 
-/** `host` or `[v6]` or `v6` as it goes into a URL. */
-export function urlHost(host: string): string {
-  return isIP(host) === 6 ? `[${host}]` : host;
-}
-
 /** An IPv6 address as URLs write it (`fd00:0::1` → `fd00::1`), so that two spellings compare equal; others as they are. */
 export function canonicalIp(address: string): string {
   return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;

@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
-import { closeServer, listenTcp } from "../io/listen-tcp.js";
+import { closeServer, listenTcp, urlHost } from "../io/listen-tcp.js";
 import type { AddressInfo, Socket } from "node:net";
 import { formatExpiration, goJsonStringify, type Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
 import type { EcsConsumerLookup } from "./ecs-consumers.js";
-import { urlHost } from "./advertise-host.js";
 import { startTlsServer, type TlsFilePaths } from "./tls-files.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";

@@ -1,3 +1,4 @@
+import { fstatSync } from "node:fs";
 import type { SourceSpec } from "../credentials/source-registry.js";
 import { serveUntilStopped, startDaemon, type DaemonStartOptions } from "../daemon/run-daemon.js";
 import { checkPortPrivilege } from "../io/listen-tcp.js";
@@ -46,6 +47,12 @@ async function startServe(run: ServeRun) {
   const { log } = run;
   // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
   checkEndpointChoice({ ...run, allowImdsWithEcs: run.allowOpenImds });
+  if (run.ecs && run.ecsIdentity.kind === "random" && !run.ecsEnvDir && stdoutIsJournal(run.env)) {
+    const what = "serve --ecs would print the consumers' tokens on standard output, which is the journal here";
+    throw new UsageError("USAGE", `${what}: members of groups adm and systemd-journal can read it`, {
+      hint: "add --ecs-env-dir DIR: each consumer's NAME.env and NAME.token are written there (0600) instead",
+    });
+  }
   checkPortPrivilege(run.port);
   const advertiseHost = advertisedHost({ bind: run.host, advertise: run.advertise, env: run.env });
   const specs = await run.specs();
@@ -92,6 +99,18 @@ async function startServe(run: ServeRun) {
   }
   ready(LISTENING);
   return { registry, server };
+}
+
+/** Standard output is the journal: $JOURNAL_STREAM ("device:inode", systemd.exec(5)) names file descriptor 1. */
+function stdoutIsJournal(env: NodeJS.ProcessEnv): boolean {
+  const journal = /^(\d+):(\d+)$/.exec(env["JOURNAL_STREAM"] ?? "");
+  if (!journal) return false;
+  try {
+    const { dev, ino } = fstatSync(1, { bigint: true });
+    return dev === BigInt(journal[1]!) && ino === BigInt(journal[2]!);
+  } catch {
+    return false; // no standard output at all: nothing is printed anywhere
+  }
 }
 
 function consumerBindings(flags: readonly string[], roles: readonly string[]): { name: string; role: string }[] {

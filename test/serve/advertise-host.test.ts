@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { advertisedHost, urlHost } from "../../src/serve/advertise-host.js";
+import { urlHost } from "../../src/io/listen-tcp.js";
+import { advertisedHost } from "../../src/serve/advertise-host.js";
 import { createRequestGuard } from "../../src/serve/request-guard.js";
 
 describe("the host serve advertises to consumers", () => {

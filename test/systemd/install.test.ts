@@ -274,6 +274,23 @@ describe("install-systemd: what the units are written over, and what goes into t
       expect([r2.code, r2.stderr.includes("PIN file") || r2.stderr.includes("internal")]).toEqual([0, false]);
     }
   });
+
+  it("a --pin-file of another user (not root), even mode 0600, is warned about (owner, chown), never its content", async () => {
+    // Before: no word about it; that user can change the PIN to a wrong one, a token strike at every service start.
+    const pin = join(dir, "pin-of-nobody");
+    writeFileSync(pin, "731946\n", { mode: 0o600 });
+    chownSync(pin, 65534, 65534);
+    const r = await dryRun("--pin-file", pin);
+    expect(r.code).toBe(0);
+    const uid = process.getuid?.();
+    expect(r.stderr).toContain(
+      `roles-anywhere-agent: warning: PIN file ${pin} belongs to another user (uid 65534), who can change it: run chown ${uid} ${pin}\n`,
+    );
+    expect(r.stderr).not.toContain("mode 600");
+    expect(`${r.stdout}${r.stderr}`).not.toContain("731946");
+    chownSync(pin, 0, 0); // root's: nothing to say
+    expect((await dryRun("--pin-file", pin)).stderr).not.toContain("PIN file");
+  });
 });
 
 describe("install-systemd --pin-file: every unit that loads the PIN file reads it", () => {

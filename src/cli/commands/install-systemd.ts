@@ -2,7 +2,7 @@ import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js"
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
-import { isExposed } from "../../io/exposed-file.js";
+import { exposedFileWarnings } from "../../io/exposed-file.js";
 import { fileKind } from "../../io/trusted-path.js";
 
 const command: CommandSpec = {
@@ -65,10 +65,9 @@ const command: CommandSpec = {
         hint: "give the file that holds the token PIN (root's, mode 0600)",
       });
     }
-    if (pinFile?.isFile() && isExposed(pinFile.mode)) {
-      const mode = (pinFile.mode & 0o777).toString(8);
-      const path = context.pinFile;
-      warn(`PIN file ${path} can be read or changed by other users (mode ${mode}): run chmod 600 ${path}`);
+    if (pinFile?.isFile() && context.pinFile) {
+      const facts = { mode: pinFile.mode, owner: pinFile.uid };
+      for (const line of exposedFileWarnings(facts, context.pinFile, "PIN file")) warn(line);
     }
     const files = generateFiles(context);
     if (boolArg(args, "dry-run")) {
