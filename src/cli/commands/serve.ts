@@ -21,7 +21,7 @@ const command: CommandSpec = {
     { name: "ecs", type: "boolean", description: "Serve the ECS container-credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI + token); alone, it serves token-holding consumers only" },
     { name: "allow-open-imds", type: "boolean", description: "Allow --imds with --ecs, although any local user can then read every role through IMDS (the ECS tokens no longer protect anything)" },
     { name: "ecs-consumer", type: "string", refuseEmpty: true, repeatable: true, description: "NAME=ROLE: one ECS consumer with its own token (default: one per role, named after it)" },
-    { name: "ecs-env-dir", type: "string", refuseEmpty: true, description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them" },
+    { name: "ecs-env-dir", type: "string", refuseEmpty: true, description: "Write each consumer's NAME.env and NAME.token here (0600) instead of printing them (required when standard output is the journal)" },
     { name: "ecs-token-dir", type: "string", refuseEmpty: true, description: "Take each consumer's token from the file DIR/NAME (a mounted Secret), re-read when it changes, instead of random ones" },
     { name: "ecs-service-account", type: "string", refuseEmpty: true, repeatable: true, description: "NAMESPACE/SERVICEACCOUNT=ROLE: pods of this ServiceAccount get ROLE with their projected ServiceAccount token (needs --ecs-jwks, --ecs-issuer)" },
     { name: "ecs-jwks", type: "string", refuseEmpty: true, description: "The cluster's ServiceAccount public keys (kubectl get --raw /openid/v1/jwks), re-read when the file changes" },
