@@ -38,7 +38,8 @@ export function readElement(buf: Buffer, offset = 0): DerElement {
   let header = 2;
   if (length & 0x80) {
     const n = length & 0x7f;
-    if (n === 0 || n > 4) throw new DerError("unsupported DER length");
+    if (n === 0) throw new DerError("an indefinite length (BER, not DER)");
+    if (n > 4) throw new DerError(`a ${n}-byte length field (more than 4)`);
     if (offset + 2 + n > buf.length) throw new DerError("truncated DER length");
     length = 0;
     for (let i = 0; i < n; i++) length = length * 256 + buf[offset + 2 + i]!;
