@@ -144,4 +144,26 @@ describe("private key errors", () => {
   it("openssl itself agrees the garbled files are unusable (fixtures are really broken)", () => {
     expect(() => openssl(["pkey", "-in", path("corrupt-body.pem"), "-noout"])).toThrow();
   });
+  it.each([
+    ["PKCS#8", ["pkcs8", "-topk8", "-nocrypt"], "PRIVATE KEY"],
+    ["SEC1", ["ec"], "EC PRIVATE KEY"],
+    ["encrypted PKCS#8", ["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", `pass:${PASSWORD}`], "ENCRYPTED PRIVATE KEY"],
+  ])("a DER %s key that openssl reads although it is followed by bytes, or BER: one line saying which", async (_, args, label) => {
+    run([...args, "-in", ec.keyPath, "-outform", "DER", "-out", path("plain.der")]);
+    const der = readFileSync(path("plain.der"));
+    const body = der.subarray(2 + (der[1]! & 0x80 ? der[1]! & 0x7f : 0));
+    const variants = [
+      ["trailing.der", Buffer.concat([der, Buffer.from("\0\0junk")]), `holds a DER ${label} followed by 6 bytes that are not part of it`],
+      ["ber.der", Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2)]), "is BER, not DER: it has an indefinite length"],
+      ["trailing.pem", Buffer.from(`-----BEGIN ${label}-----\n${Buffer.concat([der, Buffer.alloc(1)]).toString("base64")}\n-----END ${label}-----\n`), label === "ENCRYPTED PRIVATE KEY" ? "unusable: trailing data after DER element" : "(trailing data after DER element)"],
+    ] as const;
+    for (const [name, bytes, expected] of variants) {
+      writeFileSync(path(name), bytes);
+      // The oracle: openssl reads the same key from these bytes.
+      expect(openssl(["pkey", "-in", path(name), "-passin", `pass:${PASSWORD}`, "-pubout"])).toContain("PUBLIC KEY");
+      const e = await expectAgentError(loadKeyFile(path(name), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_INVALID", PASSWORD);
+      expect(e.message).toContain(`${path(name)} `);
+      expect(e.message).toContain(expected);
+    }
+  });
 });
