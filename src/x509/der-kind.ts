@@ -2,11 +2,16 @@ import { TAG, children, decodeSmallInteger, readSingle, unlessMalformed } from "
 
 type DerKind = "CERTIFICATE" | "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "PKCS12";
 
+/** `SEQUENCE (indefinite length) { INTEGER 3, SEQUENCE …`. */
+const BER_PFX_V3 = Buffer.from([TAG.SEQUENCE, 0x80, TAG.INTEGER, 1, 3, TAG.SEQUENCE]);
+
 /**
  * Recognises a DER structure by its outline, without fully parsing it, and names it after the PEM label the
  * same structure would carry; undefined when unknown.
  */
 export function classifyDer(bytes: Buffer): DerKind | undefined {
+  // A PFX with an indefinite outer length (BER, as OpenSSL and Go read it; the PKCS#12 reader takes BER too).
+  if (bytes.subarray(0, 6).equals(BER_PFX_V3)) return "PKCS12";
   return unlessMalformed(() => {
     const items = children(readSingle(bytes, TAG.SEQUENCE));
     const [a, b, c] = items;
