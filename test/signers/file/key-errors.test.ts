@@ -109,6 +109,16 @@ describe("private key errors", () => {
     expect(e.hint).toContain("openssl pkcs8 -topk8");
   });
 
+  it.each(["PRIVATE KEY", "ENCRYPTED PRIVATE KEY"])("legacy PEM encryption under a %s label (openssl decrypts it): the same refusal", async (label) => {
+    const legacy = readFileSync(path("legacy-encrypted.pem"), "utf8").replaceAll("RSA PRIVATE KEY", label);
+    writeFileSync(path("legacy-relabelled.pem"), legacy);
+    // The oracle: openssl reads it with the password.
+    expect(openssl(["pkey", "-in", path("legacy-relabelled.pem"), "-passin", `pass:${PASSWORD}`, "-pubout"])).toContain("PUBLIC KEY");
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("legacy-relabelled.pem"), options), "PRIVATE_KEY_UNSUPPORTED", PASSWORD);
+    expect(e.message).toBe(`${path("legacy-relabelled.pem")} uses legacy OpenSSL PEM encryption, which is not supported`);
+  });
+
   it("an unsupported PBES2 cipher (Camellia) is named", async () => {
     const e = await expectAgentError(loadKeyFile(path("camellia.pem"), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_UNSUPPORTED");
     expect(e.message).toContain("PBES2 cipher");
