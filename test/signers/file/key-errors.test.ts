@@ -1,3 +1,4 @@
+import { createPublicKey } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -175,5 +176,24 @@ describe("private key errors", () => {
       expect(e.message).toContain(`${path(name)} `);
       expect(e.message).toContain(expected);
     }
+  });
+  it("a DER key with another version number: read as openssl reads it (PKCS#8), or the version named (SEC1), not 'no private key'", async () => {
+    const withVersion = (name: string, args: string[], version: number) => {
+      run([...args, "-in", ec.keyPath, "-outform", "DER", "-out", path(name)]);
+      const der = readFileSync(path(name));
+      const at = 2 + (der[1]! & 0x80 ? der[1]! & 0x7f : 0);
+      expect(der.subarray(at, at + 2)).toEqual(Buffer.from([2, 1]));
+      der[at + 2] = version;
+      writeFileSync(path(name), der);
+      // The oracle: openssl reads both.
+      expect(openssl(["pkey", "-in", path(name), "-pubout"])).toContain("PUBLIC KEY");
+    };
+    withVersion("v2.p8", ["pkcs8", "-topk8", "-nocrypt"], 2);
+    const key = await loadKeyFile(path("v2.p8"), {});
+    const spki = (pem: string) => createPublicKey(pem).export({ type: "spki", format: "der" });
+    expect(key.key.spki).toEqual(spki(readFileSync(ec.publicKeyPath, "utf8")));
+    withVersion("v2.sec1", ["ec"], 2);
+    const e = await expectAgentError(loadKeyFile(path("v2.sec1"), {}), "PRIVATE_KEY_INVALID");
+    expect(e.message).toBe(`unable to parse private key: ${path("v2.sec1")} holds a malformed EC PRIVATE KEY (ECPrivateKey version is not 1)`);
   });
 });
