@@ -58,8 +58,8 @@ export function readSingle(buf: Buffer, expectedTag?: number): DerElement {
   return el;
 }
 
-/** The elements inside a constructed element (SEQUENCE, SET, [n] EXPLICIT). */
-export function children(el: DerElement): DerElement[] {
+/** The elements inside a constructed element (SEQUENCE, SET, [n] EXPLICIT); more than `max` is malformed. */
+export function children(el: DerElement, max = Infinity): DerElement[] {
   if ((el.tag & 0x20) === 0) throw new DerError(`DER tag 0x${el.tag.toString(16)} is not constructed`);
   const out: DerElement[] = [];
   let offset = 0;
@@ -68,6 +68,7 @@ export function children(el: DerElement): DerElement[] {
     out.push(child);
     offset += child.raw.length;
   }
+  if (out.length > max) throw new DerError(`${out.length} elements where at most ${max} belong`);
   return out;
 }
 
@@ -128,6 +129,6 @@ export interface AlgorithmIdentifier {
 }
 
 export function decodeAlgorithmIdentifier(el: DerElement | undefined): AlgorithmIdentifier {
-  const [oid, parameters] = children(expectTag(el, TAG.SEQUENCE));
+  const [oid, parameters] = children(expectTag(el, TAG.SEQUENCE), 2);
   return { oid: decodeOid(oid), parameters };
 }

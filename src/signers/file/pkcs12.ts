@@ -213,9 +213,9 @@ async function unlock(
 
 /** EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT encryptedContent } } */
 function readEncryptedData(der: Buffer) {
-  const [version, eci] = children(readSingle(der, TAG.SEQUENCE));
+  const [version, eci] = children(readSingle(der, TAG.SEQUENCE), 3);
   expectTag(version, TAG.INTEGER);
-  const [contentType, algEl, content] = children(expectTag(eci, TAG.SEQUENCE));
+  const [contentType, algEl, content] = children(expectTag(eci, TAG.SEQUENCE), 3);
   if (decodeOid(contentType) !== OID.DATA) throw new DerError("encrypted content is not data");
   if (content === undefined) throw new DerError("no encrypted content");
   const ciphertext =

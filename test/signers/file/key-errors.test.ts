@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { makeTempDir } from "../../helpers/pki.js";
+import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
+import { pemOf } from "../../fuzz/engine.js";
 import { expectAgentError, makeCa, makeKeyFixture, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";
 
 describe("private key errors", () => {
@@ -195,5 +197,24 @@ describe("private key errors", () => {
     withVersion("v2.sec1", ["ec"], 2);
     const e = await expectAgentError(loadKeyFile(path("v2.sec1"), {}), "PRIVATE_KEY_INVALID");
     expect(e.message).toBe(`unable to parse private key: ${path("v2.sec1")} holds a malformed EC PRIVATE KEY (ECPrivateKey version is not 1)`);
+  });
+  it.each([
+    ["a second PRF after PBKDF2's", "aes.der", [0, 1, 0, 1], 2],
+    ["a second IV in the cipher's AlgorithmIdentifier", "aes.der", [0, 1, 1], 1],
+    ["a second cipher after PBES2's", "aes.der", [0, 1], 1],
+    ["a sixth scrypt parameter", "scrypt.der", [0, 1, 0, 1], 0],
+    ["a third field in EncryptedPrivateKeyInfo", "aes.der", [], 1],
+  ] as const)("encryption parameters with %s (openssl refuses them): refused, not read past", async (_, name, at, copy) => {
+    if (name === "scrypt.der") run(["pkcs8", "-in", path("scrypt.pem"), "-passin", `pass:${PASSWORD}`, "-topk8", "-scrypt", "-outform", "DER", "-out", path(name), "-passout", `pass:${PASSWORD}`]);
+    const tree = decodeDer(readFileSync(path(name)))!;
+    const parent = at.reduce((node, i) => node.children![i]!, tree);
+    // scrypt's fifth field (keyLength) is optional: a sixth is the surplus.
+    for (const _ of name === "scrypt.der" ? [1, 2] : [1]) parent.children!.push(structuredClone(parent.children![copy]!));
+    writeFileSync(path("surplus.der"), pemOf("ENCRYPTED PRIVATE KEY", encodeDer(tree)));
+    // The oracle: openssl refuses it, even with the right password.
+    expect(() => run(["pkey", "-in", path("surplus.der"), "-passin", `pass:${PASSWORD}`, "-noout"])).toThrow();
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("surplus.der"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toMatch(/^unable to parse private key: the encryption parameters of .* are unusable: (\d elements where at most \d belong|PBKDF2 parameters after the PRF)$/);
   });
 });
