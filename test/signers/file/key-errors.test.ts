@@ -217,4 +217,15 @@ describe("private key errors", () => {
     const e = await expectAgentError(loadKeyFile(path("surplus.der"), options), "PRIVATE_KEY_INVALID", PASSWORD);
     expect(e.message).toMatch(/^unable to parse private key: the encryption parameters of .* are unusable: (\d elements where at most \d belong|PBKDF2 parameters after the PRF)$/);
   });
+  it("a PBKDF2 PRF whose NULL parameters hold bytes (openssl refuses it): refused, not read past", async () => {
+    const tree = decodeDer(readFileSync(path("aes.der")))!;
+    const prf = tree.children![0]!.children![1]!.children![0]!.children![1]!.children![2]!;
+    expect(prf.children![1]).toEqual({ tag: 5, value: Buffer.alloc(0) });
+    prf.children![1]!.value = Buffer.from("junk!");
+    writeFileSync(path("prf-null.pem"), pemOf("ENCRYPTED PRIVATE KEY", encodeDer(tree)));
+    expect(() => run(["pkey", "-in", path("prf-null.pem"), "-passin", `pass:${PASSWORD}`, "-noout"])).toThrow();
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("prf-null.pem"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toMatch(/are unusable: PBKDF2 PRF parameters that are not NULL$/);
+  });
 });
