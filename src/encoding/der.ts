@@ -45,6 +45,8 @@ export function readElement(buf: Buffer, offset = 0): DerElement {
     for (let i = 0; i < n; i++) length = length * 256 + buf[offset + 2 + i]!;
     header += n;
   }
+  // A NULL with content is malformed wherever it is (OpenSSL refuses it even where it reads no parameters).
+  if (tag === TAG.NULL && length !== 0) throw new DerError("a NULL with content");
   const end = offset + header + length;
   if (end > buf.length) throw new DerError("DER element longer than its container");
   return { tag, content: buf.subarray(offset + header, end), raw: buf.subarray(offset, end) };

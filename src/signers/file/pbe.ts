@@ -140,11 +140,7 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
     const [keyLength, prf, extra] = fields[2]?.tag === TAG.INTEGER ? fields.slice(2) : [undefined, ...fields.slice(2)];
     if (extra !== undefined) throw new DerError("PBKDF2 parameters after the PRF");
     if (keyLength !== undefined) checkKeyLength(decodeSmallInteger(keyLength), cipher.keyLength);
-    const sha1: AlgorithmIdentifier = { oid: "1.2.840.113549.2.7", parameters: undefined };
-    const { oid: prfOid, parameters: prfParameters } = prf === undefined ? sha1 : decodeAlgorithmIdentifier(prf);
-    if (prfParameters !== undefined && (prfParameters.tag !== TAG.NULL || prfParameters.content.length > 0)) {
-      throw new DerError("PBKDF2 PRF parameters that are not NULL");
-    }
+    const prfOid = prf === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(prf).oid;
     const digest = ownValue(PRFS, prfOid);
     if (digest === undefined) throw unsupportedScheme(`PBKDF2 PRF OID ${prfOid}`, context);
     const key = await derived((done) => pbkdf2(password.utf8, salt.content, iterations, cipher.keyLength, digest, done));
