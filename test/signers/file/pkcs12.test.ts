@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { createSigner } from "../../../src/signers/factory.js";
+import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
 import { Secret } from "../../../src/secrets/secret.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../../helpers/pki.js";
 import { expectAgentError, opensslVerifies, run } from "./fixtures.js";
@@ -130,5 +131,19 @@ describe("PKCS#12", () => {
     expect(((await signer.publicKey()) as KeyObject).export({ type: "spki", format: "der" })).toEqual(expected);
     const e = await expectAgentError(createSigner({ certificate: path("trailing.p12"), ...value("s3cret") }), "PKCS12_INVALID", "s3cret");
     expect(e.message).toBe(`could not parse PKCS#12 file ${path("trailing.p12")}: it is followed by 2 bytes that are not part of it`);
+  });
+  it("a field after the last one of the PFX or of its MacData (openssl refuses both): PKCS12_INVALID, not skipped", async () => {
+    const tree = decodeDer(p12("default.p12"))!;
+    const macData = tree.children![2]!;
+    const surplus = {
+      "mac-surplus.p12": { ...tree, children: [...tree.children!.slice(0, 2), { ...macData, children: [...macData.children!, macData.children![2]!] }] },
+      "pfx-surplus.p12": { ...tree, children: [...tree.children!, macData] },
+    };
+    for (const [name, node] of Object.entries(surplus)) {
+      writeFileSync(path(name), encodeDer(node));
+      expect(() => run(["pkcs12", "-in", path(name), "-passin", "pass:s3cret", "-nodes", "-noout"]), name).toThrow();
+      const e = await expectAgentError(readPkcs12(p12(name), path(name), value("s3cret")), "PKCS12_INVALID", "s3cret");
+      expect(e.message).toBe(`could not parse PKCS#12 file ${path(name)}: a field follows the last one of the PFX or its MacData`);
+    }
   });
 });
