@@ -38,12 +38,15 @@ export function readElement(buf: Buffer, offset = 0): DerElement {
   let header = 2;
   if (length & 0x80) {
     const n = length & 0x7f;
-    if (n === 0 || n > 4) throw new DerError("unsupported DER length");
+    if (n === 0) throw new DerError("an indefinite length (BER, not DER)");
+    if (n > 4) throw new DerError(`a ${n}-byte length field (more than 4)`);
     if (offset + 2 + n > buf.length) throw new DerError("truncated DER length");
     length = 0;
     for (let i = 0; i < n; i++) length = length * 256 + buf[offset + 2 + i]!;
     header += n;
   }
+  // A NULL with content is malformed wherever it is (OpenSSL refuses it even where it reads no parameters).
+  if (tag === TAG.NULL && length !== 0) throw new DerError("a NULL with content");
   const end = offset + header + length;
   if (end > buf.length) throw new DerError("DER element longer than its container");
   return { tag, content: buf.subarray(offset + header, end), raw: buf.subarray(offset, end) };
@@ -57,8 +60,8 @@ export function readSingle(buf: Buffer, expectedTag?: number): DerElement {
   return el;
 }
 
-/** The elements inside a constructed element (SEQUENCE, SET, [n] EXPLICIT). */
-export function children(el: DerElement): DerElement[] {
+/** The elements inside a constructed element (SEQUENCE, SET, [n] EXPLICIT); more than `max` is malformed. */
+export function children(el: DerElement, max = Infinity): DerElement[] {
   if ((el.tag & 0x20) === 0) throw new DerError(`DER tag 0x${el.tag.toString(16)} is not constructed`);
   const out: DerElement[] = [];
   let offset = 0;
@@ -67,6 +70,7 @@ export function children(el: DerElement): DerElement[] {
     out.push(child);
     offset += child.raw.length;
   }
+  if (out.length > max) throw new DerError(`${out.length} elements where at most ${max} belong`);
   return out;
 }
 
@@ -127,6 +131,6 @@ export interface AlgorithmIdentifier {
 }
 
 export function decodeAlgorithmIdentifier(el: DerElement | undefined): AlgorithmIdentifier {
-  const [oid, parameters] = children(expectTag(el, TAG.SEQUENCE));
+  const [oid, parameters] = children(expectTag(el, TAG.SEQUENCE), 2);
   return { oid: decodeOid(oid), parameters };
 }

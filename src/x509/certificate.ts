@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { readElement } from "../encoding/der.js";
+import { DerError, readElement } from "../encoding/der.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
 
@@ -73,7 +73,7 @@ export class Certificate {
       throw new NotX509Error(cause);
     }
     // OpenSSL ignores bytes after the certificate; they would be sent in X-Amz-X509 (Go's parser refuses them).
-    const extra = this.der.length - readElement(this.der).raw.length;
+    const extra = this.der.length - outerLength(this.der, what);
     if (extra > 0) {
       throw new InputError("CERTIFICATE_INVALID", `${what} is followed by ${extra} bytes that are not part of it`, {
         hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
@@ -172,6 +172,19 @@ export class Certificate {
         cause,
       });
     }
+  }
+}
+
+/** The outer element's length; OpenSSL also reads BER (indefinite lengths), which would be sent in X-Amz-X509. */
+function outerLength(der: Buffer, what: string): number {
+  try {
+    return readElement(der).raw.length;
+  } catch (cause) {
+    if (!(cause instanceof DerError)) throw cause;
+    throw new InputError("CERTIFICATE_INVALID", `${what} is not DER-encoded: it has ${cause.message}`, {
+      hint: "export the certificate again as DER or PEM (openssl x509 -in CERT -out clean.pem)",
+      cause,
+    });
   }
 }
 

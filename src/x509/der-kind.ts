@@ -1,12 +1,17 @@
-import { TAG, children, decodeSmallInteger, readSingle, unlessMalformed } from "../encoding/der.js";
+import { TAG, children, readSingle, unlessMalformed } from "../encoding/der.js";
 
 type DerKind = "CERTIFICATE" | "PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" | "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "PKCS12";
+
+/** `SEQUENCE (indefinite length) { INTEGER 3, SEQUENCE …`. */
+const BER_PFX_V3 = Buffer.from([TAG.SEQUENCE, 0x80, TAG.INTEGER, 1, 3, TAG.SEQUENCE]);
 
 /**
  * Recognises a DER structure by its outline, without fully parsing it, and names it after the PEM label the
  * same structure would carry; undefined when unknown.
  */
 export function classifyDer(bytes: Buffer): DerKind | undefined {
+  // A PFX with an indefinite outer length (BER, as OpenSSL and Go read it; the PKCS#12 reader takes BER too).
+  if (bytes.subarray(0, 6).equals(BER_PFX_V3)) return "PKCS12";
   return unlessMalformed(() => {
     const items = children(readSingle(bytes, TAG.SEQUENCE));
     const [a, b, c] = items;
@@ -18,15 +23,15 @@ export function classifyDer(bytes: Buffer): DerKind | undefined {
     // EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm SEQUENCE, encryptedData OCTET STRING }
     if (items.length === 2 && a.tag === TAG.SEQUENCE && b.tag === TAG.OCTET_STRING) return "ENCRYPTED PRIVATE KEY";
     if (a.tag !== TAG.INTEGER) return undefined;
-    const version = decodeSmallInteger(a);
-    // PFX ::= SEQUENCE { version 3, authSafe ContentInfo, macData MacData OPTIONAL }
-    if (version === 3 && b.tag === TAG.SEQUENCE && items.length <= 3) return "PKCS12";
+    // Keys by their shape, whatever their version (OpenSSL reads any; the key checks name a wrong one), as PEM is.
     // PrivateKeyInfo / OneAsymmetricKey ::= SEQUENCE { version 0|1, algorithm SEQUENCE, privateKey OCTET STRING, … }
-    if (version <= 1 && b.tag === TAG.SEQUENCE && c?.tag === TAG.OCTET_STRING) return "PRIVATE KEY";
+    if (b.tag === TAG.SEQUENCE && c?.tag === TAG.OCTET_STRING) return "PRIVATE KEY";
     // ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters, [1] publicKey }
-    if (version === 1 && b.tag === TAG.OCTET_STRING) return "EC PRIVATE KEY";
+    if (b.tag === TAG.OCTET_STRING) return "EC PRIVATE KEY";
     // RSAPrivateKey ::= SEQUENCE { version, n, e, d, p, q, dp, dq, qinv, … } — all INTEGERs
-    if (version <= 1 && items.length >= 9 && items.slice(0, 9).every((i) => i.tag === TAG.INTEGER)) return "RSA PRIVATE KEY";
+    if (items.length >= 9 && items.slice(0, 9).every((i) => i.tag === TAG.INTEGER)) return "RSA PRIVATE KEY";
+    // PFX ::= SEQUENCE { version 3, authSafe ContentInfo, macData MacData OPTIONAL } (the reader names a wrong version)
+    if (b.tag === TAG.SEQUENCE && items.length <= 3 && (c === undefined || c.tag === TAG.SEQUENCE)) return "PKCS12";
     return undefined;
   });
 }

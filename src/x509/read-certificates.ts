@@ -2,6 +2,8 @@ import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
 import { decodePemBlocks, looksLikePem, namePemBlock } from "../encoding/pem.js";
+import { readElement, unlessMalformed } from "../encoding/der.js";
+import { classifyDer } from "./der-kind.js";
 
 /** Certificates read from one file, with the stamp of the version that was read. */
 export interface CertificateFile {
@@ -25,6 +27,14 @@ export async function readCertificateFile(path: string, option = "--certificate"
 }
 
 export function noCertificateError(path: string, bytes: Buffer, option = "--certificate"): InputError {
+  // OpenSSL reads a PKCS#12 file followed by other bytes: say so rather than "not a certificate".
+  const first = looksLikePem(bytes) ? undefined : unlessMalformed(() => readElement(bytes).raw);
+  if (first !== undefined && first.length < bytes.length && classifyDer(first) === "PKCS12") {
+    const extra = `it is followed by ${bytes.length - first.length} bytes that are not part of it`;
+    return new InputError("PKCS12_INVALID", `could not parse PKCS#12 file ${path}: ${extra}`, {
+      hint: "export it again, e.g. `openssl pkcs12 -export -inkey KEY -in CERT -out FILE.p12`",
+    });
+  }
   const hint = `${option} must be a PEM or DER X.509 certificate, a PKCS#12 file or a pkcs11: URI`;
   return looksLikePem(bytes)
     ? new InputError("PEM_INVALID", `could not parse PEM data: ${path} holds no CERTIFICATE block`, { hint })

@@ -74,6 +74,30 @@ describe("TSS2 PRIVATE KEY files", () => {
     expect(objectName(k.public).toString("hex")).toBe("000b" + createHash("sha256").update(publicBytes).digest("hex"));
   });
 
+  it("PEM is read as openssl reads it: base64 that openssl refuses is refused, an RFC 1421 header is skipped", async () => {
+    const bytes = der(standard());
+    const variants = {
+      "a character outside base64": [pem(bytes).replace(/(-----\n[A-Za-z0-9+/]{8})/, "$1!!"), false],
+      "base64url characters": [pem(bytes).replace(/(-----\n[A-Za-z0-9+/]{8})./, "$1_"), false],
+      "missing padding": [pem(Buffer.concat([bytes, Buffer.alloc(bytes.length % 3 === 2 ? 2 : 0)])).replace(/=+\n/, "\n"), false],
+      "a Comment header": [pem(bytes).replace("-----\n", "-----\nComment: made by hand\n\n"), true],
+    } as const;
+    for (const [name, [text, readable]] of Object.entries(variants)) {
+      writeFileSync(join(dir, "variant.pem"), text);
+      // The oracle: openssl's PEM reader (asn1parse reads a block of any label).
+      const opensslReads = (() => {
+        try {
+          return openssl(["asn1parse", "-in", join(dir, "variant.pem")]).length > 0;
+        } catch {
+          return false;
+        }
+      })();
+      expect(opensslReads, name).toBe(readable);
+      if (readable) expect((await parseTss2KeyFile(text, "k")).privateBlob.toString("hex")).toBe("deadbeef");
+      else await expect(parseTss2KeyFile(text, "k"), name).rejects.toMatchObject({ code: "PEM_INVALID" });
+    }
+  });
+
   it("emptyAuth: BOOLEAN 0x01 (tpm2-openssl ≤ 1.3, old tpm2-tss-engine) is TRUE; absent and FALSE mean a password is needed", async () => {
     const ff = der(standard());
     const i = ff.indexOf(Buffer.from("a0030101ff", "hex"));

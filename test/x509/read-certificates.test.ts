@@ -70,6 +70,28 @@ describe("reading certificate files", () => {
     }
   });
 
+  it("refuses a BER certificate (indefinite or 5-byte outer length) that OpenSSL reads: one line, not an internal error", async () => {
+    const der = readFileSync(path("leaf.der"));
+    const body = der.subarray(2 + (der[1]! & 0x7f));
+    const five = Buffer.alloc(4);
+    five.writeUInt32BE(body.length);
+    const variants = {
+      "indefinite.der": [Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2)]), "an indefinite length (BER, not DER)"],
+      "five-byte.der": [Buffer.concat([Buffer.from([0x30, 0x85, 0]), five, body]), "a 5-byte length field"],
+    } as const;
+    for (const [name, [bytes, why]] of Object.entries(variants)) {
+      writeFileSync(path(name), bytes);
+      writeFileSync(path(`${name}.pem`), `-----BEGIN CERTIFICATE-----\n${bytes.toString("base64")}\n-----END CERTIFICATE-----\n`);
+      for (const file of [name, `${name}.pem`]) {
+        // The oracle: openssl reads it, with the original serial.
+        expect(openssl(["x509", "-in", path(file), "-noout", "-serial"])).toMatch(/^serial=/);
+        const e = await expectAgentError(readCertificateFile(path(file)), "CERTIFICATE_INVALID");
+        expect(e.message).toContain(`${path(file)}${file.endsWith(".pem") ? " (certificate #1)" : ""} is not DER-encoded`);
+        expect(e.message).toContain(why);
+      }
+    }
+  });
+
   it("reads a bundle with comments, keeping order", async () => {
     const bundle = await readCertificateBundle(path("bundle-with-comments.pem"));
     expect(bundle.certificates.map((c) => c.subject)).toEqual(["CN=Read Root", "CN=Read Root"]);

@@ -59,7 +59,9 @@ export function checkKey(der: Buffer, format: RsaEcKeyFormat, source: string): C
   try {
     return format === "pkcs8" ? checkPkcs8(der) : format === "sec1" ? checkEc(der, undefined) : checkRsa(der);
   } catch (cause) {
-    if (cause instanceof DerError) throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]}`, cause);
+    if (cause instanceof DerError) {
+      throw unparsableKeyError(`${source} holds a malformed ${FORMAT_NAMES[format]} (${cause.message})`, cause);
+    }
     if (!(cause instanceof KeyCheckError)) throw cause;
     if (cause.unsupported) throw unsupportedKeyError(cause.message, source);
     throw new InputError("PRIVATE_KEY_INVALID", `unusable private key in ${source}: ${cause.message}`, {

@@ -1,10 +1,11 @@
 import { readInputFile, type FileStamp } from "../../io/input-file.js";
 import type { Secret } from "../../secrets/secret.js";
 import { classifyDer } from "../../x509/der-kind.js";
-import { DerError, TAG, children, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
+import { DerError, TAG, children, decodeOid, expectTag, readElement, readSingle } from "../../encoding/der.js";
+import { unlessMalformed } from "../../encoding/der.js";
 import { decodePemBlocks, looksLikePem, type PemBlock } from "../../encoding/pem.js";
 import type { DebugLog, SignerOptions } from "../options.js";
-import { loadSigningKey } from "./key-parsers.js";
+import { loadSigningKey, refuseLegacyEncryption } from "./key-parsers.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { decryptPrivateKeyInfo } from "./pbe.js";
 import { bmpPassword } from "./pkcs12-kdf.js";
@@ -65,8 +66,9 @@ export async function keyMaterialFromFile(
   password: () => Promise<Secret>,
   debug?: DebugLog,
 ): Promise<KeyMaterial> {
-  const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), source) : derAsBlocks(bytes);
+  const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), source) : derAsBlocks(bytes, source);
   const pkcs8 = blocks.find((b) => b.label === "PRIVATE KEY" || b.label === "ENCRYPTED PRIVATE KEY");
+  if (pkcs8 !== undefined) refuseLegacyEncryption(pkcs8, source);
   const encrypted = pkcs8?.label === "ENCRYPTED PRIVATE KEY";
   let der = pkcs8?.der;
   if (encrypted) {
@@ -90,10 +92,19 @@ export function keyMaterialFromPrivateKeyInfo(der: Buffer, source: string): KeyM
   return { source, blocks: [], encrypted: false, privateKeyInfo: toPrivateKeyInfo(der, source) };
 }
 
-function derAsBlocks(bytes: Buffer): PemBlock[] {
+function derAsBlocks(bytes: Buffer, source: string): PemBlock[] {
   const kind = classifyDer(bytes);
-  if (kind === undefined || kind === "PKCS12") return [];
-  return [{ label: kind, der: bytes, headers: {} }];
+  if (kind !== undefined) return kind === "PKCS12" ? [] : [{ label: kind, der: bytes, headers: {} }];
+  // OpenSSL also reads a BER key, or one followed by other bytes: say which, rather than "no private key".
+  const hint = "export the key again as DER or PEM (`openssl pkey -in KEY -out NEW`)";
+  const refuse = (what: string) => unparsableKeyError(`${source} ${what}`, undefined, hint);
+  if (bytes[0] === TAG.SEQUENCE && bytes[1] === 0x80) throw refuse("is BER, not DER: it has an indefinite length");
+  const first = unlessMalformed(() => readElement(bytes).raw);
+  const inner = first === undefined ? undefined : classifyDer(first);
+  if (first !== undefined && inner !== undefined && inner !== "PKCS12" && inner !== "CERTIFICATE") {
+    throw refuse(`holds a DER ${inner} followed by ${bytes.length - first.length} bytes that are not part of it`);
+  }
+  return [];
 }
 
 function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {
@@ -105,6 +116,6 @@ function toPrivateKeyInfo(der: Buffer, source: string): PrivateKeyInfo {
     return { der, algorithmOid };
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
-    throw unparsableKeyError(`${source} holds a malformed PKCS#8 key`, cause);
+    throw unparsableKeyError(`${source} holds a malformed PKCS#8 key (${cause.message})`, cause);
   }
 }

@@ -115,7 +115,7 @@ export async function pbeDecrypt(
 /** The cipher, its key and IV, and the scheme's name for --debug (`PBES2/scrypt/aes-256-cbc`). */
 async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, context: PbeContext) {
   if (alg.oid === OID.PKCS12_3DES) {
-    const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE));
+    const [salt, iterations] = children(expectTag(alg.parameters, TAG.SEQUENCE), 2);
     const saltBytes = expectTag(salt, TAG.OCTET_STRING).content;
     const count = readIterations(iterations, MAX_PKCS12_KDF_ITERATIONS);
     const key = await pkcs12DeriveBytes("sha1", password.bmp, saltBytes, count, PKCS12_KEY_ID.key, 24);
@@ -123,20 +123,22 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
     return { cipher: "des-ede3-cbc", key, iv, scheme: "pbeWithSHAAnd3-KeyTripleDES-CBC" };
   }
   if (alg.oid !== OID.PBES2) throw unsupportedScheme(ownValue(LEGACY_SCHEMES, alg.oid) ?? `OID ${alg.oid}`, context);
-  const [kdfEl, encEl] = children(expectTag(alg.parameters, TAG.SEQUENCE));
+  const [kdfEl, encEl] = children(expectTag(alg.parameters, TAG.SEQUENCE), 2);
   const kdf = decodeAlgorithmIdentifier(kdfEl);
   const enc = decodeAlgorithmIdentifier(encEl);
   const cipher = ownValue(CIPHERS, enc.oid);
   if (cipher === undefined) throw unsupportedScheme(`PBES2 cipher OID ${enc.oid}`, context);
   const iv = expectTag(enc.parameters, TAG.OCTET_STRING).content;
   if (iv.length !== cipher.ivLength) throw new DerError(`IV of ${iv.length} bytes for ${cipher.name}`);
-  const fields = children(expectTag(kdf.parameters, TAG.SEQUENCE));
+  // scrypt-params ::= SEQUENCE { salt, costParameter, blockSize, parallelizationParameter, keyLength OPTIONAL }
+  const fields = children(expectTag(kdf.parameters, TAG.SEQUENCE), kdf.oid === OID.SCRYPT ? 5 : Infinity);
   const salt = fields[0];
   if (salt?.tag !== TAG.OCTET_STRING) throw unsupportedScheme("a KDF salt that is not an OCTET STRING", context);
   if (kdf.oid === OID.PBKDF2) {
     const iterations = readIterations(fields[1]);
     // PBKDF2-params: salt, iterationCount, keyLength OPTIONAL, prf DEFAULT HMAC-SHA1.
-    const [keyLength, prf] = fields[2]?.tag === TAG.INTEGER ? fields.slice(2) : [undefined, fields[2]];
+    const [keyLength, prf, extra] = fields[2]?.tag === TAG.INTEGER ? fields.slice(2) : [undefined, ...fields.slice(2)];
+    if (extra !== undefined) throw new DerError("PBKDF2 parameters after the PRF");
     if (keyLength !== undefined) checkKeyLength(decodeSmallInteger(keyLength), cipher.keyLength);
     const prfOid = prf === undefined ? "1.2.840.113549.2.7" : decodeAlgorithmIdentifier(prf).oid;
     const digest = ownValue(PRFS, prfOid);
@@ -180,7 +182,7 @@ export async function decryptPrivateKeyInfo(
   context: PbeContext,
 ): Promise<{ plaintext: Buffer; scheme: string }> {
   const { alg, data } = await parsed(context, () => {
-    const [algEl, dataEl] = children(readSingle(der, TAG.SEQUENCE));
+    const [algEl, dataEl] = children(readSingle(der, TAG.SEQUENCE), 2);
     return { alg: decodeAlgorithmIdentifier(algEl), data: expectTag(dataEl, TAG.OCTET_STRING).content };
   });
   const { plaintext, scheme } = await pbeDecrypt(alg, data, password, context);

@@ -3,6 +3,7 @@ import { AgentError, InputError } from "../../errors.js";
 import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
+import { unlessMalformed } from "../../encoding/der.js";
 import { optionName, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
@@ -70,6 +71,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
 
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
+  if (surplusPfxField(bytes)) throw invalid("a field follows the last one of the PFX or its MacData");
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
   if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
   const authSafeBytes = octets(pfx.authSafe.content, "malformed authSafe");
@@ -211,11 +213,21 @@ async function unlock(
   return opened;
 }
 
+/**
+ * PFX ::= SEQUENCE { version, authSafe, macData SEQUENCE { mac, macSalt, iterations } OPTIONAL }: @peculiar skips
+ * fields after the last one, OpenSSL refuses them (found by the differential fuzzer). Read when the PFX is DER.
+ */
+function surplusPfxField(bytes: Buffer): boolean {
+  const pfx = unlessMalformed(() => children(readSingle(bytes, TAG.SEQUENCE)));
+  const macData = pfx?.[2]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[2]!)) : undefined;
+  return (pfx?.length ?? 0) > 3 || (macData?.length ?? 0) > 3;
+}
+
 /** EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT encryptedContent } } */
 function readEncryptedData(der: Buffer) {
-  const [version, eci] = children(readSingle(der, TAG.SEQUENCE));
+  const [version, eci] = children(readSingle(der, TAG.SEQUENCE), 3);
   expectTag(version, TAG.INTEGER);
-  const [contentType, algEl, content] = children(expectTag(eci, TAG.SEQUENCE));
+  const [contentType, algEl, content] = children(expectTag(eci, TAG.SEQUENCE), 3);
   if (decodeOid(contentType) !== OID.DATA) throw new DerError("encrypted content is not data");
   if (content === undefined) throw new DerError("no encrypted content");
   const ciphertext =

@@ -10,7 +10,7 @@ import { decodePolicyStatement, encodePolicyStatement, type PolicyStatement } fr
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
 import { children, decodeOid, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
-import { encodePem } from "../../encoding/pem.js";
+import { decodePemBlocks, encodePem } from "../../encoding/pem.js";
 
 const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
 
@@ -44,8 +44,10 @@ function tss2Der(data: string | Buffer, what: string): Buffer {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   if (bytes[0] === TAG.SEQUENCE) return bytes;
   const text = bytes.toString("utf8");
-  const m = new RegExp(`-----BEGIN ${TSS2_PEM_LABEL}-----([\\s\\S]*?)-----END ${TSS2_PEM_LABEL}-----`).exec(text);
-  if (m) return Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
+  // The one PEM decoder (headers, CRLF, strict base64), on the TSS2 block alone: other blocks around it are not read.
+  const [begin, endLine] = [text.indexOf(`-----BEGIN ${TSS2_PEM_LABEL}-----`), `-----END ${TSS2_PEM_LABEL}-----`];
+  const end = text.indexOf(endLine, begin);
+  if (begin >= 0 && end >= 0) return decodePemBlocks(text.slice(begin, end + endLine.length), what)[0]!.der;
   if (text.includes("-----BEGIN TSS2 KEY BLOB-----")) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "TSS2 KEY BLOB" format is not supported`, {
       hint: "convert it to a TSS2 PRIVATE KEY file with openssl_tpm2_engine's tools, or load it yourself and use handle:0x81…",

@@ -1,8 +1,11 @@
+import { createPublicKey } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { makeTempDir } from "../../helpers/pki.js";
+import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
+import { pemOf } from "../../fuzz/engine.js";
 import { expectAgentError, makeCa, makeKeyFixture, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";
 
 describe("private key errors", () => {
@@ -109,6 +112,16 @@ describe("private key errors", () => {
     expect(e.hint).toContain("openssl pkcs8 -topk8");
   });
 
+  it.each(["PRIVATE KEY", "ENCRYPTED PRIVATE KEY"])("legacy PEM encryption under a %s label (openssl decrypts it): the same refusal", async (label) => {
+    const legacy = readFileSync(path("legacy-encrypted.pem"), "utf8").replaceAll("RSA PRIVATE KEY", label);
+    writeFileSync(path("legacy-relabelled.pem"), legacy);
+    // The oracle: openssl reads it with the password.
+    expect(openssl(["pkey", "-in", path("legacy-relabelled.pem"), "-passin", `pass:${PASSWORD}`, "-pubout"])).toContain("PUBLIC KEY");
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("legacy-relabelled.pem"), options), "PRIVATE_KEY_UNSUPPORTED", PASSWORD);
+    expect(e.message).toBe(`${path("legacy-relabelled.pem")} uses legacy OpenSSL PEM encryption, which is not supported`);
+  });
+
   it("an unsupported PBES2 cipher (Camellia) is named", async () => {
     const e = await expectAgentError(loadKeyFile(path("camellia.pem"), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_UNSUPPORTED");
     expect(e.message).toContain("PBES2 cipher");
@@ -143,5 +156,76 @@ describe("private key errors", () => {
 
   it("openssl itself agrees the garbled files are unusable (fixtures are really broken)", () => {
     expect(() => openssl(["pkey", "-in", path("corrupt-body.pem"), "-noout"])).toThrow();
+  });
+  it.each([
+    ["PKCS#8", ["pkcs8", "-topk8", "-nocrypt"], "PRIVATE KEY"],
+    ["SEC1", ["ec"], "EC PRIVATE KEY"],
+    ["encrypted PKCS#8", ["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", `pass:${PASSWORD}`], "ENCRYPTED PRIVATE KEY"],
+  ])("a DER %s key that openssl reads although it is followed by bytes, or BER: one line saying which", async (_, args, label) => {
+    run([...args, "-in", ec.keyPath, "-outform", "DER", "-out", path("plain.der")]);
+    const der = readFileSync(path("plain.der"));
+    const body = der.subarray(2 + (der[1]! & 0x80 ? der[1]! & 0x7f : 0));
+    const variants = [
+      ["trailing.der", Buffer.concat([der, Buffer.from("\0\0junk")]), `holds a DER ${label} followed by 6 bytes that are not part of it`],
+      ["ber.der", Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2)]), "is BER, not DER: it has an indefinite length"],
+      ["trailing.pem", Buffer.from(`-----BEGIN ${label}-----\n${Buffer.concat([der, Buffer.alloc(1)]).toString("base64")}\n-----END ${label}-----\n`), label === "ENCRYPTED PRIVATE KEY" ? "unusable: trailing data after DER element" : "(trailing data after DER element)"],
+    ] as const;
+    for (const [name, bytes, expected] of variants) {
+      writeFileSync(path(name), bytes);
+      // The oracle: openssl reads the same key from these bytes.
+      expect(openssl(["pkey", "-in", path(name), "-passin", `pass:${PASSWORD}`, "-pubout"])).toContain("PUBLIC KEY");
+      const e = await expectAgentError(loadKeyFile(path(name), { keyPassword: { kind: "value", value: PASSWORD } }), "PRIVATE_KEY_INVALID", PASSWORD);
+      expect(e.message).toContain(`${path(name)} `);
+      expect(e.message).toContain(expected);
+    }
+  });
+  it("a DER key with another version number: read as openssl reads it (PKCS#8), or the version named (SEC1), not 'no private key'", async () => {
+    const withVersion = (name: string, args: string[], version: number) => {
+      run([...args, "-in", ec.keyPath, "-outform", "DER", "-out", path(name)]);
+      const der = readFileSync(path(name));
+      const at = 2 + (der[1]! & 0x80 ? der[1]! & 0x7f : 0);
+      expect(der.subarray(at, at + 2)).toEqual(Buffer.from([2, 1]));
+      der[at + 2] = version;
+      writeFileSync(path(name), der);
+      // The oracle: openssl reads both.
+      expect(openssl(["pkey", "-in", path(name), "-pubout"])).toContain("PUBLIC KEY");
+    };
+    withVersion("v2.p8", ["pkcs8", "-topk8", "-nocrypt"], 2);
+    const key = await loadKeyFile(path("v2.p8"), {});
+    const spki = (pem: string) => createPublicKey(pem).export({ type: "spki", format: "der" });
+    expect(key.key.spki).toEqual(spki(readFileSync(ec.publicKeyPath, "utf8")));
+    withVersion("v2.sec1", ["ec"], 2);
+    const e = await expectAgentError(loadKeyFile(path("v2.sec1"), {}), "PRIVATE_KEY_INVALID");
+    expect(e.message).toBe(`unable to parse private key: ${path("v2.sec1")} holds a malformed EC PRIVATE KEY (ECPrivateKey version is not 1)`);
+  });
+  it.each([
+    ["a second PRF after PBKDF2's", "aes.der", [0, 1, 0, 1], 2],
+    ["a second IV in the cipher's AlgorithmIdentifier", "aes.der", [0, 1, 1], 1],
+    ["a second cipher after PBES2's", "aes.der", [0, 1], 1],
+    ["a sixth scrypt parameter", "scrypt.der", [0, 1, 0, 1], 0],
+    ["a third field in EncryptedPrivateKeyInfo", "aes.der", [], 1],
+  ] as const)("encryption parameters with %s (openssl refuses them): refused, not read past", async (_, name, at, copy) => {
+    if (name === "scrypt.der") run(["pkcs8", "-in", path("scrypt.pem"), "-passin", `pass:${PASSWORD}`, "-topk8", "-scrypt", "-outform", "DER", "-out", path(name), "-passout", `pass:${PASSWORD}`]);
+    const tree = decodeDer(readFileSync(path(name)))!;
+    const parent = at.reduce((node, i) => node.children![i]!, tree);
+    // scrypt's fifth field (keyLength) is optional: a sixth is the surplus.
+    for (const _ of name === "scrypt.der" ? [1, 2] : [1]) parent.children!.push(structuredClone(parent.children![copy]!));
+    writeFileSync(path("surplus.der"), pemOf("ENCRYPTED PRIVATE KEY", encodeDer(tree)));
+    // The oracle: openssl refuses it, even with the right password.
+    expect(() => run(["pkey", "-in", path("surplus.der"), "-passin", `pass:${PASSWORD}`, "-noout"])).toThrow();
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("surplus.der"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toMatch(/^unable to parse private key: the encryption parameters of .* are unusable: (\d elements where at most \d belong|PBKDF2 parameters after the PRF)$/);
+  });
+  it("a PBKDF2 PRF whose NULL parameters hold bytes (openssl refuses it): refused, not read past", async () => {
+    const tree = decodeDer(readFileSync(path("aes.der")))!;
+    const prf = tree.children![0]!.children![1]!.children![0]!.children![1]!.children![2]!;
+    expect(prf.children![1]).toEqual({ tag: 5, value: Buffer.alloc(0) });
+    prf.children![1]!.value = Buffer.from("junk!");
+    writeFileSync(path("prf-null.pem"), pemOf("ENCRYPTED PRIVATE KEY", encodeDer(tree)));
+    expect(() => run(["pkey", "-in", path("prf-null.pem"), "-passin", `pass:${PASSWORD}`, "-noout"])).toThrow();
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("prf-null.pem"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toMatch(/are unusable: a NULL with content$/);
   });
 });

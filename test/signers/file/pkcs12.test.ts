@@ -1,9 +1,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
+import { createSigner } from "../../../src/signers/factory.js";
+import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
 import { Secret } from "../../../src/secrets/secret.js";
-import { createCa, issueLeaf, makeTempDir, type CaHandle, type IssuedCertificate } from "../../helpers/pki.js";
+import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../../helpers/pki.js";
 import { expectAgentError, opensslVerifies, run } from "./fixtures.js";
 
 describe("PKCS#12", () => {
@@ -112,5 +115,35 @@ describe("PKCS#12", () => {
 
   it("a truncated file: PKCS12_INVALID", async () => {
     await expectAgentError(readPkcs12(p12("truncated.p12"), path("truncated.p12"), value("s3cret")), "PKCS12_INVALID");
+  });
+  it("openssl reads a PFX with a BER (indefinite) outer length and one followed by bytes: the same key, or one clear line", async () => {
+    const der = p12("default.p12");
+    const body = der.subarray(2 + (der[1]! & 0x7f));
+    writeFileSync(path("ber.p12"), Buffer.concat([Buffer.from([0x30, 0x80]), body, Buffer.alloc(2)]));
+    writeFileSync(path("trailing.p12"), Buffer.concat([der, Buffer.from("\0\0")]));
+    const keyOf = (args: string[]) => createPublicKey(openssl(["pkey", "-pubout"], openssl(args))).export({ type: "spki", format: "der" });
+    const expected = keyOf(["pkey", "-in", ecLeaf.keyPath]);
+    for (const name of ["ber.p12", "trailing.p12"]) {
+      // The oracle: openssl reads both, with the leaf's key.
+      expect(keyOf(["pkcs12", "-in", path(name), "-nocerts", "-nodes", "-passin", "pass:s3cret"])).toEqual(expected);
+    }
+    const signer = await createSigner({ certificate: path("ber.p12"), ...value("s3cret") });
+    expect(((await signer.publicKey()) as KeyObject).export({ type: "spki", format: "der" })).toEqual(expected);
+    const e = await expectAgentError(createSigner({ certificate: path("trailing.p12"), ...value("s3cret") }), "PKCS12_INVALID", "s3cret");
+    expect(e.message).toBe(`could not parse PKCS#12 file ${path("trailing.p12")}: it is followed by 2 bytes that are not part of it`);
+  });
+  it("a field after the last one of the PFX or of its MacData (openssl refuses both): PKCS12_INVALID, not skipped", async () => {
+    const tree = decodeDer(p12("default.p12"))!;
+    const macData = tree.children![2]!;
+    const surplus = {
+      "mac-surplus.p12": { ...tree, children: [...tree.children!.slice(0, 2), { ...macData, children: [...macData.children!, macData.children![2]!] }] },
+      "pfx-surplus.p12": { ...tree, children: [...tree.children!, macData] },
+    };
+    for (const [name, node] of Object.entries(surplus)) {
+      writeFileSync(path(name), encodeDer(node));
+      expect(() => run(["pkcs12", "-in", path(name), "-passin", "pass:s3cret", "-nodes", "-noout"]), name).toThrow();
+      const e = await expectAgentError(readPkcs12(p12(name), path(name), value("s3cret")), "PKCS12_INVALID", "s3cret");
+      expect(e.message).toBe(`could not parse PKCS#12 file ${path(name)}: a field follows the last one of the PFX or its MacData`);
+    }
   });
 });
