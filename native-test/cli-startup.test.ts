@@ -166,7 +166,9 @@ describe("dist/ start-up", () => {
     const cacheDir = join(cacheHome, "roles-anywhere-agent", "code-cache");
     await run(process.execPath, [join(DIST, "cli.js"), "version"], { env });
     const [file] = readdirSync(cacheDir);
-    expect(file).toMatch(new RegExp(`^${process.version}-${process.arch}-[0-9a-f]{8}\\.cache$`));
+    expect(file).toMatch(
+      new RegExp(`^[0-9a-f]{8}-[0-9a-f]{8}-${process.version}-${process.arch}-[0-9a-f]{8}\\.cache$`),
+    );
     const made = statSync(join(cacheDir, file!));
     expect(made.mode & 0o777).toBe(0o600);
     // V8 accepts it on the next run (the launcher rewrites only a cache V8 rejected), and the answer is the same.

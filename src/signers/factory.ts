@@ -12,7 +12,7 @@ import {
   type CertificateFile,
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
-import { noKeyHint, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
+import { noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
@@ -26,6 +26,7 @@ const OPTION_KINDS: Kinds = {
     device: "string", keyPassword: SECRET, parentPassword: SECRET, noKeyPassword: "boolean", ignoreEmptyAuth: "boolean",
   },
   debug: "function", waitForDeviceMs: "number", onDeviceWait: "function", signOffThread: "boolean", prompt: "boolean",
+  names: OPTION_NAMES,
 };
 
 /**

@@ -1,6 +1,7 @@
 import type { SecretSource } from "../secrets/secret-source.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { DebugLog } from "../debug-log.js";
+import type { Kind } from "../own-value.js";
 
 export type { DebugLog };
 
@@ -41,6 +42,8 @@ export interface SignerOptions {
 }
 
 export type OptionNames = "flags" | "options";
+/** {@link OptionNames} as an option kind (own-value.ts wrongOption), for callers in plain JavaScript. */
+export const OPTION_NAMES: Kind = [(n) => n === "flags" || n === "options", '"flags" or "options"'];
 
 /** The options a hint names: their paths here (the SDK's, generateTpmKey's, buildCsr's) and the CLI's flags. */
 const FLAGS = {

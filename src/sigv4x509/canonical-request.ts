@@ -41,8 +41,10 @@ export function payloadHash(body: Uint8Array | string): string {
 
 const isText = (v: unknown) => typeof v === "string";
 const isHeader = (v: unknown) => isText(v) || (Array.isArray(v) && v.every(isText));
-const REQUEST_KINDS: Kinds = {
-  method: "string", path: "string", query: [Array.isArray, "an array of [name, value]"],
+const isPair = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every(isText);
+/** An {@link HttpRequestToSign}'s fields, for `wrongOption` (own-value.ts): all are required. */
+export const REQUEST_KINDS: Kinds = {
+  method: "string", path: "string", query: [(q) => Array.isArray(q) && q.every(isPair), "an array of [name, value]"],
   headers: [(h) => isPlainObject(h) && Object.values(h).every(isHeader), "an object of strings (or arrays of them)"],
   body: [(b) => isText(b) || b instanceof Uint8Array, "a string or bytes"],
 };

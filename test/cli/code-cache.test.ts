@@ -23,7 +23,11 @@ describe("the user's V8 code cache (launcher)", () => {
 
   it("lives in $XDG_CACHE_HOME, one file per Node binary and V8 flag set", () => {
     expect(cache.directory).toBe(join(dir, "cache", "roles-anywhere-agent", "code-cache"));
-    expect(cache.file.startsWith(join(cache.directory, `${process.version}-${process.arch}-`))).toBe(true);
+    // The bundle's path, its build, then the runtime: ${bundle}-${build}-${version}-${arch}-${binary and flags}.
+    const name = cache.file.slice(cache.directory.length + 1);
+    expect(name).toMatch(
+      new RegExp(`^[0-9a-f]{8}-[0-9a-f]{8}-${process.version}-${process.arch}-[0-9a-f]{8}\\.cache$`),
+    );
     const flagged = userCodeCache(bundle, "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache"), NODE_OPTIONS: "--max-old-space-size=4096" })!;
     expect(flagged.file).not.toBe(cache.file);
     expect(userCodeCache(bundle, "build-1", { HOME: dir })!.directory).toBe(join(dir, ".cache", "roles-anywhere-agent", "code-cache"));
@@ -39,6 +43,34 @@ describe("the user's V8 code cache (launcher)", () => {
     const otherCache = userCodeCache(join(other, "cli-bundle.cjs"), "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") })!;
     expect(otherCache.file).not.toBe(cache.file);
     expect(userCodeCache(bundle, "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") })!.file).toBe(cache.file);
+  });
+
+  it("removes the same bundle's caches made by other builds when it writes one, and nothing else", () => {
+    // Before: each upgrade under another Node (or at another runtime) left its file behind for good.
+    const env = { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") };
+    const oldBuild = userCodeCache(bundle, "build-0", env)!;
+    const oldBuildOtherNode = oldBuild.file.replace(`-${process.version}-`, "-v18.0.0-");
+    const flagged = userCodeCache(bundle, "build-1", { ...env, NODE_OPTIONS: "--max-old-space-size=4096" })!;
+    const otherBundle = join(dir, "other-install.cjs");
+    writeFileSync(otherBundle, "module.exports = 1;\n");
+    const otherInstall = userCodeCache(otherBundle, "build-0", env)!;
+    for (const old of [oldBuild, flagged, otherInstall]) writeUserCodeCache(old, data);
+    writeFileSync(oldBuildOtherNode, "stale");
+    const victim = join(dir, "victim");
+    writeFileSync(victim, "keep me");
+    const plantedLink = oldBuild.file.replace("-v", "-w");
+    symlinkSync(victim, plantedLink);
+    writeFileSync(join(cache.directory, "notes.txt"), "not a cache");
+
+    writeUserCodeCache(cache, data);
+    expect(readUserCodeCache(cache)).toEqual(data);
+    for (const gone of [oldBuild.file, oldBuildOtherNode, plantedLink]) expect(existsSync(gone), gone).toBe(false);
+    expect(lstatSync(plantedLink, { throwIfNoEntry: false })).toBeUndefined();
+    expect(readFileSync(victim, "utf8")).toBe("keep me");
+    // The same build under other V8 flags, another installation's, and what is not a cache: kept.
+    expect(readUserCodeCache(flagged)).toEqual(data);
+    expect(readUserCodeCache(otherInstall)).toEqual(data);
+    expect(existsSync(join(cache.directory, "notes.txt"))).toBe(true);
   });
 
   it("is written 0600 in 0700 directories and read back for the same bundle only", () => {

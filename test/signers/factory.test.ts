@@ -173,6 +173,10 @@ describe("createSigner (file keys)", () => {
       [{ privateKey: leaf.keyPath, waitForDeviceMs: "10" }, "waitForDeviceMs must be a number"],
       [{ privateKey: leaf.keyPath, debug: "yes" }, "debug must be a function"],
       [{ privateKey: leaf.keyPath, env: { TPM_DEVICE: 5 } }, "env must be an object of strings"],
+      // Before: anything but "options" (a typo, true, null) silently meant the CLI's flags in hints.
+      [{ privateKey: leaf.keyPath, names: "option" }, 'names must be "flags" or "options"'],
+      [{ privateKey: leaf.keyPath, names: null }, 'names must be "flags" or "options"'],
+      [{ privateKey: leaf.keyPath, names: true }, 'names must be "flags" or "options"'],
     ];
     for (const [options, message] of cases) {
       const e = await expectAgentError(createSigner(options as Parameters<typeof createSigner>[0]), "USAGE");

@@ -8,11 +8,11 @@
 //   successful run under that Node, and read, only when the package's directory belongs to the user running it
 //   (an npm prefix of the user's own, nvm), without the walk below (run-bundle.ts: readRuntimeCodeCache says why);
 // - the user's cache directory ($XDG_CACHE_HOME or ~/.cache, then roles-anywhere-agent/code-cache/), one file
-//   per bundle, Node binary and set of V8 flags, written after the first successful run that had no usable cache
-//   (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs in
-//   this process: it is trusted only when it and every directory above it belong to the user (or root) and
+//   per bundle, build, Node binary and set of V8 flags, written after the first successful run that had no usable
+//   cache (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs
+//   in this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
-import { closeSync, statSync } from "node:fs";
+import { closeSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 import { writeThenRename } from "../../io/write-new-file.js";
@@ -43,13 +43,12 @@ export function userCodeCache(bundlePath: string, buildId: string, env: NodeJS.P
   } catch {
     return undefined;
   }
-  const runtime = `${process.execPath}\0${process.execArgv.join("\0")}\0${env["NODE_OPTIONS"] ?? ""}\0${bundlePath}`;
+  const runtime = `${process.execPath}\0${process.execArgv.join("\0")}\0${env["NODE_OPTIONS"] ?? ""}`;
   const directory = join(base, "roles-anywhere-agent", "code-cache");
-  return {
-    directory,
-    file: join(directory, `${process.version}-${process.arch}-${fnv1a(runtime)}.cache`),
-    bundleKey: `${buildId}-${stamp}`,
-  };
+  const bundleKey = `${buildId}-${stamp}`;
+  // The bundle, then its build: writeUserCodeCache removes the bundle's caches of other builds by these names.
+  const name = `${fnv1a(bundlePath)}-${fnv1a(bundleKey)}-${process.version}-${process.arch}-${fnv1a(runtime)}.cache`;
+  return { directory, file: join(directory, name), bundleKey };
 }
 
 /** The V8 data of the user's cache for this bundle, or undefined (none, another bundle's, or not trusted). */
@@ -72,7 +71,8 @@ export function readUserCodeCache(cache: UserCodeCache): Buffer | undefined {
 /**
  * Writes the user's cache (best effort: a cache that cannot be written only costs start-up time), in directories
  * created 0700 and checked like the ones read; under a temporary name, then renamed, so that a concurrent run never
- * reads half a file.
+ * reads half a file. Then removes the same bundle's caches made by other builds (an upgrade, another Node's run
+ * before it), which no run reads again: names in that directory only, unlinked (a link itself, never its target).
  */
 export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
   const uid = process.geteuid!();
@@ -90,6 +90,11 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
     if ((dir.stats.mode & 0o022) !== 0) return;
     const header = Buffer.from(`${MAGIC} ${cache.bundleKey}\n`, "latin1");
     writeThenRename(dir.entry(`.${name}.${process.pid}.tmp`), dir.entry(name), 0o600, [header, data], { uid });
+    const [bundle, build] = name.split("-");
+    for (const old of readdirSync(dir.entry("."))) {
+      const stale = old.startsWith(`${bundle}-`) && !old.startsWith(`${bundle}-${build}-`) && old.endsWith(".cache");
+      if (stale) rmSync(dir.entry(old), { force: true });
+    }
   } catch {
     // Not trusted: nothing was written.
   } finally {
