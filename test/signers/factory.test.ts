@@ -215,6 +215,9 @@ describe("createPkcs11Signer and createTpmSigner from plain JavaScript", () => {
       [createTpmSigner, { key, device: "tcp:127.0.0.1:1", parentPassword: "1234" }, "createTpmSigner: parentPassword must be {"],
       [createTpmSigner, { key, device: "tcp:127.0.0.1:1", keyPassword: "1234" }, "createTpmSigner: keyPassword must be {"],
       [createTpmSigner, { key, intermediates: [{}] }, "createTpmSigner: intermediates must be an array of Certificates"],
+      // Before: any value (a typo, true, null) silently meant the CLI's flags in hints.
+      [createPkcs11Signer, { keyUri: "pkcs11:token=t", library: "/nonexistent.so", names: "option" }, 'names must be "flags" or "options"'],
+      [createTpmSigner, { key, device: "tcp:127.0.0.1:1", names: true }, 'createTpmSigner: names must be "flags" or "options"'],
     ];
     for (const [create, options, message] of cases) {
       const e = await expectAgentError(create(options as never), "USAGE");

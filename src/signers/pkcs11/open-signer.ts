@@ -7,7 +7,7 @@ import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.
 import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
 import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
 import { promptFor, SECRET_SOURCE } from "../../secrets/secret-source.js";
-import { mismatchHint, optionName, type Pkcs11SignerOptions } from "../options.js";
+import { mismatchHint, OPTION_NAMES, optionName, type Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
 import { withoutAttestation } from "./attestation.js";
@@ -49,6 +49,7 @@ const OPTION_KINDS: Kinds = {
   keyUri: "string", certificateUri: "string", library: "string", reusePin: "boolean",
   pin: SECRET_SOURCE, contextPin: SECRET_SOURCE,
   certificate: CERTIFICATE, intermediates: CERTIFICATES, debug: "function", env: ENVIRONMENT, prompt: "boolean",
+  names: OPTION_NAMES,
 };
 
 export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Signer> {

@@ -16,7 +16,7 @@ import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import type { TpmTransport } from "../../tpm/transport/transport.js";
 import type { HandleNamesOf } from "../../tpm/wire/commands.js";
 import { hex32, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
-import { optionName, type TpmSignerOptions } from "../options.js";
+import { OPTION_NAMES, optionName, type TpmSignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key-checks.js";
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
@@ -49,7 +49,7 @@ export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
     key: [isKey, '{ kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'], device: "string",
     keyPassword: SECRET_SOURCE, parentPassword: SECRET_SOURCE,
     noKeyPassword: "boolean", ignoreEmptyAuth: "boolean", certificate: CERTIFICATE, intermediates: CERTIFICATES,
-    debug: "function", env: ENVIRONMENT, prompt: "boolean",
+    debug: "function", env: ENVIRONMENT, prompt: "boolean", names: OPTION_NAMES,
   }, { required: ["key"] });
   if (wrong) throw new UsageError("USAGE", `createTpmSigner: ${wrong}`);
   return openTpmSigner(opts);
