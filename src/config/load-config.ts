@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { absoluteHome, checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
-import { parsePkcs11Uri } from "../pkcs11/uri.js";
+import { isPkcs11Uri, parsePkcs11Uri } from "../pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
 
 /** `$XDG_CONFIG_HOME/roles-anywhere-agent/config.json`, else `~/.config/roles-anywhere-agent/config.json`. */
@@ -68,7 +68,7 @@ function checkModulePaths(config: AgentConfig, uid: number): void {
     if (profile["pkcs11-lib"]?.includes("/")) modules.push(["pkcs11-lib", profile["pkcs11-lib"]]);
     for (const field of ["certificate", "private-key"] as const) {
       const value = profile[field];
-      if (value === undefined || !/^pkcs11:/i.test(value) || !/module-path=/i.test(value)) continue;
+      if (value === undefined || !isPkcs11Uri(value) || !/module-path=/i.test(value)) continue;
       const modulePath = parsePkcs11Uri(value).modulePath;
       if (modulePath !== undefined) modules.push([`${field} (module-path)`, modulePath]);
     }

@@ -1,4 +1,5 @@
 import type { KeyObject } from "node:crypto";
+import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { InputError } from "../errors.js";
 import { isFileInput } from "../io/input-file.js";
 import { readSecret, type SecretSource } from "../secrets/secret-source.js";
@@ -96,7 +97,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
 
 /** A certificate file to re-read; `-` and `env:` inputs were read once by the factory. */
 function fileRef(ref: string | undefined): string | undefined {
-  return ref !== undefined && !ref.startsWith("pkcs11:") && isFileInput(ref) ? ref : undefined;
+  return ref !== undefined && !isPkcs11Uri(ref) && isFileInput(ref) ? ref : undefined;
 }
 
 function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: string): void {

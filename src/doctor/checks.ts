@@ -1,4 +1,5 @@
 import { lookup } from "node:dns/promises";
+import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
@@ -105,7 +106,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   return rows;
 }
 
-const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !ref.startsWith("pkcs11:") && !ref.startsWith("handle:");
+const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !ref.startsWith("handle:");
 
 async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
@@ -131,7 +132,7 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
 async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const keyRef = o.privateKey ?? o.certificate ?? "";
-  const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r?.startsWith("pkcs11:"));
+  const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r !== undefined && isPkcs11Uri(r));
   const rows: CheckRow[] = [];
   // Read the way the signer reads it (size cap, FIFO timeout); a key it cannot read is reported once, not twice.
   let tpm = keyRef.startsWith("handle:");

@@ -1,4 +1,5 @@
 import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js";
+import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js";
 import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
@@ -146,10 +147,6 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   // Unlike a TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted), a key file is the key itself.
   warnIfExposed(keyFile, keyRef, "private key file");
   return createFileSigner({ keyPath: keyRef, keyFile, certificate: certificateFile, ...fileOptions });
-}
-
-function isPkcs11Uri(ref: string): boolean {
-  return ref.startsWith("pkcs11:");
 }
 
 function holdsPrivateKey(bytes: Buffer, path: string): boolean {

@@ -189,6 +189,14 @@ describe("createSigner (file keys)", () => {
     const e = await expectAgentError(createSigner({ certificate: leaf.certPath, privateKey: path("absent.key") }), "FILE_NOT_FOUND");
     expect(e.message).toContain(path("absent.key"));
   });
+
+  it("a pkcs11: URI's scheme in any case is a PKCS#11 key, as parsePkcs11Uri and the config read it (RFC 3986)", async () => {
+    // Before: "PKCS11:…" was taken for a file name here (FILE_NOT_FOUND) while isPkcs11Uri said it was a URI.
+    for (const privateKey of ["PKCS11:token=t;object=k", "Pkcs11:token=t;object=k"]) {
+      expect(isPkcs11Uri(privateKey)).toBe(true);
+      await expectAgentError(createSigner({ privateKey, pkcs11: { library: "/nonexistent.so" } }), "PKCS11_MODULE_NOT_FOUND");
+    }
+  });
 });
 
 describe("createPkcs11Signer and createTpmSigner from plain JavaScript", () => {

@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import { isPkcs11Uri } from "../../pkcs11/uri.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { SIGNER_OPTIONS } from "../shared-options.js";
 import { signerOptionsFromArgs, tokenAccessFromArgs, withSigner } from "../settings-args.js";
@@ -18,13 +19,13 @@ const command: CommandSpec = {
     const keyRef = stringArg(args, "private-key");
     const certPath = stringArg(args, "certificate");
     if (!keyRef || !certPath) throw new UsageError("USAGE", "--private-key and --certificate are required");
-    if (certPath.startsWith("pkcs11:")) throw new UsageError("USAGE", "--certificate must be the issued certificate's file");
+    if (isPkcs11Uri(certPath)) throw new UsageError("USAGE", "--certificate must be the issued certificate's file");
     if (certPath === "-" && keyRef === "-") throw new UsageError("USAGE", "only one of --certificate and --private-key can be -");
     const { readCertificateFile, readCertificateBundle } = await import("../../x509/read-certificates.js");
     const [certificate, ...inFile] = (await readCertificateFile(certPath)).certificates;
     const intermediates = stringArg(args, "intermediates");
     const chain = intermediates ? [...(await readCertificateBundle(intermediates)).certificates] : inFile;
-    if (keyRef.startsWith("pkcs11:")) {
+    if (isPkcs11Uri(keyRef)) {
       const { installOnToken } = await import("../../provisioning/pkcs11/install-on-token.js");
       const result = await installOnToken({ keyUri: keyRef, certificate, chain, replace: boolArg(args, "replace"), ...tokenAccessFromArgs(args, io) });
       if (!result.written) io.stderr.write("the certificate was already on the token\n");

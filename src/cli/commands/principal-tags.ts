@@ -1,4 +1,5 @@
 import { InputError, UsageError } from "../../errors.js";
+import { isPkcs11Uri } from "../../pkcs11/uri.js";
 import { listArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { tokenAccessFromArgs } from "../settings-args.js";
@@ -46,7 +47,7 @@ export default command;
 async function loadCertificate(args: ParsedArgs, io: CliIo): Promise<Certificate> {
   const ref = stringArg(args, "certificate");
   if (!ref) throw new UsageError("USAGE", "--certificate is required (a certificate file or a pkcs11: URI)");
-  if (!ref.startsWith("pkcs11:")) {
+  if (!isPkcs11Uri(ref)) {
     const { readCertificateFile } = await import("../../x509/read-certificates.js");
     return (await readCertificateFile(ref)).certificates[0];
   }

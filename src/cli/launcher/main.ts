@@ -58,5 +58,5 @@ function namesHelp(arg: string): boolean {
  */
 function namesHardware(arg: string): boolean {
   const value = arg.startsWith("-") ? arg.slice(arg.indexOf("=") + 1) : arg;
-  return value.startsWith("pkcs11:") || value.startsWith("handle:");
+  return value.slice(0, 7).toLowerCase() === "pkcs11:" || value.startsWith("handle:"); // isPkcs11Uri's rule
 }
