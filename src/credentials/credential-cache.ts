@@ -1,6 +1,7 @@
 import { AgentError, isAgentError, ServiceError } from "../errors.js";
 import { isUsable, usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
 import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
+import { isRefusal } from "../rolesanywhere/retry.js";
 import { checkRefreshPolicy, DEFAULT_REFRESH_POLICY, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
 
 /** setTimeout/clearTimeout, injectable so tests can drive time. */
@@ -195,7 +196,7 @@ export class CredentialCache {
       const servedUntil = current && isUsable(current.expiresAt, now, margin) ? current.expiresAt - margin : undefined;
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
-      const refused = error.category === "service";
+      const refused = isRefusal(error);
       if (refused) this.#refusals++;
       const context = { retryAfterMs, servedForMs, refused };
       const failures = refused ? this.#refusals : this.#consecutiveFailures;

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { AuthError, NetworkError, ServiceError, UsageError } from "../../src/errors.js";
+import { errorFromResponse } from "../../src/rolesanywhere/response.js";
 
 const MIN = 60_000;
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -273,6 +274,33 @@ describe("CredentialCache", () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(30_000); // nearing expiry did not make them denser
     expect(gaps.slice(-3).every((g) => g === 30 * MIN)).toBe(true); // the 1-hour ceiling, with jitter 0.5
     cache.stop();
+  });
+
+  it("a proxy's 407 or a captive portal's HTML 403 is paced as a refusal, not retried every 30 s (still exit 7)", async () => {
+    // Before: RESPONSE_INVALID/NETWORK_ERROR were paced as network failures (1–60 s ceiling: every ~30 s forever), so
+    // 10,000 devices behind one proxy asked it ~330 times a second; the docs say a 4xx other than 429 waits as a refusal.
+    const context = { receivedAt: new Date(), endpoint: "https://rolesanywhere.eu-west-1.amazonaws.com", region: "eu-west-1" };
+    const page = { "content-type": "text/html" };
+    const answers = [
+      errorFromResponse({ status: 403, headers: page, body: Buffer.from("<html>Blocked by policy</html>") }, context),
+      errorFromResponse({ status: 407, headers: { ...page, "proxy-authenticate": "Basic" }, body: Buffer.from("<html>Login</html>") }, context),
+      errorFromResponse({ status: 511, headers: page, body: Buffer.from("<html>Network login</html>") }, context),
+    ];
+    expect(answers.map((e) => [e.code, e.category])).toEqual([["RESPONSE_INVALID", "network"], ["NETWORK_ERROR", "network"], ["SERVICE_UNAVAILABLE", "network"]]);
+    const attempts = [];
+    for (const answer of answers) {
+      const fetch = vi.fn(async () => {
+        throw answer;
+      });
+      const cache = new CredentialCache({ fetch, random: () => 0.5 });
+      cache.start();
+      await vi.advanceTimersByTimeAsync(6 * 60 * MIN);
+      attempts.push(fetch.mock.calls.length);
+      cache.stop();
+    }
+    expect(attempts[0]).toBeLessThan(20); // in six hours; before: 725 (every 30 s: half the 60 s ceiling)
+    expect(attempts[1]).toBeLessThan(20);
+    expect(attempts[2]).toBeGreaterThan(300); // a 5xx (a proxy's 502/511) stays at the network pace
   });
 
   it("the first refusal after a run of network failures waits under the refusal's first ceiling (60 s), not an hour", async () => {

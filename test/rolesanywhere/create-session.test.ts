@@ -398,7 +398,7 @@ describe("service errors", () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it("a 407 (a proxy in front of a plain-http endpoint) is a NETWORK_ERROR asking for the proxy login, not a refusal", async () => {
+  it("a 407 (a proxy in front of a plain-http endpoint) is a NETWORK_ERROR asking for the proxy login (exit 7), not the service's refusal", async () => {
     const server = await endpoint({ status: 407, body: "{}", headers: { "Proxy-Authenticate": "Basic" } });
     const e = await failure(createSession(signer, sessionParams(), options(server.url).opts));
     expect([e.code, e.category, e.message]).toEqual(["NETWORK_ERROR", "network", `a proxy on the way to ${server.url} wants a login (HTTP 407)`]);
