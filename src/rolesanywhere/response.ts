@@ -114,6 +114,7 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
     roleArn: nonEmptyString(first["roleArn"]),
     sourceIdentity: nonEmptyString(first["sourceIdentity"]),
     requestId,
+    clockSkewMs: clockSkewMs(response, context.receivedAt),
   };
   return {
     credentials,

@@ -591,6 +591,60 @@ describe("CredentialCache", () => {
   });
 });
 
+describe("CredentialCache with this host's clock behind the endpoint's", () => {
+  // The service measures Expiration by its own clock: 4 minutes behind it (signatures still pass), credentials
+  // handed out until our clock reached Expiration − 10 s had been refused by AWS for the last 3 min 50 s.
+  const issued = (lifetimeMs: number, clockSkewMs: number | undefined) => ({ ...creds(lifetimeMs), clockSkewMs });
+
+  it("hands credentials out and refreshes them as much earlier as the endpoint's Date was ahead", async () => {
+    const first = issued(60 * MIN, 4 * MIN);
+    const fetch = vi.fn().mockResolvedValueOnce(first).mockReturnValue(new Promise(() => {})); // later refreshes hang
+    const cache = new CredentialCache({ fetch, random: () => 0.999999 });
+    await cache.get();
+    const refreshAt = cache.status().refreshAt!.getTime();
+    expect(refreshAt).toBeLessThanOrEqual(T0 + 0.85 * (56 * MIN - 10_000)); // before: 0.85 of 59 min 50 s
+    expect(refreshAt).toBeGreaterThan(T0 + 0.85 * (56 * MIN - 10_000) - 1_000);
+    vi.setSystemTime(T0 + 56 * MIN - 10_001); // the service's clock: 10 s before Expiration
+    expect(cache.cached()).toBe(first);
+    vi.setSystemTime(T0 + 56 * MIN - 10_000);
+    expect(cache.cached()).toBeUndefined(); // before: handed out until 59 min 50 s, 4 minutes past the service's expiry
+    expect(cache.status().state).toBe("expired");
+  });
+
+  it("a clock ahead of the endpoint's, or no Date, keeps the 10 s margin", async () => {
+    for (const skew of [-4 * MIN, undefined, Number.NaN]) {
+      vi.setSystemTime(T0);
+      const cache = new CredentialCache({ fetch: vi.fn().mockResolvedValueOnce(issued(60 * MIN, skew)).mockReturnValue(new Promise(() => {})) });
+      await cache.get();
+      vi.setSystemTime(T0 + 60 * MIN - 10_001);
+      expect(cache.cached()).toBeDefined();
+    }
+  });
+
+  it("a hostile or broken Date counts for at most 5 minutes and half the lifetime: no refresh loop, never nothing to hand out", async () => {
+    const cache = new CredentialCache({ fetch: vi.fn().mockResolvedValueOnce(issued(60 * MIN, 1e12)).mockReturnValue(new Promise(() => {})) });
+    await cache.get();
+    vi.setSystemTime(T0 + 55 * MIN - 10_001);
+    expect(cache.cached()).toBeDefined(); // 5 minutes early, not never
+    vi.setSystemTime(T0 + 55 * MIN - 10_000);
+    expect(cache.cached()).toBeUndefined();
+
+    // Two-minute credentials and a Date a year ahead: served for half their life, refreshed at a sane pace.
+    vi.setSystemTime(T0);
+    const fetch = vi.fn(async () => issued(2 * MIN, 365 * 24 * 60 * MIN));
+    const short = new CredentialCache({ fetch });
+    short.start();
+    let gaps = 0;
+    for (let t = 0; t < 60 * MIN; t += 1_000) {
+      await vi.advanceTimersByTimeAsync(1_000);
+      if (!short.cached()) gaps++;
+    }
+    short.stop();
+    expect(gaps).toBe(0);
+    expect(fetch.mock.calls.length).toBeLessThan(200); // one every 16–47 s (55 s of use each); a loop: 3,600
+  });
+});
+
 describe("CredentialCache under clock steps", () => {
   it("property: with the wall clock stepped either way at any moment, CreateSessions are 1 s apart (a step may end that wait) and bounded", async () => {
     type Step = { advanceMs: number; stepMs: number; outcome: "ok" | "fail" | "refused" | "throttled"; callers: number; forced: boolean };

@@ -76,6 +76,7 @@ describe("createSession on the wire", () => {
       roleArn: "arn:aws:iam::000000000000:role/test-role",
       sourceIdentity: "CN=leaf",
       requestId: "req-ok-1",
+      clockSkewMs: expect.any(Number), // the test server's Date against the stepping clock
     });
 
     expect(server.requests).toHaveLength(1);
@@ -375,6 +376,15 @@ describe("service errors", () => {
     expect(e).toMatchObject({ code: "ACCESS_DENIED", serviceCode: "AccessDeniedException" });
     expect(e.hint).toContain("private key belongs to the certificate");
     expect(e.hint).toContain("clock");
+  });
+
+  it("tells how far the endpoint's clock (Date) is ahead of ours, for the refresh engine (negative: behind)", async () => {
+    const at = (date: string) => ({ status: 201, body: successBody(), headers: { Date: date } });
+    const server = await endpoint(at("Mon, 23 Nov 2026 10:24:30 GMT"), at("Mon, 23 Nov 2026 10:19:30 GMT"), at("not a date"));
+    const now = () => new Date("2026-11-23T10:20:30Z");
+    const skews = [];
+    for (let i = 0; i < 3; i++) skews.push((await createSession(signer, sessionParams(), options(server.url, { now }).opts)).clockSkewMs);
+    expect(skews).toEqual([4 * 60_000, -60_000, undefined]);
   });
 
   it("a clock more than five minutes off is named, with the offset", async () => {
