@@ -13,7 +13,13 @@ export interface Timers {
 }
 
 export type RefreshEvent =
-  | { readonly type: "refreshed"; readonly expiration: Date; readonly refreshAt: Date }
+  | {
+      readonly type: "refreshed";
+      readonly expiration: Date;
+      readonly refreshAt: Date;
+      /** How far this host's clock was behind the endpoint's, as counted (serviceClockLead): served that much less. */
+      readonly clockBehindMs?: number;
+    }
   | {
       readonly type: "refresh-failed";
       readonly error: AgentError;
@@ -236,7 +242,8 @@ export class CredentialCache {
     this.#refusals = 0;
     this.#lastError = undefined;
     this.#wait(obtainedAt, this.#policy.minRetryIntervalMs);
-    this.#emit({ type: "refreshed", expiration: new Date(expiresAt), refreshAt: new Date(refreshAt) }, credentials);
+    const event = { type: "refreshed", expiration: new Date(expiresAt), refreshAt: new Date(refreshAt) } as const;
+    this.#emit(lead > 0 ? { ...event, clockBehindMs: lead } : event, credentials);
     return credentials;
   }
 

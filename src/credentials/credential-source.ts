@@ -5,8 +5,9 @@ import type { Signer } from "../signers/signer.js";
 import { CredentialCache, type CacheStatus, type CredentialCacheOptions, type RefreshEvent } from "./credential-cache.js";
 import { formatExpiration, type Credentials, type IssuedCredentials } from "../rolesanywhere/credentials.js";
 import { watchCertificate, type CertificateStatus } from "./certificate-watch.js";
-import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
+import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS, roughDuration } from "../x509/validity.js";
 import { holdSigner, type SignerFactory } from "./signer-holder.js";
+import { clockSkewText } from "../rolesanywhere/response.js";
 
 /** Credentials for one named role, cached and refreshed; what the agent, `serve` and `update` hand out. */
 export interface CredentialSource {
@@ -145,7 +146,10 @@ const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint
 /** One log line for a refresh outcome. Never includes credentials: only times and the error's message. */
 export function describeRefreshEvent(name: string, event: RefreshEvent): string {
   if (event.type === "refreshed") {
-    return `${name}: new credentials, valid until ${formatExpiration(event.expiration)}; next refresh at ${formatExpiration(event.refreshAt)}`;
+    const { expiration, refreshAt, clockBehindMs: lead } = event;
+    const valid = `valid until ${formatExpiration(expiration)}; next refresh at ${formatExpiration(refreshAt)}`;
+    const less = lead ? `, so they are handed out ${roughDuration(lead)} less long: fix the clock (NTP)` : "";
+    return `${name}: new credentials, ${valid}${lead ? `; this host's clock is ${clockSkewText(lead)}${less}` : ""}`;
   }
   const { error } = event;
   const what = `${name}: refresh failed (${error.code}): ${error.toOneLine()}`;

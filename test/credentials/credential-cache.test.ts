@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
+import { describeRefreshEvent } from "../../src/credentials/credential-source.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { AuthError, NetworkError, ServiceError, UsageError } from "../../src/errors.js";
 import { errorFromResponse } from "../../src/rolesanywhere/response.js";
@@ -599,8 +600,13 @@ describe("CredentialCache with this host's clock behind the endpoint's", () => {
   it("hands credentials out and refreshes them as much earlier as the endpoint's Date was ahead", async () => {
     const first = issued(60 * MIN, 4 * MIN);
     const fetch = vi.fn().mockResolvedValueOnce(first).mockReturnValue(new Promise(() => {})); // later refreshes hang
-    const cache = new CredentialCache({ fetch, random: () => 0.999999 });
+    const events: RefreshEvent[] = [];
+    const cache = new CredentialCache({ fetch, random: () => 0.999999, onEvent: (e) => events.push(e) });
     await cache.get();
+    expect(events).toEqual([expect.objectContaining({ type: "refreshed", clockBehindMs: 4 * MIN })]);
+    expect(describeRefreshEvent("gw", events[0]!)).toMatch(
+      /^gw: new credentials, valid until 2030-01-01T13:00:00Z; next refresh at 2030-01-01T12:47:2\dZ; this host's clock is 4 min behind the endpoint's, so they are handed out 4 min less long: fix the clock \(NTP\)$/,
+    );
     const refreshAt = cache.status().refreshAt!.getTime();
     expect(refreshAt).toBeLessThanOrEqual(T0 + 0.85 * (56 * MIN - 10_000)); // before: 0.85 of 59 min 50 s
     expect(refreshAt).toBeGreaterThan(T0 + 0.85 * (56 * MIN - 10_000) - 1_000);
@@ -614,8 +620,11 @@ describe("CredentialCache with this host's clock behind the endpoint's", () => {
   it("a clock ahead of the endpoint's, or no Date, keeps the 10 s margin", async () => {
     for (const skew of [-4 * MIN, undefined, Number.NaN]) {
       vi.setSystemTime(T0);
-      const cache = new CredentialCache({ fetch: vi.fn().mockResolvedValueOnce(issued(60 * MIN, skew)).mockReturnValue(new Promise(() => {})) });
+      const events: RefreshEvent[] = [];
+      const fetch = vi.fn().mockResolvedValueOnce(issued(60 * MIN, skew)).mockReturnValue(new Promise(() => {}));
+      const cache = new CredentialCache({ fetch, onEvent: (e) => events.push(e) });
       await cache.get();
+      expect(describeRefreshEvent("gw", events[0]!)).toMatch(/next refresh at [-0-9T:]+Z$/); // no word on the clock
       vi.setSystemTime(T0 + 60 * MIN - 10_001);
       expect(cache.cached()).toBeDefined();
     }
