@@ -103,6 +103,7 @@ const CLI_CASES: CliCase[] = [
   { fault: "oversized", extra: [], exitCode: 7, attempts: 1, message: /the answer of http:\/\/127\.0\.0\.1:\d+ \(HTTP 201\) is larger than 1048576 bytes \(a CreateSession answer is a few KiB/ },
   { fault: "oversized-declared", extra: [], exitCode: 7, attempts: 1, message: /\(HTTP 201\) is larger than 1048576 bytes/ },
   { fault: "garbage", extra: [], exitCode: 7, attempts: 1, message: /CreateSession answered HTTP 201 from http:\/\/127\.0\.0\.1:\d+ but the body is not JSON/ },
+  { fault: "proxy-page", extra: [], exitCode: 7, attempts: 1, message: /http:\/\/127\.0\.0\.1:\d+ answered HTTP 403 with a body that is not JSON \(.*captive portal/ },
   { fault: "leaky-garbage", extra: [], exitCode: 7, attempts: 1, message: /but credentialSet\[0\]\.credentials\.sessionToken is missing or empty/ },
   { fault: "throttle", extra: ["--max-attempts", "4"], exitCode: 7, attempts: 4, message: /CreateSession was throttled by http:\/\/127\.0\.0\.1:\d+ \(HTTP 429 ThrottlingException: Rate exceeded\) \(after 4 attempts\) \(.*cache credentials/ },
   { fault: "wrong-date", extra: [], exitCode: 6, attempts: 1, message: /CreateSession refused \(HTTP 403 AccessDeniedException: Signature expired\) \(the system clock is 2 h( 1 s)? ahead of the endpoint's \(Date: .*\): fix the clock \(NTP\)/ },
@@ -185,6 +186,7 @@ const SOURCE_CASES: [Fault, string[]][] = [
   ["oversized-declared", ["RESPONSE_INVALID"]],
   ["garbage", ["RESPONSE_INVALID"]],
   ["leaky-garbage", ["RESPONSE_INVALID"]],
+  ["proxy-page", ["RESPONSE_INVALID"]],
   ["throttle", ["THROTTLED"]],
   ["wrong-date", ["ACCESS_DENIED"]],
 ];
@@ -252,6 +254,33 @@ describe.concurrent("long-running credential source (agent, serve, update) again
       assertUsable(recovered!);
       expect(recovered!.accessKeyId).not.toBe(first.accessKeyId);
       expect(source.status().state).toBe("fresh");
+    } finally {
+      await source.close();
+    }
+  });
+
+  it("a firewall's HTML 403: retried at the refusal's pace (first wait under 60 s), not the network's (1, 2, 4 s…)", async () => {
+    // Before: every ~30 s forever for each device of a fleet behind the firewall; docs/long-running.md: 4xx ≠ 429.
+    const h = await hostile();
+    h.fault = "proxy-page";
+    const settings: CredentialSettings = {
+      signer: { certificate: leaf.certPath, privateKey: leaf.keyPath },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: h.url, timeoutMs: 2_000 },
+    };
+    const source = createCredentialSource({ name: "firewall", settings }); // the default policy
+    try {
+      source.start();
+      const codes = new Set<string>();
+      const started = Date.now();
+      while (Date.now() - started < 6_000) {
+        await source.get().catch((e: { code: string }) => codes.add(e.code));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect([...codes]).toEqual(["RESPONSE_INVALID"]);
+      // Before: at least 3 (waits under 1, 2, 4 s); now the second comes 1–60 s after the first (10 % within 6 s).
+      expect(h.attempts).toBeGreaterThanOrEqual(1);
+      expect(h.attempts).toBeLessThanOrEqual(2);
     } finally {
       await source.close();
     }

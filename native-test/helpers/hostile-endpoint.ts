@@ -16,6 +16,7 @@ export type Fault =
   | "oversized" // a 201 body of 50 MB, chunked, no Content-Length
   | "oversized-declared" // Content-Length: 50 MB
   | "garbage" // 201 with an HTML page
+  | "proxy-page" // 403 with an HTML page (a firewall or captive portal answering for the endpoint)
   | "leaky-garbage" // 201 with a JSON body that holds a secret key but no session token
   | "throttle" // 429 ThrottlingException with Retry-After
   | "wrong-date"; // 403 "Signature expired" with a Date header two hours behind
@@ -114,6 +115,9 @@ export async function startHostileEndpoint(upstream: string): Promise<HostileEnd
         return;
       case "garbage":
         res.writeHead(201, { "content-type": "text/html" }).end("<html><body>Welcome to the hotel Wi-Fi</body></html>");
+        return;
+      case "proxy-page":
+        res.writeHead(403, { "content-type": "text/html" }).end("<html><body>Blocked by corporate policy</body></html>");
         return;
       case "leaky-garbage":
         res

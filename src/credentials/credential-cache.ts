@@ -1,7 +1,10 @@
 import { AgentError, isAgentError, ServiceError } from "../errors.js";
-import { isUsable, usableCredentials, type Credentials } from "../rolesanywhere/credentials.js";
+import { isUsable, usableCredentials, type Credentials, type IssuedCredentials } from "../rolesanywhere/credentials.js";
 import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
-import { checkRefreshPolicy, DEFAULT_REFRESH_POLICY, refreshTimeFor, retryDelay, type RefreshPolicy } from "./refresh-policy.js";
+import { isRefusal } from "../rolesanywhere/retry.js";
+import {
+  checkRefreshPolicy, DEFAULT_REFRESH_POLICY, refreshTimeFor, retryDelay, serviceClockLead, type RefreshPolicy,
+} from "./refresh-policy.js";
 
 /** setTimeout/clearTimeout, injectable so tests can drive time. */
 export interface Timers {
@@ -10,7 +13,13 @@ export interface Timers {
 }
 
 export type RefreshEvent =
-  | { readonly type: "refreshed"; readonly expiration: Date; readonly refreshAt: Date }
+  | {
+      readonly type: "refreshed";
+      readonly expiration: Date;
+      readonly refreshAt: Date;
+      /** How far this host's clock was behind the endpoint's, as counted (serviceClockLead): served that much less. */
+      readonly clockBehindMs?: number;
+    }
   | {
       readonly type: "refresh-failed";
       readonly error: AgentError;
@@ -38,8 +47,11 @@ export interface CacheStatus {
 }
 
 export interface CredentialCacheOptions {
-  /** Obtains new credentials (one CreateSession). Called by at most one caller at a time. */
-  readonly fetch: () => Promise<Credentials>;
+  /**
+   * Obtains new credentials (one CreateSession). Called by at most one caller at a time. With `clockSkewMs` (the
+   * endpoint's clock ahead of ours), they are handed out and refreshed that much earlier (serviceClockLead).
+   */
+  readonly fetch: () => Promise<IssuedCredentials>;
   readonly policy?: Partial<RefreshPolicy>;
   readonly now?: () => number;
   /**
@@ -73,7 +85,7 @@ const realTimers: Timers = {
  * stale hit refreshes in the background); `start()` adds a proactive timer, for daemons.
  */
 export class CredentialCache {
-  readonly #fetch: () => Promise<Credentials>;
+  readonly #fetch: () => Promise<IssuedCredentials>;
   readonly #policy: RefreshPolicy;
   readonly #now: () => number;
   readonly #monotonic: () => number;
@@ -81,7 +93,13 @@ export class CredentialCache {
   readonly #timers: Timers;
   readonly #onEvent: CredentialCacheOptions["onEvent"];
 
-  #current: { readonly credentials: Credentials; readonly expiresAt: number; readonly refreshAt: number } | undefined;
+  #current: {
+    readonly credentials: Credentials;
+    readonly expiresAt: number;
+    readonly refreshAt: number;
+    /** The policy's expiry margin plus the service's clock lead on ours when they were issued (serviceClockLead). */
+    readonly marginMs: number;
+  } | undefined;
   #inflight: Promise<Credentials> | undefined;
   #consecutiveFailures = 0;
   /** The refusals among them: a refusal's ceiling doubles from 60 s with these alone, whatever else failed. */
@@ -125,7 +143,7 @@ export class CredentialCache {
   cached(): Credentials | undefined {
     const now = this.#now();
     const current = this.#current;
-    if (!current || !isUsable(current.expiresAt, now, this.#policy.expiryMarginMs)) return undefined;
+    if (!current || !isUsable(current.expiresAt, now, current.marginMs)) return undefined;
     if (now >= current.refreshAt && !this.#inflight && !this.#finalError && !this.#waiting(now)) {
       this.#startFetch().catch(() => {
         /* a background refresh: reported through onEvent; callers keep getting the cached credentials */
@@ -149,7 +167,7 @@ export class CredentialCache {
   status(): CacheStatus {
     const now = this.#now();
     const current = this.#current;
-    const usable = current !== undefined && isUsable(current.expiresAt, now, this.#policy.expiryMarginMs);
+    const usable = current !== undefined && isUsable(current.expiresAt, now, current.marginMs);
     let state: CacheState;
     if (usable) state = now >= current.refreshAt || this.#inflight ? "stale" : "fresh";
     else if (this.#finalError) state = "failed";
@@ -181,8 +199,13 @@ export class CredentialCache {
   async #attempt(): Promise<Credentials> {
     const clockOffset = this.#now() - this.#monotonic(); // the clock that dates the request
     let credentials: Credentials;
+    let marginMs = this.#policy.expiryMarginMs;
     try {
-      credentials = usableCredentials(await this.#fetch(), this.#now(), "CreateSession", this.#policy.expiryMarginMs);
+      const issued = await this.#fetch();
+      const now = this.#now();
+      const expiresAt = issued?.expiration instanceof Date ? issued.expiration.getTime() : NaN;
+      marginMs += serviceClockLead(issued?.clockSkewMs, expiresAt, now, this.#policy);
+      credentials = usableCredentials(issued, now, "CreateSession", marginMs);
     } catch (cause) {
       const error = asAgentError(cause);
       const now = this.#now();
@@ -191,11 +214,11 @@ export class CredentialCache {
       // A wrong PIN is never retried; a wrong setting stays wrong until it is fixed and reloaded.
       if (error.category === "auth" || error.category === "usage") this.#finalError = error;
       const current = this.#current;
-      const margin = this.#policy.expiryMarginMs;
-      const servedUntil = current && isUsable(current.expiresAt, now, margin) ? current.expiresAt - margin : undefined;
+      const usable = current && isUsable(current.expiresAt, now, current.marginMs);
+      const servedUntil = usable ? current.expiresAt - current.marginMs : undefined;
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
-      const refused = error.category === "service";
+      const refused = isRefusal(error);
       if (refused) this.#refusals++;
       const context = { retryAfterMs, servedForMs, refused };
       const failures = refused ? this.#refusals : this.#consecutiveFailures;
@@ -212,13 +235,15 @@ export class CredentialCache {
     }
     const obtainedAt = this.#now();
     const expiresAt = credentials.expiration.getTime();
-    const refreshAt = refreshTimeFor(obtainedAt, expiresAt, this.#random, this.#policy);
-    this.#current = { credentials, expiresAt, refreshAt };
+    const lead = marginMs - this.#policy.expiryMarginMs;
+    const refreshAt = refreshTimeFor(obtainedAt, expiresAt - lead, this.#random, this.#policy);
+    this.#current = { credentials, expiresAt, refreshAt, marginMs };
     this.#consecutiveFailures = 0;
     this.#refusals = 0;
     this.#lastError = undefined;
     this.#wait(obtainedAt, this.#policy.minRetryIntervalMs);
-    this.#emit({ type: "refreshed", expiration: new Date(expiresAt), refreshAt: new Date(refreshAt) }, credentials);
+    const event = { type: "refreshed", expiration: new Date(expiresAt), refreshAt: new Date(refreshAt) } as const;
+    this.#emit(lead > 0 ? { ...event, clockBehindMs: lead } : event, credentials);
     return credentials;
   }
 

@@ -3,10 +3,11 @@ import { wrongOption, type Kinds } from "../own-value.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import type { Signer } from "../signers/signer.js";
 import { CredentialCache, type CacheStatus, type CredentialCacheOptions, type RefreshEvent } from "./credential-cache.js";
-import { formatExpiration, type Credentials } from "../rolesanywhere/credentials.js";
+import { formatExpiration, type Credentials, type IssuedCredentials } from "../rolesanywhere/credentials.js";
 import { watchCertificate, type CertificateStatus } from "./certificate-watch.js";
-import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
+import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS, roughDuration } from "../x509/validity.js";
 import { holdSigner, type SignerFactory } from "./signer-holder.js";
+import { clockSkewText } from "../rolesanywhere/response.js";
 
 /** Credentials for one named role, cached and refreshed; what the agent, `serve` and `update` hand out. */
 export interface CredentialSource {
@@ -31,7 +32,7 @@ export interface CredentialSource {
 }
 
 /** One CreateSession call: the shape of `createSession` from src/rolesanywhere/create-session.ts. */
-export type SessionCreator = (signer: Signer, settings: CredentialSettings) => Promise<Credentials>;
+export type SessionCreator = (signer: Signer, settings: CredentialSettings) => Promise<IssuedCredentials>;
 
 export interface CredentialSourceOptions extends Pick<
   CredentialCacheOptions, "policy" | "now" | "monotonic" | "random" | "timers"
@@ -80,7 +81,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   });
   const holder = holdSigner(settings.signer, options.createSigner ?? defaultSignerFactory, (certificate) => watch.observe(certificate));
 
-  const fetch = async (): Promise<Credentials> => {
+  const fetch = async (): Promise<IssuedCredentials> => {
     // Closing waits for the fetch in flight, then closes the signer: a later one would open one that nothing closes.
     if (closed) throw closedError;
     const run = (async () => {
@@ -138,13 +139,17 @@ const defaultSignerFactory: SignerFactory = async (signerOptions) =>
 
 const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint }) => {
   const { createSession } = await import("../rolesanywhere/create-session.js");
-  return (await createSession(signer, session, endpoint)).credentials;
+  const { credentials, clockSkewMs } = await createSession(signer, session, endpoint);
+  return { ...credentials, clockSkewMs };
 };
 
 /** One log line for a refresh outcome. Never includes credentials: only times and the error's message. */
 export function describeRefreshEvent(name: string, event: RefreshEvent): string {
   if (event.type === "refreshed") {
-    return `${name}: new credentials, valid until ${formatExpiration(event.expiration)}; next refresh at ${formatExpiration(event.refreshAt)}`;
+    const { expiration, refreshAt, clockBehindMs: lead } = event;
+    const valid = `valid until ${formatExpiration(expiration)}; next refresh at ${formatExpiration(refreshAt)}`;
+    const less = lead ? `, so they are handed out ${roughDuration(lead)} less long: fix the clock (NTP)` : "";
+    return `${name}: new credentials, ${valid}${lead ? `; this host's clock is ${clockSkewText(lead)}${less}` : ""}`;
   }
   const { error } = event;
   const what = `${name}: refresh failed (${error.code}): ${error.toOneLine()}`;

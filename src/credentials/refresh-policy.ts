@@ -1,6 +1,7 @@
 import { UsageError } from "../errors.js";
 import { RETRY_AFTER_CAP_MS, unit } from "../rolesanywhere/retry.js";
 import { EXPIRY_MARGIN_MS } from "../rolesanywhere/credentials.js";
+import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
 
 // When to refresh and how long to wait after a failure, as pure functions (epoch ms, randomness a parameter).
 // Built for fleets: devices that booted in the same minute must not refresh together, and a device that is
@@ -64,6 +65,18 @@ export function refreshWindow(obtainedAt: number, expiresAt: number, policy: Ref
 export function refreshTimeFor(obtainedAt: number, expiresAt: number, random: () => number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY): number {
   const { from, to } = refreshWindow(obtainedAt, expiresAt, policy);
   return Math.round(from + (to - from) * unit(random()));
+}
+
+/**
+ * How much earlier than by our clock credentials expiring at `expiresAt` (the service's clock) really expire: the
+ * time the endpoint's clock was ahead of ours (`skewMs`, its `Date` on the answer that brought them; a clock
+ * behind still signs within 5 minutes). At most those 5 minutes and half the lifetime left, so that a hostile or
+ * broken `Date` can neither make us refresh in a loop nor leave nothing to hand out; 0 when our clock is ahead.
+ */
+export function serviceClockLead(skewMs: number | undefined, expiresAt: number, now: number, policy: RefreshPolicy) {
+  const halfLeft = (expiresAt - policy.expiryMarginMs - now) / 2;
+  const lead = Math.min(skewMs ?? 0, CLOCK_SKEW_LIMIT_MS, halfLeft);
+  return Number.isFinite(lead) && lead > 0 ? lead : 0;
 }
 
 /** What a retry delay depends on besides the number of failures. */

@@ -144,5 +144,6 @@ function tunnelRefused(peer: Peer, status: number, statusLine: string, proxy: Pr
       : proxy.authorization
         ? `the proxy rejected the user name or password in ${proxy.source}`
         : `the proxy wants a login: put http://user:password@host:port in ${proxy.source}`;
-  return new TransportError("NETWORK_ERROR", `${peer.description} refused the tunnel: ${answer}`, status >= 500, { hint });
+  const what = `${peer.description} refused the tunnel: ${answer}`;
+  return new TransportError("NETWORK_ERROR", what, status >= 500, { hint, status });
 }

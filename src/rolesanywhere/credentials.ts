@@ -9,6 +9,9 @@ export interface Credentials {
   readonly expiration: Date;
 }
 
+/** Credentials with CreateSessionResult.clockSkewMs of the answer that brought them (the refresh engine's input). */
+export type IssuedCredentials = Credentials & { readonly clockSkewMs?: number | undefined };
+
 /** The `credential_process` output format (key order matters for byte-for-byte compatibility). */
 export interface CredentialProcessOutput {
   Version: 1;

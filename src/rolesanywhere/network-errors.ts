@@ -1,12 +1,17 @@
 import { NetworkError, type AgentErrorOptions, type ErrorCode } from "../errors.js";
 
+type TransportErrorOptions = AgentErrorOptions & { readonly status?: number };
+
 /** A failure to talk to the endpoint (or proxy); `transient` ones are worth another attempt. */
 export class TransportError extends NetworkError {
   readonly transient: boolean;
+  /** The HTTP status a proxy answered CONNECT with, when it did. */
+  readonly status: number | undefined;
 
-  constructor(code: ErrorCode, message: string, transient: boolean, options: AgentErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, transient: boolean, options: TransportErrorOptions = {}) {
     super(code, message, options);
     this.transient = transient;
+    this.status = options.status;
   }
 }
 

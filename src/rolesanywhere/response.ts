@@ -114,6 +114,7 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
     roleArn: nonEmptyString(first["roleArn"]),
     sourceIdentity: nonEmptyString(first["sourceIdentity"]),
     requestId,
+    clockSkewMs: clockSkewMs(response, context.receivedAt),
   };
   return {
     credentials,
@@ -162,7 +163,7 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   if (status === 407) {
     const hint = "put http://user:password@host:port in HTTP_PROXY, or name the host in NO_PROXY";
     const what = `a proxy on the way to ${context.endpoint} wants a login (HTTP 407)${where}`;
-    return new NetworkError("NETWORK_ERROR", what, { hint });
+    return new ServiceError("NETWORK_ERROR", what, { status, serviceCode: "", requestId }, { hint }); // isRefusal
   }
   if (status >= 300 && status < 400) {
     const location = response.headers["location"];
@@ -174,7 +175,10 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   const parsed = response.body.length === 0 ? {} : parseJson(response.body);
   const retryable = status === 429 || status >= 500;
   if (parsed === undefined && !headerCode && !retryable) {
-    return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`, { hint: NOT_ROLES_ANYWHERE });
+    // A proxy's or captive portal's page: a network error (exit 7), with its status: a 4xx is paced as a refusal.
+    const what = `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`;
+    const details = { status, serviceCode: "", requestId };
+    return new ServiceError("RESPONSE_INVALID", what, details, { hint: NOT_ROLES_ANYWHERE });
   }
   const json = isPlainObject(parsed) ? parsed : {};
   // Strings only: String() of an object whose toString is not a function throws (found by the fuzzer).

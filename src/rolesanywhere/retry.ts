@@ -27,6 +27,17 @@ export function isRetryable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * An answer no retry soon fixes: the service's refusal (AccessDenied, validation, not found), or any other HTTP 4xx
+ * but 429 — a proxy's 407 (to CONNECT or to the request), a firewall's or captive portal's 403 page. The refresh
+ * engine waits the refusal's long back-off after it (refresh-policy.ts): a fleet behind one proxy must not hammer it.
+ */
+export function isRefusal(error: AgentError): boolean {
+  const status = error instanceof ServiceError || error instanceof TransportError ? error.status : undefined;
+  const refused = status !== undefined && status >= 400 && status < 500 && status !== 429;
+  return error.category === "service" || (refused && error.code !== "THROTTLED");
+}
+
 /** Exponential back-off with full jitter: uniform in [0, min(cap, base·2^(attempt−1))). */
 export function backoffDelayMs(attempt: number, random: () => number): number {
   const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));

@@ -59,4 +59,6 @@ export interface CreateSessionResult {
   readonly roleArn?: string;
   readonly sourceIdentity?: string;
   readonly requestId?: string;
+  /** How far the endpoint's clock (its `Date` header) was ahead of ours when the answer arrived; negative: behind. */
+  readonly clockSkewMs?: number;
 }

@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
+import { describeRefreshEvent } from "../../src/credentials/credential-source.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { AuthError, NetworkError, ServiceError, UsageError } from "../../src/errors.js";
+import { errorFromResponse } from "../../src/rolesanywhere/response.js";
 
 const MIN = 60_000;
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -273,6 +275,33 @@ describe("CredentialCache", () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(30_000); // nearing expiry did not make them denser
     expect(gaps.slice(-3).every((g) => g === 30 * MIN)).toBe(true); // the 1-hour ceiling, with jitter 0.5
     cache.stop();
+  });
+
+  it("a proxy's 407 or a captive portal's HTML 403 is paced as a refusal, not retried every 30 s (still exit 7)", async () => {
+    // Before: RESPONSE_INVALID/NETWORK_ERROR were paced as network failures (1–60 s ceiling: every ~30 s forever), so
+    // 10,000 devices behind one proxy asked it ~330 times a second; the docs say a 4xx other than 429 waits as a refusal.
+    const context = { receivedAt: new Date(), endpoint: "https://rolesanywhere.eu-west-1.amazonaws.com", region: "eu-west-1" };
+    const page = { "content-type": "text/html" };
+    const answers = [
+      errorFromResponse({ status: 403, headers: page, body: Buffer.from("<html>Blocked by policy</html>") }, context),
+      errorFromResponse({ status: 407, headers: { ...page, "proxy-authenticate": "Basic" }, body: Buffer.from("<html>Login</html>") }, context),
+      errorFromResponse({ status: 511, headers: page, body: Buffer.from("<html>Network login</html>") }, context),
+    ];
+    expect(answers.map((e) => [e.code, e.category])).toEqual([["RESPONSE_INVALID", "network"], ["NETWORK_ERROR", "network"], ["SERVICE_UNAVAILABLE", "network"]]);
+    const attempts = [];
+    for (const answer of answers) {
+      const fetch = vi.fn(async () => {
+        throw answer;
+      });
+      const cache = new CredentialCache({ fetch, random: () => 0.5 });
+      cache.start();
+      await vi.advanceTimersByTimeAsync(6 * 60 * MIN);
+      attempts.push(fetch.mock.calls.length);
+      cache.stop();
+    }
+    expect(attempts[0]).toBeLessThan(20); // in six hours; before: 725 (every 30 s: half the 60 s ceiling)
+    expect(attempts[1]).toBeLessThan(20);
+    expect(attempts[2]).toBeGreaterThan(300); // a 5xx (a proxy's 502/511) stays at the network pace
   });
 
   it("the first refusal after a run of network failures waits under the refusal's first ceiling (60 s), not an hour", async () => {
@@ -560,6 +589,68 @@ describe("CredentialCache", () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe("CredentialCache with this host's clock behind the endpoint's", () => {
+  // The service measures Expiration by its own clock: 4 minutes behind it (signatures still pass), credentials
+  // handed out until our clock reached Expiration − 10 s had been refused by AWS for the last 3 min 50 s.
+  const issued = (lifetimeMs: number, clockSkewMs: number | undefined) => ({ ...creds(lifetimeMs), clockSkewMs });
+
+  it("hands credentials out and refreshes them as much earlier as the endpoint's Date was ahead", async () => {
+    const first = issued(60 * MIN, 4 * MIN);
+    const fetch = vi.fn().mockResolvedValueOnce(first).mockReturnValue(new Promise(() => {})); // later refreshes hang
+    const events: RefreshEvent[] = [];
+    const cache = new CredentialCache({ fetch, random: () => 0.999999, onEvent: (e) => events.push(e) });
+    await cache.get();
+    expect(events).toEqual([expect.objectContaining({ type: "refreshed", clockBehindMs: 4 * MIN })]);
+    expect(describeRefreshEvent("gw", events[0]!)).toMatch(
+      /^gw: new credentials, valid until 2030-01-01T13:00:00Z; next refresh at 2030-01-01T12:47:2\dZ; this host's clock is 4 min behind the endpoint's, so they are handed out 4 min less long: fix the clock \(NTP\)$/,
+    );
+    const refreshAt = cache.status().refreshAt!.getTime();
+    expect(refreshAt).toBeLessThanOrEqual(T0 + 0.85 * (56 * MIN - 10_000)); // before: 0.85 of 59 min 50 s
+    expect(refreshAt).toBeGreaterThan(T0 + 0.85 * (56 * MIN - 10_000) - 1_000);
+    vi.setSystemTime(T0 + 56 * MIN - 10_001); // the service's clock: 10 s before Expiration
+    expect(cache.cached()).toBe(first);
+    vi.setSystemTime(T0 + 56 * MIN - 10_000);
+    expect(cache.cached()).toBeUndefined(); // before: handed out until 59 min 50 s, 4 minutes past the service's expiry
+    expect(cache.status().state).toBe("expired");
+  });
+
+  it("a clock ahead of the endpoint's, or no Date, keeps the 10 s margin", async () => {
+    for (const skew of [-4 * MIN, undefined, Number.NaN]) {
+      vi.setSystemTime(T0);
+      const events: RefreshEvent[] = [];
+      const fetch = vi.fn().mockResolvedValueOnce(issued(60 * MIN, skew)).mockReturnValue(new Promise(() => {}));
+      const cache = new CredentialCache({ fetch, onEvent: (e) => events.push(e) });
+      await cache.get();
+      expect(describeRefreshEvent("gw", events[0]!)).toMatch(/next refresh at [-0-9T:]+Z$/); // no word on the clock
+      vi.setSystemTime(T0 + 60 * MIN - 10_001);
+      expect(cache.cached()).toBeDefined();
+    }
+  });
+
+  it("a hostile or broken Date counts for at most 5 minutes and half the lifetime: no refresh loop, never nothing to hand out", async () => {
+    const cache = new CredentialCache({ fetch: vi.fn().mockResolvedValueOnce(issued(60 * MIN, 1e12)).mockReturnValue(new Promise(() => {})) });
+    await cache.get();
+    vi.setSystemTime(T0 + 55 * MIN - 10_001);
+    expect(cache.cached()).toBeDefined(); // 5 minutes early, not never
+    vi.setSystemTime(T0 + 55 * MIN - 10_000);
+    expect(cache.cached()).toBeUndefined();
+
+    // Two-minute credentials and a Date a year ahead: served for half their life, refreshed at a sane pace.
+    vi.setSystemTime(T0);
+    const fetch = vi.fn(async () => issued(2 * MIN, 365 * 24 * 60 * MIN));
+    const short = new CredentialCache({ fetch });
+    short.start();
+    let gaps = 0;
+    for (let t = 0; t < 60 * MIN; t += 1_000) {
+      await vi.advanceTimersByTimeAsync(1_000);
+      if (!short.cached()) gaps++;
+    }
+    short.stop();
+    expect(gaps).toBe(0);
+    expect(fetch.mock.calls.length).toBeLessThan(200); // one every 16–47 s (55 s of use each); a loop: 3,600
   });
 });
 

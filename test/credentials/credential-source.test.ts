@@ -9,6 +9,7 @@ import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import type { Signer } from "../../src/signers/signer.js";
 import { AuthError, DeviceError } from "../../src/errors.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { KeyFileSigner, startEndpoint, successBody } from "../rolesanywhere/support.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
 
 const settings = (certificate?: string, privateKey = "pkcs11:token=t;object=k"): CredentialSettings => ({
@@ -55,6 +56,30 @@ describe("credential source", () => {
   const now = () => clock.t;
   const settle = () => new Promise((r) => setTimeout(r, 20));
   const hourCreds = () => ({ ...creds(), expiration: new Date(clock.t + 3600_000) });
+
+  it("CreateSession's clock skew reaches the refresh engine: behind the endpoint's Date, credentials are served less long", async () => {
+    // The endpoint's Date is 4 minutes ahead of this host's clock; Expiration (2030-01-01) is the service's time.
+    const pki = createCa(join(dir, "skew"), { name: "Skew CA" });
+    const leaf = issueLeaf(pki, join(dir, "skew"), { name: "skew-leaf", keyType: "p256" });
+    const reply = { status: 201, body: successBody(), headers: { Date: new Date(Date.now() + 4 * 60_000).toUTCString() } };
+    const server = await startEndpoint([reply]);
+    try {
+      const signer = new KeyFileSigner(leaf.keyPath, leaf.certPem);
+      const endpoint = { ...settings().endpoint, endpoint: server.url, env: {} };
+      const time = { t: Date.now() };
+      const createSigner = async () => signer;
+      const source = createCredentialSource({ name: "skew", settings: { ...settings(), endpoint }, createSigner, now: () => time.t });
+      const got = await source.get();
+      const expiresAt = got.expiration.getTime();
+      time.t = expiresAt - 4 * 60_000 - 10_001; // the skew measured: under 4 min (whole seconds in Date, the way there)
+      expect(source.cached()).toBe(got);
+      time.t = expiresAt - 4 * 60_000 - 5_000;
+      expect(source.cached()).toBeUndefined(); // before: served until Expiration − 10 s
+      await source.close();
+    } finally {
+      await server.close();
+    }
+  });
 
   it("builds a new file signer for every refresh (renewed key and certificate are read again)", async () => {
     const signers: ReturnType<typeof fakeSigner>[] = [];

@@ -76,6 +76,7 @@ describe("createSession on the wire", () => {
       roleArn: "arn:aws:iam::000000000000:role/test-role",
       sourceIdentity: "CN=leaf",
       requestId: "req-ok-1",
+      clockSkewMs: expect.any(Number), // the test server's Date against the stepping clock
     });
 
     expect(server.requests).toHaveLength(1);
@@ -377,6 +378,15 @@ describe("service errors", () => {
     expect(e.hint).toContain("clock");
   });
 
+  it("tells how far the endpoint's clock (Date) is ahead of ours, for the refresh engine (negative: behind)", async () => {
+    const at = (date: string) => ({ status: 201, body: successBody(), headers: { Date: date } });
+    const server = await endpoint(at("Mon, 23 Nov 2026 10:24:30 GMT"), at("Mon, 23 Nov 2026 10:19:30 GMT"), at("not a date"));
+    const now = () => new Date("2026-11-23T10:20:30Z");
+    const skews = [];
+    for (let i = 0; i < 3; i++) skews.push((await createSession(signer, sessionParams(), options(server.url, { now }).opts)).clockSkewMs);
+    expect(skews).toEqual([4 * 60_000, -60_000, undefined]);
+  });
+
   it("a clock more than five minutes off is named, with the offset", async () => {
     const server = await endpoint({ status: 403, body: '{"message":"Signature expired"}', headers: { "x-amzn-ErrorType": "AccessDeniedException", Date: "Mon, 23 Nov 2026 10:30:30 GMT" } });
     const e = await failure(createSession(signer, sessionParams(), options(server.url, { now: () => new Date("2026-11-23T10:20:30Z") }).opts));
@@ -398,7 +408,7 @@ describe("service errors", () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it("a 407 (a proxy in front of a plain-http endpoint) is a NETWORK_ERROR asking for the proxy login, not a refusal", async () => {
+  it("a 407 (a proxy in front of a plain-http endpoint) is a NETWORK_ERROR asking for the proxy login (exit 7), not the service's refusal", async () => {
     const server = await endpoint({ status: 407, body: "{}", headers: { "Proxy-Authenticate": "Basic" } });
     const e = await failure(createSession(signer, sessionParams(), options(server.url).opts));
     expect([e.code, e.category, e.message]).toEqual(["NETWORK_ERROR", "network", `a proxy on the way to ${server.url} wants a login (HTTP 407)`]);
