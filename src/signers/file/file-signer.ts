@@ -77,8 +77,8 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
 }
 
 /**
- * A signer for a PKCS#12 file, read once: the key and the certificate it belongs to, with the file's other
- * certificates as the chain (the leaf is not repeated).
+ * A signer for a PKCS#12 file, read once: the key and the certificate it belongs to, with the leaf's issuers
+ * in the file as the chain (the leaf is not repeated).
  */
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
   const { key, certificate, chain } = await readPkcs12(options.bytes, options.path, options);

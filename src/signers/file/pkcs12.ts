@@ -18,7 +18,7 @@ import { ownValue } from "../../own-value.js";
 export interface Pkcs12Identity {
   readonly key: SigningKey;
   readonly certificate: Certificate;
-  /** Every other certificate in the file, in file order; the leaf is not repeated (unlike the Go helper). */
+  /** The leaf's issuer, its issuer… found in the file; the leaf is not repeated (unlike the Go helper). */
   readonly chain: Certificate[];
 }
 
