@@ -1,9 +1,10 @@
 import { close as closeCallback, closeSync, constants, fstat as fstatCallback, fstatSync, type Stats } from "node:fs";
-import { open as openCallback, openSync, read as readCallback, readFileSync, statSync, writeSync } from "node:fs";
+import { open as openCallback, openSync, read as readCallback, readFileSync, readSync } from "node:fs";
+import { statSync, writeSync } from "node:fs";
 
 // Regular files are read synchronously: the first asynchronous fs call starts libuv's thread pool, which costs a
-// cold credential_process 1.5–4 ms (node:fs/promises' first import ~2 ms). Anything else (a FIFO from `<(…)`, a
-// device) goes through the thread pool, so that a writer that never comes blocks no more than the read itself.
+// cold credential_process 1.5–4 ms (node:fs/promises' first import ~2 ms). A FIFO (`<(…)`) is polled, a device
+// goes through the thread pool: a writer that never comes blocks no more than the read itself.
 
 /** The most an input may hold: certificates, keys, bundles and configs are kilobytes, and /dev/zero never ends. */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
@@ -16,21 +17,27 @@ export const READ_TIMEOUT_MS = 30_000;
  * everything within `timeoutMs` is ETIMEDOUT (the error's message says which, after the path).
  */
 export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS): Promise<{ bytes: Buffer; stats: Stats }> {
-  // stat first: opening a FIFO waits for a writer, so only what is a regular file by name is opened here, and
-  // without blocking (O_NONBLOCK), in case the name is swapped in between; it then goes the asynchronous way.
-  const byName = statSync(path);
-  if (!byName.isFile()) return readOpenedFileAsync(path, timeoutMs, byName);
+  // One open, without blocking (O_NONBLOCK: opening a FIFO would wait for a writer), and one fstat decide. A FIFO
+  // is read from this descriptor (opening it again would wait for a writer that this open let in and may be gone);
+  // a device goes the asynchronous way.
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd);
-    if (stats.isFile()) {
-      if (stats.size > MAX_INPUT_BYTES) throw tooLarge();
-      return { bytes: readFileSync(fd), stats };
+    if (stats.isFIFO()) {
+      const state: ReadState = { stopped: false };
+      return { bytes: await withDeadline(timeoutMs, pollFifo(fd, state), state, path), stats };
     }
+    if (!stats.isFile()) return await readOpenedFileAsync(path, timeoutMs, stats);
+    if (stats.size > MAX_INPUT_BYTES) throw tooLarge();
+    // A file that reports no size (/proc) is read to its end; otherwise `size` bytes, with no second fstat.
+    if (stats.size === 0) return { bytes: readFileSync(fd), stats };
+    const bytes = Buffer.allocUnsafe(stats.size);
+    let length = 0;
+    for (let n = 1; n > 0 && length < bytes.length; length += n) n = readSync(fd, bytes, { offset: length });
+    return { bytes: bytes.subarray(0, length), stats };
   } finally {
     closeSync(fd);
   }
-  return readOpenedFileAsync(path, timeoutMs, statSync(path));
 }
 
 /** All of an open pipe, FIFO or device (standard input), within the same limits as {@link readOpenedFile}. */
@@ -39,7 +46,7 @@ export function readDescriptor(fd: number): Promise<Buffer> {
   return withDeadline(READ_TIMEOUT_MS, readChunks(fd, state), state, `/proc/self/fd/${fd}`, fstatSync(fd));
 }
 
-function readOpenedFileAsync(path: string, timeoutMs: number, byName: Stats): Promise<{ bytes: Buffer; stats: Stats }> {
+function readOpenedFileAsync(path: string, timeoutMs: number, opened: Stats): Promise<{ bytes: Buffer; stats: Stats }> {
   const state: ReadState = { stopped: false };
   const reading = new Promise<{ bytes: Buffer; stats: Stats }>((resolve, reject) =>
     openCallback(path, "r", (openError, fd) => {
@@ -53,7 +60,7 @@ function readOpenedFileAsync(path: string, timeoutMs: number, byName: Stats): Pr
       });
     }),
   );
-  return withDeadline(timeoutMs, reading, state, path, byName);
+  return withDeadline(timeoutMs, reading, state, path, opened);
 }
 
 /** Set when the deadline has passed: no read after that. */
@@ -79,10 +86,38 @@ function readChunks(fd: number, state: ReadState): Promise<Buffer> {
 }
 
 /**
+ * All a FIFO opened with O_NONBLOCK gets, polled: read() answers EAGAIN while a writer has nothing more yet, and 0
+ * both before the first writer and after the last: the end is a 0 after some bytes.
+ */
+function pollFifo(fd: number, state: ReadState): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      try {
+        while (!state.stopped) {
+          const chunk = Buffer.allocUnsafe(64 * 1024);
+          const n = readSync(fd, chunk);
+          if (n === 0 && total > 0) return resolve(Buffer.concat(chunks, total));
+          if (n === 0) break;
+          total += n;
+          if (total > MAX_INPUT_BYTES) return reject(tooLarge());
+          chunks.push(chunk.subarray(0, n));
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return reject(error);
+      }
+      if (!state.stopped) setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+/**
  * `reading`, or ETIMEDOUT when it has not settled in time. An open() or read() still waiting then holds a
  * thread-pool thread, which process.exit() waits for: a FIFO or pipe is woken through its write end.
  */
-function withDeadline<T>(ms: number, reading: Promise<T>, state: ReadState, path: string, fifo: Stats): Promise<T> {
+function withDeadline<T>(ms: number, reading: Promise<T>, state: ReadState, path: string, fifo?: Stats): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     const seconds = `${Math.round(ms / 100) / 10} s`;
@@ -90,7 +125,7 @@ function withDeadline<T>(ms: number, reading: Promise<T>, state: ReadState, path
     timer = setTimeout(() => {
       state.stopped = true;
       reject(errnoError("ETIMEDOUT", message));
-      wakeReader(path, fifo);
+      if (fifo) wakeReader(path, fifo);
     }, ms);
   });
   return Promise.race([reading, late]).finally(() => clearTimeout(timer));

@@ -1,10 +1,20 @@
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, constants, linkSync, mkdtempSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { readInputFile } from "../../src/io/input-file.js";
 import { MAX_INPUT_BYTES, readOpenedFile } from "../../src/io/read-opened-file.js";
+
+/** Calls that look a path up by name, counted: a regular file is opened once and fstat'ed once, never stat'ed by name. */
+const byName = vi.hoisted(() => ({ stat: 0, fstat: 0 }));
+vi.mock("node:fs", async (importOriginal) => {
+  const fs = await importOriginal<typeof import("node:fs")>();
+  const statSync = ((...args: Parameters<typeof fs.statSync>) => (byName.stat++, fs.statSync(...args))) as typeof fs.statSync;
+  const fstatSync = ((...args: Parameters<typeof fs.fstatSync>) => (byName.fstat++, fs.fstatSync(...args))) as typeof fs.fstatSync;
+  return { ...fs, default: { ...fs, statSync, fstatSync }, statSync, fstatSync };
+});
 
 describe("readOpenedFile", () => {
   let dir: string;
@@ -33,8 +43,6 @@ describe("readOpenedFile", () => {
       expect(unread).toBe(0);
     } finally {
       closeSync(otherReader);
-      // Lets the read still waiting in open() on the first FIFO return.
-      closeSync(openSync(keep, constants.O_WRONLY | constants.O_NONBLOCK));
     }
   });
 
@@ -45,6 +53,17 @@ describe("readOpenedFile", () => {
     expect(bytes.toString()).toBe("hello");
     expect(stats.isFile()).toBe(true);
     expect(stats.mode & 0o777).toBe(0o640);
+  });
+
+  it("reads a regular file with one open and one fstat, no stat by name", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const content = randomBytes(70_000);
+    writeFileSync(join(dir, "f"), content);
+    Object.assign(byName, { stat: 0, fstat: 0 });
+    const { bytes, stats } = await readOpenedFile(join(dir, "f"));
+    expect(bytes.equals(content)).toBe(true);
+    expect(stats.size).toBe(70_000);
+    expect(byName).toEqual({ stat: 0, fstat: 1 });
   });
 
   it("refuses a directory with EISDIR", async () => {
@@ -67,6 +86,17 @@ describe("readOpenedFile", () => {
     expect(bytes.toString()).toBe("piped");
     expect(stats.isFIFO()).toBe(true);
     expect(ticks).toBeGreaterThan(3);
+  });
+
+  it("reads a FIFO whose writer was already waiting in open() and is gone by the time it is read", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const writer = spawn("sh", ["-c", `printf 'early' > ${fifo}`]);
+    await new Promise((r) => setTimeout(r, 100));
+    const { bytes } = await readOpenedFile(fifo, 2_000);
+    writer.kill();
+    expect(bytes.toString()).toBe("early");
   });
 
   it("refuses a regular file larger than the limit before reading it", async () => {
@@ -102,7 +132,7 @@ describe("readOpenedFile", () => {
       code: "ETIMEDOUT",
       message: "gave nothing to read, or not all of it, within 0.2 s",
     });
-    // The open() that waited in the thread pool was woken (process.exit() would wait for it): the FIFO has no reader.
+    // Nothing still reads it (a read waiting in the thread pool would hold process.exit()): the FIFO has no reader.
     await new Promise((r) => setTimeout(r, 50));
     expect(() => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: "ENXIO" }));
   });

@@ -23,9 +23,9 @@ export type Pkcs12SignerOptions = Omit<FileSignerOptions, "keyPath" | "keyFile" 
 
 /**
  * A signer whose key lives in a file. The key is read and decrypted once; the certificate, chain and key
- * files are checked (stat only) whenever the certificate is asked for, and re-read when they changed, so a
- * renewed certificate is used without a restart. The key and certificate must match, at construction and
- * after every reload, before any request is signed.
+ * files are checked (stat only) whenever the certificate is asked for (but right after they were read), and
+ * re-read when they changed, so a renewed certificate is used without a restart. The key and certificate must
+ * match, at construction and after every reload, before any request is signed.
  */
 export async function createFileSigner(options: FileSignerOptions): Promise<Signer> {
   const { keyPath, debug } = options;
@@ -61,18 +61,24 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
     (refreshing ??= reloadChangedFiles().finally(() => {
       refreshing = undefined;
     }));
+  // The files were just read, their fstat the baseline: the first certificate() and certificateChain() (a
+  // CreateSession asks for both) within a second use them as read, without a stat by name.
+  const readAt = performance.now();
+  const unchecked = new Set(["certificate", "chain"]);
+  const current = async (use: string) =>
+    unchecked.delete(use) && performance.now() - readAt < 1000 ? state : refresh();
   return fileKeySigner("the file signer", () => state.key.key, options.signOffThread, {
-    certificate: async () => (await refresh()).certificate?.certificates[0],
+    certificate: async () => (await current("certificate")).certificate?.certificates[0],
     certificateChain: async () => {
-      const { certificate, intermediates } = await refresh();
+      const { certificate, intermediates } = await current("chain");
       return (intermediates?.certificates ?? certificate?.certificates.slice(1) ?? []).slice();
     },
   });
 }
 
 /**
- * A signer for a PKCS#12 file, read once: the key and the certificate it belongs to, with the file's other
- * certificates as the chain (the leaf is not repeated).
+ * A signer for a PKCS#12 file, read once: the key and the certificate it belongs to, with the leaf's issuers
+ * in the file as the chain (the leaf is not repeated).
  */
 export async function createPkcs12Signer(options: Pkcs12SignerOptions): Promise<Signer> {
   const { key, certificate, chain } = await readPkcs12(options.bytes, options.path, options);

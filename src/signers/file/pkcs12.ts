@@ -18,7 +18,7 @@ import { ownValue } from "../../own-value.js";
 export interface Pkcs12Identity {
   readonly key: SigningKey;
   readonly certificate: Certificate;
-  /** Every other certificate in the file, in file order; the leaf is not repeated (unlike the Go helper). */
+  /** The leaf's issuer, its issuer… found in the file; the leaf is not repeated (unlike the Go helper). */
   readonly chain: Certificate[];
 }
 
@@ -248,24 +248,44 @@ async function chooseIdentity(
     const hint = `export it with the key (\`openssl pkcs12 -export -inkey KEY …\`), or pass ${key}`;
     throw new InputError("PKCS12_INVALID", `PKCS#12 file ${path} holds no private key`, { hint });
   }
+  if (keyInfos.length > 1) {
+    // Which key is meant cannot be known: the first one's, with the other key's certificate sent as its chain, is not.
+    const what = `PKCS#12 file ${path} holds ${keyInfos.length} private keys; the agent signs with one`;
+    const hint =
+      "export one key with its certificate and chain: " +
+      "`openssl pkcs12 -export -inkey KEY -in CERT -certfile CHAIN -out FILE.p12`";
+    throw new InputError("PKCS12_INVALID", what, { hint });
+  }
   if (certificates.length === 0) {
     throw new InputError("CERTIFICATE_MISSING", `PKCS#12 file ${path} holds no certificate`, {
       hint: "export it with the certificate (`openssl pkcs12 -export -in CERT …`)",
     });
   }
-  let firstKey: SigningKey | undefined;
-  for (const der of keyInfos) {
-    const key = await loadSigningKey(keyMaterialFromPrivateKeyInfo(der, path), options.debug);
-    firstKey ??= key;
-    for (const certificate of certificates) {
-      if (await keyMatchesCertificate(key, certificate)) {
-        const chain = certificates.filter((c) => c !== certificate && !c.der.equals(certificate.der));
-        options.debug?.(`${path}: PKCS#12 ${key.description} key, certificate serial ${certificate.serialDecimal}, ${chain.length} chain certificate(s)`);
-        return { key, certificate, chain };
-      }
+  const key = await loadSigningKey(keyMaterialFromPrivateKeyInfo(keyInfos[0]!, path), options.debug);
+  for (const certificate of certificates) {
+    if (await keyMatchesCertificate(key, certificate)) {
+      const chain = issuerPath(certificate, certificates);
+      const left = certificates.filter((c) => !c.der.equals(certificate.der) && !chain.includes(c)).length;
+      const leftOut = left > 0 ? `, ${left} certificate(s) not on the leaf's issuer path left out` : "";
+      const what = `PKCS#12 ${key.description} key, certificate serial ${certificate.serialDecimal}`;
+      options.debug?.(`${path}: ${what}, ${chain.length} chain certificate(s)${leftOut}`);
+      return { key, certificate, chain };
     }
   }
-  throw new InputError("KEY_CERTIFICATE_MISMATCH", `no certificate in PKCS#12 file ${path} matches its ${firstKey?.description ?? ""} private key`, {
+  const what = `no certificate in PKCS#12 file ${path} matches its ${key.description} private key`;
+  throw new InputError("KEY_CERTIFICATE_MISMATCH", what, {
     hint: "export the file again with the key's own certificate",
   });
+}
+
+/** The leaf's issuer, its issuer and so on up to a self-issued one, among `certificates`: the chain worth sending. */
+function issuerPath(leaf: Certificate, certificates: Certificate[]): Certificate[] {
+  const path: Certificate[] = [];
+  for (let current = leaf; current.subject !== current.issuer; ) {
+    const issued = (c: Certificate) => !path.includes(c) && !c.der.equals(leaf.der) && current.x509.checkIssued(c.x509);
+    const issuer = certificates.find(issued);
+    if (issuer === undefined) break;
+    path.push((current = issuer));
+  }
+  return path;
 }

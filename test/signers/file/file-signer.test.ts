@@ -10,12 +10,26 @@ import { expectAgentError, makeCa, makeKeyFixture, opensslVerifies, PASSWORD, ru
 /** A terminal nobody watches: a prompt would wait forever, so it is recorded and refused here. */
 const promptOnTerminal = vi.hoisted(() => vi.fn(async (): Promise<never> => Promise.reject(new Error("prompted on the terminal"))));
 vi.mock("../../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal }));
+/** stampOf (a stat by name) calls, counted. */
+const stamps = vi.hoisted(() => ({ count: 0 }));
+vi.mock("../../../src/io/input-file.js", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("../../../src/io/input-file.js")>();
+  return { ...actual, stampOf: (...args: Parameters<typeof actual.stampOf>) => (stamps.count++, actual.stampOf(...args)) };
+});
 
 /** createFileSigner with the certificate and intermediates named by path, read here as the signer factory reads them. */
 async function createFileSigner(o: Omit<FileSignerOptions, "certificate" | "intermediates"> & { certificate?: string; intermediates?: string }) {
   const certificate = o.certificate === undefined ? undefined : await readCertificateFile(o.certificate);
   const intermediates = o.intermediates === undefined ? undefined : await readCertificateBundle(o.intermediates);
   return createWithFiles({ ...o, certificate, intermediates });
+}
+
+/** A signer after its first use (a CreateSession at start-up), which takes the files as just read. */
+async function startedSigner(o: Parameters<typeof createFileSigner>[0]) {
+  const signer = await createFileSigner(o);
+  await signer.certificate();
+  await signer.certificateChain();
+  return signer;
 }
 
 let bump = 0;
@@ -112,6 +126,16 @@ describe("file signer", () => {
     expect((await overridden.certificateChain()).map((c) => c.subject)).toEqual(["CN=Test Root"]);
   });
 
+  it("the first certificate() and certificateChain() use the files as just read: no stat by name, later calls stat", async () => {
+    const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath, intermediates: ca.certPath });
+    stamps.count = 0;
+    expect((await signer.certificate())?.serialDecimal).toBe(serialOf(ec.certPath));
+    expect(await signer.certificateChain()).toHaveLength(1);
+    expect(stamps.count).toBe(0);
+    await signer.certificate();
+    expect(stamps.count).toBe(3); // key, certificate, intermediates
+  });
+
   it("picks up a renewed certificate without a restart", async () => {
     const key = path("renew.key");
     const cert = path("renew.pem");
@@ -133,7 +157,7 @@ describe("file signer", () => {
     const first = issueLeaf(ca, join(tmp.dir, "rot1"), { name: "rotate", keyType: "p256" });
     copyFileSync(first.keyPath, key);
     copyFileSync(first.certPath, cert);
-    const signer = await createFileSigner({ keyPath: key, certificate: cert });
+    const signer = await startedSigner({ keyPath: key, certificate: cert });
     expect(signer.keyType).toBe("EC");
 
     const next = issueLeaf(ca, join(tmp.dir, "rot2"), { name: "rotate", keyType: "rsa2048" });
@@ -181,7 +205,7 @@ describe("file signer", () => {
   ])("a key file replaced by an encrypted one while running: never a prompt (it would stop every request), a clear error", async (given, hint) => {
     const key = path("to-encrypt.key");
     copyFileSync(ec.keyPath, key);
-    const signer = await createFileSigner({ keyPath: key, certificate: ec.certPath, ...given });
+    const signer = await startedSigner({ keyPath: key, certificate: ec.certPath, ...given });
     const encrypted = path("encrypted-now.key");
     run(["pkcs8", "-topk8", "-in", ec.keyPath, "-out", encrypted, "-passout", `pass:${PASSWORD}`]);
     replaceFile(key, readFileSync(encrypted));
@@ -203,7 +227,7 @@ describe("file signer", () => {
   it("a certificate file removed after start-up is reported, not fatal to the process", async () => {
     const cert = path("vanishing.pem");
     copyFileSync(ec.certPath, cert);
-    const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: cert });
+    const signer = await startedSigner({ keyPath: ec.keyPath, certificate: cert });
     replaceFile(path("elsewhere.pem"), "x");
     renameSync(cert, path("vanished.pem"));
     await expectAgentError(signer.certificate(), "FILE_NOT_FOUND");
@@ -216,10 +240,10 @@ describe("file signer", () => {
     const [cert, chain] = [path(`replaced-${names}.pem`), path(`replaced-chain-${names}.pem`)];
     copyFileSync(ec.certPath, cert);
     copyFileSync(ca.certPath, chain);
-    const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: cert, names });
+    const signer = await startedSigner({ keyPath: ec.keyPath, certificate: cert, names });
     replaceFile(cert, readFileSync(ec.keyPath));
     await expect(signer.certificate()).rejects.toMatchObject({ code: "PEM_INVALID", hint: expect.stringMatching(leafHint) });
-    const withChain = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath, intermediates: chain, names });
+    const withChain = await startedSigner({ keyPath: ec.keyPath, certificate: ec.certPath, intermediates: chain, names });
     replaceFile(chain, readFileSync(ec.keyPath));
     await expect(withChain.certificateChain()).rejects.toMatchObject({ code: "CHAIN_INVALID", hint: chainHint });
   });

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { createSigner } from "../../../src/signers/factory.js";
-import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
+import { decodeDer, encodeDer, type DerNode } from "../../fuzz/der-tree.js";
 import { Secret } from "../../../src/secrets/secret.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../../helpers/pki.js";
 import { expectAgentError, opensslVerifies, run } from "./fixtures.js";
@@ -111,6 +111,36 @@ describe("PKCS#12", () => {
   it("a file without certificates or without a key is refused", async () => {
     await expectAgentError(readPkcs12(p12("nocerts.p12"), path("nocerts.p12"), value("s3cret")), "CERTIFICATE_MISSING");
     await expectAgentError(readPkcs12(p12("nokeys.p12"), path("nokeys.p12"), value("s3cret")), "PKCS12_INVALID");
+  });
+
+  it("two key bags (Go: \"expected exactly one key bag\"): PKCS12_INVALID saying how many, not the first key", async () => {
+    // Two unencrypted exports, their AuthenticatedSafes joined: one file holding two keys and both certificates.
+    const trees = [ecLeaf, rsaLeaf].map((leaf, i) => {
+      const out = path(`plain-${i}.p12`);
+      const pbe = ["-keypbe", "NONE", "-certpbe", "NONE", "-nomac", "-passout", "pass:"];
+      run(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, ...pbe, "-out", out]);
+      return decodeDer(readFileSync(out))!;
+    });
+    const safeOf = (tree: DerNode) => tree.children![1]!.children![1]!.children![0]!.children![0]!;
+    safeOf(trees[0]!).children!.push(...safeOf(trees[1]!).children!);
+    writeFileSync(path("two-keys.p12"), encodeDer(trees[0]!));
+    const keys = openssl(["pkcs12", "-in", path("two-keys.p12"), "-nodes", "-passin", "pass:"]).toString();
+    expect(keys.match(/BEGIN PRIVATE KEY/g)).toHaveLength(2); // the oracle: openssl sees both keys
+    const e = await expectAgentError(readPkcs12(p12("two-keys.p12"), path("two-keys.p12"), {}), "PKCS12_INVALID");
+    expect(e.message).toBe(`PKCS#12 file ${path("two-keys.p12")} holds 2 private keys; the agent signs with one`);
+    expect(e.hint).toContain("openssl pkcs12 -export -inkey KEY -in CERT -certfile CHAIN");
+  });
+
+  it("a chain certificate that is not an issuer on the leaf's path is not sent (the chain is the path)", async () => {
+    const other = createCa(join(tmp.dir, "ca"), { name: "P12 Unrelated" });
+    writeFileSync(path("extra.pem"), root.certPem + other.certPem + rsaLeaf.certPem + inter.certPem);
+    const args = ["-inkey", ecLeaf.keyPath, "-in", ecLeaf.certPath, "-certfile", path("extra.pem"), "-passout", "pass:s3cret"];
+    run(["pkcs12", "-export", ...args, "-out", path("extra.p12")]);
+    const lines: string[] = [];
+    const id = await readPkcs12(p12("extra.p12"), path("extra.p12"), { ...value("s3cret"), debug: (l) => lines.push(l) });
+    expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
+    expect(id.chain.map((c) => c.subject)).toEqual(["CN=P12 Issuing", "CN=P12 Root"]);
+    expect(lines.join("\n")).toContain("2 certificate(s) not on the leaf's issuer path left out");
   });
 
   it("a truncated file: PKCS12_INVALID", async () => {
