@@ -92,6 +92,9 @@ describe.skipIf(!canCreateUsers())("update as root, racing another user's symbol
       expect(leaked).toBe(0);
       // The race was run: root wrote its own file some of the time, and refused the attacker's link other times.
       expect(outcomes.get("written") ?? 0).toBeGreaterThan(0);
+      // …and her link was there to be refused (a flipper that never ran, e.g. setpriv or node unusable by her, would
+      // leave every attempt "written" and prove nothing).
+      expect(outcomes.get("FILE_UNSAFE") ?? 0).toBeGreaterThan(0);
     });
   }
 });
