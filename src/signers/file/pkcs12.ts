@@ -64,7 +64,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       return fn();
     } catch (cause) {
       if (cause instanceof AgentError) throw cause;
-      throw invalid(what, cause);
+      throw invalid(cause instanceof DerError ? `${what}: ${cause.message}` : what, cause); // e.g. BER: says so
     }
   };
   const octets = (der: ArrayBuffer, what: string) => guard(what, () => Buffer.from(AsnConvert.parse(der, OctetString).buffer));

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { createSigner } from "../../../src/signers/factory.js";
-import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
+import { decodeDer, encodeDer, type DerNode } from "../../fuzz/der-tree.js";
 import { Secret } from "../../../src/secrets/secret.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../../helpers/pki.js";
 import { expectAgentError, opensslVerifies, run } from "./fixtures.js";
@@ -131,6 +131,16 @@ describe("PKCS#12", () => {
     expect(((await signer.publicKey()) as KeyObject).export({ type: "spki", format: "der" })).toEqual(expected);
     const e = await expectAgentError(createSigner({ certificate: path("trailing.p12"), ...value("s3cret") }), "PKCS12_INVALID", "s3cret");
     expect(e.message).toBe(`could not parse PKCS#12 file ${path("trailing.p12")}: it is followed by 2 bytes that are not part of it`);
+  });
+  it("BER (indefinite lengths) inside the PFX, as NSS writes it: one line saying so, not just 'malformed'", async () => {
+    run(["pkcs12", "-export", "-inkey", ecLeaf.keyPath, "-in", ecLeaf.certPath, "-passout", "pass:s3cret", "-nomac",
+      "-certpbe", "AES-256-CBC", "-out", path("ber-inside-der.p12")]);
+    const ber = (n: DerNode): Buffer => n.children === undefined ? encodeDer(n)
+      : n.encapsulated ? encodeDer({ tag: n.tag, value: Buffer.concat([n.prefix ?? Buffer.alloc(0), ...n.children.map(ber)]) })
+        : Buffer.concat([Buffer.from([n.tag, 0x80]), ...n.children.map(ber), Buffer.alloc(2)]);
+    writeFileSync(path("ber-inside.p12"), ber(decodeDer(p12("ber-inside-der.p12"))!));
+    const e = await expectAgentError(createSigner({ certificate: path("ber-inside.p12"), ...value("s3cret") }), "PKCS12_INVALID", "s3cret");
+    expect(e.message).toBe(`could not parse PKCS#12 file ${path("ber-inside.p12")}: malformed encrypted content: an indefinite length (BER, not DER)`);
   });
   it("a field after the last one of the PFX or of its MacData (openssl refuses both): PKCS12_INVALID, not skipped", async () => {
     const tree = decodeDer(p12("default.p12"))!;
