@@ -1,6 +1,6 @@
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, utimesSync, lutimesSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readUserCodeCache, userCodeCache, writeRuntimeCodeCache, writeUserCodeCache, type UserCodeCache } from "../../src/cli/launcher/code-cache.js";
 import { runtimeCodeCacheFile } from "../../src/cli/launcher/bundle-files.js";
@@ -61,6 +61,10 @@ describe("the user's V8 code cache (launcher)", () => {
     const plantedLink = oldBuild.file.replace("-v", "-w");
     symlinkSync(victim, plantedLink);
     writeFileSync(join(cache.directory, "notes.txt"), "not a cache");
+    // Written before this bundle was installed (the upgrade).
+    const before = new Date(Date.now() - 3_600_000);
+    for (const old of [oldBuild.file, oldBuildOtherNode]) utimesSync(old, before, before);
+    lutimesSync(plantedLink, before, before);
 
     writeUserCodeCache(cache, data);
     expect(readUserCodeCache(cache)).toEqual(data);
@@ -71,6 +75,20 @@ describe("the user's V8 code cache (launcher)", () => {
     expect(readUserCodeCache(flagged)).toEqual(data);
     expect(readUserCodeCache(otherInstall)).toEqual(data);
     expect(existsSync(join(cache.directory, "notes.txt"))).toBe(true);
+  });
+
+  it("keeps another host's cache of the same bundle path (a home shared over NFS or with containers)", () => {
+    // Before: each host's bundle is another inode (another build name), so each run removed the other's, in use.
+    const env = { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") };
+    const host = join(dir, "host-b");
+    mkdirSync(host);
+    writeFileSync(join(host, "cli-bundle.cjs"), "module.exports = 1;\n");
+    const hostB = userCodeCache(join(host, "cli-bundle.cjs"), "build-1", env)!;
+    const hostBFile = join(cache.directory, `${basename(cache.file).split("-")[0]}-${basename(hostB.file).slice(9)}`);
+    writeUserCodeCache({ ...hostB, file: hostBFile }, data);
+    writeUserCodeCache(cache, data);
+    expect(readUserCodeCache({ ...hostB, file: hostBFile })).toEqual(data);
+    expect(readUserCodeCache(cache)).toEqual(data);
   });
 
   it("is written 0600 in 0700 directories and read back for the same bundle only", () => {

@@ -12,7 +12,7 @@
 //   cache (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs
 //   in this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
-import { closeSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, lstatSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 import { writeThenRename } from "../../io/write-new-file.js";
@@ -26,6 +26,8 @@ export interface UserCodeCache {
   readonly file: string;
   /** Names the bundle the data was made from: the build's id and the file's size, mtime and inode. */
   readonly bundleKey: string;
+  /** When the bundle was installed (its ctime): caches of other builds written before it are stale. */
+  readonly installedMs: number;
 }
 
 /**
@@ -37,9 +39,11 @@ export function userCodeCache(bundlePath: string, buildId: string, env: NodeJS.P
   const base = env["XDG_CACHE_HOME"]?.startsWith("/") ? env["XDG_CACHE_HOME"] : env["HOME"]?.startsWith("/") ? join(env["HOME"], ".cache") : undefined;
   if (base === undefined || typeof process.geteuid !== "function") return undefined;
   let stamp: string;
+  let installedMs: number;
   try {
     const s = statSync(bundlePath);
     stamp = `${s.size}-${s.mtimeMs}-${s.ino}`;
+    installedMs = s.ctimeMs;
   } catch {
     return undefined;
   }
@@ -48,7 +52,7 @@ export function userCodeCache(bundlePath: string, buildId: string, env: NodeJS.P
   const bundleKey = `${buildId}-${stamp}`;
   // The bundle, then its build: writeUserCodeCache removes the bundle's caches of other builds by these names.
   const name = `${fnv1a(bundlePath)}-${fnv1a(bundleKey)}-${process.version}-${process.arch}-${fnv1a(runtime)}.cache`;
-  return { directory, file: join(directory, name), bundleKey };
+  return { directory, file: join(directory, name), bundleKey, installedMs };
 }
 
 /** The V8 data of the user's cache for this bundle, or undefined (none, another bundle's, or not trusted). */
@@ -71,8 +75,9 @@ export function readUserCodeCache(cache: UserCodeCache): Buffer | undefined {
 /**
  * Writes the user's cache (best effort: a cache that cannot be written only costs start-up time), in directories
  * created 0700 and checked like the ones read; under a temporary name, then renamed, so that a concurrent run never
- * reads half a file. Then removes the same bundle's caches made by other builds (an upgrade, another Node's run
- * before it), which no run reads again: names in that directory only, unlinked (a link itself, never its target).
+ * reads half a file. Then removes the same bundle's caches made by other builds before it was installed (an
+ * upgrade, another Node's run before it), which no run reads again: names in that directory only, unlinked (a link
+ * itself, never its target).
  */
 export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
   const uid = process.geteuid!();
@@ -93,7 +98,9 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
     const [bundle, build] = name.split("-");
     for (const old of readdirSync(dir.entry("."))) {
       const stale = old.startsWith(`${bundle}-`) && !old.startsWith(`${bundle}-${build}-`) && old.endsWith(".cache");
-      if (stale) rmSync(dir.entry(old), { force: true });
+      // Only those written before this bundle was installed: a later one is another host's (a shared home), in use.
+      const written = stale ? lstatSync(dir.entry(old), { throwIfNoEntry: false })?.mtimeMs : undefined;
+      if (written !== undefined && written < cache.installedMs) rmSync(dir.entry(old), { force: true });
     }
   } catch {
     // Not trusted: nothing was written.

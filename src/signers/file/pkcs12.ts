@@ -4,6 +4,7 @@ import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
 import { unlessMalformed } from "../../encoding/der.js";
+import { derFromBer } from "../../encoding/der-writer.js";
 import { optionName, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
@@ -64,12 +65,13 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       return fn();
     } catch (cause) {
       if (cause instanceof AgentError) throw cause;
-      throw invalid(what, cause);
+      throw invalid(cause instanceof DerError ? `${what}: ${cause.message}` : what, cause); // e.g. BER: says so
     }
   };
   const octets = (der: ArrayBuffer, what: string) => guard(what, () => Buffer.from(AsnConvert.parse(der, OctetString).buffer));
 
-  const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(bytes, PFX));
+  // BER (NSS writes it; openssl reads it) is read as DER: @peculiar misreads OCTET STRINGs in pieces (a wrong MAC).
+  const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(derFromBer(bytes), PFX));
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
   if (surplusPfxField(bytes)) throw invalid("a field follows the last one of the PFX or its MacData");
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
@@ -114,7 +116,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       const keyInfos: Buffer[] = [];
       const certificates: Certificate[] = [];
       const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
-        const bags = guard("malformed SafeContents", () => AsnConvert.parse(safeContentsDer, SafeContents));
+        const bags = guard("malformed SafeContents", () => AsnConvert.parse(derFromBer(safeContentsDer), SafeContents));
         for (const bag of bags) {
           // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
           const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
@@ -144,7 +146,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
           }
         }
       };
-      const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeBytes, AuthenticatedSafe));
+      const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(derFromBer(authSafeBytes), AuthenticatedSafe));
       for (const info of contents) {
         if (info.contentType === OID.DATA) {
           await visitBags(octets(info.content, "malformed data content"), 0);
@@ -154,7 +156,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
           countDecryption();
           const { plaintext } = await pbeDecrypt(algorithm, ciphertext, password, context);
           // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
-          await visitBags(singleSequence(plaintext, context), 0);
+          await visitBags(singleSequence(unlessMalformed(() => derFromBer(plaintext)) ?? plaintext, context), 0);
         } else if (info.contentType === OID.ENVELOPED_DATA) {
           throw invalid("public-key encrypted content (envelopedData) is not supported");
         } else {

@@ -162,6 +162,46 @@ describe("PKCS#12", () => {
     const e = await expectAgentError(createSigner({ certificate: path("trailing.p12"), ...value("s3cret") }), "PKCS12_INVALID", "s3cret");
     expect(e.message).toBe(`could not parse PKCS#12 file ${path("trailing.p12")}: it is followed by 2 bytes that are not part of it`);
   });
+  it("BER as NSS (Firefox, pk12util) writes and openssl reads: indefinite lengths, OCTET STRINGs in pieces", async () => {
+    // Before: 'incorrect PKCS#12 password' (the pieces misread, so the MAC did not match) and 'malformed encrypted
+    // content' (BER inside). Inside the authSafe only without a MAC (which covers those bytes as they are).
+    run(["pkcs12", "-export", "-inkey", ecLeaf.keyPath, "-in", ecLeaf.certPath, "-passout", "pass:s3cret", "-nomac",
+      "-certpbe", "AES-256-CBC", "-out", path("nomac-aes.p12")]);
+    const pieces = (b: Buffer) =>
+      [0, 100, 200].map((at) => encodeDer({ tag: 0x04, value: b.subarray(at, at === 200 ? b.length : at + 100) }));
+    const indefinite = (tag: number, parts: Buffer[]) =>
+      Buffer.concat([Buffer.from([tag, 0x80]), ...parts, Buffer.alloc(2)]);
+    const ber = (n: DerNode, inside: boolean): Buffer => n.children === undefined ? encodeDer(n)
+      : n.encapsulated && n.tag !== 0x04 ? encodeDer(n)
+        : n.encapsulated ? indefinite(0x24, pieces(inside ? ber(n.children[0]!, inside) : encodeDer(n.children[0]!)))
+          : indefinite(n.tag, n.children.map((c) => ber(c, inside)));
+    writeFileSync(path("nss-mac.p12"), ber(decodeDer(p12("default.p12"))!, false));
+    writeFileSync(path("nss-nomac.p12"), ber(decodeDer(p12("nomac-aes.p12"))!, true));
+    const keyOf = (args: string[]) => createPublicKey(openssl(["pkey", "-pubout"], openssl(args))).export({ type: "spki", format: "der" });
+    const expected = keyOf(["pkey", "-in", ecLeaf.keyPath]);
+    for (const name of ["nss-mac.p12", "nss-nomac.p12"]) {
+      expect(keyOf(["pkcs12", "-in", path(name), "-nocerts", "-nodes", "-passin", "pass:s3cret"]), name).toEqual(expected);
+      const signer = await createSigner({ certificate: path(name), ...value("s3cret") });
+      expect(((await signer.publicKey()) as KeyObject).export({ type: "spki", format: "der" }), name).toEqual(expected);
+    }
+  });
+  it("hostile BER in a PFX: one line saying what is wrong, quickly", async () => {
+    const pfx = (inner: Buffer) => Buffer.concat([Buffer.from("30800201033080", "hex"), inner, Buffer.alloc(4)]);
+    const cases = {
+      "deep.p12": [pfx(Buffer.concat([Buffer.alloc(400_000, "3080", "hex"), Buffer.alloc(400_000)])),
+        "BER nested more than 32 deep"],
+      "no-eoc.p12": [pfx(Buffer.from("0500", "hex")).subarray(0, -4), "truncated DER header (BER without its end-of-contents?)"],
+      "primitive.p12": [pfx(Buffer.from("04800000", "hex")), "an indefinite length on a primitive element"],
+      "past-end.p12": [pfx(Buffer.from("04847fffffff", "hex")), "DER element longer than its container"],
+      "piece.p12": [pfx(Buffer.from("2480020100", "hex")), "a piece of an OCTET STRING that is not one"],
+      "many.p12": [pfx(Buffer.alloc(8_000_000, "0500", "hex")), "more than 10,000 elements"], // before: 5 s, 1 GB
+    } as const;
+    for (const [name, [bytes, why]] of Object.entries(cases)) {
+      writeFileSync(path(name), bytes);
+      const e = await expectAgentError(createSigner({ certificate: path(name), ...value("s3cret") }), "PKCS12_INVALID");
+      expect(e.message).toBe(`could not parse PKCS#12 file ${path(name)}: not a PKCS#12 structure: ${why}`);
+    }
+  });
   it("a field after the last one of the PFX or of its MacData (openssl refuses both): PKCS12_INVALID, not skipped", async () => {
     const tree = decodeDer(p12("default.p12"))!;
     const macData = tree.children![2]!;
