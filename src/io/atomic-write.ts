@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, statSync } from "node:fs";
 import { access, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
@@ -32,7 +32,7 @@ export async function writeFileAtomic(
   const shown = options.shownAs ?? target;
   const dir = dirname(target);
   await mkdir(dir, { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
-    throw writeError(`cannot create directory ${dirname(shown)}`, cause);
+    throw mkdirError(dirname(shown), cause);
   });
   await access(target, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code !== "ENOENT") throw writeError(`${shown} is not writable`, cause);
@@ -72,6 +72,28 @@ export async function writeFileAtomic(
   const handle = await open(dir, "r").catch(() => undefined);
   await handle?.sync().catch(() => {});
   await handle?.close();
+}
+
+/** Why `mkdir -p dir` failed; a file where a directory should be (EEXIST, ENOTDIR) is named, not given as an errno. */
+export function mkdirError(dir: string, cause: NodeJS.ErrnoException): InputError {
+  const statOf = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  let at = dir;
+  let stats = statOf(at);
+  for (; !stats && dirname(at) !== at; stats = statOf(at)) at = dirname(at);
+  if (!["EEXIST", "ENOTDIR"].includes(cause.code ?? "") || !stats || stats.isDirectory()) {
+    return writeError(`cannot create directory ${dir}`, cause);
+  }
+  const what = stats.isFile() ? "is a file, not a directory" : "is not a directory";
+  return new InputError("FILE_WRITE_FAILED", `cannot create directory ${dir}: ${at} ${what}`, {
+    cause,
+    hint: `move ${at} out of the way, or give a path under an existing directory`,
+  });
 }
 
 export function writeError(what: string, cause: NodeJS.ErrnoException): InputError {

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 import { InputError } from "../errors.js";
-import { writeFileAtomic } from "../io/atomic-write.js";
+import { mkdirError, writeFileAtomic } from "../io/atomic-write.js";
 import { absoluteHome, UntrustedPathError, walkToEntry, type CheckedEntry } from "../io/trusted-path.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
@@ -33,8 +33,7 @@ export async function writeProfileCredentials(path: string, profile: string, cre
   // made the missing ones; this says why it could not.
   if (!entry) {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
-      const what = `cannot create directory ${dirname(path)}: ${cause.code ?? "error"}`;
-      throw new InputError("FILE_WRITE_FAILED", what, { cause });
+      throw mkdirError(dirname(path), cause);
     });
   }
   try {

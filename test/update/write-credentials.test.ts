@@ -33,6 +33,21 @@ describe("credentials file writing", () => {
     expect(readdirSync(join(dir, "new-aws", ".aws"))).toEqual(["credentials"]); // no temp or lock file left
   });
 
+  it("a file where a directory should be is named as such (was: 'cannot create directory …/pf: EEXIST')", async () => {
+    const file = join(dir, "pf");
+    writeFileSync(file, "not a directory\n");
+    for (const path of [join(file, "credentials"), join(file, "sub", "credentials")]) {
+      for (const write of [() => writeProfileCredentials(path, "default", creds("F1")), () => writeFileAtomic(path, "x")]) {
+        const e = await write().then(() => undefined, (error: unknown) => error as InputError);
+        expect(e).toBeInstanceOf(InputError);
+        expect(e?.code).toBe("FILE_WRITE_FAILED");
+        expect(e?.message).toBe(`cannot create directory ${join(path, "..")}: ${file} is a file, not a directory`);
+        expect(e?.hint).toContain(`move ${file} out of the way`);
+      }
+    }
+    expect(readFileSync(file, "utf8")).toBe("not a directory\n");
+  });
+
   it("writes through a symlink and keeps the link", async () => {
     const real = join(dir, "real-credentials");
     writeFileSync(real, "[keep]\nx = 1\n");
