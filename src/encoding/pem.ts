@@ -70,6 +70,7 @@ function decodeBody(body: string, label: string, source: string): PemBlock {
       if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
     }
   }
+  if ((headers["Proc-Type"] ?? "").includes("ENCRYPTED")) throw encryptedError(label, source);
   const base64 = lines.slice(i).join("").replace(/\s+/g, "");
   if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) {
     throw pemError(source, `the ${label} block is not valid base64`);
@@ -86,6 +87,25 @@ function isHeaderLine(line: string): boolean {
     if (!((c >= "A" && c <= "Z") || (c >= "a" && c <= "z") || c === "-")) return false;
   }
   return true;
+}
+
+/**
+ * Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`, `DEK-Info:`) is refused on every block, here once for
+ * all readers: read as clear, its body was garbage. On a key (openssl decrypts it under any key label) as the Go
+ * helper refuses it; a certificate or a TPM key file is never encrypted this way.
+ */
+function encryptedError(label: string, source: string): InputError {
+  if (label.endsWith("PRIVATE KEY") && label !== "TSS2 PRIVATE KEY") {
+    const message = `${source} uses legacy OpenSSL PEM encryption, which is not supported`;
+    return new InputError("PRIVATE_KEY_UNSUPPORTED", message, {
+      hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
+    });
+  }
+  const what = label === "CERTIFICATE" ? "certificates are never encrypted" : "this block is never encrypted";
+  const message = `${source}: ${namePemBlock(label, "a PEM block")} is encrypted (Proc-Type: 4,ENCRYPTED)`;
+  return new InputError("PEM_INVALID", `${message}, which is not supported`, {
+    hint: `${what}: export it again without encryption`,
+  });
 }
 
 function pemError(source: string, what: string): InputError {

@@ -49,7 +49,7 @@ const STRICTER: ReadonlyArray<[RegExp, string]> = [
   [/no END line/, "docs/file-keys.md: a block ends with its own END line"],
 ];
 /** PEM mutations openssl refuses and we read, as docs/file-keys.md says. */
-const LENIENT_PEM = new Set(["cr", "noNewlines", "commentHeader", "blankLineInside", "procTypeOnCertificate"]);
+const LENIENT_PEM = new Set(["cr", "noNewlines", "commentHeader", "blankLineInside"]);
 
 type Verdict = { ok: true; id: string } | { ok: false; why: string };
 type Kind = "key" | "encrypted key" | "certificate" | "pkcs12";
@@ -196,7 +196,6 @@ function makeCase(rng: Rng, i: number) {
     pemName = derName === "none" ? rng.pick(Object.keys(pemMutations)) : "plain";
     bytes = Buffer.from(pemMutations[pemName]!(base.label, der, rng), "latin1");
   }
-  if (pemName === "procType" && base.kind === "certificate") pemName = "procTypeOnCertificate";
   return { base, bytes, derName, pemName, name: `#${i} ${base.name} ${asPem ? `PEM/${pemName}` : "DER"} ${derName}` };
 }
 

@@ -143,10 +143,37 @@ describe("reading certificates from plain JavaScript", () => {
 
 describe("PEM and DER outlines", () => {
   it("decodes headers and rejects bad base64", () => {
-    const [block] = decodePemBlocks("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n", "x");
-    expect(block?.headers["Proc-Type"]).toBe("4,ENCRYPTED");
+    const [block] = decodePemBlocks("-----BEGIN RSA PRIVATE KEY-----\nComment: by hand\nX-Note: a\n\nAAAA\n-----END RSA PRIVATE KEY-----\n", "x");
+    expect(block?.headers).toEqual({ Comment: "by hand", "X-Note": "a" });
     expect(block?.der).toEqual(Buffer.from([0, 0, 0]));
     expect(() => decodePemBlocks("-----BEGIN X-----\nA*A=\n-----END X-----", "x")).toThrow(/not valid base64/);
+  });
+
+  it("refuses a legacy-encrypted block of any label in one line, exit 3 (was: its ciphertext read as the certificate)", async () => {
+    const { main } = await import("../../src/cli/main.js");
+    const { dir, cleanup } = makeTempDir("raa-pem-encrypted-");
+    try {
+      const leafPem = issueLeaf(createCa(join(dir, "ca"), { name: "Enc CA" }), dir, { name: "enc", keyType: "p256" }).certPem;
+      const encrypt = (pem: string) => pem.replace(/-----\n/, "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n");
+      const file = join(dir, "encrypted-cert.pem");
+      writeFileSync(file, encrypt(leafPem));
+      const message = `${file}: a PEM block labelled "CERTIFICATE" is encrypted (Proc-Type: 4,ENCRYPTED), which is not supported`;
+      const e = await expectAgentError(readCertificateFile(file), "PEM_INVALID");
+      expect(e.message).toBe(message);
+      expect(e.hint).toContain("certificates are never encrypted: export it again without encryption");
+      let stderr = "";
+      const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+      expect(await main(["read-certificate-data", "--certificate", file], io)).toBe(3);
+      expect(stderr).toBe(`roles-anywhere-agent: ${message} (certificates are never encrypted: export it again without encryption)\n`);
+      expect(stderr).not.toMatch(/\n\s+at |internal error/);
+      const tss2 = encrypt("-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n");
+      expect(() => decodePemBlocks(tss2, "k.pem")).toThrow(/^k\.pem: a PEM block labelled "TSS2 PRIVATE KEY" is encrypted/);
+      // Other headers are skipped, as before: the certificate is read.
+      writeFileSync(file, leafPem.replace(/-----\n/, "-----\nComment: exported by hand\n\n"));
+      expect((await readCertificateFile(file)).certificates).toHaveLength(1);
+    } finally {
+      cleanup();
+    }
   });
 
   it("classifies DER structures by outline", () => {
