@@ -5,7 +5,7 @@ import { DerError, TAG, children, decodeOid, expectTag, readElement, readSingle 
 import { unlessMalformed } from "../../encoding/der.js";
 import { decodePemBlocks, looksLikePem, type PemBlock } from "../../encoding/pem.js";
 import type { DebugLog, SignerOptions } from "../options.js";
-import { loadSigningKey, refuseLegacyEncryption } from "./key-parsers.js";
+import { loadSigningKey } from "./key-parsers.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { decryptPrivateKeyInfo } from "./pbe.js";
 import { bmpPassword } from "./pkcs12-kdf.js";
@@ -68,7 +68,6 @@ export async function keyMaterialFromFile(
 ): Promise<KeyMaterial> {
   const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), source) : derAsBlocks(bytes, source);
   const pkcs8 = blocks.find((b) => b.label === "PRIVATE KEY" || b.label === "ENCRYPTED PRIVATE KEY");
-  if (pkcs8 !== undefined) refuseLegacyEncryption(pkcs8, source);
   const encrypted = pkcs8?.label === "ENCRYPTED PRIVATE KEY";
   let der = pkcs8?.der;
   if (encrypted) {

@@ -1,5 +1,5 @@
 import { InputError } from "../../errors.js";
-import { namePemBlock, type PemBlock } from "../../encoding/pem.js";
+import { namePemBlock } from "../../encoding/pem.js";
 import type { DebugLog } from "../options.js";
 import type { KeyMaterial } from "./key-material.js";
 import { EC_PUBLIC_KEY, mlDsaParameterSetForOid, RSA_ENCRYPTION } from "../../x509/certificate.js";
@@ -22,17 +22,6 @@ const ALGORITHM_NAMES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Legacy OpenSSL PEM encryption (`Proc-Type: 4,ENCRYPTED`) is refused, as by the Go helper, on whichever key block
- * it is (OpenSSL decrypts it under any label, even PRIVATE KEY).
- */
-export function refuseLegacyEncryption(block: PemBlock, source: string): void {
-  if (!(block.headers["Proc-Type"] ?? "").includes("ENCRYPTED")) return;
-  throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${source} uses legacy OpenSSL PEM encryption, which is not supported`, {
-    hint: "convert it to encrypted PKCS#8: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`",
-  });
-}
-
-/**
  * The signing key in `material`, formats tried in the Go helper's order: PKCS#8 (RSA, EC, ML-DSA in any
  * RFC 9881 encoding; decrypted once when encrypted), then SEC1 `EC PRIVATE KEY` (an `EC PARAMETERS` block
  * before it is ignored), then PKCS#1 `RSA PRIVATE KEY`.
@@ -51,7 +40,6 @@ export async function loadSigningKey(material: KeyMaterial, debug?: DebugLog): P
   }
   const legacy = material.blocks.find((b) => b.label === "EC PRIVATE KEY") ?? material.blocks.find((b) => b.label === "RSA PRIVATE KEY");
   if (legacy !== undefined) {
-    refuseLegacyEncryption(legacy, source);
     const format = legacy.label === "EC PRIVATE KEY" ? "sec1" : "pkcs1";
     return loaded(rsaEcSigningKey(legacy.der, format, source, debug), format);
   }
