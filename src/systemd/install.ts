@@ -4,7 +4,7 @@ import { dirname, join, normalize } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { checkTrustedFile, UntrustedPathError } from "../io/trusted-path.js";
-import { writeFileAtomic } from "../io/atomic-write.js";
+import { mkdirError, writeFileAtomic } from "../io/atomic-write.js";
 import { SYSUSERS_FILE, TMPFILES_FILE, type GeneratedFile, type UnitContext } from "./unit-files.js";
 
 const HOME_DIRS = ["/home/", "/root/", "/run/user/"];
@@ -57,7 +57,12 @@ function lstatIfAny(path: string) {
 
 /** `mkdir -p`, each directory made 0755 whatever the umask: every user's systemd reads the user units' directory. */
 function makeDirectories(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true, mode: 0o755 });
+  let first: string | undefined;
+  try {
+    first = mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch (cause) {
+    throw mkdirError(dir, cause as NodeJS.ErrnoException);
+  }
   for (let made = first && dir; made !== undefined; made = made === first ? undefined : dirname(made)) chmodSync(made, 0o755);
 }
 

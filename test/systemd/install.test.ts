@@ -51,7 +51,10 @@ describe("install-systemd under a root", () => {
     mkdirSync(join(root, "etc/systemd"), { recursive: true });
     writeFileSync(join(root, "etc/systemd/user"), "not a directory");
     const lines: string[] = [];
-    await expect(installFiles(generateFiles(context), root, context, (line) => lines.push(line))).rejects.toMatchObject({ code: "FILE_UNREADABLE" });
+    await expect(installFiles(generateFiles(context), root, context, (line) => lines.push(line))).rejects.toMatchObject({
+      code: "FILE_WRITE_FAILED", // before: FILE_UNREADABLE, "cannot write …: ENOTDIR"
+      message: `cannot create directory ${join(root, "etc/systemd/user")}: ${join(root, "etc/systemd/user")} is a file, not a directory`,
+    });
     expect(lines).toEqual([
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-serve.service")}`,
       `wrote ${join(root, "etc/systemd/system/roles-anywhere-update.service")}`,
@@ -168,6 +171,16 @@ describe("install-systemd: what the units are written over, and what goes into t
     symlinkSync("../../../..", join(root, "etc/systemd/user/up")); // `..` out of the root: the same
     const up = generateFiles(context).map((f) => ({ ...f, path: f.path.replace("/etc/systemd/user/", "/etc/systemd/user/up/x/") }));
     await expect(installFiles(up.slice(3, 4), root, context, () => {})).rejects.toMatchObject({ code: "FILE_UNSAFE" });
+  });
+
+  it("a --root or a directory of the image that is a file: FILE_WRITE_FAILED saying so, not an internal error", async () => {
+    // Before: a raw ENOTDIR from mkdir, which the CLI printed as "internal error: ENOTDIR: not a directory, mkdir …".
+    const file = join(dir, "image-file");
+    writeFileSync(file, "");
+    await expect(installFiles(generateFiles(context), join(file, "root"), context, () => {})).rejects.toMatchObject({
+      code: "FILE_WRITE_FAILED",
+      message: `cannot create directory ${join(file, "root")}: ${file} is a file, not a directory`,
+    });
   });
 
   async function dryRun(...flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
