@@ -1,6 +1,7 @@
-import { close as closeCallback, closeSync, constants, fstat as fstatCallback, fstatSync, type Stats } from "node:fs";
-import { open as openCallback, openSync, read as readCallback, readFileSync, readSync } from "node:fs";
-import { statSync, writeSync } from "node:fs";
+import {
+  close as closeCallback, closeSync, constants, fstat as fstatCallback, fstatSync, open as openCallback, openSync,
+  read as readCallback, readFileSync, readSync, statSync, writeSync, type Stats,
+} from "node:fs";
 
 // Regular files are read synchronously: the first asynchronous fs call starts libuv's thread pool, which costs a
 // cold credential_process 1.5–4 ms (node:fs/promises' first import ~2 ms). A FIFO (`<(…)`) is polled, a device
