@@ -2,8 +2,8 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { AgentError, InputError } from "../../errors.js";
 import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
-import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
-import { unlessMalformed } from "../../encoding/der.js";
+import { chainFromPool } from "../../x509/issuer-chain.js";
+import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle, unlessMalformed } from "../../encoding/der.js";
 import { derFromBer } from "../../encoding/der-writer.js";
 import { optionName, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
@@ -266,7 +266,7 @@ async function chooseIdentity(
   const key = await loadSigningKey(keyMaterialFromPrivateKeyInfo(keyInfos[0]!, path), options.debug);
   for (const certificate of certificates) {
     if (await keyMatchesCertificate(key, certificate)) {
-      const chain = issuerPath(certificate, certificates);
+      const chain = chainFromPool(certificate, certificates, { withRoot: true });
       const left = certificates.filter((c) => !c.der.equals(certificate.der) && !chain.includes(c)).length;
       const leftOut = left > 0 ? `, ${left} certificate(s) not on the leaf's issuer path left out` : "";
       const what = `PKCS#12 ${key.description} key, certificate serial ${certificate.serialDecimal}`;
@@ -278,16 +278,4 @@ async function chooseIdentity(
   throw new InputError("KEY_CERTIFICATE_MISMATCH", what, {
     hint: "export the file again with the key's own certificate",
   });
-}
-
-/** The leaf's issuer, its issuer and so on up to a self-issued one, among `certificates`: the chain worth sending. */
-function issuerPath(leaf: Certificate, certificates: Certificate[]): Certificate[] {
-  const path: Certificate[] = [];
-  for (let current = leaf; current.subject !== current.issuer; ) {
-    const issued = (c: Certificate) => !path.includes(c) && !c.der.equals(leaf.der) && current.x509.checkIssued(c.x509);
-    const issuer = certificates.find(issued);
-    if (issuer === undefined) break;
-    path.push((current = issuer));
-  }
-  return path;
 }

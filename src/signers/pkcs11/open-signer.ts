@@ -11,7 +11,7 @@ import { mismatchHint, OPTION_NAMES, optionName, type Pkcs11SignerOptions } from
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
 import { withoutAttestation } from "./attestation.js";
-import { chainFromPool, type IssuerCandidates } from "./chain.js";
+import { chainFromPool, type IssuerCandidates } from "../../x509/issuer-chain.js";
 import { proveWithoutSigning, signatureMatches } from "./key-proof.js";
 import type { DebugLog } from "../../debug-log.js";
 import { acquireModule, type ModuleLease, type Pkcs11Module } from "../../pkcs11/module-loader.js";

@@ -1,22 +1,30 @@
-import type { Certificate } from "../../x509/certificate.js";
+import type { Certificate } from "./certificate.js";
 
 /** The certificates that may have issued `child`, most likely first; read lazily, so that the first match ends the reading. */
 export type IssuerCandidates = (child: Certificate) => Iterable<Certificate>;
 
 /**
- * The intermediates to send with `leaf`, picked from `pool` (the CA certificates found on a token): issuer after
- * issuer, subject and signature checked, up to a self-signed root (the trust anchor, which the service already has).
+ * The intermediates to send with `leaf`, picked from `pool` (the CA certificates found on a token, the other
+ * certificates of a PKCS#12 file): issuer after issuer, subject and signature checked, up to a self-signed root (the
+ * trust anchor, which the service already has; sent too `withRoot`, as a PKCS#12 file that holds it gives it).
  * Unlike the Go helper, an unrelated certificate never gets in and the leaf is never repeated.
  */
-export function chainFromPool(leaf: Certificate, pool: readonly Certificate[] | IssuerCandidates, maxDepth = 8): Certificate[] {
+export function chainFromPool(
+  leaf: Certificate,
+  pool: readonly Certificate[] | IssuerCandidates,
+  { maxDepth = 8, withRoot = false }: { maxDepth?: number; withRoot?: boolean } = {},
+): Certificate[] {
   const candidates = typeof pool === "function" ? pool : () => pool;
   const chain: Certificate[] = [];
   const used = new Set<string>([leaf.sha256Fingerprint()]);
   let current = leaf;
   while (chain.length < maxDepth) {
     const issuer = first(candidates(current), (candidate) => !used.has(candidate.sha256Fingerprint()) && issues(candidate, current));
-    if (issuer === undefined || issues(issuer, issuer)) break; // a self-signed root: the trust anchor
+    if (issuer === undefined) break;
+    const root = issues(issuer, issuer); // self-signed: the trust anchor
+    if (root && !withRoot) break;
     chain.push(issuer);
+    if (root) break;
     used.add(issuer.sha256Fingerprint());
     current = issuer;
   }

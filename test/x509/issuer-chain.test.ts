@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chainFromPool } from "../../../src/signers/pkcs11/chain.js";
-import { Certificate } from "../../../src/x509/certificate.js";
-import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
+import { chainFromPool } from "../../src/x509/issuer-chain.js";
+import { Certificate } from "../../src/x509/certificate.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-pkcs11-chain-");
 const load = (path: string) => new Certificate(new X509Certificate(readFileSync(path)).raw);
@@ -50,7 +50,7 @@ describe("chainFromPool", () => {
   });
 
   it("respects the depth limit", () => {
-    expect(names(chainFromPool(leaf, [inter2, inter1, root], 1))).toEqual(["CN=Intermediate Two"]);
+    expect(names(chainFromPool(leaf, [inter2, inter1, root], { maxDepth: 1 }))).toEqual(["CN=Intermediate Two"]);
   });
 
   it("takes the candidates per certificate, and reads no further than the first issuer", () => {
