@@ -21,7 +21,7 @@ import { bundleCli, serveOnceAndStop } from "./agent-support.js";
 import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
 import { spyRecorder, type SessionAccount } from "./helpers/pkcs11-spy-log.js";
 import { runCli, type CliRun } from "./helpers/run-cli.js";
-import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture, WRONG_PIN } from "./helpers/softhsm-fixture.js";
 import { YKCS11_MODULE } from "./helpers/piv/virtual-yubikey.js";
 
 const ARNS = {
@@ -107,11 +107,11 @@ describe("token sessions are closed and the module finalised (pkcs11-spy)", () =
   });
 
   it("a wrong PIN: exit 4, the PIN presented once, the session closed all the same", async () => {
-    const { run, account } = await credentialProcess(hsm.pinFile("9999"));
+    const { run, account } = await credentialProcess(hsm.pinFile(WRONG_PIN));
     expect(run.code).toBe(EXIT_CODES.auth);
     expect(run.stdout).toBe("");
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
-    expect(run.stderr).not.toContain("9999");
+    expect(run.stderr).not.toContain(WRONG_PIN);
     expect(account.count("C_Login")).toBe(1);
     expect(account.count("C_Login", "CKR_PIN_INCORRECT")).toBe(1);
     expectAllSessionsClosed(account);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Pkcs11SignerOptions } from "../src/signers/options.js";
 import type { Signer } from "../src/signers/signer.js";
 import { createPkcs11Signer } from "../src/signers/pkcs11/index.js";
-import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture, WRONG_PIN } from "./helpers/softhsm-fixture.js";
 import { failure } from "../test/helpers/agent-error.js";
 
 let hsm: SoftHsmFixture;
@@ -57,10 +57,10 @@ const ecUri = "pkcs11:token=rolesanywhere;object=ec-key";
 describe("wrong PIN", () => {
   it("is presented once, reported with the token's flags, and never again", async () => {
     const seen = recorder();
-    const error = await failure(signer({ keyUri: ecUri, certificateUri: ecUri, pin: { kind: "value", value: "9999" } }));
+    const error = await failure(signer({ keyUri: ecUri, certificateUri: ecUri, pin: { kind: "value", value: WRONG_PIN } }));
     expect(error.code).toBe("PIN_INCORRECT");
     expect(error.message).toContain("CKF_USER_PIN_COUNT_LOW");
-    expect(error.message).not.toContain("9999");
+    expect(error.message).not.toContain(WRONG_PIN);
     const { logins, results } = seen();
     expect(logins).toEqual(["CKU_USER"]);
     expect(results).toEqual(["CKR_PIN_INCORRECT"]);

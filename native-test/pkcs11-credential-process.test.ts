@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { fixedTestString } from "../src/signers/fixed-string.js";
 import { bundleCli } from "./agent-support.js";
-import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { createSoftHsmFixture, type SoftHsmFixture, WRONG_PIN } from "./helpers/softhsm-fixture.js";
 
 const execFileAsync = promisify(execFile);
 const ACCOUNT = "111122223333";
@@ -177,11 +177,11 @@ describe("errors, with their exit codes", () => {
     expect(listing).not.toMatch(/user PIN count low/);
   });
   it("wrong PIN: exit 4 (auth), the token's counter flag is reported", async () => {
-    const result = await credentialProcess(["--certificate", onToken("ec-key"), ...lib, "--pkcs11-pin-file", hsm.pinFile("0000")]);
+    const result = await credentialProcess(["--certificate", onToken("ec-key"), ...lib, "--pkcs11-pin-file", hsm.pinFile(WRONG_PIN)]);
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/rejected the PIN/);
     expect(result.stderr).toMatch(/CKF_USER_PIN_COUNT_LOW/);
-    expect(result.stderr).not.toContain("0000");
+    expect(result.stderr).not.toContain(WRONG_PIN);
     await expectCredentials(["--certificate", onToken("ec-key"), ...lib, ...pin()]); // clears the flag again
   });
   it("missing module: exit 5 (device), the installed modules are listed", async () => {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Pkcs11SignerOptions } from "../src/signers/options.js";
 import type { DigestAlgorithm, Signer } from "../src/signers/signer.js";
 import { createPkcs11Signer, listPkcs11Certificates, Pkcs11AmbiguousError, parsePkcs11Uri } from "../src/signers/pkcs11/index.js";
-import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
+import { createSoftHsmFixture, type SoftHsmFixture, WRONG_PIN } from "./helpers/softhsm-fixture.js";
 import { failure } from "../test/helpers/agent-error.js";
 import { readTbsFields } from "../src/x509/tbs-fields.js";
 
@@ -273,12 +273,12 @@ describe("CKA_ALWAYS_AUTHENTICATE", () => {
 
   it("a wrong context-specific PIN is an auth error naming the context-specific PIN, without the PIN", async () => {
     // The key shows no public key, so no test signature is made: the wrong PIN surfaces at the first real one.
-    const s = await signer({ keyUri: uri, certificate: hsm.certificate("always-auth.pem"), contextPin: { kind: "value", value: "9999" } });
+    const s = await signer({ keyUri: uri, certificate: hsm.certificate("always-auth.pem"), contextPin: { kind: "value", value: WRONG_PIN } });
     const error = await failure(s.sign(MESSAGE));
     expect(error.code).toBe("PIN_INCORRECT");
     expect(error.category).toBe("auth");
     expect(error.message).toContain("context-specific");
-    expect(error.message).not.toContain("9999");
+    expect(error.message).not.toContain(WRONG_PIN);
   });
 });
 

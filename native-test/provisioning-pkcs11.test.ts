@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli } from "./agent-support.js";
-import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { SOFTHSM_MODULE, WRONG_PIN } from "./helpers/softhsm-fixture.js";
 import { expectCredentialJson, opensslSignCsr, opensslVerifyCsr, SESSION_ARGS } from "./helpers/provisioning-support.js";
 import { runCli, type CliRun } from "./helpers/run-cli.js";
 
@@ -152,11 +152,11 @@ describe("refusals", () => {
 
   it("a wrong PIN is presented once and reported (exit 4)", async () => {
     const bad = join(tmp.dir, "bad-pin");
-    writeFileSync(bad, "0000\n");
+    writeFileSync(bad, `${WRONG_PIN}\n`);
     const r = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=never`, ...lib, "--pkcs11-pin-file", bad]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain("CKR_PIN_INCORRECT");
-    expect(r.stderr).not.toContain("0000");
+    expect(r.stderr).not.toContain(WRONG_PIN);
   });
 });
 

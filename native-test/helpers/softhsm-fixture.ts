@@ -10,6 +10,11 @@ import { Certificate } from "../../src/x509/certificate.js";
 
 export const SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so";
 export const PKCS11_SPY_MODULE = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so";
+/**
+ * A wrong PIN for tests whose oracle is "the PIN is not in the output". Not digits or hex, which token serials
+ * (SoftHSM's are 16 random hex digits) and temp names can contain by chance: "9999" failed CI that way.
+ */
+export const WRONG_PIN = "wrong-PIN-kq";
 const SCRIPT = resolve(import.meta.dirname, "../../softhsm/create-test-token.sh");
 
 export interface SoftHsmFixture {
