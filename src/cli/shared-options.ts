@@ -73,23 +73,14 @@ export const SESSION_OPTIONS: readonly OptionSpec[] = [
   { name: "max-attempts", type: "number", default: 3, description: "Attempts on 5xx, 429 and network errors (also AWS_MAX_ATTEMPTS)" },
 ];
 
-/** The Go helper's mutually exclusive pairs for the credential commands. */
-export const CREDENTIAL_CONFLICTS: readonly (readonly [string, string])[] = [
-  ["certificate", "cert-selector"],
-  ["certificate", "system-store-name"],
-  ["private-key", "cert-selector"],
-  ["private-key", "system-store-name"],
-  ["private-key", "use-latest-expiring-certificate"],
-  ["use-latest-expiring-certificate", "intermediates"],
-  ["use-latest-expiring-certificate", "reuse-pin"],
-  ["cert-selector", "intermediates"],
-  ["cert-selector", "reuse-pin"],
-  ["system-store-name", "reuse-pin"],
-  ["tpm-key-password", "cert-selector"],
-  ["tpm-key-password", "reuse-pin"],
-  ["no-tpm-key-password", "cert-selector"],
-  ["no-tpm-key-password", "tpm-key-password"],
-  ["no-tpm-key-password", "tpm-key-password-file"],
-  ["no-tpm-key-password", "tpm-key-password-env"],
-  ["pkcs8-password", "tpm-key-password"],
-];
+/** The Go helper's mutually exclusive pairs for the credential commands: each flag with the flags it excludes. */
+export const CREDENTIAL_CONFLICTS: readonly (readonly [string, string])[] = Object.entries({
+  certificate: ["cert-selector", "system-store-name"],
+  "private-key": ["cert-selector", "system-store-name", "use-latest-expiring-certificate"],
+  "use-latest-expiring-certificate": ["intermediates", "reuse-pin"],
+  "cert-selector": ["intermediates", "reuse-pin"],
+  "system-store-name": ["reuse-pin"],
+  "tpm-key-password": ["cert-selector", "reuse-pin"],
+  "no-tpm-key-password": ["cert-selector", "tpm-key-password", "tpm-key-password-file", "tpm-key-password-env"],
+  "pkcs8-password": ["tpm-key-password"],
+}).flatMap(([flag, excluded]) => excluded.map((other) => [flag, other] as const));
