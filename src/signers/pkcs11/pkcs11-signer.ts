@@ -213,8 +213,8 @@ export class Pkcs11Signer implements Signer {
     const same = findPrivateKeys(context, { id: before.id.length > 0 ? before.id : undefined, label: before.label || undefined }).filter(
       (k) =>
         k.keyType === before.keyType &&
-        sameBytes(k.modulus, before.modulus) &&
-        sameBytes(k.ecParams, before.ecParams) &&
+        isDeepStrictEqual(k.modulus, before.modulus) &&
+        isDeepStrictEqual(k.ecParams, before.ecParams) &&
         (certificate === undefined || proveWithoutSigning(context, k, certificate).result !== "mismatch"),
     );
     if (same.length !== 1) {
@@ -222,8 +222,4 @@ export class Pkcs11Signer implements Signer {
     }
     return same[0] as UsableKey;
   }
-}
-
-function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : a.equals(b);
 }
