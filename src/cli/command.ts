@@ -10,7 +10,7 @@ export interface OptionSpec {
   /** May be given several times (collected into an array of strings). */
   readonly repeatable?: boolean;
   /**
-   * An empty value (an unset "$VAR") is a usage error (the parser's rejectEmpty): the one home of that rule. Not on
+   * An empty value (an unset "$VAR") is a usage error (parseCommandArgs): the one home of that rule. Not on
    * the Go helper's flags: scripts written for it pass `--intermediates "$X"` with X unset, and it reads "" as unset.
    */
   readonly refuseEmpty?: boolean;
@@ -49,14 +49,6 @@ export interface CommandSpec {
 export function stringArg(args: ParsedArgs, name: string): string | undefined {
   const v = args.values[name];
   return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-/** Refuses a flag given with an empty value (an unset "$VAR"): it must not silently mean the flag's default. */
-export function rejectEmpty(args: ParsedArgs, ...names: readonly string[]): void {
-  const isEmpty = (value: unknown) => value === "" || (Array.isArray(value) && value.includes(""));
-  const empty = names.find((name) => args.explicit.has(name) && isEmpty(args.values[name]));
-  const hint = "give a value, or leave the flag out for the default";
-  if (empty) throw new UsageError("USAGE", `--${empty} is empty`, { hint });
 }
 
 export function boolArg(args: ParsedArgs, name: string): boolean {
