@@ -1,11 +1,10 @@
 import { UsageError } from "../errors.js";
 import { isPlainObject, VALID_DATE, wrongOption, type Kinds } from "../own-value.js";
-import type { SigningAlgorithm } from "./types.js";
 import { authorizationHeader } from "./authorization.js";
 import { canonicalRequestWith, canonicalHeaders, signedHeadersList, wrongRequest } from "./canonical-request.js";
 import { amzDate } from "./scope.js";
 import { stringToSign } from "./string-to-sign.js";
-import type { HttpRequestToSign, SignFunction } from "./types.js";
+import type { HttpRequestToSign, SignFunction, SigningAlgorithm } from "./types.js";
 
 /** Headers that are never signed (they change in transit or are added after signing). */
 const UNSIGNED_HEADERS: ReadonlySet<string> = new Set([

@@ -1,5 +1,4 @@
-import { boolArg, integerArg, listArg, stringArg } from "../command.js";
-import type { CliIo, CommandSpec, ParsedArgs } from "../command.js";
+import { boolArg, integerArg, listArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import {
   CERTIFICATE_WARNING_OPTION, CONFIG_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS,
 } from "../shared-options.js";
