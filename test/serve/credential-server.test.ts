@@ -223,21 +223,34 @@ describe("IMDSv2 endpoint", () => {
 });
 
 describe("IMDS token store", () => {
-  it("keeps at most 256 tokens, dropping the one that expires first, and expires tokens", () => {
-    let now = 0;
+  it("keeps every token valid until its TTL, however many tokens other users request after it", () => {
+    let now = 1_000;
     const store = new ImdsTokenStore({ now: () => now });
     const first = store.issue(10);
-    const others = Array.from({ length: 255 }, () => store.issue(100));
-    expect(store.size).toBe(256);
-    expect(store.check(first).ok).toBe(true);
-    store.issue(100);
-    expect(store.size).toBe(256);
+    const later = store.issue(100);
+    // aws_signing_helper keeps 256 and drops the one expiring first: any local user could push a consumer's out.
+    for (let i = 0; i < 5000; i++) store.issue(21600);
+    expect(store.check(first)).toEqual({ ok: true, remainingSeconds: 10 });
+    expect(store.check(later)).toEqual({ ok: true, remainingSeconds: 100 });
+    expect(first).toMatch(/^[A-Za-z0-9+/]{100}$/);
+    now = 11_000;
     expect(store.check(first)).toEqual({ ok: false, reason: "invalid" });
-    expect(store.check(others[0])).toEqual({ ok: true, remainingSeconds: 100 });
-    now = 100_000;
-    expect(store.check(others[0])).toEqual({ ok: false, reason: "invalid" });
+    expect(store.check(later)).toEqual({ ok: true, remainingSeconds: 90 });
+    now = 101_000;
+    expect(store.check(later)).toEqual({ ok: false, reason: "invalid" });
     expect(store.check(undefined)).toEqual({ ok: false, reason: "missing" });
     expect(ImdsTokenStore.parseTtl(undefined)).toBe(21600);
+  });
+
+  it("refuses forged, altered, truncated and other stores' tokens", () => {
+    const store = new ImdsTokenStore({ now: () => 0 });
+    const token = store.issue(21600);
+    const flip = (i: number) => token.slice(0, i) + (token[i] === "A" ? "B" : "A") + token.slice(i + 1);
+    for (const bad of [flip(0), flip(5), flip(50), flip(99), token.slice(0, 99), `${token}A`, "x".repeat(100), "=".repeat(100)]) {
+      expect(store.check(bad)).toEqual({ ok: false, reason: "invalid" });
+    }
+    expect(new ImdsTokenStore({ now: () => 0 }).check(token)).toEqual({ ok: false, reason: "invalid" });
+    expect(store.check(token).ok).toBe(true);
   });
 });
 
