@@ -211,6 +211,31 @@ describe("IMDSv2 endpoint", () => {
     }
   });
 
+  it("closes connections that send nothing, or a request's headers a byte at a time, within 5-7 s (slowloris)", async () => {
+    const port = Number(new URL(server.url).port);
+    const started = Date.now();
+    const closedAfter = (socket: ReturnType<typeof connect>) =>
+      new Promise<number>((resolve) => socket.on("error", () => {}).on("close", () => resolve(Date.now() - started)));
+    const idle = connect(port, "127.0.0.1");
+    const slow = connect(port, "127.0.0.1");
+    const head = "GET /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    let i = 0;
+    const drip = setInterval(() => slow.write(head[i++] ?? "a"), 200);
+    let answer = "";
+    slow.on("data", (d: Buffer) => (answer += d.toString()));
+    try {
+      const [idleMs, slowMs] = await Promise.all([closedAfter(idle), closedAfter(slow)]);
+      expect(idleMs).toBeGreaterThanOrEqual(4900);
+      expect(idleMs).toBeLessThan(7000); // Node's own headersTimeout never starts without a first byte
+      expect(slowMs).toBeLessThan(7000); // Node's default: 60 s, checked every 30 s
+      expect(answer).toMatch(/^HTTP\/1.1 408 /);
+    } finally {
+      clearInterval(drip);
+      idle.destroy();
+      slow.destroy();
+    }
+  });
+
   it("answers 503 with the reason, never empty credentials, when a role has none", async () => {
     failing.add("gateway");
     const t = await token();
