@@ -32,7 +32,7 @@ async function open(port: number, n: number): Promise<{ closed: () => boolean; l
   return out;
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 100));
+const settle = () => new Promise((r) => setTimeout(r, 300)); // /proc is read every 100 ms at most
 
 describe("connection caps", () => {
   it("beyond the total, close the newest of whoever holds the most", async () => {
@@ -41,7 +41,10 @@ describe("connection caps", () => {
     let seen = 0;
     const port = await listen((s) => {
       // 3 users: a (the first 2 connections), b (the next 3), c (the next 4); 6 in all at most.
-      s.on("connection", (socket: Socket) => owner.set(socket, seen < 2 ? "uid a" : seen < 5 ? "uid b" : "uid c") && seen++);
+      s.on("connection", (socket: Socket) => {
+        owner.set(socket, seen < 2 ? "uid a" : seen < 5 ? "uid b" : "uid c");
+        seen++;
+      });
       capConnections(s, { total: 6, perUser: 4, hard: 100 }, (l) => log.push(l), (sockets) => sockets.map((x) => owner.get(x)!));
     });
     const opened = await open(port, 9);
