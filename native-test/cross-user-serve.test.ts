@@ -4,7 +4,13 @@
  * — and the consumers pointed at that port then get that user's answers (an ECS consumer sends it its token).
  * serve cannot prevent it (SECURITY.md: a port below 1024 can), but it must not hide it: it used to say "another
  * process uses that port: pick another with --port", which moves serve and leaves the consumers with the squatter.
+ *
+ * The same account then floods a running serve (SECURITY.md): IMDS tokens in a loop (they used to push the owner's
+ * token out of a 256-token store: 401 from then on) and slow connections (they used to take every descriptor).
  */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { request } from "node:http";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -84,6 +90,131 @@ describe.skipIf(!canCreateUsers())("serve on a port another user took first", ()
       expect(r.stderr).not.toContain("not this user");
     } finally {
       await new Promise((r) => own.close(r));
+    }
+  });
+});
+
+/** serve (IMDS) as a process whose open-file limit is `nofile` (sh's ulimit sets soft and hard: Node cannot raise it). */
+async function serveWithFileLimit(nofile: number): Promise<{ child: ChildProcess; port: number; log: string[] }> {
+  const args = [DIST_CLI, "serve", ...flags(), "--port", "0"];
+  const child = spawn("sh", ["-c", `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...args], { env: ENV, stdio: ["ignore", "ignore", "pipe"] });
+  const log: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      log.push(line);
+      const m = /Local server started on port: (\d+)/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", () => reject(new Error(`serve exited:\n${log.join("\n")}`)));
+  });
+  return { child, port, log };
+}
+
+/** One HTTP request on a new connection (as SDKs' IMDS clients make them), 2 s at most: status, or 0 on failure. */
+function imds(port: number, method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, method, path, headers, agent: false, timeout: 2000 }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString())).on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout"))).on("error", () => resolve({ status: 0, body: "" }));
+    req.end();
+  });
+}
+
+const CREDENTIALS = "/latest/meta-data/iam/security-credentials/Squat";
+const newToken = (port: number) => imds(port, "PUT", "/latest/api/token", { "x-aws-ec2-metadata-token-ttl-seconds": "21600" });
+
+/**
+ * The owner's consumer for `ms`: credentials again and again with the token it got first (as clients that cache
+ * it for its TTL do), or (`fresh`) a new token before each (the JS SDK v3 and botocore): counts and rate.
+ */
+async function consumer(port: number, ms: number, fresh = false) {
+  let token = (await newToken(port)).body;
+  const counts = { ok: 0, failed: 0, statuses: new Set<number>() };
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (fresh) token = (await newToken(port)).body;
+    const r = await imds(port, "GET", CREDENTIALS, { "x-aws-ec2-metadata-token": token });
+    if (r.status === 200 && JSON.parse(r.body).AccessKeyId) {
+      counts.ok++;
+    } else {
+      counts.failed++;
+      counts.statuses.add(r.status);
+    }
+  }
+  return { ...counts, perSecond: Math.round((counts.ok * 1000) / (Date.now() - start)) };
+}
+
+/** A script the other user runs against `port` for `ms`, printing one JSON line of counts at the end. */
+function asAttacker(script: string, port: number, ms: number): Promise<Record<string, number>> {
+  const child = attacker.spawn(process.execPath, ["-e", script, String(port), String(ms)], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
+    child.once("exit", (code) => reject(new Error(`the attacker exited (${code})`)));
+  });
+}
+
+// 16 requests at a time on kept-alive connections: new IMDS tokens as fast as serve gives them.
+const TOKEN_FLOOD = `
+const http = require("http"), [port, ms] = process.argv.slice(1).map(Number), end = Date.now() + ms;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+let tokens = 0;
+const one = () => Date.now() < end && http.request({ host: "127.0.0.1", port, method: "PUT", path: "/latest/api/token", agent,
+  headers: { "x-aws-ec2-metadata-token-ttl-seconds": "21600" } }, (res) => res.resume().on("end", () => (tokens++, one())))
+  .on("error", () => setTimeout(one, 10)).end();
+for (let i = 0; i < 16; i++) one();
+setTimeout(() => (console.log(JSON.stringify({ tokens })), process.exit(0)), ms + 300);`;
+
+// 300 connections held open, each sending a request's header one byte every 200 ms; reopened when closed.
+const CONNECTION_FLOOD = `
+const net = require("net"), [port, ms] = process.argv.slice(1).map(Number), end = Date.now() + ms;
+const head = "GET /latest/api/token HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nX-Slow: ";
+let opened = 0, held = 0;
+function one() {
+  if (Date.now() > end) return;
+  const s = net.connect(port, "127.0.0.1");
+  let timer, i = 0;
+  s.on("connect", () => (opened++, held++, (timer = setInterval(() => s.write(head[i++] ?? "a"), 200))));
+  s.on("error", () => {}).on("close", () => (clearInterval(timer), timer && held--, setTimeout(one, 10)));
+}
+for (let i = 0; i < 300; i++) one();
+setTimeout(() => (console.log(JSON.stringify({ opened, held })), process.exit(0)), ms + 300);`;
+
+const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+
+describe.skipIf(!canCreateUsers())("serve while another local user floods it", () => {
+  it("the owner's cached IMDS token keeps working while the other user requests tokens in a loop (was: 401 after 256)", async () => {
+    const s = await serveWithFileLimit(1024);
+    try {
+      const quiet = await consumer(s.port, 1000);
+      const [flood, during] = await Promise.all([asAttacker(TOKEN_FLOOD, s.port, 4000), consumer(s.port, 4000)]);
+      const fresh = await Promise.all([asAttacker(TOKEN_FLOOD, s.port, 3000), consumer(s.port, 3000, true)]);
+      console.log(`token flood: ${flood["tokens"]} tokens; owner's credentials/s alone ${quiet.perSecond}, during ${during.perSecond} (cached token), ${fresh[1].perSecond} (new token each); serve RSS ${rssKb(s.child.pid!)} kB`);
+      expect(flood["tokens"]).toBeGreaterThan(1000);
+      expect({ failed: during.failed, statuses: [...during.statuses] }).toEqual({ failed: 0, statuses: [] });
+      expect(fresh[1].failed).toBe(0);
+      expect(during.ok).toBeGreaterThan(0);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  it("the owner still gets credentials while the other user holds 300 slow connections (was: serve out of file descriptors)", async () => {
+    // 256 descriptors: serve takes 128 connections, 32 of one user. More than the listen backlog (511) pending at
+    // once would fill the kernel's queue, which delays every user's connections to any TCP service (SECURITY.md).
+    const s = await serveWithFileLimit(256);
+    try {
+      const quiet = await consumer(s.port, 1000);
+      const [flood, during] = await Promise.all([asAttacker(CONNECTION_FLOOD, s.port, 6000), consumer(s.port, 6000)]);
+      console.log(`connection flood: ${JSON.stringify(flood)}; owner's credentials/s alone ${quiet.perSecond}, during ${during.perSecond}; serve RSS ${rssKb(s.child.pid!)} kB`);
+      expect(flood["opened"]).toBeGreaterThan(200);
+      expect({ failed: during.failed, statuses: [...during.statuses] }).toEqual({ failed: 0, statuses: [] });
+      expect(during.ok).toBeGreaterThan(0);
+      const capped = s.log.filter((l) => l.includes(`uid ${attacker.uid} opened more than`));
+      expect(capped).toEqual([`uid ${attacker.uid} opened more than 32 connections, the most one user may hold: its newest are closed`]);
+    } finally {
+      s.child.kill("SIGKILL");
     }
   });
 });

@@ -65,23 +65,51 @@ export function listenTcp(server: Server, host: string, port: number): Promise<v
  */
 function portInUseHint(port: number): string {
   const pick = "pick another with --port (0 = any free port)";
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
   const uids = new Set<number>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let lines: string[] = [];
-    try {
-      lines = readFileSync(table, "utf8").split("\n").slice(1);
-    } catch {
-      // no such table here
-    }
-    for (const fields of lines.map((line) => line.trim().split(/\s+/))) {
-      if (fields[1]?.endsWith(hex) && fields[3] === "0A") uids.add(Number(fields[7])); // 0A: LISTEN
-    }
+  for (const socket of tcpSockets(["tcp", "tcp6"], `${procPort(port)} `)) {
+    if (socket.state === "0A") uids.add(socket.uid); // 0A: LISTEN (the port is its local one)
   }
   uids.delete(process.getuid?.() ?? -1);
   if (uids.size === 0) return `another process uses that port: ${pick}`;
   const who = `a process of uid ${[...uids].join(", ")}, not this user, listens there`;
   return `${who}: programs pointed at port ${port} reach it instead (ss -ltnp); stop it, or ${pick} and repoint them`;
+}
+
+/** A line of /proc/net/tcp{,6}: `local` and `remote` as the kernel prints them (`0100007F:2AB7`), the owner's uid. */
+export interface TcpSocketLine {
+  readonly local: string;
+  readonly remote: string;
+  readonly state: string;
+  readonly uid: number;
+}
+
+/** A port as /proc/net/tcp prints it: `:2AB7`. */
+export const procPort = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+
+/**
+ * The TCP sockets of this network namespace, from /proc/net/`tables` (Linux; none where they cannot be read);
+ * only the lines `containing` that text (tested before a line is split: the table can hold thousands).
+ */
+export function tcpSockets(tables: readonly ("tcp" | "tcp6")[], containing = ""): TcpSocketLine[] {
+  const sockets: TcpSocketLine[] = [];
+  for (const table of tables) {
+    let text = "";
+    try {
+      text = readFileSync(`/proc/net/${table}`, "latin1");
+    } catch {
+      // no such table here
+    }
+    // Only the lines that hold the text are cut out of it and split (after the heading line).
+    for (let at = text.indexOf("\n") + 1, hit; at > 0 && (hit = text.indexOf(containing, at)) >= 0; ) {
+      const start = text.lastIndexOf("\n", hit) + 1;
+      const end = text.indexOf("\n", hit) + 1 || text.length;
+      const fields = text.slice(start, end).trim().split(/\s+/);
+      at = end < text.length ? end : 0;
+      if (fields.length < 8) continue;
+      sockets.push({ local: fields[1]!, remote: fields[2]!, state: fields[3]!, uid: Number(fields[7]) });
+    }
+  }
+  return sockets;
 }
 
 /** Stops `server` and drops its open connections (keep-alive ones too); resolves once it is closed. */

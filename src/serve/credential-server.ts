@@ -9,7 +9,8 @@ import { startTlsServer, type TlsFilePaths } from "./tls-files.js";
 import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
 import { percentDecoded } from "../rolesanywhere/proxy.js";
-import { createRequestGuard, JOINED_HEADERS } from "./request-guard.js";
+import { createRequestGuard } from "./request-guard.js";
+import { capConnections, connectionCaps, SERVER_OPTIONS } from "./connection-caps.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
 export type RoleLookup = (role: string) => { get(): Promise<Credentials>; cached?(): Credentials | undefined } | undefined;
@@ -27,7 +28,7 @@ interface CredentialServerOptions {
   /** HTTPS with these files, re-read when they change (ECS only). */
   readonly tls?: TlsFilePaths & { readonly reloadIntervalMs?: number };
   readonly allowPlainHttp?: boolean;
-  /** Lines about the server itself (TLS reloads). */
+  /** Lines about the server itself (TLS reloads, a user over a cap). */
   readonly log?: (line: string) => void;
 }
 
@@ -66,11 +67,15 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     }
   };
   const tls = options.tls ? await startTlsServer(options.tls, listener, options.log ?? (() => {}), options.tls.reloadIntervalMs) : undefined;
-  const server: Server | HttpsServer = tls?.server ?? createServer(JOINED_HEADERS, listener);
+  const server: Server | HttpsServer = tls?.server ?? createServer(SERVER_OPTIONS, listener);
+  capConnections(server, connectionCaps(), options.log ?? (() => {}));
   // The peer's address is its connection's: checked once when the connection opens (before Node's HTTP listener
   // reads from it), not on each of its requests. A socket not seen here counts as not loopback.
   server.prependListener(tls ? "secureConnection" : "connection", (socket: PeerSocket) => {
     if (isLoopbackAddress(socket.remoteAddress)) socket[LOOPBACK_PEER] = true;
+    // Node's headersTimeout starts at a request's first byte: a connection that sends none is closed here.
+    const idle = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), SERVER_OPTIONS.headersTimeout).unref();
+    socket.once("close", () => clearTimeout(idle));
   });
 
   let refusalOf: ReturnType<typeof createRequestGuard> | undefined;

@@ -38,12 +38,6 @@ export function createRequestGuard(listening: ListeningAddress): (headers: Incom
 }
 
 /**
- * Options for serve's HTTP(S) servers: a repeated header reaches the guard joined (`a, b`), not as Node's first
- * copy of Host (or Authorization), so a request with two Host lines never names this endpoint, whichever is first.
- */
-export const JOINED_HEADERS = { joinDuplicateHeaders: true } as const;
-
-/**
  * The first browser-only header present. Each name is read as a constant property (an inline cache per name on
  * every request): a loop over the names made each read a megamorphic keyed load, ~600 instructions per request.
  */

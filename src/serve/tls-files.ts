@@ -6,7 +6,7 @@ import { InputError } from "../errors.js";
 import { warnIfExposed } from "../io/exposed-file.js";
 import { readInputFile, sameStamp, stampOf, type FileStamp } from "../io/input-file.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
-import { JOINED_HEADERS } from "./request-guard.js";
+import { SERVER_OPTIONS } from "./connection-caps.js";
 
 /** The serving certificate (PEM, leaf first, intermediates after it) and its private key, as files. */
 export interface TlsFilePaths {
@@ -51,7 +51,13 @@ async function loadTlsFiles(paths: TlsFilePaths) {
 export async function startTlsServer(paths: TlsFilePaths, handler: RequestListener, log: (line: string) => void, intervalMs = 5_000) {
   let current = await loadTlsFiles(paths);
   let failedStamps: readonly FileStamp[] | undefined;
-  const options = { ...JOINED_HEADERS, cert: current.cert, key: current.key, minVersion: "TLSv1.2" } as const;
+  const options = {
+    ...SERVER_OPTIONS,
+    handshakeTimeout: SERVER_OPTIONS.headersTimeout, // Node's default: 120 s
+    cert: current.cert,
+    key: current.key,
+    minVersion: "TLSv1.2",
+  } as const;
   const server = createServer(options, handler);
   const stampFiles = () => Promise.all([stampOf(paths.certificate, "TLS certificate file"), stampOf(paths.key, "TLS private key file")]);
 

@@ -211,6 +211,31 @@ describe("IMDSv2 endpoint", () => {
     }
   });
 
+  it("closes connections that send nothing, or a request's headers a byte at a time, within 5-7 s (slowloris)", async () => {
+    const port = Number(new URL(server.url).port);
+    const started = Date.now();
+    const closedAfter = (socket: ReturnType<typeof connect>) =>
+      new Promise<number>((resolve) => socket.on("error", () => {}).on("close", () => resolve(Date.now() - started)));
+    const idle = connect(port, "127.0.0.1");
+    const slow = connect(port, "127.0.0.1");
+    const head = "GET /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    let i = 0;
+    const drip = setInterval(() => slow.write(head[i++] ?? "a"), 200);
+    let answer = "";
+    slow.on("data", (d: Buffer) => (answer += d.toString()));
+    try {
+      const [idleMs, slowMs] = await Promise.all([closedAfter(idle), closedAfter(slow)]);
+      expect(idleMs).toBeGreaterThanOrEqual(4900);
+      expect(idleMs).toBeLessThan(7000); // Node's own headersTimeout never starts without a first byte
+      expect(slowMs).toBeLessThan(7000); // Node's default: 60 s, checked every 30 s
+      expect(answer).toMatch(/^HTTP\/1.1 408 /);
+    } finally {
+      clearInterval(drip);
+      idle.destroy();
+      slow.destroy();
+    }
+  });
+
   it("answers 503 with the reason, never empty credentials, when a role has none", async () => {
     failing.add("gateway");
     const t = await token();
@@ -223,21 +248,34 @@ describe("IMDSv2 endpoint", () => {
 });
 
 describe("IMDS token store", () => {
-  it("keeps at most 256 tokens, dropping the one that expires first, and expires tokens", () => {
-    let now = 0;
+  it("keeps every token valid until its TTL, however many tokens other users request after it", () => {
+    let now = 1_000;
     const store = new ImdsTokenStore({ now: () => now });
     const first = store.issue(10);
-    const others = Array.from({ length: 255 }, () => store.issue(100));
-    expect(store.size).toBe(256);
-    expect(store.check(first).ok).toBe(true);
-    store.issue(100);
-    expect(store.size).toBe(256);
+    const later = store.issue(100);
+    // aws_signing_helper keeps 256 and drops the one expiring first: any local user could push a consumer's out.
+    for (let i = 0; i < 5000; i++) store.issue(21600);
+    expect(store.check(first)).toEqual({ ok: true, remainingSeconds: 10 });
+    expect(store.check(later)).toEqual({ ok: true, remainingSeconds: 100 });
+    expect(first).toMatch(/^[A-Za-z0-9+/]{100}$/);
+    now = 11_000;
     expect(store.check(first)).toEqual({ ok: false, reason: "invalid" });
-    expect(store.check(others[0])).toEqual({ ok: true, remainingSeconds: 100 });
-    now = 100_000;
-    expect(store.check(others[0])).toEqual({ ok: false, reason: "invalid" });
+    expect(store.check(later)).toEqual({ ok: true, remainingSeconds: 90 });
+    now = 101_000;
+    expect(store.check(later)).toEqual({ ok: false, reason: "invalid" });
     expect(store.check(undefined)).toEqual({ ok: false, reason: "missing" });
     expect(ImdsTokenStore.parseTtl(undefined)).toBe(21600);
+  });
+
+  it("refuses forged, altered, truncated and other stores' tokens", () => {
+    const store = new ImdsTokenStore({ now: () => 0 });
+    const token = store.issue(21600);
+    const flip = (i: number) => token.slice(0, i) + (token[i] === "A" ? "B" : "A") + token.slice(i + 1);
+    for (const bad of [flip(0), flip(5), flip(50), flip(99), token.slice(0, 99), `${token}A`, "x".repeat(100), "=".repeat(100)]) {
+      expect(store.check(bad)).toEqual({ ok: false, reason: "invalid" });
+    }
+    expect(new ImdsTokenStore({ now: () => 0 }).check(token)).toEqual({ ok: false, reason: "invalid" });
+    expect(store.check(token).ok).toBe(true);
   });
 });
 

@@ -1,0 +1,165 @@
+import { readFileSync } from "node:fs";
+import type { Server, Socket } from "node:net";
+import { endianness } from "node:os";
+import type { Log } from "../daemon/signals.js";
+import { procPort, tcpSockets } from "../io/listen-tcp.js";
+import { isLoopbackAddress } from "./loopback.js";
+
+/**
+ * Options for serve's HTTP(S) servers. A repeated header reaches the guard joined (`a, b`), not as Node's first
+ * copy of Host (or Authorization), so a request with two Host lines never names this endpoint, whichever is first.
+ * SDKs send a request's few headers at once: a peer that takes longer (one byte at a time) is cut off, checked
+ * every second (Node's default: 60 s, checked every 30 s), and an idle kept-alive connection is closed after 5 s.
+ */
+export const SERVER_OPTIONS = {
+  joinDuplicateHeaders: true,
+  headersTimeout: 5_000,
+  requestTimeout: 10_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+} as const;
+
+export interface ConnectionCaps {
+  /** Open connections in all: beyond it, the newest of whoever holds the most are closed. */
+  readonly total: number;
+  /** Open connections of one local user (uid), or one remote address. */
+  readonly perUser: number;
+  /** Node's `maxConnections`, closing new ones whoever they are: room for a burst between checks, not for EMFILE. */
+  readonly hard: number;
+}
+
+/** Total: half the open-file limit (read at start), at most 4096; one user: a quarter of that, at most 256. */
+export function connectionCaps(openFiles = openFileLimit()): ConnectionCaps {
+  const total = Math.max(16, Math.min(4096, Math.floor(openFiles / 2)));
+  const hard = Math.max(total, Math.min(2 * total, openFiles - 64));
+  return { total, perUser: Math.min(256, Math.floor(total / 4)), hard };
+}
+
+function openFileLimit(): number {
+  try {
+    return Number(/^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "latin1"))?.[1]) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+const READ_GAP_MS = 100;
+const UNKNOWN = "uid unknown";
+
+/** Who a peer is, for the caps: `uid N` (loopback peer, from /proc/net/tcp), `uid unknown`, or `address A`. */
+export type PeerOwners = (sockets: readonly Socket[]) => string[];
+
+/**
+ * Caps the connections `server` holds, so that no local user (nor remote address) can take them all: a uid over
+ * `perUser` has its newest connections closed; beyond `total`, so has whoever holds the most. Who owns a
+ * connection is read from /proc/net/tcp only while more than `perUser` are open (below that nobody can be over
+ * it), in one read for all new connections every 100 ms at most (at once when `total` are open), and remembered
+ * for the connection's life. A loopback peer whose uid is not found counts as `uid unknown`, never as serve's own
+ * user. One line per user and ten minutes says that it hit a cap.
+ */
+export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners): void {
+  server.maxConnections = caps.hard;
+  const open = new Map<Socket, string | undefined>();
+  const said = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let due = 0;
+  let lastRead = -Infinity;
+  const once = (who: string, line: string) => {
+    const now = Date.now();
+    if ((said.get(who) ?? -Infinity) > now - 600_000) return;
+    said.set(who, now);
+    log(line);
+  };
+  const full = `${caps.hard} connections are open, the most serve takes: new ones are closed until some end`;
+  server.on("drop", () => once("hard", full));
+  server.on("connection", (socket: Socket) => {
+    open.set(socket, undefined);
+    socket.once("close", () => open.delete(socket));
+    if (open.size <= caps.perUser) return;
+    // One read of /proc per READ_GAP_MS at most (it costs ~10 ms per thousand sockets), sooner at the total.
+    const at = open.size >= caps.total ? 0 : lastRead + READ_GAP_MS;
+    if (timer && due <= at) return;
+    clearTimeout(timer);
+    due = at;
+    timer = setTimeout(enforce, Math.max(0, at - Date.now()));
+  });
+
+  function enforce() {
+    timer = undefined;
+    if (open.size <= caps.perUser) return;
+    const unknown = [...open].filter(([s, owner]) => owner === undefined && !s.destroyed).map(([s]) => s);
+    if (unknown.length > 0) lastRead = Date.now();
+    owners(unknown).forEach((owner, i) => open.set(unknown[i]!, owner));
+    const byOwner = new Map<string, Socket[]>();
+    for (const [socket, owner] of open) {
+      if (owner === undefined || socket.destroyed) continue;
+      const sockets = byOwner.get(owner);
+      if (sockets) sockets.push(socket);
+      else byOwner.set(owner, [socket]);
+    }
+    let count = 0;
+    for (const [owner, sockets] of byOwner) {
+      if (sockets.length > caps.perUser) {
+        const what = `opened more than ${caps.perUser} connections, the most one user may hold`;
+        once(owner, `${owner} ${what}: its newest are closed`);
+        for (const socket of sockets.splice(caps.perUser)) socket.resetAndDestroy();
+      }
+      count += sockets.length;
+    }
+    if (count <= caps.total) return;
+    once("total", `more than ${caps.total} connections are open: the newest of the users holding the most are closed`);
+    const held = [...byOwner.values()];
+    for (; count > caps.total; count--) held.reduce((a, b) => (b.length > a.length ? b : a)).pop()!.resetAndDestroy();
+  }
+}
+
+/** The owner of each socket: loopback peers by uid from /proc/net/tcp{,6} (one read for all), others by address. */
+function peerOwners(sockets: readonly Socket[]): string[] {
+  const wanted = new Map<string, number>();
+  sockets.forEach((s, i) => {
+    if (!isLoopbackAddress(s.remoteAddress)) return;
+    for (const key of procKeys(s)) wanted.set(key, i);
+  });
+  const owners = sockets.map((p) => (isLoopbackAddress(p.remoteAddress) ? UNKNOWN : `address ${p.remoteAddress}`));
+  if (wanted.size === 0) return owners;
+  const v6 = sockets.some((s) => s.remoteAddress === "::1");
+  // The peer's own socket: its local end is our remote one and the other way round; connected (01), its remote
+  // port ours. That text leaves out our own ends and the thousands of TIME_WAIT lines a flood of connections leaves.
+  const ours = `${procPort(sockets[0]!.localPort!)} 01 `;
+  for (const line of tcpSockets(v6 ? ["tcp", "tcp6"] : ["tcp"], ours)) {
+    const i = wanted.get(`${line.local} ${line.remote}`);
+    if (i !== undefined) owners[i] = `uid ${line.uid}`;
+  }
+  return owners;
+}
+
+/** The peer socket's `local remote` as /proc/net/tcp (IPv4) and tcp6 print it; IPv4 peers appear in either. */
+function procKeys(s: Socket): string[] {
+  const peer = addressBytes(s.remoteAddress ?? "");
+  const self = addressBytes(s.localAddress ?? "");
+  if (!peer || !self) return [];
+  const [peerPort, ownPort] = [procPort(s.remotePort ?? 0), procPort(s.localPort ?? 0)];
+  const key = (a: number[], b: number[]) => `${procHex(a)}${peerPort} ${procHex(b)}${ownPort}`;
+  const mapped = (a: number[]) => (a.length === 4 ? [...Array(10).fill(0), 0xff, 0xff, ...a] : a);
+  const keys = [key(mapped(peer), mapped(self))];
+  if (peer.length === 4 && self.length === 4) keys.push(key(peer, self));
+  return keys;
+}
+
+/** `127.0.0.1`, `::ffff:127.0.0.1` → 4 bytes; `::1` → 16; else undefined (only loopback peers are looked up). */
+function addressBytes(address: string): number[] | undefined {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address);
+  if (v4) return v4.slice(1).map(Number);
+  return address === "::1" ? [...Array(15).fill(0), 1] : undefined;
+}
+
+/** The kernel prints each 32-bit word of an address as a number in host byte order (`%08X`). */
+function procHex(bytes: number[]): string {
+  const le = endianness() === "LE";
+  let hex = "";
+  for (let w = 0; w < bytes.length; w += 4) {
+    const word = bytes.slice(w, w + 4);
+    for (const b of le ? word.reverse() : word) hex += b.toString(16).toUpperCase().padStart(2, "0");
+  }
+  return hex;
+}

@@ -1,0 +1,107 @@
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { capConnections, connectionCaps } from "../../src/serve/connection-caps.js";
+
+let server: Server | undefined;
+const clients: Socket[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  server = undefined;
+});
+
+async function listen(setup: (s: Server) => void): Promise<number> {
+  server = createServer(() => {});
+  setup(server);
+  await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+  return (server.address() as { port: number }).port;
+}
+
+/** Opens `n` connections one after the other; each reports whether the server closed it within `settleMs`. */
+async function open(port: number, n: number): Promise<{ closed: () => boolean; localPort: number }[]> {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const c = connect(port, "127.0.0.1");
+    clients.push(c);
+    let closed = false;
+    c.on("close", () => (closed = true)).on("error", () => {});
+    await new Promise((r) => c.once("connect", r));
+    await new Promise((r) => setTimeout(r, 5)); // the server's connection event comes before the next client
+    out.push({ closed: () => closed, localPort: c.localPort! });
+  }
+  return out;
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 300)); // /proc is read every 100 ms at most
+
+describe("connection caps", () => {
+  it("beyond the total, close the newest of whoever holds the most", async () => {
+    const log: string[] = [];
+    const owner = new WeakMap<Socket, string>();
+    let seen = 0;
+    const port = await listen((s) => {
+      // 3 users: a (the first 2 connections), b (the next 3), c (the next 4); 6 in all at most.
+      s.on("connection", (socket: Socket) => {
+        owner.set(socket, seen < 2 ? "uid a" : seen < 5 ? "uid b" : "uid c");
+        seen++;
+      });
+      capConnections(s, { total: 6, perUser: 4, hard: 100 }, (l) => log.push(l), (sockets) => sockets.map((x) => owner.get(x)!));
+    });
+    const opened = await open(port, 9);
+    await settle();
+    expect(opened.map((c) => c.closed())).toEqual([false, false, false, false, true, false, false, true, true]);
+    expect(log).toEqual(["more than 6 connections are open: the newest of the users holding the most are closed"]);
+  });
+
+  it("are well under the open-file limit, one user a quarter of the total", () => {
+    expect(connectionCaps(1_048_576)).toEqual({ total: 4096, perUser: 256, hard: 8192 });
+    expect(connectionCaps(1024)).toEqual({ total: 512, perUser: 128, hard: 960 });
+    expect(connectionCaps(256)).toEqual({ total: 128, perUser: 32, hard: 192 });
+    expect(connectionCaps(10)).toEqual({ total: 16, perUser: 4, hard: 16 });
+    expect(connectionCaps().total).toBeLessThanOrEqual(4096);
+  });
+
+  it("close the newest connections of a user over its cap, leave the others', and say it once", async () => {
+    const log: string[] = [];
+    const looked: number[] = [];
+    // Alice opens the first 3 connections, Mallory the rest.
+    const order = new WeakMap<Socket, number>();
+    let seen = 0;
+    const port = await listen((s) => {
+      s.on("connection", (socket: Socket) => order.set(socket, seen++));
+      capConnections(s, { total: 50, perUser: 4, hard: 100 }, (l) => log.push(l), (sockets) => {
+        looked.push(sockets.length);
+        return sockets.map((x) => (order.get(x)! >= 3 ? "uid 666" : "uid 1000"));
+      });
+    });
+    const alice = await open(port, 3);
+    await settle();
+    expect(looked).toEqual([]); // nobody can be over the cap: /proc is not read
+    const m = await open(port, 10);
+    await settle();
+    expect(m.map((c) => c.closed())).toEqual([false, false, false, false, true, true, true, true, true, true]);
+    expect(alice.map((c) => c.closed())).toEqual([false, false, false]);
+    expect(log).toEqual(["uid 666 opened more than 4 connections, the most one user may hold: its newest are closed"]);
+    expect(looked.reduce((a, b) => a + b)).toBeLessThanOrEqual(13); // each connection looked up once at most
+    await open(port, 1).then(() => settle());
+    expect(log).toHaveLength(1);
+  });
+
+  it("find a loopback peer's uid in /proc/net/tcp (this process's own uid here)", async () => {
+    if (process.platform !== "linux") return;
+    const log: string[] = [];
+    const port = await listen((s) => capConnections(s, { total: 50, perUser: 2, hard: 100 }, (l) => log.push(l)));
+    const mine = await open(port, 4);
+    await settle();
+    expect(mine.map((c) => c.closed())).toEqual([false, false, true, true]);
+    expect(log).toEqual([`uid ${process.getuid!()} opened more than 2 connections, the most one user may hold: its newest are closed`]);
+  });
+
+  it("a peer not found in /proc is 'uid unknown', capped on its own", async () => {
+    const log: string[] = [];
+    const port = await listen((s) => capConnections(s, { total: 50, perUser: 2, hard: 100 }, (l) => log.push(l), (sockets) => sockets.map(() => "uid unknown")));
+    await open(port, 3);
+    await settle();
+    expect(log).toEqual(["uid unknown opened more than 2 connections, the most one user may hold: its newest are closed"]);
+  });
+});
