@@ -1,7 +1,7 @@
 import { AgentError, isAgentError, ServiceError } from "../errors.js";
 import { isUsable, usableCredentials, type Credentials, type IssuedCredentials } from "../rolesanywhere/credentials.js";
 import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
-import { isRefusal } from "../rolesanywhere/retry.js";
+import { refusalOf } from "../rolesanywhere/retry.js";
 import {
   checkRefreshPolicy, DEFAULT_REFRESH_POLICY, refreshTimeFor, retryDelay, serviceClockLead, type RefreshPolicy,
 } from "./refresh-policy.js";
@@ -218,9 +218,10 @@ export class CredentialCache {
       const servedUntil = usable ? current.expiresAt - current.marginMs : undefined;
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
-      const refused = isRefusal(error);
+      const refusal = refusalOf(error);
+      const refused = refusal === "refused";
       if (refused) this.#refusals++;
-      const context = { retryAfterMs, servedForMs, refused };
+      const context = { retryAfterMs, servedForMs, refused, blocked: refusal === "blocked" };
       const failures = refused ? this.#refusals : this.#consecutiveFailures;
       const delay = retryDelay(failures, this.#random, this.#policy, context);
       this.#wait(now, delay, refused ? clockOffset : undefined);

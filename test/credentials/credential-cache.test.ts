@@ -277,17 +277,20 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
-  it("a proxy's 407 or a captive portal's HTML 403 is paced as a refusal, not retried every 30 s (still exit 7)", async () => {
-    // Before: RESPONSE_INVALID/NETWORK_ERROR were paced as network failures (1–60 s ceiling: every ~30 s forever), so
-    // 10,000 devices behind one proxy asked it ~330 times a second; the docs say a 4xx other than 429 waits as a refusal.
+  it("a proxy's 407 or a captive portal's HTML 403 waits up to 5 minutes: not every 30 s, not an hour (still exit 7)", async () => {
+    // Paced as network failures (every ~30 s forever), 10,000 devices behind one proxy asked it ~330 times a second;
+    // paced as the service's refusals (up to an hour), a laptop waited up to an hour after logging in to the portal.
     const context = { receivedAt: new Date(), endpoint: "https://rolesanywhere.eu-west-1.amazonaws.com", region: "eu-west-1" };
     const page = { "content-type": "text/html" };
+    const aws = { "x-amzn-requestid": "1", "x-amzn-errortype": "AccessDeniedException" };
     const answers = [
       errorFromResponse({ status: 403, headers: page, body: Buffer.from("<html>Blocked by policy</html>") }, context),
       errorFromResponse({ status: 407, headers: { ...page, "proxy-authenticate": "Basic" }, body: Buffer.from("<html>Login</html>") }, context),
       errorFromResponse({ status: 511, headers: page, body: Buffer.from("<html>Network login</html>") }, context),
+      errorFromResponse({ status: 403, headers: aws, body: Buffer.from('{"message":"Profile is disabled"}') }, context),
     ];
-    expect(answers.map((e) => [e.code, e.category])).toEqual([["RESPONSE_INVALID", "network"], ["NETWORK_ERROR", "network"], ["SERVICE_UNAVAILABLE", "network"]]);
+    const categories = [["RESPONSE_INVALID", "network"], ["NETWORK_ERROR", "network"], ["SERVICE_UNAVAILABLE", "network"], ["ACCESS_DENIED", "service"]];
+    expect(answers.map((e) => [e.code, e.category])).toEqual(categories);
     const attempts = [];
     for (const answer of answers) {
       const fetch = vi.fn(async () => {
@@ -299,9 +302,11 @@ describe("CredentialCache", () => {
       attempts.push(fetch.mock.calls.length);
       cache.stop();
     }
-    expect(attempts[0]).toBeLessThan(20); // in six hours; before: 725 (every 30 s: half the 60 s ceiling)
-    expect(attempts[1]).toBeLessThan(20);
-    expect(attempts[2]).toBeGreaterThan(300); // a 5xx (a proxy's 502/511) stays at the network pace
+    expect(attempts[0]).toBeGreaterThan(140); // in six hours: every 2.5 min (half the 5-minute ceiling)
+    expect(attempts[0]).toBeLessThan(160);
+    expect(attempts[1]).toBe(attempts[0]);
+    expect(attempts[2]).toBeGreaterThan(700); // a 5xx (a proxy's 502/511) stays at the network pace: every 30 s
+    expect(attempts[3]).toBeLessThan(20); // the service's refusal: the 1-hour ceiling
   });
 
   it("the first refusal after a run of network failures waits under the refusal's first ceiling (60 s), not an hour", async () => {
