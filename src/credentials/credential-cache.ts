@@ -221,7 +221,9 @@ export class CredentialCache {
       const refusal = refusalOf(error);
       const refused = refusal === "refused";
       if (refused) this.#refusals++;
-      const context = { retryAfterMs, servedForMs, refused, blocked: refusal === "blocked" };
+      // A key, certificate or file that only its owner or a renewal fixes waits as long as a captive portal's page.
+      const blocked = refusal === "blocked" || error.category === "input";
+      const context = { retryAfterMs, servedForMs, refused, blocked };
       const failures = refused ? this.#refusals : this.#consecutiveFailures;
       const delay = retryDelay(failures, this.#random, this.#policy, context);
       this.#wait(now, delay, refused ? clockOffset : undefined);

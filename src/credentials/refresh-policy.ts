@@ -91,7 +91,10 @@ export interface RetryContext {
   readonly servedForMs?: number | undefined;
   /** The endpoint refused the request (refusalOf "refused"): retrying sooner would not help. */
   readonly refused?: boolean;
-  /** Something in front of it answered (refusalOf "blocked": a proxy's 407, a captive portal's page or redirect). */
+  /**
+   * Something in front of it answered (refusalOf "blocked": a proxy's 407, a captive portal's page or redirect), or
+   * a local key, certificate or file could not be used (an `input` error: fixed by its owner or a renewal).
+   */
   readonly blocked?: boolean;
 }
 

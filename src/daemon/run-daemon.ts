@@ -18,12 +18,21 @@ export function isTransient(error: unknown): boolean {
   return category === "device" || category === "network";
 }
 
-/** A daemon's credential source: it logs each refresh, and tells `onRefreshed` of each new set of credentials. */
+/**
+ * A daemon's credential source: it logs each refresh, and tells `onRefreshed` of each new set of credentials. A
+ * key, certificate or file that cannot be used (an `input` error: retried every few minutes until its owner or a
+ * renewal fixes it) is logged once, not at each retry, until the error changes.
+ */
 export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed }: DaemonStartOptions): CredentialSource {
+  let logged: string | undefined;
   return createCredentialSource({
     ...spec,
     onEvent: (name, event, credentials) => {
-      log(describeRefreshEvent(name, event));
+      const error = event.type === "refresh-failed" && event.error.category === "input" ? event.error : undefined;
+      const line = error && `${error.code} ${error.message}`;
+      const once = line ? "; not logged again until it changes" : "";
+      if (line === undefined || line !== logged) log(describeRefreshEvent(name, event) + once);
+      logged = line;
       if (credentials) onRefreshed?.(name, credentials);
     },
     certificateWarning,

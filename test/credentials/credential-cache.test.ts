@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
 import { describeRefreshEvent } from "../../src/credentials/credential-source.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
-import { AuthError, NetworkError, ServiceError, UsageError } from "../../src/errors.js";
+import { AuthError, InputError, NetworkError, ServiceError, UsageError } from "../../src/errors.js";
 import { errorFromResponse } from "../../src/rolesanywhere/response.js";
 
 const MIN = 60_000;
@@ -307,6 +307,30 @@ describe("CredentialCache", () => {
     expect(attempts[1]).toBe(attempts[0]);
     expect(attempts[2]).toBeGreaterThan(700); // a 5xx (a proxy's 502/511) stays at the network pace: every 30 s
     expect(attempts[3]).toBeLessThan(20); // the service's refusal: the 1-hour ceiling
+  });
+
+  it("a key or certificate no retry can fix (PASSWORD_REQUIRED, a mismatched renewal) is tried every few minutes, not every 30 s", async () => {
+    // An agent profile with an encrypted key and no password source, or a renewal that wrote a certificate for
+    // another key: local, so no quota is spent, but each attempt was logged (1–60 s ceiling: ~720 lines in 6 h).
+    const input = new InputError("PASSWORD_REQUIRED", "/etc/raa/key.pem holds an encrypted private key and no password was given");
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = await cache.get();
+    fetch.mockClear();
+    fetch.mockImplementation(async () => {
+      throw input;
+    });
+    await vi.advanceTimersByTimeAsync(50 * MIN); // the refresh time passed: the previous credentials are still served
+    expect(cache.cached()).toBe(first);
+    await vi.advanceTimersByTimeAsync(6 * 60 * MIN);
+    expect(fetch.mock.calls.length).toBeGreaterThan(130); // every 2.5 minutes (the ceiling doubles from 1 s to 5 minutes),
+    expect(fetch.mock.calls.length).toBeLessThan(185); // more often as the served credentials neared expiry; before: 765
+    fetch.mockImplementation(async () => creds(60 * MIN)); // fixed (or renewed again): picked up within 5 minutes
+    await vi.advanceTimersByTimeAsync(5 * MIN);
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
   });
 
   it("the first refusal after a run of network failures waits under the refusal's first ceiling (60 s), not an hour", async () => {
