@@ -39,7 +39,13 @@ export type CacheState =
 
 export interface CacheStatus {
   readonly state: CacheState;
+  /** The service's `Expiration` of the last credentials. */
   readonly expiration: Date | undefined;
+  /**
+   * Until when they are handed out: `expiration` less the expiry margin and the service's clock lead (up to 5 min
+   * 10 s earlier); the state is "expired" from then on.
+   */
+  readonly servedUntil?: Date | undefined;
   readonly refreshAt: Date | undefined;
   readonly consecutiveFailures: number;
   readonly lastError: { readonly code: string; readonly message: string } | undefined;
@@ -176,6 +182,7 @@ export class CredentialCache {
     return {
       state,
       expiration: current ? new Date(current.expiresAt) : undefined,
+      servedUntil: current ? new Date(current.expiresAt - current.marginMs) : undefined,
       refreshAt: current ? new Date(current.refreshAt) : undefined,
       consecutiveFailures: this.#consecutiveFailures,
       lastError: this.#lastError ? { code: this.#lastError.code, message: this.#lastError.message } : undefined,

@@ -641,9 +641,12 @@ describe("CredentialCache with this host's clock behind the endpoint's", () => {
     expect(refreshAt).toBeGreaterThan(T0 + 0.85 * (56 * MIN - 10_000) - 1_000);
     vi.setSystemTime(T0 + 56 * MIN - 10_001); // the service's clock: 10 s before Expiration
     expect(cache.cached()).toBe(first);
+    // The status says until when they are handed out, next to the service's Expiration: a monitor reading "fresh"
+    // with 4 minutes left must know that "expired" comes then (before: only the Expiration, 4 min 10 s later).
+    expect(cache.status()).toMatchObject({ state: "stale", expiration: new Date(T0 + 60 * MIN), servedUntil: new Date(T0 + 56 * MIN - 10_000) });
     vi.setSystemTime(T0 + 56 * MIN - 10_000);
     expect(cache.cached()).toBeUndefined(); // before: handed out until 59 min 50 s, 4 minutes past the service's expiry
-    expect(cache.status().state).toBe("expired");
+    expect(cache.status()).toMatchObject({ state: "expired", servedUntil: new Date(T0 + 56 * MIN - 10_000) });
   });
 
   it("a clock ahead of the endpoint's, or no Date, keeps the 10 s margin", async () => {
