@@ -687,6 +687,30 @@ describe("CredentialCache with this host's clock behind the endpoint's", () => {
 });
 
 describe("CredentialCache under clock steps", () => {
+  it("a wall clock stepped back after the credentials came does not stretch them past the service's expiry", async () => {
+    // A bad NTP source or a hand-set date puts the clock an hour back; the refreshes are then refused ("Signature
+    // expired", 403 with the endpoint's Date). Before, the credentials were handed out for another hour by the wrong
+    // clock, all of it after the service had expired them (ExpiredToken for every caller, state "stale").
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = await cache.get();
+    fetch.mockImplementation(async () => {
+      throw new ServiceError("ACCESS_DENIED", "Signature expired", { status: 403, serviceCode: "InvalidSignatureException", requestId: "r" });
+    });
+    await vi.advanceTimersByTimeAsync(10 * MIN);
+    vi.setSystemTime(Date.now() - 60 * MIN);
+    await vi.advanceTimersByTimeAsync(50 * MIN - 10_000 - 1);
+    expect(cache.cached()).toBe(first);
+    expect(cache.status().servedUntil!.getTime()).toBe(Date.now() + 1);
+    await vi.advanceTimersByTimeAsync(1); // 59 min 50 s after they came: 10 s before the service's Expiration
+    expect(cache.cached()).toBeUndefined();
+    expect(cache.status().state).toBe("expired");
+    await expect(cache.get()).rejects.toMatchObject({ code: "ACCESS_DENIED" });
+    cache.stop();
+  });
+
   it("property: with the wall clock stepped either way at any moment, CreateSessions are 1 s apart (a step may end that wait) and bounded", async () => {
     type Step = { advanceMs: number; stepMs: number; outcome: "ok" | "fail" | "refused" | "throttled"; callers: number; forced: boolean };
     const step = fc.record({
