@@ -44,4 +44,23 @@ describe("a daemon's source (agent, serve, update) with a key no retry can use",
       vi.unstubAllEnvs();
     }
   }, 15_000);
+
+  it("logs a token or module that is not there once, while it keeps trying every few seconds", async () => {
+    const lines: string[] = [];
+    const settings = {
+      signer: { certificate: certPath, privateKey: "pkcs11:token=gateway;object=key?module-path=/nonexistent/libp11-raa.so" },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9" },
+    };
+    const source = loggingSource({ name: "t", settings }, (line) => lines.push(line), {});
+    try {
+      source.start();
+      await vi.waitFor(() => expect(source.status().consecutiveFailures).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 50 });
+      expect(source.status().lastError?.code).toMatch(/^PKCS11_(MODULE_NOT_FOUND|NOT_INSTALLED)$/);
+      expect(lines).toHaveLength(1); // before: one per attempt
+      expect(lines[0]).toMatch(/^t: refresh failed \(PKCS11_.*; not logged again until it changes$/);
+    } finally {
+      await source.close();
+    }
+  }, 15_000);
 });
