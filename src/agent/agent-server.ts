@@ -29,7 +29,7 @@ export type AgentListen = { readonly path: string } | { readonly fd: number };
  *   `{"Code","Message"}` with 503 when the profile has no usable credentials, 404 for an unknown profile;
  * - `GET /v1/credentials?trust-anchor-arn=…&profile-arn=…&role-arn=…[&role-session-name=…]`: the same, for
  *   the profile whose ARNs (and session name) match exactly;
- * - `GET /v1/status`: per profile, the cache state and expiry (never a credential).
+ * - `GET /v1/status`: per profile, the cache state, expiry and until when handed out (never a credential).
  *
  * A client whose peer credentials (SO_PEERCRED, through the native helper) show another user than the agent's
  * own, or root, is disconnected before its request is read, as ssh-agent does: the socket's 0700 directory
@@ -126,6 +126,7 @@ function statusOf(source: CredentialSource) {
     roleArn: source.settings.session.roleArn,
     state: st.state,
     expiration: st.expiration ? formatExpiration(st.expiration) : null,
+    servedUntil: st.servedUntil ? formatExpiration(st.servedUntil) : null,
     refreshAt: st.refreshAt ? formatExpiration(st.refreshAt) : null,
     lastError: st.lastError ?? null,
     certificate: certificateStatusJson(source.certificate()),

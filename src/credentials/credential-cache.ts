@@ -1,7 +1,7 @@
 import { AgentError, isAgentError, ServiceError } from "../errors.js";
-import { isUsable, usableCredentials, type Credentials, type IssuedCredentials } from "../rolesanywhere/credentials.js";
+import { usableCredentials, type Credentials, type IssuedCredentials } from "../rolesanywhere/credentials.js";
 import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
-import { isRefusal } from "../rolesanywhere/retry.js";
+import { refusalOf } from "../rolesanywhere/retry.js";
 import {
   checkRefreshPolicy, DEFAULT_REFRESH_POLICY, refreshTimeFor, retryDelay, serviceClockLead, type RefreshPolicy,
 } from "./refresh-policy.js";
@@ -39,7 +39,13 @@ export type CacheState =
 
 export interface CacheStatus {
   readonly state: CacheState;
+  /** The service's `Expiration` of the last credentials. */
   readonly expiration: Date | undefined;
+  /**
+   * Until when they are handed out: `expiration` less the expiry margin and the service's clock lead (up to 5 min
+   * 10 s earlier); the state is "expired" from then on.
+   */
+  readonly servedUntil?: Date | undefined;
   readonly refreshAt: Date | undefined;
   readonly consecutiveFailures: number;
   readonly lastError: { readonly code: string; readonly message: string } | undefined;
@@ -99,6 +105,8 @@ export class CredentialCache {
     readonly refreshAt: number;
     /** The policy's expiry margin plus the service's clock lead on ours when they were issued (serviceClockLead). */
     readonly marginMs: number;
+    /** The end of their serving on the monotonic clock: a wall clock stepped back since must not stretch it. */
+    readonly monotonicEnd: number;
   } | undefined;
   #inflight: Promise<Credentials> | undefined;
   #consecutiveFailures = 0;
@@ -143,7 +151,7 @@ export class CredentialCache {
   cached(): Credentials | undefined {
     const now = this.#now();
     const current = this.#current;
-    if (!current || !isUsable(current.expiresAt, now, current.marginMs)) return undefined;
+    if (!current || !this.#usable(now)) return undefined;
     if (now >= current.refreshAt && !this.#inflight && !this.#finalError && !this.#waiting(now)) {
       this.#startFetch().catch(() => {
         /* a background refresh: reported through onEvent; callers keep getting the cached credentials */
@@ -167,7 +175,7 @@ export class CredentialCache {
   status(): CacheStatus {
     const now = this.#now();
     const current = this.#current;
-    const usable = current !== undefined && isUsable(current.expiresAt, now, current.marginMs);
+    const usable = current !== undefined && this.#usable(now);
     let state: CacheState;
     if (usable) state = now >= current.refreshAt || this.#inflight ? "stale" : "fresh";
     else if (this.#finalError) state = "failed";
@@ -176,6 +184,7 @@ export class CredentialCache {
     return {
       state,
       expiration: current ? new Date(current.expiresAt) : undefined,
+      servedUntil: current ? new Date(this.#servedUntil(now)) : undefined,
       refreshAt: current ? new Date(current.refreshAt) : undefined,
       consecutiveFailures: this.#consecutiveFailures,
       lastError: this.#lastError ? { code: this.#lastError.code, message: this.#lastError.message } : undefined,
@@ -213,14 +222,15 @@ export class CredentialCache {
       this.#lastError = error;
       // A wrong PIN is never retried; a wrong setting stays wrong until it is fixed and reloaded.
       if (error.category === "auth" || error.category === "usage") this.#finalError = error;
-      const current = this.#current;
-      const usable = current && isUsable(current.expiresAt, now, current.marginMs);
-      const servedUntil = usable ? current.expiresAt - current.marginMs : undefined;
+      const servedUntil = this.#usable(now) ? this.#servedUntil(now) : undefined;
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;
-      const refused = isRefusal(error);
+      const refusal = refusalOf(error);
+      const refused = refusal === "refused";
       if (refused) this.#refusals++;
-      const context = { retryAfterMs, servedForMs, refused };
+      // A key, certificate or file that only its owner or a renewal fixes waits as long as a captive portal's page.
+      const blocked = refusal === "blocked" || error.category === "input";
+      const context = { retryAfterMs, servedForMs, refused, blocked };
       const failures = refused ? this.#refusals : this.#consecutiveFailures;
       const delay = retryDelay(failures, this.#random, this.#policy, context);
       this.#wait(now, delay, refused ? clockOffset : undefined);
@@ -237,7 +247,8 @@ export class CredentialCache {
     const expiresAt = credentials.expiration.getTime();
     const lead = marginMs - this.#policy.expiryMarginMs;
     const refreshAt = refreshTimeFor(obtainedAt, expiresAt - lead, this.#random, this.#policy);
-    this.#current = { credentials, expiresAt, refreshAt, marginMs };
+    const monotonicEnd = this.#monotonic() + (expiresAt - marginMs - obtainedAt);
+    this.#current = { credentials, expiresAt, refreshAt, marginMs, monotonicEnd };
     this.#consecutiveFailures = 0;
     this.#refusals = 0;
     this.#lastError = undefined;
@@ -290,6 +301,20 @@ export class CredentialCache {
   #clockStepped(now: number): boolean {
     const offset = this.#refusedClockOffset;
     return offset !== undefined && Math.abs(now - this.#monotonic() - offset) > CLOCK_SKEW_LIMIT_MS;
+  }
+
+  /**
+   * Until when the current credentials are handed out: `marginMs` before their expiry by the wall clock, and no
+   * later than as long after they came by the monotonic one (which stands still while the machine sleeps: the wall
+   * clock then ends them), so that a clock stepped back since hands out nothing the service has expired.
+   */
+  #servedUntil(now: number): number {
+    const current = this.#current!;
+    return Math.min(current.expiresAt - current.marginMs, now + current.monotonicEnd - this.#monotonic());
+  }
+
+  #usable(now: number): boolean {
+    return this.#current !== undefined && this.#servedUntil(now) > now;
   }
 
   #clearTimer(): void {

@@ -22,6 +22,8 @@ export interface RefreshPolicy {
    * starts at `retryMaxMs`: a fleet whose profile was disabled must not spend the account's quota on it.
    */
   readonly refusedRetryMaxMs: number;
+  /** Upper bound of the ceiling after a proxy's, firewall's or captive portal's 3xx or 4xx (refusalOf: "blocked"). */
+  readonly blockedRetryMaxMs: number;
   /** No two CreateSession attempts are ever closer than this, whatever the number of callers. */
   readonly minRetryIntervalMs: number;
 }
@@ -33,6 +35,7 @@ export const DEFAULT_REFRESH_POLICY: RefreshPolicy = {
   retryBaseMs: 1_000,
   retryMaxMs: 60_000,
   refusedRetryMaxMs: 3_600_000,
+  blockedRetryMaxMs: 300_000,
   minRetryIntervalMs: 1_000,
 };
 
@@ -43,7 +46,8 @@ export function checkRefreshPolicy(policy: RefreshPolicy): RefreshPolicy {
     const window = `0 ≤ start ≤ end < 1 (fractions of the lifetime), not ${start}–${end}`;
     throw new UsageError("USAGE", `the refresh window must satisfy ${window}`);
   }
-  for (const key of ["expiryMarginMs", "retryBaseMs", "retryMaxMs", "refusedRetryMaxMs", "minRetryIntervalMs"] as const) {
+  const keys = ["expiryMarginMs", "retryBaseMs", "retryMaxMs", "refusedRetryMaxMs", "blockedRetryMaxMs"] as const;
+  for (const key of [...keys, "minRetryIntervalMs"] as const) {
     if (Number.isFinite(policy[key]) && policy[key] >= 0) continue;
     throw new UsageError("USAGE", `${key} must be a non-negative number of milliseconds, not ${policy[key]}`);
   }
@@ -85,8 +89,13 @@ export interface RetryContext {
   readonly retryAfterMs?: number | undefined;
   /** How much longer the current credentials are served, when there are any. */
   readonly servedForMs?: number | undefined;
-  /** The endpoint refused the request (4xx other than 429): retrying sooner would not help. */
+  /** The endpoint refused the request (refusalOf "refused"): retrying sooner would not help. */
   readonly refused?: boolean;
+  /**
+   * Something in front of it answered (refusalOf "blocked": a proxy's 407, a captive portal's page or redirect), or
+   * a local key, certificate or file could not be used (an `input` error: fixed by its owner or a renewal).
+   */
+  readonly blocked?: boolean;
 }
 
 /**
@@ -94,11 +103,14 @@ export interface RetryContext {
  * plus full jitter under a ceiling doubling from `retryBaseMs` to `retryMaxMs`, so devices throttled together
  * come back spread out; while credentials are still served, at most a random quarter to half of the time they
  * have left, so a throttled device retries before they lapse; never below `minRetryIntervalMs`. After a refusal
- * the ceiling doubles from `retryMaxMs` to `refusedRetryMaxMs`, whatever is left of the credentials.
+ * the ceiling doubles from `retryMaxMs` to `refusedRetryMaxMs`, whatever is left of the credentials; after a
+ * proxy's or captive portal's answer (`blocked`) it doubles from `retryBaseMs` to `blockedRetryMaxMs`.
  */
 export function retryDelay(failures: number, random: () => number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY, context: RetryContext = {}): number {
   const exponent = Math.min(Math.max(failures - 1, 0), 30);
-  const [base, max] = context.refused ? [policy.retryMaxMs, policy.refusedRetryMaxMs] : [policy.retryBaseMs, policy.retryMaxMs];
+  const [base, max] = context.refused
+    ? [policy.retryMaxMs, policy.refusedRetryMaxMs]
+    : [policy.retryBaseMs, context.blocked ? policy.blockedRetryMaxMs : policy.retryMaxMs];
   const ceiling = Math.min(max, base * 2 ** exponent);
   const asked = Math.min(Math.max(context.retryAfterMs ?? 0, 0), RETRY_AFTER_CAP_MS);
   let delay = asked + ceiling * unit(random());

@@ -18,12 +18,23 @@ export function isTransient(error: unknown): boolean {
   return category === "device" || category === "network";
 }
 
-/** A daemon's credential source: it logs each refresh, and tells `onRefreshed` of each new set of credentials. */
+/**
+ * A daemon's credential source: it logs each refresh, and tells `onRefreshed` of each new set of credentials. A
+ * local failure — a key, certificate or file that cannot be used (`input`: retried every few minutes until its
+ * owner or a renewal fixes it), a token or TPM not there (`device`: retried at once when it is) — is logged once,
+ * not at each retry, until the error changes.
+ */
 export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed }: DaemonStartOptions): CredentialSource {
+  let logged: string | undefined;
   return createCredentialSource({
     ...spec,
     onEvent: (name, event, credentials) => {
-      log(describeRefreshEvent(name, event));
+      const local = event.type === "refresh-failed" && ["input", "device"].includes(event.error.category);
+      const error = local ? event.error : undefined;
+      const line = error && `${error.code} ${error.message}`;
+      const once = line ? "; not logged again until it changes" : "";
+      if (line === undefined || line !== logged) log(describeRefreshEvent(name, event) + once);
+      logged = line;
       if (credentials) onRefreshed?.(name, credentials);
     },
     certificateWarning,

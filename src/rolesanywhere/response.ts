@@ -163,19 +163,20 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   if (status === 407) {
     const hint = "put http://user:password@host:port in HTTP_PROXY, or name the host in NO_PROXY";
     const what = `a proxy on the way to ${context.endpoint} wants a login (HTTP 407)${where}`;
-    return new ServiceError("NETWORK_ERROR", what, { status, serviceCode: "", requestId }, { hint }); // isRefusal
+    return new ServiceError("NETWORK_ERROR", what, { status, serviceCode: "", requestId }, { hint }); // refusalOf
   }
   if (status >= 300 && status < 400) {
     const location = response.headers["location"];
-    return new NetworkError("RESPONSE_INVALID", `${context.endpoint} answered HTTP ${status} (a redirect${location ? ` to ${boundedLine(location, 200)}` : ""})${where}`, {
-      hint: "CreateSession is never redirected: check --endpoint (https:// vs http://, the path prefix)",
-    });
+    const to = location ? ` to ${boundedLine(location, 200)}` : "";
+    const what = `${context.endpoint} answered HTTP ${status} (a redirect${to})${where}`;
+    const hint = "CreateSession is never redirected: check --endpoint (https:// vs http://, the path prefix)";
+    return new ServiceError("RESPONSE_INVALID", what, { status, serviceCode: "", requestId }, { hint }); // refusalOf
   }
 
   const parsed = response.body.length === 0 ? {} : parseJson(response.body);
   const retryable = status === 429 || status >= 500;
   if (parsed === undefined && !headerCode && !retryable) {
-    // A proxy's or captive portal's page: a network error (exit 7), with its status: a 4xx is paced as a refusal.
+    // A proxy's or captive portal's page: a network error (exit 7), with its status for refusalOf.
     const what = `${context.endpoint} answered HTTP ${status} with a body that is not JSON${where}`;
     const details = { status, serviceCode: "", requestId };
     return new ServiceError("RESPONSE_INVALID", what, details, { hint: NOT_ROLES_ANYWHERE });

@@ -28,14 +28,17 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /**
- * An answer no retry soon fixes: the service's refusal (AccessDenied, validation, not found), or any other HTTP 4xx
- * but 429 — a proxy's 407 (to CONNECT or to the request), a firewall's or captive portal's 403 page. The refresh
- * engine waits the refusal's long back-off after it (refresh-policy.ts): a fleet behind one proxy must not hammer it.
+ * An answer no retry soon fixes. "refused": the service's own (AccessDenied, validation, not found: a 4xx with its
+ * request id or error type; the refresh engine waits up to an hour after it, refresh-policy.ts). "blocked": something
+ * in front of it answering instead — a proxy's 407 (to CONNECT or to the request), a firewall's or captive portal's
+ * page or redirect (any other 3xx or 4xx but 429), which a login or a setting may lift any minute: up to 5 minutes.
  */
-export function isRefusal(error: AgentError): boolean {
+export function refusalOf(error: AgentError): "refused" | "blocked" | undefined {
+  if (error.code === "THROTTLED") return undefined;
+  const ours = error instanceof ServiceError && (error.requestId !== undefined || error.serviceCode !== "UnknownError");
+  if (error.category === "service" && ours) return "refused";
   const status = error instanceof ServiceError || error instanceof TransportError ? error.status : undefined;
-  const refused = status !== undefined && status >= 400 && status < 500 && status !== 429;
-  return error.category === "service" || (refused && error.code !== "THROTTLED");
+  return status !== undefined && status >= 300 && status < 500 && status !== 429 ? "blocked" : undefined;
 }
 
 /** Exponential back-off with full jitter: uniform in [0, min(cap, base·2^(attempt−1))). */

@@ -159,6 +159,11 @@ describe("agent over its UNIX socket", () => {
       ["gateway", "fresh"],
       ["broken", "expired"],
     ]);
+    // Until when each profile's credentials are handed out (10 s before the service's Expiration here): the moment
+    // its state turns "expired", which a monitor comparing `expiration` with the clock would otherwise miss.
+    const gateway = JSON.parse(stdout).profiles[0];
+    expect(Date.parse(gateway.expiration) - Date.parse(gateway.servedUntil)).toBe(10_000);
+    expect(JSON.parse(stdout).profiles[1]).toMatchObject({ expiration: null, servedUntil: null });
     expect(stdout).not.toMatch(/s3cret|tok"/);
   });
 });

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
 import { describeRefreshEvent } from "../../src/credentials/credential-source.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
-import { AuthError, NetworkError, ServiceError, UsageError } from "../../src/errors.js";
+import { AuthError, InputError, NetworkError, ServiceError, UsageError } from "../../src/errors.js";
 import { errorFromResponse } from "../../src/rolesanywhere/response.js";
 
 const MIN = 60_000;
@@ -277,17 +277,20 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
-  it("a proxy's 407 or a captive portal's HTML 403 is paced as a refusal, not retried every 30 s (still exit 7)", async () => {
-    // Before: RESPONSE_INVALID/NETWORK_ERROR were paced as network failures (1–60 s ceiling: every ~30 s forever), so
-    // 10,000 devices behind one proxy asked it ~330 times a second; the docs say a 4xx other than 429 waits as a refusal.
+  it("a proxy's 407 or a captive portal's HTML 403 waits up to 5 minutes: not every 30 s, not an hour (still exit 7)", async () => {
+    // Paced as network failures (every ~30 s forever), 10,000 devices behind one proxy asked it ~330 times a second;
+    // paced as the service's refusals (up to an hour), a laptop waited up to an hour after logging in to the portal.
     const context = { receivedAt: new Date(), endpoint: "https://rolesanywhere.eu-west-1.amazonaws.com", region: "eu-west-1" };
     const page = { "content-type": "text/html" };
+    const aws = { "x-amzn-requestid": "1", "x-amzn-errortype": "AccessDeniedException" };
     const answers = [
       errorFromResponse({ status: 403, headers: page, body: Buffer.from("<html>Blocked by policy</html>") }, context),
       errorFromResponse({ status: 407, headers: { ...page, "proxy-authenticate": "Basic" }, body: Buffer.from("<html>Login</html>") }, context),
       errorFromResponse({ status: 511, headers: page, body: Buffer.from("<html>Network login</html>") }, context),
+      errorFromResponse({ status: 403, headers: aws, body: Buffer.from('{"message":"Profile is disabled"}') }, context),
     ];
-    expect(answers.map((e) => [e.code, e.category])).toEqual([["RESPONSE_INVALID", "network"], ["NETWORK_ERROR", "network"], ["SERVICE_UNAVAILABLE", "network"]]);
+    const categories = [["RESPONSE_INVALID", "network"], ["NETWORK_ERROR", "network"], ["SERVICE_UNAVAILABLE", "network"], ["ACCESS_DENIED", "service"]];
+    expect(answers.map((e) => [e.code, e.category])).toEqual(categories);
     const attempts = [];
     for (const answer of answers) {
       const fetch = vi.fn(async () => {
@@ -299,9 +302,35 @@ describe("CredentialCache", () => {
       attempts.push(fetch.mock.calls.length);
       cache.stop();
     }
-    expect(attempts[0]).toBeLessThan(20); // in six hours; before: 725 (every 30 s: half the 60 s ceiling)
-    expect(attempts[1]).toBeLessThan(20);
-    expect(attempts[2]).toBeGreaterThan(300); // a 5xx (a proxy's 502/511) stays at the network pace
+    expect(attempts[0]).toBeGreaterThan(140); // in six hours: every 2.5 min (half the 5-minute ceiling)
+    expect(attempts[0]).toBeLessThan(160);
+    expect(attempts[1]).toBe(attempts[0]);
+    expect(attempts[2]).toBeGreaterThan(700); // a 5xx (a proxy's 502/511) stays at the network pace: every 30 s
+    expect(attempts[3]).toBeLessThan(20); // the service's refusal: the 1-hour ceiling
+  });
+
+  it("a key or certificate no retry can fix (PASSWORD_REQUIRED, a mismatched renewal) is tried every few minutes, not every 30 s", async () => {
+    // An agent profile with an encrypted key and no password source, or a renewal that wrote a certificate for
+    // another key: local, so no quota is spent, but each attempt was logged (1–60 s ceiling: ~720 lines in 6 h).
+    const input = new InputError("PASSWORD_REQUIRED", "/etc/raa/key.pem holds an encrypted private key and no password was given");
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = await cache.get();
+    fetch.mockClear();
+    fetch.mockImplementation(async () => {
+      throw input;
+    });
+    await vi.advanceTimersByTimeAsync(50 * MIN); // the refresh time passed: the previous credentials are still served
+    expect(cache.cached()).toBe(first);
+    await vi.advanceTimersByTimeAsync(6 * 60 * MIN);
+    expect(fetch.mock.calls.length).toBeGreaterThan(130); // every 2.5 minutes (the ceiling doubles from 1 s to 5 minutes),
+    expect(fetch.mock.calls.length).toBeLessThan(185); // more often as the served credentials neared expiry; before: 765
+    fetch.mockImplementation(async () => creds(60 * MIN)); // fixed (or renewed again): picked up within 5 minutes
+    await vi.advanceTimersByTimeAsync(5 * MIN);
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
   });
 
   it("the first refusal after a run of network failures waits under the refusal's first ceiling (60 s), not an hour", async () => {
@@ -612,9 +641,12 @@ describe("CredentialCache with this host's clock behind the endpoint's", () => {
     expect(refreshAt).toBeGreaterThan(T0 + 0.85 * (56 * MIN - 10_000) - 1_000);
     vi.setSystemTime(T0 + 56 * MIN - 10_001); // the service's clock: 10 s before Expiration
     expect(cache.cached()).toBe(first);
+    // The status says until when they are handed out, next to the service's Expiration: a monitor reading "fresh"
+    // with 4 minutes left must know that "expired" comes then (before: only the Expiration, 4 min 10 s later).
+    expect(cache.status()).toMatchObject({ state: "stale", expiration: new Date(T0 + 60 * MIN), servedUntil: new Date(T0 + 56 * MIN - 10_000) });
     vi.setSystemTime(T0 + 56 * MIN - 10_000);
     expect(cache.cached()).toBeUndefined(); // before: handed out until 59 min 50 s, 4 minutes past the service's expiry
-    expect(cache.status().state).toBe("expired");
+    expect(cache.status()).toMatchObject({ state: "expired", servedUntil: new Date(T0 + 56 * MIN - 10_000) });
   });
 
   it("a clock ahead of the endpoint's, or no Date, keeps the 10 s margin", async () => {
@@ -655,6 +687,30 @@ describe("CredentialCache with this host's clock behind the endpoint's", () => {
 });
 
 describe("CredentialCache under clock steps", () => {
+  it("a wall clock stepped back after the credentials came does not stretch them past the service's expiry", async () => {
+    // A bad NTP source or a hand-set date puts the clock an hour back; the refreshes are then refused ("Signature
+    // expired", 403 with the endpoint's Date). Before, the credentials were handed out for another hour by the wrong
+    // clock, all of it after the service had expired them (ExpiredToken for every caller, state "stale").
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = await cache.get();
+    fetch.mockImplementation(async () => {
+      throw new ServiceError("ACCESS_DENIED", "Signature expired", { status: 403, serviceCode: "InvalidSignatureException", requestId: "r" });
+    });
+    await vi.advanceTimersByTimeAsync(10 * MIN);
+    vi.setSystemTime(Date.now() - 60 * MIN);
+    await vi.advanceTimersByTimeAsync(50 * MIN - 10_000 - 1);
+    expect(cache.cached()).toBe(first);
+    expect(cache.status().servedUntil!.getTime()).toBe(Date.now() + 1);
+    await vi.advanceTimersByTimeAsync(1); // 59 min 50 s after they came: 10 s before the service's Expiration
+    expect(cache.cached()).toBeUndefined();
+    expect(cache.status().state).toBe("expired");
+    await expect(cache.get()).rejects.toMatchObject({ code: "ACCESS_DENIED" });
+    cache.stop();
+  });
+
   it("property: with the wall clock stepped either way at any moment, CreateSessions are 1 s apart (a step may end that wait) and bounded", async () => {
     type Step = { advanceMs: number; stepMs: number; outcome: "ok" | "fail" | "refused" | "throttled"; callers: number; forced: boolean };
     const step = fc.record({

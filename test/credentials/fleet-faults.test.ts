@@ -37,6 +37,19 @@ describe("a fleet through two hours of a failing endpoint", () => {
     expect(r.lastRecoveredAfterMs).toBeLessThan(HOUR);
   }, 60_000);
 
+  it.each([
+    ["a captive portal's HTML 403", { status: 403, headers: { "content-type": "text/html" }, body: Buffer.from("<html>Log in</html>") }],
+    ["a captive portal's 302 to its login page", { status: 302, headers: { location: "http://portal.example/" }, body: Buffer.alloc(0) }],
+    ["a proxy's 407", { status: 407, headers: { "proxy-authenticate": "Basic" }, body: Buffer.alloc(0) }],
+  ])("blocked by %s: a call every few minutes each, all back within 5 minutes of the login", async (_, answer: HttpResponse) => {
+    const r = await outage(answer);
+    // The ceiling doubles from 1 s to 5 minutes: a call every 2.5 minutes on average, a few more as credentials lapse.
+    expect(r.callsPerDevice).toBeLessThan(70);
+    expect(r.callsPerDevice).toBeGreaterThan(40);
+    expect(r.recovered).toBe(DEVICES);
+    expect(r.lastRecoveredAfterMs).toBeLessThan(5 * MIN + 10_000); // before: up to an hour (the refusal's ceiling)
+  }, 60_000);
+
   it("a 503 with an HTML body and no Retry-After: bounded back-off (≤ 3 calls per attempt, ≤ 60 s ceiling), back within a minute", async () => {
     const r = await outage({ status: 503, headers: { "content-type": "text/html" }, body: Buffer.from("<html>down</html>") });
     expect(r.callsPerDevice).toBeLessThan(3 * (2 * HOUR) / (25 * 1000)); // an attempt every 30 s on average

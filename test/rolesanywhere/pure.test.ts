@@ -3,7 +3,9 @@ import { AgentError, NetworkError, ServiceError } from "../../src/errors.js";
 import { transportError, TransportError } from "../../src/rolesanywhere/network-errors.js";
 import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere/proxy.js";
 import { errorFromResponse, sanitizeErrorCode } from "../../src/rolesanywhere/response.js";
-import { afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, retryDelayMs } from "../../src/rolesanywhere/retry.js";
+import {
+  afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, refusalOf, retryDelayMs,
+} from "../../src/rolesanywhere/retry.js";
 import type { HttpResponse } from "../../src/rolesanywhere/http-client.js";
 import { formatExpiration, toCredentialProcessOutput } from "../../src/rolesanywhere/credentials.js";
 import { roughDuration } from "../../src/x509/validity.js";
@@ -135,6 +137,30 @@ describe("retry policy", () => {
     expect(isRetryable(new TransportError("NETWORK_ERROR", "x", false))).toBe(false);
     expect(isRetryable(new NetworkError("TIMEOUT", "total"))).toBe(false);
     expect(isRetryable(new Error("bug"))).toBe(false);
+  });
+
+  it("refusalOf: the service's own 4xx is 'refused'; a proxy's, firewall's or portal's 3xx/4xx is 'blocked'", () => {
+    const context = { receivedAt: new Date(), endpoint: "https://rolesanywhere.eu-west-1.amazonaws.com", region: "eu-west-1" };
+    const answer = (status: number, body: string, headers: Record<string, string> = {}) =>
+      refusalOf(errorFromResponse({ status, headers, body: Buffer.from(body) }, context));
+    const aws = { "x-amzn-requestid": "5e1c…", "content-type": "application/json" };
+    // What Roles Anywhere answers: its request id, its error type in the header or the body.
+    expect(answer(403, '{"message":"Untrusted certificate. Insufficient certificate"}', { ...aws, "x-amzn-errortype": "AccessDeniedException" })).toBe("refused");
+    expect(answer(400, '{"__type":"ValidationException","message":"x"}')).toBe("refused");
+    expect(answer(404, "", aws)).toBe("refused");
+    // Something in front of it: no request id, no error type (before: all 'refused', an hour's ceiling).
+    expect(answer(403, "<html>Please log in to the hotel Wi-Fi</html>", { "content-type": "text/html" })).toBe("blocked");
+    expect(answer(403, "")).toBe("blocked");
+    expect(answer(401, '{"error":"login required"}')).toBe("blocked");
+    expect(answer(407, "", { "proxy-authenticate": "Basic" })).toBe("blocked");
+    expect(answer(302, "", { location: "http://portal.example/login" })).toBe("blocked");
+    expect(refusalOf(new TransportError("NETWORK_ERROR", "tunnel refused: 407", false, { status: 407 }))).toBe("blocked");
+    // Neither: retried at the network's pace.
+    expect(answer(429, "{}", { "x-amzn-errortype": "ThrottlingException" })).toBeUndefined();
+    expect(answer(400, "{}", { ...aws, "x-amzn-errortype": "ThrottlingException" })).toBeUndefined();
+    expect(answer(503, "<html>down</html>")).toBeUndefined();
+    expect(refusalOf(new TransportError("NETWORK_ERROR", "ECONNREFUSED", true))).toBeUndefined();
+    expect(refusalOf(new TransportError("NETWORK_ERROR", "proxy 502", true, { status: 502 }))).toBeUndefined();
   });
 
   it("maxAttempts: option, then AWS_MAX_ATTEMPTS, then 3", () => {

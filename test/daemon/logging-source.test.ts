@@ -1,0 +1,66 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../../src/arn.js";
+import { loggingSource } from "../../src/daemon/run-daemon.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
+
+const ARNS = {
+  trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/a"),
+  profileArn: parseProfileArn("arn:aws:rolesanywhere:us-east-1:111122223333:profile/b"),
+  roleArn: parseRoleArn("arn:aws:iam::111122223333:role/r"),
+};
+
+describe("a daemon's source (agent, serve, update) with a key no retry can use", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let certPath: string;
+  let encryptedKey: string;
+  beforeAll(() => {
+    tmp = makeTempDir("raa-logging-source-");
+    const leaf = issueLeaf(createCa(tmp.dir, { name: "ca" }), tmp.dir, { name: "leaf" });
+    certPath = leaf.certPath;
+    encryptedKey = join(tmp.dir, "leaf.enc.pem");
+    openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-v2", "aes-256-cbc", "-passout", "pass:secret", "-out", encryptedKey]);
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+
+  it("logs PASSWORD_REQUIRED once, not at each retry, while it keeps trying", async () => {
+    // Before: one line per attempt (`retry #2 at …`, `retry #3 at …`…), every ~30 s forever in the journal.
+    vi.stubEnv("CI", "true"); // no terminal to prompt on
+    const lines: string[] = [];
+    const settings = {
+      signer: { certificate: certPath, privateKey: encryptedKey },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9" },
+    };
+    const source = loggingSource({ name: "p", settings }, (line) => lines.push(line), {});
+    try {
+      source.start();
+      await vi.waitFor(() => expect(source.status().consecutiveFailures).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 50 });
+      expect(source.status()).toMatchObject({ state: "expired", lastError: { code: "PASSWORD_REQUIRED" } });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^p: refresh failed \(PASSWORD_REQUIRED\): .* holds an encrypted private key and no password was given .*; retry #2 at .*; no valid credentials to serve meanwhile; not logged again until it changes$/);
+    } finally {
+      await source.close();
+      vi.unstubAllEnvs();
+    }
+  }, 15_000);
+
+  it("logs a token or module that is not there once, while it keeps trying every few seconds", async () => {
+    const lines: string[] = [];
+    const settings = {
+      signer: { certificate: certPath, privateKey: "pkcs11:token=gateway;object=key?module-path=/nonexistent/libp11-raa.so" },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9" },
+    };
+    const source = loggingSource({ name: "t", settings }, (line) => lines.push(line), {});
+    try {
+      source.start();
+      await vi.waitFor(() => expect(source.status().consecutiveFailures).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 50 });
+      expect(source.status().lastError?.code).toMatch(/^PKCS11_(MODULE_NOT_FOUND|NOT_INSTALLED)$/);
+      expect(lines).toHaveLength(1); // before: one per attempt
+      expect(lines[0]).toMatch(/^t: refresh failed \(PKCS11_.*; not logged again until it changes$/);
+    } finally {
+      await source.close();
+    }
+  }, 15_000);
+});
