@@ -4,6 +4,7 @@ import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdi
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
+import { absoluteHome } from "../../src/io/trusted-path.js";
 import { readCredentialsTarget } from "../../src/update/credentials-target.js";
 import { withFileLock } from "../../src/update/file-lock.js";
 import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
@@ -227,6 +228,23 @@ describe("credentials file writing", () => {
     expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~/c" }, "")).toThrow(message);
     expect(() => sharedCredentialsPath({}, "rel")).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED" }));
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "")).toBe("/x/c");
+  });
+
+  it("has no default file for root under another user's HOME (sudo -E): root's credentials would be that user's", () => {
+    // Before: root wrote ~/.aws/credentials there, and a file that user had put first kept its owner: hers to read.
+    const home = join(dir, "alice-home");
+    mkdirSync(home);
+    const root = process.geteuid?.() === 0;
+    if (root) chownSync(home, 1234, 1234);
+    const message = `no default credentials file for root: HOME (${home}) belongs to uid ${statSync(home).uid}`;
+    expect(() => absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", "pass --credentials-file", 0)).toThrow(message);
+    expect(absoluteHome(join(home, "absent"), "FILE_WRITE_FAILED", "credentials file", "", 0)).toBe(join(home, "absent"));
+    expect(absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", "", 1234)).toBe(home); // not root: its own rules
+    if (!root) return;
+    expect(() => sharedCredentialsPath({}, home)).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED", message }));
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~/c" }, home)).toThrow(message);
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, home)).toBe("/x/c");
+    expect(sharedCredentialsPath({}, home, join(home, "c"))).toBe(join(home, "c")); // named: root's choice
   });
 });
 
