@@ -93,10 +93,15 @@ export async function readSecret(source: SecretSource, what: string, env: NodeJS
   if (!isSecretSource(source)) throw new UsageError("USAGE", `${what}: a secret source must be ${SECRET_SOURCE_FORMS}`);
   switch (source.kind) {
     case "value":
-      return Secret.fromUtf8(source.value);
     case "env": {
-      const value = ownValue(env, source.name);
-      if (value === undefined) throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
+      const value = source.kind === "value" ? source.value : ownValue(env, source.name);
+      if (value === undefined) throw new InputError("PASSWORD_REQUIRED", `${what}: ${describeSecretSource(source)} is not set`);
+      // Node.js reads the environment and argv as UTF-8: other bytes are already U+FFFD, a wrong PIN for the token.
+      if (value.includes("\uFFFD")) {
+        throw new InputError("INPUT_INVALID", `${what}: ${describeSecretSource(source)} holds bytes that are not UTF-8`, {
+          hint: "Node.js cannot pass them on as they are: give it in a file (file:/path), whose bytes are used unchanged",
+        });
+      }
       return Secret.fromUtf8(value);
     }
     case "file": {
