@@ -230,6 +230,19 @@ describe("credentials file writing", () => {
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "")).toBe("/x/c");
   });
 
+  it("refuses a path with bytes that are not UTF-8 (Node.js made them U+FFFD: another file, which no SDK reads)", () => {
+    // AWS_SHARED_CREDENTIALS_FILE=$'/srv/cr\xe9d' reaches process.env as "/srv/cr\uFFFDd": before, update wrote
+    // /srv/cr\xef\xbf\xbdd, said 'wrote profile [default]' and exited 0, while the SDKs read the stale file.
+    const bad = "/srv/cr\uFFFDd";
+    const message = (from: string) => `the credentials file path (from ${from}) holds bytes that are not UTF-8`;
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: bad }, "/home/u")).toThrow(message("AWS_SHARED_CREDENTIALS_FILE"));
+    expect(() => sharedCredentialsPath({}, "/home/u", bad)).toThrow(message("--credentials-file"));
+    expect(() => sharedCredentialsPath({}, "/home/jos\uFFFD")).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED", message: message("HOME") }));
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~/c" }, "/home/jos\uFFFD")).toThrow(message("AWS_SHARED_CREDENTIALS_FILE"));
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/srv/crééd" }, "/home/u")).toBe("/srv/crééd");
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "" }, "/home/u")).toBe("/home/u/.aws/credentials");
+  });
+
   it("has no default file for root under another user's HOME (sudo -E): root's credentials would be that user's", () => {
     // Before: root wrote ~/.aws/credentials there, and a file that user had put first kept its owner: hers to read.
     const home = join(dir, "alice-home");
