@@ -11,13 +11,14 @@ import { withFileLock } from "./file-lock.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
- * look). A leading `~/` the shell left (quoted) is the home directory, never a directory named `~` here.
+ * look). A leading `~/` (or `~`) the shell left (quoted) is the home directory, as in the config file, never a file
+ * or directory named `~` here.
  */
 export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home = homedir(), flag?: string): string {
   const given = flag ?? env["AWS_SHARED_CREDENTIALS_FILE"];
   const hint = "pass --credentials-file, or set HOME or AWS_SHARED_CREDENTIALS_FILE";
   let path = given;
-  if (!path || path.startsWith("~/")) {
+  if (!path || path === "~" || path.startsWith("~/")) {
     const base = absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint);
     path = path ? join(base, path.slice(2)) : join(base, ".aws", "credentials");
   }

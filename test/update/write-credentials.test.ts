@@ -243,6 +243,12 @@ describe("credentials file writing", () => {
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "" }, "/home/u")).toBe("/home/u/.aws/credentials");
   });
 
+  it("a quoted ~ alone is the home directory, as in the config file (before: update wrote a file ./~ in the working directory)", () => {
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~" }, "/home/u")).toBe("/home/u");
+    expect(sharedCredentialsPath({}, "/home/u", "~")).toBe("/home/u");
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~" }, "")).toThrow("no default credentials file: HOME ('') is not an absolute path");
+  });
+
   it("has no default file for root under another user's HOME (sudo -E): root's credentials would be that user's", () => {
     // Before: root wrote ~/.aws/credentials there, and a file that user had put first kept its owner: hers to read.
     const home = join(dir, "alice-home");
