@@ -70,6 +70,18 @@ describe("readSecret: a source built wrongly in JavaScript", () => {
   });
 });
 
+describe("readSecret from an environment variable", () => {
+  it("drops one trailing newline, as for a file (a Kubernetes Secret made --from-file keeps the file's)", async () => {
+    // Before: "1234\n" went to the token as the PIN: CKR_PIN_INCORRECT, one try of its counter gone.
+    const read = async (value: string) => (await readSecret({ kind: "env", name: "PIN" }, "PKCS#11 PIN", { PIN: value })).reveal();
+    expect(await read("1234\n")).toBe("1234");
+    expect(await read("1234\r\n")).toBe("1234");
+    expect(await read("1234\n\n")).toBe("1234\n"); // one, as for a file
+    expect(await read(" 12 34 ")).toBe(" 12 34 ");
+    expect((await readSecret({ kind: "value", value: "1234\n" }, "PKCS#11 PIN")).reveal()).toBe("1234\n"); // typed: as given
+  });
+});
+
 describe("readSecret: bytes that are not UTF-8", () => {
   it("an env: or given value Node.js decoded with U+FFFD is refused, never presented as a PIN or password", async () => {
     // `P=$'p\xe4zq7'` (a Latin-1 shell) reaches process.env as "p\uFFFDzq7": before, that PIN went to the token
