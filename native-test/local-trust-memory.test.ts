@@ -64,8 +64,9 @@ interface Daemon {
 }
 
 /** Starts `cli args` as the user; resolves once a log line matches `ready`. */
-async function startAsUser(cli: string, args: string[], ready: RegExp): Promise<Daemon> {
-  const child = user.spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env["PATH"], HOME: home, NODE_EXTRA_CA_CERTS: "" } });
+async function startAsUser(cli: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
+  const environment = { PATH: process.env["PATH"], HOME: home, NODE_EXTRA_CA_CERTS: "", ...env };
+  const child = user.spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "ignore", "pipe"], env: environment });
   daemons.push(child);
   return { child, log: await untilLogLine(child, ready) };
 }
@@ -147,6 +148,29 @@ describe.runIf(canCreateUsers())("long-running commands are non-dumpable: anothe
       expect(coreLimit(pid)).toBe("0 0");
     } finally {
       await stop(update);
+    }
+  });
+
+  it("no Node.js inspector: SIGUSR1 from another process of the user opens none, and one opened by NODE_OPTIONS is refused", async () => {
+    // --inspect-port=0: an inspector opened by SIGUSR1 would listen on a free port (before: 'Debugger listening on
+    // ws://127.0.0.1:…', and whoever connected ran code in the agent, its credentials and PINs in reach).
+    const socket = join(home, "agent-inspector.sock");
+    const agent = await startAsUser(DIST_CLI, ["agent", "--config", config, "--socket", socket], /agent listening on/, { NODE_OPTIONS: "--inspect-port=0" });
+    try {
+      expect((await user.run("kill", ["-USR1", String(agent.child.pid)])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await user.run("curl", ["-sf", "--unix-socket", socket, "http://agent/v1/credentials/P"])).code).toBe(0);
+      expect(agent.log.join("\n")).not.toMatch(/Debugger listening/);
+    } finally {
+      await stop(agent);
+    }
+    // Before: the agent ran with the inspector open on 127.0.0.1, which every local user can reach.
+    for (const command of [["agent", "--config", config, "--socket", join(home, "agent-inspect.sock")], ["update", "--config", config, "--once"]]) {
+      const r = await user.run(process.execPath, [DIST_CLI, ...command], { env: { HOME: home, NODE_OPTIONS: "--inspect=127.0.0.1:0" }, timeoutMs: 30_000 });
+      expect(r.code).toBe(2);
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("roles-anywhere-agent:"))).toEqual([
+        expect.stringMatching(/^roles-anywhere-agent: the Node\.js inspector is open on 127\.0\.0\.1:\d+: any local user could connect and take the PINs, keys and credentials in this process \(remove --inspect/),
+      ]);
     }
   });
 

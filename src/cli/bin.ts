@@ -3,12 +3,16 @@ import { FdOutput } from "./fd-output.js";
 import { protectLongRunningProcess } from "./long-running.js";
 import { main } from "./main.js";
 import { printProcessWarnings } from "./process-warnings.js";
-import { failIfUnfinished } from "./report-error.js";
+import { failIfUnfinished, reportError } from "./report-error.js";
 
 const stdout = new FdOutput(1);
 const stderr = new FdOutput(2);
 // The process, not main(): tests drive main() inside their own process.
-protectLongRunningProcess(process.argv[2], stderr);
+try {
+  protectLongRunningProcess(process.argv[2], stderr);
+} catch (error) {
+  process.exit(reportError(error, { stdout, stderr, env: process.env }, false));
+}
 printProcessWarnings(stderr);
 failIfUnfinished(stderr);
 void main(process.argv.slice(2), { stdout, stderr, env: process.env }).then(async (code) => {

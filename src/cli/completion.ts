@@ -8,12 +8,12 @@ const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
 /** Options that take a file path, so the shell completes file names after them. */
 const PATH_OPTION = /(^|-)(certificate|private-key|intermediates|file|config|bundle|lib|socket|dir|anchors|out|key)$/;
 
+/** The shell named, else the one $SHELL names (bash when it is unset): a script for another shell breaks in it. */
 function shellFor(name: string | undefined, env: NodeJS.ProcessEnv): string {
-  const chosen = name ?? (env.SHELL ?? "").split("/").pop() ?? "bash";
+  const chosen = name ?? (env["SHELL"]?.split("/").pop() || "bash");
   if ((COMPLETION_SHELLS as readonly string[]).includes(chosen)) return chosen;
-  if (name === undefined) return "bash";
-  const near = nearestNames(name, COMPLETION_SHELLS);
-  throw new UsageError("USAGE", `no completion script for the shell "${name}"`, {
+  const near = nearestNames(chosen, COMPLETION_SHELLS);
+  throw new UsageError("USAGE", `no completion script for the shell "${chosen}"${name === undefined ? " ($SHELL)" : ""}`, {
     hint: `${near.length ? `did you mean ${near.join(" or ")}? ` : ""}choose one of ${COMPLETION_SHELLS.join(", ")}`,
   });
 }

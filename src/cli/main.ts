@@ -19,12 +19,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const debug = wantsDebug(argv);
   try {
     const [name, ...rest] = argv;
-    if (name === "completion") return await printCompletion(rest, io);
+    if (name === "completion" && !rest.some((a) => HELP_FLAGS.has(a))) return await printCompletion(rest, io);
     if (name === "help" && rest[0] !== undefined && !HELP_FLAGS.has(rest[0])) {
-      if (!ownValue(COMMANDS, rest[0])) return await main([rest[0]], io); // the unknown-command answer, with its suggestions
+      // The unknown-command answer, with its suggestions.
+      if (!ownValue(COMMANDS, rest[0]) && rest[0] !== "completion") return await main([rest[0]], io);
       return await showHelp([rest[0], "--help"], io);
     }
-    if (name === undefined || HELP_FLAGS.has(name) || name === "help") {
+    if (name === undefined || HELP_FLAGS.has(name) || name === "help" || name === "completion") {
       return await showHelp(argv, io);
     }
     if (name === "--version") return await main(["version"], io);

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { InputError, type ErrorCode } from "../errors.js";
 
@@ -146,11 +146,21 @@ export function openCheckedFile(path: string, what: string, uid: number): { fd: 
 
 /**
  * `home` when it is absolute. A default path under an empty or relative HOME would land in whatever directory the
- * process was started from, so there is then no default `what`: `hint` says how to name one.
+ * process was started from, so there is then no default `what`: `hint` says how to name one. Nor for root under
+ * another user's HOME (`sudo -E`, a sudo that keeps HOME): root's secrets would land where that user can take them.
  */
-export function absoluteHome(home: string, code: ErrorCode, what: string, hint: string): string {
-  if (isAbsolute(home)) return home;
-  throw new InputError(code, `no default ${what}: HOME ('${home}') is not an absolute path`, { hint });
+export function absoluteHome(home: string, code: ErrorCode, what: string, hint: string, uid = process.geteuid?.()): string {
+  if (!isAbsolute(home)) throw new InputError(code, `no default ${what}: HOME ('${home}') is not an absolute path`, { hint });
+  let owner = 0;
+  try {
+    if (uid === 0) owner = statSync(home).uid;
+  } catch {
+    // No such directory (HOME=/nonexistent): nothing of anyone's there; the path's own error comes when used.
+  }
+  if (owner === 0) return home;
+  throw new InputError(code, `no default ${what} for root: HOME (${home}) belongs to uid ${owner}`, {
+    hint: `sudo -E keeps the caller's HOME: run with root's (sudo -H), or ${hint}`,
+  });
 }
 
 /** Checks a file without keeping it open (e.g. a PKCS#11 module named by the config file, loaded later by name). */

@@ -10,7 +10,10 @@ export function reportReady(status: string, warn: (line: string) => void): void 
   if (socket === undefined || socket === "") return;
   const { helper, reason } = loadNativeHelper();
   let problem = reason;
-  if (helper && typeof helper.notify !== "function") problem = "the native helper of this installation predates sd_notify support";
+  // What fits sockaddr_un, as the helper takes it; systemd's vsock: addresses (for VMs) are not supported.
+  if (!/^[/@]./.test(socket) || Buffer.byteLength(socket) > 107) {
+    problem = "NOTIFY_SOCKET is not an absolute path or @name of at most 107 bytes (vsock: addresses are not supported)";
+  } else if (helper && typeof helper.notify !== "function") problem = "the native helper of this installation predates sd_notify support";
   else if (helper) {
     try {
       helper.notify(socket, `READY=1\nSTATUS=${status.replace(/\n/g, " ")}`);

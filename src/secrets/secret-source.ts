@@ -86,18 +86,25 @@ export function describeSecretSource(source: SecretSource): string {
 }
 
 /**
- * Reads the secret. A file's single trailing newline (as `echo` writes) is dropped; a file other users can
- * read or change is used, with one warning line (src/io/exposed-file.ts).
+ * Reads the secret. A file's or variable's single trailing newline (as `echo` writes) is dropped; a file other
+ * users can read or change is used, with one warning line (src/io/exposed-file.ts).
  */
 export async function readSecret(source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env): Promise<Secret> {
   if (!isSecretSource(source)) throw new UsageError("USAGE", `${what}: a secret source must be ${SECRET_SOURCE_FORMS}`);
   switch (source.kind) {
     case "value":
-      return Secret.fromUtf8(source.value);
     case "env": {
-      const value = ownValue(env, source.name);
-      if (value === undefined) throw new InputError("PASSWORD_REQUIRED", `${what}: environment variable ${source.name} is not set`);
-      return Secret.fromUtf8(value);
+      const value = source.kind === "value" ? source.value : ownValue(env, source.name);
+      const named = `${what}: ${describeSecretSource(source)}`;
+      if (value === undefined) throw new InputError("PASSWORD_REQUIRED", `${named} is not set`);
+      // Node.js reads the environment and argv as UTF-8: other bytes are already U+FFFD, a wrong PIN for the token.
+      if (value.includes("\uFFFD")) {
+        throw new InputError("INPUT_INVALID", `${named} holds bytes that are not UTF-8`, {
+          hint: "Node.js cannot pass them on as they are: give it in a file (file:/path), used byte for byte",
+        });
+      }
+      // A variable filled from a file (a Kubernetes Secret made --from-file, $(cat) in a unit) may keep its newline.
+      return Secret.fromUtf8(source.kind === "env" ? value.replace(/\r?\n$/, "") : value);
     }
     case "file": {
       // Always a file: `file:-` is ./-, not standard input. The reader's errors say what is wrong (too big, no writer).

@@ -11,14 +11,23 @@ import { withFileLock } from "./file-lock.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs
- * look). A leading `~/` the shell left (quoted) is the home directory, never a directory named `~` here.
+ * look). A leading `~/` (or `~`) the shell left (quoted) is the home directory, as in the config file, never a file
+ * or directory named `~` here.
  */
 export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home = homedir(), flag?: string): string {
   const given = flag ?? env["AWS_SHARED_CREDENTIALS_FILE"];
-  if (given && !given.startsWith("~/")) return given;
   const hint = "pass --credentials-file, or set HOME or AWS_SHARED_CREDENTIALS_FILE";
-  const base = absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint);
-  return given ? join(base, given.slice(2)) : join(base, ".aws", "credentials");
+  let path = given;
+  if (!path || path === "~" || path.startsWith("~/")) {
+    const base = absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint);
+    path = path ? join(base, path.slice(2)) : join(base, ".aws", "credentials");
+  }
+  // Node.js reads argv and the environment as UTF-8: other bytes became U+FFFD, the name of another file.
+  if (!path.includes("\uFFFD")) return path;
+  const from = flag !== undefined ? "--credentials-file" : given ? "AWS_SHARED_CREDENTIALS_FILE" : "HOME";
+  throw new InputError("FILE_WRITE_FAILED", `the credentials file path (from ${from}) holds bytes that are not UTF-8`, {
+    hint: "Node.js would write a file of another name, which the AWS SDKs do not read: use a path in UTF-8",
+  });
 }
 
 /**

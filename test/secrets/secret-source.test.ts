@@ -70,6 +70,38 @@ describe("readSecret: a source built wrongly in JavaScript", () => {
   });
 });
 
+describe("readSecret from an environment variable", () => {
+  it("drops one trailing newline, as for a file (a Kubernetes Secret made --from-file keeps the file's)", async () => {
+    // Before: "1234\n" went to the token as the PIN: CKR_PIN_INCORRECT, one try of its counter gone.
+    const read = async (value: string) => (await readSecret({ kind: "env", name: "PIN" }, "PKCS#11 PIN", { PIN: value })).reveal();
+    expect(await read("1234\n")).toBe("1234");
+    expect(await read("1234\r\n")).toBe("1234");
+    expect(await read("1234\n\n")).toBe("1234\n"); // one, as for a file
+    expect(await read(" 12 34 ")).toBe(" 12 34 ");
+    expect((await readSecret({ kind: "value", value: "1234\n" }, "PKCS#11 PIN")).reveal()).toBe("1234\n"); // typed: as given
+  });
+});
+
+describe("readSecret: bytes that are not UTF-8", () => {
+  it("an env: or given value Node.js decoded with U+FFFD is refused, never presented as a PIN or password", async () => {
+    // `P=$'p\xe4zq7'` (a Latin-1 shell) reaches process.env as "p\uFFFDzq7": before, that PIN went to the token
+    // (CKR_PIN_INCORRECT, one try of the counter gone) or the key (a wrong password).
+    for (const [source, named] of [
+      [{ kind: "env", name: "P" }, "environment variable P"],
+      [{ kind: "value", value: "p\uFFFDzq7" }, "a value given directly"],
+    ] as const) {
+      const error = await readSecret(source, "PKCS#11 PIN", { P: "p\uFFFDzq7" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputError);
+      expect(error).toMatchObject({ code: "INPUT_INVALID", message: `PKCS#11 PIN: ${named} holds bytes that are not UTF-8` });
+      expect((error as InputError).toOneLine()).not.toContain("zq7");
+    }
+    const latin1 = join(dir, "latin1-pin");
+    writeFileSync(latin1, Buffer.from("70e47373", "hex"));
+    expect((await readSecret({ kind: "file", path: latin1 }, "PKCS#11 PIN")).use((b) => b.toString("hex"))).toBe("70e47373");
+    expect((await readSecret({ kind: "env", name: "P" }, "PKCS#11 PIN", { P: "pässwörd" })).reveal()).toBe("pässwörd");
+  });
+});
+
 describe("readSecret from a file", () => {
   it("a file too large for a secret gets the reader's own message, not a bare code", async () => {
     const huge = join(dir, "huge");

@@ -4,6 +4,7 @@ import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdi
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
+import { absoluteHome } from "../../src/io/trusted-path.js";
 import { readCredentialsTarget } from "../../src/update/credentials-target.js";
 import { withFileLock } from "../../src/update/file-lock.js";
 import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
@@ -227,6 +228,42 @@ describe("credentials file writing", () => {
     expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~/c" }, "")).toThrow(message);
     expect(() => sharedCredentialsPath({}, "rel")).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED" }));
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "")).toBe("/x/c");
+  });
+
+  it("refuses a path with bytes that are not UTF-8 (Node.js made them U+FFFD: another file, which no SDK reads)", () => {
+    // AWS_SHARED_CREDENTIALS_FILE=$'/srv/cr\xe9d' reaches process.env as "/srv/cr\uFFFDd": before, update wrote
+    // /srv/cr\xef\xbf\xbdd, said 'wrote profile [default]' and exited 0, while the SDKs read the stale file.
+    const bad = "/srv/cr\uFFFDd";
+    const message = (from: string) => `the credentials file path (from ${from}) holds bytes that are not UTF-8`;
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: bad }, "/home/u")).toThrow(message("AWS_SHARED_CREDENTIALS_FILE"));
+    expect(() => sharedCredentialsPath({}, "/home/u", bad)).toThrow(message("--credentials-file"));
+    expect(() => sharedCredentialsPath({}, "/home/jos\uFFFD")).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED", message: message("HOME") }));
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~/c" }, "/home/jos\uFFFD")).toThrow(message("AWS_SHARED_CREDENTIALS_FILE"));
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/srv/crééd" }, "/home/u")).toBe("/srv/crééd");
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "" }, "/home/u")).toBe("/home/u/.aws/credentials");
+  });
+
+  it("a quoted ~ alone is the home directory, as in the config file (before: update wrote a file ./~ in the working directory)", () => {
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~" }, "/home/u")).toBe("/home/u");
+    expect(sharedCredentialsPath({}, "/home/u", "~")).toBe("/home/u");
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~" }, "")).toThrow("no default credentials file: HOME ('') is not an absolute path");
+  });
+
+  it("has no default file for root under another user's HOME (sudo -E): root's credentials would be that user's", () => {
+    // Before: root wrote ~/.aws/credentials there, and a file that user had put first kept its owner: hers to read.
+    const home = join(dir, "alice-home");
+    mkdirSync(home);
+    const root = process.geteuid?.() === 0;
+    if (root) chownSync(home, 1234, 1234);
+    const message = `no default credentials file for root: HOME (${home}) belongs to uid ${statSync(home).uid}`;
+    expect(() => absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", "pass --credentials-file", 0)).toThrow(message);
+    expect(absoluteHome(join(home, "absent"), "FILE_WRITE_FAILED", "credentials file", "", 0)).toBe(join(home, "absent"));
+    expect(absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", "", 1234)).toBe(home); // not root: its own rules
+    if (!root) return;
+    expect(() => sharedCredentialsPath({}, home)).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED", message }));
+    expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~/c" }, home)).toThrow(message);
+    expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, home)).toBe("/x/c");
+    expect(sharedCredentialsPath({}, home, join(home, "c"))).toBe(join(home, "c")); // named: root's choice
   });
 });
 

@@ -22,4 +22,4 @@ export const COMMANDS: Readonly<Record<string, () => Promise<CommandSpec>>> = {
 };
 
 /** The commands main.ts answers itself, with the description that --help and the completion scripts show. */
-export const BUILT_IN_COMMANDS = { help: "Show the help of a command", completion: "Print the completion script for bash, zsh or fish" };
+export const BUILT_IN_COMMANDS = { help: "Show the help of a command", completion: "Print the completion script for bash, zsh or fish (default $SHELL's, else bash)" };
