@@ -5,7 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { join, resolve } from "node:path";
@@ -79,18 +79,31 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     });
   }
 
-  function listen(): Promise<void> {
+  function listenOn(candidate: number): Promise<boolean> {
     return new Promise((done) => {
-      server = createServer(handle);
-      server.on("connection", (s) => {
-        sockets.add(s);
-        s.on("close", () => sockets.delete(s));
+      const s = createServer(handle);
+      s.on("connection", (c) => {
+        sockets.add(c);
+        c.on("close", () => sockets.delete(c));
       });
-      server.listen(port, "127.0.0.1", () => {
-        port = (server!.address() as AddressInfo).port;
-        done();
+      s.once("error", () => done(false));
+      s.listen(candidate, "127.0.0.1", () => {
+        server = s;
+        port = (s.address() as AddressInfo).port;
+        done(true);
       });
     });
+  }
+  // "refuse" closes the port and "ok" listens on it again: a port from listen(0) could be handed to another process
+  // (a parallel test file's listen(0)) meanwhile, and the proxy then failed with EADDRINUSE. One below the kernel's
+  // ephemeral range is never handed out by listen(0) or connect().
+  async function listen(): Promise<void> {
+    if (port !== 0) {
+      if (await listenOn(port)) return;
+      throw new Error(`the fault proxy could not listen on 127.0.0.1:${port} again`);
+    }
+    for (const candidate of [...portsBelowEphemeralRange(20), 0]) if (await listenOn(candidate)) return;
+    throw new Error("the fault proxy found no port to listen on");
   }
   function stop(): Promise<void> {
     const s = server;
@@ -102,6 +115,18 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   await listen();
   (proxy as { url: string }).url = `http://127.0.0.1:${port}`;
   return proxy;
+}
+
+/** `count` random ports from 20000 up to the start of the kernel's ephemeral range; none when it starts lower. */
+function portsBelowEphemeralRange(count: number): number[] {
+  let low = 32768;
+  try {
+    low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+  } catch {
+    // not Linux: the IANA range's start
+  }
+  if (!(low > 20_100)) return [];
+  return Array.from({ length: count }, () => 20_000 + Math.floor(Math.random() * (low - 20_000)));
 }
 
 function rewriteExpiration(text: string, expiration: Date): string {

@@ -167,10 +167,9 @@ describe("credential-process bad input: one line, documented exit code, no stack
   });
 
   it("unreachable endpoint", async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
-    const dead = url(closed);
-    closed.close();
+    // Port 9 (discard), as other tests: below the ephemeral range, so no listen(0) of a parallel file can be there.
+    // (Was: a port from listen(0), closed, which such a listen(0) could take while this CLI started.)
+    const dead = "http://127.0.0.1:9";
     expectOneLineError(await cli(["credential-process", ...cert(), ...ARNS, "--endpoint", dead, "--max-attempts", "1"]), 7, /refused|connect/i);
   });
 

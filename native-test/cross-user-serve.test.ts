@@ -48,25 +48,17 @@ afterAll(async () => {
   cleanup();
 });
 
-/** A free loopback port (taken and released). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 describe.skipIf(!canCreateUsers())("serve on a port another user took first", () => {
   it("fails with one line that names the other user's uid and says the consumers reach that process (was: 'pick another')", async () => {
-    const port = await freePort();
-    const squatter = attacker.spawn(process.execPath, ["-e", `require("net").createServer().listen(${port}, "127.0.0.1", () => console.log("READY"))`], {
+    // The squatter takes a port of the kernel's choosing and says which: a port found free here and released could
+    // be taken by a parallel file's listen(0) before the squatter (another node process) got it.
+    const squatter = attacker.spawn(process.execPath, ["-e", `const s = require("net").createServer().listen(0, "127.0.0.1", () => console.log("READY " + s.address().port))`], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     try {
-      await new Promise<void>((resolve, reject) => {
+      const port = await new Promise<number>((resolve, reject) => {
         squatter.once("exit", (code) => reject(new Error(`the squatter exited (${code})`)));
-        createInterface({ input: squatter.stdout! }).on("line", (line) => line === "READY" && resolve());
+        createInterface({ input: squatter.stdout! }).on("line", (line) => line.startsWith("READY ") && resolve(Number(line.slice(6))));
       });
       const r = await runCli(DIST_CLI, ["serve", ...flags(), "--port", String(port)], ENV, 30_000);
       expect(r.code).toBe(EXIT_CODES.usage);

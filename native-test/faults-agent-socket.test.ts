@@ -218,7 +218,16 @@ describe("client (credential-process): never trusts a socket another user could 
     mkdirSync(d, { mode: 0o700 });
     chownSync(d, NOBODY, NOBODY);
     const socket = join(d, "agent.sock");
-    const fakeBody = JSON.stringify({ Version: 1, AccessKeyId: "ASIAFAKEFAKEFAKE", SecretAccessKey: "attacker", SessionToken: "attacker", Expiration: "2099-01-01T00:00:00Z" });
+    const fakeId = "ASIAFAKEFAKEFAKE";
+    const fakeBody = JSON.stringify({ Version: 1, AccessKeyId: fakeId, SecretAccessKey: "attacker", SessionToken: "attacker", Expiration: "2099-01-01T00:00:00Z" });
+    // Issued by the local endpoint, not the fake: not "no FAKE in it", which issued ids (ASIA + 16 base32) and keys
+    // (base64) hold by chance.
+    const issuedId = (stdout: string) => {
+      expect(stdout).not.toContain(fakeId);
+      const id = JSON.parse(stdout).AccessKeyId as string;
+      expect(local.issued.map((s) => s.credentials.accessKeyId)).toContain(id);
+      return id;
+    };
     const script = `const s=require("http").createServer((q,r)=>{console.log("REQUEST "+q.url);r.setHeader("content-type","application/json");r.end(${JSON.stringify(fakeBody)})});s.listen(${JSON.stringify(socket)},()=>{require("fs").chmodSync(${JSON.stringify(socket)},0o600);console.log("READY")})`;
     const fake = spawn("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
     children.push(fake);
@@ -234,13 +243,12 @@ describe("client (credential-process): never trusts a socket another user could 
       const direct = await viaAgent(socket); // found at the path without --agent: one warning, then signed directly
       expect(direct.code).toBe(0);
       expect(direct.stderr).toMatch(new RegExp(`^roles-anywhere-agent: warning: ${pattern.source}; signing directly instead\n$`));
-      expect(JSON.parse(direct.stdout).AccessKeyId).toMatch(/^ASIA/);
-      expect(direct.stdout).not.toContain("FAKE");
+      issuedId(direct.stdout);
       await new Promise((r) => setTimeout(r, 100));
       expect(requests).toEqual([]);
       const noAgent = await viaAgent(socket, ["--no-agent"]);
       expect(noAgent.code).toBe(0);
-      expect(JSON.parse(noAgent.stdout).AccessKeyId).not.toContain("FAKE");
+      issuedId(noAgent.stdout);
     } finally {
       fake.kill("SIGKILL");
     }

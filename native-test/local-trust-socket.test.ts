@@ -75,7 +75,8 @@ const victim = (args: string[], env: NodeJS.ProcessEnv = victimEnv(), cli = DIST
 
 /** Credentials this endpoint really issued (from the agent or signed directly), never the attacker's. */
 function expectGenuineCredentials(r: CliRun): string {
-  expect(r.stdout).not.toContain("FAKE");
+  // The fake's key id, not "FAKE": issued ids (ASIA + 16 base32) and keys (base64) hold "FAKE" by chance.
+  expect(r.stdout).not.toContain(FAKE_ACCESS_KEY_ID);
   expect(r.code, r.stderr).toBe(0);
   const id = JSON.parse(r.stdout).AccessKeyId as string;
   expect(local.issued.map((s) => s.credentials.accessKeyId)).toContain(id);

@@ -74,6 +74,18 @@ async function freePortPair(): Promise<number> {
   throw new Error("no free loopback port pair found");
 }
 
+/** swtpm's TCP server on `port`, its control channel on `port + 1`, and how tools and the agent name them. */
+function tcpAddress(port: number) {
+  return {
+    port,
+    serverArgs: ["--server", `type=tcp,port=${port},bindaddr=127.0.0.1`],
+    ctrlArgs: ["--ctrl", `type=tcp,port=${port + 1},bindaddr=127.0.0.1`],
+    device: `tcp:127.0.0.1:${port}`,
+    tcti: `swtpm:host=127.0.0.1,port=${port}`,
+    ctrlSpec: ["--tcp", `127.0.0.1:${port + 1}`],
+  };
+}
+
 async function waitUntil(check: () => Promise<boolean> | boolean, what: string, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -116,12 +128,7 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
     tcti = `swtpm:path=${socketPath}`;
     ctrlSpec = ["--unix", `${socketPath}.ctrl`];
   } else {
-    port = await freePortPair();
-    serverArgs = ["--server", `type=tcp,port=${port},bindaddr=127.0.0.1`];
-    ctrlArgs = ["--ctrl", `type=tcp,port=${port + 1},bindaddr=127.0.0.1`];
-    device = `tcp:127.0.0.1:${port}`;
-    tcti = `swtpm:host=127.0.0.1,port=${port}`;
-    ctrlSpec = ["--tcp", `127.0.0.1:${port + 1}`];
+    ({ port, serverArgs, ctrlArgs, device, tcti, ctrlSpec } = tcpAddress(await freePortPair()));
   }
   const launch = () => {
     const c = spawn(
@@ -138,7 +145,8 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
       "the swtpm socket",
       child,
     );
-  const toolEnv: NodeJS.ProcessEnv = { ...process.env, TPM2TOOLS_TCTI: tcti, TPM2OPENSSL_TCTI: tcti };
+  const envFor = (t: string): NodeJS.ProcessEnv => ({ ...process.env, TPM2TOOLS_TCTI: t, TPM2OPENSSL_TCTI: t });
+  let toolEnv = envFor(tcti);
   const run = async (cmd: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> => {
     const env = { ...toolEnv, ...opts.env };
     try {
@@ -161,7 +169,19 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
     for (const kind of ["-t", "-l", "-s"]) await run("tpm2_flushcontext", [kind]).catch(() => undefined);
   };
   try {
-    await listening();
+    // A pair found free can be taken by another process (a parallel test file) before swtpm binds it; swtpm then
+    // exits at once: another pair, a few times. (After restart() the address must stay: no new pair there.)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await listening();
+        break;
+      } catch (e) {
+        if (transport !== "tcp" || child.exitCode === null || attempt >= 5) throw e;
+        ({ port, serverArgs, ctrlArgs, device, tcti, ctrlSpec } = tcpAddress(await freePortPair()));
+        toolEnv = envFor(tcti);
+        ({ c: child, gone: exited } = launch());
+      }
+    }
     const da = options.da ?? TEST_DA_PARAMETERS;
     if (options.startupClear !== false) await run("tpm2_dictionarylockout", [
       "--setup-parameters",
