@@ -6,9 +6,11 @@
  * calling close(): every session opened is closed, and the module is finalised.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile, execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import { EXIT_CODES } from "../src/cli/exit-codes.js";
 import type { CredentialSettings } from "../src/settings/credential-settings.js";
@@ -22,7 +24,7 @@ import { expectUsable, until, untilNewCredentials } from "./helpers/credential-w
 import { spyRecorder, type SessionAccount } from "./helpers/pkcs11-spy-log.js";
 import { runCli, type CliRun } from "./helpers/run-cli.js";
 import { createSoftHsmFixture, PKCS11_SPY_MODULE, type SoftHsmFixture, WRONG_PIN } from "./helpers/softhsm-fixture.js";
-import { YKCS11_MODULE } from "./helpers/piv/virtual-yubikey.js";
+import { OPENSC_MODULE, YKCS11_MODULE } from "./helpers/piv/virtual-yubikey.js";
 
 const ARNS = {
   trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/faults"),
@@ -250,4 +252,39 @@ describe("a module whose C_GetSlotList fails", () => {
     expect(run.code).toBe(EXIT_CODES.device);
     expect(Date.now() - started).toBeLessThan(20_000);
   });
+});
+
+describe("SOFTHSM2_CONF or OPENSC_CONF naming a FIFO or a device", () => {
+  // Before, the module's C_Initialize read it forever at full CPU (SIGKILL after 15 s: a daemon's handler never runs).
+  it.each([["a FIFO", "fifo"], ["/dev/zero", "/dev/zero"]])("%s: one line at once, exit 3, also through the p11-kit proxy", async (_, name) => {
+    let conf = name;
+    if (name === "fifo") {
+      conf = join(hsm.dir, "conf-fifo");
+      execFileSync("mkfifo", [conf]);
+    }
+    const run = async (variable: string, args: string[]) => {
+      const env = { ...process.env, [variable]: conf };
+      try {
+        await promisify(execFile)(process.execPath, [cli.cli, ...args], { env, encoding: "utf8", timeout: 15_000, killSignal: "SIGKILL" });
+        return { code: 0, stderr: "" };
+      } catch (error) {
+        const e = error as { code?: number | string; stderr?: string };
+        return { code: e.code, stderr: e.stderr ?? "" };
+      }
+    };
+    const line = (variable: string, product: string, module: string, file: string) =>
+      `roles-anywhere-agent: ${variable} (${conf}) is not a regular file (${product} hangs reading its config from a FIFO or device); ` +
+      `${module} was not loaded (point ${variable} at its config file (${file}), or unset it)\n`;
+    const refused = (variable: string, module: string) => {
+      const [product, file] = variable === "SOFTHSM2_CONF" ? ["SoftHSM", "softhsm2.conf"] : ["OpenSC", "opensc.conf"];
+      return { code: EXIT_CODES.input, stderr: line(variable, product, module, file) };
+    };
+    const signString = ["sign-string", "--certificate", KEY_URI, "--pkcs11-pin-file", pinFile];
+    expect(await run("SOFTHSM2_CONF", [...signString, "--pkcs11-lib", hsm.module])).toEqual(refused("SOFTHSM2_CONF", hsm.module));
+    expect(await run("OPENSC_CONF", [...signString, "--pkcs11-lib", OPENSC_MODULE])).toEqual(refused("OPENSC_CONF", OPENSC_MODULE));
+    for (const variable of ["SOFTHSM2_CONF", "OPENSC_CONF"]) {
+      const proxied = await run(variable, ["credential-process", "--certificate", KEY_URI, "--pkcs11-pin-file", pinFile, ...sessionArgs()]);
+      expect(proxied).toEqual(refused(variable, "p11-kit-proxy.so"));
+    }
+  }, 80_000);
 });

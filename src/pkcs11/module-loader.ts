@@ -76,8 +76,29 @@ function registryKey(path: string): string {
   }
 }
 
+/**
+ * The variables naming a config that a module (or the p11-kit proxy, which loads them all) reads in C_Initialize:
+ * from a FIFO or /dev/zero it never returns, at full CPU.
+ */
+const CONFIG_VARIABLES = [
+  [/softhsm|p11-kit/i, "SoftHSM", "SOFTHSM2_CONF", "softhsm2.conf"],
+  [/opensc|p11-kit/i, "OpenSC", "OPENSC_CONF", "opensc.conf"],
+] as const;
+
 async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Module> {
-  refuseNonFile(choice);
+  // A bare name is searched by the loader: left to dlopen() and its error.
+  if (choice.path.includes("/")) {
+    const module = `the PKCS#11 module ${choice.path} (${choice.origin})`;
+    refuseNonFile(choice.path, `${module} is not a regular file; it was not loaded`,
+      `pass the module's shared library (a .so file) with ${choice.option} or module-path=`);
+  }
+  for (const [modules, product, variable, file] of CONFIG_VARIABLES) {
+    const conf = process.env[variable];
+    if (!conf || !modules.test(choice.path)) continue;
+    const hangs = `${product} hangs reading its config from a FIFO or device`;
+    refuseNonFile(conf, `${variable} (${conf}) is not a regular file (${hangs}); ${choice.path} was not loaded`,
+      `point ${variable} at its config file (${file}), or unset it`);
+  }
   const lib = new (requirePkcs11js().PKCS11)();
   try {
     lib.load(choice.path);
@@ -104,23 +125,19 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Modul
 }
 
 /**
- * A module named by path must be a regular file: dlopen() of a FIFO waits for a writer forever, and of a device
- * or directory fails obscurely. A bare name (searched by the loader), or a path that cannot be stat'ed, is left
- * to dlopen() and its error.
+ * A module, or a config its C_Initialize reads, must be a regular file: dlopen() of a FIFO waits for a writer
+ * forever, and of a device or directory fails obscurely; SoftHSM reading its config from a FIFO or /dev/zero never
+ * returns. A path that cannot be stat'ed is left to dlopen() or the module and their errors.
  */
-function refuseNonFile(choice: ModuleChoice): void {
-  if (!choice.path.includes("/")) return;
+function refuseNonFile(path: string, message: string, hint: string): void {
   let stats;
   try {
-    stats = statSync(choice.path);
+    stats = statSync(path);
   } catch {
-    return; // missing or unreachable: dlopen() says which
+    return; // missing or unreachable: dlopen() or the module says which
   }
   if (stats.isFile()) return;
-  const module = `the PKCS#11 module ${choice.path} (${choice.origin})`;
-  throw new InputError("FILE_NOT_REGULAR", `${module} is not a regular file; it was not loaded`, {
-    hint: `pass the module's shared library (a .so file) with ${choice.option} or module-path=`,
-  });
+  throw new InputError("FILE_NOT_REGULAR", message, { hint });
 }
 
 /** C_Initialize (a module another user of this process initialised already is fine), then C_GetInfo. */

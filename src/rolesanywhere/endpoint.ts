@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { InputError, UsageError } from "../errors.js";
 import { ENVIRONMENT, wrongOption, type Kinds } from "../own-value.js";
 import { PARTITIONS, partitionOf, type Partition } from "./partitions.js";
@@ -59,9 +60,28 @@ export function resolveEndpoint(where: EndpointRegion, settings: EndpointSetting
         hint: `the endpoint comes from ${describeSource(custom.source)}: drop it, or ${off}`,
       });
     }
-    return parseEndpointUrl(custom.url, custom.source);
+    const endpoint = parseEndpointUrl(custom.url, custom.source);
+    if (endpoint.protocol === "http:" && !isLoopback(endpoint.hostname) && !warnedPlainHttp) {
+      warnedPlainHttp = true; // once per process, not on every refresh of a daemon
+      process.emitWarning(`the endpoint ${endpoint.baseUrl} (from ${describeSource(custom.source)}) is plain http to ` +
+        `${endpoint.hostname}, which is not loopback: the temporary credentials travel unencrypted; use https://`,
+      { code: "RAA_PLAIN_HTTP_ENDPOINT" });
+    }
+    return endpoint;
   }
   return parseEndpointUrl(regionalEndpointUrl(partitionOf(where.region, partitions), where.region, { fips: wantsFips, dualStack }), "partition");
+}
+
+let warnedPlainHttp = false;
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost: where plain http never leaves the machine. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  // An IPv4-mapped 127.x.y.z, as written or as a URL normalises it (::ffff:7fxx:…).
+  if (isIP(host) === 6) return host === "::1" || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host);
+  return false;
 }
 
 /** `https://rolesanywhere[-fips].<region>.<dnsSuffix or dualStackDnsSuffix>`. */

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { InputError } from "../errors.js";
-import { firstEnv } from "./endpoint.js";
+import { firstEnv, isLoopback } from "./endpoint.js";
 
 /** An HTTP proxy to reach the endpoint through. */
 export interface ProxySettings {
@@ -29,15 +29,6 @@ export function proxyFor(
   const noProxy = firstEnv(env, "NO_PROXY", "no_proxy")?.value ?? "";
   if (matchesNoProxy(target.hostname, target.port, noProxy)) return undefined;
   return parseProxyUrl(variable.value, variable.name);
-}
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  // An IPv4-mapped 127.x.y.z, as written or as a URL normalises it (::ffff:7fxx:…).
-  if (isIP(host) === 6) return host === "::1" || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host);
-  return false;
 }
 
 /**

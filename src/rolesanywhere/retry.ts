@@ -14,7 +14,7 @@ export function maxAttemptsFrom(option: number | undefined, env: NodeJS.ProcessE
   }
   const text = env["AWS_MAX_ATTEMPTS"]?.trim();
   if (!text) return DEFAULT_MAX_ATTEMPTS;
-  if (!/^\d+$/.test(text) || Number(text) < 1) {
+  if (!/^\+?\d+$/.test(text) || Number(text) < 1) {
     throw new UsageError("USAGE", `AWS_MAX_ATTEMPTS must be a whole number of at least 1, not '${text}'`, { hint: "fix or unset AWS_MAX_ATTEMPTS" });
   }
   return Number(text);

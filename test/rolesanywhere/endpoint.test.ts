@@ -1,9 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { main } from "../../src/cli/main.js";
+import { printProcessWarnings } from "../../src/cli/process-warnings.js";
 import { AgentError } from "../../src/errors.js";
 import { parseEndpointUrl, regionalEndpointUrl, resolveEndpoint } from "../../src/rolesanywhere/endpoint.js";
 import { PARTITIONS, partitionOf, type Partition } from "../../src/rolesanywhere/partitions.js";
 import { resolveSessionRegion, splitFipsPseudoRegion } from "../../src/rolesanywhere/region.js";
-import { PROFILE, TRUST_ANCHOR } from "./support.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { PROFILE, ROLE, TRUST_ANCHOR, startEndpoint, startProxy, successBody } from "./support.js";
 
 function thrown(fn: () => unknown): AgentError {
   try {
@@ -227,5 +231,51 @@ describe("region", () => {
     const long = thrown(() => resolveSessionRegion({ trustAnchorArn: TRUST_ANCHOR, profileArn: PROFILE, region: "a".repeat(100_000) }));
     expect(long).toMatchObject({ code: "ENDPOINT_INVALID", message: "a name of 100000 characters is not a region name" });
     expect(resolveSessionRegion({ trustAnchorArn: TRUST_ANCHOR, profileArn: PROFILE, region: "a".repeat(63) }).region).toHaveLength(63);
+  });
+});
+
+describe("a plain-http endpoint on a host that is not loopback", () => {
+  const { dir, cleanup } = makeTempDir("raa-plain-http-");
+  afterAll(cleanup);
+  const saved = process.listeners("warning");
+  afterAll(() => {
+    process.removeAllListeners("warning");
+    for (const listener of saved) process.on("warning", listener);
+  });
+
+  it("warns once per process, naming the host; loopback stays silent", async () => {
+    const leaf = issueLeaf(createCa(dir, { name: "ca" }), dir, { name: "leaf" });
+    const server = await startEndpoint([{ status: 201, body: successBody() }]);
+    const proxy = await startProxy(); // forwards http://10.0.0.5:port/… to 127.0.0.1:port
+    let stderr = "";
+    let stdout = "";
+    const write = (to: "out" | "err") => (t: string | Uint8Array) => ((to === "out" ? (stdout += String(t)) : (stderr += String(t))), true);
+    const io = { stdout: { write: write("out") }, stderr: { write: write("err") } };
+    printProcessWarnings(io.stderr);
+    const args = ["credential-process", "--certificate", leaf.certPath, "--private-key", leaf.keyPath,
+      "--trust-anchor-arn", TRUST_ANCHOR, "--profile-arn", PROFILE, "--role-arn", ROLE];
+    const env = { XDG_RUNTIME_DIR: join(dir, "none"), CI: "true", HTTP_PROXY: proxy.url };
+    const run = async (extra: string[], more: NodeJS.ProcessEnv = {}) => {
+      stderr = stdout = "";
+      const code = await main([...args, ...extra], { ...io, env: { ...env, ...more } });
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+      return code;
+    };
+    try {
+      expect(await run(["--endpoint", server.url])).toBe(0);
+      expect(await run(["--endpoint", `http://localhost:${server.port}`])).toBe(0);
+      expect(stderr).toBe("");
+      expect(await run([], { AWS_ENDPOINT_URL: `http://10.0.0.5:${server.port}` })).toBe(0);
+      expect(stdout).toContain("SecretAccessKey");
+      expect(stderr).toBe(
+        `roles-anywhere-agent: warning: the endpoint http://10.0.0.5:${server.port} (from AWS_ENDPOINT_URL) is plain http ` +
+          "to 10.0.0.5, which is not loopback: the temporary credentials travel unencrypted; use https://\n",
+      );
+      expect(await run(["--endpoint", `http://10.0.0.5:${server.port}`])).toBe(0); // a daemon's next refresh
+      expect(stderr).toBe("");
+    } finally {
+      await proxy.close();
+      await server.close();
+    }
   });
 });

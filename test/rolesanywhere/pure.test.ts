@@ -171,6 +171,14 @@ describe("retry policy", () => {
     expect(() => maxAttemptsFrom(0, {})).toThrow(/maxAttempts/);
   });
 
+  it("AWS_MAX_ATTEMPTS takes a leading + as botocore's int() and the JS SDK do; hex, exponents and signs alone do not", () => {
+    expect(maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: "+3" })).toBe(3);
+    expect(maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: " +4 " })).toBe(4);
+    for (const bad of ["0x10", "1e9", "+", "++3", "-3", "+0", "3.0"]) {
+      expect(() => maxAttemptsFrom(undefined, { AWS_MAX_ATTEMPTS: bad }), bad).toThrow(/AWS_MAX_ATTEMPTS/);
+    }
+  });
+
   it("afterAttempts keeps class, code, status and hint", () => {
     const e = afterAttempts(new ServiceError("THROTTLED", "slow down", { status: 429, serviceCode: "T", requestId: "r" }, { hint: "h" }), 3);
     expect(e).toBeInstanceOf(ServiceError);
