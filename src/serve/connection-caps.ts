@@ -51,11 +51,11 @@ export type PeerOwners = (sockets: readonly Socket[]) => string[];
 
 /**
  * Caps the connections `server` holds, so that no local user (nor remote address) can take them all: a uid over
- * `perUser` has its newest connections closed; beyond `total`, so has whoever holds the most. Who owns a
- * connection is read from /proc/net/tcp only while more than `perUser` are open (below that nobody can be over
- * it), in one read for all new connections every 100 ms at most (at once when `total` are open), and remembered
- * for the connection's life. A loopback peer whose uid is not found counts as `uid unknown`, never as serve's own
- * user. One line per user and ten minutes says that it hit a cap.
+ * `perUser` has its newest connections closed; beyond `total`, so has whoever holds the most (of equals, the one
+ * that came last). Who owns a connection is read from /proc/net/tcp only while more than `perUser` are open (below
+ * that nobody can be over it), in one read for all new connections every 100 ms at most (at once when `total` are
+ * open), and remembered for the connection's life. A loopback peer whose uid is not found counts as `uid unknown`,
+ * never as serve's own user. One line per user and ten minutes says that it hit a cap.
  */
 export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners): void {
   server.maxConnections = caps.hard;
@@ -109,7 +109,8 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     if (count <= caps.total) return;
     once("total", `more than ${caps.total} connections are open: the newest of the users holding the most are closed`);
     const held = [...byOwner.values()];
-    for (; count > caps.total; count--) held.reduce((a, b) => (b.length > a.length ? b : a)).pop()!.resetAndDestroy();
+    // Of those holding as many, the one that came last (the first to come is likely a consumer serving all along).
+    for (; count > caps.total; count--) held.reduce((a, b) => (b.length >= a.length ? b : a)).pop()!.resetAndDestroy();
   }
 }
 

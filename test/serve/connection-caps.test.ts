@@ -53,6 +53,19 @@ describe("connection caps", () => {
     expect(log).toEqual(["more than 6 connections are open: the newest of the users holding the most are closed"]);
   });
 
+  it("beyond the total with a tie, close the newest user's connection, not the oldest one's", async () => {
+    // Three peers (remote addresses, say) with one connection each: the first is the consumer that was there first.
+    const owner = new WeakMap<Socket, string>();
+    let seen = 0;
+    const port = await listen((s) => {
+      s.on("connection", (socket: Socket) => owner.set(socket, `address 10.0.0.${++seen}`));
+      capConnections(s, { total: 2, perUser: 1, hard: 100 }, () => {}, (sockets) => sockets.map((x) => owner.get(x)!));
+    });
+    const opened = await open(port, 3);
+    await settle();
+    expect(opened.map((c) => c.closed())).toEqual([false, false, true]);
+  });
+
   it("are well under the open-file limit, one user a quarter of the total", () => {
     expect(connectionCaps(1_048_576)).toEqual({ total: 4096, perUser: 256, hard: 8192 });
     expect(connectionCaps(1024)).toEqual({ total: 512, perUser: 128, hard: 960 });
