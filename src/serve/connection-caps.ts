@@ -53,9 +53,10 @@ export type PeerOwners = (sockets: readonly Socket[]) => string[];
  * Caps the connections `server` holds, so that no local user (nor remote address) can take them all: a uid over
  * `perUser` has its newest connections closed; beyond `total`, so has whoever holds the most (of equals, the one
  * that came last). Who owns a connection is read from /proc/net/tcp only while more than `perUser` are open (below
- * that nobody can be over it), in one read for all new connections every 100 ms at most (at once when `total` are
- * open), and remembered for the connection's life. A loopback peer whose uid is not found counts as `uid unknown`,
- * never as serve's own user. One line per user and ten minutes says that it hit a cap.
+ * that nobody can be over it), in one read for all new connections every 100 ms at most, or ten times the last
+ * read's duration (that duration, when `total` are open), and remembered for the connection's life. A loopback
+ * peer whose uid is not found counts as `uid unknown`, never as serve's own user. One line per user and ten
+ * minutes says that it hit a cap.
  */
 export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners): void {
   server.maxConnections = caps.hard;
@@ -64,6 +65,7 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
   let timer: NodeJS.Timeout | undefined;
   let due = 0;
   let lastRead = -Infinity;
+  let readMs = 0;
   const once = (who: string, line: string) => {
     const now = Date.now();
     if ((said.get(who) ?? -Infinity) > now - 600_000) return;
@@ -76,8 +78,9 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     open.set(socket, undefined);
     socket.once("close", () => open.delete(socket));
     if (open.size <= caps.perUser) return;
-    // One read of /proc per READ_GAP_MS at most (it costs ~10 ms per thousand sockets), sooner at the total.
-    const at = open.size >= caps.total ? 0 : lastRead + READ_GAP_MS;
+    // /proc costs ~10 ms, ~75 with 17,000 TIME_WAIT lines (any user can make them): serve spends a tenth of its
+    // time reading it at most, half at the total.
+    const at = lastRead + (open.size >= caps.total ? readMs : Math.max(READ_GAP_MS, 10 * readMs));
     if (timer && due <= at) return;
     clearTimeout(timer);
     due = at;
@@ -88,8 +91,12 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     timer = undefined;
     if (open.size <= caps.perUser) return;
     const unknown = [...open].filter(([s, owner]) => owner === undefined && !s.destroyed).map(([s]) => s);
-    if (unknown.length > 0) lastRead = Date.now();
-    owners(unknown).forEach((owner, i) => open.set(unknown[i]!, owner));
+    if (unknown.length > 0) {
+      const start = Date.now();
+      owners(unknown).forEach((owner, i) => open.set(unknown[i]!, owner));
+      lastRead = Date.now();
+      readMs = lastRead - start;
+    }
     const byOwner = new Map<string, Socket[]>();
     for (const [socket, owner] of open) {
       if (owner === undefined || socket.destroyed) continue;

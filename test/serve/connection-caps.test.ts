@@ -66,6 +66,28 @@ describe("connection caps", () => {
     expect(opened.map((c) => c.closed())).toEqual([false, false, true]);
   });
 
+  it("space the owner lookups by ten times what the last one cost: a slow /proc is not read back to back", async () => {
+    // /proc/net/tcp takes ~75 ms with 17,000 TIME_WAIT lines (any user can make them): reading it every 100 ms
+    // while someone keeps opening connections over its cap blocked serve most of the time.
+    let reads = 0;
+    const port = await listen((s) =>
+      capConnections(s, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => {
+        reads++;
+        for (const end = Date.now() + 60; Date.now() < end; ); // a 60 ms read
+        return sockets.map(() => "uid 666");
+      }),
+    );
+    await open(port, 3);
+    const start = Date.now();
+    while (Date.now() - start < 1500) {
+      await open(port, 1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await settle();
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(reads).toBeLessThanOrEqual(4); // every 600 ms at most (before: every 100 ms, 10 or more)
+  });
+
   it("are well under the open-file limit, one user a quarter of the total", () => {
     expect(connectionCaps(1_048_576)).toEqual({ total: 4096, perUser: 256, hard: 8192 });
     expect(connectionCaps(1024)).toEqual({ total: 512, perUser: 128, hard: 960 });
@@ -105,7 +127,8 @@ describe("connection caps", () => {
     const log: string[] = [];
     const port = await listen((s) => capConnections(s, { total: 50, perUser: 2, hard: 100 }, (l) => log.push(l)));
     const mine = await open(port, 4);
-    await settle();
+    // The next read waits ten times the last one's duration: ~1 s while the host holds 70,000 TIME_WAIT sockets.
+    for (const end = Date.now() + 5000; !mine[3]!.closed() && Date.now() < end; ) await settle();
     expect(mine.map((c) => c.closed())).toEqual([false, false, true, true]);
     expect(log).toEqual([`uid ${process.getuid!()} opened more than 2 connections, the most one user may hold: its newest are closed`]);
   });
