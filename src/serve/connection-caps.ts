@@ -130,7 +130,8 @@ function peerOwners(sockets: readonly Socket[]): string[] {
   });
   const owners = sockets.map((p) => (isLoopbackAddress(p.remoteAddress) ? UNKNOWN : `address ${p.remoteAddress}`));
   if (wanted.size === 0) return owners;
-  const v6 = sockets.some((s) => s.remoteAddress === "::1");
+  // An IPv6 socket's peer may be IPv6 too (::1, or an IPv4-mapped address: listed in tcp6 only).
+  const v6 = sockets.some((s) => s.remoteFamily === "IPv6");
   // The peer's own socket: its local end is our remote one and the other way round; connected (01), its remote
   // port ours. That text leaves out our own ends and the thousands of TIME_WAIT lines a flood of connections leaves.
   const ours = `${procPort(sockets[0]!.localPort!)} 01 `;

@@ -133,6 +133,25 @@ describe("connection caps", () => {
     expect(log).toEqual([`uid ${process.getuid!()} opened more than 2 connections, the most one user may hold: its newest are closed`]);
   });
 
+  it("find the uid of an IPv6 socket's peer on an IPv4-mapped address (serve on ::), not 'uid unknown'", async () => {
+    if (process.platform !== "linux") return;
+    const log: string[] = [];
+    server = createServer(() => {});
+    capConnections(server, { total: 50, perUser: 2, hard: 100 }, (l) => log.push(l));
+    await new Promise<void>((r) => server!.listen(0, "::", r));
+    const port = (server.address() as { port: number }).port;
+    // The peer's socket is AF_INET6 (it is listed in /proc/net/tcp6, as ::ffff:127.0.0.1); another user's peers
+    // counted as 'uid unknown' got a second share, and took it from any consumer connecting that way.
+    for (let i = 0; i < 3; i++) {
+      const c = connect({ port, host: "::ffff:127.0.0.1" });
+      clients.push(c.on("error", () => {}));
+      await new Promise((r) => c.once("connect", r));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (const end = Date.now() + 5000; log.length === 0 && Date.now() < end; ) await settle();
+    expect(log).toEqual([`uid ${process.getuid!()} opened more than 2 connections, the most one user may hold: its newest are closed`]);
+  });
+
   it("a peer not found in /proc is 'uid unknown', capped on its own", async () => {
     const log: string[] = [];
     const port = await listen((s) => capConnections(s, { total: 50, perUser: 2, hard: 100 }, (l) => log.push(l), (sockets) => sockets.map(() => "uid unknown")));
