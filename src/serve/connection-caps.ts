@@ -66,8 +66,9 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
   let due = 0;
   let lastRead = -Infinity;
   let readMs = 0;
+  // Times are on the monotonic clock: set back, the wall clock would put off the next read by as much.
   const once = (who: string, line: string) => {
-    const now = Date.now();
+    const now = performance.now();
     if ((said.get(who) ?? -Infinity) > now - 600_000) return;
     said.set(who, now);
     log(line);
@@ -84,7 +85,7 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     if (timer && due <= at) return;
     clearTimeout(timer);
     due = at;
-    timer = setTimeout(enforce, Math.max(0, at - Date.now()));
+    timer = setTimeout(enforce, Math.max(0, at - performance.now()));
   });
 
   function enforce() {
@@ -92,9 +93,9 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     if (open.size <= caps.perUser) return;
     const unknown = [...open].filter(([s, owner]) => owner === undefined && !s.destroyed).map(([s]) => s);
     if (unknown.length > 0) {
-      const start = Date.now();
+      const start = performance.now();
       owners(unknown).forEach((owner, i) => open.set(unknown[i]!, owner));
-      lastRead = Date.now();
+      lastRead = performance.now();
       readMs = lastRead - start;
     }
     const byOwner = new Map<string, Socket[]>();

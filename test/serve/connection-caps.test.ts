@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { capConnections, connectionCaps } from "../../src/serve/connection-caps.js";
 
 let server: Server | undefined;
@@ -86,6 +86,25 @@ describe("connection caps", () => {
     await settle();
     expect(reads).toBeGreaterThanOrEqual(2);
     expect(reads).toBeLessThanOrEqual(4); // every 600 ms at most (before: every 100 ms, 10 or more)
+  });
+
+  it("keep reading owners after the wall clock is set back (an hour here): the gap is on the monotonic clock", async () => {
+    let reads = 0;
+    const port = await listen((s) =>
+      capConnections(s, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => (reads++, sockets.map(() => "uid 666"))),
+    );
+    await open(port, 3);
+    await settle();
+    expect(reads).toBe(1);
+    const now = Date.now.bind(Date);
+    const back = vi.spyOn(Date, "now").mockImplementation(() => now() - 3_600_000);
+    try {
+      const later = await open(port, 2);
+      await settle();
+      expect(later.map((c) => c.closed())).toEqual([true, true]); // before: none closed for an hour
+    } finally {
+      back.mockRestore();
+    }
   });
 
   it("are well under the open-file limit, one user a quarter of the total", () => {
