@@ -54,7 +54,7 @@ export type PeerOwners = (sockets: readonly Socket[]) => string[];
  * `perUser` has its newest connections closed; beyond `total`, so has whoever holds the most (of equals, the one
  * that came last). Who owns a connection is read from /proc/net/tcp only while more than `perUser` are open (below
  * that nobody can be over it), in one read for all new connections every 100 ms at most, or ten times the last
- * read's duration (that duration, when `total` are open), and remembered for the connection's life. A loopback
+ * read's duration (at once when `total` are open), and remembered for the connection's life. A loopback
  * peer whose uid is not found counts as `uid unknown`, never as serve's own user. One line per user and ten
  * minutes says that it hit a cap.
  */
@@ -80,8 +80,8 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     socket.once("close", () => open.delete(socket));
     if (open.size <= caps.perUser) return;
     // /proc costs ~10 ms, ~75 with 17,000 TIME_WAIT lines (any user can make them): serve spends a tenth of its
-    // time reading it at most, half at the total.
-    const at = lastRead + (open.size >= caps.total ? readMs : Math.max(READ_GAP_MS, 10 * readMs));
+    // time reading it at most. At the total, at once: waiting lets a user reach `hard`, which closes everyone's.
+    const at = open.size >= caps.total ? 0 : lastRead + Math.max(READ_GAP_MS, 10 * readMs);
     if (timer && due <= at) return;
     clearTimeout(timer);
     due = at;
