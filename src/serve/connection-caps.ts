@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Server, Socket } from "node:net";
-import { endianness } from "node:os";
 import type { Log } from "../daemon/signals.js";
-import { procPort, tcpSockets } from "../io/listen-tcp.js";
+import { procEndpoint, procPort, tcpSockets } from "../io/listen-tcp.js";
 import { isLoopbackAddress } from "./loopback.js";
 
 /**
@@ -143,33 +142,8 @@ function peerOwners(sockets: readonly Socket[]): string[] {
   return owners;
 }
 
-/** The peer socket's `local remote` as /proc/net/tcp (IPv4) and tcp6 print it; IPv4 peers appear in either. */
+/** The peer socket's `local remote` as /proc/net/tcp{,6} print it (an IPv4 peer may be in either). */
 function procKeys(s: Socket): string[] {
-  const peer = addressBytes(s.remoteAddress ?? "");
-  const self = addressBytes(s.localAddress ?? "");
-  if (!peer || !self) return [];
-  const [peerPort, ownPort] = [procPort(s.remotePort ?? 0), procPort(s.localPort ?? 0)];
-  const key = (a: number[], b: number[]) => `${procHex(a)}${peerPort} ${procHex(b)}${ownPort}`;
-  const mapped = (a: number[]) => (a.length === 4 ? [...Array(10).fill(0), 0xff, 0xff, ...a] : a);
-  const keys = [key(mapped(peer), mapped(self))];
-  if (peer.length === 4 && self.length === 4) keys.push(key(peer, self));
-  return keys;
-}
-
-/** `127.0.0.1`, `::ffff:127.0.0.1` → 4 bytes; `::1` → 16; else undefined (only loopback peers are looked up). */
-function addressBytes(address: string): number[] | undefined {
-  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address);
-  if (v4) return v4.slice(1).map(Number);
-  return address === "::1" ? [...Array(15).fill(0), 1] : undefined;
-}
-
-/** The kernel prints each 32-bit word of an address as a number in host byte order (`%08X`). */
-function procHex(bytes: number[]): string {
-  const le = endianness() === "LE";
-  let hex = "";
-  for (let w = 0; w < bytes.length; w += 4) {
-    const word = bytes.slice(w, w + 4);
-    for (const b of le ? word.reverse() : word) hex += b.toString(16).toUpperCase().padStart(2, "0");
-  }
-  return hex;
+  const self = procEndpoint(s.localAddress, s.localPort);
+  return procEndpoint(s.remoteAddress, s.remotePort).flatMap((peer, i) => (self[i] ? [`${peer} ${self[i]}`] : []));
 }
