@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import { isIP, type ListenOptions, type Server } from "node:net";
+import { endianness } from "node:os";
 import { UsageError } from "../errors.js";
 
 const CAP_NET_BIND_SERVICE = 10n;
@@ -85,6 +86,29 @@ export interface TcpSocketLine {
 
 /** A port as /proc/net/tcp prints it: `:2AB7`. */
 export const procPort = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+
+/**
+ * An address and port as /proc/net/tcp{,6} print them (`0100007F:2AB7`): an IPv4 address (or `::ffff:` one) in
+ * tcp6's form, then tcp's; `::1` in tcp6's; other IPv6 addresses not (none yet needed).
+ */
+export function procEndpoint(address: string | undefined, port: number | undefined): string[] {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address ?? "");
+  const bytes = v4 ? v4.slice(1).map(Number) : address === "::1" ? [...Array(15).fill(0), 1] : undefined;
+  if (!bytes) return [];
+  const forms = bytes.length === 4 ? [[...Array(10).fill(0), 0xff, 0xff, ...bytes], bytes] : [bytes];
+  return forms.map((form) => `${procHex(form)}${procPort(port ?? 0)}`);
+}
+
+/** The kernel prints each 32-bit word of an address as a number in host byte order (`%08X`). */
+function procHex(bytes: number[]): string {
+  const le = endianness() === "LE";
+  let hex = "";
+  for (let w = 0; w < bytes.length; w += 4) {
+    const word = bytes.slice(w, w + 4);
+    for (const b of le ? word.reverse() : word) hex += b.toString(16).toUpperCase().padStart(2, "0");
+  }
+  return hex;
+}
 
 /**
  * The TCP sockets of this network namespace, from /proc/net/`tables` (Linux; none where they cannot be read);

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Server, Socket } from "node:net";
-import { endianness } from "node:os";
 import type { Log } from "../daemon/signals.js";
-import { procPort, tcpSockets } from "../io/listen-tcp.js";
+import { procEndpoint, procPort, tcpSockets } from "../io/listen-tcp.js";
 import { isLoopbackAddress } from "./loopback.js";
 
 /**
@@ -51,11 +50,12 @@ export type PeerOwners = (sockets: readonly Socket[]) => string[];
 
 /**
  * Caps the connections `server` holds, so that no local user (nor remote address) can take them all: a uid over
- * `perUser` has its newest connections closed; beyond `total`, so has whoever holds the most. Who owns a
- * connection is read from /proc/net/tcp only while more than `perUser` are open (below that nobody can be over
- * it), in one read for all new connections every 100 ms at most (at once when `total` are open), and remembered
- * for the connection's life. A loopback peer whose uid is not found counts as `uid unknown`, never as serve's own
- * user. One line per user and ten minutes says that it hit a cap.
+ * `perUser` has its newest connections closed; beyond `total`, so has whoever holds the most (of equals, the one
+ * that came last). Who owns a connection is read from /proc/net/tcp only while more than `perUser` are open (below
+ * that nobody can be over it), in one read for all new connections every 100 ms at most, or ten times the last
+ * read's duration (at once when `total` are open), and remembered for the connection's life. A loopback
+ * peer whose uid is not found counts as `uid unknown`, never as serve's own user. One line per user and ten
+ * minutes says that it hit a cap.
  */
 export function capConnections(server: Server, caps: ConnectionCaps, log: Log, owners: PeerOwners = peerOwners): void {
   server.maxConnections = caps.hard;
@@ -64,8 +64,10 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
   let timer: NodeJS.Timeout | undefined;
   let due = 0;
   let lastRead = -Infinity;
+  let readMs = 0;
+  // Times are on the monotonic clock: set back, the wall clock would put off the next read by as much.
   const once = (who: string, line: string) => {
-    const now = Date.now();
+    const now = performance.now();
     if ((said.get(who) ?? -Infinity) > now - 600_000) return;
     said.set(who, now);
     log(line);
@@ -76,20 +78,25 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     open.set(socket, undefined);
     socket.once("close", () => open.delete(socket));
     if (open.size <= caps.perUser) return;
-    // One read of /proc per READ_GAP_MS at most (it costs ~10 ms per thousand sockets), sooner at the total.
-    const at = open.size >= caps.total ? 0 : lastRead + READ_GAP_MS;
+    // /proc costs ~10 ms, ~75 with 17,000 TIME_WAIT lines (any user can make them): serve spends a tenth of its
+    // time reading it at most. At the total, at once: waiting lets a user reach `hard`, which closes everyone's.
+    const at = open.size >= caps.total ? 0 : lastRead + Math.max(READ_GAP_MS, 10 * readMs);
     if (timer && due <= at) return;
     clearTimeout(timer);
     due = at;
-    timer = setTimeout(enforce, Math.max(0, at - Date.now()));
+    timer = setTimeout(enforce, Math.max(0, at - performance.now()));
   });
 
   function enforce() {
     timer = undefined;
     if (open.size <= caps.perUser) return;
     const unknown = [...open].filter(([s, owner]) => owner === undefined && !s.destroyed).map(([s]) => s);
-    if (unknown.length > 0) lastRead = Date.now();
-    owners(unknown).forEach((owner, i) => open.set(unknown[i]!, owner));
+    if (unknown.length > 0) {
+      const start = performance.now();
+      owners(unknown).forEach((owner, i) => open.set(unknown[i]!, owner));
+      lastRead = performance.now();
+      readMs = lastRead - start;
+    }
     const byOwner = new Map<string, Socket[]>();
     for (const [socket, owner] of open) {
       if (owner === undefined || socket.destroyed) continue;
@@ -109,7 +116,8 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     if (count <= caps.total) return;
     once("total", `more than ${caps.total} connections are open: the newest of the users holding the most are closed`);
     const held = [...byOwner.values()];
-    for (; count > caps.total; count--) held.reduce((a, b) => (b.length > a.length ? b : a)).pop()!.resetAndDestroy();
+    // Of those holding as many, the one that came last (the first to come is likely a consumer serving all along).
+    for (; count > caps.total; count--) held.reduce((a, b) => (b.length >= a.length ? b : a)).pop()!.resetAndDestroy();
   }
 }
 
@@ -122,7 +130,8 @@ function peerOwners(sockets: readonly Socket[]): string[] {
   });
   const owners = sockets.map((p) => (isLoopbackAddress(p.remoteAddress) ? UNKNOWN : `address ${p.remoteAddress}`));
   if (wanted.size === 0) return owners;
-  const v6 = sockets.some((s) => s.remoteAddress === "::1");
+  // An IPv6 socket's peer may be IPv6 too (::1, or an IPv4-mapped address: listed in tcp6 only).
+  const v6 = sockets.some((s) => s.remoteFamily === "IPv6");
   // The peer's own socket: its local end is our remote one and the other way round; connected (01), its remote
   // port ours. That text leaves out our own ends and the thousands of TIME_WAIT lines a flood of connections leaves.
   const ours = `${procPort(sockets[0]!.localPort!)} 01 `;
@@ -133,33 +142,8 @@ function peerOwners(sockets: readonly Socket[]): string[] {
   return owners;
 }
 
-/** The peer socket's `local remote` as /proc/net/tcp (IPv4) and tcp6 print it; IPv4 peers appear in either. */
+/** The peer socket's `local remote` as /proc/net/tcp{,6} print it (an IPv4 peer may be in either). */
 function procKeys(s: Socket): string[] {
-  const peer = addressBytes(s.remoteAddress ?? "");
-  const self = addressBytes(s.localAddress ?? "");
-  if (!peer || !self) return [];
-  const [peerPort, ownPort] = [procPort(s.remotePort ?? 0), procPort(s.localPort ?? 0)];
-  const key = (a: number[], b: number[]) => `${procHex(a)}${peerPort} ${procHex(b)}${ownPort}`;
-  const mapped = (a: number[]) => (a.length === 4 ? [...Array(10).fill(0), 0xff, 0xff, ...a] : a);
-  const keys = [key(mapped(peer), mapped(self))];
-  if (peer.length === 4 && self.length === 4) keys.push(key(peer, self));
-  return keys;
-}
-
-/** `127.0.0.1`, `::ffff:127.0.0.1` → 4 bytes; `::1` → 16; else undefined (only loopback peers are looked up). */
-function addressBytes(address: string): number[] | undefined {
-  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address);
-  if (v4) return v4.slice(1).map(Number);
-  return address === "::1" ? [...Array(15).fill(0), 1] : undefined;
-}
-
-/** The kernel prints each 32-bit word of an address as a number in host byte order (`%08X`). */
-function procHex(bytes: number[]): string {
-  const le = endianness() === "LE";
-  let hex = "";
-  for (let w = 0; w < bytes.length; w += 4) {
-    const word = bytes.slice(w, w + 4);
-    for (const b of le ? word.reverse() : word) hex += b.toString(16).toUpperCase().padStart(2, "0");
-  }
-  return hex;
+  const self = procEndpoint(s.localAddress, s.localPort);
+  return procEndpoint(s.remoteAddress, s.remotePort).flatMap((peer, i) => (self[i] ? [`${peer} ${self[i]}`] : []));
 }

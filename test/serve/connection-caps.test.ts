@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { capConnections, connectionCaps } from "../../src/serve/connection-caps.js";
 
 let server: Server | undefined;
@@ -53,6 +53,60 @@ describe("connection caps", () => {
     expect(log).toEqual(["more than 6 connections are open: the newest of the users holding the most are closed"]);
   });
 
+  it("beyond the total with a tie, close the newest user's connection, not the oldest one's", async () => {
+    // Three peers (remote addresses, say) with one connection each: the first is the consumer that was there first.
+    const owner = new WeakMap<Socket, string>();
+    let seen = 0;
+    const port = await listen((s) => {
+      s.on("connection", (socket: Socket) => owner.set(socket, `address 10.0.0.${++seen}`));
+      capConnections(s, { total: 2, perUser: 1, hard: 100 }, () => {}, (sockets) => sockets.map((x) => owner.get(x)!));
+    });
+    const opened = await open(port, 3);
+    await settle();
+    expect(opened.map((c) => c.closed())).toEqual([false, false, true]);
+  });
+
+  it("space the owner lookups by ten times what the last one cost: a slow /proc is not read back to back", async () => {
+    // /proc/net/tcp takes ~75 ms with 17,000 TIME_WAIT lines (any user can make them): reading it every 100 ms
+    // while someone keeps opening connections over its cap blocked serve most of the time.
+    let reads = 0;
+    const port = await listen((s) =>
+      capConnections(s, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => {
+        reads++;
+        for (const end = Date.now() + 60; Date.now() < end; ); // a 60 ms read
+        return sockets.map(() => "uid 666");
+      }),
+    );
+    await open(port, 3);
+    const start = Date.now();
+    while (Date.now() - start < 1500) {
+      await open(port, 1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await settle();
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(reads).toBeLessThanOrEqual(4); // every 600 ms at most (before: every 100 ms, 10 or more)
+  });
+
+  it("keep reading owners after the wall clock is set back (an hour here): the gap is on the monotonic clock", async () => {
+    let reads = 0;
+    const port = await listen((s) =>
+      capConnections(s, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => (reads++, sockets.map(() => "uid 666"))),
+    );
+    await open(port, 3);
+    await settle();
+    expect(reads).toBe(1);
+    const now = Date.now.bind(Date);
+    const back = vi.spyOn(Date, "now").mockImplementation(() => now() - 3_600_000);
+    try {
+      const later = await open(port, 2);
+      await settle();
+      expect(later.map((c) => c.closed())).toEqual([true, true]); // before: none closed for an hour
+    } finally {
+      back.mockRestore();
+    }
+  });
+
   it("are well under the open-file limit, one user a quarter of the total", () => {
     expect(connectionCaps(1_048_576)).toEqual({ total: 4096, perUser: 256, hard: 8192 });
     expect(connectionCaps(1024)).toEqual({ total: 512, perUser: 128, hard: 960 });
@@ -92,8 +146,28 @@ describe("connection caps", () => {
     const log: string[] = [];
     const port = await listen((s) => capConnections(s, { total: 50, perUser: 2, hard: 100 }, (l) => log.push(l)));
     const mine = await open(port, 4);
-    await settle();
+    // The next read waits ten times the last one's duration: ~1 s while the host holds 70,000 TIME_WAIT sockets.
+    for (const end = Date.now() + 5000; !mine[3]!.closed() && Date.now() < end; ) await settle();
     expect(mine.map((c) => c.closed())).toEqual([false, false, true, true]);
+    expect(log).toEqual([`uid ${process.getuid!()} opened more than 2 connections, the most one user may hold: its newest are closed`]);
+  });
+
+  it("find the uid of an IPv6 socket's peer on an IPv4-mapped address (serve on ::), not 'uid unknown'", async () => {
+    if (process.platform !== "linux") return;
+    const log: string[] = [];
+    server = createServer(() => {});
+    capConnections(server, { total: 50, perUser: 2, hard: 100 }, (l) => log.push(l));
+    await new Promise<void>((r) => server!.listen(0, "::", r));
+    const port = (server.address() as { port: number }).port;
+    // The peer's socket is AF_INET6 (it is listed in /proc/net/tcp6, as ::ffff:127.0.0.1); another user's peers
+    // counted as 'uid unknown' got a second share, and took it from any consumer connecting that way.
+    for (let i = 0; i < 3; i++) {
+      const c = connect({ port, host: "::ffff:127.0.0.1" });
+      clients.push(c.on("error", () => {}));
+      await new Promise((r) => c.once("connect", r));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (const end = Date.now() + 5000; log.length === 0 && Date.now() < end; ) await settle();
     expect(log).toEqual([`uid ${process.getuid!()} opened more than 2 connections, the most one user may hold: its newest are closed`]);
   });
 
