@@ -102,10 +102,10 @@ async function serveWithFileLimit(nofile: number): Promise<{ child: ChildProcess
   return { child, port, log };
 }
 
-/** One HTTP request on a new connection (as SDKs' IMDS clients make them), 2 s at most: status, or 0 on failure. */
+/** One HTTP request on a new connection (as SDKs' IMDS clients make them), 10 s at most: status, or 0 on failure. */
 function imds(port: number, method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, method, path, headers, agent: false, timeout: 2000 }, (res) => {
+    const req = request({ host: "127.0.0.1", port, method, path, headers, agent: false, timeout: 10_000 }, (res) => {
       let body = "";
       res.on("data", (d: Buffer) => (body += d.toString())).on("end", () => resolve({ status: res.statusCode!, body }));
     });
@@ -183,7 +183,7 @@ describe.skipIf(!canCreateUsers())("serve while another local user floods it", (
       const [flood, during] = await Promise.all([asAttacker(TOKEN_FLOOD, s.port, 4000), consumer(s.port, 4000)]);
       const fresh = await Promise.all([asAttacker(TOKEN_FLOOD, s.port, 3000), consumer(s.port, 3000, true)]);
       console.log(`token flood: ${flood["tokens"]} tokens; owner's credentials/s alone ${quiet.perSecond}, during ${during.perSecond} (cached token), ${fresh[1].perSecond} (new token each); serve RSS ${rssKb(s.child.pid!)} kB`);
-      expect(flood["tokens"]).toBeGreaterThan(1000);
+      expect(flood["tokens"]).toBeGreaterThan(256); // the old store's size: enough to push the owner's token out
       expect({ failed: during.failed, statuses: [...during.statuses] }).toEqual({ failed: 0, statuses: [] });
       expect(fresh[1].failed).toBe(0);
       expect(during.ok).toBeGreaterThan(0);

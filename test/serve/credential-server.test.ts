@@ -211,7 +211,7 @@ describe("IMDSv2 endpoint", () => {
     }
   });
 
-  it("closes connections that send nothing, or a request's headers a byte at a time, within 5-7 s (slowloris)", async () => {
+  it("closes connections that send nothing, or a request's headers a byte at a time, within seconds, not Node's 60 (slowloris)", async () => {
     const port = Number(new URL(server.url).port);
     const started = Date.now();
     const closedAfter = (socket: ReturnType<typeof connect>) =>
@@ -226,8 +226,8 @@ describe("IMDSv2 endpoint", () => {
     try {
       const [idleMs, slowMs] = await Promise.all([closedAfter(idle), closedAfter(slow)]);
       expect(idleMs).toBeGreaterThanOrEqual(4900);
-      expect(idleMs).toBeLessThan(7000); // Node's own headersTimeout never starts without a first byte
-      expect(slowMs).toBeLessThan(7000); // Node's default: 60 s, checked every 30 s
+      expect(idleMs).toBeLessThan(15_000); // Node's own headersTimeout never starts without a first byte
+      expect(slowMs).toBeLessThan(15_000); // Node's default: 60 s, checked every 30 s
       expect(answer).toMatch(/^HTTP\/1.1 408 /);
     } finally {
       clearInterval(drip);
