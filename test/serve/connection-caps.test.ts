@@ -32,7 +32,12 @@ async function open(port: number, n: number): Promise<{ closed: () => boolean; l
   return out;
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 300)); // /proc is read every 100 ms at most
+// /proc is read every 100 ms at most. The second timer runs in a later turn of the event loop than the caps' own: a
+// process starved past both delays would otherwise run them in one turn, before the resets reach the clients.
+const settle = async () => {
+  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 20));
+};
 
 describe("connection caps", () => {
   it("beyond the total, close the newest of whoever holds the most", async () => {
