@@ -155,12 +155,19 @@ export function absoluteHome(home: string, code: ErrorCode, what: string, hint: 
   try {
     if (uid === 0) owner = statSync(home).uid;
   } catch {
-    // No such directory (HOME=/nonexistent): nothing of anyone's there; the path's own error comes when used.
+    // No such directory (HOME=/nonexistent): the walk below checks who could make it; other errors come when used.
   }
-  if (owner === 0) return home;
-  throw new InputError(code, `no default ${what} for root: HOME (${home}) belongs to uid ${owner}`, {
-    hint: `sudo -E keeps the caller's HOME: run with root's (sudo -H), or ${hint}`,
-  });
+  const options = { hint: `sudo -E keeps the caller's HOME: run with root's (sudo -H), or ${hint}` };
+  const message = `no default ${what} for root: HOME (${home})`;
+  if (owner !== 0) throw new InputError(code, `${message} belongs to uid ${owner}`, options);
+  try {
+    // Checked once, used for hours (update): a directory or link of another user's on the way lets her swap HOME.
+    if (uid === 0) walkToEntry(join(home, "-"), { uid }).directory.close();
+  } catch (error) {
+    if (!(error instanceof UntrustedPathError)) return home; // ENOENT under root's own directories: only root makes it
+    throw new InputError(code, `${message} is not root's alone: ${error.reason}`, options);
+  }
+  return home;
 }
 
 /** Checks a file without keeping it open (e.g. a PKCS#11 module named by the config file, loaded later by name). */

@@ -257,13 +257,30 @@ describe("credentials file writing", () => {
     if (root) chownSync(home, 1234, 1234);
     const message = `no default credentials file for root: HOME (${home}) belongs to uid ${statSync(home).uid}`;
     expect(() => absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", "pass --credentials-file", 0)).toThrow(message);
-    expect(absoluteHome(join(home, "absent"), "FILE_WRITE_FAILED", "credentials file", "", 0)).toBe(join(home, "absent"));
     expect(absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", "", 1234)).toBe(home); // not root: its own rules
     if (!root) return;
     expect(() => sharedCredentialsPath({}, home)).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED", message }));
     expect(() => sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "~/c" }, home)).toThrow(message);
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, home)).toBe("/x/c");
     expect(sharedCredentialsPath({}, home, join(home, "c"))).toBe(join(home, "c")); // named: root's choice
+  });
+
+  it("has no default file for root under a HOME of root's inside another user's directory, nor where she can put one", () => {
+    // Before: HOME=/home/alice/x (x root's, or absent) passed, and a long-running update kept writing there after
+    // alice swapped x for a directory of hers holding her own .aws/credentials: root's secret key, hers to read.
+    if (process.geteuid?.() !== 0) return;
+    const alice = join(dir, "alice");
+    mkdirSync(join(alice, "roots"), { recursive: true });
+    mkdirSync(join(dir, "root-home"));
+    symlinkSync(join(dir, "root-home"), join(alice, "link"));
+    chownSync(alice, 1234, 1234);
+    lchownSync(join(alice, "link"), 1234, 1234);
+    const at = (home: string) => () => absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", "pass --credentials-file", 0);
+    for (const home of [join(alice, "roots"), join(alice, "absent"), join(alice, "link")]) {
+      expect(at(home)).toThrow(expect.objectContaining({ code: "FILE_WRITE_FAILED", message: expect.stringContaining("uid 1234") }));
+    }
+    expect(at(join(dir, "root-home"))()).toBe(join(dir, "root-home"));
+    expect(at(join(dir, "absent"))()).toBe(join(dir, "absent")); // only root can make it
   });
 });
 

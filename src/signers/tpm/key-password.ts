@@ -1,5 +1,5 @@
-import { UsageError } from "../../errors.js";
-import { promptFor, readSecret } from "../../secrets/secret-source.js";
+import { InputError, UsageError } from "../../errors.js";
+import { describeSecretSource, promptFor, readSecret } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
 import { policyUsesPassword } from "../../tpm/keys/policy.js";
 import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
@@ -22,7 +22,16 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
     throw new UsageError("USAGE", `${what}: a TPM key password was given but the key file says the key has none ` +
       "(emptyAuth TRUE); it was not tried, so the TPM counted nothing", { hint });
   }
-  if (opts.keyPassword) return readSecret(opts.keyPassword, "TPM key password");
+  if (opts.keyPassword) {
+    const password = await readSecret(opts.keyPassword, "TPM key password");
+    if (!password.isEmpty) return password;
+    // An empty file or variable (one newline only) is never the password meant: presented, it costs a DA strike.
+    const from = describeSecretSource(opts.keyPassword);
+    const message = `the TPM key password from ${from} is empty; it was not presented to the TPM`;
+    throw new InputError("PASSWORD_REQUIRED", message, {
+      hint: "give the password there: an empty one would only count as a failed try (dictionary-attack lockout)",
+    });
+  }
   if (opts.noKeyPassword) return Secret.fromUtf8("");
   // The Go helper's prompt, kept for drop-in familiarity.
   const prompt = promptFor("Please enter your TPM key password:", "TPM key password", opts.prompt, "tpm.keyPassword");

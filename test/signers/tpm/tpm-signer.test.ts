@@ -127,6 +127,22 @@ describe("the TPM key password", () => {
       hint: expect.stringMatching(/^set tpm\.keyPassword: /),
     });
   });
+
+  // A variable of one newline (a Kubernetes Secret of an empty file), an empty file or variable: presented, the
+  // empty password would cost a dictionary-attack strike on a key that has one, as an empty PIN would a try.
+  it.each(["\n", "\r\n", ""])("from a variable holding %j: PASSWORD_REQUIRED, nothing presented", async (value) => {
+    process.env["R16S_TPM_PW"] = value;
+    try {
+      const keyPassword = { kind: "env", name: "R16S_TPM_PW" } as const;
+      const opts = { key: { kind: "handle", handle: 0x81000001 }, keyPassword } as const;
+      await expect(resolveKeyPassword(opts, undefined, "handle:0x81000001")).rejects.toMatchObject({
+        code: "PASSWORD_REQUIRED",
+        message: "the TPM key password from environment variable R16S_TPM_PW is empty; it was not presented to the TPM",
+      });
+    } finally {
+      delete process.env["R16S_TPM_PW"];
+    }
+  });
 });
 
 describe("what to change, named as the caller gives it: SignerOptions.names (fromRolesAnywhere: options), else flags", () => {
