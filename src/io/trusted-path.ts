@@ -157,7 +157,7 @@ export function absoluteHome(home: string, code: ErrorCode, what: string, hint: 
   } catch {
     // No such directory (HOME=/nonexistent): the walk below checks who could make it; other errors come when used.
   }
-  const options = { hint: `sudo -E keeps the caller's HOME: run with root's (sudo -H), or ${hint}` };
+  const options = { hint: `that user could read what root puts there: ${hint}, or run with root's HOME (sudo -H)` };
   const message = `no default ${what} for root: HOME (${home})`;
   if (owner !== 0) throw new InputError(code, `${message} belongs to uid ${owner}`, options);
   try {
