@@ -2,7 +2,7 @@
  * Found by the structure-aware fuzzer (issue 20): a PKCS#12 bag whose value is a NULL with content reached
  * `Buffer.from(null)` (a TypeError, exit 1) instead of PKCS12_INVALID.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
@@ -22,5 +22,26 @@ describe("PKCS#12 bags with unusual values", () => {
     const bag = allNodes(pfx).find(({ node }) => node.tag === 0x30 && node.children?.[0]?.tag === 0x06 && node.children[0].value!.equals(certBagId))!.node;
     bag.children![1] = { tag: 0xa0, children: [{ tag: 0x05, value: Buffer.from("0102030405", "hex") }] };
     await expect(readPkcs12(encodeDer(pfx), "null-bag.p12", { keyPassword: { kind: "value", value: "pw" } })).rejects.toMatchObject({ code: "PKCS12_INVALID" });
+  });
+});
+
+describe("PKCS#12 MAC data that openssl's decoder refuses (the differential fuzzer's malformed PBES2 parameters)", () => {
+  it.each([
+    ["digest parameters that are an empty INTEGER", [0, 0, 1], { tag: 2, value: Buffer.alloc(0) }, "AlgorithmIdentifier parameters that are an empty or non-minimal INTEGER"],
+    ["digest parameters that are an empty BOOLEAN", [0, 0, 1], { tag: 1, value: Buffer.alloc(0) }, "AlgorithmIdentifier parameters that are a BOOLEAN that is not one byte"],
+    ["an iteration count with a leading zero byte", [2], { tag: 2, value: Buffer.from([0, 0x08, 0]) }, "a malformed INTEGER"],
+  ] as const)("%s: PKCS12_INVALID, not read", async (_, at, replacement, problem) => {
+    const dir = tmp.dir;
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "k.pem"), "-subj", "/CN=p12", "-out", join(dir, "c.pem")]);
+    openssl(["pkcs12", "-export", "-inkey", join(dir, "k.pem"), "-in", join(dir, "c.pem"), "-out", join(dir, "mac.p12"), "-passout", "pass:pw", "-iter", "2048"]);
+    const pfx = decodeDer(readFileSync(join(dir, "mac.p12")))!;
+    const macData = pfx.children![2]!;
+    const parent = at.slice(0, -1).reduce((node, i) => node.children![i]!, macData);
+    parent.children![at[at.length - 1]!] = { ...replacement };
+    writeFileSync(join(dir, "bad-mac.p12"), encodeDer(pfx));
+    // The oracle: openssl refuses the file, with the right password.
+    expect(() => openssl(["pkcs12", "-in", join(dir, "bad-mac.p12"), "-nokeys", "-passin", "pass:pw"])).toThrow();
+    const e = readPkcs12(encodeDer(pfx), "bad-mac.p12", { keyPassword: { kind: "value", value: "pw" } });
+    await expect(e).rejects.toMatchObject({ code: "PKCS12_INVALID", message: `could not parse PKCS#12 file bad-mac.p12: malformed MAC data: ${problem}` });
   });
 });
