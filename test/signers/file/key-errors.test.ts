@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { makeTempDir } from "../../helpers/pki.js";
+import { children, readSingle } from "../../../src/encoding/der.js";
 import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
 import { pemOf } from "../../fuzz/engine.js";
 import { expectAgentError, makeCa, makeKeyFixture, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";
@@ -216,6 +217,21 @@ describe("private key errors", () => {
     const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
     const e = await expectAgentError(loadKeyFile(path("surplus.der"), options), "PRIVATE_KEY_INVALID", PASSWORD);
     expect(e.message).toMatch(/^unable to parse private key: the encryption parameters of .* are unusable: (\d elements where at most \d belong|PBKDF2 parameters after the PRF)$/);
+  });
+  it("an encrypted key whose decrypted PrivateKeyInfo is followed by bytes (openssl reads it): says so, not 'incorrect password'", async () => {
+    // Found by the differential fuzzer (seed 105005, case #1885): ciphertext blocks repeated after the last one leave
+    // the padding valid, and the plaintext is the key, its old padding and other blocks.
+    const der = readFileSync(path("aes.der"));
+    const ciphertext = children(readSingle(der))[1]!.content;
+    const tree = decodeDer(der)!;
+    tree.children![1] = { tag: 4, value: Buffer.concat([ciphertext, ciphertext.subarray(-32)]) };
+    writeFileSync(path("decrypted-trailing.der"), encodeDer(tree));
+    expect(openssl(["pkey", "-in", path("decrypted-trailing.der"), "-passin", `pass:${PASSWORD}`, "-pubout"])).toContain("PUBLIC KEY");
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("decrypted-trailing.der"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toBe(
+      `unable to parse private key: the decrypted PKCS#8 private key in ${path("decrypted-trailing.der")} is followed by 32 bytes that are not part of it`,
+    );
   });
   it.each([
     ["an empty INTEGER (seed 157229, case #877)", [2, 0], "an empty or non-minimal INTEGER"],
