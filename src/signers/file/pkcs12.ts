@@ -219,13 +219,15 @@ async function unlock(
 
 /**
  * PFX ::= SEQUENCE { version, authSafe, macData SEQUENCE { mac, macSalt, iterations } OPTIONAL }: @peculiar skips
- * fields after the last one, and reads the MAC's digest parameters and its iterations without checking them; OpenSSL
+ * fields after the last one, and reads the version, MAC digest parameters and iterations without checking them; OpenSSL
  * refuses a malformed one (found by the differential fuzzer). Read when the PFX is DER.
  */
 function pfxFieldProblem(bytes: Buffer): string | undefined {
   const pfx = unlessMalformed(() => children(readSingle(bytes, TAG.SEQUENCE)));
   const macData = pfx?.[2]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[2]!)) : undefined;
   if ((pfx?.length ?? 0) > 3 || (macData?.length ?? 0) > 3) return "a field follows the last one of the PFX or its MacData";
+  const version = pfx?.[0]?.tag === TAG.INTEGER ? malformedPrimitive(pfx[0]) : undefined;
+  if (version !== undefined) return `its version is ${version}`;
   try {
     const mac = macData?.[0]?.tag === TAG.SEQUENCE ? children(macData[0]) : [];
     if (mac[0] !== undefined) decodeAlgorithmIdentifier(mac[0]);

@@ -25,23 +25,24 @@ describe("PKCS#12 bags with unusual values", () => {
   });
 });
 
-describe("PKCS#12 MAC data that openssl's decoder refuses (the differential fuzzer's malformed PBES2 parameters)", () => {
+describe("PKCS#12 versions and MAC data that openssl's decoder refuses (the differential fuzzer's malformed PBES2 parameters)", () => {
   it.each([
-    ["digest parameters that are an empty INTEGER", [0, 0, 1], { tag: 2, value: Buffer.alloc(0) }, "AlgorithmIdentifier parameters that are an empty or non-minimal INTEGER"],
-    ["digest parameters that are an empty BOOLEAN", [0, 0, 1], { tag: 1, value: Buffer.alloc(0) }, "AlgorithmIdentifier parameters that are a BOOLEAN that is not one byte"],
-    ["an iteration count with a leading zero byte", [2], { tag: 2, value: Buffer.from([0, 0x08, 0]) }, "a malformed INTEGER"],
+    ["digest parameters that are an empty INTEGER", [0, 0, 1], { tag: 2, value: Buffer.alloc(0) }, "malformed MAC data: AlgorithmIdentifier parameters that are an empty or non-minimal INTEGER"],
+    ["digest parameters that are an empty BOOLEAN", [0, 0, 1], { tag: 1, value: Buffer.alloc(0) }, "malformed MAC data: AlgorithmIdentifier parameters that are a BOOLEAN that is not one byte"],
+    ["an iteration count with a leading zero byte", [2], { tag: 2, value: Buffer.from([0, 0x08, 0]) }, "malformed MAC data: a malformed INTEGER"],
+    ["a version with a leading zero byte", [], { tag: 2, value: Buffer.from([0, 3]) }, "its version is an empty or non-minimal INTEGER"],
   ] as const)("%s: PKCS12_INVALID, not read", async (_, at, replacement, problem) => {
     const dir = tmp.dir;
     openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "k.pem"), "-subj", "/CN=p12", "-out", join(dir, "c.pem")]);
     openssl(["pkcs12", "-export", "-inkey", join(dir, "k.pem"), "-in", join(dir, "c.pem"), "-out", join(dir, "mac.p12"), "-passout", "pass:pw", "-iter", "2048"]);
     const pfx = decodeDer(readFileSync(join(dir, "mac.p12")))!;
-    const macData = pfx.children![2]!;
-    const parent = at.slice(0, -1).reduce((node, i) => node.children![i]!, macData);
-    parent.children![at[at.length - 1]!] = { ...replacement };
+    // `at`: a path in the MacData; empty for the PFX's version.
+    const parent = at.slice(0, -1).reduce((node, i) => node.children![i]!, at.length === 0 ? pfx : pfx.children![2]!);
+    parent.children![at.length === 0 ? 0 : at[at.length - 1]!] = { ...replacement };
     writeFileSync(join(dir, "bad-mac.p12"), encodeDer(pfx));
     // The oracle: openssl refuses the file, with the right password.
     expect(() => openssl(["pkcs12", "-in", join(dir, "bad-mac.p12"), "-nokeys", "-passin", "pass:pw"])).toThrow();
     const e = readPkcs12(encodeDer(pfx), "bad-mac.p12", { keyPassword: { kind: "value", value: "pw" } });
-    await expect(e).rejects.toMatchObject({ code: "PKCS12_INVALID", message: `could not parse PKCS#12 file bad-mac.p12: malformed MAC data: ${problem}` });
+    await expect(e).rejects.toMatchObject({ code: "PKCS12_INVALID", message: `could not parse PKCS#12 file bad-mac.p12: ${problem}` });
   });
 });
