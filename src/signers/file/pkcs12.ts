@@ -219,13 +219,17 @@ async function unlock(
 
 /**
  * PFX ::= SEQUENCE { version, authSafe, macData SEQUENCE { mac, macSalt, iterations } OPTIONAL }: @peculiar skips
- * fields after the last one, and reads the version, MAC digest parameters and iterations without checking them; OpenSSL
+ * fields after the last one (and after the authSafe's content in its [0]), and reads the version, MAC digest parameters
+ * and iterations without checking them; OpenSSL
  * refuses a malformed one (found by the differential fuzzer). Read when the PFX is DER.
  */
 function pfxFieldProblem(bytes: Buffer): string | undefined {
   const pfx = unlessMalformed(() => children(readSingle(bytes, TAG.SEQUENCE)));
   const macData = pfx?.[2]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[2]!)) : undefined;
   if ((pfx?.length ?? 0) > 3 || (macData?.length ?? 0) > 3) return "a field follows the last one of the PFX or its MacData";
+  const authSafe = pfx?.[1]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[1]!)) : undefined;
+  const content = authSafe?.[1]?.tag === TAG.CONTEXT_0 ? unlessMalformed(() => children(authSafe[1]!)) : undefined;
+  if (content !== undefined && content.length !== 1) return `its authSafe's [0] holds ${content.length} elements, not one`;
   const version = pfx?.[0]?.tag === TAG.INTEGER ? malformedPrimitive(pfx[0]) : undefined;
   if (version !== undefined) return `its version is ${version}`;
   try {

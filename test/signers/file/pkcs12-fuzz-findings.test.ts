@@ -46,3 +46,16 @@ describe("PKCS#12 versions and MAC data that openssl's decoder refuses (the diff
     await expect(e).rejects.toMatchObject({ code: "PKCS12_INVALID", message: `could not parse PKCS#12 file bad-mac.p12: ${problem}` });
   });
 });
+
+it("a PFX whose authSafe [0] holds its content twice (openssl: explicit length mismatch; differential seed 99991, case #530): PKCS12_INVALID", async () => {
+  const dir = tmp.dir;
+  openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "k.pem"), "-subj", "/CN=p12", "-out", join(dir, "c.pem")]);
+  openssl(["pkcs12", "-export", "-inkey", join(dir, "k.pem"), "-in", join(dir, "c.pem"), "-out", join(dir, "twice.p12"), "-passout", "pass:pw"]);
+  const pfx = decodeDer(readFileSync(join(dir, "twice.p12")))!;
+  const explicit = pfx.children![1]!.children![1]!;
+  explicit.children!.push(structuredClone(explicit.children![0]!));
+  writeFileSync(join(dir, "twice.p12"), encodeDer(pfx));
+  expect(() => openssl(["pkcs12", "-in", join(dir, "twice.p12"), "-nokeys", "-passin", "pass:pw"])).toThrow();
+  const e = readPkcs12(encodeDer(pfx), "twice.p12", { keyPassword: { kind: "value", value: "pw" } });
+  await expect(e).rejects.toMatchObject({ code: "PKCS12_INVALID", message: "could not parse PKCS#12 file twice.p12: its authSafe's [0] holds 2 elements, not one" });
+});
