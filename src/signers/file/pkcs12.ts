@@ -4,7 +4,7 @@ import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
 import { chainFromPool } from "../../x509/issuer-chain.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
-import { malformedPrimitive, unlessMalformed } from "../../encoding/der.js";
+import { malformedPrimitive, readElement, unlessMalformed } from "../../encoding/der.js";
 import { derFromBer } from "../../encoding/der-writer.js";
 import { optionName, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
@@ -224,7 +224,8 @@ async function unlock(
  * refuses a malformed one (found by the differential fuzzer). Read when the PFX is DER.
  */
 function pfxFieldProblem(bytes: Buffer): string | undefined {
-  const pfx = unlessMalformed(() => children(readSingle(bytes, TAG.SEQUENCE)));
+  // The first element, also when bytes follow it (a CLI caller refuses those before; openssl reads past them).
+  const pfx = unlessMalformed(() => children(expectTag(readElement(bytes), TAG.SEQUENCE)));
   const macData = pfx?.[2]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[2]!)) : undefined;
   if ((pfx?.length ?? 0) > 3 || (macData?.length ?? 0) > 3) return "a field follows the last one of the PFX or its MacData";
   const authSafe = pfx?.[1]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[1]!)) : undefined;

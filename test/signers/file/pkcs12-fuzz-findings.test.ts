@@ -58,4 +58,7 @@ it("a PFX whose authSafe [0] holds its content twice (openssl: explicit length m
   expect(() => openssl(["pkcs12", "-in", join(dir, "twice.p12"), "-nokeys", "-passin", "pass:pw"])).toThrow();
   const e = readPkcs12(encodeDer(pfx), "twice.p12", { keyPassword: { kind: "value", value: "pw" } });
   await expect(e).rejects.toMatchObject({ code: "PKCS12_INVALID", message: "could not parse PKCS#12 file twice.p12: its authSafe's [0] holds 2 elements, not one" });
+  // As the fuzzer made it: other bytes after the PFX, which openssl reads past (the CLI refuses them before).
+  const followed = readPkcs12(Buffer.concat([encodeDer(pfx), Buffer.from("tail")]), "twice.p12", { keyPassword: { kind: "value", value: "pw" } });
+  await expect(followed).rejects.toMatchObject({ code: "PKCS12_INVALID", message: expect.stringContaining("holds 2 elements, not one") });
 });
