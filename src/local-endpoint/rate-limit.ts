@@ -6,7 +6,10 @@ export const THROTTLED = { status: 429, errorType: "ThrottlingException", messag
 /** The largest `--rate-limit` accepted (the limiter remembers one timestamp per request of the last second). */
 export const MAX_RATE_LIMIT = 100_000;
 
-export type RateDecision = { readonly admitted: true } | { readonly admitted: false; readonly retryAfterMs: number };
+/** `at`: the admission time on the limiter's clock, logged by the endpoint (its answer comes later). */
+export type RateDecision =
+  | { readonly admitted: true; readonly at: number }
+  | { readonly admitted: false; readonly retryAfterMs: number };
 
 /**
  * At most `perSecond` requests in any one-second window (a sliding window, so a burst at the end of one second
@@ -33,14 +36,14 @@ export class RateLimit {
     const now = this.#now();
     if (this.#admitted.length < this.perSecond) {
       this.#admitted.push(now);
-      return { admitted: true };
+      return { admitted: true, at: now };
     }
     const oldest = this.#admitted[this.#next]!;
     const wait = oldest + 1000 - now;
     if (wait > 0) return { admitted: false, retryAfterMs: wait };
     this.#admitted[this.#next] = now;
     this.#next = (this.#next + 1) % this.perSecond;
-    return { admitted: true };
+    return { admitted: true, at: now };
   }
 }
 

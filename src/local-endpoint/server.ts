@@ -175,9 +175,10 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         const verified = await verifyCreateSessionRequest(wire, policy, now);
         const badExpiration = failures.takeExpiration();
         const session = store.issue(verified, now, badExpiration === "past" ? 3600_000 : undefined);
+        const admittedAt = decision ? `; admitted at ${decision.at} ms on the rate limit's monotonic clock` : "";
         const reason = `issued ${badExpiration ? `(injected: ${badExpiration} expiration) ` : ""}${verified.durationSeconds}s session for ${verified.roleArn} to certificate serial ${verified.leaf.serialDecimal}`;
         const body = createSessionResponseBody(session, verified.leaf, region, badExpiration === "unparsable" ? "tomorrow, probably" : undefined);
-        return answer(201, body, "application/json", reason);
+        return answer(201, body, "application/json", reason + admittedAt);
       }
       if (operation === "STS" && (method === "POST" || method === "GET")) {
         const call = verifyStsRequest(wire, store, clock());

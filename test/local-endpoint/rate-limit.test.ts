@@ -18,7 +18,7 @@ describe("RateLimit (sliding one-second window)", () => {
   it("admits N per second, tells the others how long until a slot frees up, and does not count refusals", () => {
     let now = 10_000;
     const limit = new RateLimit(3, () => now);
-    expect([limit.take(), limit.take(), limit.take()]).toEqual([{ admitted: true }, { admitted: true }, { admitted: true }]);
+    expect([limit.take(), limit.take(), limit.take()]).toEqual([1, 2, 3].map(() => ({ admitted: true, at: 10_000 })));
     now += 400;
     expect(limit.take()).toEqual({ admitted: false, retryAfterMs: 600 });
     now += 599;
@@ -83,6 +83,10 @@ describe("local endpoint with rateLimit", () => {
     }
     const throttled = endpoint.requests.filter((r) => r.status === 429);
     expect(throttled).toHaveLength(3);
+    // An issued session's log line says when the limiter admitted it, on its own clock (the log's time is later).
+    for (const r of endpoint.requests.filter((r) => r.status === 201)) {
+      expect(r.reason).toMatch(/ to certificate serial \d+; admitted at \d+(\.\d+)? ms on the rate limit's monotonic clock$/);
+    }
     expect(throttled[0]!.reason).toMatch(/^Rate exceeded \(more than 2 CreateSession requests in one second; Retry-After: 1\)$/);
   });
 

@@ -1,6 +1,7 @@
 import { createDecipheriv, pbkdf2, scrypt } from "node:crypto";
 import { AuthError, InputError } from "../../errors.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../encoding/der.js";
+import { readElement, unlessMalformed } from "../../encoding/der.js";
 import type { AlgorithmIdentifier, DerElement } from "../../encoding/der.js";
 import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
 import { ownValue } from "../../own-value.js";
@@ -191,13 +192,20 @@ export async function decryptPrivateKeyInfo(
 
 /**
  * Decrypted bytes must be one DER SEQUENCE. Padding happens to be valid for about 1 wrong password in 256,
- * so garbage here almost always means a wrong password too.
+ * so garbage here almost always means a wrong password too; but a well-formed SEQUENCE followed by other bytes
+ * (OpenSSL reads it, as it reads a DER key followed by them) proves the password right: the file is damaged.
  */
 export function singleSequence(plaintext: Buffer, context: PbeContext): Buffer {
   try {
     children(readSingle(plaintext, TAG.SEQUENCE));
     return plaintext;
   } catch (cause) {
+    const first = unlessMalformed(() => readElement(plaintext, 0));
+    if (first?.tag === TAG.SEQUENCE && (unlessMalformed(() => children(first))?.length ?? 0) > 0) {
+      const extra = `${plaintext.length - first.raw.length} bytes that are not part of it`;
+      const hint = "the password is right but the file is damaged: export the key again";
+      throw unparsableKeyError(`the decrypted ${context.what} in ${context.source} is followed by ${extra}`, cause, hint);
+    }
     throw incorrectPassword(context, cause);
   }
 }

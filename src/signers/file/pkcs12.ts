@@ -3,7 +3,8 @@ import { AgentError, InputError } from "../../errors.js";
 import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
 import { chainFromPool } from "../../x509/issuer-chain.js";
-import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle, unlessMalformed } from "../../encoding/der.js";
+import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
+import { malformedPrimitive, readElement, unlessMalformed } from "../../encoding/der.js";
 import { derFromBer } from "../../encoding/der-writer.js";
 import { optionName, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
@@ -73,7 +74,8 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
   // BER (NSS writes it; openssl reads it) is read as DER: @peculiar misreads OCTET STRINGs in pieces (a wrong MAC).
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(derFromBer(bytes), PFX));
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
-  if (surplusPfxField(bytes)) throw invalid("a field follows the last one of the PFX or its MacData");
+  const pfxProblem = pfxFieldProblem(bytes);
+  if (pfxProblem !== undefined) throw invalid(pfxProblem);
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
   if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
   const authSafeBytes = octets(pfx.authSafe.content, "malformed authSafe");
@@ -217,12 +219,29 @@ async function unlock(
 
 /**
  * PFX ::= SEQUENCE { version, authSafe, macData SEQUENCE { mac, macSalt, iterations } OPTIONAL }: @peculiar skips
- * fields after the last one, OpenSSL refuses them (found by the differential fuzzer). Read when the PFX is DER.
+ * fields after the last one (and after the authSafe's content in its [0]), and reads the version, MAC digest parameters
+ * and iterations without checking them; OpenSSL
+ * refuses a malformed one (found by the differential fuzzer). Read when the PFX is DER.
  */
-function surplusPfxField(bytes: Buffer): boolean {
-  const pfx = unlessMalformed(() => children(readSingle(bytes, TAG.SEQUENCE)));
+function pfxFieldProblem(bytes: Buffer): string | undefined {
+  // The first element, also when bytes follow it (a CLI caller refuses those before; openssl reads past them).
+  const pfx = unlessMalformed(() => children(expectTag(readElement(bytes), TAG.SEQUENCE)));
   const macData = pfx?.[2]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[2]!)) : undefined;
-  return (pfx?.length ?? 0) > 3 || (macData?.length ?? 0) > 3;
+  if ((pfx?.length ?? 0) > 3 || (macData?.length ?? 0) > 3) return "a field follows the last one of the PFX or its MacData";
+  const authSafe = pfx?.[1]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[1]!)) : undefined;
+  const content = authSafe?.[1]?.tag === TAG.CONTEXT_0 ? unlessMalformed(() => children(authSafe[1]!)) : undefined;
+  if (content !== undefined && content.length !== 1) return `its authSafe's [0] holds ${content.length} elements, not one`;
+  const version = pfx?.[0]?.tag === TAG.INTEGER ? malformedPrimitive(pfx[0]) : undefined;
+  if (version !== undefined) return `its version is ${version}`;
+  try {
+    const mac = macData?.[0]?.tag === TAG.SEQUENCE ? children(macData[0]) : [];
+    if (mac[0] !== undefined) decodeAlgorithmIdentifier(mac[0]);
+    if (macData?.[2]?.tag === TAG.INTEGER && malformedPrimitive(macData[2]) !== undefined) throw new DerError("a malformed INTEGER");
+  } catch (e) {
+    if (e instanceof DerError) return `malformed MAC data: ${e.message}`;
+    throw e;
+  }
+  return undefined;
 }
 
 /** EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT encryptedContent } } */

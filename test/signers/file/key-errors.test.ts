@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { makeTempDir } from "../../helpers/pki.js";
+import { children, readSingle } from "../../../src/encoding/der.js";
 import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
 import { pemOf } from "../../fuzz/engine.js";
 import { expectAgentError, makeCa, makeKeyFixture, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";
@@ -216,6 +217,49 @@ describe("private key errors", () => {
     const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
     const e = await expectAgentError(loadKeyFile(path("surplus.der"), options), "PRIVATE_KEY_INVALID", PASSWORD);
     expect(e.message).toMatch(/^unable to parse private key: the encryption parameters of .* are unusable: (\d elements where at most \d belong|PBKDF2 parameters after the PRF)$/);
+  });
+  it("an encrypted key whose decrypted PrivateKeyInfo is followed by bytes (openssl reads it): says so, not 'incorrect password'", async () => {
+    // Found by the differential fuzzer (seed 105005, case #1885): ciphertext blocks repeated after the last one leave
+    // the padding valid, and the plaintext is the key, its old padding and other blocks.
+    const der = readFileSync(path("aes.der"));
+    const ciphertext = children(readSingle(der))[1]!.content;
+    const tree = decodeDer(der)!;
+    tree.children![1] = { tag: 4, value: Buffer.concat([ciphertext, ciphertext.subarray(-32)]) };
+    writeFileSync(path("decrypted-trailing.der"), encodeDer(tree));
+    expect(openssl(["pkey", "-in", path("decrypted-trailing.der"), "-passin", `pass:${PASSWORD}`, "-pubout"])).toContain("PUBLIC KEY");
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("decrypted-trailing.der"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toBe(
+      `unable to parse private key: the decrypted PKCS#8 private key in ${path("decrypted-trailing.der")} is followed by 32 bytes that are not part of it`,
+    );
+  });
+  it.each([
+    ["an empty INTEGER (seed 157229, case #877)", [2, 0], "an empty or non-minimal INTEGER"],
+    ["an INTEGER with a leading zero byte", [2, 2, 0, 5], "an empty or non-minimal INTEGER"],
+    ["an empty BOOLEAN", [1, 0], "a BOOLEAN that is not one byte"],
+    ["a BIT STRING claiming 8 unused bits", [3, 1, 8], "a BIT STRING without its unused-bits count"],
+    ["an empty OID", [6, 0], "a malformed OID"],
+    ["an OID arc with a leading 0x80", [6, 2, 0x80, 1], "a malformed OID"],
+    ["a BMPString of odd length", [0x1e, 1, 0x41], "a truncated string"],
+  ])("a PBKDF2 PRF whose parameters are %s (openssl refuses them): refused as malformed, not read", async (_, tlv, problem) => {
+    const tree = decodeDer(readFileSync(path("aes.der")))!;
+    const prf = tree.children![0]!.children![1]!.children![0]!.children![1]!.children![2]!;
+    prf.children![1] = decodeDer(Buffer.from(tlv)) ?? { tag: tlv[0]!, value: Buffer.from(tlv.slice(2)) };
+    writeFileSync(path("prf-params.pem"), pemOf("ENCRYPTED PRIVATE KEY", encodeDer(tree)));
+    expect(() => run(["pkey", "-in", path("prf-params.pem"), "-passin", `pass:${PASSWORD}`, "-noout"])).toThrow();
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("prf-params.pem"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toMatch(new RegExp(`are unusable: AlgorithmIdentifier parameters that are ${problem}$`));
+  });
+  it("a PBKDF2 iteration count with a leading zero byte (openssl refuses it): refused as malformed", async () => {
+    const tree = decodeDer(readFileSync(path("aes.der")))!;
+    const iterations = tree.children![0]!.children![1]!.children![0]!.children![1]!.children![1]!;
+    iterations.value = Buffer.concat([Buffer.alloc(1), iterations.value!]);
+    writeFileSync(path("iterations.pem"), pemOf("ENCRYPTED PRIVATE KEY", encodeDer(tree)));
+    expect(() => run(["pkey", "-in", path("iterations.pem"), "-passin", `pass:${PASSWORD}`, "-noout"])).toThrow();
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("iterations.pem"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toMatch(/are unusable: an INTEGER with a leading zero byte$/);
   });
   it("a PBKDF2 PRF whose NULL parameters hold bytes (openssl refuses it): refused, not read past", async () => {
     const tree = decodeDer(readFileSync(path("aes.der")))!;
