@@ -69,6 +69,12 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
   const once = (who: string, line: string) => {
     const now = performance.now();
     if ((said.get(who) ?? -Infinity) > now - 600_000) return;
+    // Kept in the order said, so those said over ten minutes ago (one per remote address, say) leave from the front.
+    for (const [old, at] of said) {
+      if (at > now - 600_000) break;
+      said.delete(old);
+    }
+    said.delete(who);
     said.set(who, now);
     log(line);
   };

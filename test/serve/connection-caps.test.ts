@@ -183,4 +183,44 @@ describe("connection caps", () => {
     await settle();
     expect(log).toEqual(["uid unknown opened more than 2 connections, the most one user may hold: its newest are closed"]);
   });
+
+  it("forget who was over its cap more than ten minutes ago: one remote address after another does not grow memory", async () => {
+    // The line-once-per-ten-minutes map kept every address that ever went over its cap. Here 1,500 addresses, two
+    // connections each, 100 every two minutes (of a clock moved on); the map is the Map given `address …` keys.
+    const said = new Set<Map<unknown, unknown>>();
+    const set = Map.prototype.set;
+    const spy = vi.spyOn(Map.prototype, "set").mockImplementation(function (this: Map<unknown, unknown>, k, v) {
+      if (typeof k === "string" && k.startsWith("address ") && typeof v === "number") said.add(this);
+      return set.call(this, k, v);
+    });
+    let offset = 0;
+    const now = performance.now.bind(performance);
+    const clock = vi.spyOn(performance, "now").mockImplementation(() => now() + offset);
+    try {
+      const log: string[] = [];
+      let seen = 0;
+      const port = await listen((s) =>
+        capConnections(s, { total: 10_000, perUser: 1, hard: 10_000 }, (l) => log.push(l), (sockets) =>
+          sockets.map(() => `address 10.0.${Math.floor(seen / 2) >> 8}.${Math.floor(seen++ / 2) & 255}`),
+        ),
+      );
+      const until = async (done: () => boolean) => {
+        for (const end = Date.now() + 5000; !done() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+      };
+      for (let round = 1; round <= 15; round++) {
+        offset += 120_000;
+        const batch = await Promise.all(Array.from({ length: 200 }, () => open(port, 1).then(([c]) => c!)));
+        await until(() => log.length >= 100 * round);
+        for (const c of clients.splice(0)) c.destroy();
+        await until(() => batch.every((c) => c.closed()));
+        await new Promise<void>((r) => server!.getConnections((_, n) => (n === 0 ? r() : setTimeout(r, 50))));
+      }
+      expect(log).toHaveLength(1500); // each said once
+      expect(said.size).toBe(1);
+      expect([...said][0]!.size).toBeLessThanOrEqual(550); // the last ten minutes' (before: all 1,500)
+    } finally {
+      clock.mockRestore();
+      spy.mockRestore();
+    }
+  }, 60_000);
 });
