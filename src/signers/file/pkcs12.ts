@@ -4,7 +4,7 @@ import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
 import { chainFromPool } from "../../x509/issuer-chain.js";
 import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
-import { malformedPrimitive, readElement, unlessMalformed } from "../../encoding/der.js";
+import { malformedPrimitive, readElement, unlessMalformed, type DerElement } from "../../encoding/der.js";
 import { derFromBer } from "../../encoding/der-writer.js";
 import { optionName, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
@@ -118,7 +118,10 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       const keyInfos: Buffer[] = [];
       const certificates: Certificate[] = [];
       const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
-        const bags = guard("malformed SafeContents", () => AsnConvert.parse(derFromBer(safeContentsDer), SafeContents));
+        const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
+        const bags = guard("malformed SafeContents", () => AsnConvert.parse(der, SafeContents));
+        const bagsProblem = safeContentsProblem(der, true);
+        if (bagsProblem !== undefined) throw invalid(bagsProblem);
         for (const bag of bags) {
           // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
           const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
@@ -132,6 +135,8 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
               break;
             case pfxModule.id_certBag: {
               const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
+              const certProblem = explicitProblem(unlessMalformed(() => readSingle(value)), 2, "a certificate bag");
+              if (certProblem !== undefined) throw invalid(certProblem);
               if (certBag.certId !== pfxModule.id_x509Certificate) {
                 options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
                 break;
@@ -148,7 +153,10 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
           }
         }
       };
-      const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(derFromBer(authSafeBytes), AuthenticatedSafe));
+      const authSafeDer = guard("malformed AuthenticatedSafe", () => derFromBer(authSafeBytes));
+      const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeDer, AuthenticatedSafe));
+      const contentsProblem = safeContentsProblem(authSafeDer, false);
+      if (contentsProblem !== undefined) throw invalid(contentsProblem);
       for (const info of contents) {
         if (info.contentType === OID.DATA) {
           await visitBags(octets(info.content, "malformed data content"), 0);
@@ -228,9 +236,8 @@ function pfxFieldProblem(bytes: Buffer): string | undefined {
   const pfx = unlessMalformed(() => children(expectTag(readElement(bytes), TAG.SEQUENCE)));
   const macData = pfx?.[2]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[2]!)) : undefined;
   if ((pfx?.length ?? 0) > 3 || (macData?.length ?? 0) > 3) return "a field follows the last one of the PFX or its MacData";
-  const authSafe = pfx?.[1]?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(pfx[1]!)) : undefined;
-  const content = authSafe?.[1]?.tag === TAG.CONTEXT_0 ? unlessMalformed(() => children(authSafe[1]!)) : undefined;
-  if (content !== undefined && content.length !== 1) return `its authSafe's [0] holds ${content.length} elements, not one`;
+  const authSafe = explicitProblem(pfx?.[1], 2, "its authSafe");
+  if (authSafe !== undefined) return authSafe;
   const version = pfx?.[0]?.tag === TAG.INTEGER ? malformedPrimitive(pfx[0]) : undefined;
   if (version !== undefined) return `its version is ${version}`;
   try {
@@ -240,6 +247,35 @@ function pfxFieldProblem(bytes: Buffer): string | undefined {
   } catch (e) {
     if (e instanceof DerError) return `malformed MAC data: ${e.message}`;
     throw e;
+  }
+  return undefined;
+}
+
+/** In a SEQUENCE { OID, [0] EXPLICIT ANY, … } of at most `fields` fields: what openssl refuses, @peculiar reads. */
+function explicitProblem(el: DerElement | undefined, fields: number, what: string): string | undefined {
+  const parts = el?.tag === TAG.SEQUENCE ? unlessMalformed(() => children(el)) : undefined;
+  if ((parts?.length ?? 0) > fields) return `a field follows the last one of ${what}`;
+  const content = parts?.[1]?.tag === TAG.CONTEXT_0 ? unlessMalformed(() => children(parts[1]!)) : undefined;
+  if (content !== undefined && content.length !== 1) return `${what}'s [0] holds ${content.length} elements, not one`;
+  return undefined;
+}
+
+/**
+ * The same in each ContentInfo of an AuthenticatedSafe, or each SafeBag of a SafeContents (`bags`) and its attributes
+ * `SEQUENCE { OID, SET OF values }`, whose values openssl decodes (refusing e.g. an odd-length BMPString).
+ */
+function safeContentsProblem(der: Buffer, bags: boolean): string | undefined {
+  for (const item of unlessMalformed(() => children(readSingle(der, TAG.SEQUENCE))) ?? []) {
+    const problem = explicitProblem(item, bags ? 3 : 2, bags ? "a SafeBag" : "a ContentInfo");
+    if (problem !== undefined) return problem;
+    const attributes = bags ? unlessMalformed(() => children(item)[2]) : undefined;
+    for (const attribute of (attributes?.tag === TAG.SET && unlessMalformed(() => children(attributes))) || []) {
+      const [, values, extra] = (attribute.tag === TAG.SEQUENCE && unlessMalformed(() => children(attribute))) || [];
+      if (extra !== undefined) return "a field follows the last one of a bag attribute";
+      const list = values?.tag === TAG.SET ? (unlessMalformed(() => children(values)) ?? []) : [];
+      const bad = list.map(malformedPrimitive).find((p) => p !== undefined);
+      if (bad !== undefined) return `a bag attribute's value is ${bad}`;
+    }
   }
   return undefined;
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { makeTempDir, openssl } from "../../helpers/pki.js";
-import { allNodes, decodeDer, encodeDer, oidBytes } from "../../fuzz/der-tree.js";
+import { allNodes, cloneDer, decodeDer, encodeDer, oidBytes, type DerNode } from "../../fuzz/der-tree.js";
 
 const tmp = makeTempDir("raa-p12-findings-");
 afterAll(() => tmp.cleanup());
@@ -61,4 +61,53 @@ it("a PFX whose authSafe [0] holds its content twice (openssl: explicit length m
   // As the fuzzer made it: other bytes after the PFX, which openssl reads past (the CLI refuses them before).
   const followed = readPkcs12(Buffer.concat([encodeDer(pfx), Buffer.from("tail")]), "twice.p12", { keyPassword: { kind: "value", value: "pw" } });
   await expect(followed).rejects.toMatchObject({ code: "PKCS12_INVALID", message: expect.stringContaining("holds 2 elements, not one") });
+});
+
+describe("PKCS#12 ContentInfos, SafeBags, certificate bags and bag attributes that openssl refuses (differential fuzzer)", () => {
+  const SHROUDED = "1.2.840.113549.1.12.10.1.2";
+  const [DATA, ENCRYPTED, KEY, X509] = ["1.2.840.113549.1.7.1", "1.2.840.113549.1.7.6", "1.2.840.113549.1.12.10.1.1", "1.2.840.113549.1.9.22.1"];
+  const [CERT, NAME, KEY_ID] = ["1.2.840.113549.1.12.10.1.3", "1.2.840.113549.1.9.20", "1.2.840.113549.1.9.21"];
+  /** The SEQUENCEs that start with `oid` (a ContentInfo, a SafeBag, a certificate bag's value, an attribute). */
+  const starting = (pfx: DerNode, oid: string) =>
+    allNodes(pfx).filter(({ node }) => node.tag === 0x30 && node.children?.[0]?.tag === 0x06 && node.children[0].value!.equals(oidBytes(oid))).map(({ node }) => node);
+  const twice = (explicit: DerNode) => explicit.children!.push(cloneDer(explicit.children![0]!));
+  const NULL = { tag: 5, value: Buffer.alloc(0) };
+  it.each([
+    // `encrypted`: the certificates in an encryptedData and the key in a shrouded bag; else both in the clear.
+    ["a ContentInfo's [0] holding its content twice", false, (p: DerNode) => twice(starting(p, DATA)[1]!.children![1]!), "a ContentInfo's [0] holds 2 elements, not one"],
+    ["an encryptedData ContentInfo's [0] holding it twice", true, (p: DerNode) => twice(starting(p, ENCRYPTED)[0]!.children![1]!), "a ContentInfo's [0] holds 2 elements, not one"],
+    ["a field after a ContentInfo's content", false, (p: DerNode) => starting(p, DATA)[1]!.children!.push(NULL), "a field follows the last one of a ContentInfo"],
+    ["a key bag's [0] holding the key twice", false, (p: DerNode) => twice(starting(p, KEY)[0]!.children![1]!), "a SafeBag's [0] holds 2 elements, not one"],
+    ["a shrouded key bag's [0] holding it twice", true, (p: DerNode) => twice(starting(p, SHROUDED)[0]!.children![1]!), "a SafeBag's [0] holds 2 elements, not one"],
+    ["a field after a certificate bag's attributes", false, (p: DerNode) => starting(p, CERT)[0]!.children!.push(NULL), "a field follows the last one of a SafeBag"],
+    ["a certificate bag's [0] holding the certificate twice", false, (p: DerNode) => twice(starting(p, X509)[0]!.children![1]!), "a certificate bag's [0] holds 2 elements, not one"],
+    ["a field after a certificate bag's certificate", false, (p: DerNode) => starting(p, X509)[0]!.children!.push(NULL), "a field follows the last one of a certificate bag"],
+    ["a field after an attribute's values", false, (p: DerNode) => starting(p, NAME)[0]!.children!.push(NULL), "a field follows the last one of a bag attribute"],
+    ["a localKeyId that is an INTEGER with a leading zero byte", false, (p: DerNode) => {
+      starting(p, KEY_ID)[0]!.children![1]!.children = [{ tag: 2, value: Buffer.from([0, 1]) }];
+    }, "a bag attribute's value is an empty or non-minimal INTEGER"],
+  ] as const)("%s: PKCS12_INVALID, not read", async (_, encrypted, edit, problem) => {
+    const dir = tmp.dir;
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "k.pem"), "-subj", "/CN=p12", "-out", join(dir, "c.pem")]);
+    const pbe = encrypted ? ["-certpbe", "AES-256-CBC"] : ["-keypbe", "NONE", "-certpbe", "NONE"];
+    openssl(["pkcs12", "-export", "-inkey", join(dir, "k.pem"), "-in", join(dir, "c.pem"), "-name", "p12", "-out", join(dir, "bags.p12"), "-passout", "pass:pw", "-nomac", ...pbe]);
+    const pfx = decodeDer(readFileSync(join(dir, "bags.p12")))!;
+    edit(pfx);
+    writeFileSync(join(dir, "bad-bags.p12"), encodeDer(pfx));
+    expect(() => openssl(["pkcs12", "-in", join(dir, "bad-bags.p12"), "-info", "-noout", "-nomacver", "-passin", "pass:pw"])).toThrow();
+    const e = readPkcs12(encodeDer(pfx), "bad-bags.p12", { keyPassword: { kind: "value", value: "pw" } });
+    await expect(e).rejects.toMatchObject({ code: "PKCS12_INVALID", message: `could not parse PKCS#12 file bad-bags.p12: ${problem}` });
+  });
+
+  it("a friendlyName with two values (openssl reads it): read", async () => {
+    const dir = tmp.dir;
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "k.pem"), "-subj", "/CN=p12", "-out", join(dir, "c.pem")]);
+    openssl(["pkcs12", "-export", "-inkey", join(dir, "k.pem"), "-in", join(dir, "c.pem"), "-name", "p12", "-out", join(dir, "names.p12"), "-passout", "pass:pw", "-nomac", "-keypbe", "NONE", "-certpbe", "NONE"]);
+    const pfx = decodeDer(readFileSync(join(dir, "names.p12")))!;
+    twice(starting(pfx, NAME)[0]!.children![1]!);
+    writeFileSync(join(dir, "names.p12"), encodeDer(pfx));
+    openssl(["pkcs12", "-in", join(dir, "names.p12"), "-info", "-noout", "-nomacver", "-passin", "pass:pw"]);
+    const identity = readPkcs12(encodeDer(pfx), "names.p12", { keyPassword: { kind: "value", value: "pw" } });
+    await expect(identity).resolves.toMatchObject({ chain: [] });
+  });
 });
