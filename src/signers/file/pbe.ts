@@ -1,7 +1,9 @@
 import { createDecipheriv, pbkdf2, scrypt } from "node:crypto";
 import { AuthError, InputError } from "../../errors.js";
-import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readSingle } from "../../encoding/der.js";
-import { readElement, unlessMalformed } from "../../encoding/der.js";
+import {
+  DerError, TAG, children, decodeAlgorithmIdentifier, decodeSmallInteger, expectTag, readElement, readSingle,
+  unlessMalformed,
+} from "../../encoding/der.js";
 import type { AlgorithmIdentifier, DerElement } from "../../encoding/der.js";
 import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "./pkcs12-kdf.js";
 import { ownValue } from "../../own-value.js";
