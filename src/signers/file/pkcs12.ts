@@ -3,8 +3,10 @@ import { AgentError, InputError } from "../../errors.js";
 import { Secret } from "../../secrets/secret.js";
 import { Certificate } from "../../x509/certificate.js";
 import { chainFromPool } from "../../x509/issuer-chain.js";
-import { DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle } from "../../encoding/der.js";
-import { malformedPrimitive, readElement, unlessMalformed, type DerElement } from "../../encoding/der.js";
+import {
+  DerError, TAG, children, decodeAlgorithmIdentifier, decodeOid, expectTag, malformedPrimitive, readElement, readSingle,
+  unlessMalformed, type DerElement,
+} from "../../encoding/der.js";
 import { derFromBer } from "../../encoding/der-writer.js";
 import { optionName, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
@@ -227,9 +229,9 @@ async function unlock(
 
 /**
  * PFX ::= SEQUENCE { version, authSafe, macData SEQUENCE { mac, macSalt, iterations } OPTIONAL }: @peculiar skips
- * fields after the last one (and after the authSafe's content in its [0]), and reads the version, MAC digest parameters
- * and iterations without checking them; OpenSSL
- * refuses a malformed one (found by the differential fuzzer). Read when the PFX is DER.
+ * fields after the last one (and after the authSafe's content in its [0]), and reads the version, MAC digest
+ * parameters and iterations without checking them; OpenSSL refuses a malformed one (found by the differential
+ * fuzzer). Read when the PFX is DER.
  */
 function pfxFieldProblem(bytes: Buffer): string | undefined {
   // The first element, also when bytes follow it (a CLI caller refuses those before; openssl reads past them).
