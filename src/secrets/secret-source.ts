@@ -103,8 +103,9 @@ export async function readSecret(source: SecretSource, what: string, env: NodeJS
           hint: "Node.js cannot pass them on as they are: give it in a file (file:/path), used byte for byte",
         });
       }
-      // A variable filled from a file (a Kubernetes Secret made --from-file, $(cat) in a unit) may keep its newline.
-      return Secret.fromUtf8(source.kind === "env" ? value.replace(/\r?\n$/, "") : value);
+      // A variable filled from a file (a Kubernetes Secret made --from-file, $(cat) in a unit) may keep its newline:
+      // one LF, then one CR, go, as from a file.
+      return Secret.fromUtf8(source.kind === "env" ? value.replace(/\r?\n?$/, "") : value);
     }
     case "file": {
       // Always a file: `file:-` is ./-, not standard input. The reader's errors say what is wrong (too big, no writer).

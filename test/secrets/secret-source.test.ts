@@ -80,6 +80,17 @@ describe("readSecret from an environment variable", () => {
     expect(await read(" 12 34 ")).toBe(" 12 34 ");
     expect((await readSecret({ kind: "value", value: "1234\n" }, "PKCS#11 PIN")).reveal()).toBe("1234\n"); // typed: as given
   });
+
+  it("ends as a file with the same bytes does, whatever the line ending", async () => {
+    // Before: a lone CR (a value pasted from a Windows editor) was dropped from a file but presented from a variable.
+    for (const ending of ["", "\n", "\r\n", "\r", "\n\n", "\n\r", "\r\r", "\r\n\r\n"]) {
+      const path = join(dir, "ending");
+      writeFileSync(path, `1234${ending}`, { mode: 0o600 });
+      const fromFile = (await readSecret({ kind: "file", path }, "PKCS#11 PIN")).reveal();
+      const fromEnv = (await readSecret({ kind: "env", name: "PIN" }, "PKCS#11 PIN", { PIN: `1234${ending}` })).reveal();
+      expect(fromEnv, JSON.stringify(ending)).toBe(fromFile);
+    }
+  });
 });
 
 describe("readSecret: bytes that are not UTF-8", () => {
