@@ -22,16 +22,18 @@ export function isTransient(error: unknown): boolean {
  * A daemon's credential source: it logs each refresh, and tells `onRefreshed` of each new set of credentials. A
  * local failure — a key, certificate or file that cannot be used (`input`: retried every few minutes until its
  * owner or a renewal fixes it), a token or TPM not there (`device`: retried at once when it is) — is logged once,
- * not at each retry, until the error changes.
+ * not at each retry, until the error changes; one that opening the signer met (logged by logFailures) too.
  */
 export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed }: DaemonStartOptions): CredentialSource {
   let logged: string | undefined;
-  return createCredentialSource({
+  const localLine = (error: unknown): string | undefined => {
+    const { category, code, message } = error as { category?: string; code?: string; message?: string };
+    return category === "input" || category === "device" ? `${code} ${message}` : undefined;
+  };
+  const source = createCredentialSource({
     ...spec,
     onEvent: (name, event, credentials) => {
-      const local = event.type === "refresh-failed" && ["input", "device"].includes(event.error.category);
-      const error = local ? event.error : undefined;
-      const line = error && `${error.code} ${error.message}`;
+      const line = event.type === "refresh-failed" ? localLine(event.error) : undefined;
       const once = line ? "; not logged again until it changes" : "";
       if (line === undefined || line !== logged) log(describeRefreshEvent(name, event) + once);
       logged = line;
@@ -39,6 +41,14 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
     },
     certificateWarning,
   });
+  return {
+    ...source,
+    open: () =>
+      source.open().catch((error: unknown) => {
+        logged = localLine(error);
+        throw error;
+      }),
+  };
 }
 
 /** What the daemons' own flags add to the start-up of their sources. */

@@ -203,4 +203,33 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
     expect(lstatSync(file).isSymbolicLink()).toBe(false);
     expect(readRuntimeCodeCache(file, uid)).toEqual(data);
   });
+
+  it("removes the bundle's caches of other builds when writing, keeping this build's for other Nodes", () => {
+    // Before: each upgrade of the package under another Node left its cache next to the bundle for ever.
+    const named = (bundle: string, id: string, runtime: string) => join(dir, runtimeCodeCacheFile(bundle, id, runtime));
+    const oldBuild = named("agent-fast-path.cjs", "fedcba9876543210", "v22.0.0-x64");
+    const oldBuildOtherNode = named("agent-fast-path.cjs", "fedcba9876543210", "v20.11.1-arm64");
+    const kept = [
+      named("agent-fast-path.cjs", "0123456789abcdef", "v20.11.1-x64"), // this build, another Node
+      named("cli-bundle.cjs", "fedcba9876543210", "v22.0.0-x64"), // another bundle
+      join(dir, "agent-fast-path.cjs.cache"), // the shipped cache
+      `${oldBuild}.bak`, // not a name this code writes
+      join(dir, "agent-fast-path.cjs.fedcba98.v22.0.0-x64.cache"),
+    ];
+    for (const f of [oldBuild, oldBuildOtherNode, ...kept]) writeFileSync(f, "old");
+    const victim = join(dir, "victim");
+    writeFileSync(victim, "keep me");
+    const link = named("agent-fast-path.cjs", "1111111111111111", "v22.0.0-x64");
+    symlinkSync(victim, link);
+    const directory = named("agent-fast-path.cjs", "2222222222222222", "v22.0.0-x64");
+    mkdirSync(directory);
+    expect(writeRuntimeCodeCache(file, data)).toBe(true);
+    expect(existsSync(oldBuild)).toBe(false);
+    expect(existsSync(oldBuildOtherNode)).toBe(false);
+    for (const f of kept) expect(readFileSync(f, "utf8")).toBe("old");
+    expect(lstatSync(link).isSymbolicLink()).toBe(true); // not a file this code wrote: left, and never followed
+    expect(readFileSync(victim, "utf8")).toBe("keep me");
+    expect(lstatSync(directory).isDirectory()).toBe(true);
+    expect(readRuntimeCodeCache(file, uid)).toEqual(data);
+  });
 });

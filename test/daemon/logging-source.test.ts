@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../../src/arn.js";
-import { loggingSource } from "../../src/daemon/run-daemon.js";
+import { loggingSource, startDaemon } from "../../src/daemon/run-daemon.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 
 const ARNS = {
@@ -61,6 +61,25 @@ describe("a daemon's source (agent, serve, update) with a key no retry can use",
       expect(lines[0]).toMatch(/^t: refresh failed \(PKCS11_.*; not logged again until it changes$/);
     } finally {
       await source.close();
+    }
+  }, 15_000);
+
+  it("does not log the first retry's line when the error is the one start-up logged", async () => {
+    // Before: `t: … (PKCS11_…)` from start-up, then `t: refresh failed (PKCS11_…) …` from the first retry.
+    const lines: string[] = [];
+    const settings = {
+      signer: { certificate: certPath, privateKey: "pkcs11:token=gateway;object=key?module-path=/nonexistent/libp11-raa.so" },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9" },
+    };
+    const { registry } = await startDaemon([{ name: "t", settings }], (line) => lines.push(line), false, {}, async () => ({}));
+    try {
+      const source = registry.get("t")!;
+      await vi.waitFor(() => expect(source.status().consecutiveFailures).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 50 });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^t: .*PKCS#11/); // the start-up line (logFailures)
+    } finally {
+      await registry.closeAll();
     }
   }, 15_000);
 });

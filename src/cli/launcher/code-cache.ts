@@ -12,7 +12,7 @@
 //   cache (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs
 //   in this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
-import { closeSync, lstatSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, lstatSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 import { writeThenRename } from "../../io/write-new-file.js";
@@ -109,9 +109,15 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
   }
 }
 
+/** `<bundle>.<build id>.<Node version>-<arch>.cache` (bundle-files.ts: runtimeCodeCacheFile), as written below. */
+const RUNTIME_CACHE_NAME = /^(.+)\.([0-9a-f]{16})\.v\d+\.\d+\.\d+-[a-z0-9]+\.cache$/;
+
 /**
  * Writes this Node's cache next to the bundle (`path`: run-bundle.ts reads it), as trusted as the bundle there and
  * 0644 like it; false when not written (another user's or a read-only directory): the caller writes the user's.
+ * Then removes the same bundle's caches of other builds (left by an upgrade; no run reads them again), keeping this
+ * build's for other Nodes (several may share the installation): regular files of that directory by that name only,
+ * unlinked (never followed).
  */
 export function writeRuntimeCodeCache(path: string, data: Buffer): boolean {
   const directory = dirname(path);
@@ -119,10 +125,21 @@ export function writeRuntimeCodeCache(path: string, data: Buffer): boolean {
     const stats = statSync(directory);
     if (stats.uid !== process.geteuid!() || (stats.mode & 0o022) !== 0) return false;
     writeThenRename(join(directory, `.${basename(path)}.${process.pid}.tmp`), path, 0o644, [data]);
-    return true;
   } catch {
     return false;
   }
+  const [, bundle, build] = RUNTIME_CACHE_NAME.exec(basename(path)) ?? [];
+  try {
+    for (const old of bundle === undefined ? [] : readdirSync(directory)) {
+      const [, oldBundle, oldBuild] = RUNTIME_CACHE_NAME.exec(old) ?? [];
+      const file = join(directory, old);
+      const stale = oldBundle === bundle && oldBuild !== build;
+      if (stale && lstatSync(file, { throwIfNoEntry: false })?.isFile()) unlinkSync(file);
+    }
+  } catch {
+    // Best effort: a stale cache left only takes room.
+  }
+  return true;
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: names a cache file (not a security check: ownership is). */
