@@ -62,6 +62,8 @@ export class NotX509Error extends InputError {
 export class Certificate {
   readonly der: Buffer;
   readonly x509: X509Certificate;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
 
   /** `what` names the certificate in errors (a path, a token object). */
   constructor(der: Uint8Array, what = "the certificate") {
@@ -81,6 +83,8 @@ export class Certificate {
     }
     const key = this.publicKey;
     if (key !== undefined) assertRsaModulusSize(key, what);
+    this.notBefore = validityDate(this.x509.validFrom, "notBefore", what);
+    this.notAfter = validityDate(this.x509.validTo, "notAfter", what);
   }
 
   /** Serial number as an unsigned decimal string (the `Credential=` value). */
@@ -113,14 +117,6 @@ export class Certificate {
 
   get issuer(): string {
     return this.x509.issuer ?? "";
-  }
-
-  get notBefore(): Date {
-    return new Date(this.x509.validFrom);
-  }
-
-  get notAfter(): Date {
-    return new Date(this.x509.validTo);
   }
 
   sha1Fingerprint(): string {
@@ -173,6 +169,25 @@ export class Certificate {
       });
     }
   }
+}
+
+/**
+ * A validity date as OpenSSL prints it (`Dec 31 23:59:59[.5] 9999 GMT`, any year: `Date` would read year 1 as 2001);
+ * a time OpenSSL cannot read (a leap second, month 13, no `Z`: its `Bad time value`) refuses the certificate.
+ */
+function validityDate(text: string, field: string, what: string): Date {
+  const m = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)(\.\d+)? (\d{1,4}) GMT$/.exec(text);
+  const month = m ? "JanFebMarAprMayJunJulAugSepOctNovDec".indexOf(m[1]!) : -1;
+  if (!m || month % 3 !== 0) {
+    const message = `${what} has a ${field} that is not a valid time (OpenSSL: '${text}')`;
+    throw new InputError("CERTIFICATE_INVALID", message, {
+      hint: "the CA wrote a malformed validity date: have the certificate issued again",
+    });
+  }
+  const [year, day, h, min, s] = [m[7], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month / 3, day, h, min, s, Math.floor(Number(`0${m[6] ?? ""}`) * 1000)));
+  if (year < 100) date.setUTCFullYear(year);
+  return date;
 }
 
 /** The outer element's length; OpenSSL also reads BER (indefinite lengths), which would be sent in X-Amz-X509. */

@@ -1,6 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { checkCertificateValidity, expiryWarning, roughDuration, utc } from "../../src/x509/validity.js";
 import { AgentError } from "../../src/errors.js";
+import { createSign, generateKeyPairSync } from "node:crypto";
+import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
+import { Certificate } from "../../src/x509/certificate.js";
+
+/** A self-signed certificate whose validity holds these times as written (UTCTime 0x17, GeneralizedTime 0x18). */
+function certificateWithValidity(notBefore: [number, string], notAfter: [number, string]): Buffer {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+  const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+  const time = ([tag, text]: [number, string]) => derTlv(tag, Buffer.from(text, "latin1"));
+  const tbs = derSequence(
+    derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name,
+    derSequence(time(notBefore), time(notAfter)), name, publicKey.export({ type: "spki", format: "der" }),
+  );
+  const signature = createSign("sha256").update(tbs).sign(privateKey);
+  return derSequence(tbs, ecdsaSha256, derBitString(signature));
+}
 
 const cert = { subject: "CN=gw-0042", notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2026-12-31T00:00:00Z") };
 
@@ -53,5 +70,29 @@ describe("certificate validity", () => {
     expect(roughDuration(3_660_000)).toBe("1 h 1 min");
     expect(roughDuration(90_061_000)).toBe("1 d 1 h");
     expect(utc(new Date("2026-12-02T15:04:05.678Z"))).toBe("2026-12-02 15:04:05 UTC");
+  });
+
+  it("reads validity dates in both encodings, at their edges (RFC 5280 4.1.2.5), refuses what OpenSSL cannot", () => {
+    const [U, G] = [0x17, 0x18];
+    const dates = (notAfter: [number, string]) => {
+      const c = new Certificate(certificateWithValidity([U, "500101000000Z"], notAfter));
+      return [c.notBefore.toISOString(), c.notAfter.toISOString()];
+    };
+    expect(dates([U, "491231235959Z"])).toEqual(["1950-01-01T00:00:00.000Z", "2049-12-31T23:59:59.000Z"]);
+    expect(dates([G, "20500101000000Z"])[1]).toBe("2050-01-01T00:00:00.000Z");
+    expect(dates([G, "99991231235959Z"])[1]).toBe("9999-12-31T23:59:59.000Z"); // "no well-defined expiration"
+    expect(dates([G, "20380119031408Z"])[1]).toBe("2038-01-19T03:14:08.000Z");
+    expect(dates([G, "20271231235959.5Z"])[1]).toBe("2027-12-31T23:59:59.500Z");
+    // Before: Date read OpenSSL's "Jan  1 00:00:00 1 GMT" as 2001.
+    expect(dates([G, "00010101000000Z"])[1]).toBe("0001-01-01T00:00:00.000Z");
+    // Before: a leap second, month 13, no Z or a short time gave Invalid Date: "internal error: Invalid time value".
+    for (const bad of ["271231235960Z", "271331235959Z", "271231235959", "27123123595Z"]) {
+      expect(() => new Certificate(certificateWithValidity([U, "261101000000Z"], [U, bad]), "cert.pem")).toThrow(
+        expect.objectContaining({
+          code: "CERTIFICATE_INVALID",
+          message: "cert.pem has a notAfter that is not a valid time (OpenSSL: 'Bad time value')",
+        }),
+      );
+    }
   });
 });
