@@ -28,7 +28,9 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
   let logged: string | undefined;
   const localLine = (error: unknown): string | undefined => {
     const { category, code, message } = error as { category?: string; code?: string; message?: string };
-    return category === "input" || category === "device" ? `${code} ${message}` : undefined;
+    // Without what changes at each retry: the clock's reading and how long ago or until (validity.ts).
+    const steady = message?.replace(/clock says [\d-]+ [\d:]+ UTC|\b\d+ (?:d|h|min|s)\b/g, "…");
+    return category === "input" || category === "device" ? `${code} ${steady}` : undefined;
   };
   const source = createCredentialSource({
     ...spec,

@@ -14,9 +14,14 @@ describe("a daemon's source (agent, serve, update) with a key no retry can use",
   let tmp: ReturnType<typeof makeTempDir>;
   let certPath: string;
   let encryptedKey: string;
+  let futureCertPath: string;
+  let futureKeyPath: string;
   beforeAll(() => {
     tmp = makeTempDir("raa-logging-source-");
-    const leaf = issueLeaf(createCa(tmp.dir, { name: "ca" }), tmp.dir, { name: "leaf" });
+    const ca = createCa(tmp.dir, { name: "ca" });
+    const leaf = issueLeaf(ca, tmp.dir, { name: "leaf" });
+    const future = issueLeaf(ca, tmp.dir, { name: "future", notBefore: new Date(Date.now() + 3 * 86_400_000) });
+    [futureCertPath, futureKeyPath] = [future.certPath, future.keyPath];
     certPath = leaf.certPath;
     encryptedKey = join(tmp.dir, "leaf.enc.pem");
     openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-v2", "aes-256-cbc", "-passout", "pass:secret", "-out", encryptedKey]);
@@ -42,6 +47,26 @@ describe("a daemon's source (agent, serve, update) with a key no retry can use",
     } finally {
       await source.close();
       vi.unstubAllEnvs();
+    }
+  }, 15_000);
+
+  it("logs a certificate not valid yet by the clock once, although the clock's reading in it changes", async () => {
+    // Before: one line per attempt (a device booted at 1970 waiting for NTP), each with the clock's new reading.
+    const lines: string[] = [];
+    const settings = {
+      signer: { certificate: futureCertPath, privateKey: futureKeyPath },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9" },
+    };
+    const source = loggingSource({ name: "c", settings }, (line) => lines.push(line), {});
+    try {
+      source.start();
+      await vi.waitFor(() => expect(source.status().consecutiveFailures).toBeGreaterThanOrEqual(3), { timeout: 12_000, interval: 50 });
+      expect(source.status().lastError?.code).toBe("CERTIFICATE_NOT_YET_VALID"); // attempts 1 s apart at least
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^c: refresh failed \(CERTIFICATE_NOT_YET_VALID\): .*clock says .*; not logged again until it changes$/);
+    } finally {
+      await source.close();
     }
   }, 15_000);
 
