@@ -210,6 +210,10 @@ function hintFor(code: ErrorCode, message: string, context: ResponseContext): st
   if (/untrusted|not trusted|trust anchor|chain|issuer/i.test(message)) {
     return "check that --trust-anchor-arn names the trust anchor whose CA issued the certificate, and that intermediate CAs are sent (--intermediates, or a certificate file holding the full chain)";
   }
+  // SigV4's words for a request dated more than 5 minutes off (an answer whose Date a proxy dropped or rewrote).
+  if (/signature (expired|not yet current)|is (now earlier|still later) than/i.test(message)) {
+    return "the system clock is more than 5 minutes off (date -u): fix it (NTP); the key is not the problem";
+  }
   if (/signature/i.test(message)) {
     return "check that the private key belongs to the certificate, and that the system clock is right";
   }
