@@ -221,13 +221,15 @@ describe("error answers", () => {
 
   it("a signature refused for its date blames the clock, not the key, without a Date header too", () => {
     // Before: "check that the private key belongs to the certificate, and that the system clock is right".
-    const expired = "Signature expired: 20261123T100000Z is now earlier than 20261123T101530Z (20261123T102030Z - 5 min.)";
-    const early = "Signature not yet current: 20261123T103000Z is still later than 20261123T102530Z (20261123T102030Z + 5 min.)";
+    const expired = "Signature expired: 20261123T100000Z is now earlier than 20261123T101530Z (… - 5 min.)";
+    const early = "Signature not yet current: 20261123T103000Z is still later than 20261123T102530Z (… + 5 min.)";
     for (const message of [expired, early]) {
       const body = JSON.stringify({ message });
       const headers = { "x-amzn-errortype": "InvalidSignatureException" };
       const e = errorFromResponse(response(403, body, headers), context);
-      expect(e.hint).toBe("the system clock is more than 5 minutes off (date -u): fix it (NTP); the key is not the problem");
+      expect(e.hint).toBe(
+        "the system clock is more than 5 minutes off (date -u): fix it (NTP); the key is not the problem",
+      );
     }
     const wrongKey = errorFromResponse(response(403, '{"message":"Invalid signature"}'), context);
     expect(wrongKey.hint).toMatch(/private key belongs to the certificate/);
