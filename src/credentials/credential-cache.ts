@@ -118,7 +118,7 @@ export class CredentialCache {
   #nextAttemptAt = 0;
   /** The same on the monotonic clock: a wall clock stepping back (NTP) must not stretch the wait. */
   #nextAttemptMonotonic = 0;
-  /** After a refusal, the wall clock minus the monotonic one when it was dated: a step since may have caused it. */
+  /** After a refusal or certificate dates refused, the wall clock minus the monotonic one then: a step may fix it. */
   #refusedClockOffset: number | undefined;
   #running = false;
   #timer: unknown;
@@ -233,7 +233,9 @@ export class CredentialCache {
       const context = { retryAfterMs, servedForMs, refused, blocked };
       const failures = refused ? this.#refusals : this.#consecutiveFailures;
       const delay = retryDelay(failures, this.#random, this.#policy, context);
-      this.#wait(now, delay, refused ? clockOffset : undefined);
+      // The certificate's dates, as the refusal, may be the clock's fault: a step since ends the wait too.
+      const byClock = refused || error.code === "CERTIFICATE_EXPIRED" || error.code === "CERTIFICATE_NOT_YET_VALID";
+      this.#wait(now, delay, byClock ? clockOffset : undefined);
       this.#emit({
         type: "refresh-failed",
         error,

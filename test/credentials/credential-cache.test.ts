@@ -451,6 +451,26 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  it("a certificate 'expired' by a clock years ahead is tried again within a minute of NTP stepping it back", async () => {
+    // Before: the wait after the local CERTIFICATE_EXPIRED (up to 5 minutes) was sat out on the monotonic clock.
+    const fetch = vi.fn(async () => {
+      if (Date.now() < T0 + DAY) return creds(60 * MIN);
+      throw new InputError("CERTIFICATE_EXPIRED", "the certificate expired 300 d ago (…)");
+    });
+    vi.setSystemTime(T0 + 365 * DAY); // the RTC a year ahead at boot
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(20 * MIN); // failures up to the 5-minute ceiling: 150 s apart at 0.5
+    const failures = fetch.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(cache.status().nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(90_000);
+    vi.setSystemTime(Date.now() - 365 * DAY); // NTP
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetch).toHaveBeenCalledTimes(failures + 1);
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
+  });
+
   it("a refusal's back-off holds through small clock corrections and steps before it (bounded calls)", async () => {
     const fetch = vi.fn(async (): Promise<Credentials> => {
       throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException)", { status: 403, serviceCode: "AccessDeniedException" });
