@@ -232,6 +232,8 @@ function validityRow(cert: Certificate, now: Date, warningDays: number): CheckRo
   return pass("certificate validity", detail);
 }
 
+const CLOCK_OR_RENEW = "check it (date -u, NTP), else renew the certificate out of its dates";
+
 async function chainRow(leaf: Certificate, chain: Certificate[], anchorsPath: string | undefined, now: Date): Promise<CheckRow> {
   if (!anchorsPath) return skip("certificate chain", "not checked", "give --trust-anchors with the trust anchor's CA bundle (PEM) to check the chain");
   try {
@@ -243,6 +245,10 @@ async function chainRow(leaf: Certificate, chain: Certificate[], anchorsPath: st
     const path = await verifyCertificatePath({ leaf, intermediates: chain, anchors, now });
     return pass("certificate chain", path.map((c) => describe(c)).join(" → "));
   } catch (error) {
+    // Dates are judged by this machine's clock, which may be what is wrong (a device booted before NTP answered).
+    const dates = isAgentError(error) && !error.hint && /not yet valid|expired/.test(error.message);
+    const hint = `by this machine's clock (${utc(now)}): ${CLOCK_OR_RENEW}`;
+    if (dates) return failText("certificate chain", error.message, hint, error.code);
     if (isAgentError(error)) return fail("certificate chain", error);
     const message = (error as { message?: string }).message ?? String(error);
     return failText("certificate chain", message, "send the intermediates with --intermediates, or check that the trust anchor is the CA that issued the certificate", "CHAIN_INVALID");

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { eccSigningPublic } from "../helpers/tpm-public.js";
+import { createCa, issueLeaf } from "../helpers/pki.js";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
@@ -169,4 +170,30 @@ describe("doctor's rows", () => {
       + "another file (give the absolute path of the socket file, e.g. $XDG_RUNTIME_DIR/agent.sock)\n");
     expect(stdout).toBe("");
   });
+});
+
+describe("runChecks on a certificate out of its dates by this machine's clock", () => {
+  it("the chain row names the clock too, not only the certificate", async () => {
+    // Before: "✘ certificate chain  Signing certificate is not yet valid (valid from …)" with no hint at all.
+    const ca = createCa(join(dir, "dates-ca"), { name: "Dates CA" });
+    const leaf = issueLeaf(ca, dir, { name: "dates-leaf", notBefore: new Date(Date.now() + 3 * 86_400_000) });
+    const rows = await runChecks(
+      {
+        signer: { certificate: leaf.certPath, privateKey: leaf.keyPath },
+        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
+        endpoint: {},
+        trustAnchors: ca.certPath,
+        agentSocket: join(dir, "no-agent.sock"),
+        createSession: false,
+        warningDays: 30,
+        env: {},
+      },
+      () => undefined,
+    );
+    expect(rows.find((r) => r.name === "certificate chain")).toMatchObject({
+      outcome: "fail",
+      detail: expect.stringMatching(/^Signing certificate is not yet valid/),
+      hint: expect.stringMatching(/^by this machine's clock \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): check it \(date -u, NTP\)/),
+    });
+  }, 30_000);
 });
