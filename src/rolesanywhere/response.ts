@@ -31,9 +31,14 @@ export function requestIdOf(response: HttpResponse): string | undefined {
   return id ? boundedLine(id, 100) : undefined;
 }
 
+/** An HTTP-date (RFC 9110 §5.6.7) in epoch ms: GMT whatever TZ says, the zoneless asctime form too; NaN if none. */
+function httpDate(text: string): number {
+  return Date.parse(/\b(GMT|UTC?|Z)\b|[+-]\d{4}\b/i.test(text) ? text : `${text} GMT`);
+}
+
 /** Milliseconds the endpoint's clock (`Date` header) is ahead of ours; undefined without a usable header. */
 export function clockSkewMs(response: HttpResponse, receivedAt: Date): number | undefined {
-  const serverTime = Date.parse(response.headers["date"] ?? "");
+  const serverTime = httpDate(response.headers["date"] ?? "");
   return Number.isNaN(serverTime) ? undefined : serverTime - receivedAt.getTime();
 }
 
@@ -46,7 +51,7 @@ export function retryAfterMs(response: HttpResponse, receivedAt: Date): number |
   if (!text) return undefined;
   // Any number of digits: 10^12 s asks for more than the ceiling (retry.ts), so the ceiling is waited, not nothing.
   if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, Number.MAX_SAFE_INTEGER);
-  const at = Date.parse(text);
+  const at = httpDate(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - receivedAt.getTime());
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { AgentError, NetworkError, ServiceError } from "../../src/errors.js";
 import { transportError, TransportError } from "../../src/rolesanywhere/network-errors.js";
 import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere/proxy.js";
@@ -217,6 +217,19 @@ describe("error answers", () => {
     const quoted = errorFromResponse(response(403, "{}", { date }), context).hint;
     expect(quoted).toMatch(/^the system clock is 1 h 10 min ahead of the endpoint's \(Date: Mon, 23 Nov 2026 09:10:00 GMT \( 2Jy+…\): fix/);
     expect(quoted?.length).toBeLessThan(200);
+  });
+
+  it("an HTTP-date in asctime form (no zone: GMT) is read as GMT whatever TZ says", () => {
+    // Before: with TZ=Asia/Kolkata, "Mon Nov 23 09:10:00 2026" was read as local time: "6 h 40 min ahead".
+    vi.stubEnv("TZ", "Asia/Kolkata");
+    try {
+      const skewed = errorFromResponse(response(403, "{}", { date: "Mon Nov 23 09:10:00 2026" }), context);
+      expect(skewed.hint).toMatch(/^the system clock is 1 h 10 min ahead of the endpoint's/);
+      const later = errorFromResponse(response(503, "{}", { "retry-after": "Mon Nov 23 10:21:30 2026" }), context);
+      expect((later as ServiceError).retryAfterMs).toBe(60_000);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it("a signature refused for its date blames the clock, not the key, without a Date header too", () => {
