@@ -13,9 +13,12 @@ export function utc(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-/** `3 d 4 h`, `30 d`, `20 min`, `45 s`: the largest unit of a duration, and the next one when it is not zero. */
+/**
+ * `3 d 4 h`, `30 d`, `20 min`, `45 s`: the largest unit of a duration, and the next one when it is not zero; under a
+ * second but not zero is `1 s` (a certificate "not valid for another 0 s" would be refused for nothing, it seems).
+ */
 export function roughDuration(ms: number): string {
-  const s = Math.max(0, Math.round(Math.abs(ms) / 1000));
+  const s = Math.max(Math.abs(ms) > 0 ? 1 : 0, Math.round(Math.abs(ms) / 1000));
   const units: [number, string][] = [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"]];
   const found = units.findIndex(([size]) => s >= size);
   const i = found < 0 ? units.length - 1 : found;

@@ -66,6 +66,11 @@ describe("certificate validity", () => {
 
   it("durations and dates in one format", () => {
     expect(roughDuration(0)).toBe("0 s");
+    // Before: "0 s" — a certificate issued by a CA 0.4 s ahead was "not valid for another 0 s".
+    expect(roughDuration(400)).toBe("1 s");
+    expect(roughDuration(-1)).toBe("1 s");
+    const fresh = thrown(() => checkCertificateValidity(cert, new Date(cert.notBefore.getTime() - 400)));
+    expect(fresh.message).toMatch(/is not valid for another 1 s \(/);
     expect(roughDuration(45_000)).toBe("45 s");
     expect(roughDuration(3_660_000)).toBe("1 h 1 min");
     expect(roughDuration(90_061_000)).toBe("1 d 1 h");
