@@ -147,6 +147,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         "content-type": type,
         "content-length": Buffer.byteLength(body),
         "x-amzn-requestid": requestId,
+        date: clock().toUTCString(), // the endpoint's clock, as the service's Date is its own
         ...(errorType ? { "x-amzn-errortype": errorType } : {}),
         ...extraHeaders,
       });

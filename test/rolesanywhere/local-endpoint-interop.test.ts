@@ -76,6 +76,20 @@ describe("createSession against the local endpoint", () => {
     expect(e.hint).toMatch(/^the system clock is (9 min 5\d s|10 min( \d+ s)?) behind the endpoint's/);
   });
 
+  it("an endpoint whose clock runs ten minutes ahead says so in its Date, and the hint names the skew", async () => {
+    // Before: the Date header was Node's real time whatever `clock` said: no skew seen (clockSkewMs ~0).
+    const clock = () => new Date(Date.now() + 10 * 60_000);
+    const ahead = await startLocalEndpoint({ trustAnchors: root.certPath, port: 0, clock });
+    try {
+      const signer = new KeyFileSigner(rsaLeaf.keyPath, rsaLeaf.certPem);
+      const e = await failure(createSession(signer, sessionParams(), options({ endpoint: ahead.url })));
+      expect(e.message).toContain("Signature expired");
+      expect(e.hint).toMatch(/^the system clock is (9 min 5\d s|10 min( \d+ s)?) behind the endpoint's/);
+    } finally {
+      await ahead.close();
+    }
+  });
+
   it("injected 503s are retried until the endpoint answers", async () => {
     endpoint.failNext(2, 503);
     const before = endpoint.requests.length;
