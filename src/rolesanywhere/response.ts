@@ -33,6 +33,7 @@ export function requestIdOf(response: HttpResponse): string | undefined {
 
 /** An HTTP-date (RFC 9110 §5.6.7) in epoch ms: GMT whatever TZ says, the zoneless asctime form too; NaN if none. */
 function httpDate(text: string): number {
+  if (text.endsWith(" GMT")) return Date.parse(text); // IMF-fixdate, as AWS sends it: no pattern to compile
   return Date.parse(/\b(GMT|UTC?|Z)\b|[+-]\d{4}\b/i.test(text) ? text : `${text} GMT`);
 }
 
