@@ -8,6 +8,7 @@
  *   and with a missing config file) are among them;
  * - their start limit triggers: StartLimitBurst × (RestartSec + the longest a failing start can take) is shorter
  *   than StartLimitIntervalSec (systemd's default, 5 starts in 10 s, never triggers with RestartSec=5);
+ * - update-once's TimeoutStartSec= outlasts `update --once`'s wait for a clock set late at boot (CLOCK_WAIT_MS);
  * - every unit sets LimitCORE=0 (a core dump of `serve` holds the key password and the issued credentials);
  * - ExecStart= runs this installation's Node.js and dist/cli.js, V8 flags on node's command line, never in
  *   NODE_OPTIONS;
@@ -22,6 +23,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/helpers/pki.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
+import { CLOCK_WAIT_MS } from "../src/update/run-update.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
 const SYSTEM_CONFIG = "/etc/roles-anywhere-agent/config.json";
@@ -133,6 +135,21 @@ describe("systemd units", () => {
     // the process itself (a notify unit then stays "activating", TimeoutStartSec=infinity), never by restarts.
     const longestFailingStart = value(unit, "Service", "Type") === "oneshot" ? seconds(value(unit, "Service", "TimeoutStartSec") ?? "90") : 0;
     expect(burst * (restartSec + longestFailingStart)).toBeLessThan(interval);
+  });
+
+  it("update-once outlasts --once's wait for a clock set late (NTP), and its comments give its real numbers", () => {
+    const unit = units.find((u) => u.file === "roles-anywhere-update-once.service")!;
+    const timeout = seconds(value(unit, "Service", "TimeoutStartSec")!);
+    // The wait, then at least a minute for the attempts (CreateSession's own timeouts and retries).
+    expect(timeout).toBeGreaterThanOrEqual(CLOCK_WAIT_MS / 1000 + 60);
+    expect(unit.text).toContain(`--once waits up to ${CLOCK_WAIT_MS / 1000} s`);
+    const burst = value(unit, "Unit", "StartLimitBurst")!;
+    const restartSec = seconds(value(unit, "Service", "RestartSec")!);
+    const interval = value(unit, "Unit", "StartLimitIntervalSec")!;
+    const limit = `TimeoutStartSec=${timeout} plus RestartSec=${restartSec}, and ${burst} x ${timeout + restartSec} s < ${interval} s`;
+    expect(unit.text.replace(/\n# /g, " ")).toContain(limit);
+    // Not in the unit: waiting for systemd-time-wait-sync.service would wait forever without an NTP daemon.
+    expect(unit.text).not.toMatch(/^(Wants|Requires)=.*time-wait-sync/m);
   });
 
   it("systemd-analyze verify accepts every unit without a warning", () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
@@ -122,5 +122,84 @@ describe("update (process)", () => {
       child.kill("SIGKILL");
       proxy.lifetimeMs = undefined;
     }
+  });
+});
+
+/**
+ * A gateway without a battery-backed clock boots at 1970; NTP steps the clock later, often after update-once
+ * started. libfaketime (LD_PRELOAD) moves the wall clock by the offset in a file it re-reads at each reading
+ * (FAKETIME_NO_CACHE), and leaves the monotonic clock alone, as an NTP step does.
+ */
+describe("update --once at a boot before NTP (libfaketime)", () => {
+  const library = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+    .map((d) => join(d, "faketime", "libfaketime.so.1")).find((p) => existsSync(p));
+  const offsetFile = join(dir, "faketime-offset");
+
+  /** `update --once` with the wall clock `offset` off (libfaketime's syntax), stderr read line by line. */
+  function onceAt(offset: string, args: string[]) {
+    expect(library, "libfaketime (apt-get install faketime: scripts/install-system-deps.sh)").toBeDefined();
+    writeFileSync(offsetFile, `${offset}\n`);
+    const env = { ...process.env, LD_PRELOAD: library!, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_NO_CACHE: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" };
+    const child = spawn(process.execPath, [cli.cli, "update", "--once", ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const log: string[] = [];
+    const lines = createInterface({ input: child.stderr! });
+    lines.on("line", (l) => log.push(l));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const line = (pattern: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => log.some((l) => pattern.test(l)) && (clearInterval(timer), resolve());
+        const timer = setInterval(check, 50);
+        setTimeout(() => (clearInterval(timer), reject(new Error(`no ${pattern}:\n${log.join("\n")}`))), 30_000).unref();
+        void exited.then(() => setTimeout(() => (clearInterval(timer), reject(new Error(`exited:\n${log.join("\n")}`))), 200));
+      });
+    return { child, log, exited, line };
+  }
+
+  it("a clock at 1970: waits for it (one line), and writes as soon as NTP steps it", async () => {
+    await proxy.setMode("ok");
+    const path = join(dir, "boot-credentials");
+    const run = onceAt("-20000d", [...flags(), "--credentials-file", path]);
+    try {
+      await run.line(/waiting up to 5 min for the system clock to be set \(NTP\): it said 19\d\d-\S+ \S+ UTC, before this release was built$/);
+      expect(run.log).toHaveLength(1);
+      expect(run.log[0]).toMatch(/^default: the certificate .* is not valid for another /);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(existsSync(path)).toBe(false); // still waiting
+      const stepped = Date.now();
+      writeFileSync(offsetFile, "+0\n");
+      expect(await run.exited).toBe(0);
+      expect(Date.now() - stepped).toBeLessThan(5_000); // at the step, not at the 5 min bound
+      expect(readFileSync(path, "utf8")).toMatch(/\[default\]\naws_access_key_id = \S+/);
+      expect(run.log).toHaveLength(2);
+      expect(run.log[1]).toMatch(/^wrote profile \[default\]/);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
+  it("a clock an hour ahead (Signature expired): waits, and writes once the clock is stepped back", async () => {
+    await proxy.setMode("ok");
+    const path = join(dir, "ahead-credentials");
+    const run = onceAt("+1h", [...flags(), "--credentials-file", path]);
+    try {
+      await run.line(/CreateSession refused .*Signature expired.*; waiting up to 5 min for the system clock to be set \(NTP\): it said .*, and the service refused the signature's time$/);
+      writeFileSync(offsetFile, "+0\n");
+      expect(await run.exited).toBe(0);
+      expect(readFileSync(path, "utf8")).toMatch(/\[default\]\naws_access_key_id = \S+/);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
+  it("a right clock and a certificate really not valid yet: exit 3 at once, as before", async () => {
+    const ca = createCa(join(dir, "future-ca"), { name: "Future CA" });
+    const future = issueLeaf(ca, join(dir, "future"), { name: "future-device", notYetValid: true });
+    const args = flags().map((a) => (a === leaf.certPath ? future.certPath : a === leaf.keyPath ? future.keyPath : a));
+    const started = Date.now();
+    const r = await updateCli(["update", "--once", ...args], { AWS_SHARED_CREDENTIALS_FILE: join(dir, "future-credentials") });
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/is not valid for another (29|30) d/);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -16,6 +16,8 @@ packages=(
   libtpm2-pkcs11-1 libtpm2-pkcs11-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus libnss3 libnss3-tools
   # the virtual YubiKey: vsmartcard's vpcd reader behind a private pcscd, Yubico's ykcs11 and yubico-piv-tool
   pcscd vsmartcard-vpcd ykcs11 yubico-piv-tool iproute2 util-linux
+  # libfaketime steps the wall clock of `update --once` at a boot before NTP (native-test/update.test.ts)
+  faketime
 )
 missing=()
 for p in "${packages[@]}"; do

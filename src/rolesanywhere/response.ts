@@ -212,12 +212,14 @@ export function errorFromResponse(response: HttpResponse, context: ResponseConte
   return new ServiceError(code, `CreateSession refused (HTTP ${status} ${what})${where}`, details, hint ? { hint } : {});
 }
 
+/** SigV4's words for a request dated more than 5 minutes off (also without a Date a proxy dropped or rewrote). */
+export const CLOCK_REFUSAL = /signature (expired|not yet current)|is (now earlier|still later) than/i;
+
 function hintFor(code: ErrorCode, message: string, context: ResponseContext): string | undefined {
   if (/untrusted|not trusted|trust anchor|chain|issuer/i.test(message)) {
     return "check that --trust-anchor-arn names the trust anchor whose CA issued the certificate, and that intermediate CAs are sent (--intermediates, or a certificate file holding the full chain)";
   }
-  // SigV4's words for a request dated more than 5 minutes off (an answer whose Date a proxy dropped or rewrote).
-  if (/signature (expired|not yet current)|is (now earlier|still later) than/i.test(message)) {
+  if (CLOCK_REFUSAL.test(message)) {
     return "the system clock is more than 5 minutes off (date -u): fix it (NTP); the key is not the problem";
   }
   if (/signature/i.test(message)) {

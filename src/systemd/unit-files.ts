@@ -222,16 +222,19 @@ function updateOnceUnit(ctx: UnitContext): string {
 # The write is atomic (temp file + rename, 0600) and locked, so it can run next to roles-anywhere-update.service.`,
     unit: `Description=Write IAM Roles Anywhere credentials once (boot)
 ${NETWORK} time-sync.target
-# Bounded retries: at most three starts within ten minutes (see Restart= below). Each attempt lasts at most
-# TimeoutStartSec=120 plus RestartSec=10, and 3 x 130 s < 600 s, so the limit triggers even when every attempt
+# Bounded retries: at most three starts within half an hour (see Restart= below). Each attempt lasts at most
+# TimeoutStartSec=420 plus RestartSec=10, and 3 x 430 s < 1800 s, so the limit triggers even when every attempt
 # runs into its timeout.
 StartLimitBurst=3
-StartLimitIntervalSec=600`,
+StartLimitIntervalSec=1800`,
     type: "Type=oneshot\nRemainAfterExit=yes",
     service: `${STATE}
 # The network may come up late on a gateway: a failed attempt is retried 10 s later (Restart=, StartLimit*).
+# The clock may be set late too (NTP; After=time-sync.target waits for nothing unless systemd-time-wait-sync is
+# enabled): refused by a clock before this release or for the signature's time, --once waits up to 300 s
+# (CLOCK_WAIT_MS) for it to be stepped, trying again at once; TimeoutStartSec= is that plus 120 s for the attempts.
 ExecStart=${execStart(ctx, ["update", "--once", "--config", ctx.configPath, "--config-profile", ctx.profile], false)}`,
-    timeout: "TimeoutStartSec=120",
+    timeout: "TimeoutStartSec=420",
   });
 }
 

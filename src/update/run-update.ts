@@ -2,11 +2,15 @@ import {
   createCredentialSource,
   type CertificateWarning,
   type CredentialSource,
+  type CredentialSourceOptions,
 } from "../credentials/credential-source.js";
 import { isTransient, loggingSource } from "../daemon/run-daemon.js";
 import { runDaemon, type Log } from "../daemon/signals.js";
 import { readinessGate, reportReady } from "../os/service-manager.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
+import { CLOCK_REFUSAL } from "../rolesanywhere/response.js";
+import { ServiceError } from "../errors.js";
+import { roughDuration, utc } from "../x509/validity.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { credentialsFileUpdater } from "./file-updater.js";
 import { writeProfileCredentials } from "./write-credentials.js";
@@ -21,22 +25,86 @@ interface UpdateRun {
   readonly log: Log;
   readonly certificateWarning?: CertificateWarning | undefined;
   readonly failFast?: boolean;
+  /** --once: how long to wait for a clock that is wrong at boot (default {@link CLOCK_WAIT_MS}; 0: not at all). */
+  readonly clockWaitMs?: number | undefined;
+  /** Seams for tests (credential-source.ts); `now`, `monotonic` and `timers` also time the wait for the clock. */
+  readonly seams?: Pick<CredentialSourceOptions, "now" | "monotonic" | "timers" | "createSigner" | "createSession">;
 }
 
-/** Keeps one section of a credentials file filled with fresh credentials until SIGTERM or SIGINT. */
-export async function runUpdate(run: UpdateRun): Promise<void> {
-  const { path, section, log } = run;
-  if (run.once) {
-    const source = createCredentialSource({ name: section, settings: await run.settings(), certificateWarning: run.certificateWarning });
+/**
+ * How long `update --once` waits for the clock to be set (NTP) when it is the clock, not the input, that failed:
+ * a gateway's clock starts at 1970 or the firmware's date, and a cellular link may take minutes to bring NTP.
+ * The unit's TimeoutStartSec= covers it (src/systemd/unit-files.ts).
+ */
+export const CLOCK_WAIT_MS = 5 * 60_000;
+
+/**
+ * No clock running this code is right before this day (this line's last change; a later release leaves it true):
+ * a certificate refused for its dates by such a clock is the clock's fault. One refused by a clock after it may
+ * really not be valid (yet): that fails at once, as does a certificate expired (no clock this early makes one so).
+ */
+const EARLIEST_RIGHT_CLOCK = Date.UTC(2026, 11, 1);
+
+/** The wall clock is read this often while waiting; a reading this far from the monotonic clock's is a step. */
+const CLOCK_POLL_MS = 1_000;
+const CLOCK_STEP_MS = 1_000;
+
+/** Why `error` is this machine's clock's fault rather than the input's, or undefined when it is not (surely). */
+function clockFault(error: unknown, now: number): string | undefined {
+  if (error instanceof ServiceError && error.category === "service" && CLOCK_REFUSAL.test(error.message)) {
+    return "and the service refused the signature's time";
+  }
+  const code = (error as { code?: unknown }).code;
+  const dates = code === "CERTIFICATE_NOT_YET_VALID" || code === "CERTIFICATE_EXPIRED";
+  return dates && now < EARLIEST_RIGHT_CLOCK ? "before this release was built" : undefined;
+}
+
+/**
+ * `update --once`: one write. A failure that is the clock's (clockFault) is tried again, with a new source (the
+ * signer opened again: a PIN or password that failed ended the run, exit 4), each time the wall clock steps, for
+ * `clockWaitMs` at most on the monotonic clock; then its error stands.
+ */
+async function updateOnce(run: UpdateRun): Promise<void> {
+  const { path, section, log, seams = {} } = run;
+  const now = seams.now ?? Date.now;
+  const monotonic = seams.monotonic ?? (() => performance.now());
+  const setTimer = seams.timers?.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms));
+  const settings = await run.settings();
+  const waitMs = run.clockWaitMs ?? CLOCK_WAIT_MS;
+  const until = monotonic() + waitMs;
+  for (let waited = false; ; waited = true) {
+    const { certificateWarning } = run;
+    // Timers run on the monotonic clock: a step (NTP) shows as the wall clock moving away from it.
+    const started = now();
+    const offset = started - monotonic();
+    const source = createCredentialSource({ ...seams, name: section, settings, certificateWarning });
     try {
       const credentials = await source.get();
       await writeProfileCredentials(path, section, credentials);
       log(`wrote profile [${section}] to ${path}; valid until ${formatExpiration(credentials.expiration)}`);
       return;
+    } catch (error) {
+      const fault = clockFault(error, started);
+      if (fault === undefined || monotonic() >= until) throw error;
+      if (!waited) {
+        const clock = `the system clock to be set (NTP): it said ${utc(new Date(started))}, ${fault}`;
+        log(`${section}: ${(error as Error).message}; waiting up to ${roughDuration(waitMs)} for ${clock}`);
+      }
     } finally {
       await source.close();
     }
+    while (Math.abs(now() - monotonic() - offset) <= CLOCK_STEP_MS) {
+      const left = until - monotonic();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => setTimer(resolve, Math.min(CLOCK_POLL_MS, left)));
+    }
   }
+}
+
+/** Keeps one section of a credentials file filled with fresh credentials until SIGTERM or SIGINT. */
+export async function runUpdate(run: UpdateRun): Promise<void> {
+  const { path, section, log } = run;
+  if (run.once) return updateOnce(run);
 
   // systemd (Type=notify): ready once the file holds credentials, so that units After= this one find them.
   const ready = readinessGate(["written"], () => reportReady(`profile [${section}] written to ${path}`, log));

@@ -12,7 +12,11 @@ const command: CommandSpec = {
     ...SIGNER_OPTIONS,
     ...SESSION_OPTIONS,
     { name: "profile", type: "string", default: "default", description: "Section of the credentials file to write (default: the --config-profile name, else default)" },
-    { name: "once", type: "boolean", description: "Write once and exit (for boot scripts); non-zero exit when no credentials could be obtained" },
+    {
+      name: "once", type: "boolean",
+      description: "Write once and exit (for boot scripts); non-zero exit when no credentials could be obtained "
+        + "(off a terminal, waits up to 5 min for a clock wrong at boot to be set)",
+    },
     CONFIG_OPTION,
     { name: "config-profile", type: "string", refuseEmpty: true, description: "Take the settings from this config-file profile (flags still win)" },
     { name: "credentials-file", type: "string", refuseEmpty: true, description: "File to write (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)" },
@@ -43,6 +47,8 @@ const command: CommandSpec = {
       log: logTo(io.stderr),
       certificateWarning: certificateWarningFromArgs(args, io),
       failFast: boolArg(args, "fail-fast"),
+      // A person at a terminal reads the error and its clock hint at once; a boot script waits for NTP.
+      clockWaitMs: io.stderr.isTTY === true ? 0 : undefined,
     });
     return 0;
   },

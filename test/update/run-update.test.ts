@@ -1,0 +1,164 @@
+/**
+ * `update --once` at a boot before NTP: a failure that is the clock's (a certificate refused for its dates by a clock
+ * before this release, the service refusing the signature's time) is tried again when the wall clock steps, for
+ * CLOCK_WAIT_MS at most; anything else fails at once, as before. Injected clocks and timers: virtual time.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CLOCK_WAIT_MS, runUpdate } from "../../src/update/run-update.js";
+import type { SessionCreator } from "../../src/credentials/credential-source.js";
+import type { CredentialSettings } from "../../src/settings/credential-settings.js";
+import type { Signer } from "../../src/signers/signer.js";
+import { AuthError, InputError, ServiceError } from "../../src/errors.js";
+import { makeTempDir } from "../helpers/pki.js";
+import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+
+const settings: CredentialSettings = {
+  signer: { certificate: "/nonexistent/cert.pem", privateKey: "pkcs11:token=t;object=k" },
+  session: {
+    trustAnchorArn: "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t" as TrustAnchorArn,
+    profileArn: "arn:aws:rolesanywhere:eu-west-1:1:profile/p" as ProfileArn,
+    roleArn: "arn:aws:iam::1:role/R" as RoleArn,
+    durationSeconds: 3600,
+  },
+  endpoint: { verifyTls: true, connectTimeoutMs: 1000, timeoutMs: 1000 },
+};
+
+const signer: Signer = {
+  keyType: "EC",
+  backend: "pkcs11",
+  certificate: async () => undefined,
+  certificateChain: async () => [],
+  publicKey: async () => undefined,
+  sign: async () => Buffer.alloc(0),
+  close: async () => {},
+};
+
+const BOOT = Date.UTC(1970, 0, 1, 0, 0, 12); // a gateway without a battery-backed clock
+const REAL = Date.UTC(2027, 2, 1, 8, 0, 0);
+const notYetValid = () =>
+  new InputError("CERTIFICATE_NOT_YET_VALID", "the certificate is not valid for another 20597 d (this machine's clock says 1970-01-01 00:00:12 UTC)");
+
+/**
+ * Virtual time: each timer advances the wall and monotonic clocks by its delay; the wall clock is set to
+ * `stepTo` (NTP) once `stepAfterMs` have passed. `calls` records the wall and monotonic clocks at each CreateSession.
+ */
+function scenario(opts: { start: number; stepAfterMs?: number; stepTo?: number; failures: (() => Error)[] }) {
+  const clock = { wall: opts.start, mono: 0, stepped: false };
+  const calls: { wall: number; mono: number }[] = [];
+  let timers = 0;
+  const createSession: SessionCreator = async () => {
+    calls.push({ wall: clock.wall, mono: clock.mono });
+    const failure = opts.failures.shift();
+    if (failure) throw failure();
+    return { accessKeyId: "AKIA1", secretAccessKey: "s", sessionToken: "t", expiration: new Date(clock.wall + 3600_000) };
+  };
+  const seams = {
+    now: () => clock.wall,
+    monotonic: () => clock.mono,
+    timers: {
+      setTimeout: (callback: () => void, ms: number) => {
+        timers++;
+        clock.mono += ms;
+        clock.wall += ms;
+        if (!clock.stepped && opts.stepAfterMs !== undefined && clock.mono >= opts.stepAfterMs) {
+          clock.stepped = true;
+          clock.wall = opts.stepTo!;
+        }
+        setImmediate(callback);
+        return undefined;
+      },
+      clearTimeout: () => {},
+    },
+    createSigner: async () => signer,
+    createSession,
+  };
+  return { clock, calls, seams, timers: () => timers };
+}
+
+describe("update --once and the clock", () => {
+  const { dir, cleanup } = makeTempDir("raa-run-update-");
+  afterAll(cleanup);
+  let n = 0;
+
+  const once = async (s: ReturnType<typeof scenario>, clockWaitMs?: number) => {
+    const path = join(dir, `credentials-${++n}`);
+    const log: string[] = [];
+    const run = runUpdate({
+      settings: async () => settings, path, section: "boot", once: true, log: (l) => log.push(l), seams: s.seams, clockWaitMs,
+    });
+    const error = await run.then(() => undefined, (e: unknown) => e);
+    return { path, log, error };
+  };
+
+  it("a certificate not valid yet by a clock at 1970: waits, and tries again as soon as NTP steps the clock", async () => {
+    const s = scenario({ start: BOOT, stepAfterMs: 40_000, stepTo: REAL, failures: [notYetValid] });
+    const { path, log, error } = await once(s);
+    expect(error).toBeUndefined();
+    expect(s.calls).toHaveLength(2);
+    expect(s.calls[1]!.wall).toBeGreaterThanOrEqual(REAL);
+    expect(s.calls[1]!.mono).toBeLessThanOrEqual(41_000); // at the step, not at the bound
+    expect(s.timers()).toBeLessThanOrEqual(41); // one look at the wall clock a second: no busy loop
+    expect(readFileSync(path, "utf8")).toContain("aws_access_key_id = AKIA1");
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatch(/^boot: the certificate is not valid for another .*; waiting up to 5 min for the system clock to be set \(NTP\): it said 1970-01-01 00:00:12 UTC, before this release was built$/);
+    expect(log[1]).toMatch(/^wrote profile \[boot\]/);
+  });
+
+  it("a clock never set: gives up after the bound (monotonic clock), with the certificate's error", async () => {
+    const s = scenario({ start: BOOT, failures: [notYetValid, notYetValid] });
+    const { error, log } = await once(s);
+    expect(error).toMatchObject({ code: "CERTIFICATE_NOT_YET_VALID" });
+    expect(s.calls.map((c) => c.mono)).toEqual([0, CLOCK_WAIT_MS]);
+    expect(s.timers()).toBe(CLOCK_WAIT_MS / 1000);
+    expect(log).toHaveLength(1);
+  });
+
+  it("a step that does not fix it (the firmware's date first, then NTP) waits on, silently", async () => {
+    const s = scenario({ start: BOOT, stepAfterMs: 5_000, stepTo: BOOT + 86_400_000 * 400, failures: [notYetValid, notYetValid, notYetValid] });
+    const { error, log } = await once(s);
+    expect(error).toMatchObject({ code: "CERTIFICATE_NOT_YET_VALID" });
+    expect(s.calls.map((c) => c.mono)).toEqual([0, 5_000, CLOCK_WAIT_MS]);
+    expect(log).toHaveLength(1);
+  });
+
+  it("a step while the attempt ran (NTP set the clock meanwhile): tried again at once", async () => {
+    const s = scenario({ start: BOOT, failures: [() => ((s.clock.wall = REAL), notYetValid())] });
+    const { error, log } = await once(s);
+    expect(error).toBeUndefined();
+    expect(s.calls.map((c) => c.mono)).toEqual([0, 0]);
+    expect(log[0]).toMatch(/it said 1970-01-01 00:00:12 UTC, before this release was built$/);
+  });
+
+  it("the service refusing the signature's time (Signature expired): waits for the step too", async () => {
+    const refused = () =>
+      new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException: Signature expired: 20260301T080000Z is now earlier than 20270301T075500Z)", { status: 403, serviceCode: "AccessDeniedException", requestId: "r" });
+    const s = scenario({ start: REAL + 3600_000, stepAfterMs: 10_000, stepTo: REAL, failures: [refused] });
+    const { error, log } = await once(s);
+    expect(error).toBeUndefined();
+    expect(s.calls).toHaveLength(2);
+    expect(log[0]).toMatch(/waiting up to 5 min for the system clock to be set \(NTP\): it said 2027-03-01 09:00:00 UTC, and the service refused the signature's time$/);
+  });
+
+  it("fails at once, as before: a certificate not valid yet by a clock that may be right", async () => {
+    const s = scenario({ start: REAL, failures: [notYetValid] });
+    const { error, log } = await once(s);
+    expect(error).toMatchObject({ code: "CERTIFICATE_NOT_YET_VALID" });
+    expect(s.calls).toHaveLength(1);
+    expect(s.timers()).toBe(0);
+    expect(log).toEqual([]);
+  });
+
+  it("fails at once: a wrong PIN (never presented again), other input errors, and with no wait (a terminal)", async () => {
+    const wrongPin = () => new AuthError("PIN_INCORRECT", "the PIN is incorrect");
+    const other = () => new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException: untrusted certificate)", { status: 403, serviceCode: "AccessDeniedException" });
+    for (const [failure, wait] of [[wrongPin, undefined], [other, undefined], [notYetValid, 0]] as const) {
+      const s = scenario({ start: BOOT, stepAfterMs: 1_000, stepTo: REAL, failures: [failure] });
+      const { error } = await once(s, wait);
+      expect(error).toBeInstanceOf(Error);
+      expect(s.calls).toHaveLength(1);
+      expect(s.timers()).toBe(0);
+    }
+  });
+});
