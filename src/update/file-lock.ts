@@ -45,8 +45,12 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Pro
     }
     const holder = await readLock(lockPath);
     if (holder !== undefined && (await isStale(lockPath, holder))) {
-      await breakLock(lockPath, holder);
-      continue;
+      const code = await breakLock(lockPath, holder);
+      // Another user's lock in a directory with the sticky bit (/tmp): waiting would spin until it is removed.
+      if (code === undefined) continue;
+      throw new InputError("FILE_LOCKED", `${lockPath} is a stale lock that cannot be removed: ${code}`, {
+        hint: "its owner or root must delete it (update holds its lock for milliseconds); the file was left as it was",
+      });
     }
     if (Date.now() >= deadline) {
       const pid = holder?.split(" ")[0] ?? "?";
@@ -105,12 +109,14 @@ function processExists(pid: number): boolean {
   }
 }
 
-async function breakLock(lockPath: string, staleHolder: string): Promise<void> {
+/** Undefined once broken, or if someone else broke or released it (retry); else why it cannot be renamed. */
+async function breakLock(lockPath: string, staleHolder: string): Promise<string | undefined> {
   const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
     await rename(lockPath, aside);
-  } catch {
-    return; // someone else broke or released it: just retry
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? undefined : (code ?? "error");
   }
   const moved = await readLock(aside).catch(() => undefined);
   if (moved !== staleHolder) {
