@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { InputError } from "../errors.js";
-import { writeFailureHint } from "../io/atomic-write.js";
+import { processExists, writeFailureHint } from "../io/atomic-write.js";
 
 /** A lock file older than this is stale whatever its owner (holders keep it for milliseconds). */
 const STALE_MS = 60_000;
@@ -98,15 +98,6 @@ async function isStale(lockPath: string, holder: string): Promise<boolean> {
   const info = await stat(lockPath).catch(() => undefined);
   // An empty file is a lock being written right now, unless it has been empty for a long time.
   return info !== undefined && Date.now() - info.mtimeMs > STALE_MS;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Undefined once broken, or if someone else broke or released it (retry); else why it cannot be renamed. */
