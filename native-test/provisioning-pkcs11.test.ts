@@ -150,6 +150,34 @@ describe("refusals", () => {
     }
   });
 
+  it("install-certificate run several times at once: the key keeps one certificate and stays usable", async () => {
+    // Before: each process looked, found none and stored its own: three identical certificates with the key's id,
+    // and credential-process then failed with "matches 3 certificates" whose URIs were all the same.
+    const certs = (label: string) => {
+      const listing = execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "-O", "--type", "cert"], {
+        env: { ...process.env, SOFTHSM2_CONF: conf },
+        encoding: "utf8",
+      });
+      return listing.split("\n").filter((line) => new RegExp(`^\\s*label:\\s*${label}$`).test(line)).length;
+    };
+    for (const round of [1, 2, 3, 4]) {
+      const label = `shared-${round}`;
+      const keygen = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=${label}`, ...lib, ...pin()]);
+      const uri = keygen.stdout.trim();
+      const csrPath = join(tmp.dir, `${label}.csr`);
+      expect((await agent(["csr", "--private-key", uri, "--subject", `/CN=${label}`, "--out", csrPath, ...lib, ...pin()])).code).toBe(0);
+      const certPath = join(tmp.dir, `${label}.pem`);
+      opensslSignCsr(root, csrPath, certPath);
+      const runs = await Promise.all([1, 2, 3, 4].map(() => agent(["install-certificate", "--private-key", uri, "--certificate", certPath, ...lib, ...pin()])));
+      for (const r of runs) {
+        if (r.code === 0) expect(r.stdout.trim()).toBe(uri);
+        else expect(r.stderr, `exit ${r.code}`).toMatch(/^roles-anywhere-agent: [^\n]+\n$/);
+      }
+      expect({ round, certificates: certs(label) }).toEqual({ round, certificates: 1 });
+    }
+    await expectCredentials(`pkcs11:token=${TOKEN};object=shared-4`);
+  });
+
   it("install-certificate refuses a certificate for another key, and a second certificate without --replace", async () => {
     const other = issueLeaf(root, join(tmp.dir, "other"), { name: "other-device" });
     const wrong = await agent(["install-certificate", "--private-key", `pkcs11:token=${TOKEN};object=device-ec`, "--certificate", other.certPath, ...lib, ...pin()]);
