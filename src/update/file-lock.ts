@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, readlinkSync } from "node:fs";
 import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { InputError } from "../errors.js";
@@ -11,9 +11,9 @@ const STALE_MS = 60_000;
 /**
  * Runs `fn` while holding an advisory lock on `lockPath`. Node has no flock(2), so the lock is a file created
  * with O_CREAT|O_EXCL holding `pid host time`. A lock left by a crashed process is broken when its pid no
- * longer exists on this host, or when it is older than STALE_MS (other hosts, e.g. on NFS). Breaking goes
- * through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two waiters
- * cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
+ * longer exists on this host (and pid namespace), or when it is older than STALE_MS (other hosts, e.g. on NFS).
+ * Breaking goes through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two
+ * waiters cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
  */
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, { timeoutMs = 10_000, pollMs = 25 } = {}): Promise<T> {
   const token = await acquire(lockPath, timeoutMs, pollMs);
@@ -25,8 +25,20 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, { 
   }
 }
 
+/**
+ * Where a pid names this process: the host and its pid namespace. Containers sharing a volume often share the
+ * hostname too (a Kubernetes pod) but not their pids: there, another's live holder looked gone and lost its lock.
+ */
+function pidScope(): string {
+  try {
+    return `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    return hostname();
+  }
+}
+
 async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Promise<string> {
-  const token = `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
+  const token = `${process.pid} ${pidScope()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let created = false;
@@ -94,7 +106,7 @@ async function readLock(lockPath: string): Promise<string | undefined> {
 async function isStale(lockPath: string, holder: string): Promise<boolean> {
   const [pidText, host] = holder.split(" ");
   const pid = Number(pidText);
-  if (host === hostname() && Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
+  if (host === pidScope() && Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
   const info = await stat(lockPath).catch(() => undefined);
   // An empty file is a lock being written right now, unless it has been empty for a long time.
   return info !== undefined && Date.now() - info.mtimeMs > STALE_MS;

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -330,7 +330,7 @@ describe("withFileLock", () => {
 
   it("breaks a lock left by a process that no longer exists", async () => {
     const lock = join(dir, "dead.lock");
-    writeFileSync(lock, `999999999 ${hostname()} 0 dead\n`);
+    writeFileSync(lock, `999999999 ${hostname()}/${readlinkSync("/proc/self/ns/pid")} 0 dead\n`);
     await expect(withFileLock(lock, async () => "ran")).resolves.toBe("ran");
   });
 
