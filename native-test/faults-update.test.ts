@@ -10,7 +10,7 @@
  * flag is undone in afterAll.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -178,11 +178,28 @@ describe("update --once on a file it cannot write: exit 3, one line, file unchan
     chmodSync(home, 0o1777);
     chownSync(file, NOBODY, NOBODY);
     writeFileSync(`${file}.lock`, `999999999 ${hostname()} 0 gone\n`, { mode: 0o644 });
+    const old = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(`${file}.lock`, old, old);
     const started = Date.now();
     const r = await updateOnce(file, true);
     expectOneLine(r, /credentials\.lock is a stale lock that cannot be removed: EPERM \(its owner or root must delete it/);
     expect(Date.now() - started).toBeLessThan(15_000);
     expectUntouched(home, file, ["credentials.lock"]);
+  });
+
+  it("a lock of root's it cannot read (0600), two hours old, in uid 65534's own directory: broken, the write made", async () => {
+    // Before: an unreadable lock was waited for as a live one whatever its age: `FILE_LOCKED … is held by process ?;
+    // gave up after 10 s`, at every run, until someone deleted it (a `sudo update` killed earlier left it).
+    const { home, file } = scene("unreadable-old-lock");
+    chownSync(home, NOBODY, NOBODY);
+    chownSync(file, NOBODY, NOBODY);
+    const lock = `${file}.lock`;
+    writeFileSync(lock, `999999999 ${hostname()} 0 gone\n`, { mode: 0o600 });
+    const old = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(lock, old, old);
+    const r = await updateOnce(file, true);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/^wrote profile \[default\] to /) });
+    expect(readdirSync(home)).toEqual(["credentials"]);
   });
 
   it("disk full (64 KiB tmpfs filled up): ENOSPC", async () => {

@@ -65,7 +65,7 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Pro
       });
     }
     if (Date.now() >= deadline) {
-      const pid = holder?.split(" ")[0] ?? "?";
+      const pid = holder?.split(" ")[0] || "?";
       throw new InputError("FILE_LOCKED", `${lockPath} is held by process ${pid}; gave up after ${Math.round(timeoutMs / 1000)} s`, {
         hint: "another update is writing the same file; if no such process exists, delete the lock file",
       });
@@ -85,7 +85,8 @@ async function readLock(lockPath: string): Promise<string | undefined> {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
-    if (code !== "ELOOP" && code !== "ENXIO") return undefined; // unreadable: wait for it as for a held lock
+    // Unreadable (another user's): judged by its age alone, as one still being written.
+    if (code !== "ELOOP" && code !== "ENXIO") return "";
     handle = undefined;
   }
   try {
