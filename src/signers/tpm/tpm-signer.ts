@@ -1,5 +1,5 @@
-import { createHash, type KeyObject } from "node:crypto";
-import { DeviceError, UsageError } from "../../errors.js";
+import { createHash, createHmac, randomBytes, type KeyObject } from "node:crypto";
+import { AuthError, DeviceError, UsageError } from "../../errors.js";
 import { wrongOption, ENVIRONMENT, isPlainObject } from "../../own-value.js";
 import { CERTIFICATE, CERTIFICATES } from "../../x509/certificate.js";
 import { readSecret, SECRET_SOURCE } from "../../secrets/secret-source.js";
@@ -88,6 +88,11 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     throw e;
   }
 
+  // The TPM counted this password as a dictionary-attack try once: a signer opened anew (each SIGHUP after a config
+  // change, an SDK provider made again) presented it once more each time, until the TPM locked out.
+  const digest = createHmac("sha256", rejectedKeyPasswordKey).update(`${transport!.description}\0`);
+  digest.update(publicKey.export({ type: "spki", format: "der" }));
+  const seen = keyPassword.use((bytes) => digest.update(bytes).digest("hex"));
   const policy = file?.policy ?? [];
   const authorization = async (loaded: LoadedState): Promise<Authorization> => {
     const { session } = loaded.key;
@@ -134,7 +139,16 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
         if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
         const hash = createHash(nodeHashName(digest)).update(message).digest();
         const sign = (loaded: LoadedState) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest);
-        const signature = await keys.use(sign);
+        if (rejectedKeyPasswords.has(seen)) {
+          const again = "the TPM already rejected this key password; it was not presented again";
+          throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
+            hint: `fix ${option} (restarting presents it again, one more dictionary-attack try)`,
+          });
+        }
+        const signature = await keys.use(sign).catch((e: unknown) => {
+          if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rejectedKeyPasswords.add(seen);
+          throw e;
+        });
         // Never sent unless it verifies (publicKey is the certificate's): an RSA signature made with a fault gives the
         // key's factors away (Boneh-DeMillo-Lipton), and a key without a password answers through a password session,
         // whose response has no HMAC to show an alteration on the way.
@@ -158,6 +172,10 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   rememberAtExit(duties);
   return signer;
 }
+
+/** Keyed digests (never the passwords) of the key passwords the TPM rejected in this process, by device and key. */
+const rejectedKeyPasswords = new Set<string>();
+const rejectedKeyPasswordKey = randomBytes(32);
 
 /** What an open signer does when the process ends: flush synchronously at exit, close when the event loop empties. */
 interface ExitDuties {
