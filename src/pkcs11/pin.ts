@@ -121,10 +121,13 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
 /** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */
 export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
   refuseEmptyPin(context, pin, description, "context-specific ");
+  const seen = refuseRejectedPin(context, pin, description, "context-specific ");
   try {
     pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
-    throw loginFailure(context, error, description, "context-specific ");
+    const failure = loginFailure(context, error, description, "context-specific ");
+    if (failure instanceof AuthError && failure.code === "PIN_INCORRECT") rejectedPins.add(seen);
+    throw failure;
   }
 }
 
@@ -147,14 +150,14 @@ const rejectedPinKey = randomBytes(32);
  * after a config change, the SDK provider made anew) presented it once per rebuild, a try each, until the token
  * locked. Returns the PIN's digest, to remember should the token reject it now.
  */
-function refuseRejectedPin(context: TokenContext, pin: Secret, source: string): string {
+function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, kind = ""): string {
   const { path } = context.module;
   const { label, serial } = context.slot.token;
-  const digest = createHmac("sha256", rejectedPinKey).update(`${path}\0${serial}\0${label}\0`);
+  const digest = createHmac("sha256", rejectedPinKey).update(`${kind}\0${path}\0${serial}\0${label}\0`);
   const seen = pin.use((bytes) => digest.update(bytes).digest("hex"));
   if (!rejectedPins.has(seen)) return seen;
   const token = describeToken(context.slot.token);
-  throw new AuthError("PIN_INCORRECT", `${token} already rejected the PIN from ${source}; it was not presented again`, {
+  throw new AuthError("PIN_INCORRECT", `${token} already rejected the ${kind}PIN from ${source}; it was not presented again`, {
     hint: "fix the PIN there (restarting presents the same PIN again, a try on the token's counter)",
   });
 }

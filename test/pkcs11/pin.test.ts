@@ -189,6 +189,18 @@ describe("loginUser", () => {
     expect([logins.length, other.logins.length]).toEqual([2, 1]);
   });
 
+  it("does not present again a context-specific PIN the token rejected, nor take it for the user PIN's rejection", async () => {
+    const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    const pin = () => Secret.fromUtf8("5678");
+    expect(() => loginContextSpecific(context, pin(), "file ctx")).toThrow(/rejected the context-specific PIN from file ctx \(CKR_PIN_INCORRECT/);
+    expect(() => loginContextSpecific(context, pin(), "file ctx")).toThrow(
+      'token "pad" (serial 1) already rejected the context-specific PIN from file ctx; it was not presented again',
+    );
+    expect(logins).toHaveLength(1);
+    await expect(loginUser(context, pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "5678" }))).rejects.toThrow(/\(CKR_PIN_INCORRECT/);
+    expect(logins).toHaveLength(2);
+  });
+
   it("reports a wrong PIN entered on the PIN pad, once", async () => {
     const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", CKF.PROTECTED_AUTHENTICATION_PATH);
     await expect(loginUser(context, undefined)).rejects.toMatchObject({ code: "PIN_INCORRECT" });
