@@ -85,7 +85,8 @@ async function removeLeftovers(dir: string, name: string): Promise<void> {
     const pid = entry.startsWith(`.${name}.`) && /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(entry.slice(name.length + 2))?.[1];
     if (!pid || processExists(Number(pid))) continue;
     const info = await lstat(join(dir, entry)).catch(() => undefined);
-    if (info?.isFile() && info.uid === uid && Date.now() - info.mtimeMs > 60_000) await unlink(join(dir, entry)).catch(() => {});
+    if (!info?.isFile() || info.uid !== uid || Date.now() - info.mtimeMs <= 60_000) continue;
+    await unlink(join(dir, entry)).catch(() => {});
   }
 }
 

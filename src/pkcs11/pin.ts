@@ -157,7 +157,8 @@ function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, k
   const seen = pin.use((bytes) => digest.update(bytes).digest("hex"));
   if (!rejectedPins.has(seen)) return seen;
   const token = describeToken(context.slot.token);
-  throw new AuthError("PIN_INCORRECT", `${token} already rejected the ${kind}PIN from ${source}; it was not presented again`, {
+  const again = `already rejected the ${kind}PIN from ${source}; it was not presented again`;
+  throw new AuthError("PIN_INCORRECT", `${token} ${again}`, {
     hint: "fix the PIN there (restarting presents the same PIN again, a try on the token's counter)",
   });
 }

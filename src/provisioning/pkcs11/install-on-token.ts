@@ -100,7 +100,9 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
   return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, key.id, key.label)), written, chainWritten };
 }
 
-function createCertificate(context: TokenContext, certificate: Certificate, id: Buffer, label: string, category: number): Buffer {
+function createCertificate(
+  context: TokenContext, certificate: Certificate, id: Buffer, label: string, category: number,
+): Buffer {
   let tbs;
   try {
     tbs = readTbsFields(certificate.der);
