@@ -10,7 +10,8 @@
  * flag is undone in afterAll.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,7 +70,7 @@ function command(args: string[], asNobody: boolean): [string, string[]] {
 function updateOnce(file: string, asNobody = false): Promise<{ code: number; stdout: string; stderr: string }> {
   const [cmd, args] = command(["update", "--once", ...flags(file, asNobody)], asNobody);
   return new Promise((resolve) =>
-    execFile(cmd, args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: "", HOME: dir } }, (error, stdout, stderr) =>
+    execFile(cmd, args, { env: { ...process.env, NODE_EXTRA_CA_CERTS: "", HOME: dir }, timeout: 30_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     ),
   );
@@ -168,6 +169,37 @@ describe("update --once on a file it cannot write: exit 3, one line, file unchan
     const r = await updateOnce(file, true);
     expectOneLine(r, /cannot create lock file .*: EACCES/);
     expectUntouched(home, file);
+  });
+
+  it("a stale lock of root's in a directory anyone can write (sticky, as /tmp), CLI as uid 65534: one line at once", async () => {
+    // Before: the lock's process was gone, so it was stale, but the sticky bit forbade renaming it: update
+    // retried at once, without a pause or a deadline, at full CPU until it was killed.
+    const { home, file } = scene("sticky-stale-lock");
+    chmodSync(home, 0o1777);
+    chownSync(file, NOBODY, NOBODY);
+    writeFileSync(`${file}.lock`, `999999999 ${hostname()} 0 gone\n`, { mode: 0o644 });
+    const old = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(`${file}.lock`, old, old);
+    const started = Date.now();
+    const r = await updateOnce(file, true);
+    expectOneLine(r, /credentials\.lock is a stale lock that cannot be removed: EPERM \(its owner or root must delete it/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expectUntouched(home, file, ["credentials.lock"]);
+  });
+
+  it("a lock of root's it cannot read (0600), two hours old, in uid 65534's own directory: broken, the write made", async () => {
+    // Before: an unreadable lock was waited for as a live one whatever its age: `FILE_LOCKED … is held by process ?;
+    // gave up after 10 s`, at every run, until someone deleted it (a `sudo update` killed earlier left it).
+    const { home, file } = scene("unreadable-old-lock");
+    chownSync(home, NOBODY, NOBODY);
+    chownSync(file, NOBODY, NOBODY);
+    const lock = `${file}.lock`;
+    writeFileSync(lock, `999999999 ${hostname()} 0 gone\n`, { mode: 0o600 });
+    const old = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(lock, old, old);
+    const r = await updateOnce(file, true);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/^wrote profile \[default\] to /) });
+    expect(readdirSync(home)).toEqual(["credentials"]);
   });
 
   it("disk full (64 KiB tmpfs filled up): ENOSPC", async () => {

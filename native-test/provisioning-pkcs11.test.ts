@@ -128,6 +128,56 @@ describe("refusals", () => {
     expect(id.stderr).toContain("id a1");
   });
 
+  it("keygen run several times at once with one label: at most one key pair, the others one line each", async () => {
+    // Before: each process checked the label, then generated: two or three key pairs labelled alike, all "made".
+    // SoftHSM itself, read by one process while another writes the token, may fail a run (no token, C_Login
+    // CKR_GENERAL_ERROR): exit 5, one line.
+    for (const round of [1, 2, 3, 4, 5]) {
+      const label = `twin-${round}`;
+      const runs = await Promise.all([1, 2, 3, 4].map(() => agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=${label}`, ...lib, ...pin()])));
+      const made = runs.filter((r) => r.code === 0).map((r) => r.stdout.trim());
+      for (const r of runs.filter((r) => r.code !== 0)) {
+        expect([3, 5], r.stderr).toContain(r.code);
+        expect(r.stderr).toMatch(/^generating a p256 key on the token…\nroles-anywhere-agent: [^\n]+\n$/);
+        if (r.code === 3) expect(r.stderr).toMatch(new RegExp(`(already has objects with|got other objects with) label "${label}"`));
+      }
+      const listing = execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "-O", "--type", "privkey"], {
+        env: { ...process.env, SOFTHSM2_CONF: conf },
+        encoding: "utf8",
+      });
+      const keys = listing.split("\n").filter((line) => new RegExp(`^\\s*label:\\s*${label}$`).test(line)).length;
+      expect({ round, keys: Math.min(keys, 2), made: made.length }).toEqual({ round, keys: Math.min(keys, 1), made: Math.min(made.length, keys) });
+    }
+  });
+
+  it("install-certificate run several times at once: the key keeps one certificate and stays usable", async () => {
+    // Before: each process looked, found none and stored its own: three identical certificates with the key's id,
+    // and credential-process then failed with "matches 3 certificates" whose URIs were all the same.
+    const certs = (label: string) => {
+      const listing = execFileSync("pkcs11-tool", ["--module", SOFTHSM_MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "-O", "--type", "cert"], {
+        env: { ...process.env, SOFTHSM2_CONF: conf },
+        encoding: "utf8",
+      });
+      return listing.split("\n").filter((line) => new RegExp(`^\\s*label:\\s*${label}$`).test(line)).length;
+    };
+    for (const round of [1, 2, 3, 4]) {
+      const label = `shared-${round}`;
+      const keygen = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=${label}`, ...lib, ...pin()]);
+      const uri = keygen.stdout.trim();
+      const csrPath = join(tmp.dir, `${label}.csr`);
+      expect((await agent(["csr", "--private-key", uri, "--subject", `/CN=${label}`, "--out", csrPath, ...lib, ...pin()])).code).toBe(0);
+      const certPath = join(tmp.dir, `${label}.pem`);
+      opensslSignCsr(root, csrPath, certPath);
+      const runs = await Promise.all([1, 2, 3, 4].map(() => agent(["install-certificate", "--private-key", uri, "--certificate", certPath, ...lib, ...pin()])));
+      for (const r of runs) {
+        if (r.code === 0) expect(r.stdout.trim()).toBe(uri);
+        else expect(r.stderr, `exit ${r.code}`).toMatch(/^roles-anywhere-agent: [^\n]+\n$/);
+      }
+      expect({ round, certificates: certs(label) }).toEqual({ round, certificates: 1 });
+    }
+    await expectCredentials(`pkcs11:token=${TOKEN};object=shared-4`);
+  });
+
   it("install-certificate refuses a certificate for another key, and a second certificate without --replace", async () => {
     const other = issueLeaf(root, join(tmp.dir, "other"), { name: "other-device" });
     const wrong = await agent(["install-certificate", "--private-key", `pkcs11:token=${TOKEN};object=device-ec`, "--certificate", other.certPath, ...lib, ...pin()]);

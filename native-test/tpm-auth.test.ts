@@ -67,7 +67,7 @@ describe("dictionary-attack lockout", () => {
 
   it("each wrong password costs exactly one try, and the message says how many are left", async () => {
     for (let i = 1; i <= 3; i++) {
-      const err = await signWith("wrong").catch((e: unknown) => e);
+      const err = await signWith(`wrong-${i}`).catch((e: unknown) => e); // one rejected is never presented again
       expect(err).toMatchObject({ code: "TPM_AUTH_FAILED" });
       expect((err as Error).message).toContain(`${i} failed attempt(s) counted, ${3 - i} left`);
       expect(await lockoutCounter(tpm)).toBe(i);
@@ -80,6 +80,36 @@ describe("dictionary-attack lockout", () => {
     expect((err as Error).message).toMatch(/dictionary-attack lockout .* for about 600 s/);
     expect((err as { hint?: string }).hint).toContain("tpm2_dictionarylockout --clear-lockout");
     await tpm.run("tpm2_dictionarylockout", ["--clear-lockout"]);
+    expect(await opensslVerifies(tpm, key.publicKeyPath, message, await signWith("right"), "sha256")).toBe(true);
+  });
+});
+
+describe("a wrong key password offered again by a new signer in the same process", () => {
+  let tpm: Swtpm;
+  let key: Awaited<ReturnType<typeof genpkey>>;
+  beforeAll(async () => {
+    tpm = await startSwtpm();
+    key = await genpkey(tpm, "again", { algorithm: "EC", curve: "P-256", userAuth: "right" });
+  });
+  afterAll(() => tpm?.stop());
+
+  const signWith = async (password: string) => {
+    const s = await createTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, keyPassword: { kind: "value", value: password } });
+    try {
+      return await s.sign(message);
+    } finally {
+      await s.close();
+    }
+  };
+
+  it("costs one dictionary-attack try, not one per signer", async () => {
+    // Before: a daemon opens a new signer at each SIGHUP after a config change: 10 reloads, 10 tries counted.
+    const before = await lockoutCounter(tpm);
+    const errors = [];
+    for (let i = 0; i < 5; i++) errors.push(await signWith("wrong").catch((e: unknown) => e));
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(Array(5).fill("TPM_AUTH_FAILED"));
+    expect((errors[4] as Error).message).toMatch(/the TPM already rejected this key password; it was not presented again$/);
+    expect(await lockoutCounter(tpm)).toBe(before + 1);
     expect(await opensslVerifies(tpm, key.publicKeyPath, message, await signWith("right"), "sha256")).toBe(true);
   });
 });

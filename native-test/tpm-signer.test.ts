@@ -275,6 +275,16 @@ describe("passwords", () => {
     });
     await expect(createTpmSigner({ ...opts, parentPassword: { kind: "value", value: "nope" } })).rejects.toThrow(/wrong password for the TPM parent key 0x81000002/);
     await expect(createTpmSigner(opts)).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
+    // Offered again by a new signer (a daemon's SIGHUP after a config change), it is not presented again: before,
+    // each signer cost one more dictionary-attack try.
+    const before = await lockoutCounter(tpm);
+    for (let i = 0; i < 3; i++) {
+      await expect(createTpmSigner({ ...opts, parentPassword: { kind: "value", value: "nope" } })).rejects.toMatchObject({
+        code: "TPM_AUTH_FAILED",
+        message: expect.stringMatching(/the TPM already rejected this parent password; it was not presented again$/),
+      });
+    }
+    expect(await lockoutCounter(tpm)).toBe(before);
   });
 
   it("a key with a password under a persistent parent on a curve without ECDH in node (SM2 P-256): sessions salted to a temporary primary", async () => {

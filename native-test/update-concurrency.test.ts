@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
+import { withFileLock } from "../src/update/file-lock.js";
 
 /**
  * Several real processes rewrite the same credentials file at once, each its own profile, many times.
@@ -33,6 +35,31 @@ for (let i = 0; i < Number(rounds); i++) {
     await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", target: "node20", outfile: worker, logLevel: "silent" });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("leaves alone the live lock of a writer in another pid namespace with the same hostname (a pod's containers)", async () => {
+    // Before: its pid did not exist here, so its lock was taken for a dead process's, broken, and both wrote.
+    const holder = join(dir, "holder.mjs");
+    const entry = join(dir, "holder-entry.ts");
+    writeFileSync(
+      entry,
+      `import { withFileLock } from ${JSON.stringify(resolve("src/update/file-lock.ts"))};
+await withFileLock(process.argv[2], async () => { console.log("held", process.pid); await new Promise((r) => setTimeout(r, 4000)); });
+`,
+    );
+    await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", target: "node20", outfile: holder, logLevel: "silent" });
+    const lock = join(dir, "shared.lock");
+    // Its pid there (999991) is above this host's pid_max: no process of that pid can exist here.
+    const inside = `echo 999990 > /proc/sys/kernel/ns_last_pid && "$0" "$@"`;
+    const argv = ["--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", inside, process.execPath, holder, lock];
+    const child = spawn("unshare", argv, { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await once(child.stdout!, "data");
+      const error = await withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "FILE_LOCKED" });
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
 
   it("never loses a profile or corrupts the file", async () => {
     const path = join(dir, "credentials");

@@ -50,12 +50,19 @@ export async function prepareSocketPath(socketPath: string, uid: number = proces
   if (!existing.isSocket()) {
     throw new InputError("SOCKET_UNSAFE", `${socketPath} exists and is not a socket; it was left alone`, { hint: "remove it or choose another --socket" });
   }
-  const listener = await connect(socketPath, socketPath).catch(() => undefined);
-  listener?.destroy();
+  // Refused or absent means dead; any other error (EAGAIN: its backlog is full) is a live agent's socket.
+  const listener = await connect(socketPath, socketPath).catch(() => "busy" as const);
   if (listener) {
+    if (listener !== "busy") listener.destroy();
     throw new UsageError("LISTEN_FAILED", `an agent is already listening on ${socketPath}`, { hint: "stop it first, or give this one another --socket" });
   }
-  await unlink(socketPath);
+  // Another agent starting now may have removed the dead socket, and bound its own, since it was probed: unlink
+  // only the socket probed (before: ENOENT as "internal error", or that agent's socket, leaving it unreachable).
+  const now = await lstat(socketPath).catch(() => undefined);
+  if (now?.ino !== existing.ino || now.dev !== existing.dev) return;
+  await unlink(socketPath).catch((cause: NodeJS.ErrnoException) => {
+    if (cause.code !== "ENOENT") throw cause;
+  });
 }
 
 /** The socket systemd passed us (socket activation), or undefined. Only fd 3, the first, is used. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants, statSync } from "node:fs";
-import { access, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
+import { access, lstat, mkdir, open, readdir, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
 
@@ -72,6 +72,32 @@ export async function writeFileAtomic(
   const handle = await open(dir, "r").catch(() => undefined);
   await handle?.sync().catch(() => {});
   await handle?.close();
+  await removeLeftovers(dir, basename(target));
+}
+
+/**
+ * Removes the temporary files of `name` that writers killed mid-write (SIGKILL, SIGTERM to `update --once`) left,
+ * each a full copy of the file (secrets): this user's regular files, their process gone, untouched for a minute.
+ */
+async function removeLeftovers(dir: string, name: string): Promise<void> {
+  const uid = process.geteuid?.();
+  for (const entry of await readdir(dir).catch(() => [])) {
+    const pid = entry.startsWith(`.${name}.`) && /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(entry.slice(name.length + 2))?.[1];
+    if (!pid || processExists(Number(pid))) continue;
+    const info = await lstat(join(dir, entry)).catch(() => undefined);
+    if (!info?.isFile() || info.uid !== uid || Date.now() - info.mtimeMs <= 60_000) continue;
+    await unlink(join(dir, entry)).catch(() => {});
+  }
+}
+
+/** Whether process `pid` exists on this host (EPERM: it does, as another user's). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Why `mkdir -p dir` failed; a file where a directory should be (EEXIST, ENOTDIR) is named, not given as an errno. */

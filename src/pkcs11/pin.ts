@@ -2,6 +2,7 @@
  * Where the token PIN comes from and how it is presented. A PIN is wiped right after C_Login, except one needed for every
  * signature (CKA_ALWAYS_AUTHENTICATE); a rejected PIN is reported once, with the retry counters, and never presented again.
  */
+import { createHmac, randomBytes } from "node:crypto";
 import { AuthError, InputError } from "../errors.js";
 import {
   describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
@@ -102,12 +103,15 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   const lib = context.module.lib;
   const pin = await supply?.read();
   if (pin && supply) refuseEmptyPin(context, pin, supply.description);
+  const seen = pin && supply ? refuseRejectedPin(context, pin, supply.description) : undefined;
   try {
     if (pin) pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
     else lib.C_Login(context.session, CKU.USER);
   } catch (error) {
     if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
-    throw loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
+    const failure = loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
+    if (seen && failure instanceof AuthError && failure.code === "PIN_INCORRECT") rejectedPins.add(seen);
+    throw failure;
   } finally {
     pin?.wipe();
   }
@@ -117,10 +121,13 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
 /** C_Login(CKU_CONTEXT_SPECIFIC) between C_SignInit and C_Sign, for CKA_ALWAYS_AUTHENTICATE keys. */
 export function loginContextSpecific(context: TokenContext, pin: Secret, description: string): void {
   refuseEmptyPin(context, pin, description, "context-specific ");
+  const seen = refuseRejectedPin(context, pin, description, "context-specific ");
   try {
     pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
-    throw loginFailure(context, error, description, "context-specific ");
+    const failure = loginFailure(context, error, description, "context-specific ");
+    if (failure instanceof AuthError && failure.code === "PIN_INCORRECT") rejectedPins.add(seen);
+    throw failure;
   }
 }
 
@@ -132,6 +139,33 @@ function refuseEmptyPin(context: TokenContext, pin: Secret, source: string, kind
   throw new InputError("PASSWORD_REQUIRED", message, {
     hint: "give the PIN there: an empty one would only count as a failed try on the token",
   });
+}
+
+/** Keyed digests (never the PINs) of the user PINs tokens rejected in this process, by module, token and PIN. */
+const rejectedPins = new Set<string>();
+const rejectedPinKey = randomBytes(32);
+
+/**
+ * A PIN a token rejected is not presented to it again by this process: a daemon rebuilding its signer (each SIGHUP
+ * after a config change, the SDK provider made anew) presented it once per rebuild, a try each, until the token
+ * locked. Returns the PIN's digest, to remember should the token reject it now.
+ */
+function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, kind = ""): string {
+  const { path } = context.module;
+  const { label, serial } = context.slot.token;
+  const digest = createHmac("sha256", rejectedPinKey).update(`${kind}\0${path}\0${serial}\0${label}\0`);
+  const seen = pin.use((bytes) => digest.update(bytes).digest("hex"));
+  if (!rejectedPins.has(seen)) return seen;
+  const token = describeToken(context.slot.token);
+  const again = `already rejected the ${kind}PIN from ${source}; it was not presented again`;
+  throw new AuthError("PIN_INCORRECT", `${token} ${again}`, {
+    hint: "fix the PIN there (restarting presents the same PIN again, a try on the token's counter)",
+  });
+}
+
+/** For tests whose stand-in tokens share a name and PIN: forgets the PINs rejected so far. */
+export function forgetRejectedPins(): void {
+  rejectedPins.clear();
 }
 
 /** A PIN the token already reports as blocked is not presented: that could only fail, or worse. */

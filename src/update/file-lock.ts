@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, readlinkSync } from "node:fs";
 import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { InputError } from "../errors.js";
-import { writeFailureHint } from "../io/atomic-write.js";
+import { processExists, writeFailureHint } from "../io/atomic-write.js";
 
 /** A lock file older than this is stale whatever its owner (holders keep it for milliseconds). */
 const STALE_MS = 60_000;
@@ -11,9 +11,9 @@ const STALE_MS = 60_000;
 /**
  * Runs `fn` while holding an advisory lock on `lockPath`. Node has no flock(2), so the lock is a file created
  * with O_CREAT|O_EXCL holding `pid host time`. A lock left by a crashed process is broken when its pid no
- * longer exists on this host, or when it is older than STALE_MS (other hosts, e.g. on NFS). Breaking goes
- * through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two waiters
- * cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
+ * longer exists on this host (and pid namespace), or when it is older than STALE_MS (other hosts, e.g. on NFS).
+ * Breaking goes through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two
+ * waiters cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
  */
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, { timeoutMs = 10_000, pollMs = 25 } = {}): Promise<T> {
   const token = await acquire(lockPath, timeoutMs, pollMs);
@@ -25,8 +25,20 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, { 
   }
 }
 
+/**
+ * Where a pid names this process: the host and its pid namespace. Containers sharing a volume often share the
+ * hostname too (a Kubernetes pod) but not their pids: there, another's live holder looked gone and lost its lock.
+ */
+function pidScope(): string {
+  try {
+    return `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    return hostname();
+  }
+}
+
 async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Promise<string> {
-  const token = `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
+  const token = `${process.pid} ${pidScope()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let created = false;
@@ -45,11 +57,15 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Pro
     }
     const holder = await readLock(lockPath);
     if (holder !== undefined && (await isStale(lockPath, holder))) {
-      await breakLock(lockPath, holder);
-      continue;
+      const code = await breakLock(lockPath, holder);
+      // Another user's lock in a directory with the sticky bit (/tmp): waiting would spin until it is removed.
+      if (code === undefined) continue;
+      throw new InputError("FILE_LOCKED", `${lockPath} is a stale lock that cannot be removed: ${code}`, {
+        hint: "its owner or root must delete it (update holds its lock for milliseconds); the file was left as it was",
+      });
     }
     if (Date.now() >= deadline) {
-      const pid = holder?.split(" ")[0] ?? "?";
+      const pid = holder?.split(" ")[0] || "?";
       throw new InputError("FILE_LOCKED", `${lockPath} is held by process ${pid}; gave up after ${Math.round(timeoutMs / 1000)} s`, {
         hint: "another update is writing the same file; if no such process exists, delete the lock file",
       });
@@ -69,7 +85,8 @@ async function readLock(lockPath: string): Promise<string | undefined> {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
-    if (code !== "ELOOP" && code !== "ENXIO") return undefined; // unreadable: wait for it as for a held lock
+    // Unreadable (another user's): judged by its age alone, as one still being written.
+    if (code !== "ELOOP" && code !== "ENXIO") return "";
     handle = undefined;
   }
   try {
@@ -90,27 +107,20 @@ async function readLock(lockPath: string): Promise<string | undefined> {
 async function isStale(lockPath: string, holder: string): Promise<boolean> {
   const [pidText, host] = holder.split(" ");
   const pid = Number(pidText);
-  if (host === hostname() && Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
+  if (host === pidScope() && Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
   const info = await stat(lockPath).catch(() => undefined);
   // An empty file is a lock being written right now, unless it has been empty for a long time.
   return info !== undefined && Date.now() - info.mtimeMs > STALE_MS;
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-async function breakLock(lockPath: string, staleHolder: string): Promise<void> {
+/** Undefined once broken, or if someone else broke or released it (retry); else why it cannot be renamed. */
+async function breakLock(lockPath: string, staleHolder: string): Promise<string | undefined> {
   const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
     await rename(lockPath, aside);
-  } catch {
-    return; // someone else broke or released it: just retry
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? undefined : (code ?? "error");
   }
   const moved = await readLock(aside).catch(() => undefined);
   if (moved !== staleHolder) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer } from "node:net";
@@ -17,7 +17,7 @@ import type { Signer } from "../../src/signers/signer.js";
 import { AuthError, InputError, NetworkError } from "../../src/errors.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
 import { makeTempDir } from "../helpers/pki.js";
-import { EventEmitter } from "node:events";
+import { EventEmitter, once } from "node:events";
 
 const run = promisify(execFile);
 const TA = "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t";
@@ -273,6 +273,28 @@ describe("socket safety", () => {
     await prepareSocketPath(path);
     writeFileSync(path, "not a socket");
     await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
+  });
+
+  it("two agents starting at once beside a dead socket both get past it; a live agent with a full backlog keeps its socket", async () => {
+    // Before: the second one's unlink failed with ENOENT ("internal error"); a connect refused with EAGAIN (a live
+    // agent's backlog full) was taken for a dead socket's, and its socket unlinked: that agent became unreachable.
+    const path = join(dir, "race", "a.sock");
+    await prepareSocketPath(path);
+    await run("python3", ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path]); // dead
+    expect(statSync(path).isSocket()).toBe(true);
+    await expect(Promise.all([prepareSocketPath(path), prepareSocketPath(path)])).resolves.toEqual([undefined, undefined]);
+    expect(existsSync(path)).toBe(false);
+    const fill = "import socket, sys, time\ns = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0); held = []\n"
+      + "while True:\n  c = socket.socket(socket.AF_UNIX); c.setblocking(False)\n  try: c.connect(sys.argv[1]); held.append(c)\n"
+      + "  except BlockingIOError: break\nprint('full', flush=True); time.sleep(60)\n";
+    const busy = spawn("python3", ["-c", fill, path], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await once(busy.stdout!, "data");
+      await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "LISTEN_FAILED" });
+      expect(statSync(path).isSocket()).toBe(true);
+    } finally {
+      busy.kill();
+    }
   });
 
   it("refuses a socket path above the OS's 108 bytes before any signer, on the agent's side and the client's", async () => {

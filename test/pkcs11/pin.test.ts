@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgentError, InputError } from "../../src/errors.js";
@@ -6,8 +6,8 @@ import { Secret } from "../../src/secrets/secret.js";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { TokenContext } from "../../src/pkcs11/objects.js";
 import {
-  RememberedPin, describePinFlags, loginContextSpecific, loginUser, pinFromSource, pinFromUri, userPinPrompt,
-  type PinSupply,
+  RememberedPin, describePinFlags, forgetRejectedPins, loginContextSpecific, loginUser, pinFromSource, pinFromUri,
+  userPinPrompt, type PinSupply,
 } from "../../src/pkcs11/pin.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -114,6 +114,7 @@ describe("describePinFlags", () => {
 });
 
 describe("loginUser", () => {
+  beforeEach(forgetRejectedPins); // the stand-in tokens below share a name and PIN
   /** A token whose C_Login answers `ckr` (thrown as pkcs11js does: "CKR_NAME:decimal"); flags as C_GetTokenInfo gives them. */
   function tokenAnswering(ckr: string, flags: number): { context: TokenContext; logins: unknown[][] } {
     const logins: unknown[][] = [];
@@ -165,6 +166,39 @@ describe("loginUser", () => {
     const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
     expect(() => loginContextSpecific(context, Secret.fromUtf8(""), "file ctx")).toThrow(/context-specific PIN from file ctx is empty/);
     expect(logins).toHaveLength(0);
+  });
+
+  it("does not present again a PIN the token rejected (before: once per rebuild of the signer, a try each)", async () => {
+    // A daemon rebuilds its signer at each SIGHUP after a config change: 20 reloads presented a wrong PIN 20 times
+    // (20 CKR_PIN_INCORRECT in a SoftHSM spy log), enough to lock most tokens.
+    const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    const supply = pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "9999" });
+    await expect(loginUser(context, supply)).rejects.toMatchObject({ code: "PIN_INCORRECT" });
+    for (let i = 0; i < 3; i++) {
+      await expect(loginUser(context, supply)).rejects.toMatchObject({
+        code: "PIN_INCORRECT",
+        message: 'token "pad" (serial 1) already rejected the PIN from environment variable P; it was not presented again',
+      });
+    }
+    expect(logins).toHaveLength(1);
+    // Another PIN is presented; the same PIN to another token too.
+    await expect(loginUser(context, pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" }))).rejects.toThrow();
+    const other = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    (other.context.slot.token as { serial: string }).serial = "2";
+    await expect(loginUser(other.context, supply)).rejects.toThrow(/rejected the PIN from environment variable P \(CKR_PIN_INCORRECT/);
+    expect([logins.length, other.logins.length]).toEqual([2, 1]);
+  });
+
+  it("does not present again a context-specific PIN the token rejected, nor take it for the user PIN's rejection", async () => {
+    const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    const pin = () => Secret.fromUtf8("5678");
+    expect(() => loginContextSpecific(context, pin(), "file ctx")).toThrow(/rejected the context-specific PIN from file ctx \(CKR_PIN_INCORRECT/);
+    expect(() => loginContextSpecific(context, pin(), "file ctx")).toThrow(
+      'token "pad" (serial 1) already rejected the context-specific PIN from file ctx; it was not presented again',
+    );
+    expect(logins).toHaveLength(1);
+    await expect(loginUser(context, pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "5678" }))).rejects.toThrow(/\(CKR_PIN_INCORRECT/);
+    expect(logins).toHaveLength(2);
   });
 
   it("reports a wrong PIN entered on the PIN pad, once", async () => {

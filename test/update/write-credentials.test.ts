@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -66,6 +66,28 @@ describe("credentials file writing", () => {
     await expect(writeFileAtomic(target, "new")).rejects.toMatchObject({ code: "FILE_WRITE_FAILED" });
     expect(readdirSync(parent)).toEqual(["credentials"]);
     expect(readdirSync(target)).toEqual(["occupied"]);
+  });
+
+  it("removes the temporary files that writers killed mid-write left, and only those (before: they stayed for good)", async () => {
+    // Each is a full copy of the credentials file; SIGKILL, or SIGTERM to `update --once`, between the temporary
+    // file's creation and its rename left one more in ~/.aws, never removed.
+    const parent = join(dir, "leftovers");
+    mkdirSync(parent);
+    const old = new Date(Date.now() - 120_000);
+    const leftover = (name: string, when = old) => {
+      writeFileSync(join(parent, name), "[p]\naws_secret_access_key = left\n", { mode: 0o600 });
+      utimesSync(join(parent, name), when, when);
+      return name;
+    };
+    leftover(".credentials.999999999.0123456789ab.tmp"); // its process is gone: removed
+    const kept = [
+      leftover(".credentials.999999998.0123456789ab.tmp", new Date()), // maybe a writer on another host: kept
+      leftover(`.credentials.${process.pid}.0123456789ab.tmp`), // a writer still running
+      leftover(".credentials.999999997.0123456789ab.tmp.bak"), // not one of ours
+      leftover(".other.999999996.0123456789ab.tmp"), // another file's
+    ];
+    await writeProfileCredentials(join(parent, "credentials"), "p", creds("AKIAFRESH"));
+    expect(readdirSync(parent).sort()).toEqual(["credentials", ...kept].sort());
   });
 
   it("replaces the target only if it is still the file that was read (a FIFO swapped in is left alone)", async () => {
@@ -308,7 +330,7 @@ describe("withFileLock", () => {
 
   it("breaks a lock left by a process that no longer exists", async () => {
     const lock = join(dir, "dead.lock");
-    writeFileSync(lock, `999999999 ${hostname()} 0 dead\n`);
+    writeFileSync(lock, `999999999 ${hostname()}/${readlinkSync("/proc/self/ns/pid")} 0 dead\n`);
     await expect(withFileLock(lock, async () => "ran")).resolves.toBe("ran");
   });
 

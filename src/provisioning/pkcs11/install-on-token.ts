@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { InputError, UsageError } from "../../errors.js";
 import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
-import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
+import { ckrName, Pkcs11AmbiguousError, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
@@ -57,21 +57,36 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
   if (key.id.length === 0) throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the key ${formatPkcs11Uri(key.uri)} has no CKA_ID to give its certificate`);
   requireSameKey(publicKeyOf(context, key), request.certificate, formatPkcs11Uri(key.uri));
 
-  const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
-  const same = existing.filter((h) => readAttributes(context, h, [CKA.VALUE])[0]?.equals(request.certificate.der));
-  const written = same.length === 0;
-  if (written) {
+  let written = false;
+  // Another install-certificate (another process) may store one for this key meanwhile: ours is kept only if no
+  // other is there once it is made, so that the key never ends up with two (then unusable: "matches 3 certificates").
+  for (let attempt = 1; ; attempt++) {
+    const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
+    if (existing.some((h) => readAttributes(context, h, [CKA.VALUE])[0]?.equals(request.certificate.der))) break;
     if (existing.length > 0 && !request.replace) {
       throw new InputError("OBJECT_EXISTS", `${token} already holds another certificate with the key's id ${key.id.toString("hex")}`, {
         hint: `pass ${optionName(request.names, "replace")} to replace it (after renewal, for example)`,
       });
     }
-    createCertificate(context, request.certificate, key.id, key.label, CERTIFICATE_CATEGORY.TOKEN_USER);
+    const ours = createCertificate(context, request.certificate, key.id, key.label, CERTIFICATE_CATEGORY.TOKEN_USER);
     try {
       for (const old of existing) destroyObject(context, old);
     } catch (error) {
-      throw pkcs11Failure(`removing the replaced certificate from ${token}`, error);
+      // Gone already (CKR_OBJECT_HANDLE_INVALID): the other install removed it too.
+      if (ckrName(error) !== "CKR_OBJECT_HANDLE_INVALID") {
+        throw pkcs11Failure(`removing the replaced certificate from ${token}`, error);
+      }
     }
+    written = !findObjects(context, { class: CKO.CERTIFICATE, id: key.id }).some((h) => !h.equals(ours));
+    if (written) break;
+    quietly(() => destroyObject(context, ours));
+    if (attempt === 3) {
+      const what = `certificates with the key's id ${key.id.toString("hex")}`;
+      throw new InputError("OBJECT_EXISTS", `another program stored ${what} on ${token} meanwhile`, {
+        hint: "was install-certificate run twice at once? Run it again once the other has finished",
+      });
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.random() * 80); // apart from the other
   }
   let chainWritten = 0;
   for (const ca of request.chain) {
@@ -85,7 +100,9 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
   return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, key.id, key.label)), written, chainWritten };
 }
 
-function createCertificate(context: TokenContext, certificate: Certificate, id: Buffer, label: string, category: number): void {
+function createCertificate(
+  context: TokenContext, certificate: Certificate, id: Buffer, label: string, category: number,
+): Buffer {
   let tbs;
   try {
     tbs = readTbsFields(certificate.der);
@@ -107,11 +124,11 @@ function createCertificate(context: TokenContext, certificate: Certificate, id: 
   ];
   try {
     try {
-      createObject(context, [...template, { type: CKA.CERTIFICATE_CATEGORY, value: category }]);
+      return createObject(context, [...template, { type: CKA.CERTIFICATE_CATEGORY, value: category }]);
     } catch (error) {
       // CKA_CERTIFICATE_CATEGORY is PKCS#11 v2.20+; some tokens refuse it. It is a hint for applications only.
       if (ckrName(error) !== "CKR_ATTRIBUTE_TYPE_INVALID") throw error;
-      createObject(context, template);
+      return createObject(context, template);
     }
   } catch (error) {
     throw pkcs11Failure(`storing the certificate "${label}" on ${describeToken(context.slot.token)}`, error);

@@ -128,9 +128,20 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   const pair = generateWithAcceptedTemplate(context, spec, id, label, keyType);
   const weaknesses = keyWeaknesses(readKeyProperties(context, pair.privateKey));
   const other = weaknesses.length > 0 ? undefined : otherKeyThanAsked(context, pair.publicKey, spec);
-  if (weaknesses.length === 0 && other === undefined) return;
+  // Another process's keygen may have made its pair since the check above: each keeps its own only if it then
+  // sees no other, so at most one of them does (before: both did, two keys under one label).
+  const ours = new Set([pair.privateKey, pair.publicKey].map((handle) => handle.toString("hex")));
+  const sharing = [...findObjects(context, { id }), ...findObjects(context, { label })];
+  const twin = sharing.some((handle) => !ours.has(handle.toString("hex")));
+  if (weaknesses.length === 0 && other === undefined && !twin) return;
   // A failure here is reported below either way.
   for (const handle of [pair.privateKey, pair.publicKey]) quietly(() => destroyObject(context, handle));
+  if (twin) {
+    const what = `other objects with label "${label}" or id ${id.toString("hex")}`;
+    throw new InputError("OBJECT_EXISTS", `${token} got ${what} while this key was made; it was destroyed`, {
+      hint: "another keygen ran at the same time: use the key it made, or run keygen again with another label",
+    });
+  }
   if (other !== undefined) {
     const what = `${token} made another key than asked for (${other})`;
     throw new DeviceError("PKCS11_ERROR", `${what}; the generated key pair was destroyed`, {
