@@ -2,12 +2,12 @@
  * Where the token PIN comes from and how it is presented. A PIN is wiped right after C_Login, except one needed for every
  * signature (CKA_ALWAYS_AUTHENTICATE); a rejected PIN is reported once, with the retry counters, and never presented again.
  */
-import { createHmac, randomBytes } from "node:crypto";
 import { AuthError, InputError } from "../errors.js";
 import {
   describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
 } from "../secrets/secret-source.js";
 import { Secret } from "../secrets/secret.js";
+import { rememberRejected, secretDigest, wasRejected } from "../secrets/rejected-secrets.js";
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
 import { currentTokenFlags, describeToken, hasPinPad, type TokenSlot } from "./slots.js";
@@ -110,7 +110,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   } catch (error) {
     if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
     const failure = loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
-    if (seen && failure instanceof AuthError && failure.code === "PIN_INCORRECT") rejectedPins.add(seen);
+    if (seen && failure instanceof AuthError && failure.code === "PIN_INCORRECT") rememberRejected(seen);
     throw failure;
   } finally {
     pin?.wipe();
@@ -126,7 +126,7 @@ export function loginContextSpecific(context: TokenContext, pin: Secret, descrip
     pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
     const failure = loginFailure(context, error, description, "context-specific ");
-    if (failure instanceof AuthError && failure.code === "PIN_INCORRECT") rejectedPins.add(seen);
+    if (failure instanceof AuthError && failure.code === "PIN_INCORRECT") rememberRejected(seen);
     throw failure;
   }
 }
@@ -141,10 +141,6 @@ function refuseEmptyPin(context: TokenContext, pin: Secret, source: string, kind
   });
 }
 
-/** Keyed digests (never the PINs) of the user PINs tokens rejected in this process, by module, token and PIN. */
-const rejectedPins = new Set<string>();
-const rejectedPinKey = randomBytes(32);
-
 /**
  * A PIN a token rejected is not presented to it again by this process: a daemon rebuilding its signer (each SIGHUP
  * after a config change, the SDK provider made anew) presented it once per rebuild, a try each, until the token
@@ -153,19 +149,13 @@ const rejectedPinKey = randomBytes(32);
 function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, kind = ""): string {
   const { path } = context.module;
   const { label, serial } = context.slot.token;
-  const digest = createHmac("sha256", rejectedPinKey).update(`${kind}\0${path}\0${serial}\0${label}\0`);
-  const seen = pin.use((bytes) => digest.update(bytes).digest("hex"));
-  if (!rejectedPins.has(seen)) return seen;
+  const seen = secretDigest([kind, path, serial, label], pin);
+  if (!wasRejected(seen)) return seen;
   const token = describeToken(context.slot.token);
   const again = `already rejected the ${kind}PIN from ${source}; it was not presented again`;
   throw new AuthError("PIN_INCORRECT", `${token} ${again}`, {
     hint: "fix the PIN there (restarting presents the same PIN again, a try on the token's counter)",
   });
-}
-
-/** For tests whose stand-in tokens share a name and PIN: forgets the PINs rejected so far. */
-export function forgetRejectedPins(): void {
-  rejectedPins.clear();
 }
 
 /** A PIN the token already reports as blocked is not presented: that could only fail, or worse. */

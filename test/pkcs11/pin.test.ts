@@ -6,10 +6,11 @@ import { Secret } from "../../src/secrets/secret.js";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { TokenContext } from "../../src/pkcs11/objects.js";
 import {
-  RememberedPin, describePinFlags, forgetRejectedPins, loginContextSpecific, loginUser, pinFromSource, pinFromUri,
+  RememberedPin, describePinFlags, loginContextSpecific, loginUser, pinFromSource, pinFromUri,
   userPinPrompt, type PinSupply,
 } from "../../src/pkcs11/pin.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
+import { forgetRejectedSecrets } from "../../src/secrets/rejected-secrets.js";
 import { makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-pkcs11-pin-");
@@ -114,7 +115,7 @@ describe("describePinFlags", () => {
 });
 
 describe("loginUser", () => {
-  beforeEach(forgetRejectedPins); // the stand-in tokens below share a name and PIN
+  beforeEach(forgetRejectedSecrets); // the stand-in tokens below share a name and PIN
   /** A token whose C_Login answers `ckr` (thrown as pkcs11js does: "CKR_NAME:decimal"); flags as C_GetTokenInfo gives them. */
   function tokenAnswering(ckr: string, flags: number): { context: TokenContext; logins: unknown[][] } {
     const logins: unknown[][] = [];

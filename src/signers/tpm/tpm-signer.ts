@@ -1,9 +1,10 @@
-import { createHash, createHmac, randomBytes, type KeyObject } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
 import { AuthError, DeviceError, UsageError } from "../../errors.js";
 import { wrongOption, ENVIRONMENT, isPlainObject } from "../../own-value.js";
 import { CERTIFICATE, CERTIFICATES } from "../../x509/certificate.js";
 import { readSecret, SECRET_SOURCE } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
+import { rememberRejected, secretDigest, wasRejected } from "../../secrets/rejected-secrets.js";
 import { withExplanation } from "../../tpm/client/explain-error.js";
 import type { Authorization, Entity } from "../../tpm/client/tpm.js";
 import type { KeySource } from "../../tpm/keys/load-key.js";
@@ -74,15 +75,15 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     const input = { source, keyPassword, parentPassword, parentOption, parameterEncryption, what, debug: opts.debug };
     // Loading a key file presents the parent's password: as for the key's, one the TPM rejected is not presented again.
     const keyText = opts.key.kind === "handle" ? "" : opts.key.pem;
-    const parentSeen = passwordDigest([transport.description, "parent", keyText], parentPassword);
-    if (rejectedPasswords.has(parentSeen)) {
+    const parentSeen = secretDigest([transport.description, "parent", keyText], parentPassword);
+    if (wasRejected(parentSeen)) {
       const again = "the TPM already rejected this parent password; it was not presented again";
       throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
         hint: `fix ${parentOption} (restarting presents it again, one more dictionary-attack try)`,
       });
     }
     keys = await KeyLifecycle.load(transport, input).catch((e: unknown) => {
-      if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rejectedPasswords.add(parentSeen);
+      if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(parentSeen);
       throw e;
     });
   } catch (e) {
@@ -103,7 +104,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   // The TPM counted this password as a dictionary-attack try once: a signer opened anew (each SIGHUP after a config
   // change, an SDK provider made again) presented it once more each time, until the TPM locked out.
   const spki = publicKey.export({ type: "spki", format: "der" });
-  const seen = passwordDigest([transport!.description, "key", spki], keyPassword);
+  const seen = secretDigest([transport!.description, "key", spki], keyPassword);
   const policy = file?.policy ?? [];
   const authorization = async (loaded: LoadedState): Promise<Authorization> => {
     const { session } = loaded.key;
@@ -150,14 +151,14 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
         if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
         const hash = createHash(nodeHashName(digest)).update(message).digest();
         const sign = (loaded: LoadedState) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest);
-        if (rejectedPasswords.has(seen)) {
+        if (wasRejected(seen)) {
           const again = "the TPM already rejected this key password; it was not presented again";
           throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
             hint: `fix ${option} (restarting presents it again, one more dictionary-attack try)`,
           });
         }
         const signature = await keys.use(sign).catch((e: unknown) => {
-          if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rejectedPasswords.add(seen);
+          if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(seen);
           throw e;
         });
         // Never sent unless it verifies (publicKey is the certificate's): an RSA signature made with a fault gives the
@@ -182,17 +183,6 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   };
   rememberAtExit(duties);
   return signer;
-}
-
-/** Keyed digests (never the passwords) of the key and parent passwords the TPM rejected in this process. */
-const rejectedPasswords = new Set<string>();
-const rejectedPasswordKey = randomBytes(32);
-
-/** A password's keyed digest, with what it was for (device, role, key). */
-function passwordDigest(about: readonly (string | Buffer)[], password: Secret): string {
-  const digest = createHmac("sha256", rejectedPasswordKey);
-  for (const part of about) digest.update(part).update("\0");
-  return password.use((bytes) => digest.update(bytes).digest("hex"));
 }
 
 /** What an open signer does when the process ends: flush synchronously at exit, close when the event loop empties. */

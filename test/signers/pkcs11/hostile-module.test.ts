@@ -176,7 +176,7 @@ vi.mock("../../../src/pkcs11/addon-status.js", async (importOriginal) => {
   return { ...real, requirePkcs11js: () => ({ PKCS11: pkcs11Class({ PKCS11: FakeNative }) }) };
 });
 const { main } = await import("../../../src/cli/main.js");
-const { forgetRejectedPins } = await import("../../../src/pkcs11/pin.js");
+const { forgetRejectedSecrets } = await import("../../../src/secrets/rejected-secrets.js");
 const { createSigner } = await import("../../../src/signers/factory.js");
 const { fromRolesAnywhere } = await import("../../../src/sdk/index.js");
 const { Certificate, generateKeyOnToken, installOnToken, listPkcs11Certificates } = await import("../../../src/index.js");
@@ -208,7 +208,7 @@ function keyObjects(id: string, label: string): { cert: Attributes; key: Attribu
 }
 
 beforeEach(() => {
-  forgetRejectedPins(); // every case's stand-in token is "fake" with PIN 1234
+  forgetRejectedSecrets(); // every case's stand-in token is "fake" with PIN 1234
   const { cert, key } = keyObjects("1", "device");
   token = {
     slots: [ulong(7)],
