@@ -1,5 +1,6 @@
 /** The CLI program's process (src/cli/bin.ts) around main(), bundled with a stand-in main(). */
 import { spawnSync } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,8 +15,8 @@ import { runCredentialProcess } from "./src/cli/launcher/credential-process-entr
 runCredentialProcess(process.argv.slice(2), process.env).then((code) => code !== undefined && process.exit(code));
 `;
 
-/** src/cli/bin.ts (or the credential-process entry) as one ES module whose main() is `body`. */
-async function binWithMain(name: string, body: string, entry?: string): Promise<string> {
+/** src/cli/bin.ts (or the credential-process entry) as one ES module whose main() is `body` (undefined: the real one). */
+async function binWithMain(name: string, body: string | undefined, entry?: string): Promise<string> {
   const outfile = join(tmp.dir, `${name}.mjs`);
   await build({
     ...(entry ? { stdin: { contents: entry, resolveDir: resolve("."), loader: "ts" } } : { entryPoints: [resolve("src/cli/bin.ts")] }),
@@ -25,12 +26,12 @@ async function binWithMain(name: string, body: string, entry?: string): Promise<
     platform: "node",
     target: "node20",
     logLevel: "silent",
-    plugins: [
+    plugins: body === undefined ? [] : [
       {
         name: "stand-in-main",
         setup(b) {
           b.onResolve({ filter: /^\.\.?\/main\.js$/ }, () => ({ path: "main", namespace: "stand-in" }));
-          b.onLoad({ filter: /.*/, namespace: "stand-in" }, () => ({ contents: `export function main() { ${body} }`, loader: "js" }));
+          b.onLoad({ filter: /.*/, namespace: "stand-in" }, () => ({ contents: `export function main(argv, io) { ${body} }`, loader: "js" }));
         },
       },
     ],
@@ -53,6 +54,27 @@ describe("bin", () => {
     expect(r.stderr).toBe("roles-anywhere-agent: internal error: the command stopped before it finished (please report)\n");
     const settles = await binWithMain("settles-cp", "return new Promise((done) => setTimeout(() => done(0), 50));", CREDENTIAL_PROCESS_ENTRY);
     expect(spawnSync(process.execPath, [settles, "credential-process"], { encoding: "utf8", timeout: 30_000 })).toMatchObject({ status: 0, stderr: "" });
+  }, 60_000);
+
+  it("stdout or stderr on a full disk (/dev/full): one line and exit 3 for the answer, a log line dropped", async () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const run = (file: string, args: string[], fds: ["pipe" | number, "pipe" | number]) =>
+        spawnSync(process.execPath, [file, ...args], { encoding: "utf8", timeout: 30_000, stdio: ["ignore", ...fds] });
+      // The command's answer cannot be written: before, "internal error: ENOSPC … report it" and exit 1.
+      const answer = "^roles-anywhere-agent: cannot write to standard output: ENOSPC \\(check where standard output goes[^\\n]*\\)\\n$";
+      const real = run(await binWithMain("real", undefined), ["version"], [full, "pipe"]);
+      expect([real.status, real.stderr]).toEqual([3, expect.stringMatching(new RegExp(answer))]);
+      const writes = "io.stdout.write('{}'); return Promise.resolve(0);";
+      const entry = run(await binWithMain("full-cp", writes, CREDENTIAL_PROCESS_ENTRY), ["credential-process"], [full, "pipe"]);
+      expect([entry.status, entry.stderr]).toEqual([3, expect.stringMatching(new RegExp(answer))]);
+      // A daemon's log lines on a full disk: dropped, it goes on (before: the first line killed it, exit 1).
+      const logs = "for (let i = 0; i < 3; i++) io.stderr.write('a log line\\n'); io.stdout.write('served\\n'); return Promise.resolve(0);";
+      const daemon = run(await binWithMain("full-log", logs), ["agent"], ["pipe", full]);
+      expect([daemon.status, daemon.stdout]).toEqual([0, "served\n"]);
+    } finally {
+      closeSync(full);
+    }
   }, 60_000);
 
   it("exits with main()'s code once it settles, after a wait", async () => {

@@ -6,7 +6,7 @@ import type { TextOutput } from "../command.js";
 import { FdOutput } from "../fd-output.js";
 import { main } from "../main.js";
 import { printProcessWarnings } from "../process-warnings.js";
-import { failIfUnfinished } from "../report-error.js";
+import { failIfUnfinished, reportError } from "../report-error.js";
 import { fullCliNeeded } from "./full-cli-needed.js";
 
 /** Runs `argv` (credential-process …); resolves to its exit code once its output is out, or to undefined when the full CLI must run it. */
@@ -22,10 +22,14 @@ export async function runCredentialProcess(argv: readonly string[], env: NodeJS.
   const heldStderr = holding(stderr);
   printProcessWarnings(heldStderr);
   const settled = failIfUnfinished(stderr);
-  const code = await main(argv, { stdout: holding(stdout), stderr: heldStderr, env });
+  let code = await main(argv, { stdout: holding(stdout), stderr: heldStderr, env });
   settled();
   if (fullCliNeeded()) return undefined;
-  for (const [out, text] of held) out.write(text);
+  try {
+    for (const [out, text] of held) out.write(text);
+  } catch (error) {
+    code = reportError(error, { stdout, stderr, env }, false); // stdout cannot be written (fd-output.ts): one line
+  }
   await Promise.all([stdout.flush(), stderr.flush()]);
   return code;
 }
