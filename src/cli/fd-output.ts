@@ -41,6 +41,7 @@ export class FdOutput implements TextOutput {
         throw new InputError("FILE_WRITE_FAILED", message, { cause: error, hint });
       }
       this.#stream = this.#fd === 1 ? process.stdout : process.stderr;
+      this.#stream.on("error", () => {}); // its EPIPE later (the reader gone): dropped too, never an uncaught error
       return this.#stream.write(pending);
     }
     return true;

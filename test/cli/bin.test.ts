@@ -77,6 +77,28 @@ describe("bin", () => {
     }
   }, 60_000);
 
+  it("stderr a non-blocking pipe that fills up, then its reader gone: the lines dropped, the daemon goes on", async () => {
+    // A parent (here python3) whose pipe is O_NONBLOCK: FdOutput takes the stream on EAGAIN. Before, once the reader
+    // left, that stream's EPIPE was an uncaught error: exit 1, no "done".
+    const body = `const line = "x".repeat(999) + "\\n"; const tick = () => new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 100; i++) io.stderr.write(line);
+      io.stdout.write("full\\n");
+      for (let i = 0; i < 50; i++) { io.stderr.write(line); await tick(); }
+      io.stdout.write("done\\n"); return 0;`;
+    const parent = [
+      "import os, subprocess, sys",
+      "r, w = os.pipe2(os.O_NONBLOCK)",
+      "p = subprocess.Popen([sys.argv[1], sys.argv[2], 'agent'], stderr=w, stdout=subprocess.PIPE)",
+      "os.close(w)",
+      "first = p.stdout.readline()",
+      "os.close(r)",
+      "print(p.wait(), repr(first + p.stdout.read()))",
+    ].join("\n");
+    const bundle = await binWithMain("full-pipe", `return (async () => { ${body} })();`);
+    const r = spawnSync("python3", ["-c", parent, process.execPath, bundle], { encoding: "utf8", timeout: 30_000 });
+    expect([r.stdout, r.stderr]).toEqual(["0 b'full\\ndone\\n'\n", ""]);
+  }, 60_000);
+
   it("exits with main()'s code once it settles, after a wait", async () => {
     const main = "return new Promise((done) => setTimeout(() => done(0), 50));";
     const r = spawnSync(process.execPath, [await binWithMain("settles", main), "version"], { encoding: "utf8", timeout: 30_000 });
