@@ -99,6 +99,18 @@ describe("bin", () => {
     expect([r.stdout, r.stderr]).toEqual(["0 b'full\\ndone\\n'\n", ""]);
   }, 60_000);
 
+  it("a working directory removed under it (cron, a deleted checkout): one line, not an internal error", async () => {
+    // Before: "internal error: ENOENT: no such file or directory, uv_cwd … report it", exit 1.
+    const bin = await binWithMain("real-cwd", undefined);
+    const script = 'mkdir "$1/gone" && cd "$1/gone" && rmdir "$1/gone" && exec "$2" "$3" credential-process --profile p --config c.json';
+    const r = spawnSync("bash", ["-c", script, "bash", tmp.dir, process.execPath, bin], { encoding: "utf8", timeout: 30_000 });
+    expect([r.status, r.stdout]).toEqual([3, ""]);
+    expect(r.stderr).toBe(
+      "roles-anywhere-agent: the working directory no longer exists (ENOENT), so a relative path cannot be found " +
+        "(run it from a directory that exists, or give absolute paths)\n",
+    );
+  }, 60_000);
+
   it("exits with main()'s code once it settles, after a wait", async () => {
     const main = "return new Promise((done) => setTimeout(() => done(0), 50));";
     const r = spawnSync(process.execPath, [await binWithMain("settles", main), "version"], { encoding: "utf8", timeout: 30_000 });
