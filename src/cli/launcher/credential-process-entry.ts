@@ -8,6 +8,8 @@ import { main } from "../main.js";
 import { printProcessWarnings } from "../process-warnings.js";
 import { failIfUnfinished, reportError } from "../report-error.js";
 import { fullCliNeeded } from "./full-cli-needed.js";
+import { noCoreFile } from "../../os/native-helper.js";
+import { beforeFirstSecretRead } from "../../secrets/secret-source.js";
 
 /** Runs `argv` (credential-process …); resolves to its exit code once its output is out, or to undefined when the full CLI must run it. */
 export async function runCredentialProcess(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
@@ -21,6 +23,7 @@ export async function runCredentialProcess(argv: readonly string[], env: NodeJS.
   });
   const heldStderr = holding(stderr);
   printProcessWarnings(heldStderr);
+  beforeFirstSecretRead(noCoreFile); // a PIN or password: no core file (native-helper.ts)
   const settled = failIfUnfinished(stderr);
   let code = await main(argv, { stdout: holding(stdout), stderr: heldStderr, env });
   settled();
