@@ -38,4 +38,36 @@ describe("readLine (the terminal prompt's reader)", () => {
     await expect(line).rejects.toThrow("prompt interrupted");
     expect(chunks[0]!.every((byte) => byte === 0)).toBe(true);
   });
+
+  // Raw mode turns off the terminal's line editing: before, each of these keys went to the token as a byte of the PIN
+  // (a wrong PIN: a strike on its counter), and Ctrl-D on an empty prompt waited for ever.
+  it("Ctrl-U and Ctrl-W clear what was typed, as the terminal's own line editing does", async () => {
+    for (const clear of ["\x15", "\x17"]) {
+      const { line, chunks } = typed([Buffer.from(`99${clear}1234\r`)]);
+      expect((await line).toString()).toBe("1234");
+      expect(chunks[0]!.every((byte) => byte === 0)).toBe(true);
+    }
+  });
+
+  it("backspace takes a whole UTF-8 character, not its last byte", async () => {
+    expect((await typed([Buffer.from("Päß\x7f\x7fss\r")]).line).toString()).toBe("Pss");
+  });
+
+  it("Ctrl-D on an empty line ends the prompt; after something typed it does nothing", async () => {
+    await expect(typed([Buffer.from("\x04")]).line).rejects.toThrow("the prompt was ended (Ctrl-D) with nothing typed");
+    expect((await typed([Buffer.from("12\x0434\r")]).line).toString()).toBe("1234");
+  });
+
+  it("an arrow, function or control key in the line: refused, not sent; Ctrl-U starts over", async () => {
+    for (const key of ["\x1b[A", "\x1bOP", "\x01", "\x1b"]) {
+      const { line, chunks } = typed([Buffer.from(`12${key}34\r`)]);
+      await expect(line).rejects.toMatchObject({
+        message: "what was typed holds a special key (an arrow, a function or a control key); it was not used",
+        hint: "run again and type it plainly; Ctrl-U clears what was typed",
+      });
+      expect(chunks[0]!.every((byte) => byte === 0)).toBe(true);
+    }
+    expect((await typed([Buffer.from("1\x1b[A\x151234\r")]).line).toString()).toBe("1234");
+    expect((await typed([Buffer.from("a\tb\r")]).line).toString()).toBe("a\tb");
+  });
 });
