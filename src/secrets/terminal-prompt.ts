@@ -22,13 +22,23 @@ export async function promptOnTerminal(prompt: string, what: string): Promise<Se
   }
   const input = new ReadStream(fd);
   const output = new WriteStream(fd);
+  // The terminal hung up (EIO): readLine ends and says so; an error event without a listener would end the process.
+  for (const stream of [input, output]) stream.on("error", () => {});
   try {
     output.write(prompt);
     input.setRawMode(true);
     return Secret.fromBytes(await readLine(input));
+  } catch (cause) {
+    if (cause instanceof InputError) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
+    throw new InputError("PASSWORD_REQUIRED", `${what} is needed but the terminal cannot be used (${code})`, { cause });
   } finally {
     output.write("\n"); // also after Ctrl-C or Ctrl-D: the error line then starts a line of its own
-    input.setRawMode(false);
+    try {
+      input.setRawMode(false);
+    } catch {
+      /* the terminal is gone (EIO): nothing to restore */
+    }
     input.destroy();
     output.destroy();
     try {
@@ -49,6 +59,7 @@ export function readLine(input: ReadStream): Promise<Buffer> {
     const finish = (settle: () => void) => {
       input.off("data", onData);
       input.off("end", onEnd);
+      input.off("error", onEnd);
       input.pause();
       chunks.fill(0);
       settle();
@@ -85,6 +96,7 @@ export function readLine(input: ReadStream): Promise<Buffer> {
     const onEnd = () => finish(() => reject(new InputError("PASSWORD_REQUIRED", "terminal closed while reading the secret")));
     input.on("data", onData);
     input.on("end", onEnd);
+    input.on("error", onEnd); // EIO: the terminal hung up
     input.resume();
   });
 }
