@@ -7,12 +7,12 @@
  * (RLIMIT_CORE 0). Without the native helper the agent says in one line that it stays dumpable, and the
  * memory is then readable (what SECURITY.md states).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
 import { distWithoutNativeHelper } from "./helpers/local-trust.js";
 import { untilLogLine } from "./helpers/log-lines.js";
@@ -98,6 +98,28 @@ async function readMemoryAsSameUser(pid: number, secret: string): Promise<string
 function coreLimit(pid: number): string {
   return /^Max core file size\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, "utf8"))!.slice(1, 3).join(" ");
 }
+
+describe("one-shot commands: no core file once they read a PIN or password", () => {
+  it("sign-string with an encrypted key, its password from a FIFO, under ulimit -c unlimited: RLIMIT_CORE 0 0 before the read", async () => {
+    // Before: a one-shot command kept the parent's limit (unlimited): a crash in a PKCS#11 module left a core with the PIN.
+    const ca = createCa(join(dir, "one-shot-ca"), { name: "One-shot CA" });
+    const leaf = issueLeaf(ca, join(dir, "one-shot"), { name: "one-shot" });
+    const key = join(dir, "one-shot", "key.enc.pem");
+    openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:Pw-core-4b1e"]);
+    const fifo = join(dir, "one-shot", "password");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    const args = ["sign-string", "--certificate", leaf.certPath, "--private-key", key, "--pkcs8-password-file", fifo];
+    const child = spawn("bash", ["-c", 'ulimit -c unlimited && exec "$@"', "bash", process.execPath, DIST_CLI, ...args], { stdio: "ignore" });
+    const closed = new Promise<number | null>((done) => child.on("close", done));
+    let limit = "";
+    for (let i = 0; i < 100 && limit !== "0 0"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      limit = coreLimit(child.pid!);
+    }
+    spawn("sh", ["-c", 'echo Pw-core-4b1e > "$1"', "sh", fifo], { stdio: "ignore" }); // not writeFileSync: it would block
+    expect([limit, await closed]).toEqual(["0 0", 0]);
+  }, 60_000);
+});
 
 describe.runIf(canCreateUsers())("long-running commands are non-dumpable: another process of the same user cannot read their memory", () => {
   it("agent", async () => {

@@ -1,4 +1,5 @@
 import { writeSync } from "node:fs";
+import { InputError } from "../errors.js";
 import type { TextOutput } from "./command.js";
 
 /**
@@ -6,7 +7,9 @@ import type { TextOutput } from "./command.js";
  * streams costs a few milliseconds of start-up, and on Linux their writes to files, pipes and terminals are
  * synchronous anyway. Should the descriptor be non-blocking (EAGAIN), the rest goes through the stream. When
  * nobody reads any more (EPIPE: the caller of credential_process gave up, a daemon's log pipe closed) the text
- * is dropped: there is no one left to tell, and a daemon must keep serving.
+ * is dropped: there is no one left to tell, and a daemon must keep serving. Any other failure (a full disk, a file
+ * over `ulimit -f`, a terminal gone: ENOSPC, EFBIG, EIO) drops a line on stderr too (a daemon's log line must not
+ * stop it), and on stdout, where the command's answer goes, is the command's error: FILE_WRITE_FAILED, one line.
  */
 export class FdOutput implements TextOutput {
   readonly #fd: 1 | 2;
@@ -31,9 +34,14 @@ export class FdOutput implements TextOutput {
       while (pending.length > 0) pending = pending.subarray(writeSync(this.#fd, pending));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EPIPE") return false;
-      if (code !== "EAGAIN") throw error;
+      if (code === "EPIPE" || (code !== "EAGAIN" && this.#fd === 2)) return false;
+      if (code !== "EAGAIN") {
+        const hint = "check where standard output goes: a full disk, a file size limit (ulimit -f), a closed terminal";
+        const message = `cannot write to standard output: ${code ?? String(error)}`;
+        throw new InputError("FILE_WRITE_FAILED", message, { cause: error, hint });
+      }
       this.#stream = this.#fd === 1 ? process.stdout : process.stderr;
+      this.#stream.on("error", () => {}); // its EPIPE later (the reader gone): dropped too, never an uncaught error
       return this.#stream.write(pending);
     }
     return true;

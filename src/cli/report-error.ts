@@ -1,4 +1,4 @@
-import { AgentError, boundedLine, MAX_ERROR_TEXT } from "../errors.js";
+import { AgentError, boundedLine, InputError, MAX_ERROR_TEXT } from "../errors.js";
 import type { CliIo, TextOutput } from "./command.js";
 import { EXIT_CODES } from "./exit-codes.js";
 
@@ -11,10 +11,29 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
     if (debug && error.cause instanceof Error && error.cause.stack) io.stderr.write(`${error.cause.stack}\n`);
     return EXIT_CODES[error.category];
   }
+  const handedOver = processStateError(error);
+  if (handedOver) return reportError(handedOver, io, debug);
   const message = boundedLine((error instanceof Error ? error.message : String(error)).split("\n")[0]!, MAX_ERROR_TEXT);
   io.stderr.write(`${PROGRAM}: internal error: ${message} (rerun with --debug for details and report it)\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   return EXIT_CODES.internal;
+}
+
+/**
+ * A system error that the state the parent handed over caused, not a bug: the working directory removed (any
+ * relative path then fails in getcwd), or the limit of open files (`ulimit -n`) too low for even Node's own modules.
+ */
+function processStateError(error: unknown): AgentError | undefined {
+  const { code, syscall, path } = (typeof error === "object" && error !== null ? error : {}) as NodeJS.ErrnoException;
+  if (syscall === "uv_cwd") {
+    const message = `the working directory no longer exists (${code}), so a relative path cannot be found`;
+    const hint = "run it from a directory that exists, or give absolute paths";
+    return new InputError("FILE_NOT_FOUND", message, { cause: error, hint });
+  }
+  if (code !== "EMFILE" && code !== "ENFILE") return undefined;
+  const hint = "raise the limit of open files: ulimit -n 1024, or LimitNOFILE= in a systemd unit";
+  const message = `too many open files (${code})${path ? ` to open ${path}` : ""}`;
+  return new InputError("FILE_UNREADABLE", message, { cause: error, hint });
 }
 
 export function wantsDebug(argv: readonly string[]): boolean {

@@ -46,3 +46,16 @@ export function loadNativeHelper(): NativeHelperLoad {
   }
   return loaded;
 }
+
+/**
+ * The CLI's one-shot commands, before their first PIN or password (a token, a TPM, an encrypted key, a prompt): no
+ * core file from then on, should a PKCS#11 module crash under `ulimit -c unlimited`, and nobody else of this user
+ * reads the memory. Silent where the helper is missing (the daemons warn: long-running.ts): it runs seconds, not days.
+ */
+export function noCoreFile(): void {
+  try {
+    loadNativeHelper().helper?.disableCoreDumps();
+  } catch {
+    /* as without the helper: the system's settings hold */
+  }
+}

@@ -85,12 +85,25 @@ export function describeSecretSource(source: SecretSource): string {
   return source.kind === "value" ? "a value given directly" : "a prompt on the terminal";
 }
 
+let beforeFirstSecret: (() => void) | undefined;
+
+/**
+ * `hook` runs once, before the first PIN or password is read: the CLI's (no core file from then on, as the daemons;
+ * long-running.ts). A library call never sets it: making the host application non-dumpable is not ours to do.
+ */
+export function beforeFirstSecretRead(hook: () => void): void {
+  beforeFirstSecret = hook;
+}
+
 /**
  * Reads the secret. A file's or variable's single trailing newline (as `echo` writes) is dropped; a file other
  * users can read or change is used, with one warning line (src/io/exposed-file.ts).
  */
 export async function readSecret(source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env): Promise<Secret> {
   if (!isSecretSource(source)) throw new UsageError("USAGE", `${what}: a secret source must be ${SECRET_SOURCE_FORMS}`);
+  const hook = beforeFirstSecret;
+  beforeFirstSecret = undefined;
+  hook?.();
   switch (source.kind) {
     case "value":
     case "env": {

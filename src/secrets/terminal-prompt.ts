@@ -22,14 +22,23 @@ export async function promptOnTerminal(prompt: string, what: string): Promise<Se
   }
   const input = new ReadStream(fd);
   const output = new WriteStream(fd);
+  // The terminal hung up (EIO): readLine ends and says so; an error event without a listener would end the process.
+  for (const stream of [input, output]) stream.on("error", () => {});
   try {
     output.write(prompt);
     input.setRawMode(true);
-    const bytes = await readLine(input);
-    output.write("\n");
-    return Secret.fromBytes(bytes);
+    return Secret.fromBytes(await readLine(input));
+  } catch (cause) {
+    if (cause instanceof InputError) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
+    throw new InputError("PASSWORD_REQUIRED", `${what} is needed but the terminal cannot be used (${code})`, { cause });
   } finally {
-    input.setRawMode(false);
+    output.write("\n"); // also after Ctrl-C or Ctrl-D: the error line then starts a line of its own
+    try {
+      input.setRawMode(false);
+    } catch {
+      /* the terminal is gone (EIO): nothing to restore */
+    }
     input.destroy();
     output.destroy();
     try {
@@ -40,25 +49,43 @@ export async function promptOnTerminal(prompt: string, what: string): Promise<Se
   }
 }
 
+const SPECIAL_KEY = "what was typed holds a special key (an arrow, a function or a control key); it was not used";
+const TYPE_AGAIN = "run again and type it plainly; Ctrl-U clears what was typed";
+
+/** One line typed on the terminal in raw mode, every byte of it wiped once read; never a control byte in it. */
 export function readLine(input: ReadStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: number[] = [];
     const finish = (settle: () => void) => {
       input.off("data", onData);
       input.off("end", onEnd);
+      input.off("error", onEnd);
       input.pause();
       chunks.fill(0);
       settle();
     };
+    let special = false; // an arrow or function key (ESC …) or another control byte, typed since the line was cleared
+    const fail = (message: string, hint?: string) =>
+      finish(() => reject(new InputError("PASSWORD_REQUIRED", message, { hint })));
     const onData = (data: Buffer) => {
       try {
         for (const byte of data) {
           if (byte === 0x0d || byte === 0x0a) {
+            if (special) return fail(SPECIAL_KEY, TYPE_AGAIN);
             const out = Buffer.from(chunks);
             return finish(() => resolve(out));
           }
-          if (byte === 0x03) return finish(() => reject(new InputError("PASSWORD_REQUIRED", "prompt interrupted")));
-          if (byte === 0x7f || byte === 0x08) chunks.pop();
+          if (byte === 0x03) return fail("prompt interrupted");
+          // Raw mode leaves the terminal's line editing to us: Ctrl-D on an empty line ends it (elsewhere it does
+          // nothing), Ctrl-U and Ctrl-W clear it (a secret has no words to erase), backspace takes a UTF-8 character.
+          if (byte === 0x04) {
+            if (chunks.length === 0 && !special) return fail("the prompt was ended (Ctrl-D) with nothing typed");
+          } else if (byte === 0x15 || byte === 0x17) {
+            chunks.fill(0).length = 0;
+            special = false;
+          } else if (byte === 0x7f || byte === 0x08) {
+            while ((chunks.pop()! & 0xc0) === 0x80 && chunks.length > 0);
+          } else if (byte < 0x20 && byte !== 0x09) special = true;
           else chunks.push(byte);
         }
       } finally {
@@ -69,6 +96,7 @@ export function readLine(input: ReadStream): Promise<Buffer> {
     const onEnd = () => finish(() => reject(new InputError("PASSWORD_REQUIRED", "terminal closed while reading the secret")));
     input.on("data", onData);
     input.on("end", onEnd);
+    input.on("error", onEnd); // EIO: the terminal hung up
     input.resume();
   });
 }

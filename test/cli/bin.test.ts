@@ -1,5 +1,6 @@
 /** The CLI program's process (src/cli/bin.ts) around main(), bundled with a stand-in main(). */
 import { spawnSync } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,8 +15,8 @@ import { runCredentialProcess } from "./src/cli/launcher/credential-process-entr
 runCredentialProcess(process.argv.slice(2), process.env).then((code) => code !== undefined && process.exit(code));
 `;
 
-/** src/cli/bin.ts (or the credential-process entry) as one ES module whose main() is `body`. */
-async function binWithMain(name: string, body: string, entry?: string): Promise<string> {
+/** src/cli/bin.ts (or the credential-process entry) as one ES module whose main() is `body` (undefined: the real one). */
+async function binWithMain(name: string, body: string | undefined, entry?: string): Promise<string> {
   const outfile = join(tmp.dir, `${name}.mjs`);
   await build({
     ...(entry ? { stdin: { contents: entry, resolveDir: resolve("."), loader: "ts" } } : { entryPoints: [resolve("src/cli/bin.ts")] }),
@@ -25,12 +26,12 @@ async function binWithMain(name: string, body: string, entry?: string): Promise<
     platform: "node",
     target: "node20",
     logLevel: "silent",
-    plugins: [
+    plugins: body === undefined ? [] : [
       {
         name: "stand-in-main",
         setup(b) {
           b.onResolve({ filter: /^\.\.?\/main\.js$/ }, () => ({ path: "main", namespace: "stand-in" }));
-          b.onLoad({ filter: /.*/, namespace: "stand-in" }, () => ({ contents: `export function main() { ${body} }`, loader: "js" }));
+          b.onLoad({ filter: /.*/, namespace: "stand-in" }, () => ({ contents: `export function main(argv, io) { ${body} }`, loader: "js" }));
         },
       },
     ],
@@ -53,6 +54,61 @@ describe("bin", () => {
     expect(r.stderr).toBe("roles-anywhere-agent: internal error: the command stopped before it finished (please report)\n");
     const settles = await binWithMain("settles-cp", "return new Promise((done) => setTimeout(() => done(0), 50));", CREDENTIAL_PROCESS_ENTRY);
     expect(spawnSync(process.execPath, [settles, "credential-process"], { encoding: "utf8", timeout: 30_000 })).toMatchObject({ status: 0, stderr: "" });
+  }, 60_000);
+
+  it("stdout or stderr on a full disk (/dev/full): one line and exit 3 for the answer, a log line dropped", async () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const run = (file: string, args: string[], fds: ["pipe" | number, "pipe" | number]) =>
+        spawnSync(process.execPath, [file, ...args], { encoding: "utf8", timeout: 30_000, stdio: ["ignore", ...fds] });
+      // The command's answer cannot be written: before, "internal error: ENOSPC … report it" and exit 1.
+      const answer = "^roles-anywhere-agent: cannot write to standard output: ENOSPC \\(check where standard output goes[^\\n]*\\)\\n$";
+      const real = run(await binWithMain("real", undefined), ["version"], [full, "pipe"]);
+      expect([real.status, real.stderr]).toEqual([3, expect.stringMatching(new RegExp(answer))]);
+      const writes = "io.stdout.write('{}'); return Promise.resolve(0);";
+      const entry = run(await binWithMain("full-cp", writes, CREDENTIAL_PROCESS_ENTRY), ["credential-process"], [full, "pipe"]);
+      expect([entry.status, entry.stderr]).toEqual([3, expect.stringMatching(new RegExp(answer))]);
+      // A daemon's log lines on a full disk: dropped, it goes on (before: the first line killed it, exit 1).
+      const logs = "for (let i = 0; i < 3; i++) io.stderr.write('a log line\\n'); io.stdout.write('served\\n'); return Promise.resolve(0);";
+      const daemon = run(await binWithMain("full-log", logs), ["agent"], ["pipe", full]);
+      expect([daemon.status, daemon.stdout]).toEqual([0, "served\n"]);
+    } finally {
+      closeSync(full);
+    }
+  }, 60_000);
+
+  it("stderr a non-blocking pipe that fills up, then its reader gone: the lines dropped, the daemon goes on", async () => {
+    // A parent (here python3) whose pipe is O_NONBLOCK: FdOutput takes the stream on EAGAIN. Before, once the reader
+    // left, that stream's EPIPE was an uncaught error: exit 1, no "done".
+    const body = `const line = "x".repeat(999) + "\\n"; const tick = () => new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 100; i++) io.stderr.write(line);
+      io.stdout.write("full\\n");
+      for (let i = 0; i < 50; i++) { io.stderr.write(line); await tick(); }
+      io.stdout.write("done\\n"); return 0;`;
+    const parent = [
+      "import os, subprocess, sys",
+      "r, w = os.pipe2(os.O_NONBLOCK)",
+      "p = subprocess.Popen([sys.argv[1], sys.argv[2], 'agent'], stderr=w, stdout=subprocess.PIPE)",
+      "os.close(w)",
+      "first = p.stdout.readline()",
+      "os.close(r)",
+      "print(p.wait(), repr(first + p.stdout.read()))",
+    ].join("\n");
+    const bundle = await binWithMain("full-pipe", `return (async () => { ${body} })();`);
+    const r = spawnSync("python3", ["-c", parent, process.execPath, bundle], { encoding: "utf8", timeout: 30_000 });
+    expect([r.stdout, r.stderr]).toEqual(["0 b'full\\ndone\\n'\n", ""]);
+  }, 60_000);
+
+  it("a working directory removed under it (cron, a deleted checkout): one line, not an internal error", async () => {
+    // Before: "internal error: ENOENT: no such file or directory, uv_cwd … report it", exit 1.
+    const bin = await binWithMain("real-cwd", undefined);
+    const script = 'mkdir "$1/gone" && cd "$1/gone" && rmdir "$1/gone" && exec "$2" "$3" credential-process --profile p --config c.json';
+    const r = spawnSync("bash", ["-c", script, "bash", tmp.dir, process.execPath, bin], { encoding: "utf8", timeout: 30_000 });
+    expect([r.status, r.stdout]).toEqual([3, ""]);
+    expect(r.stderr).toBe(
+      "roles-anywhere-agent: the working directory no longer exists (ENOENT), so a relative path cannot be found " +
+        "(run it from a directory that exists, or give absolute paths)\n",
+    );
   }, 60_000);
 
   it("exits with main()'s code once it settles, after a wait", async () => {

@@ -42,6 +42,19 @@ describe("the one-line rendering of an error", () => {
     }
   });
 
+  it("out of file descriptors (ulimit -n): one line, exit 3, not an internal error", async () => {
+    // Before: "internal error: EMFILE: too many open files, open '…/dist/daemon/chunk-….mjs' … report it", exit 1.
+    const { reportError } = await import("../../src/cli/report-error.js");
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: {} };
+    const path = "/usr/lib/roles-anywhere-agent/dist/daemon/chunk-X.mjs";
+    const emfile = Object.assign(new Error(`EMFILE: too many open files, open '${path}'`), { code: "EMFILE", errno: -24, syscall: "open", path });
+    expect(reportError(emfile, io, false)).toBe(3);
+    expect(stderr).toBe(
+      `roles-anywhere-agent: too many open files (EMFILE) to open ${path} (raise the limit of open files: ulimit -n 1024, or LimitNOFILE= in a systemd unit)\n`,
+    );
+  });
+
   it("an internal error's first line too", async () => {
     const { reportError } = await import("../../src/cli/report-error.js");
     let stderr = "";

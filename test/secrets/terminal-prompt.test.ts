@@ -1,7 +1,14 @@
+import { spawnSync } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { join, resolve } from "node:path";
 import type { ReadStream } from "node:tty";
-import { describe, expect, it } from "vitest";
+import { build } from "esbuild";
+import { afterAll, describe, expect, it } from "vitest";
 import { readLine } from "../../src/secrets/terminal-prompt.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+const tmp = makeTempDir("raa-prompt-");
+afterAll(() => tmp.cleanup());
 
 /** What readLine uses of a terminal stream: data and end events, pause and resume. */
 class FakeTerminal extends EventEmitter {
@@ -38,4 +45,89 @@ describe("readLine (the terminal prompt's reader)", () => {
     await expect(line).rejects.toThrow("prompt interrupted");
     expect(chunks[0]!.every((byte) => byte === 0)).toBe(true);
   });
+
+  // Raw mode turns off the terminal's line editing: before, each of these keys went to the token as a byte of the PIN
+  // (a wrong PIN: a strike on its counter), and Ctrl-D on an empty prompt waited for ever.
+  it("Ctrl-U and Ctrl-W clear what was typed, as the terminal's own line editing does", async () => {
+    for (const clear of ["\x15", "\x17"]) {
+      const { line, chunks } = typed([Buffer.from(`99${clear}1234\r`)]);
+      expect((await line).toString()).toBe("1234");
+      expect(chunks[0]!.every((byte) => byte === 0)).toBe(true);
+    }
+  });
+
+  it("backspace takes a whole UTF-8 character, not its last byte", async () => {
+    expect((await typed([Buffer.from("Päß\x7f\x7fss\r")]).line).toString()).toBe("Pss");
+  });
+
+  it("Ctrl-D on an empty line ends the prompt; after something typed it does nothing", async () => {
+    await expect(typed([Buffer.from("\x04")]).line).rejects.toThrow("the prompt was ended (Ctrl-D) with nothing typed");
+    expect((await typed([Buffer.from("12\x0434\r")]).line).toString()).toBe("1234");
+  });
+
+  it("an arrow, function or control key in the line: refused, not sent; Ctrl-U starts over", async () => {
+    for (const key of ["\x1b[A", "\x1bOP", "\x01", "\x1b"]) {
+      const { line, chunks } = typed([Buffer.from(`12${key}34\r`)]);
+      await expect(line).rejects.toMatchObject({
+        message: "what was typed holds a special key (an arrow, a function or a control key); it was not used",
+        hint: "run again and type it plainly; Ctrl-U clears what was typed",
+      });
+      expect(chunks[0]!.every((byte) => byte === 0)).toBe(true);
+    }
+    expect((await typed([Buffer.from("1\x1b[A\x151234\r")]).line).toString()).toBe("1234");
+    expect((await typed([Buffer.from("a\tb\r")]).line).toString()).toBe("a\tb");
+  });
+
+  it("a terminal that errors (EIO) while read: rejects, as when it closes", async () => {
+    const terminal = new FakeTerminal();
+    const line = readLine(terminal as unknown as ReadStream);
+    terminal.emit("error", Object.assign(new Error("read EIO"), { code: "EIO" }));
+    await expect(line).rejects.toThrow("terminal closed while reading the secret");
+  });
+});
+
+describe("promptOnTerminal on a terminal that hangs up during the prompt", () => {
+  it("one typed error (PASSWORD_REQUIRED), and no unhandled 'error' event of the tty streams", async () => {
+    // Before: "Error: setRawMode EIO" (not an AgentError: an agent logged it raw), or, with the line break written
+    // after the prompt, the process ended on the tty stream's unhandled 'error' event (EIO) with a stack. (Whatever
+    // we do, Node 20 then aborts at exit: node::ResetStdio asserts when it cannot restore a hung-up terminal.)
+    const entry = join(tmp.dir, "prompt.mjs");
+    await build({
+      stdin: {
+        contents: `import { promptOnTerminal } from "./src/secrets/terminal-prompt.ts";
+          process.on("SIGHUP", () => {}); // as the daemons, which prompt at start-up and take SIGHUP as a reload
+          promptOnTerminal("PIN: ", "the PIN").then(() => process.exit(0), (e) => {
+            process.stderr.write(\`\${e.name} \${e.code} \${e.message}\\n\`);
+            setTimeout(() => process.exit(3), 200); // time for a late 'error' event to end the process first
+          });`,
+        resolveDir: resolve("."),
+        loader: "ts",
+      },
+      outfile: entry,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "silent",
+    });
+    // The child gets a pty as its controlling terminal; once the prompt shows, the other side closes (a hang-up).
+    const parent = [
+      "import os, pty, subprocess, sys, time, select, fcntl, termios",
+      "master, slave = pty.openpty()",
+      "env = {k: v for k, v in os.environ.items() if k != 'CI'}",
+      "p = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,",
+      "  start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))",
+      "os.close(slave)",
+      "seen = b''",
+      "deadline = time.time() + 20",
+      "while b'PIN: ' not in seen and time.time() < deadline:",
+      "  if select.select([master], [], [], 1)[0]: seen += os.read(master, 100)",
+      "os.close(master)",
+      "out, err = p.communicate(timeout=20)",
+      "print(repr(seen.decode()), err.decode(), end='')",
+    ].join("\n");
+    const r = spawnSync("python3", ["-c", parent, process.execPath, entry], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stdout.split("\n")[0]).toBe("'PIN: ' InputError PASSWORD_REQUIRED terminal closed while reading the secret");
+    expect(r.stdout).not.toMatch(/Unhandled 'error' event|\n\s+at /);
+  }, 60_000);
 });

@@ -6,8 +6,10 @@ import type { TextOutput } from "../command.js";
 import { FdOutput } from "../fd-output.js";
 import { main } from "../main.js";
 import { printProcessWarnings } from "../process-warnings.js";
-import { failIfUnfinished } from "../report-error.js";
+import { failIfUnfinished, reportError } from "../report-error.js";
 import { fullCliNeeded } from "./full-cli-needed.js";
+import { noCoreFile } from "../../os/native-helper.js";
+import { beforeFirstSecretRead } from "../../secrets/secret-source.js";
 
 /** Runs `argv` (credential-process …); resolves to its exit code once its output is out, or to undefined when the full CLI must run it. */
 export async function runCredentialProcess(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
@@ -21,11 +23,16 @@ export async function runCredentialProcess(argv: readonly string[], env: NodeJS.
   });
   const heldStderr = holding(stderr);
   printProcessWarnings(heldStderr);
+  beforeFirstSecretRead(noCoreFile); // a PIN or password: no core file (native-helper.ts)
   const settled = failIfUnfinished(stderr);
-  const code = await main(argv, { stdout: holding(stdout), stderr: heldStderr, env });
+  let code = await main(argv, { stdout: holding(stdout), stderr: heldStderr, env });
   settled();
   if (fullCliNeeded()) return undefined;
-  for (const [out, text] of held) out.write(text);
+  try {
+    for (const [out, text] of held) out.write(text);
+  } catch (error) {
+    code = reportError(error, { stdout, stderr, env }, false); // stdout cannot be written (fd-output.ts): one line
+  }
   await Promise.all([stdout.flush(), stderr.flush()]);
   return code;
 }
