@@ -164,7 +164,8 @@ await build({ ...common, entryPoints: ["src/cli/launcher/launcher-error.ts"], ou
 // The reader's errors never leave it (a cache it cannot use is no cache): no keepNames, which sets names at load.
 await build({ ...common, entryPoints: ["src/cli/launcher/code-cache-reader.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}`, keepNames: false });
 await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_WRITER_FILE}` });
-await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", define: { __BUNDLE_IDS__: JSON.stringify(bundleIds), __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
+// dist/cli.js is compiled from its source on every run: no keepNames (it named ~20 functions at each start).
+await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", keepNames: false, define: { __BUNDLE_IDS__: JSON.stringify(bundleIds), __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
 chmodSync("dist/cli.js", 0o755);
 
 buildNativeHelper();

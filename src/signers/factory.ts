@@ -126,7 +126,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
   }
 
-  if (keyFile.bytes.includes(TSS2_MARKER, 0, "latin1")) {
+  if (keyFile.bytes.toString("latin1").includes(TSS2_MARKER)) {
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") });
   }
 

@@ -62,11 +62,11 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
       refreshing = undefined;
     }));
   // The files were just read, their fstat the baseline: the first certificate() and certificateChain() (a
-  // CreateSession asks for both) within a second use them as read, without a stat by name.
-  const readAt = performance.now();
+  // CreateSession asks for both) within a second (hrtime: `performance` loads perf_hooks) skip a stat by name.
+  const readAt = process.hrtime.bigint();
   const unchecked = new Set(["certificate", "chain"]);
   const current = async (use: string) =>
-    unchecked.delete(use) && performance.now() - readAt < 1000 ? state : refresh();
+    unchecked.delete(use) && process.hrtime.bigint() - readAt < 1_000_000_000n ? state : refresh();
   return fileKeySigner("the file signer", () => state.key.key, options.signOffThread, {
     certificate: async () => (await current("certificate")).certificate?.certificates[0],
     certificateChain: async () => {
