@@ -72,6 +72,9 @@ async function updateOnce(run: UpdateRun): Promise<void> {
   const settings = await run.settings();
   const waitMs = run.clockWaitMs ?? CLOCK_WAIT_MS;
   const until = monotonic() + waitMs;
+  // The first step is tried at once; then at least 1 s, 2 s, 4 s… apart: a jittery clock (steps every second, or
+  // during each attempt) with a refusal answered at once made an attempt per step, hundreds in the 5 min.
+  let gapMs = 0;
   for (let waited = false; ; waited = true) {
     const { certificateWarning } = run;
     // Timers run on the monotonic clock: a step (NTP) shows as the wall clock moving away from it.
@@ -93,7 +96,9 @@ async function updateOnce(run: UpdateRun): Promise<void> {
     } finally {
       await source.close();
     }
-    while (Math.abs(now() - monotonic() - offset) <= CLOCK_STEP_MS) {
+    const notBefore = monotonic() + gapMs;
+    gapMs = Math.max(CLOCK_POLL_MS, gapMs * 2);
+    while (monotonic() < notBefore || Math.abs(now() - monotonic() - offset) <= CLOCK_STEP_MS) {
       const left = until - monotonic();
       if (left <= 0) break;
       await new Promise<void>((resolve) => setTimer(resolve, Math.min(CLOCK_POLL_MS, left)));

@@ -141,6 +141,14 @@ describe("update --once and the clock", () => {
     expect(log[0]).toMatch(/waiting up to 5 min for the system clock to be set \(NTP\): it said 2027-03-01 09:00:00 UTC, and the service refused the signature's time$/);
   });
 
+  it("a jittery clock (a step at each attempt, refused at once): attempts spaced out, a dozen at most", async () => {
+    const s = scenario({ start: BOOT, failures: Array.from({ length: 1000 }, () => () => ((s.clock.wall += 2_000), notYetValid())) });
+    const { error } = await once(s);
+    expect(error).toMatchObject({ code: "CERTIFICATE_NOT_YET_VALID" });
+    expect(s.calls.length).toBeLessThanOrEqual(12);
+    expect(s.calls.slice(0, 4).map((c) => c.mono)).toEqual([0, 0, 1_000, 3_000]); // the first step: at once
+  });
+
   it("fails at once, as before: a certificate not valid yet by a clock that may be right", async () => {
     const s = scenario({ start: REAL, failures: [notYetValid] });
     const { error, log } = await once(s);
