@@ -142,7 +142,8 @@ describe("update --once and the clock", () => {
   });
 
   it("a jittery clock (a step at each attempt, refused at once): attempts spaced out, a dozen at most", async () => {
-    const s = scenario({ start: BOOT, failures: Array.from({ length: 1000 }, () => () => ((s.clock.wall += 2_000), notYetValid())) });
+    const jitter = () => ((s.clock.wall += 2_000), notYetValid());
+    const s = scenario({ start: BOOT, failures: Array.from({ length: 1000 }, () => jitter) });
     const { error } = await once(s);
     expect(error).toMatchObject({ code: "CERTIFICATE_NOT_YET_VALID" });
     expect(s.calls.length).toBeLessThanOrEqual(12);
