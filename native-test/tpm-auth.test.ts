@@ -109,6 +109,7 @@ describe("a wrong key password offered again by a new signer in the same process
     for (let i = 0; i < 5; i++) errors.push(await signWith("wrong").catch((e: unknown) => e));
     expect(errors.map((e) => (e as { code?: string }).code)).toEqual(Array(5).fill("TPM_AUTH_FAILED"));
     expect((errors[4] as Error).message).toMatch(/the TPM already rejected this key password; it was not presented again$/);
+    expect((errors[4] as { hint?: string }).hint).toMatch(/; if the TPM was given this password since, restart \(a reload refuses it too\)$/);
     expect(await lockoutCounter(tpm)).toBe(before + 1);
     expect(await opensslVerifies(tpm, key.publicKeyPath, message, await signWith("right"), "sha256")).toBe(true);
   });

@@ -154,7 +154,7 @@ function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, k
   const token = describeToken(context.slot.token);
   const again = `already rejected the ${kind}PIN from ${source}; it was not presented again`;
   throw new AuthError("PIN_INCORRECT", `${token} ${again}`, {
-    hint: "fix the PIN there (restarting presents the same PIN again, a try on the token's counter)",
+    hint: "fix the PIN there; if the token's PIN was changed to this one, restart (a reload refuses it too)",
   });
 }
 

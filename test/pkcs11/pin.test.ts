@@ -179,6 +179,8 @@ describe("loginUser", () => {
       await expect(loginUser(context, supply)).rejects.toMatchObject({
         code: "PIN_INCORRECT",
         message: 'token "pad" (serial 1) already rejected the PIN from environment variable P; it was not presented again',
+        // The operator may have set the token's PIN to this one since (SIGHUP keeps refusing it): restart then.
+        hint: "fix the PIN there; if the token's PIN was changed to this one, restart (a reload refuses it too)",
       });
     }
     expect(logins).toHaveLength(1);

@@ -79,7 +79,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     if (wasRejected(parentSeen)) {
       const again = "the TPM already rejected this parent password; it was not presented again";
       throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
-        hint: `fix ${parentOption} (restarting presents it again, one more dictionary-attack try)`,
+        hint: `fix ${parentOption}; if the TPM was given this password since, restart (a reload refuses it too)`,
       });
     }
     keys = await KeyLifecycle.load(transport, input).catch((e: unknown) => {
@@ -154,7 +154,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
         if (wasRejected(seen)) {
           const again = "the TPM already rejected this key password; it was not presented again";
           throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
-            hint: `fix ${option} (restarting presents it again, one more dictionary-attack try)`,
+            hint: `fix ${option}; if the TPM was given this password since, restart (a reload refuses it too)`,
           });
         }
         const signature = await keys.use(sign).catch((e: unknown) => {
