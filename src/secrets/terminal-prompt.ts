@@ -24,6 +24,16 @@ export async function promptOnTerminal(prompt: string, what: string): Promise<Se
   const output = new WriteStream(fd);
   // The terminal hung up (EIO): readLine ends and says so; an error event without a listener would end the process.
   for (const stream of [input, output]) stream.on("error", () => {});
+  // Stopped (kill -TSTP) and continued (fg): the shell set its own modes meanwhile, echo on, so the PIN typed next
+  // was shown. Raw mode is set again (off first: Node skips setting the mode it believes is set).
+  const rawAgain = () => {
+    try {
+      input.setRawMode(false).setRawMode(true);
+    } catch {
+      /* the terminal is gone: readLine says so */
+    }
+  };
+  process.on("SIGCONT", rawAgain);
   try {
     output.write(prompt);
     input.setRawMode(true);
@@ -33,6 +43,7 @@ export async function promptOnTerminal(prompt: string, what: string): Promise<Se
     const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
     throw new InputError("PASSWORD_REQUIRED", `${what} is needed but the terminal cannot be used (${code})`, { cause });
   } finally {
+    process.off("SIGCONT", rawAgain);
     output.write("\n"); // also after Ctrl-C or Ctrl-D: the error line then starts a line of its own
     try {
       input.setRawMode(false);

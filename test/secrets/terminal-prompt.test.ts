@@ -131,3 +131,56 @@ describe("promptOnTerminal on a terminal that hangs up during the prompt", () =>
     expect(r.stdout).not.toMatch(/Unhandled 'error' event|\n\s+at /);
   }, 60_000);
 });
+
+describe("promptOnTerminal stopped and continued (kill -TSTP, then fg)", () => {
+  it("turns echo off again: the shell's modes, set while it was stopped, do not show the PIN", async () => {
+    // Before: after fg the terminal had the shell's modes (echo, line editing), the prompt took them for raw
+    // mode, and the PIN typed was shown on the screen.
+    const entry = join(tmp.dir, "prompt-stop.mjs");
+    await build({
+      stdin: {
+        contents: `import { promptOnTerminal } from "./src/secrets/terminal-prompt.ts";
+          promptOnTerminal("PIN: ", "the PIN").then((s) => {
+            s.use((b) => process.stderr.write(\`got \${b.length}\\n\`));
+            process.exit(0);
+          }, (e) => (process.stderr.write(\`\${e.code}\\n\`), process.exit(3)));`,
+        resolveDir: resolve("."),
+        loader: "ts",
+      },
+      outfile: entry,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "silent",
+    });
+    // A shell stops the job, restores its own modes (echo on, canonical), and continues it at fg.
+    const parent = [
+      "import os, pty, subprocess, sys, time, select, fcntl, termios, signal",
+      "master, slave = pty.openpty()",
+      "shell = termios.tcgetattr(slave)",
+      "env = {k: v for k, v in os.environ.items() if k != 'CI'}",
+      "p = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,",
+      "  start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))",
+      "def read(until, t):",
+      "  seen, deadline = b'', time.time() + t",
+      "  while until not in seen and time.time() < deadline:",
+      "    if select.select([master], [], [], 0.1)[0]: seen += os.read(master, 100)",
+      "  return seen",
+      "read(b'PIN: ', 20)",
+      "time.sleep(0.5)",
+      "os.kill(p.pid, signal.SIGSTOP)",
+      "time.sleep(0.3)",
+      "termios.tcsetattr(slave, termios.TCSANOW, shell)",
+      "os.kill(p.pid, signal.SIGCONT)",
+      "time.sleep(0.5)",
+      "os.write(master, b'secret12')",
+      "echoed = read(b'secret12', 1)",
+      "os.write(master, b'\\r')",
+      "out, err = p.communicate(timeout=20)",
+      "print(repr(echoed.decode()), err.decode(), end='')",
+    ].join("\n");
+    const r = spawnSync("python3", ["-c", parent, process.execPath, entry], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stdout).toBe("'' got 8\n");
+  }, 60_000);
+});
