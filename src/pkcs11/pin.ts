@@ -110,7 +110,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
   } catch (error) {
     if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
     const failure = loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
-    if (seen && failure instanceof AuthError && failure.code === "PIN_INCORRECT") rememberRejected(seen);
+    if (seen && rejectedAsWrong(failure, error)) rememberRejected(seen);
     throw failure;
   } finally {
     pin?.wipe();
@@ -126,7 +126,7 @@ export function loginContextSpecific(context: TokenContext, pin: Secret, descrip
     pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
     const failure = loginFailure(context, error, description, "context-specific ");
-    if (failure instanceof AuthError && failure.code === "PIN_INCORRECT") rememberRejected(seen);
+    if (rejectedAsWrong(failure, error)) rememberRejected(seen);
     throw failure;
   }
 }
@@ -156,6 +156,11 @@ function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, k
   throw new AuthError("PIN_INCORRECT", `${token} ${again}`, {
     hint: "fix the PIN there; if the token's PIN was changed to this one, restart (a reload refuses it too)",
   });
+}
+
+/** Whether the token refused the PIN as wrong (a try on its counter); an expired PIN is the right one. */
+function rejectedAsWrong(failure: Error, error: unknown): boolean {
+  return failure instanceof AuthError && failure.code === "PIN_INCORRECT" && ckrName(error) !== "CKR_PIN_EXPIRED";
 }
 
 /** A PIN the token already reports as blocked is not presented: that could only fail, or worse. */

@@ -192,6 +192,15 @@ describe("loginUser", () => {
     expect([logins.length, other.logins.length]).toEqual([2, 1]);
   });
 
+  it("an expired PIN (the right one, no try counted) is not taken for a rejected one: it says expired each time", async () => {
+    const { context, logins } = tokenAnswering("CKR_PIN_EXPIRED:163", 0);
+    const supply = pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "expired-4711" });
+    for (let i = 0; i < 2; i++) {
+      await expect(loginUser(context, supply)).rejects.toThrow('the PIN of token "pad" (serial 1) has expired (CKR_PIN_EXPIRED)');
+    }
+    expect(logins).toHaveLength(2);
+  });
+
   it("does not present again a context-specific PIN the token rejected, nor take it for the user PIN's rejection", async () => {
     const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
     const pin = () => Secret.fromUtf8("5678");
