@@ -131,7 +131,12 @@ describe("update (process)", () => {
  * (FAKETIME_NO_CACHE), and leaves the monotonic clock alone, as an NTP step does.
  */
 describe("update --once at a boot before NTP (libfaketime)", () => {
-  const library = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+  // Debian's package (libfaketime) installs it under this architecture's multiarch directory; others under lib64.
+  const multiarch: Record<string, string> = {
+    x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu", arm: "arm-linux-gnueabihf", ia32: "i386-linux-gnu",
+    ppc64: "powerpc64le-linux-gnu", s390x: "s390x-linux-gnu", riscv64: "riscv64-linux-gnu", loong64: "loongarch64-linux-gnu",
+  };
+  const library = [`/usr/lib/${multiarch[process.arch] ?? "-"}`, "/usr/lib64", "/usr/lib"]
     .map((d) => join(d, "faketime", "libfaketime.so.1")).find((p) => existsSync(p));
   const offsetFile = join(dir, "faketime-offset");
 
