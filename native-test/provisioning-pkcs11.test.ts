@@ -173,7 +173,8 @@ describe("refusals", () => {
         if (r.code === 0) expect(r.stdout.trim()).toBe(uri);
         else expect(r.stderr, `exit ${r.code}`).toMatch(/^roles-anywhere-agent: [^\n]+\n$/);
       }
-      expect({ round, certificates: certs(label) }).toEqual({ round, certificates: 1 });
+      const said = runs.map((r) => `exit ${r.code}: ${r.stderr.trim()}`).join("\n");
+      expect({ round, certificates: certs(label) }, said).toEqual({ round, certificates: 1 });
     }
     await expectCredentials(`pkcs11:token=${TOKEN};object=shared-4`);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
@@ -43,17 +43,25 @@ for (let i = 0; i < Number(rounds); i++) {
     writeFileSync(
       entry,
       `import { withFileLock } from ${JSON.stringify(resolve("src/update/file-lock.ts"))};
-await withFileLock(process.argv[2], async () => { console.log("held", process.pid); await new Promise((r) => setTimeout(r, 4000)); });
+await withFileLock(process.argv[2], async () => { console.log("held", process.pid); await new Promise((r) => setTimeout(r, 600_000)); });
 `,
     );
     await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", target: "node20", outfile: holder, logLevel: "silent" });
     const lock = join(dir, "shared.lock");
-    // Its pid there (999991) is above this host's pid_max: no process of that pid can exist here.
+    // Its pid there (999991) is above the default pid_max (32768), not systemd's (4194304): checked that no process
+    // here has it (its lock would be live for that reason, whatever the namespace).
+    expect(existsSync("/proc/999991"), "a process of this host has pid 999991").toBe(false);
     const inside = `echo 999990 > /proc/sys/kernel/ns_last_pid && "$0" "$@"`;
     const argv = ["--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", inside, process.execPath, holder, lock];
     const child = spawn("unshare", argv, { stdio: ["ignore", "pipe", "inherit"] });
     try {
-      await once(child.stdout!, "data");
+      // Held until killed below, however slow this machine; unshare ending first (ns_last_pid refused: above an
+      // older kernel's pid_max) fails here at once, not at the test's timeout.
+      const held = await Promise.race([
+        once(child.stdout!, "data").then(() => "held"),
+        once(child, "exit").then(([code, signal]) => `unshare ended (${code ?? signal}) before the lock was held`),
+      ]);
+      expect(held).toBe("held");
       const error = await withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "FILE_LOCKED" });
     } finally {

@@ -131,7 +131,12 @@ describe("update (process)", () => {
  * (FAKETIME_NO_CACHE), and leaves the monotonic clock alone, as an NTP step does.
  */
 describe("update --once at a boot before NTP (libfaketime)", () => {
-  const library = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+  // Debian's package (libfaketime) installs it under this architecture's multiarch directory; others under lib64.
+  const multiarch: Record<string, string> = {
+    x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu", arm: "arm-linux-gnueabihf", ia32: "i386-linux-gnu",
+    ppc64: "powerpc64le-linux-gnu", s390x: "s390x-linux-gnu", riscv64: "riscv64-linux-gnu", loong64: "loongarch64-linux-gnu",
+  };
+  const library = [`/usr/lib/${multiarch[process.arch] ?? "-"}`, "/usr/lib64", "/usr/lib"]
     .map((d) => join(d, "faketime", "libfaketime.so.1")).find((p) => existsSync(p));
   const offsetFile = join(dir, "faketime-offset");
 
@@ -168,7 +173,8 @@ describe("update --once at a boot before NTP (libfaketime)", () => {
       const stepped = Date.now();
       writeFileSync(offsetFile, "+0\n");
       expect(await run.exited).toBe(0);
-      expect(Date.now() - stepped).toBeLessThan(5_000); // at the step, not at the 5 min bound
+      // At the step (seen within 1 s, then one attempt), not at the 5 min bound: slack for a loaded 2-core CI machine.
+      expect(Date.now() - stepped).toBeLessThan(30_000);
       expect(readFileSync(path, "utf8")).toMatch(/\[default\]\naws_access_key_id = \S+/);
       expect(run.log).toHaveLength(2);
       expect(run.log[1]).toMatch(/^wrote profile \[default\]/);
@@ -200,6 +206,6 @@ describe("update --once at a boot before NTP (libfaketime)", () => {
     expect(r.code).toBe(3);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/is not valid for another (29|30) d/);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(30_000); // not after the 5 min wait: slack for a loaded CI machine
   });
 });

@@ -7,7 +7,7 @@
 import { createPrivateKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { pkcs11Class } from "../../../src/pkcs11/binding.js";
 import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
 import type { AgentError } from "../../../src/errors.js";
@@ -745,9 +745,14 @@ describe("object labels that are not UTF-8 (written by another tool, e.g. in Lat
 });
 
 describe("C_Sign's CKR_BUFFER_TOO_SMALL", () => {
+  // Generated once, before the tests and with its own timeout: an RSA-4096 key took up to 18 s here under load (a
+  // test's timeout is 20 s), and each test paid for one.
+  let big: ReturnType<typeof issueLeaf>;
+  beforeAll(() => {
+    big = issueLeaf(ca, join(dir, "big"), { name: "big", keyType: "rsa4096" });
+  }, 120_000);
   /** The certificate and key of a 4096-bit RSA key whose CKA_MODULUS is a placeholder of zeros (so 256 bytes are offered). */
   function bigKeyWithPlaceholderModulus(): KeyObject {
-    const big = issueLeaf(ca, join(dir, "big"), { name: "big", keyType: "rsa4096" });
     const bigKey = createPrivateKey(readFileSync(big.keyPath));
     token.objects[0]!.set(CKA.VALUE, Buffer.from(big.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64"));
     token.objects[1]!.set(CKA.MODULUS, Buffer.alloc(256));
