@@ -191,6 +191,11 @@ class SignerBuild {
         hint: objectNotFoundHint({ label: uri.object, id: uri.id }, records, "cert", this.name("certificate")),
       });
     }
+    // Copies of one certificate for one key are one (install-certificate run at once by several processes on a
+    // token that shows each process's new objects late, as SoftHSM does, may leave several).
+    const same = (a: CertificateObject, b: CertificateObject) =>
+      a.slot === b.slot && a.id.equals(b.id) && a.certificate.der.equals(b.certificate.der);
+    found = found.filter((c, i) => !found.slice(0, i).some((earlier) => same(earlier, c)));
     if (found.length > 1) {
       throw new Pkcs11AmbiguousError(
         `${formatPkcs11Uri(withoutQuery(uri))} matches ${found.length} certificates`,
