@@ -30,8 +30,8 @@ export interface TokenSlot {
 const NO_TOKEN_YET = new Set(["CKR_TOKEN_NOT_PRESENT", "CKR_DEVICE_REMOVED"]);
 
 /** Listings of a module whose tokens are files, while a URI in `wanted` matches none, and the pause between them. */
-const FILE_TOKEN_LISTINGS = 5;
-const FILE_TOKEN_PAUSE_MS = 30;
+const FILE_TOKEN_LISTINGS = 4;
+const FILE_TOKEN_PAUSE_MS = 100;
 
 /**
  * Every slot with an initialised token, once; slots whose info cannot be read (a token half gone) are skipped.
