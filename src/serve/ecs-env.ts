@@ -4,7 +4,7 @@ import { InputError } from "../errors.js";
 import { checkDirectoryRule, directoryErrorText, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
 import { writeError } from "../io/atomic-write.js";
 import { writeThenRename } from "../io/write-new-file.js";
-import { holdFileLock } from "../update/file-lock.js";
+import { holdFileLock } from "../io/file-lock.js";
 import type { EcsConsumer } from "./ecs-consumers.js";
 
 /** The environment a consumer needs: systemd `EnvironmentFile=` / `docker --env-file` / `set -a; . file` syntax. */
@@ -36,7 +36,7 @@ export async function writeEcsEnvFiles(dir: string, consumers: readonly EcsConsu
 /**
  * Makes `dir` this serve's for its life (the returned function gives it back): a second serve writing there would
  * replace the first one's files, leaving its consumers with another's URL or token. A lock left by a serve that
- * died is taken over (src/update/file-lock.ts); a live one's never.
+ * died is taken over (src/io/file-lock.ts); a live one's never.
  */
 export async function lockEcsEnvDir(dir: string, uid: number = process.getuid?.() ?? 0): Promise<() => Promise<void>> {
   const checked = openEcsEnvDir(dir, uid);

@@ -3,7 +3,7 @@ import { constants, readlinkSync } from "node:fs";
 import { link, open, rename, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { InputError } from "../errors.js";
-import { processExists, writeFailureHint } from "../io/atomic-write.js";
+import { processExists, writeFailureHint } from "./atomic-write.js";
 
 /** A lock file older than this is stale whatever its owner (holders keep it for milliseconds). */
 const STALE_MS = 60_000;
