@@ -37,7 +37,8 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
  * Takes the lock of {@link withFileLock} until the returned function is called. While held, its time is renewed
  * every STALE_MS / 4, so a holder of minutes or days (serve) is not taken for a crashed one by its age.
  */
-export async function holdFileLock(lockPath: string, { timeoutMs = 10_000, pollMs = 25, busy = updateBusy }: LockOptions = {}) {
+export async function holdFileLock(lockPath: string, options: LockOptions = {}): Promise<() => Promise<void>> {
+  const { timeoutMs = 10_000, pollMs = 25, busy = updateBusy } = options;
   const token = await acquire(lockPath, timeoutMs, pollMs, busy);
   const renew = setInterval(() => {
     const now = new Date();

@@ -200,7 +200,8 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
   // SoftHSM rewrites the token's file at every C_Login: one at the same moment in another process can make this
   // one fail before the PIN is checked (the token then looks blank), with a false or no hint.
   const listedWithPin = (context.slot.flags & CKF.USER_PIN_INITIALIZED) !== 0;
-  if (tokensAreFiles(context.module) && (name === "CKR_GENERAL_ERROR" || (name === "CKR_USER_PIN_NOT_INITIALIZED" && listedWithPin))) {
+  const beforePin = name === "CKR_GENERAL_ERROR" || (name === "CKR_USER_PIN_NOT_INITIALIZED" && listedWithPin);
+  if (beforePin && tokensAreFiles(context.module)) {
     return pkcs11Failure(`${kind === "" ? "C_Login" : "C_Login (context-specific)"} on ${token}`, error,
       "the module keeps its tokens in files, and another process logging in at the same moment may have been "
         + "rewriting this one: try again (C_Login is never repeated by itself)");

@@ -40,7 +40,9 @@ const FILE_TOKEN_PAUSE_MS = 100;
  * then may find it blank or unreadable. While a URI in `wanted` matches no token, such a module is listed again
  * (listing costs no PIN try; C_Login is never repeated), FILE_TOKEN_LISTINGS times at most.
  */
-export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog, wanted: readonly (Pkcs11Uri | undefined)[] = []): TokenSlot[] {
+export function listTokenSlots(
+  module: Pkcs11Module, debug?: DebugLog, wanted: readonly (Pkcs11Uri | undefined)[] = [],
+): TokenSlot[] {
   for (let listing = 1; ; listing++) {
     const slots = listSlotsOnce(module, debug);
     const missing = wanted.some((uri) => uri && !slots.some((slot) => slotMatches(uri, slot, module.info)));

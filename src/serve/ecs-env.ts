@@ -45,7 +45,8 @@ export async function lockEcsEnvDir(dir: string, uid: number = process.getuid?.(
   return holdFileLock(`${path}/.serve.lock`, {
     timeoutMs: 1_000,
     busy: (lock, pid) => ({
-      message: `--ecs-env-dir ${path} is in use by serve process ${pid} (lock ${lock}): its consumers read their files there`,
+      message: `--ecs-env-dir ${path} is in use by serve process ${pid} (lock ${lock}): `
+        + "its consumers read their files there",
       hint: "stop that serve, or give this one another --ecs-env-dir",
     }),
   });
