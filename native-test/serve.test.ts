@@ -125,6 +125,22 @@ describe("serve (process)", () => {
     ).rejects.toThrow();
   });
 
+  it("a second serve for the same --ecs-env-dir refuses in one line, leaving the first one's files", async () => {
+    // Before: it replaced ServeRole.env and ServeRole.token silently; the first serve kept running for nobody.
+    const before = readFileSync(join(dir, "env", "ServeRole.env"), "utf8");
+    const second = spawn(process.execPath, [cli.cli, "serve", ...keyFlags,
+      "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/serve",
+      "--profile-arn", "arn:aws:rolesanywhere:us-east-1:000000000000:profile/serve",
+      "--role-arn", "arn:aws:iam::000000000000:role/path/ServeRole", "--endpoint", proxy.url,
+      "--port", "0", "--ecs", "--ecs-env-dir", join(dir, "env")], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    second.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(second, "exit")) as [number | null];
+    expect([code, stderr]).toEqual([3, expect.stringMatching(
+      new RegExp(`^roles-anywhere-agent: --ecs-env-dir \\S+ is in use by serve process ${serve.pid} \\(lock .*\\): .*\\)\\n$`))]);
+    expect(readFileSync(join(dir, "env", "ServeRole.env"), "utf8")).toBe(before);
+  });
+
   it("exits 0 on SIGTERM", async () => {
     serve.kill("SIGTERM");
     const [code] = (await once(serve, "exit")) as [number | null];

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { withFileLock } from "../src/update/file-lock.js";
+import { withFileLock } from "../src/io/file-lock.js";
 
 /**
  * Several real processes rewrite the same credentials file at once, each its own profile, many times.
@@ -42,7 +42,7 @@ for (let i = 0; i < Number(rounds); i++) {
     const entry = join(dir, "holder-entry.ts");
     writeFileSync(
       entry,
-      `import { withFileLock } from ${JSON.stringify(resolve("src/update/file-lock.ts"))};
+      `import { withFileLock } from ${JSON.stringify(resolve("src/io/file-lock.ts"))};
 await withFileLock(process.argv[2], async () => { console.log("held", process.pid); await new Promise((r) => setTimeout(r, 600_000)); });
 `,
     );

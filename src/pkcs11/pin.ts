@@ -10,7 +10,7 @@ import { Secret } from "../secrets/secret.js";
 import { rememberRejected, secretDigest, wasRejected } from "../secrets/rejected-secrets.js";
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
-import { currentTokenFlags, describeToken, hasPinPad, type TokenSlot } from "./slots.js";
+import { currentTokenFlags, describeToken, hasPinPad, tokensAreFiles, type TokenSlot } from "./slots.js";
 import { tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
 import { CKF, CKU } from "./constants.js";
@@ -201,6 +201,15 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
       cause: error,
       hint: "change it with the token's tools (e.g. pkcs11-tool --change-pin)",
     });
+  }
+  // SoftHSM rewrites the token's file at every C_Login: one at the same moment in another process can make this
+  // one fail before the PIN is checked (the token then looks blank), with a false or no hint.
+  const listedWithPin = (context.slot.flags & CKF.USER_PIN_INITIALIZED) !== 0;
+  const beforePin = name === "CKR_GENERAL_ERROR" || (name === "CKR_USER_PIN_NOT_INITIALIZED" && listedWithPin);
+  if (beforePin && tokensAreFiles(context.module)) {
+    return pkcs11Failure(`${kind === "" ? "C_Login" : "C_Login (context-specific)"} on ${token}`, error,
+      "the module keeps its tokens in files, and another process logging in at the same moment may have been "
+        + "rewriting this one: try again (C_Login is never repeated by itself)");
   }
   if (name === "CKR_USER_PIN_NOT_INITIALIZED") {
     const { module: { path }, slot: { token: { label } } } = context;

@@ -5,6 +5,7 @@ import { CKF } from "./constants.js";
 import type { DebugLog } from "../debug-log.js";
 import { unpad, type LibraryInfo, type Pkcs11Module } from "./module-loader.js";
 import { ckrName, describeCkr, Pkcs11AmbiguousError, pkcs11Failure } from "./pkcs11-errors.js";
+import { tokenFamily } from "./unblock-hint.js";
 import { formatPkcs11Uri, withoutQuery, type Pkcs11Uri } from "./uri.js";
 
 /** What identifies a token across removal and re-insertion (the slot id may change, these do not). */
@@ -28,11 +29,37 @@ export interface TokenSlot {
 /** C_GetSlotList's return codes that mean "no token (yet)"; any other failure is the module's, not an absent token. */
 const NO_TOKEN_YET = new Set(["CKR_TOKEN_NOT_PRESENT", "CKR_DEVICE_REMOVED"]);
 
+/** Listings of a module whose tokens are files, while a URI in `wanted` matches none, and the pause between them. */
+const FILE_TOKEN_LISTINGS = 4;
+const FILE_TOKEN_PAUSE_MS = 100;
+
 /**
  * Every slot with an initialised token, once; slots whose info cannot be read (a token half gone) are skipped.
  * A C_GetSlotList failure other than NO_TOKEN_YET is thrown: --wait-for-device must not wait it out.
+ * A module whose tokens are files (SoftHSM) rewrites a token's file at every C_Login: another process listing
+ * then may find it blank or unreadable. While a URI in `wanted` matches no token, such a module is listed again
+ * (listing costs no PIN try; C_Login is never repeated), FILE_TOKEN_LISTINGS times at most.
  */
-export function listTokenSlots(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
+export function listTokenSlots(
+  module: Pkcs11Module, debug?: DebugLog, wanted: readonly (Pkcs11Uri | undefined)[] = [],
+): TokenSlot[] {
+  for (let listing = 1; ; listing++) {
+    const slots = listSlotsOnce(module, debug);
+    const missing = wanted.some((uri) => uri && !slots.some((slot) => slotMatches(uri, slot, module.info)));
+    if (!missing || listing === FILE_TOKEN_LISTINGS || !tokensAreFiles(module)) return slots;
+    debug?.(`pkcs11: no token matches yet; listing the slots again (${listing} of ${FILE_TOKEN_LISTINGS - 1})`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FILE_TOKEN_PAUSE_MS);
+  }
+}
+
+/** SoftHSM keeps each token in files, and tpm2-pkcs11 in an SQLite store, that other processes rewrite. */
+export function tokensAreFiles(module: Pkcs11Module): boolean {
+  const anyToken = { token: { label: "", manufacturer: "", model: "", serial: "" }, slotDescription: "" };
+  const family = tokenFamily(anyToken, module.info); // by the module alone
+  return family === "softhsm" || family === "tpm2-pkcs11";
+}
+
+function listSlotsOnce(module: Pkcs11Module, debug?: DebugLog): TokenSlot[] {
   let handles: Buffer[];
   try {
     handles = module.lib.C_GetSlotList(true);
@@ -129,8 +156,11 @@ export function onlyMatchingSlot(
 export function tokenNotFound(uri: Pkcs11Uri, slots: readonly TokenSlot[], module: Pkcs11Module): DeviceError {
   const present = slots.map((s) => formatPkcs11Uri(tokenUri(s)));
   const none = `no token is present: insert it, or check the module (${module.path}) and its configuration`;
+  const files = "its tokens are files, which another process logging in may have been rewriting: try again; if this "
+    + `persists, check that the token exists (\`pkcs11-tool --module ${module.path} -L\`)`;
+  const listed = present.length > 0 ? `tokens present: ${present.join(" ")}` : "no token is present";
   return new DeviceError("PKCS11_TOKEN_NOT_FOUND", `no token matches ${formatPkcs11Uri(withoutQuery(uri))}`, {
-    hint: present.length > 0 ? `tokens present: ${present.join(" ")}` : none,
+    hint: tokensAreFiles(module) ? `${listed}; ${files}` : present.length > 0 ? listed : none,
   });
 }
 

@@ -17,7 +17,7 @@ export async function withTokenSession<T>(
   let context: TokenContext | undefined;
   try {
     const which = "add token= or serial= to say which token to use";
-    const slot = onlyMatchingSlot(uri, listTokenSlots(lease.module), lease.module, which);
+    const slot = onlyMatchingSlot(uri, listTokenSlots(lease.module, opts.debug, [uri]), lease.module, which);
     if (slot.flags & CKF.WRITE_PROTECTED) {
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }

@@ -4,6 +4,7 @@ import { InputError } from "../errors.js";
 import { checkDirectoryRule, directoryErrorText, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
 import { writeError } from "../io/atomic-write.js";
 import { writeThenRename } from "../io/write-new-file.js";
+import { holdFileLock } from "../io/file-lock.js";
 import type { EcsConsumer } from "./ecs-consumers.js";
 
 /** The environment a consumer needs: systemd `EnvironmentFile=` / `docker --env-file` / `set -a; . file` syntax. */
@@ -30,6 +31,25 @@ export async function writeEcsEnvFiles(dir: string, consumers: readonly EcsConsu
   } finally {
     checked.close();
   }
+}
+
+/**
+ * Makes `dir` this serve's for its life (the returned function gives it back): a second serve writing there would
+ * replace the first one's files, leaving its consumers with another's URL or token. A lock left by a serve that
+ * died is taken over (src/io/file-lock.ts); a live one's never.
+ */
+export async function lockEcsEnvDir(dir: string, uid: number = process.getuid?.() ?? 0): Promise<() => Promise<void>> {
+  const checked = openEcsEnvDir(dir, uid);
+  const path = checked.path;
+  checked.close();
+  return holdFileLock(`${path}/.serve.lock`, {
+    timeoutMs: 1_000,
+    busy: (lock, pid) => ({
+      message: `--ecs-env-dir ${path} is in use by serve process ${pid} (lock ${lock}): `
+        + "its consumers read their files there",
+      hint: "stop that serve, or give this one another --ecs-env-dir",
+    }),
+  });
 }
 
 function openEcsEnvDir(dir: string, uid: number): CheckedDirectory {

@@ -7,7 +7,7 @@ import { UsageError } from "../errors.js";
 import { readinessGate, reportReady } from "../os/service-manager.js";
 import { advertisedHost } from "./advertise-host.js";
 import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
-import { ecsEnvFile, writeEcsEnvFiles } from "./ecs-env.js";
+import { ecsEnvFile, lockEcsEnvDir, writeEcsEnvFiles } from "./ecs-env.js";
 import { openEcsConsumers, type EcsIdentity } from "./ecs-identity.js";
 import type { TlsFilePaths } from "./tls-files.js";
 
@@ -40,7 +40,12 @@ export interface ServeRun {
 
 /** Serves credentials over HTTP until SIGTERM or SIGINT; SIGHUP re-reads the settings (signals from the first step). */
 export async function runServe(run: ServeRun): Promise<void> {
-  await serveUntilStopped(run.log, () => startServe(run), run.specs);
+  const release = run.ecs && run.ecsEnvDir ? await lockEcsEnvDir(run.ecsEnvDir) : undefined;
+  try {
+    await serveUntilStopped(run.log, () => startServe(run), run.specs);
+  } finally {
+    await release?.();
+  }
 }
 
 async function startServe(run: ServeRun) {

@@ -7,7 +7,7 @@ import { mkdirError, writeFileAtomic } from "../io/atomic-write.js";
 import { absoluteHome, UntrustedPathError, walkToEntry, type CheckedEntry } from "../io/trusted-path.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
-import { withFileLock } from "./file-lock.js";
+import { withFileLock } from "../io/file-lock.js";
 
 /**
  * `--credentials-file`, else `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (where the AWS CLI and SDKs

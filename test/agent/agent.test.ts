@@ -20,6 +20,8 @@ import { makeTempDir } from "../helpers/pki.js";
 import { EventEmitter, once } from "node:events";
 
 const run = promisify(execFile);
+/** A socket file nobody listens on: what an agent killed with SIGKILL leaves (python binds one and exits). */
+const makeDeadSocket = (path: string) => run("python3", ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path]);
 const TA = "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t";
 const PA = "arn:aws:rolesanywhere:eu-west-1:1:profile/p";
 const settings = (role: string, roleSessionName?: string): CredentialSettings => ({
@@ -266,11 +268,11 @@ describe("socket safety", () => {
     await new Promise<void>((r) => live.listen(path, r));
     await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "LISTEN_FAILED" });
     await new Promise<void>((r) => live.close(() => r()));
-    // Closing a net.Server removes its socket file; recreate a stale one by killing a listener's handle.
-    const stale = createServer();
-    await new Promise<void>((r) => stale.listen(path, r));
-    (stale as unknown as { _handle: { close(): void } })._handle.close();
+    // Closing a net.Server removes its socket file: a stale one is made by a process that binds and exits.
+    await makeDeadSocket(path);
+    expect(statSync(path).isSocket()).toBe(true);
     await prepareSocketPath(path);
+    expect(existsSync(path)).toBe(false);
     writeFileSync(path, "not a socket");
     await expect(prepareSocketPath(path)).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
   });
@@ -280,7 +282,7 @@ describe("socket safety", () => {
     // agent's backlog full) was taken for a dead socket's, and its socket unlinked: that agent became unreachable.
     const path = join(dir, "race", "a.sock");
     await prepareSocketPath(path);
-    await run("python3", ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path]); // dead
+    await makeDeadSocket(path);
     expect(statSync(path).isSocket()).toBe(true);
     await expect(Promise.all([prepareSocketPath(path), prepareSocketPath(path)])).resolves.toEqual([undefined, undefined]);
     expect(existsSync(path)).toBe(false);

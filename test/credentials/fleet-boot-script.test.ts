@@ -20,7 +20,7 @@ function tool(name: string, body: string): void {
 }
 // Throttled (exit 7) on the first 6 runs of `update --once`, then served; the background refresher exits at once.
 tool("roles-anywhere-agent", `case "$*" in *--once*) n=$(cat "${dir}/calls" 2>/dev/null || echo 0); n=$((n + 1));
-  echo "$n" > "${dir}/calls"; [ "$n" -gt 6 ] && exit 0; exit 7;; esac; exit 0`);
+  echo "$n" > "${dir}/calls"; [ -t 2 ] && echo tty >> "${dir}/calls-on-tty"; [ "$n" -gt 6 ] && exit 0; exit 7;; esac; exit 0`);
 tool("sleep", `echo "$1" >> "${dir}/sleeps"`);
 
 /** The waits of one boot, in seconds. */
@@ -46,5 +46,17 @@ describe("examples/iot-gateway-boot.sh in a fleet", () => {
     }
     // Before: 2, 4, 8, 16, 30, 30 on every gateway, so all that booted together came back together.
     expect(new Set(boots.map((waits) => waits.join())).size).toBeGreaterThan(4);
+  });
+
+  it("leaves the wait for a clock wrong at boot to update --once: its stderr is not the boot console's terminal", () => {
+    // update --once waits for NTP only off a terminal; the script had its own, weaker wait (year < 2024) instead.
+    rmSync(join(dir, "calls"), { force: true });
+    execFileSync("script", ["-qec", `sh ${SCRIPT}`, "/dev/null"], {
+      env: { PATH: `${dir}:${process.env["PATH"]}`, AWS_SHARED_CREDENTIALS_FILE: join(dir, "credentials") },
+      stdio: "ignore",
+    });
+    expect(readFileSync(join(dir, "calls"), "utf8").trim()).toBe("7");
+    expect(() => readFileSync(join(dir, "calls-on-tty"))).toThrow(/ENOENT/);
+    expect(readFileSync(SCRIPT, "utf8")).not.toMatch(/date \+%Y/);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentError, InputError } from "../../src/errors.js";
+import { AgentError, InputError, type DeviceError } from "../../src/errors.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { TokenContext } from "../../src/pkcs11/objects.js";
@@ -131,6 +131,26 @@ describe("loginUser", () => {
     const module = { lib, info: { manufacturerId: "m", libraryDescription: "d" }, path: "/m.so" };
     return { context: { module, slot, session: Buffer.from([2]), generation: 0 } as unknown as TokenContext, logins };
   }
+
+  it.each([
+    ["CKR_GENERAL_ERROR:5", 0],
+    ["CKR_USER_PIN_NOT_INITIALIZED:258", CKF.USER_PIN_INITIALIZED],
+  ])("on SoftHSM, %s (another process rewriting the token file) says to try again, and C_Login is not repeated", async (ckr, flags) => {
+    // Two processes logging in to one SoftHSM token fail about once in 150 runs; before, CKR_GENERAL_ERROR had no
+    // hint and CKR_USER_PIN_NOT_INITIALIZED said to set a new user PIN as the security officer.
+    const { context, logins } = tokenAnswering(ckr, flags);
+    (context.module as { info: unknown }).info = { manufacturer: "SoftHSM", description: "Implementation of PKCS11" };
+    const supply = pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" });
+    const error = (await loginUser(context, supply).catch((e: unknown) => e)) as DeviceError;
+    expect(error.message).toBe(`C_Login on token "pad" (serial 1) failed: ${ckr.split(":")[0]}`);
+    expect(error.hint).toBe("the module keeps its tokens in files, and another process logging in at the same moment may have been "
+      + "rewriting this one: try again (C_Login is never repeated by itself)");
+    expect(logins).toHaveLength(1);
+    // A token listed without a user PIN has none: the security officer's command stays the hint.
+    const unset = tokenAnswering("CKR_USER_PIN_NOT_INITIALIZED:258", 0);
+    (unset.context.module as { info: unknown }).info = { manufacturer: "SoftHSM", description: "Implementation of PKCS11" };
+    await expect(loginUser(unset.context, supply)).rejects.toMatchObject({ hint: expect.stringMatching(/--login-type so --init-pin/) });
+  });
 
   it("names a rejected PIN's source in words true of the CLI, a config file and the SDK's options alike", async () => {
     const { context } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { Pkcs11Module } from "../../src/pkcs11/module-loader.js";
-import { listTokenSlots } from "../../src/pkcs11/slots.js";
+import { listTokenSlots, onlyMatchingSlot } from "../../src/pkcs11/slots.js";
+import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { Pkcs11AmbiguousError } from "../../src/pkcs11/pkcs11-errors.js";
 
 /** A module with one slot, its fixed-size text fields as pkcs11js hands them over (32 or 64 characters, padded). */
@@ -40,6 +41,47 @@ describe("listTokenSlots with a module that lists a slot twice", () => {
     const slot = Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]);
     (module.lib as unknown as Record<string, unknown>).C_GetSlotList = () => [slot, Buffer.from(slot), slot];
     expect(listTokenSlots(module)).toHaveLength(1);
+  });
+});
+
+describe("listTokenSlots while another process rewrites a SoftHSM token's file", () => {
+  const SOFTHSM = { manufacturer: "SoftHSM", description: "Implementation of PKCS11", version: { major: 2, minor: 6 } };
+  const uri = parsePkcs11Uri("pkcs11:token=device;object=k");
+  /** `blank` listings see the token uninitialised (SoftHSM reading a half-written token.object), then it is there. */
+  function rewritten(blank: number, info: object = SOFTHSM): { module: Pkcs11Module; listings: () => number } {
+    const module = moduleWithToken("device");
+    let listings = 0;
+    const lib = module.lib as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const list = lib["C_GetSlotList"]!;
+    const tokenInfo = lib["C_GetTokenInfo"]!;
+    lib["C_GetSlotList"] = () => (listings++, list());
+    lib["C_GetTokenInfo"] = () => (listings <= blank ? { ...(tokenInfo() as object), flags: 0 } : tokenInfo());
+    lib["C_Login"] = () => expect.unreachable("listing never logs in");
+    Object.assign(module, { info, path: "/usr/lib/softhsm/libsofthsm2.so" });
+    return { module, listings: () => listings };
+  }
+
+  it("lists a module whose tokens are files again while the URI matches nothing (before: exit 5, 'insert it')", () => {
+    const { module, listings } = rewritten(2);
+    expect(listTokenSlots(module, undefined, [undefined, uri]).map((s) => s.token.label)).toEqual(["device"]);
+    expect(listings()).toBe(3);
+  });
+
+  it("lists 4 times at most, then says another process may be rewriting the token, not to insert it", () => {
+    const { module, listings } = rewritten(Infinity);
+    const slots = listTokenSlots(module, undefined, [uri]);
+    expect([slots, listings()]).toEqual([[], 4]);
+    expect(() => onlyMatchingSlot(uri, slots, module, "h")).toThrow(expect.objectContaining({
+      code: "PKCS11_TOKEN_NOT_FOUND",
+      hint: "no token is present; its tokens are files, which another process logging in may have been rewriting: try again; "
+        + "if this persists, check that the token exists (`pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so -L`)",
+    }));
+  });
+
+  it("lists a hardware token's module once: an absent card is absent (--wait-for-device waits for it)", () => {
+    const { module, listings } = rewritten(Infinity, { ...SOFTHSM, manufacturer: "Vendor" });
+    expect([listTokenSlots(module, undefined, [uri]), listings()]).toEqual([[], 1]);
+    expect(() => onlyMatchingSlot(uri, [], module, "h")).toThrow(expect.objectContaining({ hint: expect.stringMatching(/insert it/) }));
   });
 });
 

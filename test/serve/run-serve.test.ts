@@ -2,8 +2,9 @@
  * serve's start-up refusals that depend on where its output goes. The key and certificate paths do not exist: a
  * run that is not refused gets as far as opening the signer and fails there (FILE_NOT_FOUND, exit 3).
  */
-import { fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { existsSync, fstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -64,5 +65,37 @@ describe("serve --ecs under systemd: the consumers' tokens never go to the journ
       const why = flags[1] === "--ecs-token-dir" ? /token file/ : missingKey;
       expect([r.code, r.stderr]).toEqual([3, expect.stringMatching(why)]);
     }
+  });
+});
+
+describe("serve --ecs --ecs-env-dir: one serve per directory", () => {
+  it("refuses a directory a live serve writes in, naming it, before any signer; takes over a dead one's", async () => {
+    // Before: the second serve replaced the first one's NAME.env and NAME.token without a word; the first kept
+    // running for nobody, and a consumer could read one serve's URL with the other's token.
+    const envDir = join(dir, "shared-env");
+    mkdirSync(envDir, { mode: 0o700 });
+    const lock = join(envDir, ".serve.lock");
+    const live = spawn("sleep", ["30"]);
+    const scope = `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
+    const missingKey = /^roles-anywhere-agent: .*missing\.(pem|key)/;
+    try {
+      writeFileSync(lock, `${live.pid} ${scope} ${Date.now()} abcd\n`, { mode: 0o600 });
+      const r = await run([...SERVE, "--ecs", "--ecs-env-dir", envDir], "");
+      expect([r.code, r.stdout]).toEqual([3, ""]);
+      expect(r.stderr).toBe(`roles-anywhere-agent: --ecs-env-dir ${envDir} is in use by serve process ${live.pid} (lock ${lock}): `
+        + "its consumers read their files there (stop that serve, or give this one another --ecs-env-dir)\n");
+      expect(existsSync(lock)).toBe(true);
+      // A lock not renewed for over a minute is a dead serve's whose pid was reused: taken over.
+      utimesSync(lock, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+      const stale = await run([...SERVE, "--ecs", "--ecs-env-dir", envDir], "");
+      expect([stale.code, stale.stderr]).toEqual([3, expect.stringMatching(missingKey)]);
+    } finally {
+      live.kill();
+    }
+    await new Promise((r) => live.once("exit", r));
+    writeFileSync(lock, `${live.pid} ${scope} ${Date.now()} abcd\n`, { mode: 0o600 }); // its holder is gone
+    const r = await run([...SERVE, "--ecs", "--ecs-env-dir", envDir], "");
+    expect([r.code, r.stderr]).toEqual([3, expect.stringMatching(missingKey)]);
+    expect(existsSync(lock)).toBe(false); // given back when serve stops
   });
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { absoluteHome } from "../../src/io/trusted-path.js";
 import { readCredentialsTarget } from "../../src/update/credentials-target.js";
-import { withFileLock } from "../../src/update/file-lock.js";
+import { withFileLock } from "../../src/io/file-lock.js";
 import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
 import { credentialsFileUpdater } from "../../src/update/file-updater.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";

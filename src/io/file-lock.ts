@@ -1,12 +1,21 @@
 import { randomBytes } from "node:crypto";
 import { constants, readlinkSync } from "node:fs";
-import { link, open, rename, stat, unlink } from "node:fs/promises";
+import { link, open, rename, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { InputError } from "../errors.js";
-import { processExists, writeFailureHint } from "../io/atomic-write.js";
+import { processExists, writeFailureHint } from "./atomic-write.js";
 
 /** A lock file older than this is stale whatever its owner (holders keep it for milliseconds). */
 const STALE_MS = 60_000;
+
+/** What a caller says when the lock is held by a live process (`pid`: the holder's, "?" if unknown). */
+type Busy = (lockPath: string, pid: string, timeoutMs: number) => { message: string; hint: string };
+
+interface LockOptions {
+  timeoutMs?: number;
+  pollMs?: number;
+  busy?: Busy;
+}
 
 /**
  * Runs `fn` while holding an advisory lock on `lockPath`. Node has no flock(2), so the lock is a file created
@@ -15,14 +24,39 @@ const STALE_MS = 60_000;
  * Breaking goes through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two
  * waiters cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
  */
-export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, { timeoutMs = 10_000, pollMs = 25 } = {}): Promise<T> {
-  const token = await acquire(lockPath, timeoutMs, pollMs);
+export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const release = await holdFileLock(lockPath, options);
   try {
     return await fn();
   } finally {
+    await release();
+  }
+}
+
+/**
+ * Takes the lock of {@link withFileLock} until the returned function is called. While held, its time is renewed
+ * every STALE_MS / 4, so a holder of minutes or days (serve) is not taken for a crashed one by its age.
+ */
+export async function holdFileLock(lockPath: string, options: LockOptions = {}): Promise<() => Promise<void>> {
+  const { timeoutMs = 10_000, pollMs = 25, busy = updateBusy } = options;
+  const token = await acquire(lockPath, timeoutMs, pollMs, busy);
+  const renew = setInterval(() => {
+    const now = new Date();
+    utimes(lockPath, now, now).catch(() => {});
+  }, STALE_MS / 4);
+  renew.unref();
+  return async (): Promise<void> => {
+    clearInterval(renew);
     const current = await readLock(lockPath).catch(() => undefined);
     if (current === token) await unlink(lockPath).catch(() => {});
-  }
+  };
+}
+
+function updateBusy(lockPath: string, pid: string, timeoutMs: number) {
+  return {
+    message: `${lockPath} is held by process ${pid}; gave up after ${Math.round(timeoutMs / 1000)} s`,
+    hint: "another update is writing the same file; if no such process exists, delete the lock file",
+  };
 }
 
 /**
@@ -37,7 +71,7 @@ function pidScope(): string {
   }
 }
 
-async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Promise<string> {
+async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy: Busy): Promise<string> {
   const token = `${process.pid} ${pidScope()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -65,10 +99,8 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number): Pro
       });
     }
     if (Date.now() >= deadline) {
-      const pid = holder?.split(" ")[0] || "?";
-      throw new InputError("FILE_LOCKED", `${lockPath} is held by process ${pid}; gave up after ${Math.round(timeoutMs / 1000)} s`, {
-        hint: "another update is writing the same file; if no such process exists, delete the lock file",
-      });
+      const { message, hint } = busy(lockPath, holder?.split(" ")[0] || "?", timeoutMs);
+      throw new InputError("FILE_LOCKED", message, { hint });
     }
     await new Promise((r) => setTimeout(r, pollMs + Math.random() * pollMs));
   }
