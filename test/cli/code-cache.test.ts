@@ -58,7 +58,8 @@ describe("the user's V8 code cache (launcher)", () => {
     writeFileSync(oldBuildOtherNode, "stale");
     const victim = join(dir, "victim");
     writeFileSync(victim, "keep me");
-    const plantedLink = oldBuild.file.replace("-v", "-w");
+    // In the file name only: mkdtemp's random suffix may start with "v" too.
+    const plantedLink = join(cache.directory, basename(oldBuild.file).replace(`-${process.version}-`, "-w1.0.0-"));
     symlinkSync(victim, plantedLink);
     writeFileSync(join(cache.directory, "notes.txt"), "not a cache");
     // Written before this bundle was installed (the upgrade).
