@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { constants, statSync } from "node:fs";
-import { access, lstat, mkdir, open, readdir, realpath, rename, unlink } from "node:fs/promises";
+import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
+import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../errors.js";
+import { O_PATH } from "./trusted-path.js";
 
 /**
  * Which file was read, as it was (a write in place changes ctime): the rename replaces this and nothing else, and
@@ -31,7 +32,7 @@ export async function writeFileAtomic(
   const target = options.shownAs !== undefined ? path : await realpath(path).catch(() => path);
   const shown = options.shownAs ?? target;
   const dir = dirname(target);
-  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
+  await makeDirectories(dir).catch((cause: NodeJS.ErrnoException) => {
     throw mkdirError(dirname(shown), cause);
   });
   await access(target, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
@@ -73,6 +74,32 @@ export async function writeFileAtomic(
   await handle?.sync().catch(() => {});
   await handle?.close();
   await removeLeftovers(dir, basename(target));
+}
+
+/**
+ * `mkdir -p dir`, each directory it makes 0700 whatever the umask (777 would leave one nobody can enter, not even
+ * to make the next); directories that were there keep their own mode.
+ */
+export async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  const absent = (at: string) => stat(at).then(() => false, (e: NodeJS.ErrnoException) => e.code === "ENOENT");
+  for (let at = dir; dirname(at) !== at && (await absent(at)); at = dirname(at)) missing.unshift(at);
+  for (const at of missing) {
+    try {
+      await mkdir(at, { mode: 0o700 });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === "EEXIST") continue; // made meanwhile by another: not ours
+      throw cause;
+    }
+    // Through an O_PATH descriptor (O_NOFOLLOW) where there is one: never through a link put there since.
+    const byFd = process.platform === "linux" && existsSync("/proc/self/fd");
+    const fd = byFd ? openSync(at, O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY) : undefined;
+    try {
+      await chmod(fd === undefined ? at : `/proc/self/fd/${fd}`, 0o700);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
 }
 
 /**
