@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
 import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
 import { O_PATH } from "./trusted-path.js";
 
@@ -32,6 +32,8 @@ export async function writeFileAtomic(
   const target = options.shownAs !== undefined ? path : await realpath(path).catch(() => path);
   const shown = options.shownAs ?? target;
   const dir = dirname(target);
+  const cwd = workingDirectoryError(`cannot write ${shown}`, target);
+  if (cwd) throw cwd;
   await makeDirectories(dir).catch((cause: NodeJS.ErrnoException) => {
     throw mkdirError(dirname(shown), cause);
   });
@@ -136,6 +138,8 @@ export function mkdirError(dir: string, cause: NodeJS.ErrnoException): InputErro
       return undefined;
     }
   };
+  const cwd = workingDirectoryError(`cannot create directory ${dir}`, dir, cause);
+  if (cwd) return cwd;
   let at = dir;
   let stats = statOf(at);
   for (; !stats && dirname(at) !== at; stats = statOf(at)) at = dirname(at);
@@ -147,6 +151,22 @@ export function mkdirError(dir: string, cause: NodeJS.ErrnoException): InputErro
     cause,
     hint: `move ${at} out of the way, or give a path under an existing directory`,
   });
+}
+
+/**
+ * For a relative `path` when the working directory cannot be looked into (mode 0, another user's): the error to
+ * give instead of "cannot create directory .: EACCES", which does not say what is wrong.
+ */
+function workingDirectoryError(what: string, path: string, cause?: NodeJS.ErrnoException): InputError | undefined {
+  if (isAbsolute(path)) return undefined;
+  try {
+    statSync(".");
+    return undefined;
+  } catch {
+    // EACCES: the error below
+  }
+  const hint = "give an absolute path, or run from a directory this user can read";
+  return new InputError("FILE_WRITE_FAILED", `${what}: the working directory cannot be read`, { cause, hint });
 }
 
 export function writeError(what: string, cause: NodeJS.ErrnoException): InputError {
