@@ -184,6 +184,8 @@ export function writeFailureHint(code: string | undefined): string | undefined {
       return "check the owner and permissions of the file and its directory, and the immutable flag (lsattr); the file was left as it was";
     case "EROFS":
       return "the file system is mounted read-only; the file was left as it was";
+    case "EFBIG":
+      return "the file size limit (ulimit -f) is too small for it; the file was left as it was";
     case "ENOSPC":
     case "EDQUOT":
       return "the disk is full (or over quota): free some space; the file was left as it was";
