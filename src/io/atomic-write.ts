@@ -86,7 +86,10 @@ export async function makeDirectories(dir: string): Promise<void> {
   const missing: string[] = [];
   const absent = (at: string) => stat(at).then(() => false, (e: NodeJS.ErrnoException) => e.code === "ENOENT");
   for (let at = dir; dirname(at) !== at && (await absent(at)); at = dirname(at)) missing.unshift(at);
-  if (missing.length === 0 && !(await stat(dir)).isDirectory()) throw Object.assign(new Error(dir), { code: "ENOTDIR" });
+  // A file where the directory should be: ENOTDIR, as mkdir -p says, for mkdirError to name it.
+  if (missing.length === 0 && !(await stat(dir)).isDirectory()) {
+    throw Object.assign(new Error(`${dir} is not a directory`), { code: "ENOTDIR" });
+  }
   for (const at of missing) {
     try {
       await mkdir(at, { mode: 0o700 });

@@ -1,4 +1,7 @@
-import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, type Stats } from "node:fs";
+import {
+  chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync,
+  type Stats,
+} from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { InputError, type ErrorCode } from "../errors.js";
 
