@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { constants, statSync } from "node:fs";
-import { access, lstat, mkdir, open, readdir, realpath, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
+import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
+import { O_PATH } from "./trusted-path.js";
 
 /**
  * Which file was read, as it was (a write in place changes ctime): the rename replaces this and nothing else, and
@@ -31,7 +32,9 @@ export async function writeFileAtomic(
   const target = options.shownAs !== undefined ? path : await realpath(path).catch(() => path);
   const shown = options.shownAs ?? target;
   const dir = dirname(target);
-  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
+  const cwd = workingDirectoryError(`cannot write ${shown}`, target);
+  if (cwd) throw cwd;
+  await makeDirectories(dir).catch((cause: NodeJS.ErrnoException) => {
     throw mkdirError(dirname(shown), cause);
   });
   await access(target, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
@@ -76,6 +79,36 @@ export async function writeFileAtomic(
 }
 
 /**
+ * `mkdir -p dir`, each directory it makes 0700 whatever the umask (777 would leave one nobody can enter, not even
+ * to make the next); directories that were there keep their own mode.
+ */
+export async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  const absent = (at: string) => stat(at).then(() => false, (e: NodeJS.ErrnoException) => e.code === "ENOENT");
+  for (let at = dir; dirname(at) !== at && (await absent(at)); at = dirname(at)) missing.unshift(at);
+  // A file where the directory should be: ENOTDIR, as mkdir -p says, for mkdirError to name it.
+  if (missing.length === 0 && !(await stat(dir)).isDirectory()) {
+    throw Object.assign(new Error(`${dir} is not a directory`), { code: "ENOTDIR" });
+  }
+  for (const at of missing) {
+    try {
+      await mkdir(at, { mode: 0o700 });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === "EEXIST") continue; // made meanwhile by another: not ours
+      throw cause;
+    }
+    // Through an O_PATH descriptor (O_NOFOLLOW) where there is one: never through a link put there since.
+    const byFd = process.platform === "linux" && existsSync("/proc/self/fd");
+    const fd = byFd ? openSync(at, O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY) : undefined;
+    try {
+      await chmod(fd === undefined ? at : `/proc/self/fd/${fd}`, 0o700);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+}
+
+/**
  * Removes the temporary files of `name` that writers killed mid-write (SIGKILL, SIGTERM to `update --once`) left,
  * each a full copy of the file (secrets): this user's regular files, their process gone, untouched for a minute.
  */
@@ -109,6 +142,8 @@ export function mkdirError(dir: string, cause: NodeJS.ErrnoException): InputErro
       return undefined;
     }
   };
+  const cwd = workingDirectoryError(`cannot create directory ${dir}`, dir, cause);
+  if (cwd) return cwd;
   let at = dir;
   let stats = statOf(at);
   for (; !stats && dirname(at) !== at; stats = statOf(at)) at = dirname(at);
@@ -120,6 +155,22 @@ export function mkdirError(dir: string, cause: NodeJS.ErrnoException): InputErro
     cause,
     hint: `move ${at} out of the way, or give a path under an existing directory`,
   });
+}
+
+/**
+ * For a relative `path` when the working directory cannot be looked into (mode 0, another user's): the error to
+ * give instead of "cannot create directory .: EACCES", which does not say what is wrong.
+ */
+function workingDirectoryError(what: string, path: string, cause?: NodeJS.ErrnoException): InputError | undefined {
+  if (isAbsolute(path)) return undefined;
+  try {
+    statSync(".");
+    return undefined;
+  } catch {
+    // EACCES: the error below
+  }
+  const hint = "give an absolute path, or run from a directory this user can read";
+  return new InputError("FILE_WRITE_FAILED", `${what}: the working directory cannot be read`, { cause, hint });
 }
 
 export function writeError(what: string, cause: NodeJS.ErrnoException): InputError {
@@ -137,6 +188,8 @@ export function writeFailureHint(code: string | undefined): string | undefined {
       return "check the owner and permissions of the file and its directory, and the immutable flag (lsattr); the file was left as it was";
     case "EROFS":
       return "the file system is mounted read-only; the file was left as it was";
+    case "EFBIG":
+      return "the file size limit (ulimit -f) is too small for it; the file was left as it was";
     case "ENOSPC":
     case "EDQUOT":
       return "the disk is full (or over quota): free some space; the file was left as it was";

@@ -75,6 +75,8 @@ function readChunks(fd: number, state: ReadState): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const next = () =>
       readCallback(fd, Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024, null, (error, n, chunk) => {
+        // A non-blocking pipe (a parent's stdin) with nothing in it yet: polled as a FIFO is, until the deadline.
+        if (error?.code === "EAGAIN" && !state.stopped) return void setTimeout(next, 10);
         if (error) return reject(error);
         if (n === 0 || state.stopped) return resolve(Buffer.concat(chunks, total));
         total += n;

@@ -1,4 +1,7 @@
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, type Stats } from "node:fs";
+import {
+  chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync,
+  type Stats,
+} from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { InputError, type ErrorCode } from "../errors.js";
 
@@ -12,7 +15,7 @@ import { InputError, type ErrorCode } from "../errors.js";
  */
 
 /** Linux's O_PATH (not in fs.constants): a descriptor that names an entry without opening it (sockets too). */
-const O_PATH = 0o10000000;
+export const O_PATH = 0o10000000;
 const MAX_LINKS = 40;
 const S_ISVTX = 0o1000;
 
@@ -283,7 +286,10 @@ class Directory implements CheckedDirectory {
     }
   }
 
-  /** With `createMode`, creates a missing directory first; one someone else made first is checked like any other. */
+  /**
+   * With `createMode`, creates a missing directory first, with that mode whatever the umask (a directory that was
+   * there already keeps its own); one someone else made first is checked like any other.
+   */
   lookOrMake(name: string, createMode: number | undefined): Found | undefined {
     const found = this.look(name);
     if (found || createMode === undefined) return found;
@@ -291,8 +297,14 @@ class Directory implements CheckedDirectory {
       mkdirSync(this.entry(name), { mode: createMode });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      return this.look(name);
     }
-    return this.look(name);
+    const made = this.look(name);
+    if (!made?.stats.isDirectory() || made.stats.uid !== process.geteuid?.()) return made;
+    // Through the descriptor (O_NOFOLLOW): the directory made, never what a link put there since would name.
+    const at = made.fd === undefined ? this.entry(name) : `/proc/self/fd/${made.fd}`;
+    chmodSync(at, createMode);
+    return { stats: made.fd === undefined ? lstatSync(at) : fstatSync(made.fd), fd: made.fd };
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import { constants } from "node:fs";
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { open, stat, unlink, type FileHandle } from "node:fs/promises";
+import { writeFileAtomic } from "../io/atomic-write.js";
 import { InputError } from "../errors.js";
 import { fileKind } from "../io/trusted-path.js";
 
@@ -17,6 +18,13 @@ export interface OutputFileOptions {
  * swallow the data (a key lost, success reported) and a FIFO without a reader would block the write forever.
  */
 export async function writeOutputFile(path: string, data: string | Uint8Array, options: OutputFileOptions): Promise<void> {
+  const old = options.overwrite ? await stat(path).catch(() => undefined) : undefined;
+  if (old) {
+    if (!old.isFile()) throw notRegular(options.what, path, fileKind(old));
+    // A new file renamed over this one, never rewritten in place: a write that fails (EFBIG, ENOSPC) leaves it
+    // whole. It keeps its mode, narrowed to the one asked for (a key file written over a 0644 one).
+    return writeFileAtomic(path, data, old.mode & 0o777 & (options.mode ?? 0o777), { replaces: old });
+  }
   const { O_WRONLY, O_CREAT, O_EXCL, O_NONBLOCK } = constants;
   // O_NONBLOCK: a FIFO without a reader is ENXIO at once. No O_TRUNC: nothing is truncated before the type is known.
   const flags = O_WRONLY | O_CREAT | O_NONBLOCK | (options.overwrite ? 0 : O_EXCL);
@@ -30,6 +38,8 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     await handle.truncate(0);
     await handle.writeFile(data);
   } catch (cause) {
+    // Half a request or key file left behind would pass for one: the file made here goes (O_EXCL: ours).
+    if (handle && !options.overwrite) await unlink(path).catch(() => {});
     if (cause instanceof InputError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     const info = ["ENXIO", "EISDIR", "EEXIST"].includes(code!) ? await stat(path).catch(() => undefined) : undefined;

@@ -1,11 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, constants, linkSync, mkdtempSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, constants, linkSync, mkdtempSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readInputFile } from "../../src/io/input-file.js";
-import { MAX_INPUT_BYTES, readOpenedFile } from "../../src/io/read-opened-file.js";
+import { MAX_INPUT_BYTES, readDescriptor, readOpenedFile } from "../../src/io/read-opened-file.js";
 
 /** Calls that look a path up by name, counted: a regular file is opened once and fstat'ed once, never stat'ed by name. */
 const byName = vi.hoisted(() => ({ stat: 0, fstat: 0 }));
@@ -135,5 +135,29 @@ describe("readOpenedFile", () => {
     // Nothing still reads it (a read waiting in the thread pool would hold process.exit()): the FIFO has no reader.
     await new Promise((r) => setTimeout(r, 50));
     expect(() => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: "ENXIO" }));
+  });
+});
+
+describe("readDescriptor (standard input)", () => {
+  it("waits for a parent that writes a moment later into a non-blocking pipe (before: EAGAIN at once)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-stdin-"));
+    try {
+      const path = join(dir, "pipe");
+      execFileSync("mkfifo", ["-m", "600", path]);
+      // Like a non-blocking stdin pipe: a writer there, no data yet.
+      const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writer = openSync(path, constants.O_WRONLY);
+      try {
+        const reading = readDescriptor(reader);
+        await new Promise((done) => setTimeout(done, 200));
+        writeSync(writer, "-----BEGIN CERTIFICATE-----\n");
+        closeSync(writer);
+        expect((await reading).toString()).toBe("-----BEGIN CERTIFICATE-----\n");
+      } finally {
+        closeSync(reader);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
 /** keygen's TPM key file, csr's request and install-certificate's certificate: --force replaces a regular file only. */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { buildSync } from "esbuild";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -56,5 +57,36 @@ describe("writeOutputFile with overwrite", () => {
       code: "FILE_NOT_REGULAR",
       message: `x ${dir} is a directory, not a regular file; it was left as it is`,
     });
+  });
+});
+
+describe("writeOutputFile when the write fails (ulimit -f, a full disk)", () => {
+  // Before: --force truncated the old file first, so EFBIG left half of the new one (a torn CSR or key file).
+  it("leaves the replaced file whole and no new file half written", () => {
+    const entry = join(dir, "entry.ts");
+    const module = join(import.meta.dirname, "../../src/provisioning/output-file.ts");
+    writeFileSync(entry, `import { writeOutputFile } from ${JSON.stringify(module)};
+      const report = (e) => console.log(e.code, e.message);
+      await writeOutputFile(process.argv[2], "n".repeat(4096), { what: "certificate request", overwrite: true }).catch(report);
+      await writeOutputFile(process.argv[3], "n".repeat(4096), { what: "certificate request" }).catch(report);`);
+    buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile: join(dir, "entry.mjs"), logLevel: "silent" });
+    const [old, fresh] = [join(dir, "old.csr"), join(dir, "fresh.csr")];
+    writeFileSync(old, "old request\\n", { mode: 0o640 });
+    // 1 block of 512 bytes: the 4 KiB write fails with EFBIG (Node ignores SIGXFSZ).
+    const out = execFileSync("sh", ["-c", `ulimit -f 1; exec node ${join(dir, "entry.mjs")} ${old} ${fresh}`], { encoding: "utf8" });
+    expect(out).toMatch(/^FILE_WRITE_FAILED cannot write .*old\.csr: EFBIG\nFILE_WRITE_FAILED cannot write certificate request .*fresh\.csr: EFBIG\n$/);
+    expect(readFileSync(old, "utf8")).toBe("old request\\n");
+    expect(statSync(old).mode & 0o777).toBe(0o640);
+    expect(readdirSync(dir).filter((name) => name.includes("old.csr") || name.includes("fresh.csr"))).toEqual(["old.csr"]);
+  });
+
+  it("a replaced file keeps its own mode, narrowed to the one asked for", async () => {
+    const path = join(dir, "kept.csr");
+    writeFileSync(path, "old");
+    chmodSync(path, 0o640);
+    await writeOutputFile(path, "new", { what: "certificate request", overwrite: true });
+    expect([readFileSync(path, "utf8"), statSync(path).mode & 0o777]).toEqual(["new", 0o640]);
+    await writeOutputFile(path, "key", options);
+    expect([readFileSync(path, "utf8"), statSync(path).mode & 0o777]).toEqual(["key", 0o600]);
   });
 });
