@@ -13,10 +13,10 @@ import { holdSighup, runDaemon, runUntilStopped } from "../../src/daemon/signals
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
-import type { Signer } from "../../src/signers/signer.js";
 import { AuthError, InputError, NetworkError } from "../../src/errors.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
 import { makeTempDir } from "../helpers/pki.js";
+import { standInSigner } from "../helpers/stand-in.js";
 import { EventEmitter, once } from "node:events";
 
 const run = promisify(execFile);
@@ -35,15 +35,7 @@ const settings = (role: string, roleSessionName?: string): CredentialSettings =>
   },
   endpoint: {},
 });
-const signer: Signer = {
-  keyType: "EC",
-  backend: "pkcs11",
-  certificate: async () => undefined,
-  certificateChain: async () => [],
-  publicKey: async () => undefined,
-  sign: async () => Buffer.alloc(0),
-  close: async () => {},
-};
+const signer = standInSigner();
 
 describe("agent over its UNIX socket", () => {
   const { dir, cleanup } = makeTempDir("raa-agent-");

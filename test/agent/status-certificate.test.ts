@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
 import { prepareSocketPath } from "../../src/agent/socket-safety.js";
+import { standInSigner } from "../helpers/stand-in.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
@@ -38,15 +39,7 @@ describe("agent status: the certificate's state", () => {
     const ca = createCa(join(dir, "ca"), { name: "Status CA" });
     const certOf = (name: string, opts: object) => new Certificate(decodePemBlocks(readFileSync(issueLeaf(ca, join(dir, "l"), { name, ...opts }).certPath, "utf8"), name)[0]!.der);
     const certs: Record<string, Certificate> = { Expired: certOf("old-device", { expired: true }), Soon: certOf("soon-device", { notAfter: new Date(Date.now() + 2 * 86_400_000) }) };
-    const signerFor = (role: string): Signer => ({
-      keyType: "EC",
-      backend: "pkcs11",
-      certificate: async () => certs[role],
-      certificateChain: async () => [],
-      publicKey: async () => undefined,
-      sign: async () => Buffer.alloc(0),
-      close: async () => {},
-    });
+    const signerFor = (role: string): Signer => standInSigner(certs[role]);
     // The real check that CreateSession runs first, without the network.
     const session: SessionCreator = async (signer) => {
       await signingMaterialFor(signer, new Date());

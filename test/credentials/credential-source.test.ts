@@ -4,24 +4,14 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { join } from "node:path";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
-import type { CredentialSettings } from "../../src/settings/credential-settings.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import type { Signer } from "../../src/signers/signer.js";
 import { AuthError, DeviceError } from "../../src/errors.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { KeyFileSigner, startEndpoint, successBody } from "../rolesanywhere/support.js";
-import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+import { standInSettings } from "../helpers/stand-in.js";
 
-const settings = (certificate?: string, privateKey = "pkcs11:token=t;object=k"): CredentialSettings => ({
-  signer: { ...(certificate ? { certificate } : {}), privateKey },
-  session: {
-    trustAnchorArn: "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t" as TrustAnchorArn,
-    profileArn: "arn:aws:rolesanywhere:eu-west-1:1:profile/p" as ProfileArn,
-    roleArn: "arn:aws:iam::1:role/R" as RoleArn,
-    durationSeconds: 3600,
-  },
-  endpoint: { verifyTls: true, connectTimeoutMs: 1000, timeoutMs: 1000 },
-});
+const settings = standInSettings;
 
 let n = 0;
 const creds = (): Credentials => ({

@@ -8,32 +8,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLOCK_WAIT_MS, runUpdate } from "../../src/update/run-update.js";
 import type { SessionCreator } from "../../src/credentials/credential-source.js";
-import type { CredentialSettings } from "../../src/settings/credential-settings.js";
-import type { Signer } from "../../src/signers/signer.js";
 import { AuthError, InputError, ServiceError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
-import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+import { standInSettings, standInSigner } from "../helpers/stand-in.js";
 
-const settings: CredentialSettings = {
-  signer: { certificate: "/nonexistent/cert.pem", privateKey: "pkcs11:token=t;object=k" },
-  session: {
-    trustAnchorArn: "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t" as TrustAnchorArn,
-    profileArn: "arn:aws:rolesanywhere:eu-west-1:1:profile/p" as ProfileArn,
-    roleArn: "arn:aws:iam::1:role/R" as RoleArn,
-    durationSeconds: 3600,
-  },
-  endpoint: { verifyTls: true, connectTimeoutMs: 1000, timeoutMs: 1000 },
-};
-
-const signer: Signer = {
-  keyType: "EC",
-  backend: "pkcs11",
-  certificate: async () => undefined,
-  certificateChain: async () => [],
-  publicKey: async () => undefined,
-  sign: async () => Buffer.alloc(0),
-  close: async () => {},
-};
+const settings = standInSettings("/nonexistent/cert.pem");
+const signer = standInSigner();
 
 const BOOT = Date.UTC(1970, 0, 1, 0, 0, 12); // a gateway without a battery-backed clock
 const REAL = Date.UTC(2027, 2, 1, 8, 0, 0);
