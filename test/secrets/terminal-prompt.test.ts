@@ -10,6 +10,14 @@ import { makeTempDir } from "../helpers/pki.js";
 const tmp = makeTempDir("raa-prompt-");
 afterAll(() => tmp.cleanup());
 
+/** `contents` (a script importing ./src by path) bundled into one ES module in the temp directory, for a child. */
+async function bundleScript(name: string, contents: string): Promise<string> {
+  const outfile = join(tmp.dir, name);
+  const stdin = { contents, resolveDir: resolve("."), loader: "ts" as const };
+  await build({ stdin, outfile, bundle: true, format: "esm", platform: "node", target: "node20", logLevel: "silent" });
+  return outfile;
+}
+
 /** What readLine uses of a terminal stream: data and end events, pause and resume. */
 class FakeTerminal extends EventEmitter {
   pause(): this {
@@ -91,25 +99,12 @@ describe("promptOnTerminal on a terminal that hangs up during the prompt", () =>
     // Before: "Error: setRawMode EIO" (not an AgentError: an agent logged it raw), or, with the line break written
     // after the prompt, the process ended on the tty stream's unhandled 'error' event (EIO) with a stack. (Whatever
     // we do, Node 20 then aborts at exit: node::ResetStdio asserts when it cannot restore a hung-up terminal.)
-    const entry = join(tmp.dir, "prompt.mjs");
-    await build({
-      stdin: {
-        contents: `import { promptOnTerminal } from "./src/secrets/terminal-prompt.ts";
+    const entry = await bundleScript("prompt.mjs", `import { promptOnTerminal } from "./src/secrets/terminal-prompt.ts";
           process.on("SIGHUP", () => {}); // as the daemons, which prompt at start-up and take SIGHUP as a reload
           promptOnTerminal("PIN: ", "the PIN").then(() => process.exit(0), (e) => {
             process.stderr.write(\`\${e.name} \${e.code} \${e.message}\\n\`);
             setTimeout(() => process.exit(3), 200); // time for a late 'error' event to end the process first
-          });`,
-        resolveDir: resolve("."),
-        loader: "ts",
-      },
-      outfile: entry,
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      logLevel: "silent",
-    });
+          });`);
     // The child gets a pty as its controlling terminal; once the prompt shows, the other side closes (a hang-up).
     const parent = [
       "import os, pty, subprocess, sys, time, select, fcntl, termios",
@@ -136,24 +131,11 @@ describe("promptOnTerminal stopped and continued (kill -TSTP, then fg)", () => {
   it("turns echo off again: the shell's modes, set while it was stopped, do not show the PIN", async () => {
     // Before: after fg the terminal had the shell's modes (echo, line editing), the prompt took them for raw
     // mode, and the PIN typed was shown on the screen.
-    const entry = join(tmp.dir, "prompt-stop.mjs");
-    await build({
-      stdin: {
-        contents: `import { promptOnTerminal } from "./src/secrets/terminal-prompt.ts";
+    const entry = await bundleScript("prompt-stop.mjs", `import { promptOnTerminal } from "./src/secrets/terminal-prompt.ts";
           promptOnTerminal("PIN: ", "the PIN").then((s) => {
             s.use((b) => process.stderr.write(\`got \${b.length}\\n\`));
             process.exit(0);
-          }, (e) => (process.stderr.write(\`\${e.code}\\n\`), process.exit(3)));`,
-        resolveDir: resolve("."),
-        loader: "ts",
-      },
-      outfile: entry,
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      logLevel: "silent",
-    });
+          }, (e) => (process.stderr.write(\`\${e.code}\\n\`), process.exit(3)));`);
     // A shell stops the job, restores its own modes (echo on, canonical), and continues it at fg.
     const parent = [
       "import os, pty, subprocess, sys, time, select, fcntl, termios, signal",
