@@ -111,8 +111,9 @@ describe("one-shot commands: no core file once they read a PIN or password", () 
     const args = ["sign-string", "--certificate", leaf.certPath, "--private-key", key, "--pkcs8-password-file", fifo];
     const child = spawn("bash", ["-c", 'ulimit -c unlimited && exec "$@"', "bash", process.execPath, DIST_CLI, ...args], { stdio: "ignore" });
     const closed = new Promise<number | null>((done) => child.on("close", done));
+    // Until the limit is set, within the test's time (a fixed 10 s of polling could run out on a loaded 2-core machine).
     let limit = "";
-    for (let i = 0; i < 100 && limit !== "0 0"; i++) {
+    for (const deadline = Date.now() + 45_000; limit !== "0 0" && Date.now() < deadline; ) {
       await new Promise((r) => setTimeout(r, 100));
       limit = coreLimit(child.pid!);
     }
