@@ -115,6 +115,44 @@ describe("a wrong key password offered again by a new signer in the same process
   });
 });
 
+describe("a wrong parent password offered for several key files under one persistent parent", () => {
+  const PARENT = 0x81000010;
+  let tpm: Swtpm;
+  const keys: Awaited<ReturnType<typeof genpkey>>[] = [];
+  beforeAll(async () => {
+    tpm = await startSwtpm();
+    // persistSrk's template without noda: a wrong password for this parent counts as a dictionary-attack try.
+    const ctx = join(tpm.dir, "parent.ctx");
+    const attributes = "restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth";
+    await tpm.run("tpm2_createprimary", ["-C", "o", "-G", "ecc256:aes128cfb", "-a", attributes, "-p", "parent-Right", "-c", ctx, "-Q"]);
+    await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", ctx, "0x81000010", "-Q"]);
+    await tpm.flushAll();
+    for (const name of ["first", "second", "third"]) {
+      keys.push(await genpkey(tpm, name, { algorithm: "EC", curve: "P-256", parent: PARENT, parentAuth: "parent-Right" }));
+    }
+  });
+  afterAll(() => tpm?.stop());
+
+  const open = (key: (typeof keys)[number], password: string) =>
+    createTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, parentPassword: { kind: "value", value: password } });
+
+  it("costs one dictionary-attack try, not one per key file (the password is the parent's)", async () => {
+    // Before: the rejection was remembered per key file: three key files, three tries counted.
+    const before = await lockoutCounter(tpm);
+    const errors = [];
+    for (const key of keys) errors.push(await open(key, "parent-Wrong").catch((e: unknown) => e));
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(Array(3).fill("TPM_AUTH_FAILED"));
+    expect(await lockoutCounter(tpm)).toBe(before + 1);
+    expect((errors[2] as Error).message).toMatch(/the TPM already rejected this parent password; it was not presented again$/);
+    const s = await open(keys[1]!, "parent-Right");
+    try {
+      expect(await opensslVerifies(tpm, keys[1]!.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe("a TPM that was never started", () => {
   let tpm: Swtpm;
   beforeAll(async () => {

@@ -79,7 +79,8 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy
     try {
       const file = await open(lockPath, "wx", 0o600);
       created = true;
-      await file.writeFile(token).finally(() => file.close());
+      // The umask may have removed bits (777: a lock nobody can read, so a crashed holder's is judged by age only).
+      await file.chmod(0o600).then(() => file.writeFile(token)).finally(() => file.close());
       return token;
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;

@@ -1,9 +1,9 @@
-import { mkdir, realpath, stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 import { InputError } from "../errors.js";
-import { mkdirError, writeFileAtomic } from "../io/atomic-write.js";
+import { makeDirectories, mkdirError, writeFileAtomic } from "../io/atomic-write.js";
 import { absoluteHome, UntrustedPathError, walkToEntry, type CheckedEntry } from "../io/trusted-path.js";
 import { upsertProfileCredentials } from "./credentials-file.js";
 import { readCredentialsTarget } from "./credentials-target.js";
@@ -38,10 +38,10 @@ export function sharedCredentialsPath(env: NodeJS.ProcessEnv = process.env, home
  */
 export async function writeProfileCredentials(path: string, profile: string, credentials: Credentials) {
   const entry = followOnlyOwnLinks(path);
-  // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700. The walk
-  // made the missing ones; this says why it could not.
+  // Unlike aws_signing_helper (which creates ~/.aws as 0600, untraversable), a new directory gets 0700 whatever the
+  // umask. The walk made the missing ones; without it (no uid, or it failed), they are made here, for the lock.
   if (!entry) {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((cause: NodeJS.ErrnoException) => {
+    await makeDirectories(dirname(path)).catch((cause: NodeJS.ErrnoException) => {
       throw mkdirError(dirname(path), cause);
     });
   }

@@ -4,6 +4,7 @@ import { buildSync } from "esbuild";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
+import { withFileLock } from "../../src/io/file-lock.js";
 import { openCheckedDirectory } from "../../src/io/trusted-path.js";
 import { writeThenRename } from "../../src/io/write-new-file.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -43,6 +44,12 @@ describe.each([0o777, 0o277, 0o000])("what src/io creates gets its documented mo
     expect(mode(join(base, "new", "aws", "credentials"))).toBe(0o600);
     expect(readFileSync(join(base, "new", "aws", "credentials"), "utf8")).toBe("data");
     expect(mode(base)).toBe(0o755);
+  });
+
+  it("the lock file (credentials.lock, serve's .serve.lock) is 0600, its holder readable by the next", async () => {
+    const lock = join(base, "credentials.lock");
+    const seen = await withFileLock(lock, async () => [mode(lock), readFileSync(lock, "utf8").split(" ")[0]]);
+    expect(seen).toEqual([0o600, String(process.pid)]);
   });
 });
 

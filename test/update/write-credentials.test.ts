@@ -34,6 +34,22 @@ describe("credentials file writing", () => {
     expect(readdirSync(join(dir, "new-aws", ".aws"))).toEqual(["credentials"]); // no temp or lock file left
   });
 
+  it("without the checked walk (no uid), missing directories are still 0700 under umask 777 (were d---------)", async () => {
+    const path = join(dir, "no-walk", ".aws", "credentials");
+    const geteuid = process.geteuid;
+    const before = process.umask(0o777);
+    process.geteuid = undefined;
+    try {
+      await writeProfileCredentials(path, "default", creds("A2"));
+    } finally {
+      process.geteuid = geteuid;
+      process.umask(before);
+    }
+    const made = [join(dir, "no-walk"), join(dir, "no-walk", ".aws")];
+    expect(made.map((d) => statSync(d).mode & 0o777)).toEqual([0o700, 0o700]);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
   it("a file where a directory should be is named as such (was: 'cannot create directory …/pf: EEXIST')", async () => {
     const file = join(dir, "pf");
     writeFileSync(file, "not a directory\n");

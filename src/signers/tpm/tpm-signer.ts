@@ -73,9 +73,9 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     const parameterEncryption = seams.parameterEncryption ?? true;
     const parentOption = optionName(opts.names, "tpm.parentPassword");
     const input = { source, keyPassword, parentPassword, parentOption, parameterEncryption, what, debug: opts.debug };
-    // Loading a key file presents the parent's password: as for the key's, one the TPM rejected is not presented again.
-    const keyText = opts.key.kind === "handle" ? "" : opts.key.pem;
-    const parentSeen = secretDigest([transport.description, "parent", keyText], parentPassword);
+    // Loading a key file presents the parent's password: as for the key's, one the TPM rejected is not presented again,
+    // for any key file under that parent (what it is presented to: that handle on this TPM).
+    const parentSeen = secretDigest([transport.description, "parent", file ? hex32(file.parent) : ""], parentPassword);
     if (wasRejected(parentSeen)) {
       const again = "the TPM already rejected this parent password; it was not presented again";
       throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {

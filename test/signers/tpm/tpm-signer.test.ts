@@ -6,6 +6,7 @@ import { Certificate } from "../../../src/x509/certificate.js";
 import type { OptionNames } from "../../../src/signers/options.js";
 import { encodeTss2KeyFile, type Tss2KeyFile } from "../../../src/tpm/keys/tss2-key-file.js";
 import { openTpmSigner } from "../../../src/signers/tpm/tpm-signer.js";
+import { forgetRejectedSecrets } from "../../../src/secrets/rejected-secrets.js";
 import { resolveKeyPassword } from "../../../src/signers/tpm/key-password.js";
 import { encode } from "../../../src/tpm/wire/codec.js";
 import { ReadPublic, Sign } from "../../../src/tpm/wire/commands.js";
@@ -178,6 +179,7 @@ describe("what to change, named as the caller gives it: SignerOptions.names (fro
     const area = { bytes: encode(TPMT_PUBLIC, pub), public: pub } as Tss2KeyFile["public"];
     const blob = Buffer.from("0004deadbeef", "hex");
     const pem = encodeTss2KeyFile({ parent: 0x81000001, public: area, privateBlob: blob, emptyAuth: true, policy: [] });
+    forgetRejectedSecrets(); // both cases present "no" to parent 0x81000001 of the same stand-in TPM
     // TPM2_ReadClock refused, the parent's TPM2_ReadPublic answered, TPM2_Load refused: TPM_RC_AUTH_FAIL.
     const transport = tpmWithKey(undefined, pub, [Buffer.from(errorResponse(0x98e), "hex")]);
     const opts = { key: { kind: "tss2-pem", path: "k.tss2", pem }, parentPassword: { kind: "value", value: "no" }, names } as const;
