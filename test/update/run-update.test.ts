@@ -158,7 +158,8 @@ describe("update --once and the clock", () => {
     const prompt = vi.fn(async () => Secret.fromUtf8("1234"));
     vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal: prompt }));
     try {
-      const s = scenario({ start: BOOT, stepAfterMs: 3_000, stepTo: BOOT + 1, failures: [notYetValid, notYetValid, notYetValid] });
+      const failures = [notYetValid, notYetValid, notYetValid];
+      const s = scenario({ start: BOOT, stepAfterMs: 3_000, stepTo: BOOT + 1, failures });
       const pins: unknown[] = [];
       s.seams.createSigner = async (options: SignerOptions) => (pins.push(options.pkcs11?.pin), signer);
       const pkcs11 = { reusePin: false, pin: { kind: "prompt" as const, prompt: "PIN: " } };
