@@ -107,8 +107,11 @@ function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: st
   });
 }
 
-/** Replaces `prompt` sources by what the user typed, so that later re-opens never need a terminal. */
-async function answerPromptsOnce(options: SignerOptions): Promise<SignerOptions> {
+/**
+ * Replaces `prompt` sources by what the user typed, so that later re-opens never need a terminal (nor ask again:
+ * `update --once` waiting for the clock opens a new source per try). A rejected one ends the run (authFailure).
+ */
+export async function answerPromptsOnce(options: SignerOptions): Promise<SignerOptions> {
   const answer = async (source: SecretSource | undefined, what: string): Promise<SecretSource | undefined> => {
     if (source?.kind !== "prompt") return source;
     const secret = await readSecret(source, what);

@@ -204,7 +204,7 @@ async function pkcs11PresenceRows(o: SignerOptions, uriText: string): Promise<Ch
     const rows = [pass("PKCS#11 module", `${lease.module.info.manufacturer} ${lease.module.info.description}`.trim() || "loaded")];
     let slots;
     try {
-      slots = listTokenSlots(lease.module);
+      slots = await listTokenSlots(lease.module);
     } catch (error) {
       return [...rows, fail("token present", error)];
     }

@@ -38,17 +38,18 @@ const FILE_TOKEN_PAUSE_MS = 100;
  * A C_GetSlotList failure other than NO_TOKEN_YET is thrown: --wait-for-device must not wait it out.
  * A module whose tokens are files (SoftHSM) rewrites a token's file at every C_Login: another process listing
  * then may find it blank or unreadable. While a URI in `wanted` matches no token, such a module is listed again
- * (listing costs no PIN try; C_Login is never repeated), FILE_TOKEN_LISTINGS times at most.
+ * (listing costs no PIN try; C_Login is never repeated), FILE_TOKEN_LISTINGS times at most, pausing on a timer:
+ * a daemon (serve, agent) answers its other requests meanwhile.
  */
-export function listTokenSlots(
+export async function listTokenSlots(
   module: Pkcs11Module, debug?: DebugLog, wanted: readonly (Pkcs11Uri | undefined)[] = [],
-): TokenSlot[] {
+): Promise<TokenSlot[]> {
   for (let listing = 1; ; listing++) {
     const slots = listSlotsOnce(module, debug);
     const missing = wanted.some((uri) => uri && !slots.some((slot) => slotMatches(uri, slot, module.info)));
     if (!missing || listing === FILE_TOKEN_LISTINGS || !tokensAreFiles(module)) return slots;
     debug?.(`pkcs11: no token matches yet; listing the slots again (${listing} of ${FILE_TOKEN_LISTINGS - 1})`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FILE_TOKEN_PAUSE_MS);
+    await new Promise((resolve) => setTimeout(resolve, FILE_TOKEN_PAUSE_MS));
   }
 }
 

@@ -11,20 +11,21 @@ import type { Pkcs11Uri } from "./uri.js";
 
 /** Runs `use` in such a session, then closes it and releases the module. `name`: an option as the caller names it. */
 export async function withTokenSession<T>(
-  uri: Pkcs11Uri, opts: TokenSessionOptions, use: (context: TokenContext) => T, name: (o: "library" | "pin") => string,
+  uri: Pkcs11Uri, opts: TokenSessionOptions, use: (context: TokenContext) => T | Promise<T>,
+  name: (o: "library" | "pin") => string,
 ): Promise<T> {
   const lease = await acquireModule(chooseModule(opts.library, [uri], name("library")), opts.debug);
   let context: TokenContext | undefined;
   try {
     const which = "add token= or serial= to say which token to use";
-    const slot = onlyMatchingSlot(uri, listTokenSlots(lease.module, opts.debug, [uri]), lease.module, which);
+    const slot = onlyMatchingSlot(uri, await listTokenSlots(lease.module, opts.debug, [uri]), lease.module, which);
     if (slot.flags & CKF.WRITE_PROTECTED) {
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }
     context = openSession(lease.module, slot, opts.debug, true);
     const given = givenUserPin(uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
     await loginUser(context, given ?? userPinPrompt(slot, undefined, name("pin")));
-    return use(context);
+    return await use(context); // awaited: the session stays open until an asynchronous `use` ends
   } finally {
     if (context) closeSession(context);
     lease.release();

@@ -12,6 +12,7 @@ import { CLOCK_REFUSAL } from "../rolesanywhere/response.js";
 import { ServiceError } from "../errors.js";
 import { roughDuration, utc } from "../x509/validity.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
+import { answerPromptsOnce } from "../credentials/signer-holder.js";
 import { credentialsFileUpdater } from "./file-updater.js";
 import { writeProfileCredentials } from "./write-credentials.js";
 
@@ -69,7 +70,9 @@ async function updateOnce(run: UpdateRun): Promise<void> {
   const now = seams.now ?? Date.now;
   const monotonic = seams.monotonic ?? (() => performance.now());
   const setTimer = seams.timers?.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms));
-  const settings = await run.settings();
+  // Each try opens a new source: a `prompt` PIN or password is asked once per run, as a daemon's re-opens do.
+  const given = await run.settings();
+  const settings = { ...given, signer: await answerPromptsOnce(given.signer) };
   const waitMs = run.clockWaitMs ?? CLOCK_WAIT_MS;
   const until = monotonic() + waitMs;
   // The first step is tried at once; then at least 1 s, 2 s, 4 s… apart: a jittery clock (steps every second, or

@@ -21,7 +21,8 @@ describe.each([0o777, 0o277, 0o000])("what src/io creates gets its documented mo
   let base: string;
   beforeEach(() => {
     base = join(dir, `${mask.toString(8)}-${++runs}`);
-    mkdirSync(base, { mode: 0o755 });
+    mkdirSync(base);
+    chmodSync(base, 0o755); // explicitly: the test's own umask (077 in some shells) would make it 0700
     before = process.umask(mask);
   });
   afterEach(() => process.umask(before));
@@ -57,7 +58,8 @@ describe("a relative path from a working directory that cannot be read (mode 0)"
   it("says so, not 'cannot create directory .: EACCES'", () => {
     // Another user for root (who reads any directory); the entry is bundled so that plain node runs it.
     const cwd = join(dir, "cwd");
-    mkdirSync(cwd, { mode: 0o700 });
+    mkdirSync(cwd);
+    chmodSync(cwd, 0o700);
     if (uid === 0) chownSync(cwd, 65534, 65534);
     const entry = join(dir, "entry.ts");
     const atomic = join(import.meta.dirname, "../../src/io/atomic-write.ts");
@@ -66,10 +68,17 @@ describe("a relative path from a working directory that cannot be read (mode 0)"
       await writeFileAtomic("creds", "data").catch(report);
       await makeDirectories(".").then(() => { throw Object.assign(new Error(), { code: "EACCES" }) }).catch((e) => report(mkdirError(".", e)));`);
     buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile: join(dir, "entry.mjs"), logLevel: "silent" });
+    // Modes set, not left to the umask (077: nobody could not read the bundle); `cwd`'s restored whatever happens.
     chmodSync(dir, 0o755);
+    chmodSync(join(dir, "entry.mjs"), 0o644);
     const user = uid === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
-    const out = execFileSync("sh", ["-c", `${user.join(" ")} sh -c 'cd ${cwd} && chmod 0 . && node ${join(dir, "entry.mjs")}'`], { encoding: "utf8" });
-    chmodSync(cwd, 0o700);
+    const script = `${user.join(" ")} sh -c 'cd ${cwd} && chmod 0 . && node ${join(dir, "entry.mjs")}'`;
+    let out: string;
+    try {
+      out = execFileSync("sh", ["-c", script], { encoding: "utf8" });
+    } finally {
+      chmodSync(cwd, 0o700);
+    }
     const hint = "give an absolute path, or run from a directory this user can read";
     expect(out.trim().split("\n")).toEqual([
       `cannot write creds: the working directory cannot be read | ${hint}`,

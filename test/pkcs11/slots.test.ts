@@ -23,24 +23,24 @@ function moduleWithToken(label: string): Pkcs11Module {
 }
 
 describe("listTokenSlots", () => {
-  it("reads the blank-padded fields without their padding, keeping a leading blank", () => {
-    const [slot] = listTokenSlots(moduleWithToken(" spaced label"));
+  it("reads the blank-padded fields without their padding, keeping a leading blank", async () => {
+    const [slot] = await listTokenSlots(moduleWithToken(" spaced label"));
     expect(slot).toMatchObject({ slotId: 3n, slotDescription: "Slot 3", slotManufacturer: "Vendor" });
     expect(slot!.token).toEqual({ label: " spaced label", manufacturer: "Vendor", model: "M1", serial: "0042" });
   });
 
-  it("cuts a field at a NUL, as a module that writes a C string into the fixed-size field leaves it", () => {
-    const [slot] = listTokenSlots(moduleWithToken("device\0\u0001stale bytes"));
+  it("cuts a field at a NUL, as a module that writes a C string into the fixed-size field leaves it", async () => {
+    const [slot] = await listTokenSlots(moduleWithToken("device\0\u0001stale bytes"));
     expect(slot!.token.label).toBe("device");
   });
 });
 
 describe("listTokenSlots with a module that lists a slot twice", () => {
-  it("lists it once", () => {
+  it("lists it once", async () => {
     const module = moduleWithToken("device");
     const slot = Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]);
     (module.lib as unknown as Record<string, unknown>).C_GetSlotList = () => [slot, Buffer.from(slot), slot];
-    expect(listTokenSlots(module)).toHaveLength(1);
+    expect(await listTokenSlots(module)).toHaveLength(1);
   });
 });
 
@@ -61,15 +61,32 @@ describe("listTokenSlots while another process rewrites a SoftHSM token's file",
     return { module, listings: () => listings };
   }
 
-  it("lists a module whose tokens are files again while the URI matches nothing (before: exit 5, 'insert it')", () => {
+  it("lists a file-token module again while the URI matches none (before: exit 5, 'insert it')", async () => {
     const { module, listings } = rewritten(2);
-    expect(listTokenSlots(module, undefined, [undefined, uri]).map((s) => s.token.label)).toEqual(["device"]);
+    expect((await listTokenSlots(module, undefined, [undefined, uri])).map((s) => s.token.label)).toEqual(["device"]);
     expect(listings()).toBe(3);
   });
 
-  it("lists 4 times at most, then says another process may be rewriting the token, not to insert it", () => {
+  it("pauses between listings on a timer: a daemon's event loop runs meanwhile (before: Atomics.wait)", async () => {
+    const { module } = rewritten(Infinity);
+    const lib = module.lib as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const list = lib["C_GetSlotList"]!;
+    let ticks = 0;
+    const ticksAtListing: number[] = [];
+    lib["C_GetSlotList"] = () => (ticksAtListing.push(ticks), list());
+    const timer = setInterval(() => ticks++, 10);
+    try {
+      await listTokenSlots(module, undefined, [uri]);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticksAtListing).toHaveLength(4);
+    expect(ticksAtListing[3]!).toBeGreaterThan(ticksAtListing[0]!);
+  });
+
+  it("lists 4 times at most, then says another process may be rewriting the token, not to insert it", async () => {
     const { module, listings } = rewritten(Infinity);
-    const slots = listTokenSlots(module, undefined, [uri]);
+    const slots = await listTokenSlots(module, undefined, [uri]);
     expect([slots, listings()]).toEqual([[], 4]);
     expect(() => onlyMatchingSlot(uri, slots, module, "h")).toThrow(expect.objectContaining({
       code: "PKCS11_TOKEN_NOT_FOUND",
@@ -78,9 +95,9 @@ describe("listTokenSlots while another process rewrites a SoftHSM token's file",
     }));
   });
 
-  it("lists a hardware token's module once: an absent card is absent (--wait-for-device waits for it)", () => {
+  it("lists a hardware token's module once: an absent card is absent (--wait-for-device waits for it)", async () => {
     const { module, listings } = rewritten(Infinity, { ...SOFTHSM, manufacturer: "Vendor" });
-    expect([listTokenSlots(module, undefined, [uri]), listings()]).toEqual([[], 1]);
+    expect([await listTokenSlots(module, undefined, [uri]), listings()]).toEqual([[], 1]);
     expect(() => onlyMatchingSlot(uri, [], module, "h")).toThrow(expect.objectContaining({ hint: expect.stringMatching(/insert it/) }));
   });
 });

@@ -3,12 +3,15 @@
  * before this release, the service refusing the signature's time) is tried again when the wall clock steps, for
  * CLOCK_WAIT_MS at most; anything else fails at once, as before. Injected clocks and timers: virtual time.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLOCK_WAIT_MS, runUpdate } from "../../src/update/run-update.js";
 import type { SessionCreator } from "../../src/credentials/credential-source.js";
+import type { SignerFactory } from "../../src/credentials/signer-holder.js";
 import { AuthError, InputError, ServiceError } from "../../src/errors.js";
+import { Secret } from "../../src/secrets/secret.js";
+import type { SignerOptions } from "../../src/signers/options.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { standInSettings, standInSigner } from "../helpers/stand-in.js";
 
@@ -51,7 +54,7 @@ function scenario(opts: { start: number; stepAfterMs?: number; stepTo?: number; 
       },
       clearTimeout: () => {},
     },
-    createSigner: async () => signer,
+    createSigner: (async () => signer) as SignerFactory,
     createSession,
   };
   return { clock, calls, seams, timers: () => timers };
@@ -148,6 +151,28 @@ describe("update --once and the clock", () => {
       expect(error).toBeInstanceOf(Error);
       expect(s.calls).toHaveLength(1);
       expect(s.timers()).toBe(0);
+    }
+  });
+
+  it("a `prompt` PIN is asked once per run, not at each try (2>log: the terminal asked again at each)", async () => {
+    const prompt = vi.fn(async () => Secret.fromUtf8("1234"));
+    vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal: prompt }));
+    try {
+      const failures = [notYetValid, notYetValid, notYetValid];
+      const s = scenario({ start: BOOT, stepAfterMs: 3_000, stepTo: BOOT + 1, failures });
+      const pins: unknown[] = [];
+      s.seams.createSigner = async (options: SignerOptions) => (pins.push(options.pkcs11?.pin), signer);
+      const pkcs11 = { reusePin: false, pin: { kind: "prompt" as const, prompt: "PIN: " } };
+      const path = join(dir, `credentials-${++n}`);
+      await runUpdate({
+        settings: async () => ({ ...settings, signer: { ...settings.signer, pkcs11 } }),
+        path, section: "boot", once: true, log: () => {}, seams: s.seams,
+      }).catch(() => {});
+      expect(s.calls.length).toBeGreaterThanOrEqual(3);
+      expect(prompt).toHaveBeenCalledTimes(1);
+      expect(pins).toEqual(s.calls.map(() => ({ kind: "value", value: "1234" })));
+    } finally {
+      vi.doUnmock("../../src/secrets/terminal-prompt.js");
     }
   });
 });

@@ -45,7 +45,9 @@ export async function installOnToken(opts: InstallOnTokenOptions): Promise<Insta
   return withTokenSession(uri, opts, (context) => install(context, uri, opts), (o) => optionName(opts.names, o));
 }
 
-function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTokenOptions): InstallOnTokenResult {
+async function install(
+  context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTokenOptions,
+): Promise<InstallOnTokenResult> {
   const token = describeToken(context.slot.token);
   const keys = findPrivateKeys(context, { id: keyUri.id, label: keyUri.object });
   const shown = formatPkcs11Uri(withoutQuery(keyUri));
@@ -86,7 +88,7 @@ function install(context: TokenContext, keyUri: Pkcs11Uri, request: InstallOnTok
         hint: "was install-certificate run twice at once? Run it again once the other has finished",
       });
     }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.random() * 80); // apart from the other
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80)); // apart from the other
   }
   let chainWritten = 0;
   for (const ca of request.chain) {

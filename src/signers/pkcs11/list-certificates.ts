@@ -41,7 +41,8 @@ export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<P
   const lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug);
   const sessions: TokenContext[] = [];
   try {
-    const slots = listTokenSlots(lease.module, opts.debug).filter((s) => slotMatches(uri, s, lease.module.info));
+    const listed = await listTokenSlots(lease.module, opts.debug);
+    const slots = listed.filter((s) => slotMatches(uri, s, lease.module.info));
     const search = (context: TokenContext) => withoutAttestation(findCertificates(context, { id: uri.id, label: uri.object }), uri);
     let found: CertificateObject[] = [];
     for (const slot of slots) {

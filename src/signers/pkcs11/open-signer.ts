@@ -102,7 +102,7 @@ class SignerBuild {
   }
 
   async run(): Promise<Signer> {
-    const slots = listTokenSlots(this.module, this.debug, [this.certUri, this.keyUri]);
+    const slots = await listTokenSlots(this.module, this.debug, [this.certUri, this.keyUri]);
     this.debug?.(`pkcs11: tokens: ${slots.map((s) => describeToken(s.token)).join(", ") || "none"}`);
 
     const certObject = this.certUri ? await this.findCertificate(this.certUri, slots) : undefined;

@@ -175,16 +175,17 @@ export class Pkcs11Signer implements Signer {
     if (this.#context) closeSession(this.#context);
     this.#context = undefined;
 
-    const findSlot = (): TokenSlot | undefined => listTokenSlots(module, debug).find((s) => isDeepStrictEqual(s.token, identity));
+    const findSlot = async (): Promise<TokenSlot | undefined> =>
+      (await listTokenSlots(module, debug)).find((s) => isDeepStrictEqual(s.token, identity));
     let slot: TokenSlot | undefined;
     try {
-      slot = findSlot();
+      slot = await findSlot();
     } catch {
       /* the module failing to list its slots: re-initialising it, below, may be what helps */
     }
     if (slot === undefined) {
       module.reinitialize();
-      slot = findSlot();
+      slot = await findSlot();
     }
     if (slot === undefined) {
       throw new DeviceError("PKCS11_TOKEN_NOT_FOUND", `${describeToken(identity)} is not present any more`, {
