@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, statSync } from "node:fs";
 import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
@@ -101,6 +101,9 @@ export async function makeDirectories(dir: string): Promise<void> {
     const byFd = process.platform === "linux" && existsSync("/proc/self/fd");
     const fd = byFd ? openSync(at, O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY) : undefined;
     try {
+      // Another user's put there since (a parent they can write): not ours to chmod, as root could.
+      const uid = process.geteuid?.();
+      if (fd !== undefined && uid !== undefined && fstatSync(fd).uid !== uid) continue;
       await chmod(fd === undefined ? at : `/proc/self/fd/${fd}`, 0o700);
     } finally {
       if (fd !== undefined) closeSync(fd);

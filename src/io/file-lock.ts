@@ -40,9 +40,13 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
 export async function holdFileLock(lockPath: string, options: LockOptions = {}): Promise<() => Promise<void>> {
   const { timeoutMs = 10_000, pollMs = 25, busy = updateBusy } = options;
   const token = await acquire(lockPath, timeoutMs, pollMs, busy);
+  // Only while it is still ours: one taken over (this process stopped for a minute) is the new holder's to age.
   const renew = setInterval(() => {
-    const now = new Date();
-    utimes(lockPath, now, now).catch(() => {});
+    readLock(lockPath).then((current) => {
+      if (current !== token) return clearInterval(renew);
+      const now = new Date();
+      return utimes(lockPath, now, now);
+    }).catch(() => {});
   }, STALE_MS / 4);
   renew.unref();
   return async (): Promise<void> => {
@@ -100,7 +104,7 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy
       });
     }
     if (Date.now() >= deadline) {
-      const { message, hint } = busy(lockPath, holder?.split(" ")[0] || "?", timeoutMs);
+      const { message, hint } = busy(lockPath, /^\d+(?= )/.exec(holder ?? "")?.[0] ?? "?", timeoutMs);
       throw new InputError("FILE_LOCKED", message, { hint });
     }
     await new Promise((r) => setTimeout(r, pollMs + Math.random() * pollMs));
@@ -143,7 +147,8 @@ async function isStale(lockPath: string, holder: string): Promise<boolean> {
   if (host === pidScope() && Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
   const info = await stat(lockPath).catch(() => undefined);
   // An empty file is a lock being written right now, unless it has been empty for a long time.
-  return info !== undefined && Date.now() - info.mtimeMs > STALE_MS;
+  // Either way: a time in the future (a clock set back, a planted file) would otherwise hold the lock for as long.
+  return info !== undefined && Math.abs(Date.now() - info.mtimeMs) > STALE_MS;
 }
 
 /** Undefined once broken, or if someone else broke or released it (retry); else why it cannot be renamed. */

@@ -1,11 +1,14 @@
 /** keygen's TPM key file, csr's request and install-certificate's certificate: --force replaces a regular file only. */
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { buildSync } from "esbuild";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeOutputFile } from "../../src/provisioning/output-file.js";
+import { checkOutputFile, writeOutputFile } from "../../src/provisioning/output-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-output-file-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,5 +91,33 @@ describe("writeOutputFile when the write fails (ulimit -f, a full disk)", () => 
     expect([readFileSync(path, "utf8"), statSync(path).mode & 0o777]).toEqual(["new", 0o640]);
     await writeOutputFile(path, "key", options);
     expect([readFileSync(path, "utf8"), statSync(path).mode & 0o777]).toEqual(["key", 0o600]);
+  });
+});
+
+describe("writeOutputFile --force in a directory another user can write (sticky, as /tmp)", () => {
+  // Before: root's --force over a file another user had put there first gave them the new file (the key chowned
+  // to them: "keeps its owner"), and a symbolic link of theirs was followed to replace a file of root's elsewhere.
+  it("refuses a file or a symbolic link that belongs to another user, and leaves both alone", async () => {
+    if (process.geteuid?.() !== 0) return; // another user's file needs root (chown)
+    const sticky = join(dir, "sticky");
+    mkdirSync(sticky, { mode: 0o1777 });
+    chmodSync(sticky, 0o1777);
+    const theirs = join(sticky, "agent.key");
+    writeFileSync(theirs, "planted", { mode: 0o666 });
+    chownSync(theirs, 65534, 65534);
+    const ours = join(dir, "ours.conf");
+    writeFileSync(ours, "ours");
+    const link = join(sticky, "link.key");
+    symlinkSync(ours, link);
+    lchownSync(link, 65534, 65534);
+    for (const path of [theirs, link]) {
+      await expect(writeOutputFile(path, "private key", options)).rejects.toMatchObject({
+        code: "FILE_UNSAFE",
+        message: `TPM key file ${path} exists and belongs to uid 65534 (another user); it was left as it is`,
+      });
+      // And up front, before a key is made on the token or TPM for nothing.
+      await expect(checkOutputFile("TPM key file", path, true)).rejects.toMatchObject({ code: "FILE_UNSAFE" });
+    }
+    expect([readFileSync(theirs, "utf8"), statSync(theirs).uid, readFileSync(ours, "utf8")]).toEqual(["planted", 65534, "ours"]);
   });
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { absoluteHome } from "../../src/io/trusted-path.js";
 import { readCredentialsTarget } from "../../src/update/credentials-target.js";
-import { withFileLock } from "../../src/io/file-lock.js";
+import { holdFileLock, withFileLock } from "../../src/io/file-lock.js";
 import { sharedCredentialsPath, writeProfileCredentials } from "../../src/update/write-credentials.js";
 import { credentialsFileUpdater } from "../../src/update/file-updater.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
@@ -363,6 +363,41 @@ describe("withFileLock", () => {
     expect(error).toMatchObject({ code: "FILE_LOCKED" });
     expect((error as Error).message).toContain(`held by process ${process.pid}`);
     expect(existsSync(live)).toBe(true); // a live holder's lock is never removed
+  });
+
+  it("a holder stopped for a minute whose lock was taken over stops renewing it (the new holder's to age)", async () => {
+    // Before: the first serve, resumed after SIGSTOP, kept touching the second's lock every 15 s: once that one
+    // died in another pid namespace or host, its lock never aged and the directory could never be taken again.
+    const lock = join(dir, "taken.lock");
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      const release = await holdFileLock(lock);
+      const old = new Date(Date.now() - 120_000);
+      writeFileSync(lock, "1 other-host 0 second\n");
+      utimesSync(lock, old, old);
+      vi.advanceTimersByTime(15_000);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(Math.round(statSync(lock).mtimeMs / 1000)).toBe(Math.round(old.getTime() / 1000));
+      await release();
+      expect(readFileSync(lock, "utf8")).toBe("1 other-host 0 second\n"); // not ours: left
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("breaks a lock whose time is far in the future (a clock set back), not only one far in the past", async () => {
+    const lock = join(dir, "future.lock");
+    writeFileSync(lock, "1 other-host 0 x\n");
+    utimesSync(lock, new Date(Date.now() + 3600_000), new Date(Date.now() + 3600_000));
+    await expect(withFileLock(lock, async () => "ran", { timeoutMs: 200, pollMs: 10 })).resolves.toBe("ran");
+  });
+
+  it("names the holder's pid only if the lock holds one: never other text of a file linked there", async () => {
+    // Before: the message took the file's first word, whatever it was (several lines, a secret, escapes).
+    const lock = join(dir, "text.lock");
+    writeFileSync(lock, "s3cr3t\nsecond-line\u001b[2J rest\n");
+    const error = await withFileLock(lock, async () => "ran", { timeoutMs: 50, pollMs: 10 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "FILE_LOCKED", message: `${lock} is held by process ?; gave up after 0 s` });
   });
 
   it("refuses at once what is not a lock file at its name: a FIFO (hung forever), links to /dev/zero or a secret", async () => {
