@@ -12,15 +12,20 @@ export type SignerFactory = (options: SignerOptions) => Promise<Signer>;
 /**
  * Owns the signer of one long-running credential source. File keys get a new signer per refresh (a renewed key
  * and certificate are picked up); PKCS#11 / TPM keys keep one signer open, re-opened after a device error, with
- * certificate files re-read on every refresh. Prompted secrets are asked once: re-opening never prompts again.
+ * certificate files re-read on every refresh. Prompted secrets are asked once: re-opening never prompts again (nor
+ * for a PIN the token asked for with none given: askedPin).
  * `observe` is shown every certificate a refresh signs with (no extra read of the certificate).
  */
 export function holdSigner(given: SignerOptions, factory: SignerFactory, observe: (certificate: Certificate) => void) {
   let options = given;
   let prepared = false;
   let current: Signer | undefined;
-  /** A wrong PIN or TPM password: never tried again (the token would count it and lock). */
+  /** A wrong PIN or TPM password: never tried again (the token would count it and lock), nor kept. */
   let authFailure: unknown;
+  const rejected = (error: unknown) => {
+    authFailure = error;
+    options.pkcs11?.askedPin?.pin?.wipe();
+  };
 
   const signerNow = async (): Promise<Signer> => {
     if (authFailure) throw authFailure;
@@ -33,7 +38,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
       current = await factory(options);
       return current;
     } catch (error) {
-      if ((error as { category?: string }).category === "auth") authFailure = error;
+      if ((error as { category?: string }).category === "auth") rejected(error);
       throw error;
     }
   };
@@ -80,7 +85,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
       const signer = current;
       if (!signer) return;
       const category = (error as { category?: string } | undefined)?.category;
-      if (category === "auth") authFailure = error;
+      if (category === "auth") rejected(error);
       if (signer.backend === "file" || category === "device" || category === "auth") {
         current = undefined;
         await signer.close().catch(() => {});
@@ -128,5 +133,6 @@ export async function answerPromptsOnce(options: SignerOptions): Promise<SignerO
   const tpmKeyPassword = await answer(tpm?.keyPassword, "TPM key password");
   const parentPassword = await answer(tpm?.parentPassword, "TPM parent password");
   const tpmAnswered = tpm && { ...tpm, keyPassword: tpmKeyPassword, parentPassword };
-  return { ...options, keyPassword, pkcs11: pkcs11 && { ...pkcs11, pin, contextPin }, tpm: tpmAnswered };
+  const askedPin = pkcs11?.askedPin ?? {}; // filled by the first open that prompts for the user PIN
+  return { ...options, keyPassword, pkcs11: { ...pkcs11, pin, contextPin, askedPin }, tpm: tpmAnswered };
 }

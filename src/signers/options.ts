@@ -2,6 +2,7 @@ import type { SecretSource } from "../secrets/secret-source.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Kind } from "../own-value.js";
+import type { RememberedPin } from "../pkcs11/pin.js";
 
 export type { DebugLog };
 
@@ -83,6 +84,8 @@ export interface Pkcs11Settings {
   reusePin?: boolean;
   /** Context-specific PIN for CKA_ALWAYS_AUTHENTICATE keys (beyond the Go helper: non-interactive). */
   contextPin?: SecretSource;
+  /** Internal (signer-holder.ts): a user PIN typed when none was given, kept for re-opens (never asked again). */
+  askedPin?: { pin?: RememberedPin };
 }
 
 export interface TpmSettings {

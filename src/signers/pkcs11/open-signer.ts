@@ -333,10 +333,16 @@ class SignerBuild {
     return optionName(this.opts.names, option);
   }
 
-  /** The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. */
+  /**
+   * The user PIN: URI, then options, then (with a terminal) a prompt; none at all on a token with a PIN pad. A typed
+   * PIN is kept in the holder's askedPin, if any: its re-opens (after a device error, update's retries) ask no more.
+   */
   private userPin(slot: TokenSlot): PinSupply | undefined {
-    const prompt = () => userPinPrompt(slot, this.opts.prompt, this.name("pkcs11.pin"));
-    return this.rememberedUserPin ?? this.userPinSource ?? prompt();
+    const asked = this.opts.askedPin;
+    const given = this.rememberedUserPin ?? this.userPinSource ?? asked?.pin;
+    if (given) return given;
+    const prompt = userPinPrompt(slot, this.opts.prompt, this.name("pkcs11.pin"));
+    return asked && prompt ? (asked.pin = new RememberedPin(prompt)) : prompt;
   }
 
   /** What a re-login after re-insertion uses: the remembered PIN only if it is kept anyway (--reuse-pin). */

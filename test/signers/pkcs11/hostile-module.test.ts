@@ -884,3 +884,47 @@ describe("install-certificate for a key without a usable CKA_LABEL (none, or not
     },
   );
 });
+
+describe("a user PIN the token asked for, none given: once per holder", () => {
+  it("a re-open after a device error asks no more (2>log: the terminal asked again at each open)", async () => {
+    const { holdSigner } = await import("../../../src/credentials/signer-holder.js");
+    const { DeviceError } = await import("../../../src/errors.js");
+    const { Secret } = await import("../../../src/secrets/secret.js");
+    const prompt = vi.fn(async () => Secret.fromUtf8("1234"));
+    vi.doMock("../../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal: prompt }));
+    try {
+      const pkcs11 = { library: "/fake/module.so" };
+      const holder = holdSigner({ certificate: "pkcs11:token=fake;object=device", pkcs11 }, createSigner, () => {});
+      await holder.open();
+      await holder.release(new DeviceError("PKCS11_ERROR", "the token went away"));
+      await holder.acquire();
+      await holder.close();
+      expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(2);
+      expect(prompt).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.doUnmock("../../../src/secrets/terminal-prompt.js");
+    }
+  });
+
+  it("a typed PIN the token rejected is not kept", async () => {
+    const { holdSigner } = await import("../../../src/credentials/signer-holder.js");
+    const { Secret } = await import("../../../src/secrets/secret.js");
+    const prompt = vi.fn(async () => Secret.fromUtf8("9999"));
+    vi.doMock("../../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal: prompt }));
+    token.override.C_Login = () => {
+      throw new Error("CKR_PIN_INCORRECT:160");
+    };
+    try {
+      const askedPin: NonNullable<NonNullable<Parameters<typeof holdSigner>[0]["pkcs11"]>["askedPin"]> = {};
+      const pkcs11 = { library: "/fake/module.so", askedPin };
+      const holder = holdSigner({ certificate: "pkcs11:token=fake;object=device", pkcs11 }, createSigner, () => {});
+      await expect(holder.open()).rejects.toMatchObject({ category: "auth" });
+      await expect(holder.acquire()).rejects.toMatchObject({ category: "auth" });
+      expect(askedPin.pin?.peek()).toBeUndefined();
+      expect(prompt).toHaveBeenCalledTimes(1);
+      expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+    } finally {
+      vi.doUnmock("../../../src/secrets/terminal-prompt.js");
+    }
+  });
+});
