@@ -47,6 +47,16 @@ describe("owner hierarchy password (parent 0x40000001 with --tpm-parent-password
   });
 });
 
+/** One signature by a new signer (as a daemon's after each reload) with the key file and `password`. */
+async function signWithKey(tpm: Swtpm, key: Awaited<ReturnType<typeof genpkey>>, password: string): Promise<Buffer> {
+  const s = await createTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, keyPassword: { kind: "value", value: password } });
+  try {
+    return await s.sign(message);
+  } finally {
+    await s.close();
+  }
+}
+
 describe("dictionary-attack lockout", () => {
   let tpm: Swtpm;
   let key: Awaited<ReturnType<typeof genpkey>>;
@@ -56,14 +66,7 @@ describe("dictionary-attack lockout", () => {
   });
   afterAll(() => tpm?.stop());
 
-  const signWith = async (password: string) => {
-    const s = await createTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, keyPassword: { kind: "value", value: password } });
-    try {
-      return await s.sign(message);
-    } finally {
-      await s.close();
-    }
-  };
+  const signWith = (password: string) => signWithKey(tpm, key, password);
 
   it("each wrong password costs exactly one try, and the message says how many are left", async () => {
     for (let i = 1; i <= 3; i++) {
@@ -93,14 +96,7 @@ describe("a wrong key password offered again by a new signer in the same process
   });
   afterAll(() => tpm?.stop());
 
-  const signWith = async (password: string) => {
-    const s = await createTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, device: tpm.device, keyPassword: { kind: "value", value: password } });
-    try {
-      return await s.sign(message);
-    } finally {
-      await s.close();
-    }
-  };
+  const signWith = (password: string) => signWithKey(tpm, key, password);
 
   it("costs one dictionary-attack try, not one per signer", async () => {
     // Before: a daemon opens a new signer at each SIGHUP after a config change: 10 reloads, 10 tries counted.
