@@ -100,7 +100,7 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy
       // Another user's lock in a directory with the sticky bit (/tmp): waiting would spin until it is removed.
       if (code === undefined) continue;
       throw new InputError("FILE_LOCKED", `${lockPath} is a stale lock that cannot be removed: ${code}`, {
-        hint: "its owner or root must delete it (update holds its lock for milliseconds); the file was left as it was",
+        hint: "its owner or root must delete it (its holder is gone); the file was left as it was",
       });
     }
     if (Date.now() >= deadline) {
@@ -129,8 +129,8 @@ async function readLock(lockPath: string): Promise<string | undefined> {
   try {
     const info = await handle?.stat();
     if (!info?.isFile()) {
-      throw new InputError("FILE_UNSAFE", `${lockPath} is not a lock file of update's (it is not a regular file)`, {
-        hint: "remove it; update creates its lock file itself",
+      throw new InputError("FILE_UNSAFE", `${lockPath} is not a lock file of this tool's (it is not a regular file)`, {
+        hint: "remove it: this tool creates its lock files itself",
       });
     }
     const buffer = Buffer.alloc(1024); // a token is "pid host time random", far less

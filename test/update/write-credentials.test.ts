@@ -416,7 +416,7 @@ describe("withFileLock", () => {
         withFileLock(lock, async () => "ran", { timeoutMs: 300, pollMs: 10 }).catch((e: unknown) => e),
         new Promise((r) => setTimeout(() => r("hung"), 5_000)),
       ]);
-      expect(error).toMatchObject({ code: "FILE_UNSAFE", message: `${lock} is not a lock file of update's (it is not a regular file)` });
+      expect(error).toMatchObject({ code: "FILE_UNSAFE", message: `${lock} is not a lock file of this tool's (it is not a regular file)` });
       expect(Date.now() - started).toBeLessThan(1_000);
       expect(lstatSync(lock).isFile()).toBe(false); // left as it is
     }
