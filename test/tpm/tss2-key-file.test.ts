@@ -84,10 +84,11 @@ describe("TSS2 PRIVATE KEY files", () => {
     } as const;
     for (const [name, [text, readable]] of Object.entries(variants)) {
       writeFileSync(join(dir, "variant.pem"), text);
-      // The oracle: openssl's PEM reader (asn1parse reads a block of any label).
+      // The oracle: openssl's PEM reader (asn1parse reads a block of any label; -strictpem: PEM_read, not its
+      // lenient base64 fallback, which decodes up to a bad character and then parses whatever that gave)
       const opensslReads = (() => {
         try {
-          return openssl(["asn1parse", "-in", join(dir, "variant.pem")]).length > 0;
+          return openssl(["asn1parse", "-strictpem", "-in", join(dir, "variant.pem")]).length > 0;
         } catch {
           return false;
         }
