@@ -2,7 +2,7 @@ import type { SecretSource } from "../secrets/secret-source.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { DebugLog } from "../debug-log.js";
 import type { Kind } from "../own-value.js";
-import type { RememberedPin } from "../pkcs11/pin.js";
+import type { Secret } from "../secrets/secret.js";
 
 export type { DebugLog };
 
@@ -85,7 +85,17 @@ export interface Pkcs11Settings {
   /** Context-specific PIN for CKA_ALWAYS_AUTHENTICATE keys (beyond the Go helper: non-interactive). */
   contextPin?: SecretSource;
   /** Internal (signer-holder.ts): a user PIN typed when none was given, kept for re-opens (never asked again). */
-  askedPin?: { pin?: RememberedPin };
+  askedPin?: { pin?: KeptPin };
+}
+
+/**
+ * A typed PIN kept for re-opens (pkcs11/pin.ts's RememberedPin), declared here by its use alone: the public types
+ * must not reach pkcs11js's, which an application that omits the optional PKCS#11 packages does not have.
+ */
+export interface KeptPin {
+  readonly description: string;
+  read(): Promise<Secret>;
+  wipe(): void;
 }
 
 export interface TpmSettings {

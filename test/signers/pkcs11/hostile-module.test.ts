@@ -920,7 +920,7 @@ describe("a user PIN the token asked for, none given: once per holder", () => {
       const holder = holdSigner({ certificate: "pkcs11:token=fake;object=device", pkcs11 }, createSigner, () => {});
       await expect(holder.open()).rejects.toMatchObject({ category: "auth" });
       await expect(holder.acquire()).rejects.toMatchObject({ category: "auth" });
-      expect(askedPin.pin?.peek()).toBeUndefined();
+      expect((askedPin.pin as { peek(): unknown } | undefined)?.peek()).toBeUndefined(); // a RememberedPin, wiped
       expect(prompt).toHaveBeenCalledTimes(1);
       expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
     } finally {
