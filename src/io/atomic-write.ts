@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, existsSync, fstatSync, openSync, statSync } from "node:fs";
-import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
+import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
+import { access, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
-import { O_PATH } from "./trusted-path.js";
+import { O_PATH, setMadeDirectoryMode } from "./trusted-path.js";
 
 /**
  * Which file was read, as it was (a write in place changes ctime): the rename replaces this and nothing else, and
@@ -97,14 +97,10 @@ export async function makeDirectories(dir: string): Promise<void> {
       if ((cause as NodeJS.ErrnoException).code === "EEXIST") continue; // made meanwhile by another: not ours
       throw cause;
     }
-    // Through an O_PATH descriptor (O_NOFOLLOW) where there is one: never through a link put there since.
     const byFd = process.platform === "linux" && existsSync("/proc/self/fd");
     const fd = byFd ? openSync(at, O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY) : undefined;
     try {
-      // Another user's put there since (a parent they can write): not ours to chmod, as root could.
-      const uid = process.geteuid?.();
-      if (fd !== undefined && uid !== undefined && fstatSync(fd).uid !== uid) continue;
-      await chmod(fd === undefined ? at : `/proc/self/fd/${fd}`, 0o700);
+      setMadeDirectoryMode(at, fd, 0o700);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }

@@ -232,6 +232,19 @@ export function modeText(stats: Stats): string {
 export const MAX_SOCKET_PATH_BYTES = 108;
 
 /** What a path is, in words, for messages: "a FIFO", "a directory", … */
+/**
+ * Gives a directory this process just made `mode` whatever the umask: through `fd` (O_PATH, O_NOFOLLOW) where there
+ * is one, never what a link put at `path` since would name, and only when it is this user's (one another user put
+ * there since is not ours to chmod, as root could). Whether it did.
+ */
+export function setMadeDirectoryMode(path: string, fd: number | undefined, mode: number): boolean {
+  const info = fd === undefined ? lstatSync(path) : fstatSync(fd);
+  const uid = process.geteuid?.();
+  if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) return false;
+  chmodSync(fd === undefined ? path : `/proc/self/fd/${fd}`, mode);
+  return true;
+}
+
 export function fileKind(stats: Stats): string {
   if (stats.isFile()) return "a regular file";
   if (stats.isFIFO()) return "a FIFO";
@@ -300,11 +313,8 @@ class Directory implements CheckedDirectory {
       return this.look(name);
     }
     const made = this.look(name);
-    if (!made?.stats.isDirectory() || made.stats.uid !== process.geteuid?.()) return made;
-    // Through the descriptor (O_NOFOLLOW): the directory made, never what a link put there since would name.
-    const at = made.fd === undefined ? this.entry(name) : `/proc/self/fd/${made.fd}`;
-    chmodSync(at, createMode);
-    return { stats: made.fd === undefined ? lstatSync(at) : fstatSync(made.fd), fd: made.fd };
+    if (!made || !setMadeDirectoryMode(this.entry(name), made.fd, createMode)) return made;
+    return { stats: made.fd === undefined ? lstatSync(this.entry(name)) : fstatSync(made.fd), fd: made.fd };
   }
 
   close(): void {
