@@ -30,12 +30,12 @@ export async function createSession(
   const env = options.env ?? process.env;
   const debug = options.debug;
   const now = options.now ?? (() => new Date());
-  const { timeoutMs = DEFAULT_TIMEOUT_MS, connectTimeoutMs } = options;
+  const { timeoutMs = DEFAULT_TIMEOUT_MS } = options;
   const target = prepareCreateSession(params, options);
   const maxAttempts = maxAttemptsFrom(options.maxAttempts, env);
   // The certificate's dates are checked against the system clock (`now` may be a test's or a skew-corrected clock).
   const material = await signingMaterialFor(signer, new Date());
-  const transport = await createTransport(target.endpoint, { ...options, connectTimeoutMs, env });
+  const transport = await createTransport(target.endpoint, { ...options, env });
   debug?.(
     `CreateSession endpoint ${target.endpoint.baseUrl} (from ${target.endpoint.source}), signing region ${target.region}` +
       `${transport.proxy ? `, through proxy ${transport.proxy.display} (${transport.proxy.source})` : ""}` +
