@@ -23,7 +23,7 @@ export async function goSubjectAndIssuer(der: Uint8Array): Promise<{ subject: st
   return { subject: goNameString(tbs.subject.map((rdn) => [...rdn])), issuer: goNameString(tbs.issuer.map((rdn) => [...rdn])) };
 }
 
-export function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]): string {
+function goNameString(rdns: readonly (readonly AttributeTypeAndValue[])[]): string {
   const values = new Map<string, string[]>();
   const others: Rdn[] = [];
   for (const atv of rdns.flat()) {
