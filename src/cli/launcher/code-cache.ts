@@ -75,9 +75,8 @@ export function readUserCodeCache(cache: UserCodeCache): Buffer | undefined {
 /**
  * Writes the user's cache (best effort: a cache that cannot be written only costs start-up time), in directories
  * created 0700 and checked like the ones read; under a temporary name, then renamed, so that a concurrent run never
- * reads half a file. Then removes the same bundle's caches made by other builds before it was installed (an
- * upgrade, another Node's run before it), which no run reads again: names in that directory only, unlinked (a link
- * itself, never its target).
+ * reads half a file. Then removes the same bundle's caches of other builds (an upgrade's), which no run reads
+ * again: names in that directory only, unlinked (a link itself, never its target).
  */
 export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
   const uid = process.geteuid!();
