@@ -141,7 +141,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     const what = o.privateKey ? "private key file" : "certificate file";
     const read = await readInputFile(keyRef, what).catch((error: unknown) => fail("key and certificate", error));
     if (!("bytes" in read)) return { rows: [read], chain: [] };
-    tpm = read.bytes.includes("TSS2 PRIVATE KEY");
+    tpm = (await import("../tpm/keys/tss2-key-file.js")).containsTss2Key(read.bytes.toString("latin1"));
     read.bytes.fill(0);
   }
   if (pkcs11Uri && o.pkcs11?.pin === undefined && !/[;?](pin-value|pin-source)=/.test(pkcs11Uri)) {
