@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import { unknownFlagHint } from "./flag-suggestions.js";
-import { type CommandSpec, type OptionSpec, type ParsedArgs } from "./command.js";
+import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.js";
 
 const EMPTY_HINT = "give a value, or leave the flag out for the default";
 
@@ -56,7 +56,6 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     explicit.add(name);
   }
 
-  // An empty value (an unset "$VAR") must not silently mean the flag's default.
   const empty = spec.options.find((o) => o.refuseEmpty && explicit.has(o.name) && [values[o.name]].flat().includes(""));
   if (empty) throw new UsageError("USAGE", `--${empty.name} is empty`, { hint: EMPTY_HINT });
   // The Go helper's message for a mutually exclusive pair, verbatim in shape.
