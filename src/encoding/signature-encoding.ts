@@ -1,6 +1,7 @@
 /** Byte formats around a signature, shared by every signer back-end. */
 import { verify, type KeyObject } from "node:crypto";
 import { InputError } from "../errors.js";
+import { ownValue } from "../own-value.js";
 import { derOid, derSequence, derUnsignedInteger } from "./der-writer.js";
 
 export type DigestAlgorithm = "SHA256" | "SHA384" | "SHA512";
@@ -13,7 +14,7 @@ export const NODE_HASH_NAME: Readonly<Record<DigestAlgorithm, "sha256" | "sha384
 
 /** node:crypto's name of `digest`, checked: a caller in plain JavaScript may pass anything ("sha256", "MD5"). */
 export function nodeHashName(digest: DigestAlgorithm): "sha256" | "sha384" | "sha512" {
-  const name = Object.hasOwn(NODE_HASH_NAME, digest) ? NODE_HASH_NAME[digest] : undefined;
+  const name = ownValue(NODE_HASH_NAME, digest);
   if (name === undefined) {
     const hint = "use SHA256, SHA384 or SHA512";
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `digest ${String(digest)} is not supported`, { hint });
