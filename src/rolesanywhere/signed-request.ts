@@ -116,7 +116,7 @@ export function checkCreateSessionArguments(signer: unknown, params: unknown, op
 const ENDPOINT_OPTIONS = ["endpoint", "useFipsEndpoint", "useDualStackEndpoint", "caBundle", "verifyTls", "date", "env"] as const;
 
 function refuseMisplacedOptions(params: CreateSessionParams): void {
-  const misplaced = ENDPOINT_OPTIONS.filter((k) => Object.prototype.hasOwnProperty.call(params, k));
+  const misplaced = ENDPOINT_OPTIONS.filter((k) => Object.hasOwn(params, k));
   if (misplaced.length === 0) return;
   throw new UsageError("USAGE", `${misplaced.join(", ")} was given with the session parameters (ARNs, duration), where it would be ignored`, {
     hint: `pass it in the options, the last argument: createSignedCreateSessionRequest(signer, { trustAnchorArn, profileArn, roleArn }, { ${misplaced[0]}: … })`,
