@@ -41,7 +41,7 @@ const pass = (name: string, detail: string): CheckRow => ({ name, outcome: "pass
 const skip = (name: string, detail: string, hint?: string): CheckRow => ({ name, outcome: "skip", detail, hint });
 function fail(name: string, error: unknown): CheckRow {
   const e = isAgentError(error) ? error : new AgentError("INTERNAL", error instanceof Error ? error.message : String(error));
-  return { name, outcome: "fail", detail: e.message.replace(/\s*\n\s*/g, " "), hint: e.hint, error: e };
+  return { name, outcome: "fail", detail: e.message, hint: e.hint, error: e };
 }
 const failText = (name: string, detail: string, hint: string, code: AgentError["code"] = "FILE_UNSAFE"): CheckRow =>
   fail(name, new AgentError(code, detail, { hint }));
