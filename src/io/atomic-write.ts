@@ -3,7 +3,7 @@ import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
 import { access, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
-import { O_PATH, setMadeDirectoryMode } from "./trusted-path.js";
+import { O_PATH, osError, setMadeDirectoryMode } from "./trusted-path.js";
 
 /**
  * Which file was read, as it was (a write in place changes ctime): the rename replaces this and nothing else, and
@@ -88,7 +88,7 @@ export async function makeDirectories(dir: string): Promise<void> {
   for (let at = dir; dirname(at) !== at && (await absent(at)); at = dirname(at)) missing.unshift(at);
   // A file where the directory should be: ENOTDIR, as mkdir -p says, for mkdirError to name it.
   if (missing.length === 0 && !(await stat(dir)).isDirectory()) {
-    throw Object.assign(new Error(`${dir} is not a directory`), { code: "ENOTDIR" });
+    throw osError("ENOTDIR", `${dir} is not a directory`);
   }
   for (const at of missing) {
     try {

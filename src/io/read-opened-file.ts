@@ -2,6 +2,7 @@ import {
   close as closeCallback, closeSync, constants, fstat as fstatCallback, fstatSync, open as openCallback, openSync,
   read as readCallback, readFileSync, readSync, statSync, writeSync, type Stats,
 } from "node:fs";
+import { osError } from "./trusted-path.js";
 
 // Regular files are read synchronously: the first asynchronous fs call starts libuv's thread pool, which costs a
 // cold credential_process 1.5–4 ms (node:fs/promises' first import ~2 ms). A FIFO (`<(…)`) is polled, a device
@@ -56,7 +57,7 @@ function readOpenedFileAsync(path: string, timeoutMs: number, opened: Stats): Pr
         closeCallback(fd, () => (error ? reject(error) : resolve(result!)));
       fstatCallback(fd, (statError, stats) => {
         if (statError) return done(statError);
-        if (stats.isDirectory()) return done(Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" }));
+        if (stats.isDirectory()) return done(osError("EISDIR", `${path} is a directory`));
         readChunks(fd, state).then((bytes) => done(null, { bytes, stats }), done);
       });
     }),
@@ -127,7 +128,7 @@ function withDeadline<T>(ms: number, reading: Promise<T>, state: ReadState, path
     const message = `gave nothing to read, or not all of it, within ${seconds}`;
     timer = setTimeout(() => {
       state.stopped = true;
-      reject(errnoError("ETIMEDOUT", message));
+      reject(osError("ETIMEDOUT", message));
       if (fifo) wakeReader(path, fifo);
     }, ms);
   });
@@ -154,9 +155,5 @@ function wakeReader(path: string, fifo: Stats): void {
 }
 
 function tooLarge(): Error {
-  return errnoError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
-}
-
-function errnoError(code: string, message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code });
+  return osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
 }

@@ -201,7 +201,7 @@ function components(path: string): string[] {
 }
 
 /** An error shaped like the OS's own (`code`), for conditions the walk detects itself. */
-function osError(code: string, message: string): NodeJS.ErrnoException {
+export function osError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 
