@@ -79,10 +79,10 @@ export async function writeFileAtomic(
 }
 
 /**
- * `mkdir -p dir`, each directory it makes 0700 whatever the umask (777 would leave one nobody can enter, not even
+ * `mkdir -p dir`, each directory it makes `mode` whatever the umask (777 would leave one nobody can enter, not even
  * to make the next); directories that were there keep their own mode.
  */
-export async function makeDirectories(dir: string): Promise<void> {
+export async function makeDirectories(dir: string, mode = 0o700): Promise<void> {
   const missing: string[] = [];
   const absent = (at: string) => stat(at).then(() => false, (e: NodeJS.ErrnoException) => e.code === "ENOENT");
   for (let at = dir; dirname(at) !== at && (await absent(at)); at = dirname(at)) missing.unshift(at);
@@ -92,7 +92,7 @@ export async function makeDirectories(dir: string): Promise<void> {
   }
   for (const at of missing) {
     try {
-      await mkdir(at, { mode: 0o700 });
+      await mkdir(at, { mode });
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === "EEXIST") continue; // made meanwhile by another: not ours
       throw cause;
@@ -100,7 +100,7 @@ export async function makeDirectories(dir: string): Promise<void> {
     const byFd = process.platform === "linux" && existsSync("/proc/self/fd");
     const fd = byFd ? openSync(at, O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY) : undefined;
     try {
-      setMadeDirectoryMode(at, fd, 0o700);
+      setMadeDirectoryMode(at, fd, mode);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
