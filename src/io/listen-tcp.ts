@@ -77,7 +77,7 @@ function portInUseHint(port: number): string {
 }
 
 /** A line of /proc/net/tcp{,6}: `local` and `remote` as the kernel prints them (`0100007F:2AB7`), the owner's uid. */
-export interface TcpSocketLine {
+interface TcpSocketLine {
   readonly local: string;
   readonly remote: string;
   readonly state: string;

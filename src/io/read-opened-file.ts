@@ -11,7 +11,7 @@ import { osError } from "./trusted-path.js";
 /** The most an input may hold: certificates, keys, bundles and configs are kilobytes, and /dev/zero never ends. */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 /** How long a FIFO, pipe or device may take to deliver all its bytes: a FIFO nobody writes to never does. */
-export const READ_TIMEOUT_MS = 30_000;
+const READ_TIMEOUT_MS = 30_000;
 
 /**
  * The bytes and fstat of one opened file: what is checked (owner, mode, kind) is what is read, even if the
