@@ -17,7 +17,7 @@ export function oneLine(error: unknown): string {
 }
 
 /** What a daemon does around its signals ({@link runDaemon}); `started` is what `startUp` resolved to. */
-export interface DaemonLife<T> {
+interface DaemonLife<T> {
   /** All before serving: reading the configuration, a PIN prompt, --fail-fast's first CreateSession, listening. */
   readonly startUp?: (() => Promise<T>) | undefined;
   /** On SIGHUP: resolves to the line to log; a reload that fails is logged and the running configuration kept. */
