@@ -74,7 +74,6 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
       if (at > now - 600_000) break;
       said.delete(old);
     }
-    said.delete(who);
     said.set(who, now);
     log(line);
   };
