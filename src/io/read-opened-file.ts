@@ -20,8 +20,7 @@ const READ_TIMEOUT_MS = 30_000;
  */
 export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS): Promise<{ bytes: Buffer; stats: Stats }> {
   // One open, without blocking (O_NONBLOCK: opening a FIFO would wait for a writer), and one fstat decide. A FIFO
-  // is read from this descriptor (opening it again would wait for a writer that this open let in and may be gone);
-  // a device goes the asynchronous way.
+  // is read from this descriptor (opening it again would wait for a writer that this open let in and may be gone).
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd);
