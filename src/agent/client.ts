@@ -38,7 +38,7 @@ export async function fetchFromAgent(socketPath: string, selector: AgentSelector
 }
 
 /** Where a client asks: `socket` (default: the default socket), and whether --agent makes no answer an error. */
-export interface AgentAsk {
+interface AgentAsk {
   readonly socket?: string | undefined;
   readonly required: boolean;
   readonly env: NodeJS.ProcessEnv;

@@ -70,7 +70,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   let busy: Promise<unknown> = Promise.resolve();
   let closed = false;
   let successor: Promise<CredentialSource | undefined> | undefined;
-  // What a request in a reload's close window gets: a new fetch would open a signer that nothing closes.
+  // What a request in a reload's close window gets instead of a new fetch (see fetch).
   const closedError = new AgentError("AGENT_UNAVAILABLE", `${name} was closed (reloaded or removed): ask again`);
   const watch = watchCertificate({
     windowMs: options.certificateWarning?.windowMs ?? DEFAULT_EXPIRY_WARNING_DAYS * DAY_MS,

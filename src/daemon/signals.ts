@@ -17,7 +17,7 @@ export function oneLine(error: unknown): string {
 }
 
 /** What a daemon does around its signals ({@link runDaemon}); `started` is what `startUp` resolved to. */
-export interface DaemonLife<T> {
+interface DaemonLife<T> {
   /** All before serving: reading the configuration, a PIN prompt, --fail-fast's first CreateSession, listening. */
   readonly startUp?: (() => Promise<T>) | undefined;
   /** On SIGHUP: resolves to the line to log; a reload that fails is logged and the running configuration kept. */
@@ -96,11 +96,7 @@ function takeHeldSighup(): boolean {
   return listener.received === true;
 }
 
-/**
- * Waits for SIGTERM or SIGINT. Each SIGHUP runs `reload` (if any) after any reload still running; it resolves to
- * the line to log, and a reload that fails is logged and the running configuration kept. Resolves once the last
- * reload has finished, with the listeners removed ({@link runDaemon} without start-up or shutdown).
- */
+/** {@link runDaemon} without start-up or shutdown: resolves once stopped, after the last reload, listeners removed. */
 export async function runUntilStopped(log: Log, reload?: () => Promise<string>, target: NodeJS.EventEmitter = process) {
-  await runDaemon(log, { reload: reload && (() => reload()) }, target);
+  await runDaemon(log, { reload }, target);
 }

@@ -3,7 +3,7 @@ import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
 import { access, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
-import { O_PATH, setMadeDirectoryMode } from "./trusted-path.js";
+import { O_PATH, osError, setMadeDirectoryMode } from "./trusted-path.js";
 
 /**
  * Which file was read, as it was (a write in place changes ctime): the rename replaces this and nothing else, and
@@ -79,20 +79,20 @@ export async function writeFileAtomic(
 }
 
 /**
- * `mkdir -p dir`, each directory it makes 0700 whatever the umask (777 would leave one nobody can enter, not even
+ * `mkdir -p dir`, each directory it makes `mode` whatever the umask (777 would leave one nobody can enter, not even
  * to make the next); directories that were there keep their own mode.
  */
-export async function makeDirectories(dir: string): Promise<void> {
+export async function makeDirectories(dir: string, mode = 0o700): Promise<void> {
   const missing: string[] = [];
   const absent = (at: string) => stat(at).then(() => false, (e: NodeJS.ErrnoException) => e.code === "ENOENT");
   for (let at = dir; dirname(at) !== at && (await absent(at)); at = dirname(at)) missing.unshift(at);
   // A file where the directory should be: ENOTDIR, as mkdir -p says, for mkdirError to name it.
   if (missing.length === 0 && !(await stat(dir)).isDirectory()) {
-    throw Object.assign(new Error(`${dir} is not a directory`), { code: "ENOTDIR" });
+    throw osError("ENOTDIR", `${dir} is not a directory`);
   }
   for (const at of missing) {
     try {
-      await mkdir(at, { mode: 0o700 });
+      await mkdir(at, { mode });
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === "EEXIST") continue; // made meanwhile by another: not ours
       throw cause;
@@ -100,7 +100,7 @@ export async function makeDirectories(dir: string): Promise<void> {
     const byFd = process.platform === "linux" && existsSync("/proc/self/fd");
     const fd = byFd ? openSync(at, O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY) : undefined;
     try {
-      setMadeDirectoryMode(at, fd, 0o700);
+      setMadeDirectoryMode(at, fd, mode);
     } finally {
       if (fd !== undefined) closeSync(fd);
     }

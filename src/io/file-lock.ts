@@ -124,7 +124,6 @@ async function readLock(lockPath: string): Promise<string | undefined> {
     if (code === "ENOENT") return undefined;
     // Unreadable (another user's): judged by its age alone, as one still being written.
     if (code !== "ELOOP" && code !== "ENXIO") return "";
-    handle = undefined;
   }
   try {
     const info = await handle?.stat();

@@ -77,7 +77,7 @@ function portInUseHint(port: number): string {
 }
 
 /** A line of /proc/net/tcp{,6}: `local` and `remote` as the kernel prints them (`0100007F:2AB7`), the owner's uid. */
-export interface TcpSocketLine {
+interface TcpSocketLine {
   readonly local: string;
   readonly remote: string;
   readonly state: string;
@@ -123,7 +123,7 @@ export function tcpSockets(tables: readonly ("tcp" | "tcp6")[], containing = "")
     } catch {
       // no such table here
     }
-    // Only the lines that hold the text are cut out of it and split (after the heading line).
+    // From the line after the heading.
     for (let at = text.indexOf("\n") + 1, hit; at > 0 && (hit = text.indexOf(containing, at)) >= 0; ) {
       const start = text.lastIndexOf("\n", hit) + 1;
       const end = text.indexOf("\n", hit) + 1 || text.length;

@@ -2,6 +2,7 @@ import {
   close as closeCallback, closeSync, constants, fstat as fstatCallback, fstatSync, open as openCallback, openSync,
   read as readCallback, readFileSync, readSync, statSync, writeSync, type Stats,
 } from "node:fs";
+import { osError } from "./trusted-path.js";
 
 // Regular files are read synchronously: the first asynchronous fs call starts libuv's thread pool, which costs a
 // cold credential_process 1.5–4 ms (node:fs/promises' first import ~2 ms). A FIFO (`<(…)`) is polled, a device
@@ -10,7 +11,7 @@ import {
 /** The most an input may hold: certificates, keys, bundles and configs are kilobytes, and /dev/zero never ends. */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 /** How long a FIFO, pipe or device may take to deliver all its bytes: a FIFO nobody writes to never does. */
-export const READ_TIMEOUT_MS = 30_000;
+const READ_TIMEOUT_MS = 30_000;
 
 /**
  * The bytes and fstat of one opened file: what is checked (owner, mode, kind) is what is read, even if the
@@ -19,8 +20,7 @@ export const READ_TIMEOUT_MS = 30_000;
  */
 export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS): Promise<{ bytes: Buffer; stats: Stats }> {
   // One open, without blocking (O_NONBLOCK: opening a FIFO would wait for a writer), and one fstat decide. A FIFO
-  // is read from this descriptor (opening it again would wait for a writer that this open let in and may be gone);
-  // a device goes the asynchronous way.
+  // is read from this descriptor (opening it again would wait for a writer that this open let in and may be gone).
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd);
@@ -56,7 +56,7 @@ function readOpenedFileAsync(path: string, timeoutMs: number, opened: Stats): Pr
         closeCallback(fd, () => (error ? reject(error) : resolve(result!)));
       fstatCallback(fd, (statError, stats) => {
         if (statError) return done(statError);
-        if (stats.isDirectory()) return done(Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" }));
+        if (stats.isDirectory()) return done(osError("EISDIR", `${path} is a directory`));
         readChunks(fd, state).then((bytes) => done(null, { bytes, stats }), done);
       });
     }),
@@ -127,7 +127,7 @@ function withDeadline<T>(ms: number, reading: Promise<T>, state: ReadState, path
     const message = `gave nothing to read, or not all of it, within ${seconds}`;
     timer = setTimeout(() => {
       state.stopped = true;
-      reject(errnoError("ETIMEDOUT", message));
+      reject(osError("ETIMEDOUT", message));
       if (fifo) wakeReader(path, fifo);
     }, ms);
   });
@@ -154,9 +154,5 @@ function wakeReader(path: string, fifo: Stats): void {
 }
 
 function tooLarge(): Error {
-  return errnoError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
-}
-
-function errnoError(code: string, message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code });
+  return osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
 }

@@ -201,7 +201,7 @@ function components(path: string): string[] {
 }
 
 /** An error shaped like the OS's own (`code`), for conditions the walk detects itself. */
-function osError(code: string, message: string): NodeJS.ErrnoException {
+export function osError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 
@@ -231,7 +231,6 @@ export function modeText(stats: Stats): string {
 /** Linux's sun_path: the OS cuts a longer UNIX socket path, so bind and connect would reach another path or none. */
 export const MAX_SOCKET_PATH_BYTES = 108;
 
-/** What a path is, in words, for messages: "a FIFO", "a directory", … */
 /**
  * Gives a directory this process just made `mode` whatever the umask: through `fd` (O_PATH, O_NOFOLLOW) where there
  * is one, never what a link put at `path` since would name, and only when it is this user's (one another user put
@@ -245,6 +244,7 @@ export function setMadeDirectoryMode(path: string, fd: number | undefined, mode:
   return true;
 }
 
+/** What a path is, in words, for messages: "a FIFO", "a directory", … */
 export function fileKind(stats: Stats): string {
   if (stats.isFile()) return "a regular file";
   if (stats.isFIFO()) return "a FIFO";

@@ -18,7 +18,7 @@ export const SERVER_OPTIONS = {
   connectionsCheckingInterval: 1_000,
 } as const;
 
-export interface ConnectionCaps {
+interface ConnectionCaps {
   /** Open connections in all: beyond it, the newest of whoever holds the most are closed. */
   readonly total: number;
   /** Open connections of one local user (uid), or one remote address. */
@@ -46,7 +46,7 @@ const READ_GAP_MS = 100;
 const UNKNOWN = "uid unknown";
 
 /** Who a peer is, for the caps: `uid N` (loopback peer, from /proc/net/tcp), `uid unknown`, or `address A`. */
-export type PeerOwners = (sockets: readonly Socket[]) => string[];
+type PeerOwners = (sockets: readonly Socket[]) => string[];
 
 /**
  * Caps the connections `server` holds, so that no local user (nor remote address) can take them all: a uid over
@@ -74,7 +74,6 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
       if (at > now - 600_000) break;
       said.delete(old);
     }
-    said.delete(who);
     said.set(who, now);
     log(line);
   };

@@ -61,7 +61,6 @@ function openEcsEnvDir(dir: string, uid: number): CheckedDirectory {
   } catch (cause) {
     checked?.close();
     if (cause instanceof UntrustedPathError) throw unsafe(dir, cause.reason);
-    if (checked) throw cause;
     throw new InputError("FILE_WRITE_FAILED", `--ecs-env-dir ${dir} ${directoryErrorText(cause)}`, { cause });
   }
 }

@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { checkTrustedFile, UntrustedPathError } from "../io/trusted-path.js";
-import { mkdirError, writeFileAtomic } from "../io/atomic-write.js";
+import { makeDirectories, mkdirError, writeFileAtomic } from "../io/atomic-write.js";
 import { SYSUSERS_FILE, TMPFILES_FILE, type GeneratedFile, type UnitContext } from "./unit-files.js";
 
 const HOME_DIRS = ["/home/", "/root/", "/run/user/"];
@@ -56,22 +56,18 @@ function lstatIfAny(path: string) {
 }
 
 /** `mkdir -p`, each directory made 0755 whatever the umask: every user's systemd reads the user units' directory. */
-function makeDirectories(dir: string): void {
-  let first: string | undefined;
-  try {
-    first = mkdirSync(dir, { recursive: true, mode: 0o755 });
-  } catch (cause) {
-    throw mkdirError(dir, cause as NodeJS.ErrnoException);
-  }
-  for (let made = first && dir; made !== undefined; made = made === first ? undefined : dirname(made)) chmodSync(made, 0o755);
+function makeReadableDirectories(dir: string): Promise<void> {
+  return makeDirectories(dir, 0o755).catch((cause: NodeJS.ErrnoException) => {
+    throw mkdirError(dir, cause);
+  });
 }
 
 /**
  * An image's directory may be a symbolic link, absolute (to this host's /etc/sudoers.d, say) or climbing out with
  * `..`: what it leads to, as far as it exists, must stay under `root`.
  */
-function staysInside(root: string, dir: string): void {
-  makeDirectories(root);
+async function staysInside(root: string, dir: string): Promise<void> {
+  await makeReadableDirectories(root);
   let existing = dir;
   while (!existsSync(existing)) existing = dirname(existing);
   const [real, top] = [realpathSync(existing), realpathSync(root)];
@@ -88,7 +84,7 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
     const target = join(root, file.path);
     // A symbolic link there (a masked unit: -> /dev/null; an image's absolute link, read on this host) is left
     // alone: writing through it would replace its target. `replaces`: nor is one swapped in meanwhile followed.
-    if (root !== "/") staysInside(root, dirname(target));
+    if (root !== "/") await staysInside(root, dirname(target));
     const found = lstatIfAny(target);
     if (found && !found.isFile()) {
       const what = found.isSymbolicLink() ? `a symbolic link (to ${readlinkSync(target)})` : "not a regular file";
@@ -97,7 +93,7 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
       });
     }
     try {
-      makeDirectories(dirname(target));
+      await makeReadableDirectories(dirname(target));
       await writeFileAtomic(target, file.content, 0o644, { replaces: found ?? "absent" });
     } catch (cause) {
       if (cause instanceof InputError) throw cause; // from writeFileAtomic: its errno, path and hint

@@ -47,10 +47,8 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const ending = (line: string) => line.slice(content(line).length);
   const lineFor = (key: Key) => `${key} = ${values[key]}${eol}`;
 
-  const start = lines.findIndex((l) => {
-    const name = HEADER.exec(content(l))?.[1];
-    return name === section; // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
-  });
+  // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
+  const start = lines.findIndex((l) => HEADER.exec(content(l))?.[1] === section);
   if (start < 0) {
     let prefix = text;
     const last = lines.at(-1);

@@ -66,7 +66,7 @@ function clockFault(error: unknown, now: number): string | undefined {
  * `clockWaitMs` at most on the monotonic clock; then its error stands.
  */
 async function updateOnce(run: UpdateRun): Promise<void> {
-  const { path, section, log, seams = {} } = run;
+  const { path, section, log, certificateWarning, seams = {} } = run;
   const now = seams.now ?? Date.now;
   const monotonic = seams.monotonic ?? (() => performance.now());
   const setTimer = seams.timers?.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms));
@@ -79,7 +79,6 @@ async function updateOnce(run: UpdateRun): Promise<void> {
   // during each attempt) with a refusal answered at once made an attempt per step, hundreds in the 5 min.
   let gapMs = 0;
   for (let waited = false; ; waited = true) {
-    const { certificateWarning } = run;
     // Timers run on the monotonic clock: a step (NTP) shows as the wall clock moving away from it.
     const started = now();
     const offset = started - monotonic();
