@@ -76,16 +76,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     // Loading a key file presents the parent's password: as for the key's, one the TPM rejected is not presented again,
     // for any key file under that parent (what it is presented to: that handle on this TPM).
     const parentSeen = secretDigest([transport.description, "parent", file ? hex32(file.parent) : ""], parentPassword);
-    if (wasRejected(parentSeen)) {
-      const again = "the TPM already rejected this parent password; it was not presented again";
-      throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
-        hint: `fix ${parentOption}; if the TPM was given this password since, restart (a reload refuses it too)`,
-      });
-    }
-    keys = await KeyLifecycle.load(transport, input).catch((e: unknown) => {
-      if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(parentSeen);
-      throw e;
-    });
+    keys = await unlessRejected(parentSeen, "parent", what, parentOption, () => KeyLifecycle.load(transport!, input));
   } catch (e) {
     keyPassword.wipe();
     parentPassword.wipe();
@@ -151,16 +142,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
         if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
         const hash = createHash(nodeHashName(digest)).update(message).digest();
         const sign = (loaded: LoadedState) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest);
-        if (wasRejected(seen)) {
-          const again = "the TPM already rejected this key password; it was not presented again";
-          throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
-            hint: `fix ${option}; if the TPM was given this password since, restart (a reload refuses it too)`,
-          });
-        }
-        const signature = await keys.use(sign).catch((e: unknown) => {
-          if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(seen);
-          throw e;
-        });
+        const signature = await unlessRejected(seen, "key", what, option, () => keys.use(sign));
         // Never sent unless it verifies (publicKey is the certificate's): an RSA signature made with a fault gives the
         // key's factors away (Boneh-DeMillo-Lipton), and a key without a password answers through a password session,
         // whose response has no HMAC to show an alteration on the way.
@@ -183,6 +165,25 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   };
   rememberAtExit(duties);
   return signer;
+}
+
+/**
+ * `present()`, which presents the `role`'s password, unless the TPM already rejected that password in this process
+ * (rejected-secrets.ts); a rejection now is remembered.
+ */
+async function unlessRejected<T>(
+  seen: string, role: "key" | "parent", what: string, option: string, present: () => Promise<T>,
+): Promise<T> {
+  if (wasRejected(seen)) {
+    const again = `the TPM already rejected this ${role} password; it was not presented again`;
+    throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
+      hint: `fix ${option}; if the TPM was given this password since, restart (a reload refuses it too)`,
+    });
+  }
+  return present().catch((e: unknown) => {
+    if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(seen);
+    throw e;
+  });
 }
 
 /** What an open signer does when the process ends: flush synchronously at exit, close when the event loop empties. */
