@@ -142,9 +142,8 @@ function refuseEmptyPin(context: TokenContext, pin: Secret, source: string, kind
 }
 
 /**
- * A PIN a token rejected is not presented to it again by this process: a daemon rebuilding its signer (each SIGHUP
- * after a config change, the SDK provider made anew) presented it once per rebuild, a try each, until the token
- * locked. Returns the PIN's digest, to remember should the token reject it now.
+ * A PIN a token rejected is not presented to it again by this process (why: rejected-secrets.ts). Returns the PIN's
+ * digest, to remember should the token reject it now.
  */
 function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, kind = ""): string {
   const { path } = context.module;

@@ -92,8 +92,6 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     throw e;
   }
 
-  // The TPM counted this password as a dictionary-attack try once: a signer opened anew (each SIGHUP after a config
-  // change, an SDK provider made again) presented it once more each time, until the TPM locked out.
   const spki = publicKey.export({ type: "spki", format: "der" });
   const seen = secretDigest([transport!.description, "key", spki], keyPassword);
   const policy = file?.policy ?? [];
