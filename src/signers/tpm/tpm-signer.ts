@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from "node:crypto";
-import { AuthError, DeviceError, UsageError } from "../../errors.js";
-import { wrongOption, ENVIRONMENT, isPlainObject } from "../../own-value.js";
+import { AuthError, DeviceError } from "../../errors.js";
+import { ENVIRONMENT, isPlainObject } from "../../own-value.js";
 import { CERTIFICATE, CERTIFICATES } from "../../x509/certificate.js";
 import { readSecret, SECRET_SOURCE } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
@@ -17,7 +17,7 @@ import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import type { TpmTransport } from "../../tpm/transport/transport.js";
 import type { HandleNamesOf } from "../../tpm/wire/commands.js";
 import { hex32, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
-import { OPTION_NAMES, optionName, type TpmSignerOptions } from "../options.js";
+import { OPTION_NAMES, optionName, refuseWrongOptions, type TpmSignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key-checks.js";
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
@@ -46,13 +46,12 @@ export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
   const isPersistent = (h: unknown) => Number.isInteger(h) && Math.floor((h as number) / 2 ** 24) === 0x81;
   const isKey = (k: unknown) => isPlainObject(k) && (k["kind"] === "handle" ? isPersistent(k["handle"])
     : k["kind"] === "tss2-pem" && typeof k["path"] === "string" && typeof k["pem"] === "string");
-  const wrong = wrongOption(opts, { // plain JavaScript; the passwords' sources before the TPM is reached
+  refuseWrongOptions("createTpmSigner", opts, { // plain JavaScript; the passwords' sources before the TPM is reached
     key: [isKey, '{ kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'], device: "string",
     keyPassword: SECRET_SOURCE, parentPassword: SECRET_SOURCE,
     noKeyPassword: "boolean", ignoreEmptyAuth: "boolean", certificate: CERTIFICATE, intermediates: CERTIFICATES,
     debug: "function", env: ENVIRONMENT, prompt: "boolean", names: OPTION_NAMES,
-  }, { required: ["key"] });
-  if (wrong) throw new UsageError("USAGE", `createTpmSigner: ${wrong}`);
+  }, ["key"]);
   return openTpmSigner(opts);
 }
 
