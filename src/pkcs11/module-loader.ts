@@ -125,9 +125,8 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Modul
 }
 
 /**
- * A module, or a config its C_Initialize reads, must be a regular file: dlopen() of a FIFO waits for a writer
- * forever, and of a device or directory fails obscurely; SoftHSM reading its config from a FIFO or /dev/zero never
- * returns. A path that cannot be stat'ed is left to dlopen() or the module and their errors.
+ * A module, or a config its C_Initialize reads (CONFIG_VARIABLES), must be a regular file: dlopen() of a FIFO
+ * waits for a writer forever, and of a device or directory fails obscurely.
  */
 function refuseNonFile(path: string, message: string, hint: string): void {
   let stats;

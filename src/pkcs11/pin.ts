@@ -11,7 +11,7 @@ import { rememberRejected, secretDigest, wasRejected } from "../secrets/rejected
 import type { TokenContext } from "./objects.js";
 import { ckrName, pkcs11Failure } from "./pkcs11-errors.js";
 import { currentTokenFlags, describeToken, hasPinPad, tokensAreFiles, type TokenSlot } from "./slots.js";
-import { tokenFamily, unblockHint } from "./unblock-hint.js";
+import { initPinCommand, tokenFamily, unblockHint } from "./unblock-hint.js";
 import type { Pkcs11UriPin } from "./uri.js";
 import { CKF, CKU } from "./constants.js";
 
@@ -142,9 +142,8 @@ function refuseEmptyPin(context: TokenContext, pin: Secret, source: string, kind
 }
 
 /**
- * A PIN a token rejected is not presented to it again by this process: a daemon rebuilding its signer (each SIGHUP
- * after a config change, the SDK provider made anew) presented it once per rebuild, a try each, until the token
- * locked. Returns the PIN's digest, to remember should the token reject it now.
+ * A PIN a token rejected is not presented to it again by this process (why: rejected-secrets.ts). Returns the PIN's
+ * digest, to remember should the token reject it now.
  */
 function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, kind = ""): string {
   const { path } = context.module;
@@ -212,8 +211,7 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
         + "rewriting this one: try again (C_Login is never repeated by itself)");
   }
   if (name === "CKR_USER_PIN_NOT_INITIALIZED") {
-    const { module: { path }, slot: { token: { label } } } = context;
-    const initPin = `pkcs11-tool --module ${path} --token-label '${label}' --login --login-type so --init-pin`;
+    const initPin = initPinCommand({ label: context.slot.token.label, modulePath: context.module.path });
     return pkcs11Failure(`C_Login on ${token}`, error, `its user PIN was never set: set one as the security officer (\`${initPin}\`)`);
   }
   return pkcs11Failure(`${kind === "" ? "C_Login" : "C_Login (context-specific)"} on ${token}`, error);

@@ -17,6 +17,11 @@ export function tokenFamily(slot: Pick<TokenSlot, "token" | "slotDescription">, 
   return "other";
 }
 
+/** The command that sets a new user PIN as the security officer, on a module that allows it (SoftHSM). */
+export function initPinCommand(token: { readonly label: string; readonly modulePath: string }): string {
+  return `pkcs11-tool --module ${token.modulePath} --token-label '${token.label}' --login --login-type so --init-pin`;
+}
+
 /** `token`: the token's label and the module's path, for commands that can be pasted. */
 export function unblockHint(family: TokenFamily, token: { readonly label: string; readonly modulePath: string }): string {
   switch (family) {
@@ -25,7 +30,7 @@ export function unblockHint(family: TokenFamily, token: { readonly label: string
     case "piv":
       return "unblock it with the card's PUK (a PIV RESET RETRY COUNTER, e.g. `yubico-piv-tool -r '' -a unblock-pin`) or with the card issuer's tool";
     case "softhsm":
-      return `set a new user PIN as the security officer: \`pkcs11-tool --module ${token.modulePath} --token-label '${token.label}' --login --login-type so --init-pin\``;
+      return `set a new user PIN as the security officer: \`${initPinCommand(token)}\``;
     case "tpm2-pkcs11":
       return `set a new user PIN with the SO PIN: \`tpm2_ptool initpin --label='${token.label}' --sopin=… --userpin=…\`; if the TPM itself is in lockout, wait for its recovery time or clear it with tpm2_dictionarylockout`;
     case "other":

@@ -1,7 +1,8 @@
 import type { SecretSource } from "../secrets/secret-source.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { DebugLog } from "../debug-log.js";
-import type { Kind } from "../own-value.js";
+import { UsageError } from "../errors.js";
+import { wrongOption, type Kind, type Kinds } from "../own-value.js";
 import type { Secret } from "../secrets/secret.js";
 
 export type { DebugLog };
@@ -65,6 +66,12 @@ const FLAGS = {
 
 /** `option` as the caller gives it (see {@link SignerOptions.names}). */
 export const optionName = (names: OptionNames | undefined, o: keyof typeof FLAGS) => names === "options" ? o : FLAGS[o];
+
+/** A library entry point's options from plain JavaScript: the first of another kind is refused as `<entry>: …`. */
+export function refuseWrongOptions(entry: string, options: unknown, kinds: Kinds, required?: readonly string[]): void {
+  const wrong = wrongOption(options, kinds, { required });
+  if (wrong) throw new UsageError("USAGE", `${entry}: ${wrong}`);
+}
 
 /** The hint for no private key given (also the settings'); `orCertificate`: also a combined certificate file. */
 export const noKeyHint = (names?: OptionNames, orCertificate = true): string =>

@@ -1,5 +1,5 @@
 import type { OctetString as OctetStringType } from "@peculiar/asn1-schema";
-import { InputError, UsageError } from "../../errors.js";
+import { InputError } from "../../errors.js";
 import type { DigestAlgorithm, Signer } from "../../signers/signer.js";
 import { derBitString, derSequence } from "../../encoding/der-writer.js";
 import { encodeName, type Asn1Modules } from "../../x509/names/encode-name.js";
@@ -8,8 +8,8 @@ import { signatureAlgorithmFor } from "./signature-algorithm.js";
 import { parseSan, type SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
 import { NODE_HASH_NAME, signatureVerifies } from "../../encoding/signature-encoding.js";
-import { wrongOption, isPlainObject, type Kinds } from "../../own-value.js";
-import { optionName, type OptionNames } from "../../signers/options.js";
+import { isPlainObject, type Kinds } from "../../own-value.js";
+import { optionName, refuseWrongOptions, type OptionNames } from "../../signers/options.js";
 
 export interface CsrRequest {
   readonly subject: SubjectRdns;
@@ -61,8 +61,7 @@ const CSR_REQUIRED = ["signer", "signer.publicKey", "signer.sign", "signer.backe
  * not belong to its private key is caught here rather than at the CA.
  */
 export async function buildCsr(signer: Signer, request: CsrRequest): Promise<BuiltCsr> {
-  const wrong = wrongOption({ signer, request }, CSR_KINDS, { required: CSR_REQUIRED });
-  if (wrong) throw new UsageError("USAGE", `buildCsr: ${wrong}`);
+  refuseWrongOptions("buildCsr", { signer, request }, CSR_KINDS, CSR_REQUIRED);
   const [x509, { AsnConvert, OctetString }, csr] = await Promise.all([
     import("@peculiar/asn1-x509"),
     import("@peculiar/asn1-schema"),

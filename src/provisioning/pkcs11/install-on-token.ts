@@ -3,14 +3,14 @@
  * check that it certifies that key. Only the library's API is exported: its declarations must not reach the binding's.
  */
 import { createHash } from "node:crypto";
-import { InputError, UsageError } from "../../errors.js";
+import { InputError } from "../../errors.js";
 import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, Pkcs11AmbiguousError, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
-import { wrongOption, type Kinds } from "../../own-value.js";
+import type { Kinds } from "../../own-value.js";
 import { DerError } from "../../encoding/der.js";
 import { readCertificateNames } from "../../x509/names/certificate-names.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
@@ -18,7 +18,7 @@ import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constant
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { tokenKeyUri } from "./token-keygen.js";
-import { optionName } from "../../signers/options.js";
+import { optionName, refuseWrongOptions } from "../../signers/options.js";
 import { requireSameKey, type IssuedCertificate } from "../file-certificate.js";
 
 export interface InstallOnTokenOptions extends TokenSessionOptions, IssuedCertificate {
@@ -39,8 +39,7 @@ const INSTALL_KINDS: Kinds = {
 
 /** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
 export async function installOnToken(opts: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
-  const wrong = wrongOption(opts, INSTALL_KINDS, { required: ["keyUri", "certificate", "chain"] });
-  if (wrong) throw new UsageError("USAGE", `installOnToken: ${wrong}`);
+  refuseWrongOptions("installOnToken", opts, INSTALL_KINDS, ["keyUri", "certificate", "chain"]);
   const uri = parsePkcs11Uri(opts.keyUri);
   return withTokenSession(uri, opts, (context) => install(context, uri, opts), (o) => optionName(opts.names, o));
 }

@@ -11,12 +11,12 @@ import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import { KEY_SPEC, type KeySpec } from "../key-spec.js";
-import { wrongOption, type Kinds } from "../../own-value.js";
+import type { Kinds } from "../../own-value.js";
 import { curveFromEcParams, NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { derOid } from "../../encoding/der-writer.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
-import { optionName } from "../../signers/options.js";
+import { optionName, refuseWrongOptions } from "../../signers/options.js";
 
 export interface TokenKeygenOptions extends TokenSessionOptions {
   /** Token (and optionally `id=` / `object=`) to create the key on. */
@@ -53,8 +53,7 @@ const KEYGEN_KINDS: Kinds = {
 };
 
 export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<TokenKeygenResult> {
-  const wrong = wrongOption(opts, KEYGEN_KINDS, { required: ["uri", "spec"] });
-  if (wrong) throw new UsageError("USAGE", `generateKeyOnToken: ${wrong}`);
+  refuseWrongOptions("generateKeyOnToken", opts, KEYGEN_KINDS, ["uri", "spec"]);
   const { uri, label, id: givenId } = checkTokenKeygen(opts);
   const id = givenId ?? randomBytes(8);
   return withTokenSession(uri, opts, (context) => {

@@ -2,8 +2,8 @@ import type { CertificateNames, GeneralName } from "../../x509/names/certificate
 import type { NameAttribute } from "../../x509/names/decode-name.js";
 import { MAX_SESSION_TAGS, sessionTagValueProblem } from "./session-tag-rules.js";
 import { sourceIdentity, type SourceIdentity } from "./source-identity.js";
-import { UsageError } from "../../errors.js";
-import { wrongOption, isPlainObject, type Kind, type Kinds } from "../../own-value.js";
+import { isPlainObject, type Kind, type Kinds } from "../../own-value.js";
+import { refuseWrongOptions } from "../../signers/options.js";
 
 /** A session tag: use it in policies as `aws:PrincipalTag/<key>`. */
 export interface PrincipalTag {
@@ -66,8 +66,7 @@ const NAMES_REQUIRED = ["names", "names.subject", "names.issuer", "names.subject
  *   are taken in encoding order).
  */
 export function derivePrincipalTags(names: CertificateNames): PrincipalTagReport {
-  const wrong = wrongOption({ names }, NAMES_KINDS, { required: NAMES_REQUIRED });
-  if (wrong) throw new UsageError("USAGE", `derivePrincipalTags: ${wrong}`);
+  refuseWrongOptions("derivePrincipalTags", { names }, NAMES_KINDS, NAMES_REQUIRED);
   const collected = new Map<string, { values: (string | undefined)[]; documented: boolean }>();
   const ignored: string[] = [];
   const addName = (prefix: string, attributes: readonly NameAttribute[], where: string) => {

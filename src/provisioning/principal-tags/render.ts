@@ -1,5 +1,6 @@
-import { escapeControls, UsageError } from "../../errors.js";
-import { wrongOption, isPlainObject, type Kinds } from "../../own-value.js";
+import { escapeControls } from "../../errors.js";
+import { isPlainObject, type Kinds } from "../../own-value.js";
+import { refuseWrongOptions } from "../../signers/options.js";
 import { TAGS, type PrincipalTagReport } from "./derive-tags.js";
 import { TEXTS } from "./source-identity.js";
 
@@ -15,8 +16,7 @@ const REPORT_REQUIRED = ["report", "trustPolicy",
 
 /** The human-readable listing `principal-tags` prints (the JSON form is the report itself). */
 export function renderPrincipalTags(report: PrincipalTagReport, trustPolicy: object): string {
-  const wrong = wrongOption({ report, trustPolicy }, REPORT_KINDS, { required: REPORT_REQUIRED });
-  if (wrong) throw new UsageError("USAGE", `renderPrincipalTags: ${wrong}`);
+  refuseWrongOptions("renderPrincipalTags", { report, trustPolicy }, REPORT_KINDS, REPORT_REQUIRED);
   const lines: string[] = ["Session tags (default attribute mapping of a Roles Anywhere profile):"];
   const width = Math.max(0, ...report.tags.map((t) => t.key.length)) + "aws:PrincipalTag/".length;
   for (const tag of report.tags) {

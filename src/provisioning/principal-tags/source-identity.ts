@@ -1,5 +1,5 @@
-import { UsageError } from "../../errors.js";
-import { wrongOption, type Kind } from "../../own-value.js";
+import type { Kind } from "../../own-value.js";
+import { refuseWrongOptions } from "../../signers/options.js";
 
 /**
  * The source identity Roles Anywhere sets on the session (IAM Roles Anywhere User Guide, "Trust policy",
@@ -19,8 +19,7 @@ export const TEXTS: Kind = [(l) => Array.isArray(l) && l.every((t) => typeof t =
 
 export function sourceIdentity(commonNames: readonly string[], serialHex: string): SourceIdentity {
   const args = { commonNames, serialHex };
-  const wrong = wrongOption(args, { commonNames: TEXTS, serialHex: "string" }, { required: Object.keys(args) });
-  if (wrong) throw new UsageError("USAGE", `sourceIdentity: ${wrong}`);
+  refuseWrongOptions("sourceIdentity", args, { commonNames: TEXTS, serialHex: "string" }, Object.keys(args));
   if (commonNames.length === 0) {
     const hex = serialHex.length % 2 === 0 ? serialHex : `0${serialHex}`;
     return { value: `ID=${hex}`, rule: "no subject CN: ID= and the hex serial number (letter case not documented)" };

@@ -1,5 +1,4 @@
-import { UsageError } from "../../errors.js";
-import { wrongOption } from "../../own-value.js";
+import { refuseWrongOptions } from "../../signers/options.js";
 import { TAGS, type PrincipalTag } from "./derive-tags.js";
 
 export interface TrustPolicyOptions {
@@ -19,8 +18,7 @@ const PLACEHOLDER_ANCHOR = "arn:aws:rolesanywhere:REGION:ACCOUNT_ID:trust-anchor
  */
 export function exampleTrustPolicy(options: TrustPolicyOptions): object {
   const kinds = { conditionTags: TAGS, trustAnchorArn: "string" } as const;
-  const wrong = wrongOption(options, kinds, { required: ["conditionTags"] });
-  if (wrong) throw new UsageError("USAGE", `exampleTrustPolicy: ${wrong}`);
+  refuseWrongOptions("exampleTrustPolicy", options, kinds, ["conditionTags"]);
   const stringEquals = Object.fromEntries(options.conditionTags.map((tag) => [`aws:PrincipalTag/${tag.key}`, tag.value]));
   return {
     Version: "2012-10-17",
@@ -40,7 +38,6 @@ export function exampleTrustPolicy(options: TrustPolicyOptions): object {
 
 /** The tags a condition uses when the user names none: subject CN and issuer CN, when they exist. */
 export function defaultConditionTags(tags: readonly PrincipalTag[]): PrincipalTag[] {
-  const wrong = wrongOption({ tags }, { tags: TAGS }, { required: ["tags"] });
-  if (wrong) throw new UsageError("USAGE", `defaultConditionTags: ${wrong}`);
+  refuseWrongOptions("defaultConditionTags", { tags }, { tags: TAGS }, ["tags"]);
   return ["x509Subject/CN", "x509Issuer/CN"].flatMap((key) => tags.filter((t) => t.key === key));
 }

@@ -23,10 +23,10 @@ import { handleType, hex32, TPMA_OBJECT, TPM_HT, TPM_RH } from "../../tpm/wire/c
 import { RC } from "../../tpm/wire/response-code.js";
 import { checkOutputFile, writeOutputFile } from "../output-file.js";
 import { KEY_SPEC, type KeySpec } from "../key-spec.js";
-import { wrongOption, ENVIRONMENT, isPlainObject, type Kinds } from "../../own-value.js";
+import { ENVIRONMENT, isPlainObject, type Kinds } from "../../own-value.js";
 import { currentPcrPolicy, PCR_REQUEST, type PcrRequest } from "./pcr-policy.js";
 import { encodeTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
-import { optionName, type OptionNames } from "../../signers/options.js";
+import { optionName, refuseWrongOptions, type OptionNames } from "../../signers/options.js";
 
 export type TpmKeyTarget = { readonly kind: "file"; readonly path: string; readonly overwrite: boolean } | { readonly kind: "handle"; readonly handle: number };
 
@@ -99,8 +99,7 @@ const KEYGEN_KINDS: Kinds = {
 };
 
 export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {
-  const wrong = wrongOption(opts, KEYGEN_KINDS, { required: ["target", "spec"] });
-  if (wrong) throw new UsageError("USAGE", `generateTpmKey: ${wrong}`);
+  refuseWrongOptions("generateTpmKey", opts, KEYGEN_KINDS, ["target", "spec"]);
   await checkTpmKeygen(opts);
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
   const read = async (source: SecretSource | undefined, what: string) =>

@@ -26,9 +26,9 @@ function derived(run: (done: (error: Error | null, key: Buffer) => void) => void
  */
 export const MAX_KDF_ITERATIONS = 10_000_000;
 export const MAX_PKCS12_KDF_ITERATIONS = 1_000_000;
-export const MAX_SCRYPT_MEMORY = 1 << 30;
+const MAX_SCRYPT_MEMORY = 1 << 30;
 /** scrypt's work grows with N·r·p: 2^24 is ~10 s here, twice N = 2^20, r = 8, p = 1 (p adds work, little memory). */
-export const MAX_SCRYPT_WORK = 2 ** 24;
+const MAX_SCRYPT_WORK = 2 ** 24;
 
 /** Why an iteration count read from a file is refused (undefined: accepted, 1 to `max` inclusive). */
 export function iterationCountProblem(n: bigint | number | undefined, max = MAX_KDF_ITERATIONS): string | undefined {

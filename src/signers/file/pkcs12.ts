@@ -71,13 +71,15 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       throw invalid(cause instanceof DerError ? `${what}: ${cause.message}` : what, cause); // e.g. BER: says so
     }
   };
+  const refuse = (problem: string | undefined) => {
+    if (problem !== undefined) throw invalid(problem);
+  };
   const octets = (der: ArrayBuffer, what: string) => guard(what, () => Buffer.from(AsnConvert.parse(der, OctetString).buffer));
 
   // BER (NSS writes it; openssl reads it) is read as DER: @peculiar misreads OCTET STRINGs in pieces (a wrong MAC).
   const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(derFromBer(bytes), PFX));
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
-  const pfxProblem = pfxFieldProblem(bytes);
-  if (pfxProblem !== undefined) throw invalid(pfxProblem);
+  refuse(pfxFieldProblem(bytes));
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
   if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
   const authSafeBytes = octets(pfx.authSafe.content, "malformed authSafe");
@@ -122,8 +124,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
         const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
         const bags = guard("malformed SafeContents", () => AsnConvert.parse(der, SafeContents));
-        const bagsProblem = safeContentsProblem(der, true);
-        if (bagsProblem !== undefined) throw invalid(bagsProblem);
+        refuse(safeContentsProblem(der, true));
         for (const bag of bags) {
           // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
           const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
@@ -137,8 +138,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
               break;
             case pfxModule.id_certBag: {
               const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
-              const certProblem = explicitProblem(unlessMalformed(() => readSingle(value)), 2, "a certificate bag");
-              if (certProblem !== undefined) throw invalid(certProblem);
+              refuse(explicitProblem(unlessMalformed(() => readSingle(value)), 2, "a certificate bag"));
               if (certBag.certId !== pfxModule.id_x509Certificate) {
                 options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
                 break;
@@ -157,8 +157,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
       };
       const authSafeDer = guard("malformed AuthenticatedSafe", () => derFromBer(authSafeBytes));
       const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeDer, AuthenticatedSafe));
-      const contentsProblem = safeContentsProblem(authSafeDer, false);
-      if (contentsProblem !== undefined) throw invalid(contentsProblem);
+      refuse(safeContentsProblem(authSafeDer, false));
       for (const info of contents) {
         if (info.contentType === OID.DATA) {
           await visitBags(octets(info.content, "malformed data content"), 0);

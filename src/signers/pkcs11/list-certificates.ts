@@ -5,13 +5,11 @@
  */
 import type { Certificate } from "../../x509/certificate.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
-import { UsageError } from "../../errors.js";
-import { wrongOption } from "../../own-value.js";
 import { withoutAttestation } from "./attestation.js";
 import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
 import { acquireModule } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
-import { optionName } from "../options.js";
+import { optionName, refuseWrongOptions } from "../options.js";
 import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
 import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
 import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
@@ -35,8 +33,7 @@ export interface Pkcs11CertificateEntry {
 }
 
 export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<Pkcs11CertificateEntry[]> {
-  const wrong = wrongOption(opts, { ...TOKEN_SESSION_KINDS, uri: "string" }, { required: ["uri"] });
-  if (wrong) throw new UsageError("USAGE", `listPkcs11Certificates: ${wrong}`);
+  refuseWrongOptions("listPkcs11Certificates", opts, { ...TOKEN_SESSION_KINDS, uri: "string" }, ["uri"]);
   const uri = parsePkcs11Uri(opts.uri);
   const lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug);
   const sessions: TokenContext[] = [];

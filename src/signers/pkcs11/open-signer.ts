@@ -5,9 +5,9 @@
 import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
-import { wrongOption, ENVIRONMENT, type Kinds } from "../../own-value.js";
+import { ENVIRONMENT, type Kinds } from "../../own-value.js";
 import { promptFor, SECRET_SOURCE } from "../../secrets/secret-source.js";
-import { mismatchHint, OPTION_NAMES, optionName, type Pkcs11SignerOptions } from "../options.js";
+import { mismatchHint, OPTION_NAMES, optionName, refuseWrongOptions, type Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
 import { withoutAttestation } from "./attestation.js";
@@ -53,8 +53,7 @@ const OPTION_KINDS: Kinds = {
 };
 
 export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Signer> {
-  const wrong = wrongOption(opts, OPTION_KINDS, { required: ["keyUri"] });
-  if (wrong) throw new UsageError("USAGE", `createPkcs11Signer: ${wrong}`);
+  refuseWrongOptions("createPkcs11Signer", opts, OPTION_KINDS, ["keyUri"]);
   const keyUri = parsePkcs11Uri(opts.keyUri);
   const certUri = opts.certificate === undefined && opts.certificateUri !== undefined ? parsePkcs11Uri(opts.certificateUri) : undefined;
   for (const uri of [keyUri, certUri]) {

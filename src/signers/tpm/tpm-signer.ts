@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from "node:crypto";
-import { AuthError, DeviceError, UsageError } from "../../errors.js";
-import { wrongOption, ENVIRONMENT, isPlainObject } from "../../own-value.js";
+import { AuthError, DeviceError } from "../../errors.js";
+import { ENVIRONMENT, isPlainObject } from "../../own-value.js";
 import { CERTIFICATE, CERTIFICATES } from "../../x509/certificate.js";
 import { readSecret, SECRET_SOURCE } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
@@ -17,7 +17,7 @@ import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import type { TpmTransport } from "../../tpm/transport/transport.js";
 import type { HandleNamesOf } from "../../tpm/wire/commands.js";
 import { hex32, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
-import { OPTION_NAMES, optionName, type TpmSignerOptions } from "../options.js";
+import { OPTION_NAMES, optionName, refuseWrongOptions, type TpmSignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { checkCertificateMatches, checkFilePolicy, checkSigningKey } from "./key-checks.js";
 import { KeyLifecycle, type LoadedState } from "./key-lifecycle.js";
@@ -46,13 +46,12 @@ export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
   const isPersistent = (h: unknown) => Number.isInteger(h) && Math.floor((h as number) / 2 ** 24) === 0x81;
   const isKey = (k: unknown) => isPlainObject(k) && (k["kind"] === "handle" ? isPersistent(k["handle"])
     : k["kind"] === "tss2-pem" && typeof k["path"] === "string" && typeof k["pem"] === "string");
-  const wrong = wrongOption(opts, { // plain JavaScript; the passwords' sources before the TPM is reached
+  refuseWrongOptions("createTpmSigner", opts, { // plain JavaScript; the passwords' sources before the TPM is reached
     key: [isKey, '{ kind: "tss2-pem", path, pem } or { kind: "handle", handle: 0x81… }'], device: "string",
     keyPassword: SECRET_SOURCE, parentPassword: SECRET_SOURCE,
     noKeyPassword: "boolean", ignoreEmptyAuth: "boolean", certificate: CERTIFICATE, intermediates: CERTIFICATES,
     debug: "function", env: ENVIRONMENT, prompt: "boolean", names: OPTION_NAMES,
-  }, { required: ["key"] });
-  if (wrong) throw new UsageError("USAGE", `createTpmSigner: ${wrong}`);
+  }, ["key"]);
   return openTpmSigner(opts);
 }
 
@@ -76,16 +75,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     // Loading a key file presents the parent's password: as for the key's, one the TPM rejected is not presented again,
     // for any key file under that parent (what it is presented to: that handle on this TPM).
     const parentSeen = secretDigest([transport.description, "parent", file ? hex32(file.parent) : ""], parentPassword);
-    if (wasRejected(parentSeen)) {
-      const again = "the TPM already rejected this parent password; it was not presented again";
-      throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
-        hint: `fix ${parentOption}; if the TPM was given this password since, restart (a reload refuses it too)`,
-      });
-    }
-    keys = await KeyLifecycle.load(transport, input).catch((e: unknown) => {
-      if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(parentSeen);
-      throw e;
-    });
+    keys = await unlessRejected(parentSeen, "parent", what, parentOption, () => KeyLifecycle.load(transport!, input));
   } catch (e) {
     keyPassword.wipe();
     parentPassword.wipe();
@@ -101,8 +91,6 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
     throw e;
   }
 
-  // The TPM counted this password as a dictionary-attack try once: a signer opened anew (each SIGHUP after a config
-  // change, an SDK provider made again) presented it once more each time, until the TPM locked out.
   const spki = publicKey.export({ type: "spki", format: "der" });
   const seen = secretDigest([transport!.description, "key", spki], keyPassword);
   const policy = file?.policy ?? [];
@@ -151,16 +139,7 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
         if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
         const hash = createHash(nodeHashName(digest)).update(message).digest();
         const sign = (loaded: LoadedState) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest);
-        if (wasRejected(seen)) {
-          const again = "the TPM already rejected this key password; it was not presented again";
-          throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
-            hint: `fix ${option}; if the TPM was given this password since, restart (a reload refuses it too)`,
-          });
-        }
-        const signature = await keys.use(sign).catch((e: unknown) => {
-          if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(seen);
-          throw e;
-        });
+        const signature = await unlessRejected(seen, "key", what, option, () => keys.use(sign));
         // Never sent unless it verifies (publicKey is the certificate's): an RSA signature made with a fault gives the
         // key's factors away (Boneh-DeMillo-Lipton), and a key without a password answers through a password session,
         // whose response has no HMAC to show an alteration on the way.
@@ -183,6 +162,25 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   };
   rememberAtExit(duties);
   return signer;
+}
+
+/**
+ * `present()`, which presents the `role`'s password, unless the TPM already rejected that password in this process
+ * (rejected-secrets.ts); a rejection now is remembered.
+ */
+async function unlessRejected<T>(
+  seen: string, role: "key" | "parent", what: string, option: string, present: () => Promise<T>,
+): Promise<T> {
+  if (wasRejected(seen)) {
+    const again = `the TPM already rejected this ${role} password; it was not presented again`;
+    throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
+      hint: `fix ${option}; if the TPM was given this password since, restart (a reload refuses it too)`,
+    });
+  }
+  return present().catch((e: unknown) => {
+    if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(seen);
+    throw e;
+  });
 }
 
 /** What an open signer does when the process ends: flush synchronously at exit, close when the event loop empties. */

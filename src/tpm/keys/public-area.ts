@@ -1,7 +1,7 @@
-import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
 import { InputError } from "../../errors.js";
 import { decode, encode, TpmWireError, u16, u32 } from "../wire/codec.js";
-import { ECC_CURVES, hashInfo, isTpmHashAlg, TPMA_OBJECT, TPM_ALG } from "../wire/constants.js";
+import { ECC_CURVES, hashInfo, isTpmHashAlg, TPM_ALG } from "../wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../wire/structures.js";
 import { ecPublicKey, rsaPublicKey } from "../../encoding/public-key.js";
 

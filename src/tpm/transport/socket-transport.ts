@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { stat } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { DeviceError, InputError } from "../../errors.js";
+import { urlHost } from "../../io/listen-tcp.js";
 import { fileKind, MAX_SOCKET_PATH_BYTES } from "../../io/trusted-path.js";
 import { Writer } from "../wire/codec.js";
 import { completeResponse, deviceOption, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "./transport.js";
@@ -26,8 +27,7 @@ const RESPONSE_REST_TIMEOUT_MS = 5_000;
 
 function describeAddress(address: SocketAddress, framing: SocketFraming): string {
   if (address.kind === "unix") return `${framing === "mssim" ? "mssim+" : ""}unix:${address.path}`;
-  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-  return `${framing === "mssim" ? "mssim" : "tcp"}:${host}:${address.port}`;
+  return `${framing === "mssim" ? "mssim" : "tcp"}:${urlHost(address.host)}:${address.port}`;
 }
 
 /**
