@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import { isPkcs11Uri } from "../../pkcs11/uri.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
 import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
@@ -38,7 +39,7 @@ const command: CommandSpec = {
     const { parseKeySpec } = await import("../../provisioning/key-spec.js");
     const keyType = stringArg(args, "key-type") ?? "p256";
     const spec = parseKeySpec(keyType);
-    const isToken = target.startsWith("pkcs11:");
+    const isToken = isPkcs11Uri(target);
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
     const mayPrompt = isToken
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
