@@ -29,6 +29,8 @@ export interface DoctorInput {
   readonly signer: SignerOptions | AgentError;
   readonly session: CreateSessionParams | AgentError;
   readonly endpoint: CreateSessionOptions;
+  /** Where `endpoint.endpoint` was given (`--endpoint`, a config profile's field), as the settings name it. */
+  readonly endpointFrom?: string | undefined;
   readonly trustAnchors?: string | undefined;
   /** The socket to check, or why there is no default one. */
   readonly agentSocket: string | AgentError;
@@ -91,7 +93,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     if (input.session instanceof AgentError) {
       add(fail("ARNs and region", input.session));
     } else {
-      add(...(await endpointRows(input.session, input.endpoint, input.env)));
+      add(...(await endpointRows(input.session, input.endpoint, input.env, input.endpointFrom)));
       if (input.createSession) {
         if (!signer) add(skip("CreateSession", "no usable signer"));
         else if (rows.some((r) => r.outcome === "fail")) add(skip("CreateSession", "not tried: fix the failures above first"));
@@ -282,7 +284,9 @@ async function agentSocketRow(path: string | AgentError): Promise<CheckRow> {
   }
 }
 
-async function endpointRows(params: CreateSessionParams, options: CreateSessionOptions, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
+async function endpointRows(
+  params: CreateSessionParams, options: CreateSessionOptions, env: NodeJS.ProcessEnv, optionFrom?: string,
+): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const [{ prepareCreateSession }, { partitionOf }, { createTransport, sendRequest }, { clockSkewMs, clockSkewText, CLOCK_SKEW_LIMIT_MS }] = await Promise.all([
     import("../rolesanywhere/signed-request.js"),
@@ -303,7 +307,9 @@ async function endpointRows(params: CreateSessionParams, options: CreateSessionO
   const fips = /fips/.test(target.endpoint.hostname) ? ", FIPS" : "";
   const via = transport.proxy ? `, through proxy ${transport.proxy.display} (${transport.proxy.source})` : ", no proxy";
   const tlsOff = transport.tls.rejectUnauthorized ? "" : ", TLS verification OFF";
-  rows.push(pass("endpoint", `${target.endpoint.baseUrl} (from ${target.endpoint.source === "option" ? "--endpoint" : target.endpoint.source === "partition" ? "the region" : target.endpoint.source}${fips}${via}${tlsOff})`));
+  const { describeSource } = await import("../rolesanywhere/endpoint.js");
+  const from = (target.endpoint.source === "option" && optionFrom) || describeSource(target.endpoint.source);
+  rows.push(pass("endpoint", `${target.endpoint.baseUrl} (from ${from}${fips}${via}${tlsOff})`));
 
   const host = transport.proxy?.hostname ?? target.endpoint.hostname;
   try {

@@ -147,6 +147,27 @@ describe("doctor's rows", () => {
     expect(stdout).toContain(`${join(dir, "s FAKE")}`);
   });
 
+  it("name where the endpoint came from: a config profile's field is not --endpoint", async () => {
+    // Before: "(from --endpoint, …)" for an endpoint written in the profile, where no --endpoint was given.
+    const { main } = await import("../../src/cli/main.js");
+    const arns = {
+      "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
+      "profile-arn": "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
+      "role-arn": "arn:aws:iam::111122223333:role/device",
+    };
+    const config = join(dir, "endpoint-config.json");
+    const profile = { ...arns, "private-key": join(dir, "missing.pem"), endpoint: "http://127.0.0.1:9" };
+    writeFileSync(config, JSON.stringify({ profiles: { p: profile } }), { mode: 0o600 });
+    const endpointRow = async (...flags: string[]) => {
+      let stdout = "";
+      const io = { stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) }, stderr: { write: () => true }, env: {} };
+      await main(["doctor", "--config", config, "--profile", "p", "--agent-socket", join(dir, "no.sock"), ...flags], io);
+      return stdout.split("\n").find((line) => line.startsWith("✔ endpoint"));
+    };
+    expect(await endpointRow()).toMatch(`http://127.0.0.1:9 (from config ${config}: profile "p": field "endpoint", no proxy)`);
+    expect(await endpointRow("--endpoint", "http://127.0.0.1:7")).toMatch("http://127.0.0.1:7 (from --endpoint, no proxy)");
+  }, 30_000);
+
   // Before: doctor --profile "" checked the flags alone and said nothing of the profile.
   it.each(["--agent-socket", "--config", "--trust-anchors", "--profile"])("refuses an empty %s (an unset \"$VAR\") instead of the default", async (flag) => {
     const { main } = await import("../../src/cli/main.js");
