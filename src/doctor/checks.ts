@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { isPkcs11Uri } from "../pkcs11/uri.js";
+import { isPkcs11Uri, uriGivesPin } from "../pkcs11/uri.js";
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
@@ -146,7 +146,8 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     tpm = (await import("../tpm/keys/tss2-key-file.js")).containsTss2Key(read.bytes.toString("latin1"));
     read.bytes.fill(0);
   }
-  if (pkcs11Uri && o.pkcs11?.pin === undefined && !/[;?](pin-value|pin-source)=/.test(pkcs11Uri)) {
+  // The signer takes the PIN from either URI (`&pin-source=` after another query attribute too).
+  if (pkcs11Uri && o.pkcs11?.pin === undefined && ![o.privateKey, o.certificate].some((r) => r && uriGivesPin(r))) {
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };

@@ -103,6 +103,16 @@ describe("runChecks: 'TPM reachable' only when the TPM answered", () => {
   });
 });
 
+describe("runChecks on a pkcs11: key whose URI gives the PIN", () => {
+  it("tries the login: '&pin-source=' after another query attribute is a PIN source too", async () => {
+    // Before: "– token login  not tried: no PIN source given", the URI's own PIN unseen after module-path=…&.
+    const uri = `pkcs11:token=t;object=k?module-path=${join(dir, "no-module.so")}&pin-source=${join(dir, "pin")}`;
+    const rows = await checksFor({ privateKey: uri });
+    expect(rows.find((r) => r.name === "token login")).not.toMatchObject({ detail: "not tried: no PIN source given" });
+    expect(rows.find((r) => r.name === "PKCS#11 module")).toMatchObject({ outcome: "fail" });
+  });
+});
+
 describe("doctor without a default agent socket", () => {
   it("shows HOME='' (and no XDG_RUNTIME_DIR) as the agent socket's failed row and goes on", async () => {
     const { main } = await import("../../src/cli/main.js");
