@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { isPkcs11Uri } from "../pkcs11/uri.js";
+import { isPkcs11Uri, uriGivesPin } from "../pkcs11/uri.js";
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
@@ -29,6 +29,8 @@ export interface DoctorInput {
   readonly signer: SignerOptions | AgentError;
   readonly session: CreateSessionParams | AgentError;
   readonly endpoint: CreateSessionOptions;
+  /** Where `endpoint.endpoint` was given (`--endpoint`, a config profile's field), as the settings name it. */
+  readonly endpointFrom?: string | undefined;
   readonly trustAnchors?: string | undefined;
   /** The socket to check, or why there is no default one. */
   readonly agentSocket: string | AgentError;
@@ -91,7 +93,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
     if (input.session instanceof AgentError) {
       add(fail("ARNs and region", input.session));
     } else {
-      add(...(await endpointRows(input.session, input.endpoint, input.env)));
+      add(...(await endpointRows(input.session, input.endpoint, input.env, input.endpointFrom)));
       if (input.createSession) {
         if (!signer) add(skip("CreateSession", "no usable signer"));
         else if (rows.some((r) => r.outcome === "fail")) add(skip("CreateSession", "not tried: fix the failures above first"));
@@ -144,7 +146,8 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     tpm = (await import("../tpm/keys/tss2-key-file.js")).containsTss2Key(read.bytes.toString("latin1"));
     read.bytes.fill(0);
   }
-  if (pkcs11Uri && o.pkcs11?.pin === undefined && !/[;?](pin-value|pin-source)=/.test(pkcs11Uri)) {
+  // The signer takes the PIN from either URI (`&pin-source=` after another query attribute too).
+  if (pkcs11Uri && o.pkcs11?.pin === undefined && ![o.privateKey, o.certificate].some((r) => r && uriGivesPin(r))) {
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };
@@ -282,7 +285,9 @@ async function agentSocketRow(path: string | AgentError): Promise<CheckRow> {
   }
 }
 
-async function endpointRows(params: CreateSessionParams, options: CreateSessionOptions, env: NodeJS.ProcessEnv): Promise<CheckRow[]> {
+async function endpointRows(
+  params: CreateSessionParams, options: CreateSessionOptions, env: NodeJS.ProcessEnv, optionFrom?: string,
+): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const [{ prepareCreateSession }, { partitionOf }, { createTransport, sendRequest }, { clockSkewMs, clockSkewText, CLOCK_SKEW_LIMIT_MS }] = await Promise.all([
     import("../rolesanywhere/signed-request.js"),
@@ -303,7 +308,9 @@ async function endpointRows(params: CreateSessionParams, options: CreateSessionO
   const fips = /fips/.test(target.endpoint.hostname) ? ", FIPS" : "";
   const via = transport.proxy ? `, through proxy ${transport.proxy.display} (${transport.proxy.source})` : ", no proxy";
   const tlsOff = transport.tls.rejectUnauthorized ? "" : ", TLS verification OFF";
-  rows.push(pass("endpoint", `${target.endpoint.baseUrl} (from ${target.endpoint.source === "option" ? "--endpoint" : target.endpoint.source === "partition" ? "the region" : target.endpoint.source}${fips}${via}${tlsOff})`));
+  const { describeSource } = await import("../rolesanywhere/endpoint.js");
+  const from = (target.endpoint.source === "option" && optionFrom) || describeSource(target.endpoint.source);
+  rows.push(pass("endpoint", `${target.endpoint.baseUrl} (from ${from}${fips}${via}${tlsOff})`));
 
   const host = transport.proxy?.hostname ?? target.endpoint.hostname;
   try {

@@ -1,6 +1,6 @@
 import {
   close as closeCallback, closeSync, constants, fstat as fstatCallback, fstatSync, open as openCallback, openSync,
-  read as readCallback, readFileSync, readSync, statSync, writeSync, type Stats,
+  read as readCallback, readSync, statSync, writeSync, type Stats,
 } from "node:fs";
 import { osError } from "./trusted-path.js";
 
@@ -15,8 +15,8 @@ const READ_TIMEOUT_MS = 30_000;
 
 /**
  * The bytes and fstat of one opened file: what is checked (owner, mode, kind) is what is read, even if the
- * name is pointed elsewhere meanwhile. More than MAX_INPUT_BYTES is EFBIG; a FIFO or device that has not delivered
- * everything within `timeoutMs` is ETIMEDOUT (the error's message says which, after the path).
+ * name is pointed elsewhere meanwhile. More than MAX_INPUT_BYTES is EFBIG; a FIFO, device or file of no size that
+ * has not delivered everything within `timeoutMs` is ETIMEDOUT (the error's message says which, after the path).
  */
 export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS): Promise<{ bytes: Buffer; stats: Stats }> {
   // One open, without blocking (O_NONBLOCK: opening a FIFO would wait for a writer), and one fstat decide. A FIFO
@@ -28,10 +28,10 @@ export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS):
       const state: ReadState = { stopped: false };
       return { bytes: await withDeadline(timeoutMs, pollFifo(fd, state), state, path), stats };
     }
-    if (!stats.isFile()) return await readOpenedFileAsync(path, timeoutMs, stats);
+    // A file that reports no size (/proc, some FUSE mounts, one still being written) is read as a device is:
+    // within the limit and the deadline. Otherwise `size` bytes, with no second fstat.
+    if (!stats.isFile() || stats.size === 0) return await readOpenedFileAsync(path, timeoutMs, stats);
     if (stats.size > MAX_INPUT_BYTES) throw tooLarge();
-    // A file that reports no size (/proc) is read to its end; otherwise `size` bytes, with no second fstat.
-    if (stats.size === 0) return { bytes: readFileSync(fd), stats };
     const bytes = Buffer.allocUnsafe(stats.size);
     let length = 0;
     for (let n = 1; n > 0 && length < bytes.length; length += n) n = readSync(fd, bytes, { offset: length });

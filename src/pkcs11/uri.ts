@@ -64,6 +64,17 @@ export function isPkcs11Uri(text: string): boolean {
   return typeof text === "string" && text.slice(0, 7).toLowerCase() === "pkcs11:";
 }
 
+/** Whether `text` is a pkcs11: URI giving the PIN itself (`pin-value`, `pin-source`); false if it does not parse. */
+export function uriGivesPin(text: string): boolean {
+  try {
+    const { pin } = parsePkcs11Uri(text);
+    if (pin?.kind === "value") pin.value.wipe();
+    return pin !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 export function parsePkcs11Uri(text: string): Pkcs11Uri {
   if (typeof text !== "string") throw new UsageError("USAGE", "parsePkcs11Uri: the URI must be a string"); // plain JS
   if (!isPkcs11Uri(text)) {

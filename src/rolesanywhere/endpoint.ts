@@ -120,7 +120,8 @@ export function firstEnv(env: NodeJS.ProcessEnv, ...names: string[]): { name: st
   return undefined;
 }
 
-function describeSource(source: EndpointSource): string {
+/** How an endpoint's source is named in messages (`option`: `from` says which, when the caller knows it). */
+export function describeSource(source: EndpointSource): string {
   return source === "option" ? "the endpoint option" : source === "partition" ? "the region" : source;
 }
 

@@ -11,7 +11,7 @@ import * as uri from "./uri-encoding.js";
 export type { HttpRequestToSign, SignFunction, SigningAlgorithm } from "./types.js";
 export type { CanonicalHeaders } from "./canonical-request.js";
 export type { AuthorizationFields } from "./authorization.js";
-export { canonicalRequest, wrongRequest } from "./canonical-request.js";
+export { canonicalRequest } from "./canonical-request.js";
 export { SERVICE_NAME } from "./scope.js";
 export { signX509Request, type SignedRequest, type X509SigningInput } from "./sign-request.js";
 

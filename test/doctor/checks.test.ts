@@ -103,6 +103,16 @@ describe("runChecks: 'TPM reachable' only when the TPM answered", () => {
   });
 });
 
+describe("runChecks on a pkcs11: key whose URI gives the PIN", () => {
+  it("tries the login: '&pin-source=' after another query attribute is a PIN source too", async () => {
+    // Before: "– token login  not tried: no PIN source given", the URI's own PIN unseen after module-path=…&.
+    const uri = `pkcs11:token=t;object=k?module-path=${join(dir, "no-module.so")}&pin-source=${join(dir, "pin")}`;
+    const rows = await checksFor({ privateKey: uri });
+    expect(rows.find((r) => r.name === "token login")).not.toMatchObject({ detail: "not tried: no PIN source given" });
+    expect(rows.find((r) => r.name === "PKCS#11 module")).toMatchObject({ outcome: "fail" });
+  });
+});
+
 describe("doctor without a default agent socket", () => {
   it("shows HOME='' (and no XDG_RUNTIME_DIR) as the agent socket's failed row and goes on", async () => {
     const { main } = await import("../../src/cli/main.js");
@@ -146,6 +156,27 @@ describe("doctor's rows", () => {
     expect(stdout.split("\n").filter((line) => /^(rt|FAKE)/.test(line))).toEqual([]);
     expect(stdout).toContain(`${join(dir, "s FAKE")}`);
   });
+
+  it("name where the endpoint came from: a config profile's field is not --endpoint", async () => {
+    // Before: "(from --endpoint, …)" for an endpoint written in the profile, where no --endpoint was given.
+    const { main } = await import("../../src/cli/main.js");
+    const arns = {
+      "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
+      "profile-arn": "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
+      "role-arn": "arn:aws:iam::111122223333:role/device",
+    };
+    const config = join(dir, "endpoint-config.json");
+    const profile = { ...arns, "private-key": join(dir, "missing.pem"), endpoint: "http://127.0.0.1:9" };
+    writeFileSync(config, JSON.stringify({ profiles: { p: profile } }), { mode: 0o600 });
+    const endpointRow = async (...flags: string[]) => {
+      let stdout = "";
+      const io = { stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) }, stderr: { write: () => true }, env: {} };
+      await main(["doctor", "--config", config, "--profile", "p", "--agent-socket", join(dir, "no.sock"), ...flags], io);
+      return stdout.split("\n").find((line) => line.startsWith("✔ endpoint"));
+    };
+    expect(await endpointRow()).toMatch(`http://127.0.0.1:9 (from config ${config}: profile "p": field "endpoint", no proxy)`);
+    expect(await endpointRow("--endpoint", "http://127.0.0.1:7")).toMatch("http://127.0.0.1:7 (from --endpoint, no proxy)");
+  }, 30_000);
 
   // Before: doctor --profile "" checked the flags alone and said nothing of the profile.
   it.each(["--agent-socket", "--config", "--trust-anchors", "--profile"])("refuses an empty %s (an unset \"$VAR\") instead of the default", async (flag) => {

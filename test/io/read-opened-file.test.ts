@@ -111,6 +111,19 @@ describe("readOpenedFile", () => {
     });
   });
 
+  it("reads a file that reports no size (/proc, one still being written) within the limit", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const growing = join(dir, "growing");
+    writeFileSync(growing, "");
+    const reading = readOpenedFile(growing);
+    truncateSync(growing, MAX_INPUT_BYTES + 4096); // it grows after the fstat that said 0; sparse: costs no disk
+    // Before: read at once to its end with no limit (here: the 0 bytes it had, the same call with no cap on /proc).
+    await expect(reading).rejects.toMatchObject({ code: "EFBIG", message: "holds more than 16 MiB" });
+    const { bytes, stats } = await readOpenedFile("/proc/self/status");
+    expect(stats.size).toBe(0);
+    expect(bytes.toString()).toMatch(/^Name:/);
+  });
+
   it("stops reading a FIFO or device (/dev/zero) past the limit instead of holding all of it", async () => {
     dir = mkdtempSync(join(tmpdir(), "raa-read-"));
     const fifo = join(dir, "fifo");

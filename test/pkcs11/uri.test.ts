@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { formatPkcs11Uri, parsePkcs11Uri, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
+import { formatPkcs11Uri, parsePkcs11Uri, uriGivesPin, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
 import { AgentError } from "../../src/errors.js";
 
 /** A parsed URI as plain data (Buffers as hex, the PIN revealed) so that tables can compare it. */
@@ -190,5 +190,21 @@ describe("formatPkcs11Uri", () => {
   it("withoutQuery drops module and PIN attributes", () => {
     const uri = parsePkcs11Uri("pkcs11:token=t?pin-value=1&module-name=softhsm2");
     expect(formatPkcs11Uri(withoutQuery(uri), { revealPinValue: true })).toBe("pkcs11:token=t");
+  });
+});
+
+describe("uriGivesPin", () => {
+  it.each([
+    ["pkcs11:token=t?pin-source=/run/pin", true],
+    ["PKCS11:token=t?pin-value=1234", true],
+    // After another query attribute (the regex copies it replaced missed this: "&pin-value=").
+    ["pkcs11:token=t?module-path=/usr/lib/p.so&pin-value=1234", true],
+    ["pkcs11:token=t?module-path=/usr/lib/p.so&pin-source=file:/run/pin", true],
+    ["pkcs11:token=t;object=pin-value=1", false],
+    ["pkcs11:token=t?module-path=/usr/lib/p.so", false],
+    ["pkcs11:bogus=1?pin-value=1", false],
+    ["/etc/key.pem", false],
+  ])("%s → %s", (text, gives) => {
+    expect(uriGivesPin(text)).toBe(gives);
   });
 });

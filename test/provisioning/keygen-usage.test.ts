@@ -33,6 +33,8 @@ describe("keygen's usage errors come alone", () => {
     [["--private-key", dir, "--force", "--tpm-device", "/nonexistent/tpm"], /is a directory, not a regular file/, 3],
     [["--private-key", existing, "--tpm-owner-password", "env:X"], /--tpm-owner-password is for a handle:… key under a persistent --tpm-parent/, 2],
     [["--private-key", "pkcs11:token=t"], /the new key needs a label/, 2],
+    // Upper case is a token URI too, as everywhere else (before: taken as a TSS2 file path, "no TPM found", exit 5).
+    [["--private-key", "PKCS11:token=t"], /the new key needs a label/, 2],
     [["--private-key", "pkcs11:token=t;object=k;type=cert"], /keygen creates key pairs; drop type=cert from the URI/, 2],
     [["--private-key", "pkcs11:token=t;object=k", "--tpm-pcr", "sha256:0"], /--tpm-pcr is for TPM keys, not pkcs11: URIs/, 2],
     [["--private-key", existing, "--label", "k"], /--label is for pkcs11: URIs, not TPM keys/, 2],

@@ -190,3 +190,13 @@ describe("an empty path", () => {
     }
   });
 });
+
+describe("read-certificate-data --certificate", () => {
+  it("takes a PKCS11: URI in any case as a token URI, as every other command does (before: 'certificate file … does not exist')", async () => {
+    const { main } = await import("../../src/cli/main.js");
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    expect(await main(["read-certificate-data", "--certificate", "PKCS11:bogus=1"], io)).toBe(3);
+    expect(stderr).toMatch(/^roles-anywhere-agent: invalid pkcs11: URI: unknown attribute bogus \(/);
+  });
+});

@@ -65,11 +65,13 @@ async function orError<T>(work: () => T | Promise<T>): Promise<T | AgentError> {
   }
 }
 
+type SettingsPart = "configPath" | "signer" | "session" | "endpoint" | "endpointFrom";
+
 /**
  * The validated settings (flags, or a config profile with the flags over it); when they cannot be built, the
  * error takes the settings' row and the key is still checked from the flags alone.
  */
-async function settingsOf(args: ParsedArgs, io: CliIo): Promise<Pick<DoctorInput, "configPath" | "signer" | "session" | "endpoint">> {
+async function settingsOf(args: ParsedArgs, io: CliIo): Promise<Pick<DoctorInput, SettingsPart>> {
   const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath, loadConfig }] = await Promise.all([import("../settings-args.js"), import("../../config/load-config.js")]);
   const profile = stringArg(args, "profile");
   const path = stringArg(args, "config");
@@ -77,7 +79,12 @@ async function settingsOf(args: ParsedArgs, io: CliIo): Promise<Pick<DoctorInput
   const loaded = profile ? await orError(() => loadConfig(path, io.env)) : undefined;
   const configPath = loaded instanceof AgentError ? loaded : profile && (path ?? defaultConfigPath(io.env));
   const settings = await orError(async () => (await settingsFromArgs(args, io, profile ? [profile] : []))[0]!);
-  if (!(settings instanceof AgentError)) return { configPath, ...settings };
+  // The endpoint option named as the settings name it: the flag, or the profile's field when no flag is over it.
+  const { FLAG_ORIGIN, profileOrigin } = await import("../../settings/credential-settings.js");
+  const endpointFrom = loaded && !(loaded instanceof AgentError) && !args.explicit.has("endpoint")
+    ? `config ${loaded.path}: profile "${profile}": ${profileOrigin("").name("endpoint")}`
+    : FLAG_ORIGIN.name("endpoint");
+  if (!(settings instanceof AgentError)) return { configPath, endpointFrom, ...settings };
   const notChecked = new AgentError("CONFIG_INVALID", "not checked: the config file cannot be used", { hint: "fix the config file first" });
   const session = configPath instanceof AgentError ? notChecked : settings;
   return { configPath, signer: await orError(() => signerOptionsFromArgs(args, io)), session, endpoint: {} };

@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import { isPkcs11Uri, uriGivesPin } from "../../pkcs11/uri.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
 import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
@@ -38,10 +39,10 @@ const command: CommandSpec = {
     const { parseKeySpec } = await import("../../provisioning/key-spec.js");
     const keyType = stringArg(args, "key-type") ?? "p256";
     const spec = parseKeySpec(keyType);
-    const isToken = target.startsWith("pkcs11:");
+    const isToken = isPkcs11Uri(target);
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
     const mayPrompt = isToken
-      ? secretFromArgs(args, "pkcs11-pin") === undefined && !/[;?]pin-(value|source)=/.test(target)
+      ? secretFromArgs(args, "pkcs11-pin") === undefined && !uriGivesPin(target)
       : [secretFromArgs(args, "tpm-parent-password"), secretFromArgs(args, "tpm-owner-password")].some((s) => s?.kind === "prompt");
     // Every check that needs no device comes before the progress line.
     const generate = await (isToken ? prepareTokenKeygen : prepareTpmKeygen)(target, spec, args, io);

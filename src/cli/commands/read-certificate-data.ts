@@ -1,4 +1,5 @@
 import { UsageError } from "../../errors.js";
+import { isPkcs11Uri } from "../../pkcs11/uri.js";
 import { stringArg, type CommandSpec } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { rejectOsStoreFlags, tokenAccessFromArgs } from "../settings-args.js";
@@ -23,7 +24,7 @@ const command: CommandSpec = {
     if (!certificate) {
       throw new UsageError("USAGE", "--certificate is required on Linux (a file or a pkcs11: URI)");
     }
-    if (certificate.startsWith("pkcs11:")) {
+    if (isPkcs11Uri(certificate)) {
       const { listPkcs11Certificates } = await import("../../signers/pkcs11/index.js");
       const entries = await listPkcs11Certificates({ uri: certificate, ...tokenAccessFromArgs(args, io) });
       const list = entries.map((e, i) =>
