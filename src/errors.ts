@@ -184,3 +184,16 @@ export class ServiceError extends AgentError {
 export function isAgentError(e: unknown): e is AgentError {
   return e instanceof AgentError;
 }
+
+/**
+ * A module of the program's own that a long-running process loads late (dist/daemon/*.mjs: a PKCS#11 key added on
+ * SIGHUP) and no longer finds: the package was upgraded or removed under it (npm replaces its directory, and the new
+ * build's files have other names). Only a restart helps; undefined for any other error.
+ */
+export function installationChanged(cause: unknown): InputError | undefined {
+  const { code, message = "" } = (cause ?? {}) as { code?: unknown; message?: string };
+  const gone = code === "ERR_MODULE_NOT_FOUND" ? /^Cannot find module '(\/.*?)'/.exec(message) : null;
+  if (!gone) return undefined;
+  const text = `roles-anywhere-agent was upgraded or removed since this process started: ${gone[1]} is gone`;
+  return new InputError("FILE_NOT_FOUND", text, { cause, hint: "restart it to run the installed version" });
+}
