@@ -186,14 +186,15 @@ export function isAgentError(e: unknown): e is AgentError {
 }
 
 /**
- * A module of the program's own that a long-running process loads late (dist/daemon/*.mjs: a PKCS#11 key added on
- * SIGHUP) and no longer finds: the package was upgraded or removed under it (npm replaces its directory, and the new
- * build's files have other names). Only a restart helps; undefined for any other error.
+ * A module of the program's own that it imports late (dist/daemon/*.mjs: a daemon's command when the launcher has
+ * started, a PKCS#11 key added on SIGHUP) and does not find: the package was upgraded or removed under the process
+ * (npm replaces its directory, and the new build's files have other names), or is still being installed. Only a
+ * restart helps; undefined for any other error.
  */
 export function installationChanged(cause: unknown): InputError | undefined {
   const { code, message = "" } = (cause ?? {}) as { code?: unknown; message?: string };
   const gone = code === "ERR_MODULE_NOT_FOUND" ? /^Cannot find module '(\/.*?)'/.exec(message) : null;
   if (!gone) return undefined;
-  const text = `roles-anywhere-agent was upgraded or removed since this process started: ${gone[1]} is gone`;
-  return new InputError("FILE_NOT_FOUND", text, { cause, hint: "restart it to run the installed version" });
+  const text = `the installation changed since this process started, or is incomplete: ${gone[1]} is missing`;
+  return new InputError("FILE_NOT_FOUND", text, { cause, hint: "restart it once installed; reinstall if it repeats" });
 }

@@ -588,8 +588,8 @@ describe("CredentialCache", () => {
     const error = (await cache.get().catch((e: unknown) => e)) as InputError;
     expect(error).toBeInstanceOf(InputError);
     expect(error.toOneLine()).toBe(
-      `roles-anywhere-agent was upgraded or removed since this process started: ${gone} is gone ` +
-        "(restart it to run the installed version)",
+      `the installation changed since this process started, or is incomplete: ${gone} is missing ` +
+        "(restart it once installed; reinstall if it repeats)",
     );
     // A package that was never there is no upgrade: still a bug to report.
     const noPackage = ["raa", "no-such-package"].join("-");

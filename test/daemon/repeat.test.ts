@@ -79,8 +79,8 @@ describe("oneLine", () => {
     const gone = join(tmpdir(), `raa-gone-${process.pid}`, "pkcs11-5YKXTVMV.mjs");
     const error = await import(gone).catch((e: unknown) => e);
     expect(oneLine(error)).toBe(
-      `roles-anywhere-agent was upgraded or removed since this process started: ${gone} is gone ` +
-        "(restart it to run the installed version)",
+      `the installation changed since this process started, or is incomplete: ${gone} is missing ` +
+        "(restart it once installed; reinstall if it repeats)",
     );
     expect(oneLine(new Error("other"))).toBe("Error: other");
   });
