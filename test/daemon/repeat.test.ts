@@ -1,4 +1,5 @@
 /** repeatWithoutOverlap (serve's TLS, ECS token and JWKS re-reads) and the daemons' log sink, logTo, and oneLine. */
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -80,6 +81,18 @@ describe("oneLine", () => {
     const error = await import(gone).catch((e: unknown) => e);
     expect(oneLine(error)).toBe(
       `the installation changed since this process started, or is incomplete: ${gone} is missing ` +
+        "(restart it once installed; reinstall if it repeats)",
+    );
+    // A dependency missing (node_modules/ not yet written): the same.
+    const noYargs = (() => {
+      try {
+        createRequire(join(tmpdir(), `raa-gone-${process.pid}`, "cli-bundle.cjs"))("yargs");
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(oneLine(noYargs)).toBe(
+      "the installation changed since this process started, or is incomplete: yargs is missing " +
         "(restart it once installed; reinstall if it repeats)",
     );
     expect(oneLine(new Error("other"))).toBe("Error: other");
