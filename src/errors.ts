@@ -184,3 +184,18 @@ export class ServiceError extends AgentError {
 export function isAgentError(e: unknown): e is AgentError {
   return e instanceof AgentError;
 }
+
+/**
+ * A module of the program's own that it loads late (dist/daemon/*.mjs: a daemon's command when the launcher has
+ * started, a PKCS#11 key added on SIGHUP; yargs for --help) and does not find: the package was upgraded or removed
+ * under the process (npm replaces its directory, and the new build's files have other names), or is still being
+ * installed. Only a restart helps; undefined for any other error (pkcs11js, optional, has its own: addon-status.ts).
+ */
+export function installationChanged(cause: unknown): InputError | undefined {
+  const { code, message = "" } = (cause ?? {}) as { code?: unknown; message?: string };
+  const notFound = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+  const gone = notFound ? /^Cannot find (?:module|package) '([^'\n]+)'/.exec(message) : null;
+  if (!gone) return undefined;
+  const text = `the installation changed since this process started, or is incomplete: ${gone[1]} is missing`;
+  return new InputError("FILE_NOT_FOUND", text, { cause, hint: "restart it once installed; reinstall if it repeats" });
+}

@@ -1,4 +1,4 @@
-import { AgentError, boundedLine, InputError, MAX_ERROR_TEXT } from "../errors.js";
+import { AgentError, boundedLine, InputError, installationChanged, MAX_ERROR_TEXT } from "../errors.js";
 import type { CliIo, TextOutput } from "./command.js";
 import { EXIT_CODES } from "./exit-codes.js";
 
@@ -21,9 +21,12 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
 
 /**
  * A system error that the state the parent handed over caused, not a bug: the working directory removed (any
- * relative path then fails in getcwd), or the limit of open files (`ulimit -n`) too low for even Node's own modules.
+ * relative path then fails in getcwd), the limit of open files (`ulimit -n`) too low for even Node's own modules, or
+ * the package's own files changed under the process (errors.ts installationChanged).
  */
 function processStateError(error: unknown): AgentError | undefined {
+  const changed = installationChanged(error); // a daemon started while npm installs or replaces the package
+  if (changed) return changed;
   const { code, syscall, path } = (typeof error === "object" && error !== null ? error : {}) as NodeJS.ErrnoException;
   if (syscall === "uv_cwd") {
     const message = `the working directory no longer exists (${code}), so a relative path cannot be found`;

@@ -1,4 +1,4 @@
-import { AgentError, isAgentError, ServiceError } from "../errors.js";
+import { AgentError, installationChanged, isAgentError, ServiceError } from "../errors.js";
 import { usableCredentials, type Credentials, type IssuedCredentials } from "../rolesanywhere/credentials.js";
 import { CLOCK_SKEW_LIMIT_MS } from "../rolesanywhere/response.js";
 import { refusalOf } from "../rolesanywhere/retry.js";
@@ -337,6 +337,6 @@ export class CredentialCache {
 
 function asAgentError(cause: unknown): AgentError {
   if (isAgentError(cause)) return cause;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new AgentError("INTERNAL", `refreshing credentials failed unexpectedly: ${message}`, { cause });
+  const message = `refreshing credentials failed unexpectedly: ${cause instanceof Error ? cause.message : String(cause)}`;
+  return installationChanged(cause) ?? new AgentError("INTERNAL", message, { cause });
 }

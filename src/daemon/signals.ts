@@ -1,4 +1,4 @@
-import { printableLine } from "../errors.js";
+import { installationChanged, printableLine } from "../errors.js";
 
 /** Where a daemon writes its log lines (stderr, or the journal under systemd). */
 export type Log = (line: string) => void;
@@ -11,9 +11,9 @@ export function logTo(stream: { write(text: string): unknown }): Log {
   return (line) => void stream.write(`${printableLine(line)}\n`);
 }
 
-/** An error as one log line: an AgentError's own one-line form, else its text. */
+/** An error as one log line: an AgentError's own one-line form (errors.ts installationChanged's too), else its text. */
 export function oneLine(error: unknown): string {
-  return (error as { toOneLine?: () => string }).toOneLine?.() ?? String(error);
+  return ((installationChanged(error) ?? error) as { toOneLine?: () => string }).toOneLine?.() ?? String(error);
 }
 
 /** What a daemon does around its signals ({@link runDaemon}); `started` is what `startUp` resolved to. */

@@ -1,6 +1,6 @@
 /** The CLI program's process (src/cli/bin.ts) around main(), bundled with a stand-in main(). */
 import { spawnSync } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
@@ -115,5 +115,44 @@ describe("bin", () => {
     const main = "return new Promise((done) => setTimeout(() => done(0), 50));";
     const r = spawnSync(process.execPath, [await binWithMain("settles", main), "version"], { encoding: "utf8", timeout: 30_000 });
     expect([r.status, r.stderr]).toEqual([0, ""]);
+  }, 60_000);
+});
+
+describe("the launcher (dist/cli.js) run while npm installs or replaces the package", () => {
+  it("a bundle cut short, or no dist/daemon/: one line saying the installation is incomplete, not an internal error", async () => {
+    // Before: "internal error: Unexpected end of input (rerun with --debug … report it)", and "internal error: Cannot
+    // find module '…/dist/daemon/cli.mjs' imported from …/dist/cli.js (… report it)": a run or a service restart
+    // while `npm i -g` writes the package's files, which land one by one.
+    const dist = join(tmp.dir, "installing");
+    mkdirSync(dist);
+    const launcher = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "silent" } as const;
+    await build({ ...launcher, entryPoints: [resolve("src/cli/launcher/main.ts")], outfile: join(dist, "cli.js") });
+    await build({ ...launcher, entryPoints: [resolve("src/cli/launcher/launcher-error.ts")], outfile: join(dist, "launcher-error.cjs") });
+    writeFileSync(join(dist, "package.json"), '{"type":"commonjs"}\n');
+    writeFileSync(join(dist, "cli-bundle.cjs"), "(function (exports, require, module, __filename, __dirname) {var written = [");
+    // Built without the build's ids, it runs as under another Node: the reader of the user's code cache first.
+    const noReader = spawnSync(process.execPath, [join(dist, "cli.js"), "version"], { encoding: "utf8", timeout: 30_000 });
+    expect([noReader.status, noReader.stdout, noReader.stderr]).toEqual([
+      1,
+      "",
+      `roles-anywhere-agent: the installation is incomplete: cannot read ${join(dist, "user-code-cache.cjs")} (ENOENT); ` +
+        "reinstall roles-anywhere-agent\n",
+    ]);
+    await build({ ...launcher, entryPoints: [resolve("src/cli/launcher/code-cache-reader.ts")], outfile: join(dist, "user-code-cache.cjs") });
+    const cut = spawnSync(process.execPath, [join(dist, "cli.js"), "version"], { encoding: "utf8", timeout: 30_000 });
+    expect([cut.status, cut.stdout, cut.stderr]).toEqual([
+      1,
+      "",
+      `roles-anywhere-agent: the installation is incomplete: ${join(dist, "cli-bundle.cjs")} does not compile (Unexpected end of ` +
+        "input); reinstall roles-anywhere-agent\n",
+    ]);
+    const env = { ...process.env, HOME: tmp.dir, XDG_RUNTIME_DIR: tmp.dir };
+    const daemon = spawnSync(process.execPath, [join(dist, "cli.js"), "agent"], { encoding: "utf8", timeout: 30_000, env });
+    expect([daemon.status, daemon.stdout, daemon.stderr]).toEqual([
+      3,
+      "",
+      "roles-anywhere-agent: the installation changed since this process started, or is incomplete: " +
+        `${join(dist, "daemon", "cli.mjs")} is missing (restart it once installed; reinstall if it repeats)\n`,
+    ]);
   }, 60_000);
 });

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
 import { describeRefreshEvent } from "../../src/credentials/credential-source.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
@@ -575,6 +577,24 @@ describe("CredentialCache", () => {
       },
     });
     await expect(cache.get()).rejects.toMatchObject({ code: "INTERNAL" });
+  });
+
+  it("says the installation changed, and to restart, when a module it loads late is gone (upgraded)", async () => {
+    // npm replaces the package directory; the daemon's chunks of the old build are gone. Before: "refresh failed
+    // (INTERNAL): refreshing credentials failed unexpectedly: Cannot find module '…/pkcs11-5YKXTVMV.mjs' imported
+    // from …", retried every few seconds.
+    const gone = join(tmpdir(), `raa-gone-${process.pid}`, "pkcs11-5YKXTVMV.mjs");
+    const cache = new CredentialCache({ fetch: async () => (await import(gone)) as Credentials });
+    const error = (await cache.get().catch((e: unknown) => e)) as InputError;
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.toOneLine()).toBe(
+      `the installation changed since this process started, or is incomplete: ${gone} is missing ` +
+        "(restart it once installed; reinstall if it repeats)",
+    );
+    // Any other error stays a bug to report.
+    const builtin = "node:no-such-module";
+    const never = new CredentialCache({ fetch: async () => (await import(builtin)) as Credentials });
+    await expect(never.get()).rejects.toMatchObject({ code: "INTERNAL" });
   });
 
   it("reports its state without secrets", async () => {

@@ -1,7 +1,10 @@
-/** repeatWithoutOverlap (serve's TLS, ECS token and JWKS re-reads) and the daemons' log sink, logTo. */
+/** repeatWithoutOverlap (serve's TLS, ECS token and JWKS re-reads) and the daemons' log sink, logTo, and oneLine. */
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { repeatWithoutOverlap } from "../../src/daemon/repeat.js";
-import { logTo } from "../../src/daemon/signals.js";
+import { logTo, oneLine } from "../../src/daemon/signals.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -67,5 +70,31 @@ describe("logTo", () => {
     log("reload failed: bad\nforged: line\u001b]0;title\u0007 end\u2028x");
     log("");
     expect(written).toEqual(["reload failed: bad forged: line ]0;title end x\n", "\n"]);
+  });
+});
+
+describe("oneLine", () => {
+  it("a module of its own gone since start (the package upgraded under it): says so, and to restart", async () => {
+    // Before, a PKCS#11 profile added on SIGHUP after `npm i -g`: "hw: Error [ERR_MODULE_NOT_FOUND]: Cannot find
+    // module '…/dist/daemon/pkcs11-5YKXTVMV.mjs' imported from …/dist/daemon/factory-7JFHK67A.mjs".
+    const gone = join(tmpdir(), `raa-gone-${process.pid}`, "pkcs11-5YKXTVMV.mjs");
+    const error = await import(gone).catch((e: unknown) => e);
+    expect(oneLine(error)).toBe(
+      `the installation changed since this process started, or is incomplete: ${gone} is missing ` +
+        "(restart it once installed; reinstall if it repeats)",
+    );
+    // A dependency missing (node_modules/ not yet written): the same.
+    const noYargs = (() => {
+      try {
+        createRequire(join(tmpdir(), `raa-gone-${process.pid}`, "cli-bundle.cjs"))("yargs");
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(oneLine(noYargs)).toBe(
+      "the installation changed since this process started, or is incomplete: yargs is missing " +
+        "(restart it once installed; reinstall if it repeats)",
+    );
+    expect(oneLine(new Error("other"))).toBe("Error: other");
   });
 });

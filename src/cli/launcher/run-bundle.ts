@@ -22,16 +22,9 @@ const BUILD_RUNTIME = typeof __BUILD_RUNTIME__ === "string" ? __BUILD_RUNTIME__ 
  */
 export function runBundle(dir: string, file: string, module: { exports: unknown } = { exports: {} }): unknown {
   const bundle = join(dir, file);
-  let source: string;
-  try {
-    // The build keeps the bundles ASCII (latin1 is read without UTF-8 decoding) and writes them wrapped as a
-    // CommonJS module function (bundle-files.ts): the text read is the text compiled.
-    source = readFileSync(bundle, "latin1");
-  } catch (error) {
-    // A broken installation, not bad input: say so in one line (exit code 1, "internal").
-    writeSync(2, `roles-anywhere-agent: the installation is incomplete: cannot read ${bundle} (${(error as NodeJS.ErrnoException).code ?? "error"}); reinstall roles-anywhere-agent\n`);
-    process.exit(1);
-  }
+  // The build keeps the bundles ASCII (latin1 is read without UTF-8 decoding) and writes them wrapped as a
+  // CommonJS module function (bundle-files.ts): the text read is the text compiled.
+  const source = readInstalled(bundle);
   const buildRuntime = isBuildRuntime();
   const shipped = buildRuntime ? shippedCodeCache(dir, file) : undefined;
   const script = withCache(source, bundle, shipped) ?? compileWithoutShippedCache(dir, file, source, buildRuntime);
@@ -42,7 +35,7 @@ export function runBundle(dir: string, file: string, module: { exports: unknown 
 /** `source` compiled from `cachedData` when there is one and V8 accepts it. */
 function withCache(source: string, filename: string, cachedData: Buffer | undefined): Script | undefined {
   if (!cachedData) return undefined;
-  const script = new Script(source, { filename, cachedData });
+  const script = compile(source, filename, cachedData);
   return script.cachedDataRejected ? undefined : script;
 }
 
@@ -72,7 +65,7 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
   const { readUserCodeCache, userCodeCache } = loadLauncherPart(dir, USER_CODE_CACHE_FILE) as typeof import("./code-cache-reader.js");
   const userCache = userCodeCache(bundle, buildId ?? "development", process.env);
   const cachedData = (userCache && readUserCodeCache(userCache)) ?? shippedCodeCache(dir, file);
-  const script = new Script(source, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  const script = compile(source, bundle, cachedData);
   // No cache, or one V8 rejects (another Node binary or other V8 flags than the shipped one was made for).
   const userCacheStale = userCache !== undefined && (!cachedData || script.cachedDataRejected);
   if (runtimeCache || userCacheStale) {
@@ -101,8 +94,35 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
 function loadLauncherPart(dir: string, file: string): unknown {
   const path = join(dir, file);
   const module = { exports: {} };
-  new Script(wrapCommonJs(readFileSync(path, "latin1")), { filename: path }).runInThisContext()(module.exports, require, module, path, dir);
+  compile(wrapCommonJs(readInstalled(path)), path).runInThisContext()(module.exports, require, module, path, dir);
   return module.exports;
+}
+
+/**
+ * A file of the installation, or one line saying it is incomplete (exit code 1, "internal"): a broken or half-written
+ * installation (a run while `npm i -g` writes the files one by one) is not bad input.
+ */
+function readInstalled(path: string): string {
+  try {
+    return readFileSync(path, "latin1");
+  } catch (error) {
+    incomplete(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
+/** `source` compiled (with `cachedData` when given); a file cut short is an incomplete installation too. */
+function compile(source: string, filename: string, cachedData?: Buffer): Script {
+  try {
+    return new Script(source, { filename, ...(cachedData ? { cachedData } : {}) });
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    incomplete(`${filename} does not compile (${error.message})`);
+  }
+}
+
+function incomplete(what: string): never {
+  writeSync(2, `roles-anywhere-agent: the installation is incomplete: ${what}; reinstall roles-anywhere-agent\n`);
+  process.exit(1);
 }
 
 /**
