@@ -3,6 +3,7 @@ import { connect as netConnect, isIP, type LookupFunction, type Socket } from "n
 import type { SecureContext } from "node:tls";
 import { boundedLine } from "../errors.js";
 import { urlHost } from "../io/listen-tcp.js";
+import { osError } from "../io/trusted-path.js";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
@@ -121,7 +122,7 @@ function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): P
       }
       finishWith(tunnelRefused(peer, status, statusLine, proxy));
     };
-    const onEnd = () => finishWith(transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), peer));
+    const onEnd = () => finishWith(transportError(osError("ECONNRESET", "socket hang up"), peer));
     const finishWith = (error?: unknown) => {
       socket.off("data", onData);
       socket.off("end", onEnd);
