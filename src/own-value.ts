@@ -14,6 +14,9 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** A string: what the `[test, want]` kinds below are built of, with {@link isPlainObject}. */
+export const isText = (v: unknown): v is string => typeof v === "string";
+
 type Test = readonly [test: (value: unknown) => boolean, want: string];
 /** What an option must be: a `typeof` name ("object": a plain object), `[test, what it must be]`, or nested kinds. */
 export type Kind = "string" | "number" | "boolean" | "function" | "object" | Test | Kinds;

@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { boundedLine, InputError } from "../errors.js";
-import { describeJsonError } from "../io/json.js";
+import { parseJsonOrFail } from "../io/json.js";
 import { nearestNames } from "../nearest-names.js";
 import { isPlainObject, ownValue } from "../own-value.js";
 import { localPathOfFileUri, type SecretSource } from "../secrets/secret-source.js";
@@ -41,13 +41,8 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   const fail = (what: string, hint?: string): never => {
     throw new InputError("CONFIG_INVALID", `config ${path}: ${what}`, hint ? { hint } : {});
   };
-  let raw: unknown;
   const json = text.startsWith("\uFEFF") ? text.slice(1) : text; // a byte-order mark, as Windows editors write
-  try {
-    raw = JSON.parse(json);
-  } catch (cause) {
-    fail(`not valid JSON (${describeJsonError(cause, json)})`, "the file must be one JSON object; comments are not allowed");
-  }
+  const raw = parseJsonOrFail(json, (why) => fail(why, "the file must be one JSON object; comments are not allowed"));
   const twice = duplicateKey(json);
   if (twice) fail(twice, "JSON keeps the last one without a word: remove or rename one");
   if (!isPlainObject(raw)) return fail("the top level must be a JSON object with a \"profiles\" object");

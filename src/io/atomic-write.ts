@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, statSync, type Stats } from "node:fs";
 import { access, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.js";
@@ -132,20 +132,22 @@ export function processExists(pid: number): boolean {
   }
 }
 
+/** The status of `path` (`lstatSync`: of a link itself), or undefined when it cannot be seen (not there, no access). */
+export function statIfAny(path: string, stat: (path: string) => Stats = statSync): Stats | undefined {
+  try {
+    return stat(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why `mkdir -p dir` failed; a file where a directory should be (EEXIST, ENOTDIR) is named, not given as an errno. */
 export function mkdirError(dir: string, cause: NodeJS.ErrnoException): InputError {
-  const statOf = (p: string) => {
-    try {
-      return statSync(p);
-    } catch {
-      return undefined;
-    }
-  };
   const cwd = workingDirectoryError(`cannot create directory ${dir}`, dir, cause);
   if (cwd) return cwd;
   let at = dir;
-  let stats = statOf(at);
-  for (; !stats && dirname(at) !== at; stats = statOf(at)) at = dirname(at);
+  let stats = statIfAny(at);
+  for (; !stats && dirname(at) !== at; stats = statIfAny(at)) at = dirname(at);
   if (!["EEXIST", "ENOTDIR"].includes(cause.code ?? "") || !stats || stats.isDirectory()) {
     return writeError(`cannot create directory ${dir}`, cause);
   }

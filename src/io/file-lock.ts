@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants, readlinkSync } from "node:fs";
 import { link, open, rename, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
+import { setTimeout as delay } from "node:timers/promises";
 import { InputError } from "../errors.js";
 import { processExists, writeFailureHint } from "./atomic-write.js";
 
@@ -107,7 +108,7 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy
       const { message, hint } = busy(lockPath, /^\d+(?= )/.exec(holder ?? "")?.[0] ?? "?", timeoutMs);
       throw new InputError("FILE_LOCKED", message, { hint });
     }
-    await new Promise((r) => setTimeout(r, pollMs + Math.random() * pollMs));
+    await delay(pollMs + Math.random() * pollMs);
   }
 }
 

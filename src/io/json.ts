@@ -7,8 +7,17 @@ export function parseJson(text: string | Buffer): unknown {
   }
 }
 
+/** JSON.parse, else `fail("not valid JSON (…)")` with {@link describeJsonError}'s reason. */
+export function parseJsonOrFail(text: string, fail: (why: string) => never): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    return fail(`not valid JSON (${describeJsonError(cause, text)})`);
+  }
+}
+
 /** JSON.parse's error as "… at line L, column C", never quoting the text (a secret given as a config file). */
-export function describeJsonError(cause: unknown, text: string): string {
+function describeJsonError(cause: unknown, text: string): string {
   // V8 quotes the text around an unexpected token (`, …"text"… is not valid JSON`): the file's text is never echoed.
   const quoted = /,? ?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s;
   const message = (cause instanceof Error ? cause.message : String(cause)).replace(quoted, "") || "unexpected text";

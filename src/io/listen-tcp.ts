@@ -148,3 +148,8 @@ export function closeServer(server: HttpServer): Promise<void> {
 export function urlHost(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host;
 }
+
+/** `[v6]` → `v6`, the inverse of {@link urlHost}; anything else (a lone bracket too) as it is. */
+export function unbracketed(host: string): string {
+  return host.replace(/^\[(.*)\]$/, "$1");
+}

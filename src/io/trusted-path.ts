@@ -200,7 +200,7 @@ function components(path: string): string[] {
   return path.split("/").filter((c) => c !== "" && c !== ".");
 }
 
-/** An error shaped like the OS's own (`code`), for conditions the walk detects itself. */
+/** An error shaped like the OS's own (`code`), for a condition found without a system call. */
 export function osError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }

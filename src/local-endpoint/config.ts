@@ -2,7 +2,7 @@ import { parseArn, parseProfileArn, parseRoleArn, type RoleArn } from "../arn.js
 import { isPlainObject } from "../own-value.js";
 import { InputError } from "../errors.js";
 import { readInputFile } from "../io/input-file.js";
-import { describeJsonError } from "../io/json.js";
+import { parseJsonOrFail } from "../io/json.js";
 import { durationProblem } from "../rolesanywhere/request.js";
 import { rethrownAs } from "./rejections.js";
 
@@ -28,12 +28,9 @@ export interface LocalEndpointConfigInput {
 export async function loadLocalEndpointConfig(path: string): Promise<LocalEndpointConfig> {
   const { bytes } = await readInputFile(path, "local endpoint config file");
   const text = bytes.toString("utf8");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw invalid(path, `not valid JSON (${describeJsonError(cause, text)})`);
-  }
+  const json = parseJsonOrFail(text, (why) => {
+    throw invalid(path, why);
+  });
   return parseLocalEndpointConfig(json, path);
 }
 

@@ -1,4 +1,5 @@
 /** Slots with a token present, their identity, and how a URI's token/slot/library attributes select them. */
+import { setTimeout as delay } from "node:timers/promises";
 import { DeviceError } from "../errors.js";
 import { ckUlong } from "./binding.js";
 import { CKF } from "./constants.js";
@@ -49,7 +50,7 @@ export async function listTokenSlots(
     const missing = wanted.some((uri) => uri && !slots.some((slot) => slotMatches(uri, slot, module.info)));
     if (!missing || listing === FILE_TOKEN_LISTINGS || !tokensAreFiles(module)) return slots;
     debug?.(`pkcs11: no token matches yet; listing the slots again (${listing} of ${FILE_TOKEN_LISTINGS - 1})`);
-    await new Promise((resolve) => setTimeout(resolve, FILE_TOKEN_PAUSE_MS));
+    await delay(FILE_TOKEN_PAUSE_MS);
   }
 }
 

@@ -207,7 +207,8 @@ function percentDecode(raw: string, name: string): Buffer {
 function decodeText(raw: string, name: string): string {
   const bytes = percentDecode(raw, name);
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    // ignoreBOM: a leading U+FEFF is part of the label (objects.ts reads tokens' labels with it), not a mark to drop.
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw invalid(`${name} is not valid UTF-8 once percent-decoded`);
   }

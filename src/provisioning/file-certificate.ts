@@ -1,6 +1,6 @@
 import { basename, dirname, extname, join } from "node:path";
 import type { KeyObject } from "node:crypto";
-import type { Certificate } from "../x509/certificate.js";
+import { oneLineName, type Certificate } from "../x509/certificate.js";
 import { InputError } from "../errors.js";
 import { writeOutputFile } from "./output-file.js";
 import { encodePem } from "../encoding/pem.js";
@@ -44,7 +44,7 @@ export function requireSameKey(publicKey: KeyObject | undefined, certificate: Ce
     });
   }
   if (!publicKey.equals(certKey)) {
-    const subject = certificate.subject.replace(/\n/g, ", ");
+    const subject = oneLineName(certificate.subject);
     throw new InputError("KEY_CERTIFICATE_MISMATCH", `the certificate "${subject}" is not for the key ${keyName}`, {
       hint: "install the certificate issued for this key's CSR",
     });

@@ -2,6 +2,8 @@ import { once } from "node:events";
 import { connect as netConnect, isIP, type LookupFunction, type Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { boundedLine } from "../errors.js";
+import { urlHost } from "../io/listen-tcp.js";
+import { osError } from "../io/trusted-path.js";
 import type { Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
@@ -95,7 +97,7 @@ export async function openConnection(transport: Transport, signal: Abortable): P
 
 /** Sends `CONNECT host:port` and waits for a 2xx answer; the socket then carries the TLS connection. */
 function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): Promise<void> {
-  const authority = `${isIP(endpoint.hostname) === 6 ? `[${endpoint.hostname}]` : endpoint.hostname}:${endpoint.port}`;
+  const authority = `${urlHost(endpoint.hostname)}:${endpoint.port}`;
   const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
   if (proxy.authorization) lines.push(`Proxy-Authorization: ${proxy.authorization}`);
   socket.write(`${lines.join("\r\n")}\r\n\r\n`);
@@ -120,7 +122,7 @@ function openTunnel(socket: Socket, endpoint: Endpoint, proxy: ProxySettings): P
       }
       finishWith(tunnelRefused(peer, status, statusLine, proxy));
     };
-    const onEnd = () => finishWith(transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), peer));
+    const onEnd = () => finishWith(transportError(osError("ECONNRESET", "socket hang up"), peer));
     const finishWith = (error?: unknown) => {
       socket.off("data", onData);
       socket.off("end", onEnd);

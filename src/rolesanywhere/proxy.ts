@@ -1,5 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { InputError } from "../errors.js";
+import { unbracketed } from "../io/listen-tcp.js";
 import { firstEnv, isLoopback } from "./endpoint.js";
 
 /** An HTTP proxy to reach the endpoint through. */
@@ -42,7 +43,7 @@ export function matchesNoProxy(hostname: string, port: number, noProxy: string):
     if (raw.includes("/")) return cidrContains(raw, host);
     const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw);
     if (withPort && Number(withPort[2]) !== port) return false;
-    let entry = (withPort ? withPort[1]! : raw).replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+    let entry = unbracketed(withPort ? withPort[1]! : raw).replace(/\.$/, "");
     if (isIP(entry)) return entry === host;
     if (entry.startsWith("*.")) entry = entry.slice(1);
     return entry.startsWith(".") ? host.endsWith(entry) : host === entry || host.endsWith(`.${entry}`);
@@ -74,7 +75,7 @@ export function parseProxyUrl(value: string, source: string): ProxySettings {
   if (url.protocol !== "http:") fail(`scheme '${url.protocol.slice(0, -1)}' is not supported (only http:// proxies)`);
   if (!url.hostname) fail("the host is missing");
   const port = url.port ? Number(url.port) : 80;
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const hostname = unbracketed(url.hostname);
   const authorization =
     url.username || url.password
       ? `Basic ${Buffer.from(`${percentDecoded(url.username)}:${percentDecoded(url.password)}`).toString("base64")}`

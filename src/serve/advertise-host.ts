@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { UsageError } from "../errors.js";
+import { unbracketed } from "../io/listen-tcp.js";
 
 /** The environment variable a Kubernetes manifest fills with the pod's IP (downward API `status.podIP`). */
 const POD_IP_VARIABLE = "POD_IP";
@@ -12,7 +13,7 @@ const POD_IP_VARIABLE = "POD_IP";
  */
 export function advertisedHost(choice: { bind: string; advertise?: string | undefined; env: NodeJS.ProcessEnv }): string {
   if (choice.advertise !== undefined) return checkHost(choice.advertise, "--advertise-host");
-  const bind = choice.bind.replace(/^\[|\]$/g, "");
+  const bind = unbracketed(choice.bind);
   if (!isWildcard(bind)) return bind;
   const podIp = choice.env[POD_IP_VARIABLE]?.trim();
   if (podIp) {
@@ -37,7 +38,7 @@ export function isWildcard(address: string): boolean {
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 function checkHost(value: string, flag: string): string {
-  const host = value.trim().replace(/^\[|\]$/g, "");
+  const host = unbracketed(value.trim());
   if (isIP(host) !== 0) {
     if (isWildcard(host)) throw new UsageError("USAGE", `${flag} ${host} names no host: give the address or name consumers connect to`);
     return canonicalIp(host);

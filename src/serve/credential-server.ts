@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
-import { closeServer, listenTcp, urlHost } from "../io/listen-tcp.js";
+import { closeServer, listenTcp, unbracketed, urlHost } from "../io/listen-tcp.js";
 import type { AddressInfo, Socket } from "node:net";
 import { formatExpiration, goJsonStringify, type Credentials } from "../rolesanywhere/credentials.js";
 import { AgentError, UsageError, isAgentError } from "../errors.js";
@@ -172,7 +172,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   }
 
   try {
-    await listenTcp(server, options.host.replace(/^\[(.*)\]$/, "$1"), options.port);
+    await listenTcp(server, unbracketed(options.host), options.port);
   } catch (error) {
     tls?.stop();
     throw error;

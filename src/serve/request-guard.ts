@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isIP } from "node:net";
 import { boundedLine } from "../errors.js";
+import { unbracketed } from "../io/listen-tcp.js";
 import { canonicalIp, isWildcard } from "./advertise-host.js";
 import { isLoopbackAddress } from "./loopback.js";
 
@@ -64,7 +65,7 @@ export function parseHostHeader(value: string): { name: string; port: number } |
   if (!m) return undefined;
   const port = m[2] === undefined ? 80 : Number(m[2]);
   if (port < 1 || port > 65535) return undefined;
-  const name = m[1]!.toLowerCase().replace(/^\[|\]$/g, "");
+  const name = unbracketed(m[1]!.toLowerCase());
   if (m[1]!.startsWith("[") && isIP(name) !== 6) return undefined;
   return { name, port };
 }
@@ -73,7 +74,7 @@ function namesThisEndpoint(name: string, bindHost: string): boolean {
   if (name === "localhost") return true;
   if (isIP(name) === 0) return false;
   if (isLoopbackAddress(name)) return true;
-  const bind = bindHost.replace(/^\[|\]$/g, "").toLowerCase();
+  const bind = unbracketed(bindHost).toLowerCase();
   if (isWildcard(bind)) return true;
   return canonicalIp(name) === canonicalIp(bind);
 }

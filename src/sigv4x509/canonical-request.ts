@@ -1,6 +1,6 @@
 import { hash } from "node:crypto";
 import { UsageError } from "../errors.js";
-import { isPlainObject, wrongOption, type Kinds } from "../own-value.js";
+import { isPlainObject, isText, wrongOption, type Kinds } from "../own-value.js";
 import { canonicalQuery, canonicalUri } from "./uri-encoding.js";
 import type { HttpRequestToSign } from "./types.js";
 
@@ -39,7 +39,6 @@ export function payloadHash(body: Uint8Array | string): string {
   return hash("sha256", body, "hex");
 }
 
-const isText = (v: unknown) => typeof v === "string";
 const isHeader = (v: unknown) => isText(v) || (Array.isArray(v) && v.every(isText));
 const isPair = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every(isText);
 /** An {@link HttpRequestToSign}'s fields, for `wrongOption` (own-value.ts): all are required. */

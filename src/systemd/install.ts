@@ -4,7 +4,7 @@ import { dirname, join, normalize } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { loadNativeHelper } from "../os/native-helper.js";
 import { checkTrustedFile, UntrustedPathError } from "../io/trusted-path.js";
-import { makeDirectories, mkdirError, writeFileAtomic } from "../io/atomic-write.js";
+import { makeDirectories, mkdirError, statIfAny, writeFileAtomic } from "../io/atomic-write.js";
 import { SYSUSERS_FILE, TMPFILES_FILE, type GeneratedFile, type UnitContext } from "./unit-files.js";
 
 const HOME_DIRS = ["/home/", "/root/", "/run/user/"];
@@ -46,15 +46,6 @@ export function hiddenFromServices(given: string, protectHome: "yes" | "read-onl
   return undefined;
 }
 
-/** The entry at `path`, if it can be seen (a directory on the way that is missing or a file: mkdir says why). */
-function lstatIfAny(path: string) {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-}
-
 /** `mkdir -p`, each directory made 0755 whatever the umask: every user's systemd reads the user units' directory. */
 function makeReadableDirectories(dir: string): Promise<void> {
   return makeDirectories(dir, 0o755).catch((cause: NodeJS.ErrnoException) => {
@@ -85,7 +76,7 @@ export async function installFiles(files: readonly GeneratedFile[], root: string
     // A symbolic link there (a masked unit: -> /dev/null; an image's absolute link, read on this host) is left
     // alone: writing through it would replace its target. `replaces`: nor is one swapped in meanwhile followed.
     if (root !== "/") await staysInside(root, dirname(target));
-    const found = lstatIfAny(target);
+    const found = statIfAny(target, lstatSync); // undefined when it cannot be seen: mkdir then says why
     if (found && !found.isFile()) {
       const what = found.isSymbolicLink() ? `a symbolic link (to ${readlinkSync(target)})` : "not a regular file";
       throw new InputError("FILE_UNSAFE", `${target} is ${what}; it was left as it is`, {

@@ -55,6 +55,11 @@ export class NotX509Error extends InputError {
   }
 }
 
+/** A name as {@link Certificate.subject} gives it (`CN=…\nO=…`) on one line, for messages: `CN=…, O=…`. */
+export function oneLineName(name: string): string {
+  return name.replace(/\n/g, ", ");
+}
+
 /**
  * An X.509 certificate as the agent uses it: DER bytes plus the few facts signing needs, parsed by OpenSSL
  * (node:crypto), which is fast enough for the credential_process hot path.

@@ -1,4 +1,5 @@
 import { InputError } from "../errors.js";
+import { oneLineName } from "./certificate.js";
 
 export interface ValidityPeriod {
   readonly notBefore: Date;
@@ -58,5 +59,5 @@ export function expiryWarning(cert: ValidityPeriod & { readonly subject?: string
 }
 
 function subjectOf(cert: { readonly subject?: string }): string {
-  return cert.subject ? ` (${cert.subject.replace(/\n/g, ", ")})` : "";
+  return cert.subject ? ` (${oneLineName(cert.subject)})` : "";
 }

@@ -82,6 +82,12 @@ describe("parsePkcs11Uri", () => {
     expect(parsePkcs11Uri("pkcs11:id=%FF%00%80").id).toEqual(Buffer.from([0xff, 0x00, 0x80]));
   });
 
+  it("keeps a label's leading byte-order mark, as the token's label is read (objects.ts), and prints it again", () => {
+    const uri = parsePkcs11Uri("pkcs11:token=%EF%BB%BFt;object=%EF%BB%BFkey");
+    expect([uri.token, uri.object]).toEqual(["\uFEFFt", "\uFEFFkey"]);
+    expect(formatPkcs11Uri(uri)).toBe("pkcs11:object=%EF%BB%BFkey;token=%EF%BB%BFt");
+  });
+
   it("reads an unencoded id character as its byte", () => {
     expect(parsePkcs11Uri("pkcs11:id=A%42").id).toEqual(Buffer.from("AB"));
   });

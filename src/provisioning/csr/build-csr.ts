@@ -8,7 +8,7 @@ import { signatureAlgorithmFor } from "./signature-algorithm.js";
 import { parseSan, type SanRequest } from "./subject-alt-names.js";
 import { encodePem } from "../../encoding/pem.js";
 import { NODE_HASH_NAME, signatureVerifies } from "../../encoding/signature-encoding.js";
-import { isPlainObject, type Kinds } from "../../own-value.js";
+import { isPlainObject, isText, type Kinds } from "../../own-value.js";
 import { optionName, refuseWrongOptions, type OptionNames } from "../../signers/options.js";
 
 export interface CsrRequest {
@@ -27,7 +27,6 @@ export interface BuiltCsr {
 
 const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
 
-const isText = (v: unknown) => typeof v === "string";
 const isOid = (oid: unknown) => typeof oid === "string" && /^[0-2](\.(0|[1-9]\d*))+$/.test(oid);
 const isAttribute = (a: unknown) => isPlainObject(a) && isText(a["value"]) && isOid(a["oid"]);
 /** What parseSan gives for `TYPE:value`. */

@@ -3,6 +3,7 @@
  * check that it certifies that key. Only the library's API is exported: its declarations must not reach the binding's.
  */
 import { createHash } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import { InputError } from "../../errors.js";
 import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
@@ -87,7 +88,7 @@ async function install(
         hint: "was install-certificate run twice at once? Run it again once the other has finished",
       });
     }
-    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80)); // apart from the other
+    await delay(20 + Math.random() * 80); // apart from the other
   }
   let chainWritten = 0;
   for (const ca of request.chain) {

@@ -2,7 +2,7 @@ import type { CertificateNames, GeneralName } from "../../x509/names/certificate
 import type { NameAttribute } from "../../x509/names/decode-name.js";
 import { MAX_SESSION_TAGS, sessionTagValueProblem } from "./session-tag-rules.js";
 import { sourceIdentity, type SourceIdentity } from "./source-identity.js";
-import { isPlainObject, type Kind, type Kinds } from "../../own-value.js";
+import { isPlainObject, isText, type Kind, type Kinds } from "../../own-value.js";
 import { refuseWrongOptions } from "../../signers/options.js";
 
 /** A session tag: use it in policies as `aws:PrincipalTag/<key>`. */
@@ -31,7 +31,6 @@ export interface PrincipalTagReport {
   readonly warnings: readonly string[];
 }
 
-const isText = (v: unknown) => typeof v === "string";
 /** Tags from plain JavaScript: what trust policies and the rendering read of them. */
 export const TAGS: Kind = [
   (l) => Array.isArray(l) && l.every((t) => isPlainObject(t) && isText(t["key"]) && isText(t["value"])),

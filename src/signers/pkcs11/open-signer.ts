@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
-import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
+import { CERTIFICATE, CERTIFICATES, oneLineName, type Certificate } from "../../x509/certificate.js";
 import { ENVIRONMENT, type Kinds } from "../../own-value.js";
 import { promptFor, SECRET_SOURCE } from "../../secrets/secret-source.js";
 import { mismatchHint, OPTION_NAMES, optionName, refuseWrongOptions, type Pkcs11SignerOptions } from "../options.js";
@@ -122,7 +122,8 @@ class SignerBuild {
     let chain = this.opts.intermediates ?? [];
     if (this.opts.intermediates === undefined && certificate !== undefined) {
       chain = chainFromPool(certificate, issuersOnToken(certObject ? this.session(certObject.slot) : context));
-      this.debug?.(`pkcs11: chain from the token: ${chain.length === 0 ? "none needed" : chain.map((c) => c.subject.replace(/\n/g, ", ")).join(" / ")}`);
+      const names = chain.map((c) => oneLineName(c.subject)).join(" / ");
+      this.debug?.(`pkcs11: chain from the token: ${chain.length === 0 ? "none needed" : names}`);
     }
 
     for (const [id, other] of this.sessions) if (other !== context) closeSession(other), this.sessions.delete(id);
@@ -259,7 +260,10 @@ class SignerBuild {
     }
     const token = describeToken(context.slot.token);
     if (mismatched.length > 0) {
-      throw new InputError("KEY_CERTIFICATE_MISMATCH", `no private key on ${token} matches the certificate (${certificate!.subject.replace(/\n/g, ", ")}); keys checked:\n  ${mismatched.map((k) => formatPkcs11Uri(k.uri)).join("\n  ")}`, {
+      const subject = oneLineName(certificate!.subject);
+      const keys = mismatched.map((k) => formatPkcs11Uri(k.uri)).join("\n  ");
+      const message = `no private key on ${token} matches the certificate (${subject}); keys checked:\n  ${keys}`;
+      throw new InputError("KEY_CERTIFICATE_MISMATCH", message, {
         hint: mismatchHint(this.opts.names),
       });
     }

@@ -5,7 +5,7 @@
 import type { KeyObject } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { DeviceError, InputError, isAgentError, type AgentError } from "../../errors.js";
-import type { Certificate } from "../../x509/certificate.js";
+import { oneLineName, type Certificate } from "../../x509/certificate.js";
 import type { DigestAlgorithm, Signer } from "../signer.js";
 import { mismatchHint, type OptionNames } from "../options.js";
 import type { ModuleLease } from "../../pkcs11/module-loader.js";
@@ -154,7 +154,7 @@ export class Pkcs11Signer implements Signer {
       });
     }
     if (!verifies) {
-      const certificate = `the certificate (${unproven.subject.replace(/\n/g, ", ")})`;
+      const certificate = `the certificate (${oneLineName(unproven.subject)})`;
       const reason = "its signature does not verify with the certificate's public key";
       const message = `the private key ${this.keyUri} does not match ${certificate}: ${reason}`;
       throw new InputError("KEY_CERTIFICATE_MISMATCH", message, { hint: mismatchHint(this.#parts.names) });

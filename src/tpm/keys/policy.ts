@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../../errors.js";
+import { ownValue } from "../../own-value.js";
 import { decode, encode, struct, TpmWireError, u32, type Codec } from "../wire/codec.js";
 import { PolicyAuthValue, PolicyCommandCode, PolicyLocality, PolicyPassword, PolicyPCR } from "../wire/commands.js";
 import { hashInfo, hex32, isTpmHashAlg } from "../wire/constants.js";
@@ -39,7 +40,8 @@ const PCR_LAYOUTS = [struct({ pcrs: TPML_PCR_SELECTION, pcrDigest: rest }), Poli
 export function decodePolicyStatement(commandCode: number, body: Buffer, digestSize: number, what: string): PolicyStatement {
   const command = (Object.keys(POLICY_COMMANDS) as PolicyCommand[]).find((name) => POLICY_COMMANDS[name].code === commandCode);
   if (!command) {
-    const name = Object.hasOwn(UNSUPPORTED, commandCode) ? `TPM2_${UNSUPPORTED[commandCode]}` : `command ${hex32(commandCode)}`;
+    const unsupported = ownValue(UNSUPPORTED, commandCode);
+    const name = unsupported ? `TPM2_${unsupported}` : `command ${hex32(commandCode)}`;
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the key's policy uses ${name}, which this agent cannot satisfy`, {
       hint: "supported policy statements: PolicyPCR, PolicyAuthValue, PolicyPassword, PolicyCommandCode, PolicyLocality",
     });

@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
 import { DeviceError } from "../../errors.js";
+import { ownValue } from "../../own-value.js";
 import { completeResponse, deviceOption, exchangeSync, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
 
 /** The subset of a FileHandle the transport uses (a seam for unit tests). */
@@ -93,7 +94,7 @@ const OPEN_ERRORS: Readonly<Record<string, readonly [(path: string) => string, (
 function deviceOpenError(path: string, cause: unknown, option: string | undefined): DeviceError {
   const code = (cause as NodeJS.ErrnoException).code;
   const key = code === "EPERM" ? "EACCES" : code;
-  const known = key !== undefined && Object.hasOwn(OPEN_ERRORS, key) ? OPEN_ERRORS[key] : undefined;
+  const known = key === undefined ? undefined : ownValue(OPEN_ERRORS, key);
   if (!known) return new DeviceError("TPM_UNAVAILABLE", `cannot open ${path}: ${code ?? String(cause)}`, { cause });
   return new DeviceError("TPM_UNAVAILABLE", known[0](path), { cause, hint: known[1](option) });
 }
