@@ -50,7 +50,8 @@ const loaded = new Map<string, Pkcs11Module>();
 
 export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Promise<ModuleLease> {
   const key = registryKey(choice.path);
-  const module = loaded.get(key) ?? (await load(choice, debug));
+  // Synchronous from the lookup to the set: two signers opening at once share one module, not one finalising both.
+  const module = loaded.get(key) ?? load(choice, debug);
   loaded.set(key, module);
   module.refs++;
   let released = false;
@@ -85,7 +86,7 @@ const CONFIG_VARIABLES = [
   [/opensc|p11-kit/i, "OpenSC", "OPENSC_CONF", "opensc.conf"],
 ] as const;
 
-async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Module> {
+function load(choice: ModuleChoice, debug?: DebugLog): Pkcs11Module {
   // A bare name is searched by the loader: left to dlopen() and its error.
   if (choice.path.includes("/")) {
     const module = `the PKCS#11 module ${choice.path} (${choice.origin})`;
