@@ -137,6 +137,29 @@ describe("credential source", () => {
     expect(createSigner).not.toHaveBeenCalled();
   });
 
+  it("open() and a request at once open one signer; close() during open() closes the signer it opened", async () => {
+    // Before: `open()` not awaited, then `start()` or `get()` (a library host), opened two token sessions or TPM
+    // keys, and the first was never closed; close() while open() was in flight left the signer it opened open.
+    const signers: ReturnType<typeof fakeSigner>[] = [];
+    const createSigner = vi.fn(async () => {
+      await settle();
+      const s = fakeSigner("pkcs11");
+      signers.push(s);
+      return s;
+    });
+    const source = createCredentialSource({ name: "o", settings: settings(), createSigner, createSession: async () => hourCreds(), now });
+    await Promise.all([source.open(), source.get()]);
+    expect(createSigner).toHaveBeenCalledTimes(1);
+    await source.close();
+    expect(signers.map((s) => s.closed)).toEqual([1]);
+
+    const other = createCredentialSource({ name: "p", settings: settings(), createSigner, createSession: async () => hourCreds(), now });
+    const opening = other.open();
+    await other.close();
+    await opening.catch(() => {});
+    expect(signers.map((s) => s.closed)).toEqual([1, 1]);
+  });
+
   it("a request during a reload shares the refresh in flight, or gets the cached credentials; the signer closes after", async () => {
     let answer!: (c: Credentials) => void;
     const signer = fakeSigner("tpm");
