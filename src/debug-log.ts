@@ -6,14 +6,15 @@
 export type DebugLog = (line: string) => void;
 
 /**
- * An application's callback (`debug`, `onRefresh`, `onRequest`) that cannot break the library's work: what it
+ * An application's callback (`debug`, `onRefresh`, `onRequest`, `onEvent`) that cannot break the library's work: what it
  * throws, or the promise it rejects (an unhandled rejection would end the program), is dropped. Applied where the
- * public entry points (createSigner, createSession, startLocalEndpoint, fromRolesAnywhere) take one.
+ * public entry points (createSigner, createSession, startLocalEndpoint, createCredentialSource, fromRolesAnywhere)
+ * take one.
  */
-export function dropFailures<A>(callback: ((arg: A) => unknown) | undefined): ((arg: A) => void) | undefined {
-  return callback && ((arg: A) => {
+export function dropFailures<A extends unknown[]>(callback: ((...args: A) => unknown) | undefined): ((...args: A) => void) | undefined {
+  return callback && ((...args: A) => {
     try {
-      Promise.resolve(callback(arg)).catch(() => {});
+      Promise.resolve(callback(...args)).catch(() => {});
     } catch {
       /* dropped */
     }
