@@ -211,6 +211,17 @@ describe("keys made by tpm2-openssl (parent 0x40000001: the SRK is re-created fr
     });
   });
 
+  it("a signature asked for before close() is made; close() waits for it, as the other back-ends do", async () => {
+    // Before: sign() then close() in the same tick (a host shutting down with a request in flight) failed the
+    // signature with TPM_UNAVAILABLE "the signer was already closed": the queued job saw close()'s flag.
+    const s = await createTpmSigner(fileOptions("ec-p256"));
+    const signature = s.sign(message);
+    await s.close();
+    expect(await opensslVerifies(tpm, keys["ec-p256"]!.publicKeyPath, message, await signature, "sha256")).toBe(true);
+    await expect(s.sign(message)).rejects.toMatchObject({ code: "TPM_UNAVAILABLE" });
+    expect(await transientHandles(tpm)).toEqual([]);
+  });
+
   it("close() flushes everything it loaded (no transient objects left on the TPM)", async () => {
     const s = await createTpmSigner(fileOptions("ec-auth"));
     await s.sign(message);

@@ -1,3 +1,4 @@
+import { dropFailures } from "../debug-log.js";
 import { AgentError, UsageError } from "../errors.js";
 import { wrongOption, type Kinds } from "../own-value.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
@@ -72,9 +73,11 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   let successor: Promise<CredentialSource | undefined> | undefined;
   // What a request in a reload's close window gets instead of a new fetch (see fetch).
   const closedError = new AgentError("AGENT_UNAVAILABLE", `${name} was closed (reloaded or removed): ask again`);
+  const warn = dropFailures(options.certificateWarning?.log);
+  const told = dropFailures(options.onEvent);
   const watch = watchCertificate({
     windowMs: options.certificateWarning?.windowMs ?? DEFAULT_EXPIRY_WARNING_DAYS * DAY_MS,
-    warn: (line) => options.certificateWarning?.log(`${name}: ${line}`),
+    warn: (line) => warn?.(`${name}: ${line}`),
     timer: options.certificateWarning !== undefined,
     now: options.now,
     timers: options.timers,
@@ -101,7 +104,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   // A request refused with closedError is no refresh that failed (and would be retried): it is not told.
   const onEvent = (event: RefreshEvent, credentials: Credentials | undefined) => {
     if (event.type === "refresh-failed" && event.error === closedError) return;
-    options.onEvent?.(name, event, credentials);
+    told?.(name, event, credentials);
   };
   const cache = new CredentialCache({ ...options, fetch, onEvent });
 

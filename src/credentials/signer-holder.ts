@@ -27,9 +27,14 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
     options.pkcs11?.askedPin?.pin?.wipe();
   };
 
+  /** The signer being opened: `open()` and a refresh at once share it (a second one would never be closed). */
+  let opening: Promise<Signer> | undefined;
   const signerNow = async (): Promise<Signer> => {
     if (authFailure) throw authFailure;
     if (current) return current;
+    return (opening ??= openSigner().finally(() => (opening = undefined)));
+  };
+  const openSigner = async (): Promise<Signer> => {
     try {
       if (!prepared) {
         options = await answerPromptsOnce(options);
@@ -93,6 +98,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
     },
 
     close: async (): Promise<void> => {
+      await opening?.catch(() => {}); // the signer being opened is closed too
       const signer = current;
       current = undefined;
       await signer?.close();

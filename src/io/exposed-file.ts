@@ -1,15 +1,20 @@
 /**
  * A secret file (PIN, password, private key) that other users can read or change is warned about, not refused:
  * aws_signing_helper reads such files, and a key shared with a group on purpose (0640, group ssl-cert) is a
- * deliberate setup. One process warning naming the file and its mode (or owner), never the content. A file of
- * another user (not root) is one too, whatever its mode: they can change a PIN to a wrong one, and each start
- * then costs the token a strike. `mode` and `owner` are absent for `-` and `env:` (nothing to warn about).
+ * deliberate setup. One process warning naming the file and its mode (or owner), never the content, once per
+ * process. A file of another user (not root) is one too, whatever its mode: they can change a PIN to a wrong one,
+ * and each start then costs the token a strike. `mode` and `owner` are absent for `-` and `env:` (nothing to warn about).
  */
 export function warnIfExposed(file: FileFacts, path: string, what: string): void {
   for (const message of exposedFileWarnings(file, path, what)) {
+    // Once per process: a long-running program re-reads the file at every refresh (a file key, a PIN file).
+    if (warned.has(message)) continue;
+    warned.add(message);
     process.emitWarning(message, { code: "RAA_EXPOSED_FILE" });
   }
 }
+
+const warned = new Set<string>();
 
 type FileFacts = { readonly mode?: number; readonly owner?: number };
 

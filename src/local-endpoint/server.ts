@@ -3,6 +3,7 @@ import { closeServer, listenTcp, urlHost } from "../io/listen-tcp.js";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { dropFailures } from "../debug-log.js";
 import { escapeControls, InputError, isAgentError, ServiceError, UsageError } from "../errors.js";
 import { isPlainObject, wrongOption, type Kinds } from "../own-value.js";
 import { Certificate } from "../x509/certificate.js";
@@ -120,6 +121,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
   const failures = new InjectedFailures();
   const rateLimit = options.rateLimit === undefined ? undefined : new RateLimit(options.rateLimit, () => performance.now());
   const log: RequestLogEntry[] = [];
+  const onRequest = dropFailures(options.onRequest);
 
   const record = (fields: Omit<RequestLogEntry, "time">) => {
     // A reason quotes the request (an ARN, a certificate's name): its control characters would forge log lines.
@@ -127,10 +129,10 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     log.push(entry);
     if (log.length > MAX_LOG_ENTRIES) log.shift();
     // The caller's clock and listener run after the answer: one that throws (a failed assertion) must not
-    // become an unhandled rejection, which ends the process, or stop the endpoint.
+    // become an unhandled rejection, which ends the process, or stop the endpoint (nor a listener's rejection).
     try {
       entry.time = clock();
-      options.onRequest?.(entry);
+      onRequest?.(entry);
     } catch {
       /* dropped */
     }

@@ -1,6 +1,7 @@
 /** Loading and initialising a PKCS#11 module on pkcs11js, required here only, lazily, and sharing it within the process. */
 import type { PKCS11 } from "pkcs11js";
 import { realpathSync, statSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
 import { DeviceError, InputError } from "../errors.js";
 import type { DebugLog } from "../debug-log.js";
 import { findInstalledModules, type ModuleChoice } from "./module-path.js";
@@ -24,20 +25,22 @@ export class Pkcs11Module {
     readonly path: string,
     readonly lib: PKCS11,
     readonly info: LibraryInfo,
+    /** This thread initialised it (initialize): its last release finalises it. */
+    public owned: boolean,
   ) {}
 
   /** C_Finalize + C_Initialize: makes modules such as SoftHSM rescan their tokens after one went away. */
   reinitialize(): void {
     // Already finalised, or the token vanished mid-call: initialising again is what matters.
     quietly(() => this.lib.C_Finalize());
-    initialize(this.lib, this.path);
+    this.owned = initialize(this.lib, this.path).owned;
     this.generation++;
   }
 }
 
 export interface ModuleLease {
   readonly module: Pkcs11Module;
-  /** Drops this user's reference; the last one finalises and unloads the module. Idempotent. */
+  /** Drops this user's reference; the last one unloads the module, finalising it if it owns it. Idempotent. */
   release(): void;
 }
 
@@ -50,7 +53,8 @@ const loaded = new Map<string, Pkcs11Module>();
 
 export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Promise<ModuleLease> {
   const key = registryKey(choice.path);
-  const module = loaded.get(key) ?? (await load(choice, debug));
+  // Synchronous from the lookup to the set: two signers opening at once share one module, not one finalising both.
+  const module = loaded.get(key) ?? load(choice, debug);
   loaded.set(key, module);
   module.refs++;
   let released = false;
@@ -62,7 +66,7 @@ export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Pro
       module.refs--;
       if (module.refs > 0) return;
       loaded.delete(key);
-      quietly(() => module.lib.C_Finalize());
+      if (module.owned) quietly(() => module.lib.C_Finalize());
       quietly(() => module.lib.close());
     },
   };
@@ -85,7 +89,7 @@ const CONFIG_VARIABLES = [
   [/opensc|p11-kit/i, "OpenSC", "OPENSC_CONF", "opensc.conf"],
 ] as const;
 
-async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Module> {
+function load(choice: ModuleChoice, debug?: DebugLog): Pkcs11Module {
   // A bare name is searched by the loader: left to dlopen() and its error.
   if (choice.path.includes("/")) {
     const module = `the PKCS#11 module ${choice.path} (${choice.origin})`;
@@ -115,9 +119,9 @@ async function load(choice: ModuleChoice, debug?: DebugLog): Promise<Pkcs11Modul
     });
   }
   try {
-    const info = initialize(lib, choice.path);
+    const { info, owned } = initialize(lib, choice.path);
     debug?.(`pkcs11: loaded ${choice.path} (${choice.origin}): ${info.description} ${info.version.major}.${info.version.minor} by ${info.manufacturer}`);
-    return new Pkcs11Module(choice.path, lib, info);
+    return new Pkcs11Module(choice.path, lib, info, owned);
   } catch (error) {
     quietly(() => lib.close());
     throw error;
@@ -139,20 +143,23 @@ function refuseNonFile(path: string, message: string, hint: string): void {
   throw new InputError("FILE_NOT_REGULAR", message, { hint });
 }
 
-/** C_Initialize (a module another user of this process initialised already is fine), then C_GetInfo. */
-function initialize(lib: PKCS11, path: string): LibraryInfo {
+/**
+ * C_Initialize, then C_GetInfo. `owned`: initialised here, in the main thread. A module initialised already (by
+ * another worker thread, or by the application's own pkcs11js) is used but never finalised: that would end the
+ * sessions of its other users; nor is one a worker thread initialised, which other threads may be using by then.
+ */
+function initialize(lib: PKCS11, path: string): { info: LibraryInfo; owned: boolean } {
   try {
+    let owned = isMainThread;
     try {
       lib.C_Initialize({ flags: CKF.OS_LOCKING_OK });
     } catch (error) {
       if (!/CKR_CRYPTOKI_ALREADY_INITIALIZED/.test((error as Error).message)) throw error;
+      owned = false;
     }
     const info = lib.C_GetInfo();
-    return {
-      manufacturer: unpad(info.manufacturerID),
-      description: unpad(info.libraryDescription),
-      version: { major: info.libraryVersion.major, minor: info.libraryVersion.minor },
-    };
+    const version = { major: info.libraryVersion.major, minor: info.libraryVersion.minor };
+    return { info: { manufacturer: unpad(info.manufacturerID), description: unpad(info.libraryDescription), version }, owned };
   } catch (cause) {
     throw new DeviceError("PKCS11_ERROR", `C_Initialize of the PKCS#11 module ${path} failed: ${describeCkr(cause)}`, {
       cause,

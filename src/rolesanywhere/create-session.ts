@@ -1,3 +1,4 @@
+import { dropFailures } from "../debug-log.js";
 import { NetworkError } from "../errors.js";
 import type { Signer } from "../signers/signer.js";
 import { createTransport, sendRequest } from "./http-client.js";
@@ -28,7 +29,7 @@ export async function createSession(
 ): Promise<CreateSessionResult> {
   checkCreateSessionArguments(signer, params, options);
   const env = options.env ?? process.env;
-  const debug = options.debug;
+  const debug = dropFailures(options.debug);
   const now = options.now ?? (() => new Date());
   const { timeoutMs = DEFAULT_TIMEOUT_MS } = options;
   const target = prepareCreateSession(params, options);

@@ -2,7 +2,8 @@ import { parseArn } from "../arn.js";
 import { UsageError } from "../errors.js";
 import type { RefreshEvent } from "../credentials/credential-cache.js";
 import { createCredentialSource } from "../credentials/credential-source.js";
-import { credentialSettingsFromOptions, dropFailures, type RolesAnywhereProviderOptions } from "./provider-options.js";
+import { dropFailures } from "../debug-log.js";
+import { credentialSettingsFromOptions, type RolesAnywhereProviderOptions } from "./provider-options.js";
 
 /**
  * Temporary AWS credentials as the AWS SDK for JavaScript v3 consumes them: a structural copy of `@smithy/types`'

@@ -1,3 +1,4 @@
+import { dropFailures } from "../debug-log.js";
 import { boundedLine, UsageError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
 import { ENVIRONMENT, wrongOption } from "../own-value.js";
@@ -113,20 +114,6 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
   const context = { env: o.env, debug: dropFailures(o.debug) };
   const settings = credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, context);
   return { ...settings, signer: { ...settings.signer, prompt: false, names: "options" } };
-}
-
-/**
- * An application's callback (`debug`, `onRefresh`) that cannot break getting credentials: what it throws, or
- * the promise it rejects (an unhandled rejection would end the program), is dropped.
- */
-export function dropFailures<A>(callback: ((arg: A) => unknown) | undefined): ((arg: A) => void) | undefined {
-  return callback && ((arg: A) => {
-    try {
-      Promise.resolve(callback(arg)).catch(() => {});
-    } catch {
-      /* dropped */
-    }
-  });
 }
 
 /** Option names, nested ones as `tpm.keyPassword`: an unknown one is a typo that would silently be ignored. */

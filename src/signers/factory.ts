@@ -1,3 +1,4 @@
+import { dropFailures } from "../debug-log.js";
 import { DeviceError, InputError, UsageError, isAgentError } from "../errors.js";
 import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { warnIfExposed } from "../io/exposed-file.js";
@@ -41,9 +42,10 @@ const OPTION_KINDS: Kinds = {
  * - `--intermediates` replaces whatever chain the certificate file (or PKCS#12 file) carried.
  * File keys use node:crypto only; the PKCS#11 and TPM modules are imported only when chosen.
  */
-export async function createSigner(options: SignerOptions): Promise<Signer> {
-  const wrong = wrongOption(options, OPTION_KINDS);
+export async function createSigner(given: SignerOptions): Promise<Signer> {
+  const wrong = wrongOption(given, OPTION_KINDS);
   if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in the type definitions" });
+  const options = { ...given, debug: dropFailures(given.debug), onDeviceWait: dropFailures(given.onDeviceWait) };
   if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options));
   const { waitForDevice } = await import("./wait-for-device.js");
   const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait };

@@ -1,12 +1,13 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
-import { createPrivateKey, createPublicKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import type { Signer } from "../../src/signers/signer.js";
 import { AuthError, DeviceError } from "../../src/errors.js";
+import { Certificate } from "../../src/x509/certificate.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { KeyFileSigner, startEndpoint, successBody } from "../rolesanywhere/support.js";
 import { standInSettings } from "../helpers/stand-in.js";
@@ -135,6 +136,29 @@ describe("credential source", () => {
     await expect(source.get()).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE", message: "c was closed (reloaded or removed): ask again" });
     await closing;
     expect(createSigner).not.toHaveBeenCalled();
+  });
+
+  it("open() and a request at once open one signer; close() during open() closes the signer it opened", async () => {
+    // Before: `open()` not awaited, then `start()` or `get()` (a library host), opened two token sessions or TPM
+    // keys, and the first was never closed; close() while open() was in flight left the signer it opened open.
+    const signers: ReturnType<typeof fakeSigner>[] = [];
+    const createSigner = vi.fn(async () => {
+      await settle();
+      const s = fakeSigner("pkcs11");
+      signers.push(s);
+      return s;
+    });
+    const source = createCredentialSource({ name: "o", settings: settings(), createSigner, createSession: async () => hourCreds(), now });
+    await Promise.all([source.open(), source.get()]);
+    expect(createSigner).toHaveBeenCalledTimes(1);
+    await source.close();
+    expect(signers.map((s) => s.closed)).toEqual([1]);
+
+    const other = createCredentialSource({ name: "p", settings: settings(), createSigner, createSession: async () => hourCreds(), now });
+    const opening = other.open();
+    await other.close();
+    await opening.catch(() => {});
+    expect(signers.map((s) => s.closed)).toEqual([1, 1]);
   });
 
   it("a request during a reload shares the refresh in flight, or gets the cached credentials; the signer closes after", async () => {
@@ -306,6 +330,32 @@ describe("credential source", () => {
     expect([...removed.removed].sort()).toEqual(["b", "c"]);
     expect(registry.names()).toEqual(["a"]);
     await registry.closeAll();
+  });
+
+  it("an onEvent or certificate-warning log that rejects (an async listener) leaves no unhandled rejection", async () => {
+    // Before: a sync throw was dropped, but an async listener's rejection was unhandled: it ends a Node.js program.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const rejects = async () => {
+        throw new Error("the host's listener rejects");
+      };
+      const leaf = issueLeaf(createCa(join(dir, "warn"), { name: "Warn CA" }), join(dir, "warn"), { name: "warn-leaf" });
+      const expiring = new Certificate(new X509Certificate(leaf.certPem).raw); // within the 400-day window below
+      const certificateWarning = { windowMs: 400 * 86_400_000, log: rejects };
+      const createSigner = async () => ({ ...fakeSigner("tpm"), certificate: async () => expiring });
+      const createSession: SessionCreator = async (signer) => (await signer.certificate(), hourCreds());
+      const source = createCredentialSource({
+        name: "l", settings: settings(), createSigner, createSession, now, onEvent: rejects, certificateWarning,
+      });
+      await source.get();
+      await source.close();
+      await settle();
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
   });
 
   it("from plain JavaScript, junk options are a USAGE error naming the option, not a TypeError", () => {

@@ -1,4 +1,4 @@
-import { AgentError, InputError } from "../../errors.js";
+import { InputError, UsageError } from "../../errors.js";
 import { sameStamp, stampOf, type FileStamp } from "../../io/input-file.js";
 import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
 import { optionName, type DebugLog, type SignerOptions } from "../options.js";
@@ -98,7 +98,7 @@ function fileKeySigner(
 ): Signer {
   let closed = false;
   const open = (): SigningKey => {
-    if (closed) throw new AgentError("INTERNAL", `${name} was used after close()`);
+    if (closed) throw new UsageError("USAGE", `${name} was used after close()`, { hint: "create a new signer" });
     return key();
   };
   const whileOpen = <T>(read: () => Promise<T>) => async () => {

@@ -135,8 +135,9 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
       return keys.loaded?.key.entity.handle ?? 0;
     },
     sign(message, digest = "SHA256") {
+      const refused = closed; // asked before close(): made, and close() waits for it
       const run = queue.then(async () => {
-        if (closed) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
+        if (refused) throw new DeviceError("TPM_UNAVAILABLE", `${what}: the signer was already closed`);
         const hash = createHash(nodeHashName(digest)).update(message).digest();
         const sign = (loaded: LoadedState) => signHash(runOnKey(loaded), what, loaded.key.public.public, hash, digest);
         const signature = await unlessRejected(seen, "key", what, option, () => keys.use(sign));

@@ -218,10 +218,10 @@ describe("file signer", () => {
     expect((await signer.certificate())?.serialDecimal).toBe(ec.serialDecimal);
   });
 
-  it("refuses to sign after close()", async () => {
+  it("refuses to sign after close(): the caller's mistake (USAGE), not an internal error", async () => {
     const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath });
     await signer.close();
-    await expectAgentError(signer.sign(Buffer.from("x")), "INTERNAL");
+    await expectAgentError(signer.sign(Buffer.from("x")), "USAGE");
   });
 
   it("a certificate file removed after start-up is reported, not fatal to the process", async () => {
