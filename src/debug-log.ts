@@ -8,8 +8,8 @@ export type DebugLog = (line: string) => void;
 /**
  * An application's callback (`debug`, `onRefresh`, `onRequest`, `onEvent`) that cannot break the library's work: what it
  * throws, or the promise it rejects (an unhandled rejection would end the program), is dropped. Applied where the
- * public entry points (createSigner, createSession, startLocalEndpoint, createCredentialSource, fromRolesAnywhere)
- * take one.
+ * public entry points (createSigner, createSession, startLocalEndpoint, createCredentialSource, fromRolesAnywhere, the
+ * PKCS#11 and TPM signers, listPkcs11Certificates, generateKeyOnToken, installOnToken, generateTpmKey) take one.
  */
 export function dropFailures<A extends unknown[]>(callback: ((...args: A) => unknown) | undefined): ((...args: A) => void) | undefined {
   return callback && ((...args: A) => {

@@ -16,6 +16,7 @@ import { DerError } from "../../encoding/der.js";
 import { readCertificateNames } from "../../x509/names/certificate-names.js";
 import { readTbsFields } from "../../x509/tbs-fields.js";
 import { CERTIFICATE_CATEGORY, CKA, CKC_X_509, CKO } from "../../pkcs11/constants.js";
+import { dropFailures } from "../../debug-log.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { tokenKeyUri } from "./token-keygen.js";
@@ -39,8 +40,9 @@ const INSTALL_KINDS: Kinds = {
 };
 
 /** Opens a read-write session on the key's token and installs the certificate (and chain) next to the key. */
-export async function installOnToken(opts: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
-  refuseWrongOptions("installOnToken", opts, INSTALL_KINDS, ["keyUri", "certificate", "chain"]);
+export async function installOnToken(given: InstallOnTokenOptions): Promise<InstallOnTokenResult> {
+  refuseWrongOptions("installOnToken", given, INSTALL_KINDS, ["keyUri", "certificate", "chain"]);
+  const opts = { ...given, debug: dropFailures(given.debug) };
   const uri = parsePkcs11Uri(opts.keyUri);
   return withTokenSession(uri, opts, (context) => install(context, uri, opts), (o) => optionName(opts.names, o));
 }

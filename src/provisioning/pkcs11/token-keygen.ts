@@ -14,6 +14,7 @@ import { KEY_SPEC, type KeySpec } from "../key-spec.js";
 import type { Kinds } from "../../own-value.js";
 import { curveFromEcParams, NAMED_CURVES } from "../../encoding/signature-encoding.js";
 import { derOid } from "../../encoding/der-writer.js";
+import { dropFailures } from "../../debug-log.js";
 import { withTokenSession } from "../../pkcs11/token-session.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { optionName, refuseWrongOptions } from "../../signers/options.js";
@@ -52,8 +53,9 @@ const KEYGEN_KINDS: Kinds = {
   ...TOKEN_SESSION_KINDS, uri: "string", spec: KEY_SPEC, id: [Buffer.isBuffer, "a Buffer"], label: "string",
 };
 
-export async function generateKeyOnToken(opts: TokenKeygenOptions): Promise<TokenKeygenResult> {
-  refuseWrongOptions("generateKeyOnToken", opts, KEYGEN_KINDS, ["uri", "spec"]);
+export async function generateKeyOnToken(given: TokenKeygenOptions): Promise<TokenKeygenResult> {
+  refuseWrongOptions("generateKeyOnToken", given, KEYGEN_KINDS, ["uri", "spec"]);
+  const opts = { ...given, debug: dropFailures(given.debug) };
   const { uri, label, id: givenId } = checkTokenKeygen(opts);
   const id = givenId ?? randomBytes(8);
   return withTokenSession(uri, opts, (context) => {

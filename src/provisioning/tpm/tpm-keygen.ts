@@ -6,7 +6,7 @@ import type { KeyObject } from "node:crypto";
 import { AuthError, DeviceError, InputError, UsageError } from "../../errors.js";
 import { describeSecretSource, readSecret, SECRET_SOURCE, type SecretSource } from "../../secrets/secret-source.js";
 import { Secret } from "../../secrets/secret.js";
-import type { DebugLog } from "../../debug-log.js";
+import { dropFailures, type DebugLog } from "../../debug-log.js";
 import { permanentEntity, Tpm, type Authorization } from "../../tpm/client/tpm.js";
 import { TpmResponseError } from "../../tpm/client/tpm-error.js";
 import { computePolicyDigest, type PolicyStatement } from "../../tpm/keys/policy.js";
@@ -98,8 +98,9 @@ const KEYGEN_KINDS: Kinds = {
   keyPassword: SECRET_SOURCE, parentPassword: SECRET_SOURCE, ownerPassword: SECRET_SOURCE,
 };
 
-export async function generateTpmKey(opts: TpmKeygenOptions): Promise<TpmKeygenResult> {
-  refuseWrongOptions("generateTpmKey", opts, KEYGEN_KINDS, ["target", "spec"]);
+export async function generateTpmKey(given: TpmKeygenOptions): Promise<TpmKeygenResult> {
+  refuseWrongOptions("generateTpmKey", given, KEYGEN_KINDS, ["target", "spec"]);
+  const opts = { ...given, debug: dropFailures(given.debug) };
   await checkTpmKeygen(opts);
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
   const read = async (source: SecretSource | undefined, what: string) =>

@@ -4,6 +4,7 @@
  * used (with a single matching token) when no certificate is visible before login.
  */
 import type { Certificate } from "../../x509/certificate.js";
+import { dropFailures } from "../../debug-log.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { withoutAttestation } from "./attestation.js";
 import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
@@ -32,8 +33,9 @@ export interface Pkcs11CertificateEntry {
   uri: string;
 }
 
-export async function listPkcs11Certificates(opts: ListPkcs11Options): Promise<Pkcs11CertificateEntry[]> {
-  refuseWrongOptions("listPkcs11Certificates", opts, { ...TOKEN_SESSION_KINDS, uri: "string" }, ["uri"]);
+export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<Pkcs11CertificateEntry[]> {
+  refuseWrongOptions("listPkcs11Certificates", given, { ...TOKEN_SESSION_KINDS, uri: "string" }, ["uri"]);
+  const opts = { ...given, debug: dropFailures(given.debug) };
   const uri = parsePkcs11Uri(opts.uri);
   const lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug);
   const sessions: TokenContext[] = [];

@@ -13,7 +13,7 @@ import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest
 import { withoutAttestation } from "./attestation.js";
 import { chainFromPool, type IssuerCandidates } from "../../x509/issuer-chain.js";
 import { proveWithoutSigning, signatureMatches } from "./key-proof.js";
-import type { DebugLog } from "../../debug-log.js";
+import { dropFailures, type DebugLog } from "../../debug-log.js";
 import { acquireModule, type ModuleLease, type Pkcs11Module } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import {
@@ -52,8 +52,9 @@ const OPTION_KINDS: Kinds = {
   names: OPTION_NAMES,
 };
 
-export async function createPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Signer> {
-  refuseWrongOptions("createPkcs11Signer", opts, OPTION_KINDS, ["keyUri"]);
+export async function createPkcs11Signer(given: Pkcs11SignerOptions): Promise<Signer> {
+  refuseWrongOptions("createPkcs11Signer", given, OPTION_KINDS, ["keyUri"]);
+  const opts = { ...given, debug: dropFailures(given.debug) };
   const keyUri = parsePkcs11Uri(opts.keyUri);
   const certUri = opts.certificate === undefined && opts.certificateUri !== undefined ? parsePkcs11Uri(opts.certificateUri) : undefined;
   for (const uri of [keyUri, certUri]) {

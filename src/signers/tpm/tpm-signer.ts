@@ -13,6 +13,7 @@ import { hasAttribute } from "../../tpm/keys/public-area.js";
 import { parseTss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import { runPolicy } from "../../tpm/sessions/policy-runner.js";
+import { dropFailures } from "../../debug-log.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
 import type { TpmTransport } from "../../tpm/transport/transport.js";
 import type { HandleNamesOf } from "../../tpm/wire/commands.js";
@@ -52,7 +53,7 @@ export async function createTpmSigner(opts: TpmSignerOptions): Promise<Signer> {
     noKeyPassword: "boolean", ignoreEmptyAuth: "boolean", certificate: CERTIFICATE, intermediates: CERTIFICATES,
     debug: "function", env: ENVIRONMENT, prompt: "boolean", names: OPTION_NAMES,
   }, ["key"]);
-  return openTpmSigner(opts);
+  return openTpmSigner({ ...opts, debug: dropFailures(opts.debug) });
 }
 
 /** {@link createTpmSigner} with the test seams, and the loaded key's handle; not part of the library's API. */

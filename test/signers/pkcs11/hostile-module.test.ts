@@ -179,7 +179,8 @@ const { main } = await import("../../../src/cli/main.js");
 const { forgetRejectedSecrets } = await import("../../../src/secrets/rejected-secrets.js");
 const { createSigner } = await import("../../../src/signers/factory.js");
 const { fromRolesAnywhere } = await import("../../../src/sdk/index.js");
-const { Certificate, generateKeyOnToken, installOnToken, listPkcs11Certificates } = await import("../../../src/index.js");
+const { Certificate, createPkcs11Signer, generateKeyOnToken, installOnToken, listPkcs11Certificates } =
+  await import("../../../src/index.js");
 
 const { dir, cleanup } = makeTempDir("raa-hostile-module-");
 afterAll(cleanup);
@@ -715,6 +716,45 @@ describe("generateKeyOnToken, installOnToken, listPkcs11Certificates with names:
     const [option, flag] = await lines((names) => installOnToken({ keyUri, certificate, chain: [], replace: false, library, names }));
     expect(option).toMatch(/already holds another certificate .* \(pass replace to replace it \(after renewal, for example\)\)$/);
     expect(flag).toMatch(/\(pass --replace to replace it \(after renewal, for example\)\)$/);
+  });
+});
+
+describe.each([
+  ["throws", () => {
+    throw new Error("the host's callback throws");
+  }],
+  ["returns a rejected promise", async () => {
+    throw new Error("the host's callback rejects");
+  }],
+])("a host's debug callback that %s", (_, debug) => {
+  // Before, the PKCS#11 entries passed it on unguarded: the sync one ended each call with the host's own Error, the
+  // async one left an unhandled rejection per line (which ends a Node.js program). createSigner guarded it already.
+  const library = "/fake/module.so";
+  const uri = "pkcs11:token=fake;object=device?pin-value=1234";
+  const certificate = new Certificate(leafDer);
+  const spec = { kind: "EC", curve: "P-256", name: "p256" } as const;
+  type Debug = typeof debug | undefined;
+  it.each([
+    ["createPkcs11Signer", (d: Debug) => createPkcs11Signer({ keyUri: uri, library, debug: d }).then((s) => s.close())],
+    ["listPkcs11Certificates", (d: Debug) => listPkcs11Certificates({ uri: "pkcs11:token=fake", library, debug: d })],
+    ["generateKeyOnToken", (d: Debug) => generateKeyOnToken({ uri: "pkcs11:token=fake;object=new?pin-value=1234", spec, library, debug: d })],
+    ["installOnToken", (d: Debug) => installOnToken({ keyUri: uri, certificate, chain: [], replace: false, library, debug: d })],
+  ])("%s ends as without it; nothing is left unhandled", async (_name, call) => {
+    token.override.C_GenerateKeyPair = () => {
+      throw new Error("CKR_TEMPLATE_INCONSISTENT:209"); // each template refused, each refusal a debug line
+    };
+    const outcome = (d: Debug) => call(d).then(() => "done", (e: AgentError) => e.toOneLine());
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const expected = await outcome(undefined);
+      expect(await outcome(debug)).toBe(expected);
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
   });
 });
 
