@@ -9,7 +9,7 @@ import { isFileInput, readInputFile } from "../io/input-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import type { Signer } from "../signers/signer.js";
 import { mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
-import type { Certificate } from "../x509/certificate.js";
+import { oneLineName, type Certificate } from "../x509/certificate.js";
 import { DAY_MS, checkCertificateValidity, roughDuration, utc } from "../x509/validity.js";
 
 /** One line of the doctor's table. */
@@ -228,7 +228,7 @@ function validityRow(cert: Certificate, now: Date, warningDays: number): CheckRo
     return fail("certificate validity", error);
   }
   const left = cert.notAfter.getTime() - now.getTime();
-  const detail = `${cert.subject.replace(/\n/g, ", ")}, valid until ${utc(cert.notAfter)} (${roughDuration(left)} left)`;
+  const detail = `${oneLineName(cert.subject)}, valid until ${utc(cert.notAfter)} (${roughDuration(left)} left)`;
   if (warningDays > 0 && left <= warningDays * DAY_MS) {
     return failText("certificate validity", `${detail}: expires within ${warningDays} days`, "renew the certificate now", "CERTIFICATE_EXPIRED");
   }
