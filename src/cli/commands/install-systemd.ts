@@ -1,7 +1,7 @@
 import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
+import { statIfAny } from "../../io/atomic-write.js";
 import { exposedFileWarnings } from "../../io/exposed-file.js";
 import { fileKind } from "../../io/trusted-path.js";
 
@@ -58,7 +58,7 @@ const command: CommandSpec = {
     if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
     if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
     // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
-    const pinFile = context.pinFile ? statOrNone(join(stringArg(args, "root") ?? "/", context.pinFile)) : undefined;
+    const pinFile = context.pinFile ? statIfAny(join(stringArg(args, "root") ?? "/", context.pinFile)) : undefined;
     if (pinFile && !pinFile.isFile() && !pinFile.isSocket()) { // a socket: systemd asks it for the PIN
       const what = `--pin-file ${context.pinFile} is ${fileKind(pinFile)}, not a PIN file`;
       throw new InputError("FILE_NOT_REGULAR", what, {
@@ -80,12 +80,3 @@ const command: CommandSpec = {
 };
 
 export default command;
-
-/** The file's status, or undefined when it cannot be seen (not there yet, a directory on the way missing). */
-function statOrNone(path: string) {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
-}
