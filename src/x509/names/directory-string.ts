@@ -24,7 +24,7 @@ export function decodeDirectoryString(el: DerElement): string | undefined {
   const bytes = el.content;
   switch (el.tag) {
     case STRING_TAG.UTF8:
-      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
     case STRING_TAG.NUMERIC:
     case STRING_TAG.PRINTABLE:
     case STRING_TAG.IA5:
