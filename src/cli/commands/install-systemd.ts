@@ -55,8 +55,6 @@ const command: CommandSpec = {
       pinFile: stringArg(args, "pin-file"),
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
-    if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
-    if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
     // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
     const pinFile = context.pinFile ? statIfAny(join(stringArg(args, "root") ?? "/", context.pinFile)) : undefined;
     if (pinFile && !pinFile.isFile() && !pinFile.isSocket()) { // a socket: systemd asks it for the PIN
@@ -65,6 +63,9 @@ const command: CommandSpec = {
         hint: "give the file that holds the token PIN (root's, mode 0600)",
       });
     }
+    // Warnings only once the input is known good: a refusal is one line.
+    if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
+    if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
     if (pinFile?.isFile() && context.pinFile) {
       const facts = { mode: pinFile.mode, owner: pinFile.uid };
       for (const line of exposedFileWarnings(facts, context.pinFile, "PIN file")) warn(line);
