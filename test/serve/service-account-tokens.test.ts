@@ -94,12 +94,58 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
         "sub of another ServiceAccount": jwt(claims({ sub: "system:serviceaccount:billing:other" })),
         "pod on another node": jwt(claims({}, { node: { name: "node-2" } })),
         "unbound ServiceAccount": jwt(claims({ sub: "system:serviceaccount:billing:worker" }, { serviceaccount: { name: "worker" } })),
+        "embedded jwk of the signer's own": (() => {
+          const mine = generateKeyPairSync("rsa", { modulusLength: 2048 });
+          const head = b64({ alg: "RS256", kid: "rsa-1", jwk: mine.publicKey.export({ format: "jwk" }) });
+          return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), mine.privateKey).toString("base64url")}`;
+        })(),
+        "kid __proto__": jwt(claims(), { kid: "__proto__" }),
+        "ES256 with a DER signature": (() => {
+          const head = b64({ alg: "ES256", kid: "ec-1" });
+          return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), ec.privateKey).toString("base64url")}`;
+        })(),
+        "ES256 with r = s = 0": `${jwt(claims(), { alg: "ES256" }).split(".").slice(0, 2).join(".")}.${Buffer.alloc(64).toString("base64url")}`,
+        "exp as a string": jwt(claims({ exp: String(NOW + 3600) })),
+        "Bearer prefix": `Bearer ${good}`,
+        "two Authorization headers (joined)": `${good}, ${good}`,
+        "no node claim": jwt(claims({}, { node: undefined })),
         "two parts": `${h}.${p}`,
         garbage: "x".repeat(60),
         huge: `${h}.${"A".repeat(20_000)}.${s}`,
       };
       for (const [why, token] of Object.entries(refused)) expect(t.find(token), why).toBeUndefined();
       expect(t.find(undefined)).toBeUndefined();
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("refuses what RFC 7515/7518 rule out though the signature verifies (before: accepted)", async () => {
+    const t = await open();
+    try {
+      const good = jwt(claims());
+      const [h, p, s] = good.split(".") as [string, string, string];
+      const signed = (head: object, payload: object, hash: string, key: KeyObject) => {
+        const data = `${b64(head)}.${b64(payload)}`;
+        const dsa = key.asymmetricKeyType === "ec" ? { key, dsaEncoding: "ieee-p1363" as const } : key;
+        return `${data}.${sign(hash, Buffer.from(data), dsa).toString("base64url")}`;
+      };
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      const refused: Record<string, string> = {
+        // One signature, many tokens: Node's base64 decoder skips what is not base64url.
+        "signature with padding": `${h}.${p}.${s}==`,
+        "signature in base64 (+/)": `${h}.${p}.${Buffer.from(s, "base64url").toString("base64")}`,
+        "signature with a space": `${h}.${p}.${s.slice(0, 8)} ${s.slice(8)}`,
+        "signature with stray characters": `${h}.${p}.${s}!*`,
+        "signature with its unused trailing bits set": `${h}.${p}.${s.slice(0, -1)}${alphabet[alphabet.indexOf(s.at(-1)!) ^ 1]}`,
+        "crit header": signed({ alg: "RS256", kid: "rsa-1", crit: ["exp"], exp: 0 }, claims(), "sha256", rsa.privateKey),
+        "ES384 on a P-256 key": signed({ alg: "ES384", kid: "ec-1" }, claims(), "sha384", ec.privateKey),
+        "issued in the future": jwt(claims({ iat: NOW + 3600, nbf: undefined })),
+        "iat as a string": jwt(claims({ iat: String(NOW) })),
+      };
+      for (const [why, token] of Object.entries(refused)) expect(t.find(token), why).toBeUndefined();
+      expect(t.find(signed({ alg: "RS512", kid: "rsa-1" }, claims(), "sha512", rsa.privateKey))).toBeDefined();
+      expect(t.find(jwt(claims({ iat: NOW + 20 })))).toBeDefined(); // within the 30 s clock skew
     } finally {
       t.stop();
     }
@@ -173,6 +219,16 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       // JSON null, as the file or as a key, used to throw a TypeError instead.
       ["null", null],
       ["null-key", { keys: [null] }],
+      // Before: all accepted. With e = 1 the signature is the padded digest itself: anyone signs any token.
+      ["e=1", { keys: [{ ...jwk(rsa.publicKey, "x"), e: "AQ" }] }],
+      ["e=2", { keys: [{ ...jwk(rsa.publicKey, "x"), e: "Ag" }] }],
+      ["rsa-1024", { keys: [jwk(generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey, "x")] }],
+      ["ed25519", { keys: [jwk(generateKeyPairSync("ed25519").publicKey, "x")] }],
+      ["p-521", { keys: [jwk(generateKeyPairSync("ec", { namedCurve: "P-521" }).publicKey, "x")] }],
+      ["two-keys-one-kid", { keys: [jwk(rsa.publicKey, "x"), jwk(other.publicKey, "x")] }],
+      // Held before too: a point off the curve, a symmetric key.
+      ["off-curve", { keys: [{ ...jwk(ec.publicKey, "x"), y: (ec.publicKey.export({ format: "jwk" }) as { x: string }).x }] }],
+      ["oct", { keys: [{ kty: "oct", k: "c2VjcmV0", kid: "x" }] }],
     ] as const) {
       const path = join(dir, `${name}.json`);
       writeFileSync(path, JSON.stringify(content));
