@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
 import { makeTempDir } from "../helpers/pki.js";
+import { agentContainer, flagValue, readManifests } from "../deploy/kubernetes-manifests.js";
 
 const { dir, cleanup } = makeTempDir("raa-sa-tokens-");
 afterAll(cleanup);
@@ -234,6 +235,30 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       writeFileSync(path, JSON.stringify(content));
       await expect(open({ jwksPath: path })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
     }
+  });
+
+  it("opens the JWKS the way node-daemonset.yaml mounts it, laid out as the kubelet lays out that volume", async () => {
+    // Before: a configMap volume, whose directory the kubelet makes 0777 (an emptyDir on disk, kubernetes#133641):
+    // refused as writable by others, so the DaemonSet as shipped never started. Secret and projected volumes are
+    // tmpfs, whose root is 1777 (sticky: nobody replaces root's links in it), which the trusted-path rule accepts.
+    const manifests = readManifests();
+    const agent = agentContainer(manifests, "node-daemonset.yaml");
+    const path = flagValue(agent.args!, "ecs-jwks")!;
+    const mount = agent.volumeMounts!.find((m) => path.startsWith(`${m.mountPath}/`))!;
+    type Volume = { name: string; configMap?: unknown; secret?: unknown; projected?: unknown };
+    const pod = manifests.find((m) => m.file === "node-daemonset.yaml" && m.kind === "DaemonSet") as unknown as {
+      spec: { template: { spec: { volumes: Volume[] } } };
+    };
+    const volume = pod.spec.template.spec.volumes.find((v) => v.name === mount.name)!;
+    const root = join(dir, "daemonset-jwks");
+    mkdirSync(join(root, "..2026_01_01_00_00_00.1"), { recursive: true });
+    chmodSync(root, volume.configMap ? 0o777 : volume.secret || volume.projected ? 0o1777 : 0o755);
+    writeFileSync(join(root, "..2026_01_01_00_00_00.1", "jwks.json"), JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+    symlinkSync("..2026_01_01_00_00_00.1", join(root, "..data"));
+    symlinkSync("..data/jwks.json", join(root, "jwks.json"));
+    const t = await open({ jwksPath: join(root, path.slice(mount.mountPath.length + 1)) });
+    expect(t.find(jwt(claims()))).toBeDefined();
+    t.stop();
   });
 
   it("refuses a JWKS file, or a directory on its way, that other users can write (they could add a key of theirs)", async () => {
