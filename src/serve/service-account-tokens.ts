@@ -100,7 +100,8 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
   const signature = Buffer.from(parts[2]!, "base64url");
   const data = Buffer.from(`${parts[0]}.${parts[1]}`);
   const found = jwks.keys.find((k) => (kid === undefined ? jwks.keys.length === 1 : k.kid === kid));
-  if (!found || found.kind !== alg.key) return undefined;
+  // A key whose JWK names its algorithm (the API server's do) verifies that one only.
+  if (!found || found.kind !== alg.key || (found.alg !== undefined && found.alg !== header["alg"])) return undefined;
   const key = found.key;
   try {
     const ok = verify(alg.hash, data, alg.key === "RSA" ? key : { key, dsaEncoding: "ieee-p1363" }, signature);
@@ -153,7 +154,7 @@ async function readJwks(path: string) {
   if (parsed === undefined) throw invalid("is not JSON");
   const list = isPlainObject(parsed) ? parsed["keys"] : undefined;
   if (!Array.isArray(list) || list.length === 0) throw invalid("has no keys");
-  const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown }) => {
+  const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown; alg?: unknown }) => {
     if (!isPlainObject(jwk)) throw invalid("has a key that is not an RSA, P-256 or P-384 public key");
     if (jwk.use !== undefined && jwk.use !== "sig") throw invalid(`has a key not meant for signatures (use ${String(jwk.use)})`);
     if (jwk.d !== undefined) throw invalid("holds a private key: give the public keys only");
@@ -176,7 +177,7 @@ async function readJwks(path: string) {
     if (kid !== undefined && list.filter((k: { kid?: unknown }) => isPlainObject(k) && k.kid === kid).length > 1) {
       throw invalid(`has two keys with kid ${kid}`);
     }
-    return { kid, key, kind };
+    return { kid, key, kind, alg: typeof jwk.alg === "string" ? jwk.alg : undefined };
   });
   return { keys, stamp };
 }

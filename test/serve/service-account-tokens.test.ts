@@ -146,6 +146,13 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       };
       for (const [why, token] of Object.entries(refused)) expect(t.find(token), why).toBeUndefined();
       expect(t.find(signed({ alg: "RS512", kid: "rsa-1" }, claims(), "sha512", rsa.privateKey))).toBeDefined();
+      // A JWK that names its algorithm (the API server's say "RS256") is not used with another one.
+      const named = join(dir, "named-alg.json");
+      writeFileSync(named, JSON.stringify({ keys: [{ ...jwk(rsa.publicKey, "rsa-1"), alg: "RS256" }] }));
+      const strict = await open({ jwksPath: named });
+      expect(strict.find(signed({ alg: "RS512", kid: "rsa-1" }, claims(), "sha512", rsa.privateKey)), "RS512 on an RS256 key").toBeUndefined();
+      expect(strict.find(good)).toBeDefined();
+      strict.stop();
       expect(t.find(jwt(claims({ iat: NOW + 20 })))).toBeDefined(); // within the 30 s clock skew
     } finally {
       t.stop();
