@@ -100,7 +100,23 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
           const head = b64({ alg: "RS256", kid: "rsa-1", jwk: mine.publicKey.export({ format: "jwk" }) });
           return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), mine.privateKey).toString("base64url")}`;
         })(),
+        "jku, x5u and x5c of the signer's own": (() => {
+          const mine = generateKeyPairSync("rsa", { modulusLength: 2048 });
+          const head = b64({ alg: "RS256", kid: "rsa-1", jku: "https://evil.example/jwks", x5u: "https://evil.example/c", x5c: ["MII="] });
+          return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), mine.privateKey).toString("base64url")}`;
+        })(),
+        "alg None": `${b64({ alg: "None", kid: "rsa-1" })}.${p}.`,
+        "alg NONE": `${b64({ alg: "NONE", kid: "rsa-1" })}.${p}.${s}`,
         "kid __proto__": jwt(claims(), { kid: "__proto__" }),
+        "ES256 with r = n": (() => {
+          const [eh, ep, es] = jwt(claims(), { alg: "ES256" }).split(".") as [string, string, string];
+          const n = Buffer.from("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", "hex");
+          return `${eh}.${ep}.${Buffer.concat([n, Buffer.from(es, "base64url").subarray(32)]).toString("base64url")}`;
+        })(),
+        "iss with a trailing slash": jwt(claims({ iss: `${ISSUER}/` })),
+        "iss in upper case": jwt(claims({ iss: ISSUER.toUpperCase() })),
+        "nbf as a string": jwt(claims({ nbf: String(NOW - 60) })),
+        "four parts": `${good}.${s}`,
         "ES256 with a DER signature": (() => {
           const head = b64({ alg: "ES256", kid: "ec-1" });
           return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), ec.privateKey).toString("base64url")}`;
