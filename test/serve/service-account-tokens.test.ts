@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { openServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { agentContainer, flagValue, readManifests } from "../deploy/kubernetes-manifests.js";
+import { main } from "../../src/cli/main.js";
 
 const { dir, cleanup } = makeTempDir("raa-sa-tokens-");
 afterAll(cleanup);
@@ -303,5 +304,45 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       message: `directory ${open777} can be written by other users (mode 777)`,
     });
     await expect(open({ jwksPath: join(dir, "missing.json") })).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+  });
+});
+
+describe("serve --ecs-service-account on the command line", () => {
+  const ARGS = [
+    "serve", "--ecs", "--port", "0", "--certificate", join(dir, "missing.pem"), "--private-key", join(dir, "missing.key"),
+    "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
+    "--profile-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
+    "--role-arn", "arn:aws:iam::111122223333:role/reader",
+    "--ecs-service-account", "billing/api", "--ecs-jwks", jwksPath, "--ecs-issuer", ISSUER,
+  ];
+  async function run(argv: readonly string[]) {
+    let stdout = "";
+    let stderr = "";
+    const write = (to: "out" | "err") => (t: string | Uint8Array) => (to === "out" ? (stdout += String(t)) : (stderr += String(t)), true);
+    const code = await main(argv, { stdout: { write: write("out") }, stderr: { write: write("err") }, env: { XDG_RUNTIME_DIR: "/nonexistent", CI: "true" } });
+    return { code, stdout, stderr };
+  }
+
+  it("refuses the API server's audience (its issuer, kubernetes.default.svc…): exit 2, one line", async () => {
+    // Before: taken; every bound pod's own API token (kube-api-access) got credentials, and the agent was sent
+    // tokens that work against the API server, which the docs say cannot happen.
+    for (const audience of [ISSUER, "https://kubernetes.default.svc"]) {
+      const r = await run([...ARGS, "--ecs-audience", audience]);
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr).toBe(
+        `roles-anywhere-agent: --ecs-audience ${audience} is the API server's: the pods would send the agent tokens ` +
+          "that work against it (give the pods' projected token volume an audience of the agent's own (default: " +
+          "roles-anywhere-agent))\n",
+      );
+    }
+  });
+
+  it("refuses a JWKS with a weak key in one line, exit 3", async () => {
+    const weak = join(dir, "cli-weak.json");
+    writeFileSync(weak, JSON.stringify({ keys: [{ ...jwk(rsa.publicKey, "k1"), e: "AQ" }] }));
+    const r = await run([...ARGS.slice(0, -4), "--ecs-jwks", weak, "--ecs-issuer", ISSUER]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^roles-anywhere-agent: ServiceAccount JWKS file .*cli-weak\.json has an RSA key of 2048 bits with e = 1 \(kid k1\)/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 });

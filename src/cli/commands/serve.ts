@@ -91,7 +91,16 @@ function ecsIdentityOf(args: ParsedArgs): EcsIdentity {
     const jwksPath = stringArg(args, "ecs-jwks");
     const issuer = stringArg(args, "ecs-issuer");
     if (!jwksPath || !issuer) throw new UsageError("USAGE", "--ecs-service-account needs --ecs-jwks and --ecs-issuer (the cluster's ServiceAccount keys and token issuer)");
-    return { kind: "service-accounts", accounts, jwksPath, issuer, audience: stringArg(args, "ecs-audience") ?? DEFAULT_AUDIENCE, nodeName: stringArg(args, "ecs-node-name") };
+    const audience = stringArg(args, "ecs-audience") ?? DEFAULT_AUDIENCE;
+    // The API server's audience (its issuer by default): pods' own API tokens would be taken, and sent here.
+    if (audience === issuer || /^https:\/\/kubernetes\.default\.svc(\.|$)/.test(audience)) {
+      const why = "the pods would send the agent tokens that work against it";
+      throw new UsageError("USAGE", `--ecs-audience ${audience} is the API server's: ${why}`, {
+        hint: `give the pods' projected token volume an audience of the agent's own (default: ${DEFAULT_AUDIENCE})`,
+      });
+    }
+    const nodeName = stringArg(args, "ecs-node-name");
+    return { kind: "service-accounts", accounts, jwksPath, issuer, audience, nodeName };
   }
   const dir = stringArg(args, "ecs-token-dir");
   return dir ? { kind: "token-files", dir } : { kind: "random" };
