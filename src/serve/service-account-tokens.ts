@@ -154,6 +154,7 @@ async function readJwks(path: string) {
   if (parsed === undefined) throw invalid("is not JSON");
   const list = isPlainObject(parsed) ? parsed["keys"] : undefined;
   if (!Array.isArray(list) || list.length === 0) throw invalid("has no keys");
+  const kids = new Set<string>();
   const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown; alg?: unknown }) => {
     if (!isPlainObject(jwk)) throw invalid("has a key that is not an RSA, P-256 or P-384 public key");
     if (jwk.use !== undefined && jwk.use !== "sig") throw invalid(`has a key not meant for signatures (use ${String(jwk.use)})`);
@@ -174,9 +175,8 @@ async function readJwks(path: string) {
       const taken = "2048–16384 bits and an odd e ≥ 3 are taken";
       throw invalid(`has an RSA key of ${bits} bits with e = ${e} (kid ${String(kid)}): ${taken}`);
     }
-    if (kid !== undefined && list.filter((k: { kid?: unknown }) => isPlainObject(k) && k.kid === kid).length > 1) {
-      throw invalid(`has two keys with kid ${kid}`);
-    }
+    if (kid !== undefined && kids.has(kid)) throw invalid(`has two keys with kid ${kid}`);
+    if (kid !== undefined) kids.add(kid);
     return { kid, key, kind, alg: typeof jwk.alg === "string" ? jwk.alg : undefined };
   });
   return { keys, stamp };
