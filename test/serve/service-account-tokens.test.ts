@@ -337,6 +337,23 @@ describe("serve --ecs-service-account on the command line", () => {
     }
   });
 
+  it("refuses the per-pod flags where they would be ignored: exit 2, one line, before any signer", async () => {
+    // Before: ignored. --ecs-node-name with --ecs-token-dir restricted nothing; --ecs-service-account without --ecs
+    // served IMDS (any local process, every role) instead. The key files do not exist: a run not refused says so.
+    const base = ARGS.slice(0, -6).filter((a) => a !== "--ecs");
+    const cases: [string[], string][] = [
+      [[...base, "--ecs", "--ecs-token-dir", dir, "--ecs-node-name", "node-1"], "--ecs-node-name applies to --ecs-service-account only"],
+      [[...base, "--ecs", "--ecs-jwks", jwksPath], "--ecs-jwks applies to --ecs-service-account only"],
+      [[...base, "--ecs-audience", "a", "--ecs-issuer", ISSUER], "--ecs-issuer applies to --ecs-service-account only"],
+      [[...base, "--ecs-service-account", "billing/api", "--ecs-jwks", jwksPath, "--ecs-issuer", ISSUER], "--ecs-service-account applies to --ecs only"],
+      [[...base, "--ecs-token-dir", dir], "--ecs-token-dir applies to --ecs only"],
+    ];
+    for (const [argv, line] of cases) {
+      const r = await run(argv);
+      expect([r.code, r.stderr], argv.join(" ")).toEqual([2, `roles-anywhere-agent: ${line}, which is not given\n`]);
+    }
+  });
+
   it("refuses a JWKS with a weak key in one line, exit 3", async () => {
     const weak = join(dir, "cli-weak.json");
     writeFileSync(weak, JSON.stringify({ keys: [{ ...jwk(rsa.publicKey, "k1"), e: "AQ" }] }));
