@@ -118,6 +118,12 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
         "iss in upper case": jwt(claims({ iss: ISSUER.toUpperCase() })),
         "nbf as a string": jwt(claims({ nbf: String(NOW - 60) })),
         "four parts": `${good}.${s}`,
+        // Names the API server would never sign, compared with the binding billing/api as they are:
+        ...Object.fromEntries(
+          [["billing/api", "x"], ["billing", "api/x"], ["bill", "ing/api"], ["billing", "api=reader"], ["bіlling", "api"], ["Billing", "api"]].map(
+            ([ns, sa]) => [`names ${ns} ${sa}`, jwt(claims({ sub: `system:serviceaccount:${ns}:${sa}` }, { namespace: ns, serviceaccount: { name: sa } }))],
+          ),
+        ),
         "ES256 with a DER signature": (() => {
           const head = b64({ alg: "ES256", kid: "ec-1" });
           return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), ec.privateKey).toString("base64url")}`;
@@ -171,6 +177,24 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       expect(strict.find(good)).toBeDefined();
       strict.stop();
       expect(t.find(jwt(claims({ iat: NOW + 20 })))).toBeDefined(); // within the 30 s clock skew
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("reads a claim given twice as JSON.parse does (the last), for the checks and the binding alike", async () => {
+    const t = await open();
+    try {
+      const k8s = (namespace: string, name: string) => JSON.stringify({ ...claims()["kubernetes.io"], namespace, serviceaccount: { name } });
+      const text = JSON.stringify(claims({ sub: "system:serviceaccount:reports:worker" })).replace(
+        /"kubernetes.io":\{.*\}\}$/,
+        `"kubernetes.io":${k8s("billing", "api")},"kubernetes.io":${k8s("reports", "worker")}}`,
+      );
+      const head = b64({ alg: "RS256", kid: "rsa-1" });
+      const data = `${head}.${Buffer.from(text).toString("base64url")}`;
+      const token = `${data}.${sign("sha256", Buffer.from(data), rsa.privateKey).toString("base64url")}`;
+      expect(t.verify(token)).toMatchObject({ namespace: "reports", serviceAccount: "worker" });
+      expect(t.find(token)).toBeUndefined(); // reports/worker is not bound; billing/api, first given, is not read
     } finally {
       t.stop();
     }
