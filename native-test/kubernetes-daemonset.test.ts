@@ -2,7 +2,7 @@
  * The node agent of deploy/kubernetes/node-daemonset.yaml, run with its exact command line: signing with a TPM
  * (swtpm standing in for the node's /dev/tpmrm0), serving the ECS endpoint over TLS under the Service's name,
  * each pod identified by its projected ServiceAccount token. What differs from the node, and nothing else: each
- * volume is a directory here (laid out the way the kubelet lays out Secret and ConfigMap volumes), the `tpm`
+ * volume is a directory here (laid out the way the kubelet lays out Secret and projected volumes), the `tpm`
  * volume (/dev/tpmrm0) is the swtpm socket, `$(POD_IP)` and `$(NODE_NAME)` are expanded as the kubelet does from
  * the container's env — the pod IP to 127.0.0.1, this test's own address (binding a pod's address needs a network
  * namespace; the rules that differ off loopback are tested in faults-agent-socket.test.ts) — `--port=9912`
@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -60,9 +60,11 @@ let endpointCa: CaHandle;
 let port = 0;
 const log: string[] = [];
 
+/** A Secret or projected volume: tmpfs, whose root the kubelet leaves 1777 (a configMap volume's is 0777). */
 function secretVolume(target: string, files: Record<string, string>): void {
   const stamp = `..${randomBytes(4).toString("hex")}`;
   mkdirSync(join(target, stamp), { recursive: true });
+  chmodSync(target, 0o1777);
   for (const [name, data] of Object.entries(files)) writeFileSync(join(target, stamp, name), data, { mode: 0o400 });
   symlinkSync(stamp, join(target, "..data_tmp"));
   renameSync(join(target, "..data_tmp"), join(target, "..data"));
@@ -89,7 +91,7 @@ beforeAll(async () => {
   copyFileSync(nodeCert.certPath, join(nodeIdentity, "certificate.pem"));
   copyFileSync(key.keyPath, join(nodeIdentity, "key.tss2.pem"));
   secretVolume((volumeDirs["endpoint-tls"] = join(dir, "secrets/node-credential-endpoint-tls")), { "tls.crt": readFileSync(tlsCert.certPath, "utf8"), "tls.key": readFileSync(tlsCert.keyPath, "utf8") });
-  secretVolume((volumeDirs["service-account-jwks"] = join(dir, "configmaps/service-account-jwks")), {
+  secretVolume((volumeDirs["service-account-jwks"] = join(dir, "projected/service-account-jwks")), {
     "jwks.json": JSON.stringify({ keys: [{ ...saKey.publicKey.export({ format: "jwk" }), kid: "sa-1", use: "sig", alg: "RS256" }] }),
   });
 

@@ -6,6 +6,7 @@ import { fileError, isFileInput, readInputFile, sameStamp, stampOf } from "../io
 import { parseJson } from "../io/json.js";
 import { isPlainObject, ownValue } from "../own-value.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
+import { MAX_RSA_MODULUS_BITS } from "../x509/certificate.js";
 import type { ReloadingConsumers } from "./ecs-consumers.js";
 import type { ServiceAccountIdentity } from "./ecs-identity.js";
 
@@ -19,13 +20,16 @@ interface ServiceAccountTokenOptions extends Omit<ServiceAccountIdentity, "kind"
 
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const CLOCK_SKEW_SECONDS = 30;
-const ALGORITHMS: Record<string, { hash: string; ec: boolean }> = {
-  RS256: { hash: "sha256", ec: false },
-  RS384: { hash: "sha384", ec: false },
-  RS512: { hash: "sha512", ec: false },
-  ES256: { hash: "sha256", ec: true },
-  ES384: { hash: "sha384", ec: true },
+/** Each algorithm with the kind of key it takes (RFC 7518: ES256 is P-256 and SHA-256, ES384 P-384 and SHA-384). */
+const ALGORITHMS: Record<string, { hash: string; key: KeyKind }> = {
+  RS256: { hash: "sha256", key: "RSA" },
+  RS384: { hash: "sha384", key: "RSA" },
+  RS512: { hash: "sha512", key: "RSA" },
+  ES256: { hash: "sha256", key: "P-256" },
+  ES384: { hash: "sha384", key: "P-384" },
 };
+type KeyKind = "RSA" | "P-256" | "P-384";
+const CURVES: Record<string, KeyKind> = { prime256v1: "P-256", secp384r1: "P-384" };
 
 type KubernetesClaim = { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: { name?: unknown }; node?: { name?: unknown } };
 type PodIdentity = { readonly namespace: string; readonly serviceAccount: string; readonly pod: string; readonly node: string | undefined };
@@ -83,19 +87,25 @@ export async function openServiceAccountTokens(options: ServiceAccountTokenOptio
 function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOptions): PodIdentity | undefined {
   if (token.length > MAX_TOKEN_LENGTH) return undefined;
   const parts = token.split(".");
-  if (parts.length !== 3) return undefined;
+  // Each part in base64url as RFC 7515 writes it (Node's decoder skips padding, `+/`, spaces and stray characters).
+  if (parts.length !== 3 || !parts.every(isBase64url)) return undefined;
   const header = jsonPart(parts[0]!);
   const payload = jsonPart(parts[1]!);
   if (!header || !payload || typeof header["alg"] !== "string") return undefined;
   const alg = ownValue(ALGORITHMS, header["alg"]);
   if (!alg) return undefined; // "none", HS256 (a public key as an HMAC secret) and the rest
+  // RFC 7515: extensions named in `crit` must be understood, and none is. `jwk`, `jku`, `x5u`, `x5c` are ignored.
+  if (header["crit"] !== undefined) return undefined;
   const kid = typeof header["kid"] === "string" ? header["kid"] : undefined;
   const signature = Buffer.from(parts[2]!, "base64url");
   const data = Buffer.from(`${parts[0]}.${parts[1]}`);
-  const key = jwks.keys.find((k) => (kid === undefined ? jwks.keys.length === 1 : k.kid === kid))?.key;
-  if (!key || (key.asymmetricKeyType === "ec") !== alg.ec) return undefined;
+  const found = jwks.keys.find((k) => (kid === undefined ? jwks.keys.length === 1 : k.kid === kid));
+  // A key whose JWK names its algorithm (the API server's do) verifies that one only.
+  if (!found || found.kind !== alg.key || (found.alg !== undefined && found.alg !== header["alg"])) return undefined;
+  const key = found.key;
   try {
-    if (!verify(alg.hash, data, alg.ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature)) return undefined;
+    const ok = verify(alg.hash, data, alg.key === "RSA" ? key : { key, dsaEncoding: "ieee-p1363" }, signature);
+    if (!ok) return undefined;
   } catch {
     return undefined;
   }
@@ -105,7 +115,10 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
   const aud = payload["aud"];
   if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) return undefined;
   if (typeof payload["exp"] !== "number" || payload["exp"] + CLOCK_SKEW_SECONDS < now) return undefined;
-  if (payload["nbf"] !== undefined && (typeof payload["nbf"] !== "number" || payload["nbf"] - CLOCK_SKEW_SECONDS > now)) return undefined;
+  for (const claim of ["nbf", "iat"]) {
+    const at = payload[claim];
+    if (at !== undefined && (typeof at !== "number" || at - CLOCK_SKEW_SECONDS > now)) return undefined;
+  }
   const k8s = payload["kubernetes.io"] as KubernetesClaim | undefined;
   const namespace = k8s?.namespace;
   const serviceAccount = k8s?.serviceaccount?.name;
@@ -115,6 +128,10 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
   if (payload["sub"] !== `system:serviceaccount:${namespace}:${serviceAccount}`) return undefined;
   if (options.nodeName !== undefined && node !== options.nodeName) return undefined;
   return { namespace, serviceAccount, pod, node };
+}
+
+function isBase64url(part: string): boolean {
+  return Buffer.from(part, "base64url").toString("base64url") === part;
 }
 
 function jsonPart(part: string): Record<string, unknown> | undefined {
@@ -137,15 +154,30 @@ async function readJwks(path: string) {
   if (parsed === undefined) throw invalid("is not JSON");
   const list = isPlainObject(parsed) ? parsed["keys"] : undefined;
   if (!Array.isArray(list) || list.length === 0) throw invalid("has no keys");
-  const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown }) => {
-    if (!isPlainObject(jwk)) throw invalid("has a key that is not an RSA or EC public key");
+  const kids = new Set<string>();
+  const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown; alg?: unknown }) => {
+    if (!isPlainObject(jwk)) throw invalid("has a key that is not an RSA, P-256 or P-384 public key");
     if (jwk.use !== undefined && jwk.use !== "sig") throw invalid(`has a key not meant for signatures (use ${String(jwk.use)})`);
     if (jwk.d !== undefined) throw invalid("holds a private key: give the public keys only");
+    let key;
     try {
-      return { kid: typeof jwk.kid === "string" ? jwk.kid : undefined, key: createPublicKey({ key: jwk, format: "jwk" }) };
+      key = createPublicKey({ key: jwk, format: "jwk" });
     } catch {
-      throw invalid("has a key that is not an RSA or EC public key");
+      key = undefined;
     }
+    const kid = typeof jwk.kid === "string" ? jwk.kid : undefined;
+    const details = key?.asymmetricKeyDetails;
+    const kind = key?.asymmetricKeyType === "rsa" ? "RSA" : ownValue(CURVES, details?.namedCurve ?? "");
+    if (!key || !kind) throw invalid(`has a key that is not an RSA, P-256 or P-384 public key (kid ${String(kid)})`);
+    // Whoever could factor n, or sign with e = 1 (the signature is the padded digest), would sign any token.
+    const { modulusLength: bits = 0, publicExponent: e = 0n } = details ?? {};
+    if (kind === "RSA" && (bits < 2048 || bits > MAX_RSA_MODULUS_BITS || e < 3n || e % 2n === 0n)) {
+      const taken = "2048–16384 bits and an odd e ≥ 3 are taken";
+      throw invalid(`has an RSA key of ${bits} bits with e = ${e} (kid ${String(kid)}): ${taken}`);
+    }
+    if (kid !== undefined && kids.has(kid)) throw invalid(`has two keys with kid ${kid}`);
+    if (kid !== undefined) kids.add(kid);
+    return { kid, key, kind, alg: typeof jwk.alg === "string" ? jwk.alg : undefined };
   });
   return { keys, stamp };
 }

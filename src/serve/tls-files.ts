@@ -82,9 +82,11 @@ export async function startTlsServer(paths: TlsFilePaths, handler: RequestListen
       failedStamps = undefined;
       log(`TLS certificate reloaded from ${paths.certificate} (valid until ${next.validTo})`);
     } catch (error) {
-      // Stamped again after the read: the files may have been swapped between the two stats above, and the
-      // pair that failed is the one on disk now (remembering the torn stamps would log the failure twice).
-      failedStamps = await stampFiles().catch(() => stamps);
+      // Swapped while read (between the stats, or between reading the certificate and the key): what failed may be
+      // a torn pair, not the one on disk now, which the next check reads. Said and remembered only when it held still.
+      const after = await stampFiles().catch(() => stamps);
+      if (!after.every((s, i) => sameStamp(s, stamps[i]!))) return;
+      failedStamps = stamps;
       log(`TLS certificate not reloaded, the previous one is kept: ${oneLine(error)}`);
     }
   }

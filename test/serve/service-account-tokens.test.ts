@@ -1,11 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
 import { makeTempDir } from "../helpers/pki.js";
+import { agentContainer, flagValue, readManifests } from "../deploy/kubernetes-manifests.js";
+import { main } from "../../src/cli/main.js";
 
 const { dir, cleanup } = makeTempDir("raa-sa-tokens-");
 afterAll(cleanup);
@@ -94,12 +96,105 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
         "sub of another ServiceAccount": jwt(claims({ sub: "system:serviceaccount:billing:other" })),
         "pod on another node": jwt(claims({}, { node: { name: "node-2" } })),
         "unbound ServiceAccount": jwt(claims({ sub: "system:serviceaccount:billing:worker" }, { serviceaccount: { name: "worker" } })),
+        "embedded jwk of the signer's own": (() => {
+          const mine = generateKeyPairSync("rsa", { modulusLength: 2048 });
+          const head = b64({ alg: "RS256", kid: "rsa-1", jwk: mine.publicKey.export({ format: "jwk" }) });
+          return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), mine.privateKey).toString("base64url")}`;
+        })(),
+        "jku, x5u and x5c of the signer's own": (() => {
+          const mine = generateKeyPairSync("rsa", { modulusLength: 2048 });
+          const head = b64({ alg: "RS256", kid: "rsa-1", jku: "https://evil.example/jwks", x5u: "https://evil.example/c", x5c: ["MII="] });
+          return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), mine.privateKey).toString("base64url")}`;
+        })(),
+        "alg None": `${b64({ alg: "None", kid: "rsa-1" })}.${p}.`,
+        "alg NONE": `${b64({ alg: "NONE", kid: "rsa-1" })}.${p}.${s}`,
+        "kid __proto__": jwt(claims(), { kid: "__proto__" }),
+        "ES256 with r = n": (() => {
+          const [eh, ep, es] = jwt(claims(), { alg: "ES256" }).split(".") as [string, string, string];
+          const n = Buffer.from("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", "hex");
+          return `${eh}.${ep}.${Buffer.concat([n, Buffer.from(es, "base64url").subarray(32)]).toString("base64url")}`;
+        })(),
+        "iss with a trailing slash": jwt(claims({ iss: `${ISSUER}/` })),
+        "iss in upper case": jwt(claims({ iss: ISSUER.toUpperCase() })),
+        "nbf as a string": jwt(claims({ nbf: String(NOW - 60) })),
+        "four parts": `${good}.${s}`,
+        // Names the API server would never sign, compared with the binding billing/api as they are:
+        ...Object.fromEntries(
+          [["billing/api", "x"], ["billing", "api/x"], ["bill", "ing/api"], ["billing", "api=reader"], ["bіlling", "api"], ["Billing", "api"]].map(
+            ([ns, sa]) => [`names ${ns} ${sa}`, jwt(claims({ sub: `system:serviceaccount:${ns}:${sa}` }, { namespace: ns, serviceaccount: { name: sa } }))],
+          ),
+        ),
+        "ES256 with a DER signature": (() => {
+          const head = b64({ alg: "ES256", kid: "ec-1" });
+          return `${head}.${p}.${sign("sha256", Buffer.from(`${head}.${p}`), ec.privateKey).toString("base64url")}`;
+        })(),
+        "ES256 with r = s = 0": `${jwt(claims(), { alg: "ES256" }).split(".").slice(0, 2).join(".")}.${Buffer.alloc(64).toString("base64url")}`,
+        "exp as a string": jwt(claims({ exp: String(NOW + 3600) })),
+        "Bearer prefix": `Bearer ${good}`,
+        "two Authorization headers (joined)": `${good}, ${good}`,
+        "no node claim": jwt(claims({}, { node: undefined })),
         "two parts": `${h}.${p}`,
         garbage: "x".repeat(60),
         huge: `${h}.${"A".repeat(20_000)}.${s}`,
       };
       for (const [why, token] of Object.entries(refused)) expect(t.find(token), why).toBeUndefined();
       expect(t.find(undefined)).toBeUndefined();
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("refuses what RFC 7515/7518 rule out though the signature verifies (before: accepted)", async () => {
+    const t = await open();
+    try {
+      const good = jwt(claims());
+      const [h, p, s] = good.split(".") as [string, string, string];
+      const signed = (head: object, payload: object, hash: string, key: KeyObject) => {
+        const data = `${b64(head)}.${b64(payload)}`;
+        const dsa = key.asymmetricKeyType === "ec" ? { key, dsaEncoding: "ieee-p1363" as const } : key;
+        return `${data}.${sign(hash, Buffer.from(data), dsa).toString("base64url")}`;
+      };
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      const refused: Record<string, string> = {
+        // One signature, many tokens: Node's base64 decoder skips what is not base64url.
+        "signature with padding": `${h}.${p}.${s}==`,
+        "signature in base64 (+/)": `${h}.${p}.${Buffer.from(s, "base64url").toString("base64")}`,
+        "signature with a space": `${h}.${p}.${s.slice(0, 8)} ${s.slice(8)}`,
+        "signature with stray characters": `${h}.${p}.${s}!*`,
+        "signature with its unused trailing bits set": `${h}.${p}.${s.slice(0, -1)}${alphabet[alphabet.indexOf(s.at(-1)!) ^ 1]}`,
+        "crit header": signed({ alg: "RS256", kid: "rsa-1", crit: ["exp"], exp: 0 }, claims(), "sha256", rsa.privateKey),
+        "ES384 on a P-256 key": signed({ alg: "ES384", kid: "ec-1" }, claims(), "sha384", ec.privateKey),
+        "issued in the future": jwt(claims({ iat: NOW + 3600, nbf: undefined })),
+        "iat as a string": jwt(claims({ iat: String(NOW) })),
+      };
+      for (const [why, token] of Object.entries(refused)) expect(t.find(token), why).toBeUndefined();
+      expect(t.find(signed({ alg: "RS512", kid: "rsa-1" }, claims(), "sha512", rsa.privateKey))).toBeDefined();
+      // A JWK that names its algorithm (the API server's say "RS256") is not used with another one.
+      const named = join(dir, "named-alg.json");
+      writeFileSync(named, JSON.stringify({ keys: [{ ...jwk(rsa.publicKey, "rsa-1"), alg: "RS256" }] }));
+      const strict = await open({ jwksPath: named });
+      expect(strict.find(signed({ alg: "RS512", kid: "rsa-1" }, claims(), "sha512", rsa.privateKey)), "RS512 on an RS256 key").toBeUndefined();
+      expect(strict.find(good)).toBeDefined();
+      strict.stop();
+      expect(t.find(jwt(claims({ iat: NOW + 20 })))).toBeDefined(); // within the 30 s clock skew
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("reads a claim given twice as JSON.parse does (the last), for the checks and the binding alike", async () => {
+    const t = await open();
+    try {
+      const k8s = (namespace: string, name: string) => JSON.stringify({ ...claims()["kubernetes.io"], namespace, serviceaccount: { name } });
+      const text = JSON.stringify(claims({ sub: "system:serviceaccount:reports:worker" })).replace(
+        /"kubernetes.io":\{.*\}\}$/,
+        `"kubernetes.io":${k8s("billing", "api")},"kubernetes.io":${k8s("reports", "worker")}}`,
+      );
+      const head = b64({ alg: "RS256", kid: "rsa-1" });
+      const data = `${head}.${Buffer.from(text).toString("base64url")}`;
+      const token = `${data}.${sign("sha256", Buffer.from(data), rsa.privateKey).toString("base64url")}`;
+      expect(t.verify(token)).toMatchObject({ namespace: "reports", serviceAccount: "worker" });
+      expect(t.find(token)).toBeUndefined(); // reports/worker is not bound; billing/api, first given, is not read
     } finally {
       t.stop();
     }
@@ -173,11 +268,45 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       // JSON null, as the file or as a key, used to throw a TypeError instead.
       ["null", null],
       ["null-key", { keys: [null] }],
+      // Before: all accepted. With e = 1 the signature is the padded digest itself: anyone signs any token.
+      ["e=1", { keys: [{ ...jwk(rsa.publicKey, "x"), e: "AQ" }] }],
+      ["e=2", { keys: [{ ...jwk(rsa.publicKey, "x"), e: "Ag" }] }],
+      ["rsa-1024", { keys: [jwk(generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey, "x")] }],
+      ["ed25519", { keys: [jwk(generateKeyPairSync("ed25519").publicKey, "x")] }],
+      ["p-521", { keys: [jwk(generateKeyPairSync("ec", { namedCurve: "P-521" }).publicKey, "x")] }],
+      ["two-keys-one-kid", { keys: [jwk(rsa.publicKey, "x"), jwk(other.publicKey, "x")] }],
+      // Held before too: a point off the curve, a symmetric key.
+      ["off-curve", { keys: [{ ...jwk(ec.publicKey, "x"), y: (ec.publicKey.export({ format: "jwk" }) as { x: string }).x }] }],
+      ["oct", { keys: [{ kty: "oct", k: "c2VjcmV0", kid: "x" }] }],
     ] as const) {
       const path = join(dir, `${name}.json`);
       writeFileSync(path, JSON.stringify(content));
       await expect(open({ jwksPath: path })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
     }
+  });
+
+  it("opens the JWKS the way node-daemonset.yaml mounts it, laid out as the kubelet lays out that volume", async () => {
+    // Before: a configMap volume, whose directory the kubelet makes 0777 (an emptyDir on disk, kubernetes#133641):
+    // refused as writable by others, so the DaemonSet as shipped never started. Secret and projected volumes are
+    // tmpfs, whose root is 1777 (sticky: nobody replaces root's links in it), which the trusted-path rule accepts.
+    const manifests = readManifests();
+    const agent = agentContainer(manifests, "node-daemonset.yaml");
+    const path = flagValue(agent.args!, "ecs-jwks")!;
+    const mount = agent.volumeMounts!.find((m) => path.startsWith(`${m.mountPath}/`))!;
+    type Volume = { name: string; configMap?: unknown; secret?: unknown; projected?: unknown };
+    const pod = manifests.find((m) => m.file === "node-daemonset.yaml" && m.kind === "DaemonSet") as unknown as {
+      spec: { template: { spec: { volumes: Volume[] } } };
+    };
+    const volume = pod.spec.template.spec.volumes.find((v) => v.name === mount.name)!;
+    const root = join(dir, "daemonset-jwks");
+    mkdirSync(join(root, "..2026_01_01_00_00_00.1"), { recursive: true });
+    chmodSync(root, volume.configMap ? 0o777 : volume.secret || volume.projected ? 0o1777 : 0o755);
+    writeFileSync(join(root, "..2026_01_01_00_00_00.1", "jwks.json"), JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+    symlinkSync("..2026_01_01_00_00_00.1", join(root, "..data"));
+    symlinkSync("..data/jwks.json", join(root, "jwks.json"));
+    const t = await open({ jwksPath: join(root, path.slice(mount.mountPath.length + 1)) });
+    expect(t.find(jwt(claims()))).toBeDefined();
+    t.stop();
   });
 
   it("refuses a JWKS file, or a directory on its way, that other users can write (they could add a key of theirs)", async () => {
@@ -199,5 +328,62 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       message: `directory ${open777} can be written by other users (mode 777)`,
     });
     await expect(open({ jwksPath: join(dir, "missing.json") })).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+  });
+});
+
+describe("serve --ecs-service-account on the command line", () => {
+  const ARGS = [
+    "serve", "--ecs", "--port", "0", "--certificate", join(dir, "missing.pem"), "--private-key", join(dir, "missing.key"),
+    "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
+    "--profile-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
+    "--role-arn", "arn:aws:iam::111122223333:role/reader",
+    "--ecs-service-account", "billing/api", "--ecs-jwks", jwksPath, "--ecs-issuer", ISSUER,
+  ];
+  async function run(argv: readonly string[]) {
+    let stdout = "";
+    let stderr = "";
+    const write = (to: "out" | "err") => (t: string | Uint8Array) => (to === "out" ? (stdout += String(t)) : (stderr += String(t)), true);
+    const code = await main(argv, { stdout: { write: write("out") }, stderr: { write: write("err") }, env: { XDG_RUNTIME_DIR: "/nonexistent", CI: "true" } });
+    return { code, stdout, stderr };
+  }
+
+  it("refuses the API server's audience (its issuer, kubernetes.default.svc…): exit 2, one line", async () => {
+    // Before: taken; every bound pod's own API token (kube-api-access) got credentials, and the agent was sent
+    // tokens that work against the API server, which the docs say cannot happen.
+    for (const audience of [ISSUER, "https://kubernetes.default.svc"]) {
+      const r = await run([...ARGS, "--ecs-audience", audience]);
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr).toBe(
+        `roles-anywhere-agent: --ecs-audience ${audience} is the API server's: the pods would send the agent tokens ` +
+          "that work against it (give the pods' projected token volume an audience of the agent's own (default: " +
+          "roles-anywhere-agent))\n",
+      );
+    }
+  });
+
+  it("refuses the per-pod flags where they would be ignored: exit 2, one line, before any signer", async () => {
+    // Before: ignored. --ecs-node-name with --ecs-token-dir restricted nothing; --ecs-service-account without --ecs
+    // served IMDS (any local process, every role) instead. The key files do not exist: a run not refused says so.
+    const base = ARGS.slice(0, -6).filter((a) => a !== "--ecs");
+    const cases: [string[], string][] = [
+      [[...base, "--ecs", "--ecs-token-dir", dir, "--ecs-node-name", "node-1"], "--ecs-node-name applies to --ecs-service-account only"],
+      [[...base, "--ecs", "--ecs-jwks", jwksPath], "--ecs-jwks applies to --ecs-service-account only"],
+      [[...base, "--ecs-audience", "a", "--ecs-issuer", ISSUER], "--ecs-issuer applies to --ecs-service-account only"],
+      [[...base, "--ecs-service-account", "billing/api", "--ecs-jwks", jwksPath, "--ecs-issuer", ISSUER], "--ecs-service-account applies to --ecs only"],
+      [[...base, "--ecs-token-dir", dir], "--ecs-token-dir applies to --ecs only"],
+    ];
+    for (const [argv, line] of cases) {
+      const r = await run(argv);
+      expect([r.code, r.stderr], argv.join(" ")).toEqual([2, `roles-anywhere-agent: ${line}, which is not given\n`]);
+    }
+  });
+
+  it("refuses a JWKS with a weak key in one line, exit 3", async () => {
+    const weak = join(dir, "cli-weak.json");
+    writeFileSync(weak, JSON.stringify({ keys: [{ ...jwk(rsa.publicKey, "k1"), e: "AQ" }] }));
+    const r = await run([...ARGS.slice(0, -4), "--ecs-jwks", weak, "--ecs-issuer", ISSUER]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^roles-anywhere-agent: ServiceAccount JWKS file .*cli-weak\.json has an RSA key of 2048 bits with e = 1 \(kid k1\)/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 });

@@ -65,7 +65,7 @@ const command: CommandSpec = {
       env: io.env,
       port: integerArg(args, "port", 0, 65535) ?? 9911,
       ecsConsumers: listArg(args, "ecs-consumer"),
-      ecsIdentity: ecsIdentityOf(args),
+      ecsIdentity: ecsIdentityOf(args, ecs),
       ecsEnvDir: stringArg(args, "ecs-env-dir"),
       hopLimitGiven: args.explicit.has("hop-limit"),
       log: logTo(io.stderr),
@@ -84,14 +84,40 @@ async function roleSpecs(args: ParsedArgs, io: CliIo): Promise<SourceSpec[]> {
   return settings.map((s, i) => ({ name: profiles[i] ?? s.session.roleArn.split("/").pop()!, settings: s }));
 }
 
+/** Flags that mean nothing without another one. */
+const NEEDS: Record<string, "ecs" | "ecs-service-account"> = {
+  "ecs-token-dir": "ecs",
+  "ecs-service-account": "ecs",
+  "ecs-jwks": "ecs-service-account",
+  "ecs-issuer": "ecs-service-account",
+  "ecs-audience": "ecs-service-account",
+  "ecs-node-name": "ecs-service-account",
+};
+
 /** How the ECS endpoint identifies consumers (src/serve/ecs-identity.ts). */
-function ecsIdentityOf(args: ParsedArgs): EcsIdentity {
+function ecsIdentityOf(args: ParsedArgs, ecs: boolean): EcsIdentity {
   const accounts = listArg(args, "ecs-service-account");
+  // Ignored, these would not restrict what the user meant them to (--ecs-node-name with --ecs-token-dir, say).
+  const given = { ecs, "ecs-service-account": accounts.length > 0 };
+  for (const [flag, needed] of Object.entries(NEEDS)) {
+    if (args.explicit.has(flag) && !given[needed]) {
+      throw new UsageError("USAGE", `--${flag} applies to --${needed} only, which is not given`);
+    }
+  }
   if (accounts.length > 0) {
     const jwksPath = stringArg(args, "ecs-jwks");
     const issuer = stringArg(args, "ecs-issuer");
     if (!jwksPath || !issuer) throw new UsageError("USAGE", "--ecs-service-account needs --ecs-jwks and --ecs-issuer (the cluster's ServiceAccount keys and token issuer)");
-    return { kind: "service-accounts", accounts, jwksPath, issuer, audience: stringArg(args, "ecs-audience") ?? DEFAULT_AUDIENCE, nodeName: stringArg(args, "ecs-node-name") };
+    const audience = stringArg(args, "ecs-audience") ?? DEFAULT_AUDIENCE;
+    // The API server's audience (its issuer by default): pods' own API tokens would be taken, and sent here.
+    if (audience === issuer || /^https:\/\/kubernetes\.default\.svc(\.|$)/.test(audience)) {
+      const why = "the pods would send the agent tokens that work against it";
+      throw new UsageError("USAGE", `--ecs-audience ${audience} is the API server's: ${why}`, {
+        hint: `give the pods' projected token volume an audience of the agent's own (default: ${DEFAULT_AUDIENCE})`,
+      });
+    }
+    const nodeName = stringArg(args, "ecs-node-name");
+    return { kind: "service-accounts", accounts, jwksPath, issuer, audience, nodeName };
   }
   const dir = stringArg(args, "ecs-token-dir");
   return dir ? { kind: "token-files", dir } : { kind: "random" };
