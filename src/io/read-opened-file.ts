@@ -1,6 +1,6 @@
 import {
-  close as closeCallback, closeSync, constants, fstatSync, openSync, read as readCallback, readSync, statSync, writeSync,
-  type Stats,
+  close as closeCallback, closeSync, constants, fstatSync, openSync, read as readCallback, readSync, statSync,
+  writeSync, type Stats,
 } from "node:fs";
 import { osError } from "./trusted-path.js";
 
