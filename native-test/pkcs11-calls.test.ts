@@ -158,6 +158,34 @@ describe("token removed mid-run", () => {
   });
 });
 
+describe("a module the application initialised", () => {
+  it("is not finalised to rescan for a removed token: the application's own session stays open", async () => {
+    const { PKCS11 } = await import("pkcs11js");
+    const host = new PKCS11();
+    host.load(PKCS11_SPY_MODULE);
+    host.C_Initialize();
+    try {
+      const slot = host.C_GetSlotList(true).find((s) => host.C_GetTokenInfo(s).label.trim() === "rolesanywhere")!;
+      const session = host.C_OpenSession(slot, 4 /* CKF_SERIAL_SESSION */);
+      const s = await signer({ keyUri: ecUri, certificateUri: ecUri, pin: { kind: "file", path: hsm.pinFile() } });
+      await s.sign(MESSAGE);
+      await withTokenAway(async () => {
+        const error = await failure(s.sign(MESSAGE));
+        expect(error.code).toBe("PKCS11_TOKEN_NOT_FOUND");
+        expect(error.hint).toMatch(/the application initialised this module/);
+      });
+      // Before: the signer's C_Finalize + C_Initialize ended it (CKR_SESSION_HANDLE_INVALID).
+      expect(() => host.C_GetSessionInfo(session)).not.toThrow();
+      await s.close();
+      expect(() => host.C_GetSessionInfo(session)).not.toThrow(); // nor finalised by the signer's last close
+      host.C_CloseSession(session);
+    } finally {
+      host.C_Finalize();
+      host.close();
+    }
+  });
+});
+
 /** Moves the token's directory away (SoftHSM then reports it gone) for the duration of `during`. */
 async function withTokenAway(during: () => Promise<void>): Promise<void> {
   const tokenDir = hsm.tokenDirectory("rolesanywhere");

@@ -6,15 +6,19 @@
  * and each start then costs the token a strike. `mode` and `owner` are absent for `-` and `env:` (nothing to warn about).
  */
 export function warnIfExposed(file: FileFacts, path: string, what: string): void {
-  for (const message of exposedFileWarnings(file, path, what)) {
-    // Once per process: a long-running program re-reads the file at every refresh (a file key, a PIN file).
-    if (warned.has(message)) continue;
-    warned.add(message);
-    process.emitWarning(message, { code: "RAA_EXPOSED_FILE" });
+  // Once per process while it stays so: a long-running program re-reads the file at every refresh (a file key, a
+  // PIN file). One entry per file that is exposed now; a file fixed and exposed again later is told again.
+  const messages = exposedFileWarnings(file, path, what);
+  const key = `${what}\n${path}`;
+  const told = warned.get(key);
+  for (const message of messages) {
+    if (!told?.includes(message)) process.emitWarning(message, { code: "RAA_EXPOSED_FILE" });
   }
+  if (messages.length > 0) warned.set(key, messages);
+  else warned.delete(key);
 }
 
-const warned = new Set<string>();
+const warned = new Map<string, string[]>();
 
 type FileFacts = { readonly mode?: number; readonly owner?: number };
 

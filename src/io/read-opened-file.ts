@@ -1,6 +1,6 @@
 import {
-  close as closeCallback, closeSync, constants, fstat as fstatCallback, fstatSync, open as openCallback, openSync,
-  read as readCallback, readSync, statSync, writeSync, type Stats,
+  close as closeCallback, closeSync, constants, fstatSync, openSync, read as readCallback, readSync, statSync,
+  writeSync, type Stats,
 } from "node:fs";
 import { osError } from "./trusted-path.js";
 
@@ -19,25 +19,32 @@ const READ_TIMEOUT_MS = 30_000;
  * has not delivered everything within `timeoutMs` is ETIMEDOUT (the error's message says which, after the path).
  */
 export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS): Promise<{ bytes: Buffer; stats: Stats }> {
-  // One open, without blocking (O_NONBLOCK: opening a FIFO would wait for a writer), and one fstat decide. A FIFO
-  // is read from this descriptor (opening it again would wait for a writer that this open let in and may be gone).
+  // One open, without blocking (O_NONBLOCK: opening a FIFO would wait for a writer), and one fstat decide; all is
+  // read from this descriptor, never from the name again (it may point elsewhere by then: a FIFO, another file).
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  let inFlight: Promise<unknown> | undefined; // a device's read: the descriptor is closed once it has returned
   try {
     const stats = fstatSync(fd);
+    if (stats.isDirectory()) throw osError("EISDIR", `${path} is a directory`);
     if (stats.isFIFO()) {
       const state: ReadState = { stopped: false };
       return { bytes: await withDeadline(timeoutMs, pollFifo(fd, state), state, path), stats };
     }
-    // A file that reports no size (/proc, some FUSE mounts, one still being written) is read as a device is:
-    // within the limit and the deadline. Otherwise `size` bytes, with no second fstat.
-    if (!stats.isFile() || stats.size === 0) return await readOpenedFileAsync(path, timeoutMs, stats);
+    // A device, or a file that reports no size (/proc, some FUSE mounts, one still being written): within the
+    // limit and the deadline. Otherwise `size` bytes, with no second fstat.
+    if (!stats.isFile() || stats.size === 0) {
+      const state: ReadState = { stopped: false };
+      inFlight = readChunks(fd, state);
+      return { bytes: await withDeadline(timeoutMs, inFlight as Promise<Buffer>, state, path), stats };
+    }
     if (stats.size > MAX_INPUT_BYTES) throw tooLarge();
     const bytes = Buffer.allocUnsafe(stats.size);
     let length = 0;
     for (let n = 1; n > 0 && length < bytes.length; length += n) n = readSync(fd, bytes, { offset: length });
     return { bytes: bytes.subarray(0, length), stats };
   } finally {
-    closeSync(fd);
+    if (inFlight) void inFlight.then(() => closeCallback(fd, () => {}), () => closeCallback(fd, () => {}));
+    else closeSync(fd);
   }
 }
 
@@ -45,23 +52,6 @@ export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS):
 export function readDescriptor(fd: number): Promise<Buffer> {
   const state: ReadState = { stopped: false };
   return withDeadline(READ_TIMEOUT_MS, readChunks(fd, state), state, `/proc/self/fd/${fd}`, fstatSync(fd));
-}
-
-function readOpenedFileAsync(path: string, timeoutMs: number, opened: Stats): Promise<{ bytes: Buffer; stats: Stats }> {
-  const state: ReadState = { stopped: false };
-  const reading = new Promise<{ bytes: Buffer; stats: Stats }>((resolve, reject) =>
-    openCallback(path, "r", (openError, fd) => {
-      if (openError) return reject(openError);
-      const done = (error: Error | null, result?: { bytes: Buffer; stats: Stats }) =>
-        closeCallback(fd, () => (error ? reject(error) : resolve(result!)));
-      fstatCallback(fd, (statError, stats) => {
-        if (statError) return done(statError);
-        if (stats.isDirectory()) return done(osError("EISDIR", `${path} is a directory`));
-        readChunks(fd, state).then((bytes) => done(null, { bytes, stats }), done);
-      });
-    }),
-  );
-  return withDeadline(timeoutMs, reading, state, path, opened);
 }
 
 /** Set when the deadline has passed: no read after that. */

@@ -29,8 +29,12 @@ export class Pkcs11Module {
     public owned: boolean,
   ) {}
 
-  /** C_Finalize + C_Initialize: makes modules such as SoftHSM rescan their tokens after one went away. */
+  /**
+   * C_Finalize + C_Initialize: makes modules such as SoftHSM rescan their tokens after one went away. Only a module
+   * this thread initialised: C_Finalize of the application's (or another thread's) would end all its sessions.
+   */
   reinitialize(): void {
+    if (!this.owned) return;
     // Already finalised, or the token vanished mid-call: initialising again is what matters.
     quietly(() => this.lib.C_Finalize());
     this.owned = initialize(this.lib, this.path).owned;

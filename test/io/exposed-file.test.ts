@@ -27,4 +27,13 @@ describe("warnIfExposed", () => {
     expect(warnings).toHaveLength(2);
     expect(warnings[1]).toContain("(mode 640)");
   });
+
+  it("warns again about a file exposed again after it was fixed (chmod 600, then 644 again)", async () => {
+    const path = "/keys/again.key";
+    warnIfExposed({ mode: 0o100644 }, path, "private key file");
+    warnIfExposed({ mode: 0o100600 }, path, "private key file"); // fixed
+    warnIfExposed({ mode: 0o100644 }, path, "private key file"); // exposed again: before, not told
+    await flush();
+    expect(warnings.filter((line) => line.includes(path))).toHaveLength(2);
+  });
 });

@@ -9,10 +9,19 @@ import { MAX_INPUT_BYTES, readDescriptor, readOpenedFile } from "../../src/io/re
 
 /** Calls that look a path up by name, counted: a regular file is opened once and fstat'ed once, never stat'ed by name. */
 const byName = vi.hoisted(() => ({ stat: 0, fstat: 0 }));
+/** Run once right after the next fstatSync: a name swapped between the checks and the read. */
+const afterFstat = vi.hoisted(() => ({ once: undefined as (() => void) | undefined }));
 vi.mock("node:fs", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs")>();
   const statSync = ((...args: Parameters<typeof fs.statSync>) => (byName.stat++, fs.statSync(...args))) as typeof fs.statSync;
-  const fstatSync = ((...args: Parameters<typeof fs.fstatSync>) => (byName.fstat++, fs.fstatSync(...args))) as typeof fs.fstatSync;
+  const fstatSync = ((...args: Parameters<typeof fs.fstatSync>) => {
+    byName.fstat++;
+    const stats = fs.fstatSync(...args);
+    const hook = afterFstat.once;
+    afterFstat.once = undefined;
+    hook?.();
+    return stats;
+  }) as typeof fs.fstatSync;
   return { ...fs, default: { ...fs, statSync, fstatSync }, statSync, fstatSync };
 });
 
@@ -115,13 +124,26 @@ describe("readOpenedFile", () => {
     dir = mkdtempSync(join(tmpdir(), "raa-read-"));
     const growing = join(dir, "growing");
     writeFileSync(growing, "");
+    // It grows right after the fstat that said 0; sparse: costs no disk.
+    afterFstat.once = () => truncateSync(growing, MAX_INPUT_BYTES + 4096);
     const reading = readOpenedFile(growing);
-    truncateSync(growing, MAX_INPUT_BYTES + 4096); // it grows after the fstat that said 0; sparse: costs no disk
     // Before: read at once to its end with no limit (here: the 0 bytes it had, the same call with no cap on /proc).
     await expect(reading).rejects.toMatchObject({ code: "EFBIG", message: "holds more than 16 MiB" });
     const { bytes, stats } = await readOpenedFile("/proc/self/status");
     expect(stats.size).toBe(0);
     expect(bytes.toString()).toMatch(/^Name:/);
+  });
+
+  it("reads a file of no size from the descriptor it checked, not from whatever the name points to later", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const [path, theirs] = [join(dir, "pin"), join(dir, "theirs")];
+    writeFileSync(path, "", { mode: 0o600 });
+    writeFileSync(theirs, "not-what-was-checked", { mode: 0o644 });
+    afterFstat.once = () => renameSync(theirs, path);
+    // Before: the file was opened again by name, so the other file's bytes (and its fstat) came back.
+    const { bytes, stats } = await readOpenedFile(path);
+    expect(bytes.toString()).toBe("");
+    expect(stats.mode & 0o777).toBe(0o600);
   });
 
   it("stops reading a FIFO or device (/dev/zero) past the limit instead of holding all of it", async () => {

@@ -189,7 +189,10 @@ export class Pkcs11Signer implements Signer {
     }
     if (slot === undefined) {
       throw new DeviceError("PKCS11_TOKEN_NOT_FOUND", `${describeToken(identity)} is not present any more`, {
-        hint: "re-insert the token; the next signature re-opens it",
+        hint: module.owned
+          ? "re-insert the token; the next signature re-opens it"
+          : "re-insert the token; the application initialised this module: one that rescans only in C_Initialize " +
+            "(SoftHSM) sees it again once the application initialises it again",
       });
     }
     const context = openSession(module, slot, debug);
