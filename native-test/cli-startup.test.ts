@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,7 +15,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
-import { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE } from "../src/cli/launcher/bundle-files.js";
+import { AGENT_FAST_PATH_FILE, buildIdLine, buildIdOf, CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE } from "../src/cli/launcher/bundle-files.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
@@ -64,7 +65,12 @@ describe("dist/ start-up", () => {
   it("ships V8 code caches that this Node accepts for every bundle and the agent fast path", () => {
     for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE]) {
       const bundle = join(DIST, file);
-      const script = new Script(readFileSync(bundle, "utf8"), { filename: bundle, cachedData: readFileSync(join(DIST, codeCacheFile(file))) });
+      const source = readFileSync(bundle, "latin1");
+      const cache = readFileSync(join(DIST, codeCacheFile(file)));
+      // Both start with the bundle's build id line, which ties the cache to it (V8 checks the length only).
+      const idLine = buildIdLine(buildIdOf(source)!);
+      expect(cache.toString("latin1", 0, idLine.length), file).toBe(idLine);
+      const script = new Script(source, { filename: bundle, cachedData: cache.subarray(idLine.length) });
       expect(script.cachedDataRejected, file).toBe(false);
     }
   });
@@ -219,15 +225,17 @@ describe("dist/ start-up", () => {
     copyFileSync(join(DIST, codeCacheFile(AGENT_FAST_PATH_FILE)), shipped);
     const withShipped = await ask();
     expect(withShipped).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
-    // Another bundle's cache in its place: V8 refuses it and the fast path compiles from source.
+    // Another bundle's cache in its place: refused (its first line names another build), the fast path compiles from
+    // source and writes the user's cache, as with none.
     copyFileSync(join(DIST, codeCacheFile(CREDENTIAL_PROCESS_BUNDLE_FILE)), shipped);
     expect(await ask()).toEqual(withShipped);
+    const [unflagged] = readdirSync(cacheDir);
     // Under a V8 flag the shipped cache does not fit: the first run writes the user's cache, the next one takes it.
     expect(await ask("--max-old-space-size=1000")).toEqual(withShipped);
-    const [own] = readdirSync(cacheDir);
+    const [own] = readdirSync(cacheDir).filter((f) => f !== unflagged);
     const written = statSync(join(cacheDir, own!)).mtimeMs;
     expect(await ask("--max-old-space-size=1000")).toEqual(withShipped);
-    expect(readdirSync(cacheDir)).toEqual([own]);
+    expect(readdirSync(cacheDir).sort()).toEqual([unflagged, own].sort());
     expect(statSync(join(cacheDir, own!)).mtimeMs).toBe(written);
     // No cache at all (a development build).
     rmSync(shipped);
@@ -320,6 +328,48 @@ describe("dist/ start-up", () => {
     // The next ones take it, and load no writer.
     expect(await ask()).toEqual(first);
     expect(existsSync(mark)).toBe(false);
+  });
+
+  it("runs each bundle's own code when another build's bundle of the same length left its code caches next to it", async () => {
+    // Two builds of the CLI bundle, of the same length and different code, as scripts/build.mjs writes them (a build
+    // id line, then the wrapped module). An installation that copies files one by one over the old ones (cp, rsync,
+    // an interrupted copy) can leave one's caches next to the other: V8 accepts any cache of a source that long.
+    const copy = join(dir, "two-builds");
+    mkdirSync(copy);
+    for (const file of ["cli.js", "launcher-error.cjs", USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, "package.json"]) copyFileSync(join(DIST, file), join(copy, file));
+    const built = (expression: string) => {
+      const wrapped = `(function (exports, require, module, __filename, __dirname) {process.stdout.write(String(${expression}))\n})`;
+      return buildIdLine(createHash("sha256").update(wrapped).digest("hex").slice(0, 16)) + wrapped;
+    };
+    const [before, after] = [built("1 + 2"), built("7 - 2")];
+    expect(after.length).toBe(before.length);
+    const bundle = join(copy, CLI_BUNDLE_FILE);
+    const script = new Script(before, { filename: bundle });
+    script.runInThisContext(); // the module function, compiled (not run): its code is in the cache
+    const shipped = Buffer.concat([Buffer.from(before.slice(0, before.indexOf("\n") + 1), "latin1"), script.createCachedData()]);
+    writeFileSync(join(copy, codeCacheFile(CLI_BUNDLE_FILE)), shipped);
+    const cacheHome = join(dir, "two-builds-xdg");
+    const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "" };
+    const launch = async (nodeOptions = "") => (await run(process.execPath, [join(copy, "cli.js"), "version"], { env: { ...env, NODE_OPTIONS: nodeOptions } })).stdout;
+    writeFileSync(bundle, before);
+    expect(await launch()).toBe("3");
+    // The shipped cache of the first build next to the second build's bundle.
+    writeFileSync(bundle, after);
+    expect(await launch()).toBe("5");
+    // The user's cache (here for a V8 flag) of the first build, and the second written over the first in place with
+    // the first one's times kept (rsync --inplace -t): the same size, mtime and inode.
+    writeFileSync(bundle, before);
+    const times = join(copy, "times");
+    await run("touch", ["-r", bundle, times]); // to the nanosecond, which the user cache's key has
+    expect(await launch("--max-old-space-size=1000")).toBe("3");
+    const userCaches = join(cacheHome, "roles-anywhere-agent", "code-cache");
+    const headers = readdirSync(userCaches).map((f) => readFileSync(join(userCaches, f), "latin1").split("\n")[0]);
+    expect(headers.some((line) => line?.includes(` ${buildIdOf(before)}-`))).toBe(true); // made for the first build
+    expect(await launch("--max-old-space-size=1000")).toBe("3"); // from the user's cache
+    writeFileSync(bundle, after);
+    await run("touch", ["-r", times, bundle]);
+    expect(statSync(bundle).mtimeMs).toBe(statSync(times).mtimeMs);
+    expect(await launch("--max-old-space-size=1000")).toBe("5");
   });
 
   it("reports agent errors from the launcher as the CLI does: one line, the documented exit code", async () => {

@@ -36,7 +36,7 @@ writeFileSync(versionFile, readFileSync(versionFile, "utf8").replace(/typeof __A
 writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
-const { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
+const { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, buildIdLine, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -106,16 +106,22 @@ if (hwHeavy.length > 0) throw new Error(`dist/${HARDWARE_BUNDLE_FILE} holds modu
 const bundleIds = {};
 /**
  * Names a file the launcher compiles with src/cli/launcher/run-bundle.ts, after checking that it can, and writes it
- * wrapped as the CommonJS module function the launcher compiles (src/cli/launcher/bundle-files.ts).
+ * wrapped as the CommonJS module function the launcher compiles, after a first line naming it (its id, a hash of
+ * that text), which its shipped cache starts with too (src/cli/launcher/bundle-files.ts: buildIdLine).
  */
 function addBundleId(file) {
   const text = readFileSync(`dist/${file}`, "utf8");
   const source = wrapCommonJs(file === CREDENTIAL_PROCESS_BUNDLE_FILE ? padToLargeObject(text) : text);
-  writeFileSync(`dist/${file}`, source);
   if (/\bimport\(/.test(source)) throw new Error(`dist/${file} still calls import(): it would fail when restored from the code cache`);
   // The launcher reads the bundles as latin1 (no UTF-8 decoding): esbuild escapes non-ASCII text by default.
   if (/[^\x00-\x7f]/.test(source)) throw new Error(`dist/${file} is not ASCII`);
   bundleIds[file] = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  writeFileSync(`dist/${file}`, buildIdLine(bundleIds[file]) + source);
+}
+
+/** dist/<bundle>.cache: V8's `data`, after the bundle's build id line (the launcher uses it only for that build). */
+function writeShippedCache(file, data) {
+  writeFileSync(`dist/${codeCacheFile(file)}`, Buffer.concat([Buffer.from(buildIdLine(bundleIds[file]), "latin1"), data]));
 }
 for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE]) addBundleId(file);
 
@@ -165,7 +171,7 @@ await build({ ...common, entryPoints: ["src/cli/launcher/launcher-error.ts"], ou
 await build({ ...common, entryPoints: ["src/cli/launcher/code-cache-reader.ts"], outfile: `dist/${USER_CODE_CACHE_FILE}`, keepNames: false });
 await build({ ...common, entryPoints: ["src/cli/launcher/code-cache.ts"], outfile: `dist/${USER_CODE_CACHE_WRITER_FILE}` });
 // dist/cli.js is compiled from its source on every run: no keepNames (it named ~20 functions at each start).
-await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", keepNames: false, define: { __BUNDLE_IDS__: JSON.stringify(bundleIds), __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
+await build({ ...common, entryPoints: ["src/cli/launcher/main.ts"], outfile: "dist/cli.js", keepNames: false, define: { __BUILD_RUNTIME__: JSON.stringify(`${process.version}-${process.arch}`) } });
 chmodSync("dist/cli.js", 0o755);
 
 buildNativeHelper();
@@ -185,7 +191,7 @@ async function writeWarmCodeCaches(bundleIds) {
   const topLevelOnly = (only = files) => {
     for (const file of only) {
       const source = readFileSync(`dist/${file}`, "latin1");
-      writeFileSync(`dist/${codeCacheFile(file)}`, new Script(source, { filename: file }).createCachedData());
+      writeShippedCache(file, new Script(source, { filename: file }).createCachedData());
     }
   };
   const dir = mkdtempSync(join(tmpdir(), "raa-build-"));
@@ -238,12 +244,13 @@ async function writeWarmCodeCaches(bundleIds) {
     } catch (error) {
       console.warn(`warning: the agent fast path's code cache holds its top level only (${error.message.split("\n")[0]})`);
     }
+    writeShippedCache(CLI_BUNDLE_FILE, readFileSync(`dist/${codeCacheFile(CLI_BUNDLE_FILE)}`)); // as V8 wrote it
     // The user caches those runs wrote (code-cache.ts: a header naming the bundle's id, then V8's data).
     for (const name of readdirSync(cacheDir).filter((f) => f.endsWith(".cache"))) {
       const data = readFileSync(join(cacheDir, name));
       const [, bundleKey] = data.toString("latin1", 0, data.indexOf(10)).split(" ");
       const file = [CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE].find((f) => bundleKey.startsWith(`${bundleIds[f]}-`));
-      if (file) writeFileSync(`dist/${codeCacheFile(file)}`, data.subarray(data.indexOf(10) + 1));
+      if (file) writeShippedCache(file, data.subarray(data.indexOf(10) + 1));
     }
     for (const file of [HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE]) if (!existsSync(`dist/${codeCacheFile(file)}`)) topLevelOnly([file]);
   } catch (error) {

@@ -4,7 +4,9 @@ import { boundedLine, InputError } from "../errors.js";
 import { parseJsonOrFail } from "../io/json.js";
 import { nearestNames } from "../nearest-names.js";
 import { isPlainObject, ownValue } from "../own-value.js";
+import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { localPathOfFileUri, type SecretSource } from "../secrets/secret-source.js";
+import { isTpmHandleRef } from "../signers/options.js";
 import { checkSettingsFields, inputFromFlags, profileOrigin, SETTINGS_FIELDS, type FlagRecord } from "../settings/credential-settings.js";
 
 type FieldKind = (typeof SETTINGS_FIELDS)[keyof typeof SETTINGS_FIELDS][1];
@@ -128,7 +130,7 @@ function parseField(value: unknown, kind: FieldKind, resolvePath: ResolvePath, b
     case "path":
       return resolvePath(value, bad);
     case "key-source":
-      return /^(pkcs11:|handle:)/i.test(value) ? value : resolvePath(value, bad);
+      return isPkcs11Uri(value) || isTpmHandleRef(value) ? value : resolvePath(value, bad);
     case "library":
       return value.includes("/") ? resolvePath(value, bad) : value;
     case "secret":

@@ -8,7 +8,7 @@ import { isExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import type { Signer } from "../signers/signer.js";
-import { mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
+import { isTpmHandleRef, mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
 import { oneLineName, type Certificate } from "../x509/certificate.js";
 import { DAY_MS, checkCertificateValidity, roughDuration, utc } from "../x509/validity.js";
 
@@ -108,7 +108,7 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   return rows;
 }
 
-const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !ref.startsWith("handle:");
+const isFileRef = (ref: string | undefined): ref is string => ref !== undefined && !isPkcs11Uri(ref) && !isTpmHandleRef(ref);
 
 async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
@@ -137,7 +137,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r !== undefined && isPkcs11Uri(r));
   const rows: CheckRow[] = [];
   // Read the way the signer reads it (size cap, FIFO timeout); a key it cannot read is reported once, not twice.
-  let tpm = keyRef.startsWith("handle:");
+  let tpm = isTpmHandleRef(keyRef);
   // No key at all is the signer's own error ("no private key given"), not a file named "" that does not exist.
   if (keyRef !== "" && isFileRef(keyRef) && isFileInput(keyRef)) {
     const what = o.privateKey ? "private key file" : "certificate file";

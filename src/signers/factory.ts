@@ -14,7 +14,7 @@ import {
   type CertificateFile,
 } from "../x509/read-certificates.js";
 import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
-import { noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
+import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
@@ -119,7 +119,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
     return createPkcs11Signer({ ...options.pkcs11, keyUri: keyRef, certificateUri, ...deviceOptions() });
   }
 
-  if (keyRef.startsWith("handle:")) return tpmSigner({ kind: "handle", handle: parseTpmHandle(keyRef) });
+  if (isTpmHandleRef(keyRef)) return tpmSigner({ kind: "handle", handle: parseTpmHandle(keyRef) });
 
   // With no --private-key the certificate's input is read once for both (standard input cannot be read twice).
   const keyFile = keyRef === certRef && certificateInput ? certificateInput : await readInputFile(keyRef, "private key file");

@@ -8,6 +8,14 @@ import type { Secret } from "../secrets/secret.js";
 export type { DebugLog };
 
 /**
+ * Whether a key reference names a TPM key by its handle (`handle:0x81…`): by that prefix, as the Go helper asks
+ * (`strings.HasPrefix`); `HANDLE:…` is a file name there, and so here, wherever a key reference is read.
+ */
+export function isTpmHandleRef(ref: string): boolean {
+  return ref.startsWith("handle:");
+}
+
+/**
  * What the user asked for, in the Go helper's terms (`--certificate`, `--private-key`, …). The factory
  * (`createSigner`) decides which back-end that means, following aws_signing_helper's GetSigner rules.
  */

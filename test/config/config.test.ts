@@ -63,6 +63,15 @@ describe("parseConfig", () => {
     expect(config.agent).toEqual({ socket: "/home/u/agent.sock", profiles: ["gateway"] });
   });
 
+  it("keeps a handle: key as written and reads HANDLE: as the file name it is everywhere else (and in the Go helper)", () => {
+    const key = (ref: string) => findProfile(parseConfig(configText({ g: { ...gateway, "private-key": ref } }), "/etc/raa/config.json"), "g")["private-key"];
+    expect(key("handle:0x81000001")).toBe("handle:0x81000001");
+    expect(key("PKCS11:token=gw;object=key")).toBe("PKCS11:token=gw;object=key"); // a URI scheme is case-insensitive
+    // The signer, doctor, keygen and install-certificate take only "handle:" as a TPM handle: this is a file of the
+    // config's directory, not one of the directory the command runs in.
+    expect(key("HANDLE:0x81000001")).toBe("/etc/raa/HANDLE:0x81000001");
+  });
+
   it.each([
     [{ gateway: { ...gateway, "sesion-duration": 900 } }, /profile "gateway": unknown field "sesion-duration".*did you mean "session-duration"/],
     // The rule of the command line's suggestions (nearest-names.ts): a prefix suggests the field it starts.

@@ -1,5 +1,6 @@
 import { UsageError } from "../../errors.js";
 import { isPkcs11Uri } from "../../pkcs11/uri.js";
+import { isTpmHandleRef } from "../../signers/options.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { SIGNER_OPTIONS } from "../shared-options.js";
 import { signerOptionsFromArgs, tokenAccessFromArgs, withSigner } from "../settings-args.js";
@@ -37,7 +38,7 @@ const command: CommandSpec = {
       import("../../io/input-file.js"),
     ]);
     // Only a key file has a place beside it: not handle:, nor - and env:NAME (./-.cert.pem, ./env:NAME.cert.pem).
-    const beside = !keyRef.startsWith("handle:") && isFileInput(keyRef);
+    const beside = !isTpmHandleRef(keyRef) && isFileInput(keyRef);
     const out = stringArg(args, "out") ?? (beside ? certificatePathBeside(keyRef) : undefined);
     if (out === undefined) throw new UsageError("USAGE", "--out is required for handle:, env: and - (standard input) keys");
     await writeCertificateFile({
@@ -57,7 +58,7 @@ export default command;
 /** A TSS2 key file's public key is in the file: no TPM, no password. Other keys are opened. */
 async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
   // Standard input is read once: the signer below reads it (sniffing it here left the signer an empty input).
-  if (!keyRef.startsWith("handle:") && keyRef !== "-") {
+  if (!isTpmHandleRef(keyRef) && keyRef !== "-") {
     const { readInputFile } = await import("../../io/input-file.js");
     const { bytes } = await readInputFile(keyRef, "private key file");
     const [{ containsTss2Key, parseTss2KeyFile }, { publicKeyOf }] = await Promise.all([
@@ -72,6 +73,6 @@ async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
   const options = signerOptionsFromArgs(args, io);
   // The key alone: a certificate already beside it must not be checked against the key (it may be the old one).
   // A handle's public key is read with TPM2_ReadPublic, which needs no authorization: never ask for a password.
-  const tpm = keyRef.startsWith("handle:") ? { tpm: { ...options.tpm, noKeyPassword: true } } : {};
+  const tpm = isTpmHandleRef(keyRef) ? { tpm: { ...options.tpm, noKeyPassword: true } } : {};
   return withSigner({ ...options, ...tpm, certificate: undefined, privateKey: keyRef }, (signer) => signer.publicKey());
 }

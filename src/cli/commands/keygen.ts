@@ -1,6 +1,7 @@
 import { UsageError } from "../../errors.js";
 import { isPkcs11Uri, uriGivesPin } from "../../pkcs11/uri.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
+import { isTpmHandleRef } from "../../signers/options.js";
 import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
@@ -95,7 +96,7 @@ async function prepareTpmKeygen(target: string, spec: KeySpec, args: ParsedArgs,
   const pcrText = stringArg(args, "tpm-pcr");
   const parentText = stringArg(args, "tpm-parent");
   const options: TpmKeygenOptions = {
-    target: target.startsWith("handle:")
+    target: isTpmHandleRef(target)
       ? { kind: "handle", handle: parseTpmHandle(target, { anyRange: true }) }
       : { kind: "file", path: target, overwrite: boolArg(args, "force") },
     spec,

@@ -13,9 +13,23 @@ export const AGENT_FAST_PATH_FILE = "agent-fast-path.cjs";
 export const USER_CODE_CACHE_FILE = "user-code-cache.cjs";
 export const USER_CODE_CACHE_WRITER_FILE = "user-code-cache-writer.cjs";
 
-/** The shipped code cache of a bundle: next to it. */
+/** The shipped code cache of a bundle: next to it, starting with the bundle's build id line (buildIdLine). */
 export function codeCacheFile(bundleFile: string): string {
   return `${bundleFile}.cache`;
+}
+
+/**
+ * The first line of each bundle and of its shipped cache: the build id, a hash of the rest of the bundle's text. V8
+ * checks only the source's length, so without it a cache of another build's bundle of the same length (an install
+ * copying files over the old ones) would run that build's code. Read, not hashed, at run time (run-bundle.ts).
+ */
+export function buildIdLine(buildId: string): string {
+  return `//raa-build ${buildId}\n`;
+}
+
+/** The build id of a bundle's text (buildIdLine), or undefined (not built by scripts/build.mjs). */
+export function buildIdOf(source: string): string | undefined {
+  return source.startsWith("//raa-build ") && source[28] === "\n" ? source.slice(12, 28) : undefined;
 }
 
 /**

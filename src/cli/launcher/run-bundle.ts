@@ -2,12 +2,10 @@ import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, st
 import { join } from "node:path";
 import { Script } from "node:vm";
 import { readCacheData } from "./read-cache-data.js";
-import { codeCacheFile, runtimeCodeCacheFile, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, wrapCommonJs } from "./bundle-files.js";
+import { buildIdLine, buildIdOf, codeCacheFile, runtimeCodeCacheFile, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, wrapCommonJs } from "./bundle-files.js";
 
-/** Set by the build: names each bundle next to the launcher (a hash of its text), and the Node that built them. */
-declare const __BUNDLE_IDS__: Readonly<Record<string, string>>;
+/** Set by the build: the Node that built the bundles. */
 declare const __BUILD_RUNTIME__: string;
-const BUNDLE_IDS: Readonly<Record<string, string>> = typeof __BUNDLE_IDS__ === "object" ? __BUNDLE_IDS__ : {};
 const BUILD_RUNTIME = typeof __BUILD_RUNTIME__ === "string" ? __BUILD_RUNTIME__ : "";
 
 /**
@@ -23,11 +21,14 @@ const BUILD_RUNTIME = typeof __BUILD_RUNTIME__ === "string" ? __BUILD_RUNTIME__ 
 export function runBundle(dir: string, file: string, module: { exports: unknown } = { exports: {} }): unknown {
   const bundle = join(dir, file);
   // The build keeps the bundles ASCII (latin1 is read without UTF-8 decoding) and writes them wrapped as a
-  // CommonJS module function (bundle-files.ts): the text read is the text compiled.
+  // CommonJS module function (bundle-files.ts): the text read is the text compiled. Its first line names its build,
+  // which every cache of it must be made for (bundle-files.ts: buildIdLine), whatever cli.js was built with.
   const source = readInstalled(bundle);
+  const buildId = buildIdOf(source);
   const buildRuntime = isBuildRuntime();
-  const shipped = buildRuntime ? shippedCodeCache(dir, file) : undefined;
-  const script = withCache(source, bundle, shipped) ?? compileWithoutShippedCache(dir, file, source, buildRuntime);
+  const shipped = buildRuntime ? shippedCodeCache(dir, file, buildId) : undefined;
+  const script =
+    withCache(source, bundle, shipped) ?? compileWithoutShippedCache(dir, file, source, buildId, buildRuntime);
   script.runInThisContext()(module.exports, require, module, bundle, dir);
   return module.exports;
 }
@@ -39,21 +40,32 @@ function withCache(source: string, filename: string, cachedData: Buffer | undefi
   return script.cachedDataRejected ? undefined : script;
 }
 
-function shippedCodeCache(dir: string, file: string): Buffer | undefined {
+/** The V8 data of the shipped cache, when it was made for this build of the bundle (its first line says). */
+function shippedCodeCache(dir: string, file: string, buildId: string | undefined): Buffer | undefined {
+  let data;
   try {
-    return readFileSync(join(dir, codeCacheFile(file)));
+    data = readFileSync(join(dir, codeCacheFile(file)));
   } catch {
     return undefined; // No cache shipped (a development build): compile from source.
   }
+  const header = buildId === undefined ? undefined : buildIdLine(buildId);
+  // Another build's (an installation with files of two versions): V8 would take it if the lengths were the same.
+  const ours = header !== undefined && data.toString("latin1", 0, header.length) === header;
+  return ours ? data.subarray(header.length) : undefined;
 }
 
 /**
  * The bundle compiled under another Node than the one that built the package, or with V8 flags, from the caches in
  * runBundle's order, else from source (a function of its own: runs under the build's Node do not compile it).
  */
-function compileWithoutShippedCache(dir: string, file: string, source: string, buildRuntime: boolean): Script {
+function compileWithoutShippedCache(
+  dir: string,
+  file: string,
+  source: string,
+  buildId: string | undefined,
+  buildRuntime: boolean,
+): Script {
   const bundle = join(dir, file);
-  const buildId = BUNDLE_IDS[file];
   // Only in a package directory of this user's (root's install, for root; code-cache.ts checks the rest when
   // writing): anyone else's goes to the user's cache at once, as it did before such caches existed.
   const runtimeCache =
@@ -64,7 +76,7 @@ function compileWithoutShippedCache(dir: string, file: string, source: string, b
   if (fromRuntimeCache) return fromRuntimeCache;
   const { readUserCodeCache, userCodeCache } = loadLauncherPart(dir, USER_CODE_CACHE_FILE) as typeof import("./code-cache-reader.js");
   const userCache = userCodeCache(bundle, buildId ?? "development", process.env);
-  const cachedData = (userCache && readUserCodeCache(userCache)) ?? shippedCodeCache(dir, file);
+  const cachedData = (userCache && readUserCodeCache(userCache)) ?? shippedCodeCache(dir, file, buildId);
   const script = compile(source, bundle, cachedData);
   // No cache, or one V8 rejects (another Node binary or other V8 flags than the shipped one was made for).
   const userCacheStale = userCache !== undefined && (!cachedData || script.cachedDataRejected);
