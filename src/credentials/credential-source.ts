@@ -130,6 +130,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
       successor = next;
       watch.stop();
       cache.stop();
+      holder.stopOpening(closedError); // a device wait (--wait-for-device) ends now, not in up to a day
       await busy;
       await holder.close();
     },
@@ -137,8 +138,8 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
 }
 
 // A source lives in a long-running program: file-key signatures go to the thread pool (SignerOptions.signOffThread).
-const defaultSignerFactory: SignerFactory = async (signerOptions) =>
-  (await import("../signers/factory.js")).createSigner({ ...signerOptions, signOffThread: true });
+const defaultSignerFactory: SignerFactory = async (signerOptions, signal) =>
+  (await import("../signers/factory.js")).createSigner({ ...signerOptions, signOffThread: true }, signal);
 
 const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint }) => {
   const { createSession } = await import("../rolesanywhere/create-session.js");

@@ -1,13 +1,14 @@
 import type { KeyObject } from "node:crypto";
 import { isPkcs11Uri } from "../pkcs11/uri.js";
-import { InputError } from "../errors.js";
+import { AgentError, InputError } from "../errors.js";
 import { isFileInput } from "../io/input-file.js";
 import { readSecret, type SecretSource } from "../secrets/secret-source.js";
 import { optionName, type SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
 import type { Certificate } from "../x509/certificate.js";
 
-export type SignerFactory = (options: SignerOptions) => Promise<Signer>;
+/** `signal`: ends a device wait (`waitForDeviceMs`) when the holder is closed. */
+export type SignerFactory = (options: SignerOptions, signal: AbortSignal) => Promise<Signer>;
 
 /**
  * Owns the signer of one long-running credential source. File keys get a new signer per refresh (a renewed key
@@ -27,9 +28,14 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
     options.pkcs11?.askedPin?.pin?.wipe();
   };
 
+  /** Aborted by closing: a device wait ends, and nothing opens any more. */
+  const closing = new AbortController();
+  const stopOpening = (reason: unknown) => closing.abort(reason);
+
   /** The signer being opened: `open()` and a refresh at once share it (a second one would never be closed). */
   let opening: Promise<Signer> | undefined;
   const signerNow = async (): Promise<Signer> => {
+    closing.signal.throwIfAborted();
     if (authFailure) throw authFailure;
     if (current) return current;
     return (opening ??= openSigner().finally(() => (opening = undefined)));
@@ -40,8 +46,12 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
         options = await answerPromptsOnce(options);
         prepared = true;
       }
-      current = await factory(options);
-      return current;
+      const signer = await factory(options, closing.signal);
+      if (closing.signal.aborted) { // opened as the holder closed (a device call finishes first): not kept
+        await signer.close().catch(() => {});
+        throw closing.signal.reason;
+      }
+      return (current = signer);
     } catch (error) {
       if ((error as { category?: string }).category === "auth") rejected(error);
       throw error;
@@ -97,7 +107,11 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
       }
     },
 
+    /** Ends a device wait in progress with `reason` (before waiting for a refresh in flight); `close()` does too. */
+    stopOpening,
+
     close: async (): Promise<void> => {
+      stopOpening(new AgentError("AGENT_UNAVAILABLE", "the credential source was closed"));
       await opening?.catch(() => {}); // the signer being opened is closed too
       const signer = current;
       current = undefined;

@@ -41,14 +41,15 @@ const OPTION_KINDS: Kinds = {
  *   any certificate read from a file (hybrid);
  * - `--intermediates` replaces whatever chain the certificate file (or PKCS#12 file) carried.
  * File keys use node:crypto only; the PKCS#11 and TPM modules are imported only when chosen.
+ * `signal` ends a `waitForDeviceMs` wait (rejecting with its reason); a device call in progress finishes first.
  */
-export async function createSigner(given: SignerOptions): Promise<Signer> {
+export async function createSigner(given: SignerOptions, signal?: AbortSignal): Promise<Signer> {
   const wrong = wrongOption(given, OPTION_KINDS);
   if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in the type definitions" });
   const options = { ...given, debug: dropFailures(given.debug), onDeviceWait: dropFailures(given.onDeviceWait) };
   if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options));
   const { waitForDevice } = await import("./wait-for-device.js");
-  const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait };
+  const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait, signal };
   return withTypedSignErrors(await waitForDevice(() => openSigner(options), waitOptions));
 }
 

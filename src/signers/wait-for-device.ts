@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { isAgentError } from "../errors.js";
 
 interface WaitForDeviceOptions {
@@ -8,6 +9,8 @@ interface WaitForDeviceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
+  /** Ends the wait (between tries, cutting the sleep short) with its reason; a try in progress finishes first. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -17,9 +20,11 @@ interface WaitForDeviceOptions {
  */
 export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForDeviceOptions): Promise<T> {
   const now = options.now ?? (() => performance.now());
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const { signal } = options;
+  const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal }).catch(() => {}));
   let deadline: number | undefined;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       return await open();
     } catch (error) {
@@ -30,7 +35,16 @@ export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForD
         options.onWait?.(`waiting up to ${Math.round(options.timeoutMs / 1000)} s for the device: ${error.toOneLine()}`);
       }
       if (t >= deadline) throw error;
-      await sleep(Math.min(1000, deadline - t));
+      await untilAborted(sleep(Math.min(1000, deadline - t)), signal);
     }
   }
+}
+
+async function untilAborted(sleeping: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return sleeping;
+  if (signal.aborted) return;
+  let stop!: () => void;
+  const aborted = new Promise<void>((resolve) => (stop = resolve));
+  signal.addEventListener("abort", stop, { once: true });
+  await Promise.race([sleeping, aborted]).finally(() => signal.removeEventListener("abort", stop));
 }

@@ -82,4 +82,33 @@ describe("wait for device", () => {
       expect(calls).toBe(1);
     }
   });
+
+  it("an aborted signal ends the wait between tries, cutting the sleep short, with the signal's reason", async () => {
+    // Before: no way to end the wait; a closed credential source waited up to --wait-for-device (a day) for it.
+    const controller = new AbortController();
+    const reason = new Error("closed");
+    let calls = 0;
+    let sleeping = 0;
+    const sleep = async () => {
+      if (++sleeping < 3) return;
+      setTimeout(() => controller.abort(reason), 1);
+      await new Promise(() => {}); // never ends by itself: the abort cuts it short
+    };
+    const waiting = waitForDevice(async () => {
+      calls++;
+      throw new DeviceError("PKCS11_TOKEN_NOT_FOUND", "no token matches pkcs11:token=late");
+    }, { timeoutMs: 86_400_000, signal: controller.signal, now: () => 0, sleep });
+    await expect(waiting).rejects.toBe(reason);
+    expect([calls, sleeping]).toEqual([3, 3]);
+
+    const late = new AbortController();
+    let tries = 0;
+    const opened = waitForDevice(async () => {
+      if (++tries === 1) throw new DeviceError("TPM_UNAVAILABLE", "cannot reach the TPM");
+      late.abort(reason); // closed during the device call that succeeds: that call finishes, its result returned
+      return "signer";
+    }, { timeoutMs: 60_000, signal: late.signal, ...clock() });
+    expect(await opened).toBe("signer");
+    await expect(waitForDevice(async () => "never", { timeoutMs: 1, signal: late.signal })).rejects.toBe(reason);
+  });
 });

@@ -11,6 +11,7 @@ import { Certificate } from "../../src/x509/certificate.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { KeyFileSigner, startEndpoint, successBody } from "../rolesanywhere/support.js";
 import { standInSettings } from "../helpers/stand-in.js";
+import { waitForDevice } from "../../src/signers/wait-for-device.js";
 
 const settings = standInSettings;
 
@@ -159,6 +160,45 @@ describe("credential source", () => {
     await other.close();
     await opening.catch(() => {});
     expect(signers.map((s) => s.closed)).toEqual([1, 1]);
+  });
+
+  it("close() ends a --wait-for-device wait at once: open() and a request fail as closed, and no signer is left open", async () => {
+    // Before: open() with no token present, then close() (a library host), waited up to waitForDeviceMs (a day).
+    let tries = 0;
+    const createSigner = (_options: unknown, signal: AbortSignal) => waitForDevice(async (): Promise<Signer> => {
+      tries++;
+      throw new DeviceError("PKCS11_TOKEN_NOT_FOUND", "no token matches pkcs11:token=late");
+    }, { timeoutMs: 86_400_000, signal, sleep: () => new Promise((r) => setTimeout(r, 2)) });
+    const source = createCredentialSource({ name: "w", settings: settings(), createSigner, createSession: async () => hourCreds(), now });
+    const opening = source.open();
+    const request = source.get();
+    await settle();
+    expect(tries).toBeGreaterThan(0);
+    const closed = await Promise.race([source.close().then(() => "closed"), settle().then(() => "still waiting")]);
+    expect(closed).toBe("closed");
+    const asClosed = { code: "AGENT_UNAVAILABLE", message: "w was closed (reloaded or removed): ask again" };
+    await expect(opening).rejects.toMatchObject(asClosed);
+    await expect(request).rejects.toMatchObject(asClosed);
+    await expect(source.open()).rejects.toMatchObject(asClosed); // and opens nothing any more
+  });
+
+  it("a signer whose device call ends just as close() stops the wait is closed, not kept (open() fails as closed)", async () => {
+    let finish!: () => void;
+    const signers: ReturnType<typeof fakeSigner>[] = [];
+    const createSigner = vi.fn(async () => {
+      await new Promise<void>((r) => (finish = r)); // one PKCS#11 call in progress: it is not interrupted
+      signers.push(fakeSigner("pkcs11"));
+      return signers[0]!;
+    });
+    const source = createCredentialSource({ name: "x", settings: settings(), createSigner, createSession: async () => hourCreds(), now });
+    const opening = source.open();
+    await settle();
+    const closing = source.close();
+    finish();
+    await closing;
+    await expect(opening).rejects.toMatchObject({ code: "AGENT_UNAVAILABLE" });
+    expect(createSigner).toHaveBeenCalledTimes(1);
+    expect(signers.map((s) => s.closed)).toEqual([1]);
   });
 
   it("a request during a reload shares the refresh in flight, or gets the cached credentials; the signer closes after", async () => {

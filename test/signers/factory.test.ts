@@ -185,6 +185,19 @@ describe("createSigner (file keys)", () => {
     }
   });
 
+  it("a signal ends a --wait-for-device wait at once, with its reason (a closed credential source)", async () => {
+    // Before: nothing could end the wait: a source closed while its TPM was not up waited up to waitForDeviceMs.
+    const controller = new AbortController();
+    const reason = new Error("closed");
+    const tpm = { device: `unix:${path("no-such-tpm.sock")}`, noKeyPassword: true };
+    const onDeviceWait = () => setTimeout(() => controller.abort(reason), 5);
+    const started = Date.now();
+    const options = { privateKey: "handle:0x81000101", tpm, waitForDeviceMs: 86_400_000, onDeviceWait };
+    const waiting = createSigner(options, controller.signal);
+    await expect(waiting).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(900); // not even one whole 1 s pause between tries
+  });
+
   it("a missing key file: FILE_NOT_FOUND naming it", async () => {
     const e = await expectAgentError(createSigner({ certificate: leaf.certPath, privateKey: path("absent.key") }), "FILE_NOT_FOUND");
     expect(e.message).toContain(path("absent.key"));

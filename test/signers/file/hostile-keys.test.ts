@@ -284,7 +284,7 @@ describe("long-running programs sign with file keys on the thread pool", () => {
 
   it("credential sources (agent, serve, update, SDK) ask for it; one-shot commands do not", () => {
     const source = readFileSync("src/credentials/credential-source.ts", "utf8");
-    expect(source).toMatch(/createSigner\(\{ \.\.\.signerOptions, signOffThread: true \}\)/);
+    expect(source).toMatch(/createSigner\(\{ \.\.\.signerOptions, signOffThread: true \}[,)]/);
     expect(readFileSync("src/cli/commands/credential-process.ts", "utf8")).not.toContain("signOffThread");
   });
 });
