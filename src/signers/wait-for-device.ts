@@ -1,4 +1,3 @@
-import { setTimeout as delay } from "node:timers/promises";
 import { isAgentError } from "../errors.js";
 
 interface WaitForDeviceOptions {
@@ -21,7 +20,16 @@ interface WaitForDeviceOptions {
 export async function waitForDevice<T>(open: () => Promise<T>, options: WaitForDeviceOptions): Promise<T> {
   const now = options.now ?? (() => performance.now());
   const { signal } = options;
-  const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal }).catch(() => {}));
+  // Not node:timers/promises: the cold credential-process call would load it (~3M instructions).
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  }));
   let deadline: number | undefined;
   for (;;) {
     signal?.throwIfAborted();
