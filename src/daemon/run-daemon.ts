@@ -22,10 +22,12 @@ export function isTransient(error: unknown): boolean {
  * A daemon's credential source: it logs each refresh, and tells `onRefreshed` of each new set of credentials. A
  * local failure — a key, certificate or file that cannot be used (`input`: retried every few minutes until its
  * owner or a renewal fixes it), a token or TPM not there (`device`: retried at once when it is) — is logged once,
- * not at each retry, until the error changes; one that opening the signer met (logged by logFailures) too.
+ * not at each retry, until the error changes; one that opening the signer met (logged by logFailures) too. An
+ * endpoint that fails (network, service) is logged at the 1st, 2nd, 4th… failure, then every 64th.
  */
 export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed }: DaemonStartOptions): CredentialSource {
   let logged: string | undefined;
+  let outage: string | undefined;
   const localLine = (error: unknown): string | undefined => {
     const { category, code, message } = error as { category?: string; code?: string; message?: string };
     // Without what changes at each retry: the clock's reading and how long ago or until (validity.ts).
@@ -35,9 +37,18 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
   const source = createCredentialSource({
     ...spec,
     onEvent: (name, event, credentials) => {
-      const line = event.type === "refresh-failed" ? localLine(event.error) : undefined;
-      const once = line ? "; not logged again until it changes" : "";
-      if (line === undefined || line !== logged) log(describeRefreshEvent(name, event) + once);
+      const failed = event.type === "refresh-failed" ? event : undefined;
+      const line = failed && localLine(failed.error);
+      // An outage (network, service: retried every 30 s or so) is logged at its 1st, 2nd, 4th… failure, then every
+      // 64th, and at once when its code changes or the previous credentials lapse: not ~2,900 lines a day.
+      const n = failed && !line && failed.nextAttemptAt ? failed.consecutiveFailures : 0;
+      const key = failed && n ? `${failed.error.code} ${failed.servingPreviousUntil !== undefined}` : undefined;
+      const quiet = key !== undefined && key === outage && !(n % 64 === 0 || (n & (n - 1)) === 0);
+      outage = key;
+      const next = n < 64 ? 2 ** (Math.floor(Math.log2(n)) + 1) : n - (n % 64) + 64;
+      const again = n ? `; logged again at failure #${next} unless it changes` : "";
+      const once = line ? "; not logged again until it changes" : again;
+      if (!quiet && (line === undefined || line !== logged)) log(describeRefreshEvent(name, event) + once);
       logged = line;
       if (credentials) onRefreshed?.(name, credentials);
     },

@@ -16,7 +16,8 @@ interface FileUpdaterOptions {
 /**
  * Writes each new set of credentials to the credentials file, one write at a time; only the newest set is
  * ever written (a set superseded while a write was running is skipped). A failed write (disk full, file
- * locked too long) is logged and retried, so the loop survives it as it survives refresh failures.
+ * locked too long) is logged once until its error changes and retried, so the loop survives it as it survives
+ * refresh failures.
  */
 export function credentialsFileUpdater(options: FileUpdaterOptions) {
   const { path, profile, log, retryMs = 30_000, write = writeProfileCredentials } = options;
@@ -24,6 +25,8 @@ export function credentialsFileUpdater(options: FileUpdaterOptions) {
   let writing: Promise<void> | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  /** The failed write's line, logged once until it changes (a read-only or full disk: not 2,880 lines a day). */
+  let failure: string | undefined;
 
   const drain = async () => {
     try {
@@ -33,9 +36,13 @@ export function credentialsFileUpdater(options: FileUpdaterOptions) {
         try {
           await write(path, profile, credentials);
           log(`wrote profile [${profile}] to ${path}`);
+          failure = undefined;
           options.onWritten?.();
         } catch (error) {
-          log(`could not write ${path}: ${oneLine(error)}; trying again in ${Math.round(retryMs / 1000)} s`);
+          const line = `could not write ${path}: ${oneLine(error)}`;
+          const again = `trying again in ${Math.round(retryMs / 1000)} s; not logged again until it changes`;
+          if (line !== failure) log(`${line}; ${again}`);
+          failure = line;
           if (!pending && credentials.expiration.getTime() > Date.now()) {
             retryTimer = setTimeout(() => offer(credentials), retryMs);
           }

@@ -2,6 +2,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../../src/arn.js";
 import { loggingSource, startDaemon } from "../../src/daemon/run-daemon.js";
+import { VirtualTime } from "../../bench/lib/virtual-time.js";
+import { NetworkError } from "../../src/errors.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 
 const ARNS = {
@@ -107,4 +109,42 @@ describe("a daemon's source (agent, serve, update) with a key no retry can use",
       await registry.closeAll();
     }
   }, 15_000);
+});
+
+describe("a daemon's source through a week of an endpoint that does not answer (virtual time)", () => {
+  it("logs a few dozen lines a day, not one per attempt, and refreshes within a minute of its return", async () => {
+    // Before: one line per attempt, ~2,900 a day (a 60 s ceiling with full jitter) in a fleet device's journal.
+    const t = new VirtualTime(Date.UTC(2026, 0, 1));
+    const lines: { at: number; line: string }[] = [];
+    let down = true;
+    let seed = 1;
+    const spec = {
+      name: "p",
+      settings: { signer: { certificate: "/c", privateKey: "/k" }, session: { ...ARNS, durationSeconds: 3600 }, endpoint: {} },
+      now: t.now, monotonic: t.now, timers: t, random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647),
+      createSigner: async () => ({ close: async () => {} }),
+      createSession: async () => {
+        if (down) throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED 127.0.0.1:443");
+        const expiration = new Date(t.now() + 3_600_000);
+        return { accessKeyId: "AKIA", secretAccessKey: "secret", sessionToken: "token", expiration };
+      },
+    };
+    const source = loggingSource(spec as never, (line) => lines.push({ at: t.now(), line }), {});
+    try {
+      source.start();
+      const week = t.now() + 7 * 86_400_000;
+      await t.runUntil(week);
+      expect(source.status().consecutiveFailures).toBeGreaterThan(7 * 2_000); // it kept trying
+      expect(lines.length).toBeLessThan(7 * 100);
+      expect(lines[0]!.line).toMatch(/^p: refresh failed \(NETWORK_ERROR\): .*; logged again at failure #2 unless it changes$/);
+      expect(lines.at(-1)!.line).toMatch(/; retry #\d+ at .*; no valid credentials .*; logged again at failure #\d+ unless/);
+      down = false;
+      await t.runUntil(week + 3_600_000);
+      const back = lines.find(({ line }) => line.includes("new credentials"));
+      expect(back!.at - week).toBeLessThan(61_000);
+      expect(source.status().state).toBe("fresh");
+    } finally {
+      await source.close();
+    }
+  });
 });

@@ -464,6 +464,39 @@ describe("credentialsFileUpdater", () => {
   });
 });
 
+describe("credentialsFileUpdater on a disk that stays full", () => {
+  it("logs the failed write once, not every 30 s, and the write that succeeds", async () => {
+    // Before: `could not write … trying again in 30 s` every 30 s while the credentials lasted, ~2,800 lines a day.
+    vi.useFakeTimers();
+    try {
+      let full = true;
+      const lines: string[] = [];
+      const updater = credentialsFileUpdater({
+        path: "/p", profile: "gw", log: (l) => lines.push(l),
+        write: async () => {
+          if (full) throw new InputError("FILE_WRITE_FAILED", "cannot write /p: no space left on device (ENOSPC)");
+        },
+      });
+      const lasting = (id: string) => ({ ...creds(id), expiration: new Date(Date.now() + 86_400_000) });
+      updater.offer(lasting("A"));
+      for (let hour = 0; hour < 23; hour++) {
+        await vi.advanceTimersByTimeAsync(3_600_000);
+        updater.offer(lasting(`B${hour}`)); // each refresh offers new credentials
+      }
+      await updater.idle();
+      expect(lines).toEqual(["could not write /p: cannot write /p: no space left on device (ENOSPC); trying again in 30 s; not logged again until it changes"]);
+      full = false;
+      await vi.advanceTimersByTimeAsync(30_000);
+      await updater.idle();
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toBe("wrote profile [gw] to /p");
+      await updater.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe("update --profile", () => {
   const { dir, cleanup } = makeTempDir("raa-update-profile-");
   afterAll(cleanup);
