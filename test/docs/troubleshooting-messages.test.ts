@@ -18,10 +18,11 @@ const files = (dir: string): string[] =>
     const path = join(dir, name);
     return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : [];
   });
-/** src/ as one text: `"a" +\n "b"` joined, each `${…}` a gap that no doc piece can span. */
+/** src/ as one text, comment lines left out: `"a" +\n "b"` joined, each `${…}` a gap that no doc piece can span. */
 const SRC = files("src")
   .map((path) => readFileSync(path, "utf8"))
   .join("\n")
+  .replace(/^\s*(?:\/\/|\/\*|\*).*$/gm, "") // comment lines: a message only a comment names is not printed
   .replace(/["'`]\s*\+\s*\n\s*["'`]/g, "")
   .replace(/\$\{(?:[^{}]|\{[^{}]*\})*\}/g, "\u0000"); // one level of nesting: `${a.map((f) => `--${f}`)}`
 
@@ -32,6 +33,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   "--role-session-name must be": ['"must be 2 to 64 characters from letters, digits and _+=,.@-"', "--role-session-name"],
   "d behind the endpoint": ["\u0000 \u0000 the endpoint's", "function clockSkewText"],
   "has a notAfter that is not a valid time": ["\u0000 has a \u0000 that is not a valid time (OpenSSL: '\u0000')", '"notAfter"'],
+  "Bad time value": ["that is not a valid time (OpenSSL: '\u0000')"], // OpenSSL's own words, passed through
   "did you mean us-east-1 or us-east-2?": ["`'\u0000' is not an AWS region`", "regions look like us-east-1 or eu-central-1"],
   "the certificate file was given as PEM text": ["the \u0000 was given as PEM text (a \"\u0000\" block), not as the path of a file", '"certificate file"'],
   "unknown flag --certifcate for": ["unknown flag --\u0000 for '\u0000'"],
@@ -66,7 +68,7 @@ const rows = doc.split("\n").filter((line) => line.startsWith("| ") && !line.sta
 const cells = (row: string) => row.split(/(?<!\\)\|/).slice(1, -1);
 
 /** The checked pieces of a first column. */
-export function messagePieces(firstColumn: string): string[] {
+function messagePieces(firstColumn: string): string[] {
   const fragments = [...firstColumn.matchAll(/(\(from )?`([^`]+)`/g)].filter((m) => !m[1] && !NOT_OURS.test(m[2]!));
   return fragments
     .flatMap((m) => m[2]!.split(VARIABLE))
@@ -93,6 +95,13 @@ describe("docs/troubleshooting.md quotes the messages the code prints", () => {
   it("uses every COMPOSED entry (a row changed or gone takes its entry with it)", () => {
     const used = new Set(rows.flatMap((row) => messagePieces(cells(row)[0]!)));
     expect(Object.keys(COMPOSED).filter((piece) => !used.has(piece))).toEqual([]);
+  });
+
+  it("gives each category its exit code (the first table)", () => {
+    const pairs: Record<string, number> = {};
+    for (const m of rows.map((row) => /^\| (\d) \| (\w+) \|/.exec(row))) if (m) pairs[m[2]!] = Number(m[1]);
+    const { ok: _, ...categories } = EXIT_CODES;
+    expect(pairs).toEqual(categories);
   });
 
   it("names only codes of src/errors.ts, each with its exit code", () => {
