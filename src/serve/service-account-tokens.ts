@@ -169,7 +169,8 @@ async function readJwks(path: string) {
     } catch {
       key = undefined;
     }
-    const kid = typeof jwk.kid === "string" ? jwk.kid : undefined;
+    if (jwk.kid !== undefined && typeof jwk.kid !== "string") throw invalid("has a key whose kid is not a string");
+    const kid = jwk.kid;
     const details = key?.asymmetricKeyDetails;
     const kind = key?.asymmetricKeyType === "rsa" ? "RSA" : ownValue(CURVES, details?.namedCurve ?? "");
     if (!key || !kind) throw invalid(`has a key that is not an RSA, P-256 or P-384 public key (kid ${String(kid)})`);

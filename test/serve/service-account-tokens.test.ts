@@ -267,6 +267,8 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       ["enc", { keys: [{ ...jwk(rsa.publicKey, "x"), use: "enc" }] }],
       // Before: accepted, and tokens it verified let in, though its key_ops (RFC 7517 4.3) do not include "verify".
       ["key_ops-encrypt", { keys: [{ ...jwk(rsa.publicKey, "x"), use: undefined, key_ops: ["encrypt"] }] }],
+      // Before: taken as a key without kid, so never found for a token's kid "1" (or kid 1: the only key's).
+      ["kid-number", { keys: [{ ...jwk(rsa.publicKey, "x"), kid: 1 }, { ...jwk(other.publicKey, "y"), kid: 1 }] }],
       ["key_ops-string", { keys: [{ ...jwk(rsa.publicKey, "x"), use: undefined, key_ops: "verify" }] }],
       // JSON null, as the file or as a key, used to throw a TypeError instead.
       ["null", null],
