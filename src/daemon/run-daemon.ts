@@ -40,9 +40,11 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
       const failed = event.type === "refresh-failed" ? event : undefined;
       const line = failed && localLine(failed.error);
       // An outage (network, service: retried every 30 s or so) is logged at its 1st, 2nd, 4th… failure, then every
-      // 64th, and at once when its code changes or the previous credentials lapse: not ~2,900 lines a day.
+      // 64th, and at once when its error changes (request ids, times and counts aside; a refused connection, then a
+      // TLS-inspecting proxy: one code) or the previous credentials lapse: not ~2,900 lines a day.
       const n = failed && !line && failed.nextAttemptAt ? failed.consecutiveFailures : 0;
-      const key = failed && n ? `${failed.error.code} ${failed.servingPreviousUntil !== undefined}` : undefined;
+      const what = failed?.error.message.replace(/\[request id [^\]]*\]|\d+/g, "#");
+      const key = failed && n ? `${failed.error.code} ${failed.servingPreviousUntil !== undefined} ${what}` : undefined;
       const quiet = key !== undefined && key === outage && !(n % 64 === 0 || (n & (n - 1)) === 0);
       outage = key;
       const next = n < 64 ? 2 ** (Math.floor(Math.log2(n)) + 1) : n - (n % 64) + 64;

@@ -158,6 +158,10 @@ async function readJwks(path: string) {
   const keys = list.map((jwk: JsonWebKey & { kid?: unknown; use?: unknown; alg?: unknown }) => {
     if (!isPlainObject(jwk)) throw invalid("has a key that is not an RSA, P-256 or P-384 public key");
     if (jwk.use !== undefined && jwk.use !== "sig") throw invalid(`has a key not meant for signatures (use ${String(jwk.use)})`);
+    const ops = jwk.key_ops as unknown;
+    if (ops !== undefined && !(Array.isArray(ops) && ops.includes("verify"))) {
+      throw invalid(`has a key not meant for verifying signatures (key_ops ${String(ops)})`);
+    }
     if (jwk.d !== undefined) throw invalid("holds a private key: give the public keys only");
     let key;
     try {
@@ -165,7 +169,8 @@ async function readJwks(path: string) {
     } catch {
       key = undefined;
     }
-    const kid = typeof jwk.kid === "string" ? jwk.kid : undefined;
+    if (jwk.kid !== undefined && typeof jwk.kid !== "string") throw invalid("has a key whose kid is not a string");
+    const kid = jwk.kid;
     const details = key?.asymmetricKeyDetails;
     const kind = key?.asymmetricKeyType === "rsa" ? "RSA" : ownValue(CURVES, details?.namedCurve ?? "");
     if (!key || !kind) throw invalid(`has a key that is not an RSA, P-256 or P-384 public key (kid ${String(kid)})`);

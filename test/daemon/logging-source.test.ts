@@ -147,4 +147,49 @@ describe("a daemon's source through a week of an endpoint that does not answer (
       await source.close();
     }
   });
+
+  it("logs a new failure with the same code at once, keeps its promise of the next line, and starts over after a success", async () => {
+    // Before: an endpoint refusing connections, then a TLS-inspecting proxy (both NETWORK_ERROR) was said only at
+    // failure #16, ~3 min later (#64 → #128 after an hour: half an hour); the request id in each answer aside.
+    const t = new VirtualTime(Date.UTC(2026, 0, 1));
+    const lines: string[] = [];
+    let failures = 0;
+    let up = false;
+    const spec = {
+      name: "p",
+      settings: { signer: { certificate: "/c", privateKey: "/k" }, session: { ...ARNS, durationSeconds: 3600 }, endpoint: {} },
+      now: t.now, monotonic: t.now, timers: t, random: () => 0.5,
+      createSigner: async () => ({ close: async () => {} }),
+      createSession: async () => {
+        if (up) return { accessKeyId: "AKIA", secretAccessKey: "secret", sessionToken: "token", expiration: new Date(t.now() + 3_600_000) };
+        failures++;
+        const id = `[request id ${failures.toString(16)}a-${failures}]`;
+        if (failures <= 10 || failures > 20) throw new NetworkError("NETWORK_ERROR", `connect ECONNREFUSED 127.0.0.1:443 ${id}`);
+        throw new NetworkError("NETWORK_ERROR", "the TLS certificate of rolesanywhere is not trusted: self-signed certificate");
+      },
+    };
+    const source = loggingSource(spec as never, (line) => lines.push(line), {});
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 10_000 && !done(); i++) await t.runUntil(t.now() + 1_000);
+    };
+    const failureOf = (line: string) => Number(/; retry #(\d+) at /.exec(line)![1]) - 1;
+    try {
+      source.start();
+      await until(() => failures >= 40);
+      const logged = lines.map((line) => [failureOf(line), /not trusted/.test(line)] as const);
+      expect(logged).toEqual([[1, false], [2, false], [4, false], [8, false], [11, true], [16, true], [21, false], [32, false]]);
+      for (const [i, line] of lines.entries()) {
+        const promised = Number(/logged again at failure #(\d+) unless/.exec(line)![1]);
+        if (i + 1 < lines.length && logged[i + 1]![1] === logged[i]![1]) expect(failureOf(lines[i + 1]!)).toBe(promised);
+      }
+      up = true;
+      await until(() => source.status().state === "fresh");
+      up = false;
+      lines.length = 0;
+      await until(() => lines.length > 0);
+      expect(lines[0]).toMatch(/^p: refresh failed \(NETWORK_ERROR\): .*ECONNREFUSED.*; logged again at failure #2 unless/);
+    } finally {
+      await source.close();
+    }
+  });
 });

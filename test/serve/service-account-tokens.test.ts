@@ -265,6 +265,11 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       ["private", { keys: [{ ...rsa.privateKey.export({ format: "jwk" }), kid: "x" }] }],
       ["empty", { keys: [] }],
       ["enc", { keys: [{ ...jwk(rsa.publicKey, "x"), use: "enc" }] }],
+      // Before: accepted, and tokens it verified let in, though its key_ops (RFC 7517 4.3) do not include "verify".
+      ["key_ops-encrypt", { keys: [{ ...jwk(rsa.publicKey, "x"), use: undefined, key_ops: ["encrypt"] }] }],
+      // Before: taken as a key without kid, so never found for a token's kid "1" (or kid 1: the only key's).
+      ["kid-number", { keys: [{ ...jwk(rsa.publicKey, "x"), kid: 1 }, { ...jwk(other.publicKey, "y"), kid: 1 }] }],
+      ["key_ops-string", { keys: [{ ...jwk(rsa.publicKey, "x"), use: undefined, key_ops: "verify" }] }],
       // JSON null, as the file or as a key, used to throw a TypeError instead.
       ["null", null],
       ["null-key", { keys: [null] }],
@@ -283,6 +288,11 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       writeFileSync(path, JSON.stringify(content));
       await expect(open({ jwksPath: path })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
     }
+    const path = join(dir, "key_ops-verify.json");
+    writeFileSync(path, JSON.stringify({ keys: [{ ...jwk(rsa.publicKey, "rsa-1"), use: undefined, key_ops: ["verify"] }] }));
+    const t = await open({ jwksPath: path });
+    t.stop();
+    expect(t.verify(jwt(claims()))).toBeDefined();
   });
 
   it("opens the JWKS the way node-daemonset.yaml mounts it, laid out as the kubelet lays out that volume", async () => {
