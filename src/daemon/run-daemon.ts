@@ -1,3 +1,4 @@
+import type { RefreshEvent } from "../credentials/credential-cache.js";
 import { createCredentialSource, describeRefreshEvent, type CertificateWarning, type CredentialSource } from "../credentials/credential-source.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
@@ -27,7 +28,7 @@ export function isTransient(error: unknown): boolean {
  */
 export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed }: DaemonStartOptions): CredentialSource {
   let logged: string | undefined;
-  let outage: string | undefined;
+  const outageEnding = outageSchedule();
   const localLine = (error: unknown): string | undefined => {
     const { category, code, message } = error as { category?: string; code?: string; message?: string };
     // Without what changes at each retry: the clock's reading and how long ago or until (validity.ts).
@@ -39,18 +40,9 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
     onEvent: (name, event, credentials) => {
       const failed = event.type === "refresh-failed" ? event : undefined;
       const line = failed && localLine(failed.error);
-      // An outage (network, service: retried every 30 s or so) is logged at its 1st, 2nd, 4th… failure, then every
-      // 64th, and at once when its error changes (request ids, times and counts aside; a refused connection, then a
-      // TLS-inspecting proxy: one code) or the previous credentials lapse: not ~2,900 lines a day.
-      const n = failed && !line && failed.nextAttemptAt ? failed.consecutiveFailures : 0;
-      const what = failed?.error.message.replace(/\[request id [^\]]*\]|\d+/g, "#");
-      const key = failed && n ? `${failed.error.code} ${failed.servingPreviousUntil !== undefined} ${what}` : undefined;
-      const quiet = key !== undefined && key === outage && !(n % 64 === 0 || (n & (n - 1)) === 0);
-      outage = key;
-      const next = n < 64 ? 2 ** (Math.floor(Math.log2(n)) + 1) : n - (n % 64) + 64;
-      const again = n ? `; logged again at failure #${next} unless it changes` : "";
-      const once = line ? "; not logged again until it changes" : again;
-      if (!quiet && (line === undefined || line !== logged)) log(describeRefreshEvent(name, event) + once);
+      const ending = outageEnding(failed && !line && failed.nextAttemptAt ? failed : undefined);
+      const once = line ? "; not logged again until it changes" : ending;
+      if (ending !== undefined && (line === undefined || line !== logged)) log(describeRefreshEvent(name, event) + once);
       logged = line;
       if (credentials) onRefreshed?.(name, credentials);
     },
@@ -63,6 +55,29 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
         logged = localLine(error);
         throw error;
       }),
+  };
+}
+
+type RefreshFailure = Extract<RefreshEvent, { type: "refresh-failed" }>;
+
+/**
+ * Which failures of an outage (network, service: retried every 30 s or so) are logged: the 1st, 2nd, 4th…, then
+ * every 64th, and at once when its error changes (request ids, times and counts aside; a refused connection, then
+ * a TLS-inspecting proxy: one code) or the previous credentials lapse — not ~2,900 lines a day. The returned
+ * function gives a logged failure's line ending, undefined for one not logged; no failure ends the outage ("").
+ */
+function outageSchedule(): (failure: RefreshFailure | undefined) => string | undefined {
+  let last: string | undefined;
+  return (failure) => {
+    const what = failure?.error.message.replace(/\[request id [^\]]*\]|\d+/g, "#");
+    const key = failure && `${failure.error.code} ${failure.servingPreviousUntil !== undefined} ${what}`;
+    const repeated = key !== undefined && key === last;
+    last = key;
+    if (!failure) return "";
+    const n = failure.consecutiveFailures;
+    if (repeated && n % 64 !== 0 && (n & (n - 1)) !== 0) return undefined;
+    const next = n < 64 ? 2 ** (Math.floor(Math.log2(n)) + 1) : n - (n % 64) + 64;
+    return `; logged again at failure #${next} unless it changes`;
   };
 }
 
