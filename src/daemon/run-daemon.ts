@@ -42,7 +42,8 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
       const line = failed && localLine(failed.error);
       const ending = outageEnding(failed && !line && failed.nextAttemptAt ? failed : undefined);
       const once = line ? "; not logged again until it changes" : ending;
-      if (ending !== undefined && (line === undefined || line !== logged)) log(describeRefreshEvent(name, event) + once);
+      const quiet = ending === undefined || (line !== undefined && line === logged);
+      if (!quiet) log(describeRefreshEvent(name, event) + once);
       logged = line;
       if (credentials) onRefreshed?.(name, credentials);
     },
