@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:tls";
@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { startCredentialServer, ECS_PATH, checkEndpointChoice } from "../../src/serve/credential-server.js";
 import { ecsConsumers, withRandomTokens } from "../../src/serve/ecs-consumers.js";
 import { openEcsTokenFiles } from "../../src/serve/ecs-token-files.js";
+import { secretVolume, servedSerial } from "../helpers/secret-volume.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-tls-endpoint-");
@@ -21,31 +22,6 @@ const serverCert = (name: string) =>
 const creds = { accessKeyId: "ASIAGATEWAY", secretAccessKey: "s", sessionToken: "t", expiration: new Date(Date.now() + 3600_000) };
 const roles = (role: string) => (role === "gateway" ? { get: async () => creds } : undefined);
 const TOKEN = "t".repeat(43);
-
-/** A directory whose files are links into `..data`, swapped atomically like a Kubernetes Secret volume. */
-function secretVolume(path: string, files: Record<string, string>, generation: number): void {
-  mkdirSync(join(path, `..g${generation}`), { recursive: true });
-  for (const [name, data] of Object.entries(files)) writeFileSync(join(path, `..g${generation}`, name), data);
-  symlinkSync(`..g${generation}`, join(path, "..tmp"));
-  renameSync(join(path, "..tmp"), join(path, "..data"));
-  for (const name of Object.keys(files)) {
-    try {
-      symlinkSync(`..data/${name}`, join(path, name));
-    } catch {
-      /* exists */
-    }
-  }
-}
-
-function servedSerial(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port, ca: ca.certPem }, () => {
-      resolve(BigInt(`0x${s.getPeerCertificate().serialNumber}`).toString(10));
-      s.end();
-    });
-    s.on("error", reject);
-  });
-}
 
 const until = async (check: () => Promise<boolean>) => {
   for (let i = 0; i < 100; i++) {
@@ -72,16 +48,16 @@ describe("the ECS endpoint over TLS", () => {
     });
     try {
       expect(server.url).toBe(`https://127.0.0.1:${server.port}`);
-      expect(await servedSerial(server.port)).toBe(one.serialDecimal);
+      expect(await servedSerial(server.port, ca.certPem)).toBe(one.serialDecimal);
       secretVolume(vol, { "tls.crt": readFileSync(two.certPath, "utf8"), "tls.key": readFileSync(two.keyPath, "utf8") }, 2);
-      await until(async () => (await servedSerial(server.port)) === two.serialDecimal);
+      await until(async () => (await servedSerial(server.port, ca.certPem)) === two.serialDecimal);
       expect(lines).toContainEqual(expect.stringMatching(/^TLS certificate reloaded from .*tls\.crt \(valid until /));
       // Half a rotation: the key of another pair. Kept the previous one, said so once.
       secretVolume(vol, { "tls.crt": readFileSync(two.certPath, "utf8"), "tls.key": readFileSync(one.keyPath, "utf8") }, 3);
       await until(async () => lines.some((l) => /not reloaded.*does not belong/.test(l)));
       await new Promise((r) => setTimeout(r, 100));
       expect(lines.filter((l) => /not reloaded/.test(l))).toHaveLength(1);
-      expect(await servedSerial(server.port)).toBe(two.serialDecimal);
+      expect(await servedSerial(server.port, ca.certPem)).toBe(two.serialDecimal);
     } finally {
       await server.close();
     }

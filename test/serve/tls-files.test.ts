@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
-import { connect } from "node:tls";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { startTlsServer } from "../../src/serve/tls-files.js";
+import { secretVolume, servedSerial } from "../helpers/secret-volume.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
 // The real reader, with a hook run before the key file is read: where a ..data swap can fall between the two reads.
@@ -31,30 +31,6 @@ const pair = (name: string) => {
   return { ...leaf, files: { "tls.crt": readFileSync(leaf.certPath, "utf8"), "tls.key": readFileSync(leaf.keyPath, "utf8") } };
 };
 
-/** A Secret volume's files, links into `..data`, swapped at once as the kubelet does. */
-function secretVolume(path: string, files: Record<string, string>, generation: number): void {
-  mkdirSync(join(path, `..g${generation}`), { recursive: true });
-  for (const [name, data] of Object.entries(files)) writeFileSync(join(path, `..g${generation}`, name), data);
-  symlinkSync(`..g${generation}`, join(path, "..tmp"));
-  renameSync(join(path, "..tmp"), join(path, "..data"));
-  for (const name of Object.keys(files)) {
-    try {
-      symlinkSync(`..data/${name}`, join(path, name));
-    } catch {
-      /* exists */
-    }
-  }
-}
-
-const servedSerial = (port: number) =>
-  new Promise<string>((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port, ca: ca.certPem }, () => {
-      resolve(BigInt(`0x${s.getPeerCertificate().serialNumber}`).toString(10));
-      s.end();
-    });
-    s.on("error", reject);
-  });
-
 describe("the TLS certificate's files, re-read when they change", () => {
   it("reads the pair again when a rotation fell between reading the certificate and the key (before: never)", async () => {
     // Before: the torn pair (certificate of one generation, key of the next) failed and the files' stamps, by then
@@ -69,11 +45,11 @@ describe("the TLS certificate's files, re-read when they change", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
     try {
-      expect(await servedSerial(port)).toBe(one.serialDecimal);
+      expect(await servedSerial(port, ca.certPem)).toBe(one.serialDecimal);
       hook.beforeKeyRead = () => secretVolume(vol, three.files, 3);
       secretVolume(vol, two.files, 2);
       for (let i = 0; i < 100 && !lines.some((l) => /reloaded from/.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(await servedSerial(port)).toBe(three.serialDecimal);
+      expect(await servedSerial(port, ca.certPem)).toBe(three.serialDecimal);
       expect(lines.filter((l) => /not reloaded/.test(l))).toEqual([]);
     } finally {
       stop();
