@@ -1,11 +1,12 @@
 /**
- * docs/troubleshooting.md is grepped for the message an operator sees: its first column must quote what the code
- * prints today, and its codes and exit codes must be the code's. Read as text, no parsing of TypeScript:
- * - every backquoted fragment of a first column (not AWS's or the SDK's own messages, not `(from serve …)`) is cut
+ * docs/troubleshooting.md, and the error tables of docs/pkcs11.md and docs/tpm.md, are grepped for the message an
+ * operator sees: their message column must quote what the code prints today, and their codes and exit codes must be
+ * the code's (TABLES says which rows and columns). Read as text, no parsing of TypeScript:
+ * - every backquoted fragment of a message column (not AWS's or the SDK's own messages, not `(from serve …)`) is cut
  *   at its variable parts (`…`, quotes, parentheses, ` / ` alternatives, placeholder words like N or DIR, numbers);
  *   each piece of 12+ characters must occur in src/ (a `${…}` there is a gap: text on either side still counts),
  *   or be one that the code composes from parts (COMPOSED below: the parts must occur in src/);
- * - every `CODE` in a row is a code of src/errors.ts, and the `(N)` after it its exit code.
+ * - every `CODE` in a code column is a code of src/errors.ts, and the `(N)` after it its exit code.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -57,31 +58,81 @@ const COMPOSED: Record<string, readonly string[]> = {
   "lock: EACCES": ["cannot create lock file \u0000: \u0000"],
   "it is a FIFO": ["is not a regular file (it is \u0000); it was left as it is", '"a FIFO"'],
   "was not used: directory": ["--ecs-token-dir \u0000 \u0000", "was not used: \u0000", "directory \u0000 can be written by other users"],
+  // docs/pkcs11.md, its Errors table
+  "invalid pkcs11: URI: the path attribute object appears twice": ["`invalid pkcs11: URI: \u0000`", "`the \u0000 attribute \u0000 appears twice`", 'where === "path"'],
+  "no token matches pkcs11:object=k;token=nope": ["`no token matches \u0000`", "`\u0000=\u0000`).sort().join(separator)"], // whole URI, sorted
+  "C_Login on token": ["`C_Login on \u0000`", "`token \"\u0000\" (serial \u0000)`"],
+  "failed: CKR_GENERAL_ERROR": ["`\u0000 failed: \u0000`", 'name === "CKR_GENERAL_ERROR"'],
+  "failed: CKR_DEVICE_ERROR": ["`\u0000 failed: \u0000`", "/^(CKR_[A-Z0-9_]+)/.exec(error.message)"], // pkcs11js's name for the CKR
+  "pkcs11:object=ec-key matches": ["`\u0000 matches \u0000 certificates`", "`\u0000=\u0000`).sort().join(separator)"],
+  "no private key on token": ["`no private key on \u0000 matches the certificate (\u0000); keys checked:", "`token \"\u0000\" (serial \u0000)`"],
+  "does not match the certificate": ["`the private key \u0000 does not match \u0000: \u0000`", "`the certificate (\u0000)`"],
+  "rejected the PIN from": ["\u0000 rejected the \u0000PIN from \u0000"],
+  "the user PIN of token": ["`the user PIN of \u0000 is blocked (CKF_USER_PIN_LOCKED); it was not presented`", "`token \"\u0000\" (serial \u0000)`"],
+  "CKA_DECRYPT=true": ["`\u0000 (CKA_\u0000=\u0000)`", 'decrypt: { cka: "DECRYPT", wanted: false'],
+  "SoftHSM hangs reading its config from a FIFO or device": ["`\u0000 hangs reading its config from a FIFO or device`", '"SoftHSM", "SOFTHSM2_CONF"'],
+  "the certificate object pkcs11": ["`the certificate object \u0000`", "`pkcs11:\u0000"],
+  "type=cert cannot be used: its CKA_VALUE is followed by": ['objectUri(context.slot, id, label, "cert")', "`\u0000 cannot be used: \u0000`", '"its CKA_VALUE"', "`\u0000 is followed by \u0000 bytes that are not part of it`"],
+  // docs/tpm.md, its Errors table
+  "the TPM device ./fifo is a FIFO, not a TPM character device or a TPM simulator": ["`the TPM device \u0000 is \u0000, not \u0000`", "a TPM character device or a TPM simulator's socket", '"a FIFO"'],
+  "the TPM socket /dev/tpmrm0 is a character device, not a socket": ["`the TPM socket \u0000 is \u0000, not a socket`", '"a character device"'],
+  "TPM key password is needed but there is no terminal to ask on": ["`\u0000 is needed but there is no terminal to ask on`", 'readSecret(prompt, "TPM key password")'],
+  "the TPM key password from environment variable PW is empty; it was not presented to the TPM": ["`the TPM key password from \u0000 is empty; it was not presented to the TPM`", "`environment variable \u0000`"],
+  "wrong password for the TPM owner hierarchy": ["`wrong password for the TPM \u0000 hierarchy \u0000`", "OWNER: 0x40000001", "?.[0].toLowerCase()"],
+  "s policy: the PCR policy on PCR": ["the TPM refused the key's policy: \u0000 does not hold any more \u0000", "`the PCR policy on \u0000`", "`PCR \u0000 (\u0000)`"],
+  "there is no persistent TPM object at 0x81000101": ["there is no \u0000TPM object at \u0000", '"persistent "', "`0x\u0000`"],
+  "s policy uses TPM2_PolicySecret, which this agent cannot satisfy": ["`\u0000: the key's policy uses \u0000, which this agent cannot satisfy`", '0x151: "PolicySecret"', "`TPM2_\u0000`"],
+  "does not belong to TPM key file": ["`the certificate (\u0000) does not belong to \u0000`", "`TPM key file \u0000`"],
+  "TPM2_Sign failed: TPM_RC_": ['command("Sign"', "name: `TPM2_\u0000`", "`\u0000 failed: \u0000`", "`TPM_RC_\u0000`"],
 };
 
 /** The quoted messages that are not this package's: AWS's refusals, the AWS CLI's and the SDK's wrappers. */
 const NOT_OURS = /^(AccessDeniedException|Error when retrieving credentials|\(node\) Warning)/;
 const VARIABLE = /…|\.\.\.|["'()]| \/ |\b(?:N|P|K|E|U|NAME|DIR|ADDRESS|PORT|HOST)\b|(?<![\w#-])#?\d[\d.:,-]*(?![\w-])/g;
 
-const doc = readFileSync("docs/troubleshooting.md", "utf8");
-const rows = doc.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| ---") && !line.startsWith("|---"));
-const cells = (row: string) => row.split(/(?<!\\)\|/).slice(1, -1);
+/**
+ * The tables checked: the rows of `file` (only those under the heading `section`, up to the next `## `, when given),
+ * the column quoting the message and the one naming the code (first column 0), and how many rows with a message
+ * piece and how many codes there are at least (a table that moved or lost its rows fails rather than checks nothing).
+ */
+const TABLES = [
+  { file: "docs/troubleshooting.md", message: 0, code: 1, rows: 60, codes: 50 },
+  { file: "docs/pkcs11.md", section: "## Errors", message: 1, code: 0, rows: 16, codes: 16 },
+  { file: "docs/tpm.md", section: "## Errors", message: 1, code: 0, rows: 11, codes: 11 },
+] as const satisfies readonly { file: string; section?: string; message: number; code: number; rows: number; codes: number }[];
+type Table = (typeof TABLES)[number];
 
-/** The checked pieces of a first column. */
-function messagePieces(firstColumn: string): string[] {
-  const fragments = [...firstColumn.matchAll(/(\(from )?`([^`]+)`/g)].filter((m) => !m[1] && !NOT_OURS.test(m[2]!));
+function tableRows(table: Table): string[] {
+  let text = readFileSync(table.file, "utf8");
+  if ("section" in table) {
+    const start = text.indexOf(`\n${table.section}\n`);
+    if (start < 0) throw new Error(`${table.file} has no heading ${table.section}`);
+    text = text.slice(start + 1);
+    const end = text.indexOf("\n## ", 1);
+    text = end < 0 ? text : text.slice(0, end);
+  }
+  return text.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| ---") && !line.startsWith("|---"));
+}
+const cells = (row: string) => row.split(/(?<!\\)\|/).slice(1, -1);
+const rows = tableRows(TABLES[0]); // troubleshooting.md's, for its first table (categories and exit codes)
+
+/** The checked pieces of a message column. */
+function messagePieces(column: string): string[] {
+  const fragments = [...column.matchAll(/(\(from )?`([^`]+)`/g)].filter((m) => !m[1] && !NOT_OURS.test(m[2]!));
   return fragments
     .flatMap((m) => m[2]!.split(VARIABLE))
     .map((piece) => piece.trim().replace(/^[\s,.:;]+|[\s,.:;]+$/g, ""))
     .filter((piece) => piece.length >= 12);
 }
 
-describe("docs/troubleshooting.md quotes the messages the code prints", () => {
-  it("has every message piece of a first column in src/ (literally, or composed from parts that are)", () => {
+describe.each(TABLES)("$file quotes the messages the code prints", (table) => {
+  const tableRowsHere = tableRows(table);
+
+  it("has every message piece of its message column in src/ (literally, or composed from parts that are)", () => {
     const missing: string[] = [];
     let covered = 0;
-    for (const row of rows) {
-      const pieces = messagePieces(cells(row)[0]!);
+    for (const row of tableRowsHere) {
+      const pieces = messagePieces(cells(row)[table.message] ?? "");
       if (pieces.length > 0) covered++;
       for (const piece of pieces) {
         const parts = SRC.includes(piece) ? [] : (COMPOSED[piece] ?? [piece]);
@@ -89,27 +140,15 @@ describe("docs/troubleshooting.md quotes the messages the code prints", () => {
       }
     }
     expect(missing).toEqual([]);
-    expect(covered).toBeGreaterThanOrEqual(60);
-  });
-
-  it("uses every COMPOSED entry (a row changed or gone takes its entry with it)", () => {
-    const used = new Set(rows.flatMap((row) => messagePieces(cells(row)[0]!)));
-    expect(Object.keys(COMPOSED).filter((piece) => !used.has(piece))).toEqual([]);
-  });
-
-  it("gives each category its exit code (the first table)", () => {
-    const pairs: Record<string, number> = {};
-    for (const m of rows.map((row) => /^\| (\d) \| (\w+) \|/.exec(row))) if (m) pairs[m[2]!] = Number(m[1]);
-    const { ok: _, ...categories } = EXIT_CODES;
-    expect(pairs).toEqual(categories);
+    expect(covered).toBeGreaterThanOrEqual(table.rows);
   });
 
   it("names only codes of src/errors.ts, each with its exit code", () => {
     const wrong: string[] = [];
     let codes = 0;
-    for (const row of rows.filter((r) => /^\s*`[A-Z][A-Z0-9_]{2,}`/.test(cells(r)[1] ?? ""))) { // a code (exit) column
+    for (const row of tableRowsHere.filter((r) => /^\s*`[A-Z][A-Z0-9_]{2,}`/.test(cells(r)[table.code] ?? ""))) { // a code (exit) column
       let pending: string[] = [];
-      for (const m of cells(row)[1]!.matchAll(/`([A-Z][A-Z0-9_]{2,})`|\((\d)\)/g)) {
+      for (const m of cells(row)[table.code]!.matchAll(/`([A-Z][A-Z0-9_]{2,})`|\((\d)\)/g)) {
         if (m[1] !== undefined) {
           codes++;
           if (m[1] in ERROR_CODES) pending.push(m[1]);
@@ -124,6 +163,20 @@ describe("docs/troubleshooting.md quotes the messages the code prints", () => {
       }
     }
     expect(wrong).toEqual([]);
-    expect(codes).toBeGreaterThanOrEqual(50);
+    expect(codes).toBeGreaterThanOrEqual(table.codes);
   });
+});
+
+describe("docs/troubleshooting.md", () => {
+  it("gives each category its exit code (the first table)", () => {
+    const pairs: Record<string, number> = {};
+    for (const m of rows.map((row) => /^\| (\d) \| (\w+) \|/.exec(row))) if (m) pairs[m[2]!] = Number(m[1]);
+    const { ok: _, ...categories } = EXIT_CODES;
+    expect(pairs).toEqual(categories);
+  });
+});
+
+it("uses every COMPOSED entry, in one of the TABLES (a row changed or gone takes its entry with it)", () => {
+  const used = new Set(TABLES.flatMap((table) => tableRows(table).flatMap((row) => messagePieces(cells(row)[table.message] ?? ""))));
+  expect(Object.keys(COMPOSED).filter((piece) => !used.has(piece))).toEqual([]);
 });
