@@ -1,6 +1,10 @@
 /** What makes a TPM key unfit for signing is named as it is (public areas read from swtpm with tpm2_readpublic). */
 import { describe, expect, it } from "vitest";
-import { checkSigningKey } from "../../src/signers/tpm/key-checks.js";
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import { checkCertificateMatches, checkSigningKey } from "../../src/signers/tpm/key-checks.js";
+import { Certificate } from "../../src/x509/certificate.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import type { LoadedKey } from "../../src/tpm/keys/load-key.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 
@@ -33,5 +37,22 @@ describe("checkSigningKey", () => {
 
   it("an ECC signing key passes", () => {
     expect(checkSigningKey(withAttributes(0x00040072), true, "k").asymmetricKeyType).toBe("ec");
+  });
+});
+
+describe("checkCertificateMatches", () => {
+  it("names a certificate of several name parts on one line (before: Node's subject, one part per line)", () => {
+    const { dir, cleanup } = makeTempDir("raa-tpm-key-checks-");
+    try {
+      const ca = createCa(join(dir, "ca"), { name: "CA" });
+      const leaf = issueLeaf(ca, dir, { name: "gw", subject: "/O=Example/OU=Edge/CN=gw-7" });
+      const cert = new Certificate(new X509Certificate(leaf.certPem).raw);
+      const other = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey;
+      expect(() => checkCertificateMatches(cert, other, "TPM key file k.tss")).toThrow(
+        "the certificate (O=Example, OU=Edge, CN=gw-7) does not belong to TPM key file k.tss",
+      );
+    } finally {
+      cleanup();
+    }
   });
 });

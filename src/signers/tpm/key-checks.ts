@@ -6,7 +6,7 @@ import { computePolicyDigest } from "../../tpm/keys/policy.js";
 import { describeKey, hasAttribute, publicKeyOf } from "../../tpm/keys/public-area.js";
 import type { Tss2KeyFile } from "../../tpm/keys/tss2-key-file.js";
 import { hashInfo, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
-import type { Certificate } from "../../x509/certificate.js";
+import { oneLineName, type Certificate } from "../../x509/certificate.js";
 import { mismatchHint, type OptionNames } from "../options.js";
 
 export function checkFilePolicy(file: Tss2KeyFile, what: string): void {
@@ -43,7 +43,7 @@ export function checkSigningKey(key: LoadedKey, fromHandle: boolean, what: strin
 export function checkCertificateMatches(cert: Certificate, tpmKey: KeyObject, what: string, names?: OptionNames): void {
   const certKey = cert.publicKey;
   if (!certKey || !certKey.equals(tpmKey)) {
-    const message = `the certificate (${cert.subject}) does not belong to ${what}`;
+    const message = `the certificate (${oneLineName(cert.subject)}) does not belong to ${what}`;
     throw new InputError("KEY_CERTIFICATE_MISMATCH", message, { hint: mismatchHint(names) });
   }
 }
