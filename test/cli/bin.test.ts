@@ -1,6 +1,6 @@
 /** The CLI program's process (src/cli/bin.ts) around main(), bundled with a stand-in main(). */
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
@@ -153,6 +153,38 @@ describe("the launcher (dist/cli.js) run while npm installs or replaces the pack
       "",
       "roles-anywhere-agent: the installation changed since this process started, or is incomplete: " +
         `${join(dist, "daemon", "cli.mjs")} is missing (restart it once installed; reinstall if it repeats)\n`,
+    ]);
+  }, 60_000);
+
+  it("a bundle created but not yet written, or the cache reader cut after a statement: incomplete too", async () => {
+    // Before: "internal error: (b(...) ?? q(...)).runInThisContext(...) is not a function (… report it)" for an empty
+    // bundle (npm creates a file, then writes it), and "internal error: M is not defined" for a reader cut short.
+    const dist = join(tmp.dir, "created");
+    mkdirSync(dist);
+    const launcher = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "silent" } as const;
+    await build({ ...launcher, entryPoints: [resolve("src/cli/launcher/main.ts")], outfile: join(dist, "cli.js") });
+    await build({ ...launcher, entryPoints: [resolve("src/cli/launcher/launcher-error.ts")], outfile: join(dist, "launcher-error.cjs") });
+    const reader = join(dist, "user-code-cache.cjs");
+    await build({ ...launcher, entryPoints: [resolve("src/cli/launcher/code-cache-reader.ts")], outfile: reader });
+    writeFileSync(join(dist, "package.json"), '{"type":"commonjs"}\n');
+    const run = () => spawnSync(process.execPath, [join(dist, "cli.js"), "version"], { encoding: "utf8", timeout: 30_000 });
+    for (const text of ["", "//raa-build 0123456789abcdef\n"]) {
+      writeFileSync(join(dist, "cli-bundle.cjs"), text);
+      const empty = run();
+      expect([empty.status, empty.stdout, empty.stderr]).toEqual([
+        1,
+        "",
+        `roles-anywhere-agent: the installation is incomplete: ${join(dist, "cli-bundle.cjs")} is cut short; ` +
+          "reinstall roles-anywhere-agent\n",
+      ]);
+    }
+    const readerText = readFileSync(reader, "latin1");
+    writeFileSync(reader, readerText.slice(0, readerText.indexOf(";\n", readerText.indexOf("module.exports = ")) + 2));
+    const cut = run();
+    expect([cut.status, cut.stdout, cut.stderr]).toEqual([
+      1,
+      "",
+      `roles-anywhere-agent: the installation is incomplete: ${reader} is cut short; reinstall roles-anywhere-agent\n`,
     ]);
   }, 60_000);
 });

@@ -29,7 +29,10 @@ export function runBundle(dir: string, file: string, module: { exports: unknown 
   const shipped = buildRuntime ? shippedCodeCache(dir, file, buildId) : undefined;
   const script =
     withCache(source, bundle, shipped) ?? compileWithoutShippedCache(dir, file, source, buildId, buildRuntime);
-  script.runInThisContext()(module.exports, require, module, bundle, dir);
+  const wrapped: unknown = script.runInThisContext();
+  // Empty, or its id line only: a file npm has created but not yet written (any other cut does not compile).
+  if (typeof wrapped !== "function") incomplete(`${bundle} is cut short`);
+  wrapped(module.exports, require, module, bundle, dir);
   return module.exports;
 }
 
@@ -107,7 +110,14 @@ function loadLauncherPart(dir: string, file: string): unknown {
   const path = join(dir, file);
   const module = { exports: {} };
   compile(wrapCommonJs(readInstalled(path)), path).runInThisContext()(module.exports, require, module, path, dir);
-  return module.exports;
+  try {
+    // Cut after a statement, it compiles: its exports are then missing, or getters of functions it no longer has.
+    const exports = Object.values(module.exports);
+    if (exports.length > 0 && exports.every((f) => typeof f === "function")) return module.exports;
+  } catch {
+    // Such a getter's ReferenceError.
+  }
+  incomplete(`${path} is cut short`);
 }
 
 /**
