@@ -1,8 +1,15 @@
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, closeSync, lchownSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync, chownSync, closeSync, constants, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
+  statSync, symlinkSync, writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkDirectoryRule, openCheckedDirectory, openCheckedFile, walkToEntry } from "../../src/io/trusted-path.js";
+import {
+  absoluteHome, checkDirectoryRule, checkTrustedFile, directoryErrorText, fileKind, O_PATH, openCheckedDirectory,
+  openCheckedFile, setMadeDirectoryMode, walkToEntry,
+} from "../../src/io/trusted-path.js";
 import { makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-trusted-path-");
@@ -111,5 +118,177 @@ describe("openCheckedDirectory", () => {
     expect(() => checkDirectoryRule(open, uid)).toThrow(/can be written by other users \(mode 757\)/);
     open.close();
     expect(() => openCheckedDirectory(join(dir, "a", "b", "file"), { uid })).toThrow(expect.objectContaining({ code: "ENOTDIR" }));
+  });
+});
+
+describe("what a mutation run found untested", () => {
+  const openDescriptors = () => readdirSync("/proc/self/fd").length;
+
+  it("leaves no descriptor open, whether the walk succeeds, follows links or fails", () => {
+    // A long-running agent re-checks its config and sockets for days: one descriptor lost per walk ends in EMFILE.
+    mkdirSync(join(dir, "fds", "d"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, "fds", "d", "f"), "x", { mode: 0o600 });
+    writeFileSync(join(dir, "fds", "d", "open"), "x");
+    chmodSync(join(dir, "fds", "d", "open"), 0o666);
+    symlinkSync("d", join(dir, "fds", "l"));
+    symlinkSync(join(dir, "fds", "d", "f"), join(dir, "fds", "abs"));
+    const before = openDescriptors();
+    for (let i = 0; i < 3; i++) {
+      expect(read(join(dir, "fds", "l", "f"))).toBe("x");
+      expect(read(join(dir, "fds", "abs"))).toBe("x");
+      checkTrustedFile(join(dir, "fds", "d", "f"), "module", uid);
+      expect(() => read(join(dir, "fds", "d", "open"))).toThrow(/can be written by other users/);
+      expect(() => read(join(dir, "fds", "d", "f", "x"))).toThrow(expect.objectContaining({ code: "ENOTDIR" }));
+      expect(() => read(join(dir, "fds", "d"))).toThrow(expect.objectContaining({ code: "FILE_NOT_REGULAR" }));
+      const notDirectory = expect.objectContaining({ code: "ENOTDIR" });
+      expect(() => openCheckedDirectory(join(dir, "fds", "d", "f"), { uid })).toThrow(notDirectory);
+      openCheckedDirectory(join(dir, "fds", "made"), { uid, createMode: 0o700 }).close();
+      walkToEntry(join(dir, "fds", "d", "missing"), { uid }).directory.close();
+    }
+    expect(openDescriptors()).toBe(before);
+  });
+
+  it("follows 40 symbolic links in a row, as the kernel does, and refuses the 41st", () => {
+    mkdirSync(join(dir, "chain"));
+    writeFileSync(join(dir, "chain", "l0"), "end", { mode: 0o600 });
+    for (let i = 1; i <= 41; i++) symlinkSync(`l${i - 1}`, join(dir, "chain", `l${i}`));
+    expect(read(join(dir, "chain", "l40"))).toBe("end");
+    const loop = { code: "ELOOP", message: `too many symbolic links in ${join(dir, "chain", "l41")}` };
+    expect(() => read(join(dir, "chain", "l41"))).toThrow(expect.objectContaining(loop));
+  });
+
+  it("resolves '.', '//', '..' and '/..' in a path like the kernel, and refuses one that names no file", () => {
+    const file = join(dir, "a", "b", "file");
+    expect(read(`${dir}//a/./../a/b/./file`)).toBe("content");
+    expect(read(`/../..${file}`)).toBe("content");
+    expect(walkToEntry(`${dir}/a/b/../b/file`, { uid }).path).toBe(file);
+    for (const path of ["/", `${dir}/a/..`]) {
+      const shape = expect.objectContaining({ code: "EISDIR", message: `${path} does not end in a file name` });
+      expect(() => walkToEntry(path, { uid })).toThrow(shape);
+    }
+  });
+
+  it("gives an OS error for a name too long, not 'missing'", () => {
+    const tooLong = expect.objectContaining({ code: "ENAMETOOLONG" });
+    expect(() => walkToEntry(join(dir, "a", "n".repeat(300)), { uid })).toThrow(tooLong);
+  });
+
+  it("says what is missing and what is not a directory in its own words (never a /proc/self/fd path)", () => {
+    const error = (code: string, message: string) => expect.objectContaining({ code, message });
+    const [missing, nope] = [join(dir, "a", "missing"), join(dir, "a", "nope")];
+    expect(() => read(missing)).toThrow(error("ENOENT", `${missing} does not exist`));
+    expect(() => read(join(nope, "f"))).toThrow(error("ENOENT", `${nope} does not exist`));
+    const file = join(dir, "a", "b", "file");
+    expect(() => read(join(file, "f"))).toThrow(error("ENOTDIR", `${file} is not a directory`));
+    expect(() => read(join(dir, "a"))).toThrow(expect.objectContaining({ hint: "give the path of a file" }));
+  });
+
+  it("reaches entries through the held directory descriptor on Linux, not by name again", () => {
+    const entry = walkToEntry(join(dir, "a", "b", "file"), { uid });
+    try {
+      expect(entry.directory.entry("file")).toMatch(/^\/proc\/self\/fd\/\d+\/file$/);
+    } finally {
+      entry.directory.close();
+    }
+  });
+
+  it("names the code and words of each OS error on a directory the user named", () => {
+    expect(directoryErrorText({ code: "ENOENT" })).toBe("does not exist");
+    expect(directoryErrorText({ code: "ENOTDIR" })).toBe("is not a directory");
+    expect(directoryErrorText({ code: "EISDIR" })).toBe("must name a directory below / (not a path ending in ..)");
+    expect(directoryErrorText({ code: "EACCES" })).toBe("cannot be used: EACCES");
+    expect(directoryErrorText(new Error("odd"))).toBe("cannot be used: odd");
+  });
+
+  it("names each kind of file", async () => {
+    execFileSync("mkfifo", [join(dir, "kind-fifo")]);
+    symlinkSync("a", join(dir, "kind-link"));
+    expect(fileKind(statSync(join(dir, "a", "b", "file")))).toBe("a regular file");
+    expect(fileKind(statSync(join(dir, "kind-fifo")))).toBe("a FIFO");
+    expect(fileKind(statSync("/dev/null"))).toBe("a character device");
+    expect(fileKind(statSync(dir))).toBe("a directory");
+    expect(fileKind(lstatSync(join(dir, "kind-link")))).toBe("a symbolic link");
+    const server = createServer();
+    await new Promise<void>((listening) => server.listen(join(dir, "kind-socket"), listening));
+    try {
+      expect(fileKind(statSync(join(dir, "kind-socket")))).toBe("a socket");
+    } finally {
+      server.close();
+    }
+  });
+
+  it("checks a file to be loaded later by name (a PKCS#11 module) with the same rule", () => {
+    writeFileSync(join(dir, "a", "module.so"), "x", { mode: 0o644 });
+    expect(() => checkTrustedFile(join(dir, "a", "module.so"), "PKCS#11 module", uid)).not.toThrow();
+    chmodSync(join(dir, "a", "module.so"), 0o664);
+    expect(() => checkTrustedFile(join(dir, "a", "module.so"), "PKCS#11 module", uid)).toThrow(
+      expect.objectContaining({
+        code: "FILE_UNSAFE",
+        message: `PKCS#11 module ${join(dir, "a", "module.so")} can be written by other users (mode 664)`,
+      }),
+    );
+  });
+
+  it("gives a directory made with createMode that mode under any umask, and returns its stats after the change", () => {
+    const old = process.umask(0o077);
+    try {
+      const made = openCheckedDirectory(join(dir, "umask", "inner"), { uid, createMode: 0o750 });
+      made.close();
+      expect(made.stats.mode & 0o777).toBe(0o750);
+      expect(statSync(join(dir, "umask")).mode & 0o777).toBe(0o750);
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it.runIf(root)("trusts what is the checked user's, refuses a file of another user's in a directory of root's", () => {
+    mkdirSync(join(dir, "u1000", "sub"), { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, "u1000", "sub", "f"), "mine", { mode: 0o600 });
+    chownSync(join(dir, "u1000"), 1000, 1000);
+    chownSync(join(dir, "u1000", "sub"), 1000, 1000);
+    chownSync(join(dir, "u1000", "sub", "f"), 1000, 1000);
+    const opened = openCheckedFile(join(dir, "u1000", "sub", "f"), "file", 1000);
+    closeSync(opened.fd);
+    expect(opened.stats.uid).toBe(1000);
+    writeFileSync(join(dir, "a", "theirs"), "x", { mode: 0o600 });
+    chownSync(join(dir, "a", "theirs"), 65534, 65534);
+    expect(() => read(join(dir, "a", "theirs"))).toThrow(expect.objectContaining({
+      code: "FILE_UNSAFE",
+      message: `file ${join(dir, "a", "theirs")} belongs to uid 65534, not to this user (${uid}) or root`,
+    }));
+  });
+
+  it.runIf(root)("chmods a directory it made only while it is this user's, never another user's or a link", () => {
+    mkdirSync(join(dir, "chmod", "theirs"), { recursive: true, mode: 0o755 });
+    chownSync(join(dir, "chmod", "theirs"), 65534, 65534);
+    expect(setMadeDirectoryMode(join(dir, "chmod", "theirs"), undefined, 0o700)).toBe(false);
+    const fd = openSync(join(dir, "chmod", "theirs"), O_PATH | constants.O_DIRECTORY);
+    try {
+      expect(setMadeDirectoryMode(join(dir, "chmod", "theirs"), fd, 0o700)).toBe(false);
+    } finally {
+      closeSync(fd);
+    }
+    expect(statSync(join(dir, "chmod", "theirs")).mode & 0o777).toBe(0o755);
+    mkdirSync(join(dir, "chmod", "mine"), { mode: 0o755 });
+    symlinkSync("mine", join(dir, "chmod", "link"));
+    expect(setMadeDirectoryMode(join(dir, "chmod", "link"), undefined, 0o700)).toBe(false);
+    expect(statSync(join(dir, "chmod", "mine")).mode & 0o777).toBe(0o755);
+    expect(setMadeDirectoryMode(join(dir, "chmod", "mine"), undefined, 0o700)).toBe(true);
+    expect(statSync(join(dir, "chmod", "mine")).mode & 0o777).toBe(0o700);
+  });
+
+  it.runIf(root)("has no default for root whose HOME others can write, even when root owns it", () => {
+    mkdirSync(join(dir, "shared-home"), { mode: 0o755 });
+    chmodSync(join(dir, "shared-home"), 0o777);
+    const home = join(dir, "shared-home");
+    const hint = "pass --credentials-file";
+    expect(() => absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint, 0)).toThrow(expect.objectContaining({
+      message: `no default credentials file for root: HOME (${home}) is not root's alone: `
+        + `directory ${home} can be written by other users (mode 777)`,
+      hint: "that user could read what root puts there: pass --credentials-file, or run with root's HOME (sudo -H)",
+    }));
+    expect(absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint, 1000)).toBe(home); // not root
+    const relative = () => absoluteHome("rel", "FILE_WRITE_FAILED", "credentials file", "pass it", 0);
+    expect(relative).toThrow(expect.objectContaining({ hint: "pass it" }));
   });
 });
