@@ -1,5 +1,8 @@
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, constants, linkSync, mkdtempSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync, constants, linkSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, truncateSync, writeFileSync,
+  writeSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -174,6 +177,51 @@ describe("readOpenedFile", () => {
     // Nothing still reads it (a read waiting in the thread pool would hold process.exit()): the FIFO has no reader.
     await new Promise((r) => setTimeout(r, 50));
     expect(() => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: "ENXIO" }));
+  });
+});
+
+describe("readOpenedFile: what a mutation run found untested", () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const openDescriptors = () => readdirSync("/proc/self/fd").length;
+
+  it("reads a regular file of exactly the limit, and refuses one byte more", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    writeFileSync(join(dir, "max"), "");
+    truncateSync(join(dir, "max"), MAX_INPUT_BYTES); // sparse: costs no disk
+    expect((await readOpenedFile(join(dir, "max"))).bytes.length).toBe(MAX_INPUT_BYTES);
+    truncateSync(join(dir, "max"), MAX_INPUT_BYTES + 1);
+    await expect(readOpenedFile(join(dir, "max"))).rejects.toMatchObject({ code: "EFBIG" });
+  });
+
+  it("reads a file that reports no size and then holds exactly the limit", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const growing = join(dir, "growing");
+    writeFileSync(growing, "");
+    afterFstat.once = () => truncateSync(growing, MAX_INPUT_BYTES);
+    expect((await readOpenedFile(growing)).bytes.length).toBe(MAX_INPUT_BYTES);
+  });
+
+  it("closes its descriptor whatever it read and however it failed", async () => {
+    // A daemon re-reads its certificate, key and PIN files for months: one descriptor lost per read ends in EMFILE.
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    writeFileSync(join(dir, "f"), "hello");
+    writeFileSync(join(dir, "huge"), "");
+    truncateSync(join(dir, "huge"), MAX_INPUT_BYTES + 1);
+    execFileSync("mkfifo", [join(dir, "fifo")]);
+    const before = openDescriptors();
+    for (let i = 0; i < 3; i++) {
+      await readOpenedFile(join(dir, "f"));
+      await readOpenedFile("/proc/self/status");
+      await expect(readOpenedFile(dir)).rejects.toMatchObject({ code: "EISDIR" });
+      await expect(readOpenedFile(join(dir, "huge"))).rejects.toMatchObject({ code: "EFBIG" });
+      await expect(readOpenedFile(join(dir, "fifo"), 50)).rejects.toMatchObject({ code: "ETIMEDOUT" });
+      // A device that has nothing yet (a new pseudo-terminal): polled until the deadline, then no more.
+      await expect(readOpenedFile("/dev/ptmx", 50)).rejects.toMatchObject({ code: "ETIMEDOUT" });
+    }
+    // A device's read closes its descriptor once that read has returned: give it the time to.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openDescriptors()).toBe(before);
   });
 });
 
