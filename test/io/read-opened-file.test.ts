@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import {
-  closeSync, constants, linkSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, truncateSync, writeFileSync,
-  writeSync,
+  closeSync, constants, linkSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, truncateSync,
+  writeFileSync, writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
