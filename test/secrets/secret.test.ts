@@ -1,0 +1,35 @@
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import { Secret } from "../../src/secrets/secret.js";
+
+describe("Secret", () => {
+  it("never prints itself: String(), a template, JSON and util.inspect show [redacted]", () => {
+    const secret = Secret.fromUtf8("1234");
+    expect(String(secret)).toBe("[redacted]");
+    expect(`${secret}`).toBe("[redacted]");
+    expect(JSON.stringify({ pin: secret })).toBe('{"pin":"[redacted]"}');
+    expect(inspect({ pin: secret })).toBe("{ pin: Secret([redacted]) }");
+    expect(secret.reveal()).toBe("1234");
+  });
+
+  it("zeroes the bytes it was given when wiped, and refuses any use after that", () => {
+    const given = Buffer.from("s3cret");
+    const secret = Secret.fromBytes(given);
+    expect(secret.length).toBe(6);
+    expect(secret.isEmpty).toBe(false);
+    secret.wipe();
+    expect(given.equals(Buffer.alloc(6))).toBe(true);
+    expect(() => secret.reveal()).toThrow("secret used after it was wiped");
+    expect(() => secret.use((b) => b.length)).toThrow("secret used after it was wiped");
+    expect(() => secret.clone()).toThrow("secret used after it was wiped");
+    expect(Secret.fromUtf8("").isEmpty).toBe(true);
+  });
+
+  it("clones into bytes of its own: wiping one leaves the other", () => {
+    const original = Secret.fromUtf8("pin-é");
+    const copy = original.clone();
+    original.wipe();
+    expect(copy.reveal()).toBe("pin-é");
+    expect(copy.length).toBe(6);
+  });
+});
