@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, linkSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { lutimesSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
@@ -102,6 +103,26 @@ describe("credentials file writing", () => {
       leftover(".credentials.999999997.0123456789ab.tmp.bak"), // not one of ours
       leftover(".other.999999996.0123456789ab.tmp"), // another file's
     ];
+    await writeProfileCredentials(join(parent, "credentials"), "p", creds("AKIAFRESH"));
+    expect(readdirSync(parent).sort()).toEqual(["credentials", ...kept].sort());
+  });
+
+  it("leaves a name like a leftover alone when it is not this user's regular file (a link, another user's file)", async () => {
+    const parent = join(dir, "not-leftovers");
+    mkdirSync(parent);
+    const old = new Date(Date.now() - 120_000);
+    const link = ".credentials.999999995.0123456789ab.tmp";
+    symlinkSync("credentials", join(parent, link));
+    lutimesSync(join(parent, link), old, old);
+    const kept = [link];
+    if (process.geteuid?.() === 0) {
+      // Root cleaning up must not delete what another user put in the directory under that name.
+      const theirs = ".credentials.999999994.0123456789ab.tmp";
+      writeFileSync(join(parent, theirs), "hers", { mode: 0o600 });
+      chownSync(join(parent, theirs), 65534, 65534);
+      utimesSync(join(parent, theirs), old, old);
+      kept.push(theirs);
+    }
     await writeProfileCredentials(join(parent, "credentials"), "p", creds("AKIAFRESH"));
     expect(readdirSync(parent).sort()).toEqual(["credentials", ...kept].sort());
   });
