@@ -3,8 +3,8 @@
  * agent) builds a new file signer at every refresh, and each build warned again, a line on the host's stderr per
  * refresh ("private key file … can be read or changed by other users (mode 644)" every hour, per provider).
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { warnIfExposed } from "../../src/io/exposed-file.js";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { exposedFileWarnings, warnIfExposed } from "../../src/io/exposed-file.js";
 
 const warnings: string[] = [];
 const onWarning = (warning: Error & { code?: string }) => {
@@ -35,5 +35,28 @@ describe("warnIfExposed", () => {
     warnIfExposed({ mode: 0o100644 }, path, "private key file"); // exposed again: before, not told
     await flush();
     expect(warnings.filter((line) => line.includes(path))).toHaveLength(2);
+  });
+});
+
+describe("exposedFileWarnings", () => {
+  it("names a file of another user whatever its mode, but not one of this user's or root's", () => {
+    // As a user other than root, so that "this user's" and "root's" are two rules.
+    const uid = 1000;
+    const other = 65534;
+    const getuid = vi.spyOn(process, "getuid").mockReturnValue(uid);
+    onTestFinished(() => getuid.mockRestore());
+    expect(exposedFileWarnings({ mode: 0o100600, owner: other }, "/p/pin", "PIN file")).toEqual([
+      `PIN file /p/pin belongs to another user (uid ${other}), who can change it: run chown ${uid} /p/pin`,
+    ]);
+    expect(exposedFileWarnings({ mode: 0o100600, owner: uid }, "/p/pin", "PIN file")).toEqual([]);
+    expect(exposedFileWarnings({ mode: 0o100600, owner: 0 }, "/p/pin", "PIN file")).toEqual([]);
+    expect(exposedFileWarnings({}, "-", "PIN")).toEqual([]);
+  });
+
+  it("names any group or other permission bit, and none of the owner's", () => {
+    for (const mode of [0o100604, 0o100620, 0o100601, 0o100610, 0o100640]) {
+      expect(exposedFileWarnings({ mode }, "/k", "key file"), mode.toString(8)).toHaveLength(1);
+    }
+    expect(exposedFileWarnings({ mode: 0o100700 }, "/k", "key file")).toEqual([]);
   });
 });
