@@ -1,0 +1,58 @@
+/** Certificate's own facts on hand-built DER: serial forms, trailing bytes, the RSA size limit, signedWith. */
+import { createSecretKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { derBitString, derOid, derSequence, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
+import { Certificate, MAX_RSA_MODULUS_BITS, oneLineName } from "../../src/x509/certificate.js";
+
+const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("c")))));
+const validity = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+
+/** A self-signed certificate with this serial's content bytes (a negative one when the top bit is set). */
+function certificate(serial: number[], spki: Buffer = publicKey.export({ type: "spki", format: "der" })): Buffer {
+  const version = derTlv(0xa0, derTlv(0x02, Buffer.from([2])));
+  const tbs = derSequence(version, derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, validity, name, spki);
+  const signature = createSign("sha256").update(tbs).sign(privateKey);
+  return derSequence(tbs, ecdsaSha256, derBitString(signature));
+}
+
+describe("Certificate", () => {
+  it("gives the serial in decimal and upper-case hex, a negative one with its sign", () => {
+    const positive = new Certificate(certificate([0x00, 0xab]));
+    expect([positive.serialDecimal, positive.serialHex]).toEqual(["171", "AB"]);
+    const negative = new Certificate(certificate([0xfe]));
+    expect([negative.serialDecimal, negative.serialHex]).toEqual(["-2", "-2"]);
+  });
+
+  it("refuses even one byte after the certificate, naming it", () => {
+    const der = Buffer.concat([certificate([1]), Buffer.from([0])]);
+    expect(() => new Certificate(der, "leaf.der")).toThrow(
+      expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: "leaf.der is followed by 1 bytes that are not part of it",
+      }),
+    );
+  });
+
+  it("refuses an RSA key one bit over the limit", () => {
+    const modulus = Buffer.alloc(MAX_RSA_MODULUS_BITS / 8 + 1, 0xff);
+    modulus[0] = 0x01;
+    const rsaKey = derSequence(derUnsignedInteger(modulus), derUnsignedInteger(Buffer.from([1, 0, 1])));
+    const rsaEncryption = derSequence(derOid("1.2.840.113549.1.1.1"), derTlv(0x05, Buffer.alloc(0)));
+    const spki = derSequence(rsaEncryption, derBitString(rsaKey));
+    expect(() => new Certificate(certificate([1], spki), "big.pem")).toThrow(
+      "big.pem has a 16385-bit RSA key, larger than the 16384 bits accepted",
+    );
+  });
+
+  it("signedWith: true for its key, false for another key and for a key that cannot verify at all", () => {
+    const cert = new Certificate(certificate([1]));
+    expect(cert.signedWith(publicKey)).toBe(true);
+    expect(cert.signedWith(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey)).toBe(false);
+    expect(cert.signedWith(createSecretKey(Buffer.alloc(16)) as KeyObject)).toBe(false);
+  });
+
+  it("oneLineName puts every line of a name on one", () => {
+    expect(oneLineName("CN=a\nO=b\nC=c")).toBe("CN=a, O=b, C=c");
+  });
+});
