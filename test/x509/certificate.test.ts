@@ -2,7 +2,7 @@
 import { createSecretKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { derBitString, derOid, derSequence, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
-import { Certificate, MAX_RSA_MODULUS_BITS, oneLineName } from "../../src/x509/certificate.js";
+import { Certificate, MAX_RSA_MODULUS_BITS, mlDsaParameterSetForOid, oneLineName } from "../../src/x509/certificate.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
@@ -34,15 +34,35 @@ describe("Certificate", () => {
     );
   });
 
-  it("refuses an RSA key one bit over the limit", () => {
-    const modulus = Buffer.alloc(MAX_RSA_MODULUS_BITS / 8 + 1, 0xff);
-    modulus[0] = 0x01;
-    const rsaKey = derSequence(derUnsignedInteger(modulus), derUnsignedInteger(Buffer.from([1, 0, 1])));
-    const rsaEncryption = derSequence(derOid("1.2.840.113549.1.1.1"), derTlv(0x05, Buffer.alloc(0)));
-    const spki = derSequence(rsaEncryption, derBitString(rsaKey));
-    expect(() => new Certificate(certificate([1], spki), "big.pem")).toThrow(
+  it("accepts an RSA key of 16384 bits and refuses one a bit larger", () => {
+    const rsaSpki = (modulus: Buffer) => {
+      const rsaKey = derSequence(derUnsignedInteger(modulus), derUnsignedInteger(Buffer.from([1, 0, 1])));
+      const rsaEncryption = derSequence(derOid("1.2.840.113549.1.1.1"), derTlv(0x05, Buffer.alloc(0)));
+      return derSequence(rsaEncryption, derBitString(rsaKey));
+    };
+    const largest = Buffer.alloc(MAX_RSA_MODULUS_BITS / 8, 0xff);
+    expect(() => new Certificate(certificate([1], rsaSpki(largest)), "big.pem")).not.toThrow();
+    const over = Buffer.concat([Buffer.from([1]), largest]);
+    expect(() => new Certificate(certificate([1], rsaSpki(over)), "big.pem")).toThrow(
       "big.pem has a 16385-bit RSA key, larger than the 16384 bits accepted",
     );
+  });
+
+  it("names bytes that are not a certificate, and a certificate in BER (indefinite length)", () => {
+    expect(() => new Certificate(Buffer.from([0x30, 0x00]))).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "could not parse certificate: not a valid X.509 DER structure",
+    }));
+    const der = certificate([1]);
+    const content = der.subarray(der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2);
+    const ber = Buffer.concat([Buffer.from([0x30, 0x80]), content, Buffer.from([0, 0])]);
+    expect(() => new Certificate(ber, "ber.pem")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "ber.pem is not DER-encoded: it has an indefinite length (BER, not DER)",
+    }));
+  });
+
+  it("mlDsaParameterSetForOid: the parameter set of each OID, none for another", () => {
+    expect(mlDsaParameterSetForOid("2.16.840.1.101.3.4.3.18")?.name).toBe("ML-DSA-65");
+    expect(mlDsaParameterSetForOid("2.16.840.1.101.3.4.3.20")).toBeUndefined();
   });
 
   it("signedWith: true for its key, false for another key and for a key that cannot verify at all", () => {
