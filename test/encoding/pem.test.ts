@@ -38,6 +38,8 @@ describe("decodePemBlocks", () => {
   it("reads CRLF files and a body after blank lines", () => {
     const [read] = decodePemBlocks(block("A", "\r\n\r\nAQ==\r").replaceAll("\n", "\r\n"), "x");
     expect(read!.der).toEqual(Buffer.from([1]));
+    const [withHeaders] = decodePemBlocks(block("A", "Zz-a: 1\n Y : 2\n\nAQ==").replaceAll("\n", "\r\n"), "x");
+    expect(withHeaders).toMatchObject({ headers: { "Zz-a": "1", Y: "2" }, der: Buffer.from([1]) });
   });
 
   it.each([
