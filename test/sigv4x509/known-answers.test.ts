@@ -50,6 +50,7 @@ describe("canonicalHeaders", () => {
 
   it("canonicalRequest names itself in its USAGE error", () => {
     expect(() => canonicalRequest(null as never, new Set())).toThrow(/^canonicalRequest: the request must be/);
+    expect(() => canonicalRequest(null as never, new Set())).toThrow(expect.objectContaining({ code: "USAGE" }));
   });
 });
 

@@ -1,5 +1,6 @@
 /** The TBSCertificate walk on hand-built DER: v1 and v3 layouts, unique IDs, extensions with and without `critical`. */
 import { describe, expect, it } from "vitest";
+import { DerError } from "../../src/encoding/der.js";
 import { derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { readExtensions, readSpki, readTbsFields } from "../../src/x509/tbs-fields.js";
 
@@ -32,7 +33,8 @@ describe("readTbsFields", () => {
     expect(fields.extensions?.raw).toEqual(extensions);
   });
 
-  it("refuses a field of the wrong type and trailing bytes", () => {
+  it("refuses a field of the wrong type, an empty TBSCertificate and trailing bytes, with a DerError", () => {
+    expect(() => readTbsFields(certificate())).toThrow(DerError);
     expect(() => readTbsFields(certificate(derSequence(), ...v1.slice(1)))).toThrow("expected DER tag 0x2");
     const intIssuer = certificate(...v1.slice(0, 2), int(1), ...v1.slice(3));
     expect(() => readTbsFields(intIssuer)).toThrow("expected DER tag 0x30");
