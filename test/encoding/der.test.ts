@@ -17,7 +17,9 @@ describe("readElement", () => {
     expect(readElement(hex("ff 04 01 aa"), 1).content).toEqual(hex("aa"));
   });
 
-  it("reads long-form lengths of one to four bytes", () => {
+  // Non-minimal long forms (81 01) are read as OpenSSL reads them (`openssl asn1parse` accepts 04 84 00 00 00 01 aa);
+  // strict DER would refuse them. This pins today's leniency, it does not endorse it.
+  it("reads long-form lengths of one to four bytes, minimal or not", () => {
     expect(readElement(hex("04 81 01 aa")).content).toEqual(hex("aa"));
     expect(readElement(hex("04 81 00")).raw).toEqual(hex("04 81 00"));
     expect(readElement(hex("04 84 00 00 00 01 aa")).content).toEqual(hex("aa"));
