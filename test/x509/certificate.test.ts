@@ -10,9 +10,10 @@ const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0
 const validity = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
 
 /** A self-signed certificate with this serial's content bytes (a negative one when the top bit is set). */
-function certificate(serial: number[], spki: Buffer = publicKey.export({ type: "spki", format: "der" })): Buffer {
+const ecSpki = publicKey.export({ type: "spki", format: "der" });
+function certificate(serial: number[], spki: Buffer = ecSpki, times = validity): Buffer {
   const version = derTlv(0xa0, derTlv(0x02, Buffer.from([2])));
-  const tbs = derSequence(version, derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, validity, name, spki);
+  const tbs = derSequence(version, derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, times, name, spki);
   const signature = createSign("sha256").update(tbs).sign(privateKey);
   return derSequence(tbs, ecdsaSha256, derBitString(signature));
 }
@@ -30,6 +31,7 @@ describe("Certificate", () => {
     expect(() => new Certificate(der, "leaf.der")).toThrow(
       expect.objectContaining({
         code: "CERTIFICATE_INVALID", message: "leaf.der is followed by 1 bytes that are not part of it",
+        hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
       }),
     );
   });
@@ -43,9 +45,10 @@ describe("Certificate", () => {
     const largest = Buffer.alloc(MAX_RSA_MODULUS_BITS / 8, 0xff);
     expect(() => new Certificate(certificate([1], rsaSpki(largest)), "big.pem")).not.toThrow();
     const over = Buffer.concat([Buffer.from([1]), largest]);
-    expect(() => new Certificate(certificate([1], rsaSpki(over)), "big.pem")).toThrow(
-      "big.pem has a 16385-bit RSA key, larger than the 16384 bits accepted",
-    );
+    expect(() => new Certificate(certificate([1], rsaSpki(over)), "big.pem")).toThrow(expect.objectContaining({
+      message: "big.pem has a 16385-bit RSA key, larger than the 16384 bits accepted",
+      hint: "use an RSA 2048–4096 bit or an ECDSA key",
+    }));
   });
 
   it("names bytes that are not a certificate, and a certificate in BER (indefinite length)", () => {
@@ -57,6 +60,15 @@ describe("Certificate", () => {
     const ber = Buffer.concat([Buffer.from([0x30, 0x80]), content, Buffer.from([0, 0])]);
     expect(() => new Certificate(ber, "ber.pem")).toThrow(expect.objectContaining({
       code: "CERTIFICATE_INVALID", message: "ber.pem is not DER-encoded: it has an indefinite length (BER, not DER)",
+      hint: expect.stringContaining("export the certificate again as DER or PEM"),
+    }));
+  });
+
+  it("refuses a validity time OpenSSL cannot read (month 13), with its hint", () => {
+    const month13 = derSequence(derTlv(0x17, Buffer.from("261301000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    expect(() => new Certificate(certificate([1], undefined, month13), "m.pem")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: expect.stringMatching(/^m\.pem has a notBefore that is not a valid time/),
+      hint: "the CA wrote a malformed validity date: have the certificate issued again",
     }));
   });
 
