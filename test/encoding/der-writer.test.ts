@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decodeOid, readSingle, TAG } from "../../src/encoding/der.js";
-import { derOid, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
+import { derFromBer, derOid, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
 import { withoutLeadingZeros } from "../../src/encoding/bytes.js";
 import { encode, u16, u32 } from "../../src/tpm/wire/codec.js";
 
@@ -64,5 +64,25 @@ describe("byte helpers", () => {
     expect(() => encode(u16, 0x10000)).toThrow(RangeError);
     expect(withoutLeadingZeros(Buffer.from([0, 0, 1, 0])).toString("hex")).toBe("0100");
     expect(withoutLeadingZeros(Buffer.from([0, 0])).toString("hex")).toBe("00");
+  });
+});
+
+describe("derFromBer, bound by bound (found by mutation testing)", () => {
+  const hex = (text: string) => Buffer.from(text.replaceAll(" ", ""), "hex");
+  const nested = (levels: number) =>
+    Buffer.concat([Buffer.from("3080".repeat(levels), "hex"), Buffer.alloc(2 * levels)]);
+
+  it("joins OCTET STRING pieces, refuses a piece of another type, keeps what follows", () => {
+    expect(derFromBer(hex("24 80 04 01 aa 04 01 bb 00 00 ff"))).toEqual(hex("04 02 aa bb ff"));
+    expect(() => derFromBer(hex("24 80 02 01 01 00 00"))).toThrow("a piece of an OCTET STRING that is not one");
+    expect(() => derFromBer(hex("04 80 00 00"))).toThrow("an indefinite length on a primitive element");
+  });
+
+  it("reads 33 levels of nesting and 10,000 elements, not one more", () => {
+    expect(derFromBer(nested(33)).length).toBe(2 * 33);
+    expect(() => derFromBer(nested(34))).toThrow("BER nested more than 32 deep");
+    const nulls = (n: number) => Buffer.concat([hex("30 80"), Buffer.alloc(2 * n, hex("05 00")), hex("00 00")]);
+    expect(derFromBer(nulls(9_999)).length).toBe(4 + 2 * 9_999);
+    expect(() => derFromBer(nulls(10_000))).toThrow("more than 10,000 elements");
   });
 });

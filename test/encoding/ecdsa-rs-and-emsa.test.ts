@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { constants, createHash, generateKeyPairSync, privateEncrypt, sign, verify } from "node:crypto";
-import { ecdsaSignatureToDer, emsaPkcs1v15 } from "../../src/encoding/signature-encoding.js";
+import { constants, createHash, createSecretKey, generateKeyPairSync, privateEncrypt, sign, verify } from "node:crypto";
+import {
+  ecdsaSignatureToDer, emsaPkcs1v15, nodeHashName, signatureVerifies,
+} from "../../src/encoding/signature-encoding.js";
 
 describe("ECDSA (r, s) → DER", () => {
   it("round-trips signatures node:crypto makes, for P-256 and P-384 (many, so short and high-bit values occur)", () => {
@@ -31,5 +33,28 @@ describe("EMSA-PKCS1-v1_5", () => {
       const raw = privateEncrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, em);
       expect(raw.equals(sign(node, msg, privateKey))).toBe(true);
     }
+  });
+});
+
+describe("emsaPkcs1v15, nodeHashName and signatureVerifies at their edges (found by mutation testing)", () => {
+  it("emsaPkcs1v15 needs 8 bytes of 0xff padding: a modulus one byte shorter is refused", () => {
+    const digest = Buffer.alloc(32);
+    const smallest = 19 + 32 + 3 + 8;
+    const header = emsaPkcs1v15(digest, "SHA256", smallest).subarray(0, 11);
+    expect(header).toEqual(Buffer.from("0001ffffffffffffffff00", "hex"));
+    expect(() => emsaPkcs1v15(digest, "SHA256", smallest - 1)).toThrow(RangeError);
+  });
+
+  it("nodeHashName refuses a digest from plain JavaScript it does not know", () => {
+    expect(nodeHashName("SHA384")).toBe("sha384");
+    expect(() => nodeHashName("MD5" as never)).toThrow(expect.objectContaining({ code: "PRIVATE_KEY_UNSUPPORTED" }));
+    expect(() => nodeHashName("toString" as never)).toThrow("digest toString is not supported");
+  });
+
+  it("signatureVerifies is false, not an error, for a key that cannot verify", () => {
+    const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    expect(signatureVerifies(publicKey, "SHA256", Buffer.from("m"), Buffer.from([0x30, 0x00]))).toBe(false);
+    const secret = createSecretKey(Buffer.alloc(16));
+    expect(signatureVerifies(secret, "SHA256", Buffer.from("m"), Buffer.alloc(8))).toBe(false);
   });
 });

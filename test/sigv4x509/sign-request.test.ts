@@ -79,6 +79,9 @@ describe("signX509Request from plain JavaScript", () => {
     ["input.date must be a valid Date", request, { ...input, date: "yesterday" }],
     ["input.date must be a valid Date", request, { ...input, date: new Date(Number.NaN) }],
     ["input.leaf must be { der, serialDecimal }", request, { ...input, leaf: { der: "AAAA" } }],
+    ["input.leaf must be { der, serialDecimal }", request, { ...input, leaf: { der: "AAAA", serialDecimal: "1" } }],
+    ["input.leaf must be { der, serialDecimal }", request, { ...input, leaf: { der: new Uint8Array(1) } }],
+    ["input.leaf must be { der, serialDecimal }", request, { ...input, leaf: { ...input.leaf, serialDecimal: 1 } }],
     ["input.chain must be an array", request, { ...input, chain: null }],
     ["input.sign must be a function", request, { ...input, sign: undefined }],
   ])("a USAGE error, not a TypeError: %s", async (message, req, inp) => {
@@ -91,5 +94,38 @@ describe("signX509Request from plain JavaScript", () => {
     expect(() => canonicalRequest(null as never, signed)).toThrow("canonicalRequest: the request must be an object");
     expect(() => canonicalRequest({ ...request, method: 5 } as never, signed)).toThrow("request.method must be a string");
     expect(() => canonicalRequest(request, ["host"] as never)).toThrow("signed must be a Set of header names");
+  });
+});
+
+describe("signX509Request: the headers it adds and signs", () => {
+  const leaf = { der: Buffer.from("leaf"), serialDecimal: "7" };
+  const input = { algorithm: "AWS4-X509-ECDSA-SHA256", leaf, chain: [],
+    region: "us-east-1", date: new Date("2026-01-01T00:00:00Z"), sign: async () => new Uint8Array([0xab]) } as const;
+  const request = { method: "POST", path: "/sessions", query: [], headers: { Host: "h.example" }, body: "{}" };
+
+  it("no X-Amz-X509-Chain header without intermediates; with two, their base64 joined by a comma", async () => {
+    const alone = await signX509Request(request, input);
+    expect(alone.headers).not.toHaveProperty("X-Amz-X509-Chain");
+    expect(alone.signedHeaders).toBe("host;x-amz-date;x-amz-x509");
+    const chain = [Buffer.from("one"), Buffer.from("two")];
+    const two = await signX509Request(request, { ...input, chain });
+    expect(two.headers["X-Amz-X509-Chain"]).toBe("b25l,dHdv");
+  });
+
+  it("sends a repeated header as one comma-joined string", async () => {
+    const signed = await signX509Request({ ...request, headers: { Host: "h.example", "X-A": ["1", "2"] } }, input);
+    expect(signed.headers["X-A"]).toBe("1,2");
+  });
+
+  it("signs no header that changes in transit or is added after signing", async () => {
+    const transport = ["Authorization", "User-Agent", "X-Amzn-Trace-Id", "Content-Length", "Connection", "Expect",
+      "Transfer-Encoding", "Accept-Encoding"];
+    const headers = Object.fromEntries([["Host", "h.example"], ...transport.map((name) => [name, "v"])]);
+    const signed = await signX509Request({ ...request, headers }, input);
+    expect(signed.signedHeaders).toBe("host;x-amz-date;x-amz-x509");
+    expect(signed.headers["Authorization"]).toBe(
+      "AWS4-X509-ECDSA-SHA256 Credential=7/20260101/us-east-1/rolesanywhere/aws4_request, " +
+        "SignedHeaders=host;x-amz-date;x-amz-x509, Signature=ab",
+    );
   });
 });

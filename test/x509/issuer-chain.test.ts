@@ -4,10 +4,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chainFromPool } from "../../src/x509/issuer-chain.js";
 import { Certificate } from "../../src/x509/certificate.js";
-import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-pkcs11-chain-");
 const load = (path: string) => new Certificate(new X509Certificate(readFileSync(path)).raw);
+let renamed: Certificate;
 let root: Certificate, inter1: Certificate, inter2: Certificate, leaf: Certificate, rootLeaf: Certificate, otherRoot: Certificate, impostor: Certificate;
 
 beforeAll(() => {
@@ -23,6 +24,10 @@ beforeAll(() => {
   otherRoot = load(other.certPath);
   impostor = load(fake.certPath);
   leaf = load(issueLeaf(i2, join(dir, "leaf"), { name: "leaf" }).certPath);
+  // Intermediate Two's key under another name, self-signed: the leaf's signature verifies with it, the names differ
+  const renamedPath = join(dir, "renamed.pem");
+  openssl(["req", "-x509", "-new", "-key", i2.keyPath, "-subj", "/CN=Renamed", "-days", "10", "-out", renamedPath]);
+  renamed = load(renamedPath);
   rootLeaf = load(issueLeaf(rootCa, join(dir, "leaf2"), { name: "root leaf" }).certPath);
 });
 afterAll(cleanup);
@@ -67,5 +72,16 @@ describe("chainFromPool", () => {
     expect(asked).toEqual(["CN=leaf", "CN=Intermediate Two", "CN=Intermediate One"]);
     // impostor, inter2 | impostor, inter2, inter1 | impostor, inter2, inter1, root (self-signed: the end)
     expect(pulled).toBe(9);
+  });
+
+  it("withRoot: the self-signed root too, once; a self-signed leaf alone is never its own chain", () => {
+    const all = ["CN=Intermediate Two", "CN=Intermediate One", "CN=Root CA"];
+    expect(names(chainFromPool(leaf, [root, inter1, inter2], { withRoot: true }))).toEqual(all);
+    expect(chainFromPool(root, [root], { withRoot: true })).toEqual([]);
+  });
+
+  it("ignores a certificate with the issuer's key but another name", () => {
+    const chain = names(chainFromPool(leaf, [renamed, inter2, inter1]));
+    expect(chain).toEqual(["CN=Intermediate Two", "CN=Intermediate One"]);
   });
 });

@@ -1,0 +1,95 @@
+/** PEM reading and writing, boundary by boundary (found by mutation testing: these lines had no unit test). */
+import { describe, expect, it } from "vitest";
+import { decodePemBlocks, encodePem, looksLikePem, namePemBlock } from "../../src/encoding/pem.js";
+
+const block = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+const encrypted = "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nAAAA";
+
+describe("encodePem", () => {
+  it("writes 64-character lines, and an empty body as an empty line", () => {
+    const pem = encodePem("X", Buffer.alloc(49));
+    expect(pem).toBe(`-----BEGIN X-----\n${"A".repeat(64)}\nAA==\n-----END X-----\n`);
+    expect(encodePem("X", Buffer.alloc(0))).toBe("-----BEGIN X-----\n\n-----END X-----\n");
+    expect(decodePemBlocks(pem, "x")[0]!.der).toEqual(Buffer.alloc(49));
+  });
+});
+
+describe("looksLikePem and namePemBlock", () => {
+  it("looksLikePem looks for a BEGIN marker anywhere", () => {
+    expect(looksLikePem(Buffer.from("junk\n-----BEGIN X-----"))).toBe(true);
+    expect(looksLikePem(Buffer.from("-----END X-----"))).toBe(false);
+  });
+
+  it("namePemBlock quotes a printable label of 1 to 64 characters, else says `otherwise`", () => {
+    expect(namePemBlock("A".repeat(64), "o")).toBe(`a PEM block labelled "${"A".repeat(64)}"`);
+    expect(namePemBlock("A".repeat(65), "o")).toBe("o");
+    expect(namePemBlock("A\u0007", "o")).toBe("o");
+    expect(namePemBlock("", "o")).toBe("o");
+  });
+});
+
+describe("decodePemBlocks", () => {
+  it("reads every block in order, skipping the text around them; none in plain text", () => {
+    const text = `intro\n${block("A", "AQ==")}between\n${block("B", "Ag==")}outro`;
+    expect(decodePemBlocks(text, "x").map((b) => [b.label, b.der[0]])).toEqual([["A", 1], ["B", 2]]);
+    expect(decodePemBlocks("no blocks here", "x")).toEqual([]);
+  });
+
+  it("reads CRLF files and a body after blank lines", () => {
+    const [read] = decodePemBlocks(block("A", "\r\n\r\nAQ==\r").replaceAll("\n", "\r\n"), "x");
+    expect(read!.der).toEqual(Buffer.from([1]));
+    const [withHeaders] = decodePemBlocks(block("A", "Zz-a: 1\n Y : 2\n\nAQ==").replaceAll("\n", "\r\n"), "x");
+    expect(withHeaders).toMatchObject({ headers: { "Zz-a": "1", Y: "2" }, der: Buffer.from([1]) });
+  });
+
+  it.each([
+    ["a BEGIN line without its dashes", "-----BEGIN X\nAAAA\n", "a BEGIN line is malformed"],
+    ["a BEGIN line that ends the text", "-----BEGIN XYZ", "a BEGIN line is malformed"],
+    ["an empty label", "-----BEGIN -----\nAAAA\n-----END -----\n", "a BEGIN line is malformed"],
+    ["a label across lines", "-----BEGIN X\nY-----\nAAAA\n-----END X\nY-----\n", "a BEGIN line is malformed"],
+    ["a label with a CR", "-----BEGIN X\rY-----\nAAAA\n-----END X\rY-----\n", "a BEGIN line is malformed"],
+    ["no END line", "-----BEGIN X-----\nAAAA\n", 'a PEM block labelled "X" has no END line'],
+    ["the END of another label", "-----BEGIN X-----\nAAAA\n-----END Y-----\n", 'labelled "X" has no END line'],
+    ["base64 of a length not a multiple of 4", block("X", "AAA"), "the X block is not valid base64"],
+    ["three padding characters", block("X", "A==="), "the X block is not valid base64"],
+    ["padding in the middle", block("X", "AA==AAAA"), "the X block is not valid base64"],
+  ])("refuses %s, naming the source", (_, text, what) => {
+    expect(() => decodePemBlocks(text, "f.pem")).toThrow(
+      expect.objectContaining({ code: "PEM_INVALID", message: expect.stringContaining(what) }),
+    );
+    expect(() => decodePemBlocks(text, "f.pem")).toThrow(/^could not parse PEM data in f\.pem: /);
+  });
+
+  it("reads RFC 1421 headers up to the blank line; a line that is not one is the body", () => {
+    const [withHeaders] = decodePemBlocks(block("X", "Proc-Type: 4,CLEAR\nA-b: c:d\n\nAQ=="), "x");
+    expect(withHeaders!.headers).toEqual({ "Proc-Type": "4,CLEAR", "A-b": "c:d" });
+    expect(withHeaders!.der).toEqual(Buffer.from([1]));
+    const [skipped] = decodePemBlocks(block("X", "A: b\n:c\n\nAQ=="), "x");
+    expect(skipped!.headers).toEqual({ A: "b" });
+    for (const body of [":x\nAQ==", "A1: x\nAQ=="]) {
+      expect(() => decodePemBlocks(block("X", body), "x")).toThrow(/not valid base64/);
+    }
+    expect(decodePemBlocks(block("X", "AQ=="), "x")[0]!.headers).toEqual({});
+    expect(() => decodePemBlocks(block("X", "A1: x\n\nAQ=="), "x")).toThrow(/not valid base64/);
+  });
+
+  it("refuses legacy encryption: a private key's own error, another block's", () => {
+    const key = () => decodePemBlocks(block("EC PRIVATE KEY", encrypted), "k.pem");
+    expect(key).toThrow(expect.objectContaining({
+      code: "PRIVATE_KEY_UNSUPPORTED", message: "k.pem uses legacy OpenSSL PEM encryption, which is not supported",
+      hint: expect.stringContaining("openssl pkcs8 -topk8"),
+    }));
+    const other = () => decodePemBlocks(block("X509 CRL", encrypted), "c.pem");
+    expect(other).toThrow(expect.objectContaining({
+      code: "PEM_INVALID",
+      message: 'c.pem: a PEM block labelled "X509 CRL" is encrypted (Proc-Type: 4,ENCRYPTED), which is not supported',
+      hint: "this block is never encrypted: export it again without encryption",
+    }));
+    const certificate = () => decodePemBlocks(block("CERTIFICATE", encrypted), "c.pem");
+    expect(certificate).toThrow(expect.objectContaining({
+      hint: "certificates are never encrypted: export it again without encryption",
+    }));
+    const tss2 = () => decodePemBlocks(block("TSS2 PRIVATE KEY", encrypted), "t.pem");
+    expect(tss2).toThrow(expect.objectContaining({ code: "PEM_INVALID" }));
+  });
+});

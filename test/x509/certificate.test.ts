@@ -1,0 +1,90 @@
+/** Certificate's own facts on hand-built DER: serial forms, trailing bytes, the RSA size limit, signedWith. */
+import { createSecretKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { derBitString, derOid, derSequence, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
+import { Certificate, MAX_RSA_MODULUS_BITS, mlDsaParameterSetForOid, oneLineName } from "../../src/x509/certificate.js";
+
+const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("c")))));
+const validity = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+
+/** A self-signed certificate with this serial's content bytes (a negative one when the top bit is set). */
+const ecSpki = publicKey.export({ type: "spki", format: "der" });
+function certificate(serial: number[], spki: Buffer = ecSpki, times = validity): Buffer {
+  const version = derTlv(0xa0, derTlv(0x02, Buffer.from([2])));
+  const tbs = derSequence(version, derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, times, name, spki);
+  const signature = createSign("sha256").update(tbs).sign(privateKey);
+  return derSequence(tbs, ecdsaSha256, derBitString(signature));
+}
+
+describe("Certificate", () => {
+  it("gives the serial in decimal and upper-case hex, a negative one with its sign", () => {
+    const positive = new Certificate(certificate([0x00, 0xab]));
+    expect([positive.serialDecimal, positive.serialHex]).toEqual(["171", "AB"]);
+    const negative = new Certificate(certificate([0xfe]));
+    expect([negative.serialDecimal, negative.serialHex]).toEqual(["-2", "-2"]);
+  });
+
+  it("refuses even one byte after the certificate, naming it", () => {
+    const der = Buffer.concat([certificate([1]), Buffer.from([0])]);
+    expect(() => new Certificate(der, "leaf.der")).toThrow(
+      expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: "leaf.der is followed by 1 bytes that are not part of it",
+        hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
+      }),
+    );
+  });
+
+  it("accepts an RSA key of 16384 bits and refuses one a bit larger", () => {
+    const rsaSpki = (modulus: Buffer) => {
+      const rsaKey = derSequence(derUnsignedInteger(modulus), derUnsignedInteger(Buffer.from([1, 0, 1])));
+      const rsaEncryption = derSequence(derOid("1.2.840.113549.1.1.1"), derTlv(0x05, Buffer.alloc(0)));
+      return derSequence(rsaEncryption, derBitString(rsaKey));
+    };
+    const largest = Buffer.alloc(MAX_RSA_MODULUS_BITS / 8, 0xff);
+    expect(() => new Certificate(certificate([1], rsaSpki(largest)), "big.pem")).not.toThrow();
+    const over = Buffer.concat([Buffer.from([1]), largest]);
+    expect(() => new Certificate(certificate([1], rsaSpki(over)), "big.pem")).toThrow(expect.objectContaining({
+      message: "big.pem has a 16385-bit RSA key, larger than the 16384 bits accepted",
+      hint: "use an RSA 2048–4096 bit or an ECDSA key",
+    }));
+  });
+
+  it("names bytes that are not a certificate, and a certificate in BER (indefinite length)", () => {
+    expect(() => new Certificate(Buffer.from([0x30, 0x00]))).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "could not parse certificate: not a valid X.509 DER structure",
+    }));
+    const der = certificate([1]);
+    const content = der.subarray(der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2);
+    const ber = Buffer.concat([Buffer.from([0x30, 0x80]), content, Buffer.from([0, 0])]);
+    expect(() => new Certificate(ber, "ber.pem")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: "ber.pem is not DER-encoded: it has an indefinite length (BER, not DER)",
+      hint: expect.stringContaining("export the certificate again as DER or PEM"),
+    }));
+  });
+
+  it("refuses a validity time OpenSSL cannot read (month 13), with its hint", () => {
+    const month13 = derSequence(derTlv(0x17, Buffer.from("261301000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    expect(() => new Certificate(certificate([1], undefined, month13), "m.pem")).toThrow(expect.objectContaining({
+      code: "CERTIFICATE_INVALID", message: expect.stringMatching(/^m\.pem has a notBefore that is not a valid time/),
+      hint: "the CA wrote a malformed validity date: have the certificate issued again",
+    }));
+  });
+
+  it("mlDsaParameterSetForOid: the parameter set of each OID, none for another", () => {
+    expect(mlDsaParameterSetForOid("2.16.840.1.101.3.4.3.18")?.name).toBe("ML-DSA-65");
+    expect(mlDsaParameterSetForOid("2.16.840.1.101.3.4.3.20")).toBeUndefined();
+  });
+
+  it("signedWith: true for its key, false for another key and for a key that cannot verify at all", () => {
+    const cert = new Certificate(certificate([1]));
+    expect(cert.signedWith(publicKey)).toBe(true);
+    expect(cert.signedWith(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey)).toBe(false);
+    expect(cert.signedWith(createSecretKey(Buffer.alloc(16)) as KeyObject)).toBe(false);
+  });
+
+  it("oneLineName puts every line of a name on one", () => {
+    expect(oneLineName("CN=a\nO=b\nC=c")).toBe("CN=a, O=b, C=c");
+  });
+});
