@@ -143,6 +143,22 @@ describe("parseConfig", () => {
     expect(() => parseConfig(configText({ gateway }, { agent: { profiles: ["nope"] } }), "/c.json")).toThrow(/"agent": profile "nope" is listed but not defined/);
   });
 
+  it("refuses a wrong shape at each level: the top, \"profiles\", \"agent\", its socket and its list of profiles", () => {
+    const message = (text: string) => oneLine(() => parseConfig(text, "/c.json"));
+    expect(message("[]")).toBe('config /c.json: the top level must be a JSON object with a "profiles" object');
+    expect(message('{"profiles": []}')).toBe('config /c.json: "profiles" must be an object mapping profile names to settings');
+    expect(message('{"agent": "x"}')).toBe('config /c.json: "agent" must be an object');
+    // An empty socket path once meant "the default socket" without a word.
+    for (const socket of ["", 5]) {
+      expect(message(configText({ gateway }, { agent: { socket } }))).toBe('config /c.json: "agent": field "socket" must be a path');
+    }
+    for (const profiles of ["gateway", ["gateway", 5]]) {
+      expect(message(configText({ gateway }, { agent: { profiles } }))).toBe(
+        'config /c.json: "agent": field "profiles" must be an array of profile names',
+      );
+    }
+  });
+
   it("takes a file saved with a byte-order mark, and never echoes the file's text in a JSON error", () => {
     expect(parseConfig('\uFEFF{"profiles": {}}', "/c.json").profiles.size).toBe(0);
     const message = oneLine(() => parseConfig('{"profiles": {"a": {"certificate": "/x/S3cret-ish", "region": eu}}}', "/c.json"));
@@ -228,6 +244,14 @@ describe("a profile with flags over it (flags win)", () => {
     expect(settings.signer.certificate).toBe("/etc/raa/certs/gw.pem");
     expect(settings.signer.pkcs11?.pin).toEqual({ kind: "file", path: "/etc/raa/pin.txt" });
     expect(settings.endpoint).toMatchObject({ endpoint: "http://127.0.0.1:1", timeoutMs: 20_000 });
+  });
+
+  it("names a wrong value given as a flag over a profile as the flag (USAGE), not as the profile's field", () => {
+    const flags = flagRecordFromArgs(argv("--max-attempts", "0"));
+    expect(Object.values(flags)).toContain(undefined); // the flags not given are there too
+    expect(() => profileCredentialSettings(config, "gateway", {}, flags)).toThrow(
+      expect.objectContaining({ code: "USAGE", message: "--max-attempts must be a whole number between 1 and 10" }),
+    );
   });
 
   it("says which field a profile lacks, and which flag is missing without a profile", async () => {
