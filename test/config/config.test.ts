@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
+  truncateSync, writeFileSync,
+} from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -143,14 +146,18 @@ describe("parseConfig", () => {
     expect(() => parseConfig(configText({ gateway }, { agent: { profiles: ["nope"] } }), "/c.json")).toThrow(/"agent": profile "nope" is listed but not defined/);
   });
 
-  it("refuses a wrong shape at each level: the top, \"profiles\", \"agent\", its socket and its list of profiles", () => {
+  it("refuses a wrong shape at each level: the top, profiles, agent, its socket and its list of profiles", () => {
     const message = (text: string) => oneLine(() => parseConfig(text, "/c.json"));
     expect(message("[]")).toBe('config /c.json: the top level must be a JSON object with a "profiles" object');
-    expect(message('{"profiles": []}')).toBe('config /c.json: "profiles" must be an object mapping profile names to settings');
+    expect(message('{"profiles": []}')).toBe(
+      'config /c.json: "profiles" must be an object mapping profile names to settings',
+    );
     expect(message('{"agent": "x"}')).toBe('config /c.json: "agent" must be an object');
     // An empty socket path once meant "the default socket" without a word.
     for (const socket of ["", 5]) {
-      expect(message(configText({ gateway }, { agent: { socket } }))).toBe('config /c.json: "agent": field "socket" must be a path');
+      expect(message(configText({ gateway }, { agent: { socket } }))).toBe(
+        'config /c.json: "agent": field "socket" must be a path',
+      );
     }
     for (const profiles of ["gateway", ["gateway", 5]]) {
       expect(message(configText({ gateway }, { agent: { profiles } }))).toBe(
@@ -376,6 +383,72 @@ describe("loadConfig", () => {
 
   it("says when the file does not exist", async () => {
     await expect(loadConfig(join(dir, "missing.json"))).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND" });
+  });
+
+  it("says how to fix a missing file: the --config path given, or the default file to create", async () => {
+    const given = join(dir, "missing.json");
+    await expect(loadConfig(given)).rejects.toMatchObject({
+      code: "CONFIG_NOT_FOUND", message: `config file ${given} does not exist`, hint: "check the --config path",
+    });
+    const xdg = join(dir, "empty-xdg");
+    await expect(loadConfig(undefined, { XDG_CONFIG_HOME: xdg })).rejects.toMatchObject({
+      code: "CONFIG_NOT_FOUND", hint: "create it (see docs/long-running.md) or pass --config",
+    });
+  });
+
+  it("refuses a file other users can change with the hint that says why and what to do", async () => {
+    const path = join(dir, "shared-hint.json");
+    writeFileSync(path, configText({ gateway }));
+    chmodSync(path, 0o666);
+    await expect(loadConfig(path)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      hint: "whoever can change it can make this program load their code (pkcs11-lib) or send your signed " +
+        "requests to their endpoint; make it and its directories yours (or root's) and writable only by the owner",
+    });
+  });
+
+  it("reads a file of exactly 16 MiB (the limit is more than that), and points a larger one at --config", async () => {
+    const path = join(dir, "limit.json");
+    writeFileSync(path, "", { mode: 0o600 });
+    truncateSync(path, 16 * 1024 * 1024); // read, then refused as JSON: it is NULs
+    await expect(loadConfig(path)).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    truncateSync(path, 16 * 1024 * 1024 + 1);
+    await expect(loadConfig(path)).rejects.toMatchObject({ code: "FILE_UNREADABLE", hint: "check the --config path" });
+  });
+
+  it("closes the file it opened, whether it was read or refused", async () => {
+    const path = join(dir, "fds.json");
+    writeFileSync(path, configText({ gateway }), { mode: 0o600 });
+    const big = join(dir, "fds-big.json");
+    writeFileSync(big, "", { mode: 0o600 });
+    truncateSync(big, 16 * 1024 * 1024 + 1);
+    const open = () => readdirSync("/proc/self/fd").length;
+    const before = open();
+    for (let i = 0; i < 20; i++) {
+      await loadConfig(path);
+      await loadConfig(big).catch(() => undefined);
+    }
+    expect(open()).toBe(before);
+  });
+
+  it("reads a key file whose path contains module-path= as a path, not as a pkcs11: URI to check", async () => {
+    const path = join(dir, "odd-path.json");
+    const certificate = "/etc/raa/module-path=1/gw.pem";
+    writeFileSync(path, configText({ gateway: { ...gateway, certificate } }), { mode: 0o600 });
+    await expect(loadConfig(path)).resolves.toMatchObject({ path });
+  });
+
+  it("refuses a PKCS#11 module other users can change with a hint that says what it risks", async () => {
+    const module = join(dir, "module-hint.so");
+    writeFileSync(module, "not really a module");
+    chmodSync(module, 0o666);
+    const path = join(dir, "module-hint.json");
+    writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": module } }), { mode: 0o600 });
+    await expect(loadConfig(path)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      hint: "a module another user can change would run their code in this process: " +
+        "install it where only you or root can write",
+    });
   });
 });
 

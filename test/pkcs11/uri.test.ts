@@ -138,7 +138,8 @@ describe("parsePkcs11Uri", () => {
     ["pkcs11:pin-value=1234", "move it after a ? as in pkcs11:object=key?pin-value=…"],
     ["pkcs11:?token=a", "move it before the ?"],
     ["pkcs11:label=my-key", "did you mean object=?"],
-    ["pkcs11:token=a;vendor-aaa=value-a", "path attributes: id, library-description, library-manufacturer, library-version, " +
+    ["pkcs11:token=a;vendor-aaa=value-a", "path attributes: id, library-description, library-manufacturer, " +
+      "library-version, " +
       "manufacturer, model, object, serial, slot-description, slot-id, slot-manufacturer, token, type; " +
       "query attributes: module-name, module-path, pin-source, pin-value"],
   ])("says how to fix %s", (text, hint) => {
@@ -153,10 +154,13 @@ describe("parsePkcs11Uri", () => {
   it("wipes a pin-value it does not hand back: both PIN attributes given, or only asked whether a PIN is given", () => {
     const made = vi.spyOn(Secret, "fromBytes");
     try {
-      expect(() => parsePkcs11Uri("pkcs11:object=a?pin-value=1234&pin-source=/f")).toThrow(/both pin-value and pin-source/);
+      const both = "pkcs11:object=a?pin-value=1234&pin-source=/f";
+      expect(() => parsePkcs11Uri(both)).toThrow(/both pin-value and pin-source/);
       expect(uriGivesPin("pkcs11:object=a?pin-value=1234")).toBe(true);
       expect(made).toHaveBeenCalledTimes(2);
-      for (const { value } of made.mock.results) expect(() => (value as Secret).reveal()).toThrow("secret used after it was wiped");
+      for (const { value } of made.mock.results) {
+        expect(() => (value as Secret).reveal()).toThrow("secret used after it was wiped");
+      }
     } finally {
       made.mockRestore();
     }

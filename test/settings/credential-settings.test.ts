@@ -51,7 +51,8 @@ describe("a record as signer options", () => {
     const input: SettingsInput = {
       certificate: "c.pem", privateKey: "k.pem", intermediates: "i.pem", keyPassword: pw,
       pkcs11Library: "softhsm2", pkcs11Pin: pin, pkcs11ContextPin: ctx, reusePin: true,
-      tpmDevice: "/dev/tpmrm1", tpmKeyPassword: kp, tpmParentPassword: pp, noTpmKeyPassword: true, tpmIgnoreEmptyAuth: true,
+      tpmDevice: "/dev/tpmrm1", tpmKeyPassword: kp, tpmParentPassword: pp,
+      noTpmKeyPassword: true, tpmIgnoreEmptyAuth: true,
     };
     expect(signerOptions(input)).toEqual({
       certificate: "c.pem", privateKey: "k.pem", intermediates: "i.pem", keyPassword: pw,
@@ -64,7 +65,9 @@ describe("a record as signer options", () => {
   });
 
   it("an empty path or library means not given (as an unset \"$VAR\" in the Go helper's flags)", () => {
-    const input: SettingsInput = { certificate: "", privateKey: "", intermediates: "", pkcs11Library: "", tpmDevice: "" };
+    const input: SettingsInput = {
+      certificate: "", privateKey: "", intermediates: "", pkcs11Library: "", tpmDevice: "",
+    };
     expect(signerOptions(input)).toEqual({ pkcs11: { reusePin: false }, tpm: { noKeyPassword: false } });
   });
 
@@ -85,8 +88,11 @@ describe("flag records", () => {
 
   it("either TPM key password flag replaces both of the profile's, and only those", () => {
     const profile = { "tpm-key-password": env("KP"), "no-tpm-key-password": true, "role-arn": RA };
-    expect(mergeFlagRecords({ "no-tpm-key-password": true }, { "tpm-key-password": env("F") })).toEqual({ "tpm-key-password": env("F") });
-    expect(mergeFlagRecords({ "tpm-key-password": env("KP") }, { "no-tpm-key-password": true })).toEqual({ "no-tpm-key-password": true });
+    const flag = { "tpm-key-password": env("F") };
+    expect(mergeFlagRecords({ "no-tpm-key-password": true }, flag)).toEqual(flag);
+    expect(mergeFlagRecords({ "tpm-key-password": env("KP") }, { "no-tpm-key-password": true })).toEqual({
+      "no-tpm-key-password": true,
+    });
     expect(mergeFlagRecords(profile, { timeout: 3 })).toEqual({ ...profile, timeout: 3 });
   });
 });
@@ -100,7 +106,9 @@ describe("the fingerprint that decides whether a reload changed a profile", () =
     expect(settingsFingerprint(settings)).not.toContain("AWS_REGION");
     const other = credentialSettings({ ...BASE, durationSeconds: 900 }, FLAG_ORIGIN);
     expect(settingsFingerprint(other)).not.toBe(settingsFingerprint(settings));
-    expect(JSON.parse(settingsFingerprint(settings))).toMatchObject({ session: { roleArn: RA }, signer: { certificate: "c.pem" } });
+    expect(JSON.parse(settingsFingerprint(settings))).toMatchObject({
+      session: { roleArn: RA }, signer: { certificate: "c.pem" },
+    });
   });
 });
 
@@ -116,14 +124,15 @@ describe("what a missing setting says", () => {
   });
 
   it("in a profile: no key at all, named with the fields to add", () => {
-    expect(() => credentialSettings({ ...BASE, certificate: undefined }, profileOrigin('config c.json: profile "p"'))).toThrow(
+    const origin = profileOrigin('config c.json: profile "p"');
+    expect(() => credentialSettings({ ...BASE, certificate: undefined }, origin)).toThrow(
       expect.objectContaining({
         code: "CONFIG_INVALID",
         message: 'config c.json: profile "p" has neither "certificate" nor "private-key"',
         hint: 'add "certificate" (and "private-key" when the key is elsewhere) to the profile',
       }),
     );
-    expect(() => credentialSettings({ ...BASE, profileArn: undefined }, profileOrigin('config c.json: profile "p"'))).toThrow(
+    expect(() => credentialSettings({ ...BASE, profileArn: undefined }, origin)).toThrow(
       expect.objectContaining({ hint: 'add "profile-arn" to the profile or pass --profile-arn' }),
     );
   });
