@@ -390,6 +390,8 @@ describe("loadConfig", () => {
     await expect(loadConfig(given)).rejects.toMatchObject({
       code: "CONFIG_NOT_FOUND", message: `config file ${given} does not exist`, hint: "check the --config path",
     });
+    writeFileSync(join(dir, "a-file"), "{}", { mode: 0o600 }); // ENOTDIR: a file where a directory should be
+    await expect(loadConfig(join(dir, "a-file", "config.json"))).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND" });
     const xdg = join(dir, "empty-xdg");
     await expect(loadConfig(undefined, { XDG_CONFIG_HOME: xdg })).rejects.toMatchObject({
       code: "CONFIG_NOT_FOUND", hint: "create it (see docs/long-running.md) or pass --config",

@@ -94,6 +94,7 @@ describe("flag records", () => {
       "no-tpm-key-password": true,
     });
     expect(mergeFlagRecords(profile, { timeout: 3 })).toEqual({ ...profile, timeout: 3 });
+    expect(mergeFlagRecords(profile, flag)).toEqual({ "role-arn": RA, ...flag }); // the rest of the profile stays
   });
 });
 
