@@ -49,7 +49,6 @@ export function partitionOf(region: string, partitions: readonly Partition[] = P
   return (
     partitions.find((p) => p.regions.includes(region)) ??
     partitions.find((p) => p.regionPattern.test(region)) ??
-    partitions.find((p) => p.name === "aws") ??
     PARTITIONS[0]!
   );
 }

@@ -130,9 +130,8 @@ export function parseCreateSessionResponse(response: HttpResponse, context: Resp
 
 /** `AccessDeniedException:http://…` → `AccessDeniedException`; `com.amazon…#ValidationException` → `ValidationException`. */
 export function sanitizeErrorCode(raw: string): string {
-  let code = raw.split(":")[0]!;
-  if (code.includes("#")) code = code.slice(code.lastIndexOf("#") + 1);
-  return code.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 100);
+  const code = raw.split(":")[0]!;
+  return code.slice(code.lastIndexOf("#") + 1).replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 100);
 }
 
 /** The service's error types for a refused request: the error code and HTTP status of each. */

@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync,
+  symlinkSync, truncateSync, writeFileSync,
+} from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -143,6 +146,26 @@ describe("parseConfig", () => {
     expect(() => parseConfig(configText({ gateway }, { agent: { profiles: ["nope"] } }), "/c.json")).toThrow(/"agent": profile "nope" is listed but not defined/);
   });
 
+  it("refuses a wrong shape at each level: the top, profiles, agent, its socket and its list of profiles", () => {
+    const message = (text: string) => oneLine(() => parseConfig(text, "/c.json"));
+    expect(message("[]")).toBe('config /c.json: the top level must be a JSON object with a "profiles" object');
+    expect(message('{"profiles": []}')).toBe(
+      'config /c.json: "profiles" must be an object mapping profile names to settings',
+    );
+    expect(message('{"agent": "x"}')).toBe('config /c.json: "agent" must be an object');
+    // An empty socket path once meant "the default socket" without a word.
+    for (const socket of ["", 5]) {
+      expect(message(configText({ gateway }, { agent: { socket } }))).toBe(
+        'config /c.json: "agent": field "socket" must be a path',
+      );
+    }
+    for (const profiles of ["gateway", ["gateway", 5]]) {
+      expect(message(configText({ gateway }, { agent: { profiles } }))).toBe(
+        'config /c.json: "agent": field "profiles" must be an array of profile names',
+      );
+    }
+  });
+
   it("takes a file saved with a byte-order mark, and never echoes the file's text in a JSON error", () => {
     expect(parseConfig('\uFEFF{"profiles": {}}', "/c.json").profiles.size).toBe(0);
     const message = oneLine(() => parseConfig('{"profiles": {"a": {"certificate": "/x/S3cret-ish", "region": eu}}}', "/c.json"));
@@ -228,6 +251,14 @@ describe("a profile with flags over it (flags win)", () => {
     expect(settings.signer.certificate).toBe("/etc/raa/certs/gw.pem");
     expect(settings.signer.pkcs11?.pin).toEqual({ kind: "file", path: "/etc/raa/pin.txt" });
     expect(settings.endpoint).toMatchObject({ endpoint: "http://127.0.0.1:1", timeoutMs: 20_000 });
+  });
+
+  it("names a wrong value given as a flag over a profile as the flag (USAGE), not as the profile's field", () => {
+    const flags = flagRecordFromArgs(argv("--max-attempts", "0"));
+    expect(Object.values(flags)).toContain(undefined); // the flags not given are there too
+    expect(() => profileCredentialSettings(config, "gateway", {}, flags)).toThrow(
+      expect.objectContaining({ code: "USAGE", message: "--max-attempts must be a whole number between 1 and 10" }),
+    );
   });
 
   it("says which field a profile lacks, and which flag is missing without a profile", async () => {
@@ -352,6 +383,80 @@ describe("loadConfig", () => {
 
   it("says when the file does not exist", async () => {
     await expect(loadConfig(join(dir, "missing.json"))).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND" });
+  });
+
+  it("says how to fix a missing file: the --config path given, or the default file to create", async () => {
+    const given = join(dir, "missing.json");
+    await expect(loadConfig(given)).rejects.toMatchObject({
+      code: "CONFIG_NOT_FOUND", message: `config file ${given} does not exist`, hint: "check the --config path",
+    });
+    writeFileSync(join(dir, "a-file"), "{}", { mode: 0o600 }); // ENOTDIR: a file where a directory should be
+    await expect(loadConfig(join(dir, "a-file", "config.json"))).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND" });
+    const xdg = join(dir, "empty-xdg");
+    await expect(loadConfig(undefined, { XDG_CONFIG_HOME: xdg })).rejects.toMatchObject({
+      code: "CONFIG_NOT_FOUND", hint: "create it (see docs/long-running.md) or pass --config",
+    });
+  });
+
+  it("refuses a file other users can change with the hint that says why and what to do", async () => {
+    const path = join(dir, "shared-hint.json");
+    writeFileSync(path, configText({ gateway }));
+    chmodSync(path, 0o666);
+    await expect(loadConfig(path)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      hint: "whoever can change it can make this program load their code (pkcs11-lib) or send your signed " +
+        "requests to their endpoint; make it and its directories yours (or root's) and writable only by the owner",
+    });
+  });
+
+  it("reads a file of exactly 16 MiB (the limit is more than that), and points a larger one at --config", async () => {
+    const path = join(dir, "limit.json");
+    writeFileSync(path, "", { mode: 0o600 });
+    truncateSync(path, 16 * 1024 * 1024); // read, then refused as JSON: it is NULs
+    await expect(loadConfig(path)).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    truncateSync(path, 16 * 1024 * 1024 + 1);
+    await expect(loadConfig(path)).rejects.toMatchObject({ code: "FILE_UNREADABLE", hint: "check the --config path" });
+  });
+
+  it("closes the file it opened, whether it was read or refused", async () => {
+    const path = join(dir, "fds.json");
+    writeFileSync(path, configText({ gateway }), { mode: 0o600 });
+    const big = join(dir, "fds-big.json");
+    writeFileSync(big, "", { mode: 0o600 });
+    truncateSync(big, 16 * 1024 * 1024 + 1);
+    // The descriptors of this process still open on either file (not a count: other files' work may open some).
+    const open = () => readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        return [path, big].includes(readlinkSync(`/proc/self/fd/${fd}`));
+      } catch {
+        return false; // closed since the listing
+      }
+    });
+    for (let i = 0; i < 3; i++) {
+      await loadConfig(path);
+      await loadConfig(big).catch(() => undefined);
+    }
+    expect(open()).toEqual([]);
+  });
+
+  it("reads a key file whose path contains module-path= as a path, not as a pkcs11: URI to check", async () => {
+    const path = join(dir, "odd-path.json");
+    const certificate = "/etc/raa/module-path=1/gw.pem";
+    writeFileSync(path, configText({ gateway: { ...gateway, certificate } }), { mode: 0o600 });
+    await expect(loadConfig(path)).resolves.toMatchObject({ path });
+  });
+
+  it("refuses a PKCS#11 module other users can change with a hint that says what it risks", async () => {
+    const module = join(dir, "module-hint.so");
+    writeFileSync(module, "not really a module");
+    chmodSync(module, 0o666);
+    const path = join(dir, "module-hint.json");
+    writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": module } }), { mode: 0o600 });
+    await expect(loadConfig(path)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      hint: "a module another user can change would run their code in this process: " +
+        "install it where only you or root can write",
+    });
   });
 });
 

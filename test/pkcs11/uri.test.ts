@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { formatPkcs11Uri, parsePkcs11Uri, uriGivesPin, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
 import { AgentError } from "../../src/errors.js";
+import { Secret } from "../../src/secrets/secret.js";
 
 /** A parsed URI as plain data (Buffers as hex, the PIN revealed) so that tables can compare it. */
 function plain(uri: Pkcs11Uri): Record<string, unknown> {
@@ -126,6 +127,45 @@ describe("parsePkcs11Uri", () => {
     expect((error as AgentError).toOneLine()).toMatch(message);
   });
 
+  it.each([
+    ["file:/etc/key.pem", "write it as pkcs11:token=…;object=…"],
+    ["pkcs11:object", "separate path attributes with ; as in pkcs11:token=A;object=B"],
+    ["pkcs11:object=a?module-path", "separate query attributes with & as in ?pin-source=/path&module-path=/lib.so"],
+    ["pkcs11:object=a;object=b", "give each attribute once"],
+    ["pkcs11:object=a%2", "write a literal % as %25"],
+    ["pkcs11:object=a?pin-source=", "give a file path or a file: URI"],
+    ["pkcs11:object=a?pin-value=1&pin-source=/f", "keep only one of them"],
+    ["pkcs11:pin-value=1234", "move it after a ? as in pkcs11:object=key?pin-value=…"],
+    ["pkcs11:?token=a", "move it before the ?"],
+    ["pkcs11:label=my-key", "did you mean object=?"],
+    ["pkcs11:token=a;vendor-aaa=value-a", "path attributes: id, library-description, library-manufacturer, " +
+      "library-version, " +
+      "manufacturer, model, object, serial, slot-description, slot-id, slot-manufacturer, token, type; " +
+      "query attributes: module-name, module-path, pin-source, pin-value"],
+  ])("says how to fix %s", (text, hint) => {
+    expect(() => parsePkcs11Uri(text)).toThrow(expect.objectContaining({ code: "PKCS11_URI_INVALID", hint }));
+  });
+
+  it("reads a library-version of several digits on either side of the dot", () => {
+    expect(parsePkcs11Uri("pkcs11:library-version=10.12").libraryVersion).toEqual({ major: 10, minor: 12 });
+    expect(parsePkcs11Uri("pkcs11:library-version=3").libraryVersion).toEqual({ major: 3, minor: 0 });
+  });
+
+  it("wipes a pin-value it does not hand back: both PIN attributes given, or only asked whether a PIN is given", () => {
+    const made = vi.spyOn(Secret, "fromBytes");
+    try {
+      const both = "pkcs11:object=a?pin-value=1234&pin-source=/f";
+      expect(() => parsePkcs11Uri(both)).toThrow(/both pin-value and pin-source/);
+      expect(uriGivesPin("pkcs11:object=a?pin-value=1234")).toBe(true);
+      expect(made).toHaveBeenCalledTimes(2);
+      for (const { value } of made.mock.results) {
+        expect(() => (value as Secret).reveal()).toThrow("secret used after it was wiped");
+      }
+    } finally {
+      made.mockRestore();
+    }
+  });
+
   it("never puts the pin-value in an error message", () => {
     try {
       parsePkcs11Uri("pkcs11:object=a?pin-value=s3cr3t&pin-source=/f");
@@ -196,6 +236,12 @@ describe("formatPkcs11Uri", () => {
   it("withoutQuery drops module and PIN attributes", () => {
     const uri = parsePkcs11Uri("pkcs11:token=t?pin-value=1&module-name=softhsm2");
     expect(formatPkcs11Uri(withoutQuery(uri), { revealPinValue: true })).toBe("pkcs11:token=t");
+    expect(Object.keys(withoutQuery(uri))).toEqual(["token"]); // removed, not kept as undefined
+  });
+
+  it("prints slot-id and library-version, a 64-bit slot id exactly", () => {
+    const text = "pkcs11:library-version=2.40;slot-id=18446744073709551615";
+    expect(formatPkcs11Uri(parsePkcs11Uri(text))).toBe(text);
   });
 });
 
