@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Mutation testing of the src/ files given (StrykerJS, against the unit tests that import them): which wrong line
+# would no test notice? Not part of `npm test`: about 1–3 s per mutant on 2 cores, hundreds of mutants per file.
+#   npm run mutate -- src/io/trusted-path.ts [src/…]      report: $MUTATE_OUT (default /tmp/raa-mutate)/report.json
+# MUTATE_TESTS="test/a.test.ts test/b/" replaces the test files found by import (all of test/ in one process does
+# not work: some files' module state leaks into others').
+# Stryker is installed into node_modules with --no-save (the next `npm ci` removes it) and runs under Node 22 from
+# scripts/node-release.sh (Stryker 10 refuses Node 20). Survivors in module-level tables (a const Set, a lookup
+# object) are often false: Stryker's vitest runner does not switch those mutants on; apply them by hand to check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STRYKER_VERSION=10.1.1
+
+[ $# -gt 0 ] || { echo "usage: npm run mutate -- src/FILE.ts [src/FILE.ts …]" >&2; exit 2; }
+for file in "$@"; do
+  [[ "$file" == src/*.ts && -f "$file" ]] || { echo "mutate: $file is not a .ts file under src/" >&2; exit 2; }
+done
+
+tests="${MUTATE_TESTS:-}"
+if [ -z "$tests" ]; then
+  for file in "$@"; do
+    module="${file%.ts}"
+    tests="$tests $(grep -rlF --include='*.test.ts' "${module#src/}.js\"" test | tr '\n' ' ' || true)"
+  done
+fi
+if [ -z "${tests// /}" ]; then
+  echo "mutate: no unit test imports $*; name the tests: MUTATE_TESTS='test/…' npm run mutate -- $*" >&2
+  exit 2
+fi
+
+installed() { node -p "require('./node_modules/@stryker-mutator/$1/package.json').version" 2>/dev/null || true; }
+if [ "$(installed core)" != "$STRYKER_VERSION" ] || [ "$(installed vitest-runner)" != "$STRYKER_VERSION" ]; then
+  npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
+    "@stryker-mutator/core@$STRYKER_VERSION" "@stryker-mutator/vitest-runner@$STRYKER_VERSION" </dev/null >&2
+fi
+node22="$(bash scripts/node-release.sh 22)"
+
+out="${MUTATE_OUT:-/tmp/raa-mutate}"
+mkdir -p "$out"
+node - "$out" "$tests" "$@" <<'SCRIPT'
+const { writeFileSync } = require("node:fs");
+const [out, tests, ...files] = process.argv.slice(2);
+const include = tests.split(/\s+/).filter(Boolean).map((t) => (t.endsWith(".ts") ? t : `${t.replace(/\/$/, "")}/**/*.test.ts`));
+// Forks, not threads: a test that sets the umask cannot run in a worker thread.
+writeFileSync(`${out}/vitest.config.mjs`, `export default ${JSON.stringify({ test: { include, pool: "forks" } })};\n`);
+const config = {
+  testRunner: "vitest", plugins: ["@stryker-mutator/vitest-runner"], checkers: [],
+  vitest: { configFile: `${out}/vitest.config.mjs`, related: false },
+  coverageAnalysis: "perTest", concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1), timeoutMS: 30000,
+  mutate: files, tempDirName: `${out}/sandbox`, cleanTempDir: true,
+  reporters: ["clear-text", "progress", "json"], jsonReporter: { fileName: `${out}/report.json` },
+  clearTextReporter: { logTests: false },
+};
+writeFileSync(`${out}/stryker.config.json`, JSON.stringify(config, null, 2));
+SCRIPT
+exec "$node22" node_modules/@stryker-mutator/core/bin/stryker.js run "$out/stryker.config.json"
