@@ -195,6 +195,23 @@ describe("install-systemd: what the units are written over, and what goes into t
     return { code, stdout, stderr };
   }
 
+  /**
+   * Runs `run` as if Node.js and the CLI were installed outside every home directory (as in a clone under /tmp):
+   * ProtectHome= is then "yes". A checkout or a Node.js (nvm) under /home or /root makes it "read-only", which
+   * shows home directories to the services, and the refusals of paths there turned into exit 0.
+   */
+  async function outsideHomes<T>(run: () => Promise<T>): Promise<T> {
+    const [execPath, cli] = [process.execPath, process.argv[1]];
+    // Root's, on every Linux; only where it lies is read.
+    process.execPath = "/bin/sh";
+    process.argv[1] = "/bin/sh";
+    try {
+      return await run();
+    } finally {
+      [process.execPath, process.argv[1]] = [execPath, cli];
+    }
+  }
+
   it.each([
     ["--profile", "gw\nExecStartPre=/bin/touch /tmp/pwned"],
     ["--config", "/etc/raa/config.json\nExecStartPre=/bin/touch /tmp/pwned"],
@@ -238,7 +255,7 @@ describe("install-systemd: what the units are written over, and what goes into t
     ["/etc/roles-anywhere-agent/../../tmp/config.json", "PrivateTmp=yes: they have a /tmp of their own"],
   ])("--config %s, which the sandboxed services cannot see, is refused: exit 2, one line", async (path, why) => {
     // Before: the units were written (exit 0) and each service then failed at start: "config file … does not exist".
-    const r = await dryRun("--config", path);
+    const r = await outsideHomes(() => dryRun("--config", path));
     expect([r.code, r.stdout]).toEqual([2, ""]);
     expect(r.stderr).toContain(
       `roles-anywhere-agent: --config ${path} is hidden from the services (${why}) ` +
