@@ -178,6 +178,36 @@ describe("readOpenedFile", () => {
 });
 
 describe("readDescriptor (standard input)", () => {
+  it("a blocking pipe silent for 30 s: ETIMEDOUT, and the read waiting in the thread pool is woken", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-stdin-"));
+    const path = join(dir, "pipe");
+    execFileSync("mkfifo", ["-m", "600", path]);
+    // Blocking, with a writer (itself): the read waits in a thread-pool thread, which process.exit() would wait for.
+    const reader = openSync(path, constants.O_RDWR);
+    const peek = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const reading = readDescriptor(reader);
+      const outcome = expect(reading).rejects.toMatchObject({
+        code: "ETIMEDOUT",
+        message: expect.stringMatching(/gave nothing to read, or not all of it, within 30 s$/),
+      });
+      await vi.advanceTimersByTimeAsync(30_000);
+      await outcome;
+      vi.useRealTimers();
+      await new Promise((done) => setTimeout(done, 200)); // the woken read returns from the thread pool
+      // Woken (by the "\n" through the pipe's write end), the read took that and returned: a byte written now is
+      // still there. A read still waiting would take it.
+      writeSync(reader, "X");
+      const unread = Buffer.alloc(8);
+      expect(unread.subarray(0, readSync(peek, unread)).toString()).toBe("X");
+    } finally {
+      vi.useRealTimers();
+      closeSync(peek);
+      closeSync(reader);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it("waits for a parent that writes a moment later into a non-blocking pipe (before: EAGAIN at once)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "raa-stdin-"));
     try {
