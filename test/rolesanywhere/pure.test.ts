@@ -31,6 +31,12 @@ describe("NO_PROXY", () => {
     ["gw.example", 443, " a.test ,, gw.example ", true],
     ["gw.example", 443, "a.test b.test", false],
     ["gw.example", 443, "", false],
+    // Entries that are no CIDR match nothing, and the others still apply.
+    ["10.1.2.3", 443, "10.0.0.0/40, 10.1.2.3", true],
+    ["10.1.2.3", 443, "10.0.0.0/40", false],
+    ["fd00::1", 443, "fd00::/200", false],
+    ["10.1.2.3", 443, "10.0.0.0/x", false],
+    ["10.1.2.3", 443, "fd00::/8", false],
   ])("%s:%i with NO_PROXY=%j → %s", (host, port, noProxy, expected) => {
     expect(matchesNoProxy(host, port, noProxy)).toBe(expected);
   });
