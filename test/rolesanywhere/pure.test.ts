@@ -105,6 +105,16 @@ describe("transport errors", () => {
     expect(e.transient).toBe(false);
   });
 
+  it("no code, or TLS without OpenSSL's short reason: the first line of the text, up to 200 characters", () => {
+    const tls = transportError(new Error("TLS session ended\nerror queue: 1\nerror queue: 2"), peer);
+    const failed = "TLS handshake with endpoint https://gw.example failed: TLS session ended";
+    expect([tls.message, tls.transient]).toEqual([failed, false]);
+    const odd = transportError(new Error(`${"x".repeat(300)}\nsecond line`), peer);
+    expect(odd.message).toBe(`cannot talk to endpoint https://gw.example: ${"x".repeat(200)}`);
+    const thrown = transportError("a thrown string\nwith two lines", peer);
+    expect(thrown.message).toBe("cannot talk to endpoint https://gw.example: a thrown string");
+  });
+
   it("DNS failures of a proxy point at the proxy variables", () => {
     const e = transportError(err("ENOTFOUND"), { description: "proxy http://p:3128 (HTTPS_PROXY)", hostname: "p", isProxy: true });
     expect(e.hint).toContain("HTTPS_PROXY");
