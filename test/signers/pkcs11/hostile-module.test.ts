@@ -893,6 +893,54 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(stdout).toBe("");
   });
 
+  const NEW_KEY = "pkcs11:token=fake;object=new?pin-value=1234";
+  const keygen = () => run(["keygen", "--private-key", NEW_KEY, "--key-type", "p256", "--pkcs11-lib", "/fake/lib.so"]);
+  const TOKEN = 'token "fake" (serial 0001)';
+
+  it("an extractable key when a non-extractable one was asked for: destroyed, one line, exit 5", async () => {
+    generatesAnyway(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
+    const makes = token.override.C_GenerateKeyPair!;
+    token.override.C_GenerateKeyPair = (...args) => {
+      const made = makes(...args);
+      const privateKey = token.objects.at(-1)!;
+      privateKey.set(CKA.EXTRACTABLE, Buffer.from([1])).set(CKA.NEVER_EXTRACTABLE, Buffer.from([0]));
+      return made;
+    };
+    const objects = token.objects.length;
+    const { code, stdout, stderr } = await keygen();
+    expect(stderr).toContain(`\nroles-anywhere-agent: ${TOKEN} made a weaker key than asked for (`);
+    expect(stderr).toContain("CKA_EXTRACTABLE=true");
+    const hint = "this module cannot hold a sign-only, non-extractable key; use another token or a TPM";
+    expect(stderr).toMatch(new RegExp(`the generated key pair was destroyed \\(${hint}\\)\n$`));
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.objects.slice(objects).every((o) => o.size === 0)).toBe(true);
+  });
+
+  it("a template refused, but objects left with the key's id: refused at once, not tried again over them", async () => {
+    token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate) => {
+      token.objects.push(templateAttributes(publicTemplate));
+      throw new Error("CKR_TEMPLATE_INCONSISTENT:209");
+    };
+    const { code, stdout, stderr } = await keygen();
+    expect(stderr).toContain(`\nroles-anywhere-agent: ${TOKEN} refused the key template (CKR_TEMPLATE_INCONSISTENT`);
+    expect(stderr).toMatch(/\) but left objects with id [0-9a-f]+ behind \(delete them with the token's tools/);
+    expect(stderr).toMatch(/\(e\.g\. pkcs11-tool --delete-object\) before trying again\)\n$/);
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_GenerateKeyPair")).toHaveLength(1);
+  });
+
+  it("a failure that says nothing of the key type (CKR_DEVICE_ERROR): no hint to try another --key-type", async () => {
+    token.override.C_GenerateKeyPair = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    const { code, stderr } = await keygen();
+    expect(stderr).toBe("generating a p256 key on the token…\n"
+      + `roles-anywhere-agent: generating a EC P-256 key pair on ${TOKEN} failed: CKR_DEVICE_ERROR (0x30)\n`);
+    expect(code).toBe(5);
+  });
+
   it("RSA-3072 as asked: the reference is printed", async () => {
     generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
     const { code, stdout, stderr } = await run([
