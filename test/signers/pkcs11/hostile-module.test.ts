@@ -952,6 +952,80 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
   });
 });
 
+describe("install-certificate on a module that refuses or races", () => {
+  const install = (...extra: string[]) =>
+    run(["install-certificate", "--private-key", URI, "--certificate", leaf.certPath, ...LIBRARY, ...extra]);
+  const LIBRARY = ["--pkcs11-lib", "/fake/module.so"];
+  const certificates = () => token.objects.filter((o) => o.get(CKA.CLASS)?.equals(ulong(CKO.CERTIFICATE)));
+  const TOKEN = 'token "fake" (serial 0001)';
+  const PROGRAM = "roles-anywhere-agent";
+  beforeEach(() => {
+    token.objects = [token.objects[1]!]; // the key alone
+    token.keys = new Map([[0, leafKey]]);
+  });
+
+  it("a key URI that matches several private keys: the candidates listed, nothing stored", async () => {
+    const twin = new Map(token.objects[0]!).set(CKA.ID, Buffer.from("2"));
+    token.objects.push(twin);
+    const { code, stdout, stderr } = await install();
+    expect(stderr).toMatch(/^roles-anywhere-agent: pkcs11:object=device;token=fake matches 2 private keys:/);
+    expect(stderr).toContain("add the id= or object= of the key");
+    expect([code, stdout, certificates()]).toEqual([3, "", []]);
+  });
+
+  it("a token that refuses CKA_CERTIFICATE_CATEGORY (before PKCS#11 v2.20): stored without it", async () => {
+    const create = (template: unknown) => {
+      const attributes = templateAttributes(template);
+      if (attributes.has(CKA.CERTIFICATE_CATEGORY)) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
+      token.objects.push(attributes);
+      return ulong(token.objects.length);
+    };
+    token.override.C_CreateObject = (_session, template) => create(template);
+    const { code, stderr } = await install();
+    expect([code, stderr]).toEqual([0, ""]);
+    const stored = certificates().map((c) => [c.get(CKA.VALUE)?.equals(leafDer), c.has(CKA.CERTIFICATE_CATEGORY)]);
+    expect(stored).toEqual([[true, false]]);
+  });
+
+  it("a token that cannot store the certificate: one line naming the step and the CKR, exit 5", async () => {
+    token.override.C_CreateObject = () => {
+      throw new Error("CKR_DEVICE_MEMORY:49");
+    };
+    const { code, stdout, stderr } = await install();
+    expect(stderr).toBe(`${PROGRAM}: storing the certificate "device" on ${TOKEN} failed: CKR_DEVICE_MEMORY (0x31)\n`);
+    expect([code, stdout]).toEqual([5, ""]);
+  });
+
+  it("--replace on a token that cannot remove the old certificate: one line, exit 5", async () => {
+    const old = new Map(token.objects[0]!).set(CKA.CLASS, ulong(CKO.CERTIFICATE)).set(CKA.VALUE, otherDer);
+    token.objects.unshift(old);
+    token.keys = new Map([[1, leafKey]]);
+    token.override.C_DestroyObject = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    const { code, stdout, stderr } = await install("--replace");
+    const failed = `removing the replaced certificate from ${TOKEN} failed: CKR_DEVICE_ERROR (0x30)`;
+    expect(stderr).toBe(`${PROGRAM}: ${failed}\n`);
+    expect([code, stdout]).toEqual([5, ""]);
+  });
+
+  it("another program storing a certificate for the key at each attempt: ours removed, given up after 3", async () => {
+    token.override.C_CreateObject = (_session, template) => {
+      const ours = templateAttributes(template);
+      token.objects.push(ours, new Map(ours).set(CKA.VALUE, otherDer)); // and the other's, at the same moment
+      return ulong(token.objects.length - 1);
+    };
+    const { code, stdout, stderr } = await install("--replace");
+    expect(stderr).toBe(
+      `roles-anywhere-agent: another program stored certificates with the key's id 31 on ${TOKEN} meanwhile `
+        + "(was install-certificate run twice at once? Run it again once the other has finished)\n",
+    );
+    expect([code, stdout]).toEqual([3, ""]);
+    expect(token.calls.filter((c) => c === "C_CreateObject")).toHaveLength(3);
+    expect(certificates().filter((c) => c.get(CKA.VALUE)?.equals(leafDer))).toEqual([]);
+  });
+});
+
 describe("install-certificate for a key without a usable CKA_LABEL (none, or not UTF-8)", () => {
   it.each([["no label", undefined], ["a Latin-1 label", Buffer.from("Schl\u00fcssel", "latin1")]])(
     "%s: the URI printed selects the key and its certificate (no empty object=)",
