@@ -351,6 +351,38 @@ describe("keys sharing a CKA_ID and a label", () => {
   });
 });
 
+describe("keys that show no public key: proved by a test signature each", () => {
+  /** The certificate's key and another one, both with CKA_ID 1 and label "device", neither showing its modulus. */
+  function twoHiddenKeys(): void {
+    token.objects[1]!.delete(CKA.MODULUS);
+    token.keys.set(1, createPrivateKey(readFileSync(other.keyPath)));
+    const { key } = keyObjects("1", "device");
+    key.delete(CKA.MODULUS);
+    token.objects.push(key);
+    token.keys.set(2, leafKey);
+  }
+
+  it("the second key's signature verifies with the certificate: it is the key that signs", async () => {
+    twoHiddenKeys();
+    const { code, stdout, stderr } = await signString(["--debug"]);
+    expect(stderr).toMatch(/pkcs11: pkcs11:id=%31;.*type=private matches the certificate \(test signature\)\n/);
+    expect(code).toBe(0);
+    expect(stdout).not.toBe("");
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(3); // two key proofs, then the string
+  });
+
+  it("a test signature that fails (not for a login): the signing failure, exit 5, no other key tried", async () => {
+    twoHiddenKeys();
+    token.override.C_Sign = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe("roles-anywhere-agent: signing with device failed: CKR_DEVICE_ERROR (0x30)\n");
+    expect([code, stdout]).toEqual([5, ""]);
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(1);
+  });
+});
+
 describe("C_GetSlotList's answer", () => {
   it("no slot: no token is present", async () => {
     token.slots = [];
