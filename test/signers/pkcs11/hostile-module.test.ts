@@ -534,6 +534,30 @@ describe("C_Login's answer", () => {
   });
 });
 
+describe("a certificate that only a login shows (CKA_PRIVATE)", () => {
+  beforeEach(() => {
+    const cert = token.objects[0]!;
+    token.objects[0] = new Map(); // not found before the login
+    token.override.C_Login = () => void (token.objects[0] = cert);
+  });
+
+  it("is found after the login, and signs", async () => {
+    const { code, stderr } = await signString();
+    expect([code, stderr]).toEqual([0, ""]);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
+
+  it("a login failing otherwise than for a missing PIN: that failure, not 'no certificate matches'", async () => {
+    token.override.C_Login = () => {
+      throw new Error("CKR_PIN_INCORRECT:160");
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toMatch(/^roles-anywhere-agent: [^\n]*CKR_PIN_INCORRECT[^\n]*\n$/);
+    expect(stderr).not.toContain("no certificate matches");
+    expect([code, stdout]).toEqual([4, ""]);
+  });
+});
+
 describe("a module that ignores the search template", () => {
   it("objects of another class are left out: the private key signs, not the public-key object", async () => {
     const { key } = keyObjects("1", "device");
