@@ -558,6 +558,22 @@ describe("a certificate that only a login shows (CKA_PRIVATE)", () => {
   });
 });
 
+describe("csr for a token key that shows no public key and has no public-key object", () => {
+  it("is refused with what the token lacks, before anything is signed", async () => {
+    token.objects = [token.objects[1]!]; // the key alone
+    token.objects[0]!.delete(CKA.MODULUS);
+    token.keys = new Map([[0, leafKey]]);
+    const args = ["csr", "--private-key", URI, "--subject", "CN=device", "--pkcs11-lib", "/fake/module.so"];
+    const { code, stdout, stderr } = await run(args);
+    expect(stderr).toBe(
+      "roles-anywhere-agent: cannot read the public key of this pkcs11 key "
+        + "(the token needs a public-key object with the key's CKA_ID (keygen creates one))\n",
+    );
+    expect([code, stdout]).toEqual([3, ""]);
+    expect(token.calls).not.toContain("C_Sign");
+  });
+});
+
 describe("a module that ignores the search template", () => {
   it("objects of another class are left out: the private key signs, not the public-key object", async () => {
     const { key } = keyObjects("1", "device");
