@@ -35,6 +35,10 @@ describe("the user's V8 code cache (launcher)", () => {
     expect(userCodeCache(bundle, "build-1", { HOME: "relative" })).toBeUndefined();
   });
 
+  it("has none for a bundle that cannot be found (removed by an upgrade meanwhile)", () => {
+    expect(userCodeCache(join(dir, "no-such-bundle.cjs"), "build-1", { HOME: dir })).toBeUndefined();
+  });
+
   it("keeps one file per installation: two copies of the package used in turns do not overwrite each other's cache", () => {
     // Each would find the other's data (another bundle key), compile without a cache and write its own: every run.
     const other = join(dir, "other-install");
@@ -161,6 +165,13 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
     expect(writeRuntimeCodeCache(file, data)).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o644); // whatever the umask
     expect(readRuntimeCodeCache(file, uid)).toEqual(data);
+  });
+
+  it("is not written where the directory is gone, or the file cannot be made (a directory at its name)", () => {
+    expect(writeRuntimeCodeCache(join(dir, "gone", basename(file)), data)).toBe(false);
+    mkdirSync(file);
+    expect(writeRuntimeCodeCache(file, data)).toBe(false);
+    expect(statSync(file).isDirectory()).toBe(true);
   });
 
   it("is written only into a directory of this user's that nobody else can write", () => {
