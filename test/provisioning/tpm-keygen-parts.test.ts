@@ -12,6 +12,10 @@ import { encodeTss2KeyFile, parseTss2KeyFile } from "../../src/tpm/keys/tss2-key
 import { TPMA_OBJECT, TPM_ALG } from "../../src/tpm/wire/constants.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { generateTpmKey } from "../../src/provisioning/tpm/tpm-keygen.js";
 
@@ -154,5 +158,31 @@ describe("currentPcrPolicy", () => {
       message: "the TPM has no sha512 bank for PCR 0,7",
       hint: "choose an allocated PCR bank (tpm2_getcap pcrs lists them)",
     });
+  });
+});
+
+describe("generateTpmKey --private-key handle:… on a TPM that fails to say whether the handle is free", () => {
+  it("stops with the TPM's error (not taken as a free handle), after that one command", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-keygen-tpm-"));
+    const commands: Buffer[] = [];
+    // TPM_RC_FAILURE to every command (raw framing: a response of 10 bytes).
+    const server = createServer((socket) =>
+      socket.on("data", (command) => {
+        commands.push(command);
+        socket.write(Buffer.from("80010000000a00000101", "hex"));
+      }),
+    );
+    const path = join(dir, "tpm.sock");
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const target = { kind: "handle" as const, handle: 0x81000010 };
+      const error = await generateTpmKey({ target, spec: parseKeySpec("p256"), device: `unix:${path}`, env: {} })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ message: expect.stringMatching(/TPM2_ReadPublic.*TPM_RC_FAILURE/) });
+      expect(commands).toHaveLength(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
