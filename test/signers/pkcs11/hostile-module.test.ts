@@ -474,6 +474,30 @@ describe("a key replaced while the token was away", () => {
   });
 });
 
+describe("a key URI that matches two tokens", () => {
+  it("the key is taken from the token the certificate was found on; with no such token, refused", async () => {
+    token.slots = [ulong(7), ulong(8)];
+    token.override.C_GetTokenInfo = (slot) => ({
+      label: "fake".padEnd(32),
+      manufacturerID: "Fake".padEnd(32),
+      model: "F1".padEnd(16),
+      serialNumber: ((slot as Buffer).readBigUInt64LE(0) === 7n ? "0001" : "0002").padEnd(16),
+      flags: token.flags,
+    });
+    const certificate = "pkcs11:token=fake;serial=0002;object=device?pin-value=1234";
+    const signed = await run([
+      "sign-string", "--certificate", certificate, "--private-key", URI, "--pkcs11-lib", "/fake/module.so", "--debug",
+    ]);
+    const key = "pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0002;token=fake;type=private";
+    expect(signed.stderr).toContain(`\ndebug: pkcs11: using ${key}\n`);
+    expect(signed.code).toBe(0);
+    // The certificate from a file: nothing says which token's key.
+    const file = await run(["sign-string", "--certificate", leaf.certPath, "--private-key", URI, "--pkcs11-lib", "/f"]);
+    expect(file.stderr).toMatch(/^roles-anywhere-agent: pkcs11:object=device;token=fake matches 2 tokens:/);
+    expect(file.code).toBe(3);
+  });
+});
+
 describe("a module that fails C_GetSlotList once after the token went away", () => {
   it("is re-initialised and the signature is made, as when it lists no slot", async () => {
     const signer = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
