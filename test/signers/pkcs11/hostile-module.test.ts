@@ -269,6 +269,20 @@ describe("C_Sign's answer", () => {
   });
 });
 
+describe("a token that will not use the key for signing", () => {
+  it.each([
+    ["CKR_KEY_FUNCTION_NOT_PERMITTED:104", "CKR_KEY_FUNCTION_NOT_PERMITTED (0x68)"],
+    ["CKR_MECHANISM_INVALID:112", "CKR_MECHANISM_INVALID (0x70)"],
+  ])("%s: the key cannot sign, says which key, exit 5", async (ckr, shown) => {
+    token.override.C_SignInit = () => {
+      throw new Error(ckr);
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toContain(`roles-anywhere-agent: the private key "device" cannot sign: the token refused: ${shown}`);
+    expect([code, stdout]).toEqual([5, ""]);
+  });
+});
+
 describe("C_FindObjects's answer", () => {
   it("a search that never ends (the same batch again and again) is stopped", async () => {
     let calls = 0;
