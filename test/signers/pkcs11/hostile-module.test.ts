@@ -269,6 +269,40 @@ describe("C_Sign's answer", () => {
   });
 });
 
+describe("a token that cannot search certificates by CKA_SUBJECT", () => {
+  it("the chain is found by reading every certificate object instead", async () => {
+    const intermediate = createCa(join(dir, "ca"), { name: "Hostile Module Intermediate", parent: ca });
+    const device = issueLeaf(intermediate, join(dir, "chained"), { name: "chained", keyType: "rsa2048" });
+    const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+    const key = createPrivateKey(readFileSync(device.keyPath));
+    const jwk = key.export({ format: "jwk" });
+    token.objects[0]!.set(CKA.VALUE, der(device.certPem));
+    const [modulus, exponent] = [jwk.n!, jwk.e!].map((v) => Buffer.from(v, "base64url"));
+    token.objects[1]!.set(CKA.MODULUS, modulus!).set(CKA.PUBLIC_EXPONENT, exponent!);
+    token.keys = new Map([[1, key]]);
+    const caObject = new Map<number, Buffer>([[CKA.CLASS, ulong(CKO.CERTIFICATE)]]);
+    caObject.set(CKA.LABEL, Buffer.from("intermediate"));
+    caObject.set(CKA.ID, Buffer.from("9")).set(CKA.VALUE, der(readFileSync(intermediate.certPath, "utf8")));
+    token.objects.push(caObject);
+    // The module's search, but refusing a template with CKA_SUBJECT.
+    let found: Buffer[] = [];
+    token.override.C_FindObjectsInit = (_session, template) => {
+      const wanted = template as { type: number; value: Buffer | number | string }[];
+      if (wanted.some((a) => a.type === CKA.SUBJECT)) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
+      const bytes = (v: Buffer | number | string) =>
+        typeof v === "number" ? ulong(v) : Buffer.isBuffer(v) ? v : Buffer.from(v);
+      found = token.objects
+        .map((attributes, i) => ({ attributes, handle: ulong(i + 1) }))
+        .filter(({ attributes }) => wanted.every(({ type, value }) => attributes.get(type)?.equals(bytes(value))))
+        .map(({ handle }) => handle);
+    };
+    token.override.C_FindObjects = (_session, count) => found.splice(0, count as number);
+    const { code, stderr } = await signString(["--debug"]);
+    expect(stderr).toContain("debug: pkcs11: chain from the token: CN=Hostile Module Intermediate\n");
+    expect(code).toBe(0);
+  });
+});
+
 describe("a token that will not use the key for signing", () => {
   it.each([
     ["CKR_KEY_FUNCTION_NOT_PERMITTED:104", "CKR_KEY_FUNCTION_NOT_PERMITTED (0x68)"],
