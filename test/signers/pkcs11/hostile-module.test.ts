@@ -4,8 +4,8 @@
  * returning the length written. Each answer must end in one clear line and the right exit code, never a hang,
  * never an "internal error", never a retried C_Login. (native-test/pkcs11-*.test.ts run real modules.)
  */
-import { createPrivateKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createPrivateKey, createSign, generateKeyPairSync, X509Certificate, type KeyObject } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { pkcs11Class } from "../../../src/pkcs11/binding.js";
@@ -1114,6 +1114,37 @@ describe("install-certificate on a module that refuses or races", () => {
     const { code, stdout, stderr } = await install();
     expect(stderr).toMatch(/^roles-anywhere-agent: pkcs11:object=device;token=fake matches 2 private keys:/);
     expect(stderr).toContain("add the id= or object= of the key");
+    expect([code, stdout, certificates()]).toEqual([3, "", []]);
+  });
+
+  it("a certificate OpenSSL reads, its issuer of indefinite length (BER): refused, nothing stored", async () => {
+    const tlv = (bytes: Buffer, at: number) => {
+      const short = bytes[at + 1]! < 0x80;
+      const size = short ? 0 : bytes[at + 1]! & 0x7f;
+      const length = short ? bytes[at + 1]! : bytes.subarray(at + 2, at + 2 + size).reduce((n, b) => n * 256 + b, 0);
+      return { start: at + 2 + size, end: at + 2 + size + length };
+    };
+    const encode = (content: Buffer) => {
+      const n = content.length;
+      const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+      return Buffer.concat([Buffer.from([0x30, ...length]), content]);
+    };
+    const cert = tlv(leafDer, 0);
+    const tbs = tlv(leafDer, cert.start);
+    const fields: Buffer[] = [];
+    for (let at = tbs.start, end = 0; at < tbs.end; at = end) {
+      end = tlv(leafDer, at).end;
+      fields.push(leafDer.subarray(at, end));
+    }
+    const issuer = fields[3]!.subarray(tlv(fields[3]!, 0).start);
+    fields[3] = Buffer.concat([Buffer.from([0x30, 0x80]), issuer, Buffer.from([0, 0])]);
+    const ber = encode(Buffer.concat([encode(Buffer.concat(fields)), leafDer.subarray(tbs.end, cert.end)]));
+    expect(new X509Certificate(ber).issuer).toBe("CN=Hostile Module CA"); // OpenSSL takes it
+    const path = join(dir, "indefinite-issuer.pem");
+    writeFileSync(path, `-----BEGIN CERTIFICATE-----\n${ber.toString("base64")}\n-----END CERTIFICATE-----\n`);
+    const args = ["install-certificate", "--private-key", URI, "--certificate", path, ...LIBRARY];
+    const { code, stdout, stderr } = await run(args);
+    expect(stderr).toMatch(/^roles-anywhere-agent: cannot read the certificate "device": [^\n]+\n$/);
     expect([code, stdout, certificates()]).toEqual([3, "", []]);
   });
 
