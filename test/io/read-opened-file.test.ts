@@ -11,6 +11,8 @@ import { MAX_INPUT_BYTES, readDescriptor, readOpenedFile } from "../../src/io/re
 const byName = vi.hoisted(() => ({ stat: 0, fstat: 0 }));
 /** Run once right after the next fstatSync: a name swapped between the checks and the read. */
 const afterFstat = vi.hoisted(() => ({ once: undefined as (() => void) | undefined }));
+/** The error code the next reads fail with (a device gone), while set. */
+const readFails = vi.hoisted(() => ({ code: undefined as string | undefined }));
 vi.mock("node:fs", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs")>();
   const statSync = ((...args: Parameters<typeof fs.statSync>) => (byName.stat++, fs.statSync(...args))) as typeof fs.statSync;
@@ -22,7 +24,11 @@ vi.mock("node:fs", async (importOriginal) => {
     hook?.();
     return stats;
   }) as typeof fs.fstatSync;
-  return { ...fs, default: { ...fs, statSync, fstatSync }, statSync, fstatSync };
+  const readSync = ((...args: Parameters<typeof fs.readSync>) => {
+    if (readFails.code) throw Object.assign(new Error(`${readFails.code}: read`), { code: readFails.code });
+    return fs.readSync(...args);
+  }) as typeof fs.readSync;
+  return { ...fs, default: { ...fs, statSync, fstatSync, readSync }, statSync, fstatSync, readSync };
 });
 
 describe("readOpenedFile", () => {
@@ -161,6 +167,20 @@ describe("readOpenedFile", () => {
       writer.kill("SIGKILL");
     }
     await expect(readOpenedFile("/dev/zero")).rejects.toMatchObject({ code: "EFBIG" });
+  });
+
+  it("a FIFO whose read fails otherwise than 'nothing yet' (EIO): that error at once, not the deadline", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    readFails.code = "EIO";
+    try {
+      const started = Date.now();
+      await expect(readOpenedFile(fifo, 5_000)).rejects.toMatchObject({ code: "EIO" });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      readFails.code = undefined;
+    }
   });
 
   it("gives up on a FIFO nobody writes to, and wakes the open() that waits for a writer", async () => {
