@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readUserCodeCache, userCodeCache, writeRuntimeCodeCache, writeUserCodeCache, type UserCodeCache } from "../../src/cli/launcher/code-cache.js";
 import { runtimeCodeCacheFile } from "../../src/cli/launcher/bundle-files.js";
 import { readRuntimeCodeCache } from "../../src/cli/launcher/run-bundle.js";
+import { readCacheData } from "../../src/cli/launcher/read-cache-data.js";
+import { closeSync, openSync } from "node:fs";
 
 describe("the user's V8 code cache (launcher)", () => {
   let dir: string;
@@ -243,5 +245,22 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
     expect(readFileSync(victim, "utf8")).toBe("keep me");
     expect(lstatSync(directory).isDirectory()).toBe(true);
     expect(readRuntimeCodeCache(file, uid)).toEqual(data);
+  });
+});
+
+describe("readCacheData", () => {
+  it("the size fstat gave, or nothing: over 16 MiB is not one of ours, a file cut shorter meanwhile not used", () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-cache-data-"));
+    const file = join(dir, "x.cache");
+    writeFileSync(file, "0123456789");
+    const fd = openSync(file, "r");
+    try {
+      expect(readCacheData(fd, 10)?.toString()).toBe("0123456789");
+      expect(readCacheData(fd, 11)).toBeUndefined();
+      expect(readCacheData(fd, 16 * 1024 * 1024 + 1)).toBeUndefined();
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
