@@ -118,6 +118,30 @@ describe("SoftHSM: keygen → csr → CA → install-certificate → credential-
   });
 });
 
+describe("principal-tags --certificate pkcs11:…", () => {
+  it("reads the tags of the one certificate the URI names; none or several matching are refused", async () => {
+    const tagsOf = (uri: string, ...more: string[]) => agent(["principal-tags", "--certificate", uri, ...more, ...lib]);
+    const one = await tagsOf(`pkcs11:token=${TOKEN};object=device-rsa`, "--format", "json");
+    expect(one.stderr).toBe("");
+    expect(one.code).toBe(0);
+    const report = JSON.parse(one.stdout) as { tags: Array<{ key: string; value: string }> };
+    const tags = report.tags.map((t) => `${t.key}=${t.value}`);
+    expect(tags).toEqual(expect.arrayContaining(["x509Subject/CN=device-rsa", "x509Issuer/CN=Provisioning Root CA"]));
+
+    const none = await tagsOf(`pkcs11:token=${TOKEN};object=no-such-cert`);
+    expect([none.code, none.stdout]).toEqual([3, ""]);
+    const noMatch = `no certificate matches pkcs11:token=${TOKEN};object=no-such-cert`;
+    expect(none.stderr).toBe(`roles-anywhere-agent: ${noMatch}\n`);
+
+    // device-rsa's and device-ec's certificates, and device-ec's intermediate CA installed as its chain.
+    const several = await tagsOf(`pkcs11:token=${TOKEN};type=cert`);
+    expect([several.code, several.stdout]).toEqual([3, ""]);
+    const hint = "make the URI more specific, e.g. pkcs11:id=";
+    expect(several.stderr).toMatch(`: 3 certificates match pkcs11:token=${TOKEN};type=cert (${hint}`);
+    expect(several.stderr).toMatch(/^roles-anywhere-agent: /);
+  });
+});
+
 describe("refusals", () => {
   it("keygen will not reuse a label or an id", async () => {
     const label = await agent(["keygen", "--private-key", `pkcs11:token=${TOKEN};object=device-rsa`, "--id", "ff", ...lib, ...pin()]);

@@ -210,3 +210,35 @@ describe("persistent handle under a persistent parent, with an owner hierarchy p
     }
   });
 });
+
+describe("persistent handle when the TPM has no NV room left", () => {
+  it("keygen says so and suggests a key file (exit 5); nothing is left loaded", async () => {
+    // swtpm's NV fills after ~65 persistent copies of one primary key.
+    const ctx = join(tmp.dir, "filler.ctx");
+    await tpm.run("tpm2_createprimary", ["-C", "o", "-G", "ecc", "-c", ctx, "-Q"]);
+    const filled: string[] = [];
+    try {
+      for (let i = 0; i < 256; i++) {
+        const handle = `0x${(0x81000200 + i).toString(16)}`;
+        const full = await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", ctx, handle, "-Q"]).then(
+          () => false,
+          (e: Error) => (/insufficient space for NV allocation/.test(e.message) ? true : Promise.reject(e)),
+        );
+        if (full) break;
+        filled.push(handle);
+        await tpm.flushAll(); // each run loads the context again without a resource manager
+      }
+      await tpm.flushAll();
+      expect(filled.length).toBeGreaterThan(0);
+      const r = await agent(["keygen", "--private-key", "handle:0x81000300", "--key-type", "p256"]);
+      expect(r.code).toBe(5);
+      const noRoom = "the TPM has no room for another persistent object";
+      expect(r.stderr).toContain(`making the key persistent at 0x81000300: ${noRoom}`);
+      expect(r.stderr).toContain("use a TSS2 key file instead");
+      expect(await transientHandles(tpm)).toEqual([]);
+    } finally {
+      for (const handle of filled) await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", handle, "-Q"]);
+      await tpm.flushAll();
+    }
+  }, 120_000);
+});

@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readUserCodeCache, userCodeCache, writeRuntimeCodeCache, writeUserCodeCache, type UserCodeCache } from "../../src/cli/launcher/code-cache.js";
 import { runtimeCodeCacheFile } from "../../src/cli/launcher/bundle-files.js";
 import { readRuntimeCodeCache } from "../../src/cli/launcher/run-bundle.js";
+import { readCacheData } from "../../src/cli/launcher/read-cache-data.js";
+import { closeSync, openSync } from "node:fs";
 
 describe("the user's V8 code cache (launcher)", () => {
   let dir: string;
@@ -33,6 +35,10 @@ describe("the user's V8 code cache (launcher)", () => {
     expect(userCodeCache(bundle, "build-1", { HOME: dir })!.directory).toBe(join(dir, ".cache", "roles-anywhere-agent", "code-cache"));
     expect(userCodeCache(bundle, "build-1", {})).toBeUndefined();
     expect(userCodeCache(bundle, "build-1", { HOME: "relative" })).toBeUndefined();
+  });
+
+  it("has none for a bundle that cannot be found (removed by an upgrade meanwhile)", () => {
+    expect(userCodeCache(join(dir, "no-such-bundle.cjs"), "build-1", { HOME: dir })).toBeUndefined();
   });
 
   it("keeps one file per installation: two copies of the package used in turns do not overwrite each other's cache", () => {
@@ -163,6 +169,13 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
     expect(readRuntimeCodeCache(file, uid)).toEqual(data);
   });
 
+  it("is not written where the directory is gone, or the file cannot be made (a directory at its name)", () => {
+    expect(writeRuntimeCodeCache(join(dir, "gone", basename(file)), data)).toBe(false);
+    mkdirSync(file);
+    expect(writeRuntimeCodeCache(file, data)).toBe(false);
+    expect(statSync(file).isDirectory()).toBe(true);
+  });
+
   it("is written only into a directory of this user's that nobody else can write", () => {
     chmodSync(dir, 0o775);
     expect(writeRuntimeCodeCache(file, data)).toBe(false);
@@ -232,5 +245,22 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
     expect(readFileSync(victim, "utf8")).toBe("keep me");
     expect(lstatSync(directory).isDirectory()).toBe(true);
     expect(readRuntimeCodeCache(file, uid)).toEqual(data);
+  });
+});
+
+describe("readCacheData", () => {
+  it("the size fstat gave, or nothing: over 16 MiB is not one of ours, a file cut shorter meanwhile not used", () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-cache-data-"));
+    const file = join(dir, "x.cache");
+    writeFileSync(file, "0123456789");
+    const fd = openSync(file, "r");
+    try {
+      expect(readCacheData(fd, 10)?.toString()).toBe("0123456789");
+      expect(readCacheData(fd, 11)).toBeUndefined();
+      expect(readCacheData(fd, 16 * 1024 * 1024 + 1)).toBeUndefined();
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -38,6 +38,21 @@ describe("progress", () => {
       vi.useRealTimers();
     }
   });
+
+  it("a terminal, the work failing: the spinner replaced by the failure and its time, the error thrown", async () => {
+    const out = collector(true);
+    let t = 0;
+    const error = new DeviceError("TPM_ERROR", "the TPM has no room for another persistent object");
+    const failing = withProgress("generating a p256 key in the TPM", out, async () => {
+      t = 2_345;
+      throw error;
+    }, { spinner: true, now: () => t });
+    await expect(failing).rejects.toBe(error);
+    expect(out.chunks).toEqual([
+      "\r\x1b[K⠋ generating a p256 key in the TPM… 0.0 s",
+      "\r\x1b[K✘ generating a p256 key in the TPM: failed after 2.3 s\n",
+    ]);
+  });
 });
 
 describe("wait for device", () => {

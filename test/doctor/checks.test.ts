@@ -113,6 +113,21 @@ describe("runChecks on a pkcs11: key whose URI gives the PIN", () => {
   });
 });
 
+describe("runChecks on a pkcs11: key without a PIN source", () => {
+  it("no login: a module that does not load is its row, the token not reached", async () => {
+    const library = join(dir, "no-such-module.so");
+    const rows = await checksFor({ privateKey: "pkcs11:token=t;object=k", pkcs11: { library } });
+    const shown = rows.filter((r) => ["PKCS#11 module", "token present", "token login"].includes(r.name));
+    expect(shown.map((r) => [r.name, r.outcome])).toEqual([
+      ["PKCS#11 module", "fail"],
+      ["token present", "skip"],
+      ["token login", "skip"],
+    ]);
+    expect(shown[0]!.detail).toContain(library);
+    expect(shown[1]!.detail).toBe("not reached");
+  });
+});
+
 describe("doctor without a default agent socket", () => {
   it("shows HOME='' (and no XDG_RUNTIME_DIR) as the agent socket's failed row and goes on", async () => {
     const { main } = await import("../../src/cli/main.js");

@@ -14,6 +14,8 @@ import { MAX_INPUT_BYTES, readDescriptor, readOpenedFile } from "../../src/io/re
 const byName = vi.hoisted(() => ({ stat: 0, fstat: 0 }));
 /** Run once right after the next fstatSync: a name swapped between the checks and the read. */
 const afterFstat = vi.hoisted(() => ({ once: undefined as (() => void) | undefined }));
+/** The error code the next reads fail with (a device gone), while set. */
+const readFails = vi.hoisted(() => ({ code: undefined as string | undefined }));
 vi.mock("node:fs", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs")>();
   const statSync = ((...args: Parameters<typeof fs.statSync>) => (byName.stat++, fs.statSync(...args))) as typeof fs.statSync;
@@ -25,7 +27,11 @@ vi.mock("node:fs", async (importOriginal) => {
     hook?.();
     return stats;
   }) as typeof fs.fstatSync;
-  return { ...fs, default: { ...fs, statSync, fstatSync }, statSync, fstatSync };
+  const readSync = ((...args: Parameters<typeof fs.readSync>) => {
+    if (readFails.code) throw Object.assign(new Error(`${readFails.code}: read`), { code: readFails.code });
+    return fs.readSync(...args);
+  }) as typeof fs.readSync;
+  return { ...fs, default: { ...fs, statSync, fstatSync, readSync }, statSync, fstatSync, readSync };
 });
 
 describe("readOpenedFile", () => {
@@ -166,6 +172,20 @@ describe("readOpenedFile", () => {
     await expect(readOpenedFile("/dev/zero")).rejects.toMatchObject({ code: "EFBIG" });
   });
 
+  it("a FIFO whose read fails otherwise than 'nothing yet' (EIO): that error at once, not the deadline", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    readFails.code = "EIO";
+    try {
+      const started = Date.now();
+      await expect(readOpenedFile(fifo, 5_000)).rejects.toMatchObject({ code: "EIO" });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      readFails.code = undefined;
+    }
+  });
+
   it("gives up on a FIFO nobody writes to, and wakes the open() that waits for a writer", async () => {
     dir = mkdtempSync(join(tmpdir(), "raa-read-"));
     const fifo = join(dir, "fifo");
@@ -226,6 +246,36 @@ describe("readOpenedFile: what a mutation run found untested", () => {
 });
 
 describe("readDescriptor (standard input)", () => {
+  it("a blocking pipe silent for 30 s: ETIMEDOUT, and the read waiting in the thread pool is woken", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-stdin-"));
+    const path = join(dir, "pipe");
+    execFileSync("mkfifo", ["-m", "600", path]);
+    // Blocking, with a writer (itself): the read waits in a thread-pool thread, which process.exit() would wait for.
+    const reader = openSync(path, constants.O_RDWR);
+    const peek = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const reading = readDescriptor(reader);
+      const outcome = expect(reading).rejects.toMatchObject({
+        code: "ETIMEDOUT",
+        message: expect.stringMatching(/gave nothing to read, or not all of it, within 30 s$/),
+      });
+      await vi.advanceTimersByTimeAsync(30_000);
+      await outcome;
+      vi.useRealTimers();
+      await new Promise((done) => setTimeout(done, 200)); // the woken read returns from the thread pool
+      // Woken (by the "\n" through the pipe's write end), the read took that and returned: a byte written now is
+      // still there. A read still waiting would take it.
+      writeSync(reader, "X");
+      const unread = Buffer.alloc(8);
+      expect(unread.subarray(0, readSync(peek, unread)).toString()).toBe("X");
+    } finally {
+      vi.useRealTimers();
+      closeSync(peek);
+      closeSync(reader);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it("waits for a parent that writes a moment later into a non-blocking pipe (before: EAGAIN at once)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "raa-stdin-"));
     try {

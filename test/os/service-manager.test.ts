@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { loadNativeHelper } from "../../src/os/native-helper.js";
 import { reportReady } from "../../src/os/service-manager.js";
 
 const saved = process.env["NOTIFY_SOCKET"];
@@ -23,5 +24,16 @@ describe("reportReady: a NOTIFY_SOCKET it cannot send to", () => {
     ];
     for (const socket of ["run/notify", "vsock:2:1234", "@", `/${"a".repeat(107)}`]) expect(warningFor(socket)).toEqual(expected);
     expect(warningFor("")).toEqual([]); // unset or empty: not under systemd
+  });
+});
+
+describe("reportReady: a NOTIFY_SOCKET nobody listens on", () => {
+  // The send goes through the native helper (built by npm run build).
+  it.runIf(loadNativeHelper().helper !== undefined)("the send's failure is the one warning line", () => {
+    const [line, ...more] = warningFor("/nonexistent/raa-notify.sock");
+    expect(more).toEqual([]);
+    const sent = "sendto(NOTIFY_SOCKET): No such file or directory";
+    const unit = "a Type=notify unit will time out";
+    expect(line).toBe(`warning: cannot tell systemd that the service is ready (${sent}): ${unit}`);
   });
 });

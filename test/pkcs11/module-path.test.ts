@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
 import { P11_KIT_PROXY, chooseModule } from "../../src/pkcs11/module-path.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 
@@ -27,5 +30,24 @@ describe("chooseModule", () => {
 
   it("an unknown module-name is an error that says which modules exist", () => {
     expect(() => chooseModule(undefined, [uri("pkcs11:?module-name=no-such-module-anywhere")], "--pkcs11-lib")).toThrow(/does not name a PKCS#11 module/);
+  });
+});
+
+describe("module-name from the user's p11-kit registrations (~/.config/pkcs11/modules)", () => {
+  it("resolves a registered name; a registration that cannot be read is skipped, not an error", () => {
+    const home = mkdtempSync(join(tmpdir(), "raa-p11-kit-home-"));
+    const modules = join(home, ".config", "pkcs11", "modules");
+    mkdirSync(join(modules, "unreadable.module"), { recursive: true }); // a directory: EISDIR when read
+    writeFileSync(join(modules, "raa-test.module"), "# a user module\nmodule: /opt/raa-test/libraa-test.so\n");
+    vi.stubEnv("HOME", home);
+    try {
+      const named = (name: string) => chooseModule(undefined, [uri(`pkcs11:?module-name=${name}`)], "--pkcs11-lib");
+      const path = "/opt/raa-test/libraa-test.so";
+      expect(named("raa-test")).toEqual({ path, origin: "module-name=raa-test", option: "--pkcs11-lib" });
+      expect(() => named("unreadable")).toThrow(/module-name=unreadable does not name a PKCS#11 module installed here/);
+    } finally {
+      vi.unstubAllEnvs();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

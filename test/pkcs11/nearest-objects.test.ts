@@ -24,6 +24,11 @@ describe("nearest PKCS#11 objects", () => {
     expect(objectNotFoundHint({ label: "ec-kee" }, token, "cert", "--certificate")).toBe("nearest objects on the token: object=ec-key;id=%02;type=cert, object=ec-key;id=%02;type=private");
   });
 
+  it("a URI with neither object= nor id=: the first objects of the wanted class", () => {
+    expect(nearestObjects({}, token, "private")).toEqual([token[1], token[3], token[4]]);
+    expect(nearestObjects({}, token, "cert", 2)).toEqual([token[0], token[2]]);
+  });
+
   it("a key that exists without a certificate is named as such", () => {
     expect(objectNotFoundHint({ label: "gateway 7" }, token, "cert", "--certificate")).toBe(
       "the key exists (object=gateway%207;id=%10%07;type=private) but has no certificate on the token: install one with 'roles-anywhere-agent install-certificate', or give the certificate file with --certificate",

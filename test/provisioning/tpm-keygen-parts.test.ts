@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parsePcrRequest, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
+import { currentPcrPolicy, parsePcrRequest, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
+import { Tpm } from "../../src/tpm/client/tpm.js";
+import { PCR_Read } from "../../src/tpm/wire/commands.js";
+import { ScriptedTransport } from "../tpm/fake-transport.js";
 import { signingKeyTemplate } from "../../src/tpm/keys/templates.js";
 import { parseKeySpec } from "../../src/provisioning/key-spec.js";
 import { computePolicyDigest, type PolicyStatement } from "../../src/tpm/keys/policy.js";
@@ -9,6 +12,11 @@ import { encodeTss2KeyFile, parseTss2KeyFile } from "../../src/tpm/keys/tss2-key
 import { TPMA_OBJECT, TPM_ALG } from "../../src/tpm/wire/constants.js";
 import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { generateTpmKey } from "../../src/provisioning/tpm/tpm-keygen.js";
 
 describe("generateTpmKey --tpm-owner-password", () => {
@@ -120,5 +128,61 @@ describe("encodeTss2KeyFile", () => {
     expect(dump).toMatch(/OBJECT\s+:2\.23\.133\.10\.1\.3/);
     expect(dump).toMatch(/cont \[ 0 \]\s*\n.*BOOLEAN\s+:0/);
     expect(dump).toMatch(/INTEGER\s+:81000001/);
+  });
+});
+
+describe("currentPcrPolicy", () => {
+  /** A TPM answering TPM2_PCR_Read with this selection and these values. */
+  const answering = (pcrSelectionOut: unknown[], pcrValues: Buffer[]) => {
+    const params = encode(PCR_Read.response, { pcrUpdateCounter: 1, pcrSelectionOut, pcrValues } as never);
+    const header = Buffer.alloc(10);
+    header.writeUInt16BE(0x8001, 0);
+    header.writeUInt32BE(10 + params.length, 2);
+    return new Tpm(new ScriptedTransport([Buffer.concat([header, params])]));
+  };
+  const request = parsePcrRequest("sha512:0,7");
+
+  it("binds the key to the values read: SHA-256 of the PCR values in index order", async () => {
+    const values = [Buffer.alloc(64, 1), Buffer.alloc(64, 2)];
+    const policy = await currentPcrPolicy(answering([pcrSelection(request)], values), request);
+    const pcrDigest = createHash("sha256").update(Buffer.concat(values)).digest();
+    expect(policy).toEqual({ command: "PolicyPCR", pcrs: [pcrSelection(request)], pcrDigest });
+  });
+
+  it.each([
+    ["no bank at all", [], []],
+    ["the bank without PCR 7", [{ ...pcrSelection(request), pcrSelect: Buffer.from([1, 0, 0]) }], [Buffer.alloc(64)]],
+  ])("a TPM that reads %s (not allocated): refused, naming the bank", async (_, selections, values) => {
+    await expect(currentPcrPolicy(answering(selections, values), request)).rejects.toMatchObject({
+      code: "TPM_ERROR",
+      message: "the TPM has no sha512 bank for PCR 0,7",
+      hint: "choose an allocated PCR bank (tpm2_getcap pcrs lists them)",
+    });
+  });
+});
+
+describe("generateTpmKey --private-key handle:… on a TPM that fails to say whether the handle is free", () => {
+  it("stops with the TPM's error (not taken as a free handle), after that one command", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-keygen-tpm-"));
+    const commands: Buffer[] = [];
+    // TPM_RC_FAILURE to every command (raw framing: a response of 10 bytes).
+    const server = createServer((socket) =>
+      socket.on("data", (command) => {
+        commands.push(command);
+        socket.write(Buffer.from("80010000000a00000101", "hex"));
+      }),
+    );
+    const path = join(dir, "tpm.sock");
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const target = { kind: "handle" as const, handle: 0x81000010 };
+      const error = await generateTpmKey({ target, spec: parseKeySpec("p256"), device: `unix:${path}`, env: {} })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ message: expect.stringMatching(/TPM2_ReadPublic.*TPM_RC_FAILURE/) });
+      expect(commands).toHaveLength(1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

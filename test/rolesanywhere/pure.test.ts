@@ -31,6 +31,12 @@ describe("NO_PROXY", () => {
     ["gw.example", 443, " a.test ,, gw.example ", true],
     ["gw.example", 443, "a.test b.test", false],
     ["gw.example", 443, "", false],
+    // Entries that are no CIDR match nothing, and the others still apply.
+    ["10.1.2.3", 443, "10.0.0.0/40, 10.1.2.3", true],
+    ["10.1.2.3", 443, "10.0.0.0/40", false],
+    ["fd00::1", 443, "fd00::/200", false],
+    ["10.1.2.3", 443, "10.0.0.0/x", false],
+    ["10.1.2.3", 443, "fd00::/8", false],
   ])("%s:%i with NO_PROXY=%j → %s", (host, port, noProxy, expected) => {
     expect(matchesNoProxy(host, port, noProxy)).toBe(expected);
   });
@@ -97,6 +103,16 @@ describe("transport errors", () => {
     expect(e.message).toBe("the TLS certificate of endpoint https://gw.example is not valid now: certificate has expired (CERT_HAS_EXPIRED)");
     expect(e.hint).toContain("clock");
     expect(e.transient).toBe(false);
+  });
+
+  it("no code, or TLS without OpenSSL's short reason: the first line of the text, up to 200 characters", () => {
+    const tls = transportError(new Error("TLS session ended\nerror queue: 1\nerror queue: 2"), peer);
+    const failed = "TLS handshake with endpoint https://gw.example failed: TLS session ended";
+    expect([tls.message, tls.transient]).toEqual([failed, false]);
+    const odd = transportError(new Error(`${"x".repeat(300)}\nsecond line`), peer);
+    expect(odd.message).toBe(`cannot talk to endpoint https://gw.example: ${"x".repeat(200)}`);
+    const thrown = transportError("a thrown string\nwith two lines", peer);
+    expect(thrown.message).toBe("cannot talk to endpoint https://gw.example: a thrown string");
   });
 
   it("DNS failures of a proxy point at the proxy variables", () => {

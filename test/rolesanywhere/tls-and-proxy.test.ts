@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -237,6 +237,37 @@ describe("proxies", () => {
       expect([e.code, e.message]).toEqual(["NETWORK_ERROR", expect.stringMatching(/^TLS handshake with endpoint https:\/\/rolesanywhere.test failed: /)]);
     } finally {
       garbage.close();
+    }
+  });
+
+  it("a CONNECT answer of endless header lines is refused at 16 KB, not buffered until the timeout", async () => {
+    // The proxy keeps the connection open and never ends the header: only the size check ends the wait.
+    const line = Buffer.from(`X-Filler: ${"a".repeat(1_000)}\r\n`, "latin1");
+    const endless = createNetServer((socket) =>
+      socket.once("data", () => {
+        socket.write("HTTP/1.1 200 OK\r\n");
+        for (let i = 0; i < 40; i++) socket.write(line);
+      }),
+    );
+    const sockets: Socket[] = [];
+    endless.on("connection", (socket) => sockets.push(socket.on("error", () => {})));
+    await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (endless.address() as AddressInfo).port;
+      const env = { HTTPS_PROXY: `http://127.0.0.1:${port}` };
+      const started = Date.now();
+      const settings = options({ endpoint: "https://rolesanywhere.test", connectTimeoutMs: 2_000, env });
+      const e = await failure(createSession(signer, sessionParams(), settings));
+      expect([e.code, e.message]).toEqual([
+        "NETWORK_ERROR",
+        `proxy http://127.0.0.1:${port} (HTTPS_PROXY) sent an oversized answer to CONNECT`,
+      ]);
+      expect(e.hint).toBe("check HTTPS_PROXY");
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(sockets).toHaveLength(1); // not retried
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      endless.close();
     }
   });
 

@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { Secret as Exported } from "../../src/index.js";
 import { Secret } from "../../src/secrets/secret.js";
 
 describe("Secret", () => {
@@ -31,5 +32,20 @@ describe("Secret", () => {
     original.wipe();
     expect(copy.reveal()).toBe("pin-é");
     expect(copy.length).toBe(6);
+  });
+});
+
+describe("Secret as the library exports it (src/index.ts)", () => {
+  it("tells its length in bytes (UTF-8) and whether it is empty, without revealing it", () => {
+    const pin = Exported.fromUtf8("pässwörd");
+    expect([pin.length, pin.isEmpty]).toEqual([10, false]);
+    expect([Exported.fromUtf8("").length, Exported.fromUtf8("").isEmpty]).toEqual([0, true]);
+    expect(Exported.fromBytes(Buffer.from([1, 2, 3])).length).toBe(3);
+  });
+
+  it("lends its bytes and reveals them on request", () => {
+    const pin = Exported.fromUtf8("123456");
+    expect(pin.use((bytes) => bytes.toString("hex"))).toBe("313233343536");
+    expect(inspect(pin)).toBe("Secret([redacted])");
   });
 });

@@ -66,6 +66,12 @@ describe("TPM errors users can act on", () => {
     // TPM_RC_VALUE on the session handle (0x184: not loaded, as a resource manager says) is not a PCR mismatch:
     // it stays a device error, so that the signer loads the key again instead of failing for good.
     expect(explainTpmError(rc(0x184, "TPM2_PolicyPCR"), { kind: "policy", statement: "the PCR policy on PCR 7 (sha256)" }, "k")).toMatchObject({ code: "TPM_ERROR" });
+    // TPM_RC_POLICY_FAIL on TPM2_Sign's session 1: the file's policy replayed, but the key's authPolicy differs.
+    expect(explainTpmError(rc(0x99d), sign(false), "k")).toMatchObject({
+      code: "TPM_POLICY_FAILED",
+      category: "auth",
+      message: expect.stringMatching(/^k: the key's policy in the file does not match the key's authPolicy \(/),
+    });
     expect(explainTpmError(rc(0x12f), sign(false), "k")).toMatchObject({ code: "TPM_KEY_INVALID" });
     expect(explainTpmError(rc(0x3e0), sign(false), "k")).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED" });
   });

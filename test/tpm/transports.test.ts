@@ -258,6 +258,30 @@ describe("DeviceTransport", () => {
     await expect(t.transmit(COMMAND)).rejects.toThrow(/incomplete response/);
   });
 
+  it("a short write is an error naming the device and the byte counts; no response is read", async () => {
+    const dev = fakeDevice([RESPONSE]);
+    dev.write = async (_buffer, _offset, length) => ({ bytesWritten: length - 2 });
+    const t = new DeviceTransport("/dev/fake", dev);
+    await expect(t.transmit(COMMAND)).rejects.toMatchObject({
+      code: "TPM_ERROR",
+      message: `short write to /dev/fake: ${COMMAND.length - 2} of ${COMMAND.length} bytes`,
+    });
+  });
+
+  it("an I/O error of the device is a TPM_ERROR naming the device and the errno, with the cause", async () => {
+    const dev = fakeDevice([]);
+    const eio = Object.assign(new Error("EIO: i/o error, read"), { code: "EIO" });
+    dev.read = async () => {
+      throw eio;
+    };
+    const t = new DeviceTransport("/dev/fake", dev);
+    const error = { code: "TPM_ERROR", message: "I/O error on /dev/fake: EIO", cause: eio };
+    await expect(t.transmit(COMMAND)).rejects.toMatchObject(error);
+    // The next command is sent: one failure does not leave the transport stuck.
+    dev.read = fakeDevice([RESPONSE]).read;
+    expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+  });
+
   it("opening a device that does not exist says so, and where to choose one (as the caller names it)", async () => {
     await expect(DeviceTransport.open("/dev/raa-no-such-tpm")).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: "no TPM at /dev/raa-no-such-tpm" });
     await expect(DeviceTransport.open("/dev/raa-no-such-tpm")).rejects.toMatchObject({ hint: expect.stringMatching(/with --tpm-device \/ TPM_DEVICE$/) });

@@ -85,14 +85,14 @@ export class Pkcs11Signer implements Signer {
     if (this.#closed) throw new DeviceError("PKCS11_ERROR", "the PKCS#11 signer was closed");
     const context = this.#context;
     if (context === undefined || context.generation !== this.#parts.lease.module.generation) {
-      await this.#recover(context, "the module was re-initialised");
+      await this.#recover("the module was re-initialised");
       return this.sign(message, digest);
     }
     try {
       return this.#signOnce(message, digest);
     } catch (error) {
       if (!isSessionLost(error)) throw this.#remember(error);
-      await this.#recover(context, describeCkr(error));
+      await this.#recover(describeCkr(error));
       try {
         return this.#signOnce(message, digest);
       } catch (again) {
@@ -111,13 +111,8 @@ export class Pkcs11Signer implements Signer {
     this.#parts.lease.release();
   }
 
-  /** Re-opens the session unless a concurrent call already replaced `failed` with a working one. */
-  async #recover(failed: TokenContext | undefined, reason: string): Promise<void> {
-    while (this.#busy) await this.#busy;
-    if (this.#fatal) throw this.#fatal;
-    if (this.#closed) throw new DeviceError("PKCS11_ERROR", "the PKCS#11 signer was closed");
-    const current = this.#context;
-    if (current !== undefined && current !== failed && current.generation === this.#parts.lease.module.generation) return;
+  /** Re-opens the session: sign() calls it with no await since its own checks (not busy, fatal or closed). */
+  async #recover(reason: string): Promise<void> {
     const reopening = this.#reopen(reason);
     this.#busy = reopening.catch(() => undefined);
     try {

@@ -4,8 +4,8 @@
  * returning the length written. Each answer must end in one clear line and the right exit code, never a hang,
  * never an "internal error", never a retried C_Login. (native-test/pkcs11-*.test.ts run real modules.)
  */
-import { createPrivateKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createPrivateKey, createSign, generateKeyPairSync, X509Certificate, type KeyObject } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { pkcs11Class } from "../../../src/pkcs11/binding.js";
@@ -269,6 +269,54 @@ describe("C_Sign's answer", () => {
   });
 });
 
+describe("a token that cannot search certificates by CKA_SUBJECT", () => {
+  it("the chain is found by reading every certificate object instead", async () => {
+    const intermediate = createCa(join(dir, "ca"), { name: "Hostile Module Intermediate", parent: ca });
+    const device = issueLeaf(intermediate, join(dir, "chained"), { name: "chained", keyType: "rsa2048" });
+    const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+    const key = createPrivateKey(readFileSync(device.keyPath));
+    const jwk = key.export({ format: "jwk" });
+    token.objects[0]!.set(CKA.VALUE, der(device.certPem));
+    const [modulus, exponent] = [jwk.n!, jwk.e!].map((v) => Buffer.from(v, "base64url"));
+    token.objects[1]!.set(CKA.MODULUS, modulus!).set(CKA.PUBLIC_EXPONENT, exponent!);
+    token.keys = new Map([[1, key]]);
+    const caObject = new Map<number, Buffer>([[CKA.CLASS, ulong(CKO.CERTIFICATE)]]);
+    caObject.set(CKA.LABEL, Buffer.from("intermediate"));
+    caObject.set(CKA.ID, Buffer.from("9")).set(CKA.VALUE, der(readFileSync(intermediate.certPath, "utf8")));
+    token.objects.push(caObject);
+    // The module's search, but refusing a template with CKA_SUBJECT.
+    let found: Buffer[] = [];
+    token.override.C_FindObjectsInit = (_session, template) => {
+      const wanted = template as { type: number; value: Buffer | number | string }[];
+      if (wanted.some((a) => a.type === CKA.SUBJECT)) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
+      const bytes = (v: Buffer | number | string) =>
+        typeof v === "number" ? ulong(v) : Buffer.isBuffer(v) ? v : Buffer.from(v);
+      found = token.objects
+        .map((attributes, i) => ({ attributes, handle: ulong(i + 1) }))
+        .filter(({ attributes }) => wanted.every(({ type, value }) => attributes.get(type)?.equals(bytes(value))))
+        .map(({ handle }) => handle);
+    };
+    token.override.C_FindObjects = (_session, count) => found.splice(0, count as number);
+    const { code, stderr } = await signString(["--debug"]);
+    expect(stderr).toContain("debug: pkcs11: chain from the token: CN=Hostile Module Intermediate\n");
+    expect(code).toBe(0);
+  });
+});
+
+describe("a token that will not use the key for signing", () => {
+  it.each([
+    ["CKR_KEY_FUNCTION_NOT_PERMITTED:104", "CKR_KEY_FUNCTION_NOT_PERMITTED (0x68)"],
+    ["CKR_MECHANISM_INVALID:112", "CKR_MECHANISM_INVALID (0x70)"],
+  ])("%s: the key cannot sign, says which key, exit 5", async (ckr, shown) => {
+    token.override.C_SignInit = () => {
+      throw new Error(ckr);
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toContain(`roles-anywhere-agent: the private key "device" cannot sign: the token refused: ${shown}`);
+    expect([code, stdout]).toEqual([5, ""]);
+  });
+});
+
 describe("C_FindObjects's answer", () => {
   it("a search that never ends (the same batch again and again) is stopped", async () => {
     let calls = 0;
@@ -348,6 +396,38 @@ describe("keys sharing a CKA_ID and a label", () => {
     );
     expect(code).toBe(3);
     expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+  });
+});
+
+describe("keys that show no public key: proved by a test signature each", () => {
+  /** The certificate's key and another one, both with CKA_ID 1 and label "device", neither showing its modulus. */
+  function twoHiddenKeys(): void {
+    token.objects[1]!.delete(CKA.MODULUS);
+    token.keys.set(1, createPrivateKey(readFileSync(other.keyPath)));
+    const { key } = keyObjects("1", "device");
+    key.delete(CKA.MODULUS);
+    token.objects.push(key);
+    token.keys.set(2, leafKey);
+  }
+
+  it("the second key's signature verifies with the certificate: it is the key that signs", async () => {
+    twoHiddenKeys();
+    const { code, stdout, stderr } = await signString(["--debug"]);
+    expect(stderr).toMatch(/pkcs11: pkcs11:id=%31;.*type=private matches the certificate \(test signature\)\n/);
+    expect(code).toBe(0);
+    expect(stdout).not.toBe("");
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(3); // two key proofs, then the string
+  });
+
+  it("a test signature that fails (not for a login): the signing failure, exit 5, no other key tried", async () => {
+    twoHiddenKeys();
+    token.override.C_Sign = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toBe("roles-anywhere-agent: signing with device failed: CKR_DEVICE_ERROR (0x30)\n");
+    expect([code, stdout]).toEqual([5, ""]);
+    expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(1);
   });
 });
 
@@ -442,6 +522,30 @@ describe("a key replaced while the token was away", () => {
   });
 });
 
+describe("a key URI that matches two tokens", () => {
+  it("the key is taken from the token the certificate was found on; with no such token, refused", async () => {
+    token.slots = [ulong(7), ulong(8)];
+    token.override.C_GetTokenInfo = (slot) => ({
+      label: "fake".padEnd(32),
+      manufacturerID: "Fake".padEnd(32),
+      model: "F1".padEnd(16),
+      serialNumber: ((slot as Buffer).readBigUInt64LE(0) === 7n ? "0001" : "0002").padEnd(16),
+      flags: token.flags,
+    });
+    const certificate = "pkcs11:token=fake;serial=0002;object=device?pin-value=1234";
+    const signed = await run([
+      "sign-string", "--certificate", certificate, "--private-key", URI, "--pkcs11-lib", "/fake/module.so", "--debug",
+    ]);
+    const key = "pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0002;token=fake;type=private";
+    expect(signed.stderr).toContain(`\ndebug: pkcs11: using ${key}\n`);
+    expect(signed.code).toBe(0);
+    // The certificate from a file: nothing says which token's key.
+    const file = await run(["sign-string", "--certificate", leaf.certPath, "--private-key", URI, "--pkcs11-lib", "/f"]);
+    expect(file.stderr).toMatch(/^roles-anywhere-agent: pkcs11:object=device;token=fake matches 2 tokens:/);
+    expect(file.code).toBe(3);
+  });
+});
+
 describe("a module that fails C_GetSlotList once after the token went away", () => {
   it("is re-initialised and the signature is made, as when it lists no slot", async () => {
     const signer = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
@@ -499,6 +603,46 @@ describe("C_Login's answer", () => {
     expect(code).toBe(exit);
     expect(stdout).toBe("");
     expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
+});
+
+describe("a certificate that only a login shows (CKA_PRIVATE)", () => {
+  beforeEach(() => {
+    const cert = token.objects[0]!;
+    token.objects[0] = new Map(); // not found before the login
+    token.override.C_Login = () => void (token.objects[0] = cert);
+  });
+
+  it("is found after the login, and signs", async () => {
+    const { code, stderr } = await signString();
+    expect([code, stderr]).toEqual([0, ""]);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
+
+  it("a login failing otherwise than for a missing PIN: that failure, not 'no certificate matches'", async () => {
+    token.override.C_Login = () => {
+      throw new Error("CKR_PIN_INCORRECT:160");
+    };
+    const { code, stdout, stderr } = await signString();
+    expect(stderr).toMatch(/^roles-anywhere-agent: [^\n]*CKR_PIN_INCORRECT[^\n]*\n$/);
+    expect(stderr).not.toContain("no certificate matches");
+    expect([code, stdout]).toEqual([4, ""]);
+  });
+});
+
+describe("csr for a token key that shows no public key and has no public-key object", () => {
+  it("is refused with what the token lacks, before anything is signed", async () => {
+    token.objects = [token.objects[1]!]; // the key alone
+    token.objects[0]!.delete(CKA.MODULUS);
+    token.keys = new Map([[0, leafKey]]);
+    const args = ["csr", "--private-key", URI, "--subject", "CN=device", "--pkcs11-lib", "/fake/module.so"];
+    const { code, stdout, stderr } = await run(args);
+    expect(stderr).toBe(
+      "roles-anywhere-agent: cannot read the public key of this pkcs11 key "
+        + "(the token needs a public-key object with the key's CKA_ID (keygen creates one))\n",
+    );
+    expect([code, stdout]).toEqual([3, ""]);
+    expect(token.calls).not.toContain("C_Sign");
   });
 });
 
@@ -893,6 +1037,54 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(stdout).toBe("");
   });
 
+  const NEW_KEY = "pkcs11:token=fake;object=new?pin-value=1234";
+  const keygen = () => run(["keygen", "--private-key", NEW_KEY, "--key-type", "p256", "--pkcs11-lib", "/fake/lib.so"]);
+  const TOKEN = 'token "fake" (serial 0001)';
+
+  it("an extractable key when a non-extractable one was asked for: destroyed, one line, exit 5", async () => {
+    generatesAnyway(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
+    const makes = token.override.C_GenerateKeyPair!;
+    token.override.C_GenerateKeyPair = (...args) => {
+      const made = makes(...args);
+      const privateKey = token.objects.at(-1)!;
+      privateKey.set(CKA.EXTRACTABLE, Buffer.from([1])).set(CKA.NEVER_EXTRACTABLE, Buffer.from([0]));
+      return made;
+    };
+    const objects = token.objects.length;
+    const { code, stdout, stderr } = await keygen();
+    expect(stderr).toContain(`\nroles-anywhere-agent: ${TOKEN} made a weaker key than asked for (`);
+    expect(stderr).toContain("CKA_EXTRACTABLE=true");
+    const hint = "this module cannot hold a sign-only, non-extractable key; use another token or a TPM";
+    expect(stderr).toMatch(new RegExp(`the generated key pair was destroyed \\(${hint}\\)\n$`));
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.objects.slice(objects).every((o) => o.size === 0)).toBe(true);
+  });
+
+  it("a template refused, but objects left with the key's id: refused at once, not tried again over them", async () => {
+    token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate) => {
+      token.objects.push(templateAttributes(publicTemplate));
+      throw new Error("CKR_TEMPLATE_INCONSISTENT:209");
+    };
+    const { code, stdout, stderr } = await keygen();
+    expect(stderr).toContain(`\nroles-anywhere-agent: ${TOKEN} refused the key template (CKR_TEMPLATE_INCONSISTENT`);
+    expect(stderr).toMatch(/\) but left objects with id [0-9a-f]+ behind \(delete them with the token's tools/);
+    expect(stderr).toMatch(/\(e\.g\. pkcs11-tool --delete-object\) before trying again\)\n$/);
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+    expect(token.calls.filter((c) => c === "C_GenerateKeyPair")).toHaveLength(1);
+  });
+
+  it("a failure that says nothing of the key type (CKR_DEVICE_ERROR): no hint to try another --key-type", async () => {
+    token.override.C_GenerateKeyPair = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    const { code, stderr } = await keygen();
+    expect(stderr).toBe("generating a p256 key on the token…\n"
+      + `roles-anywhere-agent: generating a EC P-256 key pair on ${TOKEN} failed: CKR_DEVICE_ERROR (0x30)\n`);
+    expect(code).toBe(5);
+  });
+
   it("RSA-3072 as asked: the reference is printed", async () => {
     generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
     const { code, stdout, stderr } = await run([
@@ -901,6 +1093,111 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(stderr).toBe("generating an rsa3072 key on the token…\n");
     expect(code).toBe(0);
     expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
+  });
+});
+
+describe("install-certificate on a module that refuses or races", () => {
+  const install = (...extra: string[]) =>
+    run(["install-certificate", "--private-key", URI, "--certificate", leaf.certPath, ...LIBRARY, ...extra]);
+  const LIBRARY = ["--pkcs11-lib", "/fake/module.so"];
+  const certificates = () => token.objects.filter((o) => o.get(CKA.CLASS)?.equals(ulong(CKO.CERTIFICATE)));
+  const TOKEN = 'token "fake" (serial 0001)';
+  const PROGRAM = "roles-anywhere-agent";
+  beforeEach(() => {
+    token.objects = [token.objects[1]!]; // the key alone
+    token.keys = new Map([[0, leafKey]]);
+  });
+
+  it("a key URI that matches several private keys: the candidates listed, nothing stored", async () => {
+    const twin = new Map(token.objects[0]!).set(CKA.ID, Buffer.from("2"));
+    token.objects.push(twin);
+    const { code, stdout, stderr } = await install();
+    expect(stderr).toMatch(/^roles-anywhere-agent: pkcs11:object=device;token=fake matches 2 private keys:/);
+    expect(stderr).toContain("add the id= or object= of the key");
+    expect([code, stdout, certificates()]).toEqual([3, "", []]);
+  });
+
+  it("a certificate OpenSSL reads, its issuer of indefinite length (BER): refused, nothing stored", async () => {
+    const tlv = (bytes: Buffer, at: number) => {
+      const short = bytes[at + 1]! < 0x80;
+      const size = short ? 0 : bytes[at + 1]! & 0x7f;
+      const length = short ? bytes[at + 1]! : bytes.subarray(at + 2, at + 2 + size).reduce((n, b) => n * 256 + b, 0);
+      return { start: at + 2 + size, end: at + 2 + size + length };
+    };
+    const encode = (content: Buffer) => {
+      const n = content.length;
+      const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+      return Buffer.concat([Buffer.from([0x30, ...length]), content]);
+    };
+    const cert = tlv(leafDer, 0);
+    const tbs = tlv(leafDer, cert.start);
+    const fields: Buffer[] = [];
+    for (let at = tbs.start, end = 0; at < tbs.end; at = end) {
+      end = tlv(leafDer, at).end;
+      fields.push(leafDer.subarray(at, end));
+    }
+    const issuer = fields[3]!.subarray(tlv(fields[3]!, 0).start);
+    fields[3] = Buffer.concat([Buffer.from([0x30, 0x80]), issuer, Buffer.from([0, 0])]);
+    const ber = encode(Buffer.concat([encode(Buffer.concat(fields)), leafDer.subarray(tbs.end, cert.end)]));
+    expect(new X509Certificate(ber).issuer).toBe("CN=Hostile Module CA"); // OpenSSL takes it
+    const path = join(dir, "indefinite-issuer.pem");
+    writeFileSync(path, `-----BEGIN CERTIFICATE-----\n${ber.toString("base64")}\n-----END CERTIFICATE-----\n`);
+    const args = ["install-certificate", "--private-key", URI, "--certificate", path, ...LIBRARY];
+    const { code, stdout, stderr } = await run(args);
+    expect(stderr).toMatch(/^roles-anywhere-agent: cannot read the certificate "device": [^\n]+\n$/);
+    expect([code, stdout, certificates()]).toEqual([3, "", []]);
+  });
+
+  it("a token that refuses CKA_CERTIFICATE_CATEGORY (before PKCS#11 v2.20): stored without it", async () => {
+    const create = (template: unknown) => {
+      const attributes = templateAttributes(template);
+      if (attributes.has(CKA.CERTIFICATE_CATEGORY)) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
+      token.objects.push(attributes);
+      return ulong(token.objects.length);
+    };
+    token.override.C_CreateObject = (_session, template) => create(template);
+    const { code, stderr } = await install();
+    expect([code, stderr]).toEqual([0, ""]);
+    const stored = certificates().map((c) => [c.get(CKA.VALUE)?.equals(leafDer), c.has(CKA.CERTIFICATE_CATEGORY)]);
+    expect(stored).toEqual([[true, false]]);
+  });
+
+  it("a token that cannot store the certificate: one line naming the step and the CKR, exit 5", async () => {
+    token.override.C_CreateObject = () => {
+      throw new Error("CKR_DEVICE_MEMORY:49");
+    };
+    const { code, stdout, stderr } = await install();
+    expect(stderr).toBe(`${PROGRAM}: storing the certificate "device" on ${TOKEN} failed: CKR_DEVICE_MEMORY (0x31)\n`);
+    expect([code, stdout]).toEqual([5, ""]);
+  });
+
+  it("--replace on a token that cannot remove the old certificate: one line, exit 5", async () => {
+    const old = new Map(token.objects[0]!).set(CKA.CLASS, ulong(CKO.CERTIFICATE)).set(CKA.VALUE, otherDer);
+    token.objects.unshift(old);
+    token.keys = new Map([[1, leafKey]]);
+    token.override.C_DestroyObject = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    const { code, stdout, stderr } = await install("--replace");
+    const failed = `removing the replaced certificate from ${TOKEN} failed: CKR_DEVICE_ERROR (0x30)`;
+    expect(stderr).toBe(`${PROGRAM}: ${failed}\n`);
+    expect([code, stdout]).toEqual([5, ""]);
+  });
+
+  it("another program storing a certificate for the key at each attempt: ours removed, given up after 3", async () => {
+    token.override.C_CreateObject = (_session, template) => {
+      const ours = templateAttributes(template);
+      token.objects.push(ours, new Map(ours).set(CKA.VALUE, otherDer)); // and the other's, at the same moment
+      return ulong(token.objects.length - 1);
+    };
+    const { code, stdout, stderr } = await install("--replace");
+    expect(stderr).toBe(
+      `roles-anywhere-agent: another program stored certificates with the key's id 31 on ${TOKEN} meanwhile `
+        + "(was install-certificate run twice at once? Run it again once the other has finished)\n",
+    );
+    expect([code, stdout]).toEqual([3, ""]);
+    expect(token.calls.filter((c) => c === "C_CreateObject")).toHaveLength(3);
+    expect(certificates().filter((c) => c.get(CKA.VALUE)?.equals(leafDer))).toEqual([]);
   });
 });
 

@@ -201,3 +201,31 @@ describe("what to change, named as the caller gives it: SignerOptions.names (fro
     }
   });
 });
+
+describe("a persistent key replaced at its handle while the connection was lost", () => {
+  it("is refused when the key is loaded again (TPM_KEY_INVALID), not used to sign", async () => {
+    const other = eccSigningPublic();
+    const otherBytes = encode(TPMT_PUBLIC, other);
+    const name = objectName({ bytes: otherBytes, public: other });
+    const readPublic = encode(ReadPublic.response, { outPublic: otherBytes, name, qualifiedName: Buffer.alloc(34) });
+    const header = Buffer.alloc(10);
+    header.writeUInt16BE(0x8001, 0);
+    header.writeUInt32BE(10 + readPublic.length, 2);
+    // After a reconnect (a new epoch): TPM2_ReadClock refused, TPM2_ReadPublic names another key at the handle.
+    const later = [Buffer.from(errorResponse(0x143), "hex"), Buffer.concat([header, readPublic])];
+    const transport = Object.assign(tpmWithKey(undefined, eccSigningPublic(), later), { epoch: 1 });
+    const key = { kind: "handle", handle: 0x81000101 } as const;
+    const signer = await openTpmSigner({ key, noKeyPassword: true }, { transport });
+    try {
+      transport.epoch = 2;
+      await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({
+        code: "TPM_KEY_INVALID",
+        message: "TPM key 0x81000101: the TPM now holds a different key there than when the signer was opened",
+        hint: "the persistent key was replaced; restart or reload to use the new one",
+      });
+      expect(transport.sent.length).toBe(4); // no TPM2_Sign
+    } finally {
+      await signer.close();
+    }
+  });
+});

@@ -1,0 +1,82 @@
+/** The advisory lock file (src/io/file-lock.ts): renewed while held, one that cannot be written, a break race. */
+import {
+  existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync,
+} from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+
+/** A live holder's token, for this process: never stale. */
+const LIVE = `${process.pid} ${hostname()}/${readlinkSync("/proc/self/ns/pid")} ${Date.now()} live\n`;
+
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const fs = await importOriginal<typeof import("node:fs/promises")>();
+  // full.lock: created, but the disk is full when its token is written.
+  const open = (async (path: string, ...rest: unknown[]) => {
+    const handle = await (fs.open as (...a: unknown[]) => ReturnType<typeof fs.open>)(path, ...rest);
+    if (!String(path).endsWith("full.lock") || rest[0] !== "wx") return handle;
+    return Object.assign(Object.create(handle) as typeof handle, {
+      writeFile: async () => {
+        throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      },
+      chmod: (mode: number) => handle.chmod(mode),
+      close: () => handle.close(),
+    });
+  }) as typeof fs.open;
+  // race.lock: a live writer takes the lock between the stale check and the rename that breaks it.
+  const rename = (async (from: string, to: string) => {
+    if (String(from).endsWith("race.lock")) {
+      await fs.unlink(from);
+      await fs.writeFile(from, LIVE);
+    }
+    return fs.rename(from, to);
+  }) as typeof fs.rename;
+  return { ...fs, default: { ...fs, open, rename }, open, rename };
+});
+const { holdFileLock, withFileLock } = await import("../../src/io/file-lock.js");
+
+const dir = mkdtempSync(join(tmpdir(), "raa-file-lock-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("holdFileLock", () => {
+  it("renews the lock's time while it is held: a holder of minutes is not taken for a crashed one", async () => {
+    const lock = join(dir, "held.lock");
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      const release = await holdFileLock(lock);
+      const old = new Date(Date.now() - 50_000);
+      utimesSync(lock, old, old);
+      vi.advanceTimersByTime(15_000);
+      await vi.waitFor(() => expect(statSync(lock).mtimeMs).toBeGreaterThan(Date.now() - 10_000), { timeout: 2_000 });
+      await release();
+      expect(existsSync(lock)).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("withFileLock", () => {
+  it("a lock file created but not written (disk full): removed, and the error says why", async () => {
+    const lock = join(dir, "full.lock");
+    const error = await withFileLock(lock, async () => "ran").catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "FILE_WRITE_FAILED",
+      message: `cannot create lock file ${lock}: ENOSPC`,
+      hint: "the disk is full (or over quota): free some space; the file was left as it was",
+    });
+    // An empty lock left there would hold off every writer for a minute.
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it("breaking a stale lock that a live writer took meanwhile puts the live one back, and waits for it", async () => {
+    const lock = join(dir, "race.lock");
+    writeFileSync(lock, "1 other-host 0 stale\n");
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lock, old, old);
+    const error = await withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }).catch((e: unknown) => e);
+    const held = expect.stringContaining(`held by process ${process.pid}`);
+    expect(error).toMatchObject({ code: "FILE_LOCKED", message: held });
+    expect(readFileSync(lock, "utf8")).toBe(LIVE);
+  });
+});
