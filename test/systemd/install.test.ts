@@ -201,7 +201,7 @@ describe("install-systemd: what the units are written over, and what goes into t
    * shows home directories to the services, and the refusals of paths there turned into exit 0.
    */
   async function outsideHomes<T>(run: () => Promise<T>): Promise<T> {
-    const [execPath, cli] = [process.execPath, process.argv[1]];
+    const [execPath, cli] = [process.execPath, process.argv[1]!];
     // Root's, on every Linux; only where it lies is read.
     process.execPath = "/bin/sh";
     process.argv[1] = "/bin/sh";
