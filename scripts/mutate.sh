@@ -41,13 +41,15 @@ node - "$out" "$tests" "$@" <<'SCRIPT'
 const { writeFileSync } = require("node:fs");
 const [out, tests, ...files] = process.argv.slice(2);
 const include = tests.split(/\s+/).filter(Boolean).map((t) => (t.endsWith(".ts") ? t : `${t.replace(/\/$/, "")}/**/*.test.ts`));
-// Forks, not threads: a test that sets the umask cannot run in a worker thread.
-writeFileSync(`${out}/vitest.config.mjs`, `export default ${JSON.stringify({ test: { include, pool: "forks" } })};\n`);
+writeFileSync(`${out}/vitest.config.mjs`, `export default ${JSON.stringify({ test: { include } })};\n`);
 const config = {
   testRunner: "vitest", plugins: ["@stryker-mutator/vitest-runner"], checkers: [],
-  vitest: { configFile: `${out}/vitest.config.mjs`, related: false },
+  // Forks, not threads (Stryker's own option; the config's is overridden): a test that sets the umask cannot run in a
+  // worker thread.
+  vitest: { configFile: `${out}/vitest.config.mjs`, related: false, pool: "forks" },
   coverageAnalysis: "perTest", concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1), timeoutMS: 30000,
-  mutate: files, tempDirName: `${out}/sandbox`, cleanTempDir: true,
+  // In the checkout, as by default: a copy under /tmp changes what some tests see (paths systemd hides).
+  mutate: files, tempDirName: ".stryker-tmp", cleanTempDir: true,
   reporters: ["clear-text", "progress", "json"], jsonReporter: { fileName: `${out}/report.json` },
   clearTextReporter: { logTests: false },
 };
