@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
-import { distWithoutNativeHelper } from "./helpers/local-trust.js";
+import { distCopy } from "./helpers/local-trust.js";
 import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 
@@ -31,6 +31,8 @@ let local: LocalEndpoint;
 let home: string;
 let config: string;
 let cliWithoutNative: string;
+/** dist/cli.js where the user can reach it (a checkout under /root cannot be). */
+let cli: string;
 const daemons: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -48,7 +50,8 @@ beforeAll(async () => {
   config = join(home, "config.json");
   writeFileSync(config, JSON.stringify({ profiles: { P: { certificate: join(home, "cert.pem"), "private-key": join(home, "key.pem"), ...ARNS, endpoint: local.url } } }), { mode: 0o600 });
   chownSync(config, user.uid, user.gid);
-  cliWithoutNative = distWithoutNativeHelper(resolve("."), join(dir, "without-native"));
+  cli = distCopy(resolve("."), join(dir, "installed"));
+  cliWithoutNative = distCopy(resolve("."), join(dir, "without-native"), { withoutNativeHelper: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -125,7 +128,7 @@ describe("one-shot commands: no core file once they read a PIN or password", () 
 describe.runIf(canCreateUsers())("long-running commands are non-dumpable: another process of the same user cannot read their memory", () => {
   it("agent", async () => {
     const before = local.issued.length;
-    const agent = await startAsUser(DIST_CLI, ["agent", "--config", config, "--socket", join(home, "agent.sock")], /agent listening on/);
+    const agent = await startAsUser(cli, ["agent", "--config", config, "--socket", join(home, "agent.sock")], /agent listening on/);
     try {
       const curl = await user.run("curl", ["-sf", "--unix-socket", join(home, "agent.sock"), "http://agent/v1/credentials/P"]);
       expect(curl.code).toBe(0);
@@ -143,7 +146,7 @@ describe.runIf(canCreateUsers())("long-running commands are non-dumpable: anothe
 
   it("serve", async () => {
     const before = local.issued.length;
-    const serve = await startAsUser(DIST_CLI, ["serve", "--config", config, "--profile", "P", "--port", "0"], /Local server started on port: \d+/);
+    const serve = await startAsUser(cli, ["serve", "--config", config, "--profile", "P", "--port", "0"], /Local server started on port: \d+/);
     try {
       const port = /port: (\d+)/.exec(serve.log.join("\n"))![1];
       const token = await (await fetch(`http://127.0.0.1:${port}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" } })).text();
@@ -161,7 +164,7 @@ describe.runIf(canCreateUsers())("long-running commands are non-dumpable: anothe
   it("update", async () => {
     const before = local.issued.length;
     const credentials = join(home, "credentials");
-    const update = await startAsUser(DIST_CLI, ["update", "--config", config, "--config-profile", "P", "--credentials-file", credentials], /updating profile \[P\]/);
+    const update = await startAsUser(cli, ["update", "--config", config, "--config-profile", "P", "--credentials-file", credentials], /updating profile \[P\]/);
     try {
       const secret = await latestSecretAfter(before);
       for (let i = 0; i < 200 && !readFileSyncOrEmpty(credentials).includes(secret); i++) await new Promise((r) => setTimeout(r, 25));
@@ -178,7 +181,7 @@ describe.runIf(canCreateUsers())("long-running commands are non-dumpable: anothe
     // --inspect-port=0: an inspector opened by SIGUSR1 would listen on a free port (before: 'Debugger listening on
     // ws://127.0.0.1:…', and whoever connected ran code in the agent, its credentials and PINs in reach).
     const socket = join(home, "agent-inspector.sock");
-    const agent = await startAsUser(DIST_CLI, ["agent", "--config", config, "--socket", socket], /agent listening on/, { NODE_OPTIONS: "--inspect-port=0" });
+    const agent = await startAsUser(cli, ["agent", "--config", config, "--socket", socket], /agent listening on/, { NODE_OPTIONS: "--inspect-port=0" });
     try {
       expect((await user.run("kill", ["-USR1", String(agent.child.pid)])).code).toBe(0);
       await new Promise((r) => setTimeout(r, 500));
@@ -189,7 +192,7 @@ describe.runIf(canCreateUsers())("long-running commands are non-dumpable: anothe
     }
     // Before: the agent ran with the inspector open on 127.0.0.1, which every local user can reach.
     for (const command of [["agent", "--config", config, "--socket", join(home, "agent-inspect.sock")], ["update", "--config", config, "--once"]]) {
-      const r = await user.run(process.execPath, [DIST_CLI, ...command], { env: { HOME: home, NODE_OPTIONS: "--inspect=127.0.0.1:0" }, timeoutMs: 30_000 });
+      const r = await user.run(process.execPath, [cli, ...command], { env: { HOME: home, NODE_OPTIONS: "--inspect=127.0.0.1:0" }, timeoutMs: 30_000 });
       expect(r.code).toBe(2);
       expect(r.stderr.split("\n").filter((l) => l.startsWith("roles-anywhere-agent:"))).toEqual([
         expect.stringMatching(/^roles-anywhere-agent: the Node\.js inspector is open on 127\.0\.0\.1:\d+: any local user could connect and take the PINs, keys and credentials in this process \(remove --inspect/),

@@ -20,7 +20,7 @@ import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/se
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
 import { untilLogLine } from "./helpers/log-lines.js";
-import { distWithoutNativeHelper, FAKE_ACCESS_KEY_ID, startFakeAgent, type FakeAgent } from "./helpers/local-trust.js";
+import { distCopy, FAKE_ACCESS_KEY_ID, startFakeAgent, type FakeAgent } from "./helpers/local-trust.js";
 import { DIST_CLI, runCli, type CliRun } from "./helpers/run-cli.js";
 
 const ARNS = {
@@ -54,7 +54,7 @@ beforeAll(async () => {
   local = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
   config = join(home, "config.json");
   writeFileSync(config, JSON.stringify({ profiles: { P: { certificate: leaf.certPath, "private-key": leaf.keyPath, ...ARNS, endpoint: local.url } } }), { mode: 0o600 });
-  cliWithoutNative = distWithoutNativeHelper(resolve("."), join(dir, "without-native"));
+  cliWithoutNative = distCopy(resolve("."), join(dir, "without-native"), { withoutNativeHelper: true });
 }, 120_000);
 
 afterAll(async () => {

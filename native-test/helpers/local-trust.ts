@@ -1,6 +1,6 @@
 /**
- * Pieces the local-trust tests share: a fake agent another user runs, the CLI without its native helper, and a
- * victim's credential-process with a clean environment.
+ * Pieces the local-trust tests share: a fake agent another user runs, copies of the CLI that other users can run
+ * (with or without its native helper), and a victim's credential-process with a clean environment.
  */
 import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -49,14 +49,17 @@ export async function startFakeAgent(user: LocalUser, socketPath: string): Promi
 }
 
 /**
- * dist/ as an installation without the native helper would have it (e.g. a platform it was not built for):
- * a copy without dist/native/, next to a link to node_modules. Returns the path of its cli.js.
+ * A copy of dist/ that every local user can run, next to a link to node_modules (which the file-key commands do
+ * not load): the checkout itself may sit where other users cannot reach it (root's 0700 home). With
+ * `withoutNativeHelper`, as an installation without the native helper would be (a platform it was not built for).
+ * Returns the path of its cli.js.
  */
-export function distWithoutNativeHelper(repo: string, into: string): string {
+export function distCopy(repo: string, into: string, options: { withoutNativeHelper?: boolean } = {}): string {
   mkdirSync(into, { recursive: true });
-  cpSync(join(repo, "dist"), join(into, "dist"), { recursive: true, filter: (src) => !src.startsWith(join(repo, "dist", "native")) });
+  const native = join(repo, "dist", "native");
+  cpSync(join(repo, "dist"), join(into, "dist"), { recursive: true, filter: (src) => !options.withoutNativeHelper || !src.startsWith(native) });
   if (!existsSync(join(into, "node_modules"))) symlinkSync(join(repo, "node_modules"), join(into, "node_modules"));
-  writeFileSync(join(into, "package.json"), JSON.stringify({ name: "roles-anywhere-agent-without-native", type: "module" }));
-  rmSync(join(into, "dist", "native"), { recursive: true, force: true });
+  writeFileSync(join(into, "package.json"), JSON.stringify({ name: "roles-anywhere-agent-copy", type: "module" }));
+  if (options.withoutNativeHelper) rmSync(join(into, "dist", "native"), { recursive: true, force: true });
   return join(into, "dist", "cli.js");
 }
