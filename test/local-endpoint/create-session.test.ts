@@ -255,6 +255,14 @@ describe("local endpoint: rejected CreateSession requests", () => {
     await denied(await send(endpoint.url, req), /^X-Amz-X509 is not a valid X\.509 certificate$/);
   });
 
+  it("a body over 1 MiB is refused (413) unread; one of exactly 1 MiB is read (its signature checked)", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    const over = await send(endpoint.url, { ...req, body: " ".repeat(1024 * 1024 + 1) });
+    expect(over.status).toBe(413);
+    expect(over.json()).toEqual({ message: "Request body exceeds 1 MiB" });
+    await denied(await send(endpoint.url, { ...req, body: " ".repeat(1024 * 1024) }), /^Signature validation failed$/);
+  });
+
   it("a Credential scope date other than X-Amz-Date's day", async () => {
     const req = await signedCreateSession(endpoint.url, ecDirect);
     req.headers["Authorization"] = req.headers["Authorization"]!.replace(/\/\d{8}\//, "/20200101/");

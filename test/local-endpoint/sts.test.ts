@@ -140,6 +140,14 @@ describe("local endpoint: STS GetCallerIdentity", () => {
     expect(res.body).toContain("<Message>Could not find operation Get\\u0001\\u009b for version 2011-06-15</Message>");
   });
 
+  it("escapes <, >, &, \" and ' of an unknown action in the XML error (as character references)", async () => {
+    // Percent-encoded in the form: the action read is `A</b>&"'`.
+    const res = await callerIdentity(await issue(), { action: "A%3C%2Fb%3E%26%22%27" });
+    expect(res.status).toBe(400);
+    const escaped = "A&#60;/b&#62;&#38;&#34;&#39;";
+    expect(res.body).toContain(`<Message>Could not find operation ${escaped} for version 2011-06-15</Message>`);
+  });
+
   it("answers MissingAuthenticationToken without a signature", async () => {
     const res = await send(endpoint.url, { method: "POST", target: "/", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "Action=GetCallerIdentity&Version=2011-06-15" });
     expect(res.status).toBe(403);
