@@ -166,6 +166,46 @@ describe("RSA keys with inconsistent components are refused when loaded", () => 
   });
 });
 
+describe("an RSA key whose signatures its own public key does not verify is refused when it signs", () => {
+  const big = (b64url: string) => BigInt(`0x${Buffer.from(b64url, "base64url").toString("hex")}`);
+  const inverse = (a: bigint, m: bigint): bigint => {
+    let [r0, r1, s0, s1] = [((a % m) + m) % m, m, 1n, 0n];
+    while (r1 !== 0n) {
+      const q = r0 / r1;
+      [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
+    }
+    if (r0 !== 1n) throw new Error("not invertible");
+    return ((s0 % m) + m) % m;
+  };
+  const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+  /** p is a 1024-bit RSA modulus (composite), q a prime: every structural check passes, signatures are wrong. */
+  function compositePrimeKey(): Buffer {
+    for (;;) {
+      const p = big(generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "jwk" }).n!);
+      const q = big(generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "jwk" }).p!);
+      const e = 65537n;
+      const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
+      if (gcd(e, lambda) !== 1n) continue;
+      const d = inverse(e, lambda);
+      const fields = [p * q, e, d, p, q, d % (p - 1n), d % (q - 1n), inverse(q, p)];
+      const key = der.seq(der.int(0), ...fields.map((v) => der.int(v)));
+      return encodeDer(der.seq(der.int(0), der.seq(der.oid("1.2.840.113549.1.1.1"), der.nul()), der.octets(key)));
+    }
+  }
+
+  it.each([false, true])("a composite 'prime' passes the key checks; sign() refuses (off thread %s)", async (off) => {
+    const { createFileSigner } = await import("../../../src/signers/file/file-signer.js");
+    const inconsistent = "its own public key does not verify the signature (the key's components are inconsistent)";
+    const file = write(`composite-${off}.pem`, "PRIVATE KEY", compositePrimeKey());
+    const signer = await createFileSigner({ keyPath: file, signOffThread: off });
+    await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({
+      code: "PRIVATE_KEY_INVALID",
+      message: `signing with the private key in ${file} failed: ${inconsistent}`,
+    });
+  });
+});
+
 describe("RSA above 16384 bits (OpenSSL's own limit) is refused in keys and certificates", () => {
   it("a 16385-bit key: PRIVATE_KEY_UNSUPPORTED, before any arithmetic on it", async () => {
     const file = write("rsa16385.pem", "PRIVATE KEY", hugeRsa(16_385));
