@@ -138,6 +138,41 @@ describe("EC keys are checked from their ASN.1 before node:crypto sees them", ()
   });
 });
 
+describe("EC key checks at their edges", () => {
+  const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const load = (name: string, body: Buffer) =>
+    loadKeyFile(write(name, "PRIVATE KEY", body), {}).then(() => undefined, (e: unknown) => e);
+  const invalid = (message: RegExp) => ({ code: "PRIVATE_KEY_INVALID", message: expect.stringMatching(message) });
+  const withScalar = (d: Buffer) => {
+    const t = tree(p256);
+    innerKey(t).children = [innerKey(t).children![0]!, { tag: 0x04, value: d }];
+    return encodeDer(t);
+  };
+  const withPoint = (bitString: DerNode) => {
+    const t = tree(p256);
+    innerKey(t).children![2] = der.explicit(1, bitString);
+    return encodeDer(t);
+  };
+  const jwk = p256.export({ format: "jwk" });
+  const x = Buffer.from(jwk.x!, "base64url");
+  const y = Buffer.from(jwk.y!, "base64url");
+
+  it("an empty private scalar, or one equal to the curve order, is refused", async () => {
+    expect(await load("empty-scalar.pem", withScalar(Buffer.alloc(0)))).toMatchObject(
+      invalid(/its P-256 private scalar is 0 bytes long \(expected 32\)/),
+    );
+    const order = Buffer.from(P256_ORDER.toString(16), "hex");
+    expect(await load("order-scalar.pem", withScalar(order))).toMatchObject(invalid(/not between 1 and the curve order/));
+  });
+
+  it("a stored public point with unused bits in its BIT STRING, or compressed with the wrong parity, is refused", async () => {
+    const unused = { tag: 0x03, value: Buffer.concat([Buffer.from([1, 4]), x, y]) };
+    expect(await load("point-unused-bits.pem", withPoint(unused))).toMatchObject(invalid(/BIT STRING has unused bits/));
+    const wrongParity = der.bits(Buffer.concat([Buffer.from([3 - (y[31]! & 1)]), x]));
+    expect(await load("point-wrong-parity.pem", withPoint(wrongParity))).toMatchObject(invalid(/not the public half/));
+  });
+});
+
 /** SEC1 `EC PRIVATE KEY` from a PKCS#8 one: the inner ECPrivateKey with the curve OID put in as [0]. */
 function innerKeyWithCurve(pkcs8Der: Buffer): DerNode {
   const t = decodeDer(pkcs8Der)!;
