@@ -195,6 +195,38 @@ describe("RSA keys with inconsistent components are refused when loaded", () => 
     expect((error as Error).message).toContain(file);
   });
 
+  type Edit = readonly [number, (fields: bigint[]) => bigint | Buffer];
+  const invalid = "PRIVATE_KEY_INVALID";
+  it.each([
+    ["p = 1, q = n", [[4, () => 1n], [5, (f) => f[1]!]], invalid, /do not multiply to the modulus n/],
+    ["e = d = dP = dQ = 1 (signing copies)", [2, 3, 6, 7].map((i) => [i, () => 1n]), invalid, /public exponent/],
+    ["an even e", [[2, () => 65538n]], invalid, /public exponent is not an odd number between 3 and n/],
+    ["e = n + 2", [[2, (f) => f[1]! + 2n]], invalid, /public exponent is not an odd number between 3 and n/],
+    ["qInv = 0", [[8, () => 0n]], invalid, /one of its RSA components is zero/],
+    ["an empty INTEGER for qInv", [[8, () => Buffer.alloc(0)]], invalid, /malformed PKCS#8 key \(empty INTEGER\)/],
+    ["version 1 (multi-prime) with two primes", [[0, () => 1n]], "PRIVATE_KEY_UNSUPPORTED", /multi-prime RSA/],
+  ] as Array<[string, Edit[], string, RegExp]>)("%s: %s saying why", async (name, edits, code, message) => {
+    const t = tree(rsa);
+    const fields = innerKey(t).children!; // version, n, e, d, p, q, dP, dQ, qInv
+    const values = fields.map((f) => integerValue(f));
+    for (const [i, value] of edits) {
+      const v = value(values);
+      fields[i]!.value = typeof v === "bigint" ? integerBytes(v) : v;
+    }
+    const file = write(`${name.replace(/\W+/g, "-")}.pem`, "PRIVATE KEY", encodeDer(t));
+    const error = await loadKeyFile(file, {}).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code, message: expect.stringMatching(message) });
+  });
+
+  it("RSA AlgorithmIdentifier parameters other than NULL: PRIVATE_KEY_INVALID", async () => {
+    const t = tree(rsa);
+    t.children![1]!.children![1] = der.int(0);
+    const file = write("rsa-params.pem", "PRIVATE KEY", encodeDer(t));
+    const error = await loadKeyFile(file, {}).then(() => undefined, (e: unknown) => e);
+    const message = expect.stringContaining("(RSA parameters are not NULL)");
+    expect(error).toMatchObject({ code: "PRIVATE_KEY_INVALID", message });
+  });
+
   it("PKCS#1 keys are checked the same way", async () => {
     const inner = innerKey(decodeDer(rsaVariant("wrong-qinv"))!);
     await expect(loadKeyFile(write("pkcs1-qinv.pem", "RSA PRIVATE KEY", encodeDer(inner)), {})).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
