@@ -226,9 +226,11 @@ describe("local endpoint: rejected CreateSession requests", () => {
     await invalid(await createSession(ecDirect, { arns: { profileArn: "" } }), /Value null at 'profileArn'/);
   });
 
-  it("unsigned X-Amz-X509 (and unsigned Host)", async () => {
+  it("unsigned X-Amz-X509 (and unsigned Host or X-Amz-Date)", async () => {
     await denied(await send(endpoint.url, await signedCreateSession(endpoint.url, ecDirect, { unsigned: ["x-amz-x509"] })), /^SignedHeaders must include x-amz-x509$/);
     await denied(await send(endpoint.url, await signedCreateSession(endpoint.url, ecDirect, { unsigned: ["host"] })), /^SignedHeaders must include host$/);
+    const undated = await signedCreateSession(endpoint.url, ecDirect, { unsigned: ["x-amz-date"] });
+    await denied(await send(endpoint.url, undated), /^SignedHeaders must include x-amz-date$/);
     const chained = await signedCreateSession(endpoint.url, ecViaIntermediate, { unsigned: ["x-amz-x509-chain"] });
     await denied(await send(endpoint.url, chained), /^SignedHeaders must include x-amz-x509-chain$/);
   });
@@ -251,6 +253,59 @@ describe("local endpoint: rejected CreateSession requests", () => {
     const req = await signedCreateSession(endpoint.url, ecDirect);
     req.headers["X-Amz-X509"] = "bm90IGEgY2VydA==";
     await denied(await send(endpoint.url, req), /^X-Amz-X509 is not a valid X\.509 certificate$/);
+  });
+
+  it("a body over 1 MiB is refused (413) unread; one of exactly 1 MiB is read (its signature checked)", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    const over = await send(endpoint.url, { ...req, body: " ".repeat(1024 * 1024 + 1) });
+    expect(over.status).toBe(413);
+    expect(over.json()).toEqual({ message: "Request body exceeds 1 MiB" });
+    await denied(await send(endpoint.url, { ...req, body: " ".repeat(1024 * 1024) }), /^Signature validation failed$/);
+  });
+
+  it("a Credential scope date other than X-Amz-Date's day", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.headers["Authorization"] = req.headers["Authorization"]!.replace(/\/\d{8}\//, "/20200101/");
+    const message = /^Credential scope date 20200101 does not match X-Amz-Date \d{8}T\d{6}Z$/;
+    await denied(await send(endpoint.url, req), message);
+  });
+
+  it("a header listed in SignedHeaders but not sent", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect, { headers: { "X-Extra": "signed" } });
+    expect(req.headers["Authorization"]).toMatch(/SignedHeaders=[^,]*x-extra/);
+    delete req.headers["X-Extra"];
+    await denied(await send(endpoint.url, req), /^Signed header x-extra is missing from the request$/);
+  });
+
+  it("a Credential scoped to another service", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.headers["Authorization"] = req.headers["Authorization"]!.replace("/rolesanywhere/", "/sts/");
+    const message = /^Credential should be scoped to the 'rolesanywhere' service, not 'sts'$/;
+    await denied(await send(endpoint.url, req), message);
+  });
+
+  it("X-Amz-Date 5 minutes 20 seconds off is refused; 4 minutes 40 seconds off is accepted", async () => {
+    const off = (seconds: number) => createSession(ecDirect, { date: new Date(Date.now() + seconds * 1000) });
+    await denied(await off(-320), /^Signature expired: X-Amz-Date \d{8}T\d{6}Z is more than 5 minutes/);
+    expect((await off(-280)).status).toBe(201);
+    expect((await off(280)).status).toBe(201);
+  });
+
+  it("a malformed X-Amz-Date", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    req.headers["X-Amz-Date"] = "2024-01-01T00:00:00Z";
+    const message = /^X-Amz-Date '2024-01-01T00:00:00Z' is malformed: expected YYYYMMDD'T'HHMMSS'Z'$/;
+    await denied(await send(endpoint.url, req), message);
+  });
+
+  it("X-Amz-X509 that is not strict base64: a character outside the alphabet, or padding missing", async () => {
+    const req = await signedCreateSession(endpoint.url, ecDirect);
+    const b64 = req.headers["X-Amz-X509"]!;
+    req.headers["X-Amz-X509"] = `${b64.slice(0, 8)}*${b64.slice(9)}`;
+    await denied(await send(endpoint.url, req), /^X-Amz-X509 must be a base64 DER X\.509 certificate$/);
+    const unpadded = b64.replace(/=+$/, "");
+    req.headers["X-Amz-X509"] = unpadded.length % 4 === 0 ? `${unpadded}AA` : unpadded;
+    await denied(await send(endpoint.url, req), /^X-Amz-X509 must be a base64 DER X\.509 certificate$/);
   });
 
   it("a chain of certificates that all issue one another is refused at once, not searched in every order", async () => {

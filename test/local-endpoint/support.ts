@@ -58,6 +58,8 @@ export interface SignOptions {
   body?: Record<string, unknown>;
   /** Headers present on the wire but left out of SignedHeaders (signed by hand instead of by signX509Request). */
   unsigned?: readonly string[];
+  /** More headers to send (and sign). */
+  headers?: Record<string, string>;
 }
 
 /** A CreateSession request for `endpointUrl`, signed the way aws_signing_helper signs it (ARNs in the query). */
@@ -73,7 +75,7 @@ export async function signedCreateSession(endpointUrl: string, id: Identity, opt
     method: "POST",
     path: "/sessions",
     query,
-    headers: { Host: url.host, "Content-Type": "application/json" },
+    headers: { Host: url.host, "Content-Type": "application/json", ...options.headers },
     body,
   };
   const sign = async (data: Uint8Array) => nodeSign("sha256", data, id.key);

@@ -138,6 +138,41 @@ describe("EC keys are checked from their ASN.1 before node:crypto sees them", ()
   });
 });
 
+describe("EC key checks at their edges", () => {
+  const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const load = (name: string, body: Buffer) =>
+    loadKeyFile(write(name, "PRIVATE KEY", body), {}).then(() => undefined, (e: unknown) => e);
+  const invalid = (message: RegExp) => ({ code: "PRIVATE_KEY_INVALID", message: expect.stringMatching(message) });
+  const withScalar = (d: Buffer) => {
+    const t = tree(p256);
+    innerKey(t).children = [innerKey(t).children![0]!, { tag: 0x04, value: d }];
+    return encodeDer(t);
+  };
+  const withPoint = (bitString: DerNode) => {
+    const t = tree(p256);
+    innerKey(t).children![2] = der.explicit(1, bitString);
+    return encodeDer(t);
+  };
+  const jwk = p256.export({ format: "jwk" });
+  const x = Buffer.from(jwk.x!, "base64url");
+  const y = Buffer.from(jwk.y!, "base64url");
+
+  it("an empty private scalar, or one equal to the curve order, is refused", async () => {
+    expect(await load("empty-scalar.pem", withScalar(Buffer.alloc(0)))).toMatchObject(
+      invalid(/its P-256 private scalar is 0 bytes long \(expected 32\)/),
+    );
+    const order = Buffer.from(P256_ORDER.toString(16), "hex");
+    expect(await load("order-scalar.pem", withScalar(order))).toMatchObject(invalid(/not between 1 and the curve order/));
+  });
+
+  it("a stored public point with unused bits in its BIT STRING, or compressed with the wrong parity, is refused", async () => {
+    const unused = { tag: 0x03, value: Buffer.concat([Buffer.from([1, 4]), x, y]) };
+    expect(await load("point-unused-bits.pem", withPoint(unused))).toMatchObject(invalid(/BIT STRING has unused bits/));
+    const wrongParity = der.bits(Buffer.concat([Buffer.from([3 - (y[31]! & 1)]), x]));
+    expect(await load("point-wrong-parity.pem", withPoint(wrongParity))).toMatchObject(invalid(/not the public half/));
+  });
+});
+
 /** SEC1 `EC PRIVATE KEY` from a PKCS#8 one: the inner ECPrivateKey with the curve OID put in as [0]. */
 function innerKeyWithCurve(pkcs8Der: Buffer): DerNode {
   const t = decodeDer(pkcs8Der)!;
@@ -160,9 +195,81 @@ describe("RSA keys with inconsistent components are refused when loaded", () => 
     expect((error as Error).message).toContain(file);
   });
 
+  type Edit = readonly [number, (fields: bigint[]) => bigint | Buffer];
+  const invalid = "PRIVATE_KEY_INVALID";
+  it.each([
+    ["p = 1, q = n", [[4, () => 1n], [5, (f) => f[1]!]], invalid, /do not multiply to the modulus n/],
+    ["e = d = dP = dQ = 1 (signing copies)", [2, 3, 6, 7].map((i) => [i, () => 1n]), invalid, /public exponent/],
+    ["an even e", [[2, () => 65538n]], invalid, /public exponent is not an odd number between 3 and n/],
+    ["e = n + 2", [[2, (f) => f[1]! + 2n]], invalid, /public exponent is not an odd number between 3 and n/],
+    ["qInv = 0", [[8, () => 0n]], invalid, /one of its RSA components is zero/],
+    ["an empty INTEGER for qInv", [[8, () => Buffer.alloc(0)]], invalid, /malformed PKCS#8 key \(empty INTEGER\)/],
+    ["version 1 (multi-prime) with two primes", [[0, () => 1n]], "PRIVATE_KEY_UNSUPPORTED", /multi-prime RSA/],
+  ] as Array<[string, Edit[], string, RegExp]>)("%s: %s saying why", async (name, edits, code, message) => {
+    const t = tree(rsa);
+    const fields = innerKey(t).children!; // version, n, e, d, p, q, dP, dQ, qInv
+    const values = fields.map((f) => integerValue(f));
+    for (const [i, value] of edits) {
+      const v = value(values);
+      fields[i]!.value = typeof v === "bigint" ? integerBytes(v) : v;
+    }
+    const file = write(`${name.replace(/\W+/g, "-")}.pem`, "PRIVATE KEY", encodeDer(t));
+    const error = await loadKeyFile(file, {}).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code, message: expect.stringMatching(message) });
+  });
+
+  it("RSA AlgorithmIdentifier parameters other than NULL: PRIVATE_KEY_INVALID", async () => {
+    const t = tree(rsa);
+    t.children![1]!.children![1] = der.int(0);
+    const file = write("rsa-params.pem", "PRIVATE KEY", encodeDer(t));
+    const error = await loadKeyFile(file, {}).then(() => undefined, (e: unknown) => e);
+    const message = expect.stringContaining("(RSA parameters are not NULL)");
+    expect(error).toMatchObject({ code: "PRIVATE_KEY_INVALID", message });
+  });
+
   it("PKCS#1 keys are checked the same way", async () => {
     const inner = innerKey(decodeDer(rsaVariant("wrong-qinv"))!);
     await expect(loadKeyFile(write("pkcs1-qinv.pem", "RSA PRIVATE KEY", encodeDer(inner)), {})).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
+  });
+});
+
+describe("an RSA key whose signatures its own public key does not verify is refused when it signs", () => {
+  const big = (b64url: string) => BigInt(`0x${Buffer.from(b64url, "base64url").toString("hex")}`);
+  const inverse = (a: bigint, m: bigint): bigint => {
+    let [r0, r1, s0, s1] = [((a % m) + m) % m, m, 1n, 0n];
+    while (r1 !== 0n) {
+      const q = r0 / r1;
+      [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
+    }
+    if (r0 !== 1n) throw new Error("not invertible");
+    return ((s0 % m) + m) % m;
+  };
+  const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+  /** p is a 1024-bit RSA modulus (composite), q a prime: every structural check passes, signatures are wrong. */
+  function compositePrimeKey(): Buffer {
+    for (;;) {
+      const p = big(generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "jwk" }).n!);
+      const q = big(generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "jwk" }).p!);
+      const e = 65537n;
+      const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
+      if (gcd(e, lambda) !== 1n) continue;
+      const d = inverse(e, lambda);
+      const fields = [p * q, e, d, p, q, d % (p - 1n), d % (q - 1n), inverse(q, p)];
+      const key = der.seq(der.int(0), ...fields.map((v) => der.int(v)));
+      return encodeDer(der.seq(der.int(0), der.seq(der.oid("1.2.840.113549.1.1.1"), der.nul()), der.octets(key)));
+    }
+  }
+
+  it.each([false, true])("a composite 'prime' passes the key checks; sign() refuses (off thread %s)", async (off) => {
+    const { createFileSigner } = await import("../../../src/signers/file/file-signer.js");
+    const inconsistent = "its own public key does not verify the signature (the key's components are inconsistent)";
+    const file = write(`composite-${off}.pem`, "PRIVATE KEY", compositePrimeKey());
+    const signer = await createFileSigner({ keyPath: file, signOffThread: off });
+    await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({
+      code: "PRIVATE_KEY_INVALID",
+      message: `signing with the private key in ${file} failed: ${inconsistent}`,
+    });
   });
 });
 

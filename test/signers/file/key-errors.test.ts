@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { makeTempDir } from "../../helpers/pki.js";
 import { children, readSingle } from "../../../src/encoding/der.js";
-import { decodeDer, encodeDer } from "../../fuzz/der-tree.js";
+import { decodeDer, der, encodeDer, integerBytes, type DerNode } from "../../fuzz/der-tree.js";
 import { pemOf } from "../../fuzz/engine.js";
 import { expectAgentError, makeCa, makeKeyFixture, openssl, PASSWORD, readFileSync, run, type KeyFixture } from "./fixtures.js";
 
@@ -271,5 +271,40 @@ describe("private key errors", () => {
     const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
     const e = await expectAgentError(loadKeyFile(path("prf-null.pem"), options), "PRIVATE_KEY_INVALID", PASSWORD);
     expect(e.message).toMatch(/are unusable: a NULL with content$/);
+  });
+  it("a wrong IV or key length for the cipher, a salt from elsewhere: said so, not 'incorrect password'", async () => {
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    type Code = "PRIVATE_KEY_INVALID" | "PRIVATE_KEY_UNSUPPORTED";
+    const load = async (name: string, edit: (params: DerNode) => void, code: Code = "PRIVATE_KEY_INVALID") => {
+      const tree = decodeDer(readFileSync(path("aes.der")))!;
+      edit(tree.children![0]!.children![1]!); // PBES2-params { keyDerivationFunc, encryptionScheme }
+      writeFileSync(path(name), pemOf("ENCRYPTED PRIVATE KEY", encodeDer(tree)));
+      return (await expectAgentError(loadKeyFile(path(name), options), code, PASSWORD)).message;
+    };
+    // PBKDF2-params { salt, iterationCount, keyLength OPTIONAL, prf }
+    const pbkdf2 = (params: DerNode) => params.children![0]!.children![1]!.children!;
+    const shortIv = (params: DerNode) => {
+      const iv = params.children![1]!.children![1]!;
+      iv.value = iv.value!.subarray(0, 8);
+    };
+    expect(await load("iv8.pem", shortIv)).toMatch(/are unusable: IV of 8 bytes for aes-\d+-cbc$/);
+    const keyLength = (params: DerNode) => pbkdf2(params).splice(2, 0, der.int(15));
+    const unfit = /are unusable: KDF key length 15 does not fit the cipher \(\d+\)$/;
+    expect(await load("keylength.pem", keyLength)).toMatch(unfit);
+    const otherSalt = (params: DerNode) => {
+      pbkdf2(params)[0] = der.seq(der.oid("1.2.3.4")); // salt CHOICE otherSource AlgorithmIdentifier
+    };
+    const message = await load("salt-other.pem", otherSalt, "PRIVATE_KEY_UNSUPPORTED");
+    expect(message).toMatch(/a KDF salt that is not an OCTET STRING/);
+  });
+  it("a PKCS#12-PBE (3DES) key asking over 1,000,000 iterations of its slow KDF: refused before any", async () => {
+    const args = ["-v1", "PBE-SHA1-3DES", "-outform", "DER", "-passout", `pass:${PASSWORD}`];
+    run(["pkcs8", "-topk8", "-in", ec.keyPath, ...args, "-out", path("3des.der")]);
+    const tree = decodeDer(readFileSync(path("3des.der")))!;
+    tree.children![0]!.children![1]!.children![1]!.value = integerBytes(1_000_001n); // pkcs-12PbeParams iterations
+    writeFileSync(path("3des-iter.pem"), pemOf("ENCRYPTED PRIVATE KEY", encodeDer(tree)));
+    const options = { keyPassword: { kind: "value" as const, value: PASSWORD } };
+    const e = await expectAgentError(loadKeyFile(path("3des-iter.pem"), options), "PRIVATE_KEY_INVALID", PASSWORD);
+    expect(e.message).toMatch(/are unusable: iteration count 1000001 is more than the 1000000 this agent accepts$/);
   });
 });

@@ -216,4 +216,45 @@ describe("PKCS#12", () => {
       expect(e.message).toBe(`could not parse PKCS#12 file ${path(name)}: a field follows the last one of the PFX or its MacData`);
     }
   });
+
+  it("a MAC without its iterations field (DEFAULT 1, openssl -nomaciter) is checked with one iteration", async () => {
+    const args = ["-inkey", ecLeaf.keyPath, "-in", ecLeaf.certPath, "-passout", "pass:s3cret", "-nomaciter"];
+    run(["pkcs12", "-export", ...args, "-out", path("nomaciter.p12")]);
+    expect(decodeDer(p12("nomaciter.p12"))!.children![2]!.children).toHaveLength(2); // MacData { mac, macSalt }
+    const id = await readPkcs12(p12("nomaciter.p12"), path("nomaciter.p12"), value("s3cret"));
+    expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
+  });
+
+  it.each([
+    ["PBMAC1", "2a864886f70d01050e", "the PBMAC1 integrity scheme is not supported"],
+    ["SHA3-256", "608648016503040208", "MAC digest OID 2.16.840.1.101.3.4.2.8 is not supported"],
+  ])("a MAC algorithm %s: PKCS12_INVALID saying so", async (_name, oid, problem) => {
+    const bytes = Buffer.from(p12("default.p12"));
+    const at = bytes.lastIndexOf(Buffer.from("0609608648016503040201", "hex")); // the MAC's SHA-256
+    expect(at).toBeGreaterThan(bytes.length - 80);
+    Buffer.from(`0609${oid}`, "hex").copy(bytes, at);
+    const e = await expectAgentError(readPkcs12(bytes, "mac.p12", value("s3cret")), "PKCS12_INVALID");
+    expect(e.message).toBe(`could not parse PKCS#12 file mac.p12: ${problem}`);
+  });
+
+  it("a MAC digest cut short to its first 16 bytes (right ones) does not pass: PASSWORD_INCORRECT", async () => {
+    const t = decodeDer(p12("default.p12"))!;
+    // MacData { DigestInfo { algorithm, digest }, macSalt, iterations }
+    const digest = t.children![2]!.children![0]!.children![1]!;
+    expect(digest.value).toHaveLength(32);
+    digest.value = digest.value!.subarray(0, 16);
+    await expectAgentError(readPkcs12(encodeDer(t), "short-mac.p12", value("s3cret")), "PASSWORD_INCORRECT");
+  });
+
+  it("a PFX of version 2, or in public-key integrity mode (signedData): PKCS12_INVALID saying so", async () => {
+    const v2 = decodeDer(p12("default.p12"))!;
+    v2.children![0]!.value = Buffer.from([2]);
+    const e = await expectAgentError(readPkcs12(encodeDer(v2), "v2.p12", value("s3cret")), "PKCS12_INVALID");
+    expect(e.message).toBe("could not parse PKCS#12 file v2.p12: version 2 is not supported (expected 3)");
+    const signed = decodeDer(p12("default.p12"))!;
+    signed.children![1]!.children![0]!.value = Buffer.from("2a864886f70d010702", "hex"); // 1.2.840.113549.1.7.2
+    const s = await expectAgentError(readPkcs12(encodeDer(signed), "signed.p12", value("s3cret")), "PKCS12_INVALID");
+    const mode = "public-key integrity mode (signedData)";
+    expect(s.message).toBe(`could not parse PKCS#12 file signed.p12: ${mode} is not supported`);
+  });
 });

@@ -184,6 +184,15 @@ describe("malformed ML-DSA keys", () => {
       () => keyFile(mlDsaPrivateKeyChoiceDer(pair, "seed"), { publicKey: pair.publicKey.subarray(1) }),
       /1311-byte public key/,
     ],
+    [
+      "an embedded public key BIT STRING with unused bits",
+      () => {
+        const der = mlDsaPkcs8Der(pair, "seed", { publicKey: pair.publicKey });
+        der[der.length - pair.publicKey.length - 1] = 1; // the BIT STRING's unused-bits byte
+        return file(toPem("PRIVATE KEY", der));
+      },
+      /malformed private key structure/,
+    ],
   ];
 
   it.each(cases)("%s: PRIVATE_KEY_INVALID, naming the file, without key bytes", async (_name, make, message) => {
