@@ -24,7 +24,9 @@ const roleCreds = (role: string): Credentials => ({
 
 const failing = new Set<string>();
 const roles = (role: string) =>
-  ["gateway", "reader", "unicode"].includes(role)
+  role === "broken"
+    ? { get: async (): Promise<Credentials> => Promise.reject(new Error("EACCES: open /home/ops/.secret/key.pem")) }
+    : ["gateway", "reader", "unicode"].includes(role)
     ? {
         get: async () => {
           if (failing.has(role)) throw new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503 three times");
@@ -245,6 +247,13 @@ describe("IMDSv2 endpoint", () => {
     const provider = fromInstanceMetadata({ maxRetries: 0, timeout: 2000 });
     await expect(withEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `${server.url}/` }, () => provider())).rejects.toThrow();
   });
+
+  it("shows 'internal error' for a failure not the agent's own, never its text (a path, say)", async () => {
+    const t = await token();
+    const path = `${server.url}/latest/meta-data/iam/security-credentials/broken`;
+    const r = await http(path, { headers: { "x-aws-ec2-metadata-token": t } });
+    expect([r.status, r.body]).toEqual([503, "credentials for broken are unavailable: internal error\n"]);
+  });
 });
 
 describe("IMDS token store", () => {
@@ -339,6 +348,19 @@ describe("ECS container-credentials endpoint", () => {
     const r = await http(`${server.url}${ECS_PATH}`, { headers: { authorization: app.token } });
     expect(r.status).toBe(500);
     expect(JSON.parse(r.body)).toEqual({ code: "SERVICE_UNAVAILABLE", message: "credentials for gateway are unavailable: CreateSession answered 503 three times" });
+  });
+
+  it("answers INTERNAL without the error's text when a role fails other than with an agent error", async () => {
+    const broken = withRandomTokens([{ name: "odd", role: "broken" }]);
+    const s = await startCredentialServer({ roles, ecs: { consumers: broken }, host: "127.0.0.1", port: 0 });
+    try {
+      const r = await http(`${s.url}${ECS_PATH}`, { headers: { authorization: broken.all()[0]!.token } });
+      expect(r.status).toBe(500);
+      const message = "credentials for broken are unavailable: internal error";
+      expect(JSON.parse(r.body)).toEqual({ code: "INTERNAL", message });
+    } finally {
+      await s.close();
+    }
   });
 });
 
