@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -182,6 +182,43 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
     }
   });
 
+  it("takes each limit at its edge: 16 KiB tokens, ±30 s, the one key when no kid", async () => {
+    const t = await open();
+    try {
+      const signed = (head: object, payload: object) => {
+        const data = `${b64(head)}.${b64(payload)}`;
+        return `${data}.${sign("sha256", Buffer.from(data), rsa.privateKey).toString("base64url")}`;
+      };
+      // Validly signed tokens of 16384 and 16385 characters: a claim and a header field sized to fit.
+      const signature = jwt(claims()).split(".")[2]!.length;
+      const ofLength = (length: number) => {
+        for (let pad = 11_000; pad < 12_500; pad++) {
+          for (const typ of ["JWT", "JWTx", "JWTxy"]) {
+            const [head, payload] = [{ alg: "RS256", kid: "rsa-1", typ }, claims({ pad: "x".repeat(pad) })];
+            if (b64(head).length + b64(payload).length + signature + 2 === length) return signed(head, payload);
+          }
+        }
+        throw new Error(`no token of ${length} characters`);
+      };
+      expect(t.find(ofLength(16_384)), "16384 characters").toBeDefined();
+      expect(t.find(ofLength(16_385)), "16385 characters").toBeUndefined();
+      expect(t.find(jwt(claims({ exp: NOW - 30 }))), "expired 30 s ago").toBeDefined();
+      expect(t.find(jwt(claims({ nbf: NOW + 30 }))), "valid in 30 s").toBeDefined();
+      expect(t.find(jwt(claims({ iat: NOW + 30 }))), "issued in 30 s").toBeDefined();
+      expect(t.find(jwt(claims({ iat: NOW + 31 }))), "issued in 31 s").toBeUndefined();
+      // No kid: the key when the file has one, none when it has several (here rsa-1 and ec-1).
+      const noKid = signed({ alg: "RS256" }, claims());
+      expect(t.find(noKid), "no kid, two keys").toBeUndefined();
+      const one = join(dir, "one-key.json");
+      writeFileSync(one, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+      const single = await open({ jwksPath: one });
+      expect(single.find(noKid), "no kid, one key").toBeDefined();
+      single.stop();
+    } finally {
+      t.stop();
+    }
+  });
+
   it("reads a claim given twice as JSON.parse does (the last), for the checks and the binding alike", async () => {
     const t = await open();
     try {
@@ -287,6 +324,26 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       const path = join(dir, `${name}.json`);
       writeFileSync(path, JSON.stringify(content));
       await expect(open({ jwksPath: path })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    }
+    // The edges of the RSA rule (2048–16384 bits, odd e ≥ 3), on moduli made up: no key is needed to load one.
+    const modulus = (bits: number) => {
+      const n = randomBytes(bits / 8);
+      n[0]! |= 0x80;
+      n[n.length - 1]! |= 1;
+      return n.toString("base64url");
+    };
+    const edge = async (name: string, n: string, e: string) => {
+      const path = join(dir, `${name}.json`);
+      writeFileSync(path, JSON.stringify({ keys: [{ kty: "RSA", n, e, kid: name }] }));
+      return open({ jwksPath: path });
+    };
+    await expect(edge("rsa-16392", modulus(16_392), "AQAB")).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+      message: expect.stringMatching(/has an RSA key of 16392 bits with e = 65537 \(kid rsa-16392\): 2048–16384 bits/),
+    });
+    await expect(edge("rsa-e-4", modulus(2048), "BA")).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    for (const [name, n, e] of [["rsa-16384", modulus(16_384), "AQAB"], ["rsa-e-3", modulus(2048), "Aw"]] as const) {
+      (await edge(name, n, e)).stop();
     }
     const path = join(dir, "key_ops-verify.json");
     writeFileSync(path, JSON.stringify({ keys: [{ ...jwk(rsa.publicKey, "rsa-1"), use: undefined, key_ops: ["verify"] }] }));
