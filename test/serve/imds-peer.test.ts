@@ -15,7 +15,8 @@ vi.mock("node:http", async (importOriginal) => {
   return { ...real, createServer, default: { ...real, createServer } };
 });
 
-const creds = { accessKeyId: "ASIAGATEWAY", secretAccessKey: "s", sessionToken: "t", expiration: new Date(Date.now() + 3600_000) };
+const expiration = new Date(Date.now() + 3600_000);
+const creds = { accessKeyId: "ASIAGATEWAY", secretAccessKey: "s", sessionToken: "t", expiration };
 
 function ask(port: number, method: string, path: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -56,7 +57,8 @@ describe("IMDS endpoint: a peer that is not on loopback", () => {
       remote = address;
       expect(await ask(server.port, "PUT", "/latest/api/token"), address).toEqual({ status: 403, body: "forbidden\n" });
       for (const path of [base, `${base}/gateway`]) {
-        expect(await ask(server.port, "GET", path, withToken), `${address} ${path}`).toEqual({ status: 403, body: "forbidden\n" });
+        const answer = await ask(server.port, "GET", path, withToken);
+        expect(answer, `${address} ${path}`).toEqual({ status: 403, body: "forbidden\n" });
       }
     }
   });
