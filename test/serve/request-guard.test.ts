@@ -34,6 +34,16 @@ describe("serve's request guard (DNS rebinding, browser requests)", () => {
     expect(requestRefusal({ host: "gateway.lan:9911" }, on("0.0.0.0"))).toMatch(/does not name/);
   });
 
+  it("accepts the advertised host with the listening port, in any case, and no other name", () => {
+    const listening = { host: "0.0.0.0", port: 9911, advertisedHost: "agent.roles-anywhere.svc" };
+    for (const host of ["agent.roles-anywhere.svc:9911", "Agent.Roles-Anywhere.SVC:9911"]) {
+      expect(requestRefusal({ host }, listening), host).toBeUndefined();
+    }
+    for (const host of ["agent.roles-anywhere.svc:9912", "agent.roles-anywhere.svc", "evil.svc:9911", "svc:9911"]) {
+      expect(requestRefusal({ host }, listening), host).toMatch(/does not name this endpoint/);
+    }
+  });
+
   it("refuses Origin, Sec-Fetch-Site/Dest/User whatever the Host, but not Node fetch()'s lone Sec-Fetch-Mode", () => {
     expect(requestRefusal({ host: "127.0.0.1:9911", origin: "null" }, on("127.0.0.1"))).toMatch(/web browsers .*origin/);
     for (const name of ["sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"]) {
@@ -58,5 +68,14 @@ describe("createRequestGuard", () => {
     expect(guard({ host: "evil.example:9911" })).toMatch(/does not name this endpoint/);
     expect(guard({})).toMatch(/does not name this endpoint/);
     expect(guard({ host: "127.0.0.1:9911" })).toBeUndefined();
+  });
+
+  it("never remembers a refused Host: a rebound name asked for again is refused again", () => {
+    const guard = createRequestGuard({ host: "127.0.0.1", port: 9911 });
+    for (let i = 0; i < 3; i++) {
+      expect(guard({ host: "rebind.example:9911" }), `try ${i}`).toMatch(/does not name this endpoint/);
+    }
+    expect(guard({ host: "127.0.0.1:9911" })).toBeUndefined();
+    expect(guard({ host: "rebind.example:9911" })).toMatch(/does not name this endpoint/);
   });
 });
