@@ -278,14 +278,17 @@ describe("IMDS token store", () => {
 
   it("reads the TTL header as a decimal integer only, and counts down whole seconds left", () => {
     expect([" 60 ", "+60", "060"].map((ttl) => ImdsTokenStore.parseTtl(ttl))).toEqual([60, 60, 60]);
-    for (const ttl of ["1.5", "1e3", "0x10", "60s", "", "+", "6 0"]) expect(ImdsTokenStore.parseTtl(ttl), ttl).toBeUndefined();
+    for (const ttl of ["1.5", "1e3", "0x10", "60s", "", "+", "6 0"]) {
+      expect(ImdsTokenStore.parseTtl(ttl), ttl).toBeUndefined();
+    }
     let now = 1_000;
     const store = new ImdsTokenStore({ now: () => now });
     // Two tokens of one millisecond and TTL are two tokens, not one: 37 of the 75 bytes are random.
     const [a, b] = [store.issue(10), store.issue(10)];
     expect(a).not.toBe(b);
     now = 1_500;
-    expect([store.check(a), store.check(b)]).toEqual([{ ok: true, remainingSeconds: 9 }, { ok: true, remainingSeconds: 9 }]);
+    const nine = { ok: true, remainingSeconds: 9 };
+    expect([store.check(a), store.check(b)]).toEqual([nine, nine]);
     expect(store.check("")).toEqual({ ok: false, reason: "missing" });
   });
 
