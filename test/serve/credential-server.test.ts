@@ -385,6 +385,12 @@ describe("binding", () => {
     await expect(startCredentialServer({ roles, imds: { defaultRole: () => "gateway" }, host: "0.0.0.0", port: 0 })).rejects.toMatchObject({ code: "USAGE" });
     for (const a of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "localhost", "[::1]"]) expect(isLoopbackAddress(a)).toBe(true);
     for (const a of ["0.0.0.0", "::", "10.0.0.1", "169.254.170.2", "fe80::1", undefined]) expect(isLoopbackAddress(a)).toBe(false);
+    // ::1 written out in full is loopback; an address ending or starting like it, or a name, is not.
+    expect(isLoopbackAddress("0000:0000:0000:0000:0000:0000:0000:0001")).toBe(true);
+    const near = ["::10", "::1:1", "0:0:0:0:0:0:0:10", "fe80:0:0:0:0:0:0:1", "::ffff:10.0.0.1", "localhost.", "rebind.example", ""];
+    for (const a of near) {
+      expect(isLoopbackAddress(a), a).toBe(false);
+    }
   });
 
   it("listens on an IPv6 address given in brackets, as it is written in URLs (--bind [::1])", async () => {
