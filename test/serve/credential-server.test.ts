@@ -387,7 +387,8 @@ describe("binding", () => {
     for (const a of ["0.0.0.0", "::", "10.0.0.1", "169.254.170.2", "fe80::1", undefined]) expect(isLoopbackAddress(a)).toBe(false);
     // ::1 written out in full is loopback; an address ending or starting like it, or a name, is not.
     expect(isLoopbackAddress("0000:0000:0000:0000:0000:0000:0000:0001")).toBe(true);
-    const near = ["::10", "::1:1", "0:0:0:0:0:0:0:10", "fe80:0:0:0:0:0:0:1", "::ffff:10.0.0.1", "localhost.", "rebind.example", ""];
+    const near = ["::10", "::1:1", "0:0:0:0:0:0:0:10", "fe80:0:0:0:0:0:0:1", "::ffff:10.0.0.1"];
+    near.push("localhost.", "rebind.example", "");
     for (const a of near) {
       expect(isLoopbackAddress(a), a).toBe(false);
     }
