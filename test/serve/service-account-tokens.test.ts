@@ -267,6 +267,27 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
     }
   });
 
+  it("refuses a signature of any length and content, and never throws on one", async () => {
+    // verify() is not guarded by a try: a signature it threw on would give the pod a 500, not a 403.
+    const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
+    const path = join(dir, "any-signature.json");
+    const keys = [jwk(rsa.publicKey, "rsa-1"), jwk(ec.publicKey, "ec-1"), jwk(p384.publicKey, "ec-384")];
+    writeFileSync(path, JSON.stringify({ keys }));
+    const t = await open({ jwksPath: path });
+    try {
+      for (const [alg, kid] of [["RS256", "rsa-1"], ["RS512", "rsa-1"], ["ES256", "ec-1"], ["ES384", "ec-384"]]) {
+        const data = `${b64({ alg, kid })}.${b64(claims())}`;
+        for (let length = 0; length <= 600; length++) {
+          for (const bytes of [Buffer.alloc(length), Buffer.alloc(length, 0xff), randomBytes(length)]) {
+            expect(t.verify(`${data}.${bytes.toString("base64url")}`), `${alg} ${length}`).toBeUndefined();
+          }
+        }
+      }
+    } finally {
+      t.stop();
+    }
+  });
+
   it("verifies RS384 and ES384 (P-384) tokens, and lists its bindings", async () => {
     const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
     const path = join(dir, "p384.json");
