@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -343,6 +343,17 @@ describe("ECS container-credentials endpoint", () => {
     for (const [d, why] of [["/", "must name a directory below / (not a path ending in ..)"], ["/dev/null", "is not a directory"]]) {
       await expect(writeEcsEnvFiles(d!, consumers.all(), full)).rejects.toMatchObject({ code: "FILE_WRITE_FAILED", message: `--ecs-env-dir ${d} ${why}` });
     }
+  });
+
+  it("says which env file it could not write, and why, when one cannot be replaced", async () => {
+    const full = `${server.url}${ECS_PATH}`;
+    const envDir = join(dir, "env-blocked");
+    mkdirSync(join(envDir, "app.token", "in-the-way"), { recursive: true, mode: 0o700 });
+    await expect(writeEcsEnvFiles(envDir, consumers.all(), full)).rejects.toMatchObject({
+      code: "FILE_WRITE_FAILED",
+      message: `cannot write ${envDir}/app.token: EISDIR`,
+    });
+    expect(readdirSync(envDir)).toEqual(["app.token"]); // the temporary file is not left behind
   });
 
   it("rejects requests without a token, with a wrong token, or with the token in the query string", async () => {
