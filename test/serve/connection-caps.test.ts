@@ -156,6 +156,24 @@ describe("connection caps", () => {
     expect(reads).toBe(0);
   });
 
+  it("say a user over its cap once in ten minutes, whoever else was said in between", async () => {
+    const log: string[] = [];
+    const owner = new WeakMap<Socket, string>();
+    const order = ["uid a", "uid a", "uid b", "uid b", "uid a", "uid b"];
+    let seen = 0;
+    const port = await listen((s) => {
+      s.on("connection", (socket: Socket) => owner.set(socket, order[seen++]!));
+      const owners = (sockets: readonly Socket[]) => sockets.map((x) => owner.get(x)!);
+      capConnections(s, { total: 50, perUser: 1, hard: 100 }, (l) => log.push(l), owners);
+    });
+    for (const n of [2, 2, 1, 1]) {
+      await open(port, n);
+      await settle();
+    }
+    const over = (who: string) => `${who} opened more than 1 connections, the most one user may hold: its newest are closed`;
+    expect(log).toEqual([over("uid a"), over("uid b")]);
+  });
+
   it("past the hard cap Node closes new connections itself, and that is said once", async () => {
     const log: string[] = [];
     const caps = { total: 16, perUser: 16, hard: 2 };
