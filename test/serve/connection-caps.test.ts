@@ -170,7 +170,8 @@ describe("connection caps", () => {
       await open(port, n);
       await settle();
     }
-    const over = (who: string) => `${who} opened more than 1 connections, the most one user may hold: its newest are closed`;
+    const what = "opened more than 1 connections, the most one user may hold: its newest are closed";
+    const over = (who: string) => `${who} ${what}`;
     expect(log).toEqual([over("uid a"), over("uid b")]);
   });
 
