@@ -1,5 +1,6 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { execFileSync } from "node:child_process";
 import { capConnections, connectionCaps } from "../../src/serve/connection-caps.js";
 
 let server: Server | undefined;
@@ -118,6 +119,70 @@ describe("connection caps", () => {
     expect(connectionCaps(256)).toEqual({ total: 128, perUser: 32, hard: 192 });
     expect(connectionCaps(10)).toEqual({ total: 16, perUser: 4, hard: 16 });
     expect(connectionCaps().total).toBeLessThanOrEqual(4096);
+    // Without an argument, this process's own limit (a shell started from it has the same).
+    const limit = Number(execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim());
+    if (limit !== 1024) expect(connectionCaps()).toEqual(connectionCaps(limit)); // 1024: the fallback's
+  });
+
+  it("at exactly a cap, close nothing and say nothing", async () => {
+    const log: string[] = [];
+    const owner = new WeakMap<Socket, string>();
+    let seen = 0;
+    const port = await listen((s) => {
+      s.on("connection", (socket: Socket) => owner.set(socket, seen++ < 2 ? "uid a" : "uid b"));
+      const owners = (sockets: readonly Socket[]) => sockets.map((x) => owner.get(x)!);
+      capConnections(s, { total: 4, perUser: 2, hard: 100 }, (l) => log.push(l), owners);
+    });
+    const opened = await open(port, 4);
+    await settle();
+    expect([opened.map((c) => c.closed()), log]).toEqual([[false, false, false, false], []]);
+  });
+
+  it("forget connections that closed: below the cap again, no owner is looked up", async () => {
+    let reads = 0;
+    const port = await listen((s) =>
+      capConnections(s, { total: 50, perUser: 2, hard: 100 }, () => {}, (sockets) => {
+        reads++;
+        return sockets.map(() => "uid 1");
+      }),
+    );
+    for (let round = 0; round < 3; round++) {
+      const opened = await open(port, 2);
+      for (const c of clients.splice(0)) c.destroy();
+      for (let i = 0; i < 50 && !opened.every((c) => c.closed()); i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise<void>((r) => server!.getConnections((_, n) => (n === 0 ? r() : setTimeout(r, 50))));
+    }
+    await settle();
+    expect(reads).toBe(0);
+  });
+
+  it("say a user over its cap once in ten minutes, whoever else was said in between", async () => {
+    const log: string[] = [];
+    const owner = new WeakMap<Socket, string>();
+    const order = ["uid a", "uid a", "uid b", "uid b", "uid a", "uid b"];
+    let seen = 0;
+    const port = await listen((s) => {
+      s.on("connection", (socket: Socket) => owner.set(socket, order[seen++]!));
+      const owners = (sockets: readonly Socket[]) => sockets.map((x) => owner.get(x)!);
+      capConnections(s, { total: 50, perUser: 1, hard: 100 }, (l) => log.push(l), owners);
+    });
+    for (const n of [2, 2, 1, 1]) {
+      await open(port, n);
+      await settle();
+    }
+    const what = "opened more than 1 connections, the most one user may hold: its newest are closed";
+    const over = (who: string) => `${who} ${what}`;
+    expect(log).toEqual([over("uid a"), over("uid b")]);
+  });
+
+  it("past the hard cap Node closes new connections itself, and that is said once", async () => {
+    const log: string[] = [];
+    const caps = { total: 16, perUser: 16, hard: 2 };
+    const port = await listen((s) => capConnections(s, caps, (l) => log.push(l), () => []));
+    const opened = await open(port, 4);
+    await settle();
+    expect(opened.map((c) => c.closed())).toEqual([false, false, true, true]);
+    expect(log).toEqual(["2 connections are open, the most serve takes: new ones are closed until some end"]);
   });
 
   it("close the newest connections of a user over its cap, leave the others', and say it once", async () => {

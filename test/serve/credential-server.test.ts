@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -24,7 +24,9 @@ const roleCreds = (role: string): Credentials => ({
 
 const failing = new Set<string>();
 const roles = (role: string) =>
-  ["gateway", "reader", "unicode"].includes(role)
+  role === "broken"
+    ? { get: async (): Promise<Credentials> => Promise.reject(new Error("EACCES: open /home/ops/.secret/key.pem")) }
+    : ["gateway", "reader", "unicode"].includes(role)
     ? {
         get: async () => {
           if (failing.has(role)) throw new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503 three times");
@@ -245,6 +247,13 @@ describe("IMDSv2 endpoint", () => {
     const provider = fromInstanceMetadata({ maxRetries: 0, timeout: 2000 });
     await expect(withEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `${server.url}/` }, () => provider())).rejects.toThrow();
   });
+
+  it("shows 'internal error' for a failure not the agent's own, never its text (a path, say)", async () => {
+    const t = await token();
+    const path = `${server.url}/latest/meta-data/iam/security-credentials/broken`;
+    const r = await http(path, { headers: { "x-aws-ec2-metadata-token": t } });
+    expect([r.status, r.body]).toEqual([503, "credentials for broken are unavailable: internal error\n"]);
+  });
 });
 
 describe("IMDS token store", () => {
@@ -265,6 +274,22 @@ describe("IMDS token store", () => {
     expect(store.check(later)).toEqual({ ok: false, reason: "invalid" });
     expect(store.check(undefined)).toEqual({ ok: false, reason: "missing" });
     expect(ImdsTokenStore.parseTtl(undefined)).toBe(21600);
+  });
+
+  it("reads the TTL header as a decimal integer only, and counts down whole seconds left", () => {
+    expect([" 60 ", "+60", "060"].map((ttl) => ImdsTokenStore.parseTtl(ttl))).toEqual([60, 60, 60]);
+    for (const ttl of ["1.5", "1e3", "0x10", "60s", "", "+", "6 0"]) {
+      expect(ImdsTokenStore.parseTtl(ttl), ttl).toBeUndefined();
+    }
+    let now = 1_000;
+    const store = new ImdsTokenStore({ now: () => now });
+    // Two tokens of one millisecond and TTL are two tokens, not one: 37 of the 75 bytes are random.
+    const [a, b] = [store.issue(10), store.issue(10)];
+    expect(a).not.toBe(b);
+    now = 1_500;
+    const nine = { ok: true, remainingSeconds: 9 };
+    expect([store.check(a), store.check(b)]).toEqual([nine, nine]);
+    expect(store.check("")).toEqual({ ok: false, reason: "missing" });
   });
 
   it("refuses forged, altered, truncated and other stores' tokens", () => {
@@ -320,6 +345,17 @@ describe("ECS container-credentials endpoint", () => {
     }
   });
 
+  it("says which env file it could not write, and why, when one cannot be replaced", async () => {
+    const full = `${server.url}${ECS_PATH}`;
+    const envDir = join(dir, "env-blocked");
+    mkdirSync(join(envDir, "app.token", "in-the-way"), { recursive: true, mode: 0o700 });
+    await expect(writeEcsEnvFiles(envDir, consumers.all(), full)).rejects.toMatchObject({
+      code: "FILE_WRITE_FAILED",
+      message: `cannot write ${envDir}/app.token: EISDIR`,
+    });
+    expect(readdirSync(envDir)).toEqual(["app.token"]); // the temporary file is not left behind
+  });
+
   it("rejects requests without a token, with a wrong token, or with the token in the query string", async () => {
     const url = `${server.url}${ECS_PATH}`;
     expect(await http(url)).toMatchObject({ status: 401 });
@@ -340,6 +376,19 @@ describe("ECS container-credentials endpoint", () => {
     expect(r.status).toBe(500);
     expect(JSON.parse(r.body)).toEqual({ code: "SERVICE_UNAVAILABLE", message: "credentials for gateway are unavailable: CreateSession answered 503 three times" });
   });
+
+  it("answers INTERNAL without the error's text when a role fails other than with an agent error", async () => {
+    const broken = withRandomTokens([{ name: "odd", role: "broken" }]);
+    const s = await startCredentialServer({ roles, ecs: { consumers: broken }, host: "127.0.0.1", port: 0 });
+    try {
+      const r = await http(`${s.url}${ECS_PATH}`, { headers: { authorization: broken.all()[0]!.token } });
+      expect(r.status).toBe(500);
+      const message = "credentials for broken are unavailable: internal error";
+      expect(JSON.parse(r.body)).toEqual({ code: "INTERNAL", message });
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe("binding", () => {
@@ -347,6 +396,13 @@ describe("binding", () => {
     await expect(startCredentialServer({ roles, imds: { defaultRole: () => "gateway" }, host: "0.0.0.0", port: 0 })).rejects.toMatchObject({ code: "USAGE" });
     for (const a of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "localhost", "[::1]"]) expect(isLoopbackAddress(a)).toBe(true);
     for (const a of ["0.0.0.0", "::", "10.0.0.1", "169.254.170.2", "fe80::1", undefined]) expect(isLoopbackAddress(a)).toBe(false);
+    // ::1 written out in full is loopback; an address ending or starting like it, or a name, is not.
+    expect(isLoopbackAddress("0000:0000:0000:0000:0000:0000:0000:0001")).toBe(true);
+    const near = ["::10", "::1:1", "0:0:0:0:0:0:0:10", "fe80:0:0:0:0:0:0:1", "::ffff:10.0.0.1"];
+    near.push("localhost.", "rebind.example", "");
+    for (const a of near) {
+      expect(isLoopbackAddress(a), a).toBe(false);
+    }
   });
 
   it("listens on an IPv6 address given in brackets, as it is written in URLs (--bind [::1])", async () => {

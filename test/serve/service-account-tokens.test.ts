@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -182,6 +182,133 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
     }
   });
 
+  it("takes each limit at its edge: 16 KiB tokens, ±30 s, the one key when no kid", async () => {
+    const t = await open();
+    try {
+      const signed = (head: object, payload: object) => {
+        const data = `${b64(head)}.${b64(payload)}`;
+        return `${data}.${sign("sha256", Buffer.from(data), rsa.privateKey).toString("base64url")}`;
+      };
+      // Validly signed tokens of 16384 and 16385 characters: a claim and a header field sized to fit.
+      const signature = jwt(claims()).split(".")[2]!.length;
+      const ofLength = (length: number) => {
+        for (let pad = 11_000; pad < 12_500; pad++) {
+          for (const typ of ["JWT", "JWTx", "JWTxy"]) {
+            const [head, payload] = [{ alg: "RS256", kid: "rsa-1", typ }, claims({ pad: "x".repeat(pad) })];
+            if (b64(head).length + b64(payload).length + signature + 2 === length) return signed(head, payload);
+          }
+        }
+        throw new Error(`no token of ${length} characters`);
+      };
+      expect(t.find(ofLength(16_384)), "16384 characters").toBeDefined();
+      expect(t.find(ofLength(16_385)), "16385 characters").toBeUndefined();
+      expect(t.find(jwt(claims({ exp: NOW - 30 }))), "expired 30 s ago").toBeDefined();
+      expect(t.find(jwt(claims({ nbf: NOW + 30 }))), "valid in 30 s").toBeDefined();
+      expect(t.find(jwt(claims({ iat: NOW + 30 }))), "issued in 30 s").toBeDefined();
+      expect(t.find(jwt(claims({ iat: NOW + 31 }))), "issued in 31 s").toBeUndefined();
+      // No kid: the key when the file has one, none when it has several (here rsa-1 and ec-1).
+      const noKid = signed({ alg: "RS256" }, claims());
+      expect(t.find(noKid), "no kid, two keys").toBeUndefined();
+      const one = join(dir, "one-key.json");
+      writeFileSync(one, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+      const single = await open({ jwksPath: one });
+      expect(single.find(noKid), "no kid, one key").toBeDefined();
+      single.stop();
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("refuses, without throwing, tokens whose signed parts are not what a JWT holds", async () => {
+    // Before each check was tested a mutant dropping it threw a TypeError here: a 500 to the pod, not a 403.
+    const t = await open();
+    try {
+      const signed = (head: unknown, payload: unknown) => {
+        const data = `${b64(head)}.${b64(payload)}`;
+        return `${data}.${sign("sha256", Buffer.from(data), rsa.privateKey).toString("base64url")}`;
+      };
+      const head = { alg: "RS256", kid: "rsa-1" };
+      const refused: Record<string, string> = {
+        "payload []": signed(head, []),
+        "payload null": signed(head, null),
+        "payload a string": signed(head, "claims"),
+        "header []": signed([], claims()),
+        "header null": signed(null, claims()),
+        "alg [RS256]": signed({ ...head, alg: ["RS256"] }, claims()),
+        "no alg": signed({ kid: "rsa-1" }, claims()),
+        "no kubernetes.io claim (a legacy Secret token's)": signed(head, claims({ "kubernetes.io": undefined })),
+        "kubernetes.io a string": signed(head, claims({ "kubernetes.io": "billing/api" })),
+        "kubernetes.io without serviceaccount": signed(head, claims({}, { serviceaccount: undefined })),
+        "namespace a number": signed(head, claims({ sub: "system:serviceaccount:7:api" }, { namespace: 7 })),
+        "serviceaccount name a number": signed(
+          head,
+          claims({ sub: "system:serviceaccount:billing:7" }, { serviceaccount: { name: 7 } }),
+        ),
+      };
+      const bindings = [
+        { namespace: "7", serviceAccount: "api", role: "r" },
+        { namespace: "billing", serviceAccount: "7", role: "r" },
+      ];
+      const numbers = await open({ bindings });
+      for (const [why, token] of Object.entries(refused)) {
+        expect(t.find(token), why).toBeUndefined();
+        expect(numbers.find(token), why).toBeUndefined();
+      }
+      numbers.stop();
+      // Without nbf and iat (optional in RFC 7519), and on the real clock when none is given.
+      expect(t.find(jwt(claims({ nbf: undefined, iat: undefined }))), "no nbf, no iat").toBeDefined();
+      const real = await open({ now: undefined });
+      const at = Math.floor(Date.now() / 1000);
+      expect(real.find(jwt(claims({ iat: at - 60, nbf: at - 60, exp: at + 600 }))), "real clock").toBeDefined();
+      expect(real.find(jwt(claims())), "real clock, a token of 2027").toBeUndefined();
+      real.stop();
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("refuses a signature of any length and content, and never throws on one", async () => {
+    // verify() is not guarded by a try: a signature it threw on would give the pod a 500, not a 403.
+    const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
+    const path = join(dir, "any-signature.json");
+    const keys = [jwk(rsa.publicKey, "rsa-1"), jwk(ec.publicKey, "ec-1"), jwk(p384.publicKey, "ec-384")];
+    writeFileSync(path, JSON.stringify({ keys }));
+    const t = await open({ jwksPath: path });
+    try {
+      for (const [alg, kid] of [["RS256", "rsa-1"], ["RS512", "rsa-1"], ["ES256", "ec-1"], ["ES384", "ec-384"]]) {
+        const data = `${b64({ alg, kid })}.${b64(claims())}`;
+        for (let length = 0; length <= 600; length++) {
+          for (const bytes of [Buffer.alloc(length), Buffer.alloc(length, 0xff), randomBytes(length)]) {
+            expect(t.verify(`${data}.${bytes.toString("base64url")}`), `${alg} ${length}`).toBeUndefined();
+          }
+        }
+      }
+    } finally {
+      t.stop();
+    }
+  });
+
+  it("verifies RS384 and ES384 (P-384) tokens, and lists its bindings", async () => {
+    const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
+    const path = join(dir, "p384.json");
+    writeFileSync(path, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1"), jwk(p384.publicKey, "ec-384")] }));
+    const t = await open({ jwksPath: path });
+    try {
+      const signed = (alg: string, kid: string, hash: string, key: KeyObject) => {
+        const data = `${b64({ alg, kid })}.${b64(claims())}`;
+        const dsa = key.asymmetricKeyType === "ec" ? { key, dsaEncoding: "ieee-p1363" as const } : key;
+        return `${data}.${sign(hash, Buffer.from(data), dsa).toString("base64url")}`;
+      };
+      expect(t.find(signed("RS384", "rsa-1", "sha384", rsa.privateKey)), "RS384").toBeDefined();
+      expect(t.find(signed("ES384", "ec-384", "sha384", p384.privateKey)), "ES384").toBeDefined();
+      expect(t.find(signed("ES384", "ec-384", "sha256", p384.privateKey)), "ES384 over SHA-256").toBeUndefined();
+      expect(t.find(signed("ES256", "ec-384", "sha256", p384.privateKey)), "ES256 on a P-384 key").toBeUndefined();
+      expect(t.all()).toEqual([expect.objectContaining({ name: "billing/api", role: "reader" })]);
+    } finally {
+      t.stop();
+    }
+  });
+
   it("reads a claim given twice as JSON.parse does (the last), for the checks and the binding alike", async () => {
     const t = await open();
     try {
@@ -239,6 +366,28 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
     }
   });
 
+  it("re-reads the keys by itself when the file changes, only then, and no more once stopped", async () => {
+    const path = join(dir, "ticking.json");
+    writeFileSync(path, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+    const lines: string[] = [];
+    const t = await open({ jwksPath: path, log: (l) => lines.push(l), intervalMs: 10 });
+    const fromOther = jwt(claims(), { key: other.privateKey, kid: "rsa-2" });
+    const wait = () => new Promise((r) => setTimeout(r, 100));
+    try {
+      await wait();
+      expect(lines, "file unchanged").toEqual([]);
+      writeFileSync(path, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1"), jwk(other.publicKey, "rsa-2")] }));
+      for (let i = 0; i < 30 && !t.find(fromOther); i++) await wait(); // 3 s: well under the default 5 s
+      expect(t.find(fromOther), "rsa-2 added").toBeDefined();
+      expect(lines).toEqual([`ServiceAccount keys reloaded from ${path} (2)`]);
+    } finally {
+      t.stop();
+    }
+    writeFileSync(path, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
+    await wait();
+    expect(t.find(fromOther), "stopped: not re-read, rsa-2 still taken").toBeDefined();
+  });
+
   it("re-reads the keys one at a time: a FIFO put in the file's place holds one thread-pool thread, not one per tick", async () => {
     // Before: a re-read every tick, each waiting up to 30 s on the FIFO, took all 4 of libuv's pool threads.
     const path = join(dir, "fifo-jwks.json");
@@ -287,6 +436,80 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       const path = join(dir, `${name}.json`);
       writeFileSync(path, JSON.stringify(content));
       await expect(open({ jwksPath: path })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    }
+    // The edges of the RSA rule (2048–16384 bits, odd e ≥ 3), on moduli made up: no key is needed to load one.
+    const modulus = (bits: number) => {
+      const n = randomBytes(bits / 8);
+      n[0]! |= 0x80;
+      n[n.length - 1]! |= 1;
+      return n.toString("base64url");
+    };
+    const edge = async (name: string, n: string, e: string) => {
+      const path = join(dir, `${name}.json`);
+      writeFileSync(path, JSON.stringify({ keys: [{ kty: "RSA", n, e, kid: name }] }));
+      return open({ jwksPath: path });
+    };
+    await expect(edge("rsa-16392", modulus(16_392), "AQAB")).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+      message: expect.stringMatching(/has an RSA key of 16392 bits with e = 65537 \(kid rsa-16392\): 2048–16384 bits/),
+    });
+    await expect(edge("rsa-e-4", modulus(2048), "BA")).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    for (const [name, n, e] of [["rsa-16384", modulus(16_384), "AQAB"], ["rsa-e-3", modulus(2048), "Aw"]] as const) {
+      (await edge(name, n, e)).stop();
+    }
+    // Each with its reason and the hint (the messages are the user's only clue to a JWKS gone wrong).
+    const p521 = generateKeyPairSync("ec", { namedCurve: "P-521" }).publicKey;
+    const taken = "2048–16384 bits and an odd e ≥ 3 are taken";
+    const privateJwk = rsa.privateKey.export({ format: "jwk" });
+    const e2 = { ...jwk(rsa.publicKey, "x"), e: "Ag" };
+    const reasons: [string, unknown, string][] = [
+      ["private", { keys: [{ ...privateJwk, kid: "x" }] }, "holds a private key: give the public keys only"],
+      ["empty", { keys: [] }, "has no keys"],
+      ["null", null, "has no keys"],
+      ["not-json", "{", "is not JSON"],
+      ["null-key", { keys: [null] }, "has a key that is not an RSA, P-256 or P-384 public key"],
+      ["enc", { keys: [{ ...jwk(rsa.publicKey, "x"), use: "enc" }] }, "has a key not meant for signatures (use enc)"],
+      [
+        "key_ops-encrypt",
+        { keys: [{ ...jwk(rsa.publicKey, "x"), use: undefined, key_ops: ["encrypt"] }] },
+        "has a key not meant for verifying signatures (key_ops encrypt)",
+      ],
+      ["kid-number-one", { keys: [{ ...jwk(rsa.publicKey, "x"), kid: 1 }] }, "has a key whose kid is not a string"],
+      ["p-521", { keys: [jwk(p521, "x")] }, "has a key that is not an RSA, P-256 or P-384 public key (kid x)"],
+      ["e=2", { keys: [e2] }, `has an RSA key of 2048 bits with e = 2 (kid x): ${taken}`],
+      ["two-keys-one-kid", { keys: [jwk(rsa.publicKey, "x"), jwk(other.publicKey, "x")] }, "has two keys with kid x"],
+    ];
+    for (const [name, content, why] of reasons) {
+      const path = join(dir, `reason-${name}.json`);
+      writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+      await expect(open({ jwksPath: path }), name).rejects.toMatchObject({
+        code: "CONFIG_INVALID",
+        message: `ServiceAccount JWKS file ${path} ${why}`,
+        hint: "write it with: kubectl get --raw /openid/v1/jwks > jwks.json",
+      });
+    }
+    // Keys without kid are taken, two of them too; a token without kid then finds none (it has two to choose from).
+    const kidless = join(dir, "kidless.json");
+    const { kid: _a, ...first } = jwk(rsa.publicKey, "x");
+    const { kid: _b, ...second } = jwk(other.publicKey, "y");
+    writeFileSync(kidless, JSON.stringify({ keys: [first, second] }));
+    const both = await open({ jwksPath: kidless });
+    both.stop();
+    writeFileSync(kidless, JSON.stringify({ keys: [first] }));
+    const alone = await open({ jwksPath: kidless });
+    alone.stop();
+    const noKid = `${b64({ alg: "RS256" })}.${b64(claims())}`;
+    const token = `${noKid}.${sign("sha256", Buffer.from(noKid), rsa.privateKey).toString("base64url")}`;
+    expect(both.verify(token), "two keys").toBeUndefined();
+    expect(alone.verify(token), "one key").toMatchObject({ pod: "api-7d9f" });
+    // The keys may come from an environment variable, which is no file to check the owner of.
+    process.env["RAA_TEST_JWKS"] = JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] });
+    try {
+      const fromEnv = await open({ jwksPath: "env:RAA_TEST_JWKS" });
+      fromEnv.stop();
+      expect(fromEnv.verify(jwt(claims()))).toBeDefined();
+    } finally {
+      delete process.env["RAA_TEST_JWKS"];
     }
     const path = join(dir, "key_ops-verify.json");
     writeFileSync(path, JSON.stringify({ keys: [{ ...jwk(rsa.publicKey, "rsa-1"), use: undefined, key_ops: ["verify"] }] }));

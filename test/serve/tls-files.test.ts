@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { startTlsServer } from "../../src/serve/tls-files.js";
@@ -54,6 +54,51 @@ describe("the TLS certificate's files, re-read when they change", () => {
     } finally {
       stop();
       server.close();
+    }
+  });
+});
+
+describe("the TLS files' checks and failures", () => {
+  it("refuses to start with a certificate file holding no certificate, or a key file holding no key", async () => {
+    const { certPath, keyPath } = pair("checks");
+    const junk = join(dir, "junk.pem");
+    writeFileSync(junk, "-----BEGIN NOTHING-----\n-----END NOTHING-----\n", { mode: 0o600 });
+    const start = (paths: { certificate: string; key: string }) => startTlsServer(paths, () => {}, () => {});
+    await expect(start({ certificate: junk, key: keyPath })).rejects.toMatchObject({
+      code: "CERTIFICATE_INVALID",
+      message: `TLS certificate file ${junk} holds no PEM or DER certificate`,
+    });
+    await expect(start({ certificate: certPath, key: junk })).rejects.toMatchObject({
+      code: "PRIVATE_KEY_INVALID",
+      message: `TLS private key file ${junk} holds no unencrypted PEM or DER private key`,
+    });
+  });
+
+  it("keeps the certificate when its files cannot be found, says so once, and again after they came back", async () => {
+    const { files } = pair("moved");
+    const home = join(dir, "moved");
+    mkdirSync(home);
+    const paths = { certificate: join(home, "tls.crt"), key: join(home, "tls.key") };
+    writeFileSync(paths.certificate, files["tls.crt"]);
+    writeFileSync(paths.key, files["tls.key"], { mode: 0o600 });
+    const lines: string[] = [];
+    const { stop } = await startTlsServer(paths, () => {}, (l) => lines.push(l), 10);
+    const ticks = () => new Promise((r) => setTimeout(r, 100));
+    const kept = /^TLS certificate not reloaded, the previous one is kept: .*tls\.crt/;
+    const said = () => lines.filter((l) => kept.test(l));
+    try {
+      renameSync(paths.certificate, `${paths.certificate}.away`);
+      await ticks();
+      expect(said()).toHaveLength(1);
+      // Put back as they were (same inode and mtime): the files in use, not a reload; a later failure is news.
+      renameSync(`${paths.certificate}.away`, paths.certificate);
+      await ticks();
+      expect([said().length, lines.some((l) => /reloaded from/.test(l))]).toEqual([1, false]);
+      renameSync(paths.certificate, `${paths.certificate}.away`);
+      await ticks();
+      expect(said()).toHaveLength(2);
+    } finally {
+      stop();
     }
   });
 });
