@@ -176,6 +176,21 @@ describe("credentials file writing", () => {
     expect([statSync(planted).uid, statSync(planted).mode & 0o777]).toEqual([0, 0o600]);
   });
 
+  it("the same refusal in a directory only others (not the group) can write: the bit tested is o+w", async () => {
+    // A mutant testing the group's write bit instead (0o020) passed the /tmp test above (1777 has both).
+    const shared = join(dir, "others-write");
+    mkdirSync(shared, { mode: 0o703 });
+    chmodSync(shared, 0o703);
+    const planted = join(shared, "aws-creds");
+    writeFileSync(planted, "", { mode: 0o666 });
+    chownSync(planted, 65534, 65534);
+    await expect(writeProfileCredentials(planted, "gw", creds("O1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid 65534 and its directory ${shared} can be written by anyone`,
+    });
+    expect(readFileSync(planted, "utf8")).toBe("");
+  });
+
   it("refuses a file with other names (hard links), which the rename would leave holding the old credentials", async () => {
     // Before: written (exit 0); the other name (an application's copy, linked with ln) silently kept the old,
     // soon expired credentials.
