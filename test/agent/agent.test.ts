@@ -202,6 +202,38 @@ describe("socket safety", () => {
     }
   });
 
+  it("refuses a socket directory reached through one anyone can write, or that cannot be made, and says which", async () => {
+    // Nothing ran these refusals: the walk's own (another user could swap the directory) and mkdir's failure.
+    const open = join(dir, "world-writable");
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    const below = join(open, "run");
+    await expect(prepareSocketPath(join(below, "a.sock"))).rejects.toMatchObject({
+      code: "SOCKET_UNSAFE",
+      message: expect.stringMatching(new RegExp(`^socket directory ${below} is not safe: .*${open}`)),
+      hint: "another user could replace the socket there: choose a path in a directory of yours with --socket",
+    });
+    expect(existsSync(below)).toBe(false);
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    await expect(prepareSocketPath(join(file, "run", "a.sock"))).rejects.toMatchObject({
+      code: "SOCKET_UNSAFE",
+      message: `cannot create the socket directory ${join(file, "run")}: ENOTDIR`,
+    });
+  });
+
+  it("refuses a socket directory any other user can enter or list, whatever bit lets them (not only 0755)", async () => {
+    for (const mode of [0o701, 0o710, 0o704, 0o740]) {
+      const d = join(dir, `mode-${mode.toString(8)}`);
+      mkdirSync(d, { mode });
+      chmodSync(d, mode);
+      await expect(prepareSocketPath(join(d, "a.sock"))).rejects.toMatchObject({
+        code: "SOCKET_UNSAFE",
+        message: `socket directory ${d} is accessible to other users (mode ${mode.toString(8)})`,
+      });
+    }
+  });
+
   it("refuses a relative path (usage), a path that names no file, and a socket directly in / with one clear line", async () => {
     // Before: rel.sock was accepted (a client elsewhere would not find it); /x.sock said "cannot create the socket
     // directory /: EISDIR"; /tmp/ created nothing and said "cannot create the socket directory /" too.
