@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFile, spawn } from "node:child_process";
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer, STATUS_CODES } from "node:http";
 import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -159,6 +159,49 @@ describe("agent over its UNIX socket", () => {
     expect(Date.parse(gateway.expiration) - Date.parse(gateway.servedUntil)).toBe(10_000);
     expect(JSON.parse(stdout).profiles[1]).toMatchObject({ expiration: null, servedUntil: null });
     expect(stdout).not.toMatch(/s3cret|tok"/);
+  });
+
+  it("matches every ARN of a query: another trust anchor or profile ARN with the same role gets nothing", async () => {
+    // Only the role ARN differed between the profiles here: mutants ignoring the trust anchor or profile ARN survived.
+    const other = { TA: `${TA}-other`, PA: `${PA}-other` };
+    for (const [trustAnchorArn, profileArn] of [[other.TA, PA], [TA, other.PA]]) {
+      const query = {
+        trustAnchorArn: trustAnchorArn!,
+        profileArn: profileArn!,
+        roleArn: "arn:aws:iam::1:role/Gateway",
+        roleSessionName: "gw-1",
+      };
+      expect(await fetchFromAgent(socketPath, query), JSON.stringify(query)).toBeUndefined();
+    }
+  });
+
+  it("answers the HTTP API's refusals with their codes, and marks every answer no-store", async () => {
+    const ask = (target: string, method = "GET") => new Promise<string>((resolve, reject) => {
+      let out = "";
+      const request = `${method} ${target} HTTP/1.1\r\nHost: agent\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+      const socket = connect(socketPath, () => socket.end(request));
+      socket.on("data", (chunk) => (out += chunk)).on("end", () => resolve(out)).on("error", reject);
+    });
+    const answers = [
+      [await ask("/v1/credentials/gateway", "POST"), 405, { Code: "MethodNotAllowed", Message: "use GET" }],
+      [await ask(`/v1/credentials?trust-anchor-arn=${TA}&profile-arn=${PA}`), 400, {
+        Code: "InvalidRequest",
+        Message: "give /v1/credentials/<profile>, or trust-anchor-arn, profile-arn and role-arn",
+      }],
+      [await ask(`/v1/credentials?trust-anchor-arn=${TA}&profile-arn=${PA}&role-arn=arn:aws:iam::1:role/None`), 404, {
+        Code: "NoMatchingProfile",
+        Message: "no profile of the agent has these ARNs",
+      }],
+      [await ask("/v1/credentialsx"), 404, { Code: "NotFound", Message: "unknown path" }],
+      [await ask("/v1/credentials/gateway"), 200, expect.objectContaining({ AccessKeyId: "ASIAGW" })],
+    ] as const;
+    for (const [answer, status, body] of answers) {
+      const [head, text] = answer.split("\r\n\r\n");
+      expect(head!.split("\r\n")[0]).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
+      expect(head).toMatch(/\r\ncontent-type: application\/json\r\n/i);
+      expect(head).toMatch(/\r\ncache-control: no-store\r\n/i);
+      expect(JSON.parse(text!)).toEqual(body);
+    }
   });
 });
 
