@@ -46,6 +46,15 @@ describe("connectToAgent without the native helper (directory walk)", () => {
     expect(await connectToAgent(join(dir, "ok", "file"), WALK)).toBeUndefined();
   });
 
+  it("a path through a file, or a symbolic link loop, means no agent (signs directly), not an error", async () => {
+    mkdirSync(join(dir, "odd"), { mode: 0o700 });
+    writeFileSync(join(dir, "odd", "file"), "");
+    expect(await connectToAgent(join(dir, "odd", "file", "agent.sock"), WALK)).toBeUndefined();
+    symlinkSync(join(dir, "odd", "loop-b"), join(dir, "odd", "loop-a"));
+    symlinkSync(join(dir, "odd", "loop-a"), join(dir, "odd", "loop-b"));
+    expect(await connectToAgent(join(dir, "odd", "loop-a"), WALK)).toBeUndefined();
+  });
+
   it("refuses a socket directory others can write, even with the sticky bit; sticky directories above it are fine", async () => {
     const path = await socketAt(join(dir, "shared", "agent.sock"));
     chmodSync(join(dir, "shared"), 0o1777);
@@ -116,6 +125,8 @@ describe("connectToAgent with the native helper (peer credentials)", () => {
     await expect(connectToAgent(path, { uid: 1000, native: other })).rejects.toMatchObject({
       code: "SOCKET_UNSAFE",
       message: `refusing to use the agent socket ${path}: it is served by uid 1001 (pid 42), not by this user (1000)`,
+      hint: "another user may be impersonating the agent: remove the socket and restart the agent "
+        + "(its directory must be yours and private), or sign directly with --no-agent",
     });
     await expect(connectToAgent(path, { uid: 1000, native: fakePeer(() => undefined) })).rejects.toMatchObject({
       code: "SOCKET_UNSAFE",
