@@ -265,6 +265,38 @@ describe("socket safety", () => {
     });
   });
 
+  it("says what to do about each refusal (the hints were dropped by mutants without a test noticing)", async () => {
+    await expect(prepareSocketPath("/x.sock")).rejects.toMatchObject({
+      hint: "choose a path in a directory of yours with --socket (one is created, mode 0700, when missing)",
+    });
+    const mine = join(dir, "hints");
+    mkdirSync(mine, { mode: 0o700 });
+    await expect(prepareSocketPath(join(mine, "a.sock"), 12345)).rejects.toMatchObject({
+      hint: "another user may have created it to intercept requests: choose another path with --socket",
+    });
+    chmodSync(mine, 0o750);
+    await expect(prepareSocketPath(join(mine, "a.sock"))).rejects.toMatchObject({
+      hint: `run: chmod 700 ${mine}   (or choose a private directory with --socket)`,
+    });
+    chmodSync(mine, 0o700);
+    writeFileSync(join(mine, "a.sock"), "");
+    await expect(prepareSocketPath(join(mine, "a.sock"))).rejects.toMatchObject({
+      message: `${join(mine, "a.sock")} exists and is not a socket; it was left alone`,
+      hint: "remove it or choose another --socket",
+    });
+    unlinkSync(join(mine, "a.sock"));
+    const live = createServer();
+    await new Promise<void>((r) => live.listen(join(mine, "a.sock"), r));
+    try {
+      await expect(prepareSocketPath(join(mine, "a.sock"))).rejects.toMatchObject({
+        message: `an agent is already listening on ${join(mine, "a.sock")}`,
+        hint: "stop it first, or give this one another --socket",
+      });
+    } finally {
+      await new Promise<void>((r) => live.close(() => r()));
+    }
+  });
+
   it("refuses a socket directory any other user can enter or list, whatever bit lets them (not only 0755)", async () => {
     for (const mode of [0o701, 0o710, 0o704, 0o740]) {
       const d = join(dir, `mode-${mode.toString(8)}`);
