@@ -121,6 +121,31 @@ describe("agent over its UNIX socket", () => {
     }
   });
 
+  it("refuses an agent that hangs up without an answer (as on another uid's client), or answers 500", async () => {
+    // Nothing ran these: a mutant resolving the cut answer as a 404 would have signed directly instead of saying so.
+    const paths = [join(dir, "hangs-up.sock"), join(dir, "half-answer.sock"), join(dir, "http-500.sock")];
+    const fakes = [
+      createServer((c) => c.once("data", () => c.end())),
+      createServer((c) => c.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n")),
+      createHttpServer((_req, res) => res.writeHead(500).end("oops")),
+    ];
+    await Promise.all(fakes.map((f, i) => new Promise<void>((resolve) => f.listen(paths[i], resolve))));
+    try {
+      for (const path of paths.slice(0, 2)) {
+        await expect(fetchFromAgent(path, "gateway")).rejects.toMatchObject({
+          code: "AGENT_UNAVAILABLE",
+          message: `the agent at ${path} sent an incomplete answer`,
+        });
+      }
+      await expect(fetchFromAgent(paths[2]!, "gateway")).rejects.toMatchObject({
+        code: "AGENT_UNAVAILABLE",
+        message: "agent: the agent answered HTTP 500",
+      });
+    } finally {
+      for (const f of fakes) f.close();
+    }
+  });
+
   it("serves the credential_process JSON to curl --unix-socket, and fails curl -f on errors", async () => {
     const { stdout } = await run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/credentials/gateway"]);
     const doc = JSON.parse(stdout);
