@@ -583,6 +583,40 @@ describe("socket safety", () => {
     expect(log.mock.calls.flat().sort()).toEqual(["SIGTERM: stopping", "configuration reloaded"]);
     expect(emitter.listenerCount("SIGHUP")).toBe(0);
   });
+
+  it("runs SIGHUP reloads one after another, and logs a failed one as kept configuration", async () => {
+    // Mutants starting a reload beside the one running, or dropping the failed reload's words, survived.
+    const emitter = new EventEmitter();
+    const log = vi.fn();
+    const finish: Array<() => void> = [];
+    let running = 0;
+    const reload = vi.fn(() => {
+      running++;
+      expect(running).toBe(1);
+      return new Promise<string>((resolve, reject) => finish.push(() => {
+        running--;
+        if (finish.length === 1) reject(new InputError("CONFIG_INVALID", "config /c.json: not JSON"));
+        else resolve("configuration reloaded");
+      }));
+    });
+    const daemon = runUntilStopped(log, reload, emitter);
+    emitter.emit("SIGHUP");
+    emitter.emit("SIGHUP");
+    await vi.waitFor(() => expect(finish).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(reload).toHaveBeenCalledTimes(1);
+    finish[0]!();
+    await vi.waitFor(() => expect(finish).toHaveLength(2));
+    finish[1]!();
+    await vi.waitFor(() => expect(log).toHaveBeenCalledWith("configuration reloaded"));
+    emitter.emit("SIGTERM");
+    await daemon;
+    expect(log.mock.calls.flat()).toEqual([
+      "reload failed, keeping the previous configuration: config /c.json: not JSON",
+      "configuration reloaded",
+      "SIGTERM: stopping",
+    ]);
+  });
 });
 
 describe("the agent's log lines", () => {
