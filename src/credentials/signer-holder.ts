@@ -19,7 +19,6 @@ export type SignerFactory = (options: SignerOptions, signal: AbortSignal) => Pro
  */
 export function holdSigner(given: SignerOptions, factory: SignerFactory, observe: (certificate: Certificate) => void) {
   let options = given;
-  let prepared = false;
   let current: Signer | undefined;
   /** A wrong PIN or TPM password: never tried again (the token would count it and lock), nor kept. */
   let authFailure: unknown;
@@ -42,10 +41,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
   };
   const openSigner = async (): Promise<Signer> => {
     try {
-      if (!prepared) {
-        options = await answerPromptsOnce(options);
-        prepared = true;
-      }
+      options = await answerPromptsOnce(options); // asks nothing the second time: no `prompt` source is left
       const signer = await factory(options, closing.signal);
       if (closing.signal.aborted) { // opened as the holder closed (a device call finishes first): not kept
         await signer.close().catch(() => {});

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFile, spawn } from "node:child_process";
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer, STATUS_CODES } from "node:http";
 import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -121,6 +121,31 @@ describe("agent over its UNIX socket", () => {
     }
   });
 
+  it("refuses an agent that hangs up without an answer (as on another uid's client), or answers 500", async () => {
+    // Nothing ran these: a mutant resolving the cut answer as a 404 would have signed directly instead of saying so.
+    const paths = [join(dir, "hangs-up.sock"), join(dir, "half-answer.sock"), join(dir, "http-500.sock")];
+    const fakes = [
+      createServer((c) => c.once("data", () => c.end())),
+      createServer((c) => c.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n")),
+      createHttpServer((_req, res) => res.writeHead(500).end("oops")),
+    ];
+    await Promise.all(fakes.map((f, i) => new Promise<void>((resolve) => f.listen(paths[i], resolve))));
+    try {
+      for (const path of paths.slice(0, 2)) {
+        await expect(fetchFromAgent(path, "gateway")).rejects.toMatchObject({
+          code: "AGENT_UNAVAILABLE",
+          message: `the agent at ${path} sent an incomplete answer`,
+        });
+      }
+      await expect(fetchFromAgent(paths[2]!, "gateway")).rejects.toMatchObject({
+        code: "AGENT_UNAVAILABLE",
+        message: "agent: the agent answered HTTP 500",
+      });
+    } finally {
+      for (const f of fakes) f.close();
+    }
+  });
+
   it("serves the credential_process JSON to curl --unix-socket, and fails curl -f on errors", async () => {
     const { stdout } = await run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/credentials/gateway"]);
     const doc = JSON.parse(stdout);
@@ -159,6 +184,49 @@ describe("agent over its UNIX socket", () => {
     expect(Date.parse(gateway.expiration) - Date.parse(gateway.servedUntil)).toBe(10_000);
     expect(JSON.parse(stdout).profiles[1]).toMatchObject({ expiration: null, servedUntil: null });
     expect(stdout).not.toMatch(/s3cret|tok"/);
+  });
+
+  it("matches every ARN of a query: another trust anchor or profile ARN with the same role gets nothing", async () => {
+    // Only the role ARN differed between the profiles here: mutants ignoring the trust anchor or profile ARN survived.
+    const other = { TA: `${TA}-other`, PA: `${PA}-other` };
+    for (const [trustAnchorArn, profileArn] of [[other.TA, PA], [TA, other.PA]]) {
+      const query = {
+        trustAnchorArn: trustAnchorArn!,
+        profileArn: profileArn!,
+        roleArn: "arn:aws:iam::1:role/Gateway",
+        roleSessionName: "gw-1",
+      };
+      expect(await fetchFromAgent(socketPath, query), JSON.stringify(query)).toBeUndefined();
+    }
+  });
+
+  it("answers the HTTP API's refusals with their codes, and marks every answer no-store", async () => {
+    const ask = (target: string, method = "GET") => new Promise<string>((resolve, reject) => {
+      let out = "";
+      const request = `${method} ${target} HTTP/1.1\r\nHost: agent\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+      const socket = connect(socketPath, () => socket.end(request));
+      socket.on("data", (chunk) => (out += chunk)).on("end", () => resolve(out)).on("error", reject);
+    });
+    const answers = [
+      [await ask("/v1/credentials/gateway", "POST"), 405, { Code: "MethodNotAllowed", Message: "use GET" }],
+      [await ask(`/v1/credentials?trust-anchor-arn=${TA}&profile-arn=${PA}`), 400, {
+        Code: "InvalidRequest",
+        Message: "give /v1/credentials/<profile>, or trust-anchor-arn, profile-arn and role-arn",
+      }],
+      [await ask(`/v1/credentials?trust-anchor-arn=${TA}&profile-arn=${PA}&role-arn=arn:aws:iam::1:role/None`), 404, {
+        Code: "NoMatchingProfile",
+        Message: "no profile of the agent has these ARNs",
+      }],
+      [await ask("/v1/credentialsx"), 404, { Code: "NotFound", Message: "unknown path" }],
+      [await ask("/v1/credentials/gateway"), 200, expect.objectContaining({ AccessKeyId: "ASIAGW" })],
+    ] as const;
+    for (const [answer, status, body] of answers) {
+      const [head, text] = answer.split("\r\n\r\n");
+      expect(head!.split("\r\n")[0]).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
+      expect(head).toMatch(/\r\ncontent-type: application\/json\r\n/i);
+      expect(head).toMatch(/\r\ncache-control: no-store\r\n/i);
+      expect(JSON.parse(text!)).toEqual(body);
+    }
   });
 });
 
@@ -199,6 +267,70 @@ describe("socket safety", () => {
     if (process.getuid?.() === 0) {
       chownSync(foreign, 12345, 12345);
       await expect(prepareSocketPath(join(foreign, "a.sock"))).rejects.toMatchObject({ code: "SOCKET_UNSAFE" });
+    }
+  });
+
+  it("refuses a socket directory reached through one anyone can write, or that cannot be made, and says which", async () => {
+    // Nothing ran these refusals: the walk's own (another user could swap the directory) and mkdir's failure.
+    const open = join(dir, "world-writable");
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    const below = join(open, "run");
+    await expect(prepareSocketPath(join(below, "a.sock"))).rejects.toMatchObject({
+      code: "SOCKET_UNSAFE",
+      message: expect.stringMatching(new RegExp(`^socket directory ${below} is not safe: .*${open}`)),
+      hint: "another user could replace the socket there: choose a path in a directory of yours with --socket",
+    });
+    expect(existsSync(below)).toBe(false);
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    await expect(prepareSocketPath(join(file, "run", "a.sock"))).rejects.toMatchObject({
+      code: "SOCKET_UNSAFE",
+      message: `cannot create the socket directory ${join(file, "run")}: ENOTDIR`,
+    });
+  });
+
+  it("says what to do about each refusal (the hints were dropped by mutants without a test noticing)", async () => {
+    await expect(prepareSocketPath("/x.sock")).rejects.toMatchObject({
+      hint: "choose a path in a directory of yours with --socket (one is created, mode 0700, when missing)",
+    });
+    const mine = join(dir, "hints");
+    mkdirSync(mine, { mode: 0o700 });
+    await expect(prepareSocketPath(join(mine, "a.sock"), 12345)).rejects.toMatchObject({
+      hint: "another user may have created it to intercept requests: choose another path with --socket",
+    });
+    chmodSync(mine, 0o750);
+    await expect(prepareSocketPath(join(mine, "a.sock"))).rejects.toMatchObject({
+      hint: `run: chmod 700 ${mine}   (or choose a private directory with --socket)`,
+    });
+    chmodSync(mine, 0o700);
+    writeFileSync(join(mine, "a.sock"), "");
+    await expect(prepareSocketPath(join(mine, "a.sock"))).rejects.toMatchObject({
+      message: `${join(mine, "a.sock")} exists and is not a socket; it was left alone`,
+      hint: "remove it or choose another --socket",
+    });
+    unlinkSync(join(mine, "a.sock"));
+    const live = createServer();
+    await new Promise<void>((r) => live.listen(join(mine, "a.sock"), r));
+    try {
+      await expect(prepareSocketPath(join(mine, "a.sock"))).rejects.toMatchObject({
+        message: `an agent is already listening on ${join(mine, "a.sock")}`,
+        hint: "stop it first, or give this one another --socket",
+      });
+    } finally {
+      await new Promise<void>((r) => live.close(() => r()));
+    }
+  });
+
+  it("refuses a socket directory any other user can enter or list, whatever bit lets them (not only 0755)", async () => {
+    for (const mode of [0o701, 0o710, 0o704, 0o740]) {
+      const d = join(dir, `mode-${mode.toString(8)}`);
+      mkdirSync(d, { mode });
+      chmodSync(d, mode);
+      await expect(prepareSocketPath(join(d, "a.sock"))).rejects.toMatchObject({
+        code: "SOCKET_UNSAFE",
+        message: `socket directory ${d} is accessible to other users (mode ${mode.toString(8)})`,
+      });
     }
   });
 
@@ -450,6 +582,40 @@ describe("socket safety", () => {
     expect(reload).toHaveBeenCalledTimes(1);
     expect(log.mock.calls.flat().sort()).toEqual(["SIGTERM: stopping", "configuration reloaded"]);
     expect(emitter.listenerCount("SIGHUP")).toBe(0);
+  });
+
+  it("runs SIGHUP reloads one after another, and logs a failed one as kept configuration", async () => {
+    // Mutants starting a reload beside the one running, or dropping the failed reload's words, survived.
+    const emitter = new EventEmitter();
+    const log = vi.fn();
+    const finish: Array<() => void> = [];
+    let running = 0;
+    const reload = vi.fn(() => {
+      running++;
+      expect(running).toBe(1);
+      return new Promise<string>((resolve, reject) => finish.push(() => {
+        running--;
+        if (finish.length === 1) reject(new InputError("CONFIG_INVALID", "config /c.json: not JSON"));
+        else resolve("configuration reloaded");
+      }));
+    });
+    const daemon = runUntilStopped(log, reload, emitter);
+    emitter.emit("SIGHUP");
+    emitter.emit("SIGHUP");
+    await vi.waitFor(() => expect(finish).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(reload).toHaveBeenCalledTimes(1);
+    finish[0]!();
+    await vi.waitFor(() => expect(finish).toHaveLength(2));
+    finish[1]!();
+    await vi.waitFor(() => expect(log).toHaveBeenCalledWith("configuration reloaded"));
+    emitter.emit("SIGTERM");
+    await daemon;
+    expect(log.mock.calls.flat()).toEqual([
+      "reload failed, keeping the previous configuration: config /c.json: not JSON",
+      "configuration reloaded",
+      "SIGTERM: stopping",
+    ]);
   });
 });
 

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectToAgent, isTrustedPeerUid } from "../../src/agent/socket-trust.js";
-import { loadNativeHelper } from "../../src/os/native-helper.js";
+import { loadNativeHelper, type NativeHelperLoad } from "../../src/os/native-helper.js";
 import { makeTempDir } from "../helpers/pki.js";
 
 // Cross-user cases (another uid's listener, peer credentials) run as real users in
@@ -15,7 +15,8 @@ const WALK = { native: { reason: "test: directory walk" } } as const;
 
 async function socketAt(path: string): Promise<string> {
   mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
-  const server = createServer((c) => c.end("hello"));
+  // A client that refuses the listener closes at once: its reset is expected, not an error of the test.
+  const server = createServer((c) => c.on("error", () => {}).end("hello"));
   servers.push(server);
   await new Promise<void>((r) => server.listen(path, r));
   chmodSync(path, 0o600);
@@ -43,6 +44,15 @@ describe("connectToAgent without the native helper (directory walk)", () => {
     expect(await connectToAgent(join(dir, "nowhere", "agent.sock"), WALK)).toBeUndefined();
     writeFileSync(join(dir, "ok", "file"), "");
     expect(await connectToAgent(join(dir, "ok", "file"), WALK)).toBeUndefined();
+  });
+
+  it("a path through a file, or a symbolic link loop, means no agent (signs directly), not an error", async () => {
+    mkdirSync(join(dir, "odd"), { mode: 0o700 });
+    writeFileSync(join(dir, "odd", "file"), "");
+    expect(await connectToAgent(join(dir, "odd", "file", "agent.sock"), WALK)).toBeUndefined();
+    symlinkSync(join(dir, "odd", "loop-b"), join(dir, "odd", "loop-a"));
+    symlinkSync(join(dir, "odd", "loop-a"), join(dir, "odd", "loop-b"));
+    expect(await connectToAgent(join(dir, "odd", "loop-a"), WALK)).toBeUndefined();
   });
 
   it("refuses a socket directory others can write, even with the sticky bit; sticky directories above it are fine", async () => {
@@ -93,6 +103,39 @@ describe("connectToAgent with the native helper (peer credentials)", () => {
     chmodSync(join(dir, "peer"), 0o777);
     expect(await greeting(await connectToAgent(path, { native }))).toBe("hello");
     expect(await connectToAgent(join(dir, "peer", "missing.sock"), { native })).toBeUndefined();
+  });
+
+  /** A helper whose SO_PEERCRED answer is the test's, so the uid checks run without a second user. */
+  const fakePeer = (peer: () => { uid: number; pid: number } | undefined): NativeHelperLoad => ({
+    helper: {
+      disableCoreDumps: () => true,
+      isDumpable: () => 0,
+      notify: () => {},
+      peerCredentials: () => {
+        const p = peer();
+        if (!p) throw new Error("SO_PEERCRED: EINVAL");
+        return { ...p, gid: p.uid };
+      },
+    },
+  });
+
+  it("refuses a listener of another uid by its peer credentials, or whose credentials cannot be read", async () => {
+    const path = await socketAt(join(dir, "fake-peer", "agent.sock"));
+    const other = fakePeer(() => ({ uid: 1001, pid: 42 }));
+    await expect(connectToAgent(path, { uid: 1000, native: other })).rejects.toMatchObject({
+      code: "SOCKET_UNSAFE",
+      message: `refusing to use the agent socket ${path}: it is served by uid 1001 (pid 42), not by this user (1000)`,
+      hint: "another user may be impersonating the agent: remove the socket and restart the agent "
+        + "(its directory must be yours and private), or sign directly with --no-agent",
+    });
+    await expect(connectToAgent(path, { uid: 1000, native: fakePeer(() => undefined) })).rejects.toMatchObject({
+      code: "SOCKET_UNSAFE",
+      message: `refusing to use the agent socket ${path}: its peer credentials cannot be read (SO_PEERCRED: EINVAL)`,
+    });
+    // Control: this user's listener, and root's, are used; the path is not walked then (uid 1000 owns nothing here).
+    for (const peer of [{ uid: 1000, pid: 42 }, { uid: 0, pid: 1 }]) {
+      expect(await greeting(await connectToAgent(path, { uid: 1000, native: fakePeer(() => peer) }))).toBe("hello");
+    }
   });
 
   it("trusts peers of the same uid, and root", () => {

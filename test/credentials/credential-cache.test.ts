@@ -809,3 +809,24 @@ describe("CredentialCache under clock steps", () => {
     );
   });
 });
+
+describe("forceRefresh (the SDK's, after a session was revoked)", () => {
+  it("fetches anew on a hit, but never after a final error: a wrong PIN is not tried again", async () => {
+    // Mutants ignoring forceRefresh, or forcing a fetch past a final error (the token counts each try), survived.
+    const fetch = vi.fn(async () => creds(60 * MIN));
+    const cache = new CredentialCache({ fetch, now: Date.now, random: () => 0.5 });
+    await cache.get();
+    vi.advanceTimersByTime(2000); // past the minimum interval between attempts
+    await cache.get({ forceRefresh: true });
+    expect(fetch).toHaveBeenCalledTimes(2);
+    const refused = new AuthError("PIN_INCORRECT", "the token rejected the PIN");
+    const pin = vi.fn(async (): Promise<Credentials> => {
+      throw refused;
+    });
+    const locked = new CredentialCache({ fetch: pin, now: Date.now, random: () => 0.5 });
+    await expect(locked.get()).rejects.toBe(refused);
+    vi.advanceTimersByTime(10 * MIN);
+    await expect(locked.get({ forceRefresh: true })).rejects.toBe(refused);
+    expect(pin).toHaveBeenCalledTimes(1);
+  });
+});

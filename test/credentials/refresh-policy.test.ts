@@ -6,6 +6,7 @@ import {
   refreshTimeFor,
   refreshWindow,
   retryDelay,
+  serviceClockLead,
 } from "../../src/credentials/refresh-policy.js";
 import { isUsable } from "../../src/rolesanywhere/credentials.js";
 
@@ -170,5 +171,18 @@ describe("retry delay", () => {
         },
       ),
     );
+  });
+});
+
+describe("serviceClockLead", () => {
+  it("is the endpoint's lead on our clock, at most half the usable time left; never negative or NaN", () => {
+    // Mutants taking half of a longer time (margin added, not taken) or passing a negative lead on survived.
+    const now = 1_000_000_000;
+    const expiresAt = now + P.expiryMarginMs + 4 * MIN;
+    expect(serviceClockLead(60_000, expiresAt, now, P)).toBe(60_000);
+    expect(serviceClockLead(5 * MIN, expiresAt, now, P)).toBe(2 * MIN);
+    expect(serviceClockLead(-60_000, expiresAt, now, P)).toBe(0);
+    expect(serviceClockLead(Number.NaN, expiresAt, now, P)).toBe(0);
+    expect(serviceClockLead(undefined, expiresAt, now, P)).toBe(0);
   });
 });

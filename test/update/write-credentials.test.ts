@@ -171,9 +171,27 @@ describe("credentials file writing", () => {
     expect([readFileSync(planted, "utf8"), statSync(planted).uid]).toEqual(["", 65534]);
     expect(readdirSync(shared)).toEqual(["aws-creds"]);
     // Control: root's own file there, or a new one, is written (root's, 0600).
+    chownSync(planted, 0, 0);
+    await writeProfileCredentials(planted, "gw", creds("T0"));
+    expect(readFileSync(planted, "utf8")).toContain("aws_access_key_id = T0\n");
     rmSync(planted);
     await writeProfileCredentials(planted, "gw", creds("T2"));
     expect([statSync(planted).uid, statSync(planted).mode & 0o777]).toEqual([0, 0o600]);
+  });
+
+  it("the same refusal in a directory only others (not the group) can write: the bit tested is o+w", async () => {
+    // A mutant testing the group's write bit instead (0o020) passed the /tmp test above (1777 has both).
+    const shared = join(dir, "others-write");
+    mkdirSync(shared, { mode: 0o703 });
+    chmodSync(shared, 0o703);
+    const planted = join(shared, "aws-creds");
+    writeFileSync(planted, "", { mode: 0o666 });
+    chownSync(planted, 65534, 65534);
+    await expect(writeProfileCredentials(planted, "gw", creds("O1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${planted}: it belongs to uid 65534 and its directory ${shared} can be written by anyone`,
+    });
+    expect(readFileSync(planted, "utf8")).toBe("");
   });
 
   it("refuses a file with other names (hard links), which the rename would leave holding the old credentials", async () => {
@@ -479,6 +497,37 @@ describe("credentialsFileUpdater", () => {
       expect(written).toEqual(["A", "B", "D"]);
       expect(lines.join("\n")).not.toContain("secret-");
       await updater.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("credentialsFileUpdater with credentials already expired", () => {
+  it("does not retry a failed write of credentials that have expired, nor any once stopped", async () => {
+    // A mutant retrying expired credentials every 30 s for good survived.
+    vi.useFakeTimers();
+    try {
+      const tries: string[] = [];
+      const updater = credentialsFileUpdater({
+        path: "/p",
+        profile: "gw",
+        log: () => {},
+        retryMs: 1000,
+        write: async (_p, _n, c) => {
+          tries.push(c.accessKeyId);
+          throw new InputError("FILE_LOCKED", "locked");
+        },
+      });
+      updater.offer({ ...creds("OLD"), expiration: new Date(Date.now() - 1) });
+      await updater.idle();
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(tries).toEqual(["OLD"]);
+      updater.offer(creds("LIVE"));
+      await updater.idle();
+      await updater.stop(); // ends the retry the failed LIVE write planned
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(tries).toEqual(["OLD", "LIVE"]);
     } finally {
       vi.useRealTimers();
     }

@@ -1,0 +1,74 @@
+import { describe, expect, it, vi } from "vitest";
+import { answerPromptsOnce, holdSigner } from "../../src/credentials/signer-holder.js";
+import { AuthError } from "../../src/errors.js";
+import type { SignerOptions } from "../../src/signers/options.js";
+import type { Signer } from "../../src/signers/signer.js";
+import type { Certificate } from "../../src/x509/certificate.js";
+import { standInSigner } from "../helpers/stand-in.js";
+
+// The holder alone (credential-source.test.ts runs it behind a cache, whose final error hid these mutants).
+const TOKEN: SignerOptions = { privateKey: "pkcs11:token=t;object=k" };
+const leaf = { subject: "leaf" } as unknown as Certificate;
+const intermediate = { subject: "intermediate" } as unknown as Certificate;
+
+function tokenSigner(): Signer & { close: ReturnType<typeof vi.fn> } {
+  return { ...standInSigner(leaf), certificateChain: async () => [intermediate], close: vi.fn(async () => {}) };
+}
+
+describe("holdSigner", () => {
+  it("a PIN refused while signing: signer closed, asked PIN wiped, the token never tried again", async () => {
+    const signer = tokenSigner();
+    const factory = vi.fn(async () => signer);
+    const wipe = vi.fn();
+    const options = { ...TOKEN, pkcs11: { askedPin: { pin: { wipe } as never } } };
+    const holder = holdSigner(options, factory, () => {});
+    await holder.acquire();
+    const refused = new AuthError("PIN_INCORRECT", "the token rejected the PIN");
+    await holder.release(refused);
+    expect(signer.close).toHaveBeenCalledTimes(1);
+    expect(wipe).toHaveBeenCalled();
+    // Another try would count against the token's retry limit (and lock it): the same error, no new open.
+    await expect(holder.acquire()).rejects.toBe(refused);
+    await expect(holder.open()).rejects.toBe(refused);
+    expect(factory).toHaveBeenCalledTimes(1);
+  });
+
+  it("keeps a token's signer across refreshes, and tells the certificate watch each leaf it signs with", async () => {
+    const signer = tokenSigner();
+    const factory = vi.fn(async () => signer);
+    const observe = vi.fn();
+    const holder = holdSigner(TOKEN, factory, observe);
+    const first = await holder.acquire();
+    expect(await first.certificate()).toBe(leaf);
+    expect(observe).toHaveBeenCalledWith(leaf);
+    // No certificate file: the chain is the token's (dropped, CreateSession lacked the intermediates).
+    expect(await first.certificateChain()).toEqual([intermediate]);
+    await holder.release();
+    await holder.acquire();
+    expect([factory.mock.calls.length, signer.close.mock.calls.length]).toEqual([1, 0]);
+  });
+
+  it("close() waits for a signer still being opened, and closes it (it outlived the source)", async () => {
+    const signer = tokenSigner();
+    let opened!: (s: Signer) => void;
+    const holder = holdSigner(TOKEN, () => new Promise<Signer>((r) => (opened = r)), () => {});
+    const open = holder.open().catch((error: unknown) => error);
+    await vi.waitFor(() => expect(opened).toBeDefined());
+    let closed = false;
+    const closing = holder.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(false);
+    opened(signer);
+    await closing;
+    expect(signer.close).toHaveBeenCalledTimes(1);
+    expect(await open).toMatchObject({ code: "AGENT_UNAVAILABLE" });
+  });
+});
+
+describe("answerPromptsOnce", () => {
+  it("keeps the caller's askedPin: the PIN the first open asked is reused by the next source", async () => {
+    const askedPin = {};
+    const answered = await answerPromptsOnce({ ...TOKEN, pkcs11: { askedPin } });
+    expect(answered.pkcs11?.askedPin).toBe(askedPin);
+  });
+});
