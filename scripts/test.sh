@@ -4,6 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The cross-user tests run dist/cli.js as other local users, who cannot reach a checkout in root's 0700 home.
+# Such a checkout is run through a bind mount at a path they can reach, in a mount namespace of this run's own.
+if [ "$(id -u)" = 0 ] && [ -z "${RAA_TEST_VIEW:-}" ] && command -v unshare >/dev/null \
+  && ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$(pwd)" 2>/dev/null; then
+  view="$(mktemp -d -t raa-checkout-XXXXXX)"
+  chmod 755 "$view"
+  echo "test.sh: other users cannot reach $(pwd); the tests run it as $view (a bind mount)" >&2
+  status=0
+  RAA_TEST_VIEW="$view" unshare --mount --propagation private \
+    bash -c 'mount --bind "$1" "$2" && cd "$2" && shift 2 && exec bash scripts/test.sh "$@"' bash "$(pwd)" "$view" "$@" \
+    || status=$?
+  rmdir "$view"
+  exit "$status"
+fi
+
 bash scripts/install-system-deps.sh
 
 # npm ci only when node_modules is missing or older than the lockfile (a fresh clone always installs).
