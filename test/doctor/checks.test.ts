@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { eccSigningPublic } from "../helpers/tpm-public.js";
+import { signerChecks } from "../helpers/doctor-checks.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
@@ -16,20 +17,7 @@ import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-checks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The checks for `signer` alone: no ARNs, no agent, no CreateSession. */
-const checksFor = (signer: Parameters<typeof runChecks>[0]["signer"]) =>
-  runChecks(
-    {
-      signer,
-      session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
-      endpoint: {},
-      agentSocket: join(dir, "no-agent.sock"),
-      createSession: false,
-      warningDays: 30,
-      env: {},
-    },
-    () => undefined,
-  );
+const checksFor = (signer: Parameters<typeof signerChecks>[1]) => signerChecks(dir, signer);
 
 describe("runChecks on a hostile private key", () => {
   it("reads the key as the signer does: a FIFO pouring out more than 16 MiB is one failed row, read once", async () => {

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { runChecks } from "../../src/doctor/checks.js";
-import { AgentError, DeviceError } from "../../src/errors.js";
+import { DeviceError } from "../../src/errors.js";
 import type { Signer } from "../../src/signers/signer.js";
+import { signerChecks } from "../helpers/doctor-checks.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
 
 const replaced = vi.hoisted(() => ({ sign: undefined as Signer["sign"] | undefined }));
@@ -32,18 +32,7 @@ const leaf = issueLeaf(ca, dir, { name: "key-match-leaf" });
 
 const keyRow = async (signWith: Signer["sign"] | undefined) => {
   replaced.sign = signWith;
-  const rows = await runChecks(
-    {
-      signer: { certificate: leaf.certPath, privateKey: leaf.keyPath },
-      session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
-      endpoint: {},
-      agentSocket: join(dir, "no-agent.sock"),
-      createSession: false,
-      warningDays: 30,
-      env: {},
-    },
-    () => undefined,
-  );
+  const rows = await signerChecks(dir, { certificate: leaf.certPath, privateKey: leaf.keyPath });
   return rows.find((r) => r.name === "key matches certificate");
 };
 
