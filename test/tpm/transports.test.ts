@@ -148,11 +148,14 @@ describe("SocketTransport", () => {
   });
 
   it("a TPM slow to start its answer still gets the full response timeout, then the rest bound", async () => {
+    // The first bytes come later than the rest bound (1.2 s > 1 s): a rest bound counted from the command fails.
+    // The rest comes 50 ms after them, far inside the bound: a loaded machine that stalls this process for a few
+    // hundred ms still passes (with a 200 ms bound and the rest 50 ms later, it failed once in 10 loaded runs).
     const port = await listen((socket) => {
-      setTimeout(() => socket.write(RESPONSE.subarray(0, 5)), 300);
-      setTimeout(() => socket.write(RESPONSE.subarray(5)), 350);
+      setTimeout(() => socket.write(RESPONSE.subarray(0, 5)), 1200);
+      setTimeout(() => socket.write(RESPONSE.subarray(5)), 1250);
     });
-    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 5000, restTimeoutMs: 200 });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { responseTimeoutMs: 5000, restTimeoutMs: 1000 });
     expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
     await t.close();
   });
