@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -40,7 +40,16 @@ describe("update against an editor saving the credentials file while it writes",
       afterRead = () => {};
       writeFileSync(read, edited, { flag: "r+" }); // same inode, as nano or `>>` write
     };
-    await new Promise((r) => setTimeout(r, 5)); // the edit's ctime differs from the read's
+    // The edit's ctime must differ from the one read. A fixed 5 ms sleep did not ensure that where the kernel stamps
+    // files with a coarse clock (one tick: up to 10 ms at HZ=100, before multigrain timestamps): wait until a file
+    // written now gets a later ctime than this one.
+    const probe = join(dir, "ctime-probe");
+    const written = statSync(path).ctimeMs;
+    for (let tries = 0; tries < 200; tries++) {
+      writeFileSync(probe, "");
+      if (statSync(probe).ctimeMs > written) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await expect(writeProfileCredentials(path, "gw", creds)).rejects.toMatchObject({
       code: "FILE_WRITE_FAILED",
       message: `${path} changed while it was being updated; it was left as it is`,
