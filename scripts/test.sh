@@ -4,10 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The cross-user tests run dist/cli.js as other local users, who cannot reach a checkout in root's 0700 home.
-# Such a checkout is run through a bind mount at a path they can reach, in a mount namespace of this run's own.
-if [ "$(id -u)" = 0 ] && [ -z "${RAA_TEST_VIEW:-}" ] && command -v unshare >/dev/null \
-  && ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$(pwd)" 2>/dev/null; then
+# The cross-user tests run dist/cli.js as other local users (useradd, uid 65534): they must be able to reach the
+# checkout. A clone made with `mktemp -d` is mode 0700; grant traversal (not listing) on the checkout's own directory.
+if [ "$(id -u)" = 0 ] && [ -O . ] && [ "$(( 0$(stat -c %a .) & 1 ))" = 0 ]; then
+  echo "test.sh: chmod o+x $(pwd) so that the cross-user tests' other users can run dist/cli.js" >&2
+  chmod o+x .
+fi
+
+# A directory above the checkout may still shut them out (root's 0700 home): the checkout is then run through a
+# bind mount at a path they can reach, in a mount namespace of this run's own.
+if [ "$(id -u)" = 0 ] && [ -z "${RAA_TEST_VIEW:-}" ] && command -v setpriv >/dev/null \
+  && ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$(pwd)" 2>/dev/null \
+  && unshare --mount --propagation private true 2>/dev/null; then
   view="$(mktemp -d -t raa-checkout-XXXXXX)"
   chmod 755 "$view"
   echo "test.sh: other users cannot reach $(pwd); the tests run it as $view (a bind mount)" >&2
@@ -24,13 +32,6 @@ bash scripts/install-system-deps.sh
 # npm ci only when node_modules is missing or older than the lockfile (a fresh clone always installs).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm_config_nodedir=/usr npm ci --no-audit --no-fund >&2
-fi
-
-# The cross-user tests run dist/cli.js as other local users (useradd, uid 65534): they must be able to reach the
-# checkout. A clone made with `mktemp -d` is mode 0700; grant traversal (not listing) on the checkout's own directory.
-if [ "$(id -u)" = 0 ] && [ -O . ] && [ "$(( 0$(stat -c %a .) & 1 ))" = 0 ]; then
-  echo "test.sh: chmod o+x $(pwd) so that the cross-user tests' other users can run dist/cli.js" >&2
-  chmod o+x .
 fi
 
 npm run --silent build >&2
