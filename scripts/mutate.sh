@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of the src/ files given (StrykerJS, against the unit tests that import them): which wrong line
 # would no test notice? Not part of `npm test`: about 1–3 s per mutant on 2 cores, hundreds of mutants per file.
-#   npm run mutate -- src/io/trusted-path.ts [src/…]      report: $MUTATE_OUT (default /tmp/raa-mutate)/report.json
+#   npm run mutate -- src/io/trusted-path.ts [src/…]      report: $MUTATE_OUT (default: a new mktemp -d)/report.json
 # MUTATE_TESTS="test/a.test.ts test/b/" replaces the test files found by import (all of test/ in one process does
 # not work: some files' module state leaks into others').
 # Stryker is installed into node_modules with --no-save (the next `npm ci` removes it) and runs under Node 22 from
@@ -35,12 +35,14 @@ if [ "$(installed core)" != "$STRYKER_VERSION" ] || [ "$(installed vitest-runner
 fi
 node22="$(bash scripts/node-release.sh 22)"
 
-out="${MUTATE_OUT:-/tmp/raa-mutate}"
+# Not a fixed name in /tmp: another user could make it first and swap the config written there before Stryker reads it.
+out="${MUTATE_OUT:-$(mktemp -d -t raa-mutate-XXXXXX)}"
 mkdir -p "$out"
 node - "$out" "$tests" "$@" <<'SCRIPT'
 const { writeFileSync } = require("node:fs");
 const [out, tests, ...files] = process.argv.slice(2);
-const include = tests.split(/\s+/).filter(Boolean).map((t) => (t.endsWith(".ts") ? t : `${t.replace(/\/$/, "")}/**/*.test.ts`));
+const asGlob = (t) => (t.endsWith(".ts") ? t : `${t.replace(/\/$/, "")}/**/*.test.ts`);
+const include = tests.split(/\s+/).filter(Boolean).map(asGlob);
 writeFileSync(`${out}/vitest.config.mjs`, `export default ${JSON.stringify({ test: { include } })};\n`);
 const config = {
   testRunner: "vitest", plugins: ["@stryker-mutator/vitest-runner"], checkers: [],
