@@ -173,6 +173,44 @@ describe("EC key checks at their edges", () => {
   });
 });
 
+describe("EC key structure: where the curve is named, and what may follow", () => {
+  const P384 = "1.3.132.0.34";
+  const P256 = "1.2.840.10045.3.1.7";
+  /** The PKCS#8 P-256 key with its ECPrivateKey's elements after the scalar replaced. */
+  const withTail = (...tail: DerNode[]) => {
+    const t = tree(p256);
+    const [version, scalar] = innerKey(t).children!;
+    innerKey(t).children = [version!, scalar!, ...tail];
+    return t;
+  };
+  const publicKey = () => cloneDer(innerKey(tree(p256)).children![2]!);
+  const load = (name: string, label: string, body: Buffer) =>
+    loadKeyFile(write(name, label, body), {}).then(() => undefined, (e: unknown) => e);
+
+  it.each([
+    ["[0] naming P-384 inside a P-256 PKCS#8 header", () => withTail(der.explicit(0, der.oid(P384))), /the curve in the key differs from the curve in its PKCS#8 header/],
+    ["[0] holding the curve and one more element", () => withTail({ tag: 0xa0, children: [der.oid(P256), der.nul()] }), /\(trailing data in EC parameters\)/],
+    ["[1] holding the point and one more element", () => withTail({ tag: 0xa1, children: [der.bits(Buffer.from([4, 1, 2])), der.nul()] }), /\(trailing data after the EC public key\)/],
+    ["[1] before [0]", () => withTail(der.explicit(1, der.nul()), der.explicit(0, der.oid(P256))), /\(unexpected element in ECPrivateKey\)/],
+    ["[0], [1] and a third element", () => withTail(der.explicit(0, der.oid(P256)), der.explicit(1, der.nul()), der.nul()), /\(unexpected element in ECPrivateKey\)/],
+    ["a bare NULL where [1] belongs", () => withTail(der.nul()), /\(unexpected element in ECPrivateKey\)/],
+  ] as const)("%s: PRIVATE_KEY_INVALID saying why", async (name, make, message) => {
+    const error = await load(`${name.replace(/\W+/g, "-")}.pem`, "PRIVATE KEY", encodeDer(make()));
+    expect(error).toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringMatching(message) });
+  });
+
+  it("the same [0] that matches its header, with the point in [1], still loads", async () => {
+    const body = encodeDer(withTail(der.explicit(0, der.oid(P256)), publicKey()));
+    expect(await load("matching-params.pem", "PRIVATE KEY", body)).toBeUndefined();
+  });
+
+  it("a SEC1 key with no [0] has no curve: refused as malformed, not taken as P-256", async () => {
+    const sec1 = innerKey(tree(p256));
+    const error = await load("sec1-no-curve.pem", "EC PRIVATE KEY", encodeDer(sec1));
+    expect(error).toMatchObject({ code: "PRIVATE_KEY_INVALID", message: expect.stringContaining("EC PRIVATE KEY without curve parameters") });
+  });
+});
+
 /** SEC1 `EC PRIVATE KEY` from a PKCS#8 one: the inner ECPrivateKey with the curve OID put in as [0]. */
 function innerKeyWithCurve(pkcs8Der: Buffer): DerNode {
   const t = decodeDer(pkcs8Der)!;
@@ -202,6 +240,12 @@ describe("RSA keys with inconsistent components are refused when loaded", () => 
     ["e = d = dP = dQ = 1 (signing copies)", [2, 3, 6, 7].map((i) => [i, () => 1n]), invalid, /public exponent/],
     ["an even e", [[2, () => 65538n]], invalid, /public exponent is not an odd number between 3 and n/],
     ["e = n + 2", [[2, (f) => f[1]! + 2n]], invalid, /public exponent is not an odd number between 3 and n/],
+    // d + k·λ(n) still inverts e modulo p−1 and q−1 and leaves dP, dQ alone: only the d < n bound refuses it.
+    ["d raised by multiples of λ(n) to at least n", [[3, ([, n, , d, p, q]) => {
+      const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+      const lambda = ((p! - 1n) * (q! - 1n)) / gcd(p! - 1n, q! - 1n);
+      return d! + ((n! - d! + lambda - 1n) / lambda) * lambda;
+    }]], invalid, /private exponent d is not the inverse of e modulo/],
     ["qInv = 0", [[8, () => 0n]], invalid, /one of its RSA components is zero/],
     ["an empty INTEGER for qInv", [[8, () => Buffer.alloc(0)]], invalid, /malformed PKCS#8 key \(empty INTEGER\)/],
     ["version 1 (multi-prime) with two primes", [[0, () => 1n]], "PRIVATE_KEY_UNSUPPORTED", /multi-prime RSA/],
