@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { iterationCountProblem, MAX_KDF_ITERATIONS, MAX_PKCS12_KDF_ITERATIONS } from "../../../src/signers/file/pbe.js";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { makeTempDir, openssl } from "../../helpers/pki.js";
-import { decodeDer, encodeDer, integerBytes } from "../../fuzz/der-tree.js";
+import { decodeDer, der, encodeDer, integerBytes } from "../../fuzz/der-tree.js";
 
 const tmp = makeTempDir("raa-p12-iter-");
 afterAll(() => tmp.cleanup());
@@ -70,5 +70,30 @@ describe("PKCS#12 files may hold at most 8 encrypted items (each may cost 10,000
       code: "PKCS12_INVALID",
       message: expect.stringContaining("more than 8 encrypted items"),
     });
+  });
+});
+
+describe("PKCS#12 SafeContents bags are followed 4 deep, no deeper", () => {
+  /** A -nomac file whose key bag is wrapped in `depth` SafeContents bags (RFC 7292 safeContentsBag). */
+  function keyNested(depth: number): Buffer {
+    const dir = tmp.dir;
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "kn.pem"), "-subj", "/CN=p12", "-out", join(dir, "cn.pem")]);
+    openssl(["pkcs12", "-export", "-inkey", join(dir, "kn.pem"), "-in", join(dir, "cn.pem"), "-out", join(dir, "nested.p12"), "-passout", "pass:pw", "-iter", "1", "-nomac"]);
+    const pfx = decodeDer(readFileSync(join(dir, "nested.p12")))!;
+    const safe = pfx.children![1]!.children![1]!.children![0]!.children![0]!;
+    const keyBags = safe.children![1]!.children![1]!.children![0]!.children![0]!; // SafeContents
+    for (let i = 0; i < depth; i++) {
+      keyBags.children = [der.seq(der.oid("1.2.840.113549.1.12.10.1.6"), der.explicit(0, der.seq(...keyBags.children!)))];
+    }
+    return encodeDer(pfx);
+  }
+  const open = (depth: number) => readPkcs12(keyNested(depth), `nested-${depth}.p12`, { keyPassword: { kind: "value", value: "pw" } });
+
+  it("a key 4 SafeContents bags deep is found", async () => {
+    await expect(open(4)).resolves.toMatchObject({ key: { description: "EC P-256" } });
+  });
+
+  it("a key 5 deep is not looked for: the file holds no key, so a hostile file cannot make the walk recurse on", async () => {
+    await expect(open(5)).rejects.toMatchObject({ code: "PKCS12_INVALID", message: expect.stringMatching(/no private key/) });
   });
 });
