@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createPublicKey, type KeyObject } from "node:crypto";
+import { createHmac, createPublicKey, type KeyObject } from "node:crypto";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { createSigner } from "../../../src/signers/factory.js";
-import { decodeDer, encodeDer, type DerNode } from "../../fuzz/der-tree.js";
+import { decodeDer, encodeDer, integerValue, type DerNode } from "../../fuzz/der-tree.js";
+import { PKCS12_KEY_ID, pkcs12DeriveBytes } from "../../../src/signers/file/pkcs12-kdf.js";
 import { Secret } from "../../../src/secrets/secret.js";
 import { createCa, issueLeaf, makeTempDir, openssl, type CaHandle, type IssuedCertificate } from "../../helpers/pki.js";
 import { expectAgentError, opensslVerifies, run } from "./fixtures.js";
@@ -256,5 +257,19 @@ describe("PKCS#12", () => {
     const s = await expectAgentError(readPkcs12(encodeDer(signed), "signed.p12", value("s3cret")), "PKCS12_INVALID");
     const mode = "public-key integrity mode (signedData)";
     expect(s.message).toBe(`could not parse PKCS#12 file signed.p12: ${mode} is not supported`);
+  });
+
+  it("an empty password MAC'd as zero bytes (no BMP terminator, as some writers do) opens without asking; so does OpenSSL's", async () => {
+    run(["pkcs12", "-export", "-inkey", ecLeaf.keyPath, "-in", ecLeaf.certPath, "-passout", "pass:", "-keypbe", "NONE", "-certpbe", "NONE", "-out", path("empty-plain.p12")]);
+    await expect(readPkcs12(p12("empty-plain.p12"), "bmp-empty.p12", {})).resolves.toMatchObject({ key: { description: "EC P-256" } });
+    const t = decodeDer(p12("empty-plain.p12"))!;
+    const octets = t.children![1]!.children![1]!.children![0]!; // ContentInfo { data, [0] OCTET STRING { AuthenticatedSafe } }
+    const authSafe = octets.value ?? encodeDer(octets.children![0]!);
+    const [digestInfo, salt, iterations] = t.children![2]!.children!; // MacData
+    expect(digestInfo!.children![1]!.value).toHaveLength(32); // OpenSSL 3's SHA-256 MAC
+    const key = await pkcs12DeriveBytes("sha256", Buffer.alloc(0), salt!.value!, Number(integerValue(iterations!)), PKCS12_KEY_ID.mac, 32);
+    digestInfo!.children![1]!.value = createHmac("sha256", key).update(authSafe).digest();
+    await expect(readPkcs12(encodeDer(t), "zero-bytes-empty.p12", {})).resolves.toMatchObject({ key: { description: "EC P-256" } });
+    await expect(readPkcs12(encodeDer(t), "zero-bytes-empty.p12", value(""))).resolves.toMatchObject({ key: { description: "EC P-256" } });
   });
 });
