@@ -473,6 +473,41 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
+  it("a certificate 'not yet valid' to a clock years behind is tried again within a minute of NTP stepping it forward", async () => {
+    const fetch = vi.fn(async () => {
+      if (Date.now() > T0 - DAY) return creds(60 * MIN);
+      throw new InputError("CERTIFICATE_NOT_YET_VALID", "the certificate is valid only from …");
+    });
+    vi.setSystemTime(T0 - 365 * DAY); // an RTC with a flat battery, a year behind at boot
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(20 * MIN);
+    const failures = fetch.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(cache.status().nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(90_000);
+    vi.setSystemTime(Date.now() + 365 * DAY); // NTP
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetch).toHaveBeenCalledTimes(failures + 1);
+    expect(cache.status().state).toBe("fresh");
+    cache.stop();
+  });
+
+  it("a key error's back-off is not cut short by a clock step: only the clock's own failures are", async () => {
+    const fetch = vi.fn(async (): Promise<Credentials> => {
+      throw new InputError("PRIVATE_KEY_INVALID", "could not read private key …");
+    });
+    const cache = new CredentialCache({ fetch, random: () => 0.5 });
+    cache.start();
+    await vi.advanceTimersByTimeAsync(20 * MIN);
+    const failures = fetch.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(cache.status().nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(90_000);
+    vi.setSystemTime(Date.now() - 365 * DAY);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fetch).toHaveBeenCalledTimes(failures);
+    cache.stop();
+  });
+
   it("a refusal's back-off holds through small clock corrections and steps before it (bounded calls)", async () => {
     const fetch = vi.fn(async (): Promise<Credentials> => {
       throw new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException)", { status: 403, serviceCode: "AccessDeniedException" });
