@@ -41,8 +41,8 @@ export const CLOCK_WAIT_MS = 5 * 60_000;
 
 /**
  * No clock running this code is right before this day (this line's last change; a later release leaves it true):
- * a certificate refused for its dates by such a clock is the clock's fault. One refused by a clock after it may
- * really not be valid (yet): that fails at once, as does a certificate expired (no clock this early makes one so).
+ * a certificate not valid yet by such a clock is the clock's fault. One not valid yet by a clock after it may really
+ * not be; one expired by a clock this early expired before it too: both fail at once.
  */
 const EARLIEST_RIGHT_CLOCK = Date.UTC(2026, 11, 1);
 
@@ -55,9 +55,8 @@ function clockFault(error: unknown, now: number): string | undefined {
   if (error instanceof ServiceError && error.category === "service" && CLOCK_REFUSAL.test(error.message)) {
     return "and the service refused the signature's time";
   }
-  const code = (error as { code?: unknown }).code;
-  const dates = code === "CERTIFICATE_NOT_YET_VALID" || code === "CERTIFICATE_EXPIRED";
-  return dates && now < EARLIEST_RIGHT_CLOCK ? "before this release was built" : undefined;
+  const notYet = (error as { code?: unknown }).code === "CERTIFICATE_NOT_YET_VALID";
+  return notYet && now < EARLIEST_RIGHT_CLOCK ? "before this release was built" : undefined;
 }
 
 /**

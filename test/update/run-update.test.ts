@@ -142,6 +142,16 @@ describe("update --once and the clock", () => {
     expect(log).toEqual([]);
   });
 
+  it("fails at once: a certificate expired by a clock before this release (the real time is later still)", async () => {
+    const expired = () => new InputError("CERTIFICATE_EXPIRED", "the certificate expired on 1969-12-31 (…)");
+    const s = scenario({ start: BOOT, stepAfterMs: 1_000, stepTo: REAL, failures: [expired, expired] });
+    const { error, log } = await once(s);
+    expect(error).toMatchObject({ code: "CERTIFICATE_EXPIRED" });
+    expect(s.calls).toHaveLength(1);
+    expect(s.timers()).toBe(0);
+    expect(log).toEqual([]);
+  });
+
   it("fails at once: a wrong PIN (never presented again), other input errors, and with no wait (a terminal)", async () => {
     const wrongPin = () => new AuthError("PIN_INCORRECT", "the PIN is incorrect");
     const other = () => new ServiceError("ACCESS_DENIED", "CreateSession refused (HTTP 403 AccessDeniedException: untrusted certificate)", { status: 403, serviceCode: "AccessDeniedException" });
