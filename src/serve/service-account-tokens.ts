@@ -177,9 +177,15 @@ async function readJwks(path: string) {
       const taken = "2048–16384 bits and an odd e ≥ 3 are taken";
       throw invalid(`has an RSA key of ${bits} bits with e = ${e} (kid ${String(kid)}): ${taken}`);
     }
+    // A key that names an algorithm it cannot verify would load and then refuse every token, pod after pod.
+    if (jwk.alg !== undefined && (typeof jwk.alg !== "string" || ownValue(ALGORITHMS, jwk.alg)?.key !== kind)) {
+      const known = Object.keys(ALGORITHMS).filter((name) => ALGORITHMS[name]!.key === kind).join(", ").replace(/, (?!.*, )/, " or ");
+      const a = kind === "RSA" ? "an" : "a";
+      throw invalid(`has ${a} ${kind} key whose alg ${JSON.stringify(jwk.alg)} is not ${known} (kid ${String(kid)})`);
+    }
     if (kid !== undefined && kids.has(kid)) throw invalid(`has two keys with kid ${kid}`);
     if (kid !== undefined) kids.add(kid);
-    return { kid, key, kind, alg: typeof jwk.alg === "string" ? jwk.alg : undefined };
+    return { kid, key, kind, alg: jwk.alg as string | undefined };
   });
   return { keys, stamp };
 }

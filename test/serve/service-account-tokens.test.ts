@@ -478,6 +478,11 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       ["p-521", { keys: [jwk(p521, "x")] }, "has a key that is not an RSA, P-256 or P-384 public key (kid x)"],
       ["e=2", { keys: [e2] }, `has an RSA key of 2048 bits with e = 2 (kid x): ${taken}`],
       ["two-keys-one-kid", { keys: [jwk(rsa.publicKey, "x"), jwk(other.publicKey, "x")] }, "has two keys with kid x"],
+      ["rs256-on-ec", { keys: [{ ...jwk(ec.publicKey, "x"), alg: "RS256" }] }, 'has a P-256 key whose alg "RS256" is not ES256 (kid x)'],
+      ["es384-on-p256", { keys: [{ ...jwk(ec.publicKey, "x"), alg: "ES384" }] }, 'has a P-256 key whose alg "ES384" is not ES256 (kid x)'],
+      ["ps256-on-rsa", { keys: [{ ...jwk(rsa.publicKey, "x"), alg: "PS256" }] }, 'has an RSA key whose alg "PS256" is not RS256, RS384 or RS512 (kid x)'],
+      ["alg-number", { keys: [{ ...jwk(rsa.publicKey, "x"), alg: 256 }] }, "has an RSA key whose alg 256 is not RS256, RS384 or RS512 (kid x)"],
+      ["alg-proto", { keys: [{ ...jwk(rsa.publicKey, "x"), alg: "toString" }] }, 'has an RSA key whose alg "toString" is not RS256, RS384 or RS512 (kid x)'],
     ];
     for (const [name, content, why] of reasons) {
       const path = join(dir, `reason-${name}.json`);
