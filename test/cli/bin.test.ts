@@ -99,6 +99,28 @@ describe("bin", () => {
     expect([r.stdout, r.stderr]).toEqual(["0 b'full\\ndone\\n'\n", ""]);
   }, 60_000);
 
+  it("stdout a non-blocking pipe that fills up: the whole answer on stdout, in order, once the reader reads", async () => {
+    // FdOutput takes process.stdout on EAGAIN; the rest must go there (not to stderr), and be out before the exit.
+    const body = `const line = "y".repeat(999) + "\\n";
+      for (let i = 0; i < 300; i++) io.stdout.write(line);
+      io.stderr.write("full\\n");
+      io.stdout.write("done\\n"); return 0;`;
+    const parent = [
+      "import os, subprocess, sys",
+      "r, w = os.pipe2(os.O_NONBLOCK)",
+      "p = subprocess.Popen([sys.argv[1], sys.argv[2], 'version'], stdout=w, stderr=subprocess.PIPE)",
+      "os.close(w)",
+      "os.set_blocking(r, True)",
+      "first = p.stderr.readline()",
+      "data = b''",
+      "while chunk := os.read(r, 65536): data += chunk",
+      "print(p.wait(), len(data), data == (b'y' * 999 + b'\\n') * 300 + b'done\\n', repr(first + p.stderr.read()))",
+    ].join("\n");
+    const bundle = await binWithMain("full-stdout", `return (async () => { ${body} })();`);
+    const r = spawnSync("python3", ["-c", parent, process.execPath, bundle], { encoding: "utf8", timeout: 30_000 });
+    expect([r.stdout, r.stderr]).toEqual([`0 ${300 * 1000 + 5} True b'full\\n'\n`, ""]);
+  }, 60_000);
+
   it("a working directory removed under it (cron, a deleted checkout): one line, not an internal error", async () => {
     // Before: "internal error: ENOENT: no such file or directory, uv_cwd … report it", exit 1.
     const bin = await binWithMain("real-cwd", undefined);

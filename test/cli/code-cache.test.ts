@@ -6,7 +6,7 @@ import { readUserCodeCache, userCodeCache, writeRuntimeCodeCache, writeUserCodeC
 import { runtimeCodeCacheFile } from "../../src/cli/launcher/bundle-files.js";
 import { readRuntimeCodeCache } from "../../src/cli/launcher/run-bundle.js";
 import { readCacheData } from "../../src/cli/launcher/read-cache-data.js";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readdirSync, truncateSync } from "node:fs";
 
 describe("the user's V8 code cache (launcher)", () => {
   let dir: string;
@@ -35,6 +35,8 @@ describe("the user's V8 code cache (launcher)", () => {
     expect(userCodeCache(bundle, "build-1", { HOME: dir })!.directory).toBe(join(dir, ".cache", "roles-anywhere-agent", "code-cache"));
     expect(userCodeCache(bundle, "build-1", {})).toBeUndefined();
     expect(userCodeCache(bundle, "build-1", { HOME: "relative" })).toBeUndefined();
+    // A relative XDG_CACHE_HOME is ignored (the XDG rule), not taken from the working directory.
+    expect(userCodeCache(bundle, "build-1", { HOME: dir, XDG_CACHE_HOME: "cache" })!.directory).toBe(join(dir, ".cache", "roles-anywhere-agent", "code-cache"));
   });
 
   it("has none for a bundle that cannot be found (removed by an upgrade meanwhile)", () => {
@@ -68,9 +70,9 @@ describe("the user's V8 code cache (launcher)", () => {
     const plantedLink = join(cache.directory, basename(oldBuild.file).replace(`-${process.version}-`, "-w1.0.0-"));
     symlinkSync(victim, plantedLink);
     writeFileSync(join(cache.directory, "notes.txt"), "not a cache");
-    // Written before this bundle was installed (the upgrade).
+    // Written before this bundle was installed (the upgrade); so are those kept, which the names alone must keep.
     const before = new Date(Date.now() - 3_600_000);
-    for (const old of [oldBuild.file, oldBuildOtherNode]) utimesSync(old, before, before);
+    for (const old of [oldBuild.file, oldBuildOtherNode, flagged.file, otherInstall.file, join(cache.directory, "notes.txt")]) utimesSync(old, before, before);
     lutimesSync(plantedLink, before, before);
 
     writeUserCodeCache(cache, data);
@@ -124,6 +126,18 @@ describe("the user's V8 code cache (launcher)", () => {
     }
   });
 
+  it("closes what it opened: no descriptor left per read, found, of another build, or missing", () => {
+    writeUserCodeCache(cache, data);
+    const open = () => readdirSync("/proc/self/fd").length;
+    const before = open();
+    for (let i = 0; i < 20; i++) {
+      readUserCodeCache(cache);
+      readUserCodeCache({ ...cache, bundleKey: "another" });
+      readUserCodeCache({ ...cache, file: `${cache.file}.missing` });
+    }
+    expect(open()).toBe(before);
+  });
+
   it("makes no home directory: with HOME or XDG_CACHE_HOME's parent missing, nothing is written", () => {
     const homeless = userCodeCache(bundle, "build-1", { HOME: join(dir, "no-such-home") })!;
     writeUserCodeCache(homeless, data);
@@ -145,6 +159,17 @@ describe("the user's V8 code cache (launcher)", () => {
     chmodSync(cache.directory, 0o777);
     writeUserCodeCache(cache, data);
     expect(existsSync(cache.file)).toBe(false);
+    // Sticky, as /tmp: others may still add files (the reader refuses it), so nothing is written there either.
+    chmodSync(cache.directory, 0o1777);
+    writeUserCodeCache(cache, data);
+    expect(existsSync(cache.file)).toBe(false);
+    if (process.geteuid?.() === 0) {
+      // Root writes no cache into another user's directory (it would be root's file there, trusted by root's runs).
+      chmodSync(cache.directory, 0o700);
+      chownSync(cache.directory, 4242, 4242);
+      writeUserCodeCache(cache, data);
+      expect(existsSync(cache.file)).toBe(false);
+    }
   });
 });
 
@@ -258,6 +283,10 @@ describe("readCacheData", () => {
       expect(readCacheData(fd, 10)?.toString()).toBe("0123456789");
       expect(readCacheData(fd, 11)).toBeUndefined();
       expect(readCacheData(fd, 16 * 1024 * 1024 + 1)).toBeUndefined();
+      // A file that really is that large (sparse here): over the bound, not read; at it, read.
+      truncateSync(file, 16 * 1024 * 1024 + 1);
+      expect(readCacheData(fd, 16 * 1024 * 1024 + 1)).toBeUndefined();
+      expect(readCacheData(fd, 16 * 1024 * 1024)?.length).toBe(16 * 1024 * 1024);
     } finally {
       closeSync(fd);
       rmSync(dir, { recursive: true, force: true });

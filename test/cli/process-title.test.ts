@@ -26,6 +26,16 @@ describe("redactSecretArgs", () => {
     ]);
   });
 
+  it("hides the whole of a path PIN in a URI without a query (not all but its last character)", () => {
+    expect(redactSecretArgs(["serve", "--certificate", "pkcs11:token=t;object=k;pin-value=1234", "--private-key=pkcs11:pin-value=98;object=k"])).toEqual([
+      "serve", "--certificate", "pkcs11:token=t;object=k;pin-value=***", "--private-key=pkcs11:pin-value=***;object=k",
+    ]);
+  });
+
+  it("takes only an argument starting with a dash as a flag: a value that ends in a secret flag's name hides nothing", () => {
+    expect(redactSecretArgs(["serve", "--role-session-name", "xpkcs8-password", "keep"])).toBeUndefined();
+  });
+
   it("hides keygen's --tpm-owner-password", () => {
     expect(redactSecretArgs(["keygen", "--tpm-owner-password", "own3r", "--tpm-owner-password=own3r"])).toEqual([
       "keygen", "--tpm-owner-password", "***", "--tpm-owner-password=***",

@@ -18,4 +18,16 @@ describe("printProcessWarnings", () => {
     process.emit("warning", warning);
     expect(out).toBe("roles-anywhere-agent: warning: PIN file /tmp/ ]0;owned x FORGED can be read by other users\n");
   });
+
+  it("replaces Node's own printer (one line per warning, not two), and names a warning that is not ours, with or without a code", () => {
+    let out = "";
+    printProcessWarnings({ write: (text) => ((out += String(text)), true) });
+    expect(process.listeners("warning")).toHaveLength(1);
+    process.emit("warning", Object.assign(new Error("Buffer() is deprecated"), { name: "DeprecationWarning", code: "DEP0005" }));
+    process.emit("warning", Object.assign(new Error("Possible EventEmitter memory leak"), { name: "MaxListenersExceededWarning" }));
+    expect(out).toBe(
+      "roles-anywhere-agent: warning: DeprecationWarning: Buffer() is deprecated\n" +
+        "roles-anywhere-agent: warning: MaxListenersExceededWarning: Possible EventEmitter memory leak\n",
+    );
+  });
 });

@@ -264,6 +264,21 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect((await dryRun("--config", "/etc/raa/tmp/config.json")).code).toBe(0);
   });
 
+  it.each([
+    [["--user", "Admin"], "--user Admin is not a valid system user name"],
+    [["--user", "a:b"], "--user a:b is not a valid system user name"],
+    [["--user", "x".repeat(32)], `--user ${"x".repeat(32)} is not a valid system user name`],
+    [["--config", "etc/config.json"], "--config must be an absolute path"],
+    [["--tpm-device", "tpmrm0"], "--tpm-device must be an absolute path"],
+    [["--pin-file", "pin"], "--pin-file must be an absolute path"],
+    [["--root", "image"], "--root must be an absolute path"],
+    [["--port", "0"], "--port 0 is out of range: use 1 to 65535"],
+  ])("%j is refused: exit 2, one line", async (flags, message) => {
+    // A relative path in a unit file is systemd's to resolve (against /, or refused), not the operator's working directory.
+    const r = await dryRun(...flags);
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, "", `roles-anywhere-agent: ${message}\n`]);
+  });
+
   it.each(["nobody", "nfsnobody"])("--user %s (shared by other daemons) is refused: exit 2, one line", async (user) => {
     // Before: exit 0; every service running as nobody could read the credentials file and open the TPM (the
     // sysusers.d entry put nobody in group tss); systemd itself says "Special user nobody configured, this is not safe!".
