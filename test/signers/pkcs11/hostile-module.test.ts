@@ -13,6 +13,7 @@ import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
 import type { AgentError } from "../../../src/errors.js";
 import type { RolesAnywhereProviderOptions } from "../../../src/sdk/index.js";
 import { derOid } from "../../../src/encoding/der-writer.js";
+import { rsaPublicKey } from "../../../src/encoding/public-key.js";
 import { NAMED_CURVES } from "../../../src/encoding/signature-encoding.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 import { ARNS } from "../../local-endpoint/support.js";
@@ -371,7 +372,8 @@ describe("C_GetAttributeValue's answer", () => {
     },
   );
 
-  it.each([["CKR_OBJECT_HANDLE_INVALID:130"], ["CKR_ATTRIBUTE_SENSITIVE:17"]])("%s on one object skips that object", async (error) => {
+  // CKR_USER_NOT_LOGGED_IN: a private object's attributes before the login (isSessionLost counts it as lost otherwise).
+  it.each([["CKR_OBJECT_HANDLE_INVALID:130"], ["CKR_ATTRIBUTE_SENSITIVE:17"], ["CKR_USER_NOT_LOGGED_IN:257"]])("%s on one object skips that object", async (error) => {
     token.objects.unshift(keyObjects("2", "device").cert); // handle 1: a second certificate, which cannot be read
     token.keys = new Map([[2, leafKey]]);
     token.unreadable.set(1, error);
@@ -666,6 +668,29 @@ describe("PINs held in memory (Secret buffers) are zeroed once no longer needed"
       await signer.close();
     });
     expect(made.filter((m) => m.text === "4321").length).toBeGreaterThan(0);
+  });
+});
+
+describe("a key whose CKA_SIGN cannot be read", () => {
+  it("is tried: the token says at C_SignInit whether it may sign", async () => {
+    token.objects[1]!.delete(CKA.SIGN);
+    const { code, stderr } = await signString();
+    expect([code, stderr]).toEqual([0, ""]);
+  });
+});
+
+describe("a CKA_PUBLIC_KEY_INFO of an RSA key above 16384 bits", () => {
+  it("is no public key of the token's (as with CKA_MODULUS): a signer without a certificate shows none", async () => {
+    const modulus = Buffer.alloc(16_392 / 8, 0xff);
+    const spki = rsaPublicKey(modulus, Buffer.from([1, 0, 1])).export({ format: "der", type: "spki" });
+    token.objects[1]!.delete(CKA.MODULUS);
+    token.objects[1]!.set(CKA.PUBLIC_KEY_INFO, spki);
+    const signer = await createPkcs11Signer({ keyUri: "pkcs11:token=fake;object=device;type=private?pin-value=1234", library: "/fake/module.so" });
+    try {
+      expect(await signer.publicKey()).toBeUndefined();
+    } finally {
+      await signer.close();
+    }
   });
 });
 
