@@ -39,11 +39,16 @@ describe("module-name from the user's p11-kit registrations (~/.config/pkcs11/mo
     const modules = join(home, ".config", "pkcs11", "modules");
     mkdirSync(join(modules, "unreadable.module"), { recursive: true }); // a directory: EISDIR when read
     writeFileSync(join(modules, "raa-test.module"), "# a user module\nmodule: /opt/raa-test/libraa-test.so\n");
+    // A commented-out line is no registration; a relative path is under p11-kit's module directory.
+    writeFileSync(join(modules, "raa-moved.module"), "# module: /tmp/old/libraa.so\n  module :  /opt/raa-new/libraa.so  \n");
+    writeFileSync(join(modules, "raa-relative.module"), "module: libraa-relative.so\n");
     vi.stubEnv("HOME", home);
     try {
       const named = (name: string) => chooseModule(undefined, [uri(`pkcs11:?module-name=${name}`)], "--pkcs11-lib");
       const path = "/opt/raa-test/libraa-test.so";
       expect(named("raa-test")).toEqual({ path, origin: "module-name=raa-test", option: "--pkcs11-lib" });
+      expect(named("raa-moved").path).toBe("/opt/raa-new/libraa.so");
+      expect(named("raa-relative").path).toMatch(/^\/usr\/lib\/(.*-linux-[^/]*\/)?pkcs11\/libraa-relative\.so$/);
       expect(() => named("unreadable")).toThrow(/module-name=unreadable does not name a PKCS#11 module installed here/);
     } finally {
       vi.unstubAllEnvs();

@@ -17,6 +17,8 @@ const { dir, cleanup } = makeTempDir("raa-pkcs11-pin-");
 afterAll(cleanup);
 const pinFile = join(dir, "pin");
 writeFileSync(pinFile, "4321\n");
+const colonFile = join(dir, "token:pin"); // a colon in the path is no URI scheme
+writeFileSync(colonFile, "4321\n");
 const emptyFile = join(dir, "empty");
 writeFileSync(emptyFile, "", { mode: 0o600 });
 const newlineFile = join(dir, "newline");
@@ -26,12 +28,13 @@ const uriPin = (uri: string): PinSupply => pinFromUri(parsePkcs11Uri(uri).pin!);
 
 describe("PIN from the URI", () => {
   it.each([
-    [`pkcs11:object=k?pin-source=${pinFile}`],
-    [`pkcs11:object=k?pin-source=file:${pinFile}`],
-    [`pkcs11:object=k?pin-source=file://${pinFile}`],
-  ])("pin-source %s reads the file without its trailing newline", async (uri) => {
+    [`pkcs11:object=k?pin-source=${pinFile}`, pinFile],
+    [`pkcs11:object=k?pin-source=file:${pinFile}`, pinFile],
+    [`pkcs11:object=k?pin-source=file://${pinFile}`, pinFile],
+    [`pkcs11:object=k?pin-source=${colonFile}`, colonFile],
+  ])("pin-source %s reads the file without its trailing newline", async (uri, path) => {
     const supply = uriPin(uri);
-    expect(supply.description).toBe(`pin-source file ${pinFile}`);
+    expect(supply.description).toBe(`pin-source file ${path}`);
     expect((await supply.read()).reveal()).toBe("4321");
   });
 
@@ -99,6 +102,8 @@ describe("RememberedPin", () => {
     expect(reads).toBe(1);
     remembered.wipe();
     expect(remembered.peek()).toBeUndefined();
+    remembered.wipe(); // twice (a signer's close after its build was abandoned) is no TypeError
+    new RememberedPin(remembered).wipe();
   });
 });
 
@@ -231,6 +236,113 @@ describe("loginUser", () => {
     expect(logins).toHaveLength(1);
     await expect(loginUser(context, pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "5678" }))).rejects.toThrow(/\(CKR_PIN_INCORRECT/);
     expect(logins).toHaveLength(2);
+  });
+
+  it("a token already reporting its user PIN blocked: PIN_LOCKED with the unblock hint, the PIN not presented", async () => {
+    // CK_TOKEN_INFO now, and the flags the slot was listed with when the token can no longer be asked.
+    const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", CKF.USER_PIN_LOCKED);
+    (context.slot as { flags: number }).flags = 0;
+    const supply = pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" });
+    await expect(loginUser(context, supply)).rejects.toMatchObject({
+      code: "PIN_LOCKED",
+      message: 'the user PIN of token "pad" (serial 1) is blocked (CKF_USER_PIN_LOCKED); it was not presented',
+      hint: expect.stringMatching(/^unblock it with the SO PIN or PUK/),
+    });
+    const listed = tokenAnswering("CKR_PIN_INCORRECT:160", CKF.USER_PIN_LOCKED);
+    (listed.context.module.lib as unknown as { C_GetTokenInfo: () => never }).C_GetTokenInfo = () => {
+      throw new Error("CKR_DEVICE_ERROR:48");
+    };
+    await expect(loginUser(listed.context, supply)).rejects.toMatchObject({ code: "PIN_LOCKED" });
+    expect([logins.length, listed.logins.length]).toEqual([0, 0]);
+  });
+
+  it("presents the PIN's text as CKU_USER, and wipes it after C_Login, failed or not", async () => {
+    const bytes = [Buffer.from("4711"), Buffer.from("4712")];
+    const handedOut = [...bytes];
+    const supply: PinSupply = { description: "test", read: async () => Secret.fromBytes(handedOut.shift()!) };
+    const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    await expect(loginUser(context, supply)).rejects.toMatchObject({ code: "PIN_INCORRECT" });
+    (context.module.lib as unknown as { C_Login: (...args: unknown[]) => void }).C_Login = (...args) => void logins.push(args);
+    await loginUser(context, supply);
+    expect(logins).toEqual([[context.session, 1, "4711"], [context.session, 1, "4712"]]);
+    expect(bytes.map((b) => b.every((byte) => byte === 0))).toEqual([true, true]);
+  });
+
+  it.each([["CKR_PIN_INVALID:161"], ["CKR_PIN_LEN_RANGE:162"]])("%s is a rejected PIN too: PIN_INCORRECT, and not presented again", async (ckr) => {
+    const { context, logins } = tokenAnswering(ckr, 0);
+    const supply = pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "12" });
+    await expect(loginUser(context, supply)).rejects.toMatchObject({
+      code: "PIN_INCORRECT", message: `token "pad" (serial 1) rejected the PIN from environment variable P (${ckr.split(":")[0]}); the token reports no retry-counter warning`,
+    });
+    await expect(loginUser(context, supply)).rejects.toThrow(/already rejected the PIN/);
+    expect(logins).toHaveLength(1);
+  });
+
+  it("the try that blocked the PIN says so with the unblock hint; any other says it will not be tried again", async () => {
+    const answers: (number | undefined)[] = [0, CKF.USER_PIN_LOCKED, 0, CKF.USER_PIN_FINAL_TRY, 0, undefined];
+    const { context } = tokenAnswering("CKR_PIN_INCORRECT:160", 0);
+    (context.module.lib as unknown as { C_GetTokenInfo: () => unknown }).C_GetTokenInfo = () => {
+      const flags = answers.shift();
+      if (flags === undefined) throw new Error("CKR_DEVICE_REMOVED:50");
+      return { flags };
+    };
+    const hints = [];
+    for (const pin of ["1", "2", "3"]) {
+      const error = (await loginUser(context, pinFromSource({ kind: "value", value: pin }, "the PIN", {})).catch((e: unknown) => e)) as AgentError;
+      hints.push([error.code, error.message.replace(/^.*\); /, ""), error.hint]);
+    }
+    const notAgain = "it was tried once and will not be tried again, so that the token does not lock; fix the PIN and run again";
+    expect(hints).toEqual([
+      ["PIN_INCORRECT", "the token now reports the PIN as locked (CKF_USER_PIN_LOCKED)", expect.stringMatching(/^that was the last try: unblock it with the SO PIN or PUK/)],
+      ["PIN_INCORRECT", "the token reports one try left before the PIN locks (CKF_USER_PIN_FINAL_TRY)", notAgain],
+      ["PIN_INCORRECT", "the token's retry counter could not be read", notAgain],
+    ]);
+  });
+
+  it("CKR_PIN_LOCKED and CKR_PIN_EXPIRED do not mark the PIN as wrong: once unblocked or changed, the same PIN is presented", async () => {
+    // A daemon whose token was unblocked with the PUK meanwhile: the right PIN must not be refused until a restart.
+    const locked = tokenAnswering("CKR_PIN_LOCKED:164", 0);
+    const supply = pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" });
+    for (let i = 0; i < 2; i++) {
+      await expect(loginUser(locked.context, supply)).rejects.toMatchObject({
+        code: "PIN_LOCKED", message: 'the PIN of token "pad" (serial 1) is blocked (CKR_PIN_LOCKED)', hint: expect.stringMatching(/^unblock it/),
+      });
+    }
+    expect(locked.logins).toHaveLength(2);
+    const expired = tokenAnswering("CKR_PIN_EXPIRED:163", 0);
+    for (let i = 0; i < 2; i++) {
+      expect(() => loginContextSpecific(expired.context, Secret.fromUtf8("5678"), "file ctx")).toThrow(expect.objectContaining({
+        code: "PIN_INCORRECT",
+        message: 'the context-specific PIN of token "pad" (serial 1) has expired (CKR_PIN_EXPIRED)',
+        hint: "change it with the token's tools (e.g. pkcs11-tool --change-pin)",
+      }));
+    }
+    expect(expired.logins).toHaveLength(2);
+    expect(expired.logins[0]).toEqual([expired.context.session, 2, "5678"]);
+  });
+
+  it.each([
+    ["CKR_GENERAL_ERROR:5 from a module whose tokens are not files", "CKR_GENERAL_ERROR:5", "Fake"],
+    ["CKR_DEVICE_ERROR:48 from SoftHSM", "CKR_DEVICE_ERROR:48", "SoftHSM"],
+    ["CKR_DEVICE_REMOVED:50 from SoftHSM", "CKR_DEVICE_REMOVED:50", "SoftHSM"],
+  ])("%s: the failure as it is, with no hint to try again or to set a PIN", async (_, ckr, manufacturer) => {
+    const { context, logins } = tokenAnswering(ckr, CKF.USER_PIN_INITIALIZED);
+    (context.module as { info: unknown }).info = { manufacturer, description: "d" };
+    const supply = pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" });
+    const error = (await loginUser(context, supply).catch((e: unknown) => e)) as DeviceError;
+    expect([error.code, error.message, error.hint]).toEqual(["PKCS11_ERROR", `C_Login on token "pad" (serial 1) failed: ${ckr.split(":")[0]}`, undefined]);
+    expect(() => loginContextSpecific(context, Secret.fromUtf8("1234"), "file ctx")).toThrow(
+      `C_Login (context-specific) on token "pad" (serial 1) failed: ${ckr.split(":")[0]}`,
+    );
+    // Not a rejected PIN: presented again.
+    await expect(loginUser(context, supply)).rejects.toThrow(/^C_Login on/);
+    expect(logins).toHaveLength(3);
+  });
+
+  it("a PIN-pad token is not asked for a PIN on the terminal: the token asks", () => {
+    const token = { label: "t", manufacturer: "m", model: "x", serial: "1" };
+    const slot = { handle: Buffer.from([1]), slotId: 1n, slotDescription: "", slotManufacturer: "", token, flags: CKF.PROTECTED_AUTHENTICATION_PATH };
+    expect(userPinPrompt(slot, false, "pkcs11.pin")).toBeUndefined();
   });
 
   it("reports a wrong PIN entered on the PIN pad, once", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CKF } from "../../src/pkcs11/constants.js";
 import type { Pkcs11Module } from "../../src/pkcs11/module-loader.js";
-import { listTokenSlots, onlyMatchingSlot } from "../../src/pkcs11/slots.js";
+import { listTokenSlots, onlyMatchingSlot, slotMatches, type TokenSlot } from "../../src/pkcs11/slots.js";
 import { parsePkcs11Uri } from "../../src/pkcs11/uri.js";
 import { Pkcs11AmbiguousError } from "../../src/pkcs11/pkcs11-errors.js";
 
@@ -112,5 +112,48 @@ describe("Pkcs11AmbiguousError", () => {
     expect(lines[21]).toBe("  … and 9980 more");
     expect(e.candidates).toHaveLength(10_000);
     expect(new Pkcs11AmbiguousError("x", uris.slice(0, 20), "h").message.split("\n")).toHaveLength(21);
+  });
+});
+
+describe("slotMatches: a URI selects a token only by attributes it agrees with (else another token's key signs)", () => {
+  const slot: TokenSlot = {
+    handle: Buffer.from([7, 0, 0, 0, 0, 0, 0, 0]), slotId: 7n, slotDescription: "Reader A", slotManufacturer: "Readers Inc",
+    token: { label: "prod", manufacturer: "Vendor", model: "M1", serial: "0042" }, flags: 0,
+  };
+  const library = { manufacturer: "Lib Co", description: "Lib", version: { major: 2, minor: 6 } };
+  const all = "pkcs11:token=prod;manufacturer=Vendor;model=M1;serial=0042;slot-id=7;slot-description=Reader%20A;"
+    + "slot-manufacturer=Readers%20Inc;library-manufacturer=Lib%20Co;library-description=Lib;library-version=2.6";
+
+  it("every attribute equal, or absent: a match", () => {
+    expect([slotMatches(parsePkcs11Uri(all), slot, library), slotMatches(parsePkcs11Uri("pkcs11:"), slot, library)]).toEqual([true, true]);
+  });
+
+  it.each([
+    ["token=test"], ["token=pro"], ["manufacturer=Other"], ["model=M2"], ["serial=0043"], ["serial=42"], ["slot-id=8"],
+    ["slot-description=Reader%20B"], ["slot-manufacturer=Other"], ["library-manufacturer=Other"],
+    ["library-description=Other"], ["library-version=3.6"], ["library-version=2.7"], ["library-version=2"],
+  ])("%s, all else equal: no match", (attribute) => {
+    const [name] = attribute.split("=");
+    const uri = all.split(";").map((a) => (a.replace(/^pkcs11:/, "").startsWith(`${name}=`) ? a.replace(/=.*/, `=${attribute.split("=")[1]}`) : a)).join(";");
+    expect(uri).not.toBe(all);
+    expect(slotMatches(parsePkcs11Uri(uri), slot, library)).toBe(false);
+  });
+});
+
+describe("onlyMatchingSlot's preferred slot (the certificate's token)", () => {
+  const slotOf = (serial: string, id: number): TokenSlot => ({
+    handle: Buffer.from([id, 0, 0, 0, 0, 0, 0, 0]), slotId: BigInt(id), slotDescription: "", slotManufacturer: "",
+    token: { label: "t", manufacturer: "m", model: "x", serial }, flags: 0,
+  });
+  const module = { info: { manufacturer: "Lib", description: "d", version: { major: 1, minor: 0 } }, path: "/m.so" } as unknown as Pkcs11Module;
+  const slots = [slotOf("1", 1), slotOf("2", 2)];
+
+  it("decides between tokens the URI matches, but never picks one it does not match", () => {
+    expect(onlyMatchingSlot(parsePkcs11Uri("pkcs11:token=t"), slots, module, "h", slots[1])).toBe(slots[1]);
+    expect(() => onlyMatchingSlot(parsePkcs11Uri("pkcs11:token=t"), slots, module, "h", slotOf("3", 3))).toThrow(Pkcs11AmbiguousError);
+    expect(onlyMatchingSlot(parsePkcs11Uri("pkcs11:serial=1"), slots, module, "h", slots[1])).toBe(slots[0]);
+    expect(() => onlyMatchingSlot(parsePkcs11Uri("pkcs11:serial=3"), slots, module, "h", slots[1])).toThrow(
+      expect.objectContaining({ code: "PKCS11_TOKEN_NOT_FOUND" }),
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { tokenFamily, unblockHint, type TokenFamily } from "../../src/pkcs11/unblock-hint.js";
 
@@ -36,5 +37,15 @@ describe("unblockHint", () => {
 
   it.each<TokenFamily>(["yubikey", "piv", "softhsm", "tpm2-pkcs11", "other"])("%s: no hint suggests OpenSC's --unlock-pin", (family) => {
     expect(unblockHint(family, at)).not.toContain("--unlock-pin");
+  });
+
+  it.each([
+    ["softhsm" as const, /--token-label (.*) --login --login-type/],
+    ["tpm2-pkcs11" as const, /--label=(.*) --sopin/],
+  ])("%s: a label with a quote is one shell word of the command to paste, running nothing", (family, where) => {
+    // The label is the token's own text (any 32 bytes): `x'; touch …; '` closed the quotes and ran a command.
+    const label = "x'; echo ran; '";
+    const word = where.exec(unblockHint(family, { ...at, label }))![1]!;
+    expect(execFileSync("sh", ["-c", `printf '%s|' ${word}`], { encoding: "utf8" })).toBe(`${label}|`);
   });
 });

@@ -13,6 +13,7 @@ import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
 import type { AgentError } from "../../../src/errors.js";
 import type { RolesAnywhereProviderOptions } from "../../../src/sdk/index.js";
 import { derOid } from "../../../src/encoding/der-writer.js";
+import { rsaPublicKey } from "../../../src/encoding/public-key.js";
 import { NAMED_CURVES } from "../../../src/encoding/signature-encoding.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 import { ARNS } from "../../local-endpoint/support.js";
@@ -177,6 +178,7 @@ vi.mock("../../../src/pkcs11/addon-status.js", async (importOriginal) => {
 });
 const { main } = await import("../../../src/cli/main.js");
 const { forgetRejectedSecrets } = await import("../../../src/secrets/rejected-secrets.js");
+const { Secret } = await import("../../../src/secrets/secret.js");
 const { createSigner } = await import("../../../src/signers/factory.js");
 const { fromRolesAnywhere } = await import("../../../src/sdk/index.js");
 const { Certificate, createPkcs11Signer, generateKeyOnToken, installOnToken, listPkcs11Certificates } =
@@ -370,7 +372,8 @@ describe("C_GetAttributeValue's answer", () => {
     },
   );
 
-  it.each([["CKR_OBJECT_HANDLE_INVALID:130"], ["CKR_ATTRIBUTE_SENSITIVE:17"]])("%s on one object skips that object", async (error) => {
+  // CKR_USER_NOT_LOGGED_IN: a private object's attributes before the login (isSessionLost counts it as lost otherwise).
+  it.each([["CKR_OBJECT_HANDLE_INVALID:130"], ["CKR_ATTRIBUTE_SENSITIVE:17"], ["CKR_USER_NOT_LOGGED_IN:257"]])("%s on one object skips that object", async (error) => {
     token.objects.unshift(keyObjects("2", "device").cert); // handle 1: a second certificate, which cannot be read
     token.keys = new Map([[2, leafKey]]);
     token.unreadable.set(1, error);
@@ -522,6 +525,27 @@ describe("a key replaced while the token was away", () => {
   });
 });
 
+describe("a key replaced while the token was away, on a signer without a certificate (sign-string, csr)", () => {
+  it("is not signed with: a key of the same id and label whose modulus differs is another key", async () => {
+    const signer = await createPkcs11Signer({ keyUri: "pkcs11:token=fake;object=device;type=private?pin-value=1234", library: "/fake/module.so" });
+    try {
+      await signer.sign(Buffer.from("first"));
+      const otherKey = createPrivateKey(readFileSync(other.keyPath));
+      token.objects[1]!.set(CKA.MODULUS, Buffer.from(otherKey.export({ format: "jwk" }).n!, "base64url"));
+      token.keys.set(1, otherKey);
+      token.override.C_Sign = () => {
+        delete token.override.C_Sign;
+        throw new Error("CKR_DEVICE_REMOVED:50");
+      };
+      const error = await signer.sign(Buffer.from("second")).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/^the key pkcs11:.* is no longer on token "fake"/) });
+      expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
+    } finally {
+      await signer.close();
+    }
+  });
+});
+
 describe("a key URI that matches two tokens", () => {
   it("the key is taken from the token the certificate was found on; with no such token, refused", async () => {
     token.slots = [ulong(7), ulong(8)];
@@ -563,6 +587,109 @@ describe("a module that fails C_GetSlotList once after the token went away", () 
       expect(token.calls.filter((c) => c === "C_Initialize")).toHaveLength(2);
     } finally {
       await signer.close?.();
+    }
+  });
+});
+
+describe("a signer sharing its module with one that re-initialised it", () => {
+  it("opens a new session and logs in again: its session handle died with C_Finalize (and may name another's session now)", async () => {
+    const a = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
+    const b = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
+    try {
+      await a.sign(Buffer.from("a"));
+      token.override.C_Sign = () => {
+        delete token.override.C_Sign;
+        throw new Error("CKR_DEVICE_REMOVED:50");
+      };
+      token.override.C_GetSlotList = () => {
+        delete token.override.C_GetSlotList;
+        return [];
+      };
+      await b.sign(Buffer.from("b")); // b finds no token, re-initialises the module, then finds it again
+      expect(token.calls.filter((c) => c === "C_Initialize")).toHaveLength(2);
+      const since = token.calls.length;
+      await a.sign(Buffer.from("a again"));
+      expect(token.calls.slice(since).filter((c) => /^C_(OpenSession|Login|Sign)$/.test(c))).toEqual(["C_OpenSession", "C_Login", "C_Sign"]);
+    } finally {
+      await a.close?.();
+      await b.close?.();
+    }
+  });
+});
+
+describe("PINs held in memory (Secret buffers) are zeroed once no longer needed", () => {
+  /** Every Secret made while `run` runs, with the text it was made with. */
+  type Made = { text: string; wiped: () => boolean }[];
+  async function secretsMadeBy(run: (made: Made) => Promise<void>): Promise<Made> {
+    type Held = ReturnType<typeof Secret.fromUtf8>;
+    const made: Made = [];
+    const record = (secret: Held) => {
+      made.push({ text: secret.reveal(), wiped: () => { try { secret.use(() => 0); return false; } catch { return true; } } });
+      return secret;
+    };
+    const fromUtf8 = Secret.fromUtf8.bind(Secret);
+    const fromBytes = Secret.fromBytes.bind(Secret);
+    const clone = Object.getOwnPropertyDescriptor(Secret.prototype, "clone")!.value as (this: Held) => Held;
+    const spies = [
+      vi.spyOn(Secret, "fromUtf8").mockImplementation((text) => record(fromUtf8(text))),
+      vi.spyOn(Secret, "fromBytes").mockImplementation((bytes) => record(fromBytes(bytes))),
+      vi.spyOn(Secret.prototype, "clone").mockImplementation(function (this: Held) { return record(clone.call(this)); }),
+    ];
+    try {
+      await run(made);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    return made;
+  }
+
+  it("an always-authenticate key's context PIN: after close()", async () => {
+    token.objects[1]!.set(CKA.ALWAYS_AUTHENTICATE, Buffer.from([1]));
+    const made = await secretsMadeBy(async () => {
+      const signer = await createPkcs11Signer({
+        keyUri: URI, certificateUri: URI, library: "/fake/module.so", contextPin: { kind: "env", name: "CTX" }, env: { CTX: "5678" },
+      });
+      await signer.sign(Buffer.from("one"));
+      await signer.close();
+    });
+    const context = made.filter((m) => m.text === "5678");
+    expect(context.length).toBeGreaterThan(0);
+    expect(context.filter((m) => !m.wiped())).toHaveLength(0);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(2); // the user's, then context-specific before the signature
+  });
+
+  it("with --reuse-pin but a key that needs no context PIN: the user PIN, once the signer is built", async () => {
+    const made = await secretsMadeBy(async (sofar) => {
+      const signer = await createPkcs11Signer({
+        keyUri: "pkcs11:token=fake;object=device", library: "/fake/module.so", reusePin: true, pin: { kind: "env", name: "PIN" }, env: { PIN: "4321" },
+      });
+      await signer.sign(Buffer.from("one"));
+      expect(sofar.filter((m) => m.text === "4321" && !m.wiped())).toHaveLength(0);
+      await signer.close();
+    });
+    expect(made.filter((m) => m.text === "4321").length).toBeGreaterThan(0);
+  });
+});
+
+describe("a key whose CKA_SIGN cannot be read", () => {
+  it("is tried: the token says at C_SignInit whether it may sign", async () => {
+    token.objects[1]!.delete(CKA.SIGN);
+    const { code, stderr } = await signString();
+    expect([code, stderr]).toEqual([0, ""]);
+  });
+});
+
+describe("a CKA_PUBLIC_KEY_INFO of an RSA key above 16384 bits", () => {
+  it("is no public key of the token's (as with CKA_MODULUS): a signer without a certificate shows none", async () => {
+    const modulus = Buffer.alloc(16_392 / 8, 0xff);
+    const spki = rsaPublicKey(modulus, Buffer.from([1, 0, 1])).export({ format: "der", type: "spki" });
+    token.objects[1]!.delete(CKA.MODULUS);
+    token.objects[1]!.set(CKA.PUBLIC_KEY_INFO, spki);
+    const signer = await createPkcs11Signer({ keyUri: "pkcs11:token=fake;object=device;type=private?pin-value=1234", library: "/fake/module.so" });
+    try {
+      expect(await signer.publicKey()).toBeUndefined();
+    } finally {
+      await signer.close();
     }
   });
 });
