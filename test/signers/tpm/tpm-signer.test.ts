@@ -258,6 +258,7 @@ describe("retrying a signature after the TPM lost the key or the connection: nev
     return transport;
   };
   const key = { kind: "handle", handle: 0x81000101 } as const;
+  afterAll(forgetRejectedSecrets);
   const commandCodes = (t: ScriptedTransport) => t.sent.map((c) => c.readUInt32BE(6).toString(16));
 
   it("a connection lost during the first signature is reported, not retried: that command may have been a counted wrong password", async () => {
@@ -282,6 +283,23 @@ describe("retrying a signature after the TPM lost the key or the connection: nev
       expect(commandCodes(transport)).toEqual(["181", "173", "15d", "15d", "181", "173", "15d"]);
       await expect(signer.sign(Buffer.from("three"))).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
       expect(commandCodes(transport).slice(7)).toEqual(["15d", "17a"]); // the Sign refused, then only GetCapability (lockout counter)
+      // The password the TPM refused is not presented again, by this signer or another one for the same key.
+      await expect(signer.sign(Buffer.from("four"))).rejects.toMatchObject({ code: "TPM_AUTH_FAILED", message: expect.stringMatching(/already rejected this key password; it was not presented again$/) });
+      expect(transport.sent).toHaveLength(9);
+    } finally {
+      await signer.close();
+    }
+  });
+});
+
+describe("a TPM2_Sign answer that does not verify with the key", () => {
+  it("is refused as a device fault (TPM_ERROR), never returned", async () => {
+    const other = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    const rs = sign("sha256", Buffer.from("m"), { key: other, dsaEncoding: "ieee-p1363" });
+    const answer = signAnswer({ sigAlg: TPM_ALG.ECDSA, hash: TPM_ALG.SHA256, signatureR: rs.subarray(0, 32), signatureS: rs.subarray(32) });
+    const signer = await openTpmSigner({ key: { kind: "handle", handle: 0x81000101 }, noKeyPassword: true }, { transport: tpmWithKey(undefined, eccSigningPublic(), [answer]) });
+    try {
+      await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/the TPM's signature \(\d+ bytes\) does not verify with the key's public key; it was not used$/) });
     } finally {
       await signer.close();
     }
