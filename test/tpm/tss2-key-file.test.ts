@@ -232,3 +232,74 @@ describe("describeKey", () => {
     expect(of(TPM_ALG.SYMCIPHER, {})).toBe("symmetric cipher key");
   });
 });
+
+describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse does not write)", () => {
+  /** DER TLV with a definite length (short or two-byte long form), written here independently of src/encoding. */
+  const tlv = (tag: number, ...parts: Buffer[]) => {
+    const body = Buffer.concat(parts);
+    const len = body.length < 0x80 ? Buffer.from([body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
+    return Buffer.concat([Buffer.from([tag]), len, body]);
+  };
+  const h = (hex: string) => Buffer.from(hex, "hex");
+  const OID = h("0606678105 0a0103".replace(/ /g, ""));
+  type Parts = { emptyAuth?: Buffer; policy?: Buffer[]; secret?: Buffer; parent?: Buffer; pubkey?: Buffer; privkey?: Buffer; after?: Buffer[] };
+  const file = (p: Parts = {}) =>
+    tlv(0x30,
+      OID,
+      tlv(0xa0, p.emptyAuth ?? tlv(0x01, h("ff"))),
+      ...(p.policy ? [tlv(0xa1, tlv(0x30, ...p.policy))] : []),
+      ...(p.secret ? [tlv(0xa2, p.secret)] : []),
+      tlv(0x02, p.parent ?? h("40000001")),
+      tlv(0x04, p.pubkey ?? h(pubkeyHex())),
+      tlv(0x04, p.privkey ?? h(PRIVKEY_HEX)),
+      ...(p.after ?? []));
+  const entry = (code: Buffer, body = tlv(0xa1, tlv(0x04)), ...rest: Buffer[]) => tlv(0x30, tlv(0xa0, tlv(0x02, code)), body, ...rest);
+  const invalid = { code: "TPM_KEY_INVALID", message: "k: not a valid TSS2 PRIVATE KEY structure" };
+
+  it("the builder's plain file parses (so the refusals below are the one change each)", async () => {
+    const k = await parseTss2KeyFile(file({ policy: [entry(h("016b"))] }), "k");
+    expect([k.emptyAuth, k.parent, k.policy]).toEqual([true, TPM_RH.OWNER, [{ command: "PolicyAuthValue" }]]);
+  });
+
+  it("parents outside 32 bits are refused, not reduced mod 2^32 to the owner hierarchy or a persistent handle", async () => {
+    // 0x100000000 would wrap to 0 (the owner), -0x17EFFFFFF to 0x81000001.
+    for (const parent of [h("0100000000"), h("fe81000001"), h("")]) {
+      await expect(parseTss2KeyFile(file({ parent }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: "k: the parent handle is not a 32-bit value" });
+    }
+    expect((await parseTss2KeyFile(file({ parent: h("81000001") }), "k")).parent).toBe(0x81000001); // -0x7EFFFFFF, 32-bit
+    expect((await parseTss2KeyFile(file({ parent: h("ff81000001") }), "k")).parent).toBe(0x81000001); // -0x7EFFFFFF in 5 bytes
+  });
+
+  it("a field after privkey, a BOOLEAN of two octets, a 'secret' that is not an OCTET STRING: not a valid structure", async () => {
+    await expect(parseTss2KeyFile(file({ after: [tlv(0x02, h("01"))] }), "k")).rejects.toMatchObject(invalid);
+    await expect(parseTss2KeyFile(file({ emptyAuth: tlv(0x01, h("0000")) }), "k")).rejects.toMatchObject(invalid);
+    await expect(parseTss2KeyFile(file({ secret: tlv(0x02, h("01")) }), "k")).rejects.toMatchObject(invalid);
+  });
+
+  it("policy entries: the command code not under [0], the body not under [1], a third element, an empty or non-32-bit code", async () => {
+    const cases = [
+      tlv(0x30, tlv(0xa2, tlv(0x02, h("016b"))), tlv(0xa1, tlv(0x04))),
+      tlv(0x30, tlv(0xa0, tlv(0x02, h("016b"))), tlv(0xa2, tlv(0x04))),
+      entry(h("016b"), undefined, tlv(0xa2, tlv(0x04))),
+      tlv(0x30, tlv(0xa0, tlv(0x02, h("016b")))),
+      entry(h("")),
+      entry(h("0100000000")),
+      entry(h("ff")),
+      entry(h("00000000016b")), // six octets, though the value would fit
+    ];
+    for (const e of cases) await expect(parseTss2KeyFile(file({ policy: [e] }), "k")).rejects.toMatchObject(invalid);
+  });
+
+  it("a public or private blob too short to hold its size is refused as such", async () => {
+    for (const [field, name] of [["pubkey", "PUBLIC"], ["privkey", "PRIVATE"]] as const) {
+      for (const blob of [h(""), h("00")]) {
+        await expect(parseTss2KeyFile(file({ [field]: blob }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: `k: invalid length for TPMv2 ${name} blob` });
+      }
+    }
+  });
+
+  it("PEM with a BEGIN line and no END line: no block found", async () => {
+    const text = pem(file()).replace("-----END TSS2 PRIVATE KEY-----\n", "");
+    await expect(parseTss2KeyFile(text, "k")).rejects.toMatchObject({ code: "PEM_INVALID", message: 'k: no "-----BEGIN TSS2 PRIVATE KEY-----" block found' });
+  });
+});
