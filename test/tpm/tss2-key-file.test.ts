@@ -303,3 +303,48 @@ describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse doe
     await expect(parseTss2KeyFile(text, "k")).rejects.toMatchObject({ code: "PEM_INVALID", message: 'k: no "-----BEGIN TSS2 PRIVATE KEY-----" block found' });
   });
 });
+
+describe("policy statements and public keys, against values computed here", () => {
+  const sel = [{ hash: TPM_ALG.SHA256, pcrSelect: Buffer.from([0, 0, 1]) }];
+  const selBytes = Buffer.from("00000001000b03000001", "hex");
+  const extend = (digest: Buffer, ...parts: Buffer[]) => parts.reduce((h, p) => h.update(p), createHash("sha256").update(digest)).digest();
+
+  it("policy digests: PolicyPCR extends with selection ‖ digest, PolicyCommandCode with its own code, PolicyPassword with PolicyAuthValue's", () => {
+    const pcrDigest = Buffer.alloc(32, 9);
+    const zero = Buffer.alloc(32);
+    expect(computePolicyDigest([{ command: "PolicyPCR", pcrs: sel, pcrDigest }], "sha256")).toEqual(extend(zero, Buffer.from("0000017f", "hex"), selBytes, pcrDigest));
+    expect(computePolicyDigest([{ command: "PolicyCommandCode", code: 0x15d }], "sha256")).toEqual(extend(zero, Buffer.from("0000016c0000015d", "hex")));
+  });
+
+  it("statement bodies: PolicyCommandCode's code; a PolicyPCR digest of another size than the name hash is refused; a body after PolicyAuthValue is ignored", async () => {
+    const { decodePolicyStatement } = await import("../../src/tpm/keys/policy.js");
+    expect(decodePolicyStatement(0x16c, Buffer.from("0000015d", "hex"), 32, "k")).toEqual({ command: "PolicyCommandCode", code: 0x15d });
+    expect(decodePolicyStatement(0x16f, Buffer.from("01", "hex"), 32, "k")).toEqual({ command: "PolicyLocality", locality: 1 });
+    expect(() => decodePolicyStatement(0x17f, Buffer.concat([selBytes, Buffer.alloc(20)]), 32, "k")).toThrow(
+      expect.objectContaining({ code: "TPM_KEY_INVALID", message: "k: invalid PolicyPCR statement in the key's policy" }),
+    );
+    expect(decodePolicyStatement(0x16b, Buffer.from("00", "hex"), 32, "k")).toEqual({ command: "PolicyAuthValue" });
+    expect(decodePolicyStatement(0x18c, Buffer.from("00", "hex"), 32, "k")).toEqual({ command: "PolicyPassword" });
+  });
+
+  it("RSA: exponent 0 means 65537, another is used as given; a modulus above 16384 bits is refused", () => {
+    const n = Buffer.from(generateKeyPairSync("rsa", { modulusLength: 1024, publicExponent: 3 }).publicKey.export({ format: "jwk" }).n!, "base64url");
+    const rsa = (exponent: number, unique = n) =>
+      ({ type: TPM_ALG.RSA, nameAlg: TPM_ALG.SHA256, objectAttributes: 0, authPolicy: Buffer.alloc(0), parameters: { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, keyBits: 1024, exponent }, unique }) as TpmtPublic;
+    expect(publicKeyOf(rsa(0), "k").export({ format: "jwk" }).e).toBe("AQAB");
+    expect(publicKeyOf(rsa(3), "k").export({ format: "jwk" }).e).toBe("Aw");
+    expect(() => publicKeyOf(rsa(0, Buffer.alloc(2049, 0xff)), "k")).toThrow(expect.objectContaining({ code: "TPM_KEY_INVALID", message: "k: an RSA key above 16384 bits is not accepted" }));
+    expect(publicKeyOf(rsa(0, Buffer.concat([Buffer.from([0xc0]), Buffer.alloc(2047, 0xff)])), "k").asymmetricKeyDetails?.modulusLength).toBe(16384);
+  });
+
+  it("ECC: an unknown curve is named; a point off the curve is TPM_KEY_INVALID; an unknown name algorithm has no Name", () => {
+    const on = (curveID: number, x = ecPublic.unique.x) => ({ ...ecPublic, parameters: { ...ecPublic.parameters, curveID }, unique: { x, y: ecPublic.unique.y } }) as TpmtPublic;
+    expect(() => publicKeyOf(on(0x0020), "k")).toThrow(expect.objectContaining({ code: "PRIVATE_KEY_UNSUPPORTED", message: "k: unsupported ECC curve 0x20" }));
+    expect(() => publicKeyOf(on(TPM_ECC.NIST_P256, Buffer.alloc(32, 1)), "k")).toThrow(
+      expect.objectContaining({ code: "TPM_KEY_INVALID", message: "k: the TPM public key is not a valid ECC NIST P-256 key", cause: expect.any(Error) }),
+    );
+    expect(() => objectName({ bytes: publicBytes, public: { ...ecPublic, nameAlg: 0x0099 } as TpmtPublic })).toThrow(
+      expect.objectContaining({ code: "TPM_KEY_INVALID", message: "unsupported TPM object name algorithm 0x99" }),
+    );
+  });
+});
