@@ -8,7 +8,8 @@ import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { createTpmSigner } from "../src/signers/tpm/tpm-signer.js";
+import { createTpmSigner, openTpmSigner } from "../src/signers/tpm/tpm-signer.js";
+import { openTpmTransport } from "../src/tpm/transport/open-transport.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey, lockoutCounter, opensslVerifies, sessionHandles, transientHandles } from "./helpers/tpm-keys.js";
 
@@ -32,6 +33,21 @@ describe("owner hierarchy password (parent 0x40000001 with --tpm-parent-password
     } finally {
       await s.close();
     }
+  });
+
+  it("the owner password never crosses the transport in clear: CreatePrimary is authorized through a salted session", async () => {
+    const inner = await openTpmTransport(tpm.device, {});
+    const written: Buffer[] = [];
+    const transport = { description: inner.description, transmitSync: (c: Buffer) => inner.transmitSync(c), close: () => inner.close(),
+      transmit: (c: Buffer) => (written.push(Buffer.from(c)), inner.transmit(c)) };
+    const s = await openTpmSigner({ key: { kind: "tss2-pem", path: key.keyPath, pem: key.pem }, parentPassword: { kind: "value", value: "owner-Secret" } }, { transport });
+    try {
+      expect(await opensslVerifies(tpm, key.publicKeyPath, message, await s.sign(message), "sha256")).toBe(true);
+    } finally {
+      await s.close();
+    }
+    expect(written.some((c) => c.readUInt32BE(6) === 0x131)).toBe(true); // TPM2_CreatePrimary was sent
+    expect(Buffer.concat(written).includes(Buffer.from("owner-Secret"))).toBe(false);
   });
 
   it("without it, or with a wrong one: a clear error naming the owner hierarchy, not counted for lockout", async () => {

@@ -466,6 +466,23 @@ describe("parameter encryption: the password never crosses the transport in clea
     expect(bytes.includes(Buffer.from(PARENT_PASSWORD))).toBe(false);
   });
 
+  it("a persistent key's password is authorized through a session salted to a temporary primary (an unsalted HMAC could be attacked offline)", async () => {
+    const recorder = new RecordingTransport(await openTpmTransport(tpm.device, {}));
+    const debug: string[] = [];
+    const options = { key: { kind: "handle", handle: 0x81000102 }, keyPassword: { kind: "value", value: "persist-pw" }, debug: (l: string) => void debug.push(l) } as const;
+    const signer = await openTpmSigner(options, { transport: recorder });
+    try {
+      await signer.sign(message);
+    } finally {
+      await signer.close();
+    }
+    // TPM2_StartAuthSession: header, tpmKey, bind, nonceCaller (TPM2B of 32), then the encrypted salt's size.
+    const starts = recorder.written.filter((c) => c.readUInt32BE(6) === 0x176);
+    expect(starts.map((c) => [c.readUInt32BE(10) >>> 24, c.readUInt16BE(52) > 0])).toEqual([[0x80, true]]);
+    expect(debug).toContainEqual(expect.stringMatching(/^TPM: sessions salted with 0x80[0-9a-f]{6}, AES-128-CFB parameter encryption on$/));
+    expect(Buffer.concat(recorder.written).includes(Buffer.from("persist-pw"))).toBe(false);
+  });
+
   it("control: with parameter encryption turned off (password sessions) both are visible — the capture does see them", async () => {
     const bytes = await capture(false);
     expect(bytes.includes(Buffer.from(KEY_PASSWORD))).toBe(true);

@@ -85,3 +85,32 @@ describe("TPM errors users can act on", () => {
     expect(explainTpmError(plain, sign(false), "k")).toBe(plain);
   });
 });
+
+describe("explanations whose condition no other test decided", () => {
+  it("lockout with recovery 0: only the owner clears it (no 'for about 0 s')", () => {
+    const e = explainTpmError(rc(0x921), sign(false), "k", { failedTries: 33, maxTries: 32, recoveryTime: 0 }) as Error;
+    expect(e.message).toBe("the TPM is in dictionary-attack lockout and refuses password-protected keys until its owner clears it");
+    expect(e.cause).toBeInstanceOf(TpmResponseError);
+  });
+
+  it("load: a refused parameter or an integrity/binding failure is a key from elsewhere; a missing parent is named", () => {
+    const load = { kind: "load", parent: 0x81000001 } as const;
+    for (const code of [0x19f /* INTEGRITY */, 0x1a5 /* BINDING */, 0x1d5 /* SIZE, parameter 1 */]) {
+      expect(explainTpmError(rc(code, "TPM2_Load"), load, "k")).toMatchObject({ code: "TPM_KEY_INVALID", message: expect.stringMatching(/^k: the TPM cannot load this key: it was made on another TPM/) });
+    }
+    expect(explainTpmError(rc(0x18b, "TPM2_Load"), load, "k")).toMatchObject({ code: "TPM_KEY_INVALID", message: "k: the key's parent 0x81000001 does not exist on this TPM (TPM_RC_HANDLE, rc 0x18b)" });
+  });
+
+  it("sign: KEY, ATTRIBUTES or TICKET cannot sign; no room for objects; read-public names the parent role", () => {
+    for (const [code, why] of [[0x1dc, /cannot sign \(restricted or not a signing key\)/], [0x182, /cannot sign \(restricted/], [0x1e0, /attestation keys\) are not supported/]] as const) {
+      expect(explainTpmError(rc(code), sign(false), "k")).toMatchObject({ code: "PRIVATE_KEY_UNSUPPORTED", message: expect.stringMatching(why) });
+    }
+    expect(explainTpmError(rc(0x902), sign(false), "k")).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/^the TPM has no room for more loaded objects or sessions/) });
+    expect(explainTpmError(rc(0x903), sign(false), "k")).toMatchObject({ code: "TPM_ERROR" });
+    const readPublic = (role: "key" | "parent") => ({ kind: "read-public", handle: 0x81000001, role }) as const;
+    expect(explainTpmError(rc(0x18b, "TPM2_ReadPublic"), readPublic("parent"), "k")).toMatchObject({ message: "k: there is no persistent TPM object at 0x81000001 (the key's parent)" });
+    expect(explainTpmError(rc(0x18b, "TPM2_ReadPublic"), readPublic("key"), "k")).toMatchObject({ message: "k: there is no persistent TPM object at 0x81000001" });
+    // Another refusal of ReadPublic is not "no object there".
+    expect(explainTpmError(rc(0x101, "TPM2_ReadPublic"), readPublic("key"), "k")).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/failure mode/) });
+  });
+});

@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { Tpm, permanentEntity } from "../../src/tpm/client/tpm.js";
 import { TpmResponseError } from "../../src/tpm/client/tpm-error.js";
 import { PASSWORD_SESSION } from "../../src/tpm/sessions/password-session.js";
-import { AuthSession } from "../../src/tpm/sessions/auth-session.js";
+import { AuthSession, SessionIntegrityError } from "../../src/tpm/sessions/auth-session.js";
+import { Secret } from "../../src/secrets/secret.js";
+import { createHash, createHmac } from "node:crypto";
 import { GetRandom, Load } from "../../src/tpm/wire/commands.js";
 import { ScriptedTransport, errorResponse } from "./fake-transport.js";
 
@@ -91,5 +93,42 @@ describe("Tpm.execute", () => {
       ]),
     ).rejects.toThrow(/only the first session may encrypt parameters/);
     expect(t.sent).toHaveLength(0);
+  });
+});
+
+describe("Tpm.execute with an HMAC session: the response HMAC decides", () => {
+  const KEY = Buffer.alloc(32, 0x42);
+  const NONCE_TPM = Buffer.alloc(32, 0x22);
+  const NONCE_NEW = Buffer.alloc(32, 0x33);
+  const CALLER = Buffer.alloc(32, 0x11);
+  const session = () => new AuthSession({ handle: 0x02000001, kind: "hmac", hashName: "sha256", sessionKey: KEY, nonceTPM: NONCE_TPM, nonceCaller: CALLER, parameterEncryption: false, random: (n) => Buffer.alloc(n, 0x11) });
+  /** TPM2_Load's answer (handle 0x80000001, Name `name`) with an authorization area whose HMAC covers `signed`. */
+  const answer = (name: Buffer, signedName = name, tag = 0x8002) => {
+    const params = Buffer.concat([Buffer.from([0, name.length]), name]);
+    const signed = Buffer.concat([Buffer.from([0, signedName.length]), signedName]);
+    const rpHash = createHash("sha256").update(Buffer.from("0000000000000157", "hex")).update(signed).digest(); // rc ‖ command code ‖ parameters
+    const hmac = createHmac("sha256", Buffer.concat([KEY, Buffer.from("pw")])).update(rpHash).update(NONCE_NEW).update(CALLER).update(Buffer.from([1])).digest();
+    const auth = Buffer.concat([Buffer.from([0, 32]), NONCE_NEW, Buffer.from([1, 0, 32]), hmac]);
+    const body = tag === 0x8002 ? Buffer.concat([Buffer.from("80000001", "hex"), Buffer.from([0, 0, 0, params.length]), params, auth]) : Buffer.concat([Buffer.from("80000001", "hex"), params]);
+    const header = Buffer.alloc(10);
+    header.writeUInt16BE(tag, 0);
+    header.writeUInt32BE(10 + body.length, 2);
+    return Buffer.concat([header, body]);
+  };
+  const load = (t: ScriptedTransport) =>
+    new Tpm(t).execute(Load, { parentHandle: permanentEntity(0x81000001) }, { inPrivate: Buffer.alloc(4), inPublic: Buffer.alloc(4) }, [{ session: session(), authValue: Secret.fromUtf8("pw") }]);
+  const name = Buffer.alloc(34, 7);
+
+  it("accepts an answer whose HMAC covers its parameters", async () => {
+    const { handle, response } = await load(new ScriptedTransport([answer(name)]));
+    expect([handle, response.name]).toEqual([0x80000001, name]);
+  });
+
+  it("an answer altered on the way (another Name than the HMAC covers), or stripped of its authorization area: TPM_ERROR, the cause kept", async () => {
+    const altered = await load(new ScriptedTransport([answer(Buffer.alloc(34, 8), name)])).catch((e: unknown) => e);
+    expect(altered).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/^malformed response to TPM2_Load: the TPM's response HMAC does not match/) });
+    expect((altered as Error).cause).toBeInstanceOf(SessionIntegrityError);
+    const stripped = await load(new ScriptedTransport([answer(name, name, 0x8001)])).catch((e: unknown) => e);
+    expect(stripped).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/^malformed response to TPM2_Load: response has no authorization area/) });
   });
 });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
 import { SocketTransport } from "../../src/tpm/transport/socket-transport.js";
-import { TpmConnectionLost } from "../../src/tpm/transport/transport.js";
+import { completeResponse, MAX_RESPONSE_SIZE, TpmConnectionLost } from "../../src/tpm/transport/transport.js";
 
 const COMMAND = Buffer.from("80010000000c0000017b0004", "hex");
 const RESPONSE = Buffer.from("800100000010000000000004a1b2c3d4", "hex");
@@ -289,5 +289,58 @@ describe("DeviceTransport", () => {
     await expect(DeviceTransport.open("/dev/raa-no-such-tpm")).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: "no TPM at /dev/raa-no-such-tpm" });
     await expect(DeviceTransport.open("/dev/raa-no-such-tpm")).rejects.toMatchObject({ hint: expect.stringMatching(/with --tpm-device \/ TPM_DEVICE$/) });
     await expect(DeviceTransport.open("/dev/raa-no-such-tpm", "tpm.device")).rejects.toMatchObject({ hint: expect.stringMatching(/with tpm\.device \/ TPM_DEVICE$/) });
+  });
+});
+
+describe("bounds on what a hostile or broken simulator sends", () => {
+  const raw = (size: number, length = size) => {
+    const b = Buffer.alloc(Math.max(length, 6));
+    b.writeUInt16BE(0x8001, 0);
+    b.writeUInt32BE(size, 2);
+    return b;
+  };
+
+  it("completeResponse: 10 to 8192 bytes (TPM_BUFSIZE) are accepted once whole; 9 or 8193 are refused as soon as the size is read", () => {
+    expect(completeResponse(raw(10), "t")).toHaveLength(10);
+    expect(completeResponse(raw(MAX_RESPONSE_SIZE), "t")).toHaveLength(8192);
+    expect(completeResponse(raw(MAX_RESPONSE_SIZE, 100), "t")).toBeUndefined();
+    expect(completeResponse(Buffer.from("8001000000", "hex"), "t")).toBeUndefined();
+    for (const size of [9, 0, MAX_RESPONSE_SIZE + 1, 0xffffffff]) {
+      expect(() => completeResponse(raw(size, 6), "t")).toThrow(expect.objectContaining({ code: "TPM_ERROR", message: `t sent a response with an invalid size (${size})` }));
+    }
+    expect(MAX_RESPONSE_SIZE).toBe(8192);
+  });
+
+  it.each([
+    [9, /mssim frame with an invalid size \(9\)/],
+    [MAX_RESPONSE_SIZE + 1, /mssim frame with an invalid size \(8193\)/],
+  ])("mssim: a frame of %i bytes is refused before it is read", async (size, message) => {
+    const port = await listen((socket) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(size);
+      socket.write(len);
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { framing: "mssim" });
+    await expect(t.transmit(COMMAND)).rejects.toThrow(message);
+    await t.close();
+  });
+
+  it("mssim: a frame of 8192 bytes with its zero trailer is accepted; a non-zero trailer is refused", async () => {
+    const big = Buffer.concat([Buffer.from("80010000200000000000", "hex"), Buffer.alloc(MAX_RESPONSE_SIZE - 10)]);
+    for (const [trailer, outcome] of [[0, "ok"], [1, "refused"]] as const) {
+      const port = await listen((socket) => {
+        const frame = Buffer.alloc(4 + big.length + 4);
+        frame.writeUInt32BE(big.length, 0);
+        big.copy(frame, 4);
+        frame.writeUInt32BE(trailer, 4 + big.length);
+        socket.write(frame);
+      });
+      const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { framing: "mssim" });
+      if (outcome === "ok") expect((await t.transmit(COMMAND)).equals(big)).toBe(true);
+      else await expect(t.transmit(COMMAND)).rejects.toThrow(/mssim frame with trailer 1 \(expected 0\)/);
+      await t.close();
+      await new Promise<void>((r) => server!.close(() => r()));
+      server = undefined;
+    }
   });
 });

@@ -232,3 +232,119 @@ describe("describeKey", () => {
     expect(of(TPM_ALG.SYMCIPHER, {})).toBe("symmetric cipher key");
   });
 });
+
+describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse does not write)", () => {
+  /** DER TLV with a definite length (short or two-byte long form), written here independently of src/encoding. */
+  const tlv = (tag: number, ...parts: Buffer[]) => {
+    const body = Buffer.concat(parts);
+    const len = body.length < 0x80 ? Buffer.from([body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
+    return Buffer.concat([Buffer.from([tag]), len, body]);
+  };
+  const h = (hex: string) => Buffer.from(hex, "hex");
+  const OID = h("0606678105 0a0103".replace(/ /g, ""));
+  type Parts = { emptyAuth?: Buffer; policy?: Buffer[]; secret?: Buffer; parent?: Buffer; pubkey?: Buffer; privkey?: Buffer; after?: Buffer[] };
+  const file = (p: Parts = {}) =>
+    tlv(0x30,
+      OID,
+      tlv(0xa0, p.emptyAuth ?? tlv(0x01, h("ff"))),
+      ...(p.policy ? [tlv(0xa1, tlv(0x30, ...p.policy))] : []),
+      ...(p.secret ? [tlv(0xa2, p.secret)] : []),
+      tlv(0x02, p.parent ?? h("40000001")),
+      tlv(0x04, p.pubkey ?? h(pubkeyHex())),
+      tlv(0x04, p.privkey ?? h(PRIVKEY_HEX)),
+      ...(p.after ?? []));
+  const entry = (code: Buffer, body = tlv(0xa1, tlv(0x04)), ...rest: Buffer[]) => tlv(0x30, tlv(0xa0, tlv(0x02, code)), body, ...rest);
+  const invalid = { code: "TPM_KEY_INVALID", message: "k: not a valid TSS2 PRIVATE KEY structure" };
+
+  it("the builder's plain file parses (so the refusals below are the one change each)", async () => {
+    const k = await parseTss2KeyFile(file({ policy: [entry(h("016b"))] }), "k");
+    expect([k.emptyAuth, k.parent, k.policy]).toEqual([true, TPM_RH.OWNER, [{ command: "PolicyAuthValue" }]]);
+  });
+
+  it("parents outside 32 bits are refused, not reduced mod 2^32 to the owner hierarchy or a persistent handle", async () => {
+    // 0x100000000 would wrap to 0 (the owner), -0x17EFFFFFF to 0x81000001.
+    for (const parent of [h("0100000000"), h("fe81000001"), h("")]) {
+      await expect(parseTss2KeyFile(file({ parent }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: "k: the parent handle is not a 32-bit value" });
+    }
+    expect((await parseTss2KeyFile(file({ parent: h("81000001") }), "k")).parent).toBe(0x81000001); // -0x7EFFFFFF, 32-bit
+    expect((await parseTss2KeyFile(file({ parent: h("ff81000001") }), "k")).parent).toBe(0x81000001); // -0x7EFFFFFF in 5 bytes
+  });
+
+  it("a field after privkey, a BOOLEAN of two octets, a 'secret' that is not an OCTET STRING: not a valid structure", async () => {
+    await expect(parseTss2KeyFile(file({ after: [tlv(0x02, h("01"))] }), "k")).rejects.toMatchObject(invalid);
+    await expect(parseTss2KeyFile(file({ emptyAuth: tlv(0x01, h("0000")) }), "k")).rejects.toMatchObject(invalid);
+    await expect(parseTss2KeyFile(file({ secret: tlv(0x02, h("01")) }), "k")).rejects.toMatchObject(invalid);
+  });
+
+  it("policy entries: the command code not under [0], the body not under [1], a third element, an empty or non-32-bit code", async () => {
+    const cases = [
+      tlv(0x30, tlv(0xa2, tlv(0x02, h("016b"))), tlv(0xa1, tlv(0x04))),
+      tlv(0x30, tlv(0xa0, tlv(0x02, h("016b"))), tlv(0xa2, tlv(0x04))),
+      entry(h("016b"), undefined, tlv(0xa2, tlv(0x04))),
+      tlv(0x30, tlv(0xa0, tlv(0x02, h("016b")))),
+      entry(h("")),
+      entry(h("0100000000")),
+      entry(h("ff")),
+      entry(h("00000000016b")), // six octets, though the value would fit
+    ];
+    for (const e of cases) await expect(parseTss2KeyFile(file({ policy: [e] }), "k")).rejects.toMatchObject(invalid);
+  });
+
+  it("a public or private blob too short to hold its size is refused as such", async () => {
+    for (const [field, name] of [["pubkey", "PUBLIC"], ["privkey", "PRIVATE"]] as const) {
+      for (const blob of [h(""), h("00")]) {
+        await expect(parseTss2KeyFile(file({ [field]: blob }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: `k: invalid length for TPMv2 ${name} blob` });
+      }
+    }
+  });
+
+  it("PEM with a BEGIN line and no END line: no block found", async () => {
+    const text = pem(file()).replace("-----END TSS2 PRIVATE KEY-----\n", "");
+    await expect(parseTss2KeyFile(text, "k")).rejects.toMatchObject({ code: "PEM_INVALID", message: 'k: no "-----BEGIN TSS2 PRIVATE KEY-----" block found' });
+  });
+});
+
+describe("policy statements and public keys, against values computed here", () => {
+  const sel = [{ hash: TPM_ALG.SHA256, pcrSelect: Buffer.from([0, 0, 1]) }];
+  const selBytes = Buffer.from("00000001000b03000001", "hex");
+  const extend = (digest: Buffer, ...parts: Buffer[]) => parts.reduce((h, p) => h.update(p), createHash("sha256").update(digest)).digest();
+
+  it("policy digests: PolicyPCR extends with selection ‖ digest, PolicyCommandCode with its own code, PolicyPassword with PolicyAuthValue's", () => {
+    const pcrDigest = Buffer.alloc(32, 9);
+    const zero = Buffer.alloc(32);
+    expect(computePolicyDigest([{ command: "PolicyPCR", pcrs: sel, pcrDigest }], "sha256")).toEqual(extend(zero, Buffer.from("0000017f", "hex"), selBytes, pcrDigest));
+    expect(computePolicyDigest([{ command: "PolicyCommandCode", code: 0x15d }], "sha256")).toEqual(extend(zero, Buffer.from("0000016c0000015d", "hex")));
+  });
+
+  it("statement bodies: PolicyCommandCode's code; a PolicyPCR digest of another size than the name hash is refused; a body after PolicyAuthValue is ignored", async () => {
+    const { decodePolicyStatement } = await import("../../src/tpm/keys/policy.js");
+    expect(decodePolicyStatement(0x16c, Buffer.from("0000015d", "hex"), 32, "k")).toEqual({ command: "PolicyCommandCode", code: 0x15d });
+    expect(decodePolicyStatement(0x16f, Buffer.from("01", "hex"), 32, "k")).toEqual({ command: "PolicyLocality", locality: 1 });
+    expect(() => decodePolicyStatement(0x17f, Buffer.concat([selBytes, Buffer.alloc(20)]), 32, "k")).toThrow(
+      expect.objectContaining({ code: "TPM_KEY_INVALID", message: "k: invalid PolicyPCR statement in the key's policy" }),
+    );
+    expect(decodePolicyStatement(0x16b, Buffer.from("00", "hex"), 32, "k")).toEqual({ command: "PolicyAuthValue" });
+    expect(decodePolicyStatement(0x18c, Buffer.from("00", "hex"), 32, "k")).toEqual({ command: "PolicyPassword" });
+  });
+
+  it("RSA: exponent 0 means 65537, another is used as given; a modulus above 16384 bits is refused", () => {
+    const n = Buffer.from(generateKeyPairSync("rsa", { modulusLength: 1024, publicExponent: 3 }).publicKey.export({ format: "jwk" }).n!, "base64url");
+    const rsa = (exponent: number, unique = n) =>
+      ({ type: TPM_ALG.RSA, nameAlg: TPM_ALG.SHA256, objectAttributes: 0, authPolicy: Buffer.alloc(0), parameters: { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, keyBits: 1024, exponent }, unique }) as TpmtPublic;
+    expect(publicKeyOf(rsa(0), "k").export({ format: "jwk" }).e).toBe("AQAB");
+    expect(publicKeyOf(rsa(3), "k").export({ format: "jwk" }).e).toBe("Aw");
+    expect(() => publicKeyOf(rsa(0, Buffer.alloc(2049, 0xff)), "k")).toThrow(expect.objectContaining({ code: "TPM_KEY_INVALID", message: "k: an RSA key above 16384 bits is not accepted" }));
+    expect(publicKeyOf(rsa(0, Buffer.concat([Buffer.from([0xc0]), Buffer.alloc(2047, 0xff)])), "k").asymmetricKeyDetails?.modulusLength).toBe(16384);
+  });
+
+  it("ECC: an unknown curve is named; a point off the curve is TPM_KEY_INVALID; an unknown name algorithm has no Name", () => {
+    const on = (curveID: number, x = ecPublic.unique.x) => ({ ...ecPublic, parameters: { ...ecPublic.parameters, curveID }, unique: { x, y: ecPublic.unique.y } }) as TpmtPublic;
+    expect(() => publicKeyOf(on(0x0020), "k")).toThrow(expect.objectContaining({ code: "PRIVATE_KEY_UNSUPPORTED", message: "k: unsupported ECC curve 0x20" }));
+    expect(() => publicKeyOf(on(TPM_ECC.NIST_P256, Buffer.alloc(32, 1)), "k")).toThrow(
+      expect.objectContaining({ code: "TPM_KEY_INVALID", message: "k: the TPM public key is not a valid ECC NIST P-256 key", cause: expect.any(Error) }),
+    );
+    expect(() => objectName({ bytes: publicBytes, public: { ...ecPublic, nameAlg: 0x0099 } as TpmtPublic })).toThrow(
+      expect.objectContaining({ code: "TPM_KEY_INVALID", message: "unsupported TPM object name algorithm 0x99" }),
+    );
+  });
+});

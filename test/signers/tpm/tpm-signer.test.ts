@@ -1,5 +1,5 @@
 /** The TPM signer over a scripted TPM: what does not need a real one (native-test/tpm-signer.test.ts has swtpm). */
-import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import { generateKeyPairSync, sign, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Certificate } from "../../../src/x509/certificate.js";
@@ -15,6 +15,7 @@ import { TPM_ALG } from "../../../src/tpm/wire/constants.js";
 import { objectName } from "../../../src/tpm/keys/public-area.js";
 import { errorResponse, ScriptedTransport } from "../../tpm/fake-transport.js";
 import { eccSigningPublic } from "../../helpers/tpm-public.js";
+import { TpmConnectionLost } from "../../../src/tpm/transport/transport.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 
 /**
@@ -22,13 +23,17 @@ import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
  * key's Name or `name`.
  */
 function tpmWithKey(name?: Buffer, pub: TpmtPublic = eccSigningPublic(), later: Buffer[] = []): ScriptedTransport {
+  return new ScriptedTransport([errorResponse(0x143), readPublicAnswer(pub, name), ...later]);
+}
+
+function readPublicAnswer(pub: TpmtPublic, name?: Buffer): Buffer {
   const bytes = encode(TPMT_PUBLIC, pub);
   name ??= objectName({ bytes, public: pub });
   const params = encode(ReadPublic.response, { outPublic: bytes, name, qualifiedName: Buffer.alloc(34) });
   const header = Buffer.alloc(10);
   header.writeUInt16BE(0x8001, 0);
   header.writeUInt32BE(10 + params.length, 2);
-  return new ScriptedTransport([errorResponse(0x143), Buffer.concat([header, params]), ...later]);
+  return Buffer.concat([header, params]);
 }
 
 /** A TPM2_Sign answer with `signature`, authorized by a password session (no nonce, no HMAC). */
@@ -224,6 +229,77 @@ describe("a persistent key replaced at its handle while the connection was lost"
         hint: "the persistent key was replaced; restart or reload to use the new one",
       });
       expect(transport.sent.length).toBe(4); // no TPM2_Sign
+    } finally {
+      await signer.close();
+    }
+  });
+});
+
+describe("retrying a signature after the TPM lost the key or the connection: never a second try of a password", () => {
+  /** A P-256 key whose private half this test holds, so that the scripted TPM2_Sign answers verify. */
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = publicKey.export({ format: "jwk" });
+  const pub = { ...eccSigningPublic(), unique: { x: Buffer.from(jwk.x!, "base64url"), y: Buffer.from(jwk.y!, "base64url") } } as TpmtPublic;
+  const signed = (message: string) => {
+    const rs = sign("sha256", Buffer.from(message), { key: privateKey, dsaEncoding: "ieee-p1363" });
+    return signAnswer({ sigAlg: TPM_ALG.ECDSA, hash: TPM_ALG.SHA256, signatureR: rs.subarray(0, 32), signatureS: rs.subarray(32) });
+  };
+  /** The scripted TPM, whose connection breaks at the commands numbered in `lostAt` (0-based). */
+  const breaking = (answers: Buffer[], lostAt: number[]) => {
+    const transport = tpmWithKey(undefined, pub, answers);
+    const transmit = transport.transmit.bind(transport);
+    transport.transmit = async (command: Buffer) => {
+      if (lostAt.includes(transport.sent.length)) {
+        transport.sent.push(Buffer.from(command));
+        throw new TpmConnectionLost("TPM_ERROR", "the TPM at unix:/x closed the connection");
+      }
+      return transmit(command);
+    };
+    return transport;
+  };
+  const key = { kind: "handle", handle: 0x81000101 } as const;
+  afterAll(forgetRejectedSecrets);
+  const commandCodes = (t: ScriptedTransport) => t.sent.map((c) => c.readUInt32BE(6).toString(16));
+
+  it("a connection lost during the first signature is reported, not retried: that command may have been a counted wrong password", async () => {
+    const transport = breaking([], [2]);
+    const signer = await openTpmSigner({ key, keyPassword: { kind: "value", value: "pw" } }, { transport, parameterEncryption: false });
+    try {
+      await expect(signer.sign(Buffer.from("m"))).rejects.toBeInstanceOf(TpmConnectionLost);
+      expect(commandCodes(transport)).toEqual(["181", "173", "15d"]); // ReadClock, ReadPublic, Sign: nothing after
+    } finally {
+      await signer.close();
+    }
+  });
+
+  it("once a signature succeeded, a lost connection loads the key again and signs once more; an authorization failure is never retried", async () => {
+    const readClockRefused = Buffer.from(errorResponse(0x143), "hex");
+    const answers = [signed("one"), /* lost */ readClockRefused, readPublicAnswer(pub), signed("two"), Buffer.from(errorResponse(0x98e), "hex")];
+    const transport = breaking(answers, [3]);
+    const signer = await openTpmSigner({ key, keyPassword: { kind: "value", value: "pw" } }, { transport, parameterEncryption: false });
+    try {
+      await signer.sign(Buffer.from("one"));
+      await signer.sign(Buffer.from("two"));
+      expect(commandCodes(transport)).toEqual(["181", "173", "15d", "15d", "181", "173", "15d"]);
+      await expect(signer.sign(Buffer.from("three"))).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
+      expect(commandCodes(transport).slice(7)).toEqual(["15d", "17a"]); // the Sign refused, then only GetCapability (lockout counter)
+      // The password the TPM refused is not presented again, by this signer or another one for the same key.
+      await expect(signer.sign(Buffer.from("four"))).rejects.toMatchObject({ code: "TPM_AUTH_FAILED", message: expect.stringMatching(/already rejected this key password; it was not presented again$/) });
+      expect(transport.sent).toHaveLength(9);
+    } finally {
+      await signer.close();
+    }
+  });
+});
+
+describe("a TPM2_Sign answer that does not verify with the key", () => {
+  it("is refused as a device fault (TPM_ERROR), never returned", async () => {
+    const other = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    const rs = sign("sha256", Buffer.from("m"), { key: other, dsaEncoding: "ieee-p1363" });
+    const answer = signAnswer({ sigAlg: TPM_ALG.ECDSA, hash: TPM_ALG.SHA256, signatureR: rs.subarray(0, 32), signatureS: rs.subarray(32) });
+    const signer = await openTpmSigner({ key: { kind: "handle", handle: 0x81000101 }, noKeyPassword: true }, { transport: tpmWithKey(undefined, eccSigningPublic(), [answer]) });
+    try {
+      await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/the TPM's signature \(\d+ bytes\) does not verify with the key's public key; it was not used$/) });
     } finally {
       await signer.close();
     }
