@@ -121,3 +121,24 @@ describe("writeOutputFile --force in a directory another user can write (sticky,
     expect([readFileSync(theirs, "utf8"), statSync(theirs).uid, readFileSync(ours, "utf8")]).toEqual(["planted", 65534, "ours"]);
   });
 });
+
+describe("writeOutputFile --force over another user's dangling symbolic link", () => {
+  it("refuses it, up front too, and creates nothing where it points (was: the file created there, as root)", async () => {
+    if (process.geteuid?.() !== 0) return; // another user's link needs root (lchown)
+    // Their own directory, not sticky: fs.protected_symlinks does not stop root from following their link there.
+    const theirs = join(dir, "their-dir");
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(theirs, 65534, 65534);
+    const target = join(dir, "created-elsewhere");
+    const link = join(theirs, "device.key");
+    symlinkSync(target, link);
+    lchownSync(link, 65534, 65534);
+    const refused = { code: "FILE_UNSAFE", message: `TPM key file ${link} exists and belongs to uid 65534 (another user); it was left as it is` };
+    await expect(checkOutputFile("TPM key file", link, true)).rejects.toMatchObject(refused);
+    await expect(writeOutputFile(link, "private key", options)).rejects.toMatchObject(refused);
+    expect(readdirSync(dir)).not.toContain("created-elsewhere");
+    // Without --force the link is "already exists" (O_EXCL never follows it), as before.
+    await expect(writeOutputFile(link, "private key", { what: "TPM key file", mode: 0o600 })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+    expect(readdirSync(dir)).not.toContain("created-elsewhere");
+  });
+});
