@@ -142,3 +142,44 @@ describe("writeOutputFile --force over another user's dangling symbolic link", (
     expect(readdirSync(dir)).not.toContain("created-elsewhere");
   });
 });
+
+describe("checkOutputFile: refuses up front what writeOutputFile would refuse, before a key is made", () => {
+  it("a FIFO or directory is named (with or without --force); an existing file without it is OBJECT_EXISTS with the caller's option", async () => {
+    const fifo = join(dir, "check-fifo");
+    execFileSync("mkfifo", [fifo]);
+    for (const overwrite of [true, false]) {
+      for (const path of [fifo, dir]) {
+        await expect(checkOutputFile("TPM key file", path, overwrite)).rejects.toMatchObject({
+          code: "FILE_NOT_REGULAR",
+          hint: "choose the path of a regular file, or one that does not exist yet",
+        });
+      }
+    }
+    const file = join(dir, "check-existing");
+    writeFileSync(file, "old");
+    await expect(checkOutputFile("TPM key file", file, false, "--overwrite")).rejects.toMatchObject({
+      code: "OBJECT_EXISTS",
+      message: `TPM key file ${file} already exists`,
+      hint: "choose another path, or pass --overwrite to replace it",
+    });
+    await expect(checkOutputFile("TPM key file", file, true)).resolves.toBeUndefined();
+    await expect(checkOutputFile("TPM key file", join(dir, "check-absent"), false)).resolves.toBeUndefined();
+  });
+
+  it("another user's file says what to do; their FIFO is named as a FIFO; without --force their file is OBJECT_EXISTS", async () => {
+    if (process.geteuid?.() !== 0) return; // another user's file needs root (chown)
+    const theirs = join(dir, "their-file");
+    writeFileSync(theirs, "x");
+    chownSync(theirs, 65534, 65534);
+    await expect(writeOutputFile(theirs, "key", options)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      hint: "choose another path, in a directory only this user can write",
+    });
+    await expect(writeOutputFile(theirs, "key", { what: "TPM key file" })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+    const fifo = join(dir, "their-fifo");
+    execFileSync("mkfifo", [fifo]);
+    chownSync(fifo, 65534, 65534);
+    await expect(writeOutputFile(fifo, "key", options)).rejects.toMatchObject({ code: "FILE_NOT_REGULAR" });
+    expect(readFileSync(theirs, "utf8")).toBe("x");
+  });
+});
