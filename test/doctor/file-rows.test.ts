@@ -100,3 +100,46 @@ describe("doctor: certificate validity and --warning-days", () => {
     for (const days of [9, 0]) expect(await validity(days)).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/^CN=doctor-files-soon, valid until .* left\)$/) });
   });
 });
+
+describe("doctor: the certificate's own rows", () => {
+  const run = (signer: { privateKey?: string; certificate?: string }, warningDays = 0, trustAnchors?: string) =>
+    runChecks(
+      {
+        signer,
+        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
+        endpoint: {},
+        trustAnchors,
+        agentSocket: join(dir, "no-agent.sock"),
+        createSession: false,
+        warningDays,
+        env: {},
+      },
+      () => undefined,
+    ).then((rows) => (name: string) => rows.find((r) => r.name === name));
+
+  it("an expired or not yet valid certificate is a ✘, with no warning days too", async () => {
+    for (const [name, dates] of [["expired", { expired: true }], ["early", { notYetValid: true }]] as const) {
+      const cert = issueLeaf(inter, dir, { name: `doctor-files-${name}`, ...dates });
+      const row = await run({ privateKey: cert.keyPath, certificate: cert.certPath });
+      expect(row("certificate validity"), name).toMatchObject({ outcome: "fail" });
+      expect(row("certificate validity")!.error?.code, name).toMatch(/^CERTIFICATE_(EXPIRED|NOT_YET_VALID)$/);
+    }
+  });
+
+  it("a file key: it opens in the file, signs for the certificate, and no TPM or token row is shown", async () => {
+    const key = copy(leaf.keyPath, "key-file-rows.pem", 0o600);
+    const rows = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, intermediates: inter.certPath });
+    expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass", detail: "EC key in the file" });
+    expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "pass" });
+    expect(rows.filter((r) => /TPM|PKCS#11|token/.test(r.name))).toEqual([]);
+  });
+
+  it("no certificate to read: the validity row says so; a chain to the wrong CA is a ✘ without the clock hint", async () => {
+    const none = await run({ privateKey: join(dir, "absent-key.pem"), certificate: join(dir, "absent-cert.pem") });
+    expect(none("certificate validity")).toMatchObject({ outcome: "skip", detail: "no certificate could be read" });
+    const other = createCa(join(dir, "other-ca"), { name: "Doctor Files Other CA" });
+    const wrong = await run({ privateKey: copy(leaf.keyPath, "key-chain.pem", 0o600), certificate: leaf.certPath }, 0, other.certPath);
+    expect(wrong("certificate chain")).toMatchObject({ outcome: "fail" });
+    expect(wrong("certificate chain")!.hint ?? "").not.toMatch(/clock/);
+  });
+});
