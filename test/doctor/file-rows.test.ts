@@ -135,6 +135,10 @@ describe("doctor: the certificate's own rows", () => {
   });
 
   it("no certificate to read: the validity row says so; a chain to the wrong CA is a ✘ without the clock hint", async () => {
+    // The key does not open: its certificate file is still checked on its own, and no test signature is tried.
+    const keyless = await run({ privateKey: join(dir, "absent-key.pem"), certificate: leaf.certPath });
+    expect(keyless("certificate validity")).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/^CN=doctor-files-leaf, /) });
+    expect(keyless("key matches certificate")).toBeUndefined();
     const none = await run({ privateKey: join(dir, "absent-key.pem"), certificate: join(dir, "absent-cert.pem") });
     expect(none("certificate validity")).toMatchObject({ outcome: "skip", detail: "no certificate could be read" });
     const other = createCa(join(dir, "other-ca"), { name: "Doctor Files Other CA" });
