@@ -19,7 +19,7 @@ export interface OutputFileOptions {
  */
 export async function writeOutputFile(path: string, data: string | Uint8Array, options: OutputFileOptions): Promise<void> {
   const old = options.overwrite ? await stat(path).catch(() => undefined) : undefined;
-  if (old) await refuseOthers(options.what, path, old);
+  if (options.overwrite) await refuseOthers(options.what, path, old);
   if (old) {
     if (!old.isFile()) throw notRegular(options.what, path, fileKind(old));
     // A new file renamed over this one, never rewritten in place: a write that fails (EFBIG, ENOSPC) leaves it
@@ -63,13 +63,16 @@ export async function checkOutputFile(what: string, path: string, overwrite: boo
   const info = await stat(path).catch(() => undefined);
   if (info && !info.isFile()) throw notRegular(what, path, fileKind(info));
   if (info && !overwrite) throw outputFileExists(what, path, force);
-  if (info) await refuseOthers(what, path, info);
+  if (overwrite) await refuseOthers(what, path, info);
 }
 
-/** Another user's file or link there (sticky /tmp): --force would chown the key to them, or follow their link. */
-async function refuseOthers(what: string, path: string, info: Stats): Promise<void> {
+/**
+ * Another user's file or link there (sticky /tmp): --force would chown the key to them, or follow their link (one
+ * that leads nowhere too: the file would be created where it points).
+ */
+async function refuseOthers(what: string, path: string, info: Stats | undefined): Promise<void> {
   const entry = await lstat(path).catch(() => undefined);
-  if (entry && entry.uid !== process.geteuid?.() && (info.isFile() || entry.isSymbolicLink())) {
+  if (entry && entry.uid !== process.geteuid?.() && (info?.isFile() || entry.isSymbolicLink())) {
     const message = `${what} ${path} exists and belongs to uid ${entry.uid} (another user); it was left as it is`;
     const hint = "choose another path, in a directory only this user can write";
     throw new InputError("FILE_UNSAFE", message, { hint });

@@ -101,6 +101,14 @@ describe("runChecks: the endpoint's rows", () => {
     expect(server.requests.map((r) => r.method)).toEqual(["GET"]);
   });
 
+  it("without createSession no session is asked for, even when every check passes (was never checked)", async () => {
+    const server = await endpointAt(new Date());
+    const row = await checks({ endpoint: server.url });
+    expect(row("clock")).toMatchObject({ outcome: "pass" });
+    expect(row("CreateSession")).toMatchObject({ outcome: "skip", detail: "not tried", hint: expect.stringMatching(/^add --create-session/) });
+    expect(server.requests.map((r) => r.method)).toEqual(["GET"]);
+  });
+
   it("CreateSession refused: its row fails with the service's error", async () => {
     const server = await endpointAt(new Date());
     const row = await checks({ endpoint: server.url }, { createSession: true });

@@ -145,6 +145,26 @@ describe("buildCsr with file keys, checked by openssl req -verify", () => {
     await signer.close();
   });
 
+  it("without SANs the request has no empty SubjectAltName extension; a key without a public key is a typed refusal", async () => {
+    const { signer } = await fileSigner("p256");
+    try {
+      const { pem } = await buildCsr(signer, { subject: parseSubject("/CN=no-sans"), subjectAltNames: [] });
+      const { text } = verifyCsr(pem, "no-sans");
+      expect(text).not.toMatch(/Subject Alternative Name/);
+      expect(text).toMatch(/X509v3 Key Usage: critical/);
+      const keyless: Signer = { ...signer, sign: signer.sign.bind(signer), publicKey: async () => undefined, certificate: signer.certificate.bind(signer), certificateChain: signer.certificateChain.bind(signer), close: signer.close.bind(signer), keyType: "EC", backend: "pkcs11" };
+      await expect(buildCsr(keyless, { subject: parseSubject("/CN=x") })).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED",
+        message: "cannot read the public key of this pkcs11 key",
+        hint: "the token needs a public-key object with the key's CKA_ID (keygen creates one)",
+      });
+      const { text: withSan } = verifyCsr((await buildCsr(signer, { subject: parseSubject("/CN=san"), subjectAltNames: [parseSan("DNS:a.example")] })).pem, "one-san");
+      expect(withSan).toMatch(/X509v3 Subject Alternative Name: \n/);
+    } finally {
+      await signer.close();
+    }
+  });
+
   it("from plain JavaScript, a junk signer or request is a USAGE error naming it, not a TypeError", async () => {
     const { signer } = await fileSigner("p256");
     const subject = parseSubject("/CN=x");
@@ -160,6 +180,15 @@ describe("buildCsr with file keys, checked by openssl req -verify", () => {
       [signer, { subject, subjectAltNames: [{ type: "IP", value: "not-an-ip" }] }, "request.subjectAltNames must be"],
       [signer, { subject, subjectAltNames: [{ type: "dns", value: "a.example" }] }, "request.subjectAltNames must be"],
       [signer, { subject, digest: "MD5" }, "request.digest must be SHA256, SHA384 or SHA512"],
+      [signer, { subject: [[]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject: [[{ oid: "2.5.4.3", value: "x" }], [{ oid: "2.5.4.3", value: 5 }]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject: [[{ oid: "2.5.4.3", value: "x" }, { oid: "2.5", value: 5 }]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject: [["not an attribute"]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject: [[{ oid: "x2.5.4.3", value: "x" }]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject: [[{ oid: "2.5.4.3x", value: "x" }]] }, "request.subject must be an array of RDNs"],
+      [signer, { subject, subjectAltNames: [{ type: "DNS", value: " a.example" }] }, "request.subjectAltNames must be"],
+      [signer, { subject, subjectAltNames: [{ type: "DNS", value: "a.example" }, { type: "IP", value: "x" }] }, "request.subjectAltNames must be"],
+      [signer, { subject, subjectAltNames: [null] }, "request.subjectAltNames must be"],
     ];
     for (const [s, request, message] of cases) {
       await expect(buildCsr(s as Signer, request as never), JSON.stringify(request)).rejects.toMatchObject({

@@ -17,6 +17,8 @@ describe("certificatePathBeside", () => {
     ["device", "device.cert.pem"],
     ["/k/a.b.TPM", "/k/a.b.cert.pem"],
     ["/k/key.bin", "/k/key.bin.cert.pem"],
+    ["/k/key.der", "/k/key.cert.pem"],
+    ["/k/key.priv", "/k/key.cert.pem"],
   ])("%s → %s", (key, cert) => {
     expect(certificatePathBeside(key)).toBe(cert);
   });

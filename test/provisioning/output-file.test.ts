@@ -121,3 +121,65 @@ describe("writeOutputFile --force in a directory another user can write (sticky,
     expect([readFileSync(theirs, "utf8"), statSync(theirs).uid, readFileSync(ours, "utf8")]).toEqual(["planted", 65534, "ours"]);
   });
 });
+
+describe("writeOutputFile --force over another user's dangling symbolic link", () => {
+  it("refuses it, up front too, and creates nothing where it points (was: the file created there, as root)", async () => {
+    if (process.geteuid?.() !== 0) return; // another user's link needs root (lchown)
+    // Their own directory, not sticky: fs.protected_symlinks does not stop root from following their link there.
+    const theirs = join(dir, "their-dir");
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(theirs, 65534, 65534);
+    const target = join(dir, "created-elsewhere");
+    const link = join(theirs, "device.key");
+    symlinkSync(target, link);
+    lchownSync(link, 65534, 65534);
+    const refused = { code: "FILE_UNSAFE", message: `TPM key file ${link} exists and belongs to uid 65534 (another user); it was left as it is` };
+    await expect(checkOutputFile("TPM key file", link, true)).rejects.toMatchObject(refused);
+    await expect(writeOutputFile(link, "private key", options)).rejects.toMatchObject(refused);
+    expect(readdirSync(dir)).not.toContain("created-elsewhere");
+    // Without --force the link is "already exists" (O_EXCL never follows it), as before.
+    await expect(writeOutputFile(link, "private key", { what: "TPM key file", mode: 0o600 })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+    expect(readdirSync(dir)).not.toContain("created-elsewhere");
+  });
+});
+
+describe("checkOutputFile: refuses up front what writeOutputFile would refuse, before a key is made", () => {
+  it("a FIFO or directory is named (with or without --force); an existing file without it is OBJECT_EXISTS with the caller's option", async () => {
+    const fifo = join(dir, "check-fifo");
+    execFileSync("mkfifo", [fifo]);
+    for (const overwrite of [true, false]) {
+      for (const path of [fifo, dir]) {
+        await expect(checkOutputFile("TPM key file", path, overwrite)).rejects.toMatchObject({
+          code: "FILE_NOT_REGULAR",
+          hint: "choose the path of a regular file, or one that does not exist yet",
+        });
+      }
+    }
+    const file = join(dir, "check-existing");
+    writeFileSync(file, "old");
+    await expect(checkOutputFile("TPM key file", file, false, "--overwrite")).rejects.toMatchObject({
+      code: "OBJECT_EXISTS",
+      message: `TPM key file ${file} already exists`,
+      hint: "choose another path, or pass --overwrite to replace it",
+    });
+    await expect(checkOutputFile("TPM key file", file, true)).resolves.toBeUndefined();
+    await expect(checkOutputFile("TPM key file", join(dir, "check-absent"), false)).resolves.toBeUndefined();
+  });
+
+  it("another user's file says what to do; their FIFO is named as a FIFO; without --force their file is OBJECT_EXISTS", async () => {
+    if (process.geteuid?.() !== 0) return; // another user's file needs root (chown)
+    const theirs = join(dir, "their-file");
+    writeFileSync(theirs, "x");
+    chownSync(theirs, 65534, 65534);
+    await expect(writeOutputFile(theirs, "key", options)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      hint: "choose another path, in a directory only this user can write",
+    });
+    await expect(writeOutputFile(theirs, "key", { what: "TPM key file" })).rejects.toMatchObject({ code: "OBJECT_EXISTS" });
+    const fifo = join(dir, "their-fifo");
+    execFileSync("mkfifo", [fifo]);
+    chownSync(fifo, 65534, 65534);
+    await expect(writeOutputFile(fifo, "key", options)).rejects.toMatchObject({ code: "FILE_NOT_REGULAR" });
+    expect(readFileSync(theirs, "utf8")).toBe("x");
+  });
+});

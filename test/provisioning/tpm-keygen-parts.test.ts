@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { currentPcrPolicy, parsePcrRequest, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
+import { currentPcrPolicy, parsePcrRequest, PCR_REQUEST, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
 import { Tpm } from "../../src/tpm/client/tpm.js";
 import { PCR_Read } from "../../src/tpm/wire/commands.js";
 import { ScriptedTransport } from "../tpm/fake-transport.js";
@@ -71,12 +71,37 @@ describe("parsePcrRequest", () => {
     ["sha256:0,7", { bank: "sha256", pcrs: [0, 7] }],
     ["7,0,7", { bank: "sha256", pcrs: [0, 7] }],
     ["SHA384:16", { bank: "sha384", pcrs: [16] }],
+    ["sha256: 0, 23", { bank: "sha256", pcrs: [0, 23] }],
+    ["7,6,5,4,3,2,1,0", { bank: "sha256", pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }],
   ])("%s", (text, expected) => {
     expect(parsePcrRequest(text)).toEqual(expected);
   });
 
-  it.each(["md5:1", "sha256:24", "sha256:", "sha256:a", "0,1,2,3,4,5,6,7,8", "constructor:1", "__proto__:1"])("refuses %j", (text) => {
+  it.each(["md5:1", "sha256:24", "sha256:", "sha256:a", "sha256:a7", "sha256:7a", "sha256:0,a", "0,1,2,3,4,5,6,7,8", "constructor:1", "__proto__:1"])("refuses %j", (text) => {
     expect(() => parsePcrRequest(text)).toThrow(/--tpm-pcr/);
+  });
+
+  it("a library caller's request: a known bank and 1 to 8 PCRs 0-23 (an empty list would bind the key to no PCR)", () => {
+    const [ok] = PCR_REQUEST as [(v: unknown) => boolean, string];
+    expect(ok({ bank: "sha256", pcrs: [0, 7] })).toBe(true);
+    expect(ok({ bank: "sha1", pcrs: [0, 1, 2, 3, 4, 5, 6, 23] })).toBe(true);
+    for (const bad of [
+      { bank: "sha256", pcrs: [] },
+      { bank: "sha256", pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8] },
+      { bank: "sha256", pcrs: [24] },
+      { bank: "sha256", pcrs: [0, 24] },
+      { bank: "sha256", pcrs: [-1] },
+      { bank: "sha256", pcrs: [1.5] },
+      { bank: "sha256", pcrs: ["7"] },
+      { bank: "sha256", pcrs: "7" },
+      { bank: "md5", pcrs: [7] },
+      { bank: "constructor", pcrs: [7] },
+      { bank: 11, pcrs: [7] },
+      { pcrs: [7] },
+      null,
+    ]) {
+      expect(ok(bad), JSON.stringify(bad)).toBe(false);
+    }
   });
 
   it("selects PCRs as a 3-byte bitmap", () => {
@@ -152,6 +177,10 @@ describe("currentPcrPolicy", () => {
   it.each([
     ["no bank at all", [], []],
     ["the bank without PCR 7", [{ ...pcrSelection(request), pcrSelect: Buffer.from([1, 0, 0]) }], [Buffer.alloc(64)]],
+    ["one value for two PCRs", [pcrSelection(request)], [Buffer.alloc(64)]],
+    ["PCR 8 too", [{ ...pcrSelection(request), pcrSelect: Buffer.from([0x81, 1, 0]) }], [Buffer.alloc(64), Buffer.alloc(64), Buffer.alloc(64)]],
+    ["PCR 8 instead of 7", [{ ...pcrSelection(request), pcrSelect: Buffer.from([1, 1, 0]) }], [Buffer.alloc(64), Buffer.alloc(64)]],
+    ["the bank twice", [pcrSelection(request), pcrSelection(request)], [Buffer.alloc(64), Buffer.alloc(64)]],
   ])("a TPM that reads %s (not allocated): refused, naming the bank", async (_, selections, values) => {
     await expect(currentPcrPolicy(answering(selections, values), request)).rejects.toMatchObject({
       code: "TPM_ERROR",

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -355,5 +355,50 @@ describe("install-systemd --pin-file: every unit that loads the PIN file reads i
     expect(agent.content).not.toContain("--pkcs11-pin-file"); // a user unit: no credential is loaded for it
     const without = generateFiles(context).filter((f) => f.path.startsWith("/etc/systemd/system/"));
     for (const file of without) expect(file.content).not.toContain("--pkcs11-pin-file");
+  });
+});
+
+describe("install-systemd: what the sandbox hides, and where this installation is", () => {
+  it("hiddenFromServices: /tmp and /var/tmp always; home directories only under ProtectHome=yes; /etc never", async () => {
+    const { hiddenFromServices } = await import("../../src/systemd/install.js");
+    expect(hiddenFromServices("/home/a/config.json", "read-only")).toBeUndefined();
+    expect(hiddenFromServices("/run/user/1000/c.json", "yes")).toBe("ProtectHome=yes");
+    expect(hiddenFromServices("/etc/roles-anywhere-agent/config.json", "yes")).toBeUndefined();
+    expect(hiddenFromServices("/etc/home/config.json", "yes")).toBeUndefined();
+    expect(hiddenFromServices("/var/tmp/c.json", "read-only")).toBe("PrivateTmp=yes: they have a /var/tmp of their own");
+  });
+
+  it("no dist/cli.js to point at: FILE_NOT_FOUND, no units", () => {
+    for (const cli of [undefined, join(dir, "no-such-cli.js")]) {
+      expect(() => thisInstallation(cli)).toThrow(expect.objectContaining({ code: "FILE_NOT_FOUND", hint: "run install-systemd through the installed roles-anywhere-agent command" }));
+    }
+  });
+
+  it.runIf(process.geteuid?.() === 0 && !realpathSync(process.execPath).startsWith("/root/"))(
+    "ProtectHome=read-only when the CLI lives under a home directory (yes when neither it nor Node.js does)",
+    () => {
+      const home = mkdtempSync("/root/raa-install-home-");
+      try {
+        const cli = join(home, "cli.js");
+        writeFileSync(cli, "", { mode: 0o644 });
+        expect(thisInstallation(cli).protectHome).toBe("read-only");
+        const outside = join(dir, "cli-outside.js");
+        writeFileSync(outside, "", { mode: 0o644 });
+        expect(thisInstallation(outside).protectHome).toBe(/^\/(home|root|run\/user)\//.test(realpathSync(process.execPath)) ? "read-only" : "yes");
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it("under --root, the next steps say to apply the sysusers.d and tmpfiles.d entries on the target, then where the config goes", async () => {
+    const lines: string[] = [];
+    await installFiles(generateFiles(context), join(dir, "steps"), context, (line) => lines.push(line));
+    expect(lines.filter((l) => l.startsWith("next: "))).toEqual([
+      "next: on the target system: systemd-sysusers /etc/sysusers.d/roles-anywhere-agent.conf && systemd-tmpfiles --create /etc/tmpfiles.d/roles-anywhere-agent.conf && systemctl daemon-reload",
+      'next: put the config in /etc/roles-anywhere-agent/config.json (root:roles-anywhere, mode 0640) with profile "default"',
+      "next: systemctl enable --now roles-anywhere-update.service      # and/or roles-anywhere-serve.service",
+      "next: systemctl --user enable --now roles-anywhere-agent.socket  # per user, for the agent",
+    ]);
   });
 });

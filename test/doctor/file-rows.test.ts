@@ -1,0 +1,149 @@
+/**
+ * doctor's rows for the key, certificate and intermediates files: a file another user can change or read must be a
+ * ✘ (an operator trusts a ✔), and the validity warning must come within --warning-days and only then.
+ */
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runChecks } from "../../src/doctor/checks.js";
+import { AgentError } from "../../src/errors.js";
+import { signerChecks } from "../helpers/doctor-checks.js";
+import { createCa, issueLeaf } from "../helpers/pki.js";
+
+const dir = mkdtempSync(join(tmpdir(), "raa-doctor-files-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const ca = createCa(join(dir, "ca"), { name: "Doctor Files CA" });
+const inter = createCa(join(dir, "ca"), { name: "Doctor Files Intermediate", parent: ca });
+const leaf = issueLeaf(inter, dir, { name: "doctor-files-leaf" });
+
+/** A copy of `from` with this mode (and owner), so that each case has its own file. */
+function copy(from: string, name: string, mode: number, uid?: number): string {
+  const path = join(dir, name);
+  copyFileSync(from, path);
+  chmodSync(path, mode);
+  if (uid !== undefined) chownSync(path, uid, uid);
+  return path;
+}
+
+const FILE_ROW = /^(private key|certificate|intermediates) file$/;
+const rowsFor = async (files: { privateKey?: string; certificate?: string; intermediates?: string }) => {
+  const rows = await signerChecks(dir, files);
+  return Object.fromEntries(rows.filter((r) => FILE_ROW.test(r.name)).map((r) => [r.name, r]));
+};
+
+describe("doctor: file rows", () => {
+  it("a certificate or intermediates file the group or others can write is a ✘ with chmod go-w; 0644 is a ✔", async () => {
+    for (const mode of [0o664, 0o646]) {
+      const cert = copy(leaf.certPath, `cert-${mode.toString(8)}.pem`, mode);
+      const chain = copy(inter.certPath, `chain-${mode.toString(8)}.pem`, mode);
+      const rows = await rowsFor({ privateKey: copy(leaf.keyPath, `key-${mode.toString(8)}.pem`, 0o600), certificate: cert, intermediates: chain });
+      expect(rows["certificate file"]).toMatchObject({ outcome: "fail", detail: `${cert} is writable by other users`, hint: `run: chmod go-w ${cert}` });
+      expect(rows["intermediates file"]).toMatchObject({ outcome: "fail", detail: `${chain} is writable by other users` });
+      expect(rows["certificate file"]!.error?.code).toBe("FILE_UNSAFE");
+    }
+    const cert = copy(leaf.certPath, "cert-644.pem", 0o644);
+    const rows = await rowsFor({ privateKey: copy(leaf.keyPath, "key-ok.pem", 0o600), certificate: cert });
+    expect(rows["certificate file"]).toMatchObject({ outcome: "pass", detail: cert });
+    expect(rows["private key file"]).toMatchObject({ outcome: "pass", detail: `${join(dir, "key-ok.pem")} (mode 0600)` });
+  });
+
+  it("a private key the group or others can read is a ✘ with chmod 600, whatever bit", async () => {
+    for (const mode of [0o640, 0o604, 0o620]) {
+      const key = copy(leaf.keyPath, `key-${mode.toString(8)}.pem`, mode);
+      const rows = await rowsFor({ privateKey: key, certificate: leaf.certPath });
+      expect(rows["private key file"]).toMatchObject({
+        outcome: "fail",
+        detail: `${key} is readable by other users (mode 0${mode.toString(8)})`,
+        hint: `run: chmod 600 ${key}`,
+      });
+    }
+  });
+
+  it.runIf(process.geteuid?.() === 0)("a private key of another user, even 0600, is a ✘: its owner could swap it", async () => {
+    const key = copy(leaf.keyPath, "key-of-nobody.pem", 0o600, 65534);
+    const rows = await rowsFor({ privateKey: key, certificate: leaf.certPath });
+    expect(rows["private key file"]).toMatchObject({ outcome: "fail", detail: `${key} belongs to uid 65534, not to this user` });
+  });
+
+  it("a file that is not there is a ✘ FILE_NOT_FOUND; a certificate that is also the key file is one row", async () => {
+    const rows = await rowsFor({ privateKey: join(dir, "no-key.pem"), certificate: join(dir, "no-cert.pem") });
+    expect(rows["private key file"]).toMatchObject({ outcome: "fail", detail: `${join(dir, "no-key.pem")} does not exist` });
+    expect(rows["certificate file"]!.error?.code).toBe("FILE_NOT_FOUND");
+    const both = await signerChecks(dir, { certificate: copy(leaf.keyPath, "only.pem", 0o600) });
+    expect(both.filter((r) => FILE_ROW.test(r.name)).map((r) => r.name)).toEqual(["private key file"]);
+  });
+});
+
+describe("doctor: certificate validity and --warning-days", () => {
+  const soon = issueLeaf(inter, dir, { name: "doctor-files-soon", days: 10 });
+  const validity = async (warningDays: number) => {
+    const rows = await runChecks(
+      {
+        signer: { privateKey: soon.keyPath, certificate: soon.certPath },
+        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
+        endpoint: {},
+        agentSocket: join(dir, "no-agent.sock"),
+        createSession: false,
+        warningDays,
+        env: {},
+      },
+      () => undefined,
+    );
+    return rows.find((r) => r.name === "certificate validity")!;
+  };
+
+  it("a certificate expiring in 10 days is a ✘ with 30 or 11 warning days, a ✔ with 9, and with 0 (no warning)", async () => {
+    for (const days of [30, 11]) {
+      expect(await validity(days)).toMatchObject({ outcome: "fail", detail: expect.stringMatching(new RegExp(`: expires within ${days} days$`)), hint: "renew the certificate now" });
+    }
+    for (const days of [9, 0]) expect(await validity(days)).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/^CN=doctor-files-soon, valid until .* left\)$/) });
+  });
+});
+
+describe("doctor: the certificate's own rows", () => {
+  const run = (signer: { privateKey?: string; certificate?: string }, warningDays = 0, trustAnchors?: string) =>
+    runChecks(
+      {
+        signer,
+        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
+        endpoint: {},
+        trustAnchors,
+        agentSocket: join(dir, "no-agent.sock"),
+        createSession: false,
+        warningDays,
+        env: {},
+      },
+      () => undefined,
+    ).then((rows) => (name: string) => rows.find((r) => r.name === name));
+
+  it("an expired or not yet valid certificate is a ✘, with no warning days too", async () => {
+    for (const [name, dates] of [["expired", { expired: true }], ["early", { notYetValid: true }]] as const) {
+      const cert = issueLeaf(inter, dir, { name: `doctor-files-${name}`, ...dates });
+      const row = await run({ privateKey: cert.keyPath, certificate: cert.certPath });
+      expect(row("certificate validity"), name).toMatchObject({ outcome: "fail" });
+      expect(row("certificate validity")!.error?.code, name).toMatch(/^CERTIFICATE_(EXPIRED|NOT_YET_VALID)$/);
+    }
+  });
+
+  it("a file key: it opens in the file, signs for the certificate, and no TPM or token row is shown", async () => {
+    const key = copy(leaf.keyPath, "key-file-rows.pem", 0o600);
+    const rows = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, intermediates: inter.certPath });
+    expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass", detail: "EC key in the file" });
+    expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "pass" });
+    expect(rows.filter((r) => /TPM|PKCS#11|token/.test(r.name))).toEqual([]);
+  });
+
+  it("no certificate to read: the validity row says so; a chain to the wrong CA is a ✘ without the clock hint", async () => {
+    // The key does not open: its certificate file is still checked on its own, and no test signature is tried.
+    const keyless = await run({ privateKey: join(dir, "absent-key.pem"), certificate: leaf.certPath });
+    expect(keyless("certificate validity")).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/^CN=doctor-files-leaf, /) });
+    expect(keyless("key matches certificate")).toBeUndefined();
+    const none = await run({ privateKey: join(dir, "absent-key.pem"), certificate: join(dir, "absent-cert.pem") });
+    expect(none("certificate validity")).toMatchObject({ outcome: "skip", detail: "no certificate could be read" });
+    const other = createCa(join(dir, "other-ca"), { name: "Doctor Files Other CA" });
+    const wrong = await run({ privateKey: copy(leaf.keyPath, "key-chain.pem", 0o600), certificate: leaf.certPath }, 0, other.certPath);
+    expect(wrong("certificate chain")).toMatchObject({ outcome: "fail" });
+    expect(wrong("certificate chain")!.hint ?? "").not.toMatch(/clock/);
+  });
+});
