@@ -473,38 +473,27 @@ describe("CredentialCache", () => {
     cache.stop();
   });
 
-  it("a certificate 'not yet valid' to a clock years behind is tried again within a minute of NTP stepping it forward", async () => {
-    const fetch = vi.fn(async () => {
-      if (Date.now() > T0 - DAY) return creds(60 * MIN);
-      throw new InputError("CERTIFICATE_NOT_YET_VALID", "the certificate is valid only from …");
-    });
-    vi.setSystemTime(T0 - 365 * DAY); // an RTC with a flat battery, a year behind at boot
-    const cache = new CredentialCache({ fetch, random: () => 0.5 });
-    cache.start();
-    await vi.advanceTimersByTimeAsync(20 * MIN);
-    const failures = fetch.mock.calls.length;
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(cache.status().nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(90_000);
-    vi.setSystemTime(Date.now() + 365 * DAY); // NTP
-    await vi.advanceTimersByTimeAsync(60_000);
-    expect(fetch).toHaveBeenCalledTimes(failures + 1);
-    expect(cache.status().state).toBe("fresh");
-    cache.stop();
-  });
-
-  it("a key error's back-off is not cut short by a clock step: only the clock's own failures are", async () => {
+  it.each([
+    // An RTC with a flat battery, a year behind at boot, until NTP steps it forward: retried within the minute.
+    ["a certificate 'not yet valid' to a clock a year behind", "CERTIFICATE_NOT_YET_VALID", -365 * DAY, true],
+    // Only the clock's own failures end their wait at a step.
+    ["a key error", "PRIVATE_KEY_INVALID", 0, false],
+  ] as const)("%s (%s), the clock %d ms off, then stepped: tried again within a minute: %s", async (_what, code, offset, retried) => {
     const fetch = vi.fn(async (): Promise<Credentials> => {
-      throw new InputError("PRIVATE_KEY_INVALID", "could not read private key …");
+      if (code === "CERTIFICATE_NOT_YET_VALID" && Date.now() > T0 - DAY) return creds(60 * MIN);
+      throw new InputError(code, "the certificate is valid only from … / could not read private key …");
     });
+    vi.setSystemTime(T0 + offset);
     const cache = new CredentialCache({ fetch, random: () => 0.5 });
     cache.start();
     await vi.advanceTimersByTimeAsync(20 * MIN);
     const failures = fetch.mock.calls.length;
     await vi.advanceTimersByTimeAsync(10_000);
     expect(cache.status().nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(90_000);
-    vi.setSystemTime(Date.now() - 365 * DAY);
+    vi.setSystemTime(Date.now() + (offset === 0 ? -365 * DAY : -offset)); // NTP
     await vi.advanceTimersByTimeAsync(60_000);
-    expect(fetch).toHaveBeenCalledTimes(failures);
+    expect(fetch).toHaveBeenCalledTimes(retried ? failures + 1 : failures);
+    if (retried) expect(cache.status().state).toBe("fresh");
     cache.stop();
   });
 
