@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { runMain } from "../helpers/run-main.js";
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io = {
-    stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
-    stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
-    env,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runMain;
 
 describe("completion", () => {
   it("without a shell: the one $SHELL names, bash when unset or empty, one line for a shell it has no script for", async () => {

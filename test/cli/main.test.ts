@@ -1,19 +1,9 @@
 /** main(): which command line runs a command, which prints help, and the unknown-command answer. */
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { runMain } from "../helpers/run-main.js";
 import { VERSION } from "../../src/version.js";
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io = {
-    stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
-    stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
-    env: {},
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runMain(argv);
 
 describe("main", () => {
   it("prints the overall help for no command, help, -h and --help: exit 0, the exit codes listed", async () => {

@@ -1,20 +1,14 @@
 /** The refusals the provisioning commands make before they touch a token, a TPM or a file: exit 2, one line. */
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { runMain } from "../helpers/run-main.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
 const tmp = makeTempDir("raa-required-flags-");
 afterAll(() => tmp.cleanup());
 
 async function refusal(...argv: string[]): Promise<[number, string, string]> {
-  let stdout = "";
-  let stderr = "";
-  const io = {
-    stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
-    stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
-    env: { CI: "true" },
-  };
-  return [await main(argv, io), stdout, stderr];
+  const { code, stdout, stderr } = await runMain(argv, { CI: "true" });
+  return [code, stdout, stderr];
 }
 const usage = (line: string): [number, string, string] => [2, "", `roles-anywhere-agent: ${line}\n`];
 

@@ -7,7 +7,7 @@ import { existsSync, fstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, st
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { runMain } from "../helpers/run-main.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-run-serve-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,17 +20,8 @@ const ARNS = [
 const KEY = ["--certificate", join(dir, "missing.pem"), "--private-key", join(dir, "missing.key")];
 const SERVE = ["serve", ...KEY, ...ARNS, "--port", "0"];
 
-async function run(argv: readonly string[], journalStream: string) {
-  let stdout = "";
-  let stderr = "";
-  const io = {
-    stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
-    stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
-    env: { XDG_RUNTIME_DIR: "/nonexistent", CI: "true", JOURNAL_STREAM: journalStream },
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (argv: readonly string[], journalStream: string) =>
+  runMain(argv, { XDG_RUNTIME_DIR: "/nonexistent", CI: "true", JOURNAL_STREAM: journalStream });
 
 /** JOURNAL_STREAM as systemd sets it for a file: "device:inode". */
 function streamOf(stat: { dev: number | bigint; ino: number | bigint }): string {

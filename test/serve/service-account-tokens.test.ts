@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { openServiceAccountTokens } from "../../src/serve/service-account-tokens.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { agentContainer, flagValue, readManifests } from "../deploy/kubernetes-manifests.js";
-import { main } from "../../src/cli/main.js";
+import { runMain } from "../helpers/run-main.js";
 
 const { dir, cleanup } = makeTempDir("raa-sa-tokens-");
 afterAll(cleanup);
@@ -577,13 +577,7 @@ describe("serve --ecs-service-account on the command line", () => {
     "--role-arn", "arn:aws:iam::111122223333:role/reader",
     "--ecs-service-account", "billing/api", "--ecs-jwks", jwksPath, "--ecs-issuer", ISSUER,
   ];
-  async function run(argv: readonly string[]) {
-    let stdout = "";
-    let stderr = "";
-    const write = (to: "out" | "err") => (t: string | Uint8Array) => (to === "out" ? (stdout += String(t)) : (stderr += String(t)), true);
-    const code = await main(argv, { stdout: { write: write("out") }, stderr: { write: write("err") }, env: { XDG_RUNTIME_DIR: "/nonexistent", CI: "true" } });
-    return { code, stdout, stderr };
-  }
+  const run = (argv: readonly string[]) => runMain(argv, { XDG_RUNTIME_DIR: "/nonexistent", CI: "true" });
 
   it("refuses the API server's audience (its issuer, kubernetes.default.svc…): exit 2, one line", async () => {
     // Before: taken; every bound pod's own API token (kube-api-access) got credentials, and the agent was sent

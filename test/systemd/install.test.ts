@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { runMain } from "../helpers/run-main.js";
 import { installFiles, thisInstallation } from "../../src/systemd/install.js";
 import { generateFiles, type UnitContext } from "../../src/systemd/unit-files.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -183,17 +183,7 @@ describe("install-systemd: what the units are written over, and what goes into t
     });
   });
 
-  async function dryRun(...flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const io = {
-      stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
-      stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
-      env: { CI: "true" },
-    };
-    const code = await main(["install-systemd", "--dry-run", ...flags], io);
-    return { code, stdout, stderr };
-  }
+  const dryRun = (...flags: string[]) => runMain(["install-systemd", "--dry-run", ...flags], { CI: "true" });
 
   /**
    * Runs `run` as if Node.js and the CLI were installed outside every home directory (as in a clone under /tmp):
