@@ -82,6 +82,7 @@ describe("Roles Anywhere and role ARNs", () => {
       [() => parseProfileArn(ta("profile/p.")), `invalid profile ARN '${ta("profile/p.")}': ${resource("profile")}`],
       [() => parseProfileArn(ta("profile/a/b")), `invalid profile ARN '${ta("profile/a/b")}': ${resource("profile")}`],
       [() => parseProfileArn(ta("xprofile/p")), `invalid profile ARN '${ta("xprofile/p")}': ${resource("profile")}`],
+      [() => parseProfileArn(ta("profilx/p")), `invalid profile ARN '${ta("profilx/p")}': ${resource("profile")}`],
       [() => checkedRegionOf("arn:aws:rolesanywhere::1:trust-anchor/t", "trust-anchor"), "invalid trust anchor ARN 'arn:aws:rolesanywhere::1:trust-anchor/t': the region section is empty"],
       [() => checkedRegionOf("arn:aws:rolesanywhere::1:profile/p", "profile"), "invalid profile ARN 'arn:aws:rolesanywhere::1:profile/p': the region section is empty"],
       [() => parseProfileArn("x"), "invalid profile ARN 'x': an ARN starts with 'arn:'"],
