@@ -29,6 +29,12 @@ describe("reportReady: a NOTIFY_SOCKET it cannot send to", () => {
     ];
     for (const socket of ["run/notify", "vsock:2:1234", "@", `/${"a".repeat(107)}`]) expect(warningFor(socket)).toEqual(expected);
     expect(warningFor("")).toEqual([]); // unset or empty: not under systemd
+    delete process.env["NOTIFY_SOCKET"];
+    const lines: string[] = [];
+    reportReady("serving", (line) => lines.push(line));
+    expect(lines).toEqual([]);
+    // 107 bytes fit sockaddr_un: sent (and failing, nobody listens there), not refused by the bound.
+    expect(warningFor(`/nonexistent/${"a".repeat(94)}`)[0]).not.toMatch(/at most 107 bytes/);
   });
 });
 
