@@ -28,11 +28,12 @@ describe("wrongOption", () => {
     expect(wrongOption({ tpm: { device: 5 } }, kinds)).toBe("tpm.device must be a string");
     expect(wrongOption({ tpm: { device: "d" }, region: 5 }, kinds)).toBe("region must be a string");
     expect(wrongOption({ tpm: {} }, kinds, { required: ["tpm.device"] })).toBe("tpm.device must be a string");
-    expect(wrongOption({ tpm: {} }, kinds, { required: ["tpmx.device", "device"] })).toBeUndefined();
+    expect(wrongOption({ tpm: {} }, kinds, { required: ["tpmx.device", "tpm_device", "device"] })).toBeUndefined();
     expect(wrongOption({}, kinds, { required: ["tpm"] })).toBe("tpm must be an object");
     const named = { what: "the settings", name: (f: string) => `--${f}` };
     expect(wrongOption({ tpm: { noKeyPassword: "yes" } }, kinds, named)).toBe("--tpm.noKeyPassword must be a boolean");
     expect(wrongOption([], kinds, named)).toBe("the settings must be an object");
+    for (const options of ["tpm=x", 5, null, []]) expect(wrongOption(options, kinds), String(options)).toBe("the options must be an object");
   });
 
   it('"object": a plain object of any prototype-less or Object kind, never a Map or class instance', () => {
