@@ -16,7 +16,7 @@ const HELP_FLAGS: ReadonlySet<string> = new Set(["-h", "--help"]);
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   hideSecretsInProcessTitle(); // process.argv, not `argv`: only a real command line is shown by ps
-  const debug = wantsDebug(argv);
+  let debug = wantsDebug(argv);
   try {
     const [name, ...rest] = argv;
     if (name === "completion" && !rest.some((a) => HELP_FLAGS.has(a))) return await printCompletion(rest, io);
@@ -36,6 +36,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       throw new UsageError("USAGE", `unknown command "${name}"`, { hint: near.length > 0 ? `did you mean '${near.join("' or '")}'? ${list}` : list });
     }
     const spec: CommandSpec = await load();
+    debug = wantsDebug(argv, spec);
     if (rest.some((a) => HELP_FLAGS.has(a))) return await showHelp(argv, io);
     return await spec.run(parseCommandArgs(spec, rest), io);
   } catch (error) {

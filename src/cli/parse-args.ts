@@ -21,14 +21,13 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith("-") || arg === "-") {
+    const flag = flagOf(arg);
+    if (!flag) {
       positionals.push(arg);
       continue;
     }
-    const body = arg.slice(arg.startsWith("--") ? 2 : 1); // `-x` or `--x` (a string test: no pattern to compile)
-    const eq = body.indexOf("=");
-    const name = eq >= 0 ? body.slice(0, eq) : body;
-    let inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+    const { name } = flag;
+    let inline = flag.inline;
     const option = optionNamed(spec.options, name);
     if (!option) {
       const suggestion = unknownFlagHint(name, spec.options.map((o) => o.name));
@@ -36,8 +35,8 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
       throw new UsageError("USAGE", `unknown flag --${name} for '${spec.name}'`, { hint: suggestion ? `${suggestion} ${help}` : help });
     }
     if (option.type === "boolean") {
-      if (inline === undefined || /^(true|1|t|TRUE|True)$/.test(inline)) values[name] = true;
-      else if (/^(false|0|f|FALSE|False)$/.test(inline)) values[name] = false;
+      const value = booleanOf(inline);
+      if (value !== undefined) values[name] = value;
       else throw new UsageError("USAGE", `invalid value "${inline}" for --${name}: expected true or false`);
       explicit.add(name);
       continue;
@@ -69,6 +68,20 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     }
   }
   return { values, explicit, positionals };
+}
+
+/** A flag's name and `=value`, with one dash or two; undefined for an argument that is not a flag. */
+export function flagOf(arg: string): { name: string; inline: string | undefined } | undefined {
+  if (!arg.startsWith("-") || arg === "-") return undefined;
+  const body = arg.slice(arg.startsWith("--") ? 2 : 1); // `-x` or `--x` (a string test: no pattern to compile)
+  const eq = body.indexOf("=");
+  return eq >= 0 ? { name: body.slice(0, eq), inline: body.slice(eq + 1) } : { name: body, inline: undefined };
+}
+
+/** A boolean flag's value as Go's strconv.ParseBool reads its `=value` (none: true); undefined when it is neither. */
+export function booleanOf(inline: string | undefined): boolean | undefined {
+  if (inline === undefined || /^(true|1|t|TRUE|True)$/.test(inline)) return true;
+  return /^(false|0|f|FALSE|False)$/.test(inline) ? false : undefined;
 }
 
 /** Go's `strconv.ParseInt(s, 0, 64)`: decimal, `0x`, `0o`/`0`, `0b`, optional sign, `_` separators after a prefix. */

@@ -1,6 +1,7 @@
 import { AgentError, boundedLine, InputError, installationChanged, MAX_ERROR_TEXT } from "../errors.js";
-import type { CliIo, TextOutput } from "./command.js";
+import type { CliIo, CommandSpec, TextOutput } from "./command.js";
 import { EXIT_CODES } from "./exit-codes.js";
+import { booleanOf, flagOf, parseCommandArgs } from "./parse-args.js";
 
 export const PROGRAM = "roles-anywhere-agent";
 
@@ -39,8 +40,27 @@ function processStateError(error: unknown): AgentError | undefined {
   return new InputError("FILE_UNREADABLE", message, { cause: error, hint });
 }
 
-export function wantsDebug(argv: readonly string[]): boolean {
-  return argv.includes("--debug") || argv.includes("--debug=true");
+/**
+ * Whether a command line asks for debug output, as the parser reads it: with the command's flags (`flags`), a
+ * `--debug` that another flag takes as its value is not one. Without them (the command's code did not load), no
+ * argument that a flag before it may take as its value is read as --debug. Nothing after `--`.
+ */
+export function wantsDebug(argv: readonly string[], flags?: Pick<CommandSpec, "name" | "options" | "conflicts">): boolean {
+  const rest = argv.slice(1);
+  if (flags) {
+    try {
+      return parseCommandArgs(flags, rest).values["debug"] === true;
+    } catch {
+      return false; // a usage error: one line, with no stack to show
+    }
+  }
+  let debug = false;
+  for (let i = 0; i < rest.length && rest[i] !== "--"; i++) {
+    const flag = flagOf(rest[i]!);
+    if (flag?.name === "debug") debug = booleanOf(flag.inline) === true;
+    else if (flag && flag.inline === undefined) i++;
+  }
+  return debug;
 }
 
 /**

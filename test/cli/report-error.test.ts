@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DeviceError } from "../../src/errors.js";
 import { reportError, wantsDebug } from "../../src/cli/report-error.js";
+import { CREDENTIAL_PROCESS_FLAGS } from "../../src/cli/commands/credential-process-options.js";
+import { main } from "../../src/cli/main.js";
 
 function collect() {
   let stderr = "";
@@ -53,5 +58,57 @@ describe("wantsDebug", () => {
     expect(wantsDebug(["credential-process", "--debug=true"])).toBe(true);
     expect(wantsDebug(["credential-process", "--profile", "p"])).toBe(false);
     expect(wantsDebug(["credential-process", "--debug=false", ""])).toBe(false);
+  });
+});
+
+describe("wantsDebug reads the debug flag as the parser does", () => {
+  const line = (...rest: string[]) => ["credential-process", ...rest];
+  const both = (argv: string[]) => [wantsDebug(argv), wantsDebug(argv, CREDENTIAL_PROCESS_FLAGS)];
+
+  it("takes -debug (one dash, the Go helper's spelling) and every true spelling the parser takes", () => {
+    for (const arg of ["-debug", "--debug", "-debug=true", "--debug=1", "--debug=t", "--debug=TRUE", "--debug=True"]) {
+      expect(both(line("--profile", "p", arg)), arg).toEqual([true, true]);
+    }
+  });
+
+  it("is false for a false spelling, a value the parser refuses, and a later --debug=false", () => {
+    for (const args of [["--debug=0"], ["--debug=f"], ["--debug=False"], ["--debug=yes"], ["--debug", "--debug=false"]]) {
+      expect(both(line(...args)), args.join(" ")).toEqual([false, false]);
+    }
+  });
+
+  it("does not count a --debug that is a flag's value, or one after --", () => {
+    expect(both(line("--role-session-name", "--debug"))).toEqual([false, false]);
+    expect(both(line("--role-session-name", "-debug", "--profile", "p"))).toEqual([false, false]);
+    expect(both(line("--profile", "p", "--", "--debug"))).toEqual([false, false]);
+  });
+
+  it("with the command's flags, counts --debug after a boolean flag, which takes no value", () => {
+    expect(wantsDebug(line("--no-agent", "--debug"), CREDENTIAL_PROCESS_FLAGS)).toBe(true);
+    expect(wantsDebug(line("--role-session-name=s", "--debug"), CREDENTIAL_PROCESS_FLAGS)).toBe(true);
+  });
+
+  it("main prints the cause's stack for -debug and --debug=1, none for a --debug that is a flag's value or after --", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-debug-"));
+    const damaged = join(dir, "c.pem"); // a certificate that does not parse: an error with a cause, whose stack --debug shows
+    writeFileSync(damaged, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    const run = async (args: string[]) => {
+      const out = collect();
+      expect(await main(args, out.io)).toBe(3);
+      return out.stderr();
+    };
+    const read = (...flags: string[]) => run(["read-certificate-data", "--certificate", damaged, ...flags]);
+    const arns = ["--role-arn", "arn:aws:iam::123456789012:role/r", "--profile-arn", "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p"];
+    const trust = ["--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/t"];
+    try {
+      for (const flag of ["--debug", "-debug", "--debug=1"]) expect(await read(flag), flag).toMatch(/\n\s+at /);
+      expect(await read()).not.toMatch(/\n\s+at /);
+      expect(await read("--", "--debug")).not.toMatch(/\n\s+at /);
+      const asValue = await run(["credential-process", "--certificate", damaged, "--private-key", damaged, ...arns, ...trust, "--role-session-name", "--debug"]);
+      expect(asValue).toMatch(/not a valid X\.509 certificate/);
+      expect(asValue).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -106,3 +106,25 @@ describe("PEM text where a path belongs", () => {
     expect(() => refusePemText("/etc/ssl/cert.pem", "certificate file")).not.toThrow();
   });
 });
+
+describe("nearestNames: its rules at their edges", () => {
+  it("the distance to or from an empty name is the other's length", () => {
+    expect(editDistance("abc", "")).toBe(3);
+    expect(editDistance("", "ab")).toBe(2);
+    expect(editDistance("xabc", "abc")).toBe(1);
+  });
+
+  it("a prefix counts from 3 characters, the word as the candidate's start or the other way round", () => {
+    expect(nearestNames("cert", ["certificate", "region"])).toEqual(["certificate"]);
+    expect(nearestNames("reg", ["region"])).toEqual(["region"]);
+    expect(nearestNames("re", ["region"])).toEqual([]);
+    expect(nearestNames("regions-list", ["region"])).toEqual(["region"]);
+    expect(nearestNames("tificate", ["certificate"])).toEqual([]); // an ending is no prefix
+  });
+
+  it("a prefix one edit away ranks with the other one-edit names (by name), at most `limit` of them", () => {
+    expect(nearestNames("role", ["rolf", "roles"])).toEqual(["roles", "rolf"]);
+    expect(nearestNames("aaaa", ["aaae", "aaab", "aaad", "aaac"])).toEqual(["aaab", "aaac", "aaad"]);
+    expect(nearestNames("aaaa", ["aaae", "aaab"], 1)).toEqual(["aaab"]);
+  });
+});

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { AgentError, ERROR_CODES, type ErrorCode } from "../../src/errors.js";
+import { inspect } from "node:util";
+import {
+  AgentError, boundedLine, codePointName, ERROR_CODES, escapeControls, installationChanged, isAgentError, ServiceError, type ErrorCode,
+} from "../../src/errors.js";
 
 describe("ERROR_CODES", () => {
   it("holds the codes only: Object.prototype's names are not codes (an agent answering Code 'toString' is not taken at its word)", () => {
@@ -11,6 +14,13 @@ describe("ERROR_CODES", () => {
     const codes = Object.keys(ERROR_CODES) as ErrorCode[];
     expect(codes.length).toBeGreaterThan(50);
     for (const code of codes) expect(["usage", "input", "auth", "device", "service", "network", "internal"]).toContain(new AgentError(code, "m").category);
+  });
+});
+
+describe("the auth category: exit 4, and never retried (a token or TPM would lock)", () => {
+  it("holds exactly the wrong-secret and lockout codes: one moved elsewhere would be retried, one moved in never", () => {
+    const auth = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((code) => ERROR_CODES[code] === "auth").sort();
+    expect(auth).toEqual(["PASSWORD_INCORRECT", "PIN_INCORRECT", "PIN_LOCKED", "TPM_AUTH_FAILED", "TPM_LOCKOUT", "TPM_POLICY_FAILED"]);
   });
 });
 
@@ -61,5 +71,64 @@ describe("the one-line rendering of an error", () => {
     const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: {} };
     expect(reportError(new Error("open '\u001b]0;x\u0007'\nsecond"), io, false)).toBe(1);
     expect(stderr).toBe("roles-anywhere-agent: internal error: open ' ]0;x ' (rerun with --debug for details and report it)\n");
+  });
+});
+
+describe("the text helpers every message and log line goes through", () => {
+  it("boundedLine trims, and cuts only a text longer than its bound", () => {
+    expect(boundedLine("  \u001b[2J label \n", 10)).toBe("[2J label");
+    expect(boundedLine("x".repeat(10), 10)).toBe("x".repeat(10));
+    expect(boundedLine("x".repeat(11), 10)).toBe(`${"x".repeat(10)}…`);
+  });
+
+  it("escapeControls writes each control, line separator and bidi character as \\uXXXX, and leaves the rest", () => {
+    const forged = "a\nb\r\u001b[31m\u0085\u009b\u200e\u2028\u202e\u2066\ufeff\u007f é ✓";
+    expect(escapeControls(forged)).toBe("a\\u000ab\\u000d\\u001b[31m\\u0085\\u009b\\u200e\\u2028\\u202e\\u2066\\ufeff\\u007f é ✓");
+    expect(escapeControls("plain text")).toBe("plain text");
+  });
+
+  it("codePointName names a character by its code point, four hex digits at least, upper case", () => {
+    expect(codePointName("\n")).toBe("U+000A");
+    expect(codePointName("\u202e")).toBe("U+202E");
+    expect(codePointName("\u{1f600}")).toBe("U+1F600");
+  });
+});
+
+describe("AgentError and its subclasses", () => {
+  it("has no cause property without a cause (inspect shows none), the cause given otherwise", () => {
+    const plain = new AgentError("USAGE", "m");
+    expect(Object.hasOwn(plain, "cause")).toBe(false);
+    expect(inspect(plain)).not.toContain("[cause]");
+    const cause = new Error("inner");
+    expect(new AgentError("USAGE", "m", { cause }).cause).toBe(cause);
+  });
+
+  it("a ServiceError carries the endpoint's status, code, request id and Retry-After; isAgentError knows ours only", () => {
+    const details = { status: 429, serviceCode: "ThrottlingException", requestId: "r-1", retryAfterMs: 2_000 };
+    const error = new ServiceError("THROTTLED", "slow down", details, { hint: "wait" });
+    expect(error).toMatchObject({ ...details, code: "THROTTLED", category: "network", hint: "wait", name: "ServiceError" });
+    expect(isAgentError(error)).toBe(true);
+    expect(isAgentError(new Error("x"))).toBe(false);
+    expect(isAgentError({ code: "USAGE", message: "m" })).toBe(false);
+  });
+});
+
+describe("installationChanged", () => {
+  it("reads ESM's and CommonJS's module-not-found errors, with the restart hint", () => {
+    for (const code of ["ERR_MODULE_NOT_FOUND", "MODULE_NOT_FOUND"]) {
+      const cause = Object.assign(new Error("Cannot find module '/opt/raa/dist/daemon/cli.mjs' imported from /opt/raa/dist/cli.js"), { code });
+      const changed = installationChanged(cause);
+      expect(changed, code).toMatchObject({ code: "FILE_NOT_FOUND", cause, hint: "restart it once installed; reinstall if it repeats" });
+      expect(changed!.message).toBe("the installation changed since this process started, or is incomplete: /opt/raa/dist/daemon/cli.mjs is missing");
+    }
+  });
+
+  it("takes no other error for one: another code, no code, or the words not at the start of the message", () => {
+    const message = "Cannot find module '/opt/raa/dist/daemon/cli.mjs'";
+    expect(installationChanged(Object.assign(new Error(message), { code: "ENOENT" }))).toBeUndefined();
+    expect(installationChanged(new Error(message))).toBeUndefined();
+    expect(installationChanged(Object.assign(new Error(`pkcs11js: ${message}`), { code: "MODULE_NOT_FOUND" }))).toBeUndefined();
+    expect(installationChanged(undefined)).toBeUndefined();
+    expect(installationChanged({ code: "MODULE_NOT_FOUND" })).toBeUndefined();
   });
 });

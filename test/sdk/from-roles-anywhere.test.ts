@@ -161,6 +161,24 @@ describe("fromRolesAnywhere: options", () => {
     expect(settings.endpoint).toEqual({ endpoint: endpoint.url, connectTimeoutMs: 500, maxAttempts: 2, env: {} });
   });
 
+  it("names a missing ARN option; its own refusals point to the documentation of the options", () => {
+    for (const field of ["trustAnchorArn", "profileArn", "roleArn"] as const) {
+      const error = thrown(() => fromRolesAnywhere({ ...base(), [field]: undefined }));
+      expect(error.code, field).toBe("USAGE");
+      expect(error.message).toBe(`${field} is required`);
+    }
+    for (const change of [{ roleArn: 5 }, { durationSeconds: 899 }, { maxAttempts: 0 }, { onRefresh: "log" }, { tpm: null }]) {
+      const error = thrown(() => fromRolesAnywhere({ ...base(), ...change } as unknown as RolesAnywhereProviderOptions));
+      expect(error.hint, JSON.stringify(change)).toBe("see the options of fromRolesAnywhere in docs/integrations.md");
+    }
+  });
+
+  it("tpm.ignoreEmptyAuth reaches the TPM signer's settings (ignored, the key opened with no password)", () => {
+    const tpm = { device: "tcp:127.0.0.1:2321", keyPassword: "pw", ignoreEmptyAuth: true };
+    const settings = credentialSettingsFromOptions({ ...base(), certificate: leaf.certPath, privateKey: "/key.tss", tpm });
+    expect(settings.signer.tpm).toMatchObject({ ignoreEmptyAuth: true, keyPassword: { kind: "value", value: "pw" } });
+  });
+
   it("is assignable to the SDK's AwsCredentialIdentityProvider type", () => {
     const provider: SmithyCredentialProvider = fromRolesAnywhere(base());
     expect(typeof provider).toBe("function");
@@ -205,6 +223,12 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
       expect(forced[0].accessKeyId).not.toBe(first.accessKeyId);
       expect(new Set(forced.map((c) => c.accessKeyId)).size).toBe(1);
       expect((await provider({ forceRefresh: false })).accessKeyId).toBe(forced[0].accessKeyId);
+      expect(createSessions() - before).toBe(1);
+      // Past the minimum interval, a call that does not ask for it still makes no CreateSession (only `true` forces).
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      for (const asked of [undefined, {}, { forceRefresh: false }, { forceRefresh: "true" }]) {
+        expect((await provider(asked)).accessKeyId, JSON.stringify(asked)).toBe(forced[0].accessKeyId);
+      }
       expect(createSessions() - before).toBe(1);
     } finally {
       await provider.close();
@@ -352,6 +376,7 @@ describe("fromRolesAnywhere: credentials from the local endpoint", () => {
     const error = (await provider().catch((e: unknown) => e)) as AgentError;
     expect(error.code).toBe("USAGE");
     expect(error.message).toMatch(/closed/);
+    expect(error.hint).toBe("create a new provider, or close it only when no client uses it any more");
     expect(createSessions()).toBe(before);
   });
 });

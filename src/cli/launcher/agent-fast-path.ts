@@ -27,7 +27,7 @@ export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJ
     if (!credentials) return;
     stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
   } catch (error) {
-    code = reportError(error, { stdout, stderr, env }, wantsDebug(argv));
+    code = reportError(error, { stdout, stderr, env }, wantsDebug(argv, CREDENTIAL_PROCESS_FLAGS));
   }
   await Promise.all([stdout.flush(), stderr.flush()]);
   process.exit(code);

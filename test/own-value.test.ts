@@ -1,0 +1,45 @@
+/** The one type check of a library caller's options, and the own-property lookups every input-indexed table uses. */
+import { describe, expect, it } from "vitest";
+import { ENVIRONMENT, isText, ownValue, VALID_DATE, wrongOption } from "../src/own-value.js";
+
+describe("ownValue", () => {
+  it("answers a table's own entries only: Object.prototype's names are unknown", () => {
+    const table = { agent: 1, 5: "five" };
+    expect(ownValue(table, "agent")).toBe(1);
+    expect(ownValue(table as Record<number, unknown>, 5)).toBe("five");
+    for (const key of ["__proto__", "constructor", "toString", "hasOwnProperty"]) expect(ownValue(table, key), key).toBeUndefined();
+  });
+});
+
+describe("wrongOption", () => {
+  it("the kinds: typeof names, [test, want] pairs, a valid Date, an environment of strings", () => {
+    const kinds = { name: [isText, "a name"], at: VALID_DATE, env: ENVIRONMENT, n: "number" } as const;
+    expect(wrongOption({ name: "x", at: new Date(0), env: { A: "1", B: undefined }, n: 1 }, kinds)).toBeUndefined();
+    expect(wrongOption({ name: 5 }, kinds)).toBe("name must be a name");
+    expect(wrongOption({ at: new Date("yesterday") }, kinds)).toBe("at must be a valid Date");
+    expect(wrongOption({ at: 0 }, kinds)).toBe("at must be a valid Date");
+    expect(wrongOption({ env: { A: 1 } }, kinds)).toBe("env must be an object of strings (like process.env)");
+    expect(wrongOption({ env: process.env }, kinds)).toBeUndefined();
+    expect(wrongOption({ n: "1" }, kinds)).toBe("n must be a number");
+  });
+
+  it("nested kinds: named a.b, required inside, and a later field still checked after a nested one passes", () => {
+    const kinds = { tpm: { device: "string", noKeyPassword: "boolean" }, region: "string" } as const;
+    expect(wrongOption({ tpm: { device: 5 } }, kinds)).toBe("tpm.device must be a string");
+    expect(wrongOption({ tpm: { device: "d" }, region: 5 }, kinds)).toBe("region must be a string");
+    expect(wrongOption({ tpm: {} }, kinds, { required: ["tpm.device"] })).toBe("tpm.device must be a string");
+    expect(wrongOption({ tpm: {} }, kinds, { required: ["tpmx.device", "tpm_device", "device"] })).toBeUndefined();
+    expect(wrongOption({}, kinds, { required: ["tpm"] })).toBe("tpm must be an object");
+    const named = { what: "the settings", name: (f: string) => `--${f}` };
+    expect(wrongOption({ tpm: { noKeyPassword: "yes" } }, kinds, named)).toBe("--tpm.noKeyPassword must be a boolean");
+    expect(wrongOption([], kinds, named)).toBe("the settings must be an object");
+    for (const options of ["tpm=x", 5, null, []]) expect(wrongOption(options, kinds), String(options)).toBe("the options must be an object");
+  });
+
+  it('"object": a plain object of any prototype-less or Object kind, never a Map or class instance', () => {
+    expect(wrongOption({ o: Object.create(null) }, { o: "object" })).toBeUndefined();
+    expect(wrongOption({ o: {} }, { o: "object" })).toBeUndefined();
+    expect(wrongOption({ o: new Map() }, { o: "object" })).toBe("o must be a plain object ({ … }), not a Map or class instance");
+    expect(wrongOption({ o: [] }, { o: "object" })).toBe("o must be an object");
+  });
+});
