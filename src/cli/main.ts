@@ -16,7 +16,7 @@ const HELP_FLAGS: ReadonlySet<string> = new Set(["-h", "--help"]);
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   hideSecretsInProcessTitle(); // process.argv, not `argv`: only a real command line is shown by ps
-  let debug = wantsDebug(argv);
+  let spec: CommandSpec | undefined;
   try {
     const [name, ...rest] = argv;
     if (name === "completion" && !rest.some((a) => HELP_FLAGS.has(a))) return await printCompletion(rest, io);
@@ -35,12 +35,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       const list = `run '${PROGRAM} --help' for the list`;
       throw new UsageError("USAGE", `unknown command "${name}"`, { hint: near.length > 0 ? `did you mean '${near.join("' or '")}'? ${list}` : list });
     }
-    const spec: CommandSpec = await load();
-    debug = wantsDebug(argv, spec);
+    spec = await load();
     if (rest.some((a) => HELP_FLAGS.has(a))) return await showHelp(argv, io);
     return await spec.run(parseCommandArgs(spec, rest), io);
   } catch (error) {
-    return reportError(error, io, debug);
+    return reportError(error, io, wantsDebug(argv, spec));
   }
 }
 
