@@ -2,7 +2,7 @@
  * doctor's rows for the key, certificate and intermediates files: a file another user can change or read must be a
  * ✘ (an operator trusts a ✔), and the validity warning must come within --warning-days and only then.
  */
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -102,7 +102,7 @@ describe("doctor: certificate validity and --warning-days", () => {
 });
 
 describe("doctor: the certificate's own rows", () => {
-  const run = (signer: { privateKey?: string; certificate?: string }, warningDays = 0, trustAnchors?: string) =>
+  const run = (signer: { privateKey?: string; certificate?: string; intermediates?: string }, warningDays = 0, trustAnchors?: string) =>
     runChecks(
       {
         signer,
@@ -145,5 +145,19 @@ describe("doctor: the certificate's own rows", () => {
     const wrong = await run({ privateKey: copy(leaf.keyPath, "key-chain.pem", 0o600), certificate: leaf.certPath }, 0, other.certPath);
     expect(wrong("certificate chain")).toMatchObject({ outcome: "fail" });
     expect(wrong("certificate chain")!.hint ?? "").not.toMatch(/clock/);
+  });
+
+  it("a key that does not open: the chain is still the certificate file's leaf with --intermediates after it", async () => {
+    const absent = join(dir, "absent-key.pem");
+    const given = await run({ privateKey: absent, certificate: leaf.certPath, intermediates: inter.certPath }, 0, ca.certPath);
+    expect(given("key and certificate")).toMatchObject({ outcome: "fail" });
+    expect(given("certificate chain")).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/doctor-files-leaf.* → .*Doctor Files Intermediate.* → .*Doctor Files CA/) });
+    // --intermediates replaces the chain in the certificate file, as the signer would: a wrong one is a ✘.
+    const bundle = join(dir, "leaf-and-intermediate.pem");
+    writeFileSync(bundle, readFileSync(leaf.certPath, "utf8") + readFileSync(inter.certPath, "utf8"));
+    expect((await run({ privateKey: absent, certificate: bundle }, 0, ca.certPath))("certificate chain")).toMatchObject({ outcome: "pass" });
+    const other = createCa(join(dir, "other-ca"), { name: "Doctor Files Other Intermediate" });
+    const replaced = await run({ privateKey: absent, certificate: bundle, intermediates: other.certPath }, 0, ca.certPath);
+    expect(replaced("certificate chain")).toMatchObject({ outcome: "fail" });
   });
 });
