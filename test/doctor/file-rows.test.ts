@@ -5,9 +5,11 @@
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
+import { readCertificateFile } from "../../src/x509/read-certificates.js";
+import { DAY_MS } from "../../src/x509/validity.js";
 import { signerChecks } from "../helpers/doctor-checks.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
 
@@ -98,6 +100,20 @@ describe("doctor: certificate validity and --warning-days", () => {
       expect(await validity(days)).toMatchObject({ outcome: "fail", detail: expect.stringMatching(new RegExp(`: expires within ${days} days$`)), hint: "renew the certificate now" });
     }
     for (const days of [9, 0]) expect(await validity(days)).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/^CN=doctor-files-soon, valid until .* left\)$/) });
+  });
+
+  it("at the certificate's last valid moment 0 warning days (never warn) is a ✔; exactly 1 day left is within 1 day", async () => {
+    const { notAfter } = (await readCertificateFile(soon.certPath)).certificates[0];
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(notAfter);
+      expect(await validity(0)).toMatchObject({ outcome: "pass" });
+      expect(await validity(1)).toMatchObject({ outcome: "fail", detail: expect.stringMatching(/: expires within 1 days$/) });
+      vi.setSystemTime(notAfter.getTime() - DAY_MS);
+      expect(await validity(1)).toMatchObject({ outcome: "fail" });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
