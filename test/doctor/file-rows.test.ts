@@ -150,6 +150,20 @@ describe("doctor: the certificate's own rows", () => {
     expect(rows.filter((r) => /TPM|PKCS#11|token/.test(r.name))).toEqual([]);
   });
 
+  it("an RSA file key gets its test signature too: a ✔ that was checked, not a skip", async () => {
+    const rsa = issueLeaf(inter, dir, { name: "doctor-files-rsa", keyType: "rsa2048" });
+    const rows = await signerChecks(dir, { privateKey: rsa.keyPath, certificate: rsa.certPath });
+    expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass", detail: "RSA key in the file" });
+    expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/verifies/) });
+  });
+
+  it("signer settings that cannot be built are a ✘ row of their own, so doctor cannot pass without a signer", async () => {
+    const bad = new AgentError("USAGE", "--private-key and --certificate name different key types");
+    const rows = await signerChecks(dir, bad);
+    expect(rows.find((r) => r.name === "signer settings")).toMatchObject({ outcome: "fail", detail: bad.message });
+    expect(rows.filter((r) => r.outcome === "pass").map((r) => r.name)).toEqual([]);
+  });
+
   it("no certificate to read: the validity row says so; a chain to the wrong CA is a ✘ without the clock hint", async () => {
     // The key does not open: its certificate file is still checked on its own, and no test signature is tried.
     const keyless = await run({ privateKey: join(dir, "absent-key.pem"), certificate: leaf.certPath });
