@@ -11,6 +11,7 @@ import { AgentError } from "../../src/errors.js";
 import { readCertificateFile } from "../../src/x509/read-certificates.js";
 import { DAY_MS } from "../../src/x509/validity.js";
 import { signerChecks } from "../helpers/doctor-checks.js";
+import { issueMlDsaLeaf } from "../helpers/mldsa-pki.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-files-"));
@@ -155,6 +156,13 @@ describe("doctor: the certificate's own rows", () => {
     const rows = await signerChecks(dir, { privateKey: rsa.keyPath, certificate: rsa.certPath });
     expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass", detail: "RSA key in the file" });
     expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/verifies/) });
+  });
+
+  it("an ML-DSA file key: the test signature is not tried (not a ✘ for a key that works), and the key opens", async () => {
+    const mldsa = issueMlDsaLeaf(inter, dir, { name: "doctor-files-mldsa", keyType: "ML-DSA-44" });
+    const rows = await signerChecks(dir, { privateKey: mldsa.keyPath, certificate: mldsa.certPath });
+    expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass" });
+    expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "skip", detail: "not checked for ML-DSA-44 keys" });
   });
 
   it("signer settings that cannot be built are a ✘ row of their own, so doctor cannot pass without a signer", async () => {
