@@ -255,6 +255,23 @@ describe("PKCS#11 on SoftHSM", () => {
     expect(wrong.stdout).toMatch(/^✘ token login +/m);
     expect(wrong.code, wrong.stdout).toBe(4);
     expect(readFileSync(spyLog, "utf8").match(/C_Login/g)).toHaveLength(1);
+    // The rows before the failed stage pass, the ones after it are not reached: never a ✔ for the key.
+    expect(wrong.stdout).toMatch(/^✔ PKCS#11 module +ok\n✔ token present +ok\n✘ token login +.*\n(?: .*\n)*– key and certificate on the token +not reached$/m);
+    expect(wrong.stdout).not.toMatch(/^✔ (key opens|key matches certificate)/m);
+  });
+
+  it("doctor with a PIN source: an absent token, an empty PIN and a key not on the token each fail at their own row", async () => {
+    const pin = (file: string) => ["--pkcs11-lib", hsm.module, "--pkcs11-pin-file", file, "--endpoint", endpoint.url];
+    const absent = await cli(["doctor", ...ARNS, "--certificate", "pkcs11:token=not-plugged-in;object=ec-key", ...pin(hsm.pinFile())], hsmEnv());
+    expect(absent.stdout).toMatch(/^✔ PKCS#11 module +ok\n✘ token present +.*\n(?: .*\n)*– token login +not reached\n– key and certificate on the token +not reached$/m);
+    expect(absent.code, absent.stdout).toBe(5);
+    // An empty PIN is not presented (it would cost a try): the login row fails, the key is not reached.
+    const empty = await cli(["doctor", ...ARNS, "--certificate", "pkcs11:token=rolesanywhere;object=ec-key", ...pin(hsm.pinFile(""))], hsmEnv());
+    expect(empty.stdout).toMatch(/^✔ token present +ok\n✘ token login +.*empty.*\n(?: .*\n)*– key and certificate on the token +not reached$/m);
+    const typo = await cli(["doctor", ...ARNS, "--certificate", "pkcs11:token=rolesanywhere;object=ec-kye", ...pin(hsm.pinFile())], hsmEnv());
+    expect(typo.stdout).toMatch(/^✔ token login +ok\n✘ key and certificate on the token +no certificate matches/m);
+    expect(typo.stdout).not.toMatch(/^✔ key opens/m);
+    expect(typo.code, typo.stdout).not.toBe(0);
   });
 });
 

@@ -73,13 +73,14 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   add(...opened.rows);
   const { signer } = opened;
   let { certificate, chain } = opened;
-  // The key could not be used: the certificate file can still be checked on its own.
-  const certFile = signerOptions?.certificate;
+  // The key could not be used: the certificate file (and --intermediates) can still be checked on their own.
+  const { certificate: certFile, intermediates } = signerOptions ?? {};
   if (!certificate && isFileRef(certFile)) {
-    const { readCertificateFile } = await import("../x509/read-certificates.js");
+    const { readCertificateFile, readCertificateBundle, chainOf } = await import("../x509/read-certificates.js");
     const file = await readCertificateFile(certFile).catch(() => undefined);
+    const given = isFileRef(intermediates) ? await readCertificateBundle(intermediates).catch(() => undefined) : undefined;
     certificate = file?.certificates[0];
-    chain = file?.certificates.slice(1) ?? [];
+    chain = chainOf(file, given);
   }
   try {
     if (certificate) {

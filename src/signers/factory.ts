@@ -8,6 +8,7 @@ import { SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";
 import { classifyDer } from "../x509/der-kind.js";
 import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
 import {
+  chainOf,
   noCertificateError,
   parseCertificateBytes,
   readCertificateBundle,
@@ -105,7 +106,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
     }
   }
   const deviceOptions = () => {
-    const chain = intermediates?.certificates.slice() ?? certificateFile?.certificates.slice(1) ?? [];
+    const chain = chainOf(certificateFile, intermediates);
     const certificate = certificateFile?.certificates[0];
     return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env, prompt, names };
   };

@@ -26,6 +26,10 @@ export async function readCertificateFile(path: string, option = "--certificate"
   return { path, stamp, certificates };
 }
 
+/** The chain sent after the leaf: `--intermediates` replaces whatever followed the leaf in the certificate file. */
+export const chainOf = (certificate: CertificateFile | undefined, intermediates: CertificateFile | undefined): Certificate[] =>
+  (intermediates?.certificates ?? certificate?.certificates.slice(1) ?? []).slice();
+
 export function noCertificateError(path: string, bytes: Buffer, option = "--certificate"): InputError {
   // OpenSSL reads a PKCS#12 file followed by other bytes: say so rather than "not a certificate".
   const first = looksLikePem(bytes) ? undefined : unlessMalformed(() => readElement(bytes).raw);

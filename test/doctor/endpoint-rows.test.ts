@@ -147,6 +147,9 @@ describe("runChecks: the agent socket's row", () => {
       outcome: "skip",
       detail: `${stale} exists but no agent answers`,
     });
+    // No socket at all (credential-process then signs by itself): a skip that says so, not "exists".
+    const none = join(sockets, "none.sock");
+    expect(await agentRow(none)).toMatchObject({ outcome: "skip", detail: `no agent socket at ${none}` });
   });
 
   it("a socket path the agent could not use (longer than the OS allows): the row fails with why", async () => {

@@ -2,13 +2,16 @@
  * doctor's rows for the key, certificate and intermediates files: a file another user can change or read must be a
  * ✘ (an operator trusts a ✔), and the validity warning must come within --warning-days and only then.
  */
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { runChecks } from "../../src/doctor/checks.js";
 import { AgentError } from "../../src/errors.js";
+import { readCertificateFile } from "../../src/x509/read-certificates.js";
+import { DAY_MS } from "../../src/x509/validity.js";
 import { signerChecks } from "../helpers/doctor-checks.js";
+import { issueMlDsaLeaf } from "../helpers/mldsa-pki.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raa-doctor-files-"));
@@ -99,10 +102,24 @@ describe("doctor: certificate validity and --warning-days", () => {
     }
     for (const days of [9, 0]) expect(await validity(days)).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/^CN=doctor-files-soon, valid until .* left\)$/) });
   });
+
+  it("at the certificate's last valid moment 0 warning days (never warn) is a ✔; exactly 1 day left is within 1 day", async () => {
+    const { notAfter } = (await readCertificateFile(soon.certPath)).certificates[0];
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(notAfter);
+      expect(await validity(0)).toMatchObject({ outcome: "pass" });
+      expect(await validity(1)).toMatchObject({ outcome: "fail", detail: expect.stringMatching(/: expires within 1 days$/) });
+      vi.setSystemTime(notAfter.getTime() - DAY_MS);
+      expect(await validity(1)).toMatchObject({ outcome: "fail" });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe("doctor: the certificate's own rows", () => {
-  const run = (signer: { privateKey?: string; certificate?: string }, warningDays = 0, trustAnchors?: string) =>
+  const run = (signer: { privateKey?: string; certificate?: string; intermediates?: string }, warningDays = 0, trustAnchors?: string) =>
     runChecks(
       {
         signer,
@@ -134,6 +151,27 @@ describe("doctor: the certificate's own rows", () => {
     expect(rows.filter((r) => /TPM|PKCS#11|token/.test(r.name))).toEqual([]);
   });
 
+  it("an RSA file key gets its test signature too: a ✔ that was checked, not a skip", async () => {
+    const rsa = issueLeaf(inter, dir, { name: "doctor-files-rsa", keyType: "rsa2048" });
+    const rows = await signerChecks(dir, { privateKey: rsa.keyPath, certificate: rsa.certPath });
+    expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass", detail: "RSA key in the file" });
+    expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/verifies/) });
+  });
+
+  it("an ML-DSA file key: the test signature is not tried (not a ✘ for a key that works), and the key opens", async () => {
+    const mldsa = issueMlDsaLeaf(inter, dir, { name: "doctor-files-mldsa", keyType: "ML-DSA-44" });
+    const rows = await signerChecks(dir, { privateKey: mldsa.keyPath, certificate: mldsa.certPath });
+    expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass" });
+    expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "skip", detail: "not checked for ML-DSA-44 keys" });
+  });
+
+  it("signer settings that cannot be built are a ✘ row of their own, so doctor cannot pass without a signer", async () => {
+    const bad = new AgentError("USAGE", "--private-key and --certificate name different key types");
+    const rows = await signerChecks(dir, bad);
+    expect(rows.find((r) => r.name === "signer settings")).toMatchObject({ outcome: "fail", detail: bad.message });
+    expect(rows.filter((r) => r.outcome === "pass").map((r) => r.name)).toEqual([]);
+  });
+
   it("no certificate to read: the validity row says so; a chain to the wrong CA is a ✘ without the clock hint", async () => {
     // The key does not open: its certificate file is still checked on its own, and no test signature is tried.
     const keyless = await run({ privateKey: join(dir, "absent-key.pem"), certificate: leaf.certPath });
@@ -145,5 +183,19 @@ describe("doctor: the certificate's own rows", () => {
     const wrong = await run({ privateKey: copy(leaf.keyPath, "key-chain.pem", 0o600), certificate: leaf.certPath }, 0, other.certPath);
     expect(wrong("certificate chain")).toMatchObject({ outcome: "fail" });
     expect(wrong("certificate chain")!.hint ?? "").not.toMatch(/clock/);
+  });
+
+  it("a key that does not open: the chain is still the certificate file's leaf with --intermediates after it", async () => {
+    const absent = join(dir, "absent-key.pem");
+    const given = await run({ privateKey: absent, certificate: leaf.certPath, intermediates: inter.certPath }, 0, ca.certPath);
+    expect(given("key and certificate")).toMatchObject({ outcome: "fail" });
+    expect(given("certificate chain")).toMatchObject({ outcome: "pass", detail: expect.stringMatching(/doctor-files-leaf.* → .*Doctor Files Intermediate.* → .*Doctor Files CA/) });
+    // --intermediates replaces the chain in the certificate file, as the signer would: a wrong one is a ✘.
+    const bundle = join(dir, "leaf-and-intermediate.pem");
+    writeFileSync(bundle, readFileSync(leaf.certPath, "utf8") + readFileSync(inter.certPath, "utf8"));
+    expect((await run({ privateKey: absent, certificate: bundle }, 0, ca.certPath))("certificate chain")).toMatchObject({ outcome: "pass" });
+    const other = createCa(join(dir, "other-ca"), { name: "Doctor Files Other Intermediate" });
+    const replaced = await run({ privateKey: absent, certificate: bundle, intermediates: other.certPath }, 0, ca.certPath);
+    expect(replaced("certificate chain")).toMatchObject({ outcome: "fail" });
   });
 });

@@ -1,6 +1,6 @@
 import { InputError, UsageError } from "../../errors.js";
 import { sameStamp, stampOf, type FileStamp } from "../../io/input-file.js";
-import { readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
+import { chainOf, readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
 import { optionName, type DebugLog, type SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
@@ -71,7 +71,7 @@ export async function createFileSigner(options: FileSignerOptions): Promise<Sign
     certificate: async () => (await current("certificate")).certificate?.certificates[0],
     certificateChain: async () => {
       const { certificate, intermediates } = await current("chain");
-      return (intermediates?.certificates ?? certificate?.certificates.slice(1) ?? []).slice();
+      return chainOf(certificate, intermediates);
     },
   });
 }
