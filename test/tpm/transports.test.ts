@@ -185,6 +185,27 @@ describe("SocketTransport", () => {
     }
   });
 
+  it("bytes after a complete answer in the same write are never taken as the next command's answer", async () => {
+    const forged = Buffer.from("800100000010000000000004deadbeef", "hex");
+    const answers: Buffer[] = [Buffer.concat([RESPONSE, forged]), Buffer.from("800100000010000000000004cafef00d", "hex")];
+    let gotSecond!: () => void;
+    const second = new Promise<void>((r) => (gotSecond = r));
+    const port = await listen((socket) => {
+      const answer = answers.shift()!;
+      if (answers.length === 0) gotSecond();
+      socket.write(answer);
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      const next = t.transmit(COMMAND);
+      await second; // the server saw the second command: its own answer is on the way
+      expect((await next).toString("hex")).toBe("800100000010000000000004cafef00d");
+    } finally {
+      await t.close();
+    }
+  });
+
   it("connection refused is a device-unavailable error", async () => {
     const port = await listen(() => undefined);
     await new Promise<void>((r) => server!.close(() => r()));
