@@ -1,6 +1,7 @@
 /** Transport framing over loopback sockets and a scripted device file (no TPM needed). */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -275,6 +276,32 @@ describe("DeviceTransport", () => {
     expect(dev.written).toEqual([COMMAND]);
     await t.close();
     await expect(t.transmit(COMMAND)).rejects.toThrow(/already closed/);
+  });
+
+  it("transmitSync (exit handlers) uses the descriptor only while no exchange is in flight, and never after close", async () => {
+    // A FIFO opened read-write echoes what is written: a command reads back as a complete "response".
+    const dir = mkdtempSync(join(tmpdir(), "raa-devsync-"));
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const fd = openSync(fifo, "r+");
+    try {
+      let release!: () => void;
+      const dev = { ...fakeDevice([RESPONSE]), fd };
+      dev.write = (_buffer, _offset, length) => new Promise((r) => (release = () => r({ bytesWritten: length })));
+      const t = new DeviceTransport("/dev/fake", dev);
+      expect(t.transmitSync(COMMAND)?.equals(COMMAND)).toBe(true);
+      const inFlight = t.transmit(COMMAND);
+      await new Promise((r) => setImmediate(r));
+      expect(t.transmitSync(COMMAND)).toBeUndefined();
+      release();
+      expect((await inFlight).equals(RESPONSE)).toBe(true);
+      expect(t.transmitSync(COMMAND)?.equals(COMMAND)).toBe(true);
+      await t.close();
+      expect(t.transmitSync(COMMAND)).toBeUndefined();
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a device that stops mid-response is an error", async () => {
