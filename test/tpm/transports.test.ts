@@ -207,6 +207,31 @@ describe("SocketTransport", () => {
     }
   });
 
+  it("an answered command leaves no timer behind: the connection outlives the response timeout (whole answers and answers in pieces)", async () => {
+    let connections = 0;
+    server = createServer((socket) => {
+      connections++;
+      let n = 0;
+      socket.on("data", () => {
+        if (n++ % 2 === 0) return socket.write(RESPONSE);
+        socket.write(RESPONSE.subarray(0, 6)); // the rest after a pause: the rest bound replaces the response timeout
+        setTimeout(() => socket.write(RESPONSE.subarray(6)), 20);
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: (server.address() as { port: number }).port }, { responseTimeoutMs: 1000 });
+    try {
+      for (let i = 0; i < 2; i++) expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      // Any timer of those exchanges expires before this one: a stale one would have dropped the connection.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect([t.epoch, connections]).toEqual([0, 1]);
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect([t.epoch, connections]).toEqual([0, 1]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("connection refused is a device-unavailable error", async () => {
     const port = await listen(() => undefined);
     await new Promise<void>((r) => server!.close(() => r()));
