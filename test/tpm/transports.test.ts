@@ -274,6 +274,29 @@ describe("SocketTransport socket path length", () => {
   });
 });
 
+describe("SocketTransport socket path length at the bound", () => {
+  it("a path of exactly 108 bytes is used (the OS takes it whole); 109 is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-len-"));
+    const sub = join(dir, "d".repeat(100 - dir.length));
+    mkdirSync(sub);
+    const path = join(sub, "s".repeat(107 - sub.length));
+    expect(Buffer.byteLength(path)).toBe(108);
+    const listener = createServer((socket) => socket.on("data", () => socket.write(RESPONSE)));
+    await new Promise<void>((r) => listener.listen(path, () => r()));
+    const t = new SocketTransport({ kind: "unix", path });
+    const longer = new SocketTransport({ kind: "unix", path: `${path}s` });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      await expect(longer.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_DEVICE_INVALID", message: expect.stringMatching(/is 109 bytes long, above the OS limit of 108/) });
+    } finally {
+      await t.close();
+      await longer.close();
+      await new Promise<void>((r) => listener.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("DeviceTransport", () => {
   function fakeDevice(chunks: Buffer[]): DeviceFile & { written: Buffer[] } {
     const written: Buffer[] = [];
