@@ -104,6 +104,26 @@ describe("SocketTransport", () => {
     }
   });
 
+  it("mssim framing: an answer in pieces (inside the length, before the trailer, inside it) is reassembled; a 10-byte response is accepted", async () => {
+    const SHORTEST = Buffer.from("80010000000a00000000", "hex");
+    const frame = (r: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, r.length]), r, Buffer.alloc(4)]);
+    let n = 0;
+    const port = await listen((socket) => {
+      if (n++ === 1) return socket.write(frame(SHORTEST));
+      const f = frame(RESPONSE);
+      const cuts = [0, 3, 4 + RESPONSE.length, f.length - 2, f.length];
+      cuts.slice(1).forEach((end, i) => setTimeout(() => socket.write(f.subarray(cuts[i], end)), 20 * i));
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { framing: "mssim" });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect((await t.transmit(COMMAND)).equals(SHORTEST)).toBe(true);
+      expect(t.epoch).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("concurrent callers are served one command at a time, in order", async () => {
     let inFlight = 0;
     let maxInFlight = 0;
