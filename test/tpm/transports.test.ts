@@ -327,7 +327,8 @@ describe("DeviceTransport", () => {
         written.push(Buffer.from(buffer.subarray(offset, offset + length)));
         return { bytesWritten: length };
       },
-      async read(buffer, offset) {
+      async read(buffer, offset, length) {
+        if (offset + length > buffer.length) throw new RangeError("read past the end of the buffer"); // as FileHandle.read
         const next = chunks.shift();
         if (!next) return { bytesRead: 0 };
         next.copy(buffer, offset);
@@ -342,7 +343,11 @@ describe("DeviceTransport", () => {
     const t = new DeviceTransport("/dev/fake", dev);
     expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
     expect(dev.written).toEqual([COMMAND]);
+    let closes = 0;
+    dev.close = async () => void closes++;
     await t.close();
+    await t.close();
+    expect(closes).toBe(1); // the device is released (a /dev/tpm0 held open makes the next open EBUSY), once
     await expect(t.transmit(COMMAND)).rejects.toThrow(/already closed/);
   });
 
