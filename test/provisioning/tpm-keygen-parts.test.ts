@@ -3,7 +3,7 @@ import { currentPcrPolicy, parsePcrRequest, PCR_REQUEST, pcrSelection } from "..
 import { Tpm } from "../../src/tpm/client/tpm.js";
 import { PCR_Read } from "../../src/tpm/wire/commands.js";
 import { ScriptedTransport } from "../tpm/fake-transport.js";
-import { signingKeyTemplate } from "../../src/tpm/keys/templates.js";
+import { creationParams, signingKeyTemplate } from "../../src/tpm/keys/templates.js";
 import { parseKeySpec } from "../../src/provisioning/key-spec.js";
 import { computePolicyDigest, type PolicyStatement } from "../../src/tpm/keys/policy.js";
 import { encode } from "../../src/tpm/wire/codec.js";
@@ -122,6 +122,22 @@ describe("signingKeyTemplate", () => {
     const t = signingKeyTemplate(parseKeySpec("rsa3072"), Buffer.alloc(32, 1));
     expect(t.objectAttributes).toBe(base);
     expect(t.type === TPM_ALG.RSA && t.parameters.keyBits).toBe(3072);
+  });
+
+  it("byte for byte: P-384 with its password; RSA-2048 under a policy (its digest as authPolicy); no symmetric, scheme NULL, exponent 65537", () => {
+    const hex = (t: Parameters<typeof encode>[1]) => encode(TPMT_PUBLIC, t).toString("hex");
+    // type, nameAlg, attributes, authPolicy, symmetric NULL, scheme NULL, then curve + kdf NULL or keyBits + exponent, unique
+    expect(hex(signingKeyTemplate(parseKeySpec("p384"), undefined))).toBe(["0023", "000b", "00040072", "0000", "0010", "0010", "0004", "0010", "0000", "0000"].join(""));
+    const policyDigest = Buffer.alloc(32, 1);
+    expect(hex(signingKeyTemplate(parseKeySpec("rsa2048"), policyDigest))).toBe(
+      ["0001", "000b", "00040032", `0020${policyDigest.toString("hex")}`, "0010", "0010", "0800", "00000000", "0000"].join(""),
+    );
+  });
+
+  it("creationParams carries the key's password as userAuth, with no sensitive data, outside info or creation PCRs", () => {
+    const template = signingKeyTemplate(parseKeySpec("p256"), undefined);
+    expect(creationParams(template, Buffer.from("pw"))).toEqual({ inSensitive: { userAuth: Buffer.from("pw"), data: Buffer.alloc(0) }, inPublic: template, outsideInfo: Buffer.alloc(0), creationPCR: [] });
+    expect(creationParams(template).inSensitive.userAuth).toEqual(Buffer.alloc(0));
   });
 });
 

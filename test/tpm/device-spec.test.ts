@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,5 +115,47 @@ describe("--tpm-device naming something that is no TPM: what it is and what was 
     const argv = ["sign-string", "--private-key", "handle:0x81000101", "--no-tpm-key-password", "--tpm-device", at("fifo")];
     expect(await main(argv, io)).toBe(3);
     expect(stderr.trim().split("\n")).toEqual([expect.stringContaining(`the TPM device ${at("fifo")} is a FIFO, not a TPM`)]);
+  });
+});
+
+describe("which TPM openTpmTransport opens", () => {
+  const dir = mkdtempSync(join(tmpdir(), "raa-tpm-open-"));
+  const sock = join(dir, "sock");
+  let server: Server;
+  beforeAll(async () => {
+    writeFileSync(join(dir, "file"), "");
+    server = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => server.listen(sock, () => r()));
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const opened = async (device: string | undefined, env: NodeJS.ProcessEnv = {}) => {
+    const t = await openTpmTransport(device, env);
+    await t.close();
+    return [t.constructor.name, t.description];
+  };
+
+  it("--tpm-device first, else TPM_DEVICE from the environment; a socket's framing as written", async () => {
+    expect(await opened("tcp:127.0.0.1:2321", { TPM_DEVICE: "mssim:127.0.0.1:2400" })).toEqual(["SocketTransport", "tcp:127.0.0.1:2321"]);
+    expect(await opened(undefined, { TPM_DEVICE: "mssim:127.0.0.1:2400" })).toEqual(["SocketTransport", "mssim:127.0.0.1:2400"]);
+    expect(await opened(undefined, { TPM_DEVICE: "/dev/null" })).toEqual(["DeviceTransport", "/dev/null"]);
+  });
+
+  it("a path: a character device is opened as a device, a socket as a simulator (not with device:)", async () => {
+    expect(await opened("/dev/null")).toEqual(["DeviceTransport", "/dev/null"]);
+    expect(await opened("device:/dev/null")).toEqual(["DeviceTransport", "/dev/null"]);
+    expect(await opened(sock)).toEqual(["SocketTransport", `unix:${sock}`]);
+  });
+
+  it("a path that does not exist, or runs through a file: 'no TPM at', with the option to check", async () => {
+    for (const path of [join(dir, "absent"), join(dir, "file", "x")]) {
+      await expect(openTpmTransport(path, {}, "--device")).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: `no TPM at ${path}`, hint: "check --device / TPM_DEVICE" });
+    }
+  });
+
+  it.runIf(!existsSync("/dev/tpmrm0") && !existsSync("/dev/tpm0"))("nothing named and no /dev/tpmrm0 nor /dev/tpm0: says so, naming both", async () => {
+    await expect(openTpmTransport(undefined, {})).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: "no TPM found (/dev/tpmrm0, /dev/tpm0 do not exist)" });
   });
 });

@@ -1,12 +1,14 @@
 /** The client's behaviour around the wire: retries, automatic Startup, response checks. Scripted transport. */
 import { describe, expect, it } from "vitest";
-import { Tpm, permanentEntity } from "../../src/tpm/client/tpm.js";
+import { Tpm, permanentEntity, type Authorization } from "../../src/tpm/client/tpm.js";
 import { TpmResponseError } from "../../src/tpm/client/tpm-error.js";
 import { PASSWORD_SESSION } from "../../src/tpm/sessions/password-session.js";
 import { AuthSession, SessionIntegrityError } from "../../src/tpm/sessions/auth-session.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { createHash, createHmac } from "node:crypto";
-import { GetRandom, Load } from "../../src/tpm/wire/commands.js";
+import { GetRandom, Load, Sign } from "../../src/tpm/wire/commands.js";
+import { TPM_ALG, TPM_RH, TPM_ST } from "../../src/tpm/wire/constants.js";
+import { createDecipheriv } from "node:crypto";
 import { ScriptedTransport, errorResponse } from "./fake-transport.js";
 
 const RANDOM_OK = "8001 00000010 00000000 0004 11223344";
@@ -130,5 +132,66 @@ describe("Tpm.execute with an HMAC session: the response HMAC decides", () => {
     expect((altered as Error).cause).toBeInstanceOf(SessionIntegrityError);
     const stripped = await load(new ScriptedTransport([answer(name, name, 0x8001)])).catch((e: unknown) => e);
     expect(stripped).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/^malformed response to TPM2_Load: response has no authorization area/) });
+  });
+});
+
+describe("Tpm.execute: command parameter encryption by the first session", () => {
+  const KEY = Buffer.alloc(32, 0x42);
+  const NONCE_TPM = Buffer.alloc(32, 0x22);
+  const CALLER = Buffer.alloc(32, 0x11);
+  const session = (parameterEncryption: boolean, handle = 0x02000001) =>
+    new AuthSession({ handle, kind: "hmac", hashName: "sha256", sessionKey: KEY, nonceTPM: NONCE_TPM, nonceCaller: CALLER, parameterEncryption, random: (n) => Buffer.alloc(n, 0x11) });
+  const PRIVATE = Buffer.from("a key's private blob, never in clear on the wire");
+  /** Sends TPM2_Load (answered with an authorization failure) and returns the first authorization's attributes and inPrivate as written. */
+  const sentLoad = async (authorizations: Authorization[]) => {
+    const t = new ScriptedTransport([errorResponse(0x98e)]);
+    await expect(
+      new Tpm(t).execute(Load, { parentHandle: permanentEntity(0x81000001) }, { inPrivate: Buffer.from(PRIVATE), inPublic: Buffer.alloc(4) }, authorizations),
+    ).rejects.toBeInstanceOf(TpmResponseError);
+    const bytes = t.sent[0]!;
+    const area = bytes.subarray(18, 18 + bytes.readUInt32BE(14));
+    const params = bytes.subarray(18 + area.length);
+    const attributes = area[4 + 2 + area.readUInt16BE(4)]!; // handle, nonce (sized), then the attributes octet
+    return { bytes, attributes, inPrivate: params.subarray(2, 2 + params.readUInt16BE(0)) };
+  };
+  /** AES-128-CFB with key and IV from KDFa(sha256, keyMaterial, "CFB", nonceCaller, nonceTPM, 256), computed here. */
+  const decrypt = (data: Buffer, keyMaterial: Buffer) => {
+    const fixed = Buffer.concat([Buffer.from("CFB\0"), CALLER, NONCE_TPM, Buffer.from("00000100", "hex")]);
+    const keyIv = createHmac("sha256", keyMaterial).update(Buffer.from("00000001", "hex")).update(fixed).digest();
+    const d = createDecipheriv("aes-128-cfb", keyIv.subarray(0, 16), keyIv.subarray(16, 32));
+    return Buffer.concat([d.update(data), d.final()]);
+  };
+
+  it("the first parameter crosses the transport encrypted (decrypt attribute set), keyed by sessionKey ‖ the password; a second session that does not encrypt is allowed", async () => {
+    const { bytes, attributes, inPrivate } = await sentLoad([{ session: session(true), authValue: Secret.fromUtf8("pw") }, { session: session(false, 0x02000002) }]);
+    expect(bytes.includes(PRIVATE)).toBe(false);
+    expect(attributes & 0x20).toBe(0x20);
+    expect(inPrivate.length).toBe(PRIVATE.length);
+    expect(decrypt(inPrivate, Buffer.concat([KEY, Buffer.from("pw")]))).toEqual(PRIVATE);
+  });
+
+  it("keyed by the sessionKey alone when the password is not the entity's (authValueInEncryptionKey false)", async () => {
+    const { inPrivate } = await sentLoad([{ session: session(true), authValue: Secret.fromUtf8("pw"), authValueInEncryptionKey: false }]);
+    expect(decrypt(inPrivate, KEY)).toEqual(PRIVATE);
+  });
+
+  it("a session without parameter encryption sends the parameter as it is, without the decrypt attribute", async () => {
+    const { attributes, inPrivate } = await sentLoad([{ session: session(false), authValue: Secret.fromUtf8("pw") }]);
+    expect([attributes & 0x60, inPrivate]).toEqual([0, PRIVATE]);
+  });
+
+  it("a second session that would encrypt only the command (Sign) or only the response (GetRandom) is refused before anything is sent", async () => {
+    const t = new ScriptedTransport([]);
+    const validation = { tag: TPM_ST.HASHCHECK, hierarchy: TPM_RH.NULL, digest: Buffer.alloc(0) };
+    await expect(
+      new Tpm(t).execute(Sign, { keyHandle: permanentEntity(0x80000001) }, { digest: Buffer.alloc(32), inScheme: { scheme: TPM_ALG.NULL }, validation }, [
+        { session: PASSWORD_SESSION },
+        { session: session(true) },
+      ]),
+    ).rejects.toThrow(/only the first session may encrypt parameters/);
+    await expect(new Tpm(t).execute(GetRandom, {}, { bytesRequested: 4 }, [{ session: PASSWORD_SESSION }, { session: session(true) }])).rejects.toThrow(
+      /only the first session may encrypt parameters/,
+    );
+    expect(t.sent).toHaveLength(0);
   });
 });

@@ -1,6 +1,7 @@
 /** Transport framing over loopback sockets and a scripted device file (no TPM needed). */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,6 +104,26 @@ describe("SocketTransport", () => {
     }
   });
 
+  it("mssim framing: an answer in pieces (inside the length, before the trailer, inside it) is reassembled; a 10-byte response is accepted", async () => {
+    const SHORTEST = Buffer.from("80010000000a00000000", "hex");
+    const frame = (r: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, r.length]), r, Buffer.alloc(4)]);
+    let n = 0;
+    const port = await listen((socket) => {
+      if (n++ === 1) return socket.write(frame(SHORTEST));
+      const f = frame(RESPONSE);
+      const cuts = [0, 3, 4 + RESPONSE.length, f.length - 2, f.length];
+      cuts.slice(1).forEach((end, i) => setTimeout(() => socket.write(f.subarray(cuts[i], end)), 20 * i));
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { framing: "mssim" });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect((await t.transmit(COMMAND)).equals(SHORTEST)).toBe(true);
+      expect(t.epoch).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("concurrent callers are served one command at a time, in order", async () => {
     let inFlight = 0;
     let maxInFlight = 0;
@@ -185,6 +206,52 @@ describe("SocketTransport", () => {
     }
   });
 
+  it("bytes after a complete answer in the same write are never taken as the next command's answer", async () => {
+    const forged = Buffer.from("800100000010000000000004deadbeef", "hex");
+    const answers: Buffer[] = [Buffer.concat([RESPONSE, forged]), Buffer.from("800100000010000000000004cafef00d", "hex")];
+    let gotSecond!: () => void;
+    const second = new Promise<void>((r) => (gotSecond = r));
+    const port = await listen((socket) => {
+      const answer = answers.shift()!;
+      if (answers.length === 0) gotSecond();
+      socket.write(answer);
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      const next = t.transmit(COMMAND);
+      await second; // the server saw the second command: its own answer is on the way
+      expect((await next).toString("hex")).toBe("800100000010000000000004cafef00d");
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("an answered command leaves no timer behind: the connection outlives the response timeout (whole answers and answers in pieces)", async () => {
+    let connections = 0;
+    server = createServer((socket) => {
+      connections++;
+      let n = 0;
+      socket.on("data", () => {
+        if (n++ % 2 === 0) return socket.write(RESPONSE);
+        socket.write(RESPONSE.subarray(0, 6)); // the rest after a pause: the rest bound replaces the response timeout
+        setTimeout(() => socket.write(RESPONSE.subarray(6)), 20);
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: (server.address() as { port: number }).port }, { responseTimeoutMs: 1000 });
+    try {
+      for (let i = 0; i < 2; i++) expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      // Any timer of those exchanges expires before this one: a stale one would have dropped the connection.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect([t.epoch, connections]).toEqual([0, 1]);
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect([t.epoch, connections]).toEqual([0, 1]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("connection refused is a device-unavailable error", async () => {
     const port = await listen(() => undefined);
     await new Promise<void>((r) => server!.close(() => r()));
@@ -227,6 +294,29 @@ describe("SocketTransport socket path length", () => {
   });
 });
 
+describe("SocketTransport socket path length at the bound", () => {
+  it("a path of exactly 108 bytes is used (the OS takes it whole); 109 is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-len-"));
+    const sub = join(dir, "d".repeat(100 - dir.length));
+    mkdirSync(sub);
+    const path = join(sub, "s".repeat(107 - sub.length));
+    expect(Buffer.byteLength(path)).toBe(108);
+    const listener = createServer((socket) => socket.on("data", () => socket.write(RESPONSE)));
+    await new Promise<void>((r) => listener.listen(path, () => r()));
+    const t = new SocketTransport({ kind: "unix", path });
+    const longer = new SocketTransport({ kind: "unix", path: `${path}s` });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      await expect(longer.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_DEVICE_INVALID", message: expect.stringMatching(/is 109 bytes long, above the OS limit of 108/) });
+    } finally {
+      await t.close();
+      await longer.close();
+      await new Promise<void>((r) => listener.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("DeviceTransport", () => {
   function fakeDevice(chunks: Buffer[]): DeviceFile & { written: Buffer[] } {
     const written: Buffer[] = [];
@@ -237,7 +327,8 @@ describe("DeviceTransport", () => {
         written.push(Buffer.from(buffer.subarray(offset, offset + length)));
         return { bytesWritten: length };
       },
-      async read(buffer, offset) {
+      async read(buffer, offset, length) {
+        if (offset + length > buffer.length) throw new RangeError("read past the end of the buffer"); // as FileHandle.read
         const next = chunks.shift();
         if (!next) return { bytesRead: 0 };
         next.copy(buffer, offset);
@@ -252,8 +343,38 @@ describe("DeviceTransport", () => {
     const t = new DeviceTransport("/dev/fake", dev);
     expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
     expect(dev.written).toEqual([COMMAND]);
+    let closes = 0;
+    dev.close = async () => void closes++;
     await t.close();
+    await t.close();
+    expect(closes).toBe(1); // the device is released (a /dev/tpm0 held open makes the next open EBUSY), once
     await expect(t.transmit(COMMAND)).rejects.toThrow(/already closed/);
+  });
+
+  it("transmitSync (exit handlers) uses the descriptor only while no exchange is in flight, and never after close", async () => {
+    // A FIFO opened read-write echoes what is written: a command reads back as a complete "response".
+    const dir = mkdtempSync(join(tmpdir(), "raa-devsync-"));
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const fd = openSync(fifo, "r+");
+    try {
+      let release!: () => void;
+      const dev = { ...fakeDevice([RESPONSE]), fd };
+      dev.write = (_buffer, _offset, length) => new Promise((r) => (release = () => r({ bytesWritten: length })));
+      const t = new DeviceTransport("/dev/fake", dev);
+      expect(t.transmitSync(COMMAND)?.equals(COMMAND)).toBe(true);
+      const inFlight = t.transmit(COMMAND);
+      await new Promise((r) => setImmediate(r));
+      expect(t.transmitSync(COMMAND)).toBeUndefined();
+      release();
+      expect((await inFlight).equals(RESPONSE)).toBe(true);
+      expect(t.transmitSync(COMMAND)?.equals(COMMAND)).toBe(true);
+      await t.close();
+      expect(t.transmitSync(COMMAND)).toBeUndefined();
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a device that stops mid-response is an error", async () => {
