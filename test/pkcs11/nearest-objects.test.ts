@@ -108,5 +108,6 @@ describe("the hint for a URI that matched nothing", () => {
       /^the token holds 1 private key\(s\), none close to that name; list them with/,
     );
     expect(objectNotFoundHint({ label: "completely-different" }, [cert], "private", "--certificate")).toBe("the token shows no private keys");
+    expect(objectNotFoundHint({ label: "k" }, [cert], "private", "--certificate")).toBe("nearest objects on the token: object=k;id=%01;type=cert");
   });
 });
