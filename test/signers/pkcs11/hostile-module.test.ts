@@ -1392,3 +1392,30 @@ describe("a user PIN the token asked for, none given: once per holder", () => {
     }
   });
 });
+
+describe("the read-write session keygen and install-certificate open (token-session)", () => {
+  const library = "/fake/module.so";
+  const spec = { kind: "EC", curve: "P-256", name: "p256" } as const;
+  const certificate = new Certificate(leafDer);
+  const KEY = "pkcs11:token=fake;object=device?pin-value=1234";
+  const calls = [
+    ["generateKeyOnToken", () => generateKeyOnToken({ uri: "pkcs11:token=fake;object=new?pin-value=1234", spec, library })],
+    ["installOnToken", () => installOnToken({ keyUri: KEY, certificate, chain: [], replace: false, library })],
+  ] as const;
+
+  it.each(calls)("%s on a write-protected token: refused before a session is opened or a PIN presented", async (_name, call) => {
+    token.flags |= CKF.WRITE_PROTECTED;
+    await expect(call()).rejects.toMatchObject({ code: "PKCS11_ERROR", message: 'token "fake" (serial 0001) is write-protected' });
+    expect(token.calls.filter((c) => /^C_(OpenSession|Login|CreateObject|GenerateKeyPair)$/.test(c))).toEqual([]);
+    expect(token.calls.at(-1)).toBe("C_Finalize"); // the module released
+  });
+
+  it.each(calls)("%s: one read-write session, logged in once, closed when done, the module released", async (_name, call) => {
+    const flags: unknown[] = [];
+    token.override.C_OpenSession = (_slot, f) => (flags.push(f), ulong(1));
+    await call().catch(() => undefined); // keygen fails on this module (no C_GenerateKeyPair): the session ends alike
+    expect(flags).toEqual([CKF.SERIAL_SESSION | CKF.RW_SESSION]);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+    expect(token.calls.slice(-2)).toEqual(["C_CloseSession", "C_Finalize"]);
+  });
+});
