@@ -1419,3 +1419,88 @@ describe("the read-write session keygen and install-certificate open (token-sess
     expect(token.calls.slice(-2)).toEqual(["C_CloseSession", "C_Finalize"]);
   });
 });
+
+describe("keygen's templates (token-keygen): what is asked of the module, strictest first", () => {
+  const NAMES = new Map<number, string>(Object.entries(CKA).map(([name, type]) => [type, name]));
+  const asked = (template: unknown) =>
+    Object.fromEntries((template as { type: number; value: unknown }[]).map(({ type, value }) => [NAMES.get(type), value]));
+  const keygen = (keyType: string, uri = "pkcs11:token=fake;object=new;id=%0a?pin-value=1234") =>
+    run(["keygen", "--private-key", uri, "--key-type", keyType, "--pkcs11-lib", "/fake/module.so"]);
+
+  /** Records each C_GenerateKeyPair and refuses it with `ckr`. */
+  function refusing(ckr: string): { mechanism: number; publicKey: Record<string, unknown>; privateKey: Record<string, unknown> }[] {
+    const seen: { mechanism: number; publicKey: Record<string, unknown>; privateKey: Record<string, unknown> }[] = [];
+    token.override.C_GenerateKeyPair = (_session, mechanism, publicTemplate, privateTemplate) => {
+      seen.push({ mechanism: (mechanism as { mechanism: number }).mechanism, publicKey: asked(publicTemplate), privateKey: asked(privateTemplate) });
+      throw new Error(ckr);
+    };
+    return seen;
+  }
+
+  const common = { TOKEN: true, ID: Buffer.from([0x0a]), LABEL: "new" };
+  const signOnly = { SIGN: true, SIGN_RECOVER: false, DECRYPT: false, UNWRAP: false };
+
+  it("P-256: a sensitive, non-extractable, sign-only private key; each template refused in turn, then the first refusal reported", async () => {
+    const seen = refusing("CKR_GENERAL_ERROR:5");
+    const { code, stdout, stderr } = await keygen("p256");
+    const publicBase = { CLASS: CKO.PUBLIC_KEY, ...common, PRIVATE: false, EC_PARAMS: derOid(NAMED_CURVES["P-256"].oid) };
+    const privateBase = { CLASS: CKO.PRIVATE_KEY, KEY_TYPE: CKK.EC, ...common, PRIVATE: true, SENSITIVE: true, EXTRACTABLE: false };
+    expect(seen).toEqual([
+      { mechanism: CKM.EC_KEY_PAIR_GEN, publicKey: { ...publicBase, VERIFY: true, ENCRYPT: false, WRAP: false }, privateKey: { ...privateBase, ...signOnly, DERIVE: false } },
+      { mechanism: CKM.EC_KEY_PAIR_GEN, publicKey: publicBase, privateKey: { ...privateBase, ...signOnly, DERIVE: false } },
+      { mechanism: CKM.EC_KEY_PAIR_GEN, publicKey: publicBase, privateKey: { ...privateBase, SIGN: true } },
+    ]);
+    expect(stderr).toMatch(/\nroles-anywhere-agent: .*CKR_GENERAL_ERROR.*\n$/);
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+  });
+
+  it("RSA-3072: the RSA mechanism, key type, size and exponent 65537; no CKA_DERIVE", async () => {
+    const seen = refusing("CKR_TEMPLATE_INCONSISTENT:209");
+    await keygen("rsa3072");
+    expect(seen).toHaveLength(3);
+    expect(seen[0]).toEqual({
+      mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN,
+      publicKey: { CLASS: CKO.PUBLIC_KEY, ...common, PRIVATE: false, MODULUS_BITS: 3072, PUBLIC_EXPONENT: Buffer.from([1, 0, 1]), VERIFY: true, ENCRYPT: false, WRAP: false },
+      privateKey: { CLASS: CKO.PRIVATE_KEY, KEY_TYPE: CKK.RSA, ...common, PRIVATE: true, SENSITIVE: true, EXTRACTABLE: false, ...signOnly },
+    });
+  });
+
+  it("a refusal that is not about the template (CKR_DEVICE_ERROR): no other template tried", async () => {
+    const seen = refusing("CKR_DEVICE_ERROR:48");
+    expect((await keygen("p256")).code).toBe(5);
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each([
+    ["the label", "pkcs11:token=fake;object=device;id=%0a?pin-value=1234", 'already has objects with label "device"'],
+    ["the id", "pkcs11:token=fake;object=new;id=1?pin-value=1234", "already has objects with id 31 (choose"],
+    ["both", "pkcs11:token=fake;object=device;id=1?pin-value=1234", 'already has objects with id 31 and label "device"'],
+  ])("an existing object sharing %s: nothing generated, exit 3", async (_what, uri, text) => {
+    const seen = refusing("CKR_DEVICE_ERROR:48");
+    const { code, stderr } = await keygen("p256", uri);
+    expect(stderr).toContain(`token "fake" (serial 0001) ${text}`);
+    expect(stderr).toContain("keygen never replaces or shares an existing key's identity");
+    expect(code).toBe(3);
+    expect(seen).toEqual([]);
+  });
+
+  it("a twin made meanwhile (another keygen, same label): the pair made is destroyed, the twin left, exit 3", async () => {
+    token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
+      const twin = templateAttributes(privateTemplate);
+      twin.set(CKA.ID, Buffer.from([0x0b])); // another keygen's key: same label, its own id
+      const publicKey = templateAttributes(publicTemplate).set(CKA.EC_PARAMS, derOid(NAMED_CURVES["P-256"].oid));
+      const privateKey = templateAttributes(privateTemplate);
+      for (const type of [CKA.ALWAYS_SENSITIVE, CKA.NEVER_EXTRACTABLE]) privateKey.set(type, Buffer.from([1]));
+      for (const type of [CKA.DECRYPT, CKA.UNWRAP, CKA.SIGN_RECOVER, CKA.DERIVE]) privateKey.set(type, Buffer.from([0]));
+      token.objects.push(twin, publicKey, privateKey);
+      return { publicKey: ulong(token.objects.length - 1), privateKey: ulong(token.objects.length) };
+    };
+    const objects = token.objects.length;
+    const { code, stdout, stderr } = await keygen("p256");
+    expect(stderr).toContain('token "fake" (serial 0001) got other objects with label "new" or id 0a while this key was made; it was destroyed');
+    expect(code).toBe(3);
+    expect(stdout).toBe("");
+    expect(token.objects.slice(objects).map((o) => o.size > 0)).toEqual([true, false, false]);
+  });
+});
