@@ -1485,6 +1485,30 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
     expect(seen).toEqual([]);
   });
 
+  /** A module that makes the pair as asked, with the flags keygen asks for and `publicAttributes` on the public key. */
+  function generatesWith(publicAttributes: Attributes): void {
+    token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
+      const publicKey = templateAttributes(publicTemplate);
+      for (const [type, value] of publicAttributes) publicKey.set(type, value);
+      const privateKey = templateAttributes(privateTemplate);
+      for (const type of [CKA.ALWAYS_SENSITIVE, CKA.NEVER_EXTRACTABLE]) privateKey.set(type, Buffer.from([1]));
+      for (const type of [CKA.DECRYPT, CKA.UNWRAP, CKA.SIGN_RECOVER, CKA.DERIVE]) privateKey.set(type, Buffer.from([0]));
+      token.objects.push(publicKey, privateKey);
+      return { publicKey: ulong(token.objects.length - 1), privateKey: ulong(token.objects.length) };
+    };
+  }
+
+  it.each([
+    ["an RSA modulus shown as zeros (a placeholder)", "rsa3072", new Map([[CKA.MODULUS, Buffer.alloc(384)]])],
+    ["EC parameters in an encoding not judged (an unknown OID)", "p256", new Map([[CKA.EC_PARAMS, derOid("1.3.6.1.4.1.99999.1")]])],
+  ])("%s: nothing to judge, the key is kept", async (_what, keyType, attributes) => {
+    generatesWith(attributes);
+    const { code, stdout, stderr } = await keygen(keyType);
+    expect(stderr).not.toContain("roles-anywhere-agent:");
+    expect(code).toBe(0);
+    expect(stdout).toBe("pkcs11:id=%0A;object=new;serial=0001;token=fake\n");
+  });
+
   it("a twin made meanwhile (another keygen, same label): the pair made is destroyed, the twin left, exit 3", async () => {
     token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
       const twin = templateAttributes(privateTemplate);
