@@ -1528,3 +1528,48 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
     expect(token.objects.slice(objects).map((o) => o.size > 0)).toEqual([true, false, false]);
   });
 });
+
+describe("install-certificate's objects (install-on-token)", () => {
+  const library = "/fake/module.so";
+  const keyUri = "pkcs11:token=fake;object=device?pin-value=1234";
+  const caCertificate = new Certificate(Buffer.from(ca.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64"));
+  const certificates = () => token.objects.filter((o) => o.get(CKA.CLASS)?.equals(ulong(CKO.CERTIFICATE)));
+
+  it("the replaced certificate is destroyed and the new one stored next to the key, public, on the token, as a user's", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    const result = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library });
+    expect(result).toEqual({ uri: "pkcs11:id=%31;object=device;serial=0001;token=fake", written: true, chainWritten: 0 });
+    const [stored, ...more] = certificates();
+    expect(more).toEqual([]);
+    expect(stored!.get(CKA.VALUE)).toEqual(leafDer);
+    expect(Object.fromEntries([CKA.ID, CKA.LABEL, CKA.TOKEN, CKA.PRIVATE, CKA.CERTIFICATE_TYPE, CKA.CERTIFICATE_CATEGORY].map((t) => [t, stored!.get(t)])))
+      .toEqual(Object.fromEntries([[CKA.ID, Buffer.from("1")], [CKA.LABEL, Buffer.from("device")], [CKA.TOKEN, Buffer.from([1])],
+        [CKA.PRIVATE, Buffer.from([0])], [CKA.CERTIFICATE_TYPE, ulong(0)], [CKA.CERTIFICATE_CATEGORY, ulong(1)]]));
+  });
+
+  it("the same certificate again: nothing written; the chain's CA stored once, as an authority, named by its CN", async () => {
+    const first = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [caCertificate], replace: false, library });
+    expect(first).toMatchObject({ written: false, chainWritten: 1 });
+    const again = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [caCertificate], replace: false, library });
+    expect(again).toMatchObject({ written: false, chainWritten: 0 });
+    const cas = certificates().filter((o) => o.get(CKA.VALUE)?.equals(caCertificate.der));
+    expect(cas).toHaveLength(1);
+    expect(cas[0]!.get(CKA.LABEL)).toEqual(Buffer.from("Hostile Module CA"));
+    expect(cas[0]!.get(CKA.CERTIFICATE_CATEGORY)).toEqual(ulong(2));
+    expect(cas[0]!.get(CKA.ID)).toHaveLength(20);
+    expect(cas[0]!.get(CKA.ID)).not.toEqual(Buffer.from("1"));
+  });
+
+  it("a key with no CKA_ID, or two keys matching: refused, nothing stored", async () => {
+    const before = token.objects.length;
+    token.objects[1]!.set(CKA.ID, Buffer.alloc(0));
+    await expect(installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/has no CKA_ID to give its certificate$/) });
+    token.objects[1]!.set(CKA.ID, Buffer.from("1"));
+    token.objects.push(new Map(token.objects[1]!).set(CKA.ID, Buffer.from("2")));
+    await expect(installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ message: expect.stringMatching(/matches 2 private keys/) });
+    expect(token.objects.length).toBe(before + 1);
+    expect(token.calls).not.toContain("C_CreateObject");
+  });
+});
