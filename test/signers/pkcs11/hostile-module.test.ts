@@ -1572,4 +1572,26 @@ describe("install-certificate's objects (install-on-token)", () => {
     expect(token.objects.length).toBe(before + 1);
     expect(token.calls).not.toContain("C_CreateObject");
   });
+
+  it("a certificate of another key, or no key matching: refused, nothing stored", async () => {
+    await expect(installOnToken({ keyUri, certificate: new Certificate(otherDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ code: "KEY_CERTIFICATE_MISMATCH" });
+    await expect(installOnToken({ keyUri: "pkcs11:token=fake;object=nothing?pin-value=1234", certificate: new Certificate(leafDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: 'no private key matches pkcs11:object=nothing;token=fake on token "fake" (serial 0001)' });
+    expect(token.calls).not.toContain("C_CreateObject");
+    expect(token.calls).not.toContain("C_DestroyObject");
+  });
+
+  it("a token that refuses CKA_CERTIFICATE_CATEGORY: the certificate stored without it", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    const create = (template: unknown) => {
+      if ((template as { type: number }[]).some(({ type }) => type === CKA.CERTIFICATE_CATEGORY)) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
+      token.objects.push(templateAttributes(template));
+      return ulong(token.objects.length);
+    };
+    token.override.C_CreateObject = (_session, template) => create(template);
+    const result = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library });
+    expect(result.written).toBe(true);
+    expect(certificates().map((o) => [o.get(CKA.VALUE), o.has(CKA.CERTIFICATE_CATEGORY)])).toEqual([[leafDer, false]]);
+  });
 });
