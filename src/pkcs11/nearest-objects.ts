@@ -56,7 +56,7 @@ export function objectNotFoundHint(
   query: ObjectQuery, objects: readonly TokenObjectRecord[], wantClass: "cert" | "private", certificate: string,
 ): string {
   const other = exactOtherClass(query, objects, wantClass);
-  if (wantClass === "cert" && other?.class === "private") {
+  if (other?.class === "private") { // so a certificate was wanted
     const install = "install one with 'roles-anywhere-agent install-certificate', or give the certificate file with";
     return `the key exists (${describeObject(other)}) but has no certificate on the token: ${install} ${certificate}`;
   }

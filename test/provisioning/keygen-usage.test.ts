@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { generateKeyOnToken } from "../../src/provisioning/pkcs11/token-keygen.js";
+import { checkTokenKeygen, generateKeyOnToken } from "../../src/provisioning/pkcs11/token-keygen.js";
 import { installOnToken } from "../../src/provisioning/pkcs11/install-on-token.js";
 import { generateTpmKey } from "../../src/provisioning/tpm/tpm-keygen.js";
 
@@ -120,5 +120,22 @@ describe("the keygen and install functions from plain JavaScript", () => {
   ] as const)("%o %j: USAGE, before any device is opened", async (create, options, message) => {
     const e = await (create as (o: unknown) => Promise<unknown>)(options).catch((error: unknown) => error);
     expect(e).toMatchObject({ code: "USAGE", message: expect.stringContaining(`${create.name}: ${message}`) });
+  });
+});
+
+describe("checkTokenKeygen: what keygen on a token decides before it loads a module", () => {
+  const spec = { kind: "EC", curve: "P-256", name: "p256" } as const;
+  const check = (uri: string, extra: { id?: Buffer; label?: string } = {}) => checkTokenKeygen({ uri, spec, ...extra });
+
+  it("a URI without type= or with type=private is taken; the id and label given win over the URI's", () => {
+    expect(check("pkcs11:token=t;object=k")).toMatchObject({ label: "k", id: undefined });
+    expect(check("pkcs11:token=t;object=k;type=private;id=%01")).toMatchObject({ label: "k", id: Buffer.from([1]) });
+    expect(check("pkcs11:token=t;object=k", { id: Buffer.from([5]) }).id).toEqual(Buffer.from([5]));
+    expect(check("pkcs11:token=t;object=k;id=%01", { id: Buffer.from([5]), label: "l" })).toMatchObject({ label: "l", id: Buffer.from([5]) });
+  });
+
+  it("an empty id, given or in the URI, is refused", () => {
+    expect(() => check("pkcs11:token=t;object=k", { id: Buffer.alloc(0) })).toThrow(/^the key id may not be empty$/);
+    expect(() => check("pkcs11:token=t;object=k;type=public")).toThrow("keygen creates key pairs; drop type=public from the URI");
   });
 });

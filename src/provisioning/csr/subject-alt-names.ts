@@ -22,8 +22,8 @@ export function parseSan(text: string): SanRequest {
   if (type === "email" && !/.@[^@]+$/.test(value)) {
     throw new UsageError("USAGE", `invalid --san "${text}": an email address needs a local part, @ and a domain`);
   }
-  // dNSName, uniformResourceIdentifier and rfc822Name are IA5String (RFC 5280 §4.2.1.6).
-  if (type !== "IP" && !/^[\x21-\x7e]+$/.test(value)) {
+  // dNSName, uniformResourceIdentifier and rfc822Name are IA5String (RFC 5280 §4.2.1.6); an IP passed isIP above.
+  if (!/^[\x21-\x7e]+$/.test(value)) {
     throw new UsageError("USAGE", `invalid --san "${text}": ${type} names must be printable ASCII without spaces`, {
       hint: type === "DNS" ? "write internationalised domain names in their xn-- (A-label) form" : undefined,
     });

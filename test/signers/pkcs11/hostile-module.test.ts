@@ -1392,3 +1392,206 @@ describe("a user PIN the token asked for, none given: once per holder", () => {
     }
   });
 });
+
+describe("the read-write session keygen and install-certificate open (token-session)", () => {
+  const library = "/fake/module.so";
+  const spec = { kind: "EC", curve: "P-256", name: "p256" } as const;
+  const certificate = new Certificate(leafDer);
+  const KEY = "pkcs11:token=fake;object=device?pin-value=1234";
+  const calls = [
+    ["generateKeyOnToken", () => generateKeyOnToken({ uri: "pkcs11:token=fake;object=new?pin-value=1234", spec, library })],
+    ["installOnToken", () => installOnToken({ keyUri: KEY, certificate, chain: [], replace: false, library })],
+  ] as const;
+
+  it.each(calls)("%s on a write-protected token: refused before a session is opened or a PIN presented", async (_name, call) => {
+    token.flags |= CKF.WRITE_PROTECTED;
+    await expect(call()).rejects.toMatchObject({ code: "PKCS11_ERROR", message: 'token "fake" (serial 0001) is write-protected' });
+    expect(token.calls.filter((c) => /^C_(OpenSession|Login|CreateObject|GenerateKeyPair)$/.test(c))).toEqual([]);
+    expect(token.calls.at(-1)).toBe("C_Finalize"); // the module released
+  });
+
+  it.each(calls)("%s: one read-write session, logged in once, closed when done, the module released", async (_name, call) => {
+    const flags: unknown[] = [];
+    token.override.C_OpenSession = (_slot, f) => (flags.push(f), ulong(1));
+    await call().catch(() => undefined); // keygen fails on this module (no C_GenerateKeyPair): the session ends alike
+    expect(flags).toEqual([CKF.SERIAL_SESSION | CKF.RW_SESSION]);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+    expect(token.calls.slice(-2)).toEqual(["C_CloseSession", "C_Finalize"]);
+  });
+});
+
+describe("keygen's templates (token-keygen): what is asked of the module, strictest first", () => {
+  const NAMES = new Map<number, string>(Object.entries(CKA).map(([name, type]) => [type, name]));
+  const asked = (template: unknown) =>
+    Object.fromEntries((template as { type: number; value: unknown }[]).map(({ type, value }) => [NAMES.get(type), value]));
+  const keygen = (keyType: string, uri = "pkcs11:token=fake;object=new;id=%0a?pin-value=1234") =>
+    run(["keygen", "--private-key", uri, "--key-type", keyType, "--pkcs11-lib", "/fake/module.so"]);
+
+  /** Records each C_GenerateKeyPair and refuses it with `ckr`. */
+  function refusing(ckr: string): { mechanism: number; publicKey: Record<string, unknown>; privateKey: Record<string, unknown> }[] {
+    const seen: { mechanism: number; publicKey: Record<string, unknown>; privateKey: Record<string, unknown> }[] = [];
+    token.override.C_GenerateKeyPair = (_session, mechanism, publicTemplate, privateTemplate) => {
+      seen.push({ mechanism: (mechanism as { mechanism: number }).mechanism, publicKey: asked(publicTemplate), privateKey: asked(privateTemplate) });
+      throw new Error(ckr);
+    };
+    return seen;
+  }
+
+  const common = { TOKEN: true, ID: Buffer.from([0x0a]), LABEL: "new" };
+  const signOnly = { SIGN: true, SIGN_RECOVER: false, DECRYPT: false, UNWRAP: false };
+
+  it("P-256: a sensitive, non-extractable, sign-only private key; each template refused in turn, then the first refusal reported", async () => {
+    const seen = refusing("CKR_GENERAL_ERROR:5");
+    const { code, stdout, stderr } = await keygen("p256");
+    const publicBase = { CLASS: CKO.PUBLIC_KEY, ...common, PRIVATE: false, EC_PARAMS: derOid(NAMED_CURVES["P-256"].oid) };
+    const privateBase = { CLASS: CKO.PRIVATE_KEY, KEY_TYPE: CKK.EC, ...common, PRIVATE: true, SENSITIVE: true, EXTRACTABLE: false };
+    expect(seen).toEqual([
+      { mechanism: CKM.EC_KEY_PAIR_GEN, publicKey: { ...publicBase, VERIFY: true, ENCRYPT: false, WRAP: false }, privateKey: { ...privateBase, ...signOnly, DERIVE: false } },
+      { mechanism: CKM.EC_KEY_PAIR_GEN, publicKey: publicBase, privateKey: { ...privateBase, ...signOnly, DERIVE: false } },
+      { mechanism: CKM.EC_KEY_PAIR_GEN, publicKey: publicBase, privateKey: { ...privateBase, SIGN: true } },
+    ]);
+    expect(stderr).toMatch(/\nroles-anywhere-agent: .*CKR_GENERAL_ERROR.*\n$/);
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+  });
+
+  it("RSA-3072: the RSA mechanism, key type, size and exponent 65537; no CKA_DERIVE", async () => {
+    const seen = refusing("CKR_TEMPLATE_INCONSISTENT:209");
+    await keygen("rsa3072");
+    expect(seen).toHaveLength(3);
+    expect(seen[0]).toEqual({
+      mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN,
+      publicKey: { CLASS: CKO.PUBLIC_KEY, ...common, PRIVATE: false, MODULUS_BITS: 3072, PUBLIC_EXPONENT: Buffer.from([1, 0, 1]), VERIFY: true, ENCRYPT: false, WRAP: false },
+      privateKey: { CLASS: CKO.PRIVATE_KEY, KEY_TYPE: CKK.RSA, ...common, PRIVATE: true, SENSITIVE: true, EXTRACTABLE: false, ...signOnly },
+    });
+  });
+
+  it("a refusal that is not about the template (CKR_DEVICE_ERROR): no other template tried", async () => {
+    const seen = refusing("CKR_DEVICE_ERROR:48");
+    expect((await keygen("p256")).code).toBe(5);
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each([
+    ["the label", "pkcs11:token=fake;object=device;id=%0a?pin-value=1234", 'already has objects with label "device"'],
+    ["the id", "pkcs11:token=fake;object=new;id=1?pin-value=1234", "already has objects with id 31 (choose"],
+    ["both", "pkcs11:token=fake;object=device;id=1?pin-value=1234", 'already has objects with id 31 and label "device"'],
+  ])("an existing object sharing %s: nothing generated, exit 3", async (_what, uri, text) => {
+    const seen = refusing("CKR_DEVICE_ERROR:48");
+    const { code, stderr } = await keygen("p256", uri);
+    expect(stderr).toContain(`token "fake" (serial 0001) ${text}`);
+    expect(stderr).toContain("keygen never replaces or shares an existing key's identity");
+    expect(code).toBe(3);
+    expect(seen).toEqual([]);
+  });
+
+  /** A module that makes the pair as asked, with the flags keygen asks for and `publicAttributes` on the public key. */
+  function generatesWith(publicAttributes: Attributes): void {
+    token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
+      const publicKey = templateAttributes(publicTemplate);
+      for (const [type, value] of publicAttributes) publicKey.set(type, value);
+      const privateKey = templateAttributes(privateTemplate);
+      for (const type of [CKA.ALWAYS_SENSITIVE, CKA.NEVER_EXTRACTABLE]) privateKey.set(type, Buffer.from([1]));
+      for (const type of [CKA.DECRYPT, CKA.UNWRAP, CKA.SIGN_RECOVER, CKA.DERIVE]) privateKey.set(type, Buffer.from([0]));
+      token.objects.push(publicKey, privateKey);
+      return { publicKey: ulong(token.objects.length - 1), privateKey: ulong(token.objects.length) };
+    };
+  }
+
+  it.each([
+    ["an RSA modulus shown as zeros (a placeholder)", "rsa3072", new Map([[CKA.MODULUS, Buffer.alloc(384)]])],
+    ["EC parameters in an encoding not judged (an unknown OID)", "p256", new Map([[CKA.EC_PARAMS, derOid("1.3.6.1.4.1.99999.1")]])],
+  ])("%s: nothing to judge, the key is kept", async (_what, keyType, attributes) => {
+    generatesWith(attributes);
+    const { code, stdout, stderr } = await keygen(keyType);
+    expect(stderr).not.toContain("roles-anywhere-agent:");
+    expect(code).toBe(0);
+    expect(stdout).toBe("pkcs11:id=%0A;object=new;serial=0001;token=fake\n");
+  });
+
+  it("a twin made meanwhile (another keygen, same label): the pair made is destroyed, the twin left, exit 3", async () => {
+    token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
+      const twin = templateAttributes(privateTemplate);
+      twin.set(CKA.ID, Buffer.from([0x0b])); // another keygen's key: same label, its own id
+      const publicKey = templateAttributes(publicTemplate).set(CKA.EC_PARAMS, derOid(NAMED_CURVES["P-256"].oid));
+      const privateKey = templateAttributes(privateTemplate);
+      for (const type of [CKA.ALWAYS_SENSITIVE, CKA.NEVER_EXTRACTABLE]) privateKey.set(type, Buffer.from([1]));
+      for (const type of [CKA.DECRYPT, CKA.UNWRAP, CKA.SIGN_RECOVER, CKA.DERIVE]) privateKey.set(type, Buffer.from([0]));
+      token.objects.push(twin, publicKey, privateKey);
+      return { publicKey: ulong(token.objects.length - 1), privateKey: ulong(token.objects.length) };
+    };
+    const objects = token.objects.length;
+    const { code, stdout, stderr } = await keygen("p256");
+    expect(stderr).toContain('token "fake" (serial 0001) got other objects with label "new" or id 0a while this key was made; it was destroyed');
+    expect(code).toBe(3);
+    expect(stdout).toBe("");
+    expect(token.objects.slice(objects).map((o) => o.size > 0)).toEqual([true, false, false]);
+  });
+});
+
+describe("install-certificate's objects (install-on-token)", () => {
+  const library = "/fake/module.so";
+  const keyUri = "pkcs11:token=fake;object=device?pin-value=1234";
+  const caCertificate = new Certificate(Buffer.from(ca.certPem.replace(/-----[^-]+-----|\s/g, ""), "base64"));
+  const certificates = () => token.objects.filter((o) => o.get(CKA.CLASS)?.equals(ulong(CKO.CERTIFICATE)));
+
+  it("the replaced certificate is destroyed and the new one stored next to the key, public, on the token, as a user's", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    const result = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library });
+    expect(result).toEqual({ uri: "pkcs11:id=%31;object=device;serial=0001;token=fake", written: true, chainWritten: 0 });
+    const [stored, ...more] = certificates();
+    expect(more).toEqual([]);
+    expect(stored!.get(CKA.VALUE)).toEqual(leafDer);
+    expect(Object.fromEntries([CKA.ID, CKA.LABEL, CKA.TOKEN, CKA.PRIVATE, CKA.CERTIFICATE_TYPE, CKA.CERTIFICATE_CATEGORY].map((t) => [t, stored!.get(t)])))
+      .toEqual(Object.fromEntries([[CKA.ID, Buffer.from("1")], [CKA.LABEL, Buffer.from("device")], [CKA.TOKEN, Buffer.from([1])],
+        [CKA.PRIVATE, Buffer.from([0])], [CKA.CERTIFICATE_TYPE, ulong(0)], [CKA.CERTIFICATE_CATEGORY, ulong(1)]]));
+  });
+
+  it("the same certificate again: nothing written; the chain's CA stored once, as an authority, named by its CN", async () => {
+    const first = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [caCertificate], replace: false, library });
+    expect(first).toMatchObject({ written: false, chainWritten: 1 });
+    const again = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [caCertificate], replace: false, library });
+    expect(again).toMatchObject({ written: false, chainWritten: 0 });
+    const cas = certificates().filter((o) => o.get(CKA.VALUE)?.equals(caCertificate.der));
+    expect(cas).toHaveLength(1);
+    expect(cas[0]!.get(CKA.LABEL)).toEqual(Buffer.from("Hostile Module CA"));
+    expect(cas[0]!.get(CKA.CERTIFICATE_CATEGORY)).toEqual(ulong(2));
+    expect(cas[0]!.get(CKA.ID)).toHaveLength(20);
+    expect(cas[0]!.get(CKA.ID)).not.toEqual(Buffer.from("1"));
+  });
+
+  it("a key with no CKA_ID, or two keys matching: refused, nothing stored", async () => {
+    const before = token.objects.length;
+    token.objects[1]!.set(CKA.ID, Buffer.alloc(0));
+    await expect(installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/has no CKA_ID to give its certificate$/) });
+    token.objects[1]!.set(CKA.ID, Buffer.from("1"));
+    token.objects.push(new Map(token.objects[1]!).set(CKA.ID, Buffer.from("2")));
+    await expect(installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ message: expect.stringMatching(/matches 2 private keys/) });
+    expect(token.objects.length).toBe(before + 1);
+    expect(token.calls).not.toContain("C_CreateObject");
+  });
+
+  it("a certificate of another key, or no key matching: refused, nothing stored", async () => {
+    await expect(installOnToken({ keyUri, certificate: new Certificate(otherDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ code: "KEY_CERTIFICATE_MISMATCH" });
+    await expect(installOnToken({ keyUri: "pkcs11:token=fake;object=nothing?pin-value=1234", certificate: new Certificate(leafDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: 'no private key matches pkcs11:object=nothing;token=fake on token "fake" (serial 0001)' });
+    expect(token.calls).not.toContain("C_CreateObject");
+    expect(token.calls).not.toContain("C_DestroyObject");
+  });
+
+  it("a token that refuses CKA_CERTIFICATE_CATEGORY: the certificate stored without it", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    const create = (template: unknown) => {
+      if ((template as { type: number }[]).some(({ type }) => type === CKA.CERTIFICATE_CATEGORY)) throw new Error("CKR_ATTRIBUTE_TYPE_INVALID:18");
+      token.objects.push(templateAttributes(template));
+      return ulong(token.objects.length);
+    };
+    token.override.C_CreateObject = (_session, template) => create(template);
+    const result = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library });
+    expect(result.written).toBe(true);
+    expect(certificates().map((o) => [o.get(CKA.VALUE), o.has(CKA.CERTIFICATE_CATEGORY)])).toEqual([[leafDer, false]]);
+  });
+});

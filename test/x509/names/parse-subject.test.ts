@@ -88,3 +88,45 @@ describe("parseSan", () => {
     expect(() => parseSan(text)).toThrow(/invalid --san/);
   });
 });
+
+describe("parseSan: each refusal, and what is taken", () => {
+  const refusal = (text: string) => {
+    try {
+      parseSan(text);
+    } catch (e) {
+      const { code, message, hint } = e as { code: string; message: string; hint?: string };
+      return { code, message, hint };
+    }
+    return undefined;
+  };
+  const HINT = "write DNS:host.example.com, URI:spiffe://…, email:a@example.com or IP:192.0.2.1";
+
+  it("the value trimmed, the type in any case, a URI with %-escapes, a mailbox with a dotted domain", () => {
+    expect(parseSan("Email: ops@example.com ")).toEqual({ type: "email", value: "ops@example.com" });
+    expect(parseSan("iP:::1")).toEqual({ type: "IP", value: "::1" });
+    expect(parseSan("URI:https://example.com/a%20b")).toEqual({ type: "URI", value: "https://example.com/a%20b" });
+  });
+
+  it.each([
+    ["host", { code: "USAGE", message: 'invalid --san "host"', hint: HINT }],
+    ["dnsX", { code: "USAGE", message: 'invalid --san "dnsX"', hint: HINT }],
+    [":x", { code: "USAGE", message: 'invalid --san ":x"', hint: HINT }],
+    ["DNS:   ", { code: "USAGE", message: 'invalid --san "DNS:   "', hint: HINT }],
+    ["IP:300.1.1.1", { code: "USAGE", message: 'invalid --san "IP:300.1.1.1": not an IPv4 or IPv6 address' }],
+    ["IP:fe80::1%eth0", { code: "USAGE", message: 'invalid --san "IP:fe80::1%eth0": an IP SAN holds no zone id' }],
+    ["email:x@y@", { code: "USAGE", message: 'invalid --san "email:x@y@": an email address needs a local part, @ and a domain' }],
+    ["email:@example.com", { code: "USAGE", message: 'invalid --san "email:@example.com": an email address needs a local part, @ and a domain' }],
+    ["DNS:üa.example", {
+      code: "USAGE", message: 'invalid --san "DNS:üa.example": DNS names must be printable ASCII without spaces',
+      hint: "write internationalised domain names in their xn-- (A-label) form",
+    }],
+    ["DNS:a.exampleü", {
+      code: "USAGE", message: 'invalid --san "DNS:a.exampleü": DNS names must be printable ASCII without spaces',
+      hint: "write internationalised domain names in their xn-- (A-label) form",
+    }],
+    ["URI:a b", { code: "USAGE", message: 'invalid --san "URI:a b": URI names must be printable ASCII without spaces', hint: undefined }],
+    ["email:a@b\u007f", { code: "USAGE", message: 'invalid --san "email:a@b\u007f": email names must be printable ASCII without spaces', hint: undefined }],
+  ])("refuses %j with its own line", (text, expected) => {
+    expect(refusal(text)).toEqual(expected);
+  });
+});
