@@ -176,7 +176,7 @@ vi.mock("../../../src/pkcs11/addon-status.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../../src/pkcs11/addon-status.js")>();
   return { ...real, requirePkcs11js: () => ({ PKCS11: pkcs11Class({ PKCS11: FakeNative }) }) };
 });
-const { main } = await import("../../../src/cli/main.js");
+const { runMain } = await import("../../helpers/run-main.js");
 const { forgetRejectedSecrets } = await import("../../../src/secrets/rejected-secrets.js");
 const { Secret } = await import("../../../src/secrets/secret.js");
 const { createSigner } = await import("../../../src/signers/factory.js");
@@ -228,17 +228,7 @@ beforeEach(() => {
 
 const URI = "pkcs11:token=fake;object=device?pin-value=1234";
 
-async function run(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io = {
-    stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) },
-    stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) },
-    env: { CI: "true", XDG_RUNTIME_DIR: "/nonexistent" },
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (argv: readonly string[]) => runMain(argv, { CI: "true", XDG_RUNTIME_DIR: "/nonexistent" });
 
 const signString = (extra: string[] = []) => run(["sign-string", "--certificate", URI, "--pkcs11-lib", "/fake/module.so", ...extra]);
 
