@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { iterationCountProblem, MAX_KDF_ITERATIONS, MAX_PKCS12_KDF_ITERATIONS } from "../../../src/signers/file/pbe.js";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { makeTempDir, openssl } from "../../helpers/pki.js";
-import { decodeDer, der, encodeDer, integerBytes } from "../../fuzz/der-tree.js";
+import { decodeDer, der, encodeDer, integerBytes, type DerNode } from "../../fuzz/der-tree.js";
 
 const tmp = makeTempDir("raa-p12-iter-");
 afterAll(() => tmp.cleanup());
@@ -56,15 +56,20 @@ describe("PKCS#12 MAC iteration count: 1 to 1,000,000 inclusive", () => {
   });
 });
 
+/** A new `-nomac` file (password "pw") as a DER tree, and the SafeContents holding its shrouded key bag. */
+function nomacP12(name: string): { pfx: DerNode; keyBags: DerNode } {
+  const dir = tmp.dir;
+  openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, `${name}.key`), "-subj", "/CN=p12", "-out", join(dir, `${name}.crt`)]);
+  openssl(["pkcs12", "-export", "-inkey", join(dir, `${name}.key`), "-in", join(dir, `${name}.crt`), "-out", join(dir, `${name}.p12`), "-passout", "pass:pw", "-iter", "1", "-nomac"]);
+  const pfx = decodeDer(readFileSync(join(dir, `${name}.p12`)))!;
+  // authSafe: OCTET STRING { AuthenticatedSafe }; -nomac writes two data ContentInfos, the second with the key bag.
+  const safe = pfx.children![1]!.children![1]!.children![0]!.children![0]!;
+  return { pfx, keyBags: safe.children![1]!.children![1]!.children![0]!.children![0]! };
+}
+
 describe("PKCS#12 files may hold at most 8 encrypted items (each may cost 10,000,000 PBKDF2 iterations)", () => {
   it("a file with 9 shrouded key bags is PKCS12_INVALID before the ninth decryption", async () => {
-    const dir = tmp.dir;
-    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "k9.pem"), "-subj", "/CN=p12", "-out", join(dir, "c9.pem")]);
-    openssl(["pkcs12", "-export", "-inkey", join(dir, "k9.pem"), "-in", join(dir, "c9.pem"), "-out", join(dir, "nine.p12"), "-passout", "pass:pw", "-iter", "1", "-nomac"]);
-    const pfx = decodeDer(readFileSync(join(dir, "nine.p12")))!;
-    // authSafe: OCTET STRING { AuthenticatedSafe }; -nomac writes two data ContentInfos, the second with the key bag.
-    const safe = pfx.children![1]!.children![1]!.children![0]!.children![0]!;
-    const keyBags = safe.children![1]!.children![1]!.children![0]!.children![0]!; // SafeContents
+    const { pfx, keyBags } = nomacP12("nine");
     keyBags.children = Array.from({ length: 9 }, () => keyBags.children![0]!);
     await expect(readPkcs12(encodeDer(pfx), "nine.p12", { keyPassword: { kind: "value", value: "pw" } })).rejects.toMatchObject({
       code: "PKCS12_INVALID",
@@ -76,12 +81,7 @@ describe("PKCS#12 files may hold at most 8 encrypted items (each may cost 10,000
 describe("PKCS#12 SafeContents bags are followed 4 deep, no deeper", () => {
   /** A -nomac file whose key bag is wrapped in `depth` SafeContents bags (RFC 7292 safeContentsBag). */
   function keyNested(depth: number): Buffer {
-    const dir = tmp.dir;
-    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "kn.pem"), "-subj", "/CN=p12", "-out", join(dir, "cn.pem")]);
-    openssl(["pkcs12", "-export", "-inkey", join(dir, "kn.pem"), "-in", join(dir, "cn.pem"), "-out", join(dir, "nested.p12"), "-passout", "pass:pw", "-iter", "1", "-nomac"]);
-    const pfx = decodeDer(readFileSync(join(dir, "nested.p12")))!;
-    const safe = pfx.children![1]!.children![1]!.children![0]!.children![0]!;
-    const keyBags = safe.children![1]!.children![1]!.children![0]!.children![0]!; // SafeContents
+    const { pfx, keyBags } = nomacP12("nested");
     for (let i = 0; i < depth; i++) {
       keyBags.children = [der.seq(der.oid("1.2.840.113549.1.12.10.1.6"), der.explicit(0, der.seq(...keyBags.children!)))];
     }
