@@ -226,6 +226,17 @@ beforeEach(() => {
   };
 });
 
+/** The module's next `name` call does `once` instead (a token pulled out for one call), then it behaves again. */
+function overrideOnce(name: string, once: () => unknown): void {
+  token.override[name] = () => {
+    delete token.override[name];
+    return once();
+  };
+}
+const pulledOut = () => {
+  throw new Error("CKR_DEVICE_REMOVED:50");
+};
+
 const URI = "pkcs11:token=fake;object=device?pin-value=1234";
 
 const run = (argv: readonly string[]) => runMain(argv, { CI: "true", XDG_RUNTIME_DIR: "/nonexistent" });
@@ -502,10 +513,7 @@ describe("a key replaced while the token was away", () => {
     try {
       await signer.sign(Buffer.from("first"));
       withPublicKeyObject(createPrivateKey(readFileSync(other.keyPath)));
-      token.override.C_Sign = () => {
-        delete token.override.C_Sign;
-        throw new Error("CKR_DEVICE_REMOVED:50");
-      };
+      overrideOnce("C_Sign", pulledOut);
       const error = await signer.sign(Buffer.from("second")).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/^the key pkcs11:.* is no longer on token "fake"/) });
       expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
@@ -523,10 +531,7 @@ describe("a key replaced while the token was away, on a signer without a certifi
       const otherKey = createPrivateKey(readFileSync(other.keyPath));
       token.objects[1]!.set(CKA.MODULUS, Buffer.from(otherKey.export({ format: "jwk" }).n!, "base64url"));
       token.keys.set(1, otherKey);
-      token.override.C_Sign = () => {
-        delete token.override.C_Sign;
-        throw new Error("CKR_DEVICE_REMOVED:50");
-      };
+      overrideOnce("C_Sign", pulledOut);
       const error = await signer.sign(Buffer.from("second")).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "PKCS11_OBJECT_NOT_FOUND", message: expect.stringMatching(/^the key pkcs11:.* is no longer on token "fake"/) });
       expect(token.calls.filter((c) => c === "C_Sign")).toHaveLength(2);
@@ -565,14 +570,10 @@ describe("a module that fails C_GetSlotList once after the token went away", () 
     const signer = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
     try {
       await signer.sign(Buffer.from("first"));
-      token.override.C_Sign = () => {
-        delete token.override.C_Sign;
-        throw new Error("CKR_DEVICE_REMOVED:50");
-      };
-      token.override.C_GetSlotList = () => {
-        delete token.override.C_GetSlotList;
+      overrideOnce("C_Sign", pulledOut);
+      overrideOnce("C_GetSlotList", () => {
         throw new Error("CKR_GENERAL_ERROR:5");
-      };
+      });
       expect((await signer.sign(Buffer.from("second"))).length).toBe(256);
       expect(token.calls.filter((c) => c === "C_Initialize")).toHaveLength(2);
     } finally {
@@ -587,14 +588,8 @@ describe("a signer sharing its module with one that re-initialised it", () => {
     const b = await createSigner({ certificate: URI, pkcs11: { library: "/fake/module.so" } });
     try {
       await a.sign(Buffer.from("a"));
-      token.override.C_Sign = () => {
-        delete token.override.C_Sign;
-        throw new Error("CKR_DEVICE_REMOVED:50");
-      };
-      token.override.C_GetSlotList = () => {
-        delete token.override.C_GetSlotList;
-        return [];
-      };
+      overrideOnce("C_Sign", pulledOut);
+      overrideOnce("C_GetSlotList", () => []);
       await b.sign(Buffer.from("b")); // b finds no token, re-initialises the module, then finds it again
       expect(token.calls.filter((c) => c === "C_Initialize")).toHaveLength(2);
       const since = token.calls.length;
