@@ -96,7 +96,8 @@ function verifyToken(token: string, jwks: Jwks, options: ServiceAccountTokenOpti
   if (!alg) return undefined; // "none", HS256 (a public key as an HMAC secret) and the rest
   // RFC 7515: extensions named in `crit` must be understood, and none is. `jwk`, `jku`, `x5u`, `x5c` are ignored.
   if (header["crit"] !== undefined) return undefined;
-  const kid = typeof header["kid"] === "string" ? header["kid"] : undefined;
+  const kid = header["kid"];
+  if (kid !== undefined && typeof kid !== "string") return undefined; // RFC 7515 §4.1.4: a string; not "no kid"
   const signature = Buffer.from(parts[2]!, "base64url");
   const data = Buffer.from(`${parts[0]}.${parts[1]}`);
   const found = jwks.keys.find((k) => (kid === undefined ? jwks.keys.length === 1 : k.kid === kid));

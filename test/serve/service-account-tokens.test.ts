@@ -213,6 +213,10 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       writeFileSync(one, JSON.stringify({ keys: [jwk(rsa.publicKey, "rsa-1")] }));
       const single = await open({ jwksPath: one });
       expect(single.find(noKid), "no kid, one key").toBeDefined();
+      // A kid that is not a string is a wrong header, not a missing kid (before: taken as none, so the one key).
+      for (const kid of [1, null, ["rsa-1"], { id: "rsa-1" }]) {
+        expect(single.find(signed({ alg: "RS256", kid }, claims())), `kid ${JSON.stringify(kid)}`).toBeUndefined();
+      }
       single.stop();
     } finally {
       t.stop();
