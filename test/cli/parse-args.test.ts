@@ -100,6 +100,14 @@ describe("parseCommandArgs", () => {
     expect(n("-9007199254740991")).toBe(-9007199254740991);
   });
 
+  it("takes `_` only between digits (or after a base prefix), as Go's underscoreOK does", () => {
+    const n = (text: string) => parse(`--session-duration=${text}`).values["session-duration"];
+    expect([n("1_000"), n("-1_0"), n("0x_1F"), n("0_17"), n("0b_1_0"), n("9_9_9")]).toEqual([1000, -10, 31, 15, 2, 999]);
+    for (const bad of ["_1", "1_", "1__0", "0x1_", "0x__1", "0x_", "0o_", "0_", "0b1__0", "+_1", "0x1_f_"]) {
+      expect(refused([`--session-duration=${bad}`]), bad).toBe(`USAGE: invalid argument "${bad}" for "--session-duration" flag: not an integer`);
+    }
+  });
+
   it("holds a flag with choices to them", () => {
     expect(parse("--format", "env").values["format"]).toBe("env");
     expect(refused(["--format=yaml"])).toBe('USAGE: invalid argument "yaml" for "--format" flag: yaml is not included in json,env');
