@@ -280,6 +280,17 @@ describe("install-systemd: what the units are written over, and what goes into t
     );
   });
 
+  it("--user root is refused: exit 2, one line", async () => {
+    // Before: exit 0; every service ran with all privileges (a flaw in serve, which answers requests, was root's),
+    // and the sysusers.d entry added root to group tss.
+    const r = await dryRun("--user", "root");
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr).toBe(
+      "roles-anywhere-agent: --user root would give the services every privilege: a flaw in serve, which answers " +
+        "requests, would be root's (leave --user out for roles-anywhere, a user of its own)\n",
+    );
+  });
+
   it.each(["/dev/zero", "/tmp"])("--pin-file %s (a device, a directory: no PIN file) is refused: exit 3, one line", async (path) => {
     // Before: exit 0 with "run chmod 600 /dev/zero"; systemd would then hand the service 1 MiB of zeros as the PIN
     // (one wrong PIN presented), or a directory's files under other names (the PIN file missing at every start).

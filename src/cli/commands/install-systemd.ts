@@ -22,8 +22,10 @@ const command: CommandSpec = {
     const [{ generateFiles }, { hiddenFromServices, installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
-    if (user === "nobody" || user === "nfsnobody") {
-      const what = "is shared by other services: they could read the credentials and use the key";
+    if (user === "nobody" || user === "nfsnobody" || user === "root") {
+      const what = user === "root"
+        ? "would give the services every privilege: a flaw in serve, which answers requests, would be root's"
+        : "is shared by other services: they could read the credentials and use the key";
       throw new UsageError("USAGE", `--user ${user} ${what}`, { hint: "leave --user out for roles-anywhere, a user of its own" });
     }
     const port = integerArg(args, "port", 1, 65535) ?? 9911;
