@@ -19,7 +19,8 @@ export interface OutputFileOptions {
  */
 export async function writeOutputFile(path: string, data: string | Uint8Array, options: OutputFileOptions): Promise<void> {
   const old = options.overwrite ? await stat(path).catch(() => undefined) : undefined;
-  if (options.overwrite) await refuseOthers(options.what, path, old);
+  // Nothing there at the check: O_EXCL, or a link planted since (sticky /tmp) would be followed.
+  const exclusive = !options.overwrite || !(await refuseOthers(options.what, path));
   if (old) {
     if (!old.isFile()) throw notRegular(options.what, path, fileKind(old));
     // A new file renamed over this one, never rewritten in place: a write that fails (EFBIG, ENOSPC) leaves it
@@ -28,7 +29,7 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
   }
   const { O_WRONLY, O_CREAT, O_EXCL, O_NONBLOCK } = constants;
   // O_NONBLOCK: a FIFO without a reader is ENXIO at once. No O_TRUNC: nothing is truncated before the type is known.
-  const flags = O_WRONLY | O_CREAT | O_NONBLOCK | (options.overwrite ? 0 : O_EXCL);
+  const flags = O_WRONLY | O_CREAT | O_NONBLOCK | (exclusive ? O_EXCL : 0);
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, flags, options.mode ?? 0o644);
@@ -40,11 +41,15 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     await handle.writeFile(data);
   } catch (cause) {
     // Half a request or key file left behind would pass for one: the file made here goes (O_EXCL: ours).
-    if (handle && !options.overwrite) await unlink(path).catch(() => {});
+    if (handle && exclusive) await unlink(path).catch(() => {});
     if (cause instanceof InputError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     const info = ["ENXIO", "EISDIR", "EEXIST"].includes(code!) ? await stat(path).catch(() => undefined) : undefined;
     if (info && !info.isFile()) throw notRegular(options.what, path, fileKind(info));
+    if (code === "EEXIST" && options.overwrite) {
+      const message = `${options.what} ${path} was created by another program meanwhile; it was left as it is`;
+      throw new InputError("FILE_UNSAFE", message, { hint: UNSAFE_HINT });
+    }
     if (code === "EEXIST") throw outputFileExists(options.what, path, options.force, cause);
     throw new InputError("FILE_WRITE_FAILED", `cannot write ${options.what} ${path}: ${code ?? String(cause)}`, { cause });
   } finally {
@@ -63,21 +68,23 @@ export async function checkOutputFile(what: string, path: string, overwrite: boo
   const info = await stat(path).catch(() => undefined);
   if (info && !info.isFile()) throw notRegular(what, path, fileKind(info));
   if (info && !overwrite) throw outputFileExists(what, path, force);
-  if (overwrite) await refuseOthers(what, path, info);
+  if (overwrite) await refuseOthers(what, path);
 }
 
 /**
  * Another user's file or link there (sticky /tmp): --force would chown the key to them, or follow their link (one
  * that leads nowhere too: the file would be created where it points).
  */
-async function refuseOthers(what: string, path: string, info: Stats | undefined): Promise<void> {
+async function refuseOthers(what: string, path: string): Promise<Stats | undefined> {
   const entry = await lstat(path).catch(() => undefined);
-  if (entry && entry.uid !== process.geteuid?.() && (info?.isFile() || entry.isSymbolicLink())) {
+  if (entry && entry.uid !== process.geteuid?.() && (entry.isFile() || entry.isSymbolicLink())) {
     const message = `${what} ${path} exists and belongs to uid ${entry.uid} (another user); it was left as it is`;
-    const hint = "choose another path, in a directory only this user can write";
-    throw new InputError("FILE_UNSAFE", message, { hint });
+    throw new InputError("FILE_UNSAFE", message, { hint: UNSAFE_HINT });
   }
+  return entry;
 }
+
+const UNSAFE_HINT = "choose another path, in a directory only this user can write";
 
 /** The refusal to replace a file the user named without --force (`force`: how the caller gives it). */
 function outputFileExists(what: string, path: string, force = "--force", cause?: unknown): InputError {

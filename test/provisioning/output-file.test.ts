@@ -1,14 +1,41 @@
 /** keygen's TPM key file, csr's request and install-certificate's certificate: --force replaces a regular file only. */
 import { execFileSync } from "node:child_process";
 import {
-  chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync,
-  writeFileSync,
+  chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync,
+  statSync, symlinkSync, writeFileSync,
 } from "node:fs";
 import { buildSync } from "esbuild";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { checkOutputFile, writeOutputFile } from "../../src/provisioning/output-file.js";
+
+// planted.key: another user's symbolic link (to planted-target) put there right after the check found nothing.
+vi.mock("node:fs/promises", async (original) => {
+  const fs = await original<typeof import("node:fs/promises")>();
+  const lstat = (async (path: string, ...rest: unknown[]) => {
+    try {
+      return await (fs.lstat as (...a: unknown[]) => ReturnType<typeof fs.lstat>)(path, ...rest);
+    } finally {
+      if (String(path).endsWith("/planted.key") && !existsSync(path)) {
+        symlinkSync(join(path, "../../planted-target"), path);
+        lchownSync(path, 65534, 65534);
+      }
+    }
+  }) as typeof fs.lstat;
+  // planted-file.key: another user's regular file put there right after the stat that found nothing.
+  const stat = (async (path: string, ...rest: unknown[]) => {
+    try {
+      return await (fs.stat as (...a: unknown[]) => ReturnType<typeof fs.stat>)(path, ...rest);
+    } finally {
+      if (String(path).endsWith("/planted-file.key") && !existsSync(path)) {
+        writeFileSync(path, "theirs", { mode: 0o666 });
+        chownSync(path, 65534, 65534);
+      }
+    }
+  }) as typeof fs.stat;
+  return { ...fs, lstat, stat };
+});
 
 const dir = mkdtempSync(join(tmpdir(), "raa-output-file-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,23 +91,25 @@ describe("writeOutputFile with overwrite", () => {
 });
 
 describe("writeOutputFile when the write fails (ulimit -f, a full disk)", () => {
-  // Before: --force truncated the old file first, so EFBIG left half of the new one (a torn CSR or key file).
+  // Before: --force truncated the old file first, so EFBIG left half of the new one (a torn CSR or key file); and
+  // --force to a path where nothing was left half a file there.
   it("leaves the replaced file whole and no new file half written", () => {
     const entry = join(dir, "entry.ts");
     const module = join(import.meta.dirname, "../../src/provisioning/output-file.ts");
     writeFileSync(entry, `import { writeOutputFile } from ${JSON.stringify(module)};
       const report = (e) => console.log(e.code, e.message);
       await writeOutputFile(process.argv[2], "n".repeat(4096), { what: "certificate request", overwrite: true }).catch(report);
-      await writeOutputFile(process.argv[3], "n".repeat(4096), { what: "certificate request" }).catch(report);`);
+      await writeOutputFile(process.argv[3], "n".repeat(4096), { what: "certificate request" }).catch(report);
+      await writeOutputFile(process.argv[4], "n".repeat(4096), { what: "certificate request", overwrite: true }).catch(report);`);
     buildSync({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile: join(dir, "entry.mjs"), logLevel: "silent" });
-    const [old, fresh] = [join(dir, "old.csr"), join(dir, "fresh.csr")];
+    const [old, fresh, forced] = [join(dir, "old.csr"), join(dir, "fresh.csr"), join(dir, "forced.csr")];
     writeFileSync(old, "old request\\n", { mode: 0o640 });
     // 1 block of 512 bytes: the 4 KiB write fails with EFBIG (Node ignores SIGXFSZ).
-    const out = execFileSync("sh", ["-c", `ulimit -f 1; exec node ${join(dir, "entry.mjs")} ${old} ${fresh}`], { encoding: "utf8" });
-    expect(out).toMatch(/^FILE_WRITE_FAILED cannot write .*old\.csr: EFBIG\nFILE_WRITE_FAILED cannot write certificate request .*fresh\.csr: EFBIG\n$/);
+    const out = execFileSync("sh", ["-c", `ulimit -f 1; exec node ${join(dir, "entry.mjs")} ${old} ${fresh} ${forced}`], { encoding: "utf8" });
+    expect(out).toMatch(/^FILE_WRITE_FAILED cannot write .*old\.csr: EFBIG\nFILE_WRITE_FAILED cannot write certificate request .*fresh\.csr: EFBIG\n.*forced\.csr: EFBIG\n$/);
     expect(readFileSync(old, "utf8")).toBe("old request\\n");
     expect(statSync(old).mode & 0o777).toBe(0o640);
-    expect(readdirSync(dir).filter((name) => name.includes("old.csr") || name.includes("fresh.csr"))).toEqual(["old.csr"]);
+    expect(readdirSync(dir).filter((name) => name.includes(".csr"))).toEqual(["old.csr"]);
   });
 
   it("a replaced file keeps its own mode, narrowed to the one asked for", async () => {
@@ -119,6 +148,40 @@ describe("writeOutputFile --force in a directory another user can write (sticky,
       await expect(checkOutputFile("TPM key file", path, true)).rejects.toMatchObject({ code: "FILE_UNSAFE" });
     }
     expect([readFileSync(theirs, "utf8"), statSync(theirs).uid, readFileSync(ours, "utf8")]).toEqual(["planted", 65534, "ours"]);
+  });
+});
+
+describe("writeOutputFile --force over another user's symbolic link planted after the check", () => {
+  it("refuses it and creates nothing where it points (was: the file created there, as root)", async () => {
+    if (process.geteuid?.() !== 0) return; // another user's link needs root (lchown)
+    const sticky = join(dir, "sticky-race");
+    mkdirSync(sticky, { mode: 0o1777 });
+    chmodSync(sticky, 0o1777);
+    const path = join(sticky, "planted.key");
+    await expect(writeOutputFile(path, "private key", options)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `TPM key file ${path} was created by another program meanwhile; it was left as it is`,
+      hint: "choose another path, in a directory only this user can write",
+    });
+    expect(readdirSync(dir)).not.toContain("planted-target");
+    expect(lstatSync(path).uid).toBe(65534);
+  });
+
+  it("and their regular file put there between the two looks (stat, lstat) is refused, not written into", async () => {
+    if (process.geteuid?.() !== 0) return; // another user's file needs root (chown)
+    const path = join(dir, "sticky-race", "planted-file.key");
+    await expect(writeOutputFile(path, "private key", options)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `TPM key file ${path} exists and belongs to uid 65534 (another user); it was left as it is`,
+    });
+    expect(readFileSync(path, "utf8")).toBe("theirs");
+  });
+
+  it("this user's own link that leads nowhere is still followed: the file is created where it points", async () => {
+    const link = join(dir, "own-link.key");
+    symlinkSync(join(dir, "own-target.key"), link);
+    await writeOutputFile(link, "private key", options);
+    expect([readFileSync(join(dir, "own-target.key"), "utf8"), lstatSync(link).isSymbolicLink()]).toEqual(["private key", true]);
   });
 });
 
