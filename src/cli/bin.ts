@@ -1,5 +1,5 @@
 // The CLI program, bundled into dist/cli-bundle.cjs and started by dist/cli.js (src/cli/launcher/main.ts).
-import { noCoreFile } from "../os/native-helper.js";
+import { protectSecrets } from "../os/native-helper.js";
 import { beforeFirstSecretRead } from "../secrets/secret-source.js";
 import { FdOutput } from "./fd-output.js";
 import { protectLongRunningProcess } from "./long-running.js";
@@ -16,7 +16,7 @@ try {
   process.exit(reportError(error, { stdout, stderr, env: process.env }, false));
 }
 printProcessWarnings(stderr);
-beforeFirstSecretRead(noCoreFile);
+beforeFirstSecretRead(protectSecrets);
 failIfUnfinished(stderr);
 void main(process.argv.slice(2), { stdout, stderr, env: process.env }).then(async (code) => {
   await Promise.all([stdout.flush(), stderr.flush()]);

@@ -1,5 +1,4 @@
-import { UsageError } from "../errors.js";
-import { loadNativeHelper } from "../os/native-helper.js";
+import { loadNativeHelper, refuseInspector } from "../os/native-helper.js";
 import type { TextOutput } from "./command.js";
 import { LONG_RUNNING_COMMANDS } from "./launcher/long-running-commands.js";
 import { PROGRAM } from "./report-error.js";
@@ -8,19 +7,11 @@ import { PROGRAM } from "./report-error.js";
  * For a long-running command (they hold PINs, key passwords and credentials in memory for days): no core file,
  * and no /proc/PID/mem, environ or ptrace for other processes of the same user (prctl PR_SET_DUMPABLE 0, as
  * ssh-agent does, through the native helper). Where that is not possible, one warning line says so. Nor a Node.js
- * inspector, which lets whoever connects to its TCP port (any local user) run code in the process: refused when
- * open (`--inspect` in NODE_OPTIONS), and SIGUSR1, which would open one, is ignored.
+ * inspector (refuseInspector).
  */
 export function protectLongRunningProcess(command: string | undefined, stderr: TextOutput): void {
   if (command === undefined || !LONG_RUNNING_COMMANDS.has(command)) return;
-  process.on("SIGUSR1", () => {}); // a listener of its own stops Node from opening the inspector on this signal
-  const inspector = process.features.inspector ? process.getBuiltinModule("node:inspector").url() : undefined;
-  if (inspector !== undefined) {
-    const risk = "any local user could connect and take the PINs, keys and credentials in this process";
-    throw new UsageError("USAGE", `the Node.js inspector is open on ${new URL(inspector).host}: ${risk}`, {
-      hint: "remove --inspect (and --inspect-brk, --inspect-wait) from NODE_OPTIONS and node's options",
-    });
-  }
+  refuseInspector();
   const { helper, reason } = loadNativeHelper();
   let problem = helper ? undefined : `the native helper is not available (${reason})`;
   try {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UsageError } from "../errors.js";
 
 /**
  * The project's own N-API addon (native/raa_native.c, shipped prebuilt as dist/native/<platform>-<arch>/) for
@@ -48,11 +49,28 @@ export function loadNativeHelper(): NativeHelperLoad {
 }
 
 /**
- * The CLI's one-shot commands, before their first PIN or password (a token, a TPM, an encrypted key, a prompt): no
- * core file from then on, should a PKCS#11 module crash under `ulimit -c unlimited`, and nobody else of this user
- * reads the memory. Silent where the helper is missing (the daemons warn: long-running.ts): it runs seconds, not days.
+ * No Node.js inspector: whoever connects to its TCP port (any local user) runs code in the process and takes its
+ * PINs, keys and credentials. One open (`--inspect` in NODE_OPTIONS) is refused; SIGUSR1, by which Node would open
+ * one on request of any process of the same user (non-dumpable or not), is ignored from now on.
  */
-export function noCoreFile(): void {
+export function refuseInspector(): void {
+  process.on("SIGUSR1", () => {}); // a listener of its own stops Node from opening the inspector on this signal
+  const inspector = process.features.inspector ? process.getBuiltinModule("node:inspector").url() : undefined;
+  if (inspector === undefined) return;
+  const risk = "any local user could connect and take the PINs, keys and credentials in this process";
+  throw new UsageError("USAGE", `the Node.js inspector is open on ${new URL(inspector).host}: ${risk}`, {
+    hint: "remove --inspect (and --inspect-brk, --inspect-wait) from NODE_OPTIONS and node's options",
+  });
+}
+
+/**
+ * The CLI's one-shot commands, before their first PIN or password (a token, a TPM, an encrypted key, a prompt): no
+ * inspector (refuseInspector), and no core file from then on, should a PKCS#11 module crash under `ulimit -c
+ * unlimited`, and nobody else of this user reads the memory. Silent where the helper is missing (the daemons warn:
+ * long-running.ts): it runs seconds, not days.
+ */
+export function protectSecrets(): void {
+  refuseInspector();
   try {
     loadNativeHelper().helper?.disableCoreDumps();
   } catch {

@@ -88,8 +88,8 @@ export function describeSecretSource(source: SecretSource): string {
 let beforeFirstSecret: (() => void) | undefined;
 
 /**
- * `hook` runs once, before the first PIN or password is read: the CLI's (no core file from then on, as the daemons;
- * long-running.ts). A library call never sets it: making the host application non-dumpable is not ours to do.
+ * `hook` runs once, before the first PIN or password is read: the CLI's (no inspector, no core file from then on, as
+ * the daemons; long-running.ts). A library call never sets it: making the host application non-dumpable is not ours to do.
  */
 export function beforeFirstSecretRead(hook: () => void): void {
   beforeFirstSecret = hook;
@@ -101,9 +101,8 @@ export function beforeFirstSecretRead(hook: () => void): void {
  */
 export async function readSecret(source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env): Promise<Secret> {
   if (!isSecretSource(source)) throw new UsageError("USAGE", `${what}: a secret source must be ${SECRET_SOURCE_FORMS}`);
-  const hook = beforeFirstSecret;
+  beforeFirstSecret?.(); // throws where the secret must not be read (an open inspector): then at every read
   beforeFirstSecret = undefined;
-  hook?.();
   switch (source.kind) {
     case "value":
     case "env": {
