@@ -3,6 +3,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.js";
 
+// The native helper (below) and the protections of a process that holds secrets: no core file, no inspector.
+
 /**
  * The project's own N-API addon (native/raa_native.c, shipped prebuilt as dist/native/<platform>-<arch>/) for
  * what Node.js has no API for. Optional: callers fall back and say what is then not protected; loaded only by
