@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
@@ -36,9 +38,10 @@ for (let i = 0; i < Number(rounds); i++) {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("leaves alone the live lock of a writer in another pid namespace with the same hostname (a pod's containers)", async () => {
-    // Before: its pid did not exist here, so its lock was taken for a dead process's, broken, and both wrote.
+  /** A script that takes the lock named by its argument, says "held" and keeps it for 10 minutes. */
+  async function holderScript(): Promise<string> {
     const holder = join(dir, "holder.mjs");
+    if (existsSync(holder)) return holder;
     const entry = join(dir, "holder-entry.ts");
     writeFileSync(
       entry,
@@ -47,6 +50,12 @@ await withFileLock(process.argv[2], async () => { console.log("held", process.pi
 `,
     );
     await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", target: "node20", outfile: holder, logLevel: "silent" });
+    return holder;
+  }
+
+  it("leaves alone the live lock of a writer in another pid namespace with the same hostname (a pod's containers)", async () => {
+    // Before: its pid did not exist here, so its lock was taken for a dead process's, broken, and both wrote.
+    const holder = await holderScript();
     const lock = join(dir, "shared.lock");
     // Its pid there (999991) is above the default pid_max (32768), not systemd's (4194304): checked that no process
     // here has it (its lock would be live for that reason, whatever the namespace).
@@ -64,6 +73,33 @@ await withFileLock(process.argv[2], async () => { console.log("held", process.pi
       expect(held).toBe("held");
       const error = await withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "FILE_LOCKED" });
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
+  it("leaves alone the lock of a holder stopped for over a minute (SIGSTOP), its name full of spaces and parentheses", async () => {
+    // Before: a lock over 60 s old was broken whoever held it, so a second serve took a frozen one's --ecs-env-dir.
+    // The name (/proc/PID/comm, from the link run) makes a start time read from the wrong field of /proc/PID/stat.
+    const node = join(dir, "held) S 1 (x");
+    symlinkSync(process.execPath, node);
+    const lock = join(dir, "stopped.lock");
+    const child = spawn(node, [await holderScript(), lock], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const held = await Promise.race([
+        once(child.stdout!, "data").then(() => "held"),
+        once(child, "exit").then(([code, signal]) => `the holder ended (${code ?? signal}) before the lock was held`),
+      ]);
+      expect(held).toBe("held");
+      expect(readFileSync(`/proc/${child.pid}/comm`, "utf8")).toBe("held) S 1 (x\n");
+      // The lock names the holder by its start time: field 22 of /proc/PID/stat, counted after the name's last ")".
+      const started = /^.*\) (?:\S+ ){19}(\d+) /s.exec(readFileSync(`/proc/${child.pid}/stat`, "latin1"))?.[1];
+      expect(readFileSync(lock, "utf8").trimEnd().split(" ")[4]).toBe(started);
+      child.kill("SIGSTOP");
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(lock, old, old);
+      const error = await withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "FILE_LOCKED", message: expect.stringContaining(`held by process ${child.pid}`) });
     } finally {
       child.kill("SIGKILL");
     }

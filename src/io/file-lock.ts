@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { constants, readlinkSync } from "node:fs";
+import { constants, readFileSync, readlinkSync } from "node:fs";
 import { link, open, rename, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { setTimeout as delay } from "node:timers/promises";
 import { InputError } from "../errors.js";
 import { processExists, writeFailureHint } from "./atomic-write.js";
 
-/** A lock file older than this is stale whatever its owner (holders keep it for milliseconds). */
+/** A lock file older than this is stale unless its holder is seen alive on this host (holders renew it). */
 const STALE_MS = 60_000;
 
 /** What a caller says when the lock is held by a live process (`pid`: the holder's, "?" if unknown). */
@@ -20,8 +20,10 @@ interface LockOptions {
 
 /**
  * Runs `fn` while holding an advisory lock on `lockPath`. Node has no flock(2), so the lock is a file created
- * with O_CREAT|O_EXCL holding `pid host time`. A lock left by a crashed process is broken when its pid no
- * longer exists on this host (and pid namespace), or when it is older than STALE_MS (other hosts, e.g. on NFS).
+ * with O_CREAT|O_EXCL holding `pid host time random start`. A lock left by a crashed process is broken when its pid
+ * no longer exists on this host (and pid namespace), or when it is older than STALE_MS (other hosts, e.g. on NFS;
+ * a pid reused by another process) unless that pid's process started when the holder did: a holder stopped for
+ * minutes (SIGSTOP, a frozen cgroup) keeps its lock.
  * Breaking goes through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two
  * waiters cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
  */
@@ -41,7 +43,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
 export async function holdFileLock(lockPath: string, options: LockOptions = {}): Promise<() => Promise<void>> {
   const { timeoutMs = 10_000, pollMs = 25, busy = updateBusy } = options;
   const token = await acquire(lockPath, timeoutMs, pollMs, busy);
-  // Only while it is still ours: one taken over (this process stopped for a minute) is the new holder's to age.
+  // Only while it is still ours: one taken over (stopped for a minute, seen from another host) is the new one's to age.
   const renew = setInterval(() => {
     readLock(lockPath).then((current) => {
       if (current !== token) return clearInterval(renew);
@@ -77,7 +79,8 @@ function pidScope(): string {
 }
 
 async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy: Busy): Promise<string> {
-  const token = `${process.pid} ${pidScope()} ${Date.now()} ${randomBytes(4).toString("hex")}\n`;
+  const random = randomBytes(4).toString("hex");
+  const token = `${process.pid} ${pidScope()} ${Date.now()} ${random} ${startTime("self") ?? "-"}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let created = false;
@@ -133,7 +136,7 @@ async function readLock(lockPath: string): Promise<string | undefined> {
         hint: "remove it: this tool creates its lock files itself",
       });
     }
-    const buffer = Buffer.alloc(1024); // a token is "pid host time random", far less
+    const buffer = Buffer.alloc(1024); // a token is "pid host time random start", far less
     const { bytesRead } = await handle!.read(buffer, 0, buffer.length, 0);
     return buffer.toString("utf8", 0, bytesRead);
   } finally {
@@ -141,10 +144,24 @@ async function readLock(lockPath: string): Promise<string | undefined> {
   }
 }
 
+/** When process `pid` started (field 22 of /proc/PID/stat): with the pid, which process it is. */
+function startTime(pid: number | "self"): string | undefined {
+  try {
+    // Its name (field 2) may hold spaces and ")": fields are counted from the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
 async function isStale(lockPath: string, holder: string): Promise<boolean> {
-  const [pidText, host] = holder.split(" ");
+  const [pidText, host, , , started] = holder.trimEnd().split(" ");
   const pid = Number(pidText);
-  if (host === pidScope() && Number.isInteger(pid) && pid > 0 && !processExists(pid)) return true;
+  if (host === pidScope() && Number.isInteger(pid) && pid > 0) {
+    if (!processExists(pid)) return true;
+    if (started !== undefined && started === startTime(pid)) return false;
+  }
   const info = await stat(lockPath).catch(() => undefined);
   // An empty file is a lock being written right now, unless it has been empty for a long time.
   // Either way: a time in the future (a clock set back, a planted file) would otherwise hold the lock for as long.

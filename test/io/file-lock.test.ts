@@ -57,6 +57,32 @@ describe("holdFileLock", () => {
 });
 
 describe("withFileLock", () => {
+  it("a live holder whose lock is over a minute old (it was stopped: SIGSTOP, a frozen cgroup) keeps it", async () => {
+    // Before: broken by its age alone, so a second serve took the first one's --ecs-env-dir while it was frozen.
+    const lock = join(dir, "frozen.lock");
+    const release = await holdFileLock(lock);
+    const token = readFileSync(lock, "utf8");
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lock, old, old);
+    const error = await withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "FILE_LOCKED", message: expect.stringContaining(`held by process ${process.pid}`) });
+    expect(readFileSync(lock, "utf8")).toBe(token);
+    await release();
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it("an old lock naming a live pid of another process (the pid reused after a crash), or no start time: broken", async () => {
+    const scope = `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
+    for (const holder of [`${process.ppid} ${scope} 0 reused 0`, `${process.pid} ${scope} 0 reused 1`, `${process.pid} ${scope} 0 older`]) {
+      const lock = join(dir, "reused.lock");
+      writeFileSync(lock, `${holder}\n`);
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(lock, old, old);
+      await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }), holder).resolves.toBe("ran");
+      expect(existsSync(lock)).toBe(false);
+    }
+  });
+
   it("a lock file created but not written (disk full): removed, and the error says why", async () => {
     const lock = join(dir, "full.lock");
     const error = await withFileLock(lock, async () => "ran").catch((e: unknown) => e);
