@@ -5,7 +5,8 @@ import type { ReadStream } from "node:tty";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { readLine } from "../../src/secrets/terminal-prompt.js";
-import { makeTempDir } from "../helpers/pki.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
+import { ARNS } from "../local-endpoint/support.js";
 
 const tmp = makeTempDir("raa-prompt-");
 afterAll(() => tmp.cleanup());
@@ -84,6 +85,18 @@ describe("readLine (the terminal prompt's reader)", () => {
     }
     expect((await typed([Buffer.from("1\x1b[A\x151234\r")]).line).toString()).toBe("1234");
     expect((await typed([Buffer.from("a\tb\r")]).line).toString()).toBe("a\tb");
+  });
+
+  it("an abort (the library's close()) rejects with its reason; what is typed afterwards is not read", async () => {
+    const terminal = new FakeTerminal();
+    const closing = new AbortController();
+    const line = readLine(terminal as unknown as ReadStream, closing.signal);
+    terminal.emit("data", Buffer.from("12"));
+    const reason = new Error("closed");
+    closing.abort(reason);
+    await expect(line).rejects.toBe(reason);
+    expect(terminal.listenerCount("data")).toBe(0);
+    await expect(readLine(terminal as unknown as ReadStream, closing.signal)).rejects.toBe(reason); // already closed
   });
 
   it("a terminal that errors (EIO) while read: rejects, as when it closes", async () => {
@@ -171,4 +184,52 @@ describe("promptOnTerminal stopped and continued (kill -TSTP, then fg)", () => {
     const r = spawnSync("python3", ["-c", parent, process.execPath, entry], { encoding: "utf8", timeout: 60_000 });
     expect(r.stdout).toBe("'' got 8\n");
   }, 60_000);
+});
+
+describe("promptOnTerminal when the library's close() comes during the prompt", () => {
+  it("close() resolves, the pending call rejects (AGENT_UNAVAILABLE), echo is back on, what is typed later is not read", async () => {
+    // Before: close() waited for the prompt's line, that is until someone typed one (or for ever).
+    const leaf = issueLeaf(createCa(join(tmp.dir, "ca"), { name: "Prompt CA" }), join(tmp.dir, "leaf"), { name: "prompted" });
+    const key = join(tmp.dir, "encrypted.key");
+    openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:k3y-pw"]);
+    const options = { certificate: leaf.certPath, privateKey: key, keyPassword: { kind: "prompt", prompt: "Key password: " },
+      ...ARNS, endpoint: "https://127.0.0.1:9", env: {} };
+    const entry = await bundleScript("prompt-close.mjs", `import { fromRolesAnywhere } from "./src/sdk/index.ts";
+          const provider = fromRolesAnywhere(${JSON.stringify(options)});
+          const pending = provider().then(() => "credentials", (e) => \`\${e.name} \${e.code} \${e.message}\`);
+          setInterval(() => {}, 1000); // alive until the parent ends it
+          process.on("SIGUSR1", async () => {
+            await provider.close();
+            process.stderr.write(\`closed\\n\${await pending}\\n\`);
+          });`);
+    const parent = [
+      "import os, pty, subprocess, sys, time, select, fcntl, termios, signal",
+      "master, slave = pty.openpty()",
+      "env = {k: v for k, v in os.environ.items() if k != 'CI'}",
+      "p = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,",
+      "  start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))",
+      "def read(fd, done, t):",
+      "  seen, deadline = b'', time.time() + t",
+      "  while not done(seen) and time.time() < deadline:",
+      "    if select.select([fd], [], [], 0.1)[0]: seen += os.read(fd, 200)",
+      "  return seen",
+      "echo = lambda: bool(termios.tcgetattr(slave)[3] & termios.ECHO)",
+      "def wait(done, t):",
+      "  deadline = time.time() + t",
+      "  while not done() and time.time() < deadline: time.sleep(0.01)",
+      "read(master, lambda seen: b'Key password: ' in seen, 30)",
+      "wait(lambda: not echo(), 20)",
+      "os.kill(p.pid, signal.SIGUSR1)",
+      "said = read(p.stderr.fileno(), lambda seen: seen.count(b'\\n') >= 2, 20) # 'closed', then the call's error",
+      "restored = echo()",
+      "os.write(master, b'typed-later\\r')",
+      "left = read(slave, lambda seen: b'\\n' in seen, 5) # still in the terminal's queue: nobody read it as a password",
+      "p.kill()",
+      "p.communicate(timeout=20)",
+      "print(repr(said.decode()), 'echo' if restored else 'no echo', repr(left.decode()))",
+    ].join("\n");
+    const r = spawnSync("python3", ["-c", parent, process.execPath, entry], { encoding: "utf8", timeout: 120_000 });
+    const closed = `${ARNS.roleArn} was closed (reloaded or removed): ask again`;
+    expect(r.stdout).toBe(`'closed\\nAgentError AGENT_UNAVAILABLE ${closed}\\n' echo 'typed-later\\n'\n`);
+  }, 120_000);
 });
