@@ -187,15 +187,27 @@ describe("promptOnTerminal stopped and continued (kill -TSTP, then fg)", () => {
 });
 
 describe("promptOnTerminal when the library's close() comes during the prompt", () => {
-  it("close() resolves, the pending call rejects (AGENT_UNAVAILABLE), echo is back on, what is typed later is not read", async () => {
+  // A prompt source answered before the key opens, and a password the key file turns out to need (a host that allows
+  // prompting: createCredentialSource, the agent), asked while it opens.
+  const leaf = issueLeaf(createCa(join(tmp.dir, "ca"), { name: "Prompt CA" }), join(tmp.dir, "leaf"), { name: "prompted" });
+  const key = join(tmp.dir, "encrypted.key");
+  openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:k3y-pw"]);
+  const options = { certificate: leaf.certPath, privateKey: key, ...ARNS, endpoint: "https://127.0.0.1:9", env: {} };
+  const hosts = {
+    "fromRolesAnywhere, keyPassword: prompt": `import { fromRolesAnywhere } from "./src/sdk/index.ts";
+          const keyPassword = { kind: "prompt", prompt: "Key password: " };
+          const provider = fromRolesAnywhere({ ...${JSON.stringify(options)}, keyPassword });`,
+    "createCredentialSource, no key password given": `import { createCredentialSource } from "./src/index.ts";
+          import { credentialSettingsFromOptions } from "./src/sdk/provider-options.ts";
+          const settings = credentialSettingsFromOptions(${JSON.stringify(options)});
+          const signer = { ...settings.signer, prompt: true };
+          const source = createCredentialSource({ name: "${ARNS.roleArn}", settings: { ...settings, signer } });
+          const provider = Object.assign(() => source.get(), { close: () => source.close() });`,
+  };
+  const outcome = "close() resolves, the call rejects (AGENT_UNAVAILABLE), echo is back on, what is typed later is not read";
+  it.each(Object.entries(hosts))(`%s: ${outcome}`, async (name, host) => {
     // Before: close() waited for the prompt's line, that is until someone typed one (or for ever).
-    const leaf = issueLeaf(createCa(join(tmp.dir, "ca"), { name: "Prompt CA" }), join(tmp.dir, "leaf"), { name: "prompted" });
-    const key = join(tmp.dir, "encrypted.key");
-    openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:k3y-pw"]);
-    const options = { certificate: leaf.certPath, privateKey: key, keyPassword: { kind: "prompt", prompt: "Key password: " },
-      ...ARNS, endpoint: "https://127.0.0.1:9", env: {} };
-    const entry = await bundleScript("prompt-close.mjs", `import { fromRolesAnywhere } from "./src/sdk/index.ts";
-          const provider = fromRolesAnywhere(${JSON.stringify(options)});
+    const entry = await bundleScript(`prompt-close-${name.split(",")[0]}.mjs`, `${host}
           const pending = provider().then(() => "credentials", (e) => \`\${e.name} \${e.code} \${e.message}\`);
           setInterval(() => {}, 1000); // alive until the parent ends it
           process.on("SIGUSR1", async () => {
@@ -217,7 +229,7 @@ describe("promptOnTerminal when the library's close() comes during the prompt", 
       "def wait(done, t):",
       "  deadline = time.time() + t",
       "  while not done() and time.time() < deadline: time.sleep(0.01)",
-      "read(master, lambda seen: b'Key password: ' in seen, 30)",
+      "read(master, lambda seen: b'password: ' in seen.lower(), 30)",
       "wait(lambda: not echo(), 20)",
       "os.kill(p.pid, signal.SIGUSR1)",
       "said = read(p.stderr.fileno(), lambda seen: seen.count(b'\\n') >= 2, 20) # 'closed', then the call's error",
