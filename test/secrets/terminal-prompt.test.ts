@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { readLine } from "../../src/secrets/terminal-prompt.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { ARNS } from "../local-endpoint/support.js";
+import { CLOSE_ON_SIGUSR1, closeWhilePrompting } from "../helpers/close-while-prompting.js";
 
 const tmp = makeTempDir("raa-prompt-");
 afterAll(() => tmp.cleanup());
@@ -207,41 +208,8 @@ describe("promptOnTerminal when the library's close() comes during the prompt", 
   const outcome = "close() resolves, the call rejects (AGENT_UNAVAILABLE), echo is back on, what is typed later is not read";
   it.each(Object.entries(hosts))(`%s: ${outcome}`, async (name, host) => {
     // Before: close() waited for the prompt's line, that is until someone typed one (or for ever).
-    const entry = await bundleScript(`prompt-close-${name.split(",")[0]}.mjs`, `${host}
-          const pending = provider().then(() => "credentials", (e) => \`\${e.name} \${e.code} \${e.message}\`);
-          setInterval(() => {}, 1000); // alive until the parent ends it
-          process.on("SIGUSR1", async () => {
-            await provider.close();
-            process.stderr.write(\`closed\\n\${await pending}\\n\`);
-          });`);
-    const parent = [
-      "import os, pty, subprocess, sys, time, select, fcntl, termios, signal",
-      "master, slave = pty.openpty()",
-      "env = {k: v for k, v in os.environ.items() if k != 'CI'}",
-      "p = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,",
-      "  start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))",
-      "def read(fd, done, t):",
-      "  seen, deadline = b'', time.time() + t",
-      "  while not done(seen) and time.time() < deadline:",
-      "    if select.select([fd], [], [], 0.1)[0]: seen += os.read(fd, 200)",
-      "  return seen",
-      "echo = lambda: bool(termios.tcgetattr(slave)[3] & termios.ECHO)",
-      "def wait(done, t):",
-      "  deadline = time.time() + t",
-      "  while not done() and time.time() < deadline: time.sleep(0.01)",
-      "read(master, lambda seen: b'password: ' in seen.lower(), 30)",
-      "wait(lambda: not echo(), 20)",
-      "os.kill(p.pid, signal.SIGUSR1)",
-      "said = read(p.stderr.fileno(), lambda seen: seen.count(b'\\n') >= 2, 20) # 'closed', then the call's error",
-      "restored = echo()",
-      "os.write(master, b'typed-later\\r')",
-      "left = read(slave, lambda seen: b'\\n' in seen, 5) # still in the terminal's queue: nobody read it as a password",
-      "p.kill()",
-      "p.communicate(timeout=20)",
-      "print(repr(said.decode()), 'echo' if restored else 'no echo', repr(left.decode()))",
-    ].join("\n");
-    const r = spawnSync("python3", ["-c", parent, process.execPath, entry], { encoding: "utf8", timeout: 120_000 });
-    const closed = `${ARNS.roleArn} was closed (reloaded or removed): ask again`;
-    expect(r.stdout).toBe(`'closed\\nAgentError AGENT_UNAVAILABLE ${closed}\\n' echo 'typed-later\\n'\n`);
+    const entry = await bundleScript(`prompt-close-${name.split(",")[0]}.mjs`, `${host}${CLOSE_ON_SIGUSR1}`);
+    const closed = `AgentError AGENT_UNAVAILABLE ${ARNS.roleArn} was closed (reloaded or removed): ask again`;
+    expect(closeWhilePrompting(entry, "password: ")).toBe(`'closed\\n${closed}\\n' echo 'typed-later\\n'\n`);
   }, 120_000);
 });
