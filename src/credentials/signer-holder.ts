@@ -27,7 +27,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
     options.pkcs11?.askedPin?.pin?.wipe();
   };
 
-  /** Aborted by closing: a device wait ends, and nothing opens any more. */
+  /** Aborted by closing: a device wait or a prompt ends, and nothing opens any more. */
   const closing = new AbortController();
   const stopOpening = (reason: unknown) => closing.abort(reason);
 
@@ -41,7 +41,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
   };
   const openSigner = async (): Promise<Signer> => {
     try {
-      options = await answerPromptsOnce(options); // asks nothing the second time: no `prompt` source is left
+      options = await answerPromptsOnce(options, closing.signal); // asks nothing the second time: no `prompt` left
       const signer = await factory(options, closing.signal);
       if (closing.signal.aborted) { // opened as the holder closed (a device call finishes first): not kept
         await signer.close().catch(() => {});
@@ -131,11 +131,12 @@ function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: st
 /**
  * Replaces `prompt` sources by what the user typed, so that later re-opens never need a terminal (nor ask again:
  * `update --once` waiting for the clock opens a new source per try). A rejected one ends the run (authFailure).
+ * `signal` (closing) ends a prompt's wait.
  */
-export async function answerPromptsOnce(options: SignerOptions): Promise<SignerOptions> {
+export async function answerPromptsOnce(options: SignerOptions, signal?: AbortSignal): Promise<SignerOptions> {
   const answer = async (source: SecretSource | undefined, what: string): Promise<SecretSource | undefined> => {
     if (source?.kind !== "prompt") return source;
-    const secret = await readSecret(source, what);
+    const secret = await readSecret(source, what, process.env, signal);
     try {
       return { kind: "value", value: secret.reveal() };
     } finally {

@@ -46,8 +46,10 @@ function pinSourcePath(source: string): string {
 }
 
 /** A SecretSource from the command line or config (`--pkcs11-pin-file`, `-env`, …). */
-export function pinFromSource(source: SecretSource, what: string, env: NodeJS.ProcessEnv): PinSupply {
-  return { description: describeSecretSource(source), read: () => readSecret(source, what, env) };
+export function pinFromSource(
+  source: SecretSource, what: string, env: NodeJS.ProcessEnv, signal?: AbortSignal,
+): PinSupply {
+  return { description: describeSecretSource(source), read: () => readSecret(source, what, env, signal) };
 }
 
 export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSource | undefined, what: string, env: NodeJS.ProcessEnv): PinSupply | undefined {
@@ -59,12 +61,14 @@ export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSou
  * Where the user PIN comes from when none is given: a prompt, or none at all on a token with a PIN pad. `give`: the
  * options that give it, as the caller names them (flags or options).
  */
-export function userPinPrompt(slot: TokenSlot, prompt: boolean | undefined, give: string): PinSupply | undefined {
+export function userPinPrompt(
+  slot: TokenSlot, prompt: boolean | undefined, give: string, signal?: AbortSignal,
+): PinSupply | undefined {
   if (hasPinPad(slot)) return undefined;
   const token = describeToken(slot.token);
   const source = promptFor(`User PIN for ${token}: `, `the user PIN of ${token}`, prompt, "pkcs11.pin");
   const what = `the user PIN of ${token} (give it with ${give})`;
-  return pinFromSource(source, what, process.env);
+  return pinFromSource(source, what, process.env, signal);
 }
 
 /** Reads its source once and hands out copies until wiped: for PINs needed on every signature. */

@@ -97,9 +97,11 @@ export function beforeFirstSecretRead(hook: () => void): void {
 
 /**
  * Reads the secret. A file's or variable's single trailing newline (as `echo` writes) is dropped; a file other
- * users can read or change is used, with one warning line (src/io/exposed-file.ts).
+ * users can read or change is used, with one warning line (src/io/exposed-file.ts). `signal` ends a prompt's wait.
  */
-export async function readSecret(source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env): Promise<Secret> {
+export async function readSecret(
+  source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal,
+): Promise<Secret> {
   if (!isSecretSource(source)) throw new UsageError("USAGE", `${what}: a secret source must be ${SECRET_SOURCE_FORMS}`);
   beforeFirstSecret?.(); // throws where the secret must not be read (an open inspector): then at every read
   beforeFirstSecret = undefined;
@@ -134,6 +136,6 @@ export async function readSecret(source: SecretSource, what: string, env: NodeJS
     }
     case "prompt":
       // Loaded only when prompting: it needs node:tty.
-      return (await import("./terminal-prompt.js")).promptOnTerminal(source.prompt, what);
+      return (await import("./terminal-prompt.js")).promptOnTerminal(source.prompt, what, signal);
   }
 }

@@ -8,7 +8,7 @@ import { Secret } from "./secret.js";
  * a pipe carrying something else) and refuses to run without a terminal, e.g. under CI or credential_process
  * invoked by an SDK with no TTY, so that nothing ever hangs waiting for input nobody can give.
  */
-export async function promptOnTerminal(prompt: string, what: string): Promise<Secret> {
+export async function promptOnTerminal(prompt: string, what: string, signal?: AbortSignal): Promise<Secret> {
   if (process.env["CI"] === "true" || !process.stdin.isTTY) {
     throw new InputError("PASSWORD_REQUIRED", `${what} is needed but there is no terminal to ask on`, {
       hint: "give it non-interactively: a file (file:/path), an environment variable (env:NAME) or the matching option",
@@ -37,9 +37,9 @@ export async function promptOnTerminal(prompt: string, what: string): Promise<Se
   try {
     output.write(prompt);
     input.setRawMode(true);
-    return Secret.fromBytes(await readLine(input));
+    return Secret.fromBytes(await readLine(input, signal));
   } catch (cause) {
-    if (cause instanceof InputError) throw cause;
+    if (cause instanceof InputError || (signal?.aborted && cause === signal.reason)) throw cause;
     const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
     throw new InputError("PASSWORD_REQUIRED", `${what} is needed but the terminal cannot be used (${code})`, { cause });
   } finally {
@@ -64,13 +64,14 @@ const SPECIAL_KEY = "what was typed holds a special key (an arrow, a function or
 const TYPE_AGAIN = "run again and type it plainly; Ctrl-U clears what was typed";
 
 /** One line typed on the terminal in raw mode, every byte of it wiped once read; never a control byte in it. */
-export function readLine(input: ReadStream): Promise<Buffer> {
+export function readLine(input: ReadStream, signal?: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: number[] = [];
     const finish = (settle: () => void) => {
       input.off("data", onData);
       input.off("end", onEnd);
       input.off("error", onEnd);
+      signal?.removeEventListener("abort", onAbort);
       input.pause();
       chunks.fill(0);
       settle();
@@ -108,6 +109,9 @@ export function readLine(input: ReadStream): Promise<Buffer> {
     input.on("data", onData);
     input.on("end", onEnd);
     input.on("error", onEnd); // EIO: the terminal hung up
+    const onAbort = () => finish(() => reject(signal!.reason));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     input.resume();
   });
 }

@@ -48,10 +48,10 @@ export async function createSigner(given: SignerOptions, signal?: AbortSignal): 
   const wrong = wrongOption(given, OPTION_KINDS);
   if (wrong) throw new UsageError("USAGE", wrong, { hint: "see SignerOptions in the type definitions" });
   const options = { ...given, debug: dropFailures(given.debug), onDeviceWait: dropFailures(given.onDeviceWait) };
-  if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options));
+  if (!options.waitForDeviceMs) return withTypedSignErrors(await openSigner(options, signal));
   const { waitForDevice } = await import("./wait-for-device.js");
   const waitOptions = { timeoutMs: options.waitForDeviceMs, onWait: options.onDeviceWait, signal };
-  return withTypedSignErrors(await waitForDevice(() => openSigner(options), waitOptions));
+  return withTypedSignErrors(await waitForDevice(() => openSigner(options, signal), waitOptions));
 }
 
 /**
@@ -75,7 +75,7 @@ export function withTypedSignErrors(signer: Signer): Signer {
   return signer;
 }
 
-async function openSigner(options: SignerOptions): Promise<Signer> {
+async function openSigner(options: SignerOptions, signal: AbortSignal | undefined): Promise<Signer> {
   const { certificate: certRef, keyPassword, signOffThread, prompt, names } = options;
   const keyRef = options.privateKey ?? certRef;
   const [cert, key, chain] = (["certificate", "privateKey", "intermediates"] as const).map((o) => optionName(names, o));
@@ -88,7 +88,7 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   }
   const debug = options.debug;
   const intermediates = options.intermediates ? await readCertificateBundle(options.intermediates, chain) : undefined;
-  const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names };
+  const fileOptions = { keyPassword, intermediates, debug, signOffThread, prompt, names, signal };
 
   let certificateFile: CertificateFile | undefined;
   let certificateInput: InputBytes | undefined;
@@ -108,7 +108,8 @@ async function openSigner(options: SignerOptions): Promise<Signer> {
   const deviceOptions = () => {
     const chain = chainOf(certificateFile, intermediates);
     const certificate = certificateFile?.certificates[0];
-    return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env: options.env, prompt, names };
+    const { env } = options;
+    return { certificate, intermediates: chain.length > 0 ? chain : undefined, debug, env, prompt, names, signal };
   };
   const tpmSigner = async (key: TpmSignerOptions["key"]) => {
     const { createTpmSigner } = await import("./tpm/tpm-signer.js");

@@ -125,8 +125,14 @@ export interface TpmSettings {
   parentPassword?: SecretSource;
 }
 
+/** Given by the factory to the back-ends that may prompt for a secret not given. */
+export interface PromptSignal {
+  /** Ends a prompt's wait with its reason: a credential source's close(). */
+  signal?: AbortSignal;
+}
+
 /** What the factory hands a hardware back-end besides its own settings, after it has resolved files. */
-export interface DeviceSignerInput {
+export interface DeviceSignerInput extends PromptSignal {
   /** Certificate read from a file (hybrid mode). */
   certificate?: Certificate;
   /** Intermediates from `--intermediates` or the certificate file (else PKCS#11 uses CA certificates found on the token). */

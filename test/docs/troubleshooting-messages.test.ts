@@ -76,7 +76,7 @@ const COMPOSED: Record<string, readonly string[]> = {
   // docs/tpm.md, its Errors table
   "the TPM device ./fifo is a FIFO, not a TPM character device or a TPM simulator": ["`the TPM device \u0000 is \u0000, not \u0000`", "a TPM character device or a TPM simulator's socket", '"a FIFO"'],
   "the TPM socket /dev/tpmrm0 is a character device, not a socket": ["`the TPM socket \u0000 is \u0000, not a socket`", '"a character device"'],
-  "TPM key password is needed but there is no terminal to ask on": ["`\u0000 is needed but there is no terminal to ask on`", 'readSecret(prompt, "TPM key password")'],
+  "TPM key password is needed but there is no terminal to ask on": ["`\u0000 is needed but there is no terminal to ask on`", 'readSecret(prompt, "TPM key password", process.env, opts.signal)'],
   "the TPM key password from environment variable PW is empty; it was not presented to the TPM": ["`the TPM key password from \u0000 is empty; it was not presented to the TPM`", "`environment variable \u0000`"],
   "wrong password for the TPM owner hierarchy": ["`wrong password for the TPM \u0000 hierarchy \u0000`", "OWNER: 0x40000001", "?.[0].toLowerCase()"],
   "s policy: the PCR policy on PCR": ["the TPM refused the key's policy: \u0000 does not hold any more \u0000", "`the PCR policy on \u0000`", "`PCR \u0000 (\u0000)`"],

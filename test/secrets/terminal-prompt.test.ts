@@ -5,7 +5,9 @@ import type { ReadStream } from "node:tty";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { readLine } from "../../src/secrets/terminal-prompt.js";
-import { makeTempDir } from "../helpers/pki.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
+import { ARNS } from "../local-endpoint/support.js";
+import { CLOSE_ON_SIGUSR1, closeWhilePrompting } from "../helpers/close-while-prompting.js";
 
 const tmp = makeTempDir("raa-prompt-");
 afterAll(() => tmp.cleanup());
@@ -84,6 +86,18 @@ describe("readLine (the terminal prompt's reader)", () => {
     }
     expect((await typed([Buffer.from("1\x1b[A\x151234\r")]).line).toString()).toBe("1234");
     expect((await typed([Buffer.from("a\tb\r")]).line).toString()).toBe("a\tb");
+  });
+
+  it("an abort (the library's close()) rejects with its reason; what is typed afterwards is not read", async () => {
+    const terminal = new FakeTerminal();
+    const closing = new AbortController();
+    const line = readLine(terminal as unknown as ReadStream, closing.signal);
+    terminal.emit("data", Buffer.from("12"));
+    const reason = new Error("closed");
+    closing.abort(reason);
+    await expect(line).rejects.toBe(reason);
+    expect(terminal.listenerCount("data")).toBe(0);
+    await expect(readLine(terminal as unknown as ReadStream, closing.signal)).rejects.toBe(reason); // already closed
   });
 
   it("a terminal that errors (EIO) while read: rejects, as when it closes", async () => {
@@ -171,4 +185,31 @@ describe("promptOnTerminal stopped and continued (kill -TSTP, then fg)", () => {
     const r = spawnSync("python3", ["-c", parent, process.execPath, entry], { encoding: "utf8", timeout: 60_000 });
     expect(r.stdout).toBe("'' got 8\n");
   }, 60_000);
+});
+
+describe("promptOnTerminal when the library's close() comes during the prompt", () => {
+  // A prompt source answered before the key opens, and a password the key file turns out to need (a host that allows
+  // prompting: createCredentialSource, the agent), asked while it opens.
+  const leaf = issueLeaf(createCa(join(tmp.dir, "ca"), { name: "Prompt CA" }), join(tmp.dir, "leaf"), { name: "prompted" });
+  const key = join(tmp.dir, "encrypted.key");
+  openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:k3y-pw"]);
+  const options = { certificate: leaf.certPath, privateKey: key, ...ARNS, endpoint: "https://127.0.0.1:9", env: {} };
+  const hosts = {
+    "fromRolesAnywhere, keyPassword: prompt": `import { fromRolesAnywhere } from "./src/sdk/index.ts";
+          const keyPassword = { kind: "prompt", prompt: "Key password: " };
+          const provider = fromRolesAnywhere({ ...${JSON.stringify(options)}, keyPassword });`,
+    "createCredentialSource, no key password given": `import { createCredentialSource } from "./src/index.ts";
+          import { credentialSettingsFromOptions } from "./src/sdk/provider-options.ts";
+          const settings = credentialSettingsFromOptions(${JSON.stringify(options)});
+          const signer = { ...settings.signer, prompt: true };
+          const source = createCredentialSource({ name: "${ARNS.roleArn}", settings: { ...settings, signer } });
+          const provider = Object.assign(() => source.get(), { close: () => source.close() });`,
+  };
+  const outcome = "close() resolves, the call rejects (AGENT_UNAVAILABLE), echo is back on, what is typed later is not read";
+  it.each(Object.entries(hosts))(`%s: ${outcome}`, async (name, host) => {
+    // Before: close() waited for the prompt's line, that is until someone typed one (or for ever).
+    const entry = await bundleScript(`prompt-close-${name.split(",")[0]}.mjs`, `${host}${CLOSE_ON_SIGUSR1}`);
+    const closed = `AgentError AGENT_UNAVAILABLE ${ARNS.roleArn} was closed (reloaded or removed): ask again`;
+    expect(closeWhilePrompting(entry, "password: ")).toBe(`'closed\\n${closed}\\n' echo 'typed-later\\n'\n`);
+  }, 120_000);
 });

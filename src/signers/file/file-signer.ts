@@ -1,14 +1,14 @@
 import { InputError, UsageError } from "../../errors.js";
 import { sameStamp, stampOf, type FileStamp } from "../../io/input-file.js";
 import { chainOf, readCertificateBundle, readCertificateFile, type CertificateFile } from "../../x509/read-certificates.js";
-import { optionName, type DebugLog, type SignerOptions } from "../options.js";
+import { optionName, type DebugLog, type PromptSignal, type SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { loadKeyFile, type LoadedKeyFile } from "./key-material.js";
 import { readPkcs12 } from "./pkcs12.js";
 import { certificateSpki, keyMatchesCertificate, spkiFingerprint, type SigningKey } from "./signing-key.js";
 
 export interface FileSignerOptions
-  extends Pick<SignerOptions, "keyPassword" | "debug" | "signOffThread" | "prompt" | "names"> {
+  extends Pick<SignerOptions, "keyPassword" | "debug" | "signOffThread" | "prompt" | "names">, PromptSignal {
   /** Private-key file (PEM or DER; may also hold the certificate). */
   keyPath: string;
   /** The key file's contents when the caller has already read them (saves a read on the hot path). */

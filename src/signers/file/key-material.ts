@@ -4,7 +4,7 @@ import { classifyDer } from "../../x509/der-kind.js";
 import { DerError, TAG, children, decodeOid, expectTag, readElement, readSingle } from "../../encoding/der.js";
 import { unlessMalformed } from "../../encoding/der.js";
 import { decodePemBlocks, looksLikePem, type PemBlock } from "../../encoding/pem.js";
-import type { DebugLog, SignerOptions } from "../options.js";
+import type { DebugLog, PromptSignal, SignerOptions } from "../options.js";
 import { loadSigningKey } from "./key-parsers.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { decryptPrivateKeyInfo } from "./pbe.js";
@@ -46,7 +46,7 @@ export interface LoadedKeyFile {
  */
 export async function loadKeyFile(
   path: string,
-  options: Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names">,
+  options: Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names"> & PromptSignal,
   alreadyRead?: { bytes: Buffer; stamp: FileStamp },
   password = () => obtainKeyPassword("PKCS#8", path, options),
 ): Promise<LoadedKeyFile> {

@@ -1,7 +1,7 @@
 import { AgentError, InputError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
 import { promptFor, readSecret } from "../../secrets/secret-source.js";
-import { optionName, type SignerOptions } from "../options.js";
+import { optionName, type PromptSignal, type SignerOptions } from "../options.js";
 
 /**
  * Gets the password of an encrypted key file: from the configured source (flag, file, environment), else by
@@ -10,13 +10,15 @@ import { optionName, type SignerOptions } from "../options.js";
 export async function obtainKeyPassword(
   kind: "PKCS#8" | "PKCS#12",
   path: string,
-  { keyPassword: source, prompt, names }: Pick<SignerOptions, "keyPassword" | "prompt" | "names">,
+  options: Pick<SignerOptions, "keyPassword" | "prompt" | "names"> & PromptSignal,
 ): Promise<Secret> {
+  const { keyPassword: source, prompt, names, signal } = options;
   const noun = kind === "PKCS#8" ? "PKCS#8 private key" : "PKCS#12";
   const what = `the ${noun} password for ${path}`;
   if (source !== undefined) return readSecret(source, what);
   try {
-    return await readSecret(promptFor(`Please enter your ${noun} password: `, what, prompt, "keyPassword"), what);
+    const asked = promptFor(`Please enter your ${noun} password: `, what, prompt, "keyPassword");
+    return await readSecret(asked, what, process.env, signal);
   } catch (cause) {
     if (!(cause instanceof AgentError && cause.code === "PASSWORD_REQUIRED")) throw cause;
     const state = kind === "PKCS#8" ? "holds an encrypted private key" : "is password-protected";

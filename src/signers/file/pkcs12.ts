@@ -8,7 +8,7 @@ import {
   unlessMalformed, type DerElement,
 } from "../../encoding/der.js";
 import { derFromBer } from "../../encoding/der-writer.js";
-import { optionName, type SignerOptions } from "../options.js";
+import { optionName, type PromptSignal, type SignerOptions } from "../options.js";
 import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
 import { loadSigningKey } from "./key-parsers.js";
@@ -26,7 +26,7 @@ export interface Pkcs12Identity {
   readonly chain: Certificate[];
 }
 
-type Pkcs12Options = Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names">;
+type Pkcs12Options = Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names"> & PromptSignal;
 
 const OID = {
   DATA: "1.2.840.113549.1.7.1",

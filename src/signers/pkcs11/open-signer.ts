@@ -345,7 +345,7 @@ class SignerBuild {
     const asked = this.opts.askedPin;
     const given = this.rememberedUserPin ?? this.userPinSource ?? asked?.pin;
     if (given) return given;
-    const prompt = userPinPrompt(slot, this.opts.prompt, this.name("pkcs11.pin"));
+    const prompt = userPinPrompt(slot, this.opts.prompt, this.name("pkcs11.pin"), this.opts.signal);
     return asked && prompt ? (asked.pin = new RememberedPin(prompt)) : prompt;
   }
 
@@ -380,7 +380,7 @@ class SignerBuild {
         const option = "pkcs11.contextPin (or pkcs11.reusePin)";
         const prompt = promptFor(`Context-specific PIN for ${uri}: `, asked, this.opts.prompt, option);
         const what = `${asked} (the key has CKA_ALWAYS_AUTHENTICATE: ${give})`;
-        this.contextPin = new RememberedPin(pinFromSource(prompt, what, this.env));
+        this.contextPin = new RememberedPin(pinFromSource(prompt, what, this.env, this.opts.signal));
       }
     }
     (await this.contextPin.read()).wipe();

@@ -35,5 +35,5 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
   if (opts.noKeyPassword) return Secret.fromUtf8("");
   // The Go helper's prompt, kept for drop-in familiarity.
   const prompt = promptFor("Please enter your TPM key password:", "TPM key password", opts.prompt, "tpm.keyPassword");
-  return readSecret(prompt, "TPM key password");
+  return readSecret(prompt, "TPM key password", process.env, opts.signal);
 }
