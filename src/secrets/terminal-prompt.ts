@@ -1,4 +1,4 @@
-import { openSync, closeSync } from "node:fs";
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { ReadStream, WriteStream } from "node:tty";
 import { InputError } from "../errors.js";
 import { Secret } from "./secret.js";
@@ -35,8 +35,9 @@ export async function promptOnTerminal(prompt: string, what: string, signal?: Ab
   };
   process.on("SIGCONT", rawAgain);
   try {
-    output.write(prompt);
     input.setRawMode(true);
+    discardTypeAhead();
+    output.write(prompt);
     return Secret.fromBytes(await readLine(input, signal));
   } catch (cause) {
     if (cause instanceof InputError || (signal?.aborted && cause === signal.reason)) throw cause;
@@ -57,6 +58,23 @@ export async function promptOnTerminal(prompt: string, what: string, signal?: Ab
     } catch {
       /* already closed by the streams */
     }
+  }
+}
+
+/**
+ * Input typed before the prompt shows (type-ahead: the next shell command, typed while this one started) is not a
+ * secret: read as one, it would cost one of a token's few PIN tries. Node has no tcflush; getpass() and sudo do this.
+ */
+function discardTypeAhead(): void {
+  const fd = openSync("/dev/tty", constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  const junk = Buffer.alloc(256);
+  try {
+    while (readSync(fd, junk) > 0);
+  } catch {
+    /* EAGAIN: nothing more queued */
+  } finally {
+    junk.fill(0);
+    closeSync(fd);
   }
 }
 

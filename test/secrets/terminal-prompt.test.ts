@@ -213,3 +213,56 @@ describe("promptOnTerminal when the library's close() comes during the prompt", 
     expect(closeWhilePrompting(entry, "password: ")).toBe(`'closed\\n${closed}\\n' echo 'typed-later\\n'\n`);
   }, 120_000);
 });
+
+/**
+ * Writes `pending` into a pty before `node entry` starts on it (type-ahead: the user's next shell command, typed while
+ * this one starts), then types `line` and Enter as soon as `prompt` shows. Returns the child's stderr, then stdout.
+ */
+function typedAhead(entry: string, pending: string, prompt: string, line: string, args: string[] = []): string {
+  const parent = [
+    "import os, pty, subprocess, sys, time, select, fcntl, termios",
+    "master, slave = pty.openpty()",
+    "os.write(master, sys.argv[1].encode())",
+    "env = {k: v for k, v in os.environ.items() if k != 'CI'}",
+    "p = subprocess.Popen(sys.argv[4:], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,",
+    "  start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))",
+    "seen, deadline = b'', time.time() + 60",
+    "while sys.argv[2].encode() not in seen and time.time() < deadline:",
+    "  if select.select([master], [], [], 0.1)[0]: seen += os.read(master, 200)",
+    "os.write(master, sys.argv[3].encode() + b'\\r') # no wait for echo off: nothing typed once it shows is lost",
+    "out, err = p.communicate(timeout=60)",
+    "print(err.decode() + out.decode(), end='')",
+  ].join("\n");
+  const argv = ["-c", parent, pending, prompt, line, process.execPath, entry, ...args];
+  return spawnSync("python3", argv, { encoding: "utf8", timeout: 150_000 }).stdout;
+}
+
+describe("promptOnTerminal with input typed before the prompt showed (type-ahead)", () => {
+  // Before: the queued bytes were read as (the start of) the secret: a wrong PIN sent to the token, one of its few
+  // tries gone, with nobody having answered the prompt. getpass() and sudo discard such input first; so does this.
+  it.each([
+    ["a whole line", "ls -l\r"],
+    ["a line not ended (no Enter)", "ls -l"],
+  ])("%s is discarded; the line typed once the prompt shows is the secret", async (_, pending) => {
+    const entry = await bundleScript("prompt-ahead.mjs", `import { promptOnTerminal } from "./src/secrets/terminal-prompt.ts";
+          promptOnTerminal("PIN: ", "the PIN").then((s) => {
+            s.use((b) => process.stderr.write(\`got \${JSON.stringify(b.toString())}\\n\`));
+            process.exit(0);
+          }, (e) => (process.stderr.write(\`\${e.code} \${e.message}\\n\`), process.exit(3)));`);
+    expect(typedAhead(entry, pending, "PIN: ", "secret12")).toBe('got "secret12"\n');
+  }, 150_000);
+
+  it("sign-string with an encrypted key and no password given: the password typed at the prompt opens it", async () => {
+    const ca = createCa(join(tmp.dir, "ahead-ca"), { name: "Ahead CA" });
+    const leaf = issueLeaf(ca, join(tmp.dir, "ahead"), { name: "ahead" });
+    const key = join(tmp.dir, "ahead-encrypted.key");
+    openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:k3y-pw"]);
+    const entry = await bundleScript("sign-string.mjs", `import { main } from "./src/cli/main.ts";
+          const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+          const exit = (code) => process.stderr.write(\`exit \${code}\\n\`, () => process.exit(code));
+          main(process.argv.slice(2), io).then(exit);`);
+    const args = ["sign-string", "--certificate", leaf.certPath, "--private-key", key, "--format", "text"];
+    const said = typedAhead(entry, "ls -l\r", "password: ", "k3y-pw", args);
+    expect(said).toMatch(/^exit 0\n[0-9a-f]{64,}$/);
+  }, 150_000);
+});
