@@ -156,10 +156,11 @@ function startTime(pid: number | "self"): string | undefined {
 }
 
 async function isStale(lockPath: string, holder: string): Promise<boolean> {
-  const [pidText, host, , , started] = holder.trimEnd().split(" ");
-  const pid = Number(pidText);
-  if (host === pidScope() && Number.isInteger(pid) && pid > 0) {
+  const pid = Number(/^\d+/.exec(holder)?.[0]);
+  const here = `${pid} ${pidScope()} `; // a host name may hold spaces: matched whole, not split
+  if (holder.startsWith(here) && pid > 0) {
     if (!processExists(pid)) return true;
+    const [, , started] = holder.slice(here.length).trimEnd().split(" ");
     if (started !== undefined && started === startTime(pid)) return false;
   }
   const info = await stat(lockPath).catch(() => undefined);
