@@ -92,9 +92,11 @@ await withFileLock(process.argv[2], async () => { console.log("held", process.pi
       ]);
       expect(held).toBe("held");
       expect(readFileSync(`/proc/${child.pid}/comm`, "utf8")).toBe("held) S 1 (x\n");
-      // The lock names the holder by its start time: field 22 of /proc/PID/stat, counted after the name's last ")".
+      // The lock names the holder by its start time: field 22 of /proc/PID/stat, counted after the name's last ")";
+      // and this boot's id.
       const started = /^.*\) (?:\S+ ){19}(\d+) /s.exec(readFileSync(`/proc/${child.pid}/stat`, "latin1"))?.[1];
-      expect(readFileSync(lock, "utf8").trimEnd().split(" ")[4]).toBe(started);
+      const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+      expect(readFileSync(lock, "utf8").trimEnd().split(" ")[4]).toBe(`${started}@${boot}`);
       child.kill("SIGSTOP");
       const old = new Date(Date.now() - 120_000);
       utimesSync(lock, old, old);
