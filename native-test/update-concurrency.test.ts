@@ -107,6 +107,35 @@ await withFileLock(process.argv[2], async () => { console.log("held", process.pi
     }
   });
 
+  it("a host name with spaces (the kernel takes any bytes): a dead holder's lock broken at once, a stopped one's kept", async () => {
+    // Before: the token was split at every space, so its host never matched this one's: a crashed holder's lock held
+    // for a minute, a stopped live holder's broken by age.
+    const entry = join(dir, "spaced-host.ts");
+    writeFileSync(entry, `import { readlinkSync, utimesSync, writeFileSync } from "node:fs";
+      import { spawnSync } from "node:child_process";
+      import { hostname } from "node:os";
+      import { holdFileLock, withFileLock } from ${JSON.stringify(resolve("src/io/file-lock.ts"))};
+      const [dead, stopped] = process.argv.slice(2);
+      const scope = hostname() + "/" + readlinkSync("/proc/self/ns/pid");
+      writeFileSync(dead, spawnSync("true").pid + " " + scope + " " + Date.now() + " dead -\\n");
+      const say = (e) => console.log(e.code ?? e);
+      await withFileLock(dead, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).then(say, say);
+      await holdFileLock(stopped);
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(stopped, old, old);
+      await withFileLock(stopped, async () => "ran", { timeoutMs: 100, pollMs: 10 }).then(say, say);
+      process.exit(0);`);
+    const bundle = join(dir, "spaced-host.mjs");
+    await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", target: "node20", outfile: bundle, logLevel: "silent" });
+    const locks = [join(dir, "dead-spaced.lock"), join(dir, "stopped-spaced.lock")];
+    const inside = `printf 'host with spaces' > /proc/sys/kernel/hostname && exec "$0" "$@"`;
+    const child = spawn("unshare", ["--uts", "sh", "-c", inside, process.execPath, bundle, ...locks], { stdio: ["ignore", "pipe", "inherit"] });
+    let said = "";
+    child.stdout!.on("data", (d: Buffer) => void (said += d.toString()));
+    const [code] = await once(child, "close"); // stdout read to its end
+    expect([code, said]).toEqual([0, "ran\nFILE_LOCKED\n"]);
+  });
+
   it("never loses a profile or corrupts the file", async () => {
     const path = join(dir, "credentials");
     const handWritten = "# hand-written, keep me\n[default]\naws_access_key_id = AKIAKEEP\naws_secret_access_key = keep\nregion = eu-west-1\n";
