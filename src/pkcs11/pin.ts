@@ -56,9 +56,12 @@ export function pinFromSource(
   return { description: describeSecretSource(source), read: () => readSecret(source, what, env, signal) };
 }
 
-export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSource | undefined, what: string, env: NodeJS.ProcessEnv): PinSupply | undefined {
+export function givenUserPin(
+  uriPin: Pkcs11UriPin | undefined, source: SecretSource | undefined, what: string, env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): PinSupply | undefined {
   if (uriPin) return pinFromUri(uriPin);
-  return source ? pinFromSource(source, what, env) : undefined;
+  return source ? pinFromSource(source, what, env, signal) : undefined;
 }
 
 /**
