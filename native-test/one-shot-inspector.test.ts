@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
+import { createSoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
 const ARNS = [
   "--trust-anchor-arn", "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
@@ -87,6 +88,21 @@ describe("one-shot commands and the Node.js inspector", () => {
       expect(r.code).toBe(2);
       expect(r.stdout).toBe("");
       expect(r.stderr.split("\n").filter((l) => l.startsWith("roles-anywhere-agent:"))).toEqual([expect.stringMatching(REFUSAL)]);
+    }
+  });
+
+  it("sign-string with a token's PIN as the URI's pin-value under NODE_OPTIONS=--inspect: exit 2, one line", async () => {
+    // Before: the PIN was presented to the token (C_Login) and the key used with the inspector listening; a PIN file
+    // or variable was refused.
+    const hsm = createSoftHsmFixture("raa-one-shot-inspector-hsm-");
+    try {
+      const key = `pkcs11:token=${hsm.token};object=ec-key?pin-value=${hsm.pin}`;
+      const inspect = { ...env, SOFTHSM2_CONF: hsm.conf, NODE_OPTIONS: "--inspect=127.0.0.1:0" };
+      const r = await runCli(DIST_CLI, ["sign-string", "--private-key", key, "--pkcs11-lib", hsm.module], inspect, 60_000);
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("roles-anywhere-agent:"))).toEqual([expect.stringMatching(REFUSAL)]);
+    } finally {
+      hsm.cleanup();
     }
   });
 

@@ -92,9 +92,11 @@ await withFileLock(process.argv[2], async () => { console.log("held", process.pi
       ]);
       expect(held).toBe("held");
       expect(readFileSync(`/proc/${child.pid}/comm`, "utf8")).toBe("held) S 1 (x\n");
-      // The lock names the holder by its start time: field 22 of /proc/PID/stat, counted after the name's last ")".
+      // The lock names the holder by its start time: field 22 of /proc/PID/stat, counted after the name's last ")";
+      // and this boot's id.
       const started = /^.*\) (?:\S+ ){19}(\d+) /s.exec(readFileSync(`/proc/${child.pid}/stat`, "latin1"))?.[1];
-      expect(readFileSync(lock, "utf8").trimEnd().split(" ")[4]).toBe(started);
+      const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+      expect(readFileSync(lock, "utf8").trimEnd().split(" ")[4]).toBe(`${started}@${boot}`);
       child.kill("SIGSTOP");
       const old = new Date(Date.now() - 120_000);
       utimesSync(lock, old, old);
@@ -103,6 +105,35 @@ await withFileLock(process.argv[2], async () => { console.log("held", process.pi
     } finally {
       child.kill("SIGKILL");
     }
+  });
+
+  it("a host name with spaces (the kernel takes any bytes): a dead holder's lock broken at once, a stopped one's kept", async () => {
+    // Before: the token was split at every space, so its host never matched this one's: a crashed holder's lock held
+    // for a minute, a stopped live holder's broken by age.
+    const entry = join(dir, "spaced-host.ts");
+    writeFileSync(entry, `import { readlinkSync, utimesSync, writeFileSync } from "node:fs";
+      import { spawnSync } from "node:child_process";
+      import { hostname } from "node:os";
+      import { holdFileLock, withFileLock } from ${JSON.stringify(resolve("src/io/file-lock.ts"))};
+      const [dead, stopped] = process.argv.slice(2);
+      const scope = hostname() + "/" + readlinkSync("/proc/self/ns/pid");
+      writeFileSync(dead, spawnSync("true").pid + " " + scope + " " + Date.now() + " dead -\\n");
+      const say = (e) => console.log(e.code ?? e);
+      await withFileLock(dead, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).then(say, say);
+      await holdFileLock(stopped);
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(stopped, old, old);
+      await withFileLock(stopped, async () => "ran", { timeoutMs: 100, pollMs: 10 }).then(say, say);
+      process.exit(0);`);
+    const bundle = join(dir, "spaced-host.mjs");
+    await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", target: "node20", outfile: bundle, logLevel: "silent" });
+    const locks = [join(dir, "dead-spaced.lock"), join(dir, "stopped-spaced.lock")];
+    const inside = `printf 'host with spaces' > /proc/sys/kernel/hostname && exec "$0" "$@"`;
+    const child = spawn("unshare", ["--uts", "sh", "-c", inside, process.execPath, bundle, ...locks], { stdio: ["ignore", "pipe", "inherit"] });
+    let said = "";
+    child.stdout!.on("data", (d: Buffer) => void (said += d.toString()));
+    const [code] = await once(child, "close"); // stdout read to its end
+    expect([code, said]).toEqual([0, "ran\nFILE_LOCKED\n"]);
   });
 
   it("never loses a profile or corrupts the file", async () => {

@@ -7,7 +7,7 @@ import { optionName, type SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
 import type { Certificate } from "../x509/certificate.js";
 
-/** `signal`: ends a device wait (`waitForDeviceMs`) when the holder is closed. */
+/** `signal`: ends a device wait (`waitForDeviceMs`) or a prompt on the terminal when the holder is closed. */
 export type SignerFactory = (options: SignerOptions, signal: AbortSignal) => Promise<Signer>;
 
 /**

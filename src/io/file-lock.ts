@@ -144,22 +144,27 @@ async function readLock(lockPath: string): Promise<string | undefined> {
   }
 }
 
-/** When process `pid` started (field 22 of /proc/PID/stat): with the pid, which process it is. */
+/**
+ * When process `pid` started (field 22 of /proc/PID/stat), and in which boot: with the pid, which process it is. Ticks
+ * since boot recur after a reboot (a boot-time service gets the same pid at the same tick), a boot id does not.
+ */
 function startTime(pid: number | "self"): string | undefined {
   try {
     // Its name (field 2) may hold spaces and ")": fields are counted from the last ")".
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim();
+    return `${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}@${boot}`;
   } catch {
     return undefined;
   }
 }
 
 async function isStale(lockPath: string, holder: string): Promise<boolean> {
-  const [pidText, host, , , started] = holder.trimEnd().split(" ");
-  const pid = Number(pidText);
-  if (host === pidScope() && Number.isInteger(pid) && pid > 0) {
+  const pid = Number(/^\d+/.exec(holder)?.[0]);
+  const here = `${pid} ${pidScope()} `; // a host name may hold spaces: matched whole, not split
+  if (holder.startsWith(here) && pid > 0) {
     if (!processExists(pid)) return true;
+    const [, , started] = holder.slice(here.length).trimEnd().split(" ");
     if (started !== undefined && started === startTime(pid)) return false;
   }
   const info = await stat(lockPath).catch(() => undefined);

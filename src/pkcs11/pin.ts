@@ -4,7 +4,7 @@
  */
 import { AuthError, InputError } from "../errors.js";
 import {
-  describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
+  aboutToUseSecret, describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
 } from "../secrets/secret-source.js";
 import { Secret } from "../secrets/secret.js";
 import { rememberRejected, secretDigest, wasRejected } from "../secrets/rejected-secrets.js";
@@ -24,7 +24,11 @@ export interface PinSupply {
 
 export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
   if (pin.kind === "value") {
-    return { description: "pin-value in the URI", read: async () => pin.value.clone() };
+    const read = async () => {
+      aboutToUseSecret();
+      return pin.value.clone();
+    };
+    return { description: "pin-value in the URI", read };
   }
   const path = pinSourcePath(pin.source);
   return { description: `pin-source file ${path}`, read: () => readSecret({ kind: "file", path }, "the URI's pin-source") };
@@ -52,9 +56,12 @@ export function pinFromSource(
   return { description: describeSecretSource(source), read: () => readSecret(source, what, env, signal) };
 }
 
-export function givenUserPin(uriPin: Pkcs11UriPin | undefined, source: SecretSource | undefined, what: string, env: NodeJS.ProcessEnv): PinSupply | undefined {
+export function givenUserPin(
+  uriPin: Pkcs11UriPin | undefined, source: SecretSource | undefined, what: string, env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): PinSupply | undefined {
   if (uriPin) return pinFromUri(uriPin);
-  return source ? pinFromSource(source, what, env) : undefined;
+  return source ? pinFromSource(source, what, env, signal) : undefined;
 }
 
 /**

@@ -95,6 +95,12 @@ export function beforeFirstSecretRead(hook: () => void): void {
   beforeFirstSecret = hook;
 }
 
+/** Runs that hook: readSecret does, and so must whatever hands out a secret without it (a URI's pin-value). */
+export function aboutToUseSecret(): void {
+  beforeFirstSecret?.(); // throws where the secret must not be read (an open inspector): then at every read
+  beforeFirstSecret = undefined;
+}
+
 /**
  * Reads the secret. A file's or variable's single trailing newline (as `echo` writes) is dropped; a file other
  * users can read or change is used, with one warning line (src/io/exposed-file.ts). `signal` ends a prompt's wait.
@@ -103,8 +109,7 @@ export async function readSecret(
   source: SecretSource, what: string, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal,
 ): Promise<Secret> {
   if (!isSecretSource(source)) throw new UsageError("USAGE", `${what}: a secret source must be ${SECRET_SOURCE_FORMS}`);
-  beforeFirstSecret?.(); // throws where the secret must not be read (an open inspector): then at every read
-  beforeFirstSecret = undefined;
+  aboutToUseSecret();
   switch (source.kind) {
     case "value":
     case "env": {

@@ -42,7 +42,8 @@ const OPTION_KINDS: Kinds = {
  *   any certificate read from a file (hybrid);
  * - `--intermediates` replaces whatever chain the certificate file (or PKCS#12 file) carried.
  * File keys use node:crypto only; the PKCS#11 and TPM modules are imported only when chosen.
- * `signal` ends a `waitForDeviceMs` wait (rejecting with its reason); a device call in progress finishes first.
+ * `signal` ends a `waitForDeviceMs` wait, and a prompt on the terminal (a `prompt` source, or a secret not given with
+ * `prompt: true`), rejecting with its reason; a device call in progress finishes first.
  */
 export async function createSigner(given: SignerOptions, signal?: AbortSignal): Promise<Signer> {
   const wrong = wrongOption(given, OPTION_KINDS);

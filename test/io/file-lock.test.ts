@@ -83,6 +83,21 @@ describe("withFileLock", () => {
     }
   });
 
+  it("an old lock from before a reboot, whose pid and start time a process has again (a boot-time service): broken", async () => {
+    // Before: a pid and a start time (clock ticks since boot) recur across reboots, so a crashed holder's lock left on
+    // disk was held for ever by whatever process, even this one, got both again.
+    const stat = readFileSync("/proc/self/stat", "latin1");
+    const ticks = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const scope = `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
+    for (const started of [ticks, `${ticks}@00000000-0000-4000-8000-000000000000`]) {
+      const lock = join(dir, "rebooted.lock");
+      writeFileSync(lock, `${process.pid} ${scope} 0 before-reboot ${started}\n`);
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(lock, old, old);
+      await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }), started).resolves.toBe("ran");
+    }
+  });
+
   it("a lock file created but not written (disk full): removed, and the error says why", async () => {
     const lock = join(dir, "full.lock");
     const error = await withFileLock(lock, async () => "ran").catch((e: unknown) => e);

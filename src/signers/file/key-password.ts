@@ -15,7 +15,7 @@ export async function obtainKeyPassword(
   const { keyPassword: source, prompt, names, signal } = options;
   const noun = kind === "PKCS#8" ? "PKCS#8 private key" : "PKCS#12";
   const what = `the ${noun} password for ${path}`;
-  if (source !== undefined) return readSecret(source, what);
+  if (source !== undefined) return readSecret(source, what, process.env, signal);
   try {
     const asked = promptFor(`Please enter your ${noun} password: `, what, prompt, "keyPassword");
     return await readSecret(asked, what, process.env, signal);

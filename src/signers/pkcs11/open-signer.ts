@@ -96,7 +96,7 @@ class SignerBuild {
     this.env = opts.env ?? process.env;
     this.debug = opts.debug;
     this.module = lease.module;
-    this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", this.env);
+    this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", this.env, opts.signal);
     // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
     if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
   }
@@ -365,7 +365,8 @@ class SignerBuild {
   private async readContextPin(k: UsableKey, slot: TokenSlot): Promise<RememberedPin> {
     if (this.contextPin === undefined) {
       if (this.opts.contextPin) {
-        this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, "the context-specific PIN", this.env));
+        const what = "the context-specific PIN";
+        this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, what, this.env, this.opts.signal));
       } else if (this.opts.reusePin) {
         const user = this.userPin(slot);
         if (user === undefined) {

@@ -23,7 +23,7 @@ export async function resolveKeyPassword(opts: TpmSignerOptions, file: Tss2KeyFi
       "(emptyAuth TRUE); it was not tried, so the TPM counted nothing", { hint });
   }
   if (opts.keyPassword) {
-    const password = await readSecret(opts.keyPassword, "TPM key password");
+    const password = await readSecret(opts.keyPassword, "TPM key password", process.env, opts.signal);
     if (!password.isEmpty) return password;
     // An empty file or variable (one newline only) is never the password meant: presented, it costs a DA strike.
     const from = describeSecretSource(opts.keyPassword);

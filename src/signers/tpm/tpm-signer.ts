@@ -62,7 +62,9 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   const file = opts.key.kind === "tss2-pem" ? await parseTss2KeyFile(opts.key.pem, what) : undefined;
   if (file) checkFilePolicy(file, what);
   const keyPassword = await resolveKeyPassword(opts, file, what);
-  const parentPassword = opts.parentPassword ? await readSecret(opts.parentPassword, "TPM parent password") : Secret.fromUtf8("");
+  const parentPassword = opts.parentPassword
+    ? await readSecret(opts.parentPassword, "TPM parent password", process.env, opts.signal)
+    : Secret.fromUtf8("");
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
   try {
