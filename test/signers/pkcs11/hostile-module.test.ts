@@ -1206,6 +1206,45 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
   });
+
+  const rsaKeygen = (...extra: string[]) =>
+    run(["keygen", "--private-key", NEW_KEY, "--key-type", "rsa3072", "--pkcs11-lib", "/fake/module.so", ...extra]);
+
+  it("--format json: the public key printed is the generated key's, not that of the key already on the token", async () => {
+    const made = generateKeyPairSync("rsa", { modulusLength: 3072 });
+    generatesAnyway(made.privateKey);
+    const { code, stdout } = await rsaKeygen("--format", "json");
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as { publicKey: string }).publicKey).toBe(made.publicKey.export({ type: "spki", format: "pem" }));
+  });
+
+  it("a public key whose CKA_MODULUS cannot be read: nothing to judge, the key is kept", async () => {
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
+    const makes = token.override.C_GenerateKeyPair!;
+    token.override.C_GenerateKeyPair = (...args) => {
+      const made = makes(...args);
+      token.objects.at(-2)!.delete(CKA.MODULUS);
+      return made;
+    };
+    const { code, stdout, stderr } = await rsaKeygen();
+    expect(stderr).toBe("generating an rsa3072 key on the token…\n");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
+  });
+
+  it("a generated private key that does not carry the id and label asked for: not found, one line, not an internal error", async () => {
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
+    const makes = token.override.C_GenerateKeyPair!;
+    token.override.C_GenerateKeyPair = (...args) => {
+      const made = makes(...args);
+      token.objects.at(-1)!.delete(CKA.LABEL);
+      return made;
+    };
+    const { code, stdout, stderr } = await rsaKeygen();
+    expect(stderr).toBe("generating an rsa3072 key on the token…\nroles-anywhere-agent: the generated key cannot be found on the token\n");
+    expect(code).toBe(3);
+    expect(stdout).toBe("");
+  });
 });
 
 describe("install-certificate on a module that refuses or races", () => {
