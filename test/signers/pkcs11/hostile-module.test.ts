@@ -1165,7 +1165,7 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     const objects = token.objects.length;
     const { code, stdout, stderr } = await keygen();
     expect(stderr).toContain(`\nroles-anywhere-agent: ${TOKEN} made a weaker key than asked for (`);
-    expect(stderr).toContain("CKA_EXTRACTABLE=true");
+    expect(stderr).toContain("(extractable (CKA_EXTRACTABLE=true); was extractable (CKA_NEVER_EXTRACTABLE=false))");
     const hint = "this module cannot hold a sign-only, non-extractable key; use another token or a TPM";
     expect(stderr).toMatch(new RegExp(`the generated key pair was destroyed \\(${hint}\\)\n$`));
     expect(code).toBe(5);
@@ -1490,6 +1490,15 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
     });
   });
 
+  it.each([
+    "CKR_ATTRIBUTE_TYPE_INVALID:18", "CKR_ATTRIBUTE_VALUE_INVALID:19", "CKR_ATTRIBUTE_READ_ONLY:16",
+    "CKR_TEMPLATE_INCONSISTENT:209", "CKR_TEMPLATE_INCOMPLETE:208", "CKR_GENERAL_ERROR:5",
+  ])("%s is a refusal of the template: the next one is tried", async (ckr) => {
+    const seen = refusing(ckr);
+    expect((await keygen("p256")).code).toBe(5);
+    expect(seen).toHaveLength(3);
+  });
+
   it("a refusal that is not about the template (CKR_DEVICE_ERROR): no other template tried", async () => {
     const seen = refusing("CKR_DEVICE_ERROR:48");
     expect((await keygen("p256")).code).toBe(5);
@@ -1547,6 +1556,7 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
     const objects = token.objects.length;
     const { code, stdout, stderr } = await keygen("p256");
     expect(stderr).toContain('token "fake" (serial 0001) got other objects with label "new" or id 0a while this key was made; it was destroyed');
+    expect(stderr).toMatch(/ \(another keygen ran at the same time: use the key it made, or run keygen again with another label\)\n$/);
     expect(code).toBe(3);
     expect(stdout).toBe("");
     expect(token.objects.slice(objects).map((o) => o.size > 0)).toEqual([true, false, false]);
