@@ -2,7 +2,7 @@
  * Why PKCS#11 support is missing, read from a package tree laid out as npm leaves it in each case (the native
  * packaging test installs the real tarball for the global, --omit=optional and --ignore-scripts cases).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -97,6 +97,89 @@ describe("PKCS#11 support missing: the reason", () => {
   });
 });
 
+describe("PKCS#11 support missing: the lookup's edges", () => {
+  it("each reason's exact sentence and hint (two reasons must not share one by falling through)", () => {
+    const line = (from: string, cause: Error) => {
+      const error = addonMissingError(cause, from, caseDir(from));
+      return [error.message, error.hint];
+    };
+    const tools = "install g++, make and python3 (node-gyp builds pkcs11js), then reinstall";
+    const prefix = "PKCS#11 support is not installed: ";
+    expect(line(tree({ lock: lockWith({}) }), new Error("x"))).toEqual([
+      `${prefix}the optional package pkcs11js was left out (npm install --omit=optional)`,
+      "reinstall without --omit=optional (file and TPM keys work without PKCS#11 support)",
+    ]);
+    expect(line(tree({ lock: lockWith({ hasInstallScript: true }) }), new Error("x"))).toEqual([
+      `${prefix}the pkcs11js native addon failed to build when this package was installed, so npm left it out`,
+      `${tools}; npm install --foreground-scripts shows the build's output`,
+    ]);
+    expect(line(tree({}), new Error("x"))).toEqual([
+      `${prefix}the optional package pkcs11js is missing (installed with --omit=optional, or its native addon failed to build)`,
+      `reinstall without --omit=optional; if pkcs11js fails to build, ${tools}`,
+    ]);
+    // The loader's first line, without Node's "imported from <file>" and the require stack.
+    const elf = new Error("/x/pkcs11.node: wrong ELF class: ELFCLASS32 imported from /app/dist/cli.js\nRequire stack:\n- /app/dist/cli.js");
+    expect(line(tree({ pkcs11js: "built" }), elf)).toEqual([
+      `${prefix}the pkcs11js native addon cannot be loaded (/x/pkcs11.node: wrong ELF class: ELFCLASS32)`,
+      "it was built for another Node.js version or machine: npm rebuild pkcs11js (global install: reinstall the package)",
+    ]);
+  });
+
+  it("a lockfile without an entry for pkcs11js says nothing: missing", () => {
+    expect(diagnose(tree({ lock: { lockfileVersion: 3, packages: { "": {} } } }), "x")).toEqual({ kind: "missing" });
+  });
+
+  it("npm-shrinkwrap.json is read as package-lock.json is, and pkcs11js nested under this package counts", () => {
+    const from = tree({});
+    writeFileSync(join(from, "../../../..", "npm-shrinkwrap.json"), JSON.stringify(lockWith({})));
+    expect(diagnose(from, "x")).toEqual({ kind: "omitted" });
+    const nested = { lockfileVersion: 3, packages: { "node_modules/roles-anywhere-agent/node_modules/pkcs11js": { hasInstallScript: true } } };
+    expect(diagnose(tree({ lock: nested }), "x")).toEqual({ kind: "build-failed" });
+  });
+
+  it("a project directory named lib (it has a package.json) is no global install; nor is a directory without one named otherwise", () => {
+    expect(diagnose(tree({ installer: "lib" }), "x")).toEqual({ kind: "missing" });
+    expect(diagnose(tree({ installer: "prefix", projectManifest: false }), "x")).toEqual({ kind: "missing" });
+  });
+
+  it("the package found by its name, not by the nearest package.json (a dist/ without one)", () => {
+    const from = tree({ lock: lockWith({}) });
+    rmSync(join(from, "..", "package.json"));
+    expect(diagnose(from, "x")).toEqual({ kind: "omitted" });
+  });
+
+  it("a package that is not in a node_modules (run from a checkout): no installer's lockfile is read", () => {
+    const from = tree({ installer: "src" }).replace("/node_modules/roles-anywhere-agent/", "/roles-anywhere-agent/");
+    const checkout = join(from, "../..");
+    mkdirSync(join(checkout, "dist"), { recursive: true });
+    writeFileSync(join(checkout, "package.json"), JSON.stringify({ name: "roles-anywhere-agent" }));
+    writeFileSync(join(checkout, "../..", "package-lock.json"), JSON.stringify(lockWith({})));
+    expect(diagnose(from, "x")).toEqual({ kind: "missing" });
+  });
+
+  it("an empty pkcs11js directory (no package.json) is no installed pkcs11js", () => {
+    const from = tree({ lock: lockWith({}) });
+    mkdirSync(join(from, "../../..", "pkcs11js"));
+    expect(diagnose(from, "x")).toEqual({ kind: "omitted" });
+  });
+
+  it("a file in no package at all: missing, the walk ending at the root", () => {
+    expect(diagnoseAddon(join(dir, "nowhere", "deeper", "cli.js"), "x")).toEqual({ kind: "missing" });
+  });
+
+  it("the walk stops at stopAt: a pkcs11js above it is not taken", () => {
+    const from = tree({});
+    const above = join(caseDir(from), "..", "node_modules", "pkcs11js");
+    mkdirSync(above, { recursive: true });
+    writeFileSync(join(above, "package.json"), "{}");
+    try {
+      expect(diagnose(from, "x")).toEqual({ kind: "missing" });
+    } finally {
+      rmSync(join(caseDir(from), "..", "node_modules"), { recursive: true });
+    }
+  });
+});
+
 describe("requirePkcs11js", () => {
   const real = join(process.cwd(), "node_modules", "pkcs11js");
   /** <case>/node_modules/pkcs11js holding only what `files` names (a copy of the real addon, an index.js re-exporting the real one), and a caller file. */
@@ -121,6 +204,10 @@ describe("requirePkcs11js", () => {
   it("falls back to pkcs11js's own wrapper when the addon is not where binding.ts looks", () => {
     const { PKCS11 } = requirePkcs11js(layout(["index.js"]));
     expect(PKCS11).toBe(require(real).PKCS11);
+  });
+
+  it("with no caller file given, looks from this module's own file (this checkout's pkcs11js)", () => {
+    expect(typeof new (requirePkcs11js().PKCS11)().C_Initialize).toBe("function");
   });
 
   it("reports PKCS11_NOT_INSTALLED when neither loads", () => {

@@ -51,3 +51,31 @@ describe("a PKCS#11 module that is not a regular file is refused before dlopen()
     expect(code).toBe(3);
   });
 });
+
+describe("SOFTHSM2_CONF or OPENSC_CONF naming a FIFO (the module's C_Initialize would read it forever)", () => {
+  const saved = { SOFTHSM2_CONF: process.env["SOFTHSM2_CONF"], OPENSC_CONF: process.env["OPENSC_CONF"] };
+  afterEach(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it("refuses the module that reads it (native-test/faults-softhsm.test.ts runs the real ones)", async () => {
+    process.env["SOFTHSM2_CONF"] = fifo;
+    const { code, stderr } = await run(["--certificate", "pkcs11:object=a", "--pkcs11-lib", "/nonexistent/libsofthsm2.so"]);
+    expect(stderr).toBe(
+      `roles-anywhere-agent: SOFTHSM2_CONF (${fifo}) is not a regular file (SoftHSM hangs reading its config from a FIFO or device); ` +
+        "/nonexistent/libsofthsm2.so was not loaded (point SOFTHSM2_CONF at its config file (softhsm2.conf), or unset it)\n",
+    );
+    expect(code).toBe(3);
+  });
+
+  it("does not refuse another module over it: loaded (here: not found), as without the variable", async () => {
+    process.env["SOFTHSM2_CONF"] = fifo;
+    process.env["OPENSC_CONF"] = fifo;
+    const { code, stderr } = await run(["--certificate", "pkcs11:object=a", "--pkcs11-lib", "/nonexistent/libykcs11.so"]);
+    expect(stderr).toMatch(/^roles-anywhere-agent: cannot load the PKCS#11 module \/nonexistent\/libykcs11.so \(--pkcs11-lib\)/);
+    expect(code).toBe(5);
+  });
+});

@@ -1165,7 +1165,7 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     const objects = token.objects.length;
     const { code, stdout, stderr } = await keygen();
     expect(stderr).toContain(`\nroles-anywhere-agent: ${TOKEN} made a weaker key than asked for (`);
-    expect(stderr).toContain("CKA_EXTRACTABLE=true");
+    expect(stderr).toContain("(extractable (CKA_EXTRACTABLE=true); was extractable (CKA_NEVER_EXTRACTABLE=false))");
     const hint = "this module cannot hold a sign-only, non-extractable key; use another token or a TPM";
     expect(stderr).toMatch(new RegExp(`the generated key pair was destroyed \\(${hint}\\)\n$`));
     expect(code).toBe(5);
@@ -1173,9 +1173,15 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(token.objects.slice(objects).every((o) => o.size === 0)).toBe(true);
   });
 
-  it("a template refused, but objects left with the key's id: refused at once, not tried again over them", async () => {
+  it.each([
+    ["its id and label", []],
+    ["its id only", [CKA.LABEL]],
+    ["its label only", [CKA.ID]],
+  ])("a template refused, but objects left with %s: refused at once, not tried again over them", async (_, dropped) => {
     token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate) => {
-      token.objects.push(templateAttributes(publicTemplate));
+      const left = templateAttributes(publicTemplate);
+      for (const type of dropped) left.delete(type);
+      token.objects.push(left);
       throw new Error("CKR_TEMPLATE_INCONSISTENT:209");
     };
     const { code, stdout, stderr } = await keygen();
@@ -1205,6 +1211,45 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(stderr).toBe("generating an rsa3072 key on the token…\n");
     expect(code).toBe(0);
     expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
+  });
+
+  const rsaKeygen = (...extra: string[]) =>
+    run(["keygen", "--private-key", NEW_KEY, "--key-type", "rsa3072", "--pkcs11-lib", "/fake/module.so", ...extra]);
+
+  it("--format json: the public key printed is the generated key's, not that of the key already on the token", async () => {
+    const made = generateKeyPairSync("rsa", { modulusLength: 3072 });
+    generatesAnyway(made.privateKey);
+    const { code, stdout } = await rsaKeygen("--format", "json");
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as { publicKey: string }).publicKey).toBe(made.publicKey.export({ type: "spki", format: "pem" }));
+  });
+
+  it("a public key whose CKA_MODULUS cannot be read: nothing to judge, the key is kept", async () => {
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
+    const makes = token.override.C_GenerateKeyPair!;
+    token.override.C_GenerateKeyPair = (...args) => {
+      const made = makes(...args);
+      token.objects.at(-2)!.delete(CKA.MODULUS);
+      return made;
+    };
+    const { code, stdout, stderr } = await rsaKeygen();
+    expect(stderr).toBe("generating an rsa3072 key on the token…\n");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
+  });
+
+  it("a generated private key that does not carry the id and label asked for: not found, one line, not an internal error", async () => {
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
+    const makes = token.override.C_GenerateKeyPair!;
+    token.override.C_GenerateKeyPair = (...args) => {
+      const made = makes(...args);
+      token.objects.at(-1)!.delete(CKA.LABEL);
+      return made;
+    };
+    const { code, stdout, stderr } = await rsaKeygen();
+    expect(stderr).toBe("generating an rsa3072 key on the token…\nroles-anywhere-agent: the generated key cannot be found on the token\n");
+    expect(code).toBe(3);
+    expect(stdout).toBe("");
   });
 });
 
@@ -1451,6 +1496,15 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
     });
   });
 
+  it.each([
+    "CKR_ATTRIBUTE_TYPE_INVALID:18", "CKR_ATTRIBUTE_VALUE_INVALID:19", "CKR_ATTRIBUTE_READ_ONLY:16",
+    "CKR_TEMPLATE_INCONSISTENT:209", "CKR_TEMPLATE_INCOMPLETE:208", "CKR_GENERAL_ERROR:5",
+  ])("%s is a refusal of the template: the next one is tried", async (ckr) => {
+    const seen = refusing(ckr);
+    expect((await keygen("p256")).code).toBe(5);
+    expect(seen).toHaveLength(3);
+  });
+
   it("a refusal that is not about the template (CKR_DEVICE_ERROR): no other template tried", async () => {
     const seen = refusing("CKR_DEVICE_ERROR:48");
     expect((await keygen("p256")).code).toBe(5);
@@ -1508,6 +1562,7 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
     const objects = token.objects.length;
     const { code, stdout, stderr } = await keygen("p256");
     expect(stderr).toContain('token "fake" (serial 0001) got other objects with label "new" or id 0a while this key was made; it was destroyed');
+    expect(stderr).toMatch(/ \(another keygen ran at the same time: use the key it made, or run keygen again with another label\)\n$/);
     expect(code).toBe(3);
     expect(stdout).toBe("");
     expect(token.objects.slice(objects).map((o) => o.size > 0)).toEqual([true, false, false]);
