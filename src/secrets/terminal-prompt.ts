@@ -9,6 +9,7 @@ import { Secret } from "./secret.js";
  * invoked by an SDK with no TTY, so that nothing ever hangs waiting for input nobody can give.
  */
 export async function promptOnTerminal(prompt: string, what: string, signal?: AbortSignal): Promise<Secret> {
+  signal?.throwIfAborted(); // closed while this module loaded: no prompt shown and taken back
   if (process.env["CI"] === "true" || !process.stdin.isTTY) {
     throw new InputError("PASSWORD_REQUIRED", `${what} is needed but there is no terminal to ask on`, {
       hint: "give it non-interactively: a file (file:/path), an environment variable (env:NAME) or the matching option",

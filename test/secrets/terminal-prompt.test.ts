@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import type { ReadStream } from "node:tty";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { readLine } from "../../src/secrets/terminal-prompt.js";
+import { promptOnTerminal, readLine } from "../../src/secrets/terminal-prompt.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { ARNS } from "../local-endpoint/support.js";
 import { CLOSE_ON_SIGUSR1, closeWhilePrompting } from "../helpers/close-while-prompting.js";
@@ -98,6 +98,12 @@ describe("readLine (the terminal prompt's reader)", () => {
     await expect(line).rejects.toBe(reason);
     expect(terminal.listenerCount("data")).toBe(0);
     await expect(readLine(terminal as unknown as ReadStream, closing.signal)).rejects.toBe(reason); // already closed
+  });
+
+  it("closed before the prompt starts (close() during its import): its reason, no terminal opened, nothing shown", async () => {
+    // Before: /dev/tty opened and the prompt shown, then taken back; here (no terminal) a PASSWORD_REQUIRED instead.
+    const reason = new Error("closed");
+    await expect(promptOnTerminal("PIN: ", "the PIN", AbortSignal.abort(reason))).rejects.toBe(reason);
   });
 
   it("a terminal that errors (EIO) while read: rejects, as when it closes", async () => {
