@@ -164,3 +164,13 @@ describe("no password", () => {
     expect(bytes.includes(Buffer.from("0000000940000009000001" + "0000", "hex"))).toBe(true);
   });
 });
+
+describe("the connection lost at TPM2_Create", () => {
+  it("is the connection's error (not an internal error), and nothing is left behind", async () => {
+    const fired = proxy.arm({ command: 0x153, action: "drop" });
+    const err = await generateTpmKey({ target: file("lost"), spec: parseKeySpec("p256"), device: proxy.device, env: {} }).catch((e: unknown) => e);
+    await fired;
+    expect(err).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/^the TPM at unix:\S+ closed the connection$/) });
+    await expectNothingLeft();
+  });
+});

@@ -250,3 +250,24 @@ describe("persistent handle when the TPM has no NV room left", () => {
     }
   }, 120_000);
 });
+
+describe("a --tpm-parent that is no storage key", () => {
+  it.each([
+    ["a restricted signing key", "0x81000040", ["-G", "ecc256:ecdsa-sha256:null", "-a", "restricted|sign|fixedtpm|fixedparent|sensitivedataorigin|userwithauth"]],
+    ["an unrestricted decryption key", "0x81000041", ["-G", "ecc256:null:null", "-a", "decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth"]],
+  ])("%s is refused as a parent before anything is created under it (exit 3)", async (_, handle, template) => {
+    const ctx = join(tmp.dir, `parent-${handle}.ctx`);
+    await tpm.run("tpm2_createprimary", ["-C", "o", "-g", "sha256", ...template, "-c", ctx, "-Q"]);
+    await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", ctx, handle, "-Q"]);
+    await tpm.flushAll();
+    try {
+      const r = await agent(["keygen", "--private-key", join(tmp.dir, `under-${handle}.tss2`), "--tpm-parent", handle]);
+      expect(r.stderr).toContain(`${handle} is not a storage key (restricted decrypt), so it cannot be a parent`);
+      expect(r.code).toBe(3);
+      expect(await transientHandles(tpm)).toEqual([]);
+    } finally {
+      await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", handle, "-Q"]);
+      await tpm.flushAll();
+    }
+  });
+});
