@@ -486,6 +486,7 @@ describe("SocketTransport.transmitSync against a simulator in another process", 
     "  if (++commands === 1) return s.write(frame(first));",
     "  if (mode === 'answer' || mode === 'mssim') s.write(frame(next));",
     "  else if (mode === 'short') s.end(next.subarray(0, 8));", // 8 of its 16 bytes, then the connection closes
+    "  else if (mode === 'pieces') { s.write(next.subarray(0, 8)); setTimeout(() => s.write(next.subarray(8)), 50); }",
     "  else if (mode === 'oversize') s.write(Buffer.concat([Buffer.from('8001000020010000', 'hex'), Buffer.alloc(8193 - 8)]));",
     "  else if (mode === 'mssim-oversize') s.write(Buffer.from('00002001', 'hex'));",
     "})).listen(path, () => console.log('ready'));", // 'silent': never answers
@@ -510,6 +511,12 @@ describe("SocketTransport.transmitSync against a simulator in another process", 
 
   it.each(["raw", "mssim"] as const)("%s framing: the idle connection carries the command and returns the answer, unframed", async (framing) => {
     await withSimulator(framing === "raw" ? "answer" : "mssim", framing, async (t) => {
+      expect(t.transmitSync(COMMAND)?.toString("hex")).toBe(SYNC_ANSWER.toString("hex"));
+    });
+  });
+
+  it("an answer in two pieces is read whole", async () => {
+    await withSimulator("pieces", "raw", async (t) => {
       expect(t.transmitSync(COMMAND)?.toString("hex")).toBe(SYNC_ANSWER.toString("hex"));
     });
   });
@@ -561,4 +568,43 @@ describe("SocketTransport connect timeout", () => {
       child.kill();
     }
   }, 30_000);
+});
+
+describe("SocketTransport after close and on a path that is no socket", () => {
+  it("names the address as --tpm-device takes it", () => {
+    expect(new SocketTransport({ kind: "unix", path: "/run/s.sock" }).description).toBe("unix:/run/s.sock");
+    expect(new SocketTransport({ kind: "unix", path: "/run/s.sock" }, { framing: "mssim" }).description).toBe("mssim+unix:/run/s.sock");
+    expect(new SocketTransport({ kind: "tcp", host: "::1", port: 2321 }).description).toBe("tcp:[::1]:2321");
+    expect(new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: 2321 }, { framing: "mssim" }).description).toBe("mssim:127.0.0.1:2321");
+  });
+
+  it("a closed transport refuses further commands and never connects again", async () => {
+    let connections = 0;
+    server = createServer((socket) => {
+      connections++;
+      socket.on("data", () => socket.write(RESPONSE));
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: (server.address() as { port: number }).port });
+    expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+    await t.close();
+    await t.close();
+    await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: `the TPM connection to ${t.description} was already closed` });
+    expect(connections).toBe(1);
+  });
+
+  it.each([
+    ["a regular file", (dir: string) => { const p = join(dir, "tpm.sock"); closeSync(openSync(p, "w")); return p; }, "a regular file", "point --tpm-device / TPM_DEVICE at the simulator's socket"],
+    ["a character device", () => "/dev/null", "a character device", "for a TPM device give its path alone: /dev/null"],
+  ])("unix: on %s (connect refused) is a wrong --tpm-device, not a simulator that is down", async (_, make, kind, hint) => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-notsock-"));
+    try {
+      const path = make(dir);
+      const t = new SocketTransport({ kind: "unix", path });
+      await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM socket ${path} is ${kind}, not a socket`, hint });
+      await t.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
