@@ -160,7 +160,20 @@ describe("password-protected persistent parent", () => {
 
 describe("no password", () => {
   it("an empty owner password still travels as TPM_RS_PW (nothing secret to protect)", async () => {
+    const from = proxy.commands.length;
     const bytes = await keygenBytes(file("owner-empty"), { parent: OWNER });
     expect(bytes.includes(Buffer.from("0000000940000009000001" + "0000", "hex"))).toBe(true);
+    // No HMAC session (and no temporary primary to salt it): CreatePrimary of the SRK, then Create under it.
+    expect(proxy.commands.slice(from).filter((c) => c !== 0x165)).toEqual([0x131, 0x153]); // FlushContext aside
+  });
+});
+
+describe("the connection lost at TPM2_Create", () => {
+  it("is the connection's error (not an internal error), and nothing is left behind", async () => {
+    const fired = proxy.arm({ command: 0x153, action: "drop" });
+    const err = await generateTpmKey({ target: file("lost"), spec: parseKeySpec("p256"), device: proxy.device, env: {} }).catch((e: unknown) => e);
+    await fired;
+    expect(err).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/^the TPM at unix:\S+ closed the connection$/) });
+    await expectNothingLeft();
   });
 });

@@ -6,7 +6,7 @@
  * Every CLI run is its own process: swtpm serves one client at a time.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { createHash, createPublicKey } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +54,8 @@ async function keygen(name: string, extra: string[]): Promise<{ keyPath: string;
   const out = JSON.parse(r.stdout) as { privateKey: string; publicKey: string };
   expect(out.privateKey).toBe(keyPath);
   expect(readFileSync(keyPath, "utf8")).toMatch(/^-----BEGIN TSS2 PRIVATE KEY-----\n/);
+  // Whoever can read the file can use the key on this TPM (without a password, with nothing more).
+  expect(statSync(keyPath).mode & 0o777).toBe(0o600);
   return { keyPath, publicKeyPem: out.publicKey };
 }
 
@@ -157,6 +159,12 @@ describe("PCR policy", () => {
     const name = `pcr-${extra.length ? "pw" : "nopw"}`;
     const { keyPath } = await keygen(name, ["--tpm-pcr", "sha256:16", ...extra]);
     await throughToCredentials(name, keyPath, extra);
+    if (extra.length) {
+      // The policy is PCR and password: matching PCRs alone must not open the key.
+      const wrong = await runCli(cli.cli, ["sign-string", "--private-key", keyPath, "--tpm-key-password-env", "WRONG", "--tpm-device", tpm.device], { ...process.env, WRONG: "not-it" });
+      expect(wrong.code).toBe(4);
+      expect(wrong.stderr).toContain("wrong TPM key password");
+    }
 
     await tpm.run("tpm2_pcrextend", [`16:sha256=${"ab".repeat(32)}`]);
     const refused = await agent(["sign-string", "--private-key", keyPath, ...extra]);
@@ -241,4 +249,25 @@ describe("persistent handle when the TPM has no NV room left", () => {
       await tpm.flushAll();
     }
   }, 120_000);
+});
+
+describe("a --tpm-parent that is no storage key", () => {
+  it.each([
+    ["a restricted signing key", "0x81000040", ["-G", "ecc256:ecdsa-sha256:null", "-a", "restricted|sign|fixedtpm|fixedparent|sensitivedataorigin|userwithauth"]],
+    ["an unrestricted decryption key", "0x81000041", ["-G", "ecc256:null:null", "-a", "decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth"]],
+  ])("%s is refused as a parent before anything is created under it (exit 3)", async (_, handle, template) => {
+    const ctx = join(tmp.dir, `parent-${handle}.ctx`);
+    await tpm.run("tpm2_createprimary", ["-C", "o", "-g", "sha256", ...template, "-c", ctx, "-Q"]);
+    await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", ctx, handle, "-Q"]);
+    await tpm.flushAll();
+    try {
+      const r = await agent(["keygen", "--private-key", join(tmp.dir, `under-${handle}.tss2`), "--tpm-parent", handle]);
+      expect(r.stderr).toContain(`${handle} is not a storage key (restricted decrypt), so it cannot be a parent`);
+      expect(r.code).toBe(3);
+      expect(await transientHandles(tpm)).toEqual([]);
+    } finally {
+      await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", handle, "-Q"]);
+      await tpm.flushAll();
+    }
+  });
 });

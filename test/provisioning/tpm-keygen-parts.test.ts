@@ -231,3 +231,102 @@ describe("generateTpmKey --private-key handle:… on a TPM that fails to say whe
     }
   });
 });
+
+describe("generateTpmKey's checks before the TPM is reached", () => {
+  const spec = parseKeySpec("p256");
+  const file = { kind: "file" as const, path: "/nonexistent/k.tss2", overwrite: false };
+  const noTpm = { device: "/nonexistent/tpm", env: {} };
+  const reachesTheTpm = { code: "TPM_UNAVAILABLE", message: "no TPM at /nonexistent/tpm" };
+
+  it.each([
+    ["0", 0, "--tpm-parent 0x00000000: use 0x40000001"],
+    ["0xffffffff", 0xffffffff, "--tpm-parent 0xffffffff: use 0x40000001"],
+    ["-1", -1, "generateTpmKey: parent must be a TPM handle (0 to 0xffffffff)"],
+    ["0x100000000 (which would wrap to the owner hierarchy)", 0x100000000, "generateTpmKey: parent must be a TPM handle (0 to 0xffffffff)"],
+    ["0x40000001.5", 0x40000001 + 0.5, "generateTpmKey: parent must be a TPM handle (0 to 0xffffffff)"],
+  ])("a parent of %s: a handle outside 0-0xffffffff is not a handle at all", async (_, parent, message) => {
+    const err = await generateTpmKey({ target: file, spec, parent, ...noTpm }).catch((e: unknown) => e);
+    expect((err as Error).message.startsWith(message), (err as Error).message).toBe(true);
+  });
+
+  it.each([
+    [{ kind: "file", path: 7, overwrite: false }],
+    [{ kind: "file" }],
+    [{ kind: "pipe", path: "/nonexistent/k.tss2", overwrite: false }],
+    [{ kind: "handle", handle: 0x181000010 }],
+    [{ kind: "handle", handle: -0x81000010 }],
+    [{ kind: "handle", handle: "0x81000010" }],
+  ])("a target %j is refused as a wrong option", async (target) => {
+    await expect(generateTpmKey({ target: target as never, spec, ...noTpm })).rejects.toMatchObject({
+      code: "USAGE", message: 'generateTpmKey: target must be { kind: "file", path, overwrite } or { kind: "handle", handle }',
+    });
+  });
+
+  it("an owner password for a handle:… key under a persistent parent is taken (the TPM is opened next)", async () => {
+    const target = { kind: "handle" as const, handle: 0x81000010 };
+    const ownerPassword = { kind: "value" as const, value: "owner" };
+    await expect(generateTpmKey({ target, spec, parent: 0x81000001, ownerPassword, ...noTpm })).rejects.toMatchObject(reachesTheTpm);
+  });
+
+  it("an existing key file is named as one", async () => {
+    const path = new URL(import.meta.url).pathname;
+    await expect(generateTpmKey({ target: { kind: "file", path, overwrite: false }, spec, ...noTpm })).rejects.toMatchObject({
+      code: "OBJECT_EXISTS", message: `TPM key file ${path} already exists`,
+    });
+  });
+
+  it.each([
+    ["keyPassword", "new TPM key password"],
+    ["parentPassword", "TPM parent password"],
+  ])("a %s from a variable that is not set names which password", async (option, what) => {
+    const source = { kind: "env" as const, name: "RAA_TEST_UNSET_PASSWORD" };
+    await expect(generateTpmKey({ target: file, spec, [option]: source, ...noTpm })).rejects.toMatchObject({
+      code: "PASSWORD_REQUIRED", message: `${what}: environment variable RAA_TEST_UNSET_PASSWORD is not set`,
+    });
+  });
+
+  it("the owner password of a handle:… key under a persistent parent, from a variable that is not set", async () => {
+    const target = { kind: "handle" as const, handle: 0x81000010 };
+    const ownerPassword = { kind: "env" as const, name: "RAA_TEST_UNSET_PASSWORD" };
+    await expect(generateTpmKey({ target, spec, parent: 0x81000001, ownerPassword, ...noTpm })).rejects.toMatchObject({
+      code: "PASSWORD_REQUIRED", message: "TPM owner password: environment variable RAA_TEST_UNSET_PASSWORD is not set",
+    });
+  });
+
+  it("an empty new key password is refused with a hint (not a key without a password)", async () => {
+    await expect(generateTpmKey({ target: file, spec, keyPassword: { kind: "env", name: "RAA_TEST_EMPTY" }, device: noTpm.device, env: { RAA_TEST_EMPTY: "" } }))
+      .rejects.toMatchObject({
+        code: "PASSWORD_REQUIRED",
+        hint: "give the password, or leave the password option out for a key without one",
+      });
+  });
+});
+
+describe("generateTpmKey --private-key handle:… when the TPM says the handle is free", () => {
+  it.each([
+    ["TPM_RC_HANDLE", "0000018b"],
+    ["TPM_RC_VALUE", "00000184"],
+  ])("ReadPublic's %s (no object there) lets it go on to create the key's parent", async (_, rc) => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-keygen-tpm-"));
+    const commands: Buffer[] = [];
+    // The first command (ReadPublic of the handle) is answered `rc`, every later one TPM_RC_FAILURE.
+    const server = createServer((socket) =>
+      socket.on("data", (command) => {
+        commands.push(command);
+        socket.write(Buffer.from(`8001 0000000a ${commands.length === 1 ? rc : "00000101"}`.replaceAll(" ", ""), "hex"));
+      }),
+    );
+    const path = join(dir, "tpm.sock");
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const target = { kind: "handle" as const, handle: 0x81000010 };
+      const error = await generateTpmKey({ target, spec: parseKeySpec("p256"), device: `unix:${path}`, env: {} })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ cause: { message: expect.stringMatching(/^TPM2_CreatePrimary failed: TPM_RC_FAILURE/) } });
+      expect(commands).toHaveLength(2);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,7 @@
 /** Transport framing over loopback sockets and a scripted device file (no TPM needed). */
 import { afterEach, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -462,6 +463,148 @@ describe("bounds on what a hostile or broken simulator sends", () => {
       await t.close();
       await new Promise<void>((r) => server!.close(() => r()));
       server = undefined;
+    }
+  });
+});
+
+/**
+ * SocketTransport.transmitSync (the exit handler's FlushContext) blocks this thread, so the simulator answering it
+ * runs in its own process: it answers the first command (the one that connects), then the next as `mode` says.
+ */
+describe("SocketTransport.transmitSync against a simulator in another process", () => {
+  const SYNC_ANSWER = Buffer.from("800100000010000000000004d4c3b2a1", "hex");
+  const simulator = [
+    "const net = require('node:net'); const [path, mode] = process.argv.slice(1);",
+    "const mssim = (r) => { const b = Buffer.alloc(r.length + 8); b.writeUInt32BE(r.length, 0); r.copy(b, 4); return b; };",
+    "const frame = mode.startsWith('mssim') ? mssim : (r) => r;",
+    `const first = Buffer.from('${RESPONSE.toString("hex")}', 'hex'), next = Buffer.from('${SYNC_ANSWER.toString("hex")}', 'hex');`,
+    "let commands = 0;",
+    // An mssim command not framed as TPM_SEND_COMMAND | locality | length | command is refused (the connection dropped).
+    "const framed = (d) => mode !== 'mssim' || (d.readUInt32BE(0) === 8 && d[4] === 0 && d.readUInt32BE(5) === d.length - 9);",
+    "net.createServer((s) => s.on('error', () => {}).on('data', (d) => {",
+    "  if (!framed(d)) return s.destroy();",
+    "  if (++commands === 1) return s.write(frame(first));",
+    "  if (mode === 'answer' || mode === 'mssim') s.write(frame(next));",
+    "  else if (mode === 'short') s.end(next.subarray(0, 8));", // 8 of its 16 bytes, then the connection closes
+    "  else if (mode === 'pieces') { s.write(next.subarray(0, 8)); setTimeout(() => s.write(next.subarray(8)), 50); }",
+    "  else if (mode === 'oversize') s.write(Buffer.concat([Buffer.from('8001000020010000', 'hex'), Buffer.alloc(8193 - 8)]));",
+    "  else if (mode === 'mssim-oversize') s.write(Buffer.from('00002001', 'hex'));",
+    "})).listen(path, () => console.log('ready'));", // 'silent': never answers
+  ].join("\n");
+
+  async function withSimulator(mode: string, framing: "raw" | "mssim", test: (t: SocketTransport) => Promise<void>): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), "raa-socksync-"));
+    const path = join(dir, "tpm.sock");
+    const child = spawn(process.execPath, ["-e", simulator, path, mode], { stdio: ["ignore", "pipe", "inherit"] });
+    const t = new SocketTransport({ kind: "unix", path }, { framing });
+    try {
+      await once(child.stdout!, "data");
+      expect(t.transmitSync(COMMAND)).toBeUndefined(); // not connected yet: nothing to use
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      await test(t);
+    } finally {
+      await t.close();
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it.each(["raw", "mssim"] as const)("%s framing: the idle connection carries the command and returns the answer, unframed", async (framing) => {
+    await withSimulator(framing === "raw" ? "answer" : "mssim", framing, async (t) => {
+      expect(t.transmitSync(COMMAND)?.toString("hex")).toBe(SYNC_ANSWER.toString("hex"));
+    });
+  });
+
+  it("an answer in two pieces is read whole", async () => {
+    await withSimulator("pieces", "raw", async (t) => {
+      expect(t.transmitSync(COMMAND)?.toString("hex")).toBe(SYNC_ANSWER.toString("hex"));
+    });
+  });
+
+  it.each([
+    ["an answer cut short by a closed connection", "short", "raw"],
+    ["an answer declaring 8193 bytes", "oversize", "raw"],
+    ["an mssim frame declaring 8193 bytes", "mssim-oversize", "mssim"],
+    ["no answer at all (within its 2 s)", "silent", "raw"],
+  ] as const)("a hostile or dead simulator: %s is no answer (undefined), not an exception or a hang", async (_, mode, framing) => {
+    await withSimulator(mode, framing, async (t) => {
+      expect(t.transmitSync(COMMAND)).toBeUndefined();
+    });
+  });
+
+  it("is not used while an asynchronous exchange awaits its answer (it would take that answer), nor after close", async () => {
+    let received = 0;
+    let answer!: () => void;
+    const port = await listen((socket, data) => {
+      received += data.length;
+      answer = () => socket.write(RESPONSE);
+    });
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    const inFlight = t.transmit(COMMAND);
+    while (received < COMMAND.length) await new Promise((r) => setTimeout(r, 5));
+    expect(t.transmitSync(COMMAND)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received).toBe(COMMAND.length); // the second command was never written
+    answer();
+    expect((await inFlight).equals(RESPONSE)).toBe(true);
+    await t.close();
+    expect(t.transmitSync(COMMAND)).toBeUndefined();
+  });
+});
+
+describe("SocketTransport connect timeout", () => {
+  it("a simulator whose listen queue is full (SYNs dropped: the connect never completes) is given up after 10 s", async () => {
+    // listen(0) holds one connection, never accepted: the queue is full and the kernel drops every further SYN.
+    const full = "import socket, sys, time\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n"
+      + "c = socket.create_connection(s.getsockname()); time.sleep(0.2)\nprint(s.getsockname()[1], flush=True); sys.stdin.read()\n";
+    const child = spawn("python3", ["-c", full], { stdio: ["pipe", "pipe", "inherit"] });
+    try {
+      const [line] = (await once(child.stdout!, "data")) as [Buffer];
+      const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: Number(line.toString().trim()) });
+      const err = await t.transmit(COMMAND).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "TPM_UNAVAILABLE", message: `timed out connecting to the TPM at ${t.description}` });
+      await t.close();
+    } finally {
+      child.kill();
+    }
+  }, 30_000);
+});
+
+describe("SocketTransport after close and on a path that is no socket", () => {
+  it("names the address as --tpm-device takes it", () => {
+    expect(new SocketTransport({ kind: "unix", path: "/run/s.sock" }).description).toBe("unix:/run/s.sock");
+    expect(new SocketTransport({ kind: "unix", path: "/run/s.sock" }, { framing: "mssim" }).description).toBe("mssim+unix:/run/s.sock");
+    expect(new SocketTransport({ kind: "tcp", host: "::1", port: 2321 }).description).toBe("tcp:[::1]:2321");
+    expect(new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: 2321 }, { framing: "mssim" }).description).toBe("mssim:127.0.0.1:2321");
+  });
+
+  it("a closed transport refuses further commands and never connects again", async () => {
+    let connections = 0;
+    server = createServer((socket) => {
+      connections++;
+      socket.on("data", () => socket.write(RESPONSE));
+    });
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: (server.address() as { port: number }).port });
+    expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+    await t.close();
+    await t.close();
+    await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: `the TPM connection to ${t.description} was already closed` });
+    expect(connections).toBe(1);
+  });
+
+  it.each([
+    ["a regular file", (dir: string) => { const p = join(dir, "tpm.sock"); closeSync(openSync(p, "w")); return p; }, "a regular file", "point --tpm-device / TPM_DEVICE at the simulator's socket"],
+    ["a character device", () => "/dev/null", "a character device", "for a TPM device give its path alone: /dev/null"],
+  ])("unix: on %s (connect refused) is a wrong --tpm-device, not a simulator that is down", async (_, make, kind, hint) => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-notsock-"));
+    try {
+      const path = make(dir);
+      const t = new SocketTransport({ kind: "unix", path });
+      await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM socket ${path} is ${kind}, not a socket`, hint });
+      await t.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

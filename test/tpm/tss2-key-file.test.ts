@@ -11,7 +11,7 @@ import { TPMA_OBJECT, TPM_ALG, TPM_ECC, TPM_RH } from "../../src/tpm/wire/consta
 import { TPMT_PUBLIC, type TpmtPublic } from "../../src/tpm/wire/structures.js";
 import { describeKey, objectName, publicKeyOf } from "../../src/tpm/keys/public-area.js";
 import { parseTss2KeyFile, containsTss2Key } from "../../src/tpm/keys/tss2-key-file.js";
-import { computePolicyDigest, describePcrSelection } from "../../src/tpm/keys/policy.js";
+import { computePolicyDigest, describePcrSelection, policyUsesPassword } from "../../src/tpm/keys/policy.js";
 import { makeTempDir, openssl } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-tss2-");
@@ -346,5 +346,16 @@ describe("policy statements and public keys, against values computed here", () =
     expect(() => objectName({ bytes: publicBytes, public: { ...ecPublic, nameAlg: 0x0099 } as TpmtPublic })).toThrow(
       expect.objectContaining({ code: "TPM_KEY_INVALID", message: "unsupported TPM object name algorithm 0x99" }),
     );
+  });
+});
+
+describe("policyUsesPassword", () => {
+  const pcr = { command: "PolicyPCR" as const, pcrs: [], pcrDigest: Buffer.alloc(32) };
+  it("a policy with PolicyAuthValue or PolicyPassword needs the key's password; one with neither does not", () => {
+    expect(policyUsesPassword([pcr, { command: "PolicyAuthValue" }])).toBe(true);
+    expect(policyUsesPassword([pcr, { command: "PolicyPassword" }])).toBe(true);
+    expect(policyUsesPassword([{ command: "PolicyPassword" }, pcr])).toBe(true);
+    expect(policyUsesPassword([pcr])).toBe(false);
+    expect(policyUsesPassword([])).toBe(false);
   });
 });
