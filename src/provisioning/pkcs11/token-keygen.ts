@@ -59,9 +59,13 @@ export async function generateKeyOnToken(given: TokenKeygenOptions): Promise<Tok
   const { uri, label, id: givenId } = checkTokenKeygen(opts);
   const id = givenId ?? randomBytes(8);
   return withTokenSession(uri, opts, (context) => {
-    generateTokenKeyPair(context, opts.spec, id, label, optionName(opts.names, "spec"));
+    const pair = generateTokenKeyPair(context, opts.spec, id, label, optionName(opts.names, "spec"));
     const [key] = findPrivateKeys(context, { id, label });
-    if (!key) throw new InputError("PKCS11_OBJECT_NOT_FOUND", "the generated key cannot be found on the token");
+    if (!key) {
+      // The module dropped or changed CKA_ID or CKA_LABEL: no URI would find the pair, yet it takes a key slot.
+      const left = destroyPair(context, pair) ? "was destroyed" : "could not be destroyed: delete it with the token's tools";
+      throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the generated key cannot be found on the token by its id and label; the key pair ${left}`);
+    }
     return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, id, label)), publicKey: publicKeyOf(context, key) };
   }, (option) => optionName(opts.names, option));
 }
@@ -117,12 +121,11 @@ const TEMPLATE_REFUSED = new Set([
  * are read back afterwards: a key weaker than asked for is destroyed again and reported. `keyType`: the key-type
  * option as the caller names it.
  */
-function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string, keyType: string): void {
+function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, label: string, keyType: string): KeyPairHandles {
   const token = describeToken(context.slot.token);
   const used = objectsUsing(context, id, label);
-  if (used.byId > 0 || used.byLabel > 0) {
-    const what = [used.byId > 0 ? `id ${id.toString("hex")}` : "", used.byLabel > 0 ? `label "${label}"` : ""].filter(Boolean).join(" and ");
-    throw new InputError("OBJECT_EXISTS", `${token} already has objects with ${what}`, {
+  if (used) {
+    throw new InputError("OBJECT_EXISTS", `${token} already has objects with ${used}`, {
       hint: "choose another id and label; keygen never replaces or shares an existing key's identity",
     });
   }
@@ -134,9 +137,8 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   const ours = new Set([pair.privateKey, pair.publicKey].map((handle) => handle.toString("hex")));
   const sharing = [...findObjects(context, { id }), ...findObjects(context, { label })];
   const twin = sharing.some((handle) => !ours.has(handle.toString("hex")));
-  if (weaknesses.length === 0 && other === undefined && !twin) return;
-  // A failure here is reported below either way.
-  for (const handle of [pair.privateKey, pair.publicKey]) quietly(() => destroyObject(context, handle));
+  if (weaknesses.length === 0 && other === undefined && !twin) return pair;
+  destroyPair(context, pair); // a failure here is reported below either way
   if (twin) {
     const what = `other objects with label "${label}" or id ${id.toString("hex")}`;
     throw new InputError("OBJECT_EXISTS", `${token} got ${what} while this key was made; it was destroyed`, {
@@ -167,9 +169,16 @@ function otherKeyThanAsked(context: TokenContext, publicKey: Buffer, spec: KeySp
   return curve !== undefined && curve !== spec.curve ? `${curve}, not ${spec.curve}` : undefined;
 }
 
+type KeyPairHandles = ReturnType<typeof generateKeyPair>;
+
+/** Whether both objects of the pair are gone (each is tried). */
+function destroyPair(context: TokenContext, pair: KeyPairHandles): boolean {
+  return [pair.privateKey, pair.publicKey].map((handle) => quietly(() => destroyObject(context, handle))).every(Boolean);
+}
+
 function generateWithAcceptedTemplate(
   context: TokenContext, spec: KeySpec, id: Buffer, label: string, keyType: string,
-): ReturnType<typeof generateKeyPair> {
+): KeyPairHandles {
   const token = describeToken(context.slot.token);
   const common: Template = [
     { type: CKA.TOKEN, value: true },
@@ -209,8 +218,8 @@ function generateWithAcceptedTemplate(
       context.debug?.(`pkcs11: ${token} refused the template "${usage.name}": ${describeCkr(error)}`);
       refusal ??= error;
       const left = objectsUsing(context, id, label);
-      if (left.byId > 0 || left.byLabel > 0) {
-        throw new DeviceError("PKCS11_ERROR", `${token} refused the key template (${describeCkr(error)}) but left objects with id ${id.toString("hex")} behind`, {
+      if (left) {
+        throw new DeviceError("PKCS11_ERROR", `${token} refused the key template (${describeCkr(error)}) but left objects with ${left} behind`, {
           hint: "delete them with the token's tools (e.g. pkcs11-tool --delete-object) before trying again",
         });
       }
@@ -219,9 +228,11 @@ function generateWithAcceptedTemplate(
   throw failed(refusal);
 }
 
-/** How many objects already use this id or label: a new key must not share either. */
-function objectsUsing(context: TokenContext, id: Buffer, label: string): { byId: number; byLabel: number } {
-  return { byId: findObjects(context, { id }).length, byLabel: findObjects(context, { label }).length };
+/** What of this id and label objects on the token use (`id 01 and label "k"`), if any: a new key must not share either. */
+function objectsUsing(context: TokenContext, id: Buffer, label: string): string | undefined {
+  const byId = findObjects(context, { id }).length > 0 ? `id ${id.toString("hex")}` : "";
+  const byLabel = findObjects(context, { label }).length > 0 ? `label "${label}"` : "";
+  return [byId, byLabel].filter(Boolean).join(" and ") || undefined;
 }
 
 function generationHint(error: unknown, spec: KeySpec, keyType: string): string | undefined {

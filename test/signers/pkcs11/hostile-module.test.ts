@@ -1174,10 +1174,10 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
   });
 
   it.each([
-    ["its id and label", []],
-    ["its id only", [CKA.LABEL]],
-    ["its label only", [CKA.ID]],
-  ])("a template refused, but objects left with %s: refused at once, not tried again over them", async (_, dropped) => {
+    ["its id and label", [], /id [0-9a-f]{16} and label "new"/],
+    ["its id only", [CKA.LABEL], /id [0-9a-f]{16}/],
+    ["its label only", [CKA.ID], /label "new"/],
+  ])("a template refused, but objects left with %s: refused at once, not tried again over them, they named", async (_, dropped, what) => {
     token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate) => {
       const left = templateAttributes(publicTemplate);
       for (const type of dropped) left.delete(type);
@@ -1186,7 +1186,7 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     };
     const { code, stdout, stderr } = await keygen();
     expect(stderr).toContain(`\nroles-anywhere-agent: ${TOKEN} refused the key template (CKR_TEMPLATE_INCONSISTENT`);
-    expect(stderr).toMatch(/\) but left objects with id [0-9a-f]+ behind \(delete them with the token's tools/);
+    expect(stderr).toMatch(new RegExp(`\\) but left objects with ${what.source} behind \\(delete them with the token's tools`));
     expect(stderr).toMatch(/\(e\.g\. pkcs11-tool --delete-object\) before trying again\)\n$/);
     expect(code).toBe(5);
     expect(stdout).toBe("");
@@ -1238,18 +1238,45 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(stdout).toMatch(/^pkcs11:.*object=new.*\n$/);
   });
 
-  it("a generated private key that does not carry the id and label asked for: not found, one line, not an internal error", async () => {
+  /** A module that gives the generated private key no CKA_LABEL, or another CKA_ID, than the template asked for. */
+  function generatesElsewhere(change: "label dropped" | "another id"): void {
     generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 3072 }).privateKey);
     const makes = token.override.C_GenerateKeyPair!;
     token.override.C_GenerateKeyPair = (...args) => {
       const made = makes(...args);
-      token.objects.at(-1)!.delete(CKA.LABEL);
+      if (change === "label dropped") token.objects.at(-1)!.delete(CKA.LABEL);
+      else token.objects.at(-1)!.set(CKA.ID, Buffer.from("elsewhere"));
       return made;
     };
-    const { code, stdout, stderr } = await rsaKeygen();
-    expect(stderr).toBe("generating an rsa3072 key on the token…\nroles-anywhere-agent: the generated key cannot be found on the token\n");
+  }
+
+  it.each(["label dropped", "another id"] as const)(
+    "a generated private key that does not carry the id and label asked for (%s): not found, the pair destroyed, one line",
+    async (change) => {
+      generatesElsewhere(change);
+      const objects = token.objects.length;
+      const { code, stdout, stderr } = await rsaKeygen();
+      expect(stderr).toBe("generating an rsa3072 key on the token…\n"
+        + "roles-anywhere-agent: the generated key cannot be found on the token by its id and label; the key pair was destroyed\n");
+      expect(code).toBe(3);
+      expect(stdout).toBe("");
+      expect(token.objects).toHaveLength(objects + 2);
+      expect(token.objects.slice(objects).every((o) => o.size === 0)).toBe(true);
+    },
+  );
+
+  it("a generated key not found, and the token refusing to destroy it: the message says it is left", async () => {
+    generatesElsewhere("label dropped");
+    token.override.C_DestroyObject = () => {
+      throw new Error("CKR_ACTION_PROHIBITED:27");
+    };
+    const objects = token.objects.length;
+    const { code, stderr } = await rsaKeygen();
+    expect(stderr).toBe("generating an rsa3072 key on the token…\nroles-anywhere-agent: the generated key cannot be found on the token"
+      + " by its id and label; the key pair could not be destroyed: delete it with the token's tools\n");
     expect(code).toBe(3);
-    expect(stdout).toBe("");
+    expect(token.objects.slice(objects).every((o) => o.size > 0)).toBe(true);
+    expect(token.calls.filter((c) => c === "C_DestroyObject")).toHaveLength(2);
   });
 });
 
