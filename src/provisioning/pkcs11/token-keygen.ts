@@ -63,7 +63,7 @@ export async function generateKeyOnToken(given: TokenKeygenOptions): Promise<Tok
     const [key] = findPrivateKeys(context, { id, label });
     if (!key) {
       // The module dropped or changed CKA_ID or CKA_LABEL: no URI would find the pair, yet it takes a key slot.
-      const left = destroyPair(context, pair) ? "was destroyed" : "could not be destroyed: delete it with the token's tools";
+      const left = destroyPair(context, pair);
       throw new InputError("PKCS11_OBJECT_NOT_FOUND", `the generated key cannot be found on the token by its id and label; the key pair ${left}`);
     }
     return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, id, label)), publicKey: publicKeyOf(context, key) };
@@ -138,20 +138,20 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   const sharing = [...findObjects(context, { id }), ...findObjects(context, { label })];
   const twin = sharing.some((handle) => !ours.has(handle.toString("hex")));
   if (weaknesses.length === 0 && other === undefined && !twin) return pair;
-  destroyPair(context, pair); // a failure here is reported below either way
+  const left = destroyPair(context, pair);
   if (twin) {
     const what = `other objects with label "${label}" or id ${id.toString("hex")}`;
-    throw new InputError("OBJECT_EXISTS", `${token} got ${what} while this key was made; it was destroyed`, {
+    throw new InputError("OBJECT_EXISTS", `${token} got ${what} while this key was made; it ${left}`, {
       hint: "another keygen ran at the same time: use the key it made, or run keygen again with another label",
     });
   }
   if (other !== undefined) {
     const what = `${token} made another key than asked for (${other})`;
-    throw new DeviceError("PKCS11_ERROR", `${what}; the generated key pair was destroyed`, {
+    throw new DeviceError("PKCS11_ERROR", `${what}; the generated key pair ${left}`, {
       hint: `the module ignored the key size or curve asked for: try another ${keyType}`,
     });
   }
-  throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair was destroyed`, {
+  throw new DeviceError("PKCS11_ERROR", `${token} made a weaker key than asked for (${weaknesses.join("; ")}); the generated key pair ${left}`, {
     hint: "this module cannot hold a sign-only, non-extractable key; use another token or a TPM",
   });
 }
@@ -171,9 +171,10 @@ function otherKeyThanAsked(context: TokenContext, publicKey: Buffer, spec: KeySp
 
 type KeyPairHandles = ReturnType<typeof generateKeyPair>;
 
-/** Whether both objects of the pair are gone (each is tried). */
-function destroyPair(context: TokenContext, pair: KeyPairHandles): boolean {
-  return [pair.privateKey, pair.publicKey].map((handle) => quietly(() => destroyObject(context, handle))).every(Boolean);
+/** Destroys both objects of the pair (each is tried); says, for a message, whether they are gone. */
+function destroyPair(context: TokenContext, pair: KeyPairHandles): string {
+  const gone = [pair.privateKey, pair.publicKey].map((handle) => quietly(() => destroyObject(context, handle))).every(Boolean);
+  return gone ? "was destroyed" : "could not be destroyed: delete it with the token's tools";
 }
 
 function generateWithAcceptedTemplate(

@@ -1149,6 +1149,21 @@ describe("keygen on a module that ignores the size or curve asked for", () => {
     expect(stdout).toBe("");
   });
 
+  it("another key than asked for, and the token refusing to destroy it: the message says it is left, not destroyed", async () => {
+    // Before: "the generated key pair was destroyed" whatever C_DestroyObject answered.
+    generatesAnyway(generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey);
+    token.override.C_DestroyObject = () => {
+      throw new Error("CKR_ACTION_PROHIBITED:27");
+    };
+    const objects = token.objects.length;
+    const { code, stderr } = await run([
+      "keygen", "--private-key", "pkcs11:token=fake;object=new?pin-value=1234", "--key-type", "rsa3072", "--pkcs11-lib", "/fake/module.so",
+    ]);
+    expect(stderr).toContain("(a 1024-bit RSA modulus, not 3072); the generated key pair could not be destroyed: delete it with the token's tools (");
+    expect(code).toBe(5);
+    expect(token.objects.slice(objects).every((o) => o.size > 0)).toBe(true);
+  });
+
   const NEW_KEY = "pkcs11:token=fake;object=new?pin-value=1234";
   const keygen = () => run(["keygen", "--private-key", NEW_KEY, "--key-type", "p256", "--pkcs11-lib", "/fake/lib.so"]);
   const TOKEN = 'token "fake" (serial 0001)';
