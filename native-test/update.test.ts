@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
+import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../test/helpers/libfaketime.js";
 import { bundleCli, startFaultProxy, type FaultProxy } from "./agent-support.js";
 import { runCli, type CliRun } from "./helpers/run-cli.js";
 
@@ -131,20 +132,13 @@ describe("update (process)", () => {
  * (FAKETIME_NO_CACHE), and leaves the monotonic clock alone, as an NTP step does.
  */
 describe("update --once at a boot before NTP (libfaketime)", () => {
-  // Debian's package (libfaketime) installs it under this architecture's multiarch directory; others under lib64.
-  const multiarch: Record<string, string> = {
-    x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu", arm: "arm-linux-gnueabihf", ia32: "i386-linux-gnu",
-    ppc64: "powerpc64le-linux-gnu", s390x: "s390x-linux-gnu", riscv64: "riscv64-linux-gnu", loong64: "loongarch64-linux-gnu",
-  };
-  const library = [`/usr/lib/${multiarch[process.arch] ?? "-"}`, "/usr/lib64", "/usr/lib"]
-    .map((d) => join(d, "faketime", "libfaketime.so.1")).find((p) => existsSync(p));
   const offsetFile = join(dir, "faketime-offset");
 
   /** `update --once` with the wall clock `offset` off (libfaketime's syntax), stderr read line by line. */
   function onceAt(offset: string, args: string[]) {
-    expect(library, "libfaketime (apt-get install faketime: scripts/install-system-deps.sh)").toBeDefined();
+    expect(LIBFAKETIME, LIBFAKETIME_MISSING).toBeDefined();
     writeFileSync(offsetFile, `${offset}\n`);
-    const env = { ...process.env, LD_PRELOAD: library!, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_NO_CACHE: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" };
+    const env = { ...process.env, LD_PRELOAD: LIBFAKETIME!, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_NO_CACHE: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1" };
     const child = spawn(process.execPath, [cli.cli, "update", "--once", ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
     const log: string[] = [];
     const lines = createInterface({ input: child.stderr! });

@@ -5,7 +5,9 @@ import { once } from "node:events";
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../helpers/libfaketime.js";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
 import { SocketTransport } from "../../src/tpm/transport/socket-transport.js";
 import { completeResponse, MAX_RESPONSE_SIZE, TpmConnectionLost } from "../../src/tpm/transport/transport.js";
@@ -558,16 +560,34 @@ describe("SocketTransport connect timeout", () => {
     const full = "import socket, sys, time\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n"
       + "c = socket.create_connection(s.getsockname()); time.sleep(0.2)\nprint(s.getsockname()[1], flush=True); sys.stdin.read()\n";
     const child = spawn("python3", ["-c", full], { stdio: ["pipe", "pipe", "inherit"] });
+    // The transport runs in a process whose clocks, monotonic too, libfaketime runs 20 times faster: its real 10 s
+    // timeout (Node's own timer, out of reach of fake timers) passes in half a second.
+    expect(LIBFAKETIME, LIBFAKETIME_MISSING).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), "raa-connect-timeout-"));
     try {
       const [line] = (await once(child.stdout!, "data")) as [Buffer];
-      const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: Number(line.toString().trim()) });
-      const err = await t.transmit(COMMAND).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: "TPM_UNAVAILABLE", message: `timed out connecting to the TPM at ${t.description}` });
-      await t.close();
+      const script = join(dir, "connect.mjs");
+      await build({
+        stdin: {
+          contents: `import { SocketTransport } from "./src/tpm/transport/socket-transport.ts";
+            const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port: ${Number(line.toString().trim())} });
+            const started = performance.now();
+            const err = await t.transmit(Buffer.alloc(10)).catch((e) => e);
+            console.log(JSON.stringify({ code: err.code, message: err.message, description: t.description, waited: performance.now() - started }));`,
+          resolveDir: resolve("."), loader: "ts",
+        },
+        outfile: script, bundle: true, format: "esm", platform: "node", target: "node20", logLevel: "silent",
+      });
+      const env = { ...process.env, LD_PRELOAD: LIBFAKETIME!, FAKETIME: "+0 x20" };
+      const stdout = execFileSync(process.execPath, [script], { env, encoding: "utf8", timeout: 30_000 });
+      const got = JSON.parse(stdout) as { code: string; message: string; description: string; waited: number };
+      expect(got).toMatchObject({ code: "TPM_UNAVAILABLE", message: `timed out connecting to the TPM at ${got.description}` });
+      expect(got.waited).toBeGreaterThanOrEqual(10_000);
     } finally {
       child.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
-  }, 30_000);
+  });
 });
 
 describe("SocketTransport after close and on a path that is no socket", () => {
