@@ -562,10 +562,10 @@ describe("SocketTransport connect timeout", () => {
     // listen(0) holds one connection, never accepted: the queue is full and the kernel drops every further SYN.
     const full = "import socket, sys, time\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n"
       + "c = socket.create_connection(s.getsockname()); time.sleep(0.2)\nprint(s.getsockname()[1], flush=True); sys.stdin.read()\n";
-    const child = spawn("python3", ["-c", full], { stdio: ["pipe", "pipe", "inherit"] });
     // The transport runs in a process whose clocks, monotonic too, libfaketime runs 20 times faster: its real 10 s
     // timeout (Node's own timer, out of reach of fake timers) passes in half a second.
     expect(LIBFAKETIME, LIBFAKETIME_MISSING).toBeDefined();
+    const child = spawn("python3", ["-c", full], { stdio: ["pipe", "pipe", "inherit"] });
     const dir = mkdtempSync(join(tmpdir(), "raa-connect-timeout-"));
     try {
       const [line] = (await once(child.stdout!, "data")) as [Buffer];
@@ -590,7 +590,7 @@ describe("SocketTransport connect timeout", () => {
       child.kill();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    }, 30_000);
 });
 
 describe("SocketTransport after close and on a path that is no socket", () => {
