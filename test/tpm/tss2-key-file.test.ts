@@ -406,6 +406,24 @@ describe("policy statements and public keys, against values computed here", () =
       expect.objectContaining({ code: "TPM_KEY_INVALID", message: "unsupported TPM object name algorithm 0x99" }),
     );
   });
+  it("a keyed-hash or symmetric object cannot sign: named, not taken for an ECC key", () => {
+    const keyedHash = { type: TPM_ALG.KEYEDHASH, nameAlg: TPM_ALG.SHA256, objectAttributes: 0, authPolicy: Buffer.alloc(0), parameters: { scheme: { scheme: TPM_ALG.NULL } }, unique: Buffer.alloc(32) } as TpmtPublic;
+    expect(() => publicKeyOf(keyedHash, "k")).toThrow(
+      expect.objectContaining({ code: "PRIVATE_KEY_UNSUPPORTED", message: "k: a keyed-hash (sealed data or HMAC key) cannot sign; only RSA and ECC keys can" }),
+    );
+  });
+
+  it("a public area cut short or followed by one more byte is refused as an invalid public area, with its cause", () => {
+    for (const bytes of [publicBytes.subarray(0, -1), Buffer.concat([publicBytes, Buffer.from([0])])]) {
+      let err: unknown;
+      try {
+        decodePublicArea(bytes, "k");
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: "TPM_KEY_INVALID", message: expect.stringMatching(/^k: invalid TPM public area \(.+\)$/), cause: expect.any(Error) });
+    }
+  });
 });
 
 describe("policyUsesPassword", () => {
