@@ -483,6 +483,24 @@ describe("parameter encryption: the password never crosses the transport in clea
     expect(Buffer.concat(recorder.written).includes(Buffer.from("persist-pw"))).toBe(false);
   });
 
+  it("a key file under a persistent parent with a password: both sessions salted to the parent; the parent's flushed once the key is loaded", async () => {
+    const recorder = new RecordingTransport(await openTpmTransport(tpm.device, {}));
+    const signer = await openTpmSigner(
+      { ...fileOptions("ec-protected-parent"), keyPassword: { kind: "value", value: KEY_PASSWORD }, parentPassword: { kind: "value", value: PARENT_PASSWORD } },
+      { transport: recorder },
+    );
+    try {
+      await signer.sign(message);
+    } finally {
+      await signer.close();
+    }
+    const cc = (c: Buffer) => c.readUInt32BE(6);
+    const loading = recorder.written.slice(0, recorder.written.findIndex((c) => cc(c) === 0x15d)); // up to TPM2_Sign
+    // TPM2_StartAuthSession's tpmKey and whether a salt follows (as above); TPM2_FlushContext's handle type.
+    expect(loading.filter((c) => cc(c) === 0x176).map((c) => [c.readUInt32BE(10), c.readUInt16BE(52) > 0])).toEqual([[0x81000002, true], [0x81000002, true]]);
+    expect(loading.filter((c) => cc(c) === 0x165).map((c) => c.readUInt32BE(10) >>> 24)).toEqual([0x02]);
+  });
+
   it("control: with parameter encryption turned off (password sessions) both are visible — the capture does see them", async () => {
     const bytes = await capture(false);
     expect(bytes.includes(Buffer.from(KEY_PASSWORD))).toBe(true);
