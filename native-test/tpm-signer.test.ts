@@ -286,6 +286,8 @@ describe("passwords", () => {
     });
     await expect(createTpmSigner({ ...opts, parentPassword: { kind: "value", value: "nope" } })).rejects.toThrow(/wrong password for the TPM parent key 0x81000002/);
     await expect(createTpmSigner(opts)).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
+    // The failed loads flushed the parent's and the key's sessions: none is left to fill the TPM's slots.
+    expect(await sessionHandles(tpm)).toEqual([]);
     // Offered again by a new signer (a daemon's SIGHUP after a config change), it is not presented again: before,
     // each signer cost one more dictionary-attack try.
     const before = await lockoutCounter(tpm);
