@@ -222,6 +222,16 @@ describe("keys made by tpm2-openssl (parent 0x40000001: the SRK is re-created fr
     expect(await transientHandles(tpm)).toEqual([]);
   });
 
+  it("a key file whose private part the TPM refuses: the re-created SRK is flushed too", async () => {
+    const { encodeTss2KeyFile, parseTss2KeyFile } = await import("../src/tpm/keys/tss2-key-file.js");
+    const file = await parseTss2KeyFile(keys["ec-auth"]!.pem, "k");
+    const privateBlob = Buffer.from(file.privateBlob);
+    privateBlob[privateBlob.length - 1]! ^= 1;
+    const pem = encodeTss2KeyFile({ ...file, privateBlob });
+    await expect(createTpmSigner({ ...fileOptions("ec-auth"), key: { kind: "tss2-pem", path: "damaged.tss2", pem } })).rejects.toMatchObject({ code: expect.stringMatching(/^TPM_/) });
+    expect(await transientHandles(tpm)).toEqual([]);
+  });
+
   it("close() flushes everything it loaded (no transient objects left on the TPM)", async () => {
     const s = await createTpmSigner(fileOptions("ec-auth"));
     await s.sign(message);
