@@ -222,6 +222,16 @@ describe("keys made by tpm2-openssl (parent 0x40000001: the SRK is re-created fr
     expect(await transientHandles(tpm)).toEqual([]);
   });
 
+  it("a key file whose private part the TPM refuses: the re-created SRK is flushed too", async () => {
+    const { encodeTss2KeyFile, parseTss2KeyFile } = await import("../src/tpm/keys/tss2-key-file.js");
+    const file = await parseTss2KeyFile(keys["ec-auth"]!.pem, "k");
+    const privateBlob = Buffer.from(file.privateBlob);
+    privateBlob[privateBlob.length - 1]! ^= 1;
+    const pem = encodeTss2KeyFile({ ...file, privateBlob });
+    await expect(createTpmSigner({ ...fileOptions("ec-auth"), key: { kind: "tss2-pem", path: "damaged.tss2", pem } })).rejects.toMatchObject({ code: expect.stringMatching(/^TPM_/) });
+    expect(await transientHandles(tpm)).toEqual([]);
+  });
+
   it("close() flushes everything it loaded (no transient objects left on the TPM)", async () => {
     const s = await createTpmSigner(fileOptions("ec-auth"));
     await s.sign(message);
@@ -286,6 +296,8 @@ describe("passwords", () => {
     });
     await expect(createTpmSigner({ ...opts, parentPassword: { kind: "value", value: "nope" } })).rejects.toThrow(/wrong password for the TPM parent key 0x81000002/);
     await expect(createTpmSigner(opts)).rejects.toMatchObject({ code: "TPM_AUTH_FAILED" });
+    // The failed loads flushed the parent's and the key's sessions: none is left to fill the TPM's slots.
+    expect(await sessionHandles(tpm)).toEqual([]);
     // Offered again by a new signer (a daemon's SIGHUP after a config change), it is not presented again: before,
     // each signer cost one more dictionary-attack try.
     const before = await lockoutCounter(tpm);
@@ -481,6 +493,24 @@ describe("parameter encryption: the password never crosses the transport in clea
     expect(starts.map((c) => [c.readUInt32BE(10) >>> 24, c.readUInt16BE(52) > 0])).toEqual([[0x80, true]]);
     expect(debug).toContainEqual(expect.stringMatching(/^TPM: sessions salted with 0x80[0-9a-f]{6}, AES-128-CFB parameter encryption on$/));
     expect(Buffer.concat(recorder.written).includes(Buffer.from("persist-pw"))).toBe(false);
+  });
+
+  it("a key file under a persistent parent with a password: both sessions salted to the parent; the parent's flushed once the key is loaded", async () => {
+    const recorder = new RecordingTransport(await openTpmTransport(tpm.device, {}));
+    const signer = await openTpmSigner(
+      { ...fileOptions("ec-protected-parent"), keyPassword: { kind: "value", value: KEY_PASSWORD }, parentPassword: { kind: "value", value: PARENT_PASSWORD } },
+      { transport: recorder },
+    );
+    try {
+      await signer.sign(message);
+    } finally {
+      await signer.close();
+    }
+    const cc = (c: Buffer) => c.readUInt32BE(6);
+    const loading = recorder.written.slice(0, recorder.written.findIndex((c) => cc(c) === 0x15d)); // up to TPM2_Sign
+    // TPM2_StartAuthSession's tpmKey and whether a salt follows (as above); TPM2_FlushContext's handle type.
+    expect(loading.filter((c) => cc(c) === 0x176).map((c) => [c.readUInt32BE(10), c.readUInt16BE(52) > 0])).toEqual([[0x81000002, true], [0x81000002, true]]);
+    expect(loading.filter((c) => cc(c) === 0x165).map((c) => c.readUInt32BE(10) >>> 24)).toEqual([0x02]);
   });
 
   it("control: with parameter encryption turned off (password sessions) both are visible — the capture does see them", async () => {

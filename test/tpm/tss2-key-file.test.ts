@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { encode } from "../../src/tpm/wire/codec.js";
 import { TPMA_OBJECT, TPM_ALG, TPM_ECC, TPM_RH } from "../../src/tpm/wire/constants.js";
 import { TPMT_PUBLIC, type TpmtPublic } from "../../src/tpm/wire/structures.js";
-import { describeKey, objectName, publicKeyOf } from "../../src/tpm/keys/public-area.js";
-import { parseTss2KeyFile, containsTss2Key } from "../../src/tpm/keys/tss2-key-file.js";
+import { decodePublicArea, describeKey, objectName, publicKeyOf } from "../../src/tpm/keys/public-area.js";
+import { encodeTss2KeyFile, parseTss2KeyFile, containsTss2Key } from "../../src/tpm/keys/tss2-key-file.js";
+import { DerError } from "../../src/encoding/der.js";
 import { computePolicyDigest, describePcrSelection, policyUsesPassword } from "../../src/tpm/keys/policy.js";
 import { makeTempDir, openssl } from "../helpers/pki.js";
 
@@ -66,6 +67,7 @@ describe("TSS2 PRIVATE KEY files", () => {
       expect(k.rsaParent).toBe(false);
     }
     expect(containsTss2Key(pem(bytes))).toBe(true);
+    expect([pem(bytes, "PRIVATE KEY"), pem(bytes, "TSS2 KEY BLOB")].map(containsTss2Key)).toEqual([false, false]);
   });
 
   it("the public key and Name come from the public area", async () => {
@@ -242,10 +244,10 @@ describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse doe
   };
   const h = (hex: string) => Buffer.from(hex, "hex");
   const OID = h("0606678105 0a0103".replace(/ /g, ""));
-  type Parts = { emptyAuth?: Buffer; policy?: Buffer[]; secret?: Buffer; parent?: Buffer; pubkey?: Buffer; privkey?: Buffer; after?: Buffer[] };
+  type Parts = { type?: Buffer; emptyAuth?: Buffer; policy?: Buffer[]; secret?: Buffer; parent?: Buffer; pubkey?: Buffer; privkey?: Buffer; after?: Buffer[] };
   const file = (p: Parts = {}) =>
     tlv(0x30,
-      OID,
+      p.type ?? OID,
       tlv(0xa0, p.emptyAuth ?? tlv(0x01, h("ff"))),
       ...(p.policy ? [tlv(0xa1, tlv(0x30, ...p.policy))] : []),
       ...(p.secret ? [tlv(0xa2, p.secret)] : []),
@@ -302,6 +304,63 @@ describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse doe
     const text = pem(file()).replace("-----END TSS2 PRIVATE KEY-----\n", "");
     await expect(parseTss2KeyFile(text, "k")).rejects.toMatchObject({ code: "PEM_INVALID", message: 'k: no "-----BEGIN TSS2 PRIVATE KEY-----" block found' });
   });
+  it("a file cut short after any field, or an empty policy entry: not a valid structure (never a TypeError)", async () => {
+    await expect(parseTss2KeyFile(tlv(0x30, OID), "k")).rejects.toMatchObject(invalid);
+    await expect(parseTss2KeyFile(tlv(0x30, OID, tlv(0xa0, tlv(0x01, h("ff")))), "k")).rejects.toMatchObject(invalid);
+    await expect(parseTss2KeyFile(file({ policy: [tlv(0x30)] }), "k")).rejects.toMatchObject(invalid);
+    const err = await parseTss2KeyFile(file({ after: [tlv(0x05)] }), "k").catch((e: unknown) => e);
+    expect((err as Error).cause).toBeInstanceOf(DerError);
+  });
+
+  it("policy command codes 0 and 0xFFFFFFFF (five octets) are 32-bit values: named as commands we cannot satisfy", async () => {
+    for (const [code, name] of [["00", "0x00000000"], ["00ffffffff", "0xffffffff"]] as const) {
+      await expect(parseTss2KeyFile(file({ policy: [entry(h(code))] }), "k")).rejects.toMatchObject({
+        code: "PRIVATE_KEY_UNSUPPORTED", message: `k: the key's policy uses command ${name}, which this agent cannot satisfy`,
+      });
+    }
+  });
+
+  it("a parent INTEGER of six octets is refused even when its value would fit", async () => {
+    await expect(parseTss2KeyFile(file({ parent: h("000081000001") }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: "k: the parent handle is not a 32-bit value" });
+  });
+
+  it("each refusal has its stable code, and a hint where there is a way out", async () => {
+    const oid = (last: number) => Buffer.concat([OID.subarray(0, -1), Buffer.from([last])]);
+    const unsupported = (message: string, hint?: RegExp) => ({ code: "PRIVATE_KEY_UNSUPPORTED", message, ...(hint ? { hint: expect.stringMatching(hint) } : {}) });
+    await expect(parseTss2KeyFile(file({ type: oid(4) }), "k")).rejects.toMatchObject(unsupported("k: importable TPM keys (2.23.133.10.1.4) are not supported", /tpm2_import/));
+    await expect(parseTss2KeyFile(file({ type: oid(5) }), "k")).rejects.toMatchObject(unsupported("k: this is sealed TPM data (2.23.133.10.1.5), not a signing key"));
+    await expect(parseTss2KeyFile(pem(file(), "TSS2 KEY BLOB"), "k")).rejects.toMatchObject(unsupported('k: the legacy "TSS2 KEY BLOB" format is not supported', /openssl_tpm2_engine/));
+    await expect(parseTss2KeyFile(file({ secret: tlv(0x04) }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: "k: TPMv2 key has 'secret' field which should not be set" });
+    await expect(parseTss2KeyFile(file({ parent: h("80000001") }), "k")).rejects.toMatchObject({
+      code: "TPM_KEY_INVALID", message: "k: invalid parent 0x80000001 for TPMv2 key", hint: expect.stringMatching(/hierarchy.*persistent key/),
+    });
+    const signed = der(standard({}, ["authPolicy=EXPLICIT:3,SEQUENCE:aps"]), ["[aps]", "a=SEQUENCE:ap", "[ap]", "policy=EXPLICIT:1,SEQUENCE:empty", "[empty]"]);
+    await expect(parseTss2KeyFile(signed, "k")).rejects.toMatchObject(unsupported("k: signed policies (authPolicy with TPM2_PolicyAuthorize) are not supported"));
+    const oid64 = `1.23${".1".repeat(30)}`;
+    await expect(parseTss2KeyFile(der(standard({ type: `OID:${oid64}` })), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: `k: invalid OID for TPMv2 key:${oid64}` });
+    const sized = (area: Buffer) => Buffer.concat([Buffer.from([area.length >> 8, area.length & 0xff]), area]);
+    const otherName = encode(TPMT_PUBLIC, { ...ecPublic, nameAlg: 0x0099 });
+    await expect(parseTss2KeyFile(file({ pubkey: sized(otherName) }), "k")).rejects.toMatchObject(unsupported("k: unsupported name algorithm 0x99"));
+    const symmetric = encode(TPMT_PUBLIC, { ...ecPublic, type: TPM_ALG.SYMCIPHER, parameters: { sym: { algorithm: TPM_ALG.AES, keyBits: 128, mode: TPM_ALG.CFB } }, unique: Buffer.alloc(32) } as unknown as TpmtPublic);
+    await expect(parseTss2KeyFile(file({ pubkey: sized(symmetric) }), "k")).rejects.toMatchObject(unsupported("k: unsupported TPMv2 key type (symmetric cipher key)"));
+  });
+
+  it("PEM after text that starts with the byte of a DER SEQUENCE ('0') is read as PEM, from text or bytes", async () => {
+    const text = `0x81000001 is not this key's parent\n${pem(file())}`;
+    expect((await parseTss2KeyFile(text, "k")).parent).toBe(TPM_RH.OWNER);
+    expect((await parseTss2KeyFile(Buffer.from(text, "latin1"), "k")).parent).toBe(TPM_RH.OWNER);
+  });
+
+  it("keygen writes what the builder writes, byte for byte: no policy field when there is no policy, emptyAuth always", () => {
+    const area = decodePublicArea(publicBytes, "k");
+    // The builder writes the outer length in two octets; DER (and keygen) uses one for 128–255.
+    const minimal = (f: Buffer) => (f[1] === 0x82 ? Buffer.concat([h("3081"), Buffer.from([f.length - 4]), f.subarray(4)]) : f);
+    const written = (over: Partial<Parameters<typeof encodeTss2KeyFile>[0]>) =>
+      Buffer.from(encodeTss2KeyFile({ parent: TPM_RH.OWNER, public: area, privateBlob: h("deadbeef"), emptyAuth: true, policy: [], ...over }).replace(/-----[A-Z0-9 ]+-----|\s/g, ""), "base64");
+    expect(written({})).toEqual(minimal(file()));
+    expect(written({ emptyAuth: false, parent: 0x81000001 })).toEqual(minimal(file({ emptyAuth: tlv(0x01, h("00")), parent: h("0081000001") })));
+    expect(written({ policy: [{ command: "PolicyAuthValue" }] })).toEqual(minimal(file({ policy: [entry(h("016b"))] })));
+  });
 });
 
 describe("policy statements and public keys, against values computed here", () => {
@@ -346,6 +405,24 @@ describe("policy statements and public keys, against values computed here", () =
     expect(() => objectName({ bytes: publicBytes, public: { ...ecPublic, nameAlg: 0x0099 } as TpmtPublic })).toThrow(
       expect.objectContaining({ code: "TPM_KEY_INVALID", message: "unsupported TPM object name algorithm 0x99" }),
     );
+  });
+  it("a keyed-hash or symmetric object cannot sign: named, not taken for an ECC key", () => {
+    const keyedHash = { type: TPM_ALG.KEYEDHASH, nameAlg: TPM_ALG.SHA256, objectAttributes: 0, authPolicy: Buffer.alloc(0), parameters: { scheme: { scheme: TPM_ALG.NULL } }, unique: Buffer.alloc(32) } as TpmtPublic;
+    expect(() => publicKeyOf(keyedHash, "k")).toThrow(
+      expect.objectContaining({ code: "PRIVATE_KEY_UNSUPPORTED", message: "k: a keyed-hash (sealed data or HMAC key) cannot sign; only RSA and ECC keys can" }),
+    );
+  });
+
+  it("a public area cut short or followed by one more byte is refused as an invalid public area, with its cause", () => {
+    for (const bytes of [publicBytes.subarray(0, -1), Buffer.concat([publicBytes, Buffer.from([0])])]) {
+      let err: unknown;
+      try {
+        decodePublicArea(bytes, "k");
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: "TPM_KEY_INVALID", message: expect.stringMatching(/^k: invalid TPM public area \(.+\)$/), cause: expect.any(Error) });
+    }
   });
 });
 

@@ -42,12 +42,13 @@ export function containsTss2Key(text: string): boolean {
 /** The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. */
 function tss2Der(data: string | Buffer, what: string): Buffer {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  if (bytes[0] === TAG.SEQUENCE) return bytes;
   const text = bytes.toString("utf8");
   // The one PEM decoder (headers, CRLF, strict base64), on the TSS2 block alone: other blocks around it are not read.
+  // Looked for before DER, as openssl does: text before the block may start with "0", the byte of a SEQUENCE.
   const [begin, endLine] = [text.indexOf(`-----BEGIN ${TSS2_PEM_LABEL}-----`), `-----END ${TSS2_PEM_LABEL}-----`];
   const end = text.indexOf(endLine, begin);
   if (begin >= 0 && end >= 0) return decodePemBlocks(text.slice(begin, end + endLine.length), what)[0]!.der;
+  if (bytes[0] === TAG.SEQUENCE) return bytes;
   if (text.includes("-----BEGIN TSS2 KEY BLOB-----")) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "TSS2 KEY BLOB" format is not supported`, {
       hint: "convert it to a TSS2 PRIVATE KEY file with openssl_tpm2_engine's tools, or load it yourself and use handle:0x81…",
