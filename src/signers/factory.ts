@@ -18,6 +18,7 @@ import { createFileSigner, createPkcs12Signer } from "./file/file-signer.js";
 import { isTpmHandleRef, noKeyHint, OPTION_NAMES, optionName, type SignerOptions, type TpmSignerOptions } from "./options.js";
 import type { Signer } from "./signer.js";
 
+// containsTss2Key()'s test, written here: importing tpm/keys would load the TPM code on every file-key run.
 const TSS2_MARKER = "-----BEGIN TSS2 PRIVATE KEY-----";
 
 const REF: Kind = [(ref) => typeof ref === "string" && ref !== "", "a non-empty string (a path, pkcs11: URI, handle:)"];
