@@ -208,27 +208,10 @@ describe("currentPcrPolicy", () => {
 
 describe("generateTpmKey --private-key handle:… on a TPM that fails to say whether the handle is free", () => {
   it("stops with the TPM's error (not taken as a free handle), after that one command", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "raa-keygen-tpm-"));
-    const commands: Buffer[] = [];
-    // TPM_RC_FAILURE to every command (raw framing: a response of 10 bytes).
-    const server = createServer((socket) =>
-      socket.on("data", (command) => {
-        commands.push(command);
-        socket.write(Buffer.from("80010000000a00000101", "hex"));
-      }),
-    );
-    const path = join(dir, "tpm.sock");
-    await new Promise<void>((resolve) => server.listen(path, resolve));
-    try {
-      const target = { kind: "handle" as const, handle: 0x81000010 };
-      const error = await generateTpmKey({ target, spec: parseKeySpec("p256"), device: `unix:${path}`, env: {} })
-        .catch((e: unknown) => e);
-      expect(error).toMatchObject({ message: expect.stringMatching(/TPM2_ReadPublic.*TPM_RC_FAILURE/) });
-      expect(commands).toHaveLength(1);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // TPM_RC_FAILURE to every command.
+    const { error, commands } = await keygenAtHandle(() => "00000101");
+    expect(error).toMatchObject({ message: expect.stringMatching(/TPM2_ReadPublic.*TPM_RC_FAILURE/) });
+    expect(commands).toHaveLength(1);
   });
 });
 
@@ -307,26 +290,35 @@ describe("generateTpmKey --private-key handle:… when the TPM says the handle i
     ["TPM_RC_HANDLE", "0000018b"],
     ["TPM_RC_VALUE", "00000184"],
   ])("ReadPublic's %s (no object there) lets it go on to create the key's parent", async (_, rc) => {
-    const dir = mkdtempSync(join(tmpdir(), "raa-keygen-tpm-"));
-    const commands: Buffer[] = [];
     // The first command (ReadPublic of the handle) is answered `rc`, every later one TPM_RC_FAILURE.
-    const server = createServer((socket) =>
-      socket.on("data", (command) => {
-        commands.push(command);
-        socket.write(Buffer.from(`8001 0000000a ${commands.length === 1 ? rc : "00000101"}`.replaceAll(" ", ""), "hex"));
-      }),
-    );
-    const path = join(dir, "tpm.sock");
-    await new Promise<void>((resolve) => server.listen(path, resolve));
-    try {
-      const target = { kind: "handle" as const, handle: 0x81000010 };
-      const error = await generateTpmKey({ target, spec: parseKeySpec("p256"), device: `unix:${path}`, env: {} })
-        .catch((e: unknown) => e);
-      expect(error).toMatchObject({ cause: { message: expect.stringMatching(/^TPM2_CreatePrimary failed: TPM_RC_FAILURE/) } });
-      expect(commands).toHaveLength(2);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { error, commands } = await keygenAtHandle((n) => (n === 1 ? rc : "00000101"));
+    expect(error).toMatchObject({ cause: { message: expect.stringMatching(/^TPM2_CreatePrimary failed: TPM_RC_FAILURE/) } });
+    expect(commands).toHaveLength(2);
   });
 });
+
+/**
+ * `keygen --private-key handle:0x81000010` against a TPM on a unix socket that answers its n-th command with a bare
+ * response code (`rc(n)`, 8 hex digits; raw framing); what it failed with and the commands it sent.
+ */
+async function keygenAtHandle(rc: (n: number) => string): Promise<{ error: unknown; commands: Buffer[] }> {
+  const dir = mkdtempSync(join(tmpdir(), "raa-keygen-tpm-"));
+  const commands: Buffer[] = [];
+  const server = createServer((socket) =>
+    socket.on("data", (command) => {
+      commands.push(command);
+      socket.write(Buffer.from(`80010000000a${rc(commands.length)}`, "hex"));
+    }),
+  );
+  const path = join(dir, "tpm.sock");
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  try {
+    const target = { kind: "handle" as const, handle: 0x81000010 };
+    const error = await generateTpmKey({ target, spec: parseKeySpec("p256"), device: `unix:${path}`, env: {} })
+      .catch((e: unknown) => e);
+    return { error, commands };
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
