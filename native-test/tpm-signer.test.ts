@@ -82,6 +82,7 @@ beforeAll(async () => {
   await made("rsa-auth", { algorithm: "RSA", bits: 2048, userAuth: "rsa-pw" });
   await made("ec-persist-parent", { algorithm: "EC", curve: "P-256", parent: SRK });
   await made("ec-protected-parent", { algorithm: "EC", curve: "P-256", parent: PROTECTED_PARENT, parentAuth: PARENT_PASSWORD, userAuth: KEY_PASSWORD });
+  await made("ec-protected-parent-nopw", { algorithm: "EC", curve: "P-256", parent: PROTECTED_PARENT, parentAuth: PARENT_PASSWORD });
 
   // tpm2-tools persistent keys, with and without password.
   persistentPub = {
@@ -495,22 +496,39 @@ describe("parameter encryption: the password never crosses the transport in clea
     expect(Buffer.concat(recorder.written).includes(Buffer.from("persist-pw"))).toBe(false);
   });
 
-  it("a key file under a persistent parent with a password: both sessions salted to the parent; the parent's flushed once the key is loaded", async () => {
+  /** Signs once through a recording transport; returns the signature and the commands written before TPM2_Sign. */
+  async function recordLoad(name: string, keyPassword: TpmSignerOptions["keyPassword"]) {
     const recorder = new RecordingTransport(await openTpmTransport(tpm.device, {}));
-    const signer = await openTpmSigner(
-      { ...fileOptions("ec-protected-parent"), keyPassword: { kind: "value", value: KEY_PASSWORD }, parentPassword: { kind: "value", value: PARENT_PASSWORD } },
-      { transport: recorder },
-    );
+    const signer = await openTpmSigner({ ...fileOptions(name), keyPassword, parentPassword: { kind: "value", value: PARENT_PASSWORD } }, { transport: recorder });
+    let signature: Buffer;
     try {
-      await signer.sign(message);
+      signature = await signer.sign(message);
     } finally {
       await signer.close();
     }
     const cc = (c: Buffer) => c.readUInt32BE(6);
     const loading = recorder.written.slice(0, recorder.written.findIndex((c) => cc(c) === 0x15d)); // up to TPM2_Sign
-    // TPM2_StartAuthSession's tpmKey and whether a salt follows (as above); TPM2_FlushContext's handle type.
-    expect(loading.filter((c) => cc(c) === 0x176).map((c) => [c.readUInt32BE(10), c.readUInt16BE(52) > 0])).toEqual([[0x81000002, true], [0x81000002, true]]);
-    expect(loading.filter((c) => cc(c) === 0x165).map((c) => c.readUInt32BE(10) >>> 24)).toEqual([0x02]);
+    return {
+      signature,
+      written: Buffer.concat(recorder.written),
+      // TPM2_StartAuthSession's tpmKey and whether a salt follows (as above); TPM2_FlushContext's handle type.
+      starts: loading.filter((c) => cc(c) === 0x176).map((c) => [c.readUInt32BE(10), c.readUInt16BE(52) > 0]),
+      flushedTypes: loading.filter((c) => cc(c) === 0x165).map((c) => c.readUInt32BE(10) >>> 24),
+    };
+  }
+
+  it("a key file under a persistent parent with a password: both sessions salted to the parent; the parent's flushed once the key is loaded", async () => {
+    const { starts, flushedTypes } = await recordLoad("ec-protected-parent", { kind: "value", value: KEY_PASSWORD });
+    expect(starts).toEqual([[0x81000002, true], [0x81000002, true]]);
+    expect(flushedTypes).toEqual([0x02]);
+  });
+
+  it("a key file without a password under a persistent parent with one: the parent's session is still salted to the parent", async () => {
+    const { signature, written, starts, flushedTypes } = await recordLoad("ec-protected-parent-nopw", undefined);
+    expect(starts).toEqual([[0x81000002, true]]);
+    expect(flushedTypes).toEqual([0x02]);
+    expect(written.includes(Buffer.from(PARENT_PASSWORD))).toBe(false);
+    expect(await opensslVerifies(tpm, keys["ec-protected-parent-nopw"]!.publicKeyPath, message, signature, "sha256")).toBe(true);
   });
 
   it("control: with parameter encryption turned off (password sessions) both are visible — the capture does see them", async () => {
