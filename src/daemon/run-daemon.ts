@@ -64,19 +64,31 @@ type RefreshFailure = Extract<RefreshEvent, { type: "refresh-failed" }>;
 /**
  * Which failures of an outage (network, service: retried every 30 s or so) are logged: the 1st, 2nd, 4th…, then
  * every 64th, and at once when its error changes (request ids, times and counts aside; a refused connection, then
- * a TLS-inspecting proxy: one code) or the previous credentials lapse — not ~2,900 lines a day. The returned
- * function gives a logged failure's line ending, undefined for one not logged; no failure ends the outage ("").
+ * a TLS-inspecting proxy: one code) or the previous credentials lapse — not ~2,900 lines a day. A change back to an
+ * error this outage already had is said once between two of those lines (two errors alternating at every attempt).
+ * The returned function gives a logged failure's line ending, undefined for one not logged; no failure ends the
+ * outage ("").
  */
 function outageSchedule(): (failure: RefreshFailure | undefined) => string | undefined {
   let last: string | undefined;
+  const seen = new Set<string>();
+  let changeBackSaid = false;
   return (failure) => {
     const what = failure?.error.message.replace(/\[request id [^\]]*\]|\d+/g, "#");
     const key = failure && `${failure.error.code} ${failure.servingPreviousUntil !== undefined} ${what}`;
     const repeated = key !== undefined && key === last;
     last = key;
-    if (!failure) return "";
+    if (!failure) {
+      seen.clear();
+      changeBackSaid = false;
+      return "";
+    }
     const n = failure.consecutiveFailures;
-    if (repeated && n % 64 !== 0 && (n & (n - 1)) !== 0) return undefined;
+    const scheduled = n % 64 === 0 || (n & (n - 1)) === 0;
+    const known = seen.has(key!);
+    if (seen.size < 32) seen.add(key!);
+    if (!scheduled && (repeated || (known && changeBackSaid))) return undefined;
+    changeBackSaid = !scheduled && known;
     const next = n < 64 ? 2 ** (Math.floor(Math.log2(n)) + 1) : n - (n % 64) + 64;
     return `; logged again at failure #${next} unless it changes`;
   };

@@ -192,4 +192,35 @@ describe("a daemon's source through a week of an endpoint that does not answer (
       await source.close();
     }
   });
+
+  it("an outage that alternates between two errors at every attempt: a few lines, not one per attempt; a third error at once", async () => {
+    // Before: each attempt differed from the one before, so each was logged (two endpoints behind one name, one
+    // refusing connections, one behind a TLS-inspecting proxy: ~2,900 lines a day).
+    const t = new VirtualTime(Date.UTC(2026, 0, 1));
+    const lines: string[] = [];
+    let failures = 0;
+    const spec = {
+      name: "p",
+      settings: { signer: { certificate: "/c", privateKey: "/k" }, session: { ...ARNS, durationSeconds: 3600 }, endpoint: {} },
+      now: t.now, monotonic: t.now, timers: t, random: () => 0.5,
+      createSigner: async () => ({ close: async () => {} }),
+      createSession: async () => {
+        failures++;
+        if (failures === 150) throw new NetworkError("NETWORK_ERROR", "getaddrinfo EAI_AGAIN rolesanywhere.us-east-1.amazonaws.com");
+        if (failures % 2 === 1) throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED 127.0.0.1:443");
+        throw new NetworkError("NETWORK_ERROR", "the TLS certificate of rolesanywhere is not trusted: self-signed certificate");
+      },
+    };
+    const source = loggingSource(spec as never, (line) => lines.push(line), {});
+    try {
+      source.start();
+      for (let i = 0; i < 100_000 && failures < 200; i++) await t.runUntil(t.now() + 1_000);
+      const logged = lines.map((line) => Number(/; retry #(\d+) at /.exec(line)![1]) - 1);
+      // The schedule's lines (1, 2, 4 … 128, 192), at most one change back between two of them, and the new error.
+      expect(logged).toEqual([1, 2, 3, 4, 5, 8, 9, 16, 17, 32, 33, 64, 65, 128, 129, 150, 151, 192, 193]);
+      expect(lines[logged.indexOf(150)]).toMatch(/EAI_AGAIN/);
+    } finally {
+      await source.close();
+    }
+  });
 });
