@@ -1,8 +1,8 @@
 /** Transport framing over loopback sockets and a scripted device file (no TPM needed). */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from "node:fs";
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -10,7 +10,7 @@ import { build } from "esbuild";
 import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../helpers/libfaketime.js";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
 import { SocketTransport } from "../../src/tpm/transport/socket-transport.js";
-import { completeResponse, MAX_RESPONSE_SIZE, TpmConnectionLost } from "../../src/tpm/transport/transport.js";
+import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "../../src/tpm/transport/transport.js";
 
 const COMMAND = Buffer.from("80010000000c0000017b0004", "hex");
 const RESPONSE = Buffer.from("800100000010000000000004a1b2c3d4", "hex");
@@ -627,6 +627,33 @@ describe("SocketTransport after close and on a path that is no socket", () => {
       await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM socket ${path} is ${kind}, not a socket`, hint });
       await t.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("exchangeSync (the exit handler's last flush) and the wall clock", () => {
+  it("waits its 2 s for an answer even when the clock is set back an hour meanwhile (NTP's first step at boot)", () => {
+    // Before: the deadline was read from Date.now(), so a step back kept the exit waiting an hour for a silent TPM
+    // (here: until the test let the clock run again after 10 s); a step forward gave up at once.
+    const dir = mkdtempSync(join(tmpdir(), "raa-exchange-sync-"));
+    const fifo = join(dir, "silent-tpm");
+    execFileSync("mkfifo", [fifo]);
+    // Read and write on one FIFO: the command written comes back; it never completes an answer, then EAGAIN.
+    const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    const started = performance.now();
+    let reads = 0;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => {
+      const real = performance.timeOrigin + performance.now();
+      if (performance.now() - started > 10_000) return real + 3_600_000; // lets the old loop end
+      return reads++ === 0 ? real : real - 3_600_000;
+    });
+    try {
+      expect(exchangeSync(fd, Buffer.alloc(10), () => undefined)).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(8_000); // 2 s and the machine's load
+    } finally {
+      clock.mockRestore();
+      closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -44,9 +44,10 @@ export function exchangeSync(fd: number, command: Buffer, complete: (received: B
   try {
     writeSync(fd, command);
     const buf = Buffer.alloc(MAX_RESPONSE_SIZE + 8);
-    const deadline = Date.now() + 2000;
+    // Monotonic: this runs in the exit handler, maybe as NTP steps the clock at boot (back: an hour's wait).
+    const deadline = performance.now() + 2000;
     const nap = new Int32Array(new SharedArrayBuffer(4));
-    for (let have = 0; Date.now() < deadline; ) {
+    for (let have = 0; performance.now() < deadline; ) {
       let n: number;
       try {
         n = readSync(fd, buf, have, buf.length - have, null);
