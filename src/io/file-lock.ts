@@ -81,7 +81,7 @@ function pidScope(): string {
 async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy: Busy): Promise<string> {
   const random = randomBytes(4).toString("hex");
   const token = `${process.pid} ${pidScope()} ${Date.now()} ${random} ${startTime("self") ?? "-"}\n`;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs; // monotonic: a clock set back meanwhile does not stretch it
   for (;;) {
     let created = false;
     try {
@@ -107,7 +107,7 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy
         hint: "its owner or root must delete it (its holder is gone); the file was left as it was",
       });
     }
-    if (Date.now() >= deadline) {
+    if (performance.now() >= deadline) {
       const { message, hint } = busy(lockPath, /^\d+(?= )/.exec(holder ?? "")?.[0] ?? "?", timeoutMs);
       throw new InputError("FILE_LOCKED", message, { hint });
     }

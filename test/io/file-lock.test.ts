@@ -71,6 +71,27 @@ describe("withFileLock", () => {
     expect(existsSync(lock)).toBe(false);
   });
 
+  it("a wait for a busy lock lasts its timeout when the clock is set back an hour meanwhile (NTP's first step)", async () => {
+    // Before: the deadline was read from Date.now(), so the wait went on for the hour (here: until the test let the
+    // clock run again after 10 s); a step forward gave up at once.
+    const lock = join(dir, "clock-step.lock");
+    const release = await holdFileLock(lock);
+    const started = performance.now();
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => {
+      const real = performance.timeOrigin + performance.now();
+      if (performance.now() - started > 10_000) return real + 3_600_000; // lets the old wait end
+      return performance.now() - started < 200 ? real : real - 3_600_000; // set back once the wait began
+    });
+    try {
+      const error = await withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "FILE_LOCKED" });
+      expect(performance.now() - started).toBeLessThan(8_000); // 1 s and the machine's load
+    } finally {
+      clock.mockRestore();
+      await release();
+    }
+  });
+
   it("an old lock naming a live pid of another process (the pid reused after a crash), or no start time: broken", async () => {
     const scope = `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
     for (const holder of [`${process.ppid} ${scope} 0 reused 0`, `${process.pid} ${scope} 0 reused 1`, `${process.pid} ${scope} 0 older`]) {
