@@ -118,17 +118,11 @@ describe("a daemon's source through a week of an endpoint that does not answer (
     const lines: { at: number; line: string }[] = [];
     let down = true;
     let seed = 1;
-    const spec = {
-      name: "p",
-      settings: { signer: { certificate: "/c", privateKey: "/k" }, session: { ...ARNS, durationSeconds: 3600 }, endpoint: {} },
-      now: t.now, monotonic: t.now, timers: t, random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647),
-      createSigner: async () => ({ close: async () => {} }),
-      createSession: async () => {
-        if (down) throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED 127.0.0.1:443");
-        const expiration = new Date(t.now() + 3_600_000);
-        return { accessKeyId: "AKIA", secretAccessKey: "secret", sessionToken: "token", expiration };
-      },
-    };
+    const spec = outageSpec(t, async () => {
+      if (down) throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED 127.0.0.1:443");
+      const expiration = new Date(t.now() + 3_600_000);
+      return { accessKeyId: "AKIA", secretAccessKey: "secret", sessionToken: "token", expiration };
+    }, () => ((seed = (seed * 48271) % 2147483647) / 2147483647));
     const source = loggingSource(spec as never, (line) => lines.push({ at: t.now(), line }), {});
     try {
       source.start();
@@ -155,19 +149,13 @@ describe("a daemon's source through a week of an endpoint that does not answer (
     const lines: string[] = [];
     let failures = 0;
     let up = false;
-    const spec = {
-      name: "p",
-      settings: { signer: { certificate: "/c", privateKey: "/k" }, session: { ...ARNS, durationSeconds: 3600 }, endpoint: {} },
-      now: t.now, monotonic: t.now, timers: t, random: () => 0.5,
-      createSigner: async () => ({ close: async () => {} }),
-      createSession: async () => {
-        if (up) return { accessKeyId: "AKIA", secretAccessKey: "secret", sessionToken: "token", expiration: new Date(t.now() + 3_600_000) };
-        failures++;
-        const id = `[request id ${failures.toString(16)}a-${failures}]`;
-        if (failures <= 10 || failures > 20) throw new NetworkError("NETWORK_ERROR", `connect ECONNREFUSED 127.0.0.1:443 ${id}`);
-        throw new NetworkError("NETWORK_ERROR", "the TLS certificate of rolesanywhere is not trusted: self-signed certificate");
-      },
-    };
+    const spec = outageSpec(t, async () => {
+      if (up) return { accessKeyId: "AKIA", secretAccessKey: "secret", sessionToken: "token", expiration: new Date(t.now() + 3_600_000) };
+      failures++;
+      const id = `[request id ${failures.toString(16)}a-${failures}]`;
+      if (failures <= 10 || failures > 20) throw new NetworkError("NETWORK_ERROR", `connect ECONNREFUSED 127.0.0.1:443 ${id}`);
+      throw new NetworkError("NETWORK_ERROR", "the TLS certificate of rolesanywhere is not trusted: self-signed certificate");
+    });
     const source = loggingSource(spec as never, (line) => lines.push(line), {});
     const until = async (done: () => boolean) => {
       for (let i = 0; i < 10_000 && !done(); i++) await t.runUntil(t.now() + 1_000);
@@ -199,18 +187,12 @@ describe("a daemon's source through a week of an endpoint that does not answer (
     const t = new VirtualTime(Date.UTC(2026, 0, 1));
     const lines: string[] = [];
     let failures = 0;
-    const spec = {
-      name: "p",
-      settings: { signer: { certificate: "/c", privateKey: "/k" }, session: { ...ARNS, durationSeconds: 3600 }, endpoint: {} },
-      now: t.now, monotonic: t.now, timers: t, random: () => 0.5,
-      createSigner: async () => ({ close: async () => {} }),
-      createSession: async () => {
-        failures++;
-        if (failures === 150) throw new NetworkError("NETWORK_ERROR", "getaddrinfo EAI_AGAIN rolesanywhere.us-east-1.amazonaws.com");
-        if (failures % 2 === 1) throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED 127.0.0.1:443");
-        throw new NetworkError("NETWORK_ERROR", "the TLS certificate of rolesanywhere is not trusted: self-signed certificate");
-      },
-    };
+    const spec = outageSpec(t, async () => {
+      failures++;
+      if (failures === 150) throw new NetworkError("NETWORK_ERROR", "getaddrinfo EAI_AGAIN rolesanywhere.us-east-1.amazonaws.com");
+      if (failures % 2 === 1) throw new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED 127.0.0.1:443");
+      throw new NetworkError("NETWORK_ERROR", "the TLS certificate of rolesanywhere is not trusted: self-signed certificate");
+    });
     const source = loggingSource(spec as never, (line) => lines.push(line), {});
     try {
       source.start();
@@ -224,3 +206,14 @@ describe("a daemon's source through a week of an endpoint that does not answer (
     }
   });
 });
+
+/** A source "p" over virtual time `t` whose CreateSession is `createSession` (the signer never fails). */
+function outageSpec(t: VirtualTime, createSession: () => Promise<unknown>, random: () => number = () => 0.5) {
+  return {
+    name: "p",
+    settings: { signer: { certificate: "/c", privateKey: "/k" }, session: { ...ARNS, durationSeconds: 3600 }, endpoint: {} },
+    now: t.now, monotonic: t.now, timers: t, random,
+    createSigner: async () => ({ close: async () => {} }),
+    createSession,
+  };
+}
