@@ -84,7 +84,7 @@ export function booleanOf(inline: string | undefined): boolean | undefined {
   return /^(false|0|f|FALSE|False)$/.test(inline) ? false : undefined;
 }
 
-/** Go's `strconv.ParseInt(s, 0, 64)`: decimal, `0x`, `0o`/`0`, `0b`, optional sign, `_` between digits or after a prefix. */
+/** Go's `strconv.ParseInt(s, 0, 64)`: decimal, `0x`, `0o`/`0`, `0b`, a sign, `_` between digits or after a prefix. */
 function parseGoInteger(text: string, flag: string): number {
   const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)$/.exec(text);
   if (!m) throw new UsageError("USAGE", `invalid argument "${text}" for "--${flag}" flag: not an integer`);

@@ -38,7 +38,10 @@ export function isSessionLost(error: unknown): boolean {
   return name !== undefined && SESSION_LOST.has(name);
 }
 
-/** For clean-up calls whose failure changes nothing (shutting down, or the first error is the one to report); true if it worked. */
+/**
+ * For clean-up calls whose failure changes nothing (shutting down, or the first error is the one to report); true
+ * if it worked.
+ */
 export function quietly(action: () => void): boolean {
   try {
     action();

@@ -89,7 +89,8 @@ let beforeFirstSecret: (() => void) | undefined;
 
 /**
  * `hook` runs once, before the first PIN or password is read: the CLI's (no inspector, no core file from then on, as
- * the daemons; long-running.ts). A library call never sets it: making the host application non-dumpable is not ours to do.
+ * the daemons; long-running.ts). A library call never sets it: making the host application non-dumpable is not
+ * ours to do.
  */
 export function beforeFirstSecretRead(hook: () => void): void {
   beforeFirstSecret = hook;

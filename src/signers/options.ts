@@ -125,7 +125,7 @@ export interface TpmSettings {
   parentPassword?: SecretSource;
 }
 
-/** Given by the factory to the back-ends that may prompt for a secret not given. */
+/** Given by the factory to the back-ends, which may prompt for a secret (a `prompt` source, or one not given). */
 export interface PromptSignal {
   /** Ends a prompt's wait with its reason: a credential source's close(). */
   signal?: AbortSignal;
