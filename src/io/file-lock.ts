@@ -21,9 +21,9 @@ interface LockOptions {
 /**
  * Runs `fn` while holding an advisory lock on `lockPath`. Node has no flock(2), so the lock is a file created
  * with O_CREAT|O_EXCL holding `pid host time random start`. A lock left by a crashed process is broken when its pid
- * no longer exists on this host (and pid namespace), or when it is older than STALE_MS (other hosts, e.g. on NFS;
- * a pid reused by another process) unless that pid's process started when the holder did: a holder stopped for
- * minutes (SIGSTOP, a frozen cgroup) keeps its lock.
+ * no longer exists on this host (and pid namespace) or is another process (it started at another time), or when it
+ * is older than STALE_MS (other hosts, e.g. on NFS; a holder whose start is unknown) unless that pid's process started
+ * when the holder did: a holder stopped for minutes (SIGSTOP, a frozen cgroup) keeps its lock.
  * Breaking goes through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two
  * waiters cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
  */
@@ -164,8 +164,11 @@ async function isStale(lockPath: string, holder: string): Promise<boolean> {
   const here = `${pid} ${pidScope()} `; // a host name may hold spaces: matched whole, not split
   if (holder.startsWith(here) && pid > 0) {
     if (!processExists(pid)) return true;
-    const [, , started] = holder.slice(here.length).trimEnd().split(" ");
-    if (started !== undefined && started === startTime(pid)) return false;
+    const [, , started = "-"] = holder.slice(here.length).trimEnd().split(" ");
+    const now = started === "-" ? undefined : startTime(pid);
+    if (now === started) return false;
+    // Started at another tick: the pid is another process's now, whatever the lock's age.
+    if (now !== undefined && now.split("@")[0] !== started.split("@")[0]) return true;
   }
   const info = await stat(lockPath).catch(() => undefined);
   // An empty file is a lock being written right now, unless it has been empty for a long time.

@@ -104,6 +104,25 @@ describe("withFileLock", () => {
     }
   });
 
+  it("a fresh lock naming a live pid that started at another time (the pid reused after a crash): broken at once", async () => {
+    // Before: held until a minute old, so a serve restarted at once was refused, naming an unrelated process.
+    const stat = readFileSync("/proc/self/stat", "latin1");
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim();
+    const scope = `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
+    const lock = join(dir, "reused-fresh.lock");
+    for (const started of [`${ticks + 1}@${boot}`, `${ticks + 1}`]) {
+      writeFileSync(lock, `${process.pid} ${scope} ${Date.now()} reused ${started}\n`);
+      await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }), started).resolves.toBe("ran");
+    }
+    // The same tick in another boot, or no start recorded: only its age tells.
+    for (const started of [`${ticks}@00000000-0000-4000-8000-000000000000`, "-"]) {
+      writeFileSync(lock, `${process.pid} ${scope} ${Date.now()} fresh ${started}\n`);
+      const error = await withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }).catch((e: unknown) => e);
+      expect(error, started).toMatchObject({ code: "FILE_LOCKED" });
+    }
+  });
+
   it("an old lock from before a reboot, whose pid and start time a process has again (a boot-time service): broken", async () => {
     // Before: a pid and a start time (clock ticks since boot) recur across reboots, so a crashed holder's lock left on
     // disk was held for ever by whatever process, even this one, got both again.
