@@ -291,6 +291,24 @@ describe("install-systemd: what the units are written over, and what goes into t
     );
   });
 
+  it("--user naming a uid-0 alias (toor) in the passwd file under --root is refused: exit 2, one line", async () => {
+    // Before: exit 0; the services ran as root under another name.
+    const { dir: root, cleanup } = makeTempDir("raa-install-toor-");
+    try {
+      mkdirSync(join(root, "etc"));
+      writeFileSync(join(root, "etc/passwd"), "root:x:0:0::/root:/bin/sh\ntoor:x:0:0::/root:/bin/sh\nsvc:x:990:990::/:/usr/sbin/nologin\n");
+      const r = await dryRun("--root", root, "--user", "toor");
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr).toBe(
+        "roles-anywhere-agent: --user toor has uid 0: it would give the services every privilege: a flaw in serve, " +
+          "which answers requests, would be root's (leave --user out for roles-anywhere, a user of its own)\n",
+      );
+      expect((await dryRun("--root", root, "--user", "svc")).code).toBe(0); // control: a user of its own
+    } finally {
+      cleanup();
+    }
+  });
+
   it.each(["/dev/zero", "/tmp"])("--pin-file %s (a device, a directory: no PIN file) is refused: exit 3, one line", async (path) => {
     // Before: exit 0 with "run chmod 600 /dev/zero"; systemd would then hand the service 1 MiB of zeros as the PIN
     // (one wrong PIN presented), or a directory's files under other names (the PIN file missing at every start).

@@ -1,4 +1,5 @@
 import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
 import { statIfAny } from "../../io/atomic-write.js";
@@ -22,9 +23,11 @@ const command: CommandSpec = {
     const [{ generateFiles }, { hiddenFromServices, installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
-    if (user === "nobody" || user === "nfsnobody" || user === "root") {
-      const what = user === "root"
-        ? "would give the services every privilege: a flaw in serve, which answers requests, would be root's"
+    // A uid-0 alias (toor) is root by another name; a user not there yet is made by sysusers.d with a uid of its own.
+    const isRoot = user === "root" || uidInPasswd(stringArg(args, "root") ?? "/", user) === "0";
+    if (user === "nobody" || user === "nfsnobody" || isRoot) {
+      const what = isRoot
+        ? `${user === "root" ? "" : "has uid 0: it "}would give the services every privilege: a flaw in serve, which answers requests, would be root's`
         : "is shared by other services: they could read the credentials and use the key";
       throw new UsageError("USAGE", `--user ${user} ${what}`, { hint: "leave --user out for roles-anywhere, a user of its own" });
     }
@@ -83,3 +86,10 @@ const command: CommandSpec = {
 };
 
 export default command;
+
+/** The uid `user` has in the passwd file under `root`, if it is there (a regular file: a FIFO would block the read). */
+function uidInPasswd(root: string, user: string): string | undefined {
+  const path = join(root, "etc/passwd");
+  if (!statIfAny(path)?.isFile()) return undefined;
+  return readFileSync(path, "utf8").split("\n").find((line) => line.startsWith(`${user}:`))?.split(":")[2];
+}
