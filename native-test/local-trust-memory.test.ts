@@ -182,12 +182,17 @@ describe.runIf(canCreateUsers())("long-running commands are non-dumpable: anothe
     // ws://127.0.0.1:…', and whoever connected ran code in the agent, its credentials and PINs in reach).
     const socket = join(home, "agent-inspector.sock");
     const agent = await startAsUser(cli, ["agent", "--config", config, "--socket", socket], /agent listening on/, { NODE_OPTIONS: "--inspect-port=0" });
+    // The control, a plain Node.js of the user's given the same signal: once its inspector is open, the agent has had
+    // as long to open one (a fixed wait could end first under load, and the test pass on broken code).
+    const control = await startAsUser("-e", ["console.error('ready'); setInterval(() => {}, 1000)"], /^ready$/, { NODE_OPTIONS: "--inspect-port=0" });
     try {
-      expect((await user.run("kill", ["-USR1", String(agent.child.pid)])).code).toBe(0);
-      await new Promise((r) => setTimeout(r, 500));
+      expect((await user.run("kill", ["-USR1", String(agent.child.pid), String(control.child.pid)])).code).toBe(0);
+      for (let i = 0; i < 2400 && !control.log.some((l) => /Debugger listening/.test(l)); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(control.log.join("\n")).toMatch(/Debugger listening/);
       expect((await user.run("curl", ["-sf", "--unix-socket", socket, "http://agent/v1/credentials/P"])).code).toBe(0);
       expect(agent.log.join("\n")).not.toMatch(/Debugger listening/);
     } finally {
+      await stop(control);
       await stop(agent);
     }
     // Before: the agent ran with the inspector open on 127.0.0.1, which every local user can reach.
