@@ -300,6 +300,12 @@ describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse doe
     }
   });
 
+  // Before: an empty private blob parsed and was handed to TPM2_Load, for the TPM to refuse; an empty public area
+  // was refused by its decoder ("truncated UINT16").
+  it.each([["pubkey", "PUBLIC"], ["privkey", "PRIVATE"]] as const)("a %s of size 0 (its size field alone): refused as such", async (field, name) => {
+    await expect(parseTss2KeyFile(file({ [field]: h("0000") }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: `k: invalid length for TPMv2 ${name} blob` });
+  });
+
   it("PEM with a BEGIN line and no END line: no block found", async () => {
     const text = pem(file()).replace("-----END TSS2 PRIVATE KEY-----\n", "");
     await expect(parseTss2KeyFile(text, "k")).rejects.toMatchObject({ code: "PEM_INVALID", message: 'k: no "-----BEGIN TSS2 PRIVATE KEY-----" block found' });

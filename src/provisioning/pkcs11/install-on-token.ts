@@ -7,7 +7,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { InputError } from "../../errors.js";
 import { createObject, destroyObject, findObjects, findPrivateKeys, publicKeyOf, readAttributes } from "../../pkcs11/objects.js";
 import type { Template, TokenContext } from "../../pkcs11/objects.js";
-import { ckrName, Pkcs11AmbiguousError, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
+import { ckrName, Pkcs11AmbiguousError, pkcs11Failure } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri, withoutQuery, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { CERTIFICATE, CERTIFICATES, type Certificate } from "../../x509/certificate.js";
@@ -73,17 +73,12 @@ async function install(
       });
     }
     const ours = createCertificate(context, request.certificate, key.id, key.label, CERTIFICATE_CATEGORY.TOKEN_USER);
-    try {
-      for (const old of existing) destroyObject(context, old);
-    } catch (error) {
-      // Gone already (CKR_OBJECT_HANDLE_INVALID): the other install removed it too.
-      if (ckrName(error) !== "CKR_OBJECT_HANDLE_INVALID") {
-        throw pkcs11Failure(`removing the replaced certificate from ${token}`, error);
-      }
-    }
+    for (const old of existing) destroyUnlessGone(context, old, `removing the replaced certificate from ${token}`);
     written = !findObjects(context, { class: CKO.CERTIFICATE, id: key.id }).some((h) => !h.equals(ours));
     if (written) break;
-    quietly(() => destroyObject(context, ours));
+    // Left, ours would pass for "already on the token" at the next attempt, and the key would keep two certificates.
+    destroyUnlessGone(context, ours, `removing this certificate again from ${token}, where another program stored one for the key meanwhile,`,
+      "the key now has this certificate and the other's: delete the one not wanted with the token's tools (e.g. pkcs11-tool --delete-object)");
     if (attempt === 3) {
       const what = `certificates with the key's id ${key.id.toString("hex")}`;
       throw new InputError("OBJECT_EXISTS", `another program stored ${what} on ${token} meanwhile`, {
@@ -102,6 +97,15 @@ async function install(
     chainWritten++;
   }
   return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, key.id, key.label)), written, chainWritten };
+}
+
+/** Gone already (CKR_OBJECT_HANDLE_INVALID) is no failure: another install removed it too. */
+function destroyUnlessGone(context: TokenContext, handle: Buffer, what: string, hint?: string): void {
+  try {
+    destroyObject(context, handle);
+  } catch (error) {
+    if (ckrName(error) !== "CKR_OBJECT_HANDLE_INVALID") throw pkcs11Failure(what, error, hint);
+  }
 }
 
 function createCertificate(

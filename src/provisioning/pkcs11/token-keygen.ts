@@ -141,9 +141,15 @@ function generateTokenKeyPair(context: TokenContext, spec: KeySpec, id: Buffer, 
   const left = destroyPair(context, pair);
   if (twin) {
     const what = `other objects with label "${label}" or id ${id.toString("hex")}`;
-    throw new InputError("OBJECT_EXISTS", `${token} got ${what} while this key was made; it ${left}`, {
-      hint: "another keygen ran at the same time: use the key it made, or run keygen again with another label",
-    });
+    // Left on the token, this pair is told from the other keygen's only by the id or label that the other's lacks.
+    const named = `id ${id.toString("hex")} and label "${label}"`;
+    const alike = findObjects(context, { id, label }).some((handle) => !ours.has(handle.toString("hex")));
+    const hint = left === DESTROYED
+      ? "another keygen ran at the same time: use the key it made, or run keygen again with another label"
+      : alike
+        ? `another keygen made a pair with the same ${named} at the same time: the two cannot be told apart; delete both and run keygen again`
+        : `another keygen ran at the same time: the pair to delete is this keygen's, the only one with both ${named}; keep the other keygen's`;
+    throw new InputError("OBJECT_EXISTS", `${token} got ${what} while this key was made; it ${left}`, { hint });
   }
   if (other !== undefined) {
     const what = `${token} made another key than asked for (${other})`;
@@ -174,8 +180,9 @@ type KeyPairHandles = ReturnType<typeof generateKeyPair>;
 /** Destroys both objects of the pair (each is tried); says, for a message, whether they are gone. */
 function destroyPair(context: TokenContext, pair: KeyPairHandles): string {
   const gone = [pair.privateKey, pair.publicKey].map((handle) => quietly(() => destroyObject(context, handle))).every(Boolean);
-  return gone ? "was destroyed" : "could not be destroyed: delete it with the token's tools";
+  return gone ? DESTROYED : "could not be destroyed: delete it with the token's tools";
 }
+const DESTROYED = "was destroyed";
 
 function generateWithAcceptedTemplate(
   context: TokenContext, spec: KeySpec, id: Buffer, label: string, keyType: string,

@@ -111,9 +111,9 @@ function parentHandle(bytes: Buffer, what: string): number {
 
 const HIERARCHY_PARENTS: ReadonlySet<number> = new Set([TPM_RH.OWNER, TPM_RH.NULL, TPM_RH.ENDORSEMENT, TPM_RH.PLATFORM]);
 
-/** Splits a TPM2B (UINT16 size ‖ data) and checks the size against what follows. */
+/** Splits a TPM2B (UINT16 size ‖ data) and checks the size against what follows; an empty one is no key's. */
 function sizedContents(bytes: Buffer, what: string, field: "PUBLIC" | "PRIVATE"): Buffer {
-  if (bytes.length < 2 || bytes.readUInt16BE(0) !== bytes.length - 2) {
+  if (bytes.length <= 2 || bytes.readUInt16BE(0) !== bytes.length - 2) {
     throw new InputError("TPM_KEY_INVALID", `${what}: invalid length for TPMv2 ${field} blob`);
   }
   return Buffer.from(bytes.subarray(2));

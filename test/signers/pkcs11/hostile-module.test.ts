@@ -1398,6 +1398,43 @@ describe("install-certificate on a module that refuses or races", () => {
     expect(token.calls.filter((c) => c === "C_CreateObject")).toHaveLength(3);
     expect(certificates().filter((c) => c.get(CKA.VALUE)?.equals(leafDer))).toEqual([]);
   });
+
+  it.each([[false], [true]])("another program's certificate stored meanwhile, ours not removable (replace: %s): said, exit 5", async (replace) => {
+    // Before: exit 0, "the certificate was already on the token" (ours, found at the next attempt), two certificates left.
+    let meanwhile = true;
+    token.override.C_CreateObject = (_session, template) => {
+      const ours = templateAttributes(template);
+      token.objects.push(ours, ...(meanwhile ? [new Map(ours).set(CKA.VALUE, otherDer)] : []));
+      meanwhile = false;
+      return ulong(token.objects.indexOf(ours) + 1);
+    };
+    token.override.C_DestroyObject = () => {
+      throw new Error("CKR_ACTION_PROHIBITED:27");
+    };
+    const { code, stdout, stderr } = await install(...(replace ? ["--replace"] : []));
+    expect(stderr).toBe(
+      `${PROGRAM}: removing this certificate again from ${TOKEN}, where another program stored one for the key meanwhile, failed: `
+        + "CKR_ACTION_PROHIBITED (0x1B) (the key now has this certificate and the other's: delete the one not wanted with the token's tools"
+        + " (e.g. pkcs11-tool --delete-object))\n",
+    );
+    expect([code, stdout]).toEqual([5, ""]);
+    expect(certificates().map((c) => c.get(CKA.VALUE))).toEqual([leafDer, otherDer]);
+  });
+
+  it("ours already removed by the other install (CKR_OBJECT_HANDLE_INVALID): no failure, the other's certificate kept", async () => {
+    token.override.C_CreateObject = (_session, template) => {
+      const ours = templateAttributes(template);
+      token.objects.push(new Map(ours).set(CKA.VALUE, otherDer)); // the other's, which removed ours at once
+      return ulong(token.objects.length + 1);
+    };
+    token.override.C_DestroyObject = () => {
+      throw new Error("CKR_OBJECT_HANDLE_INVALID:130");
+    };
+    const { code, stderr } = await install();
+    expect(stderr).toMatch(/already holds another certificate with the key's id 31 \(pass --replace to replace it/);
+    expect(code).toBe(3);
+    expect(certificates().map((c) => c.get(CKA.VALUE))).toEqual([otherDer]);
+  });
 });
 
 describe("install-certificate for a key without a usable CKA_LABEL (none, or not UTF-8)", () => {
@@ -1590,10 +1627,11 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
     expect(stdout).toBe("pkcs11:id=%0A;object=new;serial=0001;token=fake\n");
   });
 
-  it("a twin made meanwhile (another keygen, same label): the pair made is destroyed, the twin left, exit 3", async () => {
+  /** A module that makes the pair as asked and, at the same moment, another keygen's key with `twinId`. */
+  function generatesWithTwin(twinId: Buffer): void {
     token.override.C_GenerateKeyPair = (_session, _mechanism, publicTemplate, privateTemplate) => {
       const twin = templateAttributes(privateTemplate);
-      twin.set(CKA.ID, Buffer.from([0x0b])); // another keygen's key: same label, its own id
+      twin.set(CKA.ID, twinId);
       const publicKey = templateAttributes(publicTemplate).set(CKA.EC_PARAMS, derOid(NAMED_CURVES["P-256"].oid));
       const privateKey = templateAttributes(privateTemplate);
       for (const type of [CKA.ALWAYS_SENSITIVE, CKA.NEVER_EXTRACTABLE]) privateKey.set(type, Buffer.from([1]));
@@ -1601,6 +1639,10 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
       token.objects.push(twin, publicKey, privateKey);
       return { publicKey: ulong(token.objects.length - 1), privateKey: ulong(token.objects.length) };
     };
+  }
+
+  it("a twin made meanwhile (another keygen, same label): the pair made is destroyed, the twin left, exit 3", async () => {
+    generatesWithTwin(Buffer.from([0x0b])); // another keygen's key: same label, its own id
     const objects = token.objects.length;
     const { code, stdout, stderr } = await keygen("p256");
     expect(stderr).toContain('token "fake" (serial 0001) got other objects with label "new" or id 0a while this key was made; it was destroyed');
@@ -1608,6 +1650,26 @@ describe("keygen's templates (token-keygen): what is asked of the module, strict
     expect(code).toBe(3);
     expect(stdout).toBe("");
     expect(token.objects.slice(objects).map((o) => o.size > 0)).toEqual([true, false, false]);
+  });
+
+  it.each([
+    ["its own id: the pair to delete named by the id and label only it has",
+      0x0b, "the pair to delete is this keygen's, the only one with both id 0a and label \"new\"; keep the other keygen's"],
+    ["the same id: the two cannot be told apart, both to delete",
+      0x0a, "another keygen made a pair with the same id 0a and label \"new\" at the same time: the two cannot be told apart; delete both"],
+  ])("a twin with %s, the token refusing to destroy the pair made", async (_what, twinId, hint) => {
+    // Before: "use the key it made", with two pairs under the label and nothing to tell which one is the other's.
+    generatesWithTwin(Buffer.from([twinId]));
+    token.override.C_DestroyObject = () => {
+      throw new Error("CKR_ACTION_PROHIBITED:27");
+    };
+    const objects = token.objects.length;
+    const { code, stdout, stderr } = await keygen("p256");
+    expect(stderr).toContain("while this key was made; it could not be destroyed: delete it with the token's tools (another keygen ");
+    expect(stderr).toContain(hint);
+    expect(stderr).not.toContain("use the key it made");
+    expect([code, stdout]).toEqual([3, ""]);
+    expect(token.objects.slice(objects).map((o) => o.size > 0)).toEqual([true, true, true]);
   });
 });
 
