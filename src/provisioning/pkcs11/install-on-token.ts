@@ -73,12 +73,23 @@ async function install(
       });
     }
     const ours = createCertificate(context, request.certificate, key.id, key.label, CERTIFICATE_CATEGORY.TOKEN_USER);
-    for (const old of existing) destroyUnlessGone(context, old, `removing the replaced certificate from ${token}`);
+    // Left next to one not removed, ours would pass for "already on the token" at the next run: the key would keep two.
+    for (const [removed, old] of existing.entries()) {
+      const failure = destroyUnlessGone(context, old);
+      if (failure === undefined) continue;
+      const hint = destroyUnlessGone(context, ours) !== undefined
+        ? `this certificate, serial ${request.certificate.serialHex}, could not be removed again either: the key has both;`
+          + " delete the replaced one with the token's tools (e.g. pkcs11-tool --delete-object)"
+        : `this certificate was removed again${removed ? `; ${removed} of the ${existing.length} replaced ones were` : ": the token is as before"}`;
+      throw pkcs11Failure(`removing the replaced certificate from ${token}`, failure, hint);
+    }
     written = !findObjects(context, { class: CKO.CERTIFICATE, id: key.id }).some((h) => !h.equals(ours));
     if (written) break;
-    // Left, ours would pass for "already on the token" at the next attempt, and the key would keep two certificates.
-    destroyUnlessGone(context, ours, `removing this certificate again from ${token}, where another program stored one for the key meanwhile,`,
-      "the key now has this certificate and the other's: delete the one not wanted with the token's tools (e.g. pkcs11-tool --delete-object)");
+    const failure = destroyUnlessGone(context, ours);
+    if (failure !== undefined) {
+      throw pkcs11Failure(`removing this certificate again from ${token}, where another program stored one for the key meanwhile,`, failure,
+        "the key now has this certificate and the other's: delete the one not wanted with the token's tools (e.g. pkcs11-tool --delete-object)");
+    }
     if (attempt === 3) {
       const what = `certificates with the key's id ${key.id.toString("hex")}`;
       throw new InputError("OBJECT_EXISTS", `another program stored ${what} on ${token} meanwhile`, {
@@ -99,12 +110,13 @@ async function install(
   return { uri: formatPkcs11Uri(tokenKeyUri(context.slot.token, key.id, key.label)), written, chainWritten };
 }
 
-/** Gone already (CKR_OBJECT_HANDLE_INVALID) is no failure: another install removed it too. */
-function destroyUnlessGone(context: TokenContext, handle: Buffer, what: string, hint?: string): void {
+/** The module's failure, if any; gone already (CKR_OBJECT_HANDLE_INVALID) is none: another install removed it too. */
+function destroyUnlessGone(context: TokenContext, handle: Buffer): unknown {
   try {
     destroyObject(context, handle);
+    return undefined;
   } catch (error) {
-    if (ckrName(error) !== "CKR_OBJECT_HANDLE_INVALID") throw pkcs11Failure(what, error, hint);
+    return ckrName(error) === "CKR_OBJECT_HANDLE_INVALID" ? undefined : error;
   }
 }
 

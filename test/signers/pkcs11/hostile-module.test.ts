@@ -1370,7 +1370,8 @@ describe("install-certificate on a module that refuses or races", () => {
     expect([code, stdout]).toEqual([5, ""]);
   });
 
-  it("--replace on a token that cannot remove the old certificate: one line, exit 5", async () => {
+  it("--replace on a token that cannot remove any certificate: one line naming both left and which to delete, exit 5", async () => {
+    // Before: the message did not say that the new certificate was left too; a second run said "already on the token".
     const old = new Map(token.objects[0]!).set(CKA.CLASS, ulong(CKO.CERTIFICATE)).set(CKA.VALUE, otherDer);
     token.objects.unshift(old);
     token.keys = new Map([[1, leafKey]]);
@@ -1379,8 +1380,52 @@ describe("install-certificate on a module that refuses or races", () => {
     };
     const { code, stdout, stderr } = await install("--replace");
     const failed = `removing the replaced certificate from ${TOKEN} failed: CKR_DEVICE_ERROR (0x30)`;
-    expect(stderr).toBe(`${PROGRAM}: ${failed}\n`);
+    expect(stderr).toBe(
+      `${PROGRAM}: ${failed} (this certificate, serial ${new Certificate(leafDer).serialHex}, could not be removed`
+        + " again either: the key has both; delete the replaced one with the token's tools (e.g. pkcs11-tool --delete-object))\n",
+    );
     expect([code, stdout]).toEqual([5, ""]);
+    expect(certificates().map((c) => c.get(CKA.VALUE))).toEqual([otherDer, leafDer]);
+  });
+
+  it("--replace on a token that cannot remove the old certificate but can remove ours: ours removed, the token as before", async () => {
+    // Before: ours was left next to the old one, and a second run said "the certificate was already on the token", exit 0.
+    const old = new Map(token.objects[0]!).set(CKA.CLASS, ulong(CKO.CERTIFICATE)).set(CKA.VALUE, otherDer);
+    token.objects.unshift(old);
+    token.keys = new Map([[1, leafKey]]);
+    token.override.C_DestroyObject = (_session, handle) => {
+      const index = Number((handle as Buffer).readBigUInt64LE(0)) - 1;
+      if (token.objects[index] === old) throw new Error("CKR_ACTION_PROHIBITED:27");
+      token.objects[index] = new Map();
+    };
+    for (const attempt of [1, 2]) {
+      const { code, stdout, stderr } = await install("--replace");
+      expect(stderr, `run ${attempt}`).toBe(
+        `${PROGRAM}: removing the replaced certificate from ${TOKEN} failed: CKR_ACTION_PROHIBITED (0x1B)`
+          + " (this certificate was removed again: the token is as before)\n",
+      );
+      expect([code, stdout]).toEqual([5, ""]);
+      expect(certificates().map((c) => c.get(CKA.VALUE))).toEqual([otherDer]);
+    }
+  });
+
+  it("--replace of two old certificates, the second not removable: ours removed, the message says the first was", async () => {
+    const first = new Map(token.objects[0]!).set(CKA.CLASS, ulong(CKO.CERTIFICATE)).set(CKA.VALUE, otherDer);
+    const second = new Map(first).set(CKA.VALUE, Buffer.from("an older certificate"));
+    token.objects.unshift(first, second);
+    token.keys = new Map([[2, leafKey]]);
+    token.override.C_DestroyObject = (_session, handle) => {
+      const index = Number((handle as Buffer).readBigUInt64LE(0)) - 1;
+      if (token.objects[index] === second) throw new Error("CKR_ACTION_PROHIBITED:27");
+      token.objects[index] = new Map();
+    };
+    const { code, stderr } = await install("--replace");
+    expect(stderr).toBe(
+      `${PROGRAM}: removing the replaced certificate from ${TOKEN} failed: CKR_ACTION_PROHIBITED (0x1B)`
+        + " (this certificate was removed again; 1 of the 2 replaced ones were)\n",
+    );
+    expect(code).toBe(5);
+    expect(certificates().map((c) => c.get(CKA.VALUE))).toEqual([second.get(CKA.VALUE)]);
   });
 
   it("another program storing a certificate for the key at each attempt: ours removed, given up after 3", async () => {
