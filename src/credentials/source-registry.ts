@@ -1,5 +1,6 @@
 import { settingsFingerprint, type CredentialSettings } from "../settings/credential-settings.js";
 import type { CredentialSource } from "./credential-source.js";
+import { ERROR_CODES, type ErrorCode } from "../errors.js";
 
 export interface SourceSpec {
   readonly name: string;
@@ -54,7 +55,7 @@ export class SourceRegistry {
     for (const spec of specs) {
       const fingerprint = settingsFingerprint(spec.settings);
       const existing = this.#sources.get(spec.name);
-      if (existing && existing.fingerprint === fingerprint && existing.source.status().state !== "failed") {
+      if (existing && existing.fingerprint === fingerprint && !servesNothing(existing.source)) {
         result.kept.push(spec.name);
         continue;
       }
@@ -82,4 +83,13 @@ export class SourceRegistry {
     this.#sources.clear();
     await Promise.all(entries.map((e) => e.source.close().catch(() => {})));
   }
+}
+
+/**
+ * Failed for good (a wrong PIN), or nothing to serve because its key, certificate or file could not be used: kept,
+ * it would answer that error until its next retry, up to 5 minutes after the fix that the reload announces.
+ */
+function servesNothing(source: CredentialSource): boolean {
+  const { state, lastError } = source.status();
+  return state === "failed" || (state === "expired" && ERROR_CODES[lastError?.code as ErrorCode] === "input");
 }

@@ -6,7 +6,7 @@ import { createCredentialSource, type SessionCreator } from "../../src/credentia
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import type { Signer } from "../../src/signers/signer.js";
-import { AuthError, DeviceError } from "../../src/errors.js";
+import { AuthError, DeviceError, InputError } from "../../src/errors.js";
 import { Certificate } from "../../src/x509/certificate.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { KeyFileSigner, startEndpoint, successBody } from "../rolesanywhere/support.js";
@@ -245,6 +245,26 @@ describe("credential source", () => {
     // A reload rebuilds failed sources (e.g. after the PIN file was fixed).
     await registry.apply([{ name: "gw", settings: settings() }]);
     expect(createSigner).toHaveBeenCalledTimes(2);
+    await registry.closeAll();
+  });
+
+  it("a reload rebuilds a source that serves nothing because its key file could not be used: a fixed file is used at once", async () => {
+    // Before: kept as unchanged, it answered the old error until its retry came (up to 5 minutes later).
+    let broken = true;
+    const createSigner = vi.fn(async (): Promise<Signer> => {
+      if (broken) throw new InputError("PRIVATE_KEY_INVALID", "unable to parse private key: key.pem holds no private key");
+      return fakeSigner("file");
+    });
+    const timers = { setTimeout: () => 0, clearTimeout: () => {} }; // the retry never comes by itself
+    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, createSigner, createSession: async () => hourCreds(), now, timers }));
+    await registry.apply([{ name: "p", settings: settings() }]);
+    await expect(registry.get("p")!.get()).rejects.toMatchObject({ code: "PRIVATE_KEY_INVALID" });
+    broken = false;
+    expect(await registry.apply([{ name: "p", settings: settings() }])).toMatchObject({ kept: [], replaced: ["p"], failed: [] });
+    expect((await registry.get("p")!.get()).accessKeyId).toMatch(/^AK/);
+    // One that serves credentials, its key broken since, is kept: it goes on serving them.
+    broken = true;
+    expect(await registry.apply([{ name: "p", settings: settings() }])).toMatchObject({ kept: ["p"] });
     await registry.closeAll();
   });
 
