@@ -66,7 +66,23 @@ async function install(
   // other is there once it is made, so that the key never ends up with two (then unusable: "matches 3 certificates").
   for (let attempt = 1; ; attempt++) {
     const existing = findObjects(context, { class: CKO.CERTIFICATE, id: key.id });
-    if (existing.some((h) => readAttributes(context, h, [CKA.VALUE])[0]?.equals(request.certificate.der))) break;
+    const same = existing.find((h) => readAttributes(context, h, [CKA.VALUE])[0]?.equals(request.certificate.der));
+    if (same) {
+      // Next to another (a --replace that could not remove it, another tool's): the key is unusable until one goes.
+      const others = existing.filter((h) => !h.equals(same));
+      if (others.length > 0 && !request.replace) {
+        throw new InputError("OBJECT_EXISTS", `${token} holds this certificate and ${others.length} other(s) with the key's id ${key.id.toString("hex")}`, {
+          hint: `pass ${optionName(request.names, "replace")} to remove the others: a key with two certificates cannot be used`,
+        });
+      }
+      for (const old of others) {
+        const failure = destroyUnlessGone(context, old);
+        if (failure !== undefined) {
+          throw pkcs11Failure(`removing the replaced certificate from ${token}`, failure, "delete it with the token's tools (e.g. pkcs11-tool --delete-object)");
+        }
+      }
+      break;
+    }
     if (existing.length > 0 && !request.replace) {
       throw new InputError("OBJECT_EXISTS", `${token} already holds another certificate with the key's id ${key.id.toString("hex")}`, {
         hint: `pass ${optionName(request.names, "replace")} to replace it (after renewal, for example)`,

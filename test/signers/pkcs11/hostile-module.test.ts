@@ -1428,6 +1428,23 @@ describe("install-certificate on a module that refuses or races", () => {
     expect(certificates().map((c) => c.get(CKA.VALUE))).toEqual([second.get(CKA.VALUE)]);
   });
 
+  it("the certificate already there next to another for the key: refused without --replace, the other removed with it", async () => {
+    // Before: exit 0, "the certificate was already on the token", both left (the key then matches two certificates).
+    const ours = new Map(token.objects[0]!).set(CKA.CLASS, ulong(CKO.CERTIFICATE)).set(CKA.VALUE, leafDer);
+    const old = new Map(ours).set(CKA.VALUE, otherDer);
+    token.objects.unshift(old, ours);
+    token.keys = new Map([[2, leafKey]]);
+    const refused = await install();
+    expect(refused.stderr).toBe(
+      `${PROGRAM}: ${TOKEN} holds this certificate and 1 other(s) with the key's id 31 (pass --replace to remove the`
+        + " others: a key with two certificates cannot be used)\n",
+    );
+    expect([refused.code, certificates().map((c) => c.get(CKA.VALUE))]).toEqual([3, [otherDer, leafDer]]);
+    const replaced = await install("--replace");
+    expect([replaced.code, replaced.stderr]).toEqual([0, "the certificate was already on the token\n"]);
+    expect(certificates().map((c) => c.get(CKA.VALUE))).toEqual([leafDer]);
+  });
+
   it("another program storing a certificate for the key at each attempt: ours removed, given up after 3", async () => {
     token.override.C_CreateObject = (_session, template) => {
       const ours = templateAttributes(template);
