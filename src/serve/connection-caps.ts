@@ -18,6 +18,32 @@ export const SERVER_OPTIONS = {
   connectionsCheckingInterval: 1_000,
 } as const;
 
+type ParsedSocket = Socket & { parser?: { onIncoming?: unknown } };
+
+/**
+ * Closes a connection whose request came in the same read as the one before it: sent before that one's answer
+ * (pipelined), which SDKs never do. Node parses all of a read (64 KiB: ~1,400 short requests) before it turns to
+ * any other connection, so 32 such connections of one user made the owner's every request wait over a second.
+ * Closing alone is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (Node 20–24)
+ * answering -1 stops it (a parse error: the rest is dropped); without that hook pipelining is served as before.
+ */
+export function refusePipelining(server: Server, event: "connection" | "secureConnection"): void {
+  server.on(event, (socket: ParsedSocket) => {
+    const parser = socket.parser;
+    const incoming = parser?.onIncoming;
+    if (typeof incoming !== "function") return;
+    let readAt = -1;
+    parser!.onIncoming = (...args: unknown[]) => {
+      if (socket.bytesRead === readAt) {
+        socket.destroy();
+        return -1;
+      }
+      readAt = socket.bytesRead;
+      return incoming(...args);
+    };
+  });
+}
+
 interface ConnectionCaps {
   /** Open connections in all: beyond it, the newest of whoever holds the most are closed. */
   readonly total: number;
