@@ -24,8 +24,9 @@ type ParsedSocket = Socket & { parser?: { onIncoming?: unknown } };
  * Closes a connection whose request came in the same read as the one before it: sent before that one's answer
  * (pipelined), which SDKs never do. Node parses all of a read (64 KiB: ~1,400 short requests) before it turns to
  * any other connection, so 32 such connections of one user made the owner's every request wait over a second.
- * Closing alone is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (Node 20–24)
- * answering -1 stops it (a parse error: the rest is dropped); without that hook pipelining is served as before.
+ * Closing alone is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (Node 20;
+ * 22 and 24 alike) answering -1 stops it (a parse error: the rest is dropped); without that hook pipelining is
+ * served as before.
  */
 export function refusePipelining(server: Server, event: "connection" | "secureConnection"): void {
   server.on(event, (socket: ParsedSocket) => {
