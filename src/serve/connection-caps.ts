@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import type { Server, Socket } from "node:net";
 import type { Log } from "../daemon/signals.js";
 import { procEndpoint, procPort, tcpSockets } from "../io/listen-tcp.js";
@@ -21,26 +22,28 @@ export const SERVER_OPTIONS = {
 type ParsedSocket = Socket & { parser?: { onIncoming?: unknown } };
 
 /**
- * Closes a connection whose request came in the same read as the one before it: sent before that one's answer
- * (pipelined), which SDKs never do. Node parses all of a read (64 KiB: ~1,400 short requests) before it turns to
- * any other connection, so 32 such connections of one user made the owner's every request wait over a second.
- * Closing alone is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (Node 20;
- * 22 and 24 alike) answering -1 stops it (a parse error: the rest is dropped); without that hook pipelining is
- * served as before.
+ * Stops reading a connection at the headers of a request that makes Node work for many requests' worth while other
+ * connections wait, as Node handles all of a read (64 KiB) before it turns to another connection:
+ * - one that came in the same read as the request before it: sent before that one's answer (pipelining, which SDKs
+ *   never do). A read holds ~1,400 short requests, all answered: 32 such connections of one user made each of the
+ *   owner's requests wait over a second;
+ * - one with a body (serve's requests have none): Node calls into JavaScript for each chunk of a chunked body, ~10,000
+ *   per read of 1-byte chunks for 10 s (requestTimeout); 32 such connections had the same effect.
+ * Closing is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (Node 20; 22 and 24
+ * alike) answering -1 stops it: a parse error, answered 400 when nothing was answered on the connection yet, then
+ * closed. Without that hook such requests are served as before.
  */
-export function refusePipelining(server: Server, event: "connection" | "secureConnection"): void {
+export function stopCostlyRequests(server: Server, event: "connection" | "secureConnection"): void {
   server.on(event, (socket: ParsedSocket) => {
     const parser = socket.parser;
     const incoming = parser?.onIncoming;
     if (typeof incoming !== "function") return;
     let readAt = -1;
-    parser!.onIncoming = (...args: unknown[]) => {
-      if (socket.bytesRead === readAt) {
-        socket.destroy();
-        return -1;
-      }
+    parser!.onIncoming = (req: IncomingMessage, ...rest: unknown[]) => {
+      const { "transfer-encoding": chunked, "content-length": length = "0" } = req.headers;
+      if (socket.bytesRead === readAt || chunked !== undefined || length !== "0") return -1;
       readAt = socket.bytesRead;
-      return incoming(...args);
+      return incoming(req, ...rest);
     };
   });
 }
