@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -173,6 +173,36 @@ function one() {
 for (let i = 0; i < 300; i++) one();
 setTimeout(() => (console.log(JSON.stringify({ opened, held })), process.exit(0)), ms + 300);`;
 
+// One connection, 1,000 token requests in one write (pipelined: none waits for its answer), answers read until
+// serve closes it (or 10 s).
+const PIPELINE = `
+const net = require("net"), [port] = process.argv.slice(1).map(Number);
+const one = "PUT /latest/api/token HTTP/1.1\\r\\nHost: 127.0.0.1:" + port + "\\r\\nx-aws-ec2-metadata-token-ttl-seconds: 60\\r\\n\\r\\n";
+let text = "";
+const done = (closed) => (console.log(JSON.stringify({ answers: text.split("HTTP/1.1 200").length - 1, closed })), process.exit(0));
+const s = net.connect(port, "127.0.0.1").on("data", (d) => (text += d.toString("latin1"))).on("error", () => {});
+s.on("close", () => done(1)).write(one.repeat(1000));
+setTimeout(() => done(0), 10_000);`;
+
+// One token request with a chunked body of 10,000 one-byte chunks in one write: the status line of the answer, and
+// whether serve closed the connection (within 10 s).
+const TINY_CHUNKS = `
+const net = require("net"), [port] = process.argv.slice(1).map(Number);
+const head = "PUT /latest/api/token HTTP/1.1\\r\\nHost: 127.0.0.1:" + port + "\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n";
+let text = "";
+const done = (closed) => (console.log(JSON.stringify({ status: text.slice(0, 12), closed })), process.exit(0));
+const s = net.connect(port, "127.0.0.1").on("data", (d) => (text += d.toString("latin1"))).on("error", () => {});
+s.on("close", () => done(1)).write(head + "1\\r\\na\\r\\n".repeat(10_000) + "0\\r\\n\\r\\n");
+setTimeout(() => done(0), 10_000);`;
+
+// One token request with 2,000 header lines (Node's default count, within its 16 KiB): the answer's status line.
+const MANY_HEADERS = `
+const net = require("net"), [port] = process.argv.slice(1).map(Number);
+let text = "";
+const s = net.connect(port, "127.0.0.1").on("data", (d) => (text += d.toString("latin1"))).on("error", () => {});
+s.on("close", () => (console.log(JSON.stringify({ status: text.slice(0, 12) })), process.exit(0)));
+s.write("PUT /latest/api/token HTTP/1.1\\r\\nHost: 127.0.0.1:" + port + "\\r\\nConnection: close\\r\\n" + "a:b\\r\\n".repeat(1_990) + "\\r\\n");`;
+
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
 
 describe.skipIf(!canCreateUsers())("serve while another local user floods it", () => {
@@ -205,6 +235,38 @@ describe.skipIf(!canCreateUsers())("serve while another local user floods it", (
       expect(during.ok).toBeGreaterThan(0);
       const capped = s.log.filter((l) => l.includes(`uid ${attacker.uid} opened more than`));
       expect(capped).toEqual([`uid ${attacker.uid} opened more than 32 connections, the most one user may hold: its newest are closed`]);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+  it("pipelined requests: the first is answered, then the connection is closed unparsed (was: 1,000 answered in one go); a body or 64+ headers: 400 (was: parsed, answered)", async () => {
+    const s = await serveWithFileLimit(1024);
+    try {
+      // The requests after the first came in its read: Node parsed and answered them all before any other
+      // connection's (32 such connections made each of the owner's requests wait over a second).
+      const piped = await asAttacker(PIPELINE, s.port, 0);
+      expect(piped).toEqual({ answers: 1, closed: 1 });
+      // A body, which serve's requests never have: Node called into JavaScript for each of its chunks (32 such
+      // connections, 1-byte chunks for 10 s each, made every owner request time out). 400 at the headers instead.
+      expect(await asAttacker(TINY_CHUNKS, s.port, 0)).toEqual({ status: "HTTP/1.1 400", closed: 1 });
+      // 2,000 headers, each handled in JavaScript: 250 connections of such requests (none pipelined) made half the
+      // owner's requests time out, against none with as many plain ones. 400 from 64 headers on.
+      expect(await asAttacker(MANY_HEADERS, s.port, 0)).toEqual({ status: "HTTP/1.1 400" });
+      // Control: one kept-alive connection, each request sent once the one before is answered (SDKs, curl).
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const reused: boolean[] = [];
+      for (let i = 0; i < 20; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request({ host: "127.0.0.1", port: s.port, method: "PUT", path: "/latest/api/token", agent, headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" } }, (res) => {
+            res.resume().on("end", () => resolve(res.statusCode!));
+          });
+          req.on("error", reject).end();
+          reused.push(req.reusedSocket);
+        });
+        expect(status).toBe(200);
+      }
+      agent.destroy();
+      expect(reused.filter(Boolean)).toHaveLength(19);
     } finally {
       s.child.kill("SIGKILL");
     }

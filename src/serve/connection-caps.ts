@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import type { Server, Socket } from "node:net";
 import type { Log } from "../daemon/signals.js";
 import { procEndpoint, procPort, tcpSockets } from "../io/listen-tcp.js";
@@ -17,6 +18,40 @@ export const SERVER_OPTIONS = {
   keepAliveTimeout: 5_000,
   connectionsCheckingInterval: 1_000,
 } as const;
+
+const MAX_HEADERS = 64;
+type ParsedSocket = Socket & { parser?: { onIncoming?: unknown } };
+
+/**
+ * Stops reading a connection at the headers of a request that makes Node work for many requests' worth while other
+ * connections wait, as Node handles all of a read (64 KiB) before it turns to another connection:
+ * - one that came in the same read as the request before it: sent before that one's answer (pipelining, which SDKs
+ *   never do). A read holds ~1,400 short requests, all answered: 32 such connections of one user made each of the
+ *   owner's requests wait over a second;
+ * - one with a body (serve's requests have none): Node calls into JavaScript for each chunk of a chunked body, ~10,000
+ *   per read of 1-byte chunks for 10 s (requestTimeout); 32 such connections had the same effect;
+ * - one with MAX_HEADERS headers or more (SDKs send about ten): Node took 2,000 (16 KiB) one by one in JavaScript,
+ *   and 250 connections of such requests made half the owner's time out. Node keeps no more than MAX_HEADERS.
+ * Closing is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (Node 20; 22 and 24
+ * alike) answering -1 stops it: a parse error, answered 400 when nothing was answered on the connection yet, then
+ * closed. Without that hook such requests are served as before.
+ */
+export function stopCostlyRequests(server: Server & { maxHeadersCount: number | null }, event: "connection" | "secureConnection"): void {
+  server.maxHeadersCount = MAX_HEADERS;
+  server.on(event, (socket: ParsedSocket) => {
+    const parser = socket.parser;
+    const incoming = parser?.onIncoming;
+    if (typeof incoming !== "function") return;
+    let readAt = -1;
+    parser!.onIncoming = (req: IncomingMessage, ...rest: unknown[]) => {
+      const { "transfer-encoding": chunked, "content-length": length = "0" } = req.headers;
+      const many = req.rawHeaders.length >= 2 * MAX_HEADERS;
+      if (socket.bytesRead === readAt || chunked !== undefined || length !== "0" || many) return -1;
+      readAt = socket.bytesRead;
+      return incoming(req, ...rest);
+    };
+  });
+}
 
 interface ConnectionCaps {
   /** Open connections in all: beyond it, the newest of whoever holds the most are closed. */

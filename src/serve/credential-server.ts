@@ -10,7 +10,7 @@ import { ImdsTokenStore } from "./imds-tokens.js";
 import { isLoopbackAddress } from "./loopback.js";
 import { percentDecoded } from "../rolesanywhere/proxy.js";
 import { createRequestGuard } from "./request-guard.js";
-import { capConnections, connectionCaps, SERVER_OPTIONS } from "./connection-caps.js";
+import { capConnections, connectionCaps, stopCostlyRequests, SERVER_OPTIONS } from "./connection-caps.js";
 
 /** Where a role's credentials come from (a CredentialSource, in practice). */
 export type RoleLookup = (role: string) => { get(): Promise<Credentials>; cached?(): Credentials | undefined } | undefined;
@@ -69,6 +69,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   const tls = options.tls ? await startTlsServer(options.tls, listener, options.log ?? (() => {}), options.tls.reloadIntervalMs) : undefined;
   const server: Server | HttpsServer = tls?.server ?? createServer(SERVER_OPTIONS, listener);
   capConnections(server, connectionCaps(), options.log ?? (() => {}));
+  stopCostlyRequests(server, tls ? "secureConnection" : "connection");
   // The peer's address is its connection's: checked once when the connection opens (before Node's HTTP listener
   // reads from it), not on each of its requests. A socket not seen here counts as not loopback.
   server.prependListener(tls ? "secureConnection" : "connection", (socket: PeerSocket) => {
