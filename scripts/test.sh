@@ -57,10 +57,10 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$main_repor
 ran "$main_report" "$rc"
 
 # Supported Node.js versions are 20, 22 and 24: the CLI's end-to-end native tests (file keys, SoftHSM, the agent)
-# run again under Node 22 and 24 (vitest itself and every CLI process it starts), with the official binaries
+# and serve's hook into Node's HTTP parser run again under Node 22 and 24 (vitest itself and every CLI process it starts), with the official binaries
 # from the npm packages node-linux-<arch>@22/@24, cached outside the repository (scripts/node-release.sh).
 # Skipped when the test command was given a selection of tests.
-OTHER_NODE_TESTS=(native-test/cli-credential-process.test.ts native-test/cli-inputs.test.ts native-test/pkcs11-credential-process.test.ts native-test/agent.test.ts)
+OTHER_NODE_TESTS=(native-test/cli-credential-process.test.ts native-test/cli-inputs.test.ts native-test/pkcs11-credential-process.test.ts native-test/agent.test.ts native-test/serve-costly-requests.test.ts)
 if [ "$#" -eq 0 ]; then
   for major in 22 24; do
     if ! bin="$(bash scripts/node-release.sh "$major")"; then

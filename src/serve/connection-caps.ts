@@ -32,9 +32,10 @@ type ParsedSocket = Socket & { parser?: { onIncoming?: unknown } };
  *   per read of 1-byte chunks for 10 s (requestTimeout); 32 such connections had the same effect;
  * - one with MAX_HEADERS headers or more (SDKs send about ten): Node took 2,000 (16 KiB) one by one in JavaScript,
  *   and 250 connections of such requests made half the owner's time out. Node keeps no more than MAX_HEADERS.
- * Closing is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (Node 20; 22 and 24
- * alike) answering -1 stops it: a parse error, answered 400 when nothing was answered on the connection yet, then
- * closed. Without that hook such requests are served as before.
+ * Closing is not enough: Node would still parse the rest of the read. Its parser's `onIncoming` (not a public API;
+ * native-test/serve-costly-requests.test.ts runs under Node 20, 22 and 24) answering -1 stops it: a parse error,
+ * answered 400 when nothing was answered on the connection yet, then closed. Without that hook such requests are
+ * served as before.
  */
 export function stopCostlyRequests(server: Server & { maxHeadersCount: number | null }, event: "connection" | "secureConnection"): void {
   server.maxHeadersCount = MAX_HEADERS;
