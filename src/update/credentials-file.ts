@@ -62,14 +62,21 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const out = lines.slice(0, start + 1);
   const written = new Set<Key>();
   let lastSetting = start; // index in `out` after which missing keys go
+  // botocore (configparser) reads a line indented deeper than the setting above it as more of that setting's value
+  let settingIndent: number | undefined;
+  let replacing = false; // the setting above is one of ours: its old continuation lines go
   for (let i = start + 1; i < end; i++) {
     const line = lines[i]!;
-    const key = KEY_LINE.exec(content(line))?.[1]?.toLowerCase() as Key | undefined;
+    const indent = /^[ \t]*/.exec(line)![0];
+    const continues = settingIndent !== undefined && indent.length > settingIndent && !BLANK_OR_COMMENT.test(content(line));
+    if (continues && replacing) continue;
+    const key = continues ? undefined : (KEY_LINE.exec(content(line).slice(indent.length))?.[1]?.toLowerCase() as Key | undefined);
+    if (!continues && !BLANK_OR_COMMENT.test(content(line))) [settingIndent, replacing] = [indent.length, key !== undefined];
     if (key) {
       if (written.has(key)) continue; // a duplicate would shadow or confuse: drop it
       written.add(key);
-      // Keep the line's own terminator, or none if it was the file's unterminated last line.
-      out.push(`${key} = ${values[key]}${ending(line)}`);
+      // Keep the line's indentation and terminator (none if it was the file's unterminated last line).
+      out.push(`${indent}${key} = ${values[key]}${ending(line)}`);
     } else {
       out.push(line);
     }

@@ -103,6 +103,19 @@ describe("upsertProfileCredentials", () => {
     expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n${NEW}[gw]\naws_access_key_id = second\n`);
   });
 
+  it("reads indentation as botocore does: indented keys are replaced in place, a replaced value's continuation lines go", () => {
+    // Before: indented keys (botocore reads them) were not seen, a second unindented set was added, and botocore refused
+    // the whole file ("Unable to parse config file": every profile, the AWS CLI's traceback); a continuation line
+    // of an old token was kept and became part of the new one.
+    const before = "[default]\n    k = v\n[gw]\n    region = eu-west-1\n    aws_access_key_id = OLD\n    aws_session_token = OLD\n      continued\n\n      still\n    aws_secret_access_key = OLD\n";
+    expect(upsert(before, "gw", c)).toBe(
+      "[default]\n    k = v\n[gw]\n    region = eu-west-1\n    aws_access_key_id = ASIANEW\n    aws_session_token = newtoken==\n\n    aws_secret_access_key = newsecret/+=\n",
+    );
+    expect(upsert("[gw]\n  aws_access_key_id = OLD\n", "gw", c)).toBe(`[gw]\n  aws_access_key_id = ASIANEW\n${NEW.split("\n").slice(1).join("\n")}`);
+    // Still a continuation of the line above it, not a key: kept (botocore reads region as two lines).
+    expect(upsert("[gw]\nregion = x\n  aws_access_key_id = KEEP\n", "gw", c)).toBe(`[gw]\nregion = x\n  aws_access_key_id = KEEP\n${NEW}`);
+  });
+
   it("drops duplicate credential lines within the section", () => {
     expect(upsert("[gw]\naws_session_token = a\naws_session_token = b\n", "gw", c)).toBe(
       "[gw]\naws_session_token = newtoken==\naws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\n",
