@@ -6,12 +6,33 @@ type Key = (typeof KEYS)[number];
 
 // The file is handled as a "byte string" (latin1: one character per byte), so that bytes in any encoding
 // (UTF-8, Latin-1, invalid sequences) pass through untouched; only ASCII matters to these patterns.
-const HEADER = /^[ \t]*\[([^\]]*)\][ \t]*(?:[#;].*)?$/;
 // botocore (configparser) lower-cases option names: AWS_Access_Key_Id is aws_access_key_id.
 const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)[ \t]*[=:]/i;
 const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
 
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
+
+type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "other";
+
+/**
+ * What each line (without its line break) is to botocore (configparser): a line indented deeper than the setting
+ * above it continues that setting's value, even one that looks like a header or a key; a header is "[" to the last
+ * "]" (text may follow). Comments and blank lines are "other".
+ */
+function rolesOf(lines: readonly string[]): Role[] {
+  let level = 0;
+  let inSetting = false;
+  return lines.map((text): Role => {
+    if (BLANK_OR_COMMENT.test(text)) return "other";
+    const indent = /^[ \t]*/.exec(text)![0];
+    if (inSetting && indent.length > level) return "continuation";
+    level = indent.length;
+    const header = /^\[(.+)\]/.exec(text.trim())?.[1];
+    inSetting = header === undefined;
+    if (header !== undefined) return { header };
+    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent };
+  });
+}
 
 /** A section name the credentials file can hold: no brackets or line breaks, no spaces around it. */
 export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile;
@@ -47,8 +68,10 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const ending = (line: string) => line.slice(content(line).length);
   const lineFor = (key: Key) => `${key} = ${values[key]}${eol}`;
 
+  const roles = rolesOf(lines.map(content));
+  const headerOf = (i: number) => { const r = roles[i]; return typeof r === "object" && "header" in r ? r.header : undefined; };
   // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
-  const start = lines.findIndex((l) => HEADER.exec(content(l))?.[1] === section);
+  const start = roles.findIndex((_, i) => headerOf(i) === section);
   if (start < 0) {
     let prefix = text;
     const last = lines.at(-1);
@@ -56,27 +79,25 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
     return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
   }
-  const next = lines.findIndex((l, i) => i > start && HEADER.test(content(l)));
+  const next = roles.findIndex((_, i) => i > start && headerOf(i) !== undefined);
   const end = next < 0 ? lines.length : next;
 
   const out = lines.slice(0, start + 1);
   const written = new Set<Key>();
   let lastSetting = start; // index in `out` after which missing keys go
-  // botocore (configparser) reads a line indented deeper than the setting above it as more of that setting's value
-  let settingIndent: number | undefined;
   let replacing = false; // the setting above is one of ours: its old continuation lines go
   for (let i = start + 1; i < end; i++) {
     const line = lines[i]!;
-    const indent = /^[ \t]*/.exec(line)![0];
-    const continues = settingIndent !== undefined && indent.length > settingIndent && !BLANK_OR_COMMENT.test(content(line));
-    if (continues && replacing) continue;
-    const key = continues ? undefined : (KEY_LINE.exec(content(line).slice(indent.length))?.[1]?.toLowerCase() as Key | undefined);
-    if (!continues && !BLANK_OR_COMMENT.test(content(line))) [settingIndent, replacing] = [indent.length, key !== undefined];
+    const role = roles[i]!;
+    if (role === "continuation" && replacing) continue;
+    const setting = typeof role === "object" && "key" in role ? role : undefined; // no header before `end`
+    if (setting) replacing = setting.key !== undefined;
+    const key = setting?.key;
     if (key) {
       if (written.has(key)) continue; // a duplicate would shadow or confuse: drop it
       written.add(key);
       // Keep the line's indentation and terminator (none if it was the file's unterminated last line).
-      out.push(`${indent}${key} = ${values[key]}${ending(line)}`);
+      out.push(`${setting!.indent}${key} = ${values[key]}${ending(line)}`);
     } else {
       out.push(line);
     }
@@ -85,7 +106,9 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const missing = KEYS.filter((k) => !written.has(k));
   if (missing.length > 0) {
     if (ending(out[lastSetting]!) === "") out[lastSetting] += eol;
-    out.splice(lastSetting + 1, 0, ...missing.map(lineFor));
+    // Indented like the next header: one indented deeper than the added lines would continue the last of them.
+    const indent = next < 0 ? "" : /^[ \t]*/.exec(lines[next]!)![0];
+    out.splice(lastSetting + 1, 0, ...missing.map((key) => indent + lineFor(key)));
   }
   return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");
 }

@@ -116,6 +116,17 @@ describe("upsertProfileCredentials", () => {
     expect(upsert("[gw]\nregion = x\n  aws_access_key_id = KEEP\n", "gw", c)).toBe(`[gw]\nregion = x\n  aws_access_key_id = KEEP\n${NEW}`);
   });
 
+  it("finds section headers as botocore does: text after ']', a ']' in the name, a header that continues a value", () => {
+    // Before: [gw] followed by text was not seen (a second [gw] was appended: botocore refused the whole file,
+    // DuplicateSectionError), [gw]] (section "gw]") was read as part of [gw] above it and its keys replaced, and an
+    // indented [gw] that botocore reads as more of the value above was updated instead of a real [gw] section.
+    expect(upsert("[gw] device 42\naws_access_key_id = OLD\n", "gw", c)).toBe(`[gw] device 42\n${NEW}`);
+    expect(upsert("[gw]\nk = v\n[gw]]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\nk = v\n${NEW}[gw]]\naws_access_key_id = OTHER\n`);
+    expect(upsert("[a]\nk = v\n  [gw]\n", "gw", c)).toBe(`[a]\nk = v\n  [gw]\n\n[gw]\n${NEW}`);
+    // Added keys are indented like the next header, which would otherwise continue the last of them.
+    expect(upsert("[gw]\n  [other]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\n${NEW.replace(/^/gm, "  ").slice(0, -2)}  [other]\naws_access_key_id = OTHER\n`);
+  });
+
   it("drops duplicate credential lines within the section", () => {
     expect(upsert("[gw]\naws_session_token = a\naws_session_token = b\n", "gw", c)).toBe(
       "[gw]\naws_session_token = newtoken==\naws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\n",
