@@ -34,8 +34,11 @@ function rolesOf(lines: readonly string[]): Role[] {
   });
 }
 
-/** A section name the credentials file can hold: no brackets or line breaks, no spaces around it. */
-export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile;
+/**
+ * A section name the credentials file can hold: no brackets or line breaks, no spaces around it; not DEFAULT, whose
+ * keys botocore (configparser) gives to every other section of the file.
+ */
+export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile && profile !== "DEFAULT";
 
 /**
  * Puts `credentials` into section `[profile]` of a shared credentials file's bytes: every byte outside the three
