@@ -35,8 +35,9 @@ const command: CommandSpec = {
     // An empty --profile "$P" is not "default": it would overwrite [default], often long-term keys.
     const section = args.explicit.has("profile") ? (stringArg(args, "profile") ?? "") : (configProfile ?? "default");
     if (section === "DEFAULT") {
-      const what = "names the credentials file's defaults section: botocore gives its keys to every other profile in the file";
-      throw new UsageError("USAGE", `--profile DEFAULT ${what}`, { hint: "use another name; the AWS CLI's default profile is default, in lower case" });
+      const what = "--profile DEFAULT names the credentials file's defaults section: " +
+        "botocore gives its keys to every other profile in the file";
+      throw new UsageError("USAGE", what, { hint: "use another name; the AWS CLI's default profile is default, in lower case" });
     }
     if (!isProfileName(section)) {
       const hint = "not empty, no [, ] or line breaks, and no spaces around it";
