@@ -133,12 +133,11 @@ export async function readSecret(
       const input = await readInputFile(path, `${what}: file`);
       warnIfExposed(input, source.path, `${what}: file`);
       const { bytes } = input;
-      // Windows editors' marks: presented with the secret, they make it a wrong one (a try on a token's counter).
-      const head = bytes.toString("hex", 0, 3);
-      const mark = head === "efbbbf" ? "UTF-8" : /^(fffe|feff)/.test(head) ? "UTF-16" : undefined;
-      if (mark) {
+      // A Windows editor's mark (UTF-16 is refused by the reader): presented with the secret, it makes it a wrong one
+      // (a try on a token's counter).
+      if (bytes.toString("hex", 0, 3) === "efbbbf") {
         bytes.fill(0);
-        throw new InputError("INPUT_INVALID", `${what}: file ${source.path} starts with a ${mark} byte-order mark; it was not used`, {
+        throw new InputError("INPUT_INVALID", `${what}: file ${source.path} starts with a UTF-8 byte-order mark; it was not used`, {
           hint: "save it as UTF-8 without one (printf '%s' SECRET > FILE)",
         });
       }
