@@ -44,6 +44,11 @@ const command: CommandSpec = {
       const what = "cannot name a section of the credentials file";
       throw new UsageError("USAGE", `--profile ${JSON.stringify(section)} ${what}`, { hint });
     }
+    // Without ARNs or a config profile nothing says which role: --profile was most likely meant for the config.
+    if (args.explicit.has("profile") && !configProfile && !args.explicit.has("trust-anchor-arn")) {
+      const hint = `take the settings from config profile ${section} with --config-profile ${section}, or give --trust-anchor-arn, --profile-arn and --role-arn`;
+      throw new UsageError("USAGE", "update's --profile names the section it writes in the credentials file, not a config profile", { hint });
+    }
     await runUpdate({
       settings: async () => (await settingsFromArgs(args, io, configProfile ? [configProfile] : []))[0]!,
       path: sharedCredentialsPath(io.env, undefined, stringArg(args, "credentials-file")),
