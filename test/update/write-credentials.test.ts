@@ -593,6 +593,23 @@ describe("update --profile", () => {
   });
 });
 
+describe("a credentials file saved as UTF-16 (Windows PowerShell's >)", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-utf16-");
+  afterAll(cleanup);
+
+  it("is left as it is, with one line that says so, instead of getting ASCII lines appended to its UTF-16", async () => {
+    // Before: "[gw]" and the keys were appended as single bytes after the UTF-16 text: a file of two encodings.
+    const file = join(dir, "credentials");
+    const before = Buffer.from("\uFEFF[other]\r\naws_access_key_id = AKIAOTHER\r\n", "utf16le");
+    writeFileSync(file, before, { mode: 0o600 });
+    await expect(writeProfileCredentials(file, "gw", creds("ASIANEW"))).rejects.toMatchObject({
+      code: "INPUT_INVALID",
+      message: `credentials file ${file} is UTF-16 text`,
+    });
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+});
+
 describe("update --profile DEFAULT", () => {
   const { dir, cleanup } = makeTempDir("raa-update-default-section-");
   afterAll(cleanup);
