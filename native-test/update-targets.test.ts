@@ -139,16 +139,17 @@ describe("update rewrites only the credential lines of its profile", () => {
         env: { PATH: process.env["PATH"], HOME: dir, AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: join(dir, "no-config"), AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true", AWS_PAGER: "" },
         timeout: 60_000,
       });
-    for (const [name, text] of [
-      ["indented", "[gw]\n    region = us-east-1\n    aws_access_key_id = ASIAOLDOLDOLDOLDOLD\n    aws_session_token = old\n      continued\n"],
-      ["noted-header", "[gw] the gateway's\naws_access_key_id = ASIAOLDOLDOLDOLDOLD\n"],
-    ] as const) {
-      const file = join(dir, name);
-      writeFileSync(file, text, { mode: 0o600 });
-      expect((await updateOnce(file, "gw")).code).toBe(0);
-      expect(readFileSync(file, "utf8").match(/^\s*\[gw\]/gm)).toHaveLength(1);
-      expect(JSON.parse((await aws(file, "gw")).stdout).Arn).toMatch(/assumed-role\/Targets\//);
-    }
+    const file = join(dir, "indented");
+    writeFileSync(file, "[gw]\n    region = us-east-1\n    aws_access_key_id = ASIAOLDOLDOLDOLDOLD\n    aws_session_token = old\n      continued\n", { mode: 0o600 });
+    expect((await updateOnce(file, "gw")).code).toBe(0);
+    expect(readFileSync(file, "utf8").match(/^\s*\[gw\]/gm)).toHaveLength(1);
+    expect(JSON.parse((await aws(file, "gw")).stdout).Arn).toMatch(/assumed-role\/Targets\//);
+    // [gw] with text after it: botocore's [gw], no section to the JavaScript SDKs. Left as it is, with one line.
+    const noted = join(dir, "noted-header");
+    const before = "[gw] the gateway's\naws_access_key_id = ASIAOLDOLDOLDOLDOLD\n";
+    writeFileSync(noted, before, { mode: 0o600 });
+    expectRefused(await updateOnce(noted, "gw"), /line "\[gw\] the gateway's" is section \[gw\] to botocore \(the AWS CLI\) but no section to the AWS SDK for JavaScript/);
+    expect(readFileSync(noted, "utf8")).toBe(before);
   });
 
   it("keeps every other byte: Latin-1 bytes, CRLF, comments, a duplicate key dropped, no final newline", async () => {

@@ -1,4 +1,4 @@
-import { InputError } from "../errors.js";
+import { boundedLine, InputError } from "../errors.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 
 const KEYS = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"] as const;
@@ -82,6 +82,14 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (last !== undefined && ending(last) === "") prefix += eol;
     if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
     return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
+  }
+  // The JavaScript SDKs take a line for a header only if it ends in "]" once a comment (" ;", " #") is cut off.
+  const header = content(lines[start]!).trim();
+  if (!header.split(/(?:^|\s)[;#]/)[0]!.trim().endsWith("]")) {
+    const what = `is section [${profile}] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`;
+    throw new InputError("INPUT_INVALID", `the credentials file's line ${JSON.stringify(boundedLine(header, 60))} ${what}`, {
+      hint: `make what follows "]" a comment ("[${profile}] ; …"), then run again`,
+    });
   }
   const next = roles.findIndex((_, i) => i > start && headerOf(i) !== undefined);
   const end = next < 0 ? lines.length : next;

@@ -120,11 +120,21 @@ describe("upsertProfileCredentials", () => {
     // Before: [gw] followed by text was not seen (a second [gw] was appended: botocore refused the whole file,
     // DuplicateSectionError), [gw]] (section "gw]") was read as part of [gw] above it and its keys replaced, and an
     // indented [gw] that botocore reads as more of the value above was updated instead of a real [gw] section.
-    expect(upsert("[gw] device 42\naws_access_key_id = OLD\n", "gw", c)).toBe(`[gw] device 42\n${NEW}`);
+    expect(upsert("[gw] ; device 42\naws_access_key_id = OLD\n", "gw", c)).toBe(`[gw] ; device 42\n${NEW}`);
     expect(upsert("[gw]\nk = v\n[gw]]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\nk = v\n${NEW}[gw]]\naws_access_key_id = OTHER\n`);
     expect(upsert("[a]\nk = v\n  [gw]\n", "gw", c)).toBe(`[a]\nk = v\n  [gw]\n\n[gw]\n${NEW}`);
     // Added keys are indented like the next header, which would otherwise continue the last of them.
     expect(upsert("[gw]\n  [other]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\n${NEW.replace(/^/gm, "  ").slice(0, -2)}  [other]\naws_access_key_id = OTHER\n`);
+  });
+
+  it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
+    // Rewritten in place, the JavaScript SDKs would not find the credentials; a second [gw] added, botocore refuses the
+    // whole file. Only the owner can say which was meant: one line that says how to make it a comment.
+    for (const header of ["[gw] device 42", "[gw];device 42", "  [gw]x"]) {
+      expect(() => upsert(`[a]\n${header}\naws_access_key_id = OLD\n`, "gw", c), header).toThrow(
+        `the credentials file's line ${JSON.stringify(header.trim())} is section [gw] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`,
+      );
+    }
   });
 
   it("drops duplicate credential lines within the section", () => {
