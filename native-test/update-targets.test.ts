@@ -131,6 +131,27 @@ describe("update rewrites only the credential lines of its profile", () => {
     expect(JSON.parse(stdout).Arn).toMatch(/assumed-role\/Targets\//);
   });
 
+  it("reads indentation and headers as botocore does: the AWS CLI still reads the file, and signs with the new credentials", async () => {
+    // Before: the indented keys were not seen and a second, unindented set was added; the [gw] with a note after it
+    // was not seen and a second [gw] was appended. Either way botocore refused the whole file ("Unable to parse").
+    const aws = (file: string, profile: string) =>
+      promisify(execFile)("/usr/bin/aws", ["sts", "get-caller-identity", "--profile", profile, "--endpoint-url", endpoint.url, "--output", "json"], {
+        env: { PATH: process.env["PATH"], HOME: dir, AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: join(dir, "no-config"), AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true", AWS_PAGER: "" },
+        timeout: 60_000,
+      });
+    const file = join(dir, "indented");
+    writeFileSync(file, "[gw]\n    region = us-east-1\n    aws_access_key_id = ASIAOLDOLDOLDOLDOLD\n    aws_session_token = old\n      continued\n", { mode: 0o600 });
+    expect((await updateOnce(file, "gw")).code).toBe(0);
+    expect(readFileSync(file, "utf8").match(/^\s*\[gw\]/gm)).toHaveLength(1);
+    expect(JSON.parse((await aws(file, "gw")).stdout).Arn).toMatch(/assumed-role\/Targets\//);
+    // [gw] with text after it: botocore's [gw], no section to the JavaScript SDKs. Left as it is, with one line.
+    const noted = join(dir, "noted-header");
+    const before = "[gw] the gateway's\naws_access_key_id = ASIAOLDOLDOLDOLDOLD\n";
+    writeFileSync(noted, before, { mode: 0o600 });
+    expectRefused(await updateOnce(noted, "gw"), /line "\[gw\] the gateway's" is section \[gw\] to botocore \(the AWS CLI\) but no section to the AWS SDK for JavaScript/);
+    expect(readFileSync(noted, "utf8")).toBe(before);
+  });
+
   it("keeps every other byte: Latin-1 bytes, CRLF, comments, a duplicate key dropped, no final newline", async () => {
     const file = join(dir, "bytes");
     const before = Buffer.from("# caf\xe9 \xa0 comment\r\n[other]\r\naws_access_key_id = AKIAOTHER\r\nnote = na\xefve\r\n\r\n", "latin1");

@@ -2,6 +2,7 @@ import { closeSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { InputError } from "../errors.js";
+import { refuseUtf16 } from "../io/input-file.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { absoluteHome, checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
 import { isPkcs11Uri, parsePkcs11Uri } from "../pkcs11/uri.js";
@@ -32,7 +33,9 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
         const message = `config file ${path} holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`;
         throw new InputError("FILE_UNREADABLE", message, { hint: "check the --config path" });
       }
-      text = readFileSync(file.fd, "utf8");
+      const bytes = readFileSync(file.fd);
+      refuseUtf16(bytes, path, "config file");
+      text = bytes.toString("utf8");
     } finally {
       closeSync(file.fd);
     }

@@ -49,13 +49,28 @@ export async function readInputFile(path: string, what: string): Promise<InputBy
   // Its own module: the file-key bundle leaves it out, so the full CLI it hands over to still finds stdin unread.
   if (path === STDIN_INPUT) return { bytes: await (await import("./read-stdin.js")).readStdin(what), stamp: READ_ONCE };
   refusePemText(path, what);
+  let read: Awaited<ReturnType<typeof readOpenedFile>>;
   try {
-    const { bytes, stats } = await readOpenedFile(path);
-    return { bytes, stamp: stampOfStats(stats), mode: stats.mode, owner: stats.uid };
+    read = await readOpenedFile(path);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "EISDIR") throw new InputError("FILE_UNREADABLE", `${what} ${path} is a directory, not a file`);
     throw fileError(cause, path, what);
   }
+  const { bytes, stats } = read;
+  refuseUtf16(bytes, path, what);
+  return { bytes, stamp: stampOfStats(stats), mode: stats.mode, owner: stats.uid };
+}
+
+/**
+ * A file saved as UTF-16 (Windows PowerShell's `>`, an editor's "Unicode"): to a PEM, JSON or PIN reader every
+ * other byte is NUL. No DER or PKCS#12 file starts with its byte-order mark. The bytes are wiped (a PIN file's).
+ */
+export function refuseUtf16(bytes: Buffer, path: string, what: string): void {
+  if (!/^(fffe|feff)/.test(bytes.toString("hex", 0, 2))) return;
+  bytes.fill(0);
+  throw new InputError("INPUT_INVALID", `${what} ${path} is UTF-16 text`, {
+    hint: "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW (in PowerShell: Set-Content -Encoding ascii)",
+  });
 }
 
 /** The current stamp of an input (same errors as {@link readInputFile}); constant for `-` and `env:`. */

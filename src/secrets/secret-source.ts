@@ -133,6 +133,14 @@ export async function readSecret(
       const input = await readInputFile(path, `${what}: file`);
       warnIfExposed(input, source.path, `${what}: file`);
       const { bytes } = input;
+      // A Windows editor's mark (UTF-16 is refused by the reader): presented with the secret, it makes it a wrong one
+      // (a try on a token's counter).
+      if (bytes.toString("hex", 0, 3) === "efbbbf") {
+        bytes.fill(0);
+        throw new InputError("INPUT_INVALID", `${what}: file ${source.path} starts with a UTF-8 byte-order mark; it was not used`, {
+          hint: "save it as UTF-8 without one (printf '%s' SECRET > FILE)",
+        });
+      }
       let end = bytes.length;
       if (bytes[end - 1] === 0x0a) end--;
       if (bytes[end - 1] === 0x0d) end--;

@@ -1,4 +1,4 @@
-import { InputError } from "../errors.js";
+import { boundedLine, InputError } from "../errors.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 
 const KEYS = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"] as const;
@@ -6,15 +6,40 @@ type Key = (typeof KEYS)[number];
 
 // The file is handled as a "byte string" (latin1: one character per byte), so that bytes in any encoding
 // (UTF-8, Latin-1, invalid sequences) pass through untouched; only ASCII matters to these patterns.
-const HEADER = /^[ \t]*\[([^\]]*)\][ \t]*(?:[#;].*)?$/;
+
 // botocore (configparser) lower-cases option names: AWS_Access_Key_Id is aws_access_key_id.
 const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)[ \t]*[=:]/i;
 const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
 
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
 
-/** A section name the credentials file can hold: no brackets or line breaks, no spaces around it. */
-export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile;
+type Role = { header: string } | { key: Key | undefined; indent: string } | "continuation" | "other";
+
+/**
+ * What each line (without its line break) is to botocore (configparser): a line indented deeper than the setting
+ * above it continues that setting's value, even one that looks like a header or a key; a header is "[" to the last
+ * "]" (text may follow). Comments and blank lines are "other".
+ */
+function rolesOf(lines: readonly string[]): Role[] {
+  let level = 0;
+  let inSetting = false;
+  return lines.map((text): Role => {
+    if (BLANK_OR_COMMENT.test(text)) return "other";
+    const indent = /^[ \t]*/.exec(text)![0];
+    if (inSetting && indent.length > level) return "continuation";
+    level = indent.length;
+    const header = /^\[(.+)\]/.exec(text.trim())?.[1];
+    inSetting = header === undefined;
+    if (header !== undefined) return { header };
+    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent };
+  });
+}
+
+/**
+ * A section name the credentials file can hold: no brackets or line breaks, no spaces around it; not DEFAULT, whose
+ * keys botocore (configparser) gives to every other section of the file.
+ */
+export const isProfileName = (profile: string): boolean => /^[^\[\]\r\n]+$/.test(profile) && profile.trim() === profile && profile !== "DEFAULT";
 
 /**
  * Puts `credentials` into section `[profile]` of a shared credentials file's bytes: every byte outside the three
@@ -47,8 +72,10 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const ending = (line: string) => line.slice(content(line).length);
   const lineFor = (key: Key) => `${key} = ${values[key]}${eol}`;
 
+  const roles = rolesOf(lines.map(content));
+  const headerOf = (i: number) => { const r = roles[i]; return typeof r === "object" && "header" in r ? r.header : undefined; };
   // "[ gw ]" is profile " gw " to botocore and the JS SDK, not gw
-  const start = lines.findIndex((l) => HEADER.exec(content(l))?.[1] === section);
+  const start = roles.findIndex((_, i) => headerOf(i) === section);
   if (start < 0) {
     let prefix = text;
     const last = lines.at(-1);
@@ -56,20 +83,33 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
     return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
   }
-  const next = lines.findIndex((l, i) => i > start && HEADER.test(content(l)));
+  // The JavaScript SDKs take a line for a header only if it ends in "]" once a comment (" ;", " #") is cut off.
+  const header = content(lines[start]!).trim();
+  if (!header.split(/(?:^|\s)[;#]/)[0]!.trim().endsWith("]")) {
+    const what = `is section [${profile}] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`;
+    throw new InputError("INPUT_INVALID", `the credentials file's line ${JSON.stringify(boundedLine(header, 60))} ${what}`, {
+      hint: `make what follows "]" a comment ("[${profile}] ; …"), then run again`,
+    });
+  }
+  const next = roles.findIndex((_, i) => i > start && headerOf(i) !== undefined);
   const end = next < 0 ? lines.length : next;
 
   const out = lines.slice(0, start + 1);
   const written = new Set<Key>();
   let lastSetting = start; // index in `out` after which missing keys go
+  let replacing = false; // the setting above is one of ours: its old continuation lines go
   for (let i = start + 1; i < end; i++) {
     const line = lines[i]!;
-    const key = KEY_LINE.exec(content(line))?.[1]?.toLowerCase() as Key | undefined;
+    const role = roles[i]!;
+    if (role === "continuation" && replacing) continue;
+    const setting = typeof role === "object" && "key" in role ? role : undefined; // no header before `end`
+    if (setting) replacing = setting.key !== undefined;
+    const key = setting?.key;
     if (key) {
       if (written.has(key)) continue; // a duplicate would shadow or confuse: drop it
       written.add(key);
-      // Keep the line's own terminator, or none if it was the file's unterminated last line.
-      out.push(`${key} = ${values[key]}${ending(line)}`);
+      // Keep the line's indentation and terminator (none if it was the file's unterminated last line).
+      out.push(`${setting!.indent}${key} = ${values[key]}${ending(line)}`);
     } else {
       out.push(line);
     }
@@ -78,7 +118,9 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   const missing = KEYS.filter((k) => !written.has(k));
   if (missing.length > 0) {
     if (ending(out[lastSetting]!) === "") out[lastSetting] += eol;
-    out.splice(lastSetting + 1, 0, ...missing.map(lineFor));
+    // Indented like the next header: one indented deeper than the added lines would continue the last of them.
+    const indent = next < 0 ? "" : /^[ \t]*/.exec(lines[next]!)![0];
+    out.splice(lastSetting + 1, 0, ...missing.map((key) => indent + lineFor(key)));
   }
   return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");
 }

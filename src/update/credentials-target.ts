@@ -2,6 +2,7 @@ import { constants, type Stats } from "node:fs";
 import { lstat, open, stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
 import type { TargetIdentity } from "../io/atomic-write.js";
+import { refuseUtf16 } from "../io/input-file.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 import { fileKind } from "../io/trusted-path.js";
 
@@ -47,7 +48,9 @@ export async function readCredentialsTarget(path: string, shownAs?: string): Pro
       });
     }
     const identity = { dev: opened.dev, ino: opened.ino, ctimeMs: opened.ctimeMs, uid: opened.uid, gid: opened.gid };
-    return { bytes: await handle.readFile(), identity, uid: opened.uid, links: opened.nlink };
+    const bytes = await handle.readFile();
+    refuseUtf16(bytes, shown, "credentials file"); // the lines added would be single bytes among its UTF-16
+    return { bytes, identity, uid: opened.uid, links: opened.nlink };
   } finally {
     await handle.close();
   }

@@ -40,8 +40,12 @@ export function noCertificateError(path: string, bytes: Buffer, option = "--cert
     });
   }
   const hint = `${option} must be a PEM or DER X.509 certificate, a PKCS#12 file or a pkcs11: URI`;
+  // What it holds instead (the key given for the certificate, OpenSSL's TRUSTED CERTIFICATE), named by its label;
+  // its blocks were decoded already (parseCertificateBytes), so this does not throw.
+  const [other] = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), path) : [];
+  const instead = other ? ` but ${namePemBlock(other.label, "another PEM block")}` : "";
   return looksLikePem(bytes)
-    ? new InputError("PEM_INVALID", `could not parse PEM data: ${path} holds no CERTIFICATE block`, { hint })
+    ? new InputError("PEM_INVALID", `could not parse PEM data: ${path} holds no CERTIFICATE block${instead}`, { hint })
     : new InputError("CERTIFICATE_INVALID", `could not parse certificate: ${path} is neither PEM nor a DER X.509 certificate`, {
         hint,
       });

@@ -100,6 +100,14 @@ describe("parseCommandArgs", () => {
     expect(n("-9007199254740991")).toBe(-9007199254740991);
   });
 
+  it("a decimal written with a leading 0 and an 8 or 9 (not octal, as Go reads it) is refused with what to write", () => {
+    // Before: `invalid argument "0900" … not an integer` and nothing more, for what looks like an integer.
+    expect(refused(["--session-duration", "0900"], true)).toBe(
+      'USAGE: invalid argument "0900" for "--session-duration" flag: not an integer (a leading 0 makes it octal, as in Go: write 900)',
+    );
+    expect(refused(["--session-duration", "-0_09"], true)).toMatch(/\(a leading 0 makes it octal, as in Go: write -9\)$/);
+  });
+
   it("takes `_` only between digits (or after a base prefix), as Go's underscoreOK does", () => {
     const n = (text: string) => parse(`--session-duration=${text}`).values["session-duration"];
     expect([n("1_000"), n("-1_0"), n("0x_1F"), n("0_17"), n("0b_1_0"), n("9_9_9")]).toEqual([1000, -10, 31, 15, 2, 999]);

@@ -312,6 +312,15 @@ describe("loadConfig", () => {
     await expect(loadConfig(path)).rejects.toMatchObject({ code: "FILE_UNREADABLE", message: `config file ${path} holds more than 16 MiB` });
   });
 
+  it("says a config file saved as UTF-16 (a Windows editor's \"Unicode\") is UTF-16, not that a token is unexpected", async () => {
+    // Before: config …: not valid JSON (Unexpected token '\uFFFD'), for a file the editor shows as right.
+    const path = join(dir, "utf16.json");
+    for (const bytes of [Buffer.from(`\uFEFF${configText({ gateway })}`, "utf16le"), Buffer.from(`\uFEFF${configText({ gateway })}`, "utf16le").swap16()]) {
+      writeFileSync(path, bytes, { mode: 0o600 });
+      await expect(loadConfig(path)).rejects.toMatchObject({ code: "INPUT_INVALID", message: `config file ${path} is UTF-16 text` });
+    }
+  });
+
   it("refuses a config file that other users can modify, or whose directory they can write (OpenSSH's rule)", async () => {
     const path = join(dir, "open.json");
     writeFileSync(path, configText({ gateway }));

@@ -121,6 +121,19 @@ describe("readOpenedFile", () => {
     expect(bytes.toString()).toBe("early");
   });
 
+  it("says a file saved as UTF-16 (Windows PowerShell's >, an editor's \"Unicode\") is UTF-16", async () => {
+    // Before: "could not parse certificate: … is neither PEM nor a DER X.509 certificate" for a PEM file every editor
+    // shows as right; a key: "holds no private key".
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const path = join(dir, "cert.pem");
+    writeFileSync(path, Buffer.from("\uFEFF-----BEGIN CERTIFICATE-----\r\n", "utf16le"));
+    await expect(readInputFile(path, "certificate file")).rejects.toMatchObject({
+      code: "INPUT_INVALID",
+      message: `certificate file ${path} is UTF-16 text`,
+      hint: "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW (in PowerShell: Set-Content -Encoding ascii)",
+    });
+  });
+
   it("refuses a regular file larger than the limit before reading it", async () => {
     dir = mkdtempSync(join(tmpdir(), "raa-read-"));
     writeFileSync(join(dir, "huge"), "");

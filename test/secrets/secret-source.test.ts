@@ -145,6 +145,24 @@ describe("readSecret from a file", () => {
     expect(warnings).toEqual([`PKCS#11 PIN: file ${pin} belongs to another user (uid 65534), who can change it: run chown 0 ${pin}`]);
   });
 
+  it("refuses a file saved with a byte-order mark or as UTF-16 (Windows editors), never presenting it as a PIN", async () => {
+    // Before: the mark's bytes (or every other byte NUL) went to the token as part of the PIN: CKR_PIN_INCORRECT, one
+    // try of the counter gone, and a message that the PIN the editor shows as right was wrong.
+    for (const [bytes, mark] of [
+      [Buffer.from("\ufeff123456\r\n", "utf8"), "UTF-8"],
+      [Buffer.from("\ufeff123456", "utf16le"), "UTF-16"],
+      [Buffer.from("\ufeff123456", "utf16le").swap16(), "UTF-16"],
+    ] as const) {
+      const path = join(dir, "pin-with-bom");
+      writeFileSync(path, bytes, { mode: 0o600 });
+      const error = await readSecret({ kind: "file", path }, "PKCS#11 PIN").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputError);
+      const why = mark === "UTF-8" ? "starts with a UTF-8 byte-order mark; it was not used" : "is UTF-16 text";
+      expect(error).toMatchObject({ code: "INPUT_INVALID", message: `PKCS#11 PIN: file ${path} ${why}` });
+      expect((error as InputError).toOneLine()).not.toContain("123456");
+    }
+  });
+
   it("reads a file named - or env:X as that file, never standard input or the environment", async () => {
     writeFileSync(join(dir, "-"), "dash\n", { mode: 0o600 });
     writeFileSync(join(dir, "env:P"), "colon\n", { mode: 0o600 });

@@ -93,6 +93,9 @@ describe("invalid settings never touch a signer", () => {
     ["read-certificate-data: an empty --pkcs11-pin-env", ["read-certificate-data", "--certificate", "pkcs11:object=x", "--pkcs11-pin-env", ""], 2, /^roles-anywhere-agent: --pkcs11-pin-env is empty \(/],
     ["update --once", ["update", "--once", ...KEY, ...MISMATCH, "--credentials-file", join(dir, "credentials")], 3, /regions don't match/],
     ["update: a --profile the credentials file cannot hold", ["update", "--once", ...KEY, ...ARNS, "--profile", "a\nb"], 2, /^roles-anywhere-agent: --profile "a\\nb" cannot name a section of the credentials file \(/],
+    // Before: "--trust-anchor-arn is required (… or --profile NAME with a config file)", which is what was given.
+    ["update: --profile used for the config's profile", ["update", "--once", "--config", config, "--profile", "ok"], 2,
+      /^roles-anywhere-agent: update's --profile names the section it writes in the credentials file, not a config profile \(take the settings from config profile ok with --config-profile ok, or give --trust-anchor-arn, --profile-arn and --role-arn\)\n$/],
     ["update: a --profile with a bracket", ["update", ...KEY, ...ARNS, "--profile", "a]"], 2, /--profile "a]" cannot name a section/],
     ["--no-tpm-key-password with a password file", ["credential-process", ...KEY, ...ARNS, "--no-tpm-key-password", "--tpm-key-password-file", "/p"], 2, /^roles-anywhere-agent: if any flags in the group \[no-tpm-key-password tpm-key-password-file\] are set/],
     ["--no-tpm-key-password with a password variable", ["serve", ...KEY, ...ARNS, "--tpm-key-password-env", "P", "--no-tpm-key-password"], 2, /\[no-tpm-key-password tpm-key-password-env\]/],

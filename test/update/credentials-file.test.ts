@@ -103,6 +103,40 @@ describe("upsertProfileCredentials", () => {
     expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n${NEW}[gw]\naws_access_key_id = second\n`);
   });
 
+  it("reads indentation as botocore does: indented keys are replaced in place, a replaced value's continuation lines go", () => {
+    // Before: indented keys (botocore reads them) were not seen, a second unindented set was added, and botocore refused
+    // the whole file ("Unable to parse config file": every profile, the AWS CLI's traceback); a continuation line
+    // of an old token was kept and became part of the new one.
+    const before = "[default]\n    k = v\n[gw]\n    region = eu-west-1\n    aws_access_key_id = OLD\n    aws_session_token = OLD\n      continued\n\n      still\n    aws_secret_access_key = OLD\n";
+    expect(upsert(before, "gw", c)).toBe(
+      "[default]\n    k = v\n[gw]\n    region = eu-west-1\n    aws_access_key_id = ASIANEW\n    aws_session_token = newtoken==\n\n    aws_secret_access_key = newsecret/+=\n",
+    );
+    expect(upsert("[gw]\n  aws_access_key_id = OLD\n", "gw", c)).toBe(`[gw]\n  aws_access_key_id = ASIANEW\n${NEW.split("\n").slice(1).join("\n")}`);
+    // Still a continuation of the line above it, not a key: kept (botocore reads region as two lines).
+    expect(upsert("[gw]\nregion = x\n  aws_access_key_id = KEEP\n", "gw", c)).toBe(`[gw]\nregion = x\n  aws_access_key_id = KEEP\n${NEW}`);
+  });
+
+  it("finds section headers as botocore does: text after ']', a ']' in the name, a header that continues a value", () => {
+    // Before: [gw] followed by text was not seen (a second [gw] was appended: botocore refused the whole file,
+    // DuplicateSectionError), [gw]] (section "gw]") was read as part of [gw] above it and its keys replaced, and an
+    // indented [gw] that botocore reads as more of the value above was updated instead of a real [gw] section.
+    expect(upsert("[gw] ; device 42\naws_access_key_id = OLD\n", "gw", c)).toBe(`[gw] ; device 42\n${NEW}`);
+    expect(upsert("[gw]\nk = v\n[gw]]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\nk = v\n${NEW}[gw]]\naws_access_key_id = OTHER\n`);
+    expect(upsert("[a]\nk = v\n  [gw]\n", "gw", c)).toBe(`[a]\nk = v\n  [gw]\n\n[gw]\n${NEW}`);
+    // Added keys are indented like the next header, which would otherwise continue the last of them.
+    expect(upsert("[gw]\n  [other]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\n${NEW.replace(/^/gm, "  ").slice(0, -2)}  [other]\naws_access_key_id = OTHER\n`);
+  });
+
+  it("refuses a [gw] header that botocore reads as [gw] and the AWS SDK for JavaScript as no section (text after ']')", () => {
+    // Rewritten in place, the JavaScript SDKs would not find the credentials; a second [gw] added, botocore refuses the
+    // whole file. Only the owner can say which was meant: one line that says how to make it a comment.
+    for (const header of ["[gw] device 42", "[gw];device 42", "  [gw]x"]) {
+      expect(() => upsert(`[a]\n${header}\naws_access_key_id = OLD\n`, "gw", c), header).toThrow(
+        `the credentials file's line ${JSON.stringify(header.trim())} is section [gw] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`,
+      );
+    }
+  });
+
   it("drops duplicate credential lines within the section", () => {
     expect(upsert("[gw]\naws_session_token = a\naws_session_token = b\n", "gw", c)).toBe(
       "[gw]\naws_session_token = newtoken==\naws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\n",

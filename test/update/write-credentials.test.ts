@@ -593,6 +593,47 @@ describe("update --profile", () => {
   });
 });
 
+describe("a credentials file saved as UTF-16 (Windows PowerShell's >)", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-utf16-");
+  afterAll(cleanup);
+
+  it("is left as it is, with one line that says so, instead of getting ASCII lines appended to its UTF-16", async () => {
+    // Before: "[gw]" and the keys were appended as single bytes after the UTF-16 text: a file of two encodings.
+    const file = join(dir, "credentials");
+    const before = Buffer.from("\uFEFF[other]\r\naws_access_key_id = AKIAOTHER\r\n", "utf16le");
+    writeFileSync(file, before, { mode: 0o600 });
+    await expect(writeProfileCredentials(file, "gw", creds("ASIANEW"))).rejects.toMatchObject({
+      code: "INPUT_INVALID",
+      message: `credentials file ${file} is UTF-16 text`,
+    });
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+});
+
+describe("update --profile DEFAULT", () => {
+  const { dir, cleanup } = makeTempDir("raa-update-default-section-");
+  afterAll(cleanup);
+
+  it("is refused: botocore gives the keys of [DEFAULT] to every other profile of the file, and has no profile DEFAULT", async () => {
+    // Before: written (exit 0); `aws --profile other` then signed with the role's credentials, not its own chain.
+    const file = join(dir, "credentials");
+    writeFileSync(file, "[other]\nregion = eu-west-1\n", { mode: 0o600 });
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
+    const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
+    const key = ["--certificate", join(dir, "none.pem"), "--private-key", join(dir, "none.key")];
+    expect(await main(["update", "--once", "--profile", "DEFAULT", "--credentials-file", file, ...key, ...arns], io)).toBe(2);
+    expect(stderr).toBe(
+      "roles-anywhere-agent: --profile DEFAULT names the credentials file's defaults section: botocore gives its keys to every " +
+        "other profile in the file (use another name; the AWS CLI's default profile is default, in lower case)\n",
+    );
+    expect(readFileSync(file, "utf8")).toBe("[other]\nregion = eu-west-1\n");
+    await expect(writeProfileCredentials(file, "DEFAULT", creds("ASIAROLE"))).rejects.toThrow(/invalid profile name "DEFAULT"/);
+    expect(readFileSync(file, "utf8")).toBe("[other]\nregion = eu-west-1\n");
+  });
+});
+
 describe("update --credentials-file with a ~/ the shell did not expand (quoted in a script or unit)", () => {
   const { dir, cleanup } = makeTempDir("raa-update-tilde-");
   afterAll(cleanup);

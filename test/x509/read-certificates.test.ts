@@ -58,6 +58,15 @@ describe("reading certificate files", () => {
     if (code !== "FILE_NOT_FOUND") expect(e.message).toMatch(/could not parse (PEM data|certificate)/);
   });
 
+  it("a PEM file without a certificate says what it holds: the key given for the certificate, OpenSSL's TRUSTED CERTIFICATE", async () => {
+    // Before: "holds no CERTIFICATE block", for a file whose only label the operator reads as a certificate's.
+    const e = await expectAgentError(readCertificateFile(path("no-cert.pem")), "PEM_INVALID");
+    expect(e.message).toBe(`could not parse PEM data: ${path("no-cert.pem")} holds no CERTIFICATE block but a PEM block labelled "PRIVATE KEY"`);
+    writeFileSync(path("trusted.pem"), leaf.certPem.replace(/CERTIFICATE/g, "TRUSTED CERTIFICATE"));
+    const t = await expectAgentError(readCertificateFile(path("trusted.pem")), "PEM_INVALID");
+    expect(t.message).toBe(`could not parse PEM data: ${path("trusted.pem")} holds no CERTIFICATE block but a PEM block labelled "TRUSTED CERTIFICATE"`);
+  });
+
   it("refuses a certificate followed by bytes that are not part of it (DER file, PEM block), which would be sent in X-Amz-X509", async () => {
     const der = readFileSync(path("leaf.der"));
     writeFileSync(path("trailing.der"), Buffer.concat([der, Buffer.alloc(32)]));

@@ -34,10 +34,20 @@ const command: CommandSpec = {
     const configProfile = stringArg(args, "config-profile");
     // An empty --profile "$P" is not "default": it would overwrite [default], often long-term keys.
     const section = args.explicit.has("profile") ? (stringArg(args, "profile") ?? "") : (configProfile ?? "default");
+    if (section === "DEFAULT") {
+      const what = "--profile DEFAULT names the credentials file's defaults section: " +
+        "botocore gives its keys to every other profile in the file";
+      throw new UsageError("USAGE", what, { hint: "use another name; the AWS CLI's default profile is default, in lower case" });
+    }
     if (!isProfileName(section)) {
       const hint = "not empty, no [, ] or line breaks, and no spaces around it";
       const what = "cannot name a section of the credentials file";
       throw new UsageError("USAGE", `--profile ${JSON.stringify(section)} ${what}`, { hint });
+    }
+    // Without ARNs or a config profile nothing says which role: --profile was most likely meant for the config.
+    if (args.explicit.has("profile") && !configProfile && !args.explicit.has("trust-anchor-arn")) {
+      const hint = `take the settings from config profile ${section} with --config-profile ${section}, or give --trust-anchor-arn, --profile-arn and --role-arn`;
+      throw new UsageError("USAGE", "update's --profile names the section it writes in the credentials file, not a config profile", { hint });
     }
     await runUpdate({
       settings: async () => (await settingsFromArgs(args, io, configProfile ? [configProfile] : []))[0]!,
