@@ -63,10 +63,11 @@ export async function readInputFile(path: string, what: string): Promise<InputBy
 
 /**
  * A file saved as UTF-16 (Windows PowerShell's `>`, an editor's "Unicode"): to a PEM, JSON or PIN reader every
- * other byte is NUL. No DER or PKCS#12 file starts with its byte-order mark. The bytes are wiped (a PIN file's).
+ * other byte is NUL. No DER or PKCS#12 file starts with its byte-order mark; a binary password could, so the mark
+ * counts only with the NUL of a first ASCII character after it. The bytes are wiped (a PIN file's).
  */
 export function refuseUtf16(bytes: Buffer, path: string, what: string): void {
-  if (!/^(fffe|feff)/.test(bytes.toString("hex", 0, 2))) return;
+  if (!/^(fffe[0-7][0-9a-f]00|feff00[0-7][0-9a-f])/.test(bytes.toString("hex", 0, 4))) return;
   bytes.fill(0);
   throw new InputError("INPUT_INVALID", `${what} ${path} is UTF-16 text`, {
     hint: "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW (in PowerShell: Set-Content -Encoding ascii)",
