@@ -109,7 +109,8 @@ describe("update (process)", () => {
       const first = readFileSync(path, "utf8");
       await proxy.setMode("5xx");
       const mark = log.length;
-      await wait(/refresh failed .*still serving the previous credentials/, mark);
+      // update serves nothing: its line says what the file holds (before: "still serving the previous credentials")
+      await wait(/refresh failed .*; the credentials file keeps the previous ones, valid until [-0-9T:]+Z/, mark);
       expect(readFileSync(path, "utf8")).toBe(first); // the still-valid credentials stay in place
       await proxy.setMode("ok");
       const mark2 = log.length;
@@ -131,6 +132,53 @@ describe("update (process)", () => {
  * started. libfaketime (LD_PRELOAD) moves the wall clock by the offset in a file it re-reads at each reading
  * (FAKETIME_NO_CACHE), and leaves the monotonic clock alone, as an NTP step does.
  */
+describe("update (process) reloaded onto a broken key", () => {
+  it("SIGHUP with a garbage key: the line says the file keeps the previous credentials, valid until their expiration", async () => {
+    // Before: "no valid credentials to serve meanwhile", while the file held valid ones that every SDK kept using.
+    await proxy.setMode("ok");
+    const path = join(dir, "hup-credentials");
+    const key = join(dir, "hup-key.pem");
+    writeFileSync(key, readFileSync(leaf.keyPath), { mode: 0o600 });
+    const args = flags().map((a) => (a === leaf.keyPath ? key : a));
+    const child = spawn(process.execPath, [cli.cli, "update", "--profile", "hup", ...args], {
+      env: { ...process.env, AWS_SHARED_CREDENTIALS_FILE: path },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const log: string[] = [];
+    const lines = createInterface({ input: child.stderr! });
+    lines.on("line", (l) => log.push(l));
+    const wait = (pattern: RegExp) =>
+      new Promise<string>((resolve, reject) => {
+        const found = () => log.find((l) => pattern.test(l));
+        const onLine = () => {
+          const line = found();
+          if (line !== undefined) lines.off("line", onLine), resolve(line);
+        };
+        lines.on("line", onLine);
+        onLine();
+        child.once("exit", () => reject(new Error(log.join("\n"))));
+        setTimeout(() => reject(new Error(`timeout waiting for ${pattern}:\n${log.join("\n")}`)), 40_000).unref();
+      });
+    try {
+      const written = await wait(/new credentials, valid until [-0-9T:]+Z/);
+      await wait(/wrote profile \[hup\]/);
+      const expiration = /valid until ([-0-9T:]+Z)/.exec(written)![1]!;
+      const first = readFileSync(path, "utf8");
+      writeFileSync(key, "not a key\n");
+      child.kill("SIGHUP");
+      const failed = await wait(/refresh failed/);
+      expect(failed).toContain(`; the credentials file keeps the previous ones, valid until ${expiration}`);
+      expect(failed).not.toMatch(/no valid credentials|serving/);
+      expect(readFileSync(path, "utf8")).toBe(first);
+      child.kill("SIGTERM");
+      const [code] = (await once(child, "exit")) as [number | null];
+      expect(code).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
 describe("update --once at a boot before NTP (libfaketime)", () => {
   const offsetFile = join(dir, "faketime-offset");
 

@@ -147,8 +147,11 @@ const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint
   return { ...credentials, clockSkewMs };
 };
 
-/** One log line for a refresh outcome. Never includes credentials: only times and the error's message. */
-export function describeRefreshEvent(name: string, event: RefreshEvent): string {
+/**
+ * One log line for a refresh outcome. Never includes credentials: only times and the error's message. `file`
+ * (`update`, which serves nothing: SDKs read its file): the expiration of what it last wrote there this run, if any.
+ */
+export function describeRefreshEvent(name: string, event: RefreshEvent, file?: { written: Date | undefined; now: number }): string {
   if (event.type === "refreshed") {
     const { expiration, refreshAt, clockBehindMs: lead } = event;
     const valid = `valid until ${formatExpiration(expiration)}; next refresh at ${formatExpiration(refreshAt)}`;
@@ -158,8 +161,15 @@ export function describeRefreshEvent(name: string, event: RefreshEvent): string 
   const { error } = event;
   const what = `${name}: refresh failed (${error.code}): ${error.toOneLine()}`;
   if (!event.nextAttemptAt) return `${what}; not retried (fix it, then reload with SIGHUP or restart)`;
-  const serving = event.servingPreviousUntil
+  let serving = event.servingPreviousUntil
     ? `; still serving the previous credentials until ${formatExpiration(event.servingPreviousUntil)}`
     : "; no valid credentials to serve meanwhile";
+  if (file) {
+    const { written, now } = file;
+    const kept = written && (written.getTime() > now ? "keeps the previous ones, valid until" : "holds expired ones, since");
+    serving = kept
+      ? `; the credentials file ${kept} ${formatExpiration(written)}`
+      : "; the credentials file is left as it is (nothing written to it since update started)";
+  }
   return `${what}; retry #${event.consecutiveFailures + 1} at ${formatExpiration(event.nextAttemptAt)}${serving}`;
 }

@@ -26,7 +26,7 @@ export function isTransient(error: unknown): boolean {
  * not at each retry, until the error changes; one that opening the signer met (logged by logFailures) too. An
  * endpoint that fails (network, service) is logged at the 1st, 2nd, 4th… failure, then every 64th.
  */
-export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed }: DaemonStartOptions): CredentialSource {
+export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed, written }: DaemonStartOptions): CredentialSource {
   let logged: string | undefined;
   const outageEnding = outageSchedule();
   const localLine = (error: unknown): string | undefined => {
@@ -43,7 +43,8 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
       const ending = outageEnding(failed && !line && failed.nextAttemptAt ? failed : undefined);
       const once = line ? "; not logged again until it changes" : ending;
       const quiet = ending === undefined || (line !== undefined && line === logged);
-      if (!quiet) log(describeRefreshEvent(name, event) + once);
+      const file = written && { written: written(), now: Date.now() };
+      if (!quiet) log(describeRefreshEvent(name, event, file) + once);
       logged = line;
       if (credentials) onRefreshed?.(name, credentials);
     },
@@ -101,6 +102,8 @@ export interface DaemonStartOptions {
   readonly requireFirstCredentials?: boolean | undefined;
   /** Told each time a source has new credentials (systemd readiness, the credentials file). */
   readonly onRefreshed?: ((name: string, credentials: Credentials) => void) | undefined;
+  /** `update`: the expiration of the credentials it last wrote to its file (undefined: none yet). */
+  readonly written?: (() => Date | undefined) | undefined;
 }
 
 /**

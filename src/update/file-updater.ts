@@ -25,6 +25,7 @@ export function credentialsFileUpdater(options: FileUpdaterOptions) {
   let writing: Promise<void> | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let written: Date | undefined;
   /** The failed write's line, logged once until it changes (a read-only or full disk: not 2,880 lines a day). */
   let failure: string | undefined;
 
@@ -36,6 +37,7 @@ export function credentialsFileUpdater(options: FileUpdaterOptions) {
         try {
           await write(path, profile, credentials);
           log(`wrote profile [${profile}] to ${path}`);
+          written = credentials.expiration;
           failure = undefined;
           options.onWritten?.();
         } catch (error) {
@@ -67,5 +69,6 @@ export function credentialsFileUpdater(options: FileUpdaterOptions) {
     clearTimeout(retryTimer);
     await idle();
   };
-  return { offer, idle, stop };
+  /** The expiration of the credentials last written (undefined: none yet). */
+  return { offer, idle, stop, written: () => written };
 }

@@ -119,6 +119,7 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
     loggingSource({ name: section, settings }, log, {
       certificateWarning: run.certificateWarning,
       onRefreshed: (_name, credentials) => updater.offer(credentials),
+      written: updater.written,
     });
   let source!: CredentialSource;
   // Signals from the first step (runDaemon): a SIGHUP while the source opens rebuilds it once updating.

@@ -52,6 +52,40 @@ describe("a daemon's source (agent, serve, update) with a key no retry can use",
     }
   }, 15_000);
 
+  it("update's source rebuilt (SIGHUP) onto a broken key says what its credentials file holds, not what it serves", async () => {
+    // Before: `no valid credentials to serve meanwhile`, while the file kept valid credentials every SDK went on using.
+    vi.stubEnv("CI", "true");
+    const settings = {
+      signer: { certificate: certPath, privateKey: encryptedKey },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9" },
+    };
+    const valid = new Date(Date.now() + 3600_000);
+    const expired = new Date(Date.now() - 60_000);
+    const ends = [
+      [valid, `; the credentials file keeps the previous ones, valid until ${valid.toISOString().replace(/\.\d+Z$/, "Z")}`],
+      [expired, `; the credentials file holds expired ones, since ${expired.toISOString().replace(/\.\d+Z$/, "Z")}`],
+      [undefined, "; the credentials file is left as it is (nothing written to it since update started)"],
+    ] as const;
+    try {
+      for (const [written, end] of ends) {
+        const lines: string[] = [];
+        const source = loggingSource({ name: "u", settings }, (line) => lines.push(line), { written: () => written });
+        try {
+          source.start();
+          await vi.waitFor(() => expect(lines).toHaveLength(1), { timeout: 10_000, interval: 50 });
+          expect(lines[0]).toMatch(/^u: refresh failed \(PASSWORD_REQUIRED\): .*; retry #2 at [-0-9T:]+Z; /);
+          expect(lines[0]).toContain(`${end}; not logged again until it changes`);
+          expect(lines[0]).not.toMatch(/serv/);
+        } finally {
+          await source.close();
+        }
+      }
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  }, 30_000);
+
   it("logs a certificate not valid yet by the clock once, although the clock's reading in it changes", async () => {
     // Before: one line per attempt (a device booted at 1970 waiting for NTP), each with the clock's new reading.
     const lines: string[] = [];

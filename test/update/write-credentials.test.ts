@@ -483,13 +483,16 @@ describe("credentialsFileUpdater", () => {
           written.push(c.accessKeyId);
         },
       });
-      updater.offer(creds("A"));
+      const a = creds("A");
+      updater.offer(a);
       await updater.idle();
       expect(written).toEqual([]);
+      expect(updater.written()).toBeUndefined(); // what update's failure lines say the file holds: nothing of its own
       expect(lines[0]).toContain("could not write /p: locked; trying again in 1 s");
       await vi.advanceTimersByTimeAsync(1000);
       await updater.idle();
       expect(written).toEqual(["A"]);
+      expect(updater.written()).toBe(a.expiration);
       updater.offer(creds("B"));
       updater.offer(creds("C"));
       updater.offer(creds("D"));
