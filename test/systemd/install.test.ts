@@ -309,6 +309,35 @@ describe("install-systemd: what the units are written over, and what goes into t
     }
   });
 
+  it.each(["00", " 0", "+0"])("--user whose uid field is %j (uid 0 to glibc's getpwnam, so to systemd's User=) is refused", async (uid) => {
+    // Before: exit 0, only the uid field "0" was taken for root's; the services ran as root.
+    const { dir: root, cleanup } = makeTempDir("raa-install-uid0-");
+    try {
+      mkdirSync(join(root, "etc"));
+      writeFileSync(join(root, "etc/passwd"), `root:x:0:0::/root:/bin/sh\nadmin:x:${uid}:0::/root:/bin/sh\n`);
+      const r = await dryRun("--root", root, "--user", "admin");
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr).toMatch(/^roles-anywhere-agent: --user admin has uid 0: it would give the services every privilege/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("--user whose name begins another's (roo, root's), or a passwd file that is a FIFO under --root: a user of its own", async () => {
+    const { dir: root, cleanup } = makeTempDir("raa-install-uid-");
+    try {
+      mkdirSync(join(root, "etc"));
+      writeFileSync(join(root, "etc/passwd"), "root:x:0:0::/root:/bin/sh\nroo:x:991:991::/:/usr/sbin/nologin\n");
+      expect((await dryRun("--root", root, "--user", "roo")).code).toBe(0);
+      expect((await dryRun("--root", root, "--user", "ro")).code).toBe(0); // not there: made by sysusers.d
+      rmSync(join(root, "etc/passwd"));
+      execFileSync("mkfifo", [join(root, "etc/passwd")]); // read, it would block for ever
+      expect((await dryRun("--root", root, "--user", "roo")).code).toBe(0);
+    } finally {
+      cleanup();
+    }
+  });
+
   it.each(["/dev/zero", "/tmp"])("--pin-file %s (a device, a directory: no PIN file) is refused: exit 3, one line", async (path) => {
     // Before: exit 0 with "run chmod 600 /dev/zero"; systemd would then hand the service 1 MiB of zeros as the PIN
     // (one wrong PIN presented), or a directory's files under other names (the PIN file missing at every start).
