@@ -330,12 +330,46 @@ describe("install-systemd: what the units are written over, and what goes into t
       writeFileSync(join(root, "etc/passwd"), "root:x:0:0::/root:/bin/sh\nroo:x:991:991::/:/usr/sbin/nologin\n");
       expect((await dryRun("--root", root, "--user", "roo")).code).toBe(0);
       expect((await dryRun("--root", root, "--user", "ro")).code).toBe(0); // not there: made by sysusers.d
+      writeFileSync(join(root, "etc/passwd"), "roo:x:0990:990::/:/usr/sbin/nologin\n"); // uid 990
+      expect((await dryRun("--root", root, "--user", "roo")).code).toBe(0);
       rmSync(join(root, "etc/passwd"));
       execFileSync("mkfifo", [join(root, "etc/passwd")]); // read, it would block for ever
       expect((await dryRun("--root", root, "--user", "roo")).code).toBe(0);
     } finally {
       cleanup();
     }
+  });
+
+  it("--user root under a --root with no passwd file (an image being built): refused all the same", async () => {
+    const { dir: root, cleanup } = makeTempDir("raa-install-nopasswd-");
+    try {
+      const r = await dryRun("--root", root, "--user", "root");
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr).toMatch(/^roles-anywhere-agent: --user root would give the services every privilege/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("--port goes into serve's unit; --pin-file is looked at under --root (the image's, not this host's)", async () => {
+    expect((await dryRun("--port", "8443")).stdout).toMatch(/^ExecStart=.* --port 8443\b/m);
+    const { dir: root, cleanup } = makeTempDir("raa-install-pin-root-");
+    try {
+      mkdirSync(join(root, "raa-pin-dir"));
+      const r = await dryRun("--root", root, "--pin-file", "/raa-pin-dir");
+      expect([r.code, r.stdout]).toEqual([3, ""]);
+      expect(r.stderr).toMatch(/^roles-anywhere-agent: --pin-file \/raa-pin-dir is a directory, not a PIN file/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it.each([
+    ["--tpm-device", "/dev/tpmrm0 rwm", "a space or control character"],
+    ["--profile", "gw\nUser=root", "a control character (a line break)"],
+  ])("%s %j: the line says what it holds", async (flag, value, what) => {
+    const r = await dryRun(flag, value);
+    expect(r.stderr).toBe(`roles-anywhere-agent: ${flag} ${JSON.stringify(value)} cannot go into a unit file: it holds ${what}\n`);
   });
 
   it.each(["/dev/zero", "/tmp"])("--pin-file %s (a device, a directory: no PIN file) is refused: exit 3, one line", async (path) => {
