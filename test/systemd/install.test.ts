@@ -353,6 +353,11 @@ describe("install-systemd: what the units are written over, and what goes into t
 
   it("--port goes into serve's unit; --pin-file is looked at under --root (the image's, not this host's)", async () => {
     expect((await dryRun("--port", "8443")).stdout).toMatch(/^ExecStart=.* --port 8443\b/m);
+    const defaults = (await dryRun()).stdout; // each default of the command's options reaches the units
+    expect(defaults).toMatch(/^ExecStart=\S+ .* serve --config \/etc\/roles-anywhere-agent\/config\.json --profile default --port 9911$/m);
+    expect(defaults).toMatch(/^User=roles-anywhere\nGroup=roles-anywhere$/m);
+    expect(defaults).toMatch(/^DeviceAllow=\/dev\/tpmrm0 rw$/m);
+    expect(defaults).not.toMatch(/^LoadCredential=/m);
     const { dir: root, cleanup } = makeTempDir("raa-install-pin-root-");
     try {
       mkdirSync(join(root, "raa-pin-dir"));
