@@ -46,7 +46,12 @@ vi.mock("node:fs/promises", async (importOriginal) => {
     }
     return fs.rename(from, to);
   }) as typeof fs.rename;
-  return { ...fs, default: { ...fs, open, rename }, open, rename };
+  // vanishing.lock: released by its holder between the read and the look at its age.
+  const stat = (async (path: string, ...rest: unknown[]) => {
+    if (String(path).endsWith("vanishing.lock")) await fs.unlink(path).catch(() => {});
+    return (fs.stat as (...a: unknown[]) => ReturnType<typeof fs.stat>)(path, ...rest);
+  }) as typeof fs.stat;
+  return { ...fs, default: { ...fs, open, rename, stat }, open, rename, stat };
 });
 const { holdFileLock, withFileLock } = await import("../../src/io/file-lock.js");
 
@@ -227,6 +232,12 @@ describe("withFileLock", () => {
     utimesSync(lock, old, old);
     await expect(withFileLock(lock, async () => readFileSync(lock, "utf8"), { timeoutMs: 100, pollMs: 10 })).resolves.toMatch(/^\d+ /);
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it("a lock released between its read and the look at its age: taken", async () => {
+    const lock = join(dir, "vanishing.lock");
+    writeFileSync(lock, "1 other-host 0 released\n");
+    await expect(withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 })).resolves.toBe("ran");
   });
 
   it("another user's lock it cannot read: judged by its age (fresh: busy, naming no pid; old: broken)", async () => {
