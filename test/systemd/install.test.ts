@@ -377,6 +377,28 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect(r.stderr).toBe(`roles-anywhere-agent: ${flag} ${JSON.stringify(value)} cannot go into a unit file: it holds ${what}\n`);
   });
 
+  it.skipIf(process.geteuid?.() !== 0)("warns when the units must show home directories (ProtectHome=read-only), or cannot report readiness", async () => {
+    const outside = await outsideHomes(() => dryRun());
+    expect(outside.code).toBe(0);
+    expect(outside.stderr).not.toContain("ProtectHome=read-only");
+    expect(outside.stderr.includes("warning: the native helper does not load here")).toBe(/^Type=exec$/m.test(outside.stdout));
+    const home = mkdtempSync("/root/raa-install-home-"); // root's home: the sandbox would hide a CLI there
+    const [execPath, cli] = [process.execPath, process.argv[1]!];
+    try {
+      writeFileSync(join(home, "cli.js"), "");
+      process.execPath = "/bin/sh";
+      process.argv[1] = join(home, "cli.js");
+      const inHome = await dryRun();
+      expect(inHome.code).toBe(0);
+      expect(inHome.stderr).toContain(`roles-anywhere-agent: warning: ${realpathSync("/bin/sh")} or ${realpathSync(join(home, "cli.js"))} is under a home directory: `
+        + "the units use ProtectHome=read-only, and user roles-anywhere must be able to read it");
+      expect(inHome.stdout).toMatch(/^ProtectHome=read-only$/m);
+    } finally {
+      [process.execPath, process.argv[1]] = [execPath, cli];
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it.each(["/dev/zero", "/tmp"])("--pin-file %s (a device, a directory: no PIN file) is refused: exit 3, one line", async (path) => {
     // Before: exit 0 with "run chmod 600 /dev/zero"; systemd would then hand the service 1 MiB of zeros as the PIN
     // (one wrong PIN presented), or a directory's files under other names (the PIN file missing at every start).
