@@ -6,7 +6,7 @@ import { createCredentialSource, type SessionCreator } from "../../src/credentia
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import type { Signer } from "../../src/signers/signer.js";
-import { AuthError, DeviceError, InputError } from "../../src/errors.js";
+import { AuthError, DeviceError, InputError, NetworkError } from "../../src/errors.js";
 import { Certificate } from "../../src/x509/certificate.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { KeyFileSigner, startEndpoint, successBody } from "../rolesanywhere/support.js";
@@ -266,6 +266,54 @@ describe("credential source", () => {
     broken = true;
     expect(await registry.apply([{ name: "p", settings: settings() }])).toMatchObject({ kept: ["p"] });
     await registry.closeAll();
+  });
+
+  it("a reload keeps a source still serving, its last refresh refused, and one expired by the network alone", async () => {
+    // Rebuilt, either would close its signer (a token's login, a TPM session) for nothing: the reload fixes neither.
+    const saved = clock.t;
+    let fail: Error | undefined;
+    const createSession = vi.fn(async () => {
+      if (fail) throw fail;
+      return hourCreds();
+    });
+    const timers = { setTimeout: () => 0, clearTimeout: () => {} };
+    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, createSigner: async () => fakeSigner("pkcs11"), createSession, now, timers }));
+    try {
+      await registry.apply([{ name: "serving", settings: settings() }]);
+      await registry.get("serving")!.get();
+      fail = new InputError("CERTIFICATE_EXPIRED", "the certificate expired");
+      clock.t += 55 * 60_000; // past its refresh time, still valid
+      await registry.get("serving")!.get();
+      await settle();
+      expect(registry.get("serving")!.status()).toMatchObject({ state: "stale", lastError: { code: "CERTIFICATE_EXPIRED" } });
+      fail = new NetworkError("NETWORK_ERROR", "connect ECONNREFUSED");
+      const serving = registry.get("serving");
+      const added = await registry.apply([{ name: "serving", settings: settings() }, { name: "offline", settings: settings() }]);
+      expect(added).toMatchObject({ kept: ["serving"], replaced: [], added: ["offline"] });
+      await expect(registry.get("offline")!.get()).rejects.toMatchObject({ code: "NETWORK_ERROR" });
+      expect(registry.get("offline")!.status().state).toBe("expired");
+      const offline = registry.get("offline");
+      const result = await registry.apply([{ name: "serving", settings: settings() }, { name: "offline", settings: settings() }]);
+      expect(result).toMatchObject({ kept: ["serving", "offline"], replaced: [], added: [] });
+      expect([registry.get("serving"), registry.get("offline")]).toEqual([serving, offline]);
+    } finally {
+      clock.t = saved;
+      await registry.closeAll();
+    }
+  });
+
+  it("a registry starts the sources it opens, names none it does not hold, and closeAll closes and forgets every one", async () => {
+    const signers: ReturnType<typeof fakeSigner>[] = [];
+    const createSession = vi.fn(async () => hourCreds());
+    const registry = new SourceRegistry((spec) => createCredentialSource({
+      ...spec, createSigner: async () => (signers.push(fakeSigner("tpm")), signers.at(-1)!), createSession, now,
+    }));
+    await registry.apply([{ name: "a", settings: settings() }, { name: "b", settings: settings() }]);
+    await vi.waitFor(() => expect(createSession).toHaveBeenCalledTimes(2)); // started: fetched before any request
+    expect(registry.get("missing")).toBeUndefined();
+    expect(registry.all()).toEqual([registry.get("a"), registry.get("b")]);
+    await registry.closeAll();
+    expect([registry.names(), registry.all(), signers.map((s) => s.closed)]).toEqual([[], [], [1, 1]]);
   });
 
   it("re-reads a certificate file for a hardware key at every refresh and checks it matches the key", async () => {

@@ -1,9 +1,11 @@
 /** The advisory lock file (src/io/file-lock.ts): renewed while held, one that cannot be written, a break race. */
+import { execFileSync } from "node:child_process";
 import {
-  existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync,
+  existsSync, mkdtempSync, readdirSync, symlinkSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync,
 } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { afterAll, describe, expect, it, vi } from "vitest";
 
 /** A live holder's token, for this process: never stale. */
@@ -12,7 +14,15 @@ const LIVE = `${process.pid} ${hostname()}/${readlinkSync("/proc/self/ns/pid")} 
 vi.mock("node:fs/promises", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs/promises")>();
   // full.lock: created, but the disk is full when its token is written.
+  // emfile.lock: out of descriptors when it is created (the error comes before the name is looked up);
+  // unreadable.lock: another user's, mode 0600 (the tests run as root, who reads everything).
   const open = (async (path: string, ...rest: unknown[]) => {
+    if (String(path).endsWith("emfile.lock") && rest[0] === "wx") {
+      throw Object.assign(new Error("EMFILE: too many open files, open"), { code: "EMFILE" });
+    }
+    if (String(path).includes("unreadable.lock") && rest[0] !== "wx") { // and its name once moved aside
+      throw Object.assign(new Error("EACCES: permission denied, open"), { code: "EACCES" });
+    }
     const handle = await (fs.open as (...a: unknown[]) => ReturnType<typeof fs.open>)(path, ...rest);
     if (!String(path).endsWith("full.lock") || rest[0] !== "wx") return handle;
     return Object.assign(Object.create(handle) as typeof handle, {
@@ -23,15 +33,25 @@ vi.mock("node:fs/promises", async (importOriginal) => {
       close: () => handle.close(),
     });
   }) as typeof fs.open;
-  // race.lock: a live writer takes the lock between the stale check and the rename that breaks it.
+  // race.lock: a live writer takes the lock between the stale check and the rename that breaks it;
+  // released.lock: its holder removes it there; sticky.lock: another user's in a sticky directory (/tmp).
   const rename = (async (from: string, to: string) => {
     if (String(from).endsWith("race.lock")) {
       await fs.unlink(from);
       await fs.writeFile(from, LIVE);
     }
+    if (String(from).endsWith("released.lock")) await fs.unlink(from);
+    if (String(from).endsWith("sticky.lock")) {
+      throw Object.assign(new Error("EPERM: operation not permitted, rename"), { code: "EPERM" });
+    }
     return fs.rename(from, to);
   }) as typeof fs.rename;
-  return { ...fs, default: { ...fs, open, rename }, open, rename };
+  // vanishing.lock: released by its holder between the read and the look at its age.
+  const stat = (async (path: string, ...rest: unknown[]) => {
+    if (String(path).endsWith("vanishing.lock")) await fs.unlink(path).catch(() => {});
+    return (fs.stat as (...a: unknown[]) => ReturnType<typeof fs.stat>)(path, ...rest);
+  }) as typeof fs.stat;
+  return { ...fs, default: { ...fs, open, rename, stat }, open, rename, stat };
 });
 const { holdFileLock, withFileLock } = await import("../../src/io/file-lock.js");
 
@@ -159,5 +179,114 @@ describe("withFileLock", () => {
     const held = expect.stringContaining(`held by process ${process.pid}`);
     expect(error).toMatchObject({ code: "FILE_LOCKED", message: held });
     expect(readFileSync(lock, "utf8")).toBe(LIVE);
+  });
+
+  it("a fresh lock of a holder on another host or in another pid namespace (a pod) whose pid is not here: kept", async () => {
+    // Its pid means nothing here: only its age tells whether it is stale.
+    const ns = readlinkSync("/proc/self/ns/pid") === "pid:[1]" ? "pid:[2]" : "pid:[1]";
+    for (const scope of ["other-host", `${hostname()}/${ns}`]) {
+      const lock = join(dir, "elsewhere.lock");
+      const holder = `99999999 ${scope} ${Date.now()} elsewhere -\n`;
+      writeFileSync(lock, holder);
+      const error = await withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }).catch((e: unknown) => e);
+      expect(error, scope).toMatchObject({
+        code: "FILE_LOCKED",
+        message: `${lock} is held by process 99999999; gave up after 0 s`,
+        hint: "another update is writing the same file; if no such process exists, delete the lock file",
+      });
+      expect(readFileSync(lock, "utf8")).toBe(holder);
+    }
+  });
+
+  it("a lock that cannot be created (no such directory, no descriptor left): said at once; another's lock left", async () => {
+    const missing = join(dir, "no-such-directory", "x.lock");
+    const started = performance.now();
+    const error = await withFileLock(missing, async () => "ran", { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "FILE_WRITE_FAILED", message: `cannot create lock file ${missing}: ENOENT` });
+    expect(performance.now() - started).toBeLessThan(20_000); // not the wait for a busy lock
+    // EMFILE comes before the name is looked up: the file there is a live holder's, not one we made.
+    const lock = join(dir, "emfile.lock");
+    writeFileSync(lock, LIVE);
+    await expect(withFileLock(lock, async () => "ran")).rejects.toMatchObject({ code: "FILE_WRITE_FAILED", message: `cannot create lock file ${lock}: EMFILE` });
+    expect(readFileSync(lock, "utf8")).toBe(LIVE);
+  });
+
+  it("a stale lock that cannot be renamed (another user's, sticky directory): one error at once, the file left", async () => {
+    const lock = join(dir, "sticky.lock");
+    writeFileSync(lock, "1 other-host 0 stale\n");
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lock, old, old);
+    const error = await withFileLock(lock, async () => "ran", { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "FILE_LOCKED",
+      message: `${lock} is a stale lock that cannot be removed: EPERM`,
+      hint: "its owner or root must delete it (its holder is gone); the file was left as it was",
+    });
+    expect(readFileSync(lock, "utf8")).toBe("1 other-host 0 stale\n");
+  });
+
+  it("a stale lock its holder removes just before it is broken: taken", async () => {
+    const lock = join(dir, "released.lock");
+    writeFileSync(lock, "1 other-host 0 stale\n");
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lock, old, old);
+    await expect(withFileLock(lock, async () => readFileSync(lock, "utf8"), { timeoutMs: 100, pollMs: 10 })).resolves.toMatch(/^\d+ /);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it("a lock released between its read and the look at its age: taken", async () => {
+    const lock = join(dir, "vanishing.lock");
+    writeFileSync(lock, "1 other-host 0 released\n");
+    await expect(withFileLock(lock, async () => "ran", { timeoutMs: 1_000, pollMs: 10 })).resolves.toBe("ran");
+  });
+
+  it("another user's lock it cannot read: judged by its age (fresh: busy, naming no pid; old: broken)", async () => {
+    const lock = join(dir, "unreadable.lock");
+    writeFileSync(lock, "1 other-host 0 theirs\n");
+    const error = await withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "FILE_LOCKED", message: `${lock} is held by process ?; gave up after 0 s` });
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lock, old, old);
+    await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 })).resolves.toBe("ran");
+  });
+
+  it("a symbolic link, a FIFO or a socket at the lock's name: refused as not a lock file, left as it was", async () => {
+    const cases: [string, (path: string) => Promise<() => void>][] = [
+      ["symlink", async (path) => (symlinkSync(join(dir, "elsewhere"), path), () => {})],
+      ["fifo", async (path) => (execFileSync("mkfifo", [path]), () => {})],
+      ["socket", async (path) => {
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(path, resolve));
+        return () => server.close();
+      }],
+    ];
+    for (const [kind, make] of cases) {
+      const lock = join(dir, `${kind}.lock`);
+      const close = await make(lock);
+      try {
+        const error = await withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 }).catch((e: unknown) => e);
+        expect(error, kind).toMatchObject({
+          code: "FILE_UNSAFE",
+          message: `${lock} is not a lock file of this tool's (it is not a regular file)`,
+          hint: "remove it: this tool creates its lock files itself",
+        });
+        expect(readdirSync(dir), kind).toContain(`${kind}.lock`);
+      } finally {
+        close();
+      }
+    }
+  });
+
+  it("leaves no descriptor open: taking, renewing, waiting for and releasing a lock", async () => {
+    // A serve holds its lock for days and reads it every 15 s: one descriptor lost per read would end in EMFILE.
+    const open = () => readdirSync("/proc/self/fd").length;
+    const before = open();
+    const lock = join(dir, "descriptors.lock");
+    for (let i = 0; i < 5; i++) {
+      const release = await holdFileLock(lock);
+      await withFileLock(lock, async () => "ran", { timeoutMs: 50, pollMs: 10 }).catch(() => {});
+      await release();
+    }
+    expect(open()).toBe(before);
   });
 });

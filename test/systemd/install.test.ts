@@ -309,6 +309,96 @@ describe("install-systemd: what the units are written over, and what goes into t
     }
   });
 
+  it.each(["00", " 0", "+0"])("--user whose uid field is %j (uid 0 to glibc's getpwnam, so to systemd's User=) is refused", async (uid) => {
+    // Before: exit 0, only the uid field "0" was taken for root's; the services ran as root.
+    const { dir: root, cleanup } = makeTempDir("raa-install-uid0-");
+    try {
+      mkdirSync(join(root, "etc"));
+      writeFileSync(join(root, "etc/passwd"), `root:x:0:0::/root:/bin/sh\nadmin:x:${uid}:0::/root:/bin/sh\n`);
+      const r = await dryRun("--root", root, "--user", "admin");
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr).toMatch(/^roles-anywhere-agent: --user admin has uid 0: it would give the services every privilege/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("--user whose name begins another's (roo, root's), or a passwd file that is a FIFO under --root: a user of its own", async () => {
+    const { dir: root, cleanup } = makeTempDir("raa-install-uid-");
+    try {
+      mkdirSync(join(root, "etc"));
+      writeFileSync(join(root, "etc/passwd"), "root:x:0:0::/root:/bin/sh\nroo:x:991:991::/:/usr/sbin/nologin\n");
+      expect((await dryRun("--root", root, "--user", "roo")).code).toBe(0);
+      expect((await dryRun("--root", root, "--user", "ro")).code).toBe(0); // not there: made by sysusers.d
+      writeFileSync(join(root, "etc/passwd"), "roo:x:0990:990::/:/usr/sbin/nologin\n"); // uid 990
+      expect((await dryRun("--root", root, "--user", "roo")).code).toBe(0);
+      rmSync(join(root, "etc/passwd"));
+      execFileSync("mkfifo", [join(root, "etc/passwd")]); // read, it would block for ever
+      expect((await dryRun("--root", root, "--user", "roo")).code).toBe(0);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("--user root under a --root with no passwd file (an image being built): refused all the same", async () => {
+    const { dir: root, cleanup } = makeTempDir("raa-install-nopasswd-");
+    try {
+      const r = await dryRun("--root", root, "--user", "root");
+      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.stderr).toMatch(/^roles-anywhere-agent: --user root would give the services every privilege/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("--port goes into serve's unit; --pin-file is looked at under --root (the image's, not this host's)", async () => {
+    expect((await dryRun("--port", "8443")).stdout).toMatch(/^ExecStart=.* --port 8443\b/m);
+    const defaults = (await dryRun()).stdout; // each default of the command's options reaches the units
+    expect(defaults).toMatch(/^ExecStart=\S+ .* serve --config \/etc\/roles-anywhere-agent\/config\.json --profile default --port 9911$/m);
+    expect(defaults).toMatch(/^User=roles-anywhere\nGroup=roles-anywhere$/m);
+    expect(defaults).toMatch(/^DeviceAllow=\/dev\/tpmrm0 rw$/m);
+    expect(defaults).not.toMatch(/^LoadCredential=/m);
+    const { dir: root, cleanup } = makeTempDir("raa-install-pin-root-");
+    try {
+      mkdirSync(join(root, "raa-pin-dir"));
+      const r = await dryRun("--root", root, "--pin-file", "/raa-pin-dir");
+      expect([r.code, r.stdout]).toEqual([3, ""]);
+      expect(r.stderr).toMatch(/^roles-anywhere-agent: --pin-file \/raa-pin-dir is a directory, not a PIN file/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it.each([
+    ["--tpm-device", "/dev/tpmrm0 rwm", "a space or control character"],
+    ["--profile", "gw\nUser=root", "a control character (a line break)"],
+  ])("%s %j: the line says what it holds", async (flag, value, what) => {
+    const r = await dryRun(flag, value);
+    expect(r.stderr).toBe(`roles-anywhere-agent: ${flag} ${JSON.stringify(value)} cannot go into a unit file: it holds ${what}\n`);
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)("warns when the units must show home directories (ProtectHome=read-only), or cannot report readiness", async () => {
+    const outside = await outsideHomes(() => dryRun());
+    expect(outside.code).toBe(0);
+    expect(outside.stderr).not.toContain("ProtectHome=read-only");
+    expect(outside.stderr.includes("warning: the native helper does not load here")).toBe(/^Type=exec$/m.test(outside.stdout));
+    const home = mkdtempSync("/root/raa-install-home-"); // root's home: the sandbox would hide a CLI there
+    const [execPath, cli] = [process.execPath, process.argv[1]!];
+    try {
+      writeFileSync(join(home, "cli.js"), "");
+      process.execPath = "/bin/sh";
+      process.argv[1] = join(home, "cli.js");
+      const inHome = await dryRun();
+      expect(inHome.code).toBe(0);
+      expect(inHome.stderr).toContain(`roles-anywhere-agent: warning: ${realpathSync("/bin/sh")} or ${realpathSync(join(home, "cli.js"))} is under a home directory: `
+        + "the units use ProtectHome=read-only, and user roles-anywhere must be able to read it");
+      expect(inHome.stdout).toMatch(/^ProtectHome=read-only$/m);
+    } finally {
+      [process.execPath, process.argv[1]] = [execPath, cli];
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it.each(["/dev/zero", "/tmp"])("--pin-file %s (a device, a directory: no PIN file) is refused: exit 3, one line", async (path) => {
     // Before: exit 0 with "run chmod 600 /dev/zero"; systemd would then hand the service 1 MiB of zeros as the PIN
     // (one wrong PIN presented), or a directory's files under other names (the PIN file missing at every start).

@@ -258,6 +258,17 @@ describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse doe
   const entry = (code: Buffer, body = tlv(0xa1, tlv(0x04)), ...rest: Buffer[]) => tlv(0x30, tlv(0xa0, tlv(0x02, code)), body, ...rest);
   const invalid = { code: "TPM_KEY_INVALID", message: "k: not a valid TSS2 PRIVATE KEY structure" };
 
+  it("an RSA key's file parses like an ECC key's (tpm2-openssl's default is RSA-2048)", async () => {
+    const n = Buffer.from(generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "jwk" }).n!, "base64url");
+    const rsaPublic: TpmtPublic = {
+      ...ecPublic, type: TPM_ALG.RSA, unique: n,
+      parameters: { symmetric: { algorithm: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.NULL }, keyBits: 2048, exponent: 0 },
+    } as TpmtPublic;
+    const area = encode(TPMT_PUBLIC, rsaPublic);
+    const k = await parseTss2KeyFile(file({ pubkey: Buffer.concat([Buffer.from([area.length >> 8, area.length & 0xff]), area]) }), "k");
+    expect([k.public.public.type, describeKey(k.public.public)]).toEqual([TPM_ALG.RSA, "RSA-2048"]);
+  });
+
   it("the builder's plain file parses (so the refusals below are the one change each)", async () => {
     const k = await parseTss2KeyFile(file({ policy: [entry(h("016b"))] }), "k");
     expect([k.emptyAuth, k.parent, k.policy]).toEqual([true, TPM_RH.OWNER, [{ command: "PolicyAuthValue" }]]);

@@ -1788,6 +1788,51 @@ describe("install-certificate's objects (install-on-token)", () => {
     expect(token.calls).not.toContain("C_DestroyObject");
   });
 
+  it("a certificate with the key's id whose value the module does not give: another's, kept or replaced as such", async () => {
+    token.objects[0]!.delete(CKA.VALUE);
+    await expect(installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: false, library }))
+      .rejects.toMatchObject({ code: "OBJECT_EXISTS", message: 'token "fake" (serial 0001) already holds another certificate with the key\'s id 31' });
+    const result = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library });
+    expect(result).toMatchObject({ written: true });
+    expect(certificates().map((o) => o.get(CKA.VALUE))).toEqual([leafDer]);
+  });
+
+  it("a module that cannot store the certificate for another reason: asked once, not again without the category", async () => {
+    token.objects[0]!.set(CKA.VALUE, otherDer);
+    token.override.C_CreateObject = () => {
+      throw new Error("CKR_DEVICE_MEMORY:49");
+    };
+    await expect(installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library }))
+      .rejects.toMatchObject({ message: expect.stringContaining("CKR_DEVICE_MEMORY") });
+    expect(token.calls.filter((c) => c === "C_CreateObject")).toHaveLength(1);
+  });
+
+  it("two keys matching: the error lists both, to pick from", async () => {
+    token.objects.push(new Map(token.objects[1]!).set(CKA.ID, Buffer.from("2")));
+    const error = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain: [], replace: true, library }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "PKCS11_AMBIGUOUS",
+      candidates: ["%31", "%32"].map((id) => `pkcs11:id=${id};manufacturer=Fake;model=F1;object=device;serial=0001;token=fake;type=private`),
+    });
+  });
+
+  it("the chain's CAs are named by their CN wherever it is in the subject, or \"CA certificate\" without one", async () => {
+    const named = (name: string, subject: string) =>
+      new Certificate(Buffer.from(issueLeaf(ca, join(dir, name), { name, subject, keyType: "p256" }).certPem.replace(/-----[^-]+-----|\s/g, ""), "base64"));
+    const chain = [named("cn-last", "/C=DE/O=Chain Org/CN=Chain Issuing CA"), named("no-cn", "/C=DE/O=Chain Org Without CN")];
+    const result = await installOnToken({ keyUri, certificate: new Certificate(leafDer), chain, replace: false, library });
+    expect(result.chainWritten).toBe(2);
+    const labels = chain.map((c) => certificates().find((o) => o.get(CKA.VALUE)?.equals(c.der))?.get(CKA.LABEL)?.toString());
+    expect(labels).toEqual(["Chain Issuing CA", "CA certificate"]);
+  });
+
+  it.each(["keyUri", "certificate", "chain"])("installOnToken without %s: a usage error naming it, nothing asked of the module", async (left) => {
+    const options: Record<string, unknown> = { keyUri, certificate: new Certificate(leafDer), chain: [], replace: false, library };
+    delete options[left];
+    await expect(installOnToken(options as never)).rejects.toMatchObject({ code: "USAGE", message: expect.stringContaining(left) });
+    expect(token.calls).toEqual([]);
+  });
+
   it("a token that refuses CKA_CERTIFICATE_CATEGORY: the certificate stored without it", async () => {
     token.objects[0]!.set(CKA.VALUE, otherDer);
     const create = (template: unknown) => {
