@@ -9,13 +9,14 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Script } from "node:vm";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { AGENT_FAST_PATH_FILE, buildIdLine, buildIdOf, CLI_BUNDLE_FILE, codeCacheFile, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE } from "../src/cli/launcher/bundle-files.js";
+import { readCacheData, withChecksum } from "../src/cli/launcher/read-cache-data.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../test/helpers/pki.js";
 import { createSoftHsmFixture, type SoftHsmFixture } from "./helpers/softhsm-fixture.js";
 
@@ -66,11 +67,15 @@ describe("dist/ start-up", () => {
     for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE]) {
       const bundle = join(DIST, file);
       const source = readFileSync(bundle, "latin1");
-      const cache = readFileSync(join(DIST, codeCacheFile(file)));
+      const fd = openSync(join(DIST, codeCacheFile(file)), "r");
+      // The whole file, as its checksum says it was written (a damaged one is no cache).
+      const cache = readCacheData(fd, fstatSync(fd).size);
+      closeSync(fd);
+      expect(cache, file).toBeDefined();
       // Both start with the bundle's build id line, which ties the cache to it (V8 checks the length only).
       const idLine = buildIdLine(buildIdOf(source)!);
-      expect(cache.toString("latin1", 0, idLine.length), file).toBe(idLine);
-      const script = new Script(source, { filename: bundle, cachedData: cache.subarray(idLine.length) });
+      expect(cache!.toString("latin1", 0, idLine.length), file).toBe(idLine);
+      const script = new Script(source, { filename: bundle, cachedData: cache!.subarray(idLine.length) });
       expect(script.cachedDataRejected, file).toBe(false);
     }
   });
@@ -346,7 +351,7 @@ describe("dist/ start-up", () => {
     const bundle = join(copy, CLI_BUNDLE_FILE);
     const script = new Script(before, { filename: bundle });
     script.runInThisContext(); // the module function, compiled (not run): its code is in the cache
-    const shipped = Buffer.concat([Buffer.from(before.slice(0, before.indexOf("\n") + 1), "latin1"), script.createCachedData()]);
+    const shipped = withChecksum(Buffer.concat([Buffer.from(before.slice(0, before.indexOf("\n") + 1), "latin1"), script.createCachedData()]));
     writeFileSync(join(copy, codeCacheFile(CLI_BUNDLE_FILE)), shipped);
     const cacheHome = join(dir, "two-builds-xdg");
     const env = { ...process.env, XDG_CACHE_HOME: cacheHome, NODE_OPTIONS: "", NODE_EXTRA_CA_CERTS: "" };

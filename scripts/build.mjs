@@ -37,6 +37,7 @@ writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 writeFileSync("dist/lib/package.json", `${JSON.stringify({ type: "module" })}\n`);
 
 const { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, USER_CODE_CACHE_FILE, USER_CODE_CACHE_WRITER_FILE, buildIdLine, codeCacheFile, wrapCommonJs } = await import("../dist/lib/cli/launcher/bundle-files.js");
+const { CACHE_CHECKSUM_BYTES, withChecksum } = await import("../dist/lib/cli/launcher/read-cache-data.js");
 const common = {
   bundle: true,
   platform: "node",
@@ -119,9 +120,12 @@ function addBundleId(file) {
   writeFileSync(`dist/${file}`, buildIdLine(bundleIds[file]) + source);
 }
 
-/** dist/<bundle>.cache: V8's `data`, after the bundle's build id line (the launcher uses it only for that build). */
+/**
+ * dist/<bundle>.cache: V8's `data`, after the bundle's build id line (the launcher uses it only for that build), then
+ * a checksum of both (src/cli/launcher/read-cache-data.ts).
+ */
 function writeShippedCache(file, data) {
-  writeFileSync(`dist/${codeCacheFile(file)}`, Buffer.concat([Buffer.from(buildIdLine(bundleIds[file]), "latin1"), data]));
+  writeFileSync(`dist/${codeCacheFile(file)}`, withChecksum(Buffer.concat([Buffer.from(buildIdLine(bundleIds[file]), "latin1"), data])));
 }
 for (const file of [CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE]) addBundleId(file);
 
@@ -245,12 +249,12 @@ async function writeWarmCodeCaches(bundleIds) {
       console.warn(`warning: the agent fast path's code cache holds its top level only (${error.message.split("\n")[0]})`);
     }
     writeShippedCache(CLI_BUNDLE_FILE, readFileSync(`dist/${codeCacheFile(CLI_BUNDLE_FILE)}`)); // as V8 wrote it
-    // The user caches those runs wrote (code-cache.ts: a header naming the bundle's id, then V8's data).
+    // The user caches those runs wrote (code-cache.ts: a header naming the bundle's id, V8's data, its checksum).
     for (const name of readdirSync(cacheDir).filter((f) => f.endsWith(".cache"))) {
       const data = readFileSync(join(cacheDir, name));
       const [, bundleKey] = data.toString("latin1", 0, data.indexOf(10)).split(" ");
       const file = [CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE].find((f) => bundleKey.startsWith(`${bundleIds[f]}-`));
-      if (file) writeShippedCache(file, data.subarray(data.indexOf(10) + 1));
+      if (file) writeShippedCache(file, data.subarray(data.indexOf(10) + 1, data.length - CACHE_CHECKSUM_BYTES));
     }
     for (const file of [HARDWARE_BUNDLE_FILE, AGENT_FAST_PATH_FILE]) if (!existsSync(`dist/${codeCacheFile(file)}`)) topLevelOnly([file]);
   } catch (error) {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readUserCodeCache, userCodeCache, writeRuntimeCodeCache, writeUserCodeCache, type UserCodeCache } from "../../src/cli/launcher/code-cache.js";
 import { runtimeCodeCacheFile } from "../../src/cli/launcher/bundle-files.js";
 import { readRuntimeCodeCache } from "../../src/cli/launcher/run-bundle.js";
-import { readCacheData } from "../../src/cli/launcher/read-cache-data.js";
+import { CACHE_CHECKSUM_BYTES, readCacheData, withChecksum } from "../../src/cli/launcher/read-cache-data.js";
 import { closeSync, openSync, readdirSync, truncateSync } from "node:fs";
 
 describe("the user's V8 code cache (launcher)", () => {
@@ -277,18 +277,100 @@ describe("readCacheData", () => {
   it("the size fstat gave, or nothing: over 16 MiB is not one of ours, a file cut shorter meanwhile not used", () => {
     const dir = mkdtempSync(join(tmpdir(), "raa-cache-data-"));
     const file = join(dir, "x.cache");
-    writeFileSync(file, "0123456789");
+    writeFileSync(file, withChecksum(Buffer.from("0123456789")));
     const fd = openSync(file, "r");
     try {
-      expect(readCacheData(fd, 10)?.toString()).toBe("0123456789");
-      expect(readCacheData(fd, 11)).toBeUndefined();
+      expect(readCacheData(fd, 10 + CACHE_CHECKSUM_BYTES)?.toString()).toBe("0123456789");
+      expect(readCacheData(fd, 11 + CACHE_CHECKSUM_BYTES)).toBeUndefined();
       expect(readCacheData(fd, 16 * 1024 * 1024 + 1)).toBeUndefined();
-      // A file that really is that large (sparse here): over the bound, not read; at it, read.
+      // A file that really is that large: over the bound, not read; at it, read.
+      writeFileSync(file, withChecksum(Buffer.alloc(16 * 1024 * 1024 - CACHE_CHECKSUM_BYTES, 7)));
+      expect(readCacheData(fd, 16 * 1024 * 1024)?.length).toBe(16 * 1024 * 1024 - CACHE_CHECKSUM_BYTES);
       truncateSync(file, 16 * 1024 * 1024 + 1);
       expect(readCacheData(fd, 16 * 1024 * 1024 + 1)).toBeUndefined();
-      expect(readCacheData(fd, 16 * 1024 * 1024)?.length).toBe(16 * 1024 * 1024);
     } finally {
       closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a file damaged in place: any byte changed, of the text or of its checksum, or two that would cancel out", () => {
+    // V8 checks the header of its data, not the rest: damaged data aborted the process (SIGTRAP, SIGSEGV).
+    const dir = mkdtempSync(join(tmpdir(), "raa-cache-data-"));
+    const file = join(dir, "x.cache");
+    const content = Buffer.from(Array.from({ length: 1001 }, (_, i) => (i * 151 + 7) & 0xff));
+    const sealed = withChecksum(content);
+    expect(sealed.length).toBe(content.length + CACHE_CHECKSUM_BYTES);
+    const read = (bytes: Buffer) => {
+      writeFileSync(file, bytes);
+      const fd = openSync(file, "r");
+      try {
+        return readCacheData(fd, bytes.length);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    try {
+      expect(read(sealed)).toEqual(content);
+      for (let at = 0; at < sealed.length; at++) {
+        const damaged = Buffer.from(sealed);
+        damaged[at]! ^= 1 << (at % 8);
+        expect(read(damaged), `byte ${at}`).toBeUndefined();
+      }
+      // The top bit of two 8-byte words: a multiply alone carries it to the top bit only, where the next word undoes it.
+      const twice = Buffer.from(sealed);
+      twice[7]! ^= 0x80;
+      twice[15]! ^= 0x80;
+      expect(read(twice)).toBeUndefined();
+      expect(read(Buffer.concat([sealed, Buffer.alloc(8)]))).toBeUndefined(); // zeros added (the length is hashed)
+      expect(read(sealed.subarray(0, CACHE_CHECKSUM_BYTES - 1))).toBeUndefined();
+      expect(read(withChecksum(Buffer.alloc(0)))).toEqual(Buffer.alloc(0));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("checks the checksum its comment describes: 8-byte words mixed in from the length", () => {
+    const mask = (1n << 64n) - 1n;
+    const reference = (content: Buffer) => {
+      const padded = Buffer.alloc(Math.ceil(content.length / 32) * 32);
+      content.copy(padded);
+      let h = BigInt(content.length);
+      for (let i = 0; i < padded.length; i += 8) {
+        h = ((h ^ padded.readBigUInt64LE(i)) * 0x9e3779b185ebca87n) & mask;
+        h ^= h >> 29n;
+      }
+      return h;
+    };
+    for (const length of [0, 1, 7, 8, 9, 31, 33, 65535, 65536, 65537]) {
+      const content = Buffer.from(Array.from({ length }, (_, i) => (i * 31 + length) & 0xff));
+      expect(withChecksum(content).readBigUInt64LE(length), `length ${length}`).toBe(reference(content));
+    }
+  });
+
+  it("damaged in place, the user's cache and another Node's are not read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-cache-data-"));
+    chmodSync(dir, 0o755);
+    const flip = (file: string) => {
+      const bytes = readFileSync(file);
+      bytes[bytes.length >> 1]! ^= 0x10;
+      writeFileSync(file, bytes);
+    };
+    try {
+      const data = Buffer.from("v8 code cache bytes, as many as a cache has ".repeat(20));
+      const runtime = join(dir, runtimeCodeCacheFile("credential-process.cjs", "0123456789abcdef", "v22.0.0-x64"));
+      expect(writeRuntimeCodeCache(runtime, data)).toBe(true);
+      expect(readRuntimeCodeCache(runtime, process.geteuid!())).toEqual(data);
+      flip(runtime);
+      expect(readRuntimeCodeCache(runtime, process.geteuid!())).toBeUndefined();
+      const bundle = join(dir, "credential-process.cjs");
+      writeFileSync(bundle, "module.exports = 1;\n");
+      const cache = userCodeCache(bundle, "build-1", { HOME: dir, XDG_CACHE_HOME: join(dir, "cache") })!;
+      writeUserCodeCache(cache, data);
+      expect(readUserCodeCache(cache)).toEqual(data);
+      flip(cache.file);
+      expect(readUserCodeCache(cache)).toBeUndefined();
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

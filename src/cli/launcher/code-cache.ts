@@ -12,11 +12,12 @@
 //   cache (a package installed under another Node, NODE_OPTIONS=--max-old-space-size=…). The file is code that runs
 //   in this process: it is trusted only when it and every directory above it belong to the user (or root) and
 //   nobody else can write them (src/io/trusted-path.ts), and only for the exact bundle it was made from.
+// Each file ends with a checksum of the rest, and one that does not match is no cache (read-cache-data.ts).
 import { closeSync, lstatSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { checkDirectoryRule, openCheckedDirectory, openCheckedFile } from "../../io/trusted-path.js";
 import { writeThenRename } from "../../io/write-new-file.js";
-import { readCacheData } from "./read-cache-data.js";
+import { readCacheData, withChecksum } from "./read-cache-data.js";
 
 const MAGIC = "raa-code-cache-1";
 
@@ -93,7 +94,8 @@ export function writeUserCodeCache(cache: UserCodeCache, data: Buffer): void {
     checkDirectoryRule(dir, uid);
     if ((dir.stats.mode & 0o022) !== 0) return;
     const header = Buffer.from(`${MAGIC} ${cache.bundleKey}\n`, "latin1");
-    writeThenRename(dir.entry(`.${name}.${process.pid}.tmp`), dir.entry(name), 0o600, [header, data], { uid });
+    const sealed = withChecksum(Buffer.concat([header, data]));
+    writeThenRename(dir.entry(`.${name}.${process.pid}.tmp`), dir.entry(name), 0o600, [sealed], { uid });
     const [bundle, build] = name.split("-");
     for (const old of readdirSync(dir.entry("."))) {
       const stale = old.startsWith(`${bundle}-`) && !old.startsWith(`${bundle}-${build}-`) && old.endsWith(".cache");
@@ -123,7 +125,7 @@ export function writeRuntimeCodeCache(path: string, data: Buffer): boolean {
   try {
     const stats = statSync(directory);
     if (stats.uid !== process.geteuid!() || (stats.mode & 0o022) !== 0) return false;
-    writeThenRename(join(directory, `.${basename(path)}.${process.pid}.tmp`), path, 0o644, [data]);
+    writeThenRename(join(directory, `.${basename(path)}.${process.pid}.tmp`), path, 0o644, [withChecksum(data)]);
   } catch {
     return false;
   }

@@ -45,12 +45,17 @@ function withCache(source: string, filename: string, cachedData: Buffer | undefi
 
 /** The V8 data of the shipped cache, when it was made for this build of the bundle (its first line says). */
 function shippedCodeCache(dir: string, file: string, buildId: string | undefined): Buffer | undefined {
+  let fd: number | undefined;
   let data;
   try {
-    data = readFileSync(join(dir, codeCacheFile(file)));
+    fd = openSync(join(dir, codeCacheFile(file)), constants.O_RDONLY);
+    data = readCacheData(fd, fstatSync(fd).size);
   } catch {
     return undefined; // No cache shipped (a development build): compile from source.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+  if (!data) return undefined; // Damaged: compile from source.
   const header = buildId === undefined ? undefined : buildIdLine(buildId);
   // Another build's (an installation with files of two versions): V8 would take it if the lengths were the same.
   const ours = header !== undefined && data.toString("latin1", 0, header.length) === header;
