@@ -18,6 +18,8 @@ packages=(
   pcscd vsmartcard-vpcd ykcs11 yubico-piv-tool iproute2 util-linux
   # libfaketime steps the wall clock of `update --once` at a boot before NTP (native-test/update.test.ts)
   faketime
+  # wat2wasm assembles the code-cache checksum's source to compare it with the bytes shipped (test/cli/code-cache.test.ts)
+  wabt
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readUserCodeCache, userCodeCache, writeRuntimeCodeCache, writeUserCodeCache, type UserCodeCache } from "../../src/cli/launcher/code-cache.js";
 import { runtimeCodeCacheFile } from "../../src/cli/launcher/bundle-files.js";
 import { readRuntimeCodeCache } from "../../src/cli/launcher/run-bundle.js";
-import { CACHE_CHECKSUM_BYTES, readCacheData, withChecksum } from "../../src/cli/launcher/read-cache-data.js";
+import { CACHE_CHECKSUM_BYTES, CHECKSUM_WASM, readCacheData, withChecksum } from "../../src/cli/launcher/read-cache-data.js";
+import { execFileSync } from "node:child_process";
 import { closeSync, openSync, readdirSync, truncateSync } from "node:fs";
 
 describe("the user's V8 code cache (launcher)", () => {
@@ -274,6 +275,17 @@ describe("the code cache for another Node next to the bundle (launcher)", () => 
 });
 
 describe("readCacheData", () => {
+  it("checks with CHECKSUM_WASM, which is cache-checksum.wat assembled by wat2wasm (Debian's wabt)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-wat-"));
+    try {
+      const wasm = join(dir, "checksum.wasm");
+      execFileSync("wat2wasm", ["src/cli/launcher/cache-checksum.wat", "-o", wasm]);
+      expect(readFileSync(wasm).toString("base64")).toBe(CHECKSUM_WASM);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("the size fstat gave, or nothing: over 16 MiB is not one of ours, a file cut shorter meanwhile not used", () => {
     const dir = mkdtempSync(join(tmpdir(), "raa-cache-data-"));
     const file = join(dir, "x.cache");

@@ -56,23 +56,22 @@ declare const WebAssembly: {
   Instance: new (module: object, imports: object) => { exports: object };
 };
 
+/** cache-checksum.wat, assembled (a test checks it is). */
+export const CHECKSUM_WASM =
+  "AGFzbQEAAAABBgFgAX8BfwIIAQFtAW0CAAADAgEABwUBAWgAAAqfAQGcAQIBfwN+IAApAAAhBCAAQgA3AAAgAK0hAkKHla+vmLbem55/IQMCQANA" +
+  "IAEgAE8NASACIAEpAACFIAN+IgIgAkIdiIUhAiACIAEpAAiFIAN+IgIgAkIdiIUhAiACIAEpABCFIAN+IgIgAkIdiIUhAiACIAEpABiFIAN+IgIg" +
+  "AkIdiIUhAiABQSBqIQEMAAsLIAAgAjcAACACIARRCw==";
+
 let hashModule: object | undefined;
 
 /**
  * Whether the 8 bytes of `memory` at `length` are the checksum of the `length` before them, which it writes there:
  * those bytes, then all after them, read as zeros, h = length, then for each 8-byte word w (little-endian, 4 a
- * turn), h = (h ^ w) * 0x9E3779B185EBCA87; h ^= h >>> 29. In WebAssembly: in JavaScript compiled at start-up, or
- * with node:crypto or node:zlib loaded for it, hashing ~0.25 MB cost several M instructions.
+ * turn), h = (h ^ w) * 0x9E3779B185EBCA87; h ^= h >>> 29 (cache-checksum.wat). In WebAssembly: in JavaScript
+ * compiled at start-up, or with node:crypto or node:zlib loaded for it, hashing ~0.25 MB cost several M instructions.
  */
 function checksum(memory: WasmMemory, length: number): boolean {
-  hashModule ??= new WebAssembly.Module(
-    Buffer.from(
-      "AGFzbQEAAAABBgFgAX8BfwIIAQFtAW0CAAADAgEABwUBAWgAAAqfAQGcAQIBfwN+IAApAAAhBCAAQgA3AAAgAK0hAkKHla+vmLbem55/IQMCQANAIAEg" +
-        "AE8NASACIAEpAACFIAN+IgIgAkIdiIUhAiACIAEpAAiFIAN+IgIgAkIdiIUhAiACIAEpABCFIAN+IgIgAkIdiIUhAiACIAEpABiFIAN+IgIgAkIdiIUhAiAB" +
-        "QSBqIQEMAAsLIAAgAjcAACACIARRCw==",
-      "base64",
-    ),
-  );
+  hashModule ??= new WebAssembly.Module(Buffer.from(CHECKSUM_WASM, "base64"));
   const { h } = new WebAssembly.Instance(hashModule, { m: { m: memory } }).exports as { h: (n: number) => number };
   return h(length) === 1;
 }
