@@ -7,6 +7,9 @@
 # Stryker is installed into node_modules with --no-save (the next `npm ci` removes it) and runs under Node 22 from
 # scripts/node-release.sh (Stryker 10 refuses Node 20). Survivors in module-level tables (a const Set, a lookup
 # object) are often false: Stryker's vitest runner does not switch those mutants on; apply them by hand to check.
+# Mutants run for real: one of src/cli/commands/install-systemd.ts that loses --dry-run installs the units on this
+# host (/etc/systemd, sysusers.d: user roles-anywhere in group tss), which native-test/systemd-units.test.ts then
+# finds; mutate that file on a throw-away machine, or remove what it wrote (find /etc -newer … -name '*roles-anywhere*').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STRYKER_VERSION=10.1.1
