@@ -180,6 +180,44 @@ describe("agent over its socket (in-process)", () => {
   });
 });
 
+describe("credential-process (dist/cli.js) and an agent listening on the config's agent.socket", () => {
+  it("gets the agent's credentials without --agent-socket: no CreateSession of its own (it signed on every call)", async () => {
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = undefined;
+    const runDir = join(dir, "config-socket-run");
+    const emptyRuntime = join(dir, "config-socket-xdg"); // the default socket's directory, where no agent listens
+    for (const d of [runDir, emptyRuntime]) mkdirSync(d, { mode: 0o700 });
+    const socket = join(runDir, "custom.sock");
+    const leaf = issueLeaf(ca, join(dir, "config-socket"), { name: "config-socket-device" });
+    const config = join(dir, "config-socket.json");
+    const profile = { certificate: leaf.certPath, "private-key": leaf.keyPath, "trust-anchor-arn": ARNS.trustAnchorArn, "profile-arn": ARNS.profileArn, "role-arn": ARNS.roleArn, endpoint: proxy.url };
+    writeFileSync(config, JSON.stringify({ profiles: { gw: profile }, agent: { socket } }), { mode: 0o600 });
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: emptyRuntime };
+    delete env["ROLES_ANYWHERE_AGENT_SOCKET"];
+    const cli = join(process.cwd(), "dist", "cli.js");
+    const agent = spawn(process.execPath, [cli, "agent", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      const log: string[] = [];
+      const lines = createInterface({ input: agent.stderr! });
+      await new Promise<void>((resolveSeen, reject) => {
+        lines.on("line", (l) => (log.push(l), /agent listening on/.test(l) && resolveSeen()));
+        agent.once("exit", () => reject(new Error(`agent exited; log:\n${log.join("\n")}`)));
+      });
+      const cached = await fetchFromAgent(socket, "gw");
+      const before = proxy.forwarded;
+      for (const required of [[], ["--agent"]]) {
+        const { stdout, stderr } = await run(process.execPath, [cli, "credential-process", "--config", config, "--profile", "gw", ...required], { env });
+        expect(stderr).toBe("");
+        expect(JSON.parse(stdout)).toMatchObject({ AccessKeyId: cached?.accessKeyId });
+      }
+      expect(proxy.forwarded - before).toBe(0);
+    } finally {
+      agent.kill("SIGTERM");
+      if (agent.exitCode === null) await once(agent, "exit");
+    }
+  });
+});
+
 describe("agent as a process", () => {
   let cli: { cli: string; cleanup: () => void };
   let agent: ChildProcess | undefined;

@@ -37,9 +37,13 @@ export async function fetchFromAgent(socketPath: string, selector: AgentSelector
   return parseCredentials(body);
 }
 
-/** Where a client asks: `socket` (default: the default socket), and whether --agent makes no answer an error. */
+/**
+ * Where a client asks: `socket` (default: the default socket, then `configSocket`'s, read only when the default
+ * gives nothing), and whether --agent makes no answer an error.
+ */
 interface AgentAsk {
   readonly socket?: string | undefined;
+  readonly configSocket?: (() => Promise<string | undefined>) | undefined;
   readonly required: boolean;
   readonly env: NodeJS.ProcessEnv;
 }
@@ -51,27 +55,33 @@ interface AgentAsk {
  * answer, an error.
  */
 export async function credentialsFromAgent(
-  { socket: named, required, env }: AgentAsk,
+  { socket: named, configSocket, required, env }: AgentAsk,
   selector: AgentSelector,
   onUnsafe: (error: AgentError) => void,
 ): Promise<Credentials | undefined> {
   if (named !== undefined) checkSocketPathName(named);
-  let socket: string;
+  let socket: string | undefined;
   try {
     socket = named ?? defaultAgentSocketPath(env);
   } catch (error) {
     // A relative ROLES_ANYWHERE_AGENT_SOCKET is said (usage); no default socket (HOME not absolute) only with --agent.
     if (required || error instanceof UsageError) throw error;
-    return undefined;
   }
-  if (!required && !existsSync(socket)) return undefined;
-  const credentials = await fetchFromAgent(socket, selector).catch((error: unknown) => {
-    if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
-    onUnsafe(error);
-    return undefined;
-  });
+  const asked: string[] = [];
+  const ask = async (path: string) => {
+    asked.push(path);
+    if (!required && !existsSync(path)) return undefined;
+    return fetchFromAgent(path, selector).catch((error: unknown) => {
+      if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
+      onUnsafe(error);
+      return undefined;
+    });
+  };
+  let credentials = socket === undefined ? undefined : await ask(socket);
+  const other = credentials || named !== undefined ? undefined : await configSocket?.();
+  if (other !== undefined && other !== socket) credentials = await ask(other);
   if (!credentials && required) {
-    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${socket} serves this role`, {
+    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${asked.join(" or ")} serves this role`, {
       hint: "start it with 'roles-anywhere-agent agent', or drop --agent to sign directly",
     });
   }

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { basename, isAbsolute, join } from "node:path";
 import { InputError, UsageError } from "../errors.js";
 import { absoluteHome, MAX_SOCKET_PATH_BYTES } from "../io/trusted-path.js";
+import type { AgentConfig } from "../config/parse-config.js";
 
 const SOCKET_NAME = "roles-anywhere-agent.sock";
 
@@ -35,6 +36,11 @@ export function defaultAgentSocketPath(
   if (isPrivateRuntimeDir(runUser, uid)) return join(runUser, SOCKET_NAME);
   const hint = "set HOME, XDG_RUNTIME_DIR or ROLES_ANYWHERE_AGENT_SOCKET";
   return join(absoluteHome(home(), "SOCKET_UNSAFE", "agent socket", hint), ".roles-anywhere-agent", "agent.sock");
+}
+
+/** The config's `agent.socket` when the agent it configures serves `profile` (its `agent.profiles`, else every profile). */
+export function configAgentSocket({ agent }: AgentConfig, profile: string): string | undefined {
+  return agent.profiles === undefined || agent.profiles.includes(profile) ? agent.socket : undefined;
 }
 
 function privateToUser(dir: string, uid: number): boolean {

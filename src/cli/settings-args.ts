@@ -3,6 +3,7 @@ import { ownValue } from "../own-value.js";
 import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
 import { parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
+import type { AgentConfig } from "../config/parse-config.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
 import type { SignerOptions } from "../signers/options.js";
@@ -67,13 +68,19 @@ export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
 }
 
 /** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
-export async function settingsFromArgs(args: ParsedArgs, io: CliIo, profiles: readonly string[] = []): Promise<CredentialSettings[]> {
+export async function settingsFromArgs(
+  args: ParsedArgs,
+  io: CliIo,
+  profiles: readonly string[] = [],
+  onConfig?: (config: AgentConfig) => void,
+): Promise<CredentialSettings[]> {
   const flags = flagRecordFromArgs(args);
   const wait = waitForDeviceFromArgs(args, io);
   const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });
   const context = { env: io.env, debug: debugLogger(args, io) };
   if (profiles.length === 0) return [withWait(credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, context))];
   const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
+  onConfig?.(config);
   return profiles.map((name) => withWait(profileCredentialSettings(config, name, context, flags)));
 }
 

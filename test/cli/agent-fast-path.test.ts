@@ -15,7 +15,9 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
       required: true,
       env,
     });
-    expect(agentRequestOf(["credential-process", "-profile", "gw", "-agent=true"], env)).toMatchObject({ profile: "gw", required: true });
+    // --agent without --agent-socket: no answer at the default socket is the full CLI's to report, which reads the
+    // config and asks its agent.socket too (the launcher never reads the config).
+    expect(agentRequestOf(["credential-process", "-profile", "gw", "-agent=true"], env)).toMatchObject({ profile: "gw", required: false });
   });
 
   it("leaves everything else to the full CLI", () => {
@@ -47,7 +49,7 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
 
   it("reads flags exactly as credential-process does (its option declaration): the last --profile wins, Go's bool forms", () => {
     expect(agentRequestOf(["credential-process", "--profile", "a", "--profile", "b"], env)).toMatchObject({ profile: "b" });
-    expect(agentRequestOf(["credential-process", "--profile", "gw", "--agent=t", "--debug=1"], env)).toMatchObject({ required: true });
+    expect(agentRequestOf(["credential-process", "--profile", "gw", "--agent=t", "--agent-socket=/a.sock", "--debug=1"], env)).toMatchObject({ required: true });
     expect(agentRequestOf(["credential-process", "--profile", "gw", "--agent=maybe"], env)).toBeUndefined();
   });
 

@@ -1,6 +1,6 @@
 /** credential-process asking the agent: by profile name, or by ARNs when a flag changes the role (credential-process.ts). */
 import { createServer } from "node:http";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +11,8 @@ const PA = "arn:aws:rolesanywhere:us-east-1:111122223333:profile/0a1b2c3d-0000-0
 const dir = mkdtempSync(join(tmpdir(), "raa-cp-agent-"));
 const socket = join(dir, "agent.sock");
 const config = join(dir, "config.json");
+const runtime = join(dir, "runtime");
+const defaultSocket = join(runtime, "roles-anywhere-agent.sock");
 const asked: string[] = [];
 const server = createServer((req, res) => {
   asked.push(req.url!);
@@ -22,6 +24,12 @@ beforeAll(async () => {
   chmodSync(dir, 0o700);
   const profile = { certificate: join(dir, "c.pem"), "private-key": join(dir, "k.pem"), "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": "arn:aws:iam::111122223333:role/Profile" };
   writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
+  // Configs whose agent listens on `socket` (all profiles, or only another one), or on a socket where none listens.
+  const configs = { served: { socket }, notServed: { socket, profiles: ["other"] }, gone: { socket: join(dir, "gone.sock") } };
+  for (const [name, agent] of Object.entries(configs)) {
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ profiles: { gw: profile, other: profile }, agent }), { mode: 0o600 });
+  }
+  mkdirSync(runtime, { mode: 0o700 });
   await new Promise<void>((resolve) => server.listen(socket, resolve));
 });
 afterAll(async () => {
@@ -30,11 +38,17 @@ afterAll(async () => {
 });
 
 async function credentialProcess(...flags: string[]): Promise<[number, string, string | undefined]> {
-  let stderr = "";
-  const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+  return (await run(["--config", config, "--agent", "--agent-socket", socket, ...flags])).slice(0, 3) as [number, string, string];
+}
+
+/** credential-process --profile gw with these flags; the default socket is in a runtime directory without an agent. */
+async function run(flags: string[]): Promise<[number, string, string | undefined, string]> {
+  let [stdout, stderr] = ["", ""];
+  const write = (to: "out" | "err") => (t: string | Uint8Array) => (to === "out" ? (stdout += String(t)) : (stderr += String(t)), true);
+  const io = { stdout: { write: write("out") }, stderr: { write: write("err") }, env: { CI: "true", XDG_RUNTIME_DIR: runtime } };
   asked.length = 0;
-  const code = await main(["credential-process", "--profile", "gw", "--config", config, "--agent", "--agent-socket", socket, ...flags], io);
-  return [code, stderr, asked.join(" ")];
+  const code = await main(["credential-process", "--profile", "gw", ...flags], io);
+  return [code, stderr, asked.join(" "), stdout];
 }
 
 describe("credential-process with a running agent", () => {
@@ -51,5 +65,26 @@ describe("credential-process with a running agent", () => {
     expect((await credentialProcess("--profile-arn", otherPa))[2]).toContain(`profile-arn=${encodeURIComponent(otherPa)}`);
     const otherTa = TA.replace("0000-000000000000", "0000-000000000009");
     expect((await credentialProcess("--trust-anchor-arn", otherTa))[2]).toContain(`trust-anchor-arn=${encodeURIComponent(otherTa)}`);
+  });
+});
+
+describe("credential-process --profile without --agent-socket, the agent on the config's agent.socket", () => {
+  it("asks the config's socket when none answers at the default one (it signed directly on every call)", async () => {
+    const [code, stderr, path, stdout] = await run(["--config", join(dir, "served.json")]);
+    expect([code, stderr, path]).toEqual([0, "", "/v1/credentials/gw"]);
+    expect(JSON.parse(stdout)).toMatchObject({ AccessKeyId: "ASIAAGENT" });
+    expect((await run(["--config", join(dir, "served.json"), "--agent"])).slice(0, 3)).toEqual([0, "", "/v1/credentials/gw"]);
+  });
+
+  it("with --agent, names every socket it asked when no agent answers", async () => {
+    const [code, stderr, path] = await run(["--config", join(dir, "gone.json"), "--agent"]);
+    expect([code, path]).toEqual([7, ""]); // AGENT_UNAVAILABLE
+    expect(stderr).toContain(`no agent at ${defaultSocket} or ${join(dir, "gone.sock")} serves this role`);
+  });
+
+  it("leaves the config's socket alone when its agent does not serve the profile (agent.profiles)", async () => {
+    const [code, stderr, path] = await run(["--config", join(dir, "notServed.json"), "--agent"]);
+    expect([code, path]).toEqual([7, ""]); // AGENT_UNAVAILABLE
+    expect(stderr).toContain(`no agent at ${defaultSocket} serves this role`);
   });
 });

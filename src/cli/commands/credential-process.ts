@@ -1,4 +1,5 @@
 import { credentialsFromAgent, type AgentSelector } from "../../agent/client.js";
+import { configAgentSocket } from "../../agent/socket-path.js";
 import { printableLine } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../rolesanywhere/credentials.js";
 import type { CredentialSettings } from "../../settings/credential-settings.js";
@@ -17,12 +18,16 @@ const command: CommandSpec = {
     const profile = stringArg(args, "profile");
     // A profile used as it is goes to the agent by name before the config file is even read.
     const byName = profile !== undefined && !ROLE_FLAGS.some((flag) => args.explicit.has(flag)) ? profile : undefined;
-    let credentials = byName ? await askAgent(args, byName, io) : undefined;
+    // Read once, when the agent at the default socket did not answer (or first, to ask by ARNs): with the config's
+    // agent.socket when the config's agent serves this profile, asked next (an agent configured elsewhere).
+    let read: Promise<[CredentialSettings, string | undefined]> | undefined;
+    const settingsOnce = () => (read ??= readSettings(args, io, profile));
+    let credentials = byName ? await askAgent(args, byName, io, settingsOnce) : undefined;
     if (!credentials) {
       // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
-      const [settings] = await settingsFromArgs(args, io, profile ? [profile] : []);
-      if (!byName) credentials = await askAgent(args, settings!.session, io);
-      credentials ??= await createNewSession(settings!);
+      const [settings] = await settingsOnce();
+      if (!byName) credentials = await askAgent(args, settings.session, io, settingsOnce);
+      credentials ??= await createNewSession(settings);
     }
     // No trailing newline, exactly like aws_signing_helper.
     io.stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
@@ -36,9 +41,21 @@ async function createNewSession(settings: CredentialSettings): Promise<Credentia
   return withSigner(settings.signer, async (signer) => (await createSession(signer, settings.session, settings.endpoint)).credentials);
 }
 
-async function askAgent(args: ParsedArgs, selector: AgentSelector, io: CliIo): Promise<Credentials | undefined> {
+async function readSettings(args: ParsedArgs, io: CliIo, profile: string | undefined): Promise<[CredentialSettings, string | undefined]> {
+  let socket: string | undefined;
+  const [settings] = await settingsFromArgs(args, io, profile ? [profile] : [], (config) => (socket = configAgentSocket(config, profile!)));
+  return [settings!, socket];
+}
+
+async function askAgent(
+  args: ParsedArgs,
+  selector: AgentSelector,
+  io: CliIo,
+  settings: () => Promise<[CredentialSettings, string | undefined]>,
+): Promise<Credentials | undefined> {
   if (boolArg(args, "no-agent")) return undefined;
-  const ask = { socket: stringArg(args, "agent-socket"), required: boolArg(args, "agent"), env: io.env };
+  const configSocket = async () => (await settings())[1];
+  const ask = { socket: stringArg(args, "agent-socket"), configSocket, required: boolArg(args, "agent"), env: io.env };
   return credentialsFromAgent(ask, selector, (error) => {
     io.stderr.write(`${PROGRAM}: warning: ${printableLine(error.message)}; signing directly instead\n`);
   });

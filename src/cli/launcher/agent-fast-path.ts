@@ -15,7 +15,7 @@ const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agen
  * runs for every `aws` command, which must cost little more than starting Node. Prints and exits (this is
  * dist/agent-fast-path.cjs's entry), or returns for anything else (another command or flag, no agent socket,
  * a profile the agent does not serve, a socket not proved to be this user's without --agent); the full CLI
- * then handles the command line from the start. With --agent, a missing answer is reported here.
+ * then handles the command line from the start. With --agent and --agent-socket, a missing answer is reported here.
  */
 export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [stdout, stderr] = [new FdOutput(1), new FdOutput(2)];
@@ -56,5 +56,6 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   if (args.explicit.has("agent") && !boolArg(args, "agent")) return undefined;
   const profile = stringArg(args, "profile");
   if (!profile) return undefined;
-  return { profile, socket, required: boolArg(args, "agent"), env };
+  // Without --agent-socket, no answer here is the full CLI's to report: the config (not read here) may name the socket.
+  return { profile, socket, required: boolArg(args, "agent") && stringArg(args, "agent-socket") !== undefined, env };
 }
