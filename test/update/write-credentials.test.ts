@@ -573,26 +573,46 @@ describe("credentialsFileUpdater on a disk that stays full", () => {
 describe("update --profile", () => {
   const { dir, cleanup } = makeTempDir("raa-update-profile-");
   afterAll(cleanup);
+  const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
+  const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
+  const key = ["--certificate", join(dir, "none.pem"), "--private-key", join(dir, "none.key")];
+
+  /** `update --once FLAGS` with a key and the ARNs: its exit code and standard error. */
+  async function update(flags: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true", ...env } };
+    const code = await main(["update", "--once", ...flags, ...key, ...arns], io);
+    return { code, stderr };
+  }
 
   it("an empty --profile or --credentials-file (\"$P\" unset) is refused, not taken for [default] or the default file", async () => {
     // Before: --profile "" meant the default section; its keys would have been overwritten.
     const file = join(dir, "credentials");
     writeFileSync(file, "[default]\naws_access_key_id = AKIALONGTERM\n", { mode: 0o600 });
-    let stderr = "";
-    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
-    const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
-    const argv = ["update", "--once", "--profile", "", "--credentials-file", file, "--certificate", join(dir, "none.pem"), "--private-key", join(dir, "none.key")];
-    const code = await main([...argv, "--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"], io);
-    expect(code).toBe(2);
-    expect(stderr).toBe('roles-anywhere-agent: --profile "" cannot name a section of the credentials file (not empty, no [, ] or line breaks, and no spaces around it)\n');
+    expect(await update(["--profile", "", "--credentials-file", file])).toEqual({
+      code: 2,
+      stderr: 'roles-anywhere-agent: --profile "" cannot name a section of the credentials file (not empty, no [, ] or line breaks, and no spaces around it)\n',
+    });
     expect(readFileSync(file, "utf8")).toBe("[default]\naws_access_key_id = AKIALONGTERM\n");
     // Nor is an empty --credentials-file the default file (~/.aws/credentials), which it was before.
-    stderr = "";
-    const home = join(dir, "home");
-    const empty = argv.map((a) => (a === "" ? "gw" : a === file ? "" : a));
-    const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
-    expect(await main([...empty, ...arns], { ...io, env: { CI: "true", HOME: home } })).toBe(2);
-    expect(stderr).toBe("roles-anywhere-agent: --credentials-file is empty (give a value, or leave the flag out for the default)\n");
+    expect(await update(["--profile", "gw", "--credentials-file", ""], { HOME: join(dir, "home") })).toEqual({
+      code: 2,
+      stderr: "roles-anywhere-agent: --credentials-file is empty (give a value, or leave the flag out for the default)\n",
+    });
+  });
+
+  it("DEFAULT is refused: botocore gives the keys of [DEFAULT] to every other profile of the file, and has no profile DEFAULT", async () => {
+    // Before: written (exit 0); `aws --profile other` then signed with the role's credentials, not its own chain.
+    const file = join(dir, "credentials-default");
+    writeFileSync(file, "[other]\nregion = eu-west-1\n", { mode: 0o600 });
+    expect(await update(["--profile", "DEFAULT", "--credentials-file", file])).toEqual({
+      code: 2,
+      stderr: "roles-anywhere-agent: --profile DEFAULT names the credentials file's defaults section: botocore gives its keys to every " +
+        "other profile in the file (use another name; the AWS CLI's default profile is default, in lower case)\n",
+    });
+    expect(readFileSync(file, "utf8")).toBe("[other]\nregion = eu-west-1\n");
+    await expect(writeProfileCredentials(file, "DEFAULT", creds("ASIAROLE"))).rejects.toThrow(/invalid profile name "DEFAULT"/);
+    expect(readFileSync(file, "utf8")).toBe("[other]\nregion = eu-west-1\n");
   });
 });
 
@@ -610,30 +630,6 @@ describe("a credentials file saved as UTF-16 (Windows PowerShell's >)", () => {
       message: `credentials file ${file} is UTF-16 text`,
     });
     expect(readFileSync(file).equals(before)).toBe(true);
-  });
-});
-
-describe("update --profile DEFAULT", () => {
-  const { dir, cleanup } = makeTempDir("raa-update-default-section-");
-  afterAll(cleanup);
-
-  it("is refused: botocore gives the keys of [DEFAULT] to every other profile of the file, and has no profile DEFAULT", async () => {
-    // Before: written (exit 0); `aws --profile other` then signed with the role's credentials, not its own chain.
-    const file = join(dir, "credentials");
-    writeFileSync(file, "[other]\nregion = eu-west-1\n", { mode: 0o600 });
-    let stderr = "";
-    const io = { stdout: { write: () => true }, stderr: { write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
-    const arn = "arn:aws:rolesanywhere:us-east-1:111122223333";
-    const arns = ["--trust-anchor-arn", `${arn}:trust-anchor/t`, "--profile-arn", `${arn}:profile/p`, "--role-arn", "arn:aws:iam::111122223333:role/r"];
-    const key = ["--certificate", join(dir, "none.pem"), "--private-key", join(dir, "none.key")];
-    expect(await main(["update", "--once", "--profile", "DEFAULT", "--credentials-file", file, ...key, ...arns], io)).toBe(2);
-    expect(stderr).toBe(
-      "roles-anywhere-agent: --profile DEFAULT names the credentials file's defaults section: botocore gives its keys to every " +
-        "other profile in the file (use another name; the AWS CLI's default profile is default, in lower case)\n",
-    );
-    expect(readFileSync(file, "utf8")).toBe("[other]\nregion = eu-west-1\n");
-    await expect(writeProfileCredentials(file, "DEFAULT", creds("ASIAROLE"))).rejects.toThrow(/invalid profile name "DEFAULT"/);
-    expect(readFileSync(file, "utf8")).toBe("[other]\nregion = eu-west-1\n");
   });
 });
 
