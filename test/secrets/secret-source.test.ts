@@ -166,7 +166,8 @@ describe("readSecret from a file", () => {
   it("reads a binary password that starts with the bytes of a UTF-16 mark (no NUL after them) as it is", async () => {
     // Before the mark needed its NUL: 2 random passwords in 65,536 (head -c 32 /dev/urandom) were refused as UTF-16.
     const path = join(dir, "binary-password");
-    for (const start of ["fffe41", "feff4142"]) {
+    // fffec300, feff00c3: a NUL after the mark, but its character would not be ASCII (PEM, JSON and PINs are).
+    for (const start of ["fffe41", "feff4142", "fffec300", "feff00c3"]) {
       const bytes = Buffer.concat([Buffer.from(start, "hex"), Buffer.from("rest")]);
       writeFileSync(path, bytes, { mode: 0o600 });
       const secret = await readSecret({ kind: "file", path }, "key password");
