@@ -109,9 +109,9 @@ describe("upsertProfileCredentials", () => {
   });
 
   it("touches only exact key names, at the start of a line, in the first matching section", () => {
-    const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n[gw]\naws_access_key_id = second\n";
+    const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\nx_aws_session_token = keep\n[gw]\naws_access_key_id = second\n";
     const after = upsert(before, "gw", c);
-    expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n${NEW}[gw]\naws_access_key_id = second\n`);
+    expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\nx_aws_session_token = keep\n${NEW}[gw]\naws_access_key_id = second\n`);
   });
 
   it("reads indentation as botocore does: indented keys are replaced in place, a replaced value's continuation lines go", () => {
@@ -175,6 +175,10 @@ describe("upsertProfileCredentials", () => {
 
   it("refuses values with line breaks and odd profile names", () => {
     expect(thrown(() => upsert("", "gw", { ...c, sessionToken: "a\n[default]" }))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/line break/) });
+    expect(thrown(() => upsert("", "gw", { ...c, sessionToken: "" }))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/empty value/) });
+    for (const profile of [" gw", "gw\t", "DEFAULT"]) {
+      expect(thrown(() => upsert("", profile, c)), profile).toMatchObject({ code: "FILE_WRITE_FAILED", message: `invalid profile name ${JSON.stringify(profile)} for the credentials file` });
+    }
     expect(thrown(() => upsert("", "g]w", c))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/invalid profile name/) });
   });
 
