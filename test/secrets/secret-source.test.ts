@@ -158,7 +158,8 @@ describe("readSecret from a file", () => {
       const error = await readSecret({ kind: "file", path }, "PKCS#11 PIN").catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InputError);
       const why = mark === "UTF-8" ? "starts with a UTF-8 byte-order mark; it was not used" : "is UTF-16 text";
-      expect(error).toMatchObject({ code: "INPUT_INVALID", message: `PKCS#11 PIN: file ${path} ${why}` });
+      const hint = mark === "UTF-8" ? "save it as UTF-8 without one (printf '%s' SECRET > FILE)" : expect.stringMatching(/^save it as UTF-8, e\.g\. iconv /);
+      expect(error).toMatchObject({ code: "INPUT_INVALID", message: `PKCS#11 PIN: file ${path} ${why}`, hint });
       expect((error as InputError).toOneLine()).not.toContain("123456");
     }
   });
