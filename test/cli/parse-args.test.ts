@@ -106,6 +106,10 @@ describe("parseCommandArgs", () => {
       'USAGE: invalid argument "0900" for "--session-duration" flag: not an integer (a leading 0 makes it octal, as in Go: write 900)',
     );
     expect(refused(["--session-duration", "-0_09"], true)).toMatch(/\(a leading 0 makes it octal, as in Go: write -9\)$/);
+    // No hint where writing it without the 0 would not help either, or where no leading 0 is the cause.
+    for (const text of ["09x", "09x9", "07_", "0_", "1_09_", "0x9g"]) {
+      expect(refused(["--session-duration", text], true), text).toBe(`USAGE: invalid argument "${text}" for "--session-duration" flag: not an integer (undefined)`);
+    }
   });
 
   it("takes `_` only between digits (or after a base prefix), as Go's underscoreOK does", () => {

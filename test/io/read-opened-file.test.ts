@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { readInputFile } from "../../src/io/input-file.js";
+import { readInputFile, refuseUtf16 } from "../../src/io/input-file.js";
 import { MAX_INPUT_BYTES, readDescriptor, readOpenedFile } from "../../src/io/read-opened-file.js";
 
 /** Calls that look a path up by name, counted: a regular file is opened once and fstat'ed once, never stat'ed by name. */
@@ -132,6 +132,12 @@ describe("readOpenedFile", () => {
       message: `certificate file ${path} is UTF-16 text`,
       hint: "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW (in PowerShell: Set-Content -Encoding ascii)",
     });
+  });
+
+  it("wipes the bytes of a UTF-16 file it refuses (a PIN file's: no copy of the PIN left in memory)", () => {
+    const bytes = Buffer.from("\uFEFF123456", "utf16le");
+    expect(() => refuseUtf16(bytes, "pin.txt", "PKCS#11 PIN")).toThrow("PKCS#11 PIN pin.txt is UTF-16 text");
+    expect(bytes.equals(Buffer.alloc(bytes.length))).toBe(true);
   });
 
   it("refuses a regular file larger than the limit before reading it", async () => {

@@ -158,7 +158,8 @@ describe("readSecret from a file", () => {
       const error = await readSecret({ kind: "file", path }, "PKCS#11 PIN").catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InputError);
       const why = mark === "UTF-8" ? "starts with a UTF-8 byte-order mark; it was not used" : "is UTF-16 text";
-      expect(error).toMatchObject({ code: "INPUT_INVALID", message: `PKCS#11 PIN: file ${path} ${why}` });
+      const hint = mark === "UTF-8" ? "save it as UTF-8 without one (printf '%s' SECRET > FILE)" : expect.stringMatching(/^save it as UTF-8, e\.g\. iconv /);
+      expect(error).toMatchObject({ code: "INPUT_INVALID", message: `PKCS#11 PIN: file ${path} ${why}`, hint });
       expect((error as InputError).toOneLine()).not.toContain("123456");
     }
   });
@@ -166,7 +167,8 @@ describe("readSecret from a file", () => {
   it("reads a binary password that starts with the bytes of a UTF-16 mark (no NUL after them) as it is", async () => {
     // Before the mark needed its NUL: 2 random passwords in 65,536 (head -c 32 /dev/urandom) were refused as UTF-16.
     const path = join(dir, "binary-password");
-    for (const start of ["fffe41", "feff4142"]) {
+    // fffec300, feff00c3: a NUL after the mark, but its character would not be ASCII (PEM, JSON and PINs are).
+    for (const start of ["fffe41", "feff4142", "fffec300", "feff00c3"]) {
       const bytes = Buffer.concat([Buffer.from(start, "hex"), Buffer.from("rest")]);
       writeFileSync(path, bytes, { mode: 0o600 });
       const secret = await readSecret({ kind: "file", path }, "key password");

@@ -88,6 +88,31 @@ describe("the ECS endpoint over TLS", () => {
     }
   });
 
+  it("closes a connection at a request with a body, or one sent before the previous one's answer, over TLS too", async () => {
+    // The guard hooks the parser of the TLS socket (secureConnection), not of the TCP one under it, which has none.
+    const pair = serverCert("costly");
+    const consumers = ecsConsumers([{ name: "app", role: "gateway", token: TOKEN }]);
+    const tls = { certificate: pair.certPath, key: pair.keyPath };
+    const server = await startCredentialServer({ roles, ecs: { consumers }, host: "127.0.0.1", port: 0, tls });
+    try {
+      const statuses = (requests: string) =>
+        new Promise<string[]>((resolve, reject) => {
+          const s = connect({ host: "127.0.0.1", port: server.port, ca: ca.certPem }, () => s.end(requests));
+          let text = "";
+          s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+          s.on("close", () => resolve([...text.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]!)));
+          s.on("error", reject);
+        });
+      const get = (extra = "") => `GET ${ECS_PATH} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: ${TOKEN}\r\n${extra}\r\n`;
+      expect(await statuses(get())).toEqual(["200"]);
+      expect(await statuses(get("Content-Length: 1\r\n") + "a")).toEqual(["400"]);
+      // One answer, not five: a 400 here, as the first one's (an async role's) was not out yet when the second came.
+      expect(await statuses(get().repeat(5))).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("refuses to start with a key that does not belong to the certificate", async () => {
     const one = serverCert("three");
     const two = serverCert("four");

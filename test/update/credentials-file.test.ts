@@ -13,6 +13,14 @@ const c: Credentials = {
   sessionToken: "newtoken==",
   expiration: new Date("2030-01-01T00:00:00Z"),
 };
+const thrown = (run: () => unknown): unknown => {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return "not thrown";
+};
 const NEW = "aws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\naws_session_token = newtoken==\n";
 
 describe("upsertProfileCredentials", () => {
@@ -66,6 +74,9 @@ describe("upsertProfileCredentials", () => {
   it("keeps the last line of a section that ends the file (aws_signing_helper drops it)", () => {
     expect(upsert("[gw]\nregion = eu-west-1", "gw", c)).toBe(`[gw]\nregion = eu-west-1\n${NEW}`);
     expect(upsert("[gw]", "gw", c)).toBe(`[gw]\n${NEW}`);
+    // All three keys there: nothing added, so no line break either.
+    const all = NEW.slice(0, -1).replace(/NEW|new/g, "OLD");
+    expect(upsert(`[gw]\n${all}`, "gw", c)).toBe(`[gw]\n${NEW.slice(0, -1)}`);
   });
 
   it("appends a new section, separated by a blank line, and creates a file from nothing", () => {
@@ -98,9 +109,9 @@ describe("upsertProfileCredentials", () => {
   });
 
   it("touches only exact key names, at the start of a line, in the first matching section", () => {
-    const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n[gw]\naws_access_key_id = second\n";
+    const before = "[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\nx_aws_session_token = keep\n[gw]\naws_access_key_id = second\n";
     const after = upsert(before, "gw", c);
-    expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\n${NEW}[gw]\naws_access_key_id = second\n`);
+    expect(after).toBe(`[gw]\naws_access_key_id_x = keep\n  aws_session_token = continuation\nx_aws_session_token = keep\n${NEW}[gw]\naws_access_key_id = second\n`);
   });
 
   it("reads indentation as botocore does: indented keys are replaced in place, a replaced value's continuation lines go", () => {
@@ -123,6 +134,9 @@ describe("upsertProfileCredentials", () => {
     expect(upsert("[gw] ; device 42\naws_access_key_id = OLD\n", "gw", c)).toBe(`[gw] ; device 42\n${NEW}`);
     expect(upsert("[gw]\nk = v\n[gw]]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\nk = v\n${NEW}[gw]]\naws_access_key_id = OTHER\n`);
     expect(upsert("[a]\nk = v\n  [gw]\n", "gw", c)).toBe(`[a]\nk = v\n  [gw]\n\n[gw]\n${NEW}`);
+    // A header starts its line: "[gw]" inside another section's value is not section gw (its keys stay).
+    const value = "[a]\nnote = see [gw]\naws_access_key_id = AKIAOTHER\n\n[gw]\naws_access_key_id = OLD\n";
+    expect(upsert(value, "gw", c)).toBe(`[a]\nnote = see [gw]\naws_access_key_id = AKIAOTHER\n\n[gw]\n${NEW}`);
     // Added keys are indented like the next header, which would otherwise continue the last of them.
     expect(upsert("[gw]\n  [other]\naws_access_key_id = OTHER\n", "gw", c)).toBe(`[gw]\n${NEW.replace(/^/gm, "  ").slice(0, -2)}  [other]\naws_access_key_id = OTHER\n`);
   });
@@ -131,9 +145,11 @@ describe("upsertProfileCredentials", () => {
     // Rewritten in place, the JavaScript SDKs would not find the credentials; a second [gw] added, botocore refuses the
     // whole file. Only the owner can say which was meant: one line that says how to make it a comment.
     for (const header of ["[gw] device 42", "[gw];device 42", "  [gw]x"]) {
-      expect(() => upsert(`[a]\n${header}\naws_access_key_id = OLD\n`, "gw", c), header).toThrow(
-        `the credentials file's line ${JSON.stringify(header.trim())} is section [gw] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`,
-      );
+      expect(thrown(() => upsert(`[a]\n${header}\naws_access_key_id = OLD\n`, "gw", c)), header).toMatchObject({
+        code: "INPUT_INVALID",
+        message: `the credentials file's line ${JSON.stringify(header.trim())} is section [gw] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`,
+        hint: 'make what follows "]" a comment ("[gw] ; …"), then run again',
+      });
     }
   });
 
@@ -158,8 +174,12 @@ describe("upsertProfileCredentials", () => {
   });
 
   it("refuses values with line breaks and odd profile names", () => {
-    expect(() => upsert("", "gw", { ...c, sessionToken: "a\n[default]" })).toThrow(/line break/);
-    expect(() => upsert("", "g]w", c)).toThrow(/invalid profile name/);
+    expect(thrown(() => upsert("", "gw", { ...c, sessionToken: "a\n[default]" }))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/line break/) });
+    expect(thrown(() => upsert("", "gw", { ...c, sessionToken: "" }))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/empty value/) });
+    for (const profile of [" gw", "gw\t", "DEFAULT"]) {
+      expect(thrown(() => upsert("", profile, c)), profile).toMatchObject({ code: "FILE_WRITE_FAILED", message: `invalid profile name ${JSON.stringify(profile)} for the credentials file` });
+    }
+    expect(thrown(() => upsert("", "g]w", c))).toMatchObject({ code: "FILE_WRITE_FAILED", message: expect.stringMatching(/invalid profile name/) });
   });
 
   it("property: other sections survive unchanged and the target ends up holding the new values once", () => {
