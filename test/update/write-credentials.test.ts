@@ -292,7 +292,7 @@ describe("credentials file writing", () => {
     writeFileSync(large, body);
     await writeProfileCredentials(large, "gw", creds("L2"));
     expect(readFileSync(large, "utf8")).toBe(`${body}\n[gw]\naws_access_key_id = L2\naws_secret_access_key = secret-L2\naws_session_token = token-L2\n`);
-  });
+  }, 30_000); // 0.6 s here, a million lines: under mutation testing or a loaded CI machine, well over vitest's 5 s
 
   it("uses AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials", () => {
     expect(sharedCredentialsPath({ AWS_SHARED_CREDENTIALS_FILE: "/x/c" }, "/home/u")).toBe("/x/c");
