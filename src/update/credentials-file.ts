@@ -6,7 +6,6 @@ type Key = (typeof KEYS)[number];
 
 // The file is handled as a "byte string" (latin1: one character per byte), so that bytes in any encoding
 // (UTF-8, Latin-1, invalid sequences) pass through untouched; only ASCII matters to these patterns.
-
 // botocore (configparser) lower-cases option names: AWS_Access_Key_Id is aws_access_key_id.
 const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)[ \t]*[=:]/i;
 const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
