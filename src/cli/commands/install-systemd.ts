@@ -1,5 +1,5 @@
 import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
 import { statIfAny } from "../../io/atomic-write.js";
@@ -90,7 +90,14 @@ export default command;
 
 /** The uid `user` has in the passwd file under `root`, if it is there (a regular file: a FIFO would block the read). */
 function uidInPasswd(root: string, user: string): string | undefined {
-  const path = join(root, "etc/passwd");
-  if (!statIfAny(path)?.isFile()) return undefined;
-  return readFileSync(path, "utf8").split("\n").find((line) => line.startsWith(`${user}:`))?.split(":")[2];
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(root, "etc/passwd"), constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return undefined;
+    return readFileSync(fd, "utf8").split("\n").find((line) => line.startsWith(`${user}:`))?.split(":")[2];
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
