@@ -160,16 +160,18 @@ export function describeRefreshEvent(name: string, event: RefreshEvent, file?: {
   }
   const { error } = event;
   const what = `${name}: refresh failed (${error.code}): ${error.toOneLine()}`;
-  if (!event.nextAttemptAt) return `${what}; not retried (fix it, then reload with SIGHUP or restart)`;
-  let serving = event.servingPreviousUntil
+  const held = file && fileHolds(file);
+  if (!event.nextAttemptAt) return `${what}; not retried (fix it, then reload with SIGHUP or restart)${held ?? ""}`;
+  const serving = held ?? (event.servingPreviousUntil
     ? `; still serving the previous credentials until ${formatExpiration(event.servingPreviousUntil)}`
-    : "; no valid credentials to serve meanwhile";
-  if (file) {
-    const { written, now } = file;
-    const kept = written && (written.getTime() > now ? "keeps the previous ones, valid until" : "holds expired ones, since");
-    serving = kept
-      ? `; the credentials file ${kept} ${formatExpiration(written)}`
-      : "; the credentials file is left as it is (nothing written to it since update started)";
-  }
+    : "; no valid credentials to serve meanwhile");
   return `${what}; retry #${event.consecutiveFailures + 1} at ${formatExpiration(event.nextAttemptAt)}${serving}`;
+}
+
+/** What update's credentials file holds, for the end of a failure's line. */
+function fileHolds({ written, now }: { written: Date | undefined; now: number }): string {
+  const kept = written && (written.getTime() > now ? "keeps the previous ones, valid until" : "holds expired ones, since");
+  return kept
+    ? `; the credentials file ${kept} ${formatExpiration(written)}`
+    : "; the credentials file is left as it is (nothing written to it since update started)";
 }

@@ -854,3 +854,19 @@ describe("forceRefresh (the SDK's, after a session was revoked)", () => {
     expect(pin).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("describeRefreshEvent for update (what its credentials file holds)", () => {
+  it("a failure not retried (a wrong PIN) says what the file holds too, as a retried one does", () => {
+    // Before: only "not retried (fix it, …)"; the retried line said whether the file still held valid credentials.
+    const error = new AuthError("PIN_INCORRECT", "the token rejected the PIN");
+    const failed: RefreshEvent = { type: "refresh-failed", error, consecutiveFailures: 1, nextAttemptAt: undefined, servingPreviousUntil: undefined };
+    const written = new Date("2030-01-01T13:00:00Z");
+    expect(describeRefreshEvent("gw", failed, { written, now: written.getTime() - MIN })).toBe(
+      "gw: refresh failed (PIN_INCORRECT): the token rejected the PIN; not retried (fix it, then reload with SIGHUP or restart)"
+        + "; the credentials file keeps the previous ones, valid until 2030-01-01T13:00:00Z",
+    );
+    expect(describeRefreshEvent("gw", failed)).toBe( // agent, serve: as before
+      "gw: refresh failed (PIN_INCORRECT): the token rejected the PIN; not retried (fix it, then reload with SIGHUP or restart)",
+    );
+  });
+});
