@@ -14,7 +14,7 @@ export const CREDENTIAL_PROCESS_FLAGS: Pick<CommandSpec, "name" | "options" | "c
     CONFIG_OPTION,
     { name: "agent", type: "boolean", description: "Require the running agent's cached credentials (without it, the agent is used when its socket exists)" },
     { name: "no-agent", type: "boolean", description: "Never ask the agent; always sign a new CreateSession" },
-    { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
+    { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock, then the config's agent.socket when its agent serves --profile)" },
   ],
   conflicts: [...CREDENTIAL_CONFLICTS, ["agent", "no-agent"]],
 };
