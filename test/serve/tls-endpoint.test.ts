@@ -63,23 +63,31 @@ describe("the ECS endpoint over TLS", () => {
     }
   });
 
-  it("refuses a request with two Host headers over TLS too, even with the consumer's token (before: served)", async () => {
-    const pair = serverCert("hosts");
+  /** An ECS endpoint over TLS for the consumer with TOKEN, its certificate named `name`. */
+  const startTlsEcs = (name: string) => {
+    const pair = serverCert(name);
     const consumers = ecsConsumers([{ name: "app", role: "gateway", token: TOKEN }]);
-    const tls = { certificate: pair.certPath, key: pair.keyPath };
-    const server = await startCredentialServer({ roles, ecs: { consumers }, host: "127.0.0.1", port: 0, tls });
+    return startCredentialServer({ roles, ecs: { consumers }, host: "127.0.0.1", port: 0, tls: { certificate: pair.certPath, key: pair.keyPath } });
+  };
+
+  /** All the server answers to `requests`, written at once over TLS, until it closes the connection. */
+  const exchange = (port: number, requests: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = connect({ host: "127.0.0.1", port, ca: ca.certPem }, () => s.end(requests));
+      let text = "";
+      s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+      s.on("close", () => resolve(text));
+      s.on("error", reject);
+    });
+
+  it("refuses a request with two Host headers over TLS too, even with the consumer's token (before: served)", async () => {
+    const server = await startTlsEcs("hosts");
     try {
-      const ask = (hosts: string[]) =>
-        new Promise<string>((resolve, reject) => {
-          const s = connect({ host: "127.0.0.1", port: server.port, ca: ca.certPem }, () => {
-            const lines = hosts.map((h) => `Host: ${h}\r\n`).join("");
-            s.end(`GET ${ECS_PATH} HTTP/1.1\r\n${lines}Authorization: ${TOKEN}\r\nConnection: close\r\n\r\n`);
-          });
-          let text = "";
-          s.on("data", (d: Buffer) => (text += d.toString("latin1")));
-          s.on("end", () => resolve(text.split("\r\n")[0]!));
-          s.on("error", reject);
-        });
+      const ask = async (hosts: string[]) => {
+        const lines = hosts.map((h) => `Host: ${h}\r\n`).join("");
+        const text = await exchange(server.port, `GET ${ECS_PATH} HTTP/1.1\r\n${lines}Authorization: ${TOKEN}\r\nConnection: close\r\n\r\n`);
+        return text.split("\r\n")[0]!;
+      };
       const good = `127.0.0.1:${server.port}`;
       expect(await ask([good])).toBe("HTTP/1.1 200 OK");
       expect(await ask([good, `rebind.example:${server.port}`])).toBe("HTTP/1.1 403 Forbidden");
@@ -90,19 +98,10 @@ describe("the ECS endpoint over TLS", () => {
 
   it("closes a connection at a request with a body, or one sent before the previous one's answer, over TLS too", async () => {
     // The guard hooks the parser of the TLS socket (secureConnection), not of the TCP one under it, which has none.
-    const pair = serverCert("costly");
-    const consumers = ecsConsumers([{ name: "app", role: "gateway", token: TOKEN }]);
-    const tls = { certificate: pair.certPath, key: pair.keyPath };
-    const server = await startCredentialServer({ roles, ecs: { consumers }, host: "127.0.0.1", port: 0, tls });
+    const server = await startTlsEcs("costly");
     try {
-      const statuses = (requests: string) =>
-        new Promise<string[]>((resolve, reject) => {
-          const s = connect({ host: "127.0.0.1", port: server.port, ca: ca.certPem }, () => s.end(requests));
-          let text = "";
-          s.on("data", (d: Buffer) => (text += d.toString("latin1")));
-          s.on("close", () => resolve([...text.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]!)));
-          s.on("error", reject);
-        });
+      const statuses = async (requests: string) =>
+        [...(await exchange(server.port, requests)).matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]!);
       const get = (extra = "") => `GET ${ECS_PATH} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: ${TOKEN}\r\n${extra}\r\n`;
       expect(await statuses(get())).toEqual(["200"]);
       expect(await statuses(get("Content-Length: 1\r\n") + "a")).toEqual(["400"]);
