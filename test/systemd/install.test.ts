@@ -183,7 +183,14 @@ describe("install-systemd: what the units are written over, and what goes into t
     });
   });
 
-  const dryRun = (...flags: string[]) => runMain(["install-systemd", "--dry-run", ...flags], { CI: "true" });
+  // Never the default --root /: were --dry-run lost (a bug, a mutant), the units, sysusers.d (a user) and tmpfiles.d
+  // entries would be installed on this host. Paths the command looks at under --root (--pin-file) are put in `image`.
+  const image = join(dir, "image");
+  mkdirSync(join(image, "tmp"), { recursive: true });
+  symlinkSync("/dev", join(image, "dev"));
+  const inImage = (path: string) => join(image, path);
+  const dryRun = (...flags: string[]) =>
+    runMain(["install-systemd", "--dry-run", ...(flags.includes("--root") ? [] : ["--root", image]), ...flags], { CI: "true" });
 
   /**
    * Runs `run` as if Node.js and the CLI were installed outside every home directory (as in a clone under /tmp):
@@ -413,15 +420,16 @@ describe("install-systemd: what the units are written over, and what goes into t
     // Before: no word about it; another user could read the token PIN, or change it and make the services
     // present a wrong one (a token locks after a few).
     const pin = join(dir, "exposed-pin");
-    writeFileSync(pin, "731946\n", { mode: 0o644 });
-    chmodSync(pin, 0o644);
+    mkdirSync(inImage(dir), { recursive: true });
+    writeFileSync(inImage(pin), "731946\n", { mode: 0o644 });
+    chmodSync(inImage(pin), 0o644);
     const r = await dryRun("--pin-file", pin);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(
       `roles-anywhere-agent: warning: PIN file ${pin} can be read or changed by other users (mode 644): run chmod 600 ${pin}\n`,
     );
     expect(`${r.stdout}${r.stderr}`).not.toContain("731946");
-    chmodSync(pin, 0o600);
+    chmodSync(inImage(pin), 0o600);
     expect((await dryRun("--pin-file", pin)).stderr).not.toContain("PIN file");
     for (const later of ["not-yet", "exposed-pin/x"]) {
       const r2 = await dryRun("--pin-file", join(dir, later)); // put there later (was: "internal error: ENOTDIR")
@@ -432,8 +440,9 @@ describe("install-systemd: what the units are written over, and what goes into t
   it("a --pin-file of another user (not root), even mode 0600, is warned about (owner, chown), never its content", async () => {
     // Before: no word about it; that user can change the PIN to a wrong one, a token strike at every service start.
     const pin = join(dir, "pin-of-nobody");
-    writeFileSync(pin, "731946\n", { mode: 0o600 });
-    chownSync(pin, 65534, 65534);
+    mkdirSync(inImage(dir), { recursive: true });
+    writeFileSync(inImage(pin), "731946\n", { mode: 0o600 });
+    chownSync(inImage(pin), 65534, 65534);
     const r = await dryRun("--pin-file", pin);
     expect(r.code).toBe(0);
     const uid = process.getuid?.();
@@ -442,7 +451,7 @@ describe("install-systemd: what the units are written over, and what goes into t
     );
     expect(r.stderr).not.toContain("mode 600");
     expect(`${r.stdout}${r.stderr}`).not.toContain("731946");
-    chownSync(pin, 0, 0); // root's: nothing to say
+    chownSync(inImage(pin), 0, 0); // root's: nothing to say
     expect((await dryRun("--pin-file", pin)).stderr).not.toContain("PIN file");
   });
 });
