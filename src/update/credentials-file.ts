@@ -5,10 +5,14 @@ const KEYS = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
 type Key = (typeof KEYS)[number];
 
 // The file is handled as a "byte string" (latin1: one character per byte), so that bytes in any encoding
-// (UTF-8, Latin-1, invalid sequences) pass through untouched; only ASCII matters to these patterns.
-// botocore (configparser) lower-cases option names: AWS_Access_Key_Id is aws_access_key_id.
-const KEY_LINE = /^(aws_access_key_id|aws_secret_access_key|aws_session_token)[ \t]*[=:]/i;
-const BLANK_OR_COMMENT = /^[ \t]*(?:[#;].*)?$/;
+// (UTF-8, Latin-1, invalid sequences) pass through untouched; lines are read as UTF-8 (rolesOf), as botocore does.
+// Whitespace is Python's (str.isspace, configparser's strip() and \S): JavaScript's \s without U+FEFF, with
+// \x1c-\x1f and U+0085. botocore (configparser) lower-cases option names: AWS_Access_Key_Id is aws_access_key_id.
+const SPACE = "[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const KEY_LINE = new RegExp(`^(aws_access_key_id|aws_secret_access_key|aws_session_token)${SPACE}*[=:]`, "i");
+const BLANK_OR_COMMENT = new RegExp(`^${SPACE}*(?:[#;][^]*)?$`);
+const INDENT = new RegExp(`^${SPACE}*`);
+const HEADER = new RegExp(`^${SPACE}*\\[([^]+)\\]`);
 
 const byteString = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
 
@@ -22,15 +26,16 @@ type Role = { header: string } | { key: Key | undefined; indent: string } | "con
 function rolesOf(lines: readonly string[]): Role[] {
   let level = 0;
   let inSetting = false;
-  return lines.map((text): Role => {
+  return lines.map((bytes): Role => {
+    const text = Buffer.from(bytes, "latin1").toString("utf8");
     if (BLANK_OR_COMMENT.test(text)) return "other";
-    const indent = /^[ \t]*/.exec(text)![0];
+    const indent = INDENT.exec(text)![0];
     if (inSetting && indent.length > level) return "continuation";
     level = indent.length;
-    const header = /^\[(.+)\]/.exec(text.trim())?.[1];
+    const header = HEADER.exec(text.replace(new RegExp(`${SPACE}+$`), ""))?.[1];
     inSetting = header === undefined;
-    if (header !== undefined) return { header };
-    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent };
+    if (header !== undefined) return { header: byteString(header) };
+    return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent) };
   });
 }
 
@@ -118,7 +123,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
   if (missing.length > 0) {
     if (ending(out[lastSetting]!) === "") out[lastSetting] += eol;
     // Indented like the next header: one indented deeper than the added lines would continue the last of them.
-    const indent = next < 0 ? "" : /^[ \t]*/.exec(lines[next]!)![0];
+    const indent = next < 0 ? "" : byteString(INDENT.exec(Buffer.from(lines[next]!, "latin1").toString("utf8"))![0]);
     out.splice(lastSetting + 1, 0, ...missing.map((key) => indent + lineFor(key)));
   }
   return Buffer.from(out.join("") + lines.slice(end).join(""), "latin1");

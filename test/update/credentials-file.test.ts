@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { upsertProfileCredentials } from "../../src/update/credentials-file.js";
@@ -163,6 +164,38 @@ describe("upsertProfileCredentials", () => {
     expect(upsert("[gw]\nAWS_Access_Key_Id = OLD\nAws_Secret_Access_Key=OLD\naws_access_key_id = SHADOW\n", "gw", c)).toBe(
       "[gw]\naws_access_key_id = ASIANEW\naws_secret_access_key = newsecret/+=\naws_session_token = newtoken==\n",
     );
+  });
+
+  it("reads every Unicode space as botocore (configparser: str.isspace) does, in indentation and around a key (python3 as the oracle)", () => {
+    // Before: only space and tab counted: "\u00a0[gw]" (header gw to botocore) got a second [gw] section, a line
+    // indented by U+2003 under region= (a continuation to botocore) was taken for a key, "aws_access_key_id\u00a0="
+    // was not; each time botocore refused the whole file ("Unable to parse config file") or lost the credentials.
+    const spaces = ["\v", "\f", "\x1c", "\x1f", "\x85", "\u00a0", "\u1680", "\u2003", "\u2028", "\u202f", "\u3000"];
+    const cases = spaces.flatMap((x) => [
+      `${x}[gw]\naws_access_key_id = OLD\n`,
+      `[gw]\nregion = eu-west-1\n${x}aws_access_key_id = OLD\n`,
+      `[gw]\n${x}aws_access_key_id = OLD\n${x}${x}aws_session_token = OLD\n`,
+      `[gw]\n\taws_access_key_id = OLD\n${x}\taws_session_token = OLD\n`,
+      `[gw]\naws_access_key_id${x}= OLD\naws_session_token =${x}OLD\n[other]\nk = v\n`,
+      `[gw]\nregion = x\n${x}[other]\nk = v\n`,
+    ]);
+    // Not whitespace to Python (a byte-order mark, a zero-width space): part of the line's text.
+    cases.push("[gw]\nregion = x\n\ufeffk = v\n", "[gw]\n\u200b = v\n");
+    const outputs = cases.map((text) => upsertProfileCredentials(Buffer.from(text, "utf8"), "gw", c).toString("base64"));
+    const read = execFileSync("python3", ["-c", `
+import base64, configparser, io, json, sys
+out = []
+for b in json.load(sys.stdin):
+    cp = configparser.RawConfigParser()
+    try:
+        cp.read_file(io.TextIOWrapper(io.BytesIO(base64.b64decode(b)), encoding="utf-8"))
+        out.append({k: cp.get("gw", k, fallback=None) for k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")})
+    except Exception as e:
+        out.append(type(e).__name__)
+json.dump(out, sys.stdout)
+`], { input: JSON.stringify(outputs), encoding: "utf8" });
+    const expected = { aws_access_key_id: c.accessKeyId, aws_secret_access_key: c.secretAccessKey, aws_session_token: c.sessionToken };
+    expect((JSON.parse(read) as unknown[]).map((got, i) => [JSON.stringify(cases[i]), got])).toEqual(cases.map((text) => [JSON.stringify(text), expected]));
   });
 
   it("keeps bytes that are not UTF-8 and handles a UTF-8 profile name", () => {
