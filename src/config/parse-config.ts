@@ -31,6 +31,9 @@ export interface AgentConfig {
   readonly agent: { readonly socket?: string; readonly profiles?: readonly string[] };
 }
 
+export const isConfigProfileName = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
+export const PROFILE_NAME_RULE = "use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)";
+
 const TOP_LEVEL_KEYS = ["$schema", "version", "profiles", "agent"] as const;
 const AGENT_KEYS = ["socket", "profiles"] as const;
 
@@ -61,9 +64,7 @@ export function parseConfig(text: string, path: string, home: string = homedir()
   if (!isPlainObject(profilesRaw)) return fail('"profiles" must be an object mapping profile names to settings');
   const profiles = new Map<string, ProfileSettings>();
   for (const [name, body] of Object.entries(profilesRaw)) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
-      fail(`profile name ${shown(name)} is not allowed`, "use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit)");
-    }
+    if (!isConfigProfileName(name)) fail(`profile name ${shown(name)} is not allowed`, PROFILE_NAME_RULE);
     const profile = parseProfile(name, body, resolvePath, fail);
     checkSettingsFields(inputFromFlags(profile), profileOrigin(`config ${path}: profile "${name}"`));
     profiles.set(name, profile);

@@ -235,13 +235,24 @@ describe("install-systemd: what the units are written over, and what goes into t
     },
   );
 
-  it("a % in the PIN file or TPM device path stands for itself (not a specifier such as %h)", async () => {
-    const r = await dryRun("--pin-file", "/etc/raa/pin%h", "--tpm-device", "/dev/tpm%n", "--profile", "my gw %i", "--config", "/etc/r a/$HOME.json");
+  it("a % in the PIN file, TPM device or config path stands for itself (not a specifier such as %h)", async () => {
+    const r = await dryRun("--pin-file", "/etc/raa/pin%h", "--tpm-device", "/dev/tpm%n", "--profile", "my-gw.1", "--config", "/etc/r a/$HOME%i.json");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("LoadCredential=pkcs11-pin:/etc/raa/pin%%h\n");
     expect(r.stdout).toContain("DeviceAllow=/dev/tpm%%n rw\n");
-    expect(r.stdout).toContain('--config "/etc/r a/$$HOME.json" --config-profile "my gw %%i" --pkcs11-pin-file %d/pkcs11-pin\n');
+    expect(r.stdout).toContain('--config "/etc/r a/$$HOME%%i.json" --config-profile my-gw.1 --pkcs11-pin-file %d/pkcs11-pin\n');
     expect(r.stdout).not.toMatch(/^ExecStartPre=/m);
+  });
+
+  it.each(["my gw %i", "gw x", "gw;x", "-gw", "x".repeat(65)])("--profile %j, no config-file profile name, is refused: exit 2, one line", async (profile) => {
+    // Before: exit 0; the units named a profile no config file can define, and every service failed at each start.
+    const r = await dryRun("--profile", profile);
+    expect([r.code, r.stdout, r.stderr]).toEqual([
+      2,
+      "",
+      `roles-anywhere-agent: --profile ${JSON.stringify(profile)} is not a config-file profile name ` +
+        "(use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit))\n",
+    ]);
   });
 
   it.each([

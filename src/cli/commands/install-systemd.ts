@@ -20,7 +20,9 @@ const command: CommandSpec = {
     { name: "pin-file", type: "string", refuseEmpty: true, description: "PIN file systemd hands to the services (LoadCredential=pkcs11-pin:FILE)" },
   ],
   async run(args, io) {
-    const [{ generateFiles }, { hiddenFromServices, installFiles, thisInstallation }] = await Promise.all([import("../../systemd/unit-files.js"), import("../../systemd/install.js")]);
+    const [{ generateFiles }, { hiddenFromServices, installFiles, thisInstallation }, { isConfigProfileName, PROFILE_NAME_RULE }] = await Promise.all([
+      import("../../systemd/unit-files.js"), import("../../systemd/install.js"), import("../../config/parse-config.js"),
+    ]);
     const user = stringArg(args, "user") ?? "roles-anywhere";
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     // A uid-0 alias (toor) is root by another name; a user not there yet is made by sysusers.d with a uid of its own.
@@ -44,6 +46,8 @@ const command: CommandSpec = {
         throw new UsageError("USAGE", `--${flag} ${JSON.stringify(value)} cannot go into a unit file: it holds ${what}`);
       }
     }
+    const profile = stringArg(args, "profile") ?? "default";
+    if (!isConfigProfileName(profile)) throw new UsageError("USAGE", `--profile ${JSON.stringify(profile)} is not a config-file profile name`, { hint: PROFILE_NAME_RULE });
     const installation = thisInstallation(process.argv[1]);
     const hidden = hiddenFromServices(stringArg(args, "config") ?? "/", installation.protectHome);
     if (hidden) {
@@ -54,7 +58,7 @@ const command: CommandSpec = {
     const context = {
       ...installation,
       configPath: stringArg(args, "config") ?? "/etc/roles-anywhere-agent/config.json",
-      profile: stringArg(args, "profile") ?? "default",
+      profile,
       port,
       user,
       tpmDevice: stringArg(args, "tpm-device") ?? "/dev/tpmrm0",
