@@ -20,9 +20,11 @@ const server = createServer((req, res) => {
   res.end(JSON.stringify({ Version: 1, AccessKeyId: "ASIAAGENT", SecretAccessKey: "s", SessionToken: "t", Expiration: "2099-01-01T00:00:00Z" }));
 });
 
+const profileOf = () => ({ certificate: join(dir, "c.pem"), "private-key": join(dir, "k.pem"), "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": "arn:aws:iam::111122223333:role/Profile" });
+
 beforeAll(async () => {
   chmodSync(dir, 0o700);
-  const profile = { certificate: join(dir, "c.pem"), "private-key": join(dir, "k.pem"), "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": "arn:aws:iam::111122223333:role/Profile" };
+  const profile = profileOf();
   writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
   // Configs whose agent listens on `socket` (all profiles, or only another one), or on a socket where none listens.
   const configs = { served: { socket }, notServed: { socket, profiles: ["other"] }, gone: { socket: join(dir, "gone.sock") } };
@@ -80,6 +82,26 @@ describe("credential-process --profile without --agent-socket, the agent on the 
     const [code, stderr, path] = await run(["--config", join(dir, "gone.json"), "--agent"]);
     expect([code, path]).toEqual([7, ""]); // AGENT_UNAVAILABLE
     expect(stderr).toContain(`no agent at ${defaultSocket} or ${join(dir, "gone.sock")} serves this role`);
+  });
+
+  it("an agent on the config's socket that serves fewer profiles (agent --profile other) answers 404: signed directly, or --agent's error", async () => {
+    const partial = join(dir, "partial.sock");
+    const agent = createServer((req, res) => {
+      asked.push(req.url!);
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ Code: "ProfileNotFound", Message: 'the agent has no profile named "gw"' }));
+    });
+    await new Promise<void>((resolve) => agent.listen(partial, resolve));
+    try {
+      writeFileSync(join(dir, "partial.json"), JSON.stringify({ profiles: { gw: profileOf(), other: profileOf() }, agent: { socket: partial } }), { mode: 0o600 });
+      const [code, stderr, path] = await run(["--config", join(dir, "partial.json")]);
+      // Asked, then signed directly: this test's certificate file does not exist (exit 3), as with no agent at all.
+      expect([code, path]).toEqual([3, "/v1/credentials/gw"]);
+      expect(stderr).toBe(`roles-anywhere-agent: certificate file ${join(dir, "c.pem")} does not exist (check the path)\n`);
+      const required = await run(["--config", join(dir, "partial.json"), "--agent"]);
+      expect(required.slice(0, 3)).toEqual([7, `roles-anywhere-agent: no agent at ${defaultSocket} or ${partial} serves this role (start it with 'roles-anywhere-agent agent', or drop --agent to sign directly)\n`, "/v1/credentials/gw"]);
+    } finally {
+      await new Promise((resolve) => agent.close(resolve));
+    }
   });
 
   it("leaves the config's socket alone when its agent does not serve the profile (agent.profiles)", async () => {
