@@ -147,9 +147,9 @@ export function parseEndpointUrl(
   text: string, source: EndpointSource = "option", from = describeSource(source),
 ): Endpoint {
   if (typeof text !== "string") throw new UsageError("USAGE", "parseEndpointUrl: text must be a string");
-  const fail = (why: string, hint = "give a base URL such as https://rolesanywhere.us-east-1.amazonaws.com or http://127.0.0.1:8080"): never => {
+  const fail = (why: string): never => {
     const message = `invalid endpoint '${redactUserInfo(text)}' (from ${from}): ${why}`;
-    throw new InputError("ENDPOINT_INVALID", message, { hint });
+    throw new InputError("ENDPOINT_INVALID", message, { hint: "give a base URL such as https://rolesanywhere.us-east-1.amazonaws.com or http://127.0.0.1:8080" });
   };
   const url =
     URL.parse(text) ?? fail(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? "not a valid URL" : "the scheme is missing (https:// or http://)");
