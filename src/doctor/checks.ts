@@ -157,8 +157,13 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   // Whether the TPM answered a command (the client tells its debug sink, tpm.ts TpmDebugLog): a key refused
   // before that proves nothing.
   let tpmAnswered = false;
+  // How far the PKCS#11 signer got, from its debug lines (module-loader.ts, pin.ts): an error's code alone does not
+  // say (a PIN file that cannot be read fails before any login, with a file's code).
+  let pkcs11Reached = 0;
   const debug = (line: string, answer?: { readonly rc: number }) => {
     tpmAnswered ||= answer !== undefined;
+    if (line.startsWith("pkcs11: loaded ")) pkcs11Reached ||= 2;
+    if (line.startsWith("pkcs11: logged in to ")) pkcs11Reached = 3;
     o.debug?.(line);
   };
   let signer: Signer;
@@ -167,7 +172,8 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   } catch (error) {
     const code = isAgentError(error) ? error.code : "INTERNAL";
     if (pkcs11Uri) {
-      const stage = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;
+      const byCode = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;
+      const stage = Math.min(byCode, pkcs11Reached);
       const names = ["PKCS#11 module", "token present", "token login", "key and certificate on the token"];
       names.forEach((name, i) => rows.push(i < stage ? pass(name, "ok") : i === stage ? fail(name, error) : skip(name, "not reached")));
     } else if (tpm) {
