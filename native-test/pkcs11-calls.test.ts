@@ -100,6 +100,22 @@ describe("one session, one login", () => {
     expect(seen().logins).toEqual(Array(5).fill("CKU_CONTEXT_SPECIFIC"));
     await s.close();
   });
+
+  it("a second signer's PIN counts while another keeps the token logged in: a wrong one is refused", async () => {
+    const first = await signer({ keyUri: ecUri, certificateUri: ecUri, pin: { kind: "file", path: hsm.pinFile() } });
+    const rsaUri = "pkcs11:token=rolesanywhere;object=rsa-key";
+    const seen = recorder();
+    // The token answers CKR_USER_ALREADY_LOGGED_IN to any PIN then (before: this signer opened and signed).
+    const error = await failure(signer({ keyUri: rsaUri, certificateUri: rsaUri, pin: { kind: "value", value: "4321" } }));
+    expect(error.code).toBe("PIN_INCORRECT");
+    expect(error.message).toMatch(/is logged in with another PIN than the one from a value given directly/);
+    expect(error.message).not.toContain("4321");
+    expect(seen().results).toEqual(["CKR_USER_ALREADY_LOGGED_IN"]); // the token did not check it: no try spent
+    const second = await signer({ keyUri: rsaUri, certificateUri: rsaUri, pin: { kind: "value", value: readFileSync(hsm.pinFile(), "utf8").trim() } });
+    expect(verify("sha256", MESSAGE, (await second.publicKey())!, await second.sign(MESSAGE))).toBe(true);
+    await second.close();
+    await first.close();
+  });
 });
 
 describe("token removed mid-run", () => {
