@@ -123,13 +123,22 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     else if (name !== "private key file") {
       const writable = (info.mode & 0o022) !== 0;
       rows.push(writable ? failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`) : pass(name, ref));
-    } else if (isExposed(info.mode)) {
+    } else if (isExposed(info.mode) && !(info.isFile() && (await isKeyBlob(ref)))) {
       rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
       rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
     } else rows.push(pass(name, `${ref} (mode ${mode})`));
   }
   return rows;
+}
+
+/** A TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted): the signer takes it without a warning. */
+async function isKeyBlob(path: string): Promise<boolean> {
+  const [{ isPkcs12 }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
+  const read = await readInputFile(path, "private key file").catch(() => undefined);
+  const blob = read !== undefined && (containsTss2Key(read.bytes.toString("latin1")) || isPkcs12(read.bytes));
+  read?.bytes.fill(0);
+  return blob;
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
