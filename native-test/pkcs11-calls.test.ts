@@ -73,6 +73,19 @@ describe("wrong PIN", () => {
   });
 });
 
+describe("a PIN from { kind: \"env\" }", () => {
+  it("is read from process.env, as a key or TPM password is, not from the env option (before: not set)", async () => {
+    process.env["RAA_CALLS_TEST_PIN"] = readFileSync(hsm.pinFile(), "utf8").trim();
+    try {
+      const s = await signer({ keyUri: ecUri, certificateUri: ecUri, env: { PATH: "" }, pin: { kind: "env", name: "RAA_CALLS_TEST_PIN" } });
+      expect(verify("sha256", MESSAGE, (await s.publicKey())!, await s.sign(MESSAGE))).toBe(true);
+      await s.close();
+    } finally {
+      delete process.env["RAA_CALLS_TEST_PIN"];
+    }
+  });
+});
+
 describe("one session, one login", () => {
   it("a signer opens one session and logs in once, then 20 signatures are 20 C_SignInit + C_Sign", async () => {
     const building = recorder();
