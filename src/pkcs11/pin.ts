@@ -128,7 +128,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
       if (!seen || !before || before === seen) return;
       const token = describeToken(context.slot.token);
       throw new AuthError("PIN_INCORRECT", `${token} is logged in with another PIN than the one from ${supply?.description}`, {
-        hint: "fix the PIN there: the token did not check it (another signer of this process keeps it logged in)",
+        hint: "fix the PIN there (another signer of this process keeps the token logged in, so it was not checked); if the token's PIN was changed to this one, restart",
       });
     }
     const failure = loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
