@@ -7,6 +7,7 @@ import { AgentError, isAgentError } from "../errors.js";
 import { isExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
+import type { SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import { isTpmHandleRef, mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
 import { oneLineName, type Certificate } from "../x509/certificate.js";
@@ -114,19 +115,23 @@ const isFileRef = (ref: string | undefined): ref is string => ref !== undefined 
 async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const keyRef = o.privateKey ?? o.certificate;
-  const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates]] as const;
+  // PIN and password files are secrets as a key file is (the signer warns about the same modes).
+  const secret = (source: SecretSource | undefined) => (source?.kind === "file" ? source.path : undefined);
+  const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
+    ["PIN file", secret(o.pkcs11?.pin)], ["context PIN file", secret(o.pkcs11?.contextPin)], ["key password file", secret(o.keyPassword)],
+    ["TPM key password file", secret(o.tpm?.keyPassword)], ["TPM parent password file", secret(o.tpm?.parentPassword)]] as const;
   for (const [name, ref] of files) {
     if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
     const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
-    else if (name !== "private key file") {
+    else if (name === "certificate file" || name === "intermediates file") {
       const writable = (info.mode & 0o022) !== 0;
       rows.push(writable ? failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`) : pass(name, ref));
-    } else if (isExposed(info.mode) && !(info.isFile() && (await isKeyBlob(ref)))) {
+    } else if (isExposed(info.mode) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
       rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
-      rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
+      rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
     } else rows.push(pass(name, `${ref} (mode ${mode})`));
   }
   return rows;

@@ -75,6 +75,22 @@ describe("doctor: file rows", () => {
     expect((await rowsFor({ privateKey: tss2, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass" });
   });
 
+  it("a key password file others can read is a ✘ with chmod 600, as the key file is (before: no row, a ✔ doctor)", async () => {
+    const key = join(dir, "encrypted.key");
+    execFileSync("openssl", ["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:pw"]);
+    chmodSync(key, 0o600);
+    const password = join(dir, "password-644");
+    writeFileSync(password, "pw\n");
+    chmodSync(password, 0o644);
+    const rows = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, keyPassword: { kind: "file", path: password } });
+    expect(rows.find((r) => r.name === "key password file")).toMatchObject({
+      outcome: "fail", detail: `${password} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${password}`,
+    });
+    chmodSync(password, 0o600);
+    const fixed = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, keyPassword: { kind: "file", path: password } });
+    expect(fixed.find((r) => r.name === "key password file")).toMatchObject({ outcome: "pass", detail: `${password} (mode 0600)` });
+  });
+
   it.runIf(process.geteuid?.() === 0)("a private key of another user, even 0600, is a ✘: its owner could swap it", async () => {
     const key = copy(leaf.keyPath, "key-of-nobody.pem", 0o600, 65534);
     const rows = await rowsFor({ privateKey: key, certificate: leaf.certPath });
