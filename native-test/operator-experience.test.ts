@@ -268,6 +268,10 @@ describe("PKCS#11 on SoftHSM", () => {
     // An empty PIN is not presented (it would cost a try): the login row fails, the key is not reached.
     const empty = await cli(["doctor", ...ARNS, "--certificate", "pkcs11:token=rolesanywhere;object=ec-key", ...pin(hsm.pinFile(""))], hsmEnv());
     expect(empty.stdout).toMatch(/^✔ token present +ok\n✘ token login +.*empty.*\n(?: .*\n)*– key and certificate on the token +not reached$/m);
+    // A PIN that cannot be read is no login (before: "✔ token login ok", the file's error on the key's row).
+    const unread = await cli(["doctor", ...ARNS, "--certificate", "pkcs11:token=rolesanywhere;object=ec-key", ...pin(join(hsm.dir, "no-such-pin"))], hsmEnv());
+    expect(unread.stdout).toMatch(/^✔ token present +ok\n✘ token login +.*no-such-pin does not exist\n(?: .*\n)*– key and certificate on the token +not reached$/m);
+    expect(unread.code, unread.stdout).toBe(3);
     const typo = await cli(["doctor", ...ARNS, "--certificate", "pkcs11:token=rolesanywhere;object=ec-kye", ...pin(hsm.pinFile())], hsmEnv());
     expect(typo.stdout).toMatch(/^✔ token login +ok\n✘ key and certificate on the token +no certificate matches/m);
     expect(typo.stdout).not.toMatch(/^✔ key opens/m);

@@ -73,6 +73,19 @@ describe("wrong PIN", () => {
   });
 });
 
+describe("a PIN from { kind: \"env\" }", () => {
+  it("is read from process.env, as a key or TPM password is, not from the env option (before: not set)", async () => {
+    process.env["RAA_CALLS_TEST_PIN"] = readFileSync(hsm.pinFile(), "utf8").trim();
+    try {
+      const s = await signer({ keyUri: ecUri, certificateUri: ecUri, env: { PATH: "" }, pin: { kind: "env", name: "RAA_CALLS_TEST_PIN" } });
+      expect(verify("sha256", MESSAGE, (await s.publicKey())!, await s.sign(MESSAGE))).toBe(true);
+      await s.close();
+    } finally {
+      delete process.env["RAA_CALLS_TEST_PIN"];
+    }
+  });
+});
+
 describe("one session, one login", () => {
   it("a signer opens one session and logs in once, then 20 signatures are 20 C_SignInit + C_Sign", async () => {
     const building = recorder();
@@ -99,6 +112,22 @@ describe("one session, one login", () => {
     for (let i = 0; i < 5; i++) expect(verify("sha256", MESSAGE, (await s.publicKey())!, await s.sign(MESSAGE))).toBe(true);
     expect(seen().logins).toEqual(Array(5).fill("CKU_CONTEXT_SPECIFIC"));
     await s.close();
+  });
+
+  it("a second signer's PIN counts while another keeps the token logged in: a wrong one is refused", async () => {
+    const first = await signer({ keyUri: ecUri, certificateUri: ecUri, pin: { kind: "file", path: hsm.pinFile() } });
+    const rsaUri = "pkcs11:token=rolesanywhere;object=rsa-key";
+    const seen = recorder();
+    // The token answers CKR_USER_ALREADY_LOGGED_IN to any PIN then (before: this signer opened and signed).
+    const error = await failure(signer({ keyUri: rsaUri, certificateUri: rsaUri, pin: { kind: "value", value: "4321" } }));
+    expect(error.code).toBe("PIN_INCORRECT");
+    expect(error.message).toMatch(/is logged in with another PIN than the one from a value given directly/);
+    expect(error.message).not.toContain("4321");
+    expect(seen().results).toEqual(["CKR_USER_ALREADY_LOGGED_IN"]); // the token did not check it: no try spent
+    const second = await signer({ keyUri: rsaUri, certificateUri: rsaUri, pin: { kind: "value", value: readFileSync(hsm.pinFile(), "utf8").trim() } });
+    expect(verify("sha256", MESSAGE, (await second.publicKey())!, await second.sign(MESSAGE))).toBe(true);
+    await second.close();
+    await first.close();
   });
 });
 

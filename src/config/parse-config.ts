@@ -124,7 +124,8 @@ type Value = string | number | boolean | SecretSource;
 function parseField(value: unknown, kind: FieldKind, resolvePath: ResolvePath, bad: Bad): Value | undefined {
   if (kind === "boolean") return typeof value === "boolean" ? value : bad("must be true or false");
   if (kind === "integer") return Number.isInteger(value) ? (value as number) : bad("must be a whole number");
-  if (typeof value !== "string" || value === "") return bad("must be a non-empty string");
+  // Never echo what might be a literal PIN back into a message (a PIN written as a JSON number).
+  if (typeof value !== "string" || value === "") return bad("must be a non-empty string", undefined, kind !== "secret");
   switch (kind) {
     case "text":
       return value;
@@ -142,7 +143,6 @@ function parseField(value: unknown, kind: FieldKind, resolvePath: ResolvePath, b
         if (path === undefined) return bad("names no local file (another host, an encoded / or a bad %-escape)");
         return { kind: "file", path: resolvePath(path, bad) };
       }
-      // Never echo what might be a literal PIN back into a message.
       return bad(
         "must be file:/path, env:NAME or prompt",
         "literal PINs and passwords are refused in config files: put the secret in a file only you can read",

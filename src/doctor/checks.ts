@@ -7,6 +7,7 @@ import { AgentError, isAgentError } from "../errors.js";
 import { isExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
+import type { SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import { isTpmHandleRef, mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
 import { oneLineName, type Certificate } from "../x509/certificate.js";
@@ -114,22 +115,35 @@ const isFileRef = (ref: string | undefined): ref is string => ref !== undefined 
 async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const rows: CheckRow[] = [];
   const keyRef = o.privateKey ?? o.certificate;
-  const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates]] as const;
+  // PIN and password files are secrets as a key file is (the signer warns about the same modes).
+  const secret = (source: SecretSource | undefined) => (source?.kind === "file" ? source.path : undefined);
+  const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
+    ["PIN file", secret(o.pkcs11?.pin)], ["context PIN file", secret(o.pkcs11?.contextPin)], ["key password file", secret(o.keyPassword)],
+    ["TPM key password file", secret(o.tpm?.keyPassword)], ["TPM parent password file", secret(o.tpm?.parentPassword)]] as const;
   for (const [name, ref] of files) {
     if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
     const info = await stat(ref).catch(() => undefined);
     const mode = info && (info.mode & 0o777).toString(8).padStart(4, "0");
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
-    else if (name !== "private key file") {
+    else if (name === "certificate file" || name === "intermediates file") {
       const writable = (info.mode & 0o022) !== 0;
       rows.push(writable ? failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`) : pass(name, ref));
-    } else if (isExposed(info.mode)) {
+    } else if (isExposed(info.mode) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
       rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
-      rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "the key's owner could swap it: keep it in a file of your own"));
+      rows.push(failText(name, `${ref} belongs to uid ${info.uid}, not to this user`, "its owner could swap it: keep it in a file of your own"));
     } else rows.push(pass(name, `${ref} (mode ${mode})`));
   }
   return rows;
+}
+
+/** A TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted): the signer takes it without a warning. */
+async function isKeyBlob(path: string): Promise<boolean> {
+  const [{ isPkcs12 }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
+  const read = await readInputFile(path, "private key file").catch(() => undefined);
+  const blob = read !== undefined && (containsTss2Key(read.bytes.toString("latin1")) || isPkcs12(read.bytes));
+  read?.bytes.fill(0);
+  return blob;
 }
 
 /** Opens the signer once (one login at most), turning each stage's outcome into rows. */
@@ -157,8 +171,13 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   // Whether the TPM answered a command (the client tells its debug sink, tpm.ts TpmDebugLog): a key refused
   // before that proves nothing.
   let tpmAnswered = false;
+  // How far the PKCS#11 signer got, from its debug lines (module-loader.ts, pin.ts): an error's code alone does not
+  // say (a PIN file that cannot be read fails before any login, with a file's code).
+  let pkcs11Reached = 0;
   const debug = (line: string, answer?: { readonly rc: number }) => {
     tpmAnswered ||= answer !== undefined;
+    if (line.startsWith("pkcs11: loaded ")) pkcs11Reached ||= 2;
+    if (line.startsWith("pkcs11: logged in to ")) pkcs11Reached = 3;
     o.debug?.(line);
   };
   let signer: Signer;
@@ -167,7 +186,8 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   } catch (error) {
     const code = isAgentError(error) ? error.code : "INTERNAL";
     if (pkcs11Uri) {
-      const stage = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;
+      const byCode = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;
+      const stage = Math.min(byCode, pkcs11Reached);
       const names = ["PKCS#11 module", "token present", "token login", "key and certificate on the token"];
       names.forEach((name, i) => rows.push(i < stage ? pass(name, "ok") : i === stage ? fail(name, error) : skip(name, "not reached")));
     } else if (tpm) {

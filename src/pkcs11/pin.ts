@@ -104,9 +104,13 @@ export class RememberedPin implements PinSupply {
   }
 }
 
+/** Per token, the keyed digest of the PIN that logged this process in: a token logged in takes any PIN. */
+const loggedInWith = new Map<string, string>();
+
 /**
  * C_Login(CKU_USER). With no PIN supply and a PIN pad (CKF_PROTECTED_AUTHENTICATION_PATH), the token asks
- * for the PIN itself. "Already logged in" (another session of this process did it) counts as success.
+ * for the PIN itself. "Already logged in" (another session of this process did it) counts as success, unless
+ * that login was made with another PIN.
  */
 export async function loginUser(context: TokenContext, supply: PinSupply | undefined): Promise<void> {
   refuseLockedPin(context);
@@ -119,13 +123,21 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
     if (pin) pin.use((bytes) => lib.C_Login(context.session, CKU.USER, bytes.toString("utf8")));
     else lib.C_Login(context.session, CKU.USER);
   } catch (error) {
-    if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") return;
+    if (ckrName(error) === "CKR_USER_ALREADY_LOGGED_IN") {
+      const before = loggedInWith.get(tokenKey(context));
+      if (!seen || !before || before === seen) return;
+      const token = describeToken(context.slot.token);
+      throw new AuthError("PIN_INCORRECT", `${token} is logged in with another PIN than the one from ${supply?.description}`, {
+        hint: "fix the PIN there (another signer of this process keeps the token logged in, so it was not checked); if the token's PIN was changed to this one, restart",
+      });
+    }
     const failure = loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
     if (seen && rejectedAsWrong(failure, error)) rememberRejected(seen);
     throw failure;
   } finally {
     pin?.wipe();
   }
+  if (seen) loggedInWith.set(tokenKey(context), seen);
   if (supply) context.debug?.(`pkcs11: logged in to ${describeToken(context.slot.token)} with the PIN from ${supply.description}`);
 }
 
@@ -157,9 +169,7 @@ function refuseEmptyPin(context: TokenContext, pin: Secret, source: string, kind
  * digest, to remember should the token reject it now.
  */
 function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, kind = ""): string {
-  const { path } = context.module;
-  const { label, serial } = context.slot.token;
-  const seen = secretDigest([kind, path, serial, label], pin);
+  const seen = secretDigest([kind, tokenKey(context)], pin);
   if (!wasRejected(seen)) return seen;
   const token = describeToken(context.slot.token);
   const again = `already rejected the ${kind}PIN from ${source}; it was not presented again`;
@@ -167,6 +177,8 @@ function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, k
     hint: "fix the PIN there; if the token's PIN was changed to this one, restart (a reload refuses it too)",
   });
 }
+
+const tokenKey = ({ module, slot }: TokenContext) => `${module.path}\0${slot.token.serial}\0${slot.token.label}`;
 
 /** Whether the token refused the PIN as wrong (a try on its counter); an expired PIN is the right one. */
 function rejectedAsWrong(failure: Error, error: unknown): boolean {

@@ -161,7 +161,7 @@ function holdsPrivateKey(bytes: Buffer, path: string): boolean {
   return classifyDer(bytes)?.endsWith("PRIVATE KEY") ?? false;
 }
 
-function isPkcs12(bytes: Buffer): boolean {
+export function isPkcs12(bytes: Buffer): boolean {
   return !looksLikePem(bytes) && classifyDer(bytes) === "PKCS12";
 }
 

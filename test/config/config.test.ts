@@ -139,6 +139,17 @@ describe("parseConfig", () => {
     expect(text).not.toContain("123456");
   });
 
+  it("nor one of another JSON type: a PIN written as a number, in an array or an object (before: echoed)", () => {
+    for (const pin of [123456, ["123456"], { value: "123456" }]) {
+      for (const field of ["pkcs11-pin", "pkcs8-password", "tpm-key-password"]) {
+        const text = oneLine(() => parseConfig(configText({ gateway: { ...gateway, [field]: pin } }), "/c.json"));
+        expect(text).toContain(`profile "gateway": field "${field}" must be a non-empty string`);
+        expect(text).not.toContain("123456");
+      }
+    }
+    expect(oneLine(() => parseConfig(configText({ gateway: { ...gateway, region: 7 } }), "/c.json"))).toContain("(got 7)");
+  });
+
   it("reports JSON syntax errors with a line and column, and unknown top-level keys", () => {
     expect(() => parseConfig('{\n  "profiles": {,}\n}', "/c.json")).toThrow(/config \/c\.json: not valid JSON .*line 2/);
     expect(oneLine(() => parseConfig('{"profile": {}}', "/c.json"))).toMatch(/unknown key "profile".*did you mean "profiles"/);

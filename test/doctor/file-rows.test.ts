@@ -3,6 +3,7 @@
  * ✘ (an operator trusts a ✔), and the validity warning must come within --warning-days and only then.
  */
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -61,6 +62,33 @@ describe("doctor: file rows", () => {
         hint: `run: chmod 600 ${key}`,
       });
     }
+  });
+
+  it("a TPM key blob or a PKCS#12 file others can read is a ✔, as the signer takes it without a warning (before: a ✘)", async () => {
+    const p12 = join(dir, "leaf.p12");
+    execFileSync("openssl", ["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:pw", "-out", p12]);
+    chmodSync(p12, 0o644);
+    expect((await rowsFor({ certificate: p12 }))["private key file"]).toMatchObject({ outcome: "pass", detail: `${p12} (mode 0644)` });
+    const tss2 = join(dir, "key.tss2.pem");
+    writeFileSync(tss2, "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n", { mode: 0o644 });
+    chmodSync(tss2, 0o644);
+    expect((await rowsFor({ privateKey: tss2, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass" });
+  });
+
+  it("a key password file others can read is a ✘ with chmod 600, as the key file is (before: no row, a ✔ doctor)", async () => {
+    const key = join(dir, "encrypted.key");
+    execFileSync("openssl", ["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:pw"]);
+    chmodSync(key, 0o600);
+    const password = join(dir, "password-644");
+    writeFileSync(password, "pw\n");
+    chmodSync(password, 0o644);
+    const rows = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, keyPassword: { kind: "file", path: password } });
+    expect(rows.find((r) => r.name === "key password file")).toMatchObject({
+      outcome: "fail", detail: `${password} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${password}`,
+    });
+    chmodSync(password, 0o600);
+    const fixed = await signerChecks(dir, { privateKey: key, certificate: leaf.certPath, keyPassword: { kind: "file", path: password } });
+    expect(fixed.find((r) => r.name === "key password file")).toMatchObject({ outcome: "pass", detail: `${password} (mode 0600)` });
   });
 
   it.runIf(process.geteuid?.() === 0)("a private key of another user, even 0600, is a ✘: its owner could swap it", async () => {

@@ -66,6 +66,18 @@ describe("ECS consumers by projected ServiceAccount token (per pod)", () => {
       expect(t.verify(jwt(claims()))).toEqual({ namespace: "billing", serviceAccount: "api", pod: "api-7d9f", node: "node-1" });
       expect(t.find(jwt(claims({ aud: "roles-anywhere-agent" })))).toBeDefined();
       expect(t.find(jwt(claims({ exp: NOW - 10 })))).toBeDefined(); // within the 30 s clock skew
+      expect(t.find(jwt(claims({ aud: ["another", "roles-anywhere-agent"] })))).toBeDefined();
+      // ES256 with a high S (n − s): Go's ecdsa.Sign, the API server's signer, makes one half the time, and Go's and
+      // jose's verifiers take it as OpenSSL does; a low-S-only rule would refuse half the pods' tokens.
+      const [h, p, s] = jwt(claims(), { alg: "ES256" }).split(".") as [string, string, string];
+      const n = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+      const rs = Buffer.from(s, "base64url");
+      const flipped = Buffer.from((n - BigInt(`0x${rs.subarray(32).toString("hex")}`)).toString(16).padStart(64, "0"), "hex");
+      expect(t.find(`${h}.${p}.${Buffer.concat([rs.subarray(0, 32), flipped]).toString("base64url")}`)).toBeDefined();
+      // Neither the audience in another shape nor none at all.
+      for (const aud of [undefined, null, [], [["roles-anywhere-agent"]], { 0: "roles-anywhere-agent" }, "Roles-Anywhere-Agent"]) {
+        expect(t.find(jwt(claims({ aud }))), JSON.stringify(aud)).toBeUndefined();
+      }
     } finally {
       t.stop();
     }

@@ -78,7 +78,6 @@ class SignerBuild {
   /** By slot: every slot here comes from the one listTokenSlots() call in run(). */
   private readonly sessions = new Map<TokenSlot, TokenContext>();
   private readonly loggedIn = new Set<TokenSlot>();
-  private readonly env: NodeJS.ProcessEnv;
   private readonly debug: DebugLog | undefined;
   private readonly module: Pkcs11Module;
   private readonly userPinSource: PinSupply | undefined;
@@ -93,10 +92,10 @@ class SignerBuild {
     private readonly keyUri: Pkcs11Uri,
     private readonly certUri: Pkcs11Uri | undefined,
   ) {
-    this.env = opts.env ?? process.env;
     this.debug = opts.debug;
     this.module = lease.module;
-    this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", this.env, opts.signal);
+    // A PIN's { kind: "env" } is process.env's, as a key's or TPM password's: `env` gives the module's defaults.
+    this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", process.env, opts.signal);
     // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
     if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
   }
@@ -366,7 +365,7 @@ class SignerBuild {
     if (this.contextPin === undefined) {
       if (this.opts.contextPin) {
         const what = "the context-specific PIN";
-        this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, what, this.env, this.opts.signal));
+        this.contextPin = new RememberedPin(pinFromSource(this.opts.contextPin, what, process.env, this.opts.signal));
       } else if (this.opts.reusePin) {
         const user = this.userPin(slot);
         if (user === undefined) {
@@ -381,7 +380,7 @@ class SignerBuild {
         const option = "pkcs11.contextPin (or pkcs11.reusePin)";
         const prompt = promptFor(`Context-specific PIN for ${uri}: `, asked, this.opts.prompt, option);
         const what = `${asked} (the key has CKA_ALWAYS_AUTHENTICATE: ${give})`;
-        this.contextPin = new RememberedPin(pinFromSource(prompt, what, this.env, this.opts.signal));
+        this.contextPin = new RememberedPin(pinFromSource(prompt, what, process.env, this.opts.signal));
       }
     }
     (await this.contextPin.read()).wipe();

@@ -175,17 +175,24 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
 async function unlessRejected<T>(
   seen: string, role: "key" | "parent", what: string, option: string, present: () => Promise<T>,
 ): Promise<T> {
+  // Another signer of this process presenting the same password (two roles, one key): its answer comes first.
+  while (presenting.has(seen)) await presenting.get(seen)!.catch(() => undefined);
   if (wasRejected(seen)) {
     const again = `the TPM already rejected this ${role} password; it was not presented again`;
     throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
       hint: `fix ${option}; if the TPM was given this password since, restart (a reload refuses it too)`,
     });
   }
-  return present().catch((e: unknown) => {
+  const attempt = present().catch((e: unknown) => {
     if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(seen);
     throw e;
   });
+  presenting.set(seen, attempt);
+  return attempt.finally(() => presenting.delete(seen));
 }
+
+/** The presentations in flight, by password digest: one at a time, so a wrong one costs one dictionary-attack try. */
+const presenting = new Map<string, Promise<unknown>>();
 
 /** What an open signer does when the process ends: flush synchronously at exit, close when the event loop empties. */
 interface ExitDuties {

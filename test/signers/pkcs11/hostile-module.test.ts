@@ -211,6 +211,7 @@ function keyObjects(id: string, label: string): { cert: Attributes; key: Attribu
 }
 
 beforeEach(() => {
+  vi.unstubAllEnvs();
   forgetRejectedSecrets(); // every case's stand-in token is "fake" with PIN 1234
   const { cert, key } = keyObjects("1", "device");
   token = {
@@ -630,9 +631,10 @@ describe("PINs held in memory (Secret buffers) are zeroed once no longer needed"
 
   it("an always-authenticate key's context PIN: after close()", async () => {
     token.objects[1]!.set(CKA.ALWAYS_AUTHENTICATE, Buffer.from([1]));
+    vi.stubEnv("CTX", "5678"); // a PIN's { kind: "env" } is process.env's
     const made = await secretsMadeBy(async () => {
       const signer = await createPkcs11Signer({
-        keyUri: URI, certificateUri: URI, library: "/fake/module.so", contextPin: { kind: "env", name: "CTX" }, env: { CTX: "5678" },
+        keyUri: URI, certificateUri: URI, library: "/fake/module.so", contextPin: { kind: "env", name: "CTX" },
       });
       await signer.sign(Buffer.from("one"));
       await signer.close();
@@ -644,9 +646,10 @@ describe("PINs held in memory (Secret buffers) are zeroed once no longer needed"
   });
 
   it("with --reuse-pin but a key that needs no context PIN: the user PIN, once the signer is built", async () => {
+    vi.stubEnv("PIN", "4321");
     const made = await secretsMadeBy(async (sofar) => {
       const signer = await createPkcs11Signer({
-        keyUri: "pkcs11:token=fake;object=device", library: "/fake/module.so", reusePin: true, pin: { kind: "env", name: "PIN" }, env: { PIN: "4321" },
+        keyUri: "pkcs11:token=fake;object=device", library: "/fake/module.so", reusePin: true, pin: { kind: "env", name: "PIN" },
       });
       await signer.sign(Buffer.from("one"));
       expect(sofar.filter((m) => m.text === "4321" && !m.wiped())).toHaveLength(0);

@@ -207,6 +207,25 @@ describe("what to change, named as the caller gives it: SignerOptions.names (fro
   });
 });
 
+describe("two signers of one TPM key with the same wrong password", () => {
+  it("signing at once present it once: the second waits for the first's answer (before: two dictionary-attack tries)", async () => {
+    forgetRejectedSecrets();
+    const pub = eccSigningPublic();
+    const transports = [0, 1].map(() => tpmWithKey(undefined, pub, [Buffer.from(errorResponse(0x98e), "hex")]));
+    const opts = { key: { kind: "handle", handle: 0x81000101 }, keyPassword: { kind: "value", value: "wrong-for-both" }, names: "options" } as const;
+    const signers = await Promise.all(transports.map((transport) => openTpmSigner(opts, { transport, parameterEncryption: false })));
+    try {
+      const errors = await Promise.all(signers.map((s) => s.sign(Buffer.from("m")).catch((e: unknown) => e)));
+      expect(errors.map((e) => (e as { code?: string }).code)).toEqual(["TPM_AUTH_FAILED", "TPM_AUTH_FAILED"]);
+      const signs = transports.flatMap((t) => t.sent.filter((command) => command.readUInt32BE(6) === 0x15d)); // TPM2_Sign
+      expect(signs).toHaveLength(1);
+      expect((errors[1] as Error).message).toMatch(/already rejected this key password; it was not presented again$/);
+    } finally {
+      await Promise.all(signers.map((s) => s.close()));
+    }
+  });
+});
+
 describe("a persistent key replaced at its handle while the connection was lost", () => {
   it("is refused when the key is loaded again (TPM_KEY_INVALID), not used to sign", async () => {
     const other = eccSigningPublic();
