@@ -3,7 +3,7 @@
  * every way of finding the key, every PIN source, always-authenticate keys, two tokens with the same
  * labels, the error cases, p11tool's URIs, the token chain and the certificate listing.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
 import { verify, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -216,10 +216,13 @@ describe("PIN sources", () => {
   it("--pkcs11-pin-file", async () => {
     await sign(await createTracked({ keyUri: uri, certificateUri: uri, library: hsm.module, pin: { kind: "file", path: hsm.pinFile() } }));
   });
-  it("--pkcs11-pin-env, read from the options' environment", async () => {
-    await sign(
-      await createTracked({ keyUri: uri, certificateUri: uri, library: hsm.module, pin: { kind: "env", name: "TEST_TOKEN_PIN" }, env: { TEST_TOKEN_PIN: "1234" } }),
-    );
+  it("--pkcs11-pin-env, read from process.env (the options' env gives the module's defaults only)", async () => {
+    vi.stubEnv("TEST_TOKEN_PIN", "1234");
+    try {
+      await sign(await createTracked({ keyUri: uri, certificateUri: uri, library: hsm.module, pin: { kind: "env", name: "TEST_TOKEN_PIN" }, env: {} }));
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
   it("a value (argv, for drop-in compatibility)", async () => {
     await sign(await createTracked({ keyUri: uri, certificateUri: uri, library: hsm.module, pin: { kind: "value", value: "1234" } }));

@@ -23,7 +23,7 @@ export async function withTokenSession<T>(
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }
     context = openSession(lease.module, slot, opts.debug, true);
-    const given = givenUserPin(uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, opts.env ?? process.env);
+    const given = givenUserPin(uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, process.env);
     await loginUser(context, given ?? userPinPrompt(slot, undefined, name("pin")));
     return await use(context); // awaited: the session stays open until an asynchronous `use` ends
   } finally {

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { checkTokenKeygen, generateKeyOnToken } from "../../src/provisioning/pkcs11/token-keygen.js";
 import { installOnToken } from "../../src/provisioning/pkcs11/install-on-token.js";
@@ -79,9 +79,10 @@ describe("a new TPM key's password", () => {
   ] as const)("that is empty (%j) is refused before the TPM is reached: no key without a password by mistake", async (source, named) => {
     // Before: the key was made with no password (emptyAuth TRUE) when the TPM was there; here, TPM_UNAVAILABLE.
     writeFileSync(join(dir, "empty-pw"), "", { mode: 0o600 });
+    vi.stubEnv("PW", ""); // a password's { kind: "env" } is process.env's
     const target = { kind: "file", path: join(dir, "pw.tss2"), overwrite: false } as const;
     const spec = { kind: "EC", curve: "P-256", name: "EC P-256" } as const;
-    await expect(generateTpmKey({ target, spec, keyPassword: source, env: { PW: "" }, device: "/nonexistent/tpm" })).rejects.toMatchObject({
+    await expect(generateTpmKey({ target, spec, keyPassword: source, device: "/nonexistent/tpm" })).rejects.toMatchObject({
       code: "PASSWORD_REQUIRED",
       message: `the new TPM key password from ${named} is empty`,
     });

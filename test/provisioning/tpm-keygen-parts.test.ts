@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { currentPcrPolicy, parsePcrRequest, PCR_REQUEST, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
 import { Tpm } from "../../src/tpm/client/tpm.js";
 import { PCR_Read } from "../../src/tpm/wire/commands.js";
@@ -277,7 +277,8 @@ describe("generateTpmKey's checks before the TPM is reached", () => {
   });
 
   it("an empty new key password is refused with a hint (not a key without a password)", async () => {
-    await expect(generateTpmKey({ target: file, spec, keyPassword: { kind: "env", name: "RAA_TEST_EMPTY" }, device: noTpm.device, env: { RAA_TEST_EMPTY: "" } }))
+    vi.stubEnv("RAA_TEST_EMPTY", ""); // a password's { kind: "env" } is process.env's
+    await expect(generateTpmKey({ target: file, spec, keyPassword: { kind: "env", name: "RAA_TEST_EMPTY" }, device: noTpm.device, env: {} }))
       .rejects.toMatchObject({
         code: "PASSWORD_REQUIRED",
         hint: "give the password, or leave the password option out for a key without one",

@@ -104,7 +104,7 @@ export async function generateTpmKey(given: TpmKeygenOptions): Promise<TpmKeygen
   await checkTpmKeygen(opts);
   const parentHandle = opts.parent ?? TPM_RH.OWNER;
   const read = async (source: SecretSource | undefined, what: string) =>
-    source ? readSecret(source, what, opts.env) : Secret.fromUtf8("");
+    source ? readSecret(source, what, process.env) : Secret.fromUtf8("");
   const keyPassword = await read(opts.keyPassword, "new TPM key password");
   if (opts.keyPassword && keyPassword.isEmpty) {
     // An empty variable or file (a script's unset "$PW") would make a key without a password, without a word.

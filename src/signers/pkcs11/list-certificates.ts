@@ -49,7 +49,7 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
       sessions.push(context);
       found.push(...search(context));
     }
-    const pin = givenUserPin(uri.pin, opts.pin, "the token's user PIN", opts.env ?? process.env);
+    const pin = givenUserPin(uri.pin, opts.pin, "the token's user PIN", process.env);
     if (found.length === 0 && sessions.length === 1 && pin !== undefined) {
       const [context] = sessions as [TokenContext];
       await loginUser(context, pin);

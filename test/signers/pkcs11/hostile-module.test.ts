@@ -952,6 +952,14 @@ describe("generateKeyOnToken, installOnToken, listPkcs11Certificates with names:
     expect(flag).toContain("(give it with pin-source=, --pkcs11-pin-file or --pkcs11-pin-env)");
   });
 
+  it("a PIN's { kind: \"env\" } is read from process.env, as the signer's, not from the env option (module defaults)", async () => {
+    vi.stubEnv("RAA_PROVISIONING_PIN", "1234"); // unstubbed before each case
+    const pin = { kind: "env", name: "RAA_PROVISIONING_PIN" } as const;
+    await expect(listPkcs11Certificates({ uri: "pkcs11:token=fake", library, pin, env: {} })).resolves.toBeDefined();
+    // Past the login (the stand-in makes no keys), not PASSWORD_REQUIRED "… is not set".
+    await expect(generateKeyOnToken({ uri: "pkcs11:token=fake;object=new", spec, library, pin, env: {} })).rejects.toMatchObject({ code: "PKCS11_ERROR" });
+  });
+
   it("no label: label, --label", async () => {
     const [option, flag] = await lines((names) => generateKeyOnToken({ uri: "pkcs11:token=fake", spec, library, names }));
     expect(option).toBe("the new key needs a label (add object=<label> to the URI or pass label)");
