@@ -16,6 +16,12 @@ import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey, lockoutCounter } from "./helpers/tpm-keys.js";
+import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
+import type { RefreshEvent } from "../src/credentials/credential-cache.js";
+import { createCredentialSource } from "../src/credentials/credential-source.js";
+import { startLocalEndpoint } from "../src/local-endpoint/server.js";
+import { createCa, issueLeaf } from "../test/helpers/pki.js";
+import { expectUsable, until, untilNewCredentials } from "./helpers/credential-waits.js";
 
 const KEY_PASSWORD = "peer-Check-secret";
 const maybe = canCreateUsers() ? describe : describe.skip;
@@ -23,8 +29,10 @@ const maybe = canCreateUsers() ? describe : describe.skip;
 /** A relay to swtpm's TCP port that prints how many bytes each client wrote; `listen`: an address (any port) or a path. */
 const RELAY = `
 const net = require("net"), fs = require("fs");
-const [listen, port] = process.argv.slice(1);
-const s = net.createServer((c) => {
+const [listen, port, listenPort, mode] = process.argv.slice(1);
+const s = net.createServer({ allowHalfOpen: mode === "half-closed" }, (c) => {
+  // "half-closed": it sends its FIN at once (its socket leaves ESTABLISHED) and still reads what comes.
+  if (mode === "half-closed") return c.on("data", (d) => console.log("BYTES " + d.length)).end();
   const up = net.createConnection({ host: "127.0.0.1", port: Number(port) });
   c.on("data", (d) => { console.log("BYTES " + d.length); up.write(d); });
   up.on("data", (d) => c.write(d));
@@ -32,7 +40,7 @@ const s = net.createServer((c) => {
   c.on("close", end); up.on("close", end); c.on("error", end); up.on("error", end);
 });
 const tcp = listen === "127.0.0.1" || listen === "::" || listen === "::1";
-s.listen(tcp ? { port: 0, host: listen } : { path: listen }, () => {
+s.listen(tcp ? { port: Number(listenPort), host: listen } : { path: listen }, () => {
   if (!tcp) fs.chmodSync(listen, 0o666);
   console.log("READY " + (tcp ? s.address().port : listen));
 });
@@ -44,8 +52,8 @@ interface Relay {
   stop(): void;
 }
 
-async function startRelay(user: LocalUser, listen: string, swtpmPort: number, scheme: "tcp" | "unix"): Promise<Relay> {
-  const child = user.spawn(process.execPath, ["-e", RELAY, listen, String(swtpmPort)], { stdio: ["ignore", "pipe", "inherit"] });
+async function startRelay(user: LocalUser, listen: string, swtpmPort: number, scheme: "tcp" | "unix", listenPort = 0, mode = "relay"): Promise<Relay> {
+  const child = user.spawn(process.execPath, ["-e", RELAY, listen, String(swtpmPort), String(listenPort), mode], { stdio: ["ignore", "pipe", "inherit"] });
   let bytes = 0;
   const lines = createInterface({ input: child.stdout! });
   const where = await new Promise<string>((resolve, reject) => {
@@ -77,10 +85,11 @@ maybe("a TPM socket served by another local user", () => {
   let attacker: LocalUser;
   let dir: string;
   let keyPath: string;
+  let publicKeyPath: string;
 
   beforeAll(async () => {
     tpm = await startSwtpm({ transport: "tcp" });
-    keyPath = (await genpkey(tpm, "peer", { algorithm: "EC", userAuth: KEY_PASSWORD })).keyPath;
+    ({ keyPath, publicKeyPath } = await genpkey(tpm, "peer", { algorithm: "EC", userAuth: KEY_PASSWORD }));
     dir = mkdtempSync(join(tmpdir(), "raa-tpm-peer-"));
     chmodSync(dir, 0o755); // the attacker reaches its home below
     attacker = createLocalUser("raar3tpm", dir);
@@ -116,8 +125,9 @@ maybe("a TPM socket served by another local user", () => {
     ["tcp", "::"],
     ["tcp", "::1"],
     ["unix", "swtpm.sock"],
-  ] as const)("%s (%s): refused in one line, the attacker's listener receives no byte, no dictionary-attack try", async (scheme, listen) => {
-    const relay = await startRelay(attacker, scheme === "tcp" ? listen : join(attacker.home, listen), tpm.port!, scheme);
+    ["tcp", "127.0.0.1", "half-closed"],
+  ] as const)("%s (%s %s): refused in one line, the attacker's listener receives no byte, no dictionary-attack try", async (scheme, listen, mode?: string) => {
+    const relay = await startRelay(attacker, scheme === "tcp" ? listen : join(attacker.home, listen), tpm.port!, scheme, 0, mode);
     try {
       const strikes = await lockoutCounter(tpm);
       const r = await signString(relay.device);
@@ -130,6 +140,55 @@ maybe("a TPM socket served by another local user", () => {
       expect(await lockoutCounter(tpm)).toBe(strikes);
     } finally {
       relay.stop();
+    }
+  });
+
+  it("swtpm restarting under a long-running source: the attacker on its port meanwhile gets no byte; swtpm back, it signs again", async () => {
+    const ca = createCa(join(dir, "ca"), { name: "TPM Peer CA" });
+    const certPath = issueLeaf(ca, join(dir, "certs"), { name: "peer", publicKeyPath }).certPath;
+    const endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
+    let offsetMs = 0;
+    const now = () => Date.now() + offsetMs;
+    const events: RefreshEvent[] = [];
+    const src = createCredentialSource({
+      name: "tpm-peer",
+      settings: {
+        signer: { certificate: certPath, privateKey: keyPath, tpm: { device: tpm.device, keyPassword: { kind: "value", value: KEY_PASSWORD } } },
+        session: {
+          trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/peer"),
+          profileArn: parseProfileArn("arn:aws:rolesanywhere:us-east-1:000000000000:profile/peer"),
+          roleArn: parseRoleArn("arn:aws:iam::000000000000:role/peer"),
+          durationSeconds: 900,
+        },
+        endpoint: { endpoint: endpoint.url, connectTimeoutMs: 1_000, timeoutMs: 5_000, maxAttempts: 1 },
+      },
+      now,
+      policy: { expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 200, minRetryIntervalMs: 100 },
+      onEvent: (_name, event) => events.push(event),
+    });
+    let relay: Relay | undefined;
+    try {
+      const first = expectUsable(await src.get(), now());
+      await tpm.kill();
+      // The attacker takes swtpm's port while it is down (its relay leads nowhere: swtpm's control port is down too).
+      relay = await startRelay(attacker, "127.0.0.1", tpm.port! + 1, "tcp", tpm.port!);
+      offsetMs = 800_000; // the refresh is due
+      expect(expectUsable(await src.get(), now()).accessKeyId).toBe(first.accessKeyId);
+      // The first try may fail on the connection swtpm's death broke; the signer then connects again, to the attacker.
+      const codes = () => events.flatMap((e) => (e.type === "refresh-failed" ? [e.error.code] : []));
+      await until("a refresh refused for the attacker's port", () => {
+        void src.get().catch(() => undefined); // asking drives the retries
+        return codes().includes("SOCKET_UNSAFE") ? true : undefined;
+      });
+      expect(relay.received()).toBe(0);
+      relay.stop();
+      relay = undefined;
+      await tpm.restart();
+      expect(expectUsable(await untilNewCredentials(src, first), now()).accessKeyId).not.toBe(first.accessKeyId);
+    } finally {
+      relay?.stop();
+      await src.close();
+      await endpoint.close();
     }
   });
 });

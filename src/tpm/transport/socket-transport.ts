@@ -46,9 +46,9 @@ function checkServedByUs(socket: Socket, address: SocketAddress, description: st
     const helper = loadNativeHelper().helper;
     peer = helper && peerOf(socket, helper);
   } else {
-    // A peer on another host is not in this table.
+    // A peer on another host is not in this table. Any state: a peer that sent its FIN at once still reads.
     const keys = procKeys(socket);
-    peer = tcpSockets(["tcp", "tcp6"], `${procPort(socket.localPort ?? 0)} 01 `).find((l) => keys.includes(`${l.local} ${l.remote}`));
+    peer = tcpSockets(["tcp", "tcp6"], `${procPort(socket.localPort ?? 0)} `).find((l) => keys.includes(`${l.local} ${l.remote}`));
   }
   if (!peer || isTrustedPeerUid(peer.uid, uid)) return;
   const who = `uid ${peer.uid}${peer.pid !== undefined && peer.pid >= 0 ? ` (pid ${peer.pid})` : ""}`;
