@@ -121,12 +121,12 @@ maybe("a TPM socket served by another local user", () => {
 
   // "::" takes IPv4 connections too: the attacker's end of one is then in /proc/net/tcp6, as ::ffff:127.0.0.1.
   it.each([
-    ["tcp", "127.0.0.1"],
-    ["tcp", "::"],
-    ["tcp", "::1"],
-    ["unix", "swtpm.sock"],
+    ["tcp", "127.0.0.1", "relay"],
+    ["tcp", "::", "relay"],
+    ["tcp", "::1", "relay"],
+    ["unix", "swtpm.sock", "relay"],
     ["tcp", "127.0.0.1", "half-closed"],
-  ] as const)("%s (%s %s): refused in one line, the attacker's listener receives no byte, no dictionary-attack try", async (scheme, listen, mode?: string) => {
+  ] as const)("%s (%s, %s): refused in one line, the attacker's listener receives no byte, no dictionary-attack try", async (scheme, listen, mode) => {
     const relay = await startRelay(attacker, scheme === "tcp" ? listen : join(attacker.home, listen), tpm.port!, scheme, 0, mode);
     try {
       const strikes = await lockoutCounter(tpm);
