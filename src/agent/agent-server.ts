@@ -8,8 +8,7 @@ import { goJsonStringify, toCredentialProcessOutput, formatExpiration } from "..
 import { percentDecoded } from "../rolesanywhere/proxy.js";
 import { AgentError, InputError } from "../errors.js";
 import { closeServer, listenOn } from "../io/listen-tcp.js";
-import { loadNativeHelper } from "../os/native-helper.js";
-import { isTrustedPeerUid, peerOf } from "./socket-trust.js";
+import { isTrustedPeerUid, loadNativeHelper, peerOf } from "../os/native-helper.js";
 
 type AgentSources = Pick<SourceRegistry, "get" | "all">;
 

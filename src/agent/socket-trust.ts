@@ -1,7 +1,7 @@
 import { createConnection, type Socket } from "node:net";
 import { AgentError, InputError } from "../errors.js";
 import { checkNotWritable, checkOwner, UntrustedPathError, walkToEntry } from "../io/trusted-path.js";
-import { loadNativeHelper, type NativeHelper, type NativeHelperLoad } from "../os/native-helper.js";
+import { isTrustedPeerUid, loadNativeHelper, peerOf, type NativeHelper, type NativeHelperLoad } from "../os/native-helper.js";
 import { checkSocketPathLength } from "./socket-path.js";
 
 /*
@@ -34,17 +34,6 @@ export async function connectToAgent(socketPath: string, options: ConnectOptions
   const native = options.native ?? loadNativeHelper();
   if (native.helper) return connectCheckingPeer(socketPath, uid, native.helper);
   return connectThroughCheckedPath(socketPath, uid);
-}
-
-/** Whether a peer of this uid may talk to an agent of `uid` (either way): the same user, or root. */
-export function isTrustedPeerUid(peerUid: number, uid: number): boolean {
-  return peerUid === uid || peerUid === 0;
-}
-
-/** The uid and pid at the other end of a connected UNIX socket; undefined when Node gives no descriptor. */
-export function peerOf(socket: Socket, helper: NativeHelper): { uid: number; pid: number } | undefined {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === "number" && fd >= 0 ? helper.peerCredentials(fd) : undefined;
 }
 
 async function connectCheckingPeer(socketPath: string, uid: number, helper: NativeHelper): Promise<Socket | undefined> {

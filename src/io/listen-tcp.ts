@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
-import { isIP, type ListenOptions, type Server } from "node:net";
+import { isIP, type ListenOptions, type Server, type Socket } from "node:net";
 import { endianness } from "node:os";
 import { UsageError } from "../errors.js";
 
@@ -97,6 +97,12 @@ export function procEndpoint(address: string | undefined, port: number | undefin
   if (!bytes) return [];
   const forms = bytes.length === 4 ? [[...Array(10).fill(0), 0xff, 0xff, ...bytes], bytes] : [bytes];
   return forms.map((form) => `${procHex(form)}${procPort(port ?? 0)}`);
+}
+
+/** The peer socket's `local remote` as /proc/net/tcp{,6} print it (an IPv4 peer may be in either). */
+export function procKeys(s: Socket): string[] {
+  const self = procEndpoint(s.localAddress, s.localPort);
+  return procEndpoint(s.remoteAddress, s.remotePort).flatMap((peer, i) => (self[i] ? [`${peer} ${self[i]}`] : []));
 }
 
 /** The kernel prints each 32-bit word of an address as a number in host byte order (`%08X`). */

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.js";
@@ -78,4 +79,15 @@ export function protectSecrets(): void {
   } catch {
     /* as without the helper: the system's settings hold */
   }
+}
+
+/** Whether a peer of this uid may talk to a process of `uid` (either way: an agent, its client, a TPM simulator): the same user, or root. */
+export function isTrustedPeerUid(peerUid: number, uid: number): boolean {
+  return peerUid === uid || peerUid === 0;
+}
+
+/** The uid and pid at the other end of a connected UNIX socket; undefined when Node gives no descriptor. */
+export function peerOf(socket: Socket, helper: NativeHelper): { uid: number; pid: number } | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === "number" && fd >= 0 ? helper.peerCredentials(fd) : undefined;
 }

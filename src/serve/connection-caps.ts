@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Server, Socket } from "node:net";
 import type { Log } from "../daemon/signals.js";
-import { procEndpoint, procPort, tcpSockets } from "../io/listen-tcp.js";
+import { procKeys, procPort, tcpSockets } from "../io/listen-tcp.js";
 import { isLoopbackAddress } from "./loopback.js";
 
 /**
@@ -181,10 +181,4 @@ function peerOwners(sockets: readonly Socket[]): string[] {
     if (i !== undefined) owners[i] = `uid ${line.uid}`;
   }
   return owners;
-}
-
-/** The peer socket's `local remote` as /proc/net/tcp{,6} print it (an IPv4 peer may be in either). */
-function procKeys(s: Socket): string[] {
-  const self = procEndpoint(s.localAddress, s.localPort);
-  return procEndpoint(s.remoteAddress, s.remotePort).flatMap((peer, i) => (self[i] ? [`${peer} ${self[i]}`] : []));
 }

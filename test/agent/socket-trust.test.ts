@@ -2,7 +2,8 @@ import { chmodSync, chownSync, lchownSync, mkdirSync, symlinkSync, writeFileSync
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectToAgent, isTrustedPeerUid } from "../../src/agent/socket-trust.js";
+import { connectToAgent } from "../../src/agent/socket-trust.js";
+import { isTrustedPeerUid } from "../../src/os/native-helper.js";
 import { loadNativeHelper, type NativeHelperLoad } from "../../src/os/native-helper.js";
 import { makeTempDir } from "../helpers/pki.js";
 

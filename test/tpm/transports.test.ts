@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync } from "node:fs";
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -321,6 +321,23 @@ describe("SocketTransport socket path length at the bound", () => {
 });
 
 describe("DeviceTransport", () => {
+  // openTpmTransport looks at the path first (stat); in a directory another user can write, a link can be switched to
+  // their FIFO before the open ("r+" opens a FIFO without waiting): that FIFO would get every command and answer them.
+  it("open refuses what is not a character device once opened: a FIFO, a regular file (a name switched after the stat)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-tpm-dev-"));
+    try {
+      execFileSync("mkfifo", [join(dir, "fifo")]);
+      writeFileSync(join(dir, "file"), "");
+      for (const [name, kind] of [["fifo", "a FIFO"], ["file", "a regular file"]]) {
+        const path = join(dir, name!);
+        const error = await DeviceTransport.open(path).then((t) => t.close().then(() => "opened"), (e: unknown) => e);
+        expect(error).toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM device ${path} is ${kind}, not a TPM character device` });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   function fakeDevice(chunks: Buffer[]): DeviceFile & { written: Buffer[] } {
     const written: Buffer[] = [];
     return {

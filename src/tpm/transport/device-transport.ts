@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
-import { DeviceError } from "../../errors.js";
+import { DeviceError, InputError } from "../../errors.js";
+import { fileKind } from "../../io/trusted-path.js";
 import { ownValue } from "../../own-value.js";
 import { completeResponse, deviceOption, exchangeSync, MAX_RESPONSE_SIZE, type TpmTransport } from "./transport.js";
 
@@ -32,6 +33,14 @@ export class DeviceTransport implements TpmTransport {
     const file = await open(path, "r+").catch((cause: unknown) => {
       throw deviceOpenError(path, cause, option);
     });
+    // What was opened, not the name looked at before: a link switched to another user's FIFO would be a fake TPM.
+    const info = await file.stat();
+    if (!info.isCharacterDevice()) {
+      await file.close();
+      throw new InputError("TPM_DEVICE_INVALID", `the TPM device ${path} is ${fileKind(info)}, not a TPM character device`, {
+        hint: `point ${deviceOption(option)} at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT`,
+      });
+    }
     return new DeviceTransport(path, file as unknown as DeviceFile);
   }
 

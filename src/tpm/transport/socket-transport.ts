@@ -2,7 +2,8 @@ import { once } from "node:events";
 import { stat } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { DeviceError, InputError } from "../../errors.js";
-import { urlHost } from "../../io/listen-tcp.js";
+import { isTrustedPeerUid, loadNativeHelper, peerOf } from "../../os/native-helper.js";
+import { procKeys, procPort, tcpSockets, urlHost } from "../../io/listen-tcp.js";
 import { fileKind, MAX_SOCKET_PATH_BYTES } from "../../io/trusted-path.js";
 import { Writer } from "../wire/codec.js";
 import { completeResponse, deviceOption, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "./transport.js";
@@ -28,6 +29,31 @@ const RESPONSE_REST_TIMEOUT_MS = 5_000;
 function describeAddress(address: SocketAddress, framing: SocketFraming): string {
   if (address.kind === "unix") return `${framing === "mssim" ? "mssim+" : ""}unix:${address.path}`;
   return `${framing === "mssim" ? "mssim" : "tcp"}:${urlHost(address.host)}:${address.port}`;
+}
+
+/**
+ * Any local user can listen on a loopback port or a socket path before swtpm does (at boot, while it restarts): their
+ * "TPM" would get every command, the key password's HMAC to guess offline included. So, before the first byte, the
+ * peer must run as this user or root, as for the agent socket: by SO_PEERCRED (native helper) on a UNIX socket, by
+ * /proc/net/tcp{,6} over TCP. Unchecked: another host (the operator's choice), a UNIX socket without the helper.
+ */
+function checkServedByUs(socket: Socket, address: SocketAddress, description: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  let peer: { uid: number; pid?: number } | undefined;
+  if (address.kind === "unix") {
+    const helper = loadNativeHelper().helper;
+    peer = helper && peerOf(socket, helper);
+  } else {
+    // A peer on another host is not in this table. Any state: a peer that sent its FIN at once still reads.
+    const keys = procKeys(socket);
+    peer = tcpSockets(["tcp", "tcp6"], `${procPort(socket.localPort ?? 0)} `).find((l) => keys.includes(`${l.local} ${l.remote}`));
+  }
+  if (!peer || isTrustedPeerUid(peer.uid, uid)) return;
+  const who = `uid ${peer.uid}${peer.pid !== undefined && peer.pid >= 0 ? ` (pid ${peer.pid})` : ""}`;
+  throw new InputError("SOCKET_UNSAFE", `refusing the TPM at ${description}: it is served by ${who}, not by this user (${uid}) or root`, {
+    hint: "another user may be listening where the TPM simulator should: stop that process, run swtpm as this user or root",
+  });
 }
 
 /**
@@ -98,6 +124,12 @@ export class SocketTransport implements TpmTransport {
         hint: `is the TPM simulator running? Check ${deviceOption(this.#option)}`,
       });
     });
+    try {
+      checkServedByUs(socket, this.#address, this.description);
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("error", (cause) => {
