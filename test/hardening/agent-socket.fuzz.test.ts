@@ -16,7 +16,7 @@ import { createCredentialSource } from "../../src/credentials/credential-source.
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { IssuedCredentials } from "../../src/rolesanywhere/credentials.js";
 import type { RoleArn } from "../../src/arn.js";
-import { NetworkError } from "../../src/errors.js";
+import { AgentError, ERROR_CODES, NetworkError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { standInSettings, standInSigner } from "../helpers/stand-in.js";
 import { exchange, mutationOf, parsesOrAgentError, printTallies, runs, SEED, type WireResponse } from "./fuzz-support.js";
@@ -254,6 +254,8 @@ describe(`agent socket: the client against a hostile agent (seed ${SEED})`, () =
       Buffer.from(response("200 OK", JSON.stringify({ ...good, __proto__: { Version: 1 }, constructor: 1, Unknown: "x" }))),
       Buffer.from(response("503 x", JSON.stringify({ Code: "toString", Message: "m" }))),
       Buffer.from(response("503 x", JSON.stringify({ Code: "__proto__", Message: { a: 1 } }))),
+      Buffer.from(response("503 x", JSON.stringify({ Code: "SERVICE_UNAVAILABLE", Message: "one\ntwo\r\n\u001b[31mred\u2028" }))),
+      Buffer.from(response("503 x", JSON.stringify({ Code: "PIN_INCORRECT", Message: "m".repeat(1 << 20) }))),
       Buffer.from(`HTTP/1.1 200 OK\r\n\r\n${JSON.stringify(good)}${JSON.stringify(good)}`),
       Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n"),
       Buffer.alloc(0),
@@ -266,7 +268,19 @@ describe(`agent socket: the client against a hostile agent (seed ${SEED})`, () =
       fc.asyncProperty(answers, async (bytes) => {
         answer = bytes;
         let got: Awaited<ReturnType<typeof fetchFromAgent>>;
-        await parsesOrAgentError("agent client: hostile answer", async () => (got = await fetchFromAgent(hostilePath, "gateway")));
+        await parsesOrAgentError("agent client: hostile answer", async () => {
+          try {
+            got = await fetchFromAgent(hostilePath, "gateway");
+          } catch (error) {
+            // The agent's code is kept only when it is one of ours (its exit code follows); its message on one bounded,
+            // printable line.
+            if (error instanceof AgentError) {
+              const line = error.toOneLine();
+              expect([Object.hasOwn(ERROR_CODES, error.code), /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(line), line.length <= 4_100], line.slice(0, 200)).toEqual([true, false, true]);
+            }
+            throw error;
+          }
+        });
         if (got === undefined) return;
         const text = bytes.toString("utf8");
         expect(/^HTTP\/1\.[01] 200/.test(text), "credentials from a non-200 answer").toBe(true);
