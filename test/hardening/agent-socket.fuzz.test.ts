@@ -61,7 +61,7 @@ beforeAll(async () => {
   );
   await prepareSocketPath(socketPath);
   server = await startAgentServer(registry, { path: socketPath });
-});
+}, 30_000);
 afterAll(async () => {
   await server.close();
   await registry.closeAll();

@@ -37,7 +37,7 @@ const consumers: EcsConsumer[] = [
 let registry: SourceRegistry;
 let server: RunningCredentialServer;
 let port: number;
-/** IMDS tokens known to be valid for the whole run (TTL ≥ 600 s), those known expired, and forged ones. */
+/** IMDS tokens known to be valid for the whole run (TTL ≥ 3600 s), those known expired, and forged ones. */
 const live: string[] = [];
 let expired: string;
 let forged: string;
@@ -66,14 +66,15 @@ beforeAll(async () => {
   });
   port = server.port;
   const put = async (ttl: string) => (await exchange({ port }, wire("PUT", "/latest/api/token", [["Host", `127.0.0.1:${port}`], ["X-aws-ec2-metadata-token-ttl-seconds", ttl]])))[0]!.body;
-  live.push(await put("21600"), await put("600"));
-  const shortStart = Date.now();
+  live.push(await put("21600"), await put("3600"));
   expired = await put("1");
+  const issuedBy = Date.now();
   forged = new ImdsTokenStore().issue(21600);
-  // Waiting for a token to expire (not racing a timer): it is checked against the clock when used, after this.
-  while (Date.now() - shortStart < 2100) await new Promise((r) => setTimeout(r, 100));
+  // Waiting for a token to expire (not racing a timer): it was issued before `issuedBy`, and is checked against the
+  // clock when used, after this.
+  while (Date.now() <= issuedBy + 1100) await new Promise((r) => setTimeout(r, 100));
   for (const t of [...live, expired, forged]) seenTokens.add(t);
-});
+}, 30_000);
 afterAll(async () => {
   await server.close();
   await registry.closeAll();
