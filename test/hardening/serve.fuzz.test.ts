@@ -35,9 +35,17 @@ const consumers: EcsConsumer[] = [
 ];
 
 let registry: SourceRegistry;
-let server: RunningCredentialServer;
+/** Both endpoints (most cases), IMDS alone, ECS alone; each with the IMDS tokens it issued (TTL ≥ 3600 s). */
+interface Endpoint {
+  readonly server: RunningCredentialServer;
+  readonly port: number;
+  readonly imds: boolean;
+  readonly ecs: boolean;
+  readonly live: string[];
+}
+const endpoints: Endpoint[] = [];
 let port: number;
-/** IMDS tokens known to be valid for the whole run (TTL ≥ 3600 s), those known expired, and forged ones. */
+/** Every endpoint's valid IMDS tokens (each valid only where it was issued), one known expired, one forged. */
 const live: string[] = [];
 let expired: string;
 let forged: string;
@@ -57,17 +65,21 @@ beforeAll(async () => {
     }),
   );
   await registry.apply(ROLES.map((name) => ({ name, settings: { ...standInSettings(), session: { ...standInSettings().session, roleArn: `arn:aws:iam::1:role/${name}` as RoleArn } } })));
-  server = await startCredentialServer({
-    roles: (role) => registry.get(role),
-    imds: { defaultRole: () => registry.names()[0], allowWithEcs: true },
-    ecs: { consumers: ecsConsumers(consumers) },
-    host: "127.0.0.1",
-    port: 0,
-  });
-  port = server.port;
-  const put = async (ttl: string) => (await exchange({ port }, wire("PUT", "/latest/api/token", [["Host", `127.0.0.1:${port}`], ["X-aws-ec2-metadata-token-ttl-seconds", ttl]])))[0]!.body;
-  live.push(await put("21600"), await put("3600"));
-  expired = await put("1");
+  const put = async (at: number, ttl: string) => (await exchange({ port: at }, wire("PUT", "/latest/api/token", [["Host", `127.0.0.1:${at}`], ["X-aws-ec2-metadata-token-ttl-seconds", ttl]])))[0]!.body;
+  for (const [imds, ecs] of [[true, true], [true, false], [false, true]] as const) {
+    const server = await startCredentialServer({
+      roles: (role) => registry.get(role),
+      ...(imds ? { imds: { defaultRole: () => registry.names()[0], allowWithEcs: true } } : {}),
+      ...(ecs ? { ecs: { consumers: ecsConsumers(consumers) } } : {}),
+      host: "127.0.0.1",
+      port: 0,
+    });
+    const tokens = imds ? [await put(server.port, "21600"), await put(server.port, "3600")] : [];
+    endpoints.push({ server, port: server.port, imds, ecs, live: tokens });
+    live.push(...tokens);
+  }
+  port = endpoints[0]!.port;
+  expired = await put(port, "1");
   const issuedBy = Date.now();
   forged = new ImdsTokenStore().issue(21600);
   // Waiting for a token to expire (not racing a timer): it was issued before `issuedBy`, and is checked against the
@@ -76,13 +88,14 @@ beforeAll(async () => {
   for (const t of [...live, expired, forged]) seenTokens.add(t);
 }, 30_000);
 afterAll(async () => {
-  await server.close();
+  for (const e of endpoints) await e.server.close();
   await registry.closeAll();
   console.log(`FUZZ serve (seed ${SEED}): ${tally.cases} cases, by status ${JSON.stringify(Object.fromEntries([...tally.byStatus].sort()))} (each as the model said if the test passed)`);
 });
 
 type Header = readonly [string, string];
 interface Case {
+  readonly endpoint: Endpoint;
   readonly method: string;
   readonly target: string;
   readonly headers: readonly Header[];
@@ -158,6 +171,7 @@ const tokenVariant = (valid: () => string) =>
 const imdsToken = fc.oneof(
   tokenVariant(() => live[0]!),
   tokenVariant(() => live[1]!),
+  tokenVariant(() => live[3]!),
   fc.constant(() => expired),
   fc.constant(() => forged),
   fc.constant(() => `${live[0]!}, ${live[0]!}`),
@@ -187,7 +201,7 @@ const request = fc
     target,
     host: fc.option(fc.tuple(nameCase("Host"), host), { freq: 20 }),
     imds: fc.option(fc.tuple(nameCase("X-aws-ec2-metadata-token"), imdsToken, fc.boolean()), { freq: 2 }),
-    ttl: fc.option(fc.tuple(nameCase("X-aws-ec2-metadata-token-ttl-seconds"), ttl), { freq: 2 }),
+    ttl: fc.option(fc.tuple(nameCase("X-aws-ec2-metadata-token-ttl-seconds"), ttl, fc.boolean()), { freq: 2 }),
     auth: fc.option(fc.tuple(nameCase("Authorization"), ecsToken, fc.boolean()), { freq: 2 }),
     browser: rarely(fc.tuple(fc.constantFrom("Origin", "origin", "Sec-Fetch-Site", "SEC-FETCH-DEST", "Sec-Fetch-User"), fc.constantFrom("http://evil.example", "null", ""))),
     xff: rarely(fc.tuple(nameCase("X-Forwarded-For"), fc.constantFrom("10.0.0.1", "127.0.0.1", ""))),
@@ -196,14 +210,16 @@ const request = fc
     order: fc.nat(),
     // Half the cases keep the method, Host and framing an SDK would use, so that the token and path rules are reached.
     typical: fc.boolean(),
+    endpoint: fc.constantFrom(0, 0, 0, 0, 1, 2),
   })
   .map((generated): (() => Case) => shownAs("the case in the assertion message", () => {
     let r = generated;
-    const P = String(port);
-    const sub = (s: string) => s.replace(/PORT1/g, String(port + 1)).replace(/PORT/g, P);
+    const endpoint = endpoints[r.endpoint]!;
+    const P = String(endpoint.port);
+    const sub = (s: string) => s.replace(/PORT1/g, String(endpoint.port + 1)).replace(/PORT/g, P);
     if (r.typical) {
       r = { ...r, method: r.target.startsWith(TOKEN_PATH) ? "PUT" : "GET", host: ["Host", "127.0.0.1:PORT"], browser: null, framing: "none" };
-      if (r.target.startsWith(ROLES_PATH) && !r.imds) r = { ...r, imds: ["X-aws-ec2-metadata-token", () => live[0]!, false] };
+      if (r.target.startsWith(ROLES_PATH) && !r.imds) r = { ...r, imds: ["X-aws-ec2-metadata-token", () => endpoint.live[0] ?? live[0]!, false] };
       if (r.target.startsWith(ECS_PATH) && !r.auth) r = { ...r, auth: ["Authorization", () => consumers[r.order % consumers.length]!.token, false] };
     }
     const headers: Header[] = [...r.junk];
@@ -213,7 +229,8 @@ const request = fc
       headers.push([r.imds[0], v]);
       if (r.imds[2]) headers.push([r.imds[0].toLowerCase(), v]);
     }
-    if (r.ttl) headers.push(r.ttl);
+    if (r.ttl) headers.push([r.ttl[0], r.ttl[1]]);
+    if (r.ttl?.[2]) headers.push([r.ttl[0].toUpperCase(), "60"]);
     if (r.auth) {
       const v = r.auth[1]();
       headers.push([r.auth[0], v]);
@@ -230,7 +247,7 @@ const request = fc
     // The host line anywhere among the others.
     const at = r.order % (headers.length + 1);
     const shuffled = r.host ? [...headers.filter((h) => h[0] !== r.host![0]).slice(0, at), ...headers.filter((h) => h[0] === r.host![0]), ...headers.filter((h) => h[0] !== r.host![0]).slice(at)] : headers;
-    return { method: r.method, target: sub(r.target), headers: shuffled, body };
+    return { endpoint, method: r.method, target: sub(r.target), headers: shuffled, body };
   }));
 
 /** fast-check prints a case's generator by its source otherwise. */
@@ -267,10 +284,10 @@ function expected(c: Case): Expected {
   if (hostValue === undefined) return { status: 400 };
   // Browser-borne or not naming this endpoint (DNS rebinding).
   if (["origin", "sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"].some((n) => h(n) !== undefined)) return { status: 403 };
-  if (![...OK_HOSTS].some((ok) => ok.replace("PORT", String(port)) === hostValue)) return { status: 403 };
+  if (![...OK_HOSTS].some((ok) => ok.replace("PORT", String(c.endpoint.port)) === hostValue)) return { status: 403 };
   const q = c.target.indexOf("?");
   const p = q < 0 ? c.target : c.target.slice(0, q);
-  if (p === ECS_PATH || p === `${ECS_PATH}/`) {
+  if (c.endpoint.ecs && (p === ECS_PATH || p === `${ECS_PATH}/`)) {
     if (c.method !== "GET") return { status: 405 };
     if (q >= 0) return { status: 400 };
     const auth = h("authorization");
@@ -280,18 +297,18 @@ function expected(c: Case): Expected {
     if (!(ROLES as readonly string[]).includes(consumer.role) || consumer.role === "broken") return { status: 500 };
     return { status: 200, credentialsOf: consumer.role };
   }
-  if (p === TOKEN_PATH || p.startsWith(`${TOKEN_PATH}/`)) {
+  if (c.endpoint.imds && (p === TOKEN_PATH || p.startsWith(`${TOKEN_PATH}/`))) {
     if (c.method !== "PUT") return { status: 405 };
     if (h("x-forwarded-for") !== undefined) return { status: 400 };
     const t = h("x-aws-ec2-metadata-token-ttl-seconds");
     const ok = t === undefined || (/^[+-]?[0-9]+$/.test(t) && Number(t) >= 1 && Number(t) <= 21600);
     return ok ? { status: 200, token: true } : { status: 400 };
   }
-  if (p === ROLES_PATH || p.startsWith(`${ROLES_PATH}/`)) {
+  if (c.endpoint.imds && (p === ROLES_PATH || p.startsWith(`${ROLES_PATH}/`))) {
     if (c.method !== "GET") return { status: 405 };
     const token = h("x-aws-ec2-metadata-token");
     if (!token) return { status: 401 };
-    if (!live.includes(token)) return { status: 401 };
+    if (!c.endpoint.live.includes(token)) return { status: 401 };
     let rest = p.slice(ROLES_PATH.length);
     if (rest.startsWith("/")) rest = rest.slice(1);
     if (rest.endsWith("/")) rest = rest.slice(0, -1);
@@ -307,7 +324,7 @@ function expected(c: Case): Expected {
 
 function check(c: Case, responses: WireResponse[]): void {
   const want = expected(c);
-  const shown = `${c.method} ${c.target} ${JSON.stringify(c.headers)} body ${JSON.stringify(c.body)}`;
+  const shown = `${c.endpoint.imds ? "imds" : ""}${c.endpoint.ecs ? "+ecs" : ""} ${c.method} ${c.target} ${JSON.stringify(c.headers)} body ${JSON.stringify(c.body)}`;
   expect(responses.length, shown).toBe(1);
   const got = responses[0]!;
   tally.cases++;
@@ -350,7 +367,7 @@ describe(`serve: IMDS and ECS requests against a model (seed ${SEED})`, () => {
     await fc.assert(
       fc.asyncProperty(request, async (make) => {
         const c = make();
-        check(c, await exchange({ port }, wire(c.method, c.target, c.headers, c.body), [c.method === "HEAD"]));
+        check(c, await exchange({ port: c.endpoint.port }, wire(c.method, c.target, c.headers, c.body), [c.method === "HEAD"]));
         await stillServes(i++);
       }),
       { numRuns: runs(2500) },
