@@ -257,7 +257,8 @@ function shownAs<T extends object>(text: string, value: T): T {
 
 // ---- the model ----------------------------------------------------------------------------------------------
 
-type Expected = { status: number; credentialsOf?: string; token?: true; roleList?: string };
+/** `ecsCode`: the ECS error document's `code` (what the SDKs' container provider reads). */
+type Expected = { status: number; credentialsOf?: string; token?: true; roleList?: string; ecsCode?: string };
 
 /** A header's value as the server sees it: repeated lines joined with ", ", surrounding blanks removed. */
 function headerValue(headers: readonly Header[], name: string): string | undefined {
@@ -283,18 +284,20 @@ function expected(c: Case): Expected {
   // Node requires a Host line in HTTP/1.1.
   if (hostValue === undefined) return { status: 400 };
   // Browser-borne or not naming this endpoint (DNS rebinding).
-  if (["origin", "sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"].some((n) => h(n) !== undefined)) return { status: 403 };
-  if (![...OK_HOSTS].some((ok) => ok.replace("PORT", String(c.endpoint.port)) === hostValue)) return { status: 403 };
   const q = c.target.indexOf("?");
   const p = q < 0 ? c.target : c.target.slice(0, q);
+  const refused = ["origin", "sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"].some((n) => h(n) !== undefined) ||
+    ![...OK_HOSTS].some((ok) => ok.replace("PORT", String(c.endpoint.port)) === hostValue);
+  if (refused) return p.startsWith(ECS_PATH) ? { status: 403, ecsCode: "RequestRefused" } : { status: 403 };
   if (c.endpoint.ecs && (p === ECS_PATH || p === `${ECS_PATH}/`)) {
-    if (c.method !== "GET") return { status: 405 };
-    if (q >= 0) return { status: 400 };
+    if (c.method !== "GET") return { status: 405, ecsCode: "MethodNotAllowed" };
+    if (q >= 0) return { status: 400, ecsCode: "InvalidRequest" };
     const auth = h("authorization");
-    if (!auth) return { status: 401 };
+    if (!auth) return { status: 401, ecsCode: "NoToken" };
     const consumer = consumers.find((k) => k.token === auth);
-    if (!consumer) return { status: 403 };
-    if (!(ROLES as readonly string[]).includes(consumer.role) || consumer.role === "broken") return { status: 500 };
+    if (!consumer) return { status: 403, ecsCode: "InvalidToken" };
+    if (!(ROLES as readonly string[]).includes(consumer.role)) return { status: 500, ecsCode: "RoleNotConfigured" };
+    if (consumer.role === "broken") return { status: 500, ecsCode: "SERVICE_UNAVAILABLE" };
     return { status: 200, credentialsOf: consumer.role };
   }
   if (c.endpoint.imds && (p === TOKEN_PATH || p.startsWith(`${TOKEN_PATH}/`))) {
@@ -341,6 +344,9 @@ function check(c: Case, responses: WireResponse[]): void {
     const own = issued(want.credentialsOf);
     expect({ id: doc["AccessKeyId"], secret: doc["SecretAccessKey"], token: doc["Token"] }, shown).toEqual({ id: own.accessKeyId, secret: own.secretAccessKey, token: own.sessionToken });
     expect(leaked.sort(), shown).toEqual([own.secretAccessKey, own.sessionToken].sort());
+    // The documents the SDKs read: ECS's four fields; IMDS's seven, in aws_signing_helper's order.
+    const fields = c.target.startsWith(ECS_PATH) ? ["AccessKeyId", "SecretAccessKey", "Token", "Expiration"] : ["AccessKeyId", "SecretAccessKey", "Token", "Code", "Type", "Expiration", "LastUpdated"];
+    expect([Object.keys(doc), doc["Expiration"]], shown).toEqual([fields, expiration.toISOString().replace(/\.\d{3}Z$/, "Z")]);
   }
   if (want.token) {
     expect(got.body, shown).toMatch(/^[A-Za-z0-9+/]{100}$/);
@@ -349,6 +355,13 @@ function check(c: Case, responses: WireResponse[]): void {
     expect(got.body, `${shown}: a token-like value in the answer`).not.toMatch(/[A-Za-z0-9+/]{100}/);
   }
   if (want.roleList !== undefined) expect(got.body, shown).toBe(want.roleList);
+  if (want.ecsCode !== undefined && c.method !== "HEAD") {
+    expect(got.headers, shown).toMatch(/\r\ncontent-type: application\/json/i);
+    const doc = JSON.parse(got.body) as Record<string, unknown>;
+    expect([doc["code"], typeof doc["message"]], shown).toEqual([want.ecsCode, "string"]);
+  }
+  // Every answer of serve's own (not Node's parse errors) is not to be cached.
+  if (want.status !== 400 || want.ecsCode) expect(got.headers, shown).toMatch(/\r\ncache-control: no-store/i);
   if (want.status < 500) expect(got.status, shown).toBeLessThan(500);
 }
 
