@@ -5,6 +5,7 @@
  * the property, and fast-check shrinks it to a small reproducer.
  */
 import fc from "fast-check";
+import { connect } from "node:net";
 import { AgentError } from "../../src/errors.js";
 
 /**
@@ -100,3 +101,41 @@ export function pemMutationOf(pem: string): fc.Arbitrary<Buffer> {
 }
 
 export const randomBytes = (maxLength = 512): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
+
+/** One HTTP/1.1 response as it came on the wire (several when requests were pipelined). */
+export interface WireResponse {
+  readonly status: number;
+  readonly headers: string;
+  readonly body: string;
+}
+
+/**
+ * Writes `bytes` to a fresh connection (TCP port on loopback, or a UNIX socket path), half-closes it, and reads
+ * responses until the server closes: `heads` says which requests were HEAD (their answers have no body). Raw bytes,
+ * not node:http's client, so that header case, repeated headers, odd targets and framing are the test's choice.
+ */
+export function exchange(to: { port: number } | { path: string }, bytes: Buffer, heads: readonly boolean[] = []): Promise<WireResponse[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect("port" in to ? { host: "127.0.0.1", port: to.port } : { path: to.path });
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(parseResponses(Buffer.concat(chunks).toString("latin1"), heads)));
+    socket.end(bytes);
+  });
+}
+
+function parseResponses(text: string, heads: readonly boolean[]): WireResponse[] {
+  const out: WireResponse[] = [];
+  while (text.length > 0) {
+    const end = text.indexOf("\r\n\r\n");
+    const status = /^HTTP\/1\.1 (\d{3}) /.exec(text);
+    if (end < 0 || !status) throw new Error(`not an HTTP response: ${JSON.stringify(text.slice(0, 200))}`);
+    const headers = text.slice(0, end);
+    const length = /\r\ncontent-length: (\d+)/i.exec(headers);
+    const bodyLength = heads[out.length] ? 0 : length ? Number(length[1]) : text.length - end - 4;
+    out.push({ status: Number(status[1]), headers, body: text.slice(end + 4, end + 4 + bodyLength) });
+    text = text.slice(end + 4 + bodyLength);
+  }
+  return out;
+}
