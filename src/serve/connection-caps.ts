@@ -156,10 +156,28 @@ export function capConnections(server: Server, caps: ConnectionCaps, log: Log, o
     }
     if (count <= caps.total) return;
     once("total", `more than ${caps.total} connections are open: the newest of the users holding the most are closed`);
-    const held = [...byOwner.values()];
-    // Of those holding as many, the one that came last (the first to come is likely a consumer serving all along).
-    for (; count > caps.total; count--) held.reduce((a, b) => (b.length >= a.length ? b : a)).pop()!.resetAndDestroy();
+    // A host may connect from a new address of its IPv6 /64 each time: one connection per address, it would pass for
+    // that many peers and the newest connection of all, a consumer's, be the one closed. The most held is looked for
+    // by /64 first, then by address in it; of those holding as many, the one that came last (the first to come is
+    // likely a consumer serving all along).
+    const networks = new Map<string, Socket[][]>();
+    for (const [owner, sockets] of byOwner) {
+      const key = /^address [\da-f]*:[\da-f:]*$/.test(owner) ? ipv6Network(owner) : owner;
+      const lists = networks.get(key);
+      if (lists) lists.push(sockets);
+      else networks.set(key, [sockets]);
+    }
+    const most = <T>(list: T[], size: (t: T) => number) => list.reduce((a, b) => (size(b) >= size(a) ? b : a));
+    const held = [...networks.values()];
+    const sum = (lists: Socket[][]) => lists.reduce((n, l) => n + l.length, 0);
+    for (; count > caps.total; count--) most(most(held, sum), (l) => l.length).pop()!.resetAndDestroy();
   }
+}
+
+/** `address 2001:db8:0:1::5` → its /64, `2001:db8:0:1`. */
+function ipv6Network(owner: string): string {
+  const [head = [], tail] = owner.slice("address ".length).split("::").map((part) => (part ? part.split(":") : []));
+  return (tail ? [...head, ...Array<string>(8 - head.length - tail.length).fill("0"), ...tail] : head).slice(0, 4).join(":");
 }
 
 /** The owner of each socket: loopback peers by uid from /proc/net/tcp{,6} (one read for all), others by address. */

@@ -73,6 +73,21 @@ describe("connection caps", () => {
     expect(opened.map((c) => c.closed())).toEqual([false, false, true]);
   });
 
+  it("beyond the total, count a host's IPv6 addresses by their /64: one connection from each, it still holds the most", async () => {
+    // A consumer (2001:db8:1::7) connects after a host that took a new address of its /64 for each connection.
+    const owner = new WeakMap<Socket, string>();
+    const addresses = ["2001:db8:2::1", "2001:db8:2:0:a::1", "2001:db8:2:0:1:2:3:4", "2001:db8:1::7"];
+    let seen = 0;
+    const port = await listen((s) => {
+      s.on("connection", (socket: Socket) => owner.set(socket, `address ${addresses[seen++]}`));
+      capConnections(s, { total: 3, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map((x) => owner.get(x)!));
+    });
+    const opened = await open(port, 4);
+    await settle();
+    // The host's newest went (before: the consumer's, the newest of four peers of one each).
+    expect(opened.map((c) => c.closed())).toEqual([false, false, true, false]);
+  });
+
   it("space the owner lookups by ten times what the last one cost: a slow /proc is not read back to back", async () => {
     // /proc/net/tcp takes ~75 ms with 17,000 TIME_WAIT lines (any user can make them): reading it every 100 ms
     // while someone keeps opening connections over its cap blocked serve most of the time.
