@@ -32,7 +32,7 @@ function rolesOf(lines: readonly string[]): Role[] {
     const indent = INDENT.exec(text)![0];
     if (inSetting && indent.length > level) return "continuation";
     level = indent.length;
-    const header = HEADER.exec(text.replace(new RegExp(`${SPACE}+$`), ""))?.[1];
+    const header = HEADER.exec(text)?.[1];
     inSetting = header === undefined;
     if (header !== undefined) return { header: byteString(header) };
     return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent) };
