@@ -408,6 +408,30 @@ describe("loginUser on a token this process already logged in to", () => {
     await expect(loginUser(other.context, pin("2222"))).resolves.toBeUndefined();
   });
 
+  it("says on the debug sink that a PIN logged it in (doctor's rows follow that line); the PIN pad's login says nothing", async () => {
+    const lines: string[] = [];
+    const withPin = loggingToken("1111", { serial: "held-5" });
+    (withPin.context as { debug?: (line: string) => void }).debug = (line) => lines.push(line);
+    await loginUser(withPin.context, pin("1111"));
+    const pad = loggingToken("1111", { serial: "held-6" });
+    (pad.context as { debug?: (line: string) => void }).debug = (line) => lines.push(line);
+    await loginUser(pad.context, undefined);
+    expect(lines).toEqual(['pkcs11: logged in to token "shared" (serial held-5) with the PIN from environment variable Q']);
+  });
+
+  it("without a PIN supply or a PIN pad, C_Login is not called; a PIN pad's rejection names the pad", async () => {
+    const { context, state } = loggingToken("1111", { serial: "held-7" });
+    (context.slot as { flags: number }).flags = 0;
+    (context.module.lib as unknown as { C_GetTokenInfo: () => unknown }).C_GetTokenInfo = () => ({ flags: 0 });
+    await expect(loginUser(context, undefined)).rejects.toThrow("loginUser needs a PIN supply");
+    expect(state.presented).toEqual([]);
+    const pad = loggingToken("1111", { serial: "held-8" });
+    (pad.context.module.lib as unknown as { C_Login: () => never }).C_Login = () => {
+      throw new Error("CKR_PIN_INCORRECT:160");
+    };
+    await expect(loginUser(pad.context, undefined)).rejects.toThrow(/the PIN entered on the PIN pad/);
+  });
+
   it("the PIN pad of a token logged in with a PIN is not refused (nothing to compare)", async () => {
     const { context, state } = loggingToken("1111", { serial: "held-4" });
     await loginUser(context, pin("1111"));
