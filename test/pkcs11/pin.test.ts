@@ -185,6 +185,7 @@ describe("loginUser", () => {
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).code).toBe("PASSWORD_REQUIRED");
     expect((error as InputError).message).toMatch(`the user PIN from ${source} is empty; it was not presented to token "pad"`);
+    expect((error as InputError).hint).toBe("give the PIN there: an empty one would only count as a failed try on the token");
     expect(logins).toHaveLength(0);
   });
 
