@@ -32,7 +32,7 @@ function rolesOf(lines: readonly string[]): Role[] {
     const indent = INDENT.exec(text)![0];
     if (inSetting && indent.length > level) return "continuation";
     level = indent.length;
-    const header = HEADER.exec(text.replace(new RegExp(`${SPACE}+$`), ""))?.[1];
+    const header = HEADER.exec(text)?.[1];
     inSetting = header === undefined;
     if (header !== undefined) return { header: byteString(header) };
     return { key: KEY_LINE.exec(text.slice(indent.length))?.[1]?.toLowerCase() as Key | undefined, indent: byteString(indent) };
@@ -87,8 +87,9 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     if (last !== undefined && content(last) !== "") prefix += eol; // a blank line before the new section
     return Buffer.from(`${prefix}[${section}]${eol}${KEYS.map(lineFor).join("")}`, "latin1");
   }
-  // The JavaScript SDKs take a line for a header only if it ends in "]" once a comment (" ;", " #") is cut off.
-  const header = content(lines[start]!).trim();
+  // The JavaScript SDKs take a line (read as UTF-8) for a header only if it ends in "]" once a comment (" ;", " #") is
+  // cut off and it is trimmed.
+  const header = Buffer.from(content(lines[start]!), "latin1").toString("utf8").trim();
   if (!header.split(/(?:^|\s)[;#]/)[0]!.trim().endsWith("]")) {
     const what = `is section [${profile}] to botocore (the AWS CLI) but no section to the AWS SDK for JavaScript`;
     throw new InputError("INPUT_INVALID", `the credentials file's line ${JSON.stringify(boundedLine(header, 60))} ${what}`, {

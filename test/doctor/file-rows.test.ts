@@ -75,6 +75,15 @@ describe("doctor: file rows", () => {
     expect((await rowsFor({ privateKey: tss2, certificate: leaf.certPath }))["private key file"]).toMatchObject({ outcome: "pass" });
   });
 
+  it("a key file others can read that cannot be read as a key blob (UTF-16 text) is a ✘ row, not a crash of doctor", async () => {
+    const key = join(dir, "utf16.key");
+    writeFileSync(key, Buffer.from("\ufeff-----BEGIN PRIVATE KEY-----\n", "utf16le"), { mode: 0o644 });
+    chmodSync(key, 0o644);
+    expect((await rowsFor({ privateKey: key, certificate: leaf.certPath }))["private key file"]).toMatchObject({
+      outcome: "fail", detail: `${key} is readable by other users (mode 0644)`,
+    });
+  });
+
   it("a key password file others can read is a ✘ with chmod 600, as the key file is (before: no row, a ✔ doctor)", async () => {
     const key = join(dir, "encrypted.key");
     execFileSync("openssl", ["pkcs8", "-topk8", "-in", leaf.keyPath, "-out", key, "-v2", "aes-256-cbc", "-passout", "pass:pw"]);
@@ -91,15 +100,42 @@ describe("doctor: file rows", () => {
     expect(fixed.find((r) => r.name === "key password file")).toMatchObject({ outcome: "pass", detail: `${password} (mode 0600)` });
   });
 
+  it("PIN, context PIN and TPM password files others can read are each a ✘ row of their own; 0600 a ✔", async () => {
+    const secrets = ["pin", "context-pin", "tpm-key-pw", "tpm-parent-pw"].map((name) => {
+      const path = join(dir, `${name}-644`);
+      writeFileSync(path, "1234\n");
+      chmodSync(path, 0o644);
+      return path;
+    });
+    const [pin, contextPin, keyPassword, parentPassword] = secrets.map((path) => ({ kind: "file", path }) as const);
+    const pkcs11Uri = `pkcs11:token=t;object=k?module-path=${join(dir, "no-module.so")}`;
+    const tss2 = join(dir, "rows.tss2.pem");
+    writeFileSync(tss2, "-----BEGIN TSS2 PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n", { mode: 0o600 });
+    const both = async () => [
+      ...(await signerChecks(dir, { privateKey: pkcs11Uri, certificate: pkcs11Uri, pkcs11: { pin, contextPin } })),
+      ...(await signerChecks(dir, { privateKey: tss2, certificate: leaf.certPath, tpm: { device: join(dir, "no-tpm"), keyPassword, parentPassword } })),
+    ];
+    const names = ["PIN file", "context PIN file", "TPM key password file", "TPM parent password file"];
+    const rows = await both();
+    names.forEach((name, i) => expect(rows.find((r) => r.name === name), name).toMatchObject({
+      outcome: "fail", detail: `${secrets[i]} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${secrets[i]}`,
+    }));
+    for (const path of secrets) chmodSync(path, 0o600);
+    const fixed = await both();
+    names.forEach((name, i) => expect(fixed.find((r) => r.name === name), name).toMatchObject({ outcome: "pass", detail: `${secrets[i]} (mode 0600)` }));
+  });
+
   it.runIf(process.geteuid?.() === 0)("a private key of another user, even 0600, is a ✘: its owner could swap it", async () => {
     const key = copy(leaf.keyPath, "key-of-nobody.pem", 0o600, 65534);
     const rows = await rowsFor({ privateKey: key, certificate: leaf.certPath });
-    expect(rows["private key file"]).toMatchObject({ outcome: "fail", detail: `${key} belongs to uid 65534, not to this user` });
+    expect(rows["private key file"]).toMatchObject({
+      outcome: "fail", detail: `${key} belongs to uid 65534, not to this user`, hint: "its owner could swap it: keep it in a file of your own",
+    });
   });
 
   it("a file that is not there is a ✘ FILE_NOT_FOUND; a certificate that is also the key file is one row", async () => {
     const rows = await rowsFor({ privateKey: join(dir, "no-key.pem"), certificate: join(dir, "no-cert.pem") });
-    expect(rows["private key file"]).toMatchObject({ outcome: "fail", detail: `${join(dir, "no-key.pem")} does not exist` });
+    expect(rows["private key file"]).toMatchObject({ outcome: "fail", detail: `${join(dir, "no-key.pem")} does not exist`, hint: "check the path" });
     expect(rows["certificate file"]!.error?.code).toBe("FILE_NOT_FOUND");
     const both = await signerChecks(dir, { certificate: copy(leaf.keyPath, "only.pem", 0o600) });
     expect(both.filter((r) => FILE_ROW.test(r.name)).map((r) => r.name)).toEqual(["private key file"]);

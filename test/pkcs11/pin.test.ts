@@ -185,6 +185,7 @@ describe("loginUser", () => {
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).code).toBe("PASSWORD_REQUIRED");
     expect((error as InputError).message).toMatch(`the user PIN from ${source} is empty; it was not presented to token "pad"`);
+    expect((error as InputError).hint).toBe("give the PIN there: an empty one would only count as a failed try on the token");
     expect(logins).toHaveLength(0);
   });
 
@@ -349,5 +350,93 @@ describe("loginUser", () => {
     const { context, logins } = tokenAnswering("CKR_PIN_INCORRECT:160", CKF.PROTECTED_AUTHENTICATION_PATH);
     await expect(loginUser(context, undefined)).rejects.toMatchObject({ code: "PIN_INCORRECT" });
     expect(logins).toHaveLength(1);
+  });
+});
+
+describe("loginUser on a token this process already logged in to", () => {
+  /** A token with PIN `right`: C_Login checks the PIN while logged out, answers CKR_USER_ALREADY_LOGGED_IN to any once in. */
+  function loggingToken(right: string, id: { serial: string; label?: string; path?: string }, loggedIn = false) {
+    const state = { right, loggedIn, presented: [] as string[] };
+    const lib = {
+      C_GetTokenInfo: () => ({ flags: CKF.PROTECTED_AUTHENTICATION_PATH }),
+      C_Login: (_session: unknown, _user: unknown, pin?: string) => {
+        state.presented.push(pin ?? "(pad)");
+        if (state.loggedIn) throw new Error("CKR_USER_ALREADY_LOGGED_IN:256");
+        if (pin !== undefined && pin !== state.right) throw new Error("CKR_PIN_INCORRECT:160");
+        state.loggedIn = true;
+      },
+    };
+    const token = { label: id.label ?? "shared", manufacturer: "m", model: "x", serial: id.serial };
+    const slot = { handle: Buffer.from([1]), slotId: 1n, slotDescription: "", slotManufacturer: "", token, flags: CKF.PROTECTED_AUTHENTICATION_PATH };
+    const module = { lib, info: { manufacturerId: "m", libraryDescription: "d" }, path: id.path ?? "/m.so" };
+    return { context: { module, slot, session: Buffer.from([2]), generation: 0 } as unknown as TokenContext, state };
+  }
+  const pin = (value: string) => pinFromSource({ kind: "env", name: "Q" }, "the PIN", { Q: value });
+
+  it("refuses another PIN than the one that logged it in, without remembering it as rejected; the same PIN passes", async () => {
+    const { context, state } = loggingToken("1111", { serial: "held-1" });
+    await loginUser(context, pin("1111"));
+    await expect(loginUser(context, pin("2222"))).rejects.toMatchObject({
+      code: "PIN_INCORRECT",
+      message: 'token "shared" (serial held-1) is logged in with another PIN than the one from environment variable Q',
+      hint: expect.stringMatching(/^fix the PIN there \(another signer of this process keeps the token logged in/),
+    });
+    await expect(loginUser(context, pin("1111"))).resolves.toBeUndefined();
+    // The token did not check "2222": once it is logged out and its PIN is "2222", that PIN is presented and taken.
+    state.loggedIn = false;
+    state.right = "2222";
+    await expect(loginUser(context, pin("2222"))).resolves.toBeUndefined();
+    expect(state.presented).toEqual(["1111", "2222", "1111", "2222"]);
+    // Now logged in with "2222": "1111" is the other PIN.
+    await expect(loginUser(context, pin("1111"))).rejects.toThrow(/is logged in with another PIN/);
+  });
+
+  it("a PIN refused by the token is not the one it is logged in with", async () => {
+    const { context, state } = loggingToken("1111", { serial: "held-2" });
+    await expect(loginUser(context, pin("3333"))).rejects.toThrow(/rejected the PIN from environment variable Q \(CKR_PIN_INCORRECT/);
+    state.loggedIn = true; // another session logged in (the PIN pad): nothing known of its PIN
+    await expect(loginUser(context, pin("4444"))).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ["serial", { serial: "held-3b" }],
+    ["label", { serial: "held-3", label: "other" }],
+    ["module", { serial: "held-3", path: "/other.so" }],
+  ])("what one token was logged in with says nothing of another (other %s)", async (_, id) => {
+    const first = loggingToken("1111", { serial: "held-3" });
+    await loginUser(first.context, pin("1111"));
+    const other = loggingToken("2222", id, true);
+    await expect(loginUser(other.context, pin("2222"))).resolves.toBeUndefined();
+  });
+
+  it("says on the debug sink that a PIN logged it in (doctor's rows follow that line); the PIN pad's login says nothing", async () => {
+    const lines: string[] = [];
+    const withPin = loggingToken("1111", { serial: "held-5" });
+    (withPin.context as { debug?: (line: string) => void }).debug = (line) => lines.push(line);
+    await loginUser(withPin.context, pin("1111"));
+    const pad = loggingToken("1111", { serial: "held-6" });
+    (pad.context as { debug?: (line: string) => void }).debug = (line) => lines.push(line);
+    await loginUser(pad.context, undefined);
+    expect(lines).toEqual(['pkcs11: logged in to token "shared" (serial held-5) with the PIN from environment variable Q']);
+  });
+
+  it("without a PIN supply or a PIN pad, C_Login is not called; a PIN pad's rejection names the pad", async () => {
+    const { context, state } = loggingToken("1111", { serial: "held-7" });
+    (context.slot as { flags: number }).flags = 0;
+    (context.module.lib as unknown as { C_GetTokenInfo: () => unknown }).C_GetTokenInfo = () => ({ flags: 0 });
+    await expect(loginUser(context, undefined)).rejects.toThrow("loginUser needs a PIN supply");
+    expect(state.presented).toEqual([]);
+    const pad = loggingToken("1111", { serial: "held-8" });
+    (pad.context.module.lib as unknown as { C_Login: () => never }).C_Login = () => {
+      throw new Error("CKR_PIN_INCORRECT:160");
+    };
+    await expect(loginUser(pad.context, undefined)).rejects.toThrow(/the PIN entered on the PIN pad/);
+  });
+
+  it("the PIN pad of a token logged in with a PIN is not refused (nothing to compare)", async () => {
+    const { context, state } = loggingToken("1111", { serial: "held-4" });
+    await loginUser(context, pin("1111"));
+    await expect(loginUser(context, undefined)).resolves.toBeUndefined();
+    expect(state.presented).toEqual(["1111", "(pad)"]);
   });
 });

@@ -178,6 +178,7 @@ describe("upsertProfileCredentials", () => {
       `[gw]\n\taws_access_key_id = OLD\n${x}\taws_session_token = OLD\n`,
       `[gw]\naws_access_key_id${x}= OLD\naws_session_token =${x}OLD\n[other]\nk = v\n`,
       `[gw]\nregion = x\n${x}[other]\nk = v\n`,
+      `[gw]\n${x}region = x\n${x}[other]\nk = v\n`, // keys added indented as [other], not deeper or less
     ]);
     // Not whitespace to Python (a byte-order mark, a zero-width space): part of the line's text.
     cases.push("[gw]\nregion = x\n\ufeffk = v\n", "[gw]\n\u200b = v\n");
@@ -196,6 +197,18 @@ json.dump(out, sys.stdout)
 `], { input: JSON.stringify(outputs), encoding: "utf8" });
     const expected = { aws_access_key_id: c.accessKeyId, aws_secret_access_key: c.secretAccessKey, aws_session_token: c.sessionToken };
     expect((JSON.parse(read) as unknown[]).map((got, i) => [JSON.stringify(cases[i]), got])).toEqual(cases.map((text) => [JSON.stringify(text), expected]));
+  });
+
+  it("reads a header line's trailing spaces as the AWS SDK for JavaScript does (UTF-8, String#trim): \"[gw]\\u00a0\" is [gw] to both", () => {
+    // Before: the check ran on the line's bytes, so the second byte of U+00A0 (C2 A0) stayed and the update was refused
+    // as "no section to the AWS SDK for JavaScript".
+    for (const x of ["\v", "\f", "\u00a0", "\u1680", "\u2003", "\u2028", "\u202f", "\u3000"]) {
+      expect(upsert(`${x}[gw]${x}\naws_access_key_id = OLD\n`, "gw", c), JSON.stringify(x)).toBe(`${x}[gw]${x}\n${NEW}`);
+    }
+    // Spaces to Python only (botocore reads [gw]), not to String#trim (the SDK reads no section): still refused.
+    for (const x of ["\x1c", "\x1f", "\x85"]) {
+      expect(thrown(() => upsert(`[gw]${x}\naws_access_key_id = OLD\n`, "gw", c)), JSON.stringify(x)).toMatchObject({ code: "INPUT_INVALID" });
+    }
   });
 
   it("keeps bytes that are not UTF-8 and handles a UTF-8 profile name", () => {

@@ -219,9 +219,28 @@ describe("two signers of one TPM key with the same wrong password", () => {
       expect(errors.map((e) => (e as { code?: string }).code)).toEqual(["TPM_AUTH_FAILED", "TPM_AUTH_FAILED"]);
       const signs = transports.flatMap((t) => t.sent.filter((command) => command.readUInt32BE(6) === 0x15d)); // TPM2_Sign
       expect(signs).toHaveLength(1);
-      expect((errors[1] as Error).message).toMatch(/already rejected this key password; it was not presented again$/);
+      expect(errors[1]).toMatchObject({
+        message: expect.stringMatching(/already rejected this key password; it was not presented again$/),
+        hint: "fix tpm.keyPassword; if the TPM was given this password since, restart (a reload refuses it too)",
+      });
     } finally {
       await Promise.all(signers.map((s) => s.close()));
+    }
+  });
+});
+
+describe("a TPM in dictionary-attack lockout", () => {
+  it("does not count as a rejection of the password: once the lockout is over, the same password is presented", async () => {
+    forgetRejectedSecrets();
+    const lockout = Buffer.from(errorResponse(0x921), "hex"); // TPM_RC_LOCKOUT
+    const transport = tpmWithKey(undefined, eccSigningPublic(), [lockout, lockout, lockout, lockout]);
+    const opts = { key: { kind: "handle", handle: 0x81000101 }, keyPassword: { kind: "value", value: "right" }, names: "options" } as const;
+    const signer = await openTpmSigner(opts, { transport, parameterEncryption: false });
+    try {
+      for (let i = 0; i < 2; i++) await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({ code: "TPM_LOCKOUT" });
+      expect(transport.sent.filter((command) => command.readUInt32BE(6) === 0x15d)).toHaveLength(2); // TPM2_Sign
+    } finally {
+      await signer.close();
     }
   });
 });
