@@ -202,6 +202,9 @@ describe("dist/ start-up", () => {
     const fromAgent = JSON.parse(viaAgent.stdout);
     expect(fromAgent).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
     expect(viaAgent.stderr).toBe("");
+    // --debug says which socket answered (before: not a word), never the credentials.
+    const debug = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket, "--debug"]);
+    expect(debug.stderr).toBe(`debug: agent: credentials from the agent at ${socket}\n`);
 
     const notServed = await run(process.execPath, [join(alone, "cli.js"), "credential-process", "--profile", "other", "--agent-socket", socket]).catch((e) => e);
     // Without the bundle, that is a broken installation, reported in one line.

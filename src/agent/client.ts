@@ -22,19 +22,29 @@ const TIMEOUT_MS = 35_000;
  * Deliberately tiny: node:net and a hand-written HTTP/1.1 request, so `credential-process --agent`
  * starts as fast as Node can.
  */
-export async function fetchFromAgent(socketPath: string, selector: AgentSelector): Promise<Credentials | undefined> {
+export async function fetchFromAgent(
+  socketPath: string, selector: AgentSelector, debug?: (line: string) => void,
+): Promise<Credentials | undefined> {
   const { connectToAgent } = await import("./socket-trust.js");
   const socket = await connectToAgent(socketPath);
-  if (!socket) return undefined;
+  if (!socket) {
+    debug?.(`agent: nothing answers at ${socketPath}`);
+    return undefined;
+  }
   const { status, body } = await request(socket, socketPath, pathFor(selector));
-  if (status === 404) return undefined;
+  if (status === 404) {
+    debug?.(`agent: the agent at ${socketPath} does not serve this role (HTTP 404)`);
+    return undefined;
+  }
   if (status !== 200) {
     const doc = parseJson(body);
     const { Code, Message } = isPlainObject(doc) ? doc : {};
     const code = typeof Code === "string" && Code in ERROR_CODES ? (Code as ErrorCode) : "AGENT_UNAVAILABLE";
     throw new AgentError(code, `agent: ${Message || `the agent answered HTTP ${status}`}`);
   }
-  return parseCredentials(body);
+  const credentials = parseCredentials(body);
+  debug?.(`agent: credentials from the agent at ${socketPath}`);
+  return credentials;
 }
 
 /**
@@ -46,6 +56,8 @@ interface AgentAsk {
   readonly configSocket?: (() => Promise<string | undefined>) | undefined;
   readonly required: boolean;
   readonly env: NodeJS.ProcessEnv;
+  /** `--debug`: a line for each socket asked, saying what came of it. */
+  readonly debug?: ((line: string) => void) | undefined;
 }
 
 /**
@@ -55,7 +67,7 @@ interface AgentAsk {
  * answer, an error.
  */
 export async function credentialsFromAgent(
-  { socket: named, configSocket, required, env }: AgentAsk,
+  { socket: named, configSocket, required, env, debug }: AgentAsk,
   selector: AgentSelector,
   onUnsafe: (error: AgentError) => void,
 ): Promise<Credentials | undefined> {
@@ -70,8 +82,11 @@ export async function credentialsFromAgent(
   const asked: string[] = [];
   const ask = async (path: string) => {
     asked.push(path);
-    if (!required && !existsSync(path)) return undefined;
-    return fetchFromAgent(path, selector).catch((error: unknown) => {
+    if (!required && !existsSync(path)) {
+      debug?.(`agent: no socket at ${path}`);
+      return undefined;
+    }
+    return fetchFromAgent(path, selector, debug).catch((error: unknown) => {
       if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
       onUnsafe(error);
       return undefined;

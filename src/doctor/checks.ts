@@ -1,11 +1,13 @@
 import { lookup } from "node:dns/promises";
-import { isPkcs11Uri, uriGivesPin } from "../pkcs11/uri.js";
+import { pinSourcePath } from "../pkcs11/pin.js";
+import { isPkcs11Uri, parsePkcs11Uri, uriGivesPin } from "../pkcs11/uri.js";
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
 import { AgentError, isAgentError } from "../errors.js";
 import { isExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
+import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
@@ -117,8 +119,11 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const keyRef = o.privateKey ?? o.certificate;
   // PIN and password files are secrets as a key file is (the signer warns about the same modes).
   const secret = (source: SecretSource | undefined) => (source?.kind === "file" ? source.path : undefined);
+  // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value.
+  const uriPin = uriPinFile(keyRef) ?? uriPinFile(o.certificate);
   const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
-    ["PIN file", secret(o.pkcs11?.pin)], ["context PIN file", secret(o.pkcs11?.contextPin)], ["key password file", secret(o.keyPassword)],
+    ["pin-source file", uriPin || undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin) : undefined],
+    ["context PIN file", secret(o.pkcs11?.contextPin)], ["key password file", secret(o.keyPassword)],
     ["TPM key password file", secret(o.tpm?.keyPassword)], ["TPM parent password file", secret(o.tpm?.parentPassword)]] as const;
   for (const [name, ref] of files) {
     if (!isFileRef(ref) || (name === "certificate file" && ref === keyRef && o.privateKey === undefined)) continue;
@@ -127,7 +132,9 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     if (!info) rows.push(failText(name, `${ref} does not exist`, "check the path", "FILE_NOT_FOUND"));
     else if (name === "certificate file" || name === "intermediates file") {
       const writable = (info.mode & 0o022) !== 0;
-      rows.push(writable ? failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`) : pass(name, ref));
+      if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
+      else if (!info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
+      else rows.push(pass(name, ref));
     } else if (isExposed(info.mode) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
       rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {
@@ -135,6 +142,18 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
     } else rows.push(pass(name, `${ref} (mode ${mode})`));
   }
   return rows;
+}
+
+/** The file a pkcs11: URI's pin-source names, "" for a pin-value; undefined without either, or for a URI the signer refuses. */
+function uriPinFile(ref: string | undefined): string | undefined {
+  if (ref === undefined || !isPkcs11Uri(ref)) return undefined;
+  try {
+    const { pin } = parsePkcs11Uri(ref);
+    if (pin?.kind === "value") pin.value.wipe();
+    return pin && (pin.kind === "source" ? pinSourcePath(pin.source) : "");
+  } catch {
+    return undefined;
+  }
 }
 
 /** A TPM key blob (useless without its TPM) or a PKCS#12 file (encrypted): the signer takes it without a warning. */

@@ -35,7 +35,7 @@ export function pinFromUri(pin: Pkcs11UriPin): PinSupply {
 }
 
 /** RFC 7512 leaves pin-source's form to the application: a file path or a file: URI here. */
-function pinSourcePath(source: string): string {
+export function pinSourcePath(source: string): string {
   const hint = "give a file path or a file: URI, e.g. pin-source=file:/run/secrets/token-pin";
   if (source.startsWith("file://")) {
     const path = localPathOfFileUri(source);

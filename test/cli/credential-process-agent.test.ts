@@ -97,6 +97,11 @@ describe("credential-process --profile without --agent-socket, the agent on the 
       // Asked, then signed directly: this test's certificate file does not exist (exit 3), as with no agent at all.
       expect([code, path]).toEqual([3, "/v1/credentials/gw"]);
       expect(stderr).toBe(`roles-anywhere-agent: certificate file ${join(dir, "c.pem")} does not exist (check the path)\n`);
+      // --debug names each socket asked and what came of it (before: not a word), never the credentials.
+      const debug = await run(["--config", join(dir, "partial.json"), "--debug"]);
+      expect(debug[1]).toMatch(new RegExp(`^debug: agent: no socket at ${defaultSocket}\ndebug: agent: the agent at ${partial} does not serve this role \\(HTTP 404\\)\n`));
+      const served = await run(["--config", join(dir, "served.json"), "--debug"]);
+      expect([served[0], served[1]]).toEqual([0, `debug: agent: no socket at ${defaultSocket}\ndebug: agent: credentials from the agent at ${socket}\n`]);
       const required = await run(["--config", join(dir, "partial.json"), "--agent"]);
       expect(required.slice(0, 3)).toEqual([7, `roles-anywhere-agent: no agent at ${defaultSocket} or ${partial} serves this role (start it with 'roles-anywhere-agent agent', or drop --agent to sign directly)\n`, "/v1/credentials/gw"]);
     } finally {

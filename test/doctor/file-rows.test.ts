@@ -3,7 +3,7 @@
  * ✘ (an operator trusts a ✔), and the validity warning must come within --warning-days and only then.
  */
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -123,6 +123,48 @@ describe("doctor: file rows", () => {
     for (const path of secrets) chmodSync(path, 0o600);
     const fixed = await both();
     names.forEach((name, i) => expect(fixed.find((r) => r.name === name), name).toMatchObject({ outcome: "pass", detail: `${secrets[i]} (mode 0600)` }));
+  });
+
+  it("a URI's pin-source file others can read is a ✘ row, and the --pkcs11-pin-file it wins over gets none (before: no row)", async () => {
+    const pin = join(dir, "uri-pin-644");
+    writeFileSync(pin, "1234\n");
+    chmodSync(pin, 0o644);
+    const unused = join(dir, "flag-pin-600");
+    writeFileSync(unused, "1234\n", { mode: 0o600 });
+    // No module there: the signer stops at once; the file rows come before it.
+    const uri = (query: string) => `pkcs11:token=t;object=k?module-path=${join(dir, "no-module.so")}&${query}`;
+    for (const query of [`pin-source=${pin}`, `pin-source=file:${pin}`]) {
+      const rows = await signerChecks(dir, { privateKey: uri(query), pkcs11: { pin: { kind: "file", path: unused } } });
+      expect(rows.filter((r) => r.name.endsWith("PIN file") || r.name === "pin-source file")).toEqual([expect.objectContaining({
+        name: "pin-source file", outcome: "fail", detail: `${pin} is readable by other users (mode 0644)`, hint: `run: chmod 600 ${pin}`,
+      })]);
+    }
+    chmodSync(pin, 0o600);
+    const rows = await signerChecks(dir, { privateKey: "pkcs11:token=t;object=k", certificate: uri(`pin-source=${pin}`) });
+    expect(rows.find((r) => r.name === "pin-source file")).toMatchObject({ outcome: "pass", detail: `${pin} (mode 0600)` });
+    // pin-value: no file to look at; the flag's file is not used either.
+    const value = await signerChecks(dir, { privateKey: uri("pin-value=1234"), pkcs11: { pin: { kind: "file", path: unused } } });
+    expect(value.map((r) => r.name).filter((n) => /PIN file|pin-source/.test(n))).toEqual([]);
+  });
+
+  it("a certificate or intermediates FIFO is a – row saying so, not a ✔ file; one others can write is still a ✘", async () => {
+    const fifo = join(dir, "chain-fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    const writer = spawn("sh", ["-c", `cat ${inter.certPath} > ${fifo}`]); // the signer reads it after the rows
+    try {
+      const rows = await rowsFor({ privateKey: copy(leaf.keyPath, "key-fifo-chain.pem", 0o600), certificate: leaf.certPath, intermediates: fifo });
+      expect(rows["intermediates file"]).toMatchObject({ outcome: "skip", detail: `${fifo} is a FIFO, not a regular file: what comes through it is read with the key` });
+    } finally {
+      writer.kill();
+    }
+    chmodSync(fifo, 0o622);
+    const writer2 = spawn("sh", ["-c", `cat ${inter.certPath} > ${fifo}`]);
+    try {
+      const rows = await rowsFor({ privateKey: copy(leaf.keyPath, "key-fifo-chain.pem", 0o600), certificate: leaf.certPath, intermediates: fifo });
+      expect(rows["intermediates file"]).toMatchObject({ outcome: "fail", detail: `${fifo} is writable by other users` });
+    } finally {
+      writer2.kill();
+    }
   });
 
   it.runIf(process.geteuid?.() === 0)("a private key of another user, even 0600, is a ✘: its owner could swap it", async () => {

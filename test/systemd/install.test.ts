@@ -436,9 +436,11 @@ describe("install-systemd: what the units are written over, and what goes into t
     chmodSync(inImage(pin), 0o644);
     const r = await dryRun("--pin-file", pin);
     expect(r.code).toBe(0);
+    // The file on this host (in the image), which chmod must be given; the units keep the image's path.
     expect(r.stderr).toContain(
-      `roles-anywhere-agent: warning: PIN file ${pin} can be read or changed by other users (mode 644): run chmod 600 ${pin}\n`,
+      `roles-anywhere-agent: warning: PIN file ${inImage(pin)} can be read or changed by other users (mode 644): run chmod 600 ${inImage(pin)}\n`,
     );
+    expect(r.stdout).toContain(`LoadCredential=pkcs11-pin:${pin}\n`);
     expect(`${r.stdout}${r.stderr}`).not.toContain("731946");
     chmodSync(inImage(pin), 0o600);
     expect((await dryRun("--pin-file", pin)).stderr).not.toContain("PIN file");
@@ -458,7 +460,7 @@ describe("install-systemd: what the units are written over, and what goes into t
     expect(r.code).toBe(0);
     const uid = process.getuid?.();
     expect(r.stderr).toContain(
-      `roles-anywhere-agent: warning: PIN file ${pin} belongs to another user (uid 65534), who can change it: run chown ${uid} ${pin}\n`,
+      `roles-anywhere-agent: warning: PIN file ${inImage(pin)} belongs to another user (uid 65534), who can change it: run chown ${uid} ${inImage(pin)}\n`,
     );
     expect(r.stderr).not.toContain("mode 600");
     expect(`${r.stdout}${r.stderr}`).not.toContain("731946");

@@ -3,13 +3,14 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, Socket as NetSocket, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../helpers/libfaketime.js";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
-import { SocketTransport } from "../../src/tpm/transport/socket-transport.js";
+import { checkServedByUs, SocketTransport } from "../../src/tpm/transport/socket-transport.js";
+import { loadNativeHelper } from "../../src/os/native-helper.js";
 import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "../../src/tpm/transport/transport.js";
 
 const COMMAND = Buffer.from("80010000000c0000017b0004", "hex");
@@ -647,6 +648,30 @@ describe("SocketTransport after close and on a path that is no socket", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("SocketTransport's peer check when the peer credentials cannot be read", () => {
+  it.runIf(loadNativeHelper().helper !== undefined && process.getuid !== undefined)(
+    "is a SOCKET_UNSAFE refusal on one line, as the agent client's (was: the helper's raw error, an internal error)",
+    () => {
+      // A descriptor that is no socket: the real helper's getsockopt fails (ENOTSOCK), as it would under a seccomp
+      // filter that denies getsockopt (EPERM).
+      const dir = mkdtempSync(join(tmpdir(), "raa-peercred-"));
+      const fifo = join(dir, "fifo");
+      execFileSync("mkfifo", [fifo]);
+      const socket = new NetSocket({ fd: openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK) });
+      try {
+        expect(() => checkServedByUs(socket, { kind: "unix", path: fifo }, `unix:${fifo}`)).toThrow(expect.objectContaining({
+          code: "SOCKET_UNSAFE",
+          message: `refusing the TPM at unix:${fifo}: its peer credentials cannot be read (getsockopt(SO_PEERCRED): Socket operation on non-socket)`,
+          hint: "another user may be listening where the TPM simulator should: stop that process, run swtpm as this user or root",
+        }));
+      } finally {
+        socket.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe("exchangeSync (the exit handler's last flush) and the wall clock", () => {

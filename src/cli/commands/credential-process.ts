@@ -5,7 +5,7 @@ import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "..
 import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { PROGRAM } from "../report-error.js";
-import { settingsFromArgs, withSigner } from "../settings-args.js";
+import { debugLogger, settingsFromArgs, withSigner } from "../settings-args.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "./credential-process-options.js";
 
 /** Flags that, next to --profile, change the role asked for: the agent is then asked by ARNs, not by name. */
@@ -55,7 +55,7 @@ async function askAgent(
 ): Promise<Credentials | undefined> {
   if (boolArg(args, "no-agent")) return undefined;
   const configSocket = async () => (await settings())[1];
-  const ask = { socket: stringArg(args, "agent-socket"), configSocket, required: boolArg(args, "agent"), env: io.env };
+  const ask = { socket: stringArg(args, "agent-socket"), configSocket, required: boolArg(args, "agent"), env: io.env, debug: debugLogger(args, io) };
   return credentialsFromAgent(ask, selector, (error) => {
     io.stderr.write(`${PROGRAM}: warning: ${printableLine(error.message)}; signing directly instead\n`);
   });

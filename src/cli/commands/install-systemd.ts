@@ -66,7 +66,8 @@ const command: CommandSpec = {
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
     // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
-    const pinFile = context.pinFile ? statIfAny(join(stringArg(args, "root") ?? "/", context.pinFile)) : undefined;
+    const pinPath = context.pinFile && join(stringArg(args, "root") ?? "/", context.pinFile); // this host's, under --root
+    const pinFile = pinPath ? statIfAny(pinPath) : undefined;
     if (pinFile && !pinFile.isFile() && !pinFile.isSocket()) { // a socket: systemd asks it for the PIN
       const what = `--pin-file ${context.pinFile} is ${fileKind(pinFile)}, not a PIN file`;
       throw new InputError("FILE_NOT_REGULAR", what, {
@@ -76,9 +77,9 @@ const command: CommandSpec = {
     // Warnings only once the input is known good: a refusal is one line.
     if (installation.protectHome === "read-only") warn(`${installation.node} or ${installation.cli} is under a home directory: the units use ProtectHome=read-only, and user ${user} must be able to read it (a system-wide Node.js install is better)`);
     if (!installation.notify) warn("the native helper does not load here: the units use Type=exec and cannot report readiness (After= then means started, not ready)");
-    if (pinFile?.isFile() && context.pinFile) {
+    if (pinFile?.isFile() && pinPath) {
       const facts = { mode: pinFile.mode, owner: pinFile.uid };
-      for (const line of exposedFileWarnings(facts, context.pinFile, "PIN file")) warn(line);
+      for (const line of exposedFileWarnings(facts, pinPath, "PIN file")) warn(line);
     }
     const files = generateFiles(context);
     if (boolArg(args, "dry-run")) {

@@ -1,5 +1,6 @@
 import { credentialsFromAgent } from "../../agent/client.js";
 import { checkSocketPathName, defaultAgentSocketPath } from "../../agent/socket-path.js";
+import { escapeControls } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
 import { boolArg, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
@@ -24,7 +25,8 @@ export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJ
     const request = agentRequestOf(argv, env);
     // An unsafe socket is passed over in silence: the full CLI says once why it does not use it.
     const credentials = request && (await credentialsFromAgent(request, request.profile, () => {}));
-    if (!credentials) return;
+    if (!credentials) return; // the full CLI asks again, and says with --debug what came of it
+    if (wantsDebug(argv, CREDENTIAL_PROCESS_FLAGS)) stderr.write(`debug: agent: credentials from the agent at ${escapeControls(request.socket)}\n`);
     stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
   } catch (error) {
     code = reportError(error, { stdout, stderr, env }, wantsDebug(argv, CREDENTIAL_PROCESS_FLAGS));

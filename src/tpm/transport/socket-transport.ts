@@ -37,13 +37,20 @@ function describeAddress(address: SocketAddress, framing: SocketFraming): string
  * peer must run as this user or root, as for the agent socket: by SO_PEERCRED (native helper) on a UNIX socket, by
  * /proc/net/tcp{,6} over TCP. Unchecked: another host (the operator's choice), a UNIX socket without the helper.
  */
-function checkServedByUs(socket: Socket, address: SocketAddress, description: string): void {
+export function checkServedByUs(socket: Socket, address: SocketAddress, description: string): void {
   const uid = process.getuid?.();
   if (uid === undefined) return;
+  const refuse = (why: string) => new InputError("SOCKET_UNSAFE", `refusing the TPM at ${description}: ${why}`, {
+    hint: "another user may be listening where the TPM simulator should: stop that process, run swtpm as this user or root",
+  });
   let peer: { uid: number; pid?: number } | undefined;
   if (address.kind === "unix") {
     const helper = loadNativeHelper().helper;
-    peer = helper && peerOf(socket, helper);
+    try {
+      peer = helper && peerOf(socket, helper);
+    } catch (error) {
+      throw refuse(`its peer credentials cannot be read (${(error as Error).message})`);
+    }
   } else {
     // A peer on another host is not in this table. Any state: a peer that sent its FIN at once still reads.
     const keys = procKeys(socket);
@@ -51,9 +58,7 @@ function checkServedByUs(socket: Socket, address: SocketAddress, description: st
   }
   if (!peer || isTrustedPeerUid(peer.uid, uid)) return;
   const who = `uid ${peer.uid}${peer.pid !== undefined && peer.pid >= 0 ? ` (pid ${peer.pid})` : ""}`;
-  throw new InputError("SOCKET_UNSAFE", `refusing the TPM at ${description}: it is served by ${who}, not by this user (${uid}) or root`, {
-    hint: "another user may be listening where the TPM simulator should: stop that process, run swtpm as this user or root",
-  });
+  throw refuse(`it is served by ${who}, not by this user (${uid}) or root`);
 }
 
 /**
