@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.js";
+import { AgentError, UsageError } from "../errors.js";
 
 export interface OptionSpec {
   /** Long name without dashes, e.g. `role-arn`. */
@@ -51,6 +51,11 @@ export function stringArg(args: ParsedArgs, name: string): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
+/** A string option whose spec has a default, which the parser sets: the spec is the one home of that default. */
+export function defaultedString(args: ParsedArgs, name: string): string {
+  return stringArg(args, name) ?? noDefault(name);
+}
+
 export function boolArg(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
 }
@@ -62,6 +67,15 @@ export function integerArg(args: ParsedArgs, name: string, min: number, max: num
   const bad = value !== undefined && !(Number.isInteger(value) && value >= min && value <= max);
   if (bad) throw new UsageError("USAGE", `--${name} ${value} ${rule}`);
   return value;
+}
+
+/** {@link integerArg} of an option whose spec has a default. */
+export function defaultedInteger(args: ParsedArgs, name: string, min: number, max: number, rule?: string): number {
+  return integerArg(args, name, min, max, rule) ?? noDefault(name);
+}
+
+function noDefault(name: string): never {
+  throw new AgentError("INTERNAL", `--${name} has no default in its command's options`);
 }
 
 export function listArg(args: ParsedArgs, name: string): string[] {

@@ -1,4 +1,4 @@
-import { boolArg, integerArg, stringArg, type CommandSpec } from "../command.js";
+import { boolArg, defaultedInteger, defaultedString, stringArg, type CommandSpec } from "../command.js";
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
@@ -23,18 +23,18 @@ const command: CommandSpec = {
     const [{ generateFiles }, { hiddenFromServices, installFiles, thisInstallation }, { isConfigProfileName, PROFILE_NAME_RULE }] = await Promise.all([
       import("../../systemd/unit-files.js"), import("../../systemd/install.js"), import("../../config/parse-config.js"),
     ]);
-    const user = stringArg(args, "user") ?? "roles-anywhere";
+    const user = defaultedString(args, "user");
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     // A uid-0 alias (toor) is root by another name; a user not there yet is made by sysusers.d with a uid of its own.
     // glibc reads the uid field with strtoul: "00", " 0" and "+0" are uid 0 too.
-    const isRoot = user === "root" || /^\s*\+?0+$/.test(uidInPasswd(stringArg(args, "root") ?? "/", user) ?? "");
+    const isRoot = user === "root" || /^\s*\+?0+$/.test(uidInPasswd(defaultedString(args, "root"), user) ?? "");
     if (user === "nobody" || user === "nfsnobody" || isRoot) {
       const what = isRoot
         ? `${user === "root" ? "" : "has uid 0: it "}would give the services every privilege: a flaw in serve, which answers requests, would be root's`
         : "is shared by other services: they could read the credentials and use the key";
       throw new UsageError("USAGE", `--user ${user} ${what}`, { hint: "leave --user out for roles-anywhere, a user of its own" });
     }
-    const port = integerArg(args, "port", 1, 65535) ?? 9911;
+    const port = defaultedInteger(args, "port", 1, 65535);
     for (const [flag, path] of [["config", stringArg(args, "config")], ["tpm-device", stringArg(args, "tpm-device")], ["pin-file", stringArg(args, "pin-file")], ["root", stringArg(args, "root")]] as const) {
       if (path !== undefined && !path.startsWith("/")) throw new UsageError("USAGE", `--${flag} must be an absolute path`);
     }
@@ -46,10 +46,10 @@ const command: CommandSpec = {
         throw new UsageError("USAGE", `--${flag} ${JSON.stringify(value)} cannot go into a unit file: it holds ${what}`);
       }
     }
-    const profile = stringArg(args, "profile") ?? "default";
+    const profile = defaultedString(args, "profile");
     if (!isConfigProfileName(profile)) throw new UsageError("USAGE", `--profile ${JSON.stringify(profile)} is not a config-file profile name`, { hint: PROFILE_NAME_RULE });
     const installation = thisInstallation(process.argv[1]);
-    const hidden = hiddenFromServices(stringArg(args, "config") ?? "/", installation.protectHome);
+    const hidden = hiddenFromServices(defaultedString(args, "config"), installation.protectHome);
     if (hidden) {
       throw new UsageError("USAGE", `--config ${stringArg(args, "config")} is hidden from the services (${hidden})`, {
         hint: `put it in /etc/roles-anywhere-agent, owned by root, group ${user}, mode 0640`,
@@ -57,16 +57,16 @@ const command: CommandSpec = {
     }
     const context = {
       ...installation,
-      configPath: stringArg(args, "config") ?? "/etc/roles-anywhere-agent/config.json",
+      configPath: defaultedString(args, "config"),
       profile,
       port,
       user,
-      tpmDevice: stringArg(args, "tpm-device") ?? "/dev/tpmrm0",
+      tpmDevice: defaultedString(args, "tpm-device"),
       pinFile: stringArg(args, "pin-file"),
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
     // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
-    const pinPath = context.pinFile && join(stringArg(args, "root") ?? "/", context.pinFile); // this host's, under --root
+    const pinPath = context.pinFile && join(defaultedString(args, "root"), context.pinFile); // this host's, under --root
     const pinFile = pinPath ? statIfAny(pinPath) : undefined;
     if (pinFile && !pinFile.isFile() && !pinFile.isSocket()) { // a socket: systemd asks it for the PIN
       const what = `--pin-file ${context.pinFile} is ${fileKind(pinFile)}, not a PIN file`;
@@ -86,7 +86,7 @@ const command: CommandSpec = {
       for (const file of files) io.stdout.write(`# ${file.path}\n${file.content}\n`);
       return 0;
     }
-    await installFiles(files, stringArg(args, "root") ?? "/", context, (line) => io.stdout.write(`${line}\n`));
+    await installFiles(files, defaultedString(args, "root"), context, (line) => io.stdout.write(`${line}\n`));
     return 0;
   },
 };

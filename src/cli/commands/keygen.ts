@@ -3,7 +3,7 @@ import { isPkcs11Uri, uriGivesPin } from "../../pkcs11/uri.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
 import { isTpmHandleRef } from "../../signers/options.js";
 import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
-import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, defaultedString, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { DEBUG_OPTION, signerOptionsNamed } from "../shared-options.js";
 import { debugLogger, secretFromArgs, tokenAccessFromArgs, waitForDeviceFromArgs } from "../settings-args.js";
 
@@ -38,7 +38,7 @@ const command: CommandSpec = {
     const target = stringArg(args, "private-key");
     if (!target) throw new UsageError("USAGE", "--private-key is required: a pkcs11: URI, a TSS2 key file path or handle:0x81…");
     const { parseKeySpec } = await import("../../provisioning/key-spec.js");
-    const keyType = stringArg(args, "key-type") ?? "p256";
+    const keyType = defaultedString(args, "key-type");
     const spec = parseKeySpec(keyType);
     const isToken = isPkcs11Uri(target);
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).

@@ -1,4 +1,4 @@
-import { integerArg, stringArg, type CommandSpec } from "../command.js";
+import { defaultedInteger, defaultedString, integerArg, stringArg, type CommandSpec } from "../command.js";
 import { UsageError } from "../../errors.js";
 import { MAX_RATE_LIMIT } from "../../local-endpoint/rate-limit.js";
 
@@ -23,9 +23,9 @@ const command: CommandSpec = {
     const tlsCert = stringArg(args, "tls-cert");
     const tlsKey = stringArg(args, "tls-key");
     if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("USAGE", "--tls-cert and --tls-key go together");
-    const port = integerArg(args, "port", 0, 65535) ?? 0;
-    const failNext = integerArg(args, "fail-next", 0, Number.MAX_SAFE_INTEGER, "must be a non-negative integer") ?? 0;
-    const failStatus = integerArg(args, "fail-status", 400, 599, "must be an HTTP error status (400–599)") ?? 503;
+    const port = defaultedInteger(args, "port", 0, 65535);
+    const failNext = defaultedInteger(args, "fail-next", 0, Number.MAX_SAFE_INTEGER, "must be a non-negative integer");
+    const failStatus = defaultedInteger(args, "fail-status", 400, 599, "must be an HTTP error status (400–599)");
     const perSecond = `must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`;
     const rateLimit = integerArg(args, "rate-limit", 1, MAX_RATE_LIMIT, perSecond);
 
@@ -43,8 +43,8 @@ const command: CommandSpec = {
     const endpoint = await startLocalEndpoint({
       trustAnchors,
       port,
-      host: stringArg(args, "host") ?? "127.0.0.1",
-      region: stringArg(args, "region") ?? "us-east-1",
+      host: defaultedString(args, "host"),
+      region: defaultedString(args, "region"),
       tls,
       config: stringArg(args, "config"),
       rateLimit,

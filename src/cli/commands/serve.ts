@@ -1,4 +1,4 @@
-import { boolArg, integerArg, listArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
+import { boolArg, defaultedInteger, defaultedString, integerArg, listArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import {
   CERTIFICATE_WARNING_OPTION, CONFIG_OPTION, CREDENTIAL_CONFLICTS, FAIL_FAST_OPTION, SESSION_OPTIONS, SIGNER_OPTIONS,
 } from "../shared-options.js";
@@ -58,12 +58,12 @@ const command: CommandSpec = {
       imds: boolArg(args, "imds") || !ecs,
       ecs,
       allowOpenImds: boolArg(args, "allow-open-imds"),
-      host: stringArg(args, "bind") ?? "127.0.0.1",
+      host: defaultedString(args, "bind"),
       advertise: stringArg(args, "advertise-host"),
       ...(certificate && key ? { tls: { certificate, key } } : {}),
       allowPlainHttp: boolArg(args, "allow-plain-http"),
       env: io.env,
-      port: integerArg(args, "port", 0, 65535) ?? 9911,
+      port: defaultedInteger(args, "port", 0, 65535),
       ecsConsumers: listArg(args, "ecs-consumer"),
       ecsIdentity: ecsIdentityOf(args, ecs),
       ecsEnvDir: stringArg(args, "ecs-env-dir"),
