@@ -54,7 +54,7 @@ const otherProgram = (m: Mention) =>
 /** A program a comment in a code block may name before its flags (`# … and aws … --endpoint-url`). */
 const PROGRAM = /^(aws|npm|npx|node|curl|docker|podman|kubectl|openssl|pkcs11-tool|p11tool|ykman|systemctl|swtpm|tpm2_\w+)$/;
 
-interface Mention { file: string; line: number; command: string; flag: string; text: string; context: string }
+interface Mention { file: string; line: number; command: string; flag: string; text: string; context: string; value?: string }
 
 /** `--x`, `--x=V`, `--[no-]x`, `--x-*` in one token; "→" after it (an alias the CLI answers) is reported apart. */
 function flagsIn(tokens: string[], start: string, file: string, line: number, text: string, context: string, out: Mention[]) {
@@ -69,9 +69,14 @@ function flagsIn(tokens: string[], start: string, file: string, line: number, te
     const m = /^--(\[no-\])?([a-z][a-z0-9-]*(?:\*)?)(?=$|[=\])},.:;'"`?]|\\\|)/.exec(token);
     if (!m || command === "") continue;
     const names = m[1] ? [m[2]!, `no-${m[2]}`] : [m[2]!];
-    for (const flag of names) out.push({ file, line, command, flag, text, context });
+    const value = m[0].length < token.length ? token.slice(m[0].length + 1) : tokens[i + 1]?.startsWith("-") ? undefined : tokens[i + 1];
+    for (const flag of names) out.push({ file, line, command, flag, text, context, ...(value && { value }) });
   }
 }
+
+/** Every table row outside code blocks, with its table's header and its section's command. */
+const ROWS: { file: string; line: number; command: string; header: string[]; cells: string[] }[] = [];
+const cells = (row: string) => row.split(/(?<!\\)\|/).slice(1, -1);
 
 /** Every flag the docs mention, with the command it goes with ("" for another program's: not collected). */
 function mentions(): Mention[] {
@@ -79,16 +84,22 @@ function mentions(): Mention[] {
   for (const file of DOCS) {
     const lines = readFileSync(file, "utf8").split("\n");
     let fence = false;
-    let section = ANY; // the command a heading names (`## 2. \`csr\`: the certificate request`), for its prose
+    // The command a heading names (`## 2. \`csr\`: the certificate request`), for its prose and its subsections'.
+    const sections: string[] = [];
+    let header: string[] = [];
+    let section = ANY;
     let paragraph: { line: number; text: string; context?: string } | undefined;
     const flushParagraph = () => {
       if (!paragraph) return;
       const { line, text, context = text } = paragraph;
       paragraph = undefined;
+      // A paragraph that names another command (`credential-process` retries … (`--max-attempts`)) is not the section's.
+      const others = [...context.matchAll(/`([a-z-]+)[`\s]/g)].some((m) => m[1]! in SPECS && m[1] !== section);
+      const here = others ? ANY : section;
       for (const span of text.matchAll(/`([^`]+)`/g)) {
         const tokens = span[1]!.trim().split(/\s+/);
         const first = tokens[0]!;
-        const start = first.startsWith("--") ? section : first in SPECS ? first : "";
+        const start = first.startsWith("--") ? here : first in SPECS ? first : "";
         if (first in SPECS) tokens.shift();
         flagsIn(tokens, start, file, line, span[1]!, context, out);
       }
@@ -126,6 +137,8 @@ function mentions(): Mention[] {
       }
       if (raw.startsWith("|")) {
         flushParagraph();
+        if (/^\|\s*:?-{3}/.test(lines[i + 1] ?? "")) header = cells(raw).map((c) => c.trim().toLowerCase());
+        else if (!/^\|\s*:?-{3}/.test(raw)) ROWS.push({ file, line: i + 1, command: section, header, cells: cells(raw) });
         for (const cell of raw.split(/(?<!\\)\|/)) {
           paragraph = { line: i + 1, text: cell, context: raw };
           flushParagraph();
@@ -133,7 +146,10 @@ function mentions(): Mention[] {
       } else if (/^#+ /.test(raw)) {
         flushParagraph();
         const named = [...raw.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]!).filter((name) => name in SPECS);
-        section = named.length === 1 ? named[0]! : ANY;
+        const level = raw.indexOf(" ");
+        sections.length = level;
+        sections[level - 1] = named.length === 1 ? named[0]! : named.length > 1 ? ANY : "";
+        section = sections.findLast((c) => c) ?? ANY;
       } else if (raw.trim() === "" || /^\s*[-*] /.test(raw) || /^\s*\d+\. /.test(raw)) {
         flushParagraph();
         if (raw.trim() !== "" && !/^#+ /.test(raw)) paragraph = { line: i + 1, text: raw };
@@ -188,6 +204,39 @@ describe("the flags README.md and docs/ name", () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it("give a flag with choices only its choices (`--format json\\|text\\|bin`: all of them)", () => {
+    const wrong: string[] = [];
+    for (const m of MENTIONS.filter((m) => m.value !== undefined && exists(m))) {
+      const given = m.value!.replace(/[`'",.;:)]+$/, "").split(/\\?\|/);
+      if (!given.every((v) => /^[a-z0-9]+$|^SHA\d+$/.test(v))) continue; // a placeholder (FILE, N, "$X", …)
+      const choices = (m.command === ANY ? Object.values(SPECS).flat() : SPECS[m.command]!).filter((o) => o.name === m.flag && o.choices).map((o) => o.choices!);
+      if (choices.length === 0) continue;
+      const fits = choices.some((c) => (given.length > 1 ? [...c].sort().join() === [...given].sort().join() : c.includes(given[0]!)));
+      if (!fits) wrong.push(`${where(m)}: ${given.join("|")} is not ${choices.map((c) => c.join("|")).join(" or ")}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("give the code's defaults in the tables with a default column", () => {
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const row of ROWS.filter((r) => r.header[1] === "default")) {
+      const flags = [...row.cells[0]!.matchAll(/`--([a-z0-9-]+)[ `]/g)].map((m) => m[1]!);
+      const values = row.cells[1]!.split(/,\s*/).map((v) => v.trim().replace(/^`(.*)`$/, "$1"));
+      if (flags.length !== values.length) continue; // `TPM_DEVICE`, `/dev/tpmrm0` for one flag: prose
+      flags.forEach((flag, i) => {
+        const value = values[i]!;
+        if (!/^[\w./:-]+$/.test(value) || /^[A-Z][A-Z0-9_]+$/.test(value)) return; // empty, "trust anchor's", AWS_CA_BUNDLE
+        const options = (row.command === ANY ? Object.values(SPECS).flat() : SPECS[row.command]!).filter((o) => o.name === flag);
+        const defaults = [...new Set(options.map((o) => String(o.default ?? (o.type === "boolean" ? false : ""))))];
+        checked++;
+        if (!defaults.includes(value)) wrong.push(`${row.file}:${row.line} --${flag} defaults to ${defaults.join(" or ") || "nothing"}, not ${value}`);
+      });
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThanOrEqual(15);
   });
 
   it("takes GLOBAL's flags from main.ts", () => {
