@@ -1,7 +1,8 @@
 /**
  * Dependencies point one way. Every top-level module of src/ has a layer; a relative import may point at its own
  * module or at a module of a lower layer, never sideways (another module of the same layer) or up. The order is
- * stated here once and mirrored in docs/architecture.md ("Layers"; checked below, with what it says tpm/ and encoding/ import).
+ * stated here once and mirrored in docs/architecture.md ("Layers"; checked below, with what it says tpm/ and
+ * encoding/ import).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
