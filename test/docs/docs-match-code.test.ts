@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { OptionSpec } from "../../src/cli/command.js";
 import { COMMANDS } from "../../src/cli/commands/index.js";
+import { PROFILE_FIELD_KINDS } from "../../src/config/parse-config.js";
 import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 import { FOREIGN_FLAGS } from "../../src/cli/flag-suggestions.js";
 import { ERROR_CODES, type ErrorCode } from "../../src/errors.js";
@@ -326,5 +327,18 @@ describe("docs/integrations.md's lists of library options", () => {
     expect(list).toBeDefined();
     expect(names(list!).filter((n) => !(n in ENDPOINT_SETTINGS_KINDS))).toEqual([]);
     expect(names(list!).length).toBe(Object.keys(ENDPOINT_SETTINGS_KINDS).length);
+  });
+});
+
+describe("docs/long-running.md's list of config-file fields", () => {
+  const text = readFileSync("docs/long-running.md", "utf8");
+  const list = /Field names are the command-line flag names: ([\s\S]*?)\.\s+Secrets — ([\s\S]*?) — are written/.exec(text);
+
+  it("names every field of a profile, and only those; the secrets as secrets", () => {
+    expect(list).not.toBeNull();
+    const [plain, secrets] = [list![1]!, list![2]!].map((names) => [...names.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]!));
+    expect([...plain!, ...secrets!].sort()).toEqual(Object.keys(PROFILE_FIELD_KINDS).sort());
+    expect(secrets!.filter((name) => PROFILE_FIELD_KINDS[name] !== "secret")).toEqual([]);
+    expect(plain!.filter((name) => PROFILE_FIELD_KINDS[name] === "secret")).toEqual([]);
   });
 });
