@@ -9,8 +9,8 @@
  * skipped); one starting with the flag itself has no command (the flag must exist for some command).
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { OptionSpec } from "../../src/cli/command.js";
 import { COMMANDS } from "../../src/cli/commands/index.js";
@@ -340,5 +340,36 @@ describe("docs/long-running.md's list of config-file fields", () => {
     expect([...plain!, ...secrets!].sort()).toEqual(Object.keys(PROFILE_FIELD_KINDS).sort());
     expect(secrets!.filter((name) => PROFILE_FIELD_KINDS[name] !== "secret")).toEqual([]);
     expect(plain!.filter((name) => PROFILE_FIELD_KINDS[name] === "secret")).toEqual([]);
+  });
+});
+
+describe("the files and links README.md, docs/ and SECURITY.md name", () => {
+  const texts = [...DOCS, "SECURITY.md"].map((file) => ({ file, text: readFileSync(file, "utf8") }));
+  /** GitHub's anchor of a heading: lower case, punctuation dropped, each space a hyphen. */
+  const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/ /g, "-");
+  const anchors = (file: string) => [...readFileSync(file, "utf8").matchAll(/^#+ (.*)$/gm)].map((m) => slug(m[1]!));
+
+  it("names repository paths that exist (`src/…`, `test/…`, …)", () => {
+    const missing = texts.flatMap(({ file, text }) =>
+      [...text.matchAll(/`((?:src|test|native-test|bench|scripts|examples|deploy|native|softhsm)\/[\w./-]+)`/g)]
+        .map((m) => m[1]!)
+        .filter((path) => !existsSync(path))
+        .map((path) => `${file}: ${path}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it("links to files and headings that exist", () => {
+    const broken: string[] = [];
+    for (const { file, text } of texts) {
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue; // https:, mailto:
+        const [path, anchor] = target!.split("#");
+        const linked = path ? join(dirname(file), path) : file;
+        if (!existsSync(linked)) broken.push(`${file}: ${target}`);
+        else if (anchor !== undefined && linked.endsWith(".md") && !anchors(linked).includes(anchor)) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
