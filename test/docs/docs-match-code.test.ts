@@ -1,19 +1,20 @@
 /**
- * README.md and docs/*.md name flags, error codes and library options: each must be the code's, and each flag and
- * provider option must be documented. Everything is compared with the code's own declarations (the CommandSpecs,
- * ERROR_CODES, the provider's option names), never with a list kept here.
+ * README.md and docs/*.md name flags, error codes, library options and config fields: each must be the code's, and
+ * each flag, provider option and config field must be documented. Everything is compared with the code's own
+ * declarations (the CommandSpecs with their choices and defaults, ERROR_CODES and EXIT_CODES, the provider's option
+ * names, PROFILE_FIELD_KINDS), never with a list kept here. Paths and relative links must lead somewhere.
  *
  * Where a flag belongs: in a code block, a shell line's segment (split at `|`, `&&`, `;`, `$(`); in prose, a code
  * span. `roles-anywhere-agent CMD`, `aws_signing_helper CMD`, `cli.js CMD` or a span starting with CMD give it
  * command CMD; a segment or span starting with any other word is another program's (npm, aws, kubectl, a message:
- * skipped); one starting with the flag itself has no command (the flag must exist for some command).
- */
+ * skipped); one starting with the flag itself belongs to the command its section's heading names (`## 2. \`csr\``),
+ * unless its paragraph names another one, else to none (the flag must then exist for some command). */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { OptionSpec } from "../../src/cli/command.js";
-import { COMMANDS } from "../../src/cli/commands/index.js";
+import { BUILT_IN_COMMANDS, COMMANDS } from "../../src/cli/commands/index.js";
 import { PROFILE_FIELD_KINDS } from "../../src/config/parse-config.js";
 import { EXIT_CODES } from "../../src/cli/exit-codes.js";
 import { FOREIGN_FLAGS } from "../../src/cli/flag-suggestions.js";
@@ -57,7 +58,7 @@ const PROGRAM = /^(aws|npm|npx|node|curl|docker|podman|kubectl|openssl|pkcs11-to
 
 interface Mention { file: string; line: number; command: string; flag: string; text: string; context: string; value?: string }
 
-/** `--x`, `--x=V`, `--[no-]x`, `--x-*` in one token; "→" after it (an alias the CLI answers) is reported apart. */
+/** The flags of a span or shell segment: `--x`, `--x=V`, `--[no-]x`, `--x-*`, each with the value after it. */
 function flagsIn(tokens: string[], start: string, file: string, line: number, text: string, context: string, out: Mention[]) {
   let command = start;
   for (let i = 0; i < tokens.length; i++) {
@@ -153,7 +154,7 @@ function mentions(): Mention[] {
         section = sections.findLast((c) => c) ?? ANY;
       } else if (raw.trim() === "" || /^\s*[-*] /.test(raw) || /^\s*\d+\. /.test(raw)) {
         flushParagraph();
-        if (raw.trim() !== "" && !/^#+ /.test(raw)) paragraph = { line: i + 1, text: raw };
+        if (raw.trim() !== "") paragraph = { line: i + 1, text: raw }; // a list item starts a paragraph
       } else {
         paragraph = paragraph ? { line: paragraph.line, text: `${paragraph.text} ${raw}` } : { line: i + 1, text: raw };
       }
@@ -263,6 +264,11 @@ function aliasShown(m: Mention): boolean {
   const target = after[1]!;
   return (FOREIGN_FLAGS[m.flag]?.includes(target) ?? false) || nearestNames(m.flag, flagsOf(ANY)).includes(target);
 }
+
+it("lists every command in README.md's table of commands, and no other", () => {
+  const named = ROWS.filter((r) => r.file === "README.md" && r.header[0] === "command").flatMap((r) => [...r.cells[0]!.matchAll(/`([a-z-]+)/g)].map((m) => m[1]!));
+  expect(named.sort()).toEqual([...Object.keys(COMMANDS), ...Object.keys(BUILT_IN_COMMANDS)].sort());
+});
 
 describe("the error codes README.md and docs/ name", () => {
   /** A code's last word (`INVALID`, `NOT_FOUND`, …): a backquoted name ending in one claims to be a code. */
