@@ -299,6 +299,15 @@ describe("the error codes README.md and docs/ name", () => {
 
   it("finds them", () => expect(claims.length).toBeGreaterThan(150));
 
+  it("README.md's table of exit codes and migration.md's list give each category its exit code", () => {
+    const exits = Object.fromEntries(Object.entries(EXIT_CODES).map(([category, code]) => [code, category]));
+    const table = ROWS.filter((r) => r.file === "README.md" && r.header[0] === "code").map((r) => [Number(r.cells[0]), r.cells[1]!.trim().split(/[\s:]/)[0]!] as const);
+    const list = /roles-anywhere-agent exits 1 only for internal errors\s+and uses ([^—]*)/.exec(readFileSync("docs/migration.md", "utf8"))![1]!;
+    const pairs = [...table, ...[...list.matchAll(/(\d) (\w+)/g)].map((m) => [Number(m[1]), m[2]!] as const)];
+    expect(pairs.length).toBe(2 * Object.keys(EXIT_CODES).length - 2); // README: every code; migration.md: not 0 and 1
+    expect(pairs.filter(([code, word]) => !(exits[code] === "ok" ? word === "success" : word.startsWith(exits[code]!)))).toEqual([]);
+  });
+
   it("are codes of src/errors.ts, with their exit code and category", () => {
     const wrong: string[] = [];
     for (const { file, code, exit, category } of claims) {
