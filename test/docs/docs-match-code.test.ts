@@ -7,7 +7,7 @@
  * Where a flag belongs: in a code block, a shell line's segment (split at `|`, `&&`, `;`, `$(`); in prose, a code
  * span. `roles-anywhere-agent CMD`, `aws_signing_helper CMD`, `cli.js CMD` or a span starting with CMD give it
  * command CMD; a segment or span starting with any other word is another program's (npm, aws, kubectl, a message:
- * skipped); one starting with the flag itself belongs to the command its section's heading names (`## 2. \`csr\``),
+ * skipped); one starting with the flag itself belongs to the command(s) its section's heading names (`## 2. \`csr\``),
  * unless its paragraph names another one, else to none (the flag must then exist for some command). */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -28,7 +28,9 @@ const SPECS: Record<string, readonly OptionSpec[]> = Object.fromEntries(
   await Promise.all(Object.entries(COMMANDS).map(async ([name, load]) => [name, (await load()).options] as const)),
 );
 const ANY = "(some command)";
-const flagsOf = (command: string) => (command === ANY ? Object.values(SPECS).flat() : SPECS[command]!).map((o) => o.name);
+/** A mention's command: one, several (`serve,update`: a heading naming both), or ANY. */
+const optionsOf = (command: string) => (command === ANY ? Object.values(SPECS) : command.split(",").map((c) => SPECS[c]!)).flat();
+const flagsOf = (command: string) => optionsOf(command).map((o) => o.name);
 
 /**
  * Flags of ours that no doc names, and why. (Empty today; a flag kept only for scripts written for the Go helper
@@ -96,7 +98,7 @@ function mentions(): Mention[] {
       const { line, text, context = text } = paragraph;
       paragraph = undefined;
       // A paragraph that names another command (`credential-process` retries … (`--max-attempts`)) is not the section's.
-      const others = [...context.matchAll(/`([a-z-]+)[`\s]/g)].some((m) => m[1]! in SPECS && m[1] !== section);
+      const others = [...context.matchAll(/`([a-z-]+)[`\s]/g)].some((m) => m[1]! in SPECS && !section.split(",").includes(m[1]!));
       const here = others ? ANY : section;
       for (const span of text.matchAll(/`([^`]+)`/g)) {
         const tokens = span[1]!.trim().split(/\s+/);
@@ -150,7 +152,7 @@ function mentions(): Mention[] {
         const named = [...raw.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]!).filter((name) => name in SPECS);
         const level = raw.indexOf(" ");
         sections.length = level;
-        sections[level - 1] = named.length === 1 ? named[0]! : named.length > 1 ? ANY : "";
+        sections[level - 1] = level === 1 ? "" : named.join(","); // a document's title names all it is about
         section = sections.findLast((c) => c) ?? ANY;
       } else if (raw.trim() === "" || /^\s*[-*] /.test(raw) || /^\s*\d+\. /.test(raw)) {
         flushParagraph();
@@ -178,7 +180,9 @@ function splitComment(text: string): [string, string] {
 
 const MENTIONS = mentions();
 const exists = (m: Mention) => {
-  if (m.flag in GLOBAL || m.flag === PLACEHOLDER) return m.command === ANY;
+  if (m.flag === "help") return true; // every command's
+  if (m.flag in GLOBAL) return m.command === ANY;
+  if (m.flag === PLACEHOLDER) return optionsOf(m.command).some((o) => o.type === "boolean");
   const names = flagsOf(m.command);
   return m.flag.endsWith("*") ? names.some((n) => n.startsWith(m.flag.slice(0, -1))) : names.includes(m.flag);
 };
@@ -188,7 +192,7 @@ describe("the flags README.md and docs/ name", () => {
   it("finds the flags where they are (a parser that misses them checks nothing)", () => {
     expect(MENTIONS.length).toBeGreaterThan(600);
     for (const command of Object.keys(SPECS).filter((c) => c !== "version")) {
-      expect(MENTIONS.some((m) => m.command === command), command).toBe(true);
+      expect(MENTIONS.some((m) => m.command.split(",").includes(command)), command).toBe(true);
     }
   });
 
@@ -202,7 +206,7 @@ describe("the flags README.md and docs/ name", () => {
     for (const [command, options] of Object.entries(SPECS)) {
       for (const { name } of options) {
         if (name in UNDOCUMENTED) continue;
-        if (!MENTIONS.some((m) => m.flag === name && (m.command === command || m.command === ANY))) missing.push(`${command} --${name}`);
+        if (!MENTIONS.some((m) => m.flag === name && (m.command === ANY || m.command.split(",").includes(command)))) missing.push(`${command} --${name}`);
       }
     }
     expect(missing).toEqual([]);
@@ -213,7 +217,7 @@ describe("the flags README.md and docs/ name", () => {
     for (const m of MENTIONS.filter((m) => m.value !== undefined && exists(m))) {
       const given = m.value!.replace(/[`'",.;:)]+$/, "").split(/\\?\|/);
       if (!given.every((v) => /^[a-z0-9]+$|^SHA\d+$/.test(v))) continue; // a placeholder (FILE, N, "$X", …)
-      const choices = (m.command === ANY ? Object.values(SPECS).flat() : SPECS[m.command]!).filter((o) => o.name === m.flag && o.choices).map((o) => o.choices!);
+      const choices = optionsOf(m.command).filter((o) => o.name === m.flag && o.choices).map((o) => o.choices!);
       if (choices.length === 0) continue;
       const fits = choices.some((c) => (given.length > 1 ? [...c].sort().join() === [...given].sort().join() : c.includes(given[0]!)));
       if (!fits) wrong.push(`${where(m)}: ${given.join("|")} is not ${choices.map((c) => c.join("|")).join(" or ")}`);
@@ -231,7 +235,7 @@ describe("the flags README.md and docs/ name", () => {
       flags.forEach((flag, i) => {
         const value = values[i]!;
         if (!/^[\w./:-]+$/.test(value) || /^[A-Z][A-Z0-9_]+$/.test(value)) return; // empty, "trust anchor's", AWS_CA_BUNDLE
-        const options = (row.command === ANY ? Object.values(SPECS).flat() : SPECS[row.command]!).filter((o) => o.name === flag);
+        const options = optionsOf(row.command).filter((o) => o.name === flag);
         const defaults = [...new Set(options.map((o) => String(o.default ?? (o.type === "boolean" ? false : ""))))];
         checked++;
         if (!defaults.includes(value)) wrong.push(`${row.file}:${row.line} --${flag} defaults to ${defaults.join(" or ") || "nothing"}, not ${value}`);
