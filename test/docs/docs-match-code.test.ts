@@ -212,6 +212,25 @@ describe("the flags README.md and docs/ name", () => {
     expect(missing).toEqual([]);
   });
 
+  it("exist for each command a parenthesis after them names (`--fail-fast` (`serve`, `update`))", () => {
+    const wrong: string[] = [];
+    let checked = 0;
+    const sep = String.raw`(?:,\s*|\s+and\s+|\s+or\s+)`;
+    const pattern = new RegExp(String.raw`((?:\`--[a-z0-9-]+\`${sep}?)+)\s+\(((?:\`[a-z-]+\`${sep}?)+)\)`, "g");
+    for (const file of DOCS) {
+      for (const m of readFileSync(file, "utf8").matchAll(pattern)) {
+        const commands = [...m[2]!.matchAll(/`([a-z-]+)`/g)].map((c) => c[1]!);
+        if (!commands.every((c) => c in SPECS)) continue;
+        for (const [, flag] of m[1]!.matchAll(/`--([a-z0-9-]+)`/g)) {
+          checked++;
+          for (const command of commands) if (!flagsOf(command).includes(flag!)) wrong.push(`${file}: --${flag} (${command}): ${m[0]}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(3);
+  });
+
   it("give a flag with choices only its choices (`--format json\\|text\\|bin`: all of them)", () => {
     const wrong: string[] = [];
     for (const m of MENTIONS.filter((m) => m.value !== undefined && exists(m))) {
