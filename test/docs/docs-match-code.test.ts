@@ -380,6 +380,16 @@ describe("docs/integrations.md's lists of library options", () => {
     expect([...KNOWN_OPTIONS].filter((n) => !documented.includes(n))).toEqual([]);
   });
 
+  it("name provider options where the key's errors do, and unknown ones where an unknown option is the example", () => {
+    const named = /the key's errors name these options\s+\(([^)]*)\)/.exec(text)?.[1];
+    const unknown = /an unknown option\s+\(([^)]*)\)/.exec(text)?.[1];
+    expect(named).toBeDefined();
+    expect(unknown).toBeDefined();
+    const list = (t: string) => [...t.matchAll(/`([\w.]+)`/g)].map((m) => m[1]!);
+    expect(list(named!).filter((n) => !KNOWN_OPTIONS.has(n))).toEqual([]);
+    expect(list(unknown!).filter((n) => KNOWN_OPTIONS.has(n))).toEqual([]);
+  });
+
   it("name the third argument's options of createSignedCreateSessionRequest", () => {
     const list = /retry\. ([\s\S]*?) choose the URL/.exec(text)?.[1];
     expect(list).toBeDefined();
