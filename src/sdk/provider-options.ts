@@ -117,16 +117,16 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
 }
 
 /** Option names, nested ones as `tpm.keyPassword`: an unknown one is a typo that would silently be ignored. */
-const KNOWN = new Set([...(Object.keys(SETTINGS_FIELDS) as SettingsField[]).map((f) => NESTED[f]?.join(".") ?? f),
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...(Object.keys(SETTINGS_FIELDS) as SettingsField[]).map((f) => NESTED[f]?.join(".") ?? f),
   "pkcs11", "tpm", "env", "debug", "onRefresh"]);
 
 /** Refuses an unknown option (a typo such as `tpm.keypassword` would open the key with no password). */
 function checkKnownOptions(o: RolesAnywhereProviderOptions): void {
   const nested = (["pkcs11", "tpm"] as const).map((group) => Object.keys(o[group] ?? {}).map((k) => `${group}.${k}`));
   const names = Object.keys(o).concat(...nested);
-  const unknown = names.find((name) => !KNOWN.has(name));
+  const unknown = names.find((name) => !KNOWN_OPTIONS.has(name));
   if (unknown === undefined) return;
-  const [guess] = nearestNames(unknown, KNOWN);
+  const [guess] = nearestNames(unknown, KNOWN_OPTIONS);
   const hint = guess ? `did you mean "${guess}"?` : HINT;
   throw new UsageError("USAGE", `unknown option ${JSON.stringify(boundedLine(unknown, 57))}`, { hint });
 }

@@ -1,7 +1,8 @@
 /**
  * Dependencies point one way. Every top-level module of src/ has a layer; a relative import may point at its own
  * module or at a module of a lower layer, never sideways (another module of the same layer) or up. The order is
- * stated here once and mirrored in docs/architecture.md ("Layers").
+ * stated here once and mirrored in docs/architecture.md ("Layers"; checked below, with what it says tpm/ and
+ * encoding/ import).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -77,6 +78,27 @@ describe("src/ layers", () => {
 
   it("has no import that points sideways or up", () => {
     expect(layerViolations(files)).toEqual([]);
+  });
+
+  it("is docs/architecture.md's Layers table, row for row", () => {
+    const text = readFileSync(resolve(SRC, "../docs/architecture.md"), "utf8");
+    const section = text.slice(text.indexOf("\n## Layers\n"), text.indexOf("\n## ", text.indexOf("\n## Layers\n") + 1));
+    const rows = [...section.matchAll(/^\| (\d+) \| ([^|]+) \|/gm)].map((m) => [...m[2]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!.replace(/\/$|\.ts$/, "")));
+    expect(rows).toEqual(LAYERS);
+  });
+
+  /** "`src/tpm/` … imports only `errors.ts`, `io/` (…), …": the modules it names are the ones it imports. */
+  it.each([
+    ["tpm", /`src\/tpm\/` is our own[\s\S]*?it imports\s+only ([\s\S]*?)\.\n/],
+    ["encoding", /`src\/encoding\/` holds[\s\S]*?it imports nothing\s+but ([\s\S]*?)\.\n/],
+  ])("says which modules src/%s imports, as docs/architecture.md does", (module, claim) => {
+    const text = readFileSync(resolve(SRC, "../docs/architecture.md"), "utf8");
+    const named = [...claim.exec(text)![1]!.replace(/\([^)]*\)/g, "").matchAll(/`([^`]+)`/g)].map((m) => m[1]!.replace(/\/$|\.ts$/, ""));
+    const imported = files
+      .filter((f) => moduleOf(f.path) === module)
+      .flatMap((f) => relativeImports(f.text).map((spec) => moduleOf(resolve(dirname(f.path), spec))))
+      .filter((to) => to !== module);
+    expect(named.sort()).toEqual([...new Set(imported)].sort());
   });
 
   it("finds an upward import, a sideways one and a dynamic one", () => {
