@@ -289,4 +289,16 @@ describe("secret files other users can read: one warning line each, never the co
     expect(r.stderr).toMatch(new RegExp(`^roles-anywhere-agent: warning: .*file ${pinFile} can be read or changed by other users \\(mode 640\\): run chmod 600 ${pinFile}\\n$`));
     expect(r.stderr).not.toContain(`${hsm.pin}\n`);
   });
+
+  // A command that does no I/O after reading the file printed nothing: the warning, emitted on the next tick,
+  // came after process.exit (what a new operator saw running keygen and csr with docs/provisioning.md's token-pin).
+  it("sign-string with a PIN file others can read (0644): signs, and the warning line too", async () => {
+    const pinFile = join(dir, "loose-pin-644");
+    writeFileSync(pinFile, `${hsm.pin}\n`);
+    chmodSync(pinFile, 0o644);
+    const args = ["sign-string", "--certificate", `pkcs11:token=${hsm.token};object=ec-key`];
+    const r = await runCli(DIST_CLI, [...args, "--pkcs11-lib", hsm.module, "--pkcs11-pin-file", pinFile], env({ SOFTHSM2_CONF: hsm.conf }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`roles-anywhere-agent: warning: the token's user PIN: file ${pinFile} can be read or changed by other users (mode 644): run chmod 600 ${pinFile}\n`);
+  });
 });

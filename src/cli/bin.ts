@@ -4,7 +4,7 @@ import { beforeFirstSecretRead } from "../secrets/secret-source.js";
 import { FdOutput } from "./fd-output.js";
 import { protectLongRunningProcess } from "./long-running.js";
 import { main } from "./main.js";
-import { printProcessWarnings } from "./process-warnings.js";
+import { pendingWarnings, printProcessWarnings } from "./process-warnings.js";
 import { failIfUnfinished, reportError } from "./report-error.js";
 
 const stdout = new FdOutput(1);
@@ -19,6 +19,7 @@ printProcessWarnings(stderr);
 beforeFirstSecretRead(protectSecrets);
 failIfUnfinished(stderr);
 void main(process.argv.slice(2), { stdout, stderr, env: process.env }).then(async (code) => {
+  await pendingWarnings();
   await Promise.all([stdout.flush(), stderr.flush()]);
   // Exit even if a library left a handle open (keep-alive socket, token module).
   process.exit(code);

@@ -13,3 +13,11 @@ export function printProcessWarnings(stderr: TextOutput): void {
     stderr.write(`${PROGRAM}: warning: ${printableLine(`${ours ? "" : `${warning.name}: `}${warning.message}`)}\n`);
   });
 }
+
+/**
+ * Node emits a warning on the next tick: a command that reads a file and ends without further I/O (sign-string,
+ * keygen) would exit before its warning is printed. Await this before flushing the output.
+ */
+export function pendingWarnings(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

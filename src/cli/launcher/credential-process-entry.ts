@@ -5,7 +5,7 @@
 import type { TextOutput } from "../command.js";
 import { FdOutput } from "../fd-output.js";
 import { main } from "../main.js";
-import { printProcessWarnings } from "../process-warnings.js";
+import { pendingWarnings, printProcessWarnings } from "../process-warnings.js";
 import { failIfUnfinished, reportError } from "../report-error.js";
 import { fullCliNeeded } from "./full-cli-needed.js";
 import { protectSecrets } from "../../os/native-helper.js";
@@ -26,6 +26,7 @@ export async function runCredentialProcess(argv: readonly string[], env: NodeJS.
   beforeFirstSecretRead(protectSecrets); // a PIN or password: no inspector, no core file (native-helper.ts)
   const settled = failIfUnfinished(stderr);
   let code = await main(argv, { stdout: holding(stdout), stderr: heldStderr, env });
+  await pendingWarnings();
   settled();
   if (fullCliNeeded()) return undefined;
   try {
