@@ -1,5 +1,6 @@
 import { constants, type Stats } from "node:fs";
 import { lstat, open, stat, unlink, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { InputError } from "../errors.js";
 import { fileKind } from "../io/trusted-path.js";
@@ -65,6 +66,11 @@ function notRegular(what: string, path: string, kind: string): InputError {
 
 /** Refuses up front (before a key is generated) what {@link writeOutputFile} would refuse for an existing path. */
 export async function checkOutputFile(what: string, path: string, overwrite: boolean | undefined, force?: string) {
+  const parent = dirname(path);
+  if (await stat(parent).then(() => false, (cause: NodeJS.ErrnoException) => cause.code === "ENOENT")) {
+    const message = `cannot write ${what} ${path}: the directory ${parent} does not exist`;
+    throw new InputError("FILE_WRITE_FAILED", message, { hint: `create it first: mkdir -p -m 700 ${parent}` });
+  }
   const info = await stat(path).catch(() => undefined);
   if (info && !info.isFile()) throw notRegular(what, path, fileKind(info));
   if (info && !overwrite) throw outputFileExists(what, path, force);

@@ -229,6 +229,18 @@ describe("checkOutputFile: refuses up front what writeOutputFile would refuse, b
     await expect(checkOutputFile("TPM key file", join(dir, "check-absent"), false)).resolves.toBeUndefined();
   });
 
+  // A new gateway has no /etc/roles-anywhere: keygen made the key (RSA in a TPM: tens of seconds), then failed with ENOENT.
+  it("a path in a directory that does not exist: refused before the key is made, naming the directory", async () => {
+    const missing = join(dir, "no-such-dir", "etc");
+    for (const overwrite of [true, false]) {
+      await expect(checkOutputFile("TPM key file", join(missing, "device.tss2"), overwrite)).rejects.toMatchObject({
+        code: "FILE_WRITE_FAILED",
+        message: `cannot write TPM key file ${join(missing, "device.tss2")}: the directory ${missing} does not exist`,
+        hint: `create it first: mkdir -p -m 700 ${missing}`,
+      });
+    }
+  });
+
   it("another user's file says what to do; their FIFO is named as a FIFO; without --force their file is OBJECT_EXISTS", async () => {
     if (process.geteuid?.() !== 0) return; // another user's file needs root (chown)
     const theirs = join(dir, "their-file");

@@ -1,4 +1,4 @@
-import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { currentPcrPolicy, parsePcrRequest, PCR_REQUEST, pcrSelection } from "../../src/provisioning/tpm/pcr-policy.js";
 import { Tpm } from "../../src/tpm/client/tpm.js";
 import { PCR_Read } from "../../src/tpm/wire/commands.js";
@@ -19,11 +19,16 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { generateTpmKey } from "../../src/provisioning/tpm/tpm-keygen.js";
 
+/** A key file that does not exist, in a directory that does (keygen refuses a missing directory up front). */
+const absentDir = mkdtempSync(join(tmpdir(), "raa-keygen-parts-"));
+const ABSENT_KEY = join(absentDir, "k.tss2");
+afterAll(() => rmSync(absentDir, { recursive: true, force: true }));
+
 describe("generateTpmKey --tpm-owner-password", () => {
   const owner = { kind: "value" as const, value: "owner" };
   const spec = parseKeySpec("p256");
   it.each([
-    ["a key file", { kind: "file" as const, path: "/nonexistent/k.tss2", overwrite: false }, 0x81000001],
+    ["a key file", { kind: "file" as const, path: ABSENT_KEY, overwrite: false }, 0x81000001],
     ["the owner hierarchy's SRK as parent", { kind: "handle" as const, handle: 0x81000010 }, undefined],
   ])("is refused for %s before the TPM is opened", async (_, target, parent) => {
     const err = await generateTpmKey({ target, spec, parent, ownerPassword: owner, device: "/nonexistent/tpm" }).catch((e: unknown) => e);
@@ -34,7 +39,7 @@ describe("generateTpmKey --tpm-owner-password", () => {
 
 describe("generateTpmKey names its options as the caller gives them (names)", () => {
   const spec = parseKeySpec("p256");
-  const file = { kind: "file" as const, path: "/nonexistent/k.tss2", overwrite: false };
+  const file = { kind: "file" as const, path: ABSENT_KEY, overwrite: false };
   const [flags, options] = [{}, { names: "options" as const }];
   it.each([
     [flags, "--tpm-owner-password is for a handle:… key under a persistent --tpm-parent", "--tpm-parent-password is"],
@@ -59,7 +64,7 @@ describe("generateTpmKey names its options as the caller gives them (names)", ()
   });
 
   it.each([[flags, "--tpm-device"], [options, "device"]])("a TPM device that is not there (%j)", async (names, option) => {
-    const target = { kind: "file" as const, path: "/nonexistent/k.tss2", overwrite: false };
+    const target = { kind: "file" as const, path: ABSENT_KEY, overwrite: false };
     await expect(generateTpmKey({ target, spec, device: "/nonexistent/tpm", env: {}, ...names })).rejects.toMatchObject({
       code: "TPM_UNAVAILABLE", message: "no TPM at /nonexistent/tpm", hint: `check ${option} / TPM_DEVICE`,
     });
@@ -217,7 +222,7 @@ describe("generateTpmKey --private-key handle:… on a TPM that fails to say whe
 
 describe("generateTpmKey's checks before the TPM is reached", () => {
   const spec = parseKeySpec("p256");
-  const file = { kind: "file" as const, path: "/nonexistent/k.tss2", overwrite: false };
+  const file = { kind: "file" as const, path: ABSENT_KEY, overwrite: false };
   const noTpm = { device: "/nonexistent/tpm", env: {} };
   const reachesTheTpm = { code: "TPM_UNAVAILABLE", message: "no TPM at /nonexistent/tpm" };
 
@@ -235,7 +240,7 @@ describe("generateTpmKey's checks before the TPM is reached", () => {
   it.each([
     [{ kind: "file", path: 7, overwrite: false }],
     [{ kind: "file" }],
-    [{ kind: "pipe", path: "/nonexistent/k.tss2", overwrite: false }],
+    [{ kind: "pipe", path: ABSENT_KEY, overwrite: false }],
     [{ kind: "handle", handle: 0x181000010 }],
     [{ kind: "handle", handle: -0x81000010 }],
     [{ kind: "handle", handle: "0x81000010" }],
