@@ -1,5 +1,5 @@
 // STS caller identity with a device key on a PKCS#11 token, through IAM Roles Anywhere. Try it with SoftHSM:
-// eval "$(bash softhsm/create-test-token.sh /tmp/tokens)", then set TRUST_ANCHOR_ARN, PROFILE_ARN, ROLE_ARN, AWS_REGION.
+// eval "$(bash softhsm/create-test-token.sh "$(mktemp -d)")", then set TRUST_ANCHOR_ARN, PROFILE_ARN, ROLE_ARN, AWS_REGION.
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromRolesAnywhere } from "roles-anywhere-agent";
 
