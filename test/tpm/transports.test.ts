@@ -331,10 +331,26 @@ describe("DeviceTransport", () => {
       for (const [name, kind] of [["fifo", "a FIFO"], ["file", "a regular file"]]) {
         const path = join(dir, name!);
         const error = await DeviceTransport.open(path).then((t) => t.close().then(() => "opened"), (e: unknown) => e);
-        expect(error).toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM device ${path} is ${kind}, not a TPM character device` });
+        expect(error).toMatchObject({
+          code: "TPM_DEVICE_INVALID",
+          message: `the TPM device ${path} is ${kind}, not a TPM character device`,
+          hint: "point --tpm-device / TPM_DEVICE at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT",
+        });
       }
+      // Closed once refused: no reader left on the FIFO (a writer that does not wait is refused, ENXIO).
+      expect(() => openSync(join(dir, "fifo"), constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: "ENXIO" }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("open takes a character device (/dev/null here: what it answers is the exchange's business)", async () => {
+    const t = await DeviceTransport.open("/dev/null");
+    try {
+      expect(t.description).toBe("/dev/null");
+      await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_ERROR", message: "/dev/null returned an incomplete response" });
+    } finally {
+      await t.close();
     }
   });
 
