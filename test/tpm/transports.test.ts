@@ -310,7 +310,11 @@ describe("SocketTransport socket path length at the bound", () => {
     const longer = new SocketTransport({ kind: "unix", path: `${path}s` });
     try {
       expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
-      await expect(longer.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_DEVICE_INVALID", message: expect.stringMatching(/is 109 bytes long, above the OS limit of 108/) });
+      await expect(longer.transmit(COMMAND)).rejects.toMatchObject({
+        code: "TPM_DEVICE_INVALID",
+        message: expect.stringMatching(/is 109 bytes long, above the OS limit of 108/),
+        hint: "reach the socket through a shorter path, e.g. a symbolic link in a short directory",
+      });
     } finally {
       await t.close();
       await longer.close();
@@ -352,6 +356,7 @@ describe("DeviceTransport", () => {
     } finally {
       await t.close();
     }
+    await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: "the TPM at /dev/null was already closed" });
   });
 
   function fakeDevice(chunks: Buffer[]): DeviceFile & { written: Buffer[] } {
