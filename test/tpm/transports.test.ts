@@ -311,7 +311,11 @@ describe("SocketTransport socket path length at the bound", () => {
     const longer = new SocketTransport({ kind: "unix", path: `${path}s` });
     try {
       expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
-      await expect(longer.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_DEVICE_INVALID", message: expect.stringMatching(/is 109 bytes long, above the OS limit of 108/) });
+      await expect(longer.transmit(COMMAND)).rejects.toMatchObject({
+        code: "TPM_DEVICE_INVALID",
+        message: expect.stringMatching(/is 109 bytes long, above the OS limit of 108/),
+        hint: "reach the socket through a shorter path, e.g. a symbolic link in a short directory",
+      });
     } finally {
       await t.close();
       await longer.close();
@@ -332,11 +336,28 @@ describe("DeviceTransport", () => {
       for (const [name, kind] of [["fifo", "a FIFO"], ["file", "a regular file"]]) {
         const path = join(dir, name!);
         const error = await DeviceTransport.open(path).then((t) => t.close().then(() => "opened"), (e: unknown) => e);
-        expect(error).toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM device ${path} is ${kind}, not a TPM character device` });
+        expect(error).toMatchObject({
+          code: "TPM_DEVICE_INVALID",
+          message: `the TPM device ${path} is ${kind}, not a TPM character device`,
+          hint: "point --tpm-device / TPM_DEVICE at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT",
+        });
       }
+      // Closed once refused: no reader left on the FIFO (a writer that does not wait is refused, ENXIO).
+      expect(() => openSync(join(dir, "fifo"), constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: "ENXIO" }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("open takes a character device (/dev/null here: what it answers is the exchange's business)", async () => {
+    const t = await DeviceTransport.open("/dev/null");
+    try {
+      expect(t.description).toBe("/dev/null");
+      await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_ERROR", message: "/dev/null returned an incomplete response" });
+    } finally {
+      await t.close();
+    }
+    await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: "the TPM at /dev/null was already closed" });
   });
 
   function fakeDevice(chunks: Buffer[]): DeviceFile & { written: Buffer[] } {
