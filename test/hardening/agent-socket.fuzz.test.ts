@@ -19,7 +19,7 @@ import type { RoleArn } from "../../src/arn.js";
 import { AgentError, ERROR_CODES, NetworkError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { standInSettings, standInSigner } from "../helpers/stand-in.js";
-import { exchange, mutationOf, parsesOrAgentError, printTallies, runs, SEED, type WireResponse } from "./fuzz-support.js";
+import { exchange, mutationOf, parsesOrAgentError, percentDecodedOrSame, printTallies, runs, SEED, type WireResponse } from "./fuzz-support.js";
 
 const PROFILES = ["gateway", "reader", "broken", "v1.2", "a_b-C"] as const;
 const SESSION_NAMES: Record<string, string | undefined> = { gateway: "gw-1" };
@@ -134,14 +134,6 @@ function encode(r: AgentRequest, last: boolean): string {
 
 type Expected = { status: number; credentialsOf?: string; status200?: true; closes?: true };
 
-function decoded(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 /** The documented API (agent-server.ts), the target read as a WHATWG URL relative to http://agent. */
 function expected(r: AgentRequest): Expected {
   if (r.framing === "hugeHeader") return { status: 431, closes: true };
@@ -152,7 +144,7 @@ function expected(r: AgentRequest): Expected {
   if (url.pathname === "/v1/status") return { status: 200, status200: true };
   let profile: string | undefined;
   if (url.pathname.startsWith("/v1/credentials/")) {
-    profile = PROFILES.find((p) => p === decoded(url.pathname.slice("/v1/credentials/".length)));
+    profile = PROFILES.find((p) => p === percentDecodedOrSame(url.pathname.slice("/v1/credentials/".length)));
   } else if (url.pathname === "/v1/credentials") {
     const q = url.searchParams;
     const [ta, pa, role] = ["trust-anchor-arn", "profile-arn", "role-arn"].map((k) => q.get(k));

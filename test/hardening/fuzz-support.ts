@@ -103,6 +103,15 @@ export function pemMutationOf(pem: string): fc.Arbitrary<Buffer> {
 export const randomBytes = (maxLength = 512): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
 
 /** One HTTP/1.1 response as it came on the wire (several when requests were pipelined). */
+/** A path segment percent-decoded as a server would, or as it is when it is not valid percent-encoding. */
+export function percentDecodedOrSame(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 export interface WireResponse {
   readonly status: number;
   readonly headers: string;

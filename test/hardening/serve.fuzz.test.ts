@@ -15,7 +15,7 @@ import type { IssuedCredentials } from "../../src/rolesanywhere/credentials.js";
 import type { RoleArn } from "../../src/arn.js";
 import { NetworkError } from "../../src/errors.js";
 import { standInSettings, standInSigner } from "../helpers/stand-in.js";
-import { exchange, runs, SEED, type WireResponse } from "./fuzz-support.js";
+import { exchange, percentDecodedOrSame, runs, SEED, type WireResponse } from "./fuzz-support.js";
 
 const ROLES = ["gateway", "reader", "unicode", "broken"] as const;
 const expiration = new Date(Date.now() + 3600_000);
@@ -264,14 +264,6 @@ type Expected = { status: number; credentialsOf?: string; token?: true; roleList
 function headerValue(headers: readonly Header[], name: string): string | undefined {
   const values = headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v.replace(/^[ \t]+|[ \t]+$/g, ""));
   return values.length ? values.join(", ") : undefined;
-}
-
-function percentDecodedOrSame(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 function expected(c: Case): Expected {

@@ -75,46 +75,35 @@ describe("connection caps", () => {
 
   it("beyond the total, count a host's IPv6 addresses by their /64: one connection from each, it still holds the most", async () => {
     // A consumer (2001:db8:1::7) connects after a host that took a new address of its /64 for each connection.
-    const owner = new WeakMap<Socket, string>();
     const addresses = ["2001:db8:2::1", "2001:db8:2:0:a::1", "2001:db8:2:0:1:2:3:4", "2001:db8:1::7"];
-    let seen = 0;
-    const port = await listen((s) => {
-      s.on("connection", (socket: Socket) => owner.set(socket, `address ${addresses[seen++]}`));
-      capConnections(s, { total: 3, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map((x) => owner.get(x)!));
-    });
-    const opened = await open(port, 4);
-    await settle();
     // The host's newest went (before: the consumer's, the newest of four peers of one each).
-    expect(opened.map((c) => c.closed())).toEqual([false, false, true, false]);
+    expect(await closedBeyondTotal(addresses, 3)).toEqual([false, false, true, false]);
   });
 
   it("beyond the total, the most held by /64 where the /64 ends after the '::' (2001::a:… is in 2001:0:0:a)", async () => {
     // Node prints "::" for two zero groups or more. The consumer (2001:0:0:b::/64) comes last.
     const addresses = ["2001::a:1:2:3:4", "2001::a:5:6:7:8", "2001::a:9:a:b:c", "2001::b:1:2:3:4"];
-    const owner = new WeakMap<Socket, string>();
-    let seen = 0;
-    const port = await listen((s) => {
-      s.on("connection", (socket: Socket) => owner.set(socket, `address ${addresses[seen++]}`));
-      capConnections(s, { total: 3, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map((x) => owner.get(x)!));
-    });
-    const opened = await open(port, 4);
-    await settle();
-    expect(opened.map((c) => c.closed())).toEqual([false, false, true, false]);
+    expect(await closedBeyondTotal(addresses, 3)).toEqual([false, false, true, false]);
   });
 
   it("beyond the total, IPv4-mapped peers are counted one by one, not as one network", async () => {
     // On "::", IPv4 peers come as ::ffff:a.b.c.d: three of them must not outweigh one IPv6 host holding two.
     const addresses = ["2001:db8:2::1", "2001:db8:2::2", "::ffff:10.0.0.1", "::ffff:10.0.0.2", "::ffff:10.0.0.3"];
+    expect(await closedBeyondTotal(addresses, 4)).toEqual([false, true, false, false, false]);
+  });
+
+  /** One connection from each address in turn (remote peers, owned by address), at most `total` at once: which were closed. */
+  async function closedBeyondTotal(addresses: readonly string[], total: number): Promise<boolean[]> {
     const owner = new WeakMap<Socket, string>();
     let seen = 0;
     const port = await listen((s) => {
       s.on("connection", (socket: Socket) => owner.set(socket, `address ${addresses[seen++]}`));
-      capConnections(s, { total: 4, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map((x) => owner.get(x)!));
+      capConnections(s, { total, perUser: 2, hard: 100 }, () => {}, (sockets) => sockets.map((x) => owner.get(x)!));
     });
-    const opened = await open(port, 5);
+    const opened = await open(port, addresses.length);
     await settle();
-    expect(opened.map((c) => c.closed())).toEqual([false, true, false, false, false]);
-  });
+    return opened.map((c) => c.closed());
+  }
 
   it("space the owner lookups by ten times what the last one cost: a slow /proc is not read back to back", async () => {
     // /proc/net/tcp takes ~75 ms with 17,000 TIME_WAIT lines (any user can make them): reading it every 100 ms
