@@ -12,14 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
 import { fetchFromAgent } from "../../src/agent/client.js";
 import { prepareSocketPath } from "../../src/agent/socket-safety.js";
-import { createCredentialSource } from "../../src/credentials/credential-source.js";
-import { SourceRegistry } from "../../src/credentials/source-registry.js";
+import type { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { IssuedCredentials } from "../../src/rolesanywhere/credentials.js";
 import type { RoleArn } from "../../src/arn.js";
-import { AgentError, ERROR_CODES, NetworkError } from "../../src/errors.js";
+import { AgentError, ERROR_CODES } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/pki.js";
-import { standInSettings, standInSigner } from "../helpers/stand-in.js";
-import { exchange, mutationOf, parsesOrAgentError, percentDecodedOrSame, printTallies, runs, SEED, type WireResponse } from "./fuzz-support.js";
+import { standInSettings } from "../helpers/stand-in.js";
+import { exchange, mutationOf, parsesOrAgentError, percentDecodedOrSame, printTallies, registryIssuing, runs, SEED, type WireResponse } from "./fuzz-support.js";
 
 const PROFILES = ["gateway", "reader", "broken", "v1.2", "a_b-C"] as const;
 const SESSION_NAMES: Record<string, string | undefined> = { gateway: "gw-1" };
@@ -42,17 +41,7 @@ let server: RunningAgentServer;
 const tally = { connections: 0, requests: 0, byStatus: new Map<number, number>() };
 
 beforeAll(async () => {
-  registry = new SourceRegistry((spec) =>
-    createCredentialSource({
-      ...spec,
-      createSigner: async () => standInSigner(),
-      createSession: async (_signer, s) => {
-        const p = s.session.roleArn.split("/").pop()!;
-        if (p === "broken") throw new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503 three times");
-        return issued(p);
-      },
-    }),
-  );
+  registry = registryIssuing(issued);
   await registry.apply(
     PROFILES.map((name) => ({
       name,

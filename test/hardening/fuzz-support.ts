@@ -6,7 +6,11 @@
  */
 import fc from "fast-check";
 import { connect } from "node:net";
-import { AgentError } from "../../src/errors.js";
+import { createCredentialSource } from "../../src/credentials/credential-source.js";
+import { SourceRegistry } from "../../src/credentials/source-registry.js";
+import { AgentError, NetworkError } from "../../src/errors.js";
+import type { IssuedCredentials } from "../../src/rolesanywhere/credentials.js";
+import { standInSigner } from "../helpers/stand-in.js";
 
 /**
  * A fixed seed by default, so the suite is reproducible (same cases, same counts) and cannot turn red by
@@ -103,6 +107,21 @@ export function pemMutationOf(pem: string): fc.Arbitrary<Buffer> {
 export const randomBytes = (maxLength = 512): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
 
 /** One HTTP/1.1 response as it came on the wire (several when requests were pipelined). */
+/** Sources that sign with a stand-in and get `issued(role)` for a role ARN's last part; the role "broken" gets a 503. */
+export function registryIssuing(issued: (role: string) => IssuedCredentials): SourceRegistry {
+  return new SourceRegistry((spec) =>
+    createCredentialSource({
+      ...spec,
+      createSigner: async () => standInSigner(),
+      createSession: async (_signer, s) => {
+        const role = s.session.roleArn.split("/").pop()!;
+        if (role === "broken") throw new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503 three times");
+        return issued(role);
+      },
+    }),
+  );
+}
+
 /** A path segment percent-decoded as a server would, or as it is when it is not valid percent-encoding. */
 export function percentDecodedOrSame(s: string): string {
   try {

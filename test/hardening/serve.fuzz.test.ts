@@ -9,13 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCredentialServer, type RunningCredentialServer } from "../../src/serve/credential-server.js";
 import { ecsConsumers, type EcsConsumer } from "../../src/serve/ecs-consumers.js";
 import { ImdsTokenStore } from "../../src/serve/imds-tokens.js";
-import { createCredentialSource } from "../../src/credentials/credential-source.js";
-import { SourceRegistry } from "../../src/credentials/source-registry.js";
+import type { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { IssuedCredentials } from "../../src/rolesanywhere/credentials.js";
 import type { RoleArn } from "../../src/arn.js";
-import { NetworkError } from "../../src/errors.js";
-import { standInSettings, standInSigner } from "../helpers/stand-in.js";
-import { exchange, percentDecodedOrSame, runs, SEED, type WireResponse } from "./fuzz-support.js";
+import { standInSettings } from "../helpers/stand-in.js";
+import { exchange, percentDecodedOrSame, registryIssuing, runs, SEED, type WireResponse } from "./fuzz-support.js";
 
 const ROLES = ["gateway", "reader", "unicode", "broken"] as const;
 const expiration = new Date(Date.now() + 3600_000);
@@ -53,17 +51,7 @@ const seenTokens = new Set<string>();
 const tally = { cases: 0, byStatus: new Map<number, number>() };
 
 beforeAll(async () => {
-  registry = new SourceRegistry((spec) =>
-    createCredentialSource({
-      ...spec,
-      createSigner: async () => standInSigner(),
-      createSession: async (_signer, s) => {
-        const role = s.session.roleArn.split("/").pop()!;
-        if (role === "broken") throw new NetworkError("SERVICE_UNAVAILABLE", "CreateSession answered 503 three times");
-        return issued(role);
-      },
-    }),
-  );
+  registry = registryIssuing(issued);
   await registry.apply(ROLES.map((name) => ({ name, settings: { ...standInSettings(), session: { ...standInSettings().session, roleArn: `arn:aws:iam::1:role/${name}` as RoleArn } } })));
   const put = async (at: number, ttl: string) => (await exchange({ port: at }, wire("PUT", "/latest/api/token", [["Host", `127.0.0.1:${at}`], ["X-aws-ec2-metadata-token-ttl-seconds", ttl]])))[0]!.body;
   for (const [imds, ecs] of [[true, true], [true, false], [false, true]] as const) {
