@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Socket as NetSocket, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -666,6 +666,79 @@ describe("SocketTransport after close and on a path that is no socket", () => {
       await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM socket ${path} is ${kind}, not a socket`, hint });
       await t.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SocketTransport on a UNIX socket without the native helper (arm64: none is shipped)", () => {
+  const noHelper = { reason: "no helper in this test" };
+
+  /** A simulator (this process: root) on `tpm.sock` in a new directory of mode `mode`; what it received. */
+  async function simulatorIn(mode: number): Promise<{ dir: string; path: string; received: () => number }> {
+    const dir = mkdtempSync(join(tmpdir(), "raa-tpm-nohelper-"));
+    chmodSync(dir, mode);
+    const path = join(dir, "tpm.sock");
+    let received = 0;
+    server = createServer((socket) => socket.on("data", (d) => {
+      received += d.length;
+      socket.write(RESPONSE);
+    }));
+    await new Promise<void>((r) => server!.listen(path, () => r()));
+    return { dir, path, received: () => received };
+  }
+
+  it.runIf(process.getuid?.() === 0)("refuses a socket file of another user in a sticky directory before sending a byte (was: unchecked)", async () => {
+    const { dir, path, received } = await simulatorIn(0o1777);
+    chownSync(path, 12345, 12345); // as if another user had bound it before swtpm
+    const t = new SocketTransport({ kind: "unix", path }, { native: noHelper });
+    try {
+      await expect(t.transmit(COMMAND)).rejects.toMatchObject({
+        code: "SOCKET_UNSAFE",
+        message: `refusing the TPM at unix:${path}: the socket belongs to uid 12345, not to this user (0) or root`,
+        hint: "another user may be listening where the TPM simulator should: stop that process, run swtpm as this user or root",
+      });
+      expect(received()).toBe(0);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a socket in a directory any user can write without the sticky bit (was: unchecked)", async () => {
+    const { dir, path, received } = await simulatorIn(0o777);
+    const t = new SocketTransport({ kind: "unix", path }, { native: noHelper });
+    try {
+      await expect(t.transmit(COMMAND)).rejects.toMatchObject({
+        code: "SOCKET_UNSAFE",
+        message: `refusing the TPM at unix:${path}: directory ${dir} can be written by other users (mode 777)`,
+      });
+      expect(received()).toBe(0);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("uses the user's own socket in a sticky directory (/tmp/swtpm.sock)", async () => {
+    const { dir, path, received } = await simulatorIn(0o1777);
+    const t = new SocketTransport({ kind: "unix", path }, { native: noHelper });
+    try {
+      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
+      expect(received()).toBe(COMMAND.length);
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a missing socket is still a simulator that is down, not an unsafe one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-tpm-nohelper-"));
+    const t = new SocketTransport({ kind: "unix", path: join(dir, "none", "tpm.sock") }, { native: noHelper });
+    try {
+      await expect(t.transmit(COMMAND)).rejects.toMatchObject({ code: "TPM_UNAVAILABLE", message: expect.stringMatching(/: ENOENT$/) });
+    } finally {
+      await t.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -2,9 +2,9 @@ import { once } from "node:events";
 import { stat } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { DeviceError, InputError } from "../../errors.js";
-import { isTrustedPeerUid, loadNativeHelper, peerOf } from "../../os/native-helper.js";
+import { isTrustedPeerUid, loadNativeHelper, peerOf, type NativeHelper, type NativeHelperLoad } from "../../os/native-helper.js";
 import { procKeys, procPort, tcpSockets, urlHost } from "../../io/listen-tcp.js";
-import { fileKind, MAX_SOCKET_PATH_BYTES } from "../../io/trusted-path.js";
+import { checkOwner, fileKind, MAX_SOCKET_PATH_BYTES, UntrustedPathError, walkToEntry, type CheckedEntry } from "../../io/trusted-path.js";
 import { Writer } from "../wire/codec.js";
 import { completeResponse, deviceOption, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "./transport.js";
 import type { TpmTransport } from "./transport.js";
@@ -35,21 +35,18 @@ function describeAddress(address: SocketAddress, framing: SocketFraming): string
  * Any local user can listen on a loopback port or a socket path before swtpm does (at boot, while it restarts): their
  * "TPM" would get every command, the key password's HMAC to guess offline included. So, before the first byte, the
  * peer must run as this user or root, as for the agent socket: by SO_PEERCRED (native helper) on a UNIX socket, by
- * /proc/net/tcp{,6} over TCP. Unchecked: another host (the operator's choice), a UNIX socket without the helper.
+ * /proc/net/tcp{,6} over TCP. A UNIX socket without the helper: see {@link checkSocketPath}. Unchecked: another host
+ * (the operator's choice).
  */
-export function checkServedByUs(socket: Socket, address: SocketAddress, description: string): void {
+export function checkServedByUs(socket: Socket, address: SocketAddress, description: string, helper = loadNativeHelper().helper): void {
   const uid = process.getuid?.();
   if (uid === undefined) return;
-  const refuse = (why: string) => new InputError("SOCKET_UNSAFE", `refusing the TPM at ${description}: ${why}`, {
-    hint: "another user may be listening where the TPM simulator should: stop that process, run swtpm as this user or root",
-  });
   let peer: { uid: number; pid?: number } | undefined;
   if (address.kind === "unix") {
-    const helper = loadNativeHelper().helper;
     try {
       peer = helper && peerOf(socket, helper);
     } catch (error) {
-      throw refuse(`its peer credentials cannot be read (${(error as Error).message})`);
+      throw refuse(description, `its peer credentials cannot be read (${(error as Error).message})`);
     }
   } else {
     // A peer on another host is not in this table. Any state: a peer that sent its FIN at once still reads.
@@ -58,7 +55,38 @@ export function checkServedByUs(socket: Socket, address: SocketAddress, descript
   }
   if (!peer || isTrustedPeerUid(peer.uid, uid)) return;
   const who = `uid ${peer.uid}${peer.pid !== undefined && peer.pid >= 0 ? ` (pid ${peer.pid})` : ""}`;
-  throw refuse(`it is served by ${who}, not by this user (${uid}) or root`);
+  throw refuse(description, `it is served by ${who}, not by this user (${uid}) or root`);
+}
+
+function refuse(description: string, why: string): InputError {
+  return new InputError("SOCKET_UNSAFE", `refusing the TPM at ${description}: ${why}`, {
+    hint: "another user may be listening where the TPM simulator should: stop that process, run swtpm as this user or root",
+  });
+}
+
+/**
+ * Without the helper the peer of a UNIX socket cannot be asked, so its path is checked instead (src/io/trusted-path.ts):
+ * directories of this user or root from / down (a sticky /tmp is fine: others cannot replace what is ours there), a
+ * socket of this user or root. The caller connects through `entry.directory` (then closes it): what it connects to
+ * is what was checked. Undefined where there are no uids. A directory that cannot be reached: the OS error (ENOENT, …).
+ */
+export function checkSocketPath(path: string, description: string): CheckedEntry | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  let entry: CheckedEntry;
+  try {
+    entry = walkToEntry(path, { uid });
+  } catch (error) {
+    throw error instanceof UntrustedPathError ? refuse(description, error.reason) : error;
+  }
+  try {
+    // Anything else cannot be connected to: the connection's own error says what it is.
+    if (entry.stats?.isSocket()) checkOwner(entry.stats, "the socket", uid);
+  } catch (error) {
+    entry.directory.close();
+    throw error instanceof UntrustedPathError ? refuse(description, error.reason) : error;
+  }
+  return entry;
 }
 
 /**
@@ -75,6 +103,8 @@ export class SocketTransport implements TpmTransport {
   readonly #restTimeoutMs: number;
   /** How hints name the device option (see {@link deviceOption}). */
   readonly #option: string | undefined;
+  /** Which way the peer of a UNIX socket is checked; default: the native helper when it loads, else its path. */
+  readonly #native: NativeHelperLoad | undefined;
   #socket: Socket | undefined;
   #received: Buffer = Buffer.alloc(0);
   /** The exchange awaiting its response; `begun` is told once its first bytes have come. */
@@ -85,8 +115,9 @@ export class SocketTransport implements TpmTransport {
 
   constructor(
     address: SocketAddress,
-    options: { framing?: SocketFraming; responseTimeoutMs?: number; restTimeoutMs?: number; option?: string } = {},
+    options: { framing?: SocketFraming; responseTimeoutMs?: number; restTimeoutMs?: number; option?: string; native?: NativeHelperLoad } = {},
   ) {
+    this.#native = options.native;
     this.#address = address;
     this.#framing = options.framing ?? "raw";
     this.#option = options.option;
@@ -109,10 +140,22 @@ export class SocketTransport implements TpmTransport {
       const hint = "reach the socket through a shorter path, e.g. a symbolic link in a short directory";
       throw new InputError("TPM_DEVICE_INVALID", `${message}: ${this.description}`, { hint });
     }
-    const opts = this.#address.kind === "unix" ? { path: this.#address.path } : { host: this.#address.host, port: this.#address.port };
+    const helper: NativeHelper | undefined = this.#address.kind === "unix" ? (this.#native ?? loadNativeHelper()).helper : undefined;
+    const unavailable = (cause: NodeJS.ErrnoException) => new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
+      cause,
+      hint: `is the TPM simulator running? Check ${deviceOption(this.#option)}`,
+    });
+    let checked: CheckedEntry | undefined;
+    try {
+      checked = this.#address.kind === "unix" && !helper ? checkSocketPath(this.#address.path, this.description) : undefined;
+    } catch (error) {
+      throw error instanceof InputError ? error : unavailable(error as NodeJS.ErrnoException);
+    }
+    const opts = this.#address.kind === "tcp" ? { host: this.#address.host, port: this.#address.port }
+      : { path: checked ? checked.directory.entry(checked.name) : this.#address.path };
     const socket = createConnection(opts);
     const connected = once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
-    await connected.catch(async (cause: NodeJS.ErrnoException) => {
+    await connected.finally(() => checked?.directory.close()).catch(async (cause: NodeJS.ErrnoException) => {
       socket.destroy();
       if (cause.name === "AbortError") throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
       // A path that is no socket at all refuses too: that is a wrong --tpm-device, not a simulator that is down.
@@ -124,13 +167,10 @@ export class SocketTransport implements TpmTransport {
           : `point ${deviceOption(this.#option)} at the simulator's socket`;
         throw new InputError("TPM_DEVICE_INVALID", `the TPM socket ${path} is ${fileKind(info)}, not a socket`, { hint });
       }
-      throw new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
-        cause,
-        hint: `is the TPM simulator running? Check ${deviceOption(this.#option)}`,
-      });
+      throw unavailable(cause);
     });
     try {
-      checkServedByUs(socket, this.#address, this.description);
+      checkServedByUs(socket, this.#address, this.description, helper);
     } catch (error) {
       socket.destroy();
       throw error;
