@@ -755,7 +755,7 @@ describe("SocketTransport's peer check when the peer credentials cannot be read"
       execFileSync("mkfifo", [fifo]);
       const socket = new NetSocket({ fd: openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK) });
       try {
-        expect(() => checkServedByUs(socket, { kind: "unix", path: fifo }, `unix:${fifo}`)).toThrow(expect.objectContaining({
+        expect(() => checkServedByUs(socket, { kind: "unix", path: fifo }, `unix:${fifo}`, loadNativeHelper().helper)).toThrow(expect.objectContaining({
           code: "SOCKET_UNSAFE",
           message: `refusing the TPM at unix:${fifo}: its peer credentials cannot be read (getsockopt(SO_PEERCRED): Socket operation on non-socket)`,
           hint: "another user may be listening where the TPM simulator should: stop that process, run swtpm as this user or root",

@@ -38,7 +38,7 @@ function describeAddress(address: SocketAddress, framing: SocketFraming): string
  * /proc/net/tcp{,6} over TCP. A UNIX socket without the helper: see {@link checkSocketPath}. Unchecked: another host
  * (the operator's choice).
  */
-export function checkServedByUs(socket: Socket, address: SocketAddress, description: string, helper = loadNativeHelper().helper): void {
+export function checkServedByUs(socket: Socket, address: SocketAddress, description: string, helper: NativeHelper | undefined): void {
   const uid = process.getuid?.();
   if (uid === undefined) return;
   let peer: { uid: number; pid?: number } | undefined;
@@ -141,10 +141,11 @@ export class SocketTransport implements TpmTransport {
       throw new InputError("TPM_DEVICE_INVALID", `${message}: ${this.description}`, { hint });
     }
     const helper: NativeHelper | undefined = this.#address.kind === "unix" ? (this.#native ?? loadNativeHelper()).helper : undefined;
-    const unavailable = (cause: NodeJS.ErrnoException) => new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
-      cause,
-      hint: `is the TPM simulator running? Check ${deviceOption(this.#option)}`,
-    });
+    const unavailable = (cause: NodeJS.ErrnoException) =>
+      new DeviceError("TPM_UNAVAILABLE", `cannot connect to the TPM at ${this.description}: ${cause.code ?? cause.message}`, {
+        cause,
+        hint: `is the TPM simulator running? Check ${deviceOption(this.#option)}`,
+      });
     let checked: CheckedEntry | undefined;
     try {
       checked = this.#address.kind === "unix" && !helper ? checkSocketPath(this.#address.path, this.description) : undefined;
