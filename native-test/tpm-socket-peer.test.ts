@@ -6,6 +6,7 @@
  * second account running a relay in front of a real swtpm that counts the bytes it receives; the victim is the
  * built CLI (root). The control: swtpm itself, run by root, and the same relay run by root.
  */
+import { once } from "node:events";
 import { createConnection, createServer, type Server } from "node:net";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,7 +50,8 @@ s.listen(tcp ? { port: Number(listenPort), host: listen } : { path: listen }, ()
 interface Relay {
   readonly device: string;
   readonly received: () => number;
-  stop(): void;
+  /** Resolves once the relay has exited, its ports free again (swtpm restarts on one of them). */
+  stop(): Promise<void>;
 }
 
 async function startRelay(user: LocalUser, listen: string, swtpmPort: number, scheme: "tcp" | "unix", listenPort = 0, mode = "relay"): Promise<Relay> {
@@ -64,7 +66,12 @@ async function startRelay(user: LocalUser, listen: string, swtpmPort: number, sc
     });
   });
   const host = listen === "::1" ? "[::1]" : "127.0.0.1";
-  return { device: scheme === "tcp" ? `tcp:${host}:${where}` : `unix:${where}`, received: () => bytes, stop: () => child.kill("SIGKILL") };
+  return { device: scheme === "tcp" ? `tcp:${host}:${where}` : `unix:${where}`, received: () => bytes, stop: async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = once(child, "exit");
+    child.kill("SIGKILL");
+    await gone;
+  } };
 }
 
 /** The same relay as the test's own process (root): the control for "served by root". */
@@ -139,7 +146,7 @@ maybe("a TPM socket served by another local user", () => {
       expect(relay.received()).toBe(0);
       expect(await lockoutCounter(tpm)).toBe(strikes);
     } finally {
-      relay.stop();
+      await relay.stop();
     }
   });
 
@@ -181,12 +188,12 @@ maybe("a TPM socket served by another local user", () => {
         return codes().includes("SOCKET_UNSAFE") ? true : undefined;
       });
       expect(relay.received()).toBe(0);
-      relay.stop();
+      await relay.stop();
       relay = undefined;
       await tpm.restart();
       expect(expectUsable(await untilNewCredentials(src, first), now()).accessKeyId).not.toBe(first.accessKeyId);
     } finally {
-      relay?.stop();
+      await relay?.stop();
       await src.close();
       await endpoint.close();
     }
