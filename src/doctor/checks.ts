@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { pinSourcePath } from "../pkcs11/pin.js";
-import { isPkcs11Uri, parsePkcs11Uri, uriGivesPin } from "../pkcs11/uri.js";
+import { isPkcs11Uri, uriGivesPin, uriPinForm } from "../pkcs11/uri.js";
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { signatureVerifies } from "../encoding/signature-encoding.js";
@@ -146,11 +146,10 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
 
 /** The file a pkcs11: URI's pin-source names, "" for a pin-value; undefined without either, or for a URI the signer refuses. */
 function uriPinFile(ref: string | undefined): string | undefined {
-  if (ref === undefined || !isPkcs11Uri(ref)) return undefined;
+  const pin = ref === undefined ? undefined : uriPinForm(ref);
+  if (pin?.kind !== "source") return pin && "";
   try {
-    const { pin } = parsePkcs11Uri(ref);
-    if (pin?.kind === "value") pin.value.wipe();
-    return pin && (pin.kind === "source" ? pinSourcePath(pin.source) : "");
+    return pinSourcePath(pin.source);
   } catch {
     return undefined;
   }

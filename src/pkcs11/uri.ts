@@ -64,16 +64,19 @@ export function isPkcs11Uri(text: string): boolean {
   return typeof text === "string" && text.slice(0, 7).toLowerCase() === "pkcs11:";
 }
 
-/** Whether `text` is a pkcs11: URI giving the PIN itself (`pin-value`, `pin-source`); false if it does not parse. */
-export function uriGivesPin(text: string): boolean {
+/** How a pkcs11: URI gives the PIN itself, without keeping it (a `pin-value` is wiped); undefined if it does not parse. */
+export function uriPinForm(text: string): { readonly kind: "value" } | { readonly kind: "source"; readonly source: string } | undefined {
   try {
     const { pin } = parsePkcs11Uri(text);
     if (pin?.kind === "value") pin.value.wipe();
-    return pin !== undefined;
+    return pin && (pin.kind === "value" ? { kind: "value" } : pin);
   } catch {
-    return false;
+    return undefined;
   }
 }
+
+/** Whether `text` is a pkcs11: URI giving the PIN itself (`pin-value`, `pin-source`); false if it does not parse. */
+export const uriGivesPin = (text: string): boolean => uriPinForm(text) !== undefined;
 
 export function parsePkcs11Uri(text: string): Pkcs11Uri {
   if (typeof text !== "string") throw new UsageError("USAGE", "parsePkcs11Uri: the URI must be a string"); // plain JS
