@@ -23,11 +23,12 @@ const command: CommandSpec = {
     const [{ generateFiles }, { hiddenFromServices, installFiles, thisInstallation }, { isConfigProfileName, PROFILE_NAME_RULE }] = await Promise.all([
       import("../../systemd/unit-files.js"), import("../../systemd/install.js"), import("../../config/parse-config.js"),
     ]);
+    const root = defaultedString(args, "root");
     const user = defaultedString(args, "user");
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     // A uid-0 alias (toor) is root by another name; a user not there yet is made by sysusers.d with a uid of its own.
     // glibc reads the uid field with strtoul: "00", " 0" and "+0" are uid 0 too.
-    const isRoot = user === "root" || /^\s*\+?0+$/.test(uidInPasswd(defaultedString(args, "root"), user) ?? "");
+    const isRoot = user === "root" || /^\s*\+?0+$/.test(uidInPasswd(root, user) ?? "");
     if (user === "nobody" || user === "nfsnobody" || isRoot) {
       const what = isRoot
         ? `${user === "root" ? "" : "has uid 0: it "}would give the services every privilege: a flaw in serve, which answers requests, would be root's`
@@ -66,7 +67,7 @@ const command: CommandSpec = {
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
     // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
-    const pinPath = context.pinFile && join(defaultedString(args, "root"), context.pinFile); // this host's, under --root
+    const pinPath = context.pinFile && join(root, context.pinFile); // this host's, under --root
     const pinFile = pinPath ? statIfAny(pinPath) : undefined;
     if (pinFile && !pinFile.isFile() && !pinFile.isSocket()) { // a socket: systemd asks it for the PIN
       const what = `--pin-file ${context.pinFile} is ${fileKind(pinFile)}, not a PIN file`;
@@ -86,7 +87,7 @@ const command: CommandSpec = {
       for (const file of files) io.stdout.write(`# ${file.path}\n${file.content}\n`);
       return 0;
     }
-    await installFiles(files, defaultedString(args, "root"), context, (line) => io.stdout.write(`${line}\n`));
+    await installFiles(files, root, context, (line) => io.stdout.write(`${line}\n`));
     return 0;
   },
 };
