@@ -10,7 +10,7 @@ import { build } from "esbuild";
 import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../helpers/libfaketime.js";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
 import { checkServedByUs, SocketTransport } from "../../src/tpm/transport/socket-transport.js";
-import { loadNativeHelper } from "../../src/os/native-helper.js";
+import { loadNativeHelper, type NativeHelper } from "../../src/os/native-helper.js";
 import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "../../src/tpm/transport/transport.js";
 
 const COMMAND = Buffer.from("80010000000c0000017b0004", "hex");
@@ -766,6 +766,16 @@ describe("SocketTransport's peer check when the peer credentials cannot be read"
       }
     },
   );
+  it.runIf(process.getuid !== undefined)("refuses a UNIX socket for which Node gives no descriptor when the helper is there (was: used unchecked)", () => {
+    let asked = 0;
+    const helper = { peerCredentials: () => (asked++, { uid: 0, gid: 0, pid: 1 }) } as unknown as NativeHelper;
+    const socket = new NetSocket(); // never connected: no handle, so no descriptor to ask about
+    expect(() => checkServedByUs(socket, { kind: "unix", path: "/run/swtpm.sock" }, "unix:/run/swtpm.sock", helper)).toThrow(expect.objectContaining({
+      code: "SOCKET_UNSAFE",
+      message: "refusing the TPM at unix:/run/swtpm.sock: its peer credentials cannot be read (Node.js gives no descriptor for the socket)",
+    }));
+    expect(asked).toBe(0);
+  });
 });
 
 describe("exchangeSync (the exit handler's last flush) and the wall clock", () => {

@@ -48,6 +48,7 @@ export function checkServedByUs(socket: Socket, address: SocketAddress, descript
     } catch (error) {
       throw refuse(description, `its peer credentials cannot be read (${(error as Error).message})`);
     }
+    if (helper && !peer) throw refuse(description, "its peer credentials cannot be read (Node.js gives no descriptor for the socket)");
   } else {
     // A peer on another host is not in this table. Any state: a peer that sent its FIN at once still reads.
     const keys = procKeys(socket);
