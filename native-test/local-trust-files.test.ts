@@ -6,8 +6,8 @@
  *   dlopen()ed into the victim's process and its `endpoint` would receive the victim's signed request. The
  *   "module" here is a real shared library whose constructor leaves a marker file: the marker proves dlopen().
  * - A PKCS#11 module the attacker can change, named by the victim's own (safe) config.
- * - `serve --ecs-env-dir` in a directory of the attacker's, in a world-writable one, and in a sticky one where
- *   the attacker planted a symbolic link under the name serve writes.
+ * - `serve --ecs-env-dir` in a directory of the attacker's, in a world-writable one, and in a sticky one (where
+ *   the attacker may plant a symbolic link under the name serve writes).
  * - PIN, password and key files other users can read: a warning line, never their content.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -228,25 +228,33 @@ describe.runIf(canCreateUsers())("serve --ecs-env-dir (real second account)", ()
     expect((await attacker.run("/bin/ln", ["-s", precious, join(sticky, "app.env")])).code).toBe(0);
     const { outcome, stderr } = await serveInto(sticky);
     expect(outcome).toBe(EXIT_CODES.input);
-    expect(stderr).toMatch(new RegExp(`--ecs-env-dir ${sticky} was not used: ${sticky}/app\\.env exists and belongs to uid ${attacker.uid}; it was left alone`));
+    expect(stderr).toMatch(new RegExp(`--ecs-env-dir ${sticky} was not used: directory ${sticky} can be written by other users \\(mode 1777\\)`));
     expect(readFileSync(precious, "utf8")).toBe("the victim's own file\n");
     expect(lstatSync(join(sticky, "app.env")).isSymbolicLink()).toBe(true);
   });
 
-  it("writes 0600 files into a private directory, and into a sticky one where nothing was planted (control)", async () => {
-    for (const envDir of [join(victimDir, "ecs-private"), join(dir, "ecs-sticky-clean")]) {
-      if (envDir.includes("clean")) {
-        mkdirSync(envDir);
-        chmodSync(envDir, 0o1777);
-      }
-      const { outcome, stderr } = await serveInto(envDir);
-      expect(outcome, stderr).toBe("serving");
-      for (const name of ["app.env", "app.token"]) {
-        const info = lstatSync(join(envDir, name));
-        expect({ file: info.isFile(), mode: info.mode & 0o777, uid: info.uid }).toEqual({ file: true, mode: 0o600, uid: 0 });
-      }
-      expect(readFileSync(join(envDir, "app.env"), "utf8")).toMatch(/^AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:\d+\/.*\nAWS_CONTAINER_AUTHORIZATION_TOKEN=\S+\n$/);
+  it("refuses a sticky directory others can write even where nothing was planted yet: the names are predictable (was: written)", async () => {
+    // Before: written there. The attacker needs no race with serve: an app.env of theirs planted before it (after a
+    // reboot cleared /tmp) is what the consumers read (their URL and token) while serve refuses, and a .serve.lock
+    // naming a live process keeps every serve out.
+    const sticky = join(dir, "ecs-sticky-clean");
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const { outcome, stderr } = await serveInto(sticky);
+    expect(outcome, stderr).toBe(EXIT_CODES.input);
+    expect(stderr).toMatch(new RegExp(`^roles-anywhere-agent: --ecs-env-dir ${sticky} was not used: directory ${sticky} can be written by other users \\(mode 1777\\) \\(.*RUNTIME_DIRECTORY`, "m"));
+    expect(readdirSync(sticky)).toEqual([]);
+  });
+
+  it("writes 0600 files into a private directory (control)", async () => {
+    const envDir = join(victimDir, "ecs-private");
+    const { outcome, stderr } = await serveInto(envDir);
+    expect(outcome, stderr).toBe("serving");
+    for (const name of ["app.env", "app.token"]) {
+      const info = lstatSync(join(envDir, name));
+      expect({ file: info.isFile(), mode: info.mode & 0o777, uid: info.uid }).toEqual({ file: true, mode: 0o600, uid: 0 });
     }
+    expect(readFileSync(join(envDir, "app.env"), "utf8")).toMatch(/^AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:\d+\/.*\nAWS_CONTAINER_AUTHORIZATION_TOKEN=\S+\n$/);
   });
 });
 

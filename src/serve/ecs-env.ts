@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { InputError } from "../errors.js";
-import { checkDirectoryRule, directoryErrorText, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
+import { checkNotWritable, checkOwner, directoryErrorText, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
 import { writeError } from "../io/atomic-write.js";
 import { writeThenRename } from "../io/write-new-file.js";
 import { holdFileLock } from "../io/file-lock.js";
@@ -16,7 +16,7 @@ export function ecsEnvFile(consumer: EcsConsumer, fullUri: string): string {
  * Writes `<dir>/<consumer>.env` (FULL_URI + token) and `<dir>/<consumer>.token` (for
  * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), both 0600, and returns the env paths. Whoever can change these files
  * redirects the consumers and learns the tokens, so the directory passes the trusted-path rule
- * (src/io/trusted-path.ts) and files are written through it with {@link writeThenRename}.
+ * (src/io/trusted-path.ts), is writable by nobody else (sticky or not), and files are written through it with {@link writeThenRename}.
  */
 export async function writeEcsEnvFiles(dir: string, consumers: readonly EcsConsumer[], fullUri: string, uid: number = process.getuid?.() ?? 0): Promise<string[]> {
   const checked = openEcsEnvDir(dir, uid);
@@ -56,7 +56,9 @@ function openEcsEnvDir(dir: string, uid: number): CheckedDirectory {
   let checked: CheckedDirectory | undefined;
   try {
     checked = openCheckedDirectory(dir, { uid, createMode: 0o700 });
-    checkDirectoryRule(checked, uid);
+    // Not even sticky (/tmp): another user could plant the names written here before serve (what consumers read).
+    checkOwner(checked.stats, `directory ${checked.path}`, uid);
+    checkNotWritable(checked.stats, `directory ${checked.path}`);
     return checked;
   } catch (cause) {
     checked?.close();
@@ -81,6 +83,7 @@ function writeInto(dir: CheckedDirectory, name: string, data: string, uid: numbe
 
 function unsafe(dir: string, reason: string): InputError {
   return new InputError("FILE_UNSAFE", `--ecs-env-dir ${dir} was not used: ${reason}`, {
-    hint: "another user could read the tokens or redirect the consumers: use a directory of yours that only you can write",
+    hint: "another user could read the tokens or redirect the consumers: use a directory of yours that only you can write, "
+      + "such as $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=)",
   });
 }

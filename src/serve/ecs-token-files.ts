@@ -41,7 +41,7 @@ export async function openEcsTokenFiles(
 }
 
 /**
- * The directory passes the trusted-path rule (src/io/trusted-path.ts), as --ecs-env-dir does, and each file is read
+ * The directory passes the trusted-path rule (src/io/trusted-path.ts; sticky is fine: others' files are refused) and each file is read
  * through it: whoever could write it could swap a token file for a link to a root-owned file whose content they know.
  */
 async function readTokens(dir: string, bindings: readonly { name: string; role: string }[]): Promise<EcsConsumerLookup> {
