@@ -13,6 +13,8 @@ export type AgentSelector =
 
 /** How long to wait for the answer, which may include one CreateSession. */
 const TIMEOUT_MS = 35_000;
+/** Credentials and their headers take 2–4 KiB: more is not our agent (or a broken one), and is not kept. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
  * Asks the agent listening on `socketPath` for credentials. Resolves to undefined when no agent listens
@@ -126,6 +128,7 @@ function parseCredentials(body: string): Credentials {
 function request(socket: Socket, socketPath: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let size = 0;
     // Only the first outcome counts (a settled promise ignores the rest).
     const finish = (fn: () => void) => {
       clearTimeout(timer);
@@ -136,7 +139,12 @@ function request(socket: Socket, socketPath: string, path: string): Promise<{ st
       () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${TIMEOUT_MS / 1000} s`))),
       TIMEOUT_MS,
     );
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      const above = `the agent at ${socketPath} sent an answer above ${MAX_ANSWER_BYTES / 1024} KiB; it was not read further`;
+      if (size > MAX_ANSWER_BYTES) finish(() => reject(new AgentError("AGENT_UNAVAILABLE", above)));
+    });
     socket.on("error", (error: NodeJS.ErrnoException) =>
       finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`))),
     );

@@ -146,6 +146,21 @@ describe("agent over its UNIX socket", () => {
     }
   });
 
+  it("refuses an answer above 64 KiB on one line, reading no further (was: read whole: 5 GB in 15 s from a flooding peer)", async () => {
+    const path = join(dir, "huge-answer.sock");
+    const valid = JSON.stringify({ Version: 1, AccessKeyId: "ASIAHUGE", SecretAccessKey: "s", SessionToken: "t", Expiration: new Date(Date.now() + 3600_000).toISOString() });
+    const fake = createHttpServer((_req, res) => res.end(valid + " ".repeat(1024 * 1024)));
+    await new Promise<void>((resolve) => fake.listen(path, resolve));
+    try {
+      await expect(fetchFromAgent(path, "gateway")).rejects.toMatchObject({
+        code: "AGENT_UNAVAILABLE",
+        message: `the agent at ${path} sent an answer above 64 KiB; it was not read further`,
+      });
+    } finally {
+      fake.close();
+    }
+  });
+
   it("serves the credential_process JSON to curl --unix-socket, and fails curl -f on errors", async () => {
     const { stdout } = await run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/credentials/gateway"]);
     const doc = JSON.parse(stdout);
