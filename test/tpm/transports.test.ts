@@ -210,22 +210,21 @@ describe("SocketTransport", () => {
     }
   });
 
-  it("bytes after a complete answer in the same write are never taken as the next command's answer", async () => {
+  it.each([
+    ["raw", (r: Buffer) => r],
+    ["mssim", (r: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, r.length]), r, Buffer.alloc(4)])],
+  ] as const)("%s: bytes after a complete answer in the same write fail that command (was: dropped), never answer the next", async (framing, frame) => {
     const forged = Buffer.from("800100000010000000000004deadbeef", "hex");
-    const answers: Buffer[] = [Buffer.concat([RESPONSE, forged]), Buffer.from("800100000010000000000004cafef00d", "hex")];
-    let gotSecond!: () => void;
-    const second = new Promise<void>((r) => (gotSecond = r));
-    const port = await listen((socket) => {
-      const answer = answers.shift()!;
-      if (answers.length === 0) gotSecond();
-      socket.write(answer);
-    });
-    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port });
+    const answers: Buffer[] = [Buffer.concat([frame(RESPONSE), frame(forged)]), frame(Buffer.from("800100000010000000000004cafef00d", "hex"))];
+    const port = await listen((socket) => socket.write(answers.shift()!));
+    const t = new SocketTransport({ kind: "tcp", host: "127.0.0.1", port }, { framing });
     try {
-      expect((await t.transmit(COMMAND)).equals(RESPONSE)).toBe(true);
-      const next = t.transmit(COMMAND);
-      await second; // the server saw the second command: its own answer is on the way
-      expect((await next).toString("hex")).toBe("800100000010000000000004cafef00d");
+      await expect(t.transmit(COMMAND)).rejects.toMatchObject({
+        code: "TPM_ERROR",
+        message: `${t.description} sent ${frame(forged).length} bytes after its response (a TPM sends one response per command)`,
+      });
+      expect(t.epoch).toBe(1);
+      expect((await t.transmit(COMMAND)).toString("hex")).toBe("800100000010000000000004cafef00d");
     } finally {
       await t.close();
     }

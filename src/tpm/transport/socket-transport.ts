@@ -222,7 +222,9 @@ export class SocketTransport implements TpmTransport {
         pending.begun = undefined;
         return;
       }
-      this.#received = this.#received.subarray(done.used);
+      const extra = this.#received.length - done.used;
+      if (extra > 0) throw new DeviceError("TPM_ERROR", `${this.description} sent ${extra} bytes after its response (a TPM sends one response per command)`);
+      this.#received = Buffer.alloc(0);
       this.#pending = undefined;
       pending.resolve(done.response);
     } catch (e) {
