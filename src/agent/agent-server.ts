@@ -36,11 +36,27 @@ export type AgentListen = { readonly path: string } | { readonly fd: number };
  * is the only guard (SECURITY.md).
  */
 export async function startAgentServer(sources: AgentSources, listen: AgentListen): Promise<RunningAgentServer> {
+  // Answers still due on a connection (pipelined requests), and what to do once they are all written.
+  const due = new WeakMap<Socket, { count: number; then?: () => void }>();
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    const state = due.get(req.socket) ?? { count: 0 };
+    due.set(req.socket, state);
+    state.count++;
+    res.once("close", () => --state.count === 0 && state.then?.());
     handle(sources, req, res).catch(() => {
       if (!res.headersSent) send(res, 500, { Code: "INTERNAL", Message: "internal error" });
       else res.destroy();
     });
+  });
+  // A malformed request after others on the same connection: their answers first (Node's default would close at once,
+  // its 400 taken for the first one's answer), then 400 (431, 408 as Node's) and close.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    const state = due.get(socket) ?? { count: 0 };
+    due.set(socket, state);
+    if (state.then) return; // the parser repeats its error on each later read
+    const status = { HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large", ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout" }[error.code ?? ""];
+    state.then = () => (socket.writable ? socket.end(`HTTP/1.1 ${status ?? "400 Bad Request"}\r\nConnection: close\r\n\r\n`) : socket.destroy());
+    if (state.count === 0) state.then();
   });
   const { helper } = loadNativeHelper();
   if (helper) {

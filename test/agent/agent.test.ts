@@ -161,6 +161,26 @@ describe("agent over its UNIX socket", () => {
     }
   });
 
+  it("answers pipelined requests before a malformed one after them, then 400 and close (was: their answers lost, a 400 in their place)", async () => {
+    const c = connect(socketPath);
+    const chunks: Buffer[] = [];
+    c.on("data", (d: Buffer) => chunks.push(d));
+    const ask = "GET /v1/credentials/gateway HTTP/1.1\r\nHost: agent\r\n\r\n";
+    c.write(`${ask}GET /v1/status HTTP/1.1\r\nHost: agent\r\n\r\n${ask}BROKEN\r\n\r\n`);
+    await once(c, "close");
+    const text = Buffer.concat(chunks).toString("latin1");
+    expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 400"]);
+    expect(text.match(/"AccessKeyId":"ASIAGW"/g)).toHaveLength(2);
+    expect(text).toContain('"profiles":');
+    for (const [bad, status] of [["BROKEN\r\n\r\n", "400 Bad Request"], [`GET / HTTP/1.1\r\nX: ${"a".repeat(20_000)}\r\n\r\n`, "431 Request Header Fields Too Large"]]) {
+      const alone = connect(socketPath);
+      const got: Buffer[] = [];
+      alone.on("data", (d: Buffer) => got.push(d)).write(bad!);
+      await once(alone, "close");
+      expect(Buffer.concat(got).toString("latin1")).toBe(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    }
+  });
+
   it("serves the credential_process JSON to curl --unix-socket, and fails curl -f on errors", async () => {
     const { stdout } = await run("curl", ["-sf", "--unix-socket", socketPath, "http://agent/v1/credentials/gateway"]);
     const doc = JSON.parse(stdout);
