@@ -105,8 +105,8 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     if (!fromLoopback(req)) return send(res, 403, "forbidden\n");
     if (req.method !== "PUT") return send(res, 405, "", { allow: "PUT" });
     if (req.headers["x-forwarded-for"] !== undefined) return send(res, 400, "unable to process requests with X-Forwarded-For header");
-    const header = req.headers[TTL_HEADER];
-    const ttlText = Array.isArray(header) ? header[0] : header;
+    // Repeated: the first value, as Go's Header.Get (Node joins them with ", ").
+    const ttlText = req.headersDistinct[TTL_HEADER]?.[0];
     const ttl = ImdsTokenStore.parseTtl(ttlText);
     if (ttl === undefined) return send(res, 400, "invalid token TTL");
     send(res, 200, tokens.issue(ttl), { [TTL_HEADER]: ttlText ?? String(ttl) });

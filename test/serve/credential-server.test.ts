@@ -35,7 +35,7 @@ const roles = (role: string) =>
       }
     : undefined;
 
-function http(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+function http(url: string, init: { method?: string; headers?: Record<string, string | string[]> } = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: init.method ?? "GET", headers: init.headers ?? {} }, (res) => {
       let body = "";
@@ -103,6 +103,14 @@ describe("IMDSv2 endpoint", () => {
     for (const ttl of ["0", "21601", "abc", "-5"]) {
       const r = await http(`${server.url}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": ttl } });
       expect([r.status, r.body]).toEqual([400, "invalid token TTL"]);
+    }
+  });
+
+  it("a repeated TTL header: its first value, as Go's Header.Get (was: 400, the values joined by Node)", async () => {
+    for (const [values, status, echoed] of [[["60", "21601"], 200, "60"], [["21601", "60"], 400, undefined]] as const) {
+      const r = await http(`${server.url}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": [...values] } });
+      expect([r.status, r.headers["x-aws-ec2-metadata-token-ttl-seconds"]]).toEqual([status, echoed]);
+      if (status === 200) expect(r.body).toMatch(/^[A-Za-z0-9+/]{100}$/);
     }
   });
 
