@@ -72,7 +72,9 @@ export async function runChecks(input: DoctorInput, report: (row: CheckRow) => v
   const signerOptions = input.signer instanceof AgentError ? undefined : input.signer;
   if (!signerOptions) add(fail("signer settings", input.signer));
   else add(...(await fileRows(signerOptions)));
-  const opened = signerOptions ? await openSigner(signerOptions, input.env) : { rows: [], chain: [] };
+  // Intermediates that failed their row are left out: the key's rows (the module's, the TPM's) are then about the key.
+  const badChain = rows.some((r) => r.name === "intermediates file" && r.outcome === "fail");
+  const opened = signerOptions ? await openSigner(badChain ? { ...signerOptions, intermediates: undefined } : signerOptions, input.env) : { rows: [], chain: [] };
   add(...opened.rows);
   const { signer } = opened;
   let { certificate, chain } = opened;
@@ -134,7 +136,10 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
       const writable = (info.mode & 0o022) !== 0;
       if (writable) rows.push(failText(name, `${ref} is writable by other users`, `run: chmod go-w ${ref}`));
       else if (!info.isFile()) rows.push(skip(name, `${ref} is ${fileKind(info)}, not a regular file: what comes through it is read with the key`));
-      else rows.push(pass(name, ref));
+      else if (name === "intermediates file") {
+        const { readCertificateBundle } = await import("../x509/read-certificates.js");
+        rows.push(await readCertificateBundle(ref).then(() => pass(name, ref), (error: unknown) => fail(name, error)));
+      } else rows.push(pass(name, ref));
     } else if (isExposed(info.mode) && !(name === "private key file" && info.isFile() && (await isKeyBlob(ref)))) {
       rows.push(failText(name, `${ref} is readable by other users (mode ${mode})`, `run: chmod 600 ${ref}`));
     } else if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) {

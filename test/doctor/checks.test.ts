@@ -101,6 +101,21 @@ describe("runChecks on a pkcs11: key whose URI gives the PIN", () => {
   });
 });
 
+describe("runChecks: an intermediates file that cannot be read", () => {
+  it("fails on the intermediates row, and the PKCS#11 rows say the module's own outcome (was: its error on 'PKCS#11 module')", async () => {
+    const garbage = join(dir, "garbage-chain.pem");
+    writeFileSync(garbage, "not a certificate\n", { mode: 0o644 });
+    const module = join(dir, "no-module.so");
+    const uri = `pkcs11:token=t;object=k?module-path=${module}&pin-source=${join(dir, "pin")}`;
+    for (const intermediates of [garbage, join(dir, "missing-chain.pem")]) {
+      const rows = await checksFor({ privateKey: uri, intermediates });
+      const named = (name: string) => rows.filter((r) => r.name === name);
+      expect(named("intermediates file")).toEqual([expect.objectContaining({ outcome: "fail", detail: expect.stringContaining(intermediates) })]);
+      expect(named("PKCS#11 module")).toEqual([expect.objectContaining({ outcome: "fail", detail: expect.stringContaining(module) })]);
+    }
+  });
+});
+
 describe("runChecks on a pkcs11: key without a PIN source", () => {
   it("no login: a module that does not load is its row, the token not reached", async () => {
     const library = join(dir, "no-such-module.so");
