@@ -118,7 +118,7 @@ export function upsertProfileCredentials(file: Uint8Array, profile: string, cred
     } else {
       out.push(line);
     }
-    if (!BLANK_OR_COMMENT.test(content(line))) lastSetting = out.length - 1;
+    if (role !== "other") lastSetting = out.length - 1;
   }
   const missing = KEYS.filter((k) => !written.has(k));
   if (missing.length > 0) {

@@ -199,6 +199,19 @@ json.dump(out, sys.stdout)
     expect((JSON.parse(read) as unknown[]).map((got, i) => [JSON.stringify(cases[i]), got])).toEqual(cases.map((text) => [JSON.stringify(text), expected]));
   });
 
+  it("places added keys after the last setting, above lines that are blank or comments to configparser in any Unicode space", () => {
+    // Before: a line of U+00A0 (or "\u2003# note") counted as a setting, read as bytes (C2 A0), so the keys went below
+    // it; configparser (python3: str.strip) reads it as a blank line, as "   " is.
+    for (const x of [" ", "\t", "\x85", "\u00a0", "\u2003", "\u3000"]) {
+      const [blank, comment] = [x, `${x}# note`];
+      expect(upsert(`[gw]\nregion = x\n${blank}\n${comment}\n[other]\nk = v\n`, "gw", c), JSON.stringify(x))
+        .toBe(`[gw]\nregion = x\n${NEW}${blank}\n${comment}\n[other]\nk = v\n`);
+    }
+    const read = execFileSync("python3", ["-c", "import configparser,sys; cp = configparser.RawConfigParser(); cp.read_string(sys.stdin.read()); print(cp.items('gw'))"],
+      { input: "[gw]\nregion = x\n\u00a0\n\u00a0# note\n", encoding: "utf8" });
+    expect(read.trim()).toBe("[('region', 'x')]"); // the oracle: a blank line and a comment, not settings
+  });
+
   it("reads a header line's trailing spaces as the AWS SDK for JavaScript does (UTF-8, String#trim): \"[gw]\\u00a0\" is [gw] to both", () => {
     // Before: the check ran on the line's bytes, so the second byte of U+00A0 (C2 A0) stayed and the update was refused
     // as "no section to the AWS SDK for JavaScript".
