@@ -78,6 +78,13 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
         closeFd(found.fd);
         if (++links > MAX_LINKS) throw osError("ELOOP", `too many symbolic links in ${path}`);
         checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid);
+        // Its owner put it at one name; another user may have hard-linked it here (where fs.protected_hardlinks=0).
+        // Not in a directory only the user or root can write: Nix's store hard-links its identical symbolic links.
+        const closed = [0, options.uid].includes(current.stats.uid) && (current.stats.mode & 0o022) === 0;
+        if (found.stats.nlink > 1 && !closed) {
+          const why = "in a directory others can write to: another user may have made this one";
+          throw new UntrustedPathError(`symbolic link ${join(current.path, name)} has ${found.stats.nlink} names (hard links), ${why}`);
+        }
         const target = readlinkSync(current.entry(name));
         if (target.startsWith("/")) {
           while (stack.length > 1) stack.pop()!.close();

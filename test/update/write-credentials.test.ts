@@ -232,6 +232,26 @@ describe("credentials file writing", () => {
     expect(readFileSync(victim, "utf8")).toContain("aws_access_key_id = M2\n");
   });
 
+  it("does not follow root's own symbolic link given a second name in another user's directory (a hard link)", async () => {
+    // Where fs.protected_hardlinks=0, anyone may hard-link root's links (e.g. /etc/alternatives/awk -> /usr/bin/mawk):
+    // made here by root, as mallory could. Before: followed as root's, and root rewrote and chmodded the file it named.
+    const home = join(dir, "mallory-hardlink");
+    mkdirSync(join(home, ".aws"), { recursive: true });
+    for (const p of [home, join(home, ".aws")]) chownSync(p, 65534, 65534);
+    const system = join(dir, "mawk");
+    writeFileSync(system, "#!/bin/sh\n", { mode: 0o755 });
+    const alternative = join(dir, "alternatives-awk");
+    symlinkSync(system, alternative);
+    const link = join(home, ".aws/credentials");
+    linkSync(alternative, link);
+    await expect(writeProfileCredentials(link, "gw", creds("HL1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${link}: symbolic link ${link} has 2 names (hard links), in a directory others can write to: another user may have made this one`,
+    });
+    expect(readFileSync(system, "utf8")).toBe("#!/bin/sh\n");
+    expect(statSync(system).mode & 0o777).toBe(0o755);
+  });
+
   it("creates no directory through another user's link either (was: root made the missing ones where the link led)", async () => {
     const elsewhere = join(dir, "link-target");
     mkdirSync(elsewhere);
