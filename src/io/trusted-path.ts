@@ -2,7 +2,7 @@ import {
   chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync,
   type Stats,
 } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { InputError, type ErrorCode } from "../errors.js";
 
 /**
@@ -78,6 +78,13 @@ export function walkToEntry(path: string, options: WalkOptions): CheckedEntry {
         closeFd(found.fd);
         if (++links > MAX_LINKS) throw osError("ELOOP", `too many symbolic links in ${path}`);
         checkOwner(found.stats, `symbolic link ${join(current.path, name)}`, options.uid);
+        // Its owner put it at one name; another user may have hard-linked it here (where fs.protected_hardlinks=0).
+        // Not in a directory only the user or root can write: Nix's store hard-links its identical symbolic links.
+        const closed = [0, options.uid].includes(current.stats.uid) && (current.stats.mode & 0o022) === 0;
+        if (found.stats.nlink > 1 && !closed) {
+          const why = "in a directory others can write to: another user may have made this one";
+          throw new UntrustedPathError(`symbolic link ${join(current.path, name)} has ${found.stats.nlink} names (hard links), ${why}`);
+        }
         const target = readlinkSync(current.entry(name));
         if (target.startsWith("/")) {
           while (stack.length > 1) stack.pop()!.close();
@@ -150,7 +157,8 @@ export function openCheckedFile(path: string, what: string, uid: number): { fd: 
 /**
  * `home` when it is absolute. A default path under an empty or relative HOME would land in whatever directory the
  * process was started from, so there is then no default `what`: `hint` says how to name one. Nor for root under
- * another user's HOME (`sudo -E`, a sudo that keeps HOME): root's secrets would land where that user can take them.
+ * another user's HOME (`sudo -E`, a sudo that keeps HOME), or one others can write to: root's secrets would land where
+ * that user can take them.
  */
 export function absoluteHome(home: string, code: ErrorCode, what: string, hint: string, uid = process.geteuid?.()): string {
   if (!isAbsolute(home)) throw new InputError(code, `no default ${what}: HOME ('${home}') is not an absolute path`, { hint });
@@ -165,12 +173,33 @@ export function absoluteHome(home: string, code: ErrorCode, what: string, hint: 
   if (owner !== 0) throw new InputError(code, `${message} belongs to uid ${owner}`, options);
   try {
     // Checked once, used for hours (update): a directory or link of another user's on the way lets her swap HOME.
-    if (uid === 0) walkToEntry(join(home, "-"), { uid }).directory.close();
+    if (uid === 0) checkRootsAlone(home);
   } catch (error) {
-    if (!(error instanceof UntrustedPathError)) return home; // ENOENT under root's own directories: only root makes it
+    if (!(error instanceof UntrustedPathError)) return home;
     throw new InputError(code, `${message} is not root's alone: ${error.reason}`, options);
   }
   return home;
+}
+
+/**
+ * HOME, or where it is missing the directory it would be made in, passes the walk and nobody else can write it, sticky
+ * (/tmp) or not: others could make the default file's directory (~/.aws) there first, and keep it theirs.
+ */
+function checkRootsAlone(home: string): void {
+  for (let at = home; ; at = dirname(at)) {
+    let entry: CheckedEntry;
+    try {
+      entry = walkToEntry(join(at, "-"), { uid: 0 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT" && at !== "/") continue;
+      throw error;
+    }
+    try {
+      return checkNotWritable(entry.directory.stats, `directory ${entry.directory.path}`);
+    } finally {
+      entry.directory.close();
+    }
+  }
 }
 
 /** Checks a file without keeping it open (e.g. a PKCS#11 module named by the config file, loaded later by name). */

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import {
-  chmodSync, chownSync, closeSync, constants, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
+  chmodSync, chownSync, closeSync, constants, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync,
   statSync, symlinkSync, writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
@@ -44,6 +44,25 @@ describe("walkToEntry / openCheckedFile", () => {
     symlinkSync(join(dir, "a", "b"), join(dir, "jump"));
     writeFileSync(join(dir, "a", "sibling"), "sibling", { mode: 0o600 });
     expect(walkToEntry(join(dir, "jump") + "/../sibling", { uid }).path).toBe(join(dir, "a", "sibling"));
+  });
+
+  it("follows no symbolic link with a second name where others can write: a hard link of a relative one leads elsewhere", () => {
+    // Where fs.protected_hardlinks=0 anyone may make one, in a sticky directory (/tmp) for instance: "b/file" then
+    // names their file. Before: followed as its owner's.
+    const shared = join(dir, "hard-linked");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    symlinkSync("b/file", join(dir, "a", "own-link"));
+    linkSync(join(dir, "a", "own-link"), join(shared, "planted"));
+    mkdirSync(join(shared, "b"), { mode: 0o700 });
+    writeFileSync(join(shared, "b", "file"), "theirs", { mode: 0o600 });
+    expect(() => walkToEntry(join(shared, "planted"), { uid })).toThrow(
+      `symbolic link ${join(shared, "planted")} has 2 names (hard links), in a directory others can write to: another user may have made this one`,
+    );
+    // Control: in a directory only its owner can write (Nix's store hard-links identical links), it is followed.
+    const entry = walkToEntry(join(dir, "a", "own-link"), { uid, linksOnly: true });
+    expect(entry.path).toBe(join(dir, "a", "b", "file"));
+    entry.directory.close();
   });
 
   it("reports what is missing, a loop and a non-directory on the way as OS errors", () => {

@@ -232,6 +232,26 @@ describe("credentials file writing", () => {
     expect(readFileSync(victim, "utf8")).toContain("aws_access_key_id = M2\n");
   });
 
+  it("does not follow root's own symbolic link given a second name in another user's directory (a hard link)", async () => {
+    // Where fs.protected_hardlinks=0, anyone may hard-link root's links (e.g. /etc/alternatives/awk -> /usr/bin/mawk):
+    // made here by root, as mallory could. Before: followed as root's, and root rewrote and chmodded the file it named.
+    const home = join(dir, "mallory-hardlink");
+    mkdirSync(join(home, ".aws"), { recursive: true });
+    for (const p of [home, join(home, ".aws")]) chownSync(p, 65534, 65534);
+    const system = join(dir, "mawk");
+    writeFileSync(system, "#!/bin/sh\n", { mode: 0o755 });
+    const alternative = join(dir, "alternatives-awk");
+    symlinkSync(system, alternative);
+    const link = join(home, ".aws/credentials");
+    linkSync(alternative, link);
+    await expect(writeProfileCredentials(link, "gw", creds("HL1"))).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `not writing ${link}: symbolic link ${link} has 2 names (hard links), in a directory others can write to: another user may have made this one`,
+    });
+    expect(readFileSync(system, "utf8")).toBe("#!/bin/sh\n");
+    expect(statSync(system).mode & 0o777).toBe(0o755);
+  });
+
   it("creates no directory through another user's link either (was: root made the missing ones where the link led)", async () => {
     const elsewhere = join(dir, "link-target");
     mkdirSync(elsewhere);
@@ -358,6 +378,29 @@ describe("credentials file writing", () => {
     }
     expect(at(join(dir, "root-home"))()).toBe(join(dir, "root-home"));
     expect(at(join(dir, "absent"))()).toBe(join(dir, "absent")); // only root can make it
+  });
+
+  it("has no default file for root under a HOME others can write to (HOME=/tmp): another user makes ~/.aws there first", async () => {
+    // Before: the sticky bit kept HOME itself root's, not what others make in it: a user's own .aws (0755) and
+    // credentials file there received root's secret key, the file given back to her (root keeps a file's owner).
+    if (process.geteuid?.() !== 0) return;
+    const home = join(dir, "tmp-home");
+    mkdirSync(home);
+    chmodSync(home, 0o1777);
+    const aws = join(home, ".aws");
+    mkdirSync(aws, { mode: 0o755 });
+    writeFileSync(join(aws, "credentials"), "", { mode: 0o600 });
+    for (const p of [aws, join(aws, "credentials")]) chownSync(p, 65534, 65534);
+    const message = `no default credentials file for root: HOME (${home}) is not root's alone: directory ${home} can be written by other users (mode 1777)`;
+    const update = async () => writeProfileCredentials(sharedCredentialsPath({}, home), "default", creds("T1"));
+    await expect(update()).rejects.toMatchObject({ code: "FILE_WRITE_FAILED", message });
+    expect(readFileSync(join(aws, "credentials"), "utf8")).toBe("");
+    // The same where HOME is missing, in a directory others can write to: they can make it first.
+    const missing = (at: string) => () => absoluteHome(at, "FILE_WRITE_FAILED", "credentials file", "pass --credentials-file", 0);
+    expect(missing(join(home, "absent", "deeper"))).toThrow(`directory ${home} can be written by other users (mode 1777)`);
+    chmodSync(home, 0o755); // control: root's alone
+    expect(missing(join(home, "absent", "deeper"))()).toBe(join(home, "absent", "deeper"));
+    expect(sharedCredentialsPath({}, home)).toBe(join(aws, "credentials"));
   });
 });
 
