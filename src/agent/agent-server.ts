@@ -19,6 +19,7 @@ export interface RunningAgentServer {
 }
 
 const CREDENTIALS_PATH = "/v1/credentials";
+const SELECTOR_PARAMS = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name"];
 
 export type AgentListen = { readonly path: string } | { readonly fd: number };
 
@@ -89,6 +90,13 @@ async function handle(sources: AgentSources, req: IncomingMessage, res: ServerRe
   if (!url) return send(res, 400, { Code: "InvalidRequest", Message: "the request target is not a valid URL path" });
   if (url.pathname === "/v1/status") return send(res, 200, { profiles: sources.all().map(statusOf) });
   let source: CredentialSource | undefined;
+  // A newer client's condition (no profile here is known to meet it): a 404 makes every client sign by itself.
+  const known = url.pathname === CREDENTIALS_PATH ? SELECTOR_PARAMS : [];
+  const unknown = [...url.searchParams.keys()].find((name) => !known.includes(name));
+  if (unknown !== undefined && (url.pathname === CREDENTIALS_PATH || url.pathname.startsWith(`${CREDENTIALS_PATH}/`))) {
+    const message = `this agent does not know the request's ${JSON.stringify(unknown)}: it cannot tell whether a profile meets it`;
+    return send(res, 404, { Code: "NoMatchingProfile", Message: message });
+  }
   if (url.pathname.startsWith(`${CREDENTIALS_PATH}/`)) {
     const name = percentDecoded(url.pathname.slice(CREDENTIALS_PATH.length + 1));
     source = sources.get(name);
