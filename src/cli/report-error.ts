@@ -12,6 +12,12 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
     if (debug && error.cause instanceof Error && error.cause.stack) io.stderr.write(`${error.cause.stack}\n`);
     return EXIT_CODES[error.category];
   }
+  const changed = installationChanged(error); // a daemon started while npm installs or replaces the package
+  // Exit 1, as the launcher's "the installation is incomplete": units restart it (not 3: RestartPreventExitStatus).
+  if (changed) {
+    reportError(changed, io, debug);
+    return EXIT_CODES.internal;
+  }
   const handedOver = processStateError(error);
   if (handedOver) return reportError(handedOver, io, debug);
   const message = boundedLine((error instanceof Error ? error.message : String(error)).split("\n")[0]!, MAX_ERROR_TEXT);
@@ -22,12 +28,9 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
 
 /**
  * A system error that the state the parent handed over caused, not a bug: the working directory removed (any
- * relative path then fails in getcwd), the limit of open files (`ulimit -n`) too low for even Node's own modules, or
- * the package's own files changed under the process (errors.ts installationChanged).
+ * relative path then fails in getcwd), or the limit of open files (`ulimit -n`) too low for even Node's own modules.
  */
 function processStateError(error: unknown): AgentError | undefined {
-  const changed = installationChanged(error); // a daemon started while npm installs or replaces the package
-  if (changed) return changed;
   const { code, syscall, path } = (typeof error === "object" && error !== null ? error : {}) as NodeJS.ErrnoException;
   if (syscall === "uv_cwd") {
     const message = `the working directory no longer exists (${code}), so a relative path cannot be found`;
