@@ -15,6 +15,7 @@ import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
 import { AuthError, InputError, NetworkError } from "../../src/errors.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+import { VERSION } from "../../src/version.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { standInSigner } from "../helpers/stand-in.js";
 import { EventEmitter, once } from "node:events";
@@ -184,6 +185,9 @@ describe("agent over its UNIX socket", () => {
     expect(Date.parse(gateway.expiration) - Date.parse(gateway.servedUntil)).toBe(10_000);
     expect(JSON.parse(stdout).profiles[1]).toMatchObject({ expiration: null, servedUntil: null });
     expect(stdout).not.toMatch(/s3cret|tok"/);
+    // The version of the code the agent runs, which an upgrade of the package does not change until a restart: how a
+    // fleet finds the agents still running the old one.
+    expect(JSON.parse(stdout).version).toBe(VERSION);
   });
 
   it("matches every ARN of a query: another trust anchor or profile ARN with the same role gets nothing", async () => {
