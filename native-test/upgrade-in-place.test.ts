@@ -10,6 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchFromAgent } from "../src/agent/client.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
@@ -142,5 +143,32 @@ describe("a daemon started while npm writes the package", () => {
       "roles-anywhere-agent: the installation changed since this process started, or is incomplete: " +
         `${join(daemon, chunk)} is missing (restart it once installed; reinstall if it repeats)\n`,
     ]);
+  }, 60_000);
+});
+
+describe("a Type=notify service started from an install cut short before dist/native/ (power lost during npm install)", () => {
+  it.each([
+    ["serve", ["--profile", "device", "--port", "0"], /^Local server started/],
+    ["update", ["--config-profile", "device", "--credentials-file", join(dir, "credentials")], /^wrote profile/],
+  ])("%s exits 1 with the reason, instead of never telling systemd it is ready", async (command, flags, serving) => {
+    // Before: it served without the native helper, so no READY=1 ever: with TimeoutStartSec=infinity the unit stayed
+    // "activating" for the life of the process, and every unit ordered After= it waited with it.
+    const pkg = install(`no-native-${command}`);
+    rmSync(join(pkg, "dist", "native"), { recursive: true });
+    writeConfig({ device: fileProfile });
+    const notifyEnv = { ...env(), NOTIFY_SOCKET: join(dir, "run", "notify") };
+    const child = spawn(process.execPath, [join(pkg, "dist", "cli.js"), command, "--config", configPath, ...flags], { env: notifyEnv, stdio: ["ignore", "ignore", "pipe"] });
+    const log: string[] = [];
+    let servingSeen = false;
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      log.push(line);
+      if (serving.test(line)) (servingSeen = true), child.kill("SIGTERM");
+    });
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(servingSeen, log.join("\n")).toBe(false);
+    expect(code).toBe(1);
+    expect(log.at(-1)).toMatch(
+      /^roles-anywhere-agent: cannot tell systemd that the service is ready \(native\/linux-\w+\/raa_native\.node is not part of this installation\): its Type=notify unit would wait for ever \(reinstall roles-anywhere-agent; /,
+    );
   }, 60_000);
 });
