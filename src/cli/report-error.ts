@@ -10,15 +10,12 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
   if (error instanceof AgentError) {
     io.stderr.write(`${PROGRAM}: ${error.toOneLine()}\n`);
     if (debug && error.cause instanceof Error && error.cause.stack) io.stderr.write(`${error.cause.stack}\n`);
-    return EXIT_CODES[error.category];
+    // installationChanged's error (a daemon started while npm writes the package): 1, as the launcher's "the
+    // installation is incomplete", which units restart (3 is in their RestartPreventExitStatus).
+    const changed = installationChanged(error.cause)?.message === error.message;
+    return changed ? EXIT_CODES.internal : EXIT_CODES[error.category];
   }
-  const changed = installationChanged(error); // a daemon started while npm installs or replaces the package
-  // Exit 1, as the launcher's "the installation is incomplete": units restart it (not 3: RestartPreventExitStatus).
-  if (changed) {
-    reportError(changed, io, debug);
-    return EXIT_CODES.internal;
-  }
-  const handedOver = processStateError(error);
+  const handedOver = installationChanged(error) ?? processStateError(error);
   if (handedOver) return reportError(handedOver, io, debug);
   const message = boundedLine((error instanceof Error ? error.message : String(error)).split("\n")[0]!, MAX_ERROR_TEXT);
   io.stderr.write(`${PROGRAM}: internal error: ${message} (rerun with --debug for details and report it)\n`);
