@@ -195,7 +195,10 @@ export function installationChanged(cause: unknown): InputError | undefined {
   const { code, message = "" } = (cause ?? {}) as { code?: unknown; message?: string };
   const notFound = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
   const gone = notFound ? /^Cannot find (?:module|package) '([^'\n]+)'/.exec(message) : null;
-  if (!gone) return undefined;
-  const text = `the installation changed since this process started, or is incomplete: ${gone[1]} is missing`;
+  // Node keeps a module that did not compile (cut short: npm writes it now) as failed until the process ends.
+  const cut = cause instanceof SyntaxError && /\(node:internal\/modules\//.test(cause.stack ?? "");
+  if (!gone && !cut) return undefined;
+  const what = gone ? `${gone[1]} is missing` : `a module does not compile (${message})`;
+  const text = `the installation changed since this process started, or is incomplete: ${what}`;
   return new InputError("FILE_NOT_FOUND", text, { cause, hint: "restart it once installed; reinstall if it repeats" });
 }

@@ -9,6 +9,7 @@ import { percentDecoded } from "../rolesanywhere/proxy.js";
 import { AgentError, InputError } from "../errors.js";
 import { closeServer, listenOn } from "../io/listen-tcp.js";
 import { isTrustedPeerUid, loadNativeHelper, peerOf } from "../os/native-helper.js";
+import { VERSION } from "../version.js";
 
 type AgentSources = Pick<SourceRegistry, "get" | "all">;
 
@@ -19,6 +20,7 @@ export interface RunningAgentServer {
 }
 
 const CREDENTIALS_PATH = "/v1/credentials";
+const SELECTOR_PARAMS = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name"];
 
 export type AgentListen = { readonly path: string } | { readonly fd: number };
 
@@ -28,7 +30,8 @@ export type AgentListen = { readonly path: string } | { readonly fd: number };
  *   `{"Code","Message"}` with 503 when the profile has no usable credentials, 404 for an unknown profile;
  * - `GET /v1/credentials?trust-anchor-arn=…&profile-arn=…&role-arn=…[&role-session-name=…]`: the same, for
  *   the profile whose ARNs (and session name) match exactly;
- * - `GET /v1/status`: per profile, the cache state, expiry and until when handed out (never a credential).
+ * - `GET /v1/status`: the version it runs; per profile, the cache state, expiry and until when handed out (never a
+ *   credential).
  *
  * A client whose peer credentials (SO_PEERCRED, through the native helper) show another user than the agent's
  * own, or root, is disconnected before its request is read, as ssh-agent does: the socket's 0700 directory
@@ -103,8 +106,15 @@ async function handle(sources: AgentSources, req: IncomingMessage, res: ServerRe
   const url = URL.parse(req.url ?? "/", "http://agent");
   if (req.method !== "GET") return send(res, 405, { Code: "MethodNotAllowed", Message: "use GET" });
   if (!url) return send(res, 400, { Code: "InvalidRequest", Message: "the request target is not a valid URL path" });
-  if (url.pathname === "/v1/status") return send(res, 200, { profiles: sources.all().map(statusOf) });
+  if (url.pathname === "/v1/status") return send(res, 200, { version: VERSION, profiles: sources.all().map(statusOf) });
   let source: CredentialSource | undefined;
+  // A newer client's condition (no profile here is known to meet it): a 404 makes every client sign by itself.
+  const known = url.pathname === CREDENTIALS_PATH ? SELECTOR_PARAMS : [];
+  const unknown = [...url.searchParams.keys()].find((name) => !known.includes(name));
+  if (unknown !== undefined && (url.pathname === CREDENTIALS_PATH || url.pathname.startsWith(`${CREDENTIALS_PATH}/`))) {
+    const message = `this agent does not know the request's ${JSON.stringify(unknown)}: it cannot tell whether a profile meets it`;
+    return send(res, 404, { Code: "NoMatchingProfile", Message: message });
+  }
   if (url.pathname.startsWith(`${CREDENTIALS_PATH}/`)) {
     const name = percentDecoded(url.pathname.slice(CREDENTIALS_PATH.length + 1));
     source = sources.get(name);

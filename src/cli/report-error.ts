@@ -10,9 +10,12 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
   if (error instanceof AgentError) {
     io.stderr.write(`${PROGRAM}: ${error.toOneLine()}\n`);
     if (debug && error.cause instanceof Error && error.cause.stack) io.stderr.write(`${error.cause.stack}\n`);
-    return EXIT_CODES[error.category];
+    // installationChanged's error (a daemon started while npm writes the package): 1, as the launcher's "the
+    // installation is incomplete", which units restart (3 is in their RestartPreventExitStatus).
+    const changed = installationChanged(error.cause)?.message === error.message;
+    return changed ? EXIT_CODES.internal : EXIT_CODES[error.category];
   }
-  const handedOver = processStateError(error);
+  const handedOver = installationChanged(error) ?? processStateError(error);
   if (handedOver) return reportError(handedOver, io, debug);
   const message = boundedLine((error instanceof Error ? error.message : String(error)).split("\n")[0]!, MAX_ERROR_TEXT);
   io.stderr.write(`${PROGRAM}: internal error: ${message} (rerun with --debug for details and report it)\n`);
@@ -22,12 +25,9 @@ export function reportError(error: unknown, io: CliIo, debug: boolean): number {
 
 /**
  * A system error that the state the parent handed over caused, not a bug: the working directory removed (any
- * relative path then fails in getcwd), the limit of open files (`ulimit -n`) too low for even Node's own modules, or
- * the package's own files changed under the process (errors.ts installationChanged).
+ * relative path then fails in getcwd), or the limit of open files (`ulimit -n`) too low for even Node's own modules.
  */
 function processStateError(error: unknown): AgentError | undefined {
-  const changed = installationChanged(error); // a daemon started while npm installs or replaces the package
-  if (changed) return changed;
   const { code, syscall, path } = (typeof error === "object" && error !== null ? error : {}) as NodeJS.ErrnoException;
   if (syscall === "uv_cwd") {
     const message = `the working directory no longer exists (${code}), so a relative path cannot be found`;

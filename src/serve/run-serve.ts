@@ -4,7 +4,7 @@ import { serveUntilStopped, startDaemon, type DaemonStartOptions } from "../daem
 import { checkPortPrivilege } from "../io/listen-tcp.js";
 import type { Log } from "../daemon/signals.js";
 import { UsageError } from "../errors.js";
-import { readinessGate, reportReady } from "../os/service-manager.js";
+import { checkReadinessReporting, readinessGate, reportReady } from "../os/service-manager.js";
 import { advertisedHost } from "./advertise-host.js";
 import { checkEndpointChoice, ECS_PATH, startCredentialServer } from "./credential-server.js";
 import { ecsEnvFile, lockEcsEnvDir, writeEcsEnvFiles } from "./ecs-env.js";
@@ -52,6 +52,7 @@ async function startServe(run: ServeRun) {
   const { log } = run;
   // Before any signer is opened: a refused combination must not cost a PIN or a TPM authorisation.
   checkEndpointChoice({ ...run, allowImdsWithEcs: run.allowOpenImds });
+  checkReadinessReporting();
   if (run.ecs && run.ecsIdentity.kind === "random" && !run.ecsEnvDir && stdoutIsJournal(run.env)) {
     const what = "serve --ecs would print the consumers' tokens on standard output, which is the journal here";
     throw new UsageError("USAGE", `${what}: members of groups adm and systemd-journal can read it`, {

@@ -6,7 +6,7 @@ import {
 } from "../credentials/credential-source.js";
 import { isTransient, loggingSource } from "../daemon/run-daemon.js";
 import { runDaemon, type Log } from "../daemon/signals.js";
-import { readinessGate, reportReady } from "../os/service-manager.js";
+import { checkReadinessReporting, readinessGate, reportReady } from "../os/service-manager.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
 import { CLOCK_REFUSAL } from "../rolesanywhere/response.js";
 import { ServiceError } from "../errors.js";
@@ -111,6 +111,7 @@ async function updateOnce(run: UpdateRun): Promise<void> {
 export async function runUpdate(run: UpdateRun): Promise<void> {
   const { path, section, log } = run;
   if (run.once) return updateOnce(run);
+  checkReadinessReporting();
 
   // systemd (Type=notify): ready once the file holds credentials, so that units After= this one find them.
   const ready = readinessGate(["written"], () => reportReady(`profile [${section}] written to ${path}`, log));

@@ -50,7 +50,7 @@ describe("agent: who may ask it (SO_PEERCRED of each client)", () => {
       for (const [who, expected] of [
         [{ uid: self + 1, pid: 42 }, ""],
         ["unreadable", ""],
-        [{ uid: self, pid: 42 }, expect.stringMatching(/^HTTP\/1\.1 200 OK\r\n[^]*\{"profiles":\[\]\}$/)],
+        [{ uid: self, pid: 42 }, expect.stringMatching(/^HTTP\/1\.1 200 OK\r\n[^]*\{"version":"[^"]+","profiles":\[\]\}$/)],
         [{ uid: 0, pid: 1 }, expect.stringMatching(/^HTTP\/1\.1 200 OK\r\n/)],
       ] as const) {
         peer = who;

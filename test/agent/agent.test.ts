@@ -15,6 +15,7 @@ import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
 import { AuthError, InputError, NetworkError } from "../../src/errors.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+import { VERSION } from "../../src/version.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { standInSigner } from "../helpers/stand-in.js";
 import { EventEmitter, once } from "node:events";
@@ -219,6 +220,9 @@ describe("agent over its UNIX socket", () => {
     expect(Date.parse(gateway.expiration) - Date.parse(gateway.servedUntil)).toBe(10_000);
     expect(JSON.parse(stdout).profiles[1]).toMatchObject({ expiration: null, servedUntil: null });
     expect(stdout).not.toMatch(/s3cret|tok"/);
+    // The version of the code the agent runs, which an upgrade of the package does not change until a restart: how a
+    // fleet finds the agents still running the old one.
+    expect(JSON.parse(stdout).version).toBe(VERSION);
   });
 
   it("matches every ARN of a query: another trust anchor or profile ARN with the same role gets nothing", async () => {
@@ -262,6 +266,27 @@ describe("agent over its UNIX socket", () => {
       expect(head).toMatch(/\r\ncache-control: no-store\r\n/i);
       expect(JSON.parse(text!)).toEqual(body);
     }
+  });
+
+  it("answers a query parameter it does not know (a newer client's condition) with 404: the client signs directly", async () => {
+    // During a fleet's upgrade a newer credential-process may ask an older agent for more than these ARNs (a session
+    // duration, a certificate). Before: the condition was ignored and a profile's credentials that may not meet it
+    // came back (200); a 404 is what makes any client sign by itself (client.ts), as for a profile the agent lacks.
+    const ask = (target: string) => new Promise<string>((resolve, reject) => {
+      let out = "";
+      const socket = connect(socketPath, () => socket.end(`GET ${target} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n`));
+      socket.on("data", (chunk) => (out += chunk)).on("end", () => resolve(out)).on("error", reject);
+    });
+    const arns = `trust-anchor-arn=${TA}&profile-arn=${PA}&role-arn=arn:aws:iam::1:role/Gateway&role-session-name=gw-1`;
+    for (const target of [`/v1/credentials/gateway?session-duration=900`, `/v1/credentials?${arns}&session-duration=900`]) {
+      const [head, text] = (await ask(target)).split("\r\n\r\n");
+      expect(head!.split("\r\n")[0], target).toBe("HTTP/1.1 404 Not Found");
+      expect(JSON.parse(text!)).toEqual({
+        Code: "NoMatchingProfile",
+        Message: 'this agent does not know the request\'s "session-duration": it cannot tell whether a profile meets it',
+      });
+    }
+    expect((await ask(`/v1/credentials?${arns}`)).split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
   });
 });
 

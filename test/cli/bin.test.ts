@@ -171,7 +171,7 @@ describe("the launcher (dist/cli.js) run while npm installs or replaces the pack
     const env = { ...process.env, HOME: tmp.dir, XDG_RUNTIME_DIR: tmp.dir };
     const daemon = spawnSync(process.execPath, [join(dist, "cli.js"), "agent"], { encoding: "utf8", timeout: 30_000, env });
     expect([daemon.status, daemon.stdout, daemon.stderr]).toEqual([
-      3,
+      1, // as above: the units restart it (3 is in their RestartPreventExitStatus), and then it finds the package whole
       "",
       "roles-anywhere-agent: the installation changed since this process started, or is incomplete: " +
         `${join(dist, "daemon", "cli.mjs")} is missing (restart it once installed; reinstall if it repeats)\n`,
@@ -208,5 +208,29 @@ describe("the launcher (dist/cli.js) run while npm installs or replaces the pack
       "",
       `roles-anywhere-agent: the installation is incomplete: ${reader} is cut short; reinstall roles-anywhere-agent\n`,
     ]);
+  }, 60_000);
+});
+
+describe("the launcher (dist/cli.js) of a daemon started while npm writes dist/daemon/", () => {
+  it("without dist/launcher-error.cjs yet, or cut short: one line, exit 1 (its unit restarts it), no stack", async () => {
+    // npm writes the package's files in name order: dist/cli.js, then the ~170 files of dist/daemon/, then
+    // dist/launcher-error.cjs. Before: a daemon started meanwhile printed Node's 15-line "Cannot find module
+    // '…/dist/launcher-error.cjs'" stack (the journal's view of it), from the handler meant to report one line.
+    const dist = join(tmp.dir, "writing-daemon");
+    mkdirSync(dist);
+    const launcher = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "silent" } as const;
+    await build({ ...launcher, entryPoints: [resolve("src/cli/launcher/main.ts")], outfile: join(dist, "cli.js") });
+    writeFileSync(join(dist, "package.json"), '{"type":"commonjs"}\n');
+    const reporter = join(dist, "launcher-error.cjs");
+    for (const text of [undefined, "", "module.exports = { reportLauncherErrorAndExit"]) {
+      if (text !== undefined) writeFileSync(reporter, text);
+      const env = { ...process.env, HOME: tmp.dir, XDG_RUNTIME_DIR: tmp.dir };
+      const daemon = spawnSync(process.execPath, [join(dist, "cli.js"), "agent"], { encoding: "utf8", timeout: 30_000, env });
+      expect([daemon.status, daemon.stdout, daemon.stderr], String(text)).toEqual([
+        1,
+        "",
+        `roles-anywhere-agent: the installation is incomplete: ${reporter} cannot be loaded; reinstall roles-anywhere-agent\n`,
+      ]);
+    }
   }, 60_000);
 });

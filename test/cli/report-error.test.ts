@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DeviceError } from "../../src/errors.js";
+import { DeviceError, installationChanged } from "../../src/errors.js";
 import { reportError, wantsDebug } from "../../src/cli/report-error.js";
 import { CREDENTIAL_PROCESS_FLAGS } from "../../src/cli/commands/credential-process-options.js";
 import { main } from "../../src/cli/main.js";
@@ -35,7 +35,7 @@ describe("reportError", () => {
     expect(internal.stderr()).toBe(`roles-anywhere-agent: internal error: x is not a function (rerun with --debug for details and report it)\n${bug.stack}\n`);
   });
 
-  it("reads the state the parent handed over as input errors (exit 3), not bugs: cwd gone, ENFILE, the package replaced", () => {
+  it("reads the state the parent handed over as input errors (exit 3), not bugs: cwd gone, ENFILE; the package replaced exits 1", () => {
     const cwd = collect();
     const gone = Object.assign(new Error("ENOENT: no such file or directory, uv_cwd"), { code: "ENOENT", syscall: "uv_cwd" });
     expect(reportError(gone, cwd.io, false)).toBe(3);
@@ -45,8 +45,17 @@ describe("reportError", () => {
     expect(enfile.stderr()).toMatch(/^roles-anywhere-agent: too many open files \(ENFILE\) \(raise the limit/);
     const changed = collect();
     const missing = Object.assign(new Error("Cannot find module '/usr/lib/raa/dist/daemon/cli.mjs' imported from x"), { code: "ERR_MODULE_NOT_FOUND" });
-    expect(reportError(missing, changed.io, false)).toBe(3);
+    // Exit 1, as the launcher's "the installation is incomplete": a unit restarts it (RestartPreventExitStatus=2 3 4
+    // kept a daemon started while npm wrote the package down for good, the install done a second later).
+    expect(reportError(missing, changed.io, false)).toBe(1);
     expect(changed.stderr()).toMatch(/^roles-anywhere-agent: the installation changed since this process started, or is incomplete: \/usr\/lib\/raa\/dist\/daemon\/cli\.mjs is missing/);
+    // The same error as a daemon's source made it (update --once: its first refresh imports a module of its own).
+    const refreshed = collect();
+    expect(reportError(installationChanged(missing), refreshed.io, false)).toBe(1);
+    expect(refreshed.stderr()).toBe(changed.stderr());
+    // pkcs11js missing is its own error (exit 5), whose cause is a "Cannot find module" too.
+    const addon = Object.assign(new Error("Cannot find module 'pkcs11js/build/Release/pkcs11.node'"), { code: "MODULE_NOT_FOUND" });
+    expect(reportError(new DeviceError("PKCS11_NOT_INSTALLED", "PKCS#11 support is not installed", { cause: addon }), collect().io, false)).toBe(5);
     const other = collect();
     expect(reportError(Object.assign(new Error("EACCES: permission denied"), { code: "EACCES", syscall: "open" }), other.io, false)).toBe(1);
   });

@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { CredentialCache, type RefreshEvent } from "../../src/credentials/credential-cache.js";
 import { describeRefreshEvent } from "../../src/credentials/credential-source.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
@@ -619,6 +622,41 @@ describe("CredentialCache", () => {
     const builtin = "node:no-such-module";
     const never = new CredentialCache({ fetch: async () => (await import(builtin)) as Credentials });
     await expect(never.get()).rejects.toMatchObject({ code: "INTERNAL" });
+  });
+
+  it("says the installation is incomplete, and to restart, when a module it loads late is cut short (npm writing it)", async () => {
+    // npm writes the package's files one by one; a daemon that imports a chunk meanwhile gets part of it. Node keeps
+    // the failed module for the process's life, so the profile failed for good, while the install completed, with
+    // "refresh failed (INTERNAL): refreshing credentials failed unexpectedly: Unexpected end of input" and no hint.
+    // Node's own import(), as the daemon's (vitest's parses the file itself), in a worker that hands its error over.
+    const nodeImport = async (path: string) => {
+      const worker = new Worker("import(require('node:worker_threads').workerData)", { eval: true, workerData: path });
+      throw (await once(worker, "error"))[0];
+    };
+    const dir = mkdtempSync(join(tmpdir(), "raa-cut-"));
+    try {
+      writeFileSync(join(dir, "cut.mjs"), "export const createPkcs11Signer = [1,\n");
+      writeFileSync(join(dir, "empty.mjs"), "");
+      writeFileSync(join(dir, "importer.mjs"), 'import { a } from "./empty.mjs";\nexport const b = a;\n');
+      const cases: [string, string][] = [
+        ["cut.mjs", "Unexpected end of input"],
+        ["importer.mjs", "The requested module './empty.mjs' does not provide an export named 'a'"],
+      ];
+      for (const [file, what] of cases) {
+        const cache = new CredentialCache({ fetch: async () => (await nodeImport(join(dir, file))) as Credentials });
+        const error = (await cache.get().catch((e: unknown) => e)) as InputError;
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.toOneLine()).toBe(
+          `the installation changed since this process started, or is incomplete: a module does not compile (${what}) ` +
+            "(restart it once installed; reinstall if it repeats)",
+        );
+      }
+      // A SyntaxError of the program's own (JSON.parse) stays a bug to report.
+      const json = new CredentialCache({ fetch: async () => JSON.parse("{") as Credentials });
+      await expect(json.get()).rejects.toMatchObject({ code: "INTERNAL" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reports its state without secrets", async () => {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { LONG_RUNNING_COMMANDS } from "./long-running-commands.js";
 import { mayNameProfile } from "./may-name-profile.js";
 import { AGENT_FAST_PATH_FILE, CLI_BUNDLE_FILE, CREDENTIAL_PROCESS_BUNDLE_FILE, HARDWARE_BUNDLE_FILE } from "./bundle-files.js";
-import { runBundle } from "./run-bundle.js";
+import { incomplete, runBundle } from "./run-bundle.js";
 import { holdSighup } from "../../daemon/signals.js";
 
 /** Built separately (scripts/build.mjs); variables, so that the launcher's own build leaves them alone. */
@@ -21,7 +21,11 @@ const LAUNCHER_ERROR = join(__dirname, "launcher-error.cjs");
 const argv = process.argv.slice(2);
 void run().catch((error: unknown) => {
   // Only the launcher's own steps can fail here: the commands report their errors themselves.
-  (require(LAUNCHER_ERROR) as typeof import("./launcher-error.js")).reportLauncherErrorAndExit(error, argv);
+  try {
+    (require(LAUNCHER_ERROR) as typeof import("./launcher-error.js")).reportLauncherErrorAndExit(error, argv);
+  } catch {
+    incomplete(`${LAUNCHER_ERROR} cannot be loaded`); // npm writes it after dist/daemon/
+  }
 });
 
 async function run(): Promise<void> {

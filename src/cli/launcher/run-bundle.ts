@@ -147,7 +147,7 @@ function compile(source: string, filename: string, cachedData?: Buffer): Script 
   }
 }
 
-function incomplete(what: string): never {
+export function incomplete(what: string): never {
   writeSync(2, `roles-anywhere-agent: the installation is incomplete: ${what}; reinstall roles-anywhere-agent\n`);
   process.exit(1);
 }
