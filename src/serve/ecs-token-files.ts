@@ -49,7 +49,7 @@ async function readTokens(dir: string, bindings: readonly { name: string; role: 
   const uid = process.getuid?.() ?? 0;
   openTokenDir(dir, uid).close();
   const consumers: EcsConsumer[] = [];
-  for (const b of bindings) consumers.push({ ...b, token: await readToken(join(dir, b.name), b.name, uid) });
+  for (const b of bindings) consumers.push({ ...b, token: await readToken(dir, b.name, uid) });
   return ecsConsumers(consumers);
 }
 
@@ -72,7 +72,8 @@ function openTokenDir(dir: string, uid: number): CheckedDirectory {
   }
 }
 
-async function readToken(path: string, name: string, uid: number): Promise<string> {
+async function readToken(dir: string, name: string, uid: number): Promise<string> {
+  const path = join(dir, name);
   const unreadable = (cause: NodeJS.ErrnoException) => {
     if (cause instanceof UntrustedPathError) return new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: ${cause.reason}`);
     const code = cause.code;
@@ -84,7 +85,7 @@ async function readToken(path: string, name: string, uid: number): Promise<strin
   // Links are followed only when root's or this user's (the kubelet's): another user can add one to a sticky directory.
   let entry: CheckedEntry;
   try {
-    entry = walkToEntry(path, { uid });
+    entry = walkToEntry(`${dir}/${name}`, { uid }); // not join(): '..' after a link is taken as the kernel does
   } catch (cause) {
     throw unreadable(cause as NodeJS.ErrnoException);
   }
