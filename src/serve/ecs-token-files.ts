@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
@@ -89,14 +90,19 @@ async function readToken(dir: string, name: string, uid: number): Promise<string
   } catch (cause) {
     throw unreadable(cause as NodeJS.ErrnoException);
   }
+  const refused = (stats: Stats) => !stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== 0 && stats.uid !== uid);
+  const unsafe = (stats: Stats) =>
+    new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is uid ${stats.uid}, mode ${(stats.mode & 0o777).toString(8)})`);
+  // Not even opened when it fails: another user's FIFO would be read for 30 s.
+  if (entry.stats && refused(entry.stats)) {
+    entry.directory.close();
+    throw unsafe(entry.stats);
+  }
   const { bytes, stats } = await readOpenedFile(entry.directory.entry(entry.name)).catch((cause: NodeJS.ErrnoException) => {
     throw unreadable(cause);
   }).finally(() => entry.directory.close());
   // Replaced since the walk (by a link, say): what was read is not what was checked.
-  const same = stats.ino === entry.stats?.ino && stats.dev === entry.stats.dev;
-  if (!same || !stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== 0 && stats.uid !== uid)) {
-    throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is uid ${stats.uid}, mode ${(stats.mode & 0o777).toString(8)})`);
-  }
+  if (stats.ino !== entry.stats?.ino || stats.dev !== entry.stats.dev || refused(stats)) throw unsafe(stats);
   // The SDKs send the file's content as the header, byte for byte: a final newline makes them fail
   // ("Invalid character in header content"), so it is refused here, where the message can say why.
   const token = bytes.toString("utf8");

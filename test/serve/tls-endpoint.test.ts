@@ -251,4 +251,23 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
     lchownSync(join(d, "app"), 0, 0); // root's own link, as the kubelet's: followed
     (await open(d)).stop();
   });
+
+  it.runIf(process.getuid?.() === 0)("refuses another user's FIFO in a sticky token directory without opening it", async () => {
+    // Before: opened and polled for 30 s (start-up waited that long, a reload held a thread), then refused.
+    const d = join(dir, "fifo-volume");
+    mkdirSync(d);
+    execFileSync("mkfifo", ["-m", "644", join(d, "app")]);
+    lchownSync(join(d, "app"), 12345, 12345);
+    chmodSync(d, 0o1770);
+    const opening = openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    let reader = "none";
+    try {
+      closeSync(openSync(join(d, "app"), constants.O_WRONLY | constants.O_NONBLOCK)); // ENXIO while no reader has it open
+      reader = "serve";
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe("ENXIO");
+    }
+    expect(reader).toBe("none");
+    await expect(opening).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/it must be a regular file of root or uid 0 .*\(it is uid 12345, mode 644\)$/) });
+  });
 });
