@@ -172,6 +172,38 @@ describe.runIf(canCreateUsers())("config files and the modules they name (real s
     }
   });
 
+  it("serve does not start with a module missing where the attacker could put it (it would load it once there)", async () => {
+    // Before: serve started, retried the missing module, and dlopen()ed the one the attacker then put in the sticky
+    // directory (its marker appeared within seconds).
+    const sticky = join(dir, "sticky-lib");
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const { module: built, marker } = markerModule(attackerDir, attacker);
+    const module = join(sticky, "pkcs11", "module.so");
+    const config = join(victimDir, "missing-module.json");
+    writeFileSync(config, hostileConfig(module), { mode: 0o600 });
+    const child = spawn(process.execPath, [DIST_CLI, "serve", "--config", config, "--profile", "evil", "--port", "0"], { env: env({ SOFTHSM2_CONF: hsm.conf }), stdio: ["ignore", "ignore", "pipe"] });
+    const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? -1)));
+    let stderr = "";
+    const started = (async (): Promise<number | "serving"> => {
+      for await (const line of createInterface({ input: child.stderr! })) {
+        stderr += `${line}\n`;
+        if (/^Local server started/.test(line)) return "serving";
+      }
+      return exited;
+    })();
+    const outcome = await Promise.race([exited, started]);
+    if (outcome === "serving") {
+      expect((await attacker.run("/bin/mkdir", [join(sticky, "pkcs11")])).code).toBe(0);
+      expect((await attacker.run("/bin/cp", [built, module])).code).toBe(0);
+      for (let i = 0; i < 300 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    expect({ outcome, dlopened: existsSync(marker) }).toEqual({ outcome: EXIT_CODES.input, dlopened: false });
+    expect(stderr).toContain(`field "pkcs11-lib": the PKCS#11 module ${module} does not exist, and directory ${sticky}, where it would be made, can be written by other users (mode 1777); it was not loaded`);
+  }, 60_000);
+
   it("a safe config and module are used as before (control: the SoftHSM key signs)", async () => {
     const config = join(victimDir, "good.json");
     writeFileSync(config, hostileConfig(hsm.module), { mode: 0o600 });

@@ -1,10 +1,12 @@
 import { closeSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import { refuseUtf16 } from "../io/input-file.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
-import { absoluteHome, checkTrustedFile, openCheckedFile, UntrustedPathError } from "../io/trusted-path.js";
+import {
+  absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, openCheckedFile, UntrustedPathError, type CheckedDirectory,
+} from "../io/trusted-path.js";
 import { isPkcs11Uri, parsePkcs11Uri } from "../pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
 
@@ -76,16 +78,40 @@ function checkModulePaths(config: AgentConfig, uid: number): void {
       if (modulePath !== undefined) modules.push([`${field} (module-path)`, modulePath]);
     }
     for (const [field, modulePath] of modules) {
+      let unsafe: UntrustedPathError | undefined;
       try {
         checkTrustedFile(modulePath, "the PKCS#11 module", uid);
       } catch (cause) {
-        if (cause instanceof UntrustedPathError) {
-          throw new InputError("FILE_UNSAFE", `config ${config.path}: profile "${name}": field "${field}": ${cause.reason}; it was not loaded`, {
-            hint: "a module another user can change would run their code in this process: install it where only you or root can write",
-          });
-        }
-        // Missing or unreadable: the signer reports it when the profile is used.
+        // Missing or unreadable: the signer reports it when the profile is used, and loads it once it is there.
+        unsafe = cause instanceof UntrustedPathError ? cause : othersCouldMake(modulePath, uid);
+      }
+      if (unsafe) {
+        throw new InputError("FILE_UNSAFE", `config ${config.path}: profile "${name}": field "${field}": ${unsafe.reason}; it was not loaded`, {
+          hint: "a module another user can change would run their code in this process: install it where only you or root can write",
+        });
       }
     }
   }
+}
+
+/** Why another user could put a file at the missing `path` (its nearest directory there can be written by others). */
+function othersCouldMake(path: string, uid: number): UntrustedPathError | undefined {
+  for (let dir = dirname(path); dir.length > 1; dir = dirname(dir)) {
+    let checked: CheckedDirectory;
+    try {
+      checked = openCheckedDirectory(dir, { uid });
+    } catch (error) {
+      if (error instanceof UntrustedPathError) return error;
+      continue; // missing too (or not reachable): the one above would hold it
+    }
+    try {
+      checkNotWritable(checked.stats, `the PKCS#11 module ${path} does not exist, and directory ${checked.path}, where it would be made,`);
+      return undefined;
+    } catch (error) {
+      return error as UntrustedPathError;
+    } finally {
+      checked.close();
+    }
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { ReadStream, WriteStream } from "node:tty";
-import { InputError } from "../errors.js";
+import { escapeControls, InputError } from "../errors.js";
 import { Secret } from "./secret.js";
 
 /**
@@ -38,7 +38,7 @@ export async function promptOnTerminal(prompt: string, what: string, signal?: Ab
   try {
     input.setRawMode(true);
     discardTypeAhead();
-    output.write(prompt);
+    output.write(escapeControls(prompt)); // a token label in it could retitle the terminal or set its clipboard
     return Secret.fromBytes(await readLine(input, signal));
   } catch (cause) {
     if (cause instanceof InputError || (signal?.aborted && cause === signal.reason)) throw cause;

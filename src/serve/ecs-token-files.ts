@@ -1,9 +1,10 @@
+import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { oneLine } from "../daemon/signals.js";
 import { InputError } from "../errors.js";
 import { readOpenedFile } from "../io/read-opened-file.js";
 import { repeatWithoutOverlap } from "../daemon/repeat.js";
-import { checkDirectoryRule, directoryErrorText, openCheckedDirectory, UntrustedPathError, type CheckedDirectory } from "../io/trusted-path.js";
+import { checkDirectoryRule, directoryErrorText, openCheckedDirectory, UntrustedPathError, walkToEntry, type CheckedDirectory, type CheckedEntry } from "../io/trusted-path.js";
 import { ecsConsumers, type EcsConsumer, type EcsConsumerLookup, type ReloadingConsumers } from "./ecs-consumers.js";
 
 /** A token this short is guessable or a mistake (an empty Secret key, a placeholder). */
@@ -41,21 +42,16 @@ export async function openEcsTokenFiles(
 }
 
 /**
- * The directory passes the trusted-path rule (src/io/trusted-path.ts; sticky is fine: others' files are refused) and each file is read
- * through it: whoever could write it could swap a token file for a link to a root-owned file whose content they know.
+ * The directory passes the trusted-path rule (src/io/trusted-path.ts; sticky is fine: others' files are refused), and
+ * each file is reached by the same walk: whoever could put a link there could point it at a root-owned file whose
+ * content they know.
  */
 async function readTokens(dir: string, bindings: readonly { name: string; role: string }[]): Promise<EcsConsumerLookup> {
   const uid = process.getuid?.() ?? 0;
-  const checked = openTokenDir(dir, uid);
-  try {
-    const consumers: EcsConsumer[] = [];
-    for (const b of bindings) {
-      consumers.push({ ...b, token: await readToken(checked.entry(b.name), join(dir, b.name), b.name, uid) });
-    }
-    return ecsConsumers(consumers);
-  } finally {
-    checked.close();
-  }
+  openTokenDir(dir, uid).close();
+  const consumers: EcsConsumer[] = [];
+  for (const b of bindings) consumers.push({ ...b, token: await readToken(dir, b.name, uid) });
+  return ecsConsumers(consumers);
 }
 
 function openTokenDir(dir: string, uid: number): CheckedDirectory {
@@ -77,17 +73,36 @@ function openTokenDir(dir: string, uid: number): CheckedDirectory {
   }
 }
 
-async function readToken(entry: string, path: string, name: string, uid: number): Promise<string> {
-  const { bytes, stats } = await readOpenedFile(entry).catch((cause: NodeJS.ErrnoException) => {
+async function readToken(dir: string, name: string, uid: number): Promise<string> {
+  const path = join(dir, name);
+  const unreadable = (cause: NodeJS.ErrnoException) => {
+    if (cause instanceof UntrustedPathError) return new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: ${cause.reason}`);
     const code = cause.code;
-    throw new InputError(code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE", `token file ${path} of ECS consumer ${name} cannot be read: ${code ?? String(cause)}`, {
+    return new InputError(code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE", `token file ${path} of ECS consumer ${name} cannot be read: ${code ?? String(cause)}`, {
       hint: "--ecs-token-dir must hold one file per consumer, named after it (a Secret key per consumer)",
       cause,
     });
-  });
-  if (!stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== 0 && stats.uid !== uid)) {
-    throw new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is uid ${stats.uid}, mode ${(stats.mode & 0o777).toString(8)})`);
+  };
+  // Links are followed only when root's or this user's (the kubelet's): another user can add one to a sticky directory.
+  let entry: CheckedEntry;
+  try {
+    entry = walkToEntry(`${dir}/${name}`, { uid }); // not join(): '..' after a link is taken as the kernel does
+  } catch (cause) {
+    throw unreadable(cause as NodeJS.ErrnoException);
   }
+  const refused = (stats: Stats) => !stats.isFile() || (stats.mode & 0o022) !== 0 || (stats.uid !== 0 && stats.uid !== uid);
+  const unsafe = (stats: Stats) =>
+    new InputError("FILE_UNSAFE", `token file ${path} of ECS consumer ${name} was not used: it must be a regular file of root or uid ${uid} that no one else can write (it is uid ${stats.uid}, mode ${(stats.mode & 0o777).toString(8)})`);
+  // Not even opened when it fails: another user's FIFO would be read for 30 s.
+  if (entry.stats && refused(entry.stats)) {
+    entry.directory.close();
+    throw unsafe(entry.stats);
+  }
+  const { bytes, stats } = await readOpenedFile(entry.directory.entry(entry.name)).catch((cause: NodeJS.ErrnoException) => {
+    throw unreadable(cause);
+  }).finally(() => entry.directory.close());
+  // Replaced since the walk (by a link, say): what was read is not what was checked.
+  if (stats.ino !== entry.stats?.ino || stats.dev !== entry.stats.dev || refused(stats)) throw unsafe(stats);
   // The SDKs send the file's content as the header, byte for byte: a final newline makes them fail
   // ("Invalid character in header content"), so it is refused here, where the message can say why.
   const token = bytes.toString("utf8");

@@ -391,6 +391,24 @@ describe("loadConfig", () => {
     await expect(loadConfig(path)).resolves.toMatchObject({ path });
   });
 
+  it("refuses a missing PKCS#11 module where other users could put one: a daemon loads it when it appears", async () => {
+    // Before: accepted as missing, left to the signer, and serve or agent, retrying a module not found, would dlopen()
+    // the file another user put there later (what the rule refuses when the file is there at start).
+    const open = join(dir, "open-lib");
+    mkdirSync(open);
+    chmodSync(open, 0o1777);
+    const path = join(dir, "missing-module.json");
+    for (const module of [join(open, "module.so"), join(open, "pkcs11", "module.so")]) {
+      writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": module } }), { mode: 0o600 });
+      await expect(loadConfig(path)).rejects.toMatchObject({
+        code: "FILE_UNSAFE",
+        message: `config ${path}: profile "gateway": field "pkcs11-lib": the PKCS#11 module ${module} does not exist, and directory ${open}, where it would be made, can be written by other users (mode 1777); it was not loaded`,
+      });
+    }
+    chmodSync(open, 0o755);
+    await expect(loadConfig(path)).resolves.toMatchObject({ path });
+  });
+
   it("a FIFO named as the config or as its PKCS#11 module is not a regular file, not a file other users can change", async () => {
     const fifo = join(dir, "module.fifo");
     execFileSync("mkfifo", ["-m", "600", fifo]);

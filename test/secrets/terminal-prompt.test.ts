@@ -147,6 +147,31 @@ describe("promptOnTerminal on a terminal that hangs up during the prompt", () =>
   }, 60_000);
 });
 
+describe("promptOnTerminal's prompt text", () => {
+  it("shows a token label's terminal escapes as text, never sends them to the terminal", async () => {
+    // The user PIN prompt names the token by the label its module reports. Before: written as it was, so a token
+    // labelled with OSC 52 set the clipboard of terminals that honour it (here to `rm -rf ~` and a newline).
+    const label = "\u001b]52;c;cm0gLXJmIH4K\u0007";
+    const entry = await bundleScript("prompt-label.mjs", `import { promptOnTerminal } from "./src/secrets/terminal-prompt.ts";
+          promptOnTerminal(${JSON.stringify(`User PIN for token "${label}" (serial 1): `)}, "the PIN").then(() => process.exit(0), () => process.exit(3));`);
+    const parent = [
+      "import os, pty, subprocess, sys, time, select, fcntl, termios",
+      "master, slave = pty.openpty()",
+      "env = {k: v for k, v in os.environ.items() if k != 'CI'}",
+      "p = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,",
+      "  start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))",
+      "seen, deadline = b'', time.time() + 20",
+      "while b': ' not in seen and time.time() < deadline:",
+      "  if select.select([master], [], [], 1)[0]: seen += os.read(master, 100)",
+      "os.write(master, b'1234\\r')",
+      "p.communicate(timeout=20)",
+      "print(repr(seen.decode()), end='')",
+    ].join("\n");
+    const r = spawnSync("python3", ["-c", parent, process.execPath, entry], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stdout).toBe(String.raw`'User PIN for token "\\u001b]52;c;cm0gLXJmIH4K\\u0007" (serial 1): '`);
+  }, 60_000);
+});
+
 describe("promptOnTerminal stopped and continued (kill -TSTP, then fg)", () => {
   it("turns echo off again: the shell's modes, set while it was stopped, do not show the PIN", async () => {
     // Before: after fg the terminal had the shell's modes (echo, line editing), the prompt took them for raw

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, lchownSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:tls";
@@ -231,5 +231,43 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
         message: `--ecs-token-dir ${d} was not used: directory ${d} belongs to uid 12345, not to this user (0) or root`,
       });
     }
+  });
+
+  it.runIf(process.getuid?.() === 0)("refuses a link another user put in a sticky token directory, whatever it points to", async () => {
+    // Before: followed, so a group member of a 1770 volume (no fs.protected_symlinks there) set the token to the text of
+    // a root-owned file they can read: the link's target passed the owner and mode checks.
+    const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    const d = join(dir, "shared-volume");
+    mkdirSync(d);
+    const known = join(dir, "known-to-all");
+    writeFileSync(known, TOKEN, { mode: 0o644 });
+    symlinkSync(known, join(d, "app"));
+    lchownSync(join(d, "app"), 12345, 12345);
+    chmodSync(d, 0o1770);
+    await expect(open(d)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `token file ${d}/app of ECS consumer app was not used: symbolic link ${d}/app belongs to uid 12345, not to this user (0) or root`,
+    });
+    lchownSync(join(d, "app"), 0, 0); // root's own link, as the kubelet's: followed
+    (await open(d)).stop();
+  });
+
+  it.runIf(process.getuid?.() === 0)("refuses another user's FIFO in a sticky token directory without opening it", async () => {
+    // Before: opened and polled for 30 s (start-up waited that long, a reload held a thread), then refused.
+    const d = join(dir, "fifo-volume");
+    mkdirSync(d);
+    execFileSync("mkfifo", ["-m", "644", join(d, "app")]);
+    lchownSync(join(d, "app"), 12345, 12345);
+    chmodSync(d, 0o1770);
+    const opening = openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    let reader = "none";
+    try {
+      closeSync(openSync(join(d, "app"), constants.O_WRONLY | constants.O_NONBLOCK)); // ENXIO while no reader has it open
+      reader = "serve";
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe("ENXIO");
+    }
+    expect(reader).toBe("none");
+    await expect(opening).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/it must be a regular file of root or uid 0 .*\(it is uid 12345, mode 644\)$/) });
   });
 });
