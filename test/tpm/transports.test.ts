@@ -349,6 +349,40 @@ describe("DeviceTransport", () => {
     }
   });
 
+  // A terminal is a character device any user can own: a pseudo-terminal's slave (/dev/pts/N) belongs to whoever
+  // opened its master. A name switched to one (or a path in another user's directory) would send every command to the
+  // master's holder, who could answer them. Before: opened and used (the master read the command).
+  const hasPty = (() => {
+    try {
+      execFileSync("python3", ["-c", "import pty"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.runIf(hasPty)("open refuses a terminal (a pseudo-terminal's slave, its master held by a child): nothing reaches the master", async () => {
+    const holder = spawn("python3", ["-c", [
+      "import os, pty, select, sys",
+      "m, s = pty.openpty()",
+      "print(os.ttyname(s), flush=True)",
+      "r, _, _ = select.select([m, 0], [], [])",
+      "print('READ' if m in r else 'QUIET', flush=True)",
+    ].join("\n")], { stdio: ["pipe", "pipe", "inherit"] });
+    const lines: string[] = [];
+    let more: () => void = () => undefined;
+    holder.stdout!.setEncoding("utf8").on("data", (d: string) => (lines.push(...d.split("\n").filter(Boolean)), more()));
+    const line = (n: number) => new Promise<string>((r) => (more = () => lines.length > n && r(lines[n]!))());
+    try {
+      const slave = await line(0);
+      const error = await DeviceTransport.open(slave).then((t) => t.transmit(COMMAND).catch(() => undefined).then(() => t.close()).then(() => "opened"), (e: unknown) => e);
+      holder.stdin!.end(); // wakes the holder if the master got nothing
+      expect(await line(1)).toBe("QUIET");
+      expect(error).toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM device ${slave} is a terminal, not a TPM character device` });
+    } finally {
+      holder.kill();
+    }
+  });
+
   it("open takes a character device (/dev/null here: what it answers is the exchange's business)", async () => {
     const t = await DeviceTransport.open("/dev/null");
     try {
