@@ -6,6 +6,7 @@
  * second account running a relay in front of a real swtpm that counts the bytes it receives; the victim is the
  * built CLI (root). The control: swtpm itself, run by root, and the same relay run by root.
  */
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createConnection, createServer, type Server } from "node:net";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
@@ -17,6 +18,7 @@ import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey, lockoutCounter } from "./helpers/tpm-keys.js";
+import { urlHost } from "../src/io/listen-tcp.js";
 import { parseProfileArn, parseRoleArn, parseTrustAnchorArn } from "../src/arn.js";
 import type { RefreshEvent } from "../src/credentials/credential-cache.js";
 import { createCredentialSource } from "../src/credentials/credential-source.js";
@@ -40,7 +42,7 @@ const s = net.createServer({ allowHalfOpen: mode === "half-closed" }, (c) => {
   const end = () => { c.destroy(); up.destroy(); };
   c.on("close", end); up.on("close", end); c.on("error", end); up.on("error", end);
 });
-const tcp = listen === "127.0.0.1" || listen === "::" || listen === "::1";
+const tcp = net.isIP(listen) > 0;
 s.listen(tcp ? { port: Number(listenPort), host: listen } : { path: listen }, () => {
   if (!tcp) fs.chmodSync(listen, 0o666);
   console.log("READY " + (tcp ? s.address().port : listen));
@@ -54,8 +56,13 @@ interface Relay {
   stop(): Promise<void>;
 }
 
-async function startRelay(user: LocalUser, listen: string, swtpmPort: number, scheme: "tcp" | "unix", listenPort = 0, mode = "relay"): Promise<Relay> {
-  const child = user.spawn(process.execPath, ["-e", RELAY, listen, String(swtpmPort), String(listenPort), mode], { stdio: ["ignore", "pipe", "inherit"] });
+/** `netns`: the relay runs in that network namespace (made by the test). */
+async function startRelay(user: LocalUser, listen: string, swtpmPort: number, scheme: "tcp" | "unix", listenPort = 0, mode = "relay", netns?: string): Promise<Relay> {
+  const args = ["-e", RELAY, listen, String(swtpmPort), String(listenPort), mode];
+  const as = ["setpriv", "--reuid", String(user.uid), "--regid", String(user.gid), "--clear-groups"];
+  const child = netns === undefined
+    ? user.spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] })
+    : spawn("ip", ["netns", "exec", netns, ...as, process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env["PATH"] } });
   let bytes = 0;
   const lines = createInterface({ input: child.stdout! });
   const where = await new Promise<string>((resolve, reject) => {
@@ -65,7 +72,7 @@ async function startRelay(user: LocalUser, listen: string, swtpmPort: number, sc
       else if (line.startsWith("BYTES ")) bytes += Number(line.slice(6));
     });
   });
-  const host = listen === "::1" ? "[::1]" : "127.0.0.1";
+  const host = listen === "::" ? "127.0.0.1" : urlHost(listen);
   return { device: scheme === "tcp" ? `tcp:${host}:${where}` : `unix:${where}`, received: () => bytes, stop: async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const gone = once(child, "exit");
@@ -108,11 +115,11 @@ maybe("a TPM socket served by another local user", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const signString = (device: string) =>
+  const signString = (device: string, launcher: readonly string[] = []) =>
     runCli(DIST_CLI, ["sign-string", "--private-key", keyPath, "--tpm-device", device, "--tpm-key-password-env", "KEY_PW", "--format", "text"], {
       PATH: process.env["PATH"],
       KEY_PW: KEY_PASSWORD,
-    });
+    }, 90_000, launcher);
 
   it("swtpm itself (root) and a relay run by root: signed (control)", async () => {
     const direct = await signString(tpm.device);
@@ -147,6 +154,28 @@ maybe("a TPM socket served by another local user", () => {
       expect(await lockoutCounter(tpm)).toBe(strikes);
     } finally {
       await relay.stop();
+    }
+  });
+
+  // An address of this host that is not loopback, IPv6 (before: not looked up in /proc/net/tcp6, so its listener was
+  // trusted as if on another host). In a network namespace of the test's own, that address on its loopback device.
+  it("tcp on an IPv6 address of this host, not ::1: refused in one line, the attacker's listener receives no byte", async () => {
+    const ns = `raa-tpmpeer-${process.pid}`;
+    const address = "fd00:5a5a::1";
+    execFileSync("ip", ["netns", "add", ns]);
+    let relay: Relay | undefined;
+    try {
+      execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      execFileSync("ip", ["-n", ns, "addr", "add", `${address}/128`, "dev", "lo", "nodad"]);
+      relay = await startRelay(attacker, address, tpm.port!, "tcp", 0, "half-closed", ns);
+      const r = await signString(relay.device, ["ip", "netns", "exec", ns]);
+      expect(relay.received()).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`^roles-anywhere-agent: refusing the TPM at ${relay.device.replace(/[.[\]]/g, "\\$&")}: it is served by uid ${attacker.uid}( \\(pid \\d+\\))?, not by this user \\(0\\) or root`));
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.code).toBe(3);
+    } finally {
+      await relay?.stop();
+      execFileSync("ip", ["netns", "del", ns]);
     }
   });
 

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
 import { isIP, type ListenOptions, type Server, type Socket } from "node:net";
-import { endianness } from "node:os";
+import { endianness, networkInterfaces } from "node:os";
 import { UsageError } from "../errors.js";
 
 const CAP_NET_BIND_SERVICE = 10n;
@@ -89,14 +89,30 @@ export const procPort = (port: number) => `:${port.toString(16).toUpperCase().pa
 
 /**
  * An address and port as /proc/net/tcp{,6} print them (`0100007F:2AB7`): an IPv4 address (or `::ffff:` one) in
- * tcp6's form, then tcp's; `::1` in tcp6's; other IPv6 addresses not (none yet needed).
+ * tcp6's form, then tcp's; another IPv6 address in tcp6's.
  */
 export function procEndpoint(address: string | undefined, port: number | undefined): string[] {
   const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address ?? "");
-  const bytes = v4 ? v4.slice(1).map(Number) : address === "::1" ? [...Array(15).fill(0), 1] : undefined;
+  const bytes = v4 ? v4.slice(1).map(Number) : ipv6Bytes(address ?? "");
   if (!bytes) return [];
   const forms = bytes.length === 4 ? [[...Array(10).fill(0), 0xff, 0xff, ...bytes], bytes] : [bytes];
   return forms.map((form) => `${procHex(form)}${procPort(port ?? 0)}`);
+}
+
+/** The 16 bytes of an IPv6 address (`fd00::1`, `::1.2.3.4` too); undefined for anything else. */
+function ipv6Bytes(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  const hex = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const [head = [], tail] = hex.split("::").map((part) => (part ? part.split(":") : []));
+  const words = tail ? [...head, ...Array<string>(8 - head.length - tail.length).fill("0"), ...tail] : head;
+  return words.flatMap((word) => [parseInt(word, 16) >> 8, parseInt(word, 16) & 0xff]);
+}
+
+/** Whether `address` is one of this host's: loopback (127.0.0.0/8, ::1, IPv4-mapped too) or a network interface's. */
+export function isOwnAddress(address: string | undefined): boolean {
+  const plain = (address ?? "").replace(/^::ffff:(?=\d+\.)/i, "");
+  if (plain.startsWith("127.") || plain === "::1") return true;
+  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === plain));
 }
 
 /** The peer socket's `local remote` as /proc/net/tcp{,6} print it (an IPv4 peer may be in either). */

@@ -48,6 +48,8 @@ const COMPOSED: Record<string, readonly string[]> = {
   "rejected the PIN": ["\u0000 rejected the \u0000PIN from \u0000"],
   "no TPM at /dev/tpmrm0": ["no TPM at \u0000", '"/dev/tpmrm0"'],
   "permission denied opening /dev/tpmrm0": ["permission denied opening \u0000"],
+  "s public key; it was not used": ["with the \u0000 public key; it was not used", `"certificate's" : "key's"`],
+  "is a terminal, not a TPM character device": ["the TPM device \u0000 is \u0000, not a TPM character device", '"a terminal"'],
   "is a FIFO, not a TPM character device or a TPM simulator": ["the TPM device \u0000 is \u0000, not \u0000", "a TPM character device or a TPM simulator's socket", '"a FIFO"'],
   "no answer from the TPM at unix": ["no answer from the TPM at \u0000 within \u0000"],
   "the socket belongs to uid": ['"the socket"', "\u0000 belongs to uid \u0000, not to this user (\u0000) or root"],

@@ -30,13 +30,18 @@ describe("the /proc/net/tcp form of an endpoint", () => {
     expect([procPort(2321), procPort(9911), procPort(80), procPort(65535)]).toEqual([":0911", ":26B7", ":0050", ":FFFF"]);
   });
 
-  it("IPv4 (in tcp6's form, then tcp's), ::1 (tcp6's); other IPv6 addresses and none: no form", () => {
+  it("IPv4 (in tcp6's form, then tcp's), IPv6 (tcp6's); anything else: no form", () => {
     const [v6, v4] = procEndpoint("10.20.30.40", 2321);
     expect(v4).toMatch(/^(281E140A|0A141E28):0911$/); // host byte order: either way, not another address
     expect(v6).toMatch(new RegExp(`^(0000000000000000FFFF0000|00000000000000000000FFFF)${v4!.slice(0, 8)}:0911$`));
     expect(procEndpoint("::ffff:10.20.30.40", 2321)).toEqual([v6, v4]);
     expect(procEndpoint("::1", 1)).toEqual([expect.stringMatching(/^(00000000000000000000000001000000|00000000000000000000000000000001):0001$/)]);
-    for (const other of ["2001:db8::1", "::1.2.3.4", "fe80::1.2.3.4", "10.20.30.40x", undefined]) expect(procEndpoint(other, 1)).toEqual([]);
+    // Before: none for an IPv6 address but ::1, so another user's TPM on this host's own fd00::2 passed the peer check.
+    const words = (hex: string) => (procEndpoint("::1", 1)[0] === "00000000000000000000000000000001:0001" ? hex : hex.replace(/(..)(..)(..)(..)/g, "$4$3$2$1"));
+    expect(procEndpoint("2001:db8::1", 1)).toEqual([`${words("20010DB8000000000000000000000001")}:0001`]);
+    expect(procEndpoint("fd00:a:b:c:d:e:f:1", 1)).toEqual([`${words("FD00000A000B000C000D000E000F0001")}:0001`]);
+    expect(procEndpoint("fe80::1.2.3.4", 1)).toEqual([`${words("FE800000000000000000000001020304")}:0001`]);
+    for (const other of ["10.20.30.40x", "fd00::1::2", "host", "", undefined]) expect(procEndpoint(other, 1)).toEqual([]);
   });
 
   it.each([["127.0.0.1"], ["::1"], ["::"]])("a connection to %s: its peer's line is found, with this process's uid; the listener's too", async (host) => {

@@ -11,6 +11,7 @@ import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../helpers/libfaketime.js";
 import { DeviceTransport, type DeviceFile } from "../../src/tpm/transport/device-transport.js";
 import { checkServedByUs, SocketTransport } from "../../src/tpm/transport/socket-transport.js";
 import { loadNativeHelper, type NativeHelper } from "../../src/os/native-helper.js";
+import { procKeys } from "../../src/io/listen-tcp.js";
 import { completeResponse, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "../../src/tpm/transport/transport.js";
 
 const COMMAND = Buffer.from("80010000000c0000017b0004", "hex");
@@ -345,6 +346,40 @@ describe("DeviceTransport", () => {
       expect(() => openSync(join(dir, "fifo"), constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: "ENXIO" }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A terminal is a character device any user can own: a pseudo-terminal's slave (/dev/pts/N) belongs to whoever
+  // opened its master. A name switched to one (or a path in another user's directory) would send every command to the
+  // master's holder, who could answer them. Before: opened and used (the master read the command).
+  const hasPty = (() => {
+    try {
+      execFileSync("python3", ["-c", "import pty"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.runIf(hasPty)("open refuses a terminal (a pseudo-terminal's slave, its master held by a child): nothing reaches the master", async () => {
+    const holder = spawn("python3", ["-c", [
+      "import os, pty, select, sys",
+      "m, s = pty.openpty()",
+      "print(os.ttyname(s), flush=True)",
+      "r, _, _ = select.select([m, 0], [], [])",
+      "print('READ' if m in r else 'QUIET', flush=True)",
+    ].join("\n")], { stdio: ["pipe", "pipe", "inherit"] });
+    const lines: string[] = [];
+    let more: () => void = () => undefined;
+    holder.stdout!.setEncoding("utf8").on("data", (d: string) => (lines.push(...d.split("\n").filter(Boolean)), more()));
+    const line = (n: number) => new Promise<string>((r) => (more = () => lines.length > n && r(lines[n]!))());
+    try {
+      const slave = await line(0);
+      const error = await DeviceTransport.open(slave).then((t) => t.transmit(COMMAND).catch(() => undefined).then(() => t.close()).then(() => "opened"), (e: unknown) => e);
+      holder.stdin!.end(); // wakes the holder if the master got nothing
+      expect(await line(1)).toBe("QUIET");
+      expect(error).toMatchObject({ code: "TPM_DEVICE_INVALID", message: `the TPM device ${slave} is a terminal, not a TPM character device` });
+    } finally {
+      holder.kill();
     }
   });
 
@@ -775,6 +810,39 @@ describe("SocketTransport's peer check when the peer credentials cannot be read"
     }));
     expect(asked).toBe(0);
   });
+});
+
+describe("SocketTransport's peer check over TCP on this host", () => {
+  // A connection on this host is in /proc/net/tcp{,6} (the peer's end with its owner's uid) unless a read raced with a
+  // change to the table. Before: a connection not found there was used unchecked, as if the peer were on another host.
+  it.runIf(process.platform === "linux" && process.getuid !== undefined)(
+    "a loopback peer whose connection is not in the table: read again, then SOCKET_UNSAFE; found at a second read: used",
+    async () => {
+      const port = await listen(() => undefined);
+      const socket = new NetSocket().connect(port, "127.0.0.1");
+      await once(socket, "connect");
+      try {
+        const address = { kind: "tcp", host: "127.0.0.1", port } as const;
+        let reads = 0;
+        const never = () => (reads++, []);
+        expect(() => checkServedByUs(socket, address, `tcp:127.0.0.1:${port}`, undefined, never)).toThrow(expect.objectContaining({
+          code: "SOCKET_UNSAFE",
+          message: `refusing the TPM at tcp:127.0.0.1:${port}: its connection is not in /proc/net/tcp{,6}, so who serves it cannot be told`,
+        }));
+        expect(reads).toBe(3);
+        const [peer, self] = procKeys(socket)[1]!.split(" ");
+        const other = { local: peer!, remote: self!, state: "01", uid: process.getuid!() === 4321 ? 4322 : 4321 };
+        reads = 0;
+        const second = () => (++reads < 2 ? [] : [other]);
+        expect(() => checkServedByUs(socket, address, `tcp:127.0.0.1:${port}`, undefined, second)).toThrow(/it is served by uid 432[12], not by this user/);
+        reads = 0;
+        const own = () => (++reads < 2 ? [] : [{ ...other, uid: process.getuid!() }]);
+        expect(() => checkServedByUs(socket, address, `tcp:127.0.0.1:${port}`, undefined, own)).not.toThrow();
+      } finally {
+        socket.destroy();
+      }
+    },
+  );
 });
 
 describe("exchangeSync (the exit handler's last flush) and the wall clock", () => {

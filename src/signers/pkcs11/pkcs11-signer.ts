@@ -134,17 +134,19 @@ export class Pkcs11Signer implements Signer {
   }
 
   /**
-   * Every signature is verified with the certificate's public key before it is handed out: a module's empty, short
-   * or zeroed signature is never sent. The first one of a key not proven yet proves it.
+   * Every signature is verified with the certificate's public key (without a certificate: the one the token shows for
+   * the key) before it is handed out: a module's empty, short or zeroed signature is never sent. The first one of a
+   * key not proven yet proves it.
    */
   #verify(signature: Buffer, message: Uint8Array, digest: DigestAlgorithm): void {
-    const { unproven } = this.#parts;
-    const key = this.#parts.certificate?.publicKey;
+    const { unproven, certificate } = this.#parts;
+    const key = certificate ? certificate.publicKey : this.#parts.publicKey;
     const verifies = key !== undefined && signatureVerifies(key, digest, message, signature);
     if (unproven === undefined) {
       if (key === undefined || verifies) return;
       const what = `the token's signature with ${this.keyUri} (${signature.length} bytes) does not verify`;
-      throw new DeviceError("PKCS11_ERROR", `${what} with the certificate's public key; it was not used`, {
+      const whose = certificate ? "certificate's" : "key's";
+      throw new DeviceError("PKCS11_ERROR", `${what} with the ${whose} public key; it was not used`, {
         hint: "the PKCS#11 module returned a wrong signature: check the token and its module",
       });
     }

@@ -1,4 +1,6 @@
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
+import { isatty } from "node:tty";
 import { DeviceError, InputError } from "../../errors.js";
 import { fileKind } from "../../io/trusted-path.js";
 import { ownValue } from "../../own-value.js";
@@ -30,14 +32,17 @@ export class DeviceTransport implements TpmTransport {
 
   /** `option`: how hints name the device option (see {@link deviceOption}). */
   static async open(path: string, option?: string): Promise<DeviceTransport> {
-    const file = await open(path, "r+").catch((cause: unknown) => {
+    // O_NOCTTY: a terminal opened here must not become the controlling one of a daemon (its holder could signal it).
+    const file = await open(path, constants.O_RDWR | constants.O_NOCTTY).catch((cause: unknown) => {
       throw deviceOpenError(path, cause, option);
     });
-    // What was opened, not the name looked at before: a link switched to another user's FIFO would be a fake TPM.
+    // What was opened, not the name looked at before: a link switched to another user's FIFO would be a fake TPM, as
+    // would a pseudo-terminal of theirs (a character device whose master they hold).
     const info = await file.stat();
-    if (!info.isCharacterDevice()) {
+    if (!info.isCharacterDevice() || isatty(file.fd)) {
       await file.close();
-      throw new InputError("TPM_DEVICE_INVALID", `the TPM device ${path} is ${fileKind(info)}, not a TPM character device`, {
+      const kind = info.isCharacterDevice() ? "a terminal" : fileKind(info);
+      throw new InputError("TPM_DEVICE_INVALID", `the TPM device ${path} is ${kind}, not a TPM character device`, {
         hint: `point ${deviceOption(option)} at the TPM: /dev/tpmrm0, unix:/path/to/swtpm.sock or tcp:HOST:PORT`,
       });
     }

@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { DeviceError, InputError } from "../../errors.js";
 import { isTrustedPeerUid, loadNativeHelper, peerOf, type NativeHelper, type NativeHelperLoad } from "../../os/native-helper.js";
-import { procKeys, procPort, tcpSockets, urlHost } from "../../io/listen-tcp.js";
+import { isOwnAddress, procKeys, procPort, tcpSockets, urlHost } from "../../io/listen-tcp.js";
 import { checkOwner, fileKind, MAX_SOCKET_PATH_BYTES, UntrustedPathError, walkToEntry, type CheckedEntry } from "../../io/trusted-path.js";
 import { Writer } from "../wire/codec.js";
 import { completeResponse, deviceOption, exchangeSync, MAX_RESPONSE_SIZE, TpmConnectionLost } from "./transport.js";
@@ -38,7 +38,7 @@ function describeAddress(address: SocketAddress, framing: SocketFraming): string
  * /proc/net/tcp{,6} over TCP. A UNIX socket without the helper: see {@link checkSocketPath}. Unchecked: another host
  * (the operator's choice).
  */
-export function checkServedByUs(socket: Socket, address: SocketAddress, description: string, helper: NativeHelper | undefined): void {
+export function checkServedByUs(socket: Socket, address: SocketAddress, description: string, helper: NativeHelper | undefined, readTable = tcpSockets): void {
   const uid = process.getuid?.();
   if (uid === undefined) return;
   let peer: { uid: number; pid?: number } | undefined;
@@ -50,9 +50,14 @@ export function checkServedByUs(socket: Socket, address: SocketAddress, descript
     }
     if (helper && !peer) throw refuse(description, "its peer credentials cannot be read (Node.js gives no descriptor for the socket)");
   } else {
-    // A peer on another host is not in this table. Any state: a peer that sent its FIN at once still reads.
+    // A peer on another host is not in this table. Any state: a peer that sent its FIN at once still reads. One on this
+    // host is, unless the read raced with a change to the table (a read of /proc/net/tcp can then skip lines).
     const keys = procKeys(socket);
-    peer = tcpSockets(["tcp", "tcp6"], `${procPort(socket.localPort ?? 0)} `).find((l) => keys.includes(`${l.local} ${l.remote}`));
+    const local = process.platform === "linux" && isOwnAddress(socket.remoteAddress);
+    for (let read = 0; !peer && read < (local ? 3 : 1); read++) {
+      peer = readTable(["tcp", "tcp6"], `${procPort(socket.localPort ?? 0)} `).find((l) => keys.includes(`${l.local} ${l.remote}`));
+    }
+    if (!peer && local) throw refuse(description, "its connection is not in /proc/net/tcp{,6}, so who serves it cannot be told");
   }
   if (!peer || isTrustedPeerUid(peer.uid, uid)) return;
   const who = `uid ${peer.uid}${peer.pid !== undefined && peer.pid >= 0 ? ` (pid ${peer.pid})` : ""}`;

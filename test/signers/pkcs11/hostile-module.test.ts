@@ -273,6 +273,29 @@ describe("C_Sign's answer", () => {
   });
 });
 
+describe("C_Sign's answer without a certificate (sign-string --private-key alone)", () => {
+  // The key's public key is then the token's (its public key object, or the private key's CKA_MODULUS): every signature
+  // is checked against it. Before: handed out unchecked, a zeroed or faulty one too (an RSA signature made with a fault
+  // gives the key's factors to whoever sees it).
+  const keyOnly = () => run(["sign-string", "--private-key", URI, "--pkcs11-lib", "/fake/module.so"]);
+  it("a well-formed signature is handed out (control)", async () => {
+    const { code, stdout, stderr } = await keyOnly();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatch(/^[0-9a-f]{512}$/);
+  });
+  it.each([
+    ["all zeros", 0],
+    ["of the right length but wrong", 0x5a],
+  ])("a signature that is %s is never handed out", async (_, fill) => {
+    token.override.C_Sign = (_session: unknown, _data: unknown, out: unknown) => ((out as Buffer).fill(fill, 0, 256), 256);
+    const { code, stdout, stderr } = await keyOnly();
+    expect(stderr).toMatch(/^roles-anywhere-agent: the token's signature with pkcs11:.*type=private \(256 bytes\) does not verify with the key's public key; it was not used/);
+    expect(code).toBe(5);
+    expect(stdout).toBe("");
+  });
+});
+
 describe("a token that cannot search certificates by CKA_SUBJECT", () => {
   it("the chain is found by reading every certificate object instead", async () => {
     const intermediate = createCa(join(dir, "ca"), { name: "Hostile Module Intermediate", parent: ca });
