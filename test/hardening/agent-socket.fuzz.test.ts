@@ -132,6 +132,10 @@ function expected(r: AgentRequest): Expected {
   if (!url) return { status: 400 };
   if (url.pathname === "/v1/status") return { status: 200, status200: true };
   let profile: string | undefined;
+  // A query parameter the agent does not know is a newer client's condition: 404, so the client signs by itself.
+  const known = url.pathname === "/v1/credentials" ? ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name"] : [];
+  const asksCredentials = url.pathname === "/v1/credentials" || url.pathname.startsWith("/v1/credentials/");
+  if (asksCredentials && [...url.searchParams.keys()].some((name) => !known.includes(name))) return { status: 404 };
   if (url.pathname.startsWith("/v1/credentials/")) {
     profile = PROFILES.find((p) => p === percentDecodedOrSame(url.pathname.slice("/v1/credentials/".length)));
   } else if (url.pathname === "/v1/credentials") {

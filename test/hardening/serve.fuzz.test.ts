@@ -249,13 +249,14 @@ function shownAs<T extends object>(text: string, value: T): T {
 type Expected = { status: number; credentialsOf?: string; token?: true; roleList?: string; ecsCode?: string };
 
 /** A header's value as the server sees it: repeated lines joined with ", ", surrounding blanks removed. */
-function headerValue(headers: readonly Header[], name: string): string | undefined {
+function headerValue(headers: readonly Header[], name: string, repeated: "joined" | "first" = "joined"): string | undefined {
   const values = headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v.replace(/^[ \t]+|[ \t]+$/g, ""));
-  return values.length ? values.join(", ") : undefined;
+  if (!values.length) return undefined;
+  return repeated === "first" ? values[0] : values.join(", ");
 }
 
 function expected(c: Case): Expected {
-  const h = (n: string) => headerValue(c.headers, n);
+  const h = (n: string, repeated?: "joined" | "first") => headerValue(c.headers, n, repeated);
   // HTTP-level refusals: methods outside HTTP's (or lower case), bytes outside printable ASCII in the target, request bodies, 64 headers or more.
   if (!c.target.startsWith("/") && c.target !== "*" && !c.target.startsWith("http://")) return { status: 400 };
   if (!["GET", "PUT", "POST", "HEAD", "DELETE", "OPTIONS", "PATCH"].includes(c.method) || !/^[\x21-\x7e]+$/.test(c.target)) return { status: 400 };
@@ -283,7 +284,8 @@ function expected(c: Case): Expected {
   if (c.endpoint.imds && (p === TOKEN_PATH || p.startsWith(`${TOKEN_PATH}/`))) {
     if (c.method !== "PUT") return { status: 405 };
     if (h("x-forwarded-for") !== undefined) return { status: 400 };
-    const t = h("x-aws-ec2-metadata-token-ttl-seconds");
+    // Repeated, the first value counts (as Go's Header.Get).
+    const t = h("x-aws-ec2-metadata-token-ttl-seconds", "first");
     const ok = t === undefined || (/^[+-]?[0-9]+$/.test(t) && Number(t) >= 1 && Number(t) <= 21600);
     return ok ? { status: 200, token: true } : { status: 400 };
   }
