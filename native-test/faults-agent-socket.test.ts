@@ -7,7 +7,7 @@
  * (10.231.x.1 here, 10.231.x.2 there), and from `curl --interface 10.231.x.1` towards 127.0.0.1.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -210,6 +210,36 @@ describe("client (credential-process): never trusts a socket another user could 
       expect(local.issued.length - before).toBeLessThanOrEqual(1); // served from the agent's cache
     } finally {
       await stop(agent);
+    }
+  });
+
+  it("an agent that stops with a request unanswered (a restart with it queued: connection reset; or killed) is no agent: signed directly unless --agent", async () => {
+    // Before: exit 7 "cannot talk to the agent at …: ECONNRESET" without --agent too (7 of 50 callers at an agent's SIGTERM).
+    const socket = join(privateDir("client-reset"), "agent.sock");
+    // Closing a UNIX socket whose request is still unread resets it, as a stopping agent does to the connections it
+    // has not accepted; one answered with nothing but the end of the stream is an agent killed after reading.
+    const script = "import socket,sys\ns=socket.socket(socket.AF_UNIX);s.bind(sys.argv[1]);s.listen(8);print('READY',flush=True)\n"
+      + "while True:\n c=s.accept()[0];c.recv(1,socket.MSG_PEEK) if sys.argv[2]=='reset' else c.recv(4096);print('ASKED',flush=True);c.close()\n";
+    for (const how of ["reset", "end"]) {
+      const stopping = spawn("python3", ["-c", script, socket, how], { stdio: ["ignore", "pipe", "inherit"] });
+      children.push(stopping);
+      let asked = 0;
+      const lines = createInterface({ input: stopping.stdout! });
+      await new Promise<void>((resolve) => lines.on("line", (l) => (l === "READY" ? resolve() : asked++)));
+      try {
+        const before = local.issued.length;
+        const direct = await viaAgent(socket);
+        expect({ how, code: direct.code, stderr: direct.stderr }).toEqual({ how, code: 0, stderr: "" });
+        expect(local.issued.map((s) => s.credentials.accessKeyId)).toContain(JSON.parse(direct.stdout).AccessKeyId);
+        expect(local.issued.length - before).toBe(1);
+        const message = how === "reset" ? "cannot talk to the agent at .*client-reset/agent\\.sock: ECONNRESET" : "the agent at .*client-reset/agent\\.sock sent an incomplete answer";
+        expectOneLine(await viaAgent(socket, ["--agent"]), 7, new RegExp(`^roles-anywhere-agent: ${message}\n$`));
+        expect(asked).toBe(2);
+      } finally {
+        stopping.kill("SIGKILL");
+        await once(stopping, "exit");
+        rmSync(socket, { force: true });
+      }
     }
   });
 

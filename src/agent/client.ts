@@ -89,6 +89,7 @@ export async function credentialsFromAgent(
       return undefined;
     }
     return fetchFromAgent(path, selector, debug).catch((error: unknown) => {
+      if (!required && error instanceof AgentGone) return void debug?.(`agent: nothing answered at ${path}: ${error.message}`);
       if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
       onUnsafe(error);
       return undefined;
@@ -125,6 +126,9 @@ function parseCredentials(body: string): Credentials {
   return usableCredentials(credentials, Date.now(), "the agent");
 }
 
+/** The agent's connection ended before a byte of its answer: a caller that may sign directly does. */
+class AgentGone extends AgentError {}
+
 function request(socket: Socket, socketPath: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -145,8 +149,10 @@ function request(socket: Socket, socketPath: string, path: string): Promise<{ st
       const above = `the agent at ${socketPath} sent an answer above ${MAX_ANSWER_BYTES / 1024} KiB; it was not read further`;
       if (size > MAX_ANSWER_BYTES) finish(() => reject(new AgentError("AGENT_UNAVAILABLE", above)));
     });
+    // Nothing of an answer yet: the agent stopped (a restart, with this request queued) or died, as if none listened.
+    const failure = (message: string) => new (chunks.length === 0 ? AgentGone : AgentError)("AGENT_UNAVAILABLE", message);
     socket.on("error", (error: NodeJS.ErrnoException) =>
-      finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`))),
+      finish(() => reject(failure(`cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`))),
     );
     socket.on("end", () =>
       finish(() => {
@@ -154,7 +160,7 @@ function request(socket: Socket, socketPath: string, path: string): Promise<{ st
         const headerEnd = text.indexOf("\r\n\r\n");
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
         if (headerEnd >= 0 && Number.isInteger(status)) resolve({ status, body: text.slice(headerEnd + 4) });
-        else reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} sent an incomplete answer`));
+        else reject(failure(`the agent at ${socketPath} sent an incomplete answer`));
       }),
     );
     // Not end(): a half-closed socket may be dropped before the (possibly slow) answer is written.

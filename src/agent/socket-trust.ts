@@ -15,7 +15,8 @@ import { checkSocketPathLength } from "./socket-path.js";
  */
 
 /** Connection errors that mean "no agent here" (the caller then signs directly). */
-const NO_AGENT: ReadonlySet<string> = new Set(["ENOENT", "ECONNREFUSED", "ENOTSOCK", "EACCES", "ENOTDIR", "ELOOP"]);
+// ECONNRESET: the agent stopped (a restart) while this connection waited to be accepted.
+const NO_AGENT: ReadonlySet<string> = new Set(["ENOENT", "ECONNREFUSED", "ENOTSOCK", "EACCES", "ENOTDIR", "ELOOP", "ECONNRESET"]);
 
 interface ConnectOptions {
   readonly uid?: number;

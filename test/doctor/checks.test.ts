@@ -205,6 +205,28 @@ describe("doctor's rows", () => {
     expect(stderr).toBe(`roles-anywhere-agent: ${flag} is empty (give a value, or leave the flag out for the default)\n`);
   });
 
+  it("checks the agent socket the config's agent listens on for this profile, as credential-process asks it", async () => {
+    // Before: "no agent socket at $XDG_RUNTIME_DIR/roles-anywhere-agent.sock" while the config's agent ran elsewhere.
+    const { main } = await import("../../src/cli/main.js");
+    const arns = {
+      "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
+      "profile-arn": "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
+      "role-arn": "arn:aws:iam::111122223333:role/device",
+    };
+    const socket = join(dir, "config-agent", "agent.sock");
+    const config = join(dir, "agent-socket-config.json");
+    const profile = { ...arns, "private-key": join(dir, "missing.pem"), endpoint: "http://127.0.0.1:9" };
+    writeFileSync(config, JSON.stringify({ profiles: { p: profile, q: profile }, agent: { socket, profiles: ["p"] } }), { mode: 0o600 });
+    const agentRow = async (name: string) => {
+      let stdout = "";
+      const io = { stdout: { write: (t: string | Uint8Array) => ((stdout += String(t)), true) }, stderr: { write: () => true }, env: { XDG_RUNTIME_DIR: dir } };
+      await main(["doctor", "--config", config, "--profile", name], io);
+      return stdout.split("\n").find((line) => line.includes("agent socket"));
+    };
+    expect(await agentRow("p")).toMatch(`no agent socket at ${socket}`);
+    expect(await agentRow("q")).toMatch(`no agent socket at ${join(dir, "roles-anywhere-agent.sock")}`);
+  }, 30_000);
+
   it("refuses a relative --agent-socket as credential-process and agent do (usage, one line)", async () => {
     // Before: "no agent socket at rel.sock" and exit 0, while the agent and its clients refuse that path.
     const { main } = await import("../../src/cli/main.js");

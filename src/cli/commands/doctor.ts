@@ -17,7 +17,7 @@ const command: CommandSpec = {
     { name: "profile", type: "string", refuseEmpty: true, description: "Check this profile of the config file (flags win)" },
     CONFIG_OPTION,
     { name: "trust-anchors", type: "string", refuseEmpty: true, description: "PEM bundle of the trust anchor's CA certificate(s): check the certificate chain against it" },
-    { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket to check (default: $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
+    { name: "agent-socket", type: "string", refuseEmpty: true, description: "Agent socket to check (default: the config's agent.socket when its agent serves --profile, else $XDG_RUNTIME_DIR/roles-anywhere-agent.sock)" },
     { name: "create-session", type: "boolean", description: "Also exchange the certificate for credentials (never printed); off by default" },
     CERTIFICATE_WARNING_OPTION,
   ],
@@ -29,12 +29,13 @@ const command: CommandSpec = {
     // A relative socket is refused as credential-process and agent refuse it ("no agent socket at rel.sock" said less).
     if (socket !== undefined) checkSocketPathName(socket);
     const width = 28;
+    let configSocket: string | undefined;
     const rows = await runChecks(
       {
-        ...(await settingsOf(args, io)),
+        ...(await settingsOf(args, io, (s) => (configSocket = s))),
         trustAnchors: stringArg(args, "trust-anchors"),
         // No default socket path (HOME unusable) is the agent socket's row, not the end of the checks.
-        agentSocket: socket ?? (await orError(() => defaultAgentSocketPath(io.env))),
+        agentSocket: socket ?? configSocket ?? (await orError(() => defaultAgentSocketPath(io.env))),
         createSession: boolArg(args, "create-session"),
         warningDays,
         env: io.env,
@@ -71,14 +72,16 @@ type SettingsPart = "configPath" | "signer" | "session" | "endpoint" | "endpoint
  * The validated settings (flags, or a config profile with the flags over it); when they cannot be built, the
  * error takes the settings' row and the key is still checked from the flags alone.
  */
-async function settingsOf(args: ParsedArgs, io: CliIo): Promise<Pick<DoctorInput, SettingsPart>> {
-  const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath, loadConfig }] = await Promise.all([import("../settings-args.js"), import("../../config/load-config.js")]);
+async function settingsOf(args: ParsedArgs, io: CliIo, onAgentSocket: (socket: string | undefined) => void): Promise<Pick<DoctorInput, SettingsPart>> {
+  const [{ settingsFromArgs, signerOptionsFromArgs }, { defaultConfigPath, loadConfig }, { configAgentSocket }] = await Promise.all([
+    import("../settings-args.js"), import("../../config/load-config.js"), import("../../agent/socket-path.js")]);
   const profile = stringArg(args, "profile");
   const path = stringArg(args, "config");
   // The file on its own first (owner, mode, syntax), so that its own row says what is wrong with it.
   const loaded = profile ? await orError(() => loadConfig(path, io.env)) : undefined;
   const configPath = loaded instanceof AgentError ? loaded : profile && (path ?? defaultConfigPath(io.env));
-  const settings = await orError(async () => (await settingsFromArgs(args, io, profile ? [profile] : []))[0]!);
+  // The config's agent.socket where its agent serves this profile: the socket credential-process asks.
+  const settings = await orError(async () => (await settingsFromArgs(args, io, profile ? [profile] : [], (c) => onAgentSocket(configAgentSocket(c, profile!))))[0]!);
   // The endpoint option named as the settings name it: the flag, or the profile's field when no flag is over it.
   const { FLAG_ORIGIN, profileOrigin } = await import("../../settings/credential-settings.js");
   const endpointFrom = loaded && !(loaded instanceof AgentError) && !args.explicit.has("endpoint")

@@ -160,10 +160,24 @@ export class SocketTransport implements TpmTransport {
     }
     const opts = this.#address.kind === "tcp" ? { host: this.#address.host, port: this.#address.port }
       : { path: checked ? checked.directory.entry(checked.name) : this.#address.path };
-    const socket = createConnection(opts);
-    const connected = once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
-    await connected.finally(() => checked?.directory.close()).catch(async (cause: NodeJS.ErrnoException) => {
+    let socket!: Socket;
+    const started = performance.now();
+    const connect = async (): Promise<void> => {
+      for (;;) {
+        socket = createConnection(opts);
+        try {
+          return void (await once(socket, "connect", { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) }));
+        } catch (error) {
+          // swtpm's queue on a UNIX socket is full (it serves one client at a time): wait, as the kernel does over TCP.
+          if ((error as NodeJS.ErrnoException).code !== "EAGAIN" || performance.now() - started >= this.#responseTimeoutMs) throw error;
+          socket.destroy();
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+    };
+    await connect().finally(() => checked?.directory.close()).catch(async (cause: NodeJS.ErrnoException) => {
       socket.destroy();
+      if (cause.code === "EAGAIN") throw this.#noAnswer();
       if (cause.name === "AbortError") throw new DeviceError("TPM_UNAVAILABLE", `timed out connecting to the TPM at ${this.description}`);
       // A path that is no socket at all refuses too: that is a wrong --tpm-device, not a simulator that is down.
       const path = this.#address.kind === "unix" && cause.code === "ECONNREFUSED" ? this.#address.path : undefined;
@@ -249,6 +263,11 @@ export class SocketTransport implements TpmTransport {
     pending?.reject(error);
   }
 
+  #noAnswer(): TpmConnectionLost {
+    const message = `no answer from the TPM at ${this.description} within ${Math.round(this.#responseTimeoutMs / 1000)} s`;
+    return new TpmConnectionLost("TPM_UNAVAILABLE", message, { hint: "swtpm serves one client at a time: is another program connected to it?" });
+  }
+
   async #exchange(command: Buffer): Promise<Buffer> {
     if (this.#closed) throw new DeviceError("TPM_UNAVAILABLE", `the TPM connection to ${this.description} was already closed`);
     const socket = await this.#connect();
@@ -258,11 +277,7 @@ export class SocketTransport implements TpmTransport {
     try {
       return await new Promise<Buffer>((resolve, reject) => {
         const within = (ms: number) => `${Math.round(ms / 1000)} s`;
-        timer = setTimeout(() => {
-          const message = `no answer from the TPM at ${this.description} within ${within(this.#responseTimeoutMs)}`;
-          const hint = "swtpm serves one client at a time: is another program connected to it?";
-          this.#fail(new TpmConnectionLost("TPM_UNAVAILABLE", message, { hint }));
-        }, this.#responseTimeoutMs);
+        timer = setTimeout(() => this.#fail(this.#noAnswer()), this.#responseTimeoutMs);
         const begun = () => {
           clearTimeout(timer);
           timer = setTimeout(() => {
