@@ -6,10 +6,19 @@ import { parseJson } from "../io/json.js";
 import { isPlainObject } from "../own-value.js";
 import { checkSocketPathName, defaultAgentSocketPath } from "./socket-path.js";
 
-/** A profile name, or the ARNs (and role session name) a profile of the agent must have. */
+/**
+ * A profile name, or the ARNs (and role session name) a profile of the agent must have, with the conditions its other
+ * settings must meet (request-conditions.ts; not imported here, which would weigh on the launcher's fast path).
+ */
 export type AgentSelector =
   | string
-  | { readonly trustAnchorArn: string; readonly profileArn: string; readonly roleArn: string; readonly roleSessionName?: string | undefined };
+  | {
+      readonly trustAnchorArn: string;
+      readonly profileArn: string;
+      readonly roleArn: string;
+      readonly roleSessionName?: string | undefined;
+      readonly conditions?: Readonly<Record<string, string>> | undefined;
+    };
 
 /** How long to wait for the answer, which may include one CreateSession. */
 const TIMEOUT_MS = 35_000;
@@ -25,7 +34,7 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  * starts as fast as Node can.
  */
 export async function fetchFromAgent(
-  socketPath: string, selector: AgentSelector, debug?: (line: string) => void,
+  socketPath: string, selector: AgentSelector, debug?: (line: string) => void, notServed?: (why: string) => void,
 ): Promise<Credentials | undefined> {
   const { connectToAgent } = await import("./socket-trust.js");
   const socket = await connectToAgent(socketPath);
@@ -34,13 +43,15 @@ export async function fetchFromAgent(
     return undefined;
   }
   const { status, body } = await request(socket, socketPath, pathFor(selector));
+  const doc = status === 200 ? undefined : parseJson(body);
+  const { Code, Message } = isPlainObject(doc) ? doc : {};
   if (status === 404) {
-    debug?.(`agent: the agent at ${socketPath} does not serve this role (HTTP 404)`);
+    const why = typeof Message === "string" && Message !== "" ? `: ${Message}` : "";
+    debug?.(`agent: the agent at ${socketPath} does not serve this role (HTTP 404${why})`);
+    if (why) notServed?.(`${socketPath}${why}`);
     return undefined;
   }
   if (status !== 200) {
-    const doc = parseJson(body);
-    const { Code, Message } = isPlainObject(doc) ? doc : {};
     const code = typeof Code === "string" && Code in ERROR_CODES ? (Code as ErrorCode) : "AGENT_UNAVAILABLE";
     throw new AgentError(code, `agent: ${Message || `the agent answered HTTP ${status}`}`);
   }
@@ -82,13 +93,14 @@ export async function credentialsFromAgent(
     if (required || error instanceof UsageError) throw error;
   }
   const asked: string[] = [];
+  const reasons: string[] = [];
   const ask = async (path: string) => {
     asked.push(path);
     if (!required && !existsSync(path)) {
       debug?.(`agent: no socket at ${path}`);
       return undefined;
     }
-    return fetchFromAgent(path, selector, debug).catch((error: unknown) => {
+    return fetchFromAgent(path, selector, debug, (why) => reasons.push(why)).catch((error: unknown) => {
       if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
       onUnsafe(error);
       return undefined;
@@ -98,7 +110,8 @@ export async function credentialsFromAgent(
   const other = credentials || named !== undefined ? undefined : await configSocket?.();
   if (other !== undefined && other !== socket) credentials = await ask(other);
   if (!credentials && required) {
-    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${asked.join(" or ")} serves this role`, {
+    const why = reasons.length > 0 ? ` (${reasons.join("; ")})` : "";
+    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${asked.join(" or ")} serves this role${why}`, {
       hint: "start it with 'roles-anywhere-agent agent', or drop --agent to sign directly",
     });
   }
@@ -109,6 +122,7 @@ function pathFor(selector: AgentSelector): string {
   if (typeof selector === "string") return `/v1/credentials/${encodeURIComponent(selector)}`;
   const q = new URLSearchParams({ "trust-anchor-arn": selector.trustAnchorArn, "profile-arn": selector.profileArn, "role-arn": selector.roleArn });
   if (selector.roleSessionName) q.set("role-session-name", selector.roleSessionName);
+  for (const [name, value] of Object.entries(selector.conditions ?? {})) q.set(name, value);
   return `/v1/credentials?${q.toString()}`;
 }
 

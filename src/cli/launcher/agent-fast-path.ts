@@ -4,11 +4,9 @@ import { escapeControls } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
 import { boolArg, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
-import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
+import { AGENT_BY_NAME_FLAGS, CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
 import { parseCommandArgs } from "../parse-args.js";
 import { reportError, wantsDebug } from "../report-error.js";
-
-const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket", "agent", "debug"]);
 
 /**
  * `credential-process --profile NAME [--agent] [--agent-socket PATH] [--config FILE]` answered by a running
@@ -53,7 +51,7 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   } catch {
     return undefined;
   }
-  if (args.positionals.length > 0 || [...args.explicit].some((name) => !FAST_PATH_FLAGS.has(name))) return undefined;
+  if (args.positionals.length > 0 || [...args.explicit].some((name) => !AGENT_BY_NAME_FLAGS.has(name))) return undefined;
   // --agent=false reads as "the agent if it runs", which the full CLI says more about (why a socket is not used).
   if (args.explicit.has("agent") && !boolArg(args, "agent")) return undefined;
   const profile = stringArg(args, "profile");
