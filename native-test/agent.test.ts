@@ -278,6 +278,46 @@ describe("credential-process (dist/cli.js) asking for something else than the ag
   });
 });
 
+describe("credential-process (dist/cli.js) and an agent that does not take the request (SIGSTOP)", () => {
+  it("signs directly after a short wait with one warning line (it waited 35 s, then failed)", async () => {
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = undefined;
+    const runDir = join(dir, "stopped-run");
+    mkdirSync(runDir, { mode: 0o700 });
+    const socket = join(runDir, "agent.sock");
+    const leaf = issueLeaf(ca, join(dir, "stopped"), { name: "stopped-device" });
+    const config = join(dir, "stopped.json");
+    const profile = { certificate: leaf.certPath, "private-key": leaf.keyPath, "trust-anchor-arn": ARNS.trustAnchorArn, "profile-arn": ARNS.profileArn, "role-arn": ARNS.roleArn, endpoint: proxy.url };
+    writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env["ROLES_ANYWHERE_AGENT_SOCKET"];
+    const cli = join(process.cwd(), "dist", "cli.js");
+    const agent = spawn(process.execPath, [cli, "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      const log: string[] = [];
+      const lines = createInterface({ input: agent.stderr! });
+      await new Promise<void>((resolveSeen, reject) => {
+        lines.on("line", (l) => (log.push(l), /agent listening on/.test(l) && resolveSeen()));
+        agent.once("exit", () => reject(new Error(`agent exited; log:\n${log.join("\n")}`)));
+      });
+      const cached = (await fetchFromAgent(socket, "gw"))!.accessKeyId;
+      agent.kill("SIGSTOP");
+      // The launcher's fast path (--profile alone), then the full CLI (a flag that shapes the request).
+      for (const extra of [[], ["--session-duration", "3600"]]) {
+        const before = proxy.forwarded;
+        const { stdout, stderr } = await run(process.execPath, [cli, "credential-process", "--config", config, "--profile", "gw", "--agent-socket", socket, ...extra], { env });
+        expect(JSON.parse(stdout).AccessKeyId).not.toBe(cached);
+        expect(proxy.forwarded - before).toBe(1);
+        expect(stderr).toBe(`roles-anywhere-agent: warning: the agent at ${socket} did not take the request within 10 s (a stopped process, or a socket unit whose service cannot start); signing directly instead\n`);
+      }
+    } finally {
+      agent.kill("SIGCONT");
+      agent.kill("SIGTERM");
+      if (agent.exitCode === null) await once(agent, "exit");
+    }
+  }, 120_000);
+});
+
 describe("agent as a process", () => {
   let cli: { cli: string; cleanup: () => void };
   let agent: ChildProcess | undefined;

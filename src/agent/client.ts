@@ -22,6 +22,15 @@ export type AgentSelector =
 
 /** How long to wait for the answer, which may include one CreateSession. */
 const TIMEOUT_MS = 35_000;
+/**
+ * How long an agent may take to read the request (its `100 Continue`, which Node's HTTP server sends as soon as
+ * it has read the headers) before a client that does not require it signs directly: a stopped agent, or a socket
+ * unit whose service cannot start, holds the connection in the socket's backlog and never answers. An agent
+ * that took the request (busy with a slow CreateSession) is waited for up to TIMEOUT_MS.
+ */
+export const TAKE_WITHIN_MS = 10_000;
+/** The errors of an agent that did not take the request within `takeWithinMs`: passed over, as an unsafe socket. */
+const notTaken = new WeakSet<AgentError>();
 /** Credentials and their headers take 2–4 KiB: more is not our agent (or a broken one), and is not kept. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -34,7 +43,10 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  * starts as fast as Node can.
  */
 export async function fetchFromAgent(
-  socketPath: string, selector: AgentSelector, debug?: (line: string) => void, notServed?: (why: string) => void,
+  socketPath: string,
+  selector: AgentSelector,
+  debug?: (line: string) => void,
+  { notServed, takeWithinMs }: { notServed?: (why: string) => void; takeWithinMs?: number | undefined } = {},
 ): Promise<Credentials | undefined> {
   const { connectToAgent } = await import("./socket-trust.js");
   const socket = await connectToAgent(socketPath);
@@ -42,7 +54,7 @@ export async function fetchFromAgent(
     debug?.(`agent: nothing answers at ${socketPath}`);
     return undefined;
   }
-  const { status, body } = await request(socket, socketPath, pathFor(selector));
+  const { status, body } = await request(socket, socketPath, pathFor(selector), takeWithinMs);
   const doc = status === 200 ? undefined : parseJson(body);
   const { Code, Message } = isPlainObject(doc) ? doc : {};
   if (status === 404) {
@@ -75,9 +87,9 @@ interface AgentAsk {
 
 /**
  * The running agent's cached credentials for `selector`, or undefined to sign directly. Neither a socket that is
- * not proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped; it goes to `onUnsafe`) nor the
- * lack of a default socket (HOME not absolute) stops signing directly; only a required agent makes them, or no
- * answer, an error.
+ * not proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped) nor an agent that does not take
+ * the request (stopped; both go to `onUnsafe`) nor the lack of a default socket (HOME not absolute) stops signing
+ * directly; only a required agent makes them, or no answer, an error.
  */
 export async function credentialsFromAgent(
   { socket: named, configSocket, required, env, debug }: AgentAsk,
@@ -100,8 +112,9 @@ export async function credentialsFromAgent(
       debug?.(`agent: no socket at ${path}`);
       return undefined;
     }
-    return fetchFromAgent(path, selector, debug, (why) => reasons.push(why)).catch((error: unknown) => {
-      if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
+    const options = { notServed: (why: string) => reasons.push(why), takeWithinMs: required ? undefined : TAKE_WITHIN_MS };
+    return fetchFromAgent(path, selector, debug, options).catch((error: unknown) => {
+      if (required || !isAgentError(error) || (error.code !== "SOCKET_UNSAFE" && !notTaken.has(error))) throw error;
       onUnsafe(error);
       return undefined;
     });
@@ -139,21 +152,29 @@ function parseCredentials(body: string): Credentials {
   return usableCredentials(credentials, Date.now(), "the agent");
 }
 
-function request(socket: Socket, socketPath: string, path: string): Promise<{ status: number; body: string }> {
+function request(socket: Socket, socketPath: string, path: string, takeWithinMs?: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     // Only the first outcome counts (a settled promise ignores the rest).
     const finish = (fn: () => void) => {
       clearTimeout(timer);
+      clearTimeout(takeTimer);
       socket.destroy();
       fn();
     };
-    const timer = setTimeout(
-      () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${TIMEOUT_MS / 1000} s`))),
-      TIMEOUT_MS,
-    );
+    const stalled = "(a stopped process, or a socket unit whose service cannot start)";
+    const timer = setTimeout(() => {
+      const what = size > 0 ? "took the request but did not answer" : `did not take the request ${stalled}`;
+      finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} ${what} within ${TIMEOUT_MS / 1000} s`)));
+    }, TIMEOUT_MS);
+    const takeTimer = takeWithinMs === undefined ? undefined : setTimeout(() => {
+      const error = new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not take the request within ${takeWithinMs / 1000} s ${stalled}`);
+      notTaken.add(error);
+      finish(() => reject(error));
+    }, takeWithinMs);
     socket.on("data", (chunk: Buffer) => {
+      clearTimeout(takeTimer);
       chunks.push(chunk);
       size += chunk.length;
       const above = `the agent at ${socketPath} sent an answer above ${MAX_ANSWER_BYTES / 1024} KiB; it was not read further`;
@@ -164,7 +185,8 @@ function request(socket: Socket, socketPath: string, path: string): Promise<{ st
     );
     socket.on("end", () =>
       finish(() => {
-        const text = Buffer.concat(chunks).toString("utf8");
+        // The `100 Continue` asked for comes first.
+        const text = Buffer.concat(chunks).toString("utf8").replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, "");
         const headerEnd = text.indexOf("\r\n\r\n");
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
         if (headerEnd >= 0 && Number.isInteger(status)) resolve({ status, body: text.slice(headerEnd + 4) });
@@ -172,6 +194,6 @@ function request(socket: Socket, socketPath: string, path: string): Promise<{ st
       }),
     );
     // Not end(): a half-closed socket may be dropped before the (possibly slow) answer is written.
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n`);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: agent\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
   });
 }

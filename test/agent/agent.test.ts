@@ -99,7 +99,7 @@ describe("agent over its UNIX socket", () => {
     expect((await fetchFromAgent(socketPath, { ...gateway, conditions: same }))?.sessionToken).toBe("tok");
     const reasons: string[] = [];
     for (const [name, value] of [["certificate", "/home/u/renewed.pem"], ["session-duration", "900"], ["endpoint", "http://127.0.0.1:1"]]) {
-      expect(await fetchFromAgent(socketPath, { ...gateway, conditions: { ...own, [name!]: value! } }, undefined, (why) => reasons.push(why))).toBeUndefined();
+      expect(await fetchFromAgent(socketPath, { ...gateway, conditions: { ...own, [name!]: value! } }, undefined, { notServed: (why) => reasons.push(why) })).toBeUndefined();
     }
     expect(reasons).toEqual([
       `${socketPath}: profile "gateway" has these ARNs but another certificate: "", not "/home/u/renewed.pem"`,
@@ -139,6 +139,31 @@ describe("agent over its UNIX socket", () => {
       });
     } finally {
       fake.close();
+    }
+  });
+
+  it("waits for an agent that took the request (a slow CreateSession); gives up early on one that did not take it", async () => {
+    // Before: a stopped agent (SIGSTOP, a socket unit whose service cannot start) held every client 35 s, then failed.
+    const [busyPath, stoppedPath] = [join(dir, "busy.sock"), join(dir, "stopped.sock")];
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const creds = { Version: 1, AccessKeyId: "ASIABUSY", SecretAccessKey: "s", SessionToken: "t", Expiration: "2099-01-01T00:00:00Z" };
+    const busy = createHttpServer((_req, res) => void released.then(() => res.end(JSON.stringify(creds))));
+    const stopped = createServer(() => {}); // connected, never read: what the socket's backlog does for a stopped agent
+    await Promise.all([[busy, busyPath], [stopped, stoppedPath]].map(([server, path]) =>
+      new Promise<void>((resolve) => (server as ReturnType<typeof createServer>).listen(path as string, resolve))));
+    try {
+      const took = fetchFromAgent(busyPath, "gateway", undefined, { takeWithinMs: 1_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2_000)); // past takeWithinMs: its 100 Continue came at once
+      release();
+      expect((await took)?.accessKeyId).toBe("ASIABUSY");
+      await expect(fetchFromAgent(stoppedPath, "gateway", undefined, { takeWithinMs: 1_000 })).rejects.toMatchObject({
+        code: "AGENT_UNAVAILABLE",
+        message: `the agent at ${stoppedPath} did not take the request within 1 s (a stopped process, or a socket unit whose service cannot start)`,
+      });
+    } finally {
+      busy.close();
+      stopped.close();
     }
   });
 
