@@ -1,3 +1,4 @@
+import { readFileSync, readlinkSync } from "node:fs";
 import { chmod, lstat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -88,6 +89,13 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
     const message = `the socket systemd passed (fd ${listen.fd}) is a TCP socket on ${tcp.address} port ${tcp.port}, not a UNIX socket`;
     throw new InputError("SOCKET_UNSAFE", message, { hint: "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock" });
   }
+  // An abstract socket (ListenStream=@name) has no file mode or directory: any local user can connect to it.
+  const abstract = "fd" in listen && !helper ? abstractSocketName(listen.fd) : undefined;
+  if ("fd" in listen && abstract) {
+    await closeServer(server);
+    const message = `the socket systemd passed (fd ${listen.fd}) is in the abstract namespace (${abstract}), where any local user can connect, and without the native helper (dist/native/) the agent cannot check who does`;
+    throw new InputError("SOCKET_UNSAFE", message, { hint: "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock" });
+  }
   return {
     address: "path" in listen ? listen.path : `fd:${listen.fd}`,
     close: async () => {
@@ -103,6 +111,18 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
       await closeServer(server);
     },
   };
+}
+
+/** `@name` when the UNIX socket at `fd` is an abstract one (Node's server.address() is null for a socket given by fd). */
+function abstractSocketName(fd: number): string | undefined {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    // /proc/net/unix: Num RefCount Protocol Flags Type St Inode Path
+    const fields = readFileSync("/proc/net/unix", "utf8").split("\n").map((line) => line.trim().split(/\s+/)).find((f) => f[6] === inode);
+    return fields?.[7]?.startsWith("@") ? fields[7] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function handle(sources: AgentSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
