@@ -9,7 +9,7 @@ import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { startLocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCredentialSource, type CredentialSource } from "../src/credentials/credential-source.js";
@@ -216,6 +216,106 @@ describe("credential-process (dist/cli.js) and an agent listening on the config'
       if (agent.exitCode === null) await once(agent, "exit");
     }
   });
+});
+
+describe("credential-process (dist/cli.js) asking for something else than the agent's profile", () => {
+  it("signs directly for another certificate, duration or endpoint (it got the agent's credentials); a matching Go-style line uses the agent", async () => {
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = undefined;
+    const runDir = join(dir, "conditions-run");
+    mkdirSync(runDir, { mode: 0o700 });
+    const socket = join(runDir, "agent.sock");
+    const served = issueLeaf(ca, join(dir, "conditions-served"), { name: "conditions-served" });
+    const renewed = issueLeaf(ca, join(dir, "conditions-renewed"), { name: "conditions-renewed" });
+    const config = join(dir, "conditions.json");
+    const arnFlags = ["--trust-anchor-arn", ARNS.trustAnchorArn, "--profile-arn", ARNS.profileArn, "--role-arn", ARNS.roleArn];
+    const profile = { certificate: served.certPath, "private-key": served.keyPath, "trust-anchor-arn": ARNS.trustAnchorArn, "profile-arn": ARNS.profileArn, "role-arn": ARNS.roleArn, endpoint: proxy.url };
+    writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env["ROLES_ANYWHERE_AGENT_SOCKET"];
+    const cli = join(process.cwd(), "dist", "cli.js");
+    const agent = spawn(process.execPath, [cli, "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      const log: string[] = [];
+      const lines = createInterface({ input: agent.stderr! });
+      await new Promise<void>((resolveSeen, reject) => {
+        lines.on("line", (l) => (log.push(l), /agent listening on/.test(l) && resolveSeen()));
+        agent.once("exit", () => reject(new Error(`agent exited; log:\n${log.join("\n")}`)));
+      });
+      const cached = (await fetchFromAgent(socket, "gw"))!.accessKeyId;
+      const credentialProcess = async (...flags: string[]) => {
+        const before = proxy.forwarded;
+        const { stdout } = await run(process.execPath, [cli, "credential-process", "--config", config, "--agent-socket", socket, ...flags], { env, cwd: dir });
+        return { accessKeyId: JSON.parse(stdout).AccessKeyId as string, createSessions: proxy.forwarded - before };
+      };
+      const renewedFlags = ["--certificate", renewed.certPath, "--private-key", renewed.keyPath];
+      const other = [
+        ["--profile", "gw", ...renewedFlags],
+        ["--profile", "gw", "--session-duration", "1800"],
+        ["--profile", "gw", "--endpoint", endpoint.url],
+        [...renewedFlags, ...arnFlags, "--endpoint", proxy.url],
+      ];
+      for (const flags of other) {
+        const answer = await credentialProcess(...flags);
+        expect({ flags, ...answer }).toMatchObject({ createSessions: flags.includes(endpoint.url) ? 0 : 1 });
+        expect({ flags, ...answer }).not.toMatchObject({ accessKeyId: cached });
+      }
+      // Go-style lines (relative paths, the duration and endpoint written out) that ask for what the agent serves.
+      const same = [
+        ["--certificate", served.certPath, "--private-key", served.keyPath, ...arnFlags, "--endpoint", proxy.url],
+        ["--certificate", relative(dir, served.certPath), "--private-key", relative(dir, served.keyPath), ...arnFlags, "--endpoint", `${proxy.url}/`, "--session-duration", "3600"],
+        ["--profile", "gw", "--certificate", served.certPath, "--agent"],
+      ];
+      for (const flags of same) expect({ flags, ...(await credentialProcess(...flags)) }).toEqual({ flags, accessKeyId: cached, createSessions: 0 });
+      // With --agent, the difference in one line.
+      const failed = await run(process.execPath, [cli, "credential-process", "--config", config, "--agent-socket", socket, "--agent", "--profile", "gw", ...renewedFlags], { env }).catch((e: { code: number; stderr: string }) => e);
+      expect(failed).toMatchObject({ code: 7 });
+      expect((failed as { stderr: string }).stderr).toContain(`has these ARNs but another certificate: ${JSON.stringify(served.certPath)}, not ${JSON.stringify(renewed.certPath)}`);
+    } finally {
+      agent.kill("SIGTERM");
+      if (agent.exitCode === null) await once(agent, "exit");
+    }
+  });
+});
+
+describe("credential-process (dist/cli.js) and an agent that does not take the request (SIGSTOP)", () => {
+  it("signs directly after a short wait with one warning line (it waited 35 s, then failed)", async () => {
+    await proxy.setMode("ok");
+    proxy.lifetimeMs = undefined;
+    const runDir = join(dir, "stopped-run");
+    mkdirSync(runDir, { mode: 0o700 });
+    const socket = join(runDir, "agent.sock");
+    const leaf = issueLeaf(ca, join(dir, "stopped"), { name: "stopped-device" });
+    const config = join(dir, "stopped.json");
+    const profile = { certificate: leaf.certPath, "private-key": leaf.keyPath, "trust-anchor-arn": ARNS.trustAnchorArn, "profile-arn": ARNS.profileArn, "role-arn": ARNS.roleArn, endpoint: proxy.url };
+    writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env["ROLES_ANYWHERE_AGENT_SOCKET"];
+    const cli = join(process.cwd(), "dist", "cli.js");
+    const agent = spawn(process.execPath, [cli, "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+    try {
+      const log: string[] = [];
+      const lines = createInterface({ input: agent.stderr! });
+      await new Promise<void>((resolveSeen, reject) => {
+        lines.on("line", (l) => (log.push(l), /agent listening on/.test(l) && resolveSeen()));
+        agent.once("exit", () => reject(new Error(`agent exited; log:\n${log.join("\n")}`)));
+      });
+      const cached = (await fetchFromAgent(socket, "gw"))!.accessKeyId;
+      agent.kill("SIGSTOP");
+      // The launcher's fast path (--profile alone), then the full CLI (a flag that shapes the request).
+      for (const extra of [[], ["--session-duration", "3600"]]) {
+        const before = proxy.forwarded;
+        const { stdout, stderr } = await run(process.execPath, [cli, "credential-process", "--config", config, "--profile", "gw", "--agent-socket", socket, ...extra], { env });
+        expect(JSON.parse(stdout).AccessKeyId).not.toBe(cached);
+        expect(proxy.forwarded - before).toBe(1);
+        expect(stderr).toBe(`roles-anywhere-agent: warning: the agent at ${socket} did not take the request within 10 s (a stopped process, or a socket unit whose service cannot start); signing directly instead\n`);
+      }
+    } finally {
+      agent.kill("SIGCONT");
+      agent.kill("SIGTERM");
+      if (agent.exitCode === null) await once(agent, "exit");
+    }
+  }, 120_000);
 });
 
 describe("agent as a process", () => {

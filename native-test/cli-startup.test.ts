@@ -211,8 +211,9 @@ describe("dist/ start-up", () => {
     expect(notServed.code).toBe(1);
     expect(notServed.stderr).toMatch(/^roles-anywhere-agent: the installation is incomplete: cannot read .*credential-process\.cjs \(ENOENT\); reinstall roles-anywhere-agent\n$/);
 
-    // The full CLI (--region is not a flag the launcher takes) gives the same cached credentials.
-    const full = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--profile", "gw", "--agent-socket", socket, "--agent", "--region", "us-east-1"]);
+    // The full CLI (--region is not a flag the launcher takes) gives the same cached credentials: it reads the profile
+    // to ask the agent for what the line asks (the same region here), no longer for the profile by name.
+    const full = await run(process.execPath, [join(DIST, "cli.js"), "credential-process", "--config", config, "--profile", "gw", "--agent-socket", socket, "--agent", "--region", "us-east-1"]);
     expect(JSON.parse(full.stdout).AccessKeyId).toBe(fromAgent.AccessKeyId);
   });
 

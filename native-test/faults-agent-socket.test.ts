@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
 import { untilLogLine } from "./helpers/log-lines.js";
+import { distCopy } from "./helpers/local-trust.js";
 
 const CLI = join(process.cwd(), "dist", "cli.js");
 const NOBODY = 65534;
@@ -189,6 +190,28 @@ describe("agent under socket activation", () => {
       `roles-anywhere-agent: the socket systemd passed (fd 3) is a TCP socket on 127.0.0.1 port ${port}, not a UNIX socket (the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock)`,
     ]);
     expect(log.join("\n")).not.toMatch(/internal error|\n\s+at /);
+    expect(local.issued.length - before).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("agent under socket activation, without the native helper", () => {
+  it("refuses an abstract socket passed as fd 3 (ListenStream=@name): one line, exit 3, nobody served", async () => {
+    // Before: served; an abstract socket has no file mode or directory, and only peer credentials could keep others out.
+    const cli = distCopy(process.cwd(), join(dir, "without-native"), { withoutNativeHelper: true });
+    const name = `raa-abstract-${process.pid}-${Date.now()}`;
+    const before = local.issued.length;
+    const agent = spawn("systemd-socket-activate", ["-l", `@${name}`, process.execPath, cli, "agent", "--config", config], { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(agent);
+    const log = await untilLogLine(agent, /Listening on/);
+    const exited = once(agent, "exit");
+    const peer = await asNobody("curl", ["-s", "-m", "10", "--abstract-unix-socket", name, "http://agent/v1/credentials/sock"]);
+    expect(peer.stdout).not.toMatch(/AccessKeyId/);
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(3);
+    const dumpable = "roles-anywhere-agent: warning: the process stays dumpable"; // said by any daemon without the helper
+    expect(log.filter((l) => l.startsWith("roles-anywhere-agent: ") && !l.startsWith(dumpable))).toEqual([
+      `roles-anywhere-agent: the socket systemd passed (fd 3) is in the abstract namespace (@${name}), where any local user can connect, and without the native helper (dist/native/) the agent cannot check who does (the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock)`,
+    ]);
     expect(local.issued.length - before).toBeLessThanOrEqual(1);
   });
 });

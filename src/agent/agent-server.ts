@@ -1,3 +1,4 @@
+import { readFileSync, readlinkSync } from "node:fs";
 import { chmod, lstat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -9,7 +10,9 @@ import { percentDecoded } from "../rolesanywhere/proxy.js";
 import { AgentError, InputError } from "../errors.js";
 import { closeServer, listenOn } from "../io/listen-tcp.js";
 import { isTrustedPeerUid, loadNativeHelper, peerOf } from "../os/native-helper.js";
+import type { CredentialSettings } from "../settings/credential-settings.js";
 import { VERSION } from "../version.js";
+import { CONDITION_NAMES, requestConditions, type RequestConditions } from "./request-conditions.js";
 
 type AgentSources = Pick<SourceRegistry, "get" | "all">;
 
@@ -20,7 +23,7 @@ export interface RunningAgentServer {
 }
 
 const CREDENTIALS_PATH = "/v1/credentials";
-const SELECTOR_PARAMS = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name"];
+const SELECTOR_PARAMS: readonly string[] = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name", ...CONDITION_NAMES];
 
 export type AgentListen = { readonly path: string } | { readonly fd: number };
 
@@ -28,8 +31,9 @@ export type AgentListen = { readonly path: string } | { readonly fd: number };
  * The agent's HTTP/1.1 API on its UNIX socket (plain HTTP so that `curl --unix-socket` is a client):
  * - `GET /v1/credentials/<profile>`: the credential_process JSON (200), an error document
  *   `{"Code","Message"}` with 503 when the profile has no usable credentials, 404 for an unknown profile;
- * - `GET /v1/credentials?trust-anchor-arn=…&profile-arn=…&role-arn=…[&role-session-name=…]`: the same, for
- *   the profile whose ARNs (and session name) match exactly;
+ * - `GET /v1/credentials?trust-anchor-arn=…&profile-arn=…&role-arn=…[&role-session-name=…][&certificate=…&…]`: the
+ *   same, for the profile whose ARNs (and session name) match exactly and whose settings meet each condition given
+ *   (request-conditions.ts);
  * - `GET /v1/status`: the version it runs; per profile, the cache state, expiry and until when handed out (never a
  *   credential).
  *
@@ -85,6 +89,13 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
     const message = `the socket systemd passed (fd ${listen.fd}) is a TCP socket on ${tcp.address} port ${tcp.port}, not a UNIX socket`;
     throw new InputError("SOCKET_UNSAFE", message, { hint: "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock" });
   }
+  // An abstract socket (ListenStream=@name) has no file mode or directory: any local user can connect to it.
+  const abstract = "fd" in listen && !helper ? abstractSocketName(listen.fd) : undefined;
+  if ("fd" in listen && abstract) {
+    await closeServer(server);
+    const message = `the socket systemd passed (fd ${listen.fd}) is in the abstract namespace (${abstract}), where any local user can connect, and without the native helper (dist/native/) the agent cannot check who does`;
+    throw new InputError("SOCKET_UNSAFE", message, { hint: "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock" });
+  }
   return {
     address: "path" in listen ? listen.path : `fd:${listen.fd}`,
     close: async () => {
@@ -100,6 +111,18 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
       await closeServer(server);
     },
   };
+}
+
+/** `@name` when the UNIX socket at `fd` is an abstract one (Node's server.address() is null for a socket given by fd). */
+function abstractSocketName(fd: number): string | undefined {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    // /proc/net/unix: Num RefCount Protocol Flags Type St Inode Path
+    const fields = readFileSync("/proc/net/unix", "utf8").split("\n").map((line) => line.trim().split(/\s+/)).find((f) => f[6] === inode);
+    return fields?.[7]?.startsWith("@") ? fields[7] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function handle(sources: AgentSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -128,11 +151,21 @@ async function handle(sources: AgentSources, req: IncomingMessage, res: ServerRe
     }
     // Exact ARNs, and the same role session name (or none on both sides), since it shows in CloudTrail.
     const sessionName = q.get("role-session-name") || undefined;
-    source = sources.all().find(({ settings: { session: s } }) => {
+    const sameArns = sources.all().filter(({ settings: { session: s } }) => {
       const arns = s.trustAnchorArn === trustAnchorArn && s.profileArn === profileArn && s.roleArn === roleArn;
       return arns && (s.roleSessionName ?? undefined) === sessionName;
     });
-    if (!source) return send(res, 404, { Code: "NoMatchingProfile", Message: "no profile of the agent has these ARNs" });
+    // The client's conditions against the profile's own: another certificate, duration or endpoint is another answer.
+    const unmet = (s: CredentialSource) => CONDITION_NAMES.find((n) => q.has(n) && conditionsOf(s.settings)?.[n] !== q.get(n));
+    source = sameArns.find((s) => unmet(s) === undefined);
+    if (!source) {
+      const [first] = sameArns;
+      const name = first && unmet(first);
+      const message = first && name
+        ? `profile ${JSON.stringify(first.name)} has these ARNs but another ${name}: ${JSON.stringify(conditionsOf(first.settings)?.[name] ?? "(not comparable)")}, not ${JSON.stringify(q.get(name))}`
+        : "no profile of the agent has these ARNs";
+      return send(res, 404, { Code: "NoMatchingProfile", Message: message });
+    }
   } else {
     return send(res, 404, { Code: "NotFound", Message: "unknown path" });
   }
@@ -142,6 +175,21 @@ async function handle(sources: AgentSources, req: IncomingMessage, res: ServerRe
     const agentError = error instanceof AgentError ? error : new AgentError("INTERNAL", "internal error");
     send(res, 503, { Code: agentError.code, Message: `${source.name}: ${agentError.toOneLine()}` });
   }
+}
+
+const conditionsCache = new WeakMap<CredentialSettings, RequestConditions | undefined>();
+
+function conditionsOf(settings: CredentialSettings): RequestConditions | undefined {
+  if (!conditionsCache.has(settings)) {
+    let conditions: RequestConditions | undefined;
+    try {
+      conditions = requestConditions(settings);
+    } catch {
+      conditions = undefined; // a profile whose endpoint cannot be resolved meets no condition
+    }
+    conditionsCache.set(settings, conditions);
+  }
+  return conditionsCache.get(settings);
 }
 
 function statusOf(source: CredentialSource) {

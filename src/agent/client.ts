@@ -6,13 +6,31 @@ import { parseJson } from "../io/json.js";
 import { isPlainObject } from "../own-value.js";
 import { checkSocketPathName, defaultAgentSocketPath } from "./socket-path.js";
 
-/** A profile name, or the ARNs (and role session name) a profile of the agent must have. */
+/**
+ * A profile name, or the ARNs (and role session name) a profile of the agent must have, with the conditions its other
+ * settings must meet (request-conditions.ts; not imported here, which would weigh on the launcher's fast path).
+ */
 export type AgentSelector =
   | string
-  | { readonly trustAnchorArn: string; readonly profileArn: string; readonly roleArn: string; readonly roleSessionName?: string | undefined };
+  | {
+      readonly trustAnchorArn: string;
+      readonly profileArn: string;
+      readonly roleArn: string;
+      readonly roleSessionName?: string | undefined;
+      readonly conditions?: Readonly<Record<string, string>> | undefined;
+    };
 
 /** How long to wait for the answer, which may include one CreateSession. */
 const TIMEOUT_MS = 35_000;
+/**
+ * How long an agent may take to read the request (its `100 Continue`, which Node's HTTP server sends as soon as
+ * it has read the headers) before a client that does not require it signs directly: a stopped agent, or a socket
+ * unit whose service cannot start, holds the connection in the socket's backlog and never answers. An agent
+ * that took the request (busy with a slow CreateSession) is waited for up to TIMEOUT_MS.
+ */
+export const TAKE_WITHIN_MS = 10_000;
+/** The errors of an agent that did not take the request within `takeWithinMs`: passed over, as an unsafe socket. */
+const notTaken = new WeakSet<AgentError>();
 /** Credentials and their headers take 2–4 KiB: more is not our agent (or a broken one), and is not kept. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -25,7 +43,10 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  * starts as fast as Node can.
  */
 export async function fetchFromAgent(
-  socketPath: string, selector: AgentSelector, debug?: (line: string) => void,
+  socketPath: string,
+  selector: AgentSelector,
+  debug?: (line: string) => void,
+  { notServed, takeWithinMs }: { notServed?: (why: string) => void; takeWithinMs?: number | undefined } = {},
 ): Promise<Credentials | undefined> {
   const { connectToAgent } = await import("./socket-trust.js");
   const socket = await connectToAgent(socketPath);
@@ -33,14 +54,16 @@ export async function fetchFromAgent(
     debug?.(`agent: nothing answers at ${socketPath}`);
     return undefined;
   }
-  const { status, body } = await request(socket, socketPath, pathFor(selector));
+  const { status, body } = await request(socket, socketPath, pathFor(selector), takeWithinMs);
+  const doc = status === 200 ? undefined : parseJson(body);
+  const { Code, Message } = isPlainObject(doc) ? doc : {};
   if (status === 404) {
-    debug?.(`agent: the agent at ${socketPath} does not serve this role (HTTP 404)`);
+    const why = typeof Message === "string" && Message !== "" ? `: ${Message}` : "";
+    debug?.(`agent: the agent at ${socketPath} does not serve this role (HTTP 404${why})`);
+    if (why) notServed?.(`${socketPath}${why}`);
     return undefined;
   }
   if (status !== 200) {
-    const doc = parseJson(body);
-    const { Code, Message } = isPlainObject(doc) ? doc : {};
     const code = typeof Code === "string" && Code in ERROR_CODES ? (Code as ErrorCode) : "AGENT_UNAVAILABLE";
     throw new AgentError(code, `agent: ${Message || `the agent answered HTTP ${status}`}`);
   }
@@ -64,9 +87,9 @@ interface AgentAsk {
 
 /**
  * The running agent's cached credentials for `selector`, or undefined to sign directly. Neither a socket that is
- * not proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped; it goes to `onUnsafe`) nor the
- * lack of a default socket (HOME not absolute) stops signing directly; only a required agent makes them, or no
- * answer, an error.
+ * not proved to be served by this user (SOCKET_UNSAFE: squatted, planted, swapped) nor an agent that does not take
+ * the request (stopped; both go to `onUnsafe`) nor the lack of a default socket (HOME not absolute) stops signing
+ * directly; only a required agent makes them, or no answer, an error.
  */
 export async function credentialsFromAgent(
   { socket: named, configSocket, required, env, debug }: AgentAsk,
@@ -82,15 +105,17 @@ export async function credentialsFromAgent(
     if (required || error instanceof UsageError) throw error;
   }
   const asked: string[] = [];
+  const reasons: string[] = [];
   const ask = async (path: string) => {
     asked.push(path);
     if (!required && !existsSync(path)) {
       debug?.(`agent: no socket at ${path}`);
       return undefined;
     }
-    return fetchFromAgent(path, selector, debug).catch((error: unknown) => {
+    const options = { notServed: (why: string) => reasons.push(why), takeWithinMs: required ? undefined : TAKE_WITHIN_MS };
+    return fetchFromAgent(path, selector, debug, options).catch((error: unknown) => {
       if (!required && error instanceof AgentGone) return void debug?.(`agent: nothing answered at ${path}: ${error.message}`);
-      if (required || !isAgentError(error) || error.code !== "SOCKET_UNSAFE") throw error;
+      if (required || !isAgentError(error) || (error.code !== "SOCKET_UNSAFE" && !notTaken.has(error))) throw error;
       onUnsafe(error);
       return undefined;
     });
@@ -99,7 +124,8 @@ export async function credentialsFromAgent(
   const other = credentials || named !== undefined ? undefined : await configSocket?.();
   if (other !== undefined && other !== socket) credentials = await ask(other);
   if (!credentials && required) {
-    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${asked.join(" or ")} serves this role`, {
+    const why = reasons.length > 0 ? ` (${reasons.join("; ")})` : "";
+    throw new InputError("AGENT_UNAVAILABLE", `no agent at ${asked.join(" or ")} serves this role${why}`, {
       hint: "start it with 'roles-anywhere-agent agent', or drop --agent to sign directly",
     });
   }
@@ -110,6 +136,7 @@ function pathFor(selector: AgentSelector): string {
   if (typeof selector === "string") return `/v1/credentials/${encodeURIComponent(selector)}`;
   const q = new URLSearchParams({ "trust-anchor-arn": selector.trustAnchorArn, "profile-arn": selector.profileArn, "role-arn": selector.roleArn });
   if (selector.roleSessionName) q.set("role-session-name", selector.roleSessionName);
+  for (const [name, value] of Object.entries(selector.conditions ?? {})) q.set(name, value);
   return `/v1/credentials?${q.toString()}`;
 }
 
@@ -129,21 +156,29 @@ function parseCredentials(body: string): Credentials {
 /** The agent's connection ended before a byte of its answer: a caller that may sign directly does. */
 class AgentGone extends AgentError {}
 
-function request(socket: Socket, socketPath: string, path: string): Promise<{ status: number; body: string }> {
+function request(socket: Socket, socketPath: string, path: string, takeWithinMs?: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     // Only the first outcome counts (a settled promise ignores the rest).
     const finish = (fn: () => void) => {
       clearTimeout(timer);
+      clearTimeout(takeTimer);
       socket.destroy();
       fn();
     };
-    const timer = setTimeout(
-      () => finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not answer within ${TIMEOUT_MS / 1000} s`))),
-      TIMEOUT_MS,
-    );
+    const stalled = "(a stopped process, or a socket unit whose service cannot start)";
+    const timer = setTimeout(() => {
+      const what = size > 0 ? "took the request but did not answer" : `did not take the request ${stalled}`;
+      finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} ${what} within ${TIMEOUT_MS / 1000} s`)));
+    }, TIMEOUT_MS);
+    const takeTimer = takeWithinMs === undefined ? undefined : setTimeout(() => {
+      const error = new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not take the request within ${takeWithinMs / 1000} s ${stalled}`);
+      notTaken.add(error);
+      finish(() => reject(error));
+    }, takeWithinMs);
     socket.on("data", (chunk: Buffer) => {
+      clearTimeout(takeTimer);
       chunks.push(chunk);
       size += chunk.length;
       const above = `the agent at ${socketPath} sent an answer above ${MAX_ANSWER_BYTES / 1024} KiB; it was not read further`;
@@ -156,7 +191,8 @@ function request(socket: Socket, socketPath: string, path: string): Promise<{ st
     );
     socket.on("end", () =>
       finish(() => {
-        const text = Buffer.concat(chunks).toString("utf8");
+        // The `100 Continue` asked for comes first.
+        const text = Buffer.concat(chunks).toString("utf8").replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, "");
         const headerEnd = text.indexOf("\r\n\r\n");
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
         if (headerEnd >= 0 && Number.isInteger(status)) resolve({ status, body: text.slice(headerEnd + 4) });
@@ -164,6 +200,6 @@ function request(socket: Socket, socketPath: string, path: string): Promise<{ st
       }),
     );
     // Not end(): a half-closed socket may be dropped before the (possibly slow) answer is written.
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n`);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: agent\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
   });
 }

@@ -1,6 +1,7 @@
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { AgentError, InputError } from "../errors.js";
-import { checkNotWritable, checkOwner, UntrustedPathError, walkToEntry } from "../io/trusted-path.js";
+import { checkNotWritable, checkOwner, O_PATH, UntrustedPathError, walkToEntry } from "../io/trusted-path.js";
 import { isTrustedPeerUid, loadNativeHelper, peerOf, type NativeHelper, type NativeHelperLoad } from "../os/native-helper.js";
 import { checkSocketPathLength } from "./socket-path.js";
 
@@ -10,7 +11,7 @@ import { checkSocketPathLength } from "./socket-path.js";
  * - with the native helper: the connected peer's uid (SO_PEERCRED) must be this user's or root's;
  * - without it: the path is walked by file descriptor (src/io/trusted-path.ts; the socket's own directory may not
  *   be writable by others even with the sticky bit), the socket belongs to the user (or root), and the connection
- *   goes through the checked directory (/proc/self/fd/N/name), so the socket cannot be swapped in between.
+ *   goes through an O_PATH descriptor of the checked socket (/proc/self/fd/N), so it cannot be swapped in between.
  * The agent applies the same peer rule to its clients (agent-server.ts).
  */
 
@@ -70,8 +71,16 @@ async function connectThroughCheckedPath(socketPath: string, uid: number): Promi
     } catch (error) {
       throw error instanceof UntrustedPathError ? unsafe(socketPath, error.reason) : error;
     }
-    // Through the directory just checked, not by name: what is connected to is what was checked.
-    return await connect(entry.directory.entry(entry.name), socketPath);
+    // Through a descriptor of the socket just checked, not by name: what is connected to is what was checked. Not
+    // through /proc/self/fd/N/name either, which exceeds sun_path's 108 bytes for a name that fits by itself.
+    const fd = openSync(entry.directory.entry(entry.name), O_PATH | constants.O_NOFOLLOW);
+    try {
+      const now = fstatSync(fd);
+      if (now.ino !== entry.stats.ino || now.dev !== entry.stats.dev) return undefined; // replaced meanwhile
+      return await connect(`/proc/self/fd/${fd}`, socketPath);
+    } finally {
+      closeSync(fd);
+    }
   } finally {
     entry.directory.close();
   }

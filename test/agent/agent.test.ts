@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
 import { fetchFromAgent } from "../../src/agent/client.js";
+import { requestConditions } from "../../src/agent/request-conditions.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
 import { holdSighup, runDaemon, runUntilStopped } from "../../src/daemon/signals.js";
@@ -26,7 +27,7 @@ const makeDeadSocket = (path: string) => run("python3", ["-c", "import socket, s
 const TA = "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t";
 const PA = "arn:aws:rolesanywhere:eu-west-1:1:profile/p";
 const settings = (role: string, roleSessionName?: string): CredentialSettings => ({
-  signer: { privateKey: "pkcs11:token=t" },
+  signer: { privateKey: "pkcs11:token=t;object=k" },
   session: {
     trustAnchorArn: TA as TrustAnchorArn,
     profileArn: PA as ProfileArn,
@@ -88,6 +89,25 @@ describe("agent over its UNIX socket", () => {
     expect(after - before).toBe(1);
   });
 
+  it("serves a request by ARNs only from a profile meeting each condition, compared normalised; names the first difference", async () => {
+    const gateway = { trustAnchorArn: TA, profileArn: PA, roleArn: "arn:aws:iam::1:role/Gateway", roleSessionName: "gw-1" };
+    const own = requestConditions(settings("Gateway", "gw-1"))!;
+    expect(own).toMatchObject({ certificate: "", "private-key": "pkcs11:object=k;token=t", "session-duration": "3600", region: "eu-west-1" });
+    expect((await fetchFromAgent(socketPath, { ...gateway, conditions: own }))?.sessionToken).toBe("tok");
+    // The same key written another way (attributes in another order, a percent-escape) is the same key.
+    const same = requestConditions({ ...settings("Gateway", "gw-1"), signer: { privateKey: "pkcs11:object=%6b;token=t" } })!;
+    expect((await fetchFromAgent(socketPath, { ...gateway, conditions: same }))?.sessionToken).toBe("tok");
+    const reasons: string[] = [];
+    for (const [name, value] of [["certificate", "/home/u/renewed.pem"], ["session-duration", "900"], ["endpoint", "http://127.0.0.1:1"]]) {
+      expect(await fetchFromAgent(socketPath, { ...gateway, conditions: { ...own, [name!]: value! } }, undefined, { notServed: (why) => reasons.push(why) })).toBeUndefined();
+    }
+    expect(reasons).toEqual([
+      `${socketPath}: profile "gateway" has these ARNs but another certificate: "", not "/home/u/renewed.pem"`,
+      `${socketPath}: profile "gateway" has these ARNs but another session-duration: "3600", not "900"`,
+      `${socketPath}: profile "gateway" has these ARNs but another endpoint: "https://rolesanywhere.eu-west-1.amazonaws.com", not "http://127.0.0.1:1"`,
+    ]);
+  });
+
   it("creates the socket with mode 0600", () => {
     expect(statSync(socketPath).mode & 0o777).toBe(0o600);
   });
@@ -119,6 +139,31 @@ describe("agent over its UNIX socket", () => {
       });
     } finally {
       fake.close();
+    }
+  });
+
+  it("waits for an agent that took the request (a slow CreateSession); gives up early on one that did not take it", async () => {
+    // Before: a stopped agent (SIGSTOP, a socket unit whose service cannot start) held every client 35 s, then failed.
+    const [busyPath, stoppedPath] = [join(dir, "busy.sock"), join(dir, "stopped.sock")];
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const creds = { Version: 1, AccessKeyId: "ASIABUSY", SecretAccessKey: "s", SessionToken: "t", Expiration: "2099-01-01T00:00:00Z" };
+    const busy = createHttpServer((_req, res) => void released.then(() => res.end(JSON.stringify(creds))));
+    const stopped = createServer(() => {}); // connected, never read: what the socket's backlog does for a stopped agent
+    await Promise.all([[busy, busyPath], [stopped, stoppedPath]].map(([server, path]) =>
+      new Promise<void>((resolve) => (server as ReturnType<typeof createServer>).listen(path as string, resolve))));
+    try {
+      const took = fetchFromAgent(busyPath, "gateway", undefined, { takeWithinMs: 1_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2_000)); // past takeWithinMs: its 100 Continue came at once
+      release();
+      expect((await took)?.accessKeyId).toBe("ASIABUSY");
+      await expect(fetchFromAgent(stoppedPath, "gateway", undefined, { takeWithinMs: 1_000 })).rejects.toMatchObject({
+        code: "AGENT_UNAVAILABLE",
+        message: `the agent at ${stoppedPath} did not take the request within 1 s (a stopped process, or a socket unit whose service cannot start)`,
+      });
+    } finally {
+      busy.close();
+      stopped.close();
     }
   });
 
@@ -278,12 +323,12 @@ describe("agent over its UNIX socket", () => {
       socket.on("data", (chunk) => (out += chunk)).on("end", () => resolve(out)).on("error", reject);
     });
     const arns = `trust-anchor-arn=${TA}&profile-arn=${PA}&role-arn=arn:aws:iam::1:role/Gateway&role-session-name=gw-1`;
-    for (const target of [`/v1/credentials/gateway?session-duration=900`, `/v1/credentials?${arns}&session-duration=900`]) {
+    for (const target of [`/v1/credentials/gateway?session-duration=900`, `/v1/credentials?${arns}&source-identity=x`]) {
       const [head, text] = (await ask(target)).split("\r\n\r\n");
       expect(head!.split("\r\n")[0], target).toBe("HTTP/1.1 404 Not Found");
       expect(JSON.parse(text!)).toEqual({
         Code: "NoMatchingProfile",
-        Message: 'this agent does not know the request\'s "session-duration": it cannot tell whether a profile meets it',
+        Message: `this agent does not know the request's ${JSON.stringify(target.endsWith("x") ? "source-identity" : "session-duration")}: it cannot tell whether a profile meets it`,
       });
     }
     expect((await ask(`/v1/credentials?${arns}`)).split("\r\n")[0]).toBe("HTTP/1.1 200 OK");

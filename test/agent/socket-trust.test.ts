@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, lchownSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +45,19 @@ describe("connectToAgent without the native helper (directory walk)", () => {
     expect(await connectToAgent(join(dir, "nowhere", "agent.sock"), WALK)).toBeUndefined();
     writeFileSync(join(dir, "ok", "file"), "");
     expect(await connectToAgent(join(dir, "ok", "file"), WALK)).toBeUndefined();
+  });
+
+  it("connects to a 107-byte path whose name alone is long (through /proc/self/fd/N/name it was 111 bytes: no agent)", async () => {
+    const short = mkdtempSync("/tmp/r"); // a short directory leaves the name most of the 107 bytes
+    try {
+      chmodSync(short, 0o700);
+      const path = join(short, `${"a".repeat(107 - short.length - 1 - 5)}.sock`);
+      expect(Buffer.byteLength(path)).toBe(107);
+      await socketAt(path);
+      expect(await greeting(await connectToAgent(path, WALK))).toBe("hello");
+    } finally {
+      rmSync(short, { recursive: true, force: true });
+    }
   });
 
   it("a path through a file, or a symbolic link loop, means no agent (signs directly), not an error", async () => {

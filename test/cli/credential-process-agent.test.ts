@@ -60,7 +60,7 @@ describe("credential-process with a running agent", () => {
 
   it("asks by ARNs, never for the profile's own role, when a flag changes the role or its session name", async () => {
     const other = "arn:aws:iam::111122223333:role/Other";
-    const query = (role: string, extra = "") => `/v1/credentials?trust-anchor-arn=${encodeURIComponent(TA)}&profile-arn=${encodeURIComponent(PA)}&role-arn=${encodeURIComponent(role)}${extra}`;
+    const query = (role: string, extra = "") => `/v1/credentials?trust-anchor-arn=${encodeURIComponent(TA)}&profile-arn=${encodeURIComponent(PA)}&role-arn=${encodeURIComponent(role)}${extra}${conditions()}`;
     expect(await credentialProcess("--role-arn", other)).toEqual([0, "", query(other)]);
     expect(await credentialProcess("--role-session-name", "audit")).toEqual([0, "", query("arn:aws:iam::111122223333:role/Profile", "&role-session-name=audit")]);
     const otherPa = PA.replace("0001", "0002");
@@ -69,6 +69,35 @@ describe("credential-process with a running agent", () => {
     expect((await credentialProcess("--trust-anchor-arn", otherTa))[2]).toContain(`trust-anchor-arn=${encodeURIComponent(otherTa)}`);
   });
 });
+
+describe("credential-process --profile with a flag that shapes the request", () => {
+  it("asks by ARNs with the certificate, key, duration and endpoint it would use, never for the profile by name", async () => {
+    // Before: any flag but an ARN or session name still asked for the profile by name, and got the agent's credentials
+    // (its certificate, duration, endpoint) for a renewed certificate or another duration.
+    const role = encodeURIComponent("arn:aws:iam::111122223333:role/Profile");
+    const arns = `/v1/credentials?trust-anchor-arn=${encodeURIComponent(TA)}&profile-arn=${encodeURIComponent(PA)}&role-arn=${role}`;
+    expect(await credentialProcess("--certificate", join(dir, "renewed.pem"))).toEqual([0, "", `${arns}${conditions({ certificate: join(dir, "renewed.pem") })}`]);
+    expect(await credentialProcess("--session-duration", "900")).toEqual([0, "", `${arns}${conditions({ "session-duration": "900" })}`]);
+    const endpoint = "http://127.0.0.1:1/prefix";
+    expect(await credentialProcess("--endpoint", `${endpoint}/`)).toEqual([0, "", `${arns}${conditions({ endpoint })}`]);
+    expect(await credentialProcess("--region", "eu-west-1")).toEqual([0, "", `${arns}${conditions({ region: "eu-west-1", endpoint: "https://rolesanywhere.eu-west-1.amazonaws.com" })}`]);
+  });
+
+  it("does not ask the agent for a certificate read from standard input or env: (--agent: one line why)", async () => {
+    const [code, stderr, path] = await credentialProcess("--certificate", "env:SOME_CERT");
+    expect([code, path]).toEqual([7, ""]);
+    expect(stderr).toMatch(/^roles-anywhere-agent: the agent cannot be asked for a certificate or key read from standard input or env:/);
+  });
+});
+
+/** The conditions credential-process sends for profile gw, with some replaced (request-conditions.ts). */
+function conditions(changes: Record<string, string> = {}): string {
+  const all = {
+    certificate: join(dir, "c.pem"), "private-key": join(dir, "k.pem"), "pkcs11-lib": "", "tpm-device": "", "session-duration": "3600",
+    region: "us-east-1", endpoint: "https://rolesanywhere.us-east-1.amazonaws.com", ...changes,
+  };
+  return `&${new URLSearchParams(all).toString()}`;
+}
 
 describe("credential-process --profile without --agent-socket, the agent on the config's agent.socket", () => {
   it("asks the config's socket when none answers at the default one (it signed directly on every call)", async () => {

@@ -5,6 +5,7 @@
  * another profile's, and the real client is served after each case. Client: `fetchFromAgent` against an agent that
  * answers mutated responses; it returns the answer's credentials, undefined (404) or an AgentError, nothing else.
  */
+import { CONDITION_NAMES } from "../../src/agent/request-conditions.js";
 import fc from "fast-check";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -131,11 +132,11 @@ function expected(r: AgentRequest): Expected {
   const url = URL.parse(r.target, "http://agent");
   if (!url) return { status: 400 };
   if (url.pathname === "/v1/status") return { status: 200, status200: true };
+  // A query parameter the agent does not know (a newer client's condition) on either credentials form: 404.
+  const known = url.pathname === "/v1/credentials" ? ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name", ...CONDITION_NAMES] : [];
+  const credentialsPath = url.pathname === "/v1/credentials" || url.pathname.startsWith("/v1/credentials/");
+  if (credentialsPath && [...url.searchParams.keys()].some((k) => !known.includes(k))) return { status: 404 };
   let profile: string | undefined;
-  // A query parameter the agent does not know is a newer client's condition: 404, so the client signs by itself.
-  const known = url.pathname === "/v1/credentials" ? ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name"] : [];
-  const asksCredentials = url.pathname === "/v1/credentials" || url.pathname.startsWith("/v1/credentials/");
-  if (asksCredentials && [...url.searchParams.keys()].some((name) => !known.includes(name))) return { status: 404 };
   if (url.pathname.startsWith("/v1/credentials/")) {
     profile = PROFILES.find((p) => p === percentDecodedOrSame(url.pathname.slice("/v1/credentials/".length)));
   } else if (url.pathname === "/v1/credentials") {

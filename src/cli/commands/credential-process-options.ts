@@ -18,3 +18,9 @@ export const CREDENTIAL_PROCESS_FLAGS: Pick<CommandSpec, "name" | "options" | "c
   ],
   conflicts: [...CREDENTIAL_CONFLICTS, ["agent", "no-agent"]],
 };
+
+/**
+ * The flags a line may hold and still ask the agent for `--profile NAME` by name: any other (a certificate, a duration,
+ * an ARN, …) may ask for something else than the profile the agent runs, so the agent is asked by what the line asks.
+ */
+export const AGENT_BY_NAME_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket", "agent", "debug"]);

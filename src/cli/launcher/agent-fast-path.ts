@@ -1,14 +1,12 @@
 import { credentialsFromAgent } from "../../agent/client.js";
 import { checkSocketPathName, defaultAgentSocketPath } from "../../agent/socket-path.js";
-import { escapeControls } from "../../errors.js";
+import { escapeControls, printableLine, type AgentError } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput } from "../../rolesanywhere/credentials.js";
 import { boolArg, stringArg, type ParsedArgs } from "../command.js";
 import { FdOutput } from "../fd-output.js";
-import { CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
+import { AGENT_BY_NAME_FLAGS, CREDENTIAL_PROCESS_FLAGS } from "../commands/credential-process-options.js";
 import { parseCommandArgs } from "../parse-args.js";
-import { reportError, wantsDebug } from "../report-error.js";
-
-const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agent-socket", "agent", "debug"]);
+import { PROGRAM, reportError, wantsDebug } from "../report-error.js";
 
 /**
  * `credential-process --profile NAME [--agent] [--agent-socket PATH] [--config FILE]` answered by a running
@@ -17,15 +15,22 @@ const FAST_PATH_FLAGS: ReadonlySet<string> = new Set(["profile", "config", "agen
  * dist/agent-fast-path.cjs's entry), or returns for anything else (another command or flag, no agent socket,
  * a profile the agent does not serve, a socket not proved to be this user's without --agent); the full CLI
  * then handles the command line from the start. With --agent and --agent-socket, a missing answer is reported here.
+ * Returns true when the agent did not take the request (stopped): said here, and the full CLI must not wait again.
  */
-export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<boolean> {
   const [stdout, stderr] = [new FdOutput(1), new FdOutput(2)];
   let code = 0;
   try {
     const request = agentRequestOf(argv, env);
     // An unsafe socket is passed over in silence: the full CLI says once why it does not use it.
-    const credentials = request && (await credentialsFromAgent(request, request.profile, () => {}));
-    if (!credentials) return; // the full CLI asks again, and says with --debug what came of it
+    let stalled: AgentError | undefined;
+    const credentials = request && (await credentialsFromAgent(request, request.profile, (e) => (stalled = e.code === "SOCKET_UNSAFE" ? undefined : e)));
+    if (stalled) {
+      stderr.write(`${PROGRAM}: warning: ${printableLine(stalled.message)}; signing directly instead\n`);
+      await stderr.flush();
+      return true;
+    }
+    if (!credentials) return false; // the full CLI asks again, and says with --debug what came of it
     if (wantsDebug(argv, CREDENTIAL_PROCESS_FLAGS)) stderr.write(`debug: agent: credentials from the agent at ${escapeControls(request.socket)}\n`);
     stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
   } catch (error) {
@@ -53,7 +58,7 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   } catch {
     return undefined;
   }
-  if (args.positionals.length > 0 || [...args.explicit].some((name) => !FAST_PATH_FLAGS.has(name))) return undefined;
+  if (args.positionals.length > 0 || [...args.explicit].some((name) => !AGENT_BY_NAME_FLAGS.has(name))) return undefined;
   // --agent=false reads as "the agent if it runs", which the full CLI says more about (why a socket is not used).
   if (args.explicit.has("agent") && !boolArg(args, "agent")) return undefined;
   const profile = stringArg(args, "profile");

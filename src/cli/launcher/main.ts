@@ -31,7 +31,7 @@ void run().catch((error: unknown) => {
 async function run(): Promise<void> {
   if (mayNameProfile(argv)) {
     const fastPath = runBundle(__dirname, AGENT_FAST_PATH_FILE);
-    await (fastPath as typeof import("./agent-fast-path.js")).answerFromAgentAndExit(argv, process.env);
+    if (await (fastPath as typeof import("./agent-fast-path.js")).answerFromAgentAndExit(argv, process.env)) argv.push("--no-agent");
   }
   if (LONG_RUNNING_COMMANDS.has(argv[0] ?? "")) {
     holdSighup(); // loading the daemon takes 50–150 ms, and systemd's ExecReload may come at once

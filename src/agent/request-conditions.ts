@@ -1,0 +1,40 @@
+import { resolve } from "node:path";
+import { isFileInput } from "../io/input-file.js";
+import { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri } from "../pkcs11/uri.js";
+import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
+import type { CredentialSettings } from "../settings/credential-settings.js";
+import { isTpmHandleRef } from "../signers/options.js";
+
+/**
+ * What, besides the ARNs and the role session name, shapes the credentials a profile gets: a client asking the agent
+ * by ARNs sends these, and only a profile with the same values answers. Each is normalised (absolute paths, URIs as
+ * parsed, the duration as a number, the endpoint as resolved) so that one thing written two ways compares equal; never
+ * a secret (a PKCS#11 URI's pin-value is left out: a PIN does not change which key signs).
+ */
+export const CONDITION_NAMES = ["certificate", "private-key", "pkcs11-lib", "tpm-device", "session-duration", "region", "endpoint"] as const;
+export type RequestConditions = Readonly<Record<(typeof CONDITION_NAMES)[number], string>>;
+
+/** The conditions of `settings`, or undefined when a source cannot be compared (`-`, `env:`: read by one process). */
+export function requestConditions({ signer, session, endpoint }: CredentialSettings): RequestConditions | undefined {
+  const certificate = keySource(signer.certificate);
+  const privateKey = keySource(signer.privateKey);
+  if (certificate === undefined || privateKey === undefined) return undefined;
+  const target = prepareCreateSession(session, endpoint);
+  const library = signer.pkcs11?.library ?? "";
+  return {
+    certificate,
+    "private-key": privateKey,
+    "pkcs11-lib": library.includes("/") ? resolve(library) : library,
+    "tpm-device": signer.tpm?.device ?? "",
+    "session-duration": String(session.durationSeconds),
+    region: target.region,
+    endpoint: target.endpoint.baseUrl,
+  };
+}
+
+function keySource(ref: string | undefined): string | undefined {
+  if (ref === undefined) return "";
+  if (isPkcs11Uri(ref)) return formatPkcs11Uri(parsePkcs11Uri(ref));
+  if (isTpmHandleRef(ref)) return ref.toLowerCase();
+  return isFileInput(ref) ? resolve(ref) : undefined;
+}
