@@ -13,6 +13,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -287,6 +288,69 @@ describe.runIf(canCreateUsers())("serve --ecs-env-dir (real second account)", ()
       expect({ file: info.isFile(), mode: info.mode & 0o777, uid: info.uid }).toEqual({ file: true, mode: 0o600, uid: 0 });
     }
     expect(readFileSync(join(envDir, "app.env"), "utf8")).toMatch(/^AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:\d+\/.*\nAWS_CONTAINER_AUTHORIZATION_TOKEN=\S+\n$/);
+  });
+});
+
+describe.runIf(canCreateUsers())("CA bundles (--ca-bundle, AWS_CA_BUNDLE, the config's ca-bundle) the attacker can change", () => {
+  // The attacker's TLS server for "rolesanywhere.test" (reached at 127.0.0.1): a certificate of the attacker's own CA,
+  // which only a CA bundle of the attacker's choice makes trusted. It counts the signed requests that reach it.
+  const signedRequests: string[] = [];
+  let server: HttpsServer;
+  let endpoint: string;
+  let attackerCa: string;
+
+  beforeAll(async () => {
+    const ca = createCa(join(dir, "attacker-ca"), { name: "Attacker CA" });
+    const extensions = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1"];
+    const cert = issueLeaf(ca, join(dir, "attacker-ca"), { name: "fake-endpoint", extensions });
+    attackerCa = readFileSync(ca.certPath, "utf8");
+    server = createHttpsServer({ key: readFileSync(cert.keyPath), cert: readFileSync(cert.certPath) }, (req, res) => {
+      if (req.headers.authorization) signedRequests.push(`${req.method} ${req.url}`);
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((r) => server?.close(r)));
+
+  /** A bundle holding the attacker's CA, owned by `owner` (else root) in `where`. */
+  function bundle(where: string, name: string, owner?: LocalUser): string {
+    const path = join(where, name);
+    writeFileSync(path, attackerCa, { mode: 0o644 });
+    if (owner) chownSync(path, owner.uid, owner.gid);
+    return path;
+  }
+
+  const update = (extra: string[], extraEnv: NodeJS.ProcessEnv = {}, config: string[] = []) =>
+    runCli(DIST_CLI, ["update", "--once", ...config, "--credentials-file", join(victimDir, "credentials"), "--fail-fast", ...extra], env(extraEnv));
+  const direct = () => ["--certificate", leaf.certPath, "--private-key", leaf.keyPath, ...ARN_FLAGS, "--endpoint", endpoint];
+
+  it("root's update is refused, and its signed request never sent, with a bundle the attacker owns or can replace (was: sent)", async () => {
+    const openDir = join(dir, "open-bundles");
+    mkdirSync(openDir);
+    chmodSync(openDir, 0o777);
+    const theirs = bundle(attackerDir, "theirs.pem", attacker);
+    const inOpenDir = bundle(openDir, "roots.pem");
+    const config = join(victimDir, "ca-config.json");
+    writeFileSync(config, JSON.stringify({ profiles: { default: { certificate: leaf.certPath, "private-key": leaf.keyPath, ...ARNS, endpoint, "ca-bundle": theirs } } }), { mode: 0o600 });
+    const runs: [string, Promise<CliRun>][] = [
+      ["--ca-bundle (the attacker's file)", update([...direct(), "--ca-bundle", theirs])],
+      ["AWS_CA_BUNDLE (root's file in a 0777 directory)", update(direct(), { AWS_CA_BUNDLE: inOpenDir })],
+      ["the config's ca-bundle (the attacker's file)", update([], {}, ["--config", config, "--config-profile", "default"])],
+    ];
+    for (const [what, run] of runs) {
+      const r = await run;
+      expect({ what, code: r.code }).toEqual({ what, code: EXIT_CODES.input });
+      expect(r.stderr).toMatch(/^roles-anywhere-agent: CA bundle .* was not used: .*(belongs to uid \d+, not to this user \(0\) or root|can be written by other users \(mode 777\))[^\n]*\n$/);
+    }
+    expect(signedRequests, "signed requests that reached the attacker's server").toEqual([]);
+  });
+
+  it("root's own bundle in its own directory is used (control: the request reaches the server it names)", async () => {
+    const r = await update([...direct(), "--ca-bundle", bundle(victimDir, "mine.pem")]);
+    expect(r.code, r.stderr).not.toBe(EXIT_CODES.input);
+    expect(signedRequests.length).toBeGreaterThan(0);
+    signedRequests.length = 0;
   });
 });
 

@@ -18,7 +18,9 @@ const READ_TIMEOUT_MS = 30_000;
  * name is pointed elsewhere meanwhile. More than MAX_INPUT_BYTES is EFBIG; a FIFO, device or file of no size that
  * has not delivered everything within `timeoutMs` is ETIMEDOUT (the error's message says which, after the path).
  */
-export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS): Promise<{ bytes: Buffer; stats: Stats }> {
+export async function readOpenedFile(
+  path: string, timeoutMs = READ_TIMEOUT_MS, allocate: Allocate = Buffer.allocUnsafe,
+): Promise<{ bytes: Buffer; stats: Stats }> {
   // One open, without blocking (O_NONBLOCK: opening a FIFO would wait for a writer), and one fstat decide; all is
   // read from this descriptor, never from the name again (it may point elsewhere by then: a FIFO, another file).
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -28,13 +30,13 @@ export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS):
     if (stats.isDirectory()) throw osError("EISDIR", `${path} is a directory`);
     if (stats.isFIFO()) {
       const state: ReadState = { stopped: false };
-      return { bytes: await withDeadline(timeoutMs, pollFifo(fd, state), state, path), stats };
+      return { bytes: await withDeadline(timeoutMs, pollFifo(fd, state, allocate), state, path), stats };
     }
     // A device, or a file that reports no size (/proc, some FUSE mounts, one still being written): within the
     // limit and the deadline. Otherwise `size` bytes, with no second fstat.
     if (!stats.isFile() || stats.size === 0) {
       const state: ReadState = { stopped: false };
-      inFlight = readChunks(fd, state);
+      inFlight = readChunks(fd, state, allocate);
       return { bytes: await withDeadline(timeoutMs, inFlight as Promise<Buffer>, state, path), stats };
     }
     if (stats.size > MAX_INPUT_BYTES) throw tooLarge();
@@ -51,7 +53,7 @@ export async function readOpenedFile(path: string, timeoutMs = READ_TIMEOUT_MS):
 /** All of an open pipe, FIFO or device (standard input), within the same limits as {@link readOpenedFile}. */
 export function readDescriptor(fd: number): Promise<Buffer> {
   const state: ReadState = { stopped: false };
-  return withDeadline(READ_TIMEOUT_MS, readChunks(fd, state), state, `/proc/self/fd/${fd}`, fstatSync(fd));
+  return withDeadline(READ_TIMEOUT_MS, readChunks(fd, state, Buffer.allocUnsafe), state, `/proc/self/fd/${fd}`, fstatSync(fd));
 }
 
 /** Set when the deadline has passed: no read after that. */
@@ -59,19 +61,23 @@ interface ReadState {
   stopped: boolean;
 }
 
-function readChunks(fd: number, state: ReadState): Promise<Buffer> {
+/** Where the read buffers come from (a test hands its own, to see them wiped). */
+type Allocate = (size: number) => Buffer;
+const CHUNK = 64 * 1024;
+
+function readChunks(fd: number, state: ReadState, allocate: Allocate): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   return new Promise((resolve, reject) => {
     const next = () =>
-      readCallback(fd, Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024, null, (error, n, chunk) => {
+      readCallback(fd, allocate(CHUNK), 0, CHUNK, null, (error, n, chunk) => {
         // A non-blocking pipe (a parent's stdin) with nothing in it yet: polled as a FIFO is, until the deadline.
         if (error?.code === "EAGAIN" && !state.stopped) return void setTimeout(next, 10);
-        if (error) return reject(error);
-        if (n === 0 || state.stopped) return resolve(Buffer.concat(chunks, total));
-        total += n;
-        if (total > MAX_INPUT_BYTES) return reject(tooLarge());
-        chunks.push(chunk.subarray(0, n));
+        if (n > 0) chunks.push(chunk.subarray(0, n));
+        total += n || 0;
+        if (error) return settle(chunks, total, resolve, reject, error);
+        if (n === 0 || state.stopped) return settle(chunks, total, resolve, reject);
+        if (total > MAX_INPUT_BYTES) return settle(chunks, total, resolve, reject, tooLarge());
         next();
       });
     next();
@@ -82,28 +88,37 @@ function readChunks(fd: number, state: ReadState): Promise<Buffer> {
  * All a FIFO opened with O_NONBLOCK gets, polled: read() answers EAGAIN while a writer has nothing more yet, and 0
  * both before the first writer and after the last: the end is a 0 after some bytes.
  */
-function pollFifo(fd: number, state: ReadState): Promise<Buffer> {
+function pollFifo(fd: number, state: ReadState, allocate: Allocate): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   return new Promise((resolve, reject) => {
     const poll = () => {
       try {
         while (!state.stopped) {
-          const chunk = Buffer.allocUnsafe(64 * 1024);
+          const chunk = allocate(CHUNK);
           const n = readSync(fd, chunk);
-          if (n === 0 && total > 0) return resolve(Buffer.concat(chunks, total));
+          if (n === 0 && total > 0) return settle(chunks, total, resolve, reject);
           if (n === 0) break;
-          total += n;
-          if (total > MAX_INPUT_BYTES) return reject(tooLarge());
           chunks.push(chunk.subarray(0, n));
+          total += n;
+          if (total > MAX_INPUT_BYTES) return settle(chunks, total, resolve, reject, tooLarge());
         }
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return reject(error);
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return settle(chunks, total, resolve, reject, error);
       }
-      if (!state.stopped) setTimeout(poll, 10);
+      // Past the deadline (which has answered): what was read is only wiped.
+      if (state.stopped) settle(chunks, total, resolve, reject);
+      else setTimeout(poll, 10);
     };
     poll();
   });
+}
+
+/** Settles with the chunks joined, or with `error`, then zeroes them: a PIN's bytes are left only in the caller's copy. */
+function settle(chunks: Buffer[], total: number, resolve: (bytes: Buffer) => void, reject: (error: unknown) => void, error?: unknown): void {
+  if (error === undefined) resolve(Buffer.concat(chunks, total));
+  else reject(error);
+  for (const chunk of chunks) chunk.fill(0);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import { InputError } from "../errors.js";
-import { readInputFile } from "../io/input-file.js";
+import { isFileInput, readInputFile } from "../io/input-file.js";
+import { checkTrustedFile, UntrustedPathError } from "../io/trusted-path.js";
 import { MIN_TLS_VERSION } from "./connection.js";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -12,6 +13,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
  */
 export async function trustWithCaBundle(path: string, source: string): Promise<SecureContext> {
   const what = `CA bundle ${source === "--ca-bundle" ? "" : `(${source}) `}`.trim();
+  if (isFileInput(path)) refuseUntrusted(path, what);
   const { bytes } = await readInputFile(path, what);
   const pems: string[] = bytes.toString("latin1").match(PEM_CERTIFICATE) ?? [];
   if (pems.length === 0) {
@@ -35,6 +37,24 @@ export async function trustWithCaBundle(path: string, source: string): Promise<S
     }
   });
   return createSecureContext({ ca: [...rootCertificates, ...extra], minVersion: MIN_TLS_VERSION });
+}
+
+/**
+ * A CA bundle decides who receives the signed request (replayable for minutes): whoever can change the file must
+ * not be able to add a CA, so it is held to the config file's rule. A path the walk cannot reach (missing; a
+ * descriptor of this process's own, /dev/fd/N) is left to the read, which reports it.
+ */
+function refuseUntrusted(path: string, what: string): void {
+  try {
+    checkTrustedFile(path, what, process.getuid?.() ?? 0);
+  } catch (cause) {
+    if (cause instanceof UntrustedPathError) {
+      throw new InputError("FILE_UNSAFE", `${what} ${path} was not used: ${cause.reason}`, {
+        hint: "another user could add a CA and receive your signed request: make it and its directories yours (or root's) and writable only by the owner",
+      });
+    }
+    if (cause instanceof InputError) throw cause;
+  }
 }
 
 function pemBody(pem: string): string {

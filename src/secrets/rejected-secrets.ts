@@ -6,7 +6,9 @@ import type { Secret } from "./secret.js";
  * anew (each SIGHUP after a config change, an SDK provider made again) would present one once more each time, a try
  * on the token's or the TPM's counter each, until it locks.
  */
-const rejected = new Set<string>();
+const rejected = new Map<string, Rejection>();
+/** "unanswered": presented in a command the device never answered; it may have counted as a wrong one. */
+type Rejection = "rejected" | "unanswered";
 const digestKey = randomBytes(32);
 
 /** `secret`'s keyed digest, bound to what it is presented to (module and token, TPM and key, its role). */
@@ -16,12 +18,12 @@ export function secretDigest(about: readonly (string | Uint8Array)[], secret: Se
   return secret.use((bytes) => digest.update(bytes).digest("hex"));
 }
 
-export function wasRejected(digest: string): boolean {
-  return rejected.has(digest);
+export function wasRejected(digest: string): Rejection | undefined {
+  return rejected.get(digest);
 }
 
-export function rememberRejected(digest: string): void {
-  rejected.add(digest);
+export function rememberRejected(digest: string, why: Rejection = "rejected"): void {
+  rejected.set(digest, why);
 }
 
 /** For tests whose stand-in devices share a name and a secret: forgets what was rejected so far. */

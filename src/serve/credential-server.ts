@@ -115,9 +115,11 @@ export async function startCredentialServer(options: CredentialServerOptions): P
   function imdsCredentials(req: IncomingMessage, res: ServerResponse, path: string): void | Promise<void> {
     if (!fromLoopback(req)) return send(res, 403, "forbidden\n");
     if (req.method !== "GET") return send(res, 405, "", { allow: "GET" });
-    const header = req.headers["x-aws-ec2-metadata-token"];
+    // Repeated, Node joins it ("a, b"; only set-cookie is an array): never a valid token, so two are never worth more
+    // than one (Go's Header.Get would take the first).
+    const header = req.headers["x-aws-ec2-metadata-token"] as string | undefined;
     const now = Date.now();
-    const check = tokens.check(Array.isArray(header) ? header[0] : header, now);
+    const check = tokens.check(header, now);
     if (!check.ok) return send(res, 401, check.reason === "missing" ? "no token provided" : "invalid token provided");
     if (lastRole?.path !== path) {
       const role = percentDecoded(path.slice(ROLES_PATH.length).replace(/^\/|\/$/g, ""));

@@ -121,6 +121,27 @@ describe("readOpenedFile", () => {
     expect(bytes.toString()).toBe("early");
   });
 
+  it("zeroes every read buffer of a FIFO or a file of no size once read (a PIN's bytes: only the caller's copy is left)", async () => {
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    const fifo = join(dir, "pin-fifo");
+    execFileSync("mkfifo", [fifo]);
+    const handed: Buffer[] = [];
+    const allocate = (size: number) => {
+      const buffer = Buffer.alloc(size);
+      handed.push(buffer);
+      return buffer;
+    };
+    const writer = spawn("sh", ["-c", `printf 'fifo-secret-4711' > ${fifo}`]);
+    const { bytes } = await readOpenedFile(fifo, 10_000, allocate);
+    writer.kill();
+    expect(bytes.toString()).toBe("fifo-secret-4711");
+    const { bytes: status } = await readOpenedFile("/proc/self/status", 10_000, allocate);
+    expect(status.toString()).toMatch(/^Name:/);
+    expect(handed.length).toBeGreaterThanOrEqual(2);
+    // Before: the 64 KiB chunks still held what they had read.
+    expect(handed.filter((b) => b.some((byte) => byte !== 0)).map((b) => b.toString("latin1").replace(/\0+$/, "").slice(0, 20))).toEqual([]);
+  });
+
   it("says a file saved as UTF-16 (Windows PowerShell's >, an editor's \"Unicode\") is UTF-16", async () => {
     // Before: "could not parse certificate: … is neither PEM nor a DER X.509 certificate" for a PEM file every editor
     // shows as right; a key: "holds no private key".

@@ -15,7 +15,7 @@ import { PASSWORD_SESSION } from "../../tpm/sessions/password-session.js";
 import { runPolicy } from "../../tpm/sessions/policy-runner.js";
 import { dropFailures } from "../../debug-log.js";
 import { openTpmTransport } from "../../tpm/transport/open-transport.js";
-import type { TpmTransport } from "../../tpm/transport/transport.js";
+import { TpmConnectionLost, type TpmTransport } from "../../tpm/transport/transport.js";
 import type { HandleNamesOf } from "../../tpm/wire/commands.js";
 import { hex32, TPMA_OBJECT, TPM_ALG } from "../../tpm/wire/constants.js";
 import { OPTION_NAMES, optionName, refuseWrongOptions, type TpmSignerOptions } from "../options.js";
@@ -177,7 +177,13 @@ async function unlessRejected<T>(
 ): Promise<T> {
   // Another signer of this process presenting the same password (two roles, one key): its answer comes first.
   while (presenting.has(seen)) await presenting.get(seen)!.catch(() => undefined);
-  if (wasRejected(seen)) {
+  const rejection = wasRejected(seen);
+  if (rejection === "unanswered") {
+    throw new DeviceError("TPM_ERROR", `${what}: the TPM did not answer when this ${role} password was presented; it was not presented again`, {
+      hint: "a wrong password may have counted against the TPM's lockout: restart once the TPM answers",
+    });
+  }
+  if (rejection) {
     const again = `the TPM already rejected this ${role} password; it was not presented again`;
     throw new AuthError("TPM_AUTH_FAILED", `${what}: ${again}`, {
       hint: `fix ${option}; if the TPM was given this password since, restart (a reload refuses it too)`,
@@ -185,6 +191,14 @@ async function unlessRejected<T>(
   }
   const attempt = present().catch((e: unknown) => {
     if (e instanceof AuthError && e.code === "TPM_AUTH_FAILED") rememberRejected(seen);
+    // Not TPM_UNAVAILABLE, which --wait-for-device waits out by presenting the password again.
+    if (e instanceof TpmConnectionLost && e.presentedPassword) {
+      rememberRejected(seen, "unanswered");
+      throw new TpmConnectionLost("TPM_ERROR", `${what}: ${e.message}, after the ${role} password was presented; it is not presented again`, {
+        hint: "a wrong password may have counted against the TPM's lockout: restart once the TPM answers",
+        cause: e,
+      });
+    }
     throw e;
   });
   presenting.set(seen, attempt);

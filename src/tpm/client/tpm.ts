@@ -3,7 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { DeviceError } from "../../errors.js";
 import type { Secret } from "../../secrets/secret.js";
 import { AuthSession, SessionIntegrityError } from "../sessions/auth-session.js";
-import type { TpmTransport } from "../transport/transport.js";
+import { TpmConnectionLost, type TpmTransport } from "../transport/transport.js";
 import { decode, encode, Reader, TpmWireError, u32, Writer } from "../wire/codec.js";
 import { FlushContext, Startup, type AnyCommand, type HandleNamesOf, type ParamsOf, type ResponseOf } from "../wire/commands.js";
 import { TPM_ST, TPM_SU } from "../wire/constants.js";
@@ -124,6 +124,9 @@ export class Tpm {
       const raw = await this.#transmit(command.name, command.code, bytes);
       bytes.fill(0);
       return this.#parseResponse(command, raw, authorizations, authValues, encryptionAuth);
+    } catch (e) {
+      if (e instanceof TpmConnectionLost && authValues.some((v) => v.length > 0)) e.presentedPassword = true;
+      throw e;
     } finally {
       for (const v of authValues) v.fill(0);
     }

@@ -71,4 +71,7 @@ export function exchangeSync(fd: number, command: Buffer, complete: (received: B
  * The connection broke while a command was on its way or awaited its answer: the TPM may or may not have
  * executed it, and anything it answered is lost.
  */
-export class TpmConnectionLost extends DeviceError {}
+export class TpmConnectionLost extends DeviceError {
+  /** The command carried a non-empty password (set by Tpm.execute): a wrong one may have counted as a dictionary-attack try. */
+  presentedPassword = false;
+}

@@ -16,6 +16,7 @@ import { objectName } from "../../../src/tpm/keys/public-area.js";
 import { errorResponse, ScriptedTransport } from "../../tpm/fake-transport.js";
 import { eccSigningPublic } from "../../helpers/tpm-public.js";
 import { TpmConnectionLost } from "../../../src/tpm/transport/transport.js";
+import { waitForDevice } from "../../../src/signers/wait-for-device.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 
 /**
@@ -305,6 +306,8 @@ describe("retrying a signature after the TPM lost the key or the connection: nev
     try {
       await expect(signer.sign(Buffer.from("m"))).rejects.toBeInstanceOf(TpmConnectionLost);
       expect(commandCodes(transport)).toEqual(["181", "173", "15d"]); // ReadClock, ReadPublic, Sign: nothing after
+      await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({ code: "TPM_ERROR" });
+      expect(transport.sent).toHaveLength(3); // nor at the next signature of this process
     } finally {
       await signer.close();
     }
@@ -313,6 +316,7 @@ describe("retrying a signature after the TPM lost the key or the connection: nev
   it("once a signature succeeded, a lost connection loads the key again and signs once more; an authorization failure is never retried", async () => {
     const readClockRefused = Buffer.from(errorResponse(0x143), "hex");
     const answers = [signed("one"), /* lost */ readClockRefused, readPublicAnswer(pub), signed("two"), Buffer.from(errorResponse(0x98e), "hex")];
+    forgetRejectedSecrets(); // the test before left "pw" unanswered for this key
     const transport = breaking(answers, [3]);
     const signer = await openTpmSigner({ key, keyPassword: { kind: "value", value: "pw" } }, { transport, parameterEncryption: false });
     try {
@@ -327,6 +331,35 @@ describe("retrying a signature after the TPM lost the key or the connection: nev
     } finally {
       await signer.close();
     }
+  });
+});
+
+describe("--wait-for-device and a command that presented a password and got no answer", () => {
+  it("is not sent again with the password: the TPM may have counted it (before: Load with the parent password re-sent on every try)", async () => {
+    const pub = eccSigningPublic();
+    const area = { bytes: encode(TPMT_PUBLIC, pub), public: pub } as Tss2KeyFile["public"];
+    const pem = encodeTss2KeyFile({ parent: 0x81000001, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth: true, policy: [] });
+    forgetRejectedSecrets();
+    // A socket TPM that answers TPM2_ReadClock (refused) and the parent's TPM2_ReadPublic, and never TPM2_Load: the
+    // transport's "no answer within 60 s" (TPM_UNAVAILABLE, what --wait-for-device waits out while a TPM is not up).
+    const transport = new ScriptedTransport([]);
+    transport.transmit = async (command: Buffer) => {
+      transport.sent.push(Buffer.from(command));
+      const code = command.readUInt32BE(6);
+      if (code === 0x181) return Buffer.from(errorResponse(0x143), "hex");
+      if (code === 0x173) return readPublicAnswer(pub);
+      throw new TpmConnectionLost("TPM_UNAVAILABLE", "no answer from the TPM at unix:/x within 60 s");
+    };
+    const opts = { key: { kind: "tss2-pem", path: "k.tss2", pem }, parentPassword: { kind: "value", value: "maybe" } } as const;
+    let clock = 0;
+    const open = () => openTpmSigner(opts, { transport, parameterEncryption: false });
+    const error = await waitForDevice(open, { timeoutMs: 10_000, sleep: async () => {}, now: () => (clock += 1000) }).catch((e: unknown) => e);
+    expect(transport.sent.filter((c) => c.readUInt32BE(6) === 0x157), "TPM2_Load commands sent").toHaveLength(1);
+    expect(error).toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/after the parent password was presented; it is not presented again/) });
+    // Another signer of this process (a reload, a retry) does not present it either.
+    await expect(open()).rejects.toMatchObject({ code: "TPM_ERROR", message: expect.stringMatching(/did not answer when this parent password was presented; it was not presented again$/) });
+    expect(transport.sent.filter((c) => c.readUInt32BE(6) === 0x157)).toHaveLength(1);
+    forgetRejectedSecrets();
   });
 });
 
