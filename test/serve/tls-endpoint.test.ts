@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, closeSync, constants, lchownSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:tls";
@@ -269,5 +269,44 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
     }
     expect(reader).toBe("none");
     await expect(opening).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/it must be a regular file of root or uid 0 .*\(it is uid 12345, mode 644\)$/) });
+  });
+
+  it.runIf(process.getuid?.() === 0)("refuses another user's regular token file in a sticky directory: she knows the token", async () => {
+    // A mutant that dropped the owner test took it: a member of a 1770 volume's group set a consumer's token.
+    const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    const d = join(dir, "planted-volume");
+    mkdirSync(d);
+    writeFileSync(join(d, "app"), TOKEN, { mode: 0o644 });
+    chownSync(join(d, "app"), 12345, 12345);
+    chmodSync(d, 0o1770);
+    await expect(open(d)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `token file ${d}/app of ECS consumer app was not used: it must be a regular file of root or uid 0 that no one else can write (it is uid 12345, mode 644)`,
+    });
+  });
+
+  it("says which token file is missing, takes 32 characters, and leaves no descriptor open per reload", async () => {
+    const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    const d = join(dir, "reload-volume");
+    mkdirSync(d);
+    await expect(open(d)).rejects.toMatchObject({
+      code: "FILE_NOT_FOUND", message: `token file ${join(d, "app")} of ECS consumer app cannot be read: ENOENT`,
+    });
+    await expect(open("/dev/null")).rejects.toMatchObject({ code: "FILE_UNREADABLE" });
+    writeFileSync(join(d, "app"), "x".repeat(31), { mode: 0o600 });
+    await expect(open(d)).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/does not hold a token/) });
+    writeFileSync(join(d, "app"), "x".repeat(32), { mode: 0o600 });
+    const files = await open(d);
+    try {
+      // serve re-reads the directory every 5 s: a descriptor left open per read, or per refused file, ends in EMFILE.
+      const openDescriptors = () => readdirSync("/proc/self/fd").length;
+      const before = openDescriptors();
+      for (let i = 0; i < 3; i++) await files.reload();
+      chmodSync(join(d, "app"), 0o666);
+      for (let i = 0; i < 3; i++) await files.reload();
+      expect(openDescriptors()).toBe(before);
+    } finally {
+      files.stop();
+    }
   });
 });
