@@ -151,9 +151,10 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
       expect(files.find(TOKEN)).toBeUndefined();
       expect(files.find(next)).toMatchObject({ name: "app" });
       expect(lines).toContain(`ECS consumer tokens reloaded from ${vol}`);
+      await files.reload(); // unchanged: said once, not every 5 s
+      expect(lines.filter((l) => l.startsWith("ECS consumer tokens reloaded"))).toHaveLength(1);
       secretVolume(vol, { app: `${next}x\n` }, 3);
-      await files.reload();
-      await files.reload();
+      for (let i = 0; i < 3; i++) await files.reload();
       expect(files.find(next)).toMatchObject({ name: "app" });
       expect(lines.filter((l) => /not reloaded.*final newline/.test(l))).toHaveLength(1);
     } finally {
