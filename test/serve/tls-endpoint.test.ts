@@ -294,6 +294,9 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
       code: "FILE_NOT_FOUND", message: `token file ${join(d, "app")} of ECS consumer app cannot be read: ENOENT`,
     });
     await expect(open("/dev/null")).rejects.toMatchObject({ code: "FILE_UNREADABLE" });
+    symlinkSync("app", join(d, "app")); // a link to itself: there, but not readable
+    await expect(open(d)).rejects.toMatchObject({ code: "FILE_UNREADABLE", message: `token file ${join(d, "app")} of ECS consumer app cannot be read: ELOOP` });
+    rmSync(join(d, "app"));
     writeFileSync(join(d, "app"), "x".repeat(31), { mode: 0o600 });
     await expect(open(d)).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/does not hold a token/) });
     writeFileSync(join(d, "app"), "x".repeat(32), { mode: 0o600 });
