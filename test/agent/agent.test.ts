@@ -332,6 +332,14 @@ describe("agent over its UNIX socket", () => {
       });
     }
     expect((await ask(`/v1/credentials?${arns}`)).split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+    // A named profile takes no condition, not even the ARNs of a query: a mutant that allowed them there handed out
+    // gateway's credentials for a request that asked for another role.
+    const other = await ask("/v1/credentials/gateway?role-arn=arn:aws:iam::1:role/Other");
+    expect(other.split("\r\n")[0]).toBe("HTTP/1.1 404 Not Found");
+    expect(other).toContain('does not know the request\'s \\"role-arn\\"');
+    // Not a credentials path: a query there changes nothing (a monitor's cache-buster on /v1/status, a wrong path).
+    expect((await ask("/v1/status?t=1")).split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+    expect(JSON.parse((await ask("/v1/credentialsx?t=1")).split("\r\n\r\n")[1]!)).toEqual({ Code: "NotFound", Message: "unknown path" });
   });
 });
 

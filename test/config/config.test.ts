@@ -407,6 +407,28 @@ describe("loadConfig", () => {
     }
     chmodSync(open, 0o755);
     await expect(loadConfig(path)).resolves.toMatchObject({ path });
+    // The user's own directory, for that user (uid 65534): hers to fill, accepted (a mutant checking it as root's
+    // refused it); for root, a directory of hers is refused as the walk refuses the module itself.
+    const hers = join(dir, "hers-lib");
+    mkdirSync(hers, { mode: 0o755 });
+    chownSync(hers, 65534, 65534);
+    writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": join(hers, "pkcs11", "module.so") } }), { mode: 0o600 });
+    await expect(loadConfig(path, {}, 65534)).resolves.toMatchObject({ path });
+    await expect(loadConfig(path, {}, 0)).rejects.toMatchObject({ message: expect.stringContaining(`directory ${hers} belongs to uid 65534`) });
+  });
+
+  it("checks missing modules without leaving a descriptor open, and ignores a URI whose module-path= is not a query", async () => {
+    // serve and agent re-read the config at each SIGHUP: one directory left open per missing module ends in EMFILE.
+    const path = join(dir, "missing-modules.json");
+    const uri = "pkcs11:token=t;object=module-path=k"; // an object label, no module path: nothing to check
+    writeFileSync(path, configText({
+      gateway: { ...gateway, "pkcs11-lib": join(dir, "absent", "module.so") },
+      other: { ...gateway, certificate: uri, "private-key": uri },
+    }), { mode: 0o600 });
+    const openDescriptors = () => readdirSync("/proc/self/fd").length;
+    const before = openDescriptors();
+    for (let i = 0; i < 3; i++) await expect(loadConfig(path)).resolves.toMatchObject({ path });
+    expect(openDescriptors()).toBe(before);
   });
 
   it("a FIFO named as the config or as its PKCS#11 module is not a regular file, not a file other users can change", async () => {

@@ -310,4 +310,24 @@ describe("what a mutation run found untested", () => {
     const relative = () => absoluteHome("rel", "FILE_WRITE_FAILED", "credentials file", "pass it", 0);
     expect(relative).toThrow(expect.objectContaining({ hint: "pass it" }));
   });
+
+  it.runIf(root)("checks root's HOME without leaving a descriptor open, and leaves a HOME it cannot walk to the write", () => {
+    // update checks HOME at each start of a refresh loop: one directory left open per check ends in EMFILE.
+    mkdirSync(join(dir, "root-home"), { mode: 0o700 });
+    mkdirSync(join(dir, "open-home"), { mode: 0o755 });
+    chmodSync(join(dir, "open-home"), 0o1777);
+    writeFileSync(join(dir, "home-file"), "", { mode: 0o600 });
+    const hint = "pass --credentials-file";
+    const before = openDescriptors();
+    for (let i = 0; i < 3; i++) {
+      for (const home of [join(dir, "root-home"), join(dir, "root-home", "missing", "below")]) {
+        expect(absoluteHome(home, "FILE_WRITE_FAILED", "credentials file", hint, 0)).toBe(home);
+      }
+      expect(() => absoluteHome(join(dir, "open-home"), "FILE_WRITE_FAILED", "credentials file", hint, 0)).toThrow(/mode 1777/);
+      // A file on the way (ENOTDIR): not a directory someone else could write, so its own error comes at the write.
+      const odd = join(dir, "home-file", "sub");
+      expect(absoluteHome(odd, "FILE_WRITE_FAILED", "credentials file", hint, 0)).toBe(odd);
+    }
+    expect(openDescriptors()).toBe(before);
+  });
 });

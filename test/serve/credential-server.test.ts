@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fromContainerMetadata, fromHttp, fromInstanceMetadata } from "@aws-sdk/credential-providers";
 import { startCredentialServer, ECS_PATH, type RunningCredentialServer } from "../../src/serve/credential-server.js";
 import { ecsConsumers, withRandomTokens, type EcsConsumer } from "../../src/serve/ecs-consumers.js";
-import { writeEcsEnvFiles } from "../../src/serve/ecs-env.js";
+import { lockEcsEnvDir, writeEcsEnvFiles } from "../../src/serve/ecs-env.js";
 import { ImdsTokenStore } from "../../src/serve/imds-tokens.js";
 import { isLoopbackAddress } from "../../src/serve/loopback.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
@@ -351,6 +351,31 @@ describe("ECS container-credentials endpoint", () => {
     for (const [d, why] of [["/", "must name a directory below / (not a path ending in ..)"], ["/dev/null", "is not a directory"]]) {
       await expect(writeEcsEnvFiles(d!, consumers.all(), full)).rejects.toMatchObject({ code: "FILE_WRITE_FAILED", message: `--ecs-env-dir ${d} ${why}` });
     }
+  });
+
+  it.runIf(process.getuid?.() === 0)("refuses an env-file directory others can write, sticky too, or another user's, leaving no descriptor open", async () => {
+    // Only the real-account native test (native-test/local-trust-files.test.ts) ran these: a mutant dropping either
+    // check, or the close on refusal, passed the unit tests.
+    const full = `${server.url}${ECS_PATH}`;
+    const hint = "another user could read the tokens or redirect the consumers: use a directory of yours that only you can write, "
+      + "such as $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=)";
+    const sticky = join(dir, "env-sticky");
+    mkdirSync(sticky, { mode: 0o700 });
+    chmodSync(sticky, 0o1777);
+    const theirs = join(dir, "env-theirs");
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 12345, 12345);
+    // What this process holds open in these directories (other tests' sockets close meanwhile: no count).
+    const held = () => readdirSync("/proc/self/fd").map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ""; } })
+      .filter((target) => target.startsWith(join(dir, "env-")));
+    for (const [d, why] of [[sticky, `directory ${sticky} can be written by other users (mode 1777)`], [theirs, `directory ${theirs} belongs to uid 12345`]]) {
+      const refused = { code: "FILE_UNSAFE", message: expect.stringContaining(`--ecs-env-dir ${d} was not used: ${why}`), hint };
+      await expect(writeEcsEnvFiles(d!, consumers.all(), full)).rejects.toMatchObject(refused);
+      await expect(lockEcsEnvDir(d!)).rejects.toMatchObject(refused);
+      expect(readdirSync(d!)).toEqual([]);
+    }
+    await (await lockEcsEnvDir(join(dir, "env-locked")))(); // taken and given back: nothing left open either
+    expect(held()).toEqual([]);
   });
 
   it("says which env file it could not write, and why, when one cannot be replaced", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, closeSync, constants, lchownSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:tls";
@@ -151,9 +151,10 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
       expect(files.find(TOKEN)).toBeUndefined();
       expect(files.find(next)).toMatchObject({ name: "app" });
       expect(lines).toContain(`ECS consumer tokens reloaded from ${vol}`);
+      await files.reload(); // unchanged: said once, not every 5 s
+      expect(lines.filter((l) => l.startsWith("ECS consumer tokens reloaded"))).toHaveLength(1);
       secretVolume(vol, { app: `${next}x\n` }, 3);
-      await files.reload();
-      await files.reload();
+      for (let i = 0; i < 3; i++) await files.reload();
       expect(files.find(next)).toMatchObject({ name: "app" });
       expect(lines.filter((l) => /not reloaded.*final newline/.test(l))).toHaveLength(1);
     } finally {
@@ -269,5 +270,48 @@ describe("ECS consumer tokens from files (--ecs-token-dir)", () => {
     }
     expect(reader).toBe("none");
     await expect(opening).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/it must be a regular file of root or uid 0 .*\(it is uid 12345, mode 644\)$/) });
+  });
+
+  it.runIf(process.getuid?.() === 0)("refuses another user's regular token file in a sticky directory: she knows the token", async () => {
+    // A mutant that dropped the owner test took it: a member of a 1770 volume's group set a consumer's token.
+    const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    const d = join(dir, "planted-volume");
+    mkdirSync(d);
+    writeFileSync(join(d, "app"), TOKEN, { mode: 0o644 });
+    chownSync(join(d, "app"), 12345, 12345);
+    chmodSync(d, 0o1770);
+    await expect(open(d)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `token file ${d}/app of ECS consumer app was not used: it must be a regular file of root or uid 0 that no one else can write (it is uid 12345, mode 644)`,
+    });
+  });
+
+  it("says which token file is missing, takes 32 characters, and leaves no descriptor open per reload", async () => {
+    const open = (d: string) => openEcsTokenFiles(d, [{ name: "app", role: "gateway" }], () => {}, 60_000);
+    const d = join(dir, "reload-volume");
+    mkdirSync(d);
+    await expect(open(d)).rejects.toMatchObject({
+      code: "FILE_NOT_FOUND", message: `token file ${join(d, "app")} of ECS consumer app cannot be read: ENOENT`,
+    });
+    await expect(open("/dev/null")).rejects.toMatchObject({ code: "FILE_UNREADABLE" });
+    symlinkSync("app", join(d, "app")); // a link to itself: there, but not readable
+    await expect(open(d)).rejects.toMatchObject({ code: "FILE_UNREADABLE", message: `token file ${join(d, "app")} of ECS consumer app cannot be read: ELOOP` });
+    rmSync(join(d, "app"));
+    writeFileSync(join(d, "app"), "x".repeat(31), { mode: 0o600 });
+    await expect(open(d)).rejects.toMatchObject({ code: "FILE_UNSAFE", message: expect.stringMatching(/does not hold a token/) });
+    writeFileSync(join(d, "app"), "x".repeat(32), { mode: 0o600 });
+    const files = await open(d);
+    try {
+      // serve re-reads the directory every 5 s: a descriptor left open per read, or per refused file, ends in EMFILE.
+      // What stays open in the volume (other tests' sockets close meanwhile: no count).
+      const held = () => readdirSync("/proc/self/fd").map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ""; } })
+        .filter((target) => target.startsWith(d));
+      for (let i = 0; i < 3; i++) await files.reload();
+      chmodSync(join(d, "app"), 0o666);
+      for (let i = 0; i < 3; i++) await files.reload();
+      expect(held()).toEqual([]);
+    } finally {
+      files.stop();
+    }
   });
 });
