@@ -1,4 +1,4 @@
-import type { Credentials } from "../rolesanywhere/credentials.js";
+import { isUsable, type Credentials } from "../rolesanywhere/credentials.js";
 import { oneLine } from "../daemon/signals.js";
 import { writeProfileCredentials } from "./write-credentials.js";
 
@@ -45,9 +45,9 @@ export function credentialsFileUpdater(options: FileUpdaterOptions) {
           const again = `trying again in ${Math.round(retryMs / 1000)} s; not logged again until it changes`;
           if (line !== failure) log(`${line}; ${again}`);
           failure = line;
-          if (!pending && credentials.expiration.getTime() > Date.now()) {
-            retryTimer = setTimeout(() => offer(credentials), retryMs);
-          }
+          // Judged again when the retry comes: they may have lapsed meanwhile (usableCredentials' margin).
+          const usable = () => isUsable(credentials.expiration.getTime(), Date.now());
+          if (!pending && usable()) retryTimer = setTimeout(() => usable() && offer(credentials), retryMs);
         }
       }
     } finally {

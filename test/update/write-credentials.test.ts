@@ -580,6 +580,39 @@ describe("credentialsFileUpdater with credentials already expired", () => {
   });
 });
 
+describe("credentialsFileUpdater retrying a write while the credentials lapse", () => {
+  it("does not write, on the retry, credentials that expired (or came within the expiry margin) meanwhile", async () => {
+    // Before: the retry 30 s after a failed write wrote them whatever their expiration by then.
+    vi.useFakeTimers();
+    try {
+      const written: string[] = [];
+      let fail = true;
+      const updater = credentialsFileUpdater({
+        path: "/p", profile: "gw", log: () => {}, retryMs: 30_000,
+        write: async (_p, _n, c) => {
+          if (fail) {
+            fail = false;
+            throw new InputError("FILE_LOCKED", "locked");
+          }
+          written.push(c.accessKeyId);
+        },
+      });
+      updater.offer({ ...creds("SHORT"), expiration: new Date(Date.now() + 20_000) });
+      await updater.idle();
+      await vi.advanceTimersByTimeAsync(30_000);
+      await updater.idle();
+      expect(written).toEqual([]);
+      expect(updater.written()).toBeUndefined();
+      updater.offer({ ...creds("LIVE"), expiration: new Date(Date.now() + 3_600_000) });
+      await updater.idle();
+      expect(written).toEqual(["LIVE"]);
+      await updater.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe("credentialsFileUpdater on a disk that stays full", () => {
   it("logs the failed write once, not every 30 s, and the write that succeeds", async () => {
     // Before: `could not write … trying again in 30 s` every 30 s while the credentials lasted, ~2,800 lines a day.
