@@ -603,6 +603,12 @@ describe("credentialsFileUpdater retrying a write while the credentials lapse", 
       await updater.idle();
       expect(written).toEqual([]);
       expect(updater.written()).toBeUndefined();
+      fail = true; // 5 s left when the retry comes: within the 10 s margin
+      updater.offer({ ...creds("EDGE"), expiration: new Date(Date.now() + 35_000) });
+      await updater.idle();
+      await vi.advanceTimersByTimeAsync(30_000);
+      await updater.idle();
+      expect(written).toEqual([]);
       updater.offer({ ...creds("LIVE"), expiration: new Date(Date.now() + 3_600_000) });
       await updater.idle();
       expect(written).toEqual(["LIVE"]);
