@@ -4,7 +4,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, chownSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Socket as NetSocket, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../helpers/libfaketime.js";
@@ -843,6 +843,41 @@ describe("SocketTransport's peer check over TCP on this host", () => {
       }
     },
   );
+});
+
+describe("SocketTransport's peer check: which TCP peers are on this host", () => {
+  // Only the addresses of the connection matter here (procKeys, isOwnAddress): a stand-in socket carries them.
+  const peerAt = (remoteAddress: string) => {
+    const localAddress = remoteAddress.includes(":") && !remoteAddress.startsWith("::ffff:") ? "::1" : "127.0.0.1";
+    return { remoteAddress, remotePort: 2321, localAddress, localPort: 40000 } as unknown as Socket;
+  };
+  const readsFor = (remoteAddress: string) => {
+    let reads = 0;
+    const never = () => (reads++, []);
+    const address = { kind: "tcp", host: remoteAddress, port: 2321 } as const;
+    let refused: unknown;
+    try {
+      checkServedByUs(peerAt(remoteAddress), address, `tcp:${remoteAddress}:2321`, undefined, never);
+    } catch (error) {
+      refused = error;
+    }
+    return { reads, refused: (refused as { code?: string } | undefined)?.code };
+  };
+  const own = Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((i) => i.address).filter((a) => !a.startsWith("127.") && a !== "::1");
+
+  it.runIf(process.platform === "linux" && process.getuid !== undefined)(
+    "loopback (all of 127/8, ::1, IPv4-mapped) and this host's interface addresses: three reads, then SOCKET_UNSAFE",
+    () => {
+      for (const address of ["127.0.0.1", "127.45.6.7", "::ffff:127.0.0.1", "::FFFF:127.0.0.2", "::1", ...own]) {
+        expect([address, readsFor(address)]).toEqual([address, { reads: 3, refused: "SOCKET_UNSAFE" }]);
+      }
+    },
+  );
+  it.runIf(process.getuid !== undefined)("another host's address (not in this host's table): one read, then used", () => {
+    for (const address of ["192.0.2.7", "::ffff:192.0.2.7", "2001:db8::7", "1.127.0.0", "::2"]) {
+      expect([address, readsFor(address)]).toEqual([address, { reads: 1, refused: undefined }]);
+    }
+  });
 });
 
 describe("exchangeSync (the exit handler's last flush) and the wall clock", () => {
