@@ -383,6 +383,36 @@ describe("DeviceTransport", () => {
     }
   });
 
+  // A daemon under systemd leads its own session with no terminal: without O_NOCTTY, opening a terminal makes it the
+  // daemon's controlling one (refused and closed after, it stays so), and the master's holder can then send it SIGINT
+  // (^C) or SIGHUP (closing the master).
+  it.runIf(hasPty && process.platform === "linux")("open of a terminal by a session leader does not make it its controlling terminal", async () => {
+    const holder = spawn("python3", ["-c", "import os, pty, sys\nm, s = pty.openpty()\nprint(os.ttyname(s), flush=True)\nsys.stdin.read()"], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const dir = mkdtempSync(join(tmpdir(), "raa-noctty-"));
+    try {
+      const [line] = (await once(holder.stdout!, "data")) as [Buffer];
+      const script = join(dir, "open.mjs");
+      await build({
+        stdin: {
+          contents: `import { readFileSync } from "node:fs";
+            import { DeviceTransport } from "./src/tpm/transport/device-transport.ts";
+            const error = await DeviceTransport.open(${JSON.stringify(line.toString().trim())}).then(() => undefined, (e) => e);
+            const [, , , session, tty] = readFileSync("/proc/self/stat", "utf8").replace(/^.*\\) /s, "").split(" ");
+            console.log(JSON.stringify({ code: error?.code, leader: Number(session) === process.pid, tty: Number(tty) }));`,
+          resolveDir: resolve("."), loader: "ts",
+        },
+        outfile: script, bundle: true, format: "esm", platform: "node", target: "node20", logLevel: "silent",
+      });
+      const stdout = execFileSync("setsid", ["-w", process.execPath, script], { encoding: "utf8", timeout: 30_000, stdio: ["ignore", "pipe", "inherit"] });
+      expect(JSON.parse(stdout)).toEqual({ code: "TPM_DEVICE_INVALID", leader: true, tty: 0 });
+    } finally {
+      holder.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("open takes a character device (/dev/null here: what it answers is the exchange's business)", async () => {
     const t = await DeviceTransport.open("/dev/null");
     try {
