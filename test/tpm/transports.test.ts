@@ -735,6 +735,47 @@ describe("SocketTransport after close and on a path that is no socket", () => {
   });
 });
 
+describe("SocketTransport on a UNIX socket whose queue is full (swtpm serving another client)", () => {
+  it("connect's EAGAIN is tried again for the whole response bound, then it is the busy simulator's TPM_UNAVAILABLE", async () => {
+    // A listener that never accepts, its queue (backlog 0: one connection) filled by itself: every connect gets EAGAIN.
+    const dir = mkdtempSync(join(tmpdir(), "raa-tpm-full-"));
+    const path = join(dir, "tpm.sock");
+    const code = [
+      "import socket, sys",
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+      "s.bind(sys.argv[1])",
+      "s.listen(0)",
+      "fillers = []",
+      "for _ in range(2):",
+      "    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+      "    c.setblocking(False)",
+      "    try: c.connect(sys.argv[1])",
+      "    except BlockingIOError: pass",
+      "    fillers.append(c)",
+      "print('full', flush=True)",
+      "sys.stdin.read()",
+    ].join("\n");
+    const holder = spawn("python3", ["-c", code, path], { stdio: ["pipe", "pipe", "inherit"] });
+    try {
+      expect(String((await once(holder.stdout!, "data"))[0]).trim()).toBe("full");
+      const t = new SocketTransport({ kind: "unix", path }, { responseTimeoutMs: 2000, native: { reason: "no helper in this test" } });
+      const started = performance.now();
+      const error = await t.transmit(COMMAND).catch((e: unknown) => e);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(2000);
+      expect(error).toBeInstanceOf(TpmConnectionLost);
+      expect(error).toMatchObject({
+        code: "TPM_UNAVAILABLE",
+        message: `no answer from the TPM at unix:${path} within 2 s`,
+        hint: "swtpm serves one client at a time: is another program connected to it?",
+      });
+      await t.close();
+    } finally {
+      holder.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("SocketTransport on a UNIX socket without the native helper (arm64: none is shipped)", () => {
   const noHelper = { reason: "no helper in this test" };
 
