@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,6 +114,36 @@ describe("runChecks: an intermediates file that cannot be read", () => {
       expect(named("PKCS#11 module")).toEqual([expect.objectContaining({ outcome: "fail", detail: expect.stringContaining(module) })]);
     }
   });
+});
+
+describe("runChecks: an intermediates file that can be read", () => {
+  it("its certificates complete the chain, also when another row failed (only a failed intermediates row leaves them out)", async () => {
+    const root = createCa(join(dir, "chain-root"), { name: "Chain Root" });
+    const issuing = createCa(join(dir, "chain-issuing"), { name: "Chain Issuing", parent: root });
+    const leaf = issueLeaf(issuing, join(dir, "chain-leaf"), { name: "chain-leaf" });
+    const key = (mode: number) => {
+      const path = join(dir, `chain-leaf-key-${mode.toString(8)}.pem`);
+      copyFileSync(leaf.keyPath, path);
+      chmodSync(path, mode);
+      return path;
+    };
+    chmodSync(leaf.certPath, 0o644);
+    chmodSync(issuing.certPath, 0o644);
+    for (const [mode, keyRow] of [[0o600, "pass"], [0o644, "fail"]] as const) {
+      const rows = await runChecks({
+        signer: { privateKey: key(mode), certificate: leaf.certPath, intermediates: issuing.certPath },
+        trustAnchors: root.certPath,
+        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
+        endpoint: {},
+        agentSocket: join(dir, "no-agent.sock"),
+        createSession: false,
+        warningDays: 30,
+        env: {},
+      }, () => undefined);
+      const outcome = (name: string) => rows.find((r) => r.name === name)?.outcome;
+      expect([outcome("private key file"), outcome("intermediates file"), outcome("certificate chain")]).toEqual([keyRow, "pass", "pass"]);
+    }
+  }, 30_000);
 });
 
 describe("runChecks on a pkcs11: key without a PIN source", () => {

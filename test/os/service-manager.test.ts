@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadNativeHelper } from "../../src/os/native-helper.js";
-import { readinessGate, reportReady } from "../../src/os/service-manager.js";
+import { checkReadinessReporting, readinessGate, reportReady } from "../../src/os/service-manager.js";
 
 const saved = process.env["NOTIFY_SOCKET"];
 afterEach(() => {
@@ -89,6 +89,27 @@ describe("reportReady: what systemd receives", () => {
 function repr(text: string): string {
   return `'${text.replace(/\n/g, "\\n")}'`;
 }
+
+describe("checkReadinessReporting (serve and update, at start)", () => {
+  // Which branch runs depends on whether `npm run build` has put the native helper in place; both are checked.
+  const { helper, reason } = loadNativeHelper();
+  it.runIf(helper === undefined)("without the native helper: refused under Type=notify (NOTIFY_SOCKET set), not outside it", () => {
+    process.env["NOTIFY_SOCKET"] = "/run/systemd/notify";
+    expect(() => checkReadinessReporting()).toThrow(expect.objectContaining({
+      code: "INTERNAL",
+      message: `cannot tell systemd that the service is ready (${reason}): its Type=notify unit would wait for ever`,
+    }));
+    for (const unset of ["", undefined]) {
+      if (unset === undefined) delete process.env["NOTIFY_SOCKET"];
+      else process.env["NOTIFY_SOCKET"] = unset; // empty: not under systemd, as reportReady reads it
+      expect(() => checkReadinessReporting()).not.toThrow();
+    }
+  });
+  it.runIf(helper !== undefined)("with a native helper that can notify: started under Type=notify", () => {
+    process.env["NOTIFY_SOCKET"] = "/run/systemd/notify";
+    expect(() => checkReadinessReporting()).not.toThrow();
+  });
+});
 
 describe("readinessGate", () => {
   it("runs once, when the last pending name arrives: not for a repeated or an unknown one, not twice", () => {

@@ -4,7 +4,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, chownSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, Socket as NetSocket, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { LIBFAKETIME, LIBFAKETIME_MISSING } from "../helpers/libfaketime.js";
@@ -383,6 +383,36 @@ describe("DeviceTransport", () => {
     }
   });
 
+  // A daemon under systemd leads its own session with no terminal: without O_NOCTTY, opening a terminal makes it the
+  // daemon's controlling one (refused and closed after, it stays so), and the master's holder can then send it SIGINT
+  // (^C) or SIGHUP (closing the master).
+  it.runIf(hasPty && process.platform === "linux")("open of a terminal by a session leader does not make it its controlling terminal", async () => {
+    const holder = spawn("python3", ["-c", "import os, pty, sys\nm, s = pty.openpty()\nprint(os.ttyname(s), flush=True)\nsys.stdin.read()"], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const dir = mkdtempSync(join(tmpdir(), "raa-noctty-"));
+    try {
+      const [line] = (await once(holder.stdout!, "data")) as [Buffer];
+      const script = join(dir, "open.mjs");
+      await build({
+        stdin: {
+          contents: `import { readFileSync } from "node:fs";
+            import { DeviceTransport } from "./src/tpm/transport/device-transport.ts";
+            const error = await DeviceTransport.open(${JSON.stringify(line.toString().trim())}).then(() => undefined, (e) => e);
+            const [, , , session, tty] = readFileSync("/proc/self/stat", "utf8").replace(/^.*\\) /s, "").split(" ");
+            console.log(JSON.stringify({ code: error?.code, leader: Number(session) === process.pid, tty: Number(tty) }));`,
+          resolveDir: resolve("."), loader: "ts",
+        },
+        outfile: script, bundle: true, format: "esm", platform: "node", target: "node20", logLevel: "silent",
+      });
+      const stdout = execFileSync("setsid", ["-w", process.execPath, script], { encoding: "utf8", timeout: 30_000, stdio: ["ignore", "pipe", "inherit"] });
+      expect(JSON.parse(stdout)).toEqual({ code: "TPM_DEVICE_INVALID", leader: true, tty: 0 });
+    } finally {
+      holder.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("open takes a character device (/dev/null here: what it answers is the exchange's business)", async () => {
     const t = await DeviceTransport.open("/dev/null");
     try {
@@ -705,6 +735,47 @@ describe("SocketTransport after close and on a path that is no socket", () => {
   });
 });
 
+describe("SocketTransport on a UNIX socket whose queue is full (swtpm serving another client)", () => {
+  it("connect's EAGAIN is tried again for the whole response bound, then it is the busy simulator's TPM_UNAVAILABLE", async () => {
+    // A listener that never accepts, its queue (backlog 0: one connection) filled by itself: every connect gets EAGAIN.
+    const dir = mkdtempSync(join(tmpdir(), "raa-tpm-full-"));
+    const path = join(dir, "tpm.sock");
+    const code = [
+      "import socket, sys",
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+      "s.bind(sys.argv[1])",
+      "s.listen(0)",
+      "fillers = []",
+      "for _ in range(2):",
+      "    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+      "    c.setblocking(False)",
+      "    try: c.connect(sys.argv[1])",
+      "    except BlockingIOError: pass",
+      "    fillers.append(c)",
+      "print('full', flush=True)",
+      "sys.stdin.read()",
+    ].join("\n");
+    const holder = spawn("python3", ["-c", code, path], { stdio: ["pipe", "pipe", "inherit"] });
+    try {
+      expect(String((await once(holder.stdout!, "data"))[0]).trim()).toBe("full");
+      const t = new SocketTransport({ kind: "unix", path }, { responseTimeoutMs: 2000, native: { reason: "no helper in this test" } });
+      const started = performance.now();
+      const error = await t.transmit(COMMAND).catch((e: unknown) => e);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(2000);
+      expect(error).toBeInstanceOf(TpmConnectionLost);
+      expect(error).toMatchObject({
+        code: "TPM_UNAVAILABLE",
+        message: `no answer from the TPM at unix:${path} within 2 s`,
+        hint: "swtpm serves one client at a time: is another program connected to it?",
+      });
+      await t.close();
+    } finally {
+      holder.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("SocketTransport on a UNIX socket without the native helper (arm64: none is shipped)", () => {
   const noHelper = { reason: "no helper in this test" };
 
@@ -843,6 +914,41 @@ describe("SocketTransport's peer check over TCP on this host", () => {
       }
     },
   );
+});
+
+describe("SocketTransport's peer check: which TCP peers are on this host", () => {
+  // Only the addresses of the connection matter here (procKeys, isOwnAddress): a stand-in socket carries them.
+  const peerAt = (remoteAddress: string) => {
+    const localAddress = remoteAddress.includes(":") && !remoteAddress.startsWith("::ffff:") ? "::1" : "127.0.0.1";
+    return { remoteAddress, remotePort: 2321, localAddress, localPort: 40000 } as unknown as Socket;
+  };
+  const readsFor = (remoteAddress: string) => {
+    let reads = 0;
+    const never = () => (reads++, []);
+    const address = { kind: "tcp", host: remoteAddress, port: 2321 } as const;
+    let refused: unknown;
+    try {
+      checkServedByUs(peerAt(remoteAddress), address, `tcp:${remoteAddress}:2321`, undefined, never);
+    } catch (error) {
+      refused = error;
+    }
+    return { reads, refused: (refused as { code?: string } | undefined)?.code };
+  };
+  const own = Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((i) => i.address).filter((a) => !a.startsWith("127.") && a !== "::1");
+
+  it.runIf(process.platform === "linux" && process.getuid !== undefined)(
+    "loopback (all of 127/8, ::1, IPv4-mapped) and this host's interface addresses: three reads, then SOCKET_UNSAFE",
+    () => {
+      for (const address of ["127.0.0.1", "127.45.6.7", "::ffff:127.0.0.1", "::FFFF:127.0.0.2", "::1", ...own]) {
+        expect([address, readsFor(address)]).toEqual([address, { reads: 3, refused: "SOCKET_UNSAFE" }]);
+      }
+    },
+  );
+  it.runIf(process.getuid !== undefined)("another host's address (not in this host's table): one read, then used", () => {
+    for (const address of ["192.0.2.7", "::ffff:192.0.2.7", "2001:db8::7", "1.127.0.0", "::2"]) {
+      expect([address, readsFor(address)]).toEqual([address, { reads: 1, refused: undefined }]);
+    }
+  });
 });
 
 describe("exchangeSync (the exit handler's last flush) and the wall clock", () => {

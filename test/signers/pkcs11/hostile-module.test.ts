@@ -294,6 +294,13 @@ describe("C_Sign's answer without a certificate (sign-string --private-key alone
     expect(code).toBe(5);
     expect(stdout).toBe("");
   });
+  it("a key whose public key the token does not show is signed with (nothing to check the signature with)", async () => {
+    token.objects[1]!.set(CKA.MODULUS, Buffer.alloc(256)); // a modulus of zeros shows no public key
+    const { code, stdout, stderr } = await keyOnly();
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatch(/^[0-9a-f]{512}$/);
+  });
 });
 
 describe("a token that cannot search certificates by CKA_SUBJECT", () => {
