@@ -1,6 +1,6 @@
 import { boolArg, defaultedInteger, defaultedString, stringArg, type CommandSpec } from "../command.js";
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, normalize } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
 import { statIfAny } from "../../io/atomic-write.js";
 import { exposedFileWarnings } from "../../io/exposed-file.js";
@@ -63,7 +63,8 @@ const command: CommandSpec = {
       port,
       user,
       tpmDevice: defaultedString(args, "tpm-device"),
-      pinFile: stringArg(args, "pin-file"),
+      // systemd ignores a LoadCredential= path holding //, /./ or /../ ("not valid, ignoring"): then no PIN file.
+      pinFile: args.explicit.has("pin-file") ? normalize(stringArg(args, "pin-file")!) : undefined,
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
     // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
