@@ -327,8 +327,9 @@ describe("install-systemd: what the units are written over, and what goes into t
     }
   });
 
-  it.each(["00", " 0", "+0"])("--user whose uid field is %j (uid 0 to glibc's getpwnam, so to systemd's User=) is refused", async (uid) => {
-    // Before: exit 0, only the uid field "0" was taken for root's; the services ran as root.
+  it.each(["00", " 0", "+0", "-0", " -00"])("--user whose uid field is %j (uid 0 to glibc's getpwnam, so to systemd's User=) is refused", async (uid) => {
+    // Before: exit 0, only the uid field "0" was taken for root's; the services ran as root. "-0" (strtoul takes a
+    // sign; `getent passwd` shows uid 0): exit 0 until the sign "-" was read too.
     const { dir: root, cleanup } = makeTempDir("raa-install-uid0-");
     try {
       mkdirSync(join(root, "etc"));

@@ -27,8 +27,8 @@ const command: CommandSpec = {
     const user = defaultedString(args, "user");
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     // A uid-0 alias (toor) is root by another name; a user not there yet is made by sysusers.d with a uid of its own.
-    // glibc reads the uid field with strtoul: "00", " 0" and "+0" are uid 0 too.
-    const isRoot = user === "root" || /^\s*\+?0+$/.test(uidInPasswd(root, user) ?? "");
+    // glibc reads the uid field with strtoul: "00", " 0", "+0" and "-0" are uid 0 too.
+    const isRoot = user === "root" || /^\s*[+-]?0+$/.test(uidInPasswd(root, user) ?? "");
     if (user === "nobody" || user === "nfsnobody" || isRoot) {
       const what = isRoot
         ? `${user === "root" ? "" : "has uid 0: it "}would give the services every privilege: a flaw in serve, which answers requests, would be root's`
