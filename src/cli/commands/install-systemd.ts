@@ -62,8 +62,8 @@ const command: CommandSpec = {
       profile,
       port,
       user,
-      tpmDevice: defaultedString(args, "tpm-device"),
-      // systemd ignores a LoadCredential= path holding //, /./ or /../ ("not valid, ignoring"): then no PIN file.
+      // systemd ignores a DeviceAllow= path with /../, a LoadCredential= one with //, /./ or /../: no TPM, no PIN.
+      tpmDevice: normalize(defaultedString(args, "tpm-device")),
       pinFile: args.explicit.has("pin-file") ? normalize(stringArg(args, "pin-file")!) : undefined,
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
