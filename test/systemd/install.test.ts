@@ -327,8 +327,9 @@ describe("install-systemd: what the units are written over, and what goes into t
     }
   });
 
-  it.each(["00", " 0", "+0"])("--user whose uid field is %j (uid 0 to glibc's getpwnam, so to systemd's User=) is refused", async (uid) => {
-    // Before: exit 0, only the uid field "0" was taken for root's; the services ran as root.
+  it.each(["00", " 0", "+0", "-0", " -00"])("--user whose uid field is %j (uid 0 to glibc's getpwnam, so to systemd's User=) is refused", async (uid) => {
+    // Before: exit 0, only the uid field "0" was taken for root's; the services ran as root. "-0" (strtoul takes a
+    // sign; `getent passwd` shows uid 0): exit 0 until the sign "-" was read too.
     const { dir: root, cleanup } = makeTempDir("raa-install-uid0-");
     try {
       mkdirSync(join(root, "etc"));
@@ -385,6 +386,22 @@ describe("install-systemd: what the units are written over, and what goes into t
     } finally {
       cleanup();
     }
+  });
+
+  it.each(["/etc/raa//pin", "/etc/raa/./pin", "/etc/x/../raa/pin"])("--pin-file %s reaches LoadCredential= as /etc/raa/pin, a path systemd takes", async (path) => {
+    // Before: written as given; systemd-analyze verify: 'Credential source "/etc/raa//pin" not valid, ignoring.',
+    // so every service started without the PIN file and failed (exit 3: %d/pkcs11-pin missing), after exit 0 here.
+    const r = await dryRun("--pin-file", path);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^LoadCredential=.*$/gm)).toEqual(Array(3).fill("LoadCredential=pkcs11-pin:/etc/raa/pin"));
+  });
+
+  it("--tpm-device /dev/x/../tpmrm0 reaches DeviceAllow= as /dev/tpmrm0, a path systemd takes", async () => {
+    // Before: written as given; systemd-analyze verify: "DeviceAllow= path is not normalized, ignoring", so
+    // DevicePolicy=closed left the services no TPM at all, after exit 0 here.
+    const r = await dryRun("--tpm-device", "/dev/x/../tpmrm0");
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^DeviceAllow=.*$/gm)).toEqual(Array(3).fill("DeviceAllow=/dev/tpmrm0 rw"));
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { boolArg, defaultedInteger, defaultedString, stringArg, type CommandSpec } from "../command.js";
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, normalize } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
 import { statIfAny } from "../../io/atomic-write.js";
 import { exposedFileWarnings } from "../../io/exposed-file.js";
@@ -27,8 +27,8 @@ const command: CommandSpec = {
     const user = defaultedString(args, "user");
     if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError("USAGE", `--user ${user} is not a valid system user name`);
     // A uid-0 alias (toor) is root by another name; a user not there yet is made by sysusers.d with a uid of its own.
-    // glibc reads the uid field with strtoul: "00", " 0" and "+0" are uid 0 too.
-    const isRoot = user === "root" || /^\s*\+?0+$/.test(uidInPasswd(root, user) ?? "");
+    // glibc reads the uid field with strtoul: "00", " 0", "+0" and "-0" are uid 0 too.
+    const isRoot = user === "root" || /^\s*[+-]?0+$/.test(uidInPasswd(root, user) ?? "");
     if (user === "nobody" || user === "nfsnobody" || isRoot) {
       const what = isRoot
         ? `${user === "root" ? "" : "has uid 0: it "}would give the services every privilege: a flaw in serve, which answers requests, would be root's`
@@ -62,8 +62,9 @@ const command: CommandSpec = {
       profile,
       port,
       user,
-      tpmDevice: defaultedString(args, "tpm-device"),
-      pinFile: stringArg(args, "pin-file"),
+      // systemd ignores a DeviceAllow= path with /../, a LoadCredential= one with //, /./ or /../: no TPM, no PIN.
+      tpmDevice: normalize(defaultedString(args, "tpm-device")),
+      pinFile: args.explicit.has("pin-file") ? normalize(stringArg(args, "pin-file")!) : undefined,
     };
     const warn = (line: string) => io.stderr.write(`roles-anywhere-agent: warning: ${line}\n`);
     // Read by PID 1 (LoadCredential=): nobody else needs it; who can change it can make the services use a wrong PIN.
