@@ -37,7 +37,8 @@ export function parseCommandArgs(spec: Pick<CommandSpec, "name" | "options" | "c
     if (option.type === "boolean") {
       const value = booleanOf(inline);
       if (value !== undefined) values[name] = value;
-      else throw new UsageError("USAGE", `invalid value "${inline}" for --${name}: expected true or false`);
+      // Not echoed: `--reuse-pin=123456` is a PIN typed where no value belongs.
+      else throw new UsageError("USAGE", `invalid value for --${name} (not shown): expected true or false`);
       explicit.add(name);
       continue;
     }
