@@ -218,30 +218,46 @@ describe("credential-process (dist/cli.js) and an agent listening on the config'
   });
 });
 
+/** `dist/cli.js agent` serving profile gw on a file key, with a config and a private socket of its own under `dir`. */
+async function startCliAgent(name: string, leaf: { certPath: string; keyPath: string }) {
+  const runDir = join(dir, `${name}-run`);
+  mkdirSync(runDir, { mode: 0o700 });
+  const socket = join(runDir, "agent.sock");
+  const config = join(dir, `${name}.json`);
+  const profile = { certificate: leaf.certPath, "private-key": leaf.keyPath, "trust-anchor-arn": ARNS.trustAnchorArn, "profile-arn": ARNS.profileArn, "role-arn": ARNS.roleArn, endpoint: proxy.url };
+  writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env["ROLES_ANYWHERE_AGENT_SOCKET"];
+  const cli = join(process.cwd(), "dist", "cli.js");
+  const agent = spawn(process.execPath, [cli, "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const stop = async () => {
+    agent.kill("SIGCONT");
+    agent.kill("SIGTERM");
+    if (agent.exitCode === null) await once(agent, "exit");
+  };
+  const log: string[] = [];
+  const lines = createInterface({ input: agent.stderr! });
+  try {
+    await new Promise<void>((resolveSeen, reject) => {
+      lines.on("line", (l) => (log.push(l), /agent listening on/.test(l) && resolveSeen()));
+      agent.once("exit", () => reject(new Error(`agent exited; log:\n${log.join("\n")}`)));
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { socket, config, env, cli, agent, stop };
+}
+
 describe("credential-process (dist/cli.js) asking for something else than the agent's profile", () => {
   it("signs directly for another certificate, duration or endpoint (it got the agent's credentials); a matching Go-style line uses the agent", async () => {
     await proxy.setMode("ok");
     proxy.lifetimeMs = undefined;
-    const runDir = join(dir, "conditions-run");
-    mkdirSync(runDir, { mode: 0o700 });
-    const socket = join(runDir, "agent.sock");
     const served = issueLeaf(ca, join(dir, "conditions-served"), { name: "conditions-served" });
     const renewed = issueLeaf(ca, join(dir, "conditions-renewed"), { name: "conditions-renewed" });
-    const config = join(dir, "conditions.json");
     const arnFlags = ["--trust-anchor-arn", ARNS.trustAnchorArn, "--profile-arn", ARNS.profileArn, "--role-arn", ARNS.roleArn];
-    const profile = { certificate: served.certPath, "private-key": served.keyPath, "trust-anchor-arn": ARNS.trustAnchorArn, "profile-arn": ARNS.profileArn, "role-arn": ARNS.roleArn, endpoint: proxy.url };
-    writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env["ROLES_ANYWHERE_AGENT_SOCKET"];
-    const cli = join(process.cwd(), "dist", "cli.js");
-    const agent = spawn(process.execPath, [cli, "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const { socket, config, env, cli, stop } = await startCliAgent("conditions", served);
     try {
-      const log: string[] = [];
-      const lines = createInterface({ input: agent.stderr! });
-      await new Promise<void>((resolveSeen, reject) => {
-        lines.on("line", (l) => (log.push(l), /agent listening on/.test(l) && resolveSeen()));
-        agent.once("exit", () => reject(new Error(`agent exited; log:\n${log.join("\n")}`)));
-      });
       const cached = (await fetchFromAgent(socket, "gw"))!.accessKeyId;
       const credentialProcess = async (...flags: string[]) => {
         const before = proxy.forwarded;
@@ -272,8 +288,7 @@ describe("credential-process (dist/cli.js) asking for something else than the ag
       expect(failed).toMatchObject({ code: 7 });
       expect((failed as { stderr: string }).stderr).toContain(`has these ARNs but another certificate: ${JSON.stringify(served.certPath)}, not ${JSON.stringify(renewed.certPath)}`);
     } finally {
-      agent.kill("SIGTERM");
-      if (agent.exitCode === null) await once(agent, "exit");
+      await stop();
     }
   });
 });
@@ -282,24 +297,9 @@ describe("credential-process (dist/cli.js) and an agent that does not take the r
   it("signs directly after a short wait with one warning line (it waited 35 s, then failed)", async () => {
     await proxy.setMode("ok");
     proxy.lifetimeMs = undefined;
-    const runDir = join(dir, "stopped-run");
-    mkdirSync(runDir, { mode: 0o700 });
-    const socket = join(runDir, "agent.sock");
     const leaf = issueLeaf(ca, join(dir, "stopped"), { name: "stopped-device" });
-    const config = join(dir, "stopped.json");
-    const profile = { certificate: leaf.certPath, "private-key": leaf.keyPath, "trust-anchor-arn": ARNS.trustAnchorArn, "profile-arn": ARNS.profileArn, "role-arn": ARNS.roleArn, endpoint: proxy.url };
-    writeFileSync(config, JSON.stringify({ profiles: { gw: profile } }), { mode: 0o600 });
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env["ROLES_ANYWHERE_AGENT_SOCKET"];
-    const cli = join(process.cwd(), "dist", "cli.js");
-    const agent = spawn(process.execPath, [cli, "agent", "--config", config, "--socket", socket], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const { socket, config, env, cli, agent, stop } = await startCliAgent("stopped", leaf);
     try {
-      const log: string[] = [];
-      const lines = createInterface({ input: agent.stderr! });
-      await new Promise<void>((resolveSeen, reject) => {
-        lines.on("line", (l) => (log.push(l), /agent listening on/.test(l) && resolveSeen()));
-        agent.once("exit", () => reject(new Error(`agent exited; log:\n${log.join("\n")}`)));
-      });
       const cached = (await fetchFromAgent(socket, "gw"))!.accessKeyId;
       agent.kill("SIGSTOP");
       // The launcher's fast path (--profile alone), then the full CLI (a flag that shapes the request).
@@ -311,9 +311,7 @@ describe("credential-process (dist/cli.js) and an agent that does not take the r
         expect(stderr).toBe(`roles-anywhere-agent: warning: the agent at ${socket} did not take the request within 10 s (a stopped process, or a socket unit whose service cannot start); signing directly instead\n`);
       }
     } finally {
-      agent.kill("SIGCONT");
-      agent.kill("SIGTERM");
-      if (agent.exitCode === null) await once(agent, "exit");
+      await stop();
     }
   }, 120_000);
 });
