@@ -2,7 +2,7 @@
  * Where the token PIN comes from and how it is presented. A PIN is wiped right after C_Login, except one needed for every
  * signature (CKA_ALWAYS_AUTHENTICATE); a rejected PIN is reported once, with the retry counters, and never presented again.
  */
-import { AuthError, InputError } from "../errors.js";
+import { AuthError, DeviceError, InputError, type AgentError } from "../errors.js";
 import {
   aboutToUseSecret, describeSecretSource, localPathOfFileUri, promptFor, readSecret, type SecretSource,
 } from "../secrets/secret-source.js";
@@ -132,8 +132,7 @@ export async function loginUser(context: TokenContext, supply: PinSupply | undef
       });
     }
     const failure = loginFailure(context, error, supply?.description ?? "the PIN entered on the PIN pad");
-    if (seen && rejectedAsWrong(failure, error)) rememberRejected(seen);
-    throw failure;
+    throw seen && supply ? rememberFailure(context, failure, error, seen, supply.description) : failure;
   } finally {
     pin?.wipe();
   }
@@ -149,8 +148,7 @@ export function loginContextSpecific(context: TokenContext, pin: Secret, descrip
     pin.use((bytes) => context.module.lib.C_Login(context.session, CKU.CONTEXT_SPECIFIC, bytes.toString("utf8")));
   } catch (error) {
     const failure = loginFailure(context, error, description, "context-specific ");
-    if (rejectedAsWrong(failure, error)) rememberRejected(seen);
-    throw failure;
+    throw rememberFailure(context, failure, error, seen, description, "context-specific ");
   }
 }
 
@@ -170,8 +168,13 @@ function refuseEmptyPin(context: TokenContext, pin: Secret, source: string, kind
  */
 function refuseRejectedPin(context: TokenContext, pin: Secret, source: string, kind = ""): string {
   const seen = secretDigest([kind, tokenKey(context)], pin);
-  if (!wasRejected(seen)) return seen;
+  const rejection = wasRejected(seen);
+  if (!rejection) return seen;
   const token = describeToken(context.slot.token);
+  if (rejection === "unanswered") {
+    const message = `${token} did not answer when the ${kind}PIN from ${source} was presented; it was not presented again`;
+    throw new DeviceError("PKCS11_ERROR", message, { hint: UNANSWERED_HINT });
+  }
   const again = `already rejected the ${kind}PIN from ${source}; it was not presented again`;
   throw new AuthError("PIN_INCORRECT", `${token} ${again}`, {
     hint: "fix the PIN there; if the token's PIN was changed to this one, restart (a reload refuses it too)",
@@ -183,6 +186,22 @@ const tokenKey = ({ module, slot }: TokenContext) => `${module.path}\0${slot.tok
 /** Whether the token refused the PIN as wrong (a try on its counter); an expired PIN is the right one. */
 function rejectedAsWrong(failure: Error, error: unknown): boolean {
   return failure instanceof AuthError && failure.code === "PIN_INCORRECT" && ckrName(error) !== "CKR_PIN_EXPIRED";
+}
+
+/** C_Login failures after which the token may have checked the PIN, and counted it if wrong (a key pulled meanwhile). */
+const OUTCOME_UNKNOWN = new Set(["CKR_DEVICE_ERROR", "CKR_DEVICE_REMOVED", "CKR_TOKEN_NOT_PRESENT", "CKR_FUNCTION_FAILED", "CKR_GENERAL_ERROR"]);
+const UNANSWERED_HINT = "a wrong PIN may have counted on the token's retry counter: check the token (re-insert it), then restart";
+
+/** Remembers a PIN the token rejected, or may have counted: the failure, as the user sees it. */
+function rememberFailure(
+  context: TokenContext, failure: AgentError, error: unknown, seen: string, source: string, kind = "",
+): AgentError {
+  if (rejectedAsWrong(failure, error)) rememberRejected(seen);
+  const name = ckrName(error);
+  if (name === undefined || !OUTCOME_UNKNOWN.has(name) || failedBeforePin(context, name)) return failure;
+  rememberRejected(seen, "unanswered");
+  const message = `${failure.message}, after the ${kind}PIN from ${source} was presented; it is not presented again`;
+  return new DeviceError("PKCS11_ERROR", message, { cause: error, hint: UNANSWERED_HINT });
 }
 
 /** A PIN the token already reports as blocked is not presented: that could only fail, or worse. */
@@ -199,7 +218,7 @@ function unblockHintFor(context: TokenContext): string {
   return unblockHint(tokenFamily(context.slot, context.module.info), { label: context.slot.token.label, modulePath: context.module.path });
 }
 
-function loginFailure(context: TokenContext, error: unknown, source: string, kind = ""): Error {
+function loginFailure(context: TokenContext, error: unknown, source: string, kind = ""): AgentError {
   const name = ckrName(error);
   const token = describeToken(context.slot.token);
   if (name === "CKR_PIN_INCORRECT" || name === "CKR_PIN_INVALID" || name === "CKR_PIN_LEN_RANGE") {
@@ -224,11 +243,7 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
       hint: "change it with the token's tools (e.g. pkcs11-tool --change-pin)",
     });
   }
-  // SoftHSM rewrites the token's file at every C_Login: one at the same moment in another process can make this
-  // one fail before the PIN is checked (the token then looks blank), with a false or no hint.
-  const listedWithPin = (context.slot.flags & CKF.USER_PIN_INITIALIZED) !== 0;
-  const beforePin = name === "CKR_GENERAL_ERROR" || (name === "CKR_USER_PIN_NOT_INITIALIZED" && listedWithPin);
-  if (beforePin && tokensAreFiles(context.module)) {
+  if (failedBeforePin(context, name)) {
     return pkcs11Failure(`${kind === "" ? "C_Login" : "C_Login (context-specific)"} on ${token}`, error,
       "the module keeps its tokens in files, and another process logging in at the same moment may have been "
         + "rewriting this one: try again (C_Login is never repeated by itself)");
@@ -238,6 +253,16 @@ function loginFailure(context: TokenContext, error: unknown, source: string, kin
     return pkcs11Failure(`C_Login on ${token}`, error, `its user PIN was never set: set one as the security officer (\`${initPin}\`)`);
   }
   return pkcs11Failure(`${kind === "" ? "C_Login" : "C_Login (context-specific)"} on ${token}`, error);
+}
+
+/**
+ * SoftHSM rewrites the token's file at every C_Login: one at the same moment in another process can make this one fail
+ * before the PIN is checked (the token then looks blank), with a false or no hint.
+ */
+function failedBeforePin(context: TokenContext, name: string | undefined): boolean {
+  const listedWithPin = (context.slot.flags & CKF.USER_PIN_INITIALIZED) !== 0;
+  const beforePin = name === "CKR_GENERAL_ERROR" || (name === "CKR_USER_PIN_NOT_INITIALIZED" && listedWithPin);
+  return beforePin && tokensAreFiles(context.module);
 }
 
 /** What CK_TOKEN_INFO.flags say about the PIN retry counter, in words. */

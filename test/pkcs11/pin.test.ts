@@ -326,18 +326,22 @@ describe("loginUser", () => {
     ["CKR_GENERAL_ERROR:5 from a module whose tokens are not files", "CKR_GENERAL_ERROR:5", "Fake"],
     ["CKR_DEVICE_ERROR:48 from SoftHSM", "CKR_DEVICE_ERROR:48", "SoftHSM"],
     ["CKR_DEVICE_REMOVED:50 from SoftHSM", "CKR_DEVICE_REMOVED:50", "SoftHSM"],
-  ])("%s: the failure as it is, with no hint to try again or to set a PIN", async (_, ckr, manufacturer) => {
+  ])("%s: the failure as it is, with no hint to try again or to set a PIN; the PIN, maybe counted, is not presented again", async (_, ckr, manufacturer) => {
+    forgetRejectedSecrets();
     const { context, logins } = tokenAnswering(ckr, CKF.USER_PIN_INITIALIZED);
     (context.module as { info: unknown }).info = { manufacturer, description: "d" };
     const supply = pinFromSource({ kind: "env", name: "P" }, "the PIN", { P: "1234" });
     const error = (await loginUser(context, supply).catch((e: unknown) => e)) as DeviceError;
-    expect([error.code, error.message, error.hint]).toEqual(["PKCS11_ERROR", `C_Login on token "pad" (serial 1) failed: ${ckr.split(":")[0]}`, undefined]);
+    const unanswered = `, after the PIN from ${supply.description} was presented; it is not presented again`;
+    const hint = "a wrong PIN may have counted on the token's retry counter: check the token (re-insert it), then restart";
+    expect([error.code, error.message, error.hint]).toEqual(["PKCS11_ERROR", `C_Login on token "pad" (serial 1) failed: ${ckr.split(":")[0]}${unanswered}`, hint]);
     expect(() => loginContextSpecific(context, Secret.fromUtf8("1234"), "file ctx")).toThrow(
-      `C_Login (context-specific) on token "pad" (serial 1) failed: ${ckr.split(":")[0]}`,
+      `C_Login (context-specific) on token "pad" (serial 1) failed: ${ckr.split(":")[0]}, after the context-specific PIN from file ctx`,
     );
-    // Not a rejected PIN: presented again.
-    await expect(loginUser(context, supply)).rejects.toThrow(/^C_Login on/);
-    expect(logins).toHaveLength(3);
+    // Before: presented again (a wrong one a second try on the token's counter).
+    await expect(loginUser(context, supply)).rejects.toThrow(`token "pad" (serial 1) did not answer when the PIN from ${supply.description} was presented; it was not presented again`);
+    expect(() => loginContextSpecific(context, Secret.fromUtf8("1234"), "file ctx")).toThrow(/did not answer when the context-specific PIN/);
+    expect(logins).toHaveLength(2);
   });
 
   it("a PIN-pad token is not asked for a PIN on the terminal: the token asks", () => {

@@ -23,7 +23,8 @@ const VPCD_GET_ATR = 4;
 
 export interface VirtualCard {
   readonly atr: Buffer;
-  transmit(apdu: Buffer): Buffer;
+  /** undefined: no answer (a card pulled while it works; the card is expected to call remove()). */
+  transmit(apdu: Buffer): Buffer | undefined;
   reset(): void;
 }
 
@@ -141,7 +142,9 @@ function serve(socket: Socket, card: VirtualCard, ready: () => void): void {
       const message = buffered.subarray(2, 2 + size);
       buffered = buffered.subarray(2 + size);
       if (size !== 1) {
-        send(card.transmit(Buffer.from(message)));
+        const answer = card.transmit(Buffer.from(message));
+        if (answer === undefined) return;
+        send(answer);
         continue;
       }
       const control = message[0];
