@@ -184,15 +184,16 @@ function request(socket: Socket, socketPath: string, path: string, takeWithinMs?
       const above = `the agent at ${socketPath} sent an answer above ${MAX_ANSWER_BYTES / 1024} KiB; it was not read further`;
       if (size > MAX_ANSWER_BYTES) finish(() => reject(new AgentError("AGENT_UNAVAILABLE", above)));
     });
-    // Nothing of an answer yet: the agent stopped (a restart, with this request queued) or died, as if none listened.
-    const failure = (message: string) => new (chunks.length === 0 ? AgentGone : AgentError)("AGENT_UNAVAILABLE", message);
+    // The `100 Continue` asked for comes first, and is no part of the answer.
+    const answer = () => Buffer.concat(chunks).toString("utf8").replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, "");
+    // Nothing of an answer yet: the agent stopped (a restart, the request queued or taken) or died: as if none listened.
+    const failure = (message: string) => new (answer() === "" ? AgentGone : AgentError)("AGENT_UNAVAILABLE", message);
     socket.on("error", (error: NodeJS.ErrnoException) =>
       finish(() => reject(failure(`cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`))),
     );
     socket.on("end", () =>
       finish(() => {
-        // The `100 Continue` asked for comes first.
-        const text = Buffer.concat(chunks).toString("utf8").replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, "");
+        const text = answer();
         const headerEnd = text.indexOf("\r\n\r\n");
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
         if (headerEnd >= 0 && Number.isInteger(status)) resolve({ status, body: text.slice(headerEnd + 4) });
