@@ -29,8 +29,6 @@ const TIMEOUT_MS = 35_000;
  * that took the request (busy with a slow CreateSession) is waited for up to TIMEOUT_MS.
  */
 export const TAKE_WITHIN_MS = 10_000;
-/** The errors of an agent that did not take the request within `takeWithinMs`: passed over, as an unsafe socket. */
-const notTaken = new WeakSet<AgentError>();
 /** Credentials and their headers take 2–4 KiB: more is not our agent (or a broken one), and is not kept. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -115,7 +113,7 @@ export async function credentialsFromAgent(
     const options = { notServed: (why: string) => reasons.push(why), takeWithinMs: required ? undefined : TAKE_WITHIN_MS };
     return fetchFromAgent(path, selector, debug, options).catch((error: unknown) => {
       if (!required && error instanceof AgentGone) return void debug?.(`agent: nothing answered at ${path}: ${error.message}`);
-      if (required || !isAgentError(error) || (error.code !== "SOCKET_UNSAFE" && !notTaken.has(error))) throw error;
+      if (required || !isAgentError(error) || (error.code !== "SOCKET_UNSAFE" && !(error instanceof AgentNotTaken))) throw error;
       onUnsafe(error);
       return undefined;
     });
@@ -155,6 +153,8 @@ function parseCredentials(body: string): Credentials {
 
 /** The agent's connection ended before a byte of its answer: a caller that may sign directly does. */
 class AgentGone extends AgentError {}
+/** The agent did not take the request within `takeWithinMs`: passed over, as an unsafe socket. */
+class AgentNotTaken extends AgentError {}
 
 function request(socket: Socket, socketPath: string, path: string, takeWithinMs?: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -173,8 +173,7 @@ function request(socket: Socket, socketPath: string, path: string, takeWithinMs?
       finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} ${what} within ${TIMEOUT_MS / 1000} s`)));
     }, TIMEOUT_MS);
     const takeTimer = takeWithinMs === undefined ? undefined : setTimeout(() => {
-      const error = new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not take the request within ${takeWithinMs / 1000} s ${stalled}`);
-      notTaken.add(error);
+      const error = new AgentNotTaken("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not take the request within ${takeWithinMs / 1000} s ${stalled}`);
       finish(() => reject(error));
     }, takeWithinMs);
     socket.on("data", (chunk: Buffer) => {
