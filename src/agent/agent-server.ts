@@ -23,6 +23,7 @@ export interface RunningAgentServer {
 }
 
 const CREDENTIALS_PATH = "/v1/credentials";
+const LISTEN_ON_A_PATH = "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock";
 const SELECTOR_PARAMS: readonly string[] = ["trust-anchor-arn", "profile-arn", "role-arn", "role-session-name", ...CONDITION_NAMES];
 
 export type AgentListen = { readonly path: string } | { readonly fd: number };
@@ -87,14 +88,14 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
   if ("fd" in listen && tcp !== null && typeof tcp === "object") {
     await closeServer(server);
     const message = `the socket systemd passed (fd ${listen.fd}) is a TCP socket on ${tcp.address} port ${tcp.port}, not a UNIX socket`;
-    throw new InputError("SOCKET_UNSAFE", message, { hint: "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock" });
+    throw new InputError("SOCKET_UNSAFE", message, { hint: LISTEN_ON_A_PATH });
   }
   // An abstract socket (ListenStream=@name) has no file mode or directory: any local user can connect to it.
   const abstract = "fd" in listen && !helper ? abstractSocketName(listen.fd) : undefined;
   if ("fd" in listen && abstract) {
     await closeServer(server);
     const message = `the socket systemd passed (fd ${listen.fd}) is in the abstract namespace (${abstract}), where any local user can connect, and without the native helper (dist/native/) the agent cannot check who does`;
-    throw new InputError("SOCKET_UNSAFE", message, { hint: "the agent's .socket unit must listen on a path: ListenStream=%t/roles-anywhere-agent.sock" });
+    throw new InputError("SOCKET_UNSAFE", message, { hint: LISTEN_ON_A_PATH });
   }
   return {
     address: "path" in listen ? listen.path : `fd:${listen.fd}`,

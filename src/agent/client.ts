@@ -29,8 +29,6 @@ const TIMEOUT_MS = 35_000;
  * that took the request (busy with a slow CreateSession) is waited for up to TIMEOUT_MS.
  */
 export const TAKE_WITHIN_MS = 10_000;
-/** The errors of an agent that did not take the request within `takeWithinMs`: passed over, as an unsafe socket. */
-const notTaken = new WeakSet<AgentError>();
 /** Credentials and their headers take 2–4 KiB: more is not our agent (or a broken one), and is not kept. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -115,7 +113,7 @@ export async function credentialsFromAgent(
     const options = { notServed: (why: string) => reasons.push(why), takeWithinMs: required ? undefined : TAKE_WITHIN_MS };
     return fetchFromAgent(path, selector, debug, options).catch((error: unknown) => {
       if (!required && error instanceof AgentGone) return void debug?.(`agent: nothing answered at ${path}: ${error.message}`);
-      if (required || !isAgentError(error) || (error.code !== "SOCKET_UNSAFE" && !notTaken.has(error))) throw error;
+      if (required || !isAgentError(error) || (error.code !== "SOCKET_UNSAFE" && !(error instanceof AgentNotTaken))) throw error;
       onUnsafe(error);
       return undefined;
     });
@@ -155,6 +153,8 @@ function parseCredentials(body: string): Credentials {
 
 /** The agent's connection ended before a byte of its answer: a caller that may sign directly does. */
 class AgentGone extends AgentError {}
+/** The agent did not take the request within `takeWithinMs`: passed over, as an unsafe socket. */
+class AgentNotTaken extends AgentError {}
 
 function request(socket: Socket, socketPath: string, path: string, takeWithinMs?: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -173,8 +173,7 @@ function request(socket: Socket, socketPath: string, path: string, takeWithinMs?
       finish(() => reject(new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} ${what} within ${TIMEOUT_MS / 1000} s`)));
     }, TIMEOUT_MS);
     const takeTimer = takeWithinMs === undefined ? undefined : setTimeout(() => {
-      const error = new AgentError("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not take the request within ${takeWithinMs / 1000} s ${stalled}`);
-      notTaken.add(error);
+      const error = new AgentNotTaken("AGENT_UNAVAILABLE", `the agent at ${socketPath} did not take the request within ${takeWithinMs / 1000} s ${stalled}`);
       finish(() => reject(error));
     }, takeWithinMs);
     socket.on("data", (chunk: Buffer) => {
@@ -184,15 +183,16 @@ function request(socket: Socket, socketPath: string, path: string, takeWithinMs?
       const above = `the agent at ${socketPath} sent an answer above ${MAX_ANSWER_BYTES / 1024} KiB; it was not read further`;
       if (size > MAX_ANSWER_BYTES) finish(() => reject(new AgentError("AGENT_UNAVAILABLE", above)));
     });
-    // Nothing of an answer yet: the agent stopped (a restart, with this request queued) or died, as if none listened.
-    const failure = (message: string) => new (chunks.length === 0 ? AgentGone : AgentError)("AGENT_UNAVAILABLE", message);
+    // The `100 Continue` asked for comes first, and is no part of the answer.
+    const answer = () => Buffer.concat(chunks).toString("utf8").replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, "");
+    // Nothing of an answer yet: the agent stopped (a restart, the request queued or taken) or died: as if none listened.
+    const failure = (message: string) => new (answer() === "" ? AgentGone : AgentError)("AGENT_UNAVAILABLE", message);
     socket.on("error", (error: NodeJS.ErrnoException) =>
       finish(() => reject(failure(`cannot talk to the agent at ${socketPath}: ${error.code ?? error.message}`))),
     );
     socket.on("end", () =>
       finish(() => {
-        // The `100 Continue` asked for comes first.
-        const text = Buffer.concat(chunks).toString("utf8").replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, "");
+        const text = answer();
         const headerEnd = text.indexOf("\r\n\r\n");
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
         if (headerEnd >= 0 && Number.isInteger(status)) resolve({ status, body: text.slice(headerEnd + 4) });

@@ -6,7 +6,7 @@ import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { startAgentServer, type RunningAgentServer } from "../../src/agent/agent-server.js";
-import { fetchFromAgent } from "../../src/agent/client.js";
+import { credentialsFromAgent, fetchFromAgent } from "../../src/agent/client.js";
 import { requestConditions } from "../../src/agent/request-conditions.js";
 import { defaultAgentSocketPath } from "../../src/agent/socket-path.js";
 import { prepareSocketPath, systemdListenFd } from "../../src/agent/socket-safety.js";
@@ -201,6 +201,24 @@ describe("agent over its UNIX socket", () => {
       await expect(fetchFromAgent(path, "gateway")).rejects.toMatchObject({
         code: "AGENT_UNAVAILABLE",
         message: `the agent at ${path} sent an answer above 64 KiB; it was not read further`,
+      });
+    } finally {
+      fake.close();
+    }
+  });
+
+  it("an agent stopped after taking the request (its 100 Continue sent, no answer) is no agent unless --agent", async () => {
+    // Before: the 100 Continue counted as a byte of the answer, so without --agent this was exit 7, not a direct signing.
+    const path = join(dir, "took-then-stopped.sock");
+    const fake = createHttpServer((req) => req.socket.destroy()); // what stopping with closeAllConnections does
+    await new Promise<void>((resolve) => fake.listen(path, resolve));
+    try {
+      const onUnsafe = vi.fn();
+      expect(await credentialsFromAgent({ socket: path, required: false, env: {} }, "gateway", onUnsafe)).toBeUndefined();
+      expect(onUnsafe).not.toHaveBeenCalled();
+      await expect(credentialsFromAgent({ socket: path, required: true, env: {} }, "gateway", onUnsafe)).rejects.toMatchObject({
+        code: "AGENT_UNAVAILABLE",
+        message: expect.stringMatching(new RegExp(`^(the agent at ${path} sent an incomplete answer|cannot talk to the agent at ${path}: ECONNRESET)$`)),
       });
     } finally {
       fake.close();

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { agentRequestOf } from "../../src/cli/launcher/agent-fast-path.js";
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { agentRequestOf, answerFromAgentAndExit } from "../../src/cli/launcher/agent-fast-path.js";
+import { makeTempDir } from "../helpers/pki.js";
 import { mayNameProfile } from "../../src/cli/launcher/may-name-profile.js";
 
 const env = { XDG_RUNTIME_DIR: "/run/user/1000" };
@@ -8,16 +12,17 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
   it("takes credential-process with a profile and only the agent's own flags", () => {
     // No --agent-socket: the agent client asks the default socket (socket-path.ts), as credential-process does.
     const socket = "/run/user/1000/roles-anywhere-agent.sock";
-    expect(agentRequestOf(["credential-process", "--profile", "gw"], env)).toEqual({ profile: "gw", socket, required: false, env });
+    expect(agentRequestOf(["credential-process", "--profile", "gw"], env)).toEqual({ profile: "gw", socket, agent: false, required: false, env });
     expect(agentRequestOf(["credential-process", "--profile=gw", "--agent", "--agent-socket=/tmp/a.sock", "--config", "/etc/c.json", "--debug"], env)).toEqual({
       profile: "gw",
       socket: "/tmp/a.sock",
+      agent: true,
       required: true,
       env,
     });
     // --agent without --agent-socket: no answer at the default socket is the full CLI's to report, which reads the
     // config and asks its agent.socket too (the launcher never reads the config).
-    expect(agentRequestOf(["credential-process", "-profile", "gw", "-agent=true"], env)).toMatchObject({ profile: "gw", required: false });
+    expect(agentRequestOf(["credential-process", "-profile", "gw", "-agent=true"], env)).toMatchObject({ profile: "gw", agent: true, required: false });
   });
 
   it("leaves everything else to the full CLI", () => {
@@ -69,4 +74,23 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
       expect(mayNameProfile(argv), argv.join(" ")).toBe(false);
     }
   });
+});
+
+describe("answerFromAgentAndExit and an agent that does not take the request", () => {
+  it("with --agent, leaves it to the full CLI instead of having it sign directly (was: --no-agent added to --agent)", async () => {
+    // Before: true after 10 s (a warning 'signing directly instead'), and the launcher's '--agent --no-agent' was a usage error.
+    const { dir, cleanup } = makeTempDir("raa-fast-stalled-");
+    const runDir = join(dir, "run");
+    mkdirSync(runDir, { mode: 0o700 });
+    const socket = join(runDir, "agent.sock");
+    const stopped = createServer(() => {}); // connected, never read: what the backlog of a stopped agent does
+    await new Promise<void>((resolve) => stopped.listen(socket, resolve));
+    try {
+      const env = { ROLES_ANYWHERE_AGENT_SOCKET: socket };
+      expect(await answerFromAgentAndExit(["credential-process", "--profile", "gw", "--agent"], env)).toBe(false);
+    } finally {
+      stopped.close();
+      cleanup();
+    }
+  }, 30_000);
 });

@@ -15,7 +15,8 @@ import { PROGRAM, reportError, wantsDebug } from "../report-error.js";
  * dist/agent-fast-path.cjs's entry), or returns for anything else (another command or flag, no agent socket,
  * a profile the agent does not serve, a socket not proved to be this user's without --agent); the full CLI
  * then handles the command line from the start. With --agent and --agent-socket, a missing answer is reported here.
- * Returns true when the agent did not take the request (stopped): said here, and the full CLI must not wait again.
+ * Returns true when the agent did not take the request (stopped) and --agent is not given: said here, and the full
+ * CLI must not wait again.
  */
 export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<boolean> {
   const [stdout, stderr] = [new FdOutput(1), new FdOutput(2)];
@@ -25,6 +26,8 @@ export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJ
     // An unsafe socket is passed over in silence: the full CLI says once why it does not use it.
     let stalled: AgentError | undefined;
     const credentials = request && (await credentialsFromAgent(request, request.profile, (e) => (stalled = e.code === "SOCKET_UNSAFE" ? undefined : e)));
+    // With --agent the full CLI must not sign directly: it asks again, and says what came of it.
+    if (stalled && request?.agent) return false;
     if (stalled) {
       stderr.write(`${PROGRAM}: warning: ${printableLine(stalled.message)}; signing directly instead\n`);
       await stderr.flush();
@@ -64,5 +67,6 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   const profile = stringArg(args, "profile");
   if (!profile) return undefined;
   // Without --agent-socket, no answer here is the full CLI's to report: the config (not read here) may name the socket.
-  return { profile, socket, required: boolArg(args, "agent") && stringArg(args, "agent-socket") !== undefined, env };
+  const agent = boolArg(args, "agent");
+  return { profile, socket, agent, required: agent && stringArg(args, "agent-socket") !== undefined, env };
 }

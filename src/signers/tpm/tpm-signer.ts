@@ -168,6 +168,8 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   return signer;
 }
 
+const MAY_HAVE_COUNTED = "a wrong password may have counted against the TPM's lockout: restart once the TPM answers";
+
 /**
  * `present()`, which presents the `role`'s password, unless the TPM already rejected that password in this process
  * (rejected-secrets.ts); a rejection now is remembered.
@@ -180,7 +182,7 @@ async function unlessRejected<T>(
   const rejection = wasRejected(seen);
   if (rejection === "unanswered") {
     throw new DeviceError("TPM_ERROR", `${what}: the TPM did not answer when this ${role} password was presented; it was not presented again`, {
-      hint: "a wrong password may have counted against the TPM's lockout: restart once the TPM answers",
+      hint: MAY_HAVE_COUNTED,
     });
   }
   if (rejection) {
@@ -195,7 +197,7 @@ async function unlessRejected<T>(
     if (e instanceof TpmConnectionLost && e.presentedPassword) {
       rememberRejected(seen, "unanswered");
       throw new TpmConnectionLost("TPM_ERROR", `${what}: ${e.message}, after the ${role} password was presented; it is not presented again`, {
-        hint: "a wrong password may have counted against the TPM's lockout: restart once the TPM answers",
+        hint: MAY_HAVE_COUNTED,
         cause: e,
       });
     }
