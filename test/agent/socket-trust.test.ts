@@ -1,4 +1,5 @@
-import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +46,21 @@ describe("connectToAgent without the native helper (directory walk)", () => {
     expect(await connectToAgent(join(dir, "nowhere", "agent.sock"), WALK)).toBeUndefined();
     writeFileSync(join(dir, "ok", "file"), "");
     expect(await connectToAgent(join(dir, "ok", "file"), WALK)).toBeUndefined();
+  });
+
+  it("leaves no descriptor open per connection (the socket's O_PATH one, its directory's)", async () => {
+    // A library caller (the SDK provider) asks the agent for every refresh for as long as its process runs.
+    const path = await socketAt(join(dir, "fds", "agent.sock"));
+    const open = () => readdirSync("/proc/self/fd").length;
+    const ask = async () => {
+      const socket = (await connectToAgent(path, WALK))!;
+      expect(await greeting(socket)).toBe("hello");
+      if (!socket.closed) await once(socket, "close");
+    };
+    await ask();
+    const before = open();
+    for (let i = 0; i < 20; i++) await ask();
+    expect(open() - before).toBeLessThan(5);
   });
 
   it("connects to a 107-byte path whose name alone is long (through /proc/self/fd/N/name it was 111 bytes: no agent)", async () => {

@@ -142,6 +142,17 @@ describe("readOpenedFile", () => {
     expect(handed.filter((b) => b.some((byte) => byte !== 0)).map((b) => b.toString("latin1").replace(/\0+$/, "").slice(0, 20))).toEqual([]);
   });
 
+  it("a device or file of no size that fails to read is that error at once (not re-read until the deadline), its buffers zeroed", async () => {
+    // /proc/self/mem reports no size and answers EIO at offset 0. Before the error was kept: read again and again.
+    dir = mkdtempSync(join(tmpdir(), "raa-read-"));
+    await expect(readOpenedFile("/proc/self/mem", 600_000)).rejects.toMatchObject({ code: "EIO" });
+    const handed: Buffer[] = [];
+    const allocate = (size: number) => (handed.push(Buffer.alloc(size)), handed.at(-1)!);
+    await expect(readOpenedFile("/dev/urandom", 600_000, allocate)).rejects.toMatchObject({ code: "EFBIG" });
+    expect(handed.length).toBeGreaterThan(MAX_INPUT_BYTES / (64 * 1024));
+    expect(handed.filter((b) => b.some((byte) => byte !== 0)).length, "buffers not zeroed after EFBIG").toBe(0);
+  });
+
   it("says a file saved as UTF-16 (Windows PowerShell's >, an editor's \"Unicode\") is UTF-16", async () => {
     // Before: "could not parse certificate: … is neither PEM nor a DER X.509 certificate" for a PEM file every editor
     // shows as right; a key: "holds no private key".

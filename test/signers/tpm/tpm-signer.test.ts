@@ -361,6 +361,29 @@ describe("--wait-for-device and a command that presented a password and got no a
     expect(transport.sent.filter((c) => c.readUInt32BE(6) === 0x157)).toHaveLength(1);
     forgetRejectedSecrets();
   });
+
+  it("with no parent password, a Load that got no answer is waited out and sent again: nothing secret was presented", async () => {
+    // The other side of the mark: a mutant that marked every lost command (an empty password too) made --wait-for-device
+    // give up at once with TPM_ERROR on a TPM that was only not up yet.
+    const pub = eccSigningPublic();
+    const area = { bytes: encode(TPMT_PUBLIC, pub), public: pub } as Tss2KeyFile["public"];
+    const pem = encodeTss2KeyFile({ parent: 0x81000001, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth: true, policy: [] });
+    forgetRejectedSecrets();
+    const transport = new ScriptedTransport([]);
+    transport.transmit = async (command: Buffer) => {
+      transport.sent.push(Buffer.from(command));
+      const code = command.readUInt32BE(6);
+      if (code === 0x181) return Buffer.from(errorResponse(0x143), "hex");
+      if (code === 0x173) return readPublicAnswer(pub);
+      throw new TpmConnectionLost("TPM_UNAVAILABLE", "no answer from the TPM at unix:/x within 60 s");
+    };
+    let clock = 0;
+    const open = () => openTpmSigner({ key: { kind: "tss2-pem", path: "k.tss2", pem } }, { transport, parameterEncryption: false });
+    const error = await waitForDevice(open, { timeoutMs: 10_000, sleep: async () => {}, now: () => (clock += 1000) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "TPM_UNAVAILABLE" });
+    expect(transport.sent.filter((c) => c.readUInt32BE(6) === 0x157).length, "TPM2_Load commands sent").toBeGreaterThan(1);
+    forgetRejectedSecrets();
+  });
 });
 
 describe("a TPM2_Sign answer that does not verify with the key", () => {
