@@ -287,6 +287,20 @@ describe("credential-process (dist/cli.js) asking for something else than the ag
       const failed = await run(process.execPath, [cli, "credential-process", "--config", config, "--agent-socket", socket, "--agent", "--profile", "gw", ...renewedFlags], { env }).catch((e: { code: number; stderr: string }) => e);
       expect(failed).toMatchObject({ code: 7 });
       expect((failed as { stderr: string }).stderr).toContain(`has these ARNs but another certificate: ${JSON.stringify(served.certPath)}, not ${JSON.stringify(renewed.certPath)}`);
+      // The same name in another config file (its gw: the renewed certificate), through the launcher's fast path and
+      // the full CLI: signed directly (before: the agent's gw); the agent's own file, named relatively, is the agent's.
+      const otherConfig = join(dir, "conditions-other.json");
+      writeFileSync(otherConfig, readFileSync(config, "utf8").replaceAll(served.certPath, renewed.certPath).replaceAll(served.keyPath, renewed.keyPath), { mode: 0o600 });
+      for (const flags of [["--config", otherConfig, "--profile", "gw"], ["--config", otherConfig, "--profile", "gw", "--debug"]]) {
+        const before = proxy.forwarded;
+        const { stdout } = await run(process.execPath, [cli, "credential-process", "--agent-socket", socket, ...flags], { env });
+        expect({ flags, accessKeyId: JSON.parse(stdout).AccessKeyId, createSessions: proxy.forwarded - before }).toMatchObject({ flags, createSessions: 1 });
+      }
+      const own = await run(process.execPath, [cli, "credential-process", "--config", relative(dir, config), "--agent-socket", socket, "--profile", "gw"], { env, cwd: dir });
+      expect(JSON.parse(own.stdout).AccessKeyId).toBe(cached);
+      const refused = await run(process.execPath, [cli, "credential-process", "--config", otherConfig, "--agent-socket", socket, "--agent", "--profile", "gw"], { env }).catch((e: { code: number; stderr: string }) => e);
+      expect(refused).toMatchObject({ code: 7 });
+      expect((refused as { stderr: string }).stderr).toContain(`the agent's profile "gw" comes from ${JSON.stringify(config)}, not ${JSON.stringify(otherConfig)}`);
     } finally {
       await stop();
     }

@@ -43,7 +43,7 @@ export type AgentListen = { readonly path: string } | { readonly fd: number };
  * already keeps others out, this holds even if someone opens it up. Without the native helper the directory
  * is the only guard (SECURITY.md).
  */
-export async function startAgentServer(sources: AgentSources, listen: AgentListen): Promise<RunningAgentServer> {
+export async function startAgentServer(sources: AgentSources, listen: AgentListen, configPath?: string): Promise<RunningAgentServer> {
   // Answers still due on a connection (pipelined requests), and what to do once they are all written.
   const due = new WeakMap<Socket, { count: number; then?: () => void }>();
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
@@ -51,7 +51,7 @@ export async function startAgentServer(sources: AgentSources, listen: AgentListe
     due.set(req.socket, state);
     state.count++;
     res.once("close", () => --state.count === 0 && state.then?.());
-    handle(sources, req, res).catch(() => {
+    handle(sources, configPath, req, res).catch(() => {
       if (!res.headersSent) send(res, 500, { Code: "INTERNAL", Message: "internal error" });
       else res.destroy();
     });
@@ -126,14 +126,14 @@ function abstractSocketName(fd: number): string | undefined {
   }
 }
 
-async function handle(sources: AgentSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(sources: AgentSources, configPath: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = URL.parse(req.url ?? "/", "http://agent");
   if (req.method !== "GET") return send(res, 405, { Code: "MethodNotAllowed", Message: "use GET" });
   if (!url) return send(res, 400, { Code: "InvalidRequest", Message: "the request target is not a valid URL path" });
   if (url.pathname === "/v1/status") return send(res, 200, { version: VERSION, profiles: sources.all().map(statusOf) });
   let source: CredentialSource | undefined;
   // A newer client's condition (no profile here is known to meet it): a 404 makes every client sign by itself.
-  const known = url.pathname === CREDENTIALS_PATH ? SELECTOR_PARAMS : [];
+  const known = url.pathname === CREDENTIALS_PATH ? SELECTOR_PARAMS : ["config"];
   const unknown = [...url.searchParams.keys()].find((name) => !known.includes(name));
   if (unknown !== undefined && (url.pathname === CREDENTIALS_PATH || url.pathname.startsWith(`${CREDENTIALS_PATH}/`))) {
     const message = `this agent does not know the request's ${JSON.stringify(unknown)}: it cannot tell whether a profile meets it`;
@@ -143,6 +143,12 @@ async function handle(sources: AgentSources, req: IncomingMessage, res: ServerRe
     const name = percentDecoded(url.pathname.slice(CREDENTIALS_PATH.length + 1));
     source = sources.get(name);
     if (!source) return send(res, 404, { Code: "ProfileNotFound", Message: `the agent has no profile named ${JSON.stringify(name)}` });
+    // A client's --config: its "gw" may be another certificate or role than this agent's "gw", from another file.
+    const config = url.searchParams.get("config");
+    if (config !== null && config !== configPath) {
+      const message = `the agent's profile ${JSON.stringify(name)} comes from ${JSON.stringify(configPath ?? "(no file)")}, not ${JSON.stringify(config)}`;
+      return send(res, 404, { Code: "NoMatchingProfile", Message: message });
+    }
   } else if (url.pathname === CREDENTIALS_PATH) {
     const q = url.searchParams;
     const [trustAnchorArn, profileArn, roleArn] = [q.get("trust-anchor-arn"), q.get("profile-arn"), q.get("role-arn")];

@@ -7,11 +7,13 @@ import { isPlainObject } from "../own-value.js";
 import { checkSocketPathName, defaultAgentSocketPath } from "./socket-path.js";
 
 /**
- * A profile name, or the ARNs (and role session name) a profile of the agent must have, with the conditions its other
- * settings must meet (request-conditions.ts; not imported here, which would weigh on the launcher's fast path).
+ * A profile name (with the absolute path of the config file it must come from, when the line names one), or the ARNs
+ * (and role session name) a profile of the agent must have, with the conditions its other settings must meet
+ * (request-conditions.ts; not imported here, which would weigh on the launcher's fast path).
  */
 export type AgentSelector =
   | string
+  | { readonly profile: string; readonly config: string }
   | {
       readonly trustAnchorArn: string;
       readonly profileArn: string;
@@ -132,6 +134,7 @@ export async function credentialsFromAgent(
 
 function pathFor(selector: AgentSelector): string {
   if (typeof selector === "string") return `/v1/credentials/${encodeURIComponent(selector)}`;
+  if ("profile" in selector) return `/v1/credentials/${encodeURIComponent(selector.profile)}?${new URLSearchParams({ config: selector.config })}`;
   const q = new URLSearchParams({ "trust-anchor-arn": selector.trustAnchorArn, "profile-arn": selector.profileArn, "role-arn": selector.roleArn });
   if (selector.roleSessionName) q.set("role-session-name", selector.roleSessionName);
   for (const [name, value] of Object.entries(selector.conditions ?? {})) q.set(name, value);

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { isFileInput } from "../io/input-file.js";
-import { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri } from "../pkcs11/uri.js";
+import { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri, withAttributes } from "../pkcs11/uri.js";
 import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { isTpmHandleRef } from "../signers/options.js";
@@ -9,7 +9,7 @@ import { isTpmHandleRef } from "../signers/options.js";
  * What, besides the ARNs and the role session name, shapes the credentials a profile gets: a client asking the agent
  * by ARNs sends these, and only a profile with the same values answers. Each is normalised (absolute paths, URIs as
  * parsed, the duration as a number, the endpoint as resolved) so that one thing written two ways compares equal; never
- * a secret (a PKCS#11 URI's pin-value is left out: a PIN does not change which key signs).
+ * a secret (a PKCS#11 URI's pin-value and pin-source are left out: a PIN does not change which key signs).
  */
 export const CONDITION_NAMES = ["certificate", "private-key", "pkcs11-lib", "tpm-device", "session-duration", "region", "endpoint"] as const;
 export type RequestConditions = Readonly<Record<(typeof CONDITION_NAMES)[number], string>>;
@@ -34,7 +34,12 @@ export function requestConditions({ signer, session, endpoint }: CredentialSetti
 
 function keySource(ref: string | undefined): string | undefined {
   if (ref === undefined) return "";
-  if (isPkcs11Uri(ref)) return formatPkcs11Uri(parsePkcs11Uri(ref));
+  if (isPkcs11Uri(ref)) {
+    // How the PIN is given (pin-value, pin-source) does not change which key signs: left out, a pin-value wiped.
+    const uri = parsePkcs11Uri(ref);
+    if (uri.pin?.kind === "value") uri.pin.value.wipe();
+    return formatPkcs11Uri(withAttributes(uri, { pin: undefined }));
+  }
   if (isTpmHandleRef(ref)) return ref.toLowerCase();
   return isFileInput(ref) ? resolve(ref) : undefined;
 }

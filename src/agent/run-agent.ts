@@ -34,7 +34,7 @@ async function startAgent(run: AgentRun) {
   if (fd === undefined) await prepareSocketPath(socketPath);
   const listen = fd === undefined ? { path: socketPath } : { fd };
   const start = { certificateWarning: run.certificateWarning };
-  const { registry, server } = await startDaemon(agentSpecs(config, run), run.log, false, start, (r) => startAgentServer(r, listen));
+  const { registry, server } = await startDaemon(agentSpecs(config, run), run.log, false, start, (r) => startAgentServer(r, listen, config.path));
   run.log(`agent listening on ${server.address} for profiles: ${registry.names().join(", ")}`);
   // Closing the server removes its socket (unless another agent's has taken the path: agent-server.ts).
   return { registry, server };

@@ -83,7 +83,7 @@ function checkModulePaths(config: AgentConfig, uid: number): void {
         checkTrustedFile(modulePath, "the PKCS#11 module", uid);
       } catch (cause) {
         // Missing or unreadable: the signer reports it when the profile is used, and loads it once it is there.
-        unsafe = cause instanceof UntrustedPathError ? cause : othersCouldMake(modulePath, uid);
+        unsafe = cause instanceof UntrustedPathError ? cause : othersCouldMake(modulePath, uid, cause);
       }
       if (unsafe) {
         throw new InputError("FILE_UNSAFE", `config ${config.path}: profile "${name}": field "${field}": ${unsafe.reason}; it was not loaded`, {
@@ -94,8 +94,13 @@ function checkModulePaths(config: AgentConfig, uid: number): void {
   }
 }
 
-/** Why another user could put a file at the missing `path` (its nearest directory there can be written by others). */
-function othersCouldMake(path: string, uid: number): UntrustedPathError | undefined {
+/**
+ * Why another user could put a file at `path`, missing or not checkable (`cause`): its nearest directory there can be
+ * written by others.
+ */
+function othersCouldMake(path: string, uid: number, cause: unknown): UntrustedPathError | undefined {
+  const code = (cause as { code?: unknown }).code;
+  const state = code === "ENOENT" || code === "ENOTDIR" ? undefined : `cannot be checked (${String(code ?? cause)})`;
   for (let dir = dirname(path); dir.length > 1; dir = dirname(dir)) {
     let checked: CheckedDirectory;
     try {
@@ -105,7 +110,8 @@ function othersCouldMake(path: string, uid: number): UntrustedPathError | undefi
       continue; // missing too (or not reachable): the one above would hold it
     }
     try {
-      checkNotWritable(checked.stats, `the PKCS#11 module ${path} does not exist, and directory ${checked.path}, where it would be made,`);
+      const where = state ? `${state}, and directory ${checked.path}, on its path,` : `does not exist, and directory ${checked.path}, where it would be made,`;
+      checkNotWritable(checked.stats, `the PKCS#11 module ${path} ${where}`);
       return undefined;
     } catch (error) {
       return error as UntrustedPathError;

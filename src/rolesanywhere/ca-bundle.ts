@@ -1,8 +1,10 @@
+import { closeSync, readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import { InputError } from "../errors.js";
-import { isFileInput, readInputFile } from "../io/input-file.js";
-import { checkTrustedFile, UntrustedPathError } from "../io/trusted-path.js";
+import { fileError, isFileInput, readInputFile, refuseUtf16 } from "../io/input-file.js";
+import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
+import { openCheckedFile, osError, UntrustedPathError } from "../io/trusted-path.js";
 import { MIN_TLS_VERSION } from "./connection.js";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -13,8 +15,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
  */
 export async function trustWithCaBundle(path: string, source: string): Promise<SecureContext> {
   const what = `CA bundle ${source === "--ca-bundle" ? "" : `(${source}) `}`.trim();
-  if (isFileInput(path)) refuseUntrusted(path, what);
-  const { bytes } = await readInputFile(path, what);
+  const bytes = (isFileInput(path) && readTrusted(path, what)) || (await readInputFile(path, what)).bytes;
   const pems: string[] = bytes.toString("latin1").match(PEM_CERTIFICATE) ?? [];
   if (pems.length === 0) {
     throw new InputError("PEM_INVALID", `${what} ${path} contains no PEM certificate`, {
@@ -41,12 +42,14 @@ export async function trustWithCaBundle(path: string, source: string): Promise<S
 
 /**
  * A CA bundle decides who receives the signed request (replayable for minutes): whoever can change the file must
- * not be able to add a CA, so it is held to the config file's rule. A path the walk cannot reach (missing; a
- * descriptor of this process's own, /dev/fd/N) is left to the read, which reports it.
+ * not be able to add a CA, so it is held to the config file's rule, and read from the descriptor the check opened
+ * (the name may point elsewhere by then). A path the walk cannot reach (missing; a descriptor of this process's own,
+ * /dev/fd/N) gives undefined: left to readInputFile, which reports it.
  */
-function refuseUntrusted(path: string, what: string): void {
+function readTrusted(path: string, what: string): Buffer | undefined {
+  let file: ReturnType<typeof openCheckedFile>;
   try {
-    checkTrustedFile(path, what, process.getuid?.() ?? 0);
+    file = openCheckedFile(path, what, process.getuid?.() ?? 0);
   } catch (cause) {
     if (cause instanceof UntrustedPathError) {
       throw new InputError("FILE_UNSAFE", `${what} ${path} was not used: ${cause.reason}`, {
@@ -54,6 +57,15 @@ function refuseUntrusted(path: string, what: string): void {
       });
     }
     if (cause instanceof InputError) throw cause;
+    return undefined;
+  }
+  try {
+    if (file.stats.size > MAX_INPUT_BYTES) throw fileError(osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`), path, what);
+    const bytes = readFileSync(file.fd);
+    refuseUtf16(bytes, path, what);
+    return bytes;
+  } finally {
+    closeSync(file.fd);
   }
 }
 

@@ -89,6 +89,23 @@ describe("agent over its UNIX socket", () => {
     expect(after - before).toBe(1);
   });
 
+  it("serves a profile asked by name with a config file only when the agent's profiles come from that file", async () => {
+    // Before: the agent answered with its own "gateway" whatever config the client's line named.
+    const path = join(socketDir, "by-config.sock");
+    const agentConfig = join(dir, "config.json");
+    const byConfig = await startAgentServer(registry, { path }, agentConfig);
+    try {
+      expect((await fetchFromAgent(path, { profile: "gateway", config: agentConfig }))?.sessionToken).toBe("tok");
+      const reasons: string[] = [];
+      const other = { profile: "gateway", config: join(dir, "other.json") };
+      expect(await fetchFromAgent(path, other, undefined, { notServed: (why) => reasons.push(why) })).toBeUndefined();
+      expect(reasons).toEqual([`${path}: the agent's profile "gateway" comes from ${JSON.stringify(agentConfig)}, not ${JSON.stringify(other.config)}`]);
+      expect((await fetchFromAgent(path, "gateway"))?.sessionToken).toBe("tok");
+    } finally {
+      await byConfig.close();
+    }
+  });
+
   it("serves a request by ARNs only from a profile meeting each condition, compared normalised; names the first difference", async () => {
     const gateway = { trustAnchorArn: TA, profileArn: PA, roleArn: "arn:aws:iam::1:role/Gateway", roleSessionName: "gw-1" };
     const own = requestConditions(settings("Gateway", "gw-1"))!;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { agentRequestOf, answerFromAgentAndExit } from "../../src/cli/launcher/agent-fast-path.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { mayNameProfile } from "../../src/cli/launcher/may-name-profile.js";
@@ -19,7 +19,11 @@ describe("agentRequestOf: which command lines the launcher may answer from the a
       agent: true,
       required: true,
       env,
+      config: "/etc/c.json",
     });
+    // A relative --config is asked as the absolute, normalised path (the agent compares it with its own config's).
+    const config = resolve("sub/../c.json");
+    expect(agentRequestOf(["credential-process", "--profile", "gw", "--config", "sub/../c.json"], env)).toMatchObject({ profile: "gw", config });
     // --agent without --agent-socket: no answer at the default socket is the full CLI's to report, which reads the
     // config and asks its agent.socket too (the launcher never reads the config).
     expect(agentRequestOf(["credential-process", "-profile", "gw", "-agent=true"], env)).toMatchObject({ profile: "gw", agent: true, required: false });

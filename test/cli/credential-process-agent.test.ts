@@ -54,8 +54,10 @@ async function run(flags: string[]): Promise<[number, string, string | undefined
 }
 
 describe("credential-process with a running agent", () => {
-  it("asks for the profile by name when it is used as it is", async () => {
-    expect(await credentialProcess()).toEqual([0, "", "/v1/credentials/gw"]);
+  it("asks for the profile by name when it is used as it is, from the same config file when --config names one", async () => {
+    // Before: asked for "gw" alone, and got the agent's "gw" from its own config (maybe another certificate or role).
+    expect(await credentialProcess()).toEqual([0, "", `/v1/credentials/gw?config=${encodeURIComponent(config)}`]);
+    expect((await run(["--agent", "--agent-socket", socket]))[2]).toBe("/v1/credentials/gw");
   });
 
   it("asks by ARNs, never for the profile's own role, when a flag changes the role or its session name", async () => {
@@ -102,9 +104,10 @@ function conditions(changes: Record<string, string> = {}): string {
 describe("credential-process --profile without --agent-socket, the agent on the config's agent.socket", () => {
   it("asks the config's socket when none answers at the default one (it signed directly on every call)", async () => {
     const [code, stderr, path, stdout] = await run(["--config", join(dir, "served.json")]);
-    expect([code, stderr, path]).toEqual([0, "", "/v1/credentials/gw"]);
+    const asked = `/v1/credentials/gw?config=${encodeURIComponent(join(dir, "served.json"))}`;
+    expect([code, stderr, path]).toEqual([0, "", asked]);
     expect(JSON.parse(stdout)).toMatchObject({ AccessKeyId: "ASIAAGENT" });
-    expect((await run(["--config", join(dir, "served.json"), "--agent"])).slice(0, 3)).toEqual([0, "", "/v1/credentials/gw"]);
+    expect((await run(["--config", join(dir, "served.json"), "--agent"])).slice(0, 3)).toEqual([0, "", asked]);
   });
 
   it("with --agent, names every socket it asked when no agent answers", async () => {
@@ -123,8 +126,9 @@ describe("credential-process --profile without --agent-socket, the agent on the 
     try {
       writeFileSync(join(dir, "partial.json"), JSON.stringify({ profiles: { gw: profileOf(), other: profileOf() }, agent: { socket: partial } }), { mode: 0o600 });
       const [code, stderr, path] = await run(["--config", join(dir, "partial.json")]);
+      const asked = `/v1/credentials/gw?config=${encodeURIComponent(join(dir, "partial.json"))}`;
       // Asked, then signed directly: this test's certificate file does not exist (exit 3), as with no agent at all.
-      expect([code, path]).toEqual([3, "/v1/credentials/gw"]);
+      expect([code, path]).toEqual([3, asked]);
       expect(stderr).toBe(`roles-anywhere-agent: certificate file ${join(dir, "c.pem")} does not exist (check the path)\n`);
       // --debug names each socket asked and what came of it (before: not a word), never the credentials.
       const debug = await run(["--config", join(dir, "partial.json"), "--debug"]);
@@ -132,7 +136,7 @@ describe("credential-process --profile without --agent-socket, the agent on the 
       const served = await run(["--config", join(dir, "served.json"), "--debug"]);
       expect([served[0], served[1]]).toEqual([0, `debug: agent: no socket at ${defaultSocket}\ndebug: agent: credentials from the agent at ${socket}\n`]);
       const required = await run(["--config", join(dir, "partial.json"), "--agent"]);
-      expect(required.slice(0, 3)).toEqual([7, `roles-anywhere-agent: no agent at ${defaultSocket} or ${partial} serves this role (start it with 'roles-anywhere-agent agent', or drop --agent to sign directly)\n`, "/v1/credentials/gw"]);
+      expect(required.slice(0, 3)).toEqual([7, `roles-anywhere-agent: no agent at ${defaultSocket} or ${partial} serves this role (start it with 'roles-anywhere-agent agent', or drop --agent to sign directly)\n`, asked]);
     } finally {
       await new Promise((resolve) => agent.close(resolve));
     }

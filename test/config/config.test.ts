@@ -405,6 +405,14 @@ describe("loadConfig", () => {
         message: `config ${path}: profile "gateway": field "pkcs11-lib": the PKCS#11 module ${module} does not exist, and directory ${open}, where it would be made, can be written by other users (mode 1777); it was not loaded`,
       });
     }
+    // A module the walk cannot reach for another reason than its absence (a directory of another user's it cannot
+    // enter; as root, a name too long) is not said to be missing (before: "does not exist").
+    const unreachable = join(open, "x".repeat(300), "module.so");
+    writeFileSync(path, configText({ gateway: { ...gateway, "pkcs11-lib": unreachable } }), { mode: 0o600 });
+    await expect(loadConfig(path)).rejects.toMatchObject({
+      code: "FILE_UNSAFE",
+      message: `config ${path}: profile "gateway": field "pkcs11-lib": the PKCS#11 module ${unreachable} cannot be checked (ENAMETOOLONG), and directory ${open}, on its path, can be written by other users (mode 1777); it was not loaded`,
+    });
     chmodSync(open, 0o755);
     await expect(loadConfig(path)).resolves.toMatchObject({ path });
     // The user's own directory, for that user (uid 65534): hers to fill, accepted (a mutant checking it as root's

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { credentialsFromAgent, type AgentSelector } from "../../agent/client.js";
 import { requestConditions } from "../../agent/request-conditions.js";
 import { configAgentSocket } from "../../agent/socket-path.js";
@@ -18,11 +19,13 @@ const command: CommandSpec = {
     // A profile used as it is goes to the agent by name before the config file is even read; any other flag may ask
     // for something else (another certificate, duration, endpoint, role), so the agent is asked by what the line asks.
     const byName = profile !== undefined && [...args.explicit].every((flag) => AGENT_BY_NAME_FLAGS.has(flag)) ? profile : undefined;
+    const config = stringArg(args, "config");
     // Read once, when the agent at the default socket did not answer (or first, to ask by ARNs): with the config's
     // agent.socket when the config's agent serves this profile, asked next (an agent configured elsewhere).
     let read: Promise<[CredentialSettings, string | undefined]> | undefined;
     const settingsOnce = () => (read ??= readSettings(args, io, profile));
-    let credentials = byName ? await askAgent(args, byName, io, settingsOnce) : undefined;
+    const named = byName && config !== undefined ? { profile: byName, config: resolve(config) } : byName;
+    let credentials = named ? await askAgent(args, named, io, settingsOnce) : undefined;
     if (!credentials) {
       // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
       const [settings] = await settingsOnce();

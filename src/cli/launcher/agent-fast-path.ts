@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { credentialsFromAgent } from "../../agent/client.js";
 import { checkSocketPathName, defaultAgentSocketPath } from "../../agent/socket-path.js";
 import { escapeControls, printableLine, type AgentError } from "../../errors.js";
@@ -25,7 +26,8 @@ export async function answerFromAgentAndExit(argv: readonly string[], env: NodeJ
     const request = agentRequestOf(argv, env);
     // An unsafe socket is passed over in silence: the full CLI says once why it does not use it.
     let stalled: AgentError | undefined;
-    const credentials = request && (await credentialsFromAgent(request, request.profile, (e) => (stalled = e.code === "SOCKET_UNSAFE" ? undefined : e)));
+    const selector = request?.config === undefined ? request?.profile : { profile: request.profile, config: request.config };
+    const credentials = request && (await credentialsFromAgent(request, selector!, (e) => (stalled = e.code === "SOCKET_UNSAFE" ? undefined : e)));
     // With --agent the full CLI must not sign directly: it asks again, and says what came of it.
     if (stalled && request?.agent) return false;
     if (stalled) {
@@ -68,5 +70,7 @@ export function agentRequestOf(argv: readonly string[], env: NodeJS.ProcessEnv) 
   if (!profile) return undefined;
   // Without --agent-socket, no answer here is the full CLI's to report: the config (not read here) may name the socket.
   const agent = boolArg(args, "agent");
-  return { profile, socket, agent, required: agent && stringArg(args, "agent-socket") !== undefined, env };
+  const config = stringArg(args, "config");
+  const required = agent && stringArg(args, "agent-socket") !== undefined;
+  return { profile, socket, agent, required, env, ...(config !== undefined && { config: resolve(config) }) };
 }
