@@ -1,11 +1,9 @@
-import { closeSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
-import { refuseUtf16 } from "../io/input-file.js";
-import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
+import { readCheckedFile, refuseUtf16 } from "../io/input-file.js";
 import {
-  absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, openCheckedFile, UntrustedPathError, type CheckedDirectory,
+  absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, UntrustedPathError, type CheckedDirectory,
 } from "../io/trusted-path.js";
 import { isPkcs11Uri, parsePkcs11Uri } from "../pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
@@ -29,18 +27,9 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
   const path = resolve(explicitPath ?? defaultConfigPath(env));
   let text: string;
   try {
-    const file = openCheckedFile(path, "config", uid);
-    try {
-      if (file.stats.size > MAX_INPUT_BYTES) {
-        const message = `config file ${path} holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`;
-        throw new InputError("FILE_UNREADABLE", message, { hint: "check the --config path" });
-      }
-      const bytes = readFileSync(file.fd);
-      refuseUtf16(bytes, path, "config file");
-      text = bytes.toString("utf8");
-    } finally {
-      closeSync(file.fd);
-    }
+    const bytes = readCheckedFile(path, "config", uid);
+    refuseUtf16(bytes, path, "config file");
+    text = bytes.toString("utf8");
   } catch (cause) {
     if (cause instanceof UntrustedPathError) {
       throw new InputError("FILE_UNSAFE", `config ${path} was not used: ${cause.reason}`, {
@@ -49,6 +38,7 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
     }
     if (cause instanceof InputError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "EFBIG") throw new InputError("FILE_UNREADABLE", `config file ${path} ${(cause as Error).message}`, { hint: "check the --config path" });
     if (code === "ENOENT" || code === "ENOTDIR") {
       throw new InputError("CONFIG_NOT_FOUND", `config file ${path} does not exist`, {
         hint: explicitPath ? "check the --config path" : "create it (see docs/long-running.md) or pass --config",

@@ -1,5 +1,6 @@
-import { statSync } from "node:fs";
-import { readOpenedFile } from "./read-opened-file.js";
+import { closeSync, readFileSync, statSync } from "node:fs";
+import { MAX_INPUT_BYTES, readOpenedFile } from "./read-opened-file.js";
+import { openCheckedFile, osError } from "./trusted-path.js";
 import { InputError } from "../errors.js";
 import { ownValue } from "../own-value.js";
 
@@ -59,6 +60,20 @@ export async function readInputFile(path: string, what: string): Promise<InputBy
   const { bytes, stats } = read;
   refuseUtf16(bytes, path, what);
   return { bytes, stamp: stampOfStats(stats), mode: stats.mode, owner: stats.uid };
+}
+
+/**
+ * The bytes of the regular file `path` under openCheckedFile's rule (the user's or root's, writable by nobody else),
+ * read from the descriptor that was checked. More than MAX_INPUT_BYTES: an EFBIG error.
+ */
+export function readCheckedFile(path: string, what: string, uid: number): Buffer {
+  const file = openCheckedFile(path, what, uid);
+  try {
+    if (file.stats.size > MAX_INPUT_BYTES) throw osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`);
+    return readFileSync(file.fd);
+  } finally {
+    closeSync(file.fd);
+  }
 }
 
 /**

@@ -1,10 +1,8 @@
-import { closeSync, readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import { InputError } from "../errors.js";
-import { fileError, isFileInput, readInputFile, refuseUtf16 } from "../io/input-file.js";
-import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
-import { openCheckedFile, osError, UntrustedPathError } from "../io/trusted-path.js";
+import { fileError, isFileInput, readCheckedFile, readInputFile, refuseUtf16 } from "../io/input-file.js";
+import { UntrustedPathError } from "../io/trusted-path.js";
 import { MIN_TLS_VERSION } from "./connection.js";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -47,26 +45,20 @@ export async function trustWithCaBundle(path: string, source: string): Promise<S
  * /dev/fd/N) gives undefined: left to readInputFile, which reports it.
  */
 function readTrusted(path: string, what: string): Buffer | undefined {
-  let file: ReturnType<typeof openCheckedFile>;
+  let bytes: Buffer;
   try {
-    file = openCheckedFile(path, what, process.getuid?.() ?? 0);
+    bytes = readCheckedFile(path, what, process.getuid?.() ?? 0);
   } catch (cause) {
     if (cause instanceof UntrustedPathError) {
       throw new InputError("FILE_UNSAFE", `${what} ${path} was not used: ${cause.reason}`, {
         hint: "another user could add a CA and receive your signed request: make it and its directories yours (or root's) and writable only by the owner",
       });
     }
-    if (cause instanceof InputError) throw cause;
+    if (cause instanceof InputError || (cause as NodeJS.ErrnoException).code === "EFBIG") throw fileError(cause, path, what);
     return undefined;
   }
-  try {
-    if (file.stats.size > MAX_INPUT_BYTES) throw fileError(osError("EFBIG", `holds more than ${MAX_INPUT_BYTES / 2 ** 20} MiB`), path, what);
-    const bytes = readFileSync(file.fd);
-    refuseUtf16(bytes, path, what);
-    return bytes;
-  } finally {
-    closeSync(file.fd);
-  }
+  refuseUtf16(bytes, path, what);
+  return bytes;
 }
 
 function pemBody(pem: string): string {
