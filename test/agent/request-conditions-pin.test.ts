@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { Pkcs11Uri } from "../../src/pkcs11/uri.js";
 import { requestConditions } from "../../src/agent/request-conditions.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
-import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+import { standInSettings } from "../helpers/stand-in.js";
 
 // The real parser; what it returned is kept, to see whether the caller wiped the PIN it held.
 const parsed = vi.hoisted(() => [] as Pkcs11Uri[]);
@@ -12,16 +12,7 @@ vi.mock("../../src/pkcs11/uri.js", async (importOriginal) => {
   return { ...real, parsePkcs11Uri: (text: string) => parsed[parsed.push(real.parsePkcs11Uri(text)) - 1]! };
 });
 
-const withKey = (privateKey: string): CredentialSettings => ({
-  signer: { privateKey },
-  session: {
-    trustAnchorArn: "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t" as TrustAnchorArn,
-    profileArn: "arn:aws:rolesanywhere:eu-west-1:1:profile/p" as ProfileArn,
-    roleArn: "arn:aws:iam::1:role/R" as RoleArn,
-    durationSeconds: 3600,
-  },
-  endpoint: {},
-});
+const withKey = (privateKey: string): CredentialSettings => ({ ...standInSettings(undefined, privateKey), endpoint: {} });
 
 describe("requestConditions of a PKCS#11 key", () => {
   it("wipes a pin-value it parsed (before: left in memory until collected)", () => {

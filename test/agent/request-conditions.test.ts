@@ -8,20 +8,11 @@ import { prepareSocketPath } from "../../src/agent/socket-safety.js";
 import { createCredentialSource } from "../../src/credentials/credential-source.js";
 import { SourceRegistry } from "../../src/credentials/source-registry.js";
 import { makeTempDir } from "../helpers/pki.js";
-import { standInSigner } from "../helpers/stand-in.js";
+import { standInSettings, standInSigner } from "../helpers/stand-in.js";
 import type { CredentialSettings } from "../../src/settings/credential-settings.js";
-import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
+import type { ProfileArn } from "../../src/arn.js";
 
-const withSigner = (signer: CredentialSettings["signer"]): CredentialSettings => ({
-  signer,
-  session: {
-    trustAnchorArn: "arn:aws:rolesanywhere:eu-west-1:1:trust-anchor/t" as TrustAnchorArn,
-    profileArn: "arn:aws:rolesanywhere:eu-west-1:1:profile/p" as ProfileArn,
-    roleArn: "arn:aws:iam::1:role/R" as RoleArn,
-    durationSeconds: 3600,
-  },
-  endpoint: {},
-});
+const withSigner = (signer: CredentialSettings["signer"]): CredentialSettings => ({ ...standInSettings(), signer, endpoint: {} });
 
 describe("request conditions", () => {
   it("a TPM handle is the handle, in one case, not a path of the caller's working directory", () => {

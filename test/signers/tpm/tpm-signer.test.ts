@@ -334,22 +334,30 @@ describe("retrying a signature after the TPM lost the key or the connection: nev
   });
 });
 
+/**
+ * A key file under a persistent parent, and a socket TPM that answers TPM2_ReadClock (refused) and the parent's
+ * TPM2_ReadPublic, and never TPM2_Load: the transport's "no answer within 60 s" (TPM_UNAVAILABLE, what
+ * --wait-for-device waits out while a TPM is not up). Rejected secrets are forgotten first.
+ */
+function loadNeverAnswered() {
+  const pub = eccSigningPublic();
+  const area = { bytes: encode(TPMT_PUBLIC, pub), public: pub } as Tss2KeyFile["public"];
+  const pem = encodeTss2KeyFile({ parent: 0x81000001, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth: true, policy: [] });
+  forgetRejectedSecrets();
+  const transport = new ScriptedTransport([]);
+  transport.transmit = async (command: Buffer) => {
+    transport.sent.push(Buffer.from(command));
+    const code = command.readUInt32BE(6);
+    if (code === 0x181) return Buffer.from(errorResponse(0x143), "hex");
+    if (code === 0x173) return readPublicAnswer(pub);
+    throw new TpmConnectionLost("TPM_UNAVAILABLE", "no answer from the TPM at unix:/x within 60 s");
+  };
+  return { pem, transport };
+}
+
 describe("--wait-for-device and a command that presented a password and got no answer", () => {
   it("is not sent again with the password: the TPM may have counted it (before: Load with the parent password re-sent on every try)", async () => {
-    const pub = eccSigningPublic();
-    const area = { bytes: encode(TPMT_PUBLIC, pub), public: pub } as Tss2KeyFile["public"];
-    const pem = encodeTss2KeyFile({ parent: 0x81000001, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth: true, policy: [] });
-    forgetRejectedSecrets();
-    // A socket TPM that answers TPM2_ReadClock (refused) and the parent's TPM2_ReadPublic, and never TPM2_Load: the
-    // transport's "no answer within 60 s" (TPM_UNAVAILABLE, what --wait-for-device waits out while a TPM is not up).
-    const transport = new ScriptedTransport([]);
-    transport.transmit = async (command: Buffer) => {
-      transport.sent.push(Buffer.from(command));
-      const code = command.readUInt32BE(6);
-      if (code === 0x181) return Buffer.from(errorResponse(0x143), "hex");
-      if (code === 0x173) return readPublicAnswer(pub);
-      throw new TpmConnectionLost("TPM_UNAVAILABLE", "no answer from the TPM at unix:/x within 60 s");
-    };
+    const { pem, transport } = loadNeverAnswered();
     const opts = { key: { kind: "tss2-pem", path: "k.tss2", pem }, parentPassword: { kind: "value", value: "maybe" } } as const;
     let clock = 0;
     const open = () => openTpmSigner(opts, { transport, parameterEncryption: false });
@@ -365,18 +373,7 @@ describe("--wait-for-device and a command that presented a password and got no a
   it("with no parent password, a Load that got no answer is waited out and sent again: nothing secret was presented", async () => {
     // The other side of the mark: a mutant that marked every lost command (an empty password too) made --wait-for-device
     // give up at once with TPM_ERROR on a TPM that was only not up yet.
-    const pub = eccSigningPublic();
-    const area = { bytes: encode(TPMT_PUBLIC, pub), public: pub } as Tss2KeyFile["public"];
-    const pem = encodeTss2KeyFile({ parent: 0x81000001, public: area, privateBlob: Buffer.from("0004deadbeef", "hex"), emptyAuth: true, policy: [] });
-    forgetRejectedSecrets();
-    const transport = new ScriptedTransport([]);
-    transport.transmit = async (command: Buffer) => {
-      transport.sent.push(Buffer.from(command));
-      const code = command.readUInt32BE(6);
-      if (code === 0x181) return Buffer.from(errorResponse(0x143), "hex");
-      if (code === 0x173) return readPublicAnswer(pub);
-      throw new TpmConnectionLost("TPM_UNAVAILABLE", "no answer from the TPM at unix:/x within 60 s");
-    };
+    const { pem, transport } = loadNeverAnswered();
     let clock = 0;
     const open = () => openTpmSigner({ key: { kind: "tss2-pem", path: "k.tss2", pem } }, { transport, parameterEncryption: false });
     const error = await waitForDevice(open, { timeoutMs: 10_000, sleep: async () => {}, now: () => (clock += 1000) }).catch((e: unknown) => e);
