@@ -175,9 +175,10 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   const pkcs11Uri = [o.privateKey, o.certificate].find((r) => r !== undefined && isPkcs11Uri(r));
   const rows: CheckRow[] = [];
   // Read the way the signer reads it (size cap, FIFO timeout); a key it cannot read is reported once, not twice.
+  // Only a regular file: a FIFO or pipe (`<(…)`) gives its bytes once, and they are the signer's.
   let tpm = isTpmHandleRef(keyRef);
   // No key at all is the signer's own error ("no private key given"), not a file named "" that does not exist.
-  if (keyRef !== "" && isFileRef(keyRef) && isFileInput(keyRef)) {
+  if (keyRef !== "" && isFileRef(keyRef) && isFileInput(keyRef) && (await stat(keyRef).catch(() => undefined))?.isFile()) {
     const what = o.privateKey ? "private key file" : "certificate file";
     const read = await readInputFile(keyRef, what).catch((error: unknown) => fail("key and certificate", error));
     if (!("bytes" in read)) return { rows: [read], chain: [] };

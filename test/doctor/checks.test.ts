@@ -26,13 +26,34 @@ describe("runChecks on a hostile private key", () => {
     // One writer, bounded: a doctor that read it all once and then again (as the signer) would wait for a second one.
     const writer = spawn("sh", ["-c", `head -c ${MAX_INPUT_BYTES + 4096} /dev/zero > ${fifo}`]);
     try {
-      const rows = await checksFor({ privateKey: fifo, certificate: join(dir, "missing-cert.pem") });
+      // A certificate that reads: the signer, which now reads a FIFO key alone, gets as far as the key.
+      const { certPath } = issueLeaf(createCa(join(dir, "big-fifo-ca"), { name: "Big FIFO CA" }), join(dir, "big-fifo-leaf"), { name: "big-fifo" });
+      const rows = await checksFor({ privateKey: fifo, certificate: certPath });
       const key = rows.find((r) => r.name === "key and certificate");
       expect(key).toMatchObject({ outcome: "fail", detail: `private key file ${fifo} holds more than 16 MiB` });
     } finally {
       writer.kill("SIGKILL");
     }
   }, 10_000);
+});
+
+describe("runChecks on a key given through a FIFO", () => {
+  it("reads it once, as credential-process does: the key opens (a FIFO or `<(…)` gives its bytes once)", async () => {
+    // Before: doctor read the FIFO itself to spot a TPM key, then the signer waited 30 s for a second writer
+    // ("✘ key and certificate … gave nothing to read, or not all of it, within 30 s").
+    const { certPath, keyPath } = issueLeaf(createCa(join(dir, "fifo-ca"), { name: "FIFO CA" }), join(dir, "fifo-leaf"), { name: "fifo-device", keyType: "p256" });
+    const fifo = join(dir, "good-key-fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    const writer = spawn("sh", ["-c", `cat ${keyPath} > ${fifo}`]);
+    try {
+      const rows = await checksFor({ privateKey: fifo, certificate: certPath });
+      expect(rows.find((r) => r.name === "key and certificate")).toBeUndefined();
+      expect(rows.find((r) => r.name === "key opens")).toMatchObject({ outcome: "pass", detail: "EC key in the file" });
+      expect(rows.find((r) => r.name === "key matches certificate")).toMatchObject({ outcome: "pass" });
+    } finally {
+      writer.kill("SIGKILL");
+    }
+  }, 60_000);
 });
 
 describe("runChecks run by root", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { inspect } from "node:util";
 import {
-  AgentError, boundedLine, codePointName, ERROR_CODES, escapeControls, installationChanged, isAgentError, ServiceError, type ErrorCode,
+  AgentError, boundedLine, codePointName, ERROR_CODES, escapeControls, installationChanged, isAgentError, printableLine, ServiceError, type ErrorCode,
 } from "../../src/errors.js";
 
 describe("ERROR_CODES", () => {
@@ -85,6 +85,15 @@ describe("the text helpers every message and log line goes through", () => {
     const forged = "a\nb\r\u001b[31m\u0085\u009b\u200e\u2028\u202e\u2066\ufeff\u007f é ✓";
     expect(escapeControls(forged)).toBe("a\\u000ab\\u000d\\u001b[31m\\u0085\\u009b\\u200e\\u2028\\u202e\\u2066\\ufeff\\u007f é ✓");
     expect(escapeControls("plain text")).toBe("plain text");
+  });
+
+  it("takes every Unicode Bidi_Control character for one, U+061C (ARABIC LETTER MARK) too", () => {
+    // Before: U+061C, the one bidi control outside U+200E–U+206F, passed both unchanged into the line.
+    const bidi = ["\u061c", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"];
+    for (const c of bidi) {
+      expect(printableLine(`a${c}b`)).toBe("a b");
+      expect(escapeControls(`a${c}b`)).toBe(`a\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}b`);
+    }
   });
 
   it("codePointName names a character by its code point, four hex digits at least, upper case", () => {

@@ -1,4 +1,4 @@
-import { AgentError, isAgentError, printableLine } from "../../errors.js";
+import { AgentError, boundedLine, isAgentError, MAX_ERROR_TEXT } from "../../errors.js";
 import { stringArg, boolArg, type CommandSpec, type ParsedArgs, type CliIo } from "../command.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import {
@@ -40,10 +40,10 @@ const command: CommandSpec = {
         warningDays,
         env: io.env,
       },
-      // Paths, subjects and error texts come from argv, files and the network: one printable line each.
+      // Paths, subjects and error texts come from argv, files, tokens and the network: one bounded printable line each.
       (row) => {
-        io.stdout.write(`${MARK[row.outcome]} ${row.name.padEnd(width)} ${printableLine(row.detail)}\n`);
-        const hint = row.hint && row.outcome !== "pass" ? printableLine(row.hint) : undefined;
+        io.stdout.write(`${MARK[row.outcome]} ${row.name.padEnd(width)} ${boundedLine(row.detail, MAX_ERROR_TEXT)}\n`);
+        const hint = row.hint && row.outcome !== "pass" ? boundedLine(row.hint, MAX_ERROR_TEXT) : undefined;
         if (hint) io.stdout.write(`  ${" ".repeat(width)} → ${hint}\n`);
       },
     );

@@ -244,6 +244,20 @@ const run = (argv: readonly string[]) => runMain(argv, { CI: "true", XDG_RUNTIME
 
 const signString = (extra: string[] = []) => run(["sign-string", "--certificate", URI, "--pkcs11-lib", "/fake/module.so", ...extra]);
 
+describe("doctor's rows: what the token wrote is bounded", () => {
+  it("two certificates of one CKA_ID with 1 MiB CKA_LABELs: the ambiguous row is cut as an error line is (2,000 characters)", async () => {
+    // Before: doctor printed the row's detail whole (printableLine, no bound): a line of over 2 MB on stdout, where
+    // the same error on stderr (toOneLine) is cut at MAX_ERROR_TEXT.
+    const { cert, key } = keyObjects("1", `device-${"L".repeat(1 << 20)}`);
+    const twin = new Map(cert).set(CKA.LABEL, Buffer.from(`twin-${"L".repeat(1 << 20)}`)).set(CKA.VALUE, otherDer);
+    token.objects = [cert, key, twin];
+    const { stdout } = await run(["doctor", "--certificate", "pkcs11:token=fake;id=%31?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
+    const lines = stdout.split("\n");
+    expect(lines.find((line) => line.includes("LLLL"))).toBeDefined();
+    expect(Math.max(...lines.map((line) => line.length))).toBeLessThan(2_100);
+  });
+});
+
 describe("C_Sign's answer", () => {
   it("a well-formed signature is handed out", async () => {
     const { code, stdout, stderr } = await signString();
