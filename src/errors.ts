@@ -120,13 +120,16 @@ export class AgentError extends Error {
   }
 }
 
+/** C0/C1 controls, line separators, bidi and invisible format characters: what no message may carry raw. */
+const UNPRINTABLE = String.raw`[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]`;
+
 /**
  * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators and
  * bidi/invisible format characters, with the white space around it, becomes one space. Text from argv, the
  * environment, files or the network can then never move the cursor, retitle the terminal or hide what follows.
  */
 export function printableLine(text: string): string {
-  return text.replace(/\s*(?:[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]\s*)+/g, " ");
+  return text.replace(new RegExp(`\\s*(?:${UNPRINTABLE}\\s*)+`, "g"), " ");
 }
 
 /** How a message names a character it must not quote: `U+000A`. */
@@ -145,7 +148,7 @@ export function boundedLine(text: string, max: number): string {
 
 /** Each character {@link printableLine} drops, written by `escape` instead (kept visible, e.g. as `\u001b`). */
 export function escapeUnprintable(text: string, escape: (c: string) => string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, escape);
+  return text.replace(new RegExp(UNPRINTABLE, "g"), escape);
 }
 
 /** Text quoted in a message, log line or listing with those characters as `\u001b`: it forges no line, hides nothing. */
