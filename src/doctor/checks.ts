@@ -211,9 +211,12 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     const code = isAgentError(error) ? error.code : "INTERNAL";
     if (pkcs11Uri) {
       const byCode = code === "PKCS11_MODULE_NOT_FOUND" ? 0 : code === "PKCS11_TOKEN_NOT_FOUND" ? 1 : ["PIN_INCORRECT", "PIN_LOCKED", "PASSWORD_REQUIRED"].includes(code) ? 2 : 3;
-      const stage = Math.min(byCode, pkcs11Reached);
+      // The certificate is looked for before any login: an object refused then is not the login's failure.
+      const beforeLogin = pkcs11Reached === 2 && ["PKCS11_AMBIGUOUS", "PKCS11_OBJECT_NOT_FOUND"].includes(code);
+      const stage = beforeLogin ? 3 : Math.min(byCode, pkcs11Reached);
       const names = ["PKCS#11 module", "token present", "token login", "key and certificate on the token"];
       names.forEach((name, i) => rows.push(i < stage ? pass(name, "ok") : i === stage ? fail(name, error) : skip(name, "not reached")));
+      if (beforeLogin) rows[2] = skip("token login", "not tried: the token's objects were refused first");
     } else if (tpm) {
       const unreachable = code === "TPM_UNAVAILABLE" || code === "TPM_DEVICE_INVALID";
       if (unreachable) rows.push(fail("TPM reachable", error));

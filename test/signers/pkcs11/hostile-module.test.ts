@@ -258,6 +258,21 @@ describe("doctor's rows: what the token wrote is bounded", () => {
   });
 });
 
+describe("doctor's rows for objects refused before any login", () => {
+  it("two certificates of one CKA_ID: the key row fails, the login row says it was not tried (before: ✘ token login)", async () => {
+    // An ambiguous certificate is found by a search without login; blaming the login sends an operator to the PIN.
+    const { cert, key } = keyObjects("1", "device");
+    const twin = new Map(cert).set(CKA.LABEL, Buffer.from("twin")).set(CKA.VALUE, otherDer);
+    token.objects = [cert, key, twin];
+    const { stdout } = await run(["doctor", "--certificate", "pkcs11:token=fake;id=%31?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
+    const row = (name: string) => stdout.split("\n").find((line) => line.includes(name)) ?? "";
+    expect(row("token login")).toMatch(/not tried/);
+    expect(row("token login")).not.toMatch(/✘/);
+    expect(row("key and certificate on the token")).toMatch(/✘.*twin/);
+    expect(token.calls).not.toContain("C_Login");
+  });
+});
+
 describe("C_Sign's answer", () => {
   it("a well-formed signature is handed out", async () => {
     const { code, stdout, stderr } = await signString();
