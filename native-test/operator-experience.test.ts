@@ -310,6 +310,15 @@ describe("TPM on swtpm", () => {
     expect(down.stdout).toMatch(/^✘ TPM reachable /m);
     expect(down.stdout).toMatch(/^✔ certificate validity /m); // the certificate file is still checked on its own
     expect(down.code, down.stdout).toBe(5);
+    // A key given as a FIFO is read once, by the signer: the TPM rows come from the signer it opened.
+    const fifo = join(dir, "doctor-key.fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    const writer = spawn("sh", ["-c", 'cat "$0" > "$1"', key.keyPath, fifo], { stdio: "ignore" });
+    const piped = await cli(["doctor", ...ARNS, "--certificate", cert.certPath, "--private-key", fifo, "--tpm-device", tpm.device, "--endpoint", endpoint.url, "--trust-anchors", root.certPath]);
+    writer.kill();
+    expect(piped.stdout).toMatch(/^✔ TPM reachable +unix:/m);
+    expect(piped.stdout).toMatch(/^✔ TPM key loads /m);
+    expect(piped.code, piped.stdout).toBe(0);
   });
 
   it("keygen: a spinner with elapsed time on a terminal (script(1)), one line otherwise", async () => {
