@@ -228,7 +228,7 @@ describe("withFileLock", () => {
     utimesSync(lock, old, old);
     await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 })).resolves.toBe("ran");
     // It came while the first held the breaker's lock (before: it broke the lock itself, under the first one's rename).
-    expect(arriving.result).toMatchObject({ code: "FILE_LOCKED" });
+    expect(arriving.result).toMatchObject({ code: "FILE_LOCKED", message: `${lock} is held by process 1; gave up after 0 s` });
     expect(readdirSync(dir).filter((name) => name.startsWith("pair.lock"))).toEqual([]);
   });
 
@@ -250,7 +250,7 @@ describe("withFileLock", () => {
     utimesSync(waited, old, old);
     writeFileSync(`${waited}.break`, LIVE);
     const error = await withFileLock(waited, async () => "ran", { timeoutMs: 100, pollMs: 10 }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "FILE_LOCKED" });
+    expect(error).toMatchObject({ code: "FILE_LOCKED", message: `${waited} is held by process 1; gave up after 0 s` });
     expect(readFileSync(waited, "utf8")).toBe("1 other-host 0 stale\n");
     expect(readFileSync(`${waited}.break`, "utf8")).toBe(LIVE);
   });
