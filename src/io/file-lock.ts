@@ -24,8 +24,7 @@ interface LockOptions {
  * no longer exists on this host (and pid namespace) or is another process (it started at another time), or when it
  * is older than STALE_MS (other hosts, e.g. on NFS; a holder whose start is unknown) unless that pid's process started
  * when the holder did: a holder stopped for minutes (SIGSTOP, a frozen cgroup) keeps its lock.
- * Breaking goes through a rename to a unique name, then re-checks that what was renamed is the stale lock, so two
- * waiters cannot both break it and run together. Only cooperating writers (this tool) honour the lock.
+ * Breakers take turns ({@link breakLock}). Only cooperating writers (this tool) honour the lock.
  */
 export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const release = await holdFileLock(lockPath, options);
@@ -83,35 +82,41 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy
   const token = `${process.pid} ${pidScope()} ${Date.now()} ${random} ${startTime("self") ?? "-"}\n`;
   const deadline = performance.now() + timeoutMs; // monotonic: a clock set back meanwhile does not stretch it
   for (;;) {
-    let created = false;
-    try {
-      const file = await open(lockPath, "wx", 0o600);
-      created = true;
-      // The umask may have removed bits (777: a lock nobody can read, so a crashed holder's is judged by age only).
-      await file.chmod(0o600).then(() => file.writeFile(token)).finally(() => file.close());
-      return token;
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      if (created || code !== "EEXIST") {
-        // Created but not written (disk full): an empty lock would hold off every writer until it is stale.
-        if (created) await unlink(lockPath).catch(() => {});
-        throw new InputError("FILE_WRITE_FAILED", `cannot create lock file ${lockPath}: ${code ?? "error"}`, { cause, hint: writeFailureHint(code) });
-      }
-    }
+    if (await createLock(lockPath, token)) return token;
     const holder = await readLock(lockPath);
     if (holder !== undefined && (await isStale(lockPath, holder))) {
-      const code = await breakLock(lockPath, holder);
+      const broken = await breakLock(lockPath, token);
+      if (broken === true) continue;
       // Another user's lock in a directory with the sticky bit (/tmp): waiting would spin until it is removed.
-      if (code === undefined) continue;
-      throw new InputError("FILE_LOCKED", `${lockPath} is a stale lock that cannot be removed: ${code}`, {
-        hint: "its owner or root must delete it (its holder is gone); the file was left as it was",
-      });
+      if (broken !== false) {
+        throw new InputError("FILE_LOCKED", `${lockPath} is a stale lock that cannot be removed: ${broken}`, {
+          hint: "its owner or root must delete it (its holder is gone); the file was left as it was",
+        });
+      }
     }
     if (performance.now() >= deadline) {
       const { message, hint } = busy(lockPath, /^\d+(?= )/.exec(holder ?? "")?.[0] ?? "?", timeoutMs);
       throw new InputError("FILE_LOCKED", message, { hint });
     }
     await delay(pollMs + Math.random() * pollMs);
+  }
+}
+
+/** Creates the lock file `path` holding `token`; false if there is one. */
+async function createLock(path: string, token: string): Promise<boolean> {
+  let created = false;
+  try {
+    const file = await open(path, "wx", 0o600);
+    created = true;
+    // The umask may have removed bits (777: a lock nobody can read, so a crashed holder's is judged by age only).
+    await file.chmod(0o600).then(() => file.writeFile(token)).finally(() => file.close());
+    return true;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (!created && code === "EEXIST") return false;
+    // Created but not written (disk full): an empty lock would hold off every writer until it is stale.
+    if (created) await unlink(path).catch(() => {});
+    throw new InputError("FILE_WRITE_FAILED", `cannot create lock file ${path}: ${code ?? "error"}`, { cause, hint: writeFailureHint(code) });
   }
 }
 
@@ -176,19 +181,47 @@ async function isStale(lockPath: string, holder: string): Promise<boolean> {
   return info !== undefined && Math.abs(Date.now() - info.mtimeMs) > STALE_MS;
 }
 
-/** Undefined once broken, or if someone else broke or released it (retry); else why it cannot be renamed. */
-async function breakLock(lockPath: string, staleHolder: string): Promise<string | undefined> {
-  const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
+/**
+ * True once broken, or broken or released by another (retry at once); false while another process breaks it (wait);
+ * else why it cannot be renamed. No call removes a name only if it still is a given file: breakers take turns (the
+ * breaker's lock) and check again in theirs, so no other writer of this version removes the lock in between.
+ */
+async function breakLock(lockPath: string, token: string): Promise<boolean | string> {
+  const breaker = await takeBreakerLock(lockPath, token);
+  if (breaker === undefined) return false;
   try {
-    await rename(lockPath, aside);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? undefined : (code ?? "error");
+    const holder = await readLock(lockPath);
+    if (holder === undefined || !(await isStale(lockPath, holder))) return true;
+    const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
+    try {
+      await rename(lockPath, aside);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      return code === "ENOENT" ? true : (code ?? "error");
+    }
+    const moved = await readLock(aside).catch(() => undefined);
+    if (moved !== holder) {
+      // An older version's breaker (no breaker's lock) broke it and a live writer took it meanwhile: put it back
+      // (fails only if a third took one).
+      await link(aside, lockPath).catch(() => {});
+    }
+    await unlink(aside).catch(() => {});
+    return true;
+  } finally {
+    await unlink(breaker).catch(() => {});
   }
-  const moved = await readLock(aside).catch(() => undefined);
-  if (moved !== staleHolder) {
-    // We moved a lock that a live writer took in the meantime: put it back (fails only if a third took one).
-    await link(aside, lockPath).catch(() => {});
+}
+
+/**
+ * Takes the breaker's lock, `<lock>.break` (its path; undefined while a live process holds it). Only its creator
+ * removes it (another could remove a live breaker's that replaced it meanwhile): a stale one is passed over for the
+ * next name, `.break.1` and so on.
+ */
+async function takeBreakerLock(lockPath: string, token: string): Promise<string | undefined> {
+  for (let n = 0; ; n++) {
+    const path = n === 0 ? `${lockPath}.break` : `${lockPath}.break.${n}`;
+    if (await createLock(path, token)) return path;
+    const holder = await readLock(path);
+    if (holder === undefined || !(await isStale(path, holder))) return undefined;
   }
-  await unlink(aside).catch(() => {});
 }
