@@ -229,7 +229,9 @@ StartLimitBurst=3
 StartLimitIntervalSec=1800`,
     type: "Type=oneshot\nRemainAfterExit=yes",
     service: `${STATE}
-# The network may come up late on a gateway: a failed attempt is retried 10 s later (Restart=, StartLimit*).
+# The network may come up late on a gateway: a failed attempt is retried 10-20 s later (Restart=, StartLimit*):
+# RestartSec= has no jitter, so after a network or device failure --once waits a random 0-10 s before it exits
+# (devices that failed together in an outage do not come back together).
 # The clock may be set late too (NTP; After=time-sync.target waits for nothing unless systemd-time-wait-sync is
 # enabled): refused by a clock before this release or for the signature's time, --once waits up to 300 s
 # (CLOCK_WAIT_MS) for it to be stepped, trying again at once; TimeoutStartSec= is that plus 120 s for the attempts.
