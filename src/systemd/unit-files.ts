@@ -201,8 +201,9 @@ ${RELOAD}`,
 
 function updateUnit(ctx: UnitContext): string {
   return systemUnit(ctx, {
-    about: `# System unit: keeps profile [${ctx.profile}] of ${CREDENTIALS_FILE} fresh (rewritten ~5 minutes before
-# expiry), and keeps running through network outages (retries with backoff) and write errors.
+    about: `# System unit: keeps profile [${ctx.profile}] of ${CREDENTIALS_FILE} fresh (rewritten at a random point
+# between 30 % and 85 % of their lifetime, so that devices that booted together do not refresh together), and
+# keeps running through network outages (retries with backoff and jitter) and write errors.
 # Consumers: Environment=AWS_SHARED_CREDENTIALS_FILE=${CREDENTIALS_FILE}
 #            Wants=roles-anywhere-update.service  After=roles-anywhere-update.service`,
     unit: `Description=Keep IAM Roles Anywhere credentials fresh in a credentials file
