@@ -411,6 +411,19 @@ describe("docs/long-running.md's list of config-file fields", () => {
   });
 });
 
+describe("where the command is", () => {
+  // npm's global bin directory depends on the prefix (/usr/local/bin, /usr/bin, ~/.nvm/versions/node/vX/bin): a line
+  // naming one fails wherever the package was installed elsewhere. install-systemd writes the real path it runs from.
+  const files = [...DOCS, ...readdirSync("examples").map((f) => `examples/${f}`)];
+  it("no credential_process line or command names a fixed directory for roles-anywhere-agent, and the docs say how to find it", () => {
+    const fixed = files.flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/(?:^|[\s=`"'(])((?:\/[\w.-]+)*\/bin\/roles-anywhere-agent)(?=[\s`"')]|$)/gm)].map((m) => `${file}: ${m[1]}`));
+    expect(fixed).toEqual([]);
+    expect(readFileSync("docs/long-running.md", "utf8")).toContain("command -v roles-anywhere-agent");
+    expect(readFileSync("examples/aws-config", "utf8")).toContain("command -v roles-anywhere-agent");
+  });
+});
+
 describe("the files and links README.md, docs/ and SECURITY.md name", () => {
   const texts = [...DOCS, "SECURITY.md"].map((file) => ({ file, text: readFileSync(file, "utf8") }));
   /** GitHub's anchor of a heading: lower case, punctuation dropped, each space a hyphen. */
