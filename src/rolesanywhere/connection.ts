@@ -40,9 +40,11 @@ export function proxyPeer(proxy: ProxySettings): Peer {
  * `localhost` and `*.localhost` are loopback (RFC 6761 §6.3), never asked of DNS: they skip the proxy, and an answer
  * naming another host would send it the signed request.
  */
+export const isLocalhostName = (host: string): boolean => isIP(host) === 0 && isLoopback(host);
+export const LOCALHOST_ADDRESSES = [{ address: "127.0.0.1", family: 4 }, { address: "::1", family: 6 }] as const;
+
 const loopbackLookup: LookupFunction = (_hostname, options, callback) => {
-  const all = [{ address: "127.0.0.1", family: 4 }, { address: "::1", family: 6 }];
-  const wanted = all.filter((a) => !options.family || options.family === a.family || options.family === `IPv${a.family}`);
+  const wanted = LOCALHOST_ADDRESSES.filter((a) => !options.family || options.family === a.family || options.family === `IPv${a.family}`);
   if (options.all) callback(null, wanted);
   else callback(null, wanted[0]!.address, wanted[0]!.family);
 };
@@ -57,7 +59,7 @@ export async function openConnection(transport: Transport, signal: Abortable): P
   const { connect: tlsConnect } = endpoint.protocol === "https:" ? await import("node:tls") : { connect: undefined };
   if (signal.aborted) throw signal.reason;
   let peer = proxy ? proxyPeer(proxy) : endpointPeer(endpoint);
-  const lookup = isIP(peer.hostname) === 0 && isLoopback(peer.hostname) ? loopbackLookup : transport.lookup;
+  const lookup = isLocalhostName(peer.hostname) ? loopbackLookup : transport.lookup;
   const tcp = netConnect({ host: peer.hostname, port: proxy ? proxy.port : endpoint.port, ...(lookup ? { lookup } : {}) });
   let secure: Socket | undefined;
   // A timeout or an abort destroys the socket of the current step, whose wait then fails with that error.
