@@ -422,6 +422,15 @@ describe("where the command is", () => {
     expect(readFileSync("docs/long-running.md", "utf8")).toContain("command -v roles-anywhere-agent");
     expect(readFileSync("examples/aws-config", "utf8")).toContain("command -v roles-anywhere-agent");
   });
+
+  it("examples/aws-config says what --agent does: the agent's credentials or a failure, never signing itself", () => {
+    expect(SPECS["credential-process"]!.find((o) => o.name === "agent")?.description).toMatch(/^Require the running agent/);
+    const blocks = readFileSync("examples/aws-config", "utf8").split(/\n\n/);
+    const agentOnly = blocks.filter((b) => / --agent /.test(b));
+    expect(agentOnly).toHaveLength(1);
+    expect(agentOnly[0]).not.toMatch(/falls back/i);
+    expect(agentOnly[0]).toMatch(/fails/);
+  });
 });
 
 describe("the files and links README.md, docs/ and SECURITY.md name", () => {
