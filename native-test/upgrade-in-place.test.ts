@@ -125,6 +125,28 @@ describe("a running agent whose package is replaced under it", () => {
       expect(await stop(child)).toBe(0);
     }
   }, 60_000);
+
+  it("npm writing the package: a module cut at a statement boundary (it compiles) or still empty says so too", async () => {
+    // Before: the cut module loaded with no exports, and the profile failed with "internal error: at is not a
+    // function", retried at each refresh.
+    for (const cut of ["before its export statement", "empty"] as const) {
+      const pkg = install(`cut-${cut.split(" ")[0]}`);
+      const { child, log } = await startAgent(pkg);
+      try {
+        const daemon = join(pkg, "dist", "daemon");
+        const chunk = join(daemon, readdirSync(daemon).find((f) => /^pkcs11-\w+\.mjs$/.test(f))!);
+        const text = readFileSync(chunk, "latin1");
+        writeFileSync(chunk, cut === "empty" ? "" : text.slice(0, text.lastIndexOf(";export{") + 1));
+        const line = await addTokenProfile(child, log);
+        expect(line, cut).toMatch(
+          /^token: refresh failed \(FILE_NOT_FOUND\): the installation changed since this process started, or is incomplete: \.\/pkcs11-\w+\.mjs is cut short \(restart it once installed; reinstall if it repeats\); /,
+        );
+        expect((await fetchFromAgent(socket, "device"))?.accessKeyId).toMatch(/^ASIA/);
+      } finally {
+        expect(await stop(child)).toBe(0);
+      }
+    }
+  }, 120_000);
 });
 
 describe("a daemon started while npm writes the package", () => {
@@ -143,6 +165,32 @@ describe("a daemon started while npm writes the package", () => {
       "roles-anywhere-agent: the installation changed since this process started, or is incomplete: " +
         `${join(daemon, chunk)} is missing (restart it once installed; reinstall if it repeats)\n`,
     ]);
+  }, 60_000);
+
+  it("exits 1 with one line for a module cut where a statement ends (it compiles) or still empty, the entry too", async () => {
+    // The entry cut before its last statement (the one that runs the command) ran nothing and exited 0.
+    const pkg = install("starting-cut");
+    const daemon = join(pkg, "dist", "daemon");
+    const entryPath = join(daemon, "cli.mjs");
+    const entry = readFileSync(entryPath, "latin1");
+    const chunk = join(daemon, /"\.\/(chunk-\w+\.mjs)"/.exec(entry)![1]!);
+    const chunkText = readFileSync(chunk, "latin1");
+    writeConfig({ device: fileProfile });
+    const flags = ["serve", "--config", configPath, "--profile", "device", "--port", "0"];
+    const cuts: [string, string, string][] = [
+      [entryPath, entry.slice(0, entry.lastIndexOf(";", entry.lastIndexOf("process.argv.slice(2)")) + 1), `the installation is incomplete: ${entryPath} is cut short; reinstall roles-anywhere-agent`],
+      [chunk, chunkText.slice(0, chunkText.lastIndexOf(";export{") + 1), "the installation changed since this process started, or is incomplete: "],
+      [chunk, "", "the installation changed since this process started, or is incomplete: "],
+    ];
+    for (const [file, text, line] of cuts) {
+      writeFileSync(file, text);
+      const run = await runCli(join(pkg, "dist", "cli.js"), flags, env(), 60_000);
+      expect([run.code, run.stdout], `${file} (${text.length} bytes)`).toEqual([1, ""]);
+      expect(run.stderr, `${file} (${text.length} bytes)`).toMatch(/^roles-anywhere-agent: [^\n]+\n$/);
+      expect(run.stderr).toContain(line);
+      writeFileSync(entryPath, entry);
+      writeFileSync(chunk, chunkText);
+    }
   }, 60_000);
 });
 

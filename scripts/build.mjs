@@ -161,10 +161,19 @@ await build({
   external: ["pkcs11js"],
   banner: { js: REQUIRE_SHIM },
 });
+// A module npm has not finished writing, cut where a statement ends (or still empty), compiles and loads without
+// its exports ("K is not a function"). Each one ends with a marker export that every import of it asks for: at link
+// time for static imports, on arrival for import() and the entry (main.ts). installationChanged: "cut short".
+const END = "__raaEnd";
 for (const name of readdirSync("dist/daemon")) {
   const file = join("dist/daemon", name);
-  const code = readFileSync(file, "utf8");
-  if (code.startsWith(REQUIRE_SHIM) && !/\brequire\b/.test(code.slice(REQUIRE_SHIM.length))) writeFileSync(file, code.slice(REQUIRE_SHIM.length));
+  let code = readFileSync(file, "utf8");
+  if (code.startsWith(REQUIRE_SHIM) && !/\brequire\b/.test(code.slice(REQUIRE_SHIM.length))) code = code.slice(REQUIRE_SHIM.length);
+  const imported = new Set([...code.matchAll(/(?:from|import)\s*"(\.\/[\w-]+\.mjs)"/g)].map((m) => m[1]));
+  code = code.replace(/import\("(\.\/[\w-]+\.mjs)"\)/g, (call, path) =>
+    `${call}.then(m=>"${END}"in m?m:Promise.reject(new SyntaxError("The requested module '${path}' does not provide an export named '${END}'")))`);
+  const asks = [...imported].map((path, i) => `import{${END} as ${END}${i}}from"${path}";`).join("");
+  writeFileSync(file, `${code}\n;${asks}export const ${END}=1;\n`);
 }
 
 // The launcher's parts that only some runs need, as files of their own (dist/cli.js is compiled on every run).

@@ -200,8 +200,10 @@ export function installationChanged(cause: unknown): InputError | undefined {
   const gone = notFound ? /^Cannot find (?:module|package) '([^'\n]+)'/.exec(message) : null;
   // Node keeps a module that did not compile (cut short: npm writes it now) as failed until the process ends.
   const cut = cause instanceof SyntaxError && /\(node:internal\/modules\//.test(cause.stack ?? "");
-  if (!gone && !cut) return undefined;
-  const what = gone ? `${gone[1]} is missing` : `a module does not compile (${message})`;
+  // One cut where a statement ends compiles, but lacks the export the build ends each module with (build.mjs).
+  const end = cause instanceof SyntaxError ? /^The requested module '([^'\n]+)' does not provide an export named '__raaEnd'/.exec(message) : null;
+  if (!gone && !cut && !end) return undefined;
+  const what = gone ? `${gone[1]} is missing` : end ? `${end[1]} is cut short` : `a module does not compile (${message})`;
   const text = `the installation changed since this process started, or is incomplete: ${what}`;
   return new InputError("FILE_NOT_FOUND", text, { cause, hint: "restart it once installed; reinstall if it repeats" });
 }

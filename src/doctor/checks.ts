@@ -362,8 +362,11 @@ async function endpointRows(
 
   const host = transport.proxy?.hostname ?? target.endpoint.hostname;
   try {
-    const addresses = await lookup(host, { all: true });
-    rows.push(pass("DNS", `${host} → ${addresses.map((a) => a.address).slice(0, 3).join(", ")}`));
+    const { isLocalhostName, LOCALHOST_ADDRESSES } = await import("../rolesanywhere/connection.js");
+    const local = isLocalhostName(host);
+    const addresses = local ? LOCALHOST_ADDRESSES : await lookup(host, { all: true });
+    const how = local ? " (a localhost name: loopback, not looked up)" : "";
+    rows.push(pass("DNS", `${host} → ${addresses.map((a) => a.address).slice(0, 3).join(", ")}${how}`));
   } catch (error) {
     rows.push(failText("DNS", `${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? "error"})`, "check /etc/resolv.conf, the host name, or HTTPS_PROXY", "NETWORK_ERROR"));
     rows.push(skip("reachability", "not reached"), skip("clock", "not checked"));

@@ -4,7 +4,7 @@ import type { SecureContext } from "node:tls";
 import { boundedLine } from "../errors.js";
 import { urlHost } from "../io/listen-tcp.js";
 import { osError } from "../io/trusted-path.js";
-import type { Endpoint } from "./endpoint.js";
+import { isLoopback, type Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
 import type { Abortable } from "./types.js";
@@ -37,6 +37,19 @@ export function proxyPeer(proxy: ProxySettings): Peer {
 }
 
 /**
+ * `localhost` and `*.localhost` are loopback (RFC 6761 §6.3), never asked of DNS: they skip the proxy, and an answer
+ * naming another host would send it the signed request.
+ */
+export const isLocalhostName = (host: string): boolean => isIP(host) === 0 && isLoopback(host);
+export const LOCALHOST_ADDRESSES = [{ address: "127.0.0.1", family: 4 }, { address: "::1", family: 6 }] as const;
+
+const loopbackLookup: LookupFunction = (_hostname, options, callback) => {
+  const wanted = LOCALHOST_ADDRESSES.filter((a) => !options.family || options.family === a.family || options.family === `IPv${a.family}`);
+  if (options.all) callback(null, wanted);
+  else callback(null, wanted[0]!.address, wanted[0]!.family);
+};
+
+/**
  * Opens the connection a request is written to: TCP to the endpoint or the proxy, an HTTP CONNECT
  * tunnel through the proxy for https, then TLS. Resolves once the connection is ready for HTTP.
  */
@@ -46,11 +59,8 @@ export async function openConnection(transport: Transport, signal: Abortable): P
   const { connect: tlsConnect } = endpoint.protocol === "https:" ? await import("node:tls") : { connect: undefined };
   if (signal.aborted) throw signal.reason;
   let peer = proxy ? proxyPeer(proxy) : endpointPeer(endpoint);
-  const tcp = netConnect({
-    host: peer.hostname,
-    port: proxy ? proxy.port : endpoint.port,
-    ...(transport.lookup ? { lookup: transport.lookup } : {}),
-  });
+  const lookup = isLocalhostName(peer.hostname) ? loopbackLookup : transport.lookup;
+  const tcp = netConnect({ host: peer.hostname, port: proxy ? proxy.port : endpoint.port, ...(lookup ? { lookup } : {}) });
   let secure: Socket | undefined;
   // A timeout or an abort destroys the socket of the current step, whose wait then fails with that error.
   const fail = (error: unknown) => (secure ?? tcp).destroy(error as Error);

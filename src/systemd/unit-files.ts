@@ -201,8 +201,9 @@ ${RELOAD}`,
 
 function updateUnit(ctx: UnitContext): string {
   return systemUnit(ctx, {
-    about: `# System unit: keeps profile [${ctx.profile}] of ${CREDENTIALS_FILE} fresh (rewritten ~5 minutes before
-# expiry), and keeps running through network outages (retries with backoff) and write errors.
+    about: `# System unit: keeps profile [${ctx.profile}] of ${CREDENTIALS_FILE} fresh (rewritten at a random point
+# between 30 % and 85 % of their lifetime, so that devices that booted together do not refresh together), and
+# keeps running through network outages (retries with backoff and jitter) and write errors.
 # Consumers: Environment=AWS_SHARED_CREDENTIALS_FILE=${CREDENTIALS_FILE}
 #            Wants=roles-anywhere-update.service  After=roles-anywhere-update.service`,
     unit: `Description=Keep IAM Roles Anywhere credentials fresh in a credentials file
@@ -229,7 +230,9 @@ StartLimitBurst=3
 StartLimitIntervalSec=1800`,
     type: "Type=oneshot\nRemainAfterExit=yes",
     service: `${STATE}
-# The network may come up late on a gateway: a failed attempt is retried 10 s later (Restart=, StartLimit*).
+# The network may come up late on a gateway: a failed attempt is retried 10-20 s later (Restart=, StartLimit*):
+# RestartSec= has no jitter, so after a network or device failure --once waits a random 0-10 s before it exits
+# (devices that failed together in an outage do not come back together).
 # The clock may be set late too (NTP; After=time-sync.target waits for nothing unless systemd-time-wait-sync is
 # enabled): refused by a clock before this release or for the signature's time, --once waits up to 300 s
 # (CLOCK_WAIT_MS) for it to be stepped, trying again at once; TimeoutStartSec= is that plus 120 s for the attempts.

@@ -5,6 +5,7 @@ import {
   type CredentialSourceOptions,
 } from "../credentials/credential-source.js";
 import { isTransient, loggingSource } from "../daemon/run-daemon.js";
+import { unit } from "../rolesanywhere/retry.js";
 import { runDaemon, type Log } from "../daemon/signals.js";
 import { checkReadinessReporting, readinessGate, reportReady } from "../os/service-manager.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
@@ -28,8 +29,10 @@ interface UpdateRun {
   readonly failFast?: boolean;
   /** --once: how long to wait for a clock that is wrong at boot (default {@link CLOCK_WAIT_MS}; 0: not at all). */
   readonly clockWaitMs?: number | undefined;
+  /** --once: the most a failure systemd restarts waits first (default {@link RESTART_JITTER_MS}; 0: off systemd). */
+  readonly restartJitterMs?: number | undefined;
   /** Seams for tests (credential-source.ts); `now`, `monotonic` and `timers` also time the wait for the clock. */
-  readonly seams?: Pick<CredentialSourceOptions, "now" | "monotonic" | "timers" | "createSigner" | "createSession">;
+  readonly seams?: Pick<CredentialSourceOptions, "now" | "monotonic" | "timers" | "random" | "createSigner" | "createSession">;
 }
 
 /**
@@ -38,6 +41,13 @@ interface UpdateRun {
  * The unit's TimeoutStartSec= covers it (src/systemd/unit-files.ts).
  */
 export const CLOCK_WAIT_MS = 5 * 60_000;
+
+/**
+ * The unit restarts a failed `update --once` after a fixed RestartSec= (10 s), which systemd never jitters: devices
+ * that failed together in an outage would come back together, round after round. A network or device failure
+ * (exit 7, 5) is reported after a random wait up to this long, so each restart interval is 10–20 s.
+ */
+export const RESTART_JITTER_MS = 10_000;
 
 /**
  * No clock running this code is right before this day (this line's last change; a later release leaves it true):
@@ -68,6 +78,7 @@ async function updateOnce(run: UpdateRun): Promise<void> {
   const { path, section, log, certificateWarning, seams = {} } = run;
   const now = seams.now ?? Date.now;
   const monotonic = seams.monotonic ?? (() => performance.now());
+  const random = seams.random ?? Math.random;
   const setTimer = seams.timers?.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms));
   // Each try opens a new source: a `prompt` PIN or password is asked once per run, as a daemon's re-opens do.
   const given = await run.settings();
@@ -89,7 +100,11 @@ async function updateOnce(run: UpdateRun): Promise<void> {
       return;
     } catch (error) {
       const fault = clockFault(error, started);
-      if (fault === undefined || monotonic() >= until) throw error;
+      if (fault === undefined || monotonic() >= until) {
+        const jitter = isTransient(error) ? Math.floor(unit(random()) * (run.restartJitterMs ?? RESTART_JITTER_MS)) : 0;
+        if (jitter > 0) await new Promise<void>((resolve) => setTimer(resolve, jitter));
+        throw error;
+      }
       if (!waited) {
         const clock = `the system clock to be set (NTP): it said ${utc(new Date(started))}, ${fault}`;
         log(`${section}: ${(error as Error).message}; waiting up to ${roughDuration(waitMs)} for ${clock}`);

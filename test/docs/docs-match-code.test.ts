@@ -411,6 +411,28 @@ describe("docs/long-running.md's list of config-file fields", () => {
   });
 });
 
+describe("where the command is", () => {
+  // npm's global bin directory depends on the prefix (/usr/local/bin, /usr/bin, ~/.nvm/versions/node/vX/bin): a line
+  // naming one fails wherever the package was installed elsewhere. install-systemd writes the real path it runs from.
+  const files = [...DOCS, ...readdirSync("examples").map((f) => `examples/${f}`)];
+  it("no credential_process line or command names a fixed directory for roles-anywhere-agent, and the docs say how to find it", () => {
+    const fixed = files.flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/(?:^|[\s=`"'(])((?:\/[\w.-]+)*\/bin\/roles-anywhere-agent)(?=[\s`"')]|$)/gm)].map((m) => `${file}: ${m[1]}`));
+    expect(fixed).toEqual([]);
+    expect(readFileSync("docs/long-running.md", "utf8")).toContain("command -v roles-anywhere-agent");
+    expect(readFileSync("examples/aws-config", "utf8")).toContain("command -v roles-anywhere-agent");
+  });
+
+  it("examples/aws-config says what --agent does: the agent's credentials or a failure, never signing itself", () => {
+    expect(SPECS["credential-process"]!.find((o) => o.name === "agent")?.description).toMatch(/^Require the running agent/);
+    const blocks = readFileSync("examples/aws-config", "utf8").split(/\n\n/);
+    const agentOnly = blocks.filter((b) => / --agent /.test(b));
+    expect(agentOnly).toHaveLength(1);
+    expect(agentOnly[0]).not.toMatch(/falls back/i);
+    expect(agentOnly[0]).toMatch(/fails/);
+  });
+});
+
 describe("the files and links README.md, docs/ and SECURITY.md name", () => {
   const texts = [...DOCS, "SECURITY.md"].map((file) => ({ file, text: readFileSync(file, "utf8") }));
   /** GitHub's anchor of a heading: lower case, punctuation dropped, each space a hyphen. */

@@ -17,6 +17,8 @@ import { sessionParams, startEndpoint, type ScriptedEndpoint } from "../rolesany
 vi.mock("node:dns/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:dns/promises")>();
   const lookup = ((host: string, ...rest: unknown[]) => {
+    // A DNS answer for a localhost name (RFC 6761: loopback) naming another host: what a request would not use.
+    if (host === "raa-doctor.localhost") return Promise.resolve([{ address: "192.0.2.1", family: 4 }]);
     if (host !== "raa-doctor.invalid") return (real.lookup as (...a: unknown[]) => unknown)(host, ...rest);
     const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { errno: -3008, code: "ENOTFOUND", syscall: "getaddrinfo", hostname: host });
     return Promise.reject(error);
@@ -78,6 +80,14 @@ describe("runChecks: the endpoint's rows", () => {
       hint: "check /etc/resolv.conf, the host name, or HTTPS_PROXY",
     });
     expect([row("reachability")?.outcome, row("clock")?.outcome]).toEqual(["skip", "skip"]);
+  });
+
+  it("a localhost name: the DNS row gives the loopback addresses requests use, not what DNS would answer", async () => {
+    const server = await endpointAt(new Date());
+    const row = await checks({ endpoint: `http://raa-doctor.localhost:${server.port}` });
+    expect(row("DNS")).toMatchObject({ outcome: "pass", detail: "raa-doctor.localhost → 127.0.0.1, ::1 (a localhost name: loopback, not looked up)" });
+    expect(row("reachability")).toMatchObject({ outcome: "pass" });
+    expect(server.requests.map((r) => r.method)).toEqual(["GET"]);
   });
 
   it("a transport that cannot be set up (CA bundle missing): the endpoint row fails, nothing after it", async () => {

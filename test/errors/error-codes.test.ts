@@ -140,4 +140,11 @@ describe("installationChanged", () => {
     expect(installationChanged(undefined)).toBeUndefined();
     expect(installationChanged({ code: "MODULE_NOT_FOUND" })).toBeUndefined();
   });
+
+  it("reads a module cut where a statement ends (the build's last export missing) as cut short; no other export", () => {
+    const missing = (name: string) => new SyntaxError(`The requested module './pkcs11-AB12.mjs' does not provide an export named '${name}'`);
+    expect(installationChanged(missing("__raaEnd"))!.message).toBe("the installation changed since this process started, or is incomplete: ./pkcs11-AB12.mjs is cut short");
+    expect(installationChanged(missing("createPkcs11Signer"))).toBeUndefined(); // not from Node's loader: our own
+    expect(installationChanged(new Error(missing("__raaEnd").message))).toBeUndefined();
+  });
 });

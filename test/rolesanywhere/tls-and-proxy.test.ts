@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type LookupFunction, type Server as NetServer, type Socket } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -335,5 +336,33 @@ describe("proxies", () => {
     expect(proxied.proxy?.display).toBe(p.url);
     await sendRequest(proxied, { method: "POST", path: "/sessions", headers: { Host: endpoint.host }, body: "{}" }, new AbortController().signal);
     expect(p.forwarded).toHaveLength(1);
+  });
+
+  // This machine's own non-loopback address (delivered inside the host): where a DNS answer could send the request.
+  const elsewhere = Object.values(networkInterfaces()).flat().find((a) => a?.family === "IPv4" && !a.internal)?.address;
+  it.skipIf(elsewhere === undefined)("*.localhost is loopback (RFC 6761 §6.3), whatever the resolver answers: skipped by the proxy, never sent elsewhere", async () => {
+    const server = await http();
+    const decoy = createNetServer((socket) => socket.once("data", (data) => (received.push(data.toString("latin1")), socket.destroy())));
+    const received: string[] = [];
+    await new Promise<void>((resolve) => decoy.listen(server.port, elsewhere, resolve));
+    open.push({ close: () => new Promise<void>((resolve) => decoy.close(() => resolve())) });
+    const asked: string[] = [];
+    // The resolver (DNS) answering for the name: before, its answer was used and the request went to the decoy.
+    const resolver = ((hostname: string, _options: unknown, callback: (e: null, a: unknown, f?: number) => void) => {
+      asked.push(hostname);
+      callback(null, [{ address: elsewhere, family: 4 }], 4);
+    }) as unknown as LookupFunction;
+    const p = await proxy();
+    for (const name of ["ra.localhost", "RA.Localhost.", "localhost"]) {
+      const endpoint = parseEndpointUrl(`http://${name}:${server.port}`);
+      const transport = await createTransport(endpoint, { env: { HTTP_PROXY: p.url }, lookup: resolver });
+      expect(transport.proxy).toBeUndefined();
+      const response = await sendRequest(transport, { method: "POST", path: "/sessions", headers: { Host: endpoint.host }, body: "{}" }, new AbortController().signal);
+      expect(response.status, name).toBe(201);
+    }
+    expect(received).toEqual([]);
+    expect(asked).toEqual([]);
+    expect(server.requests).toHaveLength(3);
+    expect(p.forwarded.length + p.tunnels.length).toBe(0);
   });
 });

@@ -158,6 +158,13 @@ describe("generated system services", () => {
     expect(unit("roles-anywhere-update.service").one("Unit", "After")).toBe("network-online.target roles-anywhere-update-once.service");
   });
 
+  it("the update unit's comment gives the real refresh time: a random point of the lifetime, not a fixed offset", () => {
+    // A fixed "5 minutes before expiry" is the rule that keeps a fleet that booted together refreshing together.
+    const text = unit("roles-anywhere-update.service").text;
+    expect(text).not.toMatch(/minutes before\s*(#\s*)?expiry/);
+    expect(text.replace(/\n# /g, " ")).toContain("at a random point between 30 % and 85 % of their lifetime");
+  });
+
   it("state and runtime directories are the service user's own (0750)", () => {
     for (const name of ["roles-anywhere-update.service", "roles-anywhere-update-once.service"]) {
       const u = unit(name);

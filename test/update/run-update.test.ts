@@ -6,10 +6,11 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLOCK_WAIT_MS, runUpdate } from "../../src/update/run-update.js";
+import { CLOCK_WAIT_MS, RESTART_JITTER_MS, runUpdate } from "../../src/update/run-update.js";
+import { seededRandom } from "../../bench/lib/virtual-time.js";
 import type { SessionCreator } from "../../src/credentials/credential-source.js";
 import type { SignerFactory } from "../../src/credentials/signer-holder.js";
-import { AuthError, InputError, ServiceError } from "../../src/errors.js";
+import { AuthError, InputError, NetworkError, ServiceError } from "../../src/errors.js";
 import { Secret } from "../../src/secrets/secret.js";
 import type { SignerOptions } from "../../src/signers/options.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -184,5 +185,44 @@ describe("update --once and the clock", () => {
     } finally {
       vi.doUnmock("../../src/secrets/terminal-prompt.js");
     }
+  });
+});
+
+describe("update --once under systemd in an outage: devices that failed together are not restarted together", () => {
+  const { dir, cleanup } = makeTempDir("raa-run-update-outage-");
+  afterAll(cleanup);
+
+  /** When each of `devices` runs that booted in the same instant reports its failure (virtual monotonic ms). */
+  const failedAt = async (devices: number, failure: () => Error, restartJitterMs?: number) => {
+    const times: number[] = [];
+    for (let seed = 1; seed <= devices; seed++) {
+      const s = scenario({ start: REAL, failures: [failure] });
+      const path = join(dir, `credentials-${seed}`);
+      const seams = { ...s.seams, random: seededRandom(seed) };
+      const error = await runUpdate({ settings: async () => settings, path, section: "boot", once: true, log: () => {}, seams, restartJitterMs })
+        .then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      times.push(s.clock.mono);
+    }
+    return times;
+  };
+
+  it("a network failure is reported after a random wait under RestartSec= (systemd's restarts have no jitter)", async () => {
+    // Before: 200 devices all exited at 0 ms, so the unit's fixed RestartSec=10 brought all of them back in the same
+    // instant, round after round (each run's own retries spread them by < 0.75 s).
+    const refused = () => new NetworkError("NETWORK_ERROR", "could not connect to rolesanywhere.eu-west-1.amazonaws.com: connection refused");
+    const times = await failedAt(200, refused);
+    expect(Math.max(...times)).toBeLessThan(RESTART_JITTER_MS);
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(0.9 * RESTART_JITTER_MS);
+    const perSecond = new Map<number, number>();
+    for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(30); // 20 a second on average over the 10 s
+  });
+
+  it("no wait off systemd (0), nor for a failure no restart fixes (exit 2, 3, 4: not restarted)", async () => {
+    const refused = () => new NetworkError("NETWORK_ERROR", "connection refused");
+    expect(await failedAt(3, refused, 0)).toEqual([0, 0, 0]);
+    const wrongPin = () => new AuthError("PIN_INCORRECT", "the PIN is incorrect");
+    expect(await failedAt(3, wrongPin)).toEqual([0, 0, 0]);
   });
 });

@@ -35,7 +35,9 @@ async function run(): Promise<void> {
   }
   if (LONG_RUNNING_COMMANDS.has(argv[0] ?? "")) {
     holdSighup(); // loading the daemon takes 50–150 ms, and systemd's ExecReload may come at once
-    return void (await import(DAEMON_ENTRY));
+    // Cut where a statement ends (npm writes it now), it compiles and may run nothing: it lacks its last export.
+    if (!("__raaEnd" in (await import(DAEMON_ENTRY)))) incomplete(`${join(__dirname, DAEMON_ENTRY)} is cut short`);
+    return;
   }
   if (argv[0] === "credential-process" && !argv.some(namesHelp)) {
     const file = argv.some(namesHardware) ? HARDWARE_BUNDLE_FILE : CREDENTIAL_PROCESS_BUNDLE_FILE;
