@@ -93,6 +93,7 @@ async function updateOnce(run: UpdateRun): Promise<void> {
     const started = now();
     const offset = started - monotonic();
     const source = createCredentialSource({ ...seams, name: section, settings, certificateWarning });
+    let failed: { error: unknown } | undefined;
     try {
       const credentials = await source.get();
       await writeProfileCredentials(path, section, credentials);
@@ -100,17 +101,19 @@ async function updateOnce(run: UpdateRun): Promise<void> {
       return;
     } catch (error) {
       const fault = clockFault(error, started);
-      if (fault === undefined || monotonic() >= until) {
-        const jitter = isTransient(error) ? Math.floor(unit(random()) * (run.restartJitterMs ?? RESTART_JITTER_MS)) : 0;
-        if (jitter > 0) await new Promise<void>((resolve) => setTimer(resolve, jitter));
-        throw error;
-      }
-      if (!waited) {
+      if (fault === undefined || monotonic() >= until) failed = { error };
+      else if (!waited) {
         const clock = `the system clock to be set (NTP): it said ${utc(new Date(started))}, ${fault}`;
         log(`${section}: ${(error as Error).message}; waiting up to ${roughDuration(waitMs)} for ${clock}`);
       }
     } finally {
       await source.close();
+    }
+    if (failed) {
+      // After the close: a token session or the TPM's one connection is not held through the wait.
+      const jitter = isTransient(failed.error) ? Math.floor(unit(random()) * (run.restartJitterMs ?? RESTART_JITTER_MS)) : 0;
+      if (jitter > 0) await new Promise<void>((resolve) => setTimer(resolve, jitter));
+      throw failed.error;
     }
     const notBefore = monotonic() + gapMs;
     gapMs = Math.max(CLOCK_POLL_MS, gapMs * 2);

@@ -219,6 +219,18 @@ describe("update --once under systemd in an outage: devices that failed together
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(30); // 20 a second on average over the 10 s
   });
 
+  it("the signer is closed before the wait: a token session or the TPM connection is not held through it", async () => {
+    const s = scenario({ start: REAL, failures: [() => new NetworkError("NETWORK_ERROR", "connection refused")] });
+    let closedAt: number | undefined;
+    const closing = { ...signer, close: async () => void (closedAt = s.clock.mono) };
+    const seams = { ...s.seams, random: () => 0.5, createSigner: (async () => closing) as SignerFactory };
+    const error = await runUpdate({ settings: async () => settings, path: join(dir, "credentials-closed"), section: "boot", once: true, log: () => {}, seams })
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect(s.clock.mono).toBe(RESTART_JITTER_MS / 2);
+    expect(closedAt).toBe(0);
+  });
+
   it("no wait off systemd (0), nor for a failure no restart fixes (exit 2, 3, 4: not restarted)", async () => {
     const refused = () => new NetworkError("NETWORK_ERROR", "connection refused");
     expect(await failedAt(3, refused, 0)).toEqual([0, 0, 0]);
