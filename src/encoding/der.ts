@@ -74,13 +74,17 @@ export function children(el: DerElement, max = Infinity): DerElement[] {
   return out;
 }
 
-/** Throws unless every length in `el`, and inside its constructed elements, has DER's minimal form (X.690 §10.1). */
-export function assertMinimalLengths(el: DerElement): void {
+/**
+ * Throws unless every length in `el`, and inside its constructed elements, has DER's minimal form (X.690 §10.1) and
+ * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1). Primitive contents are not read.
+ */
+export function assertDerForm(el: DerElement): void {
   const pending = [el];
   for (let e = pending.pop(); e !== undefined; e = pending.pop()) {
     let header = 2;
     if (e.content.length >= 0x80) for (let v = e.content.length; v > 0; v = Math.floor(v / 256)) header++;
     if (e.raw.length - e.content.length !== header) throw new DerError("a non-minimal length (BER, not DER)");
+    if (e.tag === 0x10 || e.tag === 0x11) throw new DerError("a SEQUENCE or SET in primitive form");
     // A multi-byte tag (valid DER that this reader does not read: OpenSSL takes it as ANY) ends its container's walk.
     for (let at = 0; e.tag & 0x20 && at < e.content.length && (e.content[at]! & 0x1f) !== 0x1f; ) {
       const child = readElement(e.content, at);

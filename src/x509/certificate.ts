@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { assertMinimalLengths, DerError, readElement } from "../encoding/der.js";
+import { assertDerForm, DerError, readElement } from "../encoding/der.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
 
@@ -87,7 +87,7 @@ export class Certificate {
         hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
       });
     }
-    derEncoded(what, () => assertMinimalLengths(outer));
+    derEncoded(what, () => assertDerForm(outer));
     const key = this.publicKey;
     if (key !== undefined) assertRsaModulusSize(key, what);
     this.notBefore = validityDate(this.x509.validFrom, "notBefore", what);

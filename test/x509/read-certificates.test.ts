@@ -139,6 +139,26 @@ describe("reading certificate files", () => {
     }
   });
 
+  // X.690 §8.9.1, §8.11.1: a SEQUENCE or SET is constructed, in BER too. OpenSSL reads a Name tagged 10 (primitive).
+  it("refuses a certificate whose issuer is a primitive SEQUENCE (tag 10), which OpenSSL reads", async () => {
+    const { AsnConvert } = await import("@peculiar/asn1-schema");
+    const { Certificate: Asn1Certificate } = await import("@peculiar/asn1-x509");
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+    const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+    const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    const tbs = derSequence(
+      derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256,
+      Buffer.concat([Buffer.from([0x10]), name.subarray(1)]), times, name, publicKey.export({ type: "spki", format: "der" }),
+    );
+    const bytes = derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    writeFileSync(path("primitive-issuer.der"), bytes);
+    expect(openssl(["x509", "-inform", "DER", "-in", path("primitive-issuer.der"), "-noout", "-issuer"])).toBe("issuer=CN = gw\n");
+    expect(() => AsnConvert.parse(bytes, Asn1Certificate)).toThrow(/does not match to Name ASN1 schema/); // a DER reader refuses it
+    const e = await expectAgentError(readCertificateFile(path("primitive-issuer.der")), "CERTIFICATE_INVALID");
+    expect(e.message).toBe(`${path("primitive-issuer.der")} is not DER-encoded: it has a SEQUENCE or SET in primitive form`);
+  });
+
   it("reads a bundle with comments, keeping order", async () => {
     const bundle = await readCertificateBundle(path("bundle-with-comments.pem"));
     expect(bundle.certificates.map((c) => c.subject)).toEqual(["CN=Read Root", "CN=Read Root"]);
