@@ -73,7 +73,7 @@ function decodeBody(body: string, label: string, source: string): PemBlock {
   if ((headers["Proc-Type"] ?? "").includes("ENCRYPTED")) throw encryptedError(label, source);
   const base64 = lines.slice(i).join("").replace(/\s+/g, "");
   if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) {
-    throw pemError(source, `the ${label} block is not valid base64`);
+    throw pemError(source, `${namePemBlock(label, "") ? `the ${label} block` : "a PEM block"} is not valid base64`);
   }
   return { label, der: Buffer.from(base64, "base64"), headers };
 }

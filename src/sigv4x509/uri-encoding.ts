@@ -1,9 +1,17 @@
+import { codePointName, UsageError } from "../errors.js";
+
 /**
  * Percent-encoding as SigV4 defines it: everything but the RFC 3986 unreserved characters
  * (A–Z a–z 0–9 - _ . ~) is encoded as UTF-8 bytes with upper-case hex.
  */
 export function uriEncode(text: string): string {
-  const encoded = encodeURIComponent(text);
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(text);
+  } catch {
+    const lone = codePointName([...text].find((c) => c.length === 1 && c >= "\ud800" && c <= "\udfff")!);
+    throw new UsageError("USAGE", `a query or path to sign holds a lone surrogate (${lone}), which has no UTF-8 form`);
+  }
   // encodeURIComponent leaves these five; the pattern is compiled only when one is there (ARNs have none).
   const left = ["!", "'", "(", ")", "*"].some((c) => encoded.includes(c));
   return left ? encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : encoded;

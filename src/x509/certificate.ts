@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { DerError, readElement } from "../encoding/der.js";
+import { assertDerForm, DerError, readElement } from "../encoding/der.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
 
@@ -80,12 +80,14 @@ export class Certificate {
       throw new NotX509Error(cause);
     }
     // OpenSSL ignores bytes after the certificate; they would be sent in X-Amz-X509 (Go's parser refuses them).
-    const extra = this.der.length - outerLength(this.der, what);
+    const outer = derEncoded(what, () => readElement(this.der));
+    const extra = this.der.length - outer.raw.length;
     if (extra > 0) {
       throw new InputError("CERTIFICATE_INVALID", `${what} is followed by ${extra} bytes that are not part of it`, {
         hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
       });
     }
+    derEncoded(what, () => assertDerForm(outer));
     const key = this.publicKey;
     if (key !== undefined) assertRsaModulusSize(key, what);
     this.notBefore = validityDate(this.x509.validFrom, "notBefore", what);
@@ -194,10 +196,10 @@ function validityDate(text: string, field: string, what: string): Date {
   return date;
 }
 
-/** The outer element's length; OpenSSL also reads BER (indefinite lengths), which would be sent in X-Amz-X509. */
-function outerLength(der: Buffer, what: string): number {
+/** `read()` of the certificate's DER. OpenSSL also reads BER (indefinite, padded lengths): sent as is in X-Amz-X509. */
+function derEncoded<T>(what: string, read: () => T): T {
   try {
-    return readElement(der).raw.length;
+    return read();
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
     throw new InputError("CERTIFICATE_INVALID", `${what} is not DER-encoded: it has ${cause.message}`, {

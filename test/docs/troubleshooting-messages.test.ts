@@ -34,6 +34,8 @@ const COMPOSED: Record<string, readonly string[]> = {
   "--role-session-name must be": ['"must be 2 to 64 characters from letters, digits and _+=,.@-"', "--role-session-name"],
   "d behind the endpoint": ["\u0000 \u0000 the endpoint's", "function clockSkewText"],
   "has a notAfter that is not a valid time": ["\u0000 has a \u0000 that is not a valid time (OpenSSL: '\u0000')", '"notAfter"'],
+  "cert.pem is not DER-encoded: it has a non-minimal length": ["\u0000 is not DER-encoded: it has \u0000", '"a non-minimal length (BER, not DER)"'],
+  "could not read the names of the certificate object pkcs11": ["could not read the names of \u0000: it does not follow", "`the certificate object \u0000`"],
   "Bad time value": ["that is not a valid time (OpenSSL: '\u0000')"], // OpenSSL's own words, passed through
   "did you mean us-east-1 or us-east-2?": ["`'\u0000' is not an AWS region`", "regions look like us-east-1 or eu-central-1"],
   "the certificate file was given as PEM text": ["the \u0000 was given as PEM text (a \"\u0000\" block), not as the path of a file", '"certificate file"'],

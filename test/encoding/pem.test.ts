@@ -60,6 +60,13 @@ describe("decodePemBlocks", () => {
     expect(() => decodePemBlocks(text, "f.pem")).toThrow(/^could not parse PEM data in f\.pem: /);
   });
 
+  // namePemBlock's rule, as every other message naming a block follows it: the label is the file's own text.
+  it.each([["\u001b[2J\u009bX"], ["X".repeat(65)]])("a %j block that is not base64: its label is not quoted", (label) => {
+    expect(() => decodePemBlocks(block(label, "!!!!"), "f.pem")).toThrow(expect.objectContaining({
+      code: "PEM_INVALID", message: "could not parse PEM data in f.pem: a PEM block is not valid base64",
+    }));
+  });
+
   it("reads RFC 1421 headers up to the blank line; a line that is not one is the body", () => {
     const [withHeaders] = decodePemBlocks(block("X", "Proc-Type: 4,CLEAR\nA-b: c:d\n\nAQ=="), "x");
     expect(withHeaders!.headers).toEqual({ "Proc-Type": "4,CLEAR", "A-b": "c:d" });

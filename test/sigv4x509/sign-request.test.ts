@@ -6,6 +6,7 @@ import { parseAuthorizationHeader } from "../../src/sigv4x509/authorization.js";
 import { parseAmzDate } from "../../src/sigv4x509/scope.js";
 import { signX509Request } from "../../src/sigv4x509/sign-request.js";
 import { canonicalRequest } from "../../src/sigv4x509/canonical-request.js";
+import { canonicalQuery } from "../../src/sigv4x509/uri-encoding.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir();
@@ -94,6 +95,21 @@ describe("signX509Request from plain JavaScript", () => {
     expect(() => canonicalRequest(null as never, signed)).toThrow("canonicalRequest: the request must be an object");
     expect(() => canonicalRequest({ ...request, method: 5 } as never, signed)).toThrow("request.method must be a string");
     expect(() => canonicalRequest(request, ["host"] as never)).toThrow("signed must be a Set of header names");
+  });
+});
+
+describe("text with no UTF-8 form", () => {
+  // A lone surrogate has no UTF-8 bytes to percent-encode (encodeURIComponent throws URIError on it).
+  it("a lone surrogate in the query or path to sign: a USAGE error, not a URIError", async () => {
+    const request = { method: "POST", path: "/sessions", query: [], headers: { Host: "h.example" }, body: "{}" };
+    const input = { algorithm: "AWS4-X509-ECDSA-SHA256", leaf: { der: new Uint8Array(1), serialDecimal: "1" }, chain: [],
+      region: "us-east-1", date: new Date("2026-01-01T00:00:00Z"), sign: async () => new Uint8Array(1) } as const;
+    const usage = { code: "USAGE", message: expect.stringContaining("a lone surrogate (U+D800), which has no UTF-8 form") };
+    for (const req of [{ ...request, query: [["a", "x\ud800"]] }, { ...request, path: "/x\ud800" }]) {
+      await expect(signX509Request(req as never, input)).rejects.toMatchObject(usage);
+    }
+    expect(() => canonicalQuery([["\ud800", "v"]])).toThrow(expect.objectContaining(usage));
+    expect(canonicalQuery([["\ud83d\ude00", "v"]])).toBe("%F0%9F%98%80=v"); // a pair is one character
   });
 });
 

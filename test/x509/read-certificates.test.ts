@@ -1,6 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSign, generateKeyPairSync } from "node:crypto";
+import { children, readSingle } from "../../src/encoding/der.js";
+import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { decodePemBlocks } from "../../src/encoding/pem.js";
 import { readCertificateBundle, readCertificateFile } from "../../src/x509/read-certificates.js";
 import { classifyDer } from "../../src/x509/der-kind.js";
@@ -99,6 +102,61 @@ describe("reading certificate files", () => {
         expect(e.message).toContain(why);
       }
     }
+  });
+
+  // X.690 §10.1: DER lengths are minimal. OpenSSL (asn1_get_length skips leading zeros) reads these; Go's parser
+  // (cryptobyte) refuses them, and we would send them as they are in X-Amz-X509 / X-Amz-X509-Chain.
+  it("refuses a certificate with a non-minimal length (outer, signature algorithm, inside the TBS) that OpenSSL reads", async () => {
+    const { AsnConvert } = await import("@peculiar/asn1-schema");
+    const { Certificate: Asn1Certificate } = await import("@peculiar/asn1-x509");
+    const reencoded = (der: Buffer) => Buffer.from(AsnConvert.serialize(AsnConvert.parse(der, Asn1Certificate)));
+    const der = readFileSync(path("leaf.der"));
+    expect(reencoded(der)).toEqual(der); // the oracle's control: a DER certificate re-encodes to itself
+    const [tbs, signatureAlgorithm, signature] = children(readSingle(der)).map((el) => el.raw);
+    const four = Buffer.alloc(4);
+    four.writeUInt32BE(der.length - 4);
+    const longForm = (el: Buffer) => Buffer.concat([Buffer.from([el[0]!, 0x81, el[1]!]), el.subarray(2)]); // short → 81 xx
+    // Inside the TBS (its signature must still verify, so self-signed afresh): the subject's SET as 31 81 0b.
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+    const rdn = derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw"))));
+    const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    const inner = derSequence(
+      derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, derTlv(0x30, rdn), times,
+      derTlv(0x30, longForm(rdn)), publicKey.export({ type: "spki", format: "der" }),
+    );
+    const variants = {
+      "outer-84.der": Buffer.concat([Buffer.from([0x30, 0x84]), four, der.subarray(4)]),
+      "signature-algorithm-81.der": derSequence(tbs!, longForm(signatureAlgorithm!), signature!),
+      "tbs-81.der": derSequence(inner, ecdsaSha256, derBitString(createSign("sha256").update(inner).sign(privateKey))),
+    };
+    for (const [name, bytes] of Object.entries(variants)) {
+      writeFileSync(path(name), bytes);
+      expect(openssl(["x509", "-inform", "DER", "-in", path(name), "-noout", "-serial"])).toMatch(/^serial=/);
+      expect(reencoded(bytes)).not.toEqual(bytes); // not DER: its DER encoding is other bytes
+      const e = await expectAgentError(readCertificateFile(path(name)), "CERTIFICATE_INVALID");
+      expect(e.message).toBe(`${path(name)} is not DER-encoded: it has a non-minimal length (BER, not DER)`);
+    }
+  });
+
+  // X.690 §8.9.1, §8.11.1: a SEQUENCE or SET is constructed, in BER too. OpenSSL reads a Name tagged 10 (primitive).
+  it("refuses a certificate whose issuer is a primitive SEQUENCE (tag 10), which OpenSSL reads", async () => {
+    const { AsnConvert } = await import("@peculiar/asn1-schema");
+    const { Certificate: Asn1Certificate } = await import("@peculiar/asn1-x509");
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+    const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+    const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    const tbs = derSequence(
+      derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256,
+      Buffer.concat([Buffer.from([0x10]), name.subarray(1)]), times, name, publicKey.export({ type: "spki", format: "der" }),
+    );
+    const bytes = derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    writeFileSync(path("primitive-issuer.der"), bytes);
+    expect(openssl(["x509", "-inform", "DER", "-in", path("primitive-issuer.der"), "-noout", "-issuer"])).toBe("issuer=CN = gw\n");
+    expect(() => AsnConvert.parse(bytes, Asn1Certificate)).toThrow(/does not match to Name ASN1 schema/); // a DER reader refuses it
+    const e = await expectAgentError(readCertificateFile(path("primitive-issuer.der")), "CERTIFICATE_INVALID");
+    expect(e.message).toBe(`${path("primitive-issuer.der")} is not DER-encoded: it has a SEQUENCE or SET in primitive form`);
   });
 
   it("reads a bundle with comments, keeping order", async () => {

@@ -59,7 +59,7 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
       found.map(async (c) => ({
         certificate: c.certificate,
         sha1Fingerprint: c.certificate.sha1Fingerprint(),
-        ...(await goSubjectAndIssuer(c.certificate.der)),
+        ...(await goSubjectAndIssuer(c.certificate.der, `the certificate object ${formatPkcs11Uri(c.uri)}`)),
         serialHex: c.certificate.serialHex,
         uri: formatPkcs11Uri(c.uri),
       })),

@@ -7,7 +7,7 @@
  */
 import type { AttributeTypeAndValue } from "@peculiar/asn1-x509";
 import { derTlv } from "../../encoding/der-writer.js";
-import { escapeUnprintable } from "../../errors.js";
+import { escapeUnprintable, InputError } from "../../errors.js";
 import { attributeName } from "./attribute-names.js";
 import { PRINTABLE_STRING, STRING_TAG } from "./directory-string.js";
 
@@ -17,9 +17,18 @@ const FIELD_NAMES = new Map(FIELD_ORDER.map((oid) => [oid, attributeName(oid)!.n
 
 type Rdn = { oid: string; value: string; nonString?: Buffer }[];
 
-export async function goSubjectAndIssuer(der: Uint8Array): Promise<{ subject: string; issuer: string }> {
+/** `what` names the certificate when it cannot be read (OpenSSL reads some that @peculiar/asn1-x509 refuses). */
+export async function goSubjectAndIssuer(der: Uint8Array, what = "the certificate"): Promise<{ subject: string; issuer: string }> {
   const [{ AsnConvert }, { Certificate }] = await Promise.all([import("@peculiar/asn1-schema"), import("@peculiar/asn1-x509")]);
-  const tbs = AsnConvert.parse(der, Certificate).tbsCertificate;
+  let tbs: InstanceType<typeof Certificate>["tbsCertificate"];
+  try {
+    tbs = AsnConvert.parse(der, Certificate).tbsCertificate;
+  } catch (cause) {
+    throw new InputError("CERTIFICATE_INVALID", `could not read the names of ${what}: it does not follow X.509's structure (RFC 5280)`, {
+      hint: "the certificate was written by another tool: write it to the token again",
+      cause,
+    });
+  }
   return { subject: goNameString(tbs.subject.map((rdn) => [...rdn])), issuer: goNameString(tbs.issuer.map((rdn) => [...rdn])) };
 }
 

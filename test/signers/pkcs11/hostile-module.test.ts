@@ -12,7 +12,7 @@ import { pkcs11Class } from "../../../src/pkcs11/binding.js";
 import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
 import type { AgentError } from "../../../src/errors.js";
 import type { RolesAnywhereProviderOptions } from "../../../src/sdk/index.js";
-import { derOid } from "../../../src/encoding/der-writer.js";
+import { derBitString, derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
 import { rsaPublicKey } from "../../../src/encoding/public-key.js";
 import { NAMED_CURVES } from "../../../src/encoding/signature-encoding.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
@@ -1175,6 +1175,30 @@ describe("a certificate object whose CKA_VALUE is no usable certificate (written
   });
 });
 
+describe("a certificate object OpenSSL reads but @peculiar/asn1-x509 does not", () => {
+  it("read-certificate-data: one line naming the object, exit 3 (was: internal error, exit 1)", async () => {
+    // The key's AlgorithmIdentifier parameters are a GeneralizedTime holding "x": ANY to OpenSSL, a bad time to asn1js.
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { x, y } = publicKey.export({ format: "jwk" });
+    const point = Buffer.concat([Buffer.from([4]), Buffer.from(x!, "base64url"), Buffer.from(y!, "base64url")]);
+    const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+    const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("odd")))));
+    const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    const spki = derSequence(derSequence(derOid("1.2.840.10045.2.1"), derTlv(0x18, Buffer.from("x"))), derBitString(point));
+    const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([7])), ecdsaSha256, name, times, name, spki);
+    const der = derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    expect(new X509Certificate(der).subject).toBe("CN=odd"); // OpenSSL reads it
+    token.objects[0]!.set(CKA.VALUE, der);
+    const listed = await run(["read-certificate-data", "--certificate", "pkcs11:token=fake", "--pkcs11-lib", "/fake/module.so"]);
+    expect(listed.stderr).toBe(
+      "roles-anywhere-agent: could not read the names of the certificate object " +
+        "pkcs11:id=%31;manufacturer=Fake;model=F1;object=device;serial=0001;token=fake;type=cert: it does not follow X.509's " +
+        "structure (RFC 5280) (the certificate was written by another tool: write it to the token again)\n",
+    );
+    expect([listed.code, listed.stdout]).toEqual([3, ""]);
+  });
+});
+
 describe("keygen on a module that ignores the size or curve asked for", () => {
   /** A module that makes `made` whatever the template says, with the flags keygen asks for. */
   function generatesAnyway(made: KeyObject): void {
@@ -1413,7 +1437,8 @@ describe("install-certificate on a module that refuses or races", () => {
     writeFileSync(path, `-----BEGIN CERTIFICATE-----\n${ber.toString("base64")}\n-----END CERTIFICATE-----\n`);
     const args = ["install-certificate", "--private-key", URI, "--certificate", path, ...LIBRARY];
     const { code, stdout, stderr } = await run(args);
-    expect(stderr).toMatch(/^roles-anywhere-agent: cannot read the certificate "device": [^\n]+\n$/);
+    // Refused when read, before the token is opened (was: by install-certificate, `cannot read the certificate "device"`).
+    expect(stderr).toMatch(/^roles-anywhere-agent: \S+indefinite-issuer.pem \(certificate #1\) is not DER-encoded: it has an indefinite length/);
     expect([code, stdout, certificates()]).toEqual([3, "", []]);
   });
 

@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createSign, generateKeyPairSync, X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { goSubjectAndIssuer } from "../../../src/x509/names/go-name.js";
-import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
+import { derBitString, derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
+import { Certificate } from "../../../src/x509/certificate.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-pkcs11-goname-");
 afterAll(cleanup);
@@ -38,5 +40,30 @@ describe("goSubjectAndIssuer", () => {
     const result = await names(subject);
     expect(result.subject).toBe(expected);
     expect(result.issuer).toBe("CN=Name Test CA");
+  });
+});
+
+describe("goSubjectAndIssuer of a certificate OpenSSL reads but @peculiar/asn1-x509 does not", () => {
+  // Its key's AlgorithmIdentifier parameters are a GeneralizedTime holding "x" (a hostile token object's CKA_VALUE):
+  // OpenSSL reads them as ANY, asn1js tries to read the time and throws its own Error.
+  it("CERTIFICATE_INVALID naming the certificate, not @peculiar's Error (an internal error)", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+    const name = derTlv(0x30, derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+    const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    const point = publicKey.export({ format: "jwk" });
+    const ecPoint = Buffer.concat([Buffer.from([4]), Buffer.from(point.x!, "base64url"), Buffer.from(point.y!, "base64url")]);
+    const spki = derSequence(derSequence(derOid("1.2.840.10045.2.1"), derTlv(0x18, Buffer.from("x"))), derBitString(ecPoint));
+    const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([7])), ecdsaSha256, name, times, name, spki);
+    const der = derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    const path = join(dir, "odd-parameters.der");
+    writeFileSync(path, der);
+    // The oracle: OpenSSL reads the certificate and its names.
+    expect(openssl(["x509", "-inform", "DER", "-in", path, "-noout", "-subject", "-issuer"])).toBe("subject=CN = gw\nissuer=CN = gw\n");
+    expect(new Certificate(der).subject).toBe("CN=gw");
+    await expect(goSubjectAndIssuer(der, "the certificate object pkcs11:object=odd")).rejects.toMatchObject({
+      code: "CERTIFICATE_INVALID",
+      message: "could not read the names of the certificate object pkcs11:object=odd: it does not follow X.509's structure (RFC 5280)",
+    });
   });
 });

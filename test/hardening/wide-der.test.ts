@@ -1,0 +1,65 @@
+/**
+ * Wide DER: one SEQUENCE of 4 million NULLs (8 MiB, under the 16 MiB input limit). Read element by element into an
+ * array, that was a gigabyte of objects per reader (and the key path reads it several times): with a 256 MiB heap,
+ * as on a small gateway, the CLI aborted (signal 6, exit 134, "heap out of memory"). The CLI runs in a child process,
+ * bundled from src/ as in hostile-keys.test.ts, with that heap.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { children, DerError, readSingle } from "../../src/encoding/der.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+const NULLS = 4 * 1024 * 1024;
+const sequence = (content: Buffer) => {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(content.length);
+  return Buffer.concat([Buffer.from([0x30, 0x84]), length, content]);
+};
+const nulls = Buffer.alloc(NULLS * 2);
+for (let i = 0; i < nulls.length; i += 2) nulls[i] = 0x05;
+
+describe("wide DER", () => {
+  const tmp = makeTempDir("raa-wide-der-");
+  let cli: string;
+  beforeAll(async () => {
+    await build({
+      entryPoints: { cli: "src/cli/bin.ts" },
+      outdir: tmp.dir,
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      external: ["pkcs11js"],
+      define: { __AGENT_VERSION__: '"0.0.0-test"' },
+      banner: { js: 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);' },
+      logLevel: "silent",
+    });
+    cli = join(tmp.dir, "cli.mjs");
+  }, 120_000);
+  afterAll(() => tmp.cleanup());
+
+  it("children stops reading at the element past its bound (10,000 unless told)", () => {
+    const wide = readSingle(sequence(nulls));
+    expect(() => children(wide)).toThrow(new DerError("10001 elements where at most 10000 belong"));
+    // The elements after the bound are not read: a truncated one there does not change the answer.
+    const cut = readSingle(sequence(Buffer.concat([Buffer.from("050005000500", "hex"), Buffer.from([0x04, 0x82, 0x01])])));
+    expect(() => children(cut, 2)).toThrow(new DerError("3 elements where at most 2 belong"));
+  });
+
+  it.each([
+    ["--private-key", "a SEQUENCE of NULLs", () => sequence(nulls)],
+    ["--private-key", "an EC PRIVATE KEY's outline (INTEGER 1, OCTET STRING) then NULLs", () => sequence(Buffer.concat([Buffer.from("020101040101", "hex"), nulls]))],
+    ["--certificate", "a SEQUENCE of NULLs", () => sequence(nulls)],
+  ])("%s holding %s: one line, exit 3, not an abort for want of memory", (option, _, bytes) => {
+    const file = join(tmp.dir, "wide.der");
+    writeFileSync(file, bytes());
+    chmodSync(file, 0o600);
+    const r = spawnSync(process.execPath, ["--max-old-space-size=256", cli, "sign-string", option, file], { encoding: "utf8", timeout: 90_000 });
+    expect([r.signal, r.status]).toEqual([null, 3]);
+    expect(r.stderr).toMatch(/^roles-anywhere-agent: [^\n]+\n$/);
+  }, 120_000);
+});
