@@ -35,19 +35,25 @@ export async function pkcs12DeriveBytes(
   const diversifier = Buffer.alloc(v, id);
   // `data` repeated to a whole number of v-byte blocks.
   const fill = (data: Buffer) => Buffer.alloc(v * Math.ceil(data.length / v), data);
-  const input = Buffer.concat([fill(salt), fill(password)]);
+  // Every copy of the password, and every hash of the chain (hashing one on gives the key), is wiped.
+  const repeated = fill(password);
+  const input = Buffer.concat([fill(salt), repeated]);
+  repeated.fill(0);
   const blocks = Math.ceil(length / u);
   const output = Buffer.alloc(blocks * u);
   for (let i = 0; i < blocks; i++) {
     let a = createHash(hash).update(diversifier).update(input).digest();
     for (let r = 1; r < iterations; r++) {
-      a = createHash(hash).update(a).digest();
+      const next = createHash(hash).update(a).digest();
+      a.fill(0);
+      a = next;
       if (r % ITERATIONS_PER_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     a.copy(output, i * u);
-    if (i === blocks - 1) break;
+    const b = i === blocks - 1 ? undefined : fill(a);
+    a.fill(0);
+    if (b === undefined) break;
     // I_j = (I_j + B + 1) mod 2^(8v) for every v-byte block of I, where B is A repeated to v bytes.
-    const b = fill(a);
     for (let j = 0; j < input.length; j += v) {
       let carry = 1;
       for (let k = v - 1; k >= 0; k--) {
@@ -56,8 +62,10 @@ export async function pkcs12DeriveBytes(
         carry = sum >> 8;
       }
     }
+    b.fill(0);
   }
   input.fill(0);
+  output.fill(0, length);
   return output.subarray(0, length);
 }
 

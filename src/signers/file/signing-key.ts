@@ -57,12 +57,7 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
   }
   const isRsa = checked.kind === "RSA";
   const publicKey = createPublicKey(privateKey);
-  const signFailed = (reason: string, cause?: unknown) =>
-    new InputError("PRIVATE_KEY_INVALID", `signing with the private key in ${source} failed: ${reason}`, {
-      hint: "the key is damaged or inconsistent; generate a new key and certificate",
-      cause,
-    });
-  const inconsistent = () => signFailed("its own public key does not verify the signature (the key's components are inconsistent)");
+  const signFailed = (reason: string, cause?: unknown) => signingFailed(source, reason, cause);
   const onThreadPool = <T>(run: (done: (error: Error | null, result: T) => void) => void) =>
     new Promise<T>((resolve, reject) => run((error, result) => (error ? reject(signFailed(error.message, error)) : resolve(result))));
   let spki: Buffer | undefined;
@@ -82,16 +77,28 @@ export function rsaEcSigningKey(der: Buffer, format: RsaEcKeyFormat, source: str
       } catch (cause) {
         throw signFailed(cause instanceof Error ? cause.message : String(cause), cause);
       }
-      if (isRsa && !verify(algorithm, message, publicKey, signature)) throw inconsistent();
+      if (isRsa && !verify(algorithm, message, publicKey, signature)) throw inconsistentKeyError(source);
       return signature;
     },
     signOffThread: async (message, digest) => {
       const algorithm = nodeHashName(digest);
       const signature = await onThreadPool<Buffer>((done) => sign(algorithm, message, privateKey, done));
-      if (isRsa && !(await onThreadPool<boolean>((done) => verify(algorithm, message, publicKey, signature, done)))) throw inconsistent();
+      if (isRsa && !(await onThreadPool<boolean>((done) => verify(algorithm, message, publicKey, signature, done)))) throw inconsistentKeyError(source);
       return signature;
     },
   };
+}
+
+function signingFailed(source: string, reason: string, cause?: unknown): InputError {
+  return new InputError("PRIVATE_KEY_INVALID", `signing with the private key in ${source} failed: ${reason}`, {
+    hint: "the key is damaged or inconsistent; generate a new key and certificate",
+    cause,
+  });
+}
+
+/** A signature the key's own public key does not verify: never handed out. */
+export function inconsistentKeyError(source: string): InputError {
+  return signingFailed(source, "its own public key does not verify the signature (the key's components are inconsistent)");
 }
 
 export const DAMAGED_KEY_HINT = "the file may be truncated or damaged; export the key again";

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { describe, expect, it, vi } from "vitest";
 import { bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "../../../src/signers/file/pkcs12-kdf.js";
 
 /** OpenSSL's own PKCS12KDF (`openssl kdf`), which takes the password bytes as given. */
@@ -36,6 +37,44 @@ describe("PKCS#12 KDF (RFC 7292 B.2)", () => {
       clearInterval(timer);
     }
     expect(turns).toBeGreaterThanOrEqual(3);
+  });
+
+  it("leaves no copy of the password, nor of any hash on the way to the key, once the caller wipes the key", async () => {
+    const password = bmpPassword(Buffer.from("hunter2-correct-horse"));
+    const salt = Buffer.from("0102030405060708", "hex");
+    // Both output blocks whole (the 3DES key is 24 of their 40 bytes); any hash of the chain leads to them.
+    const blocks = await pkcs12DeriveBytes("sha1", password, salt, 50, 1, 40);
+    const made: Buffer[] = [];
+    const keep = <T extends (...args: never[]) => Buffer>(f: T) => ((...args: Parameters<T>) => {
+      const b = f(...args);
+      made.push(b);
+      return b;
+    }) as T;
+    const hashPrototype = Object.getPrototypeOf(createHash("sha1")) as { digest: (...a: never[]) => Buffer };
+    const original = keep(Buffer.alloc.bind(Buffer));
+    const alloc = vi.spyOn(Buffer, "alloc").mockImplementation(original);
+    const digest = hashPrototype.digest;
+    const digests = vi.spyOn(hashPrototype, "digest").mockImplementation(function (this: unknown, ...args: never[]) {
+      const b = digest.apply(this, args);
+      made.push(b);
+      return b;
+    });
+    let key: Buffer;
+    try {
+      key = await pkcs12DeriveBytes("sha1", password, salt, 50, 1, 24);
+    } finally {
+      alloc.mockRestore();
+      digests.mockRestore();
+    }
+    expect(key.equals(blocks.subarray(0, 24))).toBe(true);
+    key.fill(0); // what pbeDecrypt does
+    expect(made.length).toBeGreaterThan(100);
+    const passwordStart = password.subarray(0, 8);
+    const left = made.filter((b) => b.includes(passwordStart) || [0, 8, 16, 24, 32].some((i) => b.includes(blocks.subarray(i, i + 8))));
+    expect(left.length).toBe(0);
+    // Each hash of the chain (A = H^c(D ‖ I)) is as good as the key: one left, and hashing it on gives the key.
+    const chain = made.filter((b) => b.length === 20 && !b.every((x) => x === 0));
+    expect(chain.length).toBe(0);
   });
 
   it("encodes passwords as UTF-16BE with a NUL terminator", () => {

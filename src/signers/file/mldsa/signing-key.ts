@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DebugLog } from "../../options.js";
-import type { SigningKey } from "../signing-key.js";
+import { inconsistentKeyError, type SigningKey } from "../signing-key.js";
 import { malformed, type MlDsaPrivateKeyInfo } from "./private-key-info.js";
 import { loadMlDsa } from "./params.js";
 import { encodeMlDsaSpki } from "./spki.js";
@@ -16,7 +16,9 @@ const TR_LENGTH = 64;
  * - `expanded`: `tr` must be the hash of the public key recomputed from s1 and s2;
  * - an embedded public key (OneAsymmetricKey `publicKey`) must equal the derived one.
  * Signing is pure ML-DSA over the message itself, with an empty context and no randomness (hedging off), as
- * aws_signing_helper does; the digest argument is ignored.
+ * aws_signing_helper does; the digest argument is ignored. Each signature is verified before it is returned: a
+ * damaged t0 (left out of tr) passes the checks above and signs wrongly, and a faulted deterministic signature
+ * would give s1 away.
  */
 export async function mlDsaSigningKey(info: MlDsaPrivateKeyInfo, source: string, debug?: DebugLog): Promise<SigningKey> {
   const { parameterSet, form } = info;
@@ -59,7 +61,11 @@ export async function mlDsaSigningKey(info: MlDsaPrivateKeyInfo, source: string,
     description: name,
     publicKey: undefined,
     spki: encodeMlDsaSpki(parameterSet, publicKey),
-    sign: (message) => Buffer.from(mlDsa.sign(message, secretKey, { extraEntropy: false })),
+    sign: (message) => {
+      const signature = mlDsa.sign(message, secretKey, { extraEntropy: false });
+      if (!mlDsa.verify(signature, message, publicKey)) throw inconsistentKeyError(source);
+      return Buffer.from(signature);
+    },
   };
 }
 

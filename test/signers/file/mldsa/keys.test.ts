@@ -206,6 +206,20 @@ describe("malformed ML-DSA keys", () => {
     }
   });
 
+  it("an expanded key whose t0 part is damaged (passes the tr check): no signature that does not verify is returned", async () => {
+    // ML-DSA-44: ρ (32) ‖ K (32) ‖ tr (64) ‖ s1 (384) ‖ s2 (384) ‖ t0 (1664); t0 is left out of tr, so only signing shows it.
+    const damaged = Buffer.from(pair.secretKey);
+    for (let i = 896; i < damaged.length; i++) damaged[i] = 0x5a ^ (i & 0xff);
+    const path = keyFile(tlv(0x04, damaged));
+    const { createFileSigner } = await import("../../../../src/signers/file/file-signer.js");
+    const signer = await createFileSigner({ keyPath: path });
+    const inconsistent = "its own public key does not verify the signature (the key's components are inconsistent)";
+    await expect(signer.sign(Buffer.from("m"))).rejects.toMatchObject({
+      code: "PRIVATE_KEY_INVALID",
+      message: `signing with the private key in ${path} failed: ${inconsistent}`,
+    });
+  });
+
   it("decrypted bytes that are not one DER SEQUENCE count as a wrong password (what a lucky padding gives)", async () => {
     const encrypted = encryptPkcs8(Buffer.from("definitely not a PrivateKeyInfo"), PASSWORD, { kdf: "pbkdf2", prf: "sha256", cipher: "aes-128-cbc" });
     await expectAgentError(loadKeyFile(file(toPem("ENCRYPTED PRIVATE KEY", encrypted)), withPassword(PASSWORD)), "PASSWORD_INCORRECT");
