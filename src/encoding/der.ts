@@ -100,6 +100,11 @@ export function assertDerForm(el: DerElement): void {
   }
 }
 
+/** An INTEGER's content bytes as the signed (two's complement) integer they encode; 0 for none. */
+export function decodeSignedInteger(bytes: Uint8Array): bigint {
+  return BigInt.asIntN(bytes.length * 8, BigInt(`0x${Buffer.from(bytes).toString("hex") || "0"}`));
+}
+
 /** `read()`, or undefined when it finds the DER malformed. */
 export function unlessMalformed<T>(read: () => T): T | undefined {
   try {

@@ -1,5 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { assertDerForm, DerError, readElement } from "../encoding/der.js";
+import { assertDerForm, decodeSignedInteger, DerError, readElement } from "../encoding/der.js";
+import { readTbsFields } from "./tbs-fields.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
 
@@ -55,6 +56,14 @@ export class NotX509Error extends InputError {
   }
 }
 
+/**
+ * The serial number as a signed integer. RFC 5280 forbids negative serials but some CAs issued them; Go's big.Int
+ * (the reference helper) keeps the sign, so we do too. Throws DerError when malformed.
+ */
+export function certificateSerial(der: Uint8Array): bigint {
+  return decodeSignedInteger(readTbsFields(der).serial.content);
+}
+
 /** A name as {@link Certificate.subject} gives it (`CN=…\nO=…`) on one line, for messages: `CN=…, O=…`. */
 export function oneLineName(name: string): string {
   return name.replace(/\n/g, ", ");
@@ -69,6 +78,7 @@ export class Certificate {
   readonly x509: X509Certificate;
   readonly notBefore: Date;
   readonly notAfter: Date;
+  readonly #serial: bigint;
 
   /** `what` names the certificate in errors (a path, a token object). */
   constructor(der: Uint8Array, what = "the certificate") {
@@ -88,29 +98,21 @@ export class Certificate {
       });
     }
     derEncoded(what, () => assertDerForm(outer));
+    this.#serial = derEncoded(what, () => certificateSerial(this.der));
     const key = this.publicKey;
     if (key !== undefined) assertRsaModulusSize(key, what);
     this.notBefore = validityDate(this.x509.validFrom, "notBefore", what);
     this.notAfter = validityDate(this.x509.validTo, "notAfter", what);
   }
 
-  /** Serial number as an unsigned decimal string (the `Credential=` value). */
+  /** Serial number in decimal (the `Credential=` value). */
   get serialDecimal(): string {
-    return this.#serial().toString(10);
+    return this.#serial.toString(10);
   }
 
   /** Serial number as upper-case hex without leading zeros (read-certificate-data listing format). */
   get serialHex(): string {
-    return this.#serial().toString(16).toUpperCase();
-  }
-
-  /**
-   * The serial as a signed integer. RFC 5280 forbids negative serials but some CAs issued them; Node prints
-   * them as `-HEX`, and Go's big.Int (the reference helper) keeps the sign, so we do too.
-   */
-  #serial(): bigint {
-    const hex = this.x509.serialNumber;
-    return hex.startsWith("-") ? -BigInt(`0x${hex.slice(1)}`) : BigInt(`0x${hex}`);
+    return this.#serial.toString(16).toUpperCase();
   }
 
   get base64(): string {

@@ -104,6 +104,13 @@ const CASES: readonly Case[] = [
     sourceIdentity: "ID=0123",
   },
   {
+    // RFC 5280 forbids it, CAs have issued it: the sign stays, as in read-certificate-data's listing (was ID=fedd).
+    name: "no CN and a negative serial: the source identity keeps the sign",
+    cert: { subject: "/O=Acme", issuer: "/CN=CA", serial: "-0x123" },
+    tags: { "x509Subject/O": "Acme", "x509Issuer/CN": "CA" },
+    sourceIdentity: "ID=-0123",
+  },
+  {
     name: "undocumented attribute names are reported as such",
     cert: { subject: "/DC=com/DC=example/CN=svc/emailAddress=svc@example.com", issuer: "/CN=CA" },
     tags: { "x509Subject/DC": "com/example", "x509Subject/CN": "svc", "x509Subject/emailAddress": "svc@example.com", "x509Issuer/CN": "CA" },

@@ -2,6 +2,7 @@
 import { createSecretKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { derBitString, derOid, derSequence, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
+import { readCertificateNames } from "../../src/x509/names/certificate-names.js";
 import { Certificate, MAX_RSA_MODULUS_BITS, mlDsaParameterSetForOid, oneLineName } from "../../src/x509/certificate.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -24,6 +25,13 @@ describe("Certificate", () => {
     expect([positive.serialDecimal, positive.serialHex]).toEqual(["171", "AB"]);
     const negative = new Certificate(certificate([0xfe]));
     expect([negative.serialDecimal, negative.serialHex]).toEqual(["-2", "-2"]);
+  });
+
+  it("gives the same serial as readCertificateNames (the source identity's), for every sign", () => {
+    for (const serial of [[0x00, 0xab], [0xfe], [0x80, 0x00], [0x7f, 0xff]]) {
+      const der = certificate(serial);
+      expect(readCertificateNames(der).serialHex).toBe(new Certificate(der).serialHex.toLowerCase());
+    }
   });
 
   it("refuses even one byte after the certificate, naming it", () => {

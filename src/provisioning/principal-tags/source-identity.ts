@@ -21,7 +21,8 @@ export function sourceIdentity(commonNames: readonly string[], serialHex: string
   const args = { commonNames, serialHex };
   refuseWrongOptions("sourceIdentity", args, { commonNames: TEXTS, serialHex: "string" }, Object.keys(args));
   if (commonNames.length === 0) {
-    const hex = serialHex.length % 2 === 0 ? serialHex : `0${serialHex}`;
+    const digits = serialHex.replace(/^-/, "");
+    const hex = `${serialHex.startsWith("-") ? "-" : ""}${digits.length % 2 === 0 ? "" : "0"}${digits}`;
     return { value: `ID=${hex}`, rule: "no subject CN: ID= and the hex serial number (letter case not documented)" };
   }
   // Several CNs: joined like their principal tag. The documentation does not cover this case.

@@ -8,7 +8,7 @@ import { encode, tpm2b, u32 } from "../wire/codec.js";
 import { TPM_RH, handleType, hashInfo, hex32, isTpmHashAlg, TPM_ALG, TPM_HT } from "../wire/constants.js";
 import { decodePolicyStatement, encodePolicyStatement, type PolicyStatement } from "./policy.js";
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
-import { children, decodeOid, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
+import { children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
 import { decodePemBlocks, encodePem } from "../../encoding/pem.js";
 
@@ -79,7 +79,7 @@ function readTpmKey(der: Buffer) {
     const [code, body, ...rest] = sequence(entry);
     if (code?.tag !== 0xa0 || body?.tag !== 0xa1 || rest.length > 0) throw new DerError("invalid TPMPolicy");
     const bytes = readSingle(code.content, TAG.INTEGER).content;
-    const commandCode = bytes.length > 0 && bytes.length <= 5 ? twosComplement(bytes) : -1n;
+    const commandCode = bytes.length > 0 && bytes.length <= 5 ? decodeSignedInteger(bytes) : -1n;
     if (commandCode < 0n || commandCode >= 2n ** 32n) throw new DerError("TPMPolicy commandCode is not a TPM_CC");
     return { commandCode: Number(commandCode), commandPolicy: readSingle(body.content, TAG.OCTET_STRING).content };
   });
@@ -94,13 +94,9 @@ function readTpmKey(der: Buffer) {
   return { type, emptyAuth, policy, secret: secret !== undefined, authPolicies, description: text, rsaParent, ...key };
 }
 
-function twosComplement(bytes: Buffer): bigint {
-  return BigInt.asIntN(bytes.length * 8, BigInt(`0x${bytes.toString("hex")}`));
-}
-
 /** Two's-complement INTEGER bytes → handle (mod 2^32), as tpm2-openssl reads it. */
 function parentHandle(bytes: Buffer, what: string): number {
-  const v = bytes.length > 0 && bytes.length <= 5 ? twosComplement(bytes) : undefined;
+  const v = bytes.length > 0 && bytes.length <= 5 ? decodeSignedInteger(bytes) : undefined;
   if (v === undefined || v < -(2n ** 31n) || v >= 2n ** 32n) {
     throw new InputError("TPM_KEY_INVALID", `${what}: the parent handle is not a 32-bit value`);
   }

@@ -1,8 +1,7 @@
 import { InputError } from "../../errors.js";
-import { children, DerError, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
+import { children, decodeSignedInteger, DerError, expectTag, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { decodeName, type NameAttribute } from "./decode-name.js";
 import { readExtensions, readTbsFields } from "../tbs-fields.js";
-import { withoutLeadingZeros } from "../../encoding/bytes.js";
 
 /** A SubjectAlternativeName entry; `directoryName` entries carry their attributes. */
 export type GeneralName =
@@ -16,7 +15,7 @@ export interface CertificateNames {
   readonly issuer: readonly NameAttribute[];
   /** SubjectAlternativeName entries in certificate order (empty when the extension is absent). */
   readonly subjectAltNames: readonly GeneralName[];
-  /** Serial number, big-endian magnitude without sign padding, lower-case hex. */
+  /** Serial number in lower-case hex without leading zeros; a negative one keeps its sign, as in Certificate. */
   readonly serialHex: string;
 }
 
@@ -29,7 +28,7 @@ export function readCertificateNames(der: Uint8Array): CertificateNames {
       subject: decodeName(tbs.subject),
       issuer: decodeName(tbs.issuer),
       subjectAltNames: readSubjectAltNames(tbs.extensions),
-      serialHex: withoutLeadingZeros(tbs.serial.content).toString("hex"),
+      serialHex: decodeSignedInteger(tbs.serial.content).toString(16),
     };
   } catch (cause) {
     if (!(cause instanceof DerError || cause instanceof TypeError)) throw cause;
