@@ -8,7 +8,10 @@ import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 import type { Signer } from "../../src/signers/signer.js";
 import { AuthError, DeviceError, InputError, NetworkError } from "../../src/errors.js";
 import { Certificate } from "../../src/x509/certificate.js";
-import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
+import { VirtualTime } from "../../bench/lib/virtual-time.js";
+import { createSigner as createFileSigner } from "../../src/signers/factory.js";
+import type { SignerFactory } from "../../src/credentials/signer-holder.js";
 import { KeyFileSigner, startEndpoint, successBody } from "../rolesanywhere/support.js";
 import { standInSettings } from "../helpers/stand-in.js";
 import { waitForDevice } from "../../src/signers/wait-for-device.js";
@@ -246,6 +249,49 @@ describe("credential source", () => {
     await registry.apply([{ name: "gw", settings: settings() }]);
     expect(createSigner).toHaveBeenCalledTimes(2);
     await registry.closeAll();
+  });
+
+  it("a key file re-encrypted under another password: decrypted once with the old one, never again in 24 h of refreshes", async () => {
+    // PASSWORD_INCORRECT says "it is not retried": 24 virtual hours of refresh timers and requests every 10 minutes.
+    const pki = createCa(join(dir, "pw"), { name: "Password CA" });
+    const leaf = issueLeaf(pki, join(dir, "pw"), { name: "pw-leaf", keyType: "p256" });
+    const keyPath = join(dir, "pw", "encrypted.pem");
+    const encrypt = (password: string) =>
+      openssl(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", leaf.keyPath, "-out", keyPath, "-passout", `pass:${password}`]);
+    encrypt("first");
+    const passwordFile = join(dir, "pw", "password");
+    writeFileSync(passwordFile, "first", { mode: 0o600 });
+    const time = new VirtualTime(Date.now());
+    const opened: string[] = [];
+    const createSigner: SignerFactory = async (options, signal) => {
+      try {
+        return await createFileSigner({ ...options, signOffThread: true }, signal);
+      } finally {
+        opened.push(readFileSync(keyPath, "utf8"));
+      }
+    };
+    const createSession: SessionCreator = async (signer) => {
+      await signer.sign(Buffer.from("request"), "SHA256");
+      return { ...creds(), expiration: new Date(time.now() + 3600_000) };
+    };
+    const base = standInSettings(leaf.certPath, keyPath);
+    const passwordSettings = { ...base, signer: { ...base.signer, keyPassword: { kind: "file" as const, path: passwordFile } } };
+    const source = createCredentialSource({ name: "pw", settings: passwordSettings, createSigner, createSession, now: time.now, monotonic: time.now, timers: time });
+    try {
+      source.start();
+      await source.get();
+      encrypt("second"); // renewed by a tool that uses another password; the password file was not updated
+      const failures = new Set<string>();
+      for (let minute = 10; minute <= 24 * 60; minute += 10) {
+        await time.runUntil(time.now() + 10 * 60_000);
+        await source.get().then(() => {}, (error: { code: string }) => failures.add(error.code));
+      }
+      expect([...failures]).toEqual(["PASSWORD_INCORRECT"]);
+      expect(opened).toHaveLength(2); // the first open, then one with the re-encrypted file
+      expect(source.status()).toMatchObject({ state: "failed", nextAttemptAt: undefined });
+    } finally {
+      await source.close();
+    }
   });
 
   it("a reload rebuilds a source that serves nothing because its key file could not be used: a fixed file is used at once", async () => {
