@@ -17,7 +17,7 @@ export function uriEncode(text: string): string {
   return left ? encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : encoded;
 }
 
-/** The canonical URI: dot segments resolved, empty segments dropped, each byte encoded, `/` kept. */
+/** The canonical URI: dot segments resolved, empty segments dropped, each byte encoded, `/` kept; `/` when empty. */
 export function canonicalUri(path: string): string {
   const segments: string[] = [];
   for (const segment of path.split("/")) {
@@ -25,7 +25,7 @@ export function canonicalUri(path: string): string {
     if (segment === "..") segments.pop();
     else segments.push(segment);
   }
-  const leading = path.startsWith("/") ? "/" : "";
+  const leading = path.startsWith("/") || segments.length === 0 ? "/" : "";
   const trailing = segments.length > 0 && path.endsWith("/") ? "/" : "";
   return uriEncode(`${leading}${segments.join("/")}${trailing}`).replaceAll("%2F", "/");
 }

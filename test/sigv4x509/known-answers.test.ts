@@ -63,6 +63,20 @@ describe("uriEncode and canonicalUri", () => {
     expect(canonicalUri("a/./b/")).toBe("a/b/");
     expect(canonicalUri("/a//b")).toBe("/a/b");
   });
+
+  it("canonicalize an empty path as / (SigV4: \"If the absolute path is empty, use a forward slash\"), also through the library", () => {
+    expect(["", ".", "a/..", "/"].map(canonicalUri)).toEqual(["/", "/", "/", "/"]);
+    expect(library.canonicalUri("")).toBe("/");
+  });
+
+  it("sign a request whose path is empty as SigV4 does: its canonical URI is /", async () => {
+    const request = { method: "GET", path: "", query: [], headers: { Host: "h" }, body: "" };
+    const input = {
+      algorithm: "AWS4-X509-ECDSA-SHA256", leaf: { der: Buffer.from([1]), serialDecimal: "1" }, chain: [],
+      region: "us-east-1", date: new Date(0), sign: async () => Buffer.from([1]),
+    } as const;
+    expect((await library.signX509Request(request, input)).canonicalRequest.split("\n")[1]).toBe("/");
+  });
 });
 
 describe("signingAlgorithmFor", () => {
