@@ -76,7 +76,8 @@ export function children(el: DerElement, max = 10_000): DerElement[] {
 
 /**
  * Throws unless every length in `el`, and inside its constructed elements, has DER's minimal form (X.690 §10.1) and
- * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1). Primitive contents are not read; memory grows with depth.
+ * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1), no other universal type (a string: §10.2), and every
+ * BOOLEAN is 00 or FF (§11.1). Other primitive contents are not read; memory grows with depth.
  */
 export function assertDerForm(el: DerElement): void {
   const open: { content: Buffer; at: number }[] = [];
@@ -85,6 +86,10 @@ export function assertDerForm(el: DerElement): void {
     if (e.content.length >= 0x80) for (let v = e.content.length; v > 0; v = Math.floor(v / 256)) header++;
     if (e.raw.length - e.content.length !== header) throw new DerError("a non-minimal length (BER, not DER)");
     if (e.tag === 0x10 || e.tag === 0x11) throw new DerError("a SEQUENCE or SET in primitive form");
+    if ((e.tag & 0xe0) === 0x20 && e.tag !== 0x30 && e.tag !== 0x31) throw new DerError("a string in constructed form");
+    if (e.tag === 0x01 && !(e.content.length === 1 && (e.content[0] === 0 || e.content[0] === 0xff))) {
+      throw new DerError("a BOOLEAN that is neither 00 nor FF");
+    }
     if (e.tag & 0x20) open.push({ content: e.content, at: 0 });
     // The next element: in the innermost container not done. A multi-byte tag (valid DER that this reader does not
     // read: OpenSSL takes it as ANY) ends its container's walk.

@@ -178,6 +178,15 @@ describe("docs/troubleshooting.md", () => {
     const { ok: _, ...categories } = EXIT_CODES;
     expect(pairs).toEqual(categories);
   });
+
+  // Before: `… is cut short` (a daemon module npm was writing) was printed but had no row.
+  it("names every way installationChanged (src/errors.ts) ends its message, in that message's row", () => {
+    const what = /const what = (.+);\n/.exec(readFileSync("src/errors.ts", "utf8"))?.[1] ?? "";
+    const endings = [...what.matchAll(/`([^`]*)`/g)].map((m) => m[1]!.replace(/\$\{[^}]*\}/g, "").replace(/[()]/g, "").trim());
+    expect(endings.length).toBeGreaterThanOrEqual(3);
+    const row = rows.find((r) => r.includes("the installation changed since this process started")) ?? "";
+    expect(endings.filter((ending) => !cells(row)[0]!.includes(ending))).toEqual([]);
+  });
 });
 
 it("uses every COMPOSED entry, in one of the TABLES (a row changed or gone takes its entry with it)", () => {

@@ -159,6 +159,44 @@ describe("reading certificate files", () => {
     expect(e.message).toBe(`${path("primitive-issuer.der")} is not DER-encoded: it has a SEQUENCE or SET in primitive form`);
   });
 
+  // X.690 §10.2: DER never uses the constructed form of a string (OCTET, BIT or character string). OpenSSL collects
+  // the segments of a constructed UTF8String (tag 2c); Go's parser refuses the name (unsupported string type).
+  it("refuses a certificate whose subject CN is a constructed UTF8String (tag 2c), which OpenSSL reads", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+    const cn = (value: Buffer) => derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), value)));
+    const segments = derTlv(0x2c, Buffer.concat([derTlv(0x04, Buffer.from("g")), derTlv(0x04, Buffer.from("w"))]));
+    const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    const tbs = derSequence(
+      derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256,
+      cn(derTlv(0x0c, Buffer.from("gw"))), times, cn(segments), publicKey.export({ type: "spki", format: "der" }),
+    );
+    const bytes = derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    writeFileSync(path("constructed-cn.der"), bytes);
+    expect(openssl(["x509", "-inform", "DER", "-in", path("constructed-cn.der"), "-noout", "-subject"])).toBe("subject=CN = gw\n");
+    const e = await expectAgentError(readCertificateFile(path("constructed-cn.der")), "CERTIFICATE_INVALID");
+    expect(e.message).toBe(`${path("constructed-cn.der")} is not DER-encoded: it has a string in constructed form`);
+  });
+
+  // X.690 §11.1: DER's TRUE is FF. OpenSSL takes any other non-zero byte as true; Go refuses the extension's critical.
+  it("refuses a certificate whose extension's critical BOOLEAN is 01, not FF, which OpenSSL reads", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+    const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+    const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    const basicConstraints = derSequence(derOid("2.5.29.19"), derTlv(0x01, Buffer.from([0x01])), derTlv(0x04, derSequence()));
+    const tbs = derSequence(
+      derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name, times, name,
+      publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(basicConstraints)),
+    );
+    const bytes = derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    writeFileSync(path("critical-01.der"), bytes);
+    expect(openssl(["x509", "-inform", "DER", "-in", path("critical-01.der"), "-noout", "-ext", "basicConstraints"]))
+      .toMatch(/X509v3 Basic Constraints: critical\n/);
+    const e = await expectAgentError(readCertificateFile(path("critical-01.der")), "CERTIFICATE_INVALID");
+    expect(e.message).toBe(`${path("critical-01.der")} is not DER-encoded: it has a BOOLEAN that is neither 00 nor FF`);
+  });
+
   it("reads a bundle with comments, keeping order", async () => {
     const bundle = await readCertificateBundle(path("bundle-with-comments.pem"));
     expect(bundle.certificates.map((c) => c.subject)).toEqual(["CN=Read Root", "CN=Read Root"]);
