@@ -271,6 +271,24 @@ describe("doctor's rows for objects refused before any login", () => {
     expect(row("key and certificate on the token")).toMatch(/✘.*twin/);
     expect(token.calls).not.toContain("C_Login");
   });
+
+  it("no certificate on either of two matching tokens (not looked for again after a login): the same", async () => {
+    token.slots = [ulong(7), ulong(8)];
+    const { stdout } = await run(["doctor", "--certificate", "pkcs11:token=fake;id=%39?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
+    const row = (name: string) => stdout.split("\n").find((line) => line.includes(name)) ?? "";
+    expect(row("token login")).toMatch(/^– token login +not tried: the token's objects were refused first$/);
+    expect(row("key and certificate on the token")).toMatch(/^✘ .*no certificate matches/);
+    expect(token.calls).not.toContain("C_Login");
+  });
+
+  it("a private key missing after the login: the login row passes, the key row fails", async () => {
+    token.objects = [token.objects[0]!];
+    const { stdout } = await run(["doctor", "--certificate", URI, "--pkcs11-lib", "/fake/module.so"]);
+    const row = (name: string) => stdout.split("\n").find((line) => line.includes(name)) ?? "";
+    expect(row("token login")).toMatch(/^✔ token login/);
+    expect(row("key and certificate on the token")).toMatch(/^✘ .*no RSA private key matches/);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
 });
 
 describe("C_Sign's answer", () => {
