@@ -281,6 +281,19 @@ describe("doctor's rows for objects refused before any login", () => {
     expect(token.calls).not.toContain("C_Login");
   });
 
+  it("a refused PIN or a token not present: that row fails, the login is not called 'not tried'", async () => {
+    token.override.C_Login = () => {
+      throw new Error("CKR_PIN_INCORRECT:160");
+    };
+    const wrong = await run(["doctor", "--certificate", URI, "--pkcs11-lib", "/fake/module.so"]);
+    const row = (stdout: string, name: string) => stdout.split("\n").find((line) => line.includes(name)) ?? "";
+    expect(row(wrong.stdout, "token login")).toMatch(/^✘ token login +.*CKR_PIN_INCORRECT/);
+    expect(row(wrong.stdout, "token present")).toMatch(/^✔ token present/);
+    const absent = await run(["doctor", "--certificate", "pkcs11:token=absent;object=device?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
+    expect(row(absent.stdout, "token present")).toMatch(/^✘ token present/);
+    expect(row(absent.stdout, "token login")).toMatch(/^– token login +not reached$/);
+  });
+
   it("a private key missing after the login: the login row passes, the key row fails", async () => {
     token.objects = [token.objects[0]!];
     const { stdout } = await run(["doctor", "--certificate", URI, "--pkcs11-lib", "/fake/module.so"]);
