@@ -294,6 +294,15 @@ describe("doctor's rows for objects refused before any login", () => {
     expect(row(absent.stdout, "token login")).toMatch(/^– token login +not reached$/);
   });
 
+  it("a PIN given by --pkcs11-pin-env (not in the URI): the login is tried, once", async () => {
+    const argv = ["doctor", "--certificate", "pkcs11:token=fake;object=device", "--pkcs11-pin-env", "TOKEN_PIN", "--pkcs11-lib", "/fake/module.so"];
+    vi.stubEnv("TOKEN_PIN", "1234"); // read from the process's environment, as the signer does
+    const { stdout } = await runMain(argv, { CI: "true", XDG_RUNTIME_DIR: "/nonexistent" });
+    expect(stdout).toMatch(/^✔ token login +logged in \(once\)$/m);
+    expect(stdout).toMatch(/^✔ key opens /m);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
+
   it("a private key missing after the login: the login row passes, the key row fails", async () => {
     token.objects = [token.objects[0]!];
     const { stdout } = await run(["doctor", "--certificate", URI, "--pkcs11-lib", "/fake/module.so"]);
