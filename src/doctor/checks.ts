@@ -231,7 +231,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
   if (pkcs11Uri) {
     rows.push(pass("PKCS#11 module", "loaded"), pass("token present", "found"), pass("token login", "logged in (once)"));
   }
-  if (tpm || signer.backend === "tpm") rows.push(pass("TPM reachable", o.tpm?.device ?? env["TPM_DEVICE"] ?? "/dev/tpmrm0"), pass("TPM key loads", keyRef));
+  if (signer.backend === "tpm") rows.push(pass("TPM reachable", o.tpm?.device ?? env["TPM_DEVICE"] ?? "/dev/tpmrm0"), pass("TPM key loads", keyRef));
   rows.push(pass("key opens", `${signer.keyType} key in the ${where}`));
   return { rows, signer, certificate, chain };
 }

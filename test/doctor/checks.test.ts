@@ -35,6 +35,16 @@ describe("runChecks on a hostile private key", () => {
       writer.kill("SIGKILL");
     }
   }, 10_000);
+
+  it("a regular key file of more than 16 MiB: the key row fails, once; doctor does not pass", async () => {
+    // Read by doctor first (to spot a TPM key): a refusal there is the key's row, or the key is not checked at all.
+    const big = join(dir, "big-key.pem");
+    writeFileSync(big, "", { mode: 0o600 });
+    execFileSync("truncate", ["-s", String(MAX_INPUT_BYTES + 1), big]);
+    const { certPath } = issueLeaf(createCa(join(dir, "big-file-ca"), { name: "Big File CA" }), join(dir, "big-file-leaf"), { name: "big-file" });
+    const rows = await checksFor({ privateKey: big, certificate: certPath });
+    expect(rows.filter((r) => r.name === "key and certificate")).toMatchObject([{ outcome: "fail", detail: `private key file ${big} holds more than 16 MiB` }]);
+  });
 });
 
 describe("runChecks on a key given through a FIFO", () => {

@@ -96,6 +96,20 @@ describe("the text helpers every message and log line goes through", () => {
     }
   });
 
+  it("the class of characters no line carries raw: each range's first and last in it, their neighbours outside it", () => {
+    // A range cut by one (U+200B, a zero-width space, let through) would hide text in a name a message quotes.
+    const inside = ["\u0000", "\u001f", "\u007f", "\u009f", "\u061c", "\u200b", "\u200f", "\u2028", "\u202e", "\u2060", "\u206f", "\ufeff"];
+    const outside = ["\u0020", "\u007e", "\u00a0", "\u061b", "\u061d", "\u200a", "\u2027", "\u202f", "\u205f", "\u2070", "\ufefe", "\uff00"];
+    for (const c of inside) expect(escapeControls(`a${c}b`), codePointName(c)).toBe(`a\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}b`);
+    for (const c of outside) expect(escapeControls(`a${c}b`), codePointName(c)).toBe(`a${c}b`);
+    expect(printableLine(`a${outside.join("")}b`)).toBe(`a${outside.join("")}b`);
+  });
+
+  it("printableLine makes each run of them, with the white space around it, one space", () => {
+    expect(printableLine("a \t\r\n \u001b\u200b  b\n\nc")).toBe("a b c");
+    expect(printableLine("\n\ta b\u2028")).toBe(" a b ");
+  });
+
   it("codePointName names a character by its code point, four hex digits at least, upper case", () => {
     expect(codePointName("\n")).toBe("U+000A");
     expect(codePointName("\u202e")).toBe("U+202E");

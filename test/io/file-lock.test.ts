@@ -98,6 +98,33 @@ describe("holdFileLock", () => {
       vi.useRealTimers();
     }
   });
+
+  it("stops renewing a lock taken over by another (it was stopped past a minute): the new holder's lock ages", async () => {
+    // Renewed on, a new holder that crashed would leave a lock kept fresh by us: nobody could break it.
+    const lock = join(dir, "taken-over-renew.lock");
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      const release = await holdFileLock(lock);
+      writeFileSync(lock, THIRD);
+      const old = new Date(Date.now() - 50_000);
+      utimesSync(lock, old, old);
+      vi.advanceTimersByTime(15_000);
+      await vi.waitFor(() => expect(vi.getTimerCount()).toBe(0), { timeout: 2_000 });
+      expect(statSync(lock).mtimeMs).toBeLessThan(Date.now() - 40_000);
+      await release();
+      expect(readFileSync(lock, "utf8")).toBe(THIRD);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a release after the lock was taken over leaves the new holder's lock: only its own is removed", async () => {
+    const lock = join(dir, "taken-over.lock");
+    const release = await holdFileLock(lock);
+    writeFileSync(lock, THIRD);
+    await release();
+    expect(readFileSync(lock, "utf8")).toBe(THIRD);
+  });
 });
 
 describe("withFileLock", () => {
@@ -210,6 +237,7 @@ describe("withFileLock", () => {
     // Before: the first breaker, having seen the lock stale, renamed the lock the second had broken and taken
     // meanwhile; a third took the free name before it was put back: the second and the third both held "the" lock.
     const lock = join(dir, "third.lock");
+    delete second.release; // the hooks act once per run: Stryker runs this file again in the same process
     writeFileSync(lock, "1 other-host 0 stale\n");
     const old = new Date(Date.now() - 120_000);
     utimesSync(lock, old, old);
@@ -223,6 +251,7 @@ describe("withFileLock", () => {
 
   it("two writers breaking the same stale lock: the second waits for the first's break, then for its lock", async () => {
     const lock = join(dir, "pair.lock");
+    delete arriving.result;
     writeFileSync(lock, "1 other-host 0 stale\n");
     const old = new Date(Date.now() - 120_000);
     utimesSync(lock, old, old);

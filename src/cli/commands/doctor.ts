@@ -43,8 +43,7 @@ const command: CommandSpec = {
       // Paths, subjects and error texts come from argv, files, tokens and the network: one bounded printable line each.
       (row) => {
         io.stdout.write(`${MARK[row.outcome]} ${row.name.padEnd(width)} ${boundedLine(row.detail, MAX_ERROR_TEXT)}\n`);
-        const hint = row.hint && row.outcome !== "pass" ? boundedLine(row.hint, MAX_ERROR_TEXT) : undefined;
-        if (hint) io.stdout.write(`  ${" ".repeat(width)} → ${hint}\n`);
+        if (row.hint) io.stdout.write(`  ${" ".repeat(width)} → ${boundedLine(row.hint, MAX_ERROR_TEXT)}\n`);
       },
     );
     const failed = rows.filter((r) => r.outcome === "fail");

@@ -271,6 +271,46 @@ describe("doctor's rows for objects refused before any login", () => {
     expect(row("key and certificate on the token")).toMatch(/✘.*twin/);
     expect(token.calls).not.toContain("C_Login");
   });
+
+  it("no certificate on either of two matching tokens (not looked for again after a login): the same", async () => {
+    token.slots = [ulong(7), ulong(8)];
+    const { stdout } = await run(["doctor", "--certificate", "pkcs11:token=fake;id=%39?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
+    const row = (name: string) => stdout.split("\n").find((line) => line.includes(name)) ?? "";
+    expect(row("token login")).toMatch(/^– token login +not tried: the token's objects were refused first$/);
+    expect(row("key and certificate on the token")).toMatch(/^✘ .*no certificate matches/);
+    expect(token.calls).not.toContain("C_Login");
+  });
+
+  it("a refused PIN or a token not present: that row fails, the login is not called 'not tried'", async () => {
+    token.override.C_Login = () => {
+      throw new Error("CKR_PIN_INCORRECT:160");
+    };
+    const wrong = await run(["doctor", "--certificate", URI, "--pkcs11-lib", "/fake/module.so"]);
+    const row = (stdout: string, name: string) => stdout.split("\n").find((line) => line.includes(name)) ?? "";
+    expect(row(wrong.stdout, "token login")).toMatch(/^✘ token login +.*CKR_PIN_INCORRECT/);
+    expect(row(wrong.stdout, "token present")).toMatch(/^✔ token present/);
+    const absent = await run(["doctor", "--certificate", "pkcs11:token=absent;object=device?pin-value=1234", "--pkcs11-lib", "/fake/module.so"]);
+    expect(row(absent.stdout, "token present")).toMatch(/^✘ token present/);
+    expect(row(absent.stdout, "token login")).toMatch(/^– token login +not reached$/);
+  });
+
+  it("a PIN given by --pkcs11-pin-env (not in the URI): the login is tried, once", async () => {
+    const argv = ["doctor", "--certificate", "pkcs11:token=fake;object=device", "--pkcs11-pin-env", "TOKEN_PIN", "--pkcs11-lib", "/fake/module.so"];
+    vi.stubEnv("TOKEN_PIN", "1234"); // read from the process's environment, as the signer does
+    const { stdout } = await runMain(argv, { CI: "true", XDG_RUNTIME_DIR: "/nonexistent" });
+    expect(stdout).toMatch(/^✔ token login +logged in \(once\)$/m);
+    expect(stdout).toMatch(/^✔ key opens /m);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
+
+  it("a private key missing after the login: the login row passes, the key row fails", async () => {
+    token.objects = [token.objects[0]!];
+    const { stdout } = await run(["doctor", "--certificate", URI, "--pkcs11-lib", "/fake/module.so"]);
+    const row = (name: string) => stdout.split("\n").find((line) => line.includes(name)) ?? "";
+    expect(row("token login")).toMatch(/^✔ token login/);
+    expect(row("key and certificate on the token")).toMatch(/^✘ .*no RSA private key matches/);
+    expect(token.calls.filter((c) => c === "C_Login")).toHaveLength(1);
+  });
 });
 
 describe("C_Sign's answer", () => {
