@@ -10,7 +10,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo, Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { build } from "esbuild";
+import { bundleCliInto } from "../test/helpers/bundle-cli.js";
 
 export type ProxyMode = "ok" | "5xx" | "hang" | "refuse";
 
@@ -169,22 +169,10 @@ export async function bundleCli(): Promise<{ cli: string; cleanup: () => void }>
   const cacheDir = resolve("node_modules", ".cache");
   mkdirSync(cacheDir, { recursive: true });
   const dir = mkdtempSync(join(cacheDir, "raa-native-cli-"));
-  await build({
-    entryPoints: { cli: resolve("src/cli/bin.ts") },
-    outdir: dir,
-    outExtension: { ".js": ".mjs" },
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    external: ["pkcs11js"],
-    define: { __AGENT_VERSION__: '"0.0.0-test"' },
-    banner: { js: 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);' },
-    logLevel: "silent",
-  });
+  const cli = await bundleCliInto(dir);
   // The native helper next to the bundle, where the shipped dist/ has it (the long-running commands load it).
   if (existsSync(resolve("dist", "native"))) cpSync(resolve("dist", "native"), join(dir, "native"), { recursive: true });
-  return { cli: join(dir, "cli.mjs"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { cli, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**

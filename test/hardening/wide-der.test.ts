@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { bundleCliInto } from "../helpers/bundle-cli.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { children, DerError, readSingle } from "../../src/encoding/der.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -25,20 +25,7 @@ describe("wide DER", () => {
   const tmp = makeTempDir("raa-wide-der-");
   let cli: string;
   beforeAll(async () => {
-    await build({
-      entryPoints: { cli: "src/cli/bin.ts" },
-      outdir: tmp.dir,
-      outExtension: { ".js": ".mjs" },
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      external: ["pkcs11js"],
-      define: { __AGENT_VERSION__: '"0.0.0-test"' },
-      banner: { js: 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);' },
-      logLevel: "silent",
-    });
-    cli = join(tmp.dir, "cli.mjs");
+    cli = await bundleCliInto(tmp.dir);
   }, 120_000);
   afterAll(() => tmp.cleanup());
 

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { generateKeyPairSync, verify, type KeyObject } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { bundleCliInto } from "../../helpers/bundle-cli.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { Certificate } from "../../../src/x509/certificate.js";
@@ -365,20 +365,7 @@ describe("the CLI on keys that aborted Node 20 (SIGABRT, exit 134): exit 3, one 
   let cli: string;
   let cert: string;
   beforeAll(async () => {
-    await build({
-      entryPoints: { cli: "src/cli/bin.ts" },
-      outdir: tmp.dir,
-      outExtension: { ".js": ".mjs" },
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      external: ["pkcs11js"],
-      define: { __AGENT_VERSION__: '"0.0.0-test"' },
-      banner: { js: 'import{createRequire as __raaCreateRequire}from"node:module";const require=__raaCreateRequire(import.meta.url);' },
-      logLevel: "silent",
-    });
-    cli = join(tmp.dir, "cli.mjs");
+    cli = await bundleCliInto(tmp.dir);
     openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("c.key"), "-subj", "/CN=c", "-out", path("c.pem")]);
     cert = path("c.pem");
   }, 60_000);
