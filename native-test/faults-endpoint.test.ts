@@ -193,6 +193,25 @@ const SOURCE_CASES: [Fault, string[]][] = [
   ["wrong-date", ["ACCESS_DENIED"]],
 ];
 
+/**
+ * The credentials from before the fault. The stall cases' 0.8 s timeout is for the fault; on a loaded machine the
+ * behaving endpoint's first CreateSession can run past it too (seen 2 of 14 cases failing in one run with 8 busy
+ * loops): ask again, for 60 s at most. Any other error still fails here.
+ */
+async function firstCredentials(source: CredentialSource): Promise<Credentials> {
+  const timeouts: string[] = [];
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    try {
+      return await source.get();
+    } catch (error) {
+      if ((error as { code?: string }).code !== "TIMEOUT") throw error;
+      timeouts.push((error as Error).message);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`no credentials from the behaving endpoint within 60 s: ${timeouts.length} timeouts, the last: ${timeouts.at(-1)}`);
+}
+
 function assertUsable(c: Credentials): void {
   expect(c.accessKeyId).toMatch(/^ASIA/);
   expect(c.secretAccessKey).not.toBe("");
@@ -214,7 +233,7 @@ describe.concurrent("long-running credential source (agent, serve, update) again
     const source: CredentialSource = createCredentialSource({ name: fault, settings, policy: POLICY });
     try {
       source.start();
-      const first = await source.get();
+      const first = await firstCredentials(source);
       assertUsable(first);
       h.fault = fault;
       h.reset();
