@@ -19,6 +19,7 @@ import { EXIT_CODES } from "../src/cli/exit-codes.js";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 
 const { dir, cleanup } = makeTempDir("raa-cross-user-serve-");
@@ -56,10 +57,7 @@ describe.skipIf(!canCreateUsers())("serve on a port another user took first", ()
       stdio: ["ignore", "pipe", "inherit"],
     });
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        squatter.once("exit", (code) => reject(new Error(`the squatter exited (${code})`)));
-        createInterface({ input: squatter.stdout! }).on("line", (line) => line.startsWith("READY ") && resolve(Number(line.slice(6))));
-      });
+      const port = Number((await untilLogLine(squatter, /^READY \d+$/, 60_000, squatter.stdout!))[0]!.slice(6));
       const r = await runCli(DIST_CLI, ["serve", ...flags(), "--port", String(port)], ENV, 30_000);
       expect(r.code).toBe(EXIT_CODES.usage);
       const lines = r.stderr.trim().split("\n").filter((l) => !l.includes("warning"));
@@ -90,16 +88,9 @@ describe.skipIf(!canCreateUsers())("serve on a port another user took first", ()
 async function serveWithFileLimit(nofile: number): Promise<{ child: ChildProcess; port: number; log: string[] }> {
   const args = [DIST_CLI, "serve", ...flags(), "--port", "0"];
   const child = spawn("sh", ["-c", `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...args], { env: ENV, stdio: ["ignore", "ignore", "pipe"] });
-  const log: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stderr! }).on("line", (line) => {
-      log.push(line);
-      const m = /Local server started on port: (\d+)/.exec(line);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", () => reject(new Error(`serve exited:\n${log.join("\n")}`)));
-  });
-  return { child, port, log };
+  const started = /Local server started on port: (\d+)/;
+  const log = await untilLogLine(child, started);
+  return { child, port: Number(log.map((l) => started.exec(l)).find(Boolean)![1]), log };
 }
 
 /** One HTTP request on a new connection (as SDKs' IMDS clients make them), 10 s at most: status, or 0 on failure. */
