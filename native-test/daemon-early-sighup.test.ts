@@ -79,6 +79,8 @@ describe.each(Object.keys(DAEMONS) as (keyof typeof DAEMONS)[])("%s: a SIGHUP so
           check();
         }),
         exited.then((how) => Promise.reject(new Error(`exited (${how}) before ${pattern}:\n${log.join("\n")}`))),
+        // A lost SIGHUP would otherwise hold each of the 21 cases to vitest's timeout, with no log.
+        sleep(30_000, undefined, { ref: false }).then(() => Promise.reject(new Error(`no ${pattern} within 30 s:\n${log.join("\n")}`))),
       ]);
     try {
       // From the launcher's hold, ~5 ms after Node's SIGUSR1 handler (a signal between the two still kills: Node's

@@ -147,14 +147,15 @@ describe("credential-process (dist/cli.js) against a hostile endpoint", () => {
     const gaps = h.arrivals.slice(1).map((t, i) => t - h.arrivals[i]!);
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(950);
 
-    // Retry-After longer than what is left of --timeout: no pointless wait, the error comes at once.
+    // Retry-After longer than what is left of --timeout: no pointless wait, the error comes at once. A wait would
+    // last the 55 s of --timeout; the whole run (Node's start included, over 4 s on a loaded machine) stays far below.
     const h2 = await hostile();
     h2.fault = "throttle";
-    h2.retryAfterSeconds = 30;
-    const r2 = await credentialProcess(h2.url, ["--max-attempts", "5", "--timeout", "5"]);
+    h2.retryAfterSeconds = 120;
+    const r2 = await credentialProcess(h2.url, ["--max-attempts", "5", "--timeout", "55"]);
     expectOneLine(r2, 7, /HTTP 429 ThrottlingException/);
     expect(h2.attempts).toBe(1);
-    expect(r2.ms).toBeLessThan(4_000);
+    expect(r2.ms).toBeLessThan(30_000);
 
     // A hostile Retry-After of 10^12 s asks for more than the 5-minute ceiling: not ignored (5 attempts at once).
     const h3 = await hostile();
@@ -193,6 +194,25 @@ const SOURCE_CASES: [Fault, string[]][] = [
   ["wrong-date", ["ACCESS_DENIED"]],
 ];
 
+/**
+ * The credentials from before the fault. The stall cases' 0.8 s timeout is for the fault; on a loaded machine the
+ * behaving endpoint's first CreateSession can run past it too (seen 2 of 14 cases failing in one run with 8 busy
+ * loops): ask again, for 60 s at most. Any other error still fails here.
+ */
+async function firstCredentials(source: CredentialSource): Promise<Credentials> {
+  const timeouts: string[] = [];
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    try {
+      return await source.get();
+    } catch (error) {
+      if ((error as { code?: string }).code !== "TIMEOUT") throw error;
+      timeouts.push((error as Error).message);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`no credentials from the behaving endpoint within 60 s: ${timeouts.length} timeouts, the last: ${timeouts.at(-1)}`);
+}
+
 function assertUsable(c: Credentials): void {
   expect(c.accessKeyId).toMatch(/^ASIA/);
   expect(c.secretAccessKey).not.toBe("");
@@ -214,7 +234,7 @@ describe.concurrent("long-running credential source (agent, serve, update) again
     const source: CredentialSource = createCredentialSource({ name: fault, settings, policy: POLICY });
     try {
       source.start();
-      const first = await source.get();
+      const first = await firstCredentials(source);
       assertUsable(first);
       h.fault = fault;
       h.reset();
@@ -278,14 +298,16 @@ describe.concurrent("long-running credential source (agent, serve, update) again
       const codes = new Set<string>();
       const started = Date.now();
       let credentials: Credentials | undefined;
-      while (!credentials && Date.now() - started < 12_000) {
+      while (!credentials && Date.now() - started < 20_000) {
         if (Date.now() - started > 2_500) h.fault = "ok"; // the user logs in to the portal
         credentials = await source.get().catch((e: { code: string }) => void codes.add(e.code));
         await new Promise((r) => setTimeout(r, 50));
       }
       expect([...codes]).toEqual(["RESPONSE_INVALID"]);
+      expect(credentials, "no credentials within 20 s (the login at 2.5 s)").toBeDefined();
       assertUsable(credentials!);
-      expect(Date.now() - started).toBeLessThan(6_000); // before: 30 s
+      // Due at about 4 s (the attempt after the 2.5 s login); 5.1 s with 8 busy loops, where 6 s was the bound.
+      expect(Date.now() - started).toBeLessThan(15_000); // before: 30 s
       expect(h.attempts).toBeLessThanOrEqual(5); // not every 50 ms the callers asked
     } finally {
       await source.close();

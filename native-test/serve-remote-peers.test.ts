@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
+import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 
 const { dir, cleanup } = makeTempDir("raa-serve-remote-peers-");
@@ -94,15 +95,10 @@ async function startServe(endpointArgs: string[] = ["--allow-plain-http"]): Prom
   ];
   const child = spawn("sh", ["-c", `ulimit -n 256 && exec "$0" "$@"`, process.execPath, ...args], { env: ENV, stdio: ["ignore", "ignore", "pipe"] });
   children.push(child);
-  const log: string[] = [];
-  const file = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stderr! }).on("line", (line) => {
-      log.push(line);
-      const wrote = /^wrote (.*\.env)$/.exec(line);
-      if (wrote) resolve(wrote[1]!);
-    });
-    child.once("exit", () => reject(new Error(`serve exited:\n${log.join("\n")}`)));
-  });
+  const wrote = /^wrote (.*\.env)$/;
+  const log = await untilLogLine(child, wrote);
+  // The log goes on growing: the first such line, not the last one.
+  const file = log.map((l) => wrote.exec(l)).find(Boolean)![1]!;
   const env = readFileSync(file, "utf8");
   return { url: /AWS_CONTAINER_CREDENTIALS_FULL_URI=(\S+)/.exec(env)![1]!, token: /AWS_CONTAINER_AUTHORIZATION_TOKEN=(\S+)/.exec(env)![1]!, log };
 }

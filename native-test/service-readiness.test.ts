@@ -12,6 +12,7 @@ import { createInterface } from "node:readline";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir } from "../test/helpers/pki.js";
+import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI } from "./helpers/run-cli.js";
 
 const ACCOUNT = "111122223333";
@@ -109,9 +110,7 @@ describe("readiness notification (sd_notify)", () => {
     delete env["NOTIFY_SOCKET"];
     const child = spawn(process.execPath, [DIST_CLI, "update", "--credentials-file", credentials, ...keyFlags, ...ARNS, "--endpoint", endpoint.url], { env, stdio: ["ignore", "ignore", "pipe"] });
     children.push(child);
-    const lines: string[] = [];
-    const rl = createInterface({ input: child.stderr! });
-    await new Promise<void>((resolve) => rl.on("line", (line) => (lines.push(line), line.startsWith("wrote profile") && resolve())));
+    const lines = await untilLogLine(child, /^wrote profile/);
     expect(lines.join("\n")).not.toMatch(/systemd|ready/i);
   });
 });

@@ -33,6 +33,7 @@ export async function startFakeAgent(user: LocalUser, socketPath: string): Promi
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`fake agent exited (${code})`)));
+    setTimeout(() => reject(new Error(`the fake agent did not say READY within 60 s`)), 60_000).unref();
     lines.on("line", (line) => {
       if (line === "READY") resolve();
       else if (line === "CONNECTION") connections++;

@@ -15,7 +15,7 @@ export interface ServeProcess {
 /**
  * Starts `serve …args` and resolves once it listens: the port comes from the IMDS start-up line, or (ECS alone)
  * from the FULL_URI of the first env file it writes (`--ecs-env-dir` is then required). Rejects with its
- * stderr when it exits first.
+ * stderr when it exits first or has not listened within 60 s.
  */
 export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv): Promise<ServeProcess> {
   const child = spawn(process.execPath, [DIST_CLI, "serve", "--port", "0", ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -25,15 +25,25 @@ export async function startServe(args: readonly string[], env: NodeJS.ProcessEnv
   const lines = createInterface({ input: child.stderr! });
   const port = await new Promise<number>((resolve, reject) => {
     let found = 0;
+    // Bounded well under a test's timeout: a start that never finishes fails with what serve said so far.
+    const late = setTimeout(() => {
+      reject(new Error(`serve did not listen within 60 s:\n${log.join("\n")}`));
+      child.kill("SIGKILL");
+    }, 60_000);
     lines.on("line", (line) => {
       log.push(line);
       const m = /Local server started on port: (\d+)/.exec(line);
       if (m) found = Number(m[1]);
       const wrote = /^wrote (.*\.env)$/.exec(line);
       if (wrote) found = Number(/AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/[^/]+:(\d+)\//.exec(readFileSync(wrote[1]!, "utf8"))![1]);
-      if (found && (!ecsOnly || wrote)) resolve(found);
+      if (!found || (ecsOnly && !wrote)) return;
+      clearTimeout(late);
+      resolve(found);
     });
-    child.once("exit", () => reject(new Error(`serve exited before listening:\n${log.join("\n")}`)));
+    child.once("exit", () => {
+      clearTimeout(late);
+      reject(new Error(`serve exited before listening:\n${log.join("\n")}`));
+    });
   });
   return { child, port, log, stop: () => void child.kill("SIGKILL") };
 }
