@@ -3,14 +3,18 @@ import { expect } from "vitest";
 import type { CredentialSource } from "../../src/credentials/credential-source.js";
 import type { Credentials } from "../../src/rolesanywhere/credentials.js";
 
-/** Polls `probe` every 25 ms until it returns a value (at most 5 s). */
+/**
+ * Polls `probe` every 25 ms until it returns a value, for 30 s at most: a recovery that reloads a TPM key took over
+ * 5 s (the bound before) in CI under load.
+ */
 export async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
     const value = probe();
     if (value !== undefined) return value;
+    if (performance.now() >= deadline) throw new Error(`timed out waiting for ${what} (30 s)`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Asserts that `c` are complete credentials still valid at `nowMs`, and returns them. */
