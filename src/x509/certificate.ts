@@ -80,7 +80,7 @@ function nestedDer(der: Uint8Array): [string, Buffer][] {
     .filter(({ oid }) => oid.startsWith("2.5.29.") || oid.startsWith("1.3.6.1.5.5.7.1."))
     .map(({ oid, value }): [string, Buffer] => [`in its extension ${oid}`, expectTag(value, TAG.OCTET_STRING).content]);
   const [algorithm, key] = children(subjectPublicKeyInfo);
-  if (decodeOid(children(expectTag(algorithm, TAG.SEQUENCE))[0]) === RSA_ENCRYPTION) {
+  if (decodeOid(readElement(expectTag(algorithm, TAG.SEQUENCE).content)) === RSA_ENCRYPTION) {
     out.push(["in its RSA public key", expectTag(key, TAG.BIT_STRING).content.subarray(1)]);
   }
   return out;
