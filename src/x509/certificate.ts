@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { assertDerForm, decodeSignedInteger, DerError, readElement } from "../encoding/der.js";
-import { readTbsFields } from "./tbs-fields.js";
+import { assertDerForm, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG } from "../encoding/der.js";
+import { readExtensions, readTbsFields } from "./tbs-fields.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
 
@@ -70,6 +70,23 @@ export function oneLineName(name: string): string {
 }
 
 /**
+ * The DER inside a certificate's OCTET and BIT STRINGs that Go's parser reads, and so refuses in BER: the value of each
+ * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2) and an RSA key's SEQUENCE. Go never reads a vendor's
+ * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this.
+ */
+function nestedDer(der: Uint8Array): [string, Buffer][] {
+  const { subjectPublicKeyInfo, extensions } = readTbsFields(der);
+  const out = readExtensions(extensions)
+    .filter(({ oid }) => oid.startsWith("2.5.29.") || oid.startsWith("1.3.6.1.5.5.7.1."))
+    .map(({ oid, value }): [string, Buffer] => [`in its extension ${oid}`, expectTag(value, TAG.OCTET_STRING).content]);
+  const [algorithm, key] = children(subjectPublicKeyInfo);
+  if (decodeOid(readElement(expectTag(algorithm, TAG.SEQUENCE).content)) === RSA_ENCRYPTION) {
+    out.push(["in its RSA public key", expectTag(key, TAG.BIT_STRING).content.subarray(1)]);
+  }
+  return out;
+}
+
+/**
  * An X.509 certificate as the agent uses it: DER bytes plus the few facts signing needs, parsed by OpenSSL
  * (node:crypto), which is fast enough for the credential_process hot path.
  */
@@ -97,7 +114,18 @@ export class Certificate {
         hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
       });
     }
-    derEncoded(what, () => assertDerForm(outer));
+    derEncoded(what, () => {
+      assertDerForm(outer);
+      for (const [where, value] of nestedDer(this.der)) {
+        try {
+          assertDerForm(readSingle(value));
+        } catch (e) {
+          if (!(e instanceof DerError)) throw e;
+          const problem = e.message.startsWith("a") ? e.message : "a malformed value";
+          throw new DerError(`${problem} ${where}`);
+        }
+      }
+    });
     this.#serial = derEncoded(what, () => certificateSerial(this.der));
     const key = this.publicKey;
     if (key !== undefined) assertRsaModulusSize(key, what);

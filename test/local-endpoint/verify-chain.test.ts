@@ -179,10 +179,11 @@ describe("verifyCertificatePath: validity boundaries (RFC 5280: notBefore and no
 
 describe("verifyCertificatePath: unreadable extensions", () => {
   it("an intermediate whose basicConstraints cannot be read is refused as an invalid certificate (403)", async () => {
-    // openssl writes the extension's value as given: a BOOLEAN where a SEQUENCE belongs.
+    // openssl writes the extension's value as given: a BOOLEAN where a SEQUENCE belongs (TRUE as DER has it: a 01
+    // would be refused when the certificate is read, as BER).
     const base = join(dir, "bad-ext");
     mkdirSync(base);
-    writeFileSync(`${base}/bad.ext`, "basicConstraints=critical,DER:010101\nkeyUsage=critical,keyCertSign\n");
+    writeFileSync(`${base}/bad.ext`, "basicConstraints=critical,DER:0101ff\nkeyUsage=critical,keyCertSign\n");
     const bad = signed(root, base, "Bad Ext", `${base}/bad.ext`);
     const leaf = issueLeaf(bad, base, { name: "below-bad" });
     const message = /^Invalid certificate in chain: could not read the extensions of certificate "CN=Bad Ext"$/;

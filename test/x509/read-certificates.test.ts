@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSign, generateKeyPairSync } from "node:crypto";
+import { createSign, generateKeyPairSync, X509Certificate } from "node:crypto";
+import tls from "node:tls";
 import { children, readSingle } from "../../src/encoding/der.js";
 import { derBitString, derOid, derSequence, derTlv } from "../../src/encoding/der-writer.js";
 import { decodePemBlocks } from "../../src/encoding/pem.js";
@@ -195,6 +196,91 @@ describe("reading certificate files", () => {
       .toMatch(/X509v3 Basic Constraints: critical\n/);
     const e = await expectAgentError(readCertificateFile(path("critical-01.der")), "CERTIFICATE_INVALID");
     expect(e.message).toBe(`${path("critical-01.der")} is not DER-encoded: it has a BOOLEAN that is neither 00 nor FF`);
+  });
+
+  // X.690 §10.1, §11.1 inside OCTET and BIT STRINGs: an extension's extnValue is the DER of its type (RFC 5280 §4.1) and
+  // Go's parser reads each standard extension and an RSA key with cryptobyte, refusing BER there; OpenSSL reads it.
+  describe("BER inside an extension's value or an RSA key, which OpenSSL reads and Go refuses", () => {
+    const ecdsaSha256 = derSequence(derOid("1.2.840.10045.4.3.2"));
+    const rsaSha256 = derSequence(derOid("1.2.840.113549.1.1.11"), Buffer.from([0x05, 0x00]));
+    const name = derSequence(derTlv(0x31, derSequence(derOid("2.5.4.3"), derTlv(0x0c, Buffer.from("gw")))));
+    const times = derSequence(derTlv(0x17, Buffer.from("260101000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    /** A self-signed certificate with these extensions (and SubjectPublicKeyInfo): only the encoding is odd. */
+    const certificate = (extensions: Buffer[], spki?: Buffer) => {
+      const [keys, algorithm] = spki === undefined ? [ec, ecdsaSha256] : [rsa, rsaSha256];
+      const tbs = derSequence(
+        derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, name, times, name,
+        spki ?? keys.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(...extensions)),
+      );
+      return derSequence(tbs, algorithm, derBitString(createSign("sha256").update(tbs).sign(keys.privateKey)));
+    };
+    const extension = (oid: string, value: Buffer) => derSequence(derOid(oid), derTlv(0x04, value));
+    const longForm = (el: Buffer) => Buffer.concat([Buffer.from([el[0]!, 0x81, el[1]!]), el.subarray(2)]); // short → 81 xx
+    const keyId = Buffer.alloc(20, 0x5a);
+    const rsaKey = Buffer.from(rsa.publicKey.export({ type: "pkcs1", format: "der" }));
+    const rsaKeyBody = rsaKey.subarray(3); // 30 81 89 …
+    const rsaKey83 = Buffer.concat([Buffer.from([0x30, 0x83, 0, 0, rsaKeyBody.length]), rsaKeyBody]);
+    const rsaSpki = derSequence(derSequence(derOid("1.2.840.113549.1.1.1"), Buffer.from([0x05, 0x00])), derBitString(rsaKey83));
+    // [file, extension or key bytes, its @peculiar type, what `openssl x509 -text` shows of it, the agent's message]
+    const cases = [
+      ["ca-01.der", "2.5.29.19", derSequence(derTlv(0x01, Buffer.from([0x01]))), "BasicConstraints", "CA:TRUE", "a BOOLEAN that is neither 00 nor FF in its extension 2.5.29.19"],
+      ["key-usage-81.der", "2.5.29.15", longForm(derTlv(0x03, Buffer.from([0x07, 0x80]))), "KeyUsage", "Digital Signature", "a non-minimal length (BER, not DER) in its extension 2.5.29.15"],
+      ["eku-81.der", "2.5.29.37", longForm(derSequence(derOid("1.3.6.1.5.5.7.3.2"))), "ExtendedKeyUsage", "TLS Web Client Authentication", "a non-minimal length (BER, not DER) in its extension 2.5.29.37"],
+      ["san-81.der", "2.5.29.17", derSequence(longForm(derTlv(0x82, Buffer.from("gw.example")))), "SubjectAlternativeName", "DNS:gw.example", "a non-minimal length (BER, not DER) in its extension 2.5.29.17"],
+      ["aki-indefinite.der", "2.5.29.35", Buffer.concat([Buffer.from([0x30, 0x80]), derTlv(0x80, keyId), Buffer.alloc(2)]), "AuthorityKeyIdentifier", "5A:5A:5A", "an indefinite length (BER, not DER) in its extension 2.5.29.35"],
+      ["rsa-key-83.der", undefined, rsaKey83, "RSAPublicKey", "Public-Key: (1024 bit)", "a non-minimal length (BER, not DER) in its RSA public key"],
+    ] as const;
+
+    it.each(cases)("%s (%s) is refused, naming where", async (file, oid, value, type, shown, problem) => {
+      const { AsnConvert } = await import("@peculiar/asn1-schema");
+      const types: Record<string, unknown> = { ...(await import("@peculiar/asn1-x509")), ...(await import("@peculiar/asn1-rsa")) };
+      const bytes = oid === undefined ? certificate([], rsaSpki) : certificate([extension(oid, value)]);
+      writeFileSync(path(file), bytes);
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
+      // Not DER: the DER encoding of what it says is other bytes.
+      const der = Buffer.from(AsnConvert.serialize(AsnConvert.parse(value, types[type] as new () => object)));
+      expect(der).not.toEqual(value);
+      const e = await expectAgentError(readCertificateFile(path(file)), "CERTIFICATE_INVALID");
+      expect(e.message).toBe(`${path(file)} is not DER-encoded: it has ${problem}`);
+      // The same certificate with the DER encoding is read.
+      const fixed = oid === undefined ? certificate([], derSequence(children(readSingle(rsaSpki))[0]!.raw, derBitString(der))) : certificate([extension(oid, der)]);
+      expect(new Certificate(fixed).subject).toBe("CN=gw");
+    });
+
+    it("a standard extension whose value is not one DER element is refused, as Go does", async () => {
+      writeFileSync(path("ski-short.der"), certificate([extension("2.5.29.14", Buffer.concat([Buffer.from([0x04, 0x14]), keyId.subarray(3)]))]));
+      expect(openssl(["x509", "-inform", "DER", "-in", path("ski-short.der"), "-noout", "-subject"])).toBe("subject=CN = gw\n");
+      const e = await expectAgentError(readCertificateFile(path("ski-short.der")), "CERTIFICATE_INVALID");
+      expect(e.message).toBe(`${path("ski-short.der")} is not DER-encoded: it has a malformed value in its extension 2.5.29.14`);
+    });
+
+    it("every legitimate certificate passes: node's root store, the stored fixtures, openssl's RSA and EC leaves and CAs", () => {
+      const roots = tls.rootCertificates.map((pem) => new X509Certificate(pem).raw);
+      expect(roots.length).toBeGreaterThan(100);
+      const stored = ["44", "65", "87"].map((n) => readFileSync(`test/signers/file/mldsa/vectors/rfc9881/ML-DSA-${n}.crt`));
+      const rsaRoot = createCa(join(tmp.dir, "rsa-ca"), { name: "RSA Root", keyType: "rsa2048", pathLen: 1 });
+      const intermediate = createCa(join(tmp.dir, "p384-ca"), { name: "EC Intermediate", keyType: "p384", parent: rsaRoot });
+      const issued = [rsaRoot.certPem, intermediate.certPem, root.certPem, leaf.certPem, ...(["rsa2048", "p521"] as const).map((keyType) =>
+        issueLeaf(intermediate, tmp.dir, {
+          name: `legit-${keyType}`, keyType,
+          extensions: ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth",
+            "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid,issuer", "subjectAltName=DNS:gw.example,IP:192.0.2.1,URI:spiffe://gw/x,email:a@gw.example",
+            "authorityInfoAccess=caIssuers;URI:http://gw.example/ca.der,OCSP;URI:http://gw.example/ocsp",
+            "crlDistributionPoints=URI:http://gw.example/ca.crl", "certificatePolicies=1.2.3.4,2.5.29.32.0",
+            "1.3.6.1.4.1.41482.3.3=DER:05:04:03"],
+        }).certPem)].map((pem) => decodePemBlocks(pem, "issued")[0]!.der);
+      for (const der of [...roots, ...stored.map((pem) => decodePemBlocks(pem.toString(), "stored")[0]!.der), ...issued]) {
+        expect(() => new Certificate(der), new X509Certificate(der).subject).not.toThrow();
+      }
+    });
+
+    it("a vendor's extension (critical or not) is not read, as Go does not: raw bytes or BER in it are sent as they are", () => {
+      const raw = extension("1.3.6.1.4.1.41482.3.8", Buffer.from([0x01, 0x01])); // a YubiKey attestation's PIN and touch policies
+      const ber = derSequence(derOid("1.3.6.1.4.1.99999.1"), derTlv(0x01, Buffer.from([0xff])), derTlv(0x04, longForm(derSequence(derTlv(0x02, Buffer.from([5]))))));
+      expect(new Certificate(certificate([raw, ber])).subject).toBe("CN=gw");
+    });
   });
 
   it("reads a bundle with comments, keeping order", async () => {
