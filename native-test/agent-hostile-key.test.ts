@@ -68,12 +68,14 @@ describe("agent: a profile whose key file becomes hostile", () => {
     const log: string[] = [];
     const lines = createInterface({ input: agent.stderr! });
     lines.on("line", (l) => log.push(l));
+    // Ends with the log when the agent exits or after 60 s (an agent that hangs alive would otherwise run to vitest's timeout).
     const seen = (pattern: RegExp) =>
       new Promise<void>((resolveSeen, reject) => {
         if (log.some((l) => pattern.test(l))) return resolveSeen();
-        const onLine = (l: string) => pattern.test(l) && (lines.off("line", onLine), resolveSeen());
+        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within 60 s; log:\n${log.join("\n")}`)), 60_000);
+        const onLine = (l: string) => pattern.test(l) && (clearTimeout(timer), lines.off("line", onLine), resolveSeen());
         lines.on("line", onLine);
-        agent!.once("exit", (code, signal) => reject(new Error(`agent exited (${code ?? signal}); log:\n${log.join("\n")}`)));
+        agent!.once("exit", (code, signal) => (clearTimeout(timer), reject(new Error(`agent exited (${code ?? signal}); log:\n${log.join("\n")}`))));
       });
     await seen(/agent listening on/);
     const good = await fetchFromAgent(socket, "good");

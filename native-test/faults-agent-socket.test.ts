@@ -326,11 +326,9 @@ describe("client (credential-process): never trusts a socket another user could 
 
 /** A network namespace joined by a veth pair; undefined (with the reason) when this machine cannot make one. */
 function makeNetns(): { ns: string; host: string; peer: string; remove: () => void } | string {
-  const id = process.pid % 250;
   const ns = `raa-sock-${process.pid}`;
   const hostIf = `raah${process.pid}`.slice(0, 15);
   const peerIf = `raan${process.pid}`.slice(0, 15);
-  const [host, peer] = [`10.231.${id}.1`, `10.231.${id}.2`];
   // Idempotent and tolerant: each part may already be gone (deleting one end of a veth deletes both).
   const remove = () => {
     for (const args of [["link", "del", hostIf], ["netns", "del", ns]]) {
@@ -356,8 +354,22 @@ function makeNetns(): { ns: string; host: string; peer: string; remove: () => vo
     execFileSync("ip", ["netns", "add", ns]);
     execFileSync("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", peerIf]);
     execFileSync("ip", ["link", "set", peerIf, "netns", ns]);
-    execFileSync("ip", ["addr", "add", `${host}/30`, "dev", hostIf]);
     execFileSync("ip", ["link", "set", hostIf, "up"]);
+    // The subnet is claimed by adding its route, which fails if another run (any worktree, any pid) holds it: two
+    // runs whose pids agree modulo 250 would otherwise route each other's traffic.
+    let id = -1;
+    for (let k = 0; k < 250 && id < 0; k++) {
+      const candidate = (process.pid + k) % 250;
+      try {
+        execFileSync("ip", ["route", "add", `10.231.${candidate}.0/30`, "dev", hostIf], { stdio: "ignore" });
+        id = candidate;
+      } catch {
+        /* held by another run */
+      }
+    }
+    if (id < 0) throw new Error("no free 10.231.x.0/30");
+    const [host, peer] = [`10.231.${id}.1`, `10.231.${id}.2`];
+    execFileSync("ip", ["addr", "add", `${host}/30`, "dev", hostIf, "noprefixroute"]);
     execFileSync("ip", ["-n", ns, "addr", "add", `${peer}/30`, "dev", peerIf]);
     execFileSync("ip", ["-n", ns, "link", "set", peerIf, "up"]);
     execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);

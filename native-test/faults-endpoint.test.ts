@@ -169,14 +169,16 @@ describe("credential-process (dist/cli.js) against a hostile endpoint", () => {
 
 const ARNS = { trustAnchorArn: parseTrustAnchorArn(ARN.trustAnchorArn), profileArn: parseProfileArn(ARN.profileArn), roleArn: parseRoleArn(ARN.roleArn) };
 /**
- * Quick refreshes: credentials of 3 s are refreshed 0.6–1.7 s in and served until 1 s before they expire. A refusal
+ * Quick refreshes: credentials of 6 s are refreshed within the 5 s before the margin and served until 1 s before they
+ * expire. 6 s, not 3 s: with 8 busy loops the fault loop began up to 1.0 s after the 12 concurrent cases' first
+ * credentials were issued, of the 2 s a 3 s lifetime leaves to see a cached answer (none seen fails the case). A refusal
  * (wrong-date's 403) or a proxy's page keeps the same 300 ms ceiling: with the default one (doubling from `retryMaxMs` to an hour) the
  * source may rightly wait many seconds after the endpoint recovers, longer than the recovery loop below.
  */
 const POLICY = {
   expiryMarginMs: 1_000, retryBaseMs: 100, retryMaxMs: 300, refusedRetryMaxMs: 300, blockedRetryMaxMs: 300, minRetryIntervalMs: 100,
 };
-const LIFETIME_MS = 3_000;
+const LIFETIME_MS = 6_000;
 
 /** Each case: the codes a caller may see once the cached credentials have run out. */
 const SOURCE_CASES: [Fault, string[]][] = [
@@ -316,7 +318,7 @@ describe.concurrent("long-running credential source (agent, serve, update) again
 
   it("429 storm: refresh attempts stay bounded by the backoff while callers keep asking", async () => {
     const h = await hostile();
-    h.lifetimeMs = LIFETIME_MS;
+    h.lifetimeMs = 3_000; // the refresh due within the 5 s storm (below)
     const settings: CredentialSettings = {
       signer: { certificate: leaf.certPath, privateKey: leaf.keyPath },
       session: { ...ARNS, durationSeconds: 900 },

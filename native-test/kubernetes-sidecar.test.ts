@@ -168,6 +168,7 @@ function peerCertificateSerial(): Promise<string> {
       socket.end();
     });
     socket.on("error", fail);
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no TLS handshake from ${fullUri} within 10 s; serve said:\n${log.join("\n")}`)));
   });
 }
 
@@ -179,6 +180,7 @@ function get(headers: Record<string, string>): Promise<number> {
       done(res.statusCode!);
     });
     req.on("error", fail);
+    req.setTimeout(10_000, () => req.destroy(new Error(`no answer from ${fullUri} within 10 s; serve said:\n${log.join("\n")}`)));
     req.end();
   });
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../test/helpers/pki.js";
+import { until } from "./helpers/credential-waits.js";
 import { DIST_CLI, runCli, type CliRun } from "./helpers/run-cli.js";
 
 const ARNS = [
@@ -95,9 +96,18 @@ describe("local-endpoint --rate-limit with parallel credential-process runs", ()
 
   it("a run without retries left fails with one line and exit 7, saying it was throttled", async () => {
     const endpoint = await startEndpoint(1);
-    const runs = await Promise.all(Array.from({ length: 4 }, () => credentialProcess(endpoint.url, 1)));
+    // Rounds of 4 parallel runs until the endpoint has throttled one: a loaded machine can start the 4 more than a
+    // second apart, so that none is throttled. Each run makes one request (no retries), so the runs that failed are
+    // exactly the endpoint's 429s and those that succeeded its 201s.
+    const runs: CliRun[] = [];
+    const deadline = Date.now() + 60_000;
+    while (logged(endpoint, 429).length === 0 && Date.now() < deadline) {
+      runs.push(...(await Promise.all(Array.from({ length: 4 }, () => credentialProcess(endpoint.url, 1)))));
+    }
+    await until("the endpoint's log line for each run", () => (logged(endpoint, 201).length + logged(endpoint, 429).length >= runs.length ? true : undefined));
     const failed = runs.filter((r) => r.code !== 0);
     expect(failed.length).toBeGreaterThan(0);
+    expect(failed.length).toBe(logged(endpoint, 429).length);
     expect(runs.filter((r) => r.code === 0).length).toBe(logged(endpoint, 201).length);
     for (const run of failed) {
       expect(run.code).toBe(7);

@@ -12,9 +12,9 @@ import { createConnection, createServer, type Server } from "node:net";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canCreateUsers, createLocalUser, type LocalUser } from "./helpers/local-user.js";
+import { untilLogLine } from "./helpers/log-lines.js";
 import { DIST_CLI, runCli } from "./helpers/run-cli.js";
 import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
 import { genpkey, lockoutCounter } from "./helpers/tpm-keys.js";
@@ -63,17 +63,15 @@ async function startRelay(user: LocalUser, listen: string, swtpmPort: number, sc
   const child = netns === undefined
     ? user.spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] })
     : spawn("ip", ["netns", "exec", netns, ...as, process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { PATH: process.env["PATH"] } });
-  let bytes = 0;
-  const lines = createInterface({ input: child.stdout! });
-  const where = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`relay exited (${code})`)));
-    lines.on("line", (line) => {
-      if (line.startsWith("READY ")) resolve(line.slice(6));
-      else if (line.startsWith("BYTES ")) bytes += Number(line.slice(6));
-    });
+  // The relay's stdout lines, READY first, then one BYTES line per chunk relayed (the array keeps growing).
+  const out = await untilLogLine(child, /^READY /, 60_000, child.stdout!).catch((e: unknown) => {
+    child.kill("SIGKILL");
+    throw e;
   });
+  const where = out.find((line) => line.startsWith("READY "))!.slice(6);
+  const received = () => out.filter((line) => line.startsWith("BYTES ")).reduce((sum, line) => sum + Number(line.slice(6)), 0);
   const host = listen === "::" ? "127.0.0.1" : urlHost(listen);
-  return { device: scheme === "tcp" ? `tcp:${host}:${where}` : `unix:${where}`, received: () => bytes, stop: async () => {
+  return { device: scheme === "tcp" ? `tcp:${host}:${where}` : `unix:${where}`, received, stop: async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const gone = once(child, "exit");
     child.kill("SIGKILL");
