@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { assertDerForm, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG } from "../encoding/der.js";
-import { readExtensions, readTbsFields } from "./tbs-fields.js";
+import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
 
@@ -56,14 +56,6 @@ export class NotX509Error extends InputError {
   }
 }
 
-/**
- * The serial number as a signed integer. RFC 5280 forbids negative serials but some CAs issued them; Go's big.Int
- * (the reference helper) keeps the sign, so we do too. Throws DerError when malformed.
- */
-export function certificateSerial(der: Uint8Array): bigint {
-  return decodeSignedInteger(readTbsFields(der).serial.content);
-}
-
 /** A name as {@link Certificate.subject} gives it (`CN=…\nO=…`) on one line, for messages: `CN=…, O=…`. */
 export function oneLineName(name: string): string {
   return name.replace(/\n/g, ", ");
@@ -74,8 +66,7 @@ export function oneLineName(name: string): string {
  * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2) and an RSA key's SEQUENCE. Go never reads a vendor's
  * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this.
  */
-function nestedDer(der: Uint8Array): [string, Buffer][] {
-  const { subjectPublicKeyInfo, extensions } = readTbsFields(der);
+function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields): [string, Buffer][] {
   const out = readExtensions(extensions)
     .filter(({ oid }) => oid.startsWith("2.5.29.") || oid.startsWith("1.3.6.1.5.5.7.1."))
     .map(({ oid, value }): [string, Buffer] => [`in its extension ${oid}`, expectTag(value, TAG.OCTET_STRING).content]);
@@ -114,9 +105,10 @@ export class Certificate {
         hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
       });
     }
-    derEncoded(what, () => {
+    const tbs = derEncoded(what, () => {
       assertDerForm(outer);
-      for (const [where, value] of nestedDer(this.der)) {
+      const fields = readTbsFields(this.der);
+      for (const [where, value] of nestedDer(fields)) {
         try {
           assertDerForm(readSingle(value));
         } catch (e) {
@@ -125,8 +117,11 @@ export class Certificate {
           throw new DerError(`${problem} ${where}`);
         }
       }
+      return fields;
     });
-    this.#serial = derEncoded(what, () => certificateSerial(this.der));
+    // Signed: RFC 5280 forbids negative serials but some CAs issued them; Go's big.Int (the reference helper) keeps
+    // the sign, so we do too.
+    this.#serial = decodeSignedInteger(tbs.serial.content);
     const key = this.publicKey;
     if (key !== undefined) assertRsaModulusSize(key, what);
     this.notBefore = validityDate(this.x509.validFrom, "notBefore", what);

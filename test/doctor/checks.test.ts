@@ -161,16 +161,7 @@ describe("runChecks: an intermediates file that can be read", () => {
     chmodSync(leaf.certPath, 0o644);
     chmodSync(issuing.certPath, 0o644);
     for (const [mode, keyRow] of [[0o600, "pass"], [0o644, "fail"]] as const) {
-      const rows = await runChecks({
-        signer: { privateKey: key(mode), certificate: leaf.certPath, intermediates: issuing.certPath },
-        trustAnchors: root.certPath,
-        session: new AgentError("INPUT_MISSING", "no ARNs in this test"),
-        endpoint: {},
-        agentSocket: join(dir, "no-agent.sock"),
-        createSession: false,
-        warningDays: 30,
-        env: {},
-      }, () => undefined);
+      const rows = await signerChecks(dir, { privateKey: key(mode), certificate: leaf.certPath, intermediates: issuing.certPath }, root.certPath);
       const outcome = (name: string) => rows.find((r) => r.name === name)?.outcome;
       expect([outcome("private key file"), outcome("intermediates file"), outcome("certificate chain")]).toEqual([keyRow, "pass", "pass"]);
     }
