@@ -122,6 +122,8 @@ export class AgentError extends Error {
 
 /** C0/C1 controls, line separators, bidi and invisible format characters: what no message may carry raw. */
 const UNPRINTABLE = String.raw`[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]`;
+const UNPRINTABLE_RUNS = new RegExp(String.raw`\s*(?:${UNPRINTABLE}\s*)+`, "g");
+const UNPRINTABLE_EACH = new RegExp(UNPRINTABLE, "g");
 
 /**
  * `text` on one printable line: each run of C0/C1 controls (line breaks, terminal escapes), line separators and
@@ -129,7 +131,7 @@ const UNPRINTABLE = String.raw`[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2
  * environment, files or the network can then never move the cursor, retitle the terminal or hide what follows.
  */
 export function printableLine(text: string): string {
-  return text.replace(new RegExp(`\\s*(?:${UNPRINTABLE}\\s*)+`, "g"), " ");
+  return text.replace(UNPRINTABLE_RUNS, " ");
 }
 
 /** How a message names a character it must not quote: `U+000A`. */
@@ -148,7 +150,7 @@ export function boundedLine(text: string, max: number): string {
 
 /** Each character {@link printableLine} drops, written by `escape` instead (kept visible, e.g. as `\u001b`). */
 export function escapeUnprintable(text: string, escape: (c: string) => string): string {
-  return text.replace(new RegExp(UNPRINTABLE, "g"), escape);
+  return text.replace(UNPRINTABLE_EACH, escape);
 }
 
 /** Text quoted in a message, log line or listing with those characters as `\u001b`: it forges no line, hides nothing. */
