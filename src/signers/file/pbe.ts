@@ -134,7 +134,7 @@ async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, contex
   const iv = expectTag(enc.parameters, TAG.OCTET_STRING).content;
   if (iv.length !== cipher.ivLength) throw new DerError(`IV of ${iv.length} bytes for ${cipher.name}`);
   // scrypt-params ::= SEQUENCE { salt, costParameter, blockSize, parallelizationParameter, keyLength OPTIONAL }
-  const fields = children(expectTag(kdf.parameters, TAG.SEQUENCE), kdf.oid === OID.SCRYPT ? 5 : Infinity);
+  const fields = children(expectTag(kdf.parameters, TAG.SEQUENCE), kdf.oid === OID.SCRYPT ? 5 : undefined);
   const salt = fields[0];
   if (salt?.tag !== TAG.OCTET_STRING) throw unsupportedScheme("a KDF salt that is not an OCTET STRING", context);
   if (kdf.oid === OID.PBKDF2) {
