@@ -100,8 +100,8 @@ export interface RetryContext {
 
 /**
  * Delay before retry number `failures` (1 = after the first failure): `Retry-After` (at most 5 minutes of it)
- * plus full jitter under a ceiling doubling from `retryBaseMs` to `retryMaxMs`, so devices throttled together
- * come back spread out; while credentials are still served, at most a random quarter to half of the time they
+ * plus full jitter under a ceiling doubling from `retryBaseMs` to `retryMaxMs`, or as long again as asked (at most
+ * `retryMaxMs`) if longer, so devices throttled together come back spread out; while credentials are still served, at most a random quarter to half of the time they
  * have left, so a throttled device retries before they lapse; never below `minRetryIntervalMs`. After a refusal
  * the ceiling doubles from `retryMaxMs` to `refusedRetryMaxMs`, whatever is left of the credentials; after a
  * proxy's or captive portal's answer (`blocked`) it doubles from `retryBaseMs` to `blockedRetryMaxMs`.
@@ -113,7 +113,7 @@ export function retryDelay(failures: number, random: () => number, policy: Refre
     : [policy.retryBaseMs, context.blocked ? policy.blockedRetryMaxMs : policy.retryMaxMs];
   const ceiling = Math.min(max, base * 2 ** exponent);
   const asked = Math.min(Math.max(context.retryAfterMs ?? 0, 0), RETRY_AFTER_CAP_MS);
-  let delay = asked + ceiling * unit(random());
+  let delay = asked + Math.max(ceiling, Math.min(asked, policy.retryMaxMs)) * unit(random());
   if (context.servedForMs !== undefined && !context.refused) {
     const latest = (Math.max(context.servedForMs, 0) / 4) * (1 + unit(random()));
     delay = Math.min(delay, latest);

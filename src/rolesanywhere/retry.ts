@@ -41,10 +41,11 @@ export function refusalOf(error: AgentError): "refused" | "blocked" | undefined 
   return status !== undefined && status >= 300 && status < 500 && status !== 429 ? "blocked" : undefined;
 }
 
+const backoffCeilingMs = (attempt: number) => Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+
 /** Exponential back-off with full jitter: uniform in [0, min(cap, base·2^(attempt−1))). */
 export function backoffDelayMs(attempt: number, random: () => number): number {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-  return Math.floor(unit(random()) * ceiling);
+  return Math.floor(unit(random()) * backoffCeilingMs(attempt));
 }
 
 /** A random draw clamped into [0, 1), so that a faulty source cannot push a time outside its window. */
@@ -56,12 +57,15 @@ export function unit(r: number): number {
 export const RETRY_AFTER_CAP_MS = 5 * 60_000;
 
 /**
- * The back-off delay, counted from the end of what the endpoint asked for with `Retry-After` (capped): never
- * sooner than asked, and clients that were all told the same `Retry-After` do not come back in the same instant.
+ * What the endpoint asked for with `Retry-After` (capped), then full jitter over the back-off ceiling or as long
+ * again as asked, whichever is longer: a fleet told `Retry-After: 1` together comes back over a second, not the
+ * first attempt's 250 ms (a second storm). The part beyond the ceiling takes at most half of what `remainingMs`
+ * leaves after the asked wait, so that a retry that fits is still made, with time to run.
  */
-export function retryDelayMs(error: AgentError, attempt: number, random: () => number): number {
-  const asked = error instanceof ServiceError ? error.retryAfterMs : undefined;
-  return Math.min(asked ?? 0, RETRY_AFTER_CAP_MS) + backoffDelayMs(attempt, random);
+export function retryDelayMs(error: AgentError, attempt: number, random: () => number, remainingMs = Infinity): number {
+  const asked = Math.min(error instanceof ServiceError ? (error.retryAfterMs ?? 0) : 0, RETRY_AFTER_CAP_MS);
+  const span = Math.max(backoffCeilingMs(attempt), Math.min(asked, (remainingMs - asked) / 2));
+  return asked + Math.floor(unit(random()) * span);
 }
 
 /** How {@link withRetries} paces one call's attempts. */
@@ -87,8 +91,9 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, loop: R
     } catch (error) {
       if (!isAgentError(error)) throw error;
       if (!isRetryable(error) || n >= loop.maxAttempts) throw afterAttempts(error, n);
-      const delay = retryDelayMs(error, n, loop.random);
-      if (delay >= loop.remainingMs()) throw afterAttempts(error, n);
+      const remaining = loop.remainingMs();
+      const delay = retryDelayMs(error, n, loop.random, remaining);
+      if (delay >= remaining) throw afterAttempts(error, n);
       loop.onRetry?.(error, n, delay);
       await loop.sleep(delay);
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { seededRandom } from "../../bench/lib/virtual-time.js";
 import {
   checkRefreshPolicy,
   DEFAULT_REFRESH_POLICY as P,
@@ -100,7 +101,8 @@ describe("retry delay", () => {
 
   it("honours Retry-After: never sooner, with the jitter on top so that devices told the same do not return together", () => {
     expect(retryDelay(1, fixed(0), P, { retryAfterMs: 30_000 })).toBe(30_000);
-    expect(retryDelay(4, fixed(0.5), P, { retryAfterMs: 30_000 })).toBe(34_000);
+    expect(retryDelay(4, fixed(0.5), P, { retryAfterMs: 30_000 })).toBe(45_000); // half of as long again
+    expect(retryDelay(7, fixed(0.5), P, { retryAfterMs: 30_000 })).toBe(60_000); // half of the ceiling, 60 s
     expect(retryDelay(1, fixed(0), P, { retryAfterMs: 500 })).toBe(1000); // the minimum interval still holds
     expect(retryDelay(1, fixed(0), P, { retryAfterMs: 10 * HOUR })).toBe(5 * MIN); // at most 5 minutes of it
     const spread = [0.1, 0.4, 0.8].map((r) => retryDelay(6, fixed(r), P, { retryAfterMs: 1000 }));
@@ -112,6 +114,17 @@ describe("retry delay", () => {
         expect(d).toBeLessThanOrEqual(Math.max(P.minRetryIntervalMs, asked + P.retryMaxMs));
       }),
     );
+  });
+
+  it("1,000 devices told the same Retry-After at their first failure come back spread over as long again", () => {
+    // Before: over the first ceiling (1 s) alone, whatever was asked: told 30 s together, they came back within 1 s.
+    const random = seededRandom(14);
+    const at = Array.from({ length: 1_000 }, () => retryDelay(1, random, P, { retryAfterMs: 30_000 }));
+    expect(Math.min(...at)).toBeGreaterThanOrEqual(30_000);
+    expect(Math.max(...at) - Math.min(...at)).toBeGreaterThanOrEqual(27_000);
+    const perSecond = new Map<number, number>();
+    for (const t of at) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(60);
   });
 
   it("after a refusal (AccessDenied): the ceiling doubles from 60 s to 1 hour, and no nearing expiry makes attempts denser", () => {

@@ -181,13 +181,13 @@ describe("retries", () => {
     const seconds = await endpoint(throttled("2"), throttled("0"), ok);
     const a = options(seconds.url);
     await createSession(signer, sessionParams(), a.opts);
-    expect(a.sleeps).toEqual([2125, 250]); // Retry-After, then the back-off's full jitter on top
+    expect(a.sleeps).toEqual([3000, 250]); // Retry-After, then full jitter over as long again (or the back-off) on top
 
     const clock = steppingClock();
     const dated = await endpoint(throttled(new Date(Date.parse("2026-11-23T10:20:30Z") + 6_000).toUTCString()), throttled("garbage"), ok);
     const b = options(dated.url, { now: clock });
     await createSession(signer, sessionParams(), b.opts);
-    expect(b.sleeps).toEqual([5125, 250]); // the answer came 1 s after the first clock reading
+    expect(b.sleeps).toEqual([7500, 250]); // the answer came 1 s after the first clock reading
 
     const tooLong = await endpoint(throttled("3600"), ok);
     const c = options(tooLong.url, { timeoutMs: 5_000 });

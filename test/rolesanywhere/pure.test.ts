@@ -132,11 +132,12 @@ describe("retry policy", () => {
     expect(backoffDelayMs(1, () => 7)).toBe(249);
   });
 
-  it("Retry-After is a floor: the full-jitter back-off comes on top, and at most 5 minutes of it are honoured", () => {
+  it("Retry-After is a floor: full jitter over the back-off or as long again comes on top; at most 5 minutes are honoured", () => {
     const throttled = (retryAfterMs?: number) => new ServiceError("THROTTLED", "x", { status: 429, serviceCode: "ThrottlingException", retryAfterMs });
     expect(retryDelayMs(throttled(), 1, () => 0.5)).toBe(125);
     expect(retryDelayMs(throttled(1000), 1, () => 0)).toBe(1000);
-    expect(retryDelayMs(throttled(1000), 2, () => 0.5)).toBe(1250);
+    expect(retryDelayMs(throttled(1000), 2, () => 0.5)).toBe(1500);
+    expect(retryDelayMs(throttled(100), 2, () => 0.5)).toBe(350); // the back-off's ceiling, longer than asked
     expect(retryDelayMs(throttled(3600_000), 1, () => 0)).toBe(RETRY_AFTER_CAP_MS);
     // Ten clients told the same Retry-After come back at ten different moments, none before it.
     const delays = Array.from({ length: 10 }, (_, i) => retryDelayMs(throttled(1000), 3, () => i / 10));

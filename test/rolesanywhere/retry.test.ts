@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { NetworkError, ServiceError } from "../../src/errors.js";
 import { TransportError } from "../../src/rolesanywhere/network-errors.js";
-import { afterAttempts, maxAttemptsFrom, refusalOf } from "../../src/rolesanywhere/retry.js";
+import { afterAttempts, maxAttemptsFrom, refusalOf, withRetries } from "../../src/rolesanywhere/retry.js";
+import { seededRandom, VirtualTime } from "../../bench/lib/virtual-time.js";
 
 describe("maxAttempts", () => {
   it("1 is enough, as an option and in AWS_MAX_ATTEMPTS; several digits are read", () => {
@@ -46,5 +47,45 @@ describe("afterAttempts", () => {
     expect(again).toBeInstanceOf(NetworkError);
     expect(again).not.toBeInstanceOf(ServiceError);
     expect(again).toMatchObject({ code: "TIMEOUT", message: "too slow (after 2 attempts)", cause: network });
+  });
+});
+
+describe("a fleet throttled together", () => {
+  /**
+   * 1,000 devices, each in createSession's loop (3 attempts, 30 s), all told `Retry-After: 1` by their first attempt
+   * at the same instant, on a virtual clock: when does each come back? The answers' spread is the second storm.
+   */
+  async function comebacks(retryAfterMs: number): Promise<number[]> {
+    const time = new VirtualTime(0);
+    const random = seededRandom(14);
+    const at: number[] = [];
+    const throttled = new ServiceError("THROTTLED", "Rate exceeded", { status: 429, serviceCode: "ThrottlingException", retryAfterMs });
+    for (let device = 0; device < 1_000; device++) {
+      void withRetries(async (n) => {
+        if (n === 1) throw throttled;
+        at.push(time.now());
+      }, { maxAttempts: 3, random, sleep: time.sleep, remainingMs: () => 30_000 - time.now() }).catch(() => at.push(NaN));
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve)); // every first attempt has failed and set its timer
+    await time.runUntil(60_000);
+    return at;
+  }
+
+  it("never before Retry-After, then spread over at least as long again: no 100 ms holds more than 15 % of them", async () => {
+    const at = await comebacks(1_000);
+    expect(at).toHaveLength(1_000);
+    expect(Math.min(...at)).toBeGreaterThanOrEqual(1_000);
+    expect(Math.max(...at) - Math.min(...at)).toBeGreaterThanOrEqual(900);
+    const per100ms = new Map<number, number>();
+    for (const t of at) per100ms.set(Math.floor(t / 100), (per100ms.get(Math.floor(t / 100)) ?? 0) + 1);
+    expect(Math.max(...per100ms.values())).toBeLessThanOrEqual(150);
+  });
+
+  it("a Retry-After that leaves room for a retry in the call's budget is always followed by one", async () => {
+    // 20 s of a 30 s budget: the jitter on top must not push some devices past it (they would fail, not retry).
+    const at = await comebacks(20_000);
+    expect(at).toHaveLength(1_000);
+    expect(Math.min(...at)).toBeGreaterThanOrEqual(20_000);
+    expect(Math.max(...at)).toBeLessThan(30_000);
   });
 });
