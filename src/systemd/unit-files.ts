@@ -220,7 +220,10 @@ function updateOnceUnit(ctx: UnitContext): string {
     about: `# System unit: writes profile [${ctx.profile}] into ${CREDENTIALS_FILE} once at boot, before the services
 # that need it. In each consumer unit add:   Wants=roles-anywhere-update-once.service
 #                                            After=roles-anywhere-update-once.service
-# The write is atomic (temp file + rename, 0600) and locked, so it can run next to roles-anywhere-update.service.`,
+# With roles-anywhere-update.service, consumers order After= it instead: as Type=notify it is ready once it has
+# written the file. Both units cost two CreateSessions per device at each boot (the update unit cannot reuse this
+# one's write: the file holds no expiry), doubling a fleet's boot storm: pull this one in beside it only where the
+# update unit is Type=exec (no readiness). The write is atomic (temp file + rename, 0600) and locked.`,
     unit: `Description=Write IAM Roles Anywhere credentials once (boot)
 ${NETWORK} time-sync.target
 # Bounded retries: at most three starts within half an hour (see Restart= below). Each attempt lasts at most

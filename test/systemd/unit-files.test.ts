@@ -165,6 +165,14 @@ describe("generated system services", () => {
     expect(text.replace(/\n# /g, " ")).toContain("at a random point between 30 % and 85 % of their lifetime");
   });
 
+  it("the update-once unit says not to pull it in beside the update unit, whose readiness makes it needless", () => {
+    // Both at boot: two CreateSessions per device (the update unit cannot reuse the file: it holds no expiry).
+    const text = unit("roles-anywhere-update-once.service").text.replace(/\n# +/g, " ");
+    expect(text).not.toContain("so it can run next to roles-anywhere-update.service");
+    expect(text).toContain("Both units cost two CreateSessions per device at each boot");
+    expect(text).toContain("With roles-anywhere-update.service, consumers order After= it instead");
+  });
+
   it("state and runtime directories are the service user's own (0750)", () => {
     for (const name of ["roles-anywhere-update.service", "roles-anywhere-update-once.service"]) {
       const u = unit(name);
