@@ -20,10 +20,13 @@ export function maxAttemptsFrom(option: number | undefined, env: NodeJS.ProcessE
   return Number(text);
 }
 
-/** 5xx, throttling and transient network failures are worth another attempt; other 4xx and TLS trust failures never are. */
+/**
+ * 5xx, throttling and transient network failures are worth another attempt; other 4xx, TLS trust failures and 501 Not
+ * Implemented (as aws-sdk-go's, aws_signing_helper's) never are.
+ */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof TransportError) return error.transient;
-  if (error instanceof ServiceError) return error.code === "THROTTLED" || error.status === 429 || error.status >= 500;
+  if (error instanceof ServiceError) return error.code === "THROTTLED" || error.status === 429 || (error.status >= 500 && error.status !== 501);
   return false;
 }
 

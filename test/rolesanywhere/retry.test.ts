@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { NetworkError, ServiceError } from "../../src/errors.js";
 import { TransportError } from "../../src/rolesanywhere/network-errors.js";
-import { afterAttempts, maxAttemptsFrom, refusalOf, withRetries } from "../../src/rolesanywhere/retry.js";
+import { afterAttempts, maxAttemptsFrom, isRetryable, refusalOf, withRetries } from "../../src/rolesanywhere/retry.js";
 import { seededRandom, VirtualTime } from "../../bench/lib/virtual-time.js";
 
 describe("maxAttempts", () => {
@@ -36,6 +36,14 @@ describe("refusalOf at the status edges", () => {
     // 429: throttling, retried at its own pace.
     for (const status of [299, 429, 500]) expect(refusalOf(transport(status))).toBeUndefined();
     expect(refusalOf(new NetworkError("TIMEOUT", "total"))).toBeUndefined();
+  });
+});
+
+describe("isRetryable", () => {
+  it("501 Not Implemented is not retried (as aws_signing_helper's SDK): no retry implements the call", () => {
+    const service = (status: number) => new ServiceError("SERVICE_UNAVAILABLE", "x", { status, serviceCode: "UnknownError" });
+    expect(isRetryable(service(501))).toBe(false);
+    for (const status of [500, 502, 503, 504, 505, 599]) expect(isRetryable(service(status))).toBe(true);
   });
 });
 
