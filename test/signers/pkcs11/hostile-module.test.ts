@@ -1137,6 +1137,22 @@ describe("a PIN in the URI (pin-value): the process is protected before the modu
     expect(code).toBe(0);
     expect(callsBefore).toEqual([]);
   });
+
+  it.each([
+    ["sign-string", "--certificate"],
+    ["doctor", "--certificate"],
+    ["keygen", "--key-type", "p256", "--private-key"],
+  ])("%s with --pkcs11-pin-env (in memory from the start too): protected before the module is loaded", async (...command) => {
+    vi.stubEnv("RAA_HOSTILE_PIN", "1234");
+    let callsBefore: string[] | undefined;
+    beforeFirstSecretRead(() => (callsBefore = [...token.calls]));
+    token.calls = [];
+    const object = command[0] === "keygen" ? "new" : "device";
+    const pin = ["--pkcs11-pin-env", "RAA_HOSTILE_PIN", "--pkcs11-lib", "/fake/module.so"];
+    await run([...command, `pkcs11:token=fake;object=${object}`, ...pin]);
+    vi.unstubAllEnvs();
+    expect(callsBefore).toEqual([]);
+  });
 });
 
 describe("text the token wrote, in --debug lines", () => {
