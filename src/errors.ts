@@ -142,10 +142,17 @@ export function codePointName(c: string): string {
 /** The longest message or hint an error line carries; the longest of our own texts is under 600 characters. */
 export const MAX_ERROR_TEXT = 2_000;
 
+/** The longest log or --debug line: an error's message and hint ({@link MAX_ERROR_TEXT} each) and what it is about. */
+export const MAX_LOG_LINE = 3 * MAX_ERROR_TEXT;
+
+/** `text` cut after `max` characters with …: what a peer, file or token wrote into it may be megabytes long. */
+export function cutAt(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /** {@link printableLine}, trimmed, and cut after `max` characters with … (a value from outside, quoted briefly). */
 export function boundedLine(text: string, max: number): string {
-  const clean = printableLine(text).trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+  return cutAt(printableLine(text).trim(), max);
 }
 
 /** Each character {@link printableLine} drops, written by `escape` instead (kept visible, e.g. as `\u001b`). */

@@ -1,4 +1,4 @@
-import { escapeControls, UsageError } from "../errors.js";
+import { cutAt, escapeControls, MAX_LOG_LINE, UsageError } from "../errors.js";
 import { ownValue } from "../own-value.js";
 import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
@@ -47,7 +47,7 @@ export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | u
 
 export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => void) | undefined {
   // Escaped: a line quotes what a token, file or peer wrote (a label with a line break or a terminal escape).
-  return boolArg(args, "debug") ? (line: string) => io.stderr.write(`debug: ${escapeControls(line)}\n`) : undefined;
+  return boolArg(args, "debug") ? (line: string) => io.stderr.write(`debug: ${cutAt(escapeControls(line), MAX_LOG_LINE)}\n`) : undefined;
 }
 
 /** `--pkcs11-lib`, the token PIN and `--debug`, for the commands that reach a token directly (keygen, install-certificate, …). */

@@ -1,14 +1,15 @@
-import { installationChanged, printableLine } from "../errors.js";
+import { cutAt, installationChanged, MAX_LOG_LINE, printableLine } from "../errors.js";
 
 /** Where a daemon writes its log lines (stderr, or the journal under systemd). */
 export type Log = (line: string) => void;
 
 /**
  * A daemon's log sink on `stream`: each line printable (errors.ts printableLine), so that no value from argv, a
- * config or certificate file, the network or an error text splits a log line, forges one or drives the terminal.
+ * config or certificate file, the network or an error text splits a log line, forges one or drives the terminal;
+ * and cut at MAX_LOG_LINE, so that none floods it (journald would cut it silently).
  */
 export function logTo(stream: { write(text: string): unknown }): Log {
-  return (line) => void stream.write(`${printableLine(line)}\n`);
+  return (line) => void stream.write(`${cutAt(printableLine(line), MAX_LOG_LINE)}\n`);
 }
 
 /** An error as one log line: an AgentError's own one-line form (errors.ts installationChanged's too), else its text. */

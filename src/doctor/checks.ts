@@ -9,7 +9,7 @@ import { isExposed } from "../io/exposed-file.js";
 import { isFileInput, readInputFile } from "../io/input-file.js";
 import { fileKind } from "../io/trusted-path.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
-import type { SecretSource } from "../secrets/secret-source.js";
+import { secretsAlreadyHeld, type SecretSource } from "../secrets/secret-source.js";
 import type { Signer } from "../signers/signer.js";
 import { isTpmHandleRef, mismatchHint, optionName, type SignerOptions } from "../signers/options.js";
 import { oneLineName, type Certificate } from "../x509/certificate.js";
@@ -245,6 +245,7 @@ async function pkcs11PresenceRows(o: SignerOptions, uriText: string): Promise<Ch
     import("../pkcs11/slots.js"),
   ]);
   const uri = parsePkcs11Uri(uriText);
+  secretsAlreadyHeld(o.pkcs11?.pin, o.pkcs11?.contextPin);
   let lease;
   try {
     lease = await acquireModule(chooseModule(o.pkcs11?.library, [uri], optionName(o.names, "pkcs11.library")));

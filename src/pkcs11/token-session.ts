@@ -5,6 +5,7 @@ import { acquireModule } from "./module-loader.js";
 import { chooseModule } from "./module-path.js";
 import { closeSession, openSession, type TokenContext } from "./objects.js";
 import { givenUserPin, loginUser, userPinPrompt } from "./pin.js";
+import { secretsAlreadyHeld } from "../secrets/secret-source.js";
 import { describeToken, listTokenSlots, onlyMatchingSlot } from "./slots.js";
 import type { TokenSessionOptions } from "./token-session-options.js";
 import type { Pkcs11Uri } from "./uri.js";
@@ -14,6 +15,7 @@ export async function withTokenSession<T>(
   uri: Pkcs11Uri, opts: TokenSessionOptions, use: (context: TokenContext) => T | Promise<T>,
   name: (o: "library" | "pin") => string,
 ): Promise<T> {
+  secretsAlreadyHeld(opts.pin);
   const lease = await acquireModule(chooseModule(opts.library, [uri], name("library")), opts.debug);
   let context: TokenContext | undefined;
   try {

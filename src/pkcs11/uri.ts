@@ -1,6 +1,7 @@
 /** RFC 7512 `pkcs11:` URIs: parsed with every standard attribute checked, printed stably (sorted, `pin-value` only on request). */
 import { boundedLine, InputError, UsageError } from "../errors.js";
 import { Secret } from "../secrets/secret.js";
+import { aboutToUseSecret } from "../secrets/secret-source.js";
 import { ownValue } from "../own-value.js";
 
 export type Pkcs11ObjectType = "public" | "private" | "cert" | "secret-key" | "data";
@@ -117,6 +118,7 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
   for (const [name, raw] of attributes(query.join("?"), "&", "query", seen)) {
     if (!QUERY_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "query");
     if (name === "pin-value") {
+      aboutToUseSecret(); // read now: no core file (or inspector) from here on, before a module is loaded
       pinValue = Secret.fromBytes(percentDecode(raw, name));
       continue;
     }

@@ -103,6 +103,14 @@ export function aboutToUseSecret(): void {
 }
 
 /**
+ * Runs that hook now if a source's secret is in this process from its start (argv, the environment): before a
+ * PKCS#11 module is loaded, which may crash (a core file) before the PIN is read at C_Login.
+ */
+export function secretsAlreadyHeld(...sources: readonly (SecretSource | undefined)[]): void {
+  if (sources.some((s) => s?.kind === "value" || s?.kind === "env")) aboutToUseSecret();
+}
+
+/**
  * Reads the secret. A file's or variable's single trailing newline (as `echo` writes) is dropped; a file other
  * users can read or change is used, with one warning line (src/io/exposed-file.ts). `signal` ends a prompt's wait.
  */

@@ -7,7 +7,7 @@ import {
   waitForDeviceFromArgs,
 } from "../../src/cli/settings-args.js";
 import { CERTIFICATE_WARNING_OPTION } from "../../src/cli/shared-options.js";
-import { AgentError } from "../../src/errors.js";
+import { AgentError, MAX_LOG_LINE } from "../../src/errors.js";
 import { SIGNER_OPTIONS } from "../../src/cli/shared-options.js";
 
 const SPEC: Pick<CommandSpec, "name" | "options" | "conflicts"> = {
@@ -244,6 +244,13 @@ describe("the settings flags", () => {
     expect(debugLogger(parseSigner(), io)).toBeUndefined();
     debugLogger(parseSigner("--debug"), io)!("label \u001b]0;x\u0007 line\nforged");
     expect(stderr()).toMatch(/^debug: label [^\u001b\u0007\n]*forged\n$/);
+  });
+
+  it("--debug: a line quoting 2 MB (a peer's header, a token's label) is cut at MAX_LOG_LINE, with …", () => {
+    const { io, stderr } = collector();
+    debugLogger(parseSigner("--debug"), io)!(`header: ${"\u001b".repeat(350_000)}${"x".repeat(2_000_000)}`);
+    expect(stderr().length).toBeLessThanOrEqual("debug: ".length + MAX_LOG_LINE + 2);
+    expect(stderr()).toMatch(/^debug: header: (\\u001b)+[\\u01b]*…\n$/);
   });
 
   it("tokenAccessFromArgs: the module, the PIN's source and the environment", () => {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { repeatWithoutOverlap } from "../../src/daemon/repeat.js";
 import { logTo, oneLine } from "../../src/daemon/signals.js";
+import { MAX_LOG_LINE } from "../../src/errors.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -70,6 +71,12 @@ describe("logTo", () => {
     log("reload failed: bad\nforged: line\u001b]0;title\u0007 end\u2028x");
     log("");
     expect(written).toEqual(["reload failed: bad forged: line ]0;title end x\n", "\n"]);
+  });
+
+  it("cuts a line at MAX_LOG_LINE, with … (a peer's or a file's 2 MB text in it)", () => {
+    const written: string[] = [];
+    logTo({ write: (text: string) => written.push(text) })(`refused: ${"y".repeat(2_000_000)}`);
+    expect(written).toEqual([`refused: ${"y".repeat(MAX_LOG_LINE - "refused: ".length)}…\n`]);
   });
 });
 

@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint/server.js";
+import { MAX_ERROR_TEXT } from "../../src/errors.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createCa, generateKey, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { ARNS, identity, send, signedCreateSession, type Identity } from "./support.js";
@@ -356,6 +357,14 @@ describe("local endpoint: rejected CreateSession requests", () => {
     await invalid(await createSession(ecDirect, { arns: { roleArn } }), /^invalid role ARN: character 30 is U\+001B$/);
     const body = { durationSeconds: "9\u0085" };
     await invalid(await createSession(ecDirect, { body }), /^durationSeconds must be an integer from 900 to 43200, got "9\\u0085"$/);
+  });
+
+  it("a reason quoting 2 MB of the request is logged cut at MAX_ERROR_TEXT, with …", async () => {
+    const body = { durationSeconds: "\u0085".repeat(350_000) }; // 700 KB in the body, 2.1 MB once escaped
+    await invalid(await createSession(ecDirect, { body }), /^durationSeconds must be an integer from 900 to 43200/);
+    const { reason } = endpoint.requests.at(-1)!;
+    expect(reason.length).toBe(MAX_ERROR_TEXT + 1);
+    expect(reason).toMatch(/^durationSeconds must be an integer from 900 to 43200, got "(\\u0085)+[\\u08]*…$/);
   });
 
   it("logs every refusal with its reason", () => {

@@ -3,7 +3,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
+import { connect } from "node:net";
 import { main } from "../../src/cli/main.js";
+import { MAX_LOG_LINE } from "../../src/errors.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig } from "../../src/local-endpoint/config.js";
 import { startLocalEndpoint } from "../../src/local-endpoint/server.js";
 import { loadTrustAnchors } from "../../src/local-endpoint/trust-anchors.js";
@@ -215,6 +217,28 @@ describe("local-endpoint command line", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe("");
+  });
+
+  it("logs each request on one line of bounded length, whatever its target holds (120 KB)", async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let err = "";
+    stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const url = new Promise<string>((resolve) => stdout.once("data", (d: Buffer) => resolve(d.toString().trim())));
+    const running = main(["local-endpoint", "--trust-anchors", ca.certPath, "--port", "0"], { stdout, stderr, env: {} });
+    const { port } = new URL(await url);
+    const target = Buffer.concat([Buffer.from("/"), Buffer.alloc(120_000, "a")]); // Node takes up to --max-header-size
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.end(Buffer.concat([Buffer.from("GET "), target, Buffer.from(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")]));
+      });
+      socket.on("data", () => {}).on("close", () => resolve()).on("error", reject);
+    });
+    process.emit("SIGTERM");
+    expect(await running).toBe(0);
+    const line = err.split("\n").find((l) => l.includes(" GET /"))!;
+    expect(line).toBeDefined();
+    expect(line.length).toBe(MAX_LOG_LINE + 1);
   });
 
   it("reports a missing trust anchor file as an input error (exit 3)", async () => {

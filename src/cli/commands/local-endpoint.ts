@@ -29,7 +29,7 @@ const command: CommandSpec = {
     const perSecond = `must be a whole number of requests per second from 1 to ${MAX_RATE_LIMIT}`;
     const rateLimit = integerArg(args, "rate-limit", 1, MAX_RATE_LIMIT, perSecond);
 
-    const [{ startLocalEndpoint }, { readInputFile }, { runUntilStopped }, { isLoopbackAddress }] = await Promise.all([
+    const [{ startLocalEndpoint }, { readInputFile }, { logTo, runUntilStopped }, { isLoopbackAddress }] = await Promise.all([
       import("../../local-endpoint/server.js"),
       import("../../io/input-file.js"),
       import("../../daemon/signals.js"),
@@ -39,7 +39,7 @@ const command: CommandSpec = {
       tlsCert && tlsKey
         ? { cert: (await readInputFile(tlsCert, "TLS certificate file")).bytes, key: (await readInputFile(tlsKey, "TLS key file")).bytes }
         : undefined;
-    const log = (line: string) => io.stderr.write(`${line}\n`);
+    const log = logTo(io.stderr); // a request's target may be 128 KiB long
     const endpoint = await startLocalEndpoint({
       trustAnchors,
       port,

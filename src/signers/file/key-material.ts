@@ -7,7 +7,7 @@ import { decodePemBlocks, looksLikePem, type PemBlock } from "../../encoding/pem
 import type { DebugLog, PromptSignal, SignerOptions } from "../options.js";
 import { loadSigningKey } from "./key-parsers.js";
 import { obtainKeyPassword } from "./key-password.js";
-import { decryptPrivateKeyInfo } from "./pbe.js";
+import { decryptPrivateKeyInfo, pbeDecrypt, wipedOnError, type PbeDecrypt } from "./pbe.js";
 import { bmpPassword } from "./pkcs12-kdf.js";
 import { unparsableKeyError, type SigningKey } from "./signing-key.js";
 
@@ -49,10 +49,17 @@ export async function loadKeyFile(
   options: Pick<SignerOptions, "keyPassword" | "debug" | "prompt" | "names"> & PromptSignal,
   alreadyRead?: { bytes: Buffer; stamp: FileStamp },
   password = () => obtainKeyPassword("PKCS#8", path, options),
+  decrypt: PbeDecrypt = pbeDecrypt,
 ): Promise<LoadedKeyFile> {
   const { bytes, stamp } = alreadyRead ?? (await readInputFile(path, "private key file"));
-  const material = await keyMaterialFromFile(bytes, path, password, options.debug);
-  const key = await loadSigningKey(material, options.debug);
+  const material = await keyMaterialFromFile(bytes, path, password, options.debug, decrypt);
+  let key: SigningKey;
+  try {
+    key = await loadSigningKey(material, options.debug);
+  } finally {
+    // node:crypto holds the key now (or refused it): the decrypted PKCS#8 is not left in memory.
+    if (material.encrypted) material.privateKeyInfo?.der.fill(0);
+  }
   if (!material.encrypted && options.keyPassword !== undefined) {
     options.debug?.(`${path}: the key is not encrypted; the password given is not used`);
   }
@@ -65,6 +72,7 @@ export async function keyMaterialFromFile(
   source: string,
   password: () => Promise<Secret>,
   debug?: DebugLog,
+  decrypt: PbeDecrypt = pbeDecrypt,
 ): Promise<KeyMaterial> {
   const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), source) : derAsBlocks(bytes, source);
   const pkcs8 = blocks.find((b) => b.label === "PRIVATE KEY" || b.label === "ENCRYPTED PRIVATE KEY");
@@ -75,7 +83,7 @@ export async function keyMaterialFromFile(
     try {
       const { plaintext, scheme } = await secret.use((utf8) => {
         const bmp = bmpPassword(utf8);
-        return decryptPrivateKeyInfo(pkcs8.der, { utf8, bmp }, { what: "PKCS#8 private key", source }).finally(() => bmp.fill(0));
+        return decryptPrivateKeyInfo(pkcs8.der, { utf8, bmp }, { what: "PKCS#8 private key", source }, decrypt).finally(() => bmp.fill(0));
       });
       debug?.(`${source}: decrypted the PKCS#8 key (${scheme})`);
       der = plaintext;
@@ -83,7 +91,8 @@ export async function keyMaterialFromFile(
       secret.wipe();
     }
   }
-  return { source, blocks, encrypted, privateKeyInfo: der === undefined ? undefined : toPrivateKeyInfo(der, source) };
+  const info = der && (encrypted ? wipedOnError(der, () => toPrivateKeyInfo(der!, source)) : toPrivateKeyInfo(der, source));
+  return { source, blocks, encrypted, privateKeyInfo: info };
 }
 
 /** Key material holding one plaintext PrivateKeyInfo (e.g. taken out of a PKCS#12 file). */

@@ -105,15 +105,21 @@ export async function pbeDecrypt(
   context: PbeContext,
 ): Promise<{ plaintext: Buffer; scheme: string }> {
   const { cipher, key, iv, scheme } = await parsed(context, () => deriveKey(alg, password, context));
+  const parts: Buffer[] = [];
   try {
     const decipher = createDecipheriv(cipher, key, iv);
-    return { plaintext: Buffer.concat([decipher.update(ciphertext), decipher.final()]), scheme };
+    parts.push(decipher.update(ciphertext), decipher.final());
+    return { plaintext: Buffer.concat(parts), scheme };
   } catch (cause) {
     throw incorrectPassword(context, cause);
   } finally {
     key.fill(0);
+    for (const part of parts) part.fill(0);
   }
 }
+
+/** The decrypting step: {@link pbeDecrypt}, or a test's wrapper that checks its plaintext is zeroed after use. */
+export type PbeDecrypt = typeof pbeDecrypt;
 
 /** The cipher, its key and IV, and the scheme's name for --debug (`PBES2/scrypt/aes-256-cbc`). */
 async function deriveKey(alg: AlgorithmIdentifier, password: PbePassword, context: PbeContext) {
@@ -183,13 +189,24 @@ export async function decryptPrivateKeyInfo(
   der: Buffer,
   password: PbePassword,
   context: PbeContext,
+  decrypt: PbeDecrypt = pbeDecrypt,
 ): Promise<{ plaintext: Buffer; scheme: string }> {
   const { alg, data } = await parsed(context, () => {
     const [algEl, dataEl] = children(readSingle(der, TAG.SEQUENCE), 2);
     return { alg: decodeAlgorithmIdentifier(algEl), data: expectTag(dataEl, TAG.OCTET_STRING).content };
   });
-  const { plaintext, scheme } = await pbeDecrypt(alg, data, password, context);
-  return { plaintext: singleSequence(plaintext, context), scheme };
+  const { plaintext, scheme } = await decrypt(alg, data, password, context);
+  return { plaintext: wipedOnError(plaintext, () => singleSequence(plaintext, context)), scheme };
+}
+
+/** `use(bytes)`, zeroing `bytes` should it throw: a decrypted key refused for its shape is still a key. */
+export function wipedOnError<T>(bytes: Buffer, use: () => T): T {
+  try {
+    return use();
+  } catch (e) {
+    bytes.fill(0);
+    throw e;
+  }
 }
 
 /**

@@ -69,11 +69,36 @@ export async function pkcs12DeriveBytes(
   return output.subarray(0, length);
 }
 
-/** RFC 7292's password encoding: UTF-16BE plus a two-byte NUL terminator. */
+/**
+ * RFC 7292's password encoding: UTF-16BE plus a two-byte NUL terminator, written from the UTF-8 bytes into one Buffer
+ * the caller wipes (a JS string of the password could not be wiped). Bytes that are not UTF-8 are taken one each as
+ * U+0000–U+00FF, as OpenSSL does (OPENSSL_utf82uni), so a file it wrote with such a password opens.
+ */
 export function bmpPassword(utf8: Buffer): Buffer {
-  const units = Buffer.from(utf8.toString("utf8"), "utf16le");
-  units.swap16();
-  const out = Buffer.concat([units, Buffer.alloc(2)]);
-  units.fill(0);
-  return out;
+  const out = Buffer.alloc(2 * utf8.length + 2); // a unit per byte at most: 4 bytes give a surrogate pair
+  let o = 0;
+  for (let i = 0; i < utf8.length; ) {
+    const lead = utf8[i]!;
+    const n = lead < 0x80 ? 1 : lead < 0xc0 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf8 ? 4 : 0;
+    let c = n === 1 ? lead : lead & (0x7f >> n);
+    for (let k = 1; k < n; k++) {
+      const next = utf8[i + k];
+      c = next !== undefined && (next & 0xc0) === 0x80 ? (c << 6) | (next & 0x3f) : -1;
+      if (c < 0) break;
+    }
+    if (n === 0 || c < [0, 0, 0x80, 0x800, 0x10000][n]! || c > 0x10ffff) {
+      for (let k = 0; k < utf8.length; k++) out.writeUInt16BE(utf8[k]!, 2 * k);
+      out.fill(0, 2 * utf8.length);
+      return out.subarray(0, 2 * utf8.length + 2);
+    }
+    if (c >= 0x10000) {
+      out.writeUInt16BE(0xd800 + ((c - 0x10000) >> 10), o);
+      c = 0xdc00 + ((c - 0x10000) & 0x3ff);
+      o += 2;
+    }
+    out.writeUInt16BE(c, o);
+    o += 2;
+    i += n;
+  }
+  return out.subarray(0, o + 2);
 }

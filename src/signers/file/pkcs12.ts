@@ -13,7 +13,7 @@ import { obtainKeyPassword } from "./key-password.js";
 import { keyMaterialFromPrivateKeyInfo } from "./key-material.js";
 import { loadSigningKey } from "./key-parsers.js";
 import { MAX_PKCS12_KDF_ITERATIONS, decryptPrivateKeyInfo, iterationCountProblem, incorrectPassword } from "./pbe.js";
-import { pbeDecrypt, singleSequence, type PbeContext, type PbePassword } from "./pbe.js";
+import { pbeDecrypt, singleSequence, type PbeContext, type PbeDecrypt, type PbePassword } from "./pbe.js";
 import { PKCS12_HASHES, PKCS12_KEY_ID, bmpPassword, pkcs12DeriveBytes, type Pkcs12Hash } from "./pkcs12-kdf.js";
 import { keyMatchesCertificate, type SigningKey } from "./signing-key.js";
 import { ownValue } from "../../own-value.js";
@@ -52,7 +52,9 @@ const MAC_DIGESTS: Readonly<Record<string, Pkcs12Hash>> = {
  * the legacy form (pbeWithSHAAnd3-KeyTripleDES-CBC, SHA-1 MAC). The MAC is verified first, so a wrong
  * password is reported as such. @peculiar/asn1-* is loaded only here.
  */
-export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Options): Promise<Pkcs12Identity> {
+export async function readPkcs12(
+  bytes: Buffer, path: string, options: Pkcs12Options, decrypt: PbeDecrypt = pbeDecrypt,
+): Promise<Pkcs12Identity> {
   const [{ AsnConvert, OctetString }, pfxModule] = await Promise.all([
     import("@peculiar/asn1-schema"),
     import("@peculiar/asn1-pfx"),
@@ -118,8 +120,10 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
         throw invalid(`it holds more than ${MAX_PKCS12_DECRYPTIONS} encrypted items`);
       }
     };
+    // Decrypted bytes and the keys in them, zeroed once node:crypto holds the key (or the file is refused).
+    const keyInfos: Buffer[] = [];
+    const decrypted: Buffer[] = [];
     try {
-      const keyInfos: Buffer[] = [];
       const certificates: Certificate[] = [];
       const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
         const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
@@ -134,7 +138,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
               break;
             case pfxModule.id_pkcs8ShroudedKeyBag:
               countDecryption();
-              keyInfos.push((await decryptPrivateKeyInfo(value, password, context)).plaintext);
+              keyInfos.push((await decryptPrivateKeyInfo(value, password, context, decrypt)).plaintext);
               break;
             case pfxModule.id_certBag: {
               const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
@@ -165,9 +169,12 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
           const encrypted = () => readEncryptedData(Buffer.from(info.content));
           const { algorithm, ciphertext } = guard("malformed encrypted content", encrypted);
           countDecryption();
-          const { plaintext } = await pbeDecrypt(algorithm, ciphertext, password, context);
+          const { plaintext } = await decrypt(algorithm, ciphertext, password, context);
+          decrypted.push(plaintext);
+          const der = unlessMalformed(() => derFromBer(plaintext)) ?? plaintext;
+          decrypted.push(der);
           // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
-          await visitBags(singleSequence(unlessMalformed(() => derFromBer(plaintext)) ?? plaintext, context), 0);
+          await visitBags(singleSequence(der, context), 0);
         } else if (info.contentType === OID.ENVELOPED_DATA) {
           throw invalid("public-key encrypted content (envelopedData) is not supported");
         } else {
@@ -178,6 +185,7 @@ export async function readPkcs12(bytes: Buffer, path: string, options: Pkcs12Opt
     } finally {
       password.utf8.fill(0);
       password.bmp.fill(0);
+      for (const b of [...keyInfos, ...decrypted]) b.fill(0);
     }
   };
   const password = await unlock(path, options, macMatches, options.keyPassword === undefined);

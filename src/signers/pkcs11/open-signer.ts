@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import { CERTIFICATE, CERTIFICATES, oneLineName, type Certificate } from "../../x509/certificate.js";
 import { ENVIRONMENT, type Kinds } from "../../own-value.js";
-import { promptFor, SECRET_SOURCE } from "../../secrets/secret-source.js";
+import { promptFor, SECRET_SOURCE, secretsAlreadyHeld } from "../../secrets/secret-source.js";
 import { mismatchHint, OPTION_NAMES, optionName, refuseWrongOptions, type Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
@@ -64,6 +64,7 @@ export async function createPkcs11Signer(given: Pkcs11SignerOptions): Promise<Si
   }
   const uris = certUri ? [keyUri, certUri] : [keyUri];
   const library = optionName(opts.names, "pkcs11.library");
+  secretsAlreadyHeld(opts.pin, opts.contextPin);
   const lease = await acquireModule(chooseModule(opts.library, uris, library), opts.debug);
   const build = new SignerBuild(opts, lease, keyUri, certUri);
   try {

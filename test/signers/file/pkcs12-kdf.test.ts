@@ -77,6 +77,38 @@ describe("PKCS#12 KDF (RFC 7292 B.2)", () => {
     expect(chain.length).toBe(0);
   });
 
+  it("makes the BMP form in one buffer, straight from the bytes: no JS string of the password (it cannot be wiped)", () => {
+    const password = Buffer.from("pässwörd-\u{1f511}-correct-horse");
+    const strings = vi.spyOn(Buffer.prototype, "toString");
+    const made: Buffer[] = [];
+    const from = Buffer.from.bind(Buffer) as (...a: unknown[]) => Buffer;
+    const froms = vi.spyOn(Buffer, "from").mockImplementation(((...args: unknown[]) => {
+      const b = from(...args);
+      made.push(b);
+      return b;
+    }) as typeof Buffer.from);
+    let bmp: Buffer;
+    try {
+      bmp = bmpPassword(password);
+      expect(strings).not.toHaveBeenCalled();
+    } finally {
+      strings.mockRestore();
+      froms.mockRestore();
+    }
+    expect(bmp.toString("hex")).toBe(`${Buffer.from("pässwörd-\u{1f511}-correct-horse", "utf16le").swap16().toString("hex")}0000`);
+    bmp.fill(0);
+    expect(made.filter((b) => !b.every((x) => x === 0))).toEqual([]);
+  });
+
+  it("takes bytes that are not UTF-8 one each as U+0000–U+00FF, as OpenSSL does (OPENSSL_utf82uni)", () => {
+    // Each is cut short, overlong, a stray continuation byte or past U+10FFFF.
+    for (const hex of ["70e970", "c0af", "e282", "80", "f4908080", "f880808080"]) {
+      const bytes = Buffer.from(hex, "hex");
+      expect(bmpPassword(bytes).toString("hex")).toBe(`${[...bytes].map((b) => `00${b.toString(16).padStart(2, "0")}`).join("")}0000`);
+    }
+    expect(bmpPassword(Buffer.from("f09f9491", "hex")).toString("hex")).toBe("d83ddd110000"); // U+1F511: a surrogate pair
+  });
+
   it("encodes passwords as UTF-16BE with a NUL terminator", () => {
     expect(bmpPassword(Buffer.from("ab")).toString("hex")).toBe("006100620000");
     expect(bmpPassword(Buffer.from("é")).toString("hex")).toBe("00e90000");

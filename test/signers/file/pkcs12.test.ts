@@ -67,6 +67,14 @@ describe("PKCS#12", () => {
     expect(modern.certificate.serialDecimal).toBe(rsaLeaf.serialDecimal);
   });
 
+  it("a password that is not UTF-8 (a file's bytes): opens the file OpenSSL wrote with it, MAC and legacy 3DES key", async () => {
+    writeFileSync(path("latin1.pw"), Buffer.from("p\xe4ss", "latin1"));
+    const legacy = ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"];
+    run(["pkcs12", "-export", "-inkey", ecLeaf.keyPath, "-in", ecLeaf.certPath, "-passout", `file:${path("latin1.pw")}`, "-out", path("latin1.p12"), ...legacy]);
+    const id = await readPkcs12(p12("latin1.p12"), path("latin1.p12"), { keyPassword: { kind: "file", path: path("latin1.pw") } });
+    expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
+  });
+
   it("reads a file without a MAC, saying so under --debug", async () => {
     const lines: string[] = [];
     const id = await readPkcs12(p12("nomac.p12"), path("nomac.p12"), { ...value("s3cret"), debug: (l) => lines.push(l) });

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { pkcs11Class } from "../../../src/pkcs11/binding.js";
+import { beforeFirstSecretRead } from "../../../src/secrets/secret-source.js";
 import { CKA, CKF, CKK, CKM, CKO } from "../../../src/pkcs11/constants.js";
 import type { AgentError } from "../../../src/errors.js";
 import type { RolesAnywhereProviderOptions } from "../../../src/sdk/index.js";
@@ -1121,6 +1122,36 @@ describe.each([
       process.off("unhandledRejection", onUnhandled);
     }
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe("a PIN in the URI (pin-value): the process is protected before the module is loaded", () => {
+  it("no module call before protectSecrets: a module crashing in C_Initialize would dump the PIN (argv) in a core file", async () => {
+    // bin.ts sets protectSecrets (no core file, no inspector) to run before the first PIN or password is read. A
+    // pin-value is in memory from the start: before the fix, the hook ran at C_Login, after load, C_Initialize,
+    // C_GetSlotList and C_OpenSession, any of which may crash under `ulimit -c unlimited`.
+    let callsBefore: string[] | undefined;
+    beforeFirstSecretRead(() => (callsBefore = [...token.calls]));
+    token.calls = [];
+    const { code } = await signString();
+    expect(code).toBe(0);
+    expect(callsBefore).toEqual([]);
+  });
+
+  it.each([
+    ["sign-string", "--certificate"],
+    ["doctor", "--certificate"],
+    ["keygen", "--key-type", "p256", "--private-key"],
+  ])("%s with --pkcs11-pin-env (in memory from the start too): protected before the module is loaded", async (...command) => {
+    vi.stubEnv("RAA_HOSTILE_PIN", "1234");
+    let callsBefore: string[] | undefined;
+    beforeFirstSecretRead(() => (callsBefore = [...token.calls]));
+    token.calls = [];
+    const object = command[0] === "keygen" ? "new" : "device";
+    const pin = ["--pkcs11-pin-env", "RAA_HOSTILE_PIN", "--pkcs11-lib", "/fake/module.so"];
+    await run([...command, `pkcs11:token=fake;object=${object}`, ...pin]);
+    vi.unstubAllEnvs();
+    expect(callsBefore).toEqual([]);
   });
 });
 

@@ -1,0 +1,87 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadKeyFile } from "../../../src/signers/file/key-material.js";
+import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
+import { pbeDecrypt, type PbeDecrypt } from "../../../src/signers/file/pbe.js";
+import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
+import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../../helpers/pki.js";
+import { expectAgentError, run } from "./fixtures.js";
+
+/** pbeDecrypt, keeping what it returned: each must be all zeros once the key is loaded or refused. */
+function watched(): { decrypt: PbeDecrypt; plaintexts: Buffer[] } {
+  const plaintexts: Buffer[] = [];
+  const decrypt: PbeDecrypt = async (...args) => {
+    const result = await pbeDecrypt(...args);
+    plaintexts.push(Buffer.from(result.plaintext)); // a copy: to see it was a key
+    plaintexts.push(result.plaintext);
+    return result;
+  };
+  return { decrypt, plaintexts };
+}
+
+function expectWiped(plaintexts: Buffer[], count: number): void {
+  expect(plaintexts).toHaveLength(2 * count);
+  for (let i = 0; i < plaintexts.length; i += 2) {
+    expect(plaintexts[i]!.length).toBeGreaterThan(0);
+    expect(plaintexts[i]!.every((b) => b === 0)).toBe(false);
+    expect(plaintexts[i + 1]!.every((b) => b === 0), `decrypted buffer ${i / 2} still holds its bytes`).toBe(true);
+  }
+}
+
+describe("decrypted private keys are zeroed once node:crypto holds the key", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let leaf: IssuedCertificate;
+  const path = (name: string) => join(tmp.dir, name);
+  const password = { keyPassword: { kind: "value" as const, value: "s3cret" } };
+
+  beforeAll(() => {
+    tmp = makeTempDir("raa-wiped-");
+    leaf = issueLeaf(createCa(join(tmp.dir, "ca"), { name: "Wipe Root" }), tmp.dir, { name: "wipe-ec", keyType: "p256" });
+    run(["pkcs8", "-topk8", "-in", leaf.keyPath, "-v2", "aes-256-cbc", "-passout", "pass:s3cret", "-out", path("ec.enc.pem")]);
+    run(["pkcs8", "-topk8", "-in", leaf.keyPath, "-v1", "PBE-SHA1-3DES", "-passout", "pass:s3cret", "-out", path("ec.3des.pem")]);
+    const ed = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "der" });
+    writeFileSync(path("ed.enc.der"), encryptPkcs8(ed, "s3cret", { cipher: "aes-128-cbc", kdf: "pbkdf2", prf: "sha256", iterations: 1000 }));
+    const ec = createPrivateKey(readFileSync(leaf.keyPath)).export({ type: "pkcs8", format: "der" });
+    const trailing = Buffer.concat([ec, Buffer.from("0500", "hex")]); // a right password, a damaged file
+    writeFileSync(path("trailing.enc.der"), encryptPkcs8(trailing, "s3cret", { cipher: "aes-128-cbc", kdf: "pbkdf2", prf: "sha256", iterations: 1000 }));
+    const notPkcs8 = Buffer.from("300405000500", "hex"); // SEQUENCE { NULL, NULL }: not a PrivateKeyInfo
+    writeFileSync(path("not-pkcs8.enc.der"), encryptPkcs8(notPkcs8, "s3cret", { cipher: "aes-128-cbc", kdf: "pbkdf2", prf: "sha256", iterations: 1000 }));
+    const exp = (out: string, extra: string[]) =>
+      run(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:s3cret", "-out", path(out), ...extra]);
+    exp("default.p12", []);
+    exp("legacy.p12", ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"]);
+    exp("keybag.p12", ["-keypbe", "NONE"]);
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+
+  it.each(["ec.enc.pem", "ec.3des.pem"])("PKCS#8 %s: the key signs, the decrypted PKCS#8 is zeros", async (file) => {
+    const { decrypt, plaintexts } = watched();
+    const { key } = await loadKeyFile(path(file), password, undefined, undefined, decrypt);
+    expect(key.sign(Buffer.from("m"), "SHA256").length).toBeGreaterThan(0);
+    expectWiped(plaintexts, 1);
+  });
+
+  it("PKCS#8 refused after decryption (an Ed25519 key; a key followed by other bytes; not a PrivateKeyInfo): zeros too", async () => {
+    const refused = [["ed.enc.der", "PRIVATE_KEY_UNSUPPORTED"], ["trailing.enc.der", "PRIVATE_KEY_INVALID"], ["not-pkcs8.enc.der", "PRIVATE_KEY_INVALID"]] as const;
+    for (const [file, code] of refused) {
+      const { decrypt, plaintexts } = watched();
+      await expectAgentError(loadKeyFile(path(file), password, undefined, undefined, decrypt), code);
+      expectWiped(plaintexts, 1);
+    }
+  });
+
+  it.each([
+    ["default.p12", 2],
+    ["legacy.p12", 2],
+    ["keybag.p12", 1],
+  ] as const)("PKCS#12 %s: the key signs, its certificate is intact, every decrypted buffer is zeros", async (file, decryptions) => {
+    const { decrypt, plaintexts } = watched();
+    const id = await readPkcs12(readFileSync(path(file)), path(file), password, decrypt);
+    expect(id.key.sign(Buffer.from("m"), "SHA256").length).toBeGreaterThan(0);
+    expect(id.certificate.serialDecimal).toBe(leaf.serialDecimal);
+    expect(id.certificate.der.equals(new X509Certificate(readFileSync(leaf.certPath)).raw)).toBe(true);
+    expectWiped(plaintexts, decryptions);
+  });
+});
