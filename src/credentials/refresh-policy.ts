@@ -101,8 +101,9 @@ export interface RetryContext {
 /**
  * Delay before retry number `failures` (1 = after the first failure): `Retry-After` (at most 5 minutes of it)
  * plus full jitter under a ceiling doubling from `retryBaseMs` to `retryMaxMs`, or as long again as asked (at most
- * `retryMaxMs`) if longer, so devices throttled together come back spread out; while credentials are still served, at most a random quarter to half of the time they
- * have left, so a throttled device retries before they lapse; never below `minRetryIntervalMs`. After a refusal
+ * `retryMaxMs`) if longer, so devices throttled together come back spread out; while credentials are still
+ * served, at most a random quarter to half of the time they have left, so a throttled device retries before they
+ * lapse; never below `minRetryIntervalMs`. After a refusal
  * the ceiling doubles from `retryMaxMs` to `refusedRetryMaxMs`, whatever is left of the credentials; after a
  * proxy's or captive portal's answer (`blocked`) it doubles from `retryBaseMs` to `blockedRetryMaxMs`.
  */
