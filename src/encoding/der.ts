@@ -76,8 +76,9 @@ export function children(el: DerElement, max = 10_000): DerElement[] {
 
 /**
  * Throws unless every length in `el`, and inside its constructed elements, has DER's minimal form (X.690 §10.1) and
- * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1), no other universal type (a string: §10.2), and every
- * BOOLEAN is 00 or FF (§11.1). Other primitive contents are not read; memory grows with depth.
+ * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1), no other universal type (a string: §10.2), every
+ * BOOLEAN is 00 or FF (§11.1) and every INTEGER minimal (§8.3.2). Other primitive contents are not read; memory grows
+ * with depth.
  */
 export function assertDerForm(el: DerElement): void {
   const open: { content: Buffer; at: number }[] = [];
@@ -90,6 +91,8 @@ export function assertDerForm(el: DerElement): void {
     if (e.tag === 0x01 && !(e.content.length === 1 && (e.content[0] === 0 || e.content[0] === 0xff))) {
       throw new DerError("a BOOLEAN that is neither 00 nor FF");
     }
+    const problem = e.tag === TAG.INTEGER ? malformedPrimitive(e) : undefined;
+    if (problem !== undefined) throw new DerError(problem);
     if (e.tag & 0x20) open.push({ content: e.content, at: 0 });
     // The next element: in the innermost container not done. A multi-byte tag (valid DER that this reader does not
     // read: OpenSSL takes it as ANY) ends its container's walk.

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  children, decodeAlgorithmIdentifier, decodeOid, decodeSmallInteger, DerError, malformedPrimitive, readElement,
+  assertDerForm, children, decodeAlgorithmIdentifier, decodeOid, decodeSmallInteger, DerError, malformedPrimitive, readElement,
   readSingle, unlessMalformed,
 } from "../../src/encoding/der.js";
 
@@ -143,4 +143,19 @@ describe("decodeAlgorithmIdentifier and malformedPrimitive", () => {
     "1e 02 00 41", "1c 04 00 00 00 41", "05 00", "30 00", "04 00"])("malformedPrimitive(%s): well formed", (text) => {
     expect(malformedPrimitive(element(text))).toBeUndefined();
   });
+});
+
+describe("assertDerForm", () => {
+  it.each([
+    ["30 04 02 02 00 7f", "an empty or non-minimal INTEGER"],
+    ["30 09 30 03 02 01 00 02 02 ff 80", "an empty or non-minimal INTEGER"],
+  ])("refuses %s: %s", (text, problem) => {
+    expect(() => assertDerForm(element(text))).toThrow(new DerError(problem));
+  });
+
+  it.each(["30 03 02 01 00", "30 04 02 02 00 80", "30 04 02 02 ff 7f", "30 03 02 01 ff", "30 04 04 02 00 7f"])(
+    "takes %s", (text) => {
+      expect(() => assertDerForm(element(text))).not.toThrow();
+    },
+  );
 });

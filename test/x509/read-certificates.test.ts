@@ -276,6 +276,49 @@ describe("reading certificate files", () => {
       }
     });
 
+    // X.690 §8.3.2: an INTEGER's first nine bits are not all zeros or all ones. Go's parser (cryptobyte's ReadASN1Integer:
+    // "not minimally-encoded") refuses the serial, the version, an RSA key's modulus and exponent and basicConstraints'
+    // pathLen. OpenSSL 3 refuses a padded serial or version itself (the file does not load), but decodes an extension
+    // only when asked (`-text` shows this one's bytes undecoded) and an RSA key's integers as BIGNUMs (no check).
+    const rsaKeyWith = (n: Buffer, e: Buffer) =>
+      derSequence(children(readSingle(rsaSpki))[0]!.raw, derBitString(derSequence(derTlv(0x02, n), derTlv(0x02, e))));
+    const [modulus, exponent] = children(readSingle(rsaKey)).map((el) => el.content);
+    it.each([
+      ["path-len-0001.der", "2.5.29.19", [0xff, 0x00, 0x01], [0xff, 0x01], "X509v3 Basic Constraints: \n                0..", "in its extension 2.5.29.19"],
+      ["path-len-ff80.der", "2.5.29.19", [0xff, 0xff, 0x80], [0xff, 0x80], "X509v3 Basic Constraints: \n                0..", "in its extension 2.5.29.19"],
+      ["modulus-00.der", undefined, [0x00], [], "Public-Key: (1024 bit)", "in its RSA public key"],
+      ["exponent-00.der", undefined, [], [0x00], "Exponent: 65537", "in its RSA public key"],
+    ] as const)("%s, an INTEGER padded (%s), is refused, naming where", (file, oid, padded, minimal, shown, where) => {
+      const bytes = oid === undefined
+        ? certificate([], rsaKeyWith(Buffer.concat([Buffer.from(padded), modulus!]), Buffer.concat([Buffer.from(minimal), exponent!])))
+        : certificate([extension(oid, derSequence(derTlv(0x01, Buffer.from([0xff])), derTlv(0x02, Buffer.from(padded.slice(1)))))]);
+      writeFileSync(path(file), bytes);
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
+      expect(() => new Certificate(bytes, file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has an empty or non-minimal INTEGER ${where}`,
+      }));
+      const fixed = oid === undefined ? certificate([], rsaKeyWith(modulus!, exponent!))
+        : certificate([extension(oid, derSequence(derTlv(0x01, Buffer.from([0xff])), derTlv(0x02, Buffer.from(minimal.slice(1)))))]);
+      expect(new Certificate(fixed).subject).toBe("CN=gw");
+    });
+
+    it("a padded serial or version: OpenSSL 3 itself refuses the file; a serial 00 8x or ff 7f is minimal and read", () => {
+      const withSerial = (serial: number[], version = [2]) => {
+        const tbs = derSequence(
+          derTlv(0xa0, derTlv(0x02, Buffer.from(version))), derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, times, name,
+          ec.publicKey.export({ type: "spki", format: "der" }),
+        );
+        return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ec.privateKey)));
+      };
+      for (const [file, bytes] of [["serial-0001.der", withSerial([0, 1])], ["serial-ff81.der", withSerial([0xff, 0x81])], ["version-0002.der", withSerial([1], [0, 2])]] as const) {
+        writeFileSync(path(file), bytes);
+        expect(() => openssl(["x509", "-inform", "DER", "-in", path(file), "-noout"])).toThrow();
+        expect(() => new Certificate(bytes)).toThrow("could not parse certificate: not a valid X.509 DER structure");
+      }
+      expect(new Certificate(withSerial([0, 0x81])).serialHex).toBe("81");
+      expect(new Certificate(withSerial([0xff, 0x7f])).serialDecimal).toBe("-129");
+    });
+
     it("a vendor's extension (critical or not) is not read, as Go does not: raw bytes or BER in it are sent as they are", () => {
       const raw = extension("1.3.6.1.4.1.41482.3.8", Buffer.from([0x01, 0x01])); // a YubiKey attestation's PIN and touch policies
       const ber = derSequence(derOid("1.3.6.1.4.1.99999.1"), derTlv(0x01, Buffer.from([0xff])), derTlv(0x04, longForm(derSequence(derTlv(0x02, Buffer.from([5]))))));
