@@ -77,8 +77,8 @@ export function children(el: DerElement, max = 10_000): DerElement[] {
 /**
  * Throws unless every length in `el`, and inside its constructed elements, has DER's minimal form (X.690 §10.1) and
  * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1), no other universal type (a string: §10.2), every
- * BOOLEAN is 00 or FF (§11.1) and every INTEGER minimal (§8.3.2). Other primitive contents are not read; memory grows
- * with depth.
+ * BOOLEAN is 00 or FF (§11.1), every INTEGER minimal (§8.3.2) and every BIT STRING's unused bits (at most 7) zero
+ * (§11.2.1). Other primitive contents are not read; memory grows with depth.
  */
 export function assertDerForm(el: DerElement): void {
   const open: { content: Buffer; at: number }[] = [];
@@ -91,8 +91,12 @@ export function assertDerForm(el: DerElement): void {
     if (e.tag === 0x01 && !(e.content.length === 1 && (e.content[0] === 0 || e.content[0] === 0xff))) {
       throw new DerError("a BOOLEAN that is neither 00 nor FF");
     }
-    const problem = e.tag === TAG.INTEGER ? malformedPrimitive(e) : undefined;
+    const problem = e.tag === TAG.INTEGER || e.tag === TAG.BIT_STRING ? malformedPrimitive(e) : undefined;
     if (problem !== undefined) throw new DerError(problem);
+    // With no byte after the count, the count itself is the last byte: so 03 01 07 is refused too, as Go does.
+    if (e.tag === TAG.BIT_STRING && (e.content.at(-1)! & ((1 << e.content[0]!) - 1)) !== 0) {
+      throw new DerError("a BIT STRING whose unused bits are not zero");
+    }
     if (e.tag & 0x20) open.push({ content: e.content, at: 0 });
     // The next element: in the innermost container not done. A multi-byte tag (valid DER that this reader does not
     // read: OpenSSL takes it as ANY) ends its container's walk.

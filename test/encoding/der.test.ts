@@ -149,11 +149,19 @@ describe("assertDerForm", () => {
   it.each([
     ["30 04 02 02 00 7f", "an empty or non-minimal INTEGER"],
     ["30 09 30 03 02 01 00 02 02 ff 80", "an empty or non-minimal INTEGER"],
+    ["30 04 03 02 07 81", "a BIT STRING whose unused bits are not zero"],
+    ["30 04 03 02 01 01", "a BIT STRING whose unused bits are not zero"],
+    ["30 05 03 03 01 00 ff", "a BIT STRING whose unused bits are not zero"],
+    ["30 03 03 01 07", "a BIT STRING whose unused bits are not zero"],
+    ["30 03 03 01 01", "a BIT STRING whose unused bits are not zero"],
+    ["30 04 03 02 08 00", "a BIT STRING without its unused-bits count"],
+    ["30 02 03 00", "a BIT STRING without its unused-bits count"],
   ])("refuses %s: %s", (text, problem) => {
     expect(() => assertDerForm(element(text))).toThrow(new DerError(problem));
   });
 
-  it.each(["30 03 02 01 00", "30 04 02 02 00 80", "30 04 02 02 ff 7f", "30 03 02 01 ff", "30 04 04 02 00 7f"])(
+  it.each(["30 03 02 01 00", "30 04 02 02 00 80", "30 04 02 02 ff 7f", "30 03 02 01 ff", "30 04 04 02 00 7f",
+    "30 03 03 01 00", "30 04 03 02 07 80", "30 04 03 02 01 fe", "30 04 03 02 00 ff", "30 05 03 03 01 ff fe"])(
     "takes %s", (text) => {
       expect(() => assertDerForm(element(text))).not.toThrow();
     },

@@ -319,6 +319,35 @@ describe("reading certificate files", () => {
       expect(new Certificate(withSerial([0xff, 0x7f])).serialDecimal).toBe("-129");
     });
 
+    // X.690 §11.2.1: DER's unused bits are zero, and there are at most 7. Go's parser (cryptobyte's ReadASN1BitString)
+    // refuses either in the signature, the public key and keyUsage; OpenSSL masks the bits off, and decodes keyUsage
+    // only when asked (`-text` then shows a keyUsage of 8 unused bits undecoded).
+    it.each([
+      ["key-usage-stray.der", "a BIT STRING whose unused bits are not zero in its extension 2.5.29.15", [0x07, 0x81], "Digital Signature"],
+      ["key-usage-8.der", "a BIT STRING without its unused-bits count in its extension 2.5.29.15", [0x08, 0x80], "X509v3 Key Usage: \n                .."],
+      ["key-usage-empty-7.der", "a BIT STRING whose unused bits are not zero in its extension 2.5.29.15", [0x07], "X509v3 Key Usage"],
+      ["rsa-key-stray.der", "a BIT STRING whose unused bits are not zero", undefined, "Public-Key: (1024 bit)"],
+      ["signature-stray.der", "a BIT STRING whose unused bits are not zero", undefined, "Signature Value"],
+    ] as const)("%s is refused: %s", (file, problem, keyUsage, shown) => {
+      const signed = certificate([]);
+      const [tbs, algorithm, signature] = children(readSingle(signed)).map((el) => el.raw);
+      const stray = (bitString: Buffer) => derTlv(0x03, Buffer.concat([Buffer.from([1]), bitString.subarray(bitString[1]! & 0x80 ? 4 : 3, -1), Buffer.from([bitString.at(-1)! | 1])]));
+      const bytes = keyUsage !== undefined ? certificate([extension("2.5.29.15", derTlv(0x03, Buffer.from(keyUsage)))])
+        : file.startsWith("rsa") ? certificate([], derSequence(children(readSingle(rsaSpki))[0]!.raw, stray(derBitString(rsaKey))))
+        : derSequence(tbs!, algorithm!, stray(signature!));
+      writeFileSync(path(file), bytes);
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
+      expect(() => new Certificate(bytes, file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has ${problem}`,
+      }));
+    });
+
+    it("BIT STRINGs whose unused bits are zero are read: keyUsage 07 80, 01 fe, 00 (and 03 01 00)", () => {
+      for (const keyUsage of [[0x07, 0x80], [0x01, 0xfe], [0x00], [0x00, 0x00]]) {
+        expect(new Certificate(certificate([extension("2.5.29.15", derTlv(0x03, Buffer.from(keyUsage)))])).subject).toBe("CN=gw");
+      }
+    });
+
     it("a vendor's extension (critical or not) is not read, as Go does not: raw bytes or BER in it are sent as they are", () => {
       const raw = extension("1.3.6.1.4.1.41482.3.8", Buffer.from([0x01, 0x01])); // a YubiKey attestation's PIN and touch policies
       const ber = derSequence(derOid("1.3.6.1.4.1.99999.1"), derTlv(0x01, Buffer.from([0xff])), derTlv(0x04, longForm(derSequence(derTlv(0x02, Buffer.from([5]))))));
