@@ -77,8 +77,9 @@ export function children(el: DerElement, max = 10_000): DerElement[] {
 /**
  * Throws unless every length in `el`, and inside its constructed elements, has DER's minimal form (X.690 §10.1) and
  * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1), no other universal type (a string: §10.2), every
- * BOOLEAN is 00 or FF (§11.1), every INTEGER minimal (§8.3.2) and every BIT STRING's unused bits (at most 7) zero
- * (§11.2.1). Other primitive contents are not read; memory grows with depth.
+ * BOOLEAN is 00 or FF (§11.1), every INTEGER minimal (§8.3.2), every BIT STRING's unused bits (at most 7) zero
+ * (§11.2.1) and no time in a form that Go's parser refuses too ({@link nonDerTime}). Other primitive contents are not
+ * read; memory grows with depth.
  */
 export function assertDerForm(el: DerElement): void {
   const open: { content: Buffer; at: number }[] = [];
@@ -97,6 +98,7 @@ export function assertDerForm(el: DerElement): void {
     if (e.tag === TAG.BIT_STRING && (e.content.at(-1)! & ((1 << e.content[0]!) - 1)) !== 0) {
       throw new DerError("a BIT STRING whose unused bits are not zero");
     }
+    if ((e.tag === 0x17 || e.tag === 0x18) && nonDerTime(e)) throw new DerError("a UTCTime or GeneralizedTime not in DER form");
     if (e.tag & 0x20) open.push({ content: e.content, at: 0 });
     // The next element: in the innermost container not done. A multi-byte tag (valid DER that this reader does not
     // read: OpenSSL takes it as ANY) ends its container's walk.
@@ -110,6 +112,19 @@ export function assertDerForm(el: DerElement): void {
       }
     }
   }
+}
+
+/**
+ * A UTCTime or GeneralizedTime that DER forbids (X.690 §11.7, §11.8) and Go's parser refuses: UTC as a ±0000 offset, a
+ * GeneralizedTime without seconds, a fraction with a trailing zero or before an offset. Not what Go alone refuses (a
+ * fraction: DER's .5), nor what DER alone does (a UTCTime without seconds, an offset); OpenSSL judges the rest.
+ */
+function nonDerTime({ tag, content }: DerElement): boolean {
+  const text = content.toString("latin1");
+  const sign = text.at(-5);
+  if ((sign === "+" || sign === "-") && text.endsWith("0000")) return true;
+  const fraction = text.includes(".") && (!text.endsWith("Z") || text.at(-2) === "0");
+  return tag === 0x18 && (["Z", "+", "-"].includes(text.charAt(12)) || fraction);
 }
 
 /** An INTEGER's content bytes as the signed (two's complement) integer they encode; 0 for none. */

@@ -167,3 +167,26 @@ describe("assertDerForm", () => {
     },
   );
 });
+
+describe("assertDerForm on times", () => {
+  /** A SEQUENCE of one UTCTime (17) or GeneralizedTime (18). */
+  const time = (tag: number, text: string) => readSingle(Buffer.concat([Buffer.from([0x30, text.length + 2, tag, text.length]), Buffer.from(text)]));
+
+  it.each([
+    [0x17, "260101000000+0000"], [0x17, "260101000000-0000"], [0x17, "2601010000+0000"], [0x18, "20260101000000+0000"],
+    [0x18, "202601010000Z"], [0x18, "202601010000+0100"], [0x18, "202601010000-0100"], [0x18, "20260101000000.50Z"],
+    [0x18, "20260101000000.5+0100"], [0x18, "20260101000000.0Z"],
+  ])("refuses tag %i %s", (tag, text) => {
+    expect(() => assertDerForm(time(tag, text))).toThrow(new DerError("a UTCTime or GeneralizedTime not in DER form"));
+  });
+
+  // Go reads a UTCTime without seconds and an offset; DER allows a fraction; OpenSSL refuses the malformed ones itself.
+  it.each([
+    [0x17, "260101000000Z"], [0x17, "2601010000Z"], [0x17, "260101000000+0100"], [0x17, "260101000000-0001"],
+    [0x17, "260101000000.0Z"], [0x17, "260101000000"], [0x18, "20260101000000Z"], [0x18, "20260101000000-0130"],
+    [0x18, "20260101000000.5Z"], [0x18, "20260101000000.05Z"], [0x18, "20260101000000.Z"], [0x18, "20260101000000"],
+    [0x18, "2026010100Z"], [0x18, "20260101000000+1000"], [0x04, "20260101000000+0000"],
+  ])("leaves tag %i %s", (tag, text) => {
+    expect(() => assertDerForm(time(tag, text))).not.toThrow();
+  });
+});

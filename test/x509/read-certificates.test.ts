@@ -208,10 +208,10 @@ describe("reading certificate files", () => {
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 });
     /** A self-signed certificate with these extensions (and SubjectPublicKeyInfo): only the encoding is odd. */
-    const certificate = (extensions: Buffer[], spki?: Buffer) => {
+    const certificate = (extensions: Buffer[], spki?: Buffer, validity = times) => {
       const [keys, algorithm] = spki === undefined ? [ec, ecdsaSha256] : [rsa, rsaSha256];
       const tbs = derSequence(
-        derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, name, times, name,
+        derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, name, validity, name,
         spki ?? keys.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(...extensions)),
       );
       return derSequence(tbs, algorithm, derBitString(createSign("sha256").update(tbs).sign(keys.privateKey)));
@@ -346,6 +346,38 @@ describe("reading certificate files", () => {
       for (const keyUsage of [[0x07, 0x80], [0x01, 0xfe], [0x00], [0x00, 0x00]]) {
         expect(new Certificate(certificate([extension("2.5.29.15", derTlv(0x03, Buffer.from(keyUsage)))])).subject).toBe("CN=gw");
       }
+    });
+
+    // X.690 §11.7, §11.8: DER writes a time with its seconds and Z, and a GeneralizedTime's fraction without trailing
+    // zeros. Go's parser (cryptobyte: the time formatted again must be the same text) refuses UTC written as an offset,
+    // a GeneralizedTime without seconds and any fraction; OpenSSL reads them all. Refused: what both refuse. Read: what
+    // Go reads (a UTCTime without seconds, a non-zero offset) and DER's fraction (.5, which Go refuses).
+    const validity = (tag: number, text: string) => derSequence(derTlv(tag, Buffer.from(text)), derTlv(0x17, Buffer.from("361231000000Z")));
+    it.each([
+      [0x17, "260101000000+0000", "Jan  1 00:00:00 2026 GMT"],
+      [0x17, "2601010000-0000", "Jan  1 00:00:00 2026 GMT"],
+      [0x18, "20260101000000+0000", "Jan  1 00:00:00 2026 GMT"],
+      [0x18, "202601010000Z", "Jan  1 00:00:00 2026 GMT"],
+      [0x18, "20260101000000.50Z", "Jan  1 00:00:00.50 2026 GMT"],
+      [0x18, "20260101000000.5+0100", "Dec 31 23:00:00.5 2025 GMT"],
+    ])("a time (tag %i) %s is refused", (tag, text, shown) => {
+      const file = `time-${text.replace(/[^0-9A-Z]/g, "_")}.der`;
+      writeFileSync(path(file), certificate([], undefined, validity(tag, text)));
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-startdate"])).toBe(`notBefore=${shown}\n`);
+      expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has a UTCTime or GeneralizedTime not in DER form`,
+      }));
+    });
+
+    it.each([
+      [0x17, "260101000000Z", "2026-01-01T00:00:00.000Z"],
+      [0x17, "2601010000Z", "2026-01-01T00:00:00.000Z"],
+      [0x17, "260101000000+0100", "2025-12-31T23:00:00.000Z"],
+      [0x18, "20260101000000-0130", "2026-01-01T01:30:00.000Z"],
+      [0x18, "20260101000000.5Z", "2026-01-01T00:00:00.500Z"],
+      [0x18, "20260101000000.05Z", "2026-01-01T00:00:00.050Z"],
+    ])("a time (tag %i) %s is read", (tag, text, read) => {
+      expect(new Certificate(certificate([], undefined, validity(tag, text))).notBefore.toISOString()).toBe(read);
     });
 
     it("a vendor's extension (critical or not) is not read, as Go does not: raw bytes or BER in it are sent as they are", () => {
