@@ -157,7 +157,7 @@ describe("assertDerForm", () => {
     ["30 04 03 02 08 00", "a BIT STRING without its unused-bits count"],
     ["30 02 03 00", "a BIT STRING without its unused-bits count"],
   ])("refuses %s: %s", (text, problem) => {
-    expect(() => assertDerForm(element(text))).toThrow(new DerError(problem));
+    expect(() => assertDerForm(element(text))).toThrow(new DerError(problem, "form"));
   });
 
   it.each(["30 03 02 01 00", "30 04 02 02 00 80", "30 04 02 02 ff 7f", "30 03 02 01 ff", "30 04 04 02 00 7f",
@@ -166,6 +166,27 @@ describe("assertDerForm", () => {
       expect(() => assertDerForm(element(text))).not.toThrow();
     },
   );
+});
+
+describe("DerError's kind", () => {
+  const kind = (read: () => unknown) => {
+    try {
+      read();
+    } catch (e) {
+      return e instanceof DerError ? e.kind : e;
+    }
+    return "none";
+  };
+
+  it("is form for an encoding DER forbids (what Certificate names as is), value for malformed bytes", () => {
+    for (const text of ["30 80 00 00", "30 85 00 00 00 00 00", "05 01 00"]) expect(kind(() => readElement(hex(text)))).toBe("form");
+    for (const text of ["30 81 00", "10 00", "2c 00", "01 01 01", "02 02 00 01", "03 02 01 01", "03 01 08", "18 0d 32 30 32 36 30 31 30 31 30 30 30 30 5a"]) {
+      expect(kind(() => assertDerForm(readSingle(hex(text)))), text).toBe("form");
+    }
+    for (const text of ["30", "1f 00", "30 81", "30 02 00", "30 03 02 01 00 00"]) expect(kind(() => readSingle(hex(text)))).toBe("value");
+    expect(kind(() => assertDerForm(readSingle(hex("30 02 30 05"))))).toBe("value");
+    expect(kind(() => decodeOid(element("06 02 80 01")))).toBe("value");
+  });
 });
 
 describe("assertDerForm on times", () => {
@@ -177,7 +198,7 @@ describe("assertDerForm on times", () => {
     [0x18, "202601010000Z"], [0x18, "202601010000+0100"], [0x18, "202601010000-0100"], [0x18, "20260101000000.50Z"],
     [0x18, "20260101000000.5+0100"], [0x18, "20260101000000.0Z"],
   ])("refuses tag %i %s", (tag, text) => {
-    expect(() => assertDerForm(time(tag, text))).toThrow(new DerError("a UTCTime or GeneralizedTime not in DER form"));
+    expect(() => assertDerForm(time(tag, text))).toThrow(new DerError("a UTCTime or GeneralizedTime not in DER form", "form"));
   });
 
   // Go reads a UTCTime without seconds and an offset; DER allows a fraction; OpenSSL refuses the malformed ones itself.
