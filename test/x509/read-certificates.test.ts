@@ -351,7 +351,8 @@ describe("reading certificate files", () => {
     // X.690 §11.7, §11.8: DER writes a time with its seconds and Z, and a GeneralizedTime's fraction without trailing
     // zeros. Go's parser (cryptobyte: the time formatted again must be the same text) refuses UTC written as an offset,
     // a GeneralizedTime without seconds and any fraction; OpenSSL reads them all. Refused: what both refuse. Read: what
-    // Go reads (a UTCTime without seconds, a non-zero offset) and DER's fraction (.5, which Go refuses).
+    // Go reads (a UTCTime without seconds, a non-zero offset) and DER's fraction (.5, which Go refuses). (A UTCTime
+    // without seconds is in der.test.ts: Node 22's OpenSSL refuses it itself.)
     const validity = (tag: number, text: string) => derSequence(derTlv(tag, Buffer.from(text)), derTlv(0x17, Buffer.from("361231000000Z")));
     it.each([
       [0x17, "260101000000+0000", "Jan  1 00:00:00 2026 GMT"],
@@ -364,14 +365,17 @@ describe("reading certificate files", () => {
       const file = `time-${text.replace(/[^0-9A-Z]/g, "_")}.der`;
       writeFileSync(path(file), certificate([], undefined, validity(tag, text)));
       expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-startdate"])).toBe(`notBefore=${shown}\n`);
+      // Node 22's OpenSSL (3.5) refuses a time without seconds itself; Node 20's (3.0, as the CLI here) reads it.
+      const nodeReads = (() => { try { return new X509Certificate(readFileSync(path(file))) !== undefined; } catch { return false; } })();
+      expect(nodeReads || text === "202601010000Z").toBe(true);
       expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
-        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has a UTCTime or GeneralizedTime not in DER form`,
+        code: "CERTIFICATE_INVALID",
+        message: nodeReads ? `${file} is not DER-encoded: it has a UTCTime or GeneralizedTime not in DER form` : "could not parse certificate: not a valid X.509 DER structure",
       }));
     });
 
     it.each([
       [0x17, "260101000000Z", "2026-01-01T00:00:00.000Z"],
-      [0x17, "2601010000Z", "2026-01-01T00:00:00.000Z"],
       [0x17, "260101000000+0100", "2025-12-31T23:00:00.000Z"],
       [0x18, "20260101000000-0130", "2026-01-01T01:30:00.000Z"],
       [0x18, "20260101000000.5Z", "2026-01-01T00:00:00.500Z"],
