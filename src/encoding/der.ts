@@ -4,7 +4,12 @@
  * Every function throws {@link DerError} on malformed input; callers turn that into a user-facing error.
  */
 
-export class DerError extends Error {}
+export class DerError extends Error {
+  /** "form": a value DER encodes otherwise (BER's lengths, padding), which OpenSSL may read; "value": malformed. */
+  constructor(message: string, readonly kind: "form" | "value" = "value") {
+    super(message);
+  }
+}
 
 export const TAG = {
   BOOLEAN: 0x01,
@@ -38,15 +43,15 @@ export function readElement(buf: Buffer, offset = 0): DerElement {
   let header = 2;
   if (length & 0x80) {
     const n = length & 0x7f;
-    if (n === 0) throw new DerError("an indefinite length (BER, not DER)");
-    if (n > 4) throw new DerError(`a ${n}-byte length field (more than 4)`);
+    if (n === 0) throw new DerError("an indefinite length (BER, not DER)", "form");
+    if (n > 4) throw new DerError(`a ${n}-byte length field (more than 4)`, "form");
     if (offset + 2 + n > buf.length) throw new DerError("truncated DER length");
     length = 0;
     for (let i = 0; i < n; i++) length = length * 256 + buf[offset + 2 + i]!;
     header += n;
   }
   // A NULL with content is malformed wherever it is (OpenSSL refuses it even where it reads no parameters).
-  if (tag === TAG.NULL && length !== 0) throw new DerError("a NULL with content");
+  if (tag === TAG.NULL && length !== 0) throw new DerError("a NULL with content", "form");
   const end = offset + header + length;
   if (end > buf.length) throw new DerError("DER element longer than its container");
   return { tag, content: buf.subarray(offset + header, end), raw: buf.subarray(offset, end) };
@@ -76,19 +81,32 @@ export function children(el: DerElement, max = 10_000): DerElement[] {
 
 /**
  * Throws unless every length in `el`, and inside its constructed elements, has DER's minimal form (X.690 §10.1) and
- * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1), no other universal type (a string: §10.2), and every
- * BOOLEAN is 00 or FF (§11.1). Other primitive contents are not read; memory grows with depth.
+ * every SEQUENCE and SET is constructed (§8.9.1, §8.11.1), no other universal type (a string: §10.2), every
+ * BOOLEAN is 00 or FF (§11.1), every INTEGER minimal (§8.3.2), every BIT STRING's unused bits (at most 7) zero
+ * (§11.2.1) and no time in a form that Go's parser refuses too ({@link nonDerTime}). Other primitive contents are not
+ * read; memory grows with depth.
  */
 export function assertDerForm(el: DerElement): void {
   const open: { content: Buffer; at: number }[] = [];
   for (let e: DerElement | undefined = el; e !== undefined; ) {
     let header = 2;
     if (e.content.length >= 0x80) for (let v = e.content.length; v > 0; v = Math.floor(v / 256)) header++;
-    if (e.raw.length - e.content.length !== header) throw new DerError("a non-minimal length (BER, not DER)");
-    if (e.tag === 0x10 || e.tag === 0x11) throw new DerError("a SEQUENCE or SET in primitive form");
-    if ((e.tag & 0xe0) === 0x20 && e.tag !== 0x30 && e.tag !== 0x31) throw new DerError("a string in constructed form");
+    if (e.raw.length - e.content.length !== header) throw new DerError("a non-minimal length (BER, not DER)", "form");
+    if (e.tag === 0x10 || e.tag === 0x11) throw new DerError("a SEQUENCE or SET in primitive form", "form");
+    if ((e.tag & 0xe0) === 0x20 && e.tag !== 0x30 && e.tag !== 0x31) {
+      throw new DerError("a string in constructed form", "form");
+    }
     if (e.tag === 0x01 && !(e.content.length === 1 && (e.content[0] === 0 || e.content[0] === 0xff))) {
-      throw new DerError("a BOOLEAN that is neither 00 nor FF");
+      throw new DerError("a BOOLEAN that is neither 00 nor FF", "form");
+    }
+    const problem = e.tag === TAG.INTEGER || e.tag === TAG.BIT_STRING ? malformedPrimitive(e) : undefined;
+    if (problem !== undefined) throw new DerError(problem, "form");
+    // With no byte after the count, the count itself is the last byte: so 03 01 07 is refused too, as Go does.
+    if (e.tag === TAG.BIT_STRING && (e.content.at(-1)! & ((1 << e.content[0]!) - 1)) !== 0) {
+      throw new DerError("a BIT STRING whose unused bits are not zero", "form");
+    }
+    if ((e.tag === 0x17 || e.tag === 0x18) && nonDerTime(e)) {
+      throw new DerError("a UTCTime or GeneralizedTime not in DER form", "form");
     }
     if (e.tag & 0x20) open.push({ content: e.content, at: 0 });
     // The next element: in the innermost container not done. A multi-byte tag (valid DER that this reader does not
@@ -103,6 +121,20 @@ export function assertDerForm(el: DerElement): void {
       }
     }
   }
+}
+
+/**
+ * A UTCTime or GeneralizedTime that DER forbids (X.690 §11.7, §11.8) and Go's parser refuses: UTC as a ±0000
+ * offset, a GeneralizedTime without seconds, a fraction with a trailing zero or before an offset. Not what Go alone
+ * refuses (a fraction: DER's .5), nor what DER alone does (a UTCTime without seconds, an offset); OpenSSL judges the
+ * rest.
+ */
+function nonDerTime({ tag, content }: DerElement): boolean {
+  const text = content.toString("latin1");
+  const sign = text.at(-5);
+  if ((sign === "+" || sign === "-") && text.endsWith("0000")) return true;
+  const fraction = text.includes(".") && (!text.endsWith("Z") || text.at(-2) === "0");
+  return tag === 0x18 && (["Z", "+", "-"].includes(text.charAt(12)) || fraction);
 }
 
 /** An INTEGER's content bytes as the signed (two's complement) integer they encode; 0 for none. */

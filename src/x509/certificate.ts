@@ -113,7 +113,7 @@ export class Certificate {
           assertDerForm(readSingle(value));
         } catch (e) {
           if (!(e instanceof DerError)) throw e;
-          const problem = e.message.startsWith("a") ? e.message : "a malformed value";
+          const problem = e.kind === "form" ? e.message : "a malformed value";
           throw new DerError(`${problem} ${where}`);
         }
       }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  children, decodeAlgorithmIdentifier, decodeOid, decodeSmallInteger, DerError, malformedPrimitive, readElement,
+  assertDerForm, children, decodeAlgorithmIdentifier, decodeSignedInteger, decodeOid, decodeSmallInteger, DerError, malformedPrimitive, readElement,
   readSingle, unlessMalformed,
 } from "../../src/encoding/der.js";
 
@@ -142,5 +142,80 @@ describe("decodeAlgorithmIdentifier and malformedPrimitive", () => {
   it.each(["02 01 00", "02 02 00 80", "02 02 ff 7f", "02 01 ff", "01 01 ff", "03 01 00", "03 02 07 80", "06 01 2a",
     "1e 02 00 41", "1c 04 00 00 00 41", "05 00", "30 00", "04 00"])("malformedPrimitive(%s): well formed", (text) => {
     expect(malformedPrimitive(element(text))).toBeUndefined();
+  });
+});
+
+describe("assertDerForm", () => {
+  it.each([
+    ["30 04 02 02 00 7f", "an empty or non-minimal INTEGER"],
+    ["30 09 30 03 02 01 00 02 02 ff 80", "an empty or non-minimal INTEGER"],
+    ["30 04 03 02 07 81", "a BIT STRING whose unused bits are not zero"],
+    ["30 04 03 02 01 01", "a BIT STRING whose unused bits are not zero"],
+    ["30 05 03 03 01 00 ff", "a BIT STRING whose unused bits are not zero"],
+    ["30 03 03 01 07", "a BIT STRING whose unused bits are not zero"],
+    ["30 03 03 01 01", "a BIT STRING whose unused bits are not zero"],
+    ["30 04 03 02 08 00", "a BIT STRING without its unused-bits count"],
+    ["30 02 03 00", "a BIT STRING without its unused-bits count"],
+  ])("refuses %s: %s", (text, problem) => {
+    expect(() => assertDerForm(element(text))).toThrow(new DerError(problem, "form"));
+  });
+
+  it.each(["30 03 02 01 00", "30 04 02 02 00 80", "30 04 02 02 ff 7f", "30 03 02 01 ff", "30 04 04 02 00 7f",
+    "30 03 03 01 00", "30 04 03 02 07 80", "30 04 03 02 01 fe", "30 04 03 02 00 ff", "30 05 03 03 01 ff fe",
+    // A BOOLEAN FALSE; an OID (decodeOid reads it where it is used: this walk does not, even one cut short); a
+    // multi-byte tag, which ends its container's walk.
+    "30 03 01 01 00", "30 04 06 02 2a 81",
+    "30 03 1f 01 00"])(
+    "takes %s", (text) => {
+      expect(() => assertDerForm(element(text))).not.toThrow();
+    },
+  );
+});
+
+it("decodeSignedInteger: no bytes are 0, 80 is -128, 00 80 is 128", () => {
+  expect([Buffer.alloc(0), hex("80"), hex("0080")].map((b) => decodeSignedInteger(b))).toEqual([0n, -128n, 128n]);
+});
+
+describe("DerError's kind", () => {
+  const kind = (read: () => unknown) => {
+    try {
+      read();
+    } catch (e) {
+      return e instanceof DerError ? e.kind : e;
+    }
+    return "none";
+  };
+
+  it("is form for an encoding DER forbids (what Certificate names as is), value for malformed bytes", () => {
+    for (const text of ["30 80 00 00", "30 85 00 00 00 00 00", "05 01 00"]) expect(kind(() => readElement(hex(text)))).toBe("form");
+    for (const text of ["30 81 00", "10 00", "11 00", "2c 00", "01 01 01", "01 02 ff ff", "02 02 00 01", "03 02 01 01", "03 01 08", "18 0d 32 30 32 36 30 31 30 31 30 30 30 30 5a"]) {
+      expect(kind(() => assertDerForm(readSingle(hex(text)))), text).toBe("form");
+    }
+    for (const text of ["30", "1f 00", "30 81", "30 02 00", "30 03 02 01 00 00"]) expect(kind(() => readSingle(hex(text)))).toBe("value");
+    expect(kind(() => assertDerForm(readSingle(hex("30 02 30 05"))))).toBe("value");
+    expect(kind(() => decodeOid(element("06 02 80 01")))).toBe("value");
+  });
+});
+
+describe("assertDerForm on times", () => {
+  /** A SEQUENCE of one UTCTime (17) or GeneralizedTime (18). */
+  const time = (tag: number, text: string) => readSingle(Buffer.concat([Buffer.from([0x30, text.length + 2, tag, text.length]), Buffer.from(text)]));
+
+  it.each([
+    [0x17, "260101000000+0000"], [0x17, "260101000000-0000"], [0x17, "2601010000+0000"], [0x18, "20260101000000+0000"],
+    [0x18, "202601010000Z"], [0x18, "202601010000+0100"], [0x18, "202601010000-0100"], [0x18, "20260101000000.50Z"],
+    [0x18, "20260101000000.5+0100"], [0x18, "20260101000000.5-0130"], [0x18, "20260101000000.0Z"],
+  ])("refuses tag %i %s", (tag, text) => {
+    expect(() => assertDerForm(time(tag, text))).toThrow(new DerError("a UTCTime or GeneralizedTime not in DER form", "form"));
+  });
+
+  // Go reads a UTCTime without seconds and an offset; DER allows a fraction; OpenSSL refuses the malformed ones itself.
+  it.each([
+    [0x17, "260101000000Z"], [0x17, "2601010000Z"], [0x17, "260101000000+0100"], [0x17, "260101000000-0001"],
+    [0x17, "260101000000.0Z"], [0x17, "260101000000"], [0x18, "20260101000000Z"], [0x18, "20260101000000-0130"],
+    [0x18, "20260101000000.5Z"], [0x18, "20260101000000.05Z"], [0x18, "20260101000000.Z"], [0x18, "20260101000000"],
+    [0x18, "2026010100Z"], [0x18, "20260101000000+1000"], [0x04, "20260101000000+0000"],
+  ])("leaves tag %i %s", (tag, text) => {
+    expect(() => assertDerForm(time(tag, text))).not.toThrow();
   });
 });

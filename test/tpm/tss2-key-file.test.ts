@@ -317,6 +317,32 @@ describe("hostile TSS2 files built byte by byte (encodings openssl asn1parse doe
     await expect(parseTss2KeyFile(file({ [field]: h("0000") }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message: `k: invalid length for TPMv2 ${name} blob` });
   });
 
+  // tpm2-openssl 1.x (openssl pkey -provider tpm2, against swtpm) loads and signs with each of these files: it reads
+  // one DER element and ignores what follows, and unmarshals each TPM2B without checking what is left (the public
+  // area is marshalled again for TPM2_Load). The agent uses bytes it can check, as for every other key file: none
+  // after the key, none after a blob's declared size, none inside it after the public area.
+  it("bytes after the outer SEQUENCE (DER file, PEM block) are refused, naming how many", async () => {
+    const followed = Buffer.concat([file(), h("0000")]);
+    for (const data of [followed, pem(followed)]) {
+      await expect(parseTss2KeyFile(data, "k")).rejects.toMatchObject({
+        code: "TPM_KEY_INVALID", message: "k: the TSS2 PRIVATE KEY is followed by 2 bytes that are not part of it",
+        hint: expect.stringContaining("openssl pkey -provider tpm2 -provider default -in KEY -out NEW.pem"),
+      });
+    }
+  });
+
+  it("a byte after a blob's declared size, or after the public area inside it, is refused", async () => {
+    const sized = (area: Buffer, extra: Buffer, size = area.length) => Buffer.concat([h(size.toString(16).padStart(4, "0")), area, extra]);
+    const priv = h(PRIVKEY_HEX).subarray(2);
+    for (const [field, blob, message] of [
+      ["pubkey", sized(publicBytes, h("00")), "k: invalid length for TPMv2 PUBLIC blob"],
+      ["privkey", sized(priv, h("00")), "k: invalid length for TPMv2 PRIVATE blob"],
+      ["pubkey", sized(publicBytes, h("00"), publicBytes.length + 1), "k: invalid TPM public area (1 unexpected trailing bytes after k)"],
+    ] as const) {
+      await expect(parseTss2KeyFile(file({ [field]: blob }), "k")).rejects.toMatchObject({ code: "TPM_KEY_INVALID", message });
+    }
+  });
+
   it("PEM with a BEGIN line and no END line: no block found", async () => {
     const text = pem(file()).replace("-----END TSS2 PRIVATE KEY-----\n", "");
     await expect(parseTss2KeyFile(text, "k")).rejects.toMatchObject({ code: "PEM_INVALID", message: 'k: no "-----BEGIN TSS2 PRIVATE KEY-----" block found' });

@@ -208,10 +208,10 @@ describe("reading certificate files", () => {
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 });
     /** A self-signed certificate with these extensions (and SubjectPublicKeyInfo): only the encoding is odd. */
-    const certificate = (extensions: Buffer[], spki?: Buffer) => {
+    const certificate = (extensions: Buffer[], spki?: Buffer, validity = times) => {
       const [keys, algorithm] = spki === undefined ? [ec, ecdsaSha256] : [rsa, rsaSha256];
       const tbs = derSequence(
-        derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, name, times, name,
+        derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, name, validity, name,
         spki ?? keys.publicKey.export({ type: "spki", format: "der" }), derTlv(0xa3, derSequence(...extensions)),
       );
       return derSequence(tbs, algorithm, derBitString(createSign("sha256").update(tbs).sign(keys.privateKey)));
@@ -274,6 +274,114 @@ describe("reading certificate files", () => {
       for (const der of [...roots, ...stored.map((pem) => decodePemBlocks(pem.toString(), "stored")[0]!.der), ...issued]) {
         expect(() => new Certificate(der), new X509Certificate(der).subject).not.toThrow();
       }
+    });
+
+    // X.690 §8.3.2: an INTEGER's first nine bits are not all zeros or all ones. Go's parser (cryptobyte's ReadASN1Integer:
+    // "not minimally-encoded") refuses the serial, the version, an RSA key's modulus and exponent and basicConstraints'
+    // pathLen. OpenSSL 3 refuses a padded serial or version itself (the file does not load), but decodes an extension
+    // only when asked (`-text` shows this one's bytes undecoded) and an RSA key's integers as BIGNUMs (no check).
+    const rsaKeyWith = (n: Buffer, e: Buffer) =>
+      derSequence(children(readSingle(rsaSpki))[0]!.raw, derBitString(derSequence(derTlv(0x02, n), derTlv(0x02, e))));
+    const [modulus, exponent] = children(readSingle(rsaKey)).map((el) => el.content);
+    it.each([
+      ["path-len-0001.der", "2.5.29.19", [0xff, 0x00, 0x01], [0xff, 0x01], "X509v3 Basic Constraints: \n                0..", "in its extension 2.5.29.19"],
+      ["path-len-ff80.der", "2.5.29.19", [0xff, 0xff, 0x80], [0xff, 0x80], "X509v3 Basic Constraints: \n                0..", "in its extension 2.5.29.19"],
+      ["modulus-00.der", undefined, [0x00], [], "Public-Key: (1024 bit)", "in its RSA public key"],
+      ["exponent-00.der", undefined, [], [0x00], "Exponent: 65537", "in its RSA public key"],
+    ] as const)("%s, an INTEGER padded (%s), is refused, naming where", (file, oid, padded, minimal, shown, where) => {
+      const bytes = oid === undefined
+        ? certificate([], rsaKeyWith(Buffer.concat([Buffer.from(padded), modulus!]), Buffer.concat([Buffer.from(minimal), exponent!])))
+        : certificate([extension(oid, derSequence(derTlv(0x01, Buffer.from([0xff])), derTlv(0x02, Buffer.from(padded.slice(1)))))]);
+      writeFileSync(path(file), bytes);
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
+      expect(() => new Certificate(bytes, file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has an empty or non-minimal INTEGER ${where}`,
+      }));
+      const fixed = oid === undefined ? certificate([], rsaKeyWith(modulus!, exponent!))
+        : certificate([extension(oid, derSequence(derTlv(0x01, Buffer.from([0xff])), derTlv(0x02, Buffer.from(minimal.slice(1)))))]);
+      expect(new Certificate(fixed).subject).toBe("CN=gw");
+    });
+
+    it("a padded serial or version: OpenSSL 3 itself refuses the file; a serial 00 8x or ff 7f is minimal and read", () => {
+      const withSerial = (serial: number[], version = [2]) => {
+        const tbs = derSequence(
+          derTlv(0xa0, derTlv(0x02, Buffer.from(version))), derTlv(0x02, Buffer.from(serial)), ecdsaSha256, name, times, name,
+          ec.publicKey.export({ type: "spki", format: "der" }),
+        );
+        return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(ec.privateKey)));
+      };
+      for (const [file, bytes] of [["serial-0001.der", withSerial([0, 1])], ["serial-ff81.der", withSerial([0xff, 0x81])], ["version-0002.der", withSerial([1], [0, 2])]] as const) {
+        writeFileSync(path(file), bytes);
+        expect(() => openssl(["x509", "-inform", "DER", "-in", path(file), "-noout"])).toThrow();
+        expect(() => new Certificate(bytes)).toThrow("could not parse certificate: not a valid X.509 DER structure");
+      }
+      expect(new Certificate(withSerial([0, 0x81])).serialHex).toBe("81");
+      expect(new Certificate(withSerial([0xff, 0x7f])).serialDecimal).toBe("-129");
+    });
+
+    // X.690 §11.2.1: DER's unused bits are zero, and there are at most 7. Go's parser (cryptobyte's ReadASN1BitString)
+    // refuses either in the signature, the public key and keyUsage; OpenSSL masks the bits off, and decodes keyUsage
+    // only when asked (`-text` then shows a keyUsage of 8 unused bits undecoded).
+    it.each([
+      ["key-usage-stray.der", "a BIT STRING whose unused bits are not zero in its extension 2.5.29.15", [0x07, 0x81], "Digital Signature"],
+      ["key-usage-8.der", "a BIT STRING without its unused-bits count in its extension 2.5.29.15", [0x08, 0x80], "X509v3 Key Usage: \n                .."],
+      ["key-usage-empty-7.der", "a BIT STRING whose unused bits are not zero in its extension 2.5.29.15", [0x07], "X509v3 Key Usage"],
+      ["rsa-key-stray.der", "a BIT STRING whose unused bits are not zero", undefined, "Public-Key: (1024 bit)"],
+      ["signature-stray.der", "a BIT STRING whose unused bits are not zero", undefined, "Signature Value"],
+    ] as const)("%s is refused: %s", (file, problem, keyUsage, shown) => {
+      const signed = certificate([]);
+      const [tbs, algorithm, signature] = children(readSingle(signed)).map((el) => el.raw);
+      const stray = (bitString: Buffer) => derTlv(0x03, Buffer.concat([Buffer.from([1]), bitString.subarray(bitString[1]! & 0x80 ? 4 : 3, -1), Buffer.from([bitString.at(-1)! | 1])]));
+      const bytes = keyUsage !== undefined ? certificate([extension("2.5.29.15", derTlv(0x03, Buffer.from(keyUsage)))])
+        : file.startsWith("rsa") ? certificate([], derSequence(children(readSingle(rsaSpki))[0]!.raw, stray(derBitString(rsaKey))))
+        : derSequence(tbs!, algorithm!, stray(signature!));
+      writeFileSync(path(file), bytes);
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
+      expect(() => new Certificate(bytes, file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has ${problem}`,
+      }));
+    });
+
+    it("BIT STRINGs whose unused bits are zero are read: keyUsage 07 80, 01 fe, 00 (and 03 01 00)", () => {
+      for (const keyUsage of [[0x07, 0x80], [0x01, 0xfe], [0x00], [0x00, 0x00]]) {
+        expect(new Certificate(certificate([extension("2.5.29.15", derTlv(0x03, Buffer.from(keyUsage)))])).subject).toBe("CN=gw");
+      }
+    });
+
+    // X.690 §11.7, §11.8: DER writes a time with its seconds and Z, and a GeneralizedTime's fraction without trailing
+    // zeros. Go's parser (cryptobyte: the time formatted again must be the same text) refuses UTC written as an offset,
+    // a GeneralizedTime without seconds and any fraction; OpenSSL reads them all. Refused: what both refuse. Read: what
+    // Go reads (a UTCTime without seconds, a non-zero offset) and DER's fraction (.5, which Go refuses). (A UTCTime
+    // without seconds is in der.test.ts: Node 22's OpenSSL refuses it itself.)
+    const validity = (tag: number, text: string) => derSequence(derTlv(tag, Buffer.from(text)), derTlv(0x17, Buffer.from("361231000000Z")));
+    it.each([
+      [0x17, "260101000000+0000", "Jan  1 00:00:00 2026 GMT"],
+      [0x17, "2601010000-0000", "Jan  1 00:00:00 2026 GMT"],
+      [0x18, "20260101000000+0000", "Jan  1 00:00:00 2026 GMT"],
+      [0x18, "202601010000Z", "Jan  1 00:00:00 2026 GMT"],
+      [0x18, "20260101000000.50Z", "Jan  1 00:00:00.50 2026 GMT"],
+      [0x18, "20260101000000.5+0100", "Dec 31 23:00:00.5 2025 GMT"],
+    ])("a time (tag %i) %s is refused", (tag, text, shown) => {
+      const file = `time-${text.replace(/[^0-9A-Z]/g, "_")}.der`;
+      writeFileSync(path(file), certificate([], undefined, validity(tag, text)));
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-startdate"])).toBe(`notBefore=${shown}\n`);
+      // Node 22's OpenSSL (3.5) refuses a time without seconds itself; Node 20's (3.0, as the CLI here) reads it.
+      const nodeReads = (() => { try { return new X509Certificate(readFileSync(path(file))) !== undefined; } catch { return false; } })();
+      expect(nodeReads || text === "202601010000Z").toBe(true);
+      expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID",
+        message: nodeReads ? `${file} is not DER-encoded: it has a UTCTime or GeneralizedTime not in DER form` : "could not parse certificate: not a valid X.509 DER structure",
+      }));
+    });
+
+    it.each([
+      [0x17, "260101000000Z", "2026-01-01T00:00:00.000Z"],
+      [0x17, "260101000000+0100", "2025-12-31T23:00:00.000Z"],
+      [0x18, "20260101000000-0130", "2026-01-01T01:30:00.000Z"],
+      [0x18, "20260101000000.5Z", "2026-01-01T00:00:00.500Z"],
+      [0x18, "20260101000000.05Z", "2026-01-01T00:00:00.050Z"],
+    ])("a time (tag %i) %s is read", (tag, text, read) => {
+      expect(new Certificate(certificate([], undefined, validity(tag, text))).notBefore.toISOString()).toBe(read);
     });
 
     it("a vendor's extension (critical or not) is not read, as Go does not: raw bytes or BER in it are sent as they are", () => {

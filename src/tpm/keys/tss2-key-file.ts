@@ -62,9 +62,16 @@ function tss2Der(data: string | Buffer, what: string): Buffer {
  * pubkey, privkey. Every tag is EXPLICIT, as all producers encode them; context tags above [5] (fields later
  * drafts may add) are skipped.
  */
-function readTpmKey(der: Buffer) {
-  // Bytes after the outer SEQUENCE are ignored, as they always were.
-  const fields = children(expectTag(readElement(der), TAG.SEQUENCE)).filter((el) => !((el.tag & 0xc0) === 0x80 && (el.tag & 0x1f) > 5));
+function readTpmKey(der: Buffer, what: string) {
+  // tpm2-openssl ignores bytes after the key; the agent refuses them, as after any key file.
+  const outer = readElement(der);
+  if (outer.raw.length < der.length) {
+    const extra = der.length - outer.raw.length;
+    throw new InputError("TPM_KEY_INVALID", `${what}: the TSS2 PRIVATE KEY is followed by ${extra} bytes that are not part of it`, {
+      hint: "write it again without them: openssl pkey -provider tpm2 -provider default -in KEY -out NEW.pem",
+    });
+  }
+  const fields = children(expectTag(outer, TAG.SEQUENCE)).filter((el) => !((el.tag & 0xc0) === 0x80 && (el.tag & 0x1f) > 5));
   let i = 0;
   const next = (tag: number) => expectTag(fields[i++], tag).content;
   const tagged = (n: number) => (fields[i]?.tag === (0xa0 | n) ? readSingle(fields[i++]!.content) : undefined);
@@ -118,7 +125,7 @@ function sizedContents(bytes: Buffer, what: string, field: "PUBLIC" | "PRIVATE")
 export async function parseTss2KeyFile(data: string | Buffer, what: string): Promise<Tss2KeyFile> {
   let asn: ReturnType<typeof readTpmKey>;
   try {
-    asn = readTpmKey(tss2Der(data, what));
+    asn = readTpmKey(tss2Der(data, what), what);
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
     throw new InputError("TPM_KEY_INVALID", `${what}: not a valid TSS2 PRIVATE KEY structure`, { cause });
