@@ -3,10 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { settingsFingerprint, type CredentialSettings } from "../settings/credential-settings.js";
 import type { CredentialSource } from "./credential-source.js";
 import { ERROR_CODES, type ErrorCode } from "../errors.js";
-import { isFileInput } from "../io/input-file.js";
 import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
-import { isPkcs11Uri } from "../pkcs11/uri.js";
-import { isTpmHandleRef } from "../signers/options.js";
 
 export interface SourceSpec {
   readonly name: string;
@@ -108,14 +105,16 @@ const FILES_KEY = randomBytes(32);
 export function sourceFingerprint(settings: CredentialSettings): string {
   const { signer, endpoint } = settings;
   const secrets = [signer.keyPassword, signer.pkcs11?.pin, signer.pkcs11?.contextPin, signer.tpm?.keyPassword, signer.tpm?.parentPassword];
-  const inputs = [signer.certificate, signer.privateKey, signer.intermediates].filter((ref) => ref && isFileInput(ref) && !isPkcs11Uri(ref) && !isTpmHandleRef(ref));
   const digest = createHmac("sha256", FILES_KEY);
-  for (const path of [...inputs, ...secrets.map((s) => s?.kind === "file" && s.path), endpoint.caBundle?.trim()]) {
+  // A pkcs11: URI, handle:, `-` or env: names no file here: its "cannot be read" never changes.
+  const inputs = [signer.certificate, signer.privateKey, signer.intermediates, endpoint.caBundle];
+  for (const path of [...inputs, ...secrets.map((s) => s?.kind === "file" && s.path)]) {
     if (!path) continue;
     let bytes: Buffer;
     try {
-      const stats = statSync(path);
-      bytes = stats.isFile() && stats.size <= MAX_INPUT_BYTES ? readFileSync(path) : Buffer.from(`${stats.mode} ${stats.dev} ${stats.ino} ${stats.rdev}`);
+      const stats = statSync(path, { bigint: true }); // a FIFO made anew may get the inode number back: ctime in ns too
+      const id = `${stats.mode} ${stats.dev} ${stats.ino} ${stats.rdev} ${stats.ctimeNs}`;
+      bytes = stats.isFile() && stats.size <= MAX_INPUT_BYTES ? readFileSync(path) : Buffer.from(id);
     } catch (error) {
       bytes = Buffer.from(`error ${(error as NodeJS.ErrnoException).code}`);
     }

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { join } from "node:path";
@@ -515,6 +516,14 @@ describe("credential source", () => {
         expect(await reload()).toBe("kept");
       }
       rmSync(pin);
+      expect(await reload()).toBe("replaced");
+      // A FIFO (`<(…)`) is not read, which would wait for a writer (and take what the signer is to read): its identity counts.
+      renameSync(key, `${key}.file`);
+      execFileSync("mkfifo", [key]);
+      expect(await reload()).toBe("replaced");
+      expect(await reload()).toBe("kept");
+      rmSync(key);
+      execFileSync("mkfifo", [key]);
       expect(await reload()).toBe("replaced");
     } finally {
       await registry.closeAll();
