@@ -11,7 +11,8 @@ import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from
 import { join } from "node:path";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../test/helpers/pki.js";
-import { bundleCli } from "./agent-support.js";
+import { bundleCli, createSoftHsmToken } from "./agent-support.js";
+import { fetchFromAgent } from "../src/agent/client.js";
 import { untilLogLine } from "./helpers/log-lines.js";
 
 const { dir, cleanup } = makeTempDir("raa-native-reload-");
@@ -90,6 +91,54 @@ describe.each(Object.keys(DAEMONS))("%s reloaded (SIGHUP)", (name) => {
       await until("CreateSession with the new key", () => sessions(second) === 1);
       expect(sessions(first), log.join("\n")).toBe(1); // before (update): 3, one per SIGHUP
       expect(log.filter((l) => /configuration reloaded/.test(l)).map((l) => /kept (\d)/.exec(l)?.[1])).toEqual(["1", "1", "0"]);
+      child.kill("SIGTERM");
+      const [code] = (await once(child, "exit")) as [number | null];
+      expect(code, log.join("\n")).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("agent reloaded (SIGHUP) with a token's PIN file", () => {
+  it("a wrong PIN is presented once: copied over with the same bytes, it is not presented again; the right one in place is", async () => {
+    const home = join(dir, "pin");
+    mkdirSync(home, { mode: 0o700 });
+    const leaf = issueLeaf(ca, join(home, "leaf"), { name: "pin-device" });
+    const token = createSoftHsmToken(join(home, "softhsm"), leaf.keyPath, "reload-pin");
+    writeFileSync(token.pinFile, "9999\n");
+    const config = join(home, "config.json");
+    const profile = { certificate: leaf.certPath, "private-key": token.keyUri, "pkcs11-pin": `file:${token.pinFile}`, ...ARNS, endpoint: endpoint.url };
+    writeFileSync(config, JSON.stringify({ version: 1, profiles: { hsm: profile } }), { mode: 0o600 });
+    const socket = join(home, "agent.sock");
+    const child = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], {
+      env: { ...process.env, SOFTHSM2_CONF: token.conf },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const log = await untilLogLine(child, /agent listening on/);
+    const reloaded = async (n: number) => {
+      child.kill("SIGHUP");
+      for (const started = Date.now(); log.filter((l) => /configuration reloaded/.test(l)).length < n; await new Promise((r) => setTimeout(r, 50))) {
+        if (Date.now() - started > 60_000) throw new Error(`no reload #${n} within 60 s:\n${log.join("\n")}`);
+      }
+    };
+    try {
+      // The token's answer is in the lines of the one presentation only (the open's, the refresh's).
+      const presented = () => log.findLastIndex((l) => /\(CKR_PIN_INCORRECT\)/.test(l));
+      expect(presented(), log.join("\n")).toBeGreaterThanOrEqual(0);
+      copyFileSync(token.pinFile, `${token.pinFile}.new`);
+      renameSync(`${token.pinFile}.new`, token.pinFile);
+      await reloaded(1); // failed: rebuilt, and the same PIN refused without a try on the token
+      expect(log.some((l) => /already rejected the PIN from file .*; it was not presented again/.test(l)), log.join("\n")).toBe(true);
+      expect(presented()).toBeLessThan(log.findIndex((l) => /configuration reloaded/.test(l)));
+      writeFileSync(token.pinFile, `${token.pin}\n`);
+      await reloaded(2);
+      expect((await fetchFromAgent(socket, "hsm"))?.accessKeyId).toMatch(/^ASIA/);
+      copyFileSync(token.pinFile, `${token.pinFile}.new`);
+      renameSync(`${token.pinFile}.new`, token.pinFile);
+      await reloaded(3);
+      expect(log.filter((l) => /configuration reloaded/.test(l)).map((l) => /kept (\d)/.exec(l)?.[1])).toEqual(["0", "0", "1"]);
+      expect(endpoint.issued.filter((s) => s.certificateSerial === leaf.serialDecimal)).toHaveLength(1);
       child.kill("SIGTERM");
       const [code] = (await once(child, "exit")) as [number | null];
       expect(code, log.join("\n")).toBe(0);
