@@ -1,6 +1,9 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { settingsFingerprint, type CredentialSettings } from "../settings/credential-settings.js";
 import type { CredentialSource } from "./credential-source.js";
 import { ERROR_CODES, type ErrorCode } from "../errors.js";
+import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
 
 export interface SourceSpec {
   readonly name: string;
@@ -18,8 +21,8 @@ export interface ApplyResult {
 
 /**
  * The named credential sources of a daemon. `apply` moves from one set of specs to the next (start-up and
- * SIGHUP reload): unchanged sources keep their cache and open signer; changed, failed and removed ones are
- * closed and rebuilt, so that a corrected PIN file is tried again after a reload.
+ * SIGHUP reload): unchanged sources keep their cache and open signer (keptOnReload); changed, failed and removed
+ * ones are closed and rebuilt, so that a corrected PIN file is tried again after a reload.
  */
 export class SourceRegistry {
   readonly #create: (spec: SourceSpec) => CredentialSource;
@@ -53,9 +56,9 @@ export class SourceRegistry {
       }
     }
     for (const spec of specs) {
-      const fingerprint = settingsFingerprint(spec.settings);
+      const fingerprint = sourceFingerprint(spec.settings);
       const existing = this.#sources.get(spec.name);
-      if (existing && existing.fingerprint === fingerprint && !servesNothing(existing.source)) {
+      if (keptOnReload(existing, fingerprint)) {
         result.kept.push(spec.name);
         continue;
       }
@@ -83,6 +86,42 @@ export class SourceRegistry {
     this.#sources.clear();
     await Promise.all(entries.map((e) => e.source.close().catch(() => {})));
   }
+}
+
+/** The reload rule of the agent, `serve` and `update`: a source is kept when its fingerprint is the same and it serves. */
+export function keptOnReload(existing: { source: CredentialSource; fingerprint: string } | undefined, fingerprint: string): boolean {
+  return existing !== undefined && existing.fingerprint === fingerprint && !servesNothing(existing.source);
+}
+
+/** Keyed, as rejected-secrets.ts's digests are: a fingerprint in memory is no oracle for a PIN file. */
+const FILES_KEY = randomBytes(32);
+
+/**
+ * The settings' fingerprint with a digest of the content of every file they name (taken before the source is built).
+ * Content, not stat: a file rewritten in place (same inode and size, within the mtime's granularity) is a change,
+ * and one copied over with the same bytes (configuration management at each run) none. A FIFO or device is not read
+ * (that would take what the signer is to read): its identity stands for it, an error's code for a file unreadable.
+ */
+export function sourceFingerprint(settings: CredentialSettings): string {
+  const { signer, endpoint } = settings;
+  const secrets = [signer.keyPassword, signer.pkcs11?.pin, signer.pkcs11?.contextPin, signer.tpm?.keyPassword, signer.tpm?.parentPassword];
+  const digest = createHmac("sha256", FILES_KEY);
+  // A pkcs11: URI, handle:, `-` or env: names no file here: its "cannot be read" never changes.
+  const inputs = [signer.certificate, signer.privateKey, signer.intermediates, endpoint.caBundle];
+  for (const path of [...inputs, ...secrets.map((s) => s?.kind === "file" && s.path)]) {
+    if (!path) continue;
+    let bytes: Buffer;
+    try {
+      const stats = statSync(path, { bigint: true }); // a FIFO made anew may get the inode number back: ctime in ns too
+      const id = `${stats.mode} ${stats.dev} ${stats.ino} ${stats.rdev} ${stats.ctimeNs}`;
+      bytes = stats.isFile() && stats.size <= MAX_INPUT_BYTES ? readFileSync(path) : Buffer.from(id);
+    } catch (error) {
+      bytes = Buffer.from(`error ${(error as NodeJS.ErrnoException).code}`);
+    }
+    digest.update(path).update("\0").update(bytes).update("\0");
+    bytes.fill(0);
+  }
+  return `${settingsFingerprint(settings)} ${digest.digest("hex")}`;
 }
 
 /**

@@ -14,6 +14,7 @@ import { ServiceError } from "../errors.js";
 import { roughDuration, utc } from "../x509/validity.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { answerPromptsOnce } from "../credentials/signer-holder.js";
+import { keptOnReload, sourceFingerprint } from "../credentials/source-registry.js";
 import { credentialsFileUpdater } from "./file-updater.js";
 import { writeProfileCredentials } from "./write-credentials.js";
 
@@ -141,10 +142,13 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
       written: updater.written,
     });
   let source!: CredentialSource;
-  // Signals from the first step (runDaemon): a SIGHUP while the source opens rebuilds it once updating.
+  let fingerprint = "";
+  // Signals from the first step (runDaemon): a SIGHUP while the source opens reloads it once updating.
   await runDaemon(log, {
     startUp: async () => {
-      source = newSource(await run.settings());
+      const settings = await run.settings();
+      fingerprint = sourceFingerprint(settings);
+      source = newSource(settings);
       const end = async (error: unknown) => {
         await Promise.all([updater.stop(), source.close()]);
         throw error;
@@ -157,12 +161,17 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
       source.start();
       log(`updating profile [${section}] in ${path}`);
     },
+    // The agent's and serve's rule (keptOnReload): rebuilt, the source calls CreateSession at once.
     reload: async () => {
+      const settings = await run.settings();
+      const next = sourceFingerprint(settings);
+      if (keptOnReload({ source, fingerprint }, next)) return "configuration reloaded: kept 1, replaced 0";
       const old = source;
-      source = newSource(await run.settings());
+      fingerprint = next;
+      source = newSource(settings);
       await old.close();
       source.start();
-      return "configuration reloaded";
+      return "configuration reloaded: kept 0, replaced 1";
     },
     shutDown: async () => {
       await updater.stop();

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { createCredentialSource, type SessionCreator } from "../../src/credentials/credential-source.js";
@@ -484,6 +485,49 @@ describe("credential source", () => {
     expect([...removed.removed].sort()).toEqual(["b", "c"]);
     expect(registry.names()).toEqual(["a"]);
     await registry.closeAll();
+  });
+
+  it("a reload keeps a source only while every file it names holds the same bytes; one replaced at the same path rebuilds it", async () => {
+    // Before: the settings alone were compared: a key, certificate or PIN file replaced at its path was kept on SIGHUP.
+    const [key, cert, pin, bundle] = ["key.pem", "cert.pem", "key.pass", "ca.pem"].map((f) => join(dir, `reload-${f}`)) as [string, string, string, string];
+    for (const path of [key, cert, pin, bundle]) writeFileSync(path, `${path} 1\n`);
+    const base = settings(cert, key);
+    const filed = () => ({ ...base, signer: { ...base.signer, keyPassword: { kind: "file" as const, path: pin } }, endpoint: { ...base.endpoint, caBundle: bundle } });
+    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, createSigner: async () => fakeSigner("file"), createSession: async () => creds() }));
+    const reload = async () => {
+      const { kept, replaced } = await registry.apply([{ name: "p", settings: filed() }]);
+      return kept.length === 1 ? "kept" : replaced.length === 1 ? "replaced" : "?";
+    };
+    try {
+      await registry.apply([{ name: "p", settings: filed() }]);
+      expect(await reload()).toBe("kept");
+      // The same bytes under another inode and mtime (configuration management rewriting the files at each run): kept.
+      copyFileSync(key, `${key}.new`);
+      renameSync(`${key}.new`, key);
+      utimesSync(cert, new Date(), new Date(Date.now() + 5_000));
+      expect(await reload()).toBe("kept");
+      for (const path of [key, cert, pin, bundle]) {
+        // Rewritten in place, as an editor may: same inode and size, the mtime set back.
+        const { ino, mtime } = statSync(path);
+        writeFileSync(path, `${path} 2\n`);
+        utimesSync(path, mtime, mtime);
+        expect(statSync(path).ino).toBe(ino);
+        expect([path, await reload()]).toEqual([path, "replaced"]);
+        expect(await reload()).toBe("kept");
+      }
+      rmSync(pin);
+      expect(await reload()).toBe("replaced");
+      // A FIFO (`<(…)`) is not read, which would wait for a writer (and take what the signer is to read): its identity counts.
+      renameSync(key, `${key}.file`);
+      execFileSync("mkfifo", [key]);
+      expect(await reload()).toBe("replaced");
+      expect(await reload()).toBe("kept");
+      rmSync(key);
+      execFileSync("mkfifo", [key]);
+      expect(await reload()).toBe("replaced");
+    } finally {
+      await registry.closeAll();
+    }
   });
 
   it("an onEvent or certificate-warning log that rejects (an async listener) leaves no unhandled rejection", async () => {

@@ -1,0 +1,149 @@
+/**
+ * The reload rule of the three daemons (`update`, `agent`, `serve`) as real processes against the verifying local
+ * endpoint: a SIGHUP with nothing changed — files copied over with the same bytes included — calls no CreateSession
+ * (a fleet reloaded by configuration management otherwise asks once per device within seconds); a key and
+ * certificate replaced at the same paths are used at once. Sessions are counted at the endpoint, by certificate.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
+import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../test/helpers/pki.js";
+import { bundleCli, createSoftHsmToken } from "./agent-support.js";
+import { fetchFromAgent } from "../src/agent/client.js";
+import { untilLogLine } from "./helpers/log-lines.js";
+
+const { dir, cleanup } = makeTempDir("raa-native-reload-");
+let cli: { cli: string; cleanup: () => void };
+let endpoint: LocalEndpoint;
+let ca: CaHandle;
+
+const ARNS = {
+  "trust-anchor-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:trust-anchor/reload",
+  "profile-arn": "arn:aws:rolesanywhere:us-east-1:000000000000:profile/reload",
+  "role-arn": "arn:aws:iam::000000000000:role/reload",
+};
+
+beforeAll(async () => {
+  cli = await bundleCli();
+  ca = createCa(join(dir, "ca"), { name: "Reload Test CA" });
+  endpoint = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1" });
+});
+afterAll(async () => {
+  await endpoint?.close();
+  cli?.cleanup();
+  cleanup();
+});
+
+/** The daemon's arguments, given its key and certificate paths and a directory of its own. */
+const DAEMONS: Record<string, (key: string, cert: string, home: string) => string[]> = {
+  update: (key, cert, home) => [
+    "update", "--certificate", cert, "--private-key", key, ...Object.entries(ARNS).flatMap(([k, v]) => [`--${k}`, v]),
+    "--endpoint", endpoint.url, "--credentials-file", join(home, "credentials"),
+  ],
+  agent: (key, cert, home) => {
+    const config = join(home, "config.json");
+    const profile = { certificate: cert, "private-key": key, ...ARNS, endpoint: endpoint.url };
+    writeFileSync(config, JSON.stringify({ version: 1, profiles: { device: profile } }), { mode: 0o600 });
+    return ["agent", "--config", config, "--socket", join(home, "agent.sock")];
+  },
+  serve: (key, cert) => [
+    "serve", "--certificate", cert, "--private-key", key, ...Object.entries(ARNS).flatMap(([k, v]) => [`--${k}`, v]),
+    "--endpoint", endpoint.url, "--port", "0", "--imds", "--allow-open-imds",
+  ],
+};
+
+describe.each(Object.keys(DAEMONS))("%s reloaded (SIGHUP)", (name) => {
+  it("nothing changed, files copied over with the same bytes: no CreateSession; a key replaced at its path: used at once", async () => {
+    const home = join(dir, name);
+    mkdirSync(home, { mode: 0o700 });
+    const [first, second] = ["first", "second"].map((n) => issueLeaf(ca, join(home, n), { name: `${name}-${n}` }));
+    const [key, cert] = [join(home, "device.key"), join(home, "device.pem")];
+    copyFileSync(first!.keyPath, key);
+    copyFileSync(first!.certPath, cert);
+    const sessions = (leaf: typeof first) => endpoint.issued.filter((s) => s.certificateSerial === leaf!.serialDecimal).length;
+    /** Resolves once `check` holds (the endpoint's log is polled), or fails with the daemon's log after 60 s. */
+    const until = async (what: string, check: () => boolean) => {
+      for (const started = Date.now(); !check(); await new Promise((r) => setTimeout(r, 50))) {
+        if (Date.now() - started > 60_000) throw new Error(`no ${what} within 60 s:\n${log.join("\n")}`);
+      }
+    };
+    const child = spawn(process.execPath, [cli.cli, ...DAEMONS[name]!(key, cert, home)], { stdio: ["ignore", "ignore", "pipe"] });
+    const log = await untilLogLine(child, /updating profile|agent listening on|Local server started/);
+    const reloaded = async (n: number) => {
+      child.kill("SIGHUP");
+      await until(`reload #${n}`, () => log.filter((l) => /configuration reloaded/.test(l)).length === n);
+    };
+    try {
+      await until("first CreateSession", () => sessions(first) === 1);
+      await reloaded(1);
+      for (const path of [key, cert]) {
+        copyFileSync(path, `${path}.new`);
+        renameSync(`${path}.new`, path);
+      }
+      await reloaded(2);
+      // In place (same inode), as an editor or `cp` over it would.
+      writeFileSync(key, readFileSync(second!.keyPath));
+      writeFileSync(cert, readFileSync(second!.certPath));
+      await reloaded(3);
+      await until("CreateSession with the new key", () => sessions(second) === 1);
+      expect(sessions(first), log.join("\n")).toBe(1); // before (update): 3, one per SIGHUP
+      expect(log.filter((l) => /configuration reloaded/.test(l)).map((l) => /kept (\d)/.exec(l)?.[1])).toEqual(["1", "1", "0"]);
+      child.kill("SIGTERM");
+      const [code] = (await once(child, "exit")) as [number | null];
+      expect(code, log.join("\n")).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("agent reloaded (SIGHUP) with a token's PIN file", () => {
+  it("a wrong PIN is presented once: copied over with the same bytes, it is not presented again; the right one in place is", async () => {
+    const home = join(dir, "pin");
+    mkdirSync(home, { mode: 0o700 });
+    const leaf = issueLeaf(ca, join(home, "leaf"), { name: "pin-device" });
+    const token = createSoftHsmToken(join(home, "softhsm"), leaf.keyPath, "reload-pin");
+    writeFileSync(token.pinFile, "9999\n");
+    const config = join(home, "config.json");
+    const profile = { certificate: leaf.certPath, "private-key": token.keyUri, "pkcs11-pin": `file:${token.pinFile}`, ...ARNS, endpoint: endpoint.url };
+    writeFileSync(config, JSON.stringify({ version: 1, profiles: { hsm: profile } }), { mode: 0o600 });
+    const socket = join(home, "agent.sock");
+    const child = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], {
+      env: { ...process.env, SOFTHSM2_CONF: token.conf },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const log = await untilLogLine(child, /agent listening on/);
+    const reloaded = async (n: number) => {
+      child.kill("SIGHUP");
+      for (const started = Date.now(); log.filter((l) => /configuration reloaded/.test(l)).length < n; await new Promise((r) => setTimeout(r, 50))) {
+        if (Date.now() - started > 60_000) throw new Error(`no reload #${n} within 60 s:\n${log.join("\n")}`);
+      }
+    };
+    try {
+      // The token's answer is in the lines of the one presentation only (the open's, the refresh's).
+      const presented = () => log.findLastIndex((l) => /\(CKR_PIN_INCORRECT\)/.test(l));
+      expect(presented(), log.join("\n")).toBeGreaterThanOrEqual(0);
+      copyFileSync(token.pinFile, `${token.pinFile}.new`);
+      renameSync(`${token.pinFile}.new`, token.pinFile);
+      await reloaded(1); // failed: rebuilt, and the same PIN refused without a try on the token
+      expect(log.some((l) => /already rejected the PIN from file .*; it was not presented again/.test(l)), log.join("\n")).toBe(true);
+      expect(presented()).toBeLessThan(log.findIndex((l) => /configuration reloaded/.test(l)));
+      writeFileSync(token.pinFile, `${token.pin}\n`);
+      await reloaded(2);
+      expect((await fetchFromAgent(socket, "hsm"))?.accessKeyId).toMatch(/^ASIA/);
+      copyFileSync(token.pinFile, `${token.pinFile}.new`);
+      renameSync(`${token.pinFile}.new`, token.pinFile);
+      await reloaded(3);
+      expect(log.filter((l) => /configuration reloaded/.test(l)).map((l) => /kept (\d)/.exec(l)?.[1])).toEqual(["0", "0", "1"]);
+      expect(endpoint.issued.filter((s) => s.certificateSerial === leaf.serialDecimal)).toHaveLength(1);
+      child.kill("SIGTERM");
+      const [code] = (await once(child, "exit")) as [number | null];
+      expect(code, log.join("\n")).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
