@@ -123,7 +123,8 @@ describe("agent reloaded (SIGHUP) with a token's PIN file", () => {
       }
     };
     try {
-      // The token's answer is in the lines of the one presentation only (the open's, the refresh's).
+      // The token's answer is in the line of the one presentation only (the open's; the refresh, which only threw its
+      // error again, no longer adds a second).
       const presented = () => log.findLastIndex((l) => /\(CKR_PIN_INCORRECT\)/.test(l));
       expect(presented(), log.join("\n")).toBeGreaterThanOrEqual(0);
       copyFileSync(token.pinFile, `${token.pinFile}.new`);
@@ -131,6 +132,10 @@ describe("agent reloaded (SIGHUP) with a token's PIN file", () => {
       await reloaded(1); // failed: rebuilt, and the same PIN refused without a try on the token
       expect(log.some((l) => /already rejected the PIN from file .*; it was not presented again/.test(l)), log.join("\n")).toBe(true);
       expect(presented()).toBeLessThan(log.findIndex((l) => /configuration reloaded/.test(l)));
+      // One try, one line each time (before: two, the open's and the refresh's), which says it is not retried.
+      const refused = log.filter((l) => /\(CKR_PIN_INCORRECT\)|already rejected the PIN/.test(l));
+      expect(refused, log.join("\n")).toHaveLength(2);
+      expect(refused.every((l) => l.endsWith("not retried (fix it, then reload with SIGHUP or restart)")), log.join("\n")).toBe(true);
       writeFileSync(token.pinFile, `${token.pin}\n`);
       await reloaded(2);
       expect((await fetchFromAgent(socket, "hsm"))?.accessKeyId).toMatch(/^ASIA/);

@@ -151,6 +151,9 @@ const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint
  * One log line for a refresh outcome. Never includes credentials: only times and the error's message. `file`
  * (`update`, which serves nothing: SDKs read its file): the expiration of what it last wrote there this run, if any.
  */
+/** The end of the line of a failure the source does not retry (a refused PIN or password). */
+export const NOT_RETRIED = "; not retried (fix it, then reload with SIGHUP or restart)";
+
 export function describeRefreshEvent(name: string, event: RefreshEvent, file?: { written: Date | undefined; now: number }): string {
   if (event.type === "refreshed") {
     const { expiration, refreshAt, clockBehindMs: lead } = event;
@@ -161,7 +164,7 @@ export function describeRefreshEvent(name: string, event: RefreshEvent, file?: {
   const { error } = event;
   const what = `${name}: refresh failed (${error.code}): ${error.toOneLine()}`;
   const held = file && fileHolds(file);
-  if (!event.nextAttemptAt) return `${what}; not retried (fix it, then reload with SIGHUP or restart)${held ?? ""}`;
+  if (!event.nextAttemptAt) return `${what}${NOT_RETRIED}${held ?? ""}`;
   const serving = held ?? (event.servingPreviousUntil
     ? `; still serving the previous credentials until ${formatExpiration(event.servingPreviousUntil)}`
     : "; no valid credentials to serve meanwhile");

@@ -2,7 +2,8 @@ import type { KeyObject } from "node:crypto";
 import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { AgentError, InputError } from "../errors.js";
 import { isFileInput } from "../io/input-file.js";
-import { readSecret, type SecretSource } from "../secrets/secret-source.js";
+import { heldAnswer, readSecret, type SecretSource } from "../secrets/secret-source.js";
+import type { Secret } from "../secrets/secret.js";
 import { optionName, type SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
 import type { Certificate } from "../x509/certificate.js";
@@ -22,9 +23,13 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
   let current: Signer | undefined;
   /** A wrong PIN or TPM password: never tried again (the token would count it and lock), nor kept. */
   let authFailure: unknown;
+  /** What this holder's prompts were answered: wiped on close, or once one was refused. */
+  const answers: Secret[] = [];
+  const wipeAnswers = () => answers.forEach((answer) => answer.wipe());
   const rejected = (error: unknown) => {
     authFailure = error;
     options.pkcs11?.askedPin?.pin?.wipe();
+    wipeAnswers();
   };
 
   /** Aborted by closing: a device wait or a prompt ends, and nothing opens any more. */
@@ -41,7 +46,7 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
   };
   const openSigner = async (): Promise<Signer> => {
     try {
-      options = await answerPromptsOnce(options, closing.signal); // asks nothing the second time: no `prompt` left
+      options = await answerPromptsOnce(options, closing.signal, answers); // asks nothing the second time: no `prompt` left
       const signer = await factory(options, closing.signal);
       if (closing.signal.aborted) { // opened as the holder closed (a device call finishes first): not kept
         await signer.close().catch(() => {});
@@ -111,7 +116,12 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
       await opening?.catch(() => {}); // the signer being opened is closed too
       const signer = current;
       current = undefined;
-      await signer?.close();
+      try {
+        await signer?.close();
+      } finally {
+        wipeAnswers();
+        if (!given.pkcs11?.askedPin) options.pkcs11?.askedPin?.pin?.wipe(); // else the caller's (update --once)
+      }
     },
   };
 }
@@ -131,17 +141,16 @@ function checkMatchesKey(leaf: Certificate, key: KeyObject | undefined, path: st
 /**
  * Replaces `prompt` sources by what the user typed, so that later re-opens never need a terminal (nor ask again:
  * `update --once` waiting for the clock opens a new source per try). A rejected one ends the run (authFailure).
- * `signal` (closing) ends a prompt's wait.
+ * `signal` (closing) ends a prompt's wait. The answers, kept as bytes, are added to `answers`: the caller wipes them.
  */
-export async function answerPromptsOnce(options: SignerOptions, signal?: AbortSignal): Promise<SignerOptions> {
+export async function answerPromptsOnce(
+  options: SignerOptions, signal?: AbortSignal, answers: Secret[] = [],
+): Promise<SignerOptions> {
   const answer = async (source: SecretSource | undefined, what: string): Promise<SecretSource | undefined> => {
     if (source?.kind !== "prompt") return source;
     const secret = await readSecret(source, what, process.env, signal);
-    try {
-      return { kind: "value", value: secret.reveal() };
-    } finally {
-      secret.wipe();
-    }
+    answers.push(secret);
+    return heldAnswer(secret);
   };
   const { pkcs11, tpm } = options;
   const keyPassword = await answer(options.keyPassword, "key password");

@@ -1,12 +1,16 @@
 import type { RefreshEvent } from "../credentials/credential-cache.js";
-import { createCredentialSource, describeRefreshEvent, type CertificateWarning, type CredentialSource } from "../credentials/credential-source.js";
+import { createCredentialSource, describeRefreshEvent, NOT_RETRIED, type CertificateWarning, type CredentialSource } from "../credentials/credential-source.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
 import { oneLine, runDaemon, type Log } from "./signals.js";
 
 /** One log line per source the registry could not (re)build; such sources answer with their error. */
 function logFailures(result: ApplyResult, log: Log): void {
-  for (const f of result.failed) log(`${f.name}: ${oneLine(f.error)}`);
+  for (const f of result.failed) {
+    // A refused secret's source never tries again: its refresh repeats this error unlogged (loggingSource).
+    const refused = (f.error as { category?: string }).category === "auth";
+    log(`${f.name}: ${oneLine(f.error)}${refused ? NOT_RETRIED : ""}`);
+  }
 }
 
 /**
@@ -28,6 +32,7 @@ export function isTransient(error: unknown): boolean {
  */
 export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, onRefreshed, written }: DaemonStartOptions): CredentialSource {
   let logged: string | undefined;
+  let openFailure: unknown;
   const outageEnding = outageSchedule();
   const localLine = (error: unknown): string | undefined => {
     const { category, code, message } = error as { category?: string; code?: string; message?: string };
@@ -42,7 +47,9 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
       const line = failed && localLine(failed.error);
       const ending = outageEnding(failed && !line && failed.nextAttemptAt ? failed : undefined);
       const once = line ? "; not logged again until it changes" : ending;
-      const quiet = ending === undefined || (line !== undefined && line === logged);
+      // The very error open() threw (a refused PIN, thrown again untried): start-up logged it.
+      const again = failed !== undefined && failed.error === openFailure;
+      const quiet = ending === undefined || (line !== undefined && line === logged) || again;
       const file = written && { written: written(), now: Date.now() };
       if (!quiet) log(describeRefreshEvent(name, event, file) + once);
       logged = line;
@@ -55,6 +62,7 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
     open: () =>
       source.open().catch((error: unknown) => {
         logged = localLine(error);
+        openFailure = error;
         throw error;
       }),
   };

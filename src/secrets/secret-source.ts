@@ -55,8 +55,20 @@ const SOURCE_FIELD: Readonly<Record<string, string>> = { value: "value", file: "
 /** What a secret source must be, for messages about one built wrongly in JavaScript. */
 export const SECRET_SOURCE_FORMS = '{ kind: "file", path } or { kind: "env", name } with a non-empty path or name';
 
+/**
+ * A prompt's answer as bytes its holder wipes (signer-holder.ts), rather than a `value` string kept for a daemon's
+ * life. Not in the public type, and only those made here are accepted.
+ */
+const heldAnswers = new WeakMap<object, Secret>();
+export function heldAnswer(secret: Secret): SecretSource {
+  const source = { kind: "held" } as unknown as SecretSource;
+  heldAnswers.set(source, secret);
+  return source;
+}
+
 /** Whether `source` (maybe from JavaScript) is of a known kind with a string field, non-empty for a path or name. */
 export function isSecretSource(source: unknown): source is SecretSource {
+  if (heldAnswers.has(source as object)) return true;
   if (!isPlainObject(source) || typeof source["kind"] !== "string") return false;
   const key = ownValue(SOURCE_FIELD, source["kind"]);
   const text = key && source[key];
@@ -119,6 +131,8 @@ export async function readSecret(
 ): Promise<Secret> {
   if (!isSecretSource(source)) throw new UsageError("USAGE", `${what}: a secret source must be ${SECRET_SOURCE_FORMS}`);
   aboutToUseSecret();
+  const answer = heldAnswers.get(source);
+  if (answer) return answer.clone();
   switch (source.kind) {
     case "value":
     case "env": {

@@ -14,6 +14,7 @@ import { ServiceError } from "../errors.js";
 import { roughDuration, utc } from "../x509/validity.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { answerPromptsOnce } from "../credentials/signer-holder.js";
+import type { Secret } from "../secrets/secret.js";
 import { keptOnReload, sourceFingerprint } from "../credentials/source-registry.js";
 import { credentialsFileUpdater } from "./file-updater.js";
 import { writeProfileCredentials } from "./write-credentials.js";
@@ -76,14 +77,22 @@ function clockFault(error: unknown, now: number): string | undefined {
  * `clockWaitMs` at most on the monotonic clock; then its error stands.
  */
 async function updateOnce(run: UpdateRun): Promise<void> {
+  // Each try opens a new source: a `prompt` PIN or password is asked once per run, as a daemon's re-opens do.
+  const given = await run.settings();
+  const answers: Secret[] = [];
+  try {
+    await updateOnceWith(run, { ...given, signer: await answerPromptsOnce(given.signer, undefined, answers) });
+  } finally {
+    answers.forEach((answer) => answer.wipe());
+  }
+}
+
+async function updateOnceWith(run: UpdateRun, settings: CredentialSettings): Promise<void> {
   const { path, section, log, certificateWarning, seams = {} } = run;
   const now = seams.now ?? Date.now;
   const monotonic = seams.monotonic ?? (() => performance.now());
   const random = seams.random ?? Math.random;
   const setTimer = seams.timers?.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms));
-  // Each try opens a new source: a `prompt` PIN or password is asked once per run, as a daemon's re-opens do.
-  const given = await run.settings();
-  const settings = { ...given, signer: await answerPromptsOnce(given.signer) };
   const waitMs = run.clockWaitMs ?? CLOCK_WAIT_MS;
   const until = monotonic() + waitMs;
   // The first step is tried at once; then at least 1 s, 2 s, 4 s… apart: a jittery clock (steps every second, or

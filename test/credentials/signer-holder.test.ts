@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { answerPromptsOnce, holdSigner } from "../../src/credentials/signer-holder.js";
 import { AuthError } from "../../src/errors.js";
+import { readSecret } from "../../src/secrets/secret-source.js";
+import { Secret } from "../../src/secrets/secret.js";
 import type { SignerOptions } from "../../src/signers/options.js";
 import type { Signer } from "../../src/signers/signer.js";
 import type { Certificate } from "../../src/x509/certificate.js";
@@ -70,5 +72,43 @@ describe("answerPromptsOnce", () => {
     const askedPin = {};
     const answered = await answerPromptsOnce({ ...TOKEN, pkcs11: { askedPin } });
     expect(answered.pkcs11?.askedPin).toBe(askedPin);
+  });
+});
+
+describe("a prompted password or PIN", () => {
+  it("is held as bytes, never a { kind: \"value\" } string, until the holder closes: then they are zero", async () => {
+    const typed = { "key password": Buffer.from("k3y-pw"), "PKCS#11 PIN": Buffer.from("12345678") };
+    const promptOnTerminal = vi.fn(async (_prompt: string, what: keyof typeof typed) => Secret.fromBytes(typed[what]));
+    vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal }));
+    try {
+      const prompt = (text: string) => ({ kind: "prompt" as const, prompt: text });
+      const options = { ...TOKEN, keyPassword: prompt("Key password: "), pkcs11: { pin: prompt("PIN: ") } };
+      const seen: string[] = [];
+      const factory = vi.fn(async (opened: SignerOptions) => {
+        // Before: { kind: "value", value: "12345678" }, a JS string kept for the daemon's life.
+        for (const source of [opened.keyPassword!, opened.pkcs11!.pin!]) {
+          expect(JSON.stringify(source)).not.toMatch(/k3y-pw|12345678/);
+          expect(source.kind).not.toBe("value");
+          const secret = await readSecret(source, "test");
+          seen.push(secret.use((bytes) => bytes.toString()));
+          secret.wipe(); // a copy: the holder's stays for the next open
+        }
+        opened.pkcs11!.askedPin!.pin ??= { description: "a prompt", read: async () => Secret.fromUtf8(""), wipe: askedWipe };
+        return tokenSigner();
+      });
+      const askedWipe = vi.fn(); // a user PIN the token asked for (open-signer.ts): this holder's own askedPin
+      const holder = holdSigner(options, factory, () => {});
+      await holder.open();
+      await holder.release({ category: "device" });
+      await holder.acquire(); // re-opened after a device error: nothing asked again, the same answers read
+      expect(seen).toEqual(["k3y-pw", "12345678", "k3y-pw", "12345678"]);
+      expect(promptOnTerminal).toHaveBeenCalledTimes(2);
+      expect(Object.values(typed).map((b) => b.toString())).toEqual(["k3y-pw", "12345678"]);
+      await holder.close();
+      expect(Object.values(typed).every((b) => b.every((byte) => byte === 0))).toBe(true);
+      expect(askedWipe).toHaveBeenCalled();
+    } finally {
+      vi.doUnmock("../../src/secrets/terminal-prompt.js");
+    }
   });
 });

@@ -145,6 +145,36 @@ describe("a daemon's source (agent, serve, update) with a key no retry can use",
   }, 15_000);
 });
 
+describe("a daemon's source whose password or PIN is refused at start-up", () => {
+  const tmp = makeTempDir("raa-logging-source-auth-");
+  afterAll(() => tmp.cleanup());
+
+  it("one wrong password, one line: the refresh after it says nothing the start-up line did not", async () => {
+    // Before: `p: … rejected …` from start-up (logFailures), then `p: refresh failed (PASSWORD_INCORRECT): …` from the
+    // first refresh, which only threw the same error again (a refused secret is never tried twice).
+    const leaf = issueLeaf(createCa(tmp.dir, { name: "ca" }), tmp.dir, { name: "leaf" });
+    const encrypted = join(tmp.dir, "leaf.enc.pem");
+    openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-v2", "aes-256-cbc", "-passout", "pass:secret", "-out", encrypted]);
+    const lines: string[] = [];
+    const settings = {
+      signer: { certificate: leaf.certPath, privateKey: encrypted, keyPassword: { kind: "value" as const, value: "wrong" } },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9" },
+    };
+    const { registry } = await startDaemon([{ name: "p", settings }], (line) => lines.push(line), false, {}, async () => ({}));
+    try {
+      const source = registry.get("p")!;
+      await vi.waitFor(() => expect(source.status().state).toBe("failed"), { timeout: 10_000, interval: 50 });
+      expect(source.status().lastError?.code).toBe("PASSWORD_INCORRECT");
+      expect(lines).toHaveLength(1);
+      // Nothing of the refresh's line lost: the error, its hint, and that it is not retried.
+      expect(lines[0]).toMatch(/^p: incorrect PKCS#8 private key password for .*\(check the password, it is not retried; .*\); not retried \(fix it, then reload with SIGHUP or restart\)$/);
+    } finally {
+      await registry.closeAll();
+    }
+  }, 15_000);
+});
+
 describe("a daemon's source through a week of an endpoint that does not answer (virtual time)", () => {
   it("logs a few dozen lines a day, not one per attempt, and refreshes within a minute of its return", async () => {
     // Before: one line per attempt, ~2,900 a day (a 60 s ceiling with full jitter) in a fleet device's journal.

@@ -11,6 +11,7 @@ import { seededRandom } from "../../bench/lib/virtual-time.js";
 import type { SessionCreator } from "../../src/credentials/credential-source.js";
 import type { SignerFactory } from "../../src/credentials/signer-holder.js";
 import { AuthError, InputError, NetworkError, ServiceError } from "../../src/errors.js";
+import { readSecret } from "../../src/secrets/secret-source.js";
 import { Secret } from "../../src/secrets/secret.js";
 import type { SignerOptions } from "../../src/signers/options.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -166,13 +167,19 @@ describe("update --once and the clock", () => {
   });
 
   it("a `prompt` PIN is asked once per run, not at each try (2>log: the terminal asked again at each)", async () => {
-    const prompt = vi.fn(async () => Secret.fromUtf8("1234"));
+    const typed = Buffer.from("1234");
+    const prompt = vi.fn(async () => Secret.fromBytes(typed));
     vi.doMock("../../src/secrets/terminal-prompt.js", () => ({ promptOnTerminal: prompt }));
     try {
       const failures = [notYetValid, notYetValid, notYetValid];
       const s = scenario({ start: BOOT, stepAfterMs: 3_000, stepTo: BOOT + 1, failures });
       const pins: unknown[] = [];
-      s.seams.createSigner = async (options: SignerOptions) => (pins.push(options.pkcs11?.pin), signer);
+      s.seams.createSigner = async (options: SignerOptions) => {
+        const pin = await readSecret(options.pkcs11!.pin!, "PIN");
+        pins.push(pin.use((bytes) => bytes.toString()));
+        pin.wipe();
+        return signer;
+      };
       const pkcs11 = { reusePin: false, pin: { kind: "prompt" as const, prompt: "PIN: " } };
       const path = join(dir, `credentials-${++n}`);
       await runUpdate({
@@ -181,7 +188,8 @@ describe("update --once and the clock", () => {
       }).catch(() => {});
       expect(s.calls.length).toBeGreaterThanOrEqual(3);
       expect(prompt).toHaveBeenCalledTimes(1);
-      expect(pins).toEqual(s.calls.map(() => ({ kind: "value", value: "1234" })));
+      expect(pins).toEqual(s.calls.map(() => "1234"));
+      expect(typed.every((byte) => byte === 0)).toBe(true); // the run over, the answer is wiped (was a string)
     } finally {
       vi.doUnmock("../../src/secrets/terminal-prompt.js");
     }

@@ -114,6 +114,7 @@ export async function pbeDecrypt(
     throw incorrectPassword(context, cause);
   } finally {
     key.fill(0);
+    if (alg.oid === OID.PKCS12_3DES) iv.fill(0); // derived from the password (PBES2's is the file's own)
     for (const part of parts) part.fill(0);
   }
 }

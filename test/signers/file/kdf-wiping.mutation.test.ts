@@ -11,7 +11,7 @@ import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
 import { createCa, issueLeaf, makeTempDir } from "../../helpers/pki.js";
 import { run } from "./fixtures.js";
 
-const made = vi.hoisted(() => ({ keys: [] as Buffer[], passwords: [] as Buffer[] }));
+const made = vi.hoisted(() => ({ keys: [] as Buffer[], ivs: [] as Buffer[], passwords: [] as Buffer[] }));
 
 vi.mock("node:crypto", async (importOriginal) => {
   const crypto = await importOriginal<typeof import("node:crypto")>();
@@ -34,10 +34,11 @@ vi.mock("../../../src/signers/file/pkcs12-kdf.js", async (importOriginal) => {
   const kdf = await importOriginal<typeof import("../../../src/signers/file/pkcs12-kdf.js")>();
   return {
     ...kdf,
-    // The IV (id 2) is not secret: PBES2 files carry theirs in clear.
+    // The 3DES IV (id 2) too: PBES2 files carry theirs in clear, but this one is derived from the password, which
+    // it lets an attacker test offline as well as the key does.
     pkcs12DeriveBytes: async (...args: Parameters<typeof kdf.pkcs12DeriveBytes>) => {
       const out = await kdf.pkcs12DeriveBytes(...args);
-      if (args[4] !== kdf.PKCS12_KEY_ID.iv) made.keys.push(out);
+      (args[4] === kdf.PKCS12_KEY_ID.iv ? made.ivs : made.keys).push(out);
       return out;
     },
     bmpPassword: (utf8: Buffer) => {
@@ -49,12 +50,15 @@ vi.mock("../../../src/signers/file/pkcs12-kdf.js", async (importOriginal) => {
 });
 const { decryptPrivateKeyInfo } = await import("../../../src/signers/file/pbe.js");
 const { readPkcs12 } = await import("../../../src/signers/file/pkcs12.js");
+const { bmpPassword } = await vi.importActual<typeof import("../../../src/signers/file/pkcs12-kdf.js")>("../../../src/signers/file/pkcs12-kdf.js");
+const bmpPasswordOf = (text: string) => bmpPassword(Buffer.from(text));
 
 const PASSWORD = "kdf-wiping correct horse";
 const tmp = makeTempDir("raa-kdf-wiping-");
 afterAll(tmp.cleanup);
 beforeEach(() => {
   made.keys.length = 0;
+  made.ivs.length = 0;
   made.passwords.length = 0;
 });
 
@@ -142,14 +146,28 @@ describe("PKCS#12: the MAC key, a 3DES bag's key and each BMP form of the passwo
     expect(made.keys.length).toBeGreaterThanOrEqual(3);
     expect(made.passwords.length).toBeGreaterThanOrEqual(1);
     expect(zeroed(made.keys)).toEqual([]);
+    expect(made.ivs.length).toBeGreaterThanOrEqual(2); // one per 3DES bag
+    expect(zeroed(made.ivs)).toEqual([]);
     expect(zeroed(made.passwords)).toEqual([]);
+  });
+
+  it("a 3DES PKCS#8 key (pbeWithSHAAnd3-KeyTripleDES-CBC): its key and IV, with the right password and a wrong one", async () => {
+    const out = join(tmp.dir, "3des.der");
+    run(["pkcs8", "-topk8", "-in", leaf.keyPath, "-outform", "DER", "-out", out, "-v1", "PBE-SHA1-3DES", "-passout", `pass:${PASSWORD}`]);
+    const der = readFileSync(out);
+    const password = (text: string) => ({ utf8: Buffer.from(text), bmp: bmpPasswordOf(text) });
+    const { plaintext } = await decryptPrivateKeyInfo(der, password(PASSWORD), context);
+    expect(plaintext.length).toBeGreaterThan(0);
+    await expect(decryptPrivateKeyInfo(der, password("wrong"), context)).rejects.toMatchObject({ code: "PASSWORD_INCORRECT" });
+    expect([made.keys.length, made.ivs.length]).toEqual([2, 2]);
+    expect(zeroed([...made.keys, ...made.ivs])).toEqual([]);
   });
 
   it("with the empty password, tried in both of its forms (the one that does not match too)", async () => {
     const id = await readPkcs12(exported("empty.p12", "", legacy), "empty.p12", {});
     expect(id.key.keyType).toBe("EC");
     expect(made.passwords.length).toBeGreaterThanOrEqual(1);
-    expect(zeroed(made.keys)).toEqual([]);
+    expect(zeroed([...made.keys, ...made.ivs])).toEqual([]);
     expect(zeroed(made.passwords.filter((b) => b.length > 0))).toEqual([]);
   });
 
