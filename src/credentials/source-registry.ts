@@ -125,7 +125,7 @@ export function sourceFingerprint(settings: CredentialSettings): string {
 /**
  * The bytes of the regular file at `path`, read from the descriptor that fstat saw, as the real read does (a FIFO or
  * device put there in between is not read, nor a file grown past 16 MiB); else the identity of what is there.
- * A file that reports no size (/proc) is not read either: it may never end.
+ * A file that reports no size but holds bytes (/proc) is not read either: it may never end.
  */
 function fileContent(path: string): Buffer {
   // A FIFO made anew may get the inode number back: ctime in ns too.
@@ -135,7 +135,9 @@ function fileContent(path: string): Buffer {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd, { bigint: true });
-    return stats.isFile() && stats.size > 0n && stats.size <= MAX_INPUT_BYTES ? readSized(fd, Number(stats.size)) : id(stats);
+    if (!stats.isFile() || stats.size > MAX_INPUT_BYTES) return id(stats);
+    if (stats.size > 0n) return readSized(fd, Number(stats.size));
+    return readSized(fd, 1).length === 0 ? Buffer.alloc(0) : id(stats); // empty, or one that does not say (/proc)
   } finally {
     closeSync(fd);
   }

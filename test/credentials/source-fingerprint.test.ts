@@ -58,3 +58,19 @@ it("a name swapped between a file and a FIFO while a reload reads it: the FIFO i
   expect(reads).toBeGreaterThan(0);
   expect([...seen].filter((f) => f !== asFile && f !== asFifo)).toEqual([]);
 });
+
+it("an empty file copied over with the same (no) bytes is the same; one that reports no size but holds bytes is not read", () => {
+  // An empty PIN file (an empty PIN) rewritten by configuration management at each run must not rebuild the source.
+  const pin = join(dir, "empty.pin");
+  writeFileSync(pin, "");
+  const settings = (path: string) => {
+    const base = standInSettings(undefined, join(dir, "key.pem"));
+    return { ...base, signer: { ...base.signer, keyPassword: { kind: "file" as const, path } } };
+  };
+  const before = sourceFingerprint(settings(pin));
+  writeFileSync(`${pin}.new`, "");
+  renameSync(`${pin}.new`, pin);
+  expect(sourceFingerprint(settings(pin))).toBe(before);
+  // /proc/self/pagemap reports no size and would read on for gigabytes: its identity stands for it.
+  expect(sourceFingerprint(settings("/proc/self/pagemap"))).toMatch(/ [0-9a-f]{64}$/);
+});
