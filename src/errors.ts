@@ -147,7 +147,9 @@ export const MAX_LOG_LINE = 3 * MAX_ERROR_TEXT;
 
 /** `text` cut after `max` characters with …: what a peer, file or token wrote into it may be megabytes long. */
 export function cutAt(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max; // not half a character (U+FFFD)
+  return `${text.slice(0, end)}…`;
 }
 
 /** {@link printableLine}, trimmed, and cut after `max` characters with … (a value from outside, quoted briefly). */

@@ -1,9 +1,9 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, statSync, type BigIntStats } from "node:fs";
 import { settingsFingerprint, type CredentialSettings } from "../settings/credential-settings.js";
 import type { CredentialSource } from "./credential-source.js";
 import { ERROR_CODES, type ErrorCode } from "../errors.js";
-import { MAX_INPUT_BYTES } from "../io/read-opened-file.js";
+import { MAX_INPUT_BYTES, readSized } from "../io/read-opened-file.js";
 
 export interface SourceSpec {
   readonly name: string;
@@ -112,9 +112,7 @@ export function sourceFingerprint(settings: CredentialSettings): string {
     if (!path) continue;
     let bytes: Buffer;
     try {
-      const stats = statSync(path, { bigint: true }); // a FIFO made anew may get the inode number back: ctime in ns too
-      const id = `${stats.mode} ${stats.dev} ${stats.ino} ${stats.rdev} ${stats.ctimeNs}`;
-      bytes = stats.isFile() && stats.size <= MAX_INPUT_BYTES ? readFileSync(path) : Buffer.from(id);
+      bytes = fileContent(path);
     } catch (error) {
       bytes = Buffer.from(`error ${(error as NodeJS.ErrnoException).code}`);
     }
@@ -122,6 +120,27 @@ export function sourceFingerprint(settings: CredentialSettings): string {
     bytes.fill(0);
   }
   return `${settingsFingerprint(settings)} ${digest.digest("hex")}`;
+}
+
+/**
+ * The bytes of the regular file at `path`, read from the descriptor that fstat saw, as the real read does (a FIFO or
+ * device put there in between is not read, nor a file grown past 16 MiB); else the identity of what is there.
+ * A file that reports no size but holds bytes (/proc) is not read either: it may never end.
+ */
+function fileContent(path: string): Buffer {
+  // A FIFO made anew may get the inode number back: ctime in ns too.
+  const id = (s: BigIntStats) => Buffer.from(`${s.mode} ${s.dev} ${s.ino} ${s.rdev} ${s.ctimeNs}`);
+  const named = statSync(path, { bigint: true });
+  if (!named.isFile()) return id(named); // a device is not even opened
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = fstatSync(fd, { bigint: true });
+    if (!stats.isFile() || stats.size > MAX_INPUT_BYTES) return id(stats);
+    if (stats.size > 0n) return readSized(fd, Number(stats.size));
+    return readSized(fd, 1).length === 0 ? Buffer.alloc(0) : id(stats); // empty, or one that does not say (/proc)
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -40,14 +40,19 @@ export async function readOpenedFile(
       return { bytes: await withDeadline(timeoutMs, inFlight as Promise<Buffer>, state, path), stats };
     }
     if (stats.size > MAX_INPUT_BYTES) throw tooLarge();
-    const bytes = Buffer.allocUnsafe(stats.size);
-    let length = 0;
-    for (let n = 1; n > 0 && length < bytes.length; length += n) n = readSync(fd, bytes, { offset: length });
-    return { bytes: bytes.subarray(0, length), stats };
+    return { bytes: readSized(fd, stats.size), stats };
   } finally {
     if (inFlight) void inFlight.then(() => closeCallback(fd, () => {}), () => closeCallback(fd, () => {}));
     else closeSync(fd);
   }
+}
+
+/** At most `size` bytes of the regular file open as `fd` (its fstat's size: what it holds if it grows meanwhile is not read). */
+export function readSized(fd: number, size: number): Buffer {
+  const bytes = Buffer.allocUnsafe(size);
+  let length = 0;
+  for (let n = 1; n > 0 && length < bytes.length; length += n) n = readSync(fd, bytes, { offset: length });
+  return bytes.subarray(0, length);
 }
 
 /** All of an open pipe, FIFO or device (standard input), within the same limits as {@link readOpenedFile}. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { inspect } from "node:util";
 import {
-  AgentError, boundedLine, codePointName, ERROR_CODES, escapeControls, installationChanged, isAgentError, printableLine, ServiceError, type ErrorCode,
+  AgentError, boundedLine, codePointName, cutAt, ERROR_CODES, escapeControls, installationChanged, isAgentError, printableLine, ServiceError, type ErrorCode,
 } from "../../src/errors.js";
 
 describe("ERROR_CODES", () => {
@@ -79,6 +79,13 @@ describe("the text helpers every message and log line goes through", () => {
     expect(boundedLine("  \u001b[2J label \n", 10)).toBe("[2J label");
     expect(boundedLine("x".repeat(10), 10)).toBe("x".repeat(10));
     expect(boundedLine("x".repeat(11), 10)).toBe(`${"x".repeat(10)}…`);
+  });
+
+  it("cutAt never cuts a character in two (a lone surrogate is written as U+FFFD: a log line ending in a wrong one)", () => {
+    expect(cutAt(`${"x".repeat(9)}🔑🔑`, 10)).toBe(`${"x".repeat(9)}…`);
+    expect(cutAt(`${"x".repeat(8)}🔑🔑`, 10)).toBe(`${"x".repeat(8)}🔑…`);
+    expect(boundedLine(`${"x".repeat(9)}🔑🔑`, 10)).toBe(`${"x".repeat(9)}…`);
+    expect(cutAt(`${"x".repeat(9)}🔑`, 11)).toBe(`${"x".repeat(9)}🔑`);
   });
 
   it("escapeControls writes each control, line separator and bidi character as \\uXXXX, and leaves the rest", () => {

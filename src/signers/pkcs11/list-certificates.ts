@@ -15,6 +15,7 @@ import { closeSession, findCertificates, openSession, type CertificateObject, ty
 import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
 import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
 import { formatPkcs11Uri, parsePkcs11Uri } from "../../pkcs11/uri.js";
+import { secretsAlreadyHeld } from "../../secrets/secret-source.js";
 
 export interface ListPkcs11Options extends TokenSessionOptions {
   readonly uri: string;
@@ -37,6 +38,7 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
   refuseWrongOptions("listPkcs11Certificates", given, { ...TOKEN_SESSION_KINDS, uri: "string" }, ["uri"]);
   const opts = { ...given, debug: dropFailures(given.debug) };
   const uri = parsePkcs11Uri(opts.uri);
+  secretsAlreadyHeld(opts.pin);
   const lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug);
   const sessions: TokenContext[] = [];
   try {

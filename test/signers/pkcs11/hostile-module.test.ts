@@ -1142,6 +1142,9 @@ describe("a PIN in the URI (pin-value): the process is protected before the modu
     ["sign-string", "--certificate"],
     ["doctor", "--certificate"],
     ["keygen", "--key-type", "p256", "--private-key"],
+    // listPkcs11Certificates: before, C_Initialize, C_GetSlotList and C_OpenSession ran first (missed by the fix above).
+    ["read-certificate-data", "--certificate"],
+    ["principal-tags", "--certificate"],
   ])("%s with --pkcs11-pin-env (in memory from the start too): protected before the module is loaded", async (...command) => {
     vi.stubEnv("RAA_HOSTILE_PIN", "1234");
     let callsBefore: string[] | undefined;

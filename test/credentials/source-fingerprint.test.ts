@@ -1,0 +1,75 @@
+import { afterAll, expect, it } from "vitest";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, symlinkSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { sourceFingerprint } from "../../src/credentials/source-registry.js";
+import { makeTempDir } from "../helpers/pki.js";
+import { standInSettings } from "../helpers/stand-in.js";
+
+const { dir, cleanup } = makeTempDir("raa-fingerprint-");
+afterAll(cleanup);
+
+// Swaps `x` between a link to key.pem and one to the FIFO, 10,000 times; then writes `done` and, until killed,
+// opens and closes the FIFO for writing whenever a reader has it open (so that a reader stuck in open() returns, to
+// read nothing). Nothing is written: that would change the FIFO's ctime, which its identity holds.
+const SWAPPER = `
+const fs = require("node:fs");
+const d = process.argv[1];
+for (let i = 0; i < 10000; i++) {
+  fs.symlinkSync(i % 2 ? "fifo" : "key.pem", d + "/tmp");
+  fs.renameSync(d + "/tmp", d + "/x");
+}
+fs.writeFileSync(d + "/done", "");
+setInterval(() => {
+  try {
+    fs.closeSync(fs.openSync(d + "/fifo", fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+  } catch {}
+}, 5);
+`;
+
+it("a name swapped between a file and a FIFO while a reload reads it: the FIFO is never opened to be read", async () => {
+  // Before: statSync(path), then readFileSync(path) by name again: a FIFO put there in between was opened blocking
+  // (the daemon's event loop waited for a writer) and read.
+  writeFileSync(join(dir, "key.pem"), "key\n");
+  execFileSync("mkfifo", [join(dir, "fifo")]);
+  const path = join(dir, "x");
+  const settings = standInSettings(undefined, path);
+  symlinkSync("key.pem", path);
+  const asFile = sourceFingerprint(settings);
+  symlinkSync("fifo", join(dir, "tmp"));
+  renameSync(join(dir, "tmp"), path);
+  const asFifo = sourceFingerprint(settings);
+  expect(asFifo).not.toBe(asFile);
+
+  const swapper = spawn(process.execPath, ["-e", SWAPPER, dir], { stdio: "ignore" });
+  const exited = new Promise((resolve) => swapper.once("exit", resolve));
+  const seen = new Set<string>();
+  let reads = 0;
+  try {
+    while (!existsSync(join(dir, "done"))) {
+      seen.add(sourceFingerprint(settings));
+      reads++;
+    }
+  } finally {
+    swapper.kill();
+    await exited;
+  }
+  expect(reads).toBeGreaterThan(0);
+  expect([...seen].filter((f) => f !== asFile && f !== asFifo)).toEqual([]);
+});
+
+it("an empty file copied over with the same (no) bytes is the same; written to, it is not", () => {
+  // An empty PIN file (an empty PIN) rewritten by configuration management at each run must not rebuild the source.
+  const pin = join(dir, "empty.pin");
+  writeFileSync(pin, "");
+  const settings = (path: string) => {
+    const base = standInSettings(undefined, join(dir, "key.pem"));
+    return { ...base, signer: { ...base.signer, keyPassword: { kind: "file" as const, path } } };
+  };
+  const before = sourceFingerprint(settings(pin));
+  writeFileSync(`${pin}.new`, "");
+  renameSync(`${pin}.new`, pin);
+  expect(sourceFingerprint(settings(pin))).toBe(before);
+  writeFileSync(pin, "1234");
+  expect(sourceFingerprint(settings(pin))).not.toBe(before);
+});
