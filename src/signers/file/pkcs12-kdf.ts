@@ -71,8 +71,9 @@ export async function pkcs12DeriveBytes(
 
 /**
  * RFC 7292's password encoding: UTF-16BE plus a two-byte NUL terminator, written from the UTF-8 bytes into one Buffer
- * the caller wipes (a JS string of the password could not be wiped). Bytes that are not UTF-8 are taken one each as
- * U+0000–U+00FF, as OpenSSL does (OPENSSL_utf82uni), so a file it wrote with such a password opens.
+ * the caller wipes (a JS string of the password could not be wiped). Bytes that are not UTF-8 (a surrogate's too)
+ * are taken one each as U+0000–U+00FF, as OpenSSL does (OPENSSL_utf82uni), so a file it wrote with such a password
+ * opens.
  */
 export function bmpPassword(utf8: Buffer): Buffer {
   const out = Buffer.alloc(2 * utf8.length + 2); // a unit per byte at most: 4 bytes give a surrogate pair
@@ -86,7 +87,7 @@ export function bmpPassword(utf8: Buffer): Buffer {
       c = next !== undefined && (next & 0xc0) === 0x80 ? (c << 6) | (next & 0x3f) : -1;
       if (c < 0) break;
     }
-    if (n === 0 || c < [0, 0, 0x80, 0x800, 0x10000][n]! || c > 0x10ffff) {
+    if (n === 0 || c < [0, 0, 0x80, 0x800, 0x10000][n]! || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
       for (let k = 0; k < utf8.length; k++) out.writeUInt16BE(utf8[k]!, 2 * k);
       out.fill(0, 2 * utf8.length);
       return out.subarray(0, 2 * utf8.length + 2);

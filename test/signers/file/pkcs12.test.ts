@@ -75,6 +75,13 @@ describe("PKCS#12", () => {
     expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
   });
 
+  it("a password whose bytes encode a surrogate (Java's modified UTF-8): opens the file OpenSSL wrote with it", async () => {
+    writeFileSync(path("surrogate.pw"), Buffer.from("61eda08062", "hex"));
+    run(["pkcs12", "-export", "-inkey", ecLeaf.keyPath, "-in", ecLeaf.certPath, "-passout", `file:${path("surrogate.pw")}`, "-out", path("surrogate.p12")]);
+    const id = await readPkcs12(p12("surrogate.p12"), path("surrogate.p12"), { keyPassword: { kind: "file", path: path("surrogate.pw") } });
+    expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
+  });
+
   it("reads a file without a MAC, saying so under --debug", async () => {
     const lines: string[] = [];
     const id = await readPkcs12(p12("nomac.p12"), path("nomac.p12"), { ...value("s3cret"), debug: (l) => lines.push(l) });
