@@ -120,7 +120,7 @@ export function retryDelay(failures: number, random: () => number, policy: Refre
   const exponent = Math.min(Math.max(failures - 1, 0), 30);
   const [base, max] = context.refused
     ? [policy.retryMaxMs, policy.refusedRetryMaxMs]
-    : [policy.retryBaseMs, context.blocked ? policy.blockedRetryMaxMs : context.throttled ? policy.throttledRetryMaxMs : policy.retryMaxMs];
+    : [policy.retryBaseMs, context.blocked ? policy.blockedRetryMaxMs : context.throttled ? Math.min(policy.throttledRetryMaxMs, policy.retryMaxMs) : policy.retryMaxMs];
   const ceiling = Math.min(max, base * 2 ** exponent);
   const asked = Math.min(Math.max(context.retryAfterMs ?? 0, 0), RETRY_AFTER_CAP_MS);
   let delay = asked + Math.max(ceiling, Math.min(asked, policy.retryMaxMs)) * unit(random());
