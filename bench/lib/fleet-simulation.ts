@@ -4,7 +4,8 @@
  * together against one account's rate-limited CreateSession, on a virtual clock with virtual timers.
  *
  * What is real: createCredentialSource (cache, single flight, refresh window, backoff, Retry-After, lapse
- * guard), the CreateSession client's retry loop (`withRetries`, 3 attempts in a 30 s budget), the service's 429
+ * guard), the CreateSession client's retry loop (`withRetries`, 3 attempts in a 30 s budget; a 429 not retried in it, as
+ * in the daemons: src/daemon/run-daemon.ts), the service's 429
  * answer as the client parses it (`errorFromResponse`), and the local endpoint's rate limit (`RateLimit`, a
  * sliding one-second window). What is simulated: the signer (no key is used) and the network (a request takes
  * no time).
@@ -34,6 +35,8 @@ export interface FleetConfig {
   readonly watchMs: number;
   readonly seed: number;
   readonly policy?: Partial<RefreshPolicy>;
+  /** createSession retries a 429 within its call too (before: the daemons did; `update --once` and the SDK do). */
+  readonly retryThrottled?: boolean;
   /** The endpoint's answer instead, `elapsedMs` after the first boot (an outage, a refusal); undefined: serves. */
   readonly fault?: (elapsedMs: number) => HttpResponse | undefined;
   /** Told of every device's every new credentials, first ones included (elapsed ms since the first boot). */
@@ -136,7 +139,8 @@ async function run(config: FleetConfig): Promise<FleetResult> {
   /** What createSession does around its attempts: the same loop, on virtual time (3 attempts, 30 s budget). */
   const createSession = () => {
     const deadline = time.now() + 30_000;
-    return withRetries(attemptOnce, { maxAttempts: DEFAULT_MAX_ATTEMPTS, random, sleep: time.sleep, remainingMs: () => deadline - time.now() });
+    const loop = { maxAttempts: DEFAULT_MAX_ATTEMPTS, retryThrottled: config.retryThrottled ?? false, random, sleep: time.sleep };
+    return withRetries(attemptOnce, { ...loop, remainingMs: () => deadline - time.now() });
   };
 
   const servedUntil = new Float64Array(config.devices); // 0: no credentials yet

@@ -230,7 +230,7 @@ export class CredentialCache {
       if (refused) this.#refusals++;
       // A key, certificate or file that only its owner or a renewal fixes waits as long as a captive portal's page.
       const blocked = refusal === "blocked" || error.category === "input";
-      const context = { retryAfterMs, servedForMs, refused, blocked };
+      const context = { retryAfterMs, servedForMs, refused, blocked, throttled: error.code === "THROTTLED" };
       const failures = refused ? this.#refusals : this.#consecutiveFailures;
       const delay = retryDelay(failures, this.#random, this.#policy, context);
       // The certificate's dates, as the refusal, may be the clock's fault: a step since ends the wait too.

@@ -44,6 +44,8 @@ export interface CredentialSourceOptions extends Pick<
   /** Seams; default to the real signer factory and CreateSession client (imported lazily). */
   readonly createSigner?: SignerFactory;
   readonly createSession?: SessionCreator;
+  /** false: the default createSession does not retry a 429 within the call (CreateSessionOptions.retryThrottled). */
+  readonly retryThrottled?: boolean;
   readonly certificateWarning?: CertificateWarning;
 }
 
@@ -56,7 +58,7 @@ export interface CertificateWarning {
 /** {@link CredentialSourceOptions}' types, for plain JavaScript (createSigner and createSession check the rest). */
 const SOURCE_KINDS: Kinds = {
   name: "string", settings: { signer: "object", session: "object", endpoint: "object" }, onEvent: "function",
-  createSigner: "function", createSession: "function", certificateWarning: { windowMs: "number", log: "function" },
+  createSigner: "function", createSession: "function", retryThrottled: "boolean", certificateWarning: { windowMs: "number", log: "function" },
   policy: "object", now: "function", monotonic: "function", random: "function",
   timers: { setTimeout: "function", clearTimeout: "function" },
 };
@@ -67,7 +69,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   const wrong = wrongOption(options, SOURCE_KINDS, { required: SOURCE_REQUIRED });
   if (wrong) throw new UsageError("USAGE", `createCredentialSource: ${wrong}`);
   const { name, settings } = options;
-  const createSession = options.createSession ?? defaultSessionCreator;
+  const createSession = options.createSession ?? sessionCreator(options.retryThrottled ?? true);
   let busy: Promise<unknown> = Promise.resolve();
   let closed = false;
   let successor: Promise<CredentialSource | undefined> | undefined;
@@ -141,9 +143,9 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
 const defaultSignerFactory: SignerFactory = async (signerOptions, signal) =>
   (await import("../signers/factory.js")).createSigner({ ...signerOptions, signOffThread: true }, signal);
 
-const defaultSessionCreator: SessionCreator = async (signer, { session, endpoint }) => {
+const sessionCreator = (retryThrottled: boolean): SessionCreator => async (signer, { session, endpoint }) => {
   const { createSession } = await import("../rolesanywhere/create-session.js");
-  const { credentials, clockSkewMs } = await createSession(signer, session, endpoint);
+  const { credentials, clockSkewMs } = await createSession(signer, session, { ...endpoint, retryThrottled });
   return { ...credentials, clockSkewMs };
 };
 

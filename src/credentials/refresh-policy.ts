@@ -22,6 +22,11 @@ export interface RefreshPolicy {
    * starts at `retryMaxMs`: a fleet whose profile was disabled must not spend the account's quota on it.
    */
   readonly refusedRetryMaxMs: number;
+  /**
+   * Upper bound of the ceiling after a 429, below `retryMaxMs`: the daemons retry it here alone (not within the
+   * CreateSession call), and a fleet's last devices of a throttled boot must not leave the quota idle for a minute.
+   */
+  readonly throttledRetryMaxMs: number;
   /** Upper bound of the ceiling after a proxy's, firewall's or captive portal's 3xx or 4xx (refusalOf: "blocked"). */
   readonly blockedRetryMaxMs: number;
   /** No two CreateSession attempts are ever closer than this, whatever the number of callers. */
@@ -35,6 +40,7 @@ export const DEFAULT_REFRESH_POLICY: RefreshPolicy = {
   retryBaseMs: 1_000,
   retryMaxMs: 60_000,
   refusedRetryMaxMs: 3_600_000,
+  throttledRetryMaxMs: 30_000,
   blockedRetryMaxMs: 300_000,
   minRetryIntervalMs: 1_000,
 };
@@ -46,7 +52,7 @@ export function checkRefreshPolicy(policy: RefreshPolicy): RefreshPolicy {
     const window = `0 ≤ start ≤ end < 1 (fractions of the lifetime), not ${start}–${end}`;
     throw new UsageError("USAGE", `the refresh window must satisfy ${window}`);
   }
-  const keys = ["expiryMarginMs", "retryBaseMs", "retryMaxMs", "refusedRetryMaxMs", "blockedRetryMaxMs"] as const;
+  const keys = ["expiryMarginMs", "retryBaseMs", "retryMaxMs", "refusedRetryMaxMs", "throttledRetryMaxMs", "blockedRetryMaxMs"] as const;
   for (const key of [...keys, "minRetryIntervalMs"] as const) {
     if (Number.isFinite(policy[key]) && policy[key] >= 0) continue;
     throw new UsageError("USAGE", `${key} must be a non-negative number of milliseconds, not ${policy[key]}`);
@@ -96,6 +102,8 @@ export interface RetryContext {
    * a local key, certificate or file could not be used (an `input` error: fixed by its owner or a renewal).
    */
   readonly blocked?: boolean;
+  /** The endpoint throttled the request (a 429). */
+  readonly throttled?: boolean;
 }
 
 /**
@@ -105,13 +113,14 @@ export interface RetryContext {
  * served, at most a random quarter to half of the time they have left, so a throttled device retries before they
  * lapse; never below `minRetryIntervalMs`. After a refusal
  * the ceiling doubles from `retryMaxMs` to `refusedRetryMaxMs`, whatever is left of the credentials; after a
- * proxy's or captive portal's answer (`blocked`) it doubles from `retryBaseMs` to `blockedRetryMaxMs`.
+ * proxy's or captive portal's answer (`blocked`) it doubles from `retryBaseMs` to `blockedRetryMaxMs`; after a 429
+ * (`throttled`), to `throttledRetryMaxMs`.
  */
 export function retryDelay(failures: number, random: () => number, policy: RefreshPolicy = DEFAULT_REFRESH_POLICY, context: RetryContext = {}): number {
   const exponent = Math.min(Math.max(failures - 1, 0), 30);
   const [base, max] = context.refused
     ? [policy.retryMaxMs, policy.refusedRetryMaxMs]
-    : [policy.retryBaseMs, context.blocked ? policy.blockedRetryMaxMs : policy.retryMaxMs];
+    : [policy.retryBaseMs, context.blocked ? policy.blockedRetryMaxMs : context.throttled ? Math.min(policy.throttledRetryMaxMs, policy.retryMaxMs) : policy.retryMaxMs];
   const ceiling = Math.min(max, base * 2 ** exponent);
   const asked = Math.min(Math.max(context.retryAfterMs ?? 0, 0), RETRY_AFTER_CAP_MS);
   let delay = asked + Math.max(ceiling, Math.min(asked, policy.retryMaxMs)) * unit(random());

@@ -42,6 +42,7 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
   };
   const source = createCredentialSource({
     ...spec,
+    retryThrottled: false, // the engine retries a 429 after Retry-After, jittered, before the credentials lapse
     onEvent: (name, event, credentials) => {
       const failed = event.type === "refresh-failed" ? event : undefined;
       const line = failed && localLine(failed.error);

@@ -81,6 +81,7 @@ export async function createSession(
   try {
     return await withRetries(attemptOnce, {
       maxAttempts,
+      retryThrottled: options.retryThrottled,
       random: options.random ?? Math.random,
       sleep: options.sleep ?? sleep,
       remainingMs: () => timeoutMs - (monotonicMs() - started),

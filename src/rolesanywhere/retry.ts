@@ -26,9 +26,11 @@ export function maxAttemptsFrom(option: number | undefined, env: NodeJS.ProcessE
  */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof TransportError) return error.transient;
-  if (error instanceof ServiceError) return error.code === "THROTTLED" || error.status === 429 || (error.status >= 500 && error.status !== 501);
+  if (error instanceof ServiceError) return isThrottling(error) || (error.status >= 500 && error.status !== 501);
   return false;
 }
+
+const isThrottling = (error: AgentError) => error.code === "THROTTLED" || (error instanceof ServiceError && error.status === 429);
 
 /**
  * An answer no retry soon fixes. "refused": the service's own (AccessDenied, validation, not found: a 4xx with its
@@ -74,6 +76,8 @@ export function retryDelayMs(error: AgentError, attempt: number, random: () => n
 /** How {@link withRetries} paces one call's attempts. */
 export interface RetryLoop {
   readonly maxAttempts: number;
+  /** false: throttling ends the call at once, for a caller with its own schedule (CreateSessionOptions). */
+  readonly retryThrottled?: boolean | undefined;
   readonly random: () => number;
   readonly sleep: Sleep;
   /** Milliseconds left for the whole call: a retry whose wait would not fit is not made. */
@@ -93,7 +97,8 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, loop: R
       return await attempt(n);
     } catch (error) {
       if (!isAgentError(error)) throw error;
-      if (!isRetryable(error) || n >= loop.maxAttempts) throw afterAttempts(error, n);
+      const stop = !isRetryable(error) || (loop.retryThrottled === false && isThrottling(error));
+      if (stop || n >= loop.maxAttempts) throw afterAttempts(error, n);
       const remaining = loop.remainingMs();
       const delay = retryDelayMs(error, n, loop.random, remaining);
       if (delay >= remaining) throw afterAttempts(error, n);

@@ -99,7 +99,7 @@ const MILLISECONDS: Kind = [(ms) => Number.isFinite(ms) && (ms as number) > 0, "
 const OPTIONS_KINDS: Kinds = {
   ...ENDPOINT_SETTINGS_KINDS, caBundle: "string", verifyTls: "boolean", date: VALID_DATE,
   connectTimeoutMs: MILLISECONDS, timeoutMs: MILLISECONDS, maxAttempts: "number",
-  now: "function", sleep: "function", random: "function", debug: "function",
+  retryThrottled: "boolean", now: "function", sleep: "function", random: "function", debug: "function",
 };
 
 /** The arguments of createSession and createSignedCreateSessionRequest from JavaScript: USAGE, not a TypeError. */

@@ -40,6 +40,11 @@ export interface CreateSessionOptions {
   readonly timeoutMs?: number;
   /** Attempts on 5xx, 429 and network errors (else `AWS_MAX_ATTEMPTS`, else 3). */
   readonly maxAttempts?: number;
+  /**
+   * false: a 429 ends the call at once, for a caller that retries it on its own schedule (the refresh engine of the
+   * agent, `serve` and `update`); retries within the call would multiply a throttled fleet's calls. Default true.
+   */
+  readonly retryThrottled?: boolean;
   /** Environment for AWS_* and proxy variables (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   /** Clock for X-Amz-Date and clock-skew detection (default: system clock). */

@@ -6,6 +6,7 @@ import {
 } from "../credentials/credential-source.js";
 import { isTransient, loggingSource } from "../daemon/run-daemon.js";
 import { unit } from "../rolesanywhere/retry.js";
+import { retryDelay } from "../credentials/refresh-policy.js";
 import { runDaemon, type Log } from "../daemon/signals.js";
 import { checkReadinessReporting, readinessGate, reportReady } from "../os/service-manager.js";
 import { formatExpiration } from "../rolesanywhere/credentials.js";
@@ -74,7 +75,9 @@ function clockFault(error: unknown, now: number): string | undefined {
 /**
  * `update --once`: one write. A failure that is the clock's (clockFault) is tried again, with a new source (the
  * signer opened again: a PIN or password that failed ended the run, exit 4), each time the wall clock steps, for
- * `clockWaitMs` at most on the monotonic clock; then its error stands.
+ * `clockWaitMs` at most on the monotonic clock; then its error stands. So is a 429 (THROTTLED), at the
+ * refresh engine's jittered pace: the unit's three starts alone made ~9 calls in 1–2 minutes of a boot that, for a
+ * fleet behind the quota, lasts far longer.
  */
 async function updateOnce(run: UpdateRun): Promise<void> {
   // Each try opens a new source: a `prompt` PIN or password is asked once per run, as a daemon's re-opens do.
@@ -98,12 +101,15 @@ async function updateOnceWith(run: UpdateRun, settings: CredentialSettings): Pro
   // The first step is tried at once; then at least 1 s, 2 s, 4 s… apart: a jittery clock (steps every second, or
   // during each attempt) with a refusal answered at once made an attempt per step, hundreds in the 5 min.
   let gapMs = 0;
+  let throttled = 0;
   for (let waited = false; ; waited = true) {
     // Timers run on the monotonic clock: a step (NTP) shows as the wall clock moving away from it.
     const started = now();
     const offset = started - monotonic();
-    const source = createCredentialSource({ ...seams, name: section, settings, certificateWarning });
+    // Retrying a 429 here (off a terminal), not also within each call: it would triple a throttled fleet's calls.
+    const source = createCredentialSource({ ...seams, name: section, settings, certificateWarning, retryThrottled: waitMs === 0 });
     let failed: { error: unknown } | undefined;
+    let pauseMs: number | undefined;
     try {
       const credentials = await source.get();
       await writeProfileCredentials(path, section, credentials);
@@ -111,7 +117,10 @@ async function updateOnceWith(run: UpdateRun, settings: CredentialSettings): Pro
       return;
     } catch (error) {
       const fault = clockFault(error, started);
-      if (fault === undefined || monotonic() >= until) failed = { error };
+      if (error instanceof ServiceError && error.code === "THROTTLED") {
+        pauseMs = retryDelay(++throttled, random, undefined, { retryAfterMs: error.retryAfterMs, throttled: true });
+        if (monotonic() + pauseMs >= until) failed = { error };
+      } else if (fault === undefined || monotonic() >= until) failed = { error };
       else if (!waited) {
         const clock = `the system clock to be set (NTP): it said ${utc(new Date(started))}, ${fault}`;
         log(`${section}: ${(error as Error).message}; waiting up to ${roughDuration(waitMs)} for ${clock}`);
@@ -124,6 +133,10 @@ async function updateOnceWith(run: UpdateRun, settings: CredentialSettings): Pro
       const jitter = isTransient(failed.error) ? Math.floor(unit(random()) * (run.restartJitterMs ?? RESTART_JITTER_MS)) : 0;
       if (jitter > 0) await new Promise<void>((resolve) => setTimer(resolve, jitter));
       throw failed.error;
+    }
+    if (pauseMs !== undefined) {
+      await new Promise<void>((resolve) => setTimer(resolve, pauseMs));
+      continue;
     }
     const notBefore = monotonic() + gapMs;
     gapMs = Math.max(CLOCK_POLL_MS, gapMs * 2);

@@ -99,6 +99,12 @@ describe("retry delay", () => {
     );
   });
 
+  it("after a 429 the ceiling stops at 30 s (the daemons' only retry of it), doubling from 1 s as for any failure", () => {
+    expect(retryDelay(3, fixed(0.5), P, { throttled: true })).toBe(2000);
+    expect(retryDelay(50, fixed(0.999999), P, { throttled: true })).toBe(30_000);
+    expect(retryDelay(50, fixed(0.999999), P, { throttled: true, retryAfterMs: 1000 })).toBe(31_000);
+  });
+
   it("honours Retry-After: never sooner, with the jitter on top so that devices told the same do not return together", () => {
     expect(retryDelay(1, fixed(0), P, { retryAfterMs: 30_000 })).toBe(30_000);
     expect(retryDelay(4, fixed(0.5), P, { retryAfterMs: 30_000 })).toBe(45_000); // half of as long again

@@ -5,6 +5,8 @@ import { loggingSource, startDaemon } from "../../src/daemon/run-daemon.js";
 import { VirtualTime } from "../../bench/lib/virtual-time.js";
 import { NetworkError } from "../../src/errors.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
+import { startEndpoint, successBody } from "../rolesanywhere/support.js";
+import { createCredentialSource } from "../../src/credentials/credential-source.js";
 
 const ARNS = {
   trustAnchorArn: parseTrustAnchorArn("arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/a"),
@@ -29,6 +31,32 @@ describe("a daemon's source (agent, serve, update) with a key no retry can use",
     openssl(["pkcs8", "-topk8", "-in", leaf.keyPath, "-v2", "aes-256-cbc", "-passout", "pass:secret", "-out", encryptedKey]);
   }, 60_000);
   afterAll(() => tmp.cleanup());
+
+  it("leaves a 429 to the refresh engine (no retry inside CreateSession) but retries a 503 at once; update --once and the SDK keep both", async () => {
+    // Each engine attempt made up to 3 HTTP attempts: a throttled fleet of 2,000 made 59 calls per device, not 22.
+    const leaf = issueLeaf(createCa(join(tmp.dir, "429"), { name: "ca429" }), join(tmp.dir, "429"), { name: "leaf429" });
+    const throttled = { status: 429, body: '{"message":"Rate exceeded"}', headers: { "x-amzn-ErrorType": "ThrottlingException" } };
+    const unavailable = { status: 503, body: "{}" };
+    const attempts = async (first: { status: number; body: string; headers?: Record<string, string> }, daemon: boolean) => {
+      const server = await startEndpoint([first, { status: 201, body: successBody() }]);
+      const settings = {
+        signer: { certificate: leaf.certPath, privateKey: leaf.keyPath },
+        session: { ...ARNS, durationSeconds: 900 },
+        endpoint: { endpoint: server.url, env: {}, timeoutMs: 10_000 },
+      };
+      const source = daemon ? loggingSource({ name: "t", settings }, () => {}, {}) : createCredentialSource({ name: "t", settings });
+      try {
+        const outcome = await source.get().then(() => "credentials", (e: { code: string }) => e.code);
+        return `${outcome} after ${server.requests.length}`;
+      } finally {
+        await source.close();
+        await server.close();
+      }
+    };
+    expect(await attempts(throttled, true)).toBe("THROTTLED after 1");
+    expect(await attempts(unavailable, true)).toBe("credentials after 2");
+    expect(await attempts(throttled, false)).toBe("credentials after 2");
+  }, 30_000);
 
   it("logs PASSWORD_REQUIRED once, not at each retry, while it keeps trying", async () => {
     // Before: one line per attempt (`retry #2 at …`, `retry #3 at …`…), every ~30 s forever in the journal.

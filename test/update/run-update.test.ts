@@ -246,3 +246,36 @@ describe("update --once under systemd in an outage: devices that failed together
     expect(await failedAt(3, wrongPin)).toEqual([0, 0, 0]);
   });
 });
+
+describe("update --once in a long throttled boot: the unit's three starts are not its only tries", () => {
+  const { dir, cleanup } = makeTempDir("raa-run-update-throttled-");
+  afterAll(cleanup);
+  const throttled = () => new ServiceError("THROTTLED", "CreateSession was throttled (HTTP 429 ThrottlingException)", { status: 429, serviceCode: "ThrottlingException", retryAfterMs: 1000 });
+  const run = async (failures: (() => Error)[], seed: number) => {
+    const s = scenario({ start: REAL, failures });
+    const seams = { ...s.seams, random: seededRandom(seed) };
+    const path = join(dir, `credentials-${seed}`);
+    const error = await runUpdate({ settings: async () => settings, path, section: "boot", once: true, log: () => {}, seams })
+      .then(() => undefined, (e: unknown) => e);
+    return { error, calls: s.calls.map((c) => c.mono), end: s.clock.mono };
+  };
+
+  it("keeps trying a 429 at the engine's jittered pace until its 5 minutes are spent; a network failure or a wrong PIN: no", async () => {
+    // Before: the first run's 3 calls (createSession's own), exit 7, restarted twice by systemd: ~9 calls in 1–2 min.
+    const served = await run(Array.from({ length: 12 }, () => throttled), 1);
+    expect(served.error).toBeUndefined();
+    expect(served.calls).toHaveLength(13);
+    served.calls.slice(1).forEach((t, i) => expect(t - served.calls[i]!).toBeGreaterThanOrEqual(1000)); // Retry-After
+    expect(served.end).toBeLessThan(CLOCK_WAIT_MS);
+    const outage = await run(Array.from({ length: 1000 }, () => throttled), 2);
+    expect(outage.error).toBeInstanceOf(ServiceError);
+    expect(outage.calls.length).toBeGreaterThan(8);
+    expect(outage.calls.at(-1)!).toBeLessThan(CLOCK_WAIT_MS);
+    expect(outage.end).toBeLessThanOrEqual(CLOCK_WAIT_MS + RESTART_JITTER_MS);
+    const wrongPin = () => new AuthError("PIN_INCORRECT", "the PIN is incorrect");
+    expect((await run([wrongPin, throttled], 3)).calls).toHaveLength(1); // never tried twice
+    // A refused connection still exits 7 for the unit's restart (and at once for a script: native-test/update.test.ts).
+    const down = () => new NetworkError("NETWORK_ERROR", "connection refused");
+    expect((await run([down, throttled], 4)).calls).toHaveLength(1);
+  });
+});
