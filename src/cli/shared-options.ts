@@ -70,7 +70,7 @@ export const SESSION_OPTIONS: readonly OptionSpec[] = [
   { name: "with-proxy", type: "boolean", description: "Accepted for compatibility: HTTPS_PROXY/NO_PROXY are always honoured" },
   { name: "connect-timeout", type: "number", default: 10, description: "Seconds to wait for a connection" },
   { name: "timeout", type: "number", default: 30, description: "Seconds for the whole CreateSession call, retries included" },
-  { name: "max-attempts", type: "number", default: 3, description: "Attempts on 5xx, 429 and network errors (also AWS_MAX_ATTEMPTS)" },
+  { name: "max-attempts", type: "number", default: 3, description: "Attempts per call on 5xx, 429 and network errors (daemons leave 429 to their refresh; also AWS_MAX_ATTEMPTS)" },
 ];
 
 /** The Go helper's mutually exclusive pairs for the credential commands: each flag with the flags it excludes. */

@@ -19,8 +19,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Exchanges the signer's certificate for temporary credentials (Roles Anywhere CreateSession).
- * 5xx, 429 and transient network failures are retried with exponential back-off and full jitter (counted
- * from the end of the endpoint's `Retry-After`, if any), each attempt signed afresh; the whole call, retries included, is bounded by `timeoutMs`.
+ * 5xx but 501, 429 (unless `retryThrottled` is false) and transient network failures are retried with exponential
+ * back-off and full jitter (after the endpoint's `Retry-After`, if any), each attempt signed afresh; the whole call,
+ * retries included, is bounded by `timeoutMs`.
  */
 export async function createSession(
   signer: Signer,

@@ -38,7 +38,7 @@ export interface CreateSessionOptions {
   readonly connectTimeoutMs?: number;
   /** The whole call, every attempt and back-off included. Default 30 s. */
   readonly timeoutMs?: number;
-  /** Attempts on 5xx, 429 and network errors (else `AWS_MAX_ATTEMPTS`, else 3). */
+  /** Attempts on 5xx but 501, 429 and network errors (else `AWS_MAX_ATTEMPTS`, else 3). */
   readonly maxAttempts?: number;
   /**
    * false: a 429 ends the call at once, for a caller that retries it on its own schedule (the refresh engine of the
