@@ -36,14 +36,15 @@ const isThrottling = (error: AgentError) => error.code === "THROTTLED" || (error
  * An answer no retry soon fixes. "refused": the service's own (AccessDenied, validation, not found: a 4xx with its
  * request id or error type; the refresh engine waits up to an hour after it, refresh-policy.ts). "blocked": something
  * in front of it answering instead — a proxy's 407 (to CONNECT or to the request), a firewall's or captive portal's
- * page or redirect (any other 3xx or 4xx but 429), which a login or a setting may lift any minute: up to 5 minutes.
+ * page or redirect (any other 3xx or 4xx but 429, or a 501), which a login or a setting may lift any minute: up to 5
+ * minutes.
  */
 export function refusalOf(error: AgentError): "refused" | "blocked" | undefined {
   if (error.code === "THROTTLED") return undefined;
   const ours = error instanceof ServiceError && (error.requestId !== undefined || error.serviceCode !== "UnknownError");
   if (error.category === "service" && ours) return "refused";
   const status = error instanceof ServiceError || error instanceof TransportError ? error.status : undefined;
-  return status !== undefined && status >= 300 && status < 500 && status !== 429 ? "blocked" : undefined;
+  return status !== undefined && ((status >= 300 && status < 500 && status !== 429) || status === 501) ? "blocked" : undefined;
 }
 
 const backoffCeilingMs = (attempt: number) => Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));

@@ -34,8 +34,14 @@ describe("refusalOf at the status edges", () => {
   it("3xx and 4xx (but 429) from something in front of the service are 'blocked'; 2xx, 5xx, no status are not", () => {
     for (const status of [300, 499]) expect(refusalOf(transport(status))).toBe("blocked");
     // 429: throttling, retried at its own pace.
-    for (const status of [299, 429, 500]) expect(refusalOf(transport(status))).toBeUndefined();
+    for (const status of [299, 429, 500, 502]) expect(refusalOf(transport(status))).toBeUndefined();
     expect(refusalOf(new NetworkError("TIMEOUT", "total"))).toBeUndefined();
+  });
+
+  it("501 Not Implemented, which no attempt within a call retries, is not retried on the short schedule either", () => {
+    expect(refusalOf(transport(501))).toBe("blocked");
+    const service = new ServiceError("SERVICE_UNAVAILABLE", "x", { status: 501, serviceCode: "UnknownError" });
+    expect(refusalOf(service)).toBe("blocked");
   });
 });
 
