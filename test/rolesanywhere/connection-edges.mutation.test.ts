@@ -7,7 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { openConnection } from "../../src/rolesanywhere/connection.js";
 import { parseEndpointUrl } from "../../src/rolesanywhere/endpoint.js";
-import { matchesNoProxy, parseProxyUrl } from "../../src/rolesanywhere/proxy.js";
+import { matchesNoProxy, parseProxyUrl, proxyFor } from "../../src/rolesanywhere/proxy.js";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -18,6 +18,7 @@ afterEach(async () => {
 async function listen(onConnection: (socket: Socket) => void): Promise<number> {
   const server = createServer((socket) => {
     socket.on("error", () => {});
+    socket.resume(); // reads the client's end, so that close() does not wait for this socket
     onConnection(socket);
   });
   servers.push(server);
@@ -45,10 +46,18 @@ describe("a proxy's answer to CONNECT that is not an HTTP status line", () => {
     "SSH-2.0-OpenSSH_9.6\r\n\r\n", // no status at all: a TypeError in the data listener before (exec()[1])
     "XHTTP/1.1 200 OK\r\n\r\n", // a status line that does not start with it
     "Via: x HTTP/1.1 200 OK\r\n\r\n",
+    "\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", // an empty head: read as ended at once, not waited past
   ])("%j is refused as an answer that is not HTTP, and no tunnel is opened", async (answer) => {
     const error = await tunnelError(answer);
     expect(error).toMatchObject({ code: "NETWORK_ERROR" });
     expect(error?.message).toMatch(/refused the tunnel: an answer that is not HTTP$/);
+  });
+});
+
+describe("a proxy's status that is not 2xx", () => {
+  it.each(["HTTP/1.1 101 Switching Protocols", "HTTP/1.1 300 Multiple Choices"])("%j opens no tunnel", async (line) => {
+    const error = await tunnelError(`${line}\r\n\r\n`);
+    expect(error?.message).toMatch(new RegExp(`refused the tunnel: ${line.slice(9)}$`));
   });
 });
 
@@ -67,8 +76,16 @@ describe("NO_PROXY entries that are addresses", () => {
     ["10.1.2.3", 443, "10.0.0.0/+8", false],
     ["fd00::1", 443, "fd00::/8", true],
     ["10.1.2.3", 443, "10.0.0.0/8", true],
+    ["10.1.2.3", 443, "10.1.0.0/16", true],
   ])("%s:%i with NO_PROXY=%j → %s", (host, port, noProxy, expected) => {
     expect(matchesNoProxy(host, port, noProxy)).toBe(expected);
+  });
+
+  it("no_proxy in lower case counts too, and a malformed %-escape in the proxy's password is sent as written", () => {
+    const target = { protocol: "https:", hostname: "rolesanywhere.us-east-1.amazonaws.com", port: 443 } as const;
+    expect(proxyFor(target, { HTTPS_PROXY: "http://proxy.corp:3128", no_proxy: "amazonaws.com" })).toBeUndefined();
+    const proxy = parseProxyUrl("http://bob:p%zz@proxy.corp:3128", "HTTPS_PROXY");
+    expect(proxy.authorization).toBe(`Basic ${Buffer.from("bob:p%zz").toString("base64")}`);
   });
 });
 
@@ -77,6 +94,24 @@ describe("a connection once open", () => {
     endpoint: parseEndpointUrl(`http://127.0.0.1:${port}`),
     tls: { rejectUnauthorized: true },
     connectTimeoutMs,
+  });
+
+  it("is not made when the signal is already aborted, and ends when it is aborted during CONNECT", async () => {
+    let connections = 0;
+    const port = await listen(() => connections++); // a proxy that never answers
+    const transport = {
+      endpoint: parseEndpointUrl("https://rolesanywhere.us-east-1.amazonaws.com"),
+      proxy: parseProxyUrl(`http://127.0.0.1:${port}`, "HTTPS_PROXY"),
+      tls: { rejectUnauthorized: true },
+      connectTimeoutMs: 600_000,
+    };
+    const reason = new Error("cancelled");
+    await expect(openConnection(transport, AbortSignal.abort(reason))).rejects.toBe(reason);
+    const controller = new AbortController();
+    const opening = openConnection(transport, controller.signal);
+    await vi.waitFor(() => expect(connections).toBe(1));
+    controller.abort(reason);
+    await expect(opening).rejects.toBe(reason);
   });
 
   it("is not destroyed when the request's signal is aborted later (the listener is removed)", async () => {
