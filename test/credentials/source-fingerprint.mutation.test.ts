@@ -1,0 +1,85 @@
+/**
+ * sourceFingerprint, the digest that decides whether a reload keeps a source: two different file sets must not give
+ * the same fingerprint (a changed key kept), a file past the 16 MiB input cap is not read (its identity stands), and
+ * a file that cannot be read is not the same as an empty one. Each test kills a mutant the other tests let through.
+ */
+import { mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { sourceFingerprint } from "../../src/credentials/source-registry.js";
+import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
+import { credentialSettings, FLAG_ORIGIN } from "../../src/settings/credential-settings.js";
+
+const dir = mkdtempSync(join(tmpdir(), "raa-fingerprint-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const settingsFor = (certificate: string, privateKey?: string) =>
+  credentialSettings(
+    {
+      certificate,
+      ...(privateKey === undefined ? {} : { privateKey }),
+      trustAnchorArn: "arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/ta",
+      profileArn: "arn:aws:rolesanywhere:us-east-1:111122223333:profile/p",
+      roleArn: "arn:aws:iam::111122223333:role/device",
+    },
+    FLAG_ORIGIN,
+  );
+
+describe("sourceFingerprint", () => {
+  it("tells apart two file sets whose bytes only differ in where one file ends and the next begins", () => {
+    const cert = join(dir, "pair.crt");
+    const key = join(dir, "pair.key");
+    const settings = settingsFor(cert, key);
+    // Without the NUL after a path, (cert "C", key "\0<key path>K") and (cert "C\0<key path>", key "K") read the
+    // same; without the NUL after a file's bytes, (cert "C<key path>\0Y", key "K") and (cert "C", key "Y<key path>\0K").
+    const sets: [string | Buffer, string | Buffer][] = [
+      ["C", Buffer.concat([Buffer.from([0]), Buffer.from(key), Buffer.from("K")])],
+      [Buffer.concat([Buffer.from("C"), Buffer.from([0]), Buffer.from(key)]), "K"],
+      [`C${key}\0Y`, "K"],
+      ["C", `Y${key}\0K`],
+    ];
+    const seen = sets.map(([c, k]) => {
+      writeFileSync(cert, c);
+      writeFileSync(key, k);
+      return sourceFingerprint(settings);
+    });
+    expect(new Set(seen).size).toBe(sets.length);
+    // The digest is hex: a Buffer pasted into the text would turn bytes that are not UTF-8 into the same U+FFFD.
+    for (const fingerprint of seen) expect(fingerprint).toMatch(/ [0-9a-f]{64}$/);
+  });
+
+  it("a file that cannot be read is not the same as an empty one, nor as one unreadable for another reason", () => {
+    const cert = join(dir, "later.crt");
+    const settings = settingsFor(cert);
+    const missing = sourceFingerprint(settings); // ENOENT
+    writeFileSync(cert, "");
+    const empty = sourceFingerprint(settings);
+    rmSync(cert);
+    expect(empty).not.toBe(missing);
+    expect(sourceFingerprint(settings)).toBe(missing);
+    const under = settingsFor(join(dir, "parent", "c.crt"));
+    const noParent = sourceFingerprint(under); // ENOENT
+    writeFileSync(join(dir, "parent"), "x");
+    expect(sourceFingerprint(under)).not.toBe(noParent); // ENOTDIR
+  });
+
+  it("reads a file of exactly 16 MiB, not one byte more: past the cap its identity stands for it", () => {
+    // Renaming a copy with the same bytes over the file keeps a file read by content, and changes one known by inode.
+    const fingerprintAcrossCopy = (size: number) => {
+      const cert = join(dir, `big-${size}.crt`);
+      const copy = `${cert}.new`;
+      for (const path of [cert, copy]) {
+        writeFileSync(path, "");
+        truncateSync(path, size); // sparse: costs no disk
+      }
+      const before = sourceFingerprint(settingsFor(cert));
+      renameSync(copy, cert);
+      const after = sourceFingerprint(settingsFor(cert));
+      rmSync(cert);
+      return after === before;
+    };
+    expect(fingerprintAcrossCopy(MAX_INPUT_BYTES)).toBe(true);
+    expect(fingerprintAcrossCopy(MAX_INPUT_BYTES + 1)).toBe(false);
+  });
+});
