@@ -110,14 +110,15 @@ export function sourceFingerprint(settings: CredentialSettings): string {
   const inputs = [signer.certificate, signer.privateKey, signer.intermediates, endpoint.caBundle];
   for (const path of [...inputs, ...secrets.map((s) => s?.kind === "file" && s.path)]) {
     if (!path) continue;
-    let bytes: Buffer;
+    let input: FileInput;
     try {
-      bytes = fileContent(path);
+      input = fileContent(path);
     } catch (error) {
-      bytes = Buffer.from(`error ${(error as NodeJS.ErrnoException).code}`);
+      input = { kind: "error", bytes: Buffer.from(String((error as NodeJS.ErrnoException).code)) };
     }
-    digest.update(path).update("\0").update(bytes).update("\0");
-    bytes.fill(0);
+    // Framed by its path, kind and length: no content can pass for a file boundary, an identity or an error.
+    digest.update(JSON.stringify([path, input.kind, input.bytes.length])).update(input.bytes);
+    input.bytes.fill(0);
   }
   return `${settingsFingerprint(settings)} ${digest.digest("hex")}`;
 }
@@ -127,17 +128,23 @@ export function sourceFingerprint(settings: CredentialSettings): string {
  * device put there in between is not read, nor a file grown past 16 MiB); else the identity of what is there.
  * A file that reports no size but holds bytes (/proc) is not read either: it may never end.
  */
-function fileContent(path: string): Buffer {
+interface FileInput {
+  readonly kind: "content" | "identity" | "error";
+  readonly bytes: Buffer;
+}
+
+function fileContent(path: string): FileInput {
   // A FIFO made anew may get the inode number back: ctime in ns too.
-  const id = (s: BigIntStats) => Buffer.from(`${s.mode} ${s.dev} ${s.ino} ${s.rdev} ${s.ctimeNs}`);
+  const id = (s: BigIntStats): FileInput => ({ kind: "identity", bytes: Buffer.from(`${s.mode} ${s.dev} ${s.ino} ${s.rdev} ${s.ctimeNs}`) });
+  const content = (bytes: Buffer): FileInput => ({ kind: "content", bytes });
   const named = statSync(path, { bigint: true });
   if (!named.isFile()) return id(named); // a device is not even opened
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd, { bigint: true });
     if (!stats.isFile() || stats.size > MAX_INPUT_BYTES) return id(stats);
-    if (stats.size > 0n) return readSized(fd, Number(stats.size));
-    return readSized(fd, 1).length === 0 ? Buffer.alloc(0) : id(stats); // empty, or one that does not say (/proc)
+    if (stats.size > 0n) return content(readSized(fd, Number(stats.size)));
+    return readSized(fd, 1).length === 0 ? content(Buffer.alloc(0)) : id(stats); // empty, or one that does not say (/proc)
   } finally {
     closeSync(fd);
   }

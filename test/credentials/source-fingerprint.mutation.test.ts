@@ -49,6 +49,25 @@ describe("sourceFingerprint", () => {
     for (const fingerprint of seen) expect(fingerprint).toMatch(/ [0-9a-f]{64}$/);
   });
 
+  it("no two file sets give one fingerprint: a separator inside a file, or a file holding what an error is written as", () => {
+    const cert = join(dir, "framed.crt");
+    const key = join(dir, "framed.key");
+    const settings = settingsFor(cert, key);
+    const sets: [string, string | undefined][] = [
+      [`C\0${key}`, "K"],
+      ["C", `${key}\0K`],
+      ["C", undefined], // the key missing
+      ["C", "error ENOENT"],
+    ];
+    const seen = sets.map(([c, k]) => {
+      writeFileSync(cert, c);
+      if (k === undefined) rmSync(key, { force: true });
+      else writeFileSync(key, k);
+      return sourceFingerprint(settings);
+    });
+    expect(new Set(seen).size).toBe(sets.length);
+  });
+
   it("a file that cannot be read is not the same as an empty one, nor as one unreadable for another reason", () => {
     const cert = join(dir, "later.crt");
     const settings = settingsFor(cert);
