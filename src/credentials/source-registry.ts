@@ -135,7 +135,8 @@ interface FileInput {
 
 function fileContent(path: string): FileInput {
   // A FIFO made anew may get the inode number back: ctime in ns too.
-  const id = (s: BigIntStats): FileInput => ({ kind: "identity", bytes: Buffer.from(`${s.mode} ${s.dev} ${s.ino} ${s.rdev} ${s.ctimeNs}`) });
+  const id = (s: BigIntStats): FileInput =>
+    ({ kind: "identity", bytes: Buffer.from(`${s.mode} ${s.dev} ${s.ino} ${s.rdev} ${s.ctimeNs}`) });
   const content = (bytes: Buffer): FileInput => ({ kind: "content", bytes });
   const named = statSync(path, { bigint: true });
   if (!named.isFile()) return id(named); // a device is not even opened
