@@ -2,13 +2,14 @@ import type { RefreshEvent } from "../credentials/credential-cache.js";
 import { createCredentialSource, describeRefreshEvent, NOT_RETRIED, type CertificateWarning, type CredentialSource } from "../credentials/credential-source.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
+import { isAgentError } from "../errors.js";
 import { oneLine, runDaemon, type Log } from "./signals.js";
 
 /** One log line per source the registry could not (re)build; such sources answer with their error. */
 function logFailures(result: ApplyResult, log: Log): void {
   for (const f of result.failed) {
     // A refused secret's source never tries again: its refresh repeats this error unlogged (loggingSource).
-    const refused = (f.error as { category?: string }).category === "auth";
+    const refused = isAgentError(f.error) && f.error.category === "auth";
     log(`${f.name}: ${oneLine(f.error)}${refused ? NOT_RETRIED : ""}`);
   }
 }
