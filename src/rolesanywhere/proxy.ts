@@ -53,13 +53,14 @@ export function matchesNoProxy(hostname: string, port: number, noProxy: string):
 function cidrContains(cidr: string, host: string): boolean {
   const [base, bits] = cidr.split("/") as [string, string];
   const family = isIP(base) === 4 ? "ipv4" : "ipv6";
-  if (!isIP(base) || isIP(base) !== isIP(host) || !/^\d+$/.test(bits)) return false;
+  if (!/^\d+$/.test(bits)) return false;
   const list = new BlockList();
   try {
     list.addSubnet(base, Number(bits), family);
   } catch {
     return false;
   }
+  // An address of the other family (an IPv4-mapped IPv6 one too) or a name is no `family` address: false.
   return list.check(host, family);
 }
 

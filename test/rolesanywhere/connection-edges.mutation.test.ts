@@ -77,8 +77,26 @@ describe("NO_PROXY entries that are addresses", () => {
     ["fd00::1", 443, "fd00::/8", true],
     ["10.1.2.3", 443, "10.0.0.0/8", true],
     ["10.1.2.3", 443, "10.1.0.0/16", true],
+    // A range of one family never holds an address of the other, not even an IPv4-mapped IPv6 one (as curl;
+    // Go's httpproxy matches ::ffff:10.0.0.1 in 10.0.0.0/8). A URL writes [::ffff:10.0.0.1] as ::ffff:a00:1.
+    ["fd00::1", 443, "0.0.0.0/0", false],
+    ["10.0.0.1", 443, "::/0", false],
+    ["::ffff:10.0.0.1", 443, "10.0.0.0/8", false],
+    ["::ffff:a00:1", 443, "10.0.0.0/8", false],
+    ["10.0.0.1", 443, "::ffff:10.0.0.0/104", false],
+    ["::ffff:a00:1", 443, "::ffff:10.0.0.0/104", true],
+    // A range whose base is no address matches nothing.
+    ["10.0.0.1", 443, "gw.example/8", false],
+    ["10.0.0.1", 443, "/8", false],
   ])("%s:%i with NO_PROXY=%j → %s", (host, port, noProxy, expected) => {
     expect(matchesNoProxy(host, port, noProxy)).toBe(expected);
+  });
+
+  it("an endpoint written as an IPv4-mapped address is proxied when NO_PROXY names only its IPv4 range", () => {
+    const env = { HTTPS_PROXY: "http://proxy.corp:3128", NO_PROXY: "10.0.0.0/8" };
+    const endpoint = parseEndpointUrl("https://[::ffff:10.0.0.1]:443");
+    expect(proxyFor({ protocol: "https:", hostname: endpoint.hostname, port: endpoint.port }, env)?.display).toBe("http://proxy.corp:3128");
+    expect(proxyFor({ protocol: "https:", hostname: "10.0.0.1", port: 443 }, env)).toBeUndefined();
   });
 
   it("no_proxy in lower case counts too, and a malformed %-escape in the proxy's password is sent as written", () => {
