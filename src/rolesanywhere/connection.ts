@@ -84,7 +84,7 @@ export async function openConnection(transport: Transport, signal: Abortable): P
     secure = tlsConnect({
       socket: tcp,
       host: endpoint.hostname,
-      ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname }),
+      ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname.replace(/\.$/, "") }), // RFC 6066 §3: no final dot
       rejectUnauthorized: transport.tls.rejectUnauthorized,
       ALPNProtocols: ["http/1.1"],
       ...(transport.tls.secureContext ? { secureContext: transport.tls.secureContext } : { minVersion: MIN_TLS_VERSION }),

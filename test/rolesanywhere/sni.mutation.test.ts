@@ -58,6 +58,8 @@ async function namesSent(url: string, proxy?: TestProxy): Promise<Array<string |
 describe("the server name sent in the TLS handshake", () => {
   it("is the endpoint's host name; an IP literal sends none", async () => {
     expect(await namesSent("https://localhost:{port}")).toEqual(["localhost"]);
+    // A name written with its root's dot is sent without it (RFC 6066 §3; as Go's crypto/tls).
+    expect(await namesSent("https://LocalHost.:{port}")).toEqual(["localhost"]);
     expect(await namesSent("https://127.0.0.1:{port}")).toEqual([false]);
   });
 
@@ -65,8 +67,9 @@ describe("the server name sent in the TLS handshake", () => {
     const proxy = await startProxy();
     open.push(proxy);
     expect(await namesSent("https://rolesanywhere.test:{port}", proxy)).toEqual(["rolesanywhere.test"]);
+    expect(await namesSent("https://rolesanywhere.test.:{port}", proxy)).toEqual(["rolesanywhere.test"]);
     expect(await namesSent("https://127.0.0.1:{port}", proxy)).toEqual([false]);
     expect(await namesSent("https://[::1]:{port}", proxy)).toEqual([false]);
-    expect(proxy.tunnels.map((t) => t.authority.replace(/:\d+$/, ""))).toEqual(["rolesanywhere.test", "127.0.0.1", "[::1]"]);
+    expect(proxy.tunnels.map((t) => t.authority.replace(/:\d+$/, ""))).toEqual(["rolesanywhere.test", "rolesanywhere.test.", "127.0.0.1", "[::1]"]);
   });
 });
