@@ -82,7 +82,10 @@ async function acquire(lockPath: string, timeoutMs: number, pollMs: number, busy
   const token = `${process.pid} ${pidScope()} ${Date.now()} ${random} ${startTime("self") ?? "-"}\n`;
   const deadline = performance.now() + timeoutMs; // monotonic: a clock set back meanwhile does not stretch it
   for (;;) {
-    if (await createLock(lockPath, token)) return token;
+    if (await createLock(lockPath, token)) {
+      await removeDeadBreakers(lockPath);
+      return token;
+    }
     const holder = await readLock(lockPath);
     if (holder !== undefined && (await isStale(lockPath, holder))) {
       const broken = await breakLock(lockPath, token);
@@ -164,17 +167,22 @@ function startTime(pid: number | "self"): string | undefined {
   }
 }
 
-async function isStale(lockPath: string, holder: string): Promise<boolean> {
+/** Whether the holder, a process of this host, is gone (true) or alive (false); undefined when its pid cannot tell. */
+function holderGone(holder: string): boolean | undefined {
   const pid = Number(/^\d+/.exec(holder)?.[0]);
   const here = `${pid} ${pidScope()} `; // a host name may hold spaces: matched whole, not split
-  if (holder.startsWith(here) && pid > 0) {
-    if (!processExists(pid)) return true;
-    const [, , started = "-"] = holder.slice(here.length).trimEnd().split(" ");
-    const now = started === "-" ? undefined : startTime(pid);
-    if (now === started) return false;
-    // Started at another tick: the pid is another process's now, whatever the lock's age.
-    if (now !== undefined && now.split("@")[0] !== started.split("@")[0]) return true;
-  }
+  if (!holder.startsWith(here) || !(pid > 0)) return undefined;
+  if (!processExists(pid)) return true;
+  const [, , started = "-"] = holder.slice(here.length).trimEnd().split(" ");
+  const now = started === "-" ? undefined : startTime(pid);
+  if (now === started) return false;
+  // Started at another tick: the pid is another process's now, whatever the lock's age.
+  return now !== undefined && now.split("@")[0] !== started.split("@")[0] ? true : undefined;
+}
+
+async function isStale(lockPath: string, holder: string): Promise<boolean> {
+  const gone = holderGone(holder);
+  if (gone !== undefined) return gone;
   const info = await stat(lockPath).catch(() => undefined);
   // An empty file is a lock being written right now, unless it has been empty for a long time.
   // Either way: a time in the future (a clock set back, a planted file) would otherwise hold the lock for as long.
@@ -213,15 +221,30 @@ async function breakLock(lockPath: string, token: string): Promise<boolean | str
 }
 
 /**
- * Takes the breaker's lock, `<lock>.break` (its path; undefined while a live process holds it). Only its creator
- * removes it (another could remove a live breaker's that replaced it meanwhile): a stale one is passed over for the
- * next name, `.break.1` and so on.
+ * Takes the breaker's lock, `<lock>.break` (its path; undefined while a live process holds it). No breaker removes
+ * another's (it could remove a live breaker's that replaced it meanwhile): a stale one is passed over for the next
+ * name, `.break.1` and so on, until the lock's next holder removes it ({@link removeDeadBreakers}).
  */
 async function takeBreakerLock(lockPath: string, token: string): Promise<string | undefined> {
   for (let n = 0; ; n++) {
-    const path = n === 0 ? `${lockPath}.break` : `${lockPath}.break.${n}`;
+    const path = breakerPath(lockPath, n);
     if (await createLock(path, token)) return path;
     const holder = await readLock(path);
     if (holder === undefined || !(await isStale(path, holder))) return undefined;
+  }
+}
+
+const breakerPath = (lockPath: string, n: number) => (n === 0 ? `${lockPath}.break` : `${lockPath}.break.${n}`);
+
+/**
+ * Removes the breaker's locks of breakers killed midway, once proven gone on this host (another host's stay: its
+ * age cannot tell). Safe while holding the lock: holders take turns and breakers remove only their own, so nobody
+ * can replace a dead breaker's file between its read here and its removal.
+ */
+async function removeDeadBreakers(lockPath: string): Promise<void> {
+  for (let n = 0; ; n++) {
+    const holder = await readLock(breakerPath(lockPath, n)).catch(() => undefined);
+    if (!holder) return; // none, or one being written or not ours to read: the rest are left to a later holder
+    if (holderGone(holder) === true) await unlink(breakerPath(lockPath, n)).catch(() => {});
   }
 }

@@ -1,0 +1,45 @@
+/**
+ * Lock files (src/io/file-lock.ts) left by processes killed with SIGKILL: real child processes take them through the
+ * module's own code, bundled, and are killed while they hold them.
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { buildSync } from "esbuild";
+import { afterAll, describe, expect, it } from "vitest";
+import { withFileLock } from "../../src/io/file-lock.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir("raa-file-lock-crash-");
+afterAll(cleanup);
+
+const holder = join(dir, "holder.mjs");
+writeFileSync(
+  join(dir, "holder-entry.ts"),
+  `import { holdFileLock } from ${JSON.stringify(resolve("src/io/file-lock.ts"))};\n`
+    + "await holdFileLock(process.argv[2]);\nprocess.stdout.write('held\\n');\nsetInterval(() => {}, 60_000);\n",
+);
+buildSync({ entryPoints: [join(dir, "holder-entry.ts")], bundle: true, platform: "node", format: "esm", outfile: holder, logLevel: "silent" });
+
+/** Has a child process take the lock file `path` with holdFileLock, then kills it (SIGKILL) and waits until it is reaped. */
+async function killedHolding(path: string): Promise<void> {
+  const child = spawn(process.execPath, [holder, path], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = once(child, "exit");
+  const [line] = (await once(child.stdout, "data")) as [Buffer];
+  expect(line.toString()).toBe("held\n");
+  child.kill("SIGKILL");
+  await exited;
+}
+
+describe("a breaker killed while it breaks a stale lock", () => {
+  it("leaves its breaker's lock only until the lock is next taken (before: for good, each crash one name more)", async () => {
+    const lock = join(dir, "state.lock");
+    await killedHolding(lock); // the stale lock: its holder is gone
+    // What a breaker killed between taking its turn and giving it back leaves: its token at <lock>.break.
+    await killedHolding(`${lock}.break`);
+    expect(readdirSync(dir).filter((name) => name.startsWith("state.lock")).sort()).toEqual(["state.lock", "state.lock.break"]);
+    await expect(withFileLock(lock, async () => readdirSync(dir).filter((name) => name.startsWith("state.lock")))).resolves.toEqual(["state.lock"]);
+    expect(readdirSync(dir).filter((name) => name.startsWith("state.lock"))).toEqual([]);
+  });
+});
