@@ -44,7 +44,7 @@ export function matchesNoProxy(hostname: string, port: number, noProxy: string):
     const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw);
     if (withPort && Number(withPort[2]) !== port) return false;
     let entry = unbracketed(withPort ? withPort[1]! : raw).replace(/\.$/, "");
-    if (isIP(entry)) return entry === host;
+    if (isIP(entry)) return cidrContains(`${entry}/${isIP(entry) === 4 ? 32 : 128}`, host); // fd00::0001 is fd00::1
     if (entry.startsWith("*.")) entry = entry.slice(1);
     return entry.startsWith(".") ? host.endsWith(entry) : host === entry || host.endsWith(`.${entry}`);
   });

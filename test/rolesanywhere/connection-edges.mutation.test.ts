@@ -85,6 +85,13 @@ describe("NO_PROXY entries that are addresses", () => {
     ["::ffff:a00:1", 443, "10.0.0.0/8", false],
     ["10.0.0.1", 443, "::ffff:10.0.0.0/104", false],
     ["::ffff:a00:1", 443, "::ffff:10.0.0.0/104", true],
+    // An IPv6 entry matches the address however either is written (as Go's httpproxy; a URL writes it shortest),
+    // within its family as ranges do.
+    ["fd00::1", 443, "fd00::0001", true],
+    ["fd00::1", 443, "[FD00:0:0::1]:443", true],
+    ["fd00::2", 443, "fd00::0001", false],
+    ["::ffff:a00:1", 443, "::ffff:10.0.0.1", true],
+    ["10.0.0.1", 443, "::ffff:10.0.0.1", false],
     // A range whose base is no address matches nothing.
     ["10.0.0.1", 443, "gw.example/8", false],
     ["10.0.0.1", 443, "/8", false],
