@@ -118,7 +118,7 @@ export class Certificate {
   readonly #serial: bigint;
 
   /** `what` names the certificate in errors (a path, a token object). */
-  constructor(der: Uint8Array, what = "the certificate") {
+  constructor(der: Uint8Array, readonly what = "the certificate") {
     if (!(der instanceof Uint8Array)) throw new UsageError("USAGE", "new Certificate: der must be bytes (a Buffer)");
     this.der = Buffer.from(der);
     try {
