@@ -92,14 +92,14 @@ const AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
  * extKeyUsage, a policy or an access method, a policy twice, and a subjectAltName email, DNS name or URI that is not
  * IA5 or an IP address of neither 4 nor 16 bytes.
  */
-function assertGoReads(oid: string, value: DerElement): void {
-  const items = ["2.5.29.37", "2.5.29.32", "2.5.29.17", AUTHORITY_INFO_ACCESS].includes(oid) ? children(value) : [];
-  if (oid === "2.5.29.37") items.forEach(decodeOid);
+function assertGoReads(oid: string | undefined, value: DerElement): void {
+  if (oid === "2.5.29.37") children(value).forEach(decodeOid);
   if (oid === "2.5.29.32" || oid === AUTHORITY_INFO_ACCESS) {
-    const ids = items.map((item) => decodeOid(children(item)[0]));
+    const ids = children(value).map((item) => decodeOid(children(item)[0]));
     if (oid === "2.5.29.32" && new Set(ids).size < ids.length) throw new DerError("a policy twice");
   }
-  for (const { tag, content } of oid === "2.5.29.17" ? items : []) {
+  if (oid !== "2.5.29.17") return;
+  for (const { tag, content } of children(value)) {
     if (tag === 0x87 ? content.length !== 4 && content.length !== 16 : [0x81, 0x82, 0x86].includes(tag) && content.some((b) => b > 0x7f)) {
       throw new DerError("a name that is not IA5, or an IP address of neither 4 nor 16 bytes");
     }
@@ -141,7 +141,7 @@ export class Certificate {
         try {
           const element = readSingle(value);
           assertDerForm(element);
-          if (oid !== undefined) assertGoReads(oid, element);
+          assertGoReads(oid, element);
         } catch (e) {
           if (!(e instanceof DerError)) throw e;
           const problem = e.kind === "form" ? e.message : "a malformed value";

@@ -388,7 +388,7 @@ describe("reading certificate files", () => {
     // shows each, some undecoded): an OID that is empty, starts an arc with 80 or ends on a byte with the top bit set
     // (cryptobyte's ReadASN1ObjectIdentifier: extKeyUsage, a policy, an access method; go1.19 still took an 80), a
     // policy twice (Go 1.22+), a subjectAltName email, DNS name or URI that is not IA5 and an IP address of neither 4
-    // nor 16 bytes. Go 1.19.8 refuses each but the 80s and the policy twice, and reads the fixed certificate.
+    // nor 16 bytes (7f is IA5). Go 1.19.8 refuses each but the 80s and the policy twice, and reads the fixed certificate.
     const oidOf = (hex: string) => derTlv(0x06, Buffer.from(hex, "hex"));
     const clientAuth = "2b06010505070302";
     const policy = (oid: Buffer) => derSequence(oid);
@@ -407,7 +407,7 @@ describe("reading certificate files", () => {
       ["san-ip-0.der", "2.5.29.17", generalName(0x87, Buffer.alloc(0)), generalName(0x87, Buffer.alloc(16, 0x20)), "IP Address:<invalid length=0>"],
       ["san-ip-8.der", "2.5.29.17", generalName(0x87, Buffer.from([192, 0, 2, 0, 255, 255, 255, 0])), generalName(0x87, Buffer.from([192, 0, 2, 0])), "IP Address:<invalid length=8>"],
       ["san-dns-utf8.der", "2.5.29.17", generalName(0x82, Buffer.from("gw.exampl\u00e9")), generalName(0x82, Buffer.from("gw.example")), "DNS:gw.exampl\u00e9"],
-      ["san-email-latin1.der", "2.5.29.17", generalName(0x81, Buffer.from("a\u00ff@gw.example", "latin1")), generalName(0x81, Buffer.from("a@gw.example")), "email:a"],
+      ["san-email-latin1.der", "2.5.29.17", generalName(0x81, Buffer.from("a\u00ff@gw.example", "latin1")), generalName(0x81, Buffer.from("a\x7f@gw.example")), "email:a"],
       ["san-uri-latin1.der", "2.5.29.17", generalName(0x86, Buffer.from("spiffe://gw/\u00e9", "latin1")), generalName(0x86, Buffer.from("spiffe://gw/e")), "URI:spiffe://gw/"],
     ])("%s (%s) is refused as Go refuses it", (file, oid, value, fixed, shown) => {
       writeFileSync(path(file), certificate([extension(oid, value)]));
