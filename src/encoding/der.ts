@@ -124,17 +124,15 @@ export function assertDerForm(el: DerElement): void {
 }
 
 /**
- * A UTCTime or GeneralizedTime that DER forbids (X.690 §11.7, §11.8) and Go's parser refuses: UTC as a ±0000
- * offset, a GeneralizedTime without seconds, a fraction with a trailing zero or before an offset. Not what Go alone
- * refuses (a fraction: DER's .5), nor what DER alone does (a UTCTime without seconds, an offset); OpenSSL judges the
- * rest.
+ * A UTCTime or GeneralizedTime that DER forbids (X.690 §11.7, §11.8) or RFC 5280 does (§4.1.2.5.2: no fraction) and
+ * Go's parser refuses: UTC as a ±0000 offset, a GeneralizedTime without seconds or with a fraction. Not what DER
+ * alone forbids (a UTCTime without seconds, an offset); OpenSSL judges the rest.
  */
 function nonDerTime({ tag, content }: DerElement): boolean {
   const text = content.toString("latin1");
   const sign = text.at(-5);
   if ((sign === "+" || sign === "-") && text.endsWith("0000")) return true;
-  const fraction = text.includes(".") && (!text.endsWith("Z") || text.at(-2) === "0");
-  return tag === 0x18 && (["Z", "+", "-"].includes(text.charAt(12)) || fraction);
+  return tag === 0x18 && (["Z", "+", "-"].includes(text.charAt(12)) || text.includes("."));
 }
 
 /** An INTEGER's content bytes as the signed (two's complement) integer they encode; 0 for none. */

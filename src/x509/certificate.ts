@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
-import { assertDerForm, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG } from "../encoding/der.js";
+import { assertDerForm, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
 import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
@@ -64,17 +64,46 @@ export function oneLineName(name: string): string {
 /**
  * The DER inside a certificate's OCTET and BIT STRINGs that Go's parser reads, and so refuses in BER: the value of each
  * standard extension (id-ce, id-pe: RFC 5280 §4.2.1, §4.2.2) and an RSA key's SEQUENCE. Go never reads a vendor's
- * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this.
+ * extension (a YubiKey attestation's firmware version is the raw bytes 05 04 03), nor does this; but it refuses any
+ * extension twice (RFC 5280 §4.2), which OpenSSL reads.
  */
-function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields): [string, Buffer][] {
-  const out = readExtensions(extensions)
+function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields, what: string): [string, Buffer, string?][] {
+  const all = readExtensions(extensions);
+  const twice = all.map(({ oid }) => oid).sort().find((oid, i, sorted) => oid === sorted[i + 1]);
+  if (twice !== undefined) {
+    throw new InputError("CERTIFICATE_INVALID", `${what} has the extension ${twice} twice`, {
+      hint: "RFC 5280 allows each extension once and AWS's parser refuses the certificate: have it issued again",
+    });
+  }
+  const out = all
     .filter(({ oid }) => oid.startsWith("2.5.29.") || oid.startsWith("1.3.6.1.5.5.7.1."))
-    .map(({ oid, value }): [string, Buffer] => [`in its extension ${oid}`, expectTag(value, TAG.OCTET_STRING).content]);
+    .map(({ oid, value }): [string, Buffer, string?] => [`in its extension ${oid}`, expectTag(value, TAG.OCTET_STRING).content, oid]);
   const [algorithm, key] = children(subjectPublicKeyInfo);
   if (decodeOid(readElement(expectTag(algorithm, TAG.SEQUENCE).content)) === RSA_ENCRYPTION) {
     out.push(["in its RSA public key", expectTag(key, TAG.BIT_STRING).content.subarray(1)]);
   }
   return out;
+}
+
+const AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
+
+/**
+ * Throws DerError for what Go's parser refuses in DER that OpenSSL reads (crypto/x509 parser.go): a malformed OID in
+ * extKeyUsage, a policy or an access method, a policy twice, and a subjectAltName email, DNS name or URI that is not
+ * IA5 or an IP address of neither 4 nor 16 bytes.
+ */
+function assertGoReads(oid: string | undefined, value: DerElement): void {
+  if (oid === "2.5.29.37") children(value).forEach(decodeOid);
+  if (oid === "2.5.29.32" || oid === AUTHORITY_INFO_ACCESS) {
+    const ids = children(value).map((item) => decodeOid(children(item)[0]));
+    if (oid === "2.5.29.32" && new Set(ids).size < ids.length) throw new DerError("a policy twice");
+  }
+  if (oid !== "2.5.29.17") return;
+  for (const { tag, content } of children(value)) {
+    if (tag === 0x87 ? content.length !== 4 && content.length !== 16 : [0x81, 0x82, 0x86].includes(tag) && content.some((b) => b > 0x7f)) {
+      throw new DerError("a name that is not IA5, or an IP address of neither 4 nor 16 bytes");
+    }
+  }
 }
 
 /**
@@ -89,7 +118,7 @@ export class Certificate {
   readonly #serial: bigint;
 
   /** `what` names the certificate in errors (a path, a token object). */
-  constructor(der: Uint8Array, what = "the certificate") {
+  constructor(der: Uint8Array, readonly what = "the certificate") {
     if (!(der instanceof Uint8Array)) throw new UsageError("USAGE", "new Certificate: der must be bytes (a Buffer)");
     this.der = Buffer.from(der);
     try {
@@ -108,9 +137,11 @@ export class Certificate {
     const tbs = derEncoded(what, () => {
       assertDerForm(outer);
       const fields = readTbsFields(this.der);
-      for (const [where, value] of nestedDer(fields)) {
+      for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
-          assertDerForm(readSingle(value));
+          const element = readSingle(value);
+          assertDerForm(element);
+          assertGoReads(oid, element);
         } catch (e) {
           if (!(e instanceof DerError)) throw e;
           const problem = e.kind === "form" ? e.message : "a malformed value";

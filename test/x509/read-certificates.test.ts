@@ -348,11 +348,11 @@ describe("reading certificate files", () => {
       }
     });
 
-    // X.690 §11.7, §11.8: DER writes a time with its seconds and Z, and a GeneralizedTime's fraction without trailing
-    // zeros. Go's parser (cryptobyte: the time formatted again must be the same text) refuses UTC written as an offset,
-    // a GeneralizedTime without seconds and any fraction; OpenSSL reads them all. Refused: what both refuse. Read: what
-    // Go reads (a UTCTime without seconds, a non-zero offset) and DER's fraction (.5, which Go refuses). (A UTCTime
-    // without seconds is in der.test.ts: Node 22's OpenSSL refuses it itself.)
+    // X.690 §11.7, §11.8: DER writes a time with its seconds and Z; RFC 5280 §4.1.2.5.2: a GeneralizedTime has no
+    // fraction. Go's parser (cryptobyte: the time formatted again must be the same text) refuses UTC written as an
+    // offset, a GeneralizedTime without seconds and any fraction; OpenSSL reads them all. Refused: what Go refuses and
+    // DER or RFC 5280 forbid. Read: what Go reads (a UTCTime without seconds, a non-zero offset). (A UTCTime without
+    // seconds is in der.test.ts: Node 22's OpenSSL refuses it itself.)
     const validity = (tag: number, text: string) => derSequence(derTlv(tag, Buffer.from(text)), derTlv(0x17, Buffer.from("361231000000Z")));
     it.each([
       [0x17, "260101000000+0000", "Jan  1 00:00:00 2026 GMT"],
@@ -360,6 +360,8 @@ describe("reading certificate files", () => {
       [0x18, "20260101000000+0000", "Jan  1 00:00:00 2026 GMT"],
       [0x18, "202601010000Z", "Jan  1 00:00:00 2026 GMT"],
       [0x18, "20260101000000.50Z", "Jan  1 00:00:00.50 2026 GMT"],
+      [0x18, "20260101000000.5Z", "Jan  1 00:00:00.5 2026 GMT"],
+      [0x18, "20260101000000.05Z", "Jan  1 00:00:00.05 2026 GMT"],
       [0x18, "20260101000000.5+0100", "Dec 31 23:00:00.5 2025 GMT"],
     ])("a time (tag %i) %s is refused", (tag, text, shown) => {
       const file = `time-${text.replace(/[^0-9A-Z]/g, "_")}.der`;
@@ -378,10 +380,56 @@ describe("reading certificate files", () => {
       [0x17, "260101000000Z", "2026-01-01T00:00:00.000Z"],
       [0x17, "260101000000+0100", "2025-12-31T23:00:00.000Z"],
       [0x18, "20260101000000-0130", "2026-01-01T01:30:00.000Z"],
-      [0x18, "20260101000000.5Z", "2026-01-01T00:00:00.500Z"],
-      [0x18, "20260101000000.05Z", "2026-01-01T00:00:00.050Z"],
     ])("a time (tag %i) %s is read", (tag, text, read) => {
       expect(new Certificate(certificate([], undefined, validity(tag, text))).notBefore.toISOString()).toBe(read);
+    });
+
+    // What Go's parser (crypto/x509 parser.go) refuses inside DER standard extensions, which OpenSSL reads (its `-text`
+    // shows each, some undecoded): an OID that is empty, starts an arc with 80 or ends on a byte with the top bit set
+    // (cryptobyte's ReadASN1ObjectIdentifier: extKeyUsage, a policy, an access method; go1.19 still took an 80), a
+    // policy twice (Go 1.22+), a subjectAltName email, DNS name or URI that is not IA5 and an IP address of neither 4
+    // nor 16 bytes (7f is IA5). Go 1.19.8 refuses each but the 80s and the policy twice, and reads the fixed certificate.
+    const oidOf = (hex: string) => derTlv(0x06, Buffer.from(hex, "hex"));
+    const clientAuth = "2b06010505070302";
+    const policy = (oid: Buffer) => derSequence(oid);
+    const access = (oid: Buffer) => derSequence(oid, derTlv(0x86, Buffer.from("http://gw.example/ca.der")));
+    const generalName = (tag: number, value: Buffer) => derSequence(derTlv(tag, value));
+    it.each([
+      ["eku-empty-oid.der", "2.5.29.37", derSequence(oidOf("")), derSequence(oidOf(clientAuth)), "X509v3 Extended Key Usage: \n                0.."],
+      ["eku-80.der", "2.5.29.37", derSequence(oidOf("2b0601050507038002")), derSequence(oidOf(clientAuth)), "X509v3 Extended Key Usage: \n                0"],
+      ["eku-cut.der", "2.5.29.37", derSequence(oidOf("2b0601050507038a")), derSequence(oidOf(clientAuth)), "X509v3 Extended Key Usage: \n                0"],
+      ["policy-empty-oid.der", "2.5.29.32", derSequence(policy(oidOf(""))), derSequence(policy(derOid("1.2.3.4"))), "X509v3 Certificate Policies: \n                0"],
+      ["policy-80.der", "2.5.29.32", derSequence(policy(oidOf("2a038004"))), derSequence(policy(derOid("1.2.3.4"))), "X509v3 Certificate Policies: \n                0"],
+      ["policy-cut.der", "2.5.29.32", derSequence(policy(oidOf("2a0384"))), derSequence(policy(derOid("1.2.3.4"))), "X509v3 Certificate Policies: \n                0"],
+      ["policy-twice.der", "2.5.29.32", derSequence(policy(derOid("1.2.3.4")), policy(derOid("1.2.3.4"))), derSequence(policy(derOid("1.2.3.4")), policy(derOid("1.2.3.5"))), "Policy: 1.2.3.4\n                Policy: 1.2.3.4"],
+      ["aia-80.der", "1.3.6.1.5.5.7.1.1", derSequence(access(oidOf("2b06010505073080"))), derSequence(access(derOid("1.3.6.1.5.5.7.48.2")), access(derOid("1.3.6.1.5.5.7.48.2"))), "Authority Information Access: \n                0"],
+      ["san-ip-5.der", "2.5.29.17", generalName(0x87, Buffer.from([192, 0, 2, 1, 0])), generalName(0x87, Buffer.from([192, 0, 2, 1])), "IP Address:<invalid length=5>"],
+      ["san-ip-0.der", "2.5.29.17", generalName(0x87, Buffer.alloc(0)), generalName(0x87, Buffer.alloc(16, 0x20)), "IP Address:<invalid length=0>"],
+      ["san-ip-8.der", "2.5.29.17", generalName(0x87, Buffer.from([192, 0, 2, 0, 255, 255, 255, 0])), generalName(0x87, Buffer.from([192, 0, 2, 0])), "IP Address:<invalid length=8>"],
+      ["san-dns-utf8.der", "2.5.29.17", generalName(0x82, Buffer.from("gw.exampl\u00e9")), generalName(0x82, Buffer.from("gw.example")), "DNS:gw.exampl\u00e9"],
+      ["san-email-latin1.der", "2.5.29.17", generalName(0x81, Buffer.from("a\u00ff@gw.example", "latin1")), generalName(0x81, Buffer.from("a\x7f@gw.example")), "email:a"],
+      ["san-uri-latin1.der", "2.5.29.17", generalName(0x86, Buffer.from("spiffe://gw/\u00e9", "latin1")), generalName(0x86, Buffer.from("spiffe://gw/e")), "URI:spiffe://gw/"],
+    ])("%s (%s) is refused as Go refuses it", (file, oid, value, fixed, shown) => {
+      writeFileSync(path(file), certificate([extension(oid, value)]));
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
+      expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has a malformed value in its extension ${oid}`,
+      }));
+      expect(new Certificate(certificate([extension(oid, fixed)])).subject).toBe("CN=gw");
+    });
+
+    it("a certificate with an extension twice (a standard one, a vendor's) is refused as Go refuses it (RFC 5280 §4.2)", () => {
+      const keyUsage = extension("2.5.29.15", derTlv(0x03, Buffer.from([0x07, 0x80])));
+      const vendor = extension("1.3.6.1.4.1.99999.1", Buffer.from([0x05, 0x00]));
+      for (const [file, extensions, oid] of [["key-usage-twice.der", [keyUsage, vendor, keyUsage], "2.5.29.15"], ["vendor-twice.der", [vendor, keyUsage, vendor], "1.3.6.1.4.1.99999.1"]] as const) {
+        writeFileSync(path(file), certificate([...extensions]));
+        expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"]).split(oid === "2.5.29.15" ? "X509v3 Key Usage" : oid)).toHaveLength(3);
+        expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
+          code: "CERTIFICATE_INVALID", message: `${file} has the extension ${oid} twice`,
+          hint: "RFC 5280 allows each extension once and AWS's parser refuses the certificate: have it issued again",
+        }));
+      }
+      expect(new Certificate(certificate([keyUsage, vendor])).subject).toBe("CN=gw");
     });
 
     it("a vendor's extension (critical or not) is not read, as Go does not: raw bytes or BER in it are sent as they are", () => {

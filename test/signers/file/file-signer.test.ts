@@ -126,6 +126,22 @@ describe("file signer", () => {
     expect((await overridden.certificateChain()).map((c) => c.subject)).toEqual(["CN=Test Root"]);
   });
 
+  it("a chain of more than 100 CA certificates is refused before it is sent, naming the file; 100 are sent (before: any number: 30,094 made a 30 MB header)", async () => {
+    const { signingMaterialFor } = await import("../../../src/rolesanywhere/signed-request.js");
+    const caPem = readFileSync(ca.certPath, "utf8");
+    writeFileSync(path("chain-100.pem"), caPem.repeat(100));
+    writeFileSync(path("chain-101.pem"), caPem.repeat(101));
+    writeFileSync(path("leaf-and-101.pem"), readFileSync(ec.certPath, "utf8") + caPem.repeat(101));
+    const sent = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath, intermediates: path("chain-100.pem") });
+    expect((await signingMaterialFor(sent, new Date())).chain).toHaveLength(100);
+    for (const [certificate, intermediates, where] of [[ec.certPath, path("chain-101.pem"), `${path("chain-101.pem")} (certificate #101)`],
+      [path("leaf-and-101.pem"), undefined, `${path("leaf-and-101.pem")} (certificate #102)`]] as const) {
+      const e = await expectAgentError(signingMaterialFor(await createFileSigner({ keyPath: ec.keyPath, certificate, intermediates }), new Date()), "CHAIN_INVALID");
+      expect(e.toOneLine()).toBe(`invalid certificate chain: 101 certificates, more than the 100 sent at most (the 101st is ${where}) (give only the CA certificates between the leaf and the trust anchor (AWS's verifier stops after 100 signature checks))`);
+      expect(e.category).toBe("input");
+    }
+  });
+
   it("the first certificate() and certificateChain() use the files as just read: no stat by name, later calls stat", async () => {
     const signer = await createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath, intermediates: ca.certPath });
     stamps.count = 0;
