@@ -2,7 +2,7 @@ import { cutAt, escapeControls, MAX_LOG_LINE, UsageError } from "../errors.js";
 import { ownValue } from "../own-value.js";
 import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
-import { parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
+import { heldValue, parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
 import type { AgentConfig } from "../config/parse-config.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
@@ -39,10 +39,10 @@ export function secretFromArgs(args: ParsedArgs, flag: string): SecretSource | u
   if (env !== undefined) return { kind: "env", name: env };
   if (value === undefined || value === "") return undefined;
   const prompt = ownValue(SOURCE_VALUED_FLAGS, flag);
-  if (prompt === undefined) return { kind: "value", value };
+  if (prompt === undefined) return heldValue(value);
   // Parsed under the flag's name, so that an `env:` or `file:` without its name is a usage error of that flag.
   const source = parseSecretSource(value, `--${flag}`);
-  return source.kind === "prompt" ? { kind: "prompt", prompt } : source;
+  return source.kind === "prompt" ? { kind: "prompt", prompt } : source.kind === "value" ? heldValue(source.value) : source;
 }
 
 export function debugLogger(args: ParsedArgs, io: CliIo): ((line: string) => void) | undefined {
@@ -81,7 +81,8 @@ export async function settingsFromArgs(
   if (profiles.length === 0) return [withWait(credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, context))];
   const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
   onConfig?.(config);
-  return profiles.map((name) => withWait(profileCredentialSettings(config, name, context, flags)));
+  // Each profile its own held secrets (flagRecordFromArgs again): each source wipes its own when it closes.
+  return profiles.map((name, i) => withWait(profileCredentialSettings(config, name, context, i === 0 ? flags : flagRecordFromArgs(args))));
 }
 
 /** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */

@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { isPkcs11Uri } from "../pkcs11/uri.js";
 import { AgentError, InputError } from "../errors.js";
 import { isFileInput } from "../io/input-file.js";
-import { heldAnswer, readSecret, type SecretSource } from "../secrets/secret-source.js";
+import { heldAnswer, heldSecret, readSecret, type SecretSource } from "../secrets/secret-source.js";
 import type { Secret } from "../secrets/secret.js";
 import { optionName, type SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
@@ -23,8 +23,8 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
   let current: Signer | undefined;
   /** A wrong PIN or TPM password: never tried again (the token would count it and lock), nor kept. */
   let authFailure: unknown;
-  /** What this holder's prompts were answered: wiped on close, or once one was refused. */
-  const answers: Secret[] = [];
+  /** What this holder's prompts were answered, and the values given directly: wiped on close, or once one was refused. */
+  const answers: Secret[] = heldSecrets(given);
   const wipeAnswers = () => answers.forEach((answer) => answer.wipe());
   const rejected = (error: unknown) => {
     authFailure = error;
@@ -124,6 +124,19 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
       }
     },
   };
+}
+
+/** The secrets of `options` held as bytes (a value given directly, a prompt's answer), for their holder to wipe. */
+export function heldSecrets({ keyPassword, pkcs11, tpm }: SignerOptions): Secret[] {
+  return [keyPassword, pkcs11?.pin, pkcs11?.contextPin, tpm?.keyPassword, tpm?.parentPassword].flatMap((s) => heldSecret(s) ?? []);
+}
+
+/** `o` with a copy of each held secret, for one more holder (`update --once`'s next try) to own and wipe. */
+export function withOwnSecrets(o: SignerOptions): SignerOptions {
+  const own = (s: SecretSource | undefined) => (heldSecret(s) ? heldAnswer(heldSecret(s)!.clone(), s!.kind as "held" | "value") : s);
+  const { pkcs11, tpm } = o;
+  return { ...o, keyPassword: own(o.keyPassword), pkcs11: pkcs11 && { ...pkcs11, pin: own(pkcs11.pin), contextPin: own(pkcs11.contextPin) },
+    tpm: tpm && { ...tpm, keyPassword: own(tpm.keyPassword), parentPassword: own(tpm.parentPassword) } };
 }
 
 /** A certificate file to re-read; `-` and `env:` inputs were read once by the factory. */

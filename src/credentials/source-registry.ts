@@ -2,6 +2,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, statSync, type BigIntStats } from "node:fs";
 import { settingsFingerprint, type CredentialSettings } from "../settings/credential-settings.js";
 import type { CredentialSource } from "./credential-source.js";
+import { heldSecrets } from "./signer-holder.js";
+import { heldSecret } from "../secrets/secret-source.js";
 import { ERROR_CODES, type ErrorCode } from "../errors.js";
 import { MAX_INPUT_BYTES, readSized } from "../io/read-opened-file.js";
 
@@ -60,6 +62,9 @@ export class SourceRegistry {
       const existing = this.#sources.get(spec.name);
       if (keptOnReload(existing, fingerprint)) {
         result.kept.push(spec.name);
+        // The kept source's own secrets stay; those the reload read again are not used, so wiped.
+        const own = heldSecrets(existing!.source.settings.signer);
+        heldSecrets(spec.settings.signer).forEach((secret) => own.includes(secret) || secret.wipe());
         continue;
       }
       // The old signer closes first (a token's login is shared by all its sessions; swtpm takes one connection at
@@ -120,7 +125,10 @@ export function sourceFingerprint(settings: CredentialSettings): string {
     digest.update(JSON.stringify([path, input.kind, input.bytes.length])).update(input.bytes);
     input.bytes.fill(0);
   }
-  return `${settingsFingerprint(settings)} ${digest.digest("hex")}`;
+  for (const secret of secrets.map(heldSecret)) secret?.use((bytes) => digest.update(`held ${bytes.length}:`).update(bytes));
+  // Digested too, not kept as text for the source's life: a pkcs11: URI in the settings may carry a pin-value.
+  const text = settingsFingerprint(settings);
+  return digest.update(`settings ${text.length}:`).update(text).digest("hex");
 }
 
 /**

@@ -17,7 +17,12 @@ export function encodePem(label: string, der: Uint8Array): string {
 }
 
 export function looksLikePem(bytes: Buffer): boolean {
-  return bytes.toString("latin1").includes(BEGIN); // not Buffer's includes: 3 more of Node's functions to compile
+  return bytes.includes(BEGIN); // not a latin1 string of a key file: that copy of the key could not be wiped
+}
+
+/** Zeroes the DER of the blocks holding a private key: decoded here, each is its reader's alone. */
+export function wipeKeyBlocks(blocks: readonly PemBlock[]): void {
+  for (const block of blocks) if (block.label.endsWith("PRIVATE KEY")) block.der.fill(0);
 }
 
 /**
@@ -29,64 +34,105 @@ export function namePemBlock(label: string, otherwise: string): string {
 }
 
 /**
- * Every PEM block in `text`, in order. Text between blocks (comments, `openssl x509 -text` dumps) is ignored,
- * as Go's pem.Decode loop does. A block that is not terminated or whose body is not base64 is an error
- * naming `source`, rather than being silently skipped.
+ * Every PEM block in `input` (a file's bytes, read as latin1, or text), in order. Text between blocks (comments,
+ * `openssl x509 -text` dumps) is ignored, as Go's pem.Decode loop does. A block that is not terminated or whose body
+ * is not base64 is an error naming `source`, rather than being silently skipped. A body is decoded from the bytes:
+ * a key's base64 never becomes a JavaScript string, which could not be wiped.
  */
-export function decodePemBlocks(text: string, source: string): PemBlock[] {
+export function decodePemBlocks(input: Buffer | string, source: string): PemBlock[] {
+  const bytes = typeof input === "string" ? Buffer.from(input, "utf8") : input;
   const blocks: PemBlock[] = [];
   let cursor = 0;
   for (;;) {
-    const begin = text.indexOf(BEGIN, cursor);
+    const begin = bytes.indexOf(BEGIN, cursor, "latin1");
     if (begin < 0) return blocks;
-    const labelEnd = text.indexOf("-----", begin + BEGIN.length);
-    const label = labelEnd < 0 ? "" : text.slice(begin + BEGIN.length, labelEnd);
+    const labelEnd = bytes.indexOf("-----", begin + BEGIN.length, "latin1");
+    const label = labelEnd < 0 ? "" : bytes.toString("latin1", begin + BEGIN.length, labelEnd);
     if (label === "" || label.includes("\r") || label.includes("\n")) {
       throw pemError(source, "a BEGIN line is malformed");
     }
     const endMarker = `-----END ${label}-----`;
-    const end = text.indexOf(endMarker, labelEnd + 5);
+    const end = bytes.indexOf(endMarker, labelEnd + 5, "latin1");
     if (end < 0) throw pemError(source, `${namePemBlock(label, "a PEM block")} has no END line`);
-    blocks.push(decodeBody(text.slice(labelEnd + 5, end), label, source));
+    blocks.push(decodeBody(bytes, labelEnd + 5, end, label, source));
     cursor = end + endMarker.length;
   }
 }
 
-/**
- * String operations where a pattern is not needed (lines, the header test): each regular expression costs a
- * compilation on every cold run, and every run reads a PEM certificate and key.
- */
-function decodeBody(body: string, label: string, source: string): PemBlock {
-  // A "\r" before "\n" is whitespace to every test below (trim, the header name, the base64 cleanup).
-  const lines = body.split("\n");
+/** JavaScript's `\s` in latin1 (a "\r" before "\n" is whitespace to every test below). */
+const isSpace = (c: number) => DIGITS[c] === SPACE;
+
+/** The block whose body is `bytes[from, to)`: RFC 1421 headers first ("Name: value", up to a blank line), then base64. */
+function decodeBody(bytes: Buffer, from: number, to: number, label: string, source: string): PemBlock {
+  const lineEnd = (p: number) => {
+    const n = bytes.indexOf(0x0a, p);
+    return n < 0 || n > to ? to : n;
+  };
+  const blank = (p: number, q: number) => {
+    while (p < q && isSpace(bytes[p]!)) p++;
+    return p === q;
+  };
+  let p = from;
+  while (p < to && blank(p, lineEnd(p))) p = lineEnd(p) + 1;
   const headers: Record<string, string> = {};
-  let i = 0;
-  while (i < lines.length && lines[i]!.trim() === "") i++;
-  // RFC 1421 headers ("Name: value") come first and end at a blank line.
-  if (i < lines.length && isHeaderLine(lines[i]!)) {
-    for (; i < lines.length && lines[i]!.trim() !== ""; i++) {
-      const line = lines[i]!;
+  if (isHeaderLine(bytes, p, to)) {
+    for (let q = lineEnd(p); p < to && !blank(p, q); p = q + 1, q = lineEnd(p)) {
+      const line = bytes.toString("latin1", p, q);
       const colon = line.indexOf(":");
       if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
     }
   }
   if ((headers["Proc-Type"] ?? "").includes("ENCRYPTED")) throw encryptedError(label, source);
-  const base64 = lines.slice(i).join("").replace(/\s+/g, "");
-  if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) {
+  const der = decodeBase64(bytes, Math.min(p, to), to);
+  if (der === undefined) {
     throw pemError(source, `${namePemBlock(label, "") ? `the ${label} block` : "a PEM block"} is not valid base64`);
   }
-  return { label, der: Buffer.from(base64, "base64"), headers };
+  return { label, der, headers };
 }
 
-/** `/^[A-Za-z-]+:/.test(line)`: a name of letters and `-`, then a colon. */
-function isHeaderLine(line: string): boolean {
-  const colon = line.indexOf(":");
-  if (colon <= 0) return false;
-  for (let i = 0; i < colon; i++) {
-    const c = line[i]!;
-    if (!((c >= "A" && c <= "Z") || (c >= "a" && c <= "z") || c === "-")) return false;
+/** `/^[A-Za-z-]+:/` at `p` (before `to`): a name of letters and `-`, then a colon. */
+function isHeaderLine(bytes: Buffer, p: number, to: number): boolean {
+  const start = p;
+  const letter = (c: number) => ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x2d;
+  while (p < to && letter(bytes[p]!)) p++;
+  return p > start && p < to && bytes[p] === 0x3a;
+}
+
+/** Each byte's value as a base64 digit (RFC 4648 §4); SPACE for JavaScript's `\s` in latin1, PAD for `=`, else -1. */
+const [SPACE, PAD] = [64, 65];
+const DIGITS = new Int8Array(256).fill(-1);
+for (let i = 0; i < 64; i++) DIGITS["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i;
+for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]) DIGITS[c] = SPACE;
+DIGITS[0x3d] = PAD;
+
+/**
+ * The base64 in `bytes[from, to)`, whitespace left out, decoded as Node does; undefined (nothing decoded kept) unless
+ * it is whole groups of four of the alphabet, with at most two `=` at the end.
+ */
+function decodeBase64(bytes: Buffer, from: number, to: number): Buffer | undefined {
+  const out = Buffer.alloc(Math.ceil(((to - from) * 3) / 4));
+  let [bits, digits, pad, length] = [0, 0, 0, 0];
+  for (let p = from; p < to; p++) {
+    const value = DIGITS[bytes[p]!]!;
+    if (value === SPACE) continue;
+    if (value === PAD) pad++;
+    else if (value < 0 || pad > 0) return wiped(out);
+    else if ((bits = (bits << 6) | value), ++digits % 4 === 0) {
+      out[length++] = bits >> 16;
+      out[length++] = bits >> 8;
+      out[length++] = bits;
+      bits = 0;
+    }
   }
-  return true;
+  if ((digits + pad) % 4 !== 0 || pad > 2) return wiped(out);
+  if (pad === 2) out[length++] = bits >> 4;
+  if (pad === 1) [out[length++], out[length++]] = [bits >> 10, bits >> 2];
+  return out.subarray(0, length);
+}
+
+function wiped(buffer: Buffer): undefined {
+  buffer.fill(0);
+  return undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import { boundedLine, UsageError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
 import { ENVIRONMENT, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
-import type { SecretSource } from "../secrets/secret-source.js";
+import { heldValue, type SecretSource } from "../secrets/secret-source.js";
 import {
   credentialSettings,
   SETTINGS_FIELDS,
@@ -133,6 +133,6 @@ function checkKnownOptions(o: RolesAnywhereProviderOptions): void {
 
 /** A plain string is the secret itself: never parsed, so a PIN such as `env:1234` means what it says. */
 function secretSource(input: SecretInput | undefined): SecretSource | undefined {
-  if (typeof input !== "string") return input && ({ ...input } as SecretSource);
-  return input === "" ? undefined : { kind: "value", value: input };
+  if (typeof input === "string") return input === "" ? undefined : heldValue(input);
+  return input?.kind === "value" && typeof input.value === "string" ? heldValue(input.value) : input && ({ ...input } as SecretSource);
 }

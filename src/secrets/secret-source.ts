@@ -56,15 +56,24 @@ const SOURCE_FIELD: Readonly<Record<string, string>> = { value: "value", file: "
 export const SECRET_SOURCE_FORMS = '{ kind: "file", path } or { kind: "env", name } with a non-empty path or name';
 
 /**
- * A prompt's answer as bytes its holder wipes (signer-holder.ts), rather than a `value` string kept for a daemon's
- * life. Not in the public type, and only those made here are accepted.
+ * A prompt's answer, or a value given directly (a flag, the SDK provider's options: kind "value" without the string),
+ * as bytes its holder wipes (signer-holder.ts), rather than a `value` string kept for a daemon's life. Not in the
+ * public type, and only those made here are accepted.
  */
 const heldAnswers = new WeakMap<object, Secret>();
-export function heldAnswer(secret: Secret): SecretSource {
-  const source = { kind: "held" } as unknown as SecretSource;
+export function heldAnswer(secret: Secret, kind: "held" | "value" = "held"): SecretSource {
+  const source = { kind } as unknown as SecretSource;
   heldAnswers.set(source, secret);
   return source;
 }
+
+/** A value given directly, held (heldAnswer); one that is not UTF-8 stays a string, for readSecret to refuse. */
+export function heldValue(value: string): SecretSource {
+  return value.includes("\uFFFD") ? { kind: "value", value } : heldAnswer(Secret.fromUtf8(value), "value");
+}
+
+/** The bytes `source` holds (heldAnswer, heldValue), which its holder wipes. */
+export const heldSecret = (source: SecretSource | undefined): Secret | undefined => source && heldAnswers.get(source);
 
 /** Whether `source` (maybe from JavaScript) is of a known kind with a string field, non-empty for a path or name. */
 export function isSecretSource(source: unknown): source is SecretSource {

@@ -36,7 +36,10 @@ export class Secret {
     return fn(this.#bytes);
   }
 
-  /** The secret as a JS string, for APIs that only take strings (the string itself cannot be wiped). */
+  /**
+   * The secret as a JS string, for a library caller's API that only takes strings (the string itself cannot be
+   * wiped). src/ never calls it (test/secrets/secret.test.ts): the agent's own secrets stay bytes.
+   */
   reveal(): string {
     return this.use((b) => b.toString("utf8"));
   }

@@ -6,7 +6,7 @@ import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js
 import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import { SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";
 import { classifyDer } from "../x509/der-kind.js";
-import { decodePemBlocks, looksLikePem } from "../encoding/pem.js";
+import { decodePemBlocks, looksLikePem, wipeKeyBlocks } from "../encoding/pem.js";
 import {
   chainOf,
   noCertificateError,
@@ -133,7 +133,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
   }
 
-  if (keyFile.bytes.toString("latin1").includes(TSS2_MARKER)) {
+  if (keyFile.bytes.includes(TSS2_MARKER)) {
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") });
   }
 
@@ -157,7 +157,11 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
 }
 
 function holdsPrivateKey(bytes: Buffer, path: string): boolean {
-  if (looksLikePem(bytes)) return decodePemBlocks(bytes.toString("latin1"), path).some((b) => b.label.endsWith("PRIVATE KEY"));
+  if (looksLikePem(bytes)) {
+    const blocks = decodePemBlocks(bytes, path);
+    wipeKeyBlocks(blocks); // only their labels are wanted
+    return blocks.some((b) => b.label.endsWith("PRIVATE KEY"));
+  }
   return classifyDer(bytes)?.endsWith("PRIVATE KEY") ?? false;
 }
 

@@ -14,7 +14,7 @@ import { CLOCK_REFUSAL } from "../rolesanywhere/response.js";
 import { ServiceError } from "../errors.js";
 import { roughDuration, utc } from "../x509/validity.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
-import { answerPromptsOnce } from "../credentials/signer-holder.js";
+import { answerPromptsOnce, heldSecrets, withOwnSecrets } from "../credentials/signer-holder.js";
 import type { Secret } from "../secrets/secret.js";
 import { keptOnReload, sourceFingerprint } from "../credentials/source-registry.js";
 import { credentialsFileUpdater } from "./file-updater.js";
@@ -82,7 +82,7 @@ function clockFault(error: unknown, now: number): string | undefined {
 async function updateOnce(run: UpdateRun): Promise<void> {
   // Each try opens a new source: a `prompt` PIN or password is asked once per run, as a daemon's re-opens do.
   const given = await run.settings();
-  const answers: Secret[] = [];
+  const answers: Secret[] = heldSecrets(given.signer); // and each try's source wipes its own copy (withOwnSecrets)
   try {
     await updateOnceWith(run, { ...given, signer: await answerPromptsOnce(given.signer, undefined, answers) });
   } finally {
@@ -107,7 +107,8 @@ async function updateOnceWith(run: UpdateRun, settings: CredentialSettings): Pro
     const started = now();
     const offset = started - monotonic();
     // Retrying a 429 here (off a terminal), not also within each call: it would triple a throttled fleet's calls.
-    const source = createCredentialSource({ ...seams, name: section, settings, certificateWarning, retryThrottled: waitMs === 0 });
+    const own = { ...settings, signer: withOwnSecrets(settings.signer) };
+    const source = createCredentialSource({ ...seams, name: section, settings: own, certificateWarning, retryThrottled: waitMs === 0 });
     let failed: { error: unknown } | undefined;
     let pauseMs: number | undefined;
     try {

@@ -1,7 +1,7 @@
 import { InputError, UsageError } from "../errors.js";
 import { readInputFile, type FileStamp } from "../io/input-file.js";
 import { Certificate, NotX509Error } from "./certificate.js";
-import { decodePemBlocks, looksLikePem, namePemBlock } from "../encoding/pem.js";
+import { decodePemBlocks, looksLikePem, namePemBlock, wipeKeyBlocks } from "../encoding/pem.js";
 import { readElement, unlessMalformed } from "../encoding/der.js";
 import { classifyDer } from "./der-kind.js";
 
@@ -42,7 +42,9 @@ export function noCertificateError(path: string, bytes: Buffer, option = "--cert
   const hint = `${option} must be a PEM or DER X.509 certificate, a PKCS#12 file or a pkcs11: URI`;
   // What it holds instead (the key given for the certificate, OpenSSL's TRUSTED CERTIFICATE), named by its label;
   // its blocks were decoded already (parseCertificateBytes), so this does not throw.
-  const [other] = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), path) : [];
+  const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes, path) : [];
+  wipeKeyBlocks(blocks); // only the first label is wanted
+  const [other] = blocks;
   const instead = other ? ` but ${namePemBlock(other.label, "another PEM block")}` : "";
   return looksLikePem(bytes)
     ? new InputError("PEM_INVALID", `could not parse PEM data: ${path} holds no CERTIFICATE block${instead}`, { hint })
@@ -59,7 +61,8 @@ export async function readCertificateBundle(path: string, option = "--intermedia
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateBundle: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "intermediates file");
   if (looksLikePem(bytes)) {
-    const blocks = decodePemBlocks(bytes.toString("latin1"), path);
+    const blocks = decodePemBlocks(bytes, path);
+    wipeKeyBlocks(blocks);
     const stray = blocks.find((b) => b.label !== "CERTIFICATE");
     if (stray) {
       const block = namePemBlock(stray.label, "a PEM block that is not a CERTIFICATE");
@@ -96,7 +99,9 @@ export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[
       throw error;
     }
   }
-  const blocks = decodePemBlocks(bytes.toString("latin1"), path).filter((b) => b.label === "CERTIFICATE");
+  const all = decodePemBlocks(bytes, path);
+  wipeKeyBlocks(all); // a key in the same file (read again by the key's reader)
+  const blocks = all.filter((b) => b.label === "CERTIFICATE");
   return blocks.map((b, i) => {
     const where = `${path} (certificate #${i + 1})`;
     try {

@@ -9,6 +9,13 @@ import {
 import { CERTIFICATE_WARNING_OPTION } from "../../src/cli/shared-options.js";
 import { AgentError, MAX_LOG_LINE } from "../../src/errors.js";
 import { SIGNER_OPTIONS } from "../../src/cli/shared-options.js";
+import { heldSecret, type SecretSource } from "../../src/secrets/secret-source.js";
+
+/** A value given directly as the settings hold it: kind "value", held as bytes (no string field, `text` read back). */
+const held = (source: SecretSource | undefined) => {
+  const { value, ...rest } = source as { value?: string };
+  return { ...rest, ...(value === undefined ? {} : { value }), text: heldSecret(source)?.use((bytes) => bytes.toString()) };
+};
 
 const SPEC: Pick<CommandSpec, "name" | "options" | "conflicts"> = {
   name: "cmd",
@@ -190,9 +197,9 @@ describe("the settings flags", () => {
     }
     expect(secretFromArgs(parseSigner("--pkcs11-pin-file", "/f"), "pkcs11-pin")).toEqual({ kind: "file", path: "/f" });
     expect(secretFromArgs(parseSigner("--pkcs11-pin-env", "E"), "pkcs11-pin")).toEqual({ kind: "env", name: "E" });
-    expect(secretFromArgs(parseSigner("--pkcs8-password", "p"), "pkcs8-password")).toEqual({ kind: "value", value: "p" });
+    expect(held(secretFromArgs(parseSigner("--pkcs8-password", "p"), "pkcs8-password"))).toEqual({ kind: "value", text: "p" });
     // The password itself, whatever it looks like: only --tpm-parent-password and --tpm-owner-password name a source.
-    expect(secretFromArgs(parseSigner("--pkcs8-password", "file:/etc/shadow"), "pkcs8-password")).toEqual({ kind: "value", value: "file:/etc/shadow" });
+    expect(held(secretFromArgs(parseSigner("--pkcs8-password", "file:/etc/shadow"), "pkcs8-password"))).toEqual({ kind: "value", text: "file:/etc/shadow" });
     // An unset $VAR given as the value: no secret, as the Go helper reads it.
     expect(secretFromArgs(parseSigner("--pkcs8-password", ""), "pkcs8-password")).toBeUndefined();
     expect(secretFromArgs(parseSigner(), "pkcs8-password")).toBeUndefined();
@@ -200,8 +207,8 @@ describe("the settings flags", () => {
 
   it("reads --tpm-parent-password as a source: env:, file:, prompt (with its own prompt) or the value", () => {
     const parent = (v: string) => secretFromArgs(parseSigner("--tpm-parent-password", v), "tpm-parent-password");
-    expect([parent("env:P"), parent("file:/p"), parent("prompt"), parent("pw")]).toEqual([
-      { kind: "env", name: "P" }, { kind: "file", path: "/p" }, { kind: "prompt", prompt: "TPM parent password: " }, { kind: "value", value: "pw" },
+    expect([parent("env:P"), parent("file:/p"), parent("prompt"), held(parent("pw"))]).toEqual([
+      { kind: "env", name: "P" }, { kind: "file", path: "/p" }, { kind: "prompt", prompt: "TPM parent password: " }, { kind: "value", text: "pw" },
     ]);
     expect(() => parent("env:")).toThrow('--tpm-parent-password: "env:" names no environment variable');
     const owner = parseCommandArgs({ name: "keygen", options: [{ name: "tpm-owner-password", type: "string", description: "" }] }, ["--tpm-owner-password=prompt"]);

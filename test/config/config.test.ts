@@ -10,6 +10,7 @@ import { parseConfig } from "../../src/config/parse-config.js";
 import { defaultConfigPath, loadConfig } from "../../src/config/load-config.js";
 import { findProfile, profileCredentialSettings } from "../../src/config/resolve-profile.js";
 import { flagRecordFromArgs, settingsFromArgs } from "../../src/cli/settings-args.js";
+import { heldSecret } from "../../src/secrets/secret-source.js";
 import { inputFromFlags, mergeFlagRecords } from "../../src/settings/credential-settings.js";
 import type { ParsedArgs } from "../../src/cli/command.js";
 import type { AgentError } from "../../src/errors.js";
@@ -276,6 +277,24 @@ describe("a profile with flags over it (flags win)", () => {
     const c = parseConfig(configText({ g: { ...gateway, "role-arn": undefined } }), "/c.json");
     expect(() => profileCredentialSettings(c, "g", {})).toThrow('config /c.json: profile "g" has no "role-arn"');
     await expect(settingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA), io)).rejects.toThrow("--role-arn is required");
+  });
+
+  it("gives each profile its own held copy of a flag's password: closing one source does not wipe another's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-config-"));
+    try {
+      const path = join(dir, "config.json");
+      writeFileSync(path, configText({ a: gateway, b: gateway }), { mode: 0o600 });
+      const args = parseCommandArgs({ ...spec, options: [...spec.options, { name: "config", type: "string" as const, description: "" }] },
+        ["--config", path, "--pkcs8-password", "pw"]);
+      const [a, b] = await settingsFromArgs(args, io, ["a", "b"]);
+      const [x, y] = [a, b].map((s) => heldSecret(s!.signer.keyPassword));
+      expect(x?.use((bytes) => bytes.toString())).toBe("pw");
+      expect(y).not.toBe(x); // before: one Secret, the same for both
+      x!.wipe();
+      expect(y?.use((bytes) => bytes.toString())).toBe("pw");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("checks the regions of trust anchor and profile when the profile is used, flags included", () => {

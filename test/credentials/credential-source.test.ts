@@ -16,6 +16,9 @@ import type { SignerFactory } from "../../src/credentials/signer-holder.js";
 import { KeyFileSigner, startEndpoint, successBody } from "../rolesanywhere/support.js";
 import { standInSettings } from "../helpers/stand-in.js";
 import { waitForDevice } from "../../src/signers/wait-for-device.js";
+import { heldSecret } from "../../src/secrets/secret-source.js";
+import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
+import { ARNS } from "../local-endpoint/support.js";
 
 const settings = standInSettings;
 
@@ -313,6 +316,28 @@ describe("credential source", () => {
     broken = true;
     expect(await registry.apply([{ name: "p", settings: settings() }])).toMatchObject({ kept: ["p"] });
     await registry.closeAll();
+  });
+
+  it("a reload that keeps a source wipes the password it read again; the kept source's own is wiped when it closes", async () => {
+    // A flag's password is read again at each reload (settingsFromArgs); unused, its bytes were left in the heap.
+    const given = () => {
+      const s = settings();
+      const signer = { ...s.signer, keyPassword: credentialSettingsFromOptions({ ...ARNS, certificate: "/c.pem", keyPassword: "k3y-pw" }).signer.keyPassword };
+      return { ...s, signer };
+    };
+    const bytesOf = (s: ReturnType<typeof given>) => heldSecret(s.signer.keyPassword)!.use((b) => b);
+    const zero = (b: Buffer) => b.length > 0 && b.every((byte) => byte === 0);
+    const registry = new SourceRegistry((spec) => createCredentialSource({ ...spec, createSigner: async () => fakeSigner("tpm"), createSession: async () => hourCreds(), now }));
+    const [first, second] = [given(), given()];
+    const [own, again] = [bytesOf(first), bytesOf(second)];
+    await registry.apply([{ name: "p", settings: first }]);
+    await registry.get("p")!.get();
+    expect(await registry.apply([{ name: "p", settings: second }])).toMatchObject({ kept: ["p"] });
+    expect([zero(own), zero(again)]).toEqual([false, true]);
+    await registry.apply([{ name: "p", settings: first }]); // the same settings again: the source's own are not wiped
+    expect(zero(own)).toBe(false);
+    await registry.closeAll();
+    expect(zero(own)).toBe(true);
   });
 
   it("a reload keeps a source still serving, its last refresh refused, and one expired by the network alone", async () => {

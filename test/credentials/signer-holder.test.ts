@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { answerPromptsOnce, holdSigner } from "../../src/credentials/signer-holder.js";
 import { AuthError } from "../../src/errors.js";
-import { readSecret } from "../../src/secrets/secret-source.js";
+import { heldSecret, readSecret } from "../../src/secrets/secret-source.js";
+import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
+import { ARNS } from "../local-endpoint/support.js";
 import { Secret } from "../../src/secrets/secret.js";
 import type { SignerOptions } from "../../src/signers/options.js";
 import type { Signer } from "../../src/signers/signer.js";
@@ -110,5 +112,43 @@ describe("a prompted password or PIN", () => {
     } finally {
       vi.doUnmock("../../src/secrets/terminal-prompt.js");
     }
+  });
+});
+
+describe("a PIN or password given directly (a flag, the SDK provider's options)", () => {
+  const given = () => credentialSettingsFromOptions({ ...ARNS, ...TOKEN, keyPassword: "k3y-pw", pkcs11: { pin: "12345678" } }).signer;
+  const bytesOf = (o: SignerOptions) => [o.keyPassword, o.pkcs11?.pin].map((s) => heldSecret(s)!.use((b) => b));
+  const zero = (buffers: Buffer[]) => buffers.every((b) => b.length > 0 && b.every((byte) => byte === 0));
+
+  it("is held as bytes from the moment it is parsed, read at each open, and zero once the holder closes", async () => {
+    const options = given();
+    // Before: { kind: "value", value: "12345678" }, a JS string kept for the daemon's life (and in its reload fingerprint).
+    expect(JSON.stringify(options)).not.toMatch(/k3y-pw|12345678/);
+    const bytes = bytesOf(options);
+    const seen: string[] = [];
+    const holder = holdSigner(options, async (opened) => {
+      for (const source of [opened.keyPassword!, opened.pkcs11!.pin!]) {
+        const secret = await readSecret(source, "test");
+        seen.push(secret.use((b) => b.toString()));
+        secret.wipe(); // a copy: the holder's stays for the next open
+      }
+      return tokenSigner();
+    }, () => {});
+    await holder.open();
+    await holder.release({ category: "device" });
+    await holder.acquire();
+    expect(seen).toEqual(["k3y-pw", "12345678", "k3y-pw", "12345678"]);
+    expect(zero(bytes)).toBe(false);
+    await holder.close();
+    expect(zero(bytes)).toBe(true);
+  });
+
+  it("is zero once the token refused it (never tried again)", async () => {
+    const options = given();
+    const bytes = bytesOf(options);
+    const holder = holdSigner(options, async () => tokenSigner(), () => {});
+    await holder.acquire();
+    await holder.release(new AuthError("PIN_INCORRECT", "the token rejected the PIN"));
+    expect(zero(bytes)).toBe(true);
   });
 });

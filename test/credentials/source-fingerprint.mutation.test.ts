@@ -46,7 +46,7 @@ describe("sourceFingerprint", () => {
     });
     expect(new Set(seen).size).toBe(sets.length);
     // The digest is hex: a Buffer pasted into the text would turn bytes that are not UTF-8 into the same U+FFFD.
-    for (const fingerprint of seen) expect(fingerprint).toMatch(/ [0-9a-f]{64}$/);
+    for (const fingerprint of seen) expect(fingerprint).toMatch(/^[0-9a-f]{64}$/); // the settings digested too
   });
 
   it("no two file sets give one fingerprint: a separator inside a file, or a file holding what an error is written as", () => {

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { sourceFingerprint } from "../../src/credentials/source-registry.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { standInSettings } from "../helpers/stand-in.js";
+import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
+import { ARNS } from "../local-endpoint/support.js";
 
 const { dir, cleanup } = makeTempDir("raa-fingerprint-");
 afterAll(cleanup);
@@ -72,4 +74,20 @@ it("an empty file copied over with the same (no) bytes is the same; written to, 
   expect(sourceFingerprint(settings(pin))).toBe(before);
   writeFileSync(pin, "1234");
   expect(sourceFingerprint(settings(pin))).not.toBe(before);
+});
+
+it("keeps no PIN as text, a pkcs11: URI's pin-value nor a value given directly; another PIN still changes it", () => {
+  // Before: the settings' JSON, a URI's pin-value in it, kept for the source's life (the registry, update's reload rule).
+  const uri = (pin: string) => standInSettings(undefined, `pkcs11:token=t;object=k?pin-value=${pin}`);
+  expect(sourceFingerprint(uri("86421357"))).not.toContain("86421357");
+  expect(sourceFingerprint(uri("86421357"))).toBe(sourceFingerprint(uri("86421357")));
+  expect(sourceFingerprint(uri("86421357"))).not.toBe(sourceFingerprint(uri("86421358")));
+  // A value given directly is held as bytes (no string in the settings): its content still tells two apart.
+  const given = (pin: string) => {
+    const base = standInSettings(undefined, "pkcs11:token=t;object=k");
+    const held = credentialSettingsFromOptions({ ...ARNS, privateKey: "pkcs11:token=t;object=k", pkcs11: { pin } }).signer.pkcs11;
+    return { ...base, signer: { ...base.signer, pkcs11: held } };
+  };
+  expect(sourceFingerprint(given("1111"))).toBe(sourceFingerprint(given("1111")));
+  expect(sourceFingerprint(given("1111"))).not.toBe(sourceFingerprint(given("2222")));
 });

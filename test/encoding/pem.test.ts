@@ -1,4 +1,5 @@
 /** PEM reading and writing, boundary by boundary (found by mutation testing: these lines had no unit test). */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodePemBlocks, encodePem, looksLikePem, namePemBlock } from "../../src/encoding/pem.js";
 
@@ -98,5 +99,71 @@ describe("decodePemBlocks", () => {
     }));
     const tss2 = () => decodePemBlocks(block("TSS2 PRIVATE KEY", encrypted), "t.pem");
     expect(tss2).toThrow(expect.objectContaining({ code: "PEM_INVALID" }));
+  });
+});
+
+/**
+ * The string decoder this file had before the bytes one (round 27): the reference for every check and message. It
+ * made JavaScript strings of the whole file, the key's base64 included, which cannot be wiped.
+ */
+function stringDecoder(text: string, source: string): { label: string; der: Buffer; headers: Record<string, string> }[] | string {
+  const out = [];
+  let cursor = 0;
+  for (;;) {
+    const begin = text.indexOf("-----BEGIN ", cursor);
+    if (begin < 0) return out;
+    const labelEnd = text.indexOf("-----", begin + 11);
+    const label = labelEnd < 0 ? "" : text.slice(begin + 11, labelEnd);
+    if (label === "" || label.includes("\r") || label.includes("\n")) return "malformed";
+    const endMarker = `-----END ${label}-----`;
+    const end = text.indexOf(endMarker, labelEnd + 5);
+    if (end < 0) return "no END";
+    const lines = text.slice(labelEnd + 5, end).split("\n");
+    const headers: Record<string, string> = {};
+    let i = 0;
+    while (i < lines.length && lines[i]!.trim() === "") i++;
+    if (i < lines.length && /^[A-Za-z-]+:/.test(lines[i]!)) {
+      for (; i < lines.length && lines[i]!.trim() !== ""; i++) {
+        const colon = lines[i]!.indexOf(":");
+        if (colon > 0) headers[lines[i]!.slice(0, colon).trim()] = lines[i]!.slice(colon + 1).trim();
+      }
+    }
+    if ((headers["Proc-Type"] ?? "").includes("ENCRYPTED")) return "encrypted";
+    const base64 = lines.slice(i).join("").replace(/\s+/g, "");
+    if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) return `not valid base64 (${source})`;
+    out.push({ label, der: Buffer.from(base64, "base64"), headers });
+    cursor = end + endMarker.length;
+  }
+}
+
+const outcome = (bytes: Buffer) => {
+  try {
+    return decodePemBlocks(bytes, "f").map((b) => ({ ...b, der: Buffer.from(b.der) }));
+  } catch (e) {
+    const m = (e as Error).message;
+    return m.includes("malformed") ? "malformed" : m.includes("no END") ? "no END" : m.includes("encrypt") ? "encrypted" : m.includes("not valid base64") ? "not valid base64 (f)" : m;
+  }
+};
+
+describe("decodePemBlocks reads bytes as the string decoder read their latin1 text", () => {
+  it("the same blocks, headers and refusals for any body (fast-check)", () => {
+    // Bytes that matter: base64 digits, `=`, every whitespace of JavaScript's \s in latin1 (and 0x85, 0xa1, which are
+    // not), `:`, `-`, CR, letters for header names, bytes over 0x7f.
+    const piece = fc.constantFrom("A", "b", "z", "0", "9", "+", "/", "=", "==", " ", "\t", "\n", "\r\n", "\v", "\f", "\u00a0",
+      "\u0085", "\u00a1", ":", "-", "Proc-Type: 4,ENCRYPTED", "Comment: x", "QUJD", "*", "\u00ff");
+    const body = fc.array(piece, { maxLength: 40 }).map((p) => p.join(""));
+    const text = fc.tuple(body, body, fc.constantFrom("X", "PRIVATE KEY", "A B")).map(([a, b, label]) =>
+      `junk\n-----BEGIN ${label}-----${a}-----END ${label}-----\n-----BEGIN C-----\n${b}\n-----END C-----\n`);
+    fc.assert(fc.property(text, (t) => {
+      const bytes = Buffer.from(t, "latin1");
+      expect(outcome(bytes)).toEqual(stringDecoder(t, "f"));
+    }), { numRuns: 3000 });
+  });
+
+  it("decodes each padding and a body split over lines as Node's base64 does", () => {
+    for (const n of [0, 1, 2, 3, 4, 47, 48, 49, 50]) {
+      const der = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + 11) & 0xff));
+      expect(decodePemBlocks(Buffer.from(encodePem("K", der).replace(/\n/g, "\r\n")), "k")[0]!.der).toEqual(der);
+    }
   });
 });

@@ -11,6 +11,7 @@ import { startLocalEndpoint, type LocalEndpoint } from "../../src/local-endpoint
 import type { RefreshEvent } from "../../src/credentials/credential-cache.js";
 import { fromRolesAnywhere, type RolesAnywhereProviderOptions } from "../../src/sdk/index.js";
 import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
+import { heldSecret } from "../../src/secrets/secret-source.js";
 import { createCa, issueLeaf, makeTempDir, openssl } from "../helpers/pki.js";
 import { ARNS } from "../local-endpoint/support.js";
 
@@ -151,12 +152,14 @@ describe("fromRolesAnywhere: options", () => {
     expect(settings.signer).toEqual({
       certificate: "pkcs11:token=t;object=k",
       intermediates: "/chain.pem",
-      pkcs11: { library: "/lib/p11.so", pin: { kind: "value", value: "env:1234" }, contextPin: { kind: "file", path: "/ctx-pin" }, reusePin: true },
-      tpm: { device: "tcp:127.0.0.1:2321", keyPassword: { kind: "env", name: "TPM_PW" }, parentPassword: { kind: "value", value: "parent" }, noKeyPassword: false },
+      pkcs11: { library: "/lib/p11.so", pin: { kind: "value" }, contextPin: { kind: "file", path: "/ctx-pin" }, reusePin: true },
+      tpm: { device: "tcp:127.0.0.1:2321", keyPassword: { kind: "env", name: "TPM_PW" }, parentPassword: { kind: "value" }, noKeyPassword: false },
       env: {},
       prompt: false,
       names: "options",
     });
+    // Held as bytes its holder wipes, not as a string (a plain string is the secret itself, never parsed).
+    expect([settings.signer.pkcs11?.pin, settings.signer.tpm?.parentPassword].map((s) => heldSecret(s)?.use((b) => b.toString()))).toEqual(["env:1234", "parent"]);
     expect(settings.session).toEqual({ ...ARNS, durationSeconds: 900, roleSessionName: "sdk-session", region: "us-east-1" });
     expect(settings.endpoint).toEqual({ endpoint: endpoint.url, connectTimeoutMs: 500, maxAttempts: 2, env: {} });
   });
@@ -176,7 +179,8 @@ describe("fromRolesAnywhere: options", () => {
   it("tpm.ignoreEmptyAuth reaches the TPM signer's settings (ignored, the key opened with no password)", () => {
     const tpm = { device: "tcp:127.0.0.1:2321", keyPassword: "pw", ignoreEmptyAuth: true };
     const settings = credentialSettingsFromOptions({ ...base(), certificate: leaf.certPath, privateKey: "/key.tss", tpm });
-    expect(settings.signer.tpm).toMatchObject({ ignoreEmptyAuth: true, keyPassword: { kind: "value", value: "pw" } });
+    expect(settings.signer.tpm).toMatchObject({ ignoreEmptyAuth: true, keyPassword: { kind: "value" } });
+    expect(heldSecret(settings.signer.tpm?.keyPassword)?.use((b) => b.toString())).toBe("pw");
   });
 
   it("is assignable to the SDK's AwsCredentialIdentityProvider type", () => {

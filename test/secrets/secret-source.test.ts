@@ -2,7 +2,7 @@ import { chownSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseSecretSource, readSecret } from "../../src/secrets/secret-source.js";
+import { heldValue, parseSecretSource, readSecret } from "../../src/secrets/secret-source.js";
 import { InputError, UsageError } from "../../src/errors.js";
 import { MAX_INPUT_BYTES } from "../../src/io/read-opened-file.js";
 
@@ -100,6 +100,7 @@ describe("readSecret: bytes that are not UTF-8", () => {
     for (const [source, named] of [
       [{ kind: "env", name: "P" }, "environment variable P"],
       [{ kind: "value", value: "p\uFFFDzq7" }, "a value given directly"],
+      [heldValue("p\uFFFDzq7"), "a value given directly"], // a flag's or the SDK's value, as parsed (held otherwise)
     ] as const) {
       const error = await readSecret(source, "PKCS#11 PIN", { P: "p\uFFFDzq7" }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InputError);

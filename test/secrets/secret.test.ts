@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { Secret as Exported } from "../../src/index.js";
@@ -47,5 +49,14 @@ describe("Secret as the library exports it (src/index.ts)", () => {
     const pin = Exported.fromUtf8("123456");
     expect(pin.use((bytes) => bytes.toString("hex"))).toBe("313233343536");
     expect(inspect(pin)).toBe("Secret([redacted])");
+  });
+});
+
+describe("Secret.reveal()", () => {
+  it("is public API for library callers only: nothing in src/ makes a string of a secret with it", () => {
+    const src = join(import.meta.dirname, "../../src");
+    const callers = (readdirSync(src, { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".ts") && readFileSync(join(src, f), "utf8").includes(".reveal("));
+    expect(callers).toEqual([]);
   });
 });

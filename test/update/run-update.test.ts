@@ -11,7 +11,9 @@ import { seededRandom } from "../../bench/lib/virtual-time.js";
 import type { SessionCreator } from "../../src/credentials/credential-source.js";
 import type { SignerFactory } from "../../src/credentials/signer-holder.js";
 import { AuthError, InputError, NetworkError, ServiceError } from "../../src/errors.js";
-import { readSecret } from "../../src/secrets/secret-source.js";
+import { heldSecret, readSecret } from "../../src/secrets/secret-source.js";
+import { credentialSettingsFromOptions } from "../../src/sdk/provider-options.js";
+import { ARNS } from "../local-endpoint/support.js";
 import { Secret } from "../../src/secrets/secret.js";
 import type { SignerOptions } from "../../src/signers/options.js";
 import { makeTempDir } from "../helpers/pki.js";
@@ -193,6 +195,30 @@ describe("update --once and the clock", () => {
     } finally {
       vi.doUnmock("../../src/secrets/terminal-prompt.js");
     }
+  });
+
+  it("a PIN given directly (a flag) is read at each try, each try's copy wiped, all of them zero after the run", async () => {
+    // Held as bytes its holder wipes: a try's source must not wipe the next try's PIN (it would fail "used after wiped").
+    const failures = [notYetValid, notYetValid, notYetValid];
+    const s = scenario({ start: BOOT, stepAfterMs: 3_000, stepTo: BOOT + 1, failures });
+    const read: Buffer[] = [];
+    const pins: string[] = [];
+    s.seams.createSigner = async (options: SignerOptions) => {
+      read.push(heldSecret(options.pkcs11!.pin)!.use((bytes) => bytes));
+      const pin = await readSecret(options.pkcs11!.pin!, "PIN");
+      pins.push(pin.use((bytes) => bytes.toString()));
+      pin.wipe();
+      return signer;
+    };
+    const given = credentialSettingsFromOptions({ ...ARNS, certificate: "/nonexistent/cert.pem", pkcs11: { pin: "1234" } });
+    const original = heldSecret(given.signer.pkcs11!.pin)!.use((bytes) => bytes);
+    await runUpdate({
+      settings: async () => ({ ...settings, signer: { ...settings.signer, pkcs11: given.signer.pkcs11 } }),
+      path: join(dir, `credentials-${++n}`), section: "boot", once: true, log: () => {}, seams: s.seams,
+    }).catch(() => {}); // the clock never right: given up after the tries
+    expect(s.calls.length).toBeGreaterThanOrEqual(3);
+    expect(pins).toEqual(s.calls.map(() => "1234"));
+    expect([original, ...read].every((b) => b.length === 4 && b.every((byte) => byte === 0))).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import type { Secret } from "../../secrets/secret.js";
 import { classifyDer } from "../../x509/der-kind.js";
 import { DerError, TAG, children, decodeOid, expectTag, readElement, readSingle } from "../../encoding/der.js";
 import { unlessMalformed } from "../../encoding/der.js";
-import { decodePemBlocks, looksLikePem, type PemBlock } from "../../encoding/pem.js";
+import { decodePemBlocks, looksLikePem, wipeKeyBlocks, type PemBlock } from "../../encoding/pem.js";
 import type { DebugLog, PromptSignal, SignerOptions } from "../options.js";
 import { loadSigningKey } from "./key-parsers.js";
 import { obtainKeyPassword } from "./key-password.js";
@@ -57,8 +57,9 @@ export async function loadKeyFile(
   try {
     key = await loadSigningKey(material, options.debug);
   } finally {
-    // node:crypto holds the key now (or refused it): the decrypted PKCS#8 is not left in memory.
+    // node:crypto holds the key now (or refused it): the decrypted PKCS#8, a PEM file's decoded key, are not left.
     if (material.encrypted) material.privateKeyInfo?.der.fill(0);
+    if (looksLikePem(bytes)) wipeKeyBlocks(material.blocks);
   }
   if (!material.encrypted && options.keyPassword !== undefined) {
     options.debug?.(`${path}: the key is not encrypted; the password given is not used`);
@@ -74,25 +75,31 @@ export async function keyMaterialFromFile(
   debug?: DebugLog,
   decrypt: PbeDecrypt = pbeDecrypt,
 ): Promise<KeyMaterial> {
-  const blocks = looksLikePem(bytes) ? decodePemBlocks(bytes.toString("latin1"), source) : derAsBlocks(bytes, source);
+  const pem = looksLikePem(bytes);
+  const blocks = pem ? decodePemBlocks(bytes, source) : derAsBlocks(bytes, source);
   const pkcs8 = blocks.find((b) => b.label === "PRIVATE KEY" || b.label === "ENCRYPTED PRIVATE KEY");
   const encrypted = pkcs8?.label === "ENCRYPTED PRIVATE KEY";
   let der = pkcs8?.der;
-  if (encrypted) {
-    const secret = await password();
-    try {
-      const { plaintext, scheme } = await secret.use((utf8) => {
-        const bmp = bmpPassword(utf8);
-        return decryptPrivateKeyInfo(pkcs8.der, { utf8, bmp }, { what: "PKCS#8 private key", source }, decrypt).finally(() => bmp.fill(0));
-      });
-      debug?.(`${source}: decrypted the PKCS#8 key (${scheme})`);
-      der = plaintext;
-    } finally {
-      secret.wipe();
+  try {
+    if (encrypted) {
+      const secret = await password();
+      try {
+        const { plaintext, scheme } = await secret.use((utf8) => {
+          const bmp = bmpPassword(utf8);
+          return decryptPrivateKeyInfo(pkcs8.der, { utf8, bmp }, { what: "PKCS#8 private key", source }, decrypt).finally(() => bmp.fill(0));
+        });
+        debug?.(`${source}: decrypted the PKCS#8 key (${scheme})`);
+        der = plaintext;
+      } finally {
+        secret.wipe();
+      }
     }
+    const info = der && (encrypted ? wipedOnError(der, () => toPrivateKeyInfo(der!, source)) : toPrivateKeyInfo(der, source));
+    return { source, blocks, encrypted, privateKeyInfo: info };
+  } catch (error) {
+    if (pem) wipeKeyBlocks(blocks); // a refused file's key too
+    throw error;
   }
-  const info = der && (encrypted ? wipedOnError(der, () => toPrivateKeyInfo(der!, source)) : toPrivateKeyInfo(der, source));
-  return { source, blocks, encrypted, privateKeyInfo: info };
 }
 
 /** Key material holding one plaintext PrivateKeyInfo (e.g. taken out of a PKCS#12 file). */

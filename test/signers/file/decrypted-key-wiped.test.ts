@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { pbeDecrypt, type PbeDecrypt } from "../../../src/signers/file/pbe.js";
@@ -83,5 +83,60 @@ describe("decrypted private keys are zeroed once node:crypto holds the key", () 
     expect(id.certificate.serialDecimal).toBe(leaf.serialDecimal);
     expect(id.certificate.der.equals(new X509Certificate(readFileSync(leaf.certPath)).raw)).toBe(true);
     expectWiped(plaintexts, decryptions);
+  });
+});
+
+describe("an unencrypted PEM key file: no string of its key, its decoded DER zeroed once node:crypto holds the key", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeAll(() => {
+    tmp = makeTempDir("raa-pem-wiped-");
+  });
+  afterAll(() => tmp.cleanup());
+
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  const files = [
+    ["PKCS#8", ec.export({ type: "pkcs8", format: "pem" })],
+    ["SEC1", ec.export({ type: "sec1", format: "pem" })],
+    ["PKCS#1", rsa.export({ type: "pkcs1", format: "pem" })],
+  ] as const;
+
+  it.each(files)("%s: every string made while loading it is free of its base64, every buffer of its DER zeros", async (name, pem) => {
+    const file = join(tmp.dir, `${name}.pem`);
+    writeFileSync(file, pem, { mode: 0o600 });
+    const lines = String(pem).split("\n").filter((l) => /^[A-Za-z0-9+/=]{20,}$/.test(l));
+    const der = Buffer.from(lines.join(""), "base64");
+    const strings: string[] = [];
+    const buffers: Buffer[] = [];
+    const spies = [
+      ...(["latin1Slice", "utf8Slice", "asciiSlice", "toString"] as const).map((method) => {
+        const original = Buffer.prototype[method] as (...a: unknown[]) => string;
+        return vi.spyOn(Buffer.prototype, method).mockImplementation(function (this: Buffer, ...a: unknown[]) {
+          const text = original.apply(this, a);
+          strings.push(text);
+          return text;
+        });
+      }),
+      ...(["alloc", "allocUnsafe", "from"] as const).map((method) => {
+        const original = Buffer[method] as (...a: unknown[]) => Buffer;
+        return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
+          const made = original.apply(Buffer, a);
+          buffers.push(made);
+          return made;
+        }) as never);
+      }),
+    ];
+    let signed: number;
+    try {
+      const { key } = await loadKeyFile(file, {});
+      signed = key.sign(Buffer.from("m"), "SHA256").length;
+    } finally {
+      spies.forEach((spy) => spy.mockRestore());
+    }
+    expect(signed).toBeGreaterThan(0);
+    // Before: the file as one latin1 string (looksLikePem, decodePemBlocks), its lines, their join, the base64.
+    expect(strings.filter((s) => lines.some((l) => s.includes(l.slice(0, 24))))).toEqual([]);
+    // Before: Buffer.from(base64) held the DER for as long as the garbage collector left it.
+    expect(buffers.filter((b) => b.length >= der.length && b.indexOf(der) >= 0)).toEqual([]);
   });
 });
