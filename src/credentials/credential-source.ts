@@ -149,13 +149,13 @@ const sessionCreator = (retryThrottled: boolean): SessionCreator => async (signe
   return { ...credentials, clockSkewMs };
 };
 
+/** The end of the line of a failure the source does not retry (a refused PIN or password). */
+export const NOT_RETRIED = "; not retried (fix it, then reload with SIGHUP or restart)";
+
 /**
  * One log line for a refresh outcome. Never includes credentials: only times and the error's message. `file`
  * (`update`, which serves nothing: SDKs read its file): the expiration of what it last wrote there this run, if any.
  */
-/** The end of the line of a failure the source does not retry (a refused PIN or password). */
-export const NOT_RETRIED = "; not retried (fix it, then reload with SIGHUP or restart)";
-
 export function describeRefreshEvent(name: string, event: RefreshEvent, file?: { written: Date | undefined; now: number }): string {
   if (event.type === "refreshed") {
     const { expiration, refreshAt, clockBehindMs: lead } = event;

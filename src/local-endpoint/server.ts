@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dropFailures } from "../debug-log.js";
-import { cutAt, escapeControls, InputError, isAgentError, MAX_ERROR_TEXT, ServiceError, UsageError } from "../errors.js";
+import { cutAt, escapeControls, InputError, isAgentError, MAX_ERROR_TEXT, MAX_LOG_LINE, ServiceError, UsageError } from "../errors.js";
 import { isPlainObject, wrongOption, type Kinds } from "../own-value.js";
 import { Certificate } from "../x509/certificate.js";
 import { loadLocalEndpointConfig, parseLocalEndpointConfig, type LocalEndpointConfig, type LocalEndpointConfigInput } from "./config.js";
@@ -125,8 +125,10 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
 
   const record = (fields: Omit<RequestLogEntry, "time">) => {
     // A reason quotes the request (an ARN, a certificate's name): its control characters would forge log lines,
-    // and its length (a 1 MiB body) flood them.
-    const entry = { ...fields, time: new Date(), reason: cutAt(escapeControls(fields.reason), MAX_ERROR_TEXT) };
+    // and its length (a 1 MiB body) flood them; a path (128 KiB) is cut at a log line's length: 1000 are kept.
+    const entry = {
+      ...fields, time: new Date(), path: cutAt(fields.path, MAX_LOG_LINE), reason: cutAt(escapeControls(fields.reason), MAX_ERROR_TEXT),
+    };
     log.push(entry);
     if (log.length > MAX_LOG_ENTRIES) log.shift();
     // The caller's clock and listener run after the answer: one that throws (a failed assertion) must not

@@ -102,7 +102,7 @@ async function updateOnceWith(run: UpdateRun, settings: CredentialSettings): Pro
   // during each attempt) with a refusal answered at once made an attempt per step, hundreds in the 5 min.
   let gapMs = 0;
   let throttled = 0;
-  for (let waited = false; ; waited = true) {
+  for (let toldClock = false; ; ) {
     // Timers run on the monotonic clock: a step (NTP) shows as the wall clock moving away from it.
     const started = now();
     const offset = started - monotonic();
@@ -121,8 +121,10 @@ async function updateOnceWith(run: UpdateRun, settings: CredentialSettings): Pro
       if (error instanceof ServiceError && error.code === "THROTTLED") {
         pauseMs = retryDelay(++throttled, random, undefined, { retryAfterMs: error.retryAfterMs, throttled: true });
         if (monotonic() + pauseMs >= until) failed = { error };
+        else if (throttled === 1) log(`${section}: ${error.message}; trying again within ${roughDuration(waitMs)}`);
       } else if (fault === undefined || monotonic() >= until) failed = { error };
-      else if (!waited) {
+      else if (!toldClock) {
+        toldClock = true;
         const clock = `the system clock to be set (NTP): it said ${utc(new Date(started))}, ${fault}`;
         log(`${section}: ${(error as Error).message}; waiting up to ${roughDuration(waitMs)} for ${clock}`);
       }

@@ -62,12 +62,11 @@ export async function openTpmSigner(opts: TpmSignerOptions, seams: TpmSignerSeam
   const file = opts.key.kind === "tss2-pem" ? await parseTss2KeyFile(opts.key.pem, what) : undefined;
   if (file) checkFilePolicy(file, what);
   const keyPassword = await resolveKeyPassword(opts, file, what);
-  const parentPassword = opts.parentPassword
-    ? await readSecret(opts.parentPassword, "TPM parent password", process.env, opts.signal)
-    : Secret.fromUtf8("");
+  let parentPassword = Secret.fromUtf8("");
   let transport: TpmTransport | undefined;
   let keys: KeyLifecycle;
   try {
+    if (opts.parentPassword) parentPassword = await readSecret(opts.parentPassword, "TPM parent password", process.env, opts.signal);
     const deviceOption = optionName(opts.names, "tpm.device");
     transport = seams.transport ?? (await openTpmTransport(opts.device, opts.env, deviceOption));
     opts.debug?.(`TPM: using ${transport.description}`);
