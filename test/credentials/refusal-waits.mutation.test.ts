@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CredentialCache } from "../../src/credentials/credential-cache.js";
-import { DEFAULT_REFRESH_POLICY, retryDelay } from "../../src/credentials/refresh-policy.js";
+import { checkRefreshPolicy, DEFAULT_REFRESH_POLICY, retryDelay } from "../../src/credentials/refresh-policy.js";
 import type { AgentError } from "../../src/errors.js";
 import { errorFromResponse } from "../../src/rolesanywhere/response.js";
 
@@ -72,5 +72,18 @@ describe("a 429", () => {
     const highest = () => 1 - Number.EPSILON;
     expect(retryDelay(20, highest, policy, { throttled: true })).toBeLessThanOrEqual(10_000);
     expect(retryDelay(20, highest, DEFAULT_REFRESH_POLICY, { throttled: true })).toBe(30_000);
+  });
+});
+
+describe("checkRefreshPolicy at its edges (an SDK caller's policy)", () => {
+  it("takes a window starting at 0 or of no width and a delay of 0; refuses a start below 0 and a delay below 0, naming it", () => {
+    for (const window of [{ refreshWindowStart: 0 }, { refreshWindowStart: 0.5, refreshWindowEnd: 0.5 }]) {
+      expect(() => checkRefreshPolicy({ ...DEFAULT_REFRESH_POLICY, ...window })).not.toThrow();
+    }
+    expect(() => checkRefreshPolicy({ ...DEFAULT_REFRESH_POLICY, refreshWindowStart: -0.1 })).toThrow(/refresh window must satisfy/);
+    expect(() => checkRefreshPolicy({ ...DEFAULT_REFRESH_POLICY, minRetryIntervalMs: 0, throttledRetryMaxMs: 0 })).not.toThrow();
+    expect(() => checkRefreshPolicy({ ...DEFAULT_REFRESH_POLICY, throttledRetryMaxMs: -1 })).toThrow(
+      expect.objectContaining({ code: "USAGE", message: "throttledRetryMaxMs must be a non-negative number of milliseconds, not -1" }),
+    );
   });
 });
