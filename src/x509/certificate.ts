@@ -98,10 +98,34 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
     const ids = children(value).map((item) => decodeOid(children(item)[0]));
     if (oid === "2.5.29.32" && new Set(ids).size < ids.length) throw new DerError("a policy twice");
   }
+  if (oid === "2.5.29.30") assertGoReadsConstraints(children(value).map((subtrees) => children(subtrees)));
   if (oid !== "2.5.29.17") return;
   for (const { tag, content } of children(value)) {
     if (tag === 0x87 ? content.length !== 4 && content.length !== 16 : [0x81, 0x82, 0x86].includes(tag) && content.some((b) => b > 0x7f)) {
       throw new DerError("a name that is not IA5, or an IP address of neither 4 nor 16 bytes");
+    }
+  }
+}
+
+/**
+ * Go's parseNameConstraintsExtension: no empty list of subtrees; an IP range of 8 or 32 bytes whose mask is ones then
+ * zeros; a DNS, URI or email domain constraint empty or (after one leading '.') of non-empty labels of bytes 0x21-0x7e
+ * (domainNameValid); an email mailbox constraint in IA5 (Go also parses the mailbox, and refuses a URI constraint that
+ * is an IP address and an IPv4-mapped IPv6 range: not here).
+ */
+function assertGoReadsConstraints(lists: DerElement[][]): void {
+  if (lists.length === 0 || lists.some((subtrees) => subtrees.length === 0)) throw new DerError("empty name constraints");
+  for (const subtree of lists.flat()) {
+    const { tag, content } = readElement(expectTag(subtree, TAG.SEQUENCE).content);
+    const mask = content.subarray(content.length / 2);
+    const i = mask.findIndex((b) => b !== 0xff);
+    const zeros = ~mask[i]! & 0xff; // a byte of ones then zeros leaves zeros + 1 a power of two
+    const maskGap = i >= 0 && ((zeros & (zeros + 1)) !== 0 || mask.subarray(i + 1).some((b) => b !== 0));
+    const domain = content.subarray(content[0] === 0x2e ? 1 : 0).toString("latin1");
+    const labels = content.length === 0 || domain.split(".").every((l) => l !== "" && [...l].every((c) => c > " " && c < "\x7f"));
+    if (tag === 0x87 ? (content.length !== 8 && content.length !== 32) || maskGap
+      : tag === 0x81 && content.includes(0x40) ? content.some((b) => b > 0x7f) : [0x81, 0x82, 0x86].includes(tag) && !labels) {
+      throw new DerError("a name constraint Go refuses");
     }
   }
 }

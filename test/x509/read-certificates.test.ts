@@ -418,6 +418,39 @@ describe("reading certificate files", () => {
       expect(new Certificate(certificate([extension(oid, fixed)])).subject).toBe("CN=gw");
     });
 
+    // A CA's nameConstraints as Go's parseNameConstraintsExtension reads it (go1.19.8 refuses each but the two marked
+    // "current Go", and reads each fixed one): an empty list of subtrees, an IP range of neither 8 nor 32 bytes or whose
+    // mask is not ones then zeros, a DNS/URI/email domain that is not IA5, has an empty label (after one leading dot) or
+    // ends with a dot (domainNameValid), a mailbox that is not IA5. OpenSSL prints each.
+    const constraints = (...names: Buffer[]) => derSequence(derTlv(0xa0, Buffer.concat(names.map((n) => derSequence(n)))));
+    const ip = (...bytes: number[]) => derTlv(0x87, Buffer.from(bytes));
+    const text = (tag: number, value: string) => derTlv(tag, Buffer.from(value, "latin1"));
+    it.each([
+      ["nc-empty.der", derSequence(derTlv(0xa0, Buffer.alloc(0))), constraints(text(0x82, ".gw.example")), "X509v3 Name Constraints: \n\n"],
+      ["nc-empty-permitted.der", derSequence(derTlv(0xa0, Buffer.alloc(0)), derTlv(0xa1, derSequence(text(0x82, "gw.example")))), derSequence(derTlv(0xa1, derSequence(text(0x82, "gw.example")))), "Excluded:"], // current Go
+      ["nc-ip-4.der", constraints(ip(192, 0, 2, 0)), constraints(ip(192, 0, 2, 0, 255, 255, 255, 0)), "IP:"],
+      ["nc-ip-16.der", constraints(ip(...Array(16).fill(0xfd))), constraints(ip(...Array(16).fill(0xfd), ...Array(8).fill(0xff), ...Array(8).fill(0))), "IP:"],
+      ["nc-mask-gap.der", constraints(ip(192, 0, 2, 0, 255, 0, 255, 0)), constraints(ip(192, 0, 2, 0, 255, 255, 254, 0)), "IP:192.0.2.0/255.0.255.0"],
+      ["nc-mask-bits.der", constraints(ip(192, 0, 2, 0, 255, 255, 255, 0x81)), constraints(ip(192, 0, 2, 0, 255, 255, 255, 0x80)), "IP:192.0.2.0/255.255.255.129"],
+      ["nc-mask-v6.der", constraints(ip(...Array(16).fill(0xfd), ...Array(15).fill(0xff), 0x7f)), constraints(ip(...Array(16).fill(0xfd), ...Array(16).fill(0xff))), "IP:"],
+      ["nc-dns-utf8.der", constraints(derTlv(0x82, Buffer.from(".gw.exampl\u00e9"))), constraints(text(0x82, "gw.example")), "DNS:.gw.exampl"],
+      ["nc-dns-label.der", constraints(text(0x82, "gw..example")), constraints(text(0x82, "")), "DNS:gw..example"],
+      ["nc-dns-dots.der", constraints(text(0x82, "..")), constraints(text(0x82, "gw")), "DNS:.."],
+      ["nc-uri-dots.der", constraints(text(0x86, "..gw.example")), constraints(text(0x86, ".gw.example")), "URI:..gw.example"], // current Go
+      ["nc-dns-dot.der", constraints(text(0x82, "gw.example.")), constraints(text(0x82, ".gw.example")), "DNS:gw.example."],
+      ["nc-dns-space.der", constraints(text(0x82, "gw example")), constraints(text(0x82, "gw-example")), "DNS:gw example"],
+      ["nc-uri-latin1.der", constraints(text(0x86, ".gw.exampl\u00e9")), constraints(text(0x86, ".gw.example")), "URI:.gw.exampl"],
+      ["nc-email-domain.der", constraints(text(0x81, "gw.example.")), constraints(text(0x81, ".gw.example")), "email:gw.example."],
+      ["nc-email-latin1.der", constraints(text(0x81, "a\u00ff@gw.example")), constraints(text(0x81, "a@gw.example")), "email:a"],
+    ])("%s: a name constraint Go refuses is refused", (file, value, fixed, shown) => {
+      writeFileSync(path(file), certificate([extension("2.5.29.30", value)]));
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
+      expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has a malformed value in its extension 2.5.29.30`,
+      }));
+      expect(new Certificate(certificate([extension("2.5.29.30", fixed)])).subject).toBe("CN=gw");
+    });
+
     it("a certificate with an extension twice (a standard one, a vendor's) is refused as Go refuses it (RFC 5280 §4.2)", () => {
       const keyUsage = extension("2.5.29.15", derTlv(0x03, Buffer.from([0x07, 0x80])));
       const vendor = extension("1.3.6.1.4.1.99999.1", Buffer.from([0x05, 0x00]));
