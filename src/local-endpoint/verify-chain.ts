@@ -45,9 +45,13 @@ export async function certificateFacts(cert: Certificate): Promise<CertificateFa
   }
 }
 
-/** Longest chain followed from the leaf to an anchor (intermediates only; the service's limit is lower). */
+/**
+ * Longest chain followed from the leaf to an anchor (intermediates only), and below, the most chain certificates read:
+ * the local endpoint's own choice, for a test stand-in. Roles Anywhere documents no limit (its user guide's
+ * authentication and trust model pages); the agent sends up to 100 (read-certificates.ts); a real PKI has 1 to 3.
+ */
 const MAX_INTERMEDIATES = 8;
-/** Most chain certificates read: each may be checked against all the others (an ECDSA P-521 check takes ~1 ms). */
+/** Each may be checked against all the others (an ECDSA P-521 check takes ~1 ms). */
 const MAX_CHAIN_CERTIFICATES = 2 * MAX_INTERMEDIATES;
 
 export interface PathInput {

@@ -4,6 +4,7 @@ import { VALID_DATE, wrongOption, type Kind, type Kinds } from "../own-value.js"
 import type { Signer } from "../signers/signer.js";
 import { signingAlgorithmFor } from "../sigv4x509/types.js";
 import { checkCertificateValidity } from "../x509/validity.js";
+import { assertChainLength } from "../x509/read-certificates.js";
 import { signX509Request, type X509SigningInput } from "../sigv4x509/sign-request.js";
 import { ENDPOINT_SETTINGS_KINDS, resolveEndpoint, type Endpoint, type EndpointSettings } from "./endpoint.js";
 import { checkKnownRegion, resolveSessionRegion } from "./region.js";
@@ -48,13 +49,6 @@ export function prepareCreateSession(params: CreateSessionParams, settings: Endp
   return { endpoint, region: where.region, request: buildCreateSessionRequest(endpoint, params) };
 }
 
-/**
- * The most CA certificates sent in X-Amz-X509-Chain. Roles Anywhere documents no limit; Go's crypto/x509 (AWS's parser)
- * stops building a chain after 100 signature checks (verify.go, maxChainSignatureChecks), so no path through more
- * verifies there, while a real PKI has 1 to 3 intermediates.
- */
-const MAX_CHAIN_CERTIFICATES = 100;
-
 /** The signer's certificate and chain, refused locally when the certificate is not valid at `now`. */
 export async function signingMaterialFor(signer: Signer, now: Date): Promise<SigningMaterial> {
   const certificate = await signer.certificate();
@@ -65,12 +59,7 @@ export async function signingMaterialFor(signer: Signer, now: Date): Promise<Sig
   }
   checkCertificateValidity(certificate, now);
   const chain = await signer.certificateChain();
-  if (chain.length > MAX_CHAIN_CERTIFICATES) {
-    const message = `invalid certificate chain: ${chain.length} certificates, more than the ${MAX_CHAIN_CERTIFICATES} sent at most`;
-    throw new InputError("CHAIN_INVALID", `${message} (the ${MAX_CHAIN_CERTIFICATES + 1}st is ${chain[MAX_CHAIN_CERTIFICATES]!.what})`, {
-      hint: "give only the CA certificates between the leaf and the trust anchor (AWS's verifier stops after 100 signature checks)",
-    });
-  }
+  assertChainLength(chain.length, (i) => chain[i]!.what);
   return {
     algorithm: signingAlgorithmFor(signer.keyType),
     leaf: { der: certificate.der, serialDecimal: certificate.serialDecimal },

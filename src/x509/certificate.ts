@@ -69,6 +69,7 @@ export function oneLineName(name: string): string {
  */
 function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields, what: string): [string, Buffer, string?][] {
   const all = readExtensions(extensions);
+  all.forEach(({ oid }) => goArcs(oid));
   const twice = all.map(({ oid }) => oid).sort().find((oid, i, sorted) => oid === sorted[i + 1]);
   if (twice !== undefined) {
     throw new InputError("CERTIFICATE_INVALID", `${what} has the extension ${twice} twice`, {
@@ -88,20 +89,54 @@ function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields, what: string
 const AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
 
 /**
+ * Throws for an OID Go's asn1.ObjectIdentifier cannot hold (an extension's, an EKU, an access method): cryptobyte reads
+ * each subidentifier (40 × arc 1 + arc 2 first) into 31 bits.
+ */
+function goArcs(oid: string): void {
+  const arcs = oid.split(".").map(Number);
+  if ([arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)].some((arc) => arc >= 2 ** 31)) throw new DerError("an OID arc of 2^31 or more");
+}
+
+/**
  * Throws DerError for what Go's parser refuses in DER that OpenSSL reads (crypto/x509 parser.go): a malformed OID in
- * extKeyUsage, a policy or an access method, a policy twice, and a subjectAltName email, DNS name or URI that is not
+ * extKeyUsage, a policy or an access method (or one too large, but a policy's), a policy twice, and a subjectAltName email, DNS name or URI that is not
  * IA5 or an IP address of neither 4 nor 16 bytes.
  */
 function assertGoReads(oid: string | undefined, value: DerElement): void {
-  if (oid === "2.5.29.37") children(value).forEach(decodeOid);
+  if (oid === "2.5.29.37") children(value).forEach((eku) => goArcs(decodeOid(eku)));
   if (oid === "2.5.29.32" || oid === AUTHORITY_INFO_ACCESS) {
     const ids = children(value).map((item) => decodeOid(children(item)[0]));
+    if (oid === AUTHORITY_INFO_ACCESS) ids.forEach(goArcs); // a policy is an x509.OID of any size (Go 1.22+)
     if (oid === "2.5.29.32" && new Set(ids).size < ids.length) throw new DerError("a policy twice");
   }
+  if (oid === "2.5.29.30") assertGoReadsConstraints(children(value).map((subtrees) => children(subtrees)));
   if (oid !== "2.5.29.17") return;
   for (const { tag, content } of children(value)) {
     if (tag === 0x87 ? content.length !== 4 && content.length !== 16 : [0x81, 0x82, 0x86].includes(tag) && content.some((b) => b > 0x7f)) {
       throw new DerError("a name that is not IA5, or an IP address of neither 4 nor 16 bytes");
+    }
+  }
+}
+
+/**
+ * Go's parseNameConstraintsExtension: no empty list of subtrees; an IP range of 8 or 32 bytes whose mask is ones then
+ * zeros; a DNS, URI or email domain constraint empty or (after one leading '.') of non-empty labels of bytes 0x21-0x7e
+ * (domainNameValid); an email mailbox constraint in IA5 (Go also parses the mailbox, and refuses a URI constraint that
+ * is an IP address and an IPv4-mapped IPv6 range: not here).
+ */
+function assertGoReadsConstraints(lists: DerElement[][]): void {
+  if (lists.length === 0 || lists.some((subtrees) => subtrees.length === 0)) throw new DerError("empty name constraints");
+  for (const subtree of lists.flat()) {
+    const { tag, content } = readElement(expectTag(subtree, TAG.SEQUENCE).content);
+    const mask = content.subarray(content.length / 2);
+    const i = mask.findIndex((b) => b !== 0xff);
+    const zeros = ~mask[i]! & 0xff; // a byte of ones then zeros leaves zeros + 1 a power of two
+    const maskGap = i >= 0 && ((zeros & (zeros + 1)) !== 0 || mask.subarray(i + 1).some((b) => b !== 0));
+    const domain = content.subarray(content[0] === 0x2e ? 1 : 0).toString("latin1");
+    const labels = content.length === 0 || domain.split(".").every((l) => l !== "" && [...l].every((c) => c > " " && c < "\x7f"));
+    if (tag === 0x87 ? (content.length !== 8 && content.length !== 32) || maskGap
+      : tag === 0x81 && content.includes(0x40) ? content.some((b) => b > 0x7f) : [0x81, 0x82, 0x86].includes(tag) && !labels) {
+      throw new DerError("a name constraint Go refuses");
     }
   }
 }

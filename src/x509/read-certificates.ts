@@ -26,6 +26,27 @@ export async function readCertificateFile(path: string, option = "--certificate"
   return { path, stamp, certificates };
 }
 
+/**
+ * The most CA certificates sent in X-Amz-X509-Chain. Roles Anywhere documents no limit; Go's crypto/x509 (AWS's parser)
+ * stops building a chain after 100 signature checks (verify.go, maxChainSignatureChecks), so no path through more
+ * verifies there, while a real PKI has 1 to 3 intermediates.
+ */
+const MAX_CHAIN_CERTIFICATES = 100;
+
+/**
+ * Refuses a chain of `count` certificates above the cap, `name(i)` naming certificate i. Applied before a chain is sent
+ * and, by {@link readCertificateBundle}, before any certificate of a longer file is parsed (30,094 took 12 s).
+ */
+export function assertChainLength(count: number, name: (index: number) => string): void {
+  if (count <= MAX_CHAIN_CERTIFICATES) return;
+  const message = `invalid certificate chain: ${count} certificates, more than the ${MAX_CHAIN_CERTIFICATES} sent at most`;
+  throw new InputError("CHAIN_INVALID", `${message} (the ${MAX_CHAIN_CERTIFICATES + 1}st is ${name(MAX_CHAIN_CERTIFICATES)})`, {
+    hint: "give only the CA certificates between the leaf and the trust anchor (AWS's verifier stops after 100 signature checks)",
+  });
+}
+
+const blockName = (path: string, index: number) => `${path} (certificate #${index + 1})`;
+
 /** The chain sent after the leaf: `--intermediates` replaces whatever followed the leaf in the certificate file. */
 export const chainOf = (certificate: CertificateFile | undefined, intermediates: CertificateFile | undefined): Certificate[] =>
   (intermediates?.certificates ?? certificate?.certificates.slice(1) ?? []).slice();
@@ -70,6 +91,7 @@ export async function readCertificateBundle(path: string, option = "--intermedia
         hint: `${option} must hold only CERTIFICATE blocks`,
       });
     }
+    assertChainLength(blocks.length, (i) => blockName(path, i));
   }
   let certificates: Certificate[];
   try {
@@ -103,7 +125,7 @@ export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[
   wipeKeyBlocks(all); // a key in the same file (read again by the key's reader)
   const blocks = all.filter((b) => b.label === "CERTIFICATE");
   return blocks.map((b, i) => {
-    const where = `${path} (certificate #${i + 1})`;
+    const where = blockName(path, i);
     try {
       return new Certificate(b.der, where);
     } catch (cause) {

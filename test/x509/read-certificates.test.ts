@@ -387,8 +387,8 @@ describe("reading certificate files", () => {
     // What Go's parser (crypto/x509 parser.go) refuses inside DER standard extensions, which OpenSSL reads (its `-text`
     // shows each, some undecoded): an OID that is empty, starts an arc with 80 or ends on a byte with the top bit set
     // (cryptobyte's ReadASN1ObjectIdentifier: extKeyUsage, a policy, an access method; go1.19 still took an 80), a
-    // policy twice (Go 1.22+), a subjectAltName email, DNS name or URI that is not IA5 and an IP address of neither 4
-    // nor 16 bytes (7f is IA5). Go 1.19.8 refuses each but the 80s and the policy twice, and reads the fixed certificate.
+    // policy twice (Go 1.22+), an arc of 2^31 or more in an EKU or an access method (cryptobyte reads 31 bits; go1.19
+    // too), a subjectAltName email, DNS name or URI that is not IA5 and an IP address of neither 4 nor 16 bytes (7f is IA5). Go 1.19.8 refuses each but the 80s and the policy twice, and reads the fixed certificate.
     const oidOf = (hex: string) => derTlv(0x06, Buffer.from(hex, "hex"));
     const clientAuth = "2b06010505070302";
     const policy = (oid: Buffer) => derSequence(oid);
@@ -403,6 +403,9 @@ describe("reading certificate files", () => {
       ["policy-cut.der", "2.5.29.32", derSequence(policy(oidOf("2a0384"))), derSequence(policy(derOid("1.2.3.4"))), "X509v3 Certificate Policies: \n                0"],
       ["policy-twice.der", "2.5.29.32", derSequence(policy(derOid("1.2.3.4")), policy(derOid("1.2.3.4"))), derSequence(policy(derOid("1.2.3.4")), policy(derOid("1.2.3.5"))), "Policy: 1.2.3.4\n                Policy: 1.2.3.4"],
       ["aia-80.der", "1.3.6.1.5.5.7.1.1", derSequence(access(oidOf("2b06010505073080"))), derSequence(access(derOid("1.3.6.1.5.5.7.48.2")), access(derOid("1.3.6.1.5.5.7.48.2"))), "Authority Information Access: \n                0"],
+      ["eku-arc-2-31.der", "2.5.29.37", derSequence(derOid("1.3.6.1.4.1.2147483648")), derSequence(derOid("1.3.6.1.4.1.2147483647")), "1.3.6.1.4.1.2147483648"],
+      ["eku-first-2-31.der", "2.5.29.37", derSequence(derOid("2.2147483568")), derSequence(derOid("2.2147483567")), "2.2147483568"],
+      ["aia-arc-2-31.der", "1.3.6.1.5.5.7.1.1", derSequence(access(derOid("1.3.6.1.5.5.7.48.2147483648"))), derSequence(access(derOid("1.3.6.1.5.5.7.48.2147483647"))), "1.3.6.1.5.5.7.48.2147483648 - URI"],
       ["san-ip-5.der", "2.5.29.17", generalName(0x87, Buffer.from([192, 0, 2, 1, 0])), generalName(0x87, Buffer.from([192, 0, 2, 1])), "IP Address:<invalid length=5>"],
       ["san-ip-0.der", "2.5.29.17", generalName(0x87, Buffer.alloc(0)), generalName(0x87, Buffer.alloc(16, 0x20)), "IP Address:<invalid length=0>"],
       ["san-ip-8.der", "2.5.29.17", generalName(0x87, Buffer.from([192, 0, 2, 0, 255, 255, 255, 0])), generalName(0x87, Buffer.from([192, 0, 2, 0])), "IP Address:<invalid length=8>"],
@@ -416,6 +419,51 @@ describe("reading certificate files", () => {
         code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has a malformed value in its extension ${oid}`,
       }));
       expect(new Certificate(certificate([extension(oid, fixed)])).subject).toBe("CN=gw");
+    });
+
+    // A CA's nameConstraints as Go's parseNameConstraintsExtension reads it (go1.19.8 refuses each but the two marked
+    // "current Go", and reads each fixed one): an empty list of subtrees, an IP range of neither 8 nor 32 bytes or whose
+    // mask is not ones then zeros, a DNS/URI/email domain that is not IA5, has an empty label (after one leading dot) or
+    // ends with a dot (domainNameValid), a mailbox that is not IA5. OpenSSL prints each.
+    const constraints = (...names: Buffer[]) => derSequence(derTlv(0xa0, Buffer.concat(names.map((n) => derSequence(n)))));
+    const ip = (...bytes: number[]) => derTlv(0x87, Buffer.from(bytes));
+    const text = (tag: number, value: string) => derTlv(tag, Buffer.from(value, "latin1"));
+    it.each([
+      ["nc-empty.der", derSequence(derTlv(0xa0, Buffer.alloc(0))), constraints(text(0x82, ".gw.example")), "X509v3 Name Constraints: \n\n"],
+      ["nc-empty-permitted.der", derSequence(derTlv(0xa0, Buffer.alloc(0)), derTlv(0xa1, derSequence(text(0x82, "gw.example")))), derSequence(derTlv(0xa1, derSequence(text(0x82, "gw.example")))), "Excluded:"], // current Go
+      ["nc-ip-4.der", constraints(ip(192, 0, 2, 0)), constraints(ip(192, 0, 2, 0, 255, 255, 255, 0)), "IP:"],
+      ["nc-ip-16.der", constraints(ip(...Array(16).fill(0xfd))), constraints(ip(...Array(16).fill(0xfd), ...Array(8).fill(0xff), ...Array(8).fill(0))), "IP:"],
+      ["nc-mask-gap.der", constraints(ip(192, 0, 2, 0, 255, 0, 255, 0)), constraints(ip(192, 0, 2, 0, 255, 255, 254, 0)), "IP:192.0.2.0/255.0.255.0"],
+      ["nc-mask-bits.der", constraints(ip(192, 0, 2, 0, 255, 255, 255, 0x81)), constraints(ip(192, 0, 2, 0, 255, 255, 255, 0x80)), "IP:192.0.2.0/255.255.255.129"],
+      ["nc-mask-v6.der", constraints(ip(...Array(16).fill(0xfd), ...Array(15).fill(0xff), 0x7f)), constraints(ip(...Array(16).fill(0xfd), ...Array(16).fill(0xff))), "IP:"],
+      ["nc-dns-utf8.der", constraints(derTlv(0x82, Buffer.from(".gw.exampl\u00e9"))), constraints(text(0x82, "gw.example")), "DNS:.gw.exampl"],
+      ["nc-dns-label.der", constraints(text(0x82, "gw..example")), constraints(text(0x82, "")), "DNS:gw..example"],
+      ["nc-dns-dots.der", constraints(text(0x82, "..")), constraints(text(0x82, "gw")), "DNS:.."],
+      ["nc-uri-dots.der", constraints(text(0x86, "..gw.example")), constraints(text(0x86, ".gw.example")), "URI:..gw.example"], // current Go
+      ["nc-dns-dot.der", constraints(text(0x82, "gw.example.")), constraints(text(0x82, ".gw.example")), "DNS:gw.example."],
+      ["nc-dns-space.der", constraints(text(0x82, "gw example")), constraints(text(0x82, "gw-example")), "DNS:gw example"],
+      ["nc-uri-latin1.der", constraints(text(0x86, ".gw.exampl\u00e9")), constraints(text(0x86, ".gw.example")), "URI:.gw.exampl"],
+      ["nc-email-domain.der", constraints(text(0x81, "gw.example.")), constraints(text(0x81, ".gw.example")), "email:gw.example."],
+      ["nc-email-latin1.der", constraints(text(0x81, "a\u00ff@gw.example")), constraints(text(0x81, "a@gw.example")), "email:a"],
+    ])("%s: a name constraint Go refuses is refused", (file, value, fixed, shown) => {
+      writeFileSync(path(file), certificate([extension("2.5.29.30", value)]));
+      expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
+      expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has a malformed value in its extension 2.5.29.30`,
+      }));
+      expect(new Certificate(certificate([extension("2.5.29.30", fixed)])).subject).toBe("CN=gw");
+    });
+
+    it("an extension OID with an arc of 2^31 or more is refused as Go refuses it; a policy's is read, as Go 1.22+ reads it", () => {
+      const vendor = (oid: string) => extension(oid, Buffer.from([0x05, 0x00]));
+      writeFileSync(path("ext-arc-2-31.der"), certificate([vendor("1.3.6.1.4.1.2147483648")]));
+      expect(openssl(["x509", "-inform", "DER", "-in", path("ext-arc-2-31.der"), "-noout", "-text"])).toContain("1.3.6.1.4.1.2147483648:");
+      expect(() => new Certificate(readFileSync(path("ext-arc-2-31.der")), "ext-arc-2-31.der")).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: "ext-arc-2-31.der is not DER-encoded: it has an OID arc of 2^31 or more",
+      }));
+      expect(new Certificate(certificate([vendor("1.3.6.1.4.1.2147483647")])).subject).toBe("CN=gw");
+      const uuid = "2.25.329800735698586629295641978511506172918"; // X.667: a UUID as one arc
+      expect(new Certificate(certificate([extension("2.5.29.32", derSequence(policy(derOid(uuid))))])).subject).toBe("CN=gw");
     });
 
     it("a certificate with an extension twice (a standard one, a vendor's) is refused as Go refuses it (RFC 5280 §4.2)", () => {

@@ -148,7 +148,8 @@ export async function readPkcs12(
                 break;
               }
               const der = octets(certBag.certValue, "malformed certificate bag");
-              certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der)));
+              const where = `${path} (certificate #${certificates.length + 1})`; // as read-certificates names a PEM block
+              certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der, where)));
               break;
             }
             case pfxModule.id_SafeContents:

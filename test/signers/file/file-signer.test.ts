@@ -136,10 +136,23 @@ describe("file signer", () => {
     expect((await signingMaterialFor(sent, new Date())).chain).toHaveLength(100);
     for (const [certificate, intermediates, where] of [[ec.certPath, path("chain-101.pem"), `${path("chain-101.pem")} (certificate #101)`],
       [path("leaf-and-101.pem"), undefined, `${path("leaf-and-101.pem")} (certificate #102)`]] as const) {
-      const e = await expectAgentError(signingMaterialFor(await createFileSigner({ keyPath: ec.keyPath, certificate, intermediates }), new Date()), "CHAIN_INVALID");
+      const material = async () => signingMaterialFor(await createFileSigner({ keyPath: ec.keyPath, certificate, intermediates }), new Date());
+      const e = await expectAgentError(material(), "CHAIN_INVALID");
       expect(e.toOneLine()).toBe(`invalid certificate chain: 101 certificates, more than the 100 sent at most (the 101st is ${where}) (give only the CA certificates between the leaf and the trust anchor (AWS's verifier stops after 100 signature checks))`);
       expect(e.category).toBe("input");
     }
+  });
+
+  it("--intermediates of 5,000 certificates is refused as it is read, before any is parsed: its #102 is no certificate (before: each was parsed, and #102 refused)", async () => {
+    const caPem = readFileSync(ca.certPath, "utf8");
+    const broken = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n"; // 30 03 02 01 01: DER, no certificate
+    writeFileSync(path("chain-5000.pem"), caPem.repeat(101) + broken + caPem.repeat(4898));
+    const e = await expectAgentError(readCertificateBundle(path("chain-5000.pem")), "CHAIN_INVALID");
+    expect(e.message).toBe(`invalid certificate chain: 5000 certificates, more than the 100 sent at most (the 101st is ${path("chain-5000.pem")} (certificate #101))`);
+    const e2 = await expectAgentError(createFileSigner({ keyPath: ec.keyPath, certificate: ec.certPath, intermediates: path("chain-5000.pem") }), "CHAIN_INVALID");
+    expect(e2.message).toBe(e.message);
+    writeFileSync(path("chain-100-broken.pem"), caPem.repeat(99) + broken);
+    expect((await expectAgentError(readCertificateBundle(path("chain-100-broken.pem")), "CHAIN_INVALID")).message).toContain("(certificate #100) is not a valid X.509 certificate");
   });
 
   it("the first certificate() and certificateChain() use the files as just read: no stat by name, later calls stat", async () => {

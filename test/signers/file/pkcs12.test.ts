@@ -46,6 +46,8 @@ describe("PKCS#12", () => {
     const id = await readPkcs12(p12("default.p12"), path("default.p12"), value("s3cret"));
     expect(id.certificate.serialDecimal).toBe(ecLeaf.serialDecimal);
     expect(id.chain.map((c) => c.subject)).toEqual(["CN=P12 Issuing", "CN=P12 Root"]);
+    // Named in messages (the chain cap's "the 101st is …") by file and position, as a PEM file's (before: "the certificate").
+    expect([id.certificate, ...id.chain].map((c) => c.what)).toEqual([1, 2, 3].map((n) => `${path("default.p12")} (certificate #${n})`));
     const message = Buffer.from("p12 message");
     const pub = path("ec.pub");
     run(["pkey", "-in", ecLeaf.keyPath, "-pubout", "-out", pub]);
