@@ -8,6 +8,7 @@ import { profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
 import type { SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
+import { logTo } from "../daemon/signals.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
 import { boolArg, integerArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
 
@@ -104,7 +105,7 @@ export async function withSigner<T>(options: SignerOptions, use: (signer: Signer
 /** `--wait-for-device SECONDS`, checked, as the signer options that carry it (a per-invocation flag, not a profile setting). */
 export function waitForDeviceFromArgs(args: ParsedArgs, io: CliIo): Pick<SignerOptions, "waitForDeviceMs" | "onDeviceWait"> {
   const seconds = integerArg(args, "wait-for-device", 0, 86_400, "is out of range: give whole seconds from 0 to 86400");
-  return !seconds ? {} : { waitForDeviceMs: seconds * 1000, onDeviceWait: (line) => io.stderr.write(`${line}\n`) };
+  return !seconds ? {} : { waitForDeviceMs: seconds * 1000, onDeviceWait: logTo(io.stderr) };
 }
 
 /** `--certificate-warning-days`, checked; 0 means never warn. */
@@ -115,5 +116,5 @@ export function certificateWarningDays(args: ParsedArgs): number {
 /** The `certificateWarning` option of a credential source, from --certificate-warning-days: warnings go to stderr. */
 export function certificateWarningFromArgs(args: ParsedArgs, io: CliIo): CertificateWarning | undefined {
   const days = certificateWarningDays(args);
-  return days === 0 ? undefined : { windowMs: days * DAY_MS, log: (line) => io.stderr.write(`${line}\n`) };
+  return days === 0 ? undefined : { windowMs: days * DAY_MS, log: logTo(io.stderr) };
 }

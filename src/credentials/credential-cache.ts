@@ -83,6 +83,11 @@ const realTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/** A wrong PIN is never retried; a wrong setting stays wrong until it is fixed and reloaded. */
+export function isNotRetried(error: AgentError): boolean {
+  return error.category === "auth" || error.category === "usage";
+}
+
 /**
  * The last good credentials of one role, refreshed ahead of expiry (when: refresh-policy.ts). Concurrent callers
  * share one fetch; credentials are handed out until they really expire, even while refreshes fail; between
@@ -220,8 +225,7 @@ export class CredentialCache {
       const now = this.#now();
       this.#consecutiveFailures++;
       this.#lastError = error;
-      // A wrong PIN is never retried; a wrong setting stays wrong until it is fixed and reloaded.
-      if (error.category === "auth" || error.category === "usage") this.#finalError = error;
+      if (isNotRetried(error)) this.#finalError = error;
       const servedUntil = this.#usable(now) ? this.#servedUntil(now) : undefined;
       const retryAfterMs = error instanceof ServiceError ? error.retryAfterMs : undefined;
       const servedForMs = servedUntil === undefined ? undefined : servedUntil - now;

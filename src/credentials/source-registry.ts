@@ -62,9 +62,7 @@ export class SourceRegistry {
       const existing = this.#sources.get(spec.name);
       if (keptOnReload(existing, fingerprint)) {
         result.kept.push(spec.name);
-        // The kept source's own secrets stay; those the reload read again are not used, so wiped.
-        const own = heldSecrets(existing!.source.settings.signer);
-        heldSecrets(spec.settings.signer).forEach((secret) => own.includes(secret) || secret.wipe());
+        wipeUnused(existing!.source, spec.settings);
         continue;
       }
       // The old signer closes first (a token's login is shared by all its sessions; swtpm takes one connection at
@@ -96,6 +94,12 @@ export class SourceRegistry {
 /** The reload rule of the agent, `serve` and `update`: a source is kept when its fingerprint is the same and it serves. */
 export function keptOnReload(existing: { source: CredentialSource; fingerprint: string } | undefined, fingerprint: string): boolean {
   return existing !== undefined && existing.fingerprint === fingerprint && !servesNothing(existing.source);
+}
+
+/** For a source kept on reload: its own secrets stay; those `read` (the reload's settings) holds are not used, so wiped. */
+export function wipeUnused(kept: CredentialSource, read: CredentialSettings): void {
+  const own = heldSecrets(kept.settings.signer);
+  heldSecrets(read.signer).forEach((secret) => own.includes(secret) || secret.wipe());
 }
 
 /** Keyed, as rejected-secrets.ts's digests are: a fingerprint in memory is no oracle for a PIN file. */

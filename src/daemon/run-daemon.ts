@@ -1,4 +1,4 @@
-import type { RefreshEvent } from "../credentials/credential-cache.js";
+import { isNotRetried, type RefreshEvent } from "../credentials/credential-cache.js";
 import { createCredentialSource, describeRefreshEvent, NOT_RETRIED, type CertificateWarning, type CredentialSource } from "../credentials/credential-source.js";
 import { SourceRegistry, type ApplyResult, type SourceSpec } from "../credentials/source-registry.js";
 import type { Credentials } from "../rolesanywhere/credentials.js";
@@ -8,9 +8,9 @@ import { oneLine, runDaemon, type Log } from "./signals.js";
 /** One log line per source the registry could not (re)build; such sources answer with their error. */
 function logFailures(result: ApplyResult, log: Log): void {
   for (const f of result.failed) {
-    // A refused secret's source never tries again: its refresh repeats this error unlogged (loggingSource).
-    const refused = isAgentError(f.error) && f.error.category === "auth";
-    log(`${f.name}: ${oneLine(f.error)}${refused ? NOT_RETRIED : ""}`);
+    // A refused secret or a wrong setting is never tried again: its refresh repeats this error unlogged (loggingSource).
+    const final = isAgentError(f.error) && isNotRetried(f.error);
+    log(`${f.name}: ${oneLine(f.error)}${final ? NOT_RETRIED : ""}`);
   }
 }
 
@@ -49,8 +49,8 @@ export function loggingSource(spec: SourceSpec, log: Log, { certificateWarning, 
       const line = failed && localLine(failed.error);
       const ending = outageEnding(failed && !line && failed.nextAttemptAt ? failed : undefined);
       const once = line ? "; not logged again until it changes" : ending;
-      // The very error open() threw (a refused PIN, thrown again untried): start-up logged it.
-      const again = failed !== undefined && failed.error === openFailure;
+      // The error open() threw, not retried (a refused PIN thrown again, a wrong setting met again): start-up logged it.
+      const again = failed !== undefined && !failed.nextAttemptAt && openFailure !== undefined && oneLine(failed.error) === oneLine(openFailure);
       const quiet = ending === undefined || (line !== undefined && line === logged) || again;
       const file = written && { written: written(), now: Date.now() };
       if (!quiet) log(describeRefreshEvent(name, event, file) + once);

@@ -47,10 +47,14 @@ export function derUnsignedInteger(magnitude: Uint8Array): Buffer {
  */
 export function derFromBer(ber: Buffer): Buffer {
   const el = readBer(ber, 0, 0, { elements: 0 });
-  return Buffer.concat([derTlv(el.tag, el.content), ber.subarray(el.end)]); // what follows: for the caller to judge
+  const tlv = derTlv(el.tag, el.content);
+  const der = Buffer.concat([tlv, ber.subarray(el.end)]); // what follows: for the caller to judge
+  for (const copy of el.copy ? [tlv, el.content] : [tlv]) copy.fill(0);
+  return der;
 }
 
-type BerElement = { tag: number; content: Buffer; end: number };
+/** `copy`: `content` was made here (joined from parts), not a view of the input. */
+type BerElement = { tag: number; content: Buffer; end: number; copy?: boolean };
 
 function readBer(buf: Buffer, offset: number, depth: number, count: { elements: number }): BerElement {
   if (depth > 32) throw new DerError("BER nested more than 32 deep");
@@ -67,11 +71,18 @@ function readBer(buf: Buffer, offset: number, depth: number, count: { elements: 
     [body, at, end] = [el.content, 0, offset + el.raw.length];
   } else if ((tag & 0x20) === 0) throw new DerError("an indefinite length on a primitive element");
   const parts: Buffer[] = [];
-  while (end !== undefined ? at < body.length : !(body[at] === 0 && body[at + 1] === 0)) {
-    const child = readBer(body, at, depth + 1, count);
-    if (joined && child.tag !== TAG.OCTET_STRING) throw new DerError("a piece of an OCTET STRING that is not one");
-    parts.push(joined ? child.content : derTlv(child.tag, child.content));
-    at = child.end;
+  const copies: Buffer[] = []; // zeroed once joined, or refused: what is read may be a key (decrypted PKCS#12 bags)
+  try {
+    while (end !== undefined ? at < body.length : !(body[at] === 0 && body[at + 1] === 0)) {
+      const child = readBer(body, at, depth + 1, count);
+      if (child.copy) copies.push(child.content);
+      if (joined && child.tag !== TAG.OCTET_STRING) throw new DerError("a piece of an OCTET STRING that is not one");
+      parts.push(joined ? child.content : derTlv(child.tag, child.content));
+      if (!joined) copies.push(parts.at(-1)!);
+      at = child.end;
+    }
+    return { tag: joined ? TAG.OCTET_STRING : tag, content: Buffer.concat(parts), end: end ?? at + 2, copy: true };
+  } finally {
+    for (const copy of copies) copy.fill(0);
   }
-  return { tag: joined ? TAG.OCTET_STRING : tag, content: Buffer.concat(parts), end: end ?? at + 2 };
 }

@@ -239,7 +239,8 @@ StartLimitIntervalSec=1800`,
 # The clock may be set late too (NTP; After=time-sync.target waits for nothing unless systemd-time-wait-sync is
 # enabled): refused by a clock before this release or for the signature's time, --once waits up to 300 s
 # (CLOCK_WAIT_MS) for it to be stepped, trying again at once; TimeoutStartSec= is that plus 120 s for the attempts.
-# Throttled (429), --once tries again within the same 300 s, after Retry-After plus a jittered back-off (<= 30 s).
+# Throttled (429), --once tries again within the same 300 s, after Retry-After plus a jittered back-off (below
+# 30 s, or below Retry-After when that is longer, at most 60 s).
 ExecStart=${execStart(ctx, ["update", "--once", "--config", ctx.configPath, "--config-profile", ctx.profile], false)}`,
     timeout: "TimeoutStartSec=420",
   });

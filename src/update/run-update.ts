@@ -16,7 +16,7 @@ import { roughDuration, utc } from "../x509/validity.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { answerPromptsOnce, heldSecrets, withOwnSecrets } from "../credentials/signer-holder.js";
 import type { Secret } from "../secrets/secret.js";
-import { keptOnReload, sourceFingerprint } from "../credentials/source-registry.js";
+import { keptOnReload, sourceFingerprint, wipeUnused } from "../credentials/source-registry.js";
 import { credentialsFileUpdater } from "./file-updater.js";
 import { writeProfileCredentials } from "./write-credentials.js";
 
@@ -190,7 +190,10 @@ export async function runUpdate(run: UpdateRun): Promise<void> {
     reload: async () => {
       const settings = await run.settings();
       const next = sourceFingerprint(settings);
-      if (keptOnReload({ source, fingerprint }, next)) return "configuration reloaded: kept 1, replaced 0";
+      if (keptOnReload({ source, fingerprint }, next)) {
+        wipeUnused(source, settings);
+        return "configuration reloaded: kept 1, replaced 0";
+      }
       const old = source;
       fingerprint = next;
       source = newSource(settings);

@@ -260,6 +260,23 @@ describe("the settings flags", () => {
     expect(stderr()).toMatch(/^debug: header: (\\u001b)+[\\u01b]*…\n$/);
   });
 
+  it("the device-wait and certificate-warning lines: one printable line each, cut at MAX_LOG_LINE (a hostile token label or subject)", () => {
+    const hostile = `name \u001b]0;owned\u0007 \u001b[2J\nforged: line ${"x".repeat(100_000)}`;
+    const { io, stderr } = collector();
+    waitForDeviceFromArgs(parseSigner("--wait-for-device", "5"), io).onDeviceWait!(`waiting for ${hostile}`);
+    const days = parseCommandArgs({ name: "serve", options: [CERTIFICATE_WARNING_OPTION] }, ["--certificate-warning-days", "30"]);
+    certificateWarningFromArgs(days, io)!.log(`certificate ${hostile}`);
+    const lines = stderr().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe("");
+    for (const [line, start] of [[lines[0]!, "waiting for name "], [lines[1]!, "certificate name "]] as const) {
+      expect(line.startsWith(start)).toBe(true);
+      expect(line).not.toMatch(/[\u0000-\u001f\u007f]/);
+      expect(line.length).toBeLessThanOrEqual(MAX_LOG_LINE + 1);
+      expect(line.endsWith("x…")).toBe(true);
+    }
+  });
+
   it("tokenAccessFromArgs: the module, the PIN's source and the environment", () => {
     const { io } = collector();
     const access = tokenAccessFromArgs(parseSigner("--pkcs11-lib", "/m.so", "--pkcs11-pin-env", "PIN"), io);

@@ -203,6 +203,34 @@ describe("a daemon's source whose password or PIN is refused at start-up", () =>
   }, 15_000);
 });
 
+describe("a daemon's source whose settings are refused at start-up (a usage error: never retried either)", () => {
+  const tmp = makeTempDir("raa-logging-source-usage-");
+  afterAll(() => tmp.cleanup());
+
+  it("one usage error, one line: the refresh after it, which meets it again, says nothing the start-up line did not", async () => {
+    // Before: `p: … brings its own certificate …` from start-up, then `p: refresh failed (USAGE): …; not retried …`.
+    const leaf = issueLeaf(createCa(tmp.dir, { name: "ca" }), tmp.dir, { name: "leaf" });
+    const p12 = join(tmp.dir, "leaf.p12");
+    openssl(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-passout", "pass:", "-out", p12]);
+    const lines: string[] = [];
+    const settings = {
+      signer: { certificate: leaf.certPath, privateKey: p12 },
+      session: { ...ARNS, durationSeconds: 900 },
+      endpoint: { endpoint: "http://127.0.0.1:9" },
+    };
+    const { registry } = await startDaemon([{ name: "p", settings }], (line) => lines.push(line), false, {}, async () => ({}));
+    try {
+      const source = registry.get("p")!;
+      await expect(source.get()).rejects.toMatchObject({ code: "USAGE" });
+      expect(source.status()).toMatchObject({ state: "failed", lastError: { code: "USAGE" } });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^p: .*leaf\.p12 is a PKCS#12 file, which brings its own certificate \(pass .*\); not retried \(fix it, then reload with SIGHUP or restart\)$/);
+    } finally {
+      await registry.closeAll();
+    }
+  }, 15_000);
+});
+
 describe("a daemon's source through a week of an endpoint that does not answer (virtual time)", () => {
   it("logs a few dozen lines a day, not one per attempt, and refreshes within a minute of its return", async () => {
     // Before: one line per attempt, ~2,900 a day (a 60 s ceiling with full jitter) in a fleet device's journal.

@@ -122,7 +122,9 @@ function checkEc(der: Buffer, outer: CurveInfo | undefined): CheckedKey {
   const value = BigInt(`0x${d.toString("hex")}`);
   if (value === 0n || value >= curve.order) throw new KeyCheckError(`its ${curve.curve} private scalar is not between 1 and the curve order`);
   const ecdh = createECDH(curve.ecdhName);
-  ecdh.setPrivateKey(leftPadded(d, curve.fieldBytes));
+  const padded = leftPadded(d, curve.fieldBytes);
+  ecdh.setPrivateKey(padded);
+  padded.fill(0);
   const derived = ecdh.getPublicKey();
   if (publicKey !== undefined) {
     const [bits, extra] = children(publicKey);

@@ -120,18 +120,23 @@ export async function readPkcs12(
         throw invalid(`it holds more than ${MAX_PKCS12_DECRYPTIONS} encrypted items`);
       }
     };
-    // Decrypted bytes and the keys in them, zeroed once node:crypto holds the key (or the file is refused).
+    // Decrypted bytes, the keys in them and every copy made of them, zeroed once node:crypto holds the key (or the
+    // file is refused).
     const keyInfos: Buffer[] = [];
-    const decrypted: Buffer[] = [];
+    const decrypted: Uint8Array[] = [];
     try {
       const certificates: Certificate[] = [];
       const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
         const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
-        const bags = guard("malformed SafeContents", () => AsnConvert.parse(der, SafeContents));
+        const own = new Uint8Array(der); // an ArrayBuffer of ours, which @peculiar reads in place (else: 2 copies)
+        decrypted.push(der, own);
+        const inPlace = { berOptions: { copyInput: false } };
+        const bags = guard("malformed SafeContents", () => AsnConvert.parse(own.buffer, SafeContents, inPlace));
         refuse(safeContentsProblem(der, true));
         for (const bag of bags) {
           // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
           const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
+          decrypted.push(value);
           switch (bag.bagId) {
             case pfxModule.id_keyBag:
               keyInfos.push(value);

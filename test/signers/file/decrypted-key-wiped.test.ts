@@ -8,6 +8,8 @@ import { pbeDecrypt, type PbeDecrypt } from "../../../src/signers/file/pbe.js";
 import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../../helpers/pki.js";
 import { expectAgentError, run } from "./fixtures.js";
+import { TAG, children, readSingle } from "../../../src/encoding/der.js";
+import { derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
 
 /** pbeDecrypt, keeping what it returned: each must be all zeros once the key is loaded or refused. */
 function watched(): { decrypt: PbeDecrypt; plaintexts: Buffer[] } {
@@ -83,6 +85,84 @@ describe("decrypted private keys are zeroed once node:crypto holds the key", () 
     expect(id.certificate.serialDecimal).toBe(leaf.serialDecimal);
     expect(id.certificate.der.equals(new X509Certificate(readFileSync(leaf.certPath)).raw)).toBe(true);
     expectWiped(plaintexts, decryptions);
+  });
+});
+
+/**
+ * Every Buffer, and every typed-array copy (asn1js's `slice`, @peculiar's `new Uint8Array(n).set(…)`), made while
+ * `read` runs: once it is done, none may hold `secret` (the key's private scalar).
+ */
+async function copiesHolding<T>(secret: Buffer, read: () => Promise<T>): Promise<{ result: T; left: number }> {
+  const made: Uint8Array[] = [];
+  const typed = Object.getPrototypeOf(Uint8Array.prototype) as { slice: (...a: unknown[]) => Uint8Array; set: (...a: unknown[]) => void };
+  const { slice, set } = typed;
+  typed.slice = function (this: Uint8Array, ...a: unknown[]) {
+    const copy = slice.apply(this, a);
+    made.push(copy);
+    return copy;
+  };
+  typed.set = function (this: Uint8Array, ...a: unknown[]) {
+    set.apply(this, a);
+    made.push(this);
+  };
+  const spies = (["alloc", "allocUnsafe", "allocUnsafeSlow", "from"] as const).map((method) => {
+    const original = Buffer[method] as (...a: unknown[]) => Buffer;
+    return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
+      const b = original.apply(Buffer, a);
+      made.push(b);
+      return b;
+    }) as never);
+  });
+  let result: T;
+  try {
+    result = await read();
+  } finally {
+    Object.assign(typed, { slice, set });
+    spies.forEach((spy) => spy.mockRestore());
+  }
+  const holds = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).indexOf(secret) >= 0;
+  return { result, left: made.filter(holds).length };
+}
+
+/** A PKCS#12 file whose one encryptedData holds every bag of `plain` (a file written without encryption), key bag too. */
+function allInEncryptedData(plain: Buffer, password: string, times = 1): Buffer {
+  const [, authSafe] = children(readSingle(plain, TAG.SEQUENCE));
+  const authSafeDer = readSingle(children(children(authSafe!)[1]!)[0]!.content);
+  const bags = children(authSafeDer).flatMap((info) => children(readSingle(children(children(info)[1]!)[0]!.content)));
+  const safeContents = derSequence(...Array.from({ length: times }, () => bags.map((b) => b.raw)).flat());
+  const [algorithm, ciphertext] = children(readSingle(encryptPkcs8(safeContents, password, { cipher: "aes-256-cbc", kdf: "pbkdf2", prf: "sha256", iterations: 1000 })));
+  const encryptedData = derSequence(
+    derTlv(TAG.INTEGER, Buffer.from([0])),
+    derSequence(derOid("1.2.840.113549.1.7.1"), algorithm!.raw, derTlv(0x80, ciphertext!.content)),
+  );
+  const info = derSequence(derOid("1.2.840.113549.1.7.6"), derTlv(0xa0, encryptedData));
+  const data = derSequence(derOid("1.2.840.113549.1.7.1"), derTlv(0xa0, derTlv(TAG.OCTET_STRING, derSequence(info))));
+  return derSequence(derTlv(TAG.INTEGER, Buffer.from([3])), data); // no MAC: the password opens the encryptedData
+}
+
+describe("a PKCS#12 key bag inside encryptedData (decrypted, then parsed): no copy of the key is left unwiped", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let leaf: IssuedCertificate;
+  beforeAll(() => {
+    tmp = makeTempDir("raa-p12-keybag-wiped-");
+    leaf = issueLeaf(createCa(join(tmp.dir, "ca"), { name: "Bag Root" }), tmp.dir, { name: "bag-ec", keyType: "p256" });
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+
+  it("every Buffer and typed-array copy made while reading it is free of the private scalar once the key is loaded", async () => {
+    const plain = join(tmp.dir, "plain.p12");
+    run(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-keypbe", "NONE", "-certpbe", "NONE", "-nomac", "-passout", "pass:", "-out", plain]);
+    const file = allInEncryptedData(readFileSync(plain), "s3cret");
+    const scalar = Buffer.from(createPrivateKey(readFileSync(leaf.keyPath)).export({ format: "jwk" }).d!, "base64url");
+    const options = { keyPassword: { kind: "value" as const, value: "s3cret" } };
+    const { result: id, left } = await copiesHolding(scalar, () => readPkcs12(file, "bags.p12", options));
+    expect(id.key.sign(Buffer.from("m"), "SHA256").length).toBeGreaterThan(0);
+    expect(id.certificate.serialDecimal).toBe(leaf.serialDecimal);
+    expect(left).toBe(0);
+    // Refused once read (two keys): the same.
+    const twice = allInEncryptedData(readFileSync(plain), "s3cret", 2);
+    const refused = await copiesHolding(scalar, () => expectAgentError(readPkcs12(twice, "twice.p12", options), "PKCS12_INVALID"));
+    expect(refused.left).toBe(0);
   });
 });
 
