@@ -293,7 +293,7 @@ async function chainRow(leaf: Certificate, chain: Certificate[], anchorsPath: st
       import("../x509/read-certificates.js"),
       import("../local-endpoint/verify-chain.js"),
     ]);
-    const anchors = (await readCertificateBundle(anchorsPath)).certificates;
+    const anchors = (await readCertificateBundle(anchorsPath, "--trust-anchors", false)).certificates;
     const path = await verifyCertificatePath({ leaf, intermediates: chain, anchors, now });
     return pass("certificate chain", path.map((c) => describe(c)).join(" → "));
   } catch (error) {

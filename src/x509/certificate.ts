@@ -119,13 +119,13 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
 }
 
 /**
- * Go's parseNameConstraintsExtension: no empty list of subtrees; an IP range of 8 or 32 bytes whose mask is ones then
- * zeros; a DNS, URI or email domain constraint empty or (after one leading '.') of non-empty labels of bytes 0x21-0x7e
- * (domainNameValid); an email mailbox constraint in IA5 (Go also parses the mailbox, and refuses a URI constraint that
- * is an IP address and an IPv4-mapped IPv6 range: not here).
+ * Go's parseNameConstraintsExtension: not both lists of subtrees empty or absent (one empty beside the other is read);
+ * an IP range of 8 or 32 bytes whose mask is ones then zeros; a DNS, URI or email domain constraint empty or (after one
+ * leading '.') of non-empty labels of bytes 0x21-0x7e (domainNameValid); an email mailbox constraint in IA5 (Go also
+ * parses the mailbox, and refuses a URI constraint that is an IP address and an IPv4-mapped IPv6 range: not here).
  */
 function assertGoReadsConstraints(lists: DerElement[][]): void {
-  if (lists.length === 0 || lists.some((subtrees) => subtrees.length === 0)) throw new DerError("empty name constraints");
+  if (lists.every((subtrees) => subtrees.length === 0)) throw new DerError("empty name constraints");
   for (const subtree of lists.flat()) {
     const { tag, content } = readElement(expectTag(subtree, TAG.SEQUENCE).content);
     const mask = content.subarray(content.length / 2);

@@ -76,9 +76,10 @@ export function noCertificateError(path: string, bytes: Buffer, option = "--cert
 
 /**
  * Reads `--intermediates`: a PEM bundle whose every block must be a CERTIFICATE (as in the Go helper),
- * or a single DER certificate. Order is kept; nothing checks that it really forms a chain.
+ * or a single DER certificate. Order is kept; nothing checks that it really forms a chain. `sent`: false for a bundle
+ * that is not sent (doctor's trust anchors), which the chain's cap does not bound.
  */
-export async function readCertificateBundle(path: string, option = "--intermediates"): Promise<CertificateFile> {
+export async function readCertificateBundle(path: string, option = "--intermediates", sent = true): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateBundle: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "intermediates file");
   if (looksLikePem(bytes)) {
@@ -91,7 +92,7 @@ export async function readCertificateBundle(path: string, option = "--intermedia
         hint: `${option} must hold only CERTIFICATE blocks`,
       });
     }
-    assertChainLength(blocks.length, (i) => blockName(path, i));
+    if (sent) assertChainLength(blocks.length, (i) => blockName(path, i));
   }
   let certificates: Certificate[];
   try {
