@@ -3,14 +3,15 @@
  * refused, its messages stay, and no copy of a key file's base64 or decoded DER is left in a buffer that is not zero.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { decodePemBlocks, encodePem } from "../../src/encoding/pem.js";
 import { keyMaterialFromFile } from "../../src/signers/file/key-material.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { noCertificateError, parseCertificateBytes, readCertificateBundle } from "../../src/x509/read-certificates.js";
-import { createCa, makeTempDir } from "../helpers/pki.js";
+import { createSigner } from "../../src/signers/factory.js";
+import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-pem-bytes-");
 afterAll(cleanup);
@@ -108,5 +109,18 @@ describe("no copy of a key left", () => {
     expect(runs[1]!.result).toMatchObject({ message: 'could not parse PEM data: key.pem holds no CERTIFICATE block but a PEM block labelled "PRIVATE KEY"' });
     expect(runs[2]!.error).toMatchObject({ code: expect.any(String) });
     for (const [i, run] of runs.entries()) expect(holding(run.made, keyDer), `reader ${i}`).toEqual([]);
+  });
+
+  it("a certificate file holding its key, opened with no key given: every buffer of the key's DER zero once open", async () => {
+    const leaf = issueLeaf(ca, dir, { name: "pem-bytes-leaf" });
+    const keyPem = readFileSync(leaf.keyPath, "latin1");
+    const der = Buffer.from(keyPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+    const path = join(dir, "leaf-and-key.pem");
+    writeFileSync(path, `${leaf.certPem}${keyPem}`, { mode: 0o600 });
+    const { made, result, error } = await buffersMadeBy(() => createSigner({ certificate: path }));
+    expect(error).toBeUndefined();
+    await result!.close();
+    // Before the wipe in holdsPrivateKey: the DER its look for a key label decoded stayed in a buffer.
+    expect(holding(made, der)).toEqual([]);
   });
 });
