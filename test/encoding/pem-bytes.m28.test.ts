@@ -80,6 +80,13 @@ describe("no copy of a key left", () => {
     expect(holding(made, base64)).toEqual([]);
   });
 
+  it("a block's DER is held in a buffer of at most 3/4 of its body (not a multiple: a 16 MiB file stays ~12 MiB)", () => {
+    const pem = Buffer.from(encodePem("PRIVATE KEY", keyDer));
+    const [block] = decodePemBlocks(pem, "k.pem");
+    expect(block!.der.buffer.byteLength).toBeGreaterThanOrEqual(keyDer.length);
+    expect(block!.der.buffer.byteLength).toBeLessThanOrEqual(Math.ceil((pem.length * 3) / 4));
+  });
+
   it("a body refused as not base64 leaves what was decoded of it zero", async () => {
     const text = `-----BEGIN PRIVATE KEY-----\n${GARBAGE.toString("base64")}*\n-----END PRIVATE KEY-----\n`;
     const { made, error } = await buffersMadeBy(() => decodePemBlocks(Buffer.from(text), "k.pem"));
