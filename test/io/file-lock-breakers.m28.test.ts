@@ -1,0 +1,62 @@
+/**
+ * The lock's next holder removes the breaker's locks (<lock>.break, .break.N) of breakers proven gone on this host
+ * (src/io/file-lock.ts removeDeadBreakers), and only those: a live breaker's, one being written, one that is not a
+ * regular file stay, and the lock is still taken and given back.
+ */
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { withFileLock } from "../../src/io/file-lock.js";
+import { makeTempDir } from "../helpers/pki.js";
+
+const { dir, cleanup } = makeTempDir("raa-file-lock-breakers-");
+afterAll(cleanup);
+
+const scope = `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
+const stat = readFileSync("/proc/self/stat", "latin1");
+const boot = readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim();
+const started = `${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}@${boot}`;
+/** This process, as a breaker's token with its start: alive. */
+const LIVE = `${process.pid} ${scope} ${Date.now()} live ${started}\n`;
+/** This process's pid with no start: alive as far as the pid can tell. */
+const LIVE_NO_START = `${process.pid} ${scope} ${Date.now()} live -\n`;
+/** This pid, started at another tick: another process had it, gone. */
+const REUSED = `${process.pid} ${scope} 0 reused 1@${boot}\n`;
+/** A pid that does not exist here. */
+const DEAD = `999999999 ${scope} 0 dead -\n`;
+
+const names = (prefix: string) => readdirSync(dir).filter((name) => name.startsWith(prefix)).sort();
+
+describe("removeDeadBreakers: the lock's next holder removes dead breakers' locks only", () => {
+  it("keeps a live breaker's lock (with or without its start) and goes on past it to remove a dead one and a reused pid's", async () => {
+    const lock = join(dir, "live.lock");
+    writeFileSync(`${lock}.break`, LIVE);
+    writeFileSync(`${lock}.break.1`, DEAD);
+    writeFileSync(`${lock}.break.2`, LIVE_NO_START);
+    writeFileSync(`${lock}.break.3`, REUSED);
+    await expect(withFileLock(lock, async () => names("live.lock"), { timeoutMs: 100, pollMs: 10 }))
+      .resolves.toEqual(["live.lock", "live.lock.break", "live.lock.break.2"]);
+    expect(names("live.lock")).toEqual(["live.lock.break", "live.lock.break.2"]);
+    expect(readFileSync(`${lock}.break`, "utf8")).toBe(LIVE);
+    expect(readFileSync(`${lock}.break.2`, "utf8")).toBe(LIVE_NO_START);
+  });
+
+  it("stops at a breaker's lock being written (empty): the dead one after it is left to a later holder", async () => {
+    const lock = join(dir, "empty.lock");
+    writeFileSync(`${lock}.break`, "");
+    writeFileSync(`${lock}.break.1`, DEAD);
+    await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 })).resolves.toBe("ran");
+    expect(names("empty.lock")).toEqual(["empty.lock.break", "empty.lock.break.1"]);
+  });
+
+  it("a breaker's lock that is not a regular file (a directory) neither stops the lock being taken nor is removed", async () => {
+    const lock = join(dir, "dir.lock");
+    mkdirSync(`${lock}.break`);
+    writeFileSync(`${lock}.break.1`, DEAD);
+    await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 })).resolves.toBe("ran");
+    // Given back (not left held by a throw after it was taken), the directory and what follows it left alone.
+    expect(names("dir.lock")).toEqual(["dir.lock.break", "dir.lock.break.1"]);
+    await expect(withFileLock(lock, async () => "again", { timeoutMs: 100, pollMs: 10 })).resolves.toBe("again");
+  });
+});
