@@ -75,15 +75,25 @@ export async function settingsFromArgs(
   profiles: readonly string[] = [],
   onConfig?: (config: AgentConfig) => void,
 ): Promise<CredentialSettings[]> {
-  const flags = flagRecordFromArgs(args);
-  const wait = waitForDeviceFromArgs(args, io);
-  const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });
-  const context = { env: io.env, debug: debugLogger(args, io) };
-  if (profiles.length === 0) return [withWait(credentialSettings(inputFromFlags(flags), FLAG_ORIGIN, context))];
-  const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
-  onConfig?.(config);
-  // Each profile its own held secrets (flagRecordFromArgs again): each source wipes its own when it closes.
-  return profiles.map((name, i) => withWait(profileCredentialSettings(config, name, context, i === 0 ? flags : flagRecordFromArgs(args))));
+  const records = [flagRecordFromArgs(args)];
+  try {
+    const wait = waitForDeviceFromArgs(args, io);
+    const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });
+    const context = { env: io.env, debug: debugLogger(args, io) };
+    if (profiles.length === 0) return [withWait(credentialSettings(inputFromFlags(records[0]!), FLAG_ORIGIN, context))];
+    const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
+    onConfig?.(config);
+    // Each profile its own held secrets (flagRecordFromArgs again): each source wipes its own when it closes.
+    return profiles.map((name, i) => {
+      if (i > 0) records.push(flagRecordFromArgs(args));
+      return withWait(profileCredentialSettings(config, name, context, records[i]));
+    });
+  } catch (error) {
+    // No source will own them (a SIGHUP with a broken config would leave one more copy per reload).
+    const { heldSecrets } = await import("../credentials/signer-holder.js");
+    for (const r of records) heldSecrets(signerOptions(inputFromFlags(r))).forEach((secret) => secret.wipe());
+    throw error;
+  }
 }
 
 /** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */

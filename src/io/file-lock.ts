@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { constants, readFileSync, readlinkSync } from "node:fs";
-import { link, open, rename, stat, unlink, utimes } from "node:fs/promises";
+import { link, open, readdir, rename, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { InputError } from "../errors.js";
 import { processExists, writeFailureHint } from "./atomic-write.js";
@@ -242,9 +243,11 @@ const breakerPath = (lockPath: string, n: number) => (n === 0 ? `${lockPath}.bre
  * can replace a dead breaker's file between its read here and its removal.
  */
 async function removeDeadBreakers(lockPath: string): Promise<void> {
-  for (let n = 0; ; n++) {
-    const holder = await readLock(breakerPath(lockPath, n)).catch(() => undefined);
-    if (!holder) return; // none, or one being written or not ours to read: the rest are left to a later holder
-    if (holderGone(holder) === true) await unlink(breakerPath(lockPath, n)).catch(() => {});
+  // Every name, not up to the first missing: a breaker judged stale by its age removes its own when it finishes.
+  const base = `${basename(lockPath)}.break`;
+  for (const name of await readdir(dirname(lockPath)).catch(() => [base])) {
+    if (!name.startsWith(base) || !/^(\.[1-9]\d*)?$/.test(name.slice(base.length))) continue;
+    const holder = await readLock(join(dirname(lockPath), name)).catch(() => undefined);
+    if (holder && holderGone(holder) === true) await unlink(join(dirname(lockPath), name)).catch(() => {});
   }
 }

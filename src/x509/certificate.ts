@@ -69,7 +69,7 @@ export function oneLineName(name: string): string {
  */
 function nestedDer({ subjectPublicKeyInfo, extensions }: TbsFields, what: string): [string, Buffer, string?][] {
   const all = readExtensions(extensions);
-  all.forEach(({ oid }) => goArcs(oid));
+  all.forEach(({ oid }) => goArcs(oid, ` in its extension ${oid}`));
   const twice = all.map(({ oid }) => oid).sort().find((oid, i, sorted) => oid === sorted[i + 1]);
   if (twice !== undefined) {
     throw new InputError("CERTIFICATE_INVALID", `${what} has the extension ${twice} twice`, {
@@ -92,9 +92,10 @@ const AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
  * Throws for an OID Go's asn1.ObjectIdentifier cannot hold (an extension's, an EKU, an access method): cryptobyte reads
  * each subidentifier (40 × arc 1 + arc 2 first) into 31 bits.
  */
-function goArcs(oid: string): void {
+function goArcs(oid: string, where = ""): void {
   const arcs = oid.split(".").map(Number);
-  if ([arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)].some((arc) => arc >= 2 ** 31)) throw new DerError("an OID arc of 2^31 or more");
+  // Valid DER that Go's parser refuses ("malformed extension OID field"): a malformed value, not a form of DER.
+  if ([arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)].some((arc) => arc >= 2 ** 31)) throw new DerError(`a malformed value${where}`, "value");
 }
 
 /**
@@ -106,7 +107,7 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
   if (oid === "2.5.29.37") children(value).forEach((eku) => goArcs(decodeOid(eku)));
   if (oid === "2.5.29.32" || oid === AUTHORITY_INFO_ACCESS) {
     const ids = children(value).map((item) => decodeOid(children(item)[0]));
-    if (oid === AUTHORITY_INFO_ACCESS) ids.forEach(goArcs); // a policy is an x509.OID of any size (Go 1.22+)
+    if (oid === AUTHORITY_INFO_ACCESS) ids.forEach((id) => goArcs(id)); // a policy is an x509.OID of any size (Go 1.22+)
     if (oid === "2.5.29.32" && new Set(ids).size < ids.length) throw new DerError("a policy twice");
   }
   if (oid === "2.5.29.30") assertGoReadsConstraints(children(value).map((subtrees) => children(subtrees)));

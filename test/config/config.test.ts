@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import {
   chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync,
   symlinkSync, truncateSync, writeFileSync,
@@ -11,6 +11,7 @@ import { defaultConfigPath, loadConfig } from "../../src/config/load-config.js";
 import { findProfile, profileCredentialSettings } from "../../src/config/resolve-profile.js";
 import { flagRecordFromArgs, settingsFromArgs } from "../../src/cli/settings-args.js";
 import { heldSecret } from "../../src/secrets/secret-source.js";
+import { Secret } from "../../src/secrets/secret.js";
 import { inputFromFlags, mergeFlagRecords } from "../../src/settings/credential-settings.js";
 import type { ParsedArgs } from "../../src/cli/command.js";
 import type { AgentError } from "../../src/errors.js";
@@ -293,6 +294,28 @@ describe("a profile with flags over it (flags win)", () => {
       x!.wipe();
       expect(y?.use((bytes) => bytes.toString())).toBe("pw");
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("wipes the flags' held passwords when the settings fail: a flag missing, the config unreadable, a later profile wrong", async () => {
+    // Before: each failure (a serve or agent SIGHUP with a broken config) left one more copy of the bytes in the heap.
+    const dir = mkdtempSync(join(tmpdir(), "raa-config-"));
+    const made = vi.spyOn(Secret, "fromUtf8");
+    try {
+      const path = join(dir, "config.json");
+      writeFileSync(path, configText({ a: gateway, b: { ...gateway, "role-arn": undefined } }), { mode: 0o600 });
+      const withConfig = { ...spec, options: [...spec.options, { name: "config", type: "string" as const, description: "" }] };
+      const args = (config: string) => parseCommandArgs(withConfig, ["--config", config, "--tpm-key-password", "pw", "--tpm-parent-password", "1234"]);
+      await expect(settingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA, "--pkcs8-password", "pw"), io)).rejects.toThrow("--role-arn is required");
+      await expect(settingsFromArgs(args(join(dir, "none.json")), io, ["a"])).rejects.toThrow(expect.objectContaining({ code: "CONFIG_NOT_FOUND" }));
+      await expect(settingsFromArgs(args(path), io, ["a", "b"])).rejects.toThrow('profile "b" has no "role-arn"');
+      const secrets = made.mock.results.map((r) => r.value as Secret);
+      expect(secrets).toHaveLength(1 + 2 + 4); // the first call's; the second's; profile a's two and profile b's two
+      const wiped = (secret: Secret) => { try { secret.use(() => 0); return false; } catch { return true; } };
+      expect(secrets.map(wiped)).toEqual(secrets.map(() => true));
+    } finally {
+      made.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
   });

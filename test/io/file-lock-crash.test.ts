@@ -4,7 +4,8 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
@@ -41,5 +42,22 @@ describe("a breaker killed while it breaks a stale lock", () => {
     expect(readdirSync(dir).filter((name) => name.startsWith("state.lock")).sort()).toEqual(["state.lock", "state.lock.break"]);
     await expect(withFileLock(lock, async () => readdirSync(dir).filter((name) => name.startsWith("state.lock")))).resolves.toEqual(["state.lock"]);
     expect(readdirSync(dir).filter((name) => name.startsWith("state.lock"))).toEqual([]);
+  });
+
+  it("is removed behind a name already gone, past a live breaker's and another host's, which stay", async () => {
+    const lock = join(dir, "gap.lock");
+    await killedHolding(lock);
+    // .break gone (its breaker, judged stale by age, finished after the next one took .break.1 and was killed).
+    await killedHolding(`${lock}.break.1`);
+    const live = `${process.pid} ${hostname()}/${readlinkSync("/proc/self/ns/pid")} ${Date.now()} live\n`;
+    writeFileSync(`${lock}.break.2`, live);
+    writeFileSync(`${lock}.break.3`, "1 other-host 0 crashed\n");
+    await killedHolding(`${lock}.break.4`);
+    const names = () => readdirSync(dir).filter((name) => name.startsWith("gap.lock")).sort();
+    expect(names()).toEqual(["gap.lock", "gap.lock.break.1", "gap.lock.break.2", "gap.lock.break.3", "gap.lock.break.4"]);
+    // Before: the walk stopped at the missing .break, and the killed breakers' names stayed for good.
+    await expect(withFileLock(lock, async () => names())).resolves.toEqual(["gap.lock", "gap.lock.break.2", "gap.lock.break.3"]);
+    expect(readFileSync(`${lock}.break.2`, "utf8")).toBe(live);
+    expect(readFileSync(`${lock}.break.3`, "utf8")).toBe("1 other-host 0 crashed\n");
   });
 });
