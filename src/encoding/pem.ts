@@ -17,12 +17,27 @@ export function encodePem(label: string, der: Uint8Array): string {
 }
 
 export function looksLikePem(bytes: Buffer): boolean {
-  return bytes.includes(BEGIN); // not a latin1 string of a key file: that copy of the key could not be wiped
+  return indexOfText(bytes, BEGIN) >= 0; // not a latin1 string of a key file: that copy of the key could not be wiped
 }
+
+/**
+ * Where `text` (latin1) is in `bytes` from `from`, or -1. V8's own search and fill, not Buffer's indexOf, includes and
+ * fill: those are JavaScript functions of Node's that every cold run would compile again (~1 M instructions).
+ */
+export function indexOfText(bytes: Uint8Array, text: string, from = 0): number {
+  for (let i = from; (i = indexOfByte(bytes, text.charCodeAt(0), i)) >= 0 && i <= bytes.length - text.length; i++) {
+    let k = 1;
+    while (k < text.length && bytes[i + k] === text.charCodeAt(k)) k++;
+    if (k === text.length) return i;
+  }
+  return -1;
+}
+const indexOfByte = (bytes: Uint8Array, byte: number, from: number) => Uint8Array.prototype.indexOf.call(bytes, byte, from);
+const zero = (bytes: Uint8Array) => void Uint8Array.prototype.fill.call(bytes, 0);
 
 /** Zeroes the DER of the blocks holding a private key: decoded here, each is its reader's alone. */
 export function wipeKeyBlocks(blocks: readonly PemBlock[]): void {
-  for (const block of blocks) if (block.label.endsWith("PRIVATE KEY")) block.der.fill(0);
+  for (const block of blocks) if (block.label.endsWith("PRIVATE KEY")) zero(block.der);
 }
 
 /**
@@ -44,15 +59,15 @@ export function decodePemBlocks(input: Buffer | string, source: string): PemBloc
   const blocks: PemBlock[] = [];
   let cursor = 0;
   for (;;) {
-    const begin = bytes.indexOf(BEGIN, cursor, "latin1");
+    const begin = indexOfText(bytes, BEGIN, cursor);
     if (begin < 0) return blocks;
-    const labelEnd = bytes.indexOf("-----", begin + BEGIN.length, "latin1");
+    const labelEnd = indexOfText(bytes, "-----", begin + BEGIN.length);
     const label = labelEnd < 0 ? "" : bytes.toString("latin1", begin + BEGIN.length, labelEnd);
     if (label === "" || label.includes("\r") || label.includes("\n")) {
       throw pemError(source, "a BEGIN line is malformed");
     }
     const endMarker = `-----END ${label}-----`;
-    const end = bytes.indexOf(endMarker, labelEnd + 5, "latin1");
+    const end = indexOfText(bytes, endMarker, labelEnd + 5);
     if (end < 0) throw pemError(source, `${namePemBlock(label, "a PEM block")} has no END line`);
     blocks.push(decodeBody(bytes, labelEnd + 5, end, label, source));
     cursor = end + endMarker.length;
@@ -65,7 +80,7 @@ const isSpace = (c: number) => DIGITS[c] === SPACE;
 /** The block whose body is `bytes[from, to)`: RFC 1421 headers first ("Name: value", up to a blank line), then base64. */
 function decodeBody(bytes: Buffer, from: number, to: number, label: string, source: string): PemBlock {
   const lineEnd = (p: number) => {
-    const n = bytes.indexOf(0x0a, p);
+    const n = indexOfByte(bytes, 0x0a, p);
     return n < 0 || n > to ? to : n;
   };
   const blank = (p: number, q: number) => {
@@ -110,7 +125,7 @@ DIGITS[0x3d] = PAD;
  * it is whole groups of four of the alphabet, with at most two `=` at the end.
  */
 function decodeBase64(bytes: Buffer, from: number, to: number): Buffer | undefined {
-  const out = Buffer.alloc(Math.ceil(((to - from) * 3) / 4));
+  const out = new Uint8Array(Math.ceil(((to - from) * 3) / 4)); // not Buffer.alloc: see indexOfText
   let [bits, digits, pad, length] = [0, 0, 0, 0];
   for (let p = from; p < to; p++) {
     const value = DIGITS[bytes[p]!]!;
@@ -127,11 +142,11 @@ function decodeBase64(bytes: Buffer, from: number, to: number): Buffer | undefin
   if ((digits + pad) % 4 !== 0 || pad > 2) return wiped(out);
   if (pad === 2) out[length++] = bits >> 4;
   if (pad === 1) [out[length++], out[length++]] = [bits >> 10, bits >> 2];
-  return out.subarray(0, length);
+  return Buffer.from(out.buffer, 0, length);
 }
 
-function wiped(buffer: Buffer): undefined {
-  buffer.fill(0);
+function wiped(buffer: Uint8Array): undefined {
+  zero(buffer);
   return undefined;
 }
 

@@ -6,7 +6,7 @@ import { readInputFile, STDIN_INPUT, type InputBytes } from "../io/input-file.js
 import { ENVIRONMENT, wrongOption, type Kind, type Kinds } from "../own-value.js";
 import { SECRET_SOURCE as SECRET } from "../secrets/secret-source.js";
 import { classifyDer } from "../x509/der-kind.js";
-import { decodePemBlocks, looksLikePem, wipeKeyBlocks } from "../encoding/pem.js";
+import { decodePemBlocks, indexOfText, looksLikePem, wipeKeyBlocks } from "../encoding/pem.js";
 import {
   chainOf,
   noCertificateError,
@@ -133,7 +133,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
   }
 
-  if (keyFile.bytes.includes(TSS2_MARKER)) {
+  if (indexOfText(keyFile.bytes, TSS2_MARKER) >= 0) {
     return tpmSigner({ kind: "tss2-pem", path: keyRef, pem: keyFile.bytes.toString("latin1") });
   }
 

@@ -1,7 +1,7 @@
 /** PEM reading and writing, boundary by boundary (found by mutation testing: these lines had no unit test). */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodePemBlocks, encodePem, looksLikePem, namePemBlock } from "../../src/encoding/pem.js";
+import { decodePemBlocks, encodePem, indexOfText, looksLikePem, namePemBlock } from "../../src/encoding/pem.js";
 
 const block = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 const encrypted = "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nAAAA";
@@ -19,6 +19,14 @@ describe("looksLikePem and namePemBlock", () => {
   it("looksLikePem looks for a BEGIN marker anywhere", () => {
     expect(looksLikePem(Buffer.from("junk\n-----BEGIN X-----"))).toBe(true);
     expect(looksLikePem(Buffer.from("-----END X-----"))).toBe(false);
+  });
+
+  it("indexOfText finds latin1 text in bytes as Buffer's indexOf does", () => {
+    const bytes = Buffer.from("-----BEG-----BEGIN \xe9-----BEGIN ", "latin1");
+    for (const [text, from] of [["-----BEGIN ", 0], ["-----BEGIN ", 14], ["-----BEGIN ", 15], ["\xe9-----", 0], ["N ", 30], ["N  ", 30], ["-", 99], ["x", 0]] as const) {
+      expect(indexOfText(bytes, text, from)).toBe(bytes.indexOf(text, from, "latin1"));
+    }
+    expect(indexOfText(bytes, "-----BEGIN ", 14)).toBe(20);
   });
 
   it("namePemBlock quotes a printable label of 1 to 64 characters, else says `otherwise`", () => {
