@@ -5,8 +5,11 @@
  */
 
 export class DerError extends Error {
-  /** "form": a value DER encodes otherwise (BER's lengths, padding), which OpenSSL may read; "value": malformed. */
-  constructor(message: string, readonly kind: "form" | "value" = "value") {
+  /**
+   * "form": a value DER encodes otherwise (BER's lengths, padding), which OpenSSL may read; "value": valid DER that a
+   * parser (Go's) refuses; none: not the structure expected.
+   */
+  constructor(message: string, readonly kind?: "form" | "value") {
     super(message);
   }
 }

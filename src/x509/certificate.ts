@@ -181,7 +181,7 @@ export class Certificate {
         } catch (e) {
           if (!(e instanceof DerError)) throw e;
           const problem = e.kind === "form" ? e.message : "a malformed value";
-          throw new DerError(`${problem} ${where}`);
+          throw new DerError(`${problem} ${where}`, e.kind ?? "value");
         }
       }
       return fields;
@@ -288,14 +288,19 @@ function validityDate(text: string, field: string, what: string): Date {
   return date;
 }
 
-/** `read()` of the certificate's DER. OpenSSL also reads BER (indefinite, padded lengths): sent as is in X-Amz-X509. */
+/**
+ * `read()` of the certificate's DER. OpenSSL also reads BER (indefinite, padded lengths): sent as is in X-Amz-X509. A
+ * value Go refuses is in the signed bytes, which exporting again keeps: only the CA can leave it out.
+ */
 function derEncoded<T>(what: string, read: () => T): T {
   try {
     return read();
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
-    throw new InputError("CERTIFICATE_INVALID", `${what} is not DER-encoded: it has ${cause.message}`, {
-      hint: "export the certificate again as DER or PEM (openssl x509 -in CERT -out clean.pem)",
+    const value = cause.kind === "value";
+    throw new InputError("CERTIFICATE_INVALID", value ? `${what} has ${cause.message}, which AWS's certificate parser refuses` : `${what} is not DER-encoded: it has ${cause.message}`, {
+      hint: value ? "have the CA issue the certificate again without it; exporting it again keeps it (openssl x509 -in CERT -noout -text shows it)"
+        : "export the certificate again as DER or PEM (openssl x509 -in CERT -out clean.pem)",
       cause,
     });
   }

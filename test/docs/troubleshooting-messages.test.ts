@@ -35,6 +35,8 @@ const COMPOSED: Record<string, readonly string[]> = {
   "d behind the endpoint": ["\u0000 \u0000 the endpoint's", "function clockSkewText"],
   "has a notAfter that is not a valid time": ["\u0000 has a \u0000 that is not a valid time (OpenSSL: '\u0000')", '"notAfter"'],
   "cert.pem is not DER-encoded: it has a non-minimal length": ["\u0000 is not DER-encoded: it has \u0000", '"a non-minimal length (BER, not DER)"'],
+  "cert.pem has a malformed value in its extension": ["\u0000 has \u0000, which AWS's certificate parser refuses", '"a malformed value"', "`in its extension \u0000`"],
+  "cert.pem has the extension": ["`\u0000 has the extension \u0000 twice`"],
   "could not read the names of the certificate object pkcs11": ["could not read the names of \u0000: it does not follow", "`the certificate object \u0000`"],
   "Bad time value": ["that is not a valid time (OpenSSL: '\u0000')"], // OpenSSL's own words, passed through
   "did you mean us-east-1 or us-east-2?": ["`'\u0000' is not an AWS region`", "regions look like us-east-1 or eu-central-1"],

@@ -37,6 +37,7 @@ const PASSWORD = "diff-Pa55word";
 const STRICTER: ReadonlyArray<[RegExp, string]> = [
   [/followed by \d+ bytes that are not part of it|trailing data after DER element/, "docs/file-keys.md: DER only, nothing after it"],
   [/not DER-encoded|BER, not DER|an indefinite length|a \d-byte length field/, "docs/file-keys.md: DER only"],
+  [/which AWS's certificate parser refuses$|has the extension [\d.]+ twice$/, "docs/troubleshooting.md: a value Go's parser refuses"],
   [/legacy OpenSSL PEM encryption/, "docs/file-keys.md: legacy PEM encryption is not supported"],
   [/^private key type .* is not supported/, "SUPPORTED_KEYS_HINT: RSA ≥ 1024, P-256/384/521 named curves"],
   [/^unusable private key/, "SECURITY.md (key-checks.ts): inconsistent RSA/EC components are refused"],

@@ -72,6 +72,31 @@ describe("Certificate", () => {
     }));
   });
 
+  // A form of DER re-export fixes; a valid DER value that AWS's parser refuses is in the signed bytes: issue it again.
+  it("leads and hints by the kind of fault: a form of DER (export again), a value AWS's parser refuses (issue again)", () => {
+    const withExtensions = (...extensions: Buffer[]) => {
+      const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name,
+        validity, name, ecSpki, derTlv(0xa3, derSequence(...extensions)));
+      return derSequence(tbs, ecdsaSha256, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    };
+    const keyUsage81 = derSequence(derOid("2.5.29.15"), derTlv(0x04, Buffer.from([0x03, 0x81, 0x02, 0x07, 0x80])));
+    expect(() => new Certificate(withExtensions(keyUsage81), "form.pem")).toThrow(expect.objectContaining({
+      message: "form.pem is not DER-encoded: it has a non-minimal length (BER, not DER) in its extension 2.5.29.15",
+      hint: "export the certificate again as DER or PEM (openssl x509 -in CERT -out clean.pem)",
+    }));
+    const refused = {
+      hint: "have the CA issue the certificate again without it; exporting it again keeps it (openssl x509 -in CERT -noout -text shows it)",
+    };
+    const emptyEku = derSequence(derOid("2.5.29.37"), derTlv(0x04, derSequence(derTlv(0x06, Buffer.alloc(0)))));
+    expect(() => new Certificate(withExtensions(emptyEku), "eku.pem")).toThrow(expect.objectContaining({
+      ...refused, message: "eku.pem has a malformed value in its extension 2.5.29.37, which AWS's certificate parser refuses",
+    }));
+    const bigArc = derSequence(derOid("1.3.6.1.4.1.2147483648"), derTlv(0x04, Buffer.from([0x05, 0x00])));
+    expect(() => new Certificate(withExtensions(bigArc), "arc.pem")).toThrow(expect.objectContaining({
+      ...refused, message: "arc.pem has a malformed value in its extension 1.3.6.1.4.1.2147483648, which AWS's certificate parser refuses",
+    }));
+  });
+
   it("refuses a validity time OpenSSL cannot read (month 13), with its hint", () => {
     const month13 = derSequence(derTlv(0x17, Buffer.from("261301000000Z")), derTlv(0x17, Buffer.from("361231000000Z")));
     expect(() => new Certificate(certificate([1], undefined, month13), "m.pem")).toThrow(expect.objectContaining({

@@ -253,7 +253,7 @@ describe("reading certificate files", () => {
       writeFileSync(path("ski-short.der"), certificate([extension("2.5.29.14", Buffer.concat([Buffer.from([0x04, 0x14]), keyId.subarray(3)]))]));
       expect(openssl(["x509", "-inform", "DER", "-in", path("ski-short.der"), "-noout", "-subject"])).toBe("subject=CN = gw\n");
       const e = await expectAgentError(readCertificateFile(path("ski-short.der")), "CERTIFICATE_INVALID");
-      expect(e.message).toBe(`${path("ski-short.der")} is not DER-encoded: it has a malformed value in its extension 2.5.29.14`);
+      expect(e.message).toBe(`${path("ski-short.der")} has a malformed value in its extension 2.5.29.14, which AWS's certificate parser refuses`);
     });
 
     it("every legitimate certificate passes: node's root store, the stored fixtures, openssl's RSA and EC leaves and CAs", () => {
@@ -416,7 +416,7 @@ describe("reading certificate files", () => {
       writeFileSync(path(file), certificate([extension(oid, value)]));
       expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
       expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
-        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has a malformed value in its extension ${oid}`,
+        code: "CERTIFICATE_INVALID", message: `${file} has a malformed value in its extension ${oid}, which AWS's certificate parser refuses`,
       }));
       expect(new Certificate(certificate([extension(oid, fixed)])).subject).toBe("CN=gw");
     });
@@ -449,7 +449,7 @@ describe("reading certificate files", () => {
       writeFileSync(path(file), certificate([extension("2.5.29.30", value)]));
       expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
       expect(() => new Certificate(readFileSync(path(file)), file)).toThrow(expect.objectContaining({
-        code: "CERTIFICATE_INVALID", message: `${file} is not DER-encoded: it has a malformed value in its extension 2.5.29.30`,
+        code: "CERTIFICATE_INVALID", message: `${file} has a malformed value in its extension 2.5.29.30, which AWS's certificate parser refuses`,
       }));
       expect(new Certificate(certificate([extension("2.5.29.30", fixed)])).subject).toBe("CN=gw");
     });
@@ -460,7 +460,7 @@ describe("reading certificate files", () => {
       expect(openssl(["x509", "-inform", "DER", "-in", path("ext-arc-2-31.der"), "-noout", "-text"])).toContain("1.3.6.1.4.1.2147483648:");
       expect(() => new Certificate(readFileSync(path("ext-arc-2-31.der")), "ext-arc-2-31.der")).toThrow(expect.objectContaining({
         // As an extKeyUsage's arc is (before: `… it has an OID arc of 2^31 or more`, named no extension; the DER is valid).
-        code: "CERTIFICATE_INVALID", message: "ext-arc-2-31.der is not DER-encoded: it has a malformed value in its extension 1.3.6.1.4.1.2147483648",
+        code: "CERTIFICATE_INVALID", message: "ext-arc-2-31.der has a malformed value in its extension 1.3.6.1.4.1.2147483648, which AWS's certificate parser refuses",
       }));
       expect(new Certificate(certificate([vendor("1.3.6.1.4.1.2147483647")])).subject).toBe("CN=gw");
       const uuid = "2.25.329800735698586629295641978511506172918"; // X.667: a UUID as one arc
