@@ -164,7 +164,7 @@ function uriPinFile(ref: string | undefined): string | undefined {
 async function isKeyBlob(path: string): Promise<boolean> {
   const [{ isPkcs12 }, { containsTss2Key }] = await Promise.all([import("../signers/factory.js"), import("../tpm/keys/tss2-key-file.js")]);
   const read = await readInputFile(path, "private key file").catch(() => undefined);
-  const blob = read !== undefined && (containsTss2Key(read.bytes.toString("latin1")) || isPkcs12(read.bytes));
+  const blob = read !== undefined && (containsTss2Key(read.bytes) || isPkcs12(read.bytes));
   read?.bytes.fill(0);
   return blob;
 }
@@ -182,7 +182,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     const what = o.privateKey ? "private key file" : "certificate file";
     const read = await readInputFile(keyRef, what).catch((error: unknown) => fail("key and certificate", error));
     if (!("bytes" in read)) return { rows: [read], chain: [] };
-    tpm = (await import("../tpm/keys/tss2-key-file.js")).containsTss2Key(read.bytes.toString("latin1"));
+    tpm = (await import("../tpm/keys/tss2-key-file.js")).containsTss2Key(read.bytes);
     read.bytes.fill(0);
   }
   // The signer takes the PIN from either URI (`&pin-source=` after another query attribute too).

@@ -65,7 +65,7 @@ async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
       import("../../tpm/keys/tss2-key-file.js"),
       import("../../tpm/keys/public-area.js"),
     ]);
-    if (containsTss2Key(bytes.toString("latin1"))) {
+    if (containsTss2Key(bytes)) {
       const file = await parseTss2KeyFile(bytes, keyRef);
       return publicKeyOf(file.public.public, keyRef);
     }

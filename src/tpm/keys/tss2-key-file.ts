@@ -10,7 +10,7 @@ import { decodePolicyStatement, encodePolicyStatement, type PolicyStatement } fr
 import { decodePublicArea, describeKey, type PublicArea } from "./public-area.js";
 import { children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../../encoding/der.js";
 import { derOid, derSequence, derTlv, derUnsignedInteger } from "../../encoding/der-writer.js";
-import { decodePemBlocks, encodePem } from "../../encoding/pem.js";
+import { decodePemBlocks, encodePem, indexOfText } from "../../encoding/pem.js";
 
 const TSS2_PEM_LABEL = "TSS2 PRIVATE KEY";
 
@@ -34,22 +34,21 @@ export interface Tss2KeyFile {
   readonly privateBlob: Buffer;
 }
 
-/** True when the text holds a TSS2 PEM block (the factory's test for "this is a TPM key"). */
-export function containsTss2Key(text: string): boolean {
-  return text.includes(`-----BEGIN ${TSS2_PEM_LABEL}-----`);
+/** True when the file's bytes hold a TSS2 PEM block (the factory's test for "this is a TPM key"). */
+export function containsTss2Key(bytes: Uint8Array): boolean {
+  return indexOfText(bytes, `-----BEGIN ${TSS2_PEM_LABEL}-----`) >= 0;
 }
 
 /** The DER of the first TSS2 PRIVATE KEY block in PEM text, or the bytes themselves when they are DER. */
 function tss2Der(data: string | Buffer, what: string): Buffer {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  const text = bytes.toString("utf8");
   // The one PEM decoder (headers, CRLF, strict base64), on the TSS2 block alone: other blocks around it are not read.
   // Looked for before DER, as openssl does: text before the block may start with "0", the byte of a SEQUENCE.
-  const [begin, endLine] = [text.indexOf(`-----BEGIN ${TSS2_PEM_LABEL}-----`), `-----END ${TSS2_PEM_LABEL}-----`];
-  const end = text.indexOf(endLine, begin);
-  if (begin >= 0 && end >= 0) return decodePemBlocks(text.slice(begin, end + endLine.length), what)[0]!.der;
+  const [begin, endLine] = [indexOfText(bytes, `-----BEGIN ${TSS2_PEM_LABEL}-----`), `-----END ${TSS2_PEM_LABEL}-----`];
+  const end = begin < 0 ? -1 : indexOfText(bytes, endLine, begin);
+  if (end >= 0) return decodePemBlocks(bytes.subarray(begin, end + endLine.length), what)[0]!.der;
   if (bytes[0] === TAG.SEQUENCE) return bytes;
-  if (text.includes("-----BEGIN TSS2 KEY BLOB-----")) {
+  if (indexOfText(bytes, "-----BEGIN TSS2 KEY BLOB-----") >= 0) {
     throw new InputError("PRIVATE_KEY_UNSUPPORTED", `${what}: the legacy "TSS2 KEY BLOB" format is not supported`, {
       hint: "convert it to a TSS2 PRIVATE KEY file with openssl_tpm2_engine's tools, or load it yourself and use handle:0x81…",
     });
