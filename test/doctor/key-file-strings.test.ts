@@ -6,7 +6,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { stringsMadeBy } from "../helpers/copies-made.js";
 import { signerChecks } from "../helpers/doctor-checks.js";
 import { createCa, issueLeaf } from "../helpers/pki.js";
 
@@ -22,21 +23,7 @@ describe("doctor and a plain PEM key file: no string of the file", () => {
     const keyPath = join(dir, `key-${mode.toString(8)}.pem`);
     writeFileSync(keyPath, pem);
     chmodSync(keyPath, mode);
-    const strings: string[] = [];
-    const spies = (["latin1Slice", "utf8Slice", "asciiSlice", "toString"] as const).map((method) => {
-      const original = Buffer.prototype[method] as (...a: unknown[]) => string;
-      return vi.spyOn(Buffer.prototype, method).mockImplementation(function (this: Buffer, ...a: unknown[]) {
-        const text = original.apply(this, a);
-        strings.push(text);
-        return text;
-      });
-    });
-    let rows;
-    try {
-      rows = await signerChecks(dir, { privateKey: keyPath, certificate: leaf.certPath });
-    } finally {
-      spies.forEach((spy) => spy.mockRestore());
-    }
+    const { result: rows, strings } = await stringsMadeBy(() => signerChecks(dir, { privateKey: keyPath, certificate: leaf.certPath }));
     expect(rows.find((r) => r.name === "private key file")?.outcome).toBe(mode === 0o600 ? "pass" : "fail");
     // Before: the file as one latin1 string, to look for a TSS2 block (twice when others could read it).
     expect(strings.filter((s) => lines.some((l) => s.includes(l.slice(0, 24))))).toEqual([]);

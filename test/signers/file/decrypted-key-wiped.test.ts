@@ -8,6 +8,7 @@ import { pbeDecrypt, type PbeDecrypt } from "../../../src/signers/file/pbe.js";
 import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../../helpers/pki.js";
 import { expectAgentError, run } from "./fixtures.js";
+import { copiesHolding, stringsMadeBy } from "../../helpers/copies-made.js";
 import { TAG, children, readSingle } from "../../../src/encoding/der.js";
 import { derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
 
@@ -88,42 +89,6 @@ describe("decrypted private keys are zeroed once node:crypto holds the key", () 
   });
 });
 
-/**
- * Every Buffer, and every typed-array copy (asn1js's `slice`, @peculiar's `new Uint8Array(n).set(…)`), made while
- * `read` runs: once it is done, none may hold `secret` (the key's private scalar).
- */
-async function copiesHolding<T>(secret: Buffer, read: () => Promise<T>): Promise<{ result: T; left: number }> {
-  const made: Uint8Array[] = [];
-  const typed = Object.getPrototypeOf(Uint8Array.prototype) as { slice: (...a: unknown[]) => Uint8Array; set: (...a: unknown[]) => void };
-  const { slice, set } = typed;
-  typed.slice = function (this: Uint8Array, ...a: unknown[]) {
-    const copy = slice.apply(this, a);
-    made.push(copy);
-    return copy;
-  };
-  typed.set = function (this: Uint8Array, ...a: unknown[]) {
-    set.apply(this, a);
-    made.push(this);
-  };
-  const spies = (["alloc", "allocUnsafe", "allocUnsafeSlow", "from"] as const).map((method) => {
-    const original = Buffer[method] as (...a: unknown[]) => Buffer;
-    return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
-      const b = original.apply(Buffer, a);
-      made.push(b);
-      return b;
-    }) as never);
-  });
-  let result: T;
-  try {
-    result = await read();
-  } finally {
-    Object.assign(typed, { slice, set });
-    spies.forEach((spy) => spy.mockRestore());
-  }
-  const holds = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).indexOf(secret) >= 0;
-  return { result, left: made.filter(holds).length };
-}
-
 /** A PKCS#12 file whose one encryptedData holds every bag of `plain` (a file written without encryption), key bag too. */
 function allInEncryptedData(plain: Buffer, password: string, times = 1): Buffer {
   const [, authSafe] = children(readSingle(plain, TAG.SEQUENCE));
@@ -186,30 +151,18 @@ describe("an unencrypted PEM key file: no string of its key, its decoded DER zer
     writeFileSync(file, pem, { mode: 0o600 });
     const lines = String(pem).split("\n").filter((l) => /^[A-Za-z0-9+/=]{20,}$/.test(l));
     const der = Buffer.from(lines.join(""), "base64");
-    const strings: string[] = [];
     const buffers: Buffer[] = [];
-    const spies = [
-      ...(["latin1Slice", "utf8Slice", "asciiSlice", "toString"] as const).map((method) => {
-        const original = Buffer.prototype[method] as (...a: unknown[]) => string;
-        return vi.spyOn(Buffer.prototype, method).mockImplementation(function (this: Buffer, ...a: unknown[]) {
-          const text = original.apply(this, a);
-          strings.push(text);
-          return text;
-        });
-      }),
-      ...(["alloc", "allocUnsafe", "from"] as const).map((method) => {
-        const original = Buffer[method] as (...a: unknown[]) => Buffer;
-        return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
-          const made = original.apply(Buffer, a);
-          buffers.push(made);
-          return made;
-        }) as never);
-      }),
-    ];
-    let signed: number;
+    const spies = (["alloc", "allocUnsafe", "from"] as const).map((method) => {
+      const original = Buffer[method] as (...a: unknown[]) => Buffer;
+      return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
+        const made = original.apply(Buffer, a);
+        buffers.push(made);
+        return made;
+      }) as never);
+    });
+    let signed: number, strings: string[];
     try {
-      const { key } = await loadKeyFile(file, {});
-      signed = key.sign(Buffer.from("m"), "SHA256").length;
+      ({ result: signed, strings } = await stringsMadeBy(async () => (await loadKeyFile(file, {})).key.sign(Buffer.from("m"), "SHA256").length));
     } finally {
       spies.forEach((spy) => spy.mockRestore());
     }
