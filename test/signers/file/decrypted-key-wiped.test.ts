@@ -7,10 +7,9 @@ import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { pbeDecrypt, type PbeDecrypt } from "../../../src/signers/file/pbe.js";
 import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../../helpers/pki.js";
-import { expectAgentError, run } from "./fixtures.js";
+import { bagsOf, expectAgentError, inEncryptedData, run } from "./fixtures.js";
 import { copiesHolding, stringsMadeBy } from "../../helpers/copies-made.js";
-import { TAG, children, readSingle } from "../../../src/encoding/der.js";
-import { derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
+import { derSequence } from "../../../src/encoding/der-writer.js";
 
 /** pbeDecrypt, keeping what it returned: each must be all zeros once the key is loaded or refused. */
 function watched(): { decrypt: PbeDecrypt; plaintexts: Buffer[] } {
@@ -90,20 +89,8 @@ describe("decrypted private keys are zeroed once node:crypto holds the key", () 
 });
 
 /** A PKCS#12 file whose one encryptedData holds every bag of `plain` (a file written without encryption), key bag too. */
-function allInEncryptedData(plain: Buffer, password: string, times = 1): Buffer {
-  const [, authSafe] = children(readSingle(plain, TAG.SEQUENCE));
-  const authSafeDer = readSingle(children(children(authSafe!)[1]!)[0]!.content);
-  const bags = children(authSafeDer).flatMap((info) => children(readSingle(children(children(info)[1]!)[0]!.content)));
-  const safeContents = derSequence(...Array.from({ length: times }, () => bags.map((b) => b.raw)).flat());
-  const [algorithm, ciphertext] = children(readSingle(encryptPkcs8(safeContents, password, { cipher: "aes-256-cbc", kdf: "pbkdf2", prf: "sha256", iterations: 1000 })));
-  const encryptedData = derSequence(
-    derTlv(TAG.INTEGER, Buffer.from([0])),
-    derSequence(derOid("1.2.840.113549.1.7.1"), algorithm!.raw, derTlv(0x80, ciphertext!.content)),
-  );
-  const info = derSequence(derOid("1.2.840.113549.1.7.6"), derTlv(0xa0, encryptedData));
-  const data = derSequence(derOid("1.2.840.113549.1.7.1"), derTlv(0xa0, derTlv(TAG.OCTET_STRING, derSequence(info))));
-  return derSequence(derTlv(TAG.INTEGER, Buffer.from([3])), data); // no MAC: the password opens the encryptedData
-}
+const allInEncryptedData = (plain: Buffer, password: string, times = 1): Buffer =>
+  inEncryptedData(derSequence(...Array.from({ length: times }, () => bagsOf(plain)).flat()), password);
 
 describe("a PKCS#12 key bag inside encryptedData (decrypted, then parsed): no copy of the key is left unwiped", () => {
   let tmp: ReturnType<typeof makeTempDir>;

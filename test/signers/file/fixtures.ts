@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import { isAgentError, type ErrorCode } from "../../../src/errors.js";
 import { createCa, issueLeaf, openssl, type CaHandle, type TestKeyType } from "../../helpers/pki.js";
+import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
+import { TAG, children, readSingle } from "../../../src/encoding/der.js";
+import { derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -68,3 +71,22 @@ export async function expectAgentError(promise: Promise<unknown>, code: ErrorCod
 }
 
 export { openssl, readFileSync };
+
+/** The bags of a PKCS#12 file written without encryption, each as its DER. */
+export function bagsOf(plain: Buffer): Buffer[] {
+  const [, authSafe] = children(readSingle(plain, TAG.SEQUENCE));
+  const authSafeDer = readSingle(children(children(authSafe!)[1]!)[0]!.content);
+  return children(authSafeDer).flatMap((info) => children(readSingle(children(children(info)[1]!)[0]!.content))).map((b) => b.raw);
+}
+
+/** A PKCS#12 file (no MAC) of one encryptedData holding `safeContents`. */
+export function inEncryptedData(safeContents: Buffer, password: string): Buffer {
+  const [algorithm, ciphertext] = children(readSingle(encryptPkcs8(safeContents, password, { cipher: "aes-256-cbc", kdf: "pbkdf2", prf: "sha256", iterations: 1000 })));
+  const encryptedData = derSequence(
+    derTlv(TAG.INTEGER, Buffer.from([0])),
+    derSequence(derOid("1.2.840.113549.1.7.1"), algorithm!.raw, derTlv(0x80, ciphertext!.content)),
+  );
+  const info = derSequence(derOid("1.2.840.113549.1.7.6"), derTlv(0xa0, encryptedData));
+  const data = derSequence(derOid("1.2.840.113549.1.7.1"), derTlv(0xa0, derTlv(TAG.OCTET_STRING, derSequence(info))));
+  return derSequence(derTlv(TAG.INTEGER, Buffer.from([3])), data); // no MAC: the password opens the encryptedData
+}

@@ -2,32 +2,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TAG, children, readSingle } from "../../../src/encoding/der.js";
 import { derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
-import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../../helpers/pki.js";
-import { run } from "./fixtures.js";
+import { bagsOf, inEncryptedData, run } from "./fixtures.js";
 import { copiesHolding } from "../../helpers/copies-made.js";
-
-/** The bags of a PKCS#12 file written without encryption, each as its DER. */
-function bagsOf(plain: Buffer): Buffer[] {
-  const [, authSafe] = children(readSingle(plain, TAG.SEQUENCE));
-  const authSafeDer = readSingle(children(children(authSafe!)[1]!)[0]!.content);
-  return children(authSafeDer).flatMap((info) => children(readSingle(children(children(info)[1]!)[0]!.content))).map((b) => b.raw);
-}
-
-/** A PKCS#12 file (no MAC) of one encryptedData holding `safeContents`. */
-function inEncryptedData(safeContents: Buffer, password: string): Buffer {
-  const [algorithm, ciphertext] = children(readSingle(encryptPkcs8(safeContents, password, { cipher: "aes-256-cbc", kdf: "pbkdf2", prf: "sha256", iterations: 1000 })));
-  const encryptedData = derSequence(
-    derTlv(TAG.INTEGER, Buffer.from([0])),
-    derSequence(derOid("1.2.840.113549.1.7.1"), algorithm!.raw, derTlv(0x80, ciphertext!.content)),
-  );
-  const info = derSequence(derOid("1.2.840.113549.1.7.6"), derTlv(0xa0, encryptedData));
-  const data = derSequence(derOid("1.2.840.113549.1.7.1"), derTlv(0xa0, derTlv(TAG.OCTET_STRING, derSequence(info))));
-  return derSequence(derTlv(TAG.INTEGER, Buffer.from([3])), data);
-}
 
 describe("a PKCS#12 key bag decrypted from encryptedData: no copy left, nor the parser's input", () => {
   let tmp: ReturnType<typeof makeTempDir>;
