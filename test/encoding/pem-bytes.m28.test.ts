@@ -5,37 +5,19 @@
 import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { decodePemBlocks, encodePem } from "../../src/encoding/pem.js";
 import { keyMaterialFromFile } from "../../src/signers/file/key-material.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { noCertificateError, parseCertificateBytes, readCertificateBundle } from "../../src/x509/read-certificates.js";
 import { createSigner } from "../../src/signers/factory.js";
+import { buffersMadeBy } from "../helpers/copies-made.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 
 const { dir, cleanup } = makeTempDir("raa-pem-bytes-");
 afterAll(cleanup);
 const ca = createCa(dir, { name: "pem-bytes-ca" });
 
-/** Every buffer Buffer.from/alloc/allocUnsafe made while `fn` ran (its result or error with them). */
-async function buffersMadeBy<T>(fn: () => T | Promise<T>): Promise<{ made: Buffer[]; result?: T; error?: unknown }> {
-  const made: Buffer[] = [];
-  const spies = (["alloc", "allocUnsafe", "from"] as const).map((method) => {
-    const original = Buffer[method] as (...a: unknown[]) => Buffer;
-    return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
-      const buffer = original.apply(Buffer, a);
-      made.push(buffer);
-      return buffer;
-    }) as never);
-  });
-  try {
-    return { made, result: await fn() };
-  } catch (error) {
-    return { made, error };
-  } finally {
-    spies.forEach((spy) => spy.mockRestore());
-  }
-}
 const holding = (made: Buffer[], der: Buffer) => made.filter((b) => b.length >= der.length && b.indexOf(der) >= 0);
 
 /** A private key's DER that no parser takes (valid base64, garbage DER), and an EC key's real DER. */

@@ -64,3 +64,23 @@ export async function stringsMadeBy<T>(run: () => Promise<T>): Promise<{ result:
     spies.forEach((spy) => spy.mockRestore());
   }
 }
+
+/** Every buffer Buffer.from/alloc/allocUnsafe made while `fn` ran (its result or error with them). */
+export async function buffersMadeBy<T>(fn: () => T | Promise<T>): Promise<{ made: Buffer[]; result?: T; error?: unknown }> {
+  const made: Buffer[] = [];
+  const spies = (["alloc", "allocUnsafe", "from"] as const).map((method) => {
+    const original = Buffer[method] as (...a: unknown[]) => Buffer;
+    return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
+      const buffer = original.apply(Buffer, a);
+      made.push(buffer);
+      return buffer;
+    }) as never);
+  });
+  try {
+    return { made, result: await fn() };
+  } catch (error) {
+    return { made, error };
+  } finally {
+    spies.forEach((spy) => spy.mockRestore());
+  }
+}

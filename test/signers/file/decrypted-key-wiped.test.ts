@@ -1,14 +1,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKeyFile } from "../../../src/signers/file/key-material.js";
 import { readPkcs12 } from "../../../src/signers/file/pkcs12.js";
 import { pbeDecrypt, type PbeDecrypt } from "../../../src/signers/file/pbe.js";
 import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../../helpers/pki.js";
 import { bagsOf, expectAgentError, inEncryptedData, run } from "./fixtures.js";
-import { copiesHolding, stringsMadeBy } from "../../helpers/copies-made.js";
+import { buffersMadeBy, copiesHolding, stringsMadeBy } from "../../helpers/copies-made.js";
 import { derSequence } from "../../../src/encoding/der-writer.js";
 
 /** pbeDecrypt, keeping what it returned: each must be all zeros once the key is loaded or refused. */
@@ -138,21 +138,9 @@ describe("an unencrypted PEM key file: no string of its key, its decoded DER zer
     writeFileSync(file, pem, { mode: 0o600 });
     const lines = String(pem).split("\n").filter((l) => /^[A-Za-z0-9+/=]{20,}$/.test(l));
     const der = Buffer.from(lines.join(""), "base64");
-    const buffers: Buffer[] = [];
-    const spies = (["alloc", "allocUnsafe", "from"] as const).map((method) => {
-      const original = Buffer[method] as (...a: unknown[]) => Buffer;
-      return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
-        const made = original.apply(Buffer, a);
-        buffers.push(made);
-        return made;
-      }) as never);
-    });
-    let signed: number, strings: string[];
-    try {
-      ({ result: signed, strings } = await stringsMadeBy(async () => (await loadKeyFile(file, {})).key.sign(Buffer.from("m"), "SHA256").length));
-    } finally {
-      spies.forEach((spy) => spy.mockRestore());
-    }
+    const { made: buffers, result, error } = await buffersMadeBy(() => stringsMadeBy(async () => (await loadKeyFile(file, {})).key.sign(Buffer.from("m"), "SHA256").length));
+    if (error !== undefined) throw error;
+    const { result: signed, strings } = result!;
     expect(signed).toBeGreaterThan(0);
     // Before: the file as one latin1 string (looksLikePem, decodePemBlocks), its lines, their join, the base64.
     expect(strings.filter((s) => lines.some((l) => s.includes(l.slice(0, 24))))).toEqual([]);
