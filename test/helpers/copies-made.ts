@@ -20,14 +20,7 @@ export async function copiesHolding<T>(secret: Buffer, read: () => Promise<T>, {
     set.apply(this, a);
     made.push(this);
   };
-  const spies = (["alloc", "allocUnsafe", "allocUnsafeSlow", "from"] as const).map((method) => {
-    const original = Buffer[method] as (...a: unknown[]) => Buffer;
-    return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
-      const b = original.apply(Buffer, a);
-      made.push(b);
-      return b;
-    }) as never);
-  });
+  const spies = watchBufferMakers(["alloc", "allocUnsafe", "allocUnsafeSlow", "from"], made);
   const parse = AsnConvert.parse.bind(AsnConvert);
   const parsed = asn1Inputs
     ? vi.spyOn(AsnConvert, "parse").mockImplementation(((data: ArrayBuffer | ArrayBufferView, ...rest: unknown[]) => {
@@ -68,14 +61,7 @@ export async function stringsMadeBy<T>(run: () => Promise<T>): Promise<{ result:
 /** Every buffer Buffer.from/alloc/allocUnsafe made while `fn` ran (its result or error with them). */
 export async function buffersMadeBy<T>(fn: () => T | Promise<T>): Promise<{ made: Buffer[]; result?: T; error?: unknown }> {
   const made: Buffer[] = [];
-  const spies = (["alloc", "allocUnsafe", "from"] as const).map((method) => {
-    const original = Buffer[method] as (...a: unknown[]) => Buffer;
-    return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
-      const buffer = original.apply(Buffer, a);
-      made.push(buffer);
-      return buffer;
-    }) as never);
-  });
+  const spies = watchBufferMakers(["alloc", "allocUnsafe", "from"], made);
   try {
     return { made, result: await fn() };
   } catch (error) {
@@ -83,4 +69,16 @@ export async function buffersMadeBy<T>(fn: () => T | Promise<T>): Promise<{ made
   } finally {
     spies.forEach((spy) => spy.mockRestore());
   }
+}
+
+/** Spies on Buffer's makers `methods`, pushing each Buffer made onto `made`; restore them with mockRestore(). */
+function watchBufferMakers(methods: readonly ("alloc" | "allocUnsafe" | "allocUnsafeSlow" | "from")[], made: Uint8Array[]) {
+  return methods.map((method) => {
+    const original = Buffer[method] as (...a: unknown[]) => Buffer;
+    return vi.spyOn(Buffer, method).mockImplementation(((...a: unknown[]) => {
+      const buffer = original.apply(Buffer, a);
+      made.push(buffer);
+      return buffer;
+    }) as never);
+  });
 }
