@@ -160,18 +160,22 @@ describe("serve and a DNS-rebinding web page in Chromium (scripts/install-system
     const attacker: Server = createServer((socket) => {
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
-      if (relaying) {
+      // Decided at each connection's first bytes, not when it is accepted: Chromium opens a spare connection before
+      // its first request is sent, and that one carries the page's later requests.
+      socket.once("data", (first: Buffer) => {
+        if (!relaying) {
+          relaying = true; // rebound from now on
+          socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${Buffer.byteLength(page)}\r\nconnection: close\r\n\r\n${page}`);
+          return;
+        }
         const upstream = connect(serve.port, "127.0.0.1");
         // Every byte, not just the first chunk: the browser may send /favicon.ico first on the same connection.
+        relayed.push(first.toString("latin1"));
+        upstream.write(first);
         socket.on("data", (d: Buffer) => relayed.push(d.toString("latin1")));
         socket.pipe(upstream).pipe(socket);
         upstream.on("error", () => socket.destroy());
         socket.on("error", () => upstream.destroy());
-        return;
-      }
-      socket.once("data", () => {
-        relaying = true; // rebound from now on
-        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${Buffer.byteLength(page)}\r\nconnection: close\r\n\r\n${page}`);
       });
     });
     await new Promise<void>((r) => attacker.listen(serve.port, "127.0.0.2", r));
