@@ -201,7 +201,7 @@ async function breakLock(lockPath: string, token: string): Promise<boolean | str
   try {
     const holder = await readLock(lockPath);
     if (holder === undefined || !(await isStale(lockPath, holder))) return true;
-    const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
+    const aside = asidePath(lockPath, token)!;
     try {
       await rename(lockPath, aside);
     } catch (cause) {
@@ -238,9 +238,21 @@ async function takeBreakerLock(lockPath: string, token: string): Promise<string 
 const breakerPath = (lockPath: string, n: number) => (n === 0 ? `${lockPath}.break` : `${lockPath}.break.${n}`);
 
 /**
+ * Where the breaker of `token` moves the stale lock aside, `<lock>.stale.<pid>.<random>`: named by its token, so the
+ * holder that finds its breaker's lock dead removes it too. Undefined for a token of no breaker of ours (a planted one
+ * must not name a path elsewhere).
+ */
+function asidePath(lockPath: string, token: string): string | undefined {
+  const pid = /^\d+(?= )/.exec(token)?.[0];
+  const random = token.trimEnd().split(" ").at(-2) ?? "";
+  return pid && /^[0-9a-f]{8}$/.test(random) ? `${lockPath}.stale.${pid}.${random}` : undefined;
+}
+
+/**
  * Removes the breaker's locks of breakers killed midway, once proven gone on this host (another host's stay: its
- * age cannot tell). Safe while holding the lock: holders take turns and breakers remove only their own, so nobody
- * can replace a dead breaker's file between its read here and its removal.
+ * age cannot tell), and the stale lock such a breaker had moved aside (first: a crash here leaves no name unowned).
+ * Safe while holding the lock: holders take turns and breakers remove only their own, so nobody can replace a dead
+ * breaker's file between its read here and its removal.
  */
 async function removeDeadBreakers(lockPath: string): Promise<void> {
   // Every name, not up to the first missing: a breaker judged stale by its age removes its own when it finishes.
@@ -248,6 +260,9 @@ async function removeDeadBreakers(lockPath: string): Promise<void> {
   for (const name of await readdir(dirname(lockPath)).catch(() => [base])) {
     if (!name.startsWith(base) || !/^(\.[1-9]\d*)?$/.test(name.slice(base.length))) continue;
     const holder = await readLock(join(dirname(lockPath), name)).catch(() => undefined);
-    if (holder && holderGone(holder) === true) await unlink(join(dirname(lockPath), name)).catch(() => {});
+    if (!holder || holderGone(holder) !== true) continue;
+    const aside = asidePath(lockPath, holder);
+    if (aside) await unlink(aside).catch(() => {});
+    await unlink(join(dirname(lockPath), name)).catch(() => {});
   }
 }

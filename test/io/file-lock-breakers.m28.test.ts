@@ -59,4 +59,21 @@ describe("removeDeadBreakers: the lock's next holder removes dead breakers' lock
     expect(names("dir.lock")).toEqual(["dir.lock.break"]);
     await expect(withFileLock(lock, async () => "again", { timeoutMs: 100, pollMs: 10 })).resolves.toBe("again");
   });
+
+  it("removes the stale lock a dead breaker moved aside (named by its token), not a live breaker's, nor a path a planted token names", async () => {
+    const sub = join(dir, "aside");
+    mkdirSync(join(sub, "planted.lock.stale.999999998.x"), { recursive: true });
+    const lock = join(sub, "planted.lock");
+    const [dead, live] = [DEAD.replace(" dead ", " 0123abcd "), LIVE.replace(" live ", " 4567cdef ")];
+    writeFileSync(`${lock}.break`, live);
+    writeFileSync(`${lock}.stale.${process.pid}.4567cdef`, "moved aside by a live breaker\n");
+    writeFileSync(`${lock}.break.1`, dead);
+    writeFileSync(`${lock}.stale.999999999.0123abcd`, "moved aside by a dead one\n");
+    // A token whose random would lead the name out of the directory: "<lock>.stale.999999998.x/../../victim".
+    writeFileSync(`${lock}.break.2`, `999999998 ${scope} 0 x/../../victim -\n`);
+    writeFileSync(join(dir, "victim"), "another file\n");
+    await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 })).resolves.toBe("ran");
+    expect(readdirSync(sub).sort()).toEqual(["planted.lock.break", `planted.lock.stale.${process.pid}.4567cdef`, "planted.lock.stale.999999998.x"]);
+    expect(readFileSync(join(dir, "victim"), "utf8")).toBe("another file\n");
+  });
 });

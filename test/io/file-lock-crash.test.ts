@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { withFileLock } from "../../src/io/file-lock.js";
@@ -16,19 +16,47 @@ const { dir, cleanup } = makeTempDir("raa-file-lock-crash-");
 afterAll(cleanup);
 
 const holder = join(dir, "holder.mjs");
+// With a pattern (argv[3]), the first unlink of a matching name says so ("unlinking NAME") and waits for a SIGCONT.
 writeFileSync(
   join(dir, "holder-entry.ts"),
-  `import { holdFileLock } from ${JSON.stringify(resolve("src/io/file-lock.ts"))};\n`
-    + "await holdFileLock(process.argv[2]);\nprocess.stdout.write('held\\n');\nsetInterval(() => {}, 60_000);\n",
+  `import { createRequire, syncBuiltinESMExports } from "node:module";
+import { holdFileLock } from ${JSON.stringify(resolve("src/io/file-lock.ts"))};
+const [, , path, pattern] = process.argv;
+setInterval(() => {}, 60_000);
+if (pattern) {
+  const fs = createRequire(import.meta.url)("node:fs/promises");
+  const unlink = fs.unlink;
+  let stopped = false;
+  fs.unlink = async (name: string) => {
+    if (!stopped && new RegExp(pattern).test(String(name))) {
+      stopped = true;
+      const resumed = new Promise((r) => process.once("SIGCONT", r));
+      process.stdout.write("unlinking " + name + "\\n");
+      await resumed;
+    }
+    return unlink(name);
+  };
+  syncBuiltinESMExports();
+}
+await holdFileLock(path);
+process.stdout.write("held\\n");
+`,
 );
 buildSync({ entryPoints: [join(dir, "holder-entry.ts")], bundle: true, platform: "node", format: "esm", outfile: holder, logLevel: "silent" });
 
-/** Has a child process take the lock file `path` with holdFileLock, then kills it (SIGKILL) and waits until it is reaped. */
-async function killedHolding(path: string): Promise<void> {
-  const child = spawn(process.execPath, [holder, path], { stdio: ["ignore", "pipe", "inherit"] });
+/** A child process taking the lock file `path` with holdFileLock (`pattern`: see holder-entry.ts), and its first line. */
+async function taking(path: string, pattern?: string, command: string[] = []) {
+  const [file, ...args] = [...command, process.execPath, holder, path, ...(pattern ? [pattern] : [])];
+  const child = spawn(file!, args, { stdio: ["ignore", "pipe", "inherit"] });
   const exited = once(child, "exit");
   const [line] = (await once(child.stdout, "data")) as [Buffer];
-  expect(line.toString()).toBe("held\n");
+  return { child, exited, line: line.toString() };
+}
+
+/** Has a child process take the lock file `path` with holdFileLock, then kills it (SIGKILL) and waits until it is reaped. */
+async function killedHolding(path: string): Promise<void> {
+  const { child, exited, line } = await taking(path);
+  expect(line).toBe("held\n");
   child.kill("SIGKILL");
   await exited;
 }
@@ -59,5 +87,19 @@ describe("a breaker killed while it breaks a stale lock", () => {
     await expect(withFileLock(lock, async () => names())).resolves.toEqual(["gap.lock", "gap.lock.break.2", "gap.lock.break.3"]);
     expect(readFileSync(`${lock}.break.2`, "utf8")).toBe(live);
     expect(readFileSync(`${lock}.break.3`, "utf8")).toBe("1 other-host 0 crashed\n");
+  });
+
+  it("a breaker killed between moving the stale lock aside and removing it: that <lock>.stale.* goes with its breaker's lock", async () => {
+    const lock = join(dir, "aside.lock");
+    await killedHolding(lock);
+    const { child, exited, line } = await taking(lock, "\\.stale\\.");
+    expect(line).toMatch(new RegExp(`^unlinking ${lock}\\.stale\\.${child.pid}\\.[0-9a-f]{8}\\n$`));
+    child.kill("SIGKILL");
+    await exited;
+    const names = () => readdirSync(dir).filter((name) => name.startsWith("aside.lock")).sort();
+    expect(names()).toEqual(["aside.lock.break", basename(line.trim())]);
+    // Before: the moved-aside lock stayed for good, one more name for each breaker killed there.
+    await expect(withFileLock(lock, async () => names())).resolves.toEqual(["aside.lock"]);
+    expect(names()).toEqual([]);
   });
 });
