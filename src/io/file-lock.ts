@@ -252,7 +252,7 @@ function asidePath(lockPath: string, token: string): string | undefined {
  * Removes the breaker's locks of breakers killed midway, once proven gone on this host (another host's stay: its
  * age cannot tell), and the stale lock such a breaker had moved aside (first: a crash here leaves no name unowned).
  * Safe while holding the lock: holders take turns and breakers remove only their own, so nobody can replace a dead
- * breaker's file between its read here and its removal.
+ * breaker's file between its read here and its removal (unless this holder was stopped until its lock was broken).
  */
 async function removeDeadBreakers(lockPath: string): Promise<void> {
   // Every name, not up to the first missing: a breaker judged stale by its age removes its own when it finishes.

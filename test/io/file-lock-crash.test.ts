@@ -2,13 +2,13 @@
  * Lock files (src/io/file-lock.ts) left by processes killed with SIGKILL: real child processes take them through the
  * module's own code, bundled, and are killed while they hold them.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { buildSync } from "esbuild";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { withFileLock } from "../../src/io/file-lock.js";
 import { makeTempDir } from "../helpers/pki.js";
 
@@ -101,5 +101,53 @@ describe("a breaker killed while it breaks a stale lock", () => {
     // Before: the moved-aside lock stayed for good, one more name for each breaker killed there.
     await expect(withFileLock(lock, async () => names())).resolves.toEqual(["aside.lock"]);
     expect(names()).toEqual([]);
+  });
+});
+
+/** Runs the command with no /proc (a chroot or sandbox without it): the lock's token has no start, its scope no pid namespace. */
+const NO_PROC = ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount -t tmpfs none /proc && exec "$0" "$@"'];
+
+describe("a holder stopped (SIGSTOP) in its clean-up while another breaks its lock and cleans up too", () => {
+  it("removes, once resumed, a live breaker's lock made meanwhile at the name it had read as dead: never the lock (the limit SECURITY.md states)", async () => {
+    const lock = join(dir, "stopped.lock");
+    const children: ChildProcess[] = [];
+    try {
+      // A breaker that died holding its turn, with no /proc: judged by its pid alone (gone).
+      const dead = await taking(`${lock}.break`, undefined, NO_PROC);
+      dead.child.kill("SIGKILL");
+      await dead.exited;
+      // The first holder takes the lock, reads <lock>.break as the dead breaker's and is stopped before unlinking it.
+      const first = await taking(lock, "\\.break$", NO_PROC);
+      children.push(first.child);
+      expect(first.line).toBe(`unlinking ${lock}.break\n`);
+      first.child.kill("SIGSTOP");
+      await vi.waitFor(() => expect(readFileSync(`/proc/${first.child.pid}/stat`, "latin1").split(") ")[1]![0]).toBe("T"));
+      const firstToken = readFileSync(lock, "utf8");
+      expect(firstToken).toMatch(/ -\n$/); // no start time: a live holder's lock is judged by its age
+      // A minute and more without renewal: another writer breaks it, takes it, and removes the dead breaker's lock.
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(lock, old, old);
+      const second = await taking(lock, undefined, NO_PROC);
+      children.push(second.child);
+      expect(second.line).toBe("held\n");
+      const secondToken = readFileSync(lock, "utf8");
+      expect(secondToken).not.toBe(firstToken);
+      expect(existsSync(`${lock}.break`)).toBe(false);
+      // A live breaker takes its turn at the freed name; then the first holder resumes its clean-up.
+      const breaker = await taking(`${lock}.break`, undefined, NO_PROC);
+      children.push(breaker.child);
+      const breakerToken = readFileSync(`${lock}.break`, "utf8");
+      expect(breakerToken).toMatch(new RegExp(`^${breaker.child.pid} `));
+      first.child.kill("SIGCONT");
+      const [resumed] = (await once(first.child.stdout!, "data")) as [Buffer];
+      expect(resumed.toString()).toBe("held\n"); // it believes it holds the lock: the stop already cost it
+      // The live breaker's turn is gone (another breaker could now break alongside it); the lock is the second's still.
+      expect(existsSync(`${lock}.break`)).toBe(false);
+      expect(readFileSync(lock, "utf8")).toBe(secondToken);
+      expect(readdirSync(dir).filter((name) => name.startsWith("stopped.lock"))).toEqual(["stopped.lock"]);
+    } finally {
+      for (const child of children) child.kill("SIGKILL");
+      await Promise.all(children.map((child) => child.exitCode ?? child.signalCode ?? once(child, "exit")));
+    }
   });
 });
