@@ -38,20 +38,20 @@ afterAll(async () => {
 });
 
 /** The daemon's arguments, given its key and certificate paths and a directory of its own. */
-const DAEMONS: Record<string, (key: string, cert: string, home: string) => string[]> = {
-  update: (key, cert, home) => [
+const DAEMONS: Record<string, (key: string, cert: string, home: string, url?: string) => string[]> = {
+  update: (key, cert, home, url = endpoint.url) => [
     "update", "--certificate", cert, "--private-key", key, ...Object.entries(ARNS).flatMap(([k, v]) => [`--${k}`, v]),
-    "--endpoint", endpoint.url, "--credentials-file", join(home, "credentials"),
+    "--endpoint", url, "--credentials-file", join(home, "credentials"),
   ],
-  agent: (key, cert, home) => {
+  agent: (key, cert, home, url = endpoint.url) => {
     const config = join(home, "config.json");
-    const profile = { certificate: cert, "private-key": key, ...ARNS, endpoint: endpoint.url };
+    const profile = { certificate: cert, "private-key": key, ...ARNS, endpoint: url };
     writeFileSync(config, JSON.stringify({ version: 1, profiles: { device: profile } }), { mode: 0o600 });
     return ["agent", "--config", config, "--socket", join(home, "agent.sock")];
   },
-  serve: (key, cert) => [
+  serve: (key, cert, _home, url = endpoint.url) => [
     "serve", "--certificate", cert, "--private-key", key, ...Object.entries(ARNS).flatMap(([k, v]) => [`--${k}`, v]),
-    "--endpoint", endpoint.url, "--port", "0", "--imds", "--allow-open-imds",
+    "--endpoint", url, "--port", "0", "--imds", "--allow-open-imds",
   ],
 };
 
@@ -147,6 +147,51 @@ describe("agent reloaded (SIGHUP) with a token's PIN file", () => {
       child.kill("SIGTERM");
       const [code] = (await once(child, "exit")) as [number | null];
       expect(code, log.join("\n")).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("reloaded (SIGHUP) after the file AWS_CA_BUNDLE names changed", () => {
+  let secure: LocalEndpoint;
+  let tlsCa: CaHandle;
+  let otherCa: CaHandle;
+  beforeAll(async () => {
+    tlsCa = createCa(join(dir, "tls"), { name: "Reload TLS CA" });
+    otherCa = createCa(join(dir, "tls-other"), { name: "Reload Other TLS CA" });
+    const tls = issueLeaf(tlsCa, join(dir, "tls"), {
+      name: "127.0.0.1",
+      extensions: ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1"],
+    });
+    secure = await startLocalEndpoint({ trustAnchors: [ca.certPath], port: 0, region: "us-east-1", tls: { cert: tls.certPem, key: readFileSync(tls.keyPath) } });
+  });
+  afterAll(() => secure?.close());
+
+  it.each(Object.keys(DAEMONS))("%s: the new bundle is used at once, as --ca-bundle's is (before: kept, the old trust until the next refresh)", async (name) => {
+    const home = join(dir, `${name}-ca-bundle`);
+    mkdirSync(home, { mode: 0o700 });
+    const leaf = issueLeaf(ca, join(home, "leaf"), { name: `${name}-ca-bundle` });
+    const bundle = join(home, "ca-bundle.pem");
+    copyFileSync(tlsCa.certPath, bundle);
+    const env = { ...process.env, AWS_CA_BUNDLE: bundle, NODE_EXTRA_CA_CERTS: "" };
+    const child = spawn(process.execPath, [cli.cli, ...DAEMONS[name]!(leaf.keyPath, leaf.certPath, home, secure.url)], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const log = await untilLogLine(child, /updating profile|agent listening on|Local server started/);
+    const until = async (what: string, check: () => boolean) => {
+      for (const started = Date.now(); !check(); await new Promise((r) => setTimeout(r, 50))) {
+        if (Date.now() - started > 60_000) throw new Error(`no ${what} within 60 s:\n${log.join("\n")}`);
+      }
+    };
+    try {
+      await until("first CreateSession", () => secure.issued.some((s) => s.certificateSerial === leaf.serialDecimal));
+      // In place, a CA that did not sign the endpoint's certificate: the next CreateSession must fail TLS.
+      writeFileSync(bundle, readFileSync(otherCa.certPath));
+      child.kill("SIGHUP");
+      await until("reload", () => log.some((l) => /configuration reloaded/.test(l)));
+      const reload = log.findIndex((l) => /configuration reloaded/.test(l));
+      expect(/kept (\d)/.exec(log[reload]!)?.[1], log.join("\n")).toBe("0");
+      await until("TLS refusal with the new bundle", () => log.slice(reload).some((l) => /TLS certificate of .* is not trusted/.test(l)));
+      expect(secure.issued.filter((s) => s.certificateSerial === leaf.serialDecimal)).toHaveLength(1);
     } finally {
       child.kill("SIGKILL");
     }

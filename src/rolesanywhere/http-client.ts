@@ -34,13 +34,19 @@ type TransportSettings = Pick<CreateSessionOptions, "caBundle" | "verifyTls" | "
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/** The CA bundle https trusts besides Node's CAs: `--ca-bundle`, else `AWS_CA_BUNDLE` (a reload digests its file). */
+export function caBundleOf(settings: Pick<TransportSettings, "caBundle" | "env">): { value: string; name: string } | undefined {
+  const given = settings.caBundle?.trim();
+  return given ? { value: given, name: "--ca-bundle" } : firstEnv(settings.env ?? process.env, "AWS_CA_BUNDLE");
+}
+
 /** Resolves the proxy and, for https, the trust store. */
 export async function createTransport(endpoint: Endpoint, settings: TransportSettings = {}): Promise<Transport> {
   const env = settings.env ?? process.env;
   const verifyTls = settings.verifyTls ?? true;
   let tls: TlsSettings = { rejectUnauthorized: verifyTls };
   if (endpoint.protocol === "https:" && verifyTls) {
-    const bundle = settings.caBundle?.trim() ? { value: settings.caBundle.trim(), name: "--ca-bundle" } : firstEnv(env, "AWS_CA_BUNDLE");
+    const bundle = caBundleOf(settings);
     if (bundle) {
       const { trustWithCaBundle } = await import("./ca-bundle.js");
       tls = { rejectUnauthorized: true, secureContext: await trustWithCaBundle(bundle.value, bundle.name) };

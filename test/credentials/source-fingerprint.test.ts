@@ -91,3 +91,17 @@ it("keeps no PIN as text, a pkcs11: URI's pin-value nor a value given directly; 
   expect(sourceFingerprint(given("1111"))).toBe(sourceFingerprint(given("1111")));
   expect(sourceFingerprint(given("1111"))).not.toBe(sourceFingerprint(given("2222")));
 });
+
+it("digests the file AWS_CA_BUNDLE names, as --ca-bundle's (which wins: then the variable's file is not read)", () => {
+  const [fromEnv, given] = [join(dir, "env-ca.pem"), join(dir, "given-ca.pem")];
+  writeFileSync(fromEnv, "first\n");
+  writeFileSync(given, "given\n");
+  const settings = (caBundle?: string) => {
+    const base = standInSettings(undefined, join(dir, "key.pem"));
+    return { ...base, endpoint: { ...base.endpoint, env: { AWS_CA_BUNDLE: fromEnv }, ...(caBundle ? { caBundle } : {}) } };
+  };
+  const [before, beforeGiven] = [sourceFingerprint(settings()), sourceFingerprint(settings(given))];
+  writeFileSync(fromEnv, "second\n"); // in place, before a SIGHUP
+  expect(sourceFingerprint(settings())).not.toBe(before); // before: the same, the source kept with the old trust
+  expect(sourceFingerprint(settings(given))).toBe(beforeGiven);
+});
