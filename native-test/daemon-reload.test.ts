@@ -7,13 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalEndpoint, type LocalEndpoint } from "../src/local-endpoint/server.js";
 import { createCa, issueLeaf, makeTempDir, type CaHandle } from "../test/helpers/pki.js";
 import { bundleCli, createSoftHsmToken } from "./agent-support.js";
 import { fetchFromAgent } from "../src/agent/client.js";
 import { untilLogLine } from "./helpers/log-lines.js";
+import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
 
 const { dir, cleanup } = makeTempDir("raa-native-reload-");
 let cli: { cli: string; cleanup: () => void };
@@ -192,6 +193,72 @@ describe("reloaded (SIGHUP) after the file AWS_CA_BUNDLE names changed", () => {
       expect(/kept (\d)/.exec(log[reload]!)?.[1], log.join("\n")).toBe("0");
       await until("TLS refusal with the new bundle", () => log.slice(reload).some((l) => /TLS certificate of .* is not trusted/.test(l)));
       expect(secure.issued.filter((s) => s.certificateSerial === leaf.serialDecimal)).toHaveLength(1);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("agent reloaded (SIGHUP) after its PKCS#11 module was replaced at the same path (a package upgrade)", () => {
+  it("loads the new module; one still in use by another profile is kept, and a warning says a restart is needed", async () => {
+    const home = join(dir, "module");
+    mkdirSync(home, { mode: 0o700 });
+    const leaf = issueLeaf(ca, join(home, "leaf"), { name: "module-device" });
+    const token = createSoftHsmToken(join(home, "softhsm"), leaf.keyPath, "reload-module");
+    const module = join(home, "libsofthsm2.so");
+    copyFileSync(SOFTHSM_MODULE, module);
+    /** Replaced as a package manager does: a new file (other bytes: n more at its end) renamed over the old one. */
+    let upgrades = 0;
+    const upgrade = () => {
+      copyFileSync(SOFTHSM_MODULE, `${module}.new`);
+      appendFileSync(`${module}.new`, Buffer.alloc(++upgrades));
+      renameSync(`${module}.new`, module);
+    };
+    const config = join(home, "config.json");
+    const profile = { certificate: leaf.certPath, "private-key": "pkcs11:token=reload-module;object=agent-key;type=private", "pkcs11-lib": module, "pkcs11-pin": `file:${token.pinFile}`, ...ARNS, endpoint: endpoint.url };
+    const write = (names: string[]) => writeFileSync(config, JSON.stringify({ version: 1, profiles: Object.fromEntries(names.map((n) => [n, profile])) }), { mode: 0o600 });
+    write(["one"]);
+    const socket = join(home, "agent.sock");
+    const child = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], {
+      env: { ...process.env, SOFTHSM2_CONF: token.conf },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const log = await untilLogLine(child, /agent listening on/);
+    /** The module's mappings in the agent: its inode, and whether that file was deleted (replaced). */
+    const mapped = () => [...new Set(readFileSync(`/proc/${child.pid}/maps`, "utf8").split("\n").filter((l) => l.includes(module)).map((l) => l.split(/\s+/).slice(4).join(" ")))];
+    const inode = () => `${statSync(module).ino} ${module}`;
+    const reloads = () => log.filter((l) => /configuration reloaded/.test(l));
+    const reloaded = async (n: number) => {
+      child.kill("SIGHUP");
+      for (const started = Date.now(); reloads().length < n; await new Promise((r) => setTimeout(r, 50))) {
+        if (Date.now() - started > 60_000) throw new Error(`no reload #${n} within 60 s:\n${log.join("\n")}`);
+      }
+    };
+    const warnings = () => log.filter((l) => /warning: the PKCS#11 module .* was replaced on disk, but this process still runs the copy it loaded before .*restart it/.test(l));
+    try {
+      expect((await fetchFromAgent(socket, "one"))?.accessKeyId).toMatch(/^ASIA/);
+      expect(mapped()).toEqual([inode()]);
+      upgrade();
+      await reloaded(1);
+      // Before: "kept 1", signing on with the deleted module, nothing said.
+      expect(reloads()[0], log.join("\n")).toMatch(/kept 0, added 0, replaced 1/);
+      expect((await fetchFromAgent(socket, "one"))?.accessKeyId).toMatch(/^ASIA/);
+      expect(mapped(), log.join("\n")).toEqual([inode()]); // the new file, the old one unloaded
+      expect(warnings()).toEqual([]);
+      // Two profiles on the module: closing one leaves it loaded for the other, so a rebuilt one gets the old copy.
+      write(["one", "two"]);
+      await reloaded(2);
+      expect((await fetchFromAgent(socket, "two"))?.accessKeyId).toMatch(/^ASIA/);
+      const before = inode();
+      upgrade();
+      await reloaded(3);
+      expect(reloads()[2], log.join("\n")).toMatch(/kept 0, added 0, replaced 2/);
+      expect((await fetchFromAgent(socket, "two"))?.accessKeyId).toMatch(/^ASIA/);
+      expect(mapped()).toEqual([`${before} (deleted)`]);
+      expect(warnings(), log.join("\n")).toHaveLength(1);
+      child.kill("SIGTERM");
+      const [code] = (await once(child, "exit")) as [number | null];
+      expect(code, log.join("\n")).toBe(0);
     } finally {
       child.kill("SIGKILL");
     }

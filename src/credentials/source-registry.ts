@@ -7,6 +7,7 @@ import { heldSecret } from "../secrets/secret-source.js";
 import { ERROR_CODES, type ErrorCode } from "../errors.js";
 import { MAX_INPUT_BYTES, readSized } from "../io/read-opened-file.js";
 import { caBundleOf } from "../rolesanywhere/http-client.js";
+import { isPkcs11Uri, uriModulePath } from "../pkcs11/uri.js";
 
 export interface SourceSpec {
   readonly name: string;
@@ -107,8 +108,8 @@ export function wipeUnused(kept: CredentialSource, read: CredentialSettings): vo
 const FILES_KEY = randomBytes(32);
 
 /**
- * The settings' fingerprint with a digest of the content of every file they name, and of AWS_CA_BUNDLE's (taken before
- * the source is built).
+ * The settings' fingerprint with a digest of the content of every file they name (a PKCS#11 module's included), and of
+ * AWS_CA_BUNDLE's (taken before the source is built).
  * Content, not stat: a file rewritten in place (same inode and size, within the mtime's granularity) is a change,
  * and one copied over with the same bytes (configuration management at each run) none. A FIFO or device is not read
  * (that would take what the signer is to read): its identity stands for it, an error's code for a file unreadable.
@@ -118,7 +119,10 @@ export function sourceFingerprint(settings: CredentialSettings): string {
   const secrets = [signer.keyPassword, signer.pkcs11?.pin, signer.pkcs11?.contextPin, signer.tpm?.keyPassword, signer.tpm?.parentPassword];
   const digest = createHmac("sha256", FILES_KEY);
   // A pkcs11: URI, handle:, `-` or env: names no file here: its "cannot be read" never changes.
-  const inputs = [signer.certificate, signer.privateKey, signer.intermediates, caBundleOf(endpoint)?.value];
+  // A PKCS#11 module replaced at its path: rebuilt, the source loads it anew (module-loader.ts warns if it cannot).
+  const modules = [signer.pkcs11?.library?.includes("/") && signer.pkcs11.library,
+    ...[signer.certificate, signer.privateKey].map((key) => key !== undefined && isPkcs11Uri(key) && uriModulePath(key))];
+  const inputs = [signer.certificate, signer.privateKey, signer.intermediates, caBundleOf(endpoint)?.value, ...modules];
   for (const path of [...inputs, ...secrets.map((s) => s?.kind === "file" && s.path)]) {
     if (!path) continue;
     let input: FileInput;

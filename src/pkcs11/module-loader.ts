@@ -1,6 +1,6 @@
 /** Loading and initialising a PKCS#11 module on pkcs11js, required here only, lazily, and sharing it within the process. */
 import type { PKCS11 } from "pkcs11js";
-import { realpathSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isMainThread } from "node:worker_threads";
 import { DeviceError, InputError } from "../errors.js";
 import type { DebugLog } from "../debug-log.js";
@@ -60,6 +60,7 @@ export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Pro
   // Synchronous from the lookup to the set: two signers opening at once share one module, not one finalising both.
   const module = loaded.get(key) ?? load(choice, debug);
   loaded.set(key, module);
+  warnIfReplaced(choice.path);
   module.refs++;
   let released = false;
   return {
@@ -74,6 +75,29 @@ export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Pro
       quietly(() => module.lib.close());
     },
   };
+}
+
+/** Each replacement told once: the module's real path and the inode at it now. */
+const toldReplaced = new Set<string>();
+
+/**
+ * A module replaced on disk (a package upgrade) while this process has it mapped: dlopen() of its path gives the copy
+ * in memory again, since a library cannot be unloaded while another signer uses it (nor some at all). Said, not hidden.
+ */
+function warnIfReplaced(path: string): void {
+  let real: string, now: string, maps: string;
+  try {
+    real = realpathSync(path);
+    now = `${real} ${statSync(real).ino}`;
+    maps = readFileSync("/proc/self/maps", "latin1");
+  } catch {
+    return; // a bare name, or no /proc: nothing to compare
+  }
+  const mapped = maps.split("\n").map((line) => /^(?:\S+ ){4}(\d+) +(.+?)(?: \(deleted\))?$/.exec(line)).filter((m) => m?.[2] === real);
+  if (mapped.length === 0 || mapped.some((m) => `${real} ${m![1]}` === now) || toldReplaced.has(now)) return;
+  toldReplaced.add(now);
+  process.emitWarning(`the PKCS#11 module ${path} was replaced on disk, but this process still runs the copy it loaded `
+    + "before (a loaded library cannot be reloaded): restart it to use the new one", { code: "RAA_MODULE_REPLACED" });
 }
 
 function registryKey(path: string): string {

@@ -76,6 +76,17 @@ export function uriPinForm(text: string): { readonly kind: "value" } | { readonl
   }
 }
 
+/** The module-path of a pkcs11: URI (a `pin-value` read on the way is wiped); undefined without one or if it does not parse. */
+export function uriModulePath(text: string): string | undefined {
+  try {
+    const { pin, modulePath } = parsePkcs11Uri(text);
+    if (pin?.kind === "value") pin.value.wipe();
+    return modulePath;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `text` is a pkcs11: URI giving the PIN itself (`pin-value`, `pin-source`); false if it does not parse. */
 export const uriGivesPin = (text: string): boolean => uriPinForm(text) !== undefined;
 

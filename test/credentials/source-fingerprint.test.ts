@@ -105,3 +105,21 @@ it("digests the file AWS_CA_BUNDLE names, as --ca-bundle's (which wins: then the
   expect(sourceFingerprint(settings())).not.toBe(before); // before: the same, the source kept with the old trust
   expect(sourceFingerprint(settings(given))).toBe(beforeGiven);
 });
+
+it("digests the PKCS#11 module a source loads by path (--pkcs11-lib, a URI's module-path), not a bare library name", () => {
+  const module = join(dir, "module.so");
+  writeFileSync(module, "module 1\n");
+  const viaLibrary = () => {
+    const base = standInSettings();
+    return { ...base, signer: { ...base.signer, pkcs11: { library: module } } };
+  };
+  const viaUri = () => standInSettings(undefined, `pkcs11:token=t;object=k?module-path=${module}&pin-value=1234`);
+  const bare = () => {
+    const base = standInSettings();
+    return { ...base, signer: { ...base.signer, pkcs11: { library: "module.so" } } };
+  };
+  const before = [viaLibrary, viaUri, bare].map((settings) => sourceFingerprint(settings()));
+  writeFileSync(`${module}.new`, "module 2\n");
+  renameSync(`${module}.new`, module); // before: the same fingerprints, the source kept on the deleted module
+  expect([viaLibrary, viaUri, bare].map((settings) => sourceFingerprint(settings()) === before.shift())).toEqual([false, false, true]);
+});
