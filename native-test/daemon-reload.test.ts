@@ -3,6 +3,7 @@
  * endpoint: a SIGHUP with nothing changed — files copied over with the same bytes included — calls no CreateSession
  * (a fleet reloaded by configuration management otherwise asks once per device within seconds); a key and
  * certificate replaced at the same paths are used at once. Sessions are counted at the endpoint, by certificate.
+ * So are what a reload must not miss: the file AWS_CA_BUNDLE names, a PKCS#11 module replaced at its path, tpm-device.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
@@ -15,6 +16,8 @@ import { bundleCli, createSoftHsmToken } from "./agent-support.js";
 import { fetchFromAgent } from "../src/agent/client.js";
 import { untilLogLine } from "./helpers/log-lines.js";
 import { SOFTHSM_MODULE } from "./helpers/softhsm-fixture.js";
+import { startSwtpm, type Swtpm } from "./helpers/swtpm.js";
+import { persistSrk } from "./helpers/tpm-keys.js";
 
 const { dir, cleanup } = makeTempDir("raa-native-reload-");
 let cli: { cli: string; cleanup: () => void };
@@ -261,6 +264,56 @@ describe("agent reloaded (SIGHUP) after its PKCS#11 module was replaced at the s
       expect(code, log.join("\n")).toBe(0);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("agent reloaded (SIGHUP) after the config's tpm-device changed", () => {
+  it("signs with the TPM the config now names (the same key imported into both, the first TPM gone)", async () => {
+    const home = join(dir, "tpm-device");
+    mkdirSync(home, { mode: 0o700 });
+    const leaf = issueLeaf(ca, join(home, "leaf"), { name: "tpm-device" });
+    const tpms: Swtpm[] = [];
+    try {
+      for (const n of [0, 1]) {
+        const tpm = await startSwtpm();
+        tpms.push(tpm);
+        await persistSrk(tpm, 0x81000001);
+        const [pub, priv, ctx] = ["pub", "priv", "ctx"].map((x) => join(tpm.dir, `imported.${x}`));
+        await tpm.run("tpm2_import", ["-C", "0x81000001", "-G", "ecc", "-i", leaf.keyPath, "-u", pub!, "-r", priv!, "-a", "userwithauth|sign", "-Q"]);
+        await tpm.run("tpm2_load", ["-C", "0x81000001", "-u", pub!, "-r", priv!, "-c", ctx!, "-Q"]);
+        await tpm.run("tpm2_evictcontrol", ["-C", "o", "-c", ctx!, "0x81000010", "-Q"]);
+        await tpm.flushAll();
+        expect(n).toBeLessThan(2);
+      }
+      const config = join(home, "config.json");
+      const write = (device: string) => writeFileSync(config, JSON.stringify({ version: 1, profiles: { tpm: {
+        certificate: leaf.certPath, "private-key": "handle:0x81000010", "no-tpm-key-password": true, "tpm-device": device, ...ARNS, endpoint: endpoint.url,
+      } } }), { mode: 0o600 });
+      write(tpms[0]!.device);
+      const socket = join(home, "agent.sock");
+      const child = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], { stdio: ["ignore", "ignore", "pipe"] });
+      const log = await untilLogLine(child, /agent listening on/);
+      const sessions = () => endpoint.issued.filter((s) => s.certificateSerial === leaf.serialDecimal).length;
+      try {
+        expect((await fetchFromAgent(socket, "tpm"))?.accessKeyId).toMatch(/^ASIA/);
+        expect(sessions()).toBe(1);
+        write(tpms[1]!.device);
+        await tpms[0]!.kill(); // gone: only the second TPM can sign now
+        child.kill("SIGHUP");
+        for (const started = Date.now(); sessions() < 2; await new Promise((r) => setTimeout(r, 50))) {
+          if (Date.now() - started > 60_000) throw new Error(`no CreateSession through the second TPM within 60 s:\n${log.join("\n")}`);
+        }
+        expect(log.find((l) => /configuration reloaded/.test(l))).toMatch(/kept 0, added 0, replaced 1/);
+        expect(log.filter((l) => /TPM/.test(l)), log.join("\n")).toEqual([]);
+        child.kill("SIGTERM");
+        const [code] = (await once(child, "exit")) as [number | null];
+        expect(code, log.join("\n")).toBe(0);
+      } finally {
+        child.kill("SIGKILL");
+      }
+    } finally {
+      await Promise.all(tpms.map((tpm) => tpm.stop().catch(() => {})));
     }
   });
 });
