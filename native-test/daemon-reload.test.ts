@@ -203,12 +203,13 @@ describe("reloaded (SIGHUP) after the file AWS_CA_BUNDLE names changed", () => {
 });
 
 describe("agent reloaded (SIGHUP) after its PKCS#11 module was replaced at the same path (a package upgrade)", () => {
-  it("loads the new module; one still in use by another profile is kept, and a warning says a restart is needed", async () => {
+  it("loads the new module (as for another path); one still in use by another profile is kept, and a warning says a restart is needed", async () => {
     const home = join(dir, "module");
     mkdirSync(home, { mode: 0o700 });
     const leaf = issueLeaf(ca, join(home, "leaf"), { name: "module-device" });
     const token = createSoftHsmToken(join(home, "softhsm"), leaf.keyPath, "reload-module");
-    const module = join(home, "libsofthsm2.so");
+    const [first, module] = [join(home, "first.so"), join(home, "libsofthsm2.so")];
+    copyFileSync(SOFTHSM_MODULE, first);
     copyFileSync(SOFTHSM_MODULE, module);
     /** Replaced as a package manager does: a new file (other bytes: n more at its end) renamed over the old one. */
     let upgrades = 0;
@@ -218,9 +219,10 @@ describe("agent reloaded (SIGHUP) after its PKCS#11 module was replaced at the s
       renameSync(`${module}.new`, module);
     };
     const config = join(home, "config.json");
-    const profile = { certificate: leaf.certPath, "private-key": "pkcs11:token=reload-module;object=agent-key;type=private", "pkcs11-lib": module, "pkcs11-pin": `file:${token.pinFile}`, ...ARNS, endpoint: endpoint.url };
-    const write = (names: string[]) => writeFileSync(config, JSON.stringify({ version: 1, profiles: Object.fromEntries(names.map((n) => [n, profile])) }), { mode: 0o600 });
-    write(["one"]);
+    const profile = { certificate: leaf.certPath, "private-key": "pkcs11:token=reload-module;object=agent-key;type=private", "pkcs11-pin": `file:${token.pinFile}`, ...ARNS, endpoint: endpoint.url };
+    const write = (names: string[], lib = module) =>
+      writeFileSync(config, JSON.stringify({ version: 1, profiles: Object.fromEntries(names.map((n) => [n, { ...profile, "pkcs11-lib": lib }])) }), { mode: 0o600 });
+    write(["one"], first);
     const socket = join(home, "agent.sock");
     const child = spawn(process.execPath, [cli.cli, "agent", "--config", config, "--socket", socket], {
       env: { ...process.env, SOFTHSM2_CONF: token.conf },
@@ -228,7 +230,7 @@ describe("agent reloaded (SIGHUP) after its PKCS#11 module was replaced at the s
     });
     const log = await untilLogLine(child, /agent listening on/);
     /** The module's mappings in the agent: its inode, and whether that file was deleted (replaced). */
-    const mapped = () => [...new Set(readFileSync(`/proc/${child.pid}/maps`, "utf8").split("\n").filter((l) => l.includes(module)).map((l) => l.split(/\s+/).slice(4).join(" ")))];
+    const mapped = () => [...new Set(readFileSync(`/proc/${child.pid}/maps`, "utf8").split("\n").filter((l) => l.includes(home)).map((l) => l.split(/\s+/).slice(4).join(" ")))];
     const inode = () => `${statSync(module).ino} ${module}`;
     const reloads = () => log.filter((l) => /configuration reloaded/.test(l));
     const reloaded = async (n: number) => {
@@ -240,22 +242,28 @@ describe("agent reloaded (SIGHUP) after its PKCS#11 module was replaced at the s
     const warnings = () => log.filter((l) => /warning: the PKCS#11 module .* was replaced on disk, but this process still runs the copy it loaded before .*restart it/.test(l));
     try {
       expect((await fetchFromAgent(socket, "one"))?.accessKeyId).toMatch(/^ASIA/);
+      expect(mapped()).toEqual([`${statSync(first).ino} ${first}`]);
+      // Another module path in the config: the first module is unloaded, the one now named loaded.
+      write(["one"]);
+      await reloaded(1);
+      expect(reloads()[0], log.join("\n")).toMatch(/kept 0, added 0, replaced 1/);
+      expect((await fetchFromAgent(socket, "one"))?.accessKeyId).toMatch(/^ASIA/);
       expect(mapped()).toEqual([inode()]);
       upgrade();
-      await reloaded(1);
+      await reloaded(2);
       // Before: "kept 1", signing on with the deleted module, nothing said.
-      expect(reloads()[0], log.join("\n")).toMatch(/kept 0, added 0, replaced 1/);
+      expect(reloads()[1], log.join("\n")).toMatch(/kept 0, added 0, replaced 1/);
       expect((await fetchFromAgent(socket, "one"))?.accessKeyId).toMatch(/^ASIA/);
       expect(mapped(), log.join("\n")).toEqual([inode()]); // the new file, the old one unloaded
       expect(warnings()).toEqual([]);
       // Two profiles on the module: closing one leaves it loaded for the other, so a rebuilt one gets the old copy.
       write(["one", "two"]);
-      await reloaded(2);
+      await reloaded(3);
       expect((await fetchFromAgent(socket, "two"))?.accessKeyId).toMatch(/^ASIA/);
       const before = inode();
       upgrade();
-      await reloaded(3);
-      expect(reloads()[2], log.join("\n")).toMatch(/kept 0, added 0, replaced 2/);
+      await reloaded(4);
+      expect(reloads()[3], log.join("\n")).toMatch(/kept 0, added 0, replaced 2/);
       expect((await fetchFromAgent(socket, "two"))?.accessKeyId).toMatch(/^ASIA/);
       expect(mapped()).toEqual([`${before} (deleted)`]);
       expect(warnings(), log.join("\n")).toHaveLength(1);

@@ -7,7 +7,7 @@ import { heldSecret } from "../secrets/secret-source.js";
 import { ERROR_CODES, type ErrorCode } from "../errors.js";
 import { MAX_INPUT_BYTES, readSized } from "../io/read-opened-file.js";
 import { caBundleOf } from "../rolesanywhere/http-client.js";
-import { isPkcs11Uri, uriModulePath } from "../pkcs11/uri.js";
+import { uriModulePath } from "../pkcs11/uri.js";
 
 export interface SourceSpec {
   readonly name: string;
@@ -121,7 +121,7 @@ export function sourceFingerprint(settings: CredentialSettings): string {
   // A pkcs11: URI, handle:, `-` or env: names no file here: its "cannot be read" never changes.
   // A PKCS#11 module replaced at its path: rebuilt, the source loads it anew (module-loader.ts warns if it cannot).
   const modules = [signer.pkcs11?.library?.includes("/") && signer.pkcs11.library,
-    ...[signer.certificate, signer.privateKey].map((key) => key !== undefined && isPkcs11Uri(key) && uriModulePath(key))];
+    ...[signer.certificate, signer.privateKey].map((key) => key !== undefined && uriModulePath(key))];
   const inputs = [signer.certificate, signer.privateKey, signer.intermediates, caBundleOf(endpoint)?.value, ...modules];
   for (const path of [...inputs, ...secrets.map((s) => s?.kind === "file" && s.path)]) {
     if (!path) continue;

@@ -78,6 +78,7 @@ export function uriPinForm(text: string): { readonly kind: "value" } | { readonl
 
 /** The module-path of a pkcs11: URI (a `pin-value` read on the way is wiped); undefined without one or if it does not parse. */
 export function uriModulePath(text: string): string | undefined {
+  if (!isPkcs11Uri(text) || !/module-path=/i.test(text)) return undefined; // no PIN parsed for nothing
   try {
     const { pin, modulePath } = parsePkcs11Uri(text);
     if (pin?.kind === "value") pin.value.wipe();
