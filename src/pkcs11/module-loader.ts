@@ -88,14 +88,18 @@ function warnIfReplaced(path: string): void {
   let real: string, now: string, maps: string;
   try {
     real = realpathSync(path);
-    now = `${real} ${statSync(real).ino}`;
+    now = String(statSync(real).ino);
     maps = readFileSync("/proc/self/maps", "latin1");
   } catch {
     return; // a bare name, or no /proc: nothing to compare
   }
-  const mapped = maps.split("\n").map((line) => /^(?:\S+ ){4}(\d+) +(.+?)(?: \(deleted\))?$/.exec(line)).filter((m) => m?.[2] === real);
-  if (mapped.length === 0 || mapped.some((m) => `${real} ${m![1]}` === now) || toldReplaced.has(now)) return;
-  toldReplaced.add(now);
+  // The inodes mapped from that path ("inode path", " (deleted)" once replaced).
+  const mapped = maps.split("\n").flatMap((line) => {
+    const fields = /^(?:\S+ ){4}(\d+) +(.+?)(?: \(deleted\))?$/.exec(line);
+    return fields?.[2] === real ? [fields[1]] : [];
+  });
+  if (mapped.length === 0 || mapped.includes(now) || toldReplaced.has(`${now} ${real}`)) return;
+  toldReplaced.add(`${now} ${real}`);
   process.emitWarning(`the PKCS#11 module ${path} was replaced on disk, but this process still runs the copy it loaded `
     + "before (a loaded library cannot be reloaded): restart it to use the new one", { code: "RAA_MODULE_REPLACED" });
 }
