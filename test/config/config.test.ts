@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
 import { defaultConfigPath, loadConfig } from "../../src/config/load-config.js";
 import { findProfile, profileCredentialSettings } from "../../src/config/resolve-profile.js";
-import { flagRecordFromArgs, settingsFromArgs } from "../../src/cli/settings-args.js";
+import { flagRecordFromArgs, settingsFromArgs, signerOptionsFromArgs } from "../../src/cli/settings-args.js";
 import { heldSecret } from "../../src/secrets/secret-source.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { inputFromFlags, mergeFlagRecords } from "../../src/settings/credential-settings.js";
@@ -317,6 +317,23 @@ describe("a profile with flags over it (flags win)", () => {
     } finally {
       made.mockRestore();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("wipes the held passwords made before a flag fails half-way: --tpm-parent-password, --wait-for-device", async () => {
+    // Before: the first flag's bytes were never wiped (flagRecordFromArgs and signerOptionsFromArgs threw past them).
+    const made = vi.spyOn(Secret, "fromUtf8");
+    try {
+      const pw = ["--pkcs8-password", "pw"];
+      expect(() => flagRecordFromArgs(argv(...pw, "--tpm-parent-password", "env:"))).toThrow('"env:" names no environment variable');
+      expect(() => signerOptionsFromArgs(argv(...pw, "--tpm-parent-password", "1234", "--wait-for-device", "86401"), io)).toThrow("--wait-for-device");
+      await expect(settingsFromArgs(argv(...pw, "--tpm-parent-password", "file://host/x"), io)).rejects.toThrow("names no local file");
+      const secrets = made.mock.results.map((r) => r.value as Secret);
+      const wiped = (secret: Secret) => { try { secret.use(() => 0); return false; } catch { return true; } };
+      expect(secrets.length).toBeGreaterThanOrEqual(2); // --wait-for-device is checked before any is made (before: 2 more)
+      expect(secrets.map(wiped)).toEqual(secrets.map(() => true));
+    } finally {
+      made.mockRestore();
     }
   });
 
