@@ -79,6 +79,22 @@ export function uriPinForm(text: string): { readonly kind: "value" } | { readonl
 /** Whether `text` is a pkcs11: URI giving the PIN itself (`pin-value`, `pin-source`); false if it does not parse. */
 export const uriGivesPin = (text: string): boolean => uriPinForm(text) !== undefined;
 
+/**
+ * A pkcs11: URI's `pin-value` taken out of its text: the URI without it (printed anew, not cut from `text`, which a
+ * V8 substring would keep alive) and the PIN as bytes for the caller to wipe. Undefined without one, or for a text
+ * that does not parse (the signer says what is wrong with it).
+ */
+export function takePinValue(text: string): { readonly text: string; readonly pin: Secret } | undefined {
+  if (!isPkcs11Uri(text)) return undefined;
+  let uri: Pkcs11Uri;
+  try {
+    uri = parsePkcs11Uri(text);
+  } catch {
+    return undefined;
+  }
+  return uri.pin?.kind === "value" ? { text: formatPkcs11Uri(uri), pin: uri.pin.value } : undefined;
+}
+
 export function parsePkcs11Uri(text: string): Pkcs11Uri {
   if (typeof text !== "string") throw new UsageError("USAGE", "parsePkcs11Uri: the URI must be a string"); // plain JS
   if (!isPkcs11Uri(text)) {
@@ -205,8 +221,10 @@ function* attributes(part: string, separator: string, where: "path" | "query", s
 
 function percentDecode(raw: string, name: string): Buffer {
   if (/%(?![0-9A-Fa-f]{2})/.test(raw)) throw invalid(`${name} has a % that is not followed by two hex digits`, "write a literal % as %25");
-  const parts = raw.split(/%([0-9A-Fa-f]{2})/);
-  return Buffer.concat(parts.map((part, i) => (i % 2 === 1 ? Buffer.from([parseInt(part, 16)]) : Buffer.from(part, "utf8"))));
+  const parts = raw.split(/%([0-9A-Fa-f]{2})/).map((part, i) => (i % 2 === 1 ? Buffer.from([parseInt(part, 16)]) : Buffer.from(part, "utf8")));
+  const bytes = Buffer.concat(parts);
+  for (const part of parts) part.fill(0); // pieces of a pin-value
+  return bytes;
 }
 
 function decodeText(raw: string, name: string): string {

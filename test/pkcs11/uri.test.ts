@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { formatPkcs11Uri, parsePkcs11Uri, uriGivesPin, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
 import { AgentError } from "../../src/errors.js";
 import { Secret } from "../../src/secrets/secret.js";
+import { copiesHolding } from "../helpers/copies-made.js";
 
 /** A parsed URI as plain data (Buffers as hex, the PIN revealed) so that tables can compare it. */
 function plain(uri: Pkcs11Uri): Record<string, unknown> {
@@ -258,5 +259,19 @@ describe("uriGivesPin", () => {
     ["/etc/key.pem", false],
   ])("%s → %s", (text, gives) => {
     expect(uriGivesPin(text)).toBe(gives);
+  });
+});
+
+describe("a pin-value's bytes", () => {
+  it.each([["12345678"], ["12%2F45678"]])("%s: the Secret is the one copy made; once it is wiped, no buffer holds the PIN", async (raw) => {
+    const pin = Buffer.from(decodeURIComponent(raw));
+    const { result, left } = await copiesHolding(Buffer.from(pin.subarray(0, 3)), async () => {
+      const { pin: parsed } = parsePkcs11Uri(`pkcs11:object=k?pin-value=${raw}`);
+      const same = parsed?.kind === "value" && parsed.value.use((b) => b.equals(pin));
+      if (parsed?.kind === "value") parsed.value.wipe();
+      return same;
+    });
+    expect(result).toBe(true);
+    expect(left).toBe(0); // before: 1, the piece decoded before joining
   });
 });

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import { CERTIFICATE, CERTIFICATES, oneLineName, type Certificate } from "../../x509/certificate.js";
 import { ENVIRONMENT, type Kinds } from "../../own-value.js";
-import { promptFor, SECRET_SOURCE, secretsAlreadyHeld } from "../../secrets/secret-source.js";
+import { heldSecret, promptFor, SECRET_SOURCE, secretsAlreadyHeld } from "../../secrets/secret-source.js";
 import { mismatchHint, OPTION_NAMES, optionName, refuseWrongOptions, type Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
@@ -47,7 +47,7 @@ interface ChosenKey {
 /** {@link Pkcs11SignerOptions}' types, for callers in plain JavaScript (a PIN's source before any module loads). */
 const OPTION_KINDS: Kinds = {
   keyUri: "string", certificateUri: "string", library: "string", reusePin: "boolean",
-  pin: SECRET_SOURCE, contextPin: SECRET_SOURCE,
+  pin: SECRET_SOURCE, contextPin: SECRET_SOURCE, uriPin: SECRET_SOURCE,
   certificate: CERTIFICATE, intermediates: CERTIFICATES, debug: "function", env: ENVIRONMENT, prompt: "boolean",
   names: OPTION_NAMES,
 };
@@ -64,7 +64,7 @@ export async function createPkcs11Signer(given: Pkcs11SignerOptions): Promise<Si
   }
   const uris = certUri ? [keyUri, certUri] : [keyUri];
   const library = optionName(opts.names, "pkcs11.library");
-  secretsAlreadyHeld(opts.pin, opts.contextPin);
+  secretsAlreadyHeld(opts.pin, opts.contextPin, opts.uriPin);
   const lease = await acquireModule(chooseModule(opts.library, uris, library), opts.debug);
   const build = new SignerBuild(opts, lease, keyUri, certUri);
   try {
@@ -96,7 +96,10 @@ class SignerBuild {
     this.debug = opts.debug;
     this.module = lease.module;
     // A PIN's { kind: "env" } is process.env's, as a key's or TPM password's: `env` gives the module's defaults.
-    this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", process.env, opts.signal);
+    // The settings' uriPin was the key URI's pin-value, else the certificate URI's: it stands where that was.
+    const uriPin = heldSecret(opts.uriPin);
+    const taken = uriPin && ({ kind: "value", value: uriPin } as const);
+    this.userPinSource = givenUserPin(keyUri.pin ?? taken ?? certUri?.pin, opts.pin, "the token's user PIN", process.env, opts.signal);
     // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
     if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
   }

@@ -2015,3 +2015,22 @@ describe("install-certificate's objects (install-on-token)", () => {
     expect(certificates().map((o) => [o.get(CKA.VALUE), o.has(CKA.CERTIFICATE_CATEGORY)])).toEqual([[leafDer, false]]);
   });
 });
+
+describe("a pin-value taken out of the settings' text (uriPin) is presented where the URI gave it", () => {
+  const pinFile = join(dir, "uri-pin");
+  const device = "pkcs11:token=fake;object=device";
+  it.each([
+    ["the certificate's URI alone", [device, device], "1234"],
+    ["the key's pin-value before the certificate's pin-source", [`${device}?pin-value=1234`, `${device}?pin-source=/nonexistent/pin`], "1234"],
+    ["the key's pin-source before the certificate's pin-value", [`${device}?pin-source=${pinFile}`, `${device}?pin-value=9999`], "1234"],
+  ])("%s", async (_what, [key, certificate], pin) => {
+    writeFileSync(pinFile, "1234", { mode: 0o600 });
+    const presented: unknown[] = [];
+    token.override.C_Login = (...a: unknown[]) => void presented.push(a[2]);
+    const args = key === certificate ? ["--certificate", `${device}?pin-value=1234`] : ["--certificate", certificate!, "--private-key", key!];
+    const { code, stderr } = await run(["sign-string", ...args, "--pkcs11-lib", "/fake/module.so"]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(presented).toEqual([pin]);
+  });
+});
