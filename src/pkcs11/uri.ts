@@ -79,6 +79,13 @@ export function uriPinForm(text: string): { readonly kind: "value" } | { readonl
 /** Whether `text` is a pkcs11: URI giving the PIN itself (`pin-value`, `pin-source`); false if it does not parse. */
 export const uriGivesPin = (text: string): boolean => uriPinForm(text) !== undefined;
 
+/** The URI without its PIN, a pin-value wiped: for what needs only the module, token or object it names. */
+export function parseWithoutPin(text: string): Pkcs11Uri {
+  const uri = parsePkcs11Uri(text);
+  if (uri.pin?.kind === "value") uri.pin.value.wipe();
+  return withAttributes(uri, { pin: undefined });
+}
+
 /**
  * A pkcs11: URI's `pin-value` taken out of its text: the URI without it (printed anew, not cut from `text`, which a
  * V8 substring would keep alive) and the PIN as bytes for the caller to wipe. Undefined without one, or for a text

@@ -12,6 +12,7 @@ import { findProfile, profileCredentialSettings } from "../../src/config/resolve
 import { flagRecordFromArgs, settingsFromArgs, signerOptionsFromArgs } from "../../src/cli/settings-args.js";
 import { heldSecret } from "../../src/secrets/secret-source.js";
 import { Secret } from "../../src/secrets/secret.js";
+import { copiesHolding } from "../helpers/copies-made.js";
 import { inputFromFlags, mergeFlagRecords } from "../../src/settings/credential-settings.js";
 import type { ParsedArgs } from "../../src/cli/command.js";
 import type { AgentError } from "../../src/errors.js";
@@ -593,5 +594,21 @@ describe("examples/config.json", () => {
     const config = parseConfig(readFileSync(path, "utf8"), path, "/home/u");
     expect([...config.profiles.keys()]).toEqual(["gateway", "tpm-device", "laptop"]);
     expect(findProfile(config, "tpm-device")["private-key"]).toBe("/home/u/.config/roles-anywhere-agent/device.tss2.pem");
+  });
+});
+
+describe("the config file's bytes", () => {
+  it("are zero once parsed: no buffer made while loading it holds the PIN a URI's pin-value gives", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-config-"));
+    try {
+      const path = join(dir, "config.json");
+      const profile = { ...gateway, "private-key": "pkcs11:token=gw;object=key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=Pin5678wq" };
+      writeFileSync(path, configText({ g: profile }), { mode: 0o600 });
+      const { result, left } = await copiesHolding(Buffer.from("Pin5678wq"), () => loadConfig(path, {}));
+      expect(result.profiles.has("g")).toBe(true);
+      expect(left).toBe(0); // before: 2, the file as read and the pin-value parsed for the module-path check
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
