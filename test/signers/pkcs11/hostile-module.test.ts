@@ -2034,3 +2034,25 @@ describe("a pin-value taken out of the settings' text (uriPin) is presented wher
     expect(presented).toEqual([pin]);
   });
 });
+
+describe("a pin-value in a URI given to the library directly (createSigner, createPkcs11Signer)", () => {
+  it.each([
+    ["closed after signing", URI, true],
+    ["refused while building (no such key)", "pkcs11:token=fake;object=nope?pin-value=1234", false],
+  ])("%s: the bytes the parser made of it are zero", async (_what, uri, builds) => {
+    const made = vi.spyOn(Secret, "fromBytes");
+    try {
+      const opening = createSigner({ certificate: uri, pkcs11: { library: "/fake/module.so" } });
+      if (builds) {
+        const signer = await opening;
+        await signer.sign(Buffer.from("m"), "SHA256");
+        await signer.close();
+      } else await expect(opening).rejects.toThrow(/no .*private key matches|no certificate/);
+      const pins = made.mock.results.map((r) => r.value as { use: (fn: () => boolean) => boolean });
+      expect(pins.length).toBeGreaterThan(0);
+      expect(pins.filter((pin) => { try { return pin.use(() => true); } catch { return false; } })).toEqual([]); // before: 1 (each open's)
+    } finally {
+      made.mockRestore();
+    }
+  });
+});
