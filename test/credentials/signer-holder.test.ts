@@ -188,8 +188,12 @@ describe("a pkcs11: URI's pin-value (a flag, a config profile, the SDK provider'
   it("the key's pin-value wins over the certificate's; the certificate's is taken when the key's URI has none", () => {
     const pinOf = (o: SignerOptions) => heldSecret(o.pkcs11?.uriPin)?.use((b) => b.toString());
     const key = "pkcs11:token=t;object=k";
+    const made = vi.spyOn(Secret, "fromBytes");
     const both = credentialSettingsFromOptions({ ...ARNS, privateKey: `${key}?pin-value=1111`, certificate: `${key}?pin-value=2222` }).signer;
+    const unused = made.mock.results.map((r) => r.value as Secret).filter((pin) => { try { return pin.use((b) => b.toString()) !== "1111"; } catch { return false; } });
+    made.mockRestore();
     expect(pinOf(both)).toBe("1111");
+    expect(unused).toEqual([]); // the certificate's, not used: wiped at once
     const certOnly = credentialSettingsFromOptions({ ...ARNS, privateKey: `${key}?pin-source=/p`, certificate: `${key}?pin-value=2222` }).signer;
     expect(pinOf(certOnly)).toBe("2222"); // the signer still uses the key's pin-source first (hostile-module.test.ts)
     expect(certOnly.privateKey).toBe(`${key}?pin-source=/p`);

@@ -2035,6 +2035,14 @@ describe("a pin-value taken out of the settings' text (uriPin) is presented wher
   });
 });
 
+describe("doctor with a pin-value taken out of the URI's text", () => {
+  it("names no PIN file: the URI's PIN wins over --pkcs11-pin-file, whose file is not checked", async () => {
+    const { stdout } = await run(["doctor", "--certificate", URI, "--pkcs11-lib", "/fake/module.so", "--pkcs11-pin-file", "/nonexistent/pin"]);
+    expect(stdout).toMatch(/token login/);
+    expect(stdout).not.toMatch(/PIN file/);
+  });
+});
+
 describe("a pin-value in a URI given to the library directly (createSigner, createPkcs11Signer)", () => {
   it.each([
     ["closed after signing", URI, true],
