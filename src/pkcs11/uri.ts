@@ -138,23 +138,29 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
 
   let pinValue: Secret | undefined;
   let pinSource: string | undefined;
-  for (const [name, raw] of attributes(query.join("?"), "&", "query", seen)) {
-    if (!QUERY_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "query");
-    if (name === "pin-value") {
-      aboutToUseSecret(); // read now: no core file (or inspector) from here on, before a module is loaded
-      pinValue = Secret.fromBytes(percentDecode(raw, name));
-      continue;
+  try {
+    for (const [name, raw] of attributes(query.join("?"), "&", "query", seen)) {
+      if (!QUERY_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "query");
+      if (name === "pin-value") {
+        aboutToUseSecret(); // read now: no core file (or inspector) from here on, before a module is loaded
+        pinValue = Secret.fromBytes(percentDecode(raw, name));
+        continue;
+      }
+      const value = decodeText(raw, name);
+      if (name === "pin-source") {
+        if (value === "") throw invalid("pin-source is empty", "give a file path or a file: URI");
+        pinSource = value;
+      } else if (name === "module-path") {
+        if (!value.startsWith("/")) throw invalid(`module-path must be an absolute path, not "${value}"`);
+        fields["modulePath"] = value;
+      } else {
+        fields["moduleName"] = value;
+      }
     }
-    const value = decodeText(raw, name);
-    if (name === "pin-source") {
-      if (value === "") throw invalid("pin-source is empty", "give a file path or a file: URI");
-      pinSource = value;
-    } else if (name === "module-path") {
-      if (!value.startsWith("/")) throw invalid(`module-path must be an absolute path, not "${value}"`);
-      fields["modulePath"] = value;
-    } else {
-      fields["moduleName"] = value;
-    }
+  } catch (error) {
+    if (pinValue === undefined) throw error;
+    pinValue.wipe(); // what follows it may be the rest of a PIN with a raw & in it: not quoted
+    throw invalid("the query is malformed after pin-value", "write a PIN's & as %26 (and = as %3D, % as %25)");
   }
   if (pinValue !== undefined && pinSource !== undefined) {
     pinValue.wipe();

@@ -99,7 +99,7 @@ describe("parsePkcs11Uri", () => {
     ["pkcs11:label=my-key", /unknown attribute label.*did you mean object=/],
     ["pkcs11:token=a;vendor-aaa=value-a", /unknown attribute vendor-aaa/],
     ["pkcs11:object=a;object=b", /path attribute object appears twice/],
-    ["pkcs11:object=a?pin-value=1&pin-value=2", /query attribute pin-value appears twice/],
+    ["pkcs11:object=a?pin-value=1&pin-value=2", /the query is malformed after pin-value/], // maybe one PIN with a raw &
     ["pkcs11:object=a?pin-value=1&pin-source=/f", /both pin-value and pin-source/],
     ["pkcs11:object", /"object" where name=value was expected/],
     ["pkcs11:=x", /an attribute with no name/],
@@ -273,5 +273,26 @@ describe("a pin-value's bytes", () => {
     });
     expect(result).toBe(true);
     expect(left).toBe(0); // before: 1, the piece decoded before joining
+  });
+});
+
+describe("a pin-value with a raw & in it", () => {
+  it.each([
+    ["pkcs11:object=k?pin-value=se&cr3t"],
+    ["pkcs11:object=k?pin-value=se&cr3t=x"],
+    ["pkcs11:object=k?pin-value=se&module-path=relative&cr3t"],
+  ])("%s: the error quotes no part of the PIN, and the PIN's bytes are wiped", (text) => {
+    const made = vi.spyOn(Secret, "fromBytes");
+    let line = "";
+    try {
+      parsePkcs11Uri(text);
+    } catch (error) {
+      line = (error as AgentError).toOneLine();
+    } finally {
+      made.mockRestore();
+    }
+    expect(line).toMatch(/invalid pkcs11: URI: .*pin-value.*%26/); // before: `the query has "cr3t" where …`, `unknown attribute cr3t`
+    expect(line).not.toMatch(/cr3t|relative/);
+    expect(made.mock.results.every((r) => { try { (r.value as Secret).use(() => 0); return false; } catch { return true; } })).toBe(true);
   });
 });
