@@ -55,6 +55,16 @@ const MAC_DIGESTS: Readonly<Record<string, Pkcs12Hash>> = {
 export async function readPkcs12(
   bytes: Buffer, path: string, options: Pkcs12Options, decrypt: PbeDecrypt = pbeDecrypt,
 ): Promise<Pkcs12Identity> {
+  // Every copy of the file's contents made while reading it: a key bag stored unencrypted (-keypbe NONE) is in them.
+  const copies: Uint8Array[] = [];
+  try {
+    return await readPfx(bytes, path, options, decrypt, copies);
+  } finally {
+    for (const b of copies) b.fill(0);
+  }
+}
+
+async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decrypt: PbeDecrypt, copies: Uint8Array[]): Promise<Pkcs12Identity> {
   const [{ AsnConvert, OctetString }, pfxModule] = await Promise.all([
     import("@peculiar/asn1-schema"),
     import("@peculiar/asn1-pfx"),
@@ -76,140 +86,135 @@ export async function readPkcs12(
   const refuse = (problem: string | undefined) => {
     if (problem !== undefined) throw invalid(problem);
   };
-  // Every copy of the file's contents made here, zeroed once read: a key bag stored unencrypted (-keypbe NONE) is in them.
-  const copies: Uint8Array[] = [];
   const copy = <T extends Uint8Array | ArrayBuffer>(b: T): T => (copies.push(b instanceof ArrayBuffer ? new Uint8Array(b) : b), b);
   const inPlace = { berOptions: { copyInput: false } };
   // Into an ArrayBuffer of ours, which @peculiar reads in place (else: 2 copies).
   const parse = <T>(der: Buffer, type: new () => T, what: string) =>
     guard(what, () => AsnConvert.parse(copy(new Uint8Array(copy(der))).buffer, type, inPlace));
   const octets = (der: ArrayBuffer, what: string) => guard(what, () => Buffer.from(AsnConvert.parse(der, OctetString, inPlace).buffer));
-  try {
-    // BER (NSS writes it; openssl reads it) is read as DER: @peculiar misreads OCTET STRINGs in pieces (a wrong MAC).
-    const pfx = parse(guard("not a PKCS#12 structure", () => derFromBer(bytes)), PFX, "not a PKCS#12 structure");
-    if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
-    refuse(pfxFieldProblem(bytes));
-    if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
-    if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
-    const authSafeBytes = copy(octets(copy(pfx.authSafe.content), "malformed authSafe"));
 
-    // @peculiar fills in an empty MacData when the optional field is absent.
-    const hasMac = Boolean(pfx.macData?.mac?.digestAlgorithm?.algorithm);
-    if (!hasMac) options.debug?.(`${path}: no MAC, the file's integrity is not checked`);
-    const macMatches: (bmp: Buffer) => Promise<boolean> = !hasMac
-      ? async () => true
-      : guard("malformed MAC data", () => {
-          const { mac, macSalt, iterations } = pfx.macData;
-          const oid = mac.digestAlgorithm.algorithm;
-          if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
-          const hash = ownValue(MAC_DIGESTS, oid);
-          if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
-          const salt = Buffer.from(macSalt.buffer);
-          const digest = Buffer.from(mac.digest.buffer);
-          // @peculiar gives an INTEGER of 4 bytes or more (≥ 8,388,608) as a decimal string, smaller ones as numbers.
-          const count = String((iterations as number | string | undefined) ?? 1);
-          const problem = iterationCountProblem(/^-?[0-9]+$/.test(count) ? BigInt(count) : undefined, MAX_PKCS12_KDF_ITERATIONS);
-          if (problem !== undefined) throw invalid(`MAC ${problem}`);
-          return async (bmp) => {
-            const key = await pkcs12DeriveBytes(hash, bmp, salt, Number(count), PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
-            const actual = createHmac(hash, key).update(authSafeBytes).digest();
-            key.fill(0);
-            return actual.length === digest.length && timingSafeEqual(actual, digest);
-          };
-        });
+  // BER (NSS writes it; openssl reads it) is read as DER: @peculiar misreads OCTET STRINGs in pieces (a wrong MAC).
+  const pfx = parse(guard("not a PKCS#12 structure", () => derFromBer(bytes)), PFX, "not a PKCS#12 structure");
+  if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
+  refuse(pfxFieldProblem(bytes));
+  if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
+  if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
+  const authSafeBytes = copy(octets(copy(pfx.authSafe.content), "malformed authSafe"));
 
-    const context: PbeContext = { what: "PKCS#12", source: path };
-    const readBags = async (password: PbePassword): Promise<Pkcs12Identity> => {
-      // Each decryption may cost up to MAX_KDF_ITERATIONS of PBKDF2: a file may ask for a few, not thousands.
-      let decryptions = 0;
-      const countDecryption = () => {
-        if (++decryptions > MAX_PKCS12_DECRYPTIONS) {
-          throw invalid(`it holds more than ${MAX_PKCS12_DECRYPTIONS} encrypted items`);
-        }
-      };
-      // Decrypted bytes, the keys in them and every copy made of them, zeroed once node:crypto holds the key (or the
-      // file is refused).
-      const keyInfos: Buffer[] = [];
-      const decrypted: Uint8Array[] = [];
-      try {
-        const certificates: Certificate[] = [];
-        const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
-          const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
-          const bags = parse(der, SafeContents, "malformed SafeContents");
-          refuse(safeContentsProblem(der, true));
-          for (const bag of bags) {
-            // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
-            const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
-            decrypted.push(value);
-            switch (bag.bagId) {
-              case pfxModule.id_keyBag:
-                keyInfos.push(value);
-                break;
-              case pfxModule.id_pkcs8ShroudedKeyBag:
-                countDecryption();
-                keyInfos.push((await decryptPrivateKeyInfo(value, password, context, decrypt)).plaintext);
-                break;
-              case pfxModule.id_certBag: {
-                const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
-                refuse(explicitProblem(unlessMalformed(() => readSingle(value)), 2, "a certificate bag"));
-                if (certBag.certId !== pfxModule.id_x509Certificate) {
-                  options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
-                  break;
-                }
-                const der = octets(certBag.certValue, "malformed certificate bag");
-                const where = `${path} (certificate #${certificates.length + 1})`; // as read-certificates names a PEM block
-                certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der, where)));
-                break;
-              }
-              case pfxModule.id_SafeContents:
-                if (depth < 4) await visitBags(value, depth + 1);
-                break;
-              default:
-                options.debug?.(`${path}: skipping a bag of type ${bag.bagId}`);
-            }
-          }
+  // @peculiar fills in an empty MacData when the optional field is absent.
+  const hasMac = Boolean(pfx.macData?.mac?.digestAlgorithm?.algorithm);
+  if (!hasMac) options.debug?.(`${path}: no MAC, the file's integrity is not checked`);
+  const macMatches: (bmp: Buffer) => Promise<boolean> = !hasMac
+    ? async () => true
+    : guard("malformed MAC data", () => {
+        const { mac, macSalt, iterations } = pfx.macData;
+        const oid = mac.digestAlgorithm.algorithm;
+        if (oid === OID.PBMAC1) throw invalid("the PBMAC1 integrity scheme is not supported");
+        const hash = ownValue(MAC_DIGESTS, oid);
+        if (hash === undefined) throw invalid(`MAC digest OID ${oid} is not supported`);
+        const salt = Buffer.from(macSalt.buffer);
+        const digest = Buffer.from(mac.digest.buffer);
+        // @peculiar gives an INTEGER of 4 bytes or more (≥ 8,388,608) as a decimal string, smaller ones as numbers.
+        const count = String((iterations as number | string | undefined) ?? 1);
+        const problem = iterationCountProblem(/^-?[0-9]+$/.test(count) ? BigInt(count) : undefined, MAX_PKCS12_KDF_ITERATIONS);
+        if (problem !== undefined) throw invalid(`MAC ${problem}`);
+        return async (bmp) => {
+          const key = await pkcs12DeriveBytes(hash, bmp, salt, Number(count), PKCS12_KEY_ID.mac, PKCS12_HASHES[hash].u);
+          const actual = createHmac(hash, key).update(authSafeBytes).digest();
+          key.fill(0);
+          return actual.length === digest.length && timingSafeEqual(actual, digest);
         };
-        const authSafeDer = guard("malformed AuthenticatedSafe", () => derFromBer(authSafeBytes));
-        const contents = parse(authSafeDer, AuthenticatedSafe, "malformed AuthenticatedSafe");
-        refuse(safeContentsProblem(authSafeDer, false));
-        for (const info of contents) {
-          if (info.contentType === OID.DATA) {
-            await visitBags(copy(octets(copy(info.content), "malformed data content")), 0);
-          } else if (info.contentType === OID.ENCRYPTED_DATA) {
-            const encrypted = () => readEncryptedData(Buffer.from(info.content));
-            const { algorithm, ciphertext } = guard("malformed encrypted content", encrypted);
-            countDecryption();
-            const { plaintext } = await decrypt(algorithm, ciphertext, password, context);
-            decrypted.push(plaintext);
-            const der = unlessMalformed(() => derFromBer(plaintext)) ?? plaintext;
-            decrypted.push(der);
-            // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
-            await visitBags(singleSequence(der, context), 0);
-          } else if (info.contentType === OID.ENVELOPED_DATA) {
-            throw invalid("public-key encrypted content (envelopedData) is not supported");
-          } else {
-            options.debug?.(`${path}: skipping content of type ${info.contentType}`);
-          }
-        }
-        return await chooseIdentity(path, keyInfos, certificates, options);
-      } finally {
-        password.utf8.fill(0);
-        password.bmp.fill(0);
-        for (const b of [...keyInfos, ...decrypted]) b.fill(0);
+      });
+
+  const context: PbeContext = { what: "PKCS#12", source: path };
+  const readBags = async (password: PbePassword): Promise<Pkcs12Identity> => {
+    // Each decryption may cost up to MAX_KDF_ITERATIONS of PBKDF2: a file may ask for a few, not thousands.
+    let decryptions = 0;
+    const countDecryption = () => {
+      if (++decryptions > MAX_PKCS12_DECRYPTIONS) {
+        throw invalid(`it holds more than ${MAX_PKCS12_DECRYPTIONS} encrypted items`);
       }
     };
-    const password = await unlock(path, options, macMatches, options.keyPassword === undefined);
+    // Decrypted bytes, the keys in them and every copy made of them, zeroed once node:crypto holds the key (or the
+    // file is refused).
+    const keyInfos: Buffer[] = [];
+    const decrypted: Uint8Array[] = [];
     try {
-      return await readBags(password);
-    } catch (e) {
-      // Without a MAC, the empty password tried first shows itself wrong only here: then the password is asked for.
-      const emptyWasWrong = e instanceof AgentError && e.code === "PASSWORD_INCORRECT";
-      if (hasMac || options.keyPassword !== undefined || !emptyWasWrong) throw e;
-      options.debug?.(`${path}: the empty password does not decrypt the file`);
-      return readBags(await unlock(path, options, macMatches, false));
+      const certificates: Certificate[] = [];
+      const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
+        const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
+        const bags = parse(der, SafeContents, "malformed SafeContents");
+        refuse(safeContentsProblem(der, true));
+        for (const bag of bags) {
+          // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
+          const value = guard("malformed bag", () => Buffer.from(bag.bagValue));
+          decrypted.push(value);
+          switch (bag.bagId) {
+            case pfxModule.id_keyBag:
+              keyInfos.push(value);
+              break;
+            case pfxModule.id_pkcs8ShroudedKeyBag:
+              countDecryption();
+              keyInfos.push((await decryptPrivateKeyInfo(value, password, context, decrypt)).plaintext);
+              break;
+            case pfxModule.id_certBag: {
+              const certBag = guard("malformed certificate bag", () => AsnConvert.parse(value, CertBag));
+              refuse(explicitProblem(unlessMalformed(() => readSingle(value)), 2, "a certificate bag"));
+              if (certBag.certId !== pfxModule.id_x509Certificate) {
+                options.debug?.(`${path}: skipping a certificate bag of type ${certBag.certId}`);
+                break;
+              }
+              const der = octets(certBag.certValue, "malformed certificate bag");
+              const where = `${path} (certificate #${certificates.length + 1})`; // as read-certificates names a PEM block
+              certificates.push(guard("a certificate in it cannot be parsed", () => new Certificate(der, where)));
+              break;
+            }
+            case pfxModule.id_SafeContents:
+              if (depth < 4) await visitBags(value, depth + 1);
+              break;
+            default:
+              options.debug?.(`${path}: skipping a bag of type ${bag.bagId}`);
+          }
+        }
+      };
+      const authSafeDer = guard("malformed AuthenticatedSafe", () => derFromBer(authSafeBytes));
+      const contents = parse(authSafeDer, AuthenticatedSafe, "malformed AuthenticatedSafe");
+      refuse(safeContentsProblem(authSafeDer, false));
+      for (const info of contents) {
+        if (info.contentType === OID.DATA) {
+          await visitBags(copy(octets(copy(info.content), "malformed data content")), 0);
+        } else if (info.contentType === OID.ENCRYPTED_DATA) {
+          const encrypted = () => readEncryptedData(Buffer.from(info.content));
+          const { algorithm, ciphertext } = guard("malformed encrypted content", encrypted);
+          countDecryption();
+          const { plaintext } = await decrypt(algorithm, ciphertext, password, context);
+          decrypted.push(plaintext);
+          const der = unlessMalformed(() => derFromBer(plaintext)) ?? plaintext;
+          decrypted.push(der);
+          // Without a MAC, a wrong password can still pass the padding check (1 time in 256).
+          await visitBags(singleSequence(der, context), 0);
+        } else if (info.contentType === OID.ENVELOPED_DATA) {
+          throw invalid("public-key encrypted content (envelopedData) is not supported");
+        } else {
+          options.debug?.(`${path}: skipping content of type ${info.contentType}`);
+        }
+      }
+      return await chooseIdentity(path, keyInfos, certificates, options);
+    } finally {
+      password.utf8.fill(0);
+      password.bmp.fill(0);
+      for (const b of [...keyInfos, ...decrypted]) b.fill(0);
     }
-  } finally {
-    for (const b of copies) b.fill(0);
+  };
+  const password = await unlock(path, options, macMatches, options.keyPassword === undefined);
+  try {
+    return await readBags(password);
+  } catch (e) {
+    // Without a MAC, the empty password tried first shows itself wrong only here: then the password is asked for.
+    const emptyWasWrong = e instanceof AgentError && e.code === "PASSWORD_INCORRECT";
+    if (hasMac || options.keyPassword !== undefined || !emptyWasWrong) throw e;
+    options.debug?.(`${path}: the empty password does not decrypt the file`);
+    return readBags(await unlock(path, options, macMatches, false));
   }
 }
 
