@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { isFileInput } from "../io/input-file.js";
-import { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri, withAttributes } from "../pkcs11/uri.js";
+import { formatPkcs11Uri, isPkcs11Uri, parseWithoutPin } from "../pkcs11/uri.js";
 import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CredentialSettings } from "../settings/credential-settings.js";
 import { isTpmHandleRef } from "../signers/options.js";
@@ -36,9 +36,7 @@ function keySource(ref: string | undefined): string | undefined {
   if (ref === undefined) return "";
   if (isPkcs11Uri(ref)) {
     // How the PIN is given (pin-value, pin-source) does not change which key signs: left out, a pin-value wiped.
-    const uri = parsePkcs11Uri(ref);
-    if (uri.pin?.kind === "value") uri.pin.value.wipe();
-    return formatPkcs11Uri(withAttributes(uri, { pin: undefined }));
+    return formatPkcs11Uri(parseWithoutPin(ref));
   }
   if (isTpmHandleRef(ref)) return ref.toLowerCase();
   return isFileInput(ref) ? resolve(ref) : undefined;

@@ -2,7 +2,7 @@ import { cutAt, escapeControls, MAX_LOG_LINE, UsageError } from "../errors.js";
 import { ownValue } from "../own-value.js";
 import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
-import { heldValue, parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
+import { heldSecret, heldValue, parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
 import type { AgentConfig } from "../config/parse-config.js";
 import { profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
@@ -60,13 +60,21 @@ export function tokenAccessFromArgs(args: ParsedArgs, io: CliIo): Omit<TokenSess
 export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
   rejectOsStoreFlags(args);
   const record: Record<string, unknown> = {};
-  for (const [flag, kind] of Object.values(SETTINGS_FIELDS)) {
-    const value = args.values[flag];
-    if (kind === "secret") record[flag] = secretFromArgs(args, flag);
-    else if (args.explicit.has(flag) && value !== "" && !Array.isArray(value)) record[flag] = value;
+  try {
+    for (const [flag, kind] of Object.values(SETTINGS_FIELDS)) {
+      const value = args.values[flag];
+      if (kind === "secret") record[flag] = secretFromArgs(args, flag);
+      else if (args.explicit.has(flag) && value !== "" && !Array.isArray(value)) record[flag] = value;
+    }
+  } catch (error) {
+    wipeHeld(record); // a later secret flag is wrong: no source will own those before it
+    throw error;
   }
   return record as FlagRecord;
 }
+
+/** Wipes the secrets a flag record holds as bytes (heldValue), which no source will own. */
+const wipeHeld = (record: FlagRecord): void => Object.values(record).forEach((v) => heldSecret(v as SecretSource)?.wipe());
 
 /** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
 export async function settingsFromArgs(
@@ -89,9 +97,7 @@ export async function settingsFromArgs(
       return withWait(profileCredentialSettings(config, name, context, records[i]));
     });
   } catch (error) {
-    // No source will own them (a SIGHUP with a broken config would leave one more copy per reload).
-    const { heldSecrets } = await import("../credentials/signer-holder.js");
-    for (const r of records) heldSecrets(signerOptions(inputFromFlags(r))).forEach((secret) => secret.wipe());
+    records.forEach(wipeHeld); // no source will own them (a SIGHUP with a broken config would leave one more copy per reload)
     throw error;
   }
 }
@@ -99,7 +105,8 @@ export async function settingsFromArgs(
 /** The signer settings alone, for the commands that only use the key (sign-string, csr, install-certificate). */
 export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOptions {
   const context = { env: io.env, debug: debugLogger(args, io) };
-  return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), context), ...waitForDeviceFromArgs(args, io) };
+  const wait = waitForDeviceFromArgs(args, io); // checked first: then no held secret is left behind by its error
+  return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), context), ...wait };
 }
 
 export async function withSigner<T>(options: SignerOptions, use: (signer: Signer) => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@ import { readCheckedFile, refuseUtf16 } from "../io/input-file.js";
 import {
   absoluteHome, checkNotWritable, checkTrustedFile, openCheckedDirectory, UntrustedPathError, type CheckedDirectory,
 } from "../io/trusted-path.js";
-import { isPkcs11Uri, parsePkcs11Uri } from "../pkcs11/uri.js";
+import { isPkcs11Uri, parseWithoutPin } from "../pkcs11/uri.js";
 import { parseConfig, type AgentConfig } from "./parse-config.js";
 
 /** `$XDG_CONFIG_HOME/roles-anywhere-agent/config.json`, else `~/.config/roles-anywhere-agent/config.json`. */
@@ -28,8 +28,12 @@ export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv =
   let text: string;
   try {
     const bytes = readCheckedFile(path, "config", uid);
-    refuseUtf16(bytes, path, "config file");
-    text = bytes.toString("utf8");
+    try {
+      refuseUtf16(bytes, path, "config file");
+      text = bytes.toString("utf8");
+    } finally {
+      bytes.fill(0); // a URI in it may give a pin-value
+    }
   } catch (cause) {
     if (cause instanceof UntrustedPathError) {
       throw new InputError("FILE_UNSAFE", `config ${path} was not used: ${cause.reason}`, {
@@ -64,7 +68,7 @@ function checkModulePaths(config: AgentConfig, uid: number): void {
     for (const field of ["certificate", "private-key"] as const) {
       const value = profile[field];
       if (value === undefined || !isPkcs11Uri(value) || !/module-path=/i.test(value)) continue;
-      const modulePath = parsePkcs11Uri(value).modulePath;
+      const modulePath = parseWithoutPin(value).modulePath;
       if (modulePath !== undefined) modules.push([`${field} (module-path)`, modulePath]);
     }
     for (const [field, modulePath] of modules) {

@@ -128,14 +128,15 @@ export function holdSigner(given: SignerOptions, factory: SignerFactory, observe
 
 /** The secrets of `options` held as bytes (a value given directly, a prompt's answer), for their holder to wipe. */
 export function heldSecrets({ keyPassword, pkcs11, tpm }: SignerOptions): Secret[] {
-  return [keyPassword, pkcs11?.pin, pkcs11?.contextPin, tpm?.keyPassword, tpm?.parentPassword].flatMap((s) => heldSecret(s) ?? []);
+  return [keyPassword, pkcs11?.pin, pkcs11?.contextPin, pkcs11?.uriPin, tpm?.keyPassword, tpm?.parentPassword].flatMap((s) => heldSecret(s) ?? []);
 }
 
 /** `o` with a copy of each held secret, for one more holder (`update --once`'s next try) to own and wipe. */
 export function withOwnSecrets(o: SignerOptions): SignerOptions {
   const own = (s: SecretSource | undefined) => (heldSecret(s) ? heldAnswer(heldSecret(s)!.clone(), s!.kind as "held" | "value") : s);
   const { pkcs11, tpm } = o;
-  return { ...o, keyPassword: own(o.keyPassword), pkcs11: pkcs11 && { ...pkcs11, pin: own(pkcs11.pin), contextPin: own(pkcs11.contextPin) },
+  return { ...o, keyPassword: own(o.keyPassword),
+    pkcs11: pkcs11 && { ...pkcs11, pin: own(pkcs11.pin), contextPin: own(pkcs11.contextPin), uriPin: own(pkcs11.uriPin) },
     tpm: tpm && { ...tpm, keyPassword: own(tpm.keyPassword), parentPassword: own(tpm.parentPassword) } };
 }
 

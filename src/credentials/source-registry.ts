@@ -116,7 +116,8 @@ const FILES_KEY = randomBytes(32);
  */
 export function sourceFingerprint(settings: CredentialSettings): string {
   const { signer, endpoint } = settings;
-  const secrets = [signer.keyPassword, signer.pkcs11?.pin, signer.pkcs11?.contextPin, signer.tpm?.keyPassword, signer.tpm?.parentPassword];
+  const { pkcs11, tpm } = signer;
+  const secrets = [signer.keyPassword, pkcs11?.pin, pkcs11?.contextPin, pkcs11?.uriPin, tpm?.keyPassword, tpm?.parentPassword];
   const digest = createHmac("sha256", FILES_KEY);
   // A pkcs11: URI, handle:, `-` or env: names no file here: its "cannot be read" never changes.
   // A PKCS#11 module replaced at its path: rebuilt, the source loads it anew (module-loader.ts warns if it cannot).
@@ -136,7 +137,7 @@ export function sourceFingerprint(settings: CredentialSettings): string {
     input.bytes.fill(0);
   }
   for (const secret of secrets.map(heldSecret)) secret?.use((bytes) => digest.update(`held ${bytes.length}:`).update(bytes));
-  // Digested too, not kept as text for the source's life: a pkcs11: URI in the settings may carry a pin-value.
+  // Digested too, not kept as text for the source's life.
   const text = settingsFingerprint(settings);
   return digest.update(`settings ${text.length}:`).update(text).digest("hex");
 }

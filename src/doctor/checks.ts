@@ -121,8 +121,8 @@ async function fileRows(o: SignerOptions): Promise<CheckRow[]> {
   const keyRef = o.privateKey ?? o.certificate;
   // PIN and password files are secrets as a key file is (the signer warns about the same modes).
   const secret = (source: SecretSource | undefined) => (source?.kind === "file" ? source.path : undefined);
-  // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value.
-  const uriPin = uriPinFile(keyRef) ?? uriPinFile(o.certificate);
+  // A URI's PIN wins over --pkcs11-pin-file (open-signer.ts); "" for a pin-value (taken out of the URI: uriPin).
+  const uriPin = uriPinFile(keyRef) ?? (o.pkcs11?.uriPin && "") ?? uriPinFile(o.certificate);
   const files = [["private key file", keyRef], ["certificate file", o.certificate], ["intermediates file", o.intermediates],
     ["pin-source file", uriPin || undefined], ["PIN file", uriPin === undefined ? secret(o.pkcs11?.pin) : undefined],
     ["context PIN file", secret(o.pkcs11?.contextPin)], ["key password file", secret(o.keyPassword)],
@@ -186,7 +186,7 @@ async function openSigner(o: SignerOptions, env: NodeJS.ProcessEnv) {
     read.bytes.fill(0);
   }
   // The signer takes the PIN from either URI (`&pin-source=` after another query attribute too).
-  if (pkcs11Uri && o.pkcs11?.pin === undefined && ![o.privateKey, o.certificate].some((r) => r && uriGivesPin(r))) {
+  if (pkcs11Uri && o.pkcs11?.pin === undefined && !o.pkcs11?.uriPin && ![o.privateKey, o.certificate].some((r) => r && uriGivesPin(r))) {
     rows.push(...(await pkcs11PresenceRows(o, pkcs11Uri)));
     rows.push(skip("token login", "not tried: no PIN source given", "give --pkcs11-pin-file or --pkcs11-pin-env (tried once, never twice) to check the login and the key"));
     return { rows, chain: [] };

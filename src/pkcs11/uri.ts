@@ -80,9 +80,7 @@ export function uriPinForm(text: string): { readonly kind: "value" } | { readonl
 export function uriModulePath(text: string): string | undefined {
   if (!isPkcs11Uri(text) || !/module-path=/i.test(text)) return undefined; // no PIN parsed for nothing
   try {
-    const { pin, modulePath } = parsePkcs11Uri(text);
-    if (pin?.kind === "value") pin.value.wipe();
-    return modulePath;
+    return parseWithoutPin(text).modulePath;
   } catch {
     return undefined;
   }
@@ -90,6 +88,29 @@ export function uriModulePath(text: string): string | undefined {
 
 /** Whether `text` is a pkcs11: URI giving the PIN itself (`pin-value`, `pin-source`); false if it does not parse. */
 export const uriGivesPin = (text: string): boolean => uriPinForm(text) !== undefined;
+
+/** The URI without its PIN, a pin-value wiped: for what needs only the module, token or object it names. */
+export function parseWithoutPin(text: string): Pkcs11Uri {
+  const uri = parsePkcs11Uri(text);
+  if (uri.pin?.kind === "value") uri.pin.value.wipe();
+  return withAttributes(uri, { pin: undefined });
+}
+
+/**
+ * A pkcs11: URI's `pin-value` taken out of its text: the URI without it (printed anew, not cut from `text`, which a
+ * V8 substring would keep alive) and the PIN as bytes for the caller to wipe. Undefined without one, or for a text
+ * that does not parse (the signer says what is wrong with it).
+ */
+export function takePinValue(text: string): { readonly text: string; readonly pin: Secret } | undefined {
+  if (!isPkcs11Uri(text)) return undefined;
+  let uri: Pkcs11Uri;
+  try {
+    uri = parsePkcs11Uri(text);
+  } catch {
+    return undefined;
+  }
+  return uri.pin?.kind === "value" ? { text: formatPkcs11Uri(uri), pin: uri.pin.value } : undefined;
+}
 
 export function parsePkcs11Uri(text: string): Pkcs11Uri {
   if (typeof text !== "string") throw new UsageError("USAGE", "parsePkcs11Uri: the URI must be a string"); // plain JS
@@ -127,23 +148,29 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
 
   let pinValue: Secret | undefined;
   let pinSource: string | undefined;
-  for (const [name, raw] of attributes(query.join("?"), "&", "query", seen)) {
-    if (!QUERY_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "query");
-    if (name === "pin-value") {
-      aboutToUseSecret(); // read now: no core file (or inspector) from here on, before a module is loaded
-      pinValue = Secret.fromBytes(percentDecode(raw, name));
-      continue;
+  try {
+    for (const [name, raw] of attributes(query.join("?"), "&", "query", seen)) {
+      if (!QUERY_ATTRIBUTES.includes(name)) throw unknownAttribute(name, "query");
+      if (name === "pin-value") {
+        aboutToUseSecret(); // read now: no core file (or inspector) from here on, before a module is loaded
+        pinValue = Secret.fromBytes(percentDecode(raw, name));
+        continue;
+      }
+      const value = decodeText(raw, name);
+      if (name === "pin-source") {
+        if (value === "") throw invalid("pin-source is empty", "give a file path or a file: URI");
+        pinSource = value;
+      } else if (name === "module-path") {
+        if (!value.startsWith("/")) throw invalid(`module-path must be an absolute path, not "${value}"`);
+        fields["modulePath"] = value;
+      } else {
+        fields["moduleName"] = value;
+      }
     }
-    const value = decodeText(raw, name);
-    if (name === "pin-source") {
-      if (value === "") throw invalid("pin-source is empty", "give a file path or a file: URI");
-      pinSource = value;
-    } else if (name === "module-path") {
-      if (!value.startsWith("/")) throw invalid(`module-path must be an absolute path, not "${value}"`);
-      fields["modulePath"] = value;
-    } else {
-      fields["moduleName"] = value;
-    }
+  } catch (error) {
+    if (pinValue === undefined) throw error;
+    pinValue.wipe(); // what follows it may be the rest of a PIN with a raw & in it: not quoted
+    throw invalid("the query is malformed after pin-value", "write a PIN's & as %26 (and = as %3D, % as %25)");
   }
   if (pinValue !== undefined && pinSource !== undefined) {
     pinValue.wipe();
@@ -217,8 +244,10 @@ function* attributes(part: string, separator: string, where: "path" | "query", s
 
 function percentDecode(raw: string, name: string): Buffer {
   if (/%(?![0-9A-Fa-f]{2})/.test(raw)) throw invalid(`${name} has a % that is not followed by two hex digits`, "write a literal % as %25");
-  const parts = raw.split(/%([0-9A-Fa-f]{2})/);
-  return Buffer.concat(parts.map((part, i) => (i % 2 === 1 ? Buffer.from([parseInt(part, 16)]) : Buffer.from(part, "utf8"))));
+  const parts = raw.split(/%([0-9A-Fa-f]{2})/).map((part, i) => (i % 2 === 1 ? Buffer.from([parseInt(part, 16)]) : Buffer.from(part, "utf8")));
+  const bytes = Buffer.concat(parts);
+  for (const part of parts) part.fill(0); // pieces of a pin-value
+  return bytes;
 }
 
 function decodeText(raw: string, name: string): string {

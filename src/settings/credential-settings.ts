@@ -6,7 +6,8 @@ import { DEFAULT_DURATION_SECONDS, durationProblem, roleSessionNameProblem } fro
 import { prepareCreateSession } from "../rolesanywhere/signed-request.js";
 import type { CreateSessionOptions, CreateSessionParams } from "../rolesanywhere/types.js";
 import { wrongOption, type Kind } from "../own-value.js";
-import { isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
+import { heldAnswer, isSecretSource, SECRET_SOURCE_FORMS, type SecretSource } from "../secrets/secret-source.js";
+import { takePinValue } from "../pkcs11/uri.js";
 import { noKeyHint, type DebugLog, type SignerOptions } from "../signers/options.js";
 
 /** Everything needed to turn a key into credentials for one role. */
@@ -141,9 +142,13 @@ export function checkSettingsFields(input: SettingsInput, origin: SettingsOrigin
 
 /** The signer's part of the settings (also what the key-only commands, sign-string and csr, use). */
 export function signerOptions(i: SettingsInput, context: SettingsContext = {}): SignerOptions {
+  // A pkcs11: URI's pin-value as held bytes (uriPin), not in the URI's text, which the settings keep for a daemon's life.
+  const [key, cert] = [i.privateKey, i.certificate].map((ref) => (ref ? takePinValue(ref) : undefined));
+  if (key) cert?.pin.wipe(); // the key's wins
+  const uriPin = (key ?? cert) && heldAnswer((key ?? cert)!.pin, "value");
   return {
-    ...defined({ certificate: i.certificate || undefined, privateKey: i.privateKey || undefined, intermediates: i.intermediates || undefined, keyPassword: i.keyPassword }),
-    pkcs11: { ...defined({ library: i.pkcs11Library || undefined, pin: i.pkcs11Pin, contextPin: i.pkcs11ContextPin }), reusePin: i.reusePin === true },
+    ...defined({ certificate: cert?.text ?? (i.certificate || undefined), privateKey: key?.text ?? (i.privateKey || undefined), intermediates: i.intermediates || undefined, keyPassword: i.keyPassword }),
+    pkcs11: { ...defined({ library: i.pkcs11Library || undefined, pin: i.pkcs11Pin, contextPin: i.pkcs11ContextPin, uriPin }), reusePin: i.reusePin === true },
     tpm: { ...defined({ device: i.tpmDevice || undefined, keyPassword: i.tpmKeyPassword, parentPassword: i.tpmParentPassword }), noKeyPassword: i.noTpmKeyPassword === true, ...(i.tpmIgnoreEmptyAuth === true ? { ignoreEmptyAuth: true } : {}) },
     ...defined(context),
   };

@@ -99,6 +99,11 @@ export interface Pkcs11Settings {
   reusePin?: boolean;
   /** Context-specific PIN for CKA_ALWAYS_AUTHENTICATE keys (beyond the Go helper: non-interactive). */
   contextPin?: SecretSource;
+  /**
+   * Internal (settings): the `pin-value` of the `pkcs11:` URI in `privateKey` (else `certificate`), taken out of its
+   * text as held bytes (a string is never wiped); it stands where the URI gave it, before `pin`.
+   */
+  uriPin?: SecretSource;
   /** Internal (signer-holder.ts): a user PIN typed when none was given, kept for re-opens (never asked again). */
   askedPin?: { pin?: KeptPin };
 }

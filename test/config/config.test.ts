@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { parseConfig } from "../../src/config/parse-config.js";
 import { defaultConfigPath, loadConfig } from "../../src/config/load-config.js";
 import { findProfile, profileCredentialSettings } from "../../src/config/resolve-profile.js";
-import { flagRecordFromArgs, settingsFromArgs } from "../../src/cli/settings-args.js";
+import { flagRecordFromArgs, settingsFromArgs, signerOptionsFromArgs } from "../../src/cli/settings-args.js";
 import { heldSecret } from "../../src/secrets/secret-source.js";
 import { Secret } from "../../src/secrets/secret.js";
+import { copiesHolding } from "../helpers/copies-made.js";
 import { inputFromFlags, mergeFlagRecords } from "../../src/settings/credential-settings.js";
 import type { ParsedArgs } from "../../src/cli/command.js";
 import type { AgentError } from "../../src/errors.js";
@@ -320,6 +321,23 @@ describe("a profile with flags over it (flags win)", () => {
     }
   });
 
+  it("wipes the held passwords made before a flag fails half-way: --tpm-parent-password, --wait-for-device", async () => {
+    // Before: the first flag's bytes were never wiped (flagRecordFromArgs and signerOptionsFromArgs threw past them).
+    const made = vi.spyOn(Secret, "fromUtf8");
+    try {
+      const pw = ["--pkcs8-password", "pw"];
+      expect(() => flagRecordFromArgs(argv(...pw, "--tpm-parent-password", "env:"))).toThrow('"env:" names no environment variable');
+      expect(() => signerOptionsFromArgs(argv(...pw, "--tpm-parent-password", "1234", "--wait-for-device", "86401"), io)).toThrow("--wait-for-device");
+      await expect(settingsFromArgs(argv(...pw, "--tpm-parent-password", "file://host/x"), io)).rejects.toThrow("names no local file");
+      const secrets = made.mock.results.map((r) => r.value as Secret);
+      const wiped = (secret: Secret) => { try { secret.use(() => 0); return false; } catch { return true; } };
+      expect(secrets.length).toBeGreaterThanOrEqual(2); // --wait-for-device is checked before any is made (before: 2 more)
+      expect(secrets.map(wiped)).toEqual(secrets.map(() => true));
+    } finally {
+      made.mockRestore();
+    }
+  });
+
   it("checks the regions of trust anchor and profile when the profile is used, flags included", () => {
     const west = PA.replace("eu-west-1", "us-west-2");
     expect(() => profileCredentialSettings(config, "gateway", {}, flagRecordFromArgs(argv("--profile-arn", west)))).toThrow(expect.objectContaining({ code: "REGION_MISMATCH" }));
@@ -576,5 +594,21 @@ describe("examples/config.json", () => {
     const config = parseConfig(readFileSync(path, "utf8"), path, "/home/u");
     expect([...config.profiles.keys()]).toEqual(["gateway", "tpm-device", "laptop"]);
     expect(findProfile(config, "tpm-device")["private-key"]).toBe("/home/u/.config/roles-anywhere-agent/device.tss2.pem");
+  });
+});
+
+describe("the config file's bytes", () => {
+  it("are zero once parsed: no buffer made while loading it holds the PIN a URI's pin-value gives", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "raa-config-"));
+    try {
+      const path = join(dir, "config.json");
+      const profile = { ...gateway, "private-key": "pkcs11:token=gw;object=key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=Pin5678wq" };
+      writeFileSync(path, configText({ g: profile }), { mode: 0o600 });
+      const { result, left } = await copiesHolding(Buffer.from("Pin5678wq"), () => loadConfig(path, {}));
+      expect(result.profiles.has("g")).toBe(true);
+      expect(left).toBe(0); // before: 2, the file as read and the pin-value parsed for the module-path check
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

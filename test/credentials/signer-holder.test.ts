@@ -152,3 +152,50 @@ describe("a PIN or password given directly (a flag, the SDK provider's options)"
     expect(zero(bytes)).toBe(true);
   });
 });
+
+describe("a pkcs11: URI's pin-value (a flag, a config profile, the SDK provider's options)", () => {
+  const uri = "pkcs11:token=t;object=k?module-path=/usr/lib/x.so&pin-value=Pin%2F5678";
+  const settings = () => credentialSettingsFromOptions({ ...ARNS, privateKey: uri, certificate: uri });
+  /** Every string reachable from `value` that holds the PIN, as given or percent-encoded. */
+  const stringsHolding = (value: unknown, seen = new Set<unknown>()): string[] => {
+    if (typeof value === "string") return /Pin(%2F|\/)5678/i.test(value) ? [value] : [];
+    if (typeof value !== "object" || value === null || seen.has(value)) return [];
+    seen.add(value);
+    return Object.values(value).flatMap((v) => stringsHolding(v, seen));
+  };
+
+  it("is no string of the settings: held as bytes, read at each open, zero once the holder closes", async () => {
+    const { signer } = settings();
+    expect(stringsHolding(settings())).toEqual([]); // before: 2, the certificate's and the private key's text
+    expect(signer.privateKey).toBe("pkcs11:object=k;token=t?module-path=/usr/lib/x.so"); // the rest of the URI kept
+    expect(signer.certificate).toBe(signer.privateKey);
+    const bytes = heldSecret(signer.pkcs11?.uriPin)!.use((b) => b);
+    const seen: string[] = [];
+    const holder = holdSigner(signer, async (opened) => {
+      const secret = await readSecret(opened.pkcs11!.uriPin!, "test");
+      seen.push(secret.use((b) => b.toString()));
+      secret.wipe();
+      return tokenSigner();
+    }, () => {});
+    await holder.open();
+    await holder.release({ category: "device" });
+    await holder.acquire();
+    expect(seen).toEqual(["Pin/5678", "Pin/5678"]);
+    await holder.close();
+    expect(bytes.length > 0 && bytes.every((b) => b === 0)).toBe(true);
+  });
+
+  it("the key's pin-value wins over the certificate's; the certificate's is taken when the key's URI has none", () => {
+    const pinOf = (o: SignerOptions) => heldSecret(o.pkcs11?.uriPin)?.use((b) => b.toString());
+    const key = "pkcs11:token=t;object=k";
+    const made = vi.spyOn(Secret, "fromBytes");
+    const both = credentialSettingsFromOptions({ ...ARNS, privateKey: `${key}?pin-value=1111`, certificate: `${key}?pin-value=2222` }).signer;
+    const unused = made.mock.results.map((r) => r.value as Secret).filter((pin) => { try { return pin.use((b) => b.toString()) !== "1111"; } catch { return false; } });
+    made.mockRestore();
+    expect(pinOf(both)).toBe("1111");
+    expect(unused).toEqual([]); // the certificate's, not used: wiped at once
+    const certOnly = credentialSettingsFromOptions({ ...ARNS, privateKey: `${key}?pin-source=/p`, certificate: `${key}?pin-value=2222` }).signer;
+    expect(pinOf(certOnly)).toBe("2222"); // the signer still uses the key's pin-source first (hostile-module.test.ts)
+    expect(certOnly.privateKey).toBe(`${key}?pin-source=/p`);
+  });
+});

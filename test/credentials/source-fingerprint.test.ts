@@ -90,6 +90,11 @@ it("keeps no PIN as text, a pkcs11: URI's pin-value nor a value given directly; 
   };
   expect(sourceFingerprint(given("1111"))).toBe(sourceFingerprint(given("1111")));
   expect(sourceFingerprint(given("1111"))).not.toBe(sourceFingerprint(given("2222")));
+  // A pin-value of the settings is taken out of the URI's text (uriPin): another one still changes the fingerprint.
+  const taken = (pin: string) => credentialSettingsFromOptions({ ...ARNS, privateKey: `pkcs11:token=t;object=k?pin-value=${pin}` });
+  expect(taken("1111").signer.privateKey).toBe("pkcs11:object=k;token=t");
+  expect(sourceFingerprint(taken("1111"))).toBe(sourceFingerprint(taken("1111")));
+  expect(sourceFingerprint(taken("1111"))).not.toBe(sourceFingerprint(taken("2222")));
 });
 
 it("digests the file AWS_CA_BUNDLE names, as --ca-bundle's (which wins: then the variable's file is not read)", () => {

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { formatPkcs11Uri, parsePkcs11Uri, uriGivesPin, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
 import { AgentError } from "../../src/errors.js";
 import { Secret } from "../../src/secrets/secret.js";
+import { copiesHolding } from "../helpers/copies-made.js";
 
 /** A parsed URI as plain data (Buffers as hex, the PIN revealed) so that tables can compare it. */
 function plain(uri: Pkcs11Uri): Record<string, unknown> {
@@ -98,7 +99,7 @@ describe("parsePkcs11Uri", () => {
     ["pkcs11:label=my-key", /unknown attribute label.*did you mean object=/],
     ["pkcs11:token=a;vendor-aaa=value-a", /unknown attribute vendor-aaa/],
     ["pkcs11:object=a;object=b", /path attribute object appears twice/],
-    ["pkcs11:object=a?pin-value=1&pin-value=2", /query attribute pin-value appears twice/],
+    ["pkcs11:object=a?pin-value=1&pin-value=2", /the query is malformed after pin-value/], // maybe one PIN with a raw &
     ["pkcs11:object=a?pin-value=1&pin-source=/f", /both pin-value and pin-source/],
     ["pkcs11:object", /"object" where name=value was expected/],
     ["pkcs11:=x", /an attribute with no name/],
@@ -258,5 +259,40 @@ describe("uriGivesPin", () => {
     ["/etc/key.pem", false],
   ])("%s → %s", (text, gives) => {
     expect(uriGivesPin(text)).toBe(gives);
+  });
+});
+
+describe("a pin-value's bytes", () => {
+  it.each([["12345678"], ["12%2F45678"]])("%s: the Secret is the one copy made; once it is wiped, no buffer holds the PIN", async (raw) => {
+    const pin = Buffer.from(decodeURIComponent(raw));
+    const { result, left } = await copiesHolding(Buffer.from(pin.subarray(0, 3)), async () => {
+      const { pin: parsed } = parsePkcs11Uri(`pkcs11:object=k?pin-value=${raw}`);
+      const same = parsed?.kind === "value" && parsed.value.use((b) => b.equals(pin));
+      if (parsed?.kind === "value") parsed.value.wipe();
+      return same;
+    });
+    expect(result).toBe(true);
+    expect(left).toBe(0); // before: 1, the piece decoded before joining
+  });
+});
+
+describe("a pin-value with a raw & in it", () => {
+  it.each([
+    ["pkcs11:object=k?pin-value=se&cr3t"],
+    ["pkcs11:object=k?pin-value=se&cr3t=x"],
+    ["pkcs11:object=k?pin-value=se&module-path=relative&cr3t"],
+  ])("%s: the error quotes no part of the PIN, and the PIN's bytes are wiped", (text) => {
+    const made = vi.spyOn(Secret, "fromBytes");
+    let line = "";
+    try {
+      parsePkcs11Uri(text);
+    } catch (error) {
+      line = (error as AgentError).toOneLine();
+    } finally {
+      made.mockRestore();
+    }
+    expect(line).toMatch(/invalid pkcs11: URI: .*pin-value.*%26/); // before: `the query has "cr3t" where …`, `unknown attribute cr3t`
+    expect(line).not.toMatch(/cr3t|relative/);
+    expect(made.mock.results.every((r) => { try { (r.value as Secret).use(() => 0); return false; } catch { return true; } })).toBe(true);
   });
 });

@@ -197,21 +197,24 @@ describe("update --once and the clock", () => {
     }
   });
 
-  it("a PIN given directly (a flag) is read at each try, each try's copy wiped, all of them zero after the run", async () => {
+  it.each([
+    ["a PIN given directly (a flag)", { pkcs11: { pin: "1234" } }, "pin"],
+    ["a pkcs11: URI's pin-value (taken out of its text)", { privateKey: "pkcs11:token=t;object=k?pin-value=1234" }, "uriPin"],
+  ] as const)("%s is read at each try, each try's copy wiped, all of them zero after the run", async (_what, options, field) => {
     // Held as bytes its holder wipes: a try's source must not wipe the next try's PIN (it would fail "used after wiped").
     const failures = [notYetValid, notYetValid, notYetValid];
     const s = scenario({ start: BOOT, stepAfterMs: 3_000, stepTo: BOOT + 1, failures });
     const read: Buffer[] = [];
     const pins: string[] = [];
     s.seams.createSigner = async (options: SignerOptions) => {
-      read.push(heldSecret(options.pkcs11!.pin)!.use((bytes) => bytes));
-      const pin = await readSecret(options.pkcs11!.pin!, "PIN");
+      read.push(heldSecret(options.pkcs11![field])!.use((bytes) => bytes));
+      const pin = await readSecret(options.pkcs11![field]!, "PIN");
       pins.push(pin.use((bytes) => bytes.toString()));
       pin.wipe();
       return signer;
     };
-    const given = credentialSettingsFromOptions({ ...ARNS, certificate: "/nonexistent/cert.pem", pkcs11: { pin: "1234" } });
-    const original = heldSecret(given.signer.pkcs11!.pin)!.use((bytes) => bytes);
+    const given = credentialSettingsFromOptions({ ...ARNS, certificate: "/nonexistent/cert.pem", ...options });
+    const original = heldSecret(given.signer.pkcs11![field])!.use((bytes) => bytes);
     await runUpdate({
       settings: async () => ({ ...settings, signer: { ...settings.signer, pkcs11: given.signer.pkcs11 } }),
       path: join(dir, `credentials-${++n}`), section: "boot", once: true, log: () => {}, seams: s.seams,

@@ -55,6 +55,16 @@ const MAC_DIGESTS: Readonly<Record<string, Pkcs12Hash>> = {
 export async function readPkcs12(
   bytes: Buffer, path: string, options: Pkcs12Options, decrypt: PbeDecrypt = pbeDecrypt,
 ): Promise<Pkcs12Identity> {
+  // Every copy of the file's contents made while reading it: a key bag stored unencrypted (-keypbe NONE) is in them.
+  const copies: Uint8Array[] = [];
+  try {
+    return await readPfx(bytes, path, options, decrypt, copies);
+  } finally {
+    for (const b of copies) b.fill(0);
+  }
+}
+
+async function readPfx(bytes: Buffer, path: string, options: Pkcs12Options, decrypt: PbeDecrypt, copies: Uint8Array[]): Promise<Pkcs12Identity> {
   const [{ AsnConvert, OctetString }, pfxModule] = await Promise.all([
     import("@peculiar/asn1-schema"),
     import("@peculiar/asn1-pfx"),
@@ -76,15 +86,20 @@ export async function readPkcs12(
   const refuse = (problem: string | undefined) => {
     if (problem !== undefined) throw invalid(problem);
   };
-  const octets = (der: ArrayBuffer, what: string) => guard(what, () => Buffer.from(AsnConvert.parse(der, OctetString).buffer));
+  const copy = <T extends Uint8Array | ArrayBuffer>(b: T): T => (copies.push(b instanceof ArrayBuffer ? new Uint8Array(b) : b), b);
+  const inPlace = { berOptions: { copyInput: false } };
+  // Into an ArrayBuffer of ours, which @peculiar reads in place (else: 2 copies).
+  const parse = <T>(der: Buffer, type: new () => T, what: string) =>
+    guard(what, () => AsnConvert.parse(copy(new Uint8Array(copy(der))).buffer, type, inPlace));
+  const octets = (der: ArrayBuffer, what: string) => guard(what, () => Buffer.from(AsnConvert.parse(der, OctetString, inPlace).buffer));
 
   // BER (NSS writes it; openssl reads it) is read as DER: @peculiar misreads OCTET STRINGs in pieces (a wrong MAC).
-  const pfx = guard("not a PKCS#12 structure", () => AsnConvert.parse(derFromBer(bytes), PFX));
+  const pfx = parse(guard("not a PKCS#12 structure", () => derFromBer(bytes)), PFX, "not a PKCS#12 structure");
   if (pfx.version !== 3) throw invalid(`version ${pfx.version} is not supported (expected 3)`);
   refuse(pfxFieldProblem(bytes));
   if (pfx.authSafe.contentType === OID.SIGNED_DATA) throw invalid("public-key integrity mode (signedData) is not supported");
   if (pfx.authSafe.contentType !== OID.DATA) throw invalid(`unexpected content type ${pfx.authSafe.contentType}`);
-  const authSafeBytes = octets(pfx.authSafe.content, "malformed authSafe");
+  const authSafeBytes = copy(octets(copy(pfx.authSafe.content), "malformed authSafe"));
 
   // @peculiar fills in an empty MacData when the optional field is absent.
   const hasMac = Boolean(pfx.macData?.mac?.digestAlgorithm?.algorithm);
@@ -128,10 +143,7 @@ export async function readPkcs12(
       const certificates: Certificate[] = [];
       const visitBags = async (safeContentsDer: Buffer, depth: number): Promise<void> => {
         const der = guard("malformed SafeContents", () => derFromBer(safeContentsDer));
-        const own = new Uint8Array(der); // an ArrayBuffer of ours, which @peculiar reads in place (else: 2 copies)
-        decrypted.push(der, own);
-        const inPlace = { berOptions: { copyInput: false } };
-        const bags = guard("malformed SafeContents", () => AsnConvert.parse(own.buffer, SafeContents, inPlace));
+        const bags = parse(der, SafeContents, "malformed SafeContents");
         refuse(safeContentsProblem(der, true));
         for (const bag of bags) {
           // A bagValue that is not a plain value (e.g. a NULL with content) reaches here as null: found by the fuzzer.
@@ -166,11 +178,11 @@ export async function readPkcs12(
         }
       };
       const authSafeDer = guard("malformed AuthenticatedSafe", () => derFromBer(authSafeBytes));
-      const contents = guard("malformed AuthenticatedSafe", () => AsnConvert.parse(authSafeDer, AuthenticatedSafe));
+      const contents = parse(authSafeDer, AuthenticatedSafe, "malformed AuthenticatedSafe");
       refuse(safeContentsProblem(authSafeDer, false));
       for (const info of contents) {
         if (info.contentType === OID.DATA) {
-          await visitBags(octets(info.content, "malformed data content"), 0);
+          await visitBags(copy(octets(copy(info.content), "malformed data content")), 0);
         } else if (info.contentType === OID.ENCRYPTED_DATA) {
           const encrypted = () => readEncryptedData(Buffer.from(info.content));
           const { algorithm, ciphertext } = guard("malformed encrypted content", encrypted);

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { DeviceError, InputError, UsageError, isAgentError } from "../../errors.js";
 import { CERTIFICATE, CERTIFICATES, oneLineName, type Certificate } from "../../x509/certificate.js";
 import { ENVIRONMENT, type Kinds } from "../../own-value.js";
-import { promptFor, SECRET_SOURCE, secretsAlreadyHeld } from "../../secrets/secret-source.js";
+import { heldSecret, promptFor, SECRET_SOURCE, secretsAlreadyHeld } from "../../secrets/secret-source.js";
+import type { Secret } from "../../secrets/secret.js";
 import { mismatchHint, OPTION_NAMES, optionName, refuseWrongOptions, type Pkcs11SignerOptions } from "../options.js";
 import type { Signer } from "../signer.js";
 import { objectNotFoundHint, type TokenObjectRecord } from "../../pkcs11/nearest-objects.js";
@@ -47,7 +48,7 @@ interface ChosenKey {
 /** {@link Pkcs11SignerOptions}' types, for callers in plain JavaScript (a PIN's source before any module loads). */
 const OPTION_KINDS: Kinds = {
   keyUri: "string", certificateUri: "string", library: "string", reusePin: "boolean",
-  pin: SECRET_SOURCE, contextPin: SECRET_SOURCE,
+  pin: SECRET_SOURCE, contextPin: SECRET_SOURCE, uriPin: SECRET_SOURCE,
   certificate: CERTIFICATE, intermediates: CERTIFICATES, debug: "function", env: ENVIRONMENT, prompt: "boolean",
   names: OPTION_NAMES,
 };
@@ -56,21 +57,26 @@ export async function createPkcs11Signer(given: Pkcs11SignerOptions): Promise<Si
   refuseWrongOptions("createPkcs11Signer", given, OPTION_KINDS, ["keyUri"]);
   const opts = { ...given, debug: dropFailures(given.debug) };
   const keyUri = parsePkcs11Uri(opts.keyUri);
-  const certUri = opts.certificate === undefined && opts.certificateUri !== undefined ? parsePkcs11Uri(opts.certificateUri) : undefined;
-  for (const uri of [keyUri, certUri]) {
-    if (uri?.type === "secret-key" || uri?.type === "data") {
-      throw new InputError("PKCS11_URI_INVALID", `${formatPkcs11Uri(uri)} names a ${uri.type} object, not a certificate or a key pair`);
-    }
-  }
-  const uris = certUri ? [keyUri, certUri] : [keyUri];
-  const library = optionName(opts.names, "pkcs11.library");
-  secretsAlreadyHeld(opts.pin, opts.contextPin);
-  const lease = await acquireModule(chooseModule(opts.library, uris, library), opts.debug);
-  const build = new SignerBuild(opts, lease, keyUri, certUri);
+  // A pin-value's bytes (a URI given to the library directly: the settings take it out), wiped when the signer closes.
+  const uriPins = keyUri.pin?.kind === "value" ? [keyUri.pin.value] : [];
+  let build: SignerBuild | undefined;
   try {
+    const certUri = opts.certificate === undefined && opts.certificateUri !== undefined ? parsePkcs11Uri(opts.certificateUri) : undefined;
+    if (certUri?.pin?.kind === "value") uriPins.push(certUri.pin.value);
+    for (const uri of [keyUri, certUri]) {
+      if (uri?.type === "secret-key" || uri?.type === "data") {
+        throw new InputError("PKCS11_URI_INVALID", `${formatPkcs11Uri(uri)} names a ${uri.type} object, not a certificate or a key pair`);
+      }
+    }
+    const uris = certUri ? [keyUri, certUri] : [keyUri];
+    const library = optionName(opts.names, "pkcs11.library");
+    secretsAlreadyHeld(opts.pin, opts.contextPin, opts.uriPin);
+    const lease = await acquireModule(chooseModule(opts.library, uris, library), opts.debug);
+    build = new SignerBuild(opts, lease, keyUri, certUri, uriPins);
     return await build.run();
   } catch (error) {
-    build.abandon();
+    build?.abandon();
+    uriPins.forEach((pin) => pin.wipe());
     throw error;
   }
 }
@@ -92,11 +98,15 @@ class SignerBuild {
     private readonly lease: ModuleLease,
     private readonly keyUri: Pkcs11Uri,
     private readonly certUri: Pkcs11Uri | undefined,
+    private readonly uriPins: readonly Secret[],
   ) {
     this.debug = opts.debug;
     this.module = lease.module;
     // A PIN's { kind: "env" } is process.env's, as a key's or TPM password's: `env` gives the module's defaults.
-    this.userPinSource = givenUserPin(keyUri.pin ?? certUri?.pin, opts.pin, "the token's user PIN", process.env, opts.signal);
+    // The settings' uriPin was the key URI's pin-value, else the certificate URI's: it stands where that was.
+    const uriPin = heldSecret(opts.uriPin);
+    const taken = uriPin && ({ kind: "value", value: uriPin } as const);
+    this.userPinSource = givenUserPin(keyUri.pin ?? taken ?? certUri?.pin, opts.pin, "the token's user PIN", process.env, opts.signal);
     // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
     if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
   }
@@ -140,6 +150,7 @@ class SignerBuild {
       unproven: proven ? undefined : certificate,
       relogin: this.needsLogin(keySlot) ? { pin: this.reloginPin(keySlot) } : undefined,
       contextPin: this.contextPin,
+      uriPins: this.uriPins,
       names: this.opts.names,
     });
   }

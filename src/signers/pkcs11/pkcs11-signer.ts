@@ -17,6 +17,7 @@ import { loginUser, type PinSupply, type RememberedPin } from "../../pkcs11/pin.
 import { describeToken, listTokenSlots, type TokenSlot } from "../../pkcs11/slots.js";
 import { signOnToken, signingFailure, type MechanismPlan } from "../../pkcs11/token-signing.js";
 import { formatPkcs11Uri } from "../../pkcs11/uri.js";
+import type { Secret } from "../../secrets/secret.js";
 
 export interface Pkcs11SignerParts {
   lease: ModuleLease;
@@ -35,6 +36,8 @@ export interface Pkcs11SignerParts {
   relogin: { pin: PinSupply | undefined } | undefined;
   /** For CKA_ALWAYS_AUTHENTICATE keys: the PIN presented before every signature, already read. */
   contextPin: RememberedPin | undefined;
+  /** The pin-values of the URIs it was built from (`relogin` reads them): wiped on close. */
+  uriPins: readonly Secret[];
   names: OptionNames | undefined;
 }
 
@@ -108,6 +111,7 @@ export class Pkcs11Signer implements Signer {
     if (this.#context) closeSession(this.#context);
     this.#context = undefined;
     this.#parts.contextPin?.wipe();
+    for (const pin of this.#parts.uriPins) pin.wipe();
     this.#parts.lease.release();
   }
 

@@ -9,7 +9,8 @@ import { encryptPkcs8 } from "../../helpers/pbes2-encrypt.js";
 import { createCa, issueLeaf, makeTempDir, type IssuedCertificate } from "../../helpers/pki.js";
 import { bagsOf, expectAgentError, inEncryptedData, run } from "./fixtures.js";
 import { buffersMadeBy, copiesHolding, stringsMadeBy } from "../../helpers/copies-made.js";
-import { derSequence } from "../../../src/encoding/der-writer.js";
+import { derOid, derSequence, derTlv } from "../../../src/encoding/der-writer.js";
+import { TAG } from "../../../src/encoding/der.js";
 
 /** pbeDecrypt, keeping what it returned: each must be all zeros once the key is loaded or refused. */
 function watched(): { decrypt: PbeDecrypt; plaintexts: Buffer[] } {
@@ -115,6 +116,45 @@ describe("a PKCS#12 key bag inside encryptedData (decrypted, then parsed): no co
     const twice = allInEncryptedData(readFileSync(plain), "s3cret", 2);
     const refused = await copiesHolding(scalar, () => expectAgentError(readPkcs12(twice, "twice.p12", options), "PKCS12_INVALID"));
     expect(refused.left).toBe(0);
+  });
+});
+
+describe("a PKCS#12 file without encryption (-keypbe NONE -certpbe NONE): no copy of the key is left unwiped", () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  let leaf: IssuedCertificate;
+  let scalar: Buffer;
+  const file = (name: string, extra: string[]) => {
+    run(["pkcs12", "-export", "-inkey", leaf.keyPath, "-in", leaf.certPath, "-keypbe", "NONE", "-certpbe", "NONE", ...extra, "-out", join(tmp.dir, name)]);
+    return readFileSync(join(tmp.dir, name));
+  };
+  beforeAll(() => {
+    tmp = makeTempDir("raa-p12-plain-wiped-");
+    leaf = issueLeaf(createCa(join(tmp.dir, "ca"), { name: "Plain Root" }), tmp.dir, { name: "plain-ec", keyType: "p256" });
+    scalar = Buffer.from(createPrivateKey(readFileSync(leaf.keyPath)).export({ format: "jwk" }).d!, "base64url");
+  }, 60_000);
+  afterAll(() => tmp.cleanup());
+
+  it.each([
+    ["no MAC", ["-nomac", "-passout", "pass:"], {}],
+    ["a MAC with a password", ["-passout", "pass:s3cret"], { keyPassword: { kind: "value" as const, value: "s3cret" } }],
+  ])("%s: the key signs; no Buffer, copy or parser input made while reading it holds the private scalar", async (_what, extra, options) => {
+    const p12 = file("plain.p12", extra);
+    const { result: id, left } = await copiesHolding(scalar, () => readPkcs12(p12, "plain.p12", options), { asn1Inputs: true });
+    expect(id.key.sign(Buffer.from("m"), "SHA256").length).toBeGreaterThan(0);
+    expect(id.certificate.serialDecimal).toBe(leaf.serialDecimal);
+    expect(left).toBe(0); // before: 18 (the PFX's DER, the authSafe's octets and the data content's, each copied by the parser)
+  });
+
+  it("refused (a wrong password for its MAC; two keys): the same", async () => {
+    const wrong = { keyPassword: { kind: "value" as const, value: "wrong" } };
+    const mac = file("mac.p12", ["-passout", "pass:s3cret"]);
+    const refused = await copiesHolding(scalar, () => expectAgentError(readPkcs12(mac, "mac.p12", wrong), "PASSWORD_INCORRECT"), { asn1Inputs: true });
+    expect(refused.left).toBe(0);
+    const bags = bagsOf(file("one.p12", ["-nomac", "-passout", "pass:"]));
+    const data = (der: Buffer) => derSequence(derOid("1.2.840.113549.1.7.1"), derTlv(0xa0, derTlv(TAG.OCTET_STRING, der)));
+    const twice = derSequence(derTlv(TAG.INTEGER, Buffer.from([3])), data(derSequence(data(derSequence(...bags, ...bags)))));
+    const read = () => expectAgentError(readPkcs12(twice, "twice.p12", {}), "PKCS12_INVALID");
+    expect((await copiesHolding(scalar, read, { asn1Inputs: true })).left).toBe(0);
   });
 });
 

@@ -2015,3 +2015,52 @@ describe("install-certificate's objects (install-on-token)", () => {
     expect(certificates().map((o) => [o.get(CKA.VALUE), o.has(CKA.CERTIFICATE_CATEGORY)])).toEqual([[leafDer, false]]);
   });
 });
+
+describe("a pin-value taken out of the settings' text (uriPin) is presented where the URI gave it", () => {
+  const pinFile = join(dir, "uri-pin");
+  const device = "pkcs11:token=fake;object=device";
+  it.each([
+    ["the certificate's URI alone", [device, device], "1234"],
+    ["the key's pin-value before the certificate's pin-source", [`${device}?pin-value=1234`, `${device}?pin-source=/nonexistent/pin`], "1234"],
+    ["the key's pin-source before the certificate's pin-value", [`${device}?pin-source=${pinFile}`, `${device}?pin-value=9999`], "1234"],
+  ])("%s", async (_what, [key, certificate], pin) => {
+    writeFileSync(pinFile, "1234", { mode: 0o600 });
+    const presented: unknown[] = [];
+    token.override.C_Login = (...a: unknown[]) => void presented.push(a[2]);
+    const args = key === certificate ? ["--certificate", `${device}?pin-value=1234`] : ["--certificate", certificate!, "--private-key", key!];
+    const { code, stderr } = await run(["sign-string", ...args, "--pkcs11-lib", "/fake/module.so"]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(presented).toEqual([pin]);
+  });
+});
+
+describe("doctor with a pin-value taken out of the URI's text", () => {
+  it("names no PIN file: the URI's PIN wins over --pkcs11-pin-file, whose file is not checked", async () => {
+    const { stdout } = await run(["doctor", "--certificate", URI, "--pkcs11-lib", "/fake/module.so", "--pkcs11-pin-file", "/nonexistent/pin"]);
+    expect(stdout).toMatch(/token login/);
+    expect(stdout).not.toMatch(/PIN file/);
+  });
+});
+
+describe("a pin-value in a URI given to the library directly (createSigner, createPkcs11Signer)", () => {
+  it.each([
+    ["closed after signing", URI, true],
+    ["refused while building (no such key)", "pkcs11:token=fake;object=nope?pin-value=1234", false],
+  ])("%s: the bytes the parser made of it are zero", async (_what, uri, builds) => {
+    const made = vi.spyOn(Secret, "fromBytes");
+    try {
+      const opening = createSigner({ certificate: uri, pkcs11: { library: "/fake/module.so" } });
+      if (builds) {
+        const signer = await opening;
+        await signer.sign(Buffer.from("m"), "SHA256");
+        await signer.close();
+      } else await expect(opening).rejects.toThrow(/no .*private key matches|no certificate/);
+      const pins = made.mock.results.map((r) => r.value as { use: (fn: () => boolean) => boolean });
+      expect(pins.length).toBeGreaterThan(0);
+      expect(pins.filter((pin) => { try { return pin.use(() => true); } catch { return false; } })).toEqual([]); // before: 1 (each open's)
+    } finally {
+      made.mockRestore();
+    }
+  });
+});
