@@ -493,6 +493,15 @@ describe("reading certificate files", () => {
     expect(bundle.certificates.map((c) => c.subject)).toEqual(["CN=Read Root", "CN=Read Root"]);
   });
 
+  it("a certificate file of a leaf and more than 100 CA certificates is refused as it is read, before any is parsed (its #103 is no certificate)", async () => {
+    const broken = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n"; // 30 03 02 01 01: DER, no certificate
+    writeFileSync(path("leaf-and-1000.pem"), leaf.certPem + root.certPem.repeat(101) + broken + root.certPem.repeat(897));
+    const e = await expectAgentError(readCertificateFile(path("leaf-and-1000.pem")), "CHAIN_INVALID");
+    expect(e.message).toBe(`invalid certificate chain: 999 certificates, more than the 100 sent at most (the 101st is ${path("leaf-and-1000.pem")} (certificate #102))`);
+    writeFileSync(path("leaf-and-100.pem"), leaf.certPem + root.certPem.repeat(100));
+    expect((await readCertificateFile(path("leaf-and-100.pem"))).certificates).toHaveLength(101);
+  });
+
   it("a bundle with a non-certificate block: CHAIN_INVALID naming the block", async () => {
     const e = await expectAgentError(readCertificateBundle(path("bundle-with-key.pem")), "CHAIN_INVALID");
     expect(e.message).toContain("invalid certificate chain");
