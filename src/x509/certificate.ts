@@ -147,18 +147,21 @@ function assertGoReadsConstraints(lists: DerElement[][]): void {
 }
 
 /**
- * What Go's parser refuses in the fields it reads itself (parseAI, parseName) and OpenSSL reads: an OID Go cannot hold
- * in an algorithm or a name's attribute type, and a name's string of characters its type has not (current
+ * What Go's parser refuses in the fields it reads itself (parseAI, parseName) and OpenSSL reads: a signature algorithm
+ * other than the one signed (the TBS's), an OID Go cannot hold in an algorithm or a name's attribute type, and a name's string of characters its type has not (current
  * Go: a PrintableString's, UTF-8, IA5, digits and space, a BMPString's without noncharacters or surrogates).
  */
-function assertGoReadsFields({ signature, issuer, subject, subjectPublicKeyInfo }: TbsFields): void {
+function assertGoReadsFields({ signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm?: DerElement): void {
   const name = (rdns: DerElement) => () => children(rdns).flatMap((set) => children(set)).forEach((atv) => {
     const [type, value] = children(atv);
     goArcs(decodeOid(type));
     if (value !== undefined && !goString(value)) throw new DerError("a string Go refuses");
   });
   const checks = {
-    "in its signature algorithm": () => goArcs(decodeOid(children(signature)[0])),
+    "in its signature algorithm": () => {
+      goArcs(decodeOid(children(signature)[0]));
+      if (!outerAlgorithm?.raw.equals(signature.raw)) throw new DerError("not the signed one");
+    },
     "in its public key algorithm": () => goArcs(decodeOid(children(children(subjectPublicKeyInfo)[0]!)[0])),
     "in its issuer": name(issuer),
     "in its subject": name(subject),
@@ -203,7 +206,7 @@ export class Certificate {
     const tbs = derEncoded(what, () => {
       assertDerForm(outer);
       const fields = readTbsFields(this.der);
-      assertGoReadsFields(fields);
+      assertGoReadsFields(fields, children(outer)[1]);
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
           const element = readSingle(value);

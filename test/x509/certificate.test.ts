@@ -98,13 +98,13 @@ describe("Certificate", () => {
   });
 
   // Go's parser reads each AlgorithmIdentifier's OID and each attribute of a name (parseAI, parseName) and refuses what
-  // OpenSSL reads: an OID arc of 2^31 or more, a string of characters its type has not. go1.19.8 refuses each, but the
+  // OpenSSL reads: an OID arc of 2^31 or more, a string of characters its type has not, two signature algorithms. go1.19.8 refuses each, but the
   // BMPString noncharacter (current Go: "invalid BMPString"); it refused a UniversalString, which current Go reads.
   describe("a name or an algorithm Go's parser refuses", () => {
     const cn = (tag: number, value: string, type = "2.5.4.3") => derSequence(derTlv(0x31, derSequence(derOid(type), derTlv(tag, Buffer.from(value, "latin1")))));
-    const withFields = ({ subject = name, issuer = name, algorithm = ecdsaSha256, key = ecSpki as Buffer }) => {
+    const withFields = ({ subject = name, issuer = name, algorithm = ecdsaSha256 as Buffer, key = ecSpki as Buffer, outer = undefined as Buffer | undefined }) => {
       const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, issuer, validity, subject, key);
-      return derSequence(tbs, algorithm, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+      return derSequence(tbs, outer ?? algorithm, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
     };
     const ecKeyAs = (oid: string): Buffer => derSequence(derSequence(derOid(oid), derOid("1.2.840.10045.3.1.7")), ecSpki.subarray(ecSpki.length - 68));
     it.each([
@@ -115,6 +115,7 @@ describe("Certificate", () => {
       ["subject", "a BMPString with the noncharacter FFFE (current Go)", { subject: cn(0x1e, "\x00a\xff\xfe") }],
       ["subject", "an attribute type with an arc of 2^31", { subject: cn(0x0c, "gw", "2.5.4.2147483648") }],
       ["signature algorithm", "an arc of 2^31", { algorithm: derSequence(derOid("1.2.840.10045.4.3.2147483648")) }],
+      ["signature algorithm", "outside the TBS not the one inside (go1.19.8: 'inner and outer … don't match')", { outer: derSequence(derOid("1.2.840.10045.4.3.3")) }],
       ["public key algorithm", "an arc of 2^31", { key: ecKeyAs("1.2.840.10045.2.2147483648") }],
     ])("in its %s, %s: refused, which OpenSSL reads", (where, _, fields) => {
       const der = withFields(fields);
