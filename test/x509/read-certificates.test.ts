@@ -470,6 +470,7 @@ describe("reading certificate files", () => {
       ["nc-mailbox-dots.der", constraints(text(0x81, "a..b@gw.example")), constraints(text(0x81, "a.b@gw.example")), "email:a..b@gw.example"],
       ["nc-mailbox-quote.der", constraints(text(0x81, "\"a\"b@gw.example")), constraints(text(0x81, "\"a\"@gw.example")), "email:\"a\"b@gw.example"],
       ["nc-mailbox-escaped-at.der", constraints(text(0x81, "a\\@gw.example")), constraints(text(0x81, "a\\@b@gw.example")), "email:a\\@gw.example"],
+      ["nc-mailbox-escaped-latin1.der", constraints(text(0x81, "a\\\u00e9@gw.example")), constraints(text(0x81, "a\\e@gw.example")), "email:a"],
       ["nc-mailbox-domain-dot.der", constraints(text(0x81, "a@gw.example.")), constraints(text(0x81, "a@.gw.example")), "email:a@gw.example."],
       // A URI constraint that is an IP address ("cannot be IP address"); not one with a leading dot or leading zeros.
       ["nc-uri-ipv4.der", constraints(text(0x86, "192.0.2.1")), constraints(text(0x86, ".192.0.2.1")), "URI:192.0.2.1"],
@@ -503,6 +504,8 @@ describe("reading certificate files", () => {
       writeFileSync(path("policy-162.der"), certificate([extension("2.5.29.32", derSequence(policy(arc162)))]));
       expect(openssl(["x509", "-inform", "DER", "-in", path("policy-162.der"), "-noout", "-text"])).toContain(`Policy: 1.2.3.${2n ** 162n}`);
       expect(new Certificate(readFileSync(path("policy-162.der"))).subject).toBe("CN=gw");
+      // 16384 is 81 80 00: an 80 inside a subidentifier is not a leading one.
+      expect(new Certificate(certificate([extension("2.5.29.32", derSequence(policy(derOid("1.2.3.16384"))))])).subject).toBe("CN=gw");
     });
 
     it("a certificate with an extension twice (a standard one, a vendor's) is refused as Go refuses it (RFC 5280 §4.2)", () => {
