@@ -412,7 +412,7 @@ describe("reading certificate files", () => {
       ["san-dns-utf8.der", "2.5.29.17", generalName(0x82, Buffer.from("gw.exampl\u00e9")), generalName(0x82, Buffer.from("gw.example")), "DNS:gw.exampl\u00e9"],
       ["san-email-latin1.der", "2.5.29.17", generalName(0x81, Buffer.from("a\u00ff@gw.example", "latin1")), generalName(0x81, Buffer.from("a\x7f@gw.example")), "email:a"],
       ["san-uri-latin1.der", "2.5.29.17", generalName(0x86, Buffer.from("spiffe://gw/\u00e9", "latin1")), generalName(0x86, Buffer.from("spiffe://gw/e")), "URI:spiffe://gw/"],
-      // Current Go (1.26+) refuses an IPv4-mapped IPv6 address (::ffff:a.b.c.d); go1.19.8 reads it.
+      // Current Go refuses an IPv4-mapped IPv6 address (::ffff:a.b.c.d; golang/go#79776); go1.19.8 reads it.
       ["san-ip-v4-mapped.der", "2.5.29.17", generalName(0x87, Buffer.from([...Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 1])), generalName(0x87, Buffer.from([...Array(12).fill(0), 192, 0, 2, 1])), "IP Address:0:0:0:0:0:FFFF:C000:201"],
       // A URI SAN Go's url.Parse refuses, or whose host is no domain (go1.19.8 refuses each but those marked: current Go
       // refuses a host with a leading dot, anything but an IPv6 address in brackets, more than one colon in an http(s) host).
@@ -476,7 +476,7 @@ describe("reading certificate files", () => {
       ["nc-uri-ipv4.der", constraints(text(0x86, "192.0.2.1")), constraints(text(0x86, ".192.0.2.1")), "URI:192.0.2.1"],
       ["nc-uri-ipv6.der", constraints(text(0x86, "2001:db8::1")), constraints(text(0x86, "fe80::1%eth0")), "URI:2001:db8::1"],
       ["nc-uri-ip-mapped.der", constraints(text(0x86, "::ffff:192.0.2.1")), constraints(text(0x86, "192.0.2.01")), "URI:::ffff:192.0.2.1"],
-      // An IPv4-mapped IPv6 range: current Go (1.26+) refuses it, go1.19.8 reads it.
+      // An IPv4-mapped IPv6 range: current Go refuses it, go1.19.8 reads it.
       ["nc-ip-v4-mapped.der", constraints(ip(...Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 0, ...Array(15).fill(0xff), 0)), constraints(ip(...Array(12).fill(0), 192, 0, 2, 0, ...Array(15).fill(0xff), 0)), "IP:0:0:0:0:0:FFFF:C000:200/"],
     ])("%s: a name constraint Go refuses is refused", (file, value, fixed, shown) => {
       writeFileSync(path(file), certificate([extension("2.5.29.30", value)]));
