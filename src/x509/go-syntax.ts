@@ -7,13 +7,16 @@ import { isUtf8 } from "node:buffer";
 import type { DerElement } from "../encoding/der.js";
 
 /** An IPv6 address (the first 16 bytes) of the form ::ffff:a.b.c.d: current Go refuses it as a SAN and as a range. */
-export const v4Mapped = (ip: Buffer) => ip.length >= 16 && ip.subarray(0, 10).every((b) => b === 0) && ip[10] === 0xff && ip[11] === 0xff;
+export const v4Mapped = (ip: Buffer) => ip.subarray(0, 10).every((b) => b === 0) && ip[10] === 0xff && ip[11] === 0xff;
 
 const alnum = (c: string) => (c >= "0" && c <= "9") || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
 /** Every character of `s` alphanumeric or in `others`. */
 const only = (s: string, others: string) => [...s].every((c) => alnum(c) || others.includes(c));
-/** Each '%' begins an escape; in a host (net/url's encodeHost) only of a byte over 7f or of '%'. */
-const escapes = (s: string, host = false) => s.split("%").slice(1).every((e) => /^[\da-f]{2}/i.test(e) && (!host || e[0]! > "7" || e.startsWith("25")));
+/**
+ * Each '%' begins an escape of two hex digits; in a host (net/url's encodeHost) only of a byte over 7f, which the domain
+ * check then refuses, or of '%' itself: so only %25.
+ */
+const escapes = (s: string, host = false) => s.split("%").slice(1).every((e) => /^[\da-f]{2}/i.test(e) && (!host || e.startsWith("25")));
 const unescape = (s: string) => s.replace(/%([\da-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 
 /**
@@ -34,14 +37,12 @@ export const goIp = (s: string) => isIP(s) !== 0 && !s.includes("%");
 export function goUri(uri: string): boolean {
   const [ref = "", ...fragment] = uri.split("#");
   const scheme = /^[a-z][a-z\d+.-]*:/i.exec(ref)?.[0] ?? "";
-  let rest = ref.slice(scheme.length).split("?")[0]!;
-  if ([...ref].some((c) => c < " " || c === "\x7f") || ref.startsWith(":") || !escapes(fragment.join("#"))) return false;
+  const rest = ref.slice(scheme.length).split("?")[0]!; // the query is not read
+  if ([...ref].some((c) => c < " " || c === "\x7f") || !escapes(fragment.join("#"))) return false;
   if (!rest.startsWith("/") && (scheme !== "" || rest.split("/")[0]!.includes(":"))) return scheme !== ""; // opaque
   let host = "";
-  if (rest.startsWith("//") && (scheme !== "" || !rest.startsWith("///"))) {
-    const end = rest.indexOf("/", 2) >>> 0;
-    const authority = rest.slice(2, end);
-    rest = rest.slice(end);
+  if (rest.startsWith("//")) { // (an authority's escapes are checked again with the path's: the same or stricter)
+    const authority = rest.slice(2, rest.indexOf("/", 2) >>> 0);
     const at = authority.lastIndexOf("@");
     const user = authority.slice(0, Math.max(at, 0));
     host = authority.slice(at + 1);
@@ -49,7 +50,7 @@ export function goUri(uri: string): boolean {
     const colon = bracket ? host.lastIndexOf("]") + 1 : host.lastIndexOf(":");
     const port = colon < 0 ? "" : host.slice(colon);
     if (!only(user, "-._:~!$&'()*+,;=%@") || !escapes(user) || !/^(:\d*)?$/.test(port) || !escapes(host, !bracket)
-      || (bracket ? isIP(unescape(host.slice(1, colon - 1))) !== 6 : !only(host, "!$&'()*+,;=:[]<>\"-_.~%") || (/^https?:$/i.test(scheme) && host.indexOf(":") < colon))) return false;
+      || (bracket ? isIP(unescape(host.slice(1, colon - 1))) !== 6 : !only(host, "!$&'()*+,;=:[]<>\"-_.~%") || (/^https?:/i.test(scheme) && host.indexOf(":") < colon))) return false;
     host = unescape(host);
   }
   return escapes(rest) && goDomain(host, false);
@@ -84,8 +85,7 @@ export function goMailbox(s: string): boolean {
  * digits and space, a BMPString of whole units without surrogates or noncharacters; T61 and any other type are read.
  */
 export function goString({ tag, content }: DerElement): boolean {
-  const units = Array.from({ length: content.length >> 1 }, (_, i) => content.readUInt16BE(2 * i));
-  if (units.at(-1) === 0) units.pop(); // a terminator
+  const units = Array.from({ length: content.length >> 1 }, (_, i) => content.readUInt16BE(2 * i)); // (Go drops a 0 at the end: valid anyway)
   return tag === 0x13 ? only(content.toString("latin1"), " '()+,-./:=?*&") : tag === 0x0c ? isUtf8(content)
     : tag === 0x16 ? content.every((b) => b < 0x80) : tag === 0x12 ? content.every((b) => b === 0x20 || (b >= 0x30 && b <= 0x39))
     : tag !== 0x1e || (content.length % 2 === 0 && units.every((u) => u < 0xd800 || (u > 0xdfff && (u < 0xfdd0 || u > 0xfdef) && u < 0xfffe)));

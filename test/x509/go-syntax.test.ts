@@ -21,12 +21,12 @@ const URIS: [string, boolean, string?][] = [
   ["https://gw%4/", false], ["https://u%zz@gw/", false], ["https://u{@gw/", false], ["https://gw.example/%zz", false], ["https://gw.example#%zz", false],
   ["https://gw.example#%4", false], ["https://.gw/", false, "current"], ["https://gw..x/", false], ["https://gw./", false], ["https://g w/", false],
   ["https://gw\x7f/", false], ["https://g{w/", false], ["https://g|w/", false], ["https://g`w/", false], ["https://gw%C3%A9.example/", false],
-  ["a/b%zz", false], ["http://[fe80::1%25%zz]/", false], ["https://[::1]:8a/", false],
+  ["a/b%zz", false], ["https://gw.example/%zz41", false], ["a#%4#1", false], ["xhttps://::1/", true], ["http://[fe80::1%25%zz]/", false], ["https://[::1]:8a/", false],
 ];
 const MAILBOXES: [string, boolean][] = [
   ["a@gw.example", true], ["a.b@gw", true], ["\"a..b\"@gw", true], ["\"a b\"@gw", true], ["\"a\\\"b\"@gw", true], ["\"a\\\tb\"@gw", true],
   ["a\\ b@gw", true], ["a@", true], ["a@.gw", true], ["!#$%&'*+-/=?^_`{|}~@gw", true], ["\"\"@gw", true], ["\"a\x7f\x01\"@gw", true], ["Zz09@gw", true],
-  ["\"\\\x7f\"@gw", true], ["a@b@gw", true],
+  ["\"\\\x7f\"@gw", true], ["a@b@gw", true], ["a\\ @gw", true], ["\"a\u00e9\"@gw", false],
   ["@gw", false], [".a@gw", false], ["a.@gw", false], ["a..b@gw", false], ["a b@gw", false], ["a\x7f@gw", false],
   ["\"a\tb\"@gw", false], ["\"a\nb\"@gw", false], ["\"a\rb\"@gw", false], ["\"a\\\nb\"@gw", false], ["\"a\\\rb\"@gw", false], ["\"a\x00b\"@gw", false], ["\"a\\\x00b\"@gw", false],
   ["\"a\"b@gw", false], ["\"a@gw", false], ["a@gw..x", false], ["a@gw.", false], ["a@g w", false], ["a(b@gw", false],
