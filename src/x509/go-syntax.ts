@@ -14,7 +14,7 @@ const alnum = (c: string) => (c >= "0" && c <= "9") || (c >= "a" && c <= "z") ||
 const only = (s: string, others: string) => [...s].every((c) => alnum(c) || others.includes(c));
 /**
  * Each '%' begins an escape of two hex digits; in a host (net/url's encodeHost) only of a byte over 7f, which the domain
- * check then refuses, or of '%' itself: so only %25.
+ * check then refuses, or of '%' itself: so only %25 (the host is checked as escaped: '%', '2', '5' are domain bytes).
  */
 const escapes = (s: string, host = false) => s.split("%").slice(1).every((e) => /^[\da-f]{2}/i.test(e) && (!host || e.startsWith("25")));
 const unescape = (s: string) => s.replace(/%([\da-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
@@ -49,9 +49,9 @@ export function goUri(uri: string): boolean {
     const bracket = host.startsWith("[");
     const colon = bracket ? host.lastIndexOf("]") + 1 : host.lastIndexOf(":");
     const port = colon < 0 ? "" : host.slice(colon);
-    if (!only(user, "-._:~!$&'()*+,;=%@") || !escapes(user) || !/^(:\d*)?$/.test(port) || !escapes(host, !bracket)
+    // Host escapes: encodeHost's, but in a bracket's zone (after %25), any.
+    if (!only(user, "-._:~!$&'()*+,;=%@") || !escapes(user) || !/^(:\d*)?$/.test(port) || !escapes(bracket ? host.split("%25")[0]! : host, true) || !escapes(host)
       || (bracket ? isIP(unescape(host.slice(1, colon - 1))) !== 6 : !only(host, "!$&'()*+,;=:[]<>\"-_.~%") || (/^https?:/i.test(scheme) && host.indexOf(":") < colon))) return false;
-    host = unescape(host);
   }
   return escapes(rest) && goDomain(host, false);
 }

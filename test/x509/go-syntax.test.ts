@@ -21,7 +21,7 @@ const URIS: [string, boolean, string?][] = [
   ["https://gw%4/", false], ["https://u%zz@gw/", false], ["https://u{@gw/", false], ["https://gw.example/%zz", false], ["https://gw.example#%zz", false],
   ["https://gw.example#%4", false], ["https://.gw/", false, "current"], ["https://gw..x/", false], ["https://gw./", false], ["https://g w/", false],
   ["https://gw\x7f/", false], ["https://g{w/", false], ["https://g|w/", false], ["https://g`w/", false], ["https://gw%C3%A9.example/", false],
-  ["a/b%zz", false], ["https://gw.example/%zz41", false], ["a#%4#1", false], ["xhttps://::1/", true], ["http://[fe80::1%25%zz]/", false], ["https://[::1]:8a/", false],
+  ["a/b%zz", false], ["https://gw.example/%zz41", false], ["a#%4#1", false], ["xhttps://::1/", true], ["https://[%3a%3a1]/", false], ["https://[fe80::1%25en%30]/", true], ["https://gw%25%41/", false], ["http://[fe80::1%25%zz]/", false], ["https://[::1]:8a/", false],
 ];
 const MAILBOXES: [string, boolean][] = [
   ["a@gw.example", true], ["a.b@gw", true], ["\"a..b\"@gw", true], ["\"a b\"@gw", true], ["\"a\\\"b\"@gw", true], ["\"a\\\tb\"@gw", true],
