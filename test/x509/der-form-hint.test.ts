@@ -64,10 +64,8 @@ describe("a DER form fault: where exporting again fixes it, and where it does no
     }
   });
 
-  // DEFECT (src/x509/certificate.ts, not this helper's to edit): a "form" fault inside the TBS gets the "export the
-  // certificate again" hint, which cannot fix it; the CA must issue it again ("value"'s hint). it.fails: this test
-  // fails today; once the hint is right it passes, and it.fails then fails — turn it into it().
-  it.fails("inside the TBS: the hint is not 'export again' (which leaves it as it is) but to have the CA issue it again", async () => {
+  // Before the fix: "export the certificate again", which leaves it as it is.
+  it("inside the TBS: the hint is not 'export again' (which leaves it as it is) but to have the CA issue it again", async () => {
     for (const [file, bytes] of Object.entries(inside)) {
       writeFileSync(path(file), bytes);
       await expect(readCertificateFile(path(file)), file).rejects.toMatchObject({
