@@ -1,8 +1,7 @@
 /**
- * A DerError's kind picks the hint (src/x509/certificate.ts derEncoded): "form" (BER lengths, padding) says "export the
- * certificate again (openssl x509 -in CERT -out clean.pem)", "value" says "have the CA issue the certificate again".
- * Exporting again re-encodes only what OpenSSL does not keep: the bytes of the TBSCertificate (signed) are kept as read,
- * so a form fault inside them is still there after the export the hint names.
+ * Where a DER fault is picks the hint (src/x509/certificate.ts derEncoded): exporting again re-encodes only what is
+ * outside the TBSCertificate; OpenSSL keeps the signed bytes as read, so a fault inside them (of form or value) is
+ * still there after any export, and the hint is to have the CA issue the certificate again.
  */
 import { createSign, generateKeyPairSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
