@@ -84,6 +84,7 @@ export async function settingsFromArgs(
   onConfig?: (config: AgentConfig) => void,
 ): Promise<CredentialSettings[]> {
   const records = [flagRecordFromArgs(args)];
+  const built: CredentialSettings[] = [];
   try {
     const wait = waitForDeviceFromArgs(args, io);
     const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });
@@ -92,12 +93,14 @@ export async function settingsFromArgs(
     const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
     onConfig?.(config);
     // Each profile its own held secrets (flagRecordFromArgs again): each source wipes its own when it closes.
-    return profiles.map((name, i) => {
+    for (const [i, name] of profiles.entries()) {
       if (i > 0) records.push(flagRecordFromArgs(args));
-      return withWait(profileCredentialSettings(config, name, context, records[i]));
-    });
+      built.push(withWait(profileCredentialSettings(config, name, context, records[i])));
+    }
+    return built;
   } catch (error) {
     records.forEach(wipeHeld); // no source will own them (a SIGHUP with a broken config would leave one more copy per reload)
+    for (const s of built) heldSecret(s.signer.pkcs11?.uriPin)?.wipe(); // an earlier profile's URI pin-value
     throw error;
   }
 }
