@@ -4,7 +4,7 @@ import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
 import { heldSecret, heldValue, parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
 import type { AgentConfig } from "../config/parse-config.js";
-import { profileCredentialSettings } from "../config/resolve-profile.js";
+import { eachProfileSettings, profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
 import type { SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
@@ -84,7 +84,6 @@ export async function settingsFromArgs(
   onConfig?: (config: AgentConfig) => void,
 ): Promise<CredentialSettings[]> {
   const records = [flagRecordFromArgs(args)];
-  const built: CredentialSettings[] = [];
   try {
     const wait = waitForDeviceFromArgs(args, io);
     const withWait = (s: CredentialSettings): CredentialSettings => ({ ...s, signer: { ...s.signer, ...wait } });
@@ -93,14 +92,12 @@ export async function settingsFromArgs(
     const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
     onConfig?.(config);
     // Each profile its own held secrets (flagRecordFromArgs again): each source wipes its own when it closes.
-    for (const [i, name] of profiles.entries()) {
+    return eachProfileSettings(profiles, (name, i) => {
       if (i > 0) records.push(flagRecordFromArgs(args));
-      built.push(withWait(profileCredentialSettings(config, name, context, records[i])));
-    }
-    return built;
+      return withWait(profileCredentialSettings(config, name, context, records[i]));
+    });
   } catch (error) {
     records.forEach(wipeHeld); // no source will own them (a SIGHUP with a broken config would leave one more copy per reload)
-    for (const s of built) heldSecret(s.signer.pkcs11?.uriPin)?.wipe(); // an earlier profile's URI pin-value
     throw error;
   }
 }
