@@ -247,6 +247,10 @@ function* attributes(part: string, separator: string, where: "path" | "query", s
 
 function percentDecode(raw: string, name: string): Buffer {
   if (/%(?![0-9A-Fa-f]{2})/.test(raw)) throw invalid(`${name} has a % that is not followed by two hex digits`, "write a literal % as %25");
+  // A separator written wrong (module-path=/x.so;pin-value=…): the value, quoted by a later error, would show the PIN.
+  if (name !== "pin-value" && /pin-value=/i.test(raw)) {
+    throw invalid(`${name} holds pin-value=`, "separate path attributes with ;, then ? before the query, whose attributes are separated by &");
+  }
   const parts = raw.split(/%([0-9A-Fa-f]{2})/).map((part, i) => (i % 2 === 1 ? Buffer.from([parseInt(part, 16)]) : Buffer.from(part, "utf8")));
   const bytes = Buffer.concat(parts);
   for (const part of parts) part.fill(0); // pieces of a pin-value
