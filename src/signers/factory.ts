@@ -97,7 +97,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   if (certRef !== undefined && !isPkcs11Uri(certRef)) {
     certificateInput = await readInputFile(certRef, "certificate file");
     const { bytes, stamp } = certificateInput;
-    const [leaf, ...chain] = parseCertificateBytes(bytes, certRef);
+    const [leaf, ...chain] = parseCertificateBytes(bytes, certRef, true);
     if (leaf !== undefined) {
       certificateFile = { path: certRef, stamp, certificates: [leaf, ...chain] };
     } else if (options.privateKey === undefined && isPkcs12(bytes)) {
@@ -129,7 +129,7 @@ async function openSigner(options: SignerOptions, signal: AbortSignal | undefine
   // With no --private-key the certificate's input is read once for both (standard input cannot be read twice).
   const keyFile = keyRef === certRef && certificateInput ? certificateInput : await readInputFile(keyRef, "private key file");
   if (certificateFile === undefined && certRef === undefined) {
-    const [leaf, ...chain] = looksLikePem(keyFile.bytes) ? parseCertificateBytes(keyFile.bytes, keyRef) : [];
+    const [leaf, ...chain] = looksLikePem(keyFile.bytes) ? parseCertificateBytes(keyFile.bytes, keyRef, true) : [];
     if (leaf !== undefined) certificateFile = { path: keyRef, stamp: keyFile.stamp, certificates: [leaf, ...chain] };
   }
 

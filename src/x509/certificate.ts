@@ -1,6 +1,7 @@
 import { X509Certificate, createHash, type KeyObject } from "node:crypto";
 import { assertDerForm, children, decodeOid, decodeSignedInteger, DerError, expectTag, readElement, readSingle, TAG, type DerElement } from "../encoding/der.js";
 import { readExtensions, readTbsFields, type TbsFields } from "./tbs-fields.js";
+import { goDomain, goIp, goMailbox, goString, goUri, v4Mapped } from "./go-syntax.js";
 import { InputError, UsageError, type ErrorCode } from "../errors.js";
 import type { Kind } from "../own-value.js";
 
@@ -101,20 +102,23 @@ function goArcs(oid: string, where = ""): void {
 /**
  * Throws DerError for what Go's parser refuses in DER that OpenSSL reads (crypto/x509 parser.go): a malformed OID in
  * extKeyUsage, a policy or an access method (or one too large, but a policy's), a policy twice, and a subjectAltName email, DNS name or URI that is not
- * IA5 or an IP address of neither 4 nor 16 bytes.
+ * IA5, a URI url.Parse refuses or whose host is no domain, an IP address of neither 4 nor 16 bytes or IPv4-mapped.
  */
 function assertGoReads(oid: string | undefined, value: DerElement): void {
   if (oid === "2.5.29.37") children(value).forEach((eku) => goArcs(decodeOid(eku)));
-  if (oid === "2.5.29.32" || oid === AUTHORITY_INFO_ACCESS) {
-    const ids = children(value).map((item) => decodeOid(children(item)[0]));
-    if (oid === AUTHORITY_INFO_ACCESS) ids.forEach((id) => goArcs(id)); // a policy is an x509.OID of any size (Go 1.22+)
-    if (oid === "2.5.29.32" && new Set(ids).size < ids.length) throw new DerError("a policy twice");
+  if (oid === AUTHORITY_INFO_ACCESS) children(value).forEach((item) => goArcs(decodeOid(children(item)[0])));
+  if (oid === "2.5.29.32") {
+    // A policy is an x509.OID (Go 1.22+): of any size, each subidentifier minimal, compared as DER.
+    const ids = children(value).map((item) => expectTag(children(item)[0], TAG.OID).content);
+    if (ids.some((id) => id.length === 0 || id.at(-1)! > 0x7f || id.some((b, i) => b === 0x80 && !(id[i - 1]! > 0x7f)))) throw new DerError("a malformed policy");
+    if (new Set(ids.map((id) => id.toString("hex"))).size < ids.length) throw new DerError("a policy twice");
   }
   if (oid === "2.5.29.30") assertGoReadsConstraints(children(value).map((subtrees) => children(subtrees)));
   if (oid !== "2.5.29.17") return;
   for (const { tag, content } of children(value)) {
-    if (tag === 0x87 ? content.length !== 4 && content.length !== 16 : [0x81, 0x82, 0x86].includes(tag) && content.some((b) => b > 0x7f)) {
-      throw new DerError("a name that is not IA5, or an IP address of neither 4 nor 16 bytes");
+    const ia5 = ![0x81, 0x82, 0x86].includes(tag) || content.every((b) => b < 0x80);
+    if (tag === 0x87 ? (content.length !== 4 && content.length !== 16) || v4Mapped(content) : !ia5 || (tag === 0x86 && !goUri(content.toString("latin1")))) {
+      throw new DerError("a name that is not IA5, a URI Go cannot parse or an IP address Go refuses");
     }
   }
 }
@@ -122,8 +126,8 @@ function assertGoReads(oid: string | undefined, value: DerElement): void {
 /**
  * Go's parseNameConstraintsExtension: not both lists of subtrees empty or absent (one empty beside the other is read);
  * an IP range of 8 or 32 bytes whose mask is ones then zeros; a DNS, URI or email domain constraint empty or (after one
- * leading '.') of non-empty labels of bytes 0x21-0x7e (domainNameValid); an email mailbox constraint in IA5 (Go also
- * parses the mailbox, and refuses a URI constraint that is an IP address and an IPv4-mapped IPv6 range: not here).
+ * leading '.') of non-empty labels of bytes 0x21-0x7e (domainNameValid), a URI one not an IP address; an email mailbox
+ * constraint in IA5 that parseRFC2821Mailbox reads; no IPv4-mapped IPv6 range (current Go).
  */
 function assertGoReadsConstraints(lists: DerElement[][]): void {
   if (lists.every((subtrees) => subtrees.length === 0)) throw new DerError("empty name constraints");
@@ -133,11 +137,40 @@ function assertGoReadsConstraints(lists: DerElement[][]): void {
     const i = mask.findIndex((b) => b !== 0xff);
     const zeros = ~mask[i]! & 0xff; // a byte of ones then zeros leaves zeros + 1 a power of two
     const maskGap = i >= 0 && ((zeros & (zeros + 1)) !== 0 || mask.subarray(i + 1).some((b) => b !== 0));
-    const domain = content.subarray(content[0] === 0x2e ? 1 : 0).toString("latin1");
-    const labels = content.length === 0 || domain.split(".").every((l) => l !== "" && [...l].every((c) => c > " " && c < "\x7f"));
-    if (tag === 0x87 ? (content.length !== 8 && content.length !== 32) || maskGap
-      : tag === 0x81 && content.includes(0x40) ? content.some((b) => b > 0x7f) : [0x81, 0x82, 0x86].includes(tag) && !labels) {
+    const text = content.toString("latin1");
+    if (tag === 0x87 ? (content.length !== 8 && content.length !== 32) || maskGap || v4Mapped(content)
+      : tag === 0x81 && content.includes(0x40) ? content.some((b) => b > 0x7f) || !goMailbox(text)
+        : [0x81, 0x82, 0x86].includes(tag) && (!goDomain(text) || (tag === 0x86 && goIp(text)))) {
       throw new DerError("a name constraint Go refuses");
+    }
+  }
+}
+
+/**
+ * What Go's parser refuses in the fields it reads itself (parseAI, parseName) and OpenSSL reads: a signature algorithm
+ * other than the one signed (the TBS's), an OID Go cannot hold in an algorithm or a name's attribute type, and a name's string of characters its type has not (current
+ * Go: a PrintableString's, UTF-8, IA5, digits and space, a BMPString's without noncharacters or surrogates).
+ */
+function assertGoReadsFields({ signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm?: DerElement): void {
+  const name = (rdns: DerElement) => () => children(rdns).flatMap((set) => children(set)).forEach((atv) => {
+    const [type, value] = children(atv);
+    goArcs(decodeOid(type));
+    if (value !== undefined && !goString(value)) throw new DerError("a string Go refuses");
+  });
+  const checks = {
+    "in its signature algorithm": () => {
+      goArcs(decodeOid(children(signature)[0]));
+      if (!outerAlgorithm?.raw.equals(signature.raw)) throw new DerError("not the signed one");
+    },
+    "in its public key algorithm": () => goArcs(decodeOid(children(children(subjectPublicKeyInfo)[0]!)[0])),
+    "in its issuer": name(issuer),
+    "in its subject": name(subject),
+  };
+  for (const [where, check] of Object.entries(checks)) {
+    try {
+      check();
+    } catch (e) {
+      throw e instanceof DerError ? new DerError(`a malformed value ${where}`, "value") : e;
     }
   }
 }
@@ -173,6 +206,7 @@ export class Certificate {
     const tbs = derEncoded(what, () => {
       assertDerForm(outer);
       const fields = readTbsFields(this.der);
+      assertGoReadsFields(fields, children(outer)[1]);
       for (const [where, value, oid] of nestedDer(fields, what)) {
         try {
           const element = readSingle(value);

@@ -21,7 +21,7 @@ export interface CertificateFile {
 export async function readCertificateFile(path: string, option = "--certificate"): Promise<CertificateFile> {
   if (typeof path !== "string") throw new UsageError("USAGE", "readCertificateFile: path must be a string");
   const { bytes, stamp } = await readInputFile(path, "certificate file");
-  const certificates = parseCertificateBytes(bytes, path);
+  const certificates = parseCertificateBytes(bytes, path, true);
   if (!isNonEmpty(certificates)) throw noCertificateError(path, bytes, option);
   return { path, stamp, certificates };
 }
@@ -110,9 +110,10 @@ export async function readCertificateBundle(path: string, option = "--intermedia
 
 /**
  * The certificates in a file's bytes, as {@link readCertificateFile} takes them: none for PEM without any and for DER
- * that is not a certificate (the caller decides: e.g. a PKCS#12 file); a corrupt CERTIFICATE block throws.
+ * that is not a certificate (the caller decides: e.g. a PKCS#12 file); a corrupt CERTIFICATE block throws. `leafFirst`:
+ * the blocks after the first are a chain that is sent, refused above the cap before any block is parsed.
  */
-export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[] {
+export function parseCertificateBytes(bytes: Buffer, path: string, leafFirst = false): Certificate[] {
   if (!looksLikePem(bytes)) {
     try {
       return [new Certificate(bytes, path)];
@@ -125,6 +126,7 @@ export function parseCertificateBytes(bytes: Buffer, path: string): Certificate[
   const all = decodePemBlocks(bytes, path);
   wipeKeyBlocks(all); // a key in the same file (read again by the key's reader)
   const blocks = all.filter((b) => b.label === "CERTIFICATE");
+  if (leafFirst) assertChainLength(blocks.length - 1, (i) => blockName(path, i + 1));
   return blocks.map((b, i) => {
     const where = blockName(path, i);
     try {

@@ -3,6 +3,8 @@ import { children, decodeAlgorithmIdentifier, decodeOid, expectTag, readSingle, 
 /** The raw DER elements of a certificate's TBSCertificate that provisioning reads or copies. */
 export interface TbsFields {
   readonly serial: DerElement;
+  /** The TBS's signature AlgorithmIdentifier. */
+  readonly signature: DerElement;
   readonly issuer: DerElement;
   readonly subject: DerElement;
   readonly subjectPublicKeyInfo: DerElement;
@@ -18,13 +20,13 @@ export function readTbsFields(der: Uint8Array): TbsFields {
   const fields = children(expectTag(tbs, TAG.SEQUENCE));
   let i = fields[0]?.tag === CONTEXT.VERSION ? 1 : 0;
   const serial = expectTag(fields[i++], TAG.INTEGER);
-  i++; // signature AlgorithmIdentifier
+  const signature = expectTag(fields[i++], TAG.SEQUENCE);
   const issuer = expectTag(fields[i++], TAG.SEQUENCE);
   i++; // validity
   const subject = expectTag(fields[i++], TAG.SEQUENCE);
   const subjectPublicKeyInfo = expectTag(fields[i++], TAG.SEQUENCE);
   const extensions = fields.slice(i).find((f) => f.tag === CONTEXT.EXTENSIONS);
-  return { serial, issuer, subject, subjectPublicKeyInfo, extensions };
+  return { serial, signature, issuer, subject, subjectPublicKeyInfo, extensions };
 }
 
 /** `Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue }`: the id, and the last element as the value. */

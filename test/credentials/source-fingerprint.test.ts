@@ -119,12 +119,23 @@ it("digests the PKCS#11 module a source loads by path (--pkcs11-lib, a URI's mod
     return { ...base, signer: { ...base.signer, pkcs11: { library: module } } };
   };
   const viaUri = () => standInSettings(undefined, `pkcs11:token=t;object=k?module-path=${module}&pin-value=1234`);
+  // The certificate on the token, by its own URI naming the module; the key a file.
+  const viaCertificateUri = () => standInSettings(`pkcs11:token=t;object=c;type=cert?module-path=${module}`, join(dir, "key.pem"));
   const bare = () => {
     const base = standInSettings();
     return { ...base, signer: { ...base.signer, pkcs11: { library: "module.so" } } };
   };
-  const before = [viaLibrary, viaUri, bare].map((settings) => sourceFingerprint(settings()));
-  writeFileSync(`${module}.new`, "module 2\n");
-  renameSync(`${module}.new`, module); // before: the same fingerprints, the source kept on the deleted module
-  expect([viaLibrary, viaUri, bare].map((settings) => sourceFingerprint(settings()) === before.shift())).toEqual([false, false, true]);
+  const all = [viaLibrary, viaUri, viaCertificateUri, bare];
+  // A bare name is searched by the dynamic loader, never in the working directory: even with a module.so there, that
+  // file is no input of the source's.
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    const before = all.map((settings) => sourceFingerprint(settings()));
+    writeFileSync(`${module}.new`, "module 2\n");
+    renameSync(`${module}.new`, module); // before: the same fingerprints, the source kept on the deleted module
+    expect(all.map((settings) => sourceFingerprint(settings()) === before.shift())).toEqual([false, false, false, true]);
+  } finally {
+    process.chdir(cwd);
+  }
 });

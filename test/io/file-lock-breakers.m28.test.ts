@@ -76,4 +76,22 @@ describe("removeDeadBreakers: the lock's next holder removes dead breakers' lock
     expect(readdirSync(sub).sort()).toEqual(["planted.lock.break", `planted.lock.stale.${process.pid}.4567cdef`, "planted.lock.stale.999999998.x"]);
     expect(readFileSync(join(dir, "victim"), "utf8")).toBe("another file\n");
   });
+
+  it("a dead token whose random is not 8 lowercase hex digits names no file: one that name would be stays", async () => {
+    const sub = join(dir, "random");
+    mkdirSync(join(sub, "odd.lock.stale.999999994.x"), { recursive: true });
+    const lock = join(sub, "odd.lock");
+    // Too short, too long, upper case, not hex, a path: each a dead breaker's token with the file its random would name.
+    const randoms = ["0123abc", "0123abcd0", "0123ABCD", "0123abcz", "x/../0123abcd"];
+    randoms.forEach((random, n) => {
+      writeFileSync(`${lock}.break${n === 0 ? "" : `.${n}`}`, `${999999990 + n} ${scope} 0 ${random} -\n`);
+      if (!random.includes("/")) writeFileSync(`${lock}.stale.${999999990 + n}.${random}`, "not a breaker's\n");
+    });
+    writeFileSync(join(sub, "0123abcd"), "not a breaker's\n"); // where "<lock>.stale.999999994.x/../0123abcd" leads
+    await expect(withFileLock(lock, async () => "ran", { timeoutMs: 100, pollMs: 10 })).resolves.toBe("ran");
+    expect(readdirSync(sub).sort()).toEqual([
+      "0123abcd", "odd.lock.stale.999999990.0123abc", "odd.lock.stale.999999991.0123abcd0",
+      "odd.lock.stale.999999992.0123ABCD", "odd.lock.stale.999999993.0123abcz", "odd.lock.stale.999999994.x",
+    ]);
+  });
 });

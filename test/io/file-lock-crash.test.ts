@@ -102,6 +102,21 @@ describe("a breaker killed while it breaks a stale lock", () => {
     await expect(withFileLock(lock, async () => names())).resolves.toEqual(["aside.lock"]);
     expect(names()).toEqual([]);
   });
+
+  it("the next holder removes a dead breaker's <lock>.stale.* before its breaker's lock: killed between the two, the token naming it stays", async () => {
+    const lock = join(dir, "order.lock");
+    const scope = `${hostname()}/${readlinkSync("/proc/self/ns/pid")}`;
+    writeFileSync(`${lock}.break`, `999999999 ${scope} 0 0123abcd -\n`);
+    writeFileSync(`${lock}.stale.999999999.0123abcd`, "moved aside by a dead breaker\n");
+    const { child, exited, line } = await taking(lock, "\\.break$");
+    try {
+      expect(line).toBe(`unlinking ${lock}.break\n`);
+      expect(readdirSync(dir).filter((name) => name.startsWith("order.lock")).sort()).toEqual(["order.lock", "order.lock.break"]);
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
 });
 
 /** Runs the command with no /proc (a chroot or sandbox without it): the lock's token has no start, its scope no pid namespace. */
@@ -115,6 +130,32 @@ const canHideProc = (() => {
     return false;
   }
 })();
+
+/** Runs the command with the host name "a b" (a UTS namespace of its own): a scope with a space in it. */
+const SPACED_HOST = ["unshare", "--uts", "sh", "-c", 'echo "a b" > /proc/sys/kernel/hostname && exec "$0" "$@"'];
+const canNameHost = (() => {
+  try {
+    return execFileSync(SPACED_HOST[0]!, [...SPACED_HOST.slice(1), "hostname"], { encoding: "utf8" }) === "a b\n";
+  } catch {
+    return false;
+  }
+})();
+
+describe.runIf(canNameHost)("a host name with a space", () => {
+  it("the <lock>.stale.* a dead breaker moved aside is still found by its token (the random counted from the end)", async () => {
+    const lock = join(dir, "spaced.lock");
+    writeFileSync(`${lock}.break`, `999999999 a b/${readlinkSync("/proc/self/ns/pid")} 0 0123abcd -\n`);
+    writeFileSync(`${lock}.stale.999999999.0123abcd`, "moved aside by a dead breaker\n");
+    const { child, exited, line } = await taking(lock, undefined, SPACED_HOST);
+    try {
+      expect(line).toBe("held\n");
+      expect(readdirSync(dir).filter((name) => name.startsWith("spaced.lock"))).toEqual(["spaced.lock"]);
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+});
 
 describe.runIf(canHideProc)("a holder stopped (SIGSTOP) in its clean-up while another breaks its lock and cleans up too", () => {
   it("removes, once resumed, a live breaker's lock made meanwhile at the name it had read as dead: never the lock (the limit SECURITY.md states)", async () => {

@@ -9,7 +9,7 @@
  *   CKR_CRYPTOKI_NOT_INITIALIZED" in a sibling worker).
  * Also what loading and initialising one gives (module-loader.ts), over a stand-in for pkcs11js's addon.
  */
-import { statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { CKF } from "../../src/pkcs11/constants.js";
@@ -179,5 +179,47 @@ describe("a module that does not load or initialise", () => {
     state.initError = undefined;
     (await acquireModule(choice)).release();
     expect(state.calls.slice(6)).toEqual(["load", "C_Initialize", "C_Finalize", "close"]);
+  });
+});
+
+describe("a module replaced on disk while this process has it mapped (warnIfReplaced)", () => {
+  const replaced = () => warned.mock.calls.filter(([, options]) => (options as { code?: string } | undefined)?.code === "RAA_MODULE_REPLACED");
+  const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+  afterAll(() => warned.mockRestore());
+  beforeEach(() => warned.mockClear());
+  /** A new file renamed over `path`, as a package upgrade does: another inode at the name. */
+  const upgrade = (path: string) => {
+    copyFileSync(ADDON, `${path}.new`);
+    renameSync(`${path}.new`, path);
+  };
+  const ADDON = join("node_modules", "pkcs11js", "build", "Release", "pkcs11.node");
+
+  it("says so once per replacement (its path as given), then again for the next; none while the file mapped is the one at the path", async () => {
+    // A shared library this process really maps (the stand-in addon maps nothing): a copy of pkcs11js's addon.
+    const library = join(dir, "mapped.so");
+    copyFileSync(ADDON, library);
+    process.dlopen({ exports: {} }, library);
+    const viaLink = join(dir, "mapped-link.so");
+    symlinkSync(library, viaLink);
+    const acquiredTwice = async () => {
+      for (let n = 0; n < 2; n++) (await acquireModule({ ...choice, path: viaLink })).release();
+    };
+    await acquiredTwice();
+    expect(replaced()).toEqual([]);
+    upgrade(library);
+    await acquiredTwice();
+    expect(replaced()).toHaveLength(1);
+    expect(replaced()[0]![0]).toBe(`the PKCS#11 module ${viaLink} was replaced on disk, but this process still runs the copy it loaded `
+      + "before (a loaded library cannot be reloaded): restart it to use the new one");
+    upgrade(library);
+    await acquiredTwice();
+    expect(replaced()).toHaveLength(2);
+  });
+
+  it("a file at the path that this process does not map (not loaded by its path): nothing to compare, nothing said", async () => {
+    const library = join(dir, "unmapped.so");
+    writeFileSync(library, "not mapped\n");
+    (await acquireModule({ ...choice, path: library })).release();
+    expect(replaced()).toEqual([]);
   });
 });

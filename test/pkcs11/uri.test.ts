@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
-import { formatPkcs11Uri, parsePkcs11Uri, uriGivesPin, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
+import { formatPkcs11Uri, parsePkcs11Uri, uriGivesPin, uriModulePath, withAttributes, withoutQuery, type Pkcs11Uri } from "../../src/pkcs11/uri.js";
 import { AgentError } from "../../src/errors.js";
 import { Secret } from "../../src/secrets/secret.js";
 import { copiesHolding } from "../helpers/copies-made.js";
@@ -313,5 +313,29 @@ describe("a pin-value with a raw & in it", () => {
     expect(line).toMatch(/invalid pkcs11: URI: .*pin-value.*%26/); // before: `the query has "cr3t" where …`, `unknown attribute cr3t`
     expect(line).not.toMatch(/cr3t|relative/);
     expect(made.mock.results.every((r) => { try { (r.value as Secret).use(() => 0); return false; } catch { return true; } })).toBe(true);
+  });
+});
+
+describe("uriModulePath (what a reload digests of a key's or certificate's URI)", () => {
+  it("a URI's module-path, percent-decoded; undefined without one, for a file path, or for a URI that does not parse", () => {
+    expect(uriModulePath("pkcs11:object=k?module-path=/usr/lib/my%20module.so")).toBe("/usr/lib/my module.so");
+    expect(uriModulePath("pkcs11:object=k?module-name=softhsm2")).toBeUndefined();
+    expect(uriModulePath("/etc/keys/module-path=x.pem")).toBeUndefined();
+    expect(uriModulePath("pkcs11:bogus=1?module-path=/usr/lib/x.so")).toBeUndefined();
+  });
+
+  it("reads no pin-value of a URI without module-path; one read with it is wiped", () => {
+    const made: Buffer[] = [];
+    const fromBytes = Secret.fromBytes.bind(Secret);
+    const spy = vi.spyOn(Secret, "fromBytes").mockImplementation((bytes) => (made.push(bytes), fromBytes(bytes)));
+    try {
+      expect(uriModulePath("pkcs11:object=k?pin-value=1234")).toBeUndefined();
+      expect(made).toEqual([]);
+      expect(uriModulePath("pkcs11:object=k?module-path=/usr/lib/x.so&pin-value=1234")).toBe("/usr/lib/x.so");
+      expect(made).toHaveLength(1);
+      expect([...made[0]!]).toEqual([0, 0, 0, 0]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -1,8 +1,14 @@
-import { readFileSync } from "node:fs";
+import { createPublicKey } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { certificatePathBeside } from "../../src/provisioning/file-certificate.js";
 import { parseKeySpec } from "../../src/provisioning/key-spec.js";
+import { decodePublicArea } from "../../src/tpm/keys/public-area.js";
+import { signingKeyTemplate } from "../../src/tpm/keys/templates.js";
+import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
+import { encode } from "../../src/tpm/wire/codec.js";
+import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
 import { runCli } from "./helpers/run-cli.js";
 
@@ -72,6 +78,22 @@ describe("install-certificate with a key file", () => {
     expect(r.code).toBe(3);
     expect(r.err).toContain("is not for the key");
     expect(() => readFileSync(out)).toThrow();
+  });
+
+  it("a TSS2 key file: its public key is read from the file, no TPM opened (the one named does not exist)", async () => {
+    const jwk = createPublicKey(readFileSync(leaf.keyPath)).export({ format: "jwk" });
+    const unique = { x: Buffer.from(jwk.x!, "base64url"), y: Buffer.from(jwk.y!, "base64url") };
+    const template = signingKeyTemplate(parseKeySpec("p256"), Buffer.alloc(0));
+    const publicArea = decodePublicArea(encode(TPMT_PUBLIC, { ...template, unique } as typeof template), "test");
+    const key = join(tmp.dir, "tpm-device.tss2");
+    writeFileSync(key, encodeTss2KeyFile({ parent: 0x40000001, public: publicArea, privateBlob: Buffer.alloc(16, 7), emptyAuth: true, policy: [] }));
+    const r = await runCli(["install-certificate", "--private-key", key, "--certificate", leaf.certPath, "--tpm-device", join(tmp.dir, "no-tpm")]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(readFileSync(certificatePathBeside(key), "utf8")).toContain(leaf.certPem.trim().split("\n")[1]!);
+    const wrong = await runCli(["install-certificate", "--private-key", key, "--certificate", other.certPath, "--out", join(tmp.dir, "other.pem")]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.err).not.toMatch(/TPM/);
   });
 
   it("needs --out for handle: keys", async () => {

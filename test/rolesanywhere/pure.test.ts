@@ -6,7 +6,7 @@ import { errorFromResponse, sanitizeErrorCode } from "../../src/rolesanywhere/re
 import {
   afterAttempts, backoffDelayMs, isRetryable, maxAttemptsFrom, RETRY_AFTER_CAP_MS, refusalOf, retryDelayMs,
 } from "../../src/rolesanywhere/retry.js";
-import type { HttpResponse } from "../../src/rolesanywhere/http-client.js";
+import { caBundleOf, type HttpResponse } from "../../src/rolesanywhere/http-client.js";
 import { formatExpiration, toCredentialProcessOutput } from "../../src/rolesanywhere/credentials.js";
 import { roughDuration } from "../../src/x509/validity.js";
 
@@ -321,6 +321,22 @@ describe("formatExpiration from plain JavaScript", () => {
       expect(() => formatExpiration(date as never)).toThrow(
         expect.objectContaining({ code: "USAGE", message: "the expiration must be a valid Date" }),
       );
+    }
+  });
+});
+
+describe("caBundleOf: the CA bundle https trusts (what a reload digests)", () => {
+  it("--ca-bundle trimmed wins; blank, AWS_CA_BUNDLE trimmed; the process's environment when none is given", () => {
+    const env = { AWS_CA_BUNDLE: " /etc/env-ca.pem\n" };
+    expect(caBundleOf({ caBundle: " /etc/given-ca.pem\n", env })).toEqual({ value: "/etc/given-ca.pem", name: "--ca-bundle" });
+    expect(caBundleOf({ caBundle: " \n", env })).toEqual({ value: "/etc/env-ca.pem", name: "AWS_CA_BUNDLE" });
+    expect(caBundleOf({ env: { AWS_CA_BUNDLE: " " } })).toBeUndefined();
+    vi.stubEnv("AWS_CA_BUNDLE", "/etc/process-ca.pem");
+    try {
+      expect(caBundleOf({})).toEqual({ value: "/etc/process-ca.pem", name: "AWS_CA_BUNDLE" });
+      expect(caBundleOf({ env: {} })).toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
     }
   });
 });

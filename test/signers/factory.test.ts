@@ -149,6 +149,18 @@ describe("createSigner (file keys)", () => {
     await expectAgentError(createSigner({ certificate: path("leaf.pub"), privateKey: leaf.keyPath }), "PEM_INVALID");
   });
 
+  // The chain after the leaf is capped as --intermediates is: before any certificate is parsed (before: all were parsed,
+  // so #103, no certificate, was refused first; 30,094 took 12 s), whether the file is given as the certificate or the key.
+  it("a certificate file of a leaf and more than 100 CA certificates is refused before any is parsed", async () => {
+    const broken = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n"; // 30 03 02 01 01: DER, no certificate
+    writeFileSync(path("leaf-and-2000.pem"), readFileSync(leaf.keyPath, "utf8") + leaf.certPem + inter.certPem.repeat(101) + broken + inter.certPem.repeat(1898));
+    const message = `invalid certificate chain: 2000 certificates, more than the 100 sent at most (the 101st is ${path("leaf-and-2000.pem")} (certificate #102))`;
+    expect((await expectAgentError(createSigner({ certificate: path("leaf-and-2000.pem"), privateKey: leaf.keyPath }), "CHAIN_INVALID")).message).toBe(message);
+    expect((await expectAgentError(createSigner({ privateKey: path("leaf-and-2000.pem") }), "CHAIN_INVALID")).message).toBe(message);
+    writeFileSync(path("leaf-and-100.pem"), leaf.certPem + inter.certPem.repeat(100));
+    await expectWorking(await createSigner({ certificate: path("leaf-and-100.pem"), privateKey: leaf.keyPath }), Array(100).fill("CN=Factory Issuing"));
+  });
+
   it("a non-certificate in --intermediates: CHAIN_INVALID", async () => {
     const e = await expectAgentError(
       createSigner({ certificate: leaf.certPath, privateKey: leaf.keyPath, intermediates: path("key-then-cert.pem") }),

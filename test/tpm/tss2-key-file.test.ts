@@ -70,6 +70,16 @@ describe("TSS2 PRIVATE KEY files", () => {
     expect([pem(bytes, "PRIVATE KEY"), pem(bytes, "TSS2 KEY BLOB")].map((t) => containsTss2Key(Buffer.from(t, "latin1")))).toEqual([false, false]);
   });
 
+  it("decodes the TSS2 block alone: not from an END line of its label before it, nor a PEM block before it", async () => {
+    const bytes = der(standard());
+    const before = [`-----END TSS2 PRIVATE KEY-----\n`, pem(Buffer.from([0x30, 0x00]), "CERTIFICATE")];
+    for (const text of before) {
+      for (const input of [`${text}${pem(bytes)}`, Buffer.from(`${text}${pem(bytes)}`, "latin1")]) {
+        expect((await parseTss2KeyFile(input, "k")).privateBlob.toString("hex")).toBe("deadbeef");
+      }
+    }
+  });
+
   it("the public key and Name come from the public area", async () => {
     const k = await parseTss2KeyFile(pem(der(standard())), "k");
     expect(publicKeyOf(k.public.public, "k").export({ format: "jwk" })).toEqual(jwk);

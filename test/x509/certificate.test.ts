@@ -1,5 +1,5 @@
 /** Certificate's own facts on hand-built DER: serial forms, trailing bytes, the RSA size limit, signedWith. */
-import { createSecretKey, createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createSecretKey, createSign, generateKeyPairSync, X509Certificate, type KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { derBitString, derOid, derSequence, derTlv, derUnsignedInteger } from "../../src/encoding/der-writer.js";
 import { readCertificateNames } from "../../src/x509/names/certificate-names.js";
@@ -95,6 +95,42 @@ describe("Certificate", () => {
     expect(() => new Certificate(withExtensions(bigArc), "arc.pem")).toThrow(expect.objectContaining({
       ...refused, message: "arc.pem has a malformed value in its extension 1.3.6.1.4.1.2147483648, which AWS's certificate parser refuses",
     }));
+  });
+
+  // Go's parser reads each AlgorithmIdentifier's OID and each attribute of a name (parseAI, parseName) and refuses what
+  // OpenSSL reads: an OID arc of 2^31 or more, a string of characters its type has not, two signature algorithms. go1.19.8 refuses each, but the
+  // BMPString noncharacter (current Go: "invalid BMPString"); it refused a UniversalString, which current Go reads.
+  describe("a name or an algorithm Go's parser refuses", () => {
+    const cn = (tag: number, value: string, type = "2.5.4.3") => derSequence(derTlv(0x31, derSequence(derOid(type), derTlv(tag, Buffer.from(value, "latin1")))));
+    const withFields = ({ subject = name, issuer = name, algorithm = ecdsaSha256 as Buffer, key = ecSpki as Buffer, outer = undefined as Buffer | undefined }) => {
+      const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), algorithm, issuer, validity, subject, key);
+      return derSequence(tbs, outer ?? algorithm, derBitString(createSign("sha256").update(tbs).sign(privateKey)));
+    };
+    const ecKeyAs = (oid: string): Buffer => derSequence(derSequence(derOid(oid), derOid("1.2.840.10045.3.1.7")), ecSpki.subarray(ecSpki.length - 68));
+    it.each([
+      ["subject", "a PrintableString with '@'", { subject: cn(0x13, "a@gw") }],
+      ["subject", "a PrintableString with '_'", { subject: cn(0x13, "a_gw") }],
+      ["issuer", "a NumericString with a letter", { issuer: cn(0x12, "12a") }],
+      ["subject", "an IA5String with 80", { subject: cn(0x16, "a\x80") }],
+      ["subject", "a BMPString with the noncharacter FFFE (current Go)", { subject: cn(0x1e, "\x00a\xff\xfe") }],
+      ["subject", "an attribute type with an arc of 2^31", { subject: cn(0x0c, "gw", "2.5.4.2147483648") }],
+      ["signature algorithm", "an arc of 2^31", { algorithm: derSequence(derOid("1.2.840.10045.4.3.2147483648")) }],
+      ["signature algorithm", "outside the TBS not the one inside (go1.19.8: 'inner and outer … don't match')", { outer: derSequence(derOid("1.2.840.10045.4.3.3")) }],
+      ["public key algorithm", "an arc of 2^31", { key: ecKeyAs("1.2.840.10045.2.2147483648") }],
+    ])("in its %s, %s: refused, which OpenSSL reads", (where, _, fields) => {
+      const der = withFields(fields);
+      expect(new X509Certificate(der).serialNumber).toBe("01");
+      expect(() => new Certificate(der, "n.pem")).toThrow(expect.objectContaining({
+        code: "CERTIFICATE_INVALID", message: `n.pem has a malformed value in its ${where}, which AWS's certificate parser refuses`,
+      }));
+    });
+
+    it("what Go reads is read: '*' and '&' in a PrintableString, T61 bytes, a BMPString's terminator, a UniversalString, an arc under 2^31", () => {
+      for (const fields of [{ subject: cn(0x13, "*.gw & co") }, { issuer: cn(0x14, "gw\xff") }, { subject: cn(0x12, "1 2") }, { subject: cn(0x1e, "\x00a\x00\x00") },
+        { subject: cn(0x1c, "\x00\x00\x00a") }, { subject: cn(0x0c, "gw", "2.5.4.2147483647") }, { algorithm: derSequence(derOid("1.2.840.10045.4.3.2147483647")) }]) {
+        expect(new Certificate(withFields(fields)).serialHex).toBe("1");
+      }
+    });
   });
 
   it("refuses a validity time OpenSSL cannot read (month 13), with its hint", () => {

@@ -412,6 +412,24 @@ describe("reading certificate files", () => {
       ["san-dns-utf8.der", "2.5.29.17", generalName(0x82, Buffer.from("gw.exampl\u00e9")), generalName(0x82, Buffer.from("gw.example")), "DNS:gw.exampl\u00e9"],
       ["san-email-latin1.der", "2.5.29.17", generalName(0x81, Buffer.from("a\u00ff@gw.example", "latin1")), generalName(0x81, Buffer.from("a\x7f@gw.example")), "email:a"],
       ["san-uri-latin1.der", "2.5.29.17", generalName(0x86, Buffer.from("spiffe://gw/\u00e9", "latin1")), generalName(0x86, Buffer.from("spiffe://gw/e")), "URI:spiffe://gw/"],
+      // Current Go refuses an IPv4-mapped IPv6 address (::ffff:a.b.c.d; golang/go#79776); go1.19.8 reads it.
+      ["san-ip-v4-mapped.der", "2.5.29.17", generalName(0x87, Buffer.from([...Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 1])), generalName(0x87, Buffer.from([...Array(12).fill(0), 192, 0, 2, 1])), "IP Address:0:0:0:0:0:FFFF:C000:201"],
+      // A URI SAN Go's url.Parse refuses, or whose host is no domain (go1.19.8 refuses each but those marked: current Go
+      // refuses a host with a leading dot, anything but an IPv6 address in brackets, more than one colon in an http(s) host).
+      ["san-uri-label.der", "2.5.29.17", generalName(0x86, Buffer.from("spiffe://gw..example/x")), generalName(0x86, Buffer.from("spiffe://gw.example/x")), "URI:spiffe://gw..example/x"],
+      ["san-uri-dot.der", "2.5.29.17", generalName(0x86, Buffer.from("https://gw.example./")), generalName(0x86, Buffer.from("https://gw.example/")), "URI:https://gw.example./"],
+      ["san-uri-leading-dot.der", "2.5.29.17", generalName(0x86, Buffer.from("https://.gw.example/")), generalName(0x86, Buffer.from("https://gw.example/")), "URI:https://.gw.example/"], // current Go
+      ["san-uri-port.der", "2.5.29.17", generalName(0x86, Buffer.from("https://gw.example:44x/")), generalName(0x86, Buffer.from("https://gw.example:443/")), "URI:https://gw.example:44x/"],
+      ["san-uri-bracket.der", "2.5.29.17", generalName(0x86, Buffer.from("https://[2001:db8::1/")), generalName(0x86, Buffer.from("https://[2001:db8::1]/")), "URI:https://[2001:db8::1/"],
+      ["san-uri-host-char.der", "2.5.29.17", generalName(0x86, Buffer.from("https://g{w}.example/")), generalName(0x86, Buffer.from("https://g-w.example/")), "URI:https://g{w}.example/"],
+      ["san-uri-host-escape.der", "2.5.29.17", generalName(0x86, Buffer.from("https://gw%41.example/")), generalName(0x86, Buffer.from("https://gwA.example/")), "URI:https://gw%41.example/"],
+      ["san-uri-escape.der", "2.5.29.17", generalName(0x86, Buffer.from("spiffe://gw.example/%zz")), generalName(0x86, Buffer.from("spiffe://gw.example/%7a")), "URI:spiffe://gw.example/%zz"],
+      ["san-uri-user.der", "2.5.29.17", generalName(0x86, Buffer.from("https://a b@gw.example/")), generalName(0x86, Buffer.from("https://a%20b@gw.example/")), "URI:https://a b@gw.example/"],
+      ["san-uri-control.der", "2.5.29.17", generalName(0x86, Buffer.from("spiffe://gw.example/\x7f")), generalName(0x86, Buffer.from("spiffe://gw.example/~")), "URI:spiffe://gw.example/"],
+      ["san-uri-no-scheme.der", "2.5.29.17", generalName(0x86, Buffer.from("://gw.example")), generalName(0x86, Buffer.from("//gw.example")), "URI:://gw.example"],
+      ["san-uri-colon.der", "2.5.29.17", generalName(0x86, Buffer.from("1gw:x")), generalName(0x86, Buffer.from("gw:x")), "URI:1gw:x"],
+      ["san-uri-bracket-ipv4.der", "2.5.29.17", generalName(0x86, Buffer.from("https://[192.0.2.1]/")), generalName(0x86, Buffer.from("https://[2001:db8::1]:443/")), "URI:https://[192.0.2.1]/"], // current Go
+      ["san-uri-colons.der", "2.5.29.17", generalName(0x86, Buffer.from("https://2001:db8::1/")), generalName(0x86, Buffer.from("spiffe://2001:db8::1/")), "URI:https://2001:db8::1/"], // current Go
     ])("%s (%s) is refused as Go refuses it", (file, oid, value, fixed, shown) => {
       writeFileSync(path(file), certificate([extension(oid, value)]));
       expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
@@ -445,6 +463,21 @@ describe("reading certificate files", () => {
       ["nc-uri-latin1.der", constraints(text(0x86, ".gw.exampl\u00e9")), constraints(text(0x86, ".gw.example")), "URI:.gw.exampl"],
       ["nc-email-domain.der", constraints(text(0x81, "gw.example.")), constraints(text(0x81, ".gw.example")), "email:gw.example."],
       ["nc-email-latin1.der", constraints(text(0x81, "a\u00ff@gw.example")), constraints(text(0x81, "a@gw.example")), "email:a"],
+      // A mailbox Go's parseRFC2821Mailbox refuses: DEL, a space or '(' unquoted, two dots, a quote then more, no '@', a domain ending with a dot.
+      ["nc-mailbox-del.der", constraints(text(0x81, "a\x7f@gw.example")), constraints(text(0x81, "a~@gw.example")), "email:a"],
+      ["nc-mailbox-space.der", constraints(text(0x81, "a b@gw.example")), constraints(text(0x81, "\"a b\"@gw.example")), "email:a b@gw.example"],
+      ["nc-mailbox-paren.der", constraints(text(0x81, "a(b@gw.example")), constraints(text(0x81, "a\\(b@gw.example")), "email:a(b@gw.example"],
+      ["nc-mailbox-dots.der", constraints(text(0x81, "a..b@gw.example")), constraints(text(0x81, "a.b@gw.example")), "email:a..b@gw.example"],
+      ["nc-mailbox-quote.der", constraints(text(0x81, "\"a\"b@gw.example")), constraints(text(0x81, "\"a\"@gw.example")), "email:\"a\"b@gw.example"],
+      ["nc-mailbox-escaped-at.der", constraints(text(0x81, "a\\@gw.example")), constraints(text(0x81, "a\\@b@gw.example")), "email:a\\@gw.example"],
+      ["nc-mailbox-escaped-latin1.der", constraints(text(0x81, "a\\\u00e9@gw.example")), constraints(text(0x81, "a\\e@gw.example")), "email:a"],
+      ["nc-mailbox-domain-dot.der", constraints(text(0x81, "a@gw.example.")), constraints(text(0x81, "a@.gw.example")), "email:a@gw.example."],
+      // A URI constraint that is an IP address ("cannot be IP address"); not one with a leading dot or leading zeros.
+      ["nc-uri-ipv4.der", constraints(text(0x86, "192.0.2.1")), constraints(text(0x86, ".192.0.2.1")), "URI:192.0.2.1"],
+      ["nc-uri-ipv6.der", constraints(text(0x86, "2001:db8::1")), constraints(text(0x86, "fe80::1%eth0")), "URI:2001:db8::1"],
+      ["nc-uri-ip-mapped.der", constraints(text(0x86, "::ffff:192.0.2.1")), constraints(text(0x86, "192.0.2.01")), "URI:::ffff:192.0.2.1"],
+      // An IPv4-mapped IPv6 range: current Go refuses it, go1.19.8 reads it.
+      ["nc-ip-v4-mapped.der", constraints(ip(...Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 0, ...Array(15).fill(0xff), 0)), constraints(ip(...Array(12).fill(0), 192, 0, 2, 0, ...Array(15).fill(0xff), 0)), "IP:0:0:0:0:0:FFFF:C000:200/"],
     ])("%s: a name constraint Go refuses is refused", (file, value, fixed, shown) => {
       writeFileSync(path(file), certificate([extension("2.5.29.30", value)]));
       expect(openssl(["x509", "-inform", "DER", "-in", path(file), "-noout", "-text"])).toContain(shown);
@@ -465,6 +498,14 @@ describe("reading certificate files", () => {
       expect(new Certificate(certificate([vendor("1.3.6.1.4.1.2147483647")])).subject).toBe("CN=gw");
       const uuid = "2.25.329800735698586629295641978511506172918"; // X.667: a UUID as one arc
       expect(new Certificate(certificate([extension("2.5.29.32", derSequence(policy(derOid(uuid))))])).subject).toBe("CN=gw");
+      // A policy is an x509.OID of any size in current Go (go1.19.8 refused an arc of 2^31 or more); before, an arc of
+      // more than 140 bits was refused.
+      const arc162 = oidOf(`2a03${"82".padEnd(46, "80")}00`); // 1.2.3.(2^162)
+      writeFileSync(path("policy-162.der"), certificate([extension("2.5.29.32", derSequence(policy(arc162)))]));
+      expect(openssl(["x509", "-inform", "DER", "-in", path("policy-162.der"), "-noout", "-text"])).toContain(`Policy: 1.2.3.${2n ** 162n}`);
+      expect(new Certificate(readFileSync(path("policy-162.der"))).subject).toBe("CN=gw");
+      // 16384 is 81 80 00: an 80 inside a subidentifier is not a leading one.
+      expect(new Certificate(certificate([extension("2.5.29.32", derSequence(policy(derOid("1.2.3.16384"))))])).subject).toBe("CN=gw");
     });
 
     it("a certificate with an extension twice (a standard one, a vendor's) is refused as Go refuses it (RFC 5280 §4.2)", () => {
@@ -491,6 +532,15 @@ describe("reading certificate files", () => {
   it("reads a bundle with comments, keeping order", async () => {
     const bundle = await readCertificateBundle(path("bundle-with-comments.pem"));
     expect(bundle.certificates.map((c) => c.subject)).toEqual(["CN=Read Root", "CN=Read Root"]);
+  });
+
+  it("a certificate file of a leaf and more than 100 CA certificates is refused as it is read, before any is parsed (its #103 is no certificate)", async () => {
+    const broken = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n"; // 30 03 02 01 01: DER, no certificate
+    writeFileSync(path("leaf-and-1000.pem"), leaf.certPem + root.certPem.repeat(101) + broken + root.certPem.repeat(897));
+    const e = await expectAgentError(readCertificateFile(path("leaf-and-1000.pem")), "CHAIN_INVALID");
+    expect(e.message).toBe(`invalid certificate chain: 999 certificates, more than the 100 sent at most (the 101st is ${path("leaf-and-1000.pem")} (certificate #102))`);
+    writeFileSync(path("leaf-and-100.pem"), leaf.certPem + root.certPem.repeat(100));
+    expect((await readCertificateFile(path("leaf-and-100.pem"))).certificates).toHaveLength(101);
   });
 
   it("a bundle with a non-certificate block: CHAIN_INVALID naming the block", async () => {
