@@ -203,8 +203,9 @@ export class Certificate {
         hint: "export the certificate again (openssl x509 -in CERT -out clean.pem)",
       });
     }
+    derEncoded(what, () => assertDerForm(children(outer)[0]!), "signed");
+    derEncoded(what, () => assertDerForm(outer)); // the rest, outside the signed part
     const tbs = derEncoded(what, () => {
-      assertDerForm(outer);
       const fields = readTbsFields(this.der);
       assertGoReadsFields(fields, children(outer)[1]);
       for (const [where, value, oid] of nestedDer(fields, what)) {
@@ -219,7 +220,7 @@ export class Certificate {
         }
       }
       return fields;
-    });
+    }, "signed");
     // Signed: RFC 5280 forbids negative serials but some CAs issued them; Go's big.Int (the reference helper) keeps
     // the sign, so we do too.
     this.#serial = decodeSignedInteger(tbs.serial.content);
@@ -323,10 +324,11 @@ function validityDate(text: string, field: string, what: string): Date {
 }
 
 /**
- * `read()` of the certificate's DER. OpenSSL also reads BER (indefinite, padded lengths): sent as is in X-Amz-X509. A
- * value Go refuses is in the signed bytes, which exporting again keeps: only the CA can leave it out.
+ * `read()` of the certificate's DER. OpenSSL also reads BER (indefinite, padded lengths): sent as is in X-Amz-X509.
+ * Exporting again re-encodes only what is outside the signed part (TBSCertificate): a fault inside it, of form or
+ * value, stays through any export, and only the CA can leave it out.
  */
-function derEncoded<T>(what: string, read: () => T): T {
+function derEncoded<T>(what: string, read: () => T, part: "signed" | "re-encoded" = "re-encoded"): T {
   try {
     return read();
   } catch (cause) {
@@ -334,6 +336,7 @@ function derEncoded<T>(what: string, read: () => T): T {
     const value = cause.kind === "value";
     throw new InputError("CERTIFICATE_INVALID", value ? `${what} has ${cause.message}, which AWS's certificate parser refuses` : `${what} is not DER-encoded: it has ${cause.message}`, {
       hint: value ? "have the CA issue the certificate again without it; exporting it again keeps it (openssl x509 -in CERT -noout -text shows it)"
+        : part === "signed" ? "have the CA issue the certificate again in DER; exporting it again keeps its signed part as it is"
         : "export the certificate again as DER or PEM (openssl x509 -in CERT -out clean.pem)",
       cause,
     });

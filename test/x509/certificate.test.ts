@@ -72,8 +72,9 @@ describe("Certificate", () => {
     }));
   });
 
-  // A form of DER re-export fixes; a valid DER value that AWS's parser refuses is in the signed bytes: issue it again.
-  it("leads and hints by the kind of fault: a form of DER (export again), a value AWS's parser refuses (issue again)", () => {
+  // A form of DER in the signed part, like a value AWS's parser refuses, stays through an export: issue it again
+  // (der-form-hint.test.ts: where an export helps).
+  it("leads and hints by the kind of fault: a form of DER (not DER), a value AWS's parser refuses (refused); both signed: issue again", () => {
     const withExtensions = (...extensions: Buffer[]) => {
       const tbs = derSequence(derTlv(0xa0, derTlv(0x02, Buffer.from([2]))), derTlv(0x02, Buffer.from([1])), ecdsaSha256, name,
         validity, name, ecSpki, derTlv(0xa3, derSequence(...extensions)));
@@ -82,7 +83,7 @@ describe("Certificate", () => {
     const keyUsage81 = derSequence(derOid("2.5.29.15"), derTlv(0x04, Buffer.from([0x03, 0x81, 0x02, 0x07, 0x80])));
     expect(() => new Certificate(withExtensions(keyUsage81), "form.pem")).toThrow(expect.objectContaining({
       message: "form.pem is not DER-encoded: it has a non-minimal length (BER, not DER) in its extension 2.5.29.15",
-      hint: "export the certificate again as DER or PEM (openssl x509 -in CERT -out clean.pem)",
+      hint: "have the CA issue the certificate again in DER; exporting it again keeps its signed part as it is",
     }));
     const refused = {
       hint: "have the CA issue the certificate again without it; exporting it again keeps it (openssl x509 -in CERT -noout -text shows it)",

@@ -1,8 +1,7 @@
 /**
- * A DerError's kind picks the hint (src/x509/certificate.ts derEncoded): "form" (BER lengths, padding) says "export the
- * certificate again (openssl x509 -in CERT -out clean.pem)", "value" says "have the CA issue the certificate again".
- * Exporting again re-encodes only what OpenSSL does not keep: the bytes of the TBSCertificate (signed) are kept as read,
- * so a form fault inside them is still there after the export the hint names.
+ * Where a DER fault is picks the hint (src/x509/certificate.ts derEncoded): exporting again re-encodes only what is
+ * outside the TBSCertificate; OpenSSL keeps the signed bytes as read, so a fault inside them (of form or value) is
+ * still there after any export, and the hint is to have the CA issue the certificate again.
  */
 import { createSign, generateKeyPairSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -64,10 +63,8 @@ describe("a DER form fault: where exporting again fixes it, and where it does no
     }
   });
 
-  // DEFECT (src/x509/certificate.ts, not this helper's to edit): a "form" fault inside the TBS gets the "export the
-  // certificate again" hint, which cannot fix it; the CA must issue it again ("value"'s hint). it.fails: this test
-  // fails today; once the hint is right it passes, and it.fails then fails — turn it into it().
-  it.fails("inside the TBS: the hint is not 'export again' (which leaves it as it is) but to have the CA issue it again", async () => {
+  // Before the fix: "export the certificate again", which leaves it as it is.
+  it("inside the TBS: the hint is not 'export again' (which leaves it as it is) but to have the CA issue it again", async () => {
     for (const [file, bytes] of Object.entries(inside)) {
       writeFileSync(path(file), bytes);
       await expect(readCertificateFile(path(file)), file).rejects.toMatchObject({
