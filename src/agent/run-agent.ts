@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load-config.js";
 import type { AgentConfig } from "../config/parse-config.js";
-import { profileCredentialSettings } from "../config/resolve-profile.js";
+import { eachProfileSettings, profileCredentialSettings } from "../config/resolve-profile.js";
 import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { SourceSpec } from "../credentials/source-registry.js";
 import { serveUntilStopped, startDaemon } from "../daemon/run-daemon.js";
@@ -45,5 +45,5 @@ function agentSpecs(config: AgentConfig, run: AgentRun): SourceSpec[] {
   if (names.length === 0) {
     throw new InputError("CONFIG_INVALID", `config ${config.path} defines no profiles for the agent to serve`, { hint: 'add one under "profiles"' });
   }
-  return names.map((name) => ({ name, settings: profileCredentialSettings(config, name, { env: run.env }) }));
+  return eachProfileSettings(names, (name) => profileCredentialSettings(config, name, { env: run.env })).map((settings, i) => ({ name: names[i]!, settings }));
 }

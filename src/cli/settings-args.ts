@@ -4,7 +4,7 @@ import type { CertificateWarning } from "../credentials/credential-source.js";
 import type { TokenSessionOptions } from "../pkcs11/token-session-options.js";
 import { heldSecret, heldValue, parseSecretSource, type SecretSource } from "../secrets/secret-source.js";
 import type { AgentConfig } from "../config/parse-config.js";
-import { profileCredentialSettings } from "../config/resolve-profile.js";
+import { eachProfileSettings, profileCredentialSettings } from "../config/resolve-profile.js";
 import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signerOptions, type CredentialSettings, type FlagRecord } from "../settings/credential-settings.js";
 import type { SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
@@ -92,7 +92,7 @@ export async function settingsFromArgs(
     const config = await (await import("../config/load-config.js")).loadConfig(stringArg(args, "config"), io.env);
     onConfig?.(config);
     // Each profile its own held secrets (flagRecordFromArgs again): each source wipes its own when it closes.
-    return profiles.map((name, i) => {
+    return eachProfileSettings(profiles, (name, i) => {
       if (i > 0) records.push(flagRecordFromArgs(args));
       return withWait(profileCredentialSettings(config, name, context, records[i]));
     });

@@ -1,5 +1,6 @@
 import { InputError } from "../errors.js";
 import { credentialSettings, inputFromFlags, mergeFlagRecords, profileOrigin, type CredentialSettings, type FlagRecord, type SettingsContext } from "../settings/credential-settings.js";
+import { heldSecret } from "../secrets/secret-source.js";
 import type { AgentConfig, ProfileSettings } from "./parse-config.js";
 
 /** The settings of profile `name`, or CONFIG_PROFILE_NOT_FOUND listing the ones that exist. */
@@ -19,4 +20,16 @@ export function profileCredentialSettings(config: AgentConfig, name: string, con
   const record = mergeFlagRecords(findProfile(config, name), flags);
   const withFlags = Object.values(flags).some((v) => v !== undefined);
   return credentialSettings(inputFromFlags(record), profileOrigin(`config ${config.path}: profile "${name}"`, withFlags), context);
+}
+
+/** `build` for each profile; when one fails, the URI pin-values of those built before it are wiped (no source owns them). */
+export function eachProfileSettings(names: readonly string[], build: (name: string, i: number) => CredentialSettings): CredentialSettings[] {
+  const built: CredentialSettings[] = [];
+  try {
+    for (const [i, name] of names.entries()) built.push(build(name, i));
+    return built;
+  } catch (error) {
+    for (const s of built) heldSecret(s.signer.pkcs11?.uriPin)?.wipe();
+    throw error;
+  }
 }

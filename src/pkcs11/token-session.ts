@@ -1,14 +1,14 @@
 /** A read-write, logged-in session on the one token a `pkcs11:` URI names: what creating objects needs. */
 import { DeviceError } from "../errors.js";
 import { CKF } from "./constants.js";
-import { acquireModule } from "./module-loader.js";
+import { acquireModule, type ModuleLease } from "./module-loader.js";
 import { chooseModule } from "./module-path.js";
 import { closeSession, openSession, type TokenContext } from "./objects.js";
 import { givenUserPin, loginUser, userPinPrompt } from "./pin.js";
 import { secretsAlreadyHeld } from "../secrets/secret-source.js";
 import { describeToken, listTokenSlots, onlyMatchingSlot } from "./slots.js";
 import type { TokenSessionOptions } from "./token-session-options.js";
-import type { Pkcs11Uri } from "./uri.js";
+import { wipeUriPin, type Pkcs11Uri } from "./uri.js";
 
 /** Runs `use` in such a session, then closes it and releases the module. `name`: an option as the caller names it. */
 export async function withTokenSession<T>(
@@ -16,9 +16,10 @@ export async function withTokenSession<T>(
   name: (o: "library" | "pin") => string,
 ): Promise<T> {
   secretsAlreadyHeld(opts.pin);
-  const lease = await acquireModule(chooseModule(opts.library, [uri], name("library")), opts.debug);
+  let lease: ModuleLease | undefined;
   let context: TokenContext | undefined;
   try {
+    lease = await acquireModule(chooseModule(opts.library, [uri], name("library")), opts.debug);
     const which = "add token= or serial= to say which token to use";
     const slot = onlyMatchingSlot(uri, await listTokenSlots(lease.module, opts.debug, [uri]), lease.module, which);
     if (slot.flags & CKF.WRITE_PROTECTED) {
@@ -30,6 +31,7 @@ export async function withTokenSession<T>(
     return await use(context); // awaited: the session stays open until an asynchronous `use` ends
   } finally {
     if (context) closeSession(context);
-    lease.release();
+    lease?.release();
+    wipeUriPin(uri); // its owner's (keygen, install-certificate) last use
   }
 }

@@ -68,8 +68,7 @@ export function isPkcs11Uri(text: string): boolean {
 /** How a pkcs11: URI gives the PIN itself, without keeping it (a `pin-value` is wiped); undefined if it does not parse. */
 export function uriPinForm(text: string): { readonly kind: "value" } | { readonly kind: "source"; readonly source: string } | undefined {
   try {
-    const { pin } = parsePkcs11Uri(text);
-    if (pin?.kind === "value") pin.value.wipe();
+    const { pin } = wipeUriPin(parsePkcs11Uri(text));
     return pin && (pin.kind === "value" ? { kind: "value" } : pin);
   } catch {
     return undefined;
@@ -91,9 +90,13 @@ export const uriGivesPin = (text: string): boolean => uriPinForm(text) !== undef
 
 /** The URI without its PIN, a pin-value wiped: for what needs only the module, token or object it names. */
 export function parseWithoutPin(text: string): Pkcs11Uri {
-  const uri = parsePkcs11Uri(text);
+  return withAttributes(wipeUriPin(parsePkcs11Uri(text)), { pin: undefined });
+}
+
+/** Wipes the URI's pin-value, if any (its owner is done with it); returns the URI. */
+export function wipeUriPin(uri: Pkcs11Uri): Pkcs11Uri {
   if (uri.pin?.kind === "value") uri.pin.value.wipe();
-  return withAttributes(uri, { pin: undefined });
+  return uri;
 }
 
 /**
@@ -244,6 +247,10 @@ function* attributes(part: string, separator: string, where: "path" | "query", s
 
 function percentDecode(raw: string, name: string): Buffer {
   if (/%(?![0-9A-Fa-f]{2})/.test(raw)) throw invalid(`${name} has a % that is not followed by two hex digits`, "write a literal % as %25");
+  // A separator written wrong (module-path=/x.so;pin-value=…): the value, quoted by a later error, would show the PIN.
+  if (name !== "pin-value" && /pin-value=/i.test(raw)) {
+    throw invalid(`${name} holds pin-value=`, "separate path attributes with ;, then ? before the query, whose attributes are separated by &");
+  }
   const parts = raw.split(/%([0-9A-Fa-f]{2})/).map((part, i) => (i % 2 === 1 ? Buffer.from([parseInt(part, 16)]) : Buffer.from(part, "utf8")));
   const bytes = Buffer.concat(parts);
   for (const part of parts) part.fill(0); // pieces of a pin-value

@@ -82,11 +82,12 @@ export function goMailbox(s: string): boolean {
 
 /**
  * Go's parseASN1String for a name's value (parseName): a PrintableString of its characters (and '*', '&'), UTF-8, IA5,
- * digits and space, a BMPString of whole units without surrogates or noncharacters; T61 and any other type are read.
+ * digits and space, a BMPString of whole units without surrogates or noncharacters; T61 and (current Go) a UniversalString
+ * are read; any other type (a BIT STRING, a SEQUENCE, which OpenSSL reads) is "unsupported string type".
  */
 export function goString({ tag, content }: DerElement): boolean {
   const units = Array.from({ length: content.length >> 1 }, (_, i) => content.readUInt16BE(2 * i)); // (Go drops a 0 at the end: valid anyway)
   return tag === 0x13 ? only(content.toString("latin1"), " '()+,-./:=?*&") : tag === 0x0c ? isUtf8(content)
     : tag === 0x16 ? content.every((b) => b < 0x80) : tag === 0x12 ? content.every((b) => b === 0x20 || (b >= 0x30 && b <= 0x39))
-    : tag !== 0x1e || (content.length % 2 === 0 && units.every((u) => u < 0xd800 || (u > 0xdfff && (u < 0xfdd0 || u > 0xfdef) && u < 0xfffe)));
+    : tag === 0x14 || tag === 0x1c || (tag === 0x1e && content.length % 2 === 0 && units.every((u) => u < 0xd800 || (u > 0xdfff && (u < 0xfdd0 || u > 0xfdef) && u < 0xfffe)));
 }

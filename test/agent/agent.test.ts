@@ -17,6 +17,7 @@ import type { CredentialSettings } from "../../src/settings/credential-settings.
 import { AuthError, InputError, NetworkError } from "../../src/errors.js";
 import type { ProfileArn, RoleArn, TrustAnchorArn } from "../../src/arn.js";
 import { VERSION } from "../../src/version.js";
+import { Secret } from "../../src/secrets/secret.js";
 import { makeTempDir } from "../helpers/pki.js";
 import { standInSigner } from "../helpers/stand-in.js";
 import { EventEmitter, once } from "node:events";
@@ -697,6 +698,27 @@ describe("socket safety", () => {
     await expect(runUpdate({ ...update, settings: specs })).rejects.toThrow("stop here");
     expect(counts).toEqual([1, 1, 1]);
     expect(process.listenerCount("SIGHUP")).toBe(0);
+  });
+
+  it("wipes a profile's URI pin-value when a later profile of the config is wrong (start-up, as a SIGHUP's reload)", async () => {
+    // Before: profile a's pin-value, taken out of its URI as held bytes, was left unwiped: no source owned it.
+    const { runAgent } = await import("../../src/agent/run-agent.js");
+    const { dir, cleanup } = makeTempDir("raa-agent-pin-");
+    const made = vi.spyOn(Secret, "fromBytes");
+    try {
+      const profile = { "trust-anchor-arn": TA, "profile-arn": PA, "role-arn": "arn:aws:iam::1:role/A", "private-key": "pkcs11:token=t;object=k?pin-value=1234" };
+      const configPath = join(dir, "config.json");
+      writeFileSync(configPath, JSON.stringify({ version: 1, profiles: { a: profile, b: { ...profile, "role-arn": undefined } } }), { mode: 0o600 });
+      await expect(runAgent({ configPath, profiles: ["a", "b"], socket: join(dir, "agent.sock"), env: {}, log: () => {} }))
+        .rejects.toThrow('profile "b" has no "role-arn"');
+      const secrets = made.mock.results.map((r) => r.value as Secret);
+      const wiped = (secret: Secret) => { try { secret.use(() => 0); return false; } catch { return true; } };
+      expect(secrets.length).toBeGreaterThanOrEqual(1);
+      expect(secrets.map(wiped)).toEqual(secrets.map(() => true));
+    } finally {
+      made.mockRestore();
+      cleanup();
+    }
   });
 
   it("takes a SIGHUP the launcher held before the daemon's modules loaded (holdSighup) as one during start-up", async () => {

@@ -321,6 +321,26 @@ describe("a profile with flags over it (flags win)", () => {
     }
   });
 
+  it("wipes a profile's URI pin-value when a later profile is wrong", async () => {
+    // Before: profile a's pin-value, taken out of its URI as held bytes, was left unwiped (no source owned it).
+    const dir = mkdtempSync(join(tmpdir(), "raa-config-"));
+    const made = vi.spyOn(Secret, "fromBytes");
+    try {
+      const path = join(dir, "config.json");
+      const a = { ...gateway, "private-key": `${gateway["private-key"]}&pin-value=1234` };
+      writeFileSync(path, configText({ a, b: { ...gateway, "role-arn": undefined } }), { mode: 0o600 });
+      const args = parseCommandArgs({ ...spec, options: [...spec.options, { name: "config", type: "string" as const, description: "" }] }, ["--config", path]);
+      await expect(settingsFromArgs(args, io, ["a", "b"])).rejects.toThrow('profile "b" has no "role-arn"');
+      const secrets = made.mock.results.map((r) => r.value as Secret);
+      expect(secrets.length).toBeGreaterThanOrEqual(1);
+      const wiped = (secret: Secret) => { try { secret.use(() => 0); return false; } catch { return true; } };
+      expect(secrets.map(wiped)).toEqual(secrets.map(() => true));
+    } finally {
+      made.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("wipes the held passwords made before a flag fails half-way: --tpm-parent-password, --wait-for-device", async () => {
     // Before: the first flag's bytes were never wiped (flagRecordFromArgs and signerOptionsFromArgs threw past them).
     const made = vi.spyOn(Secret, "fromUtf8");

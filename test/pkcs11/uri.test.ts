@@ -129,6 +129,25 @@ describe("parsePkcs11Uri", () => {
   });
 
   it.each([
+    "pkcs11:token=a;object=k?module-path=/usr/lib/x.so;pin-value=Secr3t", // ; where the query wants &
+    "pkcs11:token=a;object=k?pin-source=/run/pin;pin-value=Secr3t",
+    "pkcs11:token=a;object=k&pin-value=Secr3t", // & where the path wants ?
+    "pkcs11:token=a;id=%01&pin-value=Secr3t",
+  ])("refuses %s without quoting the PIN held in another attribute's value", (text) => {
+    // Before: parsed, the value then quoted by the next error (stderr: "cannot load the PKCS#11 module
+    // /usr/lib/x.so;pin-value=Secr3t", "no private key matches pkcs11:object=k%26pin-value%3DSecr3t").
+    let error: unknown;
+    try {
+      parsePkcs11Uri(text);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as AgentError | undefined)?.code).toBe("PKCS11_URI_INVALID");
+    expect((error as AgentError).toOneLine()).toMatch(/holds pin-value=/);
+    expect((error as AgentError).toOneLine()).not.toMatch(/Secr3t/);
+  });
+
+  it.each([
     ["file:/etc/key.pem", "write it as pkcs11:token=…;object=…"],
     ["pkcs11:object", "separate path attributes with ; as in pkcs11:token=A;object=B"],
     ["pkcs11:object=a?module-path", "separate query attributes with & as in ?pin-source=/path&module-path=/lib.so"],

@@ -8,7 +8,7 @@ import type { Template, TokenContext } from "../../pkcs11/objects.js";
 import { ckrName, describeCkr, pkcs11Failure, quietly } from "../../pkcs11/pkcs11-errors.js";
 import { describeToken } from "../../pkcs11/slots.js";
 import { CKA, CKK, CKM, CKO } from "../../pkcs11/constants.js";
-import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from "../../pkcs11/uri.js";
+import { formatPkcs11Uri, parsePkcs11Uri, parseWithoutPin, type Pkcs11Uri } from "../../pkcs11/uri.js";
 import { keyWeaknesses, readKeyProperties } from "./key-properties.js";
 import { KEY_SPEC, type KeySpec } from "../key-spec.js";
 import type { Kinds } from "../../own-value.js";
@@ -36,8 +36,8 @@ export interface TokenKeygenResult {
 }
 
 /** The checks that need no token (the URI's type, a label, a non-empty id): keygen makes them first. */
-export function checkTokenKeygen(opts: TokenKeygenOptions): { uri: Pkcs11Uri; label: string; id: Buffer | undefined } {
-  const uri = parsePkcs11Uri(opts.uri);
+export function checkTokenKeygen(opts: TokenKeygenOptions): { label: string; id: Buffer | undefined } {
+  const uri = parseWithoutPin(opts.uri);
   if (uri.type !== undefined && uri.type !== "private") {
     throw new UsageError("USAGE", `keygen creates key pairs; drop type=${uri.type} from the URI`);
   }
@@ -46,7 +46,7 @@ export function checkTokenKeygen(opts: TokenKeygenOptions): { uri: Pkcs11Uri; la
   if (!label) throw new UsageError("USAGE", "the new key needs a label", { hint });
   const id = opts.id ?? uri.id;
   if (id?.length === 0) throw new UsageError("USAGE", "the key id may not be empty");
-  return { uri, label, id };
+  return { label, id };
 }
 
 const KEYGEN_KINDS: Kinds = {
@@ -56,9 +56,9 @@ const KEYGEN_KINDS: Kinds = {
 export async function generateKeyOnToken(given: TokenKeygenOptions): Promise<TokenKeygenResult> {
   refuseWrongOptions("generateKeyOnToken", given, KEYGEN_KINDS, ["uri", "spec"]);
   const opts = { ...given, debug: dropFailures(given.debug) };
-  const { uri, label, id: givenId } = checkTokenKeygen(opts);
+  const { label, id: givenId } = checkTokenKeygen(opts);
   const id = givenId ?? randomBytes(8);
-  return withTokenSession(uri, opts, (context) => {
+  return withTokenSession(parsePkcs11Uri(opts.uri), opts, (context) => {
     const pair = generateTokenKeyPair(context, opts.spec, id, label, optionName(opts.names, "spec"));
     const [key] = findPrivateKeys(context, { id, label });
     if (!key) {

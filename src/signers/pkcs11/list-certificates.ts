@@ -8,13 +8,13 @@ import { dropFailures } from "../../debug-log.js";
 import { TOKEN_SESSION_KINDS, type TokenSessionOptions } from "../../pkcs11/token-session-options.js";
 import { withoutAttestation } from "./attestation.js";
 import { goSubjectAndIssuer } from "../../x509/names/go-name.js";
-import { acquireModule } from "../../pkcs11/module-loader.js";
+import { acquireModule, type ModuleLease } from "../../pkcs11/module-loader.js";
 import { chooseModule } from "../../pkcs11/module-path.js";
 import { optionName, refuseWrongOptions } from "../options.js";
 import { closeSession, findCertificates, openSession, type CertificateObject, type TokenContext } from "../../pkcs11/objects.js";
 import { givenUserPin, loginUser } from "../../pkcs11/pin.js";
 import { listTokenSlots, slotMatches } from "../../pkcs11/slots.js";
-import { formatPkcs11Uri, parsePkcs11Uri } from "../../pkcs11/uri.js";
+import { formatPkcs11Uri, parsePkcs11Uri, wipeUriPin } from "../../pkcs11/uri.js";
 import { secretsAlreadyHeld } from "../../secrets/secret-source.js";
 
 export interface ListPkcs11Options extends TokenSessionOptions {
@@ -39,15 +39,16 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
   const opts = { ...given, debug: dropFailures(given.debug) };
   const uri = parsePkcs11Uri(opts.uri);
   secretsAlreadyHeld(opts.pin);
-  const lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug);
+  let lease: ModuleLease | undefined;
   const sessions: TokenContext[] = [];
   try {
-    const listed = await listTokenSlots(lease.module, opts.debug);
-    const slots = listed.filter((s) => slotMatches(uri, s, lease.module.info));
+    const { module } = (lease = await acquireModule(chooseModule(opts.library, [uri], optionName(opts.names, "library")), opts.debug));
+    const listed = await listTokenSlots(module, opts.debug);
+    const slots = listed.filter((s) => slotMatches(uri, s, module.info));
     const search = (context: TokenContext) => withoutAttestation(findCertificates(context, { id: uri.id, label: uri.object }), uri);
     let found: CertificateObject[] = [];
     for (const slot of slots) {
-      const context = openSession(lease.module, slot, opts.debug);
+      const context = openSession(module, slot, opts.debug);
       sessions.push(context);
       found.push(...search(context));
     }
@@ -69,6 +70,7 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
     return entries.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   } finally {
     for (const context of sessions) closeSession(context);
-    lease.release();
+    lease?.release();
+    wipeUriPin(uri);
   }
 }

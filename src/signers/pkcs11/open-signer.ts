@@ -59,6 +59,7 @@ export async function createPkcs11Signer(given: Pkcs11SignerOptions): Promise<Si
   const keyUri = parsePkcs11Uri(opts.keyUri);
   // A pin-value's bytes (a URI given to the library directly: the settings take it out), wiped when the signer closes.
   const uriPins = keyUri.pin?.kind === "value" ? [keyUri.pin.value] : [];
+  let lease: ModuleLease | undefined;
   let build: SignerBuild | undefined;
   try {
     const certUri = opts.certificate === undefined && opts.certificateUri !== undefined ? parsePkcs11Uri(opts.certificateUri) : undefined;
@@ -71,11 +72,12 @@ export async function createPkcs11Signer(given: Pkcs11SignerOptions): Promise<Si
     const uris = certUri ? [keyUri, certUri] : [keyUri];
     const library = optionName(opts.names, "pkcs11.library");
     secretsAlreadyHeld(opts.pin, opts.contextPin, opts.uriPin);
-    const lease = await acquireModule(chooseModule(opts.library, uris, library), opts.debug);
+    lease = await acquireModule(chooseModule(opts.library, uris, library), opts.debug);
     build = new SignerBuild(opts, lease, keyUri, certUri, uriPins);
     return await build.run();
   } catch (error) {
-    build?.abandon();
+    if (build) build.abandon();
+    else lease?.release(); // the build refused its URI's pin-source (https:, another host's file://)
     uriPins.forEach((pin) => pin.wipe());
     throw error;
   }

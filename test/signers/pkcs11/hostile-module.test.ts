@@ -2064,3 +2064,35 @@ describe("a pin-value in a URI given to the library directly (createSigner, crea
     }
   });
 });
+
+describe("a key URI whose pin-source is refused once the module is loaded (https:, another host's file://)", () => {
+  it.each(["https://host/pin", "file://host/pin"])("pin-source=%s: the error, and the module released (C_Finalize)", async (source) => {
+    // Before: SignerBuild's constructor threw after acquireModule, with no build to abandon: the lease was never released.
+    const opening = createPkcs11Signer({ keyUri: `pkcs11:token=fake;object=device?pin-source=${source}`, library: "/fake/module.so" });
+    await expect(opening).rejects.toMatchObject({ code: "PKCS11_URI_INVALID" });
+    expect(token.calls).toContain("C_Initialize");
+    expect(token.calls.at(-1)).toBe("C_Finalize");
+  });
+});
+
+describe("a pin-value in the URI given to keygen, install-certificate and the certificate listing (library and CLI)", () => {
+  const library = "/fake/module.so";
+  const spec = { kind: "EC", curve: "P-256", name: "p256" } as const;
+  it.each([
+    ["generateKeyOnToken", () => generateKeyOnToken({ uri: "pkcs11:token=fake;object=new?pin-value=1234", spec, library })],
+    ["installOnToken", () => installOnToken({ keyUri: URI, certificate: new Certificate(leafDer), chain: [], replace: false, library })],
+    ["listPkcs11Certificates", () => listPkcs11Certificates({ uri: "pkcs11:token=fake?pin-value=1234", library })],
+    ["keygen", () => run(["keygen", "--private-key", "pkcs11:token=fake;object=new?pin-value=1234", "--key-type", "p256", "--pkcs11-lib", library])],
+  ])("%s: the bytes the parser made of it are zero once it returns", async (_name, call) => {
+    // Before: each parse's pin-value stayed in memory unwiped (the signer's were wiped since round 28, these not).
+    const made = vi.spyOn(Secret, "fromBytes");
+    try {
+      await (call as () => Promise<unknown>)().catch(() => undefined); // keygen fails on this module (no C_GenerateKeyPair)
+      const pins = made.mock.results.map((r) => r.value as { use: (fn: () => boolean) => boolean });
+      expect(pins.length).toBeGreaterThan(0);
+      expect(pins.filter((pin) => { try { return pin.use(() => true); } catch { return false; } })).toEqual([]);
+    } finally {
+      made.mockRestore();
+    }
+  });
+});
