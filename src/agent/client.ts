@@ -93,9 +93,11 @@ interface AgentAsk {
  */
 export async function credentialsFromAgent(
   { socket: named, configSocket, required, env, debug }: AgentAsk,
-  selector: AgentSelector,
+  selector: AgentSelector | (() => AgentSelector),
   onUnsafe: (error: AgentError) => void,
 ): Promise<Credentials | undefined> {
+  // A function is called once, when there is a socket to ask.
+  let asking = typeof selector === "function" ? undefined : selector;
   if (named !== undefined) checkSocketPathName(named);
   let socket: string | undefined;
   try {
@@ -113,7 +115,8 @@ export async function credentialsFromAgent(
       return undefined;
     }
     const options = { notServed: (why: string) => reasons.push(why), takeWithinMs: required ? undefined : TAKE_WITHIN_MS };
-    return fetchFromAgent(path, selector, debug, options).catch((error: unknown) => {
+    asking ??= (selector as () => AgentSelector)();
+    return fetchFromAgent(path, asking, debug, options).catch((error: unknown) => {
       if (!required && error instanceof AgentGone) return void debug?.(`agent: nothing answered at ${path}: ${error.message}`);
       if (required || !isAgentError(error) || (error.code !== "SOCKET_UNSAFE" && !(error instanceof AgentNotTaken))) throw error;
       onUnsafe(error);

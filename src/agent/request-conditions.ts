@@ -15,10 +15,10 @@ export const CONDITION_NAMES = ["certificate", "private-key", "pkcs11-lib", "tpm
 export type RequestConditions = Readonly<Record<(typeof CONDITION_NAMES)[number], string>>;
 
 /** The conditions of `settings`, or undefined when a source cannot be compared (`-`, `env:`: read by one process). */
-export function requestConditions({ signer, session, endpoint }: CredentialSettings): RequestConditions | undefined {
-  const certificate = keySource(signer.certificate);
-  const privateKey = keySource(signer.privateKey);
-  if (certificate === undefined || privateKey === undefined) return undefined;
+export function requestConditions(settings: CredentialSettings): RequestConditions | undefined {
+  if (!hasRequestConditions(settings)) return undefined;
+  const { signer, session, endpoint } = settings;
+  const [certificate, privateKey] = [keySource(signer.certificate), keySource(signer.privateKey)];
   const target = prepareCreateSession(session, endpoint);
   const library = signer.pkcs11?.library ?? "";
   return {
@@ -32,12 +32,18 @@ export function requestConditions({ signer, session, endpoint }: CredentialSetti
   };
 }
 
-function keySource(ref: string | undefined): string | undefined {
+/** Whether requestConditions has conditions for `settings`, without normalising them. */
+export function hasRequestConditions({ signer }: CredentialSettings): boolean {
+  return [signer.certificate, signer.privateKey].every((ref) => ref === undefined || isPkcs11Uri(ref) || isTpmHandleRef(ref) || isFileInput(ref));
+}
+
+/** A key or certificate source, normalised: hasRequestConditions has checked that it can be. */
+function keySource(ref: string | undefined): string {
   if (ref === undefined) return "";
   if (isPkcs11Uri(ref)) {
     // How the PIN is given (pin-value, pin-source) does not change which key signs: left out, a pin-value wiped.
     return formatPkcs11Uri(parseWithoutPin(ref));
   }
   if (isTpmHandleRef(ref)) return ref.toLowerCase();
-  return isFileInput(ref) ? resolve(ref) : undefined;
+  return resolve(ref);
 }

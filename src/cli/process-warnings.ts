@@ -16,8 +16,10 @@ export function printProcessWarnings(stderr: TextOutput): void {
 
 /**
  * Node emits a warning on the next tick: a command that reads a file and ends without further I/O (sign-string,
- * keygen) would exit before its warning is printed. Await this before flushing the output.
+ * keygen) would exit before its warning is printed. Await this before flushing the output. A tick queued after the
+ * warnings' own is enough: waiting for the event loop's next turn (setImmediate) let a finished CreateSession's
+ * socket complete its shutdown and be destroyed before the exit, ~3 M instructions of every cold credential-process.
  */
 export function pendingWarnings(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => process.nextTick(resolve));
 }

@@ -1,10 +1,10 @@
 import { once } from "node:events";
-import { connect as netConnect, isIP, type LookupFunction, type Socket } from "node:net";
+import { connect as netConnect, type LookupFunction, type Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { boundedLine } from "../errors.js";
 import { urlHost } from "../io/listen-tcp.js";
 import { osError } from "../io/trusted-path.js";
-import { isLoopback, type Endpoint } from "./endpoint.js";
+import { ipFamily, isLoopback, type Endpoint } from "./endpoint.js";
 import { transportError, TransportError, type Peer } from "./network-errors.js";
 import type { ProxySettings } from "./proxy.js";
 import type { Abortable } from "./types.js";
@@ -40,7 +40,7 @@ export function proxyPeer(proxy: ProxySettings): Peer {
  * `localhost` and `*.localhost` are loopback (RFC 6761 §6.3), never asked of DNS: they skip the proxy, and an answer
  * naming another host would send it the signed request.
  */
-export const isLocalhostName = (host: string): boolean => isIP(host) === 0 && isLoopback(host);
+export const isLocalhostName = (host: string): boolean => ipFamily(host) === 0 && isLoopback(host);
 export const LOCALHOST_ADDRESSES = [{ address: "127.0.0.1", family: 4 }, { address: "::1", family: 6 }] as const;
 
 const loopbackLookup: LookupFunction = (_hostname, options, callback) => {
@@ -84,7 +84,7 @@ export async function openConnection(transport: Transport, signal: Abortable): P
     secure = tlsConnect({
       socket: tcp,
       host: endpoint.hostname,
-      ...(isIP(endpoint.hostname) ? {} : { servername: endpoint.hostname.replace(/\.$/, "") }), // RFC 6066 §3: no final dot
+      ...(ipFamily(endpoint.hostname) !== 0 ? {} : { servername: endpoint.hostname.replace(/\.$/, "") }), // RFC 6066 §3: no final dot
       rejectUnauthorized: transport.tls.rejectUnauthorized,
       ALPNProtocols: ["http/1.1"],
       ...(transport.tls.secureContext ? { secureContext: transport.tls.secureContext } : { minVersion: MIN_TLS_VERSION }),

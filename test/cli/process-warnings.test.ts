@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { printProcessWarnings } from "../../src/cli/process-warnings.js";
+import { pendingWarnings, printProcessWarnings } from "../../src/cli/process-warnings.js";
 
 const saved = process.listeners("warning");
 afterEach(() => {
@@ -29,5 +29,16 @@ describe("printProcessWarnings", () => {
       "roles-anywhere-agent: warning: DeprecationWarning: Buffer() is deprecated\n" +
         "roles-anywhere-agent: warning: MaxListenersExceededWarning: Possible EventEmitter memory leak\n",
     );
+  });
+
+  it("has printed every warning emitted before pendingWarnings() resolves", async () => {
+    let out = "";
+    printProcessWarnings({ write: (text) => ((out += String(text)), true) });
+    process.emitWarning("first", { code: "RAA_TEST" });
+    await Promise.resolve(); // a microtask later, as when a command's last await resolves
+    process.emitWarning("second", { code: "RAA_TEST" });
+    expect(out).toBe("");
+    await pendingWarnings();
+    expect(out).toBe("roles-anywhere-agent: warning: first\nroles-anywhere-agent: warning: second\n");
   });
 });

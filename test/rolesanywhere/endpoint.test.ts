@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main.js";
 import { printProcessWarnings } from "../../src/cli/process-warnings.js";
 import { AgentError } from "../../src/errors.js";
-import { parseEndpointUrl, regionalEndpointUrl, resolveEndpoint } from "../../src/rolesanywhere/endpoint.js";
+import { isIP } from "node:net";
+import { ipFamily, isLoopback, parseEndpointUrl, regionalEndpointUrl, resolveEndpoint } from "../../src/rolesanywhere/endpoint.js";
 import { PARTITIONS, partitionOf, type Partition } from "../../src/rolesanywhere/partitions.js";
 import { resolveSessionRegion, splitFipsPseudoRegion } from "../../src/rolesanywhere/region.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
@@ -20,6 +21,26 @@ function thrown(fn: () => unknown): AgentError {
 }
 
 const none = { env: {} };
+
+describe("ipFamily", () => {
+  // What it answers, net.isIP answers: it stands in for isIP on the cold path (endpoint.ts says why).
+  it.each([
+    "127.0.0.1", "0.0.0.0", "255.255.255.255", "10.1.2.3", "192.168.100.200", "256.0.0.1", "1.2.3.256", "01.2.3.4",
+    "1.2.3.04", "1.2.3.00", "1.2.3", "1.2.3.4.5", "1.2.3.4.", ".1.2.3.4", "1..2.3", "", "127.1", "0x7f.0.0.1",
+    "1.2.3.4\n", " 1.2.3.4", "1.2.3.4 ", "+1.2.3.4", "1.2.3.-4", "1e2.2.3.4", "\uff11.2.3.4", "1234.2.3.4",
+    "::1", "::", "::ffff:127.0.0.1", "::ffff:7f00:1", "fe80::1%eth0", "2001:db8::8a2e:370:7334", "1:2:3:4:5:6:7:8:9",
+    "a:b", ":", "[::1]", "localhost", "rolesanywhere.us-east-1.amazonaws.com", "x.localhost", "127.0.0.1:443",
+  ])("%j", (host) => {
+    expect(ipFamily(host)).toBe(isIP(host));
+  });
+
+  it("keeps isLoopback's answers", () => {
+    for (const [host, loopback] of [["127.0.0.1", true], ["127.255.0.9.", true], ["128.0.0.1", false], ["::1", true],
+      ["::ffff:127.0.0.1", true], ["::2", false], ["localhost.", true], ["127.example.com", false], ["0127.0.0.1", false]] as const) {
+      expect(isLoopback(host), host).toBe(loopback);
+    }
+  });
+});
 
 describe("partitions", () => {
   it.each([

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { credentialsFromAgent, type AgentSelector } from "../../agent/client.js";
-import { requestConditions } from "../../agent/request-conditions.js";
+import { hasRequestConditions, requestConditions } from "../../agent/request-conditions.js";
 import { configAgentSocket } from "../../agent/socket-path.js";
 import { InputError, printableLine } from "../../errors.js";
 import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "../../rolesanywhere/credentials.js";
@@ -44,10 +44,13 @@ async function createNewSession(settings: CredentialSettings): Promise<Credentia
   return withSigner(settings.signer, async (signer) => (await createSession(signer, settings.session, settings.endpoint)).credentials);
 }
 
-/** The role and the conditions the agent's profile must meet; a key or certificate read by this process alone meets none. */
-function askedFor(settings: CredentialSettings, args: ParsedArgs): AgentSelector | undefined {
-  const conditions = requestConditions(settings);
-  if (conditions) return { ...settings.session, conditions };
+/**
+ * The role and the conditions the agent's profile must meet; a key or certificate read by this process alone meets none.
+ * Normalised only when there is a socket to ask (credentialsFromAgent): the paths resolved and the endpoint prepared once
+ * more cost every cold call without an agent ~0.5 M instructions.
+ */
+function askedFor(settings: CredentialSettings, args: ParsedArgs): (() => AgentSelector) | undefined {
+  if (hasRequestConditions(settings)) return () => ({ ...settings.session, conditions: requestConditions(settings) });
   if (!boolArg(args, "agent")) return undefined;
   throw new InputError("AGENT_UNAVAILABLE", "the agent cannot be asked for a certificate or key read from standard input or env:", {
     hint: "name the files the agent's profile uses, or drop --agent to sign directly",
@@ -62,7 +65,7 @@ async function readSettings(args: ParsedArgs, io: CliIo, profile: string | undef
 
 async function askAgent(
   args: ParsedArgs,
-  selector: AgentSelector | undefined,
+  selector: AgentSelector | (() => AgentSelector) | undefined,
   io: CliIo,
   settings: () => Promise<[CredentialSettings, string | undefined]>,
 ): Promise<Credentials | undefined> {
