@@ -59,7 +59,7 @@ export class SourceRegistry {
         await entry.source.close().catch(() => {});
       }
     }
-    for (const spec of specs) {
+    for (const [i, spec] of specs.entries()) {
       const fingerprint = sourceFingerprint(spec.settings);
       const existing = this.#sources.get(spec.name);
       if (keptOnReload(existing, fingerprint)) {
@@ -79,6 +79,9 @@ export class SourceRegistry {
         source.start();
         this.#sources.set(spec.name, { source, fingerprint });
         (existing ? result.replaced : result.added).push(spec.name);
+      } catch (error) { // no source will own the held secrets of this spec and of those after it
+        specs.slice(i).forEach((s) => heldSecrets(s.settings.signer).forEach((secret) => secret.wipe()));
+        throw error;
       } finally {
         handOver(source);
       }
