@@ -3,7 +3,7 @@ import { boundedLine, UsageError } from "../errors.js";
 import { nearestNames } from "../nearest-names.js";
 import { ENVIRONMENT, wrongOption } from "../own-value.js";
 import type { CreateSessionOptions } from "../rolesanywhere/types.js";
-import { heldValue, type SecretSource } from "../secrets/secret-source.js";
+import { heldSecret, heldValue, type SecretSource } from "../secrets/secret-source.js";
 import {
   credentialSettings,
   SETTINGS_FIELDS,
@@ -112,8 +112,13 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     input[field] = SETTINGS_FIELDS[field][1] === "secret" ? secretSource(value as SecretInput | undefined) : value;
   }
   const context = { env: o.env, debug: dropFailures(o.debug) };
-  const settings = credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, context);
-  return { ...settings, signer: { ...settings.signer, prompt: false, names: "options" } };
+  try {
+    const settings = credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, context);
+    return { ...settings, signer: { ...settings.signer, prompt: false, names: "options" } };
+  } catch (error) {
+    Object.values(input).forEach((v) => v && heldSecret(v as SecretSource)?.wipe()); // no provider will own them
+    throw error;
+  }
 }
 
 /** Option names, nested ones as `tpm.keyPassword`: an unknown one is a typo that would silently be ignored. */
