@@ -1,6 +1,7 @@
 import { UsageError } from "../../errors.js";
 import { isPkcs11Uri, uriGivesPin } from "../../pkcs11/uri.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
+import { heldSecret } from "../../secrets/secret-source.js";
 import { isTpmHandleRef } from "../../signers/options.js";
 import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
 import { boolArg, defaultedString, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
@@ -44,7 +45,11 @@ const command: CommandSpec = {
     // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
     const mayPrompt = isToken
       ? secretFromArgs(args, "pkcs11-pin") === undefined && !uriGivesPin(target)
-      : [secretFromArgs(args, "tpm-parent-password"), secretFromArgs(args, "tpm-owner-password")].some((s) => s?.kind === "prompt");
+      : ["tpm-parent-password", "tpm-owner-password"].some((flag) => {
+          const source = secretFromArgs(args, flag);
+          heldSecret(source)?.wipe(); // only its kind is looked at: prepareTpmKeygen takes its own
+          return source?.kind === "prompt";
+        });
     // Every check that needs no device comes before the progress line.
     const generate = await (isToken ? prepareTokenKeygen : prepareTpmKeygen)(target, spec, args, io);
     const { withProgress } = await import("../progress.js");
