@@ -1,7 +1,7 @@
 import { UsageError } from "../../errors.js";
 import { isPkcs11Uri, uriGivesPin } from "../../pkcs11/uri.js";
 import type { KeySpec } from "../../provisioning/key-spec.js";
-import { heldSecret } from "../../secrets/secret-source.js";
+import { heldSecret, type SecretSource } from "../../secrets/secret-source.js";
 import { isTpmHandleRef } from "../../signers/options.js";
 import type { TpmKeygenOptions } from "../../provisioning/tpm/tpm-keygen.js";
 import { boolArg, defaultedString, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
@@ -42,31 +42,34 @@ const command: CommandSpec = {
     const keyType = defaultedString(args, "key-type");
     const spec = parseKeySpec(keyType);
     const isToken = isPkcs11Uri(target);
-    // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
-    const mayPrompt = isToken
-      ? secretFromArgs(args, "pkcs11-pin") === undefined && !uriGivesPin(target)
-      : ["tpm-parent-password", "tpm-owner-password"].some((flag) => {
-          const source = secretFromArgs(args, flag);
-          heldSecret(source)?.wipe(); // only its kind is looked at: prepareTpmKeygen takes its own
-          return source?.kind === "prompt";
-        });
-    // Every check that needs no device comes before the progress line.
-    const generate = await (isToken ? prepareTokenKeygen : prepareTpmKeygen)(target, spec, args, io);
-    const { withProgress } = await import("../progress.js");
-    const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${isToken ? "on the token" : "in the TPM"}${!isToken && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
-    const wait = waitForDeviceFromArgs(args, io);
-    const { waitForDevice } = await import("../../signers/wait-for-device.js");
-    const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, onWait: wait.onDeviceWait }) : generate;
-    const result = await withProgress(what, io.stderr, generateWhenPresent, {
-      spinner: io.stderr.isTTY === true && !mayPrompt,
-    });
-    if (stringArg(args, "format") === "json") {
-      const publicKey = result.publicKey?.export({ type: "spki", format: "pem" }).toString();
-      io.stdout.write(`${JSON.stringify({ privateKey: result.reference, keyType: spec.name, ...(publicKey ? { publicKey } : {}) }, null, 2)}\n`);
-    } else {
-      io.stdout.write(`${result.reference}\n`);
+    // Read once, wiped when keygen ends, refused or not (generateTpmKey reads clones of them: readSecret).
+    const passwords: (SecretSource | undefined)[] = [];
+    try {
+      if (!isToken) for (const flag of ["tpm-parent-password", "tpm-owner-password"]) passwords.push(secretFromArgs(args, flag));
+      // A spinner only where nothing else may be asked on the terminal meanwhile (a PIN or password prompt).
+      const mayPrompt = isToken
+        ? secretFromArgs(args, "pkcs11-pin") === undefined && !uriGivesPin(target)
+        : passwords.some((s) => s?.kind === "prompt");
+      // Every check that needs no device comes before the progress line.
+      const generate = await (isToken ? prepareTokenKeygen(target, spec, args, io) : prepareTpmKeygen(target, spec, args, io, passwords));
+      const { withProgress } = await import("../progress.js");
+      const what = `generating ${/^(rsa|[aeiou])/i.test(keyType) ? "an" : "a"} ${keyType} key ${isToken ? "on the token" : "in the TPM"}${!isToken && /^rsa/i.test(keyType) ? " (RSA can take a minute)" : ""}`;
+      const wait = waitForDeviceFromArgs(args, io);
+      const { waitForDevice } = await import("../../signers/wait-for-device.js");
+      const generateWhenPresent = wait.waitForDeviceMs ? () => waitForDevice(generate, { timeoutMs: wait.waitForDeviceMs!, onWait: wait.onDeviceWait }) : generate;
+      const result = await withProgress(what, io.stderr, generateWhenPresent, {
+        spinner: io.stderr.isTTY === true && !mayPrompt,
+      });
+      if (stringArg(args, "format") === "json") {
+        const publicKey = result.publicKey?.export({ type: "spki", format: "pem" }).toString();
+        io.stdout.write(`${JSON.stringify({ privateKey: result.reference, keyType: spec.name, ...(publicKey ? { publicKey } : {}) }, null, 2)}\n`);
+      } else {
+        io.stdout.write(`${result.reference}\n`);
+      }
+      return 0;
+    } finally {
+      passwords.forEach((s) => heldSecret(s)?.wipe());
     }
-    return 0;
   },
 };
 export default command;
@@ -89,7 +92,7 @@ async function prepareTokenKeygen(uri: string, spec: KeySpec, args: ParsedArgs, 
   };
 }
 
-async function prepareTpmKeygen(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo) {
+async function prepareTpmKeygen(target: string, spec: KeySpec, args: ParsedArgs, io: CliIo, [parentPassword, ownerPassword]: (SecretSource | undefined)[]) {
   for (const flag of ["id", "label", "pkcs11-lib", "pkcs11-pin-file", "pkcs11-pin-env"]) {
     if (args.explicit.has(flag)) throw new UsageError("USAGE", `--${flag} is for pkcs11: URIs, not TPM keys`);
   }
@@ -108,8 +111,8 @@ async function prepareTpmKeygen(target: string, spec: KeySpec, args: ParsedArgs,
     device: stringArg(args, "tpm-device"),
     env: io.env,
     keyPassword: secretFromArgs(args, "tpm-key-password"),
-    parentPassword: secretFromArgs(args, "tpm-parent-password"),
-    ownerPassword: secretFromArgs(args, "tpm-owner-password"),
+    parentPassword,
+    ownerPassword,
     parent: parentText ? parseTpmHandle(parentText, { anyRange: true, name: `--tpm-parent ${parentText}` }) : undefined,
     pcr: pcrText ? parsePcrRequest(pcrText) : undefined,
     debug: debugLogger(args, io),
