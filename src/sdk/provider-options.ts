@@ -116,7 +116,7 @@ export function credentialSettingsFromOptions(o: RolesAnywhereProviderOptions): 
     const settings = credentialSettings(input as SettingsInput, OPTIONS_ORIGIN, context);
     return { ...settings, signer: { ...settings.signer, prompt: false, names: "options" } };
   } catch (error) {
-    Object.values(input).forEach((v) => v && heldSecret(v as SecretSource)?.wipe()); // no provider will own them
+    Object.values(input).forEach((v) => heldSecret(v as SecretSource)?.wipe()); // no provider will own them
     throw error;
   }
 }

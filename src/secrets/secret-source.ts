@@ -73,7 +73,7 @@ export function heldValue(value: string): SecretSource {
 }
 
 /** The bytes `source` holds (heldAnswer, heldValue), which its holder wipes. */
-export const heldSecret = (source: SecretSource | undefined): Secret | undefined => source && heldAnswers.get(source);
+export const heldSecret = (source: SecretSource | undefined): Secret | undefined => heldAnswers.get(source as object); // undefined for a primitive (a flag's 0, false)
 
 /** Whether `source` (maybe from JavaScript) is of a known kind with a string field, non-empty for a path or name. */
 export function isSecretSource(source: unknown): source is SecretSource {

@@ -275,6 +275,14 @@ describe("a profile with flags over it (flags win)", () => {
     );
   });
 
+  it("a flag of value 0 beside a refused setting: the refusal is said (USAGE), not a TypeError from the wipe", async () => {
+    // Before: heldSecret(0) gave 0 back, and wiping the flags' held secrets threw "….wipe is not a function" (exit 1,
+    // `internal error`) in place of the real message (`credential-process --session-duration 0`).
+    await expect(settingsFromArgs(argv("--trust-anchor-arn", TA, "--profile-arn", PA, "--max-attempts", "0"), io)).rejects.toThrow(
+      expect.objectContaining({ code: "USAGE" }),
+    );
+  });
+
   it("says which field a profile lacks, and which flag is missing without a profile", async () => {
     const c = parseConfig(configText({ g: { ...gateway, "role-arn": undefined } }), "/c.json");
     expect(() => profileCredentialSettings(c, "g", {})).toThrow('config /c.json: profile "g" has no "role-arn"');
