@@ -148,8 +148,9 @@ function assertGoReadsConstraints(lists: DerElement[][]): void {
 
 /**
  * What Go's parser refuses in the fields it reads itself (parseAI, parseName) and OpenSSL reads: a signature algorithm
- * other than the one signed (the TBS's), an OID Go cannot hold in an algorithm or a name's attribute type, and a name's string of characters its type has not (current
- * Go: a PrintableString's, UTF-8, IA5, digits and space, a BMPString's without noncharacters or surrogates).
+ * other than the one signed (the TBS's), an OID Go cannot hold in an algorithm or a name's attribute type, and a name's
+ * string with characters its type has not (current Go: a PrintableString's set, UTF-8, IA5, digits and space, a
+ * BMPString without noncharacters or surrogates).
  */
 function assertGoReadsFields({ signature, issuer, subject, subjectPublicKeyInfo }: TbsFields, outerAlgorithm?: DerElement): void {
   const name = (rdns: DerElement) => children(rdns).flatMap((set) => children(set)).forEach((atv) => {
