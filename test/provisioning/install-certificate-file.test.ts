@@ -10,6 +10,7 @@ import { encodeTss2KeyFile } from "../../src/tpm/keys/tss2-key-file.js";
 import { encode } from "../../src/tpm/wire/codec.js";
 import { TPMT_PUBLIC } from "../../src/tpm/wire/structures.js";
 import { createCa, issueLeaf, makeTempDir } from "../helpers/pki.js";
+import { copiesHolding } from "../helpers/copies-made.js";
 import { runCli } from "./helpers/run-cli.js";
 
 const tmp = makeTempDir("raa-install-file-");
@@ -70,6 +71,15 @@ describe("install-certificate with a key file", () => {
     expect(again.err).toContain("already exists");
     expect((await runCli(["install-certificate", "--private-key", leaf.keyPath, "--certificate", leaf.certPath, "--replace"])).code).toBe(0);
     expect(readFileSync(out, "utf8").match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+  });
+
+  it("leaves no copy of a plain key file's bytes: neither its look for a TSS2 key nor the signer's read", async () => {
+    // Before: 2 buffers still held the key's base64 (the bytes read to look for a TSS2 block; the signer's read buffer).
+    const body = Buffer.from(readFileSync(leaf.keyPath, "utf8").split("\n")[1]!); // the key's first base64 line
+    const { result, left } = await copiesHolding(body, () =>
+      runCli(["install-certificate", "--private-key", leaf.keyPath, "--certificate", leaf.certPath, "--replace"]));
+    expect(result.code).toBe(0);
+    expect(left).toBe(0);
   });
 
   it("refuses a certificate issued for another key", async () => {

@@ -61,13 +61,17 @@ async function keyPublicKey(keyRef: string, args: ParsedArgs, io: CliIo) {
   if (!isTpmHandleRef(keyRef) && keyRef !== "-") {
     const { readInputFile } = await import("../../io/input-file.js");
     const { bytes } = await readInputFile(keyRef, "private key file");
-    const [{ containsTss2Key, parseTss2KeyFile }, { publicKeyOf }] = await Promise.all([
-      import("../../tpm/keys/tss2-key-file.js"),
-      import("../../tpm/keys/public-area.js"),
-    ]);
-    if (containsTss2Key(bytes)) {
-      const file = await parseTss2KeyFile(bytes, keyRef);
-      return publicKeyOf(file.public.public, keyRef);
+    try {
+      const [{ containsTss2Key, parseTss2KeyFile }, { publicKeyOf }] = await Promise.all([
+        import("../../tpm/keys/tss2-key-file.js"),
+        import("../../tpm/keys/public-area.js"),
+      ]);
+      if (containsTss2Key(bytes)) {
+        const file = await parseTss2KeyFile(bytes, keyRef);
+        return publicKeyOf(file.public.public, keyRef);
+      }
+    } finally {
+      bytes.fill(0); // a plain key's bytes: the signer below reads its own
     }
   }
   const options = signerOptionsFromArgs(args, io);

@@ -60,6 +60,7 @@ export async function loadKeyFile(
     // node:crypto holds the key now (or refused it): the decrypted PKCS#8, a PEM file's decoded key, are not left.
     if (material.encrypted) material.privateKeyInfo?.der.fill(0);
     if (looksLikePem(bytes)) wipeKeyBlocks(material.blocks);
+    bytes.fill(0);
   }
   if (!material.encrypted && options.keyPassword !== undefined) {
     options.debug?.(`${path}: the key is not encrypted; the password given is not used`);
