@@ -7,9 +7,10 @@
 export class DerError extends Error {
   /**
    * "form": a value DER encodes otherwise (BER's lengths, padding), which OpenSSL may read; "value": valid DER that a
-   * parser (Go's) refuses; none: not the structure expected.
+   * parser (Go's) refuses; "limit": more than this reader takes ({@link children}' bound); none: not the structure
+   * expected.
    */
-  constructor(message: string, readonly kind?: "form" | "value") {
+  constructor(message: string, readonly kind?: "form" | "value" | "limit") {
     super(message);
   }
 }
@@ -70,14 +71,16 @@ export function readSingle(buf: Buffer, expectedTag?: number): DerElement {
 
 /**
  * The elements inside a constructed element (SEQUENCE, SET, [n] EXPLICIT); more than `max` is malformed, and reading
- * stops there (no structure read has 10,000: a 16 MiB file holds 8 million NULLs, a gigabyte of elements).
+ * stops there. Unless told, the bound is the reader's own limit, not a rule of DER: a 16 MiB file holds 8 million
+ * NULLs, a gigabyte of elements, and no structure we read needs 10,000 (Go's parser has no such bound).
  */
-export function children(el: DerElement, max = 10_000): DerElement[] {
+export function children(el: DerElement, max?: number): DerElement[] {
   if ((el.tag & 0x20) === 0) throw new DerError(`DER tag 0x${el.tag.toString(16)} is not constructed`);
   const out: DerElement[] = [];
   for (let offset = 0; offset < el.content.length; offset += out.at(-1)!.raw.length) {
     out.push(readElement(el.content, offset));
-    if (out.length > max) throw new DerError(`${out.length} elements where at most ${max} belong`);
+    if (max === undefined && out.length > 10_000) throw new DerError("more than 10,000 elements in one list", "limit");
+    if (max !== undefined && out.length > max) throw new DerError(`${out.length} elements where at most ${max} belong`);
   }
   return out;
 }

@@ -214,7 +214,7 @@ export class Certificate {
           assertGoReads(oid, element);
         } catch (e) {
           if (!(e instanceof DerError)) throw e;
-          const problem = e.kind === "form" ? e.message : "a malformed value";
+          const problem = e.kind === "form" || e.kind === "limit" ? e.message : "a malformed value";
           throw new DerError(`${problem} ${where}`, e.kind ?? "value");
         }
       }
@@ -332,6 +332,11 @@ function derEncoded<T>(what: string, read: () => T, part: "signed" | "re-encoded
     return read();
   } catch (cause) {
     if (!(cause instanceof DerError)) throw cause;
+    if (cause.kind === "limit") {
+      throw new InputError("CERTIFICATE_INVALID", `${what} has ${cause.message}: Go's parser reads it, but this agent stops at 10,000 to bound its memory`, {
+        hint: "have the CA issue a certificate with fewer entries", cause,
+      });
+    }
     const value = cause.kind === "value";
     throw new InputError("CERTIFICATE_INVALID", value ? `${what} has ${cause.message}, which AWS's certificate parser refuses` : `${what} is not DER-encoded: it has ${cause.message}`, {
       hint: value ? "have the CA issue the certificate again without it; exporting it again keeps it (openssl x509 -in CERT -noout -text shows it)"

@@ -73,3 +73,27 @@ describe("a DER form fault: where exporting again fixes it, and where it does no
     }
   });
 });
+
+describe("a list longer than the reader's bound is the agent's limit, not a fault of DER or Go's", () => {
+  const sanWith = (count: number) => {
+    const names = Array.from({ length: count }, (_, i) => derTlv(0x82, Buffer.from(`a${i}.example`)));
+    return derSequence(derOid("2.5.29.17"), derTlv(0x04, derTlv(0x30, Buffer.concat(names))));
+  };
+
+  it("10,000 names are read", async () => {
+    writeFileSync(path("san-10000.der"), signed(tbsWith(name, sanWith(10_000))));
+    await expect(readCertificateFile(path("san-10000.der"))).resolves.toBeDefined();
+  });
+
+  // Before: "… has a malformed value in its extension 2.5.29.17, which AWS's certificate parser refuses", though
+  // go1.19.8's x509.ParseCertificate reads a certificate of 10,001 names (checked by hand).
+  it("10,001 names: refused as more than the agent reads, with no export hint and no claim about Go", async () => {
+    writeFileSync(path("san-10001.der"), signed(tbsWith(name, sanWith(10_001))));
+    const refusal = readCertificateFile(path("san-10001.der"));
+    await expect(refusal).rejects.toMatchObject({
+      code: "CERTIFICATE_INVALID",
+      message: expect.stringMatching(/has more than 10,000 elements in one list in its extension 2\.5\.29\.17: Go's parser reads it, but this agent stops at 10,000/),
+      hint: "have the CA issue a certificate with fewer entries",
+    });
+  });
+});
