@@ -112,7 +112,7 @@ const OVERLAYFS = 0x794c7630;
 export function replacedIn(maps: string, path: string, now: Pick<BigIntStats, "dev" | "ino">, overlay: boolean): string | undefined {
   const id = (major: bigint, minor: bigint, ino: bigint) => (overlay ? `${ino}` : `${major}:${minor} ${ino}`);
   const { dev } = now; // glibc's encoding of major and minor
-  const current = id(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn), (dev & 0xffn) | ((dev >> 12n) & ~0xffn), now.ino);
+  const current = id(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn), (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n), now.ino);
   let mapped = false;
   for (const line of maps.split("\n")) {
     const fields = /^(?:\S+ ){3}([0-9a-f]+):([0-9a-f]+) (\d+) +(.+?)(?: \(deleted\))?$/.exec(line);

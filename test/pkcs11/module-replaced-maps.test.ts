@@ -30,6 +30,8 @@ describe("replacedIn: the file at the module's path against the mappings of that
     const dev = makedev(0x103n, 0x1234n);
     expect(replacedIn(maps(line("103:1234", 7)), PATH, { dev, ino: 7n }, false)).toBeUndefined();
     expect(replacedIn(maps(line("103:1235", 7)), PATH, { dev, ino: 7n }, false)).toBe(`259:4660 7 ${PATH}`);
+    const wide = makedev(0x1003n, 0x12345n); // past glibc's first 12 and 8 bits
+    expect(replacedIn(maps(line("1003:12345", 7)), PATH, { dev: wide, ino: 7n }, false)).toBeUndefined();
   });
 
   it("one mapping of several is the file at the path: not replaced", () => {
