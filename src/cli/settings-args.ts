@@ -9,6 +9,7 @@ import { credentialSettings, FLAG_ORIGIN, inputFromFlags, SETTINGS_FIELDS, signe
 import type { SignerOptions } from "../signers/options.js";
 import type { Signer } from "../signers/signer.js";
 import { logTo } from "../daemon/signals.js";
+import { heldSecrets } from "../credentials/signer-holder.js";
 import { DAY_MS, DEFAULT_EXPIRY_WARNING_DAYS } from "../x509/validity.js";
 import { boolArg, integerArg, stringArg, type CliIo, type ParsedArgs } from "./command.js";
 
@@ -73,8 +74,14 @@ export function flagRecordFromArgs(args: ParsedArgs): FlagRecord {
   return record as FlagRecord;
 }
 
-/** Wipes the secrets a flag record holds as bytes (heldValue), which no source will own. */
-const wipeHeld = (record: FlagRecord): void => Object.values(record).forEach((v) => heldSecret(v as SecretSource)?.wipe());
+/**
+ * Wipes the secrets held as bytes (heldValue, a URI's pin-value) that no source will own: a flag record's, or the
+ * signer options' of a one-shot command once it ends.
+ */
+export function wipeHeld(held: FlagRecord | SignerOptions): void {
+  const secrets = [...Object.values(held).map((v) => heldSecret(v as SecretSource)), ...heldSecrets(held as SignerOptions)];
+  secrets.forEach((secret) => secret?.wipe());
+}
 
 /** Validated settings from the flags alone, or one per profile of the config file (`--config`) with the flags over it. */
 export async function settingsFromArgs(
@@ -109,13 +116,18 @@ export function signerOptionsFromArgs(args: ParsedArgs, io: CliIo): SignerOption
   return { ...signerOptions(inputFromFlags(flagRecordFromArgs(args)), context), ...wait };
 }
 
+/** A one-shot command's signer: closed after `use`, and the secrets `options` hold as bytes wiped (no source owns them). */
 export async function withSigner<T>(options: SignerOptions, use: (signer: Signer) => Promise<T>): Promise<T> {
-  const { createSigner } = await import("../signers/factory.js");
-  const signer = await createSigner(options);
   try {
-    return await use(signer);
+    const { createSigner } = await import("../signers/factory.js");
+    const signer = await createSigner(options);
+    try {
+      return await use(signer);
+    } finally {
+      await signer.close();
+    }
   } finally {
-    await signer.close();
+    wipeHeld(options);
   }
 }
 

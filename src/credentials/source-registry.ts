@@ -80,6 +80,7 @@ export class SourceRegistry {
         this.#sources.set(spec.name, { source, fingerprint });
         (existing ? result.replaced : result.added).push(spec.name);
       } catch (error) { // no source will own the held secrets of this spec and of those after it
+        await source?.close().catch(() => {}); // built (its signer maybe open) but not started: not kept, so closed
         specs.slice(i).forEach((s) => heldSecrets(s.settings.signer).forEach((secret) => secret.wipe()));
         throw error;
       } finally {

@@ -1,6 +1,6 @@
 /** Loading and initialising a PKCS#11 module on pkcs11js, required here only, lazily, and sharing it within the process. */
 import type { PKCS11 } from "pkcs11js";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statfsSync, statSync, type BigIntStats } from "node:fs";
 import { isMainThread } from "node:worker_threads";
 import { DeviceError, InputError } from "../errors.js";
 import type { DebugLog } from "../debug-log.js";
@@ -77,7 +77,7 @@ export async function acquireModule(choice: ModuleChoice, debug?: DebugLog): Pro
   };
 }
 
-/** Each replacement told once: the module's real path and the inode at it now. */
+/** Each replacement told once: the identity of the file at the module's real path now, and that path. */
 const toldReplaced = new Set<string>();
 
 /**
@@ -85,23 +85,42 @@ const toldReplaced = new Set<string>();
  * in memory again, since a library cannot be unloaded while another signer uses it (nor some at all). Said, not hidden.
  */
 function warnIfReplaced(path: string): void {
-  let real: string, now: string, maps: string;
+  let real: string, now: BigIntStats, maps: string, overlay: boolean;
   try {
     real = realpathSync(path);
-    now = String(statSync(real).ino);
+    now = statSync(real, { bigint: true });
+    overlay = statfsSync(real).type === OVERLAYFS;
     maps = readFileSync("/proc/self/maps", "latin1");
   } catch {
     return; // a bare name, or no /proc: nothing to compare
   }
-  // The inodes mapped from that path ("inode path", " (deleted)" once replaced).
-  const mapped = maps.split("\n").flatMap((line) => {
-    const fields = /^(?:\S+ ){4}(\d+) +(.+?)(?: \(deleted\))?$/.exec(line);
-    return fields?.[2] === real ? [fields[1]] : [];
-  });
-  if (mapped.length === 0 || mapped.includes(now) || toldReplaced.has(`${now} ${real}`)) return;
-  toldReplaced.add(`${now} ${real}`);
+  const replaced = replacedIn(maps, real, now, overlay);
+  if (replaced === undefined || toldReplaced.has(replaced)) return;
+  toldReplaced.add(replaced);
   process.emitWarning(`the PKCS#11 module ${path} was replaced on disk, but this process still runs the copy it loaded `
     + "before (a loaded library cannot be reloaded): restart it to use the new one", { code: "RAA_MODULE_REPLACED" });
+}
+
+/** statfs's f_type of overlayfs: there, Linux before 6.7 gives /proc/PID/maps the device of the file under it. */
+const OVERLAYFS = 0x794c7630;
+
+/**
+ * When `maps` (/proc/self/maps) maps files from `path` and none is `now`, the file at the path: its identity and path
+ * (device and inode, as maps has them, "major:minor" in hex; the inode alone on overlayfs). Undefined if it is mapped, or
+ * nothing is.
+ */
+export function replacedIn(maps: string, path: string, now: Pick<BigIntStats, "dev" | "ino">, overlay: boolean): string | undefined {
+  const id = (major: bigint, minor: bigint, ino: bigint) => (overlay ? `${ino}` : `${major}:${minor} ${ino}`);
+  const { dev } = now; // glibc's encoding of major and minor
+  const current = id(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn), (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n), now.ino);
+  let mapped = false;
+  for (const line of maps.split("\n")) {
+    const fields = /^(?:\S+ ){3}([0-9a-f]+):([0-9a-f]+) (\d+) +(.+?)(?: \(deleted\))?$/.exec(line);
+    if (fields?.[4] !== path) continue;
+    if (id(BigInt(`0x${fields[1]}`), BigInt(`0x${fields[2]}`), BigInt(fields[3]!)) === current) return undefined;
+    mapped = true;
+  }
+  return mapped ? `${current} ${path}` : undefined;
 }
 
 function registryKey(path: string): string {

@@ -4,7 +4,7 @@ import { CKF } from "./constants.js";
 import { acquireModule, type ModuleLease } from "./module-loader.js";
 import { chooseModule } from "./module-path.js";
 import { closeSession, openSession, type TokenContext } from "./objects.js";
-import { givenUserPin, loginUser, userPinPrompt } from "./pin.js";
+import { givenUserPin, loginUser, pinFromUri, userPinPrompt } from "./pin.js";
 import { secretsAlreadyHeld } from "../secrets/secret-source.js";
 import { describeToken, listTokenSlots, onlyMatchingSlot } from "./slots.js";
 import type { TokenSessionOptions } from "./token-session-options.js";
@@ -15,10 +15,11 @@ export async function withTokenSession<T>(
   uri: Pkcs11Uri, opts: TokenSessionOptions, use: (context: TokenContext) => T | Promise<T>,
   name: (o: "library" | "pin") => string,
 ): Promise<T> {
-  secretsAlreadyHeld(opts.pin);
   let lease: ModuleLease | undefined;
   let context: TokenContext | undefined;
   try {
+    const fromUri = uri.pin && pinFromUri(uri.pin); // a pin-source refused (https:, another host's file://): no module loaded
+    secretsAlreadyHeld(opts.pin);
     lease = await acquireModule(chooseModule(opts.library, [uri], name("library")), opts.debug);
     const which = "add token= or serial= to say which token to use";
     const slot = onlyMatchingSlot(uri, await listTokenSlots(lease.module, opts.debug, [uri]), lease.module, which);
@@ -26,7 +27,7 @@ export async function withTokenSession<T>(
       throw new DeviceError("PKCS11_ERROR", `${describeToken(slot.token)} is write-protected`);
     }
     context = openSession(lease.module, slot, opts.debug, true);
-    const given = givenUserPin(uri.pin, opts.pin, `the user PIN of ${describeToken(slot.token)}`, process.env);
+    const given = fromUri ?? givenUserPin(undefined, opts.pin, `the user PIN of ${describeToken(slot.token)}`, process.env);
     await loginUser(context, given ?? userPinPrompt(slot, undefined, name("pin")));
     return await use(context); // awaited: the session stays open until an asynchronous `use` ends
   } finally {

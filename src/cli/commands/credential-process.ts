@@ -7,7 +7,7 @@ import { goJsonStringify, toCredentialProcessOutput, type Credentials } from "..
 import type { CredentialSettings } from "../../settings/credential-settings.js";
 import { boolArg, stringArg, type CliIo, type CommandSpec, type ParsedArgs } from "../command.js";
 import { PROGRAM } from "../report-error.js";
-import { debugLogger, settingsFromArgs, withSigner } from "../settings-args.js";
+import { debugLogger, settingsFromArgs, wipeHeld, withSigner } from "../settings-args.js";
 import { AGENT_BY_NAME_FLAGS, CREDENTIAL_PROCESS_FLAGS } from "./credential-process-options.js";
 
 
@@ -25,16 +25,21 @@ const command: CommandSpec = {
     let read: Promise<[CredentialSettings, string | undefined]> | undefined;
     const settingsOnce = () => (read ??= readSettings(args, io, profile));
     const named = byName && config !== undefined ? { profile: byName, config: resolve(config) } : byName;
-    let credentials = named ? await askAgent(args, named, io, settingsOnce) : undefined;
-    if (!credentials) {
-      // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
-      const [settings] = await settingsOnce();
-      if (!byName) credentials = await askAgent(args, askedFor(settings, args), io, settingsOnce);
-      credentials ??= await createNewSession(settings);
+    try {
+      let credentials = named ? await askAgent(args, named, io, settingsOnce) : undefined;
+      if (!credentials) {
+        // Every check that needs no key comes first: a wrong setting never costs a PIN, a password or a TPM authorisation.
+        const [settings] = await settingsOnce();
+        if (!byName) credentials = await askAgent(args, askedFor(settings, args), io, settingsOnce);
+        credentials ??= await createNewSession(settings);
+      }
+      // No trailing newline, exactly like aws_signing_helper.
+      io.stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
+      return 0;
+    } finally {
+      const [settings] = (await read?.catch(() => undefined)) ?? []; // the agent answered, or asking it failed: no signer wiped them
+      if (settings) wipeHeld(settings.signer);
     }
-    // No trailing newline, exactly like aws_signing_helper.
-    io.stdout.write(goJsonStringify(toCredentialProcessOutput(credentials)));
-    return 0;
   },
 };
 export default command;

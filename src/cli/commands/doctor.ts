@@ -30,9 +30,10 @@ const command: CommandSpec = {
     if (socket !== undefined) checkSocketPathName(socket);
     const width = 28;
     let configSocket: string | undefined;
+    const settings = await settingsOf(args, io, (s) => (configSocket = s));
     const rows = await runChecks(
       {
-        ...(await settingsOf(args, io, (s) => (configSocket = s))),
+        ...settings,
         trustAnchors: stringArg(args, "trust-anchors"),
         // No default socket path (HOME unusable) is the agent socket's row, not the end of the checks.
         agentSocket: socket ?? configSocket ?? (await orError(() => defaultAgentSocketPath(io.env))),
@@ -45,7 +46,9 @@ const command: CommandSpec = {
         io.stdout.write(`${MARK[row.outcome]} ${row.name.padEnd(width)} ${boundedLine(row.detail, MAX_ERROR_TEXT)}\n`);
         if (row.hint) io.stdout.write(`  ${" ".repeat(width)} → ${boundedLine(row.hint, MAX_ERROR_TEXT)}\n`);
       },
-    );
+    ).finally(async () => {
+      if (!(settings.signer instanceof AgentError)) (await import("../settings-args.js")).wipeHeld(settings.signer);
+    });
     const failed = rows.filter((r) => r.outcome === "fail");
     const passed = rows.filter((r) => r.outcome === "pass").length;
     io.stdout.write(`\n${passed} passed, ${failed.length} failed, ${rows.length - passed - failed.length} skipped\n`);

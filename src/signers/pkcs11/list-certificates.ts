@@ -38,6 +38,7 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
   refuseWrongOptions("listPkcs11Certificates", given, { ...TOKEN_SESSION_KINDS, uri: "string" }, ["uri"]);
   const opts = { ...given, debug: dropFailures(given.debug) };
   const uri = parsePkcs11Uri(opts.uri);
+  const pin = givenUserPin(uri.pin, opts.pin, "the token's user PIN", process.env); // a pin-source refused: no module loaded
   secretsAlreadyHeld(opts.pin);
   let lease: ModuleLease | undefined;
   const sessions: TokenContext[] = [];
@@ -52,7 +53,6 @@ export async function listPkcs11Certificates(given: ListPkcs11Options): Promise<
       sessions.push(context);
       found.push(...search(context));
     }
-    const pin = givenUserPin(uri.pin, opts.pin, "the token's user PIN", process.env);
     if (found.length === 0 && sessions.length === 1 && pin !== undefined) {
       const [context] = sessions as [TokenContext];
       await loginUser(context, pin);

@@ -71,13 +71,19 @@ export async function createPkcs11Signer(given: Pkcs11SignerOptions): Promise<Si
     }
     const uris = certUri ? [keyUri, certUri] : [keyUri];
     const library = optionName(opts.names, "pkcs11.library");
+    // The settings' uriPin was the key URI's pin-value, else the certificate URI's: it stands where that was.
+    const uriPin = heldSecret(opts.uriPin);
+    const taken = uriPin && ({ kind: "value", value: uriPin } as const);
+    // Before the module: a pin-source refused (https:, another host's file://) needs none loaded. A PIN's
+    // { kind: "env" } is process.env's, as a key's or TPM password's: `env` gives the module's defaults.
+    const userPin = givenUserPin(keyUri.pin ?? taken ?? certUri?.pin, opts.pin, "the token's user PIN", process.env, opts.signal);
     secretsAlreadyHeld(opts.pin, opts.contextPin, opts.uriPin);
     lease = await acquireModule(chooseModule(opts.library, uris, library), opts.debug);
-    build = new SignerBuild(opts, lease, keyUri, certUri, uriPins);
+    build = new SignerBuild(opts, lease, keyUri, certUri, uriPins, userPin);
     return await build.run();
   } catch (error) {
     if (build) build.abandon();
-    else lease?.release(); // the build refused its URI's pin-source (https:, another host's file://)
+    else lease?.release();
     uriPins.forEach((pin) => pin.wipe());
     throw error;
   }
@@ -89,7 +95,6 @@ class SignerBuild {
   private readonly loggedIn = new Set<TokenSlot>();
   private readonly debug: DebugLog | undefined;
   private readonly module: Pkcs11Module;
-  private readonly userPinSource: PinSupply | undefined;
   private readonly rememberedUserPin: RememberedPin | undefined;
   private contextPin: RememberedPin | undefined;
   /** Mechanism plans made while proving keys, reused for the signer. */
@@ -101,14 +106,10 @@ class SignerBuild {
     private readonly keyUri: Pkcs11Uri,
     private readonly certUri: Pkcs11Uri | undefined,
     private readonly uriPins: readonly Secret[],
+    private readonly userPinSource: PinSupply | undefined,
   ) {
     this.debug = opts.debug;
     this.module = lease.module;
-    // A PIN's { kind: "env" } is process.env's, as a key's or TPM password's: `env` gives the module's defaults.
-    // The settings' uriPin was the key URI's pin-value, else the certificate URI's: it stands where that was.
-    const uriPin = heldSecret(opts.uriPin);
-    const taken = uriPin && ({ kind: "value", value: uriPin } as const);
-    this.userPinSource = givenUserPin(keyUri.pin ?? taken ?? certUri?.pin, opts.pin, "the token's user PIN", process.env, opts.signal);
     // --reuse-pin: the user PIN is needed again for every signature of an always-authenticate key.
     if (opts.reusePin && this.userPinSource) this.rememberedUserPin = new RememberedPin(this.userPinSource);
   }

@@ -1,0 +1,56 @@
+/**
+ * A PKCS#11 module replaced by a file of another filesystem with the same inode number (a tmpfs mounted over its
+ * directory: the first file of each new tmpfs gets inode 2) is said to be replaced (module-loader.ts warnIfReplaced
+ * compares device and inode). Before round 29 the inode alone was compared: nothing was said. Run in a private mount
+ * namespace (unshare -m, root), the loader bundled from src/ with esbuild, around a real module (p11-kit-trust.so).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeTempDir } from "../test/helpers/pki.js";
+
+const MODULE = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so";
+const tmp = makeTempDir("raa-module-other-fs-");
+// Under node_modules/, so that the bundle's `import "pkcs11js"` resolves.
+const bundle = resolve("node_modules", `.raa-module-other-fs-${process.pid}.mjs`);
+afterAll(() => {
+  tmp.cleanup();
+  rmSync(bundle, { force: true });
+});
+
+const ENTRY = `
+import { execFileSync } from "node:child_process";
+import { statSync } from "node:fs";
+import { acquireModule } from ${JSON.stringify(resolve("src/pkcs11/module-loader.ts"))};
+const [dir, source] = process.argv.slice(2);
+const mountNew = () => {
+  execFileSync("mount", ["-t", "tmpfs", "tmpfs", dir]);
+  execFileSync("cp", [source, dir + "/m.so"]);
+  const { dev, ino } = statSync(dir + "/m.so");
+  return { dev, ino };
+};
+const warned = [];
+process.emitWarning = (_, options) => { warned.push(options?.code); };
+const choice = { path: dir + "/m.so", origin: "test", option: "--pkcs11-lib" };
+const first = mountNew();
+await acquireModule(choice);
+const second = mountNew();
+await acquireModule(choice);
+console.log(JSON.stringify({ first, second, warned }));
+`;
+
+describe.skipIf(process.getuid?.() !== 0 || !existsSync(MODULE))("a module replaced by a file of another filesystem with the same inode", () => {
+  it("is said to be replaced (RAA_MODULE_REPLACED)", () => {
+    const entry = join(tmp.dir, "entry.ts");
+    writeFileSync(entry, ENTRY);
+    execFileSync(resolve("node_modules/.bin/esbuild"), [entry, "--bundle", "--platform=node", "--format=esm", "--external:pkcs11js", `--outfile=${bundle}`, "--log-level=warning"]);
+    const mountPoint = join(tmp.dir, "lib");
+    mkdirSync(mountPoint);
+    const out = execFileSync("unshare", ["-m", "--propagation", "private", process.execPath, bundle, mountPoint, MODULE], { encoding: "utf8" });
+    const { first, second, warned } = JSON.parse(out) as { first: { dev: number; ino: number }; second: { dev: number; ino: number }; warned: string[] };
+    expect(second.ino).toBe(first.ino); // the case: the same inode number
+    expect(second.dev).not.toBe(first.dev); // on another filesystem
+    expect(warned).toEqual(["RAA_MODULE_REPLACED"]); // before: []
+  });
+});
