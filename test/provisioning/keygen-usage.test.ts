@@ -37,6 +37,8 @@ describe("keygen's usage errors come alone", () => {
     [["--private-key", "PKCS11:token=t"], /the new key needs a label/, 2],
     [["--private-key", "pkcs11:token=t;object=k;type=cert"], /keygen creates key pairs; drop type=cert from the URI/, 2],
     [["--private-key", "pkcs11:token=t;object=k", "--tpm-pcr", "sha256:0"], /--tpm-pcr is for TPM keys, not pkcs11: URIs/, 2],
+    // A TPM password flag beside a token is refused as such, not read (keygen reads the TPM passwords only for a TPM key).
+    [["--private-key", "pkcs11:token=t;object=k", "--tpm-parent-password", "env:"], /--tpm-parent-password is for TPM keys, not pkcs11: URIs/, 2],
     [["--private-key", existing, "--label", "k"], /--label is for pkcs11: URIs, not TPM keys/, 2],
     // --tpm-parent written as --private-key takes it (handle:…) or bare: the same parent either way.
     [[...HANDLE, "--tpm-parent", "handle:0x40000001", "--tpm-owner-password", "env:X"], OWNER, 2],
@@ -69,6 +71,22 @@ describe("keygen's usage errors come alone", () => {
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/generating/);
     expect(code).toBe(exitCode);
+  });
+});
+
+describe("keygen's progress line on a terminal", () => {
+  const generating = async (...flags: string[]) => {
+    let stderr = "";
+    const io = { stdout: { write: () => true }, stderr: { isTTY: true, write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
+    const code = await main(["keygen", "--private-key", join(dir, "spinner.tss2"), "--tpm-device", "/nonexistent/tpm", ...flags], io as never);
+    return { code, stderr };
+  };
+
+  it("is a spinner, but one plain line when a TPM password is to be asked on that terminal", async () => {
+    expect((await generating("--tpm-parent-password", "1234")).stderr).toMatch(/^\r\x1b\[K. generating a p256 key in the TPM… /);
+    const asked = await generating("--tpm-parent-password", "prompt");
+    expect(asked.stderr).toMatch(/^generating a p256 key in the TPM…\n.*TPM parent password is needed but there is no terminal/);
+    expect(asked.stderr).not.toContain("\r");
   });
 });
 
