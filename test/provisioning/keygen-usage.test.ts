@@ -74,19 +74,42 @@ describe("keygen's usage errors come alone", () => {
   });
 });
 
-describe("keygen's progress line on a terminal", () => {
-  const generating = async (...flags: string[]) => {
+describe("keygen's progress line", () => {
+  const generating = async (flags: string[], isTTY = true) => {
     let stderr = "";
-    const io = { stdout: { write: () => true }, stderr: { isTTY: true, write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true" } };
-    const code = await main(["keygen", "--private-key", join(dir, "spinner.tss2"), "--tpm-device", "/nonexistent/tpm", ...flags], io as never);
-    return { code, stderr };
+    const io = { stdout: { write: () => true }, stderr: { isTTY, write: (t: string | Uint8Array) => ((stderr += String(t)), true) }, env: { CI: "true", PIN: "1234" } };
+    await main(["keygen", ...flags], io as never);
+    return stderr;
   };
+  const tpm = (...flags: string[]) => ["--private-key", join(dir, "spinner.tss2"), "--tpm-device", "/nonexistent/tpm", ...flags];
+  const token = (uri: string, ...flags: string[]) => ["--private-key", uri, "--pkcs11-lib", "/nonexistent/lib.so", ...flags];
+  const SPINNER = /^\r\x1b\[K. generating a p256 key (in the TPM|on the token)… /;
+  const LINE = /^generating a p256 key (in the TPM|on the token)…\n/;
 
-  it("is a spinner, but one plain line when a TPM password is to be asked on that terminal", async () => {
-    expect((await generating("--tpm-parent-password", "1234")).stderr).toMatch(/^\r\x1b\[K. generating a p256 key in the TPM… /);
-    const asked = await generating("--tpm-parent-password", "prompt");
-    expect(asked.stderr).toMatch(/^generating a p256 key in the TPM…\n.*TPM parent password is needed but there is no terminal/);
-    expect(asked.stderr).not.toContain("\r");
+  it("is a spinner on a terminal, but one plain line when a TPM password is to be asked on it", async () => {
+    expect(await generating(tpm("--tpm-parent-password", "1234"))).toMatch(SPINNER);
+    const asked = await generating(tpm("--tpm-parent-password", "prompt"));
+    expect(asked).toMatch(/^generating a p256 key in the TPM…\n.*TPM parent password is needed but there is no terminal/);
+    expect(asked).not.toContain("\r");
+  });
+
+  it("is a spinner on a terminal for a token when the PIN is given (flag or URI), else one plain line (the PIN may be asked)", async () => {
+    expect(await generating(token("pkcs11:token=t;object=k?pin-value=1234"))).toMatch(SPINNER);
+    expect(await generating(token("pkcs11:token=t;object=k", "--pkcs11-pin-env", "PIN"))).toMatch(SPINNER);
+    expect(await generating(token("pkcs11:token=t;object=k"))).toMatch(LINE);
+  });
+
+  it("is one plain line where stderr is no terminal (a log, a pipe)", async () => {
+    expect(await generating(tpm("--tpm-parent-password", "1234"), false)).toMatch(LINE);
+    expect(await generating(token("pkcs11:token=t;object=k?pin-value=1234"), false)).toMatch(LINE);
+  });
+
+  it("names the key type as given, with its article; an RSA key in the TPM can take a minute, on a token it is not said", async () => {
+    const first = async (flags: string[]) => (await generating(flags, false)).split("\n")[0];
+    expect(await first(tpm("--key-type", "rsa3072"))).toBe("generating an rsa3072 key in the TPM (RSA can take a minute)…");
+    expect(await first(tpm("--key-type", "secp256r1"))).toBe("generating a secp256r1 key in the TPM…");
+    expect(await first(token("pkcs11:token=t;object=k", "--key-type", "RSA"))).toBe("generating an RSA key on the token…");
+    expect(await first(token("pkcs11:token=t;object=k", "--key-type", "ec-p384"))).toBe("generating an ec-p384 key on the token…");
   });
 });
 
